@@ -1,0 +1,172 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using SimService.Domain.Engine;
+
+namespace SimService.Domain.Network;
+
+/// <summary>How a sysctl's text is read, as the kernel's proc handler reads it.</summary>
+public enum SysctlKind
+{
+    /// <summary>One integer (proc_dointvec / proc_dointvec_minmax / proc_dou8vec_minmax / *_jiffies).</summary>
+    Integer,
+    /// <summary>Several integers separated by white space (tcp_mem, tcp_rmem, tcp_wmem).</summary>
+    IntegerVector,
+    /// <summary>"low high" (ipv4_local_port_range).</summary>
+    PortRange,
+    /// <summary>Comma-separated ports and ranges, "1,2-4,10-10" (proc_do_large_bitmap).</summary>
+    PortList,
+}
+
+public enum SysctlScope
+{
+    /// <summary>Per network namespace, i.e. per simulated host.</summary>
+    Netns,
+    /// <summary>Host-global in Linux (not even visible inside a child netns); per simulated host here.</summary>
+    Global,
+}
+
+/// <summary>One sysctl the simulator knows: its real name, the kernel's default, and the kernel's bounds.</summary>
+public sealed record SysctlDefinition(
+    string Name,
+    SysctlKind Kind,
+    string Default,
+    long Min,
+    long Max,
+    SysctlScope Scope = SysctlScope.Netns,
+    int VectorLength = 1,
+    KernelProfile? OnlyIn = null);
+
+/// <summary>
+/// The sysctls of the simulated kernel. Defaults are Linux 6.18's on the reference machine
+/// (shared/reference/linux-tcp-teardown.md §13); bounds are those of the proc handlers in
+/// net/ipv4/sysctl_net_ipv4.c and net/core/sysctl_net_core.c, so a value the kernel refuses with
+/// EINVAL is refused here too.
+/// </summary>
+public static class SysctlCatalog
+{
+    const long IntMax = int.MaxValue;
+    const long IntMin = int.MinValue;
+    const int Hz = 250;
+    /// <summary>proc_dointvec_jiffies refuses values whose jiffies would overflow an int.</summary>
+    const long JiffiesSecMax = IntMax / Hz;
+
+    public static readonly FrozenDictionary<string, SysctlDefinition> All = new SysctlDefinition[]
+    {
+        new("net.ipv4.tcp_fin_timeout", SysctlKind.Integer, "60", IntMin / Hz, JiffiesSecMax),
+        new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", IntMin, IntMax),
+        new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", IntMin, 255),
+        new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", IntMin, IntMax),
+        new("net.ipv4.tcp_max_orphans", SysctlKind.Integer, "131072", IntMin, IntMax, SysctlScope.Global),
+        new("net.ipv4.tcp_mem", SysctlKind.IntegerVector, "287898 383866 575796", 0, long.MaxValue, SysctlScope.Global, 3),
+        new("net.ipv4.tcp_rmem", SysctlKind.IntegerVector, "4096 131072 6291456", 1, IntMax, SysctlScope.Netns, 3),
+        new("net.ipv4.tcp_wmem", SysctlKind.IntegerVector, "4096 16384 4194304", 1, IntMax, SysctlScope.Netns, 3),
+        new("net.core.rmem_max", SysctlKind.Integer, "212992", 2304, IntMax, SysctlScope.Global),
+        new("net.core.wmem_max", SysctlKind.Integer, "212992", 2304, IntMax, SysctlScope.Global),
+        new("net.ipv4.tcp_max_tw_buckets", SysctlKind.Integer, "131072", IntMin, IntMax),
+        new("net.ipv4.tcp_tw_reuse", SysctlKind.Integer, "2", 0, 2),
+        new("net.ipv4.tcp_tw_reuse_delay", SysctlKind.Integer, "1000", 1, 60000, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_tw_recycle", SysctlKind.Integer, "0", IntMin, IntMax, OnlyIn: KernelProfile.Linux44),
+        new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, 255),
+        new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, 255),
+        new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, 255),
+        new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
+        new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, 255),
+        new("net.ipv4.tcp_keepalive_time", SysctlKind.Integer, "7200", IntMin / Hz, JiffiesSecMax),
+        new("net.ipv4.tcp_keepalive_intvl", SysctlKind.Integer, "75", IntMin / Hz, JiffiesSecMax),
+        new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, 255),
+        new("net.ipv4.ip_local_port_range", SysctlKind.PortRange, "32768 60999", 1, 65535, VectorLength: 2),
+        new("net.ipv4.ip_local_reserved_ports", SysctlKind.PortList, "", 0, 65535),
+        new("net.ipv4.ip_unprivileged_port_start", SysctlKind.Integer, "1024", 0, 65535),
+        new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1),
+        new("net.ipv4.tcp_rto_min_us", SysctlKind.Integer, "200000", 1, IntMax, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_rto_max_ms", SysctlKind.Integer, "120000", 1000, 120000, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", IntMin, IntMax),
+        new("net.ipv4.tcp_challenge_ack_limit", SysctlKind.Integer, "2147483647", IntMin, IntMax),
+        new("net.ipv4.tcp_syn_retries", SysctlKind.Integer, "6", 1, 127),
+        new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, 255),
+        new("net.ipv4.tcp_syn_linear_timeouts", SysctlKind.Integer, "4", 0, 127, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, 255),
+        new("net.ipv4.tcp_migrate_req", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, 255),
+        new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
+    }.ToFrozenDictionary(d => d.Name, StringComparer.Ordinal);
+
+    /// <summary>The profile's value for a sysctl: 4.4 differs from 6.18 in a few defaults (§11).</summary>
+    public static string DefaultFor(SysctlDefinition def, KernelProfile profile) => (profile, def.Name) switch
+    {
+        (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse") => "0",
+        (KernelProfile.Linux44, "net.ipv4.tcp_challenge_ack_limit") => "1000",
+        (KernelProfile.Linux44, "net.core.somaxconn") => "128",
+        _ => def.Default,
+    };
+
+    public static bool Exists(string name, KernelProfile profile) =>
+        All.TryGetValue(name, out var def) && (def.OnlyIn is null || def.OnlyIn == profile);
+
+    /// <summary>
+    /// Parses and validates a value as the kernel's proc handler would. Returns the parsed numbers
+    /// or an error message (the kernel's EINVAL). <paramref name="text"/> is the text written to
+    /// /proc/sys (an integer's decimal text, "low high", "1,2-4").
+    /// </summary>
+    public static bool TryParse(string name, KernelProfile profile, string text, out long[] values, out string error)
+    {
+        values = [];
+        if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile))
+        {
+            error = profile == KernelProfile.Linux6 && name == "net.ipv4.tcp_tw_recycle"
+                ? "net.ipv4.tcp_tw_recycle does not exist in linux-6 (removed in Linux 4.12)"
+                : $"unknown sysctl '{name}' for kernel profile {profile.ToWireName()}";
+            return false;
+        }
+        var parts = def.Kind == SysctlKind.PortList
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        switch (def.Kind)
+        {
+            case SysctlKind.Integer:
+            case SysctlKind.IntegerVector:
+            case SysctlKind.PortRange:
+                if (parts.Length != def.VectorLength)
+                {
+                    error = $"{name} takes {def.VectorLength} integer(s)";
+                    return false;
+                }
+                values = new long[parts.Length];
+                for (int i = 0; i < parts.Length; i++)
+                {
+                    if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i])
+                        || values[i] < def.Min || values[i] > def.Max)
+                    {
+                        error = $"{name}: '{parts[i]}' is outside {def.Min}..{def.Max}";
+                        return false;
+                    }
+                }
+                if (def.Kind == SysctlKind.PortRange && values[0] > values[1])
+                {
+                    error = $"{name}: low {values[0]} is above high {values[1]} (ipv4_local_port_range)";
+                    return false;
+                }
+                break;
+            case SysctlKind.PortList:
+                var ports = new List<long>();
+                foreach (var p in parts)
+                {
+                    var ends = p.Split('-');
+                    if (ends.Length > 2
+                        || !int.TryParse(ends[0], NumberStyles.None, CultureInfo.InvariantCulture, out var lo)
+                        || !int.TryParse(ends[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var hi)
+                        || lo > hi || hi > 65535)
+                    {
+                        error = $"{name}: '{p}' is not a port or port range within 0..65535";
+                        return false;
+                    }
+                    for (long port = lo; port <= hi; port++) ports.Add(port);
+                }
+                values = ports.Distinct().Order().ToArray();
+                break;
+        }
+        error = "";
+        return true;
+    }
+}
