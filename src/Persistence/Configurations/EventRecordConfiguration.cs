@@ -1,0 +1,16 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using SimService.Persistence.Entities;
+
+namespace SimService.Persistence.Configurations;
+
+public sealed class EventRecordConfiguration : IEntityTypeConfiguration<EventRecord>
+{
+    public void Configure(EntityTypeBuilder<EventRecord> builder)
+    {
+        builder.ToTable("Events");
+        builder.HasKey(r => new { r.RunId, r.Seq });
+        builder.Property(r => r.Type).HasMaxLength(64);
+        builder.HasOne<SimulationRun>().WithMany().HasForeignKey(r => r.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

@@ -1,0 +1,27 @@
+namespace SimService.Persistence.Entities;
+
+/// <summary>
+/// A simulation's identity and inputs that never change: its kernel profile and seed. With the ordered
+/// <see cref="CommandRecord"/> log they determine everything the simulation does.
+/// </summary>
+public sealed class SimulationRun
+{
+    public const int NameMaxLength = 200;
+
+    public Guid Id { get; init; }
+    public required string Name { get; init; }
+
+    /// <summary>Wire name of the kernel profile ("linux-6", "linux-4.4").</summary>
+    public required string Profile { get; init; }
+
+    public long Seed { get; init; }
+
+    /// <summary>Wall-clock creation time (metadata only; the simulation's own clock is virtual).</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Bumped on every change; the optimistic-concurrency token between API replicas.</summary>
+    public long Version { get; set; }
+
+    /// <summary>Owner when API keys are enabled; null for the single-tenant default.</summary>
+    public string? TenantId { get; init; }
+}

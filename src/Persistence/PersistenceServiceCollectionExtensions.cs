@@ -1,0 +1,39 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Persistence.Postgres;
+using SimService.Persistence.Sqlite;
+
+namespace SimService.Persistence;
+
+public static class PersistenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="SimDbContext"/> for the provider named by <c>Persistence:Provider</c>:
+    /// <c>sqlite</c> (default; <c>ConnectionStrings:Sqlite</c>, else a file under <c>data/</c>) or
+    /// <c>postgres</c> (<c>ConnectionStrings:Postgres</c>, required).
+    /// </summary>
+    public static IServiceCollection AddPersistence(this IServiceCollection services, IConfiguration configuration)
+    {
+        var provider = configuration["Persistence:Provider"] ?? "sqlite";
+        return provider.ToLowerInvariant() switch
+        {
+            "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>
+                SqliteSimDbContext.Configure(options,
+                    configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString)),
+            "postgres" => services.AddDbContext<SimDbContext, PostgresSimDbContext>(options =>
+                PostgresSimDbContext.Configure(options,
+                    configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException(
+                        "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set."))),
+            _ => throw new InvalidOperationException(
+                $"Persistence:Provider '{provider}' is not supported; use 'sqlite' or 'postgres'."),
+        };
+    }
+
+    /// <summary>Migrates the configured database; call once at start-up, before serving requests.</summary>
+    public static async Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<SimDbContext>().PrepareAsync(cancellationToken);
+    }
+}
