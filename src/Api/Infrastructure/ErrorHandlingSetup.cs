@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace SimService.Api.Infrastructure;
+
+public static class ErrorHandlingSetup
+{
+    /// <summary>
+    /// RFC 9457 problems for every error, DataAnnotations validation of request bodies, and strict JSON
+    /// input: an unknown or duplicated field, or a number sent as a string, is a 400 rather than ignored.
+    /// </summary>
+    public static IServiceCollection AddApiErrorHandling(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            if (context.ProblemDetails is HttpValidationProblemDetails validation && validation.Type != ProblemTypes.Validation)
+                UseJsonFieldNames(validation, context.HttpContext);
+        });
+        services.AddExceptionHandler<UnhandledExceptionHandler>();
+        services.AddValidation();
+
+        // Without this a body that fails to bind gets an empty 400 outside Development; thrown, it reaches
+        // UnhandledExceptionHandler, which names the field.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
+        return services;
+    }
+
+    /// <summary>
+    /// The validation filter keys errors by CLR member path ("Seed"), not by the JSON name the client sent
+    /// ("seed"): dotnet/aspnetcore#61764. Problems from ErrorMapping already use JSON names and carry our type.
+    /// </summary>
+    private static void UseJsonFieldNames(HttpValidationProblemDetails validation, HttpContext httpContext)
+    {
+        var naming = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions.PropertyNamingPolicy;
+        if (naming is not null)
+            validation.Errors = validation.Errors.ToDictionary(
+                error => string.Join('.', error.Key.Split('.').Select(naming.ConvertName)), error => error.Value);
+        validation.Type = ProblemTypes.Validation;
+    }
+
+    private static void ConfigureJson(JsonSerializerOptions json)
+    {
+        json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        json.AllowDuplicateProperties = false;
+        json.NumberHandling = JsonNumberHandling.Strict;
+        json.Converters.Add(new JsonStringEnumConverter());
+    }
+}

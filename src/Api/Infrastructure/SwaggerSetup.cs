@@ -1,0 +1,29 @@
+using Microsoft.OpenApi;
+
+namespace SimService.Api.Infrastructure;
+
+public static class SwaggerSetup
+{
+    public const string DocumentName = "v1";
+
+    public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
+        services.AddEndpointsApiExplorer().AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "SimService",
+                Version = DocumentName,
+                Description = "Simulates, in virtual time, how the Linux kernel tears TCP connections down.",
+            });
+            options.SupportNonNullableReferenceTypes();
+            options.SchemaFilter<AllowedValuesSchemaFilter>();
+        });
+
+    /// <summary>Swagger UI at /swagger in every environment: it is a main way users meet the service.</summary>
+    public static WebApplication UseApiDocumentation(this WebApplication app)
+    {
+        app.UseSwagger();
+        app.UseSwaggerUI(options => options.DocumentTitle = "SimService API");
+        return app;
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace SimService.Api.Infrastructure;
+
+/// <summary>
+/// The one handler behind <c>UseExceptionHandler()</c>. Binding failures (thrown because
+/// <c>RouteHandlerOptions.ThrowOnBadRequest</c> is on) become 4xx problems naming the field; anything
+/// else is a bug and becomes a 500 problem that carries the exception only in Development.
+/// </summary>
+public sealed partial class UnhandledExceptionHandler(IHostEnvironment environment, ILogger<UnhandledExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception is BadHttpRequestException badRequest
+            ? ErrorMapping.FromBadRequest(badRequest, BodyAbsent(httpContext.Request))
+            : Internal(exception);
+        await TypedResults.Problem(problem).ExecuteAsync(httpContext);
+        return true;
+    }
+
+    private static bool BodyAbsent(HttpRequest request) =>
+        request.ContentLength == 0 || request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false };
+
+    private ProblemDetails Internal(Exception exception)
+    {
+        LogUnhandled(exception);
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status500InternalServerError,
+            Type = ProblemTypes.Internal,
+            Title = "An unexpected error occurred.",
+            Detail = environment.IsDevelopment() ? exception.ToString() : null,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception")]
+    private partial void LogUnhandled(Exception exception);
+}
