@@ -47,48 +47,99 @@ public static class SysctlCatalog
     const long IntMax = int.MaxValue;
     const long IntMin = int.MinValue;
     const int Hz = 250;
-    /// <summary>proc_dointvec_jiffies refuses values whose jiffies would overflow an int.</summary>
+    /// <summary>proc_dointvec_jiffies refuses a magnitude above INT_MAX / HZ (do_proc_dointvec_jiffies_conv), either sign.</summary>
     const long JiffiesSecMax = IntMax / Hz;
+    /// <summary>proc_dou8vec_minmax's range when extra1/extra2 do not narrow it (negative text is refused too).</summary>
+    const long U8Max = 255;
+    /// <summary>SOCK_MIN_SNDBUF = 2 * TCP_SKB_MIN_TRUESIZE (2048 + SKB_DATA_ALIGN(sizeof(struct sk_buff))) on x86-64.</summary>
+    const long SockMinSndbuf = 4608;
+    /// <summary>SOCK_MIN_RCVBUF = TCP_SKB_MIN_TRUESIZE.</summary>
+    const long SockMinRcvbuf = 2304;
 
+    // Bounds: the proc handler of each entry in net/ipv4/sysctl_net_ipv4.c and net/core/sysctl_net_core.c
+    // (Linux 6.18). proc_dointvec accepts any int; *_minmax refuse values outside extra1..extra2
+    // (EINVAL for int handlers, ERANGE for the uint/u8 ones: either way the write is refused).
     public static readonly FrozenDictionary<string, SysctlDefinition> All = new SysctlDefinition[]
     {
-        new("net.ipv4.tcp_fin_timeout", SysctlKind.Integer, "60", IntMin / Hz, JiffiesSecMax),
-        new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", IntMin, IntMax),
-        new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", IntMin, 255),
-        new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", IntMin, IntMax),
+        // proc_dointvec_jiffies
+        new("net.ipv4.tcp_fin_timeout", SysctlKind.Integer, "60", -JiffiesSecMax, JiffiesSecMax),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", 0, U8Max),
+        // proc_dou8vec_minmax, extra2 = &tcp_retr1_max (255)
+        new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", 0, 255),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", 0, U8Max),
+        // proc_dointvec
         new("net.ipv4.tcp_max_orphans", SysctlKind.Integer, "131072", IntMin, IntMax, SysctlScope.Global),
+        // proc_doulongvec_minmax, no extra: 0..ULONG_MAX, negative refused (held here as long)
         new("net.ipv4.tcp_mem", SysctlKind.IntegerVector, "287898 383866 575796", 0, long.MaxValue, SysctlScope.Global, 3),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE
         new("net.ipv4.tcp_rmem", SysctlKind.IntegerVector, "4096 131072 6291456", 1, IntMax, SysctlScope.Netns, 3),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE
         new("net.ipv4.tcp_wmem", SysctlKind.IntegerVector, "4096 16384 4194304", 1, IntMax, SysctlScope.Netns, 3),
-        new("net.core.rmem_max", SysctlKind.Integer, "212992", 2304, IntMax, SysctlScope.Global),
-        new("net.core.wmem_max", SysctlKind.Integer, "212992", 2304, IntMax, SysctlScope.Global),
+        // proc_dointvec_minmax, extra1 = &min_rcvbuf (SOCK_MIN_RCVBUF)
+        new("net.core.rmem_max", SysctlKind.Integer, "212992", SockMinRcvbuf, IntMax, SysctlScope.Global),
+        // proc_dointvec_minmax, extra1 = &min_sndbuf (SOCK_MIN_SNDBUF)
+        new("net.core.wmem_max", SysctlKind.Integer, "212992", SockMinSndbuf, IntMax, SysctlScope.Global),
+        // proc_dointvec
         new("net.ipv4.tcp_max_tw_buckets", SysctlKind.Integer, "131072", IntMin, IntMax),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO
         new("net.ipv4.tcp_tw_reuse", SysctlKind.Integer, "2", 0, 2),
+        // proc_douintvec_minmax, extra1 = SYSCTL_ONE, extra2 = &tcp_tw_reuse_delay_max (TCP_PAWS_MSL * MSEC_PER_SEC)
         new("net.ipv4.tcp_tw_reuse_delay", SysctlKind.Integer, "1000", 1, 60000, OnlyIn: KernelProfile.Linux6),
+        // 4.4: proc_dointvec (removed in 4.12)
         new("net.ipv4.tcp_tw_recycle", SysctlKind.Integer, "0", IntMin, IntMax, OnlyIn: KernelProfile.Linux44),
-        new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, 255),
-        new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, 255),
-        new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, 255),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, U8Max),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, U8Max),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_FOUR
         new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
-        new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, 255),
-        new("net.ipv4.tcp_keepalive_time", SysctlKind.Integer, "7200", IntMin / Hz, JiffiesSecMax),
-        new("net.ipv4.tcp_keepalive_intvl", SysctlKind.Integer, "75", IntMin / Hz, JiffiesSecMax),
-        new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, 255),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, U8Max),
+        // proc_dointvec_jiffies
+        new("net.ipv4.tcp_keepalive_time", SysctlKind.Integer, "7200", -JiffiesSecMax, JiffiesSecMax),
+        // proc_dointvec_jiffies
+        new("net.ipv4.tcp_keepalive_intvl", SysctlKind.Integer, "75", -JiffiesSecMax, JiffiesSecMax),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, U8Max),
+        // ipv4_local_port_range: proc_dointvec_minmax over ip_local_port_range_min/max {1,1}..{65535,65535},
+        // then EINVAL if high < low or low < ip_unprivileged_port_start (SysctlTable checks the latter)
         new("net.ipv4.ip_local_port_range", SysctlKind.PortRange, "32768 60999", 1, 65535, VectorLength: 2),
+        // proc_do_large_bitmap over 65536 bits
         new("net.ipv4.ip_local_reserved_ports", SysctlKind.PortList, "", 0, 65535),
+        // ipv4_privileged_ports: proc_dointvec_minmax over ip_privileged_port_min/max (0..65535), then EINVAL
+        // if the port range's low end is below it
         new("net.ipv4.ip_unprivileged_port_start", SysctlKind.Integer, "1024", 0, 65535),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
         new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE
         new("net.ipv4.tcp_rto_min_us", SysctlKind.Integer, "200000", 1, IntMax, OnlyIn: KernelProfile.Linux6),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE_THOUSAND, extra2 = &tcp_rto_max_max (TCP_RTO_MAX_SEC * MSEC_PER_SEC)
         new("net.ipv4.tcp_rto_max_ms", SysctlKind.Integer, "120000", 1000, 120000, OnlyIn: KernelProfile.Linux6),
-        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", IntMin, IntMax),
+        // proc_dointvec_ms_jiffies: msecs_to_jiffies() of a negative int is MAX_JIFFY_OFFSET > INT_MAX, refused
+        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax),
+        // proc_dointvec
         new("net.ipv4.tcp_challenge_ack_limit", SysctlKind.Integer, "2147483647", IntMin, IntMax),
+        // proc_dou8vec_minmax, extra1 = &tcp_syn_retries_min (1), extra2 = &tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)
         new("net.ipv4.tcp_syn_retries", SysctlKind.Integer, "6", 1, 127),
-        new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, 255),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, U8Max),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT)
         new("net.ipv4.tcp_syn_linear_timeouts", SysctlKind.Integer, "4", 0, 127, OnlyIn: KernelProfile.Linux6),
-        new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, 255),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, U8Max),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
         new("net.ipv4.tcp_migrate_req", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6),
-        new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, 255),
+        // proc_douintvec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_child_ehash_entries_max (16M); 6.1+
+        new("net.ipv4.tcp_child_ehash_entries", SysctlKind.Integer, "0", 0, 16 * 1024 * 1024, OnlyIn: KernelProfile.Linux6),
+        // proc_dou8vec_minmax
+        new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, U8Max),
+        // proc_dointvec
         new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ZERO
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
     }.ToFrozenDictionary(d => d.Name, StringComparer.Ordinal);
 

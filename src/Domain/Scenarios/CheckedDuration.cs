@@ -1,0 +1,92 @@
+using System.Text.RegularExpressions;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>How a checked duration matches: exactly, within a tolerance, or within a range.</summary>
+public enum CheckedDurationKind
+{
+    /// <summary>"2s": exactly 2 s.</summary>
+    Exact,
+    /// <summary>"~2s": within ±5 % or ±2 ms of 2 s, whichever is larger.</summary>
+    Approximately,
+    /// <summary>"1.9s..2.3s": inclusive range.</summary>
+    Range,
+}
+
+/// <summary>
+/// A duration written where it is checked, never where it drives a step: "2s", "~2s" or
+/// "1.9s..2.3s". <see cref="ToString"/> gives the text it was parsed from.
+/// </summary>
+public readonly partial record struct CheckedDuration
+{
+    /// <summary>The ±2 ms floor of "~" tolerances.</summary>
+    public static readonly SimDuration ToleranceFloor = SimDuration.FromMilliseconds(2);
+
+    CheckedDuration(CheckedDurationKind kind, SimDuration low, SimDuration high, string text)
+    {
+        Kind = kind;
+        Low = low;
+        High = high;
+        Text = text;
+    }
+
+    /// <summary>Exact, approximate or range.</summary>
+    public CheckedDurationKind Kind { get; }
+
+    /// <summary>The nominal value (exact and "~"), or the low end of a range.</summary>
+    public SimDuration Low { get; }
+
+    /// <summary>Equal to <see cref="Low"/> except for a range, where it is the high end.</summary>
+    public SimDuration High { get; }
+
+    /// <summary>The text as written.</summary>
+    public string Text { get; }
+
+    /// <summary>True when <paramref name="actual"/> satisfies the check.</summary>
+    public bool Matches(SimDuration actual) => Kind switch
+    {
+        CheckedDurationKind.Exact => actual == Low,
+        CheckedDurationKind.Range => actual >= Low && actual <= High,
+        _ => WithinTolerance(actual),
+    };
+
+    bool WithinTolerance(SimDuration actual)
+    {
+        // |actual - nominal| <= max(5% of nominal, 2 ms), in exact integer arithmetic.
+        Int128 diff = Int128.Abs((Int128)actual.Ns - Low.Ns);
+        return diff <= ToleranceFloor.Ns || diff * 20 <= Low.Ns;
+    }
+
+    /// <summary>Parses the format's checked-duration syntax; false for anything else (including a range whose low end is above its high end).</summary>
+    public static bool TryParse(string? text, out CheckedDuration value)
+    {
+        value = default;
+        if (text is null || !Syntax().IsMatch(text)) return false;
+        if (text.StartsWith('~'))
+        {
+            if (!SimDuration.TryParse(text[1..], out var nominal)) return false;
+            value = new(CheckedDurationKind.Approximately, nominal, nominal, text);
+            return true;
+        }
+        int dots = text.IndexOf("..", StringComparison.Ordinal);
+        if (dots < 0)
+        {
+            if (!SimDuration.TryParse(text, out var exact)) return false;
+            value = new(CheckedDurationKind.Exact, exact, exact, text);
+            return true;
+        }
+        if (!SimDuration.TryParse(text[..dots], out var low) || !SimDuration.TryParse(text[(dots + 2)..], out var high)
+            || low > high)
+            return false;
+        value = new(CheckedDurationKind.Range, low, high, text);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Text ?? "";
+
+    /// <summary>The schema's checkedDuration pattern (\z, not $, so that a trailing newline is refused as ECMA-262 does).</summary>
+    [GeneratedRegex(@"^(~?[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h)|[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h)\.\.[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))\z")]
+    private static partial Regex Syntax();
+}

@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// A validated scenario document (shared/scenario-format.md, format v1), every default filled in and
+/// every step time resolved. List members compare by reference; compare documents through
+/// <see cref="ScenarioWriter.ToJson"/> when value equality is needed.
+/// </summary>
+public sealed record ScenarioDocument(
+    string Name,
+    string? Description,
+    KernelProfile Kernel,
+    long Seed,
+    ImmutableArray<ScenarioHost> Hosts,
+    ImmutableArray<ScenarioNat> Nats,
+    ImmutableArray<ScenarioLink> Links,
+    ImmutableArray<ScenarioStep> Steps,
+    FinalExpect? Expect,
+    SimDuration? RunUntil)
+{
+    /// <summary>Run time after the last step when <see cref="RunUntil"/> is omitted and the queue never drains.</summary>
+    public static readonly SimDuration IdleCap = SimDuration.FromSeconds(3600);
+}
+
+/// <summary>Whether a host runs the simulated kernel or only replays <c>inject</c> steps.</summary>
+public enum ScenarioHostKind
+{
+    /// <summary>A simulated Linux kernel (the default).</summary>
+    Linux,
+    /// <summary>No kernel: sends what inject steps say and records what it receives.</summary>
+    Scripted,
+}
+
+/// <summary>A host: its name, IPv4 address (network order, 10.0.0.1 = 0x0A000001), sysctls in document order, NAT and kind.</summary>
+public sealed record ScenarioHost(
+    string Name,
+    uint Address,
+    ImmutableArray<SysctlSetting> Sysctls,
+    string? BehindNat,
+    ScenarioHostKind Kind);
+
+/// <summary>One sysctl write as <c>sysctl -w Name=Text</c> would make it; integers are their decimal text.</summary>
+public sealed record SysctlSetting(string Name, string Text);
+
+/// <summary>A NAT entry of the top-level <c>nats</c> object.</summary>
+public sealed record ScenarioNat(string Name, uint Address);
+
+/// <summary>A symmetric link between hosts A and B with a one-way delay and a loss probability.</summary>
+public sealed record ScenarioLink(string A, string B, SimDuration Delay, double Loss)
+{
+    /// <summary>The format's default one-way delay, "0.05ms".</summary>
+    public static readonly SimDuration DefaultDelay = SimDuration.FromMicroseconds(50);
+
+    /// <summary>True when this link joins the two named hosts, in either order.</summary>
+    public bool Joins(string x, string y) => (A == x && B == y) || (A == y && B == x);
+}

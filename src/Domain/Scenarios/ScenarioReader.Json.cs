@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>Typed reads of JSON values: each reports what is wrong at the value's path and returns null.</summary>
+internal sealed partial class ScenarioReader
+{
+    readonly List<ScenarioError> _errors = [];
+
+    void Error(string path, string message) => _errors.Add(new ScenarioError(path, message));
+
+    /// <summary>An object: reports duplicate keys and, when <paramref name="allowed"/> is given, unknown fields.</summary>
+    JsonFields? Object(JsonMember? member, IReadOnlySet<string>? allowed = null)
+    {
+        if (member is not { } m || !IsKind(m, JsonValueKind.Object, "an object")) return null;
+        var members = new List<(string, JsonMember)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in m.Value.EnumerateObject())
+        {
+            var path = JsonPath.Member(m.Path, property.Name);
+            if (!seen.Add(property.Name)) Error(path, $"duplicate key \"{property.Name}\"");
+            else members.Add((property.Name, new JsonMember(property.Value, path)));
+        }
+        var fields = new JsonFields(m.Path, members);
+        if (allowed is not null) ReportUnknown(fields, allowed);
+        return fields;
+    }
+
+    void ReportUnknown(JsonFields fields, IReadOnlySet<string> allowed)
+    {
+        foreach (var (name, member) in fields.Members)
+            if (!allowed.Contains(name)) Error(member.Path, $"unknown field \"{name}\"");
+    }
+
+    /// <summary>An object used as a map (hosts, sysctls, per-host checks); <paramref name="nonEmpty"/> is the schema's minProperties 1.</summary>
+    JsonFields? Map(JsonMember? member, bool nonEmpty)
+    {
+        var map = Object(member);
+        if (map is { Members.Count: 0 } && nonEmpty) Error(map.Path, "must not be empty");
+        return map;
+    }
+
+    JsonMember? Required(JsonFields? fields, string name)
+    {
+        if (fields is null) return null;
+        if (fields[name] is { } m) return m;
+        Error(JsonPath.Member(fields.Path, name), "required field is missing");
+        return null;
+    }
+
+    IReadOnlyList<JsonMember> Array(JsonMember? member, bool nonEmpty)
+    {
+        if (member is not { } m || !IsKind(m, JsonValueKind.Array, "an array")) return [];
+        var items = m.Value.EnumerateArray().Select((e, i) => new JsonMember(e, JsonPath.Item(m.Path, i))).ToList();
+        if (nonEmpty && items.Count == 0) Error(m.Path, "must not be empty");
+        return items;
+    }
+
+    string? String(JsonMember? member) =>
+        member is { } m && IsKind(m, JsonValueKind.String, "a string") ? m.Value.GetString() : null;
+
+    string? NonEmptyString(JsonMember? member)
+    {
+        var text = String(member);
+        if (text is "") Error(member!.Value.Path, "must not be empty");
+        return text is "" ? null : text;
+    }
+
+    string? Matching(JsonMember? member, Regex pattern, string expected)
+    {
+        var text = String(member);
+        if (text is null || pattern.IsMatch(text)) return text;
+        Error(member!.Value.Path, $"\"{text}\" is not {expected}");
+        return null;
+    }
+
+    bool? Bool(JsonMember? member)
+    {
+        if (member is not { } m) return null;
+        if (m.Value.ValueKind is JsonValueKind.True or JsonValueKind.False) return m.Value.GetBoolean();
+        Error(m.Path, $"expected true or false, found {KindName(m.Value)}");
+        return null;
+    }
+
+    /// <summary>
+    /// A JSON integer within [min, max]. As in JSON Schema, any number with no fractional part is an
+    /// integer (2.0 and 2e3 are; 2.5 is not).
+    /// </summary>
+    long? Integer(JsonMember? member, long min, long max)
+    {
+        if (member is not { } m || !IsKind(m, JsonValueKind.Number, "an integer")) return null;
+        if (!m.Value.TryGetInt64(out long value))
+        {
+            bool parsed = decimal.TryParse(m.Value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d);
+            if (parsed && d != decimal.Truncate(d))
+            {
+                Error(m.Path, $"{m.Value.GetRawText()} is not an integer");
+                return null;
+            }
+            if (!parsed || d < long.MinValue || d > long.MaxValue)
+            {
+                Error(m.Path, $"{m.Value.GetRawText()} is outside {min}..{max}");
+                return null;
+            }
+            value = (long)d;
+        }
+        if (value >= min && value <= max) return value;
+        Error(m.Path, $"{value} is outside {min}..{max}");
+        return null;
+    }
+
+    int? Int32(JsonMember? member, long min = int.MinValue, long max = int.MaxValue) => (int?)Integer(member, min, max);
+
+    long? Count(JsonMember? member) => Integer(member, 0, long.MaxValue);
+
+    double? Number(JsonMember? member, double min, double max)
+    {
+        if (member is not { } m || !IsKind(m, JsonValueKind.Number, "a number")) return null;
+        double value = m.Value.GetDouble();
+        if (value >= min && value <= max) return value;
+        Error(m.Path, $"{m.Value.GetRawText()} is outside [{min}, {max}]");
+        return null;
+    }
+
+    T? Enum<T>(JsonMember? member, WireTable<T> table) where T : struct, Enum
+    {
+        var text = String(member);
+        if (text is null) return null;
+        if (table.TryParse(text, out var value)) return value;
+        Error(member!.Value.Path, $"unknown value \"{text}\"; expected one of {table.Expected}");
+        return null;
+    }
+
+    SimDuration? Duration(JsonMember? member)
+    {
+        var text = Matching(member, ScenarioSyntax.Duration(), "a duration (a decimal number and ns, us, ms, s, m or h)");
+        return text is null ? null : DurationValue(text, member!.Value.Path);
+    }
+
+    SimDuration? DurationValue(string text, string path)
+    {
+        if (SimDuration.TryParse(text, out var d)) return d;
+        Error(path, $"\"{text}\" is not a whole number of nanoseconds within range");
+        return null;
+    }
+
+    CheckedDuration? Checked(JsonMember? member)
+    {
+        var text = String(member);
+        if (text is null) return null;
+        if (CheckedDuration.TryParse(text, out var value)) return value;
+        Error(member!.Value.Path,
+            $"\"{text}\" is not a checked duration (\"2s\", \"~2s\" or \"1.9s..2.3s\" with low <= high, whole nanoseconds)");
+        return null;
+    }
+
+    bool IsKind(JsonMember m, JsonValueKind kind, string expected)
+    {
+        if (m.Value.ValueKind == kind) return true;
+        Error(m.Path, $"expected {expected}, found {KindName(m.Value)}");
+        return false;
+    }
+
+    static string KindName(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+}

@@ -1,0 +1,321 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using System.Globalization;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>Steps: kinds, times, call arguments and socket aliases.</summary>
+internal sealed partial class ScenarioReader
+{
+    /// <summary>The member that makes a step of each kind other than call.</summary>
+    static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "expect"];
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value");
+    static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len");
+    static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
+    static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
+    static readonly FrozenSet<string> KillFields = Set("host", "process", "signal");
+    static readonly FrozenSet<string> BindFields = Set("port", "reuseaddr");
+    static readonly FrozenSet<string> LingerFields = Set("onoff", "linger");
+
+    /// <summary>Per call, the arguments it requires and the ones it allows (the schema's allOf/if/then).</summary>
+    static readonly FrozenDictionary<SocketCall, (string[] Required, FrozenSet<string> Allowed)> CallRules =
+        new Dictionary<SocketCall, (string[], FrozenSet<string>)>
+        {
+            [SocketCall.Socket] = (["as"], Set("as")),
+            [SocketCall.Bind] = (["socket", "port"], Set("socket", "port")),
+            [SocketCall.Listen] = ([], Set("socket", "port", "backlog", "reuseaddr", "as")),
+            [SocketCall.Connect] = (["to"], Set("to", "socket", "bind", "as")),
+            [SocketCall.Accept] = (["socket"], Set("socket", "as")),
+            [SocketCall.Send] = (["socket", "bytes"], Set("socket", "bytes")),
+            [SocketCall.Recv] = (["socket"], Set("socket", "bytes")),
+            [SocketCall.Shutdown] = (["socket", "how"], Set("socket", "how")),
+            [SocketCall.Close] = (["socket"], Set("socket")),
+            [SocketCall.Setsockopt] = (["socket", "option", "value"], Set("socket", "option", "value")),
+            [SocketCall.Getsockopt] = (["socket", "option"], Set("socket", "option")),
+        }.ToFrozenDictionary();
+
+    /// <summary>Socket aliases defined so far: the host that holds the socket and the step that named it.</summary>
+    readonly Dictionary<string, (string Host, string Path)> _aliases = new(StringComparer.Ordinal);
+
+    /// <summary>Every "as" of the document with its first step, to tell "defined later" from "never defined".</summary>
+    readonly Dictionary<string, string> _aliasesAnywhere = new(StringComparer.Ordinal);
+
+    ImmutableArray<ScenarioStep> Steps(JsonMember? member)
+    {
+        var items = Array(member, nonEmpty: false);
+        foreach (var item in items)
+            if (item.Value.ValueKind == System.Text.Json.JsonValueKind.Object
+                && item.Value.TryGetProperty("as", out var alias) && alias.ValueKind == System.Text.Json.JsonValueKind.String)
+                _aliasesAnywhere.TryAdd(alias.GetString()!, item.Path);
+
+        var steps = ImmutableArray.CreateBuilder<ScenarioStep>();
+        var previous = SimTime.Zero;
+        foreach (var item in items)
+        {
+            var fields = Object(item);
+            if (fields is null) continue;
+            var at = StepTime(fields["at"], previous);
+            previous = at ?? previous;
+            var step = Step(fields, at ?? previous);
+            if (step is not null && at is not null) steps.Add(step);
+        }
+        return steps.ToImmutable();
+    }
+
+    /// <summary>Resolves "at": absolute ("2s", never before the previous step) or relative ("+200ms"); omitted = "+0ms".</summary>
+    SimTime? StepTime(JsonMember? member, SimTime previous)
+    {
+        if (member is not { } m) return previous;
+        var text = Matching(m, ScenarioSyntax.StepTime(), "a step time (\"2s\" or \"+200ms\")");
+        if (text is null) return null;
+        bool relative = text.StartsWith('+');
+        if (DurationValue(relative ? text[1..] : text, m.Path) is not { } d) return null;
+        if (relative)
+        {
+            if (d.Ns <= long.MaxValue - previous.Ns) return previous + d;
+            Error(m.Path, $"{previous}{text} is beyond the end of virtual time");
+            return null;
+        }
+        if (d.Ns >= previous.Ns) return new SimTime(d.Ns);
+        Error(m.Path, $"{text} is before the previous step's time {previous}: times never go backwards");
+        return null;
+    }
+
+    ScenarioStep? Step(JsonFields fields, SimTime at)
+    {
+        if (fields.Has("call")) return Call(fields, at);
+        var kinds = StepKinds.Where(fields.Has).ToList();
+        if (kinds.Count != 1)
+        {
+            Error(fields.Path, kinds.Count == 0
+                ? "a step needs one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"expect\""
+                : $"a step has exactly one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"expect\"; found {string.Join(", ", kinds.Select(k => $"\"{k}\""))}");
+            return null;
+        }
+        var kind = kinds[0];
+        ReportUnknown(fields, Set("at", kind));
+        var body = fields[kind]!.Value;
+        return kind switch
+        {
+            "inject" => Inject(body, at, fields.Path),
+            "link" => LinkChange(body, at, fields.Path),
+            "sysctl" => SysctlChange(body, at, fields.Path),
+            "kill" => Kill(body, at, fields.Path),
+            _ => StepExpect(body) is { } checks ? new ExpectStep(at, fields.Path, checks) : null,
+        };
+    }
+
+    CallStep? Call(JsonFields f, SimTime at)
+    {
+        ReportUnknown(f, CallFields);
+        var call = Enum(f["call"], ScenarioWireNames.Calls);
+        var host = LinuxHost(Required(f, "host"));
+        var process = f["process"] is { } p ? NonEmptyString(p) : CallStep.DefaultProcess;
+        if (call is not { } c) return null;
+
+        var (required, allowed) = CallRules[c];
+        foreach (var name in required) Required(f, name);
+        foreach (var (name, member) in f.Members)
+            if (CallArguments.Contains(name) && !allowed.Contains(name))
+                Error(member.Path, $"\"{name}\" is not an argument of {c.ToWireName()}");
+        string wire = c.ToWireName();
+        if (c is SocketCall.Listen) ExclusiveForms(f, "socket", ["port", "reuseaddr", "as"], "port", wire);
+        if (c is SocketCall.Connect) ExclusiveForms(f, "socket", ["bind", "as"], null, wire);
+
+        // The socket acted on must exist before this step; the alias this step defines exists after it.
+        var socket = Arg(f, "socket", allowed) is { } s ? SocketRef(s, host) : null;
+        var port = Arg(f, "port", allowed) is { } pm ? Int32(pm, 0, 65535) : null;
+        int? backlog = c == SocketCall.Listen ? (Arg(f, "backlog", allowed) is { } b ? Int32(b, 0) : CallStep.DefaultBacklog) : null;
+        bool? reuse = Arg(f, "reuseaddr", allowed) is { } r ? Bool(r) : false;
+        var to = Arg(f, "to", allowed) is { } t ? HostPortValue(t) : null;
+        var bind = Arg(f, "bind", allowed) is { } bm ? BindValue(bm) : null;
+        var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
+        var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
+        var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
+        var value = option is { } opt && Arg(f, "value", allowed) is { } v ? SockoptValueOf(v, opt) : null;
+        var expect = f["expect"] is { } e ? CallExpectation(e) : null;
+        var alias = Arg(f, "as", allowed) is { } a && host is not null ? DefineAlias(a, host, f.Path) : null;
+
+        if (host is null || process is null || reuse is null) return null;
+        return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect);
+    }
+
+    /// <summary>A call argument this call allows (those it does not were reported once already).</summary>
+    static JsonMember? Arg(JsonFields f, string name, FrozenSet<string> allowed) => allowed.Contains(name) ? f[name] : null;
+
+    /// <summary>
+    /// The schema's oneOf between acting on an existing socket and the convenience form: with
+    /// <paramref name="socket"/>, none of <paramref name="convenienceOnly"/>; without it, <paramref name="convenienceRequires"/>.
+    /// </summary>
+    void ExclusiveForms(JsonFields f, string socket, string[] convenienceOnly, string? convenienceRequires, string call)
+    {
+        if (f.Has(socket))
+        {
+            foreach (var name in convenienceOnly)
+                if (f[name] is { } m) Error(m.Path, $"\"{name}\" cannot be combined with \"socket\" in {call}");
+        }
+        else if (convenienceRequires is not null && !f.Has(convenienceRequires))
+            Error(f.Path, $"{call} needs \"socket\" or \"{convenienceRequires}\"");
+    }
+
+    string? DefineAlias(JsonMember member, string host, string stepPath)
+    {
+        var alias = NonEmptyString(member);
+        if (alias is null) return null;
+        if (_aliases.TryGetValue(alias, out var first))
+        {
+            Error(member.Path, $"alias \"{alias}\" is already defined by {first.Path}");
+            return null;
+        }
+        _aliases[alias] = (host, stepPath);
+        return alias;
+    }
+
+    /// <summary>An alias defined by an earlier step; with <paramref name="host"/>, one whose socket that host holds.</summary>
+    string? SocketRef(JsonMember member, string? host) =>
+        NonEmptyString(member) is { } alias ? AliasRef(alias, member.Path, host) : null;
+
+    string? AliasRef(string alias, string path, string? host)
+    {
+        if (!_aliases.TryGetValue(alias, out var definition))
+        {
+            Error(path, _aliasesAnywhere.TryGetValue(alias, out var later)
+                ? $"socket alias \"{alias}\" is used before {later} defines it"
+                : $"unknown socket alias \"{alias}\"");
+            return null;
+        }
+        if (host is null || definition.Host == host) return alias;
+        Error(path, $"socket alias \"{alias}\" is a socket of host \"{definition.Host}\", not of \"{host}\"");
+        return null;
+    }
+
+    HostPort? HostPortValue(JsonMember member)
+    {
+        var text = Matching(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 1-65535)");
+        if (text is null) return null;
+        var match = ScenarioSyntax.HostPort().Match(text);
+        var host = match.Groups["host"].Value;
+        return KnownHost(host, member.Path) ? new HostPort(host, int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)) : null;
+    }
+
+    BindOptions? BindValue(JsonMember member)
+    {
+        var f = Object(member, BindFields);
+        var port = Int32(Required(f, "port"), 0, 65535);
+        var reuse = f?["reuseaddr"] is { } r ? Bool(r) : false;
+        return port is { } p && reuse is { } ra ? new BindOptions(p, ra) : null;
+    }
+
+    /// <summary>setsockopt's value as the schema types it per option.</summary>
+    SockoptValue? SockoptValueOf(JsonMember member, SocketOption option)
+    {
+        switch (option)
+        {
+            case SocketOption.SoLinger:
+                var f = Object(member, LingerFields);
+                var onoff = Int32(Required(f, "onoff"), 0, 1);
+                var linger = Int32(Required(f, "linger"));
+                return onoff is { } on && linger is { } secs ? new LingerSockoptValue(on, secs) : null;
+            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive:
+                return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
+            default:
+                return Int32(member) is { } n ? new IntSockoptValue(n) : null;
+        }
+    }
+
+    CallExpect? CallExpectation(JsonMember member)
+    {
+        var f = Object(member, Set("result", "returnsAfter"));
+        if (f is null) return null;
+        if (f.Members.Count == 0) Error(f.Path, "must not be empty");
+        var result = f["result"] is { } r ? Result(r) : null;
+        var returnsAfter = f["returnsAfter"] is { } ra ? Checked(ra) : null;
+        return new CallExpect(result, returnsAfter);
+    }
+
+    CallResult? Result(JsonMember member)
+    {
+        if (member.Value.ValueKind == System.Text.Json.JsonValueKind.Number)
+            return Integer(member, long.MinValue, long.MaxValue) is { } n ? CallResult.Returns(n) : null;
+        var name = String(member);
+        if (name is null) return null;
+        if (ErrnoName.TryParse(name, out var errno)) return CallResult.Fails(errno);
+        Error(member.Path, $"\"{name}\" is not an errno name (ECONNRESET, EADDRNOTAVAIL, ...)");
+        return null;
+    }
+
+    InjectStep? Inject(JsonMember member, SimTime at, string path)
+    {
+        var f = Object(member, InjectFields);
+        var from = Required(f, "from") is { } fm ? HostPortValue(fm) : null;
+        if (from is not null && _hostKinds[from.Host] != ScenarioHostKind.Scripted)
+        {
+            Error(f!["from"]!.Value.Path, $"host \"{from.Host}\" is not scripted: only a scripted host sends injected segments");
+            from = null;
+        }
+        var to = Required(f, "to") is { } tm ? HostPortValue(tm) : null;
+        var flags = Flags(Required(f, "flags"));
+        var seq = SeqNo(Required(f, "seq"));
+        var ack = f?["ack"] is { } a ? SeqNo(a) : null;
+        var win = f?["win"] is { } w ? Int32(w, 0, 65535) : null;
+        var len = f?["len"] is { } l ? Int32(l, 0, 65495) : null;
+        return from is not null && to is not null && flags is { } fl && seq is { } s
+            ? new InjectStep(at, path, from, to, fl, s, ack, win, len)
+            : null;
+    }
+
+    TcpFlags? Flags(JsonMember? member)
+    {
+        var text = String(member);
+        if (text is null) return null;
+        if (TcpFlagsText.TryParse(text, out var flags)) return flags;
+        Error(member!.Value.Path, $"\"{text}\" is not a set of packetdrill flags (S, F, R, P and \".\" for ACK, each at most once)");
+        return null;
+    }
+
+    uint? SeqNo(JsonMember? member) => (uint?)Integer(member, 0, uint.MaxValue);
+
+    LinkStep? LinkChange(JsonMember member, SimTime at, string path)
+    {
+        var f = Object(member, LinkChangeFields);
+        if (f is null) return null;
+        var between = Between(Required(f, "between"));
+        if (between is var (a, b) && !_links.Any(link => link.Joins(a, b)))
+        {
+            Error(f["between"]!.Value.Path, $"there is no link between {a} and {b}");
+            between = null;
+        }
+        LinkDirection? direction = null;
+        if (f["direction"] is { } dm && Matching(dm, ScenarioSyntax.Direction(), "a direction \"a->b\"") is { } text)
+        {
+            var match = ScenarioSyntax.Direction().Match(text);
+            direction = new LinkDirection(match.Groups["from"].Value, match.Groups["to"].Value);
+            if (between is var (x, y) && !((direction.From, direction.To) == (x, y) || (direction.From, direction.To) == (y, x)))
+                Error(dm.Path, $"\"{text}\" does not go between {x} and {y}");
+        }
+        if (!f.Has("delay") && !f.Has("loss")) Error(f.Path, "a link change needs \"delay\" or \"loss\"");
+        var delay = f["delay"] is { } d ? Duration(d) : null;
+        var loss = f["loss"] is { } l ? Number(l, 0, 1) : null;
+        return between is var (la, lb) ? new LinkStep(at, path, la, lb, direction, delay, loss) : null;
+    }
+
+    SysctlStep? SysctlChange(JsonMember member, SimTime at, string path)
+    {
+        var f = Object(member, SysctlStepFields);
+        var host = LinuxHost(Required(f, "host"));
+        var values = Required(f, "values");
+        return host is not null && values is { } v ? new SysctlStep(at, path, host, Sysctls(v, host, nonEmpty: true)) : null;
+    }
+
+    KillStep? Kill(JsonMember member, SimTime at, string path)
+    {
+        var f = Object(member, KillFields);
+        var host = LinuxHost(Required(f, "host"));
+        var process = f?["process"] is { } p ? NonEmptyString(p) : CallStep.DefaultProcess;
+        var signal = Enum(Required(f, "signal"), ScenarioWireNames.Signals);
+        return host is not null && process is not null && signal is { } s ? new KillStep(at, path, host, process, s) : null;
+    }
+}

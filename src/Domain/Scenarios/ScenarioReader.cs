@@ -1,0 +1,255 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// One pass over a scenario document: the schema's structural rules, then the references the schema
+/// leaves to the runner (hosts, NATs, links, aliases, step times, sysctl values as the kernel checks
+/// them). Collects every error; never throws on any input.
+/// </summary>
+internal sealed partial class ScenarioReader
+{
+    static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil");
+    static readonly FrozenSet<string> HostFields = Set("address", "sysctls", "behindNat", "kind");
+    static readonly FrozenSet<string> NatFields = Set("address");
+    static readonly FrozenSet<string> LinkFields = Set("between", "delay", "loss");
+
+    /// <summary>Null while the kernel field is invalid: then sysctls are checked only structurally.</summary>
+    KernelProfile? _profile;
+    readonly Dictionary<string, ScenarioHostKind> _hostKinds = new(StringComparer.Ordinal);
+    readonly HashSet<string> _natNames = new(StringComparer.Ordinal);
+    readonly Dictionary<uint, string> _addressOwners = [];
+    readonly Dictionary<string, SysctlTable> _sysctlTables = new(StringComparer.Ordinal);
+    readonly List<ScenarioLink> _links = [];
+
+    public ScenarioParseResult Read(JsonElement root)
+    {
+        var top = Object(new JsonMember(root, JsonPath.Root), TopFields);
+        if (top is null) return ScenarioParseResult.Invalid(_errors);
+
+        var name = Matching(Required(top, "name"), ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
+        var description = String(top["description"]);
+        _profile = top["kernel"] is { } k ? Kernel(k) : KernelProfile.Linux6;
+        long? seed = top["seed"] is { } s ? Integer(s, long.MinValue, long.MaxValue) : 1;
+        var nats = Nats(top["nats"]);
+        var hosts = Hosts(Required(top, "hosts"));
+        var links = Links(top["links"]);
+        var steps = Steps(Required(top, "steps"));
+        var expect = top["expect"] is { } e ? FinalExpect(e) : null;
+        var runUntil = top["runUntil"] is { } r ? Duration(r) : null;
+
+        if (_errors.Count > 0) return ScenarioParseResult.Invalid(_errors);
+        return ScenarioParseResult.Valid(new ScenarioDocument(
+            name!, description, _profile!.Value, seed!.Value, hosts, nats, links, steps, expect, runUntil));
+    }
+
+    KernelProfile? Kernel(JsonMember member)
+    {
+        var text = String(member);
+        if (text is null) return null;
+        if (KernelProfiles.TryParse(text, out var profile)) return profile;
+        Error(member.Path, $"unknown kernel profile \"{text}\"; expected \"linux-6\" or \"linux-4.4\"");
+        return null;
+    }
+
+    ImmutableArray<ScenarioNat> Nats(JsonMember? member)
+    {
+        var nats = ImmutableArray.CreateBuilder<ScenarioNat>();
+        foreach (var (name, entry) in Map(member, nonEmpty: false)?.Members ?? [])
+        {
+            if (name.Length == 0) Error(entry.Path, "a NAT name must not be empty");
+            else _natNames.Add(name);
+            var fields = Object(entry, NatFields);
+            if (Address(Required(fields, "address")) is { } address && name.Length > 0)
+                nats.Add(new ScenarioNat(name, address));
+        }
+        return nats.ToImmutable();
+    }
+
+    ImmutableArray<ScenarioHost> Hosts(JsonMember? member)
+    {
+        var map = Map(member, nonEmpty: true);
+        if (map is null) return [];
+        // Names first, so that a host's errors do not also show up as "unknown host" wherever it is named.
+        foreach (var (name, entry) in map.Members)
+            if (ScenarioSyntax.HostName().IsMatch(name)) _hostKinds[name] = ScenarioHostKind.Linux;
+            else Error(entry.Path, $"\"{name}\" is not a host name ([a-z][a-z0-9-]*)");
+
+        var hosts = ImmutableArray.CreateBuilder<ScenarioHost>();
+        foreach (var (name, entry) in map.Members)
+        {
+            var fields = Object(entry, HostFields);
+            if (fields is null) continue;
+            var address = Address(Required(fields, "address"));
+            var kind = fields["kind"] is { } k ? Enum(k, ScenarioWireNames.HostKinds) : ScenarioHostKind.Linux;
+            var nat = NonEmptyString(fields["behindNat"]);
+            if (nat is not null && !_natNames.Contains(nat)) Error(fields["behindNat"]!.Value.Path, $"unknown NAT \"{nat}\"");
+            if (kind is { } known && _hostKinds.ContainsKey(name)) _hostKinds[name] = known;
+
+            var sysctls = ImmutableArray<SysctlSetting>.Empty;
+            if (kind == ScenarioHostKind.Linux && _profile is { } profile && _hostKinds.ContainsKey(name))
+                _sysctlTables[name] = new SysctlTable(profile);
+            if (fields["sysctls"] is { } s)
+            {
+                if (kind == ScenarioHostKind.Scripted) Error(s.Path, "a scripted host has no kernel, so no sysctls");
+                else sysctls = Sysctls(s, name, nonEmpty: false);
+            }
+            if (address is { } a && kind is { } hostKind)
+                hosts.Add(new ScenarioHost(name, a, sysctls, nat, hostKind));
+        }
+        return hosts.ToImmutable();
+    }
+
+    /// <summary>An IPv4 address, unique among hosts and NATs.</summary>
+    uint? Address(JsonMember? member)
+    {
+        var text = String(member);
+        if (text is null) return null;
+        var path = member!.Value.Path;
+        if (!Ipv4Text.TryParse(text, out var address))
+        {
+            Error(path, $"\"{text}\" is not an IPv4 address (dotted quad, no leading zeros)");
+            return null;
+        }
+        if (_addressOwners.TryGetValue(address, out var owner))
+        {
+            Error(path, $"address {text} is already used at {owner}");
+            return null;
+        }
+        _addressOwners[address] = path;
+        return address;
+    }
+
+    ImmutableArray<ScenarioLink> Links(JsonMember? member)
+    {
+        foreach (var item in Array(member, nonEmpty: false))
+        {
+            var fields = Object(item, LinkFields);
+            var between = Between(Required(fields, "between"));
+            var delay = fields?["delay"] is { } d ? Duration(d) : ScenarioLink.DefaultDelay;
+            var loss = fields?["loss"] is { } l ? Number(l, 0, 1) : 0;
+            if (between is not var (a, b)) continue;
+            if (_links.Any(link => link.Joins(a, b)))
+                Error(item.Path, $"{a} and {b} are already joined by another link");
+            else if (delay is { } dl && loss is { } ls)
+                _links.Add(new ScenarioLink(a, b, dl, ls));
+        }
+        return [.. _links];
+    }
+
+    /// <summary>The schema's "between": two different host names; both must be hosts.</summary>
+    (string A, string B)? Between(JsonMember? member)
+    {
+        if (member is not { } m) return null;
+        var items = Array(m, nonEmpty: false);
+        if (items.Count != 2)
+        {
+            if (m.Value.ValueKind == JsonValueKind.Array) Error(m.Path, "must name exactly two hosts");
+            return null;
+        }
+        var a = HostName(items[0]);
+        var b = HostName(items[1]);
+        if (a is null || b is null) return null;
+        if (a != b) return (a, b);
+        Error(items[1].Path, "a link joins two different hosts");
+        return null;
+    }
+
+    /// <summary>A host name that names a host of this document.</summary>
+    string? HostName(JsonMember? member)
+    {
+        var name = Matching(member, ScenarioSyntax.HostName(), "a host name ([a-z][a-z0-9-]*)");
+        return name is not null && KnownHost(name, member!.Value.Path) ? name : null;
+    }
+
+    bool KnownHost(string name, string path)
+    {
+        if (_hostKinds.ContainsKey(name)) return true;
+        Error(path, $"unknown host \"{name}\"");
+        return false;
+    }
+
+    /// <summary>A host that runs a kernel: calls, kills and sysctl writes need one.</summary>
+    string? LinuxHost(JsonMember? member)
+    {
+        var name = HostName(member);
+        if (name is null || _hostKinds[name] == ScenarioHostKind.Linux) return name;
+        Error(member!.Value.Path, $"host \"{name}\" is scripted: it has no kernel, processes or sysctls");
+        return null;
+    }
+
+    /// <summary>
+    /// A sysctl map, written in document order to the host's table, so that every value is checked as
+    /// the kernel's proc handler checks it, including the checks across sysctls.
+    /// </summary>
+    ImmutableArray<SysctlSetting> Sysctls(JsonMember member, string host, bool nonEmpty)
+    {
+        var settings = ImmutableArray.CreateBuilder<SysctlSetting>();
+        foreach (var (name, entry) in Map(member, nonEmpty)?.Members ?? [])
+        {
+            if (SysctlText(name, entry) is not { } text) continue;
+            if (_sysctlTables.TryGetValue(host, out var table) && !Write(table, name, text, out var error))
+                Error(entry.Path, error);
+            else
+                settings.Add(new SysctlSetting(name, text));
+        }
+        return settings.ToImmutable();
+    }
+
+    /// <summary>The value's text as written to /proc/sys, after the schema's checks of name and JSON type.</summary>
+    string? SysctlText(string name, JsonMember entry)
+    {
+        if (!ScenarioSyntax.SysctlNames.Contains(name))
+        {
+            Error(entry.Path, $"unknown sysctl \"{name}\"");
+            return null;
+        }
+        if (_profile is not { } profile) return null;
+        if (!SysctlCatalog.Exists(name, profile))
+        {
+            Error(entry.Path, name == "net.ipv4.tcp_tw_recycle"
+                ? "net.ipv4.tcp_tw_recycle exists only in the linux-4.4 profile (removed in Linux 4.12)"
+                : $"sysctl \"{name}\" is not simulated by kernel profile {profile.ToWireName()}");
+            return null;
+        }
+        var definition = SysctlCatalog.All[name];
+        if (definition.Kind == SysctlKind.Integer)
+        {
+            // The schema narrows tcp_tw_recycle to 0/1, below what 4.4's proc_dointvec accepts.
+            var (min, max) = name == "net.ipv4.tcp_tw_recycle" ? (0L, 1L) : (long.MinValue, long.MaxValue);
+            return Integer(entry, min, max)?.ToString(CultureInfo.InvariantCulture);
+        }
+        var pattern = definition.Kind switch
+        {
+            SysctlKind.PortRange => ScenarioSyntax.PortRange(),
+            SysctlKind.PortList => ScenarioSyntax.PortList(),
+            _ => ScenarioSyntax.IntegerTriple(),
+        };
+        return Matching(entry, pattern, $"a value of {name} (\"{definition.Default}\" for example)");
+    }
+
+    /// <summary>
+    /// SysctlTable.TrySet, plus ipv4_privileged_ports() (net/ipv4/sysctl_net_ipv4.c): raising
+    /// ip_unprivileged_port_start above the low end of ip_local_port_range is refused with EINVAL.
+    /// </summary>
+    static bool Write(SysctlTable table, string name, string text, out string error)
+    {
+        if (name == "net.ipv4.ip_unprivileged_port_start"
+            && SysctlCatalog.TryParse(name, table.Profile, text, out var values, out _)
+            && values[0] > table.PortRangeLow)
+        {
+            error = $"{name}: {values[0]} is above the low end {table.PortRangeLow} of net.ipv4.ip_local_port_range (ipv4_privileged_ports)";
+            return false;
+        }
+        return table.TrySet(name, text, out error);
+    }
+
+    static FrozenSet<string> Set(params string[] names) => names.ToFrozenSet(StringComparer.Ordinal);
+}

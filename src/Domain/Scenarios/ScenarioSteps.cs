@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// One step of <c>steps</c>: <see cref="At"/> is its absolute virtual time (relative and omitted
+/// <c>at</c> resolved), <see cref="Path"/> its JSON path ("$.steps[3]") for results and errors.
+/// </summary>
+public abstract record ScenarioStep(SimTime At, string Path);
+
+/// <summary>A socket system call made by a process on a Linux host.</summary>
+public sealed record CallStep(
+    SimTime At,
+    string Path,
+    string Host,
+    string Process,
+    SocketCall Call,
+    string? As,
+    string? Socket,
+    int? Port,
+    int? Backlog,
+    bool ReuseAddr,
+    HostPort? To,
+    BindOptions? Bind,
+    long? Bytes,
+    ShutdownHow? How,
+    SocketOption? Option,
+    SockoptValue? Value,
+    CallExpect? Expect) : ScenarioStep(At, Path)
+{
+    /// <summary>The process a call runs in when the step names none.</summary>
+    public const string DefaultProcess = "app";
+
+    /// <summary>listen()'s backlog when the step gives none.</summary>
+    public const int DefaultBacklog = 128;
+}
+
+/// <summary>A segment sent by a scripted host (packetdrill style).</summary>
+public sealed record InjectStep(
+    SimTime At,
+    string Path,
+    HostPort From,
+    HostPort To,
+    TcpFlags Flags,
+    uint Seq,
+    uint? Ack,
+    int? Win,
+    int? Len) : ScenarioStep(At, Path);
+
+/// <summary>A change of the link between A and B, optionally in one direction only.</summary>
+public sealed record LinkStep(
+    SimTime At,
+    string Path,
+    string A,
+    string B,
+    LinkDirection? Direction,
+    SimDuration? Delay,
+    double? Loss) : ScenarioStep(At, Path);
+
+/// <summary>Sysctl writes on one host at run time, in document order.</summary>
+public sealed record SysctlStep(SimTime At, string Path, string Host, ImmutableArray<SysctlSetting> Values)
+    : ScenarioStep(At, Path);
+
+/// <summary>The end of a process: its descriptors close as at exit.</summary>
+public sealed record KillStep(SimTime At, string Path, string Host, string Process, KillSignal Signal)
+    : ScenarioStep(At, Path);
+
+/// <summary>Checks made at this point of virtual time.</summary>
+public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
+
+/// <summary>The socket system calls a step can make.</summary>
+public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt }
+
+/// <summary>shutdown()'s <c>how</c>.</summary>
+public enum ShutdownHow { Read, Write, ReadWrite }
+
+/// <summary>The socket options the format knows.</summary>
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf }
+
+/// <summary>The signals a kill step may send.</summary>
+public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }
+
+/// <summary>A host name and a TCP port ("server:80").</summary>
+public sealed record HostPort(string Host, int Port)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Host}:{Port}";
+}
+
+/// <summary>connect()'s convenience bind: the local port (0 = ephemeral) and SO_REUSEADDR.</summary>
+public sealed record BindOptions(int Port, bool ReuseAddr);
+
+/// <summary>A one-way link change, "client->server".</summary>
+public sealed record LinkDirection(string From, string To)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{From}->{To}";
+}
+
+/// <summary>The value given to setsockopt: an integer or SO_LINGER's struct.</summary>
+public abstract record SockoptValue;
+
+/// <summary>An integer option value.</summary>
+public sealed record IntSockoptValue(int Value) : SockoptValue;
+
+/// <summary>SO_LINGER's <c>struct linger { l_onoff, l_linger }</c>.</summary>
+public sealed record LingerSockoptValue(int OnOff, int Seconds) : SockoptValue;
+
+/// <summary>What a call step expects of the call: its result and how long it blocked.</summary>
+public sealed record CallExpect(CallResult? Result, CheckedDuration? ReturnsAfter);
+
+/// <summary>A call's expected result: a return value or an errno name, exactly one of the two.</summary>
+public readonly record struct CallResult(long? Value, ErrnoName? Errno)
+{
+    /// <summary>An expected return value.</summary>
+    public static CallResult Returns(long value) => new(value, null);
+
+    /// <summary>An expected failure with an errno.</summary>
+    public static CallResult Fails(ErrnoName errno) => new(null, errno);
+
+    /// <inheritdoc/>
+    public override string ToString() => Errno?.Name ?? Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
+}

@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// Writes a document in canonical form: every default explicit, every step at its absolute time,
+/// durations in their shortest exact unit. <c>ScenarioParser.Parse(ToJson(doc))</c> gives back
+/// <c>doc</c> (steps keep their indices, so their paths too).
+/// </summary>
+public static class ScenarioWriter
+{
+    static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The document as scenario-format JSON text.</summary>
+    public static string ToJson(ScenarioDocument doc)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, Options))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", doc.Name);
+            if (doc.Description is not null) w.WriteString("description", doc.Description);
+            w.WriteString("kernel", doc.Kernel.ToWireName());
+            w.WriteNumber("seed", doc.Seed);
+            WriteHosts(w, doc);
+            if (!doc.Nats.IsEmpty) WriteObjectMap(w, "nats", doc.Nats, n => n.Name, n => w.WriteString("address", Ipv4Text.Format(n.Address)));
+            WriteLinks(w, doc);
+            w.WriteStartArray("steps");
+            foreach (var step in doc.Steps) WriteStep(w, step);
+            w.WriteEndArray();
+            if (doc.Expect is { } expect) WriteFinalExpect(w, expect);
+            if (doc.RunUntil is { } runUntil) w.WriteString("runUntil", runUntil.ToString());
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    static void WriteHosts(Utf8JsonWriter w, ScenarioDocument doc) =>
+        WriteObjectMap(w, "hosts", doc.Hosts, h => h.Name, h =>
+        {
+            w.WriteString("address", Ipv4Text.Format(h.Address));
+            w.WriteString("kind", h.Kind.ToWireName());
+            if (h.BehindNat is not null) w.WriteString("behindNat", h.BehindNat);
+            if (!h.Sysctls.IsEmpty) WriteSysctls(w, "sysctls", h.Sysctls);
+        });
+
+    static void WriteLinks(Utf8JsonWriter w, ScenarioDocument doc)
+    {
+        if (doc.Links.IsEmpty) return;
+        w.WriteStartArray("links");
+        foreach (var link in doc.Links)
+        {
+            w.WriteStartObject();
+            WriteBetween(w, link.A, link.B);
+            w.WriteString("delay", link.Delay.ToString());
+            w.WriteNumber("loss", link.Loss);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    static void WriteBetween(Utf8JsonWriter w, string a, string b)
+    {
+        w.WriteStartArray("between");
+        w.WriteStringValue(a);
+        w.WriteStringValue(b);
+        w.WriteEndArray();
+    }
+
+    /// <summary>Integer sysctls as JSON integers, the others (ranges, vectors, port lists) as their text.</summary>
+    static void WriteSysctls(Utf8JsonWriter w, string name, IEnumerable<SysctlSetting> settings)
+    {
+        w.WriteStartObject(name);
+        foreach (var s in settings)
+        {
+            if (SysctlCatalog.All.TryGetValue(s.Name, out var definition) && definition.Kind == SysctlKind.Integer)
+                w.WriteNumber(s.Name, long.Parse(s.Text, CultureInfo.InvariantCulture));
+            else
+                w.WriteString(s.Name, s.Text);
+        }
+        w.WriteEndObject();
+    }
+
+    static void WriteStep(Utf8JsonWriter w, ScenarioStep step)
+    {
+        w.WriteStartObject();
+        w.WriteString("at", step.At.ToString());
+        switch (step)
+        {
+            case CallStep c: WriteCall(w, c); break;
+            case InjectStep i:
+                w.WriteStartObject("inject");
+                w.WriteString("from", i.From.ToString());
+                w.WriteString("to", i.To.ToString());
+                w.WriteString("flags", i.Flags.ToLetters());
+                w.WriteNumber("seq", i.Seq);
+                if (i.Ack is { } ack) w.WriteNumber("ack", ack);
+                if (i.Win is { } win) w.WriteNumber("win", win);
+                if (i.Len is { } len) w.WriteNumber("len", len);
+                w.WriteEndObject();
+                break;
+            case LinkStep l:
+                w.WriteStartObject("link");
+                WriteBetween(w, l.A, l.B);
+                if (l.Direction is not null) w.WriteString("direction", l.Direction.ToString());
+                if (l.Delay is { } delay) w.WriteString("delay", delay.ToString());
+                if (l.Loss is { } loss) w.WriteNumber("loss", loss);
+                w.WriteEndObject();
+                break;
+            case SysctlStep s:
+                w.WriteStartObject("sysctl");
+                w.WriteString("host", s.Host);
+                WriteSysctls(w, "values", s.Values);
+                w.WriteEndObject();
+                break;
+            case KillStep k:
+                w.WriteStartObject("kill");
+                w.WriteString("host", k.Host);
+                w.WriteString("process", k.Process);
+                w.WriteString("signal", k.Signal.ToWireName());
+                w.WriteEndObject();
+                break;
+            case ExpectStep e:
+                w.WriteStartObject("expect");
+                WriteStateChecks(w, e.Expect);
+                w.WriteEndObject();
+                break;
+        }
+        w.WriteEndObject();
+    }
+
+    static void WriteCall(Utf8JsonWriter w, CallStep c)
+    {
+        w.WriteString("host", c.Host);
+        w.WriteString("process", c.Process);
+        w.WriteString("call", c.Call.ToWireName());
+        if (c.Socket is not null) w.WriteString("socket", c.Socket);
+        if (c.As is not null) w.WriteString("as", c.As);
+        if (c.Port is { } port) w.WriteNumber("port", port);
+        if (c.Backlog is { } backlog) w.WriteNumber("backlog", backlog);
+        if (c.ReuseAddr) w.WriteBoolean("reuseaddr", true);
+        if (c.To is not null) w.WriteString("to", c.To.ToString());
+        if (c.Bind is not null)
+        {
+            w.WriteStartObject("bind");
+            w.WriteNumber("port", c.Bind.Port);
+            w.WriteBoolean("reuseaddr", c.Bind.ReuseAddr);
+            w.WriteEndObject();
+        }
+        if (c.Bytes is { } bytes) w.WriteNumber("bytes", bytes);
+        if (c.How is { } how) w.WriteString("how", how.ToWireName());
+        if (c.Option is { } option) w.WriteString("option", option.ToWireName());
+        switch (c.Value)
+        {
+            case IntSockoptValue v: w.WriteNumber("value", v.Value); break;
+            case LingerSockoptValue l:
+                w.WriteStartObject("value");
+                w.WriteNumber("onoff", l.OnOff);
+                w.WriteNumber("linger", l.Seconds);
+                w.WriteEndObject();
+                break;
+        }
+        if (c.Expect is { } expect)
+        {
+            w.WriteStartObject("expect");
+            if (expect.Result is { Errno: { } errno }) w.WriteString("result", errno.Name);
+            else if (expect.Result is { Value: { } value }) w.WriteNumber("result", value);
+            if (expect.ReturnsAfter is { } after) w.WriteString("returnsAfter", after.Text);
+            w.WriteEndObject();
+        }
+    }
+
+    static void WriteFinalExpect(Utf8JsonWriter w, FinalExpect expect)
+    {
+        w.WriteStartObject("expect");
+        WriteStateChecks(w, expect.State);
+        WritePackets(w, "packets", expect.Packets);
+        WritePackets(w, "packetsExact", expect.PacketsExact);
+        WritePackets(w, "noPackets", expect.NoPackets);
+        if (!expect.Data.IsEmpty)
+            WriteObjectMap(w, "data", expect.Data, d => d.Alias, d =>
+            {
+                WriteOptional(w, "sent", d.Sent);
+                WriteOptional(w, "delivered", d.Delivered);
+                WriteOptional(w, "lost", d.Lost);
+            });
+        w.WriteEndObject();
+    }
+
+    static void WriteStateChecks(Utf8JsonWriter w, StateChecks checks)
+    {
+        if (!checks.Sockets.IsEmpty)
+        {
+            w.WriteStartArray("sockets");
+            foreach (var s in checks.Sockets) WriteSocketCheck(w, s);
+            w.WriteEndArray();
+        }
+        if (!checks.Sockstat.IsEmpty)
+            WriteObjectMap(w, "sockstat", checks.Sockstat, s => s.Host, s =>
+            {
+                WriteOptional(w, "inuse", s.InUse);
+                WriteOptional(w, "orphan", s.Orphan);
+                WriteOptional(w, "tw", s.Tw);
+                WriteOptional(w, "alloc", s.Alloc);
+            });
+        if (!checks.Counters.IsEmpty)
+            WriteObjectMap(w, "counters", checks.Counters.GroupBy(c => c.Host), g => g.Key, g =>
+            {
+                foreach (var c in g) w.WriteNumber(c.Counter.ToString(), c.Value);
+            });
+        if (!checks.Dmesg.IsEmpty)
+            WriteMap(w, "dmesg", checks.Dmesg, d => d.Host, d =>
+            {
+                w.WriteStartArray();
+                foreach (var line in d.Substrings) w.WriteStringValue(line);
+                w.WriteEndArray();
+            });
+    }
+
+    static void WriteSocketCheck(Utf8JsonWriter w, SocketCheck check)
+    {
+        w.WriteStartObject();
+        switch (check.Selector)
+        {
+            case AliasSelector a: w.WriteString("socket", a.Alias); break;
+            case HostSelector h:
+                w.WriteString("host", h.Host);
+                if (h.Local is not null) w.WriteString("local", h.Local.ToString());
+                if (h.Remote is not null) w.WriteString("remote", h.Remote.ToString());
+                break;
+        }
+        if (check.State is { } state) w.WriteString("state", state.ToWireName());
+        WriteOptional(w, "count", check.Count);
+        if (check.Timer is { } timer) w.WriteString("timer", timer.ToWireName());
+        if (check.TimerLeft is { } left) w.WriteString("timerLeft", left.Text);
+        w.WriteEndObject();
+    }
+
+    static void WritePackets(Utf8JsonWriter w, string name, IReadOnlyCollection<PacketCheck> packets)
+    {
+        if (packets.Count == 0) return;
+        w.WriteStartArray(name);
+        foreach (var p in packets)
+        {
+            w.WriteStartObject();
+            if (p.From is not null) w.WriteString("from", p.From.ToString());
+            if (p.To is not null) w.WriteString("to", p.To.ToString());
+            w.WriteString("flags", p.Flags.ToLetters());
+            if (p.At is { } at) w.WriteString("at", at.Text);
+            WriteOptional(w, "len", p.Len);
+            WriteOptional(w, "seq", p.Seq);
+            WriteOptional(w, "ack", p.Ack);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    static void WriteOptional(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+    }
+
+    /// <summary>An object with one member per item, named by <paramref name="key"/>, its value written by <paramref name="value"/>.</summary>
+    static void WriteMap<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Func<T, string> key, Action<T> value)
+    {
+        w.WriteStartObject(name);
+        foreach (var item in items)
+        {
+            w.WritePropertyName(key(item));
+            value(item);
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary><see cref="WriteMap"/> whose values are objects with the members <paramref name="body"/> writes.</summary>
+    static void WriteObjectMap<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Func<T, string> key, Action<T> body) =>
+        WriteMap(w, name, items, key, item =>
+        {
+            w.WriteStartObject();
+            body(item);
+            w.WriteEndObject();
+        });
+}

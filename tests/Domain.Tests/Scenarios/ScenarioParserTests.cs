@@ -1,0 +1,521 @@
+using System.Text.Json.Nodes;
+using SimService.Domain.Engine;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.Scenarios;
+
+public class ScenarioParserTests
+{
+    [Fact]
+    public void Parse_Base_IsValidWithResolvedTimes()
+    {
+        var doc = ScenarioJson.ParseWith(_ => { }).Valid();
+
+        Assert.Equal([0L, 1_000_000, 1_000_000, 101_000_000], doc.Steps.Select(s => s.At.Ns));
+        Assert.Equal(ScenarioHostKind.Scripted, doc.Hosts[2].Kind);
+        Assert.Equal(ScenarioLink.DefaultDelay, doc.Links[1].Delay);
+        Assert.Equal(new ScenarioNat("nat1", 0xCB007101), Assert.Single(doc.Nats));
+    }
+
+    // ---- structure: unknown fields, duplicates, types, required fields, patterns
+
+    [Fact]
+    public void Parse_UnknownTopLevelField_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["bogus"] = 1).HasError("$.bogus", "unknown field");
+
+    [Fact]
+    public void Parse_UnknownNestedField_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["mtu"] = 1500).HasError("$.hosts.client.mtu", "unknown field");
+
+    [Fact]
+    public void Parse_UnknownFieldInCheck_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { "sockets": [ { "socket": "c", "state": "CLOSED", "colour": 1 } ] } }""")
+            .HasError("$.steps[4].expect.sockets[0].colour", "unknown field");
+
+    [Fact]
+    public void Parse_DuplicateKey_ReportsPath()
+    {
+        var json = ScenarioJson.Base.Replace("\"name\": \"base\",", "\"name\": \"base\", \"name\": \"again\",");
+        ScenarioParser.Parse(json).HasError("$.name", "duplicate key");
+    }
+
+    [Fact]
+    public void Parse_MissingRequiredField_ReportsPathOfField() =>
+        ScenarioJson.ParseWith(d => d.Host("server").Remove("address")).HasError("$.hosts.server.address", "required");
+
+    [Fact]
+    public void Parse_WrongType_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["seed"] = "1").HasError("$.seed", "expected an integer");
+
+    [Fact]
+    public void Parse_BadScenarioName_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["name"] = "Bad Name").HasError("$.name");
+
+    [Fact]
+    public void Parse_NonIdentifierKey_UsesBracketPath() =>
+        ScenarioJson.ParseWith(d => d["hosts"]!["my host"] = JsonNode.Parse("""{ "address": "10.0.0.9" }"""))
+            .HasError("$.hosts[\"my host\"]", "not a host name");
+
+    [Fact]
+    public void Parse_IntegralNumber_IsAnInteger()
+    {
+        var doc = ScenarioJson.ParseWith(d => d.Step(0)["port"] = JsonValue.Create(80.0)).Valid();
+        Assert.Equal(80, ((CallStep)doc.Steps[0]).Port);
+    }
+
+    [Fact]
+    public void Parse_FractionalPort_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Step(0)["port"] = JsonValue.Create(80.5)).HasError("$.steps[0].port", "not an integer");
+
+    [Fact]
+    public void Parse_TrailingNewlineInDuration_IsRefused() =>
+        ScenarioJson.ParseWith(d => d["links"]![0]!["delay"] = "10ms\n").HasError("$.links[0].delay");
+
+    [Fact]
+    public void Parse_MalformedJson_ReportsRoot()
+    {
+        var result = ScenarioParser.Parse("{ \"name\": ");
+        Assert.Equal("$", Assert.Single(result.Errors).Path);
+    }
+
+    [Fact]
+    public void Parse_StepWithTwoKinds_ReportsStep() =>
+        ScenarioJson.ParseWithStep("""{ "kill": { "host": "client", "signal": "SIGKILL" }, "expect": { "sockets": [ { "socket": "c", "count": 0 } ] } }""")
+            .HasError("$.steps[4]", "exactly one");
+
+    [Fact]
+    public void Parse_EmptyCheckObject_IsRefused() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { } }""").HasError("$.steps[4].expect", "must not be empty");
+
+    [Fact]
+    public void Parse_SeveralErrors_ReportsThemAll()
+    {
+        var result = ScenarioJson.ParseWith(d =>
+        {
+            d["bogus"] = true;
+            d.Host("client")["address"] = "10.0.0.256";
+            d.Step(3)["at"] = "soon";
+        });
+        result.HasError("$.bogus");
+        result.HasError("$.hosts.client.address");
+        result.HasError("$.steps[3].at");
+    }
+
+    // ---- hosts, NATs, addresses, links
+
+    [Fact]
+    public void Parse_UnknownHostInStep_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Step(1)["host"] = "nobody").HasError("$.steps[1].host", "unknown host");
+
+    [Fact]
+    public void Parse_UnknownNat_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["behindNat"] = "nat9").HasError("$.hosts.client.behindNat", "unknown NAT");
+
+    [Fact]
+    public void Parse_DuplicateAddress_ReportsSecondUse() =>
+        ScenarioJson.ParseWith(d => d.Host("server")["address"] = "10.0.0.1").HasError("$.hosts.server.address", "already used");
+
+    [Fact]
+    public void Parse_AddressWithLeadingZero_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Host("server")["address"] = "10.0.0.02").HasError("$.hosts.server.address", "not an IPv4 address");
+
+    [Fact]
+    public void Parse_LinkToUnknownHost_ReportsItem() =>
+        ScenarioJson.ParseWith(d => d["links"]![0]!["between"] = new JsonArray("client", "mars")).HasError("$.links[0].between[1]", "unknown host");
+
+    [Fact]
+    public void Parse_LinkLossAboveOne_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["links"]![0]!["loss"] = 1.5).HasError("$.links[0].loss");
+
+    // ---- times
+
+    [Fact]
+    public void Parse_AbsoluteTimeBeforePreviousStep_ReportsAt() =>
+        ScenarioJson.ParseWith(d => d.Step(2)["at"] = "0.5ms").HasError("$.steps[2].at", "never go backwards");
+
+    [Fact]
+    public void Parse_RelativeTimes_AddToPreviousStep()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "at": "+1.5s", "expect": { "sockets": [ { "socket": "c", "count": 0 } ] } }""").Valid();
+        Assert.Equal(new SimTime(1_601_000_000), doc.Steps[4].At);
+    }
+
+    [Fact]
+    public void Parse_RelativeTimeBeyondEndOfTime_ReportsAt() =>
+        ScenarioJson.ParseWithStep("""{ "at": "+9223372036.8s", "expect": { "sockets": [ { "socket": "c", "count": 0 } ] } }""")
+            .HasError("$.steps[4].at");
+
+    [Fact]
+    public void Parse_SubNanosecondDuration_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["runUntil"] = "0.5ns").HasError("$.runUntil", "nanoseconds");
+
+    // ---- aliases
+
+    [Fact]
+    public void Parse_DuplicateAlias_ReportsAs() =>
+        ScenarioJson.ParseWith(d => d.Step(2)["as"] = "c").HasError("$.steps[2].as", "already defined by $.steps[1]");
+
+    [Fact]
+    public void Parse_AliasUsedBeforeDefinition_ReportsSocket() =>
+        ScenarioJson.ParseWith(d => d.Step(2)["socket"] = "s").HasError("$.steps[2].socket", "used before $.steps[2] defines it");
+
+    [Fact]
+    public void Parse_UnknownAlias_ReportsSocket() =>
+        ScenarioJson.ParseWith(d => d.Step(3)["socket"] = "zz").HasError("$.steps[3].socket", "unknown socket alias");
+
+    [Fact]
+    public void Parse_AliasOfAnotherHost_ReportsSocket() =>
+        ScenarioJson.ParseWith(d => d.Step(3)["socket"] = "s").HasError("$.steps[3].socket", "host \"server\"");
+
+    [Fact]
+    public void Parse_ExpectStepAliasDefinedLater_ReportsCheck()
+    {
+        var result = ScenarioJson.ParseWith(d => d["steps"]!.AsArray().Insert(1,
+            JsonNode.Parse("""{ "at": "0ms", "expect": { "sockets": [ { "socket": "c", "state": "SYN-SENT" } ] } }""")));
+        result.HasError("$.steps[1].expect.sockets[0].socket", "used before");
+    }
+
+    [Fact]
+    public void Parse_FinalExpectDataAlias_MayNameAnyAliasButNoOther()
+    {
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "data": { "s": { "delivered": 0 } } }""")).Valid();
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "data": { "zz": { "sent": 0 } } }"""))
+            .HasError("$.expect.data.zz", "unknown socket alias");
+    }
+
+    // ---- scripted hosts and inject
+
+    [Fact]
+    public void Parse_InjectFromScriptedHost_IsValid()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 0, "win": 65535 } }""").Valid();
+        var inject = Assert.IsType<InjectStep>(doc.Steps[4]);
+        Assert.Equal((new HostPort("peer", 40000), Network.TcpFlags.Syn, 65535), (inject.From, inject.Flags, inject.Win!.Value));
+    }
+
+    [Fact]
+    public void Parse_InjectFromLinuxHost_ReportsFrom() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "client:40000", "to": "server:80", "flags": "S", "seq": 0 } }""")
+            .HasError("$.steps[4].inject.from", "not scripted");
+
+    [Fact]
+    public void Parse_RepeatedFlagLetter_ReportsFlags() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "SS", "seq": 0 } }""")
+            .HasError("$.steps[4].inject.flags");
+
+    [Fact]
+    public void Parse_CallOnScriptedHost_ReportsHost() =>
+        ScenarioJson.ParseWithStep("""{ "host": "peer", "call": "listen", "port": 81 }""").HasError("$.steps[4].host", "scripted");
+
+    // ---- link changes
+
+    [Fact]
+    public void Parse_LinkChange_ReadsDirection()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "at": "5s", "link": { "between": ["server", "client"], "direction": "client->server", "loss": 1.0 } }""").Valid();
+        var change = Assert.IsType<LinkStep>(doc.Steps[4]);
+        Assert.Equal((new LinkDirection("client", "server"), 1.0), (change.Direction, change.Loss!.Value));
+    }
+
+    [Fact]
+    public void Parse_LinkChangeWithoutLink_ReportsBetween() =>
+        ScenarioJson.ParseWithStep("""{ "link": { "between": ["client", "peer"], "loss": 1.0 } }""")
+            .HasError("$.steps[4].link.between", "no link between client and peer");
+
+    [Fact]
+    public void Parse_LinkChangeDirectionOfOtherHosts_ReportsDirection() =>
+        ScenarioJson.ParseWithStep("""{ "link": { "between": ["client", "server"], "direction": "peer->server", "loss": 1 } }""")
+            .HasError("$.steps[4].link.direction");
+
+    [Fact]
+    public void Parse_LinkChangeWithNothingToChange_ReportsLink() =>
+        ScenarioJson.ParseWithStep("""{ "link": { "between": ["client", "server"] } }""").HasError("$.steps[4].link", "\"delay\" or \"loss\"");
+
+    // ---- sysctls
+
+    [Fact]
+    public void Parse_UnknownSysctl_ReportsBracketPath() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_bogus": 1 }"""))
+            .HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_bogus\"]", "unknown sysctl");
+
+    [Theory]
+    [InlineData("net.ipv4.tcp_fin_timeout", "8589935")]      // proc_dointvec_jiffies: INT_MAX / HZ
+    [InlineData("net.ipv4.tcp_orphan_retries", "256")]       // proc_dou8vec_minmax
+    [InlineData("net.ipv4.tcp_retries2", "-1")]              // proc_dou8vec_minmax
+    [InlineData("net.ipv4.tcp_syn_retries", "0")]            // extra1 = 1
+    [InlineData("net.core.wmem_max", "4607")]                // extra1 = SOCK_MIN_SNDBUF
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "-1")]     // msecs_to_jiffies of a negative int
+    [InlineData("net.ipv4.tcp_tw_reuse", "3")]               // extra2 = 2
+    [InlineData("net.ipv4.tcp_rmem", "\"0 87380 6291456\"")] // extra1 = 1
+    [InlineData("net.ipv4.ip_local_port_range", "\"40000 30000\"")]
+    public void Parse_SysctlValueTheKernelRefuses_ReportsPath(string name, string value) =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse($$"""{ "{{name}}": {{value}} }"""))
+            .HasError($"$.hosts.client.sysctls[\"{name}\"]");
+
+    [Theory]
+    [InlineData("net.ipv4.tcp_fin_timeout", "8589934")]
+    [InlineData("net.ipv4.tcp_fin_timeout", "-8589934")]
+    [InlineData("net.ipv4.tcp_orphan_retries", "255")]
+    [InlineData("net.core.wmem_max", "4608")]
+    [InlineData("net.core.rmem_max", "2304")]
+    [InlineData("net.ipv4.tcp_child_ehash_entries", "16777216")]
+    [InlineData("net.ipv4.tcp_max_tw_buckets", "-1")]
+    public void Parse_SysctlValueTheKernelAccepts_IsValid(string name, string value) =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse($$"""{ "{{name}}": {{value}} }""")).Valid();
+
+    [Fact]
+    public void Parse_PortRangeBelowUnprivilegedStart_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.ip_local_port_range": "1000 2000" }"""))
+            .HasError("$.hosts.client.sysctls[\"net.ipv4.ip_local_port_range\"]", "ip_unprivileged_port_start");
+
+    [Fact]
+    public void Parse_PortRangeAfterLoweringUnprivilegedStart_IsValid() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse(
+            """{ "net.ipv4.ip_unprivileged_port_start": 500, "net.ipv4.ip_local_port_range": "1000 2000" }""")).Valid();
+
+    [Fact]
+    public void Parse_SysctlStepRaisingUnprivilegedStartAboveRange_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "sysctl": { "host": "server", "values": { "net.ipv4.ip_unprivileged_port_start": 40000 } } }""")
+            .HasError("$.steps[4].sysctl.values[\"net.ipv4.ip_unprivileged_port_start\"]", "ipv4_privileged_ports");
+
+    [Fact]
+    public void Parse_SysctlStepAppliesAfterHostSysctls_PerHost()
+    {
+        // client lowered the port range, so raising its unprivileged start to 35000 is refused; server's is fine.
+        var result = ScenarioJson.ParseWith(d =>
+        {
+            d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.ip_local_port_range": "30000 31000" }""");
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "sysctl": { "host": "server", "values": { "net.ipv4.ip_unprivileged_port_start": 32768 } } }"""));
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "sysctl": { "host": "client", "values": { "net.ipv4.ip_unprivileged_port_start": 32768 } } }"""));
+        });
+        Assert.Equal("$.steps[5].sysctl.values[\"net.ipv4.ip_unprivileged_port_start\"]", Assert.Single(result.Errors).Path);
+    }
+
+    [Fact]
+    public void Parse_IntegerSysctlAsString_IsRefusedAsTheSchemaDoes() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_fin_timeout": "30" }"""))
+            .HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_fin_timeout\"]", "expected an integer");
+
+    [Fact]
+    public void Parse_SysctlOnScriptedHost_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Host("peer")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_fin_timeout": 30 }"""))
+            .HasError("$.hosts.peer.sysctls", "scripted");
+
+    [Fact]
+    public void Parse_TwRecycle_ExistsOnlyInLinux44()
+    {
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_tw_recycle": 1 }"""))
+            .HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_tw_recycle\"]", "linux-4.4");
+        var doc = ScenarioJson.ParseWith(d =>
+        {
+            d["kernel"] = "linux-4.4";
+            d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_tw_recycle": 1 }""");
+        }).Valid();
+        Assert.Equal(KernelProfile.Linux44, doc.Kernel);
+        ScenarioJson.ParseWith(d =>
+        {
+            d["kernel"] = "linux-4.4";
+            d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_tw_recycle": 2 }""");
+        }).HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_tw_recycle\"]");
+    }
+
+    [Fact]
+    public void Parse_SysctlTheFormatDoesNotList_IsRefused() =>
+        ScenarioJson.ParseWith(d => d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.ip_autobind_reuse": 1 }"""))
+            .HasError("$.hosts.client.sysctls[\"net.ipv4.ip_autobind_reuse\"]", "unknown sysctl");
+
+    // ---- calls
+
+    [Fact]
+    public void Parse_UnknownErrno_ReportsResult() =>
+        ScenarioJson.ParseWith(d => d.Step(1)["expect"] = JsonNode.Parse("""{ "result": "ENOPE" }"""))
+            .HasError("$.steps[1].expect.result", "errno");
+
+    [Fact]
+    public void Parse_ErrnoResult_IsRead()
+    {
+        var doc = ScenarioJson.ParseWith(d => d.Step(1)["expect"] = JsonNode.Parse("""{ "result": "EWOULDBLOCK", "returnsAfter": "~2s" }""")).Valid();
+        var expect = ((CallStep)doc.Steps[1]).Expect!;
+        Assert.Equal(("EWOULDBLOCK", "EAGAIN"), (expect.Result!.Value.Errno!.Value.Name, expect.Result.Value.Errno.Value.Canonical));
+        Assert.Equal(CheckedDurationKind.Approximately, expect.ReturnsAfter!.Value.Kind);
+    }
+
+    [Fact]
+    public void Parse_UnknownCall_ReportsCall() =>
+        ScenarioJson.ParseWith(d => d.Step(3)["call"] = "shutdown_all").HasError("$.steps[3].call", "unknown value");
+
+    [Fact]
+    public void Parse_ArgumentTheCallDoesNotTake_ReportsArgument() =>
+        ScenarioJson.ParseWith(d => d.Step(3)["port"] = 80).HasError("$.steps[3].port", "not an argument of close");
+
+    [Fact]
+    public void Parse_MissingCallArgument_ReportsArgument() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "shutdown", "socket": "c" }""").HasError("$.steps[4].how", "required");
+
+    [Fact]
+    public void Parse_ListenWithSocketAndPort_ReportsPort() =>
+        ScenarioJson.ParseWithStep("""{ "host": "server", "call": "listen", "socket": "listener", "port": 81 }""")
+            .HasError("$.steps[4].port", "cannot be combined with \"socket\"");
+
+    [Fact]
+    public void Parse_ListenWithoutSocketOrPort_ReportsStep() =>
+        ScenarioJson.ParseWithStep("""{ "host": "server", "call": "listen" }""").HasError("$.steps[4]", "\"socket\" or \"port\"");
+
+    [Fact]
+    public void Parse_ConnectOnSocketWithBind_ReportsBind() =>
+        ScenarioJson.ParseWith(d =>
+        {
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "host": "client", "call": "socket", "as": "raw" }"""));
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "host": "client", "call": "connect", "socket": "raw", "to": "server:80", "bind": { "port": 0 } }"""));
+        }).HasError("$.steps[5].bind", "cannot be combined");
+
+    [Fact]
+    public void Parse_ConnectConvenienceBind_IsRead()
+    {
+        var doc = ScenarioJson.ParseWith(d => d.Step(1)["bind"] = JsonNode.Parse("""{ "port": 40000, "reuseaddr": true }""")).Valid();
+        Assert.Equal(new BindOptions(40000, true), ((CallStep)doc.Steps[1]).Bind);
+    }
+
+    [Fact]
+    public void Parse_LingerOptionWithIntegerValue_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_LINGER", "value": 1 }""")
+            .HasError("$.steps[4].value", "expected an object");
+
+    [Fact]
+    public void Parse_LingerOnoffOutOfRange_ReportsOnoff() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_LINGER", "value": { "onoff": 2, "linger": 0 } }""")
+            .HasError("$.steps[4].value.onoff");
+
+    [Fact]
+    public void Parse_ReuseAddrValueTwo_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_REUSEADDR", "value": 2 }""")
+            .HasError("$.steps[4].value");
+
+    [Fact]
+    public void Parse_GetsockoptWithValue_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "getsockopt", "socket": "c", "option": "TCP_LINGER2", "value": 1 }""")
+            .HasError("$.steps[4].value", "not an argument of getsockopt");
+
+    [Fact]
+    public void Parse_Kill_ReadsDefaultProcessAndSignal()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "kill": { "host": "client", "signal": "SIGTERM" } }""").Valid();
+        Assert.Equal(new KillStep(new SimTime(101_000_000), "$.steps[4]", "client", "app", KillSignal.Term), doc.Steps[4]);
+    }
+
+    [Fact]
+    public void Parse_KillOnScriptedHost_ReportsHost() =>
+        ScenarioJson.ParseWithStep("""{ "kill": { "host": "peer", "signal": "SIGKILL" } }""").HasError("$.steps[4].kill.host", "scripted");
+
+    // ---- checks
+
+    [Fact]
+    public void Parse_SocketCheckWithSocketAndHost_ReportsHost() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { "sockets": [ { "socket": "c", "host": "client", "state": "CLOSED" } ] } }""")
+            .HasError("$.steps[4].expect.sockets[0].host", "cannot be combined");
+
+    [Fact]
+    public void Parse_SocketCheckWithoutStateOrCount_ReportsCheck() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { "sockets": [ { "socket": "c" } ] } }""")
+            .HasError("$.steps[4].expect.sockets[0]", "\"state\" or \"count\"");
+
+    [Fact]
+    public void Parse_UnknownState_ReportsState() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { "sockets": [ { "socket": "c", "state": "HALF-CLOSED" } ] } }""")
+            .HasError("$.steps[4].expect.sockets[0].state", "unknown value");
+
+    [Theory]
+    [InlineData("ESTABLISHED", SocketStateName.Established)]
+    [InlineData("ESTAB", SocketStateName.Established)]
+    [InlineData("UNCONN", SocketStateName.Closed)]
+    [InlineData("CLOSED", SocketStateName.Closed)]
+    [InlineData("FIN-WAIT-1", SocketStateName.FinWait1)]
+    [InlineData("FIN_WAIT_1", SocketStateName.FinWait1)]
+    [InlineData("FIN_WAIT1", SocketStateName.FinWait1)]
+    [InlineData("TIME_WAIT", SocketStateName.TimeWait)]
+    public void Parse_StateSpellings_Normalize(string text, SocketStateName expected)
+    {
+        var doc = ScenarioJson.ParseWithStep($$"""{ "expect": { "sockets": [ { "socket": "c", "state": "{{text}}" } ] } }""").Valid();
+        Assert.Equal(expected, ((ExpectStep)doc.Steps[4]).Expect.Sockets[0].State);
+    }
+
+    [Fact]
+    public void Parse_SockAddrPatterns_AcceptEmptyPartsIpAndNat()
+    {
+        var doc = ScenarioJson.ParseWithStep("""
+            { "expect": { "sockets": [
+                { "host": "server", "local": ":80", "remote": "client:", "count": 1 },
+                { "host": "server", "local": "10.0.0.2:80", "remote": "nat1:", "count": 0 },
+                { "host": "server", "remote": ":", "count": 1 } ] } }
+            """).Valid();
+        var selectors = ((ExpectStep)doc.Steps[4]).Expect.Sockets.Select(s => (HostSelector)s.Selector).ToList();
+        Assert.Equal(new SockAddrPattern(null, null, 80), selectors[0].Local);
+        Assert.Equal(new SockAddrPattern("client", null, null), selectors[0].Remote);
+        Assert.Equal(new SockAddrPattern(null, 0x0A000002, 80), selectors[1].Local);
+        Assert.Equal(new SockAddrPattern(null, null, null), selectors[2].Remote);
+    }
+
+    [Fact]
+    public void Parse_SockAddrOfUnknownHost_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "expect": { "sockets": [ { "host": "server", "remote": "mars:80", "count": 0 } ] } }""")
+            .HasError("$.steps[4].expect.sockets[0].remote", "unknown host");
+
+    [Fact]
+    public void Parse_CounterSpellings_Normalize()
+    {
+        var doc = ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse(
+            """{ "counters": { "client": { "TcpExtTW": 1, "Tcp.OutRsts": 2, "TcpCurrEstab": 0, "TcpExt.TCPAbortOnData": 3 } } }""")).Valid();
+        Assert.Equal(
+            [new CounterName("TcpExt", "TW"), new CounterName("Tcp", "OutRsts"), new CounterName("Tcp", "CurrEstab"), new CounterName("TcpExt", "TCPAbortOnData")],
+            doc.Expect!.State.Counters.Select(c => c.Counter));
+    }
+
+    [Fact]
+    public void Parse_SameCounterTwoSpellings_ReportsSecond() =>
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "counters": { "client": { "TcpExt.TW": 1, "TcpExtTW": 1 } } }"""))
+            .HasError("$.expect.counters.client.TcpExtTW", "already checked");
+
+    [Fact]
+    public void Parse_BadCounterName_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "counters": { "client": { "IpExt.InOctets": 1 } } }"""))
+            .HasError("$.expect.counters.client[\"IpExt.InOctets\"]", "not a counter name");
+
+    [Theory]
+    [InlineData("sockstat", """{ "mars": { "tw": 0 } }""")]
+    [InlineData("counters", """{ "mars": { "TcpExt.TW": 0 } }""")]
+    [InlineData("dmesg", """{ "mars": [ "TCP: too many orphaned sockets" ] }""")]
+    public void Parse_PerHostCheckOfUnknownHost_ReportsKey(string check, string value) =>
+        ScenarioJson.ParseWith(d => d["expect"] = new JsonObject { [check] = JsonNode.Parse(value) })
+            .HasError($"$.expect.{check}.mars", "unknown host");
+
+    [Theory]
+    [InlineData("sockstat", """{ "client": { } }""", "$.expect.sockstat.client")]
+    [InlineData("counters", """{ }""", "$.expect.counters")]
+    [InlineData("dmesg", """{ "client": [ ] }""", "$.expect.dmesg.client")]
+    [InlineData("dmesg", """{ "client": [ "" ] }""", "$.expect.dmesg.client[0]")]
+    public void Parse_EmptyPerHostCheck_ReportsPath(string check, string value, string path) =>
+        ScenarioJson.ParseWith(d => d["expect"] = new JsonObject { [check] = JsonNode.Parse(value) }).HasError(path);
+
+    [Fact]
+    public void Parse_PacketChecks_AreRead()
+    {
+        var doc = ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""
+            { "packetsExact": [ { "from": "client:40000", "to": "server", "flags": "S", "at": "1ms", "seq": 0, "len": 0 } ],
+              "noPackets": [ { "flags": "R." } ] }
+            """)).Valid();
+        Assert.Equal(new PacketCheck(new PacketEndpoint("client", 40000), new PacketEndpoint("server", null), Network.TcpFlags.Syn,
+            doc.Expect!.PacketsExact[0].At, 0, 0, null), doc.Expect.PacketsExact[0]);
+        Assert.Equal(Network.TcpFlags.Rst | Network.TcpFlags.Ack, doc.Expect.NoPackets[0].Flags);
+    }
+
+    [Fact]
+    public void Parse_PacketWithoutFlags_ReportsFlags() =>
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "packets": [ { "from": "client" } ] }"""))
+            .HasError("$.expect.packets[0].flags", "required");
+
+    [Fact]
+    public void Parse_ReversedCheckedRange_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "packets": [ { "flags": "F.", "at": "3s..1s" } ] }"""))
+            .HasError("$.expect.packets[0].at", "low <= high");
+}
