@@ -65,18 +65,18 @@ public readonly partial record struct CheckedDuration
         if (text is null || !Syntax().IsMatch(text)) return false;
         if (text.StartsWith('~'))
         {
-            if (!SimDuration.TryParse(text[1..], out var nominal)) return false;
+            if (!DurationText.TryParse(text[1..], out var nominal)) return false;
             value = new(CheckedDurationKind.Approximately, nominal, nominal, text);
             return true;
         }
         int dots = text.IndexOf("..", StringComparison.Ordinal);
         if (dots < 0)
         {
-            if (!SimDuration.TryParse(text, out var exact)) return false;
+            if (!DurationText.TryParse(text, out var exact)) return false;
             value = new(CheckedDurationKind.Exact, exact, exact, text);
             return true;
         }
-        if (!SimDuration.TryParse(text[..dots], out var low) || !SimDuration.TryParse(text[(dots + 2)..], out var high)
+        if (!DurationText.TryParse(text[..dots], out var low) || !DurationText.TryParse(text[(dots + 2)..], out var high)
             || low > high)
             return false;
         value = new(CheckedDurationKind.Range, low, high, text);

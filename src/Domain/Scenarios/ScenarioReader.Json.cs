@@ -142,7 +142,7 @@ internal sealed partial class ScenarioReader
 
     SimDuration? DurationValue(string text, string path)
     {
-        if (SimDuration.TryParse(text, out var d)) return d;
+        if (DurationText.TryParse(text, out var d)) return d;
         Error(path, $"\"{text}\" is not a whole number of nanoseconds within range");
         return null;
     }

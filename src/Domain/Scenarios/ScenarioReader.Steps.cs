@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text.Json;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -11,6 +12,8 @@ internal sealed partial class ScenarioReader
 {
     /// <summary>The member that makes a step of each kind other than call.</summary>
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "expect"];
+    /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
+    static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
     static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "expect");
     static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len");
@@ -37,8 +40,8 @@ internal sealed partial class ScenarioReader
             [SocketCall.Getsockopt] = (["socket", "option"], Set("socket", "option")),
         }.ToFrozenDictionary();
 
-    /// <summary>Socket aliases defined so far: the host that holds the socket and the step that named it.</summary>
-    readonly Dictionary<string, (string Host, string Path)> _aliases = new(StringComparer.Ordinal);
+    /// <summary>Socket aliases defined so far: the host that holds the socket (null if that host is invalid) and the step that named it.</summary>
+    readonly Dictionary<string, (string? Host, string Path)> _aliases = new(StringComparer.Ordinal);
 
     /// <summary>Every "as" of the document with its first step, to tell "defined later" from "never defined".</summary>
     readonly Dictionary<string, string> _aliasesAnywhere = new(StringComparer.Ordinal);
@@ -47,8 +50,8 @@ internal sealed partial class ScenarioReader
     {
         var items = Array(member, nonEmpty: false);
         foreach (var item in items)
-            if (item.Value.ValueKind == System.Text.Json.JsonValueKind.Object
-                && item.Value.TryGetProperty("as", out var alias) && alias.ValueKind == System.Text.Json.JsonValueKind.String)
+            if (item.Value.ValueKind == JsonValueKind.Object
+                && item.Value.TryGetProperty("as", out var alias) && alias.ValueKind == JsonValueKind.String)
                 _aliasesAnywhere.TryAdd(alias.GetString()!, item.Path);
 
         var steps = ImmutableArray.CreateBuilder<ScenarioStep>();
@@ -96,7 +99,7 @@ internal sealed partial class ScenarioReader
             return null;
         }
         var kind = kinds[0];
-        ReportUnknown(fields, Set("at", kind));
+        ReportUnknown(fields, StepKindFields[kind]);
         var body = fields[kind]!.Value;
         return kind switch
         {
@@ -137,7 +140,7 @@ internal sealed partial class ScenarioReader
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
         var value = option is { } opt && Arg(f, "value", allowed) is { } v ? SockoptValueOf(v, opt) : null;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
-        var alias = Arg(f, "as", allowed) is { } a && host is not null ? DefineAlias(a, host, f.Path) : null;
+        var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect);
@@ -161,7 +164,7 @@ internal sealed partial class ScenarioReader
             Error(f.Path, $"{call} needs \"socket\" or \"{convenienceRequires}\"");
     }
 
-    string? DefineAlias(JsonMember member, string host, string stepPath)
+    string? DefineAlias(JsonMember member, string? host, string stepPath)
     {
         var alias = NonEmptyString(member);
         if (alias is null) return null;
@@ -187,7 +190,7 @@ internal sealed partial class ScenarioReader
                 : $"unknown socket alias \"{alias}\"");
             return null;
         }
-        if (host is null || definition.Host == host) return alias;
+        if (host is null || definition.Host is null || definition.Host == host) return alias;
         Error(path, $"socket alias \"{alias}\" is a socket of host \"{definition.Host}\", not of \"{host}\"");
         return null;
     }
@@ -238,7 +241,7 @@ internal sealed partial class ScenarioReader
 
     CallResult? Result(JsonMember member)
     {
-        if (member.Value.ValueKind == System.Text.Json.JsonValueKind.Number)
+        if (member.Value.ValueKind == JsonValueKind.Number)
             return Integer(member, long.MinValue, long.MaxValue) is { } n ? CallResult.Returns(n) : null;
         var name = String(member);
         if (name is null) return null;

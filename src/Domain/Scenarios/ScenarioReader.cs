@@ -2,10 +2,8 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
-using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
 

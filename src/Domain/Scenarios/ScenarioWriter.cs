@@ -4,7 +4,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
-using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
 

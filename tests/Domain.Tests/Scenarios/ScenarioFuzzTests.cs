@@ -25,7 +25,7 @@ public class ScenarioFuzzTests
     static readonly Func<JsonNode?>[] Replacements =
     [
         () => null, () => 0, () => -1, () => 1.5, () => 1e300, () => 4294967296L, () => "", () => "x", () => "10ms",
-        () => "+1s", () => "server:80", () => "ESTABLISHED", () => true, () => new JsonArray(), () => new JsonObject(),
+        () => "+1s", () => "99999999999999999999h", () => "~99999999999999999999m", () => "server:80", () => "ESTABLISHED", () => true, () => new JsonArray(), () => new JsonObject(),
         () => new JsonArray("client", "client"), () => new JsonObject { ["at"] = "1s" },
     ];
 

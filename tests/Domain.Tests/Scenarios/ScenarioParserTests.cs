@@ -146,6 +146,24 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "at": "+9223372036.8s", "expect": { "sockets": [ { "socket": "c", "count": 0 } ] } }""")
             .HasError("$.steps[4].at");
 
+    [Theory]
+    [InlineData("99999999999999999999h")]
+    [InlineData("~99999999999999999999h")]
+    [InlineData("1s..99999999999999999999m")]
+    public void Parse_HugeDuration_ReportsPathWithoutThrowing(string text)
+    {
+        ScenarioJson.ParseWith(d => d["runUntil"] = text.Replace("~", "").Replace("1s..", "")).HasError("$.runUntil");
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse($$"""{ "packets": [ { "flags": "S", "at": "{{text}}" } ] }"""))
+            .HasError("$.expect.packets[0].at");
+    }
+
+    [Fact]
+    public void Parse_NumberBeyondDouble_ReportsPath()
+    {
+        var json = ScenarioJson.Base.Replace("\"delay\": \"10ms\" }", "\"delay\": \"10ms\", \"loss\": 1e400 }");
+        ScenarioParser.Parse(json).HasError("$.links[0].loss");
+    }
+
     [Fact]
     public void Parse_SubNanosecondDuration_ReportsPath() =>
         ScenarioJson.ParseWith(d => d["runUntil"] = "0.5ns").HasError("$.runUntil", "nanoseconds");
