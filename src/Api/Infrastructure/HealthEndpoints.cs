@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.EntityFrameworkCore;
 using SimService.Persistence;
 
 namespace SimService.Api.Infrastructure;
@@ -9,11 +10,18 @@ public static class HealthEndpoints
 
     public static IServiceCollection AddApiHealthChecks(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddDbContextCheck<SimDbContext>("database", tags: [ReadyTag]);
+        // A real query, not CanConnect: a pooled connection to a dropped database still "connects", and a
+        // missing SQLite file would be created empty. An exception from the query reports Unhealthy.
+        services.AddHealthChecks().AddDbContextCheck<SimDbContext>("database", tags: [ReadyTag],
+            customTestQuery: async (db, cancellationToken) =>
+            {
+                await db.Simulations.AnyAsync(cancellationToken);
+                return true;
+            });
         return services;
     }
 
-    /// <summary><c>/healthz</c>: the process answers (runs no check). <c>/readyz</c>: the database answers too.</summary>
+    /// <summary><c>/healthz</c>: the process answers (runs no check). <c>/readyz</c>: the database answers a query too.</summary>
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

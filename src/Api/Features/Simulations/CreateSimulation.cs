@@ -32,7 +32,9 @@ public sealed class CreateSimulationHandler(SimDbContext db, TimeProvider clock)
 {
     public async ValueTask<SimulationResponse> Handle(CreateSimulation command, CancellationToken cancellationToken)
     {
+        // Microseconds are what PostgreSQL keeps: the response then equals what a later read returns.
         var now = clock.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
         {
             // Version 7: ids sort by creation time. Ids are wall-clock metadata, not simulation state.
