@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Features.Simulations;
+using SimService.Api.Tests.Infrastructure;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Tests.Features;
+
+[Collection(ApiCollection.Name)]
+public sealed class SimulationsTests(ApiHosts hosts)
+{
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_ValidRequest_Returns201WithLocationAndBody(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+
+        var response = await client.PostAsJsonAsync(SimServiceApi.Simulations, new { name = "legacy fleet", profile = "linux-4.4", seed = 42 });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.Content.ReadFromJsonAsync<SimulationResponse>();
+        Assert.NotNull(created);
+        Assert.Equal(("legacy fleet", "linux-4.4", 42L), (created.Name, created.Profile, created.Seed));
+        Assert.NotEqual(Guid.Empty, created.Id);
+        Assert.Equal($"{SimServiceApi.Simulations}/{created.Id}", response.Headers.Location?.AbsolutePath);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Get_Created_ReturnsTheSameSimulation(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var created = await client.CreateSimulationAsync("get me", seed: 9);
+
+        var fetched = await client.GetFromJsonAsync<SimulationResponse>($"{SimServiceApi.Simulations}/{created.Id}");
+
+        Assert.Equal(created, fetched);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task List_AfterTwoCreates_ContainsBothOldestFirst(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var first = await client.CreateSimulationAsync("first");
+        var second = await client.CreateSimulationAsync("second");
+
+        var ids = (await client.ListSimulationsAsync()).Select(s => s.Id).ToList();
+
+        Assert.Contains(first.Id, ids);
+        Assert.Contains(second.Id, ids);
+        Assert.True(ids.IndexOf(first.Id) < ids.IndexOf(second.Id), "the list is ordered by creation");
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_Existing_Returns204AndTheSimulationIsGone(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var created = await client.CreateSimulationAsync("delete me");
+
+        var response = await client.DeleteAsync($"{SimServiceApi.Simulations}/{created.Id}");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"{SimServiceApi.Simulations}/{created.Id}")).StatusCode);
+        Assert.DoesNotContain(created.Id, (await client.ListSimulationsAsync()).Select(s => s.Id));
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_Existing_RemovesItsCommandLogAndJournal(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var created = await client.CreateSimulationAsync("with history");
+        await using (var scope = hosts.Services(provider).CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+            db.Commands.Add(new CommandRecord { RunId = created.Id, Seq = 1, AtNs = 0, Type = "advance", PayloadJson = "{}" });
+            db.Events.Add(new EventRecord { RunId = created.Id, Seq = 1, AtNs = 0, Type = "command-applied", PayloadJson = "{}" });
+            await db.SaveChangesAsync();
+        }
+
+        await client.DeleteAsync($"{SimServiceApi.Simulations}/{created.Id}");
+
+        await using (var scope = hosts.Services(provider).CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+            Assert.Equal(0, db.Commands.Count(c => c.RunId == created.Id));
+            Assert.Equal(0, db.Events.Count(e => e.RunId == created.Id));
+        }
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Created_AfterRestart_IsStillThere(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        SimulationResponse created;
+        await using (var firstRun = new SimServiceFactory(database))
+            created = await firstRun.CreateClient().CreateSimulationAsync("durable", "linux-4.4", 7);
+
+        await using var secondRun = new SimServiceFactory(database);
+        var fetched = await secondRun.CreateClient().GetFromJsonAsync<SimulationResponse>($"{SimServiceApi.Simulations}/{created.Id}");
+
+        Assert.Equal(created, fetched);
+    }
+}

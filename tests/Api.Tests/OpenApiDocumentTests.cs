@@ -1,0 +1,58 @@
+using System.Net;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests;
+
+/// <summary>
+/// The served OpenAPI document is a contract: it must equal <c>openapi/simservice.v1.json</c>. After an
+/// intended API change, refresh the file with <c>UPDATE_OPENAPI=1 dotnet test tests/Api.Tests --filter OpenApiDocumentTests</c>
+/// and commit it with the change.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class OpenApiDocumentTests(ApiHosts hosts)
+{
+    private const string CommittedPath = "openapi/simservice.v1.json";
+
+    private static readonly JsonSerializerOptions Canonical = new()
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    [Fact]
+    public async Task ServedDocument_MatchesTheCommittedFile()
+    {
+        var served = Normalise(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"));
+        var path = Path.Combine(RepositoryRoot(), CommittedPath);
+
+        if (Environment.GetEnvironmentVariable("UPDATE_OPENAPI") == "1")
+            await File.WriteAllTextAsync(path, served);
+
+        var committed = File.Exists(path) ? Normalise(await File.ReadAllTextAsync(path)) : "";
+        Assert.True(committed == served,
+            $"The served OpenAPI document differs from {CommittedPath}. If the change is intended, run " +
+            "UPDATE_OPENAPI=1 dotnet test tests/Api.Tests --filter OpenApiDocumentTests and commit the file.");
+    }
+
+    [Fact]
+    public async Task SwaggerUi_IsServed()
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private static string Normalise(string json) =>
+        JsonNode.Parse(json)!.ToJsonString(Canonical).ReplaceLineEndings("\n") + "\n";
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "SimService.sln"))) return directory.FullName;
+        throw new InvalidOperationException("SimService.sln not found above the test output folder.");
+    }
+}

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests;
+
+/// <summary>Every rejected request gets an RFC 9457 problem, and none of them persists anything.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ProblemDetailsTests(ApiHosts hosts)
+{
+    private static readonly (string Body, string Field)[] InvalidBodies =
+    [
+        ("""{"name":"x","profile":"linux-6","seed":1,"colour":"red"}""", "colour"),
+        ("""{"name":"x","profile":"linux-5","seed":1}""", "profile"),
+        ("""{"name":"x","profile":"linux-6","seed":-1}""", "seed"),
+        ("""{"name":"x","profile":"linux-6","seed":"1"}""", "seed"),
+        ("""{"name":"x","profile":"linux-6","seed":1.5}""", "seed"),
+        ("""{"name":"x","profile":"linux-6"}""", "seed"),
+        ("""{"profile":"linux-6","seed":1}""", "name"),
+        ("""{"name":"  ","profile":"linux-6","seed":1}""", "name"),
+        ("""{"name":"x","name":"y","profile":"linux-6","seed":1}""", "name"),
+        ("""[]""", "$"),
+    ];
+
+    public static TheoryData<DatabaseProvider, string, string> InvalidRequests
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string, string>();
+            foreach (var provider in TestDatabase.Available)
+                foreach (var (body, name) in InvalidBodies)
+                    data.Add(provider, body, name);
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(InvalidRequests))]
+    public async Task Create_InvalidBody_Returns400NamingTheFieldAndPersistsNothing(DatabaseProvider provider, string body, string field)
+    {
+        var client = hosts.Client(provider);
+        var before = (await client.ListSimulationsAsync()).Count;
+
+        var problem = await (await client.PostJsonAsync(body)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_MissingEverything_Returns400NamingEachField(DatabaseProvider provider)
+    {
+        var problem = await (await hosts.Client(provider).PostJsonAsync("{}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["name", "profile", "seed"], problem.ErrorFields());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_MalformedJson_Returns400ProblemAndPersistsNothing(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var before = (await client.ListSimulationsAsync()).Count;
+
+        var problem = await (await client.PostJsonAsync("""{"name":"x","profile":"linux-6","seed":""")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.MalformedJson, problem.GetProperty("type").GetString());
+        Assert.Contains("$.seed", problem.GetProperty("detail").GetString());
+        Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_EmptyBody_Returns400Problem(DatabaseProvider provider)
+    {
+        var problem = await (await hosts.Client(provider).PostJsonAsync("")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.MalformedJson, problem.GetProperty("type").GetString());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_NotJsonContentType_Returns415Problem(DatabaseProvider provider)
+    {
+        var content = new StringContent("""{"name":"x","profile":"linux-6","seed":1}""", Encoding.UTF8, "text/plain");
+
+        await (await hosts.Client(provider).PostAsync(SimServiceApi.Simulations, content)).ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Get_UnknownId_Returns404ProblemNamingTheSimulation(DatabaseProvider provider)
+    {
+        var id = Guid.Parse("00000000-0000-7000-8000-000000000001");
+
+        var problem = await (await hosts.Client(provider).GetAsync($"{SimServiceApi.Simulations}/{id}")).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(ProblemTypes.SimulationNotFound, problem.GetProperty("type").GetString());
+        Assert.Equal(id, problem.GetProperty("simulationId").GetGuid());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_UnknownId_Returns404Problem(DatabaseProvider provider)
+    {
+        var problem = await (await hosts.Client(provider).DeleteAsync($"{SimServiceApi.Simulations}/{Guid.Empty}")).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(ProblemTypes.SimulationNotFound, problem.GetProperty("type").GetString());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Get_IdThatIsNotAGuid_Returns404Problem(DatabaseProvider provider) =>
+        await (await hosts.Client(provider).GetAsync($"{SimServiceApi.Simulations}/not-a-guid")).ReadProblemAsync(HttpStatusCode.NotFound);
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Put_OnTheCollection_Returns405Problem(DatabaseProvider provider) =>
+        await (await hosts.Client(provider).PutAsJsonAsync(SimServiceApi.Simulations, new { })).ReadProblemAsync(HttpStatusCode.MethodNotAllowed);
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task UnhandledException_Returns500ProblemWithoutDetails(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var host = new SimServiceFactory(database, services => services.AddSingleton<TimeProvider>(new BrokenClock()));
+
+        var response = await host.CreateClient().PostAsJsonAsync(SimServiceApi.Simulations, new { name = "x", profile = "linux-6", seed = 1 });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.InternalServerError);
+        Assert.Equal(ProblemTypes.Internal, problem.GetProperty("type").GetString());
+        var text = problem.GetRawText();
+        Assert.DoesNotContain(BrokenClock.Secret, text);
+        Assert.DoesNotContain("   at ", text);
+    }
+
+    private sealed class BrokenClock : TimeProvider
+    {
+        public const string Secret = "clock internals that must not leak";
+
+        public override DateTimeOffset GetUtcNow() => throw new InvalidOperationException(Secret);
+    }
+}
