@@ -1,0 +1,32 @@
+using SimService.Domain.Tcp;
+
+namespace SimService.Domain.Commands;
+
+/// <summary>
+/// One system call by a process on a host. Which fields matter depends on <see cref="Call"/>
+/// (the scenario format's table): SocketId for calls on an existing socket, Port/Backlog/ReuseAddr
+/// for bind and listen, ToHost/ToPort (+ BindPort/BindReuseAddr) for connect, Bytes for send and
+/// recv (-1: all available), How for shutdown, Option/Value/LingerOnOff for socket options.
+/// </summary>
+public sealed record SocketCallRequest(string Host, string Process, SocketCallKind Call)
+{
+    public int SocketId { get; init; }
+    public ushort Port { get; init; }
+    public int Backlog { get; init; } = 128;
+    public bool ReuseAddr { get; init; }
+    public string? ToHost { get; init; }
+    public ushort ToPort { get; init; }
+    public ushort? BindPort { get; init; }
+    public bool BindReuseAddr { get; init; }
+    public long Bytes { get; init; } = -1;
+    public ShutdownHow How { get; init; }
+    public SocketOption Option { get; init; }
+    public int Value { get; init; }
+    public int LingerOnOff { get; init; }
+}
+
+/// <summary>
+/// What a call did at once: its id, the socket it created or acted on, and — unless it blocked —
+/// its return value or errno. A blocked call's completion appears later in the journal.
+/// </summary>
+public readonly record struct CallHandle(long CallId, int SocketId, bool Blocked, long Result, string? Errno);

@@ -1,0 +1,38 @@
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Engine;
+
+/// <summary>
+/// A named, re-armable timer owned by a socket (the kernel's timer_list). Arming bumps the
+/// generation; an item popped with an older generation is stale and skipped, so cancelling costs
+/// nothing in the queue (ns-3's EventId.Cancel, gVisor's orphaned timers).
+/// </summary>
+public sealed class SimTimer(IEventTarget owner, int kind)
+{
+    public IEventTarget Owner { get; } = owner;
+    public int Kind { get; } = kind;
+    public long Generation { get; private set; }
+    public bool Armed { get; private set; }
+    public SimTime Expires { get; private set; }
+
+    internal long Arm(SimTime expires)
+    {
+        Generation++;
+        Armed = true;
+        Expires = expires;
+        return Generation;
+    }
+
+    /// <summary>Cancels the timer; returns whether it was armed.</summary>
+    internal bool Cancel()
+    {
+        if (!Armed) return false;
+        Generation++;
+        Armed = false;
+        return true;
+    }
+
+    internal bool IsCurrent(long generation) => Armed && generation == Generation;
+
+    internal void MarkFired() => Armed = false;
+}

@@ -1,0 +1,198 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Engine;
+
+public sealed partial class Simulation
+{
+    readonly Dictionary<int, TcpSocket> _sockets = [];
+    readonly List<PendingCall> _pending = [];
+
+    /// <summary>Every socket ever created in this simulation, by id (destroyed ones included, for the data ledger).</summary>
+    public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
+
+    public IReadOnlyList<PendingCall> PendingCalls => _pending;
+
+    internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
+
+    /// <summary>
+    /// Issues a system call. Bad references (unknown host, socket of another host) are
+    /// <see cref="DomainError"/>s; what the kernel refuses (EADDRINUSE, ECONNRESET …) is a result.
+    /// </summary>
+    public Result<CallHandle> Call(SocketCallRequest r)
+    {
+        var host = FindHost(r.Host);
+        if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
+        if (host.Kind != HostKind.Linux) return DomainError.Invalid($"host '{r.Host}' is scripted: it makes no calls", "host");
+        TcpSocket? target = null;
+        if (NeedsSocket(r))
+        {
+            target = FindSocket(r.SocketId);
+            if (target is null || target.Host != host) return DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
+        }
+        Endpoint remote = default;
+        if (r.Call == SocketCallKind.Connect)
+        {
+            var to = r.ToHost is null ? null : FindHost(r.ToHost);
+            if (to is null) return DomainError.NotFound($"host '{r.ToHost}'", "to");
+            remote = new Endpoint(to.Address, r.ToPort);
+        }
+        var process = host.Process(r.Process);
+        if (process.Exited) process = host.RestartProcess(r.Process);
+        long id = NextCallId();
+        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes);
+        Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
+        if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
+            return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
+        var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
+        return Finish(call, sk, outcome);
+    }
+
+    static bool NeedsSocket(SocketCallRequest r) => r.Call switch
+    {
+        SocketCallKind.Socket => false,
+        SocketCallKind.Listen or SocketCallKind.Connect => r.SocketId != 0,
+        _ => true,
+    };
+
+    (TcpSocket? Socket, CallOutcome Outcome) Dispatch(Host host, SimProcess process, SocketCallRequest r, TcpSocket? sk,
+        Endpoint remote, PendingCall call)
+    {
+        switch (r.Call)
+        {
+            case SocketCallKind.Socket:
+                return (Open(host, process), CallOutcome.Ok());
+            case SocketCallKind.Bind:
+                return (sk, sk!.Bind(r.Port));
+            case SocketCallKind.Listen:
+                if (sk is null)
+                {
+                    sk = Open(host, process);
+                    if (r.ReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
+                    var bound = sk.Bind(r.Port);
+                    if (bound.Errno is not null) return (sk, bound);
+                }
+                return (sk, sk.Listen(r.Backlog));
+            case SocketCallKind.Connect:
+                if (sk is null)
+                {
+                    sk = Open(host, process);
+                    if (r.BindPort is { } bp)
+                    {
+                        if (r.BindReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
+                        var bound = sk.Bind(bp);
+                        if (bound.Errno is not null) return (sk, bound);
+                    }
+                }
+                return (sk, sk.Connect(remote, Track(call)));
+            case SocketCallKind.Accept:
+                var outcome = sk!.Accept(Track(call), out var child);
+                return (child ?? sk, outcome);
+            case SocketCallKind.Send: return (sk, sk!.Send(r.Bytes, Track(call)));
+            case SocketCallKind.Recv: return (sk, sk!.Recv(r.Bytes, Track(call)));
+            case SocketCallKind.Shutdown: return (sk, sk!.Shutdown(r.How));
+            case SocketCallKind.Close: return (sk, sk!.Close(Track(call)));
+            case SocketCallKind.Setsockopt: return (sk, sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
+            case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
+            default: throw new InvalidOperationException($"unknown call {r.Call}");
+        }
+    }
+
+    PendingCall Track(PendingCall call)
+    {
+        _pending.Add(call);
+        return call;
+    }
+
+    TcpSocket Open(Host host, SimProcess process)
+    {
+        var sk = host.NewSocket();
+        sk.Owner = process;
+        process.Descriptors.Add(sk);
+        return sk;
+    }
+
+    Result<CallHandle> Finish(PendingCall call, TcpSocket? sk, CallOutcome outcome)
+    {
+        if (outcome.Blocked) return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
+        _pending.Remove(call);
+        int socketId = call.Kind == SocketCallKind.Accept && outcome.Errno is null ? (int)outcome.Value : sk?.Id ?? 0;
+        RecordReturn(call, socketId, outcome.Value, outcome.Errno);
+        return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno);
+    }
+
+    /// <summary>A blocked call returns (its completion event in virtual time).</summary>
+    internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null)
+    {
+        if (!_pending.Remove(call)) return;
+        RecordReturn(call, resultSocket?.Id ?? call.Socket?.Id ?? 0, value, errno);
+    }
+
+    void RecordReturn(PendingCall call, int socketId, long value, string? errno) =>
+        Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
+            socketId, errno is null ? value : -1, errno, Now - call.Issued));
+
+    static string Describe(SocketCallRequest r) => r.Call switch
+    {
+        SocketCallKind.Bind => $"port={r.Port}",
+        SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}" : $"backlog={r.Backlog}",
+        SocketCallKind.Connect => $"to={r.ToHost}:{r.ToPort}" + (r.BindPort is { } p ? $" bind={p}{(r.BindReuseAddr ? " reuseaddr" : "")}" : ""),
+        SocketCallKind.Send => $"bytes={r.Bytes}",
+        SocketCallKind.Recv => r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}",
+        SocketCallKind.Shutdown => r.How.ToString(),
+        SocketCallKind.Setsockopt => r.Option == SocketOption.SO_LINGER ? $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}" : $"{r.Option}={r.Value}",
+        SocketCallKind.Getsockopt => r.Option.ToString(),
+        _ => "",
+    };
+
+    /// <summary>
+    /// Kills a process: blocked calls are interrupted (bytes a blocked send had not copied yet are
+    /// lost), then every descriptor is closed as exit() closes them — no linger wait
+    /// (PF_EXITING), though SO_LINGER {1,0} still aborts.
+    /// </summary>
+    public DomainError? Kill(string hostName, string processName, string signal)
+    {
+        var host = FindHost(hostName);
+        if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
+        var process = host.FindProcess(processName);
+        if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
+        process.Exiting = true;
+        foreach (var call in _pending.Where(c => c.Process == process).ToList())
+        {
+            _pending.Remove(call);
+            call.Socket?.Interrupt(call);
+            if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
+                RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
+            RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
+        }
+        Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
+        foreach (var sk in process.Descriptors.ToList())
+        {
+            var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
+            sk.Close(close);
+        }
+        process.Exited = true;
+        return null;
+    }
+
+    /// <summary>The receiving application read bytes: they count as delivered on the sender's ledger.</summary>
+    internal void RecordDelivered(TcpSocket receiver, long bytes)
+    {
+        if (FindSocket(receiver.PeerSocketId) is { } sender) sender.Ledger.Delivered += bytes;
+        Record(JournalLevel.Full, new DataDelivered(Now, _journalSeq, receiver.Host.Name, receiver.PeerSocketId, bytes));
+    }
+
+    /// <summary>Bytes of a connection that will never reach the peer application.</summary>
+    internal void RecordLost(int senderSocketId, Host where, long bytes, string reason)
+    {
+        if (FindSocket(senderSocketId) is { } sender)
+        {
+            sender.Ledger.Lost += bytes;
+            sender.Ledger.LostReason = reason;
+        }
+        Record(JournalLevel.States, new DataLost(Now, _journalSeq, where.Name, senderSocketId, bytes, reason));
+    }
+}

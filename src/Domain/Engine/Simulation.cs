@@ -1,0 +1,205 @@
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Engine;
+
+/// <summary>Why an advance stopped.</summary>
+public sealed record AdvanceResult(SimTime Now, long EventsProcessed, bool Truncated, bool Idle);
+
+/// <summary>
+/// An isolated simulated world: hosts, links, one virtual clock and one event queue. Single
+/// threaded and synchronous; its state is a pure function of (profile, seed, commands).
+/// </summary>
+public sealed partial class Simulation
+{
+    readonly EventQueue _queue = new();
+    readonly List<Host> _hosts = [];
+    readonly Dictionary<string, Host> _hostsByName = new(StringComparer.Ordinal);
+    readonly Dictionary<IPv4, Host> _hostsByAddress = [];
+    readonly List<Link> _links = [];
+    readonly List<SimEvent> _journal = [];
+    int _nextSocketId = 1;
+    long _nextCallId = 1;
+    long _journalSeq;
+
+    public KernelProfile Profile { get; }
+    public long Seed { get; }
+    public JournalLevel JournalLevel { get; set; } = JournalLevel.Full;
+    public SimTime Now { get; private set; } = SimTime.Zero;
+    public IRandomSource Rng { get; }
+
+    /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>
+    internal ulong IsnSecret { get; }
+    internal ulong TsSecret { get; }
+    internal ulong PortSecret { get; }
+
+    public IReadOnlyList<Host> Hosts => _hosts;
+    public IReadOnlyList<Link> Links => _links;
+    public IReadOnlyList<SimEvent> Journal => _journal;
+    public int PendingEvents => _queue.Count;
+
+    public Simulation(KernelProfile profile, long seed)
+    {
+        Profile = profile;
+        Seed = seed;
+        Rng = new Pcg32(seed);
+        IsnSecret = NextUInt64();
+        TsSecret = NextUInt64();
+        PortSecret = NextUInt64();
+    }
+
+    ulong NextUInt64() => ((ulong)Rng.NextUInt32() << 32) | Rng.NextUInt32();
+
+    // ---- world construction -------------------------------------------------------------
+
+    public Result<Host> AddHost(string name, IPv4 address, HostKind kind = HostKind.Linux)
+    {
+        if (_hostsByName.ContainsKey(name)) return DomainError.Conflict($"host '{name}' already exists", "name");
+        if (_hostsByAddress.ContainsKey(address)) return DomainError.Conflict($"address {address} is already used", "address");
+        var host = new Host(this, name, address, kind, _hosts.Count);
+        _hosts.Add(host);
+        _hostsByName[name] = host;
+        _hostsByAddress[address] = host;
+        return host;
+    }
+
+    public Host? FindHost(string name) => _hostsByName.GetValueOrDefault(name);
+
+    public Host? FindHost(IPv4 address) => _hostsByAddress.GetValueOrDefault(address);
+
+    public Result<Link> AddLink(string a, string b, SimDuration delay, double loss)
+    {
+        if (FindHost(a) is null) return DomainError.NotFound($"host '{a}'", "between[0]");
+        if (FindHost(b) is null) return DomainError.NotFound($"host '{b}'", "between[1]");
+        if (a == b) return DomainError.Invalid("a link joins two different hosts", "between");
+        if (FindLink(a, b) is not null) return DomainError.Conflict($"hosts '{a}' and '{b}' are already linked", "between");
+        if (delay < SimDuration.Zero) return DomainError.Invalid("delay must not be negative", "delay");
+        if (loss is < 0 or > 1 || double.IsNaN(loss)) return DomainError.Invalid("loss is a probability in [0,1]", "loss");
+        var link = new Link(a, b, delay, loss);
+        _links.Add(link);
+        return link;
+    }
+
+    public Link? FindLink(string a, string b) => _links.Find(l => l.Connects(a, b));
+
+    /// <summary>Changes one or both directions of a link; null leaves a field as it is.</summary>
+    public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole)
+    {
+        var link = FindLink(a, b);
+        if (link is null) return DomainError.NotFound($"link between '{a}' and '{b}'", "between");
+        if (delay is { Ns: < 0 }) return DomainError.Invalid("delay must not be negative", "delay");
+        if (loss is { } l && (l is < 0 or > 1 || double.IsNaN(l))) return DomainError.Invalid("loss is a probability in [0,1]", "loss");
+        var directions = oneDirection ? [(a, b)] : new[] { (a, b), (b, a) };
+        foreach (var (from, to) in directions)
+        {
+            var d = link.From(from);
+            if (delay is { } dl) d.Delay = dl;
+            if (loss is { } ls) d.Loss = ls;
+            if (blackhole is { } bh) d.Blackhole = bh;
+            Record(JournalLevel.States, new LinkChanged(Now, _journalSeq, from, to, d.Delay, d.Loss, d.Blackhole));
+        }
+        return null;
+    }
+
+    // ---- the clock ----------------------------------------------------------------------
+
+    /// <summary>Processes every item due at or before <paramref name="until"/>, then sets the clock to it.</summary>
+    public AdvanceResult RunUntil(SimTime until, long eventBudget = long.MaxValue)
+    {
+        long processed = 0;
+        while (_queue.TryPeekTime(out var at) && at <= until)
+        {
+            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            Step();
+            processed++;
+        }
+        if (until > Now) Now = until;
+        return new AdvanceResult(Now, processed, false, _queue.Count == 0);
+    }
+
+    /// <summary>Runs until nothing is pending, the horizon is reached, or the budget is spent.</summary>
+    public AdvanceResult RunUntilIdle(SimTime horizon, long eventBudget = long.MaxValue)
+    {
+        long processed = 0;
+        while (_queue.TryPeekTime(out var at))
+        {
+            if (at > horizon) return new AdvanceResult(Now, processed, false, false);
+            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            Step();
+            processed++;
+        }
+        return new AdvanceResult(Now, processed, false, true);
+    }
+
+    /// <summary>Pops one item: the only place the clock moves.</summary>
+    void Step()
+    {
+        var item = _queue.Dequeue();
+        Now = item.At;
+        if (item.Timer is { } timer)
+        {
+            if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
+            timer.MarkFired();
+        }
+        item.Target.OnDue(this, item.Payload);
+    }
+
+    internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
+
+    internal void Arm(SimTimer timer, SimTime expires)
+    {
+        var generation = timer.Arm(expires);
+        _queue.Enqueue(expires, timer.Owner, timer, timer, generation);
+    }
+
+    internal int NextSocketId() => _nextSocketId++;
+    internal long NextCallId() => _nextCallId++;
+
+    // ---- the wire -----------------------------------------------------------------------
+
+    /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
+    internal void Transmit(Host from, Segment seg, string reason)
+    {
+        var to = FindHost(seg.Destination.Address);
+        var link = to is null ? null : FindLink(from.Name, to.Name);
+        Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length,
+            seg.Window, seg.Options, reason));
+        if (to is null || link is null)
+        {
+            RecordDrop(from, seg, "no route");
+            return;
+        }
+        var direction = link.From(from.Name);
+        if (direction.Blackhole)
+        {
+            RecordDrop(from, seg, "blackhole");
+            return;
+        }
+        if (direction.Loss > 0 && (direction.Loss >= 1 || Rng.NextDouble() < direction.Loss))
+        {
+            RecordDrop(from, seg, "loss");
+            return;
+        }
+        Schedule(Now + direction.Delay, to, seg);
+    }
+
+    void RecordDrop(Host from, Segment seg, string why) =>
+        Record(JournalLevel.Full, new SegmentDropped(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, why));
+
+    // ---- the journal --------------------------------------------------------------------
+
+    /// <summary>Whether events of this level are being kept.</summary>
+    internal bool Journals(JournalLevel level) => JournalLevel <= level;
+
+    internal long JournalSeq => _journalSeq;
+
+    /// <summary>Appends an event if the simulation keeps events of its level.</summary>
+    internal void Record(JournalLevel level, SimEvent e)
+    {
+        if (JournalLevel > level) return;
+        _journal.Add(e);
+        _journalSeq++;
+    }
+}

@@ -1,0 +1,62 @@
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Journal;
+
+/// <summary>Something the simulation did, at a virtual time; <see cref="Seq"/> orders the journal.</summary>
+public abstract record SimEvent(SimTime At, long Seq);
+
+/// <summary>A host put a segment on a link (or, for a dropped one, tried to).</summary>
+public sealed record SegmentSent(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
+    int Len, ushort Win, TcpOptions Options, string Reason) : SimEvent(At, Seq);
+
+/// <summary>A segment arrived at its destination host.</summary>
+public sealed record SegmentDelivered(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
+    int Len) : SimEvent(At, Seq);
+
+/// <summary>The link lost a segment (seeded loss, a blackhole, or no route between the hosts).</summary>
+public sealed record SegmentDropped(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
+    int Len, string Reason) : SimEvent(At, Seq);
+
+/// <summary>A connection changed state; <see cref="Cause"/> names the kernel function that did it.</summary>
+public sealed record StateChanged(SimTime At, long Seq, string Host, int SocketId, TcpState From, TcpState To, string Cause)
+    : SimEvent(At, Seq);
+
+public sealed record TimerArmed(SimTime At, long Seq, string Host, int SocketId, TcpTimerKind Timer, SimTime Expires)
+    : SimEvent(At, Seq);
+
+public sealed record TimerFired(SimTime At, long Seq, string Host, int SocketId, TcpTimerKind Timer) : SimEvent(At, Seq);
+
+public sealed record TimerCancelled(SimTime At, long Seq, string Host, int SocketId, TcpTimerKind Timer) : SimEvent(At, Seq);
+
+/// <summary>A process made a system call.</summary>
+public sealed record CallIssued(SimTime At, long Seq, string Host, string Process, long CallId, SocketCallKind Call,
+    int SocketId, string Args) : SimEvent(At, Seq);
+
+/// <summary>A call returned: a value, or an errno name; <see cref="Blocked"/> is how long it blocked.</summary>
+public sealed record CallReturned(SimTime At, long Seq, string Host, string Process, long CallId, SocketCallKind Call,
+    int SocketId, long Result, string? Errno, SimDuration Blocked) : SimEvent(At, Seq);
+
+/// <summary>A line the kernel printed (dmesg).</summary>
+public sealed record KernelLogged(SimTime At, long Seq, string Host, string Line) : SimEvent(At, Seq);
+
+/// <summary>The peer application read bytes of this connection (data ledger).</summary>
+public sealed record DataDelivered(SimTime At, long Seq, string Host, int SocketId, long Bytes) : SimEvent(At, Seq);
+
+/// <summary>Bytes of this connection that will never reach the peer application, and why.</summary>
+public sealed record DataLost(SimTime At, long Seq, string Host, int SocketId, long Bytes, string Reason) : SimEvent(At, Seq);
+
+/// <summary>A process ended (kill); its descriptors were closed as at exit.</summary>
+public sealed record ProcessExited(SimTime At, long Seq, string Host, string Process, string Signal) : SimEvent(At, Seq);
+
+/// <summary>A sysctl was written at run time.</summary>
+public sealed record SysctlChanged(SimTime At, long Seq, string Host, string Name, string Value) : SimEvent(At, Seq);
+
+/// <summary>A link direction's delay, loss or blackhole changed.</summary>
+public sealed record LinkChanged(SimTime At, long Seq, string From, string To, SimDuration Delay, double Loss, bool Blackhole)
+    : SimEvent(At, Seq);
+
+/// <summary>A segment reached a socket or timewait entry that had no use for it (the default arm of a state switch).</summary>
+public sealed record SegmentIgnored(SimTime At, long Seq, string Host, int SocketId, FourTuple Tuple, TcpFlags Flags, string Why)
+    : SimEvent(At, Seq);

@@ -1,0 +1,197 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Tcp;
+
+namespace SimService.Domain.Network;
+
+/// <summary>Anything that holds a local port in the bind hash: a full socket or a timewait socket.</summary>
+public interface IBindOwner
+{
+    Endpoint Local { get; }
+    bool ReuseAddr { get; }
+    bool ReusePort { get; }
+    bool IsListener { get; }
+}
+
+/// <summary>inet_bind_bucket: the owners of one local port; <see cref="ByConnect"/> is fastreuse == -1.</summary>
+internal sealed class BindBucket(ushort port, bool byConnect)
+{
+    public ushort Port { get; } = port;
+    public bool ByConnect { get; } = byConnect;
+    public List<IBindOwner> Owners { get; } = [];
+}
+
+public sealed partial class Host
+{
+    const int TablePerturbSize = 1 << 16;
+    readonly Dictionary<ushort, BindBucket> _bindBuckets = [];
+    readonly uint[] _tablePerturb = new uint[TablePerturbSize];
+    bool _perturbInitialised;
+
+    internal bool IsReserved(int port) => Sysctls.ReservedPorts.Contains(port);
+
+    internal void AddBindOwner(ushort port, IBindOwner owner, bool byConnect)
+    {
+        if (!_bindBuckets.TryGetValue(port, out var b))
+        {
+            b = new BindBucket(port, byConnect);
+            _bindBuckets[port] = b;
+        }
+        b.Owners.Add(owner);
+    }
+
+    /// <summary>inet_put_port() / inet_twsk_bind_unhash(): releases the port when its last owner goes.</summary>
+    internal void RemoveBindOwner(ushort port, IBindOwner owner)
+    {
+        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        b.Owners.Remove(owner);
+        if (b.Owners.Count == 0) _bindBuckets.Remove(port);
+    }
+
+    /// <summary>
+    /// Models inet_csk_bind_conflict() — net/ipv4/inet_connection_sock.c: a port conflicts with
+    /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
+    /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
+    /// </summary>
+    bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
+        bucket.Owners.Any(o => !ReferenceEquals(o, sk)
+            && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
+            && !(sk.ReusePort && o.ReusePort));
+
+    /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
+    internal string? BindExplicit(TcpSocket sk, ushort port)
+    {
+        if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
+        sk.Local = new Endpoint(sk.Local.Address, port);
+        AddBindOwner(port, sk, byConnect: false);
+        sk.BoundPort = true;
+        return null;
+    }
+
+    /// <summary>
+    /// Models inet_csk_find_open_port() — bind(0)/listen() autobind: prefers ports of the
+    /// opposite parity to the range's low end (connect() takes the other half); EADDRINUSE when
+    /// every port has an owner (ip_autobind_reuse aside).
+    /// </summary>
+    internal string? BindEphemeral(TcpSocket sk)
+    {
+        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        int remaining = high - low;
+        if (remaining > 1) remaining &= ~1;
+        int offset = (int)Sim.Rng.NextBelow((uint)remaining) | 1;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            int port = low + offset;
+            for (int i = 0; i < remaining; i += 2, port += 2)
+            {
+                if (port >= high) port -= remaining;
+                if (IsReserved(port)) continue;
+                if (!_bindBuckets.TryGetValue((ushort)port, out var bucket)
+                    || (Sysctls.IpAutobindReuse && !BindConflict(bucket, sk, relax: false)))
+                {
+                    sk.Local = new Endpoint(sk.Local.Address, (ushort)port);
+                    AddBindOwner((ushort)port, sk, byConnect: false);
+                    sk.BoundPort = true;
+                    return null;
+                }
+            }
+            offset--;
+            if (remaining <= 1) break;
+        }
+        return Errno.EADDRINUSE;
+    }
+
+    /// <summary>
+    /// Models __inet_hash_connect() — net/ipv4/inet_hashtables.c: the ephemeral port for
+    /// connect(). The scan starts at a keyed hash of (saddr, daddr, dport) plus a perturbation
+    /// table entry, first over ports with the parity of the range's low end, then the others;
+    /// it skips reserved ports and ports held by bind(); a port is taken when the 4-tuple is
+    /// unique (a timewait socket may be reused, §6.7). EADDRNOTAVAIL when none is.
+    /// </summary>
+    internal string? ConnectAutobind(TcpSocket sk, Endpoint remote)
+    {
+        if (!_perturbInitialised)
+        {
+            for (int i = 0; i < TablePerturbSize; i++) _tablePerturb[i] = Sim.Rng.NextUInt32();
+            _perturbInitialised = true;
+        }
+        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        uint remaining = (uint)(high - low);
+        if (remaining > 1) remaining &= ~1u;
+        ulong portOffset = KeyedHash.Of(Sim.PortSecret, Address.Value, remote.Address.Value, remote.Port);
+        int index = (int)(portOffset & (TablePerturbSize - 1));
+        uint offset = unchecked(_tablePerturb[index] + (uint)(portOffset >> 32)) % remaining;
+        offset &= ~1u;
+        while (true)
+        {
+            int port = low + (int)offset;
+            for (int i = 0; i < remaining; i += 2, port += 2)
+            {
+                if (port >= high) port -= (int)remaining;
+                if (IsReserved(port)) continue;
+                var p = (ushort)port;
+                if (_bindBuckets.TryGetValue(p, out var bucket))
+                {
+                    if (!bucket.ByConnect) continue;
+                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(Address, p), remote), allowTwReuseDelay: true)) continue;
+                }
+                sk.Local = new Endpoint(Address, p);
+                AddBindOwner(p, sk, byConnect: true);
+                // Add a little randomness to the next search (max of scan length and a random even step).
+                int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * 2);
+                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)step + 2);
+                return null;
+            }
+            offset++;
+            if ((offset & 1) == 0 || remaining <= 1) return Errno.EADDRNOTAVAIL;
+        }
+    }
+
+    /// <summary>
+    /// Models __inet_check_established(): the 4-tuple is free, or held by a timewait socket that
+    /// tcp_twsk_unique() lets this connect take over (the bucket is then killed, TWRecycled++, and
+    /// the new socket inherits write_seq = tw_snd_nxt + 65537 and the timestamp state).
+    /// <paramref name="allowTwReuseDelay"/> is the kernel's "twp != NULL" (an ephemeral search):
+    /// for an explicitly bound port tcp_tw_reuse is not consulted at all.
+    /// </summary>
+    internal bool CheckEstablished(TcpSocket sk, FourTuple tuple, bool allowTwReuseDelay)
+    {
+        if (Established.ContainsKey(tuple) || Requests.ContainsKey(tuple)) return false;
+        if (!TimeWaits.TryGetValue(tuple, out var tw)) return true;
+        if (!TwUnique(tw, allowTwReuseDelay)) return false;
+        sk.InheritFromTimeWait(tw);
+        Count(MibCounter.TcpExtTWRecycled);
+        tw.Kill("__inet_check_established (TIME-WAIT reused)");
+        return true;
+    }
+
+    /// <summary>Models tcp_twsk_unique() — net/ipv4/tcp_ipv4.c (6.14+ with tcp_tw_reuse_delay).</summary>
+    bool TwUnique(TimeWaitSocket tw, bool twp)
+    {
+        int reuse = Sysctls.TcpTwReuse;
+        if (tw.Substate == TcpState.FinWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
+        if (reuse == 2 && !(tw.Local.Address.IsLoopback || tw.Remote.Address.IsLoopback)) reuse = 0;
+        if (!tw.UsedTimestamps) return false;
+        if (!twp) return true;
+        if (reuse == 0) return false;
+        if (Sim.Profile == KernelProfile.Linux6)
+            return Sim.Now.Ms > tw.EntryStampMs + Sysctls.TcpTwReuseDelayMs;
+        // Before 6.14: the current second must be after the second of the last received timestamp.
+        return Sim.Now.Ns / 1_000_000_000 > tw.TsRecentStampSec;
+    }
+
+    /// <summary>Connect on an explicitly bound socket: the 4-tuple must be unique (tcp_twsk_unique without twp).</summary>
+    internal string? ConnectBound(TcpSocket sk, Endpoint remote)
+    {
+        var tuple = new FourTuple(new Endpoint(Address, sk.Local.Port), remote);
+        if (!CheckEstablished(sk, tuple, allowTwReuseDelay: false)) return Errno.EADDRNOTAVAIL;
+        sk.Local = tuple.Local;
+        return null;
+    }
+
+    internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
+    {
+        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        int i = b.Owners.IndexOf(from);
+        if (i >= 0) b.Owners[i] = to;
+    }
+}

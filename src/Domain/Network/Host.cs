@@ -1,0 +1,267 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Tcp;
+
+namespace SimService.Domain.Network;
+
+/// <summary>
+/// A simulated Linux machine (one network namespace): sysctls, processes, the TCP socket tables
+/// (established hash with full, request and timewait sockets; listeners; bind buckets), MIB
+/// counters and a kernel log.
+/// </summary>
+public sealed partial class Host : IEventTarget
+{
+    readonly Dictionary<string, SimProcess> _processes = new(StringComparer.Ordinal);
+    readonly List<string> _log = [];
+    internal readonly Dictionary<FourTuple, TcpSocket> Established = [];
+    internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
+    internal readonly Dictionary<FourTuple, TimeWaitSocket> TimeWaits = [];
+    internal readonly List<TcpSocket> Listeners = [];
+    /// <summary>Every full socket still allocated (sockstat alloc), in creation order.</summary>
+    internal readonly List<TcpSocket> Sockets = [];
+
+    public Simulation Sim { get; }
+    public string Name { get; }
+    public IPv4 Address { get; }
+    public HostKind Kind { get; }
+    public int Index { get; }
+    public SysctlTable Sysctls { get; }
+    public Mib Mib { get; } = new();
+    public IReadOnlyList<string> KernelLog => _log;
+
+    /// <summary>Orphaned full sockets (SOCK_DEAD), the sockstat "orphan" count (tcp_orphan_count).</summary>
+    public int OrphanCount { get; internal set; }
+
+    /// <summary>Segments a scripted host received, in arrival order.</summary>
+    public List<Segment> Received { get; } = [];
+
+    internal Host(Simulation sim, string name, IPv4 address, HostKind kind, int index)
+    {
+        Sim = sim;
+        Name = name;
+        Address = address;
+        Kind = kind;
+        Index = index;
+        Sysctls = new SysctlTable(sim.Profile);
+        BootClockOffset = sim.Rng.NextUInt32();
+    }
+
+    /// <summary>linux-4.4: timestamps are the host's jiffies since boot, so hosts differ by their boot time.</summary>
+    internal uint BootClockOffset { get; }
+
+    int _orphanCache;
+    long _orphanCacheAt = long.MinValue;
+
+    /// <summary>
+    /// tcp_orphan_update(): the orphan count limit checks read is a sum cached every 100 ms
+    /// (TCP_ORPHAN_TIMER_PERIOD, since 5.16), so a burst of closes is checked against a stale count.
+    /// </summary>
+    internal void RefreshOrphanCache()
+    {
+        if (Sim.Now.Ns - _orphanCacheAt < 100_000_000) return;
+        _orphanCache = OrphanCount;
+        _orphanCacheAt = Sim.Now.Ns;
+    }
+
+    internal int OrphanCountCached => _orphanCache;
+
+    readonly Dictionary<IPv4, (uint Ts, long StampSec)> _peerTimestamps = [];
+
+    /// <summary>linux-4.4 tcp_remember_stamp(): the last timestamp seen from a peer address (tcp_metrics).</summary>
+    internal void RememberPeerTimestamp(IPv4 peer, uint ts, long stampSec) => _peerTimestamps[peer] = (ts, stampSec);
+
+    /// <summary>
+    /// linux-4.4 tcp_peer_is_proven() with tcp_tw_recycle: a SYN whose timestamp is older than the
+    /// one remembered for its source address within TCP_PAWS_MSL is not trusted.
+    /// </summary>
+    internal bool PeerIsProven(IPv4 peer, uint tsVal)
+    {
+        if (!_peerTimestamps.TryGetValue(peer, out var e)) return true;
+        long nowSec = Sim.Now.Ns / 1_000_000_000 + 1;
+        return nowSec >= e.StampSec + TcpConstants.PawsMslSec || (int)(e.Ts - tsVal) <= 1;
+    }
+
+    public SimProcess Process(string name)
+    {
+        if (!_processes.TryGetValue(name, out var p))
+        {
+            p = new SimProcess(this, name);
+            _processes[name] = p;
+        }
+        return p;
+    }
+
+    public SimProcess? FindProcess(string name) => _processes.GetValueOrDefault(name);
+
+    /// <summary>A new process under the name of one that exited.</summary>
+    internal SimProcess RestartProcess(string name)
+    {
+        var p = new SimProcess(this, name);
+        _processes[name] = p;
+        return p;
+    }
+
+    /// <summary>/proc/net/sockstat "inuse": hashed full sockets (listeners and established-hash entries).</summary>
+    public int InUse => Listeners.Count + Established.Count;
+
+    /// <summary>/proc/net/sockstat "tw": timewait sockets of both substates.</summary>
+    public int TimeWaitCount => TimeWaits.Count;
+
+    /// <summary>/proc/net/sockstat "alloc": full sockets allocated, hashed or not.</summary>
+    public int Allocated => Sockets.Count;
+
+    public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => TimeWaits.Values;
+    public IReadOnlyList<TcpSocket> AllSockets => Sockets;
+    public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
+
+    internal void Count(MibCounter c, long by = 1) => Mib.Increment(c, by);
+
+    /// <summary>Appends a dmesg line (net_info_ratelimited / pr_* analogue).</summary>
+    internal void Log(string line)
+    {
+        _log.Add(line);
+        Sim.Record(JournalLevel.States, new KernelLogged(Sim.Now, Sim.JournalSeq, Name, line));
+    }
+
+    readonly Dictionary<string, long> _lastLogAt = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// net_ratelimit(): at most 10 messages per 5 s per call site (DEFAULT_RATELIMIT_BURST /
+    /// DEFAULT_RATELIMIT_INTERVAL); simplified to one line per message text per 500 ms.
+    /// </summary>
+    internal void LogRateLimited(string line)
+    {
+        var now = Sim.Now.Ns;
+        if (_lastLogAt.TryGetValue(line, out var last) && now - last < 500_000_000) return;
+        _lastLogAt[line] = now;
+        Log(line);
+    }
+
+    // ---- receive path ---------------------------------------------------------------------
+
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        if (payload is not Segment seg) throw new InvalidOperationException("a host only receives segments");
+        sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length));
+        if (Kind == HostKind.Scripted)
+        {
+            Received.Add(seg);
+            return;
+        }
+        Receive(seg);
+    }
+
+    /// <summary>
+    /// Models tcp_v4_rcv() — net/ipv4/tcp_ipv4.c: one lookup in the established hash (full,
+    /// request and timewait sockets), then the listeners, else a reset from the host.
+    /// </summary>
+    void Receive(Segment seg)
+    {
+        Count(MibCounter.TcpInSegs);
+        var key = seg.Tuple.Reversed;
+        if (Established.TryGetValue(key, out var sk))
+        {
+            sk.OnSegment(seg);
+            return;
+        }
+        if (Requests.TryGetValue(key, out var req))
+        {
+            req.OnSegment(seg);
+            return;
+        }
+        if (TimeWaits.TryGetValue(key, out var tw))
+        {
+            var verdict = tw.OnSegment(seg);
+            if (verdict is TimeWaitVerdict.Syn)
+            {
+                // tcp_v4_rcv: TCP_TW_SYN → re-lookup a listener; the bucket is descheduled and the SYN
+                // is handled with isn = tw_snd_nxt + 65535 + 2 (tcp_timewait_state_process).
+                var listener = FindListener(seg.Destination);
+                if (listener is not null)
+                {
+                    uint isn = tw.SndNxt + 65535 + 2;
+                    tw.Kill("tcp_v4_rcv (TCP_TW_SYN)");
+                    listener.OnListenSegment(seg, isn == 0 ? 1 : isn);
+                }
+                else
+                {
+                    tw.SendAck("tcp_v4_rcv (TCP_TW_SYN, no listener)");
+                }
+            }
+            return;
+        }
+        var l = FindListener(seg.Destination);
+        if (l is not null)
+        {
+            l.OnListenSegment(seg, null);
+            return;
+        }
+        SendResetReply(seg, "tcp_v4_rcv: no socket");
+    }
+
+    internal TcpSocket? FindListener(Endpoint local) =>
+        Listeners.Find(l => l.Local.Port == local.Port && (l.Local.Address == IPv4.Any || l.Local.Address == local.Address));
+
+    /// <summary>
+    /// Models tcp_v4_send_reset() — net/ipv4/tcp_ipv4.c: never in answer to a RST; if the
+    /// offending segment had ACK: `R` with seq = its ack; otherwise `R.` with seq 0 and
+    /// ack = seq + len (+1 per SYN/FIN).
+    /// </summary>
+    internal void SendResetReply(Segment offending, string reason)
+    {
+        if (offending.Has(TcpFlags.Rst)) return;
+        var tuple = offending.Tuple.Reversed;
+        Segment rst = offending.Has(TcpFlags.Ack)
+            ? new Segment(tuple, TcpFlags.Rst, offending.Ack, 0, 0, 0, TcpOptions.None)
+            : new Segment(tuple, TcpFlags.Rst | TcpFlags.Ack, 0, offending.EndSeq, 0, 0, TcpOptions.None);
+        Count(MibCounter.TcpOutRsts);
+        Transmit(rst, reason);
+    }
+
+    internal void Transmit(Segment seg, string reason)
+    {
+        Count(MibCounter.TcpOutSegs);
+        Sim.Transmit(this, seg, reason);
+    }
+
+    /// <summary>Sends a segment a scripted host was told to send (an `inject` step).</summary>
+    public DomainError? Inject(Segment seg)
+    {
+        if (Kind != HostKind.Scripted) return DomainError.Invalid($"host '{Name}' is not scripted", "from");
+        Sim.Transmit(this, seg, "inject");
+        return null;
+    }
+
+    /// <summary>The initial sequence number a scripted host saw from its peer on this connection (the first SYN received).</summary>
+    public uint? PeerIsn(FourTuple local)
+    {
+        for (int i = Received.Count - 1; i >= 0; i--)
+        {
+            var s = Received[i];
+            if (s.Tuple.Reversed == local && s.Has(TcpFlags.Syn)) return s.Seq;
+        }
+        return null;
+    }
+
+    // ---- socket lifecycle bookkeeping -----------------------------------------------------
+
+    internal TcpSocket NewSocket()
+    {
+        var sk = new TcpSocket(this, Sim.NextSocketId());
+        Sockets.Add(sk);
+        Sim.Register(sk);
+        return sk;
+    }
+
+    /// <summary>Models sk_free(): the socket is no longer allocated.</summary>
+    internal void Free(TcpSocket sk) => Sockets.Remove(sk);
+
+    /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>
+    public IEnumerable<object> Rows()
+    {
+        foreach (var sk in Sockets)
+            if (sk.IsHashed) yield return sk;
+        foreach (var r in Requests.Values) yield return r;
+        foreach (var tw in TimeWaits.Values) yield return tw;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace SimService.Domain.Network;
+
+/// <summary>An IPv4 address as its 32-bit value in network order (10.0.0.1 → 0x0A000001).</summary>
+public readonly record struct IPv4(uint Value) : IComparable<IPv4>
+{
+    public static readonly IPv4 Any = new(0);
+
+    public bool IsLoopback => (Value >> 24) == 127;
+
+    public static bool TryParse(string? text, out IPv4 address)
+    {
+        address = Any;
+        if (text is null) return false;
+        var parts = text.Split('.');
+        if (parts.Length != 4) return false;
+        uint value = 0;
+        foreach (var p in parts)
+        {
+            if (p.Length is 0 or > 3 || (p.Length > 1 && p[0] == '0')
+                || !byte.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var b))
+                return false;
+            value = (value << 8) | b;
+        }
+        address = new IPv4(value);
+        return true;
+    }
+
+    public static IPv4 Parse(string text) =>
+        TryParse(text, out var a) ? a : throw new FormatException($"not an IPv4 address: {text}");
+
+    public int CompareTo(IPv4 other) => Value.CompareTo(other.Value);
+
+    public override string ToString() =>
+        $"{Value >> 24}.{(Value >> 16) & 255}.{(Value >> 8) & 255}.{Value & 255}";
+}
+
+/// <summary>An IPv4 address and TCP port.</summary>
+public readonly record struct Endpoint(IPv4 Address, ushort Port)
+{
+    public override string ToString() => $"{Address}:{Port}";
+}
+
+/// <summary>A connection's identity as the established hash keys it: local and remote endpoints.</summary>
+public readonly record struct FourTuple(Endpoint Local, Endpoint Remote)
+{
+    public FourTuple Reversed => new(Remote, Local);
+    public override string ToString() => $"{Local}->{Remote}";
+}

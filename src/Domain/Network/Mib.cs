@@ -1,0 +1,74 @@
+namespace SimService.Domain.Network;
+
+/// <summary>
+/// The SNMP/MIB counters the simulator keeps (include/uapi/linux/snmp.h). Names are the kernel's,
+/// as /proc/net/snmp ("Tcp:") and /proc/net/netstat ("TcpExt:") print them.
+/// </summary>
+public enum MibCounter
+{
+    // Tcp: (TCP_MIB_*)
+    TcpActiveOpens,
+    TcpPassiveOpens,
+    TcpAttemptFails,
+    TcpEstabResets,
+    TcpInSegs,
+    TcpOutSegs,
+    TcpRetransSegs,
+    TcpInErrs,
+    TcpOutRsts,
+    // TcpExt: (LINUX_MIB_*)
+    TcpExtEmbryonicRsts,
+    TcpExtTW,
+    TcpExtTWRecycled,
+    TcpExtTWKilled,
+    TcpExtPAWSActive,
+    TcpExtPAWSEstab,
+    TcpExtPAWSTimewait,
+    TcpExtPAWSPassive,
+    TcpExtDelayedACKs,
+    TcpExtListenOverflows,
+    TcpExtListenDrops,
+    TcpExtTCPTimeouts,
+    TcpExtTCPLossProbes,
+    TcpExtTCPAbortOnData,
+    TcpExtTCPAbortOnClose,
+    TcpExtTCPAbortOnMemory,
+    TcpExtTCPAbortOnTimeout,
+    TcpExtTCPAbortOnLinger,
+    TcpExtTCPAbortFailed,
+    TcpExtTCPMemoryPressures,
+    TcpExtTCPChallengeACK,
+    TcpExtTCPTimeWaitOverflow,
+    TcpExtTCPACKSkippedTimeWait,
+    TcpExtTCPACKSkippedFinWait2,
+    TcpExtTCPWinProbe,
+    TcpExtTCPKeepAlive,
+    TcpExtTCPOrphanOverflow,
+}
+
+/// <summary>A host's counters (per network namespace in Linux).</summary>
+public sealed class Mib
+{
+    public static readonly int Count = Enum.GetValues<MibCounter>().Length;
+    readonly long[] _values = new long[Count];
+
+    public long this[MibCounter c] => _values[(int)c];
+
+    public void Increment(MibCounter c, long by = 1) => _values[(int)c] += by;
+
+    /// <summary>"Tcp" or "TcpExt".</summary>
+    public static string Group(MibCounter c) => c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : "TcpExt";
+
+    /// <summary>The kernel's field name without the group, e.g. "TCPAbortOnData", "OutRsts".</summary>
+    public static string Name(MibCounter c)
+    {
+        var s = c.ToString();
+        return Group(c) == "Tcp" ? s["Tcp".Length..] : s["TcpExt".Length..];
+    }
+
+    static readonly Dictionary<(string, string), MibCounter> ByName =
+        Enum.GetValues<MibCounter>().ToDictionary(c => (Group(c), Name(c)));
+
+    public static bool TryFind(string group, string name, out MibCounter counter) =>
+        ByName.TryGetValue((group, name), out counter);
+}

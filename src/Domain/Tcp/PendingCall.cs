@@ -1,0 +1,36 @@
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>A blocking call that has not returned yet: its completion is an event in virtual time.</summary>
+public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, SimTime issued, long requested)
+{
+    public long Id { get; } = id;
+    public SimProcess Process { get; } = process;
+    public SocketCallKind Kind { get; } = kind;
+    public TcpSocket Socket { get; } = socket;
+    public SimTime Issued { get; } = issued;
+    /// <summary>Bytes asked for (send, recv); -1 for "all available".</summary>
+    public long Requested { get; } = requested;
+    /// <summary>Bytes copied so far by a blocked send.</summary>
+    public long Done { get; internal set; }
+}
+
+/// <summary>What a call did right away: returned a value, failed with an errno, or blocked.</summary>
+public readonly record struct CallOutcome(bool Blocked, long Value, string? Errno)
+{
+    public static CallOutcome Ok(long value = 0) => new(false, value, null);
+    public static CallOutcome Fail(string errno) => new(false, -1, errno);
+    public static readonly CallOutcome Block = new(true, 0, null);
+}
+
+/// <summary>Per-connection data accounting: written by the application, read by the peer application, lost (with the last reason).</summary>
+public sealed class DataLedger
+{
+    public long Sent { get; internal set; }
+    public long Accepted { get; internal set; }
+    public long Delivered { get; internal set; }
+    public long Lost { get; internal set; }
+    public string? LostReason { get; internal set; }
+}

@@ -1,0 +1,144 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// A request socket (state NEW_SYN_RECV): a half-open passive connection owned by a listener,
+/// living in the established hash. Not counted in "inuse"; shown by `ss` as SYN-RECV.
+/// </summary>
+public sealed class RequestSocket : IEventTarget
+{
+    readonly Simulation _sim;
+    readonly SimTimer _timer;
+    readonly SimTime _synAckSentFirst;
+    int _retransmits;
+    SimDuration _timeout = TcpConstants.TimeoutInit;
+
+    internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss)
+    {
+        Listener = listener;
+        Host = listener.Host;
+        _sim = Host.Sim;
+        Tuple = tuple;
+        Irs = syn.Seq;
+        Iss = iss;
+        PeerOptions = syn.Options;
+        TsOffset = _sim.Profile == KernelProfile.Linux6
+            ? unchecked((uint)KeyedHash.Of(_sim.TsSecret, tuple.Local.Address.Value, tuple.Remote.Address.Value))
+            : Host.BootClockOffset;
+        RcvWscale = syn.Options.WindowScale >= 0 && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? 7 : 0;
+        _timer = new SimTimer(this, 0);
+        _synAckSentFirst = _sim.Now;
+    }
+
+    public TcpSocket Listener { get; }
+    public Host Host { get; }
+    public FourTuple Tuple { get; }
+    public uint Irs { get; }
+    public uint Iss { get; }
+    public TcpOptions PeerOptions { get; }
+    public uint TsOffset { get; }
+    public int RcvWscale { get; }
+    public uint RcvWnd { get; private set; }
+    public int SynAckRetransmits => _retransmits;
+    public SimTime TimerExpires => _timer.Expires;
+    /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
+    public long? RttSampleUs { get; private set; }
+
+    /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
+    internal void SendSynAck(bool retransmission)
+    {
+        bool ts = PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        uint tsVal = _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset);
+        var options = new TcpOptions(
+            Mss: TcpConstants.EthernetMss,
+            WindowScale: (sbyte)(PeerOptions.WindowScale >= 0 ? RcvWscale : -1),
+            SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
+            HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? PeerOptions.TsVal : 0);
+        long space = Host.Sysctls.TcpRmem[1] / 2 / TcpConstants.EthernetMss * TcpConstants.EthernetMss;
+        RcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
+        Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)RcvWnd, 0, options),
+            retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
+        if (retransmission) Host.Count(MibCounter.TcpRetransSegs);
+        var expires = Jiffies.Expiry(_sim.Now, _timeout);
+        _sim.Arm(_timer, expires);
+        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit, expires));
+    }
+
+    /// <summary>
+    /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
+    /// tcp_synack_retries, or at once if the listener is gone.
+    /// </summary>
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit));
+        if (Listener.State != TcpState.Listen || _retransmits >= Host.Sysctls.TcpSynackRetries)
+        {
+            Drop();
+            return;
+        }
+        _retransmits++;
+        _timeout = SimDuration.Min(_timeout * 2, TcpConstants.TimeWaitLen * 2);
+        SendSynAck(retransmission: true);
+    }
+
+    void Drop()
+    {
+        _timer.Cancel();
+        Host.Requests.Remove(Tuple);
+    }
+
+    /// <summary>
+    /// Models tcp_check_req() — net/ipv4/tcp_minisocks.c: a retransmitted SYN gets the SYN-ACK
+    /// again; an RST drops the request (EmbryonicRsts); an ACK of our ISN creates the child
+    /// (or, with the listener gone, drops the request and the segment meets a host RST);
+    /// any other ACK gets a reply RST.
+    /// </summary>
+    internal void OnSegment(Segment seg)
+    {
+        if (seg.Has(TcpFlags.Rst))
+        {
+            if (seg.Seq == Irs + 1)
+            {
+                Host.Count(MibCounter.TcpExtEmbryonicRsts);
+                Host.Count(MibCounter.TcpAttemptFails);
+                Drop();
+            }
+            return;
+        }
+        if (seg.Has(TcpFlags.Syn) && seg.Seq == Irs)
+        {
+            SendSynAck(retransmission: true);
+            return;
+        }
+        if (!seg.Has(TcpFlags.Ack)) return;
+        if (seg.Ack != Iss + 1)
+        {
+            Host.SendResetReply(seg, "tcp_check_req (bad ACK)");
+            return;
+        }
+        if (Listener.State != TcpState.Listen)
+        {
+            Drop();
+            Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
+            return;
+        }
+        if (Listener.AcceptQueue.Count > Listener.SendQueue)
+        {
+            Host.Count(MibCounter.TcpExtListenOverflows);
+            Host.Count(MibCounter.TcpExtListenDrops);
+            if (Host.Sysctls.TcpAbortOnOverflow)
+            {
+                Drop();
+                Host.SendResetReply(seg, "tcp_check_req (tcp_abort_on_overflow)");
+            }
+            return;
+        }
+        if (_retransmits == 0) RttSampleUs = (_sim.Now - _synAckSentFirst).Ns / 1000;
+        Drop();
+        TcpSocket.CreateChild(Listener, this, seg);
+    }
+}

@@ -1,0 +1,25 @@
+namespace SimService.Domain.Tcp;
+
+/// <summary>The socket options the simulator models (SOL_SOCKET and IPPROTO_TCP).</summary>
+public enum SocketOption
+{
+    SO_LINGER,
+    TCP_LINGER2,
+    SO_REUSEADDR,
+    SO_REUSEPORT,
+    SO_KEEPALIVE,
+    TCP_KEEPIDLE,
+    TCP_KEEPINTVL,
+    TCP_KEEPCNT,
+    TCP_USER_TIMEOUT,
+    SO_SNDBUF,
+    SO_RCVBUF,
+}
+
+/// <summary>shutdown()'s how: RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2 after the kernel's how++.</summary>
+public enum ShutdownHow
+{
+    SHUT_RD = 0,
+    SHUT_WR = 1,
+    SHUT_RDWR = 2,
+}

@@ -1,0 +1,61 @@
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>Constants of include/net/tcp.h (Linux 6.18), each with the kernel's name.</summary>
+public static class TcpConstants
+{
+    /// <summary>TCP_TIMEWAIT_LEN: TIME_WAIT lifetime, hard-coded (tcp_fin_timeout does not change it).</summary>
+    public static readonly SimDuration TimeWaitLen = SimDuration.FromSeconds(60);
+    /// <summary>TCP_FIN_TIMEOUT_MAX: the clamp for TCP_LINGER2.</summary>
+    public const int FinTimeoutMaxSec = 120;
+    /// <summary>TCP_RTO_MIN: 200 ms; also the base of tcp_model_timeout().</summary>
+    public static readonly SimDuration RtoMin = SimDuration.FromMilliseconds(200);
+    /// <summary>TCP_TIMEOUT_INIT: RTO before any RTT sample.</summary>
+    public static readonly SimDuration TimeoutInit = SimDuration.FromSeconds(1);
+    /// <summary>TCP_TIMEOUT_FALLBACK: first data RTO when the handshake needed retransmission.</summary>
+    public static readonly SimDuration TimeoutFallback = SimDuration.FromSeconds(3);
+    /// <summary>TCP_DELACK_MAX.</summary>
+    public static readonly SimDuration DelackMax = SimDuration.FromMilliseconds(200);
+    /// <summary>TCP_ATO_MIN (= TCP_DELACK_MIN, HZ/25).</summary>
+    public static readonly SimDuration AtoMin = SimDuration.FromMilliseconds(40);
+    /// <summary>TCP_RESOURCE_PROBE_INTERVAL.</summary>
+    public static readonly SimDuration ResourceProbeInterval = SimDuration.FromMilliseconds(500);
+    /// <summary>TW buckets armed with a timeout of at most 4 s count as TWKilled, not TW (inet_twsk_schedule).</summary>
+    public static readonly SimDuration TwKillThreshold = SimDuration.FromSeconds(4);
+    /// <summary>TCP_MAX_QUICKACKS.</summary>
+    public const int MaxQuickAcks = 16;
+    /// <summary>TCP_PAWS_MSL (seconds).</summary>
+    public const int PawsMslSec = 60;
+    /// <summary>TCP_PAWS_24DAYS (seconds).</summary>
+    public const int Paws24DaysSec = 60 * 60 * 24 * 24;
+    /// <summary>MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL.</summary>
+    public const int MaxKeepIdle = 32767;
+    /// <summary>MAX_TCP_KEEPCNT.</summary>
+    public const int MaxKeepCnt = 127;
+    /// <summary>TCP_THIN_LINEAR_RETRIES.</summary>
+    public const int ThinLinearRetries = 6;
+    /// <summary>Ethernet MTU 1500 → MSS 1460; 1448 payload bytes per segment with the timestamp option.</summary>
+    public const int EthernetMss = 1460;
+    public const int TimestampOptionBytes = 12;
+    /// <summary>TCP_INIT_CWND.</summary>
+    public const int InitCwnd = 10;
+    /// <summary>MAX_TCP_WINDOW: the largest unscaled window.</summary>
+    public const int MaxTcpWindow = 65535;
+    /// <summary>SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF (sock.h): 2 × (2048 + skb overhead).</summary>
+    public const int SockMinSndBuf = 4608;
+    public const int SockMinRcvBuf = 2304;
+
+    /// <summary>
+    /// Models tcp_model_timeout() — net/ipv4/tcp_timer.c: the time budget of
+    /// <paramref name="boundary"/> retransmissions with exponential backoff from
+    /// <paramref name="rtoBase"/>, linear once the backoff reaches <paramref name="rtoMax"/>.
+    /// </summary>
+    public static SimDuration ModelTimeout(int boundary, SimDuration rtoBase, SimDuration rtoMax)
+    {
+        int thresh = 0;
+        for (long r = rtoMax.Ns / rtoBase.Ns; r > 1; r >>= 1) thresh++; // ilog2
+        if (boundary <= thresh) return new SimDuration(((2L << boundary) - 1) * rtoBase.Ns);
+        return new SimDuration(((2L << thresh) - 1) * rtoBase.Ns + (boundary - thresh) * rtoMax.Ns);
+    }
+}

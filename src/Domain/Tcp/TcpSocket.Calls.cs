@@ -1,0 +1,358 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+
+namespace SimService.Domain.Tcp;
+
+public sealed partial class TcpSocket
+{
+    /// <summary>Models inet_bind(): an explicit port or (port 0) an ephemeral one.</summary>
+    internal CallOutcome Bind(ushort port)
+    {
+        if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
+        if (err is not null) return CallOutcome.Fail(err);
+        _userBoundPort = port != 0;
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>Models inet_listen() / inet_csk_listen_start(): autobinds if needed; EADDRINUSE on a port conflict.</summary>
+    internal CallOutcome Listen(int backlog)
+    {
+        if (State == TcpState.Listen)
+        {
+            _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+            return CallOutcome.Ok();
+        }
+        if (State != TcpState.Close || Remote.Port != 0 && Host.Established.ContainsKey(Tuple)) return CallOutcome.Fail(Errno.EINVAL);
+        if (!BoundPort)
+        {
+            var err = Host.BindEphemeral(this);
+            if (err is not null) return CallOutcome.Fail(err);
+        }
+        // inet_csk_get_port() is re-checked with the listener flag: TIME-WAIT owners with SO_REUSEADDR
+        // on both sides do not conflict, but another listener does.
+        if (Host.Listeners.Any(l => l.Local.Port == Local.Port && !(ReusePort && l.ReusePort))) return CallOutcome.Fail(Errno.EADDRINUSE);
+        _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+        RcvShutdown = SendShutdown = false;
+        Local = new Endpoint(IPv4.Any, Local.Port);
+        TransitionTo(TcpState.Listen, "inet_csk_listen_start");
+        Host.Listeners.Add(this);
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>
+    /// Models tcp_v4_connect(): picks the source port (inet_hash_connect), the ISN
+    /// (secure_tcp_seq: a keyed hash of the 4-tuple plus a 64 ns clock, unless a TIME-WAIT was
+    /// reused) and the timestamp offset, sends the SYN and blocks until the handshake ends.
+    /// </summary>
+    internal CallOutcome Connect(Endpoint remote, PendingCall call)
+    {
+        switch (State)
+        {
+            case TcpState.SynSent: return CallOutcome.Fail(Errno.EALREADY);
+            case TcpState.Close when Remote.Port == 0: break;
+            case TcpState.Listen: return CallOutcome.Fail(Errno.EINVAL);
+            default: return CallOutcome.Fail(Errno.EISCONN);
+        }
+        Remote = remote;
+        var err = BoundPort ? Host.ConnectBound(this, remote) : Host.ConnectAutobind(this, remote);
+        if (err is not null)
+        {
+            Remote = default;
+            return CallOutcome.Fail(err);
+        }
+        BoundPort = true;
+        if (!_writeSeqFromTimeWait) WriteSeq = SecureSeq(Tuple);
+        _tsOffset = TimestampOffset(Local.Address, remote.Address);
+        Iss = WriteSeq;
+        SndUna = SndNxt = Iss;
+        WriteSeq = Iss + 1;
+        Host.Established[Tuple] = this;
+        Host.Count(MibCounter.TcpActiveOpens);
+        TransitionTo(TcpState.SynSent, "tcp_v4_connect");
+        _rto = TcpConstants.TimeoutInit;
+        SendSyn(retransmission: false);
+        _pendingConnect = call;
+        return CallOutcome.Block;
+    }
+
+    /// <summary>Models inet_csk_accept(): takes the oldest established child, or blocks.</summary>
+    internal CallOutcome Accept(PendingCall call, out TcpSocket? child)
+    {
+        child = null;
+        if (State != TcpState.Listen) return CallOutcome.Fail(Errno.EINVAL);
+        if (AcceptQueue.Count > 0)
+        {
+            child = AcceptQueue[0];
+            AcceptQueue.RemoveAt(0);
+            child.Owner = call.Process;
+            call.Process.Descriptors.Add(child);
+            return CallOutcome.Ok(child.Id);
+        }
+        _pendingAccepts.Enqueue(call);
+        return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// Models tcp_sendmsg_locked(): copies as much as the send buffer takes and pushes it; blocks
+    /// in sk_stream_wait_memory() for the rest. Errors: the pending sk_err, else EPIPE.
+    /// </summary>
+    internal CallOutcome Send(long bytes, PendingCall call)
+    {
+        if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
+        if (State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            _pendingSend = call;
+            return CallOutcome.Block;
+        }
+        if (_softError is not null || SendShutdown || State is not (TcpState.Established or TcpState.CloseWait))
+            return CallOutcome.Fail(TakeStreamError());
+        Ledger.Sent += bytes;
+        CopyToSendQueue(call);
+        if (call.Done == bytes) return CallOutcome.Ok(bytes);
+        _pendingSend = call;
+        return CallOutcome.Block;
+    }
+
+    /// <summary>sk_stream_error(): the pending socket error if any (consumed), else EPIPE.</summary>
+    string TakeStreamError()
+    {
+        var e = _softError ?? Errno.EPIPE;
+        _softError = null;
+        return e;
+    }
+
+    void CopyToSendQueue(PendingCall call)
+    {
+        long queued = (long)(WriteSeq - SndUna);
+        long room = Math.Max(0, SndBufPayload - queued);
+        long take = Math.Min(room, call.Requested - call.Done);
+        if (take <= 0) return;
+        WriteSeq += (uint)take;
+        call.Done += take;
+        Ledger.Accepted += take;
+        Push("tcp_sendmsg");
+    }
+
+    /// <summary>sk_stream_write_space(): wakes a blocked writer once a third of the buffer is free again.</summary>
+    void WakeWriter()
+    {
+        if (_pendingSend is not { } call) return;
+        if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown)
+        {
+            long queued = (long)(WriteSeq - SndUna);
+            if (SndBufPayload - queued < queued / 2) return;
+            CopyToSendQueue(call);
+            if (call.Done < call.Requested) return;
+            _pendingSend = null;
+            _sim.CompleteCall(call, call.Done, null);
+            return;
+        }
+        if (State is TcpState.SynSent or TcpState.SynRecv) return;
+        _pendingSend = null;
+        // A blocked send returns what it copied, or the error when it copied nothing.
+        if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
+        else _sim.CompleteCall(call, -1, TakeStreamError());
+    }
+
+    /// <summary>Starts a send that blocked until the handshake ended.</summary>
+    void StartDeferredSend()
+    {
+        if (_pendingSend is not { } call) return;
+        _pendingSend = null;
+        var outcome = Send(call.Requested, call);
+        if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
+    }
+
+    /// <summary>
+    /// Models tcp_recvmsg_locked(): queued data first; then SOCK_DONE (EOF) returns 0, a
+    /// pending error is reported once, RCV_SHUTDOWN returns 0, CLOSE gives ENOTCONN; else block.
+    /// </summary>
+    internal CallOutcome Recv(long bytes, PendingCall call)
+    {
+        if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
+        if (Unread > 0)
+        {
+            long n = bytes < 0 ? Unread : Math.Min(bytes, Unread);
+            Unread -= n;
+            _sim.RecordDelivered(this, n);
+            CleanupRbuf(n);
+            return CallOutcome.Ok(n);
+        }
+        if (bytes == 0) return CallOutcome.Ok(0);
+        if (_done) return CallOutcome.Ok(0);
+        if (_softError is not null)
+        {
+            var e = _softError;
+            _softError = null;
+            return CallOutcome.Fail(e);
+        }
+        if (RcvShutdown) return CallOutcome.Ok(0);
+        if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
+        _pendingRecv = call;
+        return CallOutcome.Block;
+    }
+
+    /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>
+    void WakeReader()
+    {
+        if (_pendingRecv is not { } call) return;
+        _pendingRecv = null;
+        var outcome = Recv(call.Requested, call);
+        if (outcome.Blocked) _pendingRecv = call;
+        else _sim.CompleteCall(call, outcome.Value, outcome.Errno);
+    }
+
+    /// <summary>Models inet_shutdown() + tcp_shutdown().</summary>
+    internal CallOutcome Shutdown(ShutdownHow how)
+    {
+        bool rd = how != ShutdownHow.SHUT_WR, wr = how != ShutdownHow.SHUT_RD;
+        CallOutcome result = CallOutcome.Ok();
+        switch (State)
+        {
+            case TcpState.Close:
+                result = CallOutcome.Fail(Errno.ENOTCONN);
+                SetShutdownFlags(rd, wr);
+                break;
+            case TcpState.Listen:
+                // "Remaining two branches are temporary solution for missing close() in multithreaded environment."
+                if (rd) Disconnect("inet_shutdown (listener)");
+                break;
+            case TcpState.SynSent:
+                Disconnect("inet_shutdown (SYN-SENT)");
+                break;
+            default:
+                SetShutdownFlags(rd, wr);
+                // tcp_shutdown(): a FIN when the close state table says so.
+                if (wr && State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait) CloseStateAndFin("tcp_shutdown");
+                break;
+        }
+        WakeReader();
+        WakeWriter();
+        return result;
+    }
+
+    void SetShutdownFlags(bool rd, bool wr)
+    {
+        RcvShutdown |= rd;
+        SendShutdown |= wr;
+    }
+
+    /// <summary>Models sock_setsockopt()/do_tcp_setsockopt() for the options the simulator knows.</summary>
+    internal CallOutcome SetOption(SocketOption option, int value, int lingerOnOff)
+    {
+        switch (option)
+        {
+            case SocketOption.SO_LINGER:
+                LingerOn = lingerOnOff != 0;
+                // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
+                LingerSec = value < 0 ? int.MaxValue : value;
+                break;
+            case SocketOption.TCP_LINGER2:
+                // tcp_sock_set_linger2 semantics: < 0 → -1, 0 → sysctl, > TCP_FIN_TIMEOUT_MAX → clamp.
+                Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
+                break;
+            case SocketOption.SO_REUSEADDR: ReuseAddr = value != 0; break;
+            case SocketOption.SO_REUSEPORT: ReusePort = value != 0; break;
+            case SocketOption.SO_KEEPALIVE: SetKeepalive(value != 0); break;
+            case SocketOption.TCP_KEEPIDLE:
+                if (value is < 1 or > TcpConstants.MaxKeepIdle) return CallOutcome.Fail(Errno.EINVAL);
+                SetKeepIdle(value);
+                break;
+            case SocketOption.TCP_KEEPINTVL:
+                if (value is < 1 or > TcpConstants.MaxKeepIdle) return CallOutcome.Fail(Errno.EINVAL);
+                _keepIntvl = value;
+                break;
+            case SocketOption.TCP_KEEPCNT:
+                if (value is < 1 or > TcpConstants.MaxKeepCnt) return CallOutcome.Fail(Errno.EINVAL);
+                _keepCnt = value;
+                break;
+            case SocketOption.TCP_USER_TIMEOUT:
+                if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
+                UserTimeoutMs = value;
+                break;
+            case SocketOption.SO_SNDBUF: _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2); break;
+            case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
+        }
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>getsockopt(): effective values as the kernel reports them (SO_SNDBUF doubled, TCP_LINGER2 in seconds).</summary>
+    internal CallOutcome GetOption(SocketOption option) => CallOutcome.Ok(option switch
+    {
+        SocketOption.SO_LINGER => LingerOn ? LingerSec : 0,
+        SocketOption.TCP_LINGER2 => Linger2 < 0 ? -1 : Linger2 == 0 ? Host.Sysctls.TcpFinTimeoutSec : Linger2,
+        SocketOption.SO_REUSEADDR => ReuseAddr ? 1 : 0,
+        SocketOption.SO_REUSEPORT => ReusePort ? 1 : 0,
+        SocketOption.SO_KEEPALIVE => KeepOpen ? 1 : 0,
+        SocketOption.TCP_KEEPIDLE => KeepaliveTimeSec,
+        SocketOption.TCP_KEEPINTVL => KeepaliveIntvlSec,
+        SocketOption.TCP_KEEPCNT => KeepaliveProbes,
+        SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
+        SocketOption.SO_SNDBUF => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[1],
+        SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
+        _ => 0,
+    });
+
+    int KeepaliveTimeSec => _keepIdle > 0 ? _keepIdle : Host.Sysctls.TcpKeepaliveTimeSec;
+    int KeepaliveIntvlSec => _keepIntvl > 0 ? _keepIntvl : Host.Sysctls.TcpKeepaliveIntvlSec;
+    int KeepaliveProbes => _keepCnt > 0 ? _keepCnt : Host.Sysctls.TcpKeepaliveProbes;
+
+    /// <summary>Copies what accepted children inherit from the listener (sk_clone_lock copies the options).</summary>
+    void InheritOptions(TcpSocket listener)
+    {
+        ReuseAddr = listener.ReuseAddr;
+        ReusePort = listener.ReusePort;
+        LingerOn = listener.LingerOn;
+        LingerSec = listener.LingerSec;
+        Linger2 = listener.Linger2;
+        KeepOpen = listener.KeepOpen;
+        _keepIdle = listener._keepIdle;
+        _keepIntvl = listener._keepIntvl;
+        _keepCnt = listener._keepCnt;
+        UserTimeoutMs = listener.UserTimeoutMs;
+        _sndBufSet = listener._sndBufSet;
+        _rcvBufSet = listener._rcvBufSet;
+    }
+
+    /// <summary>secure_tcp_seq(): keyed hash of the 4-tuple plus the clock in 64 ns units.</summary>
+    uint SecureSeq(FourTuple t) => unchecked((uint)KeyedHash.Of(_sim.IsnSecret, t.Local.Address.Value, t.Remote.Address.Value,
+        ((ulong)t.Local.Port << 16) | t.Remote.Port) + (uint)(_sim.Now.Ns >> 6));
+
+    /// <summary>secure_tcp_ts_off(): per address pair on linux-6; none on linux-4.4 (host clocks differ instead).</summary>
+    uint TimestampOffset(IPv4 saddr, IPv4 daddr) => _sim.Profile == KernelProfile.Linux6
+        ? unchecked((uint)KeyedHash.Of(_sim.TsSecret, saddr.Value, daddr.Value))
+        : Host.BootClockOffset;
+
+    /// <summary>The TSval this socket puts on a segment now (tcp_time_stamp_ts: milliseconds).</summary>
+    uint TsVal => _sim.Profile == KernelProfile.Linux6
+        ? unchecked((uint)_sim.Now.Ms + _tsOffset)
+        : unchecked((uint)Engine.Jiffies.At(_sim.Now) + _tsOffset);
+
+    /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
+    internal void InheritFromTimeWait(TimeWaitSocket tw)
+    {
+        uint seq = tw.SndNxt + 65535 + 2;
+        WriteSeq = seq == 0 ? 1 : seq;
+        _writeSeqFromTimeWait = true;
+        _tsRecent = tw.TsRecent;
+        _tsRecentStampSec = tw.TsRecentStampSec;
+    }
+
+    /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>
+    internal void Interrupt(PendingCall call)
+    {
+        if (_pendingConnect == call) _pendingConnect = null;
+        if (_pendingSend == call) _pendingSend = null;
+        if (_pendingRecv == call) _pendingRecv = null;
+        if (_pendingClose == call)
+        {
+            _pendingClose = null;
+            CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+            FinishClose();
+        }
+        var rest = _pendingAccepts.Where(c => c != call).ToList();
+        _pendingAccepts.Clear();
+        foreach (var c in rest) _pendingAccepts.Enqueue(c);
+    }
+}

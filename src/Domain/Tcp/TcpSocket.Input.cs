@@ -1,0 +1,535 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+public sealed partial class TcpSocket
+{
+    enum AckVerdict { Old, Ok, Invalid }
+
+    /// <summary>A segment for this socket's 4-tuple (tcp_v4_do_rcv).</summary>
+    internal void OnSegment(Segment seg)
+    {
+        switch (State)
+        {
+            case TcpState.SynSent:
+                RcvSynSent(seg);
+                break;
+            case TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait
+                or TcpState.Closing or TcpState.LastAck or TcpState.SynRecv:
+                RcvStateProcess(seg);
+                break;
+            default:
+                Ignore(seg, "socket in " + State);
+                break;
+        }
+    }
+
+    void Ignore(Segment seg, string why) =>
+        _sim.Record(JournalLevel.Full, new SegmentIgnored(_sim.Now, _sim.JournalSeq, Host.Name, Id, seg.Tuple, seg.Flags, why));
+
+    /// <summary>Models tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c.</summary>
+    void RcvSynSent(Segment seg)
+    {
+        if (seg.Has(TcpFlags.Ack))
+        {
+            if (!SeqMath.After(seg.Ack, Iss) || SeqMath.After(seg.Ack, SndNxt))
+            {
+                // "reset_and_undo": an unacceptable ACK gets a reply RST (never to a RST).
+                Host.SendResetReply(seg, "tcp_rcv_synsent_state_process (bad ACK)");
+                return;
+            }
+            if (seg.Has(TcpFlags.Rst))
+            {
+                Reset("tcp_rcv_synsent_state_process (RST)");
+                return;
+            }
+            if (!seg.Has(TcpFlags.Syn))
+            {
+                Ignore(seg, "ACK without SYN in SYN-SENT");
+                return;
+            }
+            Irs = seg.Seq;
+            RcvNxt = Irs + 1;
+            _rcvWup = RcvNxt;
+            NegotiateOptions(seg.Options);
+            ProcessAck(seg);
+            _sndWnd = seg.Window;
+            _sndWl1 = seg.Seq;
+            if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
+            TransitionTo(TcpState.Established, "tcp_finish_connect");
+            _lastRecv = _lastAckRecv = _sim.Now;
+            if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+            SendAck("tcp_rcv_synsent_state_process");
+            LinkPeer();
+            if (_pendingConnect is { } call)
+            {
+                _pendingConnect = null;
+                _sim.CompleteCall(call, 0, null);
+            }
+            StartDeferredSend();
+            return;
+        }
+        Ignore(seg, seg.Has(TcpFlags.Rst) ? "RST without ACK in SYN-SENT" : "simultaneous open is not modelled");
+    }
+
+    /// <summary>Options both ends agreed on in the SYN / SYN-ACK (tcp_parse_options + tcp_syn_options).</summary>
+    void NegotiateOptions(TcpOptions peer)
+    {
+        _tsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        _sackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
+        if (peer.WindowScale >= 0 && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0)
+        {
+            _sndWscale = Math.Min((int)peer.WindowScale, 14);
+        }
+        else
+        {
+            _sndWscale = 0;
+            _rcvWscale = 0;
+        }
+        if (peer.Mss > 0) _mss = Math.Min(_mss, peer.Mss);
+        if (_tsOk)
+        {
+            _tsRecent = peer.TsVal;
+            _tsRecentStampSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        }
+    }
+
+    /// <summary>Links the two ends of a connection between simulated Linux hosts (for the data ledger).</summary>
+    void LinkPeer()
+    {
+        var peerHost = _sim.FindHost(Remote.Address);
+        if (peerHost is null) return;
+        if (peerHost.Established.TryGetValue(Tuple.Reversed, out var peer))
+        {
+            PeerSocketId = peer.Id;
+            peer.PeerSocketId = Id;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_rcv_state_process() — net/ipv4/tcp_input.c, for synchronized states: PAWS and
+    /// sequence checks, RST (RFC 5961: exact match resets, else a challenge ACK), SYN (challenge
+    /// ACK), the ACK and its state changes (FIN_WAIT1→FIN_WAIT2/TIME_WAIT, CLOSING→TIME_WAIT,
+    /// LAST_ACK→CLOSE), then the data, which after close() (RCV_SHUTDOWN) aborts with a reply RST.
+    /// </summary>
+    void RcvStateProcess(Segment seg)
+    {
+        // tcp_validate_incoming(): PAWS.
+        if (_tsOk && seg.Options.HasTimestamp && _tsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
+            && (int)(_tsRecent - seg.Options.TsVal) > 1)
+        {
+            Host.Count(MibCounter.TcpExtPAWSEstab);
+            SendAck("tcp_validate_incoming (PAWS)");
+            return;
+        }
+        // Step 1: tcp_sequence().
+        uint window = (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
+        bool inWindow = !SeqMath.Before(seg.EndSeq, _rcvWup) && !SeqMath.After(seg.Seq, RcvNxt + window);
+        if (!inWindow)
+        {
+            if (!seg.Has(TcpFlags.Rst)) SendAck("tcp_validate_incoming (out of window)");
+            else Ignore(seg, "out-of-window RST");
+            return;
+        }
+        _lastRecv = _sim.Now;
+        // Step 2: RST (RFC 5961 3.2).
+        if (seg.Has(TcpFlags.Rst))
+        {
+            bool exact = seg.Seq == RcvNxt
+                || (seg.Seq == RcvNxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing);
+            if (exact) Reset("tcp_validate_incoming (RST)");
+            else SendChallengeAck();
+            return;
+        }
+        // Step 4: a SYN in a synchronized state gets a challenge ACK.
+        if (seg.Has(TcpFlags.Syn))
+        {
+            SendChallengeAck();
+            return;
+        }
+        if (!seg.Has(TcpFlags.Ack))
+        {
+            Ignore(seg, "no ACK flag");
+            return;
+        }
+        // Step 5: the ACK.
+        var verdict = ProcessAck(seg);
+        if (verdict == AckVerdict.Invalid)
+        {
+            SendChallengeAck();
+            return;
+        }
+        if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
+        {
+            _tsRecent = seg.Options.TsVal;
+            _tsRecentStampSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        }
+        bool finAcked = SndUna == WriteSeq && _finQueued;
+        switch (State)
+        {
+            case TcpState.FinWait1 when finAcked:
+                TransitionTo(TcpState.FinWait2, "tcp_rcv_state_process (FIN acked)");
+                SendShutdown = true;
+                if (!Dead)
+                {
+                    WakeLingeringClose();
+                    break;
+                }
+                if (Linger2 < 0)
+                {
+                    Done("tcp_rcv_state_process (TCP_LINGER2 < 0)");
+                    Host.Count(MibCounter.TcpExtTCPAbortOnData);
+                    Host.SendResetReply(seg, "tcp_rcv_state_process (TCP_LINGER2 < 0)");
+                    return;
+                }
+                if (seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), RcvNxt))
+                {
+                    Done("tcp_rcv_state_process (data after close)");
+                    Host.Count(MibCounter.TcpExtTCPAbortOnData);
+                    Host.SendResetReply(seg, "tcp_rcv_state_process (data after close)");
+                    return;
+                }
+                var tmo = FinTime();
+                if (tmo > TcpConstants.TimeWaitLen)
+                {
+                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                }
+                else if (seg.Has(TcpFlags.Fin))
+                {
+                    // "Bad case. We could lose such FIN otherwise."
+                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo);
+                }
+                else
+                {
+                    TimeWait(TcpState.FinWait2, tmo, "tcp_rcv_state_process (orphan FIN_WAIT2)");
+                    return;
+                }
+                break;
+            case TcpState.Closing when finAcked:
+                TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_rcv_state_process (CLOSING, FIN acked)");
+                return;
+            case TcpState.LastAck when finAcked:
+                Done("tcp_rcv_state_process (LAST_ACK, FIN acked)");
+                return;
+        }
+        // Step 7: the segment text.
+        bool newData = seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), RcvNxt);
+        bool pastPeerFin = State is TcpState.CloseWait or TcpState.Closing or TcpState.LastAck;
+        if (pastPeerFin && !SeqMath.Before(seg.Seq, RcvNxt))
+        {
+            if (seg.Length > 0 || seg.Has(TcpFlags.Fin)) Ignore(seg, "data beyond the peer's FIN");
+        }
+        else if (State != TcpState.Established && RcvShutdown && newData)
+        {
+            // RFC 1122: new data after close()/SHUT_RD in FIN_WAIT1/2 (or past the FIN) must be answered with a reset.
+            Host.Count(MibCounter.TcpExtTCPAbortOnData);
+            Reset("tcp_rcv_state_process (data after shutdown)");
+            Host.SendResetReply(seg, "tcp_rcv_state_process (data after shutdown)");
+            return;
+        }
+        else
+        {
+            DataQueue(seg);
+        }
+        if (State != TcpState.Close)
+        {
+            Push("tcp_data_snd_check");
+            AckSendCheck();
+        }
+    }
+
+    /// <summary>tcp_send_challenge_ack(): per-socket rate limited to one per tcp_invalid_ratelimit.</summary>
+    SimTime _lastChallenge = new(long.MinValue / 2);
+
+    void SendChallengeAck()
+    {
+        if ((_sim.Now - _lastChallenge).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs) return;
+        _lastChallenge = _sim.Now;
+        Host.Count(MibCounter.TcpExtTCPChallengeACK);
+        SendAck("tcp_send_challenge_ack");
+    }
+
+    /// <summary>
+    /// Models tcp_ack() — net/ipv4/tcp_input.c: window update, cleaning the retransmission queue
+    /// (an RTT sample from the oldest newly acknowledged segment that was never retransmitted —
+    /// Karn), RTO and loss-probe re-arming, and the zero-window probe's end (tcp_ack_probe).
+    /// </summary>
+    AckVerdict ProcessAck(Segment seg)
+    {
+        uint ack = seg.Ack;
+        if (SeqMath.Before(ack, SndUna)) return AckVerdict.Old;
+        if (SeqMath.After(ack, SndNxt)) return AckVerdict.Invalid;
+        _lastAckRecv = _sim.Now;
+        _probesOut = 0;
+        uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _sndWscale;
+        if (SeqMath.After(ack, SndUna) || SeqMath.After(seg.Seq, _sndWl1) || (seg.Seq == _sndWl1 && nwin > _sndWnd))
+        {
+            _sndWnd = nwin;
+            _sndWl1 = seg.Seq;
+        }
+        if (SeqMath.After(ack, SndUna))
+        {
+            long sampleUs = -1;
+            int ackedSegments = 0;
+            while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
+            {
+                var s = _rtx[0];
+                if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                _rtx.RemoveAt(0);
+                ackedSegments++;
+            }
+            if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
+            SndUna = ack;
+            _retransmits = 0;
+            _retransStamp = null;
+            _tlpOutstanding = false;
+            if (_inLoss && !SeqMath.Before(ack, _lossHigh)) _inLoss = false;
+            _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
+            if (sampleUs >= 0) RttEstimator(sampleUs);
+            else _backoff = 0;
+            if (_inLoss) RetransmitLost();
+            // tcp_set_xmit_timer()
+            if (PacketsOut > 0)
+            {
+                if (_inLoss || Host.Sysctls.TcpEarlyRetrans is not (3 or 4) || !_sackOk) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+                else ScheduleLossProbe();
+            }
+            else if (_xmitPending != TcpTimerKind.Persist)
+            {
+                ClearXmitTimer();
+            }
+            WakeWriter();
+        }
+        if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+        return AckVerdict.Ok;
+    }
+
+    /// <summary>Models tcp_ack_probe(): the window opened → stop probing; else re-arm the probe timer.</summary>
+    void AckProbe()
+    {
+        uint wndEnd = SndUna + _sndWnd;
+        if (SeqMath.Before(SndNxt, wndEnd) || (SndNxt == WriteSeq - 1 && _finQueued && SeqMath.BeforeOrEqual(WriteSeq, wndEnd)))
+        {
+            _backoff = 0;
+            _probesStampSet = false;
+            ClearXmitTimer();
+            Push("tcp_ack_probe (window opened)");
+        }
+        else
+        {
+            ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
+    /// data kept until the hole fills, with an immediate ACK); a FIN in order runs tcp_fin();
+    /// a duplicate is answered with an immediate ACK.
+    /// </summary>
+    void DataQueue(Segment seg)
+    {
+        bool fin = seg.Has(TcpFlags.Fin);
+        if (seg.Length == 0 && !fin) return;
+        uint seq = seg.Seq, end = seg.EndSeq;
+        if (!SeqMath.After(end, RcvNxt))
+        {
+            // A pure duplicate (e.g. a retransmitted FIN): D-SACK it right away, quick ACK mode.
+            _quick = Math.Max(_quick, 1);
+            SendAck("tcp_data_queue (duplicate)");
+            return;
+        }
+        if (SeqMath.After(seq, RcvNxt))
+        {
+            if (!_ofo.Any(o => o.Seq == seq)) _ofo.Add((seq, end, fin));
+            _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
+            _ackScheduled = true;
+            SendAck("tcp_data_queue_ofo");
+            return;
+        }
+        uint window = (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
+        if (window == 0 && seg.Length > 0)
+        {
+            SendAck("tcp_data_queue (zero window)");
+            return;
+        }
+        Accept(seq, end, fin);
+        // Fill from the out-of-order queue (tcp_ofo_queue).
+        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, RcvNxt))
+        {
+            var o = _ofo[0];
+            _ofo.RemoveAt(0);
+            if (SeqMath.After(o.End, RcvNxt)) Accept(RcvNxt, o.End, o.Fin);
+        }
+        if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
+        if (!Dead) WakeReader();
+    }
+
+    void Accept(uint seq, uint end, bool fin)
+    {
+        long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(RcvNxt - seq);
+        if (payload > 0)
+        {
+            Unread += payload;
+            // tcp_event_data_recv(): the first data starts quick-ACK mode and sets ATO.
+            if (_ato == SimDuration.Zero)
+            {
+                _quick = (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcvWnd / (2 * (uint)PayloadMss)));
+                _ato = TcpConstants.AtoMin;
+            }
+        }
+        RcvNxt = end;
+        _ackScheduled = true;
+        if (fin) Fin();
+    }
+
+    /// <summary>
+    /// Models tcp_fin() — net/ipv4/tcp_input.c: RCV_SHUTDOWN and SOCK_DONE; ESTABLISHED →
+    /// CLOSE_WAIT (delayed-ACK ping-pong mode); FIN_WAIT1 → CLOSING with an immediate ACK
+    /// (simultaneous close); FIN_WAIT2 → immediate ACK and TIME_WAIT.
+    /// </summary>
+    void Fin()
+    {
+        RcvShutdown = true;
+        _done = true;
+        switch (State)
+        {
+            case TcpState.SynRecv or TcpState.Established:
+                TransitionTo(TcpState.CloseWait, "tcp_fin");
+                _pingPong = true;
+                break;
+            case TcpState.FinWait1:
+                SendAck("tcp_fin (simultaneous close)");
+                TransitionTo(TcpState.Closing, "tcp_fin");
+                break;
+            case TcpState.FinWait2:
+                SendAck("tcp_fin");
+                TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_fin");
+                break;
+        }
+        _ofo.Clear();
+    }
+
+    /// <summary>
+    /// Models __tcp_ack_snd_check(): ACK now when more than one full segment is unacknowledged,
+    /// in quick-ACK mode (not ping-pong) or with out-of-order data; otherwise a delayed ACK.
+    /// </summary>
+    void AckSendCheck()
+    {
+        if (!_ackScheduled) return;
+        if (RcvNxt - _rcvWup > PayloadMss || (_quick > 0 && !_pingPong) || _ofo.Count > 0)
+        {
+            if (_quick > 0) _quick--;
+            SendAck("__tcp_ack_snd_check");
+            return;
+        }
+        ScheduleDelayedAck();
+    }
+
+    /// <summary>
+    /// Models tcp_cleanup_rbuf() after a read: an ACK if one is owed for more than a segment or
+    /// the read emptied the queue outside ping-pong mode; a window update once the window can
+    /// double.
+    /// </summary>
+    void CleanupRbuf(long copied)
+    {
+        bool timeToAck = _ackScheduled && (RcvNxt - _rcvWup > PayloadMss || (copied > 0 && !_pingPong && Unread == 0));
+        if (!timeToAck && copied > 0 && !RcvShutdown)
+        {
+            long current = Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
+            long free = RcvSpace - Unread - OfoBytes;
+            if (2 * current <= RcvSpace && free >= PayloadMss && free >= 2 * current) timeToAck = true;
+        }
+        if (timeToAck && State != TcpState.Close) SendAck("tcp_cleanup_rbuf");
+    }
+
+    // ---- listener -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK gets a
+    /// reply RST, a SYN makes a request socket (tcp_conn_request), anything else is dropped.
+    /// <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
+    /// </summary>
+    internal void OnListenSegment(Segment seg, uint? twIsn)
+    {
+        if (seg.Has(TcpFlags.Rst)) return;
+        if (seg.Has(TcpFlags.Ack))
+        {
+            Host.SendResetReply(seg, "tcp_rcv_state_process (LISTEN, ACK)");
+            return;
+        }
+        if (!seg.Has(TcpFlags.Syn))
+        {
+            Ignore(seg, "LISTEN: neither SYN nor ACK");
+            return;
+        }
+        if (twIsn is null && Host.Sysctls.TcpTwRecycle && seg.Options.HasTimestamp
+            && !Host.PeerIsProven(seg.Source.Address, seg.Options.TsVal))
+        {
+            // linux-4.4 tcp_conn_request(): tcp_peer_is_proven() failed — SYN silently dropped.
+            Host.Count(MibCounter.TcpExtPAWSPassive);
+            Ignore(seg, "tcp_tw_recycle: timestamp older than the cached one for this peer");
+            return;
+        }
+        if (AcceptQueue.Count > _backlog)
+        {
+            Host.Count(MibCounter.TcpExtListenOverflows);
+            Host.Count(MibCounter.TcpExtListenDrops);
+            Ignore(seg, "accept queue full");
+            return;
+        }
+        var tuple = new FourTuple(new Endpoint(Host.Address, Local.Port), seg.Source);
+        var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
+        Host.Requests[tuple] = req;
+        req.SendSynAck(retransmission: false);
+    }
+
+    /// <summary>
+    /// Models tcp_create_openreq_child() + the SYN_RECV → ESTABLISHED step: a full child socket
+    /// inheriting the listener's options, hashed in the established table and queued for accept().
+    /// </summary>
+    internal static TcpSocket CreateChild(TcpSocket listener, RequestSocket req, Segment ack)
+    {
+        var host = listener.Host;
+        var child = host.NewSocket();
+        child.InheritOptions(listener);
+        child.Local = req.Tuple.Local;
+        child.Remote = req.Tuple.Remote;
+        child.BoundPort = true;
+        child._userBoundPort = true;
+        host.AddBindOwner(child.Local.Port, child, byConnect: false);
+        child.Iss = req.Iss;
+        child.SndUna = child.SndNxt = child.WriteSeq = req.Iss + 1;
+        child.Irs = req.Irs;
+        child.RcvNxt = child._rcvWup = req.Irs + 1;
+        child._rcvWscale = req.RcvWscale;
+        child._tsOffset = req.TsOffset;
+        child.NegotiateOptions(req.PeerOptions);
+        child._rcvWnd = req.RcvWnd;
+        child._sndWnd = (uint)ack.Window << child._sndWscale;
+        child._sndWl1 = ack.Seq;
+        child.Parent = listener;
+        host.Established[child.Tuple] = child;
+        host.Count(MibCounter.TcpPassiveOpens);
+        child.TransitionTo(TcpState.SynRecv, "tcp_create_openreq_child");
+        if (req.RttSampleUs is { } rtt) child.RttEstimator(rtt);
+        else child._rto = TcpConstants.TimeoutFallback;
+        child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
+        child._lastRecv = child._lastAckRecv = host.Sim.Now;
+        if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
+        child.LinkPeer();
+        listener.AcceptQueue.Add(child);
+        if (listener._pendingAccepts.TryDequeue(out var call))
+        {
+            listener.AcceptQueue.Remove(child);
+            child.Owner = call.Process;
+            call.Process.Descriptors.Add(child);
+            host.Sim.CompleteCall(call, child.Id, null, child);
+        }
+        // The ACK that completed the handshake may carry data.
+        if (ack.Length > 0 || ack.Has(TcpFlags.Fin)) child.RcvStateProcess(ack);
+        return child;
+    }
+}

@@ -1,0 +1,257 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+public sealed partial class TcpSocket
+{
+    /// <summary>Builds and transmits one segment from this socket (tcp_transmit_skb): options, window, counters.</summary>
+    void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false)
+    {
+        var options = syn
+            ? new TcpOptions(Mss: TcpConstants.EthernetMss, WindowScale: (sbyte)_rcvWscale, SackPermitted: Host.Sysctls.TcpSack,
+                HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0, TsEcr: 0)
+            : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
+        uint ack = flags.HasFlag(TcpFlags.Ack) ? RcvNxt : 0;
+        ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
+        var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
+        if (flags.HasFlag(TcpFlags.Ack))
+        {
+            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK.
+            _ackScheduled = false;
+            CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
+        }
+        _lastSend = _sim.Now;
+        Host.Transmit(seg, reason);
+    }
+
+    /// <summary>
+    /// Models tcp_select_window() / __tcp_select_window(): free receive space, rounded to the
+    /// window scale, never shrinking the right edge already offered; below one MSS of free space
+    /// under pressure the window is zero (receiver-side silly window avoidance).
+    /// </summary>
+    ushort SelectWindow(bool syn)
+    {
+        if (syn)
+        {
+            // tcp_select_initial_window(): the space rounded down to the MSS, at most 65535 unscaled.
+            long space = RcvSpace / TcpConstants.EthernetMss * TcpConstants.EthernetMss;
+            _rcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
+            _rcvWup = RcvNxt;
+            return (ushort)_rcvWnd;
+        }
+        long free = RcvSpace - Unread - OfoBytes;
+        if (free < PayloadMss && free < RcvSpace / 2) free = 0;
+        if (free < 0) free = 0;
+        long granule = 1L << _rcvWscale;
+        long window = free / granule * granule;
+        long current = (long)(int)(_rcvWup + _rcvWnd - RcvNxt);
+        if (current < 0) current = 0;
+        if (window < current) window = (current + granule - 1) / granule * granule;
+        _rcvWnd = (uint)window;
+        _rcvWup = RcvNxt;
+        return (ushort)Math.Min(window >> _rcvWscale, TcpConstants.MaxTcpWindow);
+    }
+
+    long OfoBytes => _ofo.Sum(o => (long)(o.End - o.Seq));
+
+    /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
+    void SendAck(string reason) => Transmit(TcpFlags.Ack, SndNxt, 0, reason);
+
+    /// <summary>
+    /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at snd_nxt with
+    /// ack = rcv_nxt, normal window and timestamps; counts OutRsts.
+    /// </summary>
+    void SendActiveReset(string reason)
+    {
+        Host.Count(MibCounter.TcpOutRsts);
+        Transmit(TcpFlags.Rst | TcpFlags.Ack, SndNxt, 0, reason);
+    }
+
+    void SendSyn(bool retransmission)
+    {
+        if (!retransmission)
+        {
+            _rcvWscale = InitialWindowScale();
+            _rtx.Add(new InFlight(Iss, Iss + 1, _sim.Now, false, TcpFlags.Syn));
+            SndNxt = Iss + 1;
+        }
+        Transmit(TcpFlags.Syn, Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true);
+        ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
+    }
+
+    /// <summary>tcp_select_initial_window(): the scale that fits the largest receive buffer into 16 bits.</summary>
+    int InitialWindowScale()
+    {
+        if (Host.Sysctls.Get("net.ipv4.tcp_window_scaling") == 0) return 0;
+        long space = _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Math.Max(Host.Sysctls.TcpRmem[2], Host.Sysctls.RmemMax);
+        int ws = 0;
+        while (space > TcpConstants.MaxTcpWindow && ws < 14)
+        {
+            space >>= 1;
+            ws++;
+        }
+        return ws;
+    }
+
+    /// <summary>
+    /// Models tcp_close_state() + tcp_send_fin(): moves to the close state table's next state and,
+    /// where it says so, queues a FIN after the data (the state changes when the FIN is queued,
+    /// not when it is sent), then pushes with Nagle off.
+    /// </summary>
+    void CloseStateAndFin(string cause)
+    {
+        var next = State switch
+        {
+            TcpState.Established or TcpState.SynRecv => TcpState.FinWait1,
+            TcpState.CloseWait => TcpState.LastAck,
+            _ => State,
+        };
+        if (next == State) return;
+        TransitionTo(next, cause);
+        _finQueued = true;
+        _finSeq = WriteSeq;
+        WriteSeq++;
+        Push("tcp_send_fin");
+    }
+
+    /// <summary>
+    /// Models tcp_write_xmit() — net/ipv4/tcp_output.c: sends what the peer's window and the
+    /// congestion window allow, MSS-sized, the FIN riding on the last data segment; then arms the
+    /// loss probe / RTO, or the zero-window probe timer when the window holds everything back.
+    /// </summary>
+    void Push(string reason)
+    {
+        if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
+        bool sent = false;
+        uint wndEnd = SndUna + _sndWnd;
+        while (SeqMath.Before(SndNxt, WriteSeq) && PacketsOut < _cwnd)
+        {
+            uint dataEnd = _finQueued ? _finSeq : WriteSeq;
+            long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
+            int len = (int)Math.Min(PayloadMss, dataLeft);
+            long room = (long)(int)(wndEnd - SndNxt);
+            if (len > room) len = (int)Math.Max(0, room);
+            bool fin = _finQueued && SndNxt + (uint)len == _finSeq && SeqMath.BeforeOrEqual(SndNxt + (uint)len + 1, wndEnd);
+            if (len == 0 && !fin) break;
+            var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
+            if (len > 0 && SndNxt + (uint)len == dataEnd) flags |= TcpFlags.Psh;
+            uint end = SndNxt + (uint)len + (fin ? 1u : 0u);
+            _rtx.Add(new InFlight(SndNxt, end, _sim.Now, false, flags));
+            Transmit(flags, SndNxt, len, reason);
+            SndNxt = end;
+            sent = true;
+        }
+        if (sent)
+        {
+            // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
+            if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
+            ScheduleLossProbe();
+        }
+        else if (PacketsOut == 0 && SeqMath.Before(SndNxt, WriteSeq) && !_xmitTimer.Armed)
+        {
+            // tcp_check_probe_timer(): data waits behind a zero window with nothing in flight.
+            ResetXmitTimer(TcpTimerKind.Persist, ProbeBase);
+        }
+    }
+
+    /// <summary>tcp_probe0_base(): max(icsk_rto, TCP_RTO_MIN).</summary>
+    SimDuration ProbeBase => SimDuration.Max(_rto, TcpConstants.RtoMin);
+
+    /// <summary>tcp_rearm_rto(): RTO from the head's transmit time, or stop when nothing is in flight.</summary>
+    void RearmRto()
+    {
+        if (PacketsOut == 0)
+        {
+            if (_xmitPending != TcpTimerKind.Persist) ClearXmitTimer();
+            return;
+        }
+        var rto = _rto;
+        if (_xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe)
+        {
+            // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
+            var delta = _rto - (_sim.Now - _rtx[0].SentAt);
+            rto = delta.Ns > 0 ? delta : new SimDuration(1);
+        }
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(rto));
+    }
+
+    /// <summary>
+    /// Models tcp_schedule_loss_probe() — net/ipv4/tcp_output.c: with tcp_early_retrans 3/4 and
+    /// SACK, the first retransmission of a tail is a probe after 2·SRTT (+200 ms for a single
+    /// packet in flight, else +2 jiffies; 1 s without an RTT sample), never later than the RTO.
+    /// </summary>
+    void ScheduleLossProbe()
+    {
+        int early = Host.Sysctls.TcpEarlyRetrans;
+        if (early is not (3 or 4) || PacketsOut == 0 || !_sackOk || _inLoss || _tlpOutstanding) return;
+        if (!IsSynchronized) return;
+        SimDuration timeout = _srttUs != 0
+            ? Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_srttUs >> 2)))
+              + (PacketsOut == 1 ? TcpConstants.RtoMin : Jiffies.Tick * 2)
+            : TcpConstants.TimeoutInit;
+        var rtoDelta = _rto - (_sim.Now - _rtx[0].SentAt);
+        if (rtoDelta.Ns > 0) timeout = SimDuration.Min(timeout, rtoDelta);
+        ResetXmitTimer(TcpTimerKind.LossProbe, timeout);
+    }
+
+    /// <summary>tcp_clamp_rto_to_user_timeout(): never sleep past TCP_USER_TIMEOUT since the first retransmission.</summary>
+    SimDuration ClampToUserTimeout(SimDuration rto)
+    {
+        if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;
+        var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - stamp);
+        if (remaining.Ns <= 0) return Jiffies.Tick;
+        return SimDuration.Min(rto, Jiffies.ToDuration(Jiffies.FromDuration(remaining)));
+    }
+
+    /// <summary>Retransmits the head of the retransmission queue (tcp_retransmit_skb).</summary>
+    void RetransmitHead(string reason)
+    {
+        if (_rtx.Count == 0) return;
+        var head = _rtx[0];
+        if (head.Flags.HasFlag(TcpFlags.Syn))
+        {
+            _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
+            if (State == TcpState.SynSent) Transmit(TcpFlags.Syn, Iss, 0, reason, syn: true);
+            Host.Count(MibCounter.TcpRetransSegs);
+            return;
+        }
+        int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+        _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
+        Host.Count(MibCounter.TcpRetransSegs);
+        _totalRetrans++;
+        Transmit(head.Flags, head.Seq, len, reason);
+    }
+
+    /// <summary>After an RTO, retransmits further lost segments as the window allows (tcp_xmit_retransmit_queue).</summary>
+    void RetransmitLost()
+    {
+        for (int i = 0; i < _rtx.Count && i < _cwnd; i++)
+        {
+            var s = _rtx[i];
+            if (!SeqMath.Before(s.Seq, _lossHigh)) break;
+            if (s.Retransmitted) continue;
+            int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+            _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
+            Host.Count(MibCounter.TcpRetransSegs);
+            Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue");
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_write_wakeup(): new data if the window allows some, else a probe — an ACK
+    /// carrying the already-acknowledged byte snd_una − 1 (tcp_xmit_probe_skb).
+    /// </summary>
+    void WriteWakeup(MibCounter counter)
+    {
+        uint wndEnd = SndUna + _sndWnd;
+        if (SeqMath.Before(SndNxt, WriteSeq) && SeqMath.Before(SndNxt, wndEnd))
+        {
+            Push("tcp_write_wakeup");
+            return;
+        }
+        Host.Count(counter);
+        Transmit(TcpFlags.Ack, SndUna - 1, 0, counter == MibCounter.TcpExtTCPKeepAlive ? "tcp_keepalive_timer" : "tcp_send_probe0");
+    }
+}

@@ -1,0 +1,337 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+public sealed partial class TcpSocket
+{
+    static readonly object LingerWake = new();
+
+    /// <summary>
+    /// Models tcp_close() / __tcp_close() — net/ipv4/tcp.c, steps 1–7: reached when the last
+    /// descriptor goes. Unread data → RST (TCPAbortOnClose); SO_LINGER {1,0} → tcp_disconnect
+    /// (TCPAbortOnData); else the close state table and a FIN. SO_LINGER {1,N} (not while the
+    /// process exits) blocks while FIN_WAIT1/CLOSING/LAST_ACK, at most N s, and returns 0.
+    /// </summary>
+    internal CallOutcome Close(PendingCall call)
+    {
+        var process = call.Process;
+        process.Descriptors.Remove(this);
+        Owner = null;
+        bool linger = LingerOn && !process.Exiting;
+        RcvShutdown = SendShutdown = true;
+        if (State == TcpState.Listen)
+        {
+            TransitionTo(TcpState.Close, "tcp_close (LISTEN)");
+            ListenStop();
+        }
+        else
+        {
+            long unread = Unread;
+            PurgeReceiveQueue("close() discarded unread data");
+            if (State == TcpState.Close)
+            {
+                // already reset or never connected
+            }
+            else if (unread > 0)
+            {
+                // RFC 2525 §2.17: unread data → RST instead of FIN.
+                Host.Count(MibCounter.TcpExtTCPAbortOnClose);
+                TransitionTo(TcpState.Close, "__tcp_close (unread data)");
+                SendActiveReset("__tcp_close (unread data)");
+            }
+            else if (LingerOn && LingerSec == 0)
+            {
+                Disconnect("__tcp_close (SO_LINGER 0)");
+                Host.Count(MibCounter.TcpExtTCPAbortOnData);
+            }
+            else
+            {
+                CloseStateAndFin("__tcp_close");
+            }
+            if (linger && LingerSec > 0 && State is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)
+            {
+                // sk_stream_wait_close(): sleep until the state leaves that set or the linger time passes.
+                _pendingClose = call;
+                var wait = LingerSec >= int.MaxValue / 2 ? SimDuration.FromSeconds(int.MaxValue / 2) : SimDuration.FromSeconds(LingerSec);
+                ArmTimer(_lingerTimer, TcpTimerKind.Linger, wait);
+                return CallOutcome.Block;
+            }
+        }
+        FinishClose();
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>A lingering close() is woken when the state leaves FIN_WAIT1/CLOSING/LAST_ACK.</summary>
+    void WakeLingeringClose()
+    {
+        if (_pendingClose is null || State is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck) return;
+        _sim.Schedule(_sim.Now, this, LingerWake);
+    }
+
+    void OnLingerTimeout()
+    {
+        RecordFired(TcpTimerKind.Linger);
+        EndLinger();
+    }
+
+    void EndLinger()
+    {
+        if (_pendingClose is not { } call) return;
+        _pendingClose = null;
+        CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+        FinishClose();
+        _sim.CompleteCall(call, 0, null);
+    }
+
+    /// <summary>
+    /// __tcp_close steps 8–11: orphan the socket (SOCK_DEAD, orphan count), apply the orphan
+    /// FIN_WAIT2 rules (linger2 &lt; 0 → RST + TCPAbortOnLinger; fin_time ≤ 60 s → timewait
+    /// socket with substate FIN_WAIT2; else the full socket on its keepalive timer), then
+    /// tcp_check_oom(), and destroy it if it is CLOSE.
+    /// </summary>
+    void FinishClose()
+    {
+        Host.RefreshOrphanCache();
+        Dead = true;
+        Host.OrphanCount++;
+        if (State == TcpState.FinWait2)
+        {
+            if (Linger2 < 0)
+            {
+                TransitionTo(TcpState.Close, "__tcp_close (TCP_LINGER2 < 0)");
+                SendActiveReset("__tcp_close (TCP_LINGER2 < 0)");
+                Host.Count(MibCounter.TcpExtTCPAbortOnLinger);
+            }
+            else
+            {
+                var tmo = FinTime();
+                if (tmo > TcpConstants.TimeWaitLen)
+                {
+                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                }
+                else
+                {
+                    TimeWait(TcpState.FinWait2, tmo, "__tcp_close (orphan FIN_WAIT2)");
+                    return;
+                }
+            }
+        }
+        if (State != TcpState.Close && CheckOom(0))
+        {
+            TransitionTo(TcpState.Close, "__tcp_close (tcp_check_oom)");
+            SendActiveReset("__tcp_close (tcp_check_oom)");
+            Host.Count(MibCounter.TcpExtTCPAbortOnMemory);
+        }
+        if (State == TcpState.Close) Destroy();
+    }
+
+    /// <summary>
+    /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (the 100 ms cached count,
+    /// shifted) → the "too many orphaned sockets" line (rate-limited).
+    /// </summary>
+    bool CheckOom(int shift)
+    {
+        bool tooMany = ((long)Host.OrphanCountCached << shift) > Host.Sysctls.TcpMaxOrphans;
+        if (tooMany) Host.LogRateLimited("TCP: too many orphaned sockets");
+        return tooMany;
+    }
+
+    /// <summary>
+    /// Models tcp_out_of_resources() — net/ipv4/tcp_timer.c, on each RTO/probe firing of an
+    /// orphan: idle for 2·rto_max or no reset wanted doubles the weight; when over the limit the
+    /// orphan is killed (RST if wanted, or sent within 60 s, or zero window) with TCPAbortOnMemory.
+    /// </summary>
+    bool OutOfResources(bool doReset)
+    {
+        Host.RefreshOrphanCache();
+        int shift = 0;
+        if (_sim.Now - _lastSend > RtoMax * 2 || !doReset) shift++;
+        if (!CheckOom(shift)) return false;
+        if (doReset || _sim.Now - _lastSend <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
+            SendActiveReset("tcp_out_of_resources");
+        Done("tcp_out_of_resources");
+        Host.Count(MibCounter.TcpExtTCPAbortOnMemory);
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_disconnect() — net/ipv4/tcp.c (SO_LINGER 0, shutdown in SYN_SENT, listener
+    /// SHUT_RD): CLOSE; an active RST from ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2, SYN_RECV, or
+    /// CLOSING/LAST_ACK with unsent data; both queues purged; the socket can connect again.
+    /// </summary>
+    void Disconnect(string cause)
+    {
+        var old = State;
+        if (old != TcpState.Close) TransitionTo(TcpState.Close, cause);
+        if (old == TcpState.Listen)
+        {
+            ListenStop();
+        }
+        else if (old is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.SynRecv
+                 || (SndNxt != WriteSeq && old is TcpState.Closing or TcpState.LastAck))
+        {
+            SendActiveReset(cause);
+            _softError = Errno.ECONNRESET;
+        }
+        else if (old == TcpState.SynSent)
+        {
+            _softError = Errno.ECONNRESET;
+        }
+        CancelAllTimers();
+        PurgeReceiveQueue("tcp_disconnect discarded received data");
+        PurgeWriteQueue("tcp_disconnect discarded queued data");
+        if (BoundPort && !_userBoundPort) ReleasePort();
+        RcvShutdown = SendShutdown = false;
+        _done = false;
+        Remote = default;
+        WakeAll();
+    }
+
+    /// <summary>
+    /// Models tcp_done() — net/ipv4/tcp.c: AttemptFails from SYN_SENT/SYN_RECV, CLOSE, timers
+    /// cleared, both directions shut; waiters are woken, an orphan is destroyed.
+    /// </summary>
+    void Done(string cause)
+    {
+        if (State is TcpState.SynSent or TcpState.SynRecv) Host.Count(MibCounter.TcpAttemptFails);
+        TransitionTo(TcpState.Close, cause);
+        CancelAllTimers();
+        RcvShutdown = SendShutdown = true;
+        if (!Dead) WakeAll();
+        else Destroy();
+    }
+
+    /// <summary>
+    /// Models tcp_reset() — net/ipv4/tcp_input.c, an acceptable RST: the error is ECONNREFUSED in
+    /// SYN_SENT, EPIPE in CLOSE_WAIT, ECONNRESET otherwise; queued data is discarded.
+    /// </summary>
+    internal void Reset(string cause)
+    {
+        string err;
+        switch (State)
+        {
+            case TcpState.SynSent: err = Errno.ECONNREFUSED; break;
+            case TcpState.CloseWait: err = Errno.EPIPE; break;
+            case TcpState.Close: return;
+            default: err = Errno.ECONNRESET; break;
+        }
+        PurgeWriteQueue("RST received");
+        _softError = err;
+        Done(cause);
+    }
+
+    /// <summary>Models tcp_write_err(): ETIMEDOUT (silent: no RST), queue purged, TCPAbortOnTimeout.</summary>
+    void WriteErr(string cause)
+    {
+        _softError = Errno.ETIMEDOUT;
+        PurgeWriteQueue("connection timed out");
+        Done(cause);
+        Host.Count(MibCounter.TcpExtTCPAbortOnTimeout);
+    }
+
+    /// <summary>
+    /// Models tcp_time_wait() — net/ipv4/tcp_minisocks.c: a timewait socket replaces this one
+    /// (TIME_WAIT always 60 s; FIN_WAIT2 substate the given time, at least 3.5·RTO), counted as
+    /// TW, or TWKilled when armed for at most 4 s; when tcp_max_tw_buckets is reached nothing
+    /// replaces it (TCPTimeWaitOverflow). Then tcp_done() on the full socket.
+    /// </summary>
+    void TimeWait(TcpState substate, SimDuration timeout, string cause)
+    {
+        var floor = new SimDuration(_rto.Ns * 4 - _rto.Ns / 2);
+        if (timeout < floor) timeout = floor;
+        if (substate == TcpState.TimeWait)
+        {
+            timeout = TcpConstants.TimeWaitLen;
+            // linux-4.4 tcp_tw_recycle: with a remembered peer timestamp, TIME-WAIT lasts 3.5·RTO.
+            if (Host.Sysctls.TcpTwRecycle && _tsOk && _tsRecentStampSec != 0)
+            {
+                Host.RememberPeerTimestamp(Remote.Address, _tsRecent, _tsRecentStampSec);
+                timeout = floor;
+            }
+        }
+        if (Host.TimeWaitCount >= Host.Sysctls.TcpMaxTwBuckets)
+        {
+            Host.Count(MibCounter.TcpExtTCPTimeWaitOverflow);
+            if (_sim.Profile == KernelProfile.Linux44) Host.LogRateLimited("TCP: time wait bucket table overflow");
+        }
+        else
+        {
+            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, _rcvWnd >> _rcvWscale);
+            tw.Schedule(timeout, cause);
+        }
+        Done(cause);
+    }
+
+    /// <summary>
+    /// Models inet_csk_listen_stop() — net/ipv4/inet_connection_sock.c: every established child
+    /// not yet accepted is disconnected (active RST) and destroyed; request sockets are left to
+    /// notice the listener's absence on their own.
+    /// </summary>
+    void ListenStop()
+    {
+        foreach (var child in AcceptQueue.ToList())
+        {
+            AcceptQueue.Remove(child);
+            child.Disconnect("inet_csk_listen_stop");
+            child.Dead = true;
+            Host.OrphanCount++;
+            child.Destroy();
+        }
+        while (_pendingAccepts.TryDequeue(out var call)) _sim.CompleteCall(call, -1, Errno.EINVAL);
+    }
+
+    /// <summary>Models inet_csk_destroy_sock(): timers stopped, queues purged, the port released, the orphan count decremented.</summary>
+    void Destroy()
+    {
+        if (Destroyed) return;
+        CancelAllTimers();
+        PurgeWriteQueue("socket destroyed");
+        PurgeReceiveQueue("socket destroyed with unread data");
+        Unhash();
+        if (BoundPort) ReleasePort();
+        if (Dead) Host.OrphanCount--;
+        Destroyed = true;
+        Host.Free(this);
+    }
+
+    /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>
+    void PurgeReceiveQueue(string reason)
+    {
+        if (Unread > 0) _sim.RecordLost(PeerSocketId, Host, Unread, reason);
+        Unread = 0;
+        _ofo.Clear();
+    }
+
+    /// <summary>tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost.</summary>
+    void PurgeWriteQueue(string reason)
+    {
+        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
+        long lost = SeqMath.After(dataEnd, SndUna) ? dataEnd - SndUna : 0;
+        if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
+        _rtx.Clear();
+        SndUna = SndNxt = WriteSeq;
+    }
+
+    /// <summary>sk_state_change(): wakes every blocked call of this socket.</summary>
+    void WakeAll()
+    {
+        if (_pendingConnect is { } c)
+        {
+            _pendingConnect = null;
+            if (State is TcpState.Established or TcpState.CloseWait) _sim.CompleteCall(c, 0, null);
+            else _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNREFUSED));
+        }
+        WakeReader();
+        WakeWriter();
+        WakeLingeringClose();
+    }
+
+    string TakeStreamErrorOr(string fallback)
+    {
+        var e = _softError ?? fallback;
+        _softError = null;
+        return e;
+    }
+}

@@ -1,0 +1,336 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+public sealed partial class TcpSocket
+{
+    /// <summary>Models tcp_write_timer_handler(): dispatches on icsk_pending.</summary>
+    void OnXmitTimer()
+    {
+        var what = _xmitPending;
+        RecordFired(what);
+        switch (what)
+        {
+            case TcpTimerKind.LossProbe: SendLossProbe(); break;
+            case TcpTimerKind.Persist: OnProbeTimer(); break;
+            default: OnRetransmitTimer(); break;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_send_loss_probe() — net/ipv4/tcp_output.c: retransmits the tail once
+    /// (TCPLossProbes), without backoff and without setting retrans_stamp, then re-arms the RTO
+    /// from the head's (new) transmit time.
+    /// </summary>
+    void SendLossProbe()
+    {
+        if (PacketsOut == 0) return;
+        int last = _rtx.Count - 1;
+        var tail = _rtx[last];
+        int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+        _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
+        _tlpOutstanding = true;
+        Host.Count(MibCounter.TcpExtTCPLossProbes);
+        Host.Count(MibCounter.TcpRetransSegs);
+        Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe");
+        _xmitPending = TcpTimerKind.LossProbe;
+        var delta = _rto - (_sim.Now - _rtx[0].SentAt);
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(delta.Ns > 0 ? delta : new SimDuration(1)));
+    }
+
+    /// <summary>
+    /// Models tcp_retransmit_timer() + tcp_write_timeout() — net/ipv4/tcp_timer.c. The first
+    /// firing of an episode is never fatal; later ones expire the connection once
+    /// now − retrans_stamp reaches TCP_USER_TIMEOUT or tcp_model_timeout(N) (N = tcp_retries2,
+    /// or tcp_orphan_retries for orphans, 0 meaning 8 while the RTO is below rto_max). Expiry is
+    /// silent (tcp_write_err). SYN_SENT counts SYN retransmissions instead, with
+    /// tcp_syn_linear_timeouts non-doubling RTOs first.
+    /// </summary>
+    void OnRetransmitTimer()
+    {
+        if (PacketsOut == 0) return;
+        if (_sndWnd == 0 && !Dead && IsSynchronized && State != TcpState.SynRecv)
+        {
+            // Receiver shrank the window: retransmissions become zero-window probes and do not time out
+            // the connection unless nothing was heard for 2·rto_max (or TCP_USER_TIMEOUT).
+            var silence = _sim.Now - _lastRecv;
+            var limit = UserTimeoutMs > 0 ? SimDuration.FromMilliseconds(UserTimeoutMs) : RtoMax * 2;
+            if (silence > limit)
+            {
+                WriteErr("tcp_retransmit_timer (zero window)");
+                return;
+            }
+            EnterLoss();
+            RetransmitHead("tcp_retransmit_timer (zero window)");
+            BackoffAndRearm();
+            return;
+        }
+        Host.Count(MibCounter.TcpExtTCPTimeouts);
+        if (WriteTimeout()) return;
+        EnterLoss();
+        _retransmits++;
+        _totalRto++;
+        bool first = _retransStamp is null;
+        if (State == TcpState.SynSent) SendSyn(retransmission: true);
+        else RetransmitHead("tcp_retransmit_timer");
+        if (first) _retransStamp = _sim.Now;
+        BackoffAndRearm();
+    }
+
+    void BackoffAndRearm()
+    {
+        if (State == TcpState.Established && Host.Sysctls.Get("net.ipv4.tcp_thin_linear_timeouts") != 0
+            && PacketsOut < 4 && _retransmits <= TcpConstants.ThinLinearRetries)
+        {
+            _backoff = 0;
+        }
+        else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
+        {
+            _backoff++;
+            _rto = SimDuration.Min(_rto * 2, RtoMax);
+        }
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+    }
+
+    /// <summary>tcp_enter_loss(): cwnd to one segment, everything in flight is presumed lost.</summary>
+    void EnterLoss()
+    {
+        _inLoss = true;
+        _lossHigh = SndNxt;
+        _ssthresh = Math.Max(_cwnd / 2, 2);
+        _cwnd = 1;
+        _tlpOutstanding = false;
+    }
+
+    /// <summary>Models tcp_write_timeout(): true when the connection was ended.</summary>
+    bool WriteTimeout()
+    {
+        bool expired;
+        if (State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            int retries = Host.Sysctls.TcpSynRetries + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
+            expired = _retransmits >= retries;
+        }
+        else
+        {
+            int retryUntil = Host.Sysctls.TcpRetries2;
+            if (Dead)
+            {
+                bool alive = _rto < RtoMax;
+                retryUntil = OrphanRetries(alive);
+                bool doReset = alive || !RetransmitsTimedOut(retryUntil, 0);
+                if (OutOfResources(doReset)) return true;
+            }
+            expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs);
+        }
+        if (expired && State is TcpState.SynSent or TcpState.SynRecv)
+            expired = true;
+        if (!expired) return false;
+        WriteErr("tcp_write_timeout");
+        return true;
+    }
+
+    /// <summary>Models tcp_orphan_retries(): the sysctl, with 0 meaning 8 while the socket is "alive".</summary>
+    int OrphanRetries(bool alive)
+    {
+        int retries = Host.Sysctls.TcpOrphanRetries;
+        if (retries == 0 && alive) retries = 8;
+        return retries;
+    }
+
+    /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary)).</summary>
+    bool RetransmitsTimedOut(int boundary, int userTimeoutMs)
+    {
+        if (_retransmits == 0 || _retransStamp is not { } stamp) return false;
+        var timeout = userTimeoutMs > 0
+            ? SimDuration.FromMilliseconds(userTimeoutMs)
+            : TcpConstants.ModelTimeout(boundary, TcpConstants.RtoMin, RtoMax);
+        return _sim.Now.Ms - stamp.Ms - timeout.TotalMilliseconds >= 0;
+    }
+
+    /// <summary>
+    /// Models tcp_probe_timer() + tcp_send_probe0() — net/ipv4/tcp_timer.c / tcp_output.c:
+    /// zero-window probes with backoff (capped by tcp_retries2), interval max(RTO,200 ms) doubled,
+    /// at most rto_max. A non-orphan probes as long as the peer answers; an orphan dies once the
+    /// backed-off interval reaches rto_max (silently), or after tcp_orphan_retries silent probes.
+    /// </summary>
+    void OnProbeTimer()
+    {
+        if (PacketsOut > 0 || !SeqMath.Before(SndNxt, WriteSeq))
+        {
+            _probesOut = 0;
+            _probesStampSet = false;
+            return;
+        }
+        if (!_probesStampSet)
+        {
+            _probesStamp = _sim.Now;
+            _probesStampSet = true;
+        }
+        else if (UserTimeoutMs > 0 && _sim.Now - _probesStamp >= SimDuration.FromMilliseconds(UserTimeoutMs))
+        {
+            WriteErr("tcp_probe_timer (TCP_USER_TIMEOUT)");
+            return;
+        }
+        int maxProbes = Host.Sysctls.TcpRetries2;
+        if (Dead)
+        {
+            bool alive = ProbeWhen(RtoMax, uncapped: true) < RtoMax;
+            maxProbes = OrphanRetries(alive);
+            if (!alive && _backoff >= maxProbes)
+            {
+                WriteErr("tcp_probe_timer (orphan)");
+                return;
+            }
+            if (OutOfResources(true)) return;
+        }
+        if (_probesOut >= maxProbes)
+        {
+            WriteErr("tcp_probe_timer");
+            return;
+        }
+        // tcp_send_probe0()
+        WriteWakeup(MibCounter.TcpExtTCPWinProbe);
+        if (PacketsOut > 0 || !SeqMath.Before(SndNxt, WriteSeq))
+        {
+            _probesOut = 0;
+            _backoff = 0;
+            _probesStampSet = false;
+            return;
+        }
+        _probesOut++;
+        if (_backoff < Host.Sysctls.TcpRetries2) _backoff++;
+        ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
+    }
+
+    /// <summary>tcp_probe0_when(): probe base shifted by the backoff, capped at rto_max (inet_csk_rto_backoff when uncapped).</summary>
+    SimDuration ProbeWhen(SimDuration max, bool uncapped = false)
+    {
+        long ns = ProbeBase.Ns;
+        for (int i = 0; i < _backoff && ns < max.Ns * 2; i++) ns <<= 1;
+        return uncapped ? new SimDuration(ns) : new SimDuration(Math.Min(ns, max.Ns));
+    }
+
+    SimDuration ClampProbeToUserTimeout(SimDuration when)
+    {
+        if (UserTimeoutMs == 0 || !_probesStampSet) return when;
+        var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - _probesStamp);
+        return remaining.Ns <= 0 ? Jiffies.Tick : SimDuration.Min(when, remaining);
+    }
+
+    /// <summary>Models tcp_delack_timer_handler(): sends the pending ACK; a missed ACK leaves ping-pong mode.</summary>
+    void OnDelayedAckTimer()
+    {
+        RecordFired(TcpTimerKind.DelayedAck);
+        if (!_ackScheduled || State is TcpState.Close or TcpState.Listen) return;
+        if (_pingPong)
+        {
+            // Delayed ACK missed: inflate ATO and leave interactive mode (inet_csk_exit_pingpong_mode).
+            _ato = SimDuration.Min(_ato * 2, TcpConstants.DelackMax);
+            _pingPong = false;
+        }
+        SendAck("tcp_delack_timer");
+    }
+
+    /// <summary>
+    /// Models tcp_send_delayed_ack(): the ACK timer at ATO (the next tick when ATO is still 0,
+    /// i.e. nothing was received yet), at most TCP_DELACK_MAX.
+    /// </summary>
+    void ScheduleDelayedAck()
+    {
+        _ackScheduled = true;
+        if (_delackTimer.Armed) return;
+        var ato = SimDuration.Min(_ato, TcpConstants.DelackMax);
+        ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, ato);
+    }
+
+    /// <summary>
+    /// Models tcp_keepalive_timer() — net/ipv4/tcp_timer.c. For an orphan in FIN_WAIT2 it is the
+    /// FIN_WAIT2 timer: the rest of fin_time goes to a timewait socket, or (linger2 &lt; 0, or no
+    /// time left) an active RST and death. Otherwise keepalive: idle → probe (snd_una − 1),
+    /// after TCP_KEEPCNT unanswered probes (or TCP_USER_TIMEOUT) an active RST and ETIMEDOUT.
+    /// </summary>
+    void OnKeepaliveTimer()
+    {
+        if (State == TcpState.FinWait2 && Dead)
+        {
+            RecordFired(TcpTimerKind.FinWait2);
+            if (Linger2 >= 0)
+            {
+                var tmo = FinTime() - TcpConstants.TimeWaitLen;
+                if (tmo.Ns > 0)
+                {
+                    TimeWait(TcpState.FinWait2, tmo, "tcp_keepalive_timer (FIN_WAIT2)");
+                    return;
+                }
+            }
+            SendActiveReset("tcp_keepalive_timer (FIN_WAIT2)");
+            Done("tcp_keepalive_timer (FIN_WAIT2)");
+            return;
+        }
+        RecordFired(TcpTimerKind.Keepalive);
+        if (!KeepOpen || State is TcpState.Close or TcpState.SynSent or TcpState.Listen) return;
+        var when = SimDuration.FromSeconds(KeepaliveTimeSec);
+        if (PacketsOut > 0 || SeqMath.Before(SndNxt, WriteSeq))
+        {
+            ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, when);
+            return;
+        }
+        var elapsed = KeepaliveElapsed;
+        SimDuration next;
+        if (elapsed >= when)
+        {
+            bool userExpired = UserTimeoutMs != 0 && elapsed >= SimDuration.FromMilliseconds(UserTimeoutMs) && _probesOut > 0;
+            if (userExpired || (UserTimeoutMs == 0 && _probesOut >= KeepaliveProbes))
+            {
+                SendActiveReset("tcp_keepalive_timer");
+                WriteErr("tcp_keepalive_timer");
+                return;
+            }
+            WriteWakeup(MibCounter.TcpExtTCPKeepAlive);
+            _probesOut++;
+            next = SimDuration.FromSeconds(KeepaliveIntvlSec);
+        }
+        else
+        {
+            next = when - elapsed;
+        }
+        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, next);
+    }
+
+    /// <summary>keepalive_time_elapsed(): time since the last segment or ACK heard from the peer.</summary>
+    SimDuration KeepaliveElapsed => SimDuration.Min(_sim.Now - _lastRecv, _sim.Now - _lastAckRecv);
+
+    /// <summary>Models tcp_set_keepalive(): arming keepalive_time from now; off in CLOSE/LISTEN.</summary>
+    void SetKeepalive(bool on)
+    {
+        bool was = KeepOpen;
+        KeepOpen = on;
+        if (State is TcpState.Close or TcpState.Listen) return;
+        if (on && !was) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+        else if (!on) CancelTimer(_keepaliveTimer, TcpTimerKind.Keepalive);
+    }
+
+    /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>
+    void SetKeepIdle(int seconds)
+    {
+        _keepIdle = seconds;
+        if (!KeepOpen || State is TcpState.Close or TcpState.Listen) return;
+        var idle = SimDuration.FromSeconds(seconds);
+        var elapsed = KeepaliveElapsed;
+        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, idle > elapsed ? idle - elapsed : SimDuration.Zero);
+    }
+
+    /// <summary>
+    /// Models tcp_fin_time() — include/net/tcp.h: TCP_LINGER2 if positive else tcp_fin_timeout,
+    /// raised to at least 3.5 × RTO.
+    /// </summary>
+    SimDuration FinTime()
+    {
+        var fin = SimDuration.FromSeconds(Linger2 > 0 ? Linger2 : Host.Sysctls.TcpFinTimeoutSec);
+        var floor = new SimDuration(_rto.Ns * 4 - _rto.Ns / 2);
+        return SimDuration.Max(fin, floor);
+    }
+}

@@ -1,0 +1,327 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// A full TCP socket (struct tcp_sock): protocol state, options, sequence space, RTO estimator
+/// and timers. One class; each input (a call, a segment, a timer) has its own method that
+/// switches on the state and cites the kernel function it models. Only <see cref="TransitionTo"/>
+/// assigns <see cref="State"/>.
+/// </summary>
+public sealed partial class TcpSocket : IEventTarget, IBindOwner
+{
+    readonly Simulation _sim;
+    readonly SimTimer _xmitTimer;
+    readonly SimTimer _delackTimer;
+    readonly SimTimer _keepaliveTimer;
+    readonly SimTimer _lingerTimer;
+    TcpTimerKind _xmitPending;
+
+    internal TcpSocket(Host host, int id)
+    {
+        Host = host;
+        Id = id;
+        _sim = host.Sim;
+        _xmitTimer = new SimTimer(this, 0);
+        _delackTimer = new SimTimer(this, 1);
+        _keepaliveTimer = new SimTimer(this, 2);
+        _lingerTimer = new SimTimer(this, 3);
+        Local = new Endpoint(host.Address, 0);
+        Ledger = new DataLedger();
+    }
+
+    public Host Host { get; }
+    public int Id { get; }
+    public TcpState State { get; private set; } = TcpState.Close;
+    public Endpoint Local { get; internal set; }
+    public Endpoint Remote { get; private set; }
+    public FourTuple Tuple => new(Local, Remote);
+    public DataLedger Ledger { get; }
+
+    /// <summary>The descriptor's owner; null once the last descriptor is closed.</summary>
+    public SimProcess? Owner { get; internal set; }
+    /// <summary>SOCK_DEAD: no descriptor any more; an orphan while not CLOSE.</summary>
+    public bool Dead { get; private set; }
+    public bool IsOrphan => Dead && State != TcpState.Close;
+    /// <summary>Destroyed (inet_csk_destroy_sock) — nothing of it remains in the kernel.</summary>
+    public bool Destroyed { get; private set; }
+
+    /// <summary>The peer socket's id when both ends are simulated Linux sockets (for the data ledger).</summary>
+    public int PeerSocketId { get; internal set; }
+
+    // ---- options (setsockopt) -------------------------------------------------------------
+    public bool ReuseAddr { get; internal set; }
+    public bool ReusePort { get; internal set; }
+    public bool LingerOn { get; private set; }
+    public int LingerSec { get; private set; }
+    /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
+    public int Linger2 { get; private set; }
+    public bool KeepOpen { get; private set; }
+    int _keepIdle, _keepIntvl, _keepCnt;
+    public int UserTimeoutMs { get; private set; }
+    int _sndBufSet, _rcvBufSet;
+
+    // ---- shutdown flags, errors -------------------------------------------------------------
+    public bool RcvShutdown { get; private set; }
+    public bool SendShutdown { get; private set; }
+    /// <summary>SOCK_DONE: the peer's FIN was received.</summary>
+    bool _done;
+    /// <summary>sk->sk_err: a pending error reported once by the next call.</summary>
+    string? _softError;
+    internal bool BoundPort;
+    /// <summary>SOCK_BINDPORT_LOCK: the port came from an explicit bind(), so CLOSE does not release it.</summary>
+    bool _userBoundPort;
+
+    // ---- listener ---------------------------------------------------------------------------
+    public bool IsListener => State == TcpState.Listen;
+    internal TcpSocket? Parent;
+    internal readonly List<TcpSocket> AcceptQueue = [];
+    int _backlog;
+    readonly Queue<PendingCall> _pendingAccepts = new();
+
+    // ---- send sequence space ------------------------------------------------------------------
+    public uint Iss { get; private set; }
+    public uint SndUna { get; private set; }
+    public uint SndNxt { get; private set; }
+    public uint WriteSeq { get; private set; }
+    uint _sndWnd;
+    uint _sndWl1;
+    int _sndWscale;
+    bool _finQueued;
+    uint _finSeq;
+    bool _writeSeqFromTimeWait;
+    int _mss = TcpConstants.EthernetMss;
+    int _cwnd = TcpConstants.InitCwnd;
+    int _ssthresh = int.MaxValue;
+    /// <summary>The retransmission queue: what was sent and not yet acknowledged, with transmit times.</summary>
+    readonly List<InFlight> _rtx = [];
+    uint _lossHigh;
+    bool _inLoss;
+    bool _tlpOutstanding;
+
+    // ---- receive sequence space ---------------------------------------------------------------
+    public uint Irs { get; private set; }
+    public uint RcvNxt { get; private set; }
+    uint _rcvWup;
+    uint _rcvWnd;
+    int _rcvWscale;
+    /// <summary>Payload bytes received in order and not yet read by the application.</summary>
+    public long Unread { get; private set; }
+    readonly List<(uint Seq, uint End, bool Fin)> _ofo = [];
+
+    // ---- timestamps, SACK -----------------------------------------------------------------
+    bool _tsOk;
+    bool _sackOk;
+    uint _tsOffset;
+    uint _tsRecent;
+    long _tsRecentStampSec;
+
+    // ---- RTT / RTO (tcp_rtt_estimator, icsk) ------------------------------------------------
+    long _srttUs, _mdevUs, _mdevMaxUs, _rttvarUs;
+    uint _rttSeq;
+    SimDuration _rto = TcpConstants.TimeoutInit;
+    int _backoff;
+    int _retransmits;
+    int _totalRto;
+    int _totalRetrans;
+    SimTime? _retransStamp;
+    int _probesOut;
+    SimTime _probesStamp;
+    bool _probesStampSet;
+    SimTime _lastRecv;
+    SimTime _lastAckRecv;
+    SimTime _lastSend;
+
+    // ---- delayed ACK (icsk_ack) --------------------------------------------------------------
+    int _quick;
+    bool _pingPong;
+    SimDuration _ato;
+    bool _ackScheduled;
+
+    // ---- blocked calls ------------------------------------------------------------------------
+    PendingCall? _pendingConnect;
+    PendingCall? _pendingSend;
+    PendingCall? _pendingRecv;
+    PendingCall? _pendingClose;
+
+    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags);
+
+    // ---- derived views ------------------------------------------------------------------------
+
+    /// <summary>Whether `ss` shows this socket: listeners and sockets in the established hash.</summary>
+    public bool IsHashed => State == TcpState.Listen || Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this);
+
+    /// <summary>Send-Q: write_seq − snd_una (includes a queued FIN); for a listener the backlog.</summary>
+    public long SendQueue => State == TcpState.Listen ? _backlog : (long)(WriteSeq - SndUna);
+
+    /// <summary>Recv-Q: rcv_nxt − copied_seq (includes the FIN's byte); for a listener the accept queue length.</summary>
+    public long RecvQueue => State == TcpState.Listen ? AcceptQueue.Count : Unread + (_done && State != TcpState.Close ? 1 : 0);
+
+    public SimDuration Rto => _rto;
+    public int Retransmits => _retransmits;
+    public int ProbesOut => _probesOut;
+
+    /// <summary>The `ss -o` timer of this socket: name and expiry, or null for none.</summary>
+    public (string Name, SimTime Expires, int Count)? SsTimer
+    {
+        get
+        {
+            if (_xmitTimer.Armed)
+            {
+                return _xmitPending == TcpTimerKind.Persist
+                    ? ("persist", _xmitTimer.Expires, _probesOut)
+                    : ("on", _xmitTimer.Expires, _retransmits);
+            }
+            if (_keepaliveTimer.Armed) return ("keepalive", _keepaliveTimer.Expires, _probesOut);
+            return null;
+        }
+    }
+
+    /// <summary>/proc/net/tcp "tr" code: 0 none, 1 retransmit/TLP, 2 keepalive (sk_timer), 4 zero-window probe.</summary>
+    public int ProcTimerCode => _xmitTimer.Armed ? (_xmitPending == TcpTimerKind.Persist ? 4 : 1) : _keepaliveTimer.Armed ? 2 : 0;
+
+    bool IsSynchronized => State is not (TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv or TcpState.NewSynRecv);
+
+    /// <summary>Packets in flight (tp->packets_out).</summary>
+    int PacketsOut => _rtx.Count;
+
+    int PayloadMss => _mss - (_tsOk ? TcpConstants.TimestampOptionBytes : 0);
+
+    /// <summary>Send buffer capacity in payload bytes: sk_sndbuf accounts truesize, about 3/2 of the payload.</summary>
+    long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
+
+    /// <summary>Receive space in payload bytes: tcp_win_from_space(sk_rcvbuf) with the default 50 % scaling ratio.</summary>
+    long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
+
+    /// <summary>
+    /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving
+    /// ESTABLISHED or CLOSE_WAIT for CLOSE counts EstabResets; CLOSE unhashes the socket and
+    /// releases an automatically bound port.
+    /// </summary>
+    void TransitionTo(TcpState next, string cause)
+    {
+        var old = State;
+        if (old == next) return;
+        State = next;
+        if (next == TcpState.Close)
+        {
+            if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
+            Unhash();
+            if (BoundPort && !_userBoundPort) ReleasePort();
+        }
+        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, Id, old, next, cause));
+    }
+
+    void Unhash()
+    {
+        if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this)) Host.Established.Remove(Tuple);
+        Host.Listeners.Remove(this);
+    }
+
+    void ReleasePort()
+    {
+        Host.RemoveBindOwner(Local.Port, this);
+        BoundPort = false;
+    }
+
+    // ---- timers ------------------------------------------------------------------------------
+
+    void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout)
+    {
+        var expires = Jiffies.Expiry(_sim.Now, timeout);
+        _sim.Arm(timer, expires);
+        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind, expires));
+    }
+
+    void CancelTimer(SimTimer timer, TcpTimerKind kind)
+    {
+        if (timer.Cancel())
+            _sim.Record(JournalLevel.Full, new TimerCancelled(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
+    }
+
+    /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
+    void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
+    {
+        _xmitPending = what;
+        ArmTimer(_xmitTimer, what, SimDuration.Min(timeout, RtoMax));
+    }
+
+    void ClearXmitTimer() => CancelTimer(_xmitTimer, _xmitPending);
+
+    /// <summary>tcp_clear_xmit_timers() + the keepalive/linger timers: the one place every timer stops.</summary>
+    void CancelAllTimers()
+    {
+        ClearXmitTimer();
+        CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
+        CancelTimer(_keepaliveTimer, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
+        _ackScheduled = false;
+    }
+
+    SimDuration RtoMax => SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs);
+    SimDuration RtoMinimum => SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs);
+
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
+        if (ReferenceEquals(t, _xmitTimer)) OnXmitTimer();
+        else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();
+        else if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
+        else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
+    }
+
+    void RecordFired(TcpTimerKind kind) =>
+        _sim.Record(JournalLevel.Full, new TimerFired(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
+
+    // ---- RTT estimation -----------------------------------------------------------------------
+
+    /// <summary>Models tcp_rtt_estimator() — net/ipv4/tcp_input.c (Jacobson/Karels with Linux's mdev_max).</summary>
+    void RttEstimator(long mrttUs)
+    {
+        long m = Math.Max(1, mrttUs);
+        long srtt = _srttUs;
+        long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
+        if (srtt != 0)
+        {
+            m -= srtt >> 3;
+            srtt += m;
+            if (m < 0)
+            {
+                m = -m;
+                m -= _mdevUs >> 2;
+                if (m > 0) m >>= 3;
+            }
+            else
+            {
+                m -= _mdevUs >> 2;
+            }
+            _mdevUs += m;
+            if (_mdevUs > _mdevMaxUs)
+            {
+                _mdevMaxUs = _mdevUs;
+                if (_mdevMaxUs > _rttvarUs) _rttvarUs = _mdevMaxUs;
+            }
+            if (SeqMath.After(SndUna, _rttSeq))
+            {
+                if (_mdevMaxUs < _rttvarUs) _rttvarUs -= (_rttvarUs - _mdevMaxUs) >> 2;
+                _rttSeq = SndNxt;
+                _mdevMaxUs = rtoMinUs;
+            }
+        }
+        else
+        {
+            srtt = m << 3;
+            _mdevUs = m << 1;
+            _rttvarUs = Math.Max(_mdevUs, rtoMinUs);
+            _mdevMaxUs = _rttvarUs;
+            _rttSeq = SndNxt;
+        }
+        _srttUs = Math.Max(1, srtt);
+        // tcp_set_rto(): __tcp_set_rto() = srtt/8 + rttvar, in whole jiffies, bounded by rto_max.
+        var rto = SimDuration.FromMicroseconds((_srttUs >> 3) + _rttvarUs);
+        _rto = SimDuration.Min(Jiffies.ToDuration(Jiffies.FromDuration(rto)), RtoMax);
+        _backoff = 0;
+    }
+}

@@ -1,0 +1,35 @@
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// The timers of a connection. Retransmit, LossProbe and Persist are the three uses of the one
+/// xmit timer (icsk_retransmit_timer, multiplexed by icsk_pending); Keepalive is sk_timer, also
+/// used as the orphan FIN_WAIT2 timer; TimeWait is the timewait socket's tw_timer.
+/// </summary>
+public enum TcpTimerKind
+{
+    Retransmit,
+    LossProbe,
+    Persist,
+    DelayedAck,
+    Keepalive,
+    FinWait2,
+    TimeWait,
+    SynAckRetransmit,
+    Linger,
+}
+
+/// <summary>The socket calls a process can make.</summary>
+public enum SocketCallKind
+{
+    Socket,
+    Bind,
+    Listen,
+    Connect,
+    Accept,
+    Send,
+    Recv,
+    Shutdown,
+    Close,
+    Setsockopt,
+    Getsockopt,
+}

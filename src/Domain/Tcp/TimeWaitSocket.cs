@@ -1,0 +1,234 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>What tcp_timewait_state_process() tells tcp_v4_rcv() to do with a segment.</summary>
+public enum TimeWaitVerdict
+{
+    Success,
+    Ack,
+    Rst,
+    Syn,
+}
+
+/// <summary>
+/// The light inet_timewait_sock + tcp_timewait_sock that replaces a full socket in TIME_WAIT, or
+/// parks an orphaned FIN_WAIT2 cheaply (substate FIN_WAIT2). It keeps the local port (bind hash)
+/// and the 4-tuple (established hash), a few sequence and timestamp fields, and one timer. It is
+/// not an orphan and not counted in sockstat "inuse"; it is counted in "tw".
+/// </summary>
+public sealed class TimeWaitSocket : IEventTarget, IBindOwner
+{
+    readonly Simulation _sim;
+    readonly SimTimer _timer;
+    SimTime _lastOowAck = new(long.MinValue / 2);
+
+    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWndScaled)
+    {
+        Host = sk.Host;
+        _sim = sk.Host.Sim;
+        SocketId = sk.Id;
+        Local = sk.Local;
+        Remote = sk.Remote;
+        Substate = substate;
+        RcvNxt = sk.RcvNxt;
+        SndNxt = sk.SndNxt;
+        Window = (ushort)Math.Min(rcvWndScaled, TcpConstants.MaxTcpWindow);
+        UsedTimestamps = tsOk;
+        TsRecent = tsRecent;
+        TsRecentStampSec = tsOk ? tsRecentStampSec : 0;
+        TsOffset = tsOffset;
+        EntryStampMs = _sim.Now.Ms;
+        ReuseAddr = sk.ReuseAddr;
+        ReusePort = sk.ReusePort;
+        _timer = new SimTimer(this, 0);
+    }
+
+    public Host Host { get; }
+    /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
+    public int SocketId { get; }
+    public Endpoint Local { get; }
+    public Endpoint Remote { get; }
+    public FourTuple Tuple => new(Local, Remote);
+    /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan.</summary>
+    public TcpState Substate { get; private set; }
+    public uint RcvNxt { get; private set; }
+    public uint SndNxt { get; }
+    public ushort Window { get; }
+    public bool UsedTimestamps { get; }
+    public uint TsRecent { get; private set; }
+    public long TsRecentStampSec { get; private set; }
+    public uint TsOffset { get; }
+    /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
+    public long EntryStampMs { get; }
+    public bool ReuseAddr { get; }
+    public bool ReusePort { get; }
+    bool IBindOwner.IsListener => false;
+    public SimTime Expires => _timer.Expires;
+    public bool Alive { get; private set; }
+
+    /// <summary>
+    /// Models inet_twsk_hashdance_schedule() + inet_twsk_schedule(): hashed in place of the full
+    /// socket, owner of its port, the timer armed; TW++ or, for at most 4 s, TWKilled++.
+    /// </summary>
+    internal void Schedule(SimDuration timeout, string cause)
+    {
+        Alive = true;
+        Host.TimeWaits[Tuple] = this;
+        Host.AddBindOwner(Local.Port, this, byConnect: false);
+        Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
+        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
+            Substate == TcpState.TimeWait ? TcpState.TimeWait : TcpState.FinWait2, Substate, cause + " → timewait socket"));
+        Arm(timeout);
+    }
+
+    void Arm(SimDuration timeout)
+    {
+        var expires = Jiffies.Expiry(_sim.Now, timeout);
+        _sim.Arm(_timer, expires);
+        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait, expires));
+    }
+
+    /// <summary>inet_twsk_kill() on expiry: unhashed and freed; the port becomes free; no packet.</summary>
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait));
+        Kill("tw_timer_handler");
+    }
+
+    /// <summary>inet_twsk_deschedule_put(): removes the timewait socket now (expiry, RST, reuse, SYN).</summary>
+    internal void Kill(string cause)
+    {
+        if (!Alive) return;
+        Alive = false;
+        _timer.Cancel();
+        Host.TimeWaits.Remove(Tuple);
+        Host.RemoveBindOwner(Local.Port, this);
+        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
+    }
+
+    /// <summary>
+    /// Models tcp_timewait_state_process() — net/ipv4/tcp_minisocks.c (the reference's §6.4
+    /// tables): PAWS first; in substate FIN_WAIT2 the FIN exactly at rcv_nxt moves to TIME_WAIT
+    /// (timer restarted at 60 s, ACK), new data or a SYN gets a reply RST and kills the socket;
+    /// in TIME_WAIT a bare in-window ACK restarts the timer, an exact RST kills it unless
+    /// tcp_rfc1337, a newer SYN may start a new connection, anything else is re-ACKed
+    /// (pure ACKs and SYNs rate-limited).
+    /// </summary>
+    internal TimeWaitVerdict OnSegment(Segment seg)
+    {
+        var verdict = Process(seg);
+        switch (verdict)
+        {
+            case TimeWaitVerdict.Ack:
+                SendAck("tcp_timewait_state_process");
+                break;
+            case TimeWaitVerdict.Rst:
+                Host.SendResetReply(seg, "tcp_timewait_state_process");
+                Kill("tcp_timewait_state_process (TCP_TW_RST)");
+                break;
+        }
+        return verdict;
+    }
+
+    TimeWaitVerdict Process(Segment seg)
+    {
+        var o = seg.Options;
+        bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
+        long nowSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        bool pawsReject = false;
+        if (o.HasTimestamp && TsRecentStampSec != 0)
+        {
+            // tcp_paws_reject(): ts_recent − TSval > 0, unless ts_recent is 24 days old, or (RST) older than TCP_PAWS_MSL.
+            bool ok = (int)(TsRecent - o.TsVal) <= 0 || nowSec >= TsRecentStampSec + TcpConstants.Paws24DaysSec;
+            if (!ok && rst && nowSec >= TsRecentStampSec + TcpConstants.PawsMslSec) ok = true;
+            pawsReject = !ok;
+        }
+        if (Substate == TcpState.FinWait2)
+        {
+            bool inWindow = !SeqMath.Before(seg.EndSeq, RcvNxt) && !SeqMath.After(seg.Seq, RcvNxt + Window)
+                            || (seg.Seq == seg.EndSeq && seg.Seq == RcvNxt);
+            if (pawsReject || !inWindow) return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
+            if (rst)
+            {
+                Kill("tcp_timewait_state_process (RST in FIN_WAIT2)");
+                return TimeWaitVerdict.Success;
+            }
+            if (syn && !SeqMath.Before(seg.Seq, RcvNxt)) return TimeWaitVerdict.Rst;
+            if (!ack || !SeqMath.After(seg.EndSeq, RcvNxt) || seg.EndSeq == seg.Seq) return TimeWaitVerdict.Success;
+            if (!fin || seg.EndSeq != RcvNxt + 1) return TimeWaitVerdict.Rst;
+            // FIN arrived: enter true TIME-WAIT.
+            var old = Substate;
+            Substate = TcpState.TimeWait;
+            RcvNxt = seg.EndSeq;
+            if (o.HasTimestamp)
+            {
+                TsRecentStampSec = nowSec;
+                TsRecent = o.TsVal;
+            }
+            _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
+                "tcp_timewait_state_process (FIN)"));
+            Arm(TcpConstants.TimeWaitLen);
+            return TimeWaitVerdict.Ack;
+        }
+        if (!pawsReject && seg.Seq == RcvNxt && (seg.Seq == seg.EndSeq || rst))
+        {
+            if (rst)
+            {
+                if (!Host.Sysctls.TcpRfc1337)
+                {
+                    Kill("tcp_timewait_state_process (RST: TIME-WAIT assassination)");
+                    return TimeWaitVerdict.Success;
+                }
+            }
+            else
+            {
+                Arm(TcpConstants.TimeWaitLen);
+            }
+            if (o.HasTimestamp)
+            {
+                TsRecent = o.TsVal;
+                TsRecentStampSec = nowSec;
+            }
+            return TimeWaitVerdict.Success;
+        }
+        if (syn && !rst && !ack && !pawsReject
+            && (SeqMath.After(seg.Seq, RcvNxt) || (o.HasTimestamp && (int)(TsRecent - o.TsVal) < 0)))
+            return TimeWaitVerdict.Syn;
+        if (pawsReject)
+            Host.Count(_sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
+        if (!rst)
+        {
+            if (pawsReject || ack) Arm(TcpConstants.TimeWaitLen);
+            return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedTimeWait);
+        }
+        return TimeWaitVerdict.Success;
+    }
+
+    /// <summary>tcp_timewait_check_oow_rate_limit(): at most one dup-ACK per tcp_invalid_ratelimit for pure ACKs and SYNs.</summary>
+    TimeWaitVerdict OowRateLimit(Segment seg, MibCounter skipped)
+    {
+        if (seg.Seq == seg.EndSeq || seg.Has(TcpFlags.Syn))
+        {
+            if ((_sim.Now - _lastOowAck).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
+            {
+                Host.Count(skipped);
+                return TimeWaitVerdict.Success;
+            }
+            _lastOowAck = _sim.Now;
+        }
+        return TimeWaitVerdict.Ack;
+    }
+
+    /// <summary>Models tcp_v4_timewait_ack(): seq = tw_snd_nxt, ack = tw_rcv_nxt, the stored window and timestamps.</summary>
+    internal void SendAck(string reason)
+    {
+        var options = UsedTimestamps
+            ? new TcpOptions(HasTimestamp: true, TsVal: _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset), TsEcr: TsRecent)
+            : TcpOptions.None;
+        Host.Transmit(new Segment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
+    }
+}
