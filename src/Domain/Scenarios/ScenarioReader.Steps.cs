@@ -243,8 +243,12 @@ internal sealed partial class ScenarioReader
     {
         if (member.Value.ValueKind == JsonValueKind.Number)
             return Integer(member, long.MinValue, long.MaxValue) is { } n ? CallResult.Returns(n) : null;
-        var name = String(member);
-        if (name is null) return null;
+        if (member.Value.ValueKind != JsonValueKind.String)
+        {
+            Error(member.Path, $"expected an integer or an errno name, found {KindName(member.Value)}");
+            return null;
+        }
+        var name = member.Value.GetString()!;
         if (ErrnoName.TryParse(name, out var errno)) return CallResult.Fails(errno);
         Error(member.Path, $"\"{name}\" is not an errno name (ECONNRESET, EADDRNOTAVAIL, ...)");
         return null;
