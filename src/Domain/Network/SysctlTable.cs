@@ -35,6 +35,12 @@ public sealed class SysctlTable
             error = $"{name}: low {values[0]} is below net.ipv4.ip_unprivileged_port_start";
             return false;
         }
+        // ipv4_privileged_ports(): the reverse check.
+        if (name == "net.ipv4.ip_unprivileged_port_start" && values[0] > PortRangeLow)
+        {
+            error = $"{name}: {values[0]} is above the low end of net.ipv4.ip_local_port_range ({PortRangeLow})";
+            return false;
+        }
         _values[name] = values;
         return true;
     }

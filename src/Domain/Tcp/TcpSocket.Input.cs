@@ -373,6 +373,8 @@ public sealed partial class TcpSocket
         if (payload > 0)
         {
             Unread += payload;
+            // tcp_grow_window(): while the application keeps up, the clamp grows by two segments.
+            if (Unread < RcvSpace / 2) _rcvSsthresh = (uint)Math.Min(RcvSpace, _rcvSsthresh + 2L * TcpConstants.EthernetMss);
             // tcp_event_data_recv(): the first data starts quick-ACK mode and sets ATO.
             if (_ato == SimDuration.Zero)
             {
@@ -508,6 +510,7 @@ public sealed partial class TcpSocket
         child._tsOffset = req.TsOffset;
         child.NegotiateOptions(req.PeerOptions);
         child._rcvWnd = req.RcvWnd;
+        child._rcvSsthresh = req.RcvWnd;
         child._sndWnd = (uint)ack.Window << child._sndWscale;
         child._sndWl1 = ack.Seq;
         child.Parent = listener;

@@ -35,17 +35,21 @@ public sealed partial class TcpSocket
     {
         if (syn)
         {
-            // tcp_select_initial_window(): the space rounded down to the MSS, at most 65535 unscaled.
+            // tcp_select_initial_window(): the space rounded down to the MSS, at most 65535 unscaled;
+            // it is also the first rcv_ssthresh, the cap on later windows until tcp_grow_window().
             long space = RcvSpace / TcpConstants.EthernetMss * TcpConstants.EthernetMss;
             _rcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
+            _rcvSsthresh = _rcvWnd;
             _rcvWup = RcvNxt;
             return (ushort)_rcvWnd;
         }
         long free = RcvSpace - Unread - OfoBytes;
-        if (free < PayloadMss && free < RcvSpace / 2) free = 0;
+        if (free < RcvSpace / 2 && free < PayloadMss) free = 0;
+        if (free > _rcvSsthresh) free = _rcvSsthresh;
         if (free < 0) free = 0;
         long granule = 1L << _rcvWscale;
-        long window = free / granule * granule;
+        // With window scaling: ALIGN(free_space, 1 << rcv_wscale) so the window is not scaled away.
+        long window = (free + granule - 1) / granule * granule;
         long current = (long)(int)(_rcvWup + _rcvWnd - RcvNxt);
         if (current < 0) current = 0;
         if (window < current) window = (current + granule - 1) / granule * granule;

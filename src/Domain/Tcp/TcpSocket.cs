@@ -107,6 +107,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public uint RcvNxt { get; private set; }
     uint _rcvWup;
     uint _rcvWnd;
+    /// <summary>tp->rcv_ssthresh: the window clamp that tcp_grow_window() raises as in-order data arrives.</summary>
+    uint _rcvSsthresh = TcpConstants.MaxTcpWindow;
     int _rcvWscale;
     /// <summary>Payload bytes received in order and not yet read by the application.</summary>
     public long Unread { get; private set; }

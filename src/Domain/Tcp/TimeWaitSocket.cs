@@ -45,7 +45,10 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         ReuseAddr = sk.ReuseAddr;
         ReusePort = sk.ReusePort;
         _timer = new SimTimer(this, 0);
+        _fromState = sk.State;
     }
+
+    readonly TcpState _fromState;
 
     public Host Host { get; }
     /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
@@ -81,7 +84,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         Host.AddBindOwner(Local.Port, this, byConnect: false);
         Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
-            Substate == TcpState.TimeWait ? TcpState.TimeWait : TcpState.FinWait2, Substate, cause + " → timewait socket"));
+            _fromState, Substate, cause + " → timewait socket"));
         Arm(timeout);
     }
 

@@ -52,7 +52,9 @@ public readonly record struct SimDuration(long Ns) : IComparable<SimDuration>
         foreach (var c in number)
             if (!char.IsAsciiDigit(c) && c != '.') return false;
         if (number[0] == '.' || number[^1] == '.' || number.Count(c => c == '.') > 1) return false;
-        if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
+        if (number.Length > 28
+            || !decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            || value > long.MaxValue / (decimal)scale + 1)
             return false;
         decimal ns = value * scale;
         if (ns != decimal.Truncate(ns) || ns > long.MaxValue) return false;

@@ -1,0 +1,75 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.Fixtures;
+
+/// <summary>
+/// A client (10.0.0.1) and a server (10.0.0.2) joined by one link (10 ms one way unless told),
+/// driven by socket calls at exact virtual times; exposes the journal, sockets and counters.
+/// </summary>
+public sealed class TwoHostHarness
+{
+    public Simulation Sim { get; }
+    public Host Client { get; }
+    public Host Server { get; }
+
+    public TwoHostHarness(long seed = 1, KernelProfile profile = KernelProfile.Linux6, double delayMs = 10)
+    {
+        Sim = new Simulation(profile, seed);
+        Client = Sim.AddHost("client", IPv4.Parse("10.0.0.1")).Value!;
+        Server = Sim.AddHost("server", IPv4.Parse("10.0.0.2")).Value!;
+        Sim.AddLink("client", "server", new SimDuration((long)(delayMs * 1_000_000)), 0);
+    }
+
+    public static SimTime Ms(double ms) => new((long)Math.Round(ms * 1_000_000));
+    public static SimTime S(double s) => new((long)Math.Round(s * 1_000_000_000));
+
+    public void At(SimTime t) => Sim.RunUntil(t);
+
+    public CallHandle Call(SocketCallRequest r)
+    {
+        var result = Sim.Call(r);
+        Assert.True(result.IsOk, result.Error?.Message);
+        return result.Value;
+    }
+
+    public CallHandle Call(string host, SocketCallKind kind, int socket = 0, string process = "app") =>
+        Call(new SocketCallRequest(host, process, kind) { SocketId = socket });
+
+    /// <summary>Listener on server:80 at t=0, client connect and server accept at 1 ms, run to 100 ms: both ESTABLISHED.</summary>
+    public (TcpSocket Client, TcpSocket Server, TcpSocket Listener) Establish(double atMs = 1)
+    {
+        var l = Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        At(Ms(atMs));
+        var c = Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        At(Ms(atMs + 99));
+        var accepted = Returned(a.CallId);
+        Assert.NotNull(accepted);
+        return (Sim.FindSocket(c.SocketId)!, Sim.FindSocket(accepted!.SocketId)!, Sim.FindSocket(l.SocketId)!);
+    }
+
+    public CallReturned? Returned(long callId) => Sim.Journal.OfType<CallReturned>().FirstOrDefault(e => e.CallId == callId);
+
+    public IEnumerable<SegmentSent> Sent(string from) => Sim.Journal.OfType<SegmentSent>().Where(s => s.Host == from);
+
+    public IEnumerable<SegmentSent> Segments() => Sim.Journal.OfType<SegmentSent>();
+
+    public IEnumerable<StateChanged> States(int socketId) => Sim.Journal.OfType<StateChanged>().Where(s => s.SocketId == socketId);
+
+    /// <summary>The connection's current state as `ss` would show it (timewait substate, or CLOSED when nothing is left).</summary>
+    public TcpState StateOf(TcpSocket sk)
+    {
+        if (!sk.Destroyed && sk.IsHashed) return sk.State;
+        foreach (var tw in sk.Host.TimeWaitSockets)
+            if (tw.SocketId == sk.Id) return tw.Substate;
+        return TcpState.Close;
+    }
+
+    public string Trace() => string.Join("\n", Segments().Select(s =>
+        $"{s.At} {s.Host} {s.Flags.ToLetters()} seq={s.SeqNo} ack={s.AckNo} len={s.Len} win={s.Win} ({s.Reason})"));
+}
