@@ -103,6 +103,20 @@ public sealed partial class Simulation
         return null;
     }
 
+    /// <summary>
+    /// Writes a sysctl at run time (`sysctl -w`), validated as the kernel validates it. Like
+    /// Linux, a new value only governs what happens from now on: lowering tcp_max_tw_buckets does
+    /// not kill existing TIME-WAIT sockets.
+    /// </summary>
+    public DomainError? SetSysctl(string hostName, string name, string text)
+    {
+        var host = FindHost(hostName);
+        if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
+        if (!host.Sysctls.TrySet(name, text, out var error)) return DomainError.Invalid(error, name);
+        Record(JournalLevel.States, new SysctlChanged(Now, _journalSeq, host.Name, name, host.Sysctls.Format(name)));
+        return null;
+    }
+
     // ---- the clock ----------------------------------------------------------------------
 
     /// <summary>Processes every item due at or before <paramref name="until"/>, then sets the clock to it.</summary>
