@@ -100,20 +100,27 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_close_state() + tcp_send_fin(): moves to the close state table's next state and,
-    /// where it says so, queues a FIN after the data (the state changes when the FIN is queued,
-    /// not when it is sent), then pushes with Nagle off.
+    /// Models tcp_close_state() + tcp_send_fin() — net/ipv4/tcp.c: the new_state[] table
+    /// (ESTABLISHED/SYN_RECV → FIN_WAIT1 + FIN, CLOSE_WAIT → LAST_ACK + FIN, SYN_SENT/LISTEN/CLOSE →
+    /// CLOSE with nothing on the wire, the FIN_WAIT*/CLOSING/LAST_ACK states unchanged). The state
+    /// changes when the FIN is queued, not when it is sent; the queue is then pushed with Nagle off.
     /// </summary>
     void CloseStateAndFin(string cause)
     {
-        var next = State switch
+        switch (State)
         {
-            TcpState.Established or TcpState.SynRecv => TcpState.FinWait1,
-            TcpState.CloseWait => TcpState.LastAck,
-            _ => State,
-        };
-        if (next == State) return;
-        TransitionTo(next, cause);
+            case TcpState.Established or TcpState.SynRecv:
+                TransitionTo(TcpState.FinWait1, cause);
+                break;
+            case TcpState.CloseWait:
+                TransitionTo(TcpState.LastAck, cause);
+                break;
+            case TcpState.SynSent or TcpState.Listen or TcpState.Close:
+                TransitionTo(TcpState.Close, cause);
+                return;
+            default:
+                return;
+        }
         _finQueued = true;
         _finSeq = WriteSeq;
         WriteSeq++;

@@ -1,0 +1,110 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §2.3, §2.4, §14 scenarios 5, 6: aborts instead of FIN.</summary>
+public class AbortTests
+{
+    [Fact]
+    public void Established_CloseWithUnreadData_SendsRstAndPeerGetsEconnreset()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 100 });
+        h.At(Ms(200));
+        uint sndNxt = c.SndNxt, rcvNxt = c.RcvNxt;
+        Assert.Equal(100, c.Unread);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        var rst = h.Sent("client").Last();
+        Assert.Equal(TcpFlags.Rst | TcpFlags.Ack, rst.Flags);
+        Assert.Equal(sndNxt, rst.SeqNo);
+        Assert.Equal(rcvNxt, rst.AckNo);
+        Assert.Equal(Ms(200), rst.At);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Fin));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnClose]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpEstabResets]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpOutRsts]);
+        h.At(Ms(300));
+        var recv = h.Call("server", SocketCallKind.Recv, s.Id);
+        Assert.Equal("ECONNRESET", recv.Errno);
+        var send = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        Assert.Equal("EPIPE", send.Errno);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpEstabResets]);
+        Assert.Equal(0, h.Client.TimeWaitCount);
+    }
+
+    [Fact]
+    public void Established_LingerZeroClose_SendsRstAtSndNxtAndCountsAbortOnData()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.At(Ms(150));
+        var read = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id });
+        Assert.Equal(100, read.Result);
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        uint sndNxt = c.SndNxt;
+        var close = h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Equal(0, close.Result);
+        var rst = h.Sent("client").Last();
+        Assert.Equal("R.", rst.Flags.ToLetters());
+        Assert.Equal(sndNxt, rst.SeqNo);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnClose]);
+        h.At(Ms(300));
+        Assert.Equal("ECONNRESET", h.Call("server", SocketCallKind.Recv, s.Id).Errno);
+        Assert.Equal(0, h.Client.TimeWaitCount);
+        Assert.Equal(0, h.Client.OrphanCount);
+    }
+
+    [Fact]
+    public void Established_UnreadDataAndLingerZero_UnreadDataWins()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 5 });
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnClose]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
+    }
+
+    [Fact]
+    public void CloseWait_LingerZeroClose_SendsRst()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.CloseWait, s.State);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.Call("server", SocketCallKind.Close, s.Id);
+        Assert.Equal("R.", h.Sent("server").Last().Flags.ToLetters());
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpEstabResets]);
+    }
+
+    [Fact]
+    public void SynSent_Close_SendsNothingAndLaterSynAckGetsHostRst()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        int before = h.Sent("client").Count();
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 0.0, null);
+        h.At(S(3));
+        var after = h.Sent("client").Skip(before).ToList();
+        // The server's SYN-ACK retransmission (+1 s) hits no socket → R with seq = its ack.
+        Assert.Contains(after, x => x.Flags == TcpFlags.Rst && x.SeqNo == h.Sent("server").First().AckNo);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpAttemptFails]);
+    }
+}

@@ -1,0 +1,97 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// Reference §3.2, §9 and §14 scenarios 9, 10, 30. With a 10 ms link the first RTT sample is
+/// 20 ms, so RTO = srtt + max(2·srtt, 200 ms) = 220 ms (55 jiffies): the loss probe fires one RTO
+/// after the FIN, the first RTO retransmission one RTO later, then the RTO doubles.
+/// </summary>
+public class RetransmissionTests
+{
+    static TwoHostHarness DeadPeerAfterHandshake(out TcpSocket c, out TcpSocket s)
+    {
+        var h = new TwoHostHarness();
+        (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        return h;
+    }
+
+    static double[] FinTimesMs(TwoHostHarness h) =>
+        h.Sent("client").Where(x => x.Flags.HasFlag(TcpFlags.Fin)).Select(x => x.At.Ns / 1e6).ToArray();
+
+    [Fact]
+    public void FinWait1Orphan_DeadPeer_LossProbeThenEightRtosThenSilentDeath()
+    {
+        var h = DeadPeerAfterHandshake(out var c, out _);
+        Assert.Equal(220, c.Rto.TotalMilliseconds);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(200));
+        Assert.Equal([100, 320, 540, 980, 1860, 3620, 7140, 14180, 28260, 56420], FinTimesMs(h));
+        var death = h.States(c.Id).Last();
+        Assert.Equal(TcpState.Close, death.To);
+        Assert.Equal(Ms(112740), death.At);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
+        Assert.Equal(9, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+        Assert.Equal(0, h.Client.OrphanCount);
+    }
+
+    [Fact]
+    public void FinWait1Orphan_OrphanRetries3_DiesAfterFourRtoRetransmissions()
+    {
+        var h = DeadPeerAfterHandshake(out var c, out _);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_orphan_retries", "3");
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(60));
+        // model(3) = 3.0 s from the first RTO retransmission at 540 ms. At 3620 ms 3.08 s have passed
+        // (r·(2^4 − 2) ≥ T, §3.2's exact boundary), so that firing kills instead of retransmitting.
+        Assert.Equal([100, 320, 540, 980, 1860], FinTimesMs(h));
+        Assert.Equal(Ms(3620), h.States(c.Id).Last().At);
+    }
+
+    [Fact]
+    public void FinWait1_ShutdownWrDeadPeer_FifteenRtosCappedAt120sThenEtimedout()
+    {
+        var h = DeadPeerAfterHandshake(out var c, out _);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        var recv = h.Call("client", SocketCallKind.Recv, c.Id);
+        h.At(S(1200));
+        var fins = FinTimesMs(h);
+        Assert.Equal(1 + 1 + 15, fins.Length);
+        // Nine doublings (RTO 0.44 … 112.64 s), then capped at 120 s.
+        Assert.Equal(112740, fins[10]);
+        Assert.Equal(225380, fins[11]);
+        Assert.Equal(345380, fins[12]);
+        Assert.Equal(825380, fins[^1]);
+        // model(15) = 924.6 s after the first RTO retransmission (540 ms): the firing at 945.38 s expires.
+        var returned = h.Returned(recv.CallId)!;
+        Assert.Equal("ETIMEDOUT", returned.Errno);
+        Assert.Equal(Ms(945380), returned.At);
+        Assert.Equal(16, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void Established_UserTimeout3000DeadPeer_RtoClampedToDeadline()
+    {
+        var h = DeadPeerAfterHandshake(out var c, out _);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.TCP_USER_TIMEOUT, Value = 3000 });
+        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 4 });
+        Assert.Equal(4, send.Result);
+        var recv = h.Call("client", SocketCallKind.Recv, c.Id);
+        h.At(S(10));
+        var data = h.Sent("client").Where(x => x.Len == 4).Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([100, 320, 540, 980, 1860], data);
+        var returned = h.Returned(recv.CallId)!;
+        Assert.Equal("ETIMEDOUT", returned.Errno);
+        Assert.Equal(Ms(3540), returned.At);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+}
