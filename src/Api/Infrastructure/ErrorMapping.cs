@@ -22,7 +22,7 @@ public static class ErrorMapping
     /// A request the framework could not bind. JSON errors name the offending field by its JSON path
     /// (<c>$.seed</c> → <c>seed</c>); CLR type names from the serializer's messages never reach the client.
     /// </summary>
-    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyAbsent) => exception.InnerException switch
+    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing) => exception.InnerException switch
     {
         // A reader error (the serializer wraps the internal JsonReaderException): the body is not JSON.
         JsonException { InnerException: JsonException } syntax => new ProblemDetails
@@ -40,7 +40,7 @@ public static class ErrorMapping
             Status = StatusCodes.Status400BadRequest,
             Type = ProblemTypes.Validation,
         },
-        null when bodyAbsent && exception.StatusCode == StatusCodes.Status400BadRequest => new ProblemDetails
+        null when bodyMissing && exception.StatusCode == StatusCodes.Status400BadRequest => new ProblemDetails
         {
             Status = StatusCodes.Status400BadRequest,
             Type = ProblemTypes.MalformedJson,

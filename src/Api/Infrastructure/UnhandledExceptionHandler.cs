@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 
 namespace SimService.Api.Infrastructure;
@@ -15,14 +16,17 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var problem = exception is BadHttpRequestException badRequest
-            ? ErrorMapping.FromBadRequest(badRequest, BodyAbsent(httpContext.Request))
+            ? ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext))
             : Internal(exception);
         await TypedResults.Problem(problem).ExecuteAsync(httpContext);
         return true;
     }
 
-    private static bool BodyAbsent(HttpRequest request) =>
-        request.ContentLength == 0 || request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false };
+    // The middleware has cleared the request's endpoint by now; its feature keeps the one that threw.
+    private static bool BodyExpectedButAbsent(HttpContext httpContext) =>
+        httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is not null
+        && (httpContext.Request.ContentLength == 0
+            || httpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false });
 
     private ProblemDetails Internal(Exception exception)
     {
