@@ -258,7 +258,8 @@ public sealed partial class TcpSocket
         }
         else
         {
-            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, _rcvWnd >> _rcvWscale);
+            uint rcvWindow = (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
+            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, rcvWindow, _rcvWscale);
             tw.Schedule(timeout, cause);
         }
         Done(cause);

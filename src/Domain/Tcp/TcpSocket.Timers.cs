@@ -300,8 +300,8 @@ public sealed partial class TcpSocket
         ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, next);
     }
 
-    /// <summary>keepalive_time_elapsed(): time since the last segment or ACK heard from the peer.</summary>
-    SimDuration KeepaliveElapsed => SimDuration.Min(_sim.Now - _lastRecv, _sim.Now - _lastAckRecv);
+    /// <summary>keepalive_time_elapsed(): jiffies since the last segment or ACK heard from the peer (lrcvtime, rcv_tstamp).</summary>
+    SimDuration KeepaliveElapsed => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Math.Max(Jiffies.At(_lastRecv), Jiffies.At(_lastAckRecv)));
 
     /// <summary>Models tcp_set_keepalive(): arming keepalive_time from now; off in CLOSE/LISTEN.</summary>
     void SetKeepalive(bool on)

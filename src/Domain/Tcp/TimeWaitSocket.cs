@@ -26,7 +26,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     readonly SimTimer _timer;
     SimTime _lastOowAck = new(long.MinValue / 2);
 
-    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWndScaled)
+    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale)
     {
         Host = sk.Host;
         _sim = sk.Host.Sim;
@@ -36,7 +36,8 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         Substate = substate;
         RcvNxt = sk.RcvNxt;
         SndNxt = sk.SndNxt;
-        Window = (ushort)Math.Min(rcvWndScaled, TcpConstants.MaxTcpWindow);
+        RcvWnd = rcvWnd;
+        Window = (ushort)Math.Min(rcvWnd >> rcvWscale, TcpConstants.MaxTcpWindow);
         UsedTimestamps = tsOk;
         TsRecent = tsRecent;
         TsRecentStampSec = tsOk ? tsRecentStampSec : 0;
@@ -60,6 +61,9 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public TcpState Substate { get; private set; }
     public uint RcvNxt { get; private set; }
     public uint SndNxt { get; }
+    /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
+    public uint RcvWnd { get; }
+    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
     public ushort Window { get; }
     public bool UsedTimestamps { get; }
     public uint TsRecent { get; private set; }
@@ -152,7 +156,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         }
         if (Substate == TcpState.FinWait2)
         {
-            bool inWindow = !SeqMath.Before(seg.EndSeq, RcvNxt) && !SeqMath.After(seg.Seq, RcvNxt + Window)
+            bool inWindow = !SeqMath.Before(seg.EndSeq, RcvNxt) && !SeqMath.After(seg.Seq, RcvNxt + RcvWnd)
                             || (seg.Seq == seg.EndSeq && seg.Seq == RcvNxt);
             if (pawsReject || !inWindow) return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
             if (rst)

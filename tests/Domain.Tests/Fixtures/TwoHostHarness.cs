@@ -72,4 +72,13 @@ public sealed class TwoHostHarness
 
     public string Trace() => string.Join("\n", Segments().Select(s =>
         $"{s.At} {s.Host} {s.Flags.ToLetters()} seq={s.SeqNo} ack={s.AckNo} len={s.Len} win={s.Win} ({s.Reason})"));
+
+    /// <summary>Hands a crafted segment to a host now, as if it had just arrived (packetdrill-style injection).</summary>
+    public void Deliver(Host to, Segment seg) => ((IEventTarget)to).OnDue(Sim, seg);
+
+    /// <summary>A segment from the server's side of a connection to the client.</summary>
+    public static Segment From(TcpSocket peer, TcpFlags flags, uint seq, uint ack, int len = 0, TcpOptions? options = null) =>
+        new(peer.Tuple, flags, seq, ack, 502, len, options ?? TcpOptions.None);
+
+    public TimeWaitSocket? TimeWaitOf(TcpSocket sk) => sk.Host.TimeWaitSockets.FirstOrDefault(t => t.SocketId == sk.Id);
 }

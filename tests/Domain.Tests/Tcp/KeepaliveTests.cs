@@ -1,0 +1,48 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §4.2 and §14 scenario 26.</summary>
+public class KeepaliveTests
+{
+    [Fact]
+    public void Established_KeepaliveDeadPeer_ThreeProbesThenRstAndEtimedout()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        void Opt(SocketOption o, int v) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = o, Value = v });
+        Opt(SocketOption.SO_KEEPALIVE, 1);
+        Opt(SocketOption.TCP_KEEPIDLE, 2);
+        Opt(SocketOption.TCP_KEEPINTVL, 1);
+        Opt(SocketOption.TCP_KEEPCNT, 3);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var recv = h.Call("client", SocketCallKind.Recv, c.Id);
+        h.At(S(10));
+        var probes = h.Sent("client").Where(x => x.Flags == TcpFlags.Ack && x.SeqNo == c.Iss).Select(x => x.At).ToList();
+        // Idle is measured from the last segment received (the SYN-ACK at 21 ms): first probe 2 s later (jiffy-aligned).
+        Assert.Equal([Ms(2020), Ms(3020), Ms(4020)], probes);
+        var rst = h.Sent("client").Last();
+        Assert.Equal("R.", rst.Flags.ToLetters());
+        Assert.Equal(Ms(5020), rst.At);
+        Assert.Equal("ETIMEDOUT", h.Returned(recv.CallId)!.Errno);
+        Assert.Equal(3, h.Client.Mib[MibCounter.TcpExtTCPKeepAlive]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
+    [Fact]
+    public void CloseWait_KeepaliveProbesRunThere()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.SO_KEEPALIVE, Value = 1 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.TCP_KEEPIDLE, Value = 5 });
+        h.At(S(7));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPKeepAlive]);
+    }
+}
