@@ -50,7 +50,7 @@ public sealed partial class Host : IEventTarget
     internal uint BootClockOffset { get; }
 
     int _orphanCache;
-    long _orphanCacheAt = long.MinValue;
+    long _orphanCacheAt = -1_000_000_000_000;
 
     /// <summary>
     /// tcp_orphan_update(): the orphan count limit checks read is a sum cached every 100 ms

@@ -267,6 +267,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
+        if (ReferenceEquals(payload, LingerWake))
+        {
+            EndLinger();
+            return;
+        }
         if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
         if (ReferenceEquals(t, _xmitTimer)) OnXmitTimer();
         else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();

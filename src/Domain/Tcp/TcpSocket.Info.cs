@@ -1,0 +1,129 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// A read-only snapshot of struct tcp_info (include/uapi/linux/tcp.h) holding the fields the
+/// simulator models, with the kernel's units: times in microseconds (tcpi_rto, tcpi_rtt ...)
+/// or milliseconds (tcpi_last_*), windows in bytes. A listener fills only State, Cwnd and
+/// Unacked (its accept queue), as tcp_get_info() returns early for TCP_LISTEN.
+/// </summary>
+public sealed record TcpInfo(
+    TcpState State,
+    string CongestionControl,
+    bool Timestamps,
+    bool Sack,
+    bool WindowScale,
+    int SndWscale,
+    int RcvWscale,
+    long RtoUs,
+    long AtoUs,
+    int Backoff,
+    int Retransmits,
+    int Probes,
+    int SndMss,
+    int AdvMss,
+    int Pmtu,
+    int Unacked,
+    int Retrans,
+    int TotalRetrans,
+    long LastDataSentMs,
+    long LastDataRecvMs,
+    long LastAckRecvMs,
+    long RttUs,
+    long RttVarUs,
+    int SndSsthresh,
+    int SndCwnd,
+    long RcvSsthresh,
+    long BytesAcked,
+    long BytesReceived,
+    long NotSentBytes,
+    long SndWnd)
+{
+    /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
+    public const int InfiniteSsthresh = 0x7fffffff;
+
+    /// <summary>The default congestion control of Linux 6.18 (net.ipv4.tcp_congestion_control).</summary>
+    public const string DefaultCongestionControl = "cubic";
+
+    /// <summary>Path MTU of the simulated Ethernet links: the MSS plus 40 bytes of IPv4 and TCP headers.</summary>
+    public const int EthernetMtu = TcpConstants.EthernetMss + 40;
+}
+
+public sealed partial class TcpSocket
+{
+    /// <summary>
+    /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
+    /// read. Not modelled (so absent): pacing and delivery rates, segment counts, rcv_mss, rcv_space,
+    /// min_rtt. lsndtime/lrcvtime are taken from the engine's last send/receive of any segment.
+    /// </summary>
+    public TcpInfo Info
+    {
+        get
+        {
+            if (State == TcpState.Listen)
+            {
+                // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
+                return new TcpInfo(State, TcpInfo.DefaultCongestionControl, false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, 0, 0, _cwnd, 0, 0, 0, 0, 0);
+            }
+            bool wscaleOk = IsSynchronized && (_sndWscale != 0 || _rcvWscale != 0);
+            return new TcpInfo(
+                State,
+                TcpInfo.DefaultCongestionControl,
+                Timestamps: _tsOk,
+                Sack: _sackOk,
+                WindowScale: wscaleOk,
+                SndWscale: wscaleOk ? _sndWscale : 0,
+                RcvWscale: wscaleOk ? _rcvWscale : 0,
+                RtoUs: _rto.Ns / 1_000,
+                AtoUs: SimDuration.Min(_ato, TcpConstants.DelackMax).Ns / 1_000,
+                Backoff: _backoff,
+                Retransmits: _retransmits,
+                Probes: _probesOut,
+                SndMss: PayloadMss,
+                AdvMss: TcpConstants.EthernetMss,
+                Pmtu: TcpInfo.EthernetMtu,
+                Unacked: PacketsOut,
+                Retrans: _rtx.Count(r => r.Retransmitted),
+                TotalRetrans: _totalRetrans,
+                LastDataSentMs: JiffiesAgoMs(_lastSend),
+                LastDataRecvMs: JiffiesAgoMs(_lastRecv),
+                LastAckRecvMs: JiffiesAgoMs(_lastAckRecv),
+                RttUs: _srttUs >> 3,
+                RttVarUs: _mdevUs >> 2,
+                SndSsthresh: _ssthresh,
+                SndCwnd: _cwnd,
+                RcvSsthresh: _rcvSsthresh,
+                // tcp_snd_una_update() counts from the SYN-ACK's ack on an active open; a passive child starts at snd_una = isn + 1.
+                BytesAcked: Math.Max(0L, (long)(uint)(SndUna - Iss) - (Parent is null ? 0 : 1)),
+                // tcp_rcv_nxt_update(): rcv_nxt was set to irs + 1 directly by the handshake.
+                BytesReceived: IsSynchronized ? (uint)(RcvNxt - Irs - 1) : 0,
+                NotSentBytes: Math.Max(0, (int)(WriteSeq - SndNxt)),
+                SndWnd: _sndWnd);
+        }
+    }
+
+    /// <summary>jiffies_to_msecs(now − stamp), as tcp_get_info() reports the tcpi_last_* ages.</summary>
+    long JiffiesAgoMs(SimTime stamp) => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Jiffies.At(stamp)).TotalMilliseconds;
+
+    /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
+    public int AckQuickPingPong => (_quick << 1) | (_pingPong ? 1 : 0);
+
+    /// <summary>
+    /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per pending
+    /// timer (sk_reset_timer() takes a reference when it arms an idle timer) and, for a
+    /// listener, one per request or child socket waiting on it (reqsk_alloc() holds the listener).
+    /// </summary>
+    public int RefCount
+    {
+        get
+        {
+            int timers = (_xmitTimer.Armed ? 1 : 0) + (_delackTimer.Armed ? 1 : 0) + (_keepaliveTimer.Armed ? 1 : 0);
+            if (State != TcpState.Listen) return 1 + timers;
+            int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));
+            return 1 + timers + requests + AcceptQueue.Count;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §7 and §14 scenario 29: tcp_max_orphans.</summary>
+public class OrphanLimitTests
+{
+    [Fact]
+    public void Established_CloseOverTheOrphanLimit_FinThenRstAndLogLine()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", "1");
+        var l = h.Call(new SimService.Domain.Commands.SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var cs = Enumerable.Range(0, 3).Select(_ => h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId).ToList();
+        h.At(Ms(100));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, cs[0]);
+        h.Call("client", SocketCallKind.Close, cs[1]);
+        Assert.Equal(2, h.Client.OrphanCount);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        h.At(Ms(250));
+        var victim = h.Sim.FindSocket(cs[2])!;
+        uint fin = victim.SndNxt;
+        h.Call("client", SocketCallKind.Close, cs[2]);
+        var last2 = h.Sent("client").TakeLast(2).ToList();
+        Assert.Equal("F.", last2[0].Flags.ToLetters());
+        Assert.Equal("R.", last2[1].Flags.ToLetters());
+        Assert.Equal(fin + 1, last2[1].SeqNo);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Contains("TCP: too many orphaned sockets", h.Client.KernelLog);
+        Assert.Equal(2, h.Client.OrphanCount);
+        Assert.NotEqual(0, l.SocketId);
+    }
+
+    [Fact]
+    public void FinWait1Orphans_CacheIsStaleWithin100ms_BurstIsNotChecked()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", "1");
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var cs = Enumerable.Range(0, 4).Select(_ => h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId).ToList();
+        h.At(Ms(100));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        foreach (var id in cs) h.Call("client", SocketCallKind.Close, id);
+        Assert.Equal(4, h.Client.OrphanCount);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+    }
+}

@@ -1,0 +1,190 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §6.5–§6.9 and §14 scenarios 18–23.</summary>
+public class PortReuseTests
+{
+    static CallHandle Connect(TwoHostHarness h, ushort port = 80, ushort? bind = null, bool reuse = false) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = port, BindPort = bind, BindReuseAddr = reuse });
+
+    /// <summary>A client-closed connection from the one-port range 40000: the client holds TIME-WAIT on 40000.</summary>
+    static TwoHostHarness ClientTimeWaitOnOnePort(int twReuse)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000");
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", twReuse.ToString());
+        var (c, s, _) = h.Establish();
+        Assert.Equal(40000, c.Local.Port);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(150));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        Assert.Equal(1, h.Client.TimeWaitCount);
+        return h;
+    }
+
+    [Fact]
+    public void TimeWait_ConnectSameDestinationOnePortRange_EaddrnotavailUntilReuseDelay()
+    {
+        var h = ClientTimeWaitOnOnePort(twReuse: 1);
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(Ms(1100));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(Ms(1200));
+        var tw = h.Client.TimeWaitSockets.Single();
+        var ok = Connect(h);
+        Assert.True(ok.Blocked);
+        var sk = h.Sim.FindSocket(ok.SocketId)!;
+        Assert.Equal(tw.SndNxt + 65537, sk.Iss);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
+        Assert.Equal(0, h.Client.TimeWaitCount);
+        h.At(Ms(1300));
+        Assert.Equal(TcpState.Established, sk.State);
+    }
+
+    [Fact]
+    public void TimeWait_ConnectOtherDestinationPort_SameLocalPortIsFine()
+    {
+        var h = ClientTimeWaitOnOnePort(twReuse: 0);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 81 });
+        var ok = Connect(h, port: 81);
+        Assert.Equal(40000, h.Sim.FindSocket(ok.SocketId)!.Local.Port);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void TimeWait_TwReuseOffOrLoopbackOnly_EaddrnotavailEvenAfterTheDelay(int twReuse)
+    {
+        var h = ClientTimeWaitOnOnePort(twReuse);
+        h.At(S(30));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(S(61));
+        Assert.Null(Connect(h).Errno);
+    }
+
+    [Theory]
+    [InlineData(true, true, null)]
+    [InlineData(false, true, "EADDRNOTAVAIL")]
+    public void TimeWait_BindConnectWithReuseAddrOnBoth_ReusesWhenTimestampsWereUsed(bool timestamps, bool reuseNew, string? errno)
+    {
+        var h = new TwoHostHarness();
+        if (!timestamps) h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0");
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "0");
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var first = Connect(h, bind: 45000, reuse: true);
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = 1 });
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, first.SocketId);
+        h.At(Ms(150));
+        h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
+        h.At(Ms(200));
+        Assert.Equal(1, h.Client.TimeWaitCount);
+        var again = Connect(h, bind: 45000, reuse: reuseNew);
+        Assert.Equal(errno, again.Errno);
+    }
+
+    [Fact]
+    public void TimeWait_BindWithoutReuseAddrOnNewSocket_Eaddrinuse()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var first = Connect(h, bind: 45000, reuse: true);
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, first.SocketId);
+        h.At(Ms(150));
+        h.Call("server", SocketCallKind.Close, h.Server.AllSockets.Last().Id);
+        h.At(Ms(200));
+        Assert.Equal("EADDRINUSE", Connect(h, bind: 45000, reuse: false).Errno);
+    }
+
+    [Theory]
+    [InlineData(true, false, "EADDRINUSE")]
+    [InlineData(true, true, null)]
+    [InlineData(false, false, "EADDRINUSE")]
+    [InlineData(false, true, "EADDRINUSE")]
+    public void TimeWait_ServerRestartMatrix_MatchesTheKernel(bool oldReuse, bool newReuse, string? errno)
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, ReuseAddr = oldReuse });
+        var c = Connect(h);
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
+        h.At(Ms(150));
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.Call("server", SocketCallKind.Close, l.SocketId);
+        h.At(Ms(300));
+        Assert.Equal(1, h.Server.TimeWaitCount);
+        var relisten = h.Call(new SocketCallRequest("server", "app2", SocketCallKind.Listen) { Port = 80, ReuseAddr = newReuse });
+        Assert.Equal(errno, relisten.Errno);
+    }
+
+    [Fact]
+    public void ServerTimeWait_NewSynFromSamePortWithNewerTimestamp_AcceptedWithIsnFromTimeWait()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = Connect(h, bind: 46000);
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
+        h.At(Ms(150));
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.At(Ms(300));
+        var tw = h.Server.TimeWaitSockets.Single();
+        h.At(S(2));
+        var again = Connect(h, bind: 46000);
+        h.At(S(2.1));
+        var synAck = h.Sent("server").Last(x => x.Flags == (TcpFlags.Syn | TcpFlags.Ack));
+        Assert.Equal(tw.SndNxt + 65537, synAck.SeqNo);
+        Assert.Equal(S(2) + new SimService.Domain.Time.SimDuration(10_000_000), synAck.At);
+        Assert.False(tw.Alive);
+        Assert.Equal(TcpState.Established, h.Sim.FindSocket(again.SocketId)!.State);
+    }
+
+    [Fact]
+    public void ServerTimeWait_OldSynWithoutTimestamps_AnsweredWithTimeWaitAck()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0");
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = Connect(h, bind: 46000);
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
+        h.At(Ms(150));
+        var client = h.Sim.FindSocket(c.SocketId)!;
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.At(Ms(300));
+        var tw = h.Server.TimeWaitSockets.Single();
+        var oldSyn = new Segment(client.Tuple, TcpFlags.Syn, tw.RcvNxt - 1000, 0, 64240, 0, TcpOptions.None);
+        h.Deliver(h.Server, oldSyn);
+        var ack = h.Sent("server").Last();
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(tw.RcvNxt, ack.AckNo);
+        Assert.True(tw.Alive);
+    }
+
+    [Fact]
+    public void FinWait2Orphan_MaxTwBucketsZero_VanishesAndPeerFinGetsHostRst()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "0");
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPTimeWaitOverflow]);
+        Assert.Empty(h.Client.KernelLog);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(300));
+        Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
+        Assert.Equal(TcpState.Close, h.StateOf(s));
+    }
+}
