@@ -1,0 +1,130 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Commands;
+
+/// <summary>
+/// One entry of a simulation's command log: the source of truth. A simulation's state is a pure
+/// function of (profile, seed, commands in order); replay applies the same list to a fresh engine.
+/// </summary>
+public abstract record SimCommand;
+
+/// <summary>Creates a host (a Linux kernel, or a scripted packet source/sink) with sysctls applied in order.</summary>
+public sealed record AddHostCommand(string Name, string Address, HostKind Kind, IReadOnlyList<KeyValuePair<string, string>> Sysctls) : SimCommand;
+
+/// <summary>Joins two hosts with a symmetric link.</summary>
+public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss) : SimCommand;
+
+/// <summary>Changes a link, both directions or only A→B; null fields are left as they are.</summary>
+public sealed record ChangeLinkCommand(string A, string B, bool OneDirection, SimDuration? Delay, double? Loss, bool? Blackhole) : SimCommand;
+
+/// <summary>`sysctl -w` on a host at run time.</summary>
+public sealed record SetSysctlCommand(string Host, string Name, string Value) : SimCommand;
+
+/// <summary>A system call by a process.</summary>
+public sealed record SocketCallCommand(SocketCallRequest Request) : SimCommand;
+
+/// <summary>Kills a process: its descriptors close as at exit.</summary>
+public sealed record KillCommand(string Host, string Process, string Signal) : SimCommand;
+
+/// <summary>A segment sent by a scripted host (numbers absolute).</summary>
+public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length)
+    : SimCommand;
+
+/// <summary>How an advance is bounded.</summary>
+public enum AdvanceMode
+{
+    /// <summary>By a duration from now.</summary>
+    By,
+    /// <summary>Until an absolute virtual time.</summary>
+    To,
+    /// <summary>Until no event is pending (never past <see cref="AdvanceCommand.Amount"/> from now).</summary>
+    UntilIdle,
+}
+
+/// <summary>Moves the clock, processing events, within an event budget.</summary>
+public sealed record AdvanceCommand(AdvanceMode Mode, SimDuration Amount, long EventBudget) : SimCommand;
+
+/// <summary>What applying a command did: an error (nothing changed), a call handle, or an advance result.</summary>
+public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null)
+{
+    public bool IsOk => Error is null;
+    public static readonly CommandOutcome Ok = new((DomainError?)null);
+}
+
+/// <summary>The one place commands meet the engine (live use and replay alike).</summary>
+public static class CommandApplier
+{
+    public static CommandOutcome Apply(Simulation sim, SimCommand command) => command switch
+    {
+        AddHostCommand c => AddHost(sim, c),
+        AddLinkCommand c => FromResult(sim.AddLink(c.A, c.B, c.Delay, c.Loss).Error),
+        ChangeLinkCommand c => FromResult(sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole)),
+        SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
+        SocketCallCommand c => Call(sim, c),
+        KillCommand c => FromResult(sim.Kill(c.Host, c.Process, c.Signal)),
+        InjectCommand c => Inject(sim, c),
+        AdvanceCommand c => Advance(sim, c),
+        _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
+    };
+
+    static CommandOutcome FromResult(DomainError? error) => error is null ? CommandOutcome.Ok : new CommandOutcome(error);
+
+    /// <summary>
+    /// A host with its sysctls, all or nothing: the sysctls are validated on a scratch table
+    /// first, so a refused value leaves no half-made host behind.
+    /// </summary>
+    static CommandOutcome AddHost(Simulation sim, AddHostCommand c)
+    {
+        if (!IPv4.TryParse(c.Address, out var address)) return new(DomainError.Invalid($"'{c.Address}' is not an IPv4 address", "address"));
+        var scratch = new SysctlTable(sim.Profile);
+        foreach (var (name, value) in c.Sysctls)
+            if (!scratch.TrySet(name, value, out var why)) return new(DomainError.Invalid(why, $"sysctls.{name}"));
+        var host = sim.AddHost(c.Name, address, c.Kind);
+        if (!host.IsOk) return new(host.Error);
+        foreach (var (name, value) in c.Sysctls) sim.SetSysctl(c.Name, name, value);
+        return CommandOutcome.Ok;
+    }
+
+    static CommandOutcome Call(Simulation sim, SocketCallCommand c)
+    {
+        var r = sim.Call(c.Request);
+        return r.IsOk ? new CommandOutcome(null, r.Value) : new CommandOutcome(r.Error);
+    }
+
+    static CommandOutcome Inject(Simulation sim, InjectCommand c)
+    {
+        var from = sim.FindHost(c.From);
+        var to = sim.FindHost(c.To);
+        if (from is null) return new(DomainError.NotFound($"host '{c.From}'", "from"));
+        if (to is null) return new(DomainError.NotFound($"host '{c.To}'", "to"));
+        var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
+            c.Flags, c.Seq, c.Ack, c.Window, c.Length, TcpOptions.None);
+        return FromResult(from.Inject(seg));
+    }
+
+    static CommandOutcome Advance(Simulation sim, AdvanceCommand c)
+    {
+        if (c.Amount.Ns < 0) return new(DomainError.Invalid("an advance cannot go backwards", "amount"));
+        if (c.EventBudget <= 0) return new(DomainError.Invalid("the event budget must be positive", "eventBudget"));
+        var result = c.Mode switch
+        {
+            AdvanceMode.By => sim.RunUntil(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.To when c.Amount.Ns < sim.Now.Ns => null,
+            AdvanceMode.To => sim.RunUntil(new SimTime(c.Amount.Ns), c.EventBudget),
+            _ => sim.RunUntilIdle(sim.Now + c.Amount, c.EventBudget),
+        };
+        return result is null
+            ? new(DomainError.Invalid($"{new SimTime(c.Amount.Ns)} is before the current time {sim.Now}", "until"))
+            : new CommandOutcome(null, Advance: result);
+    }
+
+    /// <summary>Runs a command log on a fresh engine (replay).</summary>
+    public static Simulation Replay(KernelProfile profile, long seed, IEnumerable<SimCommand> commands)
+    {
+        var sim = new Simulation(profile, seed);
+        foreach (var c in commands) Apply(sim, c);
+        return sim;
+    }
+}
