@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// A segment a host put on a link, as packet checks see it: host names, endpoints, flags, sequence
+/// numbers both absolute and relative (to the sender's and the receiver's ISN, as Wireshark shows
+/// them; absolute while no SYN was seen), and whether the link dropped it.
+/// </summary>
+internal sealed record WirePacket(
+    SimTime At,
+    string From,
+    string To,
+    FourTuple Tuple,
+    TcpFlags Flags,
+    uint Seq,
+    uint Ack,
+    uint RelativeSeq,
+    uint RelativeAck,
+    int Len,
+    bool Dropped)
+{
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{At} {From}:{Tuple.Local.Port} > {To}:{Tuple.Remote.Port} {Flags.ToLetters()} seq={RelativeSeq} ack={RelativeAck} len={Len}"
+        + (Dropped ? " (dropped)" : "");
+}
+
+/// <summary>Packet checks: packets (ordered subsequence), packetsExact (one to one), noPackets.</summary>
+public sealed partial class ScenarioRunner
+{
+    /// <summary>How many near misses a failed packet check lists.</summary>
+    const int MaxPacketsShown = 5;
+
+    void CheckPackets(FinalExpect expect, string path)
+    {
+        if (expect.Packets.IsEmpty && expect.PacketsExact.IsEmpty && expect.NoPackets.IsEmpty) return;
+        var packets = CapturePackets(_sim.Journal, address => _sim.FindHost(address)?.Name);
+        CheckSubsequence(expect.Packets, packets, JsonPath.Member(path, "packets"));
+        CheckExact(expect.PacketsExact, packets, JsonPath.Member(path, "packetsExact"));
+        CheckNone(expect.NoPackets, packets, JsonPath.Member(path, "noPackets"));
+    }
+
+    /// <summary>
+    /// Every SegmentSent of the journal in order, dropped when a SegmentDropped for it follows at
+    /// once. Relative numbers follow Wireshark: each direction's ISN is the seq of the latest SYN
+    /// sent in that direction; ack is relative to the reverse direction's ISN (as written when the
+    /// segment has no ACK flag, its ack field then meaning nothing).
+    /// </summary>
+    internal static ImmutableArray<WirePacket> CapturePackets(IReadOnlyList<SimEvent> journal, Func<IPv4, string?> hostAt)
+    {
+        var isn = new Dictionary<FourTuple, uint>();
+        var packets = ImmutableArray.CreateBuilder<WirePacket>();
+        for (int i = 0; i < journal.Count; i++)
+        {
+            if (journal[i] is not SegmentSent s) continue;
+            if ((s.Flags & TcpFlags.Syn) != 0) isn[s.Tuple] = s.SeqNo;
+            bool dropped = i + 1 < journal.Count && journal[i + 1] is SegmentDropped d
+                && d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags;
+            var to = hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
+            packets.Add(new WirePacket(s.At, s.Host, to, s.Tuple, s.Flags, s.SeqNo, s.AckNo,
+                unchecked(s.SeqNo - isn.GetValueOrDefault(s.Tuple)),
+                (s.Flags & TcpFlags.Ack) != 0 ? unchecked(s.AckNo - isn.GetValueOrDefault(s.Tuple.Reversed)) : s.AckNo,
+                s.Len, dropped));
+        }
+        return packets.ToImmutable();
+    }
+
+    /// <summary>Whether a segment satisfies an entry: flags exactly, every other field when given.</summary>
+    internal static bool Matches(PacketCheck entry, WirePacket packet) =>
+        SameFlagsAndHosts(entry, packet)
+        && (entry.At is not { } at || at.Matches(packet.At - SimTime.Zero))
+        && (entry.Len is not { } len || packet.Len == len)
+        && (entry.Seq is not { } seq || packet.RelativeSeq == seq)
+        && (entry.Ack is not { } ack || packet.RelativeAck == ack);
+
+    static bool SameFlagsAndHosts(PacketCheck entry, WirePacket packet) =>
+        packet.Flags == entry.Flags
+        && IsEndpoint(entry.From, packet.From, packet.Tuple.Local)
+        && IsEndpoint(entry.To, packet.To, packet.Tuple.Remote);
+
+    static bool IsEndpoint(PacketEndpoint? expected, string host, Endpoint endpoint) =>
+        expected is null || (expected.Host == host && (expected.Port is not { } port || endpoint.Port == port));
+
+    /// <summary>
+    /// Matches entries in order as a subsequence, each at the earliest segment after the previous
+    /// match (greedy is optimal for subsequences): the index of each entry's segment, or -1. An entry
+    /// that finds none leaves the next one to search from the last match.
+    /// </summary>
+    internal static int[] MatchSubsequence(IReadOnlyList<PacketCheck> entries, IReadOnlyList<WirePacket> packets)
+    {
+        var found = new int[entries.Count];
+        int next = 0;
+        for (int e = 0; e < entries.Count; e++)
+        {
+            found[e] = -1;
+            for (int p = next; p < packets.Count && found[e] < 0; p++)
+                if (Matches(entries[e], packets[p])) found[e] = p;
+            if (found[e] >= 0) next = found[e] + 1;
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// The segments packetsExact compares with: those between the hosts its entries name (both ends
+    /// named; with one host named, every segment it sent or received; with none, all).
+    /// </summary>
+    internal static List<WirePacket> SegmentsBetweenNamedHosts(IReadOnlyList<PacketCheck> entries, IReadOnlyList<WirePacket> packets)
+    {
+        var named = entries.SelectMany(e => new[] { e.From?.Host, e.To?.Host }).OfType<string>().Distinct().ToList();
+        return named.Count switch
+        {
+            0 => [.. packets],
+            1 => [.. packets.Where(p => p.From == named[0] || p.To == named[0])],
+            _ => [.. packets.Where(p => named.Contains(p.From) && named.Contains(p.To))],
+        };
+    }
+
+    void CheckSubsequence(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    {
+        var found = MatchSubsequence(entries, packets);
+        SimTime? after = null;
+        for (int e = 0; e < entries.Length; e++)
+        {
+            var actual = found[e] >= 0
+                ? packets[found[e]].ToString()
+                : $"no matching segment{(after is { } t ? $" after {t}" : "")}; {NearMisses(entries[e], packets)}";
+            AddCheck(CheckKinds.Packets, JsonPath.Item(path, e), found[e] >= 0, Describe(entries[e]), actual);
+            if (found[e] >= 0) after = packets[found[e]].At;
+        }
+    }
+
+    void CheckExact(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    {
+        if (entries.IsEmpty) return;
+        var between = SegmentsBetweenNamedHosts(entries, packets);
+        for (int e = 0; e < entries.Length; e++)
+        {
+            bool present = e < between.Count;
+            AddCheck(CheckKinds.PacketsExact, JsonPath.Item(path, e), present && Matches(entries[e], between[e]), Describe(entries[e]),
+                present ? between[e].ToString() : $"no segment: only {between.Count} were sent");
+        }
+        var extra = between.Skip(entries.Length).Take(MaxPacketsShown).Select(p => p.ToString()).ToList();
+        AddCheck(CheckKinds.PacketsExact, path, between.Count == entries.Length, $"exactly {entries.Length} segments",
+            between.Count <= entries.Length
+                ? $"{between.Count} segments"
+                : $"{between.Count} segments; beyond the list: {string.Join("; ", extra)}");
+    }
+
+    void CheckNone(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    {
+        for (int e = 0; e < entries.Length; e++)
+        {
+            var matching = packets.Where(p => Matches(entries[e], p)).ToList();
+            AddCheck(CheckKinds.NoPackets, JsonPath.Item(path, e), matching.Count == 0, $"no segment {Describe(entries[e])}",
+                matching.Count == 0 ? "none" : $"{matching.Count} matching: {string.Join("; ", matching.Take(MaxPacketsShown))}");
+        }
+    }
+
+    /// <summary>Segments with the entry's flags and hosts that failed on time, length or numbers: what the reader needs to see.</summary>
+    static string NearMisses(PacketCheck entry, IReadOnlyList<WirePacket> packets)
+    {
+        var near = packets.Where(p => SameFlagsAndHosts(entry, p)).ToList();
+        if (near.Count == 0) return "no segment has these flags and hosts";
+        var shown = string.Join("; ", near.Take(MaxPacketsShown));
+        return near.Count > MaxPacketsShown ? $"with these flags and hosts: {shown}; and {near.Count - MaxPacketsShown} more" : $"with these flags and hosts: {shown}";
+    }
+
+    static string Describe(PacketCheck entry)
+    {
+        var text = $"{entry.From?.ToString() ?? "*"} > {entry.To?.ToString() ?? "*"} {entry.Flags.ToLetters()}";
+        if (entry.At is { } at) text += $" at {at}";
+        if (entry.Seq is { } seq) text += $" seq={seq}";
+        if (entry.Ack is { } ack) text += $" ack={ack}";
+        if (entry.Len is { } len) text += $" len={len}";
+        return text;
+    }
+}

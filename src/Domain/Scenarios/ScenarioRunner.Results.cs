@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>Limits of one scenario run.</summary>
+public sealed record ScenarioRunOptions
+{
+    /// <summary>The default cap on processed events: far above any teardown scenario, low enough to stop a runaway one.</summary>
+    public const long DefaultEventBudget = 50_000_000;
+
+    /// <summary>The most events the whole run may process; a run that needs more stops with an error.</summary>
+    public long EventBudget { get; init; } = DefaultEventBudget;
+}
+
+/// <summary>The outcome of one check: what the document expected, what the simulation showed, and when.</summary>
+public sealed record CheckResult(bool Passed, string Kind, string Path, string Expected, string Actual, SimTime At)
+{
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{(Passed ? "ok" : "FAILED")} {Kind} {Path} at {At}: expected {Expected}; actual {Actual}";
+}
+
+/// <summary>The <see cref="CheckResult.Kind"/> of each check a scenario can make.</summary>
+public static class CheckKinds
+{
+    /// <summary>A call's <c>expect.result</c>.</summary>
+    public const string CallResult = "call.result";
+    /// <summary>A call's <c>expect.returnsAfter</c>.</summary>
+    public const string CallReturnsAfter = "call.returnsAfter";
+    /// <summary>An entry of <c>sockets</c>.</summary>
+    public const string Sockets = "sockets";
+    /// <summary>One host's <c>sockstat</c>.</summary>
+    public const string Sockstat = "sockstat";
+    /// <summary>One MIB counter of <c>counters</c>.</summary>
+    public const string Counters = "counters";
+    /// <summary>One substring of <c>dmesg</c>.</summary>
+    public const string Dmesg = "dmesg";
+    /// <summary>An entry of <c>packets</c>.</summary>
+    public const string Packets = "packets";
+    /// <summary>An entry of <c>packetsExact</c>, or the segment count it implies.</summary>
+    public const string PacketsExact = "packetsExact";
+    /// <summary>An entry of <c>noPackets</c>.</summary>
+    public const string NoPackets = "noPackets";
+    /// <summary>One alias of <c>data</c>.</summary>
+    public const string Data = "data";
+}
+
+/// <summary>
+/// A finished scenario run: every check's result, the run-time errors (a step the engine refused,
+/// the event budget spent, a feature the engine lacks) and the simulation, for the journal and the
+/// listings. <see cref="Passed"/> is true when every check passed and there was no error.
+/// </summary>
+public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simulation Simulation, ImmutableArray<ScenarioError> Errors)
+{
+    /// <summary>Every check passed and nothing went wrong while running.</summary>
+    public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);
+
+    /// <summary>The checks that failed, in the order they were made.</summary>
+    public IEnumerable<CheckResult> FailedChecks => Checks.Where(c => !c.Passed);
+}
+
+/// <summary>A scenario given as JSON text: its parse errors when invalid, otherwise the run's result.</summary>
+public sealed record ScenarioRunOutcome(ImmutableArray<ScenarioError> ParseErrors, ScenarioRunResult? Result)
+{
+    /// <summary>The document was valid and ran.</summary>
+    public bool IsValid => Result is not null;
+}

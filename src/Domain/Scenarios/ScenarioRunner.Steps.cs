@@ -1,0 +1,241 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using TcpOption = SimService.Domain.Tcp.SocketOption;
+using TcpShutdownHow = SimService.Domain.Tcp.ShutdownHow;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>Steps: calls (with the alias table and call expectations), injected segments, link, sysctl and kill steps.</summary>
+public sealed partial class ScenarioRunner
+{
+    /// <summary>The window an injected segment advertises when its step gives none (packetdrill's usual value).</summary>
+    public const int DefaultInjectWindow = 65535;
+
+    /// <summary>Alias → socket id, bound when the socket exists (accept: when it returns).</summary>
+    readonly Dictionary<string, int> _aliases = new(StringComparer.Ordinal);
+
+    /// <summary>Alias → why it names no socket yet (an accept not returned or failed).</summary>
+    readonly Dictionary<string, string> _unbound = new(StringComparer.Ordinal);
+
+    /// <summary>Calls issued by steps and not returned yet, by call id (sorted: deterministic end-of-run order).</summary>
+    readonly SortedDictionary<long, (CallStep Step, SimTime Issued)> _pendingCalls = [];
+
+    bool RunSteps()
+    {
+        foreach (var step in _doc.Steps)
+        {
+            if (!Advance(step.At, step.Path)) return false;
+            Execute(step);
+            ObserveJournal();
+        }
+        return true;
+    }
+
+    void Execute(ScenarioStep step)
+    {
+        switch (step)
+        {
+            case CallStep call: Call(call); break;
+            case InjectStep inject: Inject(inject); break;
+            case LinkStep link: Report(step.Path, ChangeLink(link)); break;
+            case SysctlStep sysctl: SetSysctls(sysctl); break;
+            case KillStep kill: Report(step.Path, _sim.Kill(kill.Host, kill.Process, kill.Signal.ToWireName())); break;
+            case ExpectStep expect: CheckState(expect.Expect, JsonPath.Member(step.Path, "expect")); break;
+            default: throw new InvalidOperationException($"unknown step type {step.GetType().Name} at {step.Path}");
+        }
+    }
+
+    /// <summary>Both directions, or only <c>direction</c>'s ("a->b") when the step gives one.</summary>
+    DomainError? ChangeLink(LinkStep link) => link.Direction is { } d
+        ? _sim.ChangeLink(d.From, d.To, oneDirection: true, link.Delay, link.Loss, blackhole: null)
+        : _sim.ChangeLink(link.A, link.B, oneDirection: false, link.Delay, link.Loss, blackhole: null);
+
+    void SetSysctls(SysctlStep step)
+    {
+        var values = JsonPath.Member(JsonPath.Member(step.Path, "sysctl"), "values");
+        foreach (var s in step.Values) Report(JsonPath.Member(values, s.Name), _sim.SetSysctl(step.Host, s.Name, s.Text));
+    }
+
+    // ---- calls --------------------------------------------------------------------------
+
+    void Call(CallStep step)
+    {
+        int socketId = 0;
+        if (step.Socket is { } alias && !TryResolve(alias, out socketId, out var why))
+        {
+            CallNotMade(step, why);
+            return;
+        }
+        var issued = _sim.Call(Request(step, socketId));
+        if (!issued.IsOk)
+        {
+            CallNotMade(step, issued.Error!.Message);
+            return;
+        }
+        var handle = issued.Value;
+        if (step.As is { } name)
+        {
+            if (step.Call == SocketCall.Accept) _unbound[name] = $"the accept at {step.Path} has not returned";
+            else _aliases[name] = handle.SocketId;
+        }
+        _pendingCalls[handle.CallId] = (step, _sim.Now);
+    }
+
+    /// <summary>A call the runner could not make: a run error, and each of its expectations fails.</summary>
+    void CallNotMade(CallStep step, string why)
+    {
+        Error(step.Path, why);
+        if (step.Expect is { } expect) FailCallChecks(step, expect, $"call not made: {why}");
+    }
+
+    static SocketCallRequest Request(CallStep s, int socketId)
+    {
+        var request = new SocketCallRequest(s.Host, s.Process, KindOf(s.Call))
+        {
+            SocketId = socketId,
+            Port = (ushort)(s.Port ?? 0),
+            Backlog = s.Backlog ?? CallStep.DefaultBacklog,
+            ReuseAddr = s.ReuseAddr,
+            ToHost = s.To?.Host,
+            ToPort = (ushort)(s.To?.Port ?? 0),
+            BindPort = (ushort?)s.Bind?.Port,
+            BindReuseAddr = s.Bind?.ReuseAddr ?? false,
+            Bytes = s.Bytes ?? -1,
+            How = s.How is { } how ? HowOf(how) : default,
+            Option = s.Option is { } option ? OptionOf(option) : default,
+        };
+        return s.Value switch
+        {
+            IntSockoptValue v => request with { Value = v.Value },
+            LingerSockoptValue l => request with { Value = l.Seconds, LingerOnOff = l.OnOff },
+            _ => request,
+        };
+    }
+
+    static SocketCallKind KindOf(SocketCall call) => call switch
+    {
+        SocketCall.Socket => SocketCallKind.Socket,
+        SocketCall.Bind => SocketCallKind.Bind,
+        SocketCall.Listen => SocketCallKind.Listen,
+        SocketCall.Connect => SocketCallKind.Connect,
+        SocketCall.Accept => SocketCallKind.Accept,
+        SocketCall.Send => SocketCallKind.Send,
+        SocketCall.Recv => SocketCallKind.Recv,
+        SocketCall.Shutdown => SocketCallKind.Shutdown,
+        SocketCall.Close => SocketCallKind.Close,
+        SocketCall.Setsockopt => SocketCallKind.Setsockopt,
+        SocketCall.Getsockopt => SocketCallKind.Getsockopt,
+        _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
+    };
+
+    static TcpShutdownHow HowOf(ShutdownHow how) => how switch
+    {
+        ShutdownHow.Read => TcpShutdownHow.SHUT_RD,
+        ShutdownHow.Write => TcpShutdownHow.SHUT_WR,
+        ShutdownHow.ReadWrite => TcpShutdownHow.SHUT_RDWR,
+        _ => throw new ArgumentOutOfRangeException(nameof(how), how, null),
+    };
+
+    static TcpOption OptionOf(SocketOption option) => option switch
+    {
+        SocketOption.SoLinger => TcpOption.SO_LINGER,
+        SocketOption.TcpLinger2 => TcpOption.TCP_LINGER2,
+        SocketOption.SoReuseAddr => TcpOption.SO_REUSEADDR,
+        SocketOption.SoKeepAlive => TcpOption.SO_KEEPALIVE,
+        SocketOption.TcpKeepIdle => TcpOption.TCP_KEEPIDLE,
+        SocketOption.TcpKeepIntvl => TcpOption.TCP_KEEPINTVL,
+        SocketOption.TcpKeepCnt => TcpOption.TCP_KEEPCNT,
+        SocketOption.TcpUserTimeout => TcpOption.TCP_USER_TIMEOUT,
+        SocketOption.SoSndBuf => TcpOption.SO_SNDBUF,
+        SocketOption.SoRcvBuf => TcpOption.SO_RCVBUF,
+        _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
+    };
+
+    /// <summary>The socket an alias names now, or why it names none.</summary>
+    bool TryResolve(string alias, out int socketId, out string why)
+    {
+        why = "";
+        if (_aliases.TryGetValue(alias, out socketId)) return true;
+        why = $"socket alias \"{alias}\" names no socket yet: "
+            + (_unbound.TryGetValue(alias, out var reason) ? reason : "no step run so far created it");
+        return false;
+    }
+
+    /// <summary>A step's call returned: an accept binds its alias, and the call's expectations are settled.</summary>
+    void OnCallReturned(CallReturned returned)
+    {
+        if (!_pendingCalls.Remove(returned.CallId, out var pending)) return;
+        var step = pending.Step;
+        if (step.Call == SocketCall.Accept && step.As is { } alias)
+        {
+            if (returned.Errno is null)
+            {
+                _aliases[alias] = returned.SocketId;
+                _unbound.Remove(alias);
+            }
+            else _unbound[alias] = $"the accept at {step.Path} failed with {returned.Errno}";
+        }
+        if (step.Expect is { } expect) CheckCall(step, expect, returned);
+    }
+
+    void CheckCall(CallStep step, CallExpect expect, CallReturned returned)
+    {
+        var path = JsonPath.Member(step.Path, "expect");
+        if (expect.Result is { } result)
+        {
+            bool passed = result.Errno is { } errno
+                ? returned.Errno is { } got && CanonicalErrno(got) == errno.Canonical
+                : returned.Errno is null && returned.Result == result.Value;
+            AddCheck(CheckKinds.CallResult, JsonPath.Member(path, "result"), passed, result.ToString(),
+                returned.Errno ?? returned.Result.ToString(System.Globalization.CultureInfo.InvariantCulture), returned.At);
+        }
+        if (expect.ReturnsAfter is { } after)
+            AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), after.Matches(returned.Blocked),
+                $"returns after {after}", $"returned after {returned.Blocked}", returned.At);
+    }
+
+    static string CanonicalErrno(string name) => ErrnoName.TryParse(name, out var errno) ? errno.Canonical : name;
+
+    /// <summary>At the end of the run: the expectations of calls still blocked fail.</summary>
+    void FailUnreturnedCalls()
+    {
+        foreach (var (step, issued) in _pendingCalls.Values)
+            if (step.Expect is { } expect)
+                FailCallChecks(step, expect, $"still blocked at the end of the run (issued at {issued})");
+    }
+
+    void FailCallChecks(CallStep step, CallExpect expect, string actual)
+    {
+        var path = JsonPath.Member(step.Path, "expect");
+        if (expect.Result is { } result)
+            AddCheck(CheckKinds.CallResult, JsonPath.Member(path, "result"), false, result.ToString(), actual);
+        if (expect.ReturnsAfter is { } after)
+            AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), false, $"returns after {after}", actual);
+    }
+
+    // ---- injected segments --------------------------------------------------------------
+
+    /// <summary>
+    /// A scripted host sends a segment: seq as written, ack relative to the first SYN the scripted
+    /// host received on this connection (absolute when it has received none), as packetdrill does.
+    /// </summary>
+    void Inject(InjectStep step)
+    {
+        var from = _sim.FindHost(step.From.Host);
+        var to = _sim.FindHost(step.To.Host);
+        if (from is null || to is null)
+        {
+            Error(step.Path, $"host \"{(from is null ? step.From.Host : step.To.Host)}\" does not exist");
+            return;
+        }
+        var tuple = new FourTuple(new Endpoint(from.Address, (ushort)step.From.Port), new Endpoint(to.Address, (ushort)step.To.Port));
+        uint ack = step.Ack is { } relative ? unchecked(relative + (from.PeerIsn(tuple) ?? 0)) : 0;
+        var segment = new Segment(tuple, step.Flags, step.Seq, ack, (ushort)(step.Win ?? DefaultInjectWindow), step.Len ?? 0,
+            TcpOptions.None);
+        Report(step.Path, from.Inject(segment));
+    }
+}

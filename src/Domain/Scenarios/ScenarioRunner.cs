@@ -1,0 +1,104 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>
+/// Runs a scenario document (shared/scenario-format.md) on a fresh <see cref="Simulation"/>: builds
+/// the hosts and links, executes the steps in virtual time (every event at or before a step's time
+/// first), then runs on after the last step and makes the final checks. One instance per run.
+/// </summary>
+public sealed partial class ScenarioRunner
+{
+    readonly ScenarioDocument _doc;
+    readonly Simulation _sim;
+    readonly long _eventBudget;
+    long _eventsProcessed;
+    int _journalCursor;
+    readonly List<CheckResult> _checks = [];
+    readonly List<ScenarioError> _errors = [];
+
+    ScenarioRunner(ScenarioDocument doc, ScenarioRunOptions options)
+    {
+        _doc = doc;
+        _eventBudget = options.EventBudget;
+        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full };
+    }
+
+    /// <summary>Runs a parsed document; a failed check is a result, never an exception.</summary>
+    public static ScenarioRunResult Run(ScenarioDocument doc, ScenarioRunOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(doc);
+        return new ScenarioRunner(doc, options ?? new ScenarioRunOptions()).Execute();
+    }
+
+    /// <summary>Parses JSON text and runs it when it is valid.</summary>
+    public static ScenarioRunOutcome Run(string json, ScenarioRunOptions? options = null)
+    {
+        var parsed = ScenarioParser.Parse(json);
+        return parsed.Document is { } doc ? new ScenarioRunOutcome([], Run(doc, options)) : new ScenarioRunOutcome(parsed.Errors, null);
+    }
+
+    ScenarioRunResult Execute()
+    {
+        if (SetUp() && RunSteps() && RunAfterLastStep())
+        {
+            FailUnreturnedCalls();
+            if (_doc.Expect is { } final) CheckFinal(final);
+        }
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]);
+    }
+
+    /// <summary>
+    /// After the last step: for <c>runUntil</c> after it, or until no event is pending, capped at
+    /// <see cref="ScenarioDocument.IdleCap"/> after it (the clock then stands at the cap).
+    /// </summary>
+    bool RunAfterLastStep()
+    {
+        var last = _doc.Steps.IsEmpty ? SimTime.Zero : _doc.Steps[^1].At;
+        if (_doc.RunUntil is { } runFor) return Advance(Later(last, runFor), "$.runUntil");
+        var horizon = Later(last, ScenarioDocument.IdleCap);
+        var result = _sim.RunUntilIdle(horizon, _eventBudget - _eventsProcessed);
+        _eventsProcessed += result.EventsProcessed;
+        ObserveJournal();
+        if (result.Truncated) return BudgetSpent("$", horizon);
+        return result.Idle || Advance(horizon, "$");
+    }
+
+    /// <summary>Processes every event due at or before <paramref name="until"/> within the event budget.</summary>
+    bool Advance(SimTime until, string path)
+    {
+        var result = _sim.RunUntil(until, _eventBudget - _eventsProcessed);
+        _eventsProcessed += result.EventsProcessed;
+        ObserveJournal();
+        return !result.Truncated || BudgetSpent(path, until);
+    }
+
+    bool BudgetSpent(string path, SimTime target)
+    {
+        Error(path, $"the event budget of {_eventBudget} events was spent at {_sim.Now}, before {target}: the run stopped there");
+        return false;
+    }
+
+    /// <summary>Reads the journal written since the last look (call returns bind aliases and settle call checks).</summary>
+    void ObserveJournal()
+    {
+        var journal = _sim.Journal;
+        for (; _journalCursor < journal.Count; _journalCursor++)
+            if (journal[_journalCursor] is CallReturned returned) OnCallReturned(returned);
+    }
+
+    /// <summary>t + d, saturating instead of overflowing for durations as long as the format allows.</summary>
+    static SimTime Later(SimTime t, SimDuration d) => new(t.Ns > long.MaxValue - d.Ns ? long.MaxValue : t.Ns + d.Ns);
+
+    void Error(string path, string message) => _errors.Add(new ScenarioError(path, message));
+
+    void Report(string path, DomainError? error)
+    {
+        if (error is not null) Error(path, error.Message);
+    }
+
+    void AddCheck(string kind, string path, bool passed, string expected, string actual, SimTime? at = null) =>
+        _checks.Add(new CheckResult(passed, kind, path, expected, actual, at ?? _sim.Now));
+}
