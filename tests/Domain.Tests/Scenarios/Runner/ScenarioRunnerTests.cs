@@ -1,0 +1,264 @@
+using SimService.Domain.Scenarios;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.Scenarios.Runner;
+
+/// <summary>The runner's execution rules: call expectations, aliases, run errors, the end of the run, the event budget, determinism.</summary>
+public class ScenarioRunnerTests
+{
+    [Fact]
+    public void InvalidJson_Run_ReturnsParseErrorsAndNoResult()
+    {
+        var outcome = ScenarioRunner.Run("""{ "name": "x" }""");
+
+        Assert.False(outcome.IsValid);
+        Assert.Null(outcome.Result);
+        Assert.NotEmpty(outcome.ParseErrors);
+    }
+
+    [Fact]
+    public void CallExpect_ErrnoAndValue_ComparedWhenTheCallReturns()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "server", "call": "recv", "socket": "s", "expect": { "result": 0, "returnsAfter": "~110ms" } },
+            { "at": "200ms", "host": "client", "call": "close", "socket": "c", "expect": { "result": "EBADF" } }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        var recv = RunnerAssert.Check(result, "$.steps[3].expect.result");
+        Assert.Equal((true, "0", "0", new SimTime(210_000_000)), (recv.Passed, recv.Expected, recv.Actual, recv.At));
+        var blocked = RunnerAssert.Check(result, "$.steps[3].expect.returnsAfter");
+        Assert.Equal((true, "returned after 110ms"), (blocked.Passed, blocked.Actual));
+        var close = RunnerAssert.Check(result, "$.steps[4].expect.result");
+        Assert.Equal((false, "EBADF", "0"), (close.Passed, close.Expected, close.Actual));
+    }
+
+    [Fact]
+    public void CallExpect_CallNeverReturns_FailsAtTheEnd()
+    {
+        var json = RunnerScenarios.TwoHosts("""
+            { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+            { "at": "1ms", "host": "server", "call": "accept", "socket": "listener", "as": "s", "expect": { "result": 0, "returnsAfter": "1s" } }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.False(result.Passed);
+        Assert.Empty(result.Errors);
+        Assert.All(result.Checks, c => Assert.Contains("still blocked at the end of the run (issued at 1ms)", c.Actual));
+        Assert.Equal(["call.result", "call.returnsAfter"], result.Checks.Select(c => c.Kind));
+    }
+
+    [Fact]
+    public void Alias_UsedBeforeAcceptReturns_IsRunErrorNamingTheStep()
+    {
+        var json = RunnerScenarios.TwoHosts("""
+            { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+            { "at": "1ms", "host": "server", "call": "accept", "socket": "listener", "as": "s" },
+            { "at": "2ms", "host": "server", "call": "recv", "socket": "s", "expect": { "result": 0 } },
+            { "at": "3ms", "expect": { "sockets": [ { "socket": "s", "state": "ESTABLISHED" } ] } }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$.steps[2]", error.Path);
+        Assert.Contains("the accept at $.steps[1] has not returned", error.Message);
+        Assert.Contains("call not made", RunnerAssert.Check(result, "$.steps[2].expect.result").Actual);
+        var check = RunnerAssert.Check(result, "$.steps[3].expect.sockets[0]");
+        Assert.False(check.Passed);
+        Assert.Contains("names no socket yet", check.Actual);
+    }
+
+    [Fact]
+    public void Kill_UnknownProcess_IsRunErrorAndRunGoesOn()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "50ms", "kill": { "host": "client", "process": "nobody", "signal": "SIGKILL" } },
+            { "at": "60ms", "expect": { "sockets": [ { "socket": "c", "state": "ESTABLISHED" } ] } }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.False(result.Passed);
+        Assert.Equal("$.steps[3]", Assert.Single(result.Errors).Path);
+        Assert.True(RunnerAssert.Check(result, "$.steps[4].expect.sockets[0]").Passed);
+    }
+
+    [Fact]
+    public void LinkStep_OneDirection_DropsOnlyThatWay()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "50ms", "link": { "between": ["client", "server"], "direction": "server->client", "loss": 1.0 } },
+            { "at": "100ms", "host": "client", "call": "close", "socket": "c" }
+            """, top: "\"runUntil\": \"3s\",");
+
+        var result = RunnerAssert.Run(json);
+
+        var late = ScenarioRunner.CapturePackets(result.Simulation.Journal, a => result.Simulation.FindHost(a)?.Name)
+            .Where(p => p.At > new SimTime(50_000_000)).ToList();
+        Assert.Contains(late, p => p.From == "server");
+        Assert.All(late, p => Assert.Equal(p.From == "server", p.Dropped));
+    }
+
+    [Fact]
+    public void Nat_DocumentUsesIt_RefusedBeforeRunning()
+    {
+        var json = """
+            {
+              "name": "nat", "nats": { "nat1": { "address": "203.0.113.1" } },
+              "hosts": { "client": { "address": "10.0.0.1", "behindNat": "nat1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"] } ],
+              "steps": [ { "at": "0ms", "host": "server", "call": "listen", "port": 80 } ]
+            }
+            """;
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.False(result.Passed);
+        Assert.Equal(["$.nats", "$.hosts.client.behindNat"], result.Errors.Select(e => e.Path));
+        Assert.All(result.Errors, e => Assert.Contains("NAT is not simulated", e.Message));
+        Assert.Empty(result.Simulation.Journal);
+    }
+
+    [Fact]
+    public void Counter_NotKeptByTheEngine_FailsSayingSo()
+    {
+        var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected, """{ "counters": { "client": { "TcpExt.NoSuchCounter": 0, "TcpActiveOpens": 1 } } }""");
+
+        var result = RunnerAssert.Run(json);
+
+        var missing = RunnerAssert.Check(result, "$.expect.counters.client[\"TcpExt.NoSuchCounter\"]");
+        Assert.Equal((false, "TcpExt.NoSuchCounter is not simulated by the engine"), (missing.Passed, missing.Actual));
+        Assert.True(RunnerAssert.Check(result, "$.expect.counters.client[\"Tcp.ActiveOpens\"]").Passed);
+    }
+
+    [Fact]
+    public void Dmesg_LineMissing_Fails()
+    {
+        var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected, """{ "dmesg": { "server": [ "too many orphaned sockets" ] } }""");
+
+        var check = RunnerAssert.Check(RunnerAssert.Run(json), "$.expect.dmesg.server[0]");
+
+        Assert.False(check.Passed);
+        Assert.StartsWith("no such line", check.Actual);
+    }
+
+    [Fact]
+    public void SockstatAndData_FieldsGiven_ComparedAndShown()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": 1000 },
+            { "at": "100ms", "host": "server", "call": "recv", "socket": "s" },
+            { "at": "200ms", "expect": { "sockstat": { "server": { "inuse": 2, "tw": 0 } } } }
+            """, """{ "data": { "c": { "sent": 1000, "delivered": 1000, "lost": 1 } } }""");
+
+        var result = RunnerAssert.Run(json);
+
+        var sockstat = RunnerAssert.Check(result, "$.steps[5].expect.sockstat.server");
+        Assert.Equal((true, "inuse=2 tw=0", "inuse=2 tw=0"), (sockstat.Passed, sockstat.Expected, sockstat.Actual));
+        var data = RunnerAssert.Check(result, "$.expect.data.c");
+        Assert.Equal((false, "sent=1000 delivered=1000 lost=0"), (data.Passed, data.Actual));
+    }
+
+    [Fact]
+    public void Inject_AckRelativeToPeerIsn_CompletesHandshakeWithScriptedHost()
+    {
+        var json = """
+            {
+              "name": "scripted",
+              "hosts": { "server": { "address": "10.0.0.2" }, "peer": { "address": "10.0.0.3", "kind": "scripted" } },
+              "links": [ { "between": ["peer", "server"], "delay": "10ms" } ],
+              "steps": [
+                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+                { "at": "0ms", "host": "server", "call": "accept", "socket": "listener", "as": "s" },
+                { "at": "1ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 1000, "win": 65535 } },
+                { "at": "30ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": ".", "seq": 1001, "ack": 1 } },
+                { "at": "100ms", "expect": { "sockets": [ { "socket": "s", "state": "ESTABLISHED" },
+                                                          { "host": "server", "remote": "peer:40000", "count": 1 } ] } }
+              ],
+              "expect": { "packetsExact": [
+                { "from": "peer", "to": "server", "flags": "S", "seq": 0 },
+                { "from": "server", "to": "peer", "flags": "S.", "seq": 0, "ack": 1 },
+                { "from": "peer", "to": "server", "flags": ".", "seq": 1, "ack": 1, "at": "30ms" } ] }
+            }
+            """;
+
+        RunnerAssert.Passed(RunnerAssert.Run(json));
+    }
+
+    [Fact]
+    public void RunUntil_Given_RunsThatLongAfterTheLastStep()
+    {
+        var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected, top: "\"runUntil\": \"2s\",");
+
+        Assert.Equal(new SimTime(2_001_000_000), RunnerAssert.Run(json).Simulation.Now);
+    }
+
+    [Fact]
+    public void RunUntil_OmittedAndQueueNeverDrains_StopsAnHourAfterTheLastStep()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_KEEPALIVE", "value": 1 }
+            """, """{ "sockets": [ { "socket": "c", "state": "ESTABLISHED", "timer": "keepalive" } ] }""");
+
+        var result = RunnerAssert.Run(json);
+
+        RunnerAssert.Passed(result);
+        Assert.Equal(new SimTime(100_000_000) + ScenarioDocument.IdleCap, result.Simulation.Now);
+    }
+
+    [Fact]
+    public void RunUntil_OmittedAndQueueDrains_StopsAtTheLastEvent()
+    {
+        var result = RunnerAssert.Run(RunnerScenarios.TwoHosts(RunnerScenarios.Connected));
+
+        Assert.Equal(0, result.Simulation.PendingEvents);
+        Assert.True(result.Simulation.Now < new SimTime(10_000_000_000), $"ended at {result.Simulation.Now}, not at the last event");
+    }
+
+    [Fact]
+    public void EventBudget_Spent_RunStopsWithError()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "1s", "expect": { "sockets": [ { "socket": "c", "state": "ESTABLISHED" } ] } }
+            """);
+
+        var result = RunnerAssert.Run(json, new ScenarioRunOptions { EventBudget = 3 });
+
+        Assert.False(result.Passed);
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("event budget of 3 events", error.Message);
+        Assert.DoesNotContain(result.Checks, c => c.Path.StartsWith("$.steps[3]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ManySeeds_RunTwice_SameJournalAndChecks()
+    {
+        var distinct = new HashSet<string>();
+        for (int seed = 1; seed <= 20; seed++)
+        {
+            var json = RunnerScenarios.TwoHosts($$"""
+                {{RunnerScenarios.Connected}},
+                { "at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": 20000 },
+                { "at": "100ms", "host": "server", "call": "recv", "socket": "s" },
+                { "at": "300ms", "host": "client", "call": "close", "socket": "c" }
+                """, top: $"\"seed\": {seed},", loss: 0.2);
+
+            var first = RunnerAssert.Run(json);
+            var second = RunnerAssert.Run(json);
+
+            Assert.True(first.Simulation.Journal.SequenceEqual(second.Simulation.Journal), $"seed {seed}: journals differ");
+            Assert.True(first.Checks.SequenceEqual(second.Checks), $"seed {seed}: checks differ");
+            distinct.Add(string.Join("\n", first.Simulation.Journal));
+        }
+        Assert.True(distinct.Count > 1, "every seed gave the same journal: the seed is not used");
+    }
+}
