@@ -11,7 +11,11 @@ namespace SimService.Domain.Commands;
 public abstract record SimCommand;
 
 /// <summary>Creates a host (a Linux kernel, or a scripted packet source/sink) with sysctls applied in order.</summary>
-public sealed record AddHostCommand(string Name, string Address, HostKind Kind, IReadOnlyList<KeyValuePair<string, string>> Sysctls) : SimCommand;
+public sealed record AddHostCommand(string Name, string Address, HostKind Kind, IReadOnlyList<KeyValuePair<string, string>> Sysctls,
+    string? BehindNat = null) : SimCommand;
+
+/// <summary>Adds a NAT address that hosts can be placed behind (several clients sharing one address).</summary>
+public sealed record AddNatCommand(string Name, string Address) : SimCommand;
 
 /// <summary>Joins two hosts with a symmetric link.</summary>
 public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss) : SimCommand;
@@ -59,6 +63,7 @@ public static class CommandApplier
     public static CommandOutcome Apply(Simulation sim, SimCommand command) => command switch
     {
         AddHostCommand c => AddHost(sim, c),
+        AddNatCommand c => AddNat(sim, c),
         AddLinkCommand c => FromResult(sim.AddLink(c.A, c.B, c.Delay, c.Loss).Error),
         ChangeLinkCommand c => FromResult(sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole)),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
@@ -78,14 +83,21 @@ public static class CommandApplier
     static CommandOutcome AddHost(Simulation sim, AddHostCommand c)
     {
         if (!IPv4.TryParse(c.Address, out var address)) return new(DomainError.Invalid($"'{c.Address}' is not an IPv4 address", "address"));
+        if (c.BehindNat is not null && sim.FindNat(c.BehindNat) is null) return new(DomainError.NotFound($"NAT '{c.BehindNat}'", "behindNat"));
         var scratch = new SysctlTable(sim.Profile);
         foreach (var (name, value) in c.Sysctls)
             if (!scratch.TrySet(name, value, out var why)) return new(DomainError.Invalid(why, $"sysctls.{name}"));
         var host = sim.AddHost(c.Name, address, c.Kind);
         if (!host.IsOk) return new(host.Error);
         foreach (var (name, value) in c.Sysctls) sim.SetSysctl(c.Name, name, value);
+        if (c.BehindNat is not null) sim.PlaceBehindNat(c.Name, c.BehindNat);
         return CommandOutcome.Ok;
     }
+
+    static CommandOutcome AddNat(Simulation sim, AddNatCommand c) =>
+        !IPv4.TryParse(c.Address, out var address)
+            ? new(DomainError.Invalid($"'{c.Address}' is not an IPv4 address", "address"))
+            : FromResult(sim.AddNat(c.Name, address).Error);
 
     static CommandOutcome Call(Simulation sim, SocketCallCommand c)
     {

@@ -19,6 +19,8 @@ public sealed partial class Simulation
     readonly Dictionary<string, Host> _hostsByName = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Host> _hostsByAddress = [];
     readonly List<Link> _links = [];
+    readonly Dictionary<string, Nat> _nats = new(StringComparer.Ordinal);
+    readonly Dictionary<IPv4, Nat> _natsByAddress = [];
     readonly List<SimEvent> _journal = [];
     int _nextSocketId = 1;
     long _nextCallId = 1;
@@ -66,6 +68,31 @@ public sealed partial class Simulation
     }
 
     public Host? FindHost(string name) => _hostsByName.GetValueOrDefault(name);
+
+    /// <summary>Adds a NAT address that hosts can be placed behind.</summary>
+    public Result<Nat> AddNat(string name, IPv4 address)
+    {
+        if (_nats.ContainsKey(name)) return DomainError.Conflict($"NAT '{name}' already exists", "name");
+        if (_hostsByAddress.ContainsKey(address) || _natsByAddress.ContainsKey(address))
+            return DomainError.Conflict($"address {address} is already used", "address");
+        var nat = new Nat(name, address);
+        _nats[name] = nat;
+        _natsByAddress[address] = nat;
+        return nat;
+    }
+
+    public Nat? FindNat(string name) => _nats.GetValueOrDefault(name);
+
+    /// <summary>Puts a host behind a NAT: its segments to hosts outside leave with the NAT's address.</summary>
+    public DomainError? PlaceBehindNat(string hostName, string natName)
+    {
+        var host = FindHost(hostName);
+        if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
+        var nat = FindNat(natName);
+        if (nat is null) return DomainError.NotFound($"NAT '{natName}'", "behindNat");
+        host.BehindNat = nat;
+        return null;
+    }
 
     public Host? FindHost(IPv4 address) => _hostsByAddress.GetValueOrDefault(address);
 
@@ -176,10 +203,10 @@ public sealed partial class Simulation
     /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
     internal void Transmit(Host from, Segment seg, string reason)
     {
-        var to = FindHost(seg.Destination.Address);
-        var link = to is null ? null : FindLink(from.Name, to.Name);
         Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length,
             seg.Window, seg.Options, reason));
+        var to = Route(from, ref seg);
+        var link = to is null ? null : FindLink(from.Name, to.Name);
         if (to is null || link is null)
         {
             RecordDrop(from, seg, "no route");
@@ -197,6 +224,27 @@ public sealed partial class Simulation
             return;
         }
         Schedule(Now + direction.Delay, to, seg);
+    }
+
+    /// <summary>
+    /// The destination host of a segment, translating through NATs: a segment from a host behind a
+    /// NAT to a host outside it leaves with the NAT's address; one to a NAT's address is mapped back
+    /// to the inside host (or has nowhere to go).
+    /// </summary>
+    Host? Route(Host from, ref Segment seg)
+    {
+        var dst = seg.Destination.Address;
+        var to = FindHost(dst);
+        if (from.BehindNat is { } nat && to?.BehindNat != nat)
+            seg = seg with { Tuple = nat.Outbound(seg.Tuple) };
+        if (to is null && _natsByAddress.TryGetValue(dst, out var inbound))
+        {
+            var inner = inbound.Inbound(seg.Destination, seg.Source);
+            if (inner is null) return null;
+            seg = seg with { Tuple = new FourTuple(seg.Source, inner.Value) };
+            to = FindHost(inner.Value.Address);
+        }
+        return to;
     }
 
     void RecordDrop(Host from, Segment seg, string why) =>

@@ -26,6 +26,8 @@ public sealed partial class Host : IEventTarget
     public HostKind Kind { get; }
     public int Index { get; }
     public SysctlTable Sysctls { get; }
+    /// <summary>The NAT this host's traffic to the outside passes through, if any.</summary>
+    public Nat? BehindNat { get; internal set; }
     public Mib Mib { get; } = new();
     public IReadOnlyList<string> KernelLog => _log;
 
@@ -71,14 +73,16 @@ public sealed partial class Host : IEventTarget
     internal void RememberPeerTimestamp(IPv4 peer, uint ts, long stampSec) => _peerTimestamps[peer] = (ts, stampSec);
 
     /// <summary>
-    /// linux-4.4 tcp_peer_is_proven() with tcp_tw_recycle: a SYN whose timestamp is older than the
-    /// one remembered for its source address within TCP_PAWS_MSL is not trusted.
+    /// linux-4.4 tcp_peer_is_proven() with tcp_tw_recycle (net/ipv4/tcp_metrics.c): while the
+    /// timestamp remembered for the source address is younger than TCP_PAWS_MSL, a SYN whose
+    /// timestamp is older by more than TCP_PAWS_WINDOW — or that carries none — is not trusted.
     /// </summary>
-    internal bool PeerIsProven(IPv4 peer, uint tsVal)
+    internal bool PeerIsProven(IPv4 peer, bool hasTimestamp, uint tsVal)
     {
         if (!_peerTimestamps.TryGetValue(peer, out var e)) return true;
         long nowSec = Sim.Now.Ns / 1_000_000_000 + 1;
-        return nowSec >= e.StampSec + TcpConstants.PawsMslSec || (int)(e.Ts - tsVal) <= 1;
+        if (nowSec - e.StampSec >= TcpConstants.PawsMslSec) return true;
+        return hasTimestamp && (int)(e.Ts - tsVal) <= 1;
     }
 
     public SimProcess Process(string name)

@@ -6,7 +6,7 @@ namespace SimService.Domain.Tcp;
 /// <summary>
 /// A read-only snapshot of struct tcp_info (include/uapi/linux/tcp.h) holding the fields the
 /// simulator models, with the kernel's units: times in microseconds (tcpi_rto, tcpi_rtt ...)
-/// or milliseconds (tcpi_last_*), windows in bytes. A listener fills only State, Cwnd and
+/// or milliseconds (tcpi_last_ack_recv), windows in bytes. A listener fills only State, Cwnd and
 /// Unacked (its accept queue), as tcp_get_info() returns early for TCP_LISTEN.
 /// </summary>
 public sealed record TcpInfo(
@@ -28,8 +28,6 @@ public sealed record TcpInfo(
     int Unacked,
     int Retrans,
     int TotalRetrans,
-    long LastDataSentMs,
-    long LastDataRecvMs,
     long LastAckRecvMs,
     long RttUs,
     long RttVarUs,
@@ -55,8 +53,9 @@ public sealed partial class TcpSocket
 {
     /// <summary>
     /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
-    /// read. Not modelled (so absent): pacing and delivery rates, segment counts, rcv_mss, rcv_space,
-    /// min_rtt. lsndtime/lrcvtime are taken from the engine's last send/receive of any segment.
+    /// read. Not modelled (so absent): pacing and delivery rates, segment and data byte counts,
+    /// rcv_mss, rcv_space, min_rtt, and the last data sent/received ages (the engine does not keep
+    /// lsndtime or icsk_ack.lrcvtime, only the times of the last segment of any kind).
     /// </summary>
     public TcpInfo Info
     {
@@ -66,7 +65,7 @@ public sealed partial class TcpSocket
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
                 return new TcpInfo(State, TcpInfo.DefaultCongestionControl, false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, 0, 0, _cwnd, 0, 0, 0, 0, 0);
+                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, _cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_sndWscale != 0 || _rcvWscale != 0);
             return new TcpInfo(
@@ -88,8 +87,6 @@ public sealed partial class TcpSocket
                 Unacked: PacketsOut,
                 Retrans: _rtx.Count(r => r.Retransmitted),
                 TotalRetrans: _totalRetrans,
-                LastDataSentMs: JiffiesAgoMs(_lastSend),
-                LastDataRecvMs: JiffiesAgoMs(_lastRecv),
                 LastAckRecvMs: JiffiesAgoMs(_lastAckRecv),
                 RttUs: _srttUs >> 3,
                 RttVarUs: _mdevUs >> 2,
@@ -105,7 +102,7 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>jiffies_to_msecs(now − stamp), as tcp_get_info() reports the tcpi_last_* ages.</summary>
+    /// <summary>jiffies_to_msecs(now − stamp), as tcp_get_info() reports tcpi_last_ack_recv.</summary>
     long JiffiesAgoMs(SimTime stamp) => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Jiffies.At(stamp)).TotalMilliseconds;
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>

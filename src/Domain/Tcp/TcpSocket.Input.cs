@@ -467,8 +467,8 @@ public sealed partial class TcpSocket
             Ignore(seg, "LISTEN: neither SYN nor ACK");
             return;
         }
-        if (twIsn is null && Host.Sysctls.TcpTwRecycle && seg.Options.HasTimestamp
-            && !Host.PeerIsProven(seg.Source.Address, seg.Options.TsVal))
+        if (twIsn is null && Host.Sysctls.TcpTwRecycle
+            && !Host.PeerIsProven(seg.Source.Address, seg.Options.HasTimestamp, seg.Options.TsVal))
         {
             // linux-4.4 tcp_conn_request(): tcp_peer_is_proven() failed — SYN silently dropped.
             Host.Count(MibCounter.TcpExtPAWSPassive);

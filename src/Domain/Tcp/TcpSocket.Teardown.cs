@@ -259,7 +259,7 @@ public sealed partial class TcpSocket
         else
         {
             uint rcvWindow = (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
-            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, rcvWindow, _rcvWscale);
+            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, rcvWindow, _rcvWscale, floor);
             tw.Schedule(timeout, cause);
         }
         Done(cause);

@@ -26,7 +26,8 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     readonly SimTimer _timer;
     SimTime _lastOowAck = new(long.MinValue / 2);
 
-    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale)
+    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale,
+        SimDuration recycleTimeout)
     {
         Host = sk.Host;
         _sim = sk.Host.Sim;
@@ -37,6 +38,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         RcvNxt = sk.RcvNxt;
         SndNxt = sk.SndNxt;
         RcvWnd = rcvWnd;
+        _recycleTimeout = recycleTimeout;
         Window = (ushort)Math.Min(rcvWnd >> rcvWscale, TcpConstants.MaxTcpWindow);
         UsedTimestamps = tsOk;
         TsRecent = tsRecent;
@@ -50,6 +52,8 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     }
 
     readonly TcpState _fromState;
+    /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
+    readonly SimDuration _recycleTimeout;
 
     public Host Host { get; }
     /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
@@ -178,7 +182,16 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             }
             _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
                 "tcp_timewait_state_process (FIN)"));
-            Arm(TcpConstants.TimeWaitLen);
+            // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
+            if (Host.Sysctls.TcpTwRecycle && TsRecentStampSec != 0)
+            {
+                Host.RememberPeerTimestamp(Remote.Address, TsRecent, TsRecentStampSec);
+                Arm(_recycleTimeout);
+            }
+            else
+            {
+                Arm(TcpConstants.TimeWaitLen);
+            }
             return TimeWaitVerdict.Ack;
         }
         if (!pawsReject && seg.Seq == RcvNxt && (seg.Seq == seg.EndSeq || rst))
