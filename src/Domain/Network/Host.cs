@@ -67,6 +67,31 @@ public sealed partial class Host : IEventTarget
 
     internal int OrphanCountCached => _orphanCache;
 
+    long _tcpMemBytes;
+    bool _memoryPressure;
+
+    /// <summary>/proc/net/sockstat "mem": pages charged to TCP (sk_memory_allocated), compared with tcp_mem.</summary>
+    public long TcpMemPages => (_tcpMemBytes + 4095) / 4096;
+
+    /// <summary>
+    /// Models sk_mem_charge/uncharge with tcp_enter_memory_pressure(): crossing tcp_mem[1] enters
+    /// pressure (TCPMemoryPressures), falling below tcp_mem[0] leaves it.
+    /// </summary>
+    internal void ChargeTcpMemory(long deltaBytes)
+    {
+        _tcpMemBytes += deltaBytes;
+        var limits = Sysctls.TcpMem;
+        if (!_memoryPressure && TcpMemPages > limits[1])
+        {
+            _memoryPressure = true;
+            Count(MibCounter.TcpExtTCPMemoryPressures);
+        }
+        else if (_memoryPressure && TcpMemPages < limits[0])
+        {
+            _memoryPressure = false;
+        }
+    }
+
     readonly Dictionary<IPv4, (uint Ts, long StampSec)> _peerTimestamps = [];
 
     /// <summary>linux-4.4 tcp_remember_stamp(): the last timestamp seen from a peer address (tcp_metrics).</summary>

@@ -17,9 +17,10 @@ public enum SocketRowKind
 
 /// <summary>
 /// One row of `ss -tanoi` for a host: the state as ss names it (a timewait socket shows its
-/// substate), the queues, and the `-o` timer with its expiry. <see cref="SocketId"/> is the
-/// connection's identity (a timewait row carries the id of the full socket it replaced; a
-/// request row has 0).
+/// substate), the queues, the `-o` timer with its expiry, and for a full socket its tcp_info
+/// (the `-i` line; null for request and timewait sockets, which inet_diag reports without one).
+/// <see cref="SocketId"/> is the connection's identity (a timewait row carries the id of the
+/// full socket it replaced; a request row has 0).
 /// </summary>
 public sealed record SocketRow(
     string Host,
@@ -33,33 +34,49 @@ public sealed record SocketRow(
     string? TimerName,
     SimTime TimerExpires,
     int TimerCount,
-    bool Orphan)
+    bool Orphan,
+    TcpInfo? Info = null)
 {
     /// <summary>Time left on the timer at <paramref name="now"/>, never negative.</summary>
     public SimDuration TimerLeft(SimTime now) => TimerName is null ? SimDuration.Zero : SimDuration.Max(SimDuration.Zero, TimerExpires - now);
 }
 
-/// <summary>Builds the rows `ss -tan` would print for a host (inet_diag: listeners, established hash).</summary>
+/// <summary>
+/// Builds the rows `ss -tan` would print for a host, in the order inet_diag_dump_icsk() and
+/// /proc/net/tcp (tcp_seq_start) walk the tables: the listening hash first, then the established
+/// hash with its full, request and timewait sockets. The kernel's established-hash order is a
+/// keyed hash; here it is the 4-tuple order, so that the listing is deterministic.
+/// </summary>
 public static class SocketListing
 {
     public static IReadOnlyList<SocketRow> Rows(Host host)
     {
         var rows = new List<SocketRow>();
         foreach (var sk in host.AllSockets)
-        {
-            if (!sk.IsHashed) continue;
-            var timer = sk.SsTimer;
-            rows.Add(new SocketRow(host.Name, SocketRowKind.Full, sk.Id, sk.State, sk.Local, sk.Remote, sk.RecvQueue, sk.SendQueue,
-                timer?.Name, timer?.Expires ?? default, timer?.Count ?? 0, sk.IsOrphan));
-        }
+            if (sk.State == TcpState.Listen) rows.Add(FullRow(host, sk));
+        var established = new List<SocketRow>();
+        foreach (var sk in host.AllSockets)
+            if (sk.State != TcpState.Listen && sk.IsHashed) established.Add(FullRow(host, sk));
         foreach (var req in host.RequestSockets)
-            rows.Add(new SocketRow(host.Name, SocketRowKind.Request, 0, TcpState.SynRecv, req.Tuple.Local, req.Tuple.Remote, 0, 0,
+            established.Add(new SocketRow(host.Name, SocketRowKind.Request, 0, TcpState.SynRecv, req.Tuple.Local, req.Tuple.Remote, 0, 0,
                 "on", req.TimerExpires, req.SynAckRetransmits, false));
         foreach (var tw in host.TimeWaitSockets)
-            rows.Add(new SocketRow(host.Name, SocketRowKind.TimeWait, tw.SocketId, tw.Substate, tw.Local, tw.Remote, 0, 0,
+            established.Add(new SocketRow(host.Name, SocketRowKind.TimeWait, tw.SocketId, tw.Substate, tw.Local, tw.Remote, 0, 0,
                 "timewait", tw.Expires, 0, false));
+        established.Sort((a, b) => TupleOrder(a).CompareTo(TupleOrder(b)));
+        rows.AddRange(established);
         return rows;
     }
+
+    static SocketRow FullRow(Host host, TcpSocket sk)
+    {
+        var timer = sk.SsTimer;
+        return new SocketRow(host.Name, SocketRowKind.Full, sk.Id, sk.State, sk.Local, sk.Remote, sk.RecvQueue, sk.SendQueue,
+            timer?.Name, timer?.Expires ?? default, timer?.Count ?? 0, sk.IsOrphan, sk.Info);
+    }
+
+    static (uint, ushort, uint, ushort) TupleOrder(SocketRow r) =>
+        (r.Local.Address.Value, r.Local.Port, r.Remote.Address.Value, r.Remote.Port);
 
     /// <summary>The rows of one connection (an alias): its full socket while hashed, and its timewait socket.</summary>
     public static IReadOnlyList<SocketRow> RowsOf(Host host, int socketId) => Rows(host).Where(r => r.SocketId == socketId).ToList();

@@ -131,6 +131,7 @@ public sealed partial class TcpSocket
         WriteSeq += (uint)take;
         call.Done += take;
         Ledger.Accepted += take;
+        Recharge();
         Push("tcp_sendmsg");
     }
 
@@ -175,6 +176,7 @@ public sealed partial class TcpSocket
         {
             long n = bytes < 0 ? Unread : Math.Min(bytes, Unread);
             Unread -= n;
+            Recharge();
             _sim.RecordDelivered(this, n);
             CleanupRbuf(n);
             return CallOutcome.Ok(n);

@@ -283,6 +283,7 @@ public sealed partial class TcpSocket
             }
             if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
             SndUna = ack;
+            Recharge();
             _retransmits = 0;
             _retransStamp = null;
             _tlpOutstanding = false;
@@ -373,6 +374,7 @@ public sealed partial class TcpSocket
         if (payload > 0)
         {
             Unread += payload;
+            Recharge();
             // tcp_grow_window(): while the application keeps up, the clamp grows by two segments.
             if (Unread < RcvSpace / 2) _rcvSsthresh = (uint)Math.Min(RcvSpace, _rcvSsthresh + 2L * TcpConstants.EthernetMss);
             // tcp_event_data_recv(): the first data starts quick-ACK mode and sets ATO.

@@ -129,13 +129,32 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (the 100 ms cached count,
-    /// shifted) → the "too many orphaned sockets" line (rate-limited).
+    /// shifted), or tcp_out_of_memory() (more than SOCK_MIN_SNDBUF queued while TCP memory is
+    /// above tcp_mem[2]), each with its rate-limited log line.
     /// </summary>
     bool CheckOom(int shift)
     {
         bool tooMany = ((long)Host.OrphanCountCached << shift) > Host.Sysctls.TcpMaxOrphans;
+        bool outOfMemory = _memCharged > TcpConstants.SockMinSndBuf && Host.TcpMemPages > Host.Sysctls.TcpMem[2];
         if (tooMany) Host.LogRateLimited("TCP: too many orphaned sockets");
-        return tooMany;
+        if (outOfMemory) Host.LogRateLimited("TCP: out of memory -- consider tuning tcp_mem");
+        return tooMany || outOfMemory;
+    }
+
+    /// <summary>Bytes this socket charges to the host's TCP memory (sk_wmem_queued + sk_rmem_alloc, as truesize).</summary>
+    long _memCharged;
+
+    /// <summary>
+    /// Re-computes this socket's charge after its queues changed: payload in the send and receive
+    /// queues, as truesize (about 3/2 of the payload for MSS-sized skbs).
+    /// </summary>
+    void Recharge()
+    {
+        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
+        long queued = (SeqMath.After(dataEnd, SndUna) ? dataEnd - SndUna : 0) + Unread;
+        long charged = queued * 3 / 2;
+        Host.ChargeTcpMemory(charged - _memCharged);
+        _memCharged = charged;
     }
 
     /// <summary>
@@ -303,6 +322,7 @@ public sealed partial class TcpSocket
         if (Unread > 0) _sim.RecordLost(PeerSocketId, Host, Unread, reason);
         Unread = 0;
         _ofo.Clear();
+        Recharge();
     }
 
     /// <summary>tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost.</summary>
@@ -313,6 +333,7 @@ public sealed partial class TcpSocket
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         _rtx.Clear();
         SndUna = SndNxt = WriteSeq;
+        Recharge();
     }
 
     /// <summary>sk_state_change(): wakes every blocked call of this socket.</summary>

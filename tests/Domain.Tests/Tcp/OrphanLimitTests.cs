@@ -49,3 +49,24 @@ public class OrphanLimitTests
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
     }
 }
+
+/// <summary>Reference §7.2–§7.4: tcp_mem's hard limit kills orphans that still hold queued data.</summary>
+public class TcpMemTests
+{
+    [Fact]
+    public void Established_CloseWithQueuedDataOverTcpMem2_RstAndOutOfMemoryLine()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000 });
+        Assert.True(h.Client.TcpMemPages > 3);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Equal("R.", h.Sent("client").Last().Flags.ToLetters());
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Contains("TCP: out of memory -- consider tuning tcp_mem", h.Client.KernelLog);
+        Assert.Equal(0, h.Client.TcpMemPages);
+    }
+}

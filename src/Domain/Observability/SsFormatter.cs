@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Observability;
+
+/// <summary>
+/// `ss -tano` and `ss -tanoi` text for a host as iproute2 6.1's misc/ss.c prints it (the ss of
+/// the reference machine; its output checked against captures there) when stdout is not a
+/// terminal: numeric, all states, the `-o` timer and, with <c>info</c>, the `-i` tcp_info line.
+/// </summary>
+public static class SsFormatter
+{
+    enum Align { Left, Right }
+
+    /// <summary>The columns of ss's columns[] table that `-tan` shows (Netid is disabled when only TCP is listed).</summary>
+    static readonly (string Header, string Delimiter, Align Align)[] Columns =
+    [
+        ("State", " ", Align.Left),
+        ("Recv-Q", " ", Align.Left),
+        ("Send-Q", " ", Align.Left),
+        ("Local Address:", " ", Align.Right),
+        ("Port", "", Align.Left),
+        ("Peer Address:", " ", Align.Right),
+        ("Port", "", Align.Left),
+        ("Process", "", Align.Left),
+    ];
+
+    const int ProcessColumn = 7;
+
+    /// <summary>`ss -tanoi` (or `ss -tano` without <paramref name="info"/>) of a host at its simulation's current time.</summary>
+    public static string Format(Host host, bool info = true) => Format(SocketListing.Rows(host), host.Sim.Now, info);
+
+    /// <summary>The same text for rows taken at <paramref name="now"/>.</summary>
+    public static string Format(IReadOnlyList<SocketRow> rows, SimTime now, bool info)
+    {
+        var lines = new List<string[]>(rows.Count + 1) { Columns.Select(c => c.Header).ToArray() };
+        foreach (var row in rows) lines.Add(Fields(row, now, info));
+        return Render(lines);
+    }
+
+    /// <summary>
+    /// One socket's fields as inet_show_sock() writes them: sock_state_print() (state, "%-6d"
+    /// queues), inet_addr_print() twice ("addr:" then the port, "*" for port 0), then — still in
+    /// the Process column, since 6.1's proc_ctx_print() does not move to the next field — the
+    /// tcp_timer_print() text and, with -i, "\n\t" followed by tcp_show_info().
+    /// </summary>
+    static string[] Fields(SocketRow row, SimTime now, bool info)
+    {
+        var process = new StringBuilder();
+        if (row.TimerName is not null) process.Append(' ').Append(TimerText(row, now));
+        if (info)
+        {
+            process.Append("\n\t");
+            if (row.Info is { } tcpInfo) process.Append(InfoText(tcpInfo));
+        }
+        return
+        [
+            row.State.ToSsName(),
+            $"{row.RecvQ,-6}",
+            $"{row.SendQ,-6}",
+            $"{row.Local.Address}:",
+            Port(row.Local.Port),
+            $"{row.Remote.Address}:",
+            Port(row.Remote.Port),
+            process.ToString(),
+        ];
+    }
+
+    /// <summary>resolve_service() with -n: the number, or "*" for port 0.</summary>
+    static string Port(ushort port) => port == 0 ? "*" : port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Models tcp_timer_print(): "timer:(name,remaining,count)". The remaining time is inet_diag's
+    /// jiffies_delta_to_msecs(expires − jiffies) (whole 4 ms jiffies) in print_ms_timer()'s format.
+    /// </summary>
+    public static string TimerText(SocketRow row, SimTime now)
+    {
+        long ms = KernelClock.ToMilliseconds(KernelClock.JiffiesLeft(row.TimerExpires, now));
+        return $"timer:({row.TimerName},{MsTimer(ms)},{row.TimerCount})";
+    }
+
+    /// <summary>
+    /// Models print_ms_timer() — misc/ss.c (iproute2 6.1): minutes, dropping the seconds from 10 min
+    /// on ("119min", "5min30sec"); seconds, dropping the milliseconds from 10 s on ("59sec");
+    /// below that "4.976ms" — seconds with the milliseconds after a dot, still suffixed "ms" (fixed
+    /// to "sec" in iproute2 6.11) — and "172ms"/"060ms" under a second; "" when nothing is left.
+    /// </summary>
+    public static string MsTimer(long timeoutMs)
+    {
+        long secs = timeoutMs / 1000, minutes = secs / 60, msecs = timeoutMs % 1000;
+        secs %= 60;
+        var sb = new StringBuilder();
+        if (minutes != 0)
+        {
+            msecs = 0;
+            sb.Append(minutes).Append("min");
+            if (minutes > 9) secs = 0;
+        }
+        if (secs != 0)
+        {
+            if (secs > 9) msecs = 0;
+            sb.Append(secs).Append(msecs != 0 ? "." : "sec");
+        }
+        if (msecs != 0) sb.Append(msecs.ToString("D3", CultureInfo.InvariantCulture)).Append("ms");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Models tcp_stats_print() (iproute2 6.1) for the tcp_info fields the simulator keeps, in ss's
+    /// order and with its "print only when non-zero" rules: ts sack, the congestion control,
+    /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, advmss, cwnd, ssthresh
+    /// (below 0xFFFF), bytes, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastack, unacked,
+    /// retrans, rcv_ssthresh, notsent, snd_wnd.
+    /// </summary>
+    public static string InfoText(TcpInfo i)
+    {
+        var sb = new StringBuilder();
+        if (i.Timestamps) sb.Append(" ts");
+        if (i.Sack) sb.Append(" sack");
+        sb.Append(' ').Append(i.CongestionControl);
+        if (i.WindowScale) sb.Append(" wscale:").Append(i.SndWscale).Append(',').Append(i.RcvWscale);
+        if (i.RtoUs != 0 && i.RtoUs != 3_000_000) sb.Append(" rto:").Append(G(i.RtoUs / 1000.0));
+        if (i.Backoff != 0) sb.Append(" backoff:").Append(i.Backoff);
+        if (i.RttUs != 0) sb.Append(" rtt:").Append(G(i.RttUs / 1000.0)).Append('/').Append(G(i.RttVarUs / 1000.0));
+        if (i.AtoUs != 0) sb.Append(" ato:").Append(G(i.AtoUs / 1000.0));
+        Field(sb, "mss", i.SndMss);
+        Field(sb, "pmtu", i.Pmtu);
+        Field(sb, "advmss", i.AdvMss);
+        Field(sb, "cwnd", i.SndCwnd);
+        if (i.SndSsthresh < 0xFFFF) Field(sb, "ssthresh", i.SndSsthresh);
+        Field(sb, "bytes_acked", i.BytesAcked);
+        Field(sb, "bytes_received", i.BytesReceived);
+        if (i.RttUs > 0 && i.SndMss != 0 && i.SndCwnd != 0)
+        {
+            double bps = (double)i.SndCwnd * i.SndMss * 8000000.0 / i.RttUs;
+            sb.Append(" send ").Append(Math.Round(bps, MidpointRounding.ToEven).ToString("0", CultureInfo.InvariantCulture)).Append("bps");
+        }
+        Field(sb, "lastack", i.LastAckRecvMs);
+        Field(sb, "unacked", i.Unacked);
+        if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
+        Field(sb, "rcv_ssthresh", i.RcvSsthresh);
+        Field(sb, "notsent", i.NotSentBytes);
+        Field(sb, "snd_wnd", i.SndWnd);
+        return sb.ToString();
+    }
+
+    static void Field(StringBuilder sb, string name, long value)
+    {
+        if (value != 0) sb.Append(' ').Append(name).Append(':').Append(value);
+    }
+
+    /// <summary>printf's "%g": six significant digits, trailing zeros dropped (.NET's "G6" agrees for the millisecond values ss prints).</summary>
+    static string G(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Models render_calc_width() + render() for output that is not a terminal ("compact output"):
+    /// the first column is as wide as its longest field, every other one that plus its left
+    /// delimiter; right-aligned columns are padded on the left, the others on the right. Like ss,
+    /// the last field of the last line is never flushed (field_flush() measures max_len), so its
+    /// length does not count towards its column's width.
+    /// </summary>
+    static string Render(List<string[]> lines)
+    {
+        var widths = new int[Columns.Length];
+        for (int c = 0; c < Columns.Length; c++)
+        {
+            int max = 0;
+            for (int l = 0; l < lines.Count; l++)
+            {
+                bool unflushed = l == lines.Count - 1 && l > 0 && c == ProcessColumn;
+                if (!unflushed) max = Math.Max(max, lines[l][c].Length);
+            }
+            widths[c] = c == 0 ? max : max + Columns[c].Delimiter.Length;
+        }
+        var sb = new StringBuilder();
+        foreach (var fields in lines)
+        {
+            for (int c = 0; c < Columns.Length; c++)
+            {
+                int printed = 0;
+                if (c > 0)
+                {
+                    sb.Append(Columns[c].Delimiter);
+                    printed = Columns[c].Delimiter.Length;
+                }
+                if (Columns[c].Align == Align.Right) printed += Pad(sb, widths[c] - fields[c].Length - printed);
+                sb.Append(fields[c]);
+                printed += fields[c].Length;
+                if (Columns[c].Align == Align.Left) Pad(sb, widths[c] - printed);
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    static int Pad(StringBuilder sb, int count)
+    {
+        if (count <= 0) return 0;
+        sb.Append(' ', count);
+        return count;
+    }
+}

@@ -1,0 +1,159 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Observability;
+
+public class SsFormatterTests
+{
+    [Theory]
+    [InlineData(7_199_000, "119min")]   // ≥ 10 min: minutes only
+    [InlineData(330_000, "5min30sec")]  // 1–10 min: minutes and seconds
+    [InlineData(59_000, "59sec")]       // 10 s – 1 min: seconds only
+    [InlineData(10_000, "10sec")]
+    [InlineData(4_976, "4.976ms")]      // 1–10 s: seconds "." milliseconds, suffixed ms (iproute2 6.1)
+    [InlineData(1_356, "1.356ms")]      // as captured on the reference machine
+    [InlineData(1_000, "1sec")]
+    [InlineData(172, "172ms")]
+    [InlineData(60, "060ms")]
+    [InlineData(0, "")]
+    public void MsTimer_Milliseconds_PrintsAsPrintMsTimer(long ms, string text) =>
+        Assert.Equal(text, SsFormatter.MsTimer(ms));
+
+    /// <summary>`ss -tano` of iproute2 6.1 on the 6.18.44 reference machine, piped (no terminal).</summary>
+    [Fact]
+    public void CapturedTano_SameRows_RendersByteForByte()
+    {
+        const string captured =
+            "State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process                  \n" +
+            "LISTEN     0      128          0.0.0.0:47001      0.0.0.0:*                             \n" +
+            "CLOSE-WAIT 1      0          127.0.0.1:47001    127.0.0.1:39738                         \n" +
+            "ESTAB      0      0          127.0.0.1:39734    127.0.0.1:47001                         \n" +
+            "FIN-WAIT-2 0      0          127.0.0.1:39738    127.0.0.1:47001                         \n" +
+            "TIME-WAIT  0      0          127.0.0.1:39746    127.0.0.1:47001 timer:(timewait,59sec,0)\n" +
+            "ESTAB      4900   0          127.0.0.1:47001    127.0.0.1:39734                         \n";
+        SocketRow[] rows =
+        [
+            Row(TcpState.Listen, 0, 128, "0.0.0.0", 47001, "0.0.0.0", 0),
+            Row(TcpState.CloseWait, 1, 0, "127.0.0.1", 47001, "127.0.0.1", 39738),
+            Row(TcpState.Established, 0, 0, "127.0.0.1", 39734, "127.0.0.1", 47001),
+            Row(TcpState.FinWait2, 0, 0, "127.0.0.1", 39738, "127.0.0.1", 47001),
+            TimeWait59s(Row(TcpState.TimeWait, 0, 0, "127.0.0.1", 39746, "127.0.0.1", 47001)),
+            Row(TcpState.Established, 4900, 0, "127.0.0.1", 47001, "127.0.0.1", 39734),
+        ];
+        Assert.Equal(captured, SsFormatter.Format(rows, SimTime.Zero, info: false));
+    }
+
+    /// <summary>
+    /// `ss -tanoi` captured there with a listener and one TIME-WAIT socket: the last row's Process
+    /// field is never measured, so the header pads only to the listener's "\n\t bbr cwnd:10".
+    /// </summary>
+    [Fact]
+    public void CapturedTanoi_LastFieldUnmeasured_RendersByteForByte()
+    {
+        const string captured =
+            "State     Recv-Q Send-Q Local Address:Port  Peer Address:Port Process       \n" +
+            "LISTEN    0      8          127.0.0.1:47011      0.0.0.0:*    \n" +
+            "\t bbr cwnd:10\n" +
+            "TIME-WAIT 0      0          127.0.0.1:52012    127.0.0.1:47011 timer:(timewait,59sec,0)\n" +
+            "\t\n";
+        var h = new TwoHostHarness();
+        var (_, _, listener) = h.Establish();
+        SocketRow[] rows =
+        [
+            Row(TcpState.Listen, 0, 8, "127.0.0.1", 47011, "0.0.0.0", 0) with { Info = listener.Info with { CongestionControl = "bbr", Unacked = 0 } },
+            TimeWait59s(Row(TcpState.TimeWait, 0, 0, "127.0.0.1", 52012, "127.0.0.1", 47011)),
+        ];
+        Assert.Equal(captured, SsFormatter.Format(rows, SimTime.Zero, info: true));
+    }
+
+    [Fact]
+    public void TimeWait_OneSecondIn_ShowsTimewaitTimer59sec()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(1210)); // the server's FIN reached the client at 210 ms
+        Assert.Equal(
+            "State     Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n" +
+            $"TIME-WAIT 0      0           10.0.0.1:{c.Local.Port}     10.0.0.2:80   timer:(timewait,59sec,0)\n",
+            SsFormatter.Format(h.Client, info: false));
+    }
+
+    [Fact]
+    public void OrphanFinWait2_Parked_ShowsFinWait2WithTimewaitTimer()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(1120)); // FIN acknowledged at 120 ms: parked as a timewait socket, substate FIN_WAIT2, 60 s
+        var row = Assert.Single(SocketListing.Rows(h.Client));
+        Assert.Equal((SocketRowKind.TimeWait, TcpState.FinWait2, c.Id), (row.Kind, row.State, row.SocketId));
+        Assert.Equal(
+            "State      Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n" +
+            $"FIN-WAIT-2 0      0           10.0.0.1:{c.Local.Port}     10.0.0.2:80   timer:(timewait,59sec,0)\n" +
+            "\t\n",
+            SsFormatter.Format(h.Client));
+    }
+
+    [Fact]
+    public void Server_ListenEstablishedCloseWait_ShowsQueuesAddressesAndTcpInfo()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.Write });
+        h.At(Ms(1000));
+        Assert.Equal(TcpState.CloseWait, s.State);
+        string port = c.Local.Port.ToString();
+        Assert.Equal(
+            "State      Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" +
+            "LISTEN     0      128          0.0.0.0:80        0.0.0.0:*     \n" +
+            "\t cubic cwnd:10\n" +
+            $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
+            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
+            "send 5792000bps lastack:892 rcv_ssthresh:64240 snd_wnd:64256\n",
+            SsFormatter.Format(h.Server));
+    }
+
+    [Fact]
+    public void Established_Client_TcpInfoCountsTheSynInBytesAcked()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        var row = Assert.Single(SocketListing.Rows(h.Client));
+        Assert.Equal(" ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:11 bytes_acked:1 " +
+                     "send 6371200bps lastack:76 rcv_ssthresh:64240 snd_wnd:64256", SsFormatter.InfoText(row.Info!));
+        Assert.Equal(c.Info, row.Info);
+    }
+
+    [Fact]
+    public void Listing_ListenersFirst_TimewaitAndRequestRowsHaveNoTcpInfo()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, l) = h.Establish();
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400)); // the server closed first: it holds the TIME-WAIT
+        var rows = SocketListing.Rows(h.Server);
+        Assert.Equal([(SocketRowKind.Full, TcpState.Listen), (SocketRowKind.TimeWait, TcpState.TimeWait)],
+            rows.Select(r => (r.Kind, r.State)));
+        Assert.Equal(l.Id, rows[0].SocketId);
+        Assert.NotNull(rows[0].Info);
+        Assert.Null(rows[1].Info);
+    }
+
+    static SocketRow Row(TcpState state, long rq, long sq, string local, ushort lport, string remote, ushort rport) =>
+        new("host", SocketRowKind.Full, 1, state, new Endpoint(IPv4.Parse(local), lport), new Endpoint(IPv4.Parse(remote), rport),
+            rq, sq, null, default, 0, false);
+
+    /// <summary>A timewait row whose timer has 59.5 s left at time zero ("59sec").</summary>
+    static SocketRow TimeWait59s(SocketRow row) =>
+        row with { Kind = SocketRowKind.TimeWait, TimerName = "timewait", TimerExpires = new SimTime(59_500_000_000) };
+}
