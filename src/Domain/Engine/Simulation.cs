@@ -203,24 +203,25 @@ public sealed partial class Simulation
     /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
     internal void Transmit(Host from, Segment seg, string reason)
     {
-        Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length,
-            seg.Window, seg.Options, reason));
+        var sent = seg;
         var to = Route(from, ref seg);
+        Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
+            sent.Window, sent.Options, reason, to?.Name));
         var link = to is null ? null : FindLink(from.Name, to.Name);
         if (to is null || link is null)
         {
-            RecordDrop(from, seg, "no route");
+            RecordDrop(from, sent, "no route");
             return;
         }
         var direction = link.From(from.Name);
         if (direction.Blackhole)
         {
-            RecordDrop(from, seg, "blackhole");
+            RecordDrop(from, sent, "blackhole");
             return;
         }
         if (direction.Loss > 0 && (direction.Loss >= 1 || Rng.NextDouble() < direction.Loss))
         {
-            RecordDrop(from, seg, "loss");
+            RecordDrop(from, sent, "loss");
             return;
         }
         Schedule(Now + direction.Delay, to, seg);

@@ -7,9 +7,12 @@ namespace SimService.Domain.Journal;
 /// <summary>Something the simulation did, at a virtual time; <see cref="Seq"/> orders the journal.</summary>
 public abstract record SimEvent(SimTime At, long Seq);
 
-/// <summary>A host put a segment on a link (or, for a dropped one, tried to).</summary>
+/// <summary>
+/// A host put a segment on a link (or, for a dropped one, tried to). The tuple is as the sender
+/// sees it (before any NAT); <see cref="To"/> names the host it is routed to, null when none.
+/// </summary>
 public sealed record SegmentSent(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
-    int Len, ushort Win, TcpOptions Options, string Reason) : SimEvent(At, Seq);
+    int Len, ushort Win, TcpOptions Options, string Reason, string? To) : SimEvent(At, Seq);
 
 /// <summary>A segment arrived at its destination host.</summary>
 public sealed record SegmentDelivered(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,

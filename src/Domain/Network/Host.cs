@@ -261,7 +261,7 @@ public sealed partial class Host : IEventTarget
         return null;
     }
 
-    /// <summary>The initial sequence number a scripted host saw from its peer on this connection (the first SYN received).</summary>
+    /// <summary>The initial sequence number a scripted host saw from its peer on this connection (the latest SYN received on the tuple).</summary>
     public uint? PeerIsn(FourTuple local)
     {
         for (int i = Received.Count - 1; i >= 0; i--)

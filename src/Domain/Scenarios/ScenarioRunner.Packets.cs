@@ -60,7 +60,7 @@ public sealed partial class ScenarioRunner
             if ((s.Flags & TcpFlags.Syn) != 0) isn[s.Tuple] = s.SeqNo;
             bool dropped = i + 1 < journal.Count && journal[i + 1] is SegmentDropped d
                 && d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags;
-            var to = hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
+            var to = s.To ?? hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
             packets.Add(new WirePacket(s.At, s.Host, to, s.Tuple, s.Flags, s.SeqNo, s.AckNo,
                 unchecked(s.SeqNo - isn.GetValueOrDefault(s.Tuple)),
                 (s.Flags & TcpFlags.Ack) != 0 ? unchecked(s.AckNo - isn.GetValueOrDefault(s.Tuple.Reversed)) : s.AckNo,

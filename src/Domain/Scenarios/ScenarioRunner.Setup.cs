@@ -8,7 +8,11 @@ public sealed partial class ScenarioRunner
     /// <summary>Builds the world; false (with errors) when something cannot be built, and then nothing runs.</summary>
     bool SetUp()
     {
-        RefuseNat();
+        foreach (var nat in _doc.Nats)
+        {
+            var added = _sim.AddNat(nat.Name, new IPv4(nat.Address));
+            if (!added.IsOk) Error(JsonPath.Member("$.nats", nat.Name), added.Error!.Message);
+        }
         foreach (var host in _doc.Hosts) AddHost(host);
         for (int i = 0; i < _doc.Links.Length; i++)
         {
@@ -17,15 +21,6 @@ public sealed partial class ScenarioRunner
             if (!added.IsOk) Error(JsonPath.Item("$.links", i), added.Error!.Message);
         }
         return _errors.Count == 0;
-    }
-
-    /// <summary>The engine has no NAT yet: a document that declares one cannot be run faithfully.</summary>
-    void RefuseNat()
-    {
-        const string why = "NAT is not simulated by the engine yet, so this scenario cannot run";
-        if (!_doc.Nats.IsEmpty) Error("$.nats", why);
-        foreach (var host in _doc.Hosts)
-            if (host.BehindNat is not null) Error(JsonPath.Member(HostPath(host.Name), "behindNat"), why);
     }
 
     void AddHost(ScenarioHost host)
@@ -40,6 +35,8 @@ public sealed partial class ScenarioRunner
         var sysctls = JsonPath.Member(HostPath(host.Name), "sysctls");
         foreach (var setting in host.Sysctls)
             Report(JsonPath.Member(sysctls, setting.Name), _sim.SetSysctl(host.Name, setting.Name, setting.Text));
+        if (host.BehindNat is not null)
+            Report(JsonPath.Member(HostPath(host.Name), "behindNat"), _sim.PlaceBehindNat(host.Name, host.BehindNat));
     }
 
     static string HostPath(string name) => JsonPath.Member("$.hosts", name);

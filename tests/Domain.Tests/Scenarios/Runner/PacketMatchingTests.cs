@@ -22,7 +22,7 @@ public class PacketMatchingTests
         Assert.True(TcpFlagsText.TryParse(flags, out var f));
         var at = new SimTime((long)(ms * 1_000_000));
         var host = tuple == ClientToServer ? "client" : "server";
-        _journal.Add(new SegmentSent(at, _journal.Count, host, tuple, f, seq, ack, len, 65535, TcpOptions.None, "test"));
+        _journal.Add(new SegmentSent(at, _journal.Count, host, tuple, f, seq, ack, len, 65535, TcpOptions.None, "test", null));
         if (dropped) _journal.Add(new SegmentDropped(at, _journal.Count, host, tuple, f, seq, ack, len, "loss"));
     }
 
@@ -158,7 +158,7 @@ public class PacketMatchingTests
     {
         Handshake();
         var thirdParty = new FourTuple(new Endpoint(IPv4.Parse("10.0.0.3"), 5000), new Endpoint(ServerIp, 80));
-        _journal.Add(new SegmentSent(new SimTime(1), _journal.Count, "other", thirdParty, TcpFlags.Syn, 1, 0, 0, 0, TcpOptions.None, "x"));
+        _journal.Add(new SegmentSent(new SimTime(1), _journal.Count, "other", thirdParty, TcpFlags.Syn, 1, 0, 0, 0, TcpOptions.None, "x", null));
         var packets = Capture();
 
         var between = ScenarioRunner.SegmentsBetweenNamedHosts([Entry("S", from: "client", to: "server")], packets);
