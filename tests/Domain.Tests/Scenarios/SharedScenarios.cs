@@ -1,17 +1,41 @@
 namespace SimService.Domain.Tests.Scenarios;
 
-/// <summary>The example files of ../shared/scenarios next to the repository, which every runner must accept.</summary>
+/// <summary>
+/// The example files of ../shared/scenarios next to the repository, which every runner must accept,
+/// and the project's own examples in scenarios/ (shipped with the product).
+/// </summary>
 internal static class SharedScenarios
 {
-    public static string Folder
+    static string RepoRoot
     {
         get
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SimService.sln"))) dir = dir.Parent;
             if (dir is null)
-                Assert.Fail($"no SimService.sln above {AppContext.BaseDirectory}: cannot locate ../shared/scenarios");
-            var folder = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "scenarios"));
+                Assert.Fail($"no SimService.sln above {AppContext.BaseDirectory}: cannot locate the scenario folders");
+            return dir!.FullName;
+        }
+    }
+
+    /// <summary>The project's scenarios/ folder.</summary>
+    public static string ProjectFolder => Path.Combine(RepoRoot, "scenarios");
+
+    /// <summary>"shared/NAME" or "project/NAME" for every example file, shared ones first.</summary>
+    public static IEnumerable<string> Everywhere() =>
+        All().Select(f => "shared/" + f.Name)
+            .Concat(Directory.GetFiles(ProjectFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "project/" + Path.GetFileName(f)));
+
+    /// <summary>Reads a file named as <see cref="Everywhere"/> names it.</summary>
+    public static string ReadAnywhere(string key) => key.StartsWith("project/", StringComparison.Ordinal)
+        ? File.ReadAllText(Path.Combine(ProjectFolder, key["project/".Length..]))
+        : Read(key["shared/".Length..]);
+
+    public static string Folder
+    {
+        get
+        {
+            var folder = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "scenarios"));
             if (!Directory.Exists(folder))
                 Assert.Fail($"the shared scenario folder {folder} is missing: it must sit beside the repository (../shared/scenarios)");
             return folder;

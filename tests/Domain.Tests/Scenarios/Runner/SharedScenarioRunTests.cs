@@ -2,16 +2,19 @@ using SimService.Domain.Scenarios;
 
 namespace SimService.Domain.Tests.Scenarios.Runner;
 
-/// <summary>Every example of ../shared/scenarios must run with passed = true, and run the same way twice.</summary>
+/// <summary>
+/// Every example of ../shared/scenarios and of the project's scenarios/ folder must run with
+/// passed = true, and run the same way twice.
+/// </summary>
 public class SharedScenarioRunTests
 {
-    public static TheoryData<string> Files() => [.. SharedScenarios.All().Select(f => f.Name)];
+    public static TheoryData<string> Files() => [.. SharedScenarios.Everywhere()];
 
     [Theory]
     [MemberData(nameof(Files))]
     public void SharedScenario_Run_Passes(string file)
     {
-        var result = RunnerAssert.Run(SharedScenarios.Read(file));
+        var result = RunnerAssert.Run(SharedScenarios.ReadAnywhere(file));
 
         RunnerAssert.Passed(result, file);
     }
@@ -20,7 +23,7 @@ public class SharedScenarioRunTests
     [MemberData(nameof(Files))]
     public void SharedScenario_RunTwice_SameJournal(string file)
     {
-        var json = SharedScenarios.Read(file);
+        var json = SharedScenarios.ReadAnywhere(file);
 
         var first = RunnerAssert.Run(json);
         var second = RunnerAssert.Run(json);
@@ -32,6 +35,7 @@ public class SharedScenarioRunTests
     [Fact]
     public void SharedScenarios_AllEight_AreRun()
     {
-        Assert.True(Files().Count >= 8, $"expected at least the 8 shared scenarios, found {Files().Count}");
+        Assert.True(SharedScenarios.All().Count >= 8, $"expected at least the 8 shared scenarios, found {SharedScenarios.All().Count}");
+        Assert.True(Files().Count >= 13, $"expected the shared scenarios and the project's own, found {Files().Count}");
     }
 }
