@@ -107,16 +107,16 @@ public class SsFormatterTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.Write });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
         h.At(Ms(1000));
         Assert.Equal(TcpState.CloseWait, s.State);
         string port = c.Local.Port.ToString();
         Assert.Equal(
-            "State      Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" +
-            "LISTEN     0      128          0.0.0.0:80        0.0.0.0:*     \n" +
+            "State      Recv-Q Send-Q Local Address:Port Peer Address:Port Process         \n" +
+            "LISTEN     0      128          0.0.0.0:80        0.0.0.0:*    \n" +
             "\t cubic cwnd:10\n" +
             $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
-            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
+            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
             "send 5792000bps lastack:892 rcv_ssthresh:64240 snd_wnd:64256\n",
             SsFormatter.Format(h.Server));
     }
@@ -128,7 +128,7 @@ public class SsFormatterTests
         var (c, _, _) = h.Establish();
         var row = Assert.Single(SocketListing.Rows(h.Client));
         Assert.Equal(" ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:11 bytes_acked:1 " +
-                     "send 6371200bps lastack:76 rcv_ssthresh:64240 snd_wnd:64256", SsFormatter.InfoText(row.Info!));
+                     "send 6371200bps lastack:80 rcv_ssthresh:64240 snd_wnd:64240", SsFormatter.InfoText(row.Info!));
         Assert.Equal(c.Info, row.Info);
     }
 

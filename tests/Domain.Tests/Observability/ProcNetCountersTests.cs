@@ -1,0 +1,190 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Observability;
+
+/// <summary>
+/// /proc/net/sockstat, snmp, netstat, snmp6. The expected header lines are copied from the files of
+/// the 6.18.44 reference machine, so a field missing, added or out of order fails here.
+/// </summary>
+public class ProcNetCountersTests
+{
+    const string TcpExtHeader =
+        "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts PruneCalled RcvPruned OfoPruned " +
+        "OutOfWindowIcmps LockDroppedIcmps ArpFilter TW TWRecycled TWKilled PAWSActive PAWSEstab BeyondWindow " +
+        "TSEcrRejected PAWSOldAck PAWSTimewait DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops " +
+        "TCPHPHits TCPPureAcks TCPHPAcks TCPRenoRecovery TCPSackRecovery TCPSACKReneging TCPSACKReorder TCPRenoReorder " +
+        "TCPTSReorder TCPFullUndo TCPPartialUndo TCPDSACKUndo TCPLossUndo TCPLostRetransmit TCPRenoFailures " +
+        "TCPSackFailures TCPLossFailures TCPFastRetrans TCPSlowStartRetrans TCPTimeouts TCPLossProbes " +
+        "TCPLossProbeRecovery TCPRenoRecoveryFail TCPSackRecoveryFail TCPRcvCollapsed TCPBacklogCoalesce " +
+        "TCPDSACKOldSent TCPDSACKOfoSent TCPDSACKRecv TCPDSACKOfoRecv TCPAbortOnData TCPAbortOnClose TCPAbortOnMemory " +
+        "TCPAbortOnTimeout TCPAbortOnLinger TCPAbortFailed TCPMemoryPressures TCPMemoryPressuresChrono TCPSACKDiscard " +
+        "TCPDSACKIgnoredOld TCPDSACKIgnoredNoUndo TCPSpuriousRTOs TCPMD5NotFound TCPMD5Unexpected TCPMD5Failure " +
+        "TCPSackShifted TCPSackMerged TCPSackShiftFallback TCPBacklogDrop PFMemallocDrop TCPMinTTLDrop " +
+        "TCPDeferAcceptDrop IPReversePathFilter TCPTimeWaitOverflow TCPReqQFullDoCookies TCPReqQFullDrop TCPRetransFail " +
+        "TCPRcvCoalesce TCPOFOQueue TCPOFODrop TCPOFOMerge TCPChallengeACK TCPSYNChallenge TCPFastOpenActive " +
+        "TCPFastOpenActiveFail TCPFastOpenPassive TCPFastOpenPassiveFail TCPFastOpenListenOverflow " +
+        "TCPFastOpenCookieReqd TCPFastOpenBlackhole TCPSpuriousRtxHostQueues BusyPollRxPackets TCPAutoCorking " +
+        "TCPFromZeroWindowAdv TCPToZeroWindowAdv TCPWantZeroWindowAdv TCPSynRetrans TCPOrigDataSent " +
+        "TCPHystartTrainDetect TCPHystartTrainCwnd TCPHystartDelayDetect TCPHystartDelayCwnd TCPACKSkippedSynRecv " +
+        "TCPACKSkippedPAWS TCPACKSkippedSeq TCPACKSkippedFinWait2 TCPACKSkippedTimeWait TCPACKSkippedChallenge " +
+        "TCPWinProbe TCPKeepAlive TCPMTUPFail TCPMTUPSuccess TCPDelivered TCPDeliveredCE TCPAckCompressed " +
+        "TCPZeroWindowDrop TCPRcvQDrop TCPWqueueTooBig TCPFastOpenPassiveAltKey TcpTimeoutRehash TcpDuplicateDataRehash " +
+        "TCPDSACKRecvSegs TCPDSACKIgnoredDubious TCPMigrateReqSuccess TCPMigrateReqFailure TCPPLBRehash TCPAORequired " +
+        "TCPAOBad TCPAOKeyNotFound TCPAOGood TCPAODroppedIcmps";
+
+    const string IpExtHeader =
+        "IpExt: InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets " +
+        "InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts InECT0Pkts " +
+        "InCEPkts ReasmOverlaps";
+
+    const string MPTcpExtHeader =
+        "MPTcpExt: MPCapableSYNRX MPCapableSYNTX MPCapableSYNACKRX MPCapableACKRX MPCapableFallbackACK " +
+        "MPCapableFallbackSYNACK MPCapableSYNTXDrop MPCapableSYNTXDisabled MPCapableEndpAttempt MPFallbackTokenInit " +
+        "MPTCPRetrans MPJoinNoTokenFound MPJoinSynRx MPJoinSynBackupRx MPJoinSynAckRx MPJoinSynAckBackupRx " +
+        "MPJoinSynAckHMacFailure MPJoinAckRx MPJoinAckHMacFailure MPJoinRejected MPJoinSynTx MPJoinSynTxCreatSkErr " +
+        "MPJoinSynTxBindErr MPJoinSynTxConnectErr DSSNotMatching DSSCorruptionFallback DSSCorruptionReset InfiniteMapTx " +
+        "InfiniteMapRx DSSNoMatchTCP DataCsumErr OFOQueueTail OFOQueue OFOMerge NoDSSInWindow DuplicateData AddAddr " +
+        "AddAddrTx AddAddrTxDrop EchoAdd EchoAddTx EchoAddTxDrop PortAdd AddAddrDrop MPJoinPortSynRx MPJoinPortSynAckRx " +
+        "MPJoinPortAckRx MismatchPortSynRx MismatchPortAckRx RmAddr RmAddrDrop RmAddrTx RmAddrTxDrop RmSubflow MPPrioTx " +
+        "MPPrioRx MPFailTx MPFailRx MPFastcloseTx MPFastcloseRx MPRstTx MPRstRx SubflowStale SubflowRecover " +
+        "SndWndShared RcvWndShared RcvWndConflictUpdate RcvWndConflict MPCurrEstab Blackhole MPCapableDataFallback " +
+        "MD5SigFallback DssFallback SimultConnectFallback FallbackFailed WinProbe";
+
+    const string IpHeader =
+        "Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards " +
+        "InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails " +
+        "FragCreates OutTransmits";
+
+    const string IcmpHeader =
+        "Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos " +
+        "InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal " +
+        "OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps " +
+        "OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps";
+
+    const string TcpHeader =
+        "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs " +
+        "OutSegs RetransSegs InErrs OutRsts InCsumErrors";
+
+    const string UdpHeader =
+        "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors";
+
+    const string UdpLiteHeader =
+        "UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti " +
+        "MemErrors";
+
+    [Fact]
+    public void Netstat_Headers_AreTheKernelsInOrder()
+    {
+        var lines = Lines(ProcNetNetstat.Format(new TwoHostHarness().Client));
+        Assert.Equal(6, lines.Length);
+        Assert.Equal([TcpExtHeader, IpExtHeader, MPTcpExtHeader], [lines[0], lines[2], lines[4]]);
+        AssertValueLinesMatchHeaders(lines);
+    }
+
+    [Fact]
+    public void Snmp_Headers_AreTheKernelsInOrder()
+    {
+        var lines = Lines(ProcNetSnmp.Format(new TwoHostHarness().Client));
+        Assert.Equal(10, lines.Length); // no IcmpMsg lines: icmpmsg_put() prints only non-zero types
+        Assert.Equal([IpHeader, IcmpHeader, TcpHeader, UdpHeader, UdpLiteHeader], [lines[0], lines[2], lines[4], lines[6], lines[8]]);
+        AssertValueLinesMatchHeaders(lines);
+        Assert.StartsWith("Ip: 2 64 0 ", lines[1]);
+    }
+
+    [Fact]
+    public void TimeWait_Netstat_CountsTwAndSnmpCountsTheSegments()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(1000));
+        Assert.Equal(1, Value(ProcNetNetstat.Format(h.Client), "TcpExt", "TW"));
+        Assert.Equal(0, Value(ProcNetNetstat.Format(h.Client), "TcpExt", "TWKilled"));
+        // SYN, ACK, FIN, ACK of the peer's FIN out; SYN-ACK, ACK of our FIN, the peer's FIN in.
+        Assert.Equal("Tcp: 1 200 120000 -1 1 0 0 0 0 3 4 0 0 0 0", Lines(ProcNetSnmp.Format(h.Client))[5]);
+        Assert.Equal(h.Client.Mib[MibCounter.TcpOutSegs], Value(ProcNetSnmp.Format(h.Client), "Tcp", "OutSegs"));
+    }
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 1)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void CloseWait_Snmp_CurrEstabCountsItSince610(KernelProfile profile, long currEstab)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, _, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(500)); // server CLOSE-WAIT, client FIN-WAIT-2
+        Assert.Equal(currEstab, Value(ProcNetSnmp.Format(h.Server), "Tcp", "CurrEstab"));
+        Assert.Equal(0, Value(ProcNetSnmp.Format(h.Client), "Tcp", "CurrEstab"));
+    }
+
+    [Fact]
+    public void Sockstat_ThroughTeardown_CountsInuseOrphanTwAlloc()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Assert.Equal(Sockstat(used: 1, inuse: 1, orphan: 0, tw: 0), ProcNetSockstat.Format(h.Client));
+        Assert.Equal(Sockstat(used: 2, inuse: 2, orphan: 0, tw: 0), ProcNetSockstat.Format(h.Server));
+        Assert.Null(h.Sim.ChangeLink("client", "server", true, null, null, true));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200)); // FIN lost: an orphan in FIN-WAIT-1, still hashed
+        Assert.Equal(Sockstat(used: 1, inuse: 1, orphan: 1, tw: 0), ProcNetSockstat.Format(h.Client));
+        Assert.Null(h.Sim.ChangeLink("client", "server", true, null, null, false));
+        h.At(Ms(2000)); // retransmitted FIN acknowledged: parked as a FIN_WAIT2 timewait socket
+        Assert.Equal(Sockstat(used: 0, inuse: 0, orphan: 0, tw: 1), ProcNetSockstat.Format(h.Client));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(3000));
+        Assert.Equal(Sockstat(used: 1, inuse: 1, orphan: 0, tw: 0), ProcNetSockstat.Format(h.Server));
+    }
+
+    [Fact]
+    public void Sockstat6AndSnmp6_NoIpv6_KernelLayoutWithZeros()
+    {
+        Assert.Equal("TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n", ProcNetSockstat.Sockstat6);
+        var snmp6 = Lines(ProcNetSnmp.Snmp6());
+        Assert.Equal(86, snmp6.Length);
+        Assert.Equal("Ip6InReceives                   \t0", snmp6[0]);
+        Assert.Equal("UdpLite6MemErrors               \t0", snmp6[^1]);
+        Assert.Contains("Icmp6OutMLDv2Reports            \t0", snmp6);
+    }
+
+    static string Sockstat(int used, int inuse, int orphan, int tw) =>
+        $"sockets: used {used}\nTCP: inuse {inuse} orphan {orphan} tw {tw} alloc {used} mem 0\n" +
+        "UDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n";
+
+    static string[] Lines(string text)
+    {
+        Assert.EndsWith("\n", text);
+        return text[..^1].Split('\n');
+    }
+
+    /// <summary>Each "Prefix: names" line is followed by "Prefix: values" with one value per name, as node_exporter zips them.</summary>
+    static void AssertValueLinesMatchHeaders(string[] lines)
+    {
+        for (int i = 0; i < lines.Length; i += 2)
+        {
+            var names = lines[i].Split(' ');
+            var values = lines[i + 1].Split(' ');
+            Assert.Equal(names[0], values[0]);
+            Assert.Equal(names.Length, values.Length);
+            Assert.All(values[1..], v => Assert.True(long.TryParse(v, out _), v));
+        }
+    }
+
+    static long Value(string file, string prefix, string name)
+    {
+        var lines = Lines(file);
+        int i = Array.FindIndex(lines, l => l.StartsWith(prefix + ": ", StringComparison.Ordinal));
+        int column = Array.IndexOf(lines[i].Split(' '), name);
+        Assert.True(column > 0, $"{prefix} has no {name}");
+        return long.Parse(lines[i + 1].Split(' ')[column]);
+    }
+}
