@@ -44,7 +44,7 @@ public sealed partial class Simulation
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
         var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes);
-        Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
@@ -131,9 +131,12 @@ public sealed partial class Simulation
         RecordReturn(call, resultSocket?.Id ?? call.Socket?.Id ?? 0, value, errno);
     }
 
-    void RecordReturn(PendingCall call, int socketId, long value, string? errno) =>
-        Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
-            socketId, errno is null ? value : -1, errno, Now - call.Issued));
+    void RecordReturn(PendingCall call, int socketId, long value, string? errno)
+    {
+        if (Journals(JournalLevel.States))
+            Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
+                socketId, errno is null ? value : -1, errno, Now - call.Issued));
+    }
 
     static string Describe(SocketCallRequest r) => r.Call switch
     {
@@ -168,7 +171,7 @@ public sealed partial class Simulation
                 RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
             RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
         }
-        Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
         foreach (var sk in process.Descriptors.ToList())
         {
             var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
@@ -182,7 +185,7 @@ public sealed partial class Simulation
     internal void RecordDelivered(TcpSocket receiver, long bytes)
     {
         if (FindSocket(receiver.PeerSocketId) is { } sender) sender.Ledger.Delivered += bytes;
-        Record(JournalLevel.Full, new DataDelivered(Now, _journalSeq, receiver.Host.Name, receiver.PeerSocketId, bytes));
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new DataDelivered(Now, _journalSeq, receiver.Host.Name, receiver.PeerSocketId, bytes));
     }
 
     /// <summary>Bytes of a connection that will never reach the peer application.</summary>
@@ -193,6 +196,6 @@ public sealed partial class Simulation
             sender.Ledger.Lost += bytes;
             sender.Ledger.LostReason = reason;
         }
-        Record(JournalLevel.States, new DataLost(Now, _journalSeq, where.Name, senderSocketId, bytes, reason));
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new DataLost(Now, _journalSeq, where.Name, senderSocketId, bytes, reason));
     }
 }

@@ -125,7 +125,7 @@ public sealed partial class Simulation
             if (delay is { } dl) d.Delay = dl;
             if (loss is { } ls) d.Loss = ls;
             if (blackhole is { } bh) d.Blackhole = bh;
-            Record(JournalLevel.States, new LinkChanged(Now, _journalSeq, from, to, d.Delay, d.Loss, d.Blackhole));
+            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new LinkChanged(Now, _journalSeq, from, to, d.Delay, d.Loss, d.Blackhole));
         }
         return null;
     }
@@ -140,7 +140,7 @@ public sealed partial class Simulation
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
         if (!host.Sysctls.TrySet(name, text, out var error)) return DomainError.Invalid(error, name);
-        Record(JournalLevel.States, new SysctlChanged(Now, _journalSeq, host.Name, name, host.Sysctls.Format(name)));
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new SysctlChanged(Now, _journalSeq, host.Name, name, host.Sysctls.Format(name)));
         return null;
     }
 
@@ -205,7 +205,7 @@ public sealed partial class Simulation
     {
         var sent = seg;
         var to = Route(from, ref seg);
-        Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
             sent.Window, sent.Options, reason, to?.Name));
         var link = to is null ? null : FindLink(from.Name, to.Name);
         if (to is null || link is null)
@@ -248,8 +248,10 @@ public sealed partial class Simulation
         return to;
     }
 
-    void RecordDrop(Host from, Segment seg, string why) =>
-        Record(JournalLevel.Full, new SegmentDropped(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, why));
+    void RecordDrop(Host from, Segment seg, string why)
+    {
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDropped(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, why));
+    }
 
     // ---- the journal --------------------------------------------------------------------
 

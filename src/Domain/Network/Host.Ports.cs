@@ -27,7 +27,7 @@ public sealed partial class Host
     readonly uint[] _tablePerturb = new uint[TablePerturbSize];
     bool _perturbInitialised;
 
-    internal bool IsReserved(int port) => Sysctls.ReservedPorts.Contains(port);
+    internal bool IsReserved(int port) => Sysctls.IsReservedPort(port);
 
     internal void AddBindOwner(ushort port, IBindOwner owner, bool byConnect)
     {

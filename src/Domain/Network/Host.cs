@@ -17,8 +17,8 @@ public sealed partial class Host : IEventTarget
     internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
     internal readonly Dictionary<FourTuple, TimeWaitSocket> TimeWaits = [];
     internal readonly List<TcpSocket> Listeners = [];
-    /// <summary>Every full socket still allocated (sockstat alloc), in creation order.</summary>
-    internal readonly List<TcpSocket> Sockets = [];
+    /// <summary>Every full socket still allocated (sockstat alloc), by id, i.e. in creation order.</summary>
+    internal readonly SortedDictionary<int, TcpSocket> Sockets = [];
 
     public Simulation Sim { get; }
     public string Name { get; }
@@ -140,7 +140,7 @@ public sealed partial class Host : IEventTarget
     public int Allocated => Sockets.Count;
 
     public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => TimeWaits.Values;
-    public IReadOnlyList<TcpSocket> AllSockets => Sockets;
+    public IReadOnlyCollection<TcpSocket> AllSockets => Sockets.Values;
     public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
 
     internal void Count(MibCounter c, long by = 1) => Mib.Increment(c, by);
@@ -149,7 +149,7 @@ public sealed partial class Host : IEventTarget
     internal void Log(string line)
     {
         _log.Add(line);
-        Sim.Record(JournalLevel.States, new KernelLogged(Sim.Now, Sim.JournalSeq, Name, line));
+        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new KernelLogged(Sim.Now, Sim.JournalSeq, Name, line));
     }
 
     readonly Dictionary<string, long> _lastLogAt = new(StringComparer.Ordinal);
@@ -171,7 +171,7 @@ public sealed partial class Host : IEventTarget
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
         if (payload is not Segment seg) throw new InvalidOperationException("a host only receives segments");
-        sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length));
+        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length));
         if (Kind == HostKind.Scripted)
         {
             Received.Add(seg);
@@ -277,18 +277,18 @@ public sealed partial class Host : IEventTarget
     internal TcpSocket NewSocket()
     {
         var sk = new TcpSocket(this, Sim.NextSocketId());
-        Sockets.Add(sk);
+        Sockets.Add(sk.Id, sk);
         Sim.Register(sk);
         return sk;
     }
 
     /// <summary>Models sk_free(): the socket is no longer allocated.</summary>
-    internal void Free(TcpSocket sk) => Sockets.Remove(sk);
+    internal void Free(TcpSocket sk) => Sockets.Remove(sk.Id);
 
     /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>
     public IEnumerable<object> Rows()
     {
-        foreach (var sk in Sockets)
+        foreach (var sk in Sockets.Values)
             if (sk.IsHashed) yield return sk;
         foreach (var r in Requests.Values) yield return r;
         foreach (var tw in TimeWaits.Values) yield return tw;

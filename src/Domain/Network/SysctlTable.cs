@@ -23,6 +23,7 @@ public sealed class SysctlTable
                 throw new InvalidOperationException($"bad built-in default: {error}");
             _values[def.Name] = v;
         }
+        RefreshTyped();
     }
 
     /// <summary>Writes a sysctl as `sysctl -w name=text` would; false with the kernel's reason when refused.</summary>
@@ -42,8 +43,19 @@ public sealed class SysctlTable
             return false;
         }
         _values[name] = values;
+        RefreshTyped();
+        if (name == "net.ipv4.ip_local_reserved_ports")
+        {
+            Array.Clear(_reserved);
+            foreach (var port in values) _reserved[port] = true;
+        }
         return true;
     }
+
+    readonly bool[] _reserved = new bool[65536];
+
+    /// <summary>inet_is_local_reserved_port(): the bitmap of ip_local_reserved_ports.</summary>
+    public bool IsReservedPort(int port) => _reserved[port];
 
     public long Get(string name) => _values[name][0];
     public IReadOnlyList<long> GetVector(string name) => _values[name];
@@ -58,36 +70,73 @@ public sealed class SysctlTable
 
     public IEnumerable<string> Names => _values.Keys.Order(StringComparer.Ordinal);
 
-    public int TcpFinTimeoutSec => (int)Get("net.ipv4.tcp_fin_timeout");
-    public int TcpOrphanRetries => (int)Get("net.ipv4.tcp_orphan_retries");
-    public int TcpRetries2 => (int)Get("net.ipv4.tcp_retries2");
-    public long TcpMaxOrphans => Get("net.ipv4.tcp_max_orphans");
-    public long TcpMaxTwBuckets => Get("net.ipv4.tcp_max_tw_buckets");
-    public int TcpTwReuse => (int)Get("net.ipv4.tcp_tw_reuse");
-    public int TcpTwReuseDelayMs => Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_tw_reuse_delay") : 1000;
-    public bool TcpTwRecycle => Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
-    public bool TcpTimestamps => Get("net.ipv4.tcp_timestamps") != 0;
-    public bool TcpSack => Get("net.ipv4.tcp_sack") != 0;
-    public int TcpEarlyRetrans => (int)Get("net.ipv4.tcp_early_retrans");
-    public bool TcpRfc1337 => Get("net.ipv4.tcp_rfc1337") != 0;
-    public int TcpKeepaliveTimeSec => (int)Get("net.ipv4.tcp_keepalive_time");
-    public int TcpKeepaliveIntvlSec => (int)Get("net.ipv4.tcp_keepalive_intvl");
-    public int TcpKeepaliveProbes => (int)Get("net.ipv4.tcp_keepalive_probes");
-    public int PortRangeLow => (int)GetVector("net.ipv4.ip_local_port_range")[0];
-    public int PortRangeHigh => (int)GetVector("net.ipv4.ip_local_port_range")[1];
-    public IReadOnlyList<long> ReservedPorts => GetVector("net.ipv4.ip_local_reserved_ports");
-    public bool IpAutobindReuse => Get("net.ipv4.ip_autobind_reuse") != 0;
-    public long TcpRtoMinUs => Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_min_us") : 200_000;
-    public long TcpRtoMaxMs => Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_max_ms") : 120_000;
-    public int TcpInvalidRatelimitMs => (int)Get("net.ipv4.tcp_invalid_ratelimit");
-    public int TcpSynRetries => (int)Get("net.ipv4.tcp_syn_retries");
-    public int TcpSynackRetries => (int)Get("net.ipv4.tcp_synack_retries");
-    public int TcpSynLinearTimeouts => Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_syn_linear_timeouts") : 0;
-    public bool TcpAbortOnOverflow => Get("net.ipv4.tcp_abort_on_overflow") != 0;
-    public long WmemMax => Get("net.core.wmem_max");
-    public long RmemMax => Get("net.core.rmem_max");
-    public IReadOnlyList<long> TcpMem => GetVector("net.ipv4.tcp_mem");
-    public IReadOnlyList<long> TcpRmem => GetVector("net.ipv4.tcp_rmem");
-    public IReadOnlyList<long> TcpWmem => GetVector("net.ipv4.tcp_wmem");
-    public int Somaxconn => (int)Get("net.core.somaxconn");
+    public int TcpFinTimeoutSec { get; private set; }
+    public int TcpOrphanRetries { get; private set; }
+    public int TcpRetries2 { get; private set; }
+    public long TcpMaxOrphans { get; private set; }
+    public long TcpMaxTwBuckets { get; private set; }
+    public int TcpTwReuse { get; private set; }
+    public int TcpTwReuseDelayMs { get; private set; }
+    public bool TcpTwRecycle { get; private set; }
+    public bool TcpTimestamps { get; private set; }
+    public bool TcpSack { get; private set; }
+    public int TcpEarlyRetrans { get; private set; }
+    public bool TcpRfc1337 { get; private set; }
+    public int TcpKeepaliveTimeSec { get; private set; }
+    public int TcpKeepaliveIntvlSec { get; private set; }
+    public int TcpKeepaliveProbes { get; private set; }
+    public int PortRangeLow { get; private set; }
+    public int PortRangeHigh { get; private set; }
+    public IReadOnlyList<long> ReservedPorts { get; private set; } = [];
+    public bool IpAutobindReuse { get; private set; }
+    public long TcpRtoMinUs { get; private set; }
+    public long TcpRtoMaxMs { get; private set; }
+    public int TcpInvalidRatelimitMs { get; private set; }
+    public int TcpSynRetries { get; private set; }
+    public int TcpSynackRetries { get; private set; }
+    public int TcpSynLinearTimeouts { get; private set; }
+    public bool TcpAbortOnOverflow { get; private set; }
+    public long WmemMax { get; private set; }
+    public long RmemMax { get; private set; }
+    public IReadOnlyList<long> TcpMem { get; private set; } = [];
+    public IReadOnlyList<long> TcpRmem { get; private set; } = [];
+    public IReadOnlyList<long> TcpWmem { get; private set; } = [];
+    public int Somaxconn { get; private set; }
+
+    /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
+    void RefreshTyped()
+    {
+        TcpFinTimeoutSec = (int)Get("net.ipv4.tcp_fin_timeout");
+        TcpOrphanRetries = (int)Get("net.ipv4.tcp_orphan_retries");
+        TcpRetries2 = (int)Get("net.ipv4.tcp_retries2");
+        TcpMaxOrphans = Get("net.ipv4.tcp_max_orphans");
+        TcpMaxTwBuckets = Get("net.ipv4.tcp_max_tw_buckets");
+        TcpTwReuse = (int)Get("net.ipv4.tcp_tw_reuse");
+        TcpTwReuseDelayMs = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_tw_reuse_delay") : 1000;
+        TcpTwRecycle = Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
+        TcpTimestamps = Get("net.ipv4.tcp_timestamps") != 0;
+        TcpSack = Get("net.ipv4.tcp_sack") != 0;
+        TcpEarlyRetrans = (int)Get("net.ipv4.tcp_early_retrans");
+        TcpRfc1337 = Get("net.ipv4.tcp_rfc1337") != 0;
+        TcpKeepaliveTimeSec = (int)Get("net.ipv4.tcp_keepalive_time");
+        TcpKeepaliveIntvlSec = (int)Get("net.ipv4.tcp_keepalive_intvl");
+        TcpKeepaliveProbes = (int)Get("net.ipv4.tcp_keepalive_probes");
+        PortRangeLow = (int)GetVector("net.ipv4.ip_local_port_range")[0];
+        PortRangeHigh = (int)GetVector("net.ipv4.ip_local_port_range")[1];
+        ReservedPorts = GetVector("net.ipv4.ip_local_reserved_ports");
+        IpAutobindReuse = Get("net.ipv4.ip_autobind_reuse") != 0;
+        TcpRtoMinUs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_min_us") : 200_000;
+        TcpRtoMaxMs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_max_ms") : 120_000;
+        TcpInvalidRatelimitMs = (int)Get("net.ipv4.tcp_invalid_ratelimit");
+        TcpSynRetries = (int)Get("net.ipv4.tcp_syn_retries");
+        TcpSynackRetries = (int)Get("net.ipv4.tcp_synack_retries");
+        TcpSynLinearTimeouts = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_syn_linear_timeouts") : 0;
+        TcpAbortOnOverflow = Get("net.ipv4.tcp_abort_on_overflow") != 0;
+        WmemMax = Get("net.core.wmem_max");
+        RmemMax = Get("net.core.rmem_max");
+        TcpMem = GetVector("net.ipv4.tcp_mem");
+        TcpRmem = GetVector("net.ipv4.tcp_rmem");
+        TcpWmem = GetVector("net.ipv4.tcp_wmem");
+        Somaxconn = (int)Get("net.core.somaxconn");
+    }
 }

@@ -9,11 +9,12 @@ public static class ProcNetSockstat
     /// Models sockstat_seq_show() — net/ipv4/proc.c, after socket_seq_show()'s "sockets: used"
     /// (sock_inuse_get: the namespace's allocated sockets, all of them TCP here). TCP: inuse
     /// (hashed full sockets), orphan, tw (tw_refcount − 1: timewait sockets of both substates),
-    /// alloc; mem (pages charged to TCP) and the other protocols are not modelled and print 0.
+    /// alloc, mem (pages charged to TCP, proto_memory_allocated); other protocols are not modelled
+    /// and print 0.
     /// </summary>
     public static string Format(Host host) =>
         $"sockets: used {host.Allocated}\n" +
-        $"TCP: inuse {host.InUse} orphan {host.OrphanCount} tw {host.TimeWaitCount} alloc {host.Allocated} mem 0\n" +
+        $"TCP: inuse {host.InUse} orphan {host.OrphanCount} tw {host.TimeWaitCount} alloc {host.Allocated} mem {host.TcpMemPages}\n" +
         "UDP: inuse 0 mem 0\n" +
         "UDPLITE: inuse 0\n" +
         "RAW: inuse 0\n" +

@@ -65,7 +65,7 @@ public sealed class RequestSocket : IEventTarget
         if (retransmission) Host.Count(MibCounter.TcpRetransSegs);
         var expires = Jiffies.Expiry(_sim.Now, _timeout);
         _sim.Arm(_timer, expires);
-        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit, expires));
+        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit, expires));
     }
 
     /// <summary>
@@ -74,7 +74,7 @@ public sealed class RequestSocket : IEventTarget
     /// </summary>
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit));
+        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit));
         if (Listener.State != TcpState.Listen || _retransmits >= Host.Sysctls.TcpSynackRetries)
         {
             Drop();

@@ -27,8 +27,10 @@ public sealed partial class TcpSocket
         }
     }
 
-    void Ignore(Segment seg, string why) =>
-        _sim.Record(JournalLevel.Full, new SegmentIgnored(_sim.Now, _sim.JournalSeq, Host.Name, Id, seg.Tuple, seg.Flags, why));
+    void Ignore(Segment seg, string why)
+    {
+        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new SegmentIgnored(_sim.Now, _sim.JournalSeq, Host.Name, Id, seg.Tuple, seg.Flags, why));
+    }
 
     /// <summary>Models tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c.</summary>
     void RcvSynSent(Segment seg)

@@ -78,9 +78,12 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
-    internal readonly List<TcpSocket> AcceptQueue = [];
+    List<TcpSocket>? _acceptQueue;
+    /// <summary>Established children not yet accepted (a listener's only; allocated on listen).</summary>
+    internal List<TcpSocket> AcceptQueue => _acceptQueue ??= [];
     int _backlog;
-    readonly Queue<PendingCall> _pendingAccepts = new();
+    Queue<PendingCall>? _pendingAcceptsQueue;
+    Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
 
     // ---- send sequence space ------------------------------------------------------------------
     public uint Iss { get; private set; }
@@ -160,7 +163,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public long SendQueue => State == TcpState.Listen ? _backlog : (long)(WriteSeq - SndUna);
 
     /// <summary>Recv-Q: rcv_nxt − copied_seq (includes the FIN's byte); for a listener the accept queue length.</summary>
-    public long RecvQueue => State == TcpState.Listen ? AcceptQueue.Count : Unread + (_done && State != TcpState.Close ? 1 : 0);
+    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && State != TcpState.Close ? 1 : 0);
 
     public SimDuration Rto => _rto;
     public int Retransmits => _retransmits;
@@ -214,7 +217,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
             Unhash();
             if (BoundPort && !_userBoundPort) ReleasePort();
         }
-        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, Id, old, next, cause));
+        if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, Id, old, next, cause));
     }
 
     void Unhash()
@@ -235,13 +238,13 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     {
         var expires = Jiffies.Expiry(_sim.Now, timeout);
         _sim.Arm(timer, expires);
-        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind, expires));
+        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind, expires));
     }
 
     void CancelTimer(SimTimer timer, TcpTimerKind kind)
     {
         if (timer.Cancel())
-            _sim.Record(JournalLevel.Full, new TimerCancelled(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
+            if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerCancelled(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
     }
 
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
@@ -279,8 +282,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
     }
 
-    void RecordFired(TcpTimerKind kind) =>
-        _sim.Record(JournalLevel.Full, new TimerFired(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
+    void RecordFired(TcpTimerKind kind)
+    {
+        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerFired(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
+    }
 
     // ---- RTT estimation -----------------------------------------------------------------------
 

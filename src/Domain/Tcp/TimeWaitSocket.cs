@@ -91,7 +91,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         Host.TimeWaits[Tuple] = this;
         Host.AddBindOwner(Local.Port, this, byConnect: false);
         Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
-        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
+        if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
             _fromState, Substate, cause + " → timewait socket"));
         Arm(timeout);
     }
@@ -100,13 +100,13 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         var expires = Jiffies.Expiry(_sim.Now, timeout);
         _sim.Arm(_timer, expires);
-        _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait, expires));
+        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait, expires));
     }
 
     /// <summary>inet_twsk_kill() on expiry: unhashed and freed; the port becomes free; no packet.</summary>
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait));
+        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait));
         Kill("tw_timer_handler");
     }
 
@@ -118,7 +118,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         _timer.Cancel();
         Host.TimeWaits.Remove(Tuple);
         Host.RemoveBindOwner(Local.Port, this);
-        _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
+        if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
     }
 
     /// <summary>
@@ -180,7 +180,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
                 TsRecentStampSec = nowSec;
                 TsRecent = o.TsVal;
             }
-            _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
+            if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
                 "tcp_timewait_state_process (FIN)"));
             // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
             if (Host.Sysctls.TcpTwRecycle && TsRecentStampSec != 0)
