@@ -146,6 +146,18 @@ public class ProcNetCountersTests
     }
 
     [Fact]
+    public void UnreadData_Sockstat_MemCountsTheChargedPages()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 5000 });
+        h.At(Ms(500)); // 5000 unread bytes on the server, charged as truesize (7500 bytes): 2 pages
+        Assert.Equal(5000, s.RecvQueue);
+        Assert.Contains("TCP: inuse 2 orphan 0 tw 0 alloc 2 mem 2\n", ProcNetSockstat.Format(h.Server));
+        Assert.Contains("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 0\n", ProcNetSockstat.Format(h.Client));
+    }
+
+    [Fact]
     public void Sockstat6AndSnmp6_NoIpv6_KernelLayoutWithZeros()
     {
         Assert.Equal("TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n", ProcNetSockstat.Sockstat6);
