@@ -291,6 +291,9 @@ public sealed partial class TcpSocket
             _tlpOutstanding = false;
             if (_inLoss && !SeqMath.Before(ack, _lossHigh)) _inLoss = false;
             _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
+            // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
+            if (sampleUs < 0 && ackedSegments > 0 && _tsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
+                sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
             if (sampleUs >= 0) RttEstimator(sampleUs);
             else _backoff = 0;
             if (_inLoss) RetransmitLost();

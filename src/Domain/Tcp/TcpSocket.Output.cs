@@ -81,6 +81,12 @@ public sealed partial class TcpSocket
             _rtx.Add(new InFlight(Iss, Iss + 1, _sim.Now, false, TcpFlags.Syn));
             SndNxt = Iss + 1;
         }
+        else
+        {
+            // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample.
+            _rtx[0] = _rtx[0] with { SentAt = _sim.Now, Retransmitted = true };
+            Host.Count(MibCounter.TcpRetransSegs);
+        }
         Transmit(TcpFlags.Syn, Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true);
         ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
     }

@@ -1,0 +1,125 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §2.7: shutdown(how) in each state.</summary>
+public class ShutdownTests
+{
+    static CallHandle Shutdown(TwoHostHarness h, string host, int socket, ShutdownHow how) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Shutdown) { SocketId = socket, How = how });
+
+    [Fact]
+    public void Established_ShutRd_NoPacketNoStateChangeDataStillQueuedAndRecvReturnsZeroWhenEmpty()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        int before = h.Segments().Count();
+        Shutdown(h, "client", c.Id, ShutdownHow.SHUT_RD);
+        Assert.Equal(before, h.Segments().Count());
+        Assert.Equal(TcpState.Established, c.State);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        h.At(Ms(200));
+        Assert.Equal(10, h.Call("client", SocketCallKind.Recv, c.Id).Result);
+        var eof = h.Call("client", SocketCallKind.Recv, c.Id);
+        Assert.False(eof.Blocked);
+        Assert.Equal(0, eof.Result);
+    }
+
+    [Fact]
+    public void Established_ShutWr_FinWithoutOrphanAndFinWait2WithoutTimerStillReceives()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Shutdown(h, "client", c.Id, ShutdownHow.SHUT_WR);
+        Assert.Equal("F.", h.Sent("client").Last().Flags.ToLetters());
+        h.At(Ms(200));
+        Assert.Equal(TcpState.FinWait2, c.State);
+        Assert.False(c.IsOrphan);
+        Assert.Null(c.SsTimer);
+        Assert.Equal(0, h.Client.TimeWaitCount);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 1000 });
+        h.At(Ms(300));
+        Assert.Equal(1000, h.Call("client", SocketCallKind.Recv, c.Id).Result);
+        h.At(S(3600));
+        Assert.Equal(TcpState.FinWait2, c.State);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(3601));
+        Assert.Equal(TcpState.TimeWait, h.StateOf(c));
+    }
+
+    [Fact]
+    public void FinWait2_ShutRdwrThenPeerData_ResetWithAbortOnData()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Shutdown(h, "client", c.Id, ShutdownHow.SHUT_RDWR);
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        h.At(Ms(300));
+        Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
+        Assert.Equal(TcpState.Close, c.State);
+    }
+
+    [Fact]
+    public void CloseWait_ShutWr_LastAckWithFin()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Shutdown(h, "server", s.Id, ShutdownHow.SHUT_WR);
+        Assert.Equal(TcpState.LastAck, s.State);
+        Assert.Equal("F.", h.Sent("server").Last().Flags.ToLetters());
+        h.At(Ms(300));
+        Assert.Equal(TcpState.Close, s.State);
+    }
+
+    [Fact]
+    public void Close_Shutdown_Enotconn()
+    {
+        var h = new TwoHostHarness();
+        var sock = h.Call("client", SocketCallKind.Socket);
+        Assert.Equal("ENOTCONN", Shutdown(h, "client", sock.SocketId, ShutdownHow.SHUT_WR).Errno);
+    }
+
+    [Fact]
+    public void SynSent_Shutdown_DisconnectsWithoutPacketAndConnectFails()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        int sent = h.Sent("client").Count();
+        Shutdown(h, "client", c.SocketId, ShutdownHow.SHUT_WR);
+        Assert.Equal(sent, h.Sent("client").Count());
+        Assert.Equal("ECONNRESET", h.Returned(c.CallId)!.Errno);
+        Assert.Equal(TcpState.Close, h.Sim.FindSocket(c.SocketId)!.State);
+    }
+
+    [Fact]
+    public void Listen_ShutRdWithUnacceptedChild_ResetsItAndCanListenAgain()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(100));
+        Shutdown(h, "server", l.SocketId, ShutdownHow.SHUT_RD);
+        Assert.Equal("R.", h.Sent("server").Last().Flags.ToLetters());
+        Assert.Equal(TcpState.Close, h.Sim.FindSocket(l.SocketId)!.State);
+        Assert.Null(h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId }).Errno);
+        Assert.Equal(TcpState.Listen, h.Sim.FindSocket(l.SocketId)!.State);
+    }
+
+    [Fact]
+    public void Listen_ShutWr_DoesNothing()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Shutdown(h, "server", l.SocketId, ShutdownHow.SHUT_WR);
+        Assert.Equal(TcpState.Listen, h.Sim.FindSocket(l.SocketId)!.State);
+    }
+}

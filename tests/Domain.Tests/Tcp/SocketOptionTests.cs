@@ -1,0 +1,65 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Reference §5.3 and §13: option values as getsockopt reports them, and the kernel's refusals.</summary>
+public class SocketOptionTests
+{
+    static (TwoHostHarness H, int Socket) NewSocket()
+    {
+        var h = new TwoHostHarness();
+        return (h, h.Call("client", SocketCallKind.Socket).SocketId);
+    }
+
+    static CallHandle Set(TwoHostHarness h, int s, SocketOption o, int v) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = s, Option = o, Value = v });
+
+    static long Get(TwoHostHarness h, int s, SocketOption o) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = s, Option = o }).Result;
+
+    [Theory]
+    [InlineData(200, 120)]
+    [InlineData(121, 120)]
+    [InlineData(30, 30)]
+    [InlineData(0, 60)]
+    [InlineData(-5, -1)]
+    public void Close_SetTcpLinger2_GetReportsTheEffectiveSeconds(int set, int get)
+    {
+        var (h, s) = NewSocket();
+        Set(h, s, SocketOption.TCP_LINGER2, set);
+        Assert.Equal(get, Get(h, s, SocketOption.TCP_LINGER2));
+    }
+
+    [Theory]
+    [InlineData(100_000, 200_000)]
+    [InlineData(262_144, 425_984)]
+    public void Close_SetSndbuf_DoubledAndClampedToWmemMax(int set, long get)
+    {
+        var (h, s) = NewSocket();
+        Set(h, s, SocketOption.SO_SNDBUF, set);
+        Assert.Equal(get, Get(h, s, SocketOption.SO_SNDBUF));
+    }
+
+    [Theory]
+    [InlineData(SocketOption.TCP_KEEPIDLE, 0)]
+    [InlineData(SocketOption.TCP_KEEPIDLE, 32768)]
+    [InlineData(SocketOption.TCP_KEEPINTVL, 0)]
+    [InlineData(SocketOption.TCP_KEEPCNT, 128)]
+    [InlineData(SocketOption.TCP_USER_TIMEOUT, -1)]
+    public void Close_OutOfRangeKeepaliveValues_Einval(SocketOption option, int value)
+    {
+        var (h, s) = NewSocket();
+        Assert.Equal("EINVAL", Set(h, s, option, value).Errno);
+    }
+
+    [Fact]
+    public void Close_KeepaliveDefaults_ComeFromTheSysctls()
+    {
+        var (h, s) = NewSocket();
+        Assert.Equal(7200, Get(h, s, SocketOption.TCP_KEEPIDLE));
+        Assert.Equal(75, Get(h, s, SocketOption.TCP_KEEPINTVL));
+        Assert.Equal(9, Get(h, s, SocketOption.TCP_KEEPCNT));
+    }
+}
