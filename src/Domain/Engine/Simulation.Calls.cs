@@ -64,7 +64,8 @@ public sealed partial class Simulation
         switch (r.Call)
         {
             case SocketCallKind.Socket:
-                return (Open(host, process), CallOutcome.Ok());
+                var opened = Open(host, process);
+                return (opened, CallOutcome.Ok(opened.Fd));
             case SocketCallKind.Bind:
                 return (sk, sk!.Bind(r.Port));
             case SocketCallKind.Listen:
@@ -110,8 +111,7 @@ public sealed partial class Simulation
     TcpSocket Open(Host host, SimProcess process)
     {
         var sk = host.NewSocket();
-        sk.Owner = process;
-        process.Descriptors.Add(sk);
+        process.Install(sk);
         return sk;
     }
 
@@ -119,7 +119,7 @@ public sealed partial class Simulation
     {
         if (outcome.Blocked) return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         _pending.Remove(call);
-        int socketId = call.Kind == SocketCallKind.Accept && outcome.Errno is null ? (int)outcome.Value : sk?.Id ?? 0;
+        int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno);
         return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno);
     }

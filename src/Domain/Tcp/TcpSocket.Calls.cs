@@ -85,9 +85,7 @@ public sealed partial class TcpSocket
         {
             child = AcceptQueue[0];
             AcceptQueue.RemoveAt(0);
-            child.Owner = call.Process;
-            call.Process.Descriptors.Add(child);
-            return CallOutcome.Ok(child.Id);
+            return CallOutcome.Ok(call.Process.Install(child));
         }
         _pendingAccepts.Enqueue(call);
         return CallOutcome.Block;

@@ -534,9 +534,7 @@ public sealed partial class TcpSocket
         if (listener._pendingAccepts.TryDequeue(out var call))
         {
             listener.AcceptQueue.Remove(child);
-            child.Owner = call.Process;
-            call.Process.Descriptors.Add(child);
-            host.Sim.CompleteCall(call, child.Id, null, child);
+            host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
         }
         // The ACK that completed the handshake may carry data.
         if (ack.Length > 0 || ack.Has(TcpFlags.Fin)) child.RcvStateProcess(ack);

@@ -19,6 +19,7 @@ public sealed partial class TcpSocket
         var process = call.Process;
         process.Descriptors.Remove(this);
         Owner = null;
+        Fd = 0;
         bool linger = LingerOn && !process.Exiting;
         RcvShutdown = SendShutdown = true;
         if (State == TcpState.Listen)

@@ -41,6 +41,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public FourTuple Tuple => new(Local, Remote);
     public DataLedger Ledger { get; }
 
+    /// <summary>The descriptor number in its owner process (0 when none).</summary>
+    public int Fd { get; internal set; }
+
     /// <summary>The descriptor's owner; null once the last descriptor is closed.</summary>
     public SimProcess? Owner { get; internal set; }
     /// <summary>SOCK_DEAD: no descriptor any more; an orphan while not CLOSE.</summary>

@@ -63,3 +63,22 @@ public class SocketOptionTests
         Assert.Equal(9, Get(h, s, SocketOption.TCP_KEEPCNT));
     }
 }
+
+/// <summary>Descriptor numbers as __alloc_fd hands them out: the lowest free one from 3.</summary>
+public class DescriptorTests
+{
+    [Fact]
+    public void Process_SocketAndAccept_ReturnLowestFreeDescriptors()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Assert.Equal(3, h.Sim.FindSocket(l.SocketId)!.Fd);
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(TwoHostHarness.Ms(100));
+        Assert.Equal(4, h.Returned(a.CallId)!.Result);
+        Assert.Equal(3, h.Call("client", SocketCallKind.Socket).Result - 1);
+        h.Call("server", SocketCallKind.Close, l.SocketId);
+        Assert.Equal(3, h.Call("server", SocketCallKind.Socket).Result);
+    }
+}
