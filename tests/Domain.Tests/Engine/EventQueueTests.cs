@@ -1,0 +1,112 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.EventLoop;
+
+public class EventQueueTests
+{
+    sealed class Recorder(List<string> log, string name) : IEventTarget
+    {
+        public void OnDue(Simulation sim, object? payload) => log.Add($"{sim.Now}:{name}:{payload}");
+    }
+
+    [Fact]
+    public void Queue_SameTime_ComesOutInInsertionOrder()
+    {
+        var q = new EventQueue();
+        var log = new List<string>();
+        var t = new Recorder(log, "x");
+        q.Enqueue(new SimTime(5), t, "b");
+        q.Enqueue(new SimTime(1), t, "a");
+        q.Enqueue(new SimTime(5), t, "c");
+        var order = new List<object?>();
+        while (q.Count > 0) order.Add(q.Dequeue().Payload);
+        Assert.Equal(["a", "b", "c"], order);
+    }
+
+    [Fact]
+    public void Simulation_RunUntil_ProcessesEventsAtTheBoundaryAndSetsTheClock()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var log = new List<string>();
+        sim.Schedule(new SimTime(1_000), new Recorder(log, "a"), 1);
+        sim.Schedule(new SimTime(2_000), new Recorder(log, "b"), 2);
+        var r = sim.RunUntil(new SimTime(1_000));
+        Assert.Equal(["1us:a:1"], log);
+        Assert.Equal(new SimTime(1_000), sim.Now);
+        Assert.False(r.Idle);
+        sim.RunUntil(new SimTime(5_000));
+        Assert.Equal(new SimTime(5_000), sim.Now);
+        Assert.Equal(2, log.Count);
+    }
+
+    [Fact]
+    public void Simulation_EventBudget_StopsEarlyAndReportsTruncation()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var log = new List<string>();
+        for (int i = 0; i < 10; i++) sim.Schedule(new SimTime(i), new Recorder(log, "e"), i);
+        var r = sim.RunUntilIdle(new SimTime(1_000_000), eventBudget: 4);
+        Assert.True(r.Truncated);
+        Assert.Equal(4, r.EventsProcessed);
+        Assert.Equal(new SimTime(3), sim.Now);
+        Assert.Equal(6, sim.PendingEvents);
+    }
+}
+
+public class TimerTests
+{
+    sealed class Counter : IEventTarget
+    {
+        public int Fired;
+        public void OnDue(Simulation sim, object? payload) => Fired++;
+    }
+
+    [Fact]
+    public void Timer_Rearmed_OnlyTheLatestFires()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var target = new Counter();
+        var timer = new SimTimer(target, 0);
+        sim.Arm(timer, new SimTime(100));
+        sim.Arm(timer, new SimTime(300));
+        sim.RunUntil(new SimTime(200));
+        Assert.Equal(0, target.Fired);
+        sim.RunUntil(new SimTime(400));
+        Assert.Equal(1, target.Fired);
+        Assert.False(timer.Armed);
+    }
+
+    [Fact]
+    public void Timer_Cancelled_NeverFires()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var target = new Counter();
+        var timer = new SimTimer(target, 0);
+        sim.Arm(timer, new SimTime(100));
+        Assert.True(timer.Cancel());
+        sim.RunUntilIdle(new SimTime(1_000));
+        Assert.Equal(0, target.Fired);
+    }
+
+    [Theory]
+    [InlineData(0, 200, 200)]
+    [InlineData(10_500_000 / 1_000, 0, 12)]
+    [InlineData(1, 1, 4)]
+    public void Jiffies_Expiry_FiresOnATickAtLeastOneTickAhead(long nowUs, long timeoutMs, long expectedMs)
+    {
+        var fires = Jiffies.Expiry(new SimTime(nowUs * 1000), SimDuration.FromMilliseconds(timeoutMs));
+        Assert.Equal(expectedMs, fires.Ms);
+    }
+
+    [Fact]
+    public void Pcg32_SameSeed_SameStreamAndKnownFirstValues()
+    {
+        var a = new Pcg32(42);
+        var b = new Pcg32(42);
+        var c = new Pcg32(43);
+        var sa = Enumerable.Range(0, 5).Select(_ => a.NextUInt32()).ToArray();
+        Assert.Equal(sa, Enumerable.Range(0, 5).Select(_ => b.NextUInt32()).ToArray());
+        Assert.NotEqual(sa, Enumerable.Range(0, 5).Select(_ => c.NextUInt32()).ToArray());
+    }
+}
