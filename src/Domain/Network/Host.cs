@@ -247,9 +247,9 @@ public sealed partial class Host : IEventTarget
         Transmit(rst, reason);
     }
 
-    internal void Transmit(Segment seg, string reason)
+    internal void Transmit(Segment seg, string reason, bool countOutSeg = true)
     {
-        Count(MibCounter.TcpOutSegs);
+        if (countOutSeg) Count(MibCounter.TcpOutSegs);
         Sim.Transmit(this, seg, reason);
     }
 

@@ -15,6 +15,8 @@ public sealed class RequestSocket : IEventTarget
     readonly SimTimer _timer;
     readonly SimTime _synAckSentFirst;
     int _retransmits;
+    /// <summary>req->num_retrans: any SYN-ACK resent (timer or duplicate SYN) rules out a sequence-based RTT sample.</summary>
+    bool _resent;
     SimDuration _timeout = TcpConstants.TimeoutInit;
 
     internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss)
@@ -48,11 +50,14 @@ public sealed class RequestSocket : IEventTarget
     /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
     public long? RttSampleUs { get; private set; }
 
+    /// <summary>The TSval this request would put on a segment now.</summary>
+    uint TsValNow => _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset);
+
     /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
     internal void SendSynAck(bool retransmission)
     {
         bool ts = PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
-        uint tsVal = _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset);
+        uint tsVal = TsValNow;
         var options = new TcpOptions(
             Mss: TcpConstants.EthernetMss,
             WindowScale: (sbyte)(PeerOptions.WindowScale >= 0 ? RcvWscale : -1),
@@ -62,7 +67,11 @@ public sealed class RequestSocket : IEventTarget
         RcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
         Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)RcvWnd, 0, options),
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
-        if (retransmission) Host.Count(MibCounter.TcpRetransSegs);
+        if (retransmission)
+        {
+            Host.Count(MibCounter.TcpRetransSegs);
+            _resent = true;
+        }
         var expires = Jiffies.Expiry(_sim.Now, _timeout);
         _sim.Arm(_timer, expires);
         if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit, expires));
@@ -75,6 +84,7 @@ public sealed class RequestSocket : IEventTarget
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
         if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit));
+        Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout()
         if (Listener.State != TcpState.Listen || _retransmits >= Host.Sysctls.TcpSynackRetries)
         {
             Drop();
@@ -137,7 +147,10 @@ public sealed class RequestSocket : IEventTarget
             }
             return;
         }
-        if (_retransmits == 0) RttSampleUs = (_sim.Now - _synAckSentFirst).Ns / 1000;
+        // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo.
+        if (!_resent) RttSampleUs = (_sim.Now - _synAckSentFirst).Ns / 1000;
+        else if (seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps)
+            RttSampleUs = Math.Max(0, (int)(TsValNow - seg.Options.TsEcr)) * 1000L;
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
     }

@@ -71,6 +71,7 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _rto = TcpConstants.TimeoutInit;
+        _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         _pendingConnect = call;
         return CallOutcome.Block;

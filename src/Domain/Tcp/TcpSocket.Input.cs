@@ -39,7 +39,9 @@ public sealed partial class TcpSocket
         {
             if (!SeqMath.After(seg.Ack, Iss) || SeqMath.After(seg.Ack, SndNxt))
             {
-                // "reset_and_undo": an unacceptable ACK gets a reply RST (never to a RST).
+                // "Previous FIN/ACK or RST/ACK might be ignored": resend the SYN soon (TCP_TIMEOUT_MIN),
+                // then "reset_and_undo": an unacceptable ACK gets a reply RST (never to a RST).
+                if (_retransmits == 0) ResetXmitTimer(TcpTimerKind.Retransmit, Jiffies.Tick * 2);
                 Host.SendResetReply(seg, "tcp_rcv_synsent_state_process (bad ACK)");
                 return;
             }
@@ -119,12 +121,17 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvStateProcess(Segment seg)
     {
-        // tcp_validate_incoming(): PAWS.
-        if (_tsOk && seg.Options.HasTimestamp && _tsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
+        // tcp_validate_incoming(): PAWS (a RST is accepted even if it did not pass PAWS).
+        if (_tsOk && seg.Options.HasTimestamp && _tsRecentStampSec != 0 && _tsRecent != 0 && !seg.Has(TcpFlags.Rst)
             && (int)(_tsRecent - seg.Options.TsVal) > 1)
         {
+            if (seg.Has(TcpFlags.Syn))
+            {
+                SynChallenge();
+                return;
+            }
             Host.Count(MibCounter.TcpExtPAWSEstab);
-            SendAck("tcp_validate_incoming (PAWS)");
+            if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedPAWS)) SendDupAck(seg, "tcp_validate_incoming (PAWS)");
             return;
         }
         // Step 1: tcp_sequence().
@@ -132,24 +139,33 @@ public sealed partial class TcpSocket
         bool inWindow = !SeqMath.Before(seg.EndSeq, _rcvWup) && !SeqMath.After(seg.Seq, RcvNxt + window);
         if (!inWindow)
         {
-            if (!seg.Has(TcpFlags.Rst)) SendAck("tcp_validate_incoming (out of window)");
-            else Ignore(seg, "out-of-window RST");
+            if (!seg.Has(TcpFlags.Rst))
+            {
+                if (seg.Has(TcpFlags.Syn)) SynChallenge();
+                else if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedSeq)) SendDupAck(seg, "tcp_validate_incoming (out of window)");
+            }
+            else if (ResetCheck(seg))
+            {
+                Reset("tcp_validate_incoming (RST at rcv_nxt - 1)");
+            }
+            else
+            {
+                Ignore(seg, "out-of-window RST");
+            }
             return;
         }
         _lastRecv = _sim.Now;
-        // Step 2: RST (RFC 5961 3.2).
+        // Step 2: RST (RFC 5961 3.2): exact match resets, else a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
         {
-            bool exact = seg.Seq == RcvNxt
-                || (seg.Seq == RcvNxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing);
-            if (exact) Reset("tcp_validate_incoming (RST)");
+            if (seg.Seq == RcvNxt || ResetCheck(seg)) Reset("tcp_validate_incoming (RST)");
             else SendChallengeAck();
             return;
         }
         // Step 4: a SYN in a synchronized state gets a challenge ACK.
         if (seg.Has(TcpFlags.Syn))
         {
-            SendChallengeAck();
+            SynChallenge();
             return;
         }
         if (!seg.Has(TcpFlags.Ack))
@@ -161,7 +177,9 @@ public sealed partial class TcpSocket
         var verdict = ProcessAck(seg);
         if (verdict == AckVerdict.Invalid)
         {
-            SendChallengeAck();
+            // An ACK of unsent data: tcp_rcv_established drops it; the other states answer with a challenge ACK.
+            if (State == TcpState.Established) Ignore(seg, "ACK of unsent data");
+            else SendChallengeAck();
             return;
         }
         if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
@@ -243,13 +261,60 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>tcp_send_challenge_ack(): per-socket rate limited to one per tcp_invalid_ratelimit.</summary>
-    SimTime _lastChallenge = new(long.MinValue / 2);
+    /// <summary>tcp_reset_check(): a RST at rcv_nxt − 1 is acceptable in CLOSE_WAIT, LAST_ACK and CLOSING.</summary>
+    bool ResetCheck(Segment seg) =>
+        seg.Seq == RcvNxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing;
 
+    /// <summary>
+    /// Models tcp_oow_rate_limited(): dup-ACKs to pure ACKs and SYNs are limited to one per
+    /// tcp_invalid_ratelimit per socket (tp->last_oow_ack_time, shared with challenge ACKs);
+    /// segments with data are never limited.
+    /// </summary>
+    bool OowRateLimited(Segment seg, MibCounter skipped) =>
+        (seg.Seq == seg.EndSeq || seg.Has(TcpFlags.Syn)) && RateLimited(skipped);
+
+    /// <summary>__tcp_oow_rate_limited().</summary>
+    bool RateLimited(MibCounter skipped)
+    {
+        if (_lastOowAck is { } last && (_sim.Now - last).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
+        {
+            Host.Count(skipped);
+            return true;
+        }
+        _lastOowAck = _sim.Now;
+        return false;
+    }
+
+    /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode.</summary>
+    void SendDupAck(Segment seg, string reason)
+    {
+        if (seg.EndSeq != seg.Seq && SeqMath.Before(seg.Seq, RcvNxt))
+        {
+            Host.Count(MibCounter.TcpExtDelayedACKLost);
+            EnterQuickAckMode();
+        }
+        SendAck(reason);
+    }
+
+    /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
+    void EnterQuickAckMode()
+    {
+        _quick = (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcvWnd / (2 * (uint)PayloadMss)));
+        _pingPong = false;
+        _ato = TcpConstants.AtoMin;
+    }
+
+    /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
+    void SynChallenge()
+    {
+        Host.Count(MibCounter.TcpExtTCPSYNChallenge);
+        SendChallengeAck();
+    }
+
+    /// <summary>tcp_send_challenge_ack(): rate limited with the other out-of-window ACKs (global limit INT_MAX in 6.x).</summary>
     void SendChallengeAck()
     {
-        if ((_sim.Now - _lastChallenge).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs) return;
-        _lastChallenge = _sim.Now;
+        if (RateLimited(MibCounter.TcpExtTCPACKSkippedChallenge)) return;
         Host.Count(MibCounter.TcpExtTCPChallengeACK);
         SendAck("tcp_send_challenge_ack");
     }
@@ -288,7 +353,8 @@ public sealed partial class TcpSocket
             Recharge();
             _retransmits = 0;
             _retransStamp = null;
-            _tlpOutstanding = false;
+            // tcp_process_tlp_ack(): the probe episode ends once tlp_high_seq is acknowledged.
+            if (_tlpOutstanding && !SeqMath.Before(ack, _tlpHighSeq)) _tlpOutstanding = false;
             if (_inLoss && !SeqMath.Before(ack, _lossHigh)) _inLoss = false;
             _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
             // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
@@ -301,7 +367,7 @@ public sealed partial class TcpSocket
             if (PacketsOut > 0)
             {
                 if (_inLoss || Host.Sysctls.TcpEarlyRetrans is not (3 or 4) || !_sackOk) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
-                else ScheduleLossProbe();
+                else ScheduleLossProbe(advancingRto: true);
             }
             else if (_xmitPending != TcpTimerKind.Persist)
             {
@@ -342,8 +408,9 @@ public sealed partial class TcpSocket
         uint seq = seg.Seq, end = seg.EndSeq;
         if (!SeqMath.After(end, RcvNxt))
         {
-            // A pure duplicate (e.g. a retransmitted FIN): D-SACK it right away, quick ACK mode.
-            _quick = Math.Max(_quick, 1);
+            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, quick-ACK mode)
+            Host.Count(MibCounter.TcpExtDelayedACKLost);
+            EnterQuickAckMode();
             SendAck("tcp_data_queue (duplicate)");
             return;
         }
@@ -378,10 +445,11 @@ public sealed partial class TcpSocket
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(RcvNxt - seq);
         if (payload > 0)
         {
+            _lastDataRecv = _sim.Now;
             Unread += payload;
             Recharge();
-            // tcp_grow_window(): while the application keeps up, the clamp grows by two segments.
-            if (Unread < RcvSpace / 2) _rcvSsthresh = (uint)Math.Min(RcvSpace, _rcvSsthresh + 2L * TcpConstants.EthernetMss);
+            // tcp_grow_window(): for segments of at least 128 bytes, while the application keeps up, the clamp grows by two segments.
+            if (payload >= 128 && Unread < RcvSpace / 2) _rcvSsthresh = (uint)Math.Min(RcvSpace, _rcvSsthresh + 2L * TcpConstants.EthernetMss);
             // tcp_event_data_recv(): the first data starts quick-ACK mode and sets ATO.
             if (_ato == SimDuration.Zero)
             {
@@ -430,7 +498,6 @@ public sealed partial class TcpSocket
         if (!_ackScheduled) return;
         if (RcvNxt - _rcvWup > PayloadMss || (_quick > 0 && !_pingPong) || _ofo.Count > 0)
         {
-            if (_quick > 0) _quick--;
             SendAck("__tcp_ack_snd_check");
             return;
         }

@@ -7,7 +7,11 @@ namespace SimService.Domain.Tcp;
 public sealed partial class TcpSocket
 {
     /// <summary>Builds and transmits one segment from this socket (tcp_transmit_skb): options, window, counters.</summary>
-    void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false)
+    /// <remarks>
+    /// OutSegs counts only segments that carry new sequence space or none at all
+    /// (__tcp_transmit_skb: after(end_seq, snd_nxt) || seq == end_seq): never retransmissions.
+    /// </remarks>
+    void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false)
     {
         var options = syn
             ? new TcpOptions(Mss: TcpConstants.EthernetMss, WindowScale: (sbyte)_rcvWscale, SackPermitted: Host.Sysctls.TcpSack,
@@ -18,12 +22,19 @@ public sealed partial class TcpSocket
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
         if (flags.HasFlag(TcpFlags.Ack))
         {
-            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK.
+            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK
+            // (tcp_dec_quickack_mode spends one quick ACK).
+            if (_quick > 0) _quick--;
             _ackScheduled = false;
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
+        if (len > 0 && !retransmit && _ato > SimDuration.Zero && _sim.Now - _lastDataRecv < _ato)
+        {
+            // tcp_event_data_sent(): data sent within ATO of the last data received → interactive (ping-pong).
+            _pingPong = true;
+        }
         _lastSend = _sim.Now;
-        Host.Transmit(seg, reason);
+        Host.Transmit(seg, reason, countOutSeg: !retransmit);
     }
 
     /// <summary>
@@ -87,7 +98,7 @@ public sealed partial class TcpSocket
             _rtx[0] = _rtx[0] with { SentAt = _sim.Now, Retransmitted = true };
             Host.Count(MibCounter.TcpRetransSegs);
         }
-        Transmit(TcpFlags.Syn, Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true);
+        Transmit(TcpFlags.Syn, Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
         ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
     }
 
@@ -138,12 +149,13 @@ public sealed partial class TcpSocket
     /// congestion window allow, MSS-sized, the FIN riding on the last data segment; then arms the
     /// loss probe / RTO, or the zero-window probe timer when the window holds everything back.
     /// </summary>
-    void Push(string reason)
+    void Push(string reason, int maxSegments = int.MaxValue)
     {
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         bool sent = false;
+        int segments = 0;
         uint wndEnd = SndUna + _sndWnd;
-        while (SeqMath.Before(SndNxt, WriteSeq) && PacketsOut < _cwnd)
+        while (SeqMath.Before(SndNxt, WriteSeq) && PacketsOut < _cwnd && segments++ < maxSegments)
         {
             uint dataEnd = _finQueued ? _finSeq : WriteSeq;
             long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
@@ -164,7 +176,7 @@ public sealed partial class TcpSocket
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
             if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
-            ScheduleLossProbe();
+            ScheduleLossProbe(advancingRto: false);
         }
         else if (PacketsOut == 0 && SeqMath.Before(SndNxt, WriteSeq) && !_xmitTimer.Armed)
         {
@@ -196,21 +208,21 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_schedule_loss_probe() — net/ipv4/tcp_output.c: with tcp_early_retrans 3/4 and
-    /// SACK, the first retransmission of a tail is a probe after 2·SRTT (+200 ms for a single
-    /// packet in flight, else +2 jiffies; 1 s without an RTT sample), never later than the RTO.
+    /// SACK, the first retransmission of a tail is a probe after 2·SRTT (+ rto_min for a single
+    /// packet in flight, else + TCP_TIMEOUT_MIN_US; 1 s without an RTT sample), never later than
+    /// the RTO (the whole RTO when an ACK advanced it, else what is left of it).
     /// </summary>
-    void ScheduleLossProbe()
+    void ScheduleLossProbe(bool advancingRto)
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
         if (early is not (3 or 4) || PacketsOut == 0 || !_sackOk || _inLoss || _tlpOutstanding) return;
         if (!IsSynchronized) return;
-        SimDuration timeout = _srttUs != 0
-            ? Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_srttUs >> 2)))
-              + (PacketsOut == 1 ? TcpConstants.RtoMin : Jiffies.Tick * 2)
-            : TcpConstants.TimeoutInit;
-        var rtoDelta = _rto - (_sim.Now - _rtx[0].SentAt);
-        if (rtoDelta.Ns > 0) timeout = SimDuration.Min(timeout, rtoDelta);
-        ResetXmitTimer(TcpTimerKind.LossProbe, timeout);
+        long timeoutUs = _srttUs != 0
+            ? (_srttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
+            : TcpConstants.TimeoutInit.Ns / 1000;
+        long rtoDeltaUs = advancingRto ? _rto.Ns / 1000 : (_rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
+        if (rtoDeltaUs > 0) timeoutUs = Math.Min(timeoutUs, rtoDeltaUs);
+        ResetXmitTimer(TcpTimerKind.LossProbe, SimDuration.FromMicroseconds(timeoutUs));
     }
 
     /// <summary>tcp_clamp_rto_to_user_timeout(): never sleep past TCP_USER_TIMEOUT since the first retransmission.</summary>
@@ -230,7 +242,7 @@ public sealed partial class TcpSocket
         if (head.Flags.HasFlag(TcpFlags.Syn))
         {
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
-            if (State == TcpState.SynSent) Transmit(TcpFlags.Syn, Iss, 0, reason, syn: true);
+            if (State == TcpState.SynSent) Transmit(TcpFlags.Syn, Iss, 0, reason, syn: true, retransmit: true);
             Host.Count(MibCounter.TcpRetransSegs);
             return;
         }
@@ -238,7 +250,7 @@ public sealed partial class TcpSocket
         _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
         Host.Count(MibCounter.TcpRetransSegs);
         _totalRetrans++;
-        Transmit(head.Flags, head.Seq, len, reason);
+        Transmit(head.Flags, head.Seq, len, reason, retransmit: true);
     }
 
     /// <summary>After an RTO, retransmits further lost segments as the window allows (tcp_xmit_retransmit_queue).</summary>
@@ -252,7 +264,7 @@ public sealed partial class TcpSocket
             int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
             Host.Count(MibCounter.TcpRetransSegs);
-            Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue");
+            Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue", retransmit: true);
         }
     }
 

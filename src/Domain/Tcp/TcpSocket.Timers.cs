@@ -27,17 +27,26 @@ public sealed partial class TcpSocket
     void SendLossProbe()
     {
         if (PacketsOut == 0) return;
-        int last = _rtx.Count - 1;
-        var tail = _rtx[last];
-        int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
-        _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
-        _tlpOutstanding = true;
-        Host.Count(MibCounter.TcpExtTCPLossProbes);
-        Host.Count(MibCounter.TcpRetransSegs);
-        Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe");
-        _xmitPending = TcpTimerKind.LossProbe;
-        var delta = _rto - (_sim.Now - _rtx[0].SentAt);
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(delta.Ns > 0 ? delta : new SimDuration(1)));
+        if (!_tlpOutstanding)
+        {
+            // New data if the window takes one more segment, else the tail again.
+            _tlpOutstanding = true;
+            int before = PacketsOut;
+            Push("tcp_send_loss_probe (new data)", maxSegments: 1);
+            if (PacketsOut == before)
+            {
+                int last = _rtx.Count - 1;
+                var tail = _rtx[last];
+                int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+                _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
+                Host.Count(MibCounter.TcpRetransSegs);
+                Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe", retransmit: true);
+            }
+            _tlpHighSeq = SndNxt;
+            Host.Count(MibCounter.TcpExtTCPLossProbes);
+        }
+        // "Reset s.t. tcp_rearm_rto will restart timer from now."
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
     }
 
     /// <summary>
@@ -110,8 +119,11 @@ public sealed partial class TcpSocket
         bool expired;
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
-            int retries = Host.Sysctls.TcpSynRetries + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
-            expired = _retransmits >= retries;
+            // The count (plus tcp_syn_linear_timeouts in SYN_SENT), then — like data — the time budget
+            // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT.
+            int retryUntil = Host.Sysctls.TcpSynRetries;
+            expired = _retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
+            if (!expired) expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.TimeoutInit);
         }
         else
         {
@@ -120,13 +132,11 @@ public sealed partial class TcpSocket
             {
                 bool alive = _rto < RtoMax;
                 retryUntil = OrphanRetries(alive);
-                bool doReset = alive || !RetransmitsTimedOut(retryUntil, 0);
+                bool doReset = alive || !RetransmitsTimedOut(retryUntil, 0, TcpConstants.RtoMin);
                 if (OutOfResources(doReset)) return true;
             }
-            expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs);
+            expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.RtoMin);
         }
-        if (expired && State is TcpState.SynSent or TcpState.SynRecv)
-            expired = true;
         if (!expired) return false;
         WriteErr("tcp_write_timeout");
         return true;
@@ -140,13 +150,13 @@ public sealed partial class TcpSocket
         return retries;
     }
 
-    /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary)).</summary>
-    bool RetransmitsTimedOut(int boundary, int userTimeoutMs)
+    /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary, base)).</summary>
+    bool RetransmitsTimedOut(int boundary, int userTimeoutMs, SimDuration rtoBase)
     {
         if (_retransmits == 0 || _retransStamp is not { } stamp) return false;
         var timeout = userTimeoutMs > 0
             ? SimDuration.FromMilliseconds(userTimeoutMs)
-            : TcpConstants.ModelTimeout(boundary, TcpConstants.RtoMin, RtoMax);
+            : TcpConstants.ModelTimeout(boundary, rtoBase, RtoMax);
         return _sim.Now.Ms - stamp.Ms - timeout.TotalMilliseconds >= 0;
     }
 
@@ -225,13 +235,19 @@ public sealed partial class TcpSocket
     {
         RecordFired(TcpTimerKind.DelayedAck);
         if (!_ackScheduled || State is TcpState.Close or TcpState.Listen) return;
-        if (_pingPong)
+        if (!_pingPong)
         {
-            // Delayed ACK missed: inflate ATO and leave interactive mode (inet_csk_exit_pingpong_mode).
-            _ato = SimDuration.Min(_ato * 2, TcpConstants.DelackMax);
+            // Delayed ACK missed: inflate ATO.
+            _ato = SimDuration.Min(_ato * 2, _rto);
+        }
+        else
+        {
+            // Delayed ACK missed: leave ping-pong mode and deflate ATO.
             _pingPong = false;
+            _ato = TcpConstants.AtoMin;
         }
         SendAck("tcp_delack_timer");
+        Host.Count(MibCounter.TcpExtDelayedACKs);
     }
 
     /// <summary>
@@ -242,7 +258,19 @@ public sealed partial class TcpSocket
     {
         _ackScheduled = true;
         if (_delackTimer.Armed) return;
-        var ato = SimDuration.Min(_ato, TcpConstants.DelackMax);
+        var ato = _ato;
+        if (ato > TcpConstants.AtoMin)
+        {
+            // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode) and by the smoothed RTT.
+            var maxAto = _pingPong ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            if (_srttUs != 0)
+            {
+                var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_srttUs >> 3))), TcpConstants.AtoMin);
+                if (rtt < maxAto) maxAto = rtt;
+            }
+            ato = SimDuration.Min(ato, maxAto);
+        }
+        ato = SimDuration.Min(ato, TcpConstants.DelackMax);
         ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, ato);
     }
 

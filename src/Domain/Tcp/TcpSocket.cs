@@ -140,6 +140,12 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     SimTime _probesStamp;
     bool _probesStampSet;
     SimTime _lastRecv;
+    /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
+    SimTime _lastDataRecv;
+    /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
+    SimTime? _lastOowAck;
+    /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
+    uint _tlpHighSeq;
     SimTime _lastAckRecv;
     SimTime _lastSend;
 

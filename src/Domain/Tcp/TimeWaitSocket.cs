@@ -74,7 +74,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public long TsRecentStampSec { get; private set; }
     public uint TsOffset { get; }
     /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
-    public long EntryStampMs { get; }
+    public long EntryStampMs { get; private set; }
     public bool ReuseAddr { get; }
     public bool ReusePort { get; }
     bool IBindOwner.IsListener => false;
@@ -150,8 +150,10 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
         long nowSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
+        bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
         bool pawsReject = false;
-        if (o.HasTimestamp && TsRecentStampSec != 0)
+        if (sawTs)
         {
             // tcp_paws_reject(): ts_recent − TSval > 0, unless ts_recent is 24 days old, or (RST) older than TCP_PAWS_MSL.
             bool ok = (int)(TsRecent - o.TsVal) <= 0 || nowSec >= TsRecentStampSec + TcpConstants.Paws24DaysSec;
@@ -160,9 +162,8 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         }
         if (Substate == TcpState.FinWait2)
         {
-            bool inWindow = !SeqMath.Before(seg.EndSeq, RcvNxt) && !SeqMath.After(seg.Seq, RcvNxt + RcvWnd)
-                            || (seg.Seq == seg.EndSeq && seg.Seq == RcvNxt);
-            if (pawsReject || !inWindow) return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
+            if (pawsReject || !InWindow(seg.Seq, seg.EndSeq, RcvNxt, RcvNxt + RcvWnd))
+                return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
             if (rst)
             {
                 Kill("tcp_timewait_state_process (RST in FIN_WAIT2)");
@@ -175,10 +176,12 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             var old = Substate;
             Substate = TcpState.TimeWait;
             RcvNxt = seg.EndSeq;
-            if (o.HasTimestamp)
+            if (sawTs)
             {
                 TsRecentStampSec = nowSec;
                 TsRecent = o.TsVal;
+                // 6.14+: the TIME-WAIT age that tcp_tw_reuse_delay measures starts now.
+                if (_sim.Profile == KernelProfile.Linux6) EntryStampMs = _sim.Now.Ms;
             }
             if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
                 "tcp_timewait_state_process (FIN)"));
@@ -208,7 +211,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             {
                 Arm(TcpConstants.TimeWaitLen);
             }
-            if (o.HasTimestamp)
+            if (sawTs)
             {
                 TsRecent = o.TsVal;
                 TsRecentStampSec = nowSec;
@@ -216,7 +219,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             return TimeWaitVerdict.Success;
         }
         if (syn && !rst && !ack && !pawsReject
-            && (SeqMath.After(seg.Seq, RcvNxt) || (o.HasTimestamp && (int)(TsRecent - o.TsVal) < 0)))
+            && (SeqMath.After(seg.Seq, RcvNxt) || (sawTs && (int)(TsRecent - o.TsVal) < 0)))
             return TimeWaitVerdict.Syn;
         if (pawsReject)
             Host.Count(_sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
@@ -227,6 +230,10 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         }
         return TimeWaitVerdict.Success;
     }
+
+    /// <summary>tcp_in_window(): seq at the left edge, or overlapping the window, or a bare segment at its right edge.</summary>
+    static bool InWindow(uint seq, uint endSeq, uint left, uint right) =>
+        seq == left || (SeqMath.After(endSeq, left) && SeqMath.Before(seq, right)) || (seq == right && seq == endSeq);
 
     /// <summary>tcp_timewait_check_oow_rate_limit(): at most one dup-ACK per tcp_invalid_ratelimit for pure ACKs and SYNs.</summary>
     TimeWaitVerdict OowRateLimit(Segment seg, MibCounter skipped)

@@ -56,11 +56,12 @@ public class ProcNetTcpTests
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
         h.At(Ms(1000));
         // Listener: rto = TCP_TIMEOUT_INIT (100 ticks), cwnd 10, fastopen max_qlen 0. CLOSE-WAIT: the FIN's byte
-        // in rx_queue, rto 220 ms = 22 ticks, ssthresh -1 (initial slow start). Inodes are socket ids.
+        // in rx_queue, rto 220 ms = 22 ticks, ato 40 ms = 4 ticks (the FIN's delayed ACK left ping-pong mode),
+        // ssthresh -1 (initial slow start). Inodes are socket ids.
         Assert.Equal(Lines(
             Header,
             $"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 {l.Id} 1 {NoPointer} 100 0 0 10 0",
-            $"   1: 0200000A:0050 0100000A:{c.Local.Port:X4} 08 00000000:00000001 00:00000000 00000000     0        0 {s.Id} 1 {NoPointer} 22 0 0 10 -1"),
+            $"   1: 0200000A:0050 0100000A:{c.Local.Port:X4} 08 00000000:00000001 00:00000000 00000000     0        0 {s.Id} 1 {NoPointer} 22 4 0 10 -1"),
             ProcNetTcp.Format(h.Server));
     }
 

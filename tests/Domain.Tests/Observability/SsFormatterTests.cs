@@ -116,7 +116,8 @@ public class SsFormatterTests
             "LISTEN     0      128          0.0.0.0:80        0.0.0.0:*    \n" +
             "\t cubic cwnd:10\n" +
             $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
-            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
+            // ato:40 — the FIN's delayed ACK fired in ping-pong mode, which resets ATO to TCP_ATO_MIN (as real ss shows).
+            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
             "send 5792000bps lastack:892 rcv_ssthresh:64240 snd_wnd:64256\n",
             SsFormatter.Format(h.Server));
     }

@@ -1,0 +1,186 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>Details found by reading the kernel against the engine (each cites the function involved).</summary>
+public class KernelDetailTests
+{
+    static CallHandle Connect(TwoHostHarness h) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+
+    static double[] SynTimes(TwoHostHarness h) =>
+        h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e9).ToArray();
+
+    [Fact]
+    public void SynSent_UserTimeout3000DeadServer_SynsAt0And1And2ThenEtimedoutAt3s()
+    {
+        // tcp_write_timeout(): in SYN states the time budget (here TCP_USER_TIMEOUT) applies too, from tcp_connect's retrans_stamp.
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var s = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = s.SocketId, Option = SocketOption.TCP_USER_TIMEOUT, Value = 3000 });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "server", ToPort = 80 });
+        h.At(S(20));
+        Assert.Equal([0, 1, 2], SynTimes(h));
+        Assert.Equal(S(3), h.Returned(c.CallId)!.At);
+        Assert.Equal("ETIMEDOUT", h.Returned(c.CallId)!.Errno);
+    }
+
+    [Fact]
+    public void SynSent_SynRetries1_ModelTimeoutWithOneSecondBaseEndsAt3s()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_retries", "1");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = Connect(h);
+        h.At(S(20));
+        Assert.Equal([0, 1, 2], SynTimes(h));
+        Assert.Equal(S(3), h.Returned(c.CallId)!.At);
+    }
+
+    [Fact]
+    public void SynSent_UnacceptableAck_ReplyRstAndSynResentAfterTwoJiffies()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = Connect(h);
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+        h.At(Ms(100));
+        h.Deliver(h.Client, new Segment(sk.Tuple.Reversed, TcpFlags.Ack, 5000, sk.Iss + 77, 502, 0, TcpOptions.None));
+        Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
+        h.At(Ms(200));
+        Assert.Equal([0, 0.108], SynTimes(h));
+    }
+
+    [Fact]
+    public void FinWait1_LossProbeWithSeveralSegmentsInFlight_RtoRestartsFromTheProbe()
+    {
+        // tcp_send_loss_probe(): "Reset s.t. tcp_rearm_rto will restart timer from now".
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 4000 });
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(2));
+        var probe = h.Sent("client").Single(x => x.Reason == "tcp_send_loss_probe");
+        // PTO = 2·srtt + TCP_TIMEOUT_MIN_US = 42 ms → 11 jiffies.
+        Assert.Equal(Ms(144), probe.At);
+        var firstRto = h.Sent("client").First(x => x.Reason == "tcp_retransmit_timer");
+        Assert.Equal(probe.At + SimService.Domain.Time.SimDuration.FromMilliseconds(220), firstRto.At);
+    }
+
+    [Fact]
+    public void TimewaitFinWait2_OldDataEndingAtRcvNxt_AckedAsOutOfWindow()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        var tw = h.TimeWaitOf(c)!;
+        int sent = h.Sent("client").Count();
+        h.Deliver(h.Client, From(s, TcpFlags.Ack | TcpFlags.Psh, tw.RcvNxt - 100, tw.SndNxt, len: 100));
+        Assert.Equal(sent + 1, h.Sent("client").Count());
+        Assert.Equal(tw.RcvNxt, h.Sent("client").Last().AckNo);
+        Assert.True(tw.Alive);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CloseWait_RstAtRcvNxtMinusOne_ResetsTheSocket(bool lastAck)
+    {
+        // tcp_reset_check(): accepted in CLOSE_WAIT/LAST_ACK/CLOSING even though it is left of the window.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        if (lastAck)
+        {
+            h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+            h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = s.Id, How = ShutdownHow.SHUT_WR });
+        }
+        h.Deliver(h.Server, From(c, TcpFlags.Rst, s.RcvNxt - 1, 0));
+        Assert.Equal(TcpState.Close, s.State);
+        Assert.Equal(lastAck ? 0 : 1, h.Server.Mib[MibCounter.TcpEstabResets]);
+    }
+
+    [Fact]
+    public void TimewaitFinWait2_FinMovesToTimeWait_TwReuseDelayCountsFromThen()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000");
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "1");
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(30));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(30.05));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(S(31.2));
+        Assert.Null(Connect(h).Errno);
+    }
+
+    [Fact]
+    public void ServerTimeWaitWithoutTimestamps_SynCarryingATimestamp_OnlySequenceDecides()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_timestamps", "0");
+        var (c, s, _) = h.Establish();
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(150));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(300));
+        var tw = h.TimeWaitOf(s)!;
+        h.Deliver(h.Server, new Segment(c.Tuple, TcpFlags.Syn, tw.RcvNxt - 1000, 0, 64240, 0, new TcpOptions(HasTimestamp: true, TsVal: 12345)));
+        Assert.Equal(TcpFlags.Ack, h.Sent("server").Last().Flags);
+        Assert.True(tw.Alive);
+    }
+
+    [Fact]
+    public void SynRecv_SynAckRetransmitted_ChildRttComesFromTheTimestampEcho()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 1.0, null);
+        Connect(h);
+        h.At(Ms(500));
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 0.0, null);
+        h.At(S(3));
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        Assert.Equal(220, h.Sim.FindSocket(a.SocketId)!.Rto.TotalMilliseconds);
+    }
+
+    [Fact]
+    public void Established_ReplySentWithinAto_PingPongDelaysTheNextAck()
+    {
+        // tcp_event_data_sent(): data sent within ATO of the last data received → interactive mode.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.At(Ms(115));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 100 });
+        h.At(Ms(300));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.At(Ms(400));
+        var ack = h.Sent("server").Last(x => x.Flags == TcpFlags.Ack);
+        Assert.True(ack.At > Ms(340), ack.At.ToString());
+    }
+
+    [Fact]
+    public void FinWait1Orphan_Retransmissions_NotCountedInOutSegs()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        long before = h.Client.Mib[MibCounter.TcpOutSegs];
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(200));
+        Assert.Equal(before + 1, h.Client.Mib[MibCounter.TcpOutSegs]);
+        Assert.Equal(9, h.Client.Mib[MibCounter.TcpRetransSegs]);
+    }
+}
