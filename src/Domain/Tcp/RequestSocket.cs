@@ -109,9 +109,18 @@ public sealed class RequestSocket : IEventTarget
     /// </summary>
     internal void OnSegment(Segment seg)
     {
+        if (Listener.State != TcpState.Listen)
+        {
+            // tcp_v4_rcv(): a request whose listener is gone is dropped and the segment looked up again —
+            // it finds no socket, so the host answers it as any stray segment.
+            Drop();
+            Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
+            return;
+        }
         if (seg.Has(TcpFlags.Rst))
         {
-            if (seg.Seq == Irs + 1)
+            // tcp_check_req(): an RST anywhere in the window kills the request (embryonic reset).
+            if (!SeqMath.Before(seg.Seq, Irs + 1) && SeqMath.Before(seg.Seq, Irs + 1 + Math.Max(1u, RcvWnd)))
             {
                 Host.Count(MibCounter.TcpExtEmbryonicRsts);
                 Host.Count(MibCounter.TcpAttemptFails);
@@ -128,12 +137,6 @@ public sealed class RequestSocket : IEventTarget
         if (seg.Ack != Iss + 1)
         {
             Host.SendResetReply(seg, "tcp_check_req (bad ACK)");
-            return;
-        }
-        if (Listener.State != TcpState.Listen)
-        {
-            Drop();
-            Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
             return;
         }
         if (Listener.AcceptQueue.Count > Listener.SendQueue)

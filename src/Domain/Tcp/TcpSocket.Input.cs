@@ -379,11 +379,18 @@ public sealed partial class TcpSocket
         return AckVerdict.Ok;
     }
 
-    /// <summary>Models tcp_ack_probe(): the window opened → stop probing; else re-arm the probe timer.</summary>
+    /// <summary>
+    /// Models tcp_ack_probe(): once the whole next segment (tcp_send_head, with the FIN if it rides
+    /// on it) fits the window, stop probing; else re-arm the probe timer.
+    /// </summary>
     void AckProbe()
     {
         uint wndEnd = SndUna + _sndWnd;
-        if (SeqMath.Before(SndNxt, wndEnd) || (SndNxt == WriteSeq - 1 && _finQueued && SeqMath.BeforeOrEqual(WriteSeq, wndEnd)))
+        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
+        long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
+        uint headEnd = SndNxt + (uint)Math.Min(PayloadMss, dataLeft);
+        if (_finQueued && headEnd == _finSeq) headEnd++;
+        if (!SeqMath.After(headEnd, wndEnd))
         {
             _backoff = 0;
             _probesStampSet = false;
@@ -536,9 +543,9 @@ public sealed partial class TcpSocket
             Host.SendResetReply(seg, "tcp_rcv_state_process (LISTEN, ACK)");
             return;
         }
-        if (!seg.Has(TcpFlags.Syn))
+        if (!seg.Has(TcpFlags.Syn) || seg.Has(TcpFlags.Fin))
         {
-            Ignore(seg, "LISTEN: neither SYN nor ACK");
+            Ignore(seg, seg.Has(TcpFlags.Syn) ? "LISTEN: SYN with FIN is discarded" : "LISTEN: neither SYN nor ACK");
             return;
         }
         if (twIsn is null && Host.Sysctls.TcpTwRecycle

@@ -164,11 +164,16 @@ public sealed partial class TcpSocket
             if (len > room) len = (int)Math.Max(0, room);
             bool fin = _finQueued && SndNxt + (uint)len == _finSeq && SeqMath.BeforeOrEqual(SndNxt + (uint)len + 1, wndEnd);
             if (len == 0 && !fin) break;
+            // tcp_nagle_test() with Minshall's check: a sub-MSS segment waits while an earlier small one is
+            // unacknowledged; a FIN (and tcp_send_fin's push) never waits.
+            if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_sndSml, SndUna) && !SeqMath.After(_sndSml, SndNxt))
+                break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
             if (len > 0 && SndNxt + (uint)len == dataEnd) flags |= TcpFlags.Psh;
             uint end = SndNxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(SndNxt, end, _sim.Now, false, flags));
             Transmit(flags, SndNxt, len, reason);
+            if (len < PayloadMss) _sndSml = end; // tcp_minshall_update()
             SndNxt = end;
             sent = true;
         }
@@ -277,7 +282,7 @@ public sealed partial class TcpSocket
         uint wndEnd = SndUna + _sndWnd;
         if (SeqMath.Before(SndNxt, WriteSeq) && SeqMath.Before(SndNxt, wndEnd))
         {
-            Push("tcp_write_wakeup");
+            Push("tcp_write_wakeup", maxSegments: 1);
             return;
         }
         Host.Count(counter);

@@ -105,6 +105,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>The retransmission queue: what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = [];
     uint _lossHigh;
+    /// <summary>tp->snd_sml: end of the last small segment sent (Minshall's Nagle variant).</summary>
+    uint _sndSml;
     bool _inLoss;
     bool _tlpOutstanding;
 

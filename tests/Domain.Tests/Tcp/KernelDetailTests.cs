@@ -184,3 +184,33 @@ public class KernelDetailTests
         Assert.Equal(9, h.Client.Mib[MibCounter.TcpRetransSegs]);
     }
 }
+
+/// <summary>tcp_nagle_test() with tcp_minshall_check(): small writes while a small segment is unacknowledged.</summary>
+public class NagleTests
+{
+    [Fact]
+    public void Established_TwoSmallWritesOneMsApart_SecondWaitsForTheFirstAck()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.At(Ms(101));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.At(Ms(200));
+        var data = h.Sent("client").Where(x => x.Len > 0).Select(x => x.At).ToList();
+        Assert.Equal(Ms(100), data[0]);
+        Assert.Equal(Ms(120), data[1]);
+    }
+
+    [Fact]
+    public void Established_SmallWriteThenClose_FinGoesWithoutWaiting()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Call("client", SocketCallKind.Close, c.Id);
+        var sent = h.Sent("client").Where(x => x.At == Ms(100)).Select(x => x.Flags.ToLetters()).ToList();
+        Assert.Equal(["P.", "FP."], sent);
+    }
+}
