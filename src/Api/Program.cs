@@ -1,11 +1,22 @@
+using SimService.Api.Features.Clock;
+using SimService.Api.Features.Commands;
+using SimService.Api.Features.Connections;
+using SimService.Api.Features.Hosts;
+using SimService.Api.Features.Journal;
+using SimService.Api.Features.Links;
+using SimService.Api.Features.Processes;
+using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
+using SimService.Api.Features.Sockets;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPersistence(builder.Configuration);
+builder.Services.AddSimulationEngines();
 builder.Services.AddApiMediator();
 builder.Services.AddApiErrorHandling();
 builder.Services.AddApiDocumentation();
@@ -20,7 +31,8 @@ app.UseStatusCodePages();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();
-app.MapSimulations();
+app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
+app.MapClock().MapCommands().MapJournal().MapScenarios();
 
 app.Run();
 

@@ -47,6 +47,8 @@ public static class ErrorHandlingSetup
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.AllowDuplicateProperties = false;
         json.NumberHandling = JsonNumberHandling.Strict;
+        // A batch command's "type" need not come first.
+        json.AllowOutOfOrderMetadataProperties = true;
         json.Converters.Add(new JsonStringEnumConverter());
     }
 }

@@ -15,8 +15,70 @@ public static class ErrorMapping
             title: "Simulation not found.",
             detail: $"There is no simulation with id '{notFound.SimulationId}'.",
             extensions: new Dictionary<string, object?> { ["simulationId"] = notFound.SimulationId }),
+        VersionMismatch mismatch => TypedResults.Problem(
+            statusCode: StatusCodes.Status412PreconditionFailed,
+            type: ProblemTypes.VersionMismatch,
+            title: "The simulation has changed.",
+            detail: $"If-Match does not name the simulation's current version, \"{mismatch.CurrentVersion}\"; nothing was applied.",
+            extensions: new Dictionary<string, object?> { ["simulationId"] = mismatch.SimulationId, ["currentVersion"] = mismatch.CurrentVersion }),
+        WriteConflict conflict => TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            type: ProblemTypes.WriteConflict,
+            title: "The simulation was changed by another request.",
+            detail: "Another API process appended to this simulation's command log twice while this request was applied; nothing was applied. Retry it.",
+            extensions: new Dictionary<string, object?> { ["simulationId"] = conflict.SimulationId }),
+        CommandRefused refused => Refused(refused),
+        RequestInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(invalid.Errors.ToDictionary())
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.Validation,
+            Extensions = { ["simulationId"] = invalid.SimulationId },
+        }),
+        ResourceNotFound missing => TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            type: ProblemTypes.NotFound,
+            title: "Not found.",
+            detail: missing.Message,
+            extensions: new Dictionary<string, object?>
+            {
+                ["simulationId"] = missing.SimulationId,
+                ["errors"] = new Dictionary<string, string[]> { [missing.Field] = [missing.Message] },
+            }),
+        NotExportable notExportable => TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            type: ProblemTypes.NotExportable,
+            title: "The simulation cannot be exported as a scenario.",
+            detail: notExportable.Reason,
+            extensions: new Dictionary<string, object?> { ["simulationId"] = notExportable.SimulationId, ["commandSeq"] = notExportable.CommandSeq }),
+        ScenarioInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(
+            invalid.Errors.GroupBy(e => e.Path).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.InvalidScenario,
+            Title = "The scenario document is not valid.",
+            Detail = "Nothing was run. Each entry of errors is keyed by the JSON path of the offending value.",
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
+
+    /// <summary>An engine refusal: 404 (not-found), 409 (conflict) or 400 (invalid), naming the field either way.</summary>
+    private static ProblemHttpResult Refused(CommandRefused refused)
+    {
+        var errors = new Dictionary<string, string[]> { [refused.Field] = [refused.Error.Message] };
+        var extensions = new Dictionary<string, object?> { ["simulationId"] = refused.SimulationId };
+        if (refused.SocketId is { } socketId) extensions["socketId"] = socketId;
+        if (refused.Error.Code is "invalid")
+        {
+            var validation = new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest, Type = ProblemTypes.Validation };
+            foreach (var (key, value) in extensions) validation.Extensions[key] = value;
+            return TypedResults.Problem(validation);
+        }
+        extensions["errors"] = errors;
+        var (status, type, title) = refused.Error.Code is "not-found"
+            ? (StatusCodes.Status404NotFound, ProblemTypes.NotFound, "Not found.")
+            : (StatusCodes.Status409Conflict, ProblemTypes.Conflict, "The command conflicts with the simulation's state.");
+        return TypedResults.Problem(statusCode: status, type: type, title: title, detail: refused.Error.Message, extensions: extensions);
+    }
 
     /// <summary>
     /// A request the framework could not bind. JSON errors name the offending field by its JSON path

@@ -1,3 +1,5 @@
+using SimService.Domain.Engine;
+
 namespace SimService.Api.Infrastructure;
 
 /// <summary>
@@ -6,7 +8,45 @@ namespace SimService.Api.Infrastructure;
 /// </summary>
 public abstract record Failure;
 
+/// <summary>404: no simulation with this id.</summary>
 public sealed record SimulationNotFound(Guid SimulationId) : Failure;
+
+/// <summary>412: the request's If-Match names another version than the stored one.</summary>
+public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion) : Failure;
+
+/// <summary>409: another API process kept appending to this simulation's log while this one retried.</summary>
+public sealed record WriteConflict(Guid SimulationId) : Failure;
+
+/// <summary>
+/// The engine refused a command (<see cref="DomainError"/>): 404 for a reference to something that does not
+/// exist, 409 for a conflict with the simulation's state, 400 for a value it refuses. <see cref="Field"/> is
+/// the offending field as the request spells it.
+/// </summary>
+public sealed record CommandRefused(Guid SimulationId, DomainError Error, string Field, int? SocketId = null) : Failure
+{
+    /// <summary>The refusal, with the engine's field name translated to the request's.</summary>
+    public static CommandRefused From(Guid simulationId, DomainError error, Func<string, string>? fieldName = null, int? socketId = null)
+    {
+        var field = error.Field ?? "$";
+        return new(simulationId, error, fieldName?.Invoke(field) ?? field, socketId);
+    }
+}
+
+/// <summary>400: request fields the handler found invalid before touching the engine, by JSON field name.</summary>
+public sealed record RequestInvalid(IReadOnlyDictionary<string, string[]> Errors, Guid? SimulationId = null) : Failure
+{
+    public RequestInvalid(string field, string message, Guid? simulationId = null)
+        : this(new Dictionary<string, string[]> { [field] = [message] }, simulationId) { }
+}
+
+/// <summary>404: something inside the simulation (a host, socket, call, link) does not exist.</summary>
+public sealed record ResourceNotFound(Guid SimulationId, string Field, string Message) : Failure;
+
+/// <summary>409: the simulation's log cannot be written as a scenario that reproduces its journal.</summary>
+public sealed record NotExportable(Guid SimulationId, string Reason, long? CommandSeq) : Failure;
+
+/// <summary>400: a scenario document that is not valid; each error names its JSON path.</summary>
+public sealed record ScenarioInvalid(IReadOnlyList<(string Path, string Message)> Errors) : Failure;
 
 /// <summary>The result of a use case that can fail in an expected way: a value or a <see cref="Failure"/>.</summary>
 public readonly struct Outcome<T>
@@ -18,6 +58,22 @@ public readonly struct Outcome<T>
 
     public static implicit operator Outcome<T>(T value) => new(value, null);
     public static implicit operator Outcome<T>(Failure failure) => new(default, failure);
+
+    public bool IsFailure => _failure is not null;
+
+    /// <summary>The value, or (false) the failure.</summary>
+    public bool TryGet(out T value, out Failure failure)
+    {
+        value = _value!;
+        failure = _failure!;
+        return _failure is null;
+    }
+
+    public Outcome<TResult> Map<TResult>(Func<T, TResult> map) =>
+        _failure is null ? map(_value!) : (Outcome<TResult>)_failure;
+
+    public Outcome<TResult> Then<TResult>(Func<T, Outcome<TResult>> next) =>
+        _failure is null ? next(_value!) : (Outcome<TResult>)_failure;
 
     public TResult Match<TResult>(Func<T, TResult> success, Func<Failure, TResult> failure) =>
         _failure is null ? success(_value!) : failure(_failure);

@@ -20,6 +20,24 @@ public static class ProblemTypes
     /// <summary>404: the simulation named in the path does not exist.</summary>
     public const string SimulationNotFound = "urn:simservice:problem:simulation-not-found";
 
+    /// <summary>404: a host, socket, process, link or call named in the request does not exist in the simulation.</summary>
+    public const string NotFound = "urn:simservice:problem:not-found";
+
+    /// <summary>409: the command conflicts with the simulation's state (a host name or address taken, a link that exists).</summary>
+    public const string Conflict = "urn:simservice:problem:conflict";
+
+    /// <summary>412: If-Match names a version other than the simulation's current one.</summary>
+    public const string VersionMismatch = "urn:simservice:problem:version-mismatch";
+
+    /// <summary>409: another API process kept appending to the simulation's log; retry the request.</summary>
+    public const string WriteConflict = "urn:simservice:problem:write-conflict";
+
+    /// <summary>409: the simulation cannot be exported as a scenario that reproduces its journal.</summary>
+    public const string NotExportable = "urn:simservice:problem:not-exportable";
+
+    /// <summary>400: the scenario document is invalid; <c>errors</c> is keyed by JSON path ("$.steps[3].at").</summary>
+    public const string InvalidScenario = "urn:simservice:problem:invalid-scenario";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }

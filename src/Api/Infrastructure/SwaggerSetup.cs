@@ -17,6 +17,12 @@ public static class SwaggerSetup
             });
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<AllowedValuesSchemaFilter>();
+            options.OperationFilter<ExamplesOperationFilter>();
+            options.OperationFilter<IfMatchOperationFilter>();
+            options.UseOneOfForPolymorphism();
+            options.SelectDiscriminatorNameUsing(_ => "type");
+            var xml = Path.Combine(AppContext.BaseDirectory, "SimService.Api.xml");
+            if (File.Exists(xml)) options.IncludeXmlComments(xml);
         });
 
     /// <summary>Swagger UI at /swagger in every environment: it is a main way users meet the service.</summary>

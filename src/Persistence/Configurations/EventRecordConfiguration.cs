@@ -11,6 +11,7 @@ public sealed class EventRecordConfiguration : IEntityTypeConfiguration<EventRec
         builder.ToTable("Events");
         builder.HasKey(r => new { r.RunId, r.Seq });
         builder.Property(r => r.Type).HasMaxLength(64);
+        builder.Property(r => r.Host).HasMaxLength(64);
         builder.HasOne<SimulationRun>().WithMany().HasForeignKey(r => r.RunId).OnDelete(DeleteBehavior.Cascade);
     }
 }

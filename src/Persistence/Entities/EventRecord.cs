@@ -12,5 +12,12 @@ public sealed class EventRecord
     /// <summary>Stable kebab-case discriminator of the event (never a CLR type name).</summary>
     public required string Type { get; init; }
 
+    /// <summary>The host the event happened on (a link change: the sending side), for filtering.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>The socket the event concerns, when it concerns one, for filtering.</summary>
+    public int? SocketId { get; init; }
+
+    /// <summary>The event's fields other than its time and sequence number, which are the columns above.</summary>
     public required string PayloadJson { get; init; }
 }

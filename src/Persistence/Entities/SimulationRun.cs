@@ -19,8 +19,17 @@ public sealed class SimulationRun
     /// <summary>Wall-clock creation time (metadata only; the simulation's own clock is virtual).</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
-    /// <summary>Bumped on every change; the optimistic-concurrency token between API replicas.</summary>
+    /// <summary>
+    /// The number of commands in the log (0 for a new simulation); bumped with every appended command.
+    /// It is the resource's version (ETag, If-Match) and the optimistic-concurrency token between replicas.
+    /// </summary>
     public long Version { get; set; }
+
+    /// <summary>
+    /// For a simulation made by running a scenario: the document as posted. It is the simulation's first
+    /// input; rebuilding runs it on a fresh engine before applying the command log. Null otherwise.
+    /// </summary>
+    public string? ScenarioJson { get; init; }
 
     /// <summary>Owner when API keys are enabled; null for the single-tenant default.</summary>
     public string? TenantId { get; init; }

@@ -1,11 +1,15 @@
+using SimService.Api.Infrastructure;
 using SimService.Persistence.Entities;
 
 namespace SimService.Api.Features.Simulations;
 
 /// <param name="Profile">Kernel profile: "linux-6" or "linux-4.4".</param>
 /// <param name="CreatedAt">Wall-clock creation time (UTC); the simulation's own clock is virtual.</param>
-public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt)
+/// <param name="Version">The number of commands in the simulation's log; also its ETag, for If-Match.</param>
+/// <param name="FromScenario">The simulation was made by running a scenario (POST /api/v1/scenarios/run).</param>
+public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario)
+    : IVersioned
 {
     public static SimulationResponse From(SimulationRun run) =>
-        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt);
+        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null);
 }

@@ -6,20 +6,36 @@ namespace SimService.Api.Features.Simulations;
 
 public static class SimulationsEndpoints
 {
+    private const string SimulationExample =
+        """{"id":"01a20b15-731b-7031-af62-fe6f69d15d9f","name":"close-wait demo","profile":"linux-6","seed":42,"createdAt":"2026-11-24T01:04:44.82725+00:00","version":0,"fromScenario":false}""";
+
     public static IEndpointRouteBuilder MapSimulations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations").WithTags("Simulations");
-        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem();
-        group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations));
-        group.MapGet("/{id:guid}", GetSimulation).WithName(nameof(GetSimulation)).ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapDelete("/{id:guid}", DeleteSimulation).WithName(nameof(DeleteSimulation)).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem()
+            .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
+            .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);
+        group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations)).WithSummary("List simulations, oldest first");
+        group.MapGet("/{id:guid}", GetSimulation).WithName(nameof(GetSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Read a simulation; its version (ETag) is the number of commands in its log")
+            .WithExamples(response: SimulationExample);
+        group.MapDelete("/{id:guid}", DeleteSimulation).WithName(nameof(DeleteSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Delete a simulation with its command log and journal");
+        group.MapPost("/{id:guid}/replay", ReplaySimulation).WithName(nameof(ReplaySimulation)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Re-run the command log on a fresh engine and compare the journals")
+            .WithExamples(response: """{"identical":true,"commands":14,"storedEvents":57,"replayedEvents":57,"firstDifference":null,"refusedCommandSeq":null,"nowNs":60301000000,"version":14}""");
+        group.MapGet("/{id:guid}/export", ExportSimulation).WithName(nameof(ExportSimulation))
+            .Produces<string>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("The simulation as a scenario document; POST /api/v1/scenarios/run of it gives the same journal");
         return app;
     }
 
     private static async Task<CreatedAtRoute<SimulationResponse>> CreateSimulation(
-        CreateSimulationRequest request, ISender sender, CancellationToken cancellationToken)
+        CreateSimulationRequest request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
     {
         var created = await sender.Send(request.ToCommand(), cancellationToken);
+        Versioning.SetETag(response, created.Version);
         return TypedResults.CreatedAtRoute(created, nameof(GetSimulation), new { id = created.Id });
     }
 
@@ -27,14 +43,22 @@ public static class SimulationsEndpoints
         TypedResults.Ok(await sender.Send(new ListSimulations(), cancellationToken));
 
     private static async Task<Results<Ok<SimulationResponse>, ProblemHttpResult>> GetSimulation(
-        Guid id, ISender sender, CancellationToken cancellationToken) =>
-        (await sender.Send(new GetSimulation(id), cancellationToken))
-            .Match<Results<Ok<SimulationResponse>, ProblemHttpResult>>(
-                simulation => TypedResults.Ok(simulation), failure => ErrorMapping.ToProblem(failure));
+        Guid id, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
+        (await sender.Send(new GetSimulation(id), cancellationToken)).ToOk(response);
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteSimulation(
         Guid id, ISender sender, CancellationToken cancellationToken) =>
         (await sender.Send(new DeleteSimulation(id), cancellationToken))
             .Match<Results<NoContent, ProblemHttpResult>>(
                 _ => TypedResults.NoContent(), failure => ErrorMapping.ToProblem(failure));
+
+    private static async Task<Results<Ok<ReplayReport>, ProblemHttpResult>> ReplaySimulation(
+        Guid id, ISender sender, CancellationToken cancellationToken) =>
+        (await sender.Send(new ReplaySimulation(id), cancellationToken)).ToOk();
+
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ExportSimulation(
+        Guid id, ISender sender, CancellationToken cancellationToken) =>
+        (await sender.Send(new ExportSimulation(id), cancellationToken))
+            .Match<Results<ContentHttpResult, ProblemHttpResult>>(
+                json => TypedResults.Text(json, "application/json; charset=utf-8"), failure => ErrorMapping.ToProblem(failure));
 }

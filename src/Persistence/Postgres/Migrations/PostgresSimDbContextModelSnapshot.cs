@@ -58,9 +58,16 @@ namespace SimService.Persistence.Postgres.Migrations
                     b.Property<long>("AtNs")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("Host")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.Property<string>("PayloadJson")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<int?>("SocketId")
+                        .HasColumnType("integer");
 
                     b.Property<string>("Type")
                         .IsRequired()
@@ -89,6 +96,9 @@ namespace SimService.Persistence.Postgres.Migrations
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<string>("ScenarioJson")
+                        .HasColumnType("text");
 
                     b.Property<long>("Seed")
                         .HasColumnType("bigint");

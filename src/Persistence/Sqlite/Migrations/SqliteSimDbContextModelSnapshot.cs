@@ -53,9 +53,16 @@ namespace SimService.Persistence.Sqlite.Migrations
                     b.Property<long>("AtNs")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Host")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("PayloadJson")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("SocketId")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Type")
                         .IsRequired()
@@ -84,6 +91,9 @@ namespace SimService.Persistence.Sqlite.Migrations
                     b.Property<string>("Profile")
                         .IsRequired()
                         .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ScenarioJson")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Seed")

@@ -1,0 +1,100 @@
+using System.ComponentModel.DataAnnotations;
+using Mediator;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Commands;
+using SimService.Domain.Time;
+
+namespace SimService.Api.Features.Clock;
+
+/// <summary>
+/// Moves the virtual clock, processing every event on the way, in exactly one of three ways: by a duration,
+/// to an absolute time, or until nothing is pending (at most maxNs from now). It is always bounded by
+/// <c>eventBudget</c>; an advance that stops on it says <c>truncated</c>, and the clock stands at the last
+/// event it processed.
+/// </summary>
+public sealed record AdvanceRequest
+{
+    /// <example>60000000000</example>
+    [Range(0, long.MaxValue, ErrorMessage = "byNs is a duration: zero or positive.")]
+    public long? ByNs { get; init; }
+
+    [Range(0, long.MaxValue, ErrorMessage = "toNs is a virtual time: zero or positive.")]
+    public long? ToNs { get; init; }
+
+    public bool? UntilIdle { get; init; }
+
+    /// <summary>With untilIdle: how far to run at most (default one hour of virtual time).</summary>
+    [Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
+    public long? MaxNs { get; init; }
+
+    /// <summary>The most events to process (default 1,000,000; at most 50,000,000).</summary>
+    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 50000000.")]
+    public long? EventBudget { get; init; }
+
+    public const long DefaultEventBudget = 1_000_000;
+    public const long MaxEventBudget = 50_000_000;
+    public const long DefaultIdleHorizonNs = 3_600_000_000_000;
+
+    /// <summary>The command, or the fields that make it ambiguous.</summary>
+    public Outcome<AdvanceCommand> ToCommand(Guid simulationId, string prefix = "")
+    {
+        int modes = (ByNs is null ? 0 : 1) + (ToNs is null ? 0 : 1) + (UntilIdle == true ? 1 : 0);
+        if (modes != 1)
+            return new RequestInvalid(prefix == "" ? "$" : prefix.TrimEnd('.'), "Give exactly one of byNs, toNs and untilIdle: true.", simulationId);
+        if (MaxNs is not null && UntilIdle != true)
+            return new RequestInvalid(prefix + "maxNs", "maxNs bounds untilIdle only.", simulationId);
+        var budget = EventBudget ?? DefaultEventBudget;
+        if (ByNs is { } by) return new AdvanceCommand(AdvanceMode.By, new SimDuration(by), budget);
+        if (ToNs is { } to) return new AdvanceCommand(AdvanceMode.To, new SimDuration(to), budget);
+        return new AdvanceCommand(AdvanceMode.UntilIdle, new SimDuration(MaxNs ?? DefaultIdleHorizonNs), budget);
+    }
+
+    /// <summary>The engine's field names as this request spells them.</summary>
+    public static string FieldName(AdvanceMode mode, string field) => field switch
+    {
+        "until" => "toNs",
+        "amount" => mode switch { AdvanceMode.By => "byNs", AdvanceMode.To => "toNs", _ => "maxNs" },
+        _ => field,
+    };
+}
+
+/// <param name="NowNs">The virtual time after the advance.</param>
+/// <param name="EventsProcessed">Queue items processed (segments, timers).</param>
+/// <param name="Truncated">The event budget ran out before the advance was done.</param>
+/// <param name="Idle">Nothing is pending any more.</param>
+/// <param name="JournalEvents">Journal events the advance produced.</param>
+public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version) : IVersioned;
+
+public sealed record Advance(Guid SimulationId, long? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
+
+public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandler<Advance, Outcome<AdvanceResponse>>
+{
+    public ValueTask<Outcome<AdvanceResponse>> Handle(Advance command, CancellationToken cancellationToken)
+    {
+        if (!command.Request.ToCommand(command.SimulationId).TryGet(out var c, out var invalid))
+            return ValueTask.FromResult<Outcome<AdvanceResponse>>(invalid);
+        return simulations.WriteAsync<AdvanceResponse>(command.SimulationId, command.ExpectedVersion, batch =>
+        {
+            var outcome = batch.Apply(c);
+            if (!outcome.IsOk)
+                return CommandRefused.From(command.SimulationId, outcome.Error!, field => AdvanceRequest.FieldName(c.Mode, field));
+            var result = outcome.Advance!;
+            return new AdvanceResponse(result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, batch.EventCount, batch.Version);
+        }, cancellationToken);
+    }
+}
+
+/// <param name="PendingEvents">Items in the event queue (segments in flight, armed timers).</param>
+/// <param name="PendingCalls">Blocked calls that have not returned.</param>
+/// <param name="JournalEvents">Events in the journal so far.</param>
+public sealed record ClockResponse(long NowNs, int PendingEvents, int PendingCalls, int JournalEvents, long Version) : IVersioned;
+
+public sealed record GetClock(Guid SimulationId) : IQuery<Outcome<ClockResponse>>;
+
+public sealed class GetClockHandler(LiveSimulations simulations) : IQueryHandler<GetClock, Outcome<ClockResponse>>
+{
+    public ValueTask<Outcome<ClockResponse>> Handle(GetClock query, CancellationToken cancellationToken) =>
+        simulations.ReadAsync<ClockResponse>(query.SimulationId, (engine, run) =>
+            new ClockResponse(engine.Now.Ns, engine.PendingEvents, engine.PendingCalls.Count, engine.Journal.Count, run.Version), cancellationToken);
+}

@@ -1,0 +1,230 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using SimService.Api.Features.Clock;
+using SimService.Api.Features.Hosts;
+using SimService.Api.Features.Links;
+using SimService.Api.Features.Processes;
+using SimService.Api.Features.Sockets;
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Api.Features.Commands;
+
+/// <summary>
+/// One command of a batch, by its <c>type</c>: the same commands the other endpoints make, with the fields of
+/// their requests (a call names its host or socket in the body). Times and durations are integer nanoseconds.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(AddHostInput), "add-host")]
+[JsonDerivedType(typeof(AddLinkInput), "add-link")]
+[JsonDerivedType(typeof(ChangeLinkInput), "change-link")]
+[JsonDerivedType(typeof(SetSysctlsInput), "set-sysctls")]
+[JsonDerivedType(typeof(CallInput), "call")]
+[JsonDerivedType(typeof(KillInput), "kill")]
+[JsonDerivedType(typeof(AdvanceInput), "advance")]
+public abstract record CommandInput;
+
+/// <summary>Adds a host, as POST /hosts.</summary>
+public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls) : CommandInput;
+
+/// <summary>Joins two hosts, as POST /links.</summary>
+public sealed record AddLinkInput(string[]? Between, long? DelayNs, double? Loss) : CommandInput;
+
+/// <summary>Changes a link, as PATCH /links/{from}/{to} with between = [from, to].</summary>
+public sealed record ChangeLinkInput(string[]? Between, bool? OneWay, long? DelayNs, double? Loss, bool? Blackhole) : CommandInput;
+
+/// <summary>Writes sysctls on a host, in order, as PATCH /hosts/{host}/sysctls.</summary>
+public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElement>? Values) : CommandInput;
+
+/// <summary>
+/// A system call, as the socket endpoints make it. <c>socketId</c> names the socket for calls on one (its host
+/// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
+/// </summary>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
+/// <param name="Value">setsockopt's value: an integer, or {"onoff": 1, "linger": 0} for SO_LINGER.</param>
+public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
+    string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value) : CommandInput;
+
+/// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
+public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
+
+/// <summary>Advances the clock, as POST /advance.</summary>
+public sealed record AdvanceInput(long? ByNs, long? ToNs, bool? UntilIdle, long? MaxNs, long? EventBudget) : CommandInput;
+
+/// <summary>Checks a batch item's shape before anything runs, and builds its commands against the live engine.</summary>
+internal sealed partial class CommandInputReader(Dictionary<string, string[]> errors)
+{
+    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
+    private static partial Regex HostName();
+
+    private void Error(string field, string message) => errors[field] = [message];
+
+    private bool Required(object? value, string field)
+    {
+        if (value is null or "") Error(field, "This field is required.");
+        return value is not (null or "");
+    }
+
+    /// <summary>Shape checks that need no engine; errors are keyed by <paramref name="prefix"/> + field.</summary>
+    public void Check(CommandInput? input, string prefix)
+    {
+        switch (input)
+        {
+            case null:
+                Error(prefix.TrimEnd('.'), "A command is an object with a \"type\".");
+                break;
+            case AddHostInput h:
+                if (Required(h.Name, prefix + "name") && (h.Name!.Length > 63 || !HostName().IsMatch(h.Name)))
+                    Error(prefix + "name", "A host name is a lower-case letter followed by lower-case letters, digits and '-'.");
+                Required(h.Address, prefix + "address");
+                if (h.Kind is not (null or "linux" or "scripted")) Error(prefix + "kind", "The kind is \"linux\" or \"scripted\".");
+                SysctlValues.ToText(h.Sysctls, prefix + "sysctls.", errors);
+                break;
+            case AddLinkInput l:
+                Between(l.Between, prefix);
+                if (l.DelayNs is < 0) Error(prefix + "delayNs", "The delay must be zero or positive.");
+                if (l.Loss is < 0 or > 1) Error(prefix + "loss", "The loss is a probability between 0 and 1.");
+                break;
+            case ChangeLinkInput c:
+                Between(c.Between, prefix);
+                if (c.DelayNs is < 0) Error(prefix + "delayNs", "The delay must be zero or positive.");
+                if (c.Loss is < 0 or > 1) Error(prefix + "loss", "The loss is a probability between 0 and 1.");
+                if (c.DelayNs is null && c.Loss is null && c.Blackhole is null) Error(prefix.TrimEnd('.'), "Give at least one of delayNs, loss and blackhole.");
+                break;
+            case SetSysctlsInput s:
+                Required(s.Host, prefix + "host");
+                if (s.Values is not { Count: > 0 }) Error(prefix + "values", "Name at least one sysctl to write.");
+                SysctlValues.ToText(s.Values, prefix + "values.", errors);
+                break;
+            case CallInput call:
+                CheckCall(call, prefix);
+                break;
+            case KillInput k:
+                Required(k.Host, prefix + "host");
+                Required(k.Process, prefix + "process");
+                if (k.Signal is not null && !SignalNameAttribute.Names.Contains(k.Signal))
+                    Error(prefix + "signal", $"Unknown signal; expected one of {string.Join(", ", SignalNameAttribute.Names)}.");
+                break;
+            case AdvanceInput a:
+                if (a.ByNs is < 0) Error(prefix + "byNs", "byNs is a duration: zero or positive.");
+                if (a.ToNs is < 0) Error(prefix + "toNs", "toNs is a virtual time: zero or positive.");
+                if (a.MaxNs is < 0) Error(prefix + "maxNs", "maxNs is a duration: zero or positive.");
+                if (a.EventBudget is < 1 or > AdvanceRequest.MaxEventBudget) Error(prefix + "eventBudget", "The event budget is between 1 and 50000000.");
+                if (!Advance(a).ToCommand(Guid.Empty, prefix).TryGet(out _, out var invalid))
+                    foreach (var (field, messages) in ((Infrastructure.RequestInvalid)invalid).Errors) errors[field] = messages;
+                break;
+        }
+    }
+
+    private void Between(string[]? between, string prefix)
+    {
+        if (between is not { Length: 2 } || between.Any(string.IsNullOrEmpty)) Error(prefix + "between", "A link joins exactly two hosts.");
+    }
+
+    private static readonly string[] Calls = [.. Enum.GetNames<SocketCallKind>().Select(n => n.ToLowerInvariant())];
+
+    private void CheckCall(CallInput c, string prefix)
+    {
+        if (!Required(c.Call, prefix + "call")) return;
+        if (!Calls.Contains(c.Call))
+        {
+            Error(prefix + "call", $"Unknown call; expected one of {string.Join(", ", Calls)}.");
+            return;
+        }
+        var kind = Kind(c);
+        bool onHost = kind == SocketCallKind.Socket || (kind == SocketCallKind.Listen && c.SocketId is null) || (kind == SocketCallKind.Connect && c.SocketId is null);
+        if (onHost) Required(c.Host, prefix + "host");
+        else Required(c.SocketId, prefix + "socketId");
+        if (c.Process is { Length: 0 or > 64 }) Error(prefix + "process", "A process name has 1 to 64 characters.");
+        if (c.Port is < 0 or > 65535) Error(prefix + "port", "A port is between 0 and 65535.");
+        if (c.Backlog is < 0 or > 65535) Error(prefix + "backlog", "The backlog is between 0 and 65535.");
+        if (c.Bind?.Port is < 0 or > 65535) Error(prefix + "bind.port", "A port is between 0 and 65535.");
+        switch (kind)
+        {
+            case SocketCallKind.Bind: Required(c.Port, prefix + "port"); break;
+            case SocketCallKind.Listen when c.SocketId is null: Required(c.Port, prefix + "port"); break;
+            case SocketCallKind.Connect:
+                if (Required(c.To, prefix + "to") && !Regex.IsMatch(c.To!, SocketArguments.HostPortPattern))
+                    Error(prefix + "to", SocketArguments.HostPortMessage);
+                break;
+            case SocketCallKind.Send:
+                if (Required(c.Bytes, prefix + "bytes") && c.Bytes < 0) Error(prefix + "bytes", "bytes is zero or positive.");
+                break;
+            case SocketCallKind.Recv when c.Bytes is < 1: Error(prefix + "bytes", "bytes is at least 1 (omit it to read all)."); break;
+            case SocketCallKind.Shutdown:
+                if (Required(c.How, prefix + "how") && c.How is not ("SHUT_RD" or "SHUT_WR" or "SHUT_RDWR"))
+                    Error(prefix + "how", "how is SHUT_RD, SHUT_WR or SHUT_RDWR.");
+                break;
+            case SocketCallKind.Setsockopt or SocketCallKind.Getsockopt:
+                if (Required(c.Option, prefix + "option") && !Enum.GetNames<SocketOption>().Contains(c.Option))
+                    Error(prefix + "option", $"Unknown socket option; expected one of {string.Join(", ", Enum.GetNames<SocketOption>())}.");
+                else if (kind == SocketCallKind.Setsockopt && Required(c.Value, prefix + "value")
+                    && SocketArguments.OptionValue(Enum.Parse<SocketOption>(c.Option!), c.Value!.Value, out var why) is null)
+                    Error(prefix + "value", why!);
+                break;
+        }
+    }
+
+    public static SocketCallKind Kind(CallInput c) => Enum.Parse<SocketCallKind>(c.Call!, ignoreCase: true);
+
+    public static AdvanceRequest Advance(AdvanceInput a) => new()
+    {
+        ByNs = a.ByNs, ToNs = a.ToNs, UntilIdle = a.UntilIdle, MaxNs = a.MaxNs, EventBudget = a.EventBudget,
+    };
+
+    /// <summary>The commands of a checked item (several for set-sysctls).</summary>
+    public static IReadOnlyList<SimCommand> Commands(CommandInput input) => input switch
+    {
+        AddHostInput h => [new AddHostCommand(h.Name!, h.Address!, h.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux,
+            SysctlValues.ToText(h.Sysctls, "", []))],
+        AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0)],
+        ChangeLinkInput c => [new ChangeLinkCommand(c.Between![0], c.Between[1], c.OneWay ?? false,
+            c.DelayNs is { } d ? new SimDuration(d) : null, c.Loss, c.Blackhole)],
+        SetSysctlsInput s => [.. SysctlValues.ToText(s.Values, "", []).Select(v => new SetSysctlCommand(s.Host!, v.Key, v.Value))],
+        KillInput k => [new KillCommand(k.Host!, k.Process!, k.Signal ?? "SIGKILL")],
+        AdvanceInput a => [Advance(a).ToCommand(Guid.Empty).Match(c => c, _ => throw new InvalidOperationException("unchecked advance"))],
+        _ => throw new InvalidOperationException($"{input.GetType().Name} is built against the engine"),
+    };
+
+    /// <summary>A call's request; the socket's host and owner fill in what the item leaves out.</summary>
+    public static SocketCallRequest? Call(CallInput c, Domain.Engine.Simulation engine)
+    {
+        var kind = Kind(c);
+        string host;
+        string? owner = null;
+        if (c.SocketId is { } socketId)
+        {
+            if (engine.FindSocket(socketId) is not { } socket) return null;
+            host = socket.Host.Name;
+            owner = socket.Owner?.Name;
+        }
+        else host = c.Host!;
+        var request = new SocketCallRequest(host, c.Process ?? owner ?? IssueSocketCallHandler.DefaultProcess, kind)
+        {
+            SocketId = c.SocketId ?? 0,
+            Port = (ushort)(c.Port ?? 0),
+            Backlog = c.Backlog ?? 128,
+            ReuseAddr = c.ReuseAddr ?? false,
+            BindPort = (ushort?)c.Bind?.Port,
+            BindReuseAddr = c.Bind?.ReuseAddr ?? false,
+            Bytes = c.Bytes ?? -1,
+            How = c.How is null ? default : Enum.Parse<ShutdownHow>(c.How),
+        };
+        if (c.To is not null)
+        {
+            var (toHost, toPort) = SocketArguments.HostPort(c.To);
+            request = request with { ToHost = toHost, ToPort = toPort };
+        }
+        if (c.Option is not null)
+        {
+            var option = Enum.Parse<SocketOption>(c.Option);
+            request = request with { Option = option };
+            if (c.Value is { } value && SocketArguments.OptionValue(option, value, out _) is { } v)
+                request = request with { Value = v.Value, LingerOnOff = v.OnOff };
+        }
+        return request;
+    }
+}

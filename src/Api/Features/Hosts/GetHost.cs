@@ -1,0 +1,35 @@
+using Mediator;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using Host = SimService.Domain.Network.Host;
+
+namespace SimService.Api.Features.Hosts;
+
+public sealed record GetHost(Guid SimulationId, string Host) : IQuery<Outcome<HostResponse>>;
+
+public sealed class GetHostHandler(LiveSimulations simulations) : IQueryHandler<GetHost, Outcome<HostResponse>>
+{
+    public ValueTask<Outcome<HostResponse>> Handle(GetHost query, CancellationToken cancellationToken) =>
+        simulations.ReadAsync(query.SimulationId, (engine, run) => HostLookup.Find(engine, query.SimulationId, query.Host)
+            .Map(host => HostResponse.From(host, run.Version)), cancellationToken);
+}
+
+public sealed record ListHosts(Guid SimulationId) : IQuery<Outcome<HostList>>;
+
+public sealed class ListHostsHandler(LiveSimulations simulations) : IQueryHandler<ListHosts, Outcome<HostList>>
+{
+    public ValueTask<Outcome<HostList>> Handle(ListHosts query, CancellationToken cancellationToken) =>
+        simulations.ReadAsync<HostList>(query.SimulationId,
+            (engine, run) => new HostList([.. engine.Hosts.Select(HostSummary.From)], run.Version), cancellationToken);
+}
+
+public static class HostLookup
+{
+    /// <summary>The named host, or a 404 naming the <c>host</c> path segment.</summary>
+    public static Outcome<Host> Find(Simulation engine, Guid simulationId, string name) =>
+        engine.FindHost(name) is { } host
+            ? host
+            : new ResourceNotFound(simulationId, "host", $"There is no host '{name}' in the simulation.");
+}

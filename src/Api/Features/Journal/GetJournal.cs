@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure;
+using SimService.Persistence;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Features.Journal;
+
+/// <param name="Seq">Position in the journal, from 0, without gaps.</param>
+/// <param name="AtNs">Virtual time of the event.</param>
+/// <param name="Type">segment-sent, segment-delivered, segment-dropped, segment-ignored, state-changed, timer-armed, timer-fired,
+/// timer-cancelled, call-issued, call-returned, kernel-logged, data-delivered, data-lost, process-exited, sysctl-changed, link-changed.</param>
+/// <param name="Host">The host it happened on (a link change: the sending side).</param>
+/// <param name="SocketId">The socket it concerns, if any.</param>
+/// <param name="Data">The event's fields (times in …Ns fields; a state change names the kernel function in "cause").</param>
+public sealed record JournalEntry(long Seq, long AtNs, string Type, string? Host, int? SocketId, JsonElement Data);
+
+/// <param name="NextAfterSeq">Pass as afterSeq for the next page; null on the last page.</param>
+/// <param name="Total">Events in the whole journal (unfiltered).</param>
+public sealed record JournalPage(IReadOnlyList<JournalEntry> Items, long? NextAfterSeq, long Total, long Version) : IVersioned;
+
+public sealed record JournalFilter(string? Host, int? SocketId, IReadOnlyList<string> Types, long? FromNs, long? ToNs, long? AfterSeq, int Limit);
+
+public sealed record GetJournal(Guid SimulationId, JournalFilter Filter) : IQuery<Outcome<JournalPage>>;
+
+public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJournal, Outcome<JournalPage>>
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 5000;
+
+    /// <summary>Read from the database, where every event was stored with the command that produced it.</summary>
+    public async ValueTask<Outcome<JournalPage>> Handle(GetJournal query, CancellationToken cancellationToken)
+    {
+        var f = query.Filter;
+        var errors = new Dictionary<string, string[]>();
+        var unknown = f.Types.Where(t => !EventTypeMap.IsKnown(t)).ToList();
+        if (unknown.Count > 0)
+            errors["type"] = [$"Unknown event type {string.Join(", ", unknown)}; expected any of {string.Join(", ", EventTypeMap.Discriminators)}."];
+        if (f.FromNs is < 0) errors["fromNs"] = ["fromNs is a virtual time: zero or positive."];
+        if (f.ToNs is < 0) errors["toNs"] = ["toNs is a virtual time: zero or positive."];
+        if (f.FromNs is { } from && f.ToNs is { } to && to < from) errors["toNs"] = ["toNs is before fromNs."];
+        if (f.AfterSeq is < -1) errors["afterSeq"] = ["afterSeq is -1 (the default: from the start) or a sequence number."];
+        if (f.Limit is < 1 or > MaxLimit) errors["limit"] = [$"limit is between 1 and {MaxLimit}."];
+        if (errors.Count > 0) return new RequestInvalid(errors, query.SimulationId);
+
+        var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
+        if (run is null) return new SimulationNotFound(query.SimulationId);
+
+        var events = db.Events.AsNoTracking().Where(e => e.RunId == query.SimulationId);
+        var total = await events.LongCountAsync(cancellationToken);
+        var afterSeq = f.AfterSeq ?? -1;
+        events = events.Where(e => e.Seq > afterSeq);
+        if (f.Host is { } host) events = events.Where(e => e.Host == host);
+        if (f.SocketId is { } socket) events = events.Where(e => e.SocketId == socket);
+        if (f.Types.Count > 0) events = events.Where(e => f.Types.Contains(e.Type));
+        if (f.FromNs is { } fromNs) events = events.Where(e => e.AtNs >= fromNs);
+        if (f.ToNs is { } toNs) events = events.Where(e => e.AtNs <= toNs);
+        var records = await events.OrderBy(e => e.Seq).Take(f.Limit + 1).ToListAsync(cancellationToken);
+        var page = records.Take(f.Limit).Select(e => new JournalEntry(e.Seq, e.AtNs, e.Type, e.Host, e.SocketId,
+            JsonDocument.Parse(e.PayloadJson).RootElement.Clone())).ToList();
+        return new JournalPage(page, records.Count > f.Limit ? page[^1].Seq : null, total, run.Version);
+    }
+}

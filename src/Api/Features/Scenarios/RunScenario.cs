@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Mediator;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Engine;
+using SimService.Domain.Scenarios;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Features.Scenarios;
+
+/// <param name="Passed">The check held.</param>
+/// <param name="Kind">call.result, call.returnsAfter, sockets, sockstat, counters, dmesg, packets, packetsExact, noPackets, data.</param>
+/// <param name="Path">JSON path of the expectation in the document.</param>
+/// <param name="At">Virtual time the check was made, as a scenario duration ("200ms").</param>
+/// <param name="AtNs">The same time in nanoseconds.</param>
+public sealed record CheckView(bool Passed, string Kind, string Path, string Expected, string Actual, string At, long AtNs);
+
+/// <summary>Something that went wrong while running (a step the engine refused, the event budget spent): the run fails.</summary>
+public sealed record RunErrorView(string Path, string Message);
+
+/// <param name="Passed">Every check passed and the run had no error.</param>
+/// <param name="SimulationId">The simulation the run made: fetch its journal, ss listings and /proc files, replay it.</param>
+/// <param name="Journal">Where the run's journal is.</param>
+/// <param name="JournalEvents">Events in the journal.</param>
+/// <param name="NowNs">Virtual time at the end of the run.</param>
+public sealed record ScenarioRunResponse(bool Passed, Guid SimulationId, IReadOnlyList<CheckView> Checks, IReadOnlyList<RunErrorView> Errors,
+    string Journal, long JournalEvents, long NowNs);
+
+/// <summary>
+/// Runs a scenario document and keeps the run as a simulation: the document is stored as its first input
+/// (rebuilding and replay run it again), the journal as its events, all in one transaction.
+/// </summary>
+public sealed record RunScenario(JsonElement Document) : ICommand<Outcome<ScenarioRunResponse>>;
+
+public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engines, TimeProvider clock)
+    : ICommandHandler<RunScenario, Outcome<ScenarioRunResponse>>
+{
+    public async ValueTask<Outcome<ScenarioRunResponse>> Handle(RunScenario command, CancellationToken cancellationToken)
+    {
+        var parsed = ScenarioParser.Parse(command.Document);
+        if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
+
+        var result = ScenarioRunner.Run(document);
+        var now = clock.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        var run = new SimulationRun
+        {
+            Id = Guid.CreateVersion7(now),
+            Name = document.Name.Length <= SimulationRun.NameMaxLength ? document.Name : document.Name[..SimulationRun.NameMaxLength],
+            Profile = document.Kernel.ToWireName(),
+            Seed = document.Seed,
+            CreatedAt = now,
+            ScenarioJson = command.Document.GetRawText(),
+        };
+        var engine = result.Simulation;
+        db.Simulations.Add(run);
+        db.Events.AddRange(engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)));
+        await db.SaveChangesAsync(cancellationToken);
+        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0);
+
+        return new ScenarioRunResponse(result.Passed, run.Id,
+            [.. result.Checks.Select(c => new CheckView(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
+            [.. result.Errors.Select(e => new RunErrorView(e.Path, e.Message))],
+            $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count, engine.Now.Ns);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Data;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Persistence;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Features.Simulations;
+
+/// <param name="Seq">The journal position where the stored and replayed journals first differ.</param>
+/// <param name="Stored">The stored event there ("type atNs payload"), or null when the stored journal ended.</param>
+/// <param name="Replayed">The replayed event there, or null when the replayed journal ended.</param>
+public sealed record JournalDifference(long Seq, string? Stored, string? Replayed);
+
+/// <param name="Identical">The replayed journal equals the stored one, event for event.</param>
+/// <param name="Commands">Commands in the log that were replayed (the simulation's version).</param>
+/// <param name="StoredEvents">Events in the stored journal.</param>
+/// <param name="ReplayedEvents">Events the fresh engine produced.</param>
+/// <param name="FirstDifference">Where they first differ; null when identical.</param>
+/// <param name="RefusedCommandSeq">A logged command the fresh engine refused (then replay stopped there), if any.</param>
+/// <param name="NowNs">The replayed engine's virtual time.</param>
+public sealed record ReplayReport(bool Identical, long Commands, long StoredEvents, long ReplayedEvents, JournalDifference? FirstDifference,
+    long? RefusedCommandSeq, long NowNs, long Version) : IVersioned;
+
+/// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals.</summary>
+public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
+
+public sealed class ReplaySimulationHandler(SimDbContext db) : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
+{
+    public async ValueTask<Outcome<ReplayReport>> Handle(ReplaySimulation query, CancellationToken cancellationToken)
+    {
+        // One snapshot: the log and the journal as one committed version left them.
+        await using var snapshot = await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
+        if (run is null) return new SimulationNotFound(query.SimulationId);
+        var log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
+        var stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+
+        var engine = SimulationReplay.Start(run);
+        long? refused = null;
+        foreach (var record in log)
+        {
+            if (SimulationReplay.Apply(engine, record).IsOk) continue;
+            refused = record.Seq;
+            break;
+        }
+
+        var replayed = engine.Journal;
+        JournalDifference? difference = null;
+        for (int i = 0; i < Math.Max(stored.Count, replayed.Count) && difference is null; i++)
+        {
+            var expected = i < stored.Count ? $"{stored[i].Type} {stored[i].AtNs} {stored[i].PayloadJson}" : null;
+            var actual = i < replayed.Count
+                ? $"{EventTypeMap.DiscriminatorOf(replayed[i])} {replayed[i].At.Ns} {EventTypeMap.Payload(replayed[i])}"
+                : null;
+            if (expected != actual || (i < stored.Count && stored[i].Seq != i)) difference = new JournalDifference(i, expected, actual);
+        }
+        return new ReplayReport(difference is null && refused is null, log.Count, stored.Count, replayed.Count, difference, refused,
+            engine.Now.Ns, run.Version);
+    }
+}

@@ -1,0 +1,34 @@
+using SimService.Api.Infrastructure;
+using SimService.Domain.Commands;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Features.Sockets;
+
+/// <summary>
+/// What a system call did when it was issued. A call that blocks (connect, accept, recv, a full send, close
+/// under SO_LINGER) is "pending": its completion is a call-returned event in the journal at its virtual time,
+/// and shows on <c>GET /calls/{callId}</c> and on the socket. A call that fails inside the simulation carries
+/// its errno here; that is a result, not an HTTP error.
+/// </summary>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
+/// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket).</param>
+/// <param name="Status">"returned" or "pending".</param>
+/// <param name="Result">The return value when it returned without error.</param>
+/// <param name="Errno">The errno name when it failed (ECONNREFUSED, EADDRNOTAVAIL, EPIPE ...).</param>
+/// <param name="IssuedAtNs">Virtual time the call was made.</param>
+public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
+    string? Errno, long IssuedAtNs, long Version) : IVersioned
+{
+    public const string Returned = "returned";
+    public const string Pending = "pending";
+
+    public static CallResponse From(CallHandle handle, SocketCallRequest request, long issuedAtNs, long version) => new(
+        handle.CallId, CallName(request.Call), request.Host, request.Process, handle.SocketId,
+        handle.Blocked ? Pending : Returned,
+        handle.Blocked || handle.Errno is not null ? null : handle.Result,
+        handle.Blocked ? null : handle.Errno,
+        issuedAtNs, version);
+
+    /// <summary>The call's name as the journal and the scenario format write it ("setsockopt").</summary>
+    public static string CallName(Domain.Tcp.SocketCallKind kind) => kind.ToString().ToLowerInvariant();
+}

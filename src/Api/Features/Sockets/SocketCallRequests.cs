@@ -1,0 +1,160 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using SimService.Domain.Tcp;
+
+namespace SimService.Api.Features.Sockets;
+
+// The request bodies of the socket system calls. Every call is made by a process: "process" names it
+// (default: the process that owns the socket, or "app" for a new socket); a process is created on first use.
+
+/// <summary>Common to every call: the calling process.</summary>
+public abstract record CallRequest
+{
+    /// <summary>The calling process (default: the socket's owner, or "app").</summary>
+    [StringLength(64, MinimumLength = 1)]
+    public string? Process { get; init; }
+}
+
+/// <summary>socket(): a new unbound TCP socket, for options that must be set before bind or connect.</summary>
+public sealed record OpenSocketRequest : CallRequest;
+
+/// <summary>The convenience listen: socket(), optional SO_REUSEADDR, bind(port), listen(backlog).</summary>
+public sealed record ListenOnPortRequest : CallRequest
+{
+    /// <example>80</example>
+    [Required, Range(0, 65535)]
+    public int? Port { get; init; }
+
+    /// <summary>listen()'s backlog; default 128.</summary>
+    [Range(0, 65535)]
+    public int? Backlog { get; init; }
+
+    /// <summary>Set SO_REUSEADDR before bind (default false).</summary>
+    public bool? ReuseAddr { get; init; }
+}
+
+/// <summary>connect()'s convenience bind before connecting: a local port (0: ephemeral) and SO_REUSEADDR.</summary>
+public sealed record BindOptions
+{
+    [Required, Range(0, 65535)]
+    public int? Port { get; init; }
+
+    public bool? ReuseAddr { get; init; }
+}
+
+/// <summary>The convenience connect: socket(), optional bind, connect(to).</summary>
+public sealed record ConnectToRequest : CallRequest
+{
+    /// <summary>"host:port" of the peer.</summary>
+    /// <example>server:80</example>
+    [Required, RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
+    public string? To { get; init; }
+
+    public BindOptions? Bind { get; init; }
+}
+
+public sealed record BindRequest : CallRequest
+{
+    /// <summary>The local port; 0 picks an ephemeral one.</summary>
+    [Required, Range(0, 65535)]
+    public int? Port { get; init; }
+}
+
+public sealed record ListenRequest : CallRequest
+{
+    [Range(0, 65535)]
+    public int? Backlog { get; init; }
+}
+
+public sealed record ConnectRequest : CallRequest
+{
+    /// <example>server:80</example>
+    [Required, RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
+    public string? To { get; init; }
+}
+
+/// <summary>accept() and close() take nothing but the calling process.</summary>
+public sealed record PlainCallRequest : CallRequest;
+
+public sealed record SendRequest : CallRequest
+{
+    /// <summary>How many bytes the application writes (payload is counted, not carried).</summary>
+    /// <example>100</example>
+    [Required, Range(0, long.MaxValue)]
+    public long? Bytes { get; init; }
+}
+
+public sealed record RecvRequest : CallRequest
+{
+    /// <summary>How many bytes to read at most; default all that are available.</summary>
+    [Range(1, long.MaxValue)]
+    public long? Bytes { get; init; }
+}
+
+public sealed record ShutdownRequest : CallRequest
+{
+    /// <example>SHUT_WR</example>
+    [Required, AllowedValues("SHUT_RD", "SHUT_WR", "SHUT_RDWR", ErrorMessage = "how is SHUT_RD, SHUT_WR or SHUT_RDWR.")]
+    public string? How { get; init; }
+}
+
+public sealed record SetsockoptRequest : CallRequest
+{
+    /// <example>SO_LINGER</example>
+    [Required, SocketOptionName]
+    public string? Option { get; init; }
+
+    /// <summary>An integer, or for SO_LINGER the struct linger: {"onoff": 1, "linger": 0} (seconds).</summary>
+    [Required]
+    public JsonElement? Value { get; init; }
+}
+
+public sealed record GetsockoptRequest : CallRequest
+{
+    /// <example>SO_LINGER</example>
+    [Required, SocketOptionName]
+    public string? Option { get; init; }
+}
+
+/// <summary>The socket options the simulator models, by their kernel names.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class SocketOptionNameAttribute : AllowedValuesAttribute
+{
+    private static readonly object?[] Names = [.. Enum.GetNames<SocketOption>()];
+
+    public SocketOptionNameAttribute() : base(Names) =>
+        ErrorMessage = $"Unknown socket option; expected one of {string.Join(", ", Names)}.";
+
+    public override bool IsValid(object? value) => value is null || base.IsValid(value);
+}
+
+public static class SocketArguments
+{
+    public const string HostPortPattern = "^[a-z][a-z0-9-]*:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    public const string HostPortMessage = "A peer is \"host:port\", with a port from 1 to 65535.";
+
+    public static (string Host, ushort Port) HostPort(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        return (text[..colon], ushort.Parse(text[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>setsockopt's value: an integer, or SO_LINGER's {onoff, linger}; null with the reason when it is neither.</summary>
+    public static (int Value, int OnOff)? OptionValue(SocketOption option, JsonElement value, out string? error)
+    {
+        error = null;
+        if (option == SocketOption.SO_LINGER)
+        {
+            if (value.ValueKind == JsonValueKind.Object
+                && value.TryGetProperty("onoff", out var onoff) && onoff.TryGetInt32(out var on)
+                && value.TryGetProperty("linger", out var linger) && linger.TryGetInt32(out var seconds)
+                && value.EnumerateObject().Count() == 2)
+                return (seconds, on);
+            error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";
+            return null;
+        }
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return (number, 0);
+        error = $"{option}'s value is an integer.";
+        return null;
+    }
+}

@@ -1,0 +1,153 @@
+using Mediator;
+using Microsoft.AspNetCore.Http.HttpResults;
+using SimService.Api.Infrastructure;
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+
+namespace SimService.Api.Features.Sockets;
+
+/// <summary>
+/// The socket system calls. socket() and the listen/connect conveniences are made on a host and create a
+/// socket (201, Location: the socket); the other calls act on a socket by id (200). Either way the response is
+/// the call's immediate result: returned (with a value or an errno) or pending (it blocked).
+/// </summary>
+public static class SocketsEndpoints
+{
+    private const string CallExample =
+        """{"callId":7,"call":"connect","host":"client","process":"app","socketId":3,"status":"pending","result":null,"errno":null,"issuedAtNs":1000000,"version":6}""";
+
+    public static IEndpointRouteBuilder MapSockets(this IEndpointRouteBuilder app)
+    {
+        var onHost = app.MapGroup("/api/v1/simulations/{id:guid}/hosts/{host}").WithTags("Sockets");
+        Call(onHost.MapPost("/sockets", OpenSocket).WithName(nameof(OpenSocket)), "socket(): a new unbound TCP socket",
+            "{}", """{"callId":1,"call":"socket","host":"client","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":4}""");
+        Call(onHost.MapPost("/listen", ListenOnPort).WithName(nameof(ListenOnPort)), "socket() + bind(port) + listen(): a listener",
+            """{"port":80,"backlog":128}""",
+            """{"callId":1,"call":"listen","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":4}""");
+        Call(onHost.MapPost("/connect", ConnectTo).WithName(nameof(ConnectTo)), "socket() + connect(to): blocks until the handshake ends",
+            """{"to":"server:80"}""", CallExample);
+
+        var sockets = app.MapGroup("/api/v1/simulations/{id:guid}/sockets").WithTags("Sockets");
+        sockets.MapGet("/{socketId:int}", GetSocket).WithName(nameof(GetSocket)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A socket and its connection: state, queues, ss rows, data ledger, pending and recent calls");
+        Call(sockets.MapPost("/{socketId:int}/bind", Bind).WithName(nameof(Bind)), "bind(port)", """{"port":8080}""", null);
+        Call(sockets.MapPost("/{socketId:int}/listen", Listen).WithName(nameof(Listen)), "listen(backlog)", """{"backlog":128}""", null);
+        Call(sockets.MapPost("/{socketId:int}/connect", Connect).WithName(nameof(Connect)), "connect(to): blocks until the handshake ends",
+            """{"to":"server:80"}""", CallExample);
+        Call(sockets.MapPost("/{socketId:int}/accept", Accept).WithName(nameof(Accept)),
+            "accept(): blocks until a connection is queued; its socket id is in the completion", "{}", null);
+        Call(sockets.MapPost("/{socketId:int}/send", Send).WithName(nameof(Send)), "send(bytes): blocks while the send buffer is full",
+            """{"bytes":100}""", null);
+        Call(sockets.MapPost("/{socketId:int}/recv", Recv).WithName(nameof(Recv)), "recv(bytes): blocks until data or EOF; 0 at EOF",
+            "{}", """{"callId":9,"call":"recv","host":"server","process":"app","socketId":2,"status":"returned","result":-1,"errno":"ECONNRESET","issuedAtNs":300000000,"version":12}""");
+        Call(sockets.MapPost("/{socketId:int}/shutdown", Shutdown).WithName(nameof(Shutdown)), "shutdown(how)", """{"how":"SHUT_WR"}""", null);
+        Call(sockets.MapPost("/{socketId:int}/close", Close).WithName(nameof(Close)),
+            "close(): blocks only under SO_LINGER with a non-zero time", "{}", null);
+        Call(sockets.MapPost("/{socketId:int}/setsockopt", Setsockopt).WithName(nameof(Setsockopt)), "setsockopt(option, value)",
+            """{"option":"SO_LINGER","value":{"onoff":1,"linger":0}}""", null);
+        Call(sockets.MapPost("/{socketId:int}/getsockopt", Getsockopt).WithName(nameof(Getsockopt)), "getsockopt(option): the value is the result",
+            """{"option":"TCP_LINGER2"}""", null);
+
+        app.MapGroup("/api/v1/simulations/{id:guid}/calls").WithTags("Sockets")
+            .MapGet("/{callId:long}", GetCall).WithName(nameof(GetCall)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A call's status: pending, or returned with its value or errno and how long it blocked")
+            .WithExamples(response: """{"callId":7,"call":"connect","host":"client","process":"app","socketId":3,"args":"to=server:80","status":"returned","result":0,"errno":null,"issuedAtNs":1000000,"returnedAtNs":21000000,"blockedNs":20000000}""");
+        return app;
+    }
+
+    private static void Call(RouteHandlerBuilder endpoint, string summary, string? request, string? response) =>
+        endpoint.AsCommand().ProducesValidationProblem().WithSummary(summary).WithExamples(request, response);
+
+    private static long? IfMatch(HttpRequest http) => Versioning.ExpectedVersion(http);
+
+    private static async Task<Results<Created<CallResponse>, ProblemHttpResult>> Created(
+        ISender sender, Guid id, IssueSocketCall call, HttpRequest http, CancellationToken ct) =>
+        (await sender.Send(call, ct)).ToCreated(http.HttpContext.Response, r => $"/api/v1/simulations/{id}/sockets/{r.SocketId}");
+
+    private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
+        ISender sender, Guid id, int socketId, CallRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
+        (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process, call), ct)).ToOk(http.HttpContext.Response);
+
+    private static SocketCallRequest Template(SocketCallKind kind) => new("", "", kind);
+
+    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> OpenSocket(
+        Guid id, string host, HttpRequest http, ISender sender, CancellationToken ct, OpenSocketRequest? request = null) =>
+        Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request?.Process, Template(SocketCallKind.Socket)), http, ct);
+
+    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> ListenOnPort(
+        Guid id, string host, ListenOnPortRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request.Process, Template(SocketCallKind.Listen) with
+        {
+            Port = (ushort)request.Port!.Value,
+            Backlog = request.Backlog ?? 128,
+            ReuseAddr = request.ReuseAddr ?? false,
+        }), http, ct);
+
+    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> ConnectTo(
+        Guid id, string host, ConnectToRequest request, HttpRequest http, ISender sender, CancellationToken ct)
+    {
+        var (toHost, toPort) = SocketArguments.HostPort(request.To!);
+        return Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request.Process, Template(SocketCallKind.Connect) with
+        {
+            ToHost = toHost,
+            ToPort = toPort,
+            BindPort = (ushort?)request.Bind?.Port,
+            BindReuseAddr = request.Bind?.ReuseAddr ?? false,
+        }), http, ct);
+    }
+
+    private static async Task<Results<Ok<SocketResponse>, ProblemHttpResult>> GetSocket(Guid id, int socketId, ISender sender, CancellationToken ct) =>
+        (await sender.Send(new GetSocket(id, socketId), ct)).ToOk();
+
+    private static async Task<Results<Ok<CallStatus>, ProblemHttpResult>> GetCall(Guid id, long callId, ISender sender, CancellationToken ct) =>
+        (await sender.Send(new GetCall(id, callId), ct)).ToOk();
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Bind(
+        Guid id, int socketId, BindRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Bind) with { Port = (ushort)request.Port!.Value }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Listen(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, ListenRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Listen) with { Backlog = request?.Backlog ?? 128 }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Connect(
+        Guid id, int socketId, ConnectRequest request, HttpRequest http, ISender sender, CancellationToken ct)
+    {
+        var (toHost, toPort) = SocketArguments.HostPort(request.To!);
+        return OnSocket(sender, id, socketId, request, Template(SocketCallKind.Connect) with { ToHost = toHost, ToPort = toPort }, http, ct);
+    }
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Accept(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Accept), http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Send(
+        Guid id, int socketId, SendRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Send) with { Bytes = request.Bytes!.Value }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Recv(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, RecvRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Recv) with { Bytes = request?.Bytes ?? -1 }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Shutdown(
+        Guid id, int socketId, ShutdownRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Shutdown) with { How = Enum.Parse<ShutdownHow>(request.How!) }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Close(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Close), http, ct);
+
+    private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> Setsockopt(
+        Guid id, int socketId, SetsockoptRequest request, HttpRequest http, ISender sender, CancellationToken ct)
+    {
+        var option = Enum.Parse<SocketOption>(request.Option!);
+        if (SocketArguments.OptionValue(option, request.Value!.Value, out var error) is not { } value)
+            return ErrorMapping.ToProblem(new RequestInvalid("value", error!, id));
+        return await OnSocket(sender, id, socketId, request,
+            Template(SocketCallKind.Setsockopt) with { Option = option, Value = value.Value, LingerOnOff = value.OnOff }, http, ct);
+    }
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Getsockopt(
+        Guid id, int socketId, GetsockoptRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Getsockopt) with { Option = Enum.Parse<SocketOption>(request.Option!) }, http, ct);
+}

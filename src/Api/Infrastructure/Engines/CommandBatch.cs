@@ -1,0 +1,96 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Infrastructure.Engines;
+
+/// <summary>
+/// The commands one request applies to a live engine, and the rows they add: each applied command becomes
+/// a <see cref="CommandRecord"/> with the next sequence number, and the journal events it produced become
+/// <see cref="EventRecord"/>s. <see cref="LiveSimulations"/> saves them all in one transaction, or none.
+/// </summary>
+public sealed class CommandBatch
+{
+    private readonly Guid _simulationId;
+    private int _journalMark;
+
+    internal CommandBatch(Guid simulationId, Simulation engine, long version)
+    {
+        _simulationId = simulationId;
+        Engine = engine;
+        Version = version;
+        _journalMark = engine.Journal.Count;
+    }
+
+    /// <summary>The live engine, to read from; change it only through <see cref="Apply"/> and <see cref="AdvanceUntil"/>.</summary>
+    public Simulation Engine { get; }
+
+    /// <summary>The simulation's version after the commands applied so far.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>Whether any command changed the engine (then a failure must drop it).</summary>
+    public bool Changed => Commands.Count > 0;
+
+    internal List<CommandRecord> Commands { get; } = [];
+    internal List<EventRecord> Events { get; } = [];
+
+    /// <summary>The journal events the commands of this batch produced so far.</summary>
+    public int EventCount => Events.Count;
+
+    /// <summary>
+    /// Applies a command. A refused command (a <see cref="DomainError"/>) has changed nothing and adds no row.
+    /// </summary>
+    public CommandOutcome Apply(SimCommand command)
+    {
+        var at = Engine.Now;
+        var outcome = CommandApplier.Apply(Engine, command);
+        if (outcome.IsOk) Record(command, at);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Runs the clock event by event until <paramref name="done"/> holds, nothing is pending, the next event
+    /// is past <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed — and logs it
+    /// as the one command <c>advance to T</c> (T: the time it stopped at) with the same budget.
+    /// <para>
+    /// Why that command replays to the same state: this loop processes events in queue order, one at a time,
+    /// all at or before T; it then processes the events still due at T within what is left of the budget.
+    /// <c>RunUntil(T, budget)</c> on a fresh engine processes the events at or before T in the same order and
+    /// stops at the same count, so both end on the same event with the clock at T.
+    /// </para>
+    /// </summary>
+    public AdvanceResult AdvanceUntil(Func<bool> done, SimTime horizon, long eventBudget)
+    {
+        var at = Engine.Now;
+        long processed = 0;
+        while (!done() && processed < eventBudget)
+        {
+            var step = Engine.RunUntilIdle(horizon, eventBudget: 1);
+            if (step.EventsProcessed == 0) break;
+            processed++;
+        }
+        var flush = Engine.RunUntil(Engine.Now, eventBudget - processed);
+        processed += flush.EventsProcessed;
+        Record(new AdvanceCommand(AdvanceMode.To, new SimDuration(Engine.Now.Ns), eventBudget), at);
+        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
+        return new AdvanceResult(Engine.Now, processed, truncated, Engine.PendingEvents == 0);
+    }
+
+    private void Record(SimCommand command, SimTime at)
+    {
+        Version++;
+        Commands.Add(new CommandRecord
+        {
+            RunId = _simulationId,
+            Seq = Version,
+            AtNs = at.Ns,
+            Type = CommandTypeMap.DiscriminatorOf(command),
+            PayloadJson = CommandTypeMap.Payload(command),
+        });
+        var journal = Engine.Journal;
+        for (; _journalMark < journal.Count; _journalMark++)
+            Events.Add(EventTypeMap.ToRecord(_simulationId, journal[_journalMark]));
+    }
+}

@@ -1,0 +1,96 @@
+using Microsoft.EntityFrameworkCore;
+using SimService.Domain.Engine;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Infrastructure.Engines;
+
+/// <summary>
+/// How a handler reaches a simulation's live engine. Each call holds the simulation's gate (commands to one
+/// simulation are serialized in this process), loads the simulation row, and brings the cached engine up to
+/// the stored version: a miss or a restart rebuilds it by replaying the log once; commands that another API
+/// process appended since are applied on top. Never a replay per request.
+/// </summary>
+public sealed class LiveSimulations(SimDbContext db, SimulationEngines engines)
+{
+    /// <summary>Runs a query against the engine (read only).</summary>
+    public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
+        CancellationToken cancellationToken)
+    {
+        using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+        var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+        if (run is null) return new SimulationNotFound(simulationId);
+        var engine = await SyncAsync(lease, run, cancellationToken);
+        lease.Keep(engine, run.Version);
+        return read(engine, run);
+    }
+
+    /// <summary>
+    /// Applies commands and saves them with the journal events they produced, in one transaction (one
+    /// <c>SaveChangesAsync</c>). <paramref name="expectedVersion"/> (If-Match) must equal the stored version.
+    /// A failure leaves nothing persisted; an engine that a failed batch had changed is dropped, so the next
+    /// request rebuilds it from the log. Losing a race for the next (simulation, sequence) key to another
+    /// process means this engine was stale: it is dropped, rebuilt from the log and the batch runs once more;
+    /// a second loss is a 409.
+    /// </summary>
+    public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
+        CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+            db.ChangeTracker.Clear();
+            var run = await db.Simulations.SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+            if (run is null) return new SimulationNotFound(simulationId);
+            if (expectedVersion is { } expected && expected != run.Version) return new VersionMismatch(simulationId, run.Version);
+
+            var engine = await SyncAsync(lease, run, cancellationToken);
+            var batch = new CommandBatch(run.Id, engine, run.Version);
+            try
+            {
+                var outcome = write(batch);
+                if (outcome.IsFailure || !batch.Changed)
+                {
+                    if (batch.Changed) lease.Drop();
+                    else lease.Keep(engine, run.Version);
+                    return outcome;
+                }
+                db.Commands.AddRange(batch.Commands);
+                db.Events.AddRange(batch.Events);
+                run.Version = batch.Version;
+                await db.SaveChangesAsync(cancellationToken);
+                lease.Keep(engine, batch.Version);
+                return outcome;
+            }
+            catch (DbUpdateException exception) when (SimDbContext.IsWriteConflict(exception))
+            {
+                lease.Drop();
+            }
+            catch
+            {
+                lease.Drop();
+                throw;
+            }
+        }
+        return new WriteConflict(simulationId);
+    }
+
+    /// <summary>The engine at the stored version: cached, caught up, or rebuilt.</summary>
+    private async Task<Simulation> SyncAsync(EngineLease lease, SimulationRun run, CancellationToken cancellationToken)
+    {
+        if (lease.Cached is { } cached && cached.Version == run.Version) return cached.Engine;
+        if (lease.Cached is { } behind && behind.Version < run.Version)
+        {
+            SimulationReplay.CatchUp(behind.Engine, run.Id, await LogAsync(run, behind.Version, cancellationToken));
+            return behind.Engine;
+        }
+        lease.Drop();
+        return SimulationReplay.Rebuild(run, await LogAsync(run, 0, cancellationToken));
+    }
+
+    private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>
+        db.Commands.AsNoTracking()
+            .Where(c => c.RunId == run.Id && c.Seq > afterSeq && c.Seq <= run.Version)
+            .OrderBy(c => c.Seq)
+            .ToListAsync(cancellationToken);
+}

@@ -1,0 +1,53 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Scenarios;
+using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Infrastructure.Engines;
+
+/// <summary>
+/// Builds a simulation from its stored inputs on a fresh engine: the profile and seed, the scenario it was
+/// made from (if any), then every command of the log, in order, through <see cref="CommandApplier"/>.
+/// </summary>
+public static class SimulationReplay
+{
+    /// <summary>A fresh engine with the simulation's inputs before its first command.</summary>
+    public static Simulation Start(SimulationRun run)
+    {
+        if (run.ScenarioJson is not { } json)
+            return new Simulation(ProfileOf(run), run.Seed);
+        var parsed = ScenarioParser.Parse(json);
+        return parsed.Document is { } document
+            ? ScenarioRunner.Run(document).Simulation
+            : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
+    }
+
+    /// <summary>Applies one logged command; the outcome says whether the engine accepted it again.</summary>
+    public static CommandOutcome Apply(Simulation engine, CommandRecord record) =>
+        CommandApplier.Apply(engine, CommandTypeMap.FromPayload(record.Type, record.PayloadJson));
+
+    /// <summary>Rebuilds the engine; a logged command the engine refuses now means replay is broken, a bug.</summary>
+    public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log)
+    {
+        var engine = Start(run);
+        CatchUp(engine, run.Id, log);
+        return engine;
+    }
+
+    /// <summary>Applies commands another process appended since this engine last saw the log.</summary>
+    public static void CatchUp(Simulation engine, Guid simulationId, IEnumerable<CommandRecord> log)
+    {
+        foreach (var record in log)
+        {
+            var outcome = Apply(engine, record);
+            if (!outcome.IsOk)
+                throw new InvalidOperationException(
+                    $"Command {record.Seq} of simulation {simulationId} was refused on replay: {outcome.Error!.Message}");
+        }
+    }
+
+    public static KernelProfile ProfileOf(SimulationRun run) => KernelProfiles.TryParse(run.Profile, out var profile)
+        ? profile
+        : throw new InvalidOperationException($"Simulation {run.Id} has an unknown kernel profile '{run.Profile}'.");
+}
