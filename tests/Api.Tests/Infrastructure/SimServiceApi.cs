@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using SimService.Api.Features.Simulations;
+using SimService.Api.Features.Scenarios;
 
 namespace SimService.Api.Tests.Infrastructure;
 
@@ -19,6 +20,17 @@ internal static class SimServiceApi
         var response = await client.PostAsJsonAsync(Simulations, new { name, profile, seed });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<SimulationResponse>())!;
+    }
+
+    public const string Scenarios = "/api/v1/scenarios";
+
+    /// <summary>POST /api/v1/scenarios/run with a document; asserts 200.</summary>
+    public static async Task<ScenarioRunResponse> RunScenarioAsync(this HttpClient client, string json)
+    {
+        var response = await client.PostAsync($"{Scenarios}/run", new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"scenario run: {(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<ScenarioRunResponse>(text, JsonSerializerOptions.Web)!;
     }
 
     public static async Task<IReadOnlyList<SimulationResponse>> ListSimulationsAsync(this HttpClient client) =>

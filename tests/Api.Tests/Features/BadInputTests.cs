@@ -1,0 +1,116 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Every class of bad input gets a 400/404/409 problem naming the offending field, and nothing is persisted:
+/// the simulation's version (its command count) and journal are unchanged, and so is its live state.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class BadInputTests(ApiHosts hosts)
+{
+    /// <summary>(case, method, path under the simulation, body, status, field). Sockets 1–3 are the listener, client and server of one connection.</summary>
+    private static readonly (string Case, string Method, string Path, string Body, HttpStatusCode Status, string Field)[] Cases =
+    [
+        ("unknown sysctl at creation", "POST", "hosts", """{"name":"third","address":"10.0.0.3","sysctls":{"net.ipv4.tcp_bogus":1}}""", HttpStatusCode.BadRequest, "sysctls.net.ipv4.tcp_bogus"),
+        ("sysctl value the kernel refuses at creation", "POST", "hosts", """{"name":"third","address":"10.0.0.3","sysctls":{"net.ipv4.ip_local_port_range":"50000 40000"}}""", HttpStatusCode.BadRequest, "sysctls.net.ipv4.ip_local_port_range"),
+        ("unknown sysctl at run time", "PATCH", "hosts/client/sysctls", """{"net.ipv4.tcp_fin_timeout":30,"net.ipv4.nope":1}""", HttpStatusCode.BadRequest, "net.ipv4.nope"),
+        ("sysctl value the kernel refuses", "PATCH", "hosts/client/sysctls", """{"net.ipv4.tcp_tw_reuse":7}""", HttpStatusCode.BadRequest, "net.ipv4.tcp_tw_reuse"),
+        ("sysctl value of no sysctl type", "PATCH", "hosts/client/sysctls", """{"net.ipv4.tcp_fin_timeout":true}""", HttpStatusCode.BadRequest, "net.ipv4.tcp_fin_timeout"),
+        ("sysctls of an unknown host", "PATCH", "hosts/nohost/sysctls", """{"net.ipv4.tcp_fin_timeout":30}""", HttpStatusCode.NotFound, "host"),
+        ("host name taken", "POST", "hosts", """{"name":"client","address":"10.0.0.3"}""", HttpStatusCode.Conflict, "name"),
+        ("address taken", "POST", "hosts", """{"name":"third","address":"10.0.0.1"}""", HttpStatusCode.Conflict, "address"),
+        ("not an address", "POST", "hosts", """{"name":"third","address":"10.0.0"}""", HttpStatusCode.BadRequest, "address"),
+        ("bad host name", "POST", "hosts", """{"name":"Third Host","address":"10.0.0.3"}""", HttpStatusCode.BadRequest, "name"),
+        ("link to an unknown host", "POST", "links", """{"between":["client","nohost"]}""", HttpStatusCode.NotFound, "between[1]"),
+        ("link that exists", "POST", "links", """{"between":["server","client"]}""", HttpStatusCode.Conflict, "between"),
+        ("loss above 1", "POST", "links", """{"between":["client","server"],"loss":1.5}""", HttpStatusCode.BadRequest, "loss"),
+        ("change of no link", "PATCH", "links/client/nohost", """{"loss":0.5}""", HttpStatusCode.NotFound, "between"),
+        ("unknown socket option", "POST", "sockets/2/setsockopt", """{"option":"SO_BOGUS","value":1}""", HttpStatusCode.BadRequest, "option"),
+        ("SO_LINGER without its struct", "POST", "sockets/2/setsockopt", """{"option":"SO_LINGER","value":1}""", HttpStatusCode.BadRequest, "value"),
+        ("unknown shutdown how", "POST", "sockets/2/shutdown", """{"how":"SHUT_SIDEWAYS"}""", HttpStatusCode.BadRequest, "how"),
+        ("unknown socket id", "POST", "sockets/999/close", "{}", HttpStatusCode.NotFound, "socketId"),
+        ("socket() on an unknown host", "POST", "hosts/nohost/sockets", "{}", HttpStatusCode.NotFound, "host"),
+        ("connect to an unknown host", "POST", "hosts/client/connect", """{"to":"nohost:80"}""", HttpStatusCode.NotFound, "to"),
+        ("connect to no port", "POST", "hosts/client/connect", """{"to":"server:0"}""", HttpStatusCode.BadRequest, "to"),
+        ("send of negative bytes", "POST", "sockets/2/send", """{"bytes":-5}""", HttpStatusCode.BadRequest, "bytes"),
+        ("kill of an unknown process", "POST", "hosts/client/processes/nobody/kill", "{}", HttpStatusCode.NotFound, "process"),
+        ("kill with an unknown signal", "POST", "hosts/client/processes/app/kill", """{"signal":"SIGNOPE"}""", HttpStatusCode.BadRequest, "signal"),
+        ("advance to the past", "POST", "advance", """{"toNs":1}""", HttpStatusCode.BadRequest, "toNs"),
+        ("advance two ways at once", "POST", "advance", """{"byNs":1,"toNs":2000000000}""", HttpStatusCode.BadRequest, "$"),
+        ("advance by a negative duration", "POST", "advance", """{"byNs":-1}""", HttpStatusCode.BadRequest, "byNs"),
+        ("advance with no event budget", "POST", "advance", """{"byNs":1,"eventBudget":0}""", HttpStatusCode.BadRequest, "eventBudget"),
+        ("connection to an unknown server", "POST", "connections", """{"client":"client","server":"nohost","port":80}""", HttpStatusCode.NotFound, "server"),
+        ("batch whose second command is refused", "POST", "commands", """{"commands":[{"type":"add-host","name":"third","address":"10.0.0.3"},{"type":"add-host","name":"fourth","address":"10.0.0.3"}]}""", HttpStatusCode.Conflict, "commands[1].address"),
+        ("batch with an unknown command type", "POST", "commands", """{"commands":[{"type":"reboot"}]}""", HttpStatusCode.BadRequest, "commands[0]"),
+        ("batch command missing a field", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"type":"kill","host":"client"}]}""", HttpStatusCode.BadRequest, "commands[1].process"),
+        ("batch call on an unknown socket", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"type":"call","call":"close","socketId":77}]}""", HttpStatusCode.NotFound, "commands[1].socketId"),
+        ("oversized batch", "POST", "commands", "{\"commands\":[" + string.Join(",", Enumerable.Repeat("""{"type":"advance","byNs":1}""", 1001)) + "]}", HttpStatusCode.BadRequest, "commands"),
+        ("empty batch", "POST", "commands", """{"commands":[]}""", HttpStatusCode.BadRequest, "commands"),
+    ];
+
+    public static TheoryData<DatabaseProvider, string> CasesOnEveryProvider()
+    {
+        var data = new TheoryData<DatabaseProvider, string>();
+        foreach (var provider in TestDatabase.Available)
+            foreach (var c in Cases) data.Add(provider, c.Case);
+        return data;
+    }
+
+
+    [Theory, MemberData(nameof(CasesOnEveryProvider))]
+    public async Task BadInput_Rejected_NamesTheFieldAndPersistsNothing(DatabaseProvider provider, string name)
+    {
+        var c = Cases.Single(x => x.Case == name);
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider), "bad input");
+        var pair = await sim.ConnectAsync();
+        Assert.Equal((2, 3), (pair.ClientSocketId, pair.ServerSocketId));
+        var (version, journal, ss) = (await sim.VersionAsync(), await sim.JournalAsync(), await sim.GetTextAsync("hosts/client/ss"));
+
+        var response = await sim.Client.SendAsync(new HttpRequestMessage(new HttpMethod(c.Method), $"{sim.Base}/{c.Path}")
+        {
+            Content = new StringContent(c.Body, Encoding.UTF8, "application/json"),
+        });
+
+        var problem = await response.ReadProblemAsync(c.Status);
+        Assert.Contains(c.Field, problem.ErrorFields());
+        Assert.Equal(version, await sim.VersionAsync());
+        Assert.Equal(journal, await sim.JournalAsync());
+        Assert.Equal(ss, await sim.GetTextAsync("hosts/client/ss"));
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync($"{sim.Base}/hosts/third")).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Command_UnknownSimulation_Returns404NamingIt(DatabaseProvider provider)
+    {
+        var sim = new SimulationDriver(hosts.Client(provider), Guid.Parse("00000000-0000-7000-8000-0000000000aa"));
+
+        var problem = await (await sim.PostAsync("advance", new { byNs = 1 })).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(ProblemTypes.SimulationNotFound, problem.GetProperty("type").GetString());
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Journal_UnknownEventTypeOrBackwardsRange_Returns400(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+
+        var type = await (await sim.Client.GetAsync($"{sim.Base}/journal?type=segment-teleported")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var range = await (await sim.Client.GetAsync($"{sim.Base}/journal?fromNs=5&toNs=4")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["type"], type.ErrorFields());
+        Assert.Equal(["toNs"], range.ErrorFields());
+    }
+
+    [Fact]
+    public void ErrorFields_OfA404_AreItsErrorsExtension()
+    {
+        var problem = JsonDocument.Parse("""{"errors":{"host":["x"]}}""").RootElement;
+        Assert.Equal(["host"], problem.ErrorFields());
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>What the scenario format cannot say is refused with 409, never exported wrong.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ExportTests(ApiHosts hosts)
+{
+    private static readonly object[] ZeroDelayHandshake =
+    [
+        new { type = "add-host", name = "client", address = "10.0.0.1" },
+        new { type = "add-host", name = "server", address = "10.0.0.2" },
+        new { type = "add-link", between = new[] { "client", "server" }, delayNs = 0 },
+        new { type = "call", call = "listen", host = "server", port = 80 },
+        new { type = "call", call = "connect", host = "client", to = "server:80" },
+        new { type = "call", call = "accept", socketId = 1 },
+    ];
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_CommandAppliedWhileEventsAtItsTimeWerePending_Returns409NamingIt(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.CreateAsync(hosts.Client(provider));
+        await sim.PostOkAsync("commands", new { commands = ZeroDelayHandshake });
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Equal(ProblemTypes.NotExportable, problem.GetProperty("type").GetString());
+        Assert.Equal(6, problem.GetProperty("commandSeq").GetInt64());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_HostAddedAfterTraffic_Returns409NamingIt(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+        await sim.AdvanceAsync(new { byNs = 1_000 });
+        await sim.PostOkAsync("hosts", new { name = "late", address = "10.0.0.3" }, HttpStatusCode.Created);
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Equal(5, problem.GetProperty("commandSeq").GetInt64());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_HostsOnly_IsAValidScenarioThatRuns(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var sim = await SimulationDriver.CreateAsync(client, "Nothing Yet!", "linux-4.4", seed: 99);
+        await sim.PostOkAsync("hosts", new { name = "lonely", address = "192.0.2.1" }, HttpStatusCode.Created);
+
+        var document = await sim.ExportAsync();
+
+        Assert.Contains("\"name\": \"nothing-yet\"", document);
+        Assert.Contains("\"kernel\": \"linux-4.4\"", document);
+        Assert.Contains("\"seed\": 99", document);
+        Assert.True((await client.RunScenarioAsync(document)).Passed);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_EmptySimulation_Returns409BecauseAScenarioHasHosts(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.CreateAsync(hosts.Client(provider));
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Contains("$.hosts", problem.GetProperty("detail").GetString());
+    }
+}

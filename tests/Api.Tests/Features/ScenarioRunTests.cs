@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>POST /api/v1/scenarios/run as shared/scenario-format.md specifies it.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ScenarioRunTests(ApiHosts hosts)
+{
+    public static TheoryData<DatabaseProvider, string> ExamplesOnEveryProvider()
+    {
+        var data = new TheoryData<DatabaseProvider, string>();
+        foreach (var provider in TestDatabase.Available)
+            foreach (var file in ScenarioFiles.All()) data.Add(provider, file);
+        return data;
+    }
+
+    [Fact]
+    public void Examples_AllSharedAndProjectScenarios_AreFound() =>
+        Assert.True(ScenarioFiles.All().Count(f => f.StartsWith("shared/", StringComparison.Ordinal)) >= 8,
+            "expected the eight shared example scenarios");
+
+    [Theory, MemberData(nameof(ExamplesOnEveryProvider))]
+    public async Task Example_ThroughHttp_Passes(DatabaseProvider provider, string file)
+    {
+        var run = await hosts.Client(provider).RunScenarioAsync(ScenarioFiles.Read(file));
+
+        var failures = run.Checks.Where(c => !c.Passed).Select(c => $"{c.Path}: expected {c.Expected}, actual {c.Actual}")
+            .Concat(run.Errors.Select(e => $"{e.Path}: {e.Message}"));
+        Assert.True(run.Passed, $"{file}: {string.Join("; ", failures)}");
+        Assert.NotEmpty(run.Checks);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_IsKeptAsASimulation_WhoseJournalReplaysAndExportsBack(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var document = ScenarioFiles.Read("shared/linger-zero-rst.json");
+
+        var run = await client.RunScenarioAsync(document);
+
+        var sim = new SimulationDriver(client, run.SimulationId);
+        Assert.Equal($"/api/v1/simulations/{run.SimulationId}/journal", run.Journal);
+        Assert.Equal(run.JournalEvents, (await sim.JournalAsync()).Count);
+        var stored = await sim.GetAsync();
+        Assert.Equal((true, 0L, "linger-zero-rst"), (stored.FromScenario, stored.Version, stored.Name));
+        Assert.True((await sim.ReplayAsync()).Identical);
+        Assert.Equal(document.TrimEnd(), await sim.ExportAsync());
+        Assert.Contains("LISTEN", await sim.GetTextAsync("hosts/server/ss"));
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_ThenCommands_ContinueItAndReplayIdentically(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var run = await client.RunScenarioAsync(ScenarioFiles.Read("shared/close-wait-forever.json"));
+        var sim = new SimulationDriver(client, run.SimulationId);
+
+        var socket = await sim.OnHostAsync("server", "sockets");
+        await sim.AdvanceAsync(new { byNs = 1_000_000_000 });
+
+        Assert.Equal(2, await sim.VersionAsync());
+        Assert.True((await sim.ReplayAsync()).Identical);
+        Assert.Equal("CLOSED", (await sim.SocketAsync(socket.SocketId)).State);
+        var export = await sim.Client.GetAsync($"{sim.Base}/export");
+        Assert.Equal(ProblemTypes.NotExportable, (await export.ReadProblemAsync(HttpStatusCode.Conflict)).GetProperty("type").GetString());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_FailingCheck_Returns200WithPassedFalse(DatabaseProvider provider)
+    {
+        var document = ScenarioFiles.Read("shared/linger-zero-rst.json").Replace("\"result\": \"ECONNRESET\"", "\"result\": \"EPIPE\"");
+
+        var run = await hosts.Client(provider).RunScenarioAsync(document);
+
+        Assert.False(run.Passed);
+        var failed = Assert.Single(run.Checks, c => !c.Passed);
+        Assert.Equal(("call.result", "$.steps[7].expect.result", "EPIPE", "ECONNRESET"), (failed.Kind, failed.Path, failed.Expected, failed.Actual));
+        Assert.Equal((300_000_000L, "300ms"), (failed.AtNs, failed.At));
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_InvalidDocument_Returns400NamingEachJsonPathAndPersistsNothing(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var before = (await client.ListSimulationsAsync()).Count;
+        var document = ScenarioFiles.Read("shared/linger-zero-rst.json")
+            .Replace("\"at\": \"300ms\"", "\"at\": \"250qs\"")
+            .Replace("\"option\": \"SO_LINGER\"", "\"option\": \"SO_LINGERING\"");
+
+        var response = await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(document, Encoding.UTF8, "application/json"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(ProblemTypes.InvalidScenario, problem.GetProperty("type").GetString());
+        Assert.Equal(["$.steps[5].option", "$.steps[7].at"], problem.ErrorFields());
+        Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_NotJson_Returns400(DatabaseProvider provider)
+    {
+        var response = await hosts.Client(provider).PostAsync($"{SimServiceApi.Scenarios}/run",
+            new StringContent("{\"name\": ", Encoding.UTF8, "application/json"));
+
+        await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
