@@ -16,7 +16,9 @@ public static class ErrorHandlingSetup
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
-            if (context.ProblemDetails is HttpValidationProblemDetails validation && validation.Type != ProblemTypes.Validation)
+            // Problems written by ErrorMapping already carry our type and JSON field names (or JSON paths).
+            if (context.ProblemDetails is HttpValidationProblemDetails validation
+                && validation.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)
                 UseJsonFieldNames(validation, context.HttpContext);
         });
         services.AddExceptionHandler<UnhandledExceptionHandler>();

@@ -1,8 +1,13 @@
+using System.Data.Common;
 using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Infrastructure;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Persistence;
+using SimService.Persistence.Postgres;
+using SimService.Persistence.Sqlite;
 
 namespace SimService.Api.Tests.Features;
 
@@ -86,6 +91,36 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         Assert.True((await b.ReplayAsync()).Identical);
     }
 
+    /// <summary>
+    /// The race made deterministic: process B appends a command after process A has read the simulation and
+    /// applied its command to its engine, but before A inserts it. A's insert loses on the (simulation, sequence)
+    /// key; A drops its engine, rebuilds it from the log (now with B's command), applies its command again as the
+    /// next one, and succeeds.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TwoProcesses_LoserOfTheSequenceKey_ReloadsAndRetries(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        SimulationDriver? b = null;
+        var race = new RaceBeforeNextWrite(async () =>
+            Assert.Equal(HttpStatusCode.OK, (await b!.PostAsync("advance", new { byNs = 5_000_000 })).StatusCode));
+        await using var first = new SimServiceFactory(database, services => race.Install(services, provider));
+        await using var second = new SimServiceFactory(database);
+        var a = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "race");
+        b = new SimulationDriver(second.CreateClient(), a.Id);
+        race.Arm();
+
+        var response = await a.PostAsync("advance", new { byNs = 1_000_000 });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, race.Fired);
+        Assert.Equal("\"5\"", response.Headers.ETag?.Tag);
+        Assert.Equal(6_000_000, (await a.ClockAsync()).NowNs);
+        Assert.Equal(6_000_000, (await b.ClockAsync()).NowNs);
+        await AssertGapFreeAsync(first.Services, a.Id, 5);
+        Assert.True((await a.ReplayAsync()).Identical);
+    }
+
     private static async Task AssertGapFreeAsync(IServiceProvider services, Guid id, long count)
     {
         await using var scope = services.CreateAsyncScope();
@@ -95,5 +130,36 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         var events = db.Events.Where(e => e.RunId == id).OrderBy(e => e.Seq).Select(e => e.Seq).ToList();
         Assert.Equal(Enumerable.Range(0, events.Count).Select(i => (long)i), events);
         await Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Runs an action once, when armed, just before the host starts its next transaction (the one SaveChanges opens
+/// to append the command): after the host read the simulation, before it writes.
+/// </summary>
+internal sealed class RaceBeforeNextWrite(Func<Task> interleave) : DbTransactionInterceptor
+{
+    private int _armed;
+    public int Fired { get; private set; }
+
+    public void Arm() => _armed = 1;
+
+    public void Install(IServiceCollection services, DatabaseProvider provider)
+    {
+        void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
+        if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<SqliteSimDbContext>(Add);
+        else services.ConfigureDbContext<PostgresSimDbContext>(Add);
+    }
+
+    public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
+        DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result,
+        CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _armed, 0) == 1)
+        {
+            Fired++;
+            await interleave();
+        }
+        return result;
     }
 }

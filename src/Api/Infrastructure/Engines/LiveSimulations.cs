@@ -11,7 +11,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// the stored version: a miss or a restart rebuilds it by replaying the log once; commands that another API
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
-public sealed class LiveSimulations(SimDbContext db, SimulationEngines engines)
+public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -65,6 +65,7 @@ public sealed class LiveSimulations(SimDbContext db, SimulationEngines engines)
             catch (DbUpdateException exception) when (SimDbContext.IsWriteConflict(exception))
             {
                 lease.Drop();
+                LogWriteConflict(simulationId, run.Version, attempt + 1);
             }
             catch
             {
@@ -74,6 +75,10 @@ public sealed class LiveSimulations(SimDbContext db, SimulationEngines engines)
         }
         return new WriteConflict(simulationId);
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Simulation {SimulationId}: another process appended after version {Version}; attempt {Attempt} lost the race, the engine is rebuilt")]
+    private partial void LogWriteConflict(Guid simulationId, long version, int attempt);
 
     /// <summary>The engine at the stored version: cached, caught up, or rebuilt.</summary>
     private async Task<Simulation> SyncAsync(EngineLease lease, SimulationRun run, CancellationToken cancellationToken)
