@@ -37,6 +37,28 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
             "UPDATE_OPENAPI=1 dotnet test tests/Api.Tests --filter OpenApiDocumentTests and commit the file.");
     }
 
+    /// <summary>Every operation is named (its operationId is the endpoint's WithName), summarised and, when it has a body, exemplified.</summary>
+    [Fact]
+    public async Task EveryOperation_HasAnOperationIdASummaryAndExamples()
+    {
+        var document = JsonNode.Parse(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"))!;
+        var operations = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Name: $"{op.Key.ToUpperInvariant()} {path.Key}", Operation: op.Value!)))
+            .ToList();
+
+        Assert.True(operations.Count >= 40, $"expected every endpoint, found {operations.Count}");
+        Assert.All(operations, o =>
+        {
+            Assert.False(string.IsNullOrEmpty((string?)o.Operation["operationId"]), $"{o.Name} has no operationId");
+            Assert.False(string.IsNullOrEmpty((string?)o.Operation["summary"]), $"{o.Name} has no summary");
+            var bodies = (o.Operation["requestBody"]?["content"]?.AsObject().Select(c => c.Value) ?? [])
+                .Concat(o.Operation["responses"]!.AsObject().Where(r => r.Key.StartsWith('2')).SelectMany(r => r.Value!["content"]?.AsObject().Select(c => c.Value) ?? []))
+                .ToList();
+            Assert.True(bodies.Count == 0 || bodies.Any(b => b!["example"] is not null), $"{o.Name} has no example");
+        });
+        Assert.Equal(operations.Count, operations.Select(o => (string?)o.Operation["operationId"]).Distinct().Count());
+    }
+
     [Fact]
     public async Task SwaggerUi_IsServed()
     {

@@ -22,17 +22,21 @@ public sealed class ExamplesOperationFilter : IOperationFilter
         var examples = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<OpenApiExamplesMetadata>().LastOrDefault();
         if (examples is null) return;
         if (examples.Request is { } request && operation.RequestBody?.Content is { } requestContent)
-            foreach (var media in requestContent.Values.OfType<OpenApiMediaType>()) media.Example = Parse(request);
+            foreach (var (type, media) in requestContent) Set(media, type, request);
         if (examples.Response is { } response && operation.Responses is { } responses)
         {
             var success = responses.Where(r => r.Key.StartsWith('2')).Select(r => r.Value).FirstOrDefault();
             if (success?.Content is { } content)
-                foreach (var media in content.Values.OfType<OpenApiMediaType>()) media.Example = Parse(response);
+                foreach (var (type, media) in content) Set(media, type, response);
         }
     }
 
-    private static JsonNode Parse(string example) =>
-        example.TrimStart() is ['{', ..] or ['[', ..] ? JsonNode.Parse(example)! : JsonValue.Create(example);
+    /// <summary>JSON media types get the example as JSON; text ones as a string.</summary>
+    private static void Set(IOpenApiMediaType media, string mediaType, string example)
+    {
+        if (media is OpenApiMediaType target)
+            target.Example = mediaType.Contains("json", StringComparison.Ordinal) ? JsonNode.Parse(example) : JsonValue.Create(example);
+    }
 }
 
 /// <summary>Documents the optional If-Match header on every endpoint that honours it.</summary>

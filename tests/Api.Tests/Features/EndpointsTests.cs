@@ -68,7 +68,7 @@ public sealed class EndpointsTests(ApiHosts hosts)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
         var listener = await sim.OnHostAsync("server", "sockets", new { process = "nginx" });
-        Assert.Equal((CallResponse.Returned, 0L, "nginx"), (listener.Status, listener.Result!.Value, listener.Process));
+        Assert.Equal((CallResponse.Returned, 3L, "nginx"), (listener.Status, listener.Result!.Value, listener.Process));
         Assert.Equal(0, (await sim.CallAsync(listener.SocketId, "setsockopt", new { option = "SO_REUSEADDR", value = 1 })).Result);
         Assert.Equal(0, (await sim.CallAsync(listener.SocketId, "bind", new { port = 8080 })).Result);
         Assert.Equal(0, (await sim.CallAsync(listener.SocketId, "listen", new { backlog = 16 })).Result);

@@ -13,7 +13,7 @@ namespace SimService.Api.Features.Sockets;
 /// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
 /// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket).</param>
 /// <param name="Status">"returned" or "pending".</param>
-/// <param name="Result">The return value when it returned without error.</param>
+/// <param name="Result">The return value when it returned without error (socket() and accept() return a descriptor number, lowest free from 3).</param>
 /// <param name="Errno">The errno name when it failed (ECONNREFUSED, EADDRNOTAVAIL, EPIPE ...).</param>
 /// <param name="IssuedAtNs">Virtual time the call was made.</param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using SimService.Domain.Commands;
 using SimService.Domain.Tcp;
 
 namespace SimService.Api.Features.Sockets;
@@ -107,6 +108,14 @@ public sealed record SetsockoptRequest : CallRequest
     /// <summary>An integer, or for SO_LINGER the struct linger: {"onoff": 1, "linger": 0} (seconds).</summary>
     [Required]
     public JsonElement? Value { get; init; }
+
+    /// <summary>The call's arguments, or why <c>value</c> does not fit the option.</summary>
+    public SocketCallRequest? ToCall(out string? error)
+    {
+        var option = Enum.Parse<SocketOption>(Option!);
+        if (SocketArguments.OptionValue(option, Value!.Value, out error) is not { } value) return null;
+        return new SocketCallRequest("", "", SocketCallKind.Setsockopt) { Option = option, Value = value.Value, LingerOnOff = value.OnOff };
+    }
 }
 
 public sealed record GetsockoptRequest : CallRequest

@@ -20,7 +20,7 @@ public static class SocketsEndpoints
     {
         var onHost = app.MapGroup("/api/v1/simulations/{id:guid}/hosts/{host}").WithTags("Sockets");
         Call(onHost.MapPost("/sockets", OpenSocket).WithName(nameof(OpenSocket)), "socket(): a new unbound TCP socket",
-            "{}", """{"callId":1,"call":"socket","host":"client","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":4}""");
+            """{"process":"app"}""", """{"callId":1,"call":"socket","host":"client","process":"app","socketId":1,"status":"returned","result":3,"errno":null,"issuedAtNs":0,"version":4}""");
         Call(onHost.MapPost("/listen", ListenOnPort).WithName(nameof(ListenOnPort)), "socket() + bind(port) + listen(): a listener",
             """{"port":80,"backlog":128}""",
             """{"callId":1,"call":"listen","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":4}""");
@@ -29,24 +29,25 @@ public static class SocketsEndpoints
 
         var sockets = app.MapGroup("/api/v1/simulations/{id:guid}/sockets").WithTags("Sockets");
         sockets.MapGet("/{socketId:int}", GetSocket).WithName(nameof(GetSocket)).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("A socket and its connection: state, queues, ss rows, data ledger, pending and recent calls");
-        Call(sockets.MapPost("/{socketId:int}/bind", Bind).WithName(nameof(Bind)), "bind(port)", """{"port":8080}""", null);
-        Call(sockets.MapPost("/{socketId:int}/listen", Listen).WithName(nameof(Listen)), "listen(backlog)", """{"backlog":128}""", null);
+            .WithSummary("A socket and its connection: state, queues, ss rows, data ledger, pending and recent calls")
+            .WithExamples(response: """{"socketId":2,"host":"client","process":null,"state":"TIME-WAIT","local":"10.0.0.1:39746","remote":"10.0.0.2:80","recvQ":0,"sendQ":0,"orphan":false,"destroyed":true,"rows":[{"kind":"timewait","socketId":2,"state":"TIME-WAIT","local":"10.0.0.1:39746","remote":"10.0.0.2:80","recvQ":0,"sendQ":0,"timer":{"name":"timewait","expiresNs":60120000000,"leftNs":59120000000,"count":0},"orphan":false}],"ledger":{"sent":0,"accepted":0,"delivered":0,"lost":0,"lostReason":null},"pendingCalls":[],"recentCalls":[{"callId":2,"call":"connect","host":"client","process":"app","socketId":2,"args":"to=server:80","status":"returned","result":0,"errno":null,"issuedAtNs":0,"returnedAtNs":20000000,"blockedNs":20000000},{"callId":4,"call":"close","host":"client","process":"app","socketId":2,"args":"","status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"returnedAtNs":100000000,"blockedNs":0}],"nowNs":1000000000,"version":11}""");
+        Call(sockets.MapPost("/{socketId:int}/bind", Bind).WithName(nameof(Bind)), "bind(port)", """{"port":8080}""", """{"callId":4,"call":"bind","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
+        Call(sockets.MapPost("/{socketId:int}/listen", Listen).WithName(nameof(Listen)), "listen(backlog)", """{"backlog":128}""", """{"callId":4,"call":"listen","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/connect", Connect).WithName(nameof(Connect)), "connect(to): blocks until the handshake ends",
             """{"to":"server:80"}""", CallExample);
         Call(sockets.MapPost("/{socketId:int}/accept", Accept).WithName(nameof(Accept)),
-            "accept(): blocks until a connection is queued; its socket id is in the completion", "{}", null);
+            "accept(): blocks until a connection is queued; its socket id is in the completion", """{"process":"app"}""", """{"callId":4,"call":"accept","host":"server","process":"app","socketId":1,"status":"pending","result":null,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/send", Send).WithName(nameof(Send)), "send(bytes): blocks while the send buffer is full",
-            """{"bytes":100}""", null);
+            """{"bytes":100}""", """{"callId":4,"call":"send","host":"client","process":"app","socketId":2,"status":"returned","result":100,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/recv", Recv).WithName(nameof(Recv)), "recv(bytes): blocks until data or EOF; 0 at EOF",
-            "{}", """{"callId":9,"call":"recv","host":"server","process":"app","socketId":2,"status":"returned","result":-1,"errno":"ECONNRESET","issuedAtNs":300000000,"version":12}""");
-        Call(sockets.MapPost("/{socketId:int}/shutdown", Shutdown).WithName(nameof(Shutdown)), "shutdown(how)", """{"how":"SHUT_WR"}""", null);
+            """{"bytes":4096}""", """{"callId":9,"call":"recv","host":"server","process":"app","socketId":2,"status":"returned","result":-1,"errno":"ECONNRESET","issuedAtNs":300000000,"version":12}""");
+        Call(sockets.MapPost("/{socketId:int}/shutdown", Shutdown).WithName(nameof(Shutdown)), "shutdown(how)", """{"how":"SHUT_WR"}""", """{"callId":4,"call":"shutdown","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/close", Close).WithName(nameof(Close)),
-            "close(): blocks only under SO_LINGER with a non-zero time", "{}", null);
+            "close(): blocks only under SO_LINGER with a non-zero time", """{"process":"app"}""", """{"callId":4,"call":"close","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/setsockopt", Setsockopt).WithName(nameof(Setsockopt)), "setsockopt(option, value)",
-            """{"option":"SO_LINGER","value":{"onoff":1,"linger":0}}""", null);
+            """{"option":"SO_LINGER","value":{"onoff":1,"linger":0}}""", """{"callId":4,"call":"setsockopt","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/getsockopt", Getsockopt).WithName(nameof(Getsockopt)), "getsockopt(option): the value is the result",
-            """{"option":"TCP_LINGER2"}""", null);
+            """{"option":"TCP_LINGER2"}""", """{"callId":4,"call":"getsockopt","host":"server","process":"app","socketId":1,"status":"returned","result":60,"errno":null,"issuedAtNs":1000000000,"version":12}""");
 
         app.MapGroup("/api/v1/simulations/{id:guid}/calls").WithTags("Sockets")
             .MapGet("/{callId:long}", GetCall).WithName(nameof(GetCall)).ProducesProblem(StatusCodes.Status404NotFound)
@@ -138,14 +139,10 @@ public static class SocketsEndpoints
         OnSocket(sender, id, socketId, request, Template(SocketCallKind.Close), http, ct);
 
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> Setsockopt(
-        Guid id, int socketId, SetsockoptRequest request, HttpRequest http, ISender sender, CancellationToken ct)
-    {
-        var option = Enum.Parse<SocketOption>(request.Option!);
-        if (SocketArguments.OptionValue(option, request.Value!.Value, out var error) is not { } value)
-            return ErrorMapping.ToProblem(new RequestInvalid("value", error!, id));
-        return await OnSocket(sender, id, socketId, request,
-            Template(SocketCallKind.Setsockopt) with { Option = option, Value = value.Value, LingerOnOff = value.OnOff }, http, ct);
-    }
+        Guid id, int socketId, SetsockoptRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        request.ToCall(out var error) is { } call
+            ? await OnSocket(sender, id, socketId, request, call, http, ct)
+            : ErrorMapping.ToProblem(new RequestInvalid("value", error!, id));
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Getsockopt(
         Guid id, int socketId, GetsockoptRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
