@@ -72,6 +72,7 @@ public sealed partial class Simulation
                 if (sk is null)
                 {
                     sk = Open(host, process);
+                    call.Socket = sk;
                     if (r.ReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
                     var bound = sk.Bind(r.Port);
                     if (bound.Errno is not null) return (sk, bound);
@@ -81,6 +82,7 @@ public sealed partial class Simulation
                 if (sk is null)
                 {
                     sk = Open(host, process);
+                    call.Socket = sk;
                     if (r.BindPort is { } bp)
                     {
                         if (r.BindReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);

@@ -42,6 +42,9 @@ public sealed partial class Simulation
     public IReadOnlyList<SimEvent> Journal => _journal;
     public int PendingEvents => _queue.Count;
 
+    /// <summary>When the next pending item is due (it may be a stale timer that will be skipped), or null when idle.</summary>
+    public SimTime? NextEventTime => _queue.TryPeekTime(out var at) ? at : null;
+
     public Simulation(KernelProfile profile, long seed)
     {
         Profile = profile;

@@ -9,7 +9,8 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     public long Id { get; } = id;
     public SimProcess Process { get; } = process;
     public SocketCallKind Kind { get; } = kind;
-    public TcpSocket Socket { get; } = socket;
+    /// <summary>The socket the call acts on (for the convenience listen/connect forms, the one it created).</summary>
+    public TcpSocket Socket { get; internal set; } = socket;
     public SimTime Issued { get; } = issued;
     /// <summary>Bytes asked for (send, recv); -1 for "all available".</summary>
     public long Requested { get; } = requested;

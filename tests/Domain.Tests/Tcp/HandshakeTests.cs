@@ -82,3 +82,17 @@ public class HandshakeTests
         Assert.Equal(502, h.Sent("client").ElementAt(1).Win);
     }
 }
+
+public class CallCompletionTests
+{
+    [Fact]
+    public void SynSent_ConvenienceConnectReturns_CarriesTheSocketItCreated()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        Assert.NotNull(h.Sim.NextEventTime);
+        h.At(TwoHostHarness.Ms(100));
+        Assert.Equal(c.SocketId, h.Returned(c.CallId)!.SocketId);
+    }
+}
