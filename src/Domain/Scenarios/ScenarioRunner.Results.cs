@@ -54,6 +54,13 @@ public static class CheckKinds
 /// </summary>
 public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simulation Simulation, ImmutableArray<ScenarioError> Errors)
 {
+    /// <summary>
+    /// The command log the run applied, in order (hosts, links, calls, injected segments, clock
+    /// advances …): replaying it on a fresh engine with the document's profile and seed reproduces
+    /// the journal exactly, so a scenario-made simulation is an ordinary command log.
+    /// </summary>
+    public ImmutableArray<SimService.Domain.Commands.SimCommand> Commands { get; init; } = [];
+
     /// <summary>Every check passed and nothing went wrong while running.</summary>
     public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);
 

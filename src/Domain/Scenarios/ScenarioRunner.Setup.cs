@@ -1,3 +1,4 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Network;
 
 namespace SimService.Domain.Scenarios;
@@ -9,16 +10,12 @@ public sealed partial class ScenarioRunner
     bool SetUp()
     {
         foreach (var nat in _doc.Nats)
-        {
-            var added = _sim.AddNat(nat.Name, new IPv4(nat.Address));
-            if (!added.IsOk) Error(JsonPath.Member("$.nats", nat.Name), added.Error!.Message);
-        }
+            Report(JsonPath.Member("$.nats", nat.Name), Apply(new AddNatCommand(nat.Name, new IPv4(nat.Address).ToString())).Error);
         foreach (var host in _doc.Hosts) AddHost(host);
         for (int i = 0; i < _doc.Links.Length; i++)
         {
             var link = _doc.Links[i];
-            var added = _sim.AddLink(link.A, link.B, link.Delay, link.Loss);
-            if (!added.IsOk) Error(JsonPath.Item("$.links", i), added.Error!.Message);
+            Report(JsonPath.Item("$.links", i), Apply(new AddLinkCommand(link.A, link.B, link.Delay, link.Loss)).Error);
         }
         return _errors.Count == 0;
     }
@@ -26,7 +23,7 @@ public sealed partial class ScenarioRunner
     void AddHost(ScenarioHost host)
     {
         var kind = host.Kind == ScenarioHostKind.Scripted ? HostKind.Scripted : HostKind.Linux;
-        var added = _sim.AddHost(host.Name, new IPv4(host.Address), kind);
+        var added = Apply(new AddHostCommand(host.Name, new IPv4(host.Address).ToString(), kind, [], host.BehindNat));
         if (!added.IsOk)
         {
             Error(HostPath(host.Name), added.Error!.Message);
@@ -34,9 +31,7 @@ public sealed partial class ScenarioRunner
         }
         var sysctls = JsonPath.Member(HostPath(host.Name), "sysctls");
         foreach (var setting in host.Sysctls)
-            Report(JsonPath.Member(sysctls, setting.Name), _sim.SetSysctl(host.Name, setting.Name, setting.Text));
-        if (host.BehindNat is not null)
-            Report(JsonPath.Member(HostPath(host.Name), "behindNat"), _sim.PlaceBehindNat(host.Name, host.BehindNat));
+            Report(JsonPath.Member(sysctls, setting.Name), Apply(new SetSysctlCommand(host.Name, setting.Name, setting.Text)).Error);
     }
 
     static string HostPath(string name) => JsonPath.Member("$.hosts", name);

@@ -41,23 +41,23 @@ public sealed partial class ScenarioRunner
         {
             case CallStep call: Call(call); break;
             case InjectStep inject: Inject(inject); break;
-            case LinkStep link: Report(step.Path, ChangeLink(link)); break;
+            case LinkStep link: Report(step.Path, Apply(ChangeLink(link)).Error); break;
             case SysctlStep sysctl: SetSysctls(sysctl); break;
-            case KillStep kill: Report(step.Path, _sim.Kill(kill.Host, kill.Process, kill.Signal.ToWireName())); break;
+            case KillStep kill: Report(step.Path, Apply(new KillCommand(kill.Host, kill.Process, kill.Signal.ToWireName())).Error); break;
             case ExpectStep expect: CheckState(expect.Expect, JsonPath.Member(step.Path, "expect")); break;
             default: throw new InvalidOperationException($"unknown step type {step.GetType().Name} at {step.Path}");
         }
     }
 
     /// <summary>Both directions, or only <c>direction</c>'s ("a->b") when the step gives one.</summary>
-    DomainError? ChangeLink(LinkStep link) => link.Direction is { } d
-        ? _sim.ChangeLink(d.From, d.To, oneDirection: true, link.Delay, link.Loss, blackhole: null)
-        : _sim.ChangeLink(link.A, link.B, oneDirection: false, link.Delay, link.Loss, blackhole: null);
+    static ChangeLinkCommand ChangeLink(LinkStep link) => link.Direction is { } d
+        ? new ChangeLinkCommand(d.From, d.To, OneDirection: true, link.Delay, link.Loss, Blackhole: null)
+        : new ChangeLinkCommand(link.A, link.B, OneDirection: false, link.Delay, link.Loss, Blackhole: null);
 
     void SetSysctls(SysctlStep step)
     {
         var values = JsonPath.Member(JsonPath.Member(step.Path, "sysctl"), "values");
-        foreach (var s in step.Values) Report(JsonPath.Member(values, s.Name), _sim.SetSysctl(step.Host, s.Name, s.Text));
+        foreach (var s in step.Values) Report(JsonPath.Member(values, s.Name), Apply(new SetSysctlCommand(step.Host, s.Name, s.Text)).Error);
     }
 
     // ---- calls --------------------------------------------------------------------------
@@ -70,13 +70,13 @@ public sealed partial class ScenarioRunner
             CallNotMade(step, why);
             return;
         }
-        var issued = _sim.Call(Request(step, socketId));
+        var issued = Apply(new SocketCallCommand(Request(step, socketId)));
         if (!issued.IsOk)
         {
             CallNotMade(step, issued.Error!.Message);
             return;
         }
-        var handle = issued.Value;
+        var handle = issued.Call!.Value;
         if (step.As is { } name)
         {
             if (step.Call == SocketCall.Accept) _unbound[name] = $"the accept at {step.Path} has not returned";
@@ -234,8 +234,8 @@ public sealed partial class ScenarioRunner
         }
         var tuple = new FourTuple(new Endpoint(from.Address, (ushort)step.From.Port), new Endpoint(to.Address, (ushort)step.To.Port));
         uint ack = step.Ack is { } relative ? unchecked(relative + (from.PeerIsn(tuple) ?? 0)) : 0;
-        var segment = new Segment(tuple, step.Flags, step.Seq, ack, (ushort)(step.Win ?? DefaultInjectWindow), step.Len ?? 0,
-            TcpOptions.None);
-        Report(step.Path, from.Inject(segment));
+        // The command carries absolute numbers, so replaying it needs no knowledge of the peer's ISN.
+        Report(step.Path, Apply(new InjectCommand(step.From.Host, (ushort)step.From.Port, step.To.Host, (ushort)step.To.Port,
+            step.Flags, step.Seq, ack, (ushort)(step.Win ?? DefaultInjectWindow), step.Len ?? 0)).Error);
     }
 }

@@ -1,3 +1,4 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Time;
@@ -18,6 +19,7 @@ public sealed partial class ScenarioRunner
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
+    readonly List<SimCommand> _commands = [];
 
     ScenarioRunner(ScenarioDocument doc, ScenarioRunOptions options)
     {
@@ -47,7 +49,7 @@ public sealed partial class ScenarioRunner
             FailUnreturnedCalls();
             if (_doc.Expect is { } final) CheckFinal(final);
         }
-        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]);
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands] };
     }
 
     /// <summary>
@@ -59,20 +61,31 @@ public sealed partial class ScenarioRunner
         var last = _doc.Steps.IsEmpty ? SimTime.Zero : _doc.Steps[^1].At;
         if (_doc.RunUntil is { } runFor) return Advance(Later(last, runFor), "$.runUntil");
         var horizon = Later(last, ScenarioDocument.IdleCap);
-        var result = _sim.RunUntilIdle(horizon, _eventBudget - _eventsProcessed);
-        _eventsProcessed += result.EventsProcessed;
-        ObserveJournal();
+        var result = RunClock(AdvanceMode.UntilIdle, horizon - _sim.Now);
         if (result.Truncated) return BudgetSpent("$", horizon);
         return result.Idle || Advance(horizon, "$");
     }
 
     /// <summary>Processes every event due at or before <paramref name="until"/> within the event budget.</summary>
-    bool Advance(SimTime until, string path)
+    bool Advance(SimTime until, string path) =>
+        !RunClock(AdvanceMode.To, new SimDuration(until.Ns)).Truncated || BudgetSpent(path, until);
+
+    /// <summary>Moves the clock through a logged <see cref="AdvanceCommand"/> with what is left of the budget.</summary>
+    AdvanceResult RunClock(AdvanceMode mode, SimDuration amount)
     {
-        var result = _sim.RunUntil(until, _eventBudget - _eventsProcessed);
+        var outcome = Apply(new AdvanceCommand(mode, amount, Math.Max(1, _eventBudget - _eventsProcessed)));
+        var result = outcome.Advance ?? new AdvanceResult(_sim.Now, 0, false, false);
         _eventsProcessed += result.EventsProcessed;
         ObserveJournal();
-        return !result.Truncated || BudgetSpent(path, until);
+        return result;
+    }
+
+    /// <summary>Applies one command to the engine through the one applier, and logs it.</summary>
+    CommandOutcome Apply(SimCommand command)
+    {
+        var outcome = CommandApplier.Apply(_sim, command);
+        if (outcome.IsOk) _commands.Add(command);
+        return outcome;
     }
 
     bool BudgetSpent(string path, SimTime target)

@@ -39,3 +39,21 @@ public class SharedScenarioRunTests
         Assert.True(Files().Count >= 13, $"expected the shared scenarios and the project's own, found {Files().Count}");
     }
 }
+
+/// <summary>A scenario run is an ordinary command log: replaying what it applied gives the same journal.</summary>
+public class ScenarioCommandLogTests
+{
+    public static TheoryData<string> Files() => [.. SharedScenarios.Everywhere()];
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Scenario_ReplayOfItsCommandLog_SameJournal(string file)
+    {
+        var result = RunnerAssert.Run(SharedScenarios.ReadAnywhere(file));
+        Assert.NotEmpty(result.Commands);
+        var sim = result.Simulation;
+        var replayed = SimService.Domain.Commands.CommandApplier.Replay(sim.Profile, sim.Seed, result.Commands);
+        Assert.True(sim.Journal.SequenceEqual(replayed.Journal), $"{file}: replaying the run's commands gave a different journal");
+        Assert.Equal(sim.Now, replayed.Now);
+    }
+}
