@@ -31,6 +31,7 @@ public enum MibCounter
     TcpExtListenDrops,
     TcpExtTCPTimeouts,
     TcpExtTCPLossProbes,
+    TcpExtTCPFastRetrans,
     TcpExtTCPAbortOnData,
     TcpExtTCPAbortOnClose,
     TcpExtTCPAbortOnMemory,

@@ -7,8 +7,13 @@ public readonly record struct TcpOptions(
     bool SackPermitted = false,
     bool HasTimestamp = false,
     uint TsVal = 0,
-    uint TsEcr = 0)
+    uint TsEcr = 0,
+    uint SackLeft = 0,
+    uint SackRight = 0)
 {
+    /// <summary>Carries a SACK block [SackLeft, SackRight) (the most recent out-of-order block, sent first by Linux).</summary>
+    public bool HasSack => SackLeft != SackRight;
+
     public static readonly TcpOptions None = new();
 }
 

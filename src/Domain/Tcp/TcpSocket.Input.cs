@@ -332,6 +332,7 @@ public sealed partial class TcpSocket
         _lastAckRecv = _sim.Now;
         _probesOut = 0;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _sndWscale;
+        bool newlySacked = _sackOk && seg.Options.HasSack && MarkSacked(seg.Options.SackLeft, seg.Options.SackRight);
         if (SeqMath.After(ack, SndUna) || SeqMath.After(seg.Seq, _sndWl1) || (seg.Seq == _sndWl1 && nwin > _sndWnd))
         {
             _sndWnd = nwin;
@@ -356,13 +357,32 @@ public sealed partial class TcpSocket
             // tcp_process_tlp_ack(): the probe episode ends once tlp_high_seq is acknowledged.
             if (_tlpOutstanding && !SeqMath.Before(ack, _tlpHighSeq)) _tlpOutstanding = false;
             if (_inLoss && !SeqMath.Before(ack, _lossHigh)) _inLoss = false;
-            _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
+            bool partialAck = false;
+            if (_inRecovery)
+            {
+                // Recovery ends when everything outstanding at its start is acknowledged; a partial ACK means
+                // the next segment was lost too (NewReno, as RACK would mark it).
+                if (!SeqMath.Before(ack, _recoveryHigh))
+                {
+                    _inRecovery = false;
+                    _cwnd = _ssthresh;
+                }
+                else
+                {
+                    partialAck = true;
+                }
+            }
+            else
+            {
+                _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
+            }
             // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
             if (sampleUs < 0 && ackedSegments > 0 && _tsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
                 sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
             if (sampleUs >= 0) RttEstimator(sampleUs);
             else _backoff = 0;
             if (_inLoss) RetransmitLost();
+            if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted) RetransmitHead("tcp_fastretrans_alert (partial ACK)");
             // tcp_set_xmit_timer()
             if (PacketsOut > 0)
             {
@@ -375,8 +395,66 @@ public sealed partial class TcpSocket
             }
             WakeWriter();
         }
+        if (newlySacked && PacketsOut > 0 && !_inLoss && !_inRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
+    }
+
+    /// <summary>
+    /// Models tcp_rack_detect_loss() / tcp_rack_reo_wnd() — net/ipv4/tcp_recovery.c: once a later
+    /// segment was delivered, the head is lost when it is older than RTT + reo_wnd (min_rtt/4;
+    /// zero once tcp_reordering duplicates arrived). If it is not old enough yet, the reordering
+    /// timer is armed for the moment it will be.
+    /// </summary>
+    void RackDetectLoss()
+    {
+        // A SACKed segment beyond the head counts as sent after it (tcp_rack_sent_after breaks ties by sequence).
+        var head = _rtx[0];
+        if (head.Retransmitted || head.Sacked || _rackRttUs == 0) return;
+        int sackedOut = _rtx.Count(r => r.Sacked);
+        long minRttUs = _minRttUs == long.MaxValue ? _rackRttUs : _minRttUs;
+        long reoWndUs = sackedOut >= 3 ? 0 : minRttUs / 4;
+        var deadline = head.SentAt + SimDuration.FromMicroseconds(_rackRttUs + reoWndUs);
+        if (_sim.Now >= deadline) FastRetransmit();
+        else ResetXmitTimer(TcpTimerKind.ReorderTimeout, deadline - _sim.Now);
+    }
+
+    /// <summary>
+    /// tcp_sacktag_write_queue(): marks the segments a SACK block covers; RACK remembers the most
+    /// recently sent delivered segment and its RTT (tcp_rack_advance). True when something new was SACKed.
+    /// </summary>
+    bool MarkSacked(uint left, uint right)
+    {
+        bool any = false;
+        for (int i = 0; i < _rtx.Count; i++)
+        {
+            var r = _rtx[i];
+            if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            _rtx[i] = r with { Sacked = true };
+            any = true;
+            if (!r.Retransmitted && r.SentAt >= _rackSentAt)
+            {
+                _rackSentAt = r.SentAt;
+                _rackRttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+            }
+        }
+        return any;
+    }
+
+    /// <summary>
+    /// Models tcp_enter_recovery() + the first retransmission of tcp_fastretrans_alert(): CUBIC's
+    /// multiplicative decrease (β = 717/1024), the head resent, the RTO re-armed.
+    /// </summary>
+    void FastRetransmit()
+    {
+        if (_inRecovery || PacketsOut == 0) return;
+        _ssthresh = Math.Max(_cwnd * 717 / 1024, 2);
+        _cwnd = _ssthresh;
+        _inRecovery = true;
+        _recoveryHigh = SndNxt;
+        Host.Count(MibCounter.TcpExtTCPFastRetrans);
+        RetransmitHead("tcp_fastretrans_alert");
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
     }
 
     /// <summary>
@@ -425,6 +503,7 @@ public sealed partial class TcpSocket
         {
             if (!_ofo.Any(o => o.Seq == seq)) _ofo.Add((seq, end, fin));
             _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
+            _lastOfoSeq = seq;
             _ackScheduled = true;
             SendAck("tcp_data_queue_ofo");
             return;

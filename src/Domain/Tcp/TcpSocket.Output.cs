@@ -17,6 +17,8 @@ public sealed partial class TcpSocket
             ? new TcpOptions(Mss: TcpConstants.EthernetMss, WindowScale: (sbyte)_rcvWscale, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0, TsEcr: 0)
             : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
+        if (!syn && _sackOk && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
+            options = options with { SackLeft = block.Left, SackRight = block.Right };
         uint ack = flags.HasFlag(TcpFlags.Ack) ? RcvNxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
@@ -70,6 +72,20 @@ public sealed partial class TcpSocket
     }
 
     long OfoBytes => _ofo.Sum(o => (long)(o.End - o.Seq));
+
+    /// <summary>
+    /// tcp_sack_new_ofo_skb(): the out-of-order block holding the latest out-of-order arrival, merged
+    /// with its contiguous neighbours (Linux reports that block first).
+    /// </summary>
+    (uint Left, uint Right)? SackBlock()
+    {
+        int i = _ofo.FindIndex(o => !SeqMath.Before(_lastOfoSeq, o.Seq) && SeqMath.Before(_lastOfoSeq, o.End));
+        if (i < 0) return null;
+        uint left = _ofo[i].Seq, right = _ofo[i].End;
+        for (int j = i - 1; j >= 0 && !SeqMath.Before(_ofo[j].End, left); j--) left = _ofo[j].Seq;
+        for (int j = i + 1; j < _ofo.Count && !SeqMath.After(_ofo[j].Seq, right); j++) right = SeqMath.After(_ofo[j].End, right) ? _ofo[j].End : right;
+        return (left, right);
+    }
 
     /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
     void SendAck(string reason) => Transmit(TcpFlags.Ack, SndNxt, 0, reason);

@@ -14,6 +14,7 @@ public sealed partial class TcpSocket
         switch (what)
         {
             case TcpTimerKind.LossProbe: SendLossProbe(); break;
+            case TcpTimerKind.ReorderTimeout: if (PacketsOut > 0) RackDetectLoss(); break; // tcp_rack_reo_timeout()
             case TcpTimerKind.Persist: OnProbeTimer(); break;
             default: OnRetransmitTimer(); break;
         }
@@ -107,6 +108,7 @@ public sealed partial class TcpSocket
     void EnterLoss()
     {
         _inLoss = true;
+        _inRecovery = false;
         _lossHigh = SndNxt;
         _ssthresh = Math.Max(_cwnd / 2, 2);
         _cwnd = 1;

@@ -105,6 +105,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>The retransmission queue: what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = [];
     uint _lossHigh;
+    /// <summary>In fast recovery (TCP_CA_Recovery) until <see cref="_recoveryHigh"/> is acknowledged.</summary>
+    bool _inRecovery;
+    uint _recoveryHigh;
     /// <summary>tp->snd_sml: end of the last small segment sent (Minshall's Nagle variant).</summary>
     uint _sndSml;
     bool _inLoss;
@@ -163,7 +166,15 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     PendingCall? _pendingRecv;
     PendingCall? _pendingClose;
 
-    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags);
+    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false);
+
+    /// <summary>RACK: send time and RTT of the most recently sent segment known delivered (tp->rack.mstamp, rack.rtt_us).</summary>
+    SimTime _rackSentAt;
+    long _rackRttUs;
+    /// <summary>tcp_min_rtt(): the smallest RTT sample (RACK's reordering window is a quarter of it).</summary>
+    long _minRttUs = long.MaxValue;
+    /// <summary>The start of the latest out-of-order segment received (its SACK block is reported first).</summary>
+    uint _lastOfoSeq;
 
     // ---- derived views ------------------------------------------------------------------------
 
@@ -304,6 +315,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void RttEstimator(long mrttUs)
     {
         long m = Math.Max(1, mrttUs);
+        _minRttUs = Math.Min(_minRttUs, m);
         long srtt = _srttUs;
         long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
         if (srtt != 0)

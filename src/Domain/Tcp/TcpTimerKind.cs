@@ -10,6 +10,8 @@ public enum TcpTimerKind
     Retransmit,
     LossProbe,
     Persist,
+    /// <summary>RACK's reordering timer (ICSK_TIME_REO_TIMEOUT): marks the head lost once it is older than RTT + reo_wnd.</summary>
+    ReorderTimeout,
     DelayedAck,
     Keepalive,
     FinWait2,

@@ -95,3 +95,60 @@ public class RetransmissionTests
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }
 }
+
+/// <summary>tcp_rack_detect_loss(): a lost data segment is resent once a later one is delivered and it is older than RTT + min_rtt/4.</summary>
+public class RackTests
+{
+    /// <summary>The first segment is dropped at 100 ms; at 101 ms <paramref name="later"/> more are sent and delivered.</summary>
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FirstLostThen(int later)
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 1.0, null);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 1448 });
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 0.0, null);
+        h.At(Ms(101));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = later * 1448 });
+        h.At(Ms(400));
+        return (h, c, s);
+    }
+
+    [Fact]
+    public void Established_FirstLostOneLaterDelivered_HeadResentOnceOlderThanRttPlusQuarterRtt()
+    {
+        var (h, c, s) = FirstLostThen(1);
+        var resent = h.Sent("client").Single(x => x.Reason == "tcp_fastretrans_alert");
+        // One duplicate ACK at 121 ms; the head (sent at 100 ms) is lost once older than RTT 20 ms + reo_wnd 5 ms:
+        // the reordering timer fires at 124 ms (jiffy), finds it not old enough, and again at 128 ms.
+        Assert.Equal(Ms(128), resent.At);
+        Assert.Equal(c.Iss + 1, resent.SeqNo);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPFastRetrans]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
+        Assert.Equal(2 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+    }
+
+    [Fact]
+    public void Established_FirstLostFiveLaterDelivered_HeadResentOnTheThirdDuplicate()
+    {
+        // Once tcp_reordering (3) later segments are delivered, reo_wnd is 0: lost when older than the RTT.
+        var (h, c, s) = FirstLostThen(5);
+        var resent = h.Sent("client").Single(x => x.Reason == "tcp_fastretrans_alert");
+        Assert.Equal(Ms(121), resent.At);
+        Assert.Equal(6 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+    }
+
+    [Fact]
+    public void Established_LossyLinkBulkTransfer_EverythingDeliveredAndReplayable()
+    {
+        for (long seed = 1; seed <= 5; seed++)
+        {
+            var h = new TwoHostHarness(seed);
+            var (c, s, _) = h.Establish();
+            h.Sim.ChangeLink("client", "server", oneDirection: false, null, 0.1, null);
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000 });
+            h.At(S(30));
+            Assert.Equal(60_000, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+            Assert.Equal(0, c.SendQueue);
+        }
+    }
+}
