@@ -17,7 +17,7 @@ public sealed partial class TcpSocket
             ? new TcpOptions(Mss: TcpConstants.EthernetMss, WindowScale: (sbyte)_rcvWscale, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0, TsEcr: 0)
             : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
-        if (!syn && _sackOk && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
+        if (!syn && _sackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
             options = options with { SackLeft = block.Left, SackRight = block.Right };
         uint ack = flags.HasFlag(TcpFlags.Ack) ? RcvNxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
