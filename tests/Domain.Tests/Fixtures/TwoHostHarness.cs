@@ -81,4 +81,13 @@ public sealed class TwoHostHarness
         new(peer.Tuple, flags, seq, ack, 502, len, options ?? TcpOptions.None);
 
     public TimeWaitSocket? TimeWaitOf(TcpSocket sk) => sk.Host.TimeWaitSockets.FirstOrDefault(t => t.SocketId == sk.Id);
+
+    /// <summary>send() on a socket by its owning host's "app" process.</summary>
+    public CallHandle Send(int socketId, long bytes) =>
+        Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Send) { SocketId = socketId, Bytes = bytes });
+
+    /// <summary>setsockopt() on a socket by its owning host's "app" process (SO_LINGER takes <paramref name="lingerOnOff"/>).</summary>
+    public CallHandle SetOption(int socketId, SocketOption option, int value, int lingerOnOff = 0) =>
+        Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Setsockopt)
+            { SocketId = socketId, Option = option, Value = value, LingerOnOff = lingerOnOff });
 }

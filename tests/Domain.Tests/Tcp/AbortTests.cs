@@ -14,7 +14,7 @@ public class AbortTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 100 });
+        h.Send(s.Id, 100);
         h.At(Ms(200));
         uint sndNxt = c.SndNxt, rcvNxt = c.RcvNxt;
         Assert.Equal(100, c.Unread);
@@ -32,7 +32,7 @@ public class AbortTests
         h.At(Ms(300));
         var recv = h.Call("server", SocketCallKind.Recv, s.Id);
         Assert.Equal("ECONNRESET", recv.Errno);
-        var send = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        var send = h.Send(s.Id, 10);
         Assert.Equal("EPIPE", send.Errno);
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpEstabResets]);
         Assert.Equal(0, h.Client.TimeWaitCount);
@@ -43,12 +43,12 @@ public class AbortTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
         h.At(Ms(150));
         var read = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id });
         Assert.Equal(100, read.Result);
         h.At(Ms(200));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
         uint sndNxt = c.SndNxt;
         var close = h.Call("client", SocketCallKind.Close, c.Id);
         Assert.Equal(0, close.Result);
@@ -68,9 +68,9 @@ public class AbortTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 5 });
+        h.Send(s.Id, 5);
         h.At(Ms(200));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
         h.Call("client", SocketCallKind.Close, c.Id);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnClose]);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
@@ -84,7 +84,7 @@ public class AbortTests
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(Ms(200));
         Assert.Equal(TcpState.CloseWait, s.State);
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.SetOption(s.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
         h.Call("server", SocketCallKind.Close, s.Id);
         Assert.Equal("R.", h.Sent("server").Last().Flags.ToLetters());
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpEstabResets]);

@@ -92,7 +92,7 @@ public class FinWait2Tests
         h.At(Ms(200));
         Assert.Equal(TcpState.FinWait2, c.State);
         Assert.Null(c.SsTimer);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.TCP_LINGER2, Value = -1 });
+        h.SetOption(c.Id, SocketOption.TCP_LINGER2, -1);
         h.Call("client", SocketCallKind.Close, c.Id);
         var rst = h.Sent("client").Last();
         Assert.Equal("R.", rst.Flags.ToLetters());
@@ -106,7 +106,7 @@ public class FinWait2Tests
     {
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.TCP_LINGER2, Value = -1 });
+        h.SetOption(c.Id, SocketOption.TCP_LINGER2, -1);
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(Ms(200));
         var rst = h.Sent("client").Last();
@@ -125,13 +125,13 @@ public class FinWait2Tests
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(Ms(111));
         Assert.Equal(TcpState.CloseWait, s.State);
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 20 });
+        h.Send(s.Id, 20);
         h.At(Ms(200));
         var rst = h.Sent("client").Last();
         Assert.Equal(TcpFlags.Rst, rst.Flags);
         Assert.Equal(c.Iss + 2, rst.SeqNo);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
-        Assert.Equal("EPIPE", h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 1 }).Errno);
+        Assert.Equal("EPIPE", h.Send(s.Id, 1).Errno);
     }
 
     [Fact]

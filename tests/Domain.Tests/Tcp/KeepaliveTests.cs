@@ -40,8 +40,8 @@ public class KeepaliveTests
         var (c, s, _) = h.Establish();
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(Ms(200));
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.SO_KEEPALIVE, Value = 1 });
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Setsockopt) { SocketId = s.Id, Option = SocketOption.TCP_KEEPIDLE, Value = 5 });
+        h.SetOption(s.Id, SocketOption.SO_KEEPALIVE, 1);
+        h.SetOption(s.Id, SocketOption.TCP_KEEPIDLE, 5);
         h.At(S(7));
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPKeepAlive]);
     }

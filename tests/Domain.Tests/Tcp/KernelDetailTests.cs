@@ -22,7 +22,7 @@ public class KernelDetailTests
         var h = new TwoHostHarness();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var s = h.Call("client", SocketCallKind.Socket);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = s.SocketId, Option = SocketOption.TCP_USER_TIMEOUT, Value = 3000 });
+        h.SetOption(s.SocketId, SocketOption.TCP_USER_TIMEOUT, 3000);
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "server", ToPort = 80 });
         h.At(S(20));
         Assert.Equal([0, 1, 2], SynTimes(h));
@@ -63,7 +63,7 @@ public class KernelDetailTests
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 4000 });
+        h.Send(c.Id, 4000);
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(2));
         var probe = h.Sent("client").Single(x => x.Reason == "tcp_send_loss_probe");
@@ -160,12 +160,12 @@ public class KernelDetailTests
         // tcp_event_data_sent(): data sent within ATO of the last data received → interactive mode.
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
         h.At(Ms(115));
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id });
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 100 });
+        h.Send(s.Id, 100);
         h.At(Ms(300));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
         h.At(Ms(400));
         var ack = h.Sent("server").Last(x => x.Flags == TcpFlags.Ack);
         Assert.True(ack.At > Ms(340), ack.At.ToString());
@@ -193,9 +193,9 @@ public class NagleTests
     {
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
         h.At(Ms(101));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
         h.At(Ms(200));
         var data = h.Sent("client").Where(x => x.Len > 0).Select(x => x.At).ToList();
         Assert.Equal(Ms(100), data[0]);
@@ -207,8 +207,8 @@ public class NagleTests
     {
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100 });
+        h.Send(c.Id, 100);
+        h.Send(c.Id, 100);
         h.Call("client", SocketCallKind.Close, c.Id);
         var sent = h.Sent("client").Where(x => x.At == Ms(100)).Select(x => x.Flags.ToLetters()).ToList();
         Assert.Equal(["P.", "FP."], sent);

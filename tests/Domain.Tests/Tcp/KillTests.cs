@@ -14,8 +14,8 @@ public class KillTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 10 });
-        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 50000 });
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 10, lingerOnOff: 1);
+        var send = h.Send(c.Id, 50000);
         Assert.Equal(50000, send.Result);
         h.At(Ms(101));
         Assert.Null(h.Sim.Kill("client", "app", "SIGKILL"));
@@ -40,7 +40,7 @@ public class KillTests
     {
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = 0 });
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
         h.Sim.Kill("client", "app", "SIGKILL");
         Assert.Equal("R.", h.Sent("client").Last().Flags.ToLetters());
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
@@ -51,8 +51,8 @@ public class KillTests
     {
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_SNDBUF, Value = 30000 });
-        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 10_000_000 });
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 30000);
+        var send = h.Send(c.Id, 10_000_000);
         Assert.True(send.Blocked);
         h.At(Ms(101));
         h.Sim.Kill("client", "app", "SIGKILL");

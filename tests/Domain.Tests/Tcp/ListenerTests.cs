@@ -17,7 +17,7 @@ public class ListenerTests
         var c1 = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         var c2 = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.At(Ms(50));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c2.SocketId, Bytes = 5 });
+        h.Send(c2.SocketId, 5);
         h.At(Ms(100));
         var listener = h.Sim.FindSocket(l.SocketId)!;
         Assert.Equal(2, listener.AcceptQueue.Count);

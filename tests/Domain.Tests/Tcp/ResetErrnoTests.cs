@@ -20,14 +20,14 @@ public class ResetErrnoTests
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 7 });
+        h.Send(s.Id, 7);
         h.At(Ms(150));
         PeerAborts(h, s, "server");
         h.At(Ms(200));
         Assert.Equal(7, h.Call("client", SocketCallKind.Recv, c.Id).Result);
         Assert.Equal("ECONNRESET", h.Call("client", SocketCallKind.Recv, c.Id).Errno);
         Assert.Equal(0, h.Call("client", SocketCallKind.Recv, c.Id).Result);
-        Assert.Equal("EPIPE", h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 1 }).Errno);
+        Assert.Equal("EPIPE", h.Send(c.Id, 1).Errno);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public class ResetErrnoTests
         h.At(Ms(300));
         Assert.Equal(TcpState.Close, s.State);
         Assert.Equal(0, h.Call("server", SocketCallKind.Recv, s.Id).Result);
-        Assert.Equal("EPIPE", h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 1 }).Errno);
+        Assert.Equal("EPIPE", h.Send(s.Id, 1).Errno);
     }
 
     [Fact]

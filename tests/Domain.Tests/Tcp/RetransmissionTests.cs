@@ -82,8 +82,8 @@ public class RetransmissionTests
     public void Established_UserTimeout3000DeadPeer_RtoClampedToDeadline()
     {
         var h = DeadPeerAfterHandshake(out var c, out _);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.TCP_USER_TIMEOUT, Value = 3000 });
-        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 4 });
+        h.SetOption(c.Id, SocketOption.TCP_USER_TIMEOUT, 3000);
+        var send = h.Send(c.Id, 4);
         Assert.Equal(4, send.Result);
         var recv = h.Call("client", SocketCallKind.Recv, c.Id);
         h.At(S(10));
@@ -105,10 +105,10 @@ public class RackTests
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: true, null, 1.0, null);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 1448 });
+        h.Send(c.Id, 1448);
         h.Sim.ChangeLink("client", "server", oneDirection: true, null, 0.0, null);
         h.At(Ms(101));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = later * 1448 });
+        h.Send(c.Id, later * 1448);
         h.At(Ms(400));
         return (h, c, s);
     }
@@ -145,7 +145,7 @@ public class RackTests
             var h = new TwoHostHarness(seed);
             var (c, s, _) = h.Establish();
             h.Sim.ChangeLink("client", "server", oneDirection: false, null, 0.1, null);
-            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000 });
+            h.Send(c.Id, 60_000);
             h.At(S(30));
             Assert.Equal(60_000, h.Call("server", SocketCallKind.Recv, s.Id).Result);
             Assert.Equal(0, c.SendQueue);

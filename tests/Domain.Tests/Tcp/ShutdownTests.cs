@@ -21,7 +21,7 @@ public class ShutdownTests
         Shutdown(h, "client", c.Id, ShutdownHow.SHUT_RD);
         Assert.Equal(before, h.Segments().Count());
         Assert.Equal(TcpState.Established, c.State);
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        h.Send(s.Id, 10);
         h.At(Ms(200));
         Assert.Equal(10, h.Call("client", SocketCallKind.Recv, c.Id).Result);
         var eof = h.Call("client", SocketCallKind.Recv, c.Id);
@@ -41,7 +41,7 @@ public class ShutdownTests
         Assert.False(c.IsOrphan);
         Assert.Null(c.SsTimer);
         Assert.Equal(0, h.Client.TimeWaitCount);
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 1000 });
+        h.Send(s.Id, 1000);
         h.At(Ms(300));
         Assert.Equal(1000, h.Call("client", SocketCallKind.Recv, c.Id).Result);
         h.At(S(3600));
@@ -58,7 +58,7 @@ public class ShutdownTests
         var (c, s, _) = h.Establish();
         Shutdown(h, "client", c.Id, ShutdownHow.SHUT_RDWR);
         h.At(Ms(200));
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = s.Id, Bytes = 10 });
+        h.Send(s.Id, 10);
         h.At(Ms(300));
         Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);

@@ -16,7 +16,7 @@ public class ZeroWindowTests
         var (c, s, _) = h.Establish();
         if (linger >= 0)
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = linger });
-        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = bytes });
+        var send = h.Send(c.Id, bytes);
         Assert.Equal(bytes, send.Result);
         h.At(S(2));
         // The receiver's window is closed: the sender holds the rest and probes.
