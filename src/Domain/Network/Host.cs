@@ -105,7 +105,7 @@ public sealed partial class Host : IEventTarget
     internal bool PeerIsProven(IPv4 peer, bool hasTimestamp, uint tsVal)
     {
         if (!_peerTimestamps.TryGetValue(peer, out var e)) return true;
-        long nowSec = Sim.Now.Ns / 1_000_000_000 + 1;
+        long nowSec = KernelSeconds.At(Sim.Now);
         if (nowSec - e.StampSec >= TcpConstants.PawsMslSec) return true;
         return hasTimestamp && (int)(e.Ts - tsVal) <= 1;
     }
