@@ -171,7 +171,7 @@ public sealed partial class Host : IEventTarget
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
         if (payload is not Segment seg) throw new InvalidOperationException("a host only receives segments");
-        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length));
+        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
         if (Kind == HostKind.Scripted)
         {
             Received.Add(seg);

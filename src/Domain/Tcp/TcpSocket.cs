@@ -256,18 +256,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     // ---- timers ------------------------------------------------------------------------------
 
-    void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout)
-    {
-        var expires = Jiffies.Expiry(_sim.Now, timeout);
-        _sim.Arm(timer, expires);
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind, expires));
-    }
+    void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout) =>
+        _sim.ArmTimer(timer, Host, Id, kind, Jiffies.Expiry(_sim.Now, timeout));
 
-    void CancelTimer(SimTimer timer, TcpTimerKind kind)
-    {
-        if (timer.Cancel())
-            if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerCancelled(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
-    }
+    void CancelTimer(SimTimer timer, TcpTimerKind kind) => _sim.CancelTimer(timer, Host, Id, kind);
 
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
@@ -304,10 +296,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
     }
 
-    void RecordFired(TcpTimerKind kind)
-    {
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerFired(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
-    }
+    void RecordFired(TcpTimerKind kind) => _sim.TimerFired(Host, Id, kind);
 
     // ---- RTT estimation -----------------------------------------------------------------------
 
