@@ -16,7 +16,7 @@ using TcpCall = SimService.Domain.Tcp.SocketCallKind;
 namespace SimService.Api.Features.Simulations;
 
 /// <summary>
-/// Writes a simulation's command log as a scenario document (shared/scenario-format.md) whose run produces
+/// Writes a simulation's command log as a scenario document (docs/scenario-format.md) whose run produces
 /// the same journal. It replays the log on a fresh engine and turns each command into what the scenario
 /// runner does with the same effect:
 /// <list type="bullet">
