@@ -64,10 +64,10 @@ public sealed partial class Simulation
     /// holds this many events. A run stopped here would not replay the same way from its logged command, so
     /// whoever sets it must refuse the command that hit it (the API does, and rebuilds the engine).
     /// </summary>
-    public int JournalLimit { get; set; } = int.MaxValue;
+    public long JournalLimit { get; set; } = long.MaxValue;
 
     /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
-    public bool JournalFull => _journal.Count >= JournalLimit;
+    public bool JournalFull => _sink.Appended >= JournalLimit;
     public IRandomSource Rng { get; }
 
     /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>

@@ -25,7 +25,7 @@ public sealed class CommandBatch
         Engine = engine;
         Version = version;
         _journalMark = engine.Journal.Count;
-        engine.JournalLimit = _journalMark + MaxJournalEvents;
+        engine.JournalLimit = engine.Sink.Appended + MaxJournalEvents;
     }
 
     /// <summary>

@@ -85,7 +85,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             finally
             {
                 engine.Interruption = default;
-                engine.JournalLimit = int.MaxValue;
+                engine.JournalLimit = long.MaxValue;
             }
         }
         return new WriteConflict(simulationId);
