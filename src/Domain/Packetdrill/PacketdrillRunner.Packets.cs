@@ -265,22 +265,11 @@ public sealed partial class PacketdrillRunner
         _ => 0,
     });
 
+    /// <summary>Script flags to the engine's: packetdrill's letters, "" (written "-") for none.</summary>
     static bool TryFlags(string text, out TcpFlags flags)
     {
         flags = TcpFlags.None;
-        foreach (var c in text)
-        {
-            flags |= c switch
-            {
-                'S' => TcpFlags.Syn,
-                'F' => TcpFlags.Fin,
-                'R' => TcpFlags.Rst,
-                'P' => TcpFlags.Psh,
-                '.' => TcpFlags.Ack,
-                _ => TcpFlags.None,
-            };
-        }
-        return true;
+        return text.Length == 0 || TcpFlagsText.TryParse(text, out flags);
     }
 
     /// <summary>A script packet as packetdrill dumps it: "0.100000 F. 1001:1001(0) ack 1 win 256 &lt;nop,nop,TS val 2010 ecr 1000&gt;".</summary>
