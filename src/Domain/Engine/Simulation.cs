@@ -198,6 +198,26 @@ public sealed partial class Simulation
         return new AdvanceResult(Now, processed, false, true);
     }
 
+    /// <summary>
+    /// Runs event by event until <paramref name="done"/> holds, nothing is pending, the next event is past
+    /// <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed; then processes the
+    /// events still due at the time it stopped (within what is left of the budget), so no event is left due
+    /// at the current time — the state <c>RunUntil(Now, budget)</c> on the same start would reach.
+    /// </summary>
+    public AdvanceResult RunUntil(Func<bool> done, SimTime horizon, long eventBudget)
+    {
+        long processed = 0;
+        while (!done() && processed < eventBudget)
+        {
+            if (RunUntilIdle(horizon, eventBudget: 1).EventsProcessed == 0) break;
+            processed++;
+        }
+        var flush = RunUntil(Now, eventBudget - processed);
+        processed += flush.EventsProcessed;
+        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
+        return new AdvanceResult(Now, processed, truncated, _queue.Count == 0);
+    }
+
     /// <summary>Pops one item: the only place the clock moves.</summary>
     void Step()
     {
