@@ -25,6 +25,7 @@ public static class HardeningSetup
 
         // The request's token (RequestAborted) is cancelled after the limit as when the client leaves: the engine
         // checks it between events, the command is not acknowledged, and the engine is rebuilt from the log.
+        builder.Services.AddWebHygiene(builder.Configuration);
         var seconds = builder.Configuration.GetValue("Limits:RequestSeconds", DefaultRequestSeconds);
         builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new RequestTimeoutPolicy
         {
@@ -39,6 +40,7 @@ public static class HardeningSetup
 
     public static WebApplication UseApiHardening(this WebApplication app)
     {
+        app.UseWebHygiene();
         app.UseRequestTimeouts();
         app.UseMiddleware<JsonTextCheck>();
         return app;
