@@ -34,6 +34,9 @@ public sealed class CommandBatch
     /// </summary>
     public bool JournalLimitReached { get; private set; }
 
+    /// <summary>Queue items the commands of this batch processed (for the service's metrics).</summary>
+    public long EventsProcessed { get; private set; }
+
     /// <summary>The live engine, to read from; change it only through <see cref="Apply"/>.</summary>
     public Simulation Engine { get; }
 
@@ -56,6 +59,7 @@ public sealed class CommandBatch
     {
         var at = Engine.Now;
         var outcome = CommandApplier.Apply(Engine, command);
+        EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
         if (Engine.JournalFull) return LimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;

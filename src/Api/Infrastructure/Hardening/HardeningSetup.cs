@@ -31,9 +31,9 @@ public static class HardeningSetup
         {
             Timeout = TimeSpan.FromSeconds(seconds),
             TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
-            WriteTimeoutResponse = context => ErrorMapping.WorkLimit("$",
+            WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit("$",
                 $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. "
-                + "Use a smaller event budget or advance in smaller steps.", null).ExecuteAsync(context),
+                + "Use a smaller event budget or advance in smaller steps.", null).ExecuteAsync(context); },
         });
         return builder;
     }
