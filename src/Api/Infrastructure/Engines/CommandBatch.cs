@@ -17,7 +17,7 @@ public sealed class CommandBatch
     private int _journalMark;
 
     /// <summary>The most journal events one request may add; a request that needs more is refused whole.</summary>
-    public const int MaxJournalEvents = 250_000;
+    public const int MaxJournalEvents = 20_000;
 
     internal CommandBatch(Guid simulationId, Simulation engine, long version)
     {
@@ -58,6 +58,7 @@ public sealed class CommandBatch
     public CommandOutcome Apply(SimCommand command)
     {
         var at = Engine.Now;
+        Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
         var outcome = CommandApplier.Apply(Engine, command);
         EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
         if (Engine.JournalFull) return LimitReached();

@@ -70,8 +70,9 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 db.Commands.AddRange(batch.Commands);
                 db.Events.AddRange(batch.Events);
                 run.Version = batch.Version;
-                // The work is done: a client that leaves now does not undo a command that is about to be durable.
-                await db.SaveChangesAsync(CancellationToken.None);
+                // The limit covers the save too: cancelled before its commit, the transaction is rolled back and the
+                // command is not acknowledged (the engine is dropped below and rebuilt from the log).
+                await db.SaveChangesAsync(cancellationToken);
                 ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
                 lease.Keep(engine, batch.Version);
                 return outcome;
