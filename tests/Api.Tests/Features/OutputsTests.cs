@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Formats.Tar;
 using System.Net;
 using SimService.Api.Tests.Infrastructure;
 
@@ -41,8 +42,27 @@ public sealed class OutputsTests(ApiHosts hosts)
         Assert.Equal(0x0A0D0D0Au, BinaryPrimitives.ReadUInt32LittleEndian(data));
     }
 
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task OrderlyClose_GetProcFsTar_HoldsTheHostsProcNetFiles(DatabaseProvider provider)
+    {
+        var sim = await Stories.OrderlyCloseAsync(hosts.Client(provider));
+
+        var response = await sim.Client.GetAsync($"{sim.Base}/hosts/client/procfs.tar");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-tar", response.Content.Headers.ContentType?.MediaType);
+        var files = new Dictionary<string, string>();
+        using (var tar = new TarReader(await response.Content.ReadAsStreamAsync()))
+            while (tar.GetNextEntry() is { } entry)
+                files[entry.Name] = entry.DataStream is { } data ? await new StreamReader(data).ReadToEndAsync() : "";
+        Assert.Equal(["net/", "net/netstat", "net/snmp", "net/snmp6", "net/sockstat", "net/sockstat6", "net/tcp", "net/tcp6"], files.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(await sim.GetTextAsync("hosts/client/proc/net/sockstat"), files["net/sockstat"]);
+        Assert.Equal(await sim.GetTextAsync("hosts/client/proc/net/snmp"), files["net/snmp"]);
+    }
+
     [Theory]
     [InlineData("pcap?host=nobody", HttpStatusCode.NotFound)]
+    [InlineData("hosts/nobody/procfs.tar", HttpStatusCode.NotFound)]
     [InlineData("pcap?fromNs=5&toNs=4", HttpStatusCode.BadRequest)]
     [InlineData("pcap?fromNs=-1", HttpStatusCode.BadRequest)]
     public async Task TwoHosts_GetOutputWithBadInput_IsAProblem(string path, HttpStatusCode expected)

@@ -4,7 +4,7 @@ using SimService.Api.Infrastructure;
 
 namespace SimService.Api.Features.Outputs;
 
-/// <summary>Outputs people look at with their usual tools: captures for Wireshark/tshark.</summary>
+/// <summary>Outputs people look at with their usual tools: captures for Wireshark/tshark, a procfs tree for node_exporter.</summary>
 public static class OutputsEndpoints
 {
     public static IEndpointRouteBuilder MapOutputs(this IEndpointRouteBuilder app)
@@ -16,8 +16,17 @@ public static class OutputsEndpoints
             .WithSummary("Packet capture with virtual timestamps: ?host= gives that host's view as classic pcap (what it sent, what reached it); " +
                          "without it, pcapng of every segment once, lost ones on interface \"dropped\"; fromNs/toNs bound the time")
             .WithExamples(response: "(binary) 4d 3c b2 a1 02 00 04 00 … — nanosecond pcap, link type 101 (raw IPv4); open with wireshark or tshark -r");
+        group.MapGet("/hosts/{host}/procfs.tar", GetProcFsBundle).WithName(nameof(GetProcFsBundle))
+            .Produces<byte[]>(StatusCodes.Status200OK, "application/x-tar").ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("The host's /proc/net (tcp, tcp6, sockstat, sockstat6, netstat, snmp, snmp6) as a tar: extract it and point " +
+                         "node_exporter --path.procfs (or any /proc reader) at the folder")
+            .WithExamples(response: "(binary) ustar archive: net/, net/sockstat, net/sockstat6, net/tcp, net/tcp6, net/netstat, net/snmp, net/snmp6");
         return app;
     }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetProcFsBundle(
+        Guid id, string host, ISender sender, CancellationToken cancellationToken) =>
+        (await sender.Send(new GetProcFsBundle(id, host), cancellationToken)).ToFile();
 
     private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetCapture(
         Guid id, ISender sender, CancellationToken cancellationToken, string? host = null, long? fromNs = null, long? toNs = null) =>
