@@ -51,8 +51,8 @@ public enum AdvanceMode
 /// <summary>Moves the clock, processing events, within an event budget.</summary>
 public sealed record AdvanceCommand(AdvanceMode Mode, SimDuration Amount, long EventBudget) : SimCommand;
 
-/// <summary>What applying a command did: an error (nothing changed), a call handle, or an advance result.</summary>
-public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null)
+/// <summary>What applying a command did: an error (nothing changed), a call handle, an advance result, or an opened connection.</summary>
+public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null)
 {
     public bool IsOk => Error is null;
     public static readonly CommandOutcome Ok = new((DomainError?)null);
@@ -72,6 +72,7 @@ public static class CommandApplier
         KillCommand c => FromResult(sim.Kill(c.Host, c.Process, c.Signal)),
         InjectCommand c => Inject(sim, c),
         AdvanceCommand c => Advance(sim, c),
+        OpenConnectionCommand c => OpenConnection(sim, c),
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
 
@@ -104,6 +105,12 @@ public static class CommandApplier
     {
         var r = sim.Call(c.Request);
         return r.IsOk ? new CommandOutcome(null, r.Value) : new CommandOutcome(r.Error);
+    }
+
+    static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
+    {
+        var opened = ConnectionOpener.Open(sim, c, call => Call(sim, call));
+        return opened.IsOk ? new CommandOutcome(null, Connection: opened.Value) : new CommandOutcome(opened.Error);
     }
 
     static CommandOutcome Inject(Simulation sim, InjectCommand c)

@@ -10,11 +10,19 @@ public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
     readonly List<PendingCall> _pending = [];
+    readonly List<CallRecord> _calls = [];
+    readonly Dictionary<long, CallRecord> _callsById = [];
 
     /// <summary>Every socket ever created in this simulation, by id (destroyed ones included, for the data ledger).</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
 
     public IReadOnlyList<PendingCall> PendingCalls => _pending;
+
+    /// <summary>The call table: every call a process made, in the order made (kept at every journal level).</summary>
+    public IReadOnlyList<CallRecord> Calls => _calls;
+
+    /// <summary>A call of the table by id, or null when no process made it.</summary>
+    public CallRecord? FindCall(long callId) => _callsById.GetValueOrDefault(callId);
 
     internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
 
@@ -44,7 +52,11 @@ public sealed partial class Simulation
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
         var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes);
-        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
+        var args = Describe(r);
+        var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
+        _calls.Add(entry);
+        _callsById[id] = entry;
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
@@ -119,7 +131,11 @@ public sealed partial class Simulation
 
     Result<CallHandle> Finish(PendingCall call, TcpSocket? sk, CallOutcome outcome)
     {
-        if (outcome.Blocked) return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
+        if (outcome.Blocked)
+        {
+            if (sk is not null) _callsById[call.Id].SocketId = sk.Id;
+            return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
+        }
         _pending.Remove(call);
         int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno);
@@ -135,6 +151,14 @@ public sealed partial class Simulation
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno)
     {
+        if (_callsById.TryGetValue(call.Id, out var entry))
+        {
+            if (socketId != 0) entry.SocketId = socketId;
+            entry.Returned = true;
+            entry.Result = errno is null ? value : -1;
+            entry.Errno = errno;
+            entry.ReturnedAt = Now;
+        }
         if (Journals(JournalLevel.States))
             Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
                 socketId, errno is null ? value : -1, errno, Now - call.Issued));

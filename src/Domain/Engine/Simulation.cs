@@ -21,14 +21,34 @@ public sealed partial class Simulation
     readonly List<Link> _links = [];
     readonly Dictionary<string, Nat> _nats = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Nat> _natsByAddress = [];
-    readonly List<SimEvent> _journal = [];
+    IJournalSink _sink = new FullJournal();
     int _nextSocketId = 1;
     long _nextCallId = 1;
     long _journalSeq;
+    long _lastSegmentId;
 
     public KernelProfile Profile { get; }
     public long Seed { get; }
-    public JournalLevel JournalLevel { get; set; } = JournalLevel.Full;
+    /// <summary>
+    /// How much is journaled; setting it installs the in-memory sink of that level (before the
+    /// first event — a sink is chosen once per run).
+    /// </summary>
+    public JournalLevel JournalLevel
+    {
+        get => _sink.Level;
+        set => Sink = JournalSinks.For(value);
+    }
+
+    /// <summary>Where events go (<see cref="FullJournal"/> unless set before the first event).</summary>
+    public IJournalSink Sink
+    {
+        get => _sink;
+        set
+        {
+            if (_journalSeq != 0) throw new InvalidOperationException("the journal sink is chosen before the first event");
+            _sink = value;
+        }
+    }
     public SimTime Now { get; private set; } = SimTime.Zero;
     public IRandomSource Rng { get; }
 
@@ -39,7 +59,8 @@ public sealed partial class Simulation
 
     public IReadOnlyList<Host> Hosts => _hosts;
     public IReadOnlyList<Link> Links => _links;
-    public IReadOnlyList<SimEvent> Journal => _journal;
+    /// <summary>The events the sink holds in memory (all of them for the in-memory journals).</summary>
+    public IReadOnlyList<SimEvent> Journal => _sink.Held;
     public int PendingEvents => _queue.Count;
 
     /// <summary>When the next pending item is due (it may be a stale timer that will be skipped), or null when idle.</summary>
@@ -177,6 +198,26 @@ public sealed partial class Simulation
         return new AdvanceResult(Now, processed, false, true);
     }
 
+    /// <summary>
+    /// Runs event by event until <paramref name="done"/> holds, nothing is pending, the next event is past
+    /// <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed; then processes the
+    /// events still due at the time it stopped (within what is left of the budget), so no event is left due
+    /// at the current time — the state <c>RunUntil(Now, budget)</c> on the same start would reach.
+    /// </summary>
+    public AdvanceResult RunUntil(Func<bool> done, SimTime horizon, long eventBudget)
+    {
+        long processed = 0;
+        while (!done() && processed < eventBudget)
+        {
+            if (RunUntilIdle(horizon, eventBudget: 1).EventsProcessed == 0) break;
+            processed++;
+        }
+        var flush = RunUntil(Now, eventBudget - processed);
+        processed += flush.EventsProcessed;
+        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
+        return new AdvanceResult(Now, processed, truncated, _queue.Count == 0);
+    }
+
     /// <summary>Pops one item: the only place the clock moves.</summary>
     void Step()
     {
@@ -192,10 +233,28 @@ public sealed partial class Simulation
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
 
-    internal void Arm(SimTimer timer, SimTime expires)
+    /// <summary>
+    /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
+    /// timer of a socket, request socket or timewait socket is armed.
+    /// </summary>
+    internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
         var generation = timer.Arm(expires);
         _queue.Enqueue(expires, timer.Owner, timer, timer, generation);
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, expires));
+    }
+
+    /// <summary>Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed: the one place any timer is cancelled.</summary>
+    internal void CancelTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind)
+    {
+        if (timer.Cancel() && Journals(JournalLevel.Full))
+            Record(JournalLevel.Full, new TimerCancelled(Now, _journalSeq, host.Name, socketId, kind));
+    }
+
+    /// <summary>Journals a timer's expiry (the handler runs next).</summary>
+    internal void TimerFired(Host host, int socketId, TcpTimerKind kind)
+    {
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerFired(Now, _journalSeq, host.Name, socketId, kind));
     }
 
     internal int NextSocketId() => _nextSocketId++;
@@ -206,10 +265,12 @@ public sealed partial class Simulation
     /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
     internal void Transmit(Host from, Segment seg, string reason)
     {
+        if (seg.Id != 0) seg = seg with { }; // the same object sent again is a new transmission
+        seg.Id = ++_lastSegmentId;
         var sent = seg;
         var to = Route(from, ref seg);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
-            sent.Window, sent.Options, reason, to?.Name));
+            sent.Window, sent.Options, reason, to?.Name, sent.Id));
         var link = to is null ? null : FindLink(from.Name, to.Name);
         if (to is null || link is null)
         {
@@ -253,21 +314,21 @@ public sealed partial class Simulation
 
     void RecordDrop(Host from, Segment seg, string why)
     {
-        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDropped(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, why));
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDropped(Now, _journalSeq, from.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, why, seg.Id));
     }
 
     // ---- the journal --------------------------------------------------------------------
 
     /// <summary>Whether events of this level are being kept.</summary>
-    internal bool Journals(JournalLevel level) => JournalLevel <= level;
+    internal bool Journals(JournalLevel level) => _sink.Level <= level;
 
     internal long JournalSeq => _journalSeq;
 
     /// <summary>Appends an event if the simulation keeps events of its level.</summary>
     internal void Record(JournalLevel level, SimEvent e)
     {
-        if (JournalLevel > level) return;
-        _journal.Add(e);
+        if (_sink.Level > level) return;
+        _sink.Append(e);
         _journalSeq++;
     }
 }

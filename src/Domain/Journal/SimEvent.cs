@@ -10,17 +10,20 @@ public abstract record SimEvent(SimTime At, long Seq);
 /// <summary>
 /// A host put a segment on a link (or, for a dropped one, tried to). The tuple is as the sender
 /// sees it (before any NAT); <see cref="To"/> names the host it is routed to, null when none.
+/// <see cref="SegmentId"/> numbers every transmission of the simulation from 1 (a retransmission
+/// is a new transmission): the <see cref="SegmentDelivered"/> or <see cref="SegmentDropped"/> of
+/// this transmission carries the same id.
 /// </summary>
 public sealed record SegmentSent(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
-    int Len, ushort Win, TcpOptions Options, string Reason, string? To) : SimEvent(At, Seq);
+    int Len, ushort Win, TcpOptions Options, string Reason, string? To, long SegmentId = 0) : SimEvent(At, Seq);
 
-/// <summary>A segment arrived at its destination host.</summary>
+/// <summary>A segment arrived at its destination host (the tuple as it arrives, after any NAT); <see cref="SegmentId"/> pairs it with its <see cref="SegmentSent"/>.</summary>
 public sealed record SegmentDelivered(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
-    int Len) : SimEvent(At, Seq);
+    int Len, long SegmentId = 0) : SimEvent(At, Seq);
 
-/// <summary>The link lost a segment (seeded loss, a blackhole, or no route between the hosts).</summary>
+/// <summary>The link lost a segment (seeded loss, a blackhole, or no route between the hosts); <see cref="SegmentId"/> pairs it with its <see cref="SegmentSent"/>.</summary>
 public sealed record SegmentDropped(SimTime At, long Seq, string Host, FourTuple Tuple, TcpFlags Flags, uint SeqNo, uint AckNo,
-    int Len, string Reason) : SimEvent(At, Seq);
+    int Len, string Reason, long SegmentId = 0) : SimEvent(At, Seq);
 
 /// <summary>A connection changed state; <see cref="Cause"/> names the kernel function that did it.</summary>
 public sealed record StateChanged(SimTime At, long Seq, string Host, int SocketId, TcpState From, TcpState To, string Cause)

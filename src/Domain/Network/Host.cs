@@ -105,7 +105,7 @@ public sealed partial class Host : IEventTarget
     internal bool PeerIsProven(IPv4 peer, bool hasTimestamp, uint tsVal)
     {
         if (!_peerTimestamps.TryGetValue(peer, out var e)) return true;
-        long nowSec = Sim.Now.Ns / 1_000_000_000 + 1;
+        long nowSec = KernelSeconds.At(Sim.Now);
         if (nowSec - e.StampSec >= TcpConstants.PawsMslSec) return true;
         return hasTimestamp && (int)(e.Ts - tsVal) <= 1;
     }
@@ -171,7 +171,7 @@ public sealed partial class Host : IEventTarget
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
         if (payload is not Segment seg) throw new InvalidOperationException("a host only receives segments");
-        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length));
+        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new SegmentDelivered(sim.Now, sim.JournalSeq, Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
         if (Kind == HostKind.Scripted)
         {
             Received.Add(seg);

@@ -81,4 +81,10 @@ public sealed record Segment(
     public uint EndSeq => Seq + SeqSpace;
 
     public bool Has(TcpFlags f) => (Flags & f) == f;
+
+    /// <summary>
+    /// The transmission's number in its simulation (0 until it is put on a link), set once by
+    /// Simulation.Transmit and carried to its delivery or drop: pairs the journal's events.
+    /// </summary>
+    public long Id { get; internal set; }
 }

@@ -77,7 +77,7 @@ public sealed partial class ScenarioRunner
             if (journal[i] is not SegmentSent s) continue;
             if ((s.Flags & TcpFlags.Syn) != 0) isn[s.Tuple] = s.SeqNo;
             bool dropped = i + 1 < journal.Count && journal[i + 1] is SegmentDropped d
-                && d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags;
+                && (s.SegmentId != 0 ? d.SegmentId == s.SegmentId : d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags);
             var to = s.To ?? hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
             uint receiverIsn = isn.GetValueOrDefault(s.Tuple.Reversed);
             packets.Add(new WirePacket(s.At, s.Host, to, s.Tuple, s.Flags, s.SeqNo, s.AckNo,

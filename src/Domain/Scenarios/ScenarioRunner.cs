@@ -6,7 +6,7 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Scenarios;
 
 /// <summary>
-/// Runs a scenario document (shared/scenario-format.md) on a fresh <see cref="Simulation"/>: builds
+/// Runs a scenario document (docs/scenario-format.md) on a fresh <see cref="Simulation"/>: builds
 /// the hosts and links, executes the steps in virtual time (every event at or before a step's time
 /// first), then runs on after the last step and makes the final checks. One instance per run.
 /// </summary>

@@ -82,9 +82,7 @@ public sealed class RequestSocket : IEventTarget
             Host.Count(MibCounter.TcpRetransSegs);
             _resent = true;
         }
-        var expires = Jiffies.Expiry(_sim.Now, _timeout);
-        _sim.Arm(_timer, expires);
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit, expires));
+        _sim.ArmTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }
 
     /// <summary>
@@ -93,7 +91,7 @@ public sealed class RequestSocket : IEventTarget
     /// </summary>
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, 0, TcpTimerKind.SynAckRetransmit));
+        sim.TimerFired(Host, 0, TcpTimerKind.SynAckRetransmit);
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout()
         if (Listener.State != TcpState.Listen || _retransmits >= Host.Sysctls.TcpSynackRetries)
         {
@@ -107,7 +105,7 @@ public sealed class RequestSocket : IEventTarget
 
     void Drop()
     {
-        _timer.Cancel();
+        _sim.CancelTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit);
         Host.Requests.Remove(Tuple);
     }
 

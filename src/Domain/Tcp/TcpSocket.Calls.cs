@@ -178,11 +178,17 @@ public sealed partial class TcpSocket
             Unread -= n;
             Recharge();
             _sim.RecordDelivered(this, n);
+            if (Unread == 0) CopyFin();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
+        if (_done)
+        {
+            // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
+            CopyFin();
+            return CallOutcome.Ok(0);
+        }
         if (bytes == 0) return CallOutcome.Ok(0);
-        if (_done) return CallOutcome.Ok(0);
         if (_softError is not null)
         {
             var e = _softError;
@@ -193,6 +199,18 @@ public sealed partial class TcpSocket
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         _pendingRecv = call;
         return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// The found_fin_ok step of tcp_recvmsg_locked() — net/ipv4/tcp.c: a read that reaches the FIN
+    /// moves copied_seq past it (*seq + 1), so Recv-Q (rcv_nxt − copied_seq) drops to 0. A FIN that
+    /// arrives while data is unread is coalesced onto the tail skb (tcp_try_coalesce() ORs its
+    /// flags in), so the read that empties the queue eats it; a FIN arriving on an empty queue is
+    /// its own skb, eaten by the next read, which returns 0.
+    /// </summary>
+    void CopyFin()
+    {
+        if (_done) _finCopied = true;
     }
 
     /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>

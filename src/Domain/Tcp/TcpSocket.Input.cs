@@ -73,6 +73,7 @@ public sealed partial class TcpSocket
             if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             _lastRecv = _lastAckRecv = _sim.Now;
+            _lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
@@ -113,7 +114,7 @@ public sealed partial class TcpSocket
         if (_tsOk)
         {
             _tsRecent = peer.TsVal;
-            _tsRecentStampSec = _sim.Now.Ns / 1_000_000_000 + 1;
+            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
         }
     }
 
@@ -126,7 +127,7 @@ public sealed partial class TcpSocket
         if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
         {
             _tsRecent = seg.Options.TsVal;
-            _tsRecentStampSec = _sim.Now.Ns / 1_000_000_000 + 1;
+            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
         }
     }
 
@@ -712,6 +713,7 @@ public sealed partial class TcpSocket
         else child._rto = TcpConstants.TimeoutFallback;
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
+        child._lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         listener.AcceptQueue.Add(child);

@@ -31,13 +31,20 @@ public sealed partial class TcpSocket
             _ackScheduled = false;
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
-        if (len > 0 && !retransmit && _ato > SimDuration.Zero && _sim.Now - _lastDataRecv < _ato)
-        {
-            // tcp_event_data_sent(): data sent within ATO of the last data received → interactive (ping-pong).
-            _pingPong = true;
-        }
-        _lastSend = _sim.Now;
+        if (len > 0) EventDataSent(retransmit);
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
+    }
+
+    /// <summary>
+    /// Models tcp_event_data_sent() — net/ipv4/tcp_output.c, called by __tcp_transmit_skb() only
+    /// for a segment that carries data (skb->len != tcp_header_size): lsndtime = now, and data sent
+    /// within ATO of the last data received means an interactive flow (ping-pong). A bare ACK,
+    /// SYN, FIN, RST or keepalive/window probe leaves lsndtime alone.
+    /// </summary>
+    void EventDataSent(bool retransmit)
+    {
+        _lsndtime = _sim.Now;
+        if (!retransmit && _ato > SimDuration.Zero && _sim.Now - _lastDataRecv < _ato) _pingPong = true;
     }
 
     /// <summary>

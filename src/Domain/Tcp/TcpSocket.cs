@@ -72,6 +72,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public bool SendShutdown { get; private set; }
     /// <summary>SOCK_DONE: the peer's FIN was received.</summary>
     bool _done;
+    /// <summary>copied_seq has passed the FIN: a read reached it (tcp_recvmsg_locked found_fin_ok).</summary>
+    bool _finCopied;
     /// <summary>sk->sk_err: a pending error reported once by the next call.</summary>
     string? _softError;
     internal bool BoundPort;
@@ -152,7 +154,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
     uint _tlpHighSeq;
     SimTime _lastAckRecv;
-    SimTime _lastSend;
+    /// <summary>tp->lsndtime: when data was last sent (tcp_event_data_sent), set at ESTABLISHED too; feeds tcp_out_of_resources().</summary>
+    SimTime _lsndtime;
 
     // ---- delayed ACK (icsk_ack) --------------------------------------------------------------
     int _quick;
@@ -184,8 +187,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Send-Q: write_seq − snd_una (includes a queued FIN); for a listener the backlog.</summary>
     public long SendQueue => State == TcpState.Listen ? _backlog : (long)(WriteSeq - SndUna);
 
-    /// <summary>Recv-Q: rcv_nxt − copied_seq (includes the FIN's byte); for a listener the accept queue length.</summary>
-    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && State != TcpState.Close ? 1 : 0);
+    /// <summary>
+    /// Recv-Q: rcv_nxt − copied_seq — the FIN's byte counts until a read passes it (tcp_recvmsg_locked);
+    /// for a listener the accept queue length.
+    /// </summary>
+    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
 
     public SimDuration Rto => _rto;
     public int Retransmits => _retransmits;
@@ -256,18 +262,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     // ---- timers ------------------------------------------------------------------------------
 
-    void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout)
-    {
-        var expires = Jiffies.Expiry(_sim.Now, timeout);
-        _sim.Arm(timer, expires);
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind, expires));
-    }
+    void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout) =>
+        _sim.ArmTimer(timer, Host, Id, kind, Jiffies.Expiry(_sim.Now, timeout));
 
-    void CancelTimer(SimTimer timer, TcpTimerKind kind)
-    {
-        if (timer.Cancel())
-            if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerCancelled(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
-    }
+    void CancelTimer(SimTimer timer, TcpTimerKind kind) => _sim.CancelTimer(timer, Host, Id, kind);
 
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
@@ -304,10 +302,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
     }
 
-    void RecordFired(TcpTimerKind kind)
-    {
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerFired(_sim.Now, _sim.JournalSeq, Host.Name, Id, kind));
-    }
+    void RecordFired(TcpTimerKind kind) => _sim.TimerFired(Host, Id, kind);
 
     // ---- RTT estimation -----------------------------------------------------------------------
 

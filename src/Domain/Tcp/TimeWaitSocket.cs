@@ -98,15 +98,13 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
 
     void Arm(SimDuration timeout)
     {
-        var expires = Jiffies.Expiry(_sim.Now, timeout);
-        _sim.Arm(_timer, expires);
-        if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new TimerArmed(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait, expires));
+        _sim.ArmTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait, Jiffies.Expiry(_sim.Now, timeout));
     }
 
     /// <summary>inet_twsk_kill() on expiry: unhashed and freed; the port becomes free; no packet.</summary>
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        if (sim.Journals(JournalLevel.Full)) sim.Record(JournalLevel.Full, new TimerFired(sim.Now, sim.JournalSeq, Host.Name, SocketId, TcpTimerKind.TimeWait));
+        sim.TimerFired(Host, SocketId, TcpTimerKind.TimeWait);
         Kill("tw_timer_handler");
     }
 
@@ -115,7 +113,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         if (!Alive) return;
         Alive = false;
-        _timer.Cancel();
+        _sim.CancelTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait);
         Host.TimeWaits.Remove(Tuple);
         Host.RemoveBindOwner(Local.Port, this);
         if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
@@ -149,7 +147,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
-        long nowSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        long nowSec = KernelSeconds.At(_sim.Now);
         // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
         bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
         bool pawsReject = false;

@@ -87,4 +87,5 @@ public static class SimJson
 [JsonSerializable(typeof(KillCommand))]
 [JsonSerializable(typeof(InjectCommand))]
 [JsonSerializable(typeof(AdvanceCommand))]
+[JsonSerializable(typeof(OpenConnectionCommand))]
 public sealed partial class SimJsonContext : JsonSerializerContext;

@@ -1,4 +1,7 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Tests.EventLoop;
@@ -68,8 +71,9 @@ public class TimerTests
         var sim = new Simulation(KernelProfile.Linux6, 1);
         var target = new Counter();
         var timer = new SimTimer(target, 0);
-        sim.Arm(timer, new SimTime(100));
-        sim.Arm(timer, new SimTime(300));
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100));
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(300));
         sim.RunUntil(new SimTime(200));
         Assert.Equal(0, target.Fired);
         sim.RunUntil(new SimTime(400));
@@ -83,10 +87,15 @@ public class TimerTests
         var sim = new Simulation(KernelProfile.Linux6, 1);
         var target = new Counter();
         var timer = new SimTimer(target, 0);
-        sim.Arm(timer, new SimTime(100));
-        Assert.True(timer.Cancel());
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100));
+        sim.CancelTimer(timer, host, 1, TcpTimerKind.Retransmit);
         sim.RunUntilIdle(new SimTime(1_000));
         Assert.Equal(0, target.Fired);
+        Assert.Equal<SimEvent>(
+            [new TimerArmed(SimTime.Zero, 0, "h", 1, TcpTimerKind.Retransmit, new SimTime(100)),
+             new TimerCancelled(SimTime.Zero, 1, "h", 1, TcpTimerKind.Retransmit)],
+            sim.Journal.Where(e => e is TimerArmed or TimerCancelled));
     }
 
     [Theory]

@@ -24,7 +24,7 @@ public sealed class CommandBatch
         _journalMark = engine.Journal.Count;
     }
 
-    /// <summary>The live engine, to read from; change it only through <see cref="Apply"/> and <see cref="AdvanceUntil"/>.</summary>
+    /// <summary>The live engine, to read from; change it only through <see cref="Apply"/>.</summary>
     public Simulation Engine { get; }
 
     /// <summary>The simulation's version after the commands applied so far.</summary>
@@ -48,34 +48,6 @@ public sealed class CommandBatch
         var outcome = CommandApplier.Apply(Engine, command);
         if (outcome.IsOk) Record(command, at);
         return outcome;
-    }
-
-    /// <summary>
-    /// Runs the clock event by event until <paramref name="done"/> holds, nothing is pending, the next event
-    /// is past <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed — and logs it
-    /// as the one command <c>advance to T</c> (T: the time it stopped at) with the same budget.
-    /// <para>
-    /// Why that command replays to the same state: this loop processes events in queue order, one at a time,
-    /// all at or before T; it then processes the events still due at T within what is left of the budget.
-    /// <c>RunUntil(T, budget)</c> on a fresh engine processes the events at or before T in the same order and
-    /// stops at the same count, so both end on the same event with the clock at T.
-    /// </para>
-    /// </summary>
-    public AdvanceResult AdvanceUntil(Func<bool> done, SimTime horizon, long eventBudget)
-    {
-        var at = Engine.Now;
-        long processed = 0;
-        while (!done() && processed < eventBudget)
-        {
-            var step = Engine.RunUntilIdle(horizon, eventBudget: 1);
-            if (step.EventsProcessed == 0) break;
-            processed++;
-        }
-        var flush = Engine.RunUntil(Engine.Now, eventBudget - processed);
-        processed += flush.EventsProcessed;
-        Record(new AdvanceCommand(AdvanceMode.To, new SimDuration(Engine.Now.Ns), eventBudget), at);
-        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
-        return new AdvanceResult(Engine.Now, processed, truncated, Engine.PendingEvents == 0);
     }
 
     private void Record(SimCommand command, SimTime at)

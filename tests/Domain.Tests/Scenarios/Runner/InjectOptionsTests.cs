@@ -216,7 +216,7 @@ public class InjectOptionsTests
         // segment the SACK's window update lets out schedules no loss probe (tcp_schedule_loss_probe()
         // only in Open/CWR) and the RACK reorder timer fires at 50 ms + RTT 30 ms + min_rtt/4 = 87.5 ms,
         // 88 ms on the 4 ms jiffy clock, resending the hole (tcp_rack_reo_timeout()).
-        var json = File.ReadAllText(Path.Combine(SharedScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"));
+        var json = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"));
 
         var result = RunnerAssert.Run(json);
 
