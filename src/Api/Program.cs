@@ -4,6 +4,7 @@ using SimService.Api.Features.Connections;
 using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Journal;
 using SimService.Api.Features.Links;
+using SimService.Api.Features.Outputs;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
@@ -33,6 +34,7 @@ app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
+app.MapOutputs();
 
 app.Run();
 
