@@ -128,12 +128,19 @@ public static class CommandApplier
     {
         if (c.Amount.Ns < 0) return new(DomainError.Invalid("an advance cannot go backwards", "amount"));
         if (c.EventBudget <= 0) return new(DomainError.Invalid("the event budget must be positive", "eventBudget"));
+        // The clock never passes SimTime.MaxClock; an untilIdle bound past it is only a bound, so it is clamped.
+        Int128 wanted = c.Mode == AdvanceMode.To ? c.Amount.Ns : (Int128)sim.Now.Ns + c.Amount.Ns;
+        if (wanted > SimTime.MaxClock.Ns && c.Mode != AdvanceMode.UntilIdle)
+            return new(DomainError.Invalid(
+                $"the clock may not pass {SimTime.MaxClock.Ns} ns (100 years of virtual time); this advance would take it to {wanted} ns",
+                "amount"));
+        var target = new SimTime((long)Int128.Min(wanted, SimTime.MaxClock.Ns));
         var result = c.Mode switch
         {
-            AdvanceMode.By => sim.RunUntil(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.By => sim.RunUntil(target, c.EventBudget),
             AdvanceMode.To when c.Amount.Ns < sim.Now.Ns => null,
-            AdvanceMode.To => sim.RunUntil(new SimTime(c.Amount.Ns), c.EventBudget),
-            _ => sim.RunUntilIdle(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.To => sim.RunUntil(target, c.EventBudget),
+            _ => sim.RunUntilIdle(target, c.EventBudget),
         };
         return result is null
             ? new(DomainError.Invalid($"{new SimTime(c.Amount.Ns)} is before the current time {sim.Now}", "until"))

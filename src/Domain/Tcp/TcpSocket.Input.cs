@@ -622,8 +622,8 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_cleanup_rbuf() after a read: an ACK if one is owed for more than a segment or
-    /// the read emptied the queue outside ping-pong mode; a window update once the window can
-    /// double.
+    /// the read emptied the queue outside ping-pong mode; a window update once the window
+    /// __tcp_select_window() would offer (capped by rcv_ssthresh) is at least twice the current one.
     /// </summary>
     void CleanupRbuf(long copied)
     {
@@ -631,8 +631,9 @@ public sealed partial class TcpSocket
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
-            long free = RcvSpace - Unread - OfoBytes;
-            if (2 * current <= RcvSpace && free >= PayloadMss && free >= 2 * current) timeToAck = true;
+            // The window __tcp_select_window() would offer now: the free space, never above rcv_ssthresh.
+            long newWindow = Math.Min(RcvSpace - Unread - OfoBytes, _rcvSsthresh);
+            if (2 * current <= RcvSpace && newWindow >= PayloadMss && newWindow >= 2 * current) timeToAck = true;
         }
         if (timeToAck && State != TcpState.Close) SendAck("tcp_cleanup_rbuf");
     }
