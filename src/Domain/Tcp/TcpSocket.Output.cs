@@ -140,7 +140,8 @@ public sealed partial class TcpSocket
     /// buffer, else none (U16_MAX &lt;&lt; TCP_MAX_WSCALE). The space is capped by the clamp and rounded
     /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
     /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
-    /// tcp_workaround_signed_windows and the route's initrwnd are not modelled (both 0 by default).
+    /// rcv_wnd is at most U16_MAX on linux-6. tcp_workaround_signed_windows and the route's initrwnd are
+    /// not modelled (both 0 by default).
     /// </summary>
     internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
     {
@@ -153,7 +154,10 @@ public sealed partial class TcpSocket
             long maxSpace = Math.Min(Math.Max(Math.Max(space, host.Sysctls.TcpRmem[2]), host.Sysctls.RmemMax), clamp);
             wscale = Math.Clamp(63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, maxSpace)) - 15, 0, TcpConstants.MaxWscale);
         }
-        return ((uint)space, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
+        // Since 4.19 (a337531b942b "up initial rmem to 128KB and SYN rwin to around 64KB") rcv_wnd is
+        // min(space, U16_MAX) even with scaling; before, the whole space.
+        long rcvWnd = host.Sim.Profile == KernelProfile.Linux6 ? Math.Min(space, ushort.MaxValue) : space;
+        return ((uint)rcvWnd, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
     }
 
     /// <summary>
