@@ -278,6 +278,17 @@ public sealed partial class Host : IEventTarget
         return null;
     }
 
+    /// <summary>The TSval of the latest segment with a timestamp this scripted host received on the connection (what an "echo" TSecr echoes).</summary>
+    public uint? LastTsVal(FourTuple local)
+    {
+        for (int i = Received.Count - 1; i >= 0; i--)
+        {
+            var s = Received[i];
+            if (s.Tuple.Reversed == local && s.Options.HasTimestamp) return s.Options.TsVal;
+        }
+        return null;
+    }
+
     // ---- socket lifecycle bookkeeping -----------------------------------------------------
 
     internal TcpSocket NewSocket()

@@ -95,8 +95,8 @@ public class PacketCaptureTests
     {
         public string Describe() =>
             $"{At.Ns / 1e9:F9} {Tuple.Local}>{Tuple.Remote} flags=0x{(int)Flags:x4} seq={RelSeq} ack={RelAck?.ToString() ?? "-"} len={Len} win={Win} " +
-            $"mss={(Options.Mss == 0 ? "" : Options.Mss)} ws={(Options.WindowScale < 0 ? "" : Options.WindowScale)} sackok={(Options.SackPermitted ? 1 : 0)} " +
-            $"ts={(Options.HasTimestamp ? $"{Options.TsVal}/{Options.TsEcr}" : "")} sack={(Options.HasSack ? $"{Options.SackLeft - SackBase}-{Options.SackRight - SackBase}" : "")} " +
+            $"mss={(Options.Mss == 0 ? "" : Options.Mss)} ws={(Options.WindowScale is { } ws ? ws : "")} sackok={(Options.SackPermitted ? 1 : 0)} " +
+            $"ts={(Options.HasTimestamp ? $"{Options.TsVal}/{Options.TsEcr}" : "")} sack={(Options.HasSack ? string.Join(",", Options.Sack.ToArray().Select(b => $"{b.Left - SackBase}-{b.Right - SackBase}")) : "")} " +
             $"csum=good [{string.Join(",", Analysis)}]";
     }
 
@@ -128,7 +128,7 @@ public class PacketCaptureTests
             var back = new FourTuple(t.Remote, t.Local);
             if (s.Flags.HasFlag(TcpFlags.Syn) || !isn.ContainsKey(t)) isn[t] = s.SeqNo;
             if (!state.ContainsKey(t)) state[t] = new Direction();
-            if (s.Flags.HasFlag(TcpFlags.Syn)) state[t].Shift = s.Options.WindowScale;
+            if (s.Flags.HasFlag(TcpFlags.Syn)) state[t].Shift = s.Options.WindowScale ?? -1;
             var analysis = Analysis(e.At, s, t, back, state);
             uint? relAck = s.Flags.HasFlag(TcpFlags.Ack) && isn.TryGetValue(back, out var peerIsn) ? s.AckNo - peerIsn : null;
             result.Add(new ExpectedPacket(e.At, e is SegmentDelivered dd ? dd.Tuple : t, s.Flags, s.SeqNo - isn[t], relAck, s.Len, s.Win, s.Options,

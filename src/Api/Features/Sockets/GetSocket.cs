@@ -30,6 +30,8 @@ public sealed record CallStatus(long CallId, string Call, string Host, string Pr
 /// A socket and the connection it names. Like a scenario alias, it follows the connection after close():
 /// <c>state</c> is that of what the kernel still holds for it (the orphan, the FIN-WAIT-2 or TIME-WAIT entry),
 /// and CLOSED once nothing is left; <c>rows</c> are its ss rows (the descriptor's socket, and a timewait entry).
+/// While a descriptor is open it names the descriptor's socket: after tcp_time_wait() that is a CLOSE socket
+/// with no row, and the TIME-WAIT entry belongs to the socket only once its last descriptor is closed.
 /// </summary>
 public sealed record SocketResponse(int SocketId, string Host, string? Process, string State, string Local, string Remote,
     long RecvQ, long SendQ, bool Orphan, bool Destroyed, IReadOnlyList<SocketRowView> Rows, LedgerView Ledger,
