@@ -32,8 +32,9 @@ public sealed record SocketCallCommand(SocketCallRequest Request) : SimCommand;
 /// <summary>Kills a process: its descriptors close as at exit.</summary>
 public sealed record KillCommand(string Host, string Process, string Signal) : SimCommand;
 
-/// <summary>A segment sent by a scripted host (numbers absolute).</summary>
-public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length)
+/// <summary>A segment sent by a scripted host (numbers absolute, options as on the wire; null = none).</summary>
+public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length,
+    TcpOptions? Options = null)
     : SimCommand;
 
 /// <summary>How an advance is bounded.</summary>
@@ -119,7 +120,7 @@ public static class CommandApplier
         if (from is null) return new(DomainError.NotFound($"host '{c.From}'", "from"));
         if (to is null) return new(DomainError.NotFound($"host '{c.To}'", "to"));
         var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
-            c.Flags, c.Seq, c.Ack, c.Window, c.Length, TcpOptions.None);
+            c.Flags, c.Seq, c.Ack, c.Window, c.Length, c.Options ?? TcpOptions.None);
         return FromResult(from.Inject(seg));
     }
 
