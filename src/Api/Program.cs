@@ -5,6 +5,7 @@ using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Journal;
 using SimService.Api.Features.Links;
 using SimService.Api.Features.Outputs;
+using SimService.Api.Features.Packetdrill;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
@@ -35,6 +36,7 @@ app.MapHealthEndpoints();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
 app.MapOutputs();
+app.MapPacketdrill();
 
 app.Run();
 

@@ -38,6 +38,9 @@ public static class ProblemTypes
     /// <summary>400: the scenario document is invalid; <c>errors</c> is keyed by JSON path ("$.steps[3].at").</summary>
     public const string InvalidScenario = "urn:simservice:problem:invalid-scenario";
 
+    /// <summary>400: a packetdrill script that does not parse or uses what the simulator does not run; <c>errors</c> is keyed "line L, column C".</summary>
+    public const string InvalidScript = "urn:simservice:problem:invalid-script";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }
