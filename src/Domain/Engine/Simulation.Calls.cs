@@ -9,12 +9,16 @@ namespace SimService.Domain.Engine;
 public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
-    readonly List<PendingCall> _pending = [];
+    /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
+    readonly SortedDictionary<long, PendingCall> _pending = [];
 
     /// <summary>Every socket ever created in this simulation, by id (destroyed ones included, for the data ledger).</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
 
-    public IReadOnlyList<PendingCall> PendingCalls => _pending;
+    /// <summary>Blocked calls that have not returned, oldest first.</summary>
+    public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
+
+    public bool IsPending(long callId) => _pending.ContainsKey(callId);
 
     internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
 
@@ -106,7 +110,7 @@ public sealed partial class Simulation
 
     PendingCall Track(PendingCall call)
     {
-        _pending.Add(call);
+        _pending.Add(call.Id, call);
         return call;
     }
 
@@ -120,7 +124,7 @@ public sealed partial class Simulation
     Result<CallHandle> Finish(PendingCall call, TcpSocket? sk, CallOutcome outcome)
     {
         if (outcome.Blocked) return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
-        _pending.Remove(call);
+        _pending.Remove(call.Id);
         int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno);
         return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno);
@@ -129,7 +133,7 @@ public sealed partial class Simulation
     /// <summary>A blocked call returns (its completion event in virtual time).</summary>
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null)
     {
-        if (!_pending.Remove(call)) return;
+        if (!_pending.Remove(call.Id)) return;
         RecordReturn(call, resultSocket?.Id ?? call.Socket?.Id ?? 0, value, errno);
     }
 
@@ -165,16 +169,16 @@ public sealed partial class Simulation
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
-        foreach (var call in _pending.Where(c => c.Process == process).ToList())
+        foreach (var call in _pending.Values.Where(c => c.Process == process).ToList())
         {
-            _pending.Remove(call);
+            _pending.Remove(call.Id);
             call.Socket?.Interrupt(call);
             if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
                 RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
             RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
-        foreach (var sk in process.Descriptors.ToList())
+        foreach (var sk in process.OpenSockets())
         {
             var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
             sk.Close(close);

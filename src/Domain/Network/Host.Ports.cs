@@ -17,7 +17,8 @@ internal sealed class BindBucket(ushort port, bool byConnect)
 {
     public ushort Port { get; } = port;
     public bool ByConnect { get; } = byConnect;
-    public List<IBindOwner> Owners { get; } = [];
+    /// <summary>The owners (the kernel's owners hlist): O(1) to add and remove; conflicts are order-free.</summary>
+    public HashSet<IBindOwner> Owners { get; } = new(ReferenceEqualityComparer.Instance);
 }
 
 public sealed partial class Host
@@ -191,7 +192,6 @@ public sealed partial class Host
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
-        int i = b.Owners.IndexOf(from);
-        if (i >= 0) b.Owners[i] = to;
+        if (b.Owners.Remove(from)) b.Owners.Add(to);
     }
 }

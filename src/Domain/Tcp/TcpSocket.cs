@@ -81,9 +81,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
-    List<TcpSocket>? _acceptQueue;
-    /// <summary>Established children not yet accepted (a listener's only; allocated on listen).</summary>
-    internal List<TcpSocket> AcceptQueue => _acceptQueue ??= [];
+    Queue<TcpSocket>? _acceptQueue;
+    /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
+    internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
     int _backlog;
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
@@ -245,7 +245,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void Unhash()
     {
         if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this)) Host.Established.Remove(Tuple);
-        Host.Listeners.Remove(this);
+        Host.RemoveListener(this);
     }
 
     void ReleasePort()

@@ -147,7 +147,7 @@ public sealed class OpenConnectionHandler(LiveSimulations simulations) : IComman
         return outcome.IsOk;
     }
 
-    private static bool IsPending(Simulation engine, long callId) => engine.PendingCalls.Any(c => c.Id == callId);
+    private static bool IsPending(Simulation engine, long callId) => engine.IsPending(callId);
 
     private static bool Failed(Simulation engine, long callId) =>
         engine.Journal.OfType<Domain.Journal.CallReturned>().Any(r => r.CallId == callId && r.Errno is not null);
