@@ -9,11 +9,35 @@ namespace SimService.Domain.Engine;
 public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
+    readonly Dictionary<int, SocketRecord> _deadSockets = [];
     /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
     readonly SortedDictionary<long, PendingCall> _pending = [];
 
-    /// <summary>Every socket ever created in this simulation, by id (destroyed ones included, for the data ledger).</summary>
+    /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
+
+    /// <summary>The final record of a destroyed socket (kept while the journal level is above counters).</summary>
+    public SocketRecord? FindDeadSocket(int id) => _deadSockets.GetValueOrDefault(id);
+
+    /// <summary>Full sockets allocated now, across hosts; and the dead ones whose records are kept.</summary>
+    public int LiveSocketCount => _sockets.Count;
+    public int DeadSocketCount => _deadSockets.Count;
+
+    /// <summary>The data ledger of a socket, alive or dead (null when unknown or forgotten at counters level).</summary>
+    public DataLedger? LedgerOf(int id) => _sockets.TryGetValue(id, out var sk) ? sk.Ledger : _deadSockets.GetValueOrDefault(id)?.Ledger;
+
+    /// <summary>The host a socket id belongs to, alive or dead.</summary>
+    public Host? HostOfSocket(int id) => _sockets.TryGetValue(id, out var sk) ? sk.Host : _deadSockets.GetValueOrDefault(id)?.Host;
+
+    /// <summary>
+    /// A socket was destroyed: the full socket leaves the table and a small record replaces it,
+    /// unless the journal level is counters (nothing needs it then).
+    /// </summary>
+    internal void Bury(TcpSocket sk, TcpState lastState)
+    {
+        _sockets.Remove(sk.Id);
+        if (Journals(JournalLevel.States)) _deadSockets[sk.Id] = new SocketRecord(sk.Id, sk.Host, sk.Local, sk.Remote, lastState, sk.Ledger, Now);
+    }
 
     /// <summary>Blocked calls that have not returned, oldest first.</summary>
     public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
@@ -35,6 +59,8 @@ public sealed partial class Simulation
         if (NeedsSocket(r))
         {
             target = FindSocket(r.SocketId);
+            if (target is null && FindDeadSocket(r.SocketId)?.Host == host)
+                return DeadSocketCall(host, r); // its descriptor was closed before it was destroyed
             if (target is null || target.Host != host) return DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
         }
         Endpoint remote = default;
@@ -53,6 +79,18 @@ public sealed partial class Simulation
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         return Finish(call, sk, outcome);
+    }
+
+    /// <summary>A call on a destroyed socket: no process holds its descriptor any more — EBADF.</summary>
+    Result<CallHandle> DeadSocketCall(Host host, SocketCallRequest r)
+    {
+        var process = host.Process(r.Process);
+        if (process.Exited) process = host.RestartProcess(r.Process);
+        long id = NextCallId();
+        var call = new PendingCall(id, process, r.Call, null!, Now, r.Bytes);
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, Describe(r)));
+        RecordReturn(call, r.SocketId, -1, Errno.EBADF);
+        return new CallHandle(id, r.SocketId, false, -1, Errno.EBADF);
     }
 
     static bool NeedsSocket(SocketCallRequest r) => r.Call switch
@@ -190,17 +228,17 @@ public sealed partial class Simulation
     /// <summary>The receiving application read bytes: they count as delivered on the sender's ledger.</summary>
     internal void RecordDelivered(TcpSocket receiver, long bytes)
     {
-        if (FindSocket(receiver.PeerSocketId) is { } sender) sender.Ledger.Delivered += bytes;
+        if (LedgerOf(receiver.PeerSocketId) is { } ledger) ledger.Delivered += bytes;
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new DataDelivered(Now, _journalSeq, receiver.Host.Name, receiver.PeerSocketId, bytes));
     }
 
     /// <summary>Bytes of a connection that will never reach the peer application.</summary>
     internal void RecordLost(int senderSocketId, Host where, long bytes, string reason)
     {
-        if (FindSocket(senderSocketId) is { } sender)
+        if (LedgerOf(senderSocketId) is { } ledger)
         {
-            sender.Ledger.Lost += bytes;
-            sender.Ledger.LostReason = reason;
+            ledger.Lost += bytes;
+            ledger.LostReason = reason;
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new DataLost(Now, _journalSeq, where.Name, senderSocketId, bytes, reason));
     }

@@ -314,6 +314,7 @@ public sealed partial class TcpSocket
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
         Host.Free(this);
+        _sim.Bury(this, _lastStateBeforeClose);
     }
 
     /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>

@@ -19,6 +19,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly SimTimer _keepaliveTimer;
     readonly SimTimer _lingerTimer;
     TcpTimerKind _xmitPending;
+    TcpState _lastStateBeforeClose = TcpState.Close;
 
     internal TcpSocket(Host host, int id)
     {
@@ -233,6 +234,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         var old = State;
         if (old == next) return;
         State = next;
+        if (next == TcpState.Close) _lastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);

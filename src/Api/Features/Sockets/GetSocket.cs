@@ -6,6 +6,7 @@ using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
+using SimService.Persistence.Entities;
 
 namespace SimService.Api.Features.Sockets;
 
@@ -42,7 +43,11 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
         simulations.ReadAsync<SocketResponse>(query.SimulationId, (engine, run) =>
         {
             if (engine.FindSocket(query.SocketId) is not { } socket)
-                return new ResourceNotFound(query.SimulationId, "socketId", $"There is no socket {query.SocketId} in the simulation.");
+            {
+                return engine.FindDeadSocket(query.SocketId) is { } dead
+                    ? FromRecord(engine, run, dead)
+                    : new ResourceNotFound(query.SimulationId, "socketId", $"There is no socket {query.SocketId} in the simulation.");
+            }
             var rows = SocketListing.RowsOf(socket.Host, socket.Id);
             var state = rows.LastOrDefault()?.State ?? (socket.Destroyed ? TcpState.Close : socket.State);
             var calls = CallJournal.Of(engine).Where(c => c.SocketId == socket.Id || c.IssuedOnSocket == socket.Id).ToList();
@@ -55,6 +60,21 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
                 [.. calls.TakeLast(RecentCallCount).Select(c => c.Status)],
                 engine.Now.Ns, run.Version);
         }, cancellationToken);
+
+    /// <summary>A destroyed socket answers with its final record (and the timewait entry that may outlive it).</summary>
+    private static SocketResponse FromRecord(Simulation engine, SimulationRun run, SocketRecord dead)
+    {
+        var rows = SocketListing.RowsOf(dead.Host, dead.Id);
+        var state = rows.LastOrDefault()?.State ?? TcpState.Close;
+        var calls = CallJournal.Of(engine).Where(c => c.SocketId == dead.Id || c.IssuedOnSocket == dead.Id).ToList();
+        var ledger = dead.Ledger;
+        return new SocketResponse(dead.Id, dead.Host.Name, null, state.ToDisplayName(), dead.Local.ToString(), dead.Remote.ToString(),
+            0, 0, false, true, [.. rows.Select(row => SocketRowView.From(row, engine.Now))],
+            new LedgerView(ledger.Sent, ledger.Accepted, ledger.Delivered, ledger.Lost, ledger.LostReason),
+            [.. calls.Where(c => c.Status.Status == CallResponse.Pending).Select(c => c.Status)],
+            [.. calls.TakeLast(RecentCallCount).Select(c => c.Status)],
+            engine.Now.Ns, run.Version);
+    }
 }
 
 public sealed record GetCall(Guid SimulationId, long CallId) : IQuery<Outcome<CallStatus>>;
