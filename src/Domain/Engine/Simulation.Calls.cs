@@ -50,7 +50,10 @@ public sealed partial class Simulation
     /// Issues a system call. Bad references (unknown host, socket of another host) are
     /// <see cref="DomainError"/>s; what the kernel refuses (EADDRINUSE, ECONNRESET …) is a result.
     /// </summary>
-    public Result<CallHandle> Call(SocketCallRequest r)
+    public Result<CallHandle> Call(SocketCallRequest r) => Call(r, null);
+
+    /// <summary>A call whose return, if it blocks, is handed to <paramref name="waiter"/> through the event queue.</summary>
+    internal Result<CallHandle> Call(SocketCallRequest r, IEventTarget? waiter)
     {
         var host = FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
@@ -73,7 +76,7 @@ public sealed partial class Simulation
         var process = host.Process(r.Process);
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
-        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes);
+        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes) { Waiter = waiter };
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
@@ -172,7 +175,13 @@ public sealed partial class Simulation
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null)
     {
         if (!_pending.Remove(call.Id)) return;
-        RecordReturn(call, resultSocket?.Id ?? call.Socket?.Id ?? 0, value, errno);
+        int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
+        RecordReturn(call, socketId, value, errno);
+        if (call.Waiter is { } waiter)
+        {
+            call.Returned(value, errno, socketId);
+            Schedule(Now, waiter, call);
+        }
     }
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno)
@@ -222,6 +231,7 @@ public sealed partial class Simulation
             sk.Close(close);
         }
         process.Exited = true;
+        host.ForgetProcess(process);
         return null;
     }
 

@@ -124,6 +124,12 @@ public sealed partial class Host : IEventTarget
 
     public SimProcess? FindProcess(string name) => _processes.GetValueOrDefault(name);
 
+    /// <summary>An exited process is forgotten (a new one may take its name): one-process-per-connection workloads stay bounded.</summary>
+    internal void ForgetProcess(SimProcess p)
+    {
+        if (_processes.TryGetValue(p.Name, out var current) && ReferenceEquals(current, p)) _processes.Remove(p.Name);
+    }
+
     /// <summary>A new process under the name of one that exited.</summary>
     internal SimProcess RestartProcess(string name)
     {
@@ -134,6 +140,20 @@ public sealed partial class Host : IEventTarget
 
     /// <summary>/proc/net/sockstat "inuse": hashed full sockets (listeners and established-hash entries).</summary>
     public int InUse => _listenerCount + Established.Count;
+
+    readonly int[] _stateCounts = new int[Enum.GetValues<TcpState>().Length];
+
+    /// <summary>Full sockets in a state (not CLOSE), kept by TcpSocket.TransitionTo: O(1) for time series.</summary>
+    public int CountInState(TcpState state) => _stateCounts[(int)state];
+
+    internal void StateMoved(TcpState from, TcpState to)
+    {
+        if (from != TcpState.Close) _stateCounts[(int)from]--;
+        if (to != TcpState.Close) _stateCounts[(int)to]++;
+    }
+
+    /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans); the rest of "tw" are TIME-WAIT.</summary>
+    public int TimeWaitFinWait2Count { get; internal set; }
 
     /// <summary>/proc/net/sockstat "tw": timewait sockets of both substates.</summary>
     public int TimeWaitCount => TimeWaits.Count;

@@ -234,6 +234,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         var old = State;
         if (old == next) return;
         State = next;
+        Host.StateMoved(old, next);
         if (next == TcpState.Close) _lastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
