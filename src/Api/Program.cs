@@ -8,6 +8,7 @@ using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
 using SimService.Api.Features.Sockets;
+using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Persistence;
@@ -33,6 +34,7 @@ app.UseApiDocumentation();
 app.MapHealthEndpoints();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
+app.MapWorkloads();
 
 app.Run();
 
