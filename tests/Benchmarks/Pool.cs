@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
@@ -17,7 +16,7 @@ namespace SimService.Benchmarks;
 /// </summary>
 static class Pool
 {
-    public sealed record Result(int N, double OpenPerSec, double ClosePerSec, int Established, int ServerFds);
+    public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds);
 
     public static Result Run(int n)
     {
@@ -32,7 +31,7 @@ static class Pool
         }
         var listener = Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Listen) { Port = 80, Backlog = 1_000_000 });
         var connections = new int[n];
-        var clock = Stopwatch.StartNew();
+        var m = new Measure();
         const int batch = 1000;
         for (int i = 0; i < n; i += batch)
         {
@@ -43,18 +42,17 @@ static class Pool
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        var open = clock.Elapsed;
+        double open = m.WallSeconds, openCpu = m.CpuSeconds;
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
-        clock.Restart();
+        m = new Measure();
         for (int i = 0; i < n; i += batch)
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        var close = clock.Elapsed;
-        return new Result(n, n / open.TotalSeconds, n / close.TotalSeconds, established, serverFds);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds);
     }
 
     static void Must(Simulation sim, SimCommand c)

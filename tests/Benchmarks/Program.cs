@@ -1,14 +1,33 @@
+using System.Globalization;
 using SimService.Benchmarks;
 
+// dotnet run -c Release --project tests/Benchmarks -- W1 | W2 | W6 | all [count]
+// Each workload ends with one machine-readable line starting with its name. A first argument that is a
+// number runs the older churn loop: [connections] [full|states|counters].
 if (args.Length > 0 && char.IsDigit(args[0][0])) return Churn.Run(args);
 
 var which = args.Length > 0 ? args[0].ToUpperInvariant() : "ALL";
-if (which is "W6" or "ALL")
+long? count = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : null;
+bool all = which == "ALL";
+if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "ALL"))
 {
-    foreach (int n in args.Length > 1 ? [int.Parse(args[1])] : new[] { 10_000, 30_000, 100_000 })
+    Console.Error.WriteLine("usage: W1|W2|W3|W4|W5|W6|all [count]");
+    return 2;
+}
+if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: true));
+if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
+if (all || which is "W3" or "W4" or "W5")
+{
+    foreach (var w in all ? new[] { "W3", "W4", "W5" } : [which])
+        Console.WriteLine($"{w} not_implemented=true");
+}
+if (all || which == "W6")
+{
+    foreach (int n in count is { } c ? [(int)c] : new[] { 10_000, 30_000, 100_000 })
     {
         var r = Pool.Run(n);
-        Console.WriteLine($"W6 n={n} open_per_s={r.OpenPerSec:F0} close_per_s={r.ClosePerSec:F0} established={r.Established} server_fds={r.ServerFds}");
+        Console.WriteLine($"W6 n={n} open_per_s={r.OpenPerSec:F0} close_per_s={r.ClosePerSec:F0} open_per_cpu_s={r.OpenPerCpuSec:F0} " +
+            $"close_per_cpu_s={r.ClosePerCpuSec:F0} established={r.Established} server_fds={r.ServerFds} peak_rss_mb={Measure.PeakRssMb()}");
     }
 }
 return 0;

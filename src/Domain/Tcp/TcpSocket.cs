@@ -36,6 +36,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     public Host Host { get; }
     public int Id { get; }
+    int IBindOwner.BindHash => Id;
     public TcpState State { get; private set; } = TcpState.Close;
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }

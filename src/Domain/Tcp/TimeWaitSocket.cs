@@ -78,6 +78,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public bool ReuseAddr { get; }
     public bool ReusePort { get; }
     bool IBindOwner.IsListener => false;
+    int IBindOwner.BindHash => SocketId;
     public SimTime Expires => _timer.Expires;
     public bool Alive { get; private set; }
 
