@@ -29,8 +29,7 @@ public sealed class SerializationTests
     [Fact]
     public void Journal_OfARealRun_EveryEventReadsBackToItself()
     {
-        var journal = ScenarioRunner.Run(File.ReadAllText(Path.Combine(Infrastructure.ScenarioFiles.RepositoryRoot, "..", "shared", "scenarios",
-            "kill-keeps-buffered-data.json"))).Result!.Simulation.Journal;
+        var journal = ScenarioRunner.Run(Infrastructure.ScenarioFiles.Read("examples/kill-keeps-buffered-data.json")).Result!.Simulation.Journal;
 
         Assert.NotEmpty(journal);
         foreach (var e in journal)

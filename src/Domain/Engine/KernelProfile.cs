@@ -1,9 +1,9 @@
 namespace SimService.Domain.Engine;
 
 /// <summary>
-/// Which kernel's rules a simulation follows. <see cref="Linux6"/> is Linux 6.18 (the baseline of
-/// shared/reference/linux-tcp-teardown.md); <see cref="Linux44"/> is the legacy 4.4 profile with
-/// tcp_tw_recycle and per-host timestamps (reference §11).
+/// Which kernel's rules a simulation follows. <see cref="Linux6"/> is Linux 6.18 (the baseline every
+/// behaviour is checked against); <see cref="Linux44"/> is the legacy 4.4 profile with tcp_tw_recycle
+/// and per-host timestamps (docs/scenario-format.md, "kernel").
 /// </summary>
 public enum KernelProfile
 {

@@ -12,6 +12,8 @@ public sealed partial class Simulation
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
     /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
     readonly SortedDictionary<long, PendingCall> _pending = [];
+    readonly List<CallRecord> _calls = [];
+    readonly Dictionary<long, CallRecord> _callsById = [];
 
     /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
@@ -43,6 +45,18 @@ public sealed partial class Simulation
     public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
 
     public bool IsPending(long callId) => _pending.ContainsKey(callId);
+
+    bool KeepsCalls => JournalFloor != JournalLevel.Counters;
+
+    /// <summary>
+    /// The call table: every call a process made, in the order made — kept at every journal level,
+    /// except the calls a workload at level counters makes (millions of them; the workload's outcome
+    /// counts them instead), so such a workload's memory stays bounded by what is alive.
+    /// </summary>
+    public IReadOnlyList<CallRecord> Calls => _calls;
+
+    /// <summary>A call of the table by id, or null when no process made it.</summary>
+    public CallRecord? FindCall(long callId) => _callsById.GetValueOrDefault(callId);
 
     internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
 
@@ -77,7 +91,17 @@ public sealed partial class Simulation
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
         var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes) { Waiter = waiter };
-        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, Describe(r)));
+        if (KeepsCalls || Journals(JournalLevel.States))
+        {
+            var args = Describe(r);
+            if (KeepsCalls)
+            {
+                var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
+                _calls.Add(entry);
+                _callsById[id] = entry;
+            }
+            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
+        }
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
@@ -91,7 +115,17 @@ public sealed partial class Simulation
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
         var call = new PendingCall(id, process, r.Call, null!, Now, r.Bytes);
-        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, Describe(r)));
+        if (KeepsCalls || Journals(JournalLevel.States))
+        {
+            var args = Describe(r);
+            if (KeepsCalls)
+            {
+                var entry = new CallRecord(id, r.Call, host.Name, process.Name, r.SocketId, args, Now);
+                _calls.Add(entry);
+                _callsById[id] = entry;
+            }
+            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
+        }
         RecordReturn(call, r.SocketId, -1, Errno.EBADF);
         return new CallHandle(id, r.SocketId, false, -1, Errno.EBADF);
     }
@@ -164,7 +198,11 @@ public sealed partial class Simulation
 
     Result<CallHandle> Finish(PendingCall call, TcpSocket? sk, CallOutcome outcome)
     {
-        if (outcome.Blocked) return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
+        if (outcome.Blocked)
+        {
+            if (sk is not null && _callsById.TryGetValue(call.Id, out var entry)) entry.SocketId = sk.Id;
+            return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
+        }
         _pending.Remove(call.Id);
         int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno);
@@ -186,6 +224,14 @@ public sealed partial class Simulation
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno)
     {
+        if (_callsById.TryGetValue(call.Id, out var entry))
+        {
+            if (socketId != 0) entry.SocketId = socketId;
+            entry.Returned = true;
+            entry.Result = errno is null ? value : -1;
+            entry.Errno = errno;
+            entry.ReturnedAt = Now;
+        }
         if (Journals(JournalLevel.States))
             Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
                 socketId, errno is null ? value : -1, errno, Now - call.Issued));

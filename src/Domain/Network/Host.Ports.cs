@@ -186,8 +186,9 @@ public sealed partial class Host
         if (reuse == 0) return false;
         if (Sim.Profile == KernelProfile.Linux6)
             return Sim.Now.Ms > tw.EntryStampMs + Sysctls.TcpTwReuseDelayMs;
-        // Before 6.14: the current second must be after the second of the last received timestamp.
-        return Sim.Now.Ns / 1_000_000_000 > tw.TsRecentStampSec;
+        // linux-4.4: "sysctl_tcp_tw_reuse && get_seconds() - tcptw->tw_ts_recent_stamp > 1" — more than
+        // one whole second after the second of the last timestamp received (so 1–2 s after it).
+        return KernelSeconds.At(Sim.Now) - tw.TsRecentStampSec > 1;
     }
 
     /// <summary>Connect on an explicitly bound socket: the 4-tuple must be unique (tcp_twsk_unique without twp).</summary>

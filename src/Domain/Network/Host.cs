@@ -107,7 +107,7 @@ public sealed partial class Host : IEventTarget
     internal bool PeerIsProven(IPv4 peer, bool hasTimestamp, uint tsVal)
     {
         if (!_peerTimestamps.TryGetValue(peer, out var e)) return true;
-        long nowSec = Sim.Now.Ns / 1_000_000_000 + 1;
+        long nowSec = KernelSeconds.At(Sim.Now);
         if (nowSec - e.StampSec >= TcpConstants.PawsMslSec) return true;
         return hasTimestamp && (int)(e.Ts - tsVal) <= 1;
     }
@@ -314,6 +314,17 @@ public sealed partial class Host : IEventTarget
         {
             var s = Received[i];
             if (s.Tuple.Reversed == local && s.Has(TcpFlags.Syn)) return s.Seq;
+        }
+        return null;
+    }
+
+    /// <summary>The TSval of the latest segment with a timestamp this scripted host received on the connection (what an "echo" TSecr echoes).</summary>
+    public uint? LastTsVal(FourTuple local)
+    {
+        for (int i = Received.Count - 1; i >= 0; i--)
+        {
+            var s = Received[i];
+            if (s.Tuple.Reversed == local && s.Options.HasTimestamp) return s.Options.TsVal;
         }
         return null;
     }

@@ -37,8 +37,8 @@ public sealed record SysctlDefinition(
     KernelProfile? OnlyIn = null);
 
 /// <summary>
-/// The sysctls of the simulated kernel. Defaults are Linux 6.18's on the reference machine
-/// (shared/reference/linux-tcp-teardown.md §13); bounds are those of the proc handlers in
+/// The sysctls of the simulated kernel. Defaults are Linux 6.18's as a freshly booted
+/// machine reports them in /proc/sys; bounds are those of the proc handlers in
 /// net/ipv4/sysctl_net_ipv4.c and net/core/sysctl_net_core.c, so a value the kernel refuses with
 /// EINVAL is refused here too.
 /// </summary>

@@ -5,7 +5,7 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Scenarios;
 
 /// <summary>
-/// A validated scenario document (shared/scenario-format.md, format v1), every default filled in and
+/// A validated scenario document (docs/scenario-format.md, format v1), every default filled in and
 /// every step time resolved. List members compare by reference; compare documents through
 /// <see cref="ScenarioWriter.ToJson"/> when value equality is needed.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace SimService.Domain.Scenarios;
 
 /// <summary>
-/// Parses and validates scenario documents (shared/scenario-format.md, format v1) strictly: every
+/// Parses and validates scenario documents (docs/scenario-format.md, format v1) strictly: every
 /// rule of the format and its JSON schema plus the cross-references the schema leaves to the runner.
 /// Errors are values; no input makes it throw.
 /// </summary>

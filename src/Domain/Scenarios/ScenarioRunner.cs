@@ -6,7 +6,7 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Scenarios;
 
 /// <summary>
-/// Runs a scenario document (shared/scenario-format.md) on a fresh <see cref="Simulation"/>: builds
+/// Runs a scenario document (docs/scenario-format.md) on a fresh <see cref="Simulation"/>: builds
 /// the hosts and links, executes the steps in virtual time (every event at or before a step's time
 /// first), then runs on after the last step and makes the final checks. One instance per run.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed partial class ScenarioRunner
     {
         _doc = doc;
         _eventBudget = options.EventBudget;
-        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full };
+        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
     }
 
     /// <summary>Runs a parsed document; a failed check is a result, never an exception.</summary>

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace SimService.Domain.Scenarios;
 
 /// <summary>
-/// The syntax rules of shared/scenario.schema.json that are patterns or lists. Every pattern ends in
+/// The syntax rules of docs/scenario.schema.json that are patterns or lists. Every pattern ends in
 /// \z, not $, so that a trailing newline is refused as the schema's ECMA-262 regexes refuse it.
 /// </summary>
 internal static partial class ScenarioSyntax

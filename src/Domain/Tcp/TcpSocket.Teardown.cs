@@ -167,9 +167,9 @@ public sealed partial class TcpSocket
     {
         Host.RefreshOrphanCache();
         int shift = 0;
-        if (_sim.Now - _lastSend > RtoMax * 2 || !doReset) shift++;
+        if (_sim.Now - _lsndtime > RtoMax * 2 || !doReset) shift++;
         if (!CheckOom(shift)) return false;
-        if (doReset || _sim.Now - _lastSend <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
+        if (doReset || _sim.Now - _lsndtime <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
             SendActiveReset("tcp_out_of_resources");
         Done("tcp_out_of_resources");
         Host.Count(MibCounter.TcpExtTCPAbortOnMemory);
@@ -204,7 +204,7 @@ public sealed partial class TcpSocket
         PurgeWriteQueue("tcp_disconnect discarded queued data");
         if (BoundPort && !_userBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
-        _done = false;
+        _done = _finCopied = false;
         Remote = default;
         WakeAll();
     }

@@ -150,7 +150,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
-        long nowSec = _sim.Now.Ns / 1_000_000_000 + 1;
+        long nowSec = KernelSeconds.At(_sim.Now);
         // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
         bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
         bool pawsReject = false;

@@ -29,6 +29,7 @@ public static class CommandTypeMap
         Map<InjectCommand>("inject"),
         Map<AdvanceCommand>("advance"),
         Map<WorkloadCommand>("workload"),
+        Map<OpenConnectionCommand>("open-connection"),
     ];
 
     private static readonly FrozenDictionary<Type, Entry> ByType = Entries.ToFrozenDictionary(e => e.Type);

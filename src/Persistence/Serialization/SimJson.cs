@@ -90,4 +90,5 @@ public static class SimJson
 [JsonSerializable(typeof(InjectCommand))]
 [JsonSerializable(typeof(AdvanceCommand))]
 [JsonSerializable(typeof(WorkloadCommand))]
+[JsonSerializable(typeof(OpenConnectionCommand))]
 public sealed partial class SimJsonContext : JsonSerializerContext;

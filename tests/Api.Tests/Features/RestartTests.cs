@@ -51,7 +51,7 @@ public sealed class RestartTests
         string ss;
         await using (var first = new SimServiceFactory(database))
         {
-            var run = await first.CreateClient().RunScenarioAsync(ScenarioFiles.Read("shared/orderly-close-time-wait.json"));
+            var run = await first.CreateClient().RunScenarioAsync(ScenarioFiles.Read("examples/orderly-close-time-wait.json"));
             id = run.SimulationId;
             ss = await new SimulationDriver(first.CreateClient(), id).GetTextAsync("hosts/client/ss");
         }

@@ -5,7 +5,7 @@ using SimService.Api.Tests.Infrastructure;
 
 namespace SimService.Api.Tests.Features;
 
-/// <summary>POST /api/v1/scenarios/run as shared/scenario-format.md specifies it.</summary>
+/// <summary>POST /api/v1/scenarios/run as docs/scenario-format.md specifies it.</summary>
 [Collection(ApiCollection.Name)]
 public sealed class ScenarioRunTests(ApiHosts hosts)
 {
@@ -18,9 +18,9 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
     }
 
     [Fact]
-    public void Examples_AllSharedAndProjectScenarios_AreFound() =>
-        Assert.True(ScenarioFiles.All().Count(f => f.StartsWith("shared/", StringComparison.Ordinal)) >= 8,
-            "expected the eight shared example scenarios");
+    public void Examples_FormatAndProjectScenarios_AreFound() =>
+        Assert.True(ScenarioFiles.All().Count(f => f.StartsWith("examples/", StringComparison.Ordinal)) >= 8,
+            "expected the eight example scenarios of docs/scenario-format.md in scenarios/examples/");
 
     [Theory, MemberData(nameof(ExamplesOnEveryProvider))]
     public async Task Example_ThroughHttp_Passes(DatabaseProvider provider, string file)
@@ -37,7 +37,7 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
     public async Task Run_IsKeptAsASimulation_WhoseJournalReplaysAndExportsBack(DatabaseProvider provider)
     {
         var client = hosts.Client(provider);
-        var document = ScenarioFiles.Read("shared/linger-zero-rst.json");
+        var document = ScenarioFiles.Read("examples/linger-zero-rst.json");
 
         var run = await client.RunScenarioAsync(document);
 
@@ -55,7 +55,7 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
     public async Task Run_ThenCommands_ContinueItAndReplayIdentically(DatabaseProvider provider)
     {
         var client = hosts.Client(provider);
-        var run = await client.RunScenarioAsync(ScenarioFiles.Read("shared/close-wait-forever.json"));
+        var run = await client.RunScenarioAsync(ScenarioFiles.Read("examples/close-wait-forever.json"));
         var sim = new SimulationDriver(client, run.SimulationId);
 
         var socket = await sim.OnHostAsync("server", "sockets");
@@ -71,7 +71,7 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Run_FailingCheck_Returns200WithPassedFalse(DatabaseProvider provider)
     {
-        var document = ScenarioFiles.Read("shared/linger-zero-rst.json").Replace("\"result\": \"ECONNRESET\"", "\"result\": \"EPIPE\"");
+        var document = ScenarioFiles.Read("examples/linger-zero-rst.json").Replace("\"result\": \"ECONNRESET\"", "\"result\": \"EPIPE\"");
 
         var run = await hosts.Client(provider).RunScenarioAsync(document);
 
@@ -86,7 +86,7 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
     {
         var client = hosts.Client(provider);
         var before = (await client.ListSimulationsAsync()).Count;
-        var document = ScenarioFiles.Read("shared/linger-zero-rst.json")
+        var document = ScenarioFiles.Read("examples/linger-zero-rst.json")
             .Replace("\"at\": \"300ms\"", "\"at\": \"250qs\"")
             .Replace("\"option\": \"SO_LINGER\"", "\"option\": \"SO_LINGERING\"");
 

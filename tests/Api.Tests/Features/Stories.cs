@@ -6,7 +6,7 @@ using SimService.Api.Tests.Infrastructure;
 namespace SimService.Api.Tests.Features;
 
 /// <summary>
-/// The central stories of shared/reference, told through the REST API (the README's walk-through does the
+/// The central teardown stories (the examples of docs/scenario-format.md), told through the REST API (the README's walk-through does the
 /// same with curl). Each asserts what the story shows and returns the simulation for further checks.
 /// </summary>
 internal static class Stories

@@ -1,6 +1,9 @@
 namespace SimService.Api.Tests.Infrastructure;
 
-/// <summary>The example scenarios: ../shared/scenarios beside the repository, and the project's scenarios/ folder.</summary>
+/// <summary>
+/// The example scenarios of the repository: the format's examples in scenarios/examples/ and the
+/// project's own in scenarios/.
+/// </summary>
 internal static class ScenarioFiles
 {
     public static string RepositoryRoot
@@ -13,23 +16,19 @@ internal static class ScenarioFiles
         }
     }
 
-    private static string SharedFolder => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "scenarios"));
+    /// <summary>scenarios/examples/: the example documents of docs/scenario-format.md.</summary>
+    public static string ExamplesFolder => Path.Combine(RepositoryRoot, "scenarios", "examples");
 
     private static string ProjectFolder => Path.Combine(RepositoryRoot, "scenarios");
 
-    /// <summary>"shared/NAME" and "project/NAME" for every example; fails when the shared folder is missing.</summary>
-    public static IReadOnlyList<string> All()
-    {
-        if (!Directory.Exists(SharedFolder))
-            throw new InvalidOperationException($"The shared scenario folder {SharedFolder} must sit beside the repository (../shared/scenarios).");
-        return
-        [
-            .. Directory.GetFiles(SharedFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "shared/" + Path.GetFileName(f)),
-            .. Directory.GetFiles(ProjectFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "project/" + Path.GetFileName(f)),
-        ];
-    }
+    /// <summary>"examples/NAME" and "project/NAME" for every example.</summary>
+    public static IReadOnlyList<string> All() =>
+    [
+        .. Directory.GetFiles(ExamplesFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "examples/" + Path.GetFileName(f)),
+        .. Directory.GetFiles(ProjectFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "project/" + Path.GetFileName(f)),
+    ];
 
-    public static string Read(string key) => File.ReadAllText(key.StartsWith("shared/", StringComparison.Ordinal)
-        ? Path.Combine(SharedFolder, key["shared/".Length..])
+    public static string Read(string key) => File.ReadAllText(key.StartsWith("examples/", StringComparison.Ordinal)
+        ? Path.Combine(ExamplesFolder, key["examples/".Length..])
         : Path.Combine(ProjectFolder, key["project/".Length..]));
 }

@@ -20,7 +20,7 @@ internal sealed class SimulationDriver(HttpClient client, Guid id)
     public static async Task<SimulationDriver> CreateAsync(HttpClient client, string name = "driven", string profile = "linux-6", long seed = 1) =>
         new(client, (await client.CreateSimulationAsync(name, profile, seed)).Id);
 
-    /// <summary>client 10.0.0.1 and server 10.0.0.2 joined by a 10 ms link, as in the shared scenarios.</summary>
+    /// <summary>client 10.0.0.1 and server 10.0.0.2 joined by a 10 ms link, as in scenarios/examples/.</summary>
     public static async Task<SimulationDriver> TwoHostsAsync(HttpClient client, string name = "two hosts", object? clientSysctls = null, long seed = 1)
     {
         var sim = await CreateAsync(client, name, seed: seed);

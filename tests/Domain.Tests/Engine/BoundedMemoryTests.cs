@@ -4,6 +4,7 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
+using SimService.Domain.Workloads;
 
 namespace SimService.Domain.Tests.EventLoop;
 
@@ -78,18 +79,29 @@ public class BoundedMemoryTests
     }
 
     [Fact]
-    public void Counters_FourThousandMoreCompletedConnections_KeepAtMost32BytesEach()
+    public void CountersWorkload_FourThousandMoreCompletedConnections_KeepAtMost32BytesEach()
     {
+        // Connections made by a workload at level counters: no journal, no call table, no dead-socket record.
         var churn = new Churn(new CountersJournal(), keep: false);
-        // 7,000 lifecycles of 10 ms: over 60 s, so the TIME-WAIT table (TCP_TIMEWAIT_LEN) and the
-        // other tables reach their working size first — what is alive is not what is measured.
-        churn.Run(7000);
+        WorkloadSpec Spec(long n) => new()
+        {
+            Clients = ["client"], Server = "server", Port = 81, Rate = 100, Count = n, RequestBytes = 1024, ResponseBytes = 1024,
+            Level = JournalLevel.Counters,
+        };
+        void Run(long n)
+        {
+            Assert.True(CommandApplier.Apply(churn.Sim, new WorkloadCommand(Spec(n))).Workload!.Completed);
+            churn.Sim.RunUntilIdle(churn.Sim.Now + SimDuration.FromSeconds(300));
+        }
+        // 7,000 connections at 100/s: 70 s, over TCP_TIMEWAIT_LEN, so the TIME-WAIT table and the other
+        // tables reach their working size first — what is alive is not what is measured.
+        Run(7000);
         long before = Heap();
-        churn.Run(4000);
+        Run(4000);
         long after = Heap();
         GC.KeepAlive(churn);
         Assert.Equal(11_000, churn.Sim.FindHost("server")!.Mib[MibCounter.TcpPassiveOpens]);
-        Assert.Equal(1, churn.Sim.LiveSocketCount); // the listener
+        Assert.Equal(1, churn.Sim.LiveSocketCount); // the listener of the Churn harness
         Assert.Equal(0, churn.Sim.DeadSocketCount);
         Assert.Equal(0, churn.Sim.FindHost("client")!.TimeWaitCount);
         long perConnection = (after - before) / 4000;

@@ -3,7 +3,7 @@ using SimService.Domain.Scenarios;
 
 namespace SimService.Domain.Tests.Scenarios;
 
-/// <summary>Broken variants of the shared scenarios: Parse must report errors, never throw.</summary>
+/// <summary>Broken variants of the example scenarios: Parse must report errors, never throw.</summary>
 public class ScenarioFuzzTests
 {
     const int Seeds = 150;
@@ -30,9 +30,9 @@ public class ScenarioFuzzTests
     ];
 
     [Fact]
-    public void Parse_MutatedSharedScenarios_NeverThrows()
+    public void Parse_MutatedExampleScenarios_NeverThrows()
     {
-        foreach (var (name, json) in SharedScenarios.All())
+        foreach (var (name, json) in ExampleScenarios.All())
         {
             for (int seed = 1; seed <= Seeds; seed++)
             {
@@ -45,9 +45,9 @@ public class ScenarioFuzzTests
     }
 
     [Fact]
-    public void Parse_TruncatedSharedScenarios_ReportsErrors()
+    public void Parse_TruncatedExampleScenarios_ReportsErrors()
     {
-        foreach (var (name, json) in SharedScenarios.All())
+        foreach (var (name, json) in ExampleScenarios.All())
         {
             var rng = new XorShift(7);
             for (int i = 0; i < 40; i++)
@@ -61,7 +61,7 @@ public class ScenarioFuzzTests
     [Fact]
     public void Parse_EveryValueReplacedByEveryType_NeverThrows()
     {
-        var json = SharedScenarios.Read("orderly-close-time-wait.json");
+        var json = ExampleScenarios.Read("orderly-close-time-wait.json");
         int count = Nodes(JsonNode.Parse(json)!).Count();
         for (int index = 1; index < count; index++)
         {

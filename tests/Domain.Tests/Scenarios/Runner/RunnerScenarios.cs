@@ -1,6 +1,6 @@
 namespace SimService.Domain.Tests.Scenarios.Runner;
 
-/// <summary>Small scenario documents for runner tests: client 10.0.0.1 and server 10.0.0.2, 10 ms apart, as in ../shared/scenarios.</summary>
+/// <summary>Small scenario documents for runner tests: client 10.0.0.1 and server 10.0.0.2, 10 ms apart, as in scenarios/examples/.</summary>
 internal static class RunnerScenarios
 {
     /// <summary>A listener on server:80 at 0 ms; client "c" connects and server accepts "s" at 1 ms.</summary>

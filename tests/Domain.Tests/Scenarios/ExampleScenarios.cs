@@ -1,10 +1,10 @@
 namespace SimService.Domain.Tests.Scenarios;
 
 /// <summary>
-/// The example files of ../shared/scenarios next to the repository, which every runner must accept,
-/// and the project's own examples in scenarios/ (shipped with the product).
+/// The example documents of docs/scenario-format.md in scenarios/examples/, which every runner must
+/// accept, and the project's own examples in scenarios/ (shipped with the product).
 /// </summary>
-internal static class SharedScenarios
+internal static class ExampleScenarios
 {
     static string RepoRoot
     {
@@ -21,33 +21,25 @@ internal static class SharedScenarios
     /// <summary>The project's scenarios/ folder.</summary>
     public static string ProjectFolder => Path.Combine(RepoRoot, "scenarios");
 
-    /// <summary>"shared/NAME" or "project/NAME" for every example file, shared ones first.</summary>
+    /// <summary>scenarios/examples/: the format's example documents.</summary>
+    public static string Folder => Path.Combine(ProjectFolder, "examples");
+
+    /// <summary>"examples/NAME" or "project/NAME" for every example file, the format's examples first.</summary>
     public static IEnumerable<string> Everywhere() =>
-        All().Select(f => "shared/" + f.Name)
+        All().Select(f => "examples/" + f.Name)
             .Concat(Directory.GetFiles(ProjectFolder, "*.json").Order(StringComparer.Ordinal).Select(f => "project/" + Path.GetFileName(f)));
 
     /// <summary>Reads a file named as <see cref="Everywhere"/> names it.</summary>
     public static string ReadAnywhere(string key) => key.StartsWith("project/", StringComparison.Ordinal)
         ? File.ReadAllText(Path.Combine(ProjectFolder, key["project/".Length..]))
-        : Read(key["shared/".Length..]);
+        : Read(key["examples/".Length..]);
 
-    public static string Folder
-    {
-        get
-        {
-            var folder = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "scenarios"));
-            if (!Directory.Exists(folder))
-                Assert.Fail($"the shared scenario folder {folder} is missing: it must sit beside the repository (../shared/scenarios)");
-            return folder;
-        }
-    }
-
-    /// <summary>(file name, JSON text) of every *.json file, in name order.</summary>
+    /// <summary>(file name, JSON text) of every *.json file of scenarios/examples/, in name order.</summary>
     public static IReadOnlyList<(string Name, string Json)> All()
     {
         var files = Directory.GetFiles(Folder, "*.json").Order(StringComparer.Ordinal)
             .Select(f => (Path.GetFileName(f), File.ReadAllText(f))).ToList();
-        Assert.True(files.Count >= 8, $"expected the 8 shared example scenarios in {Folder}, found {files.Count}");
+        Assert.True(files.Count >= 8, $"expected the 8 example scenarios in {Folder}, found {files.Count}");
         return files;
     }
 

@@ -3,12 +3,12 @@ using SimService.Domain.Time;
 
 namespace SimService.Domain.Tests.Scenarios;
 
-public class SharedScenarioTests
+public class ExampleScenarioTests
 {
     [Fact]
-    public void Parse_EverySharedScenario_HasNoErrors()
+    public void Parse_EveryExampleScenario_HasNoErrors()
     {
-        var failures = SharedScenarios.All()
+        var failures = ExampleScenarios.All()
             .Select(f => (f.Name, Result: ScenarioParser.Parse(f.Json)))
             .Where(f => !f.Result.IsValid)
             .Select(f => $"{f.Name}: {string.Join("; ", f.Result.Errors)}")
@@ -78,9 +78,9 @@ public class SharedScenarioTests
     }
 
     [Fact]
-    public void ToJson_EverySharedScenario_RoundTrips()
+    public void ToJson_EveryExampleScenario_RoundTrips()
     {
-        foreach (var (name, json) in SharedScenarios.All())
+        foreach (var (name, json) in ExampleScenarios.All())
         {
             var doc = ScenarioParser.Parse(json).Document!;
             var canonical = ScenarioWriter.ToJson(doc);
@@ -94,7 +94,7 @@ public class SharedScenarioTests
 
     static ScenarioDocument Parse(string file)
     {
-        var result = ScenarioParser.Parse(SharedScenarios.Read(file));
+        var result = ScenarioParser.Parse(ExampleScenarios.Read(file));
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         return result.Document!;
     }
