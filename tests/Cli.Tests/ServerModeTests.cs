@@ -13,7 +13,7 @@ public sealed class ServerModeTests(ApiServer server)
     {
         var local = Tool.TempFile("in-process.json");
         var remote = Tool.TempFile("server.json");
-        string[] paths = ["scenarios", "tests/Cli.Tests/Fixtures"];
+        string[] paths = ["scenarios", "tests/Cli.Tests/Fixtures/mixed", "tests/Cli.Tests/Fixtures/invalid"];
 
         var inProcess = await Tool.RunAsync(["run", "--in-process", .. paths, "--json", local]);
         var onServer = await Tool.RunAsync(["run", "--server", server.Url, .. paths, "--json", remote]);

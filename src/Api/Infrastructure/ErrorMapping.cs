@@ -130,6 +130,22 @@ public static class ErrorMapping
         },
     };
 
+    /// <summary>
+    /// System.Text.Json refuses to build an abstract type (a polymorphic object without its "type"
+    /// discriminator) with a NotSupportedException, which is not a binding failure to ASP.NET: the
+    /// client sent an object without its type, a 400 naming the path, not a 500.
+    /// </summary>
+    public static ProblemDetails FromUnsupportedJson(NotSupportedException exception) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [FieldName(System.Text.RegularExpressions.Regex.Match(exception.Message, @"Path: (\S+)") is { Success: true } m ? m.Groups[1].Value : null)] =
+                ["This object needs its \"type\" (the kind of command it is)."],
+        })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.Validation,
+        };
+
     private static string FieldName(string? path) => path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
         ? path[2..]
         : "$";

@@ -74,7 +74,8 @@ public static class RunCommand
             return FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", $"cannot read the file: {e.Message}")]);
         }
         var clock = Stopwatch.StartNew();
-        var run = client is null ? file.Format.RunInProcess(text) : await file.Format.RunOnServerAsync(client, text, cancellationToken);
+        var name = Path.GetFileName(file.FullPath);
+        var run = client is null ? file.Format.RunInProcess(text, name) : await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
         if (!run.Valid) return FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems);
         return new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, run.Problems,
             run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds);

@@ -208,6 +208,9 @@ public sealed partial class Host : IEventTarget
     /// </summary>
     void Receive(Segment seg)
     {
+        // ip_rcv() counts the datagram (InReceives), ip_local_deliver_finish() hands it to TCP (InDelivers).
+        Count(MibCounter.IpInReceives);
+        Count(MibCounter.IpInDelivers);
         Count(MibCounter.TcpInSegs);
         var key = seg.Tuple.Reversed;
         if (Established.TryGetValue(key, out var sk))
@@ -296,6 +299,9 @@ public sealed partial class Host : IEventTarget
     internal void Transmit(Segment seg, string reason, bool countOutSeg = true)
     {
         if (countOutSeg) Count(MibCounter.TcpOutSegs);
+        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per segment, retransmissions included.
+        Count(MibCounter.IpOutRequests);
+        Count(MibCounter.IpOutTransmits);
         Sim.Transmit(this, seg, reason);
     }
 
