@@ -10,11 +10,14 @@ using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
 using SimService.Api.Features.Sockets;
+using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddApiHardening();
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPersistence(builder.Configuration);
@@ -30,6 +33,7 @@ await app.Services.PrepareDatabaseAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseApiHardening();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();
@@ -37,6 +41,7 @@ app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnec
 app.MapClock().MapCommands().MapJournal().MapScenarios();
 app.MapOutputs();
 app.MapPacketdrill();
+app.MapWorkloads();
 
 app.Run();
 

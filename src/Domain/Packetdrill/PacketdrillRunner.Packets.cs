@@ -44,7 +44,7 @@ public sealed partial class PacketdrillRunner
             switch (o)
             {
                 case MssOption m: options = options with { Mss = m.Mss }; break;
-                case WscaleOption w: options = options with { WindowScale = (sbyte)Math.Min((int)w.Shift, sbyte.MaxValue) }; break;
+                case WscaleOption w: options = options with { WindowScale = w.Shift }; break;
                 case SackOkOption: options = options with { SackPermitted = true }; break;
                 case TimestampOption ts:
                     if (!TryLiveEcr(ts.Ecr, flags, out uint ecr))
@@ -52,8 +52,10 @@ public sealed partial class PacketdrillRunner
                     options = options with { HasTimestamp = true, TsVal = ts.Val, TsEcr = ecr };
                     break;
                 case SackOption s:
-                    var b = s.Blocks[0];
-                    options = options with { SackLeft = unchecked(b.Left + _localIsn), SackRight = unchecked(b.Right + _localIsn) };
+                    options = options with
+                    {
+                        Sack = SackBlocks.Of([.. s.Blocks.Take(SackBlocks.Max).Select(b => new SackBlock(unchecked(b.Left + _localIsn), unchecked(b.Right + _localIsn)))]),
+                    };
                     break;
             }
         }
@@ -242,16 +244,16 @@ public sealed partial class PacketdrillRunner
             list.Add(new NopOption(at));
             list.Add(new SackOkOption(at));
         }
-        if (syn && o.WindowScale >= 0)
+        if (syn && o.WindowScale is { } shift)
         {
             list.Add(new NopOption(at));
-            list.Add(new WscaleOption(at, (byte)o.WindowScale));
+            list.Add(new WscaleOption(at, shift));
         }
         if (o.HasSack)
         {
             list.Add(new NopOption(at));
             list.Add(new NopOption(at));
-            list.Add(new SackOption(at, [(o.SackLeft, o.SackRight)]));
+            list.Add(new SackOption(at, [.. o.Sack.ToArray().Select(b => (b.Left, b.Right))]));
         }
         return list;
     }
