@@ -36,13 +36,15 @@ public sealed partial class PacketdrillRunner
             _remotePort = remotePort;
         }
         uint ack = flags.HasFlag(TcpFlags.Ack) ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0;
-        var options = TcpOptions.None;
+        // The primary constructor, so absent options keep their "absent" defaults (a parameterless
+        // struct constructor would zero them: window scale 0 means "offered 0").
+        var options = new TcpOptions(Mss: 0);
         foreach (var o in p.Options ?? [])
         {
             switch (o)
             {
                 case MssOption m: options = options with { Mss = m.Mss }; break;
-                case WscaleOption w: options = options with { WindowScale = (sbyte)Math.Min((int)w.Shift, sbyte.MaxValue) }; break;
+                case WscaleOption w: options = options with { WindowScale = w.Shift }; break;
                 case SackOkOption: options = options with { SackPermitted = true }; break;
                 case TimestampOption ts:
                     if (!TryLiveEcr(ts.Ecr, flags, out uint ecr))
@@ -50,8 +52,10 @@ public sealed partial class PacketdrillRunner
                     options = options with { HasTimestamp = true, TsVal = ts.Val, TsEcr = ecr };
                     break;
                 case SackOption s:
-                    var b = s.Blocks[0];
-                    options = options with { SackLeft = unchecked(b.Left + _localIsn), SackRight = unchecked(b.Right + _localIsn) };
+                    options = options with
+                    {
+                        Sack = SackBlocks.Of([.. s.Blocks.Take(SackBlocks.Max).Select(b => new SackBlock(unchecked(b.Left + _localIsn), unchecked(b.Right + _localIsn)))]),
+                    };
                     break;
             }
         }
@@ -59,17 +63,17 @@ public sealed partial class PacketdrillRunner
         var local = _sim.FindHost(LocalHost)!;
         var seg = new Segment(new FourTuple(new Endpoint(remote.Address, remotePort), new Endpoint(local.Address, localPort)),
             flags, p.Seq, ack, p.Window ?? 0, p.Length, options);
-        Inject(seg);
+        Inject(seg, hasOptions: p.Options is { IsEmpty: false });
         _log.Add($"{Secs(at)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}");
         RunTo(at);
         _anchor = at;
         return _failure is null;
     }
 
-    void Inject(Segment seg)
+    void Inject(Segment seg, bool hasOptions)
     {
         var command = new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length);
-        if (seg.Options == TcpOptions.None)
+        if (!hasOptions)
         {
             Apply(command);
             return;
@@ -240,16 +244,16 @@ public sealed partial class PacketdrillRunner
             list.Add(new NopOption(at));
             list.Add(new SackOkOption(at));
         }
-        if (syn && o.WindowScale >= 0)
+        if (syn && o.WindowScale is { } shift)
         {
             list.Add(new NopOption(at));
-            list.Add(new WscaleOption(at, (byte)o.WindowScale));
+            list.Add(new WscaleOption(at, shift));
         }
         if (o.HasSack)
         {
             list.Add(new NopOption(at));
             list.Add(new NopOption(at));
-            list.Add(new SackOption(at, [(o.SackLeft, o.SackRight)]));
+            list.Add(new SackOption(at, [.. o.Sack.ToArray().Select(b => (b.Left, b.Right))]));
         }
         return list;
     }
