@@ -66,8 +66,12 @@ public static class WebHygiene
         return app;
     }
 
+    /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
+    /// (packetdrill scripts are text/plain).</summary>
     private static bool IsFormPost(HttpRequest request) =>
         !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
         && request.ContentType is { } type
-        && FormTypes.Any(form => type.StartsWith(form, StringComparison.OrdinalIgnoreCase));
+        && FormTypes.FirstOrDefault(form => type.StartsWith(form, StringComparison.OrdinalIgnoreCase)) is { } formType
+        && request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes
+            .Contains(formType, StringComparer.OrdinalIgnoreCase) != true;
 }
