@@ -29,4 +29,5 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
 /// What a call did at once: its id, the socket it created or acted on, and — unless it blocked —
 /// its return value or errno. A blocked call's completion appears later in the journal.
 /// </summary>
-public readonly record struct CallHandle(long CallId, int SocketId, bool Blocked, long Result, string? Errno);
+/// <param name="Value">What the call wrote besides its return value (getsockopt's optval, getpeername's address), as compact JSON.</param>
+public readonly record struct CallHandle(long CallId, int SocketId, bool Blocked, long Result, string? Errno, string? Value = null);

@@ -38,6 +38,7 @@ internal sealed partial class ScenarioReader
             [SocketCall.Close] = (["socket"], Set("socket")),
             [SocketCall.Setsockopt] = (["socket", "option", "value"], Set("socket", "option", "value")),
             [SocketCall.Getsockopt] = (["socket", "option"], Set("socket", "option")),
+            [SocketCall.Getpeername] = (["socket"], Set("socket")),
         }.ToFrozenDictionary();
 
     /// <summary>Socket aliases defined so far: the host that holds the socket (null if that host is invalid) and the step that named it.</summary>
@@ -138,6 +139,8 @@ internal sealed partial class ScenarioReader
         var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
+        if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo)
+            Error(f["option"]!.Value.Path, $"{option.Value.ToWireName()} is read-only: getsockopt only");
         var value = option is { } opt && Arg(f, "value", allowed) is { } v ? SockoptValueOf(v, opt) : null;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
@@ -231,12 +234,19 @@ internal sealed partial class ScenarioReader
 
     CallExpect? CallExpectation(JsonMember member)
     {
-        var f = Object(member, Set("result", "returnsAfter"));
+        var f = Object(member, Set("result", "returnsAfter", "value"));
         if (f is null) return null;
         if (f.Members.Count == 0) Error(f.Path, "must not be empty");
         var result = f["result"] is { } r ? Result(r) : null;
         var returnsAfter = f["returnsAfter"] is { } ra ? Checked(ra) : null;
-        return new CallExpect(result, returnsAfter);
+        string? value = null;
+        if (f["value"] is { } v)
+        {
+            if (v.Value.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.Object)
+                value = System.Text.Json.JsonSerializer.Serialize(v.Value);
+            else Error(v.Path, $"expected an integer, a string or an object, found {KindName(v.Value)}");
+        }
+        return new CallExpect(result, returnsAfter, value);
     }
 
     CallResult? Result(JsonMember member)

@@ -172,6 +172,11 @@ public static class ScenarioWriter
             if (expect.Result is { Errno: { } errno }) w.WriteString("result", errno.Name);
             else if (expect.Result is { Value: { } value }) w.WriteNumber("result", value);
             if (expect.ReturnsAfter is { } after) w.WriteString("returnsAfter", after.Text);
+            if (expect.Value is { } written)
+            {
+                w.WritePropertyName("value");
+                w.WriteRawValue(written);
+            }
             w.WriteEndObject();
         }
     }

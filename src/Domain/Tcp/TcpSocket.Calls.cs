@@ -263,6 +263,9 @@ public sealed partial class TcpSocket
     {
         switch (option)
         {
+            case SocketOption.SO_ERROR or SocketOption.TCP_INFO:
+                // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
+                return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
                 LingerOn = lingerOnOff != 0;
                 // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
@@ -298,7 +301,42 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>getsockopt(): effective values as the kernel reports them (SO_SNDBUF doubled, TCP_LINGER2 in seconds).</summary>
-    internal CallOutcome GetOption(SocketOption option) => CallOutcome.Ok(option switch
+    /// <summary>
+    /// Models sock_getsockopt() / do_tcp_getsockopt(): the value as the call's result (0 for
+    /// TCP_INFO), and what optval received as compact JSON — SO_LINGER's struct linger
+    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields.
+    /// </summary>
+    internal CallOutcome GetOption(SocketOption option)
+    {
+        switch (option)
+        {
+            case SocketOption.SO_LINGER:
+                int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
+                return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.SO_ERROR:
+                // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
+                var error = _softError;
+                _softError = null;
+                return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
+            case SocketOption.TCP_INFO:
+                var i = Info;
+                return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
+                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}}}");
+            default:
+                return CallOutcome.Ok(IntOption(option));
+        }
+    }
+
+    /// <summary>
+    /// Models inet_getname(peer = 1): the peer's address while connected; ENOTCONN before the
+    /// connection has a peer port, or in CLOSE/SYN-SENT.
+    /// </summary>
+    internal CallOutcome GetPeerName() =>
+        Remote.Port == 0 || State is TcpState.Close or TcpState.SynSent or TcpState.Listen
+            ? CallOutcome.Fail(Errno.ENOTCONN)
+            : CallOutcome.Ok(0, $"\"{Remote.Address}:{Remote.Port}\"");
+
+    long IntOption(SocketOption option) => option switch
     {
         SocketOption.SO_LINGER => LingerOn ? LingerSec : 0,
         SocketOption.TCP_LINGER2 => Linger2 < 0 ? -1 : Linger2 == 0 ? Host.Sysctls.TcpFinTimeoutSec : Linger2,
@@ -312,7 +350,7 @@ public sealed partial class TcpSocket
         SocketOption.SO_SNDBUF => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[1],
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,
-    });
+    };
 
     int KeepaliveTimeSec => _keepIdle > 0 ? _keepIdle : Host.Sysctls.TcpKeepaliveTimeSec;
     int KeepaliveIntvlSec => _keepIntvl > 0 ? _keepIntvl : Host.Sysctls.TcpKeepaliveIntvlSec;

@@ -34,4 +34,5 @@ public enum SocketCallKind
     Close,
     Setsockopt,
     Getsockopt,
+    Getpeername,
 }

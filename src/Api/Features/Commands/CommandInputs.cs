@@ -43,7 +43,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// A system call, as the socket endpoints make it. <c>socketId</c> names the socket for calls on one (its host
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername.</param>
 /// <param name="Value">setsockopt's value: an integer, or {"onoff": 1, "linger": 0} for SO_LINGER.</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value) : CommandInput;
