@@ -23,6 +23,10 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public SocketOption Option { get; init; }
     public int Value { get; init; }
     public int LingerOnOff { get; init; }
+    /// <summary>fcntl(F_SETFL): whether O_NONBLOCK is set.</summary>
+    public bool NonBlock { get; init; }
+    /// <summary>poll()'s requested events (POLLIN = 0x1, POLLOUT = 0x4, ... as in asm-generic/poll.h).</summary>
+    public int Events { get; init; }
 }
 
 /// <summary>

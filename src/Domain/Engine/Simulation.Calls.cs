@@ -113,6 +113,8 @@ public sealed partial class Simulation
             case SocketCallKind.Setsockopt: return (sk, sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
+            case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
+            case SocketCallKind.Poll: return (sk, sk!.PollNow(r.Events));
             default: throw new InvalidOperationException($"unknown call {r.Call}");
         }
     }
@@ -176,6 +178,8 @@ public sealed partial class Simulation
         SocketCallKind.Shutdown => r.How.ToString(),
         SocketCallKind.Setsockopt => r.Option == SocketOption.SO_LINGER ? $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}" : $"{r.Option}={r.Value}",
         SocketCallKind.Getsockopt => r.Option.ToString(),
+        SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
+        SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}",
         _ => "",
     };
 

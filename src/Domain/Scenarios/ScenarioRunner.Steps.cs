@@ -107,6 +107,8 @@ public sealed partial class ScenarioRunner
             Bytes = s.Bytes ?? -1,
             How = s.How is { } how ? HowOf(how) : default,
             Option = s.Option is { } option ? OptionOf(option) : default,
+            NonBlock = s.NonBlock ?? false,
+            Events = s.Events ?? 0,
         };
         return s.Value switch
         {
@@ -130,6 +132,8 @@ public sealed partial class ScenarioRunner
         SocketCall.Setsockopt => SocketCallKind.Setsockopt,
         SocketCall.Getsockopt => SocketCallKind.Getsockopt,
         SocketCall.Getpeername => SocketCallKind.Getpeername,
+        SocketCall.Fcntl => SocketCallKind.Fcntl,
+        SocketCall.Poll => SocketCallKind.Poll,
         _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
     };
 

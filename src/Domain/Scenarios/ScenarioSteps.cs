@@ -28,7 +28,9 @@ public sealed record CallStep(
     ShutdownHow? How,
     SocketOption? Option,
     SockoptValue? Value,
-    CallExpect? Expect) : ScenarioStep(At, Path)
+    CallExpect? Expect,
+    bool? NonBlock = null,
+    int? Events = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -84,7 +86,7 @@ public sealed record KillStep(SimTime At, string Path, string Host, string Proce
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
 
 /// <summary>The socket system calls a step can make.</summary>
-public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername }
+public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll }
 
 /// <summary>shutdown()'s <c>how</c>.</summary>
 public enum ShutdownHow { Read, Write, ReadWrite }

@@ -156,6 +156,14 @@ public static class ScenarioWriter
         if (c.Bytes is { } bytes) w.WriteNumber("bytes", bytes);
         if (c.How is { } how) w.WriteString("how", how.ToWireName());
         if (c.Option is { } option) w.WriteString("option", option.ToWireName());
+        if (c.NonBlock is { } nonblock) w.WriteBoolean("nonblock", nonblock);
+        if (c.Events is { } events)
+        {
+            w.WriteStartArray("events");
+            foreach (var (name, bit) in Tcp.PollEvents.Names)
+                if ((events & bit) != 0) w.WriteStringValue(name);
+            w.WriteEndArray();
+        }
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;

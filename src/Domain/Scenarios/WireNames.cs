@@ -33,7 +33,8 @@ public static class ScenarioWireNames
         ("socket", SocketCall.Socket), ("bind", SocketCall.Bind), ("listen", SocketCall.Listen),
         ("connect", SocketCall.Connect), ("accept", SocketCall.Accept), ("send", SocketCall.Send),
         ("recv", SocketCall.Recv), ("shutdown", SocketCall.Shutdown), ("close", SocketCall.Close),
-        ("setsockopt", SocketCall.Setsockopt), ("getsockopt", SocketCall.Getsockopt), ("getpeername", SocketCall.Getpeername));
+        ("setsockopt", SocketCall.Setsockopt), ("getsockopt", SocketCall.Getsockopt), ("getpeername", SocketCall.Getpeername),
+        ("fcntl", SocketCall.Fcntl), ("poll", SocketCall.Poll));
 
     internal static readonly WireTable<ShutdownHow> Hows = new(
         ("SHUT_RD", ShutdownHow.Read), ("SHUT_WR", ShutdownHow.Write), ("SHUT_RDWR", ShutdownHow.ReadWrite));

@@ -18,11 +18,17 @@ public static class Errno
     public const string EINTR = nameof(EINTR);
     public const string EHOSTUNREACH = nameof(EHOSTUNREACH);
     public const string ENOPROTOOPT = nameof(ENOPROTOOPT);
+    public const string EAGAIN = nameof(EAGAIN);
+    public const string EINPROGRESS = nameof(EINPROGRESS);
+    public const string ECONNABORTED = nameof(ECONNABORTED);
 
     /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them.</summary>
     public static int Number(string name) => name switch
     {
         EINTR => 4,
+        EAGAIN => 11,
+        ECONNABORTED => 103,
+        EINPROGRESS => 115,
         EBADF => 9,
         EINVAL => 22,
         EPIPE => 32,

@@ -48,6 +48,15 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
     {
+        if (_connecting)
+        {
+            // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it
+            // ended, 0 (the socket becomes SS_CONNECTED) or, if it failed, sock_error() (else ECONNABORTED).
+            if (State is TcpState.SynSent or TcpState.SynRecv) return CallOutcome.Fail(Errno.EALREADY);
+            _connecting = false;
+            if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
+            return CallOutcome.Ok();
+        }
         switch (State)
         {
             case TcpState.SynSent: return CallOutcome.Fail(Errno.EALREADY);
@@ -74,6 +83,12 @@ public sealed partial class TcpSocket
         _rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
+        if (NonBlocking)
+        {
+            // sock_sndtimeo(sk, O_NONBLOCK) == 0: no wait in inet_wait_for_connect().
+            _connecting = true;
+            return CallOutcome.Fail(Errno.EINPROGRESS);
+        }
         _pendingConnect = call;
         return CallOutcome.Block;
     }
@@ -89,6 +104,8 @@ public sealed partial class TcpSocket
             AcceptQueue.RemoveAt(0);
             return CallOutcome.Ok(call.Process.Install(child));
         }
+        // inet_csk_wait_for_connect() is not entered with O_NONBLOCK: EAGAIN.
+        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingAccepts.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -102,6 +119,8 @@ public sealed partial class TcpSocket
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
+            // sk_stream_wait_connect(): EAGAIN when the timeout is 0 (O_NONBLOCK).
+            if (NonBlocking) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -110,6 +129,12 @@ public sealed partial class TcpSocket
         Ledger.Sent += bytes;
         CopyToSendQueue(call);
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
+        if (NonBlocking)
+        {
+            // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
+            Ledger.Sent -= bytes - call.Done;
+            return call.Done > 0 ? CallOutcome.Ok(call.Done) : CallOutcome.Fail(Errno.EAGAIN);
+        }
         _pendingSend = call;
         return CallOutcome.Block;
     }
@@ -197,6 +222,8 @@ public sealed partial class TcpSocket
         }
         if (RcvShutdown) return CallOutcome.Ok(0);
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
+        // tcp_recvmsg_locked(): timeo 0 → -EAGAIN.
+        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -331,6 +358,43 @@ public sealed partial class TcpSocket
     /// Models inet_getname(peer = 1): the peer's address while connected; ENOTCONN before the
     /// connection has a peer port, or in CLOSE/SYN-SENT.
     /// </summary>
+    /// <summary>fcntl(F_SETFL, O_NONBLOCK): the file's flag every later call reads (sock_sndtimeo / sock_rcvtimeo 0).</summary>
+    internal CallOutcome SetNonBlocking(bool on)
+    {
+        NonBlocking = on;
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>poll() with a zero timeout: 1 and the returned events when any requested one (or POLLERR/POLLHUP) is set, else 0.</summary>
+    internal CallOutcome PollNow(int events)
+    {
+        int revents = PollMask() & (events | PollEvents.POLLERR | PollEvents.POLLHUP);
+        return CallOutcome.Ok(revents != 0 ? 1 : 0, $"\"{PollEvents.Text(revents)}\"");
+    }
+
+    /// <summary>
+    /// Models tcp_poll() — net/ipv4/tcp.c: a listener is readable with a connection to accept;
+    /// HUP when both directions are shut or the socket is CLOSE; RDHUP and readable after the peer's
+    /// FIN; outside SYN-SENT/SYN-RECV, readable with unread data and writable while the send buffer
+    /// has a third free (__sk_stream_is_writeable) or the send side is shut; ERR while sk_err is set.
+    /// A never-connected socket is CLOSE, hence writable and HUP, as in Linux.
+    /// </summary>
+    public int PollMask()
+    {
+        if (State == TcpState.Listen) return AcceptQueue.Count > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
+        int mask = 0;
+        if (((RcvShutdown || _done) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
+        if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
+        if (State is not (TcpState.SynSent or TcpState.SynRecv))
+        {
+            if (Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            long queued = (long)(WriteSeq - SndUna);
+            if (SendShutdown || SndBufPayload - queued >= queued / 2) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+        }
+        if (_softError is not null) mask |= PollEvents.POLLERR;
+        return mask;
+    }
+
     internal CallOutcome GetPeerName() =>
         Remote.Port == 0 || State is TcpState.Close or TcpState.SynSent or TcpState.Listen
             ? CallOutcome.Fail(Errno.ENOTCONN)

@@ -35,4 +35,8 @@ public enum SocketCallKind
     Setsockopt,
     Getsockopt,
     Getpeername,
+    /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
+    Fcntl,
+    /// <summary>poll() on one descriptor, at once (timeout 0).</summary>
+    Poll,
 }

@@ -89,6 +89,10 @@ public sealed class EndpointsTests(ApiHosts hosts)
         var peer = await sim.CallAsync(client.SocketId, "getpeername");
         Assert.Equal((0L, "10.0.0.2:8080"), (peer.Result!.Value, peer.Value!.Value.GetString()));
         Assert.Equal("10.0.0.2:8080", (await sim.GetJsonAsync($"calls/{peer.CallId}")).GetProperty("value").GetString());
+        Assert.Equal(0, (await sim.CallAsync(client.SocketId, "fcntl", new { nonblock = true })).Result);
+        var poll = await sim.CallAsync(client.SocketId, "poll", new { events = new[] { "POLLIN", "POLLOUT" } });
+        Assert.Equal((1L, "POLLOUT"), (poll.Result!.Value, poll.Value!.Value.GetString()));
+        Assert.Equal("EAGAIN", (await sim.CallAsync(client.SocketId, "recv")).Errno);
         Assert.Equal(0, (await sim.CallAsync(client.SocketId, "shutdown", new { how = "SHUT_WR" })).Result);
         await sim.AdvanceAsync(new { byNs = 100_000_000 });
         var socket = await sim.SocketAsync(server);
