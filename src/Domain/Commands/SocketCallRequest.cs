@@ -23,10 +23,15 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public SocketOption Option { get; init; }
     public int Value { get; init; }
     public int LingerOnOff { get; init; }
+    /// <summary>fcntl(F_SETFL): whether O_NONBLOCK is set.</summary>
+    public bool NonBlock { get; init; }
+    /// <summary>poll()'s requested events (POLLIN = 0x1, POLLOUT = 0x4, ... as in asm-generic/poll.h).</summary>
+    public int Events { get; init; }
 }
 
 /// <summary>
 /// What a call did at once: its id, the socket it created or acted on, and — unless it blocked —
 /// its return value or errno. A blocked call's completion appears later in the journal.
 /// </summary>
-public readonly record struct CallHandle(long CallId, int SocketId, bool Blocked, long Result, string? Errno);
+/// <param name="Value">What the call wrote besides its return value (getsockopt's optval, getpeername's address), as compact JSON.</param>
+public readonly record struct CallHandle(long CallId, int SocketId, bool Blocked, long Result, string? Errno, string? Value = null);

@@ -45,6 +45,9 @@ public sealed class CallRecord
     public long Result { get; internal set; }
 
     /// <summary>The errno name when the call failed.</summary>
+    /// <summary>What the call wrote besides its return value (getsockopt's optval, getpeername's address), as compact JSON.</summary>
+    public string? Value { get; internal set; }
+
     public string? Errno { get; internal set; }
 
     public SimTime? ReturnedAt { get; internal set; }

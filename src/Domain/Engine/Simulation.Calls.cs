@@ -179,6 +179,9 @@ public sealed partial class Simulation
             case SocketCallKind.Close: return (sk, sk!.Close(Track(call)));
             case SocketCallKind.Setsockopt: return (sk, sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
+            case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
+            case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
+            case SocketCallKind.Poll: return (sk, sk!.PollNow(r.Events));
             default: throw new InvalidOperationException($"unknown call {r.Call}");
         }
     }
@@ -205,8 +208,8 @@ public sealed partial class Simulation
         }
         _pending.Remove(call.Id);
         int socketId = sk?.Id ?? 0;
-        RecordReturn(call, socketId, outcome.Value, outcome.Errno);
-        return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno);
+        RecordReturn(call, socketId, outcome.Value, outcome.Errno, outcome.Detail);
+        return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno, outcome.Detail);
     }
 
     /// <summary>A blocked call returns (its completion event in virtual time).</summary>
@@ -222,7 +225,7 @@ public sealed partial class Simulation
         }
     }
 
-    void RecordReturn(PendingCall call, int socketId, long value, string? errno)
+    void RecordReturn(PendingCall call, int socketId, long value, string? errno, string? detail = null)
     {
         if (_callsById.TryGetValue(call.Id, out var entry))
         {
@@ -230,11 +233,12 @@ public sealed partial class Simulation
             entry.Returned = true;
             entry.Result = errno is null ? value : -1;
             entry.Errno = errno;
+            entry.Value = detail;
             entry.ReturnedAt = Now;
         }
         if (Journals(JournalLevel.States))
             Record(JournalLevel.States, new CallReturned(Now, _journalSeq, call.Process.Host.Name, call.Process.Name, call.Id, call.Kind,
-                socketId, errno is null ? value : -1, errno, Now - call.Issued));
+                socketId, errno is null ? value : -1, errno, Now - call.Issued, detail));
     }
 
     static string Describe(SocketCallRequest r) => r.Call switch
@@ -247,6 +251,8 @@ public sealed partial class Simulation
         SocketCallKind.Shutdown => r.How.ToString(),
         SocketCallKind.Setsockopt => r.Option == SocketOption.SO_LINGER ? $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}" : $"{r.Option}={r.Value}",
         SocketCallKind.Getsockopt => r.Option.ToString(),
+        SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
+        SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}",
         _ => "",
     };
 

@@ -42,7 +42,7 @@ public sealed record CallIssued(SimTime At, long Seq, string Host, string Proces
 
 /// <summary>A call returned: a value, or an errno name; <see cref="Blocked"/> is how long it blocked.</summary>
 public sealed record CallReturned(SimTime At, long Seq, string Host, string Process, long CallId, SocketCallKind Call,
-    int SocketId, long Result, string? Errno, SimDuration Blocked) : SimEvent(At, Seq);
+    int SocketId, long Result, string? Errno, SimDuration Blocked, string? Value = null) : SimEvent(At, Seq);
 
 /// <summary>A line the kernel printed (dmesg).</summary>
 public sealed record KernelLogged(SimTime At, long Seq, string Host, string Line) : SimEvent(At, Seq);

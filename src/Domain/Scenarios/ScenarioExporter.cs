@@ -246,7 +246,9 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Setsockopt
                     ? (r.Option == Tcp.SocketOption.SO_LINGER ? new LingerSockoptValue(r.LingerOnOff, r.Value) : new IntSockoptValue(r.Value))
                     : null,
-                null);
+                null,
+                r.Call is TcpCall.Fcntl ? r.NonBlock : null,
+                r.Call is TcpCall.Poll ? r.Events : null);
             _steps.Add(step);
             return null;
         }

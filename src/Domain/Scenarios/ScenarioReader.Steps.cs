@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
 using SimService.Domain.Network;
+using PollEvents = SimService.Domain.Tcp.PollEvents;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
@@ -14,8 +15,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -38,6 +39,9 @@ internal sealed partial class ScenarioReader
             [SocketCall.Close] = (["socket"], Set("socket")),
             [SocketCall.Setsockopt] = (["socket", "option", "value"], Set("socket", "option", "value")),
             [SocketCall.Getsockopt] = (["socket", "option"], Set("socket", "option")),
+            [SocketCall.Getpeername] = (["socket"], Set("socket")),
+            [SocketCall.Fcntl] = (["socket", "nonblock"], Set("socket", "nonblock")),
+            [SocketCall.Poll] = (["socket"], Set("socket", "events")),
         }.ToFrozenDictionary();
 
     /// <summary>Socket aliases defined so far: the host that holds the socket (null if that host is invalid) and the step that named it.</summary>
@@ -138,12 +142,32 @@ internal sealed partial class ScenarioReader
         var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
+        if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo)
+            Error(f["option"]!.Value.Path, $"{option.Value.ToWireName()} is read-only: getsockopt only");
         var value = option is { } opt && Arg(f, "value", allowed) is { } v ? SockoptValueOf(v, opt) : null;
+        var nonblock = Arg(f, "nonblock", allowed) is { } nb ? Bool(nb) : null;
+        int? events = c == SocketCall.Poll ? (Arg(f, "events", allowed) is { } ev ? PollEventsOf(ev) : PollEvents.POLLIN | PollEvents.POLLOUT) : null;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
-        return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect);
+        return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
+            nonblock, events);
+    }
+
+    /// <summary>poll()'s events: a non-empty array of names ("POLLIN", "POLLOUT", ...).</summary>
+    int? PollEventsOf(JsonMember member)
+    {
+        int mask = 0;
+        foreach (var item in Array(member, nonEmpty: true))
+        {
+            var name = String(item);
+            if (name is null) continue;
+            int bit = PollEvents.Of(name);
+            if (bit == 0) Error(item.Path, $"\"{name}\" is not a poll event ({string.Join(", ", PollEvents.Names.Select(n => n.Name))})");
+            mask |= bit;
+        }
+        return mask;
     }
 
     /// <summary>A call argument this call allows (those it does not were reported once already).</summary>
@@ -231,12 +255,19 @@ internal sealed partial class ScenarioReader
 
     CallExpect? CallExpectation(JsonMember member)
     {
-        var f = Object(member, Set("result", "returnsAfter"));
+        var f = Object(member, Set("result", "returnsAfter", "value"));
         if (f is null) return null;
         if (f.Members.Count == 0) Error(f.Path, "must not be empty");
         var result = f["result"] is { } r ? Result(r) : null;
         var returnsAfter = f["returnsAfter"] is { } ra ? Checked(ra) : null;
-        return new CallExpect(result, returnsAfter);
+        string? value = null;
+        if (f["value"] is { } v)
+        {
+            if (v.Value.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.Object)
+                value = System.Text.Json.JsonSerializer.Serialize(v.Value);
+            else Error(v.Path, $"expected an integer, a string or an object, found {KindName(v.Value)}");
+        }
+        return new CallExpect(result, returnsAfter, value);
     }
 
     CallResult? Result(JsonMember member)

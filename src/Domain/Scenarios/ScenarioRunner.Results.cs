@@ -32,6 +32,8 @@ public static class CheckKinds
     public const string CallResult = "call.result";
     /// <summary>A call's <c>expect.returnsAfter</c>.</summary>
     public const string CallReturnsAfter = "call.returnsAfter";
+    /// <summary>A call's <c>expect.value</c> (getsockopt's value, getpeername's address).</summary>
+    public const string CallValue = "call.value";
     /// <summary>An entry of <c>sockets</c>.</summary>
     public const string Sockets = "sockets";
     /// <summary>One host's <c>sockstat</c>.</summary>

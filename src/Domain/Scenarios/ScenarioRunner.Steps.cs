@@ -107,6 +107,8 @@ public sealed partial class ScenarioRunner
             Bytes = s.Bytes ?? -1,
             How = s.How is { } how ? HowOf(how) : default,
             Option = s.Option is { } option ? OptionOf(option) : default,
+            NonBlock = s.NonBlock ?? false,
+            Events = s.Events ?? 0,
         };
         return s.Value switch
         {
@@ -129,6 +131,9 @@ public sealed partial class ScenarioRunner
         SocketCall.Close => SocketCallKind.Close,
         SocketCall.Setsockopt => SocketCallKind.Setsockopt,
         SocketCall.Getsockopt => SocketCallKind.Getsockopt,
+        SocketCall.Getpeername => SocketCallKind.Getpeername,
+        SocketCall.Fcntl => SocketCallKind.Fcntl,
+        SocketCall.Poll => SocketCallKind.Poll,
         _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
     };
 
@@ -152,6 +157,8 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpUserTimeout => TcpOption.TCP_USER_TIMEOUT,
         SocketOption.SoSndBuf => TcpOption.SO_SNDBUF,
         SocketOption.SoRcvBuf => TcpOption.SO_RCVBUF,
+        SocketOption.SoError => TcpOption.SO_ERROR,
+        SocketOption.TcpInfo => TcpOption.TCP_INFO,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 
@@ -196,6 +203,37 @@ public sealed partial class ScenarioRunner
         if (expect.ReturnsAfter is { } after)
             AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), after.Matches(returned.Blocked),
                 $"returns after {after}", $"returned after {returned.Blocked}", returned.At);
+        if (expect.Value is { } value)
+            AddCheck(CheckKinds.CallValue, JsonPath.Member(path, "value"), ValueMatches(value, returned.Value),
+                value, returned.Value ?? (returned.Errno is { } e ? $"failed with {e}" : "no value"), returned.At);
+    }
+
+    /// <summary>
+    /// A call's value against the expectation: an object matches when every member it names matches
+    /// (others are not checked); a "host:port" naming a host of the scenario is that host's address.
+    /// </summary>
+    bool ValueMatches(string expected, string? actual)
+    {
+        if (actual is null) return false;
+        using var e = System.Text.Json.JsonDocument.Parse(expected);
+        using var a = System.Text.Json.JsonDocument.Parse(actual);
+        return Same(e.RootElement, a.RootElement);
+
+        bool Same(System.Text.Json.JsonElement x, System.Text.Json.JsonElement y) => x.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.Object => y.ValueKind == System.Text.Json.JsonValueKind.Object
+                && x.EnumerateObject().All(m => y.TryGetProperty(m.Name, out var v) && Same(m.Value, v)),
+            System.Text.Json.JsonValueKind.String => y.ValueKind == System.Text.Json.JsonValueKind.String
+                && (x.GetString() == y.GetString() || HostPortAddress(x.GetString()!) == y.GetString()),
+            _ => x.GetRawText() == y.GetRawText(),
+        };
+    }
+
+    /// <summary>"server:80" as the address the call reports ("10.0.0.2:80"), or null when it names no host.</summary>
+    string? HostPortAddress(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        return colon > 0 && _sim.FindHost(text[..colon]) is { } host ? $"{host.Address}:{text[(colon + 1)..]}" : null;
     }
 
     static string CanonicalErrno(string name) => ErrnoName.TryParse(name, out var errno) ? errno.Canonical : name;
@@ -215,6 +253,8 @@ public sealed partial class ScenarioRunner
             AddCheck(CheckKinds.CallResult, JsonPath.Member(path, "result"), false, result.ToString(), actual);
         if (expect.ReturnsAfter is { } after)
             AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), false, $"returns after {after}", actual);
+        if (expect.Value is { } value)
+            AddCheck(CheckKinds.CallValue, JsonPath.Member(path, "value"), false, value, actual);
     }
 
     // ---- injected segments --------------------------------------------------------------

@@ -28,7 +28,9 @@ public sealed record CallStep(
     ShutdownHow? How,
     SocketOption? Option,
     SockoptValue? Value,
-    CallExpect? Expect) : ScenarioStep(At, Path)
+    CallExpect? Expect,
+    bool? NonBlock = null,
+    int? Events = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -84,13 +86,13 @@ public sealed record KillStep(SimTime At, string Path, string Host, string Proce
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
 
 /// <summary>The socket system calls a step can make.</summary>
-public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt }
+public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll }
 
 /// <summary>shutdown()'s <c>how</c>.</summary>
 public enum ShutdownHow { Read, Write, ReadWrite }
 
 /// <summary>The socket options the format knows.</summary>
-public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf }
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo }
 
 /// <summary>The signals a kill step may send.</summary>
 public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }
@@ -122,7 +124,12 @@ public sealed record IntSockoptValue(int Value) : SockoptValue;
 public sealed record LingerSockoptValue(int OnOff, int Seconds) : SockoptValue;
 
 /// <summary>What a call step expects of the call: its result and how long it blocked.</summary>
-public sealed record CallExpect(CallResult? Result, CheckedDuration? ReturnsAfter);
+/// <param name="Value">
+/// What the call wrote besides its result, as compact JSON: getsockopt's value (an integer, SO_ERROR's
+/// errno name, or an object whose members must all match, e.g. SO_LINGER's {onoff, linger}, TCP_INFO's
+/// fields) or getpeername's "host:port".
+/// </param>
+public sealed record CallExpect(CallResult? Result, CheckedDuration? ReturnsAfter, string? Value = null);
 
 /// <summary>A call's expected result: a return value or an errno name, exactly one of the two.</summary>
 public readonly record struct CallResult(long? Value, ErrnoName? Errno)

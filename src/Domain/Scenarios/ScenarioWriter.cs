@@ -156,6 +156,14 @@ public static class ScenarioWriter
         if (c.Bytes is { } bytes) w.WriteNumber("bytes", bytes);
         if (c.How is { } how) w.WriteString("how", how.ToWireName());
         if (c.Option is { } option) w.WriteString("option", option.ToWireName());
+        if (c.NonBlock is { } nonblock) w.WriteBoolean("nonblock", nonblock);
+        if (c.Events is { } events)
+        {
+            w.WriteStartArray("events");
+            foreach (var (name, bit) in Tcp.PollEvents.Names)
+                if ((events & bit) != 0) w.WriteStringValue(name);
+            w.WriteEndArray();
+        }
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;
@@ -172,6 +180,11 @@ public static class ScenarioWriter
             if (expect.Result is { Errno: { } errno }) w.WriteString("result", errno.Name);
             else if (expect.Result is { Value: { } value }) w.WriteNumber("result", value);
             if (expect.ReturnsAfter is { } after) w.WriteString("returnsAfter", after.Text);
+            if (expect.Value is { } written)
+            {
+                w.WritePropertyName("value");
+                w.WriteRawValue(written);
+            }
             w.WriteEndObject();
         }
     }

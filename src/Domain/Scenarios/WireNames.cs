@@ -33,7 +33,8 @@ public static class ScenarioWireNames
         ("socket", SocketCall.Socket), ("bind", SocketCall.Bind), ("listen", SocketCall.Listen),
         ("connect", SocketCall.Connect), ("accept", SocketCall.Accept), ("send", SocketCall.Send),
         ("recv", SocketCall.Recv), ("shutdown", SocketCall.Shutdown), ("close", SocketCall.Close),
-        ("setsockopt", SocketCall.Setsockopt), ("getsockopt", SocketCall.Getsockopt));
+        ("setsockopt", SocketCall.Setsockopt), ("getsockopt", SocketCall.Getsockopt), ("getpeername", SocketCall.Getpeername),
+        ("fcntl", SocketCall.Fcntl), ("poll", SocketCall.Poll));
 
     internal static readonly WireTable<ShutdownHow> Hows = new(
         ("SHUT_RD", ShutdownHow.Read), ("SHUT_WR", ShutdownHow.Write), ("SHUT_RDWR", ShutdownHow.ReadWrite));
@@ -43,7 +44,8 @@ public static class ScenarioWireNames
         ("SO_REUSEADDR", SocketOption.SoReuseAddr), ("SO_KEEPALIVE", SocketOption.SoKeepAlive),
         ("TCP_KEEPIDLE", SocketOption.TcpKeepIdle), ("TCP_KEEPINTVL", SocketOption.TcpKeepIntvl),
         ("TCP_KEEPCNT", SocketOption.TcpKeepCnt), ("TCP_USER_TIMEOUT", SocketOption.TcpUserTimeout),
-        ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf));
+        ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
+        ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo));
 
     internal static readonly WireTable<KillSignal> Signals = new(
         ("SIGKILL", KillSignal.Kill), ("SIGTERM", KillSignal.Term), ("SIGINT", KillSignal.Int),

@@ -17,4 +17,32 @@ public static class Errno
     public const string EOPNOTSUPP = nameof(EOPNOTSUPP);
     public const string EINTR = nameof(EINTR);
     public const string EHOSTUNREACH = nameof(EHOSTUNREACH);
+    public const string ENOPROTOOPT = nameof(ENOPROTOOPT);
+    public const string EAGAIN = nameof(EAGAIN);
+    public const string EINPROGRESS = nameof(EINPROGRESS);
+    public const string ECONNABORTED = nameof(ECONNABORTED);
+
+    /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them.</summary>
+    public static int Number(string name) => name switch
+    {
+        EINTR => 4,
+        EAGAIN => 11,
+        ECONNABORTED => 103,
+        EINPROGRESS => 115,
+        EBADF => 9,
+        EINVAL => 22,
+        EPIPE => 32,
+        ENOPROTOOPT => 92,
+        EOPNOTSUPP => 95,
+        EADDRINUSE => 98,
+        EADDRNOTAVAIL => 99,
+        ECONNRESET => 104,
+        EISCONN => 106,
+        ENOTCONN => 107,
+        ETIMEDOUT => 110,
+        ECONNREFUSED => 111,
+        EHOSTUNREACH => 113,
+        EALREADY => 114,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no errno number known"),
+    };
 }

@@ -34,9 +34,12 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
 }
 
 /// <summary>What a call did right away: returned a value, failed with an errno, or blocked.</summary>
-public readonly record struct CallOutcome(bool Blocked, long Value, string? Errno)
+public readonly record struct CallOutcome(bool Blocked, long Value, string? Errno, string? Detail = null)
 {
     public static CallOutcome Ok(long value = 0) => new(false, value, null);
+
+    /// <summary>A return value with what the call wrote to the caller's memory (optval, the address), as compact JSON.</summary>
+    public static CallOutcome Ok(long value, string detail) => new(false, value, null, detail);
     public static CallOutcome Fail(string errno) => new(false, -1, errno);
     public static readonly CallOutcome Block = new(true, 0, null);
 }

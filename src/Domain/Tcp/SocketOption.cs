@@ -14,6 +14,10 @@ public enum SocketOption
     TCP_USER_TIMEOUT,
     SO_SNDBUF,
     SO_RCVBUF,
+    /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
+    SO_ERROR,
+    /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>
+    TCP_INFO,
 }
 
 /// <summary>shutdown()'s how: RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2 after the kernel's how++.</summary>

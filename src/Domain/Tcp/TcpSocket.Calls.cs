@@ -48,6 +48,15 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
     {
+        if (_connecting)
+        {
+            // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it
+            // ended, 0 (the socket becomes SS_CONNECTED) or, if it failed, sock_error() (else ECONNABORTED).
+            if (State is TcpState.SynSent or TcpState.SynRecv) return CallOutcome.Fail(Errno.EALREADY);
+            _connecting = false;
+            if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
+            return CallOutcome.Ok();
+        }
         switch (State)
         {
             case TcpState.SynSent: return CallOutcome.Fail(Errno.EALREADY);
@@ -74,6 +83,12 @@ public sealed partial class TcpSocket
         _rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
+        if (NonBlocking)
+        {
+            // sock_sndtimeo(sk, O_NONBLOCK) == 0: no wait in inet_wait_for_connect().
+            _connecting = true;
+            return CallOutcome.Fail(Errno.EINPROGRESS);
+        }
         _pendingConnect = call;
         return CallOutcome.Block;
     }
@@ -88,6 +103,8 @@ public sealed partial class TcpSocket
             child = AcceptQueue.Dequeue();
             return CallOutcome.Ok(call.Process.Install(child));
         }
+        // inet_csk_wait_for_connect() is not entered with O_NONBLOCK: EAGAIN.
+        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingAccepts.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -101,6 +118,8 @@ public sealed partial class TcpSocket
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
+            // sk_stream_wait_connect(): EAGAIN when the timeout is 0 (O_NONBLOCK).
+            if (NonBlocking) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -109,6 +128,12 @@ public sealed partial class TcpSocket
         Ledger.Sent += bytes;
         CopyToSendQueue(call);
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
+        if (NonBlocking)
+        {
+            // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
+            Ledger.Sent -= bytes - call.Done;
+            return call.Done > 0 ? CallOutcome.Ok(call.Done) : CallOutcome.Fail(Errno.EAGAIN);
+        }
         _pendingSend = call;
         return CallOutcome.Block;
     }
@@ -196,6 +221,8 @@ public sealed partial class TcpSocket
         }
         if (RcvShutdown) return CallOutcome.Ok(0);
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
+        // tcp_recvmsg_locked(): timeo 0 → -EAGAIN.
+        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -262,6 +289,9 @@ public sealed partial class TcpSocket
     {
         switch (option)
         {
+            case SocketOption.SO_ERROR or SocketOption.TCP_INFO:
+                // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
+                return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
                 LingerOn = lingerOnOff != 0;
                 // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
@@ -297,7 +327,79 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>getsockopt(): effective values as the kernel reports them (SO_SNDBUF doubled, TCP_LINGER2 in seconds).</summary>
-    internal CallOutcome GetOption(SocketOption option) => CallOutcome.Ok(option switch
+    /// <summary>
+    /// Models sock_getsockopt() / do_tcp_getsockopt(): the value as the call's result (0 for
+    /// TCP_INFO), and what optval received as compact JSON — SO_LINGER's struct linger
+    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields.
+    /// </summary>
+    internal CallOutcome GetOption(SocketOption option)
+    {
+        switch (option)
+        {
+            case SocketOption.SO_LINGER:
+                int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
+                return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.SO_ERROR:
+                // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
+                var error = _softError;
+                _softError = null;
+                return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
+            case SocketOption.TCP_INFO:
+                var i = Info;
+                return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
+                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}}}");
+            default:
+                return CallOutcome.Ok(IntOption(option));
+        }
+    }
+
+    /// <summary>
+    /// Models inet_getname(peer = 1): the peer's address while connected; ENOTCONN before the
+    /// connection has a peer port, or in CLOSE/SYN-SENT.
+    /// </summary>
+    /// <summary>fcntl(F_SETFL, O_NONBLOCK): the file's flag every later call reads (sock_sndtimeo / sock_rcvtimeo 0).</summary>
+    internal CallOutcome SetNonBlocking(bool on)
+    {
+        NonBlocking = on;
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>poll() with a zero timeout: 1 and the returned events when any requested one (or POLLERR/POLLHUP) is set, else 0.</summary>
+    internal CallOutcome PollNow(int events)
+    {
+        int revents = PollMask() & (events | PollEvents.POLLERR | PollEvents.POLLHUP);
+        return CallOutcome.Ok(revents != 0 ? 1 : 0, $"\"{PollEvents.Text(revents)}\"");
+    }
+
+    /// <summary>
+    /// Models tcp_poll() — net/ipv4/tcp.c: a listener is readable with a connection to accept;
+    /// HUP when both directions are shut or the socket is CLOSE; RDHUP and readable after the peer's
+    /// FIN; outside SYN-SENT/SYN-RECV, readable with unread data and writable while the send buffer
+    /// has a third free (__sk_stream_is_writeable) or the send side is shut; ERR while sk_err is set.
+    /// A never-connected socket is CLOSE, hence writable and HUP, as in Linux.
+    /// </summary>
+    public int PollMask()
+    {
+        if (State == TcpState.Listen) return AcceptQueue.Count > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
+        int mask = 0;
+        if (((RcvShutdown || _done) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
+        if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
+        if (State is not (TcpState.SynSent or TcpState.SynRecv))
+        {
+            if (Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            long queued = (long)(WriteSeq - SndUna);
+            if (SendShutdown || SndBufPayload - queued >= queued / 2) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+        }
+        if (_softError is not null) mask |= PollEvents.POLLERR;
+        return mask;
+    }
+
+    internal CallOutcome GetPeerName() =>
+        Remote.Port == 0 || State is TcpState.Close or TcpState.SynSent or TcpState.Listen
+            ? CallOutcome.Fail(Errno.ENOTCONN)
+            : CallOutcome.Ok(0, $"\"{Remote.Address}:{Remote.Port}\"");
+
+    long IntOption(SocketOption option) => option switch
     {
         SocketOption.SO_LINGER => LingerOn ? LingerSec : 0,
         SocketOption.TCP_LINGER2 => Linger2 < 0 ? -1 : Linger2 == 0 ? Host.Sysctls.TcpFinTimeoutSec : Linger2,
@@ -311,7 +413,7 @@ public sealed partial class TcpSocket
         SocketOption.SO_SNDBUF => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[1],
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,
-    });
+    };
 
     int KeepaliveTimeSec => _keepIdle > 0 ? _keepIdle : Host.Sysctls.TcpKeepaliveTimeSec;
     int KeepaliveIntvlSec => _keepIntvl > 0 ? _keepIntvl : Host.Sysctls.TcpKeepaliveIntvlSec;

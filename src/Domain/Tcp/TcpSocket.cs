@@ -68,6 +68,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     int _keepIdle, _keepIntvl, _keepCnt;
     public int UserTimeoutMs { get; private set; }
     int _sndBufSet, _rcvBufSet;
+    /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
+    public bool NonBlocking { get; private set; }
+    /// <summary>sock->state == SS_CONNECTING: a non-blocking connect() returned EINPROGRESS and was not yet collected.</summary>
+    bool _connecting;
 
     // ---- shutdown flags, errors -------------------------------------------------------------
     public bool RcvShutdown { get; private set; }

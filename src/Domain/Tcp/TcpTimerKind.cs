@@ -34,4 +34,9 @@ public enum SocketCallKind
     Close,
     Setsockopt,
     Getsockopt,
+    Getpeername,
+    /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
+    Fcntl,
+    /// <summary>poll() on one descriptor, at once (timeout 0).</summary>
+    Poll,
 }

@@ -84,6 +84,15 @@ public sealed class EndpointsTests(ApiHosts hosts)
         var server = accepted.GetProperty("socketId").GetInt32();
         Assert.Equal((CallResponse.Returned, 30_000_000L), (accepted.GetProperty("status").GetString(), accepted.GetProperty("blockedNs").GetInt64()));
         Assert.Equal(7200, (await sim.CallAsync(client.SocketId, "getsockopt", new { option = "TCP_KEEPIDLE" })).Result);
+        var info = (await sim.CallAsync(client.SocketId, "getsockopt", new { option = "TCP_INFO" })).Value!.Value;
+        Assert.Equal(("ESTABLISHED", 1448), (info.GetProperty("state").GetString(), info.GetProperty("snd_mss").GetInt32()));
+        var peer = await sim.CallAsync(client.SocketId, "getpeername");
+        Assert.Equal((0L, "10.0.0.2:8080"), (peer.Result!.Value, peer.Value!.Value.GetString()));
+        Assert.Equal("10.0.0.2:8080", (await sim.GetJsonAsync($"calls/{peer.CallId}")).GetProperty("value").GetString());
+        Assert.Equal(0, (await sim.CallAsync(client.SocketId, "fcntl", new { nonblock = true })).Result);
+        var poll = await sim.CallAsync(client.SocketId, "poll", new { events = new[] { "POLLIN", "POLLOUT" } });
+        Assert.Equal((1L, "POLLOUT"), (poll.Result!.Value, poll.Value!.Value.GetString()));
+        Assert.Equal("EAGAIN", (await sim.CallAsync(client.SocketId, "recv")).Errno);
         Assert.Equal(0, (await sim.CallAsync(client.SocketId, "shutdown", new { how = "SHUT_WR" })).Result);
         await sim.AdvanceAsync(new { byNs = 100_000_000 });
         var socket = await sim.SocketAsync(server);

@@ -260,6 +260,16 @@ public class ScenarioParserTests
             .HasError("$.steps[4].inject.options.mss");
 
     [Fact]
+    public void Parse_SetsockoptOfReadOnlyOption_ReportsOption() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_ERROR", "value": 0 }""")
+            .HasError("$.steps[4].option", "read-only");
+
+    [Fact]
+    public void Parse_CallValueArray_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "getpeername", "socket": "c", "expect": { "value": [1] } }""")
+            .HasError("$.steps[4].expect.value");
+
+    [Fact]
     public void Parse_CallOnScriptedHost_ReportsHost() =>
         ScenarioJson.ParseWithStep("""{ "host": "peer", "call": "listen", "port": 81 }""").HasError("$.steps[4].host", "scripted");
 

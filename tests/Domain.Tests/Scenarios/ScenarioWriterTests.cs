@@ -33,6 +33,11 @@ public class ScenarioWriterTests
             { "at": "0.1s", "host": "client", "process": "p1", "call": "send", "socket": "c", "bytes": 1000 },
             { "host": "server", "call": "recv", "socket": "s", "bytes": 500 },
             { "host": "server", "call": "getsockopt", "socket": "s", "option": "TCP_LINGER2" },
+            { "host": "server", "call": "getsockopt", "socket": "s", "option": "TCP_INFO", "expect": { "value": { "state": "ESTABLISHED", "rto": 220000 } } },
+            { "host": "server", "call": "getsockopt", "socket": "s", "option": "SO_ERROR", "expect": { "result": 104, "value": "ECONNRESET" } },
+            { "host": "server", "call": "getpeername", "socket": "s", "expect": { "result": 0, "value": "client:40001" } },
+            { "host": "server", "call": "fcntl", "socket": "s", "nonblock": true },
+            { "host": "server", "call": "poll", "socket": "s", "events": ["POLLRDHUP", "POLLIN"], "expect": { "result": 1, "value": "POLLIN" } },
             { "host": "server", "call": "setsockopt", "socket": "s", "option": "TCP_LINGER2", "value": -1 },
             { "host": "client", "process": "p1", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
             { "at": "200ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": ".S", "seq": 4294967295, "ack": 0, "win": 0, "len": 10 } },
@@ -73,7 +78,7 @@ public class ScenarioWriterTests
 
         StructuralEquality.AssertEqual(doc, again);
         Assert.Equal(canonical, ScenarioWriter.ToJson(again));
-        Assert.Equal(22, doc.Steps.Length);
+        Assert.Equal(27, doc.Steps.Length);
         Assert.Contains("\"at\": \"1.200000001s\"", canonical);   // relative times written as absolute
         Assert.Contains("\"flags\": \"S.\"", canonical);          // flags in canonical letter order
         Assert.Contains("\"state\": \"FIN-WAIT-2\"", canonical);  // states as ss prints them

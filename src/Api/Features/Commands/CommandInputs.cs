@@ -43,10 +43,13 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// A system call, as the socket endpoints make it. <c>socketId</c> names the socket for calls on one (its host
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll.</param>
 /// <param name="Value">setsockopt's value: an integer, or {"onoff": 1, "linger": 0} for SO_LINGER.</param>
+/// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
+/// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
-    string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value) : CommandInput;
+    string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
+    bool? Nonblock = null, string[]? Events = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -165,6 +168,10 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                     && SocketArguments.OptionValue(Enum.Parse<SocketOption>(c.Option!), c.Value!.Value, out var why) is null)
                     Error(prefix + "value", why!);
                 break;
+            case SocketCallKind.Fcntl: Required(c.Nonblock, prefix + "nonblock"); break;
+            case SocketCallKind.Poll when new PollRequest { Events = c.Events }.Mask(out var unknown) is null:
+                Error(prefix + "events", $"'{unknown}' is not a poll event.");
+                break;
         }
     }
 
@@ -212,6 +219,8 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             BindReuseAddr = c.Bind?.ReuseAddr ?? false,
             Bytes = c.Bytes ?? -1,
             How = c.How is null ? default : Enum.Parse<ShutdownHow>(c.How),
+            NonBlock = c.Nonblock ?? false,
+            Events = kind == SocketCallKind.Poll ? new PollRequest { Events = c.Events }.Mask(out _) ?? 0 : 0,
         };
         if (c.To is not null)
         {

@@ -10,14 +10,19 @@ namespace SimService.Api.Features.Sockets;
 /// and shows on <c>GET /calls/{callId}</c> and on the socket. A call that fails inside the simulation carries
 /// its errno here; that is a result, not an HTTP error.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername.</param>
 /// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket).</param>
 /// <param name="Status">"returned" or "pending".</param>
 /// <param name="Result">The return value when it returned without error (socket() and accept() return a descriptor number, lowest free from 3).</param>
 /// <param name="Errno">The errno name when it failed (ECONNREFUSED, EADDRNOTAVAIL, EPIPE ...).</param>
 /// <param name="IssuedAtNs">Virtual time the call was made.</param>
+/// <param name="Value">
+/// What the call wrote besides its return value: getsockopt's value (an integer; {"onoff","linger"} for SO_LINGER;
+/// the errno name for SO_ERROR; tcp_info's state, retransmits, probes, backoff, rto (µs), snd_mss, unacked for
+/// TCP_INFO) and getpeername's "address:port". Absent for other calls.
+/// </param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
-    string? Errno, long IssuedAtNs, long Version) : IVersioned
+    string? Errno, long IssuedAtNs, long Version, System.Text.Json.JsonElement? Value = null) : IVersioned
 {
     public const string Returned = "returned";
     public const string Pending = "pending";
@@ -27,12 +32,16 @@ public sealed record CallResponse(long CallId, string Call, string Host, string 
         handle.Blocked ? Pending : Returned,
         handle.Blocked || handle.Errno is not null ? null : handle.Result,
         handle.Blocked ? null : handle.Errno,
-        issuedAtNs, version);
+        issuedAtNs, version, ValueOf(handle.Value));
+
+    /// <summary>A call's value (compact JSON text from the engine) as JSON in the response.</summary>
+    public static System.Text.Json.JsonElement? ValueOf(string? value) =>
+        value is null ? null : System.Text.Json.JsonDocument.Parse(value).RootElement.Clone();
 
     /// <summary>The call as it stands in the call table (pending, or returned with its value or errno).</summary>
     public static CallResponse From(CallStatus status, long version) => new(
         status.CallId, status.Call, status.Host, status.Process, status.SocketId, status.Status, status.Result, status.Errno,
-        status.IssuedAtNs, version);
+        status.IssuedAtNs, version, status.Value);
 
     /// <summary>The call's name as the journal and the scenario format write it ("setsockopt").</summary>
     public static string CallName(Domain.Tcp.SocketCallKind kind) => kind.ToString().ToLowerInvariant();

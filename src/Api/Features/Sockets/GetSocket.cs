@@ -19,12 +19,13 @@ public sealed record LedgerView(long Sent, long Accepted, long Delivered, long L
 /// <summary>A call's life, from the engine's call table: issued, and returned (or still pending).</summary>
 /// <param name="Args">The call's arguments as the journal describes them ("to=server:80").</param>
 /// <param name="BlockedNs">How long the call blocked (0 when it returned at once).</param>
+/// <param name="Value">What the call wrote besides its return value (getsockopt's value, getpeername's address), as on the call's response.</param>
 public sealed record CallStatus(long CallId, string Call, string Host, string Process, int SocketId, string Args, string Status,
-    long? Result, string? Errno, long IssuedAtNs, long? ReturnedAtNs, long? BlockedNs)
+    long? Result, string? Errno, long IssuedAtNs, long? ReturnedAtNs, long? BlockedNs, System.Text.Json.JsonElement? Value = null)
 {
     public static CallStatus From(CallRecord c) => new(c.CallId, CallResponse.CallName(c.Call), c.Host, c.Process, c.SocketId, c.Args,
         c.Returned ? CallResponse.Returned : CallResponse.Pending, c is { Returned: true, Errno: null } ? c.Result : null, c.Errno,
-        c.IssuedAt.Ns, c.ReturnedAt?.Ns, c.Blocked?.Ns);
+        c.IssuedAt.Ns, c.ReturnedAt?.Ns, c.Blocked?.Ns, CallResponse.ValueOf(c.Value));
 }
 
 /// <summary>

@@ -125,6 +125,41 @@ public sealed record GetsockoptRequest : CallRequest
     public string? Option { get; init; }
 }
 
+/// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
+public sealed record FcntlRequest : CallRequest
+{
+    /// <summary>Whether O_NONBLOCK is set.</summary>
+    /// <example>true</example>
+    [Required]
+    public bool? Nonblock { get; init; }
+}
+
+/// <summary>poll() on this socket with timeout 0.</summary>
+public sealed record PollRequest : CallRequest
+{
+    /// <summary>The requested events (POLLIN, POLLOUT, POLLRDHUP, ...); default POLLIN and POLLOUT.</summary>
+    public string[]? Events { get; init; }
+
+    /// <summary>The event mask, or null with the offending name.</summary>
+    public int? Mask(out string? unknown)
+    {
+        unknown = null;
+        if (Events is null or { Length: 0 }) return PollEvents.POLLIN | PollEvents.POLLOUT;
+        int mask = 0;
+        foreach (var name in Events)
+        {
+            int bit = PollEvents.Of(name);
+            if (bit == 0)
+            {
+                unknown = name;
+                return null;
+            }
+            mask |= bit;
+        }
+        return mask;
+    }
+}
+
 /// <summary>The socket options the simulator models, by their kernel names.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SocketOptionNameAttribute : AllowedValuesAttribute

@@ -46,8 +46,17 @@ public static class SocketsEndpoints
             "close(): blocks only under SO_LINGER with a non-zero time", """{"process":"app"}""", """{"callId":4,"call":"close","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/setsockopt", Setsockopt).WithName(nameof(Setsockopt)), "setsockopt(option, value)",
             """{"option":"SO_LINGER","value":{"onoff":1,"linger":0}}""", """{"callId":4,"call":"setsockopt","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
-        Call(sockets.MapPost("/{socketId:int}/getsockopt", Getsockopt).WithName(nameof(Getsockopt)), "getsockopt(option): the value is the result",
-            """{"option":"TCP_LINGER2"}""", """{"callId":4,"call":"getsockopt","host":"server","process":"app","socketId":1,"status":"returned","result":60,"errno":null,"issuedAtNs":1000000000,"version":12}""");
+        Call(sockets.MapPost("/{socketId:int}/getsockopt", Getsockopt).WithName(nameof(Getsockopt)),
+            "getsockopt(option): an integer option's value is the result; value holds what optval received",
+            """{"option":"SO_LINGER"}""", """{"callId":4,"call":"getsockopt","host":"server","process":"app","socketId":1,"status":"returned","result":5,"errno":null,"issuedAtNs":1000000000,"version":12,"value":{"onoff":1,"linger":5}}""");
+        Call(sockets.MapPost("/{socketId:int}/fcntl", Fcntl).WithName(nameof(Fcntl)), "fcntl(F_SETFL): O_NONBLOCK on or off",
+            """{"nonblock":true}""", """{"callId":5,"call":"fcntl","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":6}""");
+        Call(sockets.MapPost("/{socketId:int}/poll", Poll).WithName(nameof(Poll)),
+            "poll(events, timeout 0): result 1 or 0, value the returned events as tcp_poll() computes them",
+            """{"events":["POLLIN","POLLOUT"]}""", """{"callId":6,"call":"poll","host":"client","process":"app","socketId":2,"status":"returned","result":1,"errno":null,"issuedAtNs":30000000,"version":9,"value":"POLLOUT"}""");
+        Call(sockets.MapPost("/{socketId:int}/getpeername", Getpeername).WithName(nameof(Getpeername)),
+            "getpeername(): the peer's address in value; ENOTCONN before the connection is established",
+            """{"process":"app"}""", """{"callId":5,"call":"getpeername","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":1000000000,"version":13,"value":"10.0.0.2:80"}""");
 
         app.MapGroup("/api/v1/simulations/{id:guid}/calls").WithTags("Sockets")
             .MapGet("/{callId:long}", GetCall).WithName(nameof(GetCall)).ProducesProblem(StatusCodes.Status404NotFound)
@@ -133,6 +142,20 @@ public static class SocketsEndpoints
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Shutdown(
         Guid id, int socketId, ShutdownRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
         OnSocket(sender, id, socketId, request, Template(SocketCallKind.Shutdown) with { How = Enum.Parse<ShutdownHow>(request.How!) }, http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Fcntl(
+        Guid id, int socketId, FcntlRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Fcntl) with { NonBlock = request.Nonblock!.Value }, http, ct);
+
+    private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> Poll(
+        Guid id, int socketId, PollRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        request.Mask(out var unknown) is { } mask
+            ? await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Poll) with { Events = mask }, http, ct)
+            : ErrorMapping.ToProblem(new RequestInvalid("events", $"'{unknown}' is not a poll event.", id));
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Getpeername(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Getpeername), http, ct);
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Close(
         Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>

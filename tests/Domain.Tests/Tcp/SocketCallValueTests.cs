@@ -1,0 +1,109 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>What getsockopt writes to optval and what getpeername reports (client 10.0.0.1, server 10.0.0.2, 10 ms apart).</summary>
+public class SocketCallValueTests
+{
+    static CallHandle GetOption(TwoHostHarness h, TcpSocket sk, SocketOption option) =>
+        h.Call(new SocketCallRequest(sk.Host.Name, "app", SocketCallKind.Getsockopt) { SocketId = sk.Id, Option = option });
+
+    [Fact]
+    public void Established_GetsockoptSoLinger_WritesStructLinger()
+    {
+        // sock_getsockopt(SO_LINGER): struct linger { l_onoff, l_linger } as set.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+
+        var got = GetOption(h, c, SocketOption.SO_LINGER);
+
+        Assert.Equal((5L, "{\"onoff\":1,\"linger\":5}"), (got.Result, got.Value));
+        Assert.Equal(got.Value, h.Returned(got.CallId)!.Value);
+    }
+
+    [Fact]
+    public void Established_GetsockoptTcpInfo_ReportsTcpGetInfoFields()
+    {
+        // tcp_get_info() at 100 ms: ESTABLISHED, no retransmissions or probes, rto = 220 ms in µs
+        // (RTT 20 ms: srtt + 4·rttvar, rttvar floored at tcp_rto_min 200 ms / 4), mss_cache 1448.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.At(Ms(100));
+
+        var got = GetOption(h, c, SocketOption.TCP_INFO);
+
+        Assert.Equal(0, got.Result);
+        Assert.Equal("{\"state\":\"ESTABLISHED\",\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0}", got.Value);
+    }
+
+    [Fact]
+    public void Close_AfterPeerRst_GetsockoptSoErrorReadsAndClearsSkErr()
+    {
+        // tcp_reset() sets sk_err = ECONNRESET; sock_error() returns it and leaves 0 (xchg).
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.Close, s.State);
+
+        var first = GetOption(h, s, SocketOption.SO_ERROR);
+        var second = GetOption(h, s, SocketOption.SO_ERROR);
+
+        Assert.Equal((104L, "\"ECONNRESET\""), (first.Result, first.Value));
+        Assert.Equal((0L, "0"), (second.Result, second.Value));
+    }
+
+    [Fact]
+    public void Close_SetsockoptSoError_FailsWithEnoprotoopt()
+    {
+        var h = new TwoHostHarness();
+        var sk = h.Call("client", SocketCallKind.Socket);
+
+        var set = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = sk.SocketId, Option = SocketOption.SO_ERROR, Value = 1 });
+
+        Assert.Equal(Errno.ENOPROTOOPT, set.Errno);
+    }
+
+    [Fact]
+    public void Established_Getpeername_ReportsThePeerAddress()
+    {
+        // inet_getname(peer = 1): daddr and dport.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+
+        var client = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getpeername) { SocketId = c.Id });
+        var server = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Getpeername) { SocketId = s.Id });
+
+        Assert.Equal((0L, "\"10.0.0.2:80\""), (client.Result, client.Value));
+        Assert.Equal($"\"10.0.0.1:{c.Local.Port}\"", server.Value);
+    }
+
+    [Fact]
+    public void Close_GetpeernameOnAFreshSocket_FailsWithEnotconn()
+    {
+        // inet_getname(): no peer port (and CLOSE) → ENOTCONN.
+        var h = new TwoHostHarness();
+        var sk = h.Call("client", SocketCallKind.Socket);
+
+        var got = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getpeername) { SocketId = sk.SocketId });
+
+        Assert.Equal((Errno.ENOTCONN, null), (got.Errno, got.Value));
+    }
+
+    [Fact]
+    public void SynSent_Getpeername_FailsWithEnotconn()
+    {
+        // inet_getname(): SYN-SENT with peer = 1 is "not connected" although the peer is known.
+        var h = new TwoHostHarness();
+        var connect = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+
+        var got = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getpeername) { SocketId = connect.SocketId });
+
+        Assert.Equal(Errno.ENOTCONN, got.Errno);
+    }
+}
