@@ -7,9 +7,10 @@ namespace SimService.Domain.Engine;
 /// generation; an item popped with an older generation is stale and skipped, so cancelling costs
 /// nothing in the queue (ns-3's EventId.Cancel, gVisor's orphaned timers).
 /// </summary>
-public sealed class SimTimer(IEventTarget owner, int kind)
+public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
 {
-    public IEventTarget Owner { get; } = owner;
+    /// <summary>Who handles the expiry; null once detached (its socket was destroyed).</summary>
+    public IEventTarget? Owner { get; private set; } = owner;
     public int Kind { get; } = kind;
     public long Generation { get; private set; }
     public bool Armed { get; private set; }
@@ -35,4 +36,17 @@ public sealed class SimTimer(IEventTarget owner, int kind)
     internal bool IsCurrent(long generation) => Armed && generation == Generation;
 
     internal void MarkFired() => Armed = false;
+
+    /// <summary>
+    /// Cuts the timer from its destroyed owner: a cancelled timer's stale queue item then pins only
+    /// this small object until its expiry, not the whole socket (memory bounded by what is alive).
+    /// </summary>
+    internal void Detach()
+    {
+        Cancel();
+        Owner = null;
+    }
+
+    /// <summary>The queue item of an armed timer targets the timer itself, which hands the expiry to its owner.</summary>
+    void IEventTarget.OnDue(Simulation sim, object? payload) => Owner?.OnDue(sim, this);
 }

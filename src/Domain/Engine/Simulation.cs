@@ -278,7 +278,7 @@ public sealed partial class Simulation
     internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
         var generation = timer.Arm(expires);
-        _queue.Enqueue(expires, timer.Owner, timer, timer, generation);
+        _queue.Enqueue(expires, timer, timer, timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, expires));
     }
 

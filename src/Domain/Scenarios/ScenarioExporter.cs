@@ -183,6 +183,10 @@ public static partial class ScenarioExporter
                     return null;
                 case SocketCallCommand call:
                     return Call(call.Request, outcome.Call!.Value, at);
+                case WorkloadCommand workload:
+                    // The runner starts it and its later steps (or runUntil) move the clock through it, as the run did.
+                    _steps.Add(i => new WorkloadStep(at, Path(i), workload.Spec));
+                    return null;
                 case InjectCommand inject:
                     var injectStep = Inject(inject, at);
                     _steps.Add(i => injectStep with { Path = Path(i) });

@@ -12,7 +12,7 @@ namespace SimService.Domain.Scenarios;
 internal sealed partial class ScenarioReader
 {
     /// <summary>The member that makes a step of each kind other than call.</summary>
-    static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "expect"];
+    static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
     static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "expect");
@@ -21,6 +21,9 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
     static readonly FrozenSet<string> KillFields = Set("host", "process", "signal");
+    static readonly FrozenSet<string> WorkloadFields = Set("clients", "generatedClients", "clientLinkDelay", "server", "port", "rate", "count",
+        "duration", "requestBytes", "responseBytes", "thinkTime", "closeFirst", "closeStyle", "lingerSeconds", "reuseaddr", "linger2",
+        "keepalive", "userTimeoutMs", "backlog", "resolution", "drainLimit", "level");
     static readonly FrozenSet<string> BindFields = Set("port", "reuseaddr");
     static readonly FrozenSet<string> LingerFields = Set("onoff", "linger");
 
@@ -98,8 +101,8 @@ internal sealed partial class ScenarioReader
         if (kinds.Count != 1)
         {
             Error(fields.Path, kinds.Count == 0
-                ? "a step needs one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"expect\""
-                : $"a step has exactly one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"expect\"; found {string.Join(", ", kinds.Select(k => $"\"{k}\""))}");
+                ? "a step needs one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"workload\", \"expect\""
+                : $"a step has exactly one of \"call\", \"inject\", \"link\", \"sysctl\", \"kill\", \"workload\", \"expect\"; found {string.Join(", ", kinds.Select(k => $"\"{k}\""))}");
             return null;
         }
         var kind = kinds[0];
@@ -111,6 +114,7 @@ internal sealed partial class ScenarioReader
             "link" => LinkChange(body, at, fields.Path),
             "sysctl" => SysctlChange(body, at, fields.Path),
             "kill" => Kill(body, at, fields.Path),
+            "workload" => Workload(body, at, fields.Path),
             _ => StepExpect(body) is { } checks ? new ExpectStep(at, fields.Path, checks) : null,
         };
     }
@@ -356,5 +360,47 @@ internal sealed partial class ScenarioReader
         var process = f?["process"] is { } p ? NonEmptyString(p) : CallStep.DefaultProcess;
         var signal = Enum(Required(f, "signal"), ScenarioWireNames.Signals);
         return host is not null && process is not null && signal is { } s ? new KillStep(at, path, host, process, s) : null;
+    }
+
+    /// <summary>A workload step: the fields of <see cref="Workloads.WorkloadSpec"/>, durations as text, enums in kebab case.</summary>
+    WorkloadStep? Workload(JsonMember member, SimTime at, string path)
+    {
+        var f = Object(member, WorkloadFields);
+        if (f is null) return null;
+        var d = new Workloads.WorkloadSpec();
+        var clients = f["clients"] is { } cm ? Array(cm, nonEmpty: true).Select(c => LinuxHost(c)).ToList() : [];
+        var server = LinuxHost(Required(f, "server"));
+        var spec = d with
+        {
+            Clients = [.. clients.Where(c => c is not null).Select(c => c!)],
+            GeneratedClients = f["generatedClients"] is { } g ? Int32(g, 1, 200_000) ?? 0 : 0,
+            ClientLinkDelay = f["clientLinkDelay"] is { } cd ? Duration(cd) ?? d.ClientLinkDelay : d.ClientLinkDelay,
+            Server = server ?? "",
+            Port = f["port"] is { } p ? (ushort)(Integer(p, 1, 65535) ?? d.Port) : d.Port,
+            Rate = Number(Required(f, "rate"), 1e-6, 1e9) ?? d.Rate,
+            Count = f["count"] is { } n ? Integer(n, 1, 100_000_000) ?? 0 : 0,
+            Duration = f["duration"] is { } du ? Duration(du) ?? default : default,
+            RequestBytes = f["requestBytes"] is { } rq ? Count(rq) ?? d.RequestBytes : d.RequestBytes,
+            ResponseBytes = f["responseBytes"] is { } rs ? Count(rs) ?? d.ResponseBytes : d.ResponseBytes,
+            ThinkTime = f["thinkTime"] is { } tt ? Duration(tt) ?? default : default,
+            CloseFirst = f["closeFirst"] is { } cf ? Enum(cf, ScenarioWireNames.CloseFirsts) ?? d.CloseFirst : d.CloseFirst,
+            CloseStyle = f["closeStyle"] is { } cs ? Enum(cs, ScenarioWireNames.CloseStyles) ?? d.CloseStyle : d.CloseStyle,
+            LingerSeconds = f["lingerSeconds"] is { } ls ? Int32(ls, 0, 3600) ?? 0 : 0,
+            ReuseAddr = f["reuseaddr"] is { } ra && (Bool(ra) ?? false),
+            Linger2 = f["linger2"] is { } l2 ? Int32(l2) : null,
+            KeepAlive = f["keepalive"] is { } ka && (Bool(ka) ?? false),
+            UserTimeoutMs = f["userTimeoutMs"] is { } ut ? Int32(ut, 0) ?? 0 : 0,
+            Backlog = f["backlog"] is { } bl ? Int32(bl, 1) ?? d.Backlog : d.Backlog,
+            Resolution = f["resolution"] is { } re ? Duration(re) ?? d.Resolution : d.Resolution,
+            DrainLimit = f["drainLimit"] is { } dl ? Duration(dl) ?? d.DrainLimit : d.DrainLimit,
+            Level = f["level"] is { } lv ? Enum(lv, ScenarioWireNames.JournalLevels) ?? d.Level : d.Level,
+        };
+        if (server is null || clients.Any(c => c is null)) return null;
+        if (spec.Validate() is { } invalid)
+        {
+            Error(JsonPath.Member(path, "workload"), invalid.Message);
+            return null;
+        }
+        return new WorkloadStep(at, path, spec);
     }
 }

@@ -44,6 +44,7 @@ public sealed partial class ScenarioRunner
             case LinkStep link: Report(step.Path, Apply(ChangeLink(link)).Error); break;
             case SysctlStep sysctl: SetSysctls(sysctl); break;
             case KillStep kill: Report(step.Path, Apply(new KillCommand(kill.Host, kill.Process, kill.Signal.ToWireName())).Error); break;
+            case WorkloadStep workload: Report(step.Path, Apply(new WorkloadCommand(workload.Spec, RunToEnd: false)).Error); break;
             case ExpectStep expect: CheckState(expect.Expect, JsonPath.Member(step.Path, "expect")); break;
             default: throw new InvalidOperationException($"unknown step type {step.GetType().Name} at {step.Path}");
         }

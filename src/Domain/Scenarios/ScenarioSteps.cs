@@ -82,6 +82,9 @@ public sealed record SysctlStep(SimTime At, string Path, string Host, ImmutableA
 public sealed record KillStep(SimTime At, string Path, string Host, string Process, KillSignal Signal)
     : ScenarioStep(At, Path);
 
+/// <summary>Starts a connection workload at this time; later steps and <c>runUntil</c> move the clock through it.</summary>
+public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpec Spec) : ScenarioStep(At, Path);
+
 /// <summary>Checks made at this point of virtual time.</summary>
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
 

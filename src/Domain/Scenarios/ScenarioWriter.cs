@@ -126,6 +126,9 @@ public static class ScenarioWriter
                 w.WriteString("signal", k.Signal.ToWireName());
                 w.WriteEndObject();
                 break;
+            case WorkloadStep wl:
+                WriteWorkload(w, wl.Spec);
+                break;
             case ExpectStep e:
                 w.WriteStartObject("expect");
                 WriteStateChecks(w, e.Expect);
@@ -359,4 +362,39 @@ public static class ScenarioWriter
             body(item);
             w.WriteEndObject();
         });
+
+    /// <summary>A workload step's fields; those at their defaults are left out.</summary>
+    static void WriteWorkload(Utf8JsonWriter w, Workloads.WorkloadSpec s)
+    {
+        var d = new Workloads.WorkloadSpec();
+        w.WriteStartObject("workload");
+        if (s.Clients.Count > 0)
+        {
+            w.WriteStartArray("clients");
+            foreach (var c in s.Clients) w.WriteStringValue(c);
+            w.WriteEndArray();
+        }
+        if (s.GeneratedClients > 0) w.WriteNumber("generatedClients", s.GeneratedClients);
+        if (s.ClientLinkDelay != d.ClientLinkDelay) w.WriteString("clientLinkDelay", s.ClientLinkDelay.ToString());
+        w.WriteString("server", s.Server);
+        if (s.Port != d.Port) w.WriteNumber("port", s.Port);
+        w.WriteNumber("rate", s.Rate);
+        if (s.Count > 0) w.WriteNumber("count", s.Count);
+        if (s.Duration.Ns > 0) w.WriteString("duration", s.Duration.ToString());
+        if (s.RequestBytes != d.RequestBytes) w.WriteNumber("requestBytes", s.RequestBytes);
+        if (s.ResponseBytes != d.ResponseBytes) w.WriteNumber("responseBytes", s.ResponseBytes);
+        if (s.ThinkTime.Ns > 0) w.WriteString("thinkTime", s.ThinkTime.ToString());
+        if (s.CloseFirst != d.CloseFirst) w.WriteString("closeFirst", ScenarioWireNames.CloseFirsts.ToText(s.CloseFirst));
+        if (s.CloseStyle != d.CloseStyle) w.WriteString("closeStyle", ScenarioWireNames.CloseStyles.ToText(s.CloseStyle));
+        if (s.LingerSeconds != 0) w.WriteNumber("lingerSeconds", s.LingerSeconds);
+        if (s.ReuseAddr) w.WriteBoolean("reuseaddr", true);
+        if (s.Linger2 is { } l2) w.WriteNumber("linger2", l2);
+        if (s.KeepAlive) w.WriteBoolean("keepalive", true);
+        if (s.UserTimeoutMs != 0) w.WriteNumber("userTimeoutMs", s.UserTimeoutMs);
+        if (s.Backlog != d.Backlog) w.WriteNumber("backlog", s.Backlog);
+        if (s.Resolution != d.Resolution) w.WriteString("resolution", s.Resolution.ToString());
+        if (s.DrainLimit != d.DrainLimit) w.WriteString("drainLimit", s.DrainLimit.ToString());
+        if (s.Level != d.Level) w.WriteString("level", ScenarioWireNames.JournalLevels.ToText(s.Level));
+        w.WriteEndObject();
+    }
 }

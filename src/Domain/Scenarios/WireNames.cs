@@ -47,6 +47,16 @@ public static class ScenarioWireNames
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
         ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo));
 
+    internal static readonly WireTable<Workloads.CloseFirst> CloseFirsts = new(
+        ("client", Workloads.CloseFirst.Client), ("server", Workloads.CloseFirst.Server), ("both", Workloads.CloseFirst.Both));
+
+    internal static readonly WireTable<Workloads.CloseStyle> CloseStyles = new(
+        ("close", Workloads.CloseStyle.Close), ("shutdown-then-close", Workloads.CloseStyle.ShutdownThenClose),
+        ("linger-zero", Workloads.CloseStyle.LingerZero), ("linger", Workloads.CloseStyle.Linger), ("kill", Workloads.CloseStyle.Kill));
+
+    internal static readonly WireTable<Journal.JournalLevel> JournalLevels = new(
+        ("full", Journal.JournalLevel.Full), ("states", Journal.JournalLevel.States), ("counters", Journal.JournalLevel.Counters));
+
     internal static readonly WireTable<KillSignal> Signals = new(
         ("SIGKILL", KillSignal.Kill), ("SIGTERM", KillSignal.Term), ("SIGINT", KillSignal.Int),
         ("SIGHUP", KillSignal.Hup), ("SIGQUIT", KillSignal.Quit), ("SIGABRT", KillSignal.Abrt),

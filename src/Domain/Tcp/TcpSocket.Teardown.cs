@@ -313,6 +313,11 @@ public sealed partial class TcpSocket
         if (BoundPort) ReleasePort();
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
+        CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+        _xmitTimer.Detach();
+        _delackTimer.Detach();
+        _keepaliveTimer.Detach();
+        _lingerTimer.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
     }

@@ -1,0 +1,51 @@
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tests.Scenarios;
+using SimService.Domain.Workloads;
+
+namespace SimService.Domain.Tests.Workloads;
+
+/// <summary>The scenario format's workload step: read, written back, and run.</summary>
+public class WorkloadStepTests
+{
+    static string Project => File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "workload-port-exhaustion.json"));
+
+    [Fact]
+    public void WorkloadStep_ProjectScenario_ReadWrittenBackAndReadAgainEqual()
+    {
+        var parsed = ScenarioParser.Parse(Project);
+        Assert.Empty(parsed.Errors);
+        var step = Assert.IsType<WorkloadStep>(parsed.Document!.Steps[0]);
+        Assert.Equal(["client"], step.Spec.Clients);
+        Assert.Equal(("server", 100.0, 11L, 100L, 200L), (step.Spec.Server, step.Spec.Rate, step.Spec.Count, step.Spec.RequestBytes, step.Spec.ResponseBytes));
+        var again = ScenarioParser.Parse(ScenarioWriter.ToJson(parsed.Document));
+        Assert.Empty(again.Errors);
+        var spec = Assert.IsType<WorkloadStep>(again.Document!.Steps[0]).Spec;
+        Assert.Equal(step.Spec with { Clients = [] }, spec with { Clients = [] });
+        Assert.Equal(step.Spec.Clients, spec.Clients);
+    }
+
+    [Fact]
+    public void WorkloadStep_ProjectScenario_ElevenConnectsTenPortsPasses()
+    {
+        var outcome = ScenarioRunner.Run(Project);
+        Assert.True(outcome.Result!.Passed, string.Join("\n", outcome.Result.FailedChecks.Select(c => c.ToString())));
+        var w = outcome.Result!.Simulation.FindWorkload(1)!.Result();
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 10, ["EADDRNOTAVAIL"] = 1 }, w.ConnectResults);
+    }
+
+    [Theory]
+    [InlineData("""{ "server": "server", "rate": 0, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.rate")]
+    [InlineData("""{ "server": "server", "rate": 5, "clients": ["client"] }""", "$.steps[0].workload")]
+    [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "slam" }""", "$.steps[0].workload.closeStyle")]
+    [InlineData("""{ "server": "nowhere", "rate": 5, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.server")]
+    public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path)
+    {
+        var doc = $$"""
+            { "name": "bad", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"] } ],
+              "steps": [ { "workload": {{workload}} } ] }
+            """;
+        var parsed = ScenarioParser.Parse(doc);
+        Assert.Contains(parsed.Errors, e => e.Path == path);
+    }
+}
