@@ -63,29 +63,16 @@ public sealed partial class PacketdrillRunner
         var local = _sim.FindHost(LocalHost)!;
         var seg = new Segment(new FourTuple(new Endpoint(remote.Address, remotePort), new Endpoint(local.Address, localPort)),
             flags, p.Seq, ack, p.Window ?? 0, p.Length, options);
-        Inject(seg, hasOptions: p.Options is { IsEmpty: false });
+        Inject(seg);
         _log.Add($"{Secs(at)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}");
         RunTo(at);
         _anchor = at;
         return _failure is null;
     }
 
-    void Inject(Segment seg, bool hasOptions)
-    {
-        var command = new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length);
-        if (!hasOptions)
-        {
-            Apply(command);
-            return;
-        }
-        // InjectCommand carries no TCP options on this engine yet: the segment goes out directly and the
-        // command log alone no longer rebuilds this run.
-        _sim.FindHost(RemoteHost)!.Inject(seg);
-        CommandLogComplete = false;
-    }
-
-    /// <summary>Whether <see cref="PacketdrillRunResult.Commands"/> alone rebuilds the run's journal.</summary>
-    bool CommandLogComplete { get; set; } = true;
+    /// <summary>The scripted peer sends the segment: a logged command, options included, so the command log replays the run.</summary>
+    void Inject(Segment seg) =>
+        Apply(new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length, seg.Options));
 
     /// <summary>
     /// The live TS ecr for a script value: the live TS val of the outbound packet the script wrote with

@@ -6,7 +6,6 @@ using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
-using SimService.Persistence.Serialization;
 
 namespace SimService.Api.Features.Packetdrill;
 
@@ -29,9 +28,8 @@ public sealed record PacketdrillFailureView(int Line, int Column, string Message
 /// <param name="Failure">The failure, with packetdrill's message; null when the script passed.</param>
 /// <param name="Output">What packetdrill would print on stderr (empty when the script passed).</param>
 /// <param name="Log">One line per event as it happened: time, script line, the call and its result or the segment.</param>
-/// <param name="Replayable">Whether the simulation's command log alone rebuilds the run (false while injected segments carry TCP options the log cannot hold).</param>
 public sealed record PacketdrillRunResponse(bool Passed, Guid SimulationId, IReadOnlyList<CheckView> Checks, IReadOnlyList<RunErrorView> Errors,
-    string Journal, long JournalEvents, long NowNs, PacketdrillFailureView? Failure, string Output, IReadOnlyList<string> Log, bool Replayable);
+    string Journal, long JournalEvents, long NowNs, PacketdrillFailureView? Failure, string Output, IReadOnlyList<string> Log);
 
 /// <summary>Runs a packetdrill script against a simulated host and keeps the run as a simulation.</summary>
 public sealed record RunPacketdrill(string Script, KernelProfile Profile, long Seed, PacketdrillOptions Options, string Name)
@@ -57,24 +55,16 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             CreatedAt = now,
         };
         db.Simulations.Add(run);
-        long version = 0;
-        if (result.CommandLogComplete)
-        {
-            // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and
-            // that engine is the one kept, so a rebuild after a restart lands on the same state.
-            var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed), 0);
-            foreach (var c in result.Commands) batch.Apply(c);
-            run.Version = version = batch.Version;
-            db.Commands.AddRange(batch.Commands);
-            db.Events.AddRange(batch.Events);
-            engine = batch.Engine;
-        }
-        else
-        {
-            db.Events.AddRange(engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)));
-        }
+        // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
+        // engine is the one kept, so a rebuild after a restart lands on the same state.
+        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed), 0);
+        foreach (var c in result.Commands) batch.Apply(c);
+        run.Version = batch.Version;
+        db.Commands.AddRange(batch.Commands);
+        db.Events.AddRange(batch.Events);
+        engine = batch.Engine;
         await db.SaveChangesAsync(cancellationToken);
-        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, version);
+        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version);
 
         var failure = result.Failure is { } f
             ? new PacketdrillFailureView(f.Line, f.Column, f.Message, f.Expected, f.Actual, f.At.Ns)
@@ -83,6 +73,6 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             ? []
             : [new CheckView(false, "packetdrill", $"line {failure.Line}", failure.Expected, failure.Actual, result.Failure!.At.ToString(), failure.AtNs)];
         return new PacketdrillRunResponse(result.Passed, run.Id, checks, [], $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count,
-            engine.Now.Ns, failure, result.Output, result.Log, result.CommandLogComplete);
+            engine.Now.Ns, failure, result.Output, result.Log);
     }
 }
