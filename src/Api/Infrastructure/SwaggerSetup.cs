@@ -17,6 +17,7 @@ public static class SwaggerSetup
             });
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<AllowedValuesSchemaFilter>();
+            options.SchemaFilter<DurationSchemaFilter>();
             options.OperationFilter<ExamplesOperationFilter>();
             options.OperationFilter<IfMatchOperationFilter>();
             options.UseOneOfForPolymorphism();

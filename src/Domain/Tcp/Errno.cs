@@ -17,4 +17,5 @@ public static class Errno
     public const string EOPNOTSUPP = nameof(EOPNOTSUPP);
     public const string EINTR = nameof(EINTR);
     public const string EHOSTUNREACH = nameof(EHOSTUNREACH);
+    public const string ENETUNREACH = nameof(ENETUNREACH);
 }

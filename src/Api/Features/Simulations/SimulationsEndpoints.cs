@@ -14,6 +14,7 @@ public static class SimulationsEndpoints
         var group = app.MapGroup("/api/v1/simulations").WithTags("Simulations");
         group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem()
             .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
+            .WithDescription("Every field is optional: `{}` (or no body) gives profile linux-6, seed 0 and a generated name.")
             .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);
         group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations)).WithSummary("List simulations, oldest first")
             .WithExamples(response: $$"""{"items":[{{SimulationExample}}]}""");
@@ -34,9 +35,9 @@ public static class SimulationsEndpoints
     }
 
     private static async Task<CreatedAtRoute<SimulationResponse>> CreateSimulation(
-        CreateSimulationRequest request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
+        CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
     {
-        var created = await sender.Send(request.ToCommand(), cancellationToken);
+        var created = await sender.Send((request ?? new()).ToCommand(), cancellationToken);
         Versioning.SetETag(response, created.Version);
         return TypedResults.CreatedAtRoute(created, nameof(GetSimulation), new { id = created.Id });
     }
