@@ -17,7 +17,8 @@ public sealed class DurationSchemaFilter : ISchemaFilter
         if (schema is not OpenApiSchema target
             || context.MemberInfo?.GetCustomAttribute<JsonConverterAttribute>()?.ConverterType != typeof(DurationNsConverter))
             return;
-        target.Type = null;
+        // Only the Null flag stays: the 3.0 writer turns it into "nullable": true beside the oneOf.
+        target.Type = target.Type?.HasFlag(JsonSchemaType.Null) == true ? JsonSchemaType.Null : null;
         target.Format = null;
         target.Minimum = null;
         target.Maximum = null;
