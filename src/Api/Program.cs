@@ -4,15 +4,20 @@ using SimService.Api.Features.Connections;
 using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Journal;
 using SimService.Api.Features.Links;
+using SimService.Api.Features.Outputs;
+using SimService.Api.Features.Packetdrill;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
 using SimService.Api.Features.Sockets;
+using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddApiHardening();
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPersistence(builder.Configuration);
@@ -29,11 +34,15 @@ await app.Services.PrepareDatabaseAsync();
 app.UseAbsoluteLocations();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseApiHardening();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
+app.MapOutputs();
+app.MapPacketdrill();
+app.MapWorkloads();
 
 app.Run();
 

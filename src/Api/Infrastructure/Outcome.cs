@@ -14,6 +14,9 @@ public sealed record SimulationNotFound(Guid SimulationId) : Failure;
 /// <summary>412: the request's If-Match names another version than the stored one.</summary>
 public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion) : Failure;
 
+/// <summary>422: the request needs more work than one request may do; nothing was applied.</summary>
+public sealed record WorkLimitExceeded(Guid? SimulationId, string Field, string Message) : Failure;
+
 /// <summary>409: another API process kept appending to this simulation's log while this one retried.</summary>
 public sealed record WriteConflict(Guid SimulationId) : Failure;
 
@@ -47,6 +50,9 @@ public sealed record NotExportable(Guid SimulationId, string Reason, long? Comma
 
 /// <summary>400: a scenario document that is not valid; each error names its JSON path.</summary>
 public sealed record ScenarioInvalid(IReadOnlyList<(string Path, string Message)> Errors) : Failure;
+
+/// <summary>400: a packetdrill script that does not parse or uses what the simulator does not run; keyed "line L, column C".</summary>
+public sealed record ScriptRefused(IReadOnlyList<(string Position, string Message)> Errors) : Failure;
 
 /// <summary>The result of a use case that can fail in an expected way: a value or a <see cref="Failure"/>.</summary>
 public readonly struct Outcome<T>

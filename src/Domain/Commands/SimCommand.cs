@@ -1,6 +1,7 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
+using SimService.Domain.Workloads;
 
 namespace SimService.Domain.Commands;
 
@@ -32,8 +33,9 @@ public sealed record SocketCallCommand(SocketCallRequest Request) : SimCommand;
 /// <summary>Kills a process: its descriptors close as at exit.</summary>
 public sealed record KillCommand(string Host, string Process, string Signal) : SimCommand;
 
-/// <summary>A segment sent by a scripted host (numbers absolute).</summary>
-public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length)
+/// <summary>A segment sent by a scripted host (numbers absolute, options as on the wire; null = none).</summary>
+public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length,
+    TcpOptions? Options = null)
     : SimCommand;
 
 /// <summary>How an advance is bounded.</summary>
@@ -50,8 +52,15 @@ public enum AdvanceMode
 /// <summary>Moves the clock, processing events, within an event budget.</summary>
 public sealed record AdvanceCommand(AdvanceMode Mode, SimDuration Amount, long EventBudget) : SimCommand;
 
-/// <summary>What applying a command did: an error (nothing changed), a call handle, or an advance result.</summary>
-public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null)
+/// <summary>
+/// Starts a connection workload and, with <see cref="RunToEnd"/>, runs the clock until it is done
+/// or <see cref="EventBudget"/> items were processed (then it is truncated, and later advances continue it).
+/// </summary>
+public sealed record WorkloadCommand(WorkloadSpec Spec, bool RunToEnd = true, long EventBudget = long.MaxValue) : SimCommand;
+
+/// <summary>What applying a command did: an error (nothing changed), a call handle, an advance result, an opened connection, or a workload's outcome.</summary>
+public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null,
+    WorkloadResult? Workload = null)
 {
     public bool IsOk => Error is null;
     public static readonly CommandOutcome Ok = new((DomainError?)null);
@@ -71,6 +80,8 @@ public static class CommandApplier
         KillCommand c => FromResult(sim.Kill(c.Host, c.Process, c.Signal)),
         InjectCommand c => Inject(sim, c),
         AdvanceCommand c => Advance(sim, c),
+        OpenConnectionCommand c => OpenConnection(sim, c),
+        WorkloadCommand c => StartWorkload(sim, c),
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
 
@@ -105,6 +116,12 @@ public static class CommandApplier
         return r.IsOk ? new CommandOutcome(null, r.Value) : new CommandOutcome(r.Error);
     }
 
+    static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
+    {
+        var opened = ConnectionOpener.Open(sim, c, call => Call(sim, call));
+        return opened.IsOk ? new CommandOutcome(null, Connection: opened.Value) : new CommandOutcome(opened.Error);
+    }
+
     static CommandOutcome Inject(Simulation sim, InjectCommand c)
     {
         var from = sim.FindHost(c.From);
@@ -112,7 +129,7 @@ public static class CommandApplier
         if (from is null) return new(DomainError.NotFound($"host '{c.From}'", "from"));
         if (to is null) return new(DomainError.NotFound($"host '{c.To}'", "to"));
         var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
-            c.Flags, c.Seq, c.Ack, c.Window, c.Length, TcpOptions.None);
+            c.Flags, c.Seq, c.Ack, c.Window, c.Length, c.Options ?? TcpOptions.None);
         return FromResult(from.Inject(seg));
     }
 
@@ -120,16 +137,29 @@ public static class CommandApplier
     {
         if (c.Amount.Ns < 0) return new(DomainError.Invalid("an advance cannot go backwards", "amount"));
         if (c.EventBudget <= 0) return new(DomainError.Invalid("the event budget must be positive", "eventBudget"));
+        // The clock never passes SimTime.MaxClock; an untilIdle bound past it is only a bound, so it is clamped.
+        Int128 wanted = c.Mode == AdvanceMode.To ? c.Amount.Ns : (Int128)sim.Now.Ns + c.Amount.Ns;
+        if (wanted > SimTime.MaxClock.Ns && c.Mode != AdvanceMode.UntilIdle)
+            return new(DomainError.Invalid(
+                $"the clock may not pass {SimTime.MaxClock.Ns} ns (100 years of virtual time); this advance would take it to {wanted} ns",
+                "amount"));
+        var target = new SimTime((long)Int128.Min(wanted, SimTime.MaxClock.Ns));
         var result = c.Mode switch
         {
-            AdvanceMode.By => sim.RunUntil(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.By => sim.RunUntil(target, c.EventBudget),
             AdvanceMode.To when c.Amount.Ns < sim.Now.Ns => null,
-            AdvanceMode.To => sim.RunUntil(new SimTime(c.Amount.Ns), c.EventBudget),
-            _ => sim.RunUntilIdle(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.To => sim.RunUntil(target, c.EventBudget),
+            _ => sim.RunUntilIdle(target, c.EventBudget),
         };
         return result is null
             ? new(DomainError.Invalid($"{new SimTime(c.Amount.Ns)} is before the current time {sim.Now}", "until"))
             : new CommandOutcome(null, Advance: result);
+    }
+
+    static CommandOutcome StartWorkload(Simulation sim, WorkloadCommand c)
+    {
+        var started = sim.StartWorkload(c.Spec, c.RunToEnd, c.EventBudget);
+        return started.IsOk ? new CommandOutcome(null, Workload: started.Value!.Result()) : new CommandOutcome(started.Error);
     }
 
     /// <summary>Runs a command log on a fresh engine (replay).</summary>

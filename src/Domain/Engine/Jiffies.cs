@@ -29,3 +29,14 @@ public static class Jiffies
         return new SimTime((At(now) + ticks) * Tick.Ns);
     }
 }
+
+/// <summary>The kernel's seconds clocks, as the TCP code reads them.</summary>
+public static class KernelSeconds
+{
+    /// <summary>
+    /// Models ktime_get_seconds() (linux-6: ts_recent_stamp, tw_ts_recent_stamp) and get_seconds()
+    /// (linux-4.4): whole seconds, counted from 1 at the simulation's start so that a stamp of 0
+    /// keeps its kernel meaning, "no timestamp seen".
+    /// </summary>
+    public static long At(SimTime t) => t.Ns / 1_000_000_000 + 1;
+}

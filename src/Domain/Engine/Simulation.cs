@@ -50,6 +50,24 @@ public sealed partial class Simulation
         }
     }
     public SimTime Now { get; private set; } = SimTime.Zero;
+
+    /// <summary>
+    /// Checked between events by <see cref="RunUntil"/> and <see cref="RunUntilIdle"/>: once it is cancelled the
+    /// loop stops with <see cref="OperationCanceledException"/>. The engine is then part-way through a command and
+    /// must be thrown away — the caller rebuilds it from the command log. The engine never looks at a clock
+    /// itself; whoever sets the token decides what bounds the work (a request's wall-time limit, a client leaving).
+    /// </summary>
+    public CancellationToken Interruption { get; set; }
+
+    /// <summary>
+    /// <see cref="RunUntil"/> and <see cref="RunUntilIdle"/> stop, reporting <c>Truncated</c>, once the journal
+    /// holds this many events. A run stopped here would not replay the same way from its logged command, so
+    /// whoever sets it must refuse the command that hit it (the API does, and rebuilds the engine).
+    /// </summary>
+    public long JournalLimit { get; set; } = long.MaxValue;
+
+    /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
+    public bool JournalFull => _sink.Appended >= JournalLimit;
     public IRandomSource Rng { get; }
 
     /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>
@@ -190,7 +208,8 @@ public sealed partial class Simulation
         long processed = 0;
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
-            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            Interruption.ThrowIfCancellationRequested();
             Step();
             processed++;
         }
@@ -205,11 +224,33 @@ public sealed partial class Simulation
         while (_queue.TryPeekTime(out var at))
         {
             if (at > horizon) return new AdvanceResult(Now, processed, false, false);
-            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            Interruption.ThrowIfCancellationRequested();
             Step();
             processed++;
         }
         return new AdvanceResult(Now, processed, false, true);
+    }
+
+    /// <summary>
+    /// Runs event by event until <paramref name="done"/> holds, nothing is pending, the next event is past
+    /// <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed; then processes the
+    /// events still due at the time it stopped (within what is left of the budget), so no event is left due
+    /// at the current time — the state <c>RunUntil(Now, budget)</c> on the same start would reach.
+    /// </summary>
+    public AdvanceResult RunUntil(Func<bool> done, SimTime horizon, long eventBudget)
+    {
+        if (horizon > SimTime.MaxClock) horizon = SimTime.MaxClock; // the clock never passes it
+        long processed = 0;
+        while (!done() && processed < eventBudget)
+        {
+            if (RunUntilIdle(horizon, eventBudget: 1).EventsProcessed == 0) break;
+            processed++;
+        }
+        var flush = RunUntil(Now, eventBudget - processed);
+        processed += flush.EventsProcessed;
+        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
+        return new AdvanceResult(Now, processed, truncated, _queue.Count == 0);
     }
 
     /// <summary>Pops one item: the only place the clock moves.</summary>
@@ -217,12 +258,29 @@ public sealed partial class Simulation
     {
         var item = _queue.Dequeue();
         Now = item.At;
+        EventsProcessed++;
         if (item.Timer is { } timer)
         {
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
         }
         item.Target.OnDue(this, item.Payload);
+    }
+
+    /// <summary>Items popped from the queue so far (stale timers included).</summary>
+    public long EventsProcessed { get; private set; }
+
+    /// <summary>Processes items while <paramref name="keepGoing"/> holds, something is pending and the budget lasts.</summary>
+    internal AdvanceResult RunWhile(Func<bool> keepGoing, long eventBudget)
+    {
+        long processed = 0;
+        while (keepGoing() && _queue.Count > 0)
+        {
+            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            Step();
+            processed++;
+        }
+        return new AdvanceResult(Now, processed, false, _queue.Count == 0);
     }
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
@@ -314,14 +372,17 @@ public sealed partial class Simulation
     // ---- the journal --------------------------------------------------------------------
 
     /// <summary>Whether events of this level are being kept.</summary>
-    internal bool Journals(JournalLevel level) => _sink.Level <= level;
+    internal bool Journals(JournalLevel level) => _sink.Level <= level && level >= JournalFloor;
+
+    /// <summary>While a workload runs, events finer than its level are not built (whatever the sink takes).</summary>
+    public JournalLevel JournalFloor { get; internal set; } = JournalLevel.Full;
 
     internal long JournalSeq => _journalSeq;
 
     /// <summary>Appends an event if the simulation keeps events of its level.</summary>
     internal void Record(JournalLevel level, SimEvent e)
     {
-        if (_sink.Level > level) return;
+        if (_sink.Level > level || level < JournalFloor) return;
         _sink.Append(e);
         _journalSeq++;
     }

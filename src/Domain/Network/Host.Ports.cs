@@ -10,6 +10,16 @@ public interface IBindOwner
     bool ReuseAddr { get; }
     bool ReusePort { get; }
     bool IsListener { get; }
+    /// <summary>A hash that is cheap and fixed for the owner's life (its socket id), for the bucket's owner set.</summary>
+    int BindHash { get; }
+}
+
+/// <summary>Owners compare by reference and hash by <see cref="IBindOwner.BindHash"/> (RuntimeHelpers.GetHashCode costs a header write per new object).</summary>
+internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
+{
+    public static readonly BindOwnerComparer Instance = new();
+    public bool Equals(IBindOwner? x, IBindOwner? y) => ReferenceEquals(x, y);
+    public int GetHashCode(IBindOwner o) => o.BindHash;
 }
 
 /// <summary>inet_bind_bucket: the owners of one local port; <see cref="ByConnect"/> is fastreuse == -1.</summary>
@@ -17,7 +27,8 @@ internal sealed class BindBucket(ushort port, bool byConnect)
 {
     public ushort Port { get; } = port;
     public bool ByConnect { get; } = byConnect;
-    public List<IBindOwner> Owners { get; } = [];
+    /// <summary>The owners (the kernel's owners hlist): O(1) to add and remove; conflicts are order-free.</summary>
+    public HashSet<IBindOwner> Owners { get; } = new(BindOwnerComparer.Instance);
 }
 
 public sealed partial class Host
@@ -175,8 +186,9 @@ public sealed partial class Host
         if (reuse == 0) return false;
         if (Sim.Profile == KernelProfile.Linux6)
             return Sim.Now.Ms > tw.EntryStampMs + Sysctls.TcpTwReuseDelayMs;
-        // Before 6.14: the current second must be after the second of the last received timestamp.
-        return Sim.Now.Ns / 1_000_000_000 > tw.TsRecentStampSec;
+        // linux-4.4: "sysctl_tcp_tw_reuse && get_seconds() - tcptw->tw_ts_recent_stamp > 1" — more than
+        // one whole second after the second of the last timestamp received (so 1–2 s after it).
+        return KernelSeconds.At(Sim.Now) - tw.TsRecentStampSec > 1;
     }
 
     /// <summary>Connect on an explicitly bound socket: the 4-tuple must be unique (tcp_twsk_unique without twp).</summary>
@@ -191,7 +203,6 @@ public sealed partial class Host
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
-        int i = b.Owners.IndexOf(from);
-        if (i >= 0) b.Owners[i] = to;
+        if (b.Owners.Remove(from)) b.Owners.Add(to);
     }
 }

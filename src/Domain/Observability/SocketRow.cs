@@ -78,6 +78,16 @@ public static class SocketListing
     static (uint, ushort, uint, ushort) TupleOrder(SocketRow r) =>
         (r.Local.Address.Value, r.Local.Port, r.Remote.Address.Value, r.Remote.Port);
 
-    /// <summary>The rows of one connection (an alias): its full socket while hashed, and its timewait socket.</summary>
-    public static IReadOnlyList<SocketRow> RowsOf(Host host, int socketId) => Rows(host).Where(r => r.SocketId == socketId).ToList();
+    /// <summary>
+    /// The rows of one socket id (an alias, the API's socket resource): its full socket while hashed,
+    /// and — only once no descriptor holds it — the timewait socket that replaced it. tcp_time_wait()
+    /// hands the connection to a new inet_timewait_sock and tcp_done() leaves the descriptor's own
+    /// socket in TCP_CLOSE, unhashed: while the application still holds the fd, the fd names that
+    /// CLOSE socket (no row: ss does not list it), not the TIME-WAIT entry.
+    /// </summary>
+    public static IReadOnlyList<SocketRow> RowsOf(Host host, int socketId)
+    {
+        bool descriptorOpen = host.Sim.FindSocket(socketId) is { Owner: not null };
+        return Rows(host).Where(r => r.SocketId == socketId && (r.Kind != SocketRowKind.TimeWait || !descriptorOpen)).ToList();
+    }
 }

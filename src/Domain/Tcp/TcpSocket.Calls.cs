@@ -1,5 +1,6 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
 
@@ -31,12 +32,12 @@ public sealed partial class TcpSocket
         }
         // inet_csk_get_port() is re-checked with the listener flag: TIME-WAIT owners with SO_REUSEADDR
         // on both sides do not conflict, but another listener does.
-        if (Host.Listeners.Any(l => l.Local.Port == Local.Port && !(ReusePort && l.ReusePort))) return CallOutcome.Fail(Errno.EADDRINUSE);
+        if (Host.ListenerConflict(Local.Port, ReusePort)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(IPv4.Any, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
-        Host.Listeners.Add(this);
+        Host.AddListener(this);
         return CallOutcome.Ok();
     }
 
@@ -87,8 +88,7 @@ public sealed partial class TcpSocket
         if (State != TcpState.Listen) return CallOutcome.Fail(Errno.EINVAL);
         if (AcceptQueue.Count > 0)
         {
-            child = AcceptQueue[0];
-            AcceptQueue.RemoveAt(0);
+            child = AcceptQueue.Dequeue();
             return CallOutcome.Ok(call.Process.Install(child));
         }
         _pendingAccepts.Enqueue(call);
@@ -180,11 +180,17 @@ public sealed partial class TcpSocket
             Unread -= n;
             Recharge();
             _sim.RecordDelivered(this, n);
+            if (Unread == 0) CopyFin();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
+        if (_done)
+        {
+            // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
+            CopyFin();
+            return CallOutcome.Ok(0);
+        }
         if (bytes == 0) return CallOutcome.Ok(0);
-        if (_done) return CallOutcome.Ok(0);
         if (_softError is not null)
         {
             var e = _softError;
@@ -195,6 +201,18 @@ public sealed partial class TcpSocket
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         _pendingRecv = call;
         return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// The found_fin_ok step of tcp_recvmsg_locked() — net/ipv4/tcp.c: a read that reaches the FIN
+    /// moves copied_seq past it (*seq + 1), so Recv-Q (rcv_nxt − copied_seq) drops to 0. A FIN that
+    /// arrives while data is unread is coalesced onto the tail skb (tcp_try_coalesce() ORs its
+    /// flags in), so the read that empties the queue eats it; a FIN arriving on an empty queue is
+    /// its own skb, eaten by the next read, which returns 0.
+    /// </summary>
+    void CopyFin()
+    {
+        if (_done) _finCopied = true;
     }
 
     /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>
@@ -329,9 +347,12 @@ public sealed partial class TcpSocket
         : Host.BootClockOffset;
 
     /// <summary>The TSval this socket puts on a segment now (tcp_time_stamp_ts: milliseconds).</summary>
-    uint TsVal => _sim.Profile == KernelProfile.Linux6
-        ? unchecked((uint)_sim.Now.Ms + _tsOffset)
-        : unchecked((uint)Engine.Jiffies.At(_sim.Now) + _tsOffset);
+    uint TsVal => TsValAt(_sim.Now);
+
+    /// <summary>The TSval at <paramref name="t"/>: tcp_time_stamp_ts() + tsoffset (milliseconds on linux-6, jiffies on linux-4.4).</summary>
+    uint TsValAt(SimTime t) => _sim.Profile == KernelProfile.Linux6
+        ? unchecked((uint)t.Ms + _tsOffset)
+        : unchecked((uint)Engine.Jiffies.At(t) + _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
     internal void InheritFromTimeWait(TimeWaitSocket tw)

@@ -17,7 +17,7 @@ public sealed partial class TcpSocket
     internal CallOutcome Close(PendingCall call)
     {
         var process = call.Process;
-        process.Descriptors.Remove(this);
+        process.Release(this);
         Owner = null;
         Fd = 0;
         bool linger = LingerOn && !process.Exiting;
@@ -167,9 +167,9 @@ public sealed partial class TcpSocket
     {
         Host.RefreshOrphanCache();
         int shift = 0;
-        if (_sim.Now - _lastSend > RtoMax * 2 || !doReset) shift++;
+        if (_sim.Now - _lsndtime > RtoMax * 2 || !doReset) shift++;
         if (!CheckOom(shift)) return false;
-        if (doReset || _sim.Now - _lastSend <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
+        if (doReset || _sim.Now - _lsndtime <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
             SendActiveReset("tcp_out_of_resources");
         Done("tcp_out_of_resources");
         Host.Count(MibCounter.TcpExtTCPAbortOnMemory);
@@ -204,7 +204,7 @@ public sealed partial class TcpSocket
         PurgeWriteQueue("tcp_disconnect discarded queued data");
         if (BoundPort && !_userBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
-        _done = false;
+        _done = _finCopied = false;
         Remote = default;
         WakeAll();
     }
@@ -292,9 +292,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void ListenStop()
     {
-        foreach (var child in AcceptQueue.ToList())
+        while (AcceptQueue.TryDequeue(out var child))
         {
-            AcceptQueue.Remove(child);
             child.Disconnect("inet_csk_listen_stop");
             child.Dead = true;
             Host.OrphanCount++;
@@ -315,6 +314,7 @@ public sealed partial class TcpSocket
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
         Host.Free(this);
+        _sim.Bury(this, _lastStateBeforeClose);
     }
 
     /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>

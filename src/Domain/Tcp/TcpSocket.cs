@@ -19,6 +19,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly SimTimer _keepaliveTimer;
     readonly SimTimer _lingerTimer;
     TcpTimerKind _xmitPending;
+    TcpState _lastStateBeforeClose = TcpState.Close;
 
     internal TcpSocket(Host host, int id)
     {
@@ -35,6 +36,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     public Host Host { get; }
     public int Id { get; }
+    int IBindOwner.BindHash => Id;
     public TcpState State { get; private set; } = TcpState.Close;
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
@@ -72,6 +74,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public bool SendShutdown { get; private set; }
     /// <summary>SOCK_DONE: the peer's FIN was received.</summary>
     bool _done;
+    /// <summary>copied_seq has passed the FIN: a read reached it (tcp_recvmsg_locked found_fin_ok).</summary>
+    bool _finCopied;
     /// <summary>sk->sk_err: a pending error reported once by the next call.</summary>
     string? _softError;
     internal bool BoundPort;
@@ -81,9 +85,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
-    List<TcpSocket>? _acceptQueue;
-    /// <summary>Established children not yet accepted (a listener's only; allocated on listen).</summary>
-    internal List<TcpSocket> AcceptQueue => _acceptQueue ??= [];
+    Queue<TcpSocket>? _acceptQueue;
+    /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
+    internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
     int _backlog;
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
@@ -152,7 +156,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
     uint _tlpHighSeq;
     SimTime _lastAckRecv;
-    SimTime _lastSend;
+    /// <summary>tp->lsndtime: when data was last sent (tcp_event_data_sent), set at ESTABLISHED too; feeds tcp_out_of_resources().</summary>
+    SimTime _lsndtime;
 
     // ---- delayed ACK (icsk_ack) --------------------------------------------------------------
     int _quick;
@@ -184,8 +189,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Send-Q: write_seq − snd_una (includes a queued FIN); for a listener the backlog.</summary>
     public long SendQueue => State == TcpState.Listen ? _backlog : (long)(WriteSeq - SndUna);
 
-    /// <summary>Recv-Q: rcv_nxt − copied_seq (includes the FIN's byte); for a listener the accept queue length.</summary>
-    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && State != TcpState.Close ? 1 : 0);
+    /// <summary>
+    /// Recv-Q: rcv_nxt − copied_seq — the FIN's byte counts until a read passes it (tcp_recvmsg_locked);
+    /// for a listener the accept queue length.
+    /// </summary>
+    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
 
     public SimDuration Rto => _rto;
     public int Retransmits => _retransmits;
@@ -221,7 +229,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
 
     /// <summary>Receive space in payload bytes: tcp_win_from_space(sk_rcvbuf) with the default 50 % scaling ratio.</summary>
-    long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
+    internal long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
 
     /// <summary>
     /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving
@@ -233,6 +241,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         var old = State;
         if (old == next) return;
         State = next;
+        Host.StateMoved(old, next);
+        if (next == TcpState.Close) _lastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
@@ -245,7 +255,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void Unhash()
     {
         if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this)) Host.Established.Remove(Tuple);
-        Host.Listeners.Remove(this);
+        Host.RemoveListener(this);
     }
 
     void ReleasePort()

@@ -28,6 +28,8 @@ public static class CommandTypeMap
         Map<KillCommand>("kill"),
         Map<InjectCommand>("inject"),
         Map<AdvanceCommand>("advance"),
+        Map<WorkloadCommand>("workload"),
+        Map<OpenConnectionCommand>("open-connection"),
     ];
 
     private static readonly FrozenDictionary<Type, Entry> ByType = Entries.ToFrozenDictionary(e => e.Type);

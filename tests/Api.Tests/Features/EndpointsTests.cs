@@ -208,6 +208,30 @@ public sealed class EndpointsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task SocketResource_TimeWaitWhileDescriptorOpen_ClosedUntilTheLastClose(DatabaseProvider provider)
+    {
+        // tcp_time_wait(): the TIME-WAIT entry replaces the connection; the descriptor keeps a TCP_CLOSE socket.
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+        var pair = await sim.ConnectAsync();
+        var (c, s) = (pair.ClientSocketId, pair.ServerSocketId!.Value);
+        Assert.Equal(0, (await sim.CallAsync(c, "shutdown", new { how = "SHUT_WR" })).Result);
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+        Assert.Equal(0, (await sim.CallAsync(s, "close")).Result);
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+
+        var open = await sim.SocketAsync(c);
+        Assert.Equal(("CLOSED", "app"), (open.State, open.Process));
+        Assert.Empty(open.Rows);
+        Assert.Contains("TIME-WAIT", await sim.GetTextAsync("hosts/client/ss"));
+        Assert.Equal("ENOTCONN", (await sim.CallAsync(c, "shutdown", new { how = "SHUT_RDWR" })).Errno);
+
+        Assert.Equal(0, (await sim.CallAsync(c, "close")).Result);
+        var closed = await sim.SocketAsync(c);
+        Assert.Equal("TIME-WAIT", closed.State);
+        Assert.Equal("timewait", Assert.Single(closed.Rows).Kind);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Delete_ForgetsTheLiveEngineToo(DatabaseProvider provider)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));

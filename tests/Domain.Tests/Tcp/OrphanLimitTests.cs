@@ -70,3 +70,58 @@ public class TcpMemTests
         Assert.Equal(0, h.Client.TcpMemPages);
     }
 }
+
+/// <summary>
+/// tcp_out_of_resources() reads tp->lsndtime, which only tcp_event_data_sent() updates (a segment
+/// carrying data): a FIN, an ACK or a retransmitted FIN does not make the connection "recently active".
+/// </summary>
+public class OrphanLsndtimeTests
+{
+    /// <summary>Established at 20 ms with max_orphans 1; the client sends <paramref name="dataAtS"/> (if any), then at 300 s the link dies and it closes.</summary>
+    static (TwoHostHarness H, TcpSocket C) OrphanAfterIdle(double? dataAtS)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", "1");
+        var (c, s, _) = h.Establish();
+        if (dataAtS is { } at)
+        {
+            h.At(S(at));
+            h.Send(c.Id, 100);
+            h.At(S(at) + SimService.Domain.Time.SimDuration.FromMilliseconds(500));
+        }
+        h.At(S(300));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Equal(TcpState.FinWait1, c.State);
+        Assert.NotEqual(0, s.Id);
+        return (h, c);
+    }
+
+    [Fact]
+    public void FinWait1Orphan_FirstRtoAfter300sWithoutData_KilledWithRstAsIdleForTwoRtoMax()
+    {
+        var (h, c) = OrphanAfterIdle(dataAtS: null);
+        h.At(S(301));
+        // lsndtime is the handshake's (tcp_finish_connect), 300 s ago > 2·TCP_RTO_MAX: shift 1, 1 << 1 > 1 orphan allowed.
+        var sent = h.Sent("client").Where(x => x.At >= S(300)).ToList();
+        // The FIN, its loss probe (TLP, not fatal), then the first RTO kills the orphan.
+        Assert.Equal(["F.", "F.", "R."], sent.Select(x => x.Flags.ToLetters()));
+        Assert.Equal([S(300), Ms(300_220), Ms(300_440)], sent.Select(x => x.At));
+        Assert.Equal("tcp_out_of_resources", sent[2].Reason);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.True(c.Destroyed);
+    }
+
+    [Fact]
+    public void FinWait1Orphan_FirstRtoWithDataSent1sBefore_SurvivesAndRetransmitsFin()
+    {
+        var (h, c) = OrphanAfterIdle(dataAtS: 299);
+        h.At(S(301));
+        var sent = h.Sent("client").Where(x => x.At >= S(300)).ToList();
+        // lsndtime = 299 s (the data): not idle for 2·TCP_RTO_MAX, so 1 orphan << 0 is within the limit.
+        Assert.Equal(["F.", "F.", "F.", "F."], sent.Select(x => x.Flags.ToLetters()));
+        Assert.Equal([S(300), Ms(300_220), Ms(300_440), Ms(300_880)], sent.Select(x => x.At));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.False(c.Destroyed);
+    }
+}

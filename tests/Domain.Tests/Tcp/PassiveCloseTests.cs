@@ -59,4 +59,43 @@ public class PassiveCloseTests
         Assert.Equal(0, h.Server.TimeWaitCount);
         Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTW]);
     }
+
+    [Fact]
+    public void CloseWait_RecvReturnsEof_RecvQFromOneToZero()
+    {
+        // tcp_recvmsg_locked(): the read that returns 0 eats the FIN skb (found_fin_ok: copied_seq + 1).
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(120));
+        Assert.Equal(TcpState.CloseWait, s.State);
+        Assert.Equal(1, s.RecvQueue);
+        Assert.Equal(1, SimService.Domain.Observability.SocketListing.RowsOf(h.Server, s.Id).Single().RecvQ);
+        Assert.Equal(0, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+        Assert.Equal(0, s.RecvQueue);
+        Assert.Equal(0, SimService.Domain.Observability.SocketListing.RowsOf(h.Server, s.Id).Single().RecvQ);
+        Assert.Equal(0, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+        Assert.Equal(0, s.RecvQueue);
+    }
+
+    [Fact]
+    public void CloseWait_DataThenFinReadToTheEnd_RecvQZeroAfterTheReadThatEmptiesTheQueue()
+    {
+        // The FIN reached a non-empty queue, so tcp_try_coalesce() put it on the tail skb: the read
+        // that takes the last byte also passes the FIN.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 100);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.CloseWait, s.State);
+        Assert.Equal(101, s.RecvQueue);
+        var read = new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id, Bytes = 60 };
+        Assert.Equal(60, h.Call(read).Result);
+        Assert.Equal(41, s.RecvQueue);
+        Assert.Equal(40, h.Call(read).Result);
+        Assert.Equal(0, s.RecvQueue);
+        Assert.Equal(0, h.Call(read).Result);
+        Assert.Equal(0, s.RecvQueue);
+    }
 }

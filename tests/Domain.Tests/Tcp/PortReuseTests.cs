@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
@@ -13,9 +14,9 @@ public class PortReuseTests
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = port, BindPort = bind, BindReuseAddr = reuse });
 
     /// <summary>A client-closed connection from the one-port range 40000: the client holds TIME-WAIT on 40000.</summary>
-    static TwoHostHarness ClientTimeWaitOnOnePort(int twReuse)
+    static TwoHostHarness ClientTimeWaitOnOnePort(int twReuse, KernelProfile profile = KernelProfile.Linux6)
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(profile: profile);
         h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000");
         h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", twReuse.ToString());
         var (c, s, _) = h.Establish();
@@ -45,6 +46,25 @@ public class PortReuseTests
         Assert.Equal(0, h.Client.TimeWaitCount);
         h.At(Ms(1300));
         Assert.Equal(TcpState.Established, sk.State);
+    }
+
+    [Fact]
+    public void TimeWaitLegacy44_ConnectWithTwReuse_ReusedOnlyMoreThanOneWholeSecondAfterTheTimestampSecond()
+    {
+        // linux-4.4 tcp_twsk_unique(): "get_seconds() - tcptw->tw_ts_recent_stamp > 1". The last
+        // timestamp (the server's FIN) arrived at 160 ms, in kernel second 1; reuse needs second 3.
+        var h = ClientTimeWaitOnOnePort(twReuse: 1, KernelProfile.Linux44);
+        var tw = h.Client.TimeWaitSockets.Single();
+        Assert.Equal(1, tw.TsRecentStampSec);
+        h.At(Ms(1500));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(Ms(1999));
+        Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
+        h.At(Ms(2000));
+        var ok = Connect(h);
+        Assert.True(ok.Blocked);
+        Assert.Equal(tw.SndNxt + 65537, h.Sim.FindSocket(ok.SocketId)!.Iss);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
     }
 
     [Fact]

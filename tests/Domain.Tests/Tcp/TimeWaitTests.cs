@@ -1,3 +1,5 @@
+using SimService.Domain.Observability;
+using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
@@ -81,5 +83,84 @@ public class TimeWaitTests
         h.Deliver(h.Client, From(s, TcpFlags.Ack, tw.RcvNxt + 100000, tw.SndNxt));
         Assert.Equal(sent + 1, h.Sent("client").Count());
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPACKSkippedTimeWait]);
+    }
+
+    /// <summary>
+    /// The client shuts down its write side at 100 ms and keeps the descriptor; the server closes at
+    /// 200 ms, its FIN reaches the client's FIN-WAIT-2 at 210 ms.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket C) TimeWaitWithDescriptorOpen()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(200));
+        Assert.Equal(TcpState.FinWait2, c.State);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(300));
+        return (h, c);
+    }
+
+    [Fact]
+    public void FinWait2WithDescriptorOpen_ReceivesFin_DescriptorKeepsCloseSocketAndTimeWaitIsSeparate()
+    {
+        // tcp_time_wait(): a new inet_timewait_sock takes the connection; tcp_done() leaves the fd's socket TCP_CLOSE.
+        var (h, c) = TimeWaitWithDescriptorOpen();
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.False(c.IsHashed);
+        Assert.False(c.Destroyed);
+        Assert.NotNull(c.Owner);
+        Assert.Equal(TcpState.Close, c.Info.State);
+        var tw = h.TimeWaitOf(c)!;
+        Assert.Equal(TcpState.TimeWait, tw.Substate);
+        Assert.Equal(1, h.Client.TimeWaitCount);
+        Assert.Equal(Ms(210), h.States(c.Id).Single(e => e.To == TcpState.TimeWait).At);
+        // ss lists the TIME-WAIT entry, never the CLOSE socket; the descriptor's own view has no row.
+        Assert.Equal([TcpState.TimeWait], SocketListing.Rows(h.Client).Select(r => r.State));
+        Assert.Equal(SocketRowKind.TimeWait, SocketListing.Rows(h.Client).Single().Kind);
+        Assert.Empty(SocketListing.RowsOf(h.Client, c.Id));
+    }
+
+    [Fact]
+    public void CloseSocketAfterTimeWait_Calls_EnotconnZeroEpipeAndCloseSendsNothing()
+    {
+        var (h, c) = TimeWaitWithDescriptorOpen();
+        int sent = h.Sent("client").Count();
+        // inet_shutdown(): TCP_CLOSE → ENOTCONN; tcp_recvmsg(): SOCK_DONE → 0; tcp_sendmsg(): SEND_SHUTDOWN → EPIPE.
+        Assert.Equal("ENOTCONN", h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_RDWR }).Errno);
+        Assert.Equal(0, h.Call("client", SocketCallKind.Recv, c.Id).Result);
+        Assert.Equal("EPIPE", h.Send(c.Id, 10).Errno);
+        // __tcp_close() on a TCP_CLOSE socket: no FIN, and no RST even with SO_LINGER {1,0}.
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        Assert.Equal(0, h.Call("client", SocketCallKind.Close, c.Id).Result);
+        h.At(Ms(400));
+        Assert.Equal(sent, h.Sent("client").Count());
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpOutRsts]);
+        Assert.True(c.Destroyed);
+        // Now that no descriptor holds it, the socket id names what the kernel still keeps: the TIME-WAIT entry.
+        var row = Assert.Single(SocketListing.RowsOf(h.Client, c.Id));
+        Assert.Equal((SocketRowKind.TimeWait, TcpState.TimeWait), (row.Kind, row.State));
+        Assert.True(h.TimeWaitOf(c)!.Alive);
+    }
+
+    [Fact]
+    public void ClosingWithDescriptorOpen_AckOfFin_DescriptorKeepsCloseSocket()
+    {
+        // Simultaneous shutdown(SHUT_WR): both FIN-WAIT-1 → CLOSING; the ACK of our FIN → TIME-WAIT entry, fd on CLOSE.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = s.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(300));
+        foreach (var sk in new[] { c, s })
+        {
+            Assert.Equal([TcpState.FinWait1, TcpState.Closing, TcpState.TimeWait, TcpState.Close],
+                h.States(sk.Id).Where(e => e.At >= Ms(200)).Select(e => e.To));
+            Assert.Equal(TcpState.Close, sk.State);
+            Assert.Empty(SocketListing.RowsOf(sk.Host, sk.Id));
+            Assert.Equal(TcpState.TimeWait, h.TimeWaitOf(sk)!.Substate);
+        }
     }
 }

@@ -125,7 +125,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 if (a.ByNs is < 0) Error(prefix + "byNs", "byNs is a duration: zero or positive.");
                 if (a.ToNs is < 0) Error(prefix + "toNs", "toNs is a virtual time: zero or positive.");
                 if (a.MaxNs is < 0) Error(prefix + "maxNs", "maxNs is a duration: zero or positive.");
-                if (a.EventBudget is < 1 or > AdvanceRequest.MaxEventBudget) Error(prefix + "eventBudget", "The event budget is between 1 and 50000000.");
+                if (a.EventBudget is < 1 or > AdvanceRequest.MaxEventBudget) Error(prefix + "eventBudget", $"The event budget is between 1 and {AdvanceRequest.MaxEventBudget}.");
                 if (!Advance(a).ToCommand(Guid.Empty, prefix).TryGet(out _, out var invalid))
                     foreach (var (field, messages) in ((Infrastructure.RequestInvalid)invalid).Errors) errors[field] = messages;
                 break;
@@ -210,9 +210,9 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         string? owner = null;
         if (c.SocketId is { } socketId)
         {
-            if (engine.FindSocket(socketId) is not { } socket) return null;
-            host = socket.Host.Name;
-            owner = socket.Owner?.Name;
+            if (engine.HostOfSocket(socketId) is not { } socketHost) return null;
+            host = socketHost.Name;
+            owner = engine.FindSocket(socketId)?.Owner?.Name;
         }
         else host = c.Host!;
         var request = new SocketCallRequest(host, c.Process ?? owner ?? IssueSocketCallHandler.DefaultProcess, kind)

@@ -64,8 +64,8 @@ public sealed record ConnectionResponse(CallResponse? Listen, int ListenerSocket
 
 /// <summary>
 /// A listener if the port has none, connect, accept, then the clock runs until both calls have returned (or the
-/// connect failed, or the budget or horizon ran out): the ESTABLISHED pair in one request. It is logged as the
-/// commands it is made of (listen, connect, accept, and an advance to the time the handshake ended).
+/// connect failed, or the budget or horizon ran out): the ESTABLISHED pair in one request, logged as one
+/// <c>open-connection</c> command (<see cref="ConnectionOpener"/>).
 /// </summary>
 public sealed record OpenConnection(Guid SimulationId, long? ExpectedVersion, OpenConnectionRequest Request) : ICommand<Outcome<ConnectionResponse>>;
 
@@ -79,78 +79,26 @@ public sealed class OpenConnectionHandler(LiveSimulations simulations) : IComman
         var r = command.Request;
         var id = command.SimulationId;
         var engine = batch.Engine;
-        if (engine.FindHost(r.Server!) is not { } server) return new ResourceNotFound(id, "server", $"There is no host '{r.Server}' in the simulation.");
-        if (engine.FindHost(r.Client!) is null) return new ResourceNotFound(id, "client", $"There is no host '{r.Client}' in the simulation.");
-        var port = (ushort)r.Port!.Value;
+        var outcome = batch.Apply(new OpenConnectionCommand(r.Client!, r.Server!, (ushort)r.Port!.Value,
+            r.ClientProcess ?? IssueSocketCallHandler.DefaultProcess, r.ServerProcess ?? IssueSocketCallHandler.DefaultProcess,
+            (ushort?)r.Bind?.Port, r.Bind?.ReuseAddr ?? false, r.Backlog ?? 128,
+            r.EventBudget ?? Clock.AdvanceRequest.DefaultEventBudget, new SimDuration(r.MaxNs ?? Clock.AdvanceRequest.DefaultIdleHorizonNs)));
+        if (outcome.Error is { } error)
+            return error.Code == "not-found"
+                ? new ResourceNotFound(id, error.Field ?? "server", $"There is no host '{(error.Field == "server" ? r.Server : r.Client)}' in the simulation.")
+                : CommandRefused.From(id, error, field => field);
+        var opened = outcome.Connection!;
+        // A listen that failed made a socket: the whole request is refused and, as for any failure, nothing is kept.
+        if (opened.ListenFailed)
+            return new CommandRefused(id, DomainError.Conflict($"listen on {r.Server}:{r.Port} failed with {opened.Listen!.Value.Errno}"), "port");
 
-        CallResponse? listen = null;
-        var listener = SocketListing.Rows(server).FirstOrDefault(row => row.State == TcpState.Listen && row.Local.Port == port) is { } row
-            ? engine.FindSocket(row.SocketId)
-            : null;
-        if (listener is null)
-        {
-            var request = new SocketCallRequest(server.Name, r.ServerProcess ?? IssueSocketCallHandler.DefaultProcess, SocketCallKind.Listen)
-            {
-                Port = port,
-                Backlog = r.Backlog ?? 128,
-            };
-            if (!Call(batch, id, request, "server", out listen, out var refused)) return refused;
-            if (listen.Errno is not null)
-                return new CommandRefused(id, DomainError.Conflict($"listen on {server.Name}:{port} failed with {listen.Errno}"), "port");
-            listener = engine.FindSocket(listen.SocketId)!;
-        }
-
-        var connectRequest = new SocketCallRequest(r.Client!, r.ClientProcess ?? IssueSocketCallHandler.DefaultProcess, SocketCallKind.Connect)
-        {
-            ToHost = server.Name,
-            ToPort = port,
-            BindPort = (ushort?)r.Bind?.Port,
-            BindReuseAddr = r.Bind?.ReuseAddr ?? false,
-        };
-        if (!Call(batch, id, connectRequest, "client", out var connect, out var connectRefused)) return connectRefused;
-
-        CallResponse? accept = null;
-        AdvanceResult? advanced = null;
-        if (connect.Status == CallResponse.Pending || connect.Errno is null)
-        {
-            var acceptRequest = new SocketCallRequest(server.Name, listener.Owner?.Name ?? IssueSocketCallHandler.DefaultProcess, SocketCallKind.Accept)
-            {
-                SocketId = listener.Id,
-            };
-            if (!Call(batch, id, acceptRequest, "server", out accept, out var acceptRefused)) return acceptRefused;
-            var horizon = engine.Now + new SimDuration(r.MaxNs ?? Clock.AdvanceRequest.DefaultIdleHorizonNs);
-            var (connectId, acceptId) = (connect.CallId, accept.CallId);
-            advanced = batch.AdvanceUntil(
-                () => !IsPending(engine, connectId) && (!IsPending(engine, acceptId) || Failed(engine, connectId)),
-                horizon, r.EventBudget ?? Clock.AdvanceRequest.DefaultEventBudget);
-        }
-
-        var calls = CallJournal.Of(engine).ToDictionary(c => c.Status.CallId, c => c.Status);
-        var connectStatus = calls[connect.CallId];
-        var acceptStatus = accept is null ? null : calls[accept.CallId];
-        int? serverSocket = acceptStatus is { Status: CallResponse.Returned, Errno: null } ? acceptStatus.SocketId : null;
-        bool established = connectStatus is { Status: CallResponse.Returned, Errno: null } && serverSocket is not null
+        var listen = opened.Listen is { } l ? CallResponse.From(CallStatus.From(engine.FindCall(l.CallId)!), batch.Version) : null;
+        var connect = CallStatus.From(engine.FindCall(opened.Connect!.Value.CallId)!);
+        var accept = opened.Accept is { } a ? CallStatus.From(engine.FindCall(a.CallId)!) : null;
+        int? serverSocket = accept is { Status: CallResponse.Returned, Errno: null } ? accept.SocketId : null;
+        bool established = connect is { Status: CallResponse.Returned, Errno: null } && serverSocket is not null
             && engine.FindSocket(connect.SocketId)?.State == TcpState.Established;
-        return new ConnectionResponse(listen, listener.Id, connectStatus, acceptStatus, connect.SocketId, serverSocket, established,
-            advanced?.EventsProcessed ?? 0, advanced?.Truncated ?? false, engine.Now.Ns, batch.Version);
+        return new ConnectionResponse(listen, opened.ListenerSocketId, connect, accept, connect.SocketId, serverSocket, established,
+            opened.Advance?.EventsProcessed ?? 0, opened.Advance?.Truncated ?? false, engine.Now.Ns, batch.Version);
     }
-
-    private static bool Call(CommandBatch batch, Guid id, SocketCallRequest request, string hostField, out CallResponse response, out Failure refused)
-    {
-        var at = batch.Engine.Now.Ns;
-        var outcome = batch.Apply(new SocketCallCommand(request));
-        response = outcome.IsOk ? CallResponse.From(outcome.Call!.Value, request, at, batch.Version) : null!;
-        refused = outcome.IsOk ? null! : CommandRefused.From(id, outcome.Error!, field => field switch
-        {
-            "host" => hostField,
-            "to" => "server",
-            _ => field,
-        });
-        return outcome.IsOk;
-    }
-
-    private static bool IsPending(Simulation engine, long callId) => engine.PendingCalls.Any(c => c.Id == callId);
-
-    private static bool Failed(Simulation engine, long callId) =>
-        engine.Journal.OfType<Domain.Journal.CallReturned>().Any(r => r.CallId == callId && r.Errno is not null);
 }

@@ -3,6 +3,8 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
 using SimService.Persistence;
 using SimService.Persistence.Serialization;
 
@@ -23,7 +25,7 @@ public sealed record JournalDifference(long Seq, string? Stored, string? Replaye
 public sealed record ReplayReport(bool Identical, long Commands, long StoredEvents, long ReplayedEvents, JournalDifference? FirstDifference,
     long? RefusedCommandSeq, long NowNs, long Version) : IVersioned;
 
-/// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals.</summary>
+/// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals (<see cref="Replay"/>).</summary>
 public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
 
 public sealed class ReplaySimulationHandler(SimDbContext db) : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
@@ -37,26 +39,12 @@ public sealed class ReplaySimulationHandler(SimDbContext db) : IQueryHandler<Rep
         var log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
         var stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
 
-        var engine = SimulationReplay.Start(run);
-        long? refused = null;
-        foreach (var record in log)
-        {
-            if (SimulationReplay.Apply(engine, record).IsOk) continue;
-            refused = record.Seq;
-            break;
-        }
-
-        var replayed = engine.Journal;
-        JournalDifference? difference = null;
-        for (int i = 0; i < Math.Max(stored.Count, replayed.Count) && difference is null; i++)
-        {
-            var expected = i < stored.Count ? $"{stored[i].Type} {stored[i].AtNs} {stored[i].PayloadJson}" : null;
-            var actual = i < replayed.Count
-                ? $"{EventTypeMap.DiscriminatorOf(replayed[i])} {replayed[i].At.Ns} {EventTypeMap.Payload(replayed[i])}"
-                : null;
-            if (expected != actual || (i < stored.Count && stored[i].Seq != i)) difference = new JournalDifference(i, expected, actual);
-        }
-        return new ReplayReport(difference is null && refused is null, log.Count, stored.Count, replayed.Count, difference, refused,
-            engine.Now.Ns, run.Version);
+        var comparison = Replay.Compare(SimulationReplay.Start(run),
+            log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), stored.ConvertAll(EventTypeMap.FromRecord));
+        var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
+        return new ReplayReport(comparison.Identical, log.Count, stored.Count, comparison.Engine.Journal.Count, difference,
+            comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);
     }
+
+    private static string? Describe(SimEvent? e) => e is null ? null : $"{EventTypeMap.DiscriminatorOf(e)} {e.At.Ns} {EventTypeMap.Payload(e)}";
 }

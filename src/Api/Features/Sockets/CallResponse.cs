@@ -29,6 +29,11 @@ public sealed record CallResponse(long CallId, string Call, string Host, string 
         handle.Blocked ? null : handle.Errno,
         issuedAtNs, version);
 
+    /// <summary>The call as it stands in the call table (pending, or returned with its value or errno).</summary>
+    public static CallResponse From(CallStatus status, long version) => new(
+        status.CallId, status.Call, status.Host, status.Process, status.SocketId, status.Status, status.Result, status.Errno,
+        status.IssuedAtNs, version);
+
     /// <summary>The call's name as the journal and the scenario format write it ("setsockopt").</summary>
     public static string CallName(Domain.Tcp.SocketCallKind kind) => kind.ToString().ToLowerInvariant();
 }

@@ -16,22 +16,32 @@ public sealed class CommandBatch
     private readonly Guid _simulationId;
     private int _journalMark;
 
+    /// <summary>The most journal events one request may add; a request that needs more is refused whole.</summary>
+    public const int MaxJournalEvents = 250_000;
+
     internal CommandBatch(Guid simulationId, Simulation engine, long version)
     {
         _simulationId = simulationId;
         Engine = engine;
         Version = version;
         _journalMark = engine.Journal.Count;
+        engine.JournalLimit = engine.Sink.Appended + MaxJournalEvents;
     }
 
-    /// <summary>The live engine, to read from; change it only through <see cref="Apply"/> and <see cref="AdvanceUntil"/>.</summary>
+    /// <summary>
+    /// A command of this batch filled the journal up to <see cref="MaxJournalEvents"/> and stopped part-way:
+    /// the whole request is refused and the engine rebuilt (<see cref="LiveSimulations"/>).
+    /// </summary>
+    public bool JournalLimitReached { get; private set; }
+
+    /// <summary>The live engine, to read from; change it only through <see cref="Apply"/>.</summary>
     public Simulation Engine { get; }
 
     /// <summary>The simulation's version after the commands applied so far.</summary>
     public long Version { get; private set; }
 
     /// <summary>Whether any command changed the engine (then a failure must drop it).</summary>
-    public bool Changed => Commands.Count > 0;
+    public bool Changed => Commands.Count > 0 || JournalLimitReached;
 
     internal List<CommandRecord> Commands { get; } = [];
     internal List<EventRecord> Events { get; } = [];
@@ -46,36 +56,16 @@ public sealed class CommandBatch
     {
         var at = Engine.Now;
         var outcome = CommandApplier.Apply(Engine, command);
+        if (Engine.JournalFull) return LimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;
     }
 
-    /// <summary>
-    /// Runs the clock event by event until <paramref name="done"/> holds, nothing is pending, the next event
-    /// is past <paramref name="horizon"/>, or <paramref name="eventBudget"/> events were processed — and logs it
-    /// as the one command <c>advance to T</c> (T: the time it stopped at) with the same budget.
-    /// <para>
-    /// Why that command replays to the same state: this loop processes events in queue order, one at a time,
-    /// all at or before T; it then processes the events still due at T within what is left of the budget.
-    /// <c>RunUntil(T, budget)</c> on a fresh engine processes the events at or before T in the same order and
-    /// stops at the same count, so both end on the same event with the clock at T.
-    /// </para>
-    /// </summary>
-    public AdvanceResult AdvanceUntil(Func<bool> done, SimTime horizon, long eventBudget)
+    private CommandOutcome LimitReached()
     {
-        var at = Engine.Now;
-        long processed = 0;
-        while (!done() && processed < eventBudget)
-        {
-            var step = Engine.RunUntilIdle(horizon, eventBudget: 1);
-            if (step.EventsProcessed == 0) break;
-            processed++;
-        }
-        var flush = Engine.RunUntil(Engine.Now, eventBudget - processed);
-        processed += flush.EventsProcessed;
-        Record(new AdvanceCommand(AdvanceMode.To, new SimDuration(Engine.Now.Ns), eventBudget), at);
-        bool truncated = flush.Truncated || (processed >= eventBudget && !done());
-        return new AdvanceResult(Engine.Now, processed, truncated, Engine.PendingEvents == 0);
+        JournalLimitReached = true;
+        return new CommandOutcome(new DomainError("limit",
+            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied: advance in smaller steps", "eventBudget"));
     }
 
     private void Record(SimCommand command, SimTime at)

@@ -36,6 +36,28 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
+    public void SocketCheck_AliasInTimeWaitWithDescriptorOpen_ClosedUntilTheLastCloseThenTimeWait()
+    {
+        // tcp_time_wait(): the fd keeps a TCP_CLOSE socket; the TIME-WAIT entry is the alias's only after close().
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "shutdown", "socket": "c", "how": "SHUT_WR", "expect": { "result": 0 } },
+            { "at": "200ms", "host": "server", "call": "close", "socket": "s", "expect": { "result": 0 } },
+            { "at": "300ms", "expect": { "sockets": [
+                { "socket": "c", "state": "CLOSED" },
+                { "host": "client", "remote": "server:80", "state": "TIME-WAIT", "count": 1 } ] } },
+            { "at": "300ms", "host": "client", "call": "shutdown", "socket": "c", "how": "SHUT_RDWR", "expect": { "result": "ENOTCONN" } },
+            { "at": "300ms", "host": "client", "call": "close", "socket": "c", "expect": { "result": 0 } },
+            { "at": "301ms", "expect": { "sockets": [ { "socket": "c", "state": "TIME-WAIT", "timer": "timewait" } ] } }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.True(result.Passed, string.Join("\n", result.Checks.Where(c => !c.Passed).Select(c => $"{c.Path}: {c.Expected} / {c.Actual}")));
+        Assert.Equal("no socket (CLOSED)", RunnerAssert.Check(result, "$.steps[5].expect.sockets[0]").Actual);
+    }
+
+    [Fact]
     public void CallExpect_CallNeverReturns_FailsAtTheEnd()
     {
         var json = RunnerScenarios.TwoHosts("""

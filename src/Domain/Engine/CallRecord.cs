@@ -1,0 +1,57 @@
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Engine;
+
+/// <summary>
+/// One row of the simulation's call table: a system call a process made, the socket it created or acted on,
+/// and how it returned (or that it is still blocked). The engine keeps the table itself, whatever the journal
+/// level, so "which call made which socket" never depends on what was journaled.
+/// </summary>
+public sealed class CallRecord
+{
+    internal CallRecord(long callId, SocketCallKind call, string host, string process, int issuedOnSocket, string args, SimTime issuedAt)
+    {
+        CallId = callId;
+        Call = call;
+        Host = host;
+        Process = process;
+        IssuedOnSocket = issuedOnSocket;
+        SocketId = issuedOnSocket;
+        Args = args;
+        IssuedAt = issuedAt;
+    }
+
+    public long CallId { get; }
+    public SocketCallKind Call { get; }
+    public string Host { get; }
+    public string Process { get; }
+
+    /// <summary>The socket the call was issued on (0 for socket() and the convenience listen/connect that make one).</summary>
+    public int IssuedOnSocket { get; }
+
+    /// <summary>The socket the call created or acted on; for an accept that returned, the new connection's socket.</summary>
+    public int SocketId { get; internal set; }
+
+    /// <summary>The call's arguments as the journal describes them ("to=server:80").</summary>
+    public string Args { get; }
+
+    public SimTime IssuedAt { get; }
+
+    /// <summary>The call has returned (false: it is blocked).</summary>
+    public bool Returned { get; internal set; }
+
+    /// <summary>The return value (-1 with an errno).</summary>
+    public long Result { get; internal set; }
+
+    /// <summary>The errno name when the call failed.</summary>
+    public string? Errno { get; internal set; }
+
+    public SimTime? ReturnedAt { get; internal set; }
+
+    /// <summary>How long the call blocked (zero when it returned at once); null while it is blocked.</summary>
+    public SimDuration? Blocked => ReturnedAt is { } at ? at - IssuedAt : null;
+
+    /// <summary>It returned an error.</summary>
+    public bool Failed => Returned && Errno is not null;
+}

@@ -1,0 +1,288 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Time;
+using TcpCall = SimService.Domain.Tcp.SocketCallKind;
+
+namespace SimService.Domain.Scenarios;
+
+/// <summary>A simulation's inputs, as the exporter needs them: its profile, seed, name and command log.</summary>
+/// <param name="ScenarioJson">The scenario the simulation was made from, if any (then it is the export while there are no commands).</param>
+/// <param name="Description">The exported document's description.</param>
+public sealed record ExportSource(string Name, string? Description, KernelProfile Profile, long Seed, string? ScenarioJson,
+    IReadOnlyList<SimCommand> Commands);
+
+/// <summary>Why a simulation cannot be exported; <see cref="CommandNumber"/> is the 1-based log position of the culprit.</summary>
+public sealed record ExportRefusal(string Reason, long? CommandNumber);
+
+/// <summary>A scenario document (JSON text) or the reason there is none.</summary>
+public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
+{
+    public bool IsOk => Refusal is null;
+}
+
+/// <summary>
+/// Writes a simulation's command log as a scenario document whose run produces the same journal. It replays
+/// the log on a fresh engine and turns each command into what the scenario runner does with the same effect:
+/// <list type="bullet">
+/// <item>hosts (with their sysctls, as the kernel holds them) and links added at time 0 before anything else
+/// are the document's <c>hosts</c> and <c>links</c>, set up in the same order;</item>
+/// <item>every later command is a step at the virtual time it was applied (an absolute <c>at</c>); calls name
+/// sockets <c>s&lt;socketId&gt;</c>, the socket an accept returned included; an opened connection is its
+/// listen (when it made one), connect and accept steps;</item>
+/// <item>advances are not steps: the runner runs the clock to each step's time (every event due at or before
+/// it first), as the advances did; <c>runUntil</c> ends the run at the simulation's current time.</item>
+/// </list>
+/// What the format cannot say is refused rather than exported wrong: a host or link added later (the runner
+/// builds them first, and a host draws from the seeded generator when it is made), a blackhole (the format has
+/// loss 1.0, which journals differently), SO_REUSEPORT, NAT, and a call made while events at
+/// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
+/// link), since the runner processes those before every step.
+/// </summary>
+public static partial class ScenarioExporter
+{
+    public static ExportResult Export(ExportSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.ScenarioJson is { } scenario)
+            return source.Commands.Count == 0
+                ? new ExportResult(scenario, null)
+                : new ExportResult(null, new ExportRefusal("The simulation was made from a scenario and then changed by commands; " +
+                    "its commands cannot name the scenario's sockets. Export is only its scenario while it has no commands.", 1));
+        return new Writer(source).Write();
+    }
+
+    /// <summary>The log name of a command ("socket-call", "open-connection"), for messages.</summary>
+    public static string KindOf(SimCommand command) =>
+        KebabBoundary().Replace(command.GetType().Name.Replace("Command", "", StringComparison.Ordinal), "-$1").ToLowerInvariant();
+
+    private sealed class Writer(ExportSource source)
+    {
+        private readonly Simulation _engine = new(source.Profile, source.Seed);
+        private readonly List<ScenarioHost> _hosts = [];
+        private readonly List<ScenarioLink> _links = [];
+        private readonly List<Func<int, ScenarioStep>> _steps = [];
+        private readonly HashSet<int> _named = [];
+        private readonly List<long> _acceptsPending = [];
+        private readonly Dictionary<long, int> _accepted = [];
+        private long _number;
+        private SimCommand _command = null!;
+
+        public ExportResult Write()
+        {
+            bool setup = true;
+            foreach (var command in source.Commands)
+            {
+                _number++;
+                _command = command;
+                if (setup && command is AddHostCommand or AddLinkCommand && _engine.Now == SimTime.Zero)
+                {
+                    if (Apply(command, out _) is { } refused) return Refused(refused);
+                    if (command is AddHostCommand host && Host(host) is { } notHost) return Refused(notHost);
+                    if (command is AddLinkCommand link) _links.Add(new ScenarioLink(link.A, link.B, link.Delay, link.Loss));
+                    continue;
+                }
+                setup = false;
+                if (command is AddHostCommand or AddLinkCommand or AddNatCommand)
+                    return Refused(No("hosts, NATs and links can be exported only when they were all added at time 0 before any other " +
+                        "command (the scenario runner builds them first, and making a host draws from the seeded generator)"));
+                if (command is not AdvanceCommand && EventsDue() is { } due) return Refused(due);
+                var refusal = command is OpenConnectionCommand open ? Connection(open) : Other(command);
+                if (refusal is not null) return Refused(refusal);
+                ObserveAccepts();
+            }
+            if (_engine.RunUntil(_engine.Now, eventBudget: 0).Truncated)
+                return Refused(new ExportRefusal($"The last advance stopped on its event budget with events due at {_engine.Now} still " +
+                    "pending; a scenario's run would process them.", null));
+            return Document();
+        }
+
+        private ExportRefusal? Other(SimCommand command)
+        {
+            var at = _engine.Now;
+            int journalStart = _engine.Journal.Count;
+            if (Apply(command, out var outcome) is { } failure) return failure;
+            return Step(command, outcome, at, journalStart);
+        }
+
+        /// <summary>The same command on the export engine, each of its calls a step (checked like any call).</summary>
+        private ExportRefusal? Connection(OpenConnectionCommand open)
+        {
+            ExportRefusal? refusal = null;
+            var opened = ConnectionOpener.Open(_engine, open, call =>
+            {
+                refusal ??= EventsDue();
+                var at = _engine.Now;
+                var outcome = CommandApplier.Apply(_engine, call);
+                if (outcome.Call is { } handle) refusal ??= Call(call.Request, handle, at);
+                return outcome;
+            });
+            return opened.IsOk ? refusal : No($"the engine refused it on replay ({opened.Error!.Message})");
+        }
+
+        private static ExportResult Refused(ExportRefusal refusal) => new(null, refusal);
+
+        private ExportResult Document()
+        {
+            var steps = _steps.Select((step, i) => step(i)).ToImmutableArray();
+            var last = steps.IsEmpty ? SimTime.Zero : steps[^1].At;
+            var document = new ScenarioDocument(Slug(source.Name), source.Description, _engine.Profile, source.Seed, [.. _hosts], [],
+                [.. _links], steps, null, _engine.Now - last);
+            var json = ScenarioWriter.ToJson(document);
+            var parsed = ScenarioParser.Parse(json);
+            return parsed.IsValid
+                ? new ExportResult(json, null)
+                : Refused(new ExportRefusal("The scenario format cannot express this simulation: " +
+                    string.Join("; ", parsed.Errors.Select(e => e.ToString())), null));
+        }
+
+        private ExportRefusal? Apply(SimCommand command, out CommandOutcome outcome)
+        {
+            outcome = CommandApplier.Apply(_engine, command);
+            return outcome.IsOk ? null : No($"the engine refused it on replay ({outcome.Error!.Message})");
+        }
+
+        /// <summary>An event due at or before now: RunUntil with no budget processes nothing and says so.</summary>
+        private ExportRefusal? EventsDue() => _engine.RunUntil(_engine.Now, eventBudget: 0).Truncated
+            ? No($"events due at {_engine.Now} were still pending when it was applied (after an advance that " +
+                "stopped on its event budget, or with a zero-delay link); a scenario processes them before every step")
+            : null;
+
+        private ExportRefusal No(string why) => new($"Command {_number} ({KindOf(_command)}) cannot be exported: {why}.", _number);
+
+        private ExportRefusal? Host(AddHostCommand host)
+        {
+            if (host.BehindNat is not null) return No("NAT is not exported yet");
+            var sysctls = _engine.Journal.OfType<SysctlChanged>().Where(e => e.Host == host.Name)
+                .Select(e => new SysctlSetting(e.Name, e.Value)).ToImmutableArray();
+            _hosts.Add(new ScenarioHost(host.Name, _engine.FindHost(host.Name)!.Address.Value, sysctls, null,
+                host.Kind == Network.HostKind.Scripted ? ScenarioHostKind.Scripted : ScenarioHostKind.Linux));
+            return null;
+        }
+
+        private ExportRefusal? Step(SimCommand command, CommandOutcome outcome, SimTime at, int journalStart)
+        {
+            switch (command)
+            {
+                case AdvanceCommand:
+                    return null;
+                case SetSysctlCommand s:
+                    var value = _engine.Journal.Skip(journalStart).OfType<SysctlChanged>().Single();
+                    _steps.Add(i => new SysctlStep(at, Path(i), s.Host, [new SysctlSetting(value.Name, value.Value)]));
+                    return null;
+                case ChangeLinkCommand c:
+                    if (c.Blackhole is not null) return No("the scenario format has no blackhole (loss 1.0 is its one-way fault)");
+                    _steps.Add(i => new LinkStep(at, Path(i), c.A, c.B, c.OneDirection ? new LinkDirection(c.A, c.B) : null, c.Delay, c.Loss));
+                    return null;
+                case KillCommand k:
+                    if (Enum.GetValues<KillSignal>().Where(s => s.ToWireName() == k.Signal).Select(s => (KillSignal?)s).FirstOrDefault() is not { } signal)
+                        return No($"the scenario format has no signal {k.Signal}");
+                    _steps.Add(i => new KillStep(at, Path(i), k.Host, k.Process, signal));
+                    return null;
+                case SocketCallCommand call:
+                    return Call(call.Request, outcome.Call!.Value, at);
+                case InjectCommand inject:
+                    var injectStep = Inject(inject, at);
+                    _steps.Add(i => injectStep with { Path = Path(i) });
+                    return null;
+                default:
+                    return No("the scenario format has no step for it");
+            }
+        }
+
+        /// <summary>
+        /// An injected segment as the step the runner turns back into it: ack and SACK edges relative to the
+        /// ISN the scripted host saw from its peer (the runner adds it again), the TSecr as the number it was.
+        /// </summary>
+        private InjectStep Inject(InjectCommand c, SimTime at)
+        {
+            var from = _engine.FindHost(c.From)!;
+            var to = _engine.FindHost(c.To)!;
+            var tuple = new Network.FourTuple(new Network.Endpoint(from.Address, c.FromPort), new Network.Endpoint(to.Address, c.ToPort));
+            uint peerIsn = from.PeerIsn(tuple) ?? 0;
+            InjectOptions? options = null;
+            if (c.Options is { } o && o != Network.TcpOptions.None)
+                options = new InjectOptions(o.Mss > 0 ? o.Mss : null, o.WindowScale, o.SackPermitted,
+                    o.HasTimestamp ? new InjectTimestamp(o.TsVal, o.TsEcr, EchoLast: false) : null,
+                    [.. o.Sack.ToArray().Select(b => new SeqRange(unchecked(b.Left - peerIsn), unchecked(b.Right - peerIsn)))]);
+            return new InjectStep(at, "", new HostPort(c.From, c.FromPort), new HostPort(c.To, c.ToPort), c.Flags, c.Seq,
+                c.Ack == 0 ? null : unchecked(c.Ack - peerIsn), c.Window, c.Length, options);
+        }
+
+        private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at)
+        {
+            bool onSocket = r.Call is not TcpCall.Socket && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
+            if (onSocket && !_named.Contains(r.SocketId))
+                return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
+            SocketOption? option = null;
+            if (r.Call is TcpCall.Setsockopt or TcpCall.Getsockopt)
+            {
+                option = Enum.GetValues<SocketOption>().Where(o => o.ToWireName() == r.Option.ToString()).Select(o => (SocketOption?)o).FirstOrDefault();
+                if (option is null) return No($"the scenario format has no option {r.Option}");
+            }
+            long callId = handle.CallId;
+            string? alias = null;
+            if (r.Call is TcpCall.Socket || (r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0))
+            {
+                alias = Alias(handle.SocketId);
+                _named.Add(handle.SocketId);
+            }
+            else if (r.Call is TcpCall.Accept) _acceptsPending.Add(callId);
+
+            var kind = Enum.Parse<SocketCall>(r.Call.ToString());
+            var step = (int i) => new CallStep(at, Path(i), r.Host, r.Process, kind,
+                r.Call is TcpCall.Accept ? AcceptAlias(callId) : alias,
+                onSocket ? Alias(r.SocketId) : null,
+                r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
+                r.Call is TcpCall.Listen ? r.Backlog : null,
+                r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
+                r.Call is TcpCall.Connect ? new HostPort(r.ToHost!, r.ToPort) : null,
+                r.Call is TcpCall.Connect && r.BindPort is { } bindPort ? new BindOptions(bindPort, r.BindReuseAddr) : null,
+                r.Call is TcpCall.Send || (r.Call is TcpCall.Recv && r.Bytes >= 0) ? r.Bytes : null,
+                r.Call is TcpCall.Shutdown ? Enum.GetValues<ShutdownHow>().First(h => h.ToWireName() == r.How.ToString()) : null,
+                option,
+                r.Call is TcpCall.Setsockopt
+                    ? (r.Option == Tcp.SocketOption.SO_LINGER ? new LingerSockoptValue(r.LingerOnOff, r.Value) : new IntSockoptValue(r.Value))
+                    : null,
+                null);
+            _steps.Add(step);
+            return null;
+        }
+
+        private string AcceptAlias(long callId) => _accepted.TryGetValue(callId, out var socketId) ? Alias(socketId) : $"accept-{callId}";
+
+        /// <summary>An accept that returned names the socket it returned (read from the engine's call table).</summary>
+        private void ObserveAccepts()
+        {
+            _acceptsPending.RemoveAll(callId =>
+            {
+                if (_engine.FindCall(callId) is not { Returned: true } call) return false;
+                if (call.Errno is null)
+                {
+                    _accepted[callId] = call.SocketId;
+                    _named.Add(call.SocketId);
+                }
+                return true;
+            });
+        }
+
+        private static string Alias(int socketId) => $"s{socketId}";
+
+        private static string Path(int index) => $"$.steps[{index}]";
+    }
+
+    [GeneratedRegex("[^a-z0-9-]+")]
+    private static partial Regex NotNameCharacters();
+
+    [GeneratedRegex("(?<!^)([A-Z])")]
+    private static partial Regex KebabBoundary();
+
+    /// <summary>A scenario name ([a-z0-9-]+) from the simulation's name.</summary>
+    public static string Slug(string name)
+    {
+        var slug = NotNameCharacters().Replace(name.ToLowerInvariant(), "-").Trim('-');
+        return slug.Length == 0 ? "simulation" : slug;
+    }
+}

@@ -1,0 +1,69 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.Determinism;
+
+/// <summary><see cref="Replay.Compare"/>: a stored journal against a fresh run of the same inputs.</summary>
+public class ReplayComparisonTests
+{
+    static readonly SimCommand[] Log =
+    [
+        new AddHostCommand("client", "10.0.0.1", HostKind.Linux, []),
+        new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+        new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(10), 0),
+        new OpenConnectionCommand("client", "server", 80, "app", "app", null, false, 128, 1_000_000, SimDuration.FromSeconds(60)),
+    ];
+
+    static Simulation Stored()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 3);
+        foreach (var c in Log) CommandApplier.Apply(sim, c);
+        return sim;
+    }
+
+    [Fact]
+    public void StoredRun_ReplayedFresh_Identical()
+    {
+        var comparison = Replay.Compare(new Simulation(KernelProfile.Linux6, 3), Log, Stored().Journal);
+
+        Assert.True(comparison.Identical);
+        Assert.Null(comparison.FirstDifference);
+    }
+
+    [Fact]
+    public void StoredRun_OneEventAltered_FirstDifferenceNamesIt()
+    {
+        var stored = Stored().Journal.ToList();
+        int index = stored.FindIndex(e => e is StateChanged);
+        stored[index] = ((StateChanged)stored[index]) with { Cause = "tampered" };
+
+        var comparison = Replay.Compare(new Simulation(KernelProfile.Linux6, 3), Log, stored);
+
+        Assert.False(comparison.Identical);
+        Assert.Equal(index, comparison.FirstDifference!.Index);
+        Assert.Equal("tampered", ((StateChanged)comparison.FirstDifference.Expected!).Cause);
+    }
+
+    [Fact]
+    public void StoredRun_OtherSeed_DiffersAndJournalEndsAreCompared()
+    {
+        var comparison = Replay.Compare(new Simulation(KernelProfile.Linux6, 4), Log, Stored().Journal.Take(3).ToList());
+
+        Assert.False(comparison.Identical);
+        Assert.NotNull(comparison.FirstDifference);
+    }
+
+    [Fact]
+    public void StoredRun_CommandRefusedOnReplay_NamesItsPosition()
+    {
+        SimCommand[] log = [.. Log, new AddHostCommand("client", "10.0.0.9", HostKind.Linux, [])];
+
+        var comparison = Replay.Compare(new Simulation(KernelProfile.Linux6, 3), log, Stored().Journal);
+
+        Assert.Equal(4, comparison.RefusedCommand);
+        Assert.False(comparison.Identical);
+    }
+}
