@@ -33,6 +33,7 @@ var app = builder.Build();
 
 await app.Services.PrepareDatabaseAsync();
 
+app.UseAbsoluteLocations();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseApiHardening();

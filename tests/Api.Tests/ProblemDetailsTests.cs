@@ -18,8 +18,7 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
         ("""{"name":"x","profile":"linux-6","seed":-1}""", "seed"),
         ("""{"name":"x","profile":"linux-6","seed":"1"}""", "seed"),
         ("""{"name":"x","profile":"linux-6","seed":1.5}""", "seed"),
-        ("""{"name":"x","profile":"linux-6"}""", "seed"),
-        ("""{"profile":"linux-6","seed":1}""", "name"),
+        ("""{"name":"","profile":"linux-6","seed":1}""", "name"),
         ("""{"name":"  ","profile":"linux-6","seed":1}""", "name"),
         ("""{"name":"x","name":"y","profile":"linux-6","seed":1}""", "name"),
         ("""[]""", "$"),
@@ -51,11 +50,11 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Create_MissingEverything_Returns400NamingEachField(DatabaseProvider provider)
+    public async Task Create_UnknownFieldsOnly_Returns400NamingEach(DatabaseProvider provider)
     {
-        var problem = await (await hosts.Client(provider).PostJsonAsync("{}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var problem = await (await hosts.Client(provider).PostJsonAsync("""{"kernel":"linux-6"}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
 
-        Assert.Equal(["name", "profile", "seed"], problem.ErrorFields());
+        Assert.Equal(["kernel"], problem.ErrorFields());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -72,9 +71,9 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Create_EmptyBody_Returns400Problem(DatabaseProvider provider)
+    public async Task Create_NotJson_Returns400MalformedJson(DatabaseProvider provider)
     {
-        var problem = await (await hosts.Client(provider).PostJsonAsync("")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var problem = await (await hosts.Client(provider).PostJsonAsync("{name")).ReadProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal(ProblemTypes.MalformedJson, problem.GetProperty("type").GetString());
     }
@@ -84,7 +83,9 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
     {
         var content = new StringContent("""{"name":"x","profile":"linux-6","seed":1}""", Encoding.UTF8, "text/plain");
 
-        await (await hosts.Client(provider).PostAsync(SimServiceApi.Simulations, content)).ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        var problem = await (await hosts.Client(provider).PostAsync(SimServiceApi.Simulations, content)).ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Equal(ProblemTypes.UnsupportedMediaType, problem.GetProperty("type").GetString());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -16,6 +16,14 @@ public static class ErrorHandlingSetup
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            // However the framework answers 415 (thrown while binding, or written by status code pages).
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType
+                && context.ProblemDetails.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)
+            {
+                context.ProblemDetails.Type = ProblemTypes.UnsupportedMediaType;
+                context.ProblemDetails.Title = "Unsupported media type.";
+                context.ProblemDetails.Detail = "Send the request body as JSON, with Content-Type: application/json.";
+            }
             // Problems written by ErrorMapping already carry our type and JSON field names (or JSON paths).
             if (context.ProblemDetails is HttpValidationProblemDetails validation
                 && validation.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)

@@ -117,7 +117,7 @@ public static class ErrorMapping
         },
         JsonException json => new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
-            [FieldName(json.Path)] = [Describe(json)],
+            [FieldName(json)] = [Describe(json)],
         })
         {
             Status = StatusCodes.Status400BadRequest,
@@ -129,6 +129,13 @@ public static class ErrorMapping
             Type = ProblemTypes.MalformedJson,
             Title = "The request body is not valid JSON.",
             Detail = "The request body is empty; send a JSON object.",
+        },
+        null when exception.StatusCode == StatusCodes.Status415UnsupportedMediaType => new ProblemDetails
+        {
+            Status = StatusCodes.Status415UnsupportedMediaType,
+            Type = ProblemTypes.UnsupportedMediaType,
+            Title = "Unsupported media type.",
+            Detail = "Send the request body as JSON, with Content-Type: application/json.",
         },
         _ => new ProblemDetails
         {
@@ -158,11 +165,21 @@ public static class ErrorMapping
         ? path[2..]
         : "$";
 
+    /// <summary>The field: the reported path, and below it the member one of our converters names.</summary>
+    private static string FieldName(JsonException json)
+    {
+        var field = FieldName(json.Path);
+        if (json is not JsonInputException { Member: { } member }) return field;
+        if (field == "$") return member;
+        return member.StartsWith('[') ? field + member : field + "." + member;
+    }
+
     // System.Text.Json reports an unknown or duplicated member with a plain JsonException: its message
     // (resources UnmappedJsonProperty, DuplicatePropertiesNotAllowed) is the only thing that tells them
     // from a value of the wrong type. The message itself names CLR types, so it is never passed on.
-    private static string Describe(JsonException json) => json.Message switch
+    internal static string Describe(JsonException json) => json.Message switch
     {
+        _ when json is JsonInputException => json.Message,
         _ when json.Path is "$" => "The request body must be a JSON object.",
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) => "This field is not part of the request.",
         var m when m.StartsWith("Duplicate", StringComparison.Ordinal) => "This field appears more than once.",

@@ -3,8 +3,8 @@ namespace SimService.Api.Infrastructure;
 /// <summary>
 /// The <c>type</c> member of every problem this service writes itself (RFC 9457 §3.1.1). They are
 /// absolute URNs: stable identifiers that do not pretend to be documentation pages we do not host.
-/// Problems written by the framework for plain HTTP failures (405, 415, an unknown route) keep its
-/// RFC 9110 section URIs.
+/// Problems written by the framework for plain HTTP failures (405, an unknown route) keep its RFC 9110
+/// section URIs.
 /// </summary>
 public static class ProblemTypes
 {
@@ -16,6 +16,9 @@ public static class ProblemTypes
 
     /// <summary>400: the request could not be bound (missing body, a route or query value of the wrong type).</summary>
     public const string BadRequest = "urn:simservice:problem:bad-request";
+
+    /// <summary>415: the request body is not sent as application/json.</summary>
+    public const string UnsupportedMediaType = "urn:simservice:problem:unsupported-media-type";
 
     /// <summary>404: the simulation named in the path does not exist.</summary>
     public const string SimulationNotFound = "urn:simservice:problem:simulation-not-found";

@@ -1,4 +1,6 @@
 using Microsoft.OpenApi;
+using Microsoft.AspNetCore.Http.Metadata;
+using SimService.Api.Features.Commands;
 
 namespace SimService.Api.Infrastructure;
 
@@ -17,10 +19,17 @@ public static class SwaggerSetup
             });
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<AllowedValuesSchemaFilter>();
+            options.SchemaFilter<DurationSchemaFilter>();
             options.OperationFilter<ExamplesOperationFilter>();
             options.OperationFilter<IfMatchOperationFilter>();
-            options.UseOneOfForPolymorphism();
-            options.SelectDiscriminatorNameUsing(_ => "type");
+            // Only the batch's CommandInput is polymorphic on the wire: the socket call requests and the problems
+            // are documented by OpenApiDocumentFilter (plain objects; ProblemDetails with a mapping per type URN).
+            options.UseAllOfForInheritance();
+            options.SelectSubTypesUsing(type => type == typeof(CommandInput) ? CommandInput.Types.Select(t => t.Record) : []);
+            options.DocumentFilter<OpenApiDocumentFilter>();
+            // Paths in reading order: by tag as OpenApiDocumentFilter lists them (Simulations first), then by route.
+            options.OrderActionsBy(api =>
+                $"{OpenApiDocumentFilter.TagOrder(api.ActionDescriptor.EndpointMetadata.OfType<ITagsMetadata>().FirstOrDefault()?.Tags.FirstOrDefault()):D2} {api.RelativePath}");
             var xml = Path.Combine(AppContext.BaseDirectory, "SimService.Api.xml");
             if (File.Exists(xml)) options.IncludeXmlComments(xml);
         });
@@ -29,7 +38,12 @@ public static class SwaggerSetup
     public static WebApplication UseApiDocumentation(this WebApplication app)
     {
         app.UseSwagger();
-        app.UseSwaggerUI(options => options.DocumentTitle = "SimService API");
+        app.UseSwaggerUI(options =>
+        {
+            options.DocumentTitle = "SimService API";
+            options.DisplayOperationId();
+            options.DisplayRequestDuration();
+        });
         return app;
     }
 }

@@ -83,9 +83,10 @@ public sealed partial class Simulation
         Endpoint remote = default;
         if (r.Call == SocketCallKind.Connect)
         {
-            var to = r.ToHost is null ? null : FindHost(r.ToHost);
-            if (to is null) return DomainError.NotFound($"host '{r.ToHost}'", "to");
-            remote = new Endpoint(to.Address, r.ToPort);
+            // "to" names a host, or is an address (which need not belong to any host: then there is no route).
+            if (r.ToHost is not null && FindHost(r.ToHost) is { } to) remote = new Endpoint(to.Address, r.ToPort);
+            else if (IPv4.TryParse(r.ToHost, out var address)) remote = new Endpoint(address, r.ToPort);
+            else return DomainError.NotFound($"host '{r.ToHost}'", "to");
         }
         var process = host.Process(r.Process);
         if (process.Exited) process = host.RestartProcess(r.Process);

@@ -153,6 +153,20 @@ public sealed partial class Simulation
 
     public Link? FindLink(string a, string b) => _links.Find(l => l.Connects(a, b));
 
+    /// <summary>
+    /// Models the FIB lookup of ip_route_output_key_hash_rcu() for a connect(): a host has a route to its
+    /// own address, to the address of a host it is linked to, and to a NAT's address when it is linked to a
+    /// host behind that NAT. Anything else has no route (fib_lookup fails, ENETUNREACH). A link that loses
+    /// every segment or is blackholed is still a route, as an unplugged cable leaves the routing table alone.
+    /// </summary>
+    internal bool HasRoute(Host from, IPv4 destination)
+    {
+        if (destination == from.Address) return true;
+        if (FindHost(destination) is { } to) return FindLink(from.Name, to.Name) is not null;
+        return _natsByAddress.TryGetValue(destination, out var nat)
+            && _hosts.Any(h => h.BehindNat == nat && FindLink(from.Name, h.Name) is not null);
+    }
+
     /// <summary>Changes one or both directions of a link; null leaves a field as it is.</summary>
     public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole)
     {

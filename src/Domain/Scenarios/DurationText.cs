@@ -2,19 +2,32 @@ using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
 
-/// <summary>The format's duration text, parsed by <see cref="SimDuration.TryParse"/> without its overflow.</summary>
-internal static class DurationText
+/// <summary>The format's duration text ("60s", "1.5ms"), parsed by <see cref="SimDuration.TryParse"/> without its overflow.</summary>
+public static class DurationText
 {
+    /// <summary>The syntax of a duration, as docs/scenario.schema.json writes it (ECMA-262).</summary>
+    public const string Pattern = "^[0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h)$";
+
+    /// <summary>What a duration looks like, for error messages.</summary>
+    public const string Syntax = "a decimal number and one of ns, us, ms, s, m, h (\"60s\", \"1.5ms\")";
+
     /// <summary>
     /// SimDuration.TryParse multiplies a decimal by the unit and throws OverflowException past 7.9e28
     /// ("99999999999999999999h"). Above 16 integer digits any unit but ns is beyond long nanoseconds
     /// anyway, and below it no unit overflows a decimal, so such text is refused here first.
     /// </summary>
-    public static bool TryParse(string text, out SimDuration duration)
+    internal static bool TryParse(string text, out SimDuration duration)
     {
         duration = SimDuration.Zero;
         int integerDigits = text.TakeWhile(char.IsAsciiDigit).Count();
         if (integerDigits > 16 && !text.EndsWith("ns", StringComparison.Ordinal)) return false;
         return SimDuration.TryParse(text, out duration);
+    }
+
+    /// <summary>A whole duration as the scenario format writes one: the syntax of <see cref="Pattern"/>, within long nanoseconds.</summary>
+    public static bool TryParseFormat(string? text, out SimDuration duration)
+    {
+        duration = SimDuration.Zero;
+        return text is not null && ScenarioSyntax.Duration().IsMatch(text) && TryParse(text, out duration);
     }
 }

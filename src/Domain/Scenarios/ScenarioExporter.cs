@@ -215,11 +215,19 @@ public static partial class ScenarioExporter
                 c.Ack == 0 ? null : unchecked(c.Ack - peerIsn), c.Window, c.Length, options);
         }
 
+        /// <summary>A scenario names peers by host: a connect made to "address:port" names the host with that address.</summary>
+        private string PeerName(string toHost) =>
+            _engine.FindHost(toHost) is null && Network.IPv4.TryParse(toHost, out var address) && _engine.FindHost(address) is { } host
+                ? host.Name
+                : toHost;
+
         private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at)
         {
             bool onSocket = r.Call is not TcpCall.Socket && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
             if (onSocket && !_named.Contains(r.SocketId))
                 return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
+            if (r.Call is TcpCall.Connect && _engine.FindHost(PeerName(r.ToHost!)) is null)
+                return No($"it connects to {r.ToHost}, which is no host's address (a scenario names its peers by host)");
             SocketOption? option = null;
             if (r.Call is TcpCall.Setsockopt or TcpCall.Getsockopt)
             {
@@ -242,7 +250,7 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
                 r.Call is TcpCall.Listen ? r.Backlog : null,
                 r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
-                r.Call is TcpCall.Connect ? new HostPort(r.ToHost!, r.ToPort) : null,
+                r.Call is TcpCall.Connect ? new HostPort(PeerName(r.ToHost!), r.ToPort) : null,
                 r.Call is TcpCall.Connect && r.BindPort is { } bindPort ? new BindOptions(bindPort, r.BindReuseAddr) : null,
                 r.Call is TcpCall.Send || (r.Call is TcpCall.Recv && r.Bytes >= 0) ? r.Bytes : null,
                 r.Call is TcpCall.Shutdown ? Enum.GetValues<ShutdownHow>().First(h => h.ToWireName() == r.How.ToString()) : null,

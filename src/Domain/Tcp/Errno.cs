@@ -17,6 +17,7 @@ public static class Errno
     public const string EOPNOTSUPP = nameof(EOPNOTSUPP);
     public const string EINTR = nameof(EINTR);
     public const string EHOSTUNREACH = nameof(EHOSTUNREACH);
+    public const string ENETUNREACH = nameof(ENETUNREACH);
     public const string ENOPROTOOPT = nameof(ENOPROTOOPT);
     public const string EAGAIN = nameof(EAGAIN);
     public const string EINPROGRESS = nameof(EINPROGRESS);
@@ -41,6 +42,7 @@ public static class Errno
         ENOTCONN => 107,
         ETIMEDOUT => 110,
         ECONNREFUSED => 111,
+        ENETUNREACH => 101,
         EHOSTUNREACH => 113,
         EALREADY => 114,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no errno number known"),

@@ -45,6 +45,8 @@ public sealed partial class TcpSocket
     /// Models tcp_v4_connect(): picks the source port (inet_hash_connect), the ISN
     /// (secure_tcp_seq: a keyed hash of the 4-tuple plus a 64 ns clock, unless a TIME-WAIT was
     /// reused) and the timestamp offset, sends the SYN and blocks until the handshake ends.
+    /// Before any of that, ip_route_connect() looks the destination up: with no route it fails with
+    /// ENETUNREACH at once, no port taken and no SYN sent (the socket stays as it was).
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
     {
@@ -64,6 +66,7 @@ public sealed partial class TcpSocket
             case TcpState.Listen: return CallOutcome.Fail(Errno.EINVAL);
             default: return CallOutcome.Fail(Errno.EISCONN);
         }
+        if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
         var err = BoundPort ? Host.ConnectBound(this, remote) : Host.ConnectAutobind(this, remote);
         if (err is not null)

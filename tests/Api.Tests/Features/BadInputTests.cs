@@ -55,7 +55,18 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("advance with no event budget", "POST", "advance", """{"byNs":1,"eventBudget":0}""", HttpStatusCode.BadRequest, "eventBudget"),
         ("connection to an unknown server", "POST", "connections", """{"client":"client","server":"nohost","port":80}""", HttpStatusCode.NotFound, "server"),
         ("batch whose second command is refused", "POST", "commands", """{"commands":[{"type":"add-host","name":"third","address":"10.0.0.3"},{"type":"add-host","name":"fourth","address":"10.0.0.3"}]}""", HttpStatusCode.Conflict, "commands[1].address"),
-        ("batch with an unknown command type", "POST", "commands", """{"commands":[{"type":"reboot"}]}""", HttpStatusCode.BadRequest, "commands[0]"),
+        ("batch with an unknown command type", "POST", "commands", """{"commands":[{"type":"reboot"}]}""", HttpStatusCode.BadRequest, "commands[0].type"),
+        ("batch command without a type", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"byNs":5}]}""", HttpStatusCode.BadRequest, "commands[1].type"),
+        ("batch command whose type is not a string", "POST", "commands", """{"commands":[{"type":7}]}""", HttpStatusCode.BadRequest, "commands[0].type"),
+        ("batch command with its type twice", "POST", "commands", """{"commands":[{"type":"advance","type":"kill","byNs":5}]}""", HttpStatusCode.BadRequest, "commands[0].type"),
+        ("batch command that is not an object", "POST", "commands", """{"commands":["advance"]}""", HttpStatusCode.BadRequest, "commands[0]"),
+        ("batch command with an unknown field", "POST", "commands", """{"commands":[{"type":"advance","byNs":5,"speed":2}]}""", HttpStatusCode.BadRequest, "commands[0].speed"),
+        ("batch command with a field of the wrong type", "POST", "commands", """{"commands":[{"type":"call","call":"close","socketId":"two"}]}""", HttpStatusCode.BadRequest, "commands[0].socketId"),
+        ("batch command with a nested field of the wrong type", "POST", "commands", """{"commands":[{"type":"call","call":"connect","host":"client","to":"server:80","bind":{"port":"x"}}]}""", HttpStatusCode.BadRequest, "commands[0].bind.port"),
+        ("batch command with a bad duration", "POST", "commands", """{"commands":[{"type":"advance","byNs":"5 parsecs"}]}""", HttpStatusCode.BadRequest, "commands[0].byNs"),
+        ("advance by a bad duration", "POST", "advance", """{"byNs":"soon"}""", HttpStatusCode.BadRequest, "byNs"),
+        ("advance by a fractional nanosecond count", "POST", "advance", """{"byNs":1.5}""", HttpStatusCode.BadRequest, "byNs"),
+        ("link with a duration past long nanoseconds", "POST", "links", """{"between":["client","third"],"delayNs":"99999999999999999999h"}""", HttpStatusCode.BadRequest, "delayNs"),
         ("batch command missing a field", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"type":"kill","host":"client"}]}""", HttpStatusCode.BadRequest, "commands[1].process"),
         ("batch call on an unknown socket", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"type":"call","call":"close","socketId":77}]}""", HttpStatusCode.NotFound, "commands[1].socketId"),
         ("oversized batch", "POST", "commands", "{\"commands\":[" + string.Join(",", Enumerable.Repeat("""{"type":"advance","byNs":1}""", 1001)) + "]}", HttpStatusCode.BadRequest, "commands"),
@@ -91,6 +102,21 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal(journal, await sim.JournalAsync());
         Assert.Equal(ss, await sim.GetTextAsync("hosts/client/ss"));
         Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync($"{sim.Base}/hosts/third")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"commands":[{"type":"reboot"}]}""")]
+    [InlineData("""{"commands":[{"byNs":5}]}""")]
+    public async Task Batch_MissingOrUnknownType_400ListsTheValidTypes(string body)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var problem = await (await sim.PostAsync("commands", body)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        var message = problem.GetProperty("errors").GetProperty("commands[0].type")[0].GetString();
+        Assert.Contains("add-host, add-link, change-link, set-sysctls, call, kill, advance", message);
+        Assert.DoesNotContain("SimService", problem.GetRawText());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

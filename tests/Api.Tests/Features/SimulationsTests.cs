@@ -23,7 +23,36 @@ public sealed class SimulationsTests(ApiHosts hosts)
         Assert.NotNull(created);
         Assert.Equal(("legacy fleet", "linux-4.4", 42L), (created.Name, created.Profile, created.Seed));
         Assert.NotEqual(Guid.Empty, created.Id);
-        Assert.Equal($"{SimServiceApi.Simulations}/{created.Id}", response.Headers.Location?.OriginalString);
+        Assert.Equal(new Uri(client.BaseAddress!, $"{SimServiceApi.Simulations}/{created.Id}"), response.Headers.Location);
+        Assert.True(response.Headers.Location!.IsAbsoluteUri);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_EmptyObject_Linux6Seed0AndAGeneratedName(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+
+        var first = await client.PostJsonAsync("{}");
+        var second = await client.PostJsonAsync("{}");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var a = (await first.Content.ReadFromJsonAsync<SimulationResponse>())!;
+        var b = (await second.Content.ReadFromJsonAsync<SimulationResponse>())!;
+        Assert.Equal(("linux-6", 0L), (a.Profile, a.Seed));
+        Assert.Matches("^simulation-[0-9a-f]{8}$", a.Name);
+        Assert.NotEqual(a.Name, b.Name);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_NoBody_SameDefaultsAsEmptyObject(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+
+        var response = await client.PostAsync(SimServiceApi.Simulations, null);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = (await response.Content.ReadFromJsonAsync<SimulationResponse>())!;
+        Assert.Equal(("linux-6", 0L), (created.Profile, created.Seed));
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
 using Mediator;
 using SimService.Api.Infrastructure;
@@ -17,15 +18,18 @@ public sealed record AdvanceRequest
 {
     /// <example>60000000000</example>
     [Range(0, long.MaxValue, ErrorMessage = "byNs is a duration: zero or positive.")]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? ByNs { get; init; }
 
     [Range(0, long.MaxValue, ErrorMessage = "toNs is a virtual time: zero or positive.")]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? ToNs { get; init; }
 
     public bool? UntilIdle { get; init; }
 
     /// <summary>With untilIdle: how far to run at most (default one hour of virtual time).</summary>
     [Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? MaxNs { get; init; }
 
     /// <summary>The most events to process (default 10,000; at most 100,000).</summary>

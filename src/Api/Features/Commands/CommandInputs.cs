@@ -6,6 +6,7 @@ using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Links;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Sockets;
+using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
@@ -15,26 +16,36 @@ namespace SimService.Api.Features.Commands;
 
 /// <summary>
 /// One command of a batch, by its <c>type</c>: the same commands the other endpoints make, with the fields of
-/// their requests (a call names its host or socket in the body). Times and durations are integer nanoseconds.
+/// their requests (a call names its host or socket in the body). Durations are integer nanoseconds or
+/// the scenario format's text ("60s", "1.5ms").
 /// </summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
-[JsonDerivedType(typeof(AddHostInput), "add-host")]
-[JsonDerivedType(typeof(AddLinkInput), "add-link")]
-[JsonDerivedType(typeof(ChangeLinkInput), "change-link")]
-[JsonDerivedType(typeof(SetSysctlsInput), "set-sysctls")]
-[JsonDerivedType(typeof(CallInput), "call")]
-[JsonDerivedType(typeof(KillInput), "kill")]
-[JsonDerivedType(typeof(AdvanceInput), "advance")]
-public abstract record CommandInput;
+[JsonConverter(typeof(PolymorphicInputConverter<CommandInput>))]
+public abstract record CommandInput : IPolymorphicInput
+{
+    /// <summary>Every <c>type</c> and the record it reads into, in the order the problem lists them.</summary>
+    public static IReadOnlyList<(string Type, Type Record)> Types { get; } =
+    [
+        ("add-host", typeof(AddHostInput)),
+        ("add-link", typeof(AddLinkInput)),
+        ("change-link", typeof(ChangeLinkInput)),
+        ("set-sysctls", typeof(SetSysctlsInput)),
+        ("call", typeof(CallInput)),
+        ("kill", typeof(KillInput)),
+        ("advance", typeof(AdvanceInput)),
+    ];
+
+    static IReadOnlyList<(string Type, Type Record)> IPolymorphicInput.Types => Types;
+}
 
 /// <summary>Adds a host, as POST /hosts.</summary>
 public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls) : CommandInput;
 
 /// <summary>Joins two hosts, as POST /links.</summary>
-public sealed record AddLinkInput(string[]? Between, long? DelayNs, double? Loss) : CommandInput;
+public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss) : CommandInput;
 
 /// <summary>Changes a link, as PATCH /links/{from}/{to} with between = [from, to].</summary>
-public sealed record ChangeLinkInput(string[]? Between, bool? OneWay, long? DelayNs, double? Loss, bool? Blackhole) : CommandInput;
+public sealed record ChangeLinkInput(string[]? Between, bool? OneWay, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs,
+    double? Loss, bool? Blackhole) : CommandInput;
 
 /// <summary>Writes sysctls on a host, in order, as PATCH /hosts/{host}/sysctls.</summary>
 public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElement>? Values) : CommandInput;
@@ -55,7 +66,9 @@ public sealed record CallInput(string? Call, string? Host, string? Process, int?
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
 
 /// <summary>Advances the clock, as POST /advance.</summary>
-public sealed record AdvanceInput(long? ByNs, long? ToNs, bool? UntilIdle, long? MaxNs, long? EventBudget) : CommandInput;
+public sealed record AdvanceInput([property: JsonConverter(typeof(DurationNsConverter))] long? ByNs,
+    [property: JsonConverter(typeof(DurationNsConverter))] long? ToNs, bool? UntilIdle,
+    [property: JsonConverter(typeof(DurationNsConverter))] long? MaxNs, long? EventBudget) : CommandInput;
 
 /// <summary>Checks a batch item's shape before anything runs, and builds its commands against the live engine.</summary>
 internal sealed partial class CommandInputReader(Dictionary<string, string[]> errors)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
 using Mediator;
 using SimService.Api.Features.Sockets;
@@ -48,6 +49,7 @@ public sealed record OpenConnectionRequest
 
     /// <summary>How far the clock may run while the handshake runs (default one hour of virtual time).</summary>
     [Range(0, long.MaxValue)]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? MaxNs { get; init; }
 }
 

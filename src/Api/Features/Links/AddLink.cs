@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
 using Mediator;
 using SimService.Api.Infrastructure;
@@ -16,6 +17,7 @@ public sealed record AddLinkRequest
     /// <summary>One-way delay in nanoseconds; default 50 µs (the scenario format's "0.05ms").</summary>
     /// <example>10000000</example>
     [Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? DelayNs { get; init; }
 
     /// <summary>Probability in [0,1] that a segment is dropped, drawn from the seeded generator; default 0.</summary>

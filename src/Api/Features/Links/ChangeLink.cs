@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
 using Mediator;
 using SimService.Api.Infrastructure;
@@ -14,6 +15,7 @@ public sealed record ChangeLinkRequest
 
     /// <summary>New one-way delay in nanoseconds.</summary>
     [Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
+    [JsonConverter(typeof(DurationNsConverter))]
     public long? DelayNs { get; init; }
 
     /// <summary>New loss probability in [0,1].</summary>

@@ -6,26 +6,35 @@ using SimService.Persistence.Entities;
 
 namespace SimService.Api.Features.Simulations;
 
+/// <summary>Every field is optional: <c>{}</c> (or no body at all) creates a linux-6 simulation with seed 0 and a generated name.</summary>
 public sealed record CreateSimulationRequest
 {
-    [Required, StringLength(SimulationRun.NameMaxLength, MinimumLength = 1)]
+    /// <summary>A label for people; default "simulation-" and 8 hex digits of the id.</summary>
+    /// <example>close-wait demo</example>
+    [StringLength(SimulationRun.NameMaxLength, MinimumLength = 1)]
+    [RegularExpression(@"[\s\S]*\S[\s\S]*", ErrorMessage = "The name must not be blank.")]
     public string? Name { get; init; }
 
-    /// <summary>"linux-6" or "linux-4.4".</summary>
-    [Required, KernelProfileName]
+    /// <summary>The kernel whose rules the simulation follows: "linux-6" (default) or "linux-4.4".</summary>
+    /// <example>linux-6</example>
+    [KernelProfileName]
     public string? Profile { get; init; }
 
-    /// <summary>Seeds the simulation's random source (initial sequence numbers, link loss).</summary>
-    [Required, Range(0, long.MaxValue, ErrorMessage = "The seed must be zero or positive.")]
+    /// <summary>Seeds the simulation's random source (initial sequence numbers, link loss); default 0.</summary>
+    /// <example>42</example>
+    [Range(0, long.MaxValue, ErrorMessage = "The seed must be zero or positive.")]
     public long? Seed { get; init; }
 
-    /// <summary>Called only after validation has passed, so every field is present and valid.</summary>
-    public CreateSimulation ToCommand() => KernelProfiles.TryParse(Profile, out var profile)
-        ? new CreateSimulation(Name!, profile, Seed!.Value)
+    public const string DefaultProfile = "linux-6";
+
+    /// <summary>Called only after validation has passed, so every field given is valid.</summary>
+    public CreateSimulation ToCommand() => KernelProfiles.TryParse(Profile ?? DefaultProfile, out var profile)
+        ? new CreateSimulation(Name, profile, Seed ?? 0)
         : throw new InvalidOperationException("ToCommand was called on a request that did not pass validation.");
 }
 
-public sealed record CreateSimulation(string Name, KernelProfile Profile, long Seed) : ICommand<SimulationResponse>;
+/// <param name="Name">Null: a name is made from the id.</param>
+public sealed record CreateSimulation(string? Name, KernelProfile Profile, long Seed) : ICommand<SimulationResponse>;
 
 public sealed class CreateSimulationHandler(SimDbContext db, TimeProvider clock)
     : ICommandHandler<CreateSimulation, SimulationResponse>
@@ -35,11 +44,13 @@ public sealed class CreateSimulationHandler(SimDbContext db, TimeProvider clock)
         // Microseconds are what PostgreSQL keeps: the response then equals what a later read returns.
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        // Version 7: ids sort by creation time. Ids are wall-clock metadata, not simulation state.
+        var id = Guid.CreateVersion7(now);
         var run = new SimulationRun
         {
-            // Version 7: ids sort by creation time. Ids are wall-clock metadata, not simulation state.
-            Id = Guid.CreateVersion7(now),
-            Name = command.Name,
+            Id = id,
+            // The last hex digits of a version 7 id are random: two simulations made in the same millisecond differ.
+            Name = command.Name ?? "simulation-" + id.ToString("N")[^8..],
             Profile = command.Profile.ToWireName(),
             Seed = command.Seed,
             CreatedAt = now,

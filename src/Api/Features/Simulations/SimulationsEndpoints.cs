@@ -15,6 +15,7 @@ public static class SimulationsEndpoints
         var group = app.MapGroup("/api/v1/simulations").WithTags("Simulations");
         group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem()
             .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
+            .WithDescription("Every field is optional: `{}` (or no body) gives profile linux-6, seed 0 and a generated name.")
             .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);
         group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations)).ProducesValidationProblem()
             .WithSummary("List simulations, oldest first, a page at a time (limit, default 100; after: the previous page's next)")
@@ -36,11 +37,11 @@ public static class SimulationsEndpoints
     }
 
     private static async Task<Created<SimulationResponse>> CreateSimulation(
-        CreateSimulationRequest request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
+        CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
     {
-        var created = await sender.Send(request.ToCommand(), cancellationToken);
+        var created = await sender.Send((request ?? new()).ToCommand(), cancellationToken);
         Versioning.SetETag(response, created.Version);
-        // A relative Location: the request's Host header is never echoed back.
+        // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
         return TypedResults.Created($"/api/v1/simulations/{created.Id}", created);
     }
 

@@ -46,7 +46,7 @@ public sealed record BindOptions
 /// <summary>The convenience connect: socket(), optional bind, connect(to).</summary>
 public sealed record ConnectToRequest : CallRequest
 {
-    /// <summary>"host:port" of the peer.</summary>
+    /// <summary>The peer: "host:port" or "address:port". An address no linked host has fails with ENETUNREACH.</summary>
     /// <example>server:80</example>
     [Required, RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
     public string? To { get; init; }
@@ -69,6 +69,7 @@ public sealed record ListenRequest : CallRequest
 
 public sealed record ConnectRequest : CallRequest
 {
+    /// <summary>The peer: "host:port" or "address:port". With no link to it, connect fails at once with ENETUNREACH.</summary>
     /// <example>server:80</example>
     [Required, RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
     public string? To { get; init; }
@@ -174,8 +175,9 @@ public sealed class SocketOptionNameAttribute : AllowedValuesAttribute
 
 public static class SocketArguments
 {
-    public const string HostPortPattern = "^[a-z][a-z0-9-]*:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
-    public const string HostPortMessage = "A peer is \"host:port\", with a port from 1 to 65535.";
+    /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
+    public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 1 to 65535.";
 
     public static (string Host, ushort Port) HostPort(string text)
     {

@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace SimService.Api.Infrastructure;
+
+/// <summary>
+/// Every Location header is an absolute URI (scheme, host, path base and path), whichever endpoint set it
+/// and however: clients that follow it need not know where the request went. The host is never taken
+/// blindly from the request: it is <c>Api:PublicBaseUrl</c> when configured, otherwise the request's host
+/// only when it is one the server answers on (its own listening addresses, or an <c>AllowedHosts</c> entry
+/// other than <c>*</c>). A request with a foreign Host header gets a relative Location instead.
+/// </summary>
+public static class AbsoluteLocations
+{
+    public static WebApplication UseAbsoluteLocations(this WebApplication app)
+    {
+        var publicBase = app.Configuration["Api:PublicBaseUrl"]?.TrimEnd('/');
+        var allowedHosts = (app.Configuration["AllowedHosts"] ?? "")
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(h => h != "*").ToArray();
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                var location = context.Response.Headers.Location.ToString();
+                if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
+                {
+                    var request = context.Request;
+                    var origin = publicBase ?? (IsOwnHost(context, request.Host, allowedHosts)
+                        ? $"{request.Scheme}://{request.Host}{request.PathBase}" : null);
+                    if (origin is not null) context.Response.Headers.Location = origin + location;
+                }
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
+        return app;
+    }
+
+    private static bool IsOwnHost(HttpContext context, HostString host, string[] allowedHosts)
+    {
+        if (!host.HasValue) return false;
+        if (allowedHosts.Any(h => string.Equals(h, host.Host, StringComparison.OrdinalIgnoreCase))) return true;
+        var addresses = context.RequestServices.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            if (!Uri.TryCreate(address.Replace("://+", "://wildcard").Replace("://*", "://wildcard"), UriKind.Absolute, out var uri)) continue;
+            var portMatches = (host.Port ?? (context.Request.IsHttps ? 443 : 80)) == uri.Port;
+            if (portMatches && string.Equals(uri.Host, host.Host, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        // TestServer and in-memory hosts listen on no address; they answer on localhost only.
+        return addresses.Count == 0 && string.Equals(host.Host, "localhost", StringComparison.OrdinalIgnoreCase);
+    }
+}
