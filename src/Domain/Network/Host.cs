@@ -253,11 +253,14 @@ public sealed partial class Host : IEventTarget
         Sim.Transmit(this, seg, reason);
     }
 
+    /// <summary>The reason journaled for a segment a scripted host injects.</summary>
+    public const string InjectReason = "inject";
+
     /// <summary>Sends a segment a scripted host was told to send (an `inject` step).</summary>
     public DomainError? Inject(Segment seg)
     {
         if (Kind != HostKind.Scripted) return DomainError.Invalid($"host '{Name}' is not scripted", "from");
-        Sim.Transmit(this, seg, "inject");
+        Sim.Transmit(this, seg, InjectReason);
         return null;
     }
 
