@@ -11,9 +11,11 @@ using SimService.Api.Features.Simulations;
 using SimService.Api.Features.Sockets;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddApiHardening();
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPersistence(builder.Configuration);
@@ -29,6 +31,7 @@ await app.Services.PrepareDatabaseAsync();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseApiHardening();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();

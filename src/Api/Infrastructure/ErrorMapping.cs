@@ -28,6 +28,7 @@ public static class ErrorMapping
             detail: "Another API process appended to this simulation's command log twice while this request was applied; nothing was applied. Retry it.",
             extensions: new Dictionary<string, object?> { ["simulationId"] = conflict.SimulationId }),
         CommandRefused refused => Refused(refused),
+        WorkLimitExceeded limit => WorkLimit(limit.Field, limit.Message, limit.SimulationId),
         RequestInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(invalid.Errors.ToDictionary())
         {
             Status = StatusCodes.Status400BadRequest,
@@ -60,6 +61,18 @@ public static class ErrorMapping
         }),
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
+
+    /// <summary>422: more work than one request may do (events, journal, wall time); nothing was applied.</summary>
+    public static ProblemHttpResult WorkLimit(string field, string message, Guid? simulationId) => TypedResults.Problem(
+        statusCode: StatusCodes.Status422UnprocessableEntity,
+        type: ProblemTypes.WorkLimit,
+        title: "The request needs more work than one request may do.",
+        detail: message,
+        extensions: new Dictionary<string, object?>
+        {
+            ["simulationId"] = simulationId,
+            ["errors"] = new Dictionary<string, string[]> { [field] = [message] },
+        });
 
     /// <summary>An engine refusal: 404 (not-found), 409 (conflict) or 400 (invalid), naming the field either way.</summary>
     private static ProblemHttpResult Refused(CommandRefused refused)
@@ -116,6 +129,22 @@ public static class ErrorMapping
             Detail = exception.Message,
         },
     };
+
+    /// <summary>
+    /// System.Text.Json refuses to build an abstract type (a polymorphic object without its "type"
+    /// discriminator) with a NotSupportedException, which is not a binding failure to ASP.NET: the
+    /// client sent an object without its type, a 400 naming the path, not a 500.
+    /// </summary>
+    public static ProblemDetails FromUnsupportedJson(NotSupportedException exception) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [FieldName(System.Text.RegularExpressions.Regex.Match(exception.Message, @"Path: (\S+)") is { Success: true } m ? m.Groups[1].Value : null)] =
+                ["This object needs its \"type\" (the kind of command it is)."],
+        })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.Validation,
+        };
 
     private static string FieldName(string? path) => path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
         ? path[2..]

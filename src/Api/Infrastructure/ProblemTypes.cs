@@ -38,6 +38,12 @@ public static class ProblemTypes
     /// <summary>400: the scenario document is invalid; <c>errors</c> is keyed by JSON path ("$.steps[3].at").</summary>
     public const string InvalidScenario = "urn:simservice:problem:invalid-scenario";
 
+    /// <summary>408, 413, 414, 431: Kestrel refused the request before it reached the API (too long, too large, too slow).</summary>
+    public const string RejectedRequest = "urn:simservice:problem:rejected-request";
+
+    /// <summary>422: the request needs more work than one request may do (wall time, events, journal); nothing was applied.</summary>
+    public const string WorkLimit = "urn:simservice:problem:work-limit";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }

@@ -32,8 +32,9 @@ public sealed record SocketCallCommand(SocketCallRequest Request) : SimCommand;
 /// <summary>Kills a process: its descriptors close as at exit.</summary>
 public sealed record KillCommand(string Host, string Process, string Signal) : SimCommand;
 
-/// <summary>A segment sent by a scripted host (numbers absolute).</summary>
-public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length)
+/// <summary>A segment sent by a scripted host (numbers absolute, options as on the wire; null = none).</summary>
+public sealed record InjectCommand(string From, ushort FromPort, string To, ushort ToPort, TcpFlags Flags, uint Seq, uint Ack, ushort Window, int Length,
+    TcpOptions? Options = null)
     : SimCommand;
 
 /// <summary>How an advance is bounded.</summary>
@@ -119,7 +120,7 @@ public static class CommandApplier
         if (from is null) return new(DomainError.NotFound($"host '{c.From}'", "from"));
         if (to is null) return new(DomainError.NotFound($"host '{c.To}'", "to"));
         var seg = new Segment(new FourTuple(new Endpoint(from.Address, c.FromPort), new Endpoint(to.Address, c.ToPort)),
-            c.Flags, c.Seq, c.Ack, c.Window, c.Length, TcpOptions.None);
+            c.Flags, c.Seq, c.Ack, c.Window, c.Length, c.Options ?? TcpOptions.None);
         return FromResult(from.Inject(seg));
     }
 
@@ -127,12 +128,19 @@ public static class CommandApplier
     {
         if (c.Amount.Ns < 0) return new(DomainError.Invalid("an advance cannot go backwards", "amount"));
         if (c.EventBudget <= 0) return new(DomainError.Invalid("the event budget must be positive", "eventBudget"));
+        // The clock never passes SimTime.MaxClock; an untilIdle bound past it is only a bound, so it is clamped.
+        Int128 wanted = c.Mode == AdvanceMode.To ? c.Amount.Ns : (Int128)sim.Now.Ns + c.Amount.Ns;
+        if (wanted > SimTime.MaxClock.Ns && c.Mode != AdvanceMode.UntilIdle)
+            return new(DomainError.Invalid(
+                $"the clock may not pass {SimTime.MaxClock.Ns} ns (100 years of virtual time); this advance would take it to {wanted} ns",
+                "amount"));
+        var target = new SimTime((long)Int128.Min(wanted, SimTime.MaxClock.Ns));
         var result = c.Mode switch
         {
-            AdvanceMode.By => sim.RunUntil(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.By => sim.RunUntil(target, c.EventBudget),
             AdvanceMode.To when c.Amount.Ns < sim.Now.Ns => null,
-            AdvanceMode.To => sim.RunUntil(new SimTime(c.Amount.Ns), c.EventBudget),
-            _ => sim.RunUntilIdle(sim.Now + c.Amount, c.EventBudget),
+            AdvanceMode.To => sim.RunUntil(target, c.EventBudget),
+            _ => sim.RunUntilIdle(target, c.EventBudget),
         };
         return result is null
             ? new(DomainError.Invalid($"{new SimTime(c.Amount.Ns)} is before the current time {sim.Now}", "until"))

@@ -50,6 +50,24 @@ public sealed partial class Simulation
         }
     }
     public SimTime Now { get; private set; } = SimTime.Zero;
+
+    /// <summary>
+    /// Checked between events by <see cref="RunUntil"/> and <see cref="RunUntilIdle"/>: once it is cancelled the
+    /// loop stops with <see cref="OperationCanceledException"/>. The engine is then part-way through a command and
+    /// must be thrown away — the caller rebuilds it from the command log. The engine never looks at a clock
+    /// itself; whoever sets the token decides what bounds the work (a request's wall-time limit, a client leaving).
+    /// </summary>
+    public CancellationToken Interruption { get; set; }
+
+    /// <summary>
+    /// <see cref="RunUntil"/> and <see cref="RunUntilIdle"/> stop, reporting <c>Truncated</c>, once the journal
+    /// holds this many events. A run stopped here would not replay the same way from its logged command, so
+    /// whoever sets it must refuse the command that hit it (the API does, and rebuilds the engine).
+    /// </summary>
+    public long JournalLimit { get; set; } = long.MaxValue;
+
+    /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
+    public bool JournalFull => _sink.Appended >= JournalLimit;
     public IRandomSource Rng { get; }
 
     /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>
@@ -176,7 +194,8 @@ public sealed partial class Simulation
         long processed = 0;
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
-            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            Interruption.ThrowIfCancellationRequested();
             Step();
             processed++;
         }
@@ -191,7 +210,8 @@ public sealed partial class Simulation
         while (_queue.TryPeekTime(out var at))
         {
             if (at > horizon) return new AdvanceResult(Now, processed, false, false);
-            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            Interruption.ThrowIfCancellationRequested();
             Step();
             processed++;
         }
@@ -206,6 +226,7 @@ public sealed partial class Simulation
     /// </summary>
     public AdvanceResult RunUntil(Func<bool> done, SimTime horizon, long eventBudget)
     {
+        if (horizon > SimTime.MaxClock) horizon = SimTime.MaxClock; // the clock never passes it
         long processed = 0;
         while (!done() && processed < eventBudget)
         {

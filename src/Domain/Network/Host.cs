@@ -186,6 +186,9 @@ public sealed partial class Host : IEventTarget
     /// </summary>
     void Receive(Segment seg)
     {
+        // ip_rcv() counts the datagram (InReceives), ip_local_deliver_finish() hands it to TCP (InDelivers).
+        Count(MibCounter.IpInReceives);
+        Count(MibCounter.IpInDelivers);
         Count(MibCounter.TcpInSegs);
         var key = seg.Tuple.Reversed;
         if (Established.TryGetValue(key, out var sk))
@@ -250,6 +253,9 @@ public sealed partial class Host : IEventTarget
     internal void Transmit(Segment seg, string reason, bool countOutSeg = true)
     {
         if (countOutSeg) Count(MibCounter.TcpOutSegs);
+        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per segment, retransmissions included.
+        Count(MibCounter.IpOutRequests);
+        Count(MibCounter.IpOutTransmits);
         Sim.Transmit(this, seg, reason);
     }
 
@@ -271,6 +277,17 @@ public sealed partial class Host : IEventTarget
         {
             var s = Received[i];
             if (s.Tuple.Reversed == local && s.Has(TcpFlags.Syn)) return s.Seq;
+        }
+        return null;
+    }
+
+    /// <summary>The TSval of the latest segment with a timestamp this scripted host received on the connection (what an "echo" TSecr echoes).</summary>
+    public uint? LastTsVal(FourTuple local)
+    {
+        for (int i = Received.Count - 1; i >= 0; i--)
+        {
+            var s = Received[i];
+            if (s.Tuple.Reversed == local && s.Options.HasTimestamp) return s.Options.TsVal;
         }
         return null;
     }

@@ -1,18 +1,59 @@
 namespace SimService.Domain.Network;
 
-/// <summary>TCP options carried by a segment (only those teardown depends on).</summary>
+/// <summary>One SACK block [Left, Right) of the receiver's sequence space (RFC 2018).</summary>
+public readonly record struct SackBlock(uint Left, uint Right);
+
+/// <summary>
+/// The SACK blocks a segment carries, at most four (TCP_NUM_SACKS — include/linux/tcp.h), in wire
+/// order. A value type so that segments and journal events compare by value.
+/// </summary>
+public readonly record struct SackBlocks(int Count, SackBlock B1, SackBlock B2, SackBlock B3, SackBlock B4)
+{
+    /// <summary>TCP_NUM_SACKS: the most blocks an option can hold (three with timestamps).</summary>
+    public const int Max = 4;
+
+    public static readonly SackBlocks None = default;
+
+    public static SackBlocks Of(params ReadOnlySpan<SackBlock> blocks)
+    {
+        if (blocks.Length > Max) throw new ArgumentOutOfRangeException(nameof(blocks), blocks.Length, $"at most {Max} SACK blocks");
+        SackBlock At(ReadOnlySpan<SackBlock> b, int i) => i < b.Length ? b[i] : default;
+        return new SackBlocks(blocks.Length, At(blocks, 0), At(blocks, 1), At(blocks, 2), At(blocks, 3));
+    }
+
+    public SackBlock this[int i] => i switch
+    {
+        0 when Count > 0 => B1,
+        1 when Count > 1 => B2,
+        2 when Count > 2 => B3,
+        3 when Count > 3 => B4,
+        _ => throw new ArgumentOutOfRangeException(nameof(i)),
+    };
+
+    /// <summary>The blocks in wire order.</summary>
+    public SackBlock[] ToArray()
+    {
+        var blocks = new SackBlock[Count];
+        for (int i = 0; i < Count; i++) blocks[i] = this[i];
+        return blocks;
+    }
+}
+
+/// <summary>
+/// TCP options carried by a segment (those Linux parses in tcp_parse_options()): MSS (0 = absent),
+/// window scale (null = absent), SACK-permitted, timestamps, SACK blocks.
+/// </summary>
 public readonly record struct TcpOptions(
     ushort Mss = 0,
-    sbyte WindowScale = -1,
+    byte? WindowScale = null,
     bool SackPermitted = false,
     bool HasTimestamp = false,
     uint TsVal = 0,
     uint TsEcr = 0,
-    uint SackLeft = 0,
-    uint SackRight = 0)
+    SackBlocks Sack = default)
 {
-    /// <summary>Carries a SACK block [SackLeft, SackRight) (the most recent out-of-order block, sent first by Linux).</summary>
-    public bool HasSack => SackLeft != SackRight;
+    /// <summary>Carries at least one SACK block (the most recent out-of-order block first, as Linux sends them).</summary>
+    public bool HasSack => Sack.Count > 0;
 
     public static readonly TcpOptions None = new();
 }

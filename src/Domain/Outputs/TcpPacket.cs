@@ -68,12 +68,15 @@ public static class TcpPacket
             AddUInt32(bytes, o.TsEcr);
         }
         else if (o.SackPermitted) bytes.AddRange([1, 1, 4, 2]);
-        if (o.WindowScale >= 0) bytes.AddRange([1, 3, 3, (byte)o.WindowScale]);
+        if (o.WindowScale is { } ws) bytes.AddRange([1, 3, 3, ws]);
         if (o.HasSack && !flags.HasFlag(TcpFlags.Syn))
         {
-            bytes.AddRange([1, 1, 5, 10]);
-            AddUInt32(bytes, o.SackLeft);
-            AddUInt32(bytes, o.SackRight);
+            bytes.AddRange([1, 1, 5, (byte)(2 + 8 * o.Sack.Count)]);
+            foreach (var block in o.Sack.ToArray())
+            {
+                AddUInt32(bytes, block.Left);
+                AddUInt32(bytes, block.Right);
+            }
         }
         return [.. bytes];
     }

@@ -83,7 +83,23 @@ public sealed record PacketCheck(
     CheckedDuration? At,
     long? Len,
     uint? Seq,
-    uint? Ack);
+    uint? Ack,
+    int? Win = null,
+    OptionsCheck? Options = null);
+
+/// <summary>
+/// Expected TCP options of a segment; each null member is not checked. <see cref="Mss"/> and
+/// <see cref="WindowScale"/> are <see cref="OptionsCheck.Absent"/> when the option must be missing;
+/// <see cref="Sack"/> edges are relative to the receiver's ISN (empty: no SACK option).
+/// </summary>
+public sealed record OptionsCheck(int? Mss, int? WindowScale, bool? SackPermitted, TimestampCheck? Timestamp, ImmutableArray<SeqRange>? Sack)
+{
+    /// <summary>The value of <see cref="Mss"/> or <see cref="WindowScale"/> that means "the option is absent" (JSON null).</summary>
+    public const int Absent = -1;
+}
+
+/// <summary>An expected timestamp option: present or not, and when present optionally its TSval and TSecr.</summary>
+public sealed record TimestampCheck(bool Present, uint? Val, uint? Ecr);
 
 /// <summary>A host name with an optional port ("client", "server:80").</summary>
 public sealed record PacketEndpoint(string Host, int? Port)

@@ -37,7 +37,7 @@ public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
 /// </list>
 /// What the format cannot say is refused rather than exported wrong: a host or link added later (the runner
 /// builds them first, and a host draws from the seeded generator when it is made), a blackhole (the format has
-/// loss 1.0, which journals differently), SO_REUSEPORT, injected segments, NAT, and a call made while events at
+/// loss 1.0, which journals differently), SO_REUSEPORT, NAT, and a call made while events at
 /// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
 /// link), since the runner processes those before every step.
 /// </summary>
@@ -183,9 +183,32 @@ public static partial class ScenarioExporter
                     return null;
                 case SocketCallCommand call:
                     return Call(call.Request, outcome.Call!.Value, at);
+                case InjectCommand inject:
+                    var injectStep = Inject(inject, at);
+                    _steps.Add(i => injectStep with { Path = Path(i) });
+                    return null;
                 default:
                     return No("the scenario format has no step for it");
             }
+        }
+
+        /// <summary>
+        /// An injected segment as the step the runner turns back into it: ack and SACK edges relative to the
+        /// ISN the scripted host saw from its peer (the runner adds it again), the TSecr as the number it was.
+        /// </summary>
+        private InjectStep Inject(InjectCommand c, SimTime at)
+        {
+            var from = _engine.FindHost(c.From)!;
+            var to = _engine.FindHost(c.To)!;
+            var tuple = new Network.FourTuple(new Network.Endpoint(from.Address, c.FromPort), new Network.Endpoint(to.Address, c.ToPort));
+            uint peerIsn = from.PeerIsn(tuple) ?? 0;
+            InjectOptions? options = null;
+            if (c.Options is { } o && o != Network.TcpOptions.None)
+                options = new InjectOptions(o.Mss > 0 ? o.Mss : null, o.WindowScale, o.SackPermitted,
+                    o.HasTimestamp ? new InjectTimestamp(o.TsVal, o.TsEcr, EchoLast: false) : null,
+                    [.. o.Sack.ToArray().Select(b => new SeqRange(unchecked(b.Left - peerIsn), unchecked(b.Right - peerIsn)))]);
+            return new InjectStep(at, "", new HostPort(c.From, c.FromPort), new HostPort(c.To, c.ToPort), c.Flags, c.Seq,
+                c.Ack == 0 ? null : unchecked(c.Ack - peerIsn), c.Window, c.Length, options);
         }
 
         private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at)

@@ -11,7 +11,7 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> FinalExpectFields = Set("sockets", "sockstat", "counters", "dmesg", "packets", "packetsExact", "noPackets", "data");
     static readonly FrozenSet<string> SocketCheckFields = Set("socket", "host", "local", "remote", "state", "count", "timer", "timerLeft");
     static readonly FrozenSet<string> SockstatFields = Set("inuse", "orphan", "tw", "alloc");
-    static readonly FrozenSet<string> PacketFields = Set("from", "to", "flags", "at", "len", "seq", "ack");
+    static readonly FrozenSet<string> PacketFields = Set("from", "to", "flags", "at", "len", "seq", "ack", "win", "options");
     static readonly FrozenSet<string> DataFields = Set("sent", "delivered", "lost");
 
     StateChecks? StepExpect(JsonMember member) =>
@@ -146,7 +146,9 @@ internal sealed partial class ScenarioReader
         var to = f["to"] is { } tm ? PacketEndpointOf(tm) : null;
         var flags = Flags(Required(f, "flags"));
         var at = f["at"] is { } a ? Checked(a) : null;
-        return flags is { } fl ? new PacketCheck(from, to, fl, at, Count(f["len"]), SeqNo(f["seq"]), SeqNo(f["ack"])) : null;
+        var win = f["win"] is { } w ? Int32(w, 0, ushort.MaxValue) : null;
+        var options = f["options"] is { } o ? OptionsCheckOf(o) : null;
+        return flags is { } fl ? new PacketCheck(from, to, fl, at, Count(f["len"]), SeqNo(f["seq"]), SeqNo(f["ack"]), win, options) : null;
     }
 
     PacketEndpoint? PacketEndpointOf(JsonMember member)

@@ -16,7 +16,7 @@ internal sealed partial class ScenarioReader
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
     static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "expect");
     static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value");
-    static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len");
+    static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
     static readonly FrozenSet<string> KillFields = Set("host", "process", "signal");
@@ -269,8 +269,9 @@ internal sealed partial class ScenarioReader
         var ack = f?["ack"] is { } a ? SeqNo(a) : null;
         var win = f?["win"] is { } w ? Int32(w, 0, 65535) : null;
         var len = f?["len"] is { } l ? Int32(l, 0, 65495) : null;
+        var options = f?["options"] is { } o ? InjectOptionsOf(o) : null;
         return from is not null && to is not null && flags is { } fl && seq is { } s
-            ? new InjectStep(at, path, from, to, fl, s, ack, win, len)
+            ? new InjectStep(at, path, from, to, fl, s, ack, win, len, options)
             : null;
     }
 

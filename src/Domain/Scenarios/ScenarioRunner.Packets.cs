@@ -21,12 +21,30 @@ internal sealed record WirePacket(
     uint RelativeSeq,
     uint RelativeAck,
     int Len,
-    bool Dropped)
+    bool Dropped,
+    ushort Win = 0,
+    TcpOptions Options = default,
+    uint ReceiverIsn = 0)
 {
+    /// <summary>The SACK blocks relative to the receiver's ISN (as ack is).</summary>
+    public SeqRange[] RelativeSack => [.. Options.Sack.ToArray().Select(b => new SeqRange(unchecked(b.Left - ReceiverIsn), unchecked(b.Right - ReceiverIsn)))];
+
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{At} {From}:{Tuple.Local.Port} > {To}:{Tuple.Remote.Port} {Flags.ToLetters()} seq={RelativeSeq} ack={RelativeAck} len={Len}"
-        + (Dropped ? " (dropped)" : "");
+        $"{At} {From}:{Tuple.Local.Port} > {To}:{Tuple.Remote.Port} {Flags.ToLetters()} seq={RelativeSeq} ack={RelativeAck} win={Win} len={Len}"
+        + OptionsText() + (Dropped ? " (dropped)" : "");
+
+    /// <summary>The options as tcpdump prints them: &lt;mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7&gt;.</summary>
+    string OptionsText()
+    {
+        var parts = new List<string>();
+        if (Options.Mss > 0) parts.Add($"mss {Options.Mss}");
+        if (Options.SackPermitted) parts.Add("sackOK");
+        if (Options.HasTimestamp) parts.Add($"TS val {Options.TsVal} ecr {Options.TsEcr}");
+        if (Options.WindowScale is not null) parts.Add($"wscale {Options.WindowScale}");
+        if (Options.HasSack) parts.Add("sack " + string.Join(" ", RelativeSack.Select(b => $"{b.Left}:{b.Right}")));
+        return parts.Count == 0 ? "" : $" <{string.Join(",", parts)}>";
+    }
 }
 
 /// <summary>Packet checks: packets (ordered subsequence), packetsExact (one to one), noPackets.</summary>
@@ -62,10 +80,11 @@ public sealed partial class ScenarioRunner
             bool dropped = i + 1 < journal.Count && journal[i + 1] is SegmentDropped d
                 && (s.SegmentId != 0 ? d.SegmentId == s.SegmentId : d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags);
             var to = s.To ?? hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
+            uint receiverIsn = isn.GetValueOrDefault(s.Tuple.Reversed);
             packets.Add(new WirePacket(s.At, s.Host, to, s.Tuple, s.Flags, s.SeqNo, s.AckNo,
                 unchecked(s.SeqNo - isn.GetValueOrDefault(s.Tuple)),
-                (s.Flags & TcpFlags.Ack) != 0 ? unchecked(s.AckNo - isn.GetValueOrDefault(s.Tuple.Reversed)) : s.AckNo,
-                s.Len, dropped));
+                (s.Flags & TcpFlags.Ack) != 0 ? unchecked(s.AckNo - receiverIsn) : s.AckNo,
+                s.Len, dropped, s.Win, s.Options, receiverIsn));
         }
         return packets.ToImmutable();
     }
@@ -104,7 +123,21 @@ public sealed partial class ScenarioRunner
         && (entry.At is not { } at || at.Matches(packet.At - SimTime.Zero))
         && (entry.Len is not { } len || packet.Len == len)
         && (entry.Seq is not { } seq || packet.RelativeSeq == seq)
-        && (entry.Ack is not { } ack || packet.RelativeAck == ack);
+        && (entry.Ack is not { } ack || packet.RelativeAck == ack)
+        && (entry.Win is not { } win || packet.Win == win)
+        && (entry.Options is not { } options || OptionsMatch(options, packet));
+
+    /// <summary>Each option the check names matches the segment's (tcp_parse_options()'s view of it).</summary>
+    static bool OptionsMatch(OptionsCheck check, WirePacket packet)
+    {
+        var o = packet.Options;
+        return (check.Mss is not { } mss || (mss == OptionsCheck.Absent ? o.Mss == 0 : o.Mss == mss))
+            && (check.WindowScale is not { } ws || (ws == OptionsCheck.Absent ? o.WindowScale is null : o.WindowScale == ws))
+            && (check.SackPermitted is not { } sackOk || o.SackPermitted == sackOk)
+            && (check.Timestamp is not { } ts || (ts.Present == o.HasTimestamp
+                && (ts.Val is not { } val || o.TsVal == val) && (ts.Ecr is not { } ecr || o.TsEcr == ecr)))
+            && (check.Sack is not { } sack || sack.SequenceEqual(packet.RelativeSack));
+    }
 
     static bool SameFlagsAndHosts(PacketCheck entry, WirePacket packet) =>
         packet.Flags == entry.Flags
@@ -204,7 +237,21 @@ public sealed partial class ScenarioRunner
         if (entry.At is { } at) text += $" at {at}";
         if (entry.Seq is { } seq) text += $" seq={seq}";
         if (entry.Ack is { } ack) text += $" ack={ack}";
+        if (entry.Win is { } win) text += $" win={win}";
         if (entry.Len is { } len) text += $" len={len}";
+        if (entry.Options is { } o) text += " options " + OptionsCheckText(o);
         return text;
+    }
+
+    static string OptionsCheckText(OptionsCheck o)
+    {
+        var parts = new List<string>();
+        if (o.Mss is { } mss) parts.Add(mss == OptionsCheck.Absent ? "no mss" : $"mss {mss}");
+        if (o.SackPermitted is { } sackOk) parts.Add(sackOk ? "sackOK" : "no sackOK");
+        if (o.Timestamp is { } ts)
+            parts.Add(!ts.Present ? "no TS" : "TS" + (ts.Val is { } v ? $" val {v}" : "") + (ts.Ecr is { } e ? $" ecr {e}" : ""));
+        if (o.WindowScale is { } ws) parts.Add(ws == OptionsCheck.Absent ? "no wscale" : $"wscale {ws}");
+        if (o.Sack is { } sack) parts.Add(sack.IsEmpty ? "no sack" : "sack " + string.Join(" ", sack.Select(b => $"{b.Left}:{b.Right}")));
+        return $"<{string.Join(",", parts)}>";
     }
 }

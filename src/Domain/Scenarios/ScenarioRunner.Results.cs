@@ -12,6 +12,9 @@ public sealed record ScenarioRunOptions
 
     /// <summary>The most events the whole run may process; a run that needs more stops with an error.</summary>
     public long EventBudget { get; init; } = DefaultEventBudget;
+
+    /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>).</summary>
+    public CancellationToken Interruption { get; init; }
 }
 
 /// <summary>The outcome of one check: what the document expected, what the simulation showed, and when.</summary>

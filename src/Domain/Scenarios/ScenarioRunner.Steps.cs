@@ -233,9 +233,28 @@ public sealed partial class ScenarioRunner
             return;
         }
         var tuple = new FourTuple(new Endpoint(from.Address, (ushort)step.From.Port), new Endpoint(to.Address, (ushort)step.To.Port));
-        uint ack = step.Ack is { } relative ? unchecked(relative + (from.PeerIsn(tuple) ?? 0)) : 0;
+        uint peerIsn = from.PeerIsn(tuple) ?? 0;
+        uint ack = step.Ack is { } relative ? unchecked(relative + peerIsn) : 0;
         // The command carries absolute numbers, so replaying it needs no knowledge of the peer's ISN.
         Report(step.Path, Apply(new InjectCommand(step.From.Host, (ushort)step.From.Port, step.To.Host, (ushort)step.To.Port,
-            step.Flags, step.Seq, ack, (ushort)(step.Win ?? DefaultInjectWindow), step.Len ?? 0)).Error);
+            step.Flags, step.Seq, ack, (ushort)(step.Win ?? DefaultInjectWindow), step.Len ?? 0,
+            step.Options is { } options ? WireOptions(options, peerIsn, from.LastTsVal(tuple)) : null)).Error);
+    }
+
+    /// <summary>
+    /// An inject step's options as they go on the wire: SACK edges made absolute with the peer's ISN
+    /// (as ack is), an "echo" TSecr replaced by the last TSval the scripted host received (0 if none).
+    /// </summary>
+    static TcpOptions WireOptions(InjectOptions o, uint peerIsn, uint? lastTsVal)
+    {
+        var sack = o.Sack.Select(b => new SackBlock(unchecked(b.Left + peerIsn), unchecked(b.Right + peerIsn))).ToArray();
+        return new TcpOptions(
+            Mss: (ushort)(o.Mss ?? 0),
+            WindowScale: (byte?)o.WindowScale,
+            SackPermitted: o.SackPermitted,
+            HasTimestamp: o.Timestamp is not null,
+            TsVal: o.Timestamp?.Val ?? 0,
+            TsEcr: o.Timestamp is { EchoLast: true } ? lastTsVal ?? 0 : o.Timestamp?.Ecr ?? 0,
+            Sack: SackBlocks.Of(sack));
     }
 }

@@ -47,7 +47,20 @@ public sealed record InjectStep(
     uint Seq,
     uint? Ack,
     int? Win,
-    int? Len) : ScenarioStep(At, Path);
+    int? Len,
+    InjectOptions? Options = null) : ScenarioStep(At, Path);
+
+/// <summary>
+/// The TCP options of an injected segment: MSS, window scale, SACK-permitted (null = absent), a
+/// timestamp and SACK blocks. SACK block edges are relative to the receiver's ISN, as ack is.
+/// </summary>
+public sealed record InjectOptions(int? Mss, int? WindowScale, bool SackPermitted, InjectTimestamp? Timestamp, ImmutableArray<SeqRange> Sack);
+
+/// <summary>An injected timestamp: TSval as written; TSecr as written, or the last TSval the scripted host received on the connection.</summary>
+public sealed record InjectTimestamp(uint Val, uint Ecr, bool EchoLast);
+
+/// <summary>A SACK block [Left, Right) as a scenario writes it.</summary>
+public readonly record struct SeqRange(uint Left, uint Right);
 
 /// <summary>A change of the link between A and B, optionally in one direction only.</summary>
 public sealed record LinkStep(

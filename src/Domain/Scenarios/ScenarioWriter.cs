@@ -102,6 +102,7 @@ public static class ScenarioWriter
                 if (i.Ack is { } ack) w.WriteNumber("ack", ack);
                 if (i.Win is { } win) w.WriteNumber("win", win);
                 if (i.Len is { } len) w.WriteNumber("len", len);
+                if (i.Options is { } options) WriteInjectOptions(w, options);
                 w.WriteEndObject();
                 break;
             case LinkStep l:
@@ -255,7 +256,67 @@ public static class ScenarioWriter
             WriteOptional(w, "len", p.Len);
             WriteOptional(w, "seq", p.Seq);
             WriteOptional(w, "ack", p.Ack);
+            WriteOptional(w, "win", p.Win);
+            if (p.Options is { } options) WriteOptionsCheck(w, options);
             w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    static void WriteInjectOptions(Utf8JsonWriter w, InjectOptions o)
+    {
+        w.WriteStartObject("options");
+        WriteOptional(w, "mss", o.Mss);
+        WriteOptional(w, "wscale", o.WindowScale);
+        if (o.SackPermitted) w.WriteBoolean("sackOK", true);
+        if (o.Timestamp is { } ts)
+        {
+            w.WriteStartObject("ts");
+            w.WriteNumber("val", ts.Val);
+            if (ts.EchoLast) w.WriteString("ecr", ScenarioReader.EchoWord);
+            else w.WriteNumber("ecr", ts.Ecr);
+            w.WriteEndObject();
+        }
+        if (!o.Sack.IsEmpty) WriteSack(w, o.Sack);
+        w.WriteEndObject();
+    }
+
+    static void WriteOptionsCheck(Utf8JsonWriter w, OptionsCheck o)
+    {
+        w.WriteStartObject("options");
+        WriteNullable(w, "mss", o.Mss);
+        WriteNullable(w, "wscale", o.WindowScale);
+        if (o.SackPermitted is { } sackOk) w.WriteBoolean("sackOK", sackOk);
+        if (o.Timestamp is { } ts)
+        {
+            if (!ts.Present || (ts.Val is null && ts.Ecr is null)) w.WriteBoolean("ts", ts.Present);
+            else
+            {
+                w.WriteStartObject("ts");
+                WriteOptional(w, "val", ts.Val);
+                WriteOptional(w, "ecr", ts.Ecr);
+                w.WriteEndObject();
+            }
+        }
+        if (o.Sack is { } sack) WriteSack(w, sack);
+        w.WriteEndObject();
+    }
+
+    static void WriteNullable(Utf8JsonWriter w, string name, int? value)
+    {
+        if (value is OptionsCheck.Absent) w.WriteNull(name);
+        else WriteOptional(w, name, value);
+    }
+
+    static void WriteSack(Utf8JsonWriter w, IEnumerable<SeqRange> blocks)
+    {
+        w.WriteStartArray("sack");
+        foreach (var b in blocks)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(b.Left);
+            w.WriteNumberValue(b.Right);
+            w.WriteEndArray();
         }
         w.WriteEndArray();
     }

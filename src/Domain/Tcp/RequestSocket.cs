@@ -31,7 +31,15 @@ public sealed class RequestSocket : IEventTarget
         TsOffset = _sim.Profile == KernelProfile.Linux6
             ? unchecked((uint)KeyedHash.Of(_sim.TsSecret, tuple.Local.Address.Value, tuple.Remote.Address.Value))
             : Host.BootClockOffset;
-        RcvWscale = syn.Options.WindowScale >= 0 && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? 7 : 0;
+        // tcp_openreq_init_rwin(): the listener's full space, the advertised MSS less the timestamp
+        // option when the peer offered timestamps; scaling only when the peer offered it (wscale_ok).
+        bool tstampOk = syn.Options.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        bool wscaleOk = syn.Options.WindowScale is not null && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0;
+        var initial = TcpSocket.SelectInitialWindow(Host, listener.RcvSpace,
+            TcpConstants.EthernetMss - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
+        RcvWscale = initial.RcvWscale;
+        WscaleOk = wscaleOk;
+        RcvWnd = initial.RcvWnd;
         _timer = new SimTimer(this, 0);
         _synAckSentFirst = _sim.Now;
     }
@@ -44,7 +52,10 @@ public sealed class RequestSocket : IEventTarget
     public TcpOptions PeerOptions { get; }
     public uint TsOffset { get; }
     public int RcvWscale { get; }
-    public uint RcvWnd { get; private set; }
+    /// <summary>ireq->wscale_ok: the peer offered window scaling and tcp_window_scaling allows it.</summary>
+    public bool WscaleOk { get; }
+    /// <summary>req->rsk_rcv_wnd: the window chosen by tcp_openreq_init_rwin().</summary>
+    public uint RcvWnd { get; }
     public int SynAckRetransmits => _retransmits;
     public SimTime TimerExpires => _timer.Expires;
     /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
@@ -60,12 +71,11 @@ public sealed class RequestSocket : IEventTarget
         uint tsVal = TsValNow;
         var options = new TcpOptions(
             Mss: TcpConstants.EthernetMss,
-            WindowScale: (sbyte)(PeerOptions.WindowScale >= 0 ? RcvWscale : -1),
+            WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? PeerOptions.TsVal : 0);
-        long space = Host.Sysctls.TcpRmem[1] / 2 / TcpConstants.EthernetMss * TcpConstants.EthernetMss;
-        RcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
-        Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)RcvWnd, 0, options),
+        // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled.
+        Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
         if (retransmission)
         {

@@ -38,6 +38,12 @@ public static class TcpConstants
     /// <summary>Ethernet MTU 1500 → MSS 1460; 1448 payload bytes per segment with the timestamp option.</summary>
     public const int EthernetMss = 1460;
     public const int TimestampOptionBytes = 12;
+    /// <summary>TCP_MSS_DEFAULT: the peer's MSS when its SYN carries no MSS option (RFC 1122's 536).</summary>
+    public const int MssDefault = 536;
+    /// <summary>sysctl_tcp_min_snd_mss's default (TCP_MIN_SND_MSS): the floor of the send MSS.</summary>
+    public const int MinSndMss = 48;
+    /// <summary>TCP_MAX_WSCALE: the largest window scale (RFC 7323 §2.3).</summary>
+    public const int MaxWscale = 14;
     /// <summary>TCP_INIT_CWND.</summary>
     public const int InitCwnd = 10;
     /// <summary>MAX_TCP_WINDOW: the largest unscaled window.</summary>

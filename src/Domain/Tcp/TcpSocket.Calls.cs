@@ -1,5 +1,6 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
 
@@ -347,9 +348,12 @@ public sealed partial class TcpSocket
         : Host.BootClockOffset;
 
     /// <summary>The TSval this socket puts on a segment now (tcp_time_stamp_ts: milliseconds).</summary>
-    uint TsVal => _sim.Profile == KernelProfile.Linux6
-        ? unchecked((uint)_sim.Now.Ms + _tsOffset)
-        : unchecked((uint)Engine.Jiffies.At(_sim.Now) + _tsOffset);
+    uint TsVal => TsValAt(_sim.Now);
+
+    /// <summary>The TSval at <paramref name="t"/>: tcp_time_stamp_ts() + tsoffset (milliseconds on linux-6, jiffies on linux-4.4).</summary>
+    uint TsValAt(SimTime t) => _sim.Profile == KernelProfile.Linux6
+        ? unchecked((uint)t.Ms + _tsOffset)
+        : unchecked((uint)Engine.Jiffies.At(t) + _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
     internal void InheritFromTimeWait(TimeWaitSocket tw)

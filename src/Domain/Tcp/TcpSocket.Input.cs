@@ -45,6 +45,14 @@ public sealed partial class TcpSocket
                 Host.SendResetReply(seg, "tcp_rcv_synsent_state_process (bad ACK)");
                 return;
             }
+            // PAWS for the SYN-ACK: the echoed TSval must lie between our first SYN's and now.
+            if (Host.Sysctls.TcpTimestamps && seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && _retransStamp is { } firstSyn
+                && !SeqMath.Between(seg.Options.TsEcr, TsValAt(firstSyn), TsVal))
+            {
+                Host.Count(MibCounter.TcpExtPAWSActive);
+                Host.SendResetReply(seg, "tcp_rcv_synsent_state_process (PAWS: bad TSecr)");
+                return;
+            }
             if (seg.Has(TcpFlags.Rst))
             {
                 Reset("tcp_rcv_synsent_state_process (RST)");
@@ -144,24 +152,45 @@ public sealed partial class TcpSocket
         StartDeferredSend();
     }
 
-    /// <summary>Options both ends agreed on in the SYN / SYN-ACK (tcp_parse_options + tcp_syn_options).</summary>
+    /// <summary>
+    /// What a SYN's options settle (tcp_parse_options() on a SYN, kept by tcp_openreq_init() and
+    /// tcp_rcv_synsent_state_process()) — net/ipv4/tcp_input.c: timestamps and SACK when both ends
+    /// offer them and the sysctl allows; the peer's window scale (clamped to TCP_MAX_WSCALE) only with
+    /// ours — without it neither direction scales; mss_clamp is the peer's MSS option, else
+    /// TCP_MSS_DEFAULT (536), and the send MSS is the smaller of that and ours, never under
+    /// tcp_min_snd_mss (__tcp_mtu_to_mss()).
+    /// </summary>
     void NegotiateOptions(TcpOptions peer)
     {
         _tsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
         _sackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
-        if (peer.WindowScale >= 0 && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0)
+        if (peer.WindowScale is { } ws && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0)
         {
-            _sndWscale = Math.Min((int)peer.WindowScale, 14);
+            _sndWscale = Math.Min((int)ws, TcpConstants.MaxWscale);
         }
         else
         {
             _sndWscale = 0;
             _rcvWscale = 0;
         }
-        if (peer.Mss > 0) _mss = Math.Min(_mss, peer.Mss);
+        int mssClamp = peer.Mss > 0 ? peer.Mss : TcpConstants.MssDefault;
+        _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
         if (_tsOk)
         {
             _tsRecent = peer.TsVal;
+            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_replace_ts_recent() — net/ipv4/tcp_input.c: an acceptable segment at or before
+    /// rcv_wup whose TSval is not older than ts_recent becomes the new ts_recent (what TSecr echoes).
+    /// </summary>
+    void ReplaceTsRecent(Segment seg)
+    {
+        if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
+        {
+            _tsRecent = seg.Options.TsVal;
             _tsRecentStampSec = KernelSeconds.At(_sim.Now);
         }
     }
@@ -254,11 +283,7 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
-        if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
-        {
-            _tsRecent = seg.Options.TsVal;
-            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
-        }
+        ReplaceTsRecent(seg);
         bool finAcked = SndUna == WriteSeq && _finQueued;
         switch (State)
         {
@@ -412,7 +437,11 @@ public sealed partial class TcpSocket
         _lastAckRecv = _sim.Now;
         _probesOut = 0;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _sndWscale;
-        bool newlySacked = _sackOk && seg.Options.HasSack && MarkSacked(seg.Options.SackLeft, seg.Options.SackRight);
+        // tcp_sacktag_write_queue(): every block of the option tags the queue.
+        bool newlySacked = false;
+        if (_sackOk)
+            foreach (var block in seg.Options.Sack.ToArray())
+                newlySacked |= MarkSacked(block.Left, block.Right);
         if (SeqMath.After(ack, SndUna) || SeqMath.After(seg.Seq, _sndWl1) || (seg.Seq == _sndWl1 && nwin > _sndWnd))
         {
             _sndWnd = nwin;
@@ -674,8 +703,8 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_cleanup_rbuf() after a read: an ACK if one is owed for more than a segment or
-    /// the read emptied the queue outside ping-pong mode; a window update once the window can
-    /// double.
+    /// the read emptied the queue outside ping-pong mode; a window update once the window
+    /// __tcp_select_window() would offer (capped by rcv_ssthresh) is at least twice the current one.
     /// </summary>
     void CleanupRbuf(long copied)
     {
@@ -683,8 +712,9 @@ public sealed partial class TcpSocket
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
-            long free = RcvSpace - Unread - OfoBytes;
-            if (2 * current <= RcvSpace && free >= PayloadMss && free >= 2 * current) timeToAck = true;
+            // The window __tcp_select_window() would offer now: the free space, never above rcv_ssthresh.
+            long newWindow = Math.Min(RcvSpace - Unread - OfoBytes, _rcvSsthresh);
+            if (2 * current <= RcvSpace && newWindow >= PayloadMss && newWindow >= 2 * current) timeToAck = true;
         }
         if (timeToAck && State != TcpState.Close) SendAck("tcp_cleanup_rbuf");
     }
@@ -755,6 +785,8 @@ public sealed partial class TcpSocket
         child._rcvSsthresh = req.RcvWnd;
         child._sndWnd = (uint)ack.Window << child._sndWscale;
         child._sndWl1 = ack.Seq;
+        // tcp_rcv_state_process(SYN_RECV): tcp_ack() with FLAG_UPDATE_TS_RECENT takes the ACK's TSval.
+        child.ReplaceTsRecent(ack);
         child.Parent = listener;
         host.Established[child.Tuple] = child;
         host.Count(MibCounter.TcpPassiveOpens);

@@ -14,12 +14,13 @@ public sealed partial class TcpSocket
     void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false)
     {
         var options = syn
-            ? new TcpOptions(Mss: TcpConstants.EthernetMss, WindowScale: (sbyte)_rcvWscale, SackPermitted: Host.Sysctls.TcpSack,
+            ? new TcpOptions(Mss: TcpConstants.EthernetMss,
+                WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
                 TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _tsRecent : 0)
             : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
         if (!syn && _sackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
-            options = options with { SackLeft = block.Left, SackRight = block.Right };
+            options = options with { Sack = SackBlocks.Of(new SackBlock(block.Left, block.Right)) };
         uint ack = flags.HasFlag(TcpFlags.Ack) ? RcvNxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
@@ -56,13 +57,14 @@ public sealed partial class TcpSocket
     {
         if (syn)
         {
-            // tcp_select_initial_window(): the space rounded down to the MSS, at most 65535 unscaled;
-            // it is also the first rcv_ssthresh, the cap on later windows until tcp_grow_window().
-            long space = RcvSpace / TcpConstants.EthernetMss * TcpConstants.EthernetMss;
-            _rcvWnd = (uint)Math.Min(space, TcpConstants.MaxTcpWindow);
+            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with the advertised
+            // MSS (no timestamp yet to subtract); rcv_ssthresh starts at rcv_wnd, the cap on later
+            // windows until tcp_grow_window(). The SYN's field is min(rcv_wnd, 65535) (tcp_transmit_skb).
+            var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, wscaleOk: false, RcvBufLocked);
+            _rcvWnd = initial.RcvWnd;
             _rcvSsthresh = _rcvWnd;
             _rcvWup = RcvNxt;
-            return (ushort)_rcvWnd;
+            return (ushort)Math.Min(_rcvWnd, TcpConstants.MaxTcpWindow);
         }
         long free = RcvSpace - Unread - OfoBytes;
         if (free < RcvSpace / 2 && free < PayloadMss) free = 0;
@@ -126,18 +128,37 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
     }
 
-    /// <summary>tcp_select_initial_window(): the scale that fits the largest receive buffer into 16 bits.</summary>
-    int InitialWindowScale()
+    /// <summary>The window scale this socket offers in its SYN (tcp_connect_init → tcp_select_initial_window()).</summary>
+    int InitialWindowScale() =>
+        SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked).RcvWscale;
+
+    /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
+    internal bool RcvBufLocked => _rcvBufSet > 0;
+
+    /// <summary>
+    /// Models tcp_select_initial_window() — net/ipv4/tcp_output.c, with the window clamp its callers
+    /// (tcp_connect_init(), tcp_openreq_init_rwin()) pass: the full space when SO_RCVBUF locked the
+    /// buffer, else none (U16_MAX &lt;&lt; TCP_MAX_WSCALE). The space is capped by the clamp and rounded
+    /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
+    /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
+    /// rcv_wnd is at most U16_MAX on linux-6. tcp_workaround_signed_windows and the route's initrwnd are
+    /// not modelled (both 0 by default).
+    /// </summary>
+    internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
     {
-        if (Host.Sysctls.Get("net.ipv4.tcp_window_scaling") == 0) return 0;
-        long space = _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Math.Max(Host.Sysctls.TcpRmem[2], Host.Sysctls.RmemMax);
-        int ws = 0;
-        while (space > TcpConstants.MaxTcpWindow && ws < 14)
+        long clamp = rcvBufLocked ? fullSpace : (long)ushort.MaxValue << TcpConstants.MaxWscale;
+        long space = Math.Max(0, Math.Min(clamp, fullSpace));
+        if (space > mss) space = space / mss * mss;
+        int wscale = 0;
+        if (wscaleOk)
         {
-            space >>= 1;
-            ws++;
+            long maxSpace = Math.Min(Math.Max(Math.Max(space, host.Sysctls.TcpRmem[2]), host.Sysctls.RmemMax), clamp);
+            wscale = Math.Clamp(63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, maxSpace)) - 15, 0, TcpConstants.MaxWscale);
         }
-        return ws;
+        // Since 4.19 (a337531b942b "up initial rmem to 128KB and SYN rwin to around 64KB") rcv_wnd is
+        // min(space, U16_MAX) even with scaling; before, the whole space.
+        long rcvWnd = host.Sim.Profile == KernelProfile.Linux6 ? Math.Min(space, ushort.MaxValue) : space;
+        return ((uint)rcvWnd, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
     }
 
     /// <summary>
@@ -173,7 +194,13 @@ public sealed partial class TcpSocket
     /// congestion window allow, MSS-sized, the FIN riding on the last data segment; then arms the
     /// loss probe / RTO, or the zero-window probe timer when the window holds everything back.
     /// </summary>
-    void Push(string reason, int maxSegments = int.MaxValue)
+    /// <param name="reason">The kernel path that pushes (journalled with each segment).</param>
+    /// <param name="maxSegments">At most this many segments.</param>
+    /// <param name="windowProbe">
+    /// tcp_write_wakeup(): one segment cut to the window's edge (tcp_fragment) and pushed (PSH), where
+    /// tcp_write_xmit() would hold a segment that does not fit whole.
+    /// </param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false)
     {
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         bool sent = false;
@@ -184,8 +211,15 @@ public sealed partial class TcpSocket
             uint dataEnd = _finQueued ? _finSeq : WriteSeq;
             long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
             int len = (int)Math.Min(PayloadMss, dataLeft);
-            long room = (long)(int)(wndEnd - SndNxt);
-            if (len > room) len = (int)Math.Max(0, room);
+            // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole — Linux does
+            // not cut a segment to the window's edge (only tcp_write_wakeup's probe does).
+            bool cut = false;
+            if (len > 0 && SeqMath.After(SndNxt + (uint)len, wndEnd))
+            {
+                if (!windowProbe) break;
+                len = (int)(wndEnd - SndNxt);
+                cut = true;
+            }
             bool fin = _finQueued && SndNxt + (uint)len == _finSeq && SeqMath.BeforeOrEqual(SndNxt + (uint)len + 1, wndEnd);
             if (len == 0 && !fin) break;
             // tcp_nagle_test() with Minshall's check: a sub-MSS segment waits while an earlier small one is
@@ -193,7 +227,7 @@ public sealed partial class TcpSocket
             if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_sndSml, SndUna) && !SeqMath.After(_sndSml, SndNxt))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 && SndNxt + (uint)len == dataEnd) flags |= TcpFlags.Psh;
+            if (len > 0 && (SndNxt + (uint)len == dataEnd || cut)) flags |= TcpFlags.Psh;
             uint end = SndNxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(SndNxt, end, _sim.Now, false, flags));
             Transmit(flags, SndNxt, len, reason);
@@ -245,6 +279,10 @@ public sealed partial class TcpSocket
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
         if (early is not (3 or 4) || PacketsOut == 0 || !_sackOk || _inLoss || _tlpOutstanding) return;
+        // Only in TCP_CA_Open/CWR: SACKed or retransmitted segments outstanding mean TCP_CA_Disorder
+        // (tcp_try_keep_open(): tcp_left_out() || tcp_any_retrans_done()), recovery TCP_CA_Recovery —
+        // then a pending RACK reorder timer or the RTO stays as it is.
+        if (_inRecovery || _rtx.Exists(r => r.Sacked || r.Retransmitted)) return;
         if (!IsSynchronized) return;
         long timeoutUs = _srttUs != 0
             ? (_srttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
@@ -307,7 +345,7 @@ public sealed partial class TcpSocket
         uint wndEnd = SndUna + _sndWnd;
         if (SeqMath.Before(SndNxt, WriteSeq) && SeqMath.Before(SndNxt, wndEnd))
         {
-            Push("tcp_write_wakeup", maxSegments: 1);
+            Push("tcp_write_wakeup", maxSegments: 1, windowProbe: true);
             return;
         }
         Host.Count(counter);

@@ -227,7 +227,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
 
     /// <summary>Receive space in payload bytes: tcp_win_from_space(sk_rcvbuf) with the default 50 % scaling ratio.</summary>
-    long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
+    internal long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
 
     /// <summary>
     /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving

@@ -8,16 +8,31 @@ public readonly record struct SimDuration(long Ns) : IComparable<SimDuration>
     public static readonly SimDuration Zero = new(0);
 
     public static SimDuration FromNanoseconds(long ns) => new(ns);
-    public static SimDuration FromMicroseconds(long us) => new(checked(us * 1_000));
-    public static SimDuration FromMilliseconds(long ms) => new(checked(ms * 1_000_000));
-    public static SimDuration FromSeconds(long s) => new(checked(s * 1_000_000_000));
+    public static SimDuration FromMicroseconds(long us) => new(SaturatingMultiply(us, 1_000));
+    public static SimDuration FromMilliseconds(long ms) => new(SaturatingMultiply(ms, 1_000_000));
+    public static SimDuration FromSeconds(long s) => new(SaturatingMultiply(s, 1_000_000_000));
 
     public long TotalMilliseconds => Ns / 1_000_000;
     public double TotalSecondsDouble => Ns / 1e9;
 
-    public static SimDuration operator +(SimDuration a, SimDuration b) => new(checked(a.Ns + b.Ns));
-    public static SimDuration operator -(SimDuration a, SimDuration b) => new(a.Ns - b.Ns);
-    public static SimDuration operator *(SimDuration a, long k) => new(checked(a.Ns * k));
+    // Arithmetic saturates at long.MaxValue/MinValue instead of overflowing: no input can make time wrap or throw.
+    public static SimDuration operator +(SimDuration a, SimDuration b) => new(SaturatingAdd(a.Ns, b.Ns));
+    public static SimDuration operator -(SimDuration a, SimDuration b) => new(SaturatingAdd(a.Ns, SaturatingNegate(b.Ns)));
+    public static SimDuration operator *(SimDuration a, long k) => new(SaturatingMultiply(a.Ns, k));
+
+    /// <summary>a + b, clamped to the range of <see cref="long"/>.</summary>
+    public static long SaturatingAdd(long a, long b)
+    {
+        long sum = unchecked(a + b);
+        // Overflow happened when both operands have the sign the sum lacks.
+        return ((a ^ sum) & (b ^ sum)) < 0 ? (a < 0 ? long.MinValue : long.MaxValue) : sum;
+    }
+
+    /// <summary>-a, with -MinValue clamped to MaxValue.</summary>
+    public static long SaturatingNegate(long a) => a == long.MinValue ? long.MaxValue : -a;
+
+    /// <summary>a * k, clamped to the range of <see cref="long"/>.</summary>
+    public static long SaturatingMultiply(long a, long k) => long.CreateSaturating((Int128)a * k);
     public static bool operator <(SimDuration a, SimDuration b) => a.Ns < b.Ns;
     public static bool operator >(SimDuration a, SimDuration b) => a.Ns > b.Ns;
     public static bool operator <=(SimDuration a, SimDuration b) => a.Ns <= b.Ns;

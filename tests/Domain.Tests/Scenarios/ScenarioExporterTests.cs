@@ -44,6 +44,23 @@ public class ScenarioExporterTests
     }
 
     [Fact]
+    public void InjectedSegmentsWithOptions_Exported_RunGivesTheSameJournal()
+    {
+        // The options example's command log (injects with MSS, wscale, SACK blocks and echoed
+        // timestamps among calls) exported and run again: the same journal, event for event.
+        var scenario = ScenarioRunner.Run(File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"))).Result!;
+        Assert.Contains(scenario.Commands, c => c is InjectCommand { Options.HasSack: true });
+
+        var export = ScenarioExporter.Export(new ExportSource("options", null, scenario.Simulation.Profile, scenario.Simulation.Seed, null, scenario.Commands));
+
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"sack\": [", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
+    }
+
+    [Fact]
     public void OpenConnectionOverZeroDelayLink_Exported_RefusedNamingTheCommand()
     {
         var export = ScenarioExporter.Export(Source([.. Hosts(0), Open]));

@@ -223,6 +223,43 @@ public class ScenarioParserTests
             .HasError("$.steps[4].inject.flags");
 
     [Fact]
+    public void Parse_InjectOptions_AreRead()
+    {
+        var doc = ScenarioJson.ParseWithStep("""
+            { "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 0,
+                          "options": { "mss": 1000, "wscale": 2, "sackOK": true, "ts": { "val": 7, "ecr": "echo" }, "sack": [ [10, 20] ] } } }
+            """).Valid();
+        var o = Assert.IsType<InjectStep>(doc.Steps[4]).Options!;
+        Assert.Equal((1000, 2, true, new InjectTimestamp(7, 0, EchoLast: true)), (o.Mss, o.WindowScale, o.SackPermitted, o.Timestamp));
+        Assert.Equal([new SeqRange(10, 20)], o.Sack.ToArray());
+    }
+
+    [Fact]
+    public void Parse_InjectEcrWordOtherThanEcho_ReportsEcr() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": ".", "seq": 0, "options": { "ts": { "val": 1, "ecr": "last" } } } }""")
+            .HasError("$.steps[4].inject.options.ts.ecr", "echo");
+
+    [Fact]
+    public void Parse_InjectFourSackBlocksBesideTimestamp_ReportsSack() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": ".", "seq": 0, "options": { "ts": { "val": 1 }, "sack": [ [1,2], [3,4], [5,6], [7,8] ] } } }""")
+            .HasError("$.steps[4].inject.options.sack", "at most 3");
+
+    [Fact]
+    public void Parse_InjectSackBlockOfOneEdge_ReportsBlock() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": ".", "seq": 0, "options": { "sack": [ [1] ] } } }""")
+            .HasError("$.steps[4].inject.options.sack[0]", "[left, right]");
+
+    [Fact]
+    public void Parse_InjectUnknownOption_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 0, "options": { "md5": 1 } } }""")
+            .HasError("$.steps[4].inject.options.md5", "unknown field");
+
+    [Fact]
+    public void Parse_InjectMssZero_ReportsMss() =>
+        ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 0, "options": { "mss": 0 } } }""")
+            .HasError("$.steps[4].inject.options.mss");
+
+    [Fact]
     public void Parse_CallOnScriptedHost_ReportsHost() =>
         ScenarioJson.ParseWithStep("""{ "host": "peer", "call": "listen", "port": 81 }""").HasError("$.steps[4].host", "scripted");
 

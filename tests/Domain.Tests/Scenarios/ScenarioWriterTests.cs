@@ -36,6 +36,9 @@ public class ScenarioWriterTests
             { "host": "server", "call": "setsockopt", "socket": "s", "option": "TCP_LINGER2", "value": -1 },
             { "host": "client", "process": "p1", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
             { "at": "200ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": ".S", "seq": 4294967295, "ack": 0, "win": 0, "len": 10 } },
+            { "inject": { "from": "peer:40000", "to": "server:80", "flags": ".", "seq": 1, "ack": 1,
+                          "options": { "sack": [ [1, 2], [4294967295, 5] ], "ts": { "val": 9, "ecr": "echo" }, "mss": 536, "wscale": 14, "sackOK": true } } },
+            { "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 1, "options": { "ts": { "val": 4294967295 } } } },
             { "link": { "between": ["server", "client"], "direction": "server->client", "delay": "0ms" } },
             { "link": { "between": ["client", "server"], "loss": 0 } },
             { "sysctl": { "host": "server", "values": { "net.ipv4.tcp_fin_timeout": 5, "net.core.somaxconn": 1 } } },
@@ -49,7 +52,10 @@ public class ScenarioWriterTests
           ],
           "expect": {
             "sockets": [ { "host": "peer", "count": 0 } ],
-            "packets": [ { "from": "client:40001", "to": "server:80", "flags": "S", "at": "~1ms", "len": 0, "seq": 0, "ack": 0 } ],
+            "packets": [ { "from": "client:40001", "to": "server:80", "flags": "S", "at": "~1ms", "len": 0, "seq": 0, "ack": 0 },
+                         { "from": "server", "flags": "S.", "win": 65160, "options": { "mss": null, "wscale": 7, "sackOK": false, "ts": { "ecr": 9 }, "sack": [] } },
+                         { "from": "server", "flags": ".", "options": { "ts": false, "mss": 1460, "wscale": null, "sack": [ [0, 1] ] } },
+                         { "from": "server", "flags": ".", "options": { "ts": true } } ],
             "packetsExact": [ { "from": "peer", "flags": "S." } ],
             "noPackets": [ { "flags": "R" } ],
             "data": { "c": { "sent": 1000 }, "s": { "delivered": 500, "lost": 0 } }
@@ -67,7 +73,7 @@ public class ScenarioWriterTests
 
         StructuralEquality.AssertEqual(doc, again);
         Assert.Equal(canonical, ScenarioWriter.ToJson(again));
-        Assert.Equal(20, doc.Steps.Length);
+        Assert.Equal(22, doc.Steps.Length);
         Assert.Contains("\"at\": \"1.200000001s\"", canonical);   // relative times written as absolute
         Assert.Contains("\"flags\": \"S.\"", canonical);          // flags in canonical letter order
         Assert.Contains("\"state\": \"FIN-WAIT-2\"", canonical);  // states as ss prints them

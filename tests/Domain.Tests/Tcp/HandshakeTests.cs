@@ -76,7 +76,7 @@ public class HandshakeTests
         Assert.Equal(220, c.Rto.TotalMilliseconds);
         var syn = h.Sent("client").First();
         Assert.Equal(64240, syn.Win);
-        Assert.Equal(7, syn.Options.WindowScale);
+        Assert.Equal((byte)7, syn.Options.WindowScale);
         Assert.Equal(1460, syn.Options.Mss);
         Assert.True(syn.Options.SackPermitted && syn.Options.HasTimestamp);
         Assert.Equal(502, h.Sent("client").ElementAt(1).Win);

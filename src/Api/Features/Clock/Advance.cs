@@ -28,12 +28,15 @@ public sealed record AdvanceRequest
     [Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
     public long? MaxNs { get; init; }
 
-    /// <summary>The most events to process (default 1,000,000; at most 50,000,000).</summary>
-    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 50000000.")]
+    /// <summary>The most events to process (default 100,000; at most 1,000,000).</summary>
+    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 1000000.")]
     public long? EventBudget { get; init; }
 
-    public const long DefaultEventBudget = 1_000_000;
-    public const long MaxEventBudget = 50_000_000;
+    /// <summary>Events an advance processes when it names no budget: a few seconds of work at most.</summary>
+    public const long DefaultEventBudget = 100_000;
+
+    /// <summary>The most events one request may process, in one advance or summed over a batch.</summary>
+    public const long MaxEventBudget = 1_000_000;
     public const long DefaultIdleHorizonNs = 3_600_000_000_000;
 
     /// <summary>The command, or the fields that make it ambiguous.</summary>

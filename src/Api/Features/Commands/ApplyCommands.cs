@@ -44,6 +44,10 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
         var reader = new CommandInputReader(errors);
         if (errors.Count == 0)
             for (int i = 0; i < inputs.Count; i++) reader.Check(inputs[i], $"commands[{i}].");
+        long budgets = errors.Count > 0 ? 0 : inputs.OfType<AdvanceInput>().Sum(a => a.EventBudget ?? AdvanceRequest.DefaultEventBudget);
+        if (errors.Count == 0 && budgets > AdvanceRequest.MaxEventBudget)
+            errors["commands"] = [$"The advances of one batch may process at most {AdvanceRequest.MaxEventBudget} events together; "
+                + $"their event budgets (an advance without one counts {AdvanceRequest.DefaultEventBudget}) add up to {budgets}."];
         if (errors.Count > 0) return ValueTask.FromResult<Outcome<CommandsApplied>>(new RequestInvalid(errors, id));
 
         return simulations.WriteAsync<CommandsApplied>(id, command.ExpectedVersion, batch =>

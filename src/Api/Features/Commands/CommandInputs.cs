@@ -112,7 +112,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 if (a.ByNs is < 0) Error(prefix + "byNs", "byNs is a duration: zero or positive.");
                 if (a.ToNs is < 0) Error(prefix + "toNs", "toNs is a virtual time: zero or positive.");
                 if (a.MaxNs is < 0) Error(prefix + "maxNs", "maxNs is a duration: zero or positive.");
-                if (a.EventBudget is < 1 or > AdvanceRequest.MaxEventBudget) Error(prefix + "eventBudget", "The event budget is between 1 and 50000000.");
+                if (a.EventBudget is < 1 or > AdvanceRequest.MaxEventBudget) Error(prefix + "eventBudget", $"The event budget is between 1 and {AdvanceRequest.MaxEventBudget}.");
                 if (!Advance(a).ToCommand(Guid.Empty, prefix).TryGet(out _, out var invalid))
                     foreach (var (field, messages) in ((Infrastructure.RequestInvalid)invalid).Errors) errors[field] = messages;
                 break;

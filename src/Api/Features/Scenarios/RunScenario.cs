@@ -42,7 +42,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var parsed = ScenarioParser.Parse(command.Document);
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
 
-        var result = ScenarioRunner.Run(document);
+        var result = ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken));
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
@@ -57,7 +57,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var engine = result.Simulation;
         db.Simulations.Add(run);
         db.Events.AddRange(engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)));
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesAsync(CancellationToken.None);
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0);
 
         return new ScenarioRunResponse(result.Passed, run.Id,

@@ -155,8 +155,8 @@ public static class SocketArguments
         if (option == SocketOption.SO_LINGER)
         {
             if (value.ValueKind == JsonValueKind.Object
-                && value.TryGetProperty("onoff", out var onoff) && onoff.TryGetInt32(out var on)
-                && value.TryGetProperty("linger", out var linger) && linger.TryGetInt32(out var seconds)
+                && value.TryGetProperty("onoff", out var onoff) && onoff.ValueKind == JsonValueKind.Number && onoff.TryGetInt32(out var on)
+                && value.TryGetProperty("linger", out var linger) && linger.ValueKind == JsonValueKind.Number && linger.TryGetInt32(out var seconds)
                 && value.EnumerateObject().Count() == 2)
                 return (seconds, on);
             error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";

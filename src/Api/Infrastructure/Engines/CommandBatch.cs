@@ -16,13 +16,23 @@ public sealed class CommandBatch
     private readonly Guid _simulationId;
     private int _journalMark;
 
+    /// <summary>The most journal events one request may add; a request that needs more is refused whole.</summary>
+    public const int MaxJournalEvents = 250_000;
+
     internal CommandBatch(Guid simulationId, Simulation engine, long version)
     {
         _simulationId = simulationId;
         Engine = engine;
         Version = version;
         _journalMark = engine.Journal.Count;
+        engine.JournalLimit = engine.Sink.Appended + MaxJournalEvents;
     }
+
+    /// <summary>
+    /// A command of this batch filled the journal up to <see cref="MaxJournalEvents"/> and stopped part-way:
+    /// the whole request is refused and the engine rebuilt (<see cref="LiveSimulations"/>).
+    /// </summary>
+    public bool JournalLimitReached { get; private set; }
 
     /// <summary>The live engine, to read from; change it only through <see cref="Apply"/>.</summary>
     public Simulation Engine { get; }
@@ -31,7 +41,7 @@ public sealed class CommandBatch
     public long Version { get; private set; }
 
     /// <summary>Whether any command changed the engine (then a failure must drop it).</summary>
-    public bool Changed => Commands.Count > 0;
+    public bool Changed => Commands.Count > 0 || JournalLimitReached;
 
     internal List<CommandRecord> Commands { get; } = [];
     internal List<EventRecord> Events { get; } = [];
@@ -46,8 +56,16 @@ public sealed class CommandBatch
     {
         var at = Engine.Now;
         var outcome = CommandApplier.Apply(Engine, command);
+        if (Engine.JournalFull) return LimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;
+    }
+
+    private CommandOutcome LimitReached()
+    {
+        JournalLimitReached = true;
+        return new CommandOutcome(new DomainError("limit",
+            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied: advance in smaller steps", "eventBudget"));
     }
 
     private void Record(SimCommand command, SimTime at)

@@ -48,7 +48,14 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             var batch = new CommandBatch(run.Id, engine, run.Version);
             try
             {
+                engine.Interruption = cancellationToken;
                 var outcome = write(batch);
+                if (batch.JournalLimitReached)
+                {
+                    lease.Drop();
+                    return new WorkLimitExceeded(simulationId, "eventBudget",
+                        $"The request would add more than {CommandBatch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
+                }
                 if (outcome.IsFailure || !batch.Changed)
                 {
                     if (batch.Changed) lease.Drop();
@@ -58,7 +65,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 db.Commands.AddRange(batch.Commands);
                 db.Events.AddRange(batch.Events);
                 run.Version = batch.Version;
-                await db.SaveChangesAsync(cancellationToken);
+                // The work is done: a client that leaves now does not undo a command that is about to be durable.
+                await db.SaveChangesAsync(CancellationToken.None);
                 lease.Keep(engine, batch.Version);
                 return outcome;
             }
@@ -69,8 +77,15 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             }
             catch
             {
+                // Includes OperationCanceledException from the engine (time limit, client gone): the engine is
+                // part-way through a command, nothing was saved, and the next request rebuilds it from the log.
                 lease.Drop();
                 throw;
+            }
+            finally
+            {
+                engine.Interruption = default;
+                engine.JournalLimit = long.MaxValue;
             }
         }
         return new WriteConflict(simulationId);
@@ -90,7 +105,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             return behind.Engine;
         }
         lease.Drop();
-        return SimulationReplay.Rebuild(run, await LogAsync(run, 0, cancellationToken));
+        var engine = SimulationReplay.Rebuild(run, await LogAsync(run, 0, cancellationToken), cancellationToken);
+        return engine;
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>

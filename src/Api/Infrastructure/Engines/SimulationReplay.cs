@@ -13,13 +13,13 @@ namespace SimService.Api.Infrastructure.Engines;
 public static class SimulationReplay
 {
     /// <summary>A fresh engine with the simulation's inputs before its first command.</summary>
-    public static Simulation Start(SimulationRun run)
+    public static Simulation Start(SimulationRun run, CancellationToken interruption = default)
     {
         if (run.ScenarioJson is not { } json)
             return new Simulation(ProfileOf(run), run.Seed);
         var parsed = ScenarioParser.Parse(json);
         return parsed.Document is { } document
-            ? ScenarioRunner.Run(document).Simulation
+            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption)).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
     }
 
@@ -28,10 +28,16 @@ public static class SimulationReplay
         CommandApplier.Apply(engine, CommandTypeMap.FromPayload(record.Type, record.PayloadJson));
 
     /// <summary>Rebuilds the engine; a logged command the engine refuses now means replay is broken, a bug.</summary>
-    public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log)
+    /// <summary>The limits a stored scenario runs with: the same budget it was first run with, and the caller's interruption.</summary>
+    public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption) => new() { Interruption = interruption };
+
+    /// <param name="interruption">Stops the rebuild between events; the half-built engine is then thrown away.</param>
+    public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log, CancellationToken interruption = default)
     {
-        var engine = Start(run);
+        var engine = Start(run, interruption);
+        engine.Interruption = interruption;
         CatchUp(engine, run.Id, log);
+        engine.Interruption = default;
         return engine;
     }
 

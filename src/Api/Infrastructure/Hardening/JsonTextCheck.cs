@@ -1,0 +1,112 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace SimService.Api.Infrastructure.Hardening;
+
+/// <summary>
+/// Refuses a JSON body whose strings are not valid Unicode — raw bytes that are not UTF-8, or a <c>\uD800</c>
+/// escape without its other half — with a 400 naming the field, before any endpoint reads it. System.Text.Json
+/// only finds these when a string is finally decoded (<c>GetString()</c> throws InvalidOperationException), and
+/// several requests keep parts of their body as raw JSON (sysctl values, scenario documents) that are decoded
+/// late. Checking every string once, here, covers them all. A body that is not JSON at all is left to the
+/// endpoint's own binding, which reports the syntax error.
+/// </summary>
+public sealed class JsonTextCheck(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.HasJsonContentType() && context.Request.ContentLength != 0)
+        {
+            context.Request.EnableBuffering();
+            using var copy = new MemoryStream();
+            await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+            context.Request.Body.Position = 0;
+            if (FindInvalidText(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } field)
+            {
+                await TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                {
+                    [field] = ["The text is not valid Unicode: invalid UTF-8 bytes or a lone surrogate escape."],
+                })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Type = ProblemTypes.Validation,
+                    Instance = context.Request.Path,
+                }).ExecuteAsync(context);
+                return;
+            }
+        }
+        await next(context);
+    }
+
+    /// <summary>The field (as ErrorMapping names fields: <c>commands[2].values.x</c>, <c>$</c> for the root) holding invalid text, or null.</summary>
+    public static string? FindInvalidText(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Disallow });
+        var path = new List<(string? Name, int Index)>();
+        string? pending = null;
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        if (!IsValid(ref reader)) return Describe(path, "(a field name)");
+                        pending = reader.GetString();
+                        continue;
+                    case JsonTokenType.StartObject:
+                    case JsonTokenType.StartArray:
+                        path.Add((pending, -1));
+                        pending = null;
+                        if (reader.TokenType == JsonTokenType.StartArray) path[^1] = (path[^1].Name, 0);
+                        continue;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        path.RemoveAt(path.Count - 1);
+                        break;
+                    case JsonTokenType.String:
+                        if (!IsValid(ref reader)) return Describe(path, pending);
+                        break;
+                }
+                pending = null;
+                if (path.Count > 0 && path[^1].Index >= 0)
+                    path[^1] = (path[^1].Name, path[^1].Index + 1);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON, or nested too deep: the endpoint's binding reports it.
+        }
+        return null;
+    }
+
+    private static bool IsValid(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped) return Utf8.IsValid(reader.ValueSpan);
+        try
+        {
+            _ = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(List<(string? Name, int Index)> path, string? last)
+    {
+        var text = new StringBuilder();
+        // path[0] is the root container; each later level is named by the property or index that opened it.
+        for (int i = 1; i < path.Count; i++) Append(text, path[i].Name, path[i - 1].Index);
+        if (path.Count > 0) Append(text, last, path[^1].Index);
+        return text.Length == 0 ? "$" : text.ToString();
+    }
+
+    private static void Append(StringBuilder text, string? name, int parentIndex)
+    {
+        if (parentIndex >= 0) text.Append('[').Append(parentIndex).Append(']');
+        else if (name is not null) text.Append(text.Length == 0 ? "" : ".").Append(name);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace SimService.Api.Infrastructure.Hardening;
+
+/// <summary>
+/// Kestrel answers a request it cannot parse — a bad request line, control characters or an encoded NUL in
+/// the target, a target longer than <c>MaxRequestLineSize</c> (414), headers over
+/// <c>MaxRequestHeadersTotalSize</c> (431), headers that arrive too slowly (408) — by itself, before any
+/// middleware runs, with an empty body and <c>Connection: close</c>. There is no hook for that response
+/// (dotnet/aspnetcore#4726), so this connection middleware watches the bytes Kestrel writes: a write that is
+/// exactly such an empty 4xx response (or 505 for an unknown HTTP version, which becomes a 400) is sent on with an <c>application/problem+json</c> body instead. The
+/// application itself never writes an empty 4xx (<c>UseStatusCodePages</c> fills every one), so nothing else
+/// matches.
+/// </summary>
+public static partial class RejectedRequestProblems
+{
+    public static ListenOptions UseProblemsForRejectedRequests(this ListenOptions listen)
+    {
+        listen.Use(next => async connection =>
+        {
+            var transport = connection.Transport;
+            var output = new Pipe();
+            connection.Transport = new DuplexPipe(transport.Input, output.Writer);
+            var pump = PumpAsync(output.Reader, transport.Output);
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                await output.Writer.CompleteAsync();
+                await pump;
+                connection.Transport = transport;
+            }
+        });
+        return listen;
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+
+    private static async Task PumpAsync(PipeReader reader, PipeWriter writer)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    if (buffer.Length <= 1024 && Rewrite(buffer.ToArray()) is { } rewritten) writer.Write(rewritten);
+                    else foreach (var segment in buffer) writer.Write(segment.Span);
+                    var flushed = await writer.FlushAsync();
+                    if (flushed.IsCompleted) { reader.AdvanceTo(buffer.End); break; }
+                }
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled) break;
+            }
+        }
+        catch (Exception)
+        {
+            // The peer went away while we wrote: Kestrel sees the same on its side and closes the connection.
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    // Kestrel's own error response: status line, Content-Length: 0, Connection: close, then only Date/Server.
+    [GeneratedRegex(@"HTTP/1\.[01] (4\d\d|505) ([^\r\n]*)\r\nContent-Length: 0\r\nConnection: close\r\n((?:(?:Date|Server): [^\r\n]*\r\n)*)\r\n\z")]
+    private static partial Regex KestrelRejection();
+
+    /// <summary>The bytes with Kestrel's empty error response (at their end) given a problem body, or null.</summary>
+    public static byte[]? Rewrite(byte[] bytes)
+    {
+        var text = Encoding.Latin1.GetString(bytes);
+        int start = text.LastIndexOf("HTTP/1.", StringComparison.Ordinal);
+        if (start < 0) return null;
+        var match = KestrelRejection().Match(text, start);
+        if (!match.Success || match.Index != start) return null;
+        int status = int.Parse(match.Groups[1].ValueSpan, provider: null);
+        // 505 HTTP Version Not Supported is the client's doing, not a server failure: it becomes a 400.
+        var reason = match.Groups[2].Value;
+        if (status == StatusCodes.Status505HttpVersionNotsupported) (status, reason) = (StatusCodes.Status400BadRequest, "Bad Request");
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["type"] = status == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : ProblemTypes.RejectedRequest,
+            ["title"] = reason + ".",
+            ["status"] = status,
+            ["detail"] = match.Groups[1].Value == "505" ? "Only HTTP/1.1 and HTTP/1.0 are served here." : Detail(status),
+        });
+        var head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}\r\n";
+        return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head), .. body];
+    }
+
+    private static string Detail(int status) => status switch
+    {
+        StatusCodes.Status414UriTooLong => "The request target is longer than the server accepts.",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request headers are larger than the server accepts.",
+        StatusCodes.Status408RequestTimeout => "The request headers did not arrive in time.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is larger than the server accepts.",
+        _ => "The request could not be parsed: its method, target (for example a control character or an encoded NUL in the path), "
+            + "version or headers are malformed.",
+    };
+}

@@ -1,0 +1,38 @@
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Commands;
+
+/// <summary>
+/// <c>simservice export --server URL [--api-key KEY] [--output FILE] ID</c>: saves a simulation as a scenario file
+/// (stdout without <c>--output</c>); exit 2 with the server's reason when it does not exist or cannot be exported.
+/// </summary>
+public static class ExportCommand
+{
+    public static readonly string[] Options = ["server", "api-key", "output", "timeout"];
+
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (line.Value("server") is null) return RunCommand.Usage(error, "export needs --server URL");
+        if (line.Arguments.Count != 1) return RunCommand.Usage(error, "export needs exactly one simulation id");
+        var (client, clientError) = RunCommand.Connect(line);
+        if (clientError is not null) return RunCommand.Usage(error, clientError);
+        using var _ = client;
+        var id = line.Arguments[0];
+        try
+        {
+            var (document, refusal) = await client!.ExportAsync(id, cancellationToken);
+            if (refusal is not null) return RunCommand.Usage(error, $"simulation {id} was not exported: {refusal}");
+            if (line.Value("output") is { } file)
+            {
+                File.WriteAllText(file, document!.EndsWith('\n') ? document : document + "\n");
+                output.WriteLine($"saved simulation {id} as {file}");
+            }
+            else output.WriteLine(document);
+            return ExitCodes.Ok;
+        }
+        catch (ServerUnavailableException e)
+        {
+            return RunCommand.Usage(error, e.Message);
+        }
+    }
+}

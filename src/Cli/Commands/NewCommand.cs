@@ -1,0 +1,19 @@
+namespace SimService.Cli.Commands;
+
+/// <summary><c>simservice new [--output FILE] [--force]</c>: the commented starter scenario, on stdout or into a new file.</summary>
+public static class NewCommand
+{
+    public static int Run(CommandLine line, TextWriter output, TextWriter error)
+    {
+        if (line.Arguments.Count > 0) return RunCommand.Usage(error, "new takes no arguments (use --output FILE)");
+        if (line.Value("output") is not { } file)
+        {
+            output.Write(Starter.Text);
+            return ExitCodes.Ok;
+        }
+        if (File.Exists(file) && !line.Has("force")) return RunCommand.Usage(error, $"{file} exists (--force replaces it)");
+        File.WriteAllText(file, Starter.Text);
+        output.WriteLine($"wrote {file}: edit it, then: simservice run {file}");
+        return ExitCodes.Ok;
+    }
+}

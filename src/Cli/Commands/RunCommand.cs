@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using SimService.Cli.Files;
+using SimService.Cli.Reports;
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Commands;
+
+/// <summary>
+/// <c>simservice run PATH... [--server URL [--api-key KEY] | --in-process] [--junit FILE] [--json FILE] [--pcap DIR] [--diagram DIR]</c>:
+/// runs every file, prints one line per file (and each failed check), writes the reports, and exits 0 when all
+/// passed, 1 when a check failed, 2 when a file is invalid or the server cannot be used.
+/// </summary>
+public static class RunCommand
+{
+    public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout"];
+    public static readonly string[] Flags = ["in-process"];
+
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var server = line.Value("server");
+        if (server is not null && line.Has("in-process")) return Usage(error, "choose one of --server URL and --in-process");
+        foreach (var option in new[] { "pcap", "diagram" })
+            if (line.Value(option) is not null && Artefacts.Find(option) is null)
+                return Usage(error, $"--{option}: {Artefacts.NotYet[option]}");
+        var (client, clientError) = Connect(line);
+        if (clientError is not null) return Usage(error, clientError);
+        using var _ = client;
+        var (files, pathError) = FileCollector.Collect(line.Arguments);
+        if (pathError is not null) return Usage(error, pathError);
+
+        string mode = client is null ? "in-process" : $"server {client.Server}";
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var results = new List<FileResult>();
+        using (var progress = new Progress(error, Progress.IsInteractive()))
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                progress.Start(i + 1, files.Count, files[i].DisplayPath);
+                FileResult result;
+                try
+                {
+                    result = await RunFileAsync(files[i], client, cancellationToken);
+                }
+                catch (ServerUnavailableException e)
+                {
+                    progress.Clear();
+                    return Usage(error, e.Message);
+                }
+                progress.Clear();
+                ConsoleReport.WriteFile(output, result);
+                output.Flush();
+                results.Add(result);
+            }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        ConsoleReport.WriteSummary(output, results, mode, seconds);
+        if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
+        if (line.Value("json") is { } json) JsonReport.Write(json, results, client is null ? "in-process" : "server", client?.Server.ToString(), seconds);
+
+        if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
+        return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    private static async Task<FileResult> RunFileAsync(ScenarioFile file, SimServiceClient? client, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = file.ReadText();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", $"cannot read the file: {e.Message}")]);
+        }
+        var clock = Stopwatch.StartNew();
+        var run = client is null ? file.Format.RunInProcess(text) : await file.Format.RunOnServerAsync(client, text, cancellationToken);
+        if (!run.Valid) return FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems);
+        return new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, run.Problems,
+            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>
+    internal static (SimServiceClient? Client, string? Error) Connect(CommandLine line)
+    {
+        if (line.Value("server") is not { } server) return (null, null);
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            return (null, $"--server: '{server}' is not an http:// or https:// URL");
+        var timeout = TimeSpan.FromMinutes(10);
+        if (line.Value("timeout") is { } t)
+        {
+            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || s <= 0)
+                return (null, $"--timeout: '{t}' is not a positive number of seconds");
+            timeout = TimeSpan.FromSeconds(s);
+        }
+        var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
+        return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
+    }
+
+    internal static int Usage(TextWriter error, string message)
+    {
+        error.WriteLine($"simservice: {message}");
+        return ExitCodes.Invalid;
+    }
+}

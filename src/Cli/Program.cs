@@ -1,0 +1,60 @@
+using SimService.Cli;
+using SimService.Cli.Commands;
+
+// simservice: runs SimService scenario files like a test runner (README "Use in CI").
+const string usage = """
+    usage: simservice <command> [options]
+
+      run PATH...        run scenario files (*.json; folders are searched recursively)
+          --in-process       on the engine linked into the tool (the default)
+          --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key
+          --junit FILE       write a JUnit XML report        --json FILE   write the raw results
+          --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
+          --timeout SECONDS  per request to the server (default 600)
+      validate PATH...   check files against the format and its schema without running them
+      export --server URL [--output FILE] ID   save a simulation as a scenario file
+      new [--output FILE]                      print a commented starter scenario
+
+    exit codes: 0 all passed, 1 a check failed, 2 invalid input or unreachable server
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.Out.Write(usage);
+    return args.Length == 0 ? ExitCodes.Invalid : ExitCodes.Ok;
+}
+if (args[0] is "--version")
+{
+    Console.Out.WriteLine($"simservice {typeof(ExitCodes).Assembly.GetName().Version?.ToString(3)}");
+    return ExitCodes.Ok;
+}
+
+var (options, flags) = args[0] switch
+{
+    "run" => (RunCommand.Options, RunCommand.Flags),
+    "validate" => ([], []),
+    "export" => (ExportCommand.Options, []),
+    "new" => (new[] { "output" }, new[] { "force" }),
+    _ => ((string[]?)null, (string[]?)null),
+};
+if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, validate, export, new; --help)");
+var (line, error) = CommandLine.Parse(args[1..], options, flags!);
+if (line is null) return RunCommand.Usage(Console.Error, $"{args[0]}: {error}");
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+try
+{
+    return args[0] switch
+    {
+        "run" => await RunCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
+        "validate" => ValidateCommand.Run(line, Console.Out, Console.Error),
+        "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
+        _ => NewCommand.Run(line, Console.Out, Console.Error),
+    };
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("simservice: interrupted");
+    return 130;
+}

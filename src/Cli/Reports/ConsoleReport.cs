@@ -1,0 +1,46 @@
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Reports;
+
+/// <summary>
+/// The readable report: one line per file as it finishes, then under a failed file each failed check (expected,
+/// actual, virtual time) and each run error; under an invalid file each problem with its JSON path; a summary last.
+/// </summary>
+public static class ConsoleReport
+{
+    public static void WriteFile(TextWriter output, FileResult result)
+    {
+        switch (result.Outcome)
+        {
+            case FileOutcome.Passed:
+                output.WriteLine($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result)}, {result.Seconds:0.00} s)");
+                break;
+            case FileOutcome.Failed:
+                int failed = result.FailedChecks.Count();
+                var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : "all checks passed";
+                if (result.Problems.Count > 0) what += $", {Count(result.Problems.Count, "run error")}";
+                output.WriteLine($"FAIL     {result.File}  ({what}, {Virtual(result)}, {result.Seconds:0.00} s)");
+                foreach (var check in result.FailedChecks)
+                    output.WriteLine($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}");
+                foreach (var problem in result.Problems) output.WriteLine($"         run error {problem.Path}: {problem.Message}");
+                break;
+            default:
+                output.WriteLine($"INVALID  {result.File}  ({Count(result.Problems.Count, "problem")})");
+                foreach (var problem in result.Problems) output.WriteLine($"         {problem.Path}: {problem.Message}");
+                break;
+        }
+    }
+
+    public static void WriteSummary(TextWriter output, IReadOnlyList<FileResult> results, string mode, double seconds)
+    {
+        int passed = results.Count(r => r.Outcome == FileOutcome.Passed);
+        int failed = results.Count(r => r.Outcome == FileOutcome.Failed);
+        int invalid = results.Count(r => r.Outcome == FileOutcome.Invalid);
+        output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid ({mode}, {seconds:0.00} s)");
+    }
+
+    private static string Virtual(FileResult result) =>
+        result.NowNs is { } ns ? $"{new SimService.Domain.Time.SimTime(ns)} virtual" : "no run";
+
+    internal static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+}

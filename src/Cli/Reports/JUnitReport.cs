@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Xml.Linq;
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Reports;
+
+/// <summary>
+/// JUnit XML as GitHub (test-reporter actions), GitLab (<c>artifacts:reports:junit</c>) and Jenkins read it: one
+/// test case per file; a failed check is a <c>failure</c> listing every failed check with expected, actual and
+/// virtual time; an invalid file or a run error is an <c>error</c>.
+/// </summary>
+public static class JUnitReport
+{
+    public static void Write(string path, IReadOnlyList<FileResult> results, string mode, double seconds, DateTimeOffset started)
+    {
+        int failures = results.Count(r => r.Outcome == FileOutcome.Failed && r.Problems.Count == 0);
+        int errors = results.Count - results.Count(r => r.Outcome == FileOutcome.Passed) - failures;
+        var suite = new XElement("testsuite",
+            new XAttribute("name", "simservice"),
+            new XAttribute("tests", results.Count),
+            new XAttribute("failures", failures),
+            new XAttribute("errors", errors),
+            new XAttribute("skipped", 0),
+            new XAttribute("time", Seconds(seconds)),
+            new XAttribute("timestamp", started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
+            new XElement("properties", new XElement("property", new XAttribute("name", "mode"), new XAttribute("value", mode))),
+            results.Select(Case));
+        var document = new XDocument(new XDeclaration("1.0", "utf-8", null),
+            new XElement("testsuites",
+                new XAttribute("name", "simservice"),
+                new XAttribute("tests", results.Count),
+                new XAttribute("failures", failures),
+                new XAttribute("errors", errors),
+                new XAttribute("time", Seconds(seconds)),
+                suite));
+        Reports.EnsureFolder(path);
+        using var writer = System.Xml.XmlWriter.Create(path, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) });
+        document.Save(writer);
+    }
+
+    private static XElement Case(FileResult r)
+    {
+        var folder = Path.GetDirectoryName(r.File)?.Replace('\\', '/');
+        var testCase = new XElement("testcase",
+            new XAttribute("classname", string.IsNullOrEmpty(folder) ? "." : folder),
+            new XAttribute("name", r.File.Replace('\\', '/')),
+            new XAttribute("file", r.File.Replace('\\', '/')),
+            new XAttribute("time", Seconds(r.Seconds)));
+        var checks = string.Join("\n", r.FailedChecks.Select(c => $"{c.Kind} {c.Path} at {c.At}: expected {c.Expected}; actual {c.Actual}"));
+        var problems = string.Join("\n", r.Problems.Select(p => p.ToString()));
+        if (r.Outcome == FileOutcome.Invalid)
+            testCase.Add(new XElement("error", new XAttribute("type", "invalid"),
+                new XAttribute("message", $"invalid {r.Kind}: {ConsoleReport.Count(r.Problems.Count, "problem")}"), problems));
+        else if (r.Outcome == FileOutcome.Failed && r.Problems.Count > 0)
+            testCase.Add(new XElement("error", new XAttribute("type", "run-error"),
+                new XAttribute("message", r.Problems[0].ToString()), string.Join("\n", new[] { problems, checks }.Where(s => s.Length > 0))));
+        else if (r.Outcome == FileOutcome.Failed)
+            testCase.Add(new XElement("failure", new XAttribute("type", "check"),
+                new XAttribute("message", $"{r.FailedChecks.Count()} of {ConsoleReport.Count(r.Checks.Count, "check")} failed"), checks));
+        return testCase;
+    }
+
+    private static string Seconds(double s) => s.ToString("0.000", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Reports;
+
+/// <summary>The raw results as JSON: the mode, a summary, and every file with every check (passed ones too) and problem.</summary>
+public static class JsonReport
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds);
+
+    public sealed record Document(string Tool, string Mode, string? Server, Summary Summary, IReadOnlyList<FileResult> Files);
+
+    public static void Write(string path, IReadOnlyList<FileResult> results, string mode, string? server, double seconds)
+    {
+        var document = new Document("simservice", mode, server,
+            new Summary(results.Count, results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed),
+                results.Count(r => r.Outcome == FileOutcome.Invalid), Math.Round(seconds, 3)),
+            results);
+        Reports.EnsureFolder(path);
+        File.WriteAllText(path, JsonSerializer.Serialize(document, Options) + "\n");
+    }
+}
+
+internal static class Reports
+{
+    public static void EnsureFolder(string file)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (folder is not null) Directory.CreateDirectory(folder);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using SimService.Cli.Files;
+
+namespace SimService.Cli.Running;
+
+/// <summary>The server could not be used at all (unreachable, refused the key, answered with an error): the tool stops with exit code 2.</summary>
+public sealed class ServerUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// The few SimService endpoints the tool uses: <c>POST /api/v1/scenarios/run</c> and <c>GET /api/v1/simulations/{id}/export</c>.
+/// The API key, when given, is sent as the <c>X-Api-Key</c> header (for a gateway or a server that asks for one).
+/// </summary>
+public sealed class SimServiceClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public SimServiceClient(Uri server, string? apiKey, TimeSpan timeout)
+    {
+        _http = new HttpClient { BaseAddress = server, Timeout = timeout };
+        _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("simservice-cli", typeof(SimServiceClient).Assembly.GetName().Version?.ToString(3)));
+        if (apiKey is not null) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        Server = server;
+    }
+
+    public Uri Server { get; }
+
+    /// <summary>Runs a scenario document: 200 is a run (passed or not), 400 an invalid document with each problem's JSON path.</summary>
+    public async Task<RunOutput> RunScenarioAsync(string json, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        var (status, body) = await SendAsync(HttpMethod.Post, "api/v1/scenarios/run", content, cancellationToken);
+        using var document = Json(body, "api/v1/scenarios/run");
+        var root = document.RootElement;
+        if (status == HttpStatusCode.BadRequest && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
+            return RunOutput.Invalid([.. errors.EnumerateObject().SelectMany(e => e.Value.EnumerateArray().Select(m => new Problem(e.Name, m.GetString() ?? "")))]);
+        if (status != HttpStatusCode.OK) throw Unexpected("POST api/v1/scenarios/run", status, root);
+        return new RunOutput(true, root.GetProperty("passed").GetBoolean(),
+            [.. root.GetProperty("checks").EnumerateArray().Select(c => new CheckOutcome(c.GetProperty("passed").GetBoolean(),
+                Text(c, "kind"), Text(c, "path"), Text(c, "expected"), Text(c, "actual"), Text(c, "at"), c.GetProperty("atNs").GetInt64()))],
+            [.. root.GetProperty("errors").EnumerateArray().Select(e => new Problem(Text(e, "path"), Text(e, "message")))],
+            Text(root, "simulationId"), root.GetProperty("nowNs").GetInt64(), root.GetProperty("journalEvents").GetInt64());
+    }
+
+    /// <summary>A simulation as a scenario document (JSON text), or the reason the server gave for not exporting it.</summary>
+    public async Task<(string? Document, string? Refusal)> ExportAsync(string simulationId, CancellationToken cancellationToken)
+    {
+        var path = $"api/v1/simulations/{Uri.EscapeDataString(simulationId)}/export";
+        var (status, body) = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        if (status == HttpStatusCode.OK) return (body, null);
+        using var document = Json(body, path);
+        if (status is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest)
+            return (null, $"{(int)status} {Detail(document.RootElement)}");
+        throw Unexpected($"GET {path}", status, document.RootElement);
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = content };
+            using var response = await _http.SendAsync(request, cancellationToken);
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                throw new ServerUnavailableException($"{Server} refused the request ({(int)response.StatusCode} {response.ReasonPhrase}): check --api-key");
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ServerUnavailableException($"cannot reach {Server}: {e.Message}");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ServerUnavailableException($"{Server} did not answer within {_http.Timeout.TotalSeconds:0} s (--timeout)");
+        }
+    }
+
+    private JsonDocument Json(string body, string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            throw new ServerUnavailableException($"{Server} answered {path} with something that is not JSON: is it a SimService server?");
+        }
+    }
+
+    private ServerUnavailableException Unexpected(string request, HttpStatusCode status, JsonElement problem) =>
+        new($"{Server} answered {request} with {(int)status}: {Detail(problem)}");
+
+    private static string Detail(JsonElement problem) =>
+        problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("detail", out var d) && d.GetString() is { } detail ? detail
+        : problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("title", out var t) && t.GetString() is { } title ? title
+        : "no detail";
+
+    private static string Text(JsonElement e, string name) => e.GetProperty(name).ValueKind == JsonValueKind.Null ? "" : e.GetProperty(name).GetString() ?? "";
+
+    public void Dispose() => _http.Dispose();
+}

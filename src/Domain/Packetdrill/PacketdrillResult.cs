@@ -1,0 +1,44 @@
+using System.Collections.Immutable;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Packetdrill;
+
+/// <summary>
+/// Where and why a script failed, as packetdrill reports it: the script line, the message
+/// packetdrill would print ("script.pkt:12: error handling packet: timing error: expected outbound
+/// packet at 0.100000 sec but happened at 0.300000 sec; tolerance 0.004000 sec"), what the line
+/// expected and what the simulated kernel did, and the virtual time.
+/// </summary>
+public sealed record PacketdrillFailure(int Line, int Column, string Message, string Expected, string Actual, SimTime At);
+
+/// <summary>
+/// A finished (or refused) run. A script with syntax errors or unsupported constructs does not run:
+/// <see cref="Diagnostics"/> lists them with line and column and <see cref="Simulation"/> is null.
+/// Otherwise the run stops at the first failure, as packetdrill does.
+/// </summary>
+public sealed record PacketdrillRunResult(
+    ImmutableArray<ScriptDiagnostic> Diagnostics,
+    PacketdrillFailure? Failure,
+    Simulation? Simulation,
+    ImmutableArray<SimCommand> Commands,
+    ImmutableArray<string> Log)
+{
+    /// <summary>
+    /// Whether <see cref="Commands"/> alone rebuilds the run on a fresh engine (CommandApplier.Replay with
+    /// the run's profile and seed); false while an injected segment carried TCP options the command
+    /// log cannot hold yet.
+    /// </summary>
+    public bool CommandLogComplete { get; init; } = true;
+
+    /// <summary>The script ran and every event held.</summary>
+    public bool Passed => Diagnostics.IsEmpty && Failure is null && Simulation is not null;
+
+    /// <summary>The script never ran: it did not parse or used something the simulator does not run.</summary>
+    public bool Refused => Simulation is null;
+
+    /// <summary>What packetdrill would print on stderr: the failure (or the refusals), nothing on success.</summary>
+    public string Output => Failure is { } f ? f.Message
+        : string.Join("\n", Diagnostics.Select(d => d.ToString()));
+}

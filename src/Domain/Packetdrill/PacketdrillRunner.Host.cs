@@ -1,0 +1,56 @@
+using SimService.Domain.Commands;
+
+namespace SimService.Domain.Packetdrill;
+
+public sealed partial class PacketdrillRunner
+{
+    /// <summary>A backtick line: its sysctl settings, applied to the host under test at the event's time.</summary>
+    bool Shell(ShellEvent c)
+    {
+        var at = StartOf(c.Time);
+        RunTo(at);
+        if (_failure is not null) return false;
+        _anchor = at;
+        var (sets, _) = ShellCommands.Parse(c.Command);
+        foreach (var (name, value) in sets)
+        {
+            var outcome = Apply(new SetSysctlCommand(LocalHost, name, value));
+            if (outcome.Error is { } e) return Fail(c, "error executing `", $"{c.Command.Trim()}` command: {e.Message}", $"{name}={value}", e.Message);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A %{ }% block: packetdrill runs it afterwards over the tcp_info it captured at the event's
+    /// time; here each <c>assert tcpi_x OP value</c> is checked on the spot against the engine's
+    /// tcp_get_info() of the socket the script used last.
+    /// </summary>
+    bool Code(CodeEvent c)
+    {
+        var at = StartOf(c.Time);
+        RunTo(at);
+        if (_failure is not null) return false;
+        _anchor = at;
+        var sk = _sim.FindSocket(_socketUnderTest);
+        if (sk is null) return Fail(c, "error in Python code: ", "no socket to read tcp_info from", "a socket", "none");
+        var info = sk.Info;
+        foreach (var a in c.Assertions)
+        {
+            long actual = TcpInfoFields.Read(info, a.Field);
+            if (!TcpInfoFields.TryValue(a.Value, out long expected))
+                return Fail(c, "error in Python code: ", $"unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
+            bool holds = a.Operator switch
+            {
+                "==" => actual == expected,
+                "!=" => actual != expected,
+                "<" => actual < expected,
+                "<=" => actual <= expected,
+                ">" => actual > expected,
+                _ => actual >= expected,
+            };
+            if (!holds)
+                return Fail(c, "error in Python code: ", $"AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
+        }
+        return true;
+    }
+}

@@ -1,0 +1,167 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Packetdrill;
+
+public sealed partial class PacketdrillRunner
+{
+    /// <summary>A call still blocked in the background (packetdrill's syscall thread).</summary>
+    sealed record BlockedCall(SyscallEvent Event, long CallId, SimTime Start, SimTime ExpectedEnd);
+
+    readonly Dictionary<long, int> _fds = [];
+    BlockedCall? _blocked;
+    int _callCursor;
+    int _socketUnderTest;
+
+    /// <summary>
+    /// Models run_system_call.c: waits for a call still blocked in the background, then at its time
+    /// makes the call on the host under test and checks its result and errno; a call written as
+    /// blocking (<c>start...end</c>) returns in the background while later events run, and must
+    /// return at its end time; one written as non-blocking must return at once.
+    /// </summary>
+    bool Syscall(SyscallEvent s)
+    {
+        FinishPendingCall();
+        if (_failure is not null) return false;
+        var start = StartOf(s.Time);
+        var expectedEnd = s.EndUs is { } endUs
+            ? (s.Time.IsRelative ? _anchor + SimDuration.FromMicroseconds(endUs) : new SimTime(endUs * 1_000))
+            : start;
+        RunTo(start);
+        if (_failure is not null) return false;
+        _anchor = start;
+        if (s.Name == "ioctl") return Ioctl(s);
+        var request = SyscallMapping.ToRequest(s, _fds, out var fd);
+        if (fd is { } known && _fds.TryGetValue(known, out var socketId)) _socketUnderTest = socketId;
+        if (request is null)
+            return CheckResult(s, -1, Errno.EBADF, 0);
+        var outcome = Apply(new SocketCallCommand(request));
+        if (outcome.Error is { } error) return CheckResult(s, -1, Errno.EBADF, 0, error.Message);
+        var handle = outcome.Call!.Value;
+        if (!handle.Blocked)
+        {
+            if (!CheckResult(s, handle.Result, handle.Errno, handle.SocketId)) return false;
+            return s.EndUs is null || CheckReturnTime(s, expectedEnd, _sim.Now);
+        }
+        _blocked = new BlockedCall(s, handle.CallId, start, expectedEnd);
+        if (s.EndUs is not null) return true;
+        // Written as non-blocking but it blocked: packetdrill waits for it; it must return within the tolerance.
+        FinishPendingCall();
+        return _failure is null;
+    }
+
+    /// <summary>Waits (in virtual time) for the blocked call to return, then checks it.</summary>
+    void FinishPendingCall()
+    {
+        if (_blocked is not { } b) return;
+        if (!RunUntil(() => _blocked is null, b.ExpectedEnd + WaitHorizon) && _blocked is not null && _failure is null)
+        {
+            Fail(b.Event, $"runtime error in {b.Event.Name} call: ", "system call did not return (still blocked in the simulated kernel)",
+                $"return at {Secs(b.ExpectedEnd)} sec", "still blocked");
+        }
+    }
+
+    /// <summary>Looks through the journal for the blocked call's return.</summary>
+    void CheckPendingCall()
+    {
+        var journal = _sim.Journal;
+        for (; _callCursor < journal.Count; _callCursor++)
+        {
+            if (_blocked is not { } b || journal[_callCursor] is not CallReturned r || r.CallId != b.CallId) continue;
+            _blocked = null;
+            if (!CheckReturnTime(b.Event, b.ExpectedEnd, r.At)) return;
+            CheckResult(b.Event, r.Result, r.Errno, r.SocketId);
+        }
+    }
+
+    bool CheckReturnTime(SyscallEvent s, SimTime expected, SimTime actual)
+    {
+        var error = VerifyTime(new EventTime(EventTimeKind.Absolute, 0), expected, expected, actual, "system call return");
+        return error is null || Fail(s, "", error, $"return at {Secs(expected)} sec", $"returned at {Secs(actual)} sec");
+    }
+
+    /// <summary>
+    /// Models syscall result checking in run_system_call.c: socket() and accept() only need a
+    /// non-negative descriptor (CHECK_FD), which then stands for the script's number; other calls the
+    /// exact value, then the errno.
+    /// </summary>
+    bool CheckResult(SyscallEvent s, long actual, string? actualErrno, int socketId, string? note = null)
+    {
+        long? expected = s.Result is IntExpr i ? i.Value : null;
+        // getsockopt() returns 0 and the value through optval; the engine's call returns the value.
+        long optval = actual;
+        if (s.Name == "getsockopt" && actualErrno is null) actual = 0;
+        string prefix = $"runtime error in {s.Name} call: ";
+        var (errnoNumber, errnoText) = ErrnoTable.Describe(actualErrno);
+        bool fdCall = s.Name is "socket" or "accept" or "accept4";
+        if (fdCall && expected is >= 0)
+        {
+            if (actual < 0)
+                return Fail(s, prefix, $"Expected non-negative result but got {actual} with errno {errnoNumber} ({errnoText})", $"{expected}", $"{actual} {actualErrno}");
+            _fds[expected.Value] = socketId;
+            _socketUnderTest = socketId;
+        }
+        else if (expected is { } e && e != actual)
+        {
+            return Fail(s, prefix, $"Expected result {e} but got {actual} with errno {errnoNumber} ({errnoText})" + (note is null ? "" : $" [{note}]"),
+                $"{e}{(s.Errno is null ? "" : " " + s.Errno)}", actualErrno is null ? $"{actual}" : $"{actual} {actualErrno}");
+        }
+        if (s.Errno is { } want && want != (actualErrno ?? ""))
+        {
+            var (wantNumber, wantText) = ErrnoTable.Describe(want);
+            return Fail(s, prefix, $"Expected errno {wantNumber} ({wantText}) but got {errnoNumber} ({errnoText})",
+                $"{s.Result} {want}", actualErrno is null ? $"{actual}" : $"{actual} {actualErrno}");
+        }
+        _log.Add($"{Secs(_sim.Now)} line {s.At.Line}: {s.Name}({string.Join(", ", s.Arguments)}) = {actual}{(actualErrno is null ? "" : " " + actualErrno)}");
+        if (s.Name == "getsockopt") return CheckGetsockopt(s, socketId, optval);
+        return true;
+    }
+
+    /// <summary>getsockopt(fd, level, name, [value], [len]): the returned value as the script wrote it.</summary>
+    bool CheckGetsockopt(SyscallEvent s, int socketId, long value)
+    {
+        if (s.Arguments.Length < 4 || SyscallMapping.OptionOf(s.Arguments[2]) is not { } option) return true;
+        var sk = _sim.FindSocket(socketId);
+        string expected, actual;
+        if (option == SocketOption.SO_LINGER && SyscallMapping.Linger(s.Arguments[3]) is { } linger && sk is not null)
+        {
+            expected = $"{{onoff={linger.OnOff}, linger={linger.Seconds}}}";
+            actual = $"{{onoff={(sk.LingerOn ? 1 : 0)}, linger={sk.LingerSec}}}";
+        }
+        else if (SyscallMapping.IntValue(s.Arguments[3]) is { } want)
+        {
+            expected = want.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            actual = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else return true;
+        return expected == actual || Fail(s, $"runtime error in {s.Name} call: ", $"Bad getsockopt optval: expected: {expected} actual: {actual}", expected, actual);
+    }
+
+    /// <summary>
+    /// ioctl(fd, SIOCINQ/FIONREAD | SIOCOUTQ/TIOCOUTQ | SIOCOUTQNSD, [n]) — tcp_ioctl() in net/ipv4/tcp.c:
+    /// unread bytes (tcp_inq: rcv_nxt − copied_seq, the FIN not counted), bytes not yet acknowledged
+    /// (write_seq − snd_una), bytes not yet sent (write_seq − snd_nxt); EINVAL on a listener. A read of
+    /// state: it changes nothing, so it is not a logged command.
+    /// </summary>
+    bool Ioctl(SyscallEvent s)
+    {
+        var fd = s.Arguments.Length > 0 ? SyscallMapping.IntValue(s.Arguments[0]) : null;
+        if (fd is not { } f || !_fds.TryGetValue(f, out var socketId) || _sim.FindSocket(socketId) is not { } sk || sk.Destroyed && sk.Owner is null)
+            return CheckResult(s, -1, Errno.EBADF, 0);
+        _socketUnderTest = socketId;
+        if (sk.State == TcpState.Listen) return CheckResult(s, -1, Errno.EINVAL, socketId);
+        string request = (s.Arguments[1] as WordExpr)?.Word ?? "";
+        long value = request switch
+        {
+            "SIOCINQ" or "FIONREAD" => sk.State is TcpState.SynSent or TcpState.SynRecv ? 0 : sk.Unread,
+            "SIOCOUTQ" or "TIOCOUTQ" => sk.State is TcpState.SynSent or TcpState.SynRecv ? 0 : (long)unchecked(sk.WriteSeq - sk.SndUna),
+            _ => (long)unchecked(sk.WriteSeq - sk.SndNxt),
+        };
+        if (!CheckResult(s, 0, null, socketId)) return false;
+        if (s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } want && want != value)
+            return Fail(s, $"runtime error in {s.Name} call: ", $"Bad ioctl optval: expected: {want} actual: {value}", $"{want}", $"{value}");
+        return true;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Packetdrill;
+
+/// <summary>
+/// Runs a packetdrill script against one simulated Linux host (the device under test, "local")
+/// wired with no delay to a scripted peer ("remote") that sends the script's inbound segments —
+/// the tun device of real packetdrill, in virtual time. Semantics follow packetdrill's run.c,
+/// run_packet.c and run_system_call.c: events in order, relative times anchored on the previous
+/// event as it happened, outbound segments checked one by one in the order the kernel sent them
+/// (sequence numbers relative to the kernel's ISN, inbound ones literal, acks mapped both ways),
+/// blocking calls returning in the background, and the first failure ending the run.
+/// </summary>
+public sealed partial class PacketdrillRunner
+{
+    /// <summary>The scripted peer's host name.</summary>
+    public const string RemoteHost = "remote";
+    /// <summary>The host under test.</summary>
+    public const string LocalHost = "local";
+    /// <summary>The process making the script's calls.</summary>
+    public const string Process = "packetdrill";
+    /// <summary>packetdrill's default port: bind() and connect() with "..." addresses use 8080.</summary>
+    public const ushort ScriptPort = 8080;
+    /// <summary>The remote port of connections the scripted peer opens (packetdrill picks one; scripts never see it).</summary>
+    public const ushort RemoteEphemeralPort = 47000;
+    /// <summary>How long past an expected time the runner waits for an outbound packet or a blocked call.</summary>
+    static readonly SimDuration WaitHorizon = SimDuration.FromSeconds(3600);
+
+    readonly PacketdrillScript _script;
+    readonly PacketdrillOptions _options;
+    readonly Simulation _sim;
+    readonly List<SimCommand> _commands = [];
+    readonly List<string> _log = [];
+    readonly SimDuration _tolerance;
+    PacketdrillFailure? _failure;
+    long _eventsProcessed;
+    SimTime _anchor = SimTime.Zero;
+
+    PacketdrillRunner(PacketdrillScript script, PacketdrillOptions options)
+    {
+        _script = script;
+        _options = options;
+        _tolerance = SimDuration.FromMicroseconds(options.ToleranceUsecs);
+        _sim = new Simulation(options.Profile, options.Seed) { JournalLevel = JournalLevel.Full };
+    }
+
+    /// <summary>Reads and runs a script: the domain entry point the API and the CLI call.</summary>
+    public static PacketdrillRunResult Run(string text, PacketdrillOptions? options = null)
+    {
+        options ??= new PacketdrillOptions();
+        var parsed = ScriptParser.Parse(text);
+        if (parsed.Script is not { } script) return Refused(parsed.Errors);
+        return Run(script, options);
+    }
+
+    /// <summary>Runs a parsed script; unsupported constructs refuse the whole run, with their positions.</summary>
+    public static PacketdrillRunResult Run(PacketdrillScript script, PacketdrillOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        options ??= new PacketdrillOptions();
+        var (effective, problems) = ScriptSupport.Check(script, options);
+        if (!problems.IsEmpty) return Refused(problems);
+        return new PacketdrillRunner(script, effective).Execute();
+    }
+
+    static PacketdrillRunResult Refused(ImmutableArray<ScriptDiagnostic> diagnostics) => new(diagnostics, null, null, [], []);
+
+    PacketdrillRunResult Execute()
+    {
+        SetUp();
+        foreach (var ev in _script.Events)
+        {
+            if (!RunEvent(ev)) break;
+        }
+        if (_failure is null) FinishPendingCall();
+        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { CommandLogComplete = CommandLogComplete };
+    }
+
+    /// <summary>The two hosts and the zero-delay link; the local host gets packetdrill's defaults.sh values first.</summary>
+    void SetUp()
+    {
+        Apply(new AddHostCommand(LocalHost, _options.LocalIp, HostKind.Linux, []));
+        Apply(new AddHostCommand(RemoteHost, _options.RemoteIp, HostKind.Scripted, []));
+        Apply(new AddLinkCommand(LocalHost, RemoteHost, SimDuration.Zero, 0));
+    }
+
+    bool RunEvent(ScriptEvent ev) => ev switch
+    {
+        PacketEvent { Direction: PacketDirection.Inbound } p => Inbound(p),
+        PacketEvent p => Outbound(p),
+        SyscallEvent s => Syscall(s),
+        ShellEvent c => Shell(c),
+        CodeEvent c => Code(c),
+        _ => throw new InvalidOperationException($"unknown event {ev.GetType().Name}"),
+    };
+
+    // ---- time ---------------------------------------------------------------------------------
+
+    /// <summary>An event's script start time: absolute as written, relative to the anchor (the previous event as it happened).</summary>
+    SimTime StartOf(EventTime t) => t.Kind switch
+    {
+        EventTimeKind.Absolute or EventTimeKind.AbsoluteRange => new SimTime(t.StartUs * 1_000),
+        EventTimeKind.Relative or EventTimeKind.RelativeRange => _anchor + SimDuration.FromMicroseconds(t.StartUs),
+        _ => _sim.Now,
+    };
+
+    SimTime EndOf(EventTime t) => t.Kind switch
+    {
+        EventTimeKind.AbsoluteRange => new SimTime(t.EndUs * 1_000),
+        EventTimeKind.RelativeRange => _anchor + SimDuration.FromMicroseconds(t.EndUs),
+        _ => StartOf(t),
+    };
+
+    /// <summary>
+    /// Models verify_time() of packetdrill's run.c: a time within the tolerance of the script's, or
+    /// within a range widened by it; <c>*</c> matches any time. Null when it holds, else the message.
+    /// </summary>
+    string? VerifyTime(EventTime kind, SimTime expected, SimTime expectedEnd, SimTime actual, string description)
+    {
+        if (kind.Kind == EventTimeKind.Any) return null;
+        if (kind.Kind is EventTimeKind.AbsoluteRange or EventTimeKind.RelativeRange)
+        {
+            if (actual >= expected - _tolerance && actual <= expectedEnd + _tolerance) return null;
+            return $"timing error: expected {description} in time range {Secs(expected)} ~ {Secs(expectedEnd)} sec, but happened at {Secs(actual)} sec";
+        }
+        if (actual >= expected - _tolerance && actual <= expected + _tolerance) return null;
+        return $"timing error: expected {description} at {Secs(expected)} sec but happened at {Secs(actual)} sec; tolerance {Secs(new SimTime(_tolerance.Ns))} sec";
+    }
+
+    /// <summary>Seconds with microseconds, as packetdrill prints times (%.6f).</summary>
+    internal static string Secs(SimTime t) => (t.Ns / 1e9).ToString("F6", CultureInfo.InvariantCulture);
+
+    /// <summary>Processes every engine event due at or before <paramref name="until"/> (never moving the clock back).</summary>
+    void RunTo(SimTime until)
+    {
+        if (until < _sim.Now) return;
+        var outcome = Apply(new AdvanceCommand(AdvanceMode.To, new SimDuration(until.Ns), Math.Max(1, _options.EventBudget - _eventsProcessed)));
+        _eventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
+        CheckPendingCall();
+    }
+
+    /// <summary>Runs the engine one due time at a time until <paramref name="done"/> holds, nothing is pending, or the horizon passes.</summary>
+    bool RunUntil(Func<bool> done, SimTime horizon)
+    {
+        while (!done())
+        {
+            if (_failure is not null) return false;
+            if (_sim.NextEventTime is not { } next || next > horizon || _eventsProcessed >= _options.EventBudget) return false;
+            RunTo(next);
+        }
+        return true;
+    }
+
+    CommandOutcome Apply(SimCommand command)
+    {
+        var outcome = CommandApplier.Apply(_sim, command);
+        if (outcome.IsOk) _commands.Add(command);
+        return outcome;
+    }
+
+    bool Fail(ScriptEvent ev, string kind, string error, string expected, string actual)
+    {
+        if (_failure is not null) return false;
+        var message = $"{_options.ScriptName}:{ev.At.Line}: {kind}{error}";
+        _failure = new PacketdrillFailure(ev.At.Line, ev.At.Column, message, expected, actual, _sim.Now);
+        return false;
+    }
+}

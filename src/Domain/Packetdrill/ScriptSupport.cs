@@ -1,0 +1,193 @@
+using System.Collections.Immutable;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+
+namespace SimService.Domain.Packetdrill;
+
+/// <summary>
+/// Checks, before anything runs, that every construct of a parsed script is one the simulator
+/// runs, and reports each one that is not with its line and column (never skipping it): system
+/// calls and socket options the engine does not model, IPv6, TCP Fast Open, cmsg, epoll,
+/// non-blocking sockets and poll, shell commands other than sysctl settings, sysctls the engine
+/// does not model, and tcp_info fields it does not fill. Also folds the script's option lines into
+/// the caller's options.
+/// </summary>
+internal static class ScriptSupport
+{
+    static readonly FrozenWords Sendflags = new("0", "...");
+
+    public static (PacketdrillOptions Options, ImmutableArray<ScriptDiagnostic> Problems) Check(PacketdrillScript script, PacketdrillOptions options)
+    {
+        var problems = new List<ScriptDiagnostic>();
+        var first = new ScriptPosition(1, 1);
+        Option(ref options, "ip_version", options.IpVersion, first, problems);
+        if (options.Mss is { } mss && mss <= 0) problems.Add(new ScriptDiagnostic(first, "--mss must be positive"));
+        foreach (var o in script.Options) Option(ref options, o.Name, o.Value, o.At, problems);
+        var scratch = new SysctlTable(options.Profile);
+        foreach (var ev in script.Events)
+        {
+            switch (ev)
+            {
+                case SyscallEvent s: Syscall(s, problems); break;
+                case ShellEvent c: Shell(c, scratch, problems); break;
+                case CodeEvent c:
+                    foreach (var a in c.Assertions)
+                        if (!TcpInfoFields.IsKnown(a.Field)) problems.Add(Unsupported(a.At, $"tcp_info field {a.Field} is not modelled by the engine"));
+                    break;
+                case PacketEvent { Direction: PacketDirection.Inbound, Options: { } list }:
+                    foreach (var o in list)
+                        if (o is SackOption { Blocks.Length: > 1 }) problems.Add(Unsupported(o.At, "more than one SACK block on an inbound segment"));
+                    break;
+            }
+        }
+        return (options, [.. problems.OrderBy(p => p.At.Line).ThenBy(p => p.At.Column)]);
+    }
+
+    static ScriptDiagnostic Unsupported(ScriptPosition at, string message) => new(at, message, Unsupported: true);
+
+    static void Option(ref PacketdrillOptions options, string name, string? value, ScriptPosition at, List<ScriptDiagnostic> problems)
+    {
+        options = options.With(name, value, out var error, out bool unsupported);
+        if (error is not null) problems.Add(new ScriptDiagnostic(at, error, unsupported));
+    }
+
+    static void Syscall(SyscallEvent s, List<ScriptDiagnostic> problems)
+    {
+        var args = s.Arguments;
+        if (s.Result is not IntExpr) problems.Add(new ScriptDiagnostic(s.Result.At, $"expected an integer result for {s.Name}(), found {s.Result}"));
+        string? why = s.Name switch
+        {
+            _ when s.Name.StartsWith("epoll", StringComparison.Ordinal) => "epoll",
+            "sendmsg" or "recvmsg" => "cmsg and msghdr calls (sendmsg, recvmsg)",
+            "fcntl" or "poll" => $"{s.Name}(): non-blocking sockets and poll() are not in the engine",
+            "ioctl" or "socket" or "bind" or "listen" or "accept" or "accept4" or "connect" or "write" or "send" or "sendto"
+                or "read" or "recv" or "recvfrom" or "shutdown" or "close" or "setsockopt" or "getsockopt" => null,
+            _ => $"system call {s.Name}()",
+        };
+        if (why is not null)
+        {
+            problems.Add(Unsupported(s.At, why));
+            return;
+        }
+        // An AF_INET6 address or socket anywhere among the arguments means IPv6.
+        foreach (var word in args.SelectMany(Words))
+        {
+            if (word.Word is "AF_INET6" or "PF_INET6") problems.Add(Unsupported(word.At, "IPv6"));
+            else if (word.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || word.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal))
+                problems.Add(Unsupported(word.At, "TCP Fast Open"));
+            else if (word.Word is "SOCK_NONBLOCK" or "O_NONBLOCK") problems.Add(Unsupported(word.At, "non-blocking sockets are not in the engine"));
+        }
+        if (args.SelectMany(Words).Any(w => w.Word is "AF_INET6" or "PF_INET6" or "SOCK_NONBLOCK" or "O_NONBLOCK") ||
+            args.SelectMany(Words).Any(w => w.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || w.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal)))
+            return;
+        if (s.Name != "socket" && (args.Length == 0 || args[0] is not IntExpr))
+        {
+            problems.Add(new ScriptDiagnostic(args.Length > 0 ? args[0].At : s.At, $"{s.Name}(): the first argument is a file descriptor number"));
+            return;
+        }
+        switch (s.Name)
+        {
+            case "socket":
+                if (args.Length != 3) problems.Add(new ScriptDiagnostic(s.At, "socket() takes (domain, type, protocol)"));
+                else if (args[1] is not WordExpr { Word: "SOCK_STREAM" } && args[1] is not EllipsisExpr)
+                    problems.Add(Unsupported(args[1].At, $"socket type {args[1]}: only SOCK_STREAM (TCP)"));
+                break;
+            case "send" or "recv" or "sendto" or "recvfrom":
+                if (args.Length > 3 && !Sendflags.Contains(args[3].ToString()))
+                    problems.Add(Unsupported(args[3].At, $"{s.Name}() flags {args[3]}"));
+                if (args.Length < 3 || args[2] is not IntExpr) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() needs a byte count"));
+                break;
+            case "write" or "read":
+                if (args.Length != 3 || args[2] is not IntExpr) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() takes (fd, ..., count)"));
+                break;
+            case "shutdown":
+                if (args.Length != 2 || args[1] is not WordExpr { Word: "SHUT_RD" or "SHUT_WR" or "SHUT_RDWR" })
+                    problems.Add(new ScriptDiagnostic(s.At, "shutdown() takes (fd, SHUT_RD | SHUT_WR | SHUT_RDWR)"));
+                break;
+            case "setsockopt" or "getsockopt":
+                if (args.Length < 4) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() takes (fd, level, name, value, len)"));
+                else if (SyscallMapping.OptionOf(args[2]) is not { } option)
+                    problems.Add(Unsupported(args[2].At, $"socket option {args[2]} (modelled: {string.Join(", ", Enum.GetNames<SocketOption>())})"));
+                else if (s.Name == "setsockopt" && option == SocketOption.SO_LINGER ? SyscallMapping.Linger(args[3]) is null : SyscallMapping.IntValue(args[3]) is null && s.Name == "setsockopt")
+                    problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
+                break;
+            case "ioctl":
+                if (args.Length < 2 || args[1] is not WordExpr { Word: "SIOCINQ" or "FIONREAD" or "SIOCOUTQ" or "TIOCOUTQ" or "SIOCOUTQNSD" })
+                    problems.Add(Unsupported(args.Length > 1 ? args[1].At : s.At, $"ioctl request {(args.Length > 1 ? args[1] : "")}: only SIOCINQ/FIONREAD, SIOCOUTQ/TIOCOUTQ and SIOCOUTQNSD"));
+                break;
+        }
+    }
+
+    static IEnumerable<WordExpr> Words(ScriptExpr e) => e switch
+    {
+        WordExpr w => [w],
+        ListExpr l => l.Items.SelectMany(Words),
+        StructExpr s => s.Items.SelectMany(Words),
+        BinaryExpr b => Words(b.Left).Concat(Words(b.Right)),
+        CallExpr c => c.Arguments.SelectMany(Words),
+        _ => [],
+    };
+
+    static void Shell(ShellEvent c, SysctlTable scratch, List<ScriptDiagnostic> problems)
+    {
+        var (sets, unsupported) = ShellCommands.Parse(c.Command);
+        if (unsupported is not null)
+        {
+            problems.Add(Unsupported(c.At, unsupported));
+            return;
+        }
+        foreach (var (name, value) in sets)
+        {
+            if (!SysctlCatalog.All.ContainsKey(name)) problems.Add(Unsupported(c.At, $"sysctl {name} is not modelled by the engine"));
+            else if (!scratch.TrySet(name, value, out var error)) problems.Add(new ScriptDiagnostic(c.At, $"sysctl {name}={value}: {error}"));
+        }
+    }
+}
+
+/// <summary>The struct tcp_info fields a %{ }% assertion may read, from the engine's <see cref="TcpInfo"/>.</summary>
+internal static class TcpInfoFields
+{
+    static readonly Dictionary<string, Func<TcpInfo, long>> Fields = new(StringComparer.Ordinal)
+    {
+        ["tcpi_state"] = i => (long)i.State,
+        ["tcpi_options"] = i => (i.Timestamps ? 1 : 0) | (i.Sack ? 2 : 0) | (i.WindowScale ? 4 : 0),
+        ["tcpi_snd_wscale"] = i => i.SndWscale,
+        ["tcpi_rcv_wscale"] = i => i.RcvWscale,
+        ["tcpi_rto"] = i => i.RtoUs,
+        ["tcpi_ato"] = i => i.AtoUs,
+        ["tcpi_backoff"] = i => i.Backoff,
+        ["tcpi_retransmits"] = i => i.Retransmits,
+        ["tcpi_probes"] = i => i.Probes,
+        ["tcpi_snd_mss"] = i => i.SndMss,
+        ["tcpi_advmss"] = i => i.AdvMss,
+        ["tcpi_pmtu"] = i => i.Pmtu,
+        ["tcpi_unacked"] = i => i.Unacked,
+        ["tcpi_retrans"] = i => i.Retrans,
+        ["tcpi_total_retrans"] = i => i.TotalRetrans,
+        ["tcpi_last_ack_recv"] = i => i.LastAckRecvMs,
+        ["tcpi_rtt"] = i => i.RttUs,
+        ["tcpi_rttvar"] = i => i.RttVarUs,
+        ["tcpi_snd_ssthresh"] = i => i.SndSsthresh,
+        ["tcpi_snd_cwnd"] = i => i.SndCwnd,
+        ["tcpi_rcv_ssthresh"] = i => i.RcvSsthresh,
+        ["tcpi_bytes_acked"] = i => i.BytesAcked,
+        ["tcpi_bytes_received"] = i => i.BytesReceived,
+        ["tcpi_notsent_bytes"] = i => i.NotSentBytes,
+        ["tcpi_snd_wnd"] = i => i.SndWnd,
+    };
+
+    /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>
+    static readonly Dictionary<string, long> Symbols = new(StringComparer.Ordinal)
+    {
+        ["TCP_ESTABLISHED"] = 1, ["TCP_SYN_SENT"] = 2, ["TCP_SYN_RECV"] = 3, ["TCP_FIN_WAIT1"] = 4, ["TCP_FIN_WAIT2"] = 5,
+        ["TCP_TIME_WAIT"] = 6, ["TCP_CLOSE"] = 7, ["TCP_CLOSE_WAIT"] = 8, ["TCP_LAST_ACK"] = 9, ["TCP_LISTEN"] = 10, ["TCP_CLOSING"] = 11,
+        ["TCPI_OPT_TIMESTAMPS"] = 1, ["TCPI_OPT_SACK"] = 2, ["TCPI_OPT_WSCALE"] = 4,
+    };
+
+    public static bool IsKnown(string field) => Fields.ContainsKey(field);
+
+    public static long Read(TcpInfo info, string field) => Fields[field](info);
+
+    public static bool TryValue(string text, out long value) =>
+        Symbols.TryGetValue(text, out value) || long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
+}

@@ -1,0 +1,133 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+
+namespace SimService.Domain.Packetdrill;
+
+/// <summary>
+/// Turns a script's system call into the engine's call: descriptors through the script's fd map,
+/// "..." addresses as packetdrill fills them (bind: the local address, port 8080; connect: the
+/// remote address, port 8080), sockaddr structs by their port.
+/// </summary>
+internal static class SyscallMapping
+{
+    /// <summary>The calls the simulator makes, with the engine call each becomes.</summary>
+    public static readonly IReadOnlyDictionary<string, SocketCallKind> Calls = new Dictionary<string, SocketCallKind>(StringComparer.Ordinal)
+    {
+        ["socket"] = SocketCallKind.Socket,
+        ["bind"] = SocketCallKind.Bind,
+        ["listen"] = SocketCallKind.Listen,
+        ["accept"] = SocketCallKind.Accept,
+        ["accept4"] = SocketCallKind.Accept,
+        ["connect"] = SocketCallKind.Connect,
+        ["write"] = SocketCallKind.Send,
+        ["send"] = SocketCallKind.Send,
+        ["sendto"] = SocketCallKind.Send,
+        ["read"] = SocketCallKind.Recv,
+        ["recv"] = SocketCallKind.Recv,
+        ["recvfrom"] = SocketCallKind.Recv,
+        ["shutdown"] = SocketCallKind.Shutdown,
+        ["close"] = SocketCallKind.Close,
+        ["setsockopt"] = SocketCallKind.Setsockopt,
+        ["getsockopt"] = SocketCallKind.Getsockopt,
+    };
+
+    /// <summary>The socket options the engine models, by their script names.</summary>
+    public static SocketOption? OptionOf(ScriptExpr e) => e is WordExpr { Word: var w } && Enum.TryParse<SocketOption>(w, out var o) && Enum.IsDefined(o) ? o : null;
+
+    public static long? IntValue(ScriptExpr e) => e switch
+    {
+        IntExpr i => i.Value,
+        ListExpr { Items: [IntExpr i] } => i.Value,
+        _ => null,
+    };
+
+    public static (int OnOff, int Seconds)? Linger(ScriptExpr e)
+    {
+        if (e is ListExpr { Items: [var inner] }) e = inner;
+        if (e is not StructExpr s) return null;
+        return s.Field("onoff") is { } on && IntValue(on) is { } onoff && s.Field("l_onoff") is null && s.Field("linger") is { } l && IntValue(l) is { } secs
+            ? ((int)onoff, (int)secs)
+            : s.Field("l_onoff") is { } on2 && IntValue(on2) is { } onoff2 && s.Field("l_linger") is { } l2 && IntValue(l2) is { } secs2
+                ? ((int)onoff2, (int)secs2)
+                : null;
+    }
+
+    /// <summary>The port a sockaddr argument names ({sa_family=AF_INET, sin_port=htons(80), …}); "..." is packetdrill's 8080.</summary>
+    public static ushort PortOf(ScriptExpr e) =>
+        e is StructExpr s && s.Field("sin_port") is { } port
+            ? (ushort)(port switch { CallExpr { Arguments: [IntExpr p] } => p.Value, IntExpr p => p.Value, _ => PacketdrillRunner.ScriptPort })
+            : PacketdrillRunner.ScriptPort;
+
+    /// <summary>The engine request for a call; null when its descriptor is not one the script opened (EBADF).</summary>
+    public static SocketCallRequest? ToRequest(SyscallEvent s, IReadOnlyDictionary<long, int> fds, out long? fd)
+    {
+        fd = null;
+        var kind = Calls[s.Name];
+        var args = s.Arguments;
+        var request = new SocketCallRequest(PacketdrillRunner.LocalHost, PacketdrillRunner.Process, kind);
+        if (kind == SocketCallKind.Socket) return request;
+        fd = args.Length > 0 ? IntValue(args[0]) : null;
+        if (fd is not { } f || !fds.TryGetValue(f, out var socketId)) return null;
+        request = request with { SocketId = socketId };
+        return kind switch
+        {
+            SocketCallKind.Bind => request with { Port = args.Length > 1 ? PortOf(args[1]) : PacketdrillRunner.ScriptPort },
+            SocketCallKind.Listen => request with { Backlog = (int)(args.Length > 1 ? IntValue(args[1]) ?? 128 : 128) },
+            SocketCallKind.Connect => request with
+            {
+                ToHost = PacketdrillRunner.RemoteHost,
+                ToPort = args.Length > 1 ? PortOf(args[1]) : PacketdrillRunner.ScriptPort,
+            },
+            SocketCallKind.Send or SocketCallKind.Recv => request with { Bytes = args.Length > 2 ? IntValue(args[2]) ?? 0 : 0 },
+            SocketCallKind.Shutdown => request with
+            {
+                How = args.Length > 1 && args[1] is WordExpr { Word: var how } && Enum.TryParse<ShutdownHow>(how, out var h) ? h : ShutdownHow.SHUT_RDWR,
+            },
+            SocketCallKind.Setsockopt => SetOption(request, args),
+            SocketCallKind.Getsockopt => request with { Option = OptionOf(args[2]) ?? SocketOption.SO_LINGER },
+            _ => request,
+        };
+    }
+
+    static SocketCallRequest SetOption(SocketCallRequest request, System.Collections.Immutable.ImmutableArray<ScriptExpr> args)
+    {
+        var option = OptionOf(args[2])!.Value;
+        if (option == SocketOption.SO_LINGER && Linger(args[3]) is { } l)
+            return request with { Option = option, LingerOnOff = l.OnOff, Value = l.Seconds };
+        return request with { Option = option, Value = (int)(IntValue(args[3]) ?? 0) };
+    }
+}
+
+/// <summary>errno numbers and strerror() texts of Linux (asm-generic/errno-base.h, errno.h, glibc's messages).</summary>
+internal static class ErrnoTable
+{
+    static readonly Dictionary<string, (int Number, string Text)> Table = new(StringComparer.Ordinal)
+    {
+        ["EINTR"] = (4, "Interrupted system call"),
+        ["EBADF"] = (9, "Bad file descriptor"),
+        ["EAGAIN"] = (11, "Resource temporarily unavailable"),
+        ["EWOULDBLOCK"] = (11, "Resource temporarily unavailable"),
+        ["EINVAL"] = (22, "Invalid argument"),
+        ["EPIPE"] = (32, "Broken pipe"),
+        ["ENOPROTOOPT"] = (92, "Protocol not available"),
+        ["EOPNOTSUPP"] = (95, "Operation not supported"),
+        ["EADDRINUSE"] = (98, "Address already in use"),
+        ["EADDRNOTAVAIL"] = (99, "Cannot assign requested address"),
+        ["ENETUNREACH"] = (101, "Network is unreachable"),
+        ["ECONNABORTED"] = (103, "Software caused connection abort"),
+        ["ECONNRESET"] = (104, "Connection reset by peer"),
+        ["EISCONN"] = (106, "Transport endpoint is already connected"),
+        ["ENOTCONN"] = (107, "Transport endpoint is not connected"),
+        ["ETIMEDOUT"] = (110, "Connection timed out"),
+        ["ECONNREFUSED"] = (111, "Connection refused"),
+        ["EHOSTUNREACH"] = (113, "No route to host"),
+        ["EALREADY"] = (114, "Operation already in progress"),
+        ["EINPROGRESS"] = (115, "Operation now in progress"),
+    };
+
+    /// <summary>The number and text of an errno name; no errno is 0 (Success).</summary>
+    public static (int Number, string Text) Describe(string? name) =>
+        name is null ? (0, "Success") : Table.TryGetValue(name, out var e) ? e : (-1, name);
+
+    public static bool IsKnown(string name) => Table.ContainsKey(name);
+}

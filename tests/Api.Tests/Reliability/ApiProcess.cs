@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// The built API (SimService.Api.dll, copied beside the tests) as a real process: Kestrel on a loopback port
+/// it picks itself (port 0; the port is read from its "Now listening on" line), the settings given, its
+/// output kept. <see cref="Kill"/> is <c>kill -9</c>; disposing stops it gracefully (SIGTERM) and waits.
+/// </summary>
+public sealed partial class ApiProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ApiProcess(IReadOnlyDictionary<string, string?> settings)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "SimService.Api.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll, "--contentRoot", AppContext.BaseDirectory },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) => Collect(e.Data);
+        _process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        _process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException($"The API exited with {_process.ExitCode}:\n{Output}"));
+    }
+
+    /// <summary>The base address, e.g. http://127.0.0.1:41234/.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the process wrote so far.</summary>
+    public string Output { get { lock (_output) return string.Join('\n', _output); } }
+
+    /// <summary>Lines logged at error level or above ("fail:", "crit:").</summary>
+    public IReadOnlyList<string> ErrorLines
+    {
+        get { lock (_output) return [.. _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal))]; }
+    }
+
+    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var api = new ApiProcess(settings);
+        api._process.Start();
+        api._process.BeginOutputReadLine();
+        api._process.BeginErrorReadLine();
+        var listening = await api._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        api.BaseAddress = listening;
+        using var client = api.CreateClient();
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                if ((await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK) return api;
+            }
+            catch (HttpRequestException) when (attempt < 50)
+            {
+            }
+            if (attempt >= 50) throw new InvalidOperationException($"The API never became ready:\n{api.Output}");
+            await Task.Yield();
+        }
+    }
+
+    public HttpClient CreateClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        BaseAddress = BaseAddress,
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningLine();
+
+    private void Collect(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.Add(line);
+        if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value + "/"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            // SIGTERM: the host's graceful shutdown.
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await term.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+}
+
+/// <summary>Where the reliability tests put the figures they measure: the test output and, when CI sets
+/// <c>SIMSERVICE_FIGURES</c>, a file that scripts/test prints after the run.</summary>
+public static class Figures
+{
+    public static void Report(ITestOutputHelper output, string line)
+    {
+        output.WriteLine(line);
+        if (Environment.GetEnvironmentVariable("SIMSERVICE_FIGURES") is { Length: > 0 } path)
+            lock (typeof(Figures)) File.AppendAllText(path, line + Environment.NewLine);
+    }
+}

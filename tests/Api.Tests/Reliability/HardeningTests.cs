@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text;
+using SimService.Api.Infrastructure.Hardening;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>Input that used to reach a 500 or an empty body: invalid text in JSON, and Kestrel's own rejections.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class HardeningTests(ApiHosts hosts)
+{
+    [Theory]
+    [InlineData(new byte[] { 0xFF }, "values.x")]
+    [InlineData(new byte[] { 0xC3, 0x28 }, "values.x")]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 }, "values.x")]
+    public async Task Body_InvalidUtf8InAString_Returns400NamingTheField(byte[] bad, string field)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        byte[] body = [.. "{\"values\":{\"x\":\"a"u8, .. bad, .. "\"}}"u8];
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+
+        var response = await client.PostAsync("/api/v1/scenarios/run", content);
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal([field], problem.ErrorFields());
+    }
+
+    [Theory]
+    [InlineData("""{"a":"\ud800"}""", "a")]
+    [InlineData("""{"a":[1,{"b":"x\udfff"}]}""", "a[1].b")]
+    [InlineData("""[{"x":[1,2,[3,"\udc00\ud800"]]}]""", "[0].x[2][1]")]
+    [InlineData("""{"\ud800":1}""", "(a field name)")]
+    [InlineData("""{"a":"\ud83d\udca5","b":"ok"}""", null)]
+    [InlineData("""{"a":"unterminated""", null)]
+    public void JsonTextCheck_LoneSurrogate_NamesItsField(string json, string? field) =>
+        Assert.Equal(field, JsonTextCheck.FindInvalidText(Encoding.UTF8.GetBytes(json)));
+
+    [Theory]
+    [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nDate: Thu, 03 Dec 2026 07:49:29 GMT\r\n\r\n", 400)]
+    [InlineData("HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 414)]
+    [InlineData("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\nDate: x\r\n\r\n", 431)]
+    [InlineData("HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 400)]
+    public void KestrelRejection_EmptyErrorResponse_GetsAProblemBody(string kestrel, int status)
+    {
+        var rewritten = Encoding.Latin1.GetString(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(kestrel))!);
+
+        Assert.StartsWith($"HTTP/1.1 {status} ", rewritten);
+        Assert.Contains("\r\nContent-Type: application/problem+json\r\n", rewritten);
+        var body = rewritten[(rewritten.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        Assert.Contains($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", rewritten);
+        Assert.Contains($"\"status\":{status}", body);
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nContent-Type: application/problem+json\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")]
+    [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n{")]
+    public void KestrelRejection_AnyOtherResponse_PassesUnchanged(string response) =>
+        Assert.Null(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(response)));
+}

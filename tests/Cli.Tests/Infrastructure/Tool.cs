@@ -1,0 +1,66 @@
+using System.Diagnostics;
+
+namespace SimService.Cli.Tests.Infrastructure;
+
+/// <summary>What one run of the tool printed and returned.</summary>
+public sealed record ToolRun(int ExitCode, string Output, string Error)
+{
+    public string[] OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>
+/// The real tool as a process: <c>dotnet simservice.dll …</c> from src/Cli's build output (built once, by this
+/// project's build), with its output redirected as in CI.
+/// </summary>
+public static class Tool
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string Fixtures => Path.Combine(RepoRoot, "tests", "Cli.Tests", "Fixtures");
+
+    public static string Scenarios => Path.Combine(RepoRoot, "scenarios");
+
+    private static string Dll
+    {
+        get
+        {
+            // tests/Cli.Tests/bin/<Configuration>/net10.0/ → src/Cli/bin/<Configuration>/net10.0/simservice.dll
+            var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var dll = Path.Combine(RepoRoot, "src", "Cli", "bin", here.Parent!.Name, here.Name, "simservice.dll");
+            Assert.True(File.Exists(dll), $"the tool is not built: {dll}");
+            return dll;
+        }
+    }
+
+    public static async Task<ToolRun> RunAsync(params string[] args) => await RunInAsync(RepoRoot, args);
+
+    public static async Task<ToolRun> RunInAsync(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment.Remove("SIMSERVICE_API_KEY");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return new ToolRun(process.ExitCode, (await output).Replace("\r\n", "\n"), (await error).Replace("\r\n", "\n"));
+    }
+
+    public static string TempFile(string name) => Path.Combine(Directory.CreateTempSubdirectory("simservice-cli-").FullName, name);
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SimService.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException($"no SimService.sln above {AppContext.BaseDirectory}");
+    }
+}

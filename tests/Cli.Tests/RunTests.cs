@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary><c>simservice run</c> as CI runs it: a real process, exit codes, the console report and the JUnit and JSON files.</summary>
+public sealed class RunTests
+{
+    [Fact]
+    public async Task MixedFolder_Run_ExitsOneAndJUnitCountsThePassAndTheFailure()
+    {
+        var junit = Tool.TempFile("report.xml");
+
+        var run = await Tool.RunAsync("run", "--in-process", Path.Combine(Tool.Fixtures, "mixed"), "--junit", junit);
+
+        Assert.Equal(1, run.ExitCode);
+        var suites = XDocument.Load(junit).Root!;
+        Assert.Equal(("2", "1", "0"), (suites.Attribute("tests")!.Value, suites.Attribute("failures")!.Value, suites.Attribute("errors")!.Value));
+        var cases = suites.Descendants("testcase").ToList();
+        Assert.Equal(2, cases.Count);
+        var failed = Assert.Single(cases, c => c.Element("failure") is not null);
+        Assert.EndsWith("failing-checks.json", failed.Attribute("name")!.Value);
+        Assert.Equal("3 of 10 checks failed", failed.Element("failure")!.Attribute("message")!.Value);
+        Assert.Contains("call.result $.steps[3].expect.result at 100ms: expected 99; actual 100", failed.Element("failure")!.Value);
+        Assert.Single(cases, c => !c.HasElements);
+    }
+
+    [Fact]
+    public async Task MixedFolder_Run_ConsoleHasALinePerFileAndEachFailedCheck()
+    {
+        var run = await Tool.RunInAsync(Tool.Fixtures, "run", "mixed");
+
+        Assert.Equal(
+        [
+            "FAIL     mixed/failing-checks.json  (3 of 10 checks failed, 1.008s virtual, <t>)",
+            "         call.result $.steps[3].expect.result at 100ms: expected 99; actual 100",
+            "         call.result $.steps[4].expect.result at 110ms: expected 99; actual 100",
+            "         counters $.expect.counters.client[\"TcpExt.TCPAbortOnData\"] at 1.008s: expected TcpExt.TCPAbortOnData=3; actual TcpExt.TCPAbortOnData=1",
+            "PASS     mixed/passing.json  (6 checks, 6s virtual, <t>)",
+            "2 files: 1 passed, 1 failed, 0 invalid (in-process, <t>)",
+        ], run.OutputLines.Select(WithoutWallClock));
+        Assert.Equal("", run.Error);
+    }
+
+    [Fact]
+    public async Task RepositoryScenarios_Run_AllPassAndExitZero()
+    {
+        var json = Tool.TempFile("results.json");
+
+        var run = await Tool.RunAsync("run", "scenarios", "--json", json);
+
+        Assert.Equal(0, run.ExitCode);
+        using var results = JsonDocument.Parse(File.ReadAllText(json));
+        var summary = results.RootElement.GetProperty("summary");
+        Assert.Equal(Directory.GetFiles(Tool.Scenarios, "*.json", SearchOption.AllDirectories).Length, summary.GetProperty("files").GetInt32());
+        Assert.Equal(summary.GetProperty("files").GetInt32(), summary.GetProperty("passed").GetInt32());
+    }
+
+    [Fact]
+    public async Task InvalidFiles_Run_ExitTwoAndJUnitCountsErrorsWithEveryJsonPath()
+    {
+        var junit = Tool.TempFile("report.xml");
+
+        var run = await Tool.RunInAsync(Tool.Fixtures, "run", "invalid", "mixed/passing.json", "--junit", junit);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("INVALID  invalid/bad-values.json  (2 problems)", run.OutputLines);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("         $.steps[5].option: unknown value \"SO_LINGERING\"", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.StartsWith("         $.steps[7].at: \"3xx\" is not a step time", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.StartsWith("         $: not valid JSON (line 3", StringComparison.Ordinal));
+        var suites = XDocument.Load(junit).Root!;
+        Assert.Equal(("3", "0", "2"), (suites.Attribute("tests")!.Value, suites.Attribute("failures")!.Value, suites.Attribute("errors")!.Value));
+    }
+
+    [Theory]
+    [InlineData("no/such/folder", "simservice: no/such/folder: no such file or folder")]
+    [InlineData("README.md", "simservice: README.md: not a file this tool reads (it reads *.json)")]
+    [InlineData("src/Cli/Commands", "simservice: src/Cli/Commands: no *.json file in this folder")]
+    public async Task BadPath_Run_ExitsTwoWithAOneLineReason(string path, string reason)
+    {
+        var run = await Tool.RunAsync("run", path);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([reason], run.ErrorLines);
+        Assert.Equal("", run.Output);
+    }
+
+    [Theory]
+    [InlineData("--colour", "simservice: run: unknown option --colour")]
+    [InlineData("--junit", "simservice: run: --junit needs a value")]
+    [InlineData("--server=ftp://x", "simservice: --server: 'ftp://x' is not an http:// or https:// URL")]
+    public async Task BadOption_Run_ExitsTwoWithAOneLineReason(string option, string reason)
+    {
+        var run = await Tool.RunAsync("run", "scenarios", option);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([reason], run.ErrorLines);
+    }
+
+    [Fact]
+    public async Task NothingListening_RunAgainstServer_ExitsTwoSayingItCannotReachIt()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var run = await Tool.RunAsync("run", "--server", $"http://127.0.0.1:{port}", "scenarios");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"simservice: cannot reach http://127.0.0.1:{port}/: Connection refused (127.0.0.1:{port})"], run.ErrorLines);
+    }
+
+    private static string WithoutWallClock(string line) =>
+        System.Text.RegularExpressions.Regex.Replace(line, @"(, |\()\d+\.\d\d s\)", "$1<t>)");
+}

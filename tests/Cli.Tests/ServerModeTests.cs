@@ -1,0 +1,75 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>The tool against a real API process on a loopback port: the same results as in process, and export.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class ServerModeTests(ApiServer server)
+{
+    [Fact]
+    public async Task EveryRepositoryScenarioAndTheFixtures_RunInProcessAndOnServer_GiveIdenticalResults()
+    {
+        var local = Tool.TempFile("in-process.json");
+        var remote = Tool.TempFile("server.json");
+        string[] paths = ["scenarios", "tests/Cli.Tests/Fixtures"];
+
+        var inProcess = await Tool.RunAsync(["run", "--in-process", .. paths, "--json", local]);
+        var onServer = await Tool.RunAsync(["run", "--server", server.Url, .. paths, "--json", remote]);
+
+        Assert.Equal(2, inProcess.ExitCode);
+        Assert.Equal(inProcess.ExitCode, onServer.ExitCode);
+        var expected = Comparable(local);
+        Assert.True(expected.Count > 15, $"only {expected.Count} files ran");
+        Assert.Equal(expected, Comparable(remote));
+    }
+
+    [Fact]
+    public async Task SimulationWithAConnection_Export_SavesAScenarioThatRunsAndPasses()
+    {
+        var created = await server.Client.PostAsJsonAsync("api/v1/simulations", new { name = "cli export", profile = "linux-6", seed = 5 });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var setup = await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/commands", new
+        {
+            commands = new object[]
+            {
+                new { type = "add-host", name = "client", address = "10.0.0.1" },
+                new { type = "add-host", name = "server", address = "10.0.0.2" },
+                new { type = "add-link", between = new[] { "client", "server" }, delayNs = 10_000_000 },
+            },
+        });
+        setup.EnsureSuccessStatusCode();
+        (await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/connections", new { client = "client", server = "server", port = 80 }))
+            .EnsureSuccessStatusCode();
+        var file = Tool.TempFile("exported.json");
+
+        var export = await Tool.RunAsync("export", "--server", server.Url, "--output", file, id);
+        var run = await Tool.RunAsync("run", file);
+
+        Assert.Equal((0, $"saved simulation {id} as {file}\n"), (export.ExitCode, export.Output));
+        Assert.Contains("\"name\": \"cli-export\"", File.ReadAllText(file));
+        Assert.Equal(0, run.ExitCode);
+    }
+
+    [Fact]
+    public async Task UnknownSimulation_Export_ExitsTwoWithTheServersReason()
+    {
+        var id = "01a20b44-0000-7000-8000-000000000000";
+
+        var export = await Tool.RunAsync("export", "--server", server.Url, id);
+
+        Assert.Equal(2, export.ExitCode);
+        Assert.Equal([$"simservice: simulation {id} was not exported: 404 There is no simulation with id '{id}'."], export.ErrorLines);
+    }
+
+    /// <summary>Each file's outcome, checks, problems (sorted: the server groups them by path), end time and journal size.</summary>
+    private static List<string> Comparable(string report)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(report));
+        return [.. document.RootElement.GetProperty("files").EnumerateArray().Select(f => string.Join("\n",
+            f.GetProperty("file").GetString(), f.GetProperty("outcome").GetString(), f.GetProperty("nowNs").ToString(),
+            f.GetProperty("journalEvents").ToString(), f.GetProperty("checks").GetRawText(),
+            string.Join("|", f.GetProperty("problems").EnumerateArray().Select(p => p.GetRawText()).Order(StringComparer.Ordinal))))];
+    }
+}

@@ -1,0 +1,150 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Domain.Tests.Packetdrill;
+
+public class PacketdrillRunnerTests
+{
+    const string Handshake = """
+        `./defaults.sh`
+
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0...0.010 connect(3, ..., ...) = 0
+           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+         +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7,nop,nop,sackOK>
+           +0 > . 1:1(0) ack 1
+
+        """;
+
+    static PacketdrillRunResult Run(string text, PacketdrillOptions? options = null) =>
+        PacketdrillRunner.Run(text, (options ?? new PacketdrillOptions()) with { ScriptName = "t.pkt" });
+
+    [Theory]
+    [MemberData(nameof(ProjectScripts.Passing), MemberType = typeof(ProjectScripts))]
+    public void ProjectScript_RunsOnLinux6_Passes(string name)
+    {
+        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = name });
+        Assert.True(result.Passed, result.Output);
+    }
+
+    [Theory]
+    [MemberData(nameof(ProjectScripts.Wrong), MemberType = typeof(ProjectScripts))]
+    public void WrongScript_Runs_FailsAtItsLineWithPacketdrillsMessage(string name)
+    {
+        var text = ProjectScripts.ReadWrong(name);
+        var (line, message) = ProjectScripts.ExpectedFailure(text);
+        var result = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = name });
+        Assert.False(result.Passed);
+        Assert.NotNull(result.Failure);
+        Assert.Equal(line, result.Failure!.Line);
+        Assert.Equal(message, result.Output.Split('\n')[0]);
+    }
+
+    [Fact]
+    public void LateFin_WiderToleranceOption_Passes()
+    {
+        var script = Handshake + "   +0 close(3) = 0\n  +.1 > F. 1:1(0) ack 1\n";
+        Assert.False(Run(script).Passed);
+        Assert.True(Run(script, new PacketdrillOptions { ToleranceUsecs = 100_000 }).Passed);
+        Assert.True(Run("--tolerance_usecs=100000\n" + script).Passed);
+    }
+
+    [Fact]
+    public void OutboundPacket_TimeRange_AcceptsAnyTimeWithin()
+    {
+        Assert.True(Run(Handshake + "   +0 close(3) = 0\n  +0~+.1 > F. 1:1(0) ack 1\n").Passed);
+        var late = Run(Handshake + "   +0 close(3) = 0\n  +.05~+.1 > F. 1:1(0) ack 1\n");
+        Assert.StartsWith("t.pkt:9: error handling packet: timing error: expected outbound packet in time range 0.060000 ~ 0.110000 sec, but happened at 0.010000 sec",
+            late.Output);
+    }
+
+    [Fact]
+    public void OutboundPacket_StarTime_MatchesWhenever()
+    {
+        Assert.True(Run(Handshake + "   +0 close(3) = 0\n   * > F. 1:1(0) ack 1\n").Passed);
+    }
+
+    [Fact]
+    public void OutboundPacket_NeverSent_TimesOut()
+    {
+        var result = Run(Handshake + "  +.1 > F. 1:1(0) ack 1\n");
+        Assert.Equal("t.pkt:8: error handling packet: Timed out waiting for packet", result.Output);
+    }
+
+    [Fact]
+    public void InboundEcr_NoOutboundTsValWithThatValue_FailsAsPacketdrill()
+    {
+        var result = Run("""
+            `./defaults.sh`
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0...0.010 connect(3, ..., ...) = 0
+            +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+            +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 700 ecr 99,nop,wscale 7>
+            """);
+        Assert.Equal("t.pkt:5: error handling packet: unable to infer live TS ecr for script TS ecr 99;  no matching or preceding outbound TS val", result.Output);
+    }
+
+    [Fact]
+    public void CloseWait_TcpiStateAssertion_HoldsAndFails()
+    {
+        var prefix = Handshake + " +.01 < F. 1:1(0) ack 1 win 257\n";
+        Assert.True(Run(prefix + "   +0 %{ assert tcpi_state == TCP_CLOSE_WAIT, tcpi_state }%\n").Passed);
+        var wrong = Run(prefix + "   +0 %{ assert tcpi_state == TCP_ESTABLISHED }%\n");
+        Assert.Equal("t.pkt:9: error in Python code: AssertionError: assert tcpi_state == TCP_ESTABLISHED (tcpi_state is 8)", wrong.Output);
+    }
+
+    [Fact]
+    public void Ioctl_Siocoutq_CountsUnacknowledgedBytes()
+    {
+        var result = Run(Handshake + """
+               +0 write(3, ..., 1000) = 1000
+               +0 > P. 1:1001(1000) ack 1
+               +0 ioctl(3, SIOCOUTQ, [1000]) = 0
+             +.01 < . 1:1(0) ack 1001 win 257
+               +0 ioctl(3, SIOCOUTQ, [0]) = 0
+               +0 ioctl(3, SIOCINQ, [5]) = 0
+            """);
+        Assert.Equal("t.pkt:13: runtime error in ioctl call: Bad ioctl optval: expected: 5 actual: 0", result.Output);
+    }
+
+    [Fact]
+    public void UnsupportedConstructs_RefusedBeforeRunningWithPositions()
+    {
+        var result = Run("""
+            --ip_version=ipv6
+            `tc qdisc add dev tun0 root pfifo`
+            `sysctl -q net.ipv4.tcp_frto=2`
+            0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3
+            +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+            +0 setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+            +0 epoll_create(1) = 5
+            +0 poll([{fd=3, events=POLLIN, revents=POLLIN}], 1, 0) = 1
+            +0 sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10
+            +0 socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) = 4
+            """);
+        Assert.True(result.Refused);
+        Assert.All(result.Diagnostics, d => Assert.True(d.Unsupported));
+        Assert.Equal(
+            ["1:1", "2:1", "3:1", "4:27", "5:1", "6:27", "7:1", "8:1", "9:1", "10:11"],
+            result.Diagnostics.Select(d => d.At.ToString()));
+        Assert.Contains("IPv6", result.Diagnostics[0].Message);
+        Assert.Contains("TCP_NODELAY", result.Diagnostics[5].Message);
+        Assert.Contains("sysctl net.ipv4.tcp_frto is not modelled", result.Diagnostics[2].Message);
+    }
+
+    [Fact]
+    public void SameScript_RunTwice_GivesEqualJournals()
+    {
+        var text = ProjectScripts.Read("close-active-then-remote-fin.pkt");
+        var a = PacketdrillRunner.Run(text);
+        var b = PacketdrillRunner.Run(text);
+        Assert.Equal(a.Simulation!.Journal, b.Simulation!.Journal);
+    }
+
+    [Fact]
+    public void Linux44Profile_SameTeardownScript_Passes()
+    {
+        var result = PacketdrillRunner.Run(ProjectScripts.Read("close-remote-fin-then-close.pkt"), new PacketdrillOptions { Profile = KernelProfile.Linux44 });
+        Assert.True(result.Passed, result.Output);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Json.Schema;
+
+namespace SimService.Domain.Tests.Scenarios;
+
+/// <summary>docs/scenario.schema.json accepts every example scenario of the repository and refuses what the format forbids.</summary>
+public class SchemaTests
+{
+    static readonly Lazy<JsonSchema> Schema = new(() =>
+        JsonSchema.FromText(File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "..", "docs", "scenario.schema.json"))));
+
+    static EvaluationResults Evaluate(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return Schema.Value.Evaluate(doc.RootElement.Clone(), new EvaluationOptions { OutputFormat = OutputFormat.List });
+    }
+
+    static string Errors(EvaluationResults results) =>
+        string.Join("; ", (results.Details ?? []).Where(d => d.Errors is { Count: > 0 })
+            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key} {e.Value}")).Take(10));
+
+    public static TheoryData<string> Files() => [.. ExampleScenarios.Everywhere()];
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void ExampleScenario_Schema_Validates(string file)
+    {
+        var results = Evaluate(ExampleScenarios.ReadAnywhere(file));
+
+        Assert.True(results.IsValid, $"{file}: {Errors(results)}");
+    }
+
+    [Theory]
+    [InlineData("""{ "md5": 1 }""")]
+    [InlineData("""{ "mss": 0 }""")]
+    [InlineData("""{ "ts": { "ecr": 0 } }""")]
+    [InlineData("""{ "ts": { "val": 1, "ecr": "last" } }""")]
+    [InlineData("""{ "ts": { "val": 1 }, "sack": [ [1, 2], [3, 4], [5, 6], [7, 8] ] }""")]
+    [InlineData("""{ "sack": [ [1] ] }""")]
+    public void InjectOptions_TheFormatForbids_AreRefused(string options)
+    {
+        var json = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"))
+            .Replace("""{ "mss": 1000, "sackOK": true, "ts": { "val": 100, "ecr": 0 }, "wscale": 2 }""", options);
+
+        Assert.False(Evaluate(json).IsValid, options);
+        Assert.False(SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid, options);
+    }
+}
