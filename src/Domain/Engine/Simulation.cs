@@ -323,6 +323,12 @@ public sealed partial class Simulation
         var to = Route(from, ref seg);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentSent(Now, _journalSeq, from.Name, sent.Tuple, sent.Flags, sent.Seq, sent.Ack, sent.Length,
             sent.Window, sent.Options, reason, to?.Name, sent.Id));
+        if (ReferenceEquals(to, from))
+        {
+            // A segment to one of the host's own addresses goes through the loopback device: no link, no delay, no loss.
+            Schedule(Now, to, seg);
+            return;
+        }
         var link = to is null ? null : FindLink(from.Name, to.Name);
         if (to is null || link is null)
         {

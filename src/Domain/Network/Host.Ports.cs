@@ -68,6 +68,22 @@ public sealed partial class Host
             && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
             && !(sk.ReusePort && o.ReusePort));
 
+    /// <summary>
+    /// Models inet_csk_listen_start() → inet_csk_get_port() — net/ipv4/inet_connection_sock.c — for a
+    /// socket already bound: the state is TCP_LISTEN when the port is re-checked, so the fastreuse
+    /// shortcut is off ("sk_reuse &amp;&amp; sk_state != TCP_LISTEN") and every other owner of the port
+    /// goes through inet_bind_conflict() with relax and reuseport_ok: established connections
+    /// (the listener's own accepted children included), timewait entries and bound sockets all
+    /// count. SO_REUSEADDR (sk_reuse, read now, at listen time) excuses an owner only when both set
+    /// it and the owner is not listening; SO_REUSEPORT when both set it (one user, so the uid
+    /// check always holds). True when the port may be listened on.
+    /// </summary>
+    internal bool ListenPortFree(TcpSocket sk) =>
+        !_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)
+        || !bucket.Owners.Any(o => !ReferenceEquals(o, sk)
+            && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
+            && !(sk.ReusePort && o.ReusePort));
+
     /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
     internal string? BindExplicit(TcpSocket sk, ushort port)
     {

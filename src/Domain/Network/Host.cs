@@ -276,10 +276,6 @@ public sealed partial class Host : IEventTarget
         if (onPort.Count == 0) _listeners.Remove(sk.Local.Port);
     }
 
-    /// <summary>inet_csk_get_port()'s listener re-check: another listener on the port, unless both set SO_REUSEPORT.</summary>
-    internal bool ListenerConflict(ushort port, bool reusePort) =>
-        _listeners.TryGetValue(port, out var onPort) && onPort.Exists(l => !(reusePort && l.ReusePort));
-
     /// <summary>
     /// Models tcp_v4_send_reset() — net/ipv4/tcp_ipv4.c: never in answer to a RST; if the
     /// offending segment had ACK: `R` with seq = its ack; otherwise `R.` with seq 0 and
@@ -305,11 +301,14 @@ public sealed partial class Host : IEventTarget
         Sim.Transmit(this, seg, reason);
     }
 
+    /// <summary>The reason journaled for a segment a scripted host injects.</summary>
+    public const string InjectReason = "inject";
+
     /// <summary>Sends a segment a scripted host was told to send (an `inject` step).</summary>
     public DomainError? Inject(Segment seg)
     {
         if (Kind != HostKind.Scripted) return DomainError.Invalid($"host '{Name}' is not scripted", "from");
-        Sim.Transmit(this, seg, "inject");
+        Sim.Transmit(this, seg, InjectReason);
         return null;
     }
 

@@ -64,9 +64,10 @@ public sealed partial class ScenarioRunner
 
     /// <summary>
     /// Every SegmentSent of the journal in order, dropped when a SegmentDropped for it follows at
-    /// once. Relative numbers follow Wireshark: each direction's ISN is the seq of the latest SYN
-    /// sent in that direction; ack is relative to the reverse direction's ISN (as written when the
-    /// segment has no ACK flag, its ack field then meaning nothing).
+    /// once. Relative numbers follow Wireshark: each direction's ISN is the seq of the SYN that opened
+    /// the direction's current incarnation; ack is relative to the reverse direction's ISN (as
+    /// written when the segment has no ACK flag, its ack field then meaning nothing). See
+    /// <see cref="OpensIncarnation"/> for which SYNs re-base.
     /// </summary>
     internal static ImmutableArray<WirePacket> CapturePackets(IReadOnlyList<SimEvent> journal, Func<IPv4, string?> hostAt)
     {
@@ -75,7 +76,7 @@ public sealed partial class ScenarioRunner
         for (int i = 0; i < journal.Count; i++)
         {
             if (journal[i] is not SegmentSent s) continue;
-            if ((s.Flags & TcpFlags.Syn) != 0) isn[s.Tuple] = s.SeqNo;
+            if ((s.Flags & TcpFlags.Syn) != 0 && OpensIncarnation(journal, i, isn.ContainsKey(s.Tuple))) isn[s.Tuple] = s.SeqNo;
             bool dropped = i + 1 < journal.Count && journal[i + 1] is SegmentDropped d
                 && (s.SegmentId != 0 ? d.SegmentId == s.SegmentId : d.Host == s.Host && d.Tuple == s.Tuple && d.SeqNo == s.SeqNo && d.Flags == s.Flags);
             var to = s.To ?? hostAt(s.Tuple.Remote.Address) ?? s.Tuple.Remote.Address.ToString();
@@ -86,6 +87,34 @@ public sealed partial class ScenarioRunner
                 s.Len, dropped, s.Win, s.Options, receiverIsn));
         }
         return packets.ToImmutable();
+    }
+
+    /// <summary>
+    /// Whether the SYN at <paramref name="index"/> opens a new incarnation of its direction, so that
+    /// relative numbers re-base on it: the first SYN of the 4-tuple's direction; a SYN a simulated
+    /// Linux host sent (its own connect() or SYN-ACK, whose retransmissions repeat the ISN); or an
+    /// injected SYN that the receiver accepted — answered later in the reverse direction by a segment
+    /// acknowledging seq + 1 (a SYN-ACK to a SYN, also through TIME-WAIT; an ACK to a SYN-ACK). A
+    /// rejected SYN — answered with a challenge ACK, a TIME-WAIT's dup-ACK or a RST — is not a new
+    /// connection and leaves the numbering alone. The answer must come before the direction's next SYN.
+    /// </summary>
+    static bool OpensIncarnation(IReadOnlyList<SimEvent> journal, int index, bool directionSeen)
+    {
+        var syn = (SegmentSent)journal[index];
+        if (!directionSeen || syn.Reason != Host.InjectReason) return true;
+        uint acked = unchecked(syn.SeqNo + 1);
+        var reverse = syn.Tuple.Reversed;
+        bool wantSyn = (syn.Flags & TcpFlags.Ack) == 0;
+        for (int j = index + 1; j < journal.Count; j++)
+        {
+            if (journal[j] is not SegmentSent r) continue;
+            if (r.Tuple == syn.Tuple && (r.Flags & TcpFlags.Syn) != 0) return false; // the next SYN of this direction: not answered before it
+            if (r.Tuple != reverse) continue;
+            if ((r.Flags & (TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Ack && r.AckNo == acked
+                && (!wantSyn || (r.Flags & TcpFlags.Syn) != 0)) return true;
+            if ((r.Flags & TcpFlags.Syn) != 0 && r.Reason != Host.InjectReason) return false; // a later incarnation began
+        }
+        return false;
     }
 
     /// <summary>Whether a segment satisfies an entry: flags exactly, every other field when given.</summary>

@@ -16,7 +16,12 @@ public sealed partial class TcpSocket
         return CallOutcome.Ok();
     }
 
-    /// <summary>Models inet_listen() / inet_csk_listen_start(): autobinds if needed; EADDRINUSE on a port conflict.</summary>
+    /// <summary>
+    /// Models inet_listen() / inet_csk_listen_start(): autobinds if needed; then the socket is put in
+    /// TCP_LISTEN and inet_csk_get_port() re-checks the whole port (<see cref="Host.ListenPortFree"/>);
+    /// on a conflict the state goes back to TCP_CLOSE with the port still bound, and listen() fails
+    /// with EADDRINUSE.
+    /// </summary>
     internal CallOutcome Listen(int backlog)
     {
         if (State == TcpState.Listen)
@@ -30,9 +35,7 @@ public sealed partial class TcpSocket
             var err = Host.BindEphemeral(this);
             if (err is not null) return CallOutcome.Fail(err);
         }
-        // inet_csk_get_port() is re-checked with the listener flag: TIME-WAIT owners with SO_REUSEADDR
-        // on both sides do not conflict, but another listener does.
-        if (Host.ListenerConflict(Local.Port, ReusePort)) return CallOutcome.Fail(Errno.EADDRINUSE);
+        if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(IPv4.Any, Local.Port);

@@ -85,7 +85,71 @@ public sealed partial class TcpSocket
             StartDeferredSend();
             return;
         }
-        Ignore(seg, seg.Has(TcpFlags.Rst) ? "RST without ACK in SYN-SENT" : "simultaneous open is not modelled");
+        if (seg.Has(TcpFlags.Rst))
+        {
+            Ignore(seg, "RST without ACK in SYN-SENT"); // discard_and_undo
+            return;
+        }
+        // PAWS against a timestamp inherited from a reused TIME-WAIT (tcp_paws_reject(&tp->rx_opt, 0)).
+        if (_tsRecentStampSec != 0 && seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps && (int)(_tsRecent - seg.Options.TsVal) > 0)
+        {
+            Ignore(seg, "PAWS: SYN older than the TIME-WAIT's timestamp");
+            return;
+        }
+        if (seg.Has(TcpFlags.Syn))
+        {
+            SimultaneousOpen(seg);
+            return;
+        }
+        Ignore(seg, "neither SYN nor RST in SYN-SENT");
+    }
+
+    /// <summary>
+    /// Models the "SYN without ACK" branch of tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c:
+    /// crossed SYNs (simultaneous open, or connect to self). The full socket goes SYN_RECV with
+    /// rcv_nxt = seq + 1 and the peer's (unscaled) window, and tcp_send_synack() sends the SYN still in
+    /// the retransmission queue again, now with ACK: the original ISN and options, ack = rcv_nxt.
+    /// The SYN's RTO keeps running and retransmits it as a SYN-ACK. Data on the SYN is discarded
+    /// ("goto consume"); connect() keeps waiting (inet_wait_for_connect: SYN_SENT | SYN_RECV).
+    /// </summary>
+    void SimultaneousOpen(Segment seg)
+    {
+        TransitionTo(TcpState.SynRecv, "tcp_rcv_synsent_state_process (SYN without ACK)");
+        Irs = seg.Seq;
+        RcvNxt = Irs + 1;
+        _rcvWup = RcvNxt;
+        NegotiateOptions(seg.Options);
+        _sndWnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
+        _sndWl1 = seg.Seq;
+        // The transmission stamps the skb again (skb_mstamp_ns): an RTT sample runs from the SYN-ACK.
+        _rtx[0] = _rtx[0] with { Flags = TcpFlags.Syn | TcpFlags.Ack, SentAt = _sim.Now };
+        // tcp_send_synack(): a transmission of the queued SYN skb, not a retransmission (no RetransSegs).
+        Transmit(TcpFlags.Syn | TcpFlags.Ack, Iss, 0, "tcp_send_synack (simultaneous open)", syn: true, retransmit: true);
+    }
+
+    /// <summary>
+    /// The TCP_SYN_RECV case of tcp_rcv_state_process() for a full socket (simultaneous open): an
+    /// acceptable ACK makes it ESTABLISHED — snd_una = ack, the scaled window, retrans_stamp cleared,
+    /// tcp_init_transfer() (TCP_TIMEOUT_FALLBACK without an RTT sample), lsndtime — and
+    /// sk_state_change() wakes connect(), which returns 0. The keepalive timer is not armed here
+    /// (only tcp_finish_connect() and tcp_create_openreq_child() arm it).
+    /// </summary>
+    void EstablishFromSynRecv(Segment seg)
+    {
+        _retransStamp = null;
+        if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback;
+        TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
+        _sndWnd = (uint)seg.Window << _sndWscale;
+        _sndWl1 = seg.Seq;
+        _lastRecv = _lastAckRecv = _sim.Now;
+        _lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
+        LinkPeer();
+        if (_pendingConnect is { } call)
+        {
+            _pendingConnect = null;
+            _sim.CompleteCall(call, 0, null);
+        }
+        StartDeferredSend();
     }
 
     /// <summary>
@@ -192,8 +256,9 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
-        // Step 4: a SYN in a synchronized state gets a challenge ACK.
-        if (seg.Has(TcpFlags.Syn))
+        // Step 4: a SYN in a synchronized state gets a challenge ACK — except, in SYN_RECV with a user
+        // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass".
+        if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
             SynChallenge();
             return;
@@ -205,6 +270,12 @@ public sealed partial class TcpSocket
         }
         // Step 5: the ACK.
         var verdict = ProcessAck(seg);
+        if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
+        {
+            // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
+            Host.SendResetReply(seg, "tcp_rcv_state_process (SYN_RECV, unacceptable ACK)");
+            return;
+        }
         if (verdict == AckVerdict.Invalid)
         {
             // An ACK of unsent data: tcp_rcv_established drops it; the other states answer with a challenge ACK.
@@ -216,6 +287,9 @@ public sealed partial class TcpSocket
         bool finAcked = SndUna == WriteSeq && _finQueued;
         switch (State)
         {
+            case TcpState.SynRecv:
+                EstablishFromSynRecv(seg);
+                break;
             case TcpState.FinWait1 when finAcked:
                 TransitionTo(TcpState.FinWait2, "tcp_rcv_state_process (FIN acked)");
                 SendShutdown = true;
@@ -286,6 +360,11 @@ public sealed partial class TcpSocket
             AckSendCheck();
         }
     }
+
+    /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
+    bool IsCrossedSynAck(Segment seg) =>
+        State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
+        && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == RcvNxt && seg.Ack == SndNxt;
 
     /// <summary>tcp_reset_check(): a RST at rcv_nxt − 1 is acceptable in CLOSE_WAIT, LAST_ACK and CLOSING.</summary>
     bool ResetCheck(Segment seg) =>
@@ -519,7 +598,9 @@ public sealed partial class TcpSocket
     void DataQueue(Segment seg)
     {
         bool fin = seg.Has(TcpFlags.Fin);
-        if (seg.Length == 0 && !fin) return;
+        // seq == end_seq: nothing to queue. A crossed SYN-ACK occupies its SYN's sequence number and
+        // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
+        if (seg.Seq == seg.EndSeq) return;
         uint seq = seg.Seq, end = seg.EndSeq;
         if (!SeqMath.After(end, RcvNxt))
         {

@@ -16,7 +16,8 @@ public sealed partial class TcpSocket
         var options = syn
             ? new TcpOptions(Mss: TcpConstants.EthernetMss,
                 WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
-                HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0, TsEcr: 0)
+                HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
+                TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _tsRecent : 0)
             : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
         if (!syn && _sackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
             options = options with { Sack = SackBlocks.Of(new SackBlock(block.Left, block.Right)) };
@@ -308,7 +309,8 @@ public sealed partial class TcpSocket
         if (head.Flags.HasFlag(TcpFlags.Syn))
         {
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
-            if (State == TcpState.SynSent) Transmit(TcpFlags.Syn, Iss, 0, reason, syn: true, retransmit: true);
+            // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
+            if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, Iss, 0, reason, syn: true, retransmit: true);
             Host.Count(MibCounter.TcpRetransSegs);
             return;
         }

@@ -95,4 +95,143 @@ public class CallCompletionTests
         h.At(TwoHostHarness.Ms(100));
         Assert.Equal(c.SocketId, h.Returned(c.CallId)!.SocketId);
     }
+
+}
+
+/// <summary>Simultaneous open and connect to self: tcp_rcv_synsent_state_process(), SYN without ACK, then SYN_RECV as a full socket.</summary>
+public class SimultaneousOpenTests
+{
+
+    static CallHandle ConnectBound(TwoHostHarness h, string from, string to, ushort bind, ushort port) =>
+        h.Call(new SocketCallRequest(from, "app", SocketCallKind.Connect) { ToHost = to, ToPort = port, BindPort = bind });
+
+    [Fact]
+    public void SynSent_CrossedSynsOnFixedPorts_BothSynRecvThenEstablishedAndConnectReturnsZero()
+    {
+        var h = new TwoHostHarness();
+        h.At(Ms(1));
+        var cc = ConnectBound(h, "client", "server", 5000, 6000);
+        var sc = ConnectBound(h, "server", "client", 6000, 5000);
+        h.At(S(5));
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        var s = h.Sim.FindSocket(sc.SocketId)!;
+        foreach (var (me, peer, name) in new[] { (c, s, "client"), (s, c, "server") })
+        {
+            // The SYN at 1 ms; the peer's SYN at 11 ms → SYN_RECV and a SYN-ACK with our ISN; its SYN-ACK at 21 ms → ESTABLISHED and an ACK.
+            var sent = h.Sent(name).ToList();
+            Assert.Equal([(Ms(1), "S", me.Iss, 0u), (Ms(11), "S.", me.Iss, peer.Iss + 1), (Ms(21), ".", me.Iss + 1, peer.Iss + 1)],
+                sent.Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo, x.AckNo)));
+            Assert.Equal(sent[0].Options with { TsVal = 0 }, sent[1].Options with { TsVal = 0, TsEcr = 0 });
+            Assert.Equal(peer.Iss == 0 ? 0u : h.Sent(peer.Host.Name).First().Options.TsVal, sent[1].Options.TsEcr);
+            Assert.Equal([TcpState.SynSent, TcpState.SynRecv, TcpState.Established], h.States(me.Id).Select(e => e.To));
+            Assert.Equal([Ms(1), Ms(11), Ms(21)], h.States(me.Id).Select(e => e.At));
+            Assert.Equal(1, me.Host.Mib[MibCounter.TcpActiveOpens]);
+            Assert.Equal(0, me.Host.Mib[MibCounter.TcpPassiveOpens]);
+            Assert.Equal(1, me.Host.Mib[MibCounter.TcpExtDelayedACKLost]);
+            Assert.Equal(0, me.Host.Mib[MibCounter.TcpRetransSegs]);
+        }
+        Assert.Equal((0L, Ms(21)), (h.Returned(cc.CallId)!.Result, h.Returned(cc.CallId)!.At));
+        Assert.Equal((0L, Ms(21)), (h.Returned(sc.CallId)!.Result, h.Returned(sc.CallId)!.At));
+        Assert.Equal(c.Id, s.PeerSocketId);
+    }
+
+    /// <summary>The client connects from 5000 to server:6000 over a dead link; at 100 ms a SYN (seq 7000, TSval 500) from server:6000 is injected.</summary>
+    static (TwoHostHarness H, TcpSocket C, CallHandle Connect) SynRecvAfterInjectedSyn()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var cc = ConnectBound(h, "client", "server", 5000, 6000);
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        h.At(Ms(100));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn, 7000, 0, 29200, 0,
+            new TcpOptions(Mss: 1460, WindowScale: 7, SackPermitted: true, HasTimestamp: true, TsVal: 500, TsEcr: 0)));
+        Assert.Equal(TcpState.SynRecv, c.State);
+        return (h, c, cc);
+    }
+
+    [Fact]
+    public void SynSent_InjectedSyn_SynRecvSynAckWithOriginalIsnAndRetransmittedAsSynAck()
+    {
+        var (h, c, cc) = SynRecvAfterInjectedSyn();
+        Assert.Equal(7001u, c.RcvNxt);
+        h.At(S(4));
+        var sent = h.Sent("client").ToList();
+        Assert.Equal(["S", "S.", "S.", "S."], sent.Select(x => x.Flags.ToLetters()));
+        Assert.All(sent, x => Assert.Equal(c.Iss, x.SeqNo));
+        Assert.All(sent.Skip(1), x => Assert.Equal(7001u, x.AckNo));
+        Assert.All(sent.Skip(1), x => Assert.Equal(500u, x.Options.TsEcr));
+        Assert.Equal(1460, sent[1].Options.Mss);
+        // The SYN's RTO keeps running: 1 s after the SYN, then 2 s later (SYN_RECV backs off at once).
+        Assert.Equal([Ms(0), Ms(100), S(1), S(3)], sent.Select(x => x.At));
+        Assert.Equal(2, h.Client.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Null(h.Returned(cc.CallId));
+    }
+
+    [Fact]
+    public void SynRecv_AcceptableAck_EstablishedAndConnectReturnsZero()
+    {
+        var (h, c, cc) = SynRecvAfterInjectedSyn();
+        h.At(Ms(150));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1, 229, 0, TcpOptions.None with { HasTimestamp = true, TsVal = 550, TsEcr = 0 }));
+        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal((0L, Ms(150)), (h.Returned(cc.CallId)!.Result, h.Returned(cc.CallId)!.At));
+        Assert.Equal(229u << 7, c.Info.SndWnd);
+        Assert.Equal(c.Iss + 1, c.SndUna);
+        h.At(S(10));
+        Assert.Equal(2, h.Sent("client").Count());
+    }
+
+    [Fact]
+    public void SynRecv_AckOfUnsentData_ReplyRstAndStaysSynRecv()
+    {
+        var (h, c, cc) = SynRecvAfterInjectedSyn();
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 77, 229, 0, TcpOptions.None));
+        var rst = h.Sent("client").Last();
+        Assert.Equal(("R", c.Iss + 77), (rst.Flags.ToLetters(), rst.SeqNo));
+        Assert.Equal(TcpState.SynRecv, c.State);
+        Assert.Null(h.Returned(cc.CallId));
+    }
+
+    [Fact]
+    public void SynRecv_RstAtRcvNxt_ConnectFailsWithEconnresetAndAttemptFails()
+    {
+        var (h, c, cc) = SynRecvAfterInjectedSyn();
+        h.At(Ms(120));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Rst, 7001, 0, 0, 0, TcpOptions.None));
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal(("ECONNRESET", Ms(120)), (h.Returned(cc.CallId)!.Errno, h.Returned(cc.CallId)!.At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpEstabResets]);
+    }
+
+    [Fact]
+    public void SynRecv_AnotherSyn_ChallengeAck()
+    {
+        var (h, c, _) = SynRecvAfterInjectedSyn();
+        h.At(Ms(120));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn, 7000, 0, 29200, 0, TcpOptions.None));
+        var ack = h.Sent("client").Last();
+        Assert.Equal((".", c.Iss + 1, 7001u, Ms(120)), (ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo, ack.At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPSYNChallenge]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(TcpState.SynRecv, c.State);
+    }
+
+    [Fact]
+    public void SynSent_ConnectToSelf_EstablishedWithItselfAtOnce()
+    {
+        var h = new TwoHostHarness();
+        h.At(Ms(5));
+        var cc = ConnectBound(h, "client", "client", 5000, 5000);
+        h.At(Ms(10));
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal((0L, Ms(5)), (h.Returned(cc.CallId)!.Result, h.Returned(cc.CallId)!.At));
+        Assert.Equal([("S", c.Iss, 0u), ("S.", c.Iss, c.Iss + 1), (".", c.Iss + 1, c.Iss + 1)],
+            h.Sent("client").Select(x => (x.Flags.ToLetters(), x.SeqNo, x.AckNo)));
+        Assert.Equal([TcpState.SynSent, TcpState.SynRecv, TcpState.Established], h.States(c.Id).Select(e => e.To));
+        h.Send(c.Id, 100);
+        h.At(Ms(20));
+        Assert.Equal(100, h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = c.Id, Bytes = 1000 }).Result);
+    }
 }

@@ -50,4 +50,96 @@ public class ListenerTests
         Assert.Equal(TcpState.Listen, l.State);
         Assert.Equal(0, h.Client.TimeWaitCount);
     }
+
+    static CallHandle Listen(TwoHostHarness h, int socket) =>
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = socket, Backlog = 16 });
+
+    static int BoundSocket(TwoHostHarness h, ushort port, bool reuseAddr)
+    {
+        var s = h.Call("server", SocketCallKind.Socket).SocketId;
+        if (reuseAddr) h.SetOption(s, SocketOption.SO_REUSEADDR, 1);
+        Assert.Null(h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = s, Port = port }).Errno);
+        return s;
+    }
+
+    /// <summary>A listener on server:80 (SO_REUSEADDR as told) with one accepted child, then shutdown(SHUT_RD): CLOSE, still bound.</summary>
+    static (TwoHostHarness H, TcpSocket Listener, TcpSocket Child) ShutDownListenerWithChild(bool reuseAddr)
+    {
+        var h = new TwoHostHarness();
+        int l = BoundSocket(h, 80, reuseAddr);
+        Assert.Null(Listen(h, l).Errno);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = h.Call("server", SocketCallKind.Accept, l);
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = l, How = ShutdownHow.SHUT_RD });
+        var listener = h.Sim.FindSocket(l)!;
+        Assert.Equal(TcpState.Close, listener.State);
+        return (h, listener, h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!);
+    }
+
+    [Fact]
+    public void ShutDownListener_ListenAgainWhileItsAcceptedChildHoldsThePort_EaddrinuseStaysCloseAndBound()
+    {
+        // inet_csk_listen_start(): TCP_LISTEN, then inet_csk_get_port() finds the child (ESTABLISHED, no SO_REUSEADDR).
+        var (h, listener, child) = ShutDownListenerWithChild(reuseAddr: false);
+        Assert.Equal(TcpState.Established, child.State);
+        Assert.Equal("EADDRINUSE", Listen(h, listener.Id).Errno);
+        Assert.Equal(TcpState.Close, listener.State);
+        Assert.Equal(80, listener.Local.Port);
+        Assert.True(listener.BoundPort);
+        Assert.DoesNotContain(listener, h.Server.Listeners);
+        Assert.Equal([TcpState.Listen, TcpState.Close], h.States(listener.Id).Select(e => e.To));
+    }
+
+    [Fact]
+    public void ShutDownListenerWithReuseAddr_ListenAgainWhileItsChildHoldsThePort_Listens()
+    {
+        // The child inherited SO_REUSEADDR (sk_clone_lock) and is not listening: both reuse, no conflict.
+        var (h, listener, child) = ShutDownListenerWithChild(reuseAddr: true);
+        Assert.True(child.ReuseAddr);
+        Assert.Null(Listen(h, listener.Id).Errno);
+        Assert.Equal(TcpState.Listen, listener.State);
+    }
+
+    [Fact]
+    public void TwoBoundWithReuseAddr_OneClearsItBeforeTheOtherListens_EaddrinuseAsSkReuseIsReadAtListen()
+    {
+        var h = new TwoHostHarness();
+        int a = BoundSocket(h, 80, reuseAddr: true);
+        int b = BoundSocket(h, 80, reuseAddr: true);
+        h.SetOption(a, SocketOption.SO_REUSEADDR, 0);
+        Assert.Equal("EADDRINUSE", Listen(h, a).Errno);
+        Assert.Equal("EADDRINUSE", Listen(h, b).Errno);
+        h.SetOption(a, SocketOption.SO_REUSEADDR, 1);
+        Assert.Null(Listen(h, b).Errno);
+        // The owner a is bound, not listening; b now is: a's listen meets a listener.
+        Assert.Equal("EADDRINUSE", Listen(h, a).Errno);
+        Assert.Equal(TcpState.Close, h.Sim.FindSocket(a)!.State);
+    }
+
+    [Fact]
+    public void BoundWithReuseAddr_ListenWhileServerTimeWaitHoldsThePort_ListensOnlyIfTheClosedSocketHadReuseAddr()
+    {
+        foreach (var oldReuse in new[] { true, false })
+        {
+            var h = new TwoHostHarness();
+            int l = BoundSocket(h, 80, oldReuse);
+            Listen(h, l);
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+            var a = h.Call("server", SocketCallKind.Accept, l);
+            h.At(Ms(100));
+            var s = h.Returned(a.CallId)!.SocketId;
+            h.Call("server", SocketCallKind.Close, l);
+            h.Call("server", SocketCallKind.Close, s);
+            h.At(Ms(150));
+            h.Call("client", SocketCallKind.Close, h.Sim.FindSocket(s)!.PeerSocketId);
+            h.At(Ms(300));
+            Assert.Equal(1, h.Server.TimeWaitCount);
+            var n = h.Call("server", SocketCallKind.Socket).SocketId;
+            h.SetOption(n, SocketOption.SO_REUSEADDR, 1);
+            var bind = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = n, Port = 80 });
+            Assert.Equal(oldReuse ? null : "EADDRINUSE", bind.Errno);
+            if (oldReuse) Assert.Null(Listen(h, n).Errno);
+        }
+    }
 }

@@ -17,12 +17,12 @@ public class PacketMatchingTests
 
     static string? HostAt(IPv4 address) => address == ClientIp ? "client" : address == ServerIp ? "server" : null;
 
-    void Sent(double ms, FourTuple tuple, string flags, uint seq, uint ack, int len = 0, bool dropped = false)
+    void Sent(double ms, FourTuple tuple, string flags, uint seq, uint ack, int len = 0, bool dropped = false, string reason = "test")
     {
         Assert.True(TcpFlagsText.TryParse(flags, out var f));
         var at = new SimTime((long)(ms * 1_000_000));
         var host = tuple == ClientToServer ? "client" : "server";
-        _journal.Add(new SegmentSent(at, _journal.Count, host, tuple, f, seq, ack, len, 65535, TcpOptions.None, "test", null));
+        _journal.Add(new SegmentSent(at, _journal.Count, host, tuple, f, seq, ack, len, 65535, TcpOptions.None, reason, null));
         if (dropped) _journal.Add(new SegmentDropped(at, _journal.Count, host, tuple, f, seq, ack, len, "loss"));
     }
 
@@ -51,6 +51,64 @@ public class PacketMatchingTests
         Sent(100, ClientToServer, "P.", 1001, 5001, len: 100);
         Sent(200, ClientToServer, "F.", 1101, 5001, dropped: true);
         Sent(410, ClientToServer, "F.", 1101, 5001);
+    }
+
+    void Injected(double ms, string flags, uint seq, uint ack = 0) => Sent(ms, ClientToServer, flags, seq, ack, reason: Host.InjectReason);
+
+    [Fact]
+    public void Capture_InjectedSynAnsweredByTimeWaitAck_NotANewConnectionNoRebase()
+    {
+        Handshake();
+        Injected(1000, "S", 300);
+        Sent(1010, ServerToClient, ".", 5001, 1102);
+        Injected(1200, "R", 1102);
+
+        var p = Capture();
+
+        Assert.Equal([4294966596u, 5001 - 5000, 102u], p.Skip(6).Select(x => x.RelativeSeq));
+        Assert.Equal(102u, p[7].RelativeAck);
+    }
+
+    [Fact]
+    public void Capture_InjectedSynAnsweredBySynAck_RebasesBothDirections()
+    {
+        Handshake();
+        Injected(1000, "S", 300);
+        Sent(1010, ServerToClient, "S.", 9000, 301);
+        Injected(1020, ".", 301, 9001);
+
+        var p = Capture();
+
+        Assert.Equal([(0u, 0u), (0u, 1u), (1u, 1u)], p.Skip(6).Select(x => (x.RelativeSeq, x.Flags.HasFlag(TcpFlags.Ack) ? x.RelativeAck : 0u)));
+    }
+
+    [Fact]
+    public void Capture_InjectedSynRejectedThenRetriedAndAccepted_OnlyTheAcceptedOneRebases()
+    {
+        Handshake();
+        Injected(1000, "S", 500);
+        Sent(1010, ServerToClient, ".", 5001, 1102);
+        Injected(1200, "R", 1102);
+        Injected(2000, "S", 500);
+        Sent(2010, ServerToClient, "S.", 7000, 501);
+
+        var p = Capture();
+
+        Assert.Equal(102u, p[8].RelativeSeq);
+        Assert.Equal((0u, 0u, 1u), (p[9].RelativeSeq, p[10].RelativeSeq, p[10].RelativeAck));
+    }
+
+    [Fact]
+    public void Capture_LinuxHostsOwnSynAnsweredWithChallengeAck_RebasesAsItsNewConnection()
+    {
+        Handshake();
+        Sent(1000, ClientToServer, "S", 300, 0);
+        Sent(1010, ServerToClient, ".", 5001, 1102);
+
+        var p = Capture();
+
+        Assert.Equal(0u, p[6].RelativeSeq);
+        Assert.Equal(802u, p[7].RelativeAck);
     }
 
     [Fact]
