@@ -24,6 +24,7 @@ builder.Services.AddApiMediator();
 builder.Services.AddApiErrorHandling();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddOutputs();
 
 var app = builder.Build();
 
