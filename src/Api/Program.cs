@@ -28,6 +28,7 @@ builder.Services.AddApiErrorHandling();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
 builder.Services.AddServiceMetrics();
+builder.Services.AddOutputs();
 
 var app = builder.Build();
 

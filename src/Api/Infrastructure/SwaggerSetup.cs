@@ -15,7 +15,9 @@ public static class SwaggerSetup
             {
                 Title = "SimService",
                 Version = DocumentName,
-                Description = "Simulates, in virtual time, how the Linux kernel tears TCP connections down.",
+                Description = "Simulates, in virtual time, how the Linux kernel tears TCP connections down. " +
+                    "To look at a simulation, open its page GET /api/v1/simulations/{id}/view (linked as links.view from each simulation): " +
+                    "the ladder diagram, every host's socket table at any virtual time, the time series and the journal.",
             });
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<AllowedValuesSchemaFilter>();

@@ -213,7 +213,7 @@ public sealed partial class Simulation
             Step();
             processed++;
         }
-        if (until > Now) Now = until;
+        if (until > Now) MoveClock(until);
         return new AdvanceResult(Now, processed, false, _queue.Count == 0);
     }
 
@@ -253,11 +253,24 @@ public sealed partial class Simulation
         return new AdvanceResult(Now, processed, truncated, _queue.Count == 0);
     }
 
+    /// <summary>
+    /// Raised just before the clock moves forward, with the time it moves to: everything due up to
+    /// the current time has happened. For observers that sample state over time (time series, the
+    /// socket table at a past time); they must not change the simulation.
+    /// </summary>
+    public event Action<Simulation, SimTime>? ClockAdvancing;
+
+    void MoveClock(SimTime to)
+    {
+        if (to > Now) ClockAdvancing?.Invoke(this, to);
+        Now = to;
+    }
+
     /// <summary>Pops one item: the only place the clock moves.</summary>
     void Step()
     {
         var item = _queue.Dequeue();
-        Now = item.At;
+        MoveClock(item.At);
         EventsProcessed++;
         if (item.Timer is { } timer)
         {

@@ -13,6 +13,9 @@ public sealed record ScenarioRunOptions
     /// <summary>The most events the whole run may process; a run that needs more stops with an error.</summary>
     public long EventBudget { get; init; } = DefaultEventBudget;
 
+    /// <summary>Called with the fresh simulation before anything runs (to attach observers such as a time sampler).</summary>
+    public Action<Simulation>? Attach { get; init; }
+
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>).</summary>
     public CancellationToken Interruption { get; init; }
 }

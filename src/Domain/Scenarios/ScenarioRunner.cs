@@ -26,6 +26,7 @@ public sealed partial class ScenarioRunner
         _doc = doc;
         _eventBudget = options.EventBudget;
         _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
+        options.Attach?.Invoke(_sim);
     }
 
     /// <summary>Runs a parsed document; a failed check is a result, never an exception.</summary>

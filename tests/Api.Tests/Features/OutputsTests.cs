@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Formats.Tar;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Xml.Linq;
 using SimService.Api.Tests.Infrastructure;
 
@@ -77,7 +79,74 @@ public sealed class OutputsTests(ApiHosts hosts)
         Assert.Contains(doc.Descendants(svg + "g"), g => (string?)g.Attribute("data-flags") == "R.");
     }
 
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task OrderlyClose_GetSocketTableAtPastTimes_ShowsTheStatesOfThoseTimes(DatabaseProvider provider)
+    {
+        var sim = await Stories.OrderlyCloseAsync(hosts.Client(provider));
+
+        async Task<string> StatesAt(string query)
+        {
+            var table = await sim.GetJsonAsync($"socket-table{query}");
+            return string.Join(" | ", table.GetProperty("hosts").EnumerateArray().Select(h =>
+                h.GetProperty("host").GetString() + ":" + string.Join(",", h.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("state").GetString()))));
+        }
+
+        Assert.Equal("client:SYN-SENT | server:LISTEN", await StatesAt("?atNs=0")); // commands at a time count at that time
+        Assert.Equal("client:FIN-WAIT-2 | server:LISTEN,CLOSE-WAIT", await StatesAt("?atNs=399000000"));
+        Assert.Equal("client:TIME-WAIT | server:LISTEN", await StatesAt("?atNs=1000000000"));
+        Assert.Equal("client: | server:LISTEN", await StatesAt(""));
+        Assert.Equal(await StatesAt(""), await StatesAt("?atNs=999000000000"));
+        var past = await sim.GetJsonAsync("socket-table?atNs=1000000000");
+        Assert.Equal(1_000_000_000, past.GetProperty("atNs").GetInt64());
+        var timer = past.GetProperty("hosts")[0].GetProperty("items")[0].GetProperty("timer");
+        Assert.InRange(timer.GetProperty("leftNs").GetInt64(), 58_000_000_000, 60_500_000_000);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task OrderlyClose_GetTimeSeries_CountsEachStateWhileItLasts(DatabaseProvider provider)
+    {
+        var sim = await Stories.OrderlyCloseAsync(hosts.Client(provider));
+
+        var series = await sim.GetJsonAsync("timeseries?points=1261&toNs=63000000000");
+        var svg = XDocument.Parse(await (await sim.Client.GetAsync($"{sim.Base}/timeseries.svg?points=100")).Content.ReadAsStringAsync());
+
+        Assert.Equal(63_000_000_000, series.GetProperty("toNs").GetInt64());
+        var client = series.GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("host").GetString() == "client");
+        var points = client.GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal(1261, points.Count);
+        long Count(string field, long atNs) => points.Single(p => p.GetProperty("atNs").GetInt64() == atNs).GetProperty(field).GetInt64();
+        Assert.Equal(1, Count("established", 50_000_000));
+        Assert.Equal(0, Count("established", 100_000_000)); // close() at 100 ms
+        Assert.Equal(1, Count("finWait2", 400_000_000));
+        Assert.Equal(1, Count("timeWait", 1_000_000_000));
+        Assert.Equal(0, Count("timeWait", 63_000_000_000));
+        Assert.Equal(28232, client.GetProperty("limits").GetProperty("ephemeralPorts").GetInt64());
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(2, svg.Descendants(ns + "g").Count(g => (string?)g.Attribute("class") == "panel"));
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task AnySimulation_GetIt_LinksToItsViewPageWhichEmbedsTheDiagram(DatabaseProvider provider)
+    {
+        var sim = await Stories.LingerZeroRstAsync(hosts.Client(provider));
+
+        var resource = await sim.Client.GetFromJsonAsync<JsonElement>(sim.Base);
+        var view = resource.GetProperty("links").GetProperty("view").GetString()!;
+        var response = await sim.Client.GetAsync(view);
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal($"/api/v1/simulations/{sim.Id}/view", view);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ladder\"", html);
+        Assert.Contains($"const api = \"/api/v1/simulations/{sim.Id}\"", html);
+        Assert.Contains("${api}/socket-table?atNs=", html);
+        var swagger = await sim.Client.GetStringAsync("/swagger/v1/swagger.json");
+        Assert.Contains("/api/v1/simulations/{id}/view", JsonDocument.Parse(swagger).RootElement.GetProperty("info").GetProperty("description").GetString());
+    }
+
     [Theory]
+    [InlineData("socket-table?atNs=-1", HttpStatusCode.BadRequest)]
+    [InlineData("timeseries?points=1", HttpStatusCode.BadRequest)]
     [InlineData("pcap?host=nobody", HttpStatusCode.NotFound)]
     [InlineData("diagram.svg?host=nobody", HttpStatusCode.NotFound)]
     [InlineData("diagram.svg?toNs=-3", HttpStatusCode.BadRequest)]

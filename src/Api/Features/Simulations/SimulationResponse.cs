@@ -7,9 +7,20 @@ namespace SimService.Api.Features.Simulations;
 /// <param name="CreatedAt">Wall-clock creation time (UTC); the simulation's own clock is virtual.</param>
 /// <param name="Version">The number of commands in the simulation's log; also its ETag, for If-Match.</param>
 /// <param name="FromScenario">The simulation was made by running a scenario (POST /api/v1/scenarios/run).</param>
-public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario)
+/// <param name="Links">Where to look at it: "view" (an HTML page: ladder diagram, sockets at any virtual time, charts, journal),
+/// "diagram", "timeseries", "pcap".</param>
+public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario,
+    IReadOnlyDictionary<string, string> Links)
     : IVersioned
 {
     public static SimulationResponse From(SimulationRun run) =>
-        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null);
+        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null, LinksOf(run.Id));
+
+    public static IReadOnlyDictionary<string, string> LinksOf(Guid id) => new Dictionary<string, string>
+    {
+        ["view"] = $"/api/v1/simulations/{id}/view",
+        ["diagram"] = $"/api/v1/simulations/{id}/diagram.svg",
+        ["timeseries"] = $"/api/v1/simulations/{id}/timeseries.svg",
+        ["pcap"] = $"/api/v1/simulations/{id}/pcap",
+    };
 }

@@ -13,13 +13,18 @@ namespace SimService.Api.Infrastructure.Engines;
 public static class SimulationReplay
 {
     /// <summary>A fresh engine with the simulation's inputs before its first command.</summary>
-    public static Simulation Start(SimulationRun run, CancellationToken interruption = default)
+    /// <param name="attach">Called with the engine before anything runs on it (observers of a look back in time).</param>
+    public static Simulation Start(SimulationRun run, CancellationToken interruption = default, Action<Simulation>? attach = null)
     {
         if (run.ScenarioJson is not { } json)
-            return new Simulation(ProfileOf(run), run.Seed);
+        {
+            var sim = new Simulation(ProfileOf(run), run.Seed);
+            attach?.Invoke(sim);
+            return sim;
+        }
         var parsed = ScenarioParser.Parse(json);
         return parsed.Document is { } document
-            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption)).Simulation
+            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption) with { Attach = attach }).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
     }
 
@@ -32,9 +37,10 @@ public static class SimulationReplay
     public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption) => new() { Interruption = interruption };
 
     /// <param name="interruption">Stops the rebuild between events; the half-built engine is then thrown away.</param>
-    public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log, CancellationToken interruption = default)
+    public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log, CancellationToken interruption = default,
+        Action<Simulation>? attach = null)
     {
-        var engine = Start(run, interruption);
+        var engine = Start(run, interruption, attach);
         engine.Interruption = interruption;
         CatchUp(engine, run.Id, log);
         engine.Interruption = default;

@@ -1,0 +1,84 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Outputs;
+
+/// <summary>One host's numbers at one virtual time: sockets by state as ss lists them, orphans, and sockstat's mem (pages).</summary>
+public sealed record HostSample(long AtNs, int Established, int TimeWait, int FinWait2, int CloseWait, int Orphans, long MemPages)
+{
+    /// <summary>
+    /// Counts the host's rows as `ss -tan` shows them (SocketListing): ESTABLISHED, TIME-WAIT,
+    /// FIN-WAIT-2 (full sockets and timewait entries in the FIN_WAIT2 substate), CLOSE-WAIT; orphans
+    /// and mem as /proc/net/sockstat prints them (tcp_orphan_count, proto_memory_allocated).
+    /// </summary>
+    public static HostSample Of(Host host, SimTime at)
+    {
+        int established = 0, timeWait = 0, finWait2 = 0, closeWait = 0;
+        foreach (var row in SocketListing.Rows(host))
+        {
+            switch (row.State)
+            {
+                case TcpState.Established: established++; break;
+                case TcpState.TimeWait: timeWait++; break;
+                case TcpState.FinWait2: finWait2++; break;
+                case TcpState.CloseWait: closeWait++; break;
+            }
+        }
+        return new HostSample(at.Ns, established, timeWait, finWait2, closeWait, host.OrphanCount, host.TcpMemPages);
+    }
+}
+
+/// <summary>A host's limits drawn on its chart: net.ipv4.tcp_max_tw_buckets and the size of ip_local_port_range.</summary>
+public sealed record HostLimits(long TcpMaxTwBuckets, long EphemeralPorts);
+
+public sealed record HostSeries(string Host, HostLimits Limits, IReadOnlyList<HostSample> Points);
+
+/// <summary>
+/// Samples a simulation while it runs: attach it to a fresh engine before the engine replays its
+/// inputs, and it records every host at each requested time, as the state stood after everything
+/// due at or before that time (Simulation.ClockAdvancing tells it when the clock is about to pass
+/// one). Times after the end of the run are not sampled: the future is unknown.
+/// </summary>
+public sealed class TimeSampler
+{
+    readonly IReadOnlyList<SimTime> _times;
+    readonly Action<Simulation, SimTime> _sample;
+    int _next;
+
+    public TimeSampler(IReadOnlyList<SimTime> ascendingTimes, Action<Simulation, SimTime> sample)
+    {
+        _times = ascendingTimes;
+        _sample = sample;
+    }
+
+    public void Attach(Simulation sim) => sim.ClockAdvancing += OnClockAdvancing;
+
+    void OnClockAdvancing(Simulation sim, SimTime next)
+    {
+        while (_next < _times.Count && _times[_next] < next) _sample(sim, _times[_next++]);
+    }
+
+    /// <summary>Samples the times up to the end of the run (the clock's final value).</summary>
+    public void Finish(Simulation sim)
+    {
+        while (_next < _times.Count && _times[_next] <= sim.Now) _sample(sim, _times[_next++]);
+    }
+
+    /// <summary><paramref name="points"/> times evenly spread over [from, to], both included.</summary>
+    public static IReadOnlyList<SimTime> Evenly(SimTime from, SimTime to, int points)
+    {
+        if (points < 2 || to <= from) return [from];
+        return [.. Enumerable.Range(0, points).Select(i => new SimTime(from.Ns + (long)((to.Ns - from.Ns) * (double)i / (points - 1))))];
+    }
+
+    /// <summary>Per-host series at the given times, the limits read from each host's sysctls at the end.</summary>
+    public static IReadOnlyList<HostSeries> Series(Simulation replayed, IReadOnlyDictionary<string, List<HostSample>> samples) =>
+    [
+        .. replayed.Hosts.Select(h => new HostSeries(h.Name,
+            new HostLimits(h.Sysctls.TcpMaxTwBuckets, h.Sysctls.PortRangeHigh - h.Sysctls.PortRangeLow + 1),
+            samples.TryGetValue(h.Name, out var list) ? list : [])),
+    ];
+}

@@ -1,0 +1,90 @@
+using System.Xml.Linq;
+using SimService.Domain.Commands;
+using SimService.Domain.Outputs;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Outputs;
+
+public class TimeSeriesTests
+{
+    static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+
+    /// <summary>
+    /// A TIME-WAIT storm made of calls: 40 short connections, one every 100 ms, each closed by the client first,
+    /// on a client with 50 ephemeral ports and tcp_max_tw_buckets 30. Sampled every 250 ms while it runs.
+    /// </summary>
+    static (TwoHostHarness H, Dictionary<string, List<HostSample>> Samples) Storm()
+    {
+        var h = new TwoHostHarness();
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "30"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40049"));
+        var samples = new Dictionary<string, List<HostSample>>();
+        var sampler = new TimeSampler(TimeSampler.Evenly(SimTime.Zero, S(70), 281), (sim, at) =>
+        {
+            foreach (var host in sim.Hosts)
+            {
+                if (!samples.TryGetValue(host.Name, out var list)) samples[host.Name] = list = [];
+                list.Add(HostSample.Of(host, at));
+            }
+        });
+        sampler.Attach(h.Sim);
+        var listener = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        for (int i = 0; i < 40; i++)
+        {
+            h.At(Ms(10 + i * 100));
+            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+            var a = h.Call("server", SocketCallKind.Accept, listener.SocketId);
+            h.At(Ms(60 + i * 100));
+            h.Call("client", SocketCallKind.Close, c.SocketId);
+            h.At(Ms(80 + i * 100));
+            h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
+        }
+        h.At(S(70));
+        sampler.Finish(h.Sim);
+        return (h, samples);
+    }
+
+    [Fact]
+    public void TimeWaitStorm_Sampled_TimeWaitClimbsToTheBucketLimitThenDrainsAfter60s()
+    {
+        var (h, samples) = Storm();
+        var client = samples["client"];
+        Assert.Equal(281, client.Count);
+        Assert.Equal(30, client.Max(s => s.TimeWait));
+        Assert.Equal(40 - 30, h.Client.Mib[SimService.Domain.Network.MibCounter.TcpExtTCPTimeWaitOverflow]);
+        Assert.Equal(0, client[^1].TimeWait);
+        Assert.All(samples["server"], s => Assert.Equal(0, s.TimeWait));
+        // A sample is the state after everything due at or before its time: at 4.5 s every connection has closed.
+        Assert.Equal(30, client.Single(s => s.AtNs == 4_500_000_000).TimeWait);
+    }
+
+    [Fact]
+    public void TimeWaitStorm_Chart_IsValidSvgWithAPanelPerHostTheSeriesAxesLegendAndLimitLines()
+    {
+        var (h, samples) = Storm();
+        var series = TimeSampler.Series(h.Sim, samples);
+
+        var doc = XDocument.Parse(TimeSeriesChart.Svg(series));
+
+        Assert.Equal("svg", doc.Root!.Name.LocalName);
+        var panels = doc.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "panel").ToList();
+        Assert.Equal(["client", "server"], panels.Select(p => (string?)p.Attribute("data-host")));
+        var client = panels[0];
+        Assert.Equal(["established", "time-wait", "fin-wait-2", "close-wait", "orphans", "mem"],
+            client.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "series").Select(g => (string?)g.Attribute("data-series")));
+        var limits = client.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "limit")
+            .ToDictionary(g => (string)g.Attribute("data-limit")!, g => (long)g.Attribute("data-value")!);
+        Assert.Equal(new Dictionary<string, long> { ["tcp_max_tw_buckets"] = 30, ["ephemeral-ports"] = 50 }, limits);
+        Assert.Contains(client.Descendants(Svg + "text"), t => t.Value == "virtual time (s)");
+        Assert.Contains(client.Descendants(Svg + "text"), t => t.Value == "sockets (count)");
+        Assert.Contains(client.Descendants(Svg + "text"), t => t.Value == "TIME-WAIT");
+        // The TIME-WAIT line reaches the tcp_max_tw_buckets line and no further.
+        var twPath = (string)client.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "series" && (string?)g.Attribute("data-series") == "time-wait").Element(Svg + "path")!.Attribute("d")!;
+        var limitY = (double)client.Descendants(Svg + "g").Single(g => (string?)g.Attribute("data-limit") == "tcp_max_tw_buckets").Element(Svg + "line")!.Attribute("y1")!;
+        var ys = System.Text.RegularExpressions.Regex.Matches(twPath, @"V(-?[0-9.]+)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(limitY, ys.Min(), 1);
+    }
+}
