@@ -87,7 +87,7 @@ public class ListenerTests
         Assert.Equal(TcpState.Close, listener.State);
         Assert.Equal(80, listener.Local.Port);
         Assert.True(listener.BoundPort);
-        Assert.DoesNotContain(listener, h.Server.Listeners);
+        Assert.Null(h.Server.FindListener(listener.Local));
         Assert.Equal([TcpState.Listen, TcpState.Close], h.States(listener.Id).Select(e => e.To));
     }
 
