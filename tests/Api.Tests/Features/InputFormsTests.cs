@@ -114,22 +114,4 @@ public sealed class InputFormsTests(ApiHosts hosts)
 
         await response.ReadProblemAsync(HttpStatusCode.PreconditionFailed);
     }
-
-    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Created_EveryLocation_IsAbsolute(DatabaseProvider provider)
-    {
-        var client = hosts.Client(provider);
-        var created = await client.PostJsonAsync("{}");
-        var sim = new SimulationDriver(client, (await created.Content.ReadFromJsonAsync<Api.Features.Simulations.SimulationResponse>())!.Id);
-
-        var host = await sim.PostAsync("hosts", new { name = "a", address = "10.0.0.1" });
-        var socket = await sim.PostAsync("hosts/a/sockets", new { });
-
-        foreach (var response in new[] { created, host, socket })
-        {
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            Assert.True(response.Headers.Location!.IsAbsoluteUri, response.Headers.Location.OriginalString);
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(response.Headers.Location)).StatusCode);
-        }
-    }
 }
