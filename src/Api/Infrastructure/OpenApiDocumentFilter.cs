@@ -32,6 +32,9 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ("Commands", "Several commands in one request, all or nothing, and the command log."),
         ("Journal", "Everything that happened, in virtual time."),
         ("Scenarios", "Run a scenario document (docs/scenario-format.md)."),
+        ("Workloads", "Many connections at once, described by a workload."),
+        ("Outputs", "What a capture would show: pcap files and ladder diagrams."),
+        ("Packetdrill", "Run packetdrill scripts against the simulated kernel."),
     ];
 
     /// <summary>The position of a tag in <see cref="Tags"/> (unknown tags last).</summary>
@@ -58,6 +61,8 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:afterSeq"] = "Only entries after this sequence number: the previous page's nextAfterSeq.",
         ["query:limit"] = "The most entries to return.",
         ["query:info"] = "ss's -i: add the TCP internals of each socket.",
+        ["query:socket"] = "Only this socket (repeat the parameter for several).",
+        ["path:workloadId"] = "A workload's id, as its creation returned it.",
     };
 
     /// <summary>Members some problem types carry beyond RFC 9457's own (see <see cref="ErrorMapping"/>).</summary>

@@ -17,7 +17,7 @@ public sealed class CommandTypeTests(ApiHosts hosts)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.True(problem.GetProperty("errors").TryGetProperty("commands[0]", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("commands[0].type", out _));
         Assert.Equal(0, await sim.VersionAsync());
     }
 }
