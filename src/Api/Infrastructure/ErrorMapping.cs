@@ -59,6 +59,14 @@ public static class ErrorMapping
             Title = "The scenario document is not valid.",
             Detail = "Nothing was run. Each entry of errors is keyed by the JSON path of the offending value.",
         }),
+        ScriptRefused refused => TypedResults.Problem(new HttpValidationProblemDetails(
+            refused.Errors.GroupBy(e => e.Position).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.InvalidScript,
+            Title = "The packetdrill script cannot run.",
+            Detail = "Nothing was run. Each entry of errors is keyed by the line and column of a syntax error or of a construct the simulator does not run.",
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
 
@@ -129,6 +137,22 @@ public static class ErrorMapping
             Detail = exception.Message,
         },
     };
+
+    /// <summary>
+    /// System.Text.Json refuses to build an abstract type (a polymorphic object without its "type"
+    /// discriminator) with a NotSupportedException, which is not a binding failure to ASP.NET: the
+    /// client sent an object without its type, a 400 naming the path, not a 500.
+    /// </summary>
+    public static ProblemDetails FromUnsupportedJson(NotSupportedException exception) =>
+        new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [FieldName(System.Text.RegularExpressions.Regex.Match(exception.Message, @"Path: (\S+)") is { Success: true } m ? m.Groups[1].Value : null)] =
+                ["This object needs its \"type\" (the kind of command it is)."],
+        })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.Validation,
+        };
 
     private static string FieldName(string? path) => path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
         ? path[2..]

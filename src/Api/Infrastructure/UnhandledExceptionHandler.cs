@@ -15,9 +15,12 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = exception is BadHttpRequestException badRequest
-            ? ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext))
-            : Internal(exception);
+        var problem = exception switch
+        {
+            BadHttpRequestException badRequest => ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext)),
+            NotSupportedException { Source: "System.Text.Json" } unsupported => ErrorMapping.FromUnsupportedJson(unsupported),
+            _ => Internal(exception),
+        };
         await TypedResults.Problem(problem).ExecuteAsync(httpContext);
         return true;
     }

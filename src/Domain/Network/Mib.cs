@@ -2,10 +2,15 @@ namespace SimService.Domain.Network;
 
 /// <summary>
 /// The SNMP/MIB counters the simulator keeps (include/uapi/linux/snmp.h). Names are the kernel's,
-/// as /proc/net/snmp ("Tcp:") and /proc/net/netstat ("TcpExt:") print them.
+/// as /proc/net/snmp ("Ip:", "Tcp:") and /proc/net/netstat ("TcpExt:") print them.
 /// </summary>
 public enum MibCounter
 {
+    // Ip: (IPSTATS_MIB_*) — every TCP segment is one IPv4 datagram (no fragments, no other protocols).
+    IpInReceives,
+    IpInDelivers,
+    IpOutRequests,
+    IpOutTransmits,
     // Tcp: (TCP_MIB_*)
     TcpActiveOpens,
     TcpPassiveOpens,
@@ -62,14 +67,15 @@ public sealed class Mib
 
     public void Increment(MibCounter c, long by = 1) => _values[(int)c] += by;
 
-    /// <summary>"Tcp" or "TcpExt".</summary>
-    public static string Group(MibCounter c) => c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : "TcpExt";
+    /// <summary>"Ip", "Tcp" or "TcpExt".</summary>
+    public static string Group(MibCounter c) =>
+        c < MibCounter.TcpActiveOpens ? "Ip" : c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : "TcpExt";
 
     /// <summary>The kernel's field name without the group, e.g. "TCPAbortOnData", "OutRsts".</summary>
     public static string Name(MibCounter c)
     {
         var s = c.ToString();
-        return Group(c) == "Tcp" ? s["Tcp".Length..] : s["TcpExt".Length..];
+        return s[Group(c).Length..];
     }
 
     static readonly Dictionary<(string, string), MibCounter> ByName =

@@ -8,8 +8,8 @@ namespace SimService.Domain.Observability;
 /// <summary>
 /// /proc/net/snmp and /proc/net/snmp6 of Linux 6.18: every section the kernel prints, each field
 /// in its order (net/ipv4/proc.c, net/ipv6/proc.c; checked against the files on the 6.18.44
-/// reference machine). Tcp counters the simulator keeps come from the host's <see cref="Mib"/>;
-/// IP, ICMP and UDP traffic is not modelled and prints 0.
+/// reference machine). Ip and Tcp counters the simulator keeps come from the host's <see cref="Mib"/>
+/// (every TCP segment is an IPv4 datagram); ICMP and UDP traffic is not modelled and prints 0.
 /// </summary>
 public static class ProcNetSnmp
 {
@@ -60,13 +60,18 @@ public static class ProcNetSnmp
         "UdpLite6RcvbufErrors UdpLite6SndbufErrors UdpLite6InCsumErrors UdpLite6MemErrors");
 
     /// <summary>
-    /// Models snmp_seq_show(): Ip (Forwarding 2 = not a router, DefaultTTL 64), Icmp, no IcmpMsg
+    /// Models snmp_seq_show(): Ip (Forwarding 2 = not a router, DefaultTTL 64, the datagram counters), Icmp, no IcmpMsg
     /// lines (icmpmsg_put() prints only non-zero types), Tcp, Udp and UdpLite.
     /// </summary>
     public static string Format(Host host)
     {
         var sb = new StringBuilder();
-        MibSection.Append(sb, "Ip", Ip, name => name switch { "Forwarding" => 2, "DefaultTTL" => 64, _ => 0 });
+        MibSection.Append(sb, "Ip", Ip, name => name switch
+        {
+            "Forwarding" => 2,
+            "DefaultTTL" => 64,
+            _ => Mib.TryFind("Ip", name, out var c) ? host.Mib[c] : 0,
+        });
         MibSection.Append(sb, "Icmp", Icmp, _ => 0);
         MibSection.Append(sb, "Tcp", Tcp, name => TcpValue(host, name));
         MibSection.Append(sb, "Udp", Udp, _ => 0);

@@ -61,11 +61,11 @@ public class PacketCaptureTests
         var rows = Tshark.Fields(PacketCapture.Wire(h.Sim.Journal, TimeWindow.All), "frame.interface_id", "frame.interface_name", "frame.comment",
             "tcp.flags", "tcp.analysis.retransmission", "frame.time_epoch");
         var sends = h.Sim.Journal.OfType<SegmentSent>().ToList();
-        var drops = h.Sim.Journal.OfType<SegmentDropped>().Select(d => d.Seq - 1).ToHashSet();
+        var drops = h.Sim.Journal.OfType<SegmentDropped>().Select(d => d.SegmentId).ToHashSet();
         Assert.Equal(sends.Count, rows.Count);
         for (int i = 0; i < rows.Count; i++)
         {
-            bool dropped = drops.Contains(sends[i].Seq);
+            bool dropped = drops.Contains(sends[i].SegmentId);
             Assert.Equal(dropped ? "1" : "0", rows[i]["frame.interface_id"]);
             Assert.Equal(dropped ? "dropped" : "wire", rows[i]["frame.interface_name"]);
             Assert.Equal($"{sends[i].Host} -> {sends[i].To}: {sends[i].Reason}" + (dropped ? " [dropped: blackhole]" : ""), rows[i]["frame.comment"]);
@@ -102,7 +102,7 @@ public class PacketCaptureTests
 
     /// <summary>
     /// The host's capture as the journal tells it: what it sent and what was delivered to it, in journal order.
-    /// A delivered segment's window and options are those of the matching send by the other side.
+    /// A delivered segment's window and options are those of its send (same segment id).
     /// Analysis flags follow from the kernel function that sent the segment and the numbers:
     /// tcp_retransmit_timer / tcp_fastretrans_alert / tcp_xmit_retransmit_queue / loss probes resend
     /// (retransmission); tcp_send_probe0 and tcp_keepalive_timer send snd_una − 1 with no data
@@ -111,8 +111,7 @@ public class PacketCaptureTests
     /// </summary>
     static List<ExpectedPacket> Expected(IReadOnlyList<SimEvent> journal, string host)
     {
-        var sends = journal.OfType<SegmentSent>().ToList();
-        var used = new HashSet<long>();
+        var sends = journal.OfType<SegmentSent>().ToDictionary(x => x.SegmentId);
         var isn = new Dictionary<FourTuple, uint>();
         var state = new Dictionary<FourTuple, Direction>();
         var result = new List<ExpectedPacket>();
@@ -121,13 +120,10 @@ public class PacketCaptureTests
             SegmentSent? s = e switch
             {
                 SegmentSent x when x.Host == host => x,
-                SegmentDelivered d when d.Host == host => sends.First(x => x.To == host && !used.Contains(x.Seq) && x.Flags == d.Flags
-                                                                    && x.SeqNo == d.SeqNo && x.AckNo == d.AckNo && x.Len == d.Len && x.At <= d.At
-                                                                    && !journal.OfType<SegmentDropped>().Any(dr => dr.Seq == x.Seq + 1)),
+                SegmentDelivered d when d.Host == host => sends[d.SegmentId],
                 _ => null,
             };
             if (s is null) continue;
-            if (e is SegmentDelivered) used.Add(s.Seq);
             var t = s.Tuple;
             var back = new FourTuple(t.Remote, t.Local);
             if (s.Flags.HasFlag(TcpFlags.Syn) || !isn.ContainsKey(t)) isn[t] = s.SeqNo;

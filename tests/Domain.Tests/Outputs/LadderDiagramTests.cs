@@ -1,0 +1,62 @@
+using System.Xml.Linq;
+using SimService.Domain.Journal;
+using SimService.Domain.Outputs;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tests.Outputs;
+
+public class LadderDiagramTests
+{
+    static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
+
+    static List<XElement> Groups(XDocument doc, string cls) =>
+        [.. doc.Descendants(Svg + "g").Where(g => ((string?)g.Attribute("class"))?.Split(' ').Contains(cls) == true)];
+
+    [Theory]
+    [MemberData(nameof(Stories))]
+    public void Story_RenderedAsSvg_OneArrowPerSegmentAStateBoxPerChangeAndABracketPerTimer(string story)
+    {
+        var h = CaptureStories.Run(story);
+        var journal = h.Sim.Journal;
+
+        var doc = XDocument.Parse(LadderDiagram.Svg(h.Sim, DiagramFilter.All));
+
+        Assert.Equal(["client", "server"], Groups(doc, "lane").Select(g => (string?)g.Attribute("data-host")));
+        var segments = Groups(doc, "segment");
+        Assert.Equal(journal.OfType<SegmentSent>().Select(s => s.SegmentId), segments.Select(g => (long)g.Attribute("data-segment-id")!));
+        Assert.Equal(journal.OfType<SegmentDropped>().Count(), Groups(doc, "dropped").Count);
+        Assert.All(Groups(doc, "dropped"), g => Assert.Single(g.Elements(Svg + "path"))); // the cross
+        var states = Groups(doc, "state");
+        Assert.Equal(journal.OfType<StateChanged>().Select(c => c.Cause), states.Select(g => g.Elements(Svg + "text").Last().Value));
+        Assert.Equal(journal.OfType<TimerArmed>().Count(), Groups(doc, "timer").Count);
+        Assert.Equal(journal.OfType<TimerFired>().Count(), Groups(doc, "timer").Count(g => (string?)g.Attribute("data-outcome") == "fired"));
+    }
+
+    public static TheoryData<string> Stories() => [.. CaptureStories.Names];
+
+    [Fact]
+    public void OrderlyClose_FirstSegmentsLabelled_WithFlagsRelativeNumbersAndLength()
+    {
+        var h = CaptureStories.Run("orderly-close");
+        var doc = XDocument.Parse(LadderDiagram.Svg(h.Sim, DiagramFilter.All));
+        var labels = Groups(doc, "segment").Select(g => g.Elements(Svg + "text").Single().Value).ToList();
+        Assert.Equal(["S seq=0 len=0", "S. seq=0 ack=1 len=0", ". seq=1 ack=1 len=0"], labels.Take(3));
+        Assert.Contains(labels, l => l.StartsWith("F. seq=5001 ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void FinToBlackhole_FilteredByTimeAndHost_KeepsOnlyThatPart()
+    {
+        var h = CaptureStories.Run("fin-to-blackhole");
+        var window = new TimeWindow(new SimTime(1_000_000_000), null);
+
+        var doc = XDocument.Parse(LadderDiagram.Svg(h.Sim, new DiagramFilter(["client", "server"], null, window)));
+        var onlyClient = XDocument.Parse(LadderDiagram.Svg(h.Sim, new DiagramFilter(["client"])));
+
+        Assert.Equal(h.Sim.Journal.OfType<SegmentSent>().Count(s => s.At.Ns >= 1_000_000_000), Groups(doc, "segment").Count);
+        Assert.Single(Groups(onlyClient, "lane"));
+        Assert.Empty(Groups(onlyClient, "segment")); // an arrow needs both of its lanes
+        Assert.NotEmpty(Groups(onlyClient, "state"));
+        Assert.Contains(doc.Descendants(Svg + "text"), t => t.Value.Contains("later", StringComparison.Ordinal));
+    }
+}
