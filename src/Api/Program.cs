@@ -14,6 +14,7 @@ using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
+using SimService.Api.Infrastructure.Observability;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -26,6 +27,7 @@ builder.Services.AddApiMediator();
 builder.Services.AddApiErrorHandling();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddServiceMetrics();
 
 var app = builder.Build();
 
@@ -37,6 +39,7 @@ app.UseApiHardening();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();
+app.MapServiceMetrics();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
 app.MapOutputs();
