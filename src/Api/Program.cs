@@ -5,10 +5,12 @@ using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Journal;
 using SimService.Api.Features.Links;
 using SimService.Api.Features.Outputs;
+using SimService.Api.Features.Packetdrill;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
 using SimService.Api.Features.Sockets;
+using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
@@ -39,6 +41,8 @@ app.MapHealthEndpoints();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
 app.MapOutputs();
+app.MapPacketdrill();
+app.MapWorkloads();
 
 app.Run();
 

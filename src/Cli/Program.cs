@@ -5,7 +5,7 @@ using SimService.Cli.Commands;
 const string usage = """
     usage: simservice <command> [options]
 
-      run PATH...        run scenario files (*.json; folders are searched recursively)
+      run PATH...        run scenario files (*.json) and packetdrill scripts (*.pkt); folders are searched recursively
           --in-process       on the engine linked into the tool (the default)
           --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results

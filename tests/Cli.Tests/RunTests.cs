@@ -73,10 +73,37 @@ public sealed class RunTests
         Assert.Equal(("3", "0", "2"), (suites.Attribute("tests")!.Value, suites.Attribute("failures")!.Value, suites.Attribute("errors")!.Value));
     }
 
+    [Fact]
+    public async Task PacketdrillFolder_Run_ProjectScriptsPassAndTheWrongOnesFailOnTheirLine()
+    {
+        var json = Tool.TempFile("results.json");
+
+        var run = await Tool.RunAsync("run", "packetdrill", "--json", json);
+
+        Assert.Equal(1, run.ExitCode);
+        using var results = JsonDocument.Parse(File.ReadAllText(json));
+        var files = results.RootElement.GetProperty("files").EnumerateArray().ToList();
+        Assert.Equal(Directory.GetFiles(Path.Combine(Tool.RepoRoot, "packetdrill"), "*.pkt", SearchOption.AllDirectories).Length, files.Count);
+        Assert.All(files, f => Assert.Equal(f.GetProperty("file").GetString()!.StartsWith("packetdrill/wrong/", StringComparison.Ordinal) ? "failed" : "passed",
+            f.GetProperty("outcome").GetString()));
+        Assert.Contains("         packetdrill line 10 at 0s: expected 0.000000 S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>; " +
+            "actual 0.000000 S 0:0(0) win 65535 <mss 1460,sackOK,TS val 2336642154 ecr 0,nop,wscale 8>", run.OutputLines);
+    }
+
+    [Fact]
+    public async Task UnreadableScript_Run_ExitsTwoWithTheLineAndColumn()
+    {
+        var run = await Tool.RunInAsync(Tool.Fixtures, "run", "packetdrill/not-a-call.pkt", "mixed/passing.json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(["INVALID  packetdrill/not-a-call.pkt  (1 problem)", "         line 3, column 1: unsupported: system call frobnicate()"],
+            run.OutputLines[..2]);
+    }
+
     [Theory]
     [InlineData("no/such/folder", "simservice: no/such/folder: no such file or folder")]
-    [InlineData("README.md", "simservice: README.md: not a file this tool reads (it reads *.json)")]
-    [InlineData("src/Cli/Commands", "simservice: src/Cli/Commands: no *.json file in this folder")]
+    [InlineData("README.md", "simservice: README.md: not a file this tool reads (it reads *.json, *.pkt)")]
+    [InlineData("src/Cli/Commands", "simservice: src/Cli/Commands: no *.json, *.pkt file in this folder")]
     public async Task BadPath_Run_ExitsTwoWithAOneLineReason(string path, string reason)
     {
         var run = await Tool.RunAsync("run", path);

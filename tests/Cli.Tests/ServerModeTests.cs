@@ -13,7 +13,7 @@ public sealed class ServerModeTests(ApiServer server)
     {
         var local = Tool.TempFile("in-process.json");
         var remote = Tool.TempFile("server.json");
-        string[] paths = ["scenarios", "tests/Cli.Tests/Fixtures"];
+        string[] paths = ["scenarios", "tests/Cli.Tests/Fixtures/mixed", "tests/Cli.Tests/Fixtures/invalid"];
 
         var inProcess = await Tool.RunAsync(["run", "--in-process", .. paths, "--json", local]);
         var onServer = await Tool.RunAsync(["run", "--server", server.Url, .. paths, "--json", remote]);
@@ -23,6 +23,28 @@ public sealed class ServerModeTests(ApiServer server)
         var expected = Comparable(local);
         Assert.True(expected.Count > 15, $"only {expected.Count} files ran");
         Assert.Equal(expected, Comparable(remote));
+    }
+
+    [Fact]
+    public async Task FailedAndPassedFiles_RunWithPcapAndDiagramInProcessAndOnServer_SaveTheSameArtefactsForTheFailedOneOnly()
+    {
+        var local = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
+        var remote = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
+        string[] files = ["tests/Cli.Tests/Fixtures/mixed/failing-checks.json", "tests/Cli.Tests/Fixtures/mixed/passing.json"];
+
+        var inProcess = await Tool.RunAsync(["run", .. files, "--pcap", Path.Combine(local, "pcap"), "--diagram", Path.Combine(local, "svg")]);
+        var onServer = await Tool.RunAsync(["run", "--server", server.Url, .. files, "--pcap", Path.Combine(remote, "pcap"), "--diagram", Path.Combine(remote, "svg")]);
+
+        Assert.Equal((1, 1), (inProcess.ExitCode, onServer.ExitCode));
+        const string stem = "tests_Cli.Tests_Fixtures_mixed_failing-checks";
+        Assert.Equal([$"{stem}.pcapng"], Directory.GetFiles(Path.Combine(local, "pcap")).Select(Path.GetFileName));
+        Assert.Equal([$"{stem}.svg"], Directory.GetFiles(Path.Combine(local, "svg")).Select(Path.GetFileName));
+        var pcap = File.ReadAllBytes(Path.Combine(local, "pcap", $"{stem}.pcapng"));
+        Assert.Equal([0x0A, 0x0D, 0x0D, 0x0A], pcap[..4]);
+        Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(local, "svg", $"{stem}.svg")));
+        Assert.Equal(pcap, File.ReadAllBytes(Path.Combine(remote, "pcap", $"{stem}.pcapng")));
+        Assert.Equal(File.ReadAllText(Path.Combine(local, "svg", $"{stem}.svg")), File.ReadAllText(Path.Combine(remote, "svg", $"{stem}.svg")));
+        Assert.Contains($"         saved pcap: {Path.Combine(local, "pcap", $"{stem}.pcapng")}", inProcess.OutputLines);
     }
 
     [Fact]

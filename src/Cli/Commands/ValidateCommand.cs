@@ -19,7 +19,7 @@ public static class ValidateCommand
             IReadOnlyList<Running.Problem> problems;
             try
             {
-                problems = file.Format.Validate(file.ReadText());
+                problems = file.Format.Validate(file.ReadText(), Path.GetFileName(file.FullPath));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -15,14 +15,14 @@ public interface IFileFormat
     /// <summary>The name reports use ("scenario").</summary>
     string Kind { get; }
 
-    /// <summary>Every problem of the text (JSON path or line first), none when it is valid; nothing runs.</summary>
-    IReadOnlyList<Problem> Validate(string text);
+    /// <summary>Every problem of the text (<paramref name="fileName"/> names it in messages) (JSON path or line first), none when it is valid; nothing runs.</summary>
+    IReadOnlyList<Problem> Validate(string text, string fileName);
 
     /// <summary>Runs the text on the engine linked into the tool.</summary>
-    RunOutput RunInProcess(string text);
+    RunOutput RunInProcess(string text, string fileName);
 
     /// <summary>Runs the text on a server.</summary>
-    Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, CancellationToken cancellationToken);
+    Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken);
 }
 
 /// <summary>What a run gave, before timing: invalid (with problems), or checks and run-time errors.</summary>

@@ -19,9 +19,9 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public string Kind => "scenario";
 
-    public IReadOnlyList<Problem> Validate(string text) => Parse(text, out _);
+    public IReadOnlyList<Problem> Validate(string text, string fileName) => Parse(text, out _);
 
-    public RunOutput RunInProcess(string text)
+    public RunOutput RunInProcess(string text, string fileName)
     {
         var problems = Parse(text, out var document);
         if (document is null) return RunOutput.Invalid(problems);
@@ -32,7 +32,7 @@ public sealed class ScenarioJsonFormat : IFileFormat
             null, result.Simulation.Now.Ns, result.Simulation.Journal.Count, result.Simulation);
     }
 
-    public async Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, CancellationToken cancellationToken)
+    public async Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken)
     {
         if (!TryReadJson(text, out var plain, out var malformed)) return RunOutput.Invalid([malformed!]);
         return await server.RunScenarioAsync(plain!, cancellationToken);

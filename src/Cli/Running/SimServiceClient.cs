@@ -32,12 +32,26 @@ public sealed class SimServiceClient : IDisposable
     public async Task<RunOutput> RunScenarioAsync(string json, CancellationToken cancellationToken)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        var (status, body) = await SendAsync(HttpMethod.Post, "api/v1/scenarios/run", content, cancellationToken);
-        using var document = Json(body, "api/v1/scenarios/run");
+        return await RunAsync("api/v1/scenarios/run", content, cancellationToken);
+    }
+
+    /// <summary>Runs a packetdrill script (text/plain): the same answer as a scenario run; 400 problems are keyed by line and column.</summary>
+    public async Task<RunOutput> RunPacketdrillAsync(string script, string fileName, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(script, Encoding.UTF8, "text/plain");
+        return await RunAsync($"api/v1/packetdrill/run?name={Uri.EscapeDataString(fileName)}", content, cancellationToken);
+    }
+
+    private async Task<RunOutput> RunAsync(string path, HttpContent content, CancellationToken cancellationToken)
+    {
+        var (status, body) = await SendAsync(HttpMethod.Post, path, content, cancellationToken);
+        if (status == HttpStatusCode.NotFound)
+            throw new ServerUnavailableException($"{Server} has no POST /{path.Split('?')[0]} (a SimService server older than this tool?)");
+        using var document = Json(body, path);
         var root = document.RootElement;
         if (status == HttpStatusCode.BadRequest && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
             return RunOutput.Invalid([.. errors.EnumerateObject().SelectMany(e => e.Value.EnumerateArray().Select(m => new Problem(e.Name, m.GetString() ?? "")))]);
-        if (status != HttpStatusCode.OK) throw Unexpected("POST api/v1/scenarios/run", status, root);
+        if (status != HttpStatusCode.OK) throw Unexpected($"POST {path}", status, root);
         return new RunOutput(true, root.GetProperty("passed").GetBoolean(),
             [.. root.GetProperty("checks").EnumerateArray().Select(c => new CheckOutcome(c.GetProperty("passed").GetBoolean(),
                 Text(c, "kind"), Text(c, "path"), Text(c, "expected"), Text(c, "actual"), Text(c, "at"), c.GetProperty("atNs").GetInt64()))],
@@ -55,6 +69,22 @@ public sealed class SimServiceClient : IDisposable
         if (status is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest)
             return (null, $"{(int)status} {Detail(document.RootElement)}");
         throw Unexpected($"GET {path}", status, document.RootElement);
+    }
+
+    /// <summary>A binary output of a simulation (a capture, a diagram), or why the server did not give it.</summary>
+    public async Task<(byte[]? Bytes, string? Why)> GetBytesAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path, cancellationToken);
+            return response.IsSuccessStatusCode
+                ? (await response.Content.ReadAsByteArrayAsync(cancellationToken), null)
+                : (null, $"{Server} answered GET /{path} with {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ServerUnavailableException($"cannot reach {Server}: {e.Message}");
+        }
     }
 
     private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
+using SimService.Domain.Workloads;
 
 namespace SimService.Domain.Commands;
 
@@ -51,8 +52,15 @@ public enum AdvanceMode
 /// <summary>Moves the clock, processing events, within an event budget.</summary>
 public sealed record AdvanceCommand(AdvanceMode Mode, SimDuration Amount, long EventBudget) : SimCommand;
 
-/// <summary>What applying a command did: an error (nothing changed), a call handle, an advance result, or an opened connection.</summary>
-public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null)
+/// <summary>
+/// Starts a connection workload and, with <see cref="RunToEnd"/>, runs the clock until it is done
+/// or <see cref="EventBudget"/> items were processed (then it is truncated, and later advances continue it).
+/// </summary>
+public sealed record WorkloadCommand(WorkloadSpec Spec, bool RunToEnd = true, long EventBudget = long.MaxValue) : SimCommand;
+
+/// <summary>What applying a command did: an error (nothing changed), a call handle, an advance result, an opened connection, or a workload's outcome.</summary>
+public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null,
+    WorkloadResult? Workload = null)
 {
     public bool IsOk => Error is null;
     public static readonly CommandOutcome Ok = new((DomainError?)null);
@@ -73,6 +81,7 @@ public static class CommandApplier
         InjectCommand c => Inject(sim, c),
         AdvanceCommand c => Advance(sim, c),
         OpenConnectionCommand c => OpenConnection(sim, c),
+        WorkloadCommand c => StartWorkload(sim, c),
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
 
@@ -145,6 +154,12 @@ public static class CommandApplier
         return result is null
             ? new(DomainError.Invalid($"{new SimTime(c.Amount.Ns)} is before the current time {sim.Now}", "until"))
             : new CommandOutcome(null, Advance: result);
+    }
+
+    static CommandOutcome StartWorkload(Simulation sim, WorkloadCommand c)
+    {
+        var started = sim.StartWorkload(c.Spec, c.RunToEnd, c.EventBudget);
+        return started.IsOk ? new CommandOutcome(null, Workload: started.Value!.Result()) : new CommandOutcome(started.Error);
     }
 
     /// <summary>Runs a command log on a fresh engine (replay).</summary>

@@ -9,16 +9,50 @@ namespace SimService.Domain.Engine;
 public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
-    readonly List<PendingCall> _pending = [];
+    readonly Dictionary<int, SocketRecord> _deadSockets = [];
+    /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
+    readonly SortedDictionary<long, PendingCall> _pending = [];
     readonly List<CallRecord> _calls = [];
     readonly Dictionary<long, CallRecord> _callsById = [];
 
-    /// <summary>Every socket ever created in this simulation, by id (destroyed ones included, for the data ledger).</summary>
+    /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
 
-    public IReadOnlyList<PendingCall> PendingCalls => _pending;
+    /// <summary>The final record of a destroyed socket (kept while the journal level is above counters).</summary>
+    public SocketRecord? FindDeadSocket(int id) => _deadSockets.GetValueOrDefault(id);
 
-    /// <summary>The call table: every call a process made, in the order made (kept at every journal level).</summary>
+    /// <summary>Full sockets allocated now, across hosts; and the dead ones whose records are kept.</summary>
+    public int LiveSocketCount => _sockets.Count;
+    public int DeadSocketCount => _deadSockets.Count;
+
+    /// <summary>The data ledger of a socket, alive or dead (null when unknown or forgotten at counters level).</summary>
+    public DataLedger? LedgerOf(int id) => _sockets.TryGetValue(id, out var sk) ? sk.Ledger : _deadSockets.GetValueOrDefault(id)?.Ledger;
+
+    /// <summary>The host a socket id belongs to, alive or dead.</summary>
+    public Host? HostOfSocket(int id) => _sockets.TryGetValue(id, out var sk) ? sk.Host : _deadSockets.GetValueOrDefault(id)?.Host;
+
+    /// <summary>
+    /// A socket was destroyed: the full socket leaves the table and a small record replaces it,
+    /// unless the journal level is counters (nothing needs it then).
+    /// </summary>
+    internal void Bury(TcpSocket sk, TcpState lastState)
+    {
+        _sockets.Remove(sk.Id);
+        if (Journals(JournalLevel.States)) _deadSockets[sk.Id] = new SocketRecord(sk.Id, sk.Host, sk.Local, sk.Remote, lastState, sk.Ledger, Now);
+    }
+
+    /// <summary>Blocked calls that have not returned, oldest first.</summary>
+    public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
+
+    public bool IsPending(long callId) => _pending.ContainsKey(callId);
+
+    bool KeepsCalls => JournalFloor != JournalLevel.Counters;
+
+    /// <summary>
+    /// The call table: every call a process made, in the order made — kept at every journal level,
+    /// except the calls a workload at level counters makes (millions of them; the workload's outcome
+    /// counts them instead), so such a workload's memory stays bounded by what is alive.
+    /// </summary>
     public IReadOnlyList<CallRecord> Calls => _calls;
 
     /// <summary>A call of the table by id, or null when no process made it.</summary>
@@ -30,7 +64,10 @@ public sealed partial class Simulation
     /// Issues a system call. Bad references (unknown host, socket of another host) are
     /// <see cref="DomainError"/>s; what the kernel refuses (EADDRINUSE, ECONNRESET …) is a result.
     /// </summary>
-    public Result<CallHandle> Call(SocketCallRequest r)
+    public Result<CallHandle> Call(SocketCallRequest r) => Call(r, null);
+
+    /// <summary>A call whose return, if it blocks, is handed to <paramref name="waiter"/> through the event queue.</summary>
+    internal Result<CallHandle> Call(SocketCallRequest r, IEventTarget? waiter)
     {
         var host = FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
@@ -39,6 +76,8 @@ public sealed partial class Simulation
         if (NeedsSocket(r))
         {
             target = FindSocket(r.SocketId);
+            if (target is null && FindDeadSocket(r.SocketId)?.Host == host)
+                return DeadSocketCall(host, r); // its descriptor was closed before it was destroyed
             if (target is null || target.Host != host) return DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
         }
         Endpoint remote = default;
@@ -51,16 +90,44 @@ public sealed partial class Simulation
         var process = host.Process(r.Process);
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
-        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes);
-        var args = Describe(r);
-        var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
-        _calls.Add(entry);
-        _callsById[id] = entry;
-        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
+        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes) { Waiter = waiter };
+        if (KeepsCalls || Journals(JournalLevel.States))
+        {
+            var args = Describe(r);
+            if (KeepsCalls)
+            {
+                var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
+                _calls.Add(entry);
+                _callsById[id] = entry;
+            }
+            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
+        }
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         return Finish(call, sk, outcome);
+    }
+
+    /// <summary>A call on a destroyed socket: no process holds its descriptor any more — EBADF.</summary>
+    Result<CallHandle> DeadSocketCall(Host host, SocketCallRequest r)
+    {
+        var process = host.Process(r.Process);
+        if (process.Exited) process = host.RestartProcess(r.Process);
+        long id = NextCallId();
+        var call = new PendingCall(id, process, r.Call, null!, Now, r.Bytes);
+        if (KeepsCalls || Journals(JournalLevel.States))
+        {
+            var args = Describe(r);
+            if (KeepsCalls)
+            {
+                var entry = new CallRecord(id, r.Call, host.Name, process.Name, r.SocketId, args, Now);
+                _calls.Add(entry);
+                _callsById[id] = entry;
+            }
+            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
+        }
+        RecordReturn(call, r.SocketId, -1, Errno.EBADF);
+        return new CallHandle(id, r.SocketId, false, -1, Errno.EBADF);
     }
 
     static bool NeedsSocket(SocketCallRequest r) => r.Call switch
@@ -118,7 +185,7 @@ public sealed partial class Simulation
 
     PendingCall Track(PendingCall call)
     {
-        _pending.Add(call);
+        _pending.Add(call.Id, call);
         return call;
     }
 
@@ -133,10 +200,10 @@ public sealed partial class Simulation
     {
         if (outcome.Blocked)
         {
-            if (sk is not null) _callsById[call.Id].SocketId = sk.Id;
+            if (sk is not null && _callsById.TryGetValue(call.Id, out var entry)) entry.SocketId = sk.Id;
             return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         }
-        _pending.Remove(call);
+        _pending.Remove(call.Id);
         int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno);
         return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno);
@@ -145,8 +212,14 @@ public sealed partial class Simulation
     /// <summary>A blocked call returns (its completion event in virtual time).</summary>
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null)
     {
-        if (!_pending.Remove(call)) return;
-        RecordReturn(call, resultSocket?.Id ?? call.Socket?.Id ?? 0, value, errno);
+        if (!_pending.Remove(call.Id)) return;
+        int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
+        RecordReturn(call, socketId, value, errno);
+        if (call.Waiter is { } waiter)
+        {
+            call.Returned(value, errno, socketId);
+            Schedule(Now, waiter, call);
+        }
     }
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno)
@@ -189,38 +262,39 @@ public sealed partial class Simulation
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
-        foreach (var call in _pending.Where(c => c.Process == process).ToList())
+        foreach (var call in _pending.Values.Where(c => c.Process == process).ToList())
         {
-            _pending.Remove(call);
+            _pending.Remove(call.Id);
             call.Socket?.Interrupt(call);
             if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
                 RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
             RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
-        foreach (var sk in process.Descriptors.ToList())
+        foreach (var sk in process.OpenSockets())
         {
             var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
             sk.Close(close);
         }
         process.Exited = true;
+        host.ForgetProcess(process);
         return null;
     }
 
     /// <summary>The receiving application read bytes: they count as delivered on the sender's ledger.</summary>
     internal void RecordDelivered(TcpSocket receiver, long bytes)
     {
-        if (FindSocket(receiver.PeerSocketId) is { } sender) sender.Ledger.Delivered += bytes;
+        if (LedgerOf(receiver.PeerSocketId) is { } ledger) ledger.Delivered += bytes;
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new DataDelivered(Now, _journalSeq, receiver.Host.Name, receiver.PeerSocketId, bytes));
     }
 
     /// <summary>Bytes of a connection that will never reach the peer application.</summary>
     internal void RecordLost(int senderSocketId, Host where, long bytes, string reason)
     {
-        if (FindSocket(senderSocketId) is { } sender)
+        if (LedgerOf(senderSocketId) is { } ledger)
         {
-            sender.Ledger.Lost += bytes;
-            sender.Ledger.LostReason = reason;
+            ledger.Lost += bytes;
+            ledger.LostReason = reason;
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new DataLost(Now, _journalSeq, where.Name, senderSocketId, bytes, reason));
     }

@@ -257,12 +257,29 @@ public sealed partial class Simulation
     {
         var item = _queue.Dequeue();
         MoveClock(item.At);
+        EventsProcessed++;
         if (item.Timer is { } timer)
         {
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
         }
         item.Target.OnDue(this, item.Payload);
+    }
+
+    /// <summary>Items popped from the queue so far (stale timers included).</summary>
+    public long EventsProcessed { get; private set; }
+
+    /// <summary>Processes items while <paramref name="keepGoing"/> holds, something is pending and the budget lasts.</summary>
+    internal AdvanceResult RunWhile(Func<bool> keepGoing, long eventBudget)
+    {
+        long processed = 0;
+        while (keepGoing() && _queue.Count > 0)
+        {
+            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            Step();
+            processed++;
+        }
+        return new AdvanceResult(Now, processed, false, _queue.Count == 0);
     }
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
@@ -354,14 +371,17 @@ public sealed partial class Simulation
     // ---- the journal --------------------------------------------------------------------
 
     /// <summary>Whether events of this level are being kept.</summary>
-    internal bool Journals(JournalLevel level) => _sink.Level <= level;
+    internal bool Journals(JournalLevel level) => _sink.Level <= level && level >= JournalFloor;
+
+    /// <summary>While a workload runs, events finer than its level are not built (whatever the sink takes).</summary>
+    public JournalLevel JournalFloor { get; internal set; } = JournalLevel.Full;
 
     internal long JournalSeq => _journalSeq;
 
     /// <summary>Appends an event if the simulation keeps events of its level.</summary>
     internal void Record(JournalLevel level, SimEvent e)
     {
-        if (_sink.Level > level) return;
+        if (_sink.Level > level || level < JournalFloor) return;
         _sink.Append(e);
         _journalSeq++;
     }

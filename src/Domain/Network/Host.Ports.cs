@@ -10,6 +10,16 @@ public interface IBindOwner
     bool ReuseAddr { get; }
     bool ReusePort { get; }
     bool IsListener { get; }
+    /// <summary>A hash that is cheap and fixed for the owner's life (its socket id), for the bucket's owner set.</summary>
+    int BindHash { get; }
+}
+
+/// <summary>Owners compare by reference and hash by <see cref="IBindOwner.BindHash"/> (RuntimeHelpers.GetHashCode costs a header write per new object).</summary>
+internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
+{
+    public static readonly BindOwnerComparer Instance = new();
+    public bool Equals(IBindOwner? x, IBindOwner? y) => ReferenceEquals(x, y);
+    public int GetHashCode(IBindOwner o) => o.BindHash;
 }
 
 /// <summary>inet_bind_bucket: the owners of one local port; <see cref="ByConnect"/> is fastreuse == -1.</summary>
@@ -17,7 +27,8 @@ internal sealed class BindBucket(ushort port, bool byConnect)
 {
     public ushort Port { get; } = port;
     public bool ByConnect { get; } = byConnect;
-    public List<IBindOwner> Owners { get; } = [];
+    /// <summary>The owners (the kernel's owners hlist): O(1) to add and remove; conflicts are order-free.</summary>
+    public HashSet<IBindOwner> Owners { get; } = new(BindOwnerComparer.Instance);
 }
 
 public sealed partial class Host
@@ -192,7 +203,6 @@ public sealed partial class Host
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
-        int i = b.Owners.IndexOf(from);
-        if (i >= 0) b.Owners[i] = to;
+        if (b.Owners.Remove(from)) b.Owners.Add(to);
     }
 }

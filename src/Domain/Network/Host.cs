@@ -16,7 +16,9 @@ public sealed partial class Host : IEventTarget
     internal readonly Dictionary<FourTuple, TcpSocket> Established = [];
     internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
     internal readonly Dictionary<FourTuple, TimeWaitSocket> TimeWaits = [];
-    internal readonly List<TcpSocket> Listeners = [];
+    /// <summary>The listening hash (lhash2 by port): listeners of each port in listen() order.</summary>
+    readonly Dictionary<ushort, List<TcpSocket>> _listeners = [];
+    int _listenerCount;
     /// <summary>Every full socket still allocated (sockstat alloc), by id, i.e. in creation order.</summary>
     internal readonly SortedDictionary<int, TcpSocket> Sockets = [];
 
@@ -122,6 +124,12 @@ public sealed partial class Host : IEventTarget
 
     public SimProcess? FindProcess(string name) => _processes.GetValueOrDefault(name);
 
+    /// <summary>An exited process is forgotten (a new one may take its name): one-process-per-connection workloads stay bounded.</summary>
+    internal void ForgetProcess(SimProcess p)
+    {
+        if (_processes.TryGetValue(p.Name, out var current) && ReferenceEquals(current, p)) _processes.Remove(p.Name);
+    }
+
     /// <summary>A new process under the name of one that exited.</summary>
     internal SimProcess RestartProcess(string name)
     {
@@ -131,7 +139,21 @@ public sealed partial class Host : IEventTarget
     }
 
     /// <summary>/proc/net/sockstat "inuse": hashed full sockets (listeners and established-hash entries).</summary>
-    public int InUse => Listeners.Count + Established.Count;
+    public int InUse => _listenerCount + Established.Count;
+
+    readonly int[] _stateCounts = new int[Enum.GetValues<TcpState>().Length];
+
+    /// <summary>Full sockets in a state (not CLOSE), kept by TcpSocket.TransitionTo: O(1) for time series.</summary>
+    public int CountInState(TcpState state) => _stateCounts[(int)state];
+
+    internal void StateMoved(TcpState from, TcpState to)
+    {
+        if (from != TcpState.Close) _stateCounts[(int)from]--;
+        if (to != TcpState.Close) _stateCounts[(int)to]++;
+    }
+
+    /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans); the rest of "tw" are TIME-WAIT.</summary>
+    public int TimeWaitFinWait2Count { get; internal set; }
 
     /// <summary>/proc/net/sockstat "tw": timewait sockets of both substates.</summary>
     public int TimeWaitCount => TimeWaits.Count;
@@ -231,8 +253,32 @@ public sealed partial class Host : IEventTarget
         SendResetReply(seg, "tcp_v4_rcv: no socket");
     }
 
-    internal TcpSocket? FindListener(Endpoint local) =>
-        Listeners.Find(l => l.Local.Port == local.Port && (l.Local.Address == IPv4.Any || l.Local.Address == local.Address));
+    /// <summary>__inet_lookup_listener(): the first listener of the port bound to the address or to any.</summary>
+    internal TcpSocket? FindListener(Endpoint local)
+    {
+        if (!_listeners.TryGetValue(local.Port, out var onPort)) return null;
+        foreach (var l in onPort)
+            if (l.Local.Address == IPv4.Any || l.Local.Address == local.Address) return l;
+        return null;
+    }
+
+    internal void AddListener(TcpSocket sk)
+    {
+        if (!_listeners.TryGetValue(sk.Local.Port, out var onPort)) _listeners[sk.Local.Port] = onPort = [];
+        onPort.Add(sk);
+        _listenerCount++;
+    }
+
+    internal void RemoveListener(TcpSocket sk)
+    {
+        if (!_listeners.TryGetValue(sk.Local.Port, out var onPort) || !onPort.Remove(sk)) return;
+        _listenerCount--;
+        if (onPort.Count == 0) _listeners.Remove(sk.Local.Port);
+    }
+
+    /// <summary>inet_csk_get_port()'s listener re-check: another listener on the port, unless both set SO_REUSEPORT.</summary>
+    internal bool ListenerConflict(ushort port, bool reusePort) =>
+        _listeners.TryGetValue(port, out var onPort) && onPort.Exists(l => !(reusePort && l.ReusePort));
 
     /// <summary>
     /// Models tcp_v4_send_reset() — net/ipv4/tcp_ipv4.c: never in answer to a RST; if the

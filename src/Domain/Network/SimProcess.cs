@@ -1,3 +1,4 @@
+using System.Numerics;
 using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Network;
@@ -8,21 +9,105 @@ public sealed class SimProcess(Host host, string name)
     public Host Host { get; } = host;
     public string Name { get; } = name;
 
-    /// <summary>Open descriptors in the order they were opened (close-on-exit order).</summary>
-    internal List<TcpSocket> Descriptors { get; } = [];
+    /// <summary>
+    /// The fd table (struct fdtable): fd → socket, open_fds with one bit per descriptor, and
+    /// full_fds_bits with one bit per open_fds word that is all ones, so the lowest free
+    /// descriptor is found in O(max_fds / 4096) word reads at worst and O(1) in the common case
+    /// (next_fd), as fs/file.c does. 0–2 are the standard streams, always open.
+    /// </summary>
+    TcpSocket?[] _fds = new TcpSocket?[64];
+    ulong[] _openFds = [0b111];
+    ulong[] _fullFdsBits = [0];
+    /// <summary>files->next_fd: no descriptor below it is free.</summary>
+    int _nextFd = 3;
+
+    /// <summary>How many sockets the process holds open.</summary>
+    public int OpenCount { get; private set; }
 
     /// <summary>
-    /// Installs a socket as the lowest free descriptor (__alloc_fd: 0–2 are the standard streams),
-    /// and returns that number.
+    /// Models alloc_fd() → find_next_fd() — fs/file.c: installs a socket as the lowest free
+    /// descriptor at or above next_fd, and returns that number.
     /// </summary>
     internal int Install(TcpSocket sk)
     {
-        int fd = 3;
-        while (Descriptors.Exists(d => d.Fd == fd)) fd++;
+        int fd = FindNextFd(_nextFd);
+        if (fd >= _fds.Length) Expand(fd + 1);
+        SetOpen(fd);
+        _fds[fd] = sk;
+        _nextFd = fd + 1;
+        OpenCount++;
         sk.Fd = fd;
         sk.Owner = this;
-        Descriptors.Add(sk);
         return fd;
+    }
+
+    /// <summary>Models __put_unused_fd() / file_close_fd(): the descriptor becomes free; next_fd moves down to it.</summary>
+    internal void Release(TcpSocket sk)
+    {
+        int fd = sk.Fd;
+        if (fd < 3 || fd >= _fds.Length || !ReferenceEquals(_fds[fd], sk)) return;
+        _fds[fd] = null;
+        _openFds[fd >> 6] &= ~(1UL << fd);
+        _fullFdsBits[fd >> 12] &= ~(1UL << (fd >> 6));
+        if (fd < _nextFd) _nextFd = fd;
+        OpenCount--;
+    }
+
+    /// <summary>The open sockets in descriptor order (close_files() walks open_fds upward at exit).</summary>
+    internal List<TcpSocket> OpenSockets()
+    {
+        var open = new List<TcpSocket>(OpenCount);
+        for (int w = 0; w < _openFds.Length; w++)
+        {
+            ulong bits = _openFds[w];
+            while (bits != 0)
+            {
+                int fd = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                if (_fds[fd] is { } sk) open.Add(sk);
+            }
+        }
+        return open;
+    }
+
+    /// <summary>find_next_fd(): the first word with a zero bit via full_fds_bits, then the zero bit in it.</summary>
+    int FindNextFd(int start)
+    {
+        int word = NextZeroBit(_fullFdsBits, start >> 6);
+        if (word >= _openFds.Length) return Math.Max(start, _openFds.Length << 6);
+        if (word << 6 > start) start = word << 6;
+        return NextZeroBit(_openFds, start);
+    }
+
+    /// <summary>find_next_zero_bit(): the index of the first zero bit at or after <paramref name="from"/> (past the end when none).</summary>
+    static int NextZeroBit(ulong[] bits, int from)
+    {
+        int w = from >> 6;
+        if (w >= bits.Length) return from;
+        ulong word = ~bits[w] & (ulong.MaxValue << (from & 63));
+        while (word == 0)
+        {
+            if (++w == bits.Length) return w << 6;
+            word = ~bits[w];
+        }
+        return (w << 6) + BitOperations.TrailingZeroCount(word);
+    }
+
+    void SetOpen(int fd)
+    {
+        ref ulong word = ref _openFds[fd >> 6];
+        word |= 1UL << fd;
+        if (word == ulong.MaxValue) _fullFdsBits[fd >> 12] |= 1UL << (fd >> 6);
+    }
+
+    /// <summary>expand_fdtable(): doubles the table (whole words of 64 descriptors).</summary>
+    void Expand(int atLeast)
+    {
+        int size = _fds.Length;
+        while (size < atLeast) size *= 2;
+        Array.Resize(ref _fds, size);
+        Array.Resize(ref _openFds, size >> 6);
+        Array.Resize(ref _fullFdsBits, Math.Max(1, (size + 4095) >> 12));
     }
 
     /// <summary>PF_EXITING: set while exit closes the descriptors, so close() never lingers.</summary>

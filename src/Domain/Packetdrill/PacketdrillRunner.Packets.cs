@@ -36,7 +36,9 @@ public sealed partial class PacketdrillRunner
             _remotePort = remotePort;
         }
         uint ack = flags.HasFlag(TcpFlags.Ack) ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0;
-        var options = TcpOptions.None;
+        // The primary constructor, so absent options keep their "absent" defaults (a parameterless
+        // struct constructor would zero them: window scale 0 means "offered 0").
+        var options = new TcpOptions(Mss: 0);
         foreach (var o in p.Options ?? [])
         {
             switch (o)
@@ -61,17 +63,17 @@ public sealed partial class PacketdrillRunner
         var local = _sim.FindHost(LocalHost)!;
         var seg = new Segment(new FourTuple(new Endpoint(remote.Address, remotePort), new Endpoint(local.Address, localPort)),
             flags, p.Seq, ack, p.Window ?? 0, p.Length, options);
-        Inject(seg);
+        Inject(seg, hasOptions: p.Options is { IsEmpty: false });
         _log.Add($"{Secs(at)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}");
         RunTo(at);
         _anchor = at;
         return _failure is null;
     }
 
-    void Inject(Segment seg)
+    void Inject(Segment seg, bool hasOptions)
     {
         var command = new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length);
-        if (seg.Options == TcpOptions.None)
+        if (!hasOptions)
         {
             Apply(command);
             return;

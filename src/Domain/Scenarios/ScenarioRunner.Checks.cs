@@ -76,7 +76,7 @@ public sealed partial class ScenarioRunner
         {
             case AliasSelector alias:
                 if (!TryResolve(alias.Alias, out var id, out why)) return false;
-                rows = SocketListing.RowsOf(_sim.FindSocket(id)!.Host, id);
+                rows = SocketListing.RowsOf(_sim.HostOfSocket(id)!, id);
                 return true;
             case HostSelector h when _sim.FindHost(h.Host) is { } host:
                 why = "";
@@ -180,7 +180,7 @@ public sealed partial class ScenarioRunner
             AddCheck(CheckKinds.Data, path, false, "a socket", why);
             return;
         }
-        var ledger = _sim.FindSocket(id)!.Ledger;
+        var ledger = _sim.LedgerOf(id)!;
         CheckFields(CheckKinds.Data, path,
             [("sent", check.Sent, ledger.Sent), ("delivered", check.Delivered, ledger.Delivered), ("lost", check.Lost, ledger.Lost)]);
     }

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -16,6 +17,20 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     public long Requested { get; } = requested;
     /// <summary>Bytes copied so far by a blocked send.</summary>
     public long Done { get; internal set; }
+
+    /// <summary>Told (through the event queue, at the time of the return) when a blocked call returns: a workload's connection.</summary>
+    internal IEventTarget? Waiter { get; set; }
+    /// <summary>The return, once the call has returned: value, errno, and the socket it reports (accept's child).</summary>
+    public long ReturnValue { get; private set; }
+    public string? ReturnErrno { get; private set; }
+    public int ReturnSocketId { get; private set; }
+
+    internal void Returned(long value, string? errno, int socketId)
+    {
+        ReturnValue = value;
+        ReturnErrno = errno;
+        ReturnSocketId = socketId;
+    }
 }
 
 /// <summary>What a call did right away: returned a value, failed with an errno, or blocked.</summary>

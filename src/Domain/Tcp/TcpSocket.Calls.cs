@@ -32,12 +32,12 @@ public sealed partial class TcpSocket
         }
         // inet_csk_get_port() is re-checked with the listener flag: TIME-WAIT owners with SO_REUSEADDR
         // on both sides do not conflict, but another listener does.
-        if (Host.Listeners.Any(l => l.Local.Port == Local.Port && !(ReusePort && l.ReusePort))) return CallOutcome.Fail(Errno.EADDRINUSE);
+        if (Host.ListenerConflict(Local.Port, ReusePort)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(IPv4.Any, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
-        Host.Listeners.Add(this);
+        Host.AddListener(this);
         return CallOutcome.Ok();
     }
 
@@ -85,8 +85,7 @@ public sealed partial class TcpSocket
         if (State != TcpState.Listen) return CallOutcome.Fail(Errno.EINVAL);
         if (AcceptQueue.Count > 0)
         {
-            child = AcceptQueue[0];
-            AcceptQueue.RemoveAt(0);
+            child = AcceptQueue.Dequeue();
             return CallOutcome.Ok(call.Process.Install(child));
         }
         _pendingAccepts.Enqueue(call);

@@ -717,12 +717,10 @@ public sealed partial class TcpSocket
         child._lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
-        listener.AcceptQueue.Add(child);
         if (listener._pendingAccepts.TryDequeue(out var call))
-        {
-            listener.AcceptQueue.Remove(child);
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
-        }
+        else
+            listener.AcceptQueue.Enqueue(child);
         // The ACK that completed the handshake may carry data.
         if (ack.Length > 0 || ack.Has(TcpFlags.Fin)) child.RcvStateProcess(ack);
         return child;

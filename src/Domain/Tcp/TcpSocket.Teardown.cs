@@ -17,7 +17,7 @@ public sealed partial class TcpSocket
     internal CallOutcome Close(PendingCall call)
     {
         var process = call.Process;
-        process.Descriptors.Remove(this);
+        process.Release(this);
         Owner = null;
         Fd = 0;
         bool linger = LingerOn && !process.Exiting;
@@ -292,9 +292,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void ListenStop()
     {
-        foreach (var child in AcceptQueue.ToList())
+        while (AcceptQueue.TryDequeue(out var child))
         {
-            AcceptQueue.Remove(child);
             child.Disconnect("inet_csk_listen_stop");
             child.Dead = true;
             Host.OrphanCount++;
@@ -315,6 +314,7 @@ public sealed partial class TcpSocket
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
         Host.Free(this);
+        _sim.Bury(this, _lastStateBeforeClose);
     }
 
     /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>

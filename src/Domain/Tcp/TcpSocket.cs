@@ -19,6 +19,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly SimTimer _keepaliveTimer;
     readonly SimTimer _lingerTimer;
     TcpTimerKind _xmitPending;
+    TcpState _lastStateBeforeClose = TcpState.Close;
 
     internal TcpSocket(Host host, int id)
     {
@@ -35,6 +36,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     public Host Host { get; }
     public int Id { get; }
+    int IBindOwner.BindHash => Id;
     public TcpState State { get; private set; } = TcpState.Close;
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
@@ -83,9 +85,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
-    List<TcpSocket>? _acceptQueue;
-    /// <summary>Established children not yet accepted (a listener's only; allocated on listen).</summary>
-    internal List<TcpSocket> AcceptQueue => _acceptQueue ??= [];
+    Queue<TcpSocket>? _acceptQueue;
+    /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
+    internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
     int _backlog;
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
@@ -239,6 +241,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         var old = State;
         if (old == next) return;
         State = next;
+        Host.StateMoved(old, next);
+        if (next == TcpState.Close) _lastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
@@ -251,7 +255,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void Unhash()
     {
         if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this)) Host.Established.Remove(Tuple);
-        Host.Listeners.Remove(this);
+        Host.RemoveListener(this);
     }
 
     void ReleasePort()

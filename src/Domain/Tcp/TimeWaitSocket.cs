@@ -78,6 +78,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public bool ReuseAddr { get; }
     public bool ReusePort { get; }
     bool IBindOwner.IsListener => false;
+    int IBindOwner.BindHash => SocketId;
     public SimTime Expires => _timer.Expires;
     public bool Alive { get; private set; }
 
@@ -89,6 +90,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         Alive = true;
         Host.TimeWaits[Tuple] = this;
+        if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count++;
         Host.AddBindOwner(Local.Port, this, byConnect: false);
         Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
@@ -115,6 +117,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         Alive = false;
         _sim.CancelTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait);
         Host.TimeWaits.Remove(Tuple);
+        if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count--;
         Host.RemoveBindOwner(Local.Port, this);
         if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
     }
@@ -173,6 +176,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             // FIN arrived: enter true TIME-WAIT.
             var old = Substate;
             Substate = TcpState.TimeWait;
+            Host.TimeWaitFinWait2Count--;
             RcvNxt = seg.EndSeq;
             if (sawTs)
             {

@@ -28,6 +28,7 @@ public static class CommandTypeMap
         Map<KillCommand>("kill"),
         Map<InjectCommand>("inject"),
         Map<AdvanceCommand>("advance"),
+        Map<WorkloadCommand>("workload"),
         Map<OpenConnectionCommand>("open-connection"),
     ];
 

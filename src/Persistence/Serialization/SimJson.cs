@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
+using SimService.Domain.Workloads;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
@@ -58,6 +59,7 @@ public static class SimJson
         typeof(TcpFlagsConverter), typeof(TcpStateConverter), typeof(NameValueListConverter),
         typeof(KebabEnumConverter<TcpTimerKind>), typeof(KebabEnumConverter<SocketCallKind>),
         typeof(KebabEnumConverter<HostKind>), typeof(KebabEnumConverter<AdvanceMode>),
+        typeof(KebabEnumConverter<CloseFirst>), typeof(KebabEnumConverter<CloseStyle>), typeof(KebabEnumConverter<JournalLevel>),
         typeof(VerbatimEnumConverter<SocketOption>), typeof(VerbatimEnumConverter<ShutdownHow>),
     ])]
 // Journal events
@@ -87,5 +89,6 @@ public static class SimJson
 [JsonSerializable(typeof(KillCommand))]
 [JsonSerializable(typeof(InjectCommand))]
 [JsonSerializable(typeof(AdvanceCommand))]
+[JsonSerializable(typeof(WorkloadCommand))]
 [JsonSerializable(typeof(OpenConnectionCommand))]
 public sealed partial class SimJsonContext : JsonSerializerContext;

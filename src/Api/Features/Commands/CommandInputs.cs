@@ -197,9 +197,9 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         string? owner = null;
         if (c.SocketId is { } socketId)
         {
-            if (engine.FindSocket(socketId) is not { } socket) return null;
-            host = socket.Host.Name;
-            owner = socket.Owner?.Name;
+            if (engine.HostOfSocket(socketId) is not { } socketHost) return null;
+            host = socketHost.Name;
+            owner = engine.FindSocket(socketId)?.Owner?.Name;
         }
         else host = c.Host!;
         var request = new SocketCallRequest(host, c.Process ?? owner ?? IssueSocketCallHandler.DefaultProcess, kind)

@@ -5,6 +5,7 @@ using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Engine;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
+using SimService.Persistence.Entities;
 
 namespace SimService.Api.Features.Sockets;
 
@@ -48,7 +49,11 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
         simulations.ReadAsync<SocketResponse>(query.SimulationId, (engine, run) =>
         {
             if (engine.FindSocket(query.SocketId) is not { } socket)
-                return new ResourceNotFound(query.SimulationId, "socketId", $"There is no socket {query.SocketId} in the simulation.");
+            {
+                return engine.FindDeadSocket(query.SocketId) is { } dead
+                    ? FromRecord(engine, run, dead)
+                    : new ResourceNotFound(query.SimulationId, "socketId", $"There is no socket {query.SocketId} in the simulation.");
+            }
             var rows = SocketListing.RowsOf(socket.Host, socket.Id);
             var state = rows.LastOrDefault()?.State ?? (socket.Destroyed ? TcpState.Close : socket.State);
             var calls = engine.Calls.Where(c => c.SocketId == socket.Id || c.IssuedOnSocket == socket.Id).Select(CallStatus.From).ToList();
@@ -61,6 +66,21 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
                 [.. calls.TakeLast(RecentCallCount)],
                 engine.Now.Ns, run.Version);
         }, cancellationToken);
+
+    /// <summary>A destroyed socket answers with its final record (and the timewait entry that may outlive it).</summary>
+    private static SocketResponse FromRecord(Simulation engine, SimulationRun run, SocketRecord dead)
+    {
+        var rows = SocketListing.RowsOf(dead.Host, dead.Id);
+        var state = rows.LastOrDefault()?.State ?? TcpState.Close;
+        var calls = engine.Calls.Where(c => c.SocketId == dead.Id || c.IssuedOnSocket == dead.Id).Select(CallStatus.From).ToList();
+        var ledger = dead.Ledger;
+        return new SocketResponse(dead.Id, dead.Host.Name, null, state.ToDisplayName(), dead.Local.ToString(), dead.Remote.ToString(),
+            0, 0, false, true, [.. rows.Select(row => SocketRowView.From(row, engine.Now))],
+            new LedgerView(ledger.Sent, ledger.Accepted, ledger.Delivered, ledger.Lost, ledger.LostReason),
+            [.. calls.Where(c => c.Status == CallResponse.Pending)],
+            [.. calls.TakeLast(RecentCallCount)],
+            engine.Now.Ns, run.Version);
+    }
 }
 
 public sealed record GetCall(Guid SimulationId, long CallId) : IQuery<Outcome<CallStatus>>;

@@ -34,11 +34,11 @@ public sealed class IssueSocketCallHandler(LiveSimulations simulations) : IComma
     {
         if (command.SocketId is not { } socketId)
             return command.Call with { Host = command.Host!, Process = command.Process ?? DefaultProcess };
-        if (batch.Engine.FindSocket(socketId) is not { } socket) return null;
+        if (batch.Engine.HostOfSocket(socketId) is not { } host) return null;
         return command.Call with
         {
-            Host = socket.Host.Name,
-            Process = command.Process ?? socket.Owner?.Name ?? DefaultProcess,
+            Host = host.Name,
+            Process = command.Process ?? batch.Engine.FindSocket(socketId)?.Owner?.Name ?? DefaultProcess,
             SocketId = socketId,
         };
     }

@@ -1,0 +1,117 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
+using Mediator;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Time;
+using SimService.Domain.Workloads;
+
+namespace SimService.Api.Features.Workloads;
+
+/// <summary>
+/// A connection workload, run to its end (or its event budget) in this one request and logged as one
+/// command: clients (existing hosts, or <c>generatedClients</c> made for it) open connections to
+/// <c>server:port</c> at <c>rate</c> per virtual second, send <c>requestBytes</c>, the server thinks for
+/// <c>thinkTimeNs</c> and answers <c>responseBytes</c>, and <c>closeFirst</c> closes in <c>closeStyle</c>.
+/// At level <c>counters</c> (the default) nothing is journaled: a million connections persist as one row.
+/// </summary>
+public sealed record WorkloadRequest
+{
+    /// <example>["client"]</example>
+    public IReadOnlyList<string>? Clients { get; init; }
+    [Range(0, 200_000)] public int? GeneratedClients { get; init; }
+    [Range(0, long.MaxValue)] public long? ClientLinkDelayNs { get; init; }
+    /// <example>server</example>
+    [Required] public string? Server { get; init; }
+    /// <example>80</example>
+    [Range(1, 65535)] public int? Port { get; init; }
+    /// <summary>New connections per virtual second.</summary>
+    /// <example>1000</example>
+    [Range(1e-6, 1e9)] public double? Rate { get; init; }
+    /// <example>10000</example>
+    [Range(0, 100_000_000)] public long? Count { get; init; }
+    [Range(0, long.MaxValue)] public long? DurationNs { get; init; }
+    [Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
+    [Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
+    [Range(0, long.MaxValue)] public long? ThinkTimeNs { get; init; }
+    public CloseFirst? CloseFirst { get; init; }
+    public CloseStyle? CloseStyle { get; init; }
+    [Range(0, 3600)] public int? LingerSeconds { get; init; }
+    public bool? ReuseAddr { get; init; }
+    public int? Linger2 { get; init; }
+    public bool? KeepAlive { get; init; }
+    [Range(0, int.MaxValue)] public int? UserTimeoutMs { get; init; }
+    [Range(1, int.MaxValue)] public int? Backlog { get; init; }
+    /// <summary>The time series' sampling interval (default 1 s).</summary>
+    [Range(1_000_000, long.MaxValue)] public long? ResolutionNs { get; init; }
+    [Range(1, long.MaxValue)] public long? DrainLimitNs { get; init; }
+    public JournalLevel? Level { get; init; }
+    /// <summary>The most queue items to process (default 100,000,000; at most 1,000,000,000).</summary>
+    [Range(1, MaxEventBudget)] public long? EventBudget { get; init; }
+
+    public const long DefaultEventBudget = 100_000_000;
+    public const long MaxEventBudget = 1_000_000_000;
+
+    public WorkloadCommand ToCommand()
+    {
+        var defaults = new WorkloadSpec();
+        return new WorkloadCommand(new WorkloadSpec
+        {
+            Clients = Clients ?? [],
+            GeneratedClients = GeneratedClients ?? 0,
+            ClientLinkDelay = ClientLinkDelayNs is { } d ? new SimDuration(d) : defaults.ClientLinkDelay,
+            Server = Server ?? "",
+            Port = (ushort)(Port ?? defaults.Port),
+            Rate = Rate ?? defaults.Rate,
+            Count = Count ?? 0,
+            Duration = new SimDuration(DurationNs ?? 0),
+            RequestBytes = RequestBytes ?? defaults.RequestBytes,
+            ResponseBytes = ResponseBytes ?? defaults.ResponseBytes,
+            ThinkTime = new SimDuration(ThinkTimeNs ?? 0),
+            CloseFirst = CloseFirst ?? defaults.CloseFirst,
+            CloseStyle = CloseStyle ?? defaults.CloseStyle,
+            LingerSeconds = LingerSeconds ?? 0,
+            ReuseAddr = ReuseAddr ?? false,
+            Linger2 = Linger2,
+            KeepAlive = KeepAlive ?? false,
+            UserTimeoutMs = UserTimeoutMs ?? 0,
+            Backlog = Backlog ?? defaults.Backlog,
+            Resolution = ResolutionNs is { } r ? new SimDuration(r) : defaults.Resolution,
+            DrainLimit = DrainLimitNs is { } dl ? new SimDuration(dl) : defaults.DrainLimit,
+            Level = Level ?? defaults.Level,
+        }, RunToEnd: true, EventBudget ?? DefaultEventBudget);
+    }
+}
+
+/// <param name="Result">What the workload did (completed or truncated, connect results, series, counters, log lines).</param>
+/// <param name="WallMs">Wall-clock milliseconds the engine took (not part of the simulation: it differs between runs).</param>
+/// <param name="JournalEvents">Journal events the workload added (0 at level counters).</param>
+public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int JournalEvents, long NowNs, long Version) : IVersioned;
+
+public sealed record RunWorkload(Guid SimulationId, long? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
+
+public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
+{
+    public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken) =>
+        simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
+        {
+            var clock = Stopwatch.StartNew();
+            var outcome = batch.Apply(command.Request.ToCommand());
+            if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!);
+            return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
+        }, cancellationToken);
+}
+
+public sealed record GetWorkload(Guid SimulationId, int WorkloadId) : IQuery<Outcome<WorkloadResult>>;
+
+public sealed class GetWorkloadHandler(LiveSimulations simulations) : IQueryHandler<GetWorkload, Outcome<WorkloadResult>>
+{
+    public ValueTask<Outcome<WorkloadResult>> Handle(GetWorkload query, CancellationToken cancellationToken) =>
+        simulations.ReadAsync<WorkloadResult>(query.SimulationId, (engine, _) =>
+            engine.FindWorkload(query.WorkloadId) is { } w
+                ? w.Result()
+                : new ResourceNotFound(query.SimulationId, "workloadId", $"There is no workload {query.WorkloadId} in the simulation."),
+            cancellationToken);
+}

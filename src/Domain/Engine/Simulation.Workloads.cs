@@ -1,0 +1,34 @@
+using SimService.Domain.Workloads;
+
+namespace SimService.Domain.Engine;
+
+public sealed partial class Simulation
+{
+    readonly List<Workload> _workloads = [];
+
+    /// <summary>Workloads started in this simulation, by id (1, 2, …).</summary>
+    public IReadOnlyList<Workload> Workloads => _workloads;
+
+    public Workload? FindWorkload(int id) => id >= 1 && id <= _workloads.Count ? _workloads[id - 1] : null;
+
+    /// <summary>
+    /// Starts a workload (its first arrival is now) and, with <paramref name="runToEnd"/>, runs the
+    /// clock until it is done or <paramref name="eventBudget"/> items were processed (truncated).
+    /// A refused spec changes nothing.
+    /// </summary>
+    public Result<Workload> StartWorkload(WorkloadSpec spec, bool runToEnd, long eventBudget)
+    {
+        if (eventBudget <= 0) return DomainError.Invalid("the event budget must be positive", "eventBudget");
+        if (_workloads.Exists(w => !w.Done)) return DomainError.Conflict("another workload is still running", "workload");
+        var started = Workload.Start(this, _workloads.Count + 1, spec);
+        if (!started.IsOk) return started;
+        var workload = started.Value!;
+        _workloads.Add(workload);
+        if (runToEnd)
+        {
+            var run = RunWhile(() => !workload.Done, eventBudget);
+            if (run.Truncated) workload.Truncated = true;
+        }
+        return workload;
+    }
+}

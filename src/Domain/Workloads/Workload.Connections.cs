@@ -1,0 +1,235 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Workloads;
+
+public sealed partial class Workload
+{
+    void CountConnect(string? errno)
+    {
+        var key = errno ?? "0";
+        _connectResults[key] = _connectResults.GetValueOrDefault(key) + 1;
+    }
+
+    enum Phase
+    {
+        Connecting,
+        Sending,
+        Receiving,
+        AwaitingEof,
+        Closing,
+    }
+
+    /// <summary>
+    /// Both ends of a connection are small state machines over socket calls: a call that returns at
+    /// once continues at once, a blocked one continues when the engine schedules its return.
+    /// </summary>
+    abstract class Connection(Workload w, Host host, string process) : IEventTarget
+    {
+        protected readonly Workload W = w;
+        protected readonly Host Host = host;
+        protected readonly string Process = process;
+        protected int Socket;
+        protected long Received;
+        protected Phase Step;
+        bool _closing;
+
+        void IEventTarget.OnDue(Simulation sim, object? payload)
+        {
+            if (W.Done) return; // the workload ended (drain limit): its connections stop acting
+            if (payload is PendingCall call) Returned(call.ReturnValue, call.ReturnErrno);
+            else OnTimer();
+        }
+
+        protected virtual void OnTimer() { }
+
+        protected abstract void Returned(long value, string? errno);
+
+        protected void Issue(SocketCallKind kind, long bytes = -1)
+        {
+            var r = W.Call(Host, Process, kind, Socket, this, bytes: bytes);
+            if (!r.Blocked) Returned(r.Result, r.Errno);
+        }
+
+        /// <summary>Reads until EOF or an error, then a plain close().</summary>
+        protected void AwaitEof()
+        {
+            Step = Phase.AwaitingEof;
+            Issue(SocketCallKind.Recv);
+        }
+
+        /// <summary>Handles a return while awaiting EOF; true when the connection is done reading.</summary>
+        protected void OnAwaitingEof(long value, string? errno)
+        {
+            if (errno is not null || value == 0) Close(CloseStyle.Close);
+            else Issue(SocketCallKind.Recv);
+        }
+
+        /// <summary>Closes in a style; the connection's side is finished when close() returns (or the process is gone).</summary>
+        protected void Close(CloseStyle style)
+        {
+            switch (style)
+            {
+                case CloseStyle.ShutdownThenClose when !_closing:
+                    _closing = true;
+                    W.Call(Host, Process, SocketCallKind.Shutdown, Socket, how: ShutdownHow.SHUT_WR);
+                    AwaitEof();
+                    return;
+                case CloseStyle.LingerZero:
+                    W.Call(Host, Process, SocketCallKind.Setsockopt, Socket, option: SocketOption.SO_LINGER, value: 0, onOff: 1);
+                    break;
+                case CloseStyle.Linger:
+                    W.Call(Host, Process, SocketCallKind.Setsockopt, Socket, option: SocketOption.SO_LINGER, value: W.Spec.LingerSeconds, onOff: 1);
+                    break;
+                case CloseStyle.Kill:
+                    W._sim.Kill(Host.Name, Process, "SIGKILL");
+                    Finished();
+                    return;
+            }
+            Step = Phase.Closing;
+            Issue(SocketCallKind.Close);
+        }
+
+        protected abstract void Finished();
+    }
+
+    /// <summary>connect → send the request → read the response → close first, or wait for the server's EOF.</summary>
+    sealed class ClientConnection(Workload w, Host host, string process) : Connection(w, host, process)
+    {
+        public void Begin()
+        {
+            var spec = W.Spec;
+            Step = Phase.Connecting;
+            CallHandle r;
+            if (W.HasOptions)
+            {
+                Socket = W.Call(Host, Process, SocketCallKind.Socket).SocketId;
+                W.SetOptions(Host, Process, Socket);
+                r = W.Call(Host, Process, SocketCallKind.Connect, Socket, this, toHost: W._server.Name, toPort: spec.Port);
+            }
+            else
+            {
+                r = W.Call(Host, Process, SocketCallKind.Connect, 0, this, toHost: W._server.Name, toPort: spec.Port);
+                Socket = r.SocketId;
+            }
+            if (!r.Blocked) Returned(r.Result, r.Errno);
+        }
+
+        protected override void Returned(long value, string? errno)
+        {
+            var spec = W.Spec;
+            switch (Step)
+            {
+                case Phase.Connecting:
+                    W.CountConnect(errno);
+                    if (errno is not null) Close(CloseStyle.Close);
+                    else if (spec.RequestBytes > 0)
+                    {
+                        Step = Phase.Sending;
+                        Issue(SocketCallKind.Send, spec.RequestBytes);
+                    }
+                    else Receive();
+                    break;
+                case Phase.Sending:
+                    if (errno is not null) Close(CloseStyle.Close);
+                    else Receive();
+                    break;
+                case Phase.Receiving:
+                    if (errno is not null || value == 0) Close(CloseStyle.Close);
+                    else
+                    {
+                        Received += value;
+                        if (Received >= spec.ResponseBytes) Respond();
+                        else Issue(SocketCallKind.Recv);
+                    }
+                    break;
+                case Phase.AwaitingEof:
+                    OnAwaitingEof(value, errno);
+                    break;
+                case Phase.Closing:
+                    Finished();
+                    break;
+            }
+        }
+
+        void Receive()
+        {
+            Step = Phase.Receiving;
+            if (W.Spec.ResponseBytes == 0) Respond();
+            else Issue(SocketCallKind.Recv);
+        }
+
+        /// <summary>The response is in: the client closes first (client, both) or waits for the server's FIN.</summary>
+        void Respond()
+        {
+            if (W.Spec.CloseFirst == CloseFirst.Server) AwaitEof();
+            else Close(W.Spec.CloseStyle);
+        }
+
+        protected override void Finished() => W.ClientFinished();
+    }
+
+    /// <summary>read the request → think → send the response → close first (server, both) or wait for the client's EOF.</summary>
+    sealed class ServerConnection : Connection
+    {
+        public ServerConnection(Workload w, int child) : base(w, w._server, w.ServerProcess) => Socket = child;
+
+        public void Begin()
+        {
+            if (W.Spec.RequestBytes == 0) Think();
+            else
+            {
+                Step = Phase.Receiving;
+                Issue(SocketCallKind.Recv);
+            }
+        }
+
+        protected override void Returned(long value, string? errno)
+        {
+            var spec = W.Spec;
+            switch (Step)
+            {
+                case Phase.Receiving:
+                    if (errno is not null || value == 0) Close(CloseStyle.Close);
+                    else
+                    {
+                        Received += value;
+                        if (Received >= spec.RequestBytes) Think();
+                        else Issue(SocketCallKind.Recv);
+                    }
+                    break;
+                case Phase.Sending:
+                    if (errno is not null) Close(CloseStyle.Close);
+                    else if (spec.CloseFirst == CloseFirst.Client) AwaitEof();
+                    else Close(spec.CloseStyle);
+                    break;
+                case Phase.AwaitingEof:
+                    OnAwaitingEof(value, errno);
+                    break;
+                case Phase.Closing:
+                    Finished();
+                    break;
+            }
+        }
+
+        void Think()
+        {
+            if (W.Spec.ThinkTime.Ns == 0) SendResponse();
+            else W._sim.Schedule(W._sim.Now + W.Spec.ThinkTime, this, null);
+        }
+
+        protected override void OnTimer() => SendResponse();
+
+        void SendResponse()
+        {
+            Step = Phase.Sending;
+            if (W.Spec.ResponseBytes > 0) Issue(SocketCallKind.Send, W.Spec.ResponseBytes);
+            else Returned(0, null);
+        }
+
+        protected override void Finished() => W.ServerFinished();
+    }
+}

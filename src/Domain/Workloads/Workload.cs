@@ -1,0 +1,272 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Workloads;
+
+/// <summary>
+/// A running workload: an event target in the simulation's own queue that makes the socket calls
+/// of every connection (through <see cref="Simulation.Call"/>, like any caller) and continues when
+/// a blocked call returns. Clients use process "wN" (one process per connection, "wN-i", when the
+/// close style is kill); the server accepts in process "wN-srv".
+/// </summary>
+public sealed partial class Workload : IEventTarget
+{
+    static readonly object ArrivalTick = new();
+    static readonly object SampleTick = new();
+    static readonly object DrainTick = new();
+
+    readonly Simulation _sim;
+    readonly Host _server;
+    readonly Host[] _clients;
+    readonly string _clientProcess;
+    readonly string _serverProcess;
+    readonly SortedDictionary<string, long> _connectResults = new(StringComparer.Ordinal);
+    readonly List<WorkloadSample>[] _series;
+    readonly long[][] _mibAtStart;
+    readonly int[] _logAtStart;
+    readonly JournalLevel _floorBefore;
+    int _listenerId;
+    bool _ownListener;
+    long _started, _clientsFinished, _accepted, _serversFinished, _unfinished;
+    long _eventsAtStart;
+
+    public int Id { get; }
+    public WorkloadSpec Spec { get; }
+    public SimTime StartedAt { get; }
+    public SimTime EndedAt { get; private set; }
+    public bool Done { get; private set; }
+    public bool Truncated { get; internal set; }
+
+    /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>
+    public Action<int>? OnSample { get; set; }
+
+    Workload(Simulation sim, int id, WorkloadSpec spec, Host server, Host[] clients)
+    {
+        _sim = sim;
+        Id = id;
+        Spec = spec;
+        _server = server;
+        _clients = clients;
+        _clientProcess = $"w{id}";
+        _serverProcess = $"w{id}-srv";
+        StartedAt = sim.Now;
+        _series = [.. Enumerable.Range(0, clients.Length + 1).Select(_ => new List<WorkloadSample>())];
+        var hosts = Hosts();
+        _mibAtStart = [.. hosts.Select(h => Enum.GetValues<MibCounter>().Select(c => h.Mib[c]).ToArray())];
+        _logAtStart = [.. hosts.Select(h => h.KernelLog.Count)];
+        _floorBefore = sim.JournalFloor;
+        _eventsAtStart = sim.EventsProcessed;
+    }
+
+    IEnumerable<Host> Hosts() => _clients.Append(_server);
+
+    /// <summary>Checks the spec, creates generated clients and the listener, and schedules the first arrival and sample.</summary>
+    internal static Result<Workload> Start(Simulation sim, int id, WorkloadSpec spec)
+    {
+        if (spec.Validate() is { } invalid) return invalid;
+        var server = sim.FindHost(spec.Server);
+        if (server is null) return DomainError.NotFound($"host '{spec.Server}'", "server");
+        if (server.Kind != HostKind.Linux) return DomainError.Invalid($"host '{spec.Server}' is scripted", "server");
+        Host[] clients;
+        if (spec.GeneratedClients > 0)
+        {
+            for (int i = 0; i < spec.GeneratedClients; i++)
+            {
+                var address = new IPv4(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
+                if (sim.FindHost($"w{id}-c{i + 1}") is not null || sim.FindHost(address) is not null)
+                    return DomainError.Conflict($"generated client w{id}-c{i + 1} ({address}) is already taken", "generatedClients");
+            }
+            clients = new Host[spec.GeneratedClients];
+            for (int i = 0; i < clients.Length; i++)
+            {
+                var address = new IPv4(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
+                clients[i] = sim.AddHost($"w{id}-c{i + 1}", address).Value!;
+                var linked = sim.AddLink(clients[i].Name, server.Name, spec.ClientLinkDelay, 0);
+                if (!linked.IsOk) return linked.Error!;
+            }
+        }
+        else
+        {
+            clients = new Host[spec.Clients.Count];
+            for (int i = 0; i < clients.Length; i++)
+            {
+                var c = sim.FindHost(spec.Clients[i]);
+                if (c is null) return DomainError.NotFound($"host '{spec.Clients[i]}'", $"clients[{i}]");
+                if (c.Kind != HostKind.Linux) return DomainError.Invalid($"host '{c.Name}' is scripted", $"clients[{i}]");
+                if (c == server) return DomainError.Invalid("a client cannot be the server", $"clients[{i}]");
+                clients[i] = c;
+            }
+        }
+        var w = new Workload(sim, id, spec, server, clients);
+        sim.JournalFloor = spec.Level;
+        if (!w.Listen(out var refused)) return refused!;
+        sim.Schedule(sim.Now, w, ArrivalTick);
+        sim.Schedule(sim.Now, w, SampleTick);
+        return w;
+    }
+
+    /// <summary>Uses the server's listener on the port, or opens one (socket, options, bind, listen) and starts accepting.</summary>
+    bool Listen(out DomainError? refused)
+    {
+        refused = null;
+        var existing = _server.FindListener(new Endpoint(_server.Address, Spec.Port));
+        if (existing is not null && existing.Owner is { } owner)
+        {
+            _listenerId = existing.Id;
+            _serverProcessName = owner.Name;
+        }
+        else
+        {
+            var s = Call(_server, _serverProcess, SocketCallKind.Socket);
+            _listenerId = s.SocketId;
+            SetOptions(_server, _serverProcess, _listenerId);
+            var bound = Call(_server, _serverProcess, SocketCallKind.Bind, _listenerId, port: Spec.Port);
+            var listened = bound.Errno is null ? Call(_server, _serverProcess, SocketCallKind.Listen, _listenerId, backlog: Spec.Backlog) : bound;
+            if (listened.Errno is not null)
+            {
+                refused = DomainError.Conflict($"listen on {_server.Name}:{Spec.Port} failed with {listened.Errno}", "port");
+                return false;
+            }
+            _ownListener = true;
+        }
+        Accept();
+        return true;
+    }
+
+    string? _serverProcessName;
+    string ServerProcess => _serverProcessName ?? _serverProcess;
+
+    void IEventTarget.OnDue(Simulation sim, object? payload)
+    {
+        if (Done) return;
+        if (ReferenceEquals(payload, ArrivalTick)) Arrive();
+        else if (ReferenceEquals(payload, SampleTick)) Sample(scheduleNext: true);
+        else if (ReferenceEquals(payload, DrainTick)) Finish(drained: true);
+        else if (payload is PendingCall call) Accepted(call.ReturnErrno, call.ReturnSocketId);
+    }
+
+    void Arrive()
+    {
+        long i = _started++;
+        var client = _clients[i % _clients.Length];
+        var process = Spec.CloseStyle == CloseStyle.Kill ? $"{_clientProcess}-{i}" : _clientProcess;
+        new ClientConnection(this, client, process).Begin();
+        if (_started < Spec.Connections)
+            _sim.Schedule(StartedAt + new SimDuration(Spec.ArrivalOffsetNs(_started)), this, ArrivalTick);
+        else
+            _sim.Schedule(_sim.Now + Spec.DrainLimit, this, DrainTick);
+    }
+
+    /// <summary>One accept() at a time: each returned child starts its server side and the next accept.</summary>
+    void Accept()
+    {
+        var r = Call(_server, ServerProcess, SocketCallKind.Accept, _listenerId, waiter: this);
+        if (!r.Blocked) Accepted(r.Errno, r.SocketId);
+    }
+
+    void Accepted(string? errno, int childId)
+    {
+        if (errno is not null) return; // the listener went away
+        _accepted++;
+        new ServerConnection(this, childId).Begin();
+        if (!Done) Accept();
+    }
+
+    void ClientFinished()
+    {
+        _clientsFinished++;
+        CheckDone();
+    }
+
+    void ServerFinished()
+    {
+        _serversFinished++;
+        CheckDone();
+    }
+
+    void CheckDone()
+    {
+        if (_started == Spec.Connections && _clientsFinished == _started && _serversFinished == _accepted) Finish(drained: false);
+    }
+
+    void Finish(bool drained)
+    {
+        if (Done) return;
+        _unfinished = drained ? (_started - _clientsFinished) + (_accepted - _serversFinished) : 0;
+        Sample(scheduleNext: false);
+        Done = true;
+        EndedAt = _sim.Now;
+        if (_ownListener)
+        {
+            _sim.JournalFloor = Spec.Level;
+            Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
+        }
+        _sim.JournalFloor = _floorBefore;
+    }
+
+    /// <summary>Reads every host's counts (O(1) each: the state counters TransitionTo keeps) and schedules the next sample.</summary>
+    void Sample(bool scheduleNext)
+    {
+        int k = 0;
+        foreach (var h in Hosts())
+        {
+            _series[k++].Add(new WorkloadSample(_sim.Now.Ns, h.CountInState(TcpState.Established),
+                h.TimeWaitCount - h.TimeWaitFinWait2Count + h.CountInState(TcpState.TimeWait),
+                h.CountInState(TcpState.FinWait2) + h.TimeWaitFinWait2Count, h.CountInState(TcpState.CloseWait),
+                h.OrphanCount, h.TcpMemPages, h.InUse, h.TimeWaitCount, h.Allocated));
+        }
+        OnSample?.Invoke(_series[0].Count - 1);
+        if (scheduleNext) _sim.Schedule(_sim.Now + Spec.Resolution, this, SampleTick);
+    }
+
+    /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
+    public WorkloadResult Result()
+    {
+        var hosts = Hosts().ToList();
+        var counters = Enum.GetValues<MibCounter>();
+        var outcomes = hosts.Select((h, k) =>
+        {
+            var moved = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var c in counters)
+            {
+                long delta = h.Mib[c] - _mibAtStart[k][(int)c];
+                if (delta != 0) moved[$"{Mib.Group(c)}.{Mib.Name(c)}"] = delta;
+            }
+            return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
+        }).ToList();
+        return new WorkloadResult(Id, Done && !Truncated, Truncated, Spec.Connections, _started, _clientsFinished,
+            Done ? _unfinished : (_started - _clientsFinished) + (_accepted - _serversFinished),
+            StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
+            new SortedDictionary<string, long>(_connectResults, StringComparer.Ordinal),
+            [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes);
+    }
+
+    // ---- calls ------------------------------------------------------------------------------
+
+    CallHandle Call(Host host, string process, SocketCallKind kind, int socketId = 0, IEventTarget? waiter = null, ushort port = 0,
+        int backlog = 128, long bytes = -1, SocketOption option = default, int value = 0, int onOff = 0, ShutdownHow how = default,
+        string? toHost = null, ushort toPort = 0)
+    {
+        var r = _sim.Call(new SocketCallRequest(host.Name, process, kind)
+        {
+            SocketId = socketId, Port = port, Backlog = backlog, Bytes = bytes, Option = option, Value = value, LingerOnOff = onOff,
+            How = how, ToHost = toHost, ToPort = toPort,
+        }, waiter);
+        if (!r.IsOk) throw new InvalidOperationException($"workload call refused: {r.Error!.Message}"); // references are the workload's own
+        return r.Value;
+    }
+
+    void SetOptions(Host host, string process, int socketId)
+    {
+        if (Spec.ReuseAddr) Call(host, process, SocketCallKind.Setsockopt, socketId, option: SocketOption.SO_REUSEADDR, value: 1);
+        if (Spec.Linger2 is { } l2) Call(host, process, SocketCallKind.Setsockopt, socketId, option: SocketOption.TCP_LINGER2, value: l2);
+        if (Spec.KeepAlive) Call(host, process, SocketCallKind.Setsockopt, socketId, option: SocketOption.SO_KEEPALIVE, value: 1);
+        if (Spec.UserTimeoutMs > 0) Call(host, process, SocketCallKind.Setsockopt, socketId, option: SocketOption.TCP_USER_TIMEOUT, value: Spec.UserTimeoutMs);
+    }
+
+    bool HasOptions => Spec.ReuseAddr || Spec.Linger2 is not null || Spec.KeepAlive || Spec.UserTimeoutMs > 0;
+}

@@ -1,0 +1,34 @@
+namespace SimService.Domain.Workloads;
+
+/// <summary>
+/// One host at one instant of a workload: connection states as `ss -tan` counts them, and the
+/// sockstat line's numbers (inuse, orphan, tw, alloc, mem).
+/// </summary>
+public sealed record WorkloadSample(long AtNs, int Established, int TimeWait, int FinWait2, int CloseWait, int Orphans, long MemPages,
+    int InUse, int Tw, int Alloc);
+
+public sealed record HostSeries(string Host, IReadOnlyList<WorkloadSample> Samples);
+
+/// <summary>The MIB counters a workload moved on a host (only those that changed) and the kernel log lines it printed.</summary>
+public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> Counters, IReadOnlyList<string> KernelLog);
+
+/// <summary>
+/// What a workload did. <see cref="Completed"/>: every connection finished (or the drain limit
+/// ended the wait — <see cref="Unfinished"/> says how many did not); <see cref="Truncated"/>: the
+/// event budget ran out first. <see cref="ConnectResults"/> counts connect() outcomes by errno
+/// ("0" for success).
+/// </summary>
+public sealed record WorkloadResult(
+    int Id,
+    bool Completed,
+    bool Truncated,
+    long Connections,
+    long Started,
+    long Finished,
+    long Unfinished,
+    long StartedAtNs,
+    long EndedAtNs,
+    long Events,
+    IReadOnlyDictionary<string, long> ConnectResults,
+    IReadOnlyList<HostSeries> Series,
+    IReadOnlyList<HostOutcome> Hosts);

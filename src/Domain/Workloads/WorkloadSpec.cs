@@ -1,0 +1,103 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Workloads;
+
+/// <summary>Which side closes once the response is through.</summary>
+public enum CloseFirst
+{
+    Client,
+    Server,
+    /// <summary>Both at once: the server right after sending the response, the client right after reading it.</summary>
+    Both,
+}
+
+/// <summary>How the side that closes first closes (the other side always plain close()s on EOF).</summary>
+public enum CloseStyle
+{
+    Close,
+    /// <summary>shutdown(SHUT_WR), read until EOF, then close().</summary>
+    ShutdownThenClose,
+    /// <summary>SO_LINGER {1,0} then close(): an abortive RST.</summary>
+    LingerZero,
+    /// <summary>SO_LINGER {1,N} then close(): blocks up to N s while the FIN is unacknowledged.</summary>
+    Linger,
+    /// <summary>The client process holding the connection is killed (each client connection has its own process).</summary>
+    Kill,
+}
+
+/// <summary>
+/// A connection workload: clients open connections to one server port at a fixed rate, send a
+/// request, the server thinks and answers, one side closes first in a given style. Everything is
+/// driven by ordinary socket calls in virtual time, so it is as deterministic as any command.
+/// </summary>
+public sealed record WorkloadSpec
+{
+    /// <summary>Existing client hosts, used round robin; or leave empty and give <see cref="GeneratedClients"/>.</summary>
+    public IReadOnlyList<string> Clients { get; init; } = [];
+    /// <summary>How many client hosts to create (named wN-cK, addresses in 100.64.0.0/10), each linked to the server.</summary>
+    public int GeneratedClients { get; init; }
+    /// <summary>One-way delay of the links of generated clients.</summary>
+    public SimDuration ClientLinkDelay { get; init; } = SimDuration.FromMilliseconds(1);
+    public string Server { get; init; } = "";
+    public ushort Port { get; init; } = 80;
+    /// <summary>New connections per virtual second: connection i starts at i / rate after the workload starts.</summary>
+    public double Rate { get; init; } = 100;
+    /// <summary>How many connections; 0 means as many as <see cref="Duration"/> × rate.</summary>
+    public long Count { get; init; }
+    public SimDuration Duration { get; init; }
+    public long RequestBytes { get; init; } = 1024;
+    public long ResponseBytes { get; init; } = 1024;
+    /// <summary>Between the server reading the request and sending the response.</summary>
+    public SimDuration ThinkTime { get; init; }
+    public CloseFirst CloseFirst { get; init; }
+    public CloseStyle CloseStyle { get; init; }
+    /// <summary>N of SO_LINGER {1,N} (<see cref="CloseStyle.Linger"/>).</summary>
+    public int LingerSeconds { get; init; }
+    /// <summary>SO_REUSEADDR on every socket (client sockets before connect, the listener before bind).</summary>
+    public bool ReuseAddr { get; init; }
+    /// <summary>TCP_LINGER2 in seconds on every socket (null: not set).</summary>
+    public int? Linger2 { get; init; }
+    /// <summary>SO_KEEPALIVE on every socket.</summary>
+    public bool KeepAlive { get; init; }
+    /// <summary>TCP_USER_TIMEOUT in ms on every socket (0: not set).</summary>
+    public int UserTimeoutMs { get; init; }
+    public int Backlog { get; init; } = 4096;
+    /// <summary>The time series' sampling interval.</summary>
+    public SimDuration Resolution { get; init; } = SimDuration.FromSeconds(1);
+    /// <summary>After the last arrival, how long connections may take to finish before the workload ends without them.</summary>
+    public SimDuration DrainLimit { get; init; } = SimDuration.FromSeconds(300);
+    /// <summary>The finest journal events kept while the workload runs (counters: none).</summary>
+    public JournalLevel Level { get; init; } = JournalLevel.Counters;
+
+    /// <summary>How many connections the workload opens.</summary>
+    public long Connections => Count > 0 ? Count : (long)Math.Floor(Duration.Ns / 1e9 * Rate);
+
+    /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
+    public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
+
+    /// <summary>What is wrong with the spec, or null (references to hosts are checked when it starts).</summary>
+    public DomainError? Validate()
+    {
+        if (Clients.Count == 0 && GeneratedClients <= 0) return DomainError.Invalid("give client hosts or a count of generated clients", "clients");
+        if (Clients.Count > 0 && GeneratedClients > 0) return DomainError.Invalid("give client hosts or a count of generated clients, not both", "generatedClients");
+        if (GeneratedClients > 200_000) return DomainError.Invalid("at most 200,000 generated clients", "generatedClients");
+        if (string.IsNullOrEmpty(Server)) return DomainError.Invalid("the server host is required", "server");
+        if (Port == 0) return DomainError.Invalid("the port is 1–65535", "port");
+        if (!(Rate > 0) || double.IsInfinity(Rate)) return DomainError.Invalid("the rate is a positive number of connections per second", "rate");
+        if (Count < 0) return DomainError.Invalid("the count must not be negative", "count");
+        if (Count == 0 && Duration.Ns <= 0) return DomainError.Invalid("give a count or a positive duration", "count");
+        if (Connections <= 0) return DomainError.Invalid("the workload opens no connection", "count");
+        if (RequestBytes < 0 || ResponseBytes < 0) return DomainError.Invalid("sizes must not be negative", "requestBytes");
+        if (ThinkTime.Ns < 0 || ClientLinkDelay.Ns < 0) return DomainError.Invalid("times must not be negative", "thinkTime");
+        if (Resolution.Ns < 1_000_000) return DomainError.Invalid("the resolution is at least 1 ms", "resolution");
+        if (DrainLimit.Ns <= 0) return DomainError.Invalid("the drain limit must be positive", "drainLimit");
+        if (LingerSeconds < 0) return DomainError.Invalid("linger seconds must not be negative", "lingerSeconds");
+        if (UserTimeoutMs < 0) return DomainError.Invalid("TCP_USER_TIMEOUT must not be negative", "userTimeoutMs");
+        if (Backlog <= 0) return DomainError.Invalid("the backlog must be positive", "backlog");
+        if (CloseStyle == CloseStyle.Kill && CloseFirst != CloseFirst.Client)
+            return DomainError.Invalid("kill closes client processes: the server's one process holds every accepted connection", "closeStyle");
+        return null;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>A workload through the API: one request, one logged command, no journal rows at level counters; replayed and rebuilt identically.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class WorkloadApiTests
+{
+    private static readonly object Workload = new
+    {
+        clients = new[] { "client" },
+        server = "server",
+        port = 80,
+        rate = 1000,
+        count = 3000,
+        requestBytes = 1024,
+        responseBytes = 1024,
+        closeFirst = "Client",
+        closeStyle = "Close",
+        level = "Counters",
+        resolutionNs = 500_000_000,
+    };
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Workload_ThreeThousandConnectionsAtCounters_OneCommandNoJournalRowsAndRebuiltAfterRestart(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        Guid id;
+        string result;
+        IReadOnlyList<string> journal;
+        await using (var first = new SimServiceFactory(database))
+        {
+            var sim = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "workload", clientSysctls: new Dictionary<string, string>
+            {
+                ["net.ipv4.tcp_tw_reuse"] = "1",
+                ["net.ipv4.ip_local_port_range"] = "10000 60999",
+            });
+            var before = await sim.VersionAsync();
+            journal = await sim.JournalAsync();
+            var response = await sim.PostOkAsync("workloads", Workload);
+            var r = response.GetProperty("result");
+            Assert.True(r.GetProperty("completed").GetBoolean());
+            Assert.False(r.GetProperty("truncated").GetBoolean());
+            Assert.Equal(3000, r.GetProperty("finished").GetInt64());
+            Assert.Equal(3000, r.GetProperty("connectResults").GetProperty("0").GetInt64());
+            Assert.Equal(0, response.GetProperty("journalEvents").GetInt32());
+            Assert.Equal(before + 1, response.GetProperty("version").GetInt64());
+            Assert.Equal(journal, await sim.JournalAsync()); // no journal rows
+            var log = await sim.GetJsonAsync("commands");
+            Assert.Contains("\"workload\"", log.GetRawText());
+            Assert.True((await sim.ReplayAsync()).Identical);
+            result = r.GetRawText();
+            Assert.Equal(result, (await sim.GetJsonAsync("workloads/1")).GetRawText());
+            id = sim.Id;
+        }
+
+        await using var second = new SimServiceFactory(database);
+        var again = new SimulationDriver(second.CreateClient(), id);
+        Assert.Equal(result, (await again.GetJsonAsync("workloads/1")).GetRawText());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Workload_UnknownServer_404AndNothingLogged(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "bad workload");
+        var version = await sim.VersionAsync();
+        var response = await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "nowhere", rate = 10, count = 5 });
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(version, await sim.VersionAsync());
+        var bad = await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 10, count = 5, closeFirst = "Server", closeStyle = "Kill" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+}

@@ -1,0 +1,70 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Benchmarks;
+
+/// <summary>
+/// W6, a connection pool: N connections opened and held at once, accepted by one server process
+/// on one port (it holds all N descriptors), then closed by the clients. One client address has
+/// 64,511 ports (ip_local_port_range 1025–65535) and __inet_hash_connect() scans the whole
+/// even half (32,255 ports) on every connect() once that half is taken — the kernel's own cost
+/// near exhaustion — so the clients are ⌈N / 25,000⌉ hosts of one process each.
+/// </summary>
+static class Pool
+{
+    public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds);
+
+    public static Result Run(int n)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal() };
+        int clients = (n + 24_999) / 25_000;
+        Must(sim, new AddHostCommand("server", "10.0.0.1", HostKind.Linux, [new("net.core.somaxconn", "1000000")]));
+        for (int c = 0; c < clients; c++)
+        {
+            Must(sim, new AddHostCommand($"c{c}", $"10.1.{c / 250}.{c % 250 + 1}", HostKind.Linux,
+                [new("net.ipv4.ip_local_port_range", "1025 65535")]));
+            Must(sim, new AddLinkCommand($"c{c}", "server", SimDuration.FromMilliseconds(1), 0));
+        }
+        var listener = Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Listen) { Port = 80, Backlog = 1_000_000 });
+        var connections = new int[n];
+        var m = new Measure();
+        const int batch = 1000;
+        for (int i = 0; i < n; i += batch)
+        {
+            for (int j = i; j < Math.Min(n, i + batch); j++)
+            {
+                connections[j] = Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId;
+                Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Accept) { SocketId = listener.SocketId });
+            }
+            sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
+        }
+        double open = m.WallSeconds, openCpu = m.CpuSeconds;
+        int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
+        int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
+        m = new Measure();
+        for (int i = 0; i < n; i += batch)
+        {
+            for (int j = i; j < Math.Min(n, i + batch); j++)
+                Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
+            sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
+        }
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds);
+    }
+
+    static void Must(Simulation sim, SimCommand c)
+    {
+        var o = CommandApplier.Apply(sim, c);
+        if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);
+    }
+
+    static CallHandle Call(Simulation sim, SocketCallRequest r)
+    {
+        var o = CommandApplier.Apply(sim, new SocketCallCommand(r));
+        if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);
+        return o.Call!.Value;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+using SimService.Domain.Workloads;
+
+namespace SimService.Benchmarks;
+
+/// <summary>W1 (churn through the workload command, with the kernel side by side) and W2 (bytes per TIME-WAIT).</summary>
+static class Workloads
+{
+    static string F(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
+    static string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// W1: 32 client hosts (tcp_tw_reuse=1) → 1 server, 5,000 new connections per virtual second, 1 KB
+    /// request and response, the client closes first, level counters: <paramref name="connections"/> lifecycles.
+    /// </summary>
+    public static string W1(long connections, bool kernel)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal() };
+        Must(sim, new AddHostCommand("server", "10.0.0.1", HostKind.Linux, []));
+        var clients = new List<string>();
+        for (int i = 0; i < 32; i++)
+        {
+            clients.Add($"c{i}");
+            Must(sim, new AddHostCommand($"c{i}", $"10.1.0.{i + 1}", HostKind.Linux, [new("net.ipv4.tcp_tw_reuse", "1")]));
+            Must(sim, new AddLinkCommand($"c{i}", "server", SimDuration.FromMilliseconds(1), 0));
+        }
+        var m = new Measure();
+        var outcome = CommandApplier.Apply(sim, new WorkloadCommand(new WorkloadSpec
+        {
+            Clients = clients, Server = "server", Port = 80, Rate = 5000, Count = connections,
+            RequestBytes = 1024, ResponseBytes = 1024, CloseFirst = CloseFirst.Client, Level = JournalLevel.Counters,
+        }));
+        double wall = m.WallSeconds, cpu = m.CpuSeconds;
+        var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
+        double rate = r.Finished / wall;
+        string kernelPart = "kernel_lifecycles_per_s=na ratio=na";
+        string note = "";
+        if (kernel && Kernel.LifecyclesPerSecond(Math.Min(connections, 200_000), out note) is { } k)
+            kernelPart = $"kernel_lifecycles_per_s={F(k)} ratio={F2(rate / k)}";
+        if (note != "") Console.WriteLine($"# {note}");
+        return $"W1 connections={r.Finished} completed={r.Completed.ToString().ToLowerInvariant()} wall_s={F2(wall)} cpu_s={F2(cpu)} " +
+            $"lifecycles_per_s={F(rate)} lifecycles_per_cpu_s={F(r.Finished / cpu)} peak_rss_mb={Measure.PeakRssMb()} " +
+            $"events_per_s={F(r.Events / wall)} virtual_s={F2((r.EndedAtNs - r.StartedAtNs) / 1e9)} {kernelPart}";
+    }
+
+    /// <summary>
+    /// W2: <paramref name="sockets"/> TIME-WAIT sockets at once on one host: the server closes first
+    /// (so it holds the TIME-WAITs) for 40 generated clients at 20,000 connections per virtual second,
+    /// tcp_max_tw_buckets raised above the count; heap with them all, minus heap once they expired.
+    /// </summary>
+    public static string W2(long sockets)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal() };
+        Must(sim, new AddHostCommand("server", "10.0.0.1", HostKind.Linux, [new("net.ipv4.tcp_max_tw_buckets", "4000000")]));
+        int clients = (int)Math.Max(1, (sockets + 19_999) / 20_000);
+        var m = new Measure();
+        var outcome = CommandApplier.Apply(sim, new WorkloadCommand(new WorkloadSpec
+        {
+            GeneratedClients = clients, Server = "server", Port = 80, Rate = 20_000, Count = sockets,
+            RequestBytes = 100, ResponseBytes = 100, CloseFirst = CloseFirst.Server, Level = JournalLevel.Counters,
+        }));
+        var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
+        sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(50)); // the last FIN exchanges
+        var server = sim.FindHost("server")!;
+        int tw = server.TimeWaitCount;
+        long withTw = Measure.Heap();
+        sim.RunUntil(sim.Now + SimDuration.FromSeconds(61)); // every TIME-WAIT expires (TCP_TIMEWAIT_LEN)
+        int left = server.TimeWaitCount;
+        long without = Measure.Heap();
+        GC.KeepAlive(sim);
+        return $"W2 time_wait={tw} bytes_per_time_wait={F((withTw - without) / (double)Math.Max(1, tw - left))} " +
+            $"heap_mb={withTw / 1_048_576} wall_s={F2(m.WallSeconds)} peak_rss_mb={Measure.PeakRssMb()} completed={r.Completed.ToString().ToLowerInvariant()}";
+    }
+
+    static void Must(Simulation sim, SimCommand c)
+    {
+        var o = CommandApplier.Apply(sim, c);
+        if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);
+    }
+}

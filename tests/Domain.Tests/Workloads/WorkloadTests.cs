@@ -1,0 +1,250 @@
+using System.Text.Json;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using SimService.Domain.Workloads;
+
+namespace SimService.Domain.Tests.Workloads;
+
+/// <summary>Workloads on small configurations whose numbers can be worked out by hand.</summary>
+public class WorkloadTests
+{
+    /// <summary>client (10.0.0.1) and server (10.0.0.2), 1 ms apart, with sysctls on the client and server.</summary>
+    static Simulation World(IEnumerable<KeyValuePair<string, string>>? client = null, IEnumerable<KeyValuePair<string, string>>? server = null,
+        JournalLevel level = JournalLevel.Full)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, seed: 11) { JournalLevel = level };
+        Apply(sim, new AddHostCommand("client", "10.0.0.1", HostKind.Linux, [.. client ?? []]));
+        Apply(sim, new AddHostCommand("server", "10.0.0.2", HostKind.Linux, [.. server ?? []]));
+        Apply(sim, new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(1), 0));
+        return sim;
+    }
+
+    static CommandOutcome Apply(Simulation sim, SimCommand c)
+    {
+        var o = CommandApplier.Apply(sim, c);
+        Assert.True(o.IsOk, o.Error?.Message);
+        return o;
+    }
+
+    static WorkloadSpec Spec(long count, double rate) => new()
+    {
+        Clients = ["client"], Server = "server", Port = 80, Count = count, Rate = rate,
+        RequestBytes = 100, ResponseBytes = 200, CloseFirst = CloseFirst.Client,
+    };
+
+    static WorkloadResult Run(Simulation sim, WorkloadSpec spec) => Apply(sim, new WorkloadCommand(spec)).Workload!;
+
+    static KeyValuePair<string, string> Sysctl(string name, string value) => new(name, value);
+
+    static long Counter(WorkloadResult r, string host, string name) => r.Hosts.Single(h => h.Host == host).Counters.GetValueOrDefault(name);
+
+    [Fact]
+    public void Workload_TenLifecycles_EachSideReadsAndClosesAndTheClientHoldsTimeWait()
+    {
+        var sim = World();
+        var r = Run(sim, Spec(10, 100) with { Level = JournalLevel.States });
+        Assert.True(r.Completed);
+        Assert.False(r.Truncated);
+        Assert.Equal((10L, 10L, 0L), (r.Started, r.Finished, r.Unfinished));
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 10 }, r.ConnectResults);
+        Assert.Equal(10, Counter(r, "client", "Tcp.ActiveOpens"));
+        Assert.Equal(10, Counter(r, "server", "Tcp.PassiveOpens"));
+        // The workload ends when the last close() returns; its FIN exchange completes 2 ms later.
+        Assert.Equal(9, sim.FindHost("client")!.TimeWaitCount);
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
+        Assert.Equal(10, Counter(sim.FindWorkload(1)!.Result(), "client", "TcpExt.TW"));
+        Assert.Equal(10, sim.FindHost("client")!.TimeWaitCount);
+        // Every byte of every request and response reached its reader.
+        var calls = sim.Journal.OfType<CallReturned>().Where(c => c.Call == SocketCallKind.Recv && c.Result > 0).Sum(c => c.Result);
+        Assert.Equal(10 * (100 + 200), calls);
+        // Connection 9 starts at 90 ms; 1 ms links: the last close is a few ms later.
+        Assert.InRange(r.EndedAtNs, 90_000_000, 100_000_000);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1")]
+    public void Workload_TenPorts_TheEleventhConnectFailsWithEaddrnotavail(string twReuse)
+    {
+        // ip_local_port_range 40000–40009: 10 ports. The client closes first, so each connection leaves a
+        // TIME-WAIT holding its 4-tuple for 60 s; the 11th connect (at 100 ms) finds no port whose 4-tuple
+        // is free — with tcp_tw_reuse too, as every TIME-WAIT is younger than tcp_tw_reuse_delay (1 s).
+        var sim = World(client: [Sysctl("net.ipv4.ip_local_port_range", "40000 40009"), Sysctl("net.ipv4.tcp_tw_reuse", twReuse)]);
+        var r = Run(sim, Spec(11, 100));
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 10, ["EADDRNOTAVAIL"] = 1 }, r.ConnectResults);
+        Assert.True(r.Completed);
+    }
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("1", 5)]
+    public void Workload_TenPortsInTimeWait_FiveMoreTwoSecondsLaterReuseThemOnlyWithTwReuse(string twReuse, int recycled)
+    {
+        // The 10 ports are all in TIME-WAIT (entered at 3–93 ms); 5 more connections at 2 s: without
+        // tcp_tw_reuse every one fails; with it each takes over a TIME-WAIT older than 1 s (TWRecycled).
+        var sim = World(client: [Sysctl("net.ipv4.ip_local_port_range", "40000 40009"), Sysctl("net.ipv4.tcp_tw_reuse", twReuse)]);
+        Run(sim, Spec(10, 100));
+        Apply(sim, new AdvanceCommand(AdvanceMode.To, SimDuration.FromSeconds(2), 1_000_000));
+        var r = Run(sim, Spec(5, 100));
+        var expected = recycled == 0 ? new Dictionary<string, long> { ["EADDRNOTAVAIL"] = 5 } : new Dictionary<string, long> { ["0"] = 5 };
+        Assert.Equal(expected, r.ConnectResults);
+        Assert.Equal(recycled, Counter(r, "client", "TcpExt.TWRecycled"));
+    }
+
+    [Fact]
+    public void Workload_MaxTwBucketsFive_TheSixthTimeWaitOverflows()
+    {
+        // tcp_max_tw_buckets=5: connections 0–4 get a timewait socket (orphan FIN_WAIT2, then TIME_WAIT);
+        // for 5–7 inet_twsk_alloc() fails: TCPTimeWaitOverflow 3.
+        var sim = World(client: [Sysctl("net.ipv4.tcp_max_tw_buckets", "5")]);
+        Run(sim, Spec(8, 10));
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
+        var r = sim.FindWorkload(1)!.Result();
+        Assert.Equal(3, Counter(r, "client", "TcpExt.TCPTimeWaitOverflow"));
+        Assert.Equal(5, Counter(r, "client", "TcpExt.TW"));
+        Assert.Equal(5, sim.FindHost("client")!.TimeWaitCount);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 8 }, r.ConnectResults);
+    }
+
+    [Fact]
+    public void Workload_ServerClosesFirstToABlackholedClient_EveryOrphanOverTcpMaxOrphansIsKilled()
+    {
+        // tcp_max_orphans=0: every orphan is one too many. Four connections 500 ms apart; the server
+        // thinks 2 s, and at 1.8 s the client goes silent (both directions blackholed). Each response
+        // + FIN leaves an orphan in FIN-WAIT-1; at its first RTO tcp_out_of_resources() sees the cached
+        // orphan count 1 > 0 and kills it with an RST: TCPAbortOnMemory 4, the log line, no orphan left.
+        var sim = World(server: [Sysctl("net.ipv4.tcp_max_orphans", "0")], level: JournalLevel.States);
+        var spec = Spec(4, 2) with { CloseFirst = CloseFirst.Server, ThinkTime = SimDuration.FromSeconds(2), DrainLimit = SimDuration.FromSeconds(30), Level = JournalLevel.States };
+        Apply(sim, new WorkloadCommand(spec, RunToEnd: false));
+        Apply(sim, new AdvanceCommand(AdvanceMode.To, SimDuration.FromMilliseconds(1800), 1_000_000));
+        Apply(sim, new ChangeLinkCommand("client", "server", false, null, null, true));
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(60), 10_000_000));
+        var r = sim.FindWorkload(1)!.Result();
+        Assert.Equal(4, Counter(r, "server", "TcpExt.TCPAbortOnMemory"));
+        Assert.Contains("TCP: too many orphaned sockets", r.Hosts.Single(h => h.Host == "server").KernelLog);
+        Assert.Equal(0, sim.FindHost("server")!.OrphanCount);
+        // Each died 209 ms after its close (the first RTO: 200 ms + RTT, in jiffies).
+        Assert.Equal(4, sim.Journal.OfType<StateChanged>().Count(e => e.Host == "server" && e.Cause == "tcp_out_of_resources"));
+        // The clients never heard the responses: their reads end the drain limit unfinished.
+        Assert.True(r.Completed);
+        Assert.Equal(4, r.Unfinished);
+    }
+
+    [Fact]
+    public void Workload_EverySample_AgreesWithSockstatAndSs()
+    {
+        var sim = World(client: [Sysctl("net.ipv4.tcp_tw_reuse", "1")]);
+        var spec = Spec(300, 50) with { Resolution = SimDuration.FromMilliseconds(100), ThinkTime = SimDuration.FromMilliseconds(30) };
+        Apply(sim, new WorkloadCommand(spec, RunToEnd: false));
+        var w = sim.FindWorkload(1)!;
+        int checkedSamples = 0;
+        w.OnSample = k =>
+        {
+            var result = w.Result();
+            foreach (var series in result.Series)
+            {
+                var host = sim.FindHost(series.Host)!;
+                var s = series.Samples[k];
+                Assert.Equal(sim.Now.Ns, s.AtNs);
+                var tcp = ProcNetSockstat.Format(host).Split('\n')[1];
+                Assert.Equal($"TCP: inuse {s.InUse} orphan {s.Orphans} tw {s.Tw} alloc {s.Alloc} mem {s.MemPages}", tcp);
+                var rows = SocketListing.Rows(host);
+                Assert.Equal(rows.Count(r => r.State == TcpState.Established), s.Established);
+                Assert.Equal(rows.Count(r => r.State == TcpState.TimeWait), s.TimeWait);
+                Assert.Equal(rows.Count(r => r.State == TcpState.FinWait2), s.FinWait2);
+                Assert.Equal(rows.Count(r => r.State == TcpState.CloseWait), s.CloseWait);
+            }
+            checkedSamples++;
+        };
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(20), 10_000_000));
+        Assert.True(w.Done);
+        Assert.True(checkedSamples >= 60);
+        Assert.Contains(w.Result().Series[0].Samples, s => s.Established > 0 && s.TimeWait > 0);
+    }
+
+    [Fact]
+    public void Workload_SameWorkloadTwice_IdenticalResultsAndJournals()
+    {
+        var spec = Spec(200, 400) with { CloseStyle = CloseStyle.ShutdownThenClose, CloseFirst = CloseFirst.Both, ThinkTime = SimDuration.FromMilliseconds(3) };
+        var a = World(level: JournalLevel.Full);
+        var b = World(level: JournalLevel.Full);
+        var ra = Run(a, spec with { Level = JournalLevel.Full });
+        var rb = Run(b, spec with { Level = JournalLevel.Full });
+        Assert.Equal(JsonSerializer.Serialize(ra), JsonSerializer.Serialize(rb));
+        Assert.Equal(a.Journal, b.Journal);
+        Assert.NotEmpty(a.Journal.OfType<SegmentSent>());
+    }
+
+    [Fact]
+    public void Workload_ReplayedFromItsCommandLog_SameResultAndJournal()
+    {
+        var spec = Spec(100, 200) with { CloseStyle = CloseStyle.LingerZero, Level = JournalLevel.States, GeneratedClients = 3, Clients = [] };
+        var log = new List<SimCommand>
+        {
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new WorkloadCommand(spec),
+        };
+        var live = new Simulation(KernelProfile.Linux6, 5);
+        WorkloadResult? result = null;
+        foreach (var c in log) result = Apply(live, c).Workload ?? result;
+        var replayed = CommandApplier.Replay(KernelProfile.Linux6, 5, log);
+        Assert.Equal(JsonSerializer.Serialize(result), JsonSerializer.Serialize(replayed.FindWorkload(1)!.Result()));
+        Assert.Equal(live.Journal, replayed.Journal);
+        Assert.Equal(4, result!.Series.Count);
+        Assert.Equal(100, Counter(result, "server", "TcpExt.TCPAbortOnClose") + Counter(result, "server", "Tcp.EstabResets"));
+    }
+
+    [Fact]
+    public void Workload_CountersLevel_JournalsNothingWhileItRuns()
+    {
+        var sim = World(level: JournalLevel.Full);
+        int before = sim.Journal.Count;
+        var r = Run(sim, Spec(50, 100));
+        Assert.Equal(before, sim.Journal.Count);
+        Assert.Equal(50, r.Finished);
+    }
+
+    [Fact]
+    public void Workload_TinyEventBudget_TruncatedAndSaysSo()
+    {
+        var sim = World();
+        var o = Apply(sim, new WorkloadCommand(Spec(100, 100), EventBudget: 50));
+        Assert.True(o.Workload!.Truncated);
+        Assert.False(o.Workload.Completed);
+        Assert.True(o.Workload.Started < 100);
+    }
+
+    [Theory]
+    [InlineData(CloseStyle.Close)]
+    [InlineData(CloseStyle.ShutdownThenClose)]
+    [InlineData(CloseStyle.LingerZero)]
+    [InlineData(CloseStyle.Linger)]
+    [InlineData(CloseStyle.Kill)]
+    public void Workload_EachCloseStyle_EveryConnectionFinishes(CloseStyle style)
+    {
+        var sim = World();
+        var r = Run(sim, Spec(20, 100) with { CloseStyle = style, LingerSeconds = 1, ReuseAddr = true, KeepAlive = true, Linger2 = 5, UserTimeoutMs = 3000 });
+        Assert.True(r.Completed);
+        Assert.Equal((20L, 0L), (r.Finished, r.Unfinished));
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
+        bool abortive = style is CloseStyle.LingerZero;
+        Assert.Equal(abortive ? 0 : 20, sim.FindHost("client")!.TimeWaitCount);
+    }
+
+    [Fact]
+    public void Workload_BadSpec_RefusedAndNothingChanged()
+    {
+        var sim = World();
+        var o = CommandApplier.Apply(sim, new WorkloadCommand(Spec(10, 0)));
+        Assert.False(o.IsOk);
+        o = CommandApplier.Apply(sim, new WorkloadCommand(Spec(10, 10) with { CloseFirst = CloseFirst.Server, CloseStyle = CloseStyle.Kill }));
+        Assert.False(o.IsOk);
+        Assert.Empty(sim.Workloads);
+        Assert.Equal(2, sim.Hosts.Count);
+    }
+}
