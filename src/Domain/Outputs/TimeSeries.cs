@@ -34,7 +34,7 @@ public sealed record HostSample(long AtNs, int Established, int TimeWait, int Fi
 /// <summary>A host's limits drawn on its chart: net.ipv4.tcp_max_tw_buckets and the size of ip_local_port_range.</summary>
 public sealed record HostLimits(long TcpMaxTwBuckets, long EphemeralPorts);
 
-public sealed record HostSeries(string Host, HostLimits Limits, IReadOnlyList<HostSample> Points);
+public sealed record HostTimeSeries(string Host, HostLimits Limits, IReadOnlyList<HostSample> Points);
 
 /// <summary>
 /// Samples a simulation while it runs: attach it to a fresh engine before the engine replays its
@@ -75,9 +75,9 @@ public sealed class TimeSampler
     }
 
     /// <summary>Per-host series at the given times, the limits read from each host's sysctls at the end.</summary>
-    public static IReadOnlyList<HostSeries> Series(Simulation replayed, IReadOnlyDictionary<string, List<HostSample>> samples) =>
+    public static IReadOnlyList<HostTimeSeries> Series(Simulation replayed, IReadOnlyDictionary<string, List<HostSample>> samples) =>
     [
-        .. replayed.Hosts.Select(h => new HostSeries(h.Name,
+        .. replayed.Hosts.Select(h => new HostTimeSeries(h.Name,
             new HostLimits(h.Sysctls.TcpMaxTwBuckets, h.Sysctls.PortRangeHigh - h.Sysctls.PortRangeLow + 1),
             samples.TryGetValue(h.Name, out var list) ? list : [])),
     ];

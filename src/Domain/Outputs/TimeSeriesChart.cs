@@ -23,7 +23,7 @@ public static class TimeSeriesChart
         ("orphans", "orphans", "#8c564b", s => s.Orphans),
     ];
 
-    public static string Svg(IReadOnlyList<HostSeries> series)
+    public static string Svg(IReadOnlyList<HostTimeSeries> series)
     {
         var sb = new StringBuilder();
         int height = Math.Max(1, series.Count) * PanelHeight + 10;
@@ -34,7 +34,7 @@ public static class TimeSeriesChart
         return sb.ToString();
     }
 
-    static void Panel(StringBuilder sb, HostSeries host, int top)
+    static void Panel(StringBuilder sb, HostTimeSeries host, int top)
     {
         var points = host.Points;
         long t0 = points.Count > 0 ? points[0].AtNs : 0, t1 = points.Count > 0 ? points[^1].AtNs : 1;

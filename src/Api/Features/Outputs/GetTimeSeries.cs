@@ -9,7 +9,7 @@ namespace SimService.Api.Features.Outputs;
 /// <param name="FromNs">First sample's time.</param>
 /// <param name="ToNs">Last sample's time (at most the simulation's clock).</param>
 /// <param name="Hosts">Per host: its limits and the samples.</param>
-public sealed record TimeSeriesResponse(long FromNs, long ToNs, IReadOnlyList<HostSeries> Hosts, long Version) : IVersioned;
+public sealed record TimeSeriesResponse(long FromNs, long ToNs, IReadOnlyList<HostTimeSeries> Hosts, long Version) : IVersioned;
 
 /// <summary>Per-host socket counts and sockstat mem over virtual time, sampled at <c>points</c> evenly spaced times.</summary>
 public sealed record GetTimeSeries(Guid SimulationId, long? FromNs, long? ToNs, int Points) : IQuery<Outcome<TimeSeriesResponse>>;
