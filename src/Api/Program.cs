@@ -5,6 +5,7 @@ using SimService.Api.Features.Hosts;
 using SimService.Api.Features.Journal;
 using SimService.Api.Features.Links;
 using SimService.Api.Features.Outputs;
+using SimService.Api.Features.Packetdrill;
 using SimService.Api.Features.Processes;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Features.Simulations;
@@ -13,6 +14,7 @@ using SimService.Api.Features.Workloads;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
+using SimService.Api.Infrastructure.Observability;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,6 +27,7 @@ builder.Services.AddApiMediator();
 builder.Services.AddApiErrorHandling();
 builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
+builder.Services.AddServiceMetrics();
 
 var app = builder.Build();
 
@@ -36,9 +39,11 @@ app.UseApiHardening();
 app.UseApiDocumentation();
 
 app.MapHealthEndpoints();
+app.MapServiceMetrics();
 app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 app.MapClock().MapCommands().MapJournal().MapScenarios();
 app.MapOutputs();
+app.MapPacketdrill();
 app.MapWorkloads();
 
 app.Run();

@@ -26,6 +26,28 @@ public sealed class ServerModeTests(ApiServer server)
     }
 
     [Fact]
+    public async Task FailedAndPassedFiles_RunWithPcapAndDiagramInProcessAndOnServer_SaveTheSameArtefactsForTheFailedOneOnly()
+    {
+        var local = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
+        var remote = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
+        string[] files = ["tests/Cli.Tests/Fixtures/mixed/failing-checks.json", "tests/Cli.Tests/Fixtures/mixed/passing.json"];
+
+        var inProcess = await Tool.RunAsync(["run", .. files, "--pcap", Path.Combine(local, "pcap"), "--diagram", Path.Combine(local, "svg")]);
+        var onServer = await Tool.RunAsync(["run", "--server", server.Url, .. files, "--pcap", Path.Combine(remote, "pcap"), "--diagram", Path.Combine(remote, "svg")]);
+
+        Assert.Equal((1, 1), (inProcess.ExitCode, onServer.ExitCode));
+        const string stem = "tests_Cli.Tests_Fixtures_mixed_failing-checks";
+        Assert.Equal([$"{stem}.pcapng"], Directory.GetFiles(Path.Combine(local, "pcap")).Select(Path.GetFileName));
+        Assert.Equal([$"{stem}.svg"], Directory.GetFiles(Path.Combine(local, "svg")).Select(Path.GetFileName));
+        var pcap = File.ReadAllBytes(Path.Combine(local, "pcap", $"{stem}.pcapng"));
+        Assert.Equal([0x0A, 0x0D, 0x0D, 0x0A], pcap[..4]);
+        Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(local, "svg", $"{stem}.svg")));
+        Assert.Equal(pcap, File.ReadAllBytes(Path.Combine(remote, "pcap", $"{stem}.pcapng")));
+        Assert.Equal(File.ReadAllText(Path.Combine(local, "svg", $"{stem}.svg")), File.ReadAllText(Path.Combine(remote, "svg", $"{stem}.svg")));
+        Assert.Contains($"         saved pcap: {Path.Combine(local, "pcap", $"{stem}.pcapng")}", inProcess.OutputLines);
+    }
+
+    [Fact]
     public async Task SimulationWithAConnection_Export_SavesAScenarioThatRunsAndPasses()
     {
         var created = await server.Client.PostAsJsonAsync("api/v1/simulations", new { name = "cli export", profile = "linux-6", seed = 5 });

@@ -59,6 +59,14 @@ public static class ErrorMapping
             Title = "The scenario document is not valid.",
             Detail = "Nothing was run. Each entry of errors is keyed by the JSON path of the offending value.",
         }),
+        ScriptRefused refused => TypedResults.Problem(new HttpValidationProblemDetails(
+            refused.Errors.GroupBy(e => e.Position).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.InvalidScript,
+            Title = "The packetdrill script cannot run.",
+            Detail = "Nothing was run. Each entry of errors is keyed by the line and column of a syntax error or of a construct the simulator does not run.",
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
 

@@ -51,6 +51,9 @@ public sealed record NotExportable(Guid SimulationId, string Reason, long? Comma
 /// <summary>400: a scenario document that is not valid; each error names its JSON path.</summary>
 public sealed record ScenarioInvalid(IReadOnlyList<(string Path, string Message)> Errors) : Failure;
 
+/// <summary>400: a packetdrill script that does not parse or uses what the simulator does not run; keyed "line L, column C".</summary>
+public sealed record ScriptRefused(IReadOnlyList<(string Position, string Message)> Errors) : Failure;
+
 /// <summary>The result of a use case that can fail in an expected way: a value or a <see cref="Failure"/>.</summary>
 public readonly struct Outcome<T>
 {

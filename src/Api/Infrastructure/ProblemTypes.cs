@@ -38,6 +38,9 @@ public static class ProblemTypes
     /// <summary>400: the scenario document is invalid; <c>errors</c> is keyed by JSON path ("$.steps[3].at").</summary>
     public const string InvalidScenario = "urn:simservice:problem:invalid-scenario";
 
+    /// <summary>400: a packetdrill script that does not parse or uses what the simulator does not run; <c>errors</c> is keyed "line L, column C".</summary>
+    public const string InvalidScript = "urn:simservice:problem:invalid-script";
+
     /// <summary>408, 413, 414, 431: Kestrel refused the request before it reached the API (too long, too large, too slow).</summary>
     public const string RejectedRequest = "urn:simservice:problem:rejected-request";
 

@@ -7,7 +7,8 @@ namespace SimService.Cli.Commands;
 
 /// <summary>
 /// <c>simservice run PATH... [--server URL [--api-key KEY] | --in-process] [--junit FILE] [--json FILE] [--pcap DIR] [--diagram DIR]</c>:
-/// runs every file, prints one line per file (and each failed check), writes the reports, and exits 0 when all
+/// runs every file, prints one line per file (and each failed check), saves the packet capture and ladder diagram of
+/// each failed run when asked, writes the reports, and exits 0 when all
 /// passed, 1 when a check failed, 2 when a file is invalid or the server cannot be used.
 /// </summary>
 public static class RunCommand
@@ -19,9 +20,7 @@ public static class RunCommand
     {
         var server = line.Value("server");
         if (server is not null && line.Has("in-process")) return Usage(error, "choose one of --server URL and --in-process");
-        foreach (var option in new[] { "pcap", "diagram" })
-            if (line.Value(option) is not null && Artefacts.Find(option) is null)
-                return Usage(error, $"--{option}: {Artefacts.NotYet[option]}");
+        var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
         var (client, clientError) = Connect(line);
         if (clientError is not null) return Usage(error, clientError);
         using var _ = client;
@@ -38,9 +37,10 @@ public static class RunCommand
             {
                 progress.Start(i + 1, files.Count, files[i].DisplayPath);
                 FileResult result;
+                RunOutput? run;
                 try
                 {
-                    result = await RunFileAsync(files[i], client, cancellationToken);
+                    (result, run) = await RunFileAsync(files[i], client, cancellationToken);
                 }
                 catch (ServerUnavailableException e)
                 {
@@ -49,6 +49,8 @@ public static class RunCommand
                 }
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result);
+                if (result.Outcome == FileOutcome.Failed && run is not null)
+                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, folder, artefact, result, run, client, cancellationToken);
                 output.Flush();
                 results.Add(result);
             }
@@ -62,7 +64,26 @@ public static class RunCommand
         return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    private static async Task<FileResult> RunFileAsync(ScenarioFile file, SimServiceClient? client, CancellationToken cancellationToken)
+    /// <summary>Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server.</summary>
+    private static async Task SaveAsync(TextWriter output, string folder, IArtefact artefact, FileResult result, RunOutput run,
+        SimServiceClient? client, CancellationToken cancellationToken)
+    {
+        byte[]? bytes;
+        string? why = null;
+        if (client is null) bytes = artefact.FromSimulation(run.Simulation!);
+        else (bytes, why) = await client.GetBytesAsync(artefact.ServerPath(result.SimulationId!), cancellationToken);
+        if (bytes is null)
+        {
+            output.WriteLine($"         {artefact.Option} not saved: {why}");
+            return;
+        }
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, Artefacts.FileName(result.File, artefact));
+        await File.WriteAllBytesAsync(path, bytes, cancellationToken);
+        output.WriteLine($"         saved {artefact.Option}: {path}");
+    }
+
+    private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -71,14 +92,14 @@ public static class RunCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", $"cannot read the file: {e.Message}")]);
+            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", $"cannot read the file: {e.Message}")]), null);
         }
         var clock = Stopwatch.StartNew();
         var name = Path.GetFileName(file.FullPath);
         var run = client is null ? file.Format.RunInProcess(text, name) : await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
-        if (!run.Valid) return FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems);
-        return new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, run.Problems,
-            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds);
+        if (!run.Valid) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems), run);
+        return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, run.Problems,
+            run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
     }
 
     /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>

@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Outputs;
 
 namespace SimService.Cli.Running;
 
@@ -20,20 +21,41 @@ public interface IArtefact
     string ServerPath(string simulationId);
 }
 
-/// <summary>
-/// The artefacts this build can save. Packet captures and sequence diagrams are being added to the engine by
-/// another change; until they are on main this list is empty and asking for one is a usage error that says so.
-/// </summary>
+/// <summary>The whole run as pcapng (every segment once; lost ones on the "dropped" interface), for Wireshark or tshark.</summary>
+public sealed class PcapArtefact : IArtefact
+{
+    public string Option => "pcap";
+
+    public string Extension => ".pcapng";
+
+    public byte[] FromSimulation(Simulation simulation) => PacketCapture.Wire(simulation.Journal, TimeWindow.All);
+
+    public string ServerPath(string simulationId) => $"api/v1/simulations/{simulationId}/pcap";
+}
+
+/// <summary>The run as a ladder diagram (SVG): a lane per host, an arrow per segment, state changes and timers.</summary>
+public sealed class DiagramArtefact : IArtefact
+{
+    public string Option => "diagram";
+
+    public string Extension => ".svg";
+
+    public byte[] FromSimulation(Simulation simulation) => System.Text.Encoding.UTF8.GetBytes(LadderDiagram.Svg(simulation, DiagramFilter.All));
+
+    public string ServerPath(string simulationId) => $"api/v1/simulations/{simulationId}/diagram.svg";
+}
+
+/// <summary>The artefacts this build saves for failed runs: packet captures and ladder diagrams.</summary>
 public static class Artefacts
 {
-    public static IReadOnlyList<IArtefact> All { get; } = [];
-
-    /// <summary>Options the tool knows of but this build cannot honour yet, with the reason.</summary>
-    public static IReadOnlyDictionary<string, string> NotYet { get; } = new Dictionary<string, string>
-    {
-        ["pcap"] = "this build has no packet-capture writer yet (the engine's pcap output has not landed)",
-        ["diagram"] = "this build has no sequence-diagram writer yet (the engine's diagram output has not landed)",
-    };
+    public static IReadOnlyList<IArtefact> All { get; } = [new PcapArtefact(), new DiagramArtefact()];
 
     public static IArtefact? Find(string option) => All.FirstOrDefault(a => a.Option == option);
+
+    /// <summary>The saved file's name: the file's path with separators as '_' and the artefact's extension.</summary>
+    public static string FileName(string displayPath, IArtefact artefact)
+    {
+        var stem = Path.ChangeExtension(displayPath, null).Replace('\\', '/').TrimStart('/').Replace("../", "", StringComparison.Ordinal);
+        return stem.Replace('/', '_') + artefact.Extension;
+    }
 }

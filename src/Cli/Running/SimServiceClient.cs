@@ -71,6 +71,22 @@ public sealed class SimServiceClient : IDisposable
         throw Unexpected($"GET {path}", status, document.RootElement);
     }
 
+    /// <summary>A binary output of a simulation (a capture, a diagram), or why the server did not give it.</summary>
+    public async Task<(byte[]? Bytes, string? Why)> GetBytesAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path, cancellationToken);
+            return response.IsSuccessStatusCode
+                ? (await response.Content.ReadAsByteArrayAsync(cancellationToken), null)
+                : (null, $"{Server} answered GET /{path} with {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ServerUnavailableException($"cannot reach {Server}: {e.Message}");
+        }
+    }
+
     private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
     {
         try

@@ -31,6 +31,7 @@ public static class Replay
         int? refused = null;
         for (int i = 0; i < log.Count; i++)
         {
+            fresh.Interruption.ThrowIfCancellationRequested();
             if (CommandApplier.Apply(fresh, log[i]).IsOk) continue;
             refused = i;
             break;

@@ -22,16 +22,10 @@ public sealed record PacketdrillRunResult(
     ImmutableArray<ScriptDiagnostic> Diagnostics,
     PacketdrillFailure? Failure,
     Simulation? Simulation,
+    /// <summary>The command log of the run: replayed on a fresh engine with the same profile and seed it makes the same journal.</summary>
     ImmutableArray<SimCommand> Commands,
     ImmutableArray<string> Log)
 {
-    /// <summary>
-    /// Whether <see cref="Commands"/> alone rebuilds the run on a fresh engine (CommandApplier.Replay with
-    /// the run's profile and seed); false while an injected segment carried TCP options the command
-    /// log cannot hold yet.
-    /// </summary>
-    public bool CommandLogComplete { get; init; } = true;
-
     /// <summary>The script ran and every event held.</summary>
     public bool Passed => Diagnostics.IsEmpty && Failure is null && Simulation is not null;
 

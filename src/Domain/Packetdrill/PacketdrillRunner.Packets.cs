@@ -36,7 +36,9 @@ public sealed partial class PacketdrillRunner
             _remotePort = remotePort;
         }
         uint ack = flags.HasFlag(TcpFlags.Ack) ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0;
-        var options = TcpOptions.None;
+        // The primary constructor, so absent options keep their "absent" defaults (a parameterless
+        // struct constructor would zero them: window scale 0 means "offered 0").
+        var options = new TcpOptions(Mss: 0);
         foreach (var o in p.Options ?? [])
         {
             switch (o)
@@ -68,22 +70,9 @@ public sealed partial class PacketdrillRunner
         return _failure is null;
     }
 
-    void Inject(Segment seg)
-    {
-        var command = new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length);
-        if (seg.Options == TcpOptions.None)
-        {
-            Apply(command);
-            return;
-        }
-        // InjectCommand carries no TCP options on this engine yet: the segment goes out directly and the
-        // command log alone no longer rebuilds this run.
-        _sim.FindHost(RemoteHost)!.Inject(seg);
-        CommandLogComplete = false;
-    }
-
-    /// <summary>Whether <see cref="PacketdrillRunResult.Commands"/> alone rebuilds the run's journal.</summary>
-    bool CommandLogComplete { get; set; } = true;
+    /// <summary>The scripted peer sends the segment: a logged command, options included, so the command log replays the run.</summary>
+    void Inject(Segment seg) =>
+        Apply(new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length, seg.Options));
 
     /// <summary>
     /// The live TS ecr for a script value: the live TS val of the outbound packet the script wrote with

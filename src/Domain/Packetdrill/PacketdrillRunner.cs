@@ -79,7 +79,7 @@ public sealed partial class PacketdrillRunner
             if (!RunEvent(ev)) break;
         }
         if (_failure is null) FinishPendingCall();
-        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { CommandLogComplete = CommandLogComplete };
+        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]);
     }
 
     /// <summary>The two hosts and the zero-delay link; the local host gets packetdrill's defaults.sh values first.</summary>

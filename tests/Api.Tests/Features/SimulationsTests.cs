@@ -23,7 +23,7 @@ public sealed class SimulationsTests(ApiHosts hosts)
         Assert.NotNull(created);
         Assert.Equal(("legacy fleet", "linux-4.4", 42L), (created.Name, created.Profile, created.Seed));
         Assert.NotEqual(Guid.Empty, created.Id);
-        Assert.Equal($"{SimServiceApi.Simulations}/{created.Id}", response.Headers.Location?.AbsolutePath);
+        Assert.Equal($"{SimServiceApi.Simulations}/{created.Id}", response.Headers.Location?.OriginalString);
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -49,6 +49,28 @@ public sealed class SimulationsTests(ApiHosts hosts)
         Assert.Contains(first.Id, ids);
         Assert.Contains(second.Id, ids);
         Assert.True(ids.IndexOf(first.Id) < ids.IndexOf(second.Id), "the list is ordered by creation");
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task List_PagesOfTwo_WalkEverySimulationOnceInOrder(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        for (int i = 0; i < 5; i++) await client.CreateSimulationAsync($"paged {i}");
+        var all = (await client.ListSimulationsAsync()).Select(s => s.Id).ToList();
+
+        var walked = new List<Guid>();
+        string? after = null;
+        do
+        {
+            var page = (await client.GetFromJsonAsync<SimulationList>($"{SimServiceApi.Simulations}?limit=2{(after is null ? "" : $"&after={after}")}"))!;
+            Assert.True(page.Items.Count <= 2);
+            walked.AddRange(page.Items.Select(s => s.Id));
+            after = page.Next?.ToString();
+        } while (after is not null);
+
+        Assert.Equal(all, walked);
+        var tooMany = await client.GetAsync($"{SimServiceApi.Simulations}?limit=1001");
+        Assert.Equal(["limit"], (await tooMany.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

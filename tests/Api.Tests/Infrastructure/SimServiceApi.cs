@@ -33,8 +33,18 @@ internal static class SimServiceApi
         return JsonSerializer.Deserialize<ScenarioRunResponse>(text, JsonSerializerOptions.Web)!;
     }
 
-    public static async Task<IReadOnlyList<SimulationResponse>> ListSimulationsAsync(this HttpClient client) =>
-        (await client.GetFromJsonAsync<SimulationList>(Simulations))!.Items;
+    /// <summary>Every simulation, following the pages.</summary>
+    public static async Task<IReadOnlyList<SimulationResponse>> ListSimulationsAsync(this HttpClient client)
+    {
+        var all = new List<SimulationResponse>();
+        for (Guid? after = null; ;)
+        {
+            var page = (await client.GetFromJsonAsync<SimulationList>(after is null ? Simulations : $"{Simulations}?after={after}"))!;
+            all.AddRange(page.Items);
+            if (page.Next is not { } next) return all;
+            after = next;
+        }
+    }
 
     /// <summary>Asserts an RFC 9457 response with the given status and returns its body.</summary>
     public static async Task<JsonElement> ReadProblemAsync(this HttpResponseMessage response, HttpStatusCode status)

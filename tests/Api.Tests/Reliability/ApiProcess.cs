@@ -44,6 +44,9 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The resident memory of the process now (VmRSS), in bytes.</summary>
+    public long ResidentBytes => long.Parse(File.ReadAllLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
     /// <summary>Everything the process wrote so far.</summary>
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
 

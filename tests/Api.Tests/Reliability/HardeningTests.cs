@@ -58,4 +58,62 @@ public sealed class HardeningTests(ApiHosts hosts)
     [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n{")]
     public void KestrelRejection_AnyOtherResponse_PassesUnchanged(string response) =>
         Assert.Null(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(response)));
+
+    [Fact]
+    public async Task AnyResponse_SecurityHeaders_AreSet()
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).GetAsync("/api/v1/simulations?limit=1");
+
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.False(response.Headers.Contains("Server"));
+    }
+
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded", "a=1")]
+    [InlineData("multipart/form-data; boundary=x", "--x--")]
+    [InlineData("text/plain", "{}")]
+    public async Task CrossSiteFormPost_ToReplayOrDelete_RefusedWith415(string contentType, string body)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var sim = await SimulationDriver.TwoHostsAsync(client, "form post");
+        var version = await sim.VersionAsync();
+
+        var replay = new HttpRequestMessage(HttpMethod.Post, $"{sim.Base}/replay") { Content = new StringContent(body) };
+        replay.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        var response = await client.SendAsync(replay);
+
+        await response.ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
+    [Fact]
+    public async Task CorsPreflight_NoOriginsConfigured_AllowsNothing()
+    {
+        var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/v1/simulations");
+        preflight.Headers.Add("Origin", "https://evil.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "DELETE");
+
+        var response = await hosts.Client(DatabaseProvider.Sqlite).SendAsync(preflight);
+
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task Create_WithForeignHostHeader_LocationIsRelative()
+    {
+        var create = new HttpRequestMessage(HttpMethod.Post, "/api/v1/simulations")
+        {
+            Content = new StringContent("""{"name":"location","profile":"linux-6","seed":1}""", Encoding.UTF8, "application/json"),
+        };
+        create.Headers.Host = "evil.example";
+
+        var response = await hosts.Client(DatabaseProvider.Sqlite).SendAsync(create);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.False(response.Headers.Location!.IsAbsoluteUri);
+        Assert.StartsWith("/api/v1/simulations/", response.Headers.Location.OriginalString);
+    }
 }

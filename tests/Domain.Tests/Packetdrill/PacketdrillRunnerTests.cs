@@ -142,6 +142,15 @@ public class PacketdrillRunnerTests
     }
 
     [Fact]
+    public void CompleteCommandLog_Replayed_ReproducesTheJournal()
+    {
+        var result = PacketdrillRunner.Run(ProjectScripts.Read("timestamps-client-negotiated.pkt"), new PacketdrillOptions { Seed = 5 });
+        Assert.True(result.Passed, result.Output);
+        var replayed = SimService.Domain.Commands.CommandApplier.Replay(KernelProfile.Linux6, 5, result.Commands);
+        Assert.Equal(result.Simulation!.Journal, replayed.Journal);
+    }
+
+    [Fact]
     public void Linux44Profile_SameTeardownScript_Passes()
     {
         var result = PacketdrillRunner.Run(ProjectScripts.Read("close-remote-fin-then-close.pkt"), new PacketdrillOptions { Profile = KernelProfile.Linux44 });

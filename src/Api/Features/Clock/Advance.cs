@@ -28,15 +28,15 @@ public sealed record AdvanceRequest
     [Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
     public long? MaxNs { get; init; }
 
-    /// <summary>The most events to process (default 100,000; at most 1,000,000).</summary>
-    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 1000000.")]
+    /// <summary>The most events to process (default 10,000; at most 100,000).</summary>
+    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 100000.")]
     public long? EventBudget { get; init; }
 
     /// <summary>Events an advance processes when it names no budget: a few seconds of work at most.</summary>
-    public const long DefaultEventBudget = 100_000;
+    public const long DefaultEventBudget = 10_000;
 
     /// <summary>The most events one request may process, in one advance or summed over a batch.</summary>
-    public const long MaxEventBudget = 1_000_000;
+    public const long MaxEventBudget = 100_000;
     public const long DefaultIdleHorizonNs = 3_600_000_000_000;
 
     /// <summary>The command, or the fields that make it ambiguous.</summary>

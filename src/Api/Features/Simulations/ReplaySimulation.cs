@@ -39,7 +39,9 @@ public sealed class ReplaySimulationHandler(SimDbContext db) : IQueryHandler<Rep
         var log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
         var stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
 
-        var comparison = Replay.Compare(SimulationReplay.Start(run),
+        var fresh = SimulationReplay.Start(run, cancellationToken);
+        fresh.Interruption = cancellationToken; // the request's wall-time limit and its client bound the replay too
+        var comparison = Replay.Compare(fresh,
             log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), stored.ConvertAll(EventTypeMap.FromRecord));
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Count, comparison.Engine.Journal.Count, difference,

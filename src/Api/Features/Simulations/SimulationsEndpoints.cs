@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SimService.Api.Infrastructure;
@@ -15,8 +16,9 @@ public static class SimulationsEndpoints
         group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem()
             .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
             .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);
-        group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations)).WithSummary("List simulations, oldest first")
-            .WithExamples(response: $$"""{"items":[{{SimulationExample}}]}""");
+        group.MapGet("/", ListSimulations).WithName(nameof(ListSimulations)).ProducesValidationProblem()
+            .WithSummary("List simulations, oldest first, a page at a time (limit, default 100; after: the previous page's next)")
+            .WithExamples(response: $$"""{"items":[{{SimulationExample}}],"next":null}""");
         group.MapGet("/{id:guid}", GetSimulation).WithName(nameof(GetSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Read a simulation; its version (ETag) is the number of commands in its log")
             .WithExamples(response: SimulationExample);
@@ -33,16 +35,18 @@ public static class SimulationsEndpoints
         return app;
     }
 
-    private static async Task<CreatedAtRoute<SimulationResponse>> CreateSimulation(
+    private static async Task<Created<SimulationResponse>> CreateSimulation(
         CreateSimulationRequest request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
     {
         var created = await sender.Send(request.ToCommand(), cancellationToken);
         Versioning.SetETag(response, created.Version);
-        return TypedResults.CreatedAtRoute(created, nameof(GetSimulation), new { id = created.Id });
+        // A relative Location: the request's Host header is never echoed back.
+        return TypedResults.Created($"/api/v1/simulations/{created.Id}", created);
     }
 
-    private static async Task<Ok<SimulationList>> ListSimulations(ISender sender, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await sender.Send(new ListSimulations(), cancellationToken));
+    private static async Task<Ok<SimulationList>> ListSimulations(ISender sender, CancellationToken cancellationToken,
+        Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>
+        TypedResults.Ok(await sender.Send(new ListSimulations(after, limit), cancellationToken));
 
     private static async Task<Results<Ok<SimulationResponse>, ProblemHttpResult>> GetSimulation(
         Guid id, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>

@@ -17,7 +17,7 @@ public sealed class CommandBatch
     private int _journalMark;
 
     /// <summary>The most journal events one request may add; a request that needs more is refused whole.</summary>
-    public const int MaxJournalEvents = 250_000;
+    public const int MaxJournalEvents = 20_000;
 
     internal CommandBatch(Guid simulationId, Simulation engine, long version)
     {
@@ -33,6 +33,9 @@ public sealed class CommandBatch
     /// the whole request is refused and the engine rebuilt (<see cref="LiveSimulations"/>).
     /// </summary>
     public bool JournalLimitReached { get; private set; }
+
+    /// <summary>Queue items the commands of this batch processed (for the service's metrics).</summary>
+    public long EventsProcessed { get; private set; }
 
     /// <summary>The live engine, to read from; change it only through <see cref="Apply"/>.</summary>
     public Simulation Engine { get; }
@@ -55,7 +58,9 @@ public sealed class CommandBatch
     public CommandOutcome Apply(SimCommand command)
     {
         var at = Engine.Now;
+        Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
         var outcome = CommandApplier.Apply(Engine, command);
+        EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
         if (Engine.JournalFull) return LimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Observability;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -17,6 +18,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
         CancellationToken cancellationToken)
     {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
         using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(simulationId);
@@ -36,6 +38,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
         CancellationToken cancellationToken)
     {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
         for (int attempt = 0; attempt < 2; attempt++)
         {
             using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
@@ -50,9 +53,11 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             {
                 engine.Interruption = cancellationToken;
                 var outcome = write(batch);
+                ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached)
                 {
                     lease.Drop();
+                    ServiceMetrics.WorkLimitHits.Add(1);
                     return new WorkLimitExceeded(simulationId, "eventBudget",
                         $"The request would add more than {CommandBatch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
                 }
@@ -65,8 +70,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 db.Commands.AddRange(batch.Commands);
                 db.Events.AddRange(batch.Events);
                 run.Version = batch.Version;
-                // The work is done: a client that leaves now does not undo a command that is about to be durable.
-                await db.SaveChangesAsync(CancellationToken.None);
+                // The limit covers the save too: cancelled before its commit, the transaction is rolled back and the
+                // command is not acknowledged (the engine is dropped below and rebuilt from the log).
+                await db.SaveChangesAsync(cancellationToken);
+                ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
                 lease.Keep(engine, batch.Version);
                 return outcome;
             }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime;
+using SimService.Api.Infrastructure.Observability;
 using SimService.Domain.Engine;
 
 namespace SimService.Api.Infrastructure.Engines;
@@ -7,12 +9,31 @@ namespace SimService.Api.Infrastructure.Engines;
 /// The live engines of this process, one per simulation, with the version (command count) each has applied.
 /// A request takes a simulation's gate for as long as it uses the engine, so commands to one simulation run
 /// one at a time and a reader never sees an engine mid-command. Engines are rebuilt from the database on a
-/// miss (<see cref="LiveSimulations"/>); past <see cref="Capacity"/> the least recently used idle ones are dropped.
+/// miss (<see cref="LiveSimulations"/>); past <see cref="Capacity"/> engines, or past <see cref="MemoryBudgetBytes"/>
+/// of estimated engine memory, the least recently used idle ones are dropped.
 /// </summary>
 public sealed class SimulationEngines(IConfiguration configuration)
 {
     /// <summary>How many engines stay in memory (configuration <c>Engines:Capacity</c>).</summary>
     public int Capacity { get; } = configuration.GetValue("Engines:Capacity", 256);
+
+    /// <summary>
+    /// Estimated memory the live engines may hold together (configuration <c>Engines:MemoryBudgetMB</c>, default
+    /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal plus
+    /// <see cref="BytesPerEngine"/>: the journal dominates an engine's size.
+    /// </summary>
+    public long MemoryBudgetBytes { get; } = configuration.GetValue("Engines:MemoryBudgetMB", 512L) * 1024 * 1024;
+
+    public const long BytesPerJournalEvent = 400;
+    public const long BytesPerEngine = 256 * 1024;
+
+    /// <summary>Engines this large are collected at once when dropped, so that a delete gives the memory back.</summary>
+    private const long CollectAboveBytes = 64L * 1024 * 1024;
+
+    public static long EstimateBytes(Simulation engine) => BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent;
+
+    /// <summary>Estimated memory of the engines held now.</summary>
+    public long EstimatedBytes => _slots.Values.Sum(s => s.Engine is { } e ? EstimateBytes(e) : 0);
 
     private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private long _clock;
@@ -34,14 +55,16 @@ public sealed class SimulationEngines(IConfiguration configuration)
         return new EngineLease(this, slot);
     }
 
-    /// <summary>Forgets a deleted simulation's engine (a later request finds the simulation gone anyway).</summary>
+    /// <summary>
+    /// Forgets a deleted simulation's engine and its slot (a later request finds the simulation gone anyway). A
+    /// request still holding the slot keeps the engine only until it ends; then nothing refers to it.
+    /// </summary>
     public void Forget(Guid simulationId)
     {
-        if (_slots.TryGetValue(simulationId, out var slot) && slot.Gate.Wait(0))
-        {
-            slot.Engine = null;
-            slot.Gate.Release();
-        }
+        var bytes = _slots.TryRemove(simulationId, out var slot) && slot.Engine is { } engine ? EstimateBytes(engine) : 0;
+        if (slot is not null) slot.Engine = null;
+        // What the deleted simulation's requests allocated (rows, journals) is garbage now: give a big heap back.
+        Evicted(Math.Max(bytes, GC.GetGCMemoryInfo().HeapSizeBytes > 2 * CollectAboveBytes ? CollectAboveBytes : 0));
     }
 
     /// <summary>The number of engines held in memory now.</summary>
@@ -49,14 +72,35 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     internal void Trim()
     {
-        var held = _slots.Where(s => s.Value.Engine is not null).ToList();
-        if (held.Count <= Capacity) return;
-        foreach (var (_, slot) in held.OrderBy(s => s.Value.LastUsed).Take(held.Count - Capacity))
+        var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: EstimateBytes(s.Value.Engine!))).ToList();
+        long total = held.Sum(h => h.Bytes);
+        int count = held.Count;
+        foreach (var (id, slot, bytes) in held.OrderBy(h => h.Value.LastUsed))
         {
+            if (count <= Capacity && total <= MemoryBudgetBytes) break;
             if (!slot.Gate.Wait(0)) continue; // in use: it is not the least recently used for long
             slot.Engine = null;
             slot.Gate.Release();
+            (count, total) = (count - 1, total - bytes);
+            Evicted(bytes);
         }
+        // Slots of simulations that hold no engine (never found, evicted) are not kept for ever.
+        if (_slots.Count > 4 * Capacity)
+            foreach (var (id, slot) in _slots)
+                if (slot.Engine is null && slot.Gate.Wait(0))
+                {
+                    _slots.TryRemove(id, out _);
+                    slot.Gate.Release();
+                }
+    }
+
+    private static void Evicted(long bytes)
+    {
+        ServiceMetrics.Evictions.Add(1);
+        if (bytes < CollectAboveBytes) return;
+        // A big engine's journal lives in the large-object heap: compact it so the process gives the memory back.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 }
 

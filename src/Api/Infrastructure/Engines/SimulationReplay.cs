@@ -46,6 +46,7 @@ public static class SimulationReplay
     {
         foreach (var record in log)
         {
+            engine.Interruption.ThrowIfCancellationRequested();
             var outcome = Apply(engine, record);
             if (!outcome.IsOk)
                 throw new InvalidOperationException(

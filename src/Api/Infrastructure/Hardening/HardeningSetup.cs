@@ -25,20 +25,22 @@ public static class HardeningSetup
 
         // The request's token (RequestAborted) is cancelled after the limit as when the client leaves: the engine
         // checks it between events, the command is not acknowledged, and the engine is rebuilt from the log.
+        builder.Services.AddWebHygiene(builder.Configuration);
         var seconds = builder.Configuration.GetValue("Limits:RequestSeconds", DefaultRequestSeconds);
         builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new RequestTimeoutPolicy
         {
             Timeout = TimeSpan.FromSeconds(seconds),
             TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
-            WriteTimeoutResponse = context => ErrorMapping.WorkLimit("$",
+            WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit("$",
                 $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. "
-                + "Use a smaller event budget or advance in smaller steps.", null).ExecuteAsync(context),
+                + "Use a smaller event budget or advance in smaller steps.", null).ExecuteAsync(context); },
         });
         return builder;
     }
 
     public static WebApplication UseApiHardening(this WebApplication app)
     {
+        app.UseWebHygiene();
         app.UseRequestTimeouts();
         app.UseMiddleware<JsonTextCheck>();
         return app;

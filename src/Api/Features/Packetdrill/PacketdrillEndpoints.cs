@@ -1,0 +1,49 @@
+using Mediator;
+using Microsoft.AspNetCore.Http.HttpResults;
+using SimService.Api.Infrastructure;
+using SimService.Domain.Engine;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Api.Features.Packetdrill;
+
+public static class PacketdrillEndpoints
+{
+    public static IEndpointRouteBuilder MapPacketdrill(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/api/v1/packetdrill").WithTags("Packetdrill")
+            .MapPost("/run", RunPacketdrill).WithName(nameof(RunPacketdrill))
+            .Accepts<string>("text/plain")
+            .ProducesValidationProblem()
+            .WithExamples(
+                "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+.01 < . 1:1(0) ack 1 win 257\n+.1 > R 1:1(0)\n",
+                """{"passed":false,"simulationId":"019ae3c1-7a10-7c3e-9d2b-3f4e5a6b7c8d","checks":[{"passed":false,"kind":"packetdrill","path":"line 6","expected":"0.110000 R 1:1(0)","actual":"0.010000 R 1:1(0) win 0","at":"10ms","atNs":10000000}],"errors":[],"journal":"/api/v1/simulations/019ae3c1-7a10-7c3e-9d2b-3f4e5a6b7c8d/journal","journalEvents":13,"nowNs":10000000,"failure":{"line":6,"column":1,"message":"listener-rst.pkt:6: error handling packet: timing error: expected outbound packet at 0.110000 sec but happened at 0.010000 sec; tolerance 0.004000 sec\nscript packet:  0.110000 R 1:1(0)\nactual packet:  0.010000 R 1:1(0) win 0","expected":"0.110000 R 1:1(0)","actual":"0.010000 R 1:1(0) win 0","atNs":10000000},"output":"listener-rst.pkt:6: error handling packet: timing error: expected outbound packet at 0.110000 sec but happened at 0.010000 sec; tolerance 0.004000 sec\nscript packet:  0.110000 R 1:1(0)\nactual packet:  0.010000 R 1:1(0) win 0","log":["0.000000 line 1: socket(..., SOCK_STREAM, IPPROTO_TCP) = 3","0.000000 line 2: setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0","0.000000 line 3: bind(3, ..., ...) = 0","0.000000 line 4: listen(3, 1) = 0","0.010000 line 5: < . 1:1(0) ack 1 win 257"]}""")
+            .WithSummary("Run a packetdrill script (text/plain) against a simulated Linux host: 200 with passed and, for a failure, the script line and packetdrill's message; 400 when the script does not parse or uses something the simulator does not run (each error keyed by line and column)");
+        return app;
+    }
+
+    /// <param name="request">The script is the body, as text/plain.</param>
+    /// <param name="profile">Kernel profile of the host under test: linux-6 (default) or linux-4.4.</param>
+    /// <param name="seed">Seed of the simulation (ISNs, timestamp offsets, ports); default 1.</param>
+    /// <param name="tolerance_usecs">packetdrill's --tolerance_usecs (default 4000).</param>
+    /// <param name="mss">packetdrill's --mss.</param>
+    /// <param name="ip_version">packetdrill's --ip_version: only ipv4 runs.</param>
+    /// <param name="name">The script's file name, used in messages ("close.pkt:12: …") and as the simulation's name.</param>
+    /// <param name="sender">Mediator.</param>
+    /// <param name="cancellationToken">Request abort.</param>
+    private static async Task<Results<Ok<PacketdrillRunResponse>, ProblemHttpResult>> RunPacketdrill(HttpRequest request,
+        string? profile, long? seed, long? tolerance_usecs, int? mss, string? ip_version, string? name,
+        ISender sender, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(request.Body);
+        var script = await reader.ReadToEndAsync(cancellationToken);
+        var errors = new Dictionary<string, string[]>();
+        if (!KernelProfiles.TryParse(profile ?? "linux-6", out var kernel)) errors["profile"] = ["Unknown kernel profile; expected one of linux-6, linux-4.4."];
+        if (seed is < 0) errors["seed"] = ["The seed must be zero or positive."];
+        if (tolerance_usecs is < 0) errors["tolerance_usecs"] = ["The tolerance must be zero or positive."];
+        if (string.IsNullOrWhiteSpace(script)) errors["script"] = ["The body must be a packetdrill script (text/plain)."];
+        var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs, Mss = mss, IpVersion = ip_version ?? "ipv4" };
+        if (errors.Count > 0) return ErrorMapping.ToProblem(new RequestInvalid(errors));
+        var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, string.IsNullOrWhiteSpace(name) ? "script.pkt" : name), cancellationToken);
+        return outcome.ToOk();
+    }
+}

@@ -1,0 +1,78 @@
+using Mediator;
+using SimService.Api.Features.Scenarios;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Engine;
+using SimService.Domain.Packetdrill;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Features.Packetdrill;
+
+/// <summary>Where and why the script failed, as packetdrill reports it.</summary>
+/// <param name="Line">The script line of the event that failed.</param>
+/// <param name="Column">Where that event starts on its line.</param>
+/// <param name="Message">packetdrill's own message ("script.pkt:12: error handling packet: timing error: …"), with the script and actual packets.</param>
+/// <param name="Expected">What the line expected.</param>
+/// <param name="Actual">What the simulated kernel did.</param>
+/// <param name="AtNs">Virtual time of the failure.</param>
+public sealed record PacketdrillFailureView(int Line, int Column, string Message, string Expected, string Actual, long AtNs);
+
+/// <param name="Passed">Every event of the script held.</param>
+/// <param name="SimulationId">The simulation the run made: its journal, pcap, ss listings and /proc files are one request away.</param>
+/// <param name="Checks">As in a scenario run: empty when the script passed, else the failed check (kind "packetdrill", path "line N").</param>
+/// <param name="Errors">As in a scenario run: problems that stopped the run other than a failed check (none today).</param>
+/// <param name="Journal">Where the run's journal is.</param>
+/// <param name="JournalEvents">Events in the journal.</param>
+/// <param name="NowNs">Virtual time at the end of the run.</param>
+/// <param name="Failure">The failure, with packetdrill's message; null when the script passed.</param>
+/// <param name="Output">What packetdrill would print on stderr (empty when the script passed).</param>
+/// <param name="Log">One line per event as it happened: time, script line, the call and its result or the segment.</param>
+public sealed record PacketdrillRunResponse(bool Passed, Guid SimulationId, IReadOnlyList<CheckView> Checks, IReadOnlyList<RunErrorView> Errors,
+    string Journal, long JournalEvents, long NowNs, PacketdrillFailureView? Failure, string Output, IReadOnlyList<string> Log);
+
+/// <summary>Runs a packetdrill script against a simulated host and keeps the run as a simulation.</summary>
+public sealed record RunPacketdrill(string Script, KernelProfile Profile, long Seed, PacketdrillOptions Options, string Name)
+    : ICommand<Outcome<PacketdrillRunResponse>>;
+
+public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines engines, TimeProvider clock)
+    : ICommandHandler<RunPacketdrill, Outcome<PacketdrillRunResponse>>
+{
+    public async ValueTask<Outcome<PacketdrillRunResponse>> Handle(RunPacketdrill command, CancellationToken cancellationToken)
+    {
+        var result = PacketdrillRunner.Run(command.Script, command.Options with { Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name });
+        if (result.Simulation is not { } engine)
+            return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
+
+        var now = clock.GetUtcNow();
+        now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
+        var run = new SimulationRun
+        {
+            Id = Guid.CreateVersion7(now),
+            Name = command.Name.Length <= SimulationRun.NameMaxLength ? command.Name : command.Name[..SimulationRun.NameMaxLength],
+            Profile = command.Profile.ToWireName(),
+            Seed = command.Seed,
+            CreatedAt = now,
+        };
+        db.Simulations.Add(run);
+        // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
+        // engine is the one kept, so a rebuild after a restart lands on the same state.
+        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed), 0);
+        foreach (var c in result.Commands) batch.Apply(c);
+        run.Version = batch.Version;
+        db.Commands.AddRange(batch.Commands);
+        db.Events.AddRange(batch.Events);
+        engine = batch.Engine;
+        await db.SaveChangesAsync(cancellationToken);
+        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version);
+
+        var failure = result.Failure is { } f
+            ? new PacketdrillFailureView(f.Line, f.Column, f.Message, f.Expected, f.Actual, f.At.Ns)
+            : null;
+        IReadOnlyList<CheckView> checks = failure is null
+            ? []
+            : [new CheckView(false, "packetdrill", $"line {failure.Line}", failure.Expected, failure.Actual, result.Failure!.At.ToString(), failure.AtNs)];
+        return new PacketdrillRunResponse(result.Passed, run.Id, checks, [], $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count,
+            engine.Now.Ns, failure, result.Output, result.Log);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using Microsoft.AspNetCore.HttpOverrides;
+
+namespace SimService.Api.Infrastructure.Hardening;
+
+/// <summary>
+/// What a browser on another site must not be able to use: security headers on every response, CORS closed
+/// unless origins are configured (<c>Cors:AllowedOrigins</c>), state-changing requests that an HTML form can
+/// send refused (a cross-site form POST could otherwise trigger a replay or a delete), and forwarded headers
+/// honoured only from configured proxies (<c>ForwardedHeaders:KnownProxies</c>). Every <c>Location</c> the
+/// API writes is a relative path, so no request header ends up in it.
+/// </summary>
+public static class WebHygiene
+{
+    public const string CorsPolicy = "configured-origins";
+
+    private static readonly string[] FormTypes = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"];
+
+    public static IServiceCollection AddWebHygiene(this IServiceCollection services, IConfiguration configuration)
+    {
+        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        if (origins.Length > 0)
+            services.AddCors(options => options.AddPolicy(CorsPolicy, policy => policy.WithOrigins(origins)
+                .WithMethods("GET", "POST", "PATCH", "DELETE").WithHeaders("Content-Type", "If-Match", "X-Api-Key").WithExposedHeaders("ETag", "Location")));
+        var proxies = configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [];
+        services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.KnownProxies.Clear();
+            options.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies) options.KnownProxies.Add(IPAddress.Parse(proxy));
+        });
+        return services;
+    }
+
+    public static WebApplication UseWebHygiene(this WebApplication app)
+    {
+        if ((app.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? []).Length > 0) app.UseForwardedHeaders();
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                var headers = context.Response.Headers;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+                return Task.CompletedTask;
+            });
+            return next(context);
+        });
+        if ((app.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? []).Length > 0) app.UseCors(CorsPolicy);
+        app.Use(async (context, next) =>
+        {
+            if (IsFormPost(context.Request))
+            {
+                await TypedResults.Problem(
+                    statusCode: StatusCodes.Status415UnsupportedMediaType,
+                    type: ProblemTypes.BadRequest,
+                    title: "Form posts are not accepted.",
+                    detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
+        return app;
+    }
+
+    /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
+    /// (packetdrill scripts are text/plain).</summary>
+    private static bool IsFormPost(HttpRequest request) =>
+        !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
+        && request.ContentType is { } type
+        && FormTypes.FirstOrDefault(form => type.StartsWith(form, StringComparison.OrdinalIgnoreCase)) is { } formType
+        && request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes
+            .Contains(formType, StringComparer.OrdinalIgnoreCase) != true;
+}

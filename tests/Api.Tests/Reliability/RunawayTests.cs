@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Xunit.Abstractions;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// The request shapes that used to run away (issue #11), against a real API process with its documented
+/// limits: each finishes within the wall-time limit, a client that gives up stops the work and nothing of it
+/// is kept; another simulation's read and write latencies meanwhile, and the memory before and after deleting the
+/// busy simulation, are measured and reported.
+/// </summary>
+public sealed class RunawayTests(ITestOutputHelper output)
+{
+    private const int LimitSeconds = 10; // HardeningSetup.DefaultRequestSeconds
+
+    /// <summary>Slack over the limit: answering once the token fires (the engine checks it between events, the save before its commit).</summary>
+    private const int SlackSeconds = 3;
+
+    [Fact]
+    public async Task RunawayShapes_OnOneSimulation_BoundedWhileAnotherStaysFast()
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-runaway-").FullName;
+        try
+        {
+            await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>
+            {
+                ["Persistence:Provider"] = "sqlite",
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "runaway.db")}",
+            });
+            using var client = api.CreateClient();
+            var busy = await KeepaliveSimulationAsync(client);
+            var quiet = await KeepaliveSimulationAsync(client);
+            var baseline = api.ResidentBytes;
+
+            using var stop = new CancellationTokenSource();
+            var latencies = new List<double>();
+            var reads = new List<double>();
+            var other = Task.Run(async () =>
+            {
+                using var own = api.CreateClient();
+                while (!stop.IsCancellationRequested)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    var response = await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""));
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    started = Stopwatch.GetTimestamp();
+                    (await own.GetAsync($"/api/v1/simulations/{quiet}/clock")).EnsureSuccessStatusCode();
+                    reads.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+            });
+
+            var figures = new List<string>();
+            async Task<HttpStatusCode> Shape(string name, string path, string body, params HttpStatusCode[] allowed)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var response = await client.PostAsync($"/api/v1/simulations/{busy}/{path}", Json(body));
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                figures.Add($"{name} {(int)response.StatusCode} in {seconds:F1} s");
+                output.WriteLine(figures[^1]);
+                Assert.True(allowed.Contains(response.StatusCode), $"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                Assert.True(seconds < LimitSeconds + SlackSeconds, $"{name} took {seconds:F1} s");
+                return response.StatusCode;
+            }
+
+            var longRun = """{"untilIdle":true,"maxNs":1000000000000000000}""";
+            await Shape("untilIdle, default budget", "advance", longRun, HttpStatusCode.OK, HttpStatusCode.UnprocessableEntity);
+            await Shape("untilIdle, maximum budget", "advance", """{"untilIdle":true,"maxNs":1000000000000000000,"eventBudget":100000}""",
+                HttpStatusCode.OK, HttpStatusCode.UnprocessableEntity);
+            var thousandAdvances = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"advance","byNs":1,"eventBudget":50000000}""", 1000)) + "]}";
+            await Shape("1,000 advances of 50M events", "commands", thousandAdvances, HttpStatusCode.BadRequest);
+            var connects = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 1000)) + "]}";
+            for (int i = 1; i <= 5; i++)
+                await Shape($"batch {i} of 1,000 connects", "commands", connects, HttpStatusCode.OK, HttpStatusCode.UnprocessableEntity);
+            await Shape("replay", "replay", "", HttpStatusCode.OK, HttpStatusCode.UnprocessableEntity);
+
+            // A client that gives up: the work stops and nothing of it is kept.
+            var version = await VersionAsync(client, busy);
+            using (var impatient = api.CreateClient())
+            {
+                impatient.Timeout = TimeSpan.FromMilliseconds(300);
+                await Assert.ThrowsAnyAsync<TaskCanceledException>(() => impatient.PostAsync($"/api/v1/simulations/{busy}/commands", Json(connects)));
+            }
+            var started = Stopwatch.GetTimestamp();
+            var after = await client.PostAsync($"/api/v1/simulations/{busy}/advance", Json("""{"byNs":1}"""));
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+            Assert.Equal(version + 1, await VersionAsync(client, busy));
+            figures.Add($"command after an abandoned one: {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s, version {version} → {version + 1}");
+
+            stop.Cancel();
+            await other;
+            var peak = api.ResidentBytes;
+            (await client.DeleteAsync($"/api/v1/simulations/{busy}")).EnsureSuccessStatusCode();
+            var afterDelete = api.ResidentBytes;
+
+            latencies.Sort();
+            reads.Sort();
+            static double P(List<double> sorted, double q) => sorted[(int)Math.Ceiling(sorted.Count * q) - 1];
+            Figures.Report(output, $"runaway: {string.Join("; ", figures)}; other simulation meanwhile: {reads.Count} reads "
+                + $"p50 {P(reads, 0.5):F0} ms p99 {P(reads, 0.99):F0} ms max {reads[^1]:F0} ms, {latencies.Count} advances "
+                + $"p50 {P(latencies, 0.5):F0} ms p99 {P(latencies, 0.99):F0} ms max {latencies[^1]:F0} ms; "
+                + $"memory {baseline >> 20} MB at start, {peak >> 20} MB at the end, {afterDelete >> 20} MB after delete");
+            // The other simulation's latencies are reported, not asserted: reads met p99 < 100 ms on a quiet machine
+            // (63 ms) but not while the whole suite shares two cores (370 ms), and an advance is a write that on SQLite
+            // waits behind the busy simulation's commit (one writer per database). See README "Reliability".
+            // Memory after the delete is reported, not asserted: the process's resident size does not come back down yet
+            // (see README "Reliability").
+            Assert.False(api.HasExited);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+
+    private static async Task<long> VersionAsync(HttpClient client, Guid id) =>
+        (await client.GetFromJsonAsync<JsonObject>($"/api/v1/simulations/{id}"))!["version"]!.GetValue<long>();
+
+    /// <summary>An established connection with keepalive probing every second: it is never idle.</summary>
+    private static async Task<Guid> KeepaliveSimulationAsync(HttpClient client)
+    {
+        var created = await client.PostAsync("/api/v1/simulations", Json("""{"name":"runaway","profile":"linux-6","seed":3}"""));
+        created.EnsureSuccessStatusCode();
+        var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        var setup = await client.PostAsync($"/api/v1/simulations/{id}/commands", Json("""
+            {"commands":[{"type":"add-host","name":"client","address":"10.0.0.1"},{"type":"add-host","name":"server","address":"10.0.0.2"},
+            {"type":"add-link","between":["client","server"],"delayNs":10000000},{"type":"call","call":"listen","host":"server","port":80,"backlog":4096},
+            {"type":"call","call":"connect","host":"client","to":"server:80"},{"type":"advance","byNs":100000000}]}
+            """));
+        var text = await setup.Content.ReadAsStringAsync();
+        Assert.True(setup.IsSuccessStatusCode, text);
+        var socket = JsonNode.Parse(text)!["results"]![4]!["call"]!["socketId"]!.GetValue<int>();
+        foreach (var (option, value) in new[] { ("SO_KEEPALIVE", 1), ("TCP_KEEPIDLE", 1), ("TCP_KEEPINTVL", 1) })
+        {
+            var set = await client.PostAsync($"/api/v1/simulations/{id}/sockets/{socket}/setsockopt", Json($$"""{"option":"{{option}}","value":{{value}}}"""));
+            Assert.True(set.IsSuccessStatusCode, await set.Content.ReadAsStringAsync());
+        }
+        return id;
+    }
+}
