@@ -62,6 +62,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:limit"] = "The most entries to return.",
         ["query:info"] = "ss's -i: add the TCP internals of each socket.",
         ["query:socket"] = "Only this socket (repeat the parameter for several).",
+        ["query:after"] = "Only simulations after this id: the previous page's next.",
         ["path:workloadId"] = "A workload's id, as its creation returned it.",
     };
 

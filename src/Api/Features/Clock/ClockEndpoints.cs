@@ -11,7 +11,7 @@ public static class ClockEndpoints
         var group = app.MapGroup("/api/v1/simulations/{id:guid}").WithTags("Clock");
         group.MapPost("/advance", Advance).WithName(nameof(Advance)).AsCommand().ProducesValidationProblem()
             .WithSummary("Advance virtual time by a duration, to a time, or until idle, within an event budget")
-            .WithExamples("""{"byNs":60000000000,"eventBudget":1000000}""",
+            .WithExamples("""{"byNs":60000000000,"eventBudget":100000}""",
                 """{"nowNs":60301000000,"eventsProcessed":12,"truncated":false,"idle":true,"journalEvents":21,"version":14}""");
         group.MapGet("/clock", GetClock).WithName(nameof(GetClock)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The virtual time, pending events and calls, and the journal's length")
