@@ -10,17 +10,16 @@ namespace SimService.Api.Features.Simulations;
 /// <param name="Links">Where to look at it: "view" (an HTML page: ladder diagram, sockets at any virtual time, charts, journal),
 /// "diagram", "timeseries", "pcap".</param>
 public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario,
-    IReadOnlyDictionary<string, string> Links)
+    SimulationLinks Links)
     : IVersioned
 {
     public static SimulationResponse From(SimulationRun run) =>
         new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null, LinksOf(run.Id));
 
-    public static IReadOnlyDictionary<string, string> LinksOf(Guid id) => new Dictionary<string, string>
-    {
-        ["view"] = $"/api/v1/simulations/{id}/view",
-        ["diagram"] = $"/api/v1/simulations/{id}/diagram.svg",
-        ["timeseries"] = $"/api/v1/simulations/{id}/timeseries.svg",
-        ["pcap"] = $"/api/v1/simulations/{id}/pcap",
-    };
+    public static SimulationLinks LinksOf(Guid id) => new(
+        $"/api/v1/simulations/{id}/view", $"/api/v1/simulations/{id}/diagram.svg",
+        $"/api/v1/simulations/{id}/timeseries.svg", $"/api/v1/simulations/{id}/pcap");
 }
+
+/// <summary>Where to look at a simulation (a record, so that responses compare by value).</summary>
+public sealed record SimulationLinks(string View, string Diagram, string Timeseries, string Pcap);
