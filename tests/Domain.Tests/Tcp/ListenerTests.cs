@@ -129,10 +129,11 @@ public class ListenerTests
             var a = h.Call("server", SocketCallKind.Accept, l);
             h.At(Ms(100));
             var s = h.Returned(a.CallId)!.SocketId;
+            var peer = h.Sim.FindSocket(s)!.PeerSocketId; // the server's socket is freed once it is a timewait entry
             h.Call("server", SocketCallKind.Close, l);
             h.Call("server", SocketCallKind.Close, s);
             h.At(Ms(150));
-            h.Call("client", SocketCallKind.Close, h.Sim.FindSocket(s)!.PeerSocketId);
+            h.Call("client", SocketCallKind.Close, peer);
             h.At(Ms(300));
             Assert.Equal(1, h.Server.TimeWaitCount);
             var n = h.Call("server", SocketCallKind.Socket).SocketId;
