@@ -64,6 +64,8 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:socket"] = "Only this socket (repeat the parameter for several).",
         ["query:after"] = "Only simulations after this id: the previous page's next.",
         ["path:workloadId"] = "A workload's id, as its creation returned it.",
+        ["query:atNs"] = "The virtual time (ns) to show the sockets at; default: now.",
+        ["query:points"] = "How many evenly spaced sample times in [fromNs, toNs].",
     };
 
     /// <summary>Members some problem types carry beyond RFC 9457's own (see <see cref="ErrorMapping"/>).</summary>
