@@ -61,7 +61,24 @@ public sealed partial class Workload
             Issue(SocketCallKind.Recv);
         }
 
-        /// <summary>Handles a return while awaiting EOF; true when the connection is done reading.</summary>
+        /// <summary>
+        /// Handles a recv() return while reading a message of <paramref name="expected"/> bytes: EOF or an error
+        /// closes, a short read reads on; true when the whole message is in.
+        /// </summary>
+        protected bool ReceivedWhole(long value, string? errno, long expected)
+        {
+            if (errno is not null || value == 0)
+            {
+                Close(CloseStyle.Close);
+                return false;
+            }
+            Received += value;
+            if (Received >= expected) return true;
+            Issue(SocketCallKind.Recv);
+            return false;
+        }
+
+        /// <summary>Handles a return while awaiting EOF: EOF or an error closes, data reads on.</summary>
         protected void OnAwaitingEof(long value, string? errno)
         {
             if (errno is not null || value == 0) Close(CloseStyle.Close);
@@ -138,13 +155,7 @@ public sealed partial class Workload
                     else Receive();
                     break;
                 case Phase.Receiving:
-                    if (errno is not null || value == 0) Close(CloseStyle.Close);
-                    else
-                    {
-                        Received += value;
-                        if (Received >= spec.ResponseBytes) Respond();
-                        else Issue(SocketCallKind.Recv);
-                    }
+                    if (ReceivedWhole(value, errno, spec.ResponseBytes)) Respond();
                     break;
                 case Phase.AwaitingEof:
                     OnAwaitingEof(value, errno);
@@ -193,13 +204,7 @@ public sealed partial class Workload
             switch (Step)
             {
                 case Phase.Receiving:
-                    if (errno is not null || value == 0) Close(CloseStyle.Close);
-                    else
-                    {
-                        Received += value;
-                        if (Received >= spec.RequestBytes) Think();
-                        else Issue(SocketCallKind.Recv);
-                    }
+                    if (ReceivedWhole(value, errno, spec.RequestBytes)) Think();
                     break;
                 case Phase.Sending:
                     if (errno is not null) Close(CloseStyle.Close);
