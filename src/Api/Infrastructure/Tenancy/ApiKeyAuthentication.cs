@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using SimService.Persistence;
@@ -24,6 +25,9 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Health, metrics and Swagger need no tenant: they never touch the key table (readiness must not fail
+        // on it when the database is gone).
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null) return AuthenticateResult.NoResult();
         var presented = PresentedKey(Request);
         if (presented is null)
             return await keys.RequiredAsync(Context.RequestAborted) ? AuthenticateResult.NoResult() : Success(tenantId: null);
