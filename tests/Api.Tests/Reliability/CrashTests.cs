@@ -16,6 +16,7 @@ namespace SimService.Api.Tests.Reliability;
 /// Kept short (a kill after 5–30 acknowledgements, restarts that poll /readyz) so that each variant takes well
 /// under a minute; PostgreSQL runs when SIMSERVICE_TEST_POSTGRES is set.
 /// </summary>
+[Collection(RealProcessCollection.Name)]
 public sealed class CrashTests(ITestOutputHelper output)
 {
     private const int Kills = 10;
