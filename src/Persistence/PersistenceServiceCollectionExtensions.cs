@@ -16,6 +16,7 @@ public static class PersistenceServiceCollectionExtensions
     public static IServiceCollection AddPersistence(this IServiceCollection services, IConfiguration configuration)
     {
         var provider = configuration["Persistence:Provider"] ?? "sqlite";
+        services.AddScoped<TenantScope>();
         return provider.ToLowerInvariant() switch
         {
             "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>

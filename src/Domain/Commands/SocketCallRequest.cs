@@ -27,6 +27,12 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public bool NonBlock { get; init; }
     /// <summary>poll()'s requested events (POLLIN = 0x1, POLLOUT = 0x4, ... as in asm-generic/poll.h).</summary>
     public int Events { get; init; }
+    /// <summary>poll()'s timeout in milliseconds: 0 returns at once, negative waits without limit.</summary>
+    public int TimeoutMs { get; init; }
+    /// <summary>The descriptor of the socket the call names (after dup there are several); 0: the socket's own.</summary>
+    public int Fd { get; init; }
+    /// <summary>dup2()'s newfd.</summary>
+    public int NewFd { get; init; }
 }
 
 /// <summary>

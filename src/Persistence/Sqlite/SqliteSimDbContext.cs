@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Design;
 namespace SimService.Persistence.Sqlite;
 
 /// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
-public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options) : SimDbContext(options)
+public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options, TenantScope tenant) : SimDbContext(options, tenant)
 {
     public const string DefaultConnectionString = "Data Source=data/simservice.db";
 
@@ -39,6 +39,6 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
     {
         var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
         SqliteSimDbContext.Configure(options, SqliteSimDbContext.DefaultConnectionString);
-        return new SqliteSimDbContext(options.Options);
+        return new SqliteSimDbContext(options.Options, new TenantScope());
     }
 }

@@ -14,6 +14,13 @@ public abstract record CallRequest
     /// <summary>The calling process (default: the socket's owner, or "app").</summary>
     [StringLength(64, MinimumLength = 1)]
     public string? Process { get; init; }
+
+    /// <summary>
+    /// The descriptor of the socket the call goes through (after dup or dup2 a socket has several); default the
+    /// socket's own (its lowest open one once that was closed). A descriptor that does not hold the socket: EBADF.
+    /// </summary>
+    [Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
+    public int? Fd { get; init; }
 }
 
 /// <summary>socket(): a new unbound TCP socket, for options that must be set before bind or connect.</summary>
@@ -126,6 +133,14 @@ public sealed record GetsockoptRequest : CallRequest
     public string? Option { get; init; }
 }
 
+/// <summary>dup2(newfd): the socket's file installed at newfd; a socket newfd held is closed first.</summary>
+public sealed record Dup2Request : CallRequest
+{
+    /// <example>10</example>
+    [Required, Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
+    public int? NewFd { get; init; }
+}
+
 /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
 public sealed record FcntlRequest : CallRequest
 {
@@ -135,11 +150,16 @@ public sealed record FcntlRequest : CallRequest
     public bool? Nonblock { get; init; }
 }
 
-/// <summary>poll() on this socket with timeout 0.</summary>
+/// <summary>poll() on this socket: at once (timeout 0), or sleeping until an event or the timeout.</summary>
 public sealed record PollRequest : CallRequest
 {
     /// <summary>The requested events (POLLIN, POLLOUT, POLLRDHUP, ...); default POLLIN and POLLOUT.</summary>
     public string[]? Events { get; init; }
+
+    /// <summary>poll()'s timeout in milliseconds: 0 (the default) returns at once, -1 waits without limit.</summary>
+    /// <example>100</example>
+    [Range(-1, int.MaxValue)]
+    public int? TimeoutMs { get; init; }
 
     /// <summary>The event mask, or null with the offending name.</summary>
     public int? Mask(out string? unknown)
