@@ -299,8 +299,11 @@ public sealed partial class Simulation
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
 
-    /// <summary>Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.</summary>
-    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires));
+    /// <summary>
+    /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.
+    /// An hrtimer is not on the timer wheel: it fires at its own expiry.
+    /// </summary>
+    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires, expires));
 
     /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
