@@ -29,6 +29,12 @@ public static class ErrorMapping
             extensions: new Dictionary<string, object?> { ["simulationId"] = conflict.SimulationId }),
         CommandRefused refused => Refused(refused),
         WorkLimitExceeded limit => WorkLimit(limit.Field, limit.Message, limit.SimulationId),
+        Tenancy.QuotaExceeded quota => TypedResults.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            type: ProblemTypes.QuotaExceeded,
+            title: $"The tenant's {quota.Quota} quota would be exceeded.",
+            detail: quota.Message + " Nothing was stored.",
+            extensions: new Dictionary<string, object?> { ["quota"] = quota.Quota, ["limit"] = quota.Limit, ["simulationId"] = quota.SimulationId }),
         RequestInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(invalid.Errors.ToDictionary())
         {
             Status = StatusCodes.Status400BadRequest,

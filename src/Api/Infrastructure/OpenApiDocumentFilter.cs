@@ -80,6 +80,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.WriteConflict] = ["simulationId"],
         [ProblemTypes.NotExportable] = ["simulationId", "commandSeq"],
         [ProblemTypes.RateLimited] = ["retryAfterSeconds"],
+        [ProblemTypes.QuotaExceeded] = ["quota", "limit", "simulationId"],
     };
 
     /// <summary>One example per error status, as the service writes them.</summary>
@@ -185,6 +186,8 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         "commandSeq" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The command of the log that cannot be exported." },
         "socketId" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "The socket the refused call acted on." },
         "retryAfterSeconds" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "Seconds until the tenant's bucket has a token again (also the Retry-After header)." },
+        "quota" => new OpenApiSchema { Type = JsonSchemaType.String, Description = "The quota the request would exceed: simulations, hosts, sockets or journalBytes." },
+        "limit" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The quota's limit." },
         _ => throw new ArgumentOutOfRangeException(nameof(member), member, null),
     };
 

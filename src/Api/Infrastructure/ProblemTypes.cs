@@ -56,6 +56,9 @@ public static class ProblemTypes
     /// <summary>429: the tenant's rate limit is used up; <c>Retry-After</c> says when to retry.</summary>
     public const string RateLimited = "urn:simservice:problem:rate-limited";
 
+    /// <summary>403: the request would take the tenant past a quota (simulations, hosts, sockets, journal bytes); <c>quota</c> names it.</summary>
+    public const string QuotaExceeded = "urn:simservice:problem:quota-exceeded";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }

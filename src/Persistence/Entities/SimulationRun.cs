@@ -31,6 +31,12 @@ public sealed class SimulationRun
     /// </summary>
     public string? ScenarioJson { get; init; }
 
+    /// <summary>
+    /// UTF-8 bytes of the stored journal's event payloads, kept with every append so that a tenant's journal quota
+    /// is a sum over its simulations rather than over their events.
+    /// </summary>
+    public long JournalBytes { get; set; }
+
     /// <summary>Owner when API keys are enabled; null for the single-tenant default.</summary>
     public string? TenantId { get; init; }
 }

@@ -2,6 +2,7 @@ using Mediator;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
 using SimService.Persistence;
@@ -35,7 +36,7 @@ public sealed record PacketdrillRunResponse(bool Passed, Guid SimulationId, IRea
 public sealed record RunPacketdrill(string Script, KernelProfile Profile, long Seed, PacketdrillOptions Options, string Name)
     : ICommand<Outcome<PacketdrillRunResponse>>;
 
-public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines engines, TimeProvider clock)
+public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines engines, TenantQuotas quotas, TimeProvider clock)
     : ICommandHandler<RunPacketdrill, Outcome<PacketdrillRunResponse>>
 {
     public async ValueTask<Outcome<PacketdrillRunResponse>> Handle(RunPacketdrill command, CancellationToken cancellationToken)
@@ -55,12 +56,14 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             Seed = command.Seed,
             CreatedAt = now,
         };
-        db.Simulations.Add(run);
         // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
         // engine is the one kept, so a rebuild after a restart lands on the same state.
         var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed), 0);
         foreach (var c in result.Commands) batch.Apply(c);
+        if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
+        db.Simulations.Add(run);
         run.Version = batch.Version;
+        run.JournalBytes = TenantQuotas.Bytes(batch.Events);
         db.Commands.AddRange(batch.Commands);
         db.Events.AddRange(batch.Events);
         engine = batch.Engine;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Scenarios;
 using SimService.Persistence;
@@ -34,7 +35,7 @@ public sealed record ScenarioRunResponse(bool Passed, Guid SimulationId, IReadOn
 /// </summary>
 public sealed record RunScenario(JsonElement Document) : ICommand<Outcome<ScenarioRunResponse>>;
 
-public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engines, TimeProvider clock)
+public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engines, TenantQuotas quotas, TimeProvider clock)
     : ICommandHandler<RunScenario, Outcome<ScenarioRunResponse>>
 {
     public async ValueTask<Outcome<ScenarioRunResponse>> Handle(RunScenario command, CancellationToken cancellationToken)
@@ -56,8 +57,11 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             ScenarioJson = command.Document.GetRawText(),
         };
         var engine = result.Simulation;
+        var events = engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)).ToList();
+        if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } quota) return quota;
+        run.JournalBytes = TenantQuotas.Bytes(events);
         db.Simulations.Add(run);
-        db.Events.AddRange(engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)));
+        db.Events.AddRange(events);
         await db.SaveChangesAsync(CancellationToken.None);
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0);
 

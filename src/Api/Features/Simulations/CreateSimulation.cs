@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Mediator;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -34,13 +36,14 @@ public sealed record CreateSimulationRequest
 }
 
 /// <param name="Name">Null: a name is made from the id.</param>
-public sealed record CreateSimulation(string? Name, KernelProfile Profile, long Seed) : ICommand<SimulationResponse>;
+public sealed record CreateSimulation(string? Name, KernelProfile Profile, long Seed) : ICommand<Outcome<SimulationResponse>>;
 
-public sealed class CreateSimulationHandler(SimDbContext db, TimeProvider clock)
-    : ICommandHandler<CreateSimulation, SimulationResponse>
+public sealed class CreateSimulationHandler(SimDbContext db, TenantQuotas quotas, TimeProvider clock)
+    : ICommandHandler<CreateSimulation, Outcome<SimulationResponse>>
 {
-    public async ValueTask<SimulationResponse> Handle(CreateSimulation command, CancellationToken cancellationToken)
+    public async ValueTask<Outcome<SimulationResponse>> Handle(CreateSimulation command, CancellationToken cancellationToken)
     {
+        if (await quotas.CheckNewAsync(db, null, [], cancellationToken) is { } quota) return quota;
         // Microseconds are what PostgreSQL keeps: the response then equals what a later read returns.
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));

@@ -36,14 +36,10 @@ public static class SimulationsEndpoints
         return app;
     }
 
-    private static async Task<Created<SimulationResponse>> CreateSimulation(
-        CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken)
-    {
-        var created = await sender.Send((request ?? new()).ToCommand(), cancellationToken);
-        Versioning.SetETag(response, created.Version);
-        // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
-        return TypedResults.Created($"/api/v1/simulations/{created.Id}", created);
-    }
+    // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
+    private static async Task<Results<Created<SimulationResponse>, ProblemHttpResult>> CreateSimulation(
+        CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
+        (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
 
     private static async Task<Ok<SimulationList>> ListSimulations(ISender sender, CancellationToken cancellationToken,
         Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>

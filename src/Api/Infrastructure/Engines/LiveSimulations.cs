@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure.Observability;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -12,7 +13,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// the stored version: a miss or a restart rebuilds it by replaying the log once; commands that another API
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
-public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, ILogger<LiveSimulations> logger)
+public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, TenantQuotas quotas, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -67,9 +68,16 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     else lease.Keep(engine, run.Version);
                     return outcome;
                 }
+                var addedBytes = TenantQuotas.Bytes(batch.Events);
+                if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)
+                {
+                    lease.Drop();
+                    return quota;
+                }
                 db.Commands.AddRange(batch.Commands);
                 db.Events.AddRange(batch.Events);
                 run.Version = batch.Version;
+                run.JournalBytes += addedBytes;
                 // The limit covers the save too: cancelled before its commit, the transaction is rolled back and the
                 // command is not acknowledged (the engine is dropped below and rebuilt from the log).
                 await db.SaveChangesAsync(cancellationToken);

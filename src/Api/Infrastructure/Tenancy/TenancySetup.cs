@@ -16,6 +16,7 @@ public static class TenancySetup
     {
         services.AddSingleton(new ApiKeyMode(configuration.GetValue("ApiKeys:Required", false)));
         services.AddScoped<ApiKeyStore>();
+        services.AddSingleton<TenantQuotas>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAuthenticatedUser());
@@ -34,5 +35,6 @@ public static class TenancySetup
     /// <summary>The group every API endpoint is mapped in: authorized per tenant and rate-limited per tenant.</summary>
     public static RouteGroupBuilder MapTenantApi(this WebApplication app) =>
         app.MapGroup("").RequireAuthorization(Policy).RequireRateLimiting(TenantRateLimits.Policy)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 }

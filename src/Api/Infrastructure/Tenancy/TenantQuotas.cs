@@ -1,0 +1,73 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Observability;
+using SimService.Domain.Engine;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Infrastructure.Tenancy;
+
+/// <summary>403: the request would take the tenant past a quota; nothing was stored.</summary>
+public sealed record QuotaExceeded(Guid? SimulationId, string Quota, long Limit, string Message) : Failure;
+
+/// <summary>
+/// Per-tenant quotas (the single default tenant has them too): simulations a tenant keeps, stored journal bytes
+/// over all its simulations, and hosts and full sockets (sockstat "alloc": listeners and connections, not
+/// TIME-WAIT entries) in any one of its simulations. Checked after the engine ran a request and before anything is
+/// saved: a request that would pass a quota is refused whole (403 <c>quota-exceeded</c> naming the quota) and its
+/// engine is dropped, so the simulation stays as stored. Two requests of one tenant racing on two simulations can
+/// overshoot the journal quota by one request.
+/// </summary>
+public sealed class TenantQuotas(IConfiguration configuration)
+{
+    public const long DefaultSimulations = 1_000;
+    public const long DefaultJournalBytes = 1L << 30;
+    public const long DefaultHosts = 64;
+    public const long DefaultSockets = 100_000;
+
+    public long Simulations { get; } = configuration.GetValue("Quotas:Simulations", DefaultSimulations);
+    public long JournalBytes { get; } = configuration.GetValue("Quotas:JournalBytes", DefaultJournalBytes);
+    public long Hosts { get; } = configuration.GetValue("Quotas:HostsPerSimulation", DefaultHosts);
+    public long Sockets { get; } = configuration.GetValue("Quotas:SocketsPerSimulation", DefaultSockets);
+
+    /// <summary>For a request that creates a simulation (empty, or run from a scenario or script) with these events.</summary>
+    public async Task<QuotaExceeded?> CheckNewAsync(SimDbContext db, Simulation? engine, IEnumerable<EventRecord> events, CancellationToken cancellationToken)
+    {
+        if (await db.Simulations.LongCountAsync(cancellationToken) >= Simulations)
+            return Hit(null, "simulations", Simulations, $"The tenant keeps {Simulations} simulations already; delete one first.");
+        return (engine is null ? null : CheckEngine(null, engine)) ?? await CheckJournalAsync(db, null, Bytes(events), cancellationToken);
+    }
+
+    /// <summary>For a command batch on <paramref name="simulationId"/> that left <paramref name="engine"/> as it is.</summary>
+    public async Task<QuotaExceeded?> CheckWriteAsync(SimDbContext db, Guid simulationId, Simulation engine, long addedBytes, CancellationToken cancellationToken) =>
+        CheckEngine(simulationId, engine) ?? await CheckJournalAsync(db, simulationId, addedBytes, cancellationToken);
+
+    /// <summary>UTF-8 bytes of the events' payloads, as <see cref="SimulationRun.JournalBytes"/> counts them.</summary>
+    public static long Bytes(IEnumerable<EventRecord> events) => events.Sum(e => (long)Encoding.UTF8.GetByteCount(e.PayloadJson));
+
+    private QuotaExceeded? CheckEngine(Guid? simulationId, Simulation engine)
+    {
+        if (engine.Hosts.Count > Hosts)
+            return Hit(simulationId, "hosts", Hosts, $"A simulation may have {Hosts} hosts; this request would make {engine.Hosts.Count}.");
+        var sockets = engine.Hosts.Sum(h => (long)h.Allocated);
+        return sockets > Sockets
+            ? Hit(simulationId, "sockets", Sockets, $"A simulation may have {Sockets} sockets (listeners and connections, TIME-WAIT not counted); this request would make {sockets}.")
+            : null;
+    }
+
+    private async Task<QuotaExceeded?> CheckJournalAsync(SimDbContext db, Guid? simulationId, long addedBytes, CancellationToken cancellationToken)
+    {
+        if (addedBytes == 0) return null;
+        var stored = await db.Simulations.SumAsync(r => r.JournalBytes, cancellationToken);
+        return stored + addedBytes > JournalBytes
+            ? Hit(simulationId, "journalBytes", JournalBytes,
+                $"The tenant's stored journals would grow to {stored + addedBytes} bytes, past its {JournalBytes}; delete simulations or advance less.")
+            : null;
+    }
+
+    private static QuotaExceeded Hit(Guid? simulationId, string quota, long limit, string message)
+    {
+        ServiceMetrics.QuotaHits.Add(1, new KeyValuePair<string, object?>("quota", quota));
+        return new QuotaExceeded(simulationId, quota, limit, message);
+    }
+}
