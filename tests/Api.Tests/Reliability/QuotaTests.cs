@@ -1,8 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using SimService.Api.Infrastructure.Tenancy;
 using SimService.Api.Tests.Infrastructure;
 
 namespace SimService.Api.Tests.Reliability;
@@ -24,11 +21,11 @@ public sealed class QuotaTests
         {
             ["Quotas:Simulations"] = "2", ["Quotas:HostsPerSimulation"] = "2", ["Quotas:SocketsPerSimulation"] = "2",
         });
-        var acme = await ClientAsync(factory, "acme");
-        var globex = await ClientAsync(factory, "globex");
+        var acme = await factory.TenantClientAsync("acme");
+        var globex = await factory.TenantClientAsync("globex");
         var sim = await SimulationDriver.TwoHostsAsync(acme, "first");
         await acme.CreateSimulationAsync("second");
-        var version = await VersionAsync(acme, sim.Base);
+        var version = await acme.ETagAsync(sim.Base);
         var events = await JournalCountAsync(acme, sim.Base);
 
         await QuotaAsync(await acme.PostJsonAsync("""{"name":"third"}"""), "simulations", 2);
@@ -37,7 +34,7 @@ public sealed class QuotaTests
         await QuotaAsync(await sim.PostAsync("connections", new { client = "client", server = "server", port = 80 }), "sockets", 2);
 
         Assert.Equal(2, (await acme.ListSimulationsAsync()).Count);
-        Assert.Equal(version, await VersionAsync(acme, sim.Base));
+        Assert.Equal(version, await acme.ETagAsync(sim.Base));
         Assert.Equal(events, await JournalCountAsync(acme, sim.Base));
         Assert.Equal(HttpStatusCode.OK, (await sim.PostAsync("advance", new { byNs = 1_000 })).StatusCode);
         await globex.CreateSimulationAsync("globex's first");
@@ -58,7 +55,7 @@ public sealed class QuotaTests
         long version = 0, events = 0;
         for (int i = 0; i < 50 && refused is null; i++)
         {
-            version = long.Parse((await VersionAsync(client, sim.Base))!.Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
+            version = long.Parse((await client.ETagAsync(sim.Base))!.Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
             events = await JournalCountAsync(client, sim.Base);
             var response = await sim.PostAsync("connections", new { client = "client", server = "server", port = 1000 + i });
             if (response.StatusCode != HttpStatusCode.Created) refused = response;
@@ -66,7 +63,7 @@ public sealed class QuotaTests
 
         Assert.NotNull(refused);
         await QuotaAsync(refused, "journalBytes", 20000);
-        Assert.Equal($"\"{version}\"", await VersionAsync(client, sim.Base));
+        Assert.Equal($"\"{version}\"", await client.ETagAsync(sim.Base));
         Assert.Equal(events, await JournalCountAsync(client, sim.Base));
     }
 
@@ -77,17 +74,6 @@ public sealed class QuotaTests
         Assert.Equal(quota, problem.GetProperty("quota").GetString());
         Assert.Equal(limit, problem.GetProperty("limit").GetInt64());
     }
-
-    private static async Task<HttpClient> ClientAsync(SimServiceFactory factory, string tenant)
-    {
-        await using var scope = factory.Services.CreateAsyncScope();
-        var (_, key) = await scope.ServiceProvider.GetRequiredService<ApiKeyStore>().CreateAsync(tenant, null, CancellationToken.None);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static async Task<string?> VersionAsync(HttpClient client, string path) => (await client.GetAsync(path)).Headers.ETag?.Tag;
 
     private static async Task<long> JournalCountAsync(HttpClient client, string path) =>
         JsonDocument.Parse(await client.GetStringAsync($"{path}/journal?limit=1")).RootElement.GetProperty("total").GetInt64();

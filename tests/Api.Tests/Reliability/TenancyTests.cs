@@ -40,11 +40,11 @@ public sealed class TenancyTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var factory = new SimServiceFactory(database);
-        var acme = await ClientAsync(factory, "acme");
-        var globex = await ClientAsync(factory, "globex");
+        var acme = await factory.TenantClientAsync("acme");
+        var globex = await factory.TenantClientAsync("globex");
         var sim = await SimulationDriver.TwoHostsAsync(acme, "acme's");
         await sim.PostOkAsync("advance", new { byNs = 1_000_000 });
-        var before = await VersionAsync(acme, sim.Base);
+        var before = await acme.ETagAsync(sim.Base);
 
         foreach (var read in Reads)
         {
@@ -56,7 +56,7 @@ public sealed class TenancyTests
 
         Assert.Empty(await globex.ListSimulationsAsync());
         Assert.Equal([sim.Id], (await acme.ListSimulationsAsync()).Select(s => s.Id));
-        Assert.Equal(before, await VersionAsync(acme, sim.Base));
+        Assert.Equal(before, await acme.ETagAsync(sim.Base));
         Assert.Equal(HttpStatusCode.NoContent, (await acme.DeleteAsync(sim.Base)).StatusCode);
     }
 
@@ -67,7 +67,7 @@ public sealed class TenancyTests
         await using var factory = new SimServiceFactory(database);
         var anonymous = factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(SimServiceApi.Simulations)).StatusCode); // keys off: open
-        await ClientAsync(factory, "acme");
+        await factory.TenantClientAsync("acme");
 
         var response = await anonymous.GetAsync(SimServiceApi.Simulations);
 
@@ -83,8 +83,8 @@ public sealed class TenancyTests
     {
         await using var database = TestDatabase.Create(provider);
         await using var factory = new SimServiceFactory(database);
-        var (id, key) = await CreateKeyAsync(factory, "acme");
-        var valid = await CreateKeyAsync(factory, "acme");
+        var (id, key) = await factory.CreateKeyAsync("acme");
+        var valid = await factory.CreateKeyAsync("acme");
         string[] wrong = [key[..^1] + (key[^1] == 'A' ? 'B' : 'A'), "ssk_" + id, "ssk_0000000000000000_x", "nonsense", ""];
 
         foreach (var text in wrong)
@@ -115,8 +115,8 @@ public sealed class TenancyTests
         {
             ["RateLimit:PerSecond"] = "1", ["RateLimit:Burst"] = "2", ["RateLimit:PeriodSeconds"] = "3600",
         });
-        var acme = await ClientAsync(factory, "acme");
-        var globex = await ClientAsync(factory, "globex");
+        var acme = await factory.TenantClientAsync("acme");
+        var globex = await factory.TenantClientAsync("globex");
 
         Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync(SimServiceApi.Simulations)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync(SimServiceApi.Simulations)).StatusCode);
@@ -139,24 +139,6 @@ public sealed class TenancyTests
         var problem = await response.ReadProblemAsync(HttpStatusCode.NotFound);
         Assert.Equal("urn:simservice:problem:simulation-not-found", problem.GetProperty("type").GetString());
     }
-
-    private static async Task<HttpClient> ClientAsync(SimServiceFactory factory, string tenant)
-    {
-        var (_, key) = await CreateKeyAsync(factory, tenant);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static async Task<(string Id, string Key)> CreateKeyAsync(SimServiceFactory factory, string tenant)
-    {
-        await using var scope = factory.Services.CreateAsyncScope();
-        var (key, text) = await scope.ServiceProvider.GetRequiredService<ApiKeyStore>().CreateAsync(tenant, null, CancellationToken.None);
-        return (key.Id, text);
-    }
-
-    private static async Task<string?> VersionAsync(HttpClient client, string path) =>
-        (await client.GetAsync(path)).Headers.ETag?.Tag;
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }
