@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using SimService.Api.Infrastructure.Tenancy;
 
 namespace SimService.Api.Infrastructure;
 
@@ -27,6 +28,6 @@ public static class Versioning
 
     /// <summary>Marks a command endpoint: it documents If-Match and answers 412 for a stale version.</summary>
     public static RouteHandlerBuilder AsCommand(this RouteHandlerBuilder builder) =>
-        builder.WithMetadata(new HonoursIfMatch()).ProducesProblem(StatusCodes.Status412PreconditionFailed)
+        builder.WithMetadata(new HonoursIfMatch()).WithinQuotas().ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status404NotFound);
 }

@@ -1,6 +1,7 @@
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
 
@@ -11,7 +12,7 @@ public static class PacketdrillEndpoints
     public static IEndpointRouteBuilder MapPacketdrill(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/api/v1/packetdrill").WithTags("Packetdrill")
-            .MapPost("/run", RunPacketdrill).WithName(nameof(RunPacketdrill))
+            .MapPost("/run", RunPacketdrill).WithName(nameof(RunPacketdrill)).WithinQuotas()
             .Accepts<string>("text/plain")
             .ProducesValidationProblem()
             .WithExamples(

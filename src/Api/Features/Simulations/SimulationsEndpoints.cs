@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Tenancy;
 
 namespace SimService.Api.Features.Simulations;
 
@@ -13,7 +14,7 @@ public static class SimulationsEndpoints
     public static IEndpointRouteBuilder MapSimulations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations").WithTags("Simulations");
-        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).ProducesValidationProblem()
+        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).WithinQuotas().ProducesValidationProblem()
             .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
             .WithDescription("Every field is optional: `{}` (or no body) gives profile linux-6, seed 0 and a generated name.")
             .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);

@@ -35,6 +35,9 @@ public static class TenancySetup
     /// <summary>The group every API endpoint is mapped in: authorized per tenant and rate-limited per tenant.</summary>
     public static RouteGroupBuilder MapTenantApi(this WebApplication app) =>
         app.MapGroup("").RequireAuthorization(Policy).RequireRateLimiting(TenantRateLimits.Policy)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+    /// <summary>Marks an endpoint that can store more for the tenant: it documents the 403 of a quota.</summary>
+    public static RouteHandlerBuilder WithinQuotas(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblem(StatusCodes.Status403Forbidden);
 }
