@@ -1,6 +1,4 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using SimService.Persistence.Entities;
 
 namespace SimService.Persistence;
@@ -18,20 +16,6 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
     /// <summary>Brings the database to the current schema; called once at start-up, never EnsureCreated.</summary>
     public virtual Task PrepareAsync(CancellationToken cancellationToken = default) =>
         Database.MigrateAsync(cancellationToken);
-
-    /// <summary>
-    /// Whether a failed save lost a race with another writer of the same simulation: the (RunId, Seq) key of
-    /// the command log or journal was taken, the simulation's version moved on, or the simulation was deleted.
-    /// The caller reloads and retries; anything else is a real failure.
-    /// </summary>
-    public static bool IsWriteConflict(DbUpdateException exception) => exception switch
-    {
-        DbUpdateConcurrencyException => true,
-        // SQLITE_CONSTRAINT: primary key or foreign key.
-        { InnerException: SqliteException { SqliteErrorCode: 19 } } => true,
-        { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation } } => true,
-        _ => false,
-    };
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(SimDbContext).Assembly);

@@ -4,13 +4,16 @@ using Microsoft.EntityFrameworkCore.Design;
 
 namespace SimService.Persistence.Sqlite;
 
-/// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
+/// <summary>
+/// The embedded default: one SQLite file in write-ahead-log mode, every connection with the
+/// <see cref="SqliteSynchronous"/> setting (NORMAL unless configured: durable across a crash of the process).
+/// </summary>
 public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options) : SimDbContext(options)
 {
     public const string DefaultConnectionString = "Data Source=data/simservice.db";
 
-    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
-        options.UseSqlite(connectionString);
+    public static void Configure(DbContextOptionsBuilder options, string connectionString, string synchronous = SqliteSynchronous.Normal) =>
+        options.UseSqlite(connectionString).AddInterceptors(SqliteSynchronous.For(synchronous));
 
     public override async Task PrepareAsync(CancellationToken cancellationToken = default)
     {

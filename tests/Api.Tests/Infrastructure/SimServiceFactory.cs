@@ -9,8 +9,8 @@ namespace SimService.Api.Tests.Infrastructure;
 /// The real API in memory on a real database, in the Production environment, so that the tests see what
 /// users see (no developer exception details).
 /// </summary>
-public sealed class SimServiceFactory(TestDatabase database, Action<IServiceCollection>? overrideServices = null)
-    : WebApplicationFactory<Program>
+public sealed class SimServiceFactory(TestDatabase database, Action<IServiceCollection>? overrideServices = null,
+    Dictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -18,6 +18,7 @@ public sealed class SimServiceFactory(TestDatabase database, Action<IServiceColl
         // UseSetting, not ConfigureAppConfiguration: Program.cs reads Persistence:Provider while it builds the
         // host, before sources added by ConfigureAppConfiguration apply (MigrationsTests checks the provider).
         foreach (var (key, value) in database.Settings) builder.UseSetting(key, value);
+        foreach (var (key, value) in settings ?? []) builder.UseSetting(key, value);
         if (overrideServices is not null) builder.ConfigureTestServices(overrideServices);
     }
 }
