@@ -15,10 +15,12 @@ using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Observability;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddApiHardening();
+if (args is ["keys", ..]) builder.Logging.ClearProviders(); // the key commands print only their own output
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddPersistence(builder.Configuration);
@@ -29,24 +31,28 @@ builder.Services.AddApiDocumentation();
 builder.Services.AddApiHealthChecks();
 builder.Services.AddServiceMetrics();
 builder.Services.AddOutputs();
+builder.Services.AddTenancy(builder.Configuration);
 
 var app = builder.Build();
 
 await app.Services.PrepareDatabaseAsync();
+if (args is ["keys", ..]) { Environment.ExitCode = await ApiKeyCommands.RunAsync(app.Services, args[1..]); return; }
 
 app.UseAbsoluteLocations();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseApiHardening();
 app.UseApiDocumentation();
+app.UseTenancy();
 
 app.MapHealthEndpoints();
 app.MapServiceMetrics();
-app.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
-app.MapClock().MapCommands().MapJournal().MapScenarios();
-app.MapOutputs();
-app.MapPacketdrill();
-app.MapWorkloads();
+var api = app.MapTenantApi();
+api.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
+api.MapClock().MapCommands().MapJournal().MapScenarios();
+api.MapOutputs();
+api.MapPacketdrill();
+api.MapWorkloads();
 
 app.Run();
 

@@ -135,6 +135,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
         {
             var append = group[i].Append;
             int moved = await db.Simulations
+                .IgnoreQueryFilters() // the request checked the tenant; this scope has none
                 .Where(r => r.Id == append.RunId && r.Version == append.FromVersion)
                 .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, append.ToVersion));
             if (moved == 0)

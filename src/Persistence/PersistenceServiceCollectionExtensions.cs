@@ -19,6 +19,7 @@ public static class PersistenceServiceCollectionExtensions
     {
         services.AddSingleton<CommandLogWriter>();
         var provider = configuration["Persistence:Provider"] ?? "sqlite";
+        services.AddScoped<TenantScope>();
         return provider.ToLowerInvariant() switch
         {
             "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>

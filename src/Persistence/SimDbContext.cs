@@ -6,17 +6,27 @@ namespace SimService.Persistence;
 /// <summary>
 /// The model shared by every provider. Each provider has a thin subclass with its own migrations
 /// (EF Core docs: "Migrations with Multiple Providers"); handlers depend on this base type only.
+/// Every query of <see cref="Simulations"/> sees only the current tenant's rows (a global query filter on
+/// <see cref="TenantId"/>, EF Core docs "Multi-tenancy"), so another tenant's simulation is simply not found.
 /// </summary>
-public abstract class SimDbContext(DbContextOptions options) : DbContext(options)
+public abstract class SimDbContext(DbContextOptions options, TenantScope tenant) : DbContext(options)
 {
+    /// <summary>The tenant this context works for (null: API keys off); new simulations are stamped with it.</summary>
+    public string? TenantId => tenant.TenantId;
+
     public DbSet<SimulationRun> Simulations => Set<SimulationRun>();
     public DbSet<CommandRecord> Commands => Set<CommandRecord>();
     public DbSet<EventRecord> Events => Set<EventRecord>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     /// <summary>Brings the database to the current schema; called once at start-up, never EnsureCreated.</summary>
     public virtual Task PrepareAsync(CancellationToken cancellationToken = default) =>
         Database.MigrateAsync(cancellationToken);
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(SimDbContext).Assembly);
+        // Evaluated per query with this context's tenant; null matches null (IS NULL), the single-tenant default.
+        modelBuilder.Entity<SimulationRun>().HasQueryFilter(r => r.TenantId == TenantId);
+    }
 }

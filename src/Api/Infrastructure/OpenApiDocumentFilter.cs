@@ -79,6 +79,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.VersionMismatch] = ["simulationId", "currentVersion"],
         [ProblemTypes.WriteConflict] = ["simulationId"],
         [ProblemTypes.NotExportable] = ["simulationId", "commandSeq"],
+        [ProblemTypes.RateLimited] = ["retryAfterSeconds"],
     };
 
     /// <summary>One example per error status, as the service writes them.</summary>
@@ -87,6 +88,8 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["400"] = """{"type":"urn:simservice:problem:validation","title":"One or more validation errors occurred.","status":400,"instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/links","errors":{"loss":["The loss is a probability between 0 and 1."]}}""",
         ["404"] = """{"type":"urn:simservice:problem:simulation-not-found","title":"Simulation not found.","status":404,"detail":"There is no simulation with id '01a20b15-731b-7031-af62-fe6f69d15d9f'.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f"}""",
         ["409"] = """{"type":"urn:simservice:problem:conflict","title":"The command conflicts with the simulation's state.","status":409,"detail":"host 'client' already exists","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/hosts","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","errors":{"name":["host 'client' already exists"]}}""",
+        ["401"] = """{"type":"urn:simservice:problem:unauthorized","title":"A valid API key is needed.","status":401,"detail":"Send your API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."}""",
+        ["429"] = """{"type":"urn:simservice:problem:rate-limited","title":"Too many requests.","status":429,"detail":"This tenant sent more than its rate limit allows; retry after 1 s.","retryAfterSeconds":1}""",
         ["412"] = """{"type":"urn:simservice:problem:version-mismatch","title":"The simulation has changed.","status":412,"detail":"If-Match does not name the simulation's current version, \"3\"; nothing was applied.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/advance","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","currentVersion":3}""",
     };
 
@@ -181,6 +184,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         "currentVersion" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The simulation's version now: send it as If-Match to retry." },
         "commandSeq" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The command of the log that cannot be exported." },
         "socketId" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "The socket the refused call acted on." },
+        "retryAfterSeconds" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "Seconds until the tenant's bucket has a token again (also the Retry-After header)." },
         _ => throw new ArgumentOutOfRangeException(nameof(member), member, null),
     };
 

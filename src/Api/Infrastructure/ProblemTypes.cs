@@ -50,6 +50,12 @@ public static class ProblemTypes
     /// <summary>422: the request needs more work than one request may do (wall time, events, journal); nothing was applied.</summary>
     public const string WorkLimit = "urn:simservice:problem:work-limit";
 
+    /// <summary>401: no API key while keys are on, or an unknown or revoked key.</summary>
+    public const string Unauthorized = "urn:simservice:problem:unauthorized";
+
+    /// <summary>429: the tenant's rate limit is used up; <c>Retry-After</c> says when to retry.</summary>
+    public const string RateLimited = "urn:simservice:problem:rate-limited";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }

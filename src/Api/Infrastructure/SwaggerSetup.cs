@@ -24,6 +24,8 @@ public static class SwaggerSetup
             options.SchemaFilter<DurationSchemaFilter>();
             options.OperationFilter<ExamplesOperationFilter>();
             options.OperationFilter<IfMatchOperationFilter>();
+            options.AddSecurityDefinition(Tenancy.ApiKeyOperationFilter.SchemeId, Tenancy.ApiKeyOperationFilter.Scheme);
+            options.OperationFilter<Tenancy.ApiKeyOperationFilter>();
             // Only the batch's CommandInput is polymorphic on the wire: the socket call requests and the problems
             // are documented by OpenApiDocumentFilter (plain objects; ProblemDetails with a mapping per type URN).
             options.UseAllOfForInheritance();

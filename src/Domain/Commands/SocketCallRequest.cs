@@ -27,6 +27,8 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public bool NonBlock { get; init; }
     /// <summary>poll()'s requested events (POLLIN = 0x1, POLLOUT = 0x4, ... as in asm-generic/poll.h).</summary>
     public int Events { get; init; }
+    /// <summary>poll()'s timeout in milliseconds: 0 returns at once, negative waits without limit.</summary>
+    public int TimeoutMs { get; init; }
 }
 
 /// <summary>

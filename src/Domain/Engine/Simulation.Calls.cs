@@ -106,7 +106,9 @@ public sealed partial class Simulation
         if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
-        return Finish(call, sk, outcome);
+        var handle = Finish(call, sk, outcome);
+        if (_polls.Count > 0) WakePolls(); // the call itself may have made a socket readable, writable or hung up
+        return handle;
     }
 
     /// <summary>A call on a destroyed socket: no process holds its descriptor any more — EBADF.</summary>
@@ -182,7 +184,7 @@ public sealed partial class Simulation
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
             case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
-            case SocketCallKind.Poll: return (sk, sk!.PollNow(r.Events));
+            case SocketCallKind.Poll: return (sk, Poll(sk!, r.Events, r.TimeoutMs, Track(call)));
             default: throw new InvalidOperationException($"unknown call {r.Call}");
         }
     }
@@ -214,11 +216,11 @@ public sealed partial class Simulation
     }
 
     /// <summary>A blocked call returns (its completion event in virtual time).</summary>
-    internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null)
+    internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null, string? detail = null)
     {
         if (!_pending.Remove(call.Id)) return;
         int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
-        RecordReturn(call, socketId, value, errno);
+        RecordReturn(call, socketId, value, errno, detail);
         if (call.Waiter is { } waiter)
         {
             call.Returned(value, errno, socketId);
@@ -253,7 +255,7 @@ public sealed partial class Simulation
         SocketCallKind.Setsockopt => r.Option == SocketOption.SO_LINGER ? $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}" : $"{r.Option}={r.Value}",
         SocketCallKind.Getsockopt => r.Option.ToString(),
         SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
-        SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}",
+        SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}" + (r.TimeoutMs != 0 ? $" timeout={r.TimeoutMs}" : ""),
         _ => "",
     };
 
@@ -273,6 +275,7 @@ public sealed partial class Simulation
         {
             _pending.Remove(call.Id);
             call.Socket?.Interrupt(call);
+            DropPoll(call);
             if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
                 RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
             RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);

@@ -278,6 +278,7 @@ public sealed partial class Simulation
             timer.MarkFired();
         }
         item.Target.OnDue(this, item.Payload);
+        if (_polls.Count > 0) WakePolls();
     }
 
     /// <summary>Items popped from the queue so far (stale timers included).</summary>
@@ -297,6 +298,9 @@ public sealed partial class Simulation
     }
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
+
+    /// <summary>Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.</summary>
+    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires));
 
     /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any

@@ -260,7 +260,8 @@ public static partial class ScenarioExporter
                     : null,
                 null,
                 r.Call is TcpCall.Fcntl ? r.NonBlock : null,
-                r.Call is TcpCall.Poll ? r.Events : null);
+                r.Call is TcpCall.Poll ? r.Events : null,
+                r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null);
             _steps.Add(step);
             return null;
         }

@@ -110,6 +110,7 @@ public sealed partial class ScenarioRunner
             Option = s.Option is { } option ? OptionOf(option) : default,
             NonBlock = s.NonBlock ?? false,
             Events = s.Events ?? 0,
+            TimeoutMs = s.TimeoutMs ?? 0,
         };
         return s.Value switch
         {

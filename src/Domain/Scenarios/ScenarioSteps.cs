@@ -30,7 +30,8 @@ public sealed record CallStep(
     SockoptValue? Value,
     CallExpect? Expect,
     bool? NonBlock = null,
-    int? Events = null) : ScenarioStep(At, Path)
+    int? Events = null,
+    int? TimeoutMs = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";

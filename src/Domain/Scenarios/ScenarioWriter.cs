@@ -167,6 +167,7 @@ public static class ScenarioWriter
                 if ((events & bit) != 0) w.WriteStringValue(name);
             w.WriteEndArray();
         }
+        if (c.TimeoutMs is { } timeout) w.WriteNumber("timeout", timeout);
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;

@@ -8,7 +8,7 @@ namespace SimService.Persistence.Sqlite;
 /// The embedded default: one SQLite file in write-ahead-log mode, every connection with the
 /// <see cref="SqliteSynchronous"/> setting (NORMAL unless configured: durable across a crash of the process).
 /// </summary>
-public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options) : SimDbContext(options)
+public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options, TenantScope tenant) : SimDbContext(options, tenant)
 {
     public const string DefaultConnectionString = "Data Source=data/simservice.db";
 
@@ -42,6 +42,6 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
     {
         var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
         SqliteSimDbContext.Configure(options, SqliteSimDbContext.DefaultConnectionString);
-        return new SqliteSimDbContext(options.Options);
+        return new SqliteSimDbContext(options.Options, new TenantScope());
     }
 }

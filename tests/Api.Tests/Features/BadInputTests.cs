@@ -42,6 +42,8 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("unknown socket option", "POST", "sockets/2/setsockopt", """{"option":"SO_BOGUS","value":1}""", HttpStatusCode.BadRequest, "option"),
         ("SO_LINGER without its struct", "POST", "sockets/2/setsockopt", """{"option":"SO_LINGER","value":1}""", HttpStatusCode.BadRequest, "value"),
         ("unknown shutdown how", "POST", "sockets/2/shutdown", """{"how":"SHUT_SIDEWAYS"}""", HttpStatusCode.BadRequest, "how"),
+        ("poll timeout below -1", "POST", "sockets/2/poll", """{"events":["POLLIN"],"timeoutMs":-2}""", HttpStatusCode.BadRequest, "timeoutMs"),
+        ("batch poll timeout below -1", "POST", "commands", """{"commands":[{"type":"call","call":"poll","socketId":2,"timeoutMs":-5}]}""", HttpStatusCode.BadRequest, "commands[0].timeoutMs"),
         ("unknown socket id", "POST", "sockets/999/close", "{}", HttpStatusCode.NotFound, "socketId"),
         ("socket() on an unknown host", "POST", "hosts/nohost/sockets", "{}", HttpStatusCode.NotFound, "host"),
         ("connect to an unknown host", "POST", "hosts/client/connect", """{"to":"nohost:80"}""", HttpStatusCode.NotFound, "to"),

@@ -93,6 +93,11 @@ public sealed class EndpointsTests(ApiHosts hosts)
         var poll = await sim.CallAsync(client.SocketId, "poll", new { events = new[] { "POLLIN", "POLLOUT" } });
         Assert.Equal((1L, "POLLOUT"), (poll.Result!.Value, poll.Value!.Value.GetString()));
         Assert.Equal("EAGAIN", (await sim.CallAsync(client.SocketId, "recv")).Errno);
+        var sleeping = await sim.CallAsync(client.SocketId, "poll", new { events = new[] { "POLLIN" }, timeoutMs = 50 });
+        Assert.Equal(CallResponse.Pending, sleeping.Status);
+        await sim.AdvanceAsync(new { byNs = 60_000_000 });
+        var timedOut = await sim.GetJsonAsync($"calls/{sleeping.CallId}");
+        Assert.Equal((0L, 50_050_000L, "0"), (timedOut.GetProperty("result").GetInt64(), timedOut.GetProperty("blockedNs").GetInt64(), timedOut.GetProperty("value").GetString()));
         Assert.Equal(0, (await sim.CallAsync(client.SocketId, "shutdown", new { how = "SHUT_WR" })).Result);
         await sim.AdvanceAsync(new { byNs = 100_000_000 });
         var socket = await sim.SocketAsync(server);

@@ -86,12 +86,14 @@ public sealed class GroupCommitTests
     }
 
     [Theory]
-    [InlineData(null, 1L)] // NORMAL: durable across a crash of the process, not a power loss
+    [InlineData(null, 1L)] // the default, NORMAL: durable across a crash of the process, not a power loss
     [InlineData("FULL", 2L)]
     public async Task SqliteConnection_SynchronousSetting_IsWalWithThatSynchronousLevel(string? setting, long level)
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
-        await using var api = new SimServiceFactory(database, settings: setting is null ? [] : new() { ["Persistence:SqliteSynchronous"] = setting });
+        await using var api = new SimServiceFactory(database, settings: setting is null
+            ? new Dictionary<string, string?>()
+            : new Dictionary<string, string?> { ["Persistence:SqliteSynchronous"] = setting });
         api.CreateClient();
         await using var scope = api.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();

@@ -8,7 +8,7 @@ namespace SimService.Api.Tests.Reliability;
 /// <summary>
 /// The built API (SimService.Api.dll, copied beside the tests) as a real process: Kestrel on a loopback port
 /// it picks itself (port 0; the port is read from its "Now listening on" line), the settings given, its
-/// output kept. <see cref="Kill"/> is <c>kill -9</c>; disposing stops it gracefully (SIGTERM) and waits.
+/// output kept, the per-tenant rate limit off unless the settings turn it on. <see cref="Kill"/> is <c>kill -9</c>; disposing stops it gracefully (SIGTERM) and waits.
 /// </summary>
 public sealed partial class ApiProcess : IAsyncDisposable
 {
@@ -32,6 +32,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["RateLimit__PerSecond"] = "0"; // these tests measure the service, not the limiter
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Collect(e.Data);

@@ -86,4 +86,23 @@ public class ScenarioExporterTests
 
         Assert.Equal("{\"scenario\":1}", export.Json);
     }
+
+    /// <summary>The project's scenarios that use the call extensions (poll with a timeout, dup, AF_UNSPEC, ...).</summary>
+    public static TheoryData<string> CallExtensionScenarios() => ["poll-timeout-wakeups.json"];
+
+    [Theory]
+    [MemberData(nameof(CallExtensionScenarios))]
+    public void CallExtensionScenario_Exported_RunGivesTheSameJournal(string file)
+    {
+        // The scenario's command log exported as a document (timeouts, new calls and their arguments
+        // written back) and run again: the same journal, event for event.
+        var scenario = ScenarioRunner.Run(File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, file))).Result!;
+
+        var export = ScenarioExporter.Export(new ExportSource("again", null, scenario.Simulation.Profile, scenario.Simulation.Seed, null, scenario.Commands));
+
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
+    }
 }

@@ -38,6 +38,7 @@ public class ScenarioWriterTests
             { "host": "server", "call": "getpeername", "socket": "s", "expect": { "result": 0, "value": "client:40001" } },
             { "host": "server", "call": "fcntl", "socket": "s", "nonblock": true },
             { "host": "server", "call": "poll", "socket": "s", "events": ["POLLRDHUP", "POLLIN"], "expect": { "result": 1, "value": "POLLIN" } },
+            { "host": "server", "call": "poll", "socket": "s", "events": ["POLLIN"], "timeout": 250, "expect": { "result": 0, "returnsAfter": "250.25ms" } },
             { "host": "server", "call": "setsockopt", "socket": "s", "option": "TCP_LINGER2", "value": -1 },
             { "host": "client", "process": "p1", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
             { "at": "200ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": ".S", "seq": 4294967295, "ack": 0, "win": 0, "len": 10 } },
@@ -78,7 +79,7 @@ public class ScenarioWriterTests
 
         StructuralEquality.AssertEqual(doc, again);
         Assert.Equal(canonical, ScenarioWriter.ToJson(again));
-        Assert.Equal(27, doc.Steps.Length);
+        Assert.Equal(28, doc.Steps.Length);
         Assert.Contains("\"at\": \"1.200000001s\"", canonical);   // relative times written as absolute
         Assert.Contains("\"flags\": \"S.\"", canonical);          // flags in canonical letter order
         Assert.Contains("\"state\": \"FIN-WAIT-2\"", canonical);  // states as ss prints them

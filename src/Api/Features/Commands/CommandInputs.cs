@@ -58,9 +58,10 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="Value">setsockopt's value: an integer, or {"onoff": 1, "linger": 0} for SO_LINGER.</param>
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
+/// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
-    bool? Nonblock = null, string[]? Events = null) : CommandInput;
+    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -185,6 +186,9 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             case SocketCallKind.Poll when new PollRequest { Events = c.Events }.Mask(out var unknown) is null:
                 Error(prefix + "events", $"'{unknown}' is not a poll event.");
                 break;
+            case SocketCallKind.Poll when c.TimeoutMs is < -1:
+                Error(prefix + "timeoutMs", "timeoutMs is -1 (no limit), 0 (at once) or a number of milliseconds.");
+                break;
         }
     }
 
@@ -234,6 +238,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             How = c.How is null ? default : Enum.Parse<ShutdownHow>(c.How),
             NonBlock = c.Nonblock ?? false,
             Events = kind == SocketCallKind.Poll ? new PollRequest { Events = c.Events }.Mask(out _) ?? 0 : 0,
+            TimeoutMs = kind == SocketCallKind.Poll ? c.TimeoutMs ?? 0 : 0,
         };
         if (c.To is not null)
         {

@@ -48,6 +48,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
         {
+            TenantId = db.TenantId,
             Id = Guid.CreateVersion7(now),
             Name = command.Name.Length <= SimulationRun.NameMaxLength ? command.Name : command.Name[..SimulationRun.NameMaxLength],
             Profile = command.Profile.ToWireName(),

@@ -47,6 +47,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
         {
+            TenantId = db.TenantId,
             Id = Guid.CreateVersion7(now),
             Name = document.Name.Length <= SimulationRun.NameMaxLength ? document.Name : document.Name[..SimulationRun.NameMaxLength],
             Profile = document.Kernel.ToWireName(),

@@ -48,6 +48,7 @@ public sealed class CreateSimulationHandler(SimDbContext db, TimeProvider clock)
         var id = Guid.CreateVersion7(now);
         var run = new SimulationRun
         {
+            TenantId = db.TenantId,
             Id = id,
             // The last hex digits of a version 7 id are random: two simulations made in the same millisecond differ.
             Name = command.Name ?? "simulation-" + id.ToString("N")[^8..],

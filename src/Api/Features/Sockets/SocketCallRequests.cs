@@ -135,11 +135,16 @@ public sealed record FcntlRequest : CallRequest
     public bool? Nonblock { get; init; }
 }
 
-/// <summary>poll() on this socket with timeout 0.</summary>
+/// <summary>poll() on this socket: at once (timeout 0), or sleeping until an event or the timeout.</summary>
 public sealed record PollRequest : CallRequest
 {
     /// <summary>The requested events (POLLIN, POLLOUT, POLLRDHUP, ...); default POLLIN and POLLOUT.</summary>
     public string[]? Events { get; init; }
+
+    /// <summary>poll()'s timeout in milliseconds: 0 (the default) returns at once, -1 waits without limit.</summary>
+    /// <example>100</example>
+    [Range(-1, int.MaxValue)]
+    public int? TimeoutMs { get; init; }
 
     /// <summary>The event mask, or null with the offending name.</summary>
     public int? Mask(out string? unknown)

@@ -52,7 +52,7 @@ public static class SocketsEndpoints
         Call(sockets.MapPost("/{socketId:int}/fcntl", Fcntl).WithName(nameof(Fcntl)), "fcntl(F_SETFL): O_NONBLOCK on or off",
             """{"nonblock":true}""", """{"callId":5,"call":"fcntl","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":0,"version":6}""");
         Call(sockets.MapPost("/{socketId:int}/poll", Poll).WithName(nameof(Poll)),
-            "poll(events, timeout 0): result 1 or 0, value the returned events as tcp_poll() computes them",
+            "poll(events, timeoutMs): result 1 or 0, value the returned events as tcp_poll() computes them; with a timeout and no event yet the call blocks until one (or the timeout: 0)",
             """{"events":["POLLIN","POLLOUT"]}""", """{"callId":6,"call":"poll","host":"client","process":"app","socketId":2,"status":"returned","result":1,"errno":null,"issuedAtNs":30000000,"version":9,"value":"POLLOUT"}""");
         Call(sockets.MapPost("/{socketId:int}/getpeername", Getpeername).WithName(nameof(Getpeername)),
             "getpeername(): the peer's address in value; ENOTCONN before the connection is established",
@@ -150,7 +150,7 @@ public static class SocketsEndpoints
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> Poll(
         Guid id, int socketId, PollRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
         request.Mask(out var unknown) is { } mask
-            ? await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Poll) with { Events = mask }, http, ct)
+            ? await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Poll) with { Events = mask, TimeoutMs = request.TimeoutMs ?? 0 }, http, ct)
             : ErrorMapping.ToProblem(new RequestInvalid("events", $"'{unknown}' is not a poll event.", id));
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Getpeername(

@@ -21,7 +21,7 @@ public static class WebHygiene
         var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
         if (origins.Length > 0)
             services.AddCors(options => options.AddPolicy(CorsPolicy, policy => policy.WithOrigins(origins)
-                .WithMethods("GET", "POST", "PATCH", "DELETE").WithHeaders("Content-Type", "If-Match", "X-Api-Key").WithExposedHeaders("ETag", "Location")));
+                .WithMethods("GET", "POST", "PATCH", "DELETE").WithHeaders("Content-Type", "If-Match", "Authorization", "X-Api-Key").WithExposedHeaders("ETag", "Location", "Retry-After")));
         var proxies = configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [];
         services.Configure<ForwardedHeadersOptions>(options =>
         {

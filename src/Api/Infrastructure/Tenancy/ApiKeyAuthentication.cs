@@ -1,0 +1,69 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using SimService.Persistence;
+
+namespace SimService.Api.Infrastructure.Tenancy;
+
+/// <summary>
+/// The <c>ApiKey</c> authentication scheme: a key sent as <c>Authorization: Bearer ssk_…</c> or
+/// <c>X-Api-Key: ssk_…</c> names its tenant, which scopes the request's database access (<see cref="TenantScope"/>).
+/// While keys are off (none created, <c>ApiKeys:Required</c> unset) a request without a key is the single-tenant
+/// default. A missing key while keys are on, or an unknown or revoked key at any time, is a 401 problem with
+/// <c>WWW-Authenticate: Bearer</c>.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys, TenantScope tenant)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string TenantClaim = "tenant";
+    public const string KeyHeader = "X-Api-Key";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        // Health, metrics and Swagger need no tenant: they never touch the key table (readiness must not fail
+        // on it when the database is gone).
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null) return AuthenticateResult.NoResult();
+        var presented = PresentedKey(Request);
+        if (presented is null)
+            return await keys.RequiredAsync(Context.RequestAborted) ? AuthenticateResult.NoResult() : Success(tenantId: null);
+        var key = await keys.FindAsync(presented, Context.RequestAborted);
+        return key is null ? AuthenticateResult.Fail("The API key is unknown or revoked.") : Success(key.TenantId, key.Id);
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var presented = PresentedKey(Request) is not null;
+        Response.Headers.WWWAuthenticate = presented
+            ? "Bearer realm=\"SimService\", error=\"invalid_token\", error_description=\"The API key is unknown or revoked.\""
+            : "Bearer realm=\"SimService\"";
+        await TypedResults.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            type: ProblemTypes.Unauthorized,
+            title: "A valid API key is needed.",
+            detail: presented
+                ? "The API key is unknown or revoked."
+                : $"Send your API key as 'Authorization: Bearer <key>' or '{KeyHeader}: <key>'.").ExecuteAsync(Context);
+    }
+
+    /// <summary>The key sent with the request, or null when none was sent.</summary>
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
+        var header = request.Headers[KeyHeader].ToString().Trim();
+        return header.Length > 0 ? header : authorization.Length > 0 ? authorization : null;
+    }
+
+    private AuthenticateResult Success(string? tenantId, string? keyId = null)
+    {
+        tenant.TenantId = tenantId;
+        var claims = tenantId is null ? [] : new[] { new Claim(TenantClaim, tenantId), new Claim("key", keyId!) };
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+}

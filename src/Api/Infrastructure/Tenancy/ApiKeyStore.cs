@@ -1,0 +1,77 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Infrastructure.Tenancy;
+
+/// <summary>
+/// Creates, finds, lists and revokes API keys. A key reads <c>ssk_{id}_{secret}</c>: the id (16 hex digits) is
+/// public and finds the row; the secret is 32 random bytes. Only the SHA-256 of the whole key is stored — the
+/// key has 256 bits of entropy, so a plain hash is enough (no slow password hash) — and it is compared in
+/// constant time.
+/// </summary>
+public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider time)
+{
+    private const string Prefix = "ssk_";
+
+    /// <summary>A new key for <paramref name="tenantId"/>; the returned text is the only time the key exists in the clear.</summary>
+    public async Task<(ApiKey Key, string Text)> CreateAsync(string tenantId, string? name, CancellationToken cancellationToken)
+    {
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var text = Prefix + id + "_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var key = new ApiKey { Id = id, TenantId = tenantId, Name = name, Hash = Hash(text), CreatedAt = time.GetUtcNow() };
+        db.ApiKeys.Add(key);
+        await db.SaveChangesAsync(cancellationToken);
+        mode.KeysExist = true;
+        return (key, text);
+    }
+
+    /// <summary>The live (not revoked) key <paramref name="text"/> is, or null for an unknown, malformed or revoked key.</summary>
+    public async Task<ApiKey?> FindAsync(string text, CancellationToken cancellationToken)
+    {
+        var end = text.StartsWith(Prefix, StringComparison.Ordinal) ? text.IndexOf('_', Prefix.Length) : -1;
+        if (end < 0) return null;
+        var id = text[Prefix.Length..end];
+        if (id.Length is 0 or > ApiKey.IdMaxLength) return null;
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == id, cancellationToken);
+        return key is { RevokedAt: null } && CryptographicOperations.FixedTimeEquals(Hash(text), key.Hash) ? key : null;
+    }
+
+    /// <summary>
+    /// Whether requests must carry a key: <c>ApiKeys:Required</c> is set, or a key has ever been created (a revoked
+    /// key counts, so revoking the last key never opens the service). Once true it stays true for this process.
+    /// </summary>
+    public async Task<bool> RequiredAsync(CancellationToken cancellationToken)
+    {
+        if (mode.Required || mode.KeysExist) return true;
+        return mode.KeysExist = await db.ApiKeys.AnyAsync(cancellationToken);
+    }
+
+    public Task<List<ApiKey>> ListAsync(CancellationToken cancellationToken) =>
+        db.ApiKeys.AsNoTracking().OrderBy(k => k.TenantId).ThenBy(k => k.CreatedAt).ToListAsync(cancellationToken);
+
+    /// <summary>Revokes the key with public id <paramref name="id"/>; false when there is none.</summary>
+    public async Task<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == id, cancellationToken);
+        if (key is null) return false;
+        key.RevokedAt ??= time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return true;
+    }
+
+    private static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
+}
+
+/// <summary>Per process: whether keys are required by configuration, and whether the database is known to hold one.</summary>
+public sealed class ApiKeyMode(bool required)
+{
+    private volatile bool _keysExist;
+
+    public bool Required { get; } = required;
+
+    public bool KeysExist { get => _keysExist; set => _keysExist = value; }
+}

@@ -1,0 +1,109 @@
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Engine;
+
+public sealed partial class Simulation
+{
+    /// <summary>poll() calls asleep in do_poll(), oldest first.</summary>
+    readonly List<PollWait> _polls = [];
+
+    /// <summary>
+    /// Models do_sys_poll() → do_poll() — fs/select.c: one pass of tcp_poll(); if a requested event (or
+    /// POLLERR/POLLHUP) is set, or the timeout is 0, the call returns at once. Otherwise the process sleeps
+    /// in poll_schedule_timeout() until a wakeup of the socket's wait queue (sk_state_change, sk_data_ready,
+    /// sk_write_space, sk_error_report) makes the next pass find an event — <see cref="WakePolls"/> runs
+    /// that pass after every event — or the hrtimer ends the wait and poll() returns 0.
+    /// </summary>
+    CallOutcome Poll(TcpSocket sk, int events, int timeoutMs, PendingCall call)
+    {
+        var now = sk.PollNow(events);
+        if (now.Value != 0 || timeoutMs == 0) return now;
+        var wait = new PollWait(this, call, sk, events);
+        _polls.Add(wait);
+        if (timeoutMs > 0) wait.Arm(Now + PollTimeout(timeoutMs));
+        return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// When a poll() timeout of <paramref name="timeoutMs"/> ends, counted from the call. The timeout is not
+    /// rounded to jiffies: poll_select_set_timeout() makes end_time = ktime_get_ts64() + timeout (ns exact), and
+    /// poll_schedule_timeout() sleeps in schedule_hrtimeout_range(end_time, slack, HRTIMER_MODE_ABS) — an
+    /// hrtimer, not a timer-wheel timer. The hrtimer may fire anywhere in [end_time, end_time + slack]; with
+    /// nothing else due (the simulator's idle CPU) the clock event is programmed for the hard expiry, so the
+    /// engine returns at end_time + slack. slack is select_estimate_accuracy(): 0.1 % of the timeout, at most
+    /// 100 ms (MAX_SLACK), at least the task's timer_slack_ns (50 µs by default).
+    /// </summary>
+    public static SimDuration PollTimeout(int timeoutMs)
+    {
+        long ns = timeoutMs * 1_000_000L;
+        long slack = Math.Clamp(ns / 1000, TimerSlackNs, MaxSlackNs);
+        return SimDuration.FromNanoseconds(ns + slack);
+    }
+
+    /// <summary>current->timer_slack_ns of a normal task (init_task: 50 µs).</summary>
+    const long TimerSlackNs = 50_000;
+    /// <summary>MAX_SLACK — fs/select.c: 100 ms.</summary>
+    const long MaxSlackNs = 100_000_000;
+
+    /// <summary>
+    /// Re-runs tcp_poll() for each sleeping poll(): whatever the event just handled did to a socket
+    /// (state change, data, freed send space, an error) is what the kernel's wakeup would have signalled,
+    /// and the woken poll() returns at the same virtual time with the events it found (pollwake() filters
+    /// on the requested events plus POLLERR|POLLHUP, as the mask check here does).
+    /// </summary>
+    void WakePolls()
+    {
+        for (int i = 0; i < _polls.Count; i++)
+        {
+            var wait = _polls[i];
+            var outcome = wait.Socket.PollNow(wait.Events);
+            if (outcome.Value == 0) continue;
+            _polls.RemoveAt(i--);
+            wait.Cancel();
+            CompleteCall(wait.Call, 1, null, detail: outcome.Detail);
+        }
+    }
+
+    /// <summary>The hrtimer ended a poll()'s sleep: it returns 0 and no events.</summary>
+    internal void PollTimedOut(PollWait wait)
+    {
+        if (!_polls.Remove(wait)) return;
+        CompleteCall(wait.Call, 0, null, detail: $"\"{PollEvents.Text(0)}\"");
+    }
+
+    /// <summary>A signal ends a sleeping poll() (the process is being killed).</summary>
+    void DropPoll(PendingCall call)
+    {
+        int i = _polls.FindIndex(p => p.Call == call);
+        if (i < 0) return;
+        _polls[i].Cancel();
+        _polls.RemoveAt(i);
+    }
+}
+
+/// <summary>A poll() asleep on one socket: the requested events and the hrtimer of its timeout (none when infinite).</summary>
+internal sealed class PollWait : IEventTarget
+{
+    readonly Simulation _sim;
+    readonly SimTimer _timer;
+
+    public PollWait(Simulation sim, PendingCall call, TcpSocket socket, int events)
+    {
+        _sim = sim;
+        _timer = new SimTimer(this, 0);
+        Call = call;
+        Socket = socket;
+        Events = events;
+    }
+
+    public PendingCall Call { get; }
+    public TcpSocket Socket { get; }
+    public int Events { get; }
+
+    public void Arm(SimTime expires) => _sim.ScheduleTimer(_timer, expires);
+
+    public void Cancel() => _timer.Cancel();
+
+    void IEventTarget.OnDue(Simulation s, object? payload) => s.PollTimedOut(this);
+}

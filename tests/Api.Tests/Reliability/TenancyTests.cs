@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure.Tenancy;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// Tenants kept apart by API keys: another tenant's simulation does not exist for a caller (404 for every read,
+/// command, replay, export, delete and output, and it is not listed); no key, a wrong key and a revoked key are 401
+/// problems with WWW-Authenticate; the rate limit is per tenant (429 with Retry-After). Each test has its own host,
+/// since creating a key turns keys on for that database.
+/// </summary>
+public sealed class TenancyTests
+{
+    public static TheoryData<DatabaseProvider> Providers => [.. TestDatabase.Available];
+
+    /// <summary>GETs that read a simulation or one of its outputs.</summary>
+    private static readonly string[] Reads =
+    [
+        "", "journal", "commands", "export", "clock", "hosts", "hosts/client", "hosts/client/sockets", "hosts/client/ss",
+        "hosts/client/proc/net/tcp", "hosts/client/procfs.tar", "links", "pcap", "diagram.svg", "socket-table",
+        "timeseries", "timeseries.svg", "view",
+    ];
+
+    /// <summary>POSTs that change a simulation or replay it.</summary>
+    private static readonly (string Path, string Body)[] Changes =
+    [
+        ("advance", """{"byNs":1000}"""),
+        ("hosts", """{"name":"third","address":"10.0.0.3"}"""),
+        ("commands", """{"commands":[{"type":"advance","byNs":1}]}"""),
+        ("connections", """{"client":"client","server":"server","port":80}"""),
+        ("hosts/client/connect", """{"to":"server:80"}"""),
+        ("replay", "{}"),
+    ];
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task OtherTenantsSimulation_EveryReadChangeReplayExportDelete_Returns404AndIsNotListed(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var acme = await ClientAsync(factory, "acme");
+        var globex = await ClientAsync(factory, "globex");
+        var sim = await SimulationDriver.TwoHostsAsync(acme, "acme's");
+        await sim.PostOkAsync("advance", new { byNs = 1_000_000 });
+        var before = await VersionAsync(acme, sim.Base);
+
+        foreach (var read in Reads)
+        {
+            Assert.Equal((read, HttpStatusCode.OK), (read, (await acme.GetAsync($"{sim.Base}/{read}")).StatusCode));
+            await NotFoundAsync(read, await globex.GetAsync($"{sim.Base}/{read}"));
+        }
+        foreach (var (path, body) in Changes) await NotFoundAsync(path, await globex.PostAsync($"{sim.Base}/{path}", Json(body)));
+        await NotFoundAsync("DELETE", await globex.DeleteAsync(sim.Base));
+
+        Assert.Empty(await globex.ListSimulationsAsync());
+        Assert.Equal([sim.Id], (await acme.ListSimulationsAsync()).Select(s => s.Id));
+        Assert.Equal(before, await VersionAsync(acme, sim.Base));
+        Assert.Equal(HttpStatusCode.NoContent, (await acme.DeleteAsync(sim.Base)).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task KeysExist_RequestWithoutKey_Returns401ProblemWithWwwAuthenticate(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var anonymous = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(SimServiceApi.Simulations)).StatusCode); // keys off: open
+        await ClientAsync(factory, "acme");
+
+        var response = await anonymous.GetAsync(SimServiceApi.Simulations);
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("urn:simservice:problem:unauthorized", problem.GetProperty("type").GetString());
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/swagger/v1/swagger.json")).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task KeysExist_WrongOrRevokedKey_Returns401(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var (id, key) = await CreateKeyAsync(factory, "acme");
+        var valid = await CreateKeyAsync(factory, "acme");
+        string[] wrong = [key[..^1] + (key[^1] == 'A' ? 'B' : 'A'), "ssk_" + id, "ssk_0000000000000000_x", "nonsense", ""];
+
+        foreach (var text in wrong)
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.TryAddWithoutValidation("X-Api-Key", text);
+            await (await client.GetAsync(SimServiceApi.Simulations)).ReadProblemAsync(HttpStatusCode.Unauthorized);
+        }
+        await using (var scope = factory.Services.CreateAsyncScope())
+            Assert.True(await scope.ServiceProvider.GetRequiredService<ApiKeyStore>().RevokeAsync(id, CancellationToken.None));
+        var revoked = factory.CreateClient();
+        revoked.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var refused = await revoked.GetAsync(SimServiceApi.Simulations);
+
+        await refused.ReadProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Contains("invalid_token", refused.Headers.WwwAuthenticate.Single().Parameter);
+        var other = factory.CreateClient();
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", valid.Key);
+        Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(SimServiceApi.Simulations)).StatusCode);
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task TenantBucketEmpty_NextRequest_Returns429WithRetryAfterAndOtherTenantsGoOn(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        // Two tokens, refilled hourly: the third request is refused whatever the machine's speed.
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["RateLimit:PerSecond"] = "1", ["RateLimit:Burst"] = "2", ["RateLimit:PeriodSeconds"] = "3600",
+        });
+        var acme = await ClientAsync(factory, "acme");
+        var globex = await ClientAsync(factory, "globex");
+
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync(SimServiceApi.Simulations)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync(SimServiceApi.Simulations)).StatusCode);
+        var refused = await acme.GetAsync(SimServiceApi.Simulations);
+
+        var problem = await refused.ReadProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Equal("urn:simservice:problem:rate-limited", problem.GetProperty("type").GetString());
+        var retryAfter = refused.Headers.RetryAfter?.Delta;
+        Assert.NotNull(retryAfter);
+        Assert.InRange(retryAfter.Value.TotalSeconds, 1, 3600);
+        Assert.Equal(HttpStatusCode.OK, (await globex.GetAsync(SimServiceApi.Simulations)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync("/healthz")).StatusCode); // health is not limited
+        Assert.Contains("aspnetcore_rate_limiting_policy=\"per-tenant\",aspnetcore_rate_limiting_result=\"endpoint_limiter\"} 1",
+            await acme.GetStringAsync("/metrics"));
+    }
+
+    private static async Task NotFoundAsync(string path, HttpResponseMessage response)
+    {
+        Assert.Equal((path, HttpStatusCode.NotFound), (path, response.StatusCode));
+        var problem = await response.ReadProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("urn:simservice:problem:simulation-not-found", problem.GetProperty("type").GetString());
+    }
+
+    private static async Task<HttpClient> ClientAsync(SimServiceFactory factory, string tenant)
+    {
+        var (_, key) = await CreateKeyAsync(factory, tenant);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static async Task<(string Id, string Key)> CreateKeyAsync(SimServiceFactory factory, string tenant)
+    {
+        await using var scope = factory.Services.CreateAsyncScope();
+        var (key, text) = await scope.ServiceProvider.GetRequiredService<ApiKeyStore>().CreateAsync(tenant, null, CancellationToken.None);
+        return (key.Id, text);
+    }
+
+    private static async Task<string?> VersionAsync(HttpClient client, string path) =>
+        (await client.GetAsync(path)).Headers.ETag?.Tag;
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+}
