@@ -29,14 +29,17 @@ public enum AppendResult
 /// (<c>WHERE Version = FromVersion</c>): a lost race with another process is a value (<see cref="AppendResult.VersionMoved"/>),
 /// never a failed statement, so no error is logged for it. Appends are written in simulation-id order, so two
 /// processes' transactions take row locks in the same order (no deadlock on PostgreSQL). If a whole group fails,
-/// each append is retried in its own transaction, so one bad append cannot fail the others.
+/// each append is retried in its own transaction, so one bad append cannot fail the others. An append whose caller
+/// has gone (its token cancelled) before its transaction starts is left out; a transaction whose callers have all
+/// gone is rolled back (their tasks are cancelled: nothing of theirs is written). A caller that goes while others
+/// of its group still wait cannot take its rows out of their transaction: they are committed, unacknowledged.
 /// </summary>
 public sealed class CommandLogWriter(IServiceScopeFactory scopes)
 {
     /// <summary>The most appends one transaction holds.</summary>
     public const int MaxGroup = 256;
 
-    private sealed record Pending(LogAppend Append, TaskCompletionSource<AppendResult> Done);
+    private sealed record Pending(LogAppend Append, TaskCompletionSource<AppendResult> Done, CancellationToken Abandoned);
 
     private readonly Lock _gate = new();
     private List<Pending> _queue = [];
@@ -57,12 +60,14 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
     }
 
     /// <summary>
-    /// Queues the append and waits until its transaction has committed (or failed). Not cancellable once queued:
-    /// the caller must learn whether its rows were written, to keep or drop its engine.
+    /// Queues the append and waits until its transaction has committed (or failed). The task is cancelled only
+    /// when nothing of the append was written (see the class); otherwise it says how the append ended, so the
+    /// caller learns whether to keep or drop its engine.
     /// </summary>
-    public Task<AppendResult> AppendAsync(LogAppend append)
+    /// <param name="abandoned">The caller has gone (request aborted or out of time).</param>
+    public Task<AppendResult> AppendAsync(LogAppend append, CancellationToken abandoned = default)
     {
-        var pending = new Pending(append, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(append, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously), abandoned);
         bool start;
         lock (_gate)
         {
@@ -95,11 +100,19 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
                     _queue.RemoveRange(0, MaxGroup);
                 }
             }
+            foreach (var gone in group.Where(p => p.Abandoned.IsCancellationRequested)) gone.Done.TrySetCanceled(gone.Abandoned);
+            group.RemoveAll(p => p.Abandoned.IsCancellationRequested);
+            if (group.Count == 0) continue;
             group.Sort((a, b) => a.Append.RunId.CompareTo(b.Append.RunId));
+            using var allGone = new WhenAllAbandoned(group);
             try
             {
-                var results = await WriteAsync(group);
+                var results = await WriteAsync(group, allGone.Token);
                 for (int i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
+            }
+            catch (OperationCanceledException) when (allGone.IsCancellationRequested)
+            {
+                foreach (var gone in group) gone.Done.TrySetCanceled(gone.Abandoned);
             }
             catch (Exception) when (group.Count > 1)
             {
@@ -116,7 +129,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
     {
         try
         {
-            pending.Done.TrySetResult((await WriteAsync([pending]))[0]);
+            pending.Done.TrySetResult((await WriteAsync([pending], CancellationToken.None))[0]);
         }
         catch (Exception exception)
         {
@@ -124,20 +137,49 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
         }
     }
 
+    /// <summary>A token cancelled once every caller of the group has gone.</summary>
+    private sealed class WhenAllAbandoned : IDisposable
+    {
+        private readonly CancellationTokenSource _allGone = new();
+        private readonly List<CancellationTokenRegistration> _registrations = [];
+        private int _waiting;
+
+        public WhenAllAbandoned(List<Pending> group)
+        {
+            _waiting = group.Count;
+            foreach (var pending in group) _registrations.Add(pending.Abandoned.Register(OneGone));
+        }
+
+        public CancellationToken Token => _allGone.Token;
+
+        public bool IsCancellationRequested => _allGone.IsCancellationRequested;
+
+        private void OneGone()
+        {
+            if (Interlocked.Decrement(ref _waiting) == 0) _allGone.Cancel();
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations) registration.Dispose();
+            _allGone.Dispose();
+        }
+    }
+
     /// <summary>One transaction for the whole group.</summary>
-    private async Task<AppendResult[]> WriteAsync(List<Pending> group)
+    private async Task<AppendResult[]> WriteAsync(List<Pending> group, CancellationToken allGone)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
         var results = new AppendResult[group.Count];
-        await using var transaction = await db.Database.BeginTransactionAsync();
+        await using var transaction = await db.Database.BeginTransactionAsync(allGone);
         for (int i = 0; i < group.Count; i++)
         {
             var append = group[i].Append;
             int moved = await db.Simulations
                 .IgnoreQueryFilters() // the request checked the tenant; this scope has none
                 .Where(r => r.Id == append.RunId && r.Version == append.FromVersion)
-                .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, append.ToVersion));
+                .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, append.ToVersion), allGone);
             if (moved == 0)
             {
                 results[i] = AppendResult.VersionMoved;
@@ -146,8 +188,8 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
             db.Commands.AddRange(append.Commands);
             db.Events.AddRange(append.Events);
         }
-        await db.SaveChangesAsync();
-        await transaction.CommitAsync();
+        await db.SaveChangesAsync(allGone);
+        await transaction.CommitAsync(allGone);
         Interlocked.Increment(ref _transactions);
         return results;
     }

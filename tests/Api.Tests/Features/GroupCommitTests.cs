@@ -85,6 +85,32 @@ public sealed class GroupCommitTests
         Assert.Empty(logs.Errors);
     }
 
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Queued_CallerGoneBeforeItsTransaction_IsCancelledAndNothingIsWritten(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var hold = new HeldTransaction();
+        await using var api = new SimServiceFactory(database, services => hold.Race.Install(services, provider));
+        var client = api.CreateClient();
+        var busy = await SimulationDriver.TwoHostsAsync(client, "busy");
+        var gone = await SimulationDriver.TwoHostsAsync(client, "gone");
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+
+        hold.Race.Arm();
+        var opener = writer.AppendAsync(Advance(busy.Id, from: 3));
+        await hold.Started.Task;
+        using var caller = new CancellationTokenSource();
+        var abandoned = writer.AppendAsync(Advance(gone.Id, from: 3), caller.Token);
+        while (writer.Queued < 1) await Task.Yield();
+        await caller.CancelAsync();
+        hold.Release.SetResult();
+
+        Assert.Equal(AppendResult.Committed, await opener);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(3, await gone.VersionAsync());
+        Assert.Equal(4, await busy.VersionAsync());
+    }
+
     [Theory]
     [InlineData(null, 1L)] // the default, NORMAL: durable across a crash of the process, not a power loss
     [InlineData("FULL", 2L)]

@@ -68,10 +68,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     else lease.Keep(engine, run.Version);
                     return outcome;
                 }
-                // Cancelled before it is queued, nothing is written and the command is not acknowledged (the engine is
-                // dropped below). Once queued it is written or not as a whole; the lease waits to know which.
-                cancellationToken.ThrowIfCancellationRequested();
-                var appended = await log.AppendAsync(new LogAppend(run.Id, run.Version, batch.Version, batch.Commands, batch.Events));
+                // The limit covers the commit too: a request that has gone before its transaction committed (and was
+                // alone in it) has nothing written, is not acknowledged, and its engine is dropped below.
+                var appended = await log.AppendAsync(new LogAppend(run.Id, run.Version, batch.Version, batch.Commands, batch.Events),
+                    cancellationToken);
                 if (appended == AppendResult.Committed)
                 {
                     ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
