@@ -172,6 +172,8 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
         var results = new AppendResult[group.Count];
+        List<CommandRecord> commands = [];
+        List<EventRecord> events = [];
         await using var transaction = await db.Database.BeginTransactionAsync(allGone);
         for (int i = 0; i < group.Count; i++)
         {
@@ -185,10 +187,10 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
                 results[i] = AppendResult.VersionMoved;
                 continue;
             }
-            db.Commands.AddRange(append.Commands);
-            db.Events.AddRange(append.Events);
+            commands.AddRange(append.Commands);
+            events.AddRange(append.Events);
         }
-        await db.SaveChangesAsync(allGone);
+        await db.AppendLogRowsAsync(commands, events, allGone);
         await transaction.CommitAsync(allGone);
         Interlocked.Increment(ref _transactions);
         return results;

@@ -23,6 +23,18 @@ public abstract class SimDbContext(DbContextOptions options, TenantScope tenant)
     public virtual Task PrepareAsync(CancellationToken cancellationToken = default) =>
         Database.MigrateAsync(cancellationToken);
 
+    /// <summary>
+    /// Inserts command-log and journal rows inside the current transaction (the group commit's). The default is
+    /// EF Core's change tracker; a provider may write them faster.
+    /// </summary>
+    public virtual Task AppendLogRowsAsync(IReadOnlyList<CommandRecord> commands, IReadOnlyList<EventRecord> events,
+        CancellationToken cancellationToken)
+    {
+        Commands.AddRange(commands);
+        Events.AddRange(events);
+        return SaveChangesAsync(cancellationToken);
+    }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(SimDbContext).Assembly);

@@ -94,7 +94,15 @@ sealed partial class ApiServer : IAsyncDisposable
         using var response = await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST {path}: {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!;
+        try
+        {
+            return JsonNode.Parse(text)!;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            var at = (int)Math.Min(text.Length, Math.Max(0, e.BytePositionInLine ?? 0));
+            throw new InvalidOperationException($"POST {path}: not JSON at {at}: …{text[Math.Max(0, at - 200)..Math.Min(text.Length, at + 100)]}…", e);
+        }
     }
 
     public static async Task<Guid> CreateSimulationAsync(HttpClient client, string name) =>
@@ -111,8 +119,12 @@ sealed partial class ApiServer : IAsyncDisposable
         if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value + "/"));
     }
 
+    bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])) await term.WaitForExitAsync();

@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Persistence;
+using SimService.Persistence.Sqlite;
 
 namespace SimService.Benchmarks;
 
@@ -46,6 +50,60 @@ static class Durable
             return $"W4 clients={Clients} simulations={sims.Length} commands={latencies.Length} wall_s={F2(wall)} " +
                 $"cmds_per_s={F(latencies.Length / wall)} p50_ms={F2(Percentile(latencies, 0.50))} p99_ms={F2(Percentile(latencies, 0.99))} " +
                 $"server_cpu_us_per_cmd={F(serverCpu * 1e6 / latencies.Length)} client_cpu_s={F2(cpu)} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// W3: W1's churn (32 clients with tcp_tw_reuse=1 → 1 server, 5,000 new connections per virtual second, 1 KB
+    /// request and response, client closes first) for <paramref name="connections"/> connections at journal level
+    /// full, through the API onto SQLite. One request may add at most 20,000 journal events
+    /// (<c>CommandBatch.MaxJournalEvents</c>), so the workload is posted in chunks of <c>chunk</c> connections, one
+    /// after another on the same simulation (each on its own server port: a workload listens itself). Reports journal events persisted per second of wall time (the requests'
+    /// whole time: engine, serialization, commit) and bytes per event of the database file (WAL checkpointed).
+    /// </summary>
+    public static async Task<string> W3(long connections, int chunk = 250)
+    {
+        var dir = Directory.CreateTempSubdirectory("simbench-w3-");
+        try
+        {
+            var db = Path.Combine(dir.FullName, "w3.db");
+            await using var server = await ApiServer.StartAsync(db, Unlimited());
+            using var client = server.Client();
+            var id = await ApiServer.CreateSimulationAsync(client, "w3");
+            var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
+            var clients = new List<string>();
+            for (int i = 0; i < 32; i++)
+            {
+                clients.Add($"\"c{i}\"");
+                setup.Add($$$"""{"type":"add-host","name":"c{{{i}}}","address":"10.1.0.{{{i + 1}}}","sysctls":{"net.ipv4.tcp_tw_reuse":"1"}}""");
+                setup.Add($$"""{"type":"add-link","between":["c{{i}}","server"],"delayNs":1000000}""");
+            }
+            await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', setup) + "]}");
+            long events = 0, done = 0;
+            var m = new Measure();
+            while (done < connections)
+            {
+                long n = Math.Min(chunk, connections - done);
+                var body = $$"""
+                    {"clients":[{{string.Join(',', clients)}}],"server":"server","port":{{1000 + done / chunk}},"rate":5000,"count":{{n}},
+                     "requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Full"}
+                    """;
+                long t0 = Stopwatch.GetTimestamp();
+                var r = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/workloads", body);
+                events += r["journalEvents"]!.GetValue<int>();
+                if (Environment.GetEnvironmentVariable("SIMBENCH_VERBOSE") is not null)
+                    Console.Error.WriteLine($"chunk {done / chunk}: {r["journalEvents"]} events, {Stopwatch.GetElapsedTime(t0).TotalSeconds:F2} s, engine {r["wallMs"]} ms");
+                done += n;
+            }
+            double wall = m.WallSeconds;
+            await server.DisposeAsync(); // a graceful stop checkpoints the WAL into the database file
+            long bytes = new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0);
+            return $"W3 connections={connections} chunk={chunk} events={events} wall_s={F2(wall)} events_per_s={F(events / wall)} " +
+                $"bytes_per_event={F(bytes / (double)Math.Max(1, events))} db_mb={F2(bytes / 1048576.0)} load={Load()}";
         }
         finally
         {
@@ -108,9 +166,7 @@ static class Durable
                 fillSeconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
             }
 
-            // The rebuild is measured, not cut: the request time limit (default 10 s) is lifted for this request.
-            var unlimited = new Dictionary<string, string>(Settings()) { ["Limits:RequestSeconds"] = "3600" };
-            await using var restarted = await ApiServer.StartAsync(db, unlimited);
+            await using var restarted = await ApiServer.StartAsync(db, Unlimited());
             using var again = restarted.Client();
             long t2 = Stopwatch.GetTimestamp();
             var clock = await again.GetFromJson($"/api/v1/simulations/{id}/clock");
@@ -118,7 +174,10 @@ static class Durable
             long t3 = Stopwatch.GetTimestamp();
             await again.GetFromJson($"/api/v1/simulations/{id}/clock");
             double cached = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
-            return $"W5 commands={commands} rebuild_s={F2(rebuild)} cached_read_ms={F2(cached)} now_ns={clock["nowNs"]} fill_s={F2(fillSeconds)} " +
+            await restarted.DisposeAsync();
+            var (loadSeconds, replaySeconds) = RebuildInProcess(db, id);
+            return $"W5 commands={commands} rebuild_s={F2(rebuild)} cached_read_ms={F2(cached)} now_ns={clock["nowNs"]} " +
+                $"in_process_load_s={F2(loadSeconds)} in_process_replay_s={F2(replaySeconds)} fill_s={F2(fillSeconds)} " +
                 $"growing_batches_s={string.Join('/', batches.Select(F2))} db_mb={F2(new FileInfo(db).Length / 1048576.0)} load={Load()}";
         }
         finally
@@ -126,6 +185,26 @@ static class Durable
             dir.Delete(recursive: true);
         }
     }
+
+    /// <summary>The rebuild's two parts, in this process: reading the log from the database, replaying it on a fresh engine.</summary>
+    static (double Load, double Replay) RebuildInProcess(string databasePath, Guid id)
+    {
+        var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
+        SqliteSimDbContext.Configure(options, $"Data Source={databasePath}");
+        using var db = new SqliteSimDbContext(options.Options, new TenantScope());
+        long t0 = Stopwatch.GetTimestamp();
+        var run = db.Simulations.AsNoTracking().IgnoreQueryFilters().Single(r => r.Id == id);
+        var log = db.Commands.AsNoTracking().Where(c => c.RunId == id).OrderBy(c => c.Seq).ToList();
+        double load = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long t1 = Stopwatch.GetTimestamp();
+        var engine = SimulationReplay.Rebuild(run, log);
+        double replay = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+        GC.KeepAlive(engine);
+        return (load, replay);
+    }
+
+    /// <summary>The settings, with the request time limit (default 10 s) lifted: the benchmark measures, it is not cut.</summary>
+    static Dictionary<string, string> Unlimited() => new(Settings()) { ["Limits:RequestSeconds"] = "3600" };
 
     /// <summary>Server settings from the environment: SIMBENCH_SERVER_key=value (e.g. Persistence:SqliteSynchronous).</summary>
     static Dictionary<string, string> Settings()

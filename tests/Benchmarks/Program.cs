@@ -16,7 +16,7 @@ if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "ALL"))
 }
 if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: true));
 if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
-if (all || which == "W3") Console.WriteLine("W3 not_implemented=true");
+if (all || which == "W3") Console.WriteLine(await Durable.W3(count ?? 100_000));
 if (all || which == "W4") Console.WriteLine(await Durable.W4(count ?? 20_000));
 if (all || which == "W5") Console.WriteLine(await Durable.W5(count ?? 100_000));
 if (all || which == "W6")
