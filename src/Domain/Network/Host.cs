@@ -208,8 +208,11 @@ public sealed partial class Host : IEventTarget
     /// </summary>
     void Receive(Segment seg)
     {
-        // ip_rcv() counts the datagram (InReceives), ip_local_deliver_finish() hands it to TCP (InDelivers).
+        // ip_rcv_core() counts the datagram and its octets (__IP_UPD_PO_STATS(IPSTATS_MIB_IN, skb->len))
+        // and its ECN codepoint (not ECN-capable: InNoECTPkts); ip_local_deliver_finish() hands it to TCP (InDelivers).
         Count(MibCounter.IpInReceives);
+        Count(MibCounter.IpExtInOctets, seg.DatagramLength);
+        Count(MibCounter.IpExtInNoECTPkts);
         Count(MibCounter.IpInDelivers);
         Count(MibCounter.TcpInSegs);
         var key = seg.Tuple.Reversed;
@@ -295,9 +298,11 @@ public sealed partial class Host : IEventTarget
     internal void Transmit(Segment seg, string reason, bool countOutSeg = true)
     {
         if (countOutSeg) Count(MibCounter.TcpOutSegs);
-        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per segment, retransmissions included.
+        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per segment, retransmissions
+        // included; ip_output() adds the datagram's length to OutOctets (IP_UPD_PO_STATS(IPSTATS_MIB_OUT, skb->len)).
         Count(MibCounter.IpOutRequests);
         Count(MibCounter.IpOutTransmits);
+        Count(MibCounter.IpExtOutOctets, seg.DatagramLength);
         Sim.Transmit(this, seg, reason);
     }
 

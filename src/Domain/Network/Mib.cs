@@ -55,6 +55,10 @@ public enum MibCounter
     TcpExtTCPWinProbe,
     TcpExtTCPKeepAlive,
     TcpExtTCPOrphanOverflow,
+    // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
+    IpExtInOctets,
+    IpExtOutOctets,
+    IpExtInNoECTPkts,
 }
 
 /// <summary>A host's counters (per network namespace in Linux).</summary>
@@ -67,9 +71,9 @@ public sealed class Mib
 
     public void Increment(MibCounter c, long by = 1) => _values[(int)c] += by;
 
-    /// <summary>"Ip", "Tcp" or "TcpExt".</summary>
+    /// <summary>"Ip", "Tcp", "TcpExt" or "IpExt".</summary>
     public static string Group(MibCounter c) =>
-        c < MibCounter.TcpActiveOpens ? "Ip" : c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : "TcpExt";
+        c < MibCounter.TcpActiveOpens ? "Ip" : c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : c < MibCounter.IpExtInOctets ? "TcpExt" : "IpExt";
 
     /// <summary>The kernel's field name without the group, e.g. "TCPAbortOnData", "OutRsts".</summary>
     public static string Name(MibCounter c)

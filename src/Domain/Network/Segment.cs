@@ -56,6 +56,15 @@ public readonly record struct TcpOptions(
     public bool HasSack => Sack.Count > 0;
 
     public static readonly TcpOptions None = new();
+
+    /// <summary>
+    /// The bytes these options take in the TCP header as tcp_options_write() lays them out (each
+    /// 32-bit aligned): MSS 4, timestamps 12 (SACK-permitted folded into their NOPs), SACK-permitted
+    /// alone 4, window scale 4, SACK blocks 4 + 8 each (never on a SYN).
+    /// </summary>
+    public int WireLength(TcpFlags flags) =>
+        (Mss != 0 ? 4 : 0) + (HasTimestamp ? 12 : SackPermitted ? 4 : 0) + (WindowScale is null ? 0 : 4)
+        + (HasSack && (flags & TcpFlags.Syn) == 0 ? 4 + 8 * Sack.Count : 0);
 }
 
 /// <summary>
@@ -81,6 +90,9 @@ public sealed record Segment(
     public uint EndSeq => Seq + SeqSpace;
 
     public bool Has(TcpFlags f) => (Flags & f) == f;
+
+    /// <summary>skb->len at the IP layer: a 20-byte IPv4 header, the TCP header with its options, the payload.</summary>
+    public int DatagramLength => 20 + 20 + Options.WireLength(Flags) + Length;
 
     /// <summary>
     /// The transmission's number in its simulation (0 until it is put on a link), set once by

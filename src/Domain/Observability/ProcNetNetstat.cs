@@ -7,7 +7,7 @@ namespace SimService.Domain.Observability;
 /// /proc/net/netstat of Linux 6.18 (netstat_seq_show() — net/ipv4/proc.c, then mptcp_seq_show() —
 /// net/mptcp/mib.c): every field of the kernel's lists in its order, checked against the file on
 /// the 6.18.44 reference machine. TcpExt fields the simulator counts come from the host's
-/// <see cref="Mib"/>; all others, IpExt and MPTcpExt print 0.
+/// <see cref="Mib"/>, as do IpExt's InOctets, OutOctets and InNoECTPkts; all others and MPTcpExt print 0.
 /// </summary>
 public static class ProcNetNetstat
 {
@@ -64,7 +64,7 @@ public static class ProcNetNetstat
     {
         var sb = new StringBuilder();
         MibSection.Append(sb, "TcpExt", TcpExt, name => Mib.TryFind("TcpExt", name, out var c) ? host.Mib[c] : 0);
-        MibSection.Append(sb, "IpExt", IpExt, _ => 0);
+        MibSection.Append(sb, "IpExt", IpExt, name => Mib.TryFind("IpExt", name, out var c) ? host.Mib[c] : 0);
         MibSection.Append(sb, "MPTcpExt", MpTcpExt, _ => 0);
         return sb.ToString();
     }

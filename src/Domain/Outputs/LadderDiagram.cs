@@ -22,7 +22,9 @@ public sealed record DiagramFilter(IReadOnlyList<string>? Hosts = null, IReadOnl
 /// from its send to its delivery labelled with flags, relative seq/ack (from each direction's ISN)
 /// and length, a lost segment ending in a cross, state changes as boxes on the lane with the kernel
 /// function that made them, and timers as brackets beside the lane from armed to fired, cancelled
-/// or re-armed. Elements carry classes (lane, segment, dropped, state, timer) and data- attributes
+/// or re-armed. When the host filter hides one end of a segment, that end is drawn on a dashed
+/// "other hosts" lane at the right (class elsewhere), so a host's own view still shows everything
+/// it sent and received. Elements carry classes (lane, segment, dropped, state, timer) and data- attributes
 /// so that pages and tests can find them.
 /// </summary>
 public static class LadderDiagram
@@ -43,10 +45,15 @@ public static class LadderDiagram
             : null;
         bool SocketShown(int socketId) => filter.Sockets is not { Count: > 0 } s || s.Contains(socketId);
 
+        // A segment is drawn when either end is shown; a hidden end sits on one extra lane, "other hosts".
         var flights = SegmentFlights.Pair(sim.Journal)
-            .Where(f => f.Sent.To is { } to && laneOf.ContainsKey(f.Sent.Host) && laneOf.ContainsKey(to)
+            .Where(f => f.Sent.To is { } to && (laneOf.ContainsKey(f.Sent.Host) || laneOf.ContainsKey(to))
                         && (tuples is null || tuples.Contains(f.Sent.Tuple)))
             .ToDictionary(f => f.Sent.SegmentId);
+        var hidden = flights.Values.SelectMany(f => new[] { f.Sent.Host, f.Sent.To! }).Where(h => !laneOf.ContainsKey(h))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        int LaneOf(string host) => laneOf.TryGetValue(host, out var i) ? i : lanes.Count;
+        int laneCount = lanes.Count + (hidden.Count > 0 ? 1 : 0);
 
         // Rows: the events drawn, in journal order, within the window.
         var rows = new List<SimEvent>();
@@ -71,7 +78,7 @@ public static class LadderDiagram
         var rowOf = new Dictionary<long, int>();
         for (int i = 0; i < rows.Count; i++) rowOf[rows[i].Seq] = i;
         int bottom = Top + (rows.Count + 1) * RowHeight;
-        int width = FirstLane + Math.Max(1, lanes.Count - 1) * LaneSpacing + 480;
+        int width = FirstLane + Math.Max(1, laneCount - 1) * LaneSpacing + 480;
 
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="{width}" height="{bottom + 40}" viewBox="0 0 {width} {bottom + 40}" font-family="monospace" font-size="11">""").Append('\n');
@@ -86,6 +93,12 @@ public static class LadderDiagram
         {
             int x = LaneX(i);
             svg.Append(CultureInfo.InvariantCulture, $"""<g class="lane" data-host="{Esc(h.Name)}"><text x="{x}" y="{Top - 28}" text-anchor="middle" font-size="13" font-weight="bold">{Esc(h.Name)}</text><text x="{x}" y="{Top - 14}" text-anchor="middle" fill="#555">{h.Address}</text><line x1="{x}" y1="{Top - 8}" x2="{x}" y2="{bottom}" stroke="#333" stroke-width="2"/></g>""").Append('\n');
+        }
+
+        if (hidden.Count > 0)
+        {
+            int x = LaneX(lanes.Count);
+            svg.Append(CultureInfo.InvariantCulture, $"""<g class="elsewhere" data-hosts="{Esc(string.Join(",", hidden))}"><text x="{x}" y="{Top - 28}" text-anchor="middle" font-size="13" fill="#777">other hosts</text><text x="{x}" y="{Top - 14}" text-anchor="middle" fill="#777">{Esc(string.Join(", ", hidden))}</text><line x1="{x}" y1="{Top - 8}" x2="{x}" y2="{bottom}" stroke="#aaa" stroke-width="2" stroke-dasharray="6 4"/></g>""").Append('\n');
         }
 
         // Time labels and breaks.
@@ -111,7 +124,7 @@ public static class LadderDiagram
         {
             var f = flights[e.SegmentId];
             var s = f.Sent;
-            int x1 = LaneX(laneOf[s.Host]), x2 = LaneX(laneOf[s.To!]);
+            int x1 = LaneX(LaneOf(s.Host)), x2 = LaneX(LaneOf(s.To!));
             int y1 = RowY(rowOf[s.Seq]);
             uint relSeq = s.SeqNo - isn[s.Tuple];
             string ack = s.Flags.HasFlag(TcpFlags.Ack) && isn.TryGetValue(s.Tuple.Reversed, out var peer) ? $" ack={s.AckNo - peer}" : "";

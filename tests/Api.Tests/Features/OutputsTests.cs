@@ -125,6 +125,71 @@ public sealed class OutputsTests(ApiHosts hosts)
         Assert.Equal(2, svg.Descendants(ns + "g").Count(g => (string?)g.Attribute("class") == "panel"));
     }
 
+    /// <summary>
+    /// A TIME-WAIT storm run by the workload command: 200 client-closes-first connections at 100/s
+    /// (all done by about 2.1 s: 10 ms links) into a client whose tcp_max_tw_buckets is 150. The first
+    /// 150 enter TIME-WAIT, the other 50 overflow (tcp_time_wait(): inet_twsk_alloc() fails once
+    /// tw_count reaches sysctl_max_tw_buckets, TCPTimeWaitOverflow). The entries end 60–62.048 s
+    /// after they began (the timer wheel's 2.048 s level-3 granularity), so by 70 s none is left.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TimeWaitStormWorkload_GetTimeSeries_CapsAtTheBucketLimitAndDrains(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider), "storm", clientSysctls: new Dictionary<string, string>
+        {
+            ["net.ipv4.tcp_max_tw_buckets"] = "150",
+        });
+        var workload = (await sim.PostOkAsync("workloads", new
+        {
+            clients = new[] { "client" }, server = "server", port = 80, rate = 100, count = 200,
+            closeFirst = "Client", closeStyle = "Close", level = "Counters", resolutionNs = 333_333_333,
+        })).GetProperty("result");
+        Assert.True(workload.GetProperty("completed").GetBoolean());
+        await sim.AdvanceToAsync(80_000_000_000);
+        // The workload ends when the last application close() returns; the client's last FIN-WAIT-2
+        // becomes TIME-WAIT one link delay later, so the overflow count is read from the host.
+        var counters = (await sim.GetJsonAsync("hosts/client/counters")).GetProperty("counters");
+        Assert.Equal(50, counters.GetProperty("TcpExt.TCPTimeWaitOverflow").GetInt64());
+
+        var series = await sim.GetJsonAsync("timeseries?points=81&toNs=80000000000"); // one sample a second
+        var svg = XDocument.Parse(await (await sim.Client.GetAsync($"{sim.Base}/timeseries.svg?points=81&toNs=80000000000")).Content.ReadAsStringAsync());
+
+        var client = series.GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("host").GetString() == "client");
+        var points = client.GetProperty("points").EnumerateArray().ToDictionary(p => p.GetProperty("atNs").GetInt64());
+        Assert.Equal(81, points.Count);
+        Assert.Equal(150, points[10_000_000_000].GetProperty("timeWait").GetInt64());
+        Assert.Equal(150, points[59_000_000_000].GetProperty("timeWait").GetInt64());
+        Assert.Equal(0, points[70_000_000_000].GetProperty("timeWait").GetInt64());
+        Assert.All(points.Values, p => Assert.InRange(p.GetProperty("timeWait").GetInt64(), 0, 150));
+        Assert.All(points.Values.Where(p => p.GetProperty("atNs").GetInt64() >= 3_000_000_000),
+            p => Assert.Equal(0, p.GetProperty("established").GetInt64()));
+        Assert.Equal(150, client.GetProperty("limits").GetProperty("tcpMaxTwBuckets").GetInt64());
+        // The workload's own samples (read from the engine's state counters as it ran) agree with the
+        // replayed socket table. Its samples fall every 333,333,333 ns, never on a whole millisecond, so
+        // no segment or timer shares their instant (links are 10 ms, jiffies 4 ms).
+        var during = (await sim.GetJsonAsync("timeseries?points=7&toNs=1999999998")).GetProperty("hosts").EnumerateArray()
+            .Single(h => h.GetProperty("host").GetString() == "client").GetProperty("points").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("atNs").GetInt64());
+        var own = workload.GetProperty("series").EnumerateArray().Single(h => h.GetProperty("host").GetString() == "client")
+            .GetProperty("samples").EnumerateArray().Where(p => during.ContainsKey(p.GetProperty("atNs").GetInt64())).ToList();
+        Assert.Equal(7, own.Count);
+        Assert.Contains(own, p => p.GetProperty("established").GetInt64() > 0);
+        Assert.Contains(own, p => p.GetProperty("timeWait").GetInt64() > 0);
+        foreach (var p in own)
+        {
+            var replayed = during[p.GetProperty("atNs").GetInt64()];
+            foreach (var field in new[] { "established", "timeWait", "finWait2", "closeWait", "orphans", "memPages" })
+                Assert.Equal(p.GetProperty(field).GetInt64(), replayed.GetProperty(field).GetInt64());
+        }
+
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        var panel = svg.Descendants(ns + "g").Single(g => (string?)g.Attribute("class") == "panel" && (string?)g.Attribute("data-host") == "client");
+        var groups = panel.Descendants(ns + "g").ToList();
+        Assert.Contains(groups, g => (string?)g.Attribute("class") == "series" && (string?)g.Attribute("data-series") == "time-wait");
+        var limit = groups.Single(g => (string?)g.Attribute("class") == "limit" && (string?)g.Attribute("data-limit") == "tcp_max_tw_buckets");
+        Assert.Equal("150", (string?)limit.Attribute("data-value"));
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task AnySimulation_GetIt_LinksToItsViewPageWhichEmbedsTheDiagram(DatabaseProvider provider)
     {

@@ -54,8 +54,12 @@ public class LadderDiagramTests
         var onlyClient = XDocument.Parse(LadderDiagram.Svg(h.Sim, new DiagramFilter(["client"])));
 
         Assert.Equal(h.Sim.Journal.OfType<SegmentSent>().Count(s => s.At.Ns >= 1_000_000_000), Groups(doc, "segment").Count);
-        Assert.Single(Groups(onlyClient, "lane"));
-        Assert.Empty(Groups(onlyClient, "segment")); // an arrow needs both of its lanes
+        Assert.Equal(["client"], Groups(onlyClient, "lane").Select(g => (string?)g.Attribute("data-host")));
+        Assert.Equal("server", (string?)Groups(onlyClient, "elsewhere").Single().Attribute("data-hosts"));
+        // Every segment the client sent or was sent still has its arrow, the server's end on the "other hosts" lane.
+        Assert.Equal(h.Sim.Journal.OfType<SegmentSent>().Select(s => s.SegmentId),
+            Groups(onlyClient, "segment").Select(g => (long)g.Attribute("data-segment-id")!));
+        Assert.Empty(Groups(doc, "elsewhere")); // both lanes shown: no extra lane
         Assert.NotEmpty(Groups(onlyClient, "state"));
         Assert.Contains(doc.Descendants(Svg + "text"), t => t.Value.Contains("later", StringComparison.Ordinal));
     }

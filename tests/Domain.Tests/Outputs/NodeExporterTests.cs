@@ -6,6 +6,7 @@ using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
+using SimService.Domain.Outputs;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -45,7 +46,10 @@ public class NodeExporterTests
         Assert.Equal(client.TcpMemPages, metrics["node_sockstat_TCP_mem"]);
         Assert.Equal(client.Allocated, metrics["node_sockstat_sockets_used"]);
         // Every counter the simulator keeps and 6.18 prints (PAWSPassive, for one, is kept but no longer printed).
-        var printed = new Dictionary<string, IReadOnlyList<string>> { ["Ip"] = ProcNetSnmp.Ip, ["Tcp"] = ProcNetSnmp.Tcp, ["TcpExt"] = ProcNetNetstat.TcpExt };
+        var printed = new Dictionary<string, IReadOnlyList<string>>
+        {
+            ["Ip"] = ProcNetSnmp.Ip, ["Tcp"] = ProcNetSnmp.Tcp, ["TcpExt"] = ProcNetNetstat.TcpExt, ["IpExt"] = ProcNetNetstat.IpExt,
+        };
         foreach (var c in Enum.GetValues<MibCounter>().Where(c => printed[Mib.Group(c)].Contains(Mib.Name(c))))
             Assert.True(client.Mib[c] == metrics[$"node_netstat_{Mib.Group(c)}_{Mib.Name(c)}"], $"{Mib.Group(c)}.{Mib.Name(c)}: {client.Mib[c]}");
         // Every TcpExt and Tcp field the kernel prints is there (the simulator's or 0).
@@ -62,6 +66,14 @@ public class NodeExporterTests
         Assert.Equal(metrics["node_netstat_Tcp_InSegs"], metrics["node_netstat_Ip_InReceives"]);
         Assert.Equal(metrics["node_netstat_Tcp_OutSegs"] + metrics["node_netstat_Tcp_RetransSegs"], metrics["node_netstat_Ip_OutRequests"]);
         Assert.Equal(64, metrics["node_netstat_Ip_DefaultTTL"]);
+        // IpExt octets as the real capture counts them: tshark's ip.len summed over what the client sent and received.
+        var frames = Tshark.Fields(PacketCapture.ForHost(h.Sim.Journal, "client", TimeWindow.All), "ip.src", "ip.len");
+        long Octets(bool sentByClient) =>
+            frames.Where(f => (f["ip.src"] == client.Address.ToString()) == sentByClient).Sum(f => long.Parse(f["ip.len"], CultureInfo.InvariantCulture));
+        Assert.Equal(Octets(sentByClient: true), metrics["node_netstat_IpExt_OutOctets"]);
+        Assert.Equal(Octets(sentByClient: false), metrics["node_netstat_IpExt_InOctets"]);
+        Assert.Equal(received, metrics["node_netstat_IpExt_InNoECTPkts"]);
+        Assert.True(metrics["node_netstat_IpExt_OutOctets"] > 40 * sent); // 20 + 20 header bytes each, and data besides
     }
 
     /// <summary>Extracts the bundle with tar, runs node_exporter on it (loopback, a free port) and scrapes /metrics once.</summary>
