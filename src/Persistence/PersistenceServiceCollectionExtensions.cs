@@ -23,11 +23,11 @@ public static class PersistenceServiceCollectionExtensions
         return provider.ToLowerInvariant() switch
         {
             "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>
-                SqliteSimDbContext.Configure(options,
+                SqliteSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString,
                     configuration["Persistence:SqliteSynchronous"] ?? SqliteSynchronous.Normal), optionsLifetime: OptionsOnce),
             "postgres" => services.AddDbContext<SimDbContext, PostgresSimDbContext>(options =>
-                PostgresSimDbContext.Configure(options,
+                PostgresSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException(
                         "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set.")), optionsLifetime: OptionsOnce),
             _ => throw new InvalidOperationException(
@@ -37,6 +37,17 @@ public static class PersistenceServiceCollectionExtensions
 
     /// <summary>A context per request (scope), its options built once for the process, not again for every request.</summary>
     private const ServiceLifetime OptionsOnce = ServiceLifetime.Singleton;
+
+    /// <summary>
+    /// A failed save is logged by EF Core at error level before the caller sees the exception. Two API processes
+    /// racing for a simulation's next sequence key is expected and handled (the loser rebuilds and retries, and
+    /// logs that at information level), so EF's own entries for a failed save or command are information; a
+    /// failure nobody handles still reaches the API's exception handler, which logs it as an error.
+    /// </summary>
+    private static DbContextOptionsBuilder QuietOnKeyRaces(DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(warnings => warnings.Log(
+            (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, Microsoft.Extensions.Logging.LogLevel.Information),
+            (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, Microsoft.Extensions.Logging.LogLevel.Information)));
 
     /// <summary>Migrates the configured database; call once at start-up, before serving requests.</summary>
     public static async Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
