@@ -29,6 +29,10 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public int Events { get; init; }
     /// <summary>poll()'s timeout in milliseconds: 0 returns at once, negative waits without limit.</summary>
     public int TimeoutMs { get; init; }
+    /// <summary>The descriptor of the socket the call names (after dup there are several); 0: the socket's own.</summary>
+    public int Fd { get; init; }
+    /// <summary>dup2()'s newfd.</summary>
+    public int NewFd { get; init; }
 }
 
 /// <summary>

@@ -94,7 +94,8 @@ public sealed partial class Simulation
         var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes) { Waiter = waiter };
         if (KeepsCalls || Journals(JournalLevel.States))
         {
-            var args = Describe(r);
+            // The descriptor is named only when it is not the socket's own (a dup's).
+            var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
             if (KeepsCalls)
             {
                 var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
@@ -103,8 +104,8 @@ public sealed partial class Simulation
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
-        if (target is not null && target.Owner != process && r.Call != SocketCallKind.Socket)
-            return Finish(call, target, CallOutcome.Fail(Errno.EBADF));
+        if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || r.Fd != 0 && process.At(r.Fd) != target))
+            return Finish(call, target, CallOutcome.Fail(Errno.EBADF)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         var handle = Finish(call, sk, outcome);
         if (_polls.Count > 0) WakePolls(); // the call itself may have made a socket readable, writable or hung up
@@ -179,7 +180,9 @@ public sealed partial class Simulation
             case SocketCallKind.Send: return (sk, sk!.Send(r.Bytes, Track(call)));
             case SocketCallKind.Recv: return (sk, sk!.Recv(r.Bytes, Track(call)));
             case SocketCallKind.Shutdown: return (sk, sk!.Shutdown(r.How));
-            case SocketCallKind.Close: return (sk, sk!.Close(Track(call)));
+            case SocketCallKind.Close: return (sk, CloseFd(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, Track(call)));
+            case SocketCallKind.Dup: return (sk, CallOutcome.Ok(process.Dup(sk!)));
+            case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, r.NewFd));
             case SocketCallKind.Setsockopt: return (sk, sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
@@ -256,8 +259,42 @@ public sealed partial class Simulation
         SocketCallKind.Getsockopt => r.Option.ToString(),
         SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
         SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}" + (r.TimeoutMs != 0 ? $" timeout={r.TimeoutMs}" : ""),
+        SocketCallKind.Dup2 => $"newfd={r.NewFd}",
         _ => "",
     };
+
+    /// <summary>
+    /// Models close() → file_close_fd() + fput() — fs/file.c, fs/file_table.c: the descriptor is freed at
+    /// once; only when it held the file's last reference does __fput() run sock_close() → inet_release() →
+    /// tcp_close() (with SO_LINGER's wait, in the caller: the task_work runs before close() returns). A
+    /// descriptor that is not the last sends nothing and changes nothing on the connection.
+    /// </summary>
+    CallOutcome CloseFd(SimProcess process, TcpSocket sk, int fd, PendingCall call)
+    {
+        if (process.ReleaseFd(fd) > 0) return CallOutcome.Ok();
+        return sk.Close(call);
+    }
+
+    /// <summary>The highest descriptor dup2() accepts: fs.nr_open's default (the engine models no RLIMIT_NOFILE below it).</summary>
+    public const int NrOpen = 1_048_576;
+
+    /// <summary>
+    /// Models ksys_dup3() / do_dup2() — fs/file.c, as dup2(): newfd out of range → EBADF; newfd == oldfd
+    /// → newfd, nothing else; otherwise the socket's file is installed at newfd and the file newfd held
+    /// is closed afterwards (filp_close(): its last reference runs tcp_close(), so a socket replaced
+    /// this way sends its FIN or RST at the call). The replaced socket's SO_LINGER wait, which the kernel
+    /// runs in the caller's task_work before dup2() returns, is not waited for here: dup2() returns at once.
+    /// </summary>
+    CallOutcome Dup2(SimProcess process, TcpSocket sk, int oldFd, int newFd)
+    {
+        if (newFd is < 0 or >= NrOpen) return CallOutcome.Fail(Errno.EBADF);
+        if (newFd == oldFd) return CallOutcome.Ok(newFd);
+        var replaced = process.At(newFd);
+        int left = replaced is null ? -1 : process.ReleaseFd(newFd);
+        process.InstallAt(sk, newFd);
+        if (left == 0) replaced!.Close(new PendingCall(NextCallId(), process, SocketCallKind.Close, replaced, Now, 0));
+        return CallOutcome.Ok(newFd);
+    }
 
     /// <summary>
     /// Kills a process: blocked calls are interrupted (bytes a blocked send had not copied yet are
@@ -281,10 +318,10 @@ public sealed partial class Simulation
             RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
-        foreach (var sk in process.OpenSockets())
+        foreach (var (fd, sk) in process.OpenDescriptors())
         {
             var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
-            sk.Close(close);
+            CloseFd(process, sk, fd, close);
         }
         process.Exited = true;
         host.ForgetProcess(process);

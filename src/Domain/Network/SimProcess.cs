@@ -30,33 +30,59 @@ public sealed class SimProcess(Host host, string name)
     /// </summary>
     internal int Install(TcpSocket sk)
     {
-        int fd = FindNextFd(_nextFd);
-        if (fd >= _fds.Length) Expand(fd + 1);
-        SetOpen(fd);
-        _fds[fd] = sk;
-        _nextFd = fd + 1;
-        OpenCount++;
+        int fd = Dup(sk);
         sk.Fd = fd;
         sk.Owner = this;
         return fd;
     }
 
-    /// <summary>Models __put_unused_fd() / file_close_fd(): the descriptor becomes free; next_fd moves down to it.</summary>
-    internal void Release(TcpSocket sk)
+    /// <summary>
+    /// Models dup() — fs/file.c: get_file() (one more reference to the socket's file) installed at the
+    /// lowest free descriptor. The socket's own <see cref="TcpSocket.Fd"/> stays the one it had.
+    /// </summary>
+    internal int Dup(TcpSocket sk)
     {
-        int fd = sk.Fd;
-        if (fd < 3 || fd >= _fds.Length || !ReferenceEquals(_fds[fd], sk)) return;
+        int fd = FindNextFd(_nextFd);
+        InstallAt(sk, fd);
+        _nextFd = fd + 1;
+        return fd;
+    }
+
+    /// <summary>fd_install() at a free descriptor <paramref name="fd"/> (dup2's newfd, once its old file is gone).</summary>
+    internal void InstallAt(TcpSocket sk, int fd)
+    {
+        if (fd >= _fds.Length) Expand(fd + 1);
+        SetOpen(fd);
+        _fds[fd] = sk;
+        OpenCount++;
+        sk.FileRefs++;
+    }
+
+    /// <summary>The socket open at descriptor <paramref name="fd"/>, or null (a free descriptor, or a standard stream).</summary>
+    public TcpSocket? At(int fd) => fd >= 0 && fd < _fds.Length ? _fds[fd] : null;
+
+    /// <summary>
+    /// Models file_close_fd() — fs/file.c: the descriptor becomes free (next_fd moves down to it) and the
+    /// file loses a reference; returns how many references are left (0: the caller runs __fput()'s
+    /// sock_close()). If the socket's own descriptor went, the socket is known by its lowest remaining one.
+    /// </summary>
+    internal int ReleaseFd(int fd)
+    {
+        if (At(fd) is not { } sk) return -1;
         _fds[fd] = null;
         _openFds[fd >> 6] &= ~(1UL << fd);
         _fullFdsBits[fd >> 12] &= ~(1UL << (fd >> 6));
         if (fd < _nextFd) _nextFd = fd;
         OpenCount--;
+        int left = --sk.FileRefs;
+        if (left > 0 && sk.Fd == fd) sk.Fd = OpenDescriptors().First(d => ReferenceEquals(d.Socket, sk)).Fd;
+        return left;
     }
 
-    /// <summary>The open sockets in descriptor order (close_files() walks open_fds upward at exit).</summary>
-    internal List<TcpSocket> OpenSockets()
+    /// <summary>The open descriptors in order (close_files() walks open_fds upward at exit); a dup'ed socket appears once per descriptor.</summary>
+    internal List<(int Fd, TcpSocket Socket)> OpenDescriptors()
     {
-        var open = new List<TcpSocket>(OpenCount);
+        var open = new List<(int, TcpSocket)>(OpenCount);
         for (int w = 0; w < _openFds.Length; w++)
         {
             ulong bits = _openFds[w];
@@ -64,7 +90,7 @@ public sealed class SimProcess(Host host, string name)
             {
                 int fd = (w << 6) + BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
-                if (_fds[fd] is { } sk) open.Add(sk);
+                if (_fds[fd] is { } sk) open.Add((fd, sk));
             }
         }
         return open;

@@ -67,6 +67,8 @@ public static partial class ScenarioExporter
         private readonly HashSet<int> _named = [];
         private readonly List<long> _acceptsPending = [];
         private readonly Dictionary<long, int> _accepted = [];
+        /// <summary>(socket, descriptor) → the alias naming that descriptor: the socket's own, or a dup's.</summary>
+        private readonly Dictionary<(int Socket, int Fd), string> _fdAliases = [];
         private long _number;
         private SimCommand _command = null!;
 
@@ -240,13 +242,19 @@ public static partial class ScenarioExporter
             {
                 alias = Alias(handle.SocketId);
                 _named.Add(handle.SocketId);
+                if (_engine.FindSocket(handle.SocketId) is { } created) _fdAliases[(created.Id, created.Fd)] = alias;
             }
             else if (r.Call is TcpCall.Accept) _acceptsPending.Add(callId);
+            else if (r.Call is TcpCall.Dup or TcpCall.Dup2 && handle.Errno is null)
+            {
+                alias = $"{Alias(r.SocketId)}-dup{callId}";
+                _fdAliases[(r.SocketId, (int)handle.Result)] = alias;
+            }
 
             var kind = Enum.Parse<SocketCall>(r.Call.ToString());
             var step = (int i) => new CallStep(at, Path(i), r.Host, r.Process, kind,
                 r.Call is TcpCall.Accept ? AcceptAlias(callId) : alias,
-                onSocket ? Alias(r.SocketId) : null,
+                onSocket ? DescriptorAlias(r.SocketId, r.Fd) : null,
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
                 r.Call is TcpCall.Listen ? r.Backlog : null,
                 r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
@@ -261,7 +269,8 @@ public static partial class ScenarioExporter
                 null,
                 r.Call is TcpCall.Fcntl ? r.NonBlock : null,
                 r.Call is TcpCall.Poll ? r.Events : null,
-                r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null);
+                r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null,
+                r.Call is TcpCall.Dup2 ? r.NewFd : null);
             _steps.Add(step);
             return null;
         }
@@ -278,12 +287,17 @@ public static partial class ScenarioExporter
                 {
                     _accepted[callId] = call.SocketId;
                     _named.Add(call.SocketId);
+                    _fdAliases[(call.SocketId, (int)call.Result)] = Alias(call.SocketId);
                 }
                 return true;
             });
         }
 
         private static string Alias(int socketId) => $"s{socketId}";
+
+        /// <summary>The alias of a call's descriptor: a dup's own alias, else the socket's (its own descriptor, named or by number).</summary>
+        private string DescriptorAlias(int socketId, int fd) =>
+            fd != 0 && _fdAliases.TryGetValue((socketId, fd), out var alias) ? alias : Alias(socketId);
 
         private static string Path(int index) => $"$.steps[{index}]";
     }

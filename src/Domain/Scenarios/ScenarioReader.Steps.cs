@@ -15,8 +15,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -45,6 +45,8 @@ internal sealed partial class ScenarioReader
             [SocketCall.Getpeername] = (["socket"], Set("socket")),
             [SocketCall.Fcntl] = (["socket", "nonblock"], Set("socket", "nonblock")),
             [SocketCall.Poll] = (["socket"], Set("socket", "events", "timeout")),
+            [SocketCall.Dup] = (["socket"], Set("socket", "as")),
+            [SocketCall.Dup2] = (["socket", "newfd"], Set("socket", "newfd", "as")),
         }.ToFrozenDictionary();
 
     /// <summary>Socket aliases defined so far: the host that holds the socket (null if that host is invalid) and the step that named it.</summary>
@@ -152,12 +154,13 @@ internal sealed partial class ScenarioReader
         var nonblock = Arg(f, "nonblock", allowed) is { } nb ? Bool(nb) : null;
         int? events = c == SocketCall.Poll ? (Arg(f, "events", allowed) is { } ev ? PollEventsOf(ev) : PollEvents.POLLIN | PollEvents.POLLOUT) : null;
         var timeout = Arg(f, "timeout", allowed) is { } tm ? Int32(tm, -1) : null;
+        var newfd = Arg(f, "newfd", allowed) is { } nf ? Int32(nf, 0, Engine.Simulation.NrOpen - 1) : null;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
-            nonblock, events, timeout);
+            nonblock, events, timeout, newfd);
     }
 
     /// <summary>poll()'s events: a non-empty array of names ("POLLIN", "POLLOUT", ...).</summary>

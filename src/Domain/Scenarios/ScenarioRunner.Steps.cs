@@ -18,6 +18,12 @@ public sealed partial class ScenarioRunner
     /// <summary>Alias → socket id, bound when the socket exists (accept: when it returns).</summary>
     readonly Dictionary<string, int> _aliases = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Alias → the descriptor it names (socket()'s, accept()'s, or dup()'s result). A call through an alias
+    /// names that descriptor: after a dup, closing one alias leaves the other open, and a closed alias is EBADF.
+    /// </summary>
+    readonly Dictionary<string, int> _aliasFds = new(StringComparer.Ordinal);
+
     /// <summary>Alias → why it names no socket yet (an accept not returned or failed).</summary>
     readonly Dictionary<string, string> _unbound = new(StringComparer.Ordinal);
 
@@ -71,7 +77,7 @@ public sealed partial class ScenarioRunner
             CallNotMade(step, why);
             return;
         }
-        var issued = Apply(new SocketCallCommand(Request(step, socketId)));
+        var issued = Apply(new SocketCallCommand(Request(step, socketId) with { Fd = DescriptorOf(step.Socket) }));
         if (!issued.IsOk)
         {
             CallNotMade(step, issued.Error!.Message);
@@ -81,7 +87,11 @@ public sealed partial class ScenarioRunner
         if (step.As is { } name)
         {
             if (step.Call == SocketCall.Accept) _unbound[name] = $"the accept at {step.Path} has not returned";
-            else _aliases[name] = handle.SocketId;
+            else
+            {
+                _aliases[name] = handle.SocketId;
+                _aliasFds[name] = step.Call is SocketCall.Dup or SocketCall.Dup2 ? (int)handle.Result : _sim.FindSocket(handle.SocketId)?.Fd ?? 0;
+            }
         }
         _pendingCalls[handle.CallId] = (step, _sim.Now);
     }
@@ -111,6 +121,7 @@ public sealed partial class ScenarioRunner
             NonBlock = s.NonBlock ?? false,
             Events = s.Events ?? 0,
             TimeoutMs = s.TimeoutMs ?? 0,
+            NewFd = s.NewFd ?? 0,
         };
         return s.Value switch
         {
@@ -136,6 +147,8 @@ public sealed partial class ScenarioRunner
         SocketCall.Getpeername => SocketCallKind.Getpeername,
         SocketCall.Fcntl => SocketCallKind.Fcntl,
         SocketCall.Poll => SocketCallKind.Poll,
+        SocketCall.Dup => SocketCallKind.Dup,
+        SocketCall.Dup2 => SocketCallKind.Dup2,
         _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
     };
 
@@ -165,6 +178,9 @@ public sealed partial class ScenarioRunner
     };
 
     /// <summary>The socket an alias names now, or why it names none.</summary>
+    /// <summary>The descriptor a call through <paramref name="alias"/> names (0, the socket's own, when unknown).</summary>
+    int DescriptorOf(string? alias) => alias is not null ? _aliasFds.GetValueOrDefault(alias) : 0;
+
     bool TryResolve(string alias, out int socketId, out string why)
     {
         why = "";
@@ -184,6 +200,7 @@ public sealed partial class ScenarioRunner
             if (returned.Errno is null)
             {
                 _aliases[alias] = returned.SocketId;
+                _aliasFds[alias] = (int)returned.Result;
                 _unbound.Remove(alias);
             }
             else _unbound[alias] = $"the accept at {step.Path} failed with {returned.Errno}";

@@ -31,7 +31,8 @@ public sealed record CallStep(
     CallExpect? Expect,
     bool? NonBlock = null,
     int? Events = null,
-    int? TimeoutMs = null) : ScenarioStep(At, Path)
+    int? TimeoutMs = null,
+    int? NewFd = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -90,7 +91,7 @@ public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpe
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
 
 /// <summary>The socket system calls a step can make.</summary>
-public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll }
+public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll, Dup, Dup2 }
 
 /// <summary>shutdown()'s <c>how</c>.</summary>
 public enum ShutdownHow { Read, Write, ReadWrite }

@@ -168,6 +168,7 @@ public static class ScenarioWriter
             w.WriteEndArray();
         }
         if (c.TimeoutMs is { } timeout) w.WriteNumber("timeout", timeout);
+        if (c.NewFd is { } newfd) w.WriteNumber("newfd", newfd);
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;

@@ -10,14 +10,13 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_close() / __tcp_close() — net/ipv4/tcp.c, steps 1–7: reached when the last
-    /// descriptor goes. Unread data → RST (TCPAbortOnClose); SO_LINGER {1,0} → tcp_disconnect
+    /// descriptor goes (the caller has released it: <see cref="SimProcess.ReleaseFd"/>). Unread data → RST (TCPAbortOnClose); SO_LINGER {1,0} → tcp_disconnect
     /// (TCPAbortOnData); else the close state table and a FIN. SO_LINGER {1,N} (not while the
     /// process exits) blocks while FIN_WAIT1/CLOSING/LAST_ACK, at most N s, and returns 0.
     /// </summary>
     internal CallOutcome Close(PendingCall call)
     {
         var process = call.Process;
-        process.Release(this);
         Owner = null;
         Fd = 0;
         bool linger = LingerOn && !process.Exiting;

@@ -45,6 +45,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     /// <summary>The descriptor number in its owner process (0 when none).</summary>
     public int Fd { get; internal set; }
+    /// <summary>
+    /// The socket file's reference count (struct file f_count) held by descriptors: dup() adds one, close()
+    /// of a descriptor drops one, and only the last drop reaches __fput() → sock_close() → tcp_close().
+    /// </summary>
+    public int FileRefs { get; internal set; }
 
     /// <summary>The descriptor's owner; null once the last descriptor is closed.</summary>
     public SimProcess? Owner { get; internal set; }

@@ -37,6 +37,10 @@ public enum SocketCallKind
     Getpeername,
     /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
     Fcntl,
-    /// <summary>poll() on one descriptor, at once (timeout 0).</summary>
+    /// <summary>poll() on one descriptor, at once (timeout 0) or sleeping until an event or the timeout.</summary>
     Poll,
+    /// <summary>dup(): a second descriptor for the socket's file.</summary>
+    Dup,
+    /// <summary>dup2(newfd): the socket's file at newfd, closing what newfd held.</summary>
+    Dup2,
 }

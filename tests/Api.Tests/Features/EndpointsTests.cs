@@ -98,6 +98,11 @@ public sealed class EndpointsTests(ApiHosts hosts)
         await sim.AdvanceAsync(new { byNs = 60_000_000 });
         var timedOut = await sim.GetJsonAsync($"calls/{sleeping.CallId}");
         Assert.Equal((0L, 50_050_000L, "0"), (timedOut.GetProperty("result").GetInt64(), timedOut.GetProperty("blockedNs").GetInt64(), timedOut.GetProperty("value").GetString()));
+        var dup = await sim.CallAsync(client.SocketId, "dup");
+        Assert.Equal(4L, dup.Result);
+        Assert.Equal(10L, (await sim.CallAsync(client.SocketId, "dup2", new { newFd = 10 })).Result);
+        Assert.Equal(0, (await sim.CallAsync(client.SocketId, "close", new { fd = 4 })).Result);
+        Assert.Equal("EBADF", (await sim.CallAsync(client.SocketId, "close", new { fd = 4 })).Errno);
         Assert.Equal(0, (await sim.CallAsync(client.SocketId, "shutdown", new { how = "SHUT_WR" })).Result);
         await sim.AdvanceAsync(new { byNs = 100_000_000 });
         var socket = await sim.SocketAsync(server);

@@ -34,6 +34,22 @@ public class ScenarioParserTests
             .HasError("$.steps[4].expect.sockets[0].colour", "unknown field");
 
     [Fact]
+    public void Parse_Dup2WithoutNewfd_ReportsRequired() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "dup2", "socket": "c" }""").HasError("$.steps[4].newfd", "required");
+
+    [Fact]
+    public void Parse_DupWithATimeout_ReportsNotAnArgument() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "dup", "socket": "c", "timeout": 5 }""").HasError("$.steps[4].timeout", "not an argument of dup");
+
+    [Fact]
+    public void Parse_PollTimeoutBelowMinusOne_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "poll", "socket": "c", "timeout": -2 }""").HasError("$.steps[4].timeout");
+
+    [Fact]
+    public void Parse_Dup2NewfdPastNrOpen_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "dup2", "socket": "c", "newfd": 1048576 }""").HasError("$.steps[4].newfd");
+
+    [Fact]
     public void Parse_DuplicateKey_ReportsPath()
     {
         var json = ScenarioJson.Base.Replace("\"name\": \"base\",", "\"name\": \"base\", \"name\": \"again\",");

@@ -59,9 +59,11 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
 /// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
+/// <param name="Fd">The descriptor of the socket the call goes through (default the socket's own).</param>
+/// <param name="NewFd">dup2's newfd.</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
-    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null) : CommandInput;
+    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -159,6 +161,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         if (c.Port is < 0 or > 65535) Error(prefix + "port", "A port is between 0 and 65535.");
         if (c.Backlog is < 0 or > 65535) Error(prefix + "backlog", "The backlog is between 0 and 65535.");
         if (c.Bind?.Port is < 0 or > 65535) Error(prefix + "bind.port", "A port is between 0 and 65535.");
+        if (c.Fd is < 0 or >= Domain.Engine.Simulation.NrOpen) Error(prefix + "fd", $"fd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
         switch (kind)
         {
             case SocketCallKind.Bind: Required(c.Port, prefix + "port"); break;
@@ -185,6 +188,10 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             case SocketCallKind.Fcntl: Required(c.Nonblock, prefix + "nonblock"); break;
             case SocketCallKind.Poll when new PollRequest { Events = c.Events }.Mask(out var unknown) is null:
                 Error(prefix + "events", $"'{unknown}' is not a poll event.");
+                break;
+            case SocketCallKind.Dup2:
+                if (Required(c.NewFd, prefix + "newFd") && c.NewFd is < 0 or >= Domain.Engine.Simulation.NrOpen)
+                    Error(prefix + "newFd", $"newFd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
                 break;
             case SocketCallKind.Poll when c.TimeoutMs is < -1:
                 Error(prefix + "timeoutMs", "timeoutMs is -1 (no limit), 0 (at once) or a number of milliseconds.");
@@ -239,6 +246,8 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             NonBlock = c.Nonblock ?? false,
             Events = kind == SocketCallKind.Poll ? new PollRequest { Events = c.Events }.Mask(out _) ?? 0 : 0,
             TimeoutMs = kind == SocketCallKind.Poll ? c.TimeoutMs ?? 0 : 0,
+            Fd = c.Fd ?? 0,
+            NewFd = c.NewFd ?? 0,
         };
         if (c.To is not null)
         {

@@ -14,6 +14,13 @@ public abstract record CallRequest
     /// <summary>The calling process (default: the socket's owner, or "app").</summary>
     [StringLength(64, MinimumLength = 1)]
     public string? Process { get; init; }
+
+    /// <summary>
+    /// The descriptor of the socket the call goes through (after dup or dup2 a socket has several); default the
+    /// socket's own (its lowest open one once that was closed). A descriptor that does not hold the socket: EBADF.
+    /// </summary>
+    [Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
+    public int? Fd { get; init; }
 }
 
 /// <summary>socket(): a new unbound TCP socket, for options that must be set before bind or connect.</summary>
@@ -124,6 +131,14 @@ public sealed record GetsockoptRequest : CallRequest
     /// <example>SO_LINGER</example>
     [Required, SocketOptionName]
     public string? Option { get; init; }
+}
+
+/// <summary>dup2(newfd): the socket's file installed at newfd; a socket newfd held is closed first.</summary>
+public sealed record Dup2Request : CallRequest
+{
+    /// <example>10</example>
+    [Required, Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
+    public int? NewFd { get; init; }
 }
 
 /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>

@@ -54,6 +54,12 @@ public static class SocketsEndpoints
         Call(sockets.MapPost("/{socketId:int}/poll", Poll).WithName(nameof(Poll)),
             "poll(events, timeoutMs): result 1 or 0, value the returned events as tcp_poll() computes them; with a timeout and no event yet the call blocks until one (or the timeout: 0)",
             """{"events":["POLLIN","POLLOUT"]}""", """{"callId":6,"call":"poll","host":"client","process":"app","socketId":2,"status":"returned","result":1,"errno":null,"issuedAtNs":30000000,"version":9,"value":"POLLOUT"}""");
+        Call(sockets.MapPost("/{socketId:int}/dup", Dup).WithName(nameof(Dup)),
+            "dup(): a second descriptor for the socket's file (the result); close() of one leaves the socket open until the last goes",
+            """{"process":"app"}""", """{"callId":7,"call":"dup","host":"client","process":"app","socketId":2,"status":"returned","result":4,"errno":null,"issuedAtNs":50000000,"version":8}""");
+        Call(sockets.MapPost("/{socketId:int}/dup2", Dup2).WithName(nameof(Dup2)),
+            "dup2(newfd): the socket's file at newfd (the result); a socket newfd held is closed first (its FIN or RST goes out at the call)",
+            """{"newFd":10}""", """{"callId":8,"call":"dup2","host":"client","process":"app","socketId":2,"status":"returned","result":10,"errno":null,"issuedAtNs":50000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/getpeername", Getpeername).WithName(nameof(Getpeername)),
             "getpeername(): the peer's address in value; ENOTCONN before the connection is established",
             """{"process":"app"}""", """{"callId":5,"call":"getpeername","host":"client","process":"app","socketId":2,"status":"returned","result":0,"errno":null,"issuedAtNs":1000000000,"version":13,"value":"10.0.0.2:80"}""");
@@ -76,7 +82,8 @@ public static class SocketsEndpoints
 
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
         ISender sender, Guid id, int socketId, CallRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
-        (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process, call), ct)).ToOk(http.HttpContext.Response);
+        (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process, call with { Fd = request?.Fd ?? 0 }), ct))
+            .ToOk(http.HttpContext.Response);
 
     private static SocketCallRequest Template(SocketCallKind kind) => new("", "", kind);
 
@@ -152,6 +159,14 @@ public static class SocketsEndpoints
         request.Mask(out var unknown) is { } mask
             ? await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Poll) with { Events = mask, TimeoutMs = request.TimeoutMs ?? 0 }, http, ct)
             : ErrorMapping.ToProblem(new RequestInvalid("events", $"'{unknown}' is not a poll event.", id));
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Dup(
+        Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Dup), http, ct);
+
+    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Dup2(
+        Guid id, int socketId, Dup2Request request, HttpRequest http, ISender sender, CancellationToken ct) =>
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Dup2) with { NewFd = request.NewFd!.Value }, http, ct);
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Getpeername(
         Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, PlainCallRequest? request = null) =>
