@@ -20,16 +20,27 @@ public static class PersistenceServiceCollectionExtensions
         return provider.ToLowerInvariant() switch
         {
             "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>
-                SqliteSimDbContext.Configure(options,
+                SqliteSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString)),
             "postgres" => services.AddDbContext<SimDbContext, PostgresSimDbContext>(options =>
-                PostgresSimDbContext.Configure(options,
+                PostgresSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException(
                         "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set."))),
             _ => throw new InvalidOperationException(
                 $"Persistence:Provider '{provider}' is not supported; use 'sqlite' or 'postgres'."),
         };
     }
+
+    /// <summary>
+    /// A failed save is logged by EF Core at error level before the caller sees the exception. Two API processes
+    /// racing for a simulation's next sequence key is expected and handled (the loser rebuilds and retries, and
+    /// logs that at information level), so EF's own entries for a failed save or command are information; a
+    /// failure nobody handles still reaches the API's exception handler, which logs it as an error.
+    /// </summary>
+    private static DbContextOptionsBuilder QuietOnKeyRaces(DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(warnings => warnings.Log(
+            (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, Microsoft.Extensions.Logging.LogLevel.Information),
+            (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, Microsoft.Extensions.Logging.LogLevel.Information)));
 
     /// <summary>Migrates the configured database; call once at start-up, before serving requests.</summary>
     public static async Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

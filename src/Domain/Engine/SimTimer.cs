@@ -14,13 +14,17 @@ public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
     public int Kind { get; } = kind;
     public long Generation { get; private set; }
     public bool Armed { get; private set; }
+    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
     public SimTime Expires { get; private set; }
+    /// <summary>When the timer wheel runs it: its bucket's expiry (<see cref="Jiffies.WheelFires"/>).</summary>
+    public SimTime FiresAt { get; private set; }
 
-    internal long Arm(SimTime expires)
+    internal long Arm(SimTime expires, SimTime firesAt)
     {
         Generation++;
         Armed = true;
         Expires = expires;
+        FiresAt = firesAt;
         return Generation;
     }
 

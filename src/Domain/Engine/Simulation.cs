@@ -299,18 +299,34 @@ public sealed partial class Simulation
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
 
-    /// <summary>Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.</summary>
-    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires));
+    /// <summary>
+    /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.
+    /// An hrtimer is not on the timer wheel: it fires at its own expiry.
+    /// </summary>
+    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires, expires));
 
     /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
     /// timer of a socket, request socket or timewait socket is armed.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="expires"/> is the timer_list's expiry tick (<c>jiffies + timeout</c>). On
+    /// linux-4.4 a socket timer goes through mod_timer(), whose apply_slack() may move that expiry
+    /// later (<see cref="Jiffies.ApplySlack"/>); the TIME-WAIT and SYN-ACK timers use
+    /// mod_timer_pinned() and the linger wait schedule_timeout()'s __mod_timer(), which take none.
+    /// Re-arming a pending timer for the expiry it already has changes nothing (mod_timer()'s
+    /// "re-modified to the same timeout" shortcut). The timer is queued for when the kernel's timer
+    /// wheel runs it (<see cref="Jiffies.WheelFires"/>), and that firing time is what the journal's
+    /// TimerArmed records.
+    /// </remarks>
     internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
-        var generation = timer.Arm(expires);
-        _queue.Enqueue(expires, timer, timer, timer, generation);
-        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, expires));
+        if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger))
+            expires = Jiffies.WithSlack(Now, expires);
+        var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
+        var generation = timer.Arm(expires, fires);
+        _queue.Enqueue(fires, timer, timer, timer, generation);
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 
     /// <summary>Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed: the one place any timer is cancelled.</summary>

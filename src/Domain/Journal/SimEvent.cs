@@ -29,6 +29,10 @@ public sealed record SegmentDropped(SimTime At, long Seq, string Host, FourTuple
 public sealed record StateChanged(SimTime At, long Seq, string Host, int SocketId, TcpState From, TcpState To, string Cause)
     : SimEvent(At, Seq);
 
+/// <summary>
+/// A timer was armed. <see cref="Expires"/> is when the kernel's timer wheel will run it
+/// (<see cref="Engine.Jiffies.WheelFires"/>: the bucket after timer->expires), not timer->expires itself.
+/// </summary>
 public sealed record TimerArmed(SimTime At, long Seq, string Host, int SocketId, TcpTimerKind Timer, SimTime Expires)
     : SimEvent(At, Seq);
 

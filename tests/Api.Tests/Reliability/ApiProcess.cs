@@ -124,6 +124,16 @@ public sealed partial class ApiProcess : IAsyncDisposable
     }
 }
 
+/// <summary>
+/// The tests that start real API processes (fuzz, runaway, crash) run one after another: each measures time
+/// limits and latencies, and two of them at once on a small machine measure each other.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class RealProcessCollection
+{
+    public const string Name = "real API processes";
+}
+
 /// <summary>Where the reliability tests put the figures they measure: the test output and, when CI sets
 /// <c>SIMSERVICE_FIGURES</c>, a file that scripts/test prints after the run.</summary>
 public static class Figures

@@ -16,6 +16,7 @@ namespace SimService.Api.Tests.Reliability;
 /// itself. No response may be a 5xx, every 4xx must be a problem document, and the process must be alive and
 /// ready at the end.
 /// </summary>
+[Collection(RealProcessCollection.Name)]
 public sealed class FuzzTests(ITestOutputHelper output)
 {
     private const int Seed = 20261203;

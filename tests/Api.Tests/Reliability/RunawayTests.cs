@@ -13,6 +13,7 @@ namespace SimService.Api.Tests.Reliability;
 /// is kept; another simulation's read and write latencies meanwhile, and the memory before and after deleting the
 /// busy simulation, are measured and reported.
 /// </summary>
+[Collection(RealProcessCollection.Name)]
 public sealed class RunawayTests(ITestOutputHelper output)
 {
     private const int LimitSeconds = 10; // HardeningSetup.DefaultRequestSeconds

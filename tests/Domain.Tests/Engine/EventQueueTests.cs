@@ -72,11 +72,12 @@ public class TimerTests
         var target = new Counter();
         var timer = new SimTimer(target, 0);
         var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
-        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100));
-        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(300));
-        sim.RunUntil(new SimTime(200));
+        // Expiries at jiffies 25 and 50, both on level 0 of the wheel: run one jiffy later, at 104 and 204 ms.
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(200_000_000));
+        sim.RunUntil(new SimTime(203_999_999));
         Assert.Equal(0, target.Fired);
-        sim.RunUntil(new SimTime(400));
+        sim.RunUntil(new SimTime(204_000_000));
         Assert.Equal(1, target.Fired);
         Assert.False(timer.Armed);
     }
@@ -88,24 +89,26 @@ public class TimerTests
         var target = new Counter();
         var timer = new SimTimer(target, 0);
         var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
-        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100));
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
         sim.CancelTimer(timer, host, 1, TcpTimerKind.Retransmit);
-        sim.RunUntilIdle(new SimTime(1_000));
+        sim.RunUntilIdle(new SimTime(1_000_000_000));
         Assert.Equal(0, target.Fired);
+        // TimerArmed records when the wheel would run it: jiffy 25 + 1 = 104 ms.
         Assert.Equal<SimEvent>(
-            [new TimerArmed(SimTime.Zero, 0, "h", 1, TcpTimerKind.Retransmit, new SimTime(100)),
+            [new TimerArmed(SimTime.Zero, 0, "h", 1, TcpTimerKind.Retransmit, new SimTime(104_000_000)),
              new TimerCancelled(SimTime.Zero, 1, "h", 1, TcpTimerKind.Retransmit)],
             sim.Journal.Where(e => e is TimerArmed or TimerCancelled));
     }
 
     [Theory]
     [InlineData(0, 200, 200)]
-    [InlineData(10_500_000 / 1_000, 0, 12)]
+    [InlineData(10_500_000 / 1_000, 0, 8)]
     [InlineData(1, 1, 4)]
-    public void Jiffies_Expiry_FiresOnATickAtLeastOneTickAhead(long nowUs, long timeoutMs, long expectedMs)
+    [InlineData(3_999, 1_000, 1_000)]
+    public void Jiffies_Expiry_IsTheTickOfJiffiesPlusTheTimeoutInJiffies(long nowUs, long timeoutMs, long expectedMs)
     {
-        var fires = Jiffies.Expiry(new SimTime(nowUs * 1000), SimDuration.FromMilliseconds(timeoutMs));
-        Assert.Equal(expectedMs, fires.Ms);
+        var expires = Jiffies.Expiry(new SimTime(nowUs * 1000), SimDuration.FromMilliseconds(timeoutMs));
+        Assert.Equal(expectedMs, expires.Ms);
     }
 
     [Fact]

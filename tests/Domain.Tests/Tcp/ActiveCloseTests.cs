@@ -8,7 +8,7 @@ namespace SimService.Domain.Tests.Tcp;
 public class ActiveCloseTests
 {
     [Fact]
-    public void Established_CloseThenPeerCloses_GoesThroughFinWait2ToTimeWaitFor60s()
+    public void Established_CloseThenPeerCloses_GoesThroughFinWait2ToTimeWaitFor60sAndTheWheelsLateness()
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
@@ -25,9 +25,11 @@ public class ActiveCloseTests
         Assert.True(TcpState.TimeWait == h.StateOf(c), trace);
         Assert.Equal(TcpState.Close, h.StateOf(s));
         Assert.Equal(0, h.Returned(recv.CallId)!.Result);
-        h.At(S(60.3));
+        // The server's FIN arrives at 410 ms (jiffy 102): expires 15102; 15000 jiffies is level 3 of the
+        // timer wheel, 512-jiffy buckets ending on jiffies ≡ 248 (mod 512): 15608 = 62.432 s, 62.022 s later.
+        h.At(Ms(62_431));
         Assert.Equal(TcpState.TimeWait, h.StateOf(c));
-        h.At(S(61));
+        h.At(Ms(62_432));
         Assert.Equal(TcpState.Close, h.StateOf(c));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTW]);
     }

@@ -30,7 +30,11 @@ public class FinWait2Tests
         Assert.Equal(1, h.Client.TimeWaitCount);
         Assert.Equal(0, h.Client.OrphanCount);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTW]);
-        h.At(S(60.2));
+        // The timer wheel runs it later (calc_wheel_index()): 15000 jiffies is level 3, whose 512-jiffy buckets
+        // end on jiffies ≡ 248 (mod 512) of the simulation (INITIAL_JIFFIES ≡ 264): 15030 → 15096 = 60.384 s.
+        h.At(Ms(60_383));
+        Assert.Equal(TcpState.FinWait2, h.StateOf(c));
+        h.At(Ms(60_384));
         Assert.Equal(TcpState.Close, h.StateOf(c));
         Assert.Equal(TcpState.CloseWait, s.State);
         // The peer closes later: its FIN meets no socket → host RST (R, seq = the FIN's ack); the peer is reset.
@@ -47,9 +51,10 @@ public class FinWait2Tests
     {
         var (h, c, _) = ClosedByClient(h => h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "5"));
         Assert.Equal(Ms(5120), h.TimeWaitOf(c)!.Expires);
-        h.At(Ms(5119));
+        // 1250 jiffies is level 2 of the wheel (64-jiffy buckets ending on jiffies ≡ 56 mod 64): 1280 → 1336.
+        h.At(Ms(5343));
         Assert.Equal(TcpState.FinWait2, h.StateOf(c));
-        h.At(Ms(5120));
+        h.At(Ms(5344));
         Assert.Equal(TcpState.Close, h.StateOf(c));
     }
 
@@ -62,11 +67,18 @@ public class FinWait2Tests
         Assert.Equal("keepalive", c.SsTimer!.Value.Name);
         Assert.Equal(Ms(10120), c.SsTimer!.Value.Expires);
         Assert.Equal(1, h.Client.OrphanCount);
-        h.At(Ms(10200));
+        // 2500 jiffies is level 2 of the wheel (buckets ending on jiffies ≡ 56 mod 64): 2530 → 2552 (10.208 s).
+        h.At(Ms(10204));
+        Assert.Null(h.TimeWaitOf(c));
+        h.At(Ms(10208));
         Assert.Equal(TcpState.FinWait2, h.TimeWaitOf(c)!.Substate);
         Assert.Equal(0, h.Client.OrphanCount);
-        Assert.Equal(Ms(20120), h.TimeWaitOf(c)!.Expires);
-        h.At(Ms(20130));
+        // tcp_keepalive_timer(): tcp_fin_time() − TCP_TIMEWAIT_LEN = 10 s again, from jiffy 2552: 5052 (20.208 s),
+        // which the wheel runs at 5112 (20.448 s).
+        Assert.Equal(Ms(20208), h.TimeWaitOf(c)!.Expires);
+        h.At(Ms(20447));
+        Assert.Equal(TcpState.FinWait2, h.StateOf(c));
+        h.At(Ms(20448));
         Assert.Equal(TcpState.Close, h.StateOf(c));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTW]);
     }

@@ -10,17 +10,23 @@ namespace SimService.Domain.Tests.Tcp;
 public class HandshakeTests
 {
     [Fact]
-    public void SynSent_DeadServer_SynsAt0To67sWithLinearTimeoutsThenEtimedoutAt131s()
+    public void SynSent_DeadServer_SynsAt0To68sWithLinearTimeoutsThenEtimedoutAt134s()
     {
         var h = new TwoHostHarness();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.At(S(200));
         var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e9).ToArray();
-        Assert.Equal([0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67], syns);
+        // Five 1 s timeouts (the initial RTO and tcp_syn_linear_timeouts = 4), then 2, 4 … 64 s, each run by
+        // the timer wheel (calc_wheel_index()): 250 jiffies is level 1 (buckets every 8 jiffies, and
+        // INITIAL_JIFFIES ≡ 0 mod 8): 250 → 256, 506 → 512 … 1280 (5.12 s); 1280 + 500 = 1780 → 1784 (7.136 s);
+        // 1 000 – 4 000 jiffies are level 2 (buckets at jiffies ≡ 56 mod 64): 2784 → 2808, 4808 → 4856,
+        // 8856 → 8888 (35.552 s); 8 000 and 16 000 jiffies level 3 (≡ 248 mod 512): 16888 → 17144 (68.576 s),
+        // and the eleventh firing, 33144 → 33528 (134.112 s), finds tcp_syn_retries + 4 retransmissions done.
+        Assert.Equal([0, 1.024, 2.048, 3.072, 4.096, 5.12, 7.136, 11.232, 19.424, 35.552, 68.576], syns);
         var returned = h.Returned(c.CallId)!;
         Assert.Equal("ETIMEDOUT", returned.Errno);
-        Assert.Equal(S(131), returned.At);
+        Assert.Equal(Ms(134_112), returned.At);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
@@ -33,8 +39,14 @@ public class HandshakeTests
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.At(S(200));
         var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e9).ToArray();
-        Assert.Equal([0, 1, 3, 7, 15, 31, 63], syns);
-        Assert.Equal(S(127), h.Returned(c.CallId)!.At);
+        // 4.4's cascading wheel runs a timer on its expiry tick, but mod_timer() first applies apply_slack():
+        // from 2 s on (≥ 256 jiffies) the expiry may move up to delta/256 later, onto a power-of-two mask.
+        // At jiffy 250 + 500 = 750 (absolute INITIAL_JIFFIES + 750 ≡ 6 mod 16), the limit is 751: the two
+        // differ in bit 0 only, so 751 (3.004 s); 751 + 1000 → limit 1754, highest differing bit 1 → 1752
+        // (7.008 s); then 3756 (15.024 s), 7768 (31.072 s), 15784 (63.136 s) and the firing at 31800
+        // (127.2 s) is past model(6) = 127 · 250 = 31750 jiffies since the SYN.
+        Assert.Equal([0, 1, 3.004, 7.008, 15.024, 31.072, 63.136], syns);
+        Assert.Equal(Ms(127_200), h.Returned(c.CallId)!.At);
     }
 
     [Fact]
@@ -161,8 +173,9 @@ public class SimultaneousOpenTests
         Assert.All(sent.Skip(1), x => Assert.Equal(7001u, x.AckNo));
         Assert.All(sent.Skip(1), x => Assert.Equal(500u, x.Options.TsEcr));
         Assert.Equal(1460, sent[1].Options.Mss);
-        // The SYN's RTO keeps running: 1 s after the SYN, then 2 s later (SYN_RECV backs off at once).
-        Assert.Equal([Ms(0), Ms(100), S(1), S(3)], sent.Select(x => x.At));
+        // The SYN's RTO keeps running: 1 s after the SYN, then 2 s later (SYN_RECV backs off at once); both
+        // level 1 of the timer wheel, the next multiple of 8 jiffies after expiry: 250 → 256, 256 + 500 = 756 → 760.
+        Assert.Equal([Ms(0), Ms(100), Ms(1024), Ms(3040)], sent.Select(x => x.At));
         Assert.Equal(2, h.Client.Mib[MibCounter.TcpRetransSegs]);
         Assert.Null(h.Returned(cc.CallId));
     }

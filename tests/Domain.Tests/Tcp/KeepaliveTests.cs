@@ -23,11 +23,15 @@ public class KeepaliveTests
         var recv = h.Call("client", SocketCallKind.Recv, c.Id);
         h.At(S(10));
         var probes = h.Sent("client").Where(x => x.Flags == TcpFlags.Ack && x.SeqNo == c.Iss).Select(x => x.At).ToList();
-        // Idle is measured from the last segment received (the SYN-ACK at 21 ms): first probe 2 s later (jiffy-aligned).
-        Assert.Equal([Ms(2020), Ms(3020), Ms(4020)], probes);
+        // Idle is measured from the last segment received (the SYN-ACK at 21 ms, jiffy 5). TCP_KEEPIDLE at
+        // 100 ms (jiffy 25) re-arms for 500 − 20 = 480 jiffies: expires 505, level 1 (63 ≤ 480 < 504), so the
+        // wheel runs it at the next multiple of 8 after 505 (INITIAL_JIFFIES ≡ 0 mod 8): jiffy 512 = 2.048 s.
+        // Each probe re-arms 250 jiffies (level 1): 512+250 = 762 → 768, 1018 → 1024, 1274 → 1280 —
+        // probes 1.024 s apart, as measured on 6.18.
+        Assert.Equal([Ms(2048), Ms(3072), Ms(4096)], probes);
         var rst = h.Sent("client").Last();
         Assert.Equal("R.", rst.Flags.ToLetters());
-        Assert.Equal(Ms(5020), rst.At);
+        Assert.Equal(Ms(5120), rst.At);
         Assert.Equal("ETIMEDOUT", h.Returned(recv.CallId)!.Errno);
         Assert.Equal(3, h.Client.Mib[MibCounter.TcpExtTCPKeepAlive]);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);

@@ -16,7 +16,7 @@ public class KernelDetailTests
         h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e9).ToArray();
 
     [Fact]
-    public void SynSent_UserTimeout3000DeadServer_SynsAt0And1And2ThenEtimedoutAt3s()
+    public void SynSent_UserTimeout3000DeadServer_SynsAt0And1And2ThenEtimedoutAt3008ms()
     {
         // tcp_write_timeout(): in SYN states the time budget (here TCP_USER_TIMEOUT) applies too, from tcp_connect's retrans_stamp.
         var h = new TwoHostHarness();
@@ -25,21 +25,25 @@ public class KernelDetailTests
         h.SetOption(s.SocketId, SocketOption.TCP_USER_TIMEOUT, 3000);
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "server", ToPort = 80 });
         h.At(S(20));
-        Assert.Equal([0, 1, 2], SynTimes(h));
-        Assert.Equal(S(3), h.Returned(c.CallId)!.At);
+        // 1 s (250 jiffies, level 1 of the timer wheel): 250 → 256 (1.024 s), 506 → 512 (2.048 s); then
+        // tcp_clamp_rto_to_user_timeout(): 3000 − 2048 = 952 ms = 238 jiffies: 750 → 752 (3.008 s), past 3 s.
+        Assert.Equal([0, 1.024, 2.048], SynTimes(h));
+        Assert.Equal(Ms(3008), h.Returned(c.CallId)!.At);
         Assert.Equal("ETIMEDOUT", h.Returned(c.CallId)!.Errno);
     }
 
     [Fact]
-    public void SynSent_SynRetries1_ModelTimeoutWithOneSecondBaseEndsAt3s()
+    public void SynSent_SynRetries1_ModelTimeoutWithOneSecondBaseEndsAtTheFiringAfter3s()
     {
         var h = new TwoHostHarness();
         h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_retries", "1");
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var c = Connect(h);
         h.At(S(20));
-        Assert.Equal([0, 1, 2], SynTimes(h));
-        Assert.Equal(S(3), h.Returned(c.CallId)!.At);
+        // model(1) with a 1 s base = 3 s: the firing at 2.048 s (512 jiffies) retransmits, the next one,
+        // 512 + 250 = 762 → 768 on the level-1 wheel (3.072 s), is past it.
+        Assert.Equal([0, 1.024, 2.048], SynTimes(h));
+        Assert.Equal(Ms(3072), h.Returned(c.CallId)!.At);
     }
 
     [Fact]
@@ -53,7 +57,8 @@ public class KernelDetailTests
         h.Deliver(h.Client, new Segment(sk.Tuple.Reversed, TcpFlags.Ack, 5000, sk.Iss + 77, 502, 0, TcpOptions.None));
         Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
         h.At(Ms(200));
-        Assert.Equal([0, 0.108], SynTimes(h));
+        // TCP_TIMEOUT_MIN (2 jiffies) from jiffy 25: expires 27, and level 0 runs it one jiffy later, 28 (112 ms).
+        Assert.Equal([0, 0.112], SynTimes(h));
     }
 
     [Fact]
@@ -67,10 +72,11 @@ public class KernelDetailTests
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(2));
         var probe = h.Sent("client").Single(x => x.Reason == "tcp_send_loss_probe");
-        // PTO = 2·srtt + TCP_TIMEOUT_MIN_US = 42 ms → 11 jiffies.
-        Assert.Equal(Ms(144), probe.At);
+        // PTO = 2·srtt + TCP_TIMEOUT_MIN_US = 42 ms → 11 jiffies: expires 25 + 11 = 36, run at 37 (148 ms).
+        Assert.Equal(Ms(148), probe.At);
         var firstRto = h.Sent("client").First(x => x.Reason == "tcp_retransmit_timer");
-        Assert.Equal(probe.At + SimService.Domain.Time.SimDuration.FromMilliseconds(220), firstRto.At);
+        // RTO 220 ms = 55 jiffies from the probe's jiffy 37: expires 92, run at 93 (372 ms).
+        Assert.Equal(probe.At + SimService.Domain.Time.SimDuration.FromMilliseconds(224), firstRto.At);
     }
 
     [Fact]

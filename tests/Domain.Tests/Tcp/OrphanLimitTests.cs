@@ -106,7 +106,8 @@ public class OrphanLsndtimeTests
         var sent = h.Sent("client").Where(x => x.At >= S(300)).ToList();
         // The FIN, its loss probe (TLP, not fatal), then the first RTO kills the orphan.
         Assert.Equal(["F.", "F.", "R."], sent.Select(x => x.Flags.ToLetters()));
-        Assert.Equal([S(300), Ms(300_220), Ms(300_440)], sent.Select(x => x.At));
+        // Jiffy 75000 + 55 = 75055 → 75056 (level 0: one jiffy after expiry); 75056 + 55 → 75112.
+        Assert.Equal([S(300), Ms(300_224), Ms(300_448)], sent.Select(x => x.At));
         Assert.Equal("tcp_out_of_resources", sent[2].Reason);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
         Assert.True(c.Destroyed);
@@ -120,7 +121,8 @@ public class OrphanLsndtimeTests
         var sent = h.Sent("client").Where(x => x.At >= S(300)).ToList();
         // lsndtime = 299 s (the data): not idle for 2·TCP_RTO_MAX, so 1 orphan << 0 is within the limit.
         Assert.Equal(["F.", "F.", "F.", "F."], sent.Select(x => x.Flags.ToLetters()));
-        Assert.Equal([S(300), Ms(300_220), Ms(300_440), Ms(300_880)], sent.Select(x => x.At));
+        // As above, then 440 ms (110 jiffies, level 1): 75112 + 110 = 75222 → the next multiple of 8, 75224.
+        Assert.Equal([S(300), Ms(300_224), Ms(300_448), Ms(300_896)], sent.Select(x => x.At));
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
         Assert.False(c.Destroyed);
     }

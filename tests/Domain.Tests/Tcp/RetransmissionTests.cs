@@ -10,7 +10,14 @@ namespace SimService.Domain.Tests.Tcp;
 /// <summary>
 /// Reference §3.2, §9 and §14 scenarios 9, 10, 30. With a 10 ms link the first RTT sample is
 /// 20 ms, so RTO = srtt + max(2·srtt, 200 ms) = 220 ms (55 jiffies): the loss probe fires one RTO
-/// after the FIN, the first RTO retransmission one RTO later, then the RTO doubles.
+/// after the FIN, the first RTO retransmission one RTO later, then the RTO doubles. Each timer fires
+/// when the timer wheel runs it (calc_wheel_index()): 55 jiffies is level 0, one jiffy after expiry
+/// (FIN at jiffy 25: 25+55 = 80 → 81 = 324 ms; 81+55 = 136 → 137 = 548 ms); 440 ms and 880 ms are
+/// level 1, the next multiple of 8 jiffies after expiry (137+110 = 247 → 248 = 992 ms; 248+220 = 468 →
+/// 472 = 1888 ms; 472+440 = 912 → 920 = 3680 ms); 1.76 s … 14.08 s level 2 (64 jiffies; buckets at
+/// jiffies ≡ 56 mod 64, since INITIAL_JIFFIES ≡ 8 mod 64: 920+440·… → 7392, 14560, 28896, 58336 ms),
+/// 28.16 s … 120 s level 3 (512 jiffies, at jiffies ≡ 248 mod 512: 115680, 230368, 351200 ms, then
+/// 120.832 s apart — the reference's measured "120 s RTO fired after 120.8 s").
 /// </summary>
 public class RetransmissionTests
 {
@@ -32,10 +39,12 @@ public class RetransmissionTests
         Assert.Equal(220, c.Rto.TotalMilliseconds);
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(200));
-        Assert.Equal([100, 320, 540, 980, 1860, 3620, 7140, 14180, 28260, 56420], FinTimesMs(h));
+        Assert.Equal([100, 324, 548, 992, 1888, 3680, 7392, 14560, 28896, 58336], FinTimesMs(h));
         var death = h.States(c.Id).Last();
         Assert.Equal(TcpState.Close, death.To);
-        Assert.Equal(Ms(112740), death.At);
+        // 58336 ms (jiffy 14584) + 56.32 s (14080) = 28664, level 3 → 28920 (≡ 248 mod 512) = 115.68 s:
+        // 115.68 − 0.548 = 115.132 s ≥ model(8) = 511 · 200 ms = 102.2 s, so this firing kills.
+        Assert.Equal(Ms(115680), death.At);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
         Assert.Equal(9, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
@@ -50,10 +59,10 @@ public class RetransmissionTests
         h.Sim.SetSysctl("client", "net.ipv4.tcp_orphan_retries", "3");
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(60));
-        // model(3) = 3.0 s from the first RTO retransmission at 540 ms. At 3620 ms 3.08 s have passed
-        // (r·(2^4 − 2) ≥ T, §3.2's exact boundary), so that firing kills instead of retransmitting.
-        Assert.Equal([100, 320, 540, 980, 1860], FinTimesMs(h));
-        Assert.Equal(Ms(3620), h.States(c.Id).Last().At);
+        // model(3) = 3.0 s from the first RTO retransmission at 548 ms. At 1888 ms 1.34 s have passed; the
+        // next firing, at 3680 ms (jiffy 472 + 440 = 912 → 920), is 3.132 s after it, so it kills instead of retransmitting.
+        Assert.Equal([100, 324, 548, 992, 1888], FinTimesMs(h));
+        Assert.Equal(Ms(3680), h.States(c.Id).Last().At);
     }
 
     [Fact]
@@ -65,15 +74,18 @@ public class RetransmissionTests
         h.At(S(1200));
         var fins = FinTimesMs(h);
         Assert.Equal(1 + 1 + 15, fins.Length);
-        // Nine doublings (RTO 0.44 … 112.64 s), then capped at 120 s.
-        Assert.Equal(112740, fins[10]);
-        Assert.Equal(225380, fins[11]);
-        Assert.Equal(345380, fins[12]);
-        Assert.Equal(825380, fins[^1]);
-        // model(15) = 924.6 s after the first RTO retransmission (540 ms): the firing at 945.38 s expires.
+        // Nine doublings (RTO 0.44 … 112.64 s), then capped at 120 s; level 3 of the wheel from 28.16 s on
+        // (buckets at jiffies ≡ 248 mod 512): 57080 + 28160 = … see the class comment; 30000 jiffies from a
+        // bucket boundary land 59 · 512 = 30208 jiffies (120.832 s) later.
+        Assert.Equal(115680, fins[10]);
+        Assert.Equal(230368, fins[11]);
+        Assert.Equal(351200, fins[12]);
+        Assert.Equal(351200 + 4 * 120832, fins[^1]);
+        // model(15) = 924.6 s after the first RTO retransmission (548 ms): at 834.528 s 833.98 s have passed;
+        // the firing at 955.36 s (954.812 s) expires.
         var returned = h.Returned(recv.CallId)!;
         Assert.Equal("ETIMEDOUT", returned.Errno);
-        Assert.Equal(Ms(945380), returned.At);
+        Assert.Equal(Ms(955360), returned.At);
         Assert.Equal(16, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }
@@ -88,10 +100,12 @@ public class RetransmissionTests
         var recv = h.Call("client", SocketCallKind.Recv, c.Id);
         h.At(S(10));
         var data = h.Sent("client").Where(x => x.Len == 4).Select(x => x.At.Ns / 1e6).ToArray();
-        Assert.Equal([100, 320, 540, 980, 1860], data);
+        Assert.Equal([100, 324, 548, 992, 1888], data);
+        // tcp_clamp_rto_to_user_timeout() at 1888 ms: 3000 − (1888 − 548) = 1660 ms (415 jiffies) instead of
+        // 1.76 s: expires 472 + 415 = 887, level 1 → 888 = 3552 ms, 3004 ms after the first retransmission.
         var returned = h.Returned(recv.CallId)!;
         Assert.Equal("ETIMEDOUT", returned.Errno);
-        Assert.Equal(Ms(3540), returned.At);
+        Assert.Equal(Ms(3552), returned.At);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }
 }

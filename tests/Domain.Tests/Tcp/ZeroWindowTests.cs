@@ -34,22 +34,28 @@ public class ZeroWindowTests
         h.At(S(1000));
         var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At).ToList();
         Assert.True(probes.Count >= 8, h.Trace());
-        // Each gap doubles (base·2^backoff, capped at rto_max). tcp_ack_probe() re-arms the timer when the
+        // Each interval doubles (base·2^backoff, capped at rto_max). tcp_ack_probe() re-arms the timer when the
         // peer's zero-window ACK arrives, one RTT (20 ms) after the probe; an answer suppressed by the
-        // peer's out-of-window rate limit (tcp_oow_rate_limited, 500 ms) leaves the timer as it was.
+        // peer's out-of-window rate limit (tcp_oow_rate_limited, 500 ms) leaves the timer as it was. The
+        // timer wheel then runs it 1 jiffy to one granule of its level late (calc_wheel_index()), so a gap
+        // is 0 or 20 ms + the interval + that lateness, and gap − 2·previous gap lies within
+        // [−40 ms − 2·granule(previous), 20 ms + granule(gap)].
         for (int i = 2; i < probes.Count; i++)
         {
             double gap = (probes[i] - probes[i - 1]).TotalMilliseconds;
             double prev = (probes[i - 1] - probes[i - 2]).TotalMilliseconds;
-            double expected = Math.Min(prev * 2, 120_000);
-            Assert.True(Math.Abs(gap - expected) <= 48 || Math.Abs(gap - Math.Min((prev - 20) * 2 + 20, 120_020)) <= 8,
-                $"probe gaps {prev} then {gap}");
+            Assert.InRange(gap - 2 * prev, -40 - 2 * WheelGranuleMs(prev), 20 + WheelGranuleMs(gap));
         }
-        // The orphan dies at the first firing whose backed-off interval reaches rto_max (not "alive").
+        // Intervals of 16.128 s (LVL_START(3) = 4032 jiffies) and more are on level 3, whose buckets run on
+        // jiffies that are multiples of 512: INITIAL_JIFFIES ≡ 264 (mod 512), so jiffy ≡ 248 of the simulation.
+        foreach (var (probe, gap) in probes.Skip(1).Zip(probes.Zip(probes.Skip(1), (a, b) => (b - a).TotalMilliseconds)))
+            if (gap > 16_128 + 20) Assert.Equal(248, probe.Ns / 4_000_000 % 512);
+        // The orphan dies at the first firing whose backed-off interval reaches rto_max (not "alive"):
+        // 30000 jiffies (+ 5 when re-armed by the ACK) from a level-3 bucket run 59 buckets later, 120.832 s.
         var death = h.States(c.Id).Last();
         Assert.Equal(TcpState.Close, death.To);
         var lastGap = (death.At - probes[^1]).TotalMilliseconds;
-        Assert.InRange(lastGap, 120_000, 120_028);
+        Assert.Equal(120_832, lastGap);
         Assert.Equal(probes.Count, h.Client.Mib[MibCounter.TcpExtTCPWinProbe]);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
@@ -65,7 +71,9 @@ public class ZeroWindowTests
         h.At(S(6));
         var returned = h.Returned(close.CallId)!;
         Assert.Equal(0, returned.Result);
-        Assert.Equal(SimService.Domain.Time.SimDuration.FromSeconds(3), returned.Blocked);
+        // sk_stream_wait_close()'s schedule_timeout() timer: jiffy 500 + 750 = 1250, level 2 (504 ≤ 750 < 4032),
+        // whose buckets fall on jiffies ≡ 56 (mod 64) of the simulation (INITIAL_JIFFIES ≡ 8): 1272 = 5.088 s.
+        Assert.Equal(SimService.Domain.Time.SimDuration.FromMilliseconds(3088), returned.Blocked);
         Assert.Equal(TcpState.FinWait1, c.State);
         Assert.True(c.IsOrphan);
         long read = 0;
@@ -95,5 +103,13 @@ public class ZeroWindowTests
         Assert.Equal(0, returned.Result);
         Assert.True(returned.Blocked < SimService.Domain.Time.SimDuration.FromSeconds(2), returned.Blocked.ToString());
         Assert.Equal(TcpState.FinWait2, h.StateOf(c));
+    }
+
+    /// <summary>The granule of the timer-wheel level an interval of <paramref name="ms"/> goes to at HZ=250 (LVL_START(n) = 63·8^(n−1) jiffies).</summary>
+    static double WheelGranuleMs(double ms)
+    {
+        double jiffies = ms / 4, granule = 4;
+        for (double start = 63; jiffies >= start; start *= 8) granule *= 8;
+        return granule;
     }
 }

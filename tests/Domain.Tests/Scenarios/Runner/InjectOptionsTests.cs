@@ -160,7 +160,8 @@ public class InjectOptionsTests
     {
         // tcp_rcv_synsent_state_process(): a TSecr outside [the first SYN's TSval, now] is PAWS-rejected
         // (PAWSActive) and answered with a RST at the SYN-ACK's ack (reset_and_undo → tcp_v4_send_reset());
-        // the connection stays in SYN-SENT and its SYN is retransmitted at 1 s.
+        // the connection stays in SYN-SENT and its SYN is retransmitted when the timer wheel runs the 1 s
+        // RTO: 250 jiffies is level 1, the next multiple of 8 jiffies after expiry, 256 (1.024 s).
         var json = ClientAndPeer("""
             { "at": "10ms", "inject": { "from": "peer:80", "to": "client:40000", "flags": "S.", "seq": 7000, "ack": 1,
                                         "options": { "mss": 1460, "ts": { "val": 1, "ecr": 4294967295 } } } },
@@ -171,7 +172,7 @@ public class InjectOptionsTests
                 { "from": "client", "flags": "S", "at": "0ms" },
                 { "from": "peer", "flags": "S.", "at": "10ms" },
                 { "from": "client", "flags": "R", "seq": 1, "at": "20ms", "options": { "ts": false } },
-                { "from": "client", "flags": "S", "seq": 0, "at": "1s" } ],
+                { "from": "client", "flags": "S", "seq": 0, "at": "1024ms" } ],
               "noPackets": [ { "from": "client", "flags": "." } ] }
             """);
 
@@ -214,8 +215,9 @@ public class InjectOptionsTests
     {
         // The example scenario: with SACKed data outstanding the socket is in TCP_CA_Disorder, so the
         // segment the SACK's window update lets out schedules no loss probe (tcp_schedule_loss_probe()
-        // only in Open/CWR) and the RACK reorder timer fires at 50 ms + RTT 30 ms + min_rtt/4 = 87.5 ms,
-        // 88 ms on the 4 ms jiffy clock, resending the hole (tcp_rack_reo_timeout()).
+        // only in Open/CWR) and the RACK reorder timer is armed at 50 ms (jiffy 12) for 87.5 − 50 = 37.5 ms
+        // (usecs_to_jiffies: 10 jiffies), expires at jiffy 22 and, on level 0 of the timer wheel, runs one
+        // jiffy later: 92 ms, resending the hole (tcp_rack_reo_timeout()).
         var json = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"));
 
         var result = RunnerAssert.Run(json);
@@ -223,6 +225,6 @@ public class InjectOptionsTests
         RunnerAssert.Passed(result);
         var resent = Sent(result, "server").Where(e => e.Reason != "tcp_sendmsg" && e.Len > 0).Select(e => (e.At, e.Reason)).ToList();
         Assert.Equal((new SimTime(80_000_000), "tcp_data_snd_check"), resent[0]);
-        Assert.Equal(new SimTime(88_000_000), resent[1].At);
+        Assert.Equal(new SimTime(92_000_000), resent[1].At);
     }
 }
