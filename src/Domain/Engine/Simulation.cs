@@ -291,6 +291,7 @@ public sealed partial class Simulation
         while (keepGoing() && _queue.Count > 0)
         {
             if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            Interruption.ThrowIfCancellationRequested(); // a workload too stops at the caller's wall-time limit
             Step();
             processed++;
         }

@@ -35,6 +35,8 @@ public sealed record PacketdrillOptions
     public int TcpTsTickUsecs { get; init; }
     /// <summary>The most engine events the run may process.</summary>
     public long EventBudget { get; init; } = 50_000_000;
+    /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>): the caller's wall-time limit.</summary>
+    public CancellationToken Interruption { get; init; }
 
     /// <summary>The option names this reader understands (command line or script header).</summary>
     public static readonly ImmutableArray<string> Known =

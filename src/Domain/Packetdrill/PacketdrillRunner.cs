@@ -47,7 +47,7 @@ public sealed partial class PacketdrillRunner
         _script = script;
         _options = options;
         _tolerance = SimDuration.FromMicroseconds(options.ToleranceUsecs);
-        _sim = new Simulation(options.Profile, options.Seed) { JournalLevel = JournalLevel.Full };
+        _sim = new Simulation(options.Profile, options.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
     }
 
     /// <summary>Reads and runs a script: the domain entry point the API and the CLI call.</summary>

@@ -48,6 +48,17 @@ public static class TcpConstants
     public const int InitCwnd = 10;
     /// <summary>MAX_TCP_WINDOW: the largest unscaled window.</summary>
     public const int MaxTcpWindow = 65535;
+    /// <summary>
+    /// MAX_TCP_HEADER on the reference x86_64 kernel: L1_CACHE_ALIGN(128 + MAX_HEADER) = 320 bytes
+    /// (include/net/tcp.h), the headroom tcp_sndbuf_expand() charges per segment.
+    /// </summary>
+    public const int MaxTcpHeader = 320;
+    /// <summary>SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86_64: 320 bytes.</summary>
+    public const int SkbSharedInfoSize = 320;
+    /// <summary>SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64: 232 bytes aligned to 256.</summary>
+    public const int SkBuffSize = 256;
+    /// <summary>sysctl_tcp_reordering's default (TCP_FASTRETRANS_THRESH): tp->reordering of a new socket.</summary>
+    public const int DefaultReordering = 3;
     /// <summary>SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF (sock.h): 2 × (2048 + skb overhead).</summary>
     public const int SockMinSndBuf = 4608;
     public const int SockMinRcvBuf = 2304;

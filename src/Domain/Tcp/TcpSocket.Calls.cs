@@ -426,7 +426,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_KEEPINTVL => KeepaliveIntvlSec,
         SocketOption.TCP_KEEPCNT => KeepaliveProbes,
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
-        SocketOption.SO_SNDBUF => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[1],
+        SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,
     };
@@ -450,6 +450,42 @@ public sealed partial class TcpSocket
         UserTimeoutMs = listener.UserTimeoutMs;
         _sndBufSet = listener._sndBufSet;
         _rcvBufSet = listener._rcvBufSet;
+        _sndBuf = listener._sndBuf;
+    }
+
+    /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>
+    long SkSndbuf => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
+
+    /// <summary>
+    /// Models tcp_init_buffer_space() — net/ipv4/tcp_input.c, from tcp_init_transfer() when the
+    /// connection becomes ESTABLISHED: without SOCK_SNDBUF_LOCK, tcp_sndbuf_expand().
+    /// </summary>
+    /// <remarks>
+    /// tcp_init_transfer() has just set snd_cwnd = tcp_init_cwnd() = TCP_INIT_CWND (1 after more than one
+    /// SYN retransmission, which max() lifts to 10 here), so that is the cwnd expanded for. (The engine's
+    /// own cwnd has by then counted the SYN's ACK as slow-start growth — 11, not the kernel's 10; see
+    /// docs/kernel-behaviour.md.)
+    /// </remarks>
+    void InitBufferSpace()
+    {
+        if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
+    }
+
+    /// <summary>
+    /// Models tcp_sndbuf_expand() — net/ipv4/tcp_input.c: room for two congestion windows (cubic has no
+    /// sndbuf_expand hook: the factor 2 of "Fast Recovery") of at least TCP_INIT_CWND and
+    /// tp->reordering + 1 segments, each charged as a non-GSO skb: the MSS (max of mss_clamp and
+    /// mss_cache) plus MAX_TCP_HEADER and the shared info, rounded up to a power of two (kmalloc),
+    /// plus the sk_buff. sk_sndbuf only grows, up to tcp_wmem[2]. With a 1460-byte MSS:
+    /// 2 × 10 × (4096 + 256) = 87040.
+    /// </summary>
+    void SndbufExpand(int cwnd)
+    {
+        int perMss = Math.Max(_mssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
+        perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
+        int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), TcpConstants.DefaultReordering + 1);
+        long sndmem = 2L * nrSegs * perMss;
+        if (_sndBuf < sndmem) _sndBuf = Math.Min(sndmem, Host.Sysctls.TcpWmem[2]);
     }
 
     /// <summary>secure_tcp_seq(): keyed hash of the 4-tuple plus the clock in 64 ns units.</summary>

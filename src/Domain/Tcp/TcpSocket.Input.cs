@@ -73,6 +73,7 @@ public sealed partial class TcpSocket
             _sndWl1 = seg.Seq;
             if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
             TransitionTo(TcpState.Established, "tcp_finish_connect");
+            InitBufferSpace();
             _lastRecv = _lastAckRecv = _sim.Now;
             _lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
@@ -141,6 +142,7 @@ public sealed partial class TcpSocket
         _retransStamp = null;
         if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback;
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
+        InitBufferSpace();
         _sndWnd = (uint)seg.Window << _sndWscale;
         _maxWindow = Math.Max(_maxWindow, _sndWnd);
         _sndWl1 = seg.Seq;
@@ -177,6 +179,7 @@ public sealed partial class TcpSocket
             _rcvWscale = 0;
         }
         int mssClamp = peer.Mss > 0 ? peer.Mss : TcpConstants.MssDefault;
+        _mssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
         if (_tsOk)
         {
@@ -799,6 +802,7 @@ public sealed partial class TcpSocket
         if (req.RttSampleUs is { } rtt) child.RttEstimator(rtt);
         else child._rto = TcpConstants.TimeoutFallback;
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
+        child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));

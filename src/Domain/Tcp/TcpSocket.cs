@@ -32,6 +32,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         _lingerTimer = new SimTimer(this, 3);
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
+        _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
     }
 
     public Host Host { get; }
@@ -117,6 +118,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     bool _writeSeqKept;
     int _mss = TcpConstants.EthernetMss;
     int _cwnd = TcpConstants.InitCwnd;
+    /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
+    long _sndBuf;
+    /// <summary>tp->rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option).</summary>
+    int _mssClamp = TcpConstants.MssDefault;
     int _ssthresh = int.MaxValue;
     /// <summary>The retransmission queue: what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = [];

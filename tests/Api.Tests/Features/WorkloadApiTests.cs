@@ -1,3 +1,9 @@
+using SimService.Api.Infrastructure.Hardening;
+using SimService.Api.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Http.Timeouts;
+using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json;
 using SimService.Api.Tests.Infrastructure;
@@ -73,5 +79,43 @@ public sealed class WorkloadApiTests
         Assert.Equal(version, await sim.VersionAsync());
         var bad = await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 10, count = 5, closeFirst = "Server", closeStyle = "Kill" });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task WorkloadEndpoint_HasItsOwnWallTimeLimit_LargerThanOtherRequests()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        _ = factory.CreateClient();
+        var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints;
+
+        var workload = endpoints.Single(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "RunWorkload");
+        var advance = endpoints.Single(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "Advance");
+
+        Assert.Equal(HardeningSetup.WorkloadPolicy, workload.Metadata.GetMetadata<RequestTimeoutAttribute>()?.PolicyName);
+        Assert.Null(advance.Metadata.GetMetadata<RequestTimeoutAttribute>()); // the default policy: Limits:RequestSeconds
+        Assert.True(HardeningSetup.DefaultWorkloadSeconds > HardeningSetup.DefaultRequestSeconds);
+    }
+
+    /// <summary>A million connections cannot finish in one second (that would be five times W1's target), so the limit ends the request: 422 work-limit, nothing applied.</summary>
+    [Fact]
+    public async Task Workload_LongerThanLimitsWorkloadSeconds_422WorkLimitAndNothingApplied()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:WorkloadSeconds"] = "1" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "long workload", clientSysctls: new Dictionary<string, string>
+        {
+            ["net.ipv4.tcp_tw_reuse"] = "1",
+            ["net.ipv4.ip_local_port_range"] = "1024 65535",
+        });
+        var version = await sim.VersionAsync();
+
+        var response = await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 5000, count = 1_000_000, level = "Counters" });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Contains("1 s limit", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(version, await sim.VersionAsync());
     }
 }

@@ -41,6 +41,16 @@ public class PacketdrillRunnerTests
     }
 
     [Fact]
+    public void AnyScript_InterruptedByItsCaller_StopsBetweenEventsWithOperationCanceled()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => Run(Handshake, new PacketdrillOptions { Interruption = cancelled.Token }));
+        Assert.True(Run(Handshake, new PacketdrillOptions { Interruption = CancellationToken.None }).Passed);
+    }
+
+    [Fact]
     public void LateFin_WiderToleranceOption_Passes()
     {
         var script = Handshake + "   +0 close(3) = 0\n  +.1 > F. 1:1(0) ack 1\n";

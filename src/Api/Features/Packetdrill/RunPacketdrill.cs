@@ -40,7 +40,11 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
 {
     public async ValueTask<Outcome<PacketdrillRunResponse>> Handle(RunPacketdrill command, CancellationToken cancellationToken)
     {
-        var result = PacketdrillRunner.Run(command.Script, command.Options with { Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name });
+        // The request's wall-time limit (and its client leaving) stops the run between events, as for every command.
+        var result = PacketdrillRunner.Run(command.Script, command.Options with
+        {
+            Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = cancellationToken,
+        });
         if (result.Simulation is not { } engine)
             return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
 
@@ -58,12 +62,13 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         db.Simulations.Add(run);
         // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
         // engine is the one kept, so a rebuild after a restart lands on the same state.
-        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed), 0);
+        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0);
         foreach (var c in result.Commands) batch.Apply(c);
         run.Version = batch.Version;
         db.Commands.AddRange(batch.Commands);
         db.Events.AddRange(batch.Events);
         engine = batch.Engine;
+        engine.Interruption = default;
         await db.SaveChangesAsync(cancellationToken);
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version);
 

@@ -13,6 +13,15 @@ public static class HardeningSetup
     /// <summary>How long one request may take, waiting included (configuration <c>Limits:RequestSeconds</c>, default 10).</summary>
     public const int DefaultRequestSeconds = 10;
 
+    /// <summary>
+    /// How long one workload request may take (configuration <c>Limits:WorkloadSeconds</c>, default 300): a
+    /// workload is many connections in one command by design, so it has its own, larger bound.
+    /// </summary>
+    public const int DefaultWorkloadSeconds = 300;
+
+    /// <summary>The request-timeout policy name of the workload endpoint.</summary>
+    public const string WorkloadPolicy = "workload";
+
     public static WebApplicationBuilder AddApiHardening(this WebApplicationBuilder builder)
     {
         var maxBody = builder.Configuration.GetValue("Limits:MaxRequestBodyBytes", DefaultMaxRequestBodyBytes);
@@ -27,16 +36,23 @@ public static class HardeningSetup
         // checks it between events, the command is not acknowledged, and the engine is rebuilt from the log.
         builder.Services.AddWebHygiene(builder.Configuration);
         var seconds = builder.Configuration.GetValue("Limits:RequestSeconds", DefaultRequestSeconds);
-        builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new RequestTimeoutPolicy
+        var workloadSeconds = builder.Configuration.GetValue("Limits:WorkloadSeconds", DefaultWorkloadSeconds);
+        builder.Services.AddRequestTimeouts(options =>
         {
-            Timeout = TimeSpan.FromSeconds(seconds),
-            TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
-            WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit("$",
-                $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. "
-                + "Use a smaller event budget or advance in smaller steps.", null).ExecuteAsync(context); },
+            options.DefaultPolicy = WallTimeLimit(seconds, "Use a smaller event budget or advance in smaller steps.");
+            options.AddPolicy(WorkloadPolicy, WallTimeLimit(workloadSeconds, "Use fewer connections or a smaller event budget."));
         });
         return builder;
     }
+
+    static RequestTimeoutPolicy WallTimeLimit(int seconds, string advice) => new()
+    {
+        Timeout = TimeSpan.FromSeconds(seconds),
+        TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
+        WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit("$",
+            $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. " + advice,
+            null).ExecuteAsync(context); },
+    };
 
     public static WebApplication UseApiHardening(this WebApplication app)
     {
