@@ -11,25 +11,32 @@ public static class PersistenceServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="SimDbContext"/> for the provider named by <c>Persistence:Provider</c>:
     /// <c>sqlite</c> (default; <c>ConnectionStrings:Sqlite</c>, else a file under <c>data/</c>) or
-    /// <c>postgres</c> (<c>ConnectionStrings:Postgres</c>, required).
+    /// <c>postgres</c> (<c>ConnectionStrings:Postgres</c>, required). SQLite's <c>PRAGMA synchronous</c> is
+    /// <c>Persistence:SqliteSynchronous</c> (NORMAL, the default, or FULL; see <see cref="SqliteSynchronous"/>).
+    /// The <see cref="CommandLogWriter"/> (group commit of the command log) is registered too.
     /// </summary>
     public static IServiceCollection AddPersistence(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddSingleton<CommandLogWriter>();
         var provider = configuration["Persistence:Provider"] ?? "sqlite";
         services.AddScoped<TenantScope>();
         return provider.ToLowerInvariant() switch
         {
             "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>
                 SqliteSimDbContext.Configure(QuietOnKeyRaces(options),
-                    configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString)),
+                    configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString,
+                    configuration["Persistence:SqliteSynchronous"] ?? SqliteSynchronous.Normal), optionsLifetime: OptionsOnce),
             "postgres" => services.AddDbContext<SimDbContext, PostgresSimDbContext>(options =>
                 PostgresSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException(
-                        "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set."))),
+                        "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set.")), optionsLifetime: OptionsOnce),
             _ => throw new InvalidOperationException(
                 $"Persistence:Provider '{provider}' is not supported; use 'sqlite' or 'postgres'."),
         };
     }
+
+    /// <summary>A context per request (scope), its options built once for the process, not again for every request.</summary>
+    private const ServiceLifetime OptionsOnce = ServiceLifetime.Singleton;
 
     /// <summary>
     /// A failed save is logged by EF Core at error level before the caller sees the exception. Two API processes

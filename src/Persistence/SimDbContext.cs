@@ -1,6 +1,4 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using SimService.Persistence.Entities;
 
 namespace SimService.Persistence;
@@ -26,18 +24,16 @@ public abstract class SimDbContext(DbContextOptions options, TenantScope tenant)
         Database.MigrateAsync(cancellationToken);
 
     /// <summary>
-    /// Whether a failed save lost a race with another writer of the same simulation: the (RunId, Seq) key of
-    /// the command log or journal was taken, the simulation's version moved on, or the simulation was deleted.
-    /// The caller reloads and retries; anything else is a real failure.
+    /// Inserts command-log and journal rows inside the current transaction (the group commit's). The default is
+    /// EF Core's change tracker; a provider may write them faster.
     /// </summary>
-    public static bool IsWriteConflict(DbUpdateException exception) => exception switch
+    public virtual Task AppendLogRowsAsync(IReadOnlyList<CommandRecord> commands, IReadOnlyList<EventRecord> events,
+        CancellationToken cancellationToken)
     {
-        DbUpdateConcurrencyException => true,
-        // SQLITE_CONSTRAINT: primary key or foreign key.
-        { InnerException: SqliteException { SqliteErrorCode: 19 } } => true,
-        { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation } } => true,
-        _ => false,
-    };
+        Commands.AddRange(commands);
+        Events.AddRange(events);
+        return SaveChangesAsync(cancellationToken);
+    }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using SimService.Benchmarks;
 
-// dotnet run -c Release --project tests/Benchmarks -- W1 | W2 | W6 | all [count]
+// dotnet run -c Release --project tests/Benchmarks -- W1 | W2 | W4 | W6 | all [count]
 // Each workload ends with one machine-readable line starting with its name. A first argument that is a
 // number runs the older churn loop: [connections] [full|states|counters].
 if (args.Length > 0 && char.IsDigit(args[0][0])) return Churn.Run(args);
@@ -16,11 +16,9 @@ if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "ALL"))
 }
 if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: true));
 if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
-if (all || which is "W3" or "W4" or "W5")
-{
-    foreach (var w in all ? new[] { "W3", "W4", "W5" } : [which])
-        Console.WriteLine($"{w} not_implemented=true");
-}
+if (all || which == "W3") Console.WriteLine(await Durable.W3(count ?? 100_000));
+if (all || which == "W4") Console.WriteLine(await Durable.W4(count ?? 20_000));
+if (all || which == "W5") Console.WriteLine(await Durable.W5(count ?? 100_000));
 if (all || which == "W6")
 {
     foreach (int n in count is { } c ? [(int)c] : new[] { 10_000, 30_000, 100_000 })

@@ -12,7 +12,8 @@ namespace SimService.Api.Infrastructure.Engines;
 /// the stored version: a miss or a restart rebuilds it by replaying the log once; commands that another API
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
-public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, ILogger<LiveSimulations> logger)
+public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, CommandLogWriter log,
+    ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -28,12 +29,13 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     }
 
     /// <summary>
-    /// Applies commands and saves them with the journal events they produced, in one transaction (one
-    /// <c>SaveChangesAsync</c>). <paramref name="expectedVersion"/> (If-Match) must equal the stored version.
-    /// A failure leaves nothing persisted; an engine that a failed batch had changed is dropped, so the next
-    /// request rebuilds it from the log. Losing a race for the next (simulation, sequence) key to another
-    /// process means this engine was stale: it is dropped, rebuilt from the log and the batch runs once more;
-    /// a second loss is a 409.
+    /// Applies commands and saves them with the journal events they produced, in one transaction: the
+    /// <see cref="CommandLogWriter"/>'s, shared with the commands other requests append meanwhile (group commit);
+    /// the outcome is returned only after that transaction committed. <paramref name="expectedVersion"/> (If-Match)
+    /// must equal the stored version. A failure leaves nothing persisted; an engine that a failed batch had
+    /// changed is dropped, so the next request rebuilds it from the log. Finding the stored version moved on at
+    /// commit (another process appended first) means this engine was stale: it is dropped, rebuilt from the log
+    /// and the batch runs once more; a second loss is a 409.
     /// </summary>
     public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
         CancellationToken cancellationToken)
@@ -42,8 +44,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         for (int attempt = 0; attempt < 2; attempt++)
         {
             using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
-            db.ChangeTracker.Clear();
-            var run = await db.Simulations.SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+            var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
             if (run is null) return new SimulationNotFound(simulationId);
             if (expectedVersion is { } expected && expected != run.Version) return new VersionMismatch(simulationId, run.Version);
 
@@ -67,18 +68,16 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     else lease.Keep(engine, run.Version);
                     return outcome;
                 }
-                db.Commands.AddRange(batch.Commands);
-                db.Events.AddRange(batch.Events);
-                run.Version = batch.Version;
-                // The limit covers the save too: cancelled before its commit, the transaction is rolled back and the
-                // command is not acknowledged (the engine is dropped below and rebuilt from the log).
-                await db.SaveChangesAsync(cancellationToken);
-                ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
-                lease.Keep(engine, batch.Version);
-                return outcome;
-            }
-            catch (DbUpdateException exception) when (SimDbContext.IsWriteConflict(exception))
-            {
+                // The limit covers the commit too: a request that has gone before its transaction committed (and was
+                // alone in it) has nothing written, is not acknowledged, and its engine is dropped below.
+                var appended = await log.AppendAsync(new LogAppend(run.Id, run.Version, batch.Version, batch.Commands, batch.Events),
+                    cancellationToken);
+                if (appended == AppendResult.Committed)
+                {
+                    ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
+                    lease.Keep(engine, batch.Version);
+                    return outcome;
+                }
                 lease.Drop();
                 LogWriteConflict(simulationId, run.Version, attempt + 1);
             }

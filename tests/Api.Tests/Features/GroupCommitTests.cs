@@ -1,0 +1,181 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Commands;
+using SimService.Domain.Time;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Group commit (<see cref="CommandLogWriter"/>): commands of many simulations that arrive while a transaction is
+/// being written share the next one; each is acknowledged only after that commits; a stale append is refused
+/// alone, as a value, without failing the others or logging an error.
+/// </summary>
+public sealed class GroupCommitTests
+{
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task CommitInProgress_CommandsToEightSimulations_AreWrittenTogetherInTheNextTransaction(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var hold = new HeldTransaction();
+        await using var api = new SimServiceFactory(database, services => hold.Race.Install(services, provider));
+        var client = api.CreateClient();
+        var sims = new List<SimulationDriver>();
+        for (int i = 0; i < 9; i++) sims.Add(await SimulationDriver.TwoHostsAsync(client, $"group {i}"));
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+        long before = writer.Transactions;
+
+        hold.Race.Arm();
+        var first = sims[0].PostAsync("advance", new { byNs = 1_000_000 });
+        await hold.Started.Task;
+        var rest = sims.Skip(1).Select(s => s.PostAsync("advance", new { byNs = 1_000_000 })).ToList();
+        while (writer.Queued < rest.Count) await Task.Yield();
+        Assert.False(first.IsCompleted); // not acknowledged before its commit
+        hold.Release.SetResult();
+        var responses = await Task.WhenAll([first, .. rest]);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(2, writer.Transactions - before);
+        foreach (var sim in sims)
+        {
+            Assert.Equal(4, await sim.VersionAsync());
+            Assert.Equal(1_000_000, (await sim.ClockAsync()).NowNs);
+            Assert.True((await sim.ReplayAsync()).Identical);
+        }
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task OneGroup_StaleAppendBesideAFreshOne_StaleIsRefusedAloneAndNothingIsLoggedAsError(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var hold = new HeldTransaction();
+        var logs = new ErrorLog();
+        await using var api = new SimServiceFactory(database, services =>
+        {
+            hold.Race.Install(services, provider);
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
+        var client = api.CreateClient();
+        var stale = await SimulationDriver.TwoHostsAsync(client, "stale");
+        var fresh = await SimulationDriver.TwoHostsAsync(client, "fresh");
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+
+        hold.Race.Arm();
+        var opener = writer.AppendAsync(Advance(fresh.Id, from: 3));
+        await hold.Started.Task;
+        // Another process appended command 4 to "stale" already: this append still believes the version is 3...
+        var lost = writer.AppendAsync(Advance(stale.Id, from: 2));
+        var won = writer.AppendAsync(Advance(fresh.Id, from: 4));
+        while (writer.Queued < 2) await Task.Yield();
+        hold.Release.SetResult();
+
+        Assert.Equal(AppendResult.Committed, await opener);
+        Assert.Equal(AppendResult.VersionMoved, await lost);
+        Assert.Equal(AppendResult.Committed, await won);
+        await using var scope = api.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        Assert.Equal([1L, 2, 3], await db.Commands.Where(c => c.RunId == stale.Id).OrderBy(c => c.Seq).Select(c => c.Seq).ToListAsync());
+        Assert.Equal([1L, 2, 3, 4, 5], await db.Commands.Where(c => c.RunId == fresh.Id).OrderBy(c => c.Seq).Select(c => c.Seq).ToListAsync());
+        Assert.Equal(3, (await db.Simulations.SingleAsync(r => r.Id == stale.Id)).Version);
+        Assert.Empty(logs.Errors);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Queued_CallerGoneBeforeItsTransaction_IsCancelledAndNothingIsWritten(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var hold = new HeldTransaction();
+        await using var api = new SimServiceFactory(database, services => hold.Race.Install(services, provider));
+        var client = api.CreateClient();
+        var busy = await SimulationDriver.TwoHostsAsync(client, "busy");
+        var gone = await SimulationDriver.TwoHostsAsync(client, "gone");
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+
+        hold.Race.Arm();
+        var opener = writer.AppendAsync(Advance(busy.Id, from: 3));
+        await hold.Started.Task;
+        using var caller = new CancellationTokenSource();
+        var abandoned = writer.AppendAsync(Advance(gone.Id, from: 3), caller.Token);
+        while (writer.Queued < 1) await Task.Yield();
+        await caller.CancelAsync();
+        hold.Release.SetResult();
+
+        Assert.Equal(AppendResult.Committed, await opener);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(3, await gone.VersionAsync());
+        Assert.Equal(4, await busy.VersionAsync());
+    }
+
+    [Theory]
+    [InlineData(null, 1L)] // the default, NORMAL: durable across a crash of the process, not a power loss
+    [InlineData("FULL", 2L)]
+    public async Task SqliteConnection_SynchronousSetting_IsWalWithThatSynchronousLevel(string? setting, long level)
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var api = new SimServiceFactory(database, settings: setting is null
+            ? new Dictionary<string, string?>()
+            : new Dictionary<string, string?> { ["Persistence:SqliteSynchronous"] = setting });
+        api.CreateClient();
+        await using var scope = api.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        await db.Database.OpenConnectionAsync();
+        using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "PRAGMA synchronous";
+        Assert.Equal(level, (long)(await command.ExecuteScalarAsync())!);
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
+    }
+
+    private static LogAppend Advance(Guid id, long from)
+    {
+        var command = new AdvanceCommand(AdvanceMode.By, SimDuration.FromMilliseconds(1), 1_000);
+        var record = new CommandRecord
+        {
+            RunId = id, Seq = from + 1, AtNs = 0,
+            Type = CommandTypeMap.DiscriminatorOf(command), PayloadJson = CommandTypeMap.Payload(command),
+        };
+        return new LogAppend(id, from, from + 1, [record], []);
+    }
+
+    /// <summary>Holds the next transaction the host starts until <see cref="Release"/> is completed.</summary>
+    private sealed class HeldTransaction
+    {
+        public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly RaceBeforeNextWrite Race;
+
+        public HeldTransaction() => Race = new RaceBeforeNextWrite(async () =>
+        {
+            Started.SetResult();
+            await Release.Task;
+        });
+    }
+
+    /// <summary>Keeps what the host logs at error level or above.</summary>
+    private sealed class ErrorLog : ILoggerProvider, ILogger
+    {
+        private readonly List<string> _errors = [];
+
+        public IReadOnlyList<string> Errors { get { lock (_errors) return [.. _errors]; } }
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel)) lock (_errors) _errors.Add(formatter(state, exception));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

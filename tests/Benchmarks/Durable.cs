@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Persistence;
+using SimService.Persistence.Sqlite;
+
+namespace SimService.Benchmarks;
+
+/// <summary>W4: durable commands through the real API process on SQLite.</summary>
+static class Durable
+{
+    const int Clients = 16;
+    const int SimulationsPerClient = 4;
+
+    static string F(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
+    static string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// W4: 16 concurrent clients on loopback, each with its own 4 simulations (64 in all, each an established
+    /// connection), issue <paramref name="commands"/> durable commands in all, alternating send(100 bytes) on the
+    /// client socket and advance(1 ms), each client one request at a time. A command counts when its response
+    /// (after the commit) arrived. Then every simulation's version is checked against the commands acknowledged.
+    /// </summary>
+    public static async Task<string> W4(long commands)
+    {
+        var dir = Directory.CreateTempSubdirectory("simbench-w4-");
+        try
+        {
+            await using var server = await ApiServer.StartAsync(Path.Combine(dir.FullName, "w4.db"), Settings());
+            var sims = new (Guid Id, int Socket, long Version)[Clients * SimulationsPerClient];
+            using (var setup = server.Client())
+                for (int i = 0; i < sims.Length; i++) sims[i] = await EstablishedAsync(setup, i);
+
+            await RunClientsAsync(server, sims, Math.Max(Clients, commands / 10)); // warm-up: JIT, pools, caches
+            var m = new Measure();
+            double serverCpu0 = server.CpuSeconds;
+            var latencies = await RunClientsAsync(server, sims, commands);
+            double wall = m.WallSeconds, cpu = m.CpuSeconds, serverCpu = server.CpuSeconds - serverCpu0;
+
+            using var check = server.Client();
+            long lost = 0;
+            foreach (var (id, _, version) in sims)
+            {
+                var run = await check.GetFromJson($"/api/v1/simulations/{id}");
+                lost += version - run["version"]!.GetValue<long>();
+            }
+            Array.Sort(latencies);
+            return $"W4 clients={Clients} simulations={sims.Length} commands={latencies.Length} wall_s={F2(wall)} " +
+                $"cmds_per_s={F(latencies.Length / wall)} p50_ms={F2(Percentile(latencies, 0.50))} p99_ms={F2(Percentile(latencies, 0.99))} " +
+                $"server_cpu_us_per_cmd={F(serverCpu * 1e6 / latencies.Length)} client_cpu_s={F2(cpu)} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// W3: W1's churn (32 clients with tcp_tw_reuse=1 → 1 server, 5,000 new connections per virtual second, 1 KB
+    /// request and response, client closes first) for <paramref name="connections"/> connections at journal level
+    /// full, through the API onto SQLite. One request may add at most 20,000 journal events
+    /// (<c>CommandBatch.MaxJournalEvents</c>), so the workload is posted in chunks of <c>chunk</c> connections, one
+    /// after another on the same simulation (each on its own server port: a workload listens itself). Reports journal events persisted per second of wall time (the requests'
+    /// whole time: engine, serialization, commit) and bytes per event of the database file (WAL checkpointed).
+    /// </summary>
+    public static async Task<string> W3(long connections, int chunk = 250)
+    {
+        var dir = Directory.CreateTempSubdirectory("simbench-w3-");
+        try
+        {
+            var db = Path.Combine(dir.FullName, "w3.db");
+            await using var server = await ApiServer.StartAsync(db, Unlimited());
+            using var client = server.Client();
+            var id = await ApiServer.CreateSimulationAsync(client, "w3");
+            var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
+            var clients = new List<string>();
+            for (int i = 0; i < 32; i++)
+            {
+                clients.Add($"\"c{i}\"");
+                setup.Add($$$"""{"type":"add-host","name":"c{{{i}}}","address":"10.1.0.{{{i + 1}}}","sysctls":{"net.ipv4.tcp_tw_reuse":"1"}}""");
+                setup.Add($$"""{"type":"add-link","between":["c{{i}}","server"],"delayNs":1000000}""");
+            }
+            await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', setup) + "]}");
+            long events = 0, done = 0;
+            var m = new Measure();
+            while (done < connections)
+            {
+                long n = Math.Min(chunk, connections - done);
+                var body = $$"""
+                    {"clients":[{{string.Join(',', clients)}}],"server":"server","port":{{1000 + done / chunk}},"rate":5000,"count":{{n}},
+                     "requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Full"}
+                    """;
+                long t0 = Stopwatch.GetTimestamp();
+                var r = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/workloads", body);
+                events += r["journalEvents"]!.GetValue<int>();
+                if (Environment.GetEnvironmentVariable("SIMBENCH_VERBOSE") is not null)
+                    Console.Error.WriteLine($"chunk {done / chunk}: {r["journalEvents"]} events, {Stopwatch.GetElapsedTime(t0).TotalSeconds:F2} s, engine {r["wallMs"]} ms");
+                done += n;
+            }
+            double wall = m.WallSeconds;
+            await server.DisposeAsync(); // a graceful stop checkpoints the WAL into the database file
+            long bytes = new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0);
+            return $"W3 connections={connections} chunk={chunk} events={events} wall_s={F2(wall)} events_per_s={F(events / wall)} " +
+                $"bytes_per_event={F(bytes / (double)Math.Max(1, events))} db_mb={F2(bytes / 1048576.0)} load={Load()}";
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// W5: a simulation of <paramref name="commands"/> commands (an established connection, then batches of 1,000:
+    /// send(100) on the client, recv(100) on the server, advance(1 ms), repeated), then the API restarted: the
+    /// first request after the restart rebuilds the simulation from its log (seconds). Before that, issue #11's
+    /// growing batches: five batches of 1,000 connect() on one fresh simulation, each batch's wall time.
+    /// </summary>
+    public static async Task<string> W5(long commands)
+    {
+        var dir = Directory.CreateTempSubdirectory("simbench-w5-");
+        try
+        {
+            var db = Path.Combine(dir.FullName, "w5.db");
+            Guid id;
+            var batches = new List<double>();
+            double fillSeconds;
+            await using (var server = await ApiServer.StartAsync(db, Settings()))
+            {
+                using var client = server.Client();
+                var growing = await ApiServer.CreateSimulationAsync(client, "w5-growing");
+                await ApiServer.PostAsync(client, $"/api/v1/simulations/{growing}/commands", """
+                    {"commands":[{"type":"add-host","name":"client","address":"10.0.0.1"},{"type":"add-host","name":"server","address":"10.0.0.2"},
+                    {"type":"add-link","between":["client","server"],"delayNs":10000000},{"type":"call","call":"listen","host":"server","port":80,"backlog":4096}]}
+                    """);
+                var connects = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 1000)) + "]}";
+                for (int i = 0; i < 5; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    await ApiServer.PostAsync(client, $"/api/v1/simulations/{growing}/commands", connects);
+                    batches.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                }
+
+                id = await ApiServer.CreateSimulationAsync(client, "w5");
+                await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", """
+                    {"commands":[{"type":"add-host","name":"client","address":"10.0.0.1"},{"type":"add-host","name":"server","address":"10.0.0.2"},
+                    {"type":"add-link","between":["client","server"],"delayNs":1000000}]}
+                    """);
+                var pair = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/connections", """{"client":"client","server":"server","port":80}""");
+                int c = pair["clientSocketId"]!.GetValue<int>(), s = pair["serverSocketId"]!.GetValue<int>();
+                var cycle = new[]
+                {
+                    $$"""{"type":"call","call":"send","socketId":{{c}},"bytes":100}""",
+                    $$"""{"type":"call","call":"recv","socketId":{{s}},"bytes":100}""",
+                    """{"type":"advance","byNs":1000000,"eventBudget":100}""",
+                };
+                long version = pair["version"]!.GetValue<long>();
+                long t1 = Stopwatch.GetTimestamp();
+                while (version < commands)
+                {
+                    int n = (int)Math.Min(1000, commands - version);
+                    var body = "{\"commands\":[" + string.Join(',', Enumerable.Range(0, n).Select(k => cycle[(version + k) % 3])) + "]}";
+                    version = (await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", body))["version"]!.GetValue<long>();
+                }
+                fillSeconds = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+            }
+
+            await using var restarted = await ApiServer.StartAsync(db, Unlimited());
+            using var again = restarted.Client();
+            long t2 = Stopwatch.GetTimestamp();
+            var clock = await again.GetFromJson($"/api/v1/simulations/{id}/clock");
+            double rebuild = Stopwatch.GetElapsedTime(t2).TotalSeconds;
+            long t3 = Stopwatch.GetTimestamp();
+            await again.GetFromJson($"/api/v1/simulations/{id}/clock");
+            double cached = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
+            await restarted.DisposeAsync();
+            var (loadSeconds, replaySeconds) = RebuildInProcess(db, id);
+            return $"W5 commands={commands} rebuild_s={F2(rebuild)} cached_read_ms={F2(cached)} now_ns={clock["nowNs"]} " +
+                $"in_process_load_s={F2(loadSeconds)} in_process_replay_s={F2(replaySeconds)} fill_s={F2(fillSeconds)} " +
+                $"growing_batches_s={string.Join('/', batches.Select(F2))} db_mb={F2(new FileInfo(db).Length / 1048576.0)} load={Load()}";
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The rebuild's two parts, in this process: reading the log from the database, replaying it on a fresh engine.</summary>
+    static (double Load, double Replay) RebuildInProcess(string databasePath, Guid id)
+    {
+        var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
+        SqliteSimDbContext.Configure(options, $"Data Source={databasePath}");
+        using var db = new SqliteSimDbContext(options.Options, new TenantScope());
+        long t0 = Stopwatch.GetTimestamp();
+        var run = db.Simulations.AsNoTracking().IgnoreQueryFilters().Single(r => r.Id == id);
+        var log = db.Commands.AsNoTracking().Where(c => c.RunId == id).OrderBy(c => c.Seq).ToList();
+        double load = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long t1 = Stopwatch.GetTimestamp();
+        var engine = SimulationReplay.Rebuild(run, log);
+        double replay = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+        GC.KeepAlive(engine);
+        return (load, replay);
+    }
+
+    /// <summary>The settings, with the request time limit (default 10 s) lifted: the benchmark measures, it is not cut.</summary>
+    static Dictionary<string, string> Unlimited() => new(Settings()) { ["Limits:RequestSeconds"] = "3600" };
+
+    /// <summary>Server settings from the environment: SIMBENCH_SERVER_key=value (e.g. Persistence:SqliteSynchronous).</summary>
+    static Dictionary<string, string> Settings()
+    {
+        var settings = new Dictionary<string, string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (e.Key is string key && key.StartsWith("SIMBENCH_SERVER_", StringComparison.Ordinal))
+                settings[key["SIMBENCH_SERVER_".Length..]] = (string)e.Value!;
+        return settings;
+    }
+
+    /// <summary>Runs <paramref name="commands"/> commands over the clients; returns each one's latency in ms.</summary>
+    static async Task<double[]> RunClientsAsync(ApiServer server, (Guid Id, int Socket, long Version)[] sims, long commands)
+    {
+        var perClient = new double[Clients][];
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            using var client = server.Client();
+            long n = commands / Clients + (c < commands % Clients ? 1 : 0);
+            var mine = new double[n];
+            for (long k = 0; k < n; k++)
+            {
+                int s = c * SimulationsPerClient + (int)(k % SimulationsPerClient);
+                var (id, socket, _) = sims[s];
+                bool send = k / SimulationsPerClient % 2 == 0;
+                long t0 = Stopwatch.GetTimestamp();
+                await ApiServer.PostAsync(client, send ? $"/api/v1/simulations/{id}/sockets/{socket}/send" : $"/api/v1/simulations/{id}/advance",
+                    send ? """{"bytes":100}""" : """{"byNs":1000000}""");
+                mine[k] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                sims[s].Version++;
+            }
+            perClient[c] = mine;
+        })));
+        return [.. perClient.SelectMany(x => x)];
+    }
+
+    /// <summary>A simulation with an established client → server connection; returns its client socket.</summary>
+    static async Task<(Guid, int, long)> EstablishedAsync(HttpClient client, int i)
+    {
+        var id = await ApiServer.CreateSimulationAsync(client, $"w4-{i}");
+        var setup = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", """
+            {"commands":[{"type":"add-host","name":"client","address":"10.0.0.1"},{"type":"add-host","name":"server","address":"10.0.0.2"},
+            {"type":"add-link","between":["client","server"],"delayNs":10000000},{"type":"call","call":"listen","host":"server","port":80,"backlog":128},
+            {"type":"call","call":"connect","host":"client","to":"server:80"},{"type":"advance","byNs":100000000}]}
+            """);
+        return (id, setup["results"]![4]!["call"]!["socketId"]!.GetValue<int>(), setup["version"]!.GetValue<long>());
+    }
+
+    static async Task<JsonNode> GetFromJson(this HttpClient client, string path) =>
+        JsonNode.Parse(await client.GetStringAsync(path))!;
+
+    static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    /// <summary>The 1-minute load average, to say how busy the shared machine was.</summary>
+    public static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+}
