@@ -462,12 +462,14 @@ public sealed partial class TcpSocket
     /// </summary>
     /// <remarks>
     /// tcp_init_transfer() has just set snd_cwnd = tcp_init_cwnd() = TCP_INIT_CWND (1 after more than one
-    /// SYN retransmission, which max() lifts to 10 here), so that is the cwnd expanded for. (The engine's
-    /// own cwnd has by then counted the SYN's ACK as slow-start growth — 11, not the kernel's 10; see
-    /// docs/kernel-behaviour.md.)
+    /// SYN retransmission, which max() lifts to 10 here), so that is the cwnd expanded for. The engine sets
+    /// its cwnd here too: the SYN's ACK, processed just before, is no slow-start growth.
     /// </remarks>
     void InitBufferSpace()
     {
+        // tcp_init_transfer(): snd_cwnd = tcp_init_cwnd() after the handshake's ACK was processed, so the
+        // SYN's ACK is no slow-start growth.
+        _cwnd = TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
     }
 

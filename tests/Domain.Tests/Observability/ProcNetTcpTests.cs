@@ -76,7 +76,7 @@ public class ProcNetTcpTests
         // tx_queue holds the FIN; 30 jiffies (120 ms) = 12 ticks left; refcount 2: the armed retransmit timer.
         Assert.Equal(Lines(
             Header,
-            $"   0: 0100000A:{c.Local.Port:X4} 0200000A:0050 04 00000001:00000000 01:0000000C 00000000     0        0 0 2 {NoPointer} 22 0 0 11 -1"),
+            $"   0: 0100000A:{c.Local.Port:X4} 0200000A:0050 04 00000001:00000000 01:0000000C 00000000     0        0 0 2 {NoPointer} 22 0 0 10 -1"),
             ProcNetTcp.Format(h.Client));
         Assert.Contains("FIN-WAIT-1 0      1           10.0.0.1:", SsFormatter.Format(h.Client));
         Assert.Contains(" timer:(on,120ms,0)\n", SsFormatter.Format(h.Client));

@@ -129,9 +129,9 @@ public class SsFormatterTests
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
         var row = Assert.Single(SocketListing.Rows(h.Client));
-        Assert.Equal(" ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:11 bytes_acked:1 " +
+        Assert.Equal(" ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_acked:1 " +
                      // snd_wnd:65160 — the server's SYN-ACK window (45 × 1448), rcv_ssthresh:64240 — the client's own SYN window (44 × 1460).
-                     "send 6371200bps lastack:80 rcv_ssthresh:64240 snd_wnd:65160", SsFormatter.InfoText(row.Info!));
+                     "send 5792000bps lastack:80 rcv_ssthresh:64240 snd_wnd:65160", SsFormatter.InfoText(row.Info!));
         Assert.Equal(c.Info, row.Info);
     }
 

@@ -1,3 +1,6 @@
+using SimService.Domain.Time;
+using SimService.Domain.Observability;
+using SimService.Domain.Journal;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
@@ -34,6 +37,27 @@ public class SndbufTests
         var (c, s, _) = h.Establish();
         Assert.Equal(87040, SndBuf(h, "client", c.Id));
         Assert.Equal(87040, SndBuf(h, "server", s.Id));
+    }
+
+    /// <summary>
+    /// tcp_init_transfer() sets snd_cwnd = tcp_init_cwnd() = 10 after the handshake's ACK was processed (the
+    /// SYN's ACK is no slow-start growth), so the first write of 100,000 bytes goes out as 10 full segments of
+    /// mss_cache 1448 at once; the 11th waits for the first ACK one 20 ms round trip later.
+    /// </summary>
+    [Fact]
+    public void Established_FirstWrite_FirstFlightIsTenSegments()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        var sentAt = h.Sim.Now;
+        h.Send(c.Id, 100_000);
+        h.At(sentAt + SimDuration.FromMilliseconds(19));
+
+        var flight = h.Sim.Journal.OfType<SegmentSent>().Where(s => s.Host == "client" && s.Len > 0).ToList();
+        Assert.Equal(10, flight.Count);
+        Assert.All(flight, s => Assert.Equal(sentAt, s.At));
+        Assert.All(flight, s => Assert.Equal(1448, s.Len));
+        Assert.Contains(" cwnd:10 ", SsFormatter.InfoText(c.Info));
     }
 
     [Fact]
