@@ -33,6 +33,8 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public int Fd { get; init; }
     /// <summary>dup2()'s newfd.</summary>
     public int NewFd { get; init; }
+    /// <summary>connect() with an AF_UNSPEC address: tcp_disconnect() (ToHost and ToPort unused).</summary>
+    public bool Unspec { get; init; }
 }
 
 /// <summary>

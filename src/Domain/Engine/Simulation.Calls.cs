@@ -81,7 +81,9 @@ public sealed partial class Simulation
             if (target is null || target.Host != host) return DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
         }
         Endpoint remote = default;
-        if (r.Call == SocketCallKind.Connect)
+        if (r.Call == SocketCallKind.Connect && r.Unspec && target is null)
+            return DomainError.Invalid("connect(AF_UNSPEC) acts on an existing socket", "socket");
+        if (r.Call == SocketCallKind.Connect && !r.Unspec)
         {
             // "to" names a host, or is an address (which need not belong to any host: then there is no route).
             if (r.ToHost is not null && FindHost(r.ToHost) is { } to) remote = new Endpoint(to.Address, r.ToPort);
@@ -173,7 +175,7 @@ public sealed partial class Simulation
                         if (bound.Errno is not null) return (sk, bound);
                     }
                 }
-                return (sk, sk.Connect(remote, Track(call)));
+                return (sk, r.Unspec ? sk.ConnectUnspec() : sk.Connect(remote, Track(call)));
             case SocketCallKind.Accept:
                 var outcome = sk!.Accept(Track(call), out var child);
                 return (child ?? sk, outcome);
@@ -251,6 +253,7 @@ public sealed partial class Simulation
     {
         SocketCallKind.Bind => $"port={r.Port}",
         SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}" : $"backlog={r.Backlog}",
+        SocketCallKind.Connect when r.Unspec => "AF_UNSPEC",
         SocketCallKind.Connect => $"to={r.ToHost}:{r.ToPort}" + (r.BindPort is { } p ? $" bind={p}{(r.BindReuseAddr ? " reuseaddr" : "")}" : ""),
         SocketCallKind.Send => $"bytes={r.Bytes}",
         SocketCallKind.Recv => r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}",

@@ -228,7 +228,7 @@ public static partial class ScenarioExporter
             bool onSocket = r.Call is not TcpCall.Socket && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
             if (onSocket && !_named.Contains(r.SocketId))
                 return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
-            if (r.Call is TcpCall.Connect && _engine.FindHost(PeerName(r.ToHost!)) is null)
+            if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(PeerName(r.ToHost!)) is null)
                 return No($"it connects to {r.ToHost}, which is no host's address (a scenario names its peers by host)");
             SocketOption? option = null;
             if (r.Call is TcpCall.Setsockopt or TcpCall.Getsockopt)
@@ -258,7 +258,7 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
                 r.Call is TcpCall.Listen ? r.Backlog : null,
                 r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
-                r.Call is TcpCall.Connect ? new HostPort(PeerName(r.ToHost!), r.ToPort) : null,
+                r.Call is TcpCall.Connect && !r.Unspec ? new HostPort(PeerName(r.ToHost!), r.ToPort) : null,
                 r.Call is TcpCall.Connect && r.BindPort is { } bindPort ? new BindOptions(bindPort, r.BindReuseAddr) : null,
                 r.Call is TcpCall.Send || (r.Call is TcpCall.Recv && r.Bytes >= 0) ? r.Bytes : null,
                 r.Call is TcpCall.Shutdown ? Enum.GetValues<ShutdownHow>().First(h => h.ToWireName() == r.How.ToString()) : null,
@@ -270,7 +270,8 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Fcntl ? r.NonBlock : null,
                 r.Call is TcpCall.Poll ? r.Events : null,
                 r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null,
-                r.Call is TcpCall.Dup2 ? r.NewFd : null);
+                r.Call is TcpCall.Dup2 ? r.NewFd : null,
+                r.Call is TcpCall.Connect && r.Unspec ? true : null);
             _steps.Add(step);
             return null;
         }

@@ -15,8 +15,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -34,7 +34,7 @@ internal sealed partial class ScenarioReader
             [SocketCall.Socket] = (["as"], Set("as")),
             [SocketCall.Bind] = (["socket", "port"], Set("socket", "port")),
             [SocketCall.Listen] = ([], Set("socket", "port", "backlog", "reuseaddr", "as")),
-            [SocketCall.Connect] = (["to"], Set("to", "socket", "bind", "as")),
+            [SocketCall.Connect] = ([], Set("to", "socket", "bind", "as", "family")),
             [SocketCall.Accept] = (["socket"], Set("socket", "as")),
             [SocketCall.Send] = (["socket", "bytes"], Set("socket", "bytes")),
             [SocketCall.Recv] = (["socket"], Set("socket", "bytes")),
@@ -136,7 +136,18 @@ internal sealed partial class ScenarioReader
                 Error(member.Path, $"\"{name}\" is not an argument of {c.ToWireName()}");
         string wire = c.ToWireName();
         if (c is SocketCall.Listen) ExclusiveForms(f, "socket", ["port", "reuseaddr", "as"], "port", wire);
-        if (c is SocketCall.Connect) ExclusiveForms(f, "socket", ["bind", "as"], null, wire);
+        if (c is SocketCall.Connect && f.Has("family"))
+        {
+            // connect(AF_UNSPEC): tcp_disconnect() of an existing socket, no address.
+            if (!f.Has("socket")) Error(f.Path, "connect with \"family\": \"AF_UNSPEC\" needs \"socket\"");
+            foreach (var name in (string[])["to", "bind", "as"])
+                if (f[name] is { } m) Error(m.Path, $"\"{name}\" cannot be combined with \"family\" in connect");
+        }
+        else if (c is SocketCall.Connect)
+        {
+            Required(f, "to");
+            ExclusiveForms(f, "socket", ["bind", "as"], null, wire);
+        }
 
         // The socket acted on must exist before this step; the alias this step defines exists after it.
         var socket = Arg(f, "socket", allowed) is { } s ? SocketRef(s, host) : null;
@@ -155,12 +166,18 @@ internal sealed partial class ScenarioReader
         int? events = c == SocketCall.Poll ? (Arg(f, "events", allowed) is { } ev ? PollEventsOf(ev) : PollEvents.POLLIN | PollEvents.POLLOUT) : null;
         var timeout = Arg(f, "timeout", allowed) is { } tm ? Int32(tm, -1) : null;
         var newfd = Arg(f, "newfd", allowed) is { } nf ? Int32(nf, 0, Engine.Simulation.NrOpen - 1) : null;
+        bool? unspec = null;
+        if (Arg(f, "family", allowed) is { } fam && String(fam) is { } family)
+        {
+            if (family == "AF_UNSPEC") unspec = true;
+            else Error(fam.Path, "the only family connect takes here is \"AF_UNSPEC\" (an address is given with \"to\")");
+        }
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
-            nonblock, events, timeout, newfd);
+            nonblock, events, timeout, newfd, unspec);
     }
 
     /// <summary>poll()'s events: a non-empty array of names ("POLLIN", "POLLOUT", ...).</summary>

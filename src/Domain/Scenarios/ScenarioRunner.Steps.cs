@@ -122,6 +122,7 @@ public sealed partial class ScenarioRunner
             Events = s.Events ?? 0,
             TimeoutMs = s.TimeoutMs ?? 0,
             NewFd = s.NewFd ?? 0,
+            Unspec = s.Unspec ?? false,
         };
         return s.Value switch
         {

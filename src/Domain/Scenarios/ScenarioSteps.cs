@@ -32,7 +32,8 @@ public sealed record CallStep(
     bool? NonBlock = null,
     int? Events = null,
     int? TimeoutMs = null,
-    int? NewFd = null) : ScenarioStep(At, Path)
+    int? NewFd = null,
+    bool? Unspec = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";

@@ -169,6 +169,7 @@ public static class ScenarioWriter
         }
         if (c.TimeoutMs is { } timeout) w.WriteNumber("timeout", timeout);
         if (c.NewFd is { } newfd) w.WriteNumber("newfd", newfd);
+        if (c.Unspec is true) w.WriteString("family", "AF_UNSPEC");
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;

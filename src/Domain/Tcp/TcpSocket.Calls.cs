@@ -78,7 +78,7 @@ public sealed partial class TcpSocket
             return CallOutcome.Fail(err);
         }
         BoundPort = true;
-        if (!_writeSeqFromTimeWait) WriteSeq = SecureSeq(Tuple);
+        if (!_writeSeqKept) WriteSeq = SecureSeq(Tuple);
         _tsOffset = TimestampOffset(Local.Address, remote.Address);
         Iss = WriteSeq;
         SndUna = SndNxt = Iss;
@@ -97,6 +97,16 @@ public sealed partial class TcpSocket
         }
         _pendingConnect = call;
         return CallOutcome.Block;
+    }
+
+    /// <summary>
+    /// Models __inet_stream_connect() with an AF_UNSPEC address — net/ipv4/af_inet.c: sk_prot->disconnect(),
+    /// i.e. tcp_disconnect() (<see cref="Disconnect"/>), and sock->state = SS_UNCONNECTED; returns 0 in every state.
+    /// </summary>
+    internal CallOutcome ConnectUnspec()
+    {
+        Disconnect("connect(AF_UNSPEC) → tcp_disconnect");
+        return CallOutcome.Ok();
     }
 
     /// <summary>Models inet_csk_accept(): takes the oldest established child, or blocks.</summary>
@@ -502,7 +512,7 @@ public sealed partial class TcpSocket
     {
         uint seq = tw.SndNxt + 65535 + 2;
         WriteSeq = seq == 0 ? 1 : seq;
-        _writeSeqFromTimeWait = true;
+        _writeSeqKept = true;
         _tsRecent = tw.TsRecent;
         _tsRecentStampSec = tw.TsRecentStampSec;
     }

@@ -69,6 +69,7 @@ public sealed partial class TcpSocket
             NegotiateOptions(seg.Options);
             ProcessAck(seg);
             _sndWnd = seg.Window;
+            _maxWindow = Math.Max(_maxWindow, _sndWnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
             _sndWl1 = seg.Seq;
             if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
             TransitionTo(TcpState.Established, "tcp_finish_connect");
@@ -121,6 +122,7 @@ public sealed partial class TcpSocket
         _rcvWup = RcvNxt;
         NegotiateOptions(seg.Options);
         _sndWnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
+        _maxWindow = _sndWnd;
         _sndWl1 = seg.Seq;
         // The transmission stamps the skb again (skb_mstamp_ns): an RTT sample runs from the SYN-ACK.
         _rtx[0] = _rtx[0] with { Flags = TcpFlags.Syn | TcpFlags.Ack, SentAt = _sim.Now };
@@ -142,6 +144,7 @@ public sealed partial class TcpSocket
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
         _sndWnd = (uint)seg.Window << _sndWscale;
+        _maxWindow = Math.Max(_maxWindow, _sndWnd);
         _sndWl1 = seg.Seq;
         _lastRecv = _lastAckRecv = _sim.Now;
         _lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
@@ -448,6 +451,7 @@ public sealed partial class TcpSocket
         if (SeqMath.After(ack, SndUna) || SeqMath.After(seg.Seq, _sndWl1) || (seg.Seq == _sndWl1 && nwin > _sndWnd))
         {
             _sndWnd = nwin;
+            if (nwin > _maxWindow) _maxWindow = nwin; // tcp_ack_update_window()
             _sndWl1 = seg.Seq;
         }
         if (SeqMath.After(ack, SndUna))
@@ -787,6 +791,7 @@ public sealed partial class TcpSocket
         child._rcvWnd = req.RcvWnd;
         child._rcvSsthresh = req.RcvWnd;
         child._sndWnd = (uint)ack.Window << child._sndWscale;
+        child._maxWindow = child._sndWnd; // tcp_create_openreq_child(): newtp->max_window = newtp->snd_wnd
         child._sndWl1 = ack.Seq;
         // tcp_rcv_state_process(SYN_RECV): tcp_ack() with FLAG_UPDATE_TS_RECENT takes the ACK's TSval.
         child.ReplaceTsRecent(ack);

@@ -177,8 +177,11 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_disconnect() — net/ipv4/tcp.c (SO_LINGER 0, shutdown in SYN_SENT, listener
-    /// SHUT_RD): CLOSE; an active RST from ESTABLISHED, CLOSE_WAIT, FIN_WAIT1/2, SYN_RECV, or
-    /// CLOSING/LAST_ACK with unsent data; both queues purged; the socket can connect again.
+    /// SHUT_RD, connect(AF_UNSPEC)): CLOSE; an active RST when tcp_need_reset() (ESTABLISHED,
+    /// CLOSE_WAIT, FIN_WAIT1/2, SYN_RECV) or CLOSING/LAST_ACK with unsent data; both queues purged;
+    /// the port released unless bind() chose it (tcp_set_state(CLOSE): inet_put_port() without
+    /// SOCK_BINDPORT_LOCK); write_seq moved on by max_window + 2 (1 if that wraps to 0), which the next
+    /// tcp_v4_connect() keeps as its ISN since rx_opt (ts_recent_stamp) was cleared; the socket can connect again.
     /// </summary>
     void Disconnect(string cause)
     {
@@ -205,6 +208,10 @@ public sealed partial class TcpSocket
         RcvShutdown = SendShutdown = false;
         _done = _finCopied = false;
         Remote = default;
+        uint seq = unchecked(WriteSeq + _maxWindow + 2);
+        WriteSeq = seq == 0 ? 1 : seq;
+        _writeSeqKept = true;
+        _connecting = false; // sock->state = SS_UNCONNECTED
         WakeAll();
     }
 

@@ -108,11 +108,14 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public uint SndNxt { get; private set; }
     public uint WriteSeq { get; private set; }
     uint _sndWnd;
+    /// <summary>tp->max_window: the largest window the peer offered (tcp_ack_update_window(), the SYN's, the child's first).</summary>
+    uint _maxWindow;
     uint _sndWl1;
     int _sndWscale;
     bool _finQueued;
     uint _finSeq;
-    bool _writeSeqFromTimeWait;
+    /// <summary>write_seq is already set (non-zero), so tcp_v4_connect() keeps it: a reused TIME-WAIT's, or tcp_disconnect()'s.</summary>
+    bool _writeSeqKept;
     int _mss = TcpConstants.EthernetMss;
     int _cwnd = TcpConstants.InitCwnd;
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>

@@ -64,6 +64,26 @@ public sealed class EndpointsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Established_ConnectAfUnspec_ZeroCloseThenConnectsAgain(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+        await sim.OnHostAsync("server", "listen", new { port = 80 });
+        var client = await sim.OnHostAsync("client", "sockets");
+        await sim.CallAsync(client.SocketId, "connect", new { to = "server:80" });
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+
+        var unspec = await sim.CallAsync(client.SocketId, "connect", new { family = "AF_UNSPEC" });
+        var info = (await sim.CallAsync(client.SocketId, "getsockopt", new { option = "TCP_INFO" })).Value!.Value;
+        var error = await sim.CallAsync(client.SocketId, "getsockopt", new { option = "SO_ERROR" });
+        var again = await sim.CallAsync(client.SocketId, "connect", new { to = "server:80" });
+
+        Assert.Equal(0L, unspec.Result);
+        Assert.Equal("CLOSED", info.GetProperty("state").GetString());
+        Assert.Equal(104L, error.Result);
+        Assert.Equal(CallResponse.Pending, again.Status);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Sockets_EveryCall_OnTheSocketEndpoints(DatabaseProvider provider)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));

@@ -50,6 +50,19 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "dup2", "socket": "c", "newfd": 1048576 }""").HasError("$.steps[4].newfd");
 
     [Fact]
+    public void Parse_ConnectUnspecWithTo_ReportsTheCombination() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "connect", "socket": "c", "family": "AF_UNSPEC", "to": "server:80" }""")
+            .HasError("$.steps[4].to", "cannot be combined with \"family\"");
+
+    [Fact]
+    public void Parse_ConnectWithAnotherFamily_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "connect", "socket": "c", "family": "AF_INET6" }""").HasError("$.steps[4].family", "AF_UNSPEC");
+
+    [Fact]
+    public void Parse_ConnectWithoutToOrFamily_ReportsRequired() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "connect", "socket": "c" }""").HasError("$.steps[4].to", "required");
+
+    [Fact]
     public void Parse_DuplicateKey_ReportsPath()
     {
         var json = ScenarioJson.Base.Replace("\"name\": \"base\",", "\"name\": \"base\", \"name\": \"again\",");

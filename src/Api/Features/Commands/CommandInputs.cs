@@ -61,9 +61,10 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
 /// <param name="Fd">The descriptor of the socket the call goes through (default the socket's own).</param>
 /// <param name="NewFd">dup2's newfd.</param>
+/// <param name="Family">connect's AF_UNSPEC (instead of to): tcp_disconnect().</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
-    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null) : CommandInput;
+    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null, string? Family = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -166,6 +167,11 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         {
             case SocketCallKind.Bind: Required(c.Port, prefix + "port"); break;
             case SocketCallKind.Listen when c.SocketId is null: Required(c.Port, prefix + "port"); break;
+            case SocketCallKind.Connect when c.Family is not null:
+                if (c.Family != "AF_UNSPEC") Error(prefix + "family", "family is AF_UNSPEC (connect(AF_UNSPEC) disconnects the socket).");
+                else if (c.To is not null) Error(prefix + "to", "connect takes either to or family AF_UNSPEC, not both.");
+                else if (c.SocketId is null) Error(prefix + "socketId", "connect(AF_UNSPEC) acts on an existing socket.");
+                break;
             case SocketCallKind.Connect:
                 if (Required(c.To, prefix + "to") && !Regex.IsMatch(c.To!, SocketArguments.HostPortPattern))
                     Error(prefix + "to", SocketArguments.HostPortMessage);
@@ -248,6 +254,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             TimeoutMs = kind == SocketCallKind.Poll ? c.TimeoutMs ?? 0 : 0,
             Fd = c.Fd ?? 0,
             NewFd = c.NewFd ?? 0,
+            Unspec = kind == SocketCallKind.Connect && c.Family == "AF_UNSPEC",
         };
         if (c.To is not null)
         {

@@ -76,10 +76,17 @@ public sealed record ListenRequest : CallRequest
 
 public sealed record ConnectRequest : CallRequest
 {
-    /// <summary>The peer: "host:port" or "address:port". With no link to it, connect fails at once with ENETUNREACH.</summary>
+    /// <summary>
+    /// The peer: "host:port" or "address:port". With no link to it, connect fails at once with ENETUNREACH.
+    /// Required unless family is AF_UNSPEC.
+    /// </summary>
     /// <example>server:80</example>
-    [Required, RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
+    [RegularExpression(SocketArguments.HostPortPattern, ErrorMessage = SocketArguments.HostPortMessage)]
     public string? To { get; init; }
+
+    /// <summary>"AF_UNSPEC": connect(AF_UNSPEC), i.e. tcp_disconnect() — the socket goes to CLOSE (a RST if the connection needed one) and can connect again. Not with to.</summary>
+    [AllowedValues("AF_UNSPEC", null)]
+    public string? Family { get; init; }
 }
 
 /// <summary>accept() and close() take nothing but the calling process.</summary>

@@ -33,7 +33,8 @@ public static class SocketsEndpoints
             .WithExamples(response: """{"socketId":2,"host":"client","process":null,"state":"TIME-WAIT","local":"10.0.0.1:39746","remote":"10.0.0.2:80","recvQ":0,"sendQ":0,"orphan":false,"destroyed":true,"rows":[{"kind":"timewait","socketId":2,"state":"TIME-WAIT","local":"10.0.0.1:39746","remote":"10.0.0.2:80","recvQ":0,"sendQ":0,"timer":{"name":"timewait","expiresNs":60120000000,"leftNs":59120000000,"count":0},"orphan":false}],"ledger":{"sent":0,"accepted":0,"delivered":0,"lost":0,"lostReason":null},"pendingCalls":[],"recentCalls":[{"callId":2,"call":"connect","host":"client","process":"app","socketId":2,"args":"to=server:80","status":"returned","result":0,"errno":null,"issuedAtNs":0,"returnedAtNs":20000000,"blockedNs":20000000},{"callId":4,"call":"close","host":"client","process":"app","socketId":2,"args":"","status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"returnedAtNs":100000000,"blockedNs":0}],"nowNs":1000000000,"version":11}""");
         Call(sockets.MapPost("/{socketId:int}/bind", Bind).WithName(nameof(Bind)), "bind(port)", """{"port":8080}""", """{"callId":4,"call":"bind","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
         Call(sockets.MapPost("/{socketId:int}/listen", Listen).WithName(nameof(Listen)), "listen(backlog)", """{"backlog":128}""", """{"callId":4,"call":"listen","host":"server","process":"app","socketId":1,"status":"returned","result":0,"errno":null,"issuedAtNs":100000000,"version":9}""");
-        Call(sockets.MapPost("/{socketId:int}/connect", Connect).WithName(nameof(Connect)), "connect(to): blocks until the handshake ends",
+        Call(sockets.MapPost("/{socketId:int}/connect", Connect).WithName(nameof(Connect)),
+            "connect(to): blocks until the handshake ends; with family AF_UNSPEC instead, tcp_disconnect() (returns 0, the socket is CLOSE and can connect again)",
             """{"to":"server:80"}""", CallExample);
         Call(sockets.MapPost("/{socketId:int}/accept", Accept).WithName(nameof(Accept)),
             "accept(): blocks until a connection is queued; its socket id is in the completion", """{"process":"app"}""", """{"callId":4,"call":"accept","host":"server","process":"app","socketId":1,"status":"pending","result":null,"errno":null,"issuedAtNs":100000000,"version":9}""");
@@ -127,11 +128,16 @@ public static class SocketsEndpoints
         Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, ListenRequest? request = null) =>
         OnSocket(sender, id, socketId, request, Template(SocketCallKind.Listen) with { Backlog = request?.Backlog ?? 128 }, http, ct);
 
-    private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Connect(
+    private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> Connect(
         Guid id, int socketId, ConnectRequest request, HttpRequest http, ISender sender, CancellationToken ct)
     {
-        var (toHost, toPort) = SocketArguments.HostPort(request.To!);
-        return OnSocket(sender, id, socketId, request, Template(SocketCallKind.Connect) with { ToHost = toHost, ToPort = toPort }, http, ct);
+        if (request.Family is not null)
+            return request.To is null
+                ? await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Connect) with { Unspec = true }, http, ct)
+                : ErrorMapping.ToProblem(new RequestInvalid("to", "connect takes either to or family AF_UNSPEC, not both.", id));
+        if (request.To is null) return ErrorMapping.ToProblem(new RequestInvalid("to", "The to field is required (or family AF_UNSPEC).", id));
+        var (toHost, toPort) = SocketArguments.HostPort(request.To);
+        return await OnSocket(sender, id, socketId, request, Template(SocketCallKind.Connect) with { ToHost = toHost, ToPort = toPort }, http, ct);
     }
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Accept(

@@ -1,0 +1,154 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// connect() with an AF_UNSPEC address: __inet_stream_connect() → tcp_disconnect() — net/ipv4/af_inet.c,
+/// net/ipv4/tcp.c. Client 10.0.0.1 and server 10.0.0.2, 10 ms apart.
+/// </summary>
+public class ConnectUnspecTests
+{
+    static CallHandle Unspec(TwoHostHarness h, int socket) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = socket, Unspec = true });
+
+    static CallHandle Connect(TwoHostHarness h, int socket) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = socket, ToHost = "server", ToPort = 80 });
+
+    static CallHandle SoError(TwoHostHarness h, int socket) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = socket, Option = SocketOption.SO_ERROR });
+
+    [Fact]
+    public void Established_ConnectUnspec_RstAtSndNxtCloseAndEconnresetPending()
+    {
+        // tcp_need_reset(ESTABLISHED): tcp_send_active_reset() at snd_nxt, sk_err = ECONNRESET, TCP_CLOSE.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(150));
+        uint sndNxt = c.SndNxt;
+
+        var result = Unspec(h, c.Id);
+        var rst = Assert.Single(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+        var error = SoError(h, c.Id);
+        h.At(Ms(200));
+
+        Assert.Equal(0L, result.Result);
+        Assert.Equal((Ms(150), TcpFlags.Rst | TcpFlags.Ack, sndNxt), (rst.At, rst.Flags, rst.SeqNo));
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal((104L, "\"ECONNRESET\""), (error.Result, error.Value));
+        Assert.Equal(TcpState.Close, h.StateOf(s));
+    }
+
+    [Fact]
+    public void Established_ConnectUnspecThenConnect_NewSynWithIsnMovedOnByMaxWindowPlusTwo()
+    {
+        // tcp_disconnect(): write_seq += max_window + 2 and rx_opt cleared, so tcp_v4_connect() keeps write_seq
+        // (no secure_tcp_seq()): the new ISN is the old write_seq + the SYN-ACK's window (the largest seen) + 2.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        uint oldIss = c.Iss;
+        ushort synAckWindow = h.Sent("server").Single(x => x.Flags == (TcpFlags.Syn | TcpFlags.Ack)).Win;
+        h.At(Ms(150));
+        Unspec(h, c.Id);
+        h.At(Ms(200));
+
+        var again = Connect(h, c.Id);
+        h.At(Ms(300));
+
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).ToList();
+        Assert.Equal(2, syns.Count);
+        Assert.Equal(unchecked(oldIss + 1 + synAckWindow + 2), syns[1].SeqNo);
+        Assert.Equal(Ms(200), syns[1].At);
+        Assert.Equal((0L, TcpState.Established), (h.Returned(again.CallId)!.Result, c.State));
+    }
+
+    [Fact]
+    public void Close_ConnectUnspecOnAFreshSocket_ZeroAndTheNextIsnIsTwo()
+    {
+        // A fresh socket has write_seq 0 and max_window 0: tcp_disconnect() leaves write_seq = 2, which
+        // tcp_v4_connect() then keeps ("if (!tp->write_seq)" is false).
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = h.Call("client", SocketCallKind.Socket);
+
+        var result = Unspec(h, c.SocketId);
+        Connect(h, c.SocketId);
+
+        Assert.Equal(0L, result.Result);
+        Assert.Equal(2u, Assert.Single(h.Sent("client"), x => x.Flags == TcpFlags.Syn).SeqNo);
+    }
+
+    [Fact]
+    public void SynSent_ConnectUnspec_NoSegmentCloseAndEconnreset()
+    {
+        // tcp_need_reset() is false in SYN-SENT: nothing is sent, sk_err = ECONNRESET; the SYN-ACK that
+        // arrives later finds no socket and is answered by the host with a RST.
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.SocketId, NonBlock = true });
+        Connect(h, c.SocketId);
+        h.At(Ms(5));
+
+        Unspec(h, c.SocketId);
+        var sentAtCall = h.Sent("client").Count();
+        var error = SoError(h, c.SocketId);
+
+        Assert.Equal(1, sentAtCall);
+        Assert.Equal(TcpState.Close, h.Sim.FindSocket(c.SocketId)!.State);
+        Assert.Equal((104L, "\"ECONNRESET\""), (error.Result, error.Value));
+    }
+
+    [Fact]
+    public void Established_ConnectUnspecOnAnExplicitlyBoundSocket_KeepsThePort()
+    {
+        // tcp_set_state(TCP_CLOSE): inet_put_port() only without SOCK_BINDPORT_LOCK, which bind(5000) set.
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = c.SocketId, Port = 5000 });
+        Connect(h, c.SocketId);
+        h.At(Ms(100));
+        Unspec(h, c.SocketId);
+
+        var other = h.Call("client", SocketCallKind.Socket);
+        var bind = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = other.SocketId, Port = 5000 });
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+
+        Assert.Equal(Errno.EADDRINUSE, bind.Errno);
+        Assert.Equal(((ushort)5000, TcpState.Close), (sk.Local.Port, sk.State));
+    }
+
+    [Fact]
+    public void Established_ConnectUnspecOnAnAutoboundSocket_ReleasesThePort()
+    {
+        // connect()'s autobind did not set SOCK_BINDPORT_LOCK: inet_put_port() frees the port, which bind() can take.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        ushort port = c.Local.Port;
+        Unspec(h, c.Id);
+
+        var other = h.Call("client", SocketCallKind.Socket);
+        var bind = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = other.SocketId, Port = port });
+
+        Assert.Equal((0L, (string?)null), (bind.Result, bind.Errno));
+    }
+
+    [Fact]
+    public void Listen_ConnectUnspec_ListenerStoppedAndASynGetsRst()
+    {
+        // tcp_disconnect() from LISTEN: inet_csk_listen_stop(); the port is no longer listening.
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Connect) { SocketId = l.SocketId, Unspec = true });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(100));
+
+        Assert.Equal(TcpState.Close, h.Sim.FindSocket(l.SocketId)!.State);
+        Assert.Equal(Errno.ECONNREFUSED, h.Returned(c.CallId)!.Errno);
+    }
+}
