@@ -59,7 +59,7 @@ internal static class ScriptSupport
         {
             _ when s.Name.StartsWith("epoll", StringComparison.Ordinal) => "epoll",
             "sendmsg" or "recvmsg" => "cmsg and msghdr calls (sendmsg, recvmsg)",
-            "fcntl" or "poll" => $"{s.Name}(): non-blocking sockets and poll() are not in the engine",
+            "fcntl" or "poll" => $"{s.Name}(): this reader does not map non-blocking sockets and poll() onto the engine's calls yet",
             "ioctl" or "socket" or "bind" or "listen" or "accept" or "accept4" or "connect" or "write" or "send" or "sendto"
                 or "read" or "recv" or "recvfrom" or "shutdown" or "close" or "setsockopt" or "getsockopt" => null,
             _ => $"system call {s.Name}()",
@@ -75,7 +75,7 @@ internal static class ScriptSupport
             if (word.Word is "AF_INET6" or "PF_INET6") problems.Add(Unsupported(word.At, "IPv6"));
             else if (word.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || word.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal))
                 problems.Add(Unsupported(word.At, "TCP Fast Open"));
-            else if (word.Word is "SOCK_NONBLOCK" or "O_NONBLOCK") problems.Add(Unsupported(word.At, "non-blocking sockets are not in the engine"));
+            else if (word.Word is "SOCK_NONBLOCK" or "O_NONBLOCK") problems.Add(Unsupported(word.At, "this reader does not map non-blocking sockets onto the engine's calls yet"));
         }
         if (args.SelectMany(Words).Any(w => w.Word is "AF_INET6" or "PF_INET6" or "SOCK_NONBLOCK" or "O_NONBLOCK") ||
             args.SelectMany(Words).Any(w => w.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || w.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal)))
