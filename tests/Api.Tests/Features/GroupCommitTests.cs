@@ -64,6 +64,9 @@ public sealed class GroupCommitTests
         var stale = await SimulationDriver.TwoHostsAsync(client, "stale");
         var fresh = await SimulationDriver.TwoHostsAsync(client, "fresh");
         var writer = api.Services.GetRequiredService<CommandLogWriter>();
+        // Only the race counts: on a fresh PostgreSQL test database, start-up's MigrateAsync() probes the database
+        // before creating it, and EF logs that expected failure as a ConnectionError at error level.
+        logs.Clear();
 
         hold.Race.Arm();
         var opener = writer.AppendAsync(Advance(fresh.Id, from: 3));
@@ -82,10 +85,7 @@ public sealed class GroupCommitTests
         Assert.Equal([1L, 2, 3], await db.Commands.Where(c => c.RunId == stale.Id).OrderBy(c => c.Seq).Select(c => c.Seq).ToListAsync());
         Assert.Equal([1L, 2, 3, 4, 5], await db.Commands.Where(c => c.RunId == fresh.Id).OrderBy(c => c.Seq).Select(c => c.Seq).ToListAsync());
         Assert.Equal(3, (await db.Simulations.SingleAsync(r => r.Id == stale.Id)).Version);
-        if (provider == DatabaseProvider.Sqlite) Assert.Empty(logs.Errors);
-        // Known, not yet explained: on PostgreSQL this held-transaction race makes EF log RelationalEventId.ConnectionError
-        // at error level (no exception attached), nothing else; the two-process PostgreSQL crash test logs none.
-        else Assert.All(logs.Errors, e => Assert.StartsWith("An error occurred using the connection to database", e, StringComparison.Ordinal));
+        Assert.Empty(logs.Errors);
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -165,6 +165,8 @@ public sealed class GroupCommitTests
         private readonly List<string> _errors = [];
 
         public IReadOnlyList<string> Errors { get { lock (_errors) return [.. _errors]; } }
+
+        public void Clear() { lock (_errors) _errors.Clear(); }
 
         public ILogger CreateLogger(string categoryName) => this;
 
