@@ -179,6 +179,12 @@ public static class ScenarioWriter
                 w.WriteNumber("linger", l.Seconds);
                 w.WriteEndObject();
                 break;
+            case TimevalSockoptValue tv:
+                w.WriteStartObject("value");
+                w.WriteNumber("sec", tv.Sec);
+                w.WriteNumber("usec", tv.Usec);
+                w.WriteEndObject();
+                break;
         }
         if (c.Expect is { } expect)
         {
