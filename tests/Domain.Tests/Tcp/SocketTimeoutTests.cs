@@ -180,6 +180,18 @@ public class SocketTimeoutTests
         Assert.Equal((50L, 750L), (child.RcvTimeoJiffies, child.SndTimeoJiffies));
     }
 
+    /// <summary>A listener on server:80, the client→server path cut, and at 1 ms a client socket with SO_SNDTIMEO {0, 200000} (50 jiffies).</summary>
+    static (TwoHostHarness H, CallHandle Socket) SocketWithSndTimeoBehindACutPath()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("client", "server", true, null, null, true);
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 0, 200_000);
+        return (h, c);
+    }
+
     [Fact]
     public void SynSent_ConnectWithSndTimeo_EinprogressAtTheTimeoutAndTheHandshakeGoesOn()
     {
@@ -187,12 +199,7 @@ public class SocketTimeoutTests
         // runs out, so connect() returns the -EINPROGRESS set before the wait (sock->state stays SS_CONNECTING).
         // From jiffy 0: expire 50, level 0, bucket 51 → 204 ms. The SYN's RTO timer (1 s from 1 ms: expire 250,
         // bucket 256 → 1.024 s) resends it once the path is back; the SYN-ACK comes at 1.044 s.
-        var h = new TwoHostHarness();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        h.Sim.ChangeLink("client", "server", true, null, null, true);
-        h.At(Ms(1));
-        var c = h.Call("client", SocketCallKind.Socket);
-        SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 0, 200_000);
+        var (h, c) = SocketWithSndTimeoBehindACutPath();
 
         var connect = Connect(h, c.SocketId);
         h.At(Ms(300));
@@ -217,12 +224,7 @@ public class SocketTimeoutTests
         // A connect() while SS_CONNECTING sets -EALREADY and then waits like the first (timeo = sock_sndtimeo()):
         // at 300 ms (jiffy 75) expire 125, bucket 126 → 504 ms: -EALREADY. At 900 ms (jiffy 225) expire 275,
         // bucket 276 → 1.104 s, but the SYN-ACK at 1.044 s ends the wait first: SS_CONNECTED, 0.
-        var h = new TwoHostHarness();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        h.Sim.ChangeLink("client", "server", true, null, null, true);
-        h.At(Ms(1));
-        var c = h.Call("client", SocketCallKind.Socket);
-        SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 0, 200_000);
+        var (h, c) = SocketWithSndTimeoBehindACutPath();
         Connect(h, c.SocketId);
         h.At(Ms(300));
 
