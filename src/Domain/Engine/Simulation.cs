@@ -322,7 +322,8 @@ public sealed partial class Simulation
     /// <paramref name="expires"/> is the timer_list's expiry tick (<c>jiffies + timeout</c>). On
     /// linux-4.4 a socket timer goes through mod_timer(), whose apply_slack() may move that expiry
     /// later (<see cref="Jiffies.ApplySlack"/>); the TIME-WAIT and SYN-ACK timers use
-    /// mod_timer_pinned() and the linger wait schedule_timeout()'s __mod_timer(), which take none.
+    /// mod_timer_pinned() and the linger wait and SO_SNDTIMEO/SO_RCVTIMEO sleeps schedule_timeout()'s
+    /// __mod_timer(), which take none.
     /// Re-arming a pending timer for the expiry it already has changes nothing (mod_timer()'s
     /// "re-modified to the same timeout" shortcut). The timer is queued for when the kernel's timer
     /// wheel runs it (<see cref="Jiffies.WheelFires"/>), and that firing time is what the journal's
@@ -330,7 +331,8 @@ public sealed partial class Simulation
     /// </remarks>
     internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
-        if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger))
+        if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger
+            or TcpTimerKind.SendTimeout or TcpTimerKind.ReceiveTimeout))
             expires = Jiffies.WithSlack(Now, expires);
         var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
         var generation = timer.Arm(expires, fires);

@@ -161,6 +161,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     int _retransmits;
     int _totalRto;
     int _totalRetrans;
+    /// <summary>
+    /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
+    /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
+    /// </summary>
+    uint _undoMarker;
     SimTime? _retransStamp;
     int _probesOut;
     SimTime _probesStamp;
