@@ -10,8 +10,8 @@ public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
-    /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
-    readonly SortedDictionary<long, PendingCall> _pending = [];
+    /// <summary>Calls a socket may still complete later, by id: O(1) to add and remove; sorted by id (issue order) when listed.</summary>
+    readonly Dictionary<long, PendingCall> _pending = [];
     readonly List<CallRecord> _calls = [];
     readonly Dictionary<long, CallRecord> _callsById = [];
 
@@ -42,7 +42,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>Blocked calls that have not returned, oldest first.</summary>
-    public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
+    public IReadOnlyCollection<PendingCall> PendingCalls => [.. _pending.Values.OrderBy(c => c.Id)];
 
     public bool IsPending(long callId) => _pending.ContainsKey(callId);
 
@@ -321,7 +321,7 @@ public sealed partial class Simulation
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
-        foreach (var call in _pending.Values.Where(c => c.Process == process).ToList())
+        foreach (var call in _pending.Values.Where(c => c.Process == process).OrderBy(c => c.Id).ToList())
         {
             _pending.Remove(call.Id);
             call.Sleep?.Cancel();
