@@ -24,14 +24,8 @@ public sealed class RunawayTests(ITestOutputHelper output)
     [Fact]
     public async Task RunawayShapes_OnOneSimulation_BoundedWhileAnotherStaysFast()
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-runaway-").FullName;
-        try
+        await ApiProcess.OnTemporarySqliteAsync("runaway", async api =>
         {
-            await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["Persistence:Provider"] = "sqlite",
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "runaway.db")}",
-            });
             using var client = api.CreateClient();
             var busy = await KeepaliveSimulationAsync(client);
             var quiet = await KeepaliveSimulationAsync(client);
@@ -114,11 +108,7 @@ public sealed class RunawayTests(ITestOutputHelper output)
             // Memory after the delete is reported, not asserted: the process's resident size does not come back down yet
             // (see README "Reliability").
             Assert.False(api.HasExited);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        });
     }
 
     /// <summary>Isolation rounds, each this many commands (advance + read) on the quiet simulation.</summary>
@@ -137,14 +127,8 @@ public sealed class RunawayTests(ITestOutputHelper output)
     [Fact]
     public async Task QuietSimulation_WhileAnotherRunsAway_CommandsKeepP99Below100Ms()
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-isolation-").FullName;
-        try
+        await ApiProcess.OnTemporarySqliteAsync("isolation", async api =>
         {
-            await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["Persistence:Provider"] = "sqlite",
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "isolation.db")}",
-            });
             using var client = api.CreateClient();
             var busy = await KeepaliveSimulationAsync(client);
             var quiet = await KeepaliveSimulationAsync(client);
@@ -210,11 +194,7 @@ public sealed class RunawayTests(ITestOutputHelper output)
             Assert.True(runaways >= Rounds, $"the runaway simulation finished only {runaways} advances");
             Assert.True(median < 100, $"p99 of the quiet simulation's advances, median round: {median:F0} ms");
             Assert.False(api.HasExited);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        });
     }
 
     private static double Percentile(List<double> samples, double q)
