@@ -457,19 +457,20 @@ public sealed partial class TcpSocket
     long SkSndbuf => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
 
     /// <summary>
-    /// Models tcp_init_buffer_space() — net/ipv4/tcp_input.c, from tcp_init_transfer() when the
-    /// connection becomes ESTABLISHED: without SOCK_SNDBUF_LOCK, tcp_sndbuf_expand().
+    /// Models tcp_init_transfer() + tcp_init_buffer_space() — net/ipv4/tcp_input.c, when the connection
+    /// becomes ESTABLISHED: snd_cwnd = 1 when more than one SYN (or SYN-ACK) was retransmitted and the
+    /// timeouts were not undone (tp->total_retrans &gt; 1 &amp;&amp; tp->undo_marker — RFC 5681 §3.1 after the
+    /// RFC 6298 1 s initial RTO), else tcp_init_cwnd() = TCP_INIT_CWND; then, without SOCK_SNDBUF_LOCK,
+    /// tcp_sndbuf_expand(), whose max(TCP_INIT_CWND, cwnd) makes a cwnd of 1 expand for 10 segments.
     /// </summary>
     /// <remarks>
-    /// tcp_init_transfer() has just set snd_cwnd = tcp_init_cwnd() = TCP_INIT_CWND (1 after more than one
-    /// SYN retransmission, which max() lifts to 10 here), so that is the cwnd expanded for. The engine sets
-    /// its cwnd here too: the SYN's ACK, processed just before, is no slow-start growth.
+    /// The engine sets its cwnd here, after the handshake's ACK was processed, so the SYN's ACK is no
+    /// slow-start growth. Passive children start with total_retrans 0 in the engine (tcp_create_openreq_child()
+    /// copies req->num_retrans; the engine does not carry it over), so they always start at 10.
     /// </remarks>
     void InitBufferSpace()
     {
-        // tcp_init_transfer(): snd_cwnd = tcp_init_cwnd() after the handshake's ACK was processed, so the
-        // SYN's ACK is no slow-start growth.
-        _ca.Cwnd = TcpConstants.InitCwnd;
+        _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
     }
 

@@ -67,6 +67,7 @@ public sealed partial class TcpSocket
             _rcv.Nxt = _rcv.Irs + 1;
             _rcv.Wup = _rcv.Nxt;
             NegotiateOptions(seg.Options);
+            TryUndoSpuriousSyn(seg);
             ProcessAck(seg);
             _snd.Wnd = seg.Window;
             _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
@@ -104,6 +105,18 @@ public sealed partial class TcpSocket
             return;
         }
         Ignore(seg, "neither SYN nor RST in SYN-SENT");
+    }
+
+    /// <summary>
+    /// Models tcp_try_undo_spurious_syn() — net/ipv4/tcp_input.c, before tcp_ack() of the SYN-ACK: the SYN's
+    /// timeouts were spurious when the SYN-ACK echoes the original SYN's timestamp (rcv_tsecr − tsoffset ==
+    /// retrans_stamp, the time tcp_connect() sent it), and undo_marker is cleared.
+    /// </summary>
+    void TryUndoSpuriousSyn(Segment seg)
+    {
+        if (_ca.UndoMarker != 0 && _retransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
+            && seg.Options.TsEcr == TsValAt(firstSyn))
+            _ca.UndoMarker = 0;
     }
 
     /// <summary>
@@ -517,22 +530,53 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_rack_detect_loss() / tcp_rack_reo_wnd() — net/ipv4/tcp_recovery.c: once a later
-    /// segment was delivered, the head is lost when it is older than RTT + reo_wnd (min_rtt/4;
-    /// zero once tcp_reordering duplicates arrived). If it is not old enough yet, the reordering
-    /// timer is armed for the moment it will be.
+    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: once a later
+    /// segment was delivered, the head is lost when its remaining time
+    /// (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in µs) is ≤ 0. Otherwise the
+    /// reordering timer is armed for usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor
+    /// the kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)).
     /// </summary>
     void RackDetectLoss()
     {
-        // A SACKed segment beyond the head counts as sent after it (tcp_rack_sent_after breaks ties by sequence).
+        if (RackRemainingUs() is not { } remainingUs) return;
+        if (remainingUs <= 0)
+        {
+            FastRetransmit();
+            return;
+        }
+        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(remainingUs + TcpConstants.TimeoutMinUs)));
+        ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
+    }
+
+    /// <summary>
+    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a head now
+    /// lost is retransmitted in recovery. icsk_pending is still ICSK_TIME_REO_TIMEOUT while the handler
+    /// runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO from the
+    /// head's (new) transmit time — the reordering timer itself is not re-armed here.
+    /// </summary>
+    void RackReoTimeout()
+    {
+        if (PacketsOut == 0) return;
+        // FastRetransmit() re-arms the RTO from now, the head's new transmit time: what tcp_rearm_rto() computes.
+        if (RackRemainingUs() is <= 0) FastRetransmit();
+        else RearmRto(fromHead: true);
+    }
+
+    /// <summary>
+    /// tcp_rack_skb_timeout() for the head of the retransmission queue, or null when RACK has nothing to
+    /// judge (no later segment delivered, or the head already SACKed or retransmitted). reo_wnd is
+    /// tcp_rack_reo_wnd(): 0 in recovery or once tp->reordering (3) segments are SACKed (no reordering
+    /// seen), else min(min_rtt / 4, srtt) with reo_wnd_steps 1.
+    /// </summary>
+    long? RackRemainingUs()
+    {
+        // A SACKed segment beyond the head counts as sent after it (tcp_skb_sent_after breaks ties by sequence).
         var head = _rtx[0];
-        if (head.Retransmitted || head.Sacked || _rack.RttUs == 0) return;
+        if (head.Retransmitted || head.Sacked || _rack.RttUs == 0) return null;
         int sackedOut = _rtx.Count(r => r.Sacked);
         long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
-        long reoWndUs = sackedOut >= 3 ? 0 : minRttUs / 4;
-        var deadline = head.SentAt + SimDuration.FromMicroseconds(_rack.RttUs + reoWndUs);
-        if (_sim.Now >= deadline) FastRetransmit();
-        else ResetXmitTimer(TcpTimerKind.ReorderTimeout, deadline - _sim.Now);
+        long reoWndUs = _ca.InRecovery || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        return _rack.RttUs + reoWndUs - (_sim.Now - head.SentAt).Ns / 1000;
     }
 
     /// <summary>

@@ -119,9 +119,11 @@ public sealed partial class TcpSocket
         }
         else
         {
-            // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample.
+            // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample. __tcp_retransmit_skb()
+            // counts the SYN in tp->total_retrans like any retransmission.
             _rtx[0] = _rtx[0] with { SentAt = _sim.Now, Retransmitted = true };
             Host.Count(MibCounter.TcpRetransSegs);
+            _totalRetrans++;
         }
         Transmit(TcpFlags.Syn, _snd.Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
         ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
@@ -250,8 +252,12 @@ public sealed partial class TcpSocket
     /// <summary>tcp_probe0_base(): max(icsk_rto, TCP_RTO_MIN).</summary>
     SimDuration ProbeBase => SimDuration.Max(_icsk.Rto, TcpConstants.RtoMin);
 
-    /// <summary>tcp_rearm_rto(): RTO from the head's transmit time, or stop when nothing is in flight.</summary>
-    void RearmRto()
+    /// <summary>
+    /// tcp_rearm_rto(): RTO from the head's transmit time (tcp_rto_delta_us(), at least 1 µs, when a loss
+    /// probe or RACK reordering timer was pending — <paramref name="fromHead"/> for the latter's own
+    /// handler), or stop when nothing is in flight.
+    /// </summary>
+    void RearmRto(bool fromHead = false)
     {
         if (PacketsOut == 0)
         {
@@ -259,7 +265,7 @@ public sealed partial class TcpSocket
             return;
         }
         var rto = _icsk.Rto;
-        if (_xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe)
+        if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe)
         {
             // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);
@@ -311,6 +317,7 @@ public sealed partial class TcpSocket
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
             if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
             Host.Count(MibCounter.TcpRetransSegs);
+            _totalRetrans++;
             return;
         }
         int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);

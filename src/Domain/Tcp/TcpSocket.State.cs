@@ -122,7 +122,7 @@ internal struct DelayedAck
     public SimTime LastDataRecv;
 }
 
-/// <summary>Congestion and loss-recovery state: snd_cwnd, snd_ssthresh, icsk_ca_state (Loss, Recovery), high_seq and the TLP.</summary>
+/// <summary>Congestion and loss-recovery state: snd_cwnd, snd_ssthresh, icsk_ca_state (Loss, Recovery), high_seq, undo_marker and the TLP.</summary>
 internal struct CongestionState
 {
     /// <summary>tp->snd_cwnd, in segments.</summary>
@@ -141,6 +141,11 @@ internal struct CongestionState
     public bool TlpOutstanding;
     /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
     public uint TlpHighSeq;
+    /// <summary>
+    /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
+    /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
+    /// </summary>
+    public uint UndoMarker;
 }
 
 /// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>

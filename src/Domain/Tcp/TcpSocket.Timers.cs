@@ -14,7 +14,7 @@ public sealed partial class TcpSocket
         switch (what)
         {
             case TcpTimerKind.LossProbe: SendLossProbe(); break;
-            case TcpTimerKind.ReorderTimeout: if (PacketsOut > 0) RackDetectLoss(); break; // tcp_rack_reo_timeout()
+            case TcpTimerKind.ReorderTimeout: RackReoTimeout(); break;
             case TcpTimerKind.Persist: OnProbeTimer(); break;
             default: OnRetransmitTimer(); break;
         }
@@ -107,6 +107,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_loss(): cwnd to one segment, everything in flight is presumed lost.</summary>
     void EnterLoss()
     {
+        // tcp_init_undo() when a new episode begins: from Open/Disorder, once high_seq is acknowledged, or on
+        // the first timeout of a Loss episode (icsk_retransmits still 0).
+        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0) _ca.UndoMarker = _snd.Una;
         _ca.InLoss = true;
         _ca.InRecovery = false;
         _ca.LossHigh = _snd.Nxt;
