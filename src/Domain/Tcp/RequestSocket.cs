@@ -106,6 +106,7 @@ public sealed class RequestSocket : IEventTarget
     void Drop()
     {
         _sim.CancelTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit);
+        _timer.Detach(); // its stale queue item then pins the small timer, not the request (reqsk_free())
         Host.Requests.Remove(Tuple);
     }
 

@@ -57,7 +57,18 @@ public sealed partial class TcpSocket
         {
             // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it
             // ended, 0 (the socket becomes SS_CONNECTED) or, if it failed, sock_error() (else ECONNABORTED).
-            if (State is TcpState.SynSent or TcpState.SynRecv) return CallOutcome.Fail(Errno.EALREADY);
+            // The wait below runs in this state too (inet_wait_for_connect() with sock_sndtimeo()): a blocking
+            // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
+            if (State is TcpState.SynSent or TcpState.SynRecv)
+            {
+                call.ConnectWasConnecting = true;
+                if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
+                // Whatever ends the wait settles sock->state: SS_CONNECTED (0) or SS_UNCONNECTED (the error); only
+                // the timeout leaves it SS_CONNECTING (OnSleepTimeout sets the flag again).
+                _connecting = false;
+                _pendingConnect = call;
+                return CallOutcome.Block;
+            }
             _connecting = false;
             if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
             return CallOutcome.Ok();
@@ -89,9 +100,10 @@ public sealed partial class TcpSocket
         _icsk.Rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
-        if (NonBlocking)
+        // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
+        // negative tv_sec) no wait in inet_wait_for_connect(): -EINPROGRESS, sock->state SS_CONNECTING.
+        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
         {
-            // sock_sndtimeo(sk, O_NONBLOCK) == 0: no wait in inet_wait_for_connect().
             _connecting = true;
             return CallOutcome.Fail(Errno.EINPROGRESS);
         }
@@ -119,8 +131,9 @@ public sealed partial class TcpSocket
             child = AcceptQueue.Dequeue();
             return CallOutcome.Ok(call.Process.Install(child));
         }
-        // inet_csk_wait_for_connect() is not entered with O_NONBLOCK: EAGAIN.
-        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
+        // inet_csk_accept(): timeo = sock_rcvtimeo(); with 0 (O_NONBLOCK) inet_csk_wait_for_connect() is not
+        // entered: EAGAIN. Otherwise it sleeps, bounded by SO_RCVTIMEO.
+        if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingAccepts.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -134,8 +147,8 @@ public sealed partial class TcpSocket
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
-            // sk_stream_wait_connect(): EAGAIN when the timeout is 0 (O_NONBLOCK).
-            if (NonBlocking) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
+            // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
+            if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -144,7 +157,9 @@ public sealed partial class TcpSocket
         Ledger.Sent += bytes;
         CopyToSendQueue(call);
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
-        if (NonBlocking)
+        // sk_stream_wait_memory() sleeps with the call's timeo (sock_sndtimeo() at entry, what is left of it after an
+        // earlier sleep).
+        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
         {
             // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
             Ledger.Sent -= bytes - call.Done;
@@ -184,7 +199,12 @@ public sealed partial class TcpSocket
             long queued = (long)(_snd.WriteSeq - _snd.Una);
             if (SndBufPayload - queued < queued / 2) return;
             CopyToSendQueue(call);
-            if (call.Done < call.Requested) return;
+            if (call.Done < call.Requested)
+            {
+                // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo.
+                Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout);
+                return;
+            }
             _pendingSend = null;
             _sim.CompleteCall(call, call.Done, null);
             return;
@@ -237,8 +257,9 @@ public sealed partial class TcpSocket
         }
         if (RcvShutdown) return CallOutcome.Ok(0);
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
-        // tcp_recvmsg_locked(): timeo 0 → -EAGAIN.
-        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
+        // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
+        // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
+        if (call.Sleep is null && !Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -305,6 +326,9 @@ public sealed partial class TcpSocket
     {
         switch (option)
         {
+            case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
+                // sock_set_timeout() → sock_copy_user_timeval(): an int is shorter than struct timeval: EINVAL.
+                return CallOutcome.Fail(Errno.EINVAL);
             case SocketOption.SO_ERROR or SocketOption.TCP_INFO:
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
@@ -355,6 +379,8 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
+            case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
             case SocketOption.SO_ERROR:
                 // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
                 var error = _softError;
@@ -449,6 +475,8 @@ public sealed partial class TcpSocket
         _keepCnt = listener._keepCnt;
         UserTimeoutMs = listener.UserTimeoutMs;
         _sndBufSet = listener._sndBufSet;
+        _sndTimeo = listener._sndTimeo;
+        _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
         _sndBuf = listener._sndBuf;
     }

@@ -122,6 +122,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         if (!Alive) return;
         Alive = false;
         _sim.CancelTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait);
+        _timer.Detach(); // a killed entry is freed now (inet_twsk_put()), not when its stale queue item comes due
         Host.TimeWaits.Remove(Tuple);
         if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count--;
         Host.RemoveBindOwner(Local.Port, this);
