@@ -33,8 +33,12 @@ public sealed partial class PacketdrillRunner
         if (_failure is not null) return false;
         _anchor = start;
         if (s.Name == "ioctl") return Ioctl(s);
+        if (s.Name == "fcntl" && s.Arguments[1] is WordExpr { Word: "F_GETFL" }) return GetFileFlags(s);
         var request = SyscallMapping.ToRequest(s, _fds, out var fd);
         if (fd is { } known && _fds.TryGetValue(known, out var socketId)) _socketUnderTest = socketId;
+        // do_pollfd() — fs/select.c: a descriptor with no file is reported, not failed: POLLNVAL, counted.
+        if (request is null && s.Name == "poll")
+            return CheckResult(s, 1, null, 0, value: $"\"{PollEvents.Text(PollEvents.POLLNVAL)}\"");
         if (request is null)
             return CheckResult(s, -1, Errno.EBADF, 0);
         var outcome = Apply(new SocketCallCommand(request));
@@ -42,7 +46,7 @@ public sealed partial class PacketdrillRunner
         var handle = outcome.Call!.Value;
         if (!handle.Blocked)
         {
-            if (!CheckResult(s, handle.Result, handle.Errno, handle.SocketId)) return false;
+            if (!CheckResult(s, handle.Result, handle.Errno, handle.SocketId, value: handle.Value)) return false;
             return s.EndUs is null || CheckReturnTime(s, expectedEnd, _sim.Now);
         }
         _blocked = new BlockedCall(s, handle.CallId, start, expectedEnd);
@@ -72,7 +76,7 @@ public sealed partial class PacketdrillRunner
             if (_blocked is not { } b || journal[_callCursor] is not CallReturned r || r.CallId != b.CallId) continue;
             _blocked = null;
             if (!CheckReturnTime(b.Event, b.ExpectedEnd, r.At)) return;
-            CheckResult(b.Event, r.Result, r.Errno, r.SocketId);
+            CheckResult(b.Event, r.Result, r.Errno, r.SocketId, value: r.Value);
         }
     }
 
@@ -85,9 +89,12 @@ public sealed partial class PacketdrillRunner
     /// <summary>
     /// Models syscall result checking in run_system_call.c: socket() and accept() only need a
     /// non-negative descriptor (CHECK_FD), which then stands for the script's number; other calls the
-    /// exact value, then the errno.
+    /// exact value, then the errno; poll() then its revents. A socket() or accept4() asking for
+    /// SOCK_NONBLOCK gets O_NONBLOCK on its new file (sock_alloc_file()/accept4's flags), logged as the
+    /// engine's fcntl call on it.
     /// </summary>
-    bool CheckResult(SyscallEvent s, long actual, string? actualErrno, int socketId, string? note = null)
+    /// <param name="value">What the call wrote besides its result (poll's revents, as the engine's JSON string).</param>
+    bool CheckResult(SyscallEvent s, long actual, string? actualErrno, int socketId, string? note = null, string? value = null)
     {
         long? expected = s.Result is IntExpr i ? i.Value : null;
         // getsockopt() returns 0 and the value through optval; the engine's call returns the value.
@@ -102,6 +109,8 @@ public sealed partial class PacketdrillRunner
                 return Fail(s, prefix, $"Expected non-negative result but got {actual} with errno {errnoNumber} ({errnoText})", $"{expected}", $"{actual} {actualErrno}");
             _fds[expected.Value] = socketId;
             _socketUnderTest = socketId;
+            if (SyscallMapping.AsksNonBlock(s))
+                Apply(new SocketCallCommand(new SocketCallRequest(PacketdrillRunner.LocalHost, PacketdrillRunner.Process, SocketCallKind.Fcntl) { SocketId = socketId, NonBlock = true }));
         }
         else if (expected is { } e && e != actual)
         {
@@ -116,7 +125,32 @@ public sealed partial class PacketdrillRunner
         }
         _log.Add($"{Secs(_sim.Now)} line {s.At.Line}: {s.Name}({string.Join(", ", s.Arguments)}) = {actual}{(actualErrno is null ? "" : " " + actualErrno)}");
         if (s.Name == "getsockopt") return CheckGetsockopt(s, socketId, optval);
+        if (s.Name == "poll") return CheckRevents(s, value);
         return true;
+    }
+
+    /// <summary>poll()'s pollfd.revents as the script wrote it (packetdrill compares every field of the struct).</summary>
+    bool CheckRevents(SyscallEvent s, string? value)
+    {
+        if (s.Arguments[0] is not ListExpr { Items: [var item] } || SyscallMapping.PollFd(item) is not { Revents: { } want }) return true;
+        int got = 0;
+        foreach (var name in (value ?? "").Trim('"').Split('|'))
+            got |= PollEvents.Of(name);
+        return want == got || Fail(s, $"runtime error in {s.Name} call: ", $"Bad poll revents: expected: {PollEvents.Text(want)} actual: {PollEvents.Text(got)}",
+            PollEvents.Text(want), PollEvents.Text(got));
+    }
+
+    /// <summary>
+    /// fcntl(fd, F_GETFL) — do_fcntl() → f_flags: a socket's file is O_RDWR (sock_alloc_file()), plus
+    /// O_NONBLOCK once set. A read of state: it changes nothing, so it is not a logged command.
+    /// </summary>
+    bool GetFileFlags(SyscallEvent s)
+    {
+        var fd = SyscallMapping.IntValue(s.Arguments[0]);
+        if (fd is not { } f || !_fds.TryGetValue(f, out var socketId) || _sim.FindSocket(socketId) is not { } sk || sk.Destroyed && sk.Owner is null)
+            return CheckResult(s, -1, Errno.EBADF, 0);
+        _socketUnderTest = socketId;
+        return CheckResult(s, SyscallMapping.ORdwr | (sk.NonBlocking ? SyscallMapping.ONonblock : 0), null, socketId);
     }
 
     /// <summary>getsockopt(fd, level, name, [value], [len]): the returned value as the script wrote it.</summary>

@@ -320,21 +320,19 @@ public sealed partial class ScriptParser
         Expect("=", $"after {name.Text}(...)");
         var result = ParseExpr();
         string? errno = null;
-        if (Cur.Kind == TokenKind.Word && !Cur.StartsLine)
+        if (Cur.Kind == TokenKind.Word && !Cur.StartsLine) errno = Take().Text;
+        // An strace-style note after the result or errno — (Connection reset by peer), (flags O_RDWR) —
+        // is packetdrill's opt_note: read and ignored.
+        if (Cur.Is("(") && !Cur.StartsLine)
         {
-            errno = Take().Text;
-            // An strace-style note: (Connection reset by peer).
-            if (Cur.Is("(") && !Cur.StartsLine)
+            int depth = 0;
+            do
             {
-                int depth = 0;
-                do
-                {
-                    if (Cur.Is("(")) depth++;
-                    else if (Cur.Is(")")) depth--;
-                    if (Cur.Kind == TokenKind.End) throw Fail(Cur, "unterminated ( note after the errno");
-                    Take();
-                } while (depth > 0);
-            }
+                if (Cur.Is("(")) depth++;
+                else if (Cur.Is(")")) depth--;
+                if (Cur.Kind == TokenKind.End) throw Fail(Cur, "unterminated ( note after the result");
+                Take();
+            } while (depth > 0);
         }
         return new SyscallEvent(at, time, name.Text, args, result, errno, endUs);
     }

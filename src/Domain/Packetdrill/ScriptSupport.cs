@@ -7,8 +7,8 @@ namespace SimService.Domain.Packetdrill;
 /// <summary>
 /// Checks, before anything runs, that every construct of a parsed script is one the simulator
 /// runs, and reports each one that is not with its line and column (never skipping it): system
-/// calls and socket options the engine does not model, IPv6, TCP Fast Open, cmsg, epoll,
-/// non-blocking sockets and poll, shell commands other than sysctl settings, sysctls the engine
+/// calls and socket options the engine does not model, IPv6, TCP Fast Open, cmsg, epoll, poll()
+/// on more than one descriptor, shell commands other than sysctl settings, sysctls the engine
 /// does not model, and tcp_info fields it does not fill. Also folds the script's option lines into
 /// the caller's options.
 /// </summary>
@@ -59,8 +59,7 @@ internal static class ScriptSupport
         {
             _ when s.Name.StartsWith("epoll", StringComparison.Ordinal) => "epoll",
             "sendmsg" or "recvmsg" => "cmsg and msghdr calls (sendmsg, recvmsg)",
-            "fcntl" or "poll" => $"{s.Name}(): this reader does not map non-blocking sockets and poll() onto the engine's calls yet",
-            "ioctl" or "socket" or "bind" or "listen" or "accept" or "accept4" or "connect" or "write" or "send" or "sendto"
+            "ioctl" or "fcntl" or "poll" or "socket" or "bind" or "listen" or "accept" or "accept4" or "connect" or "write" or "send" or "sendto"
                 or "read" or "recv" or "recvfrom" or "shutdown" or "close" or "setsockopt" or "getsockopt" => null,
             _ => $"system call {s.Name}()",
         };
@@ -75,11 +74,15 @@ internal static class ScriptSupport
             if (word.Word is "AF_INET6" or "PF_INET6") problems.Add(Unsupported(word.At, "IPv6"));
             else if (word.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || word.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal))
                 problems.Add(Unsupported(word.At, "TCP Fast Open"));
-            else if (word.Word is "SOCK_NONBLOCK" or "O_NONBLOCK") problems.Add(Unsupported(word.At, "this reader does not map non-blocking sockets onto the engine's calls yet"));
         }
-        if (args.SelectMany(Words).Any(w => w.Word is "AF_INET6" or "PF_INET6" or "SOCK_NONBLOCK" or "O_NONBLOCK") ||
+        if (args.SelectMany(Words).Any(w => w.Word is "AF_INET6" or "PF_INET6") ||
             args.SelectMany(Words).Any(w => w.Word.StartsWith("MSG_FASTOPEN", StringComparison.Ordinal) || w.Word.StartsWith("TCP_FASTOPEN", StringComparison.Ordinal)))
             return;
+        if (s.Name == "poll")
+        {
+            Poll(s, problems);
+            return;
+        }
         if (s.Name != "socket" && (args.Length == 0 || args[0] is not IntExpr))
         {
             problems.Add(new ScriptDiagnostic(args.Length > 0 ? args[0].At : s.At, $"{s.Name}(): the first argument is a file descriptor number"));
@@ -89,8 +92,20 @@ internal static class ScriptSupport
         {
             case "socket":
                 if (args.Length != 3) problems.Add(new ScriptDiagnostic(s.At, "socket() takes (domain, type, protocol)"));
-                else if (args[1] is not WordExpr { Word: "SOCK_STREAM" } && args[1] is not EllipsisExpr)
+                else if (args[1] is not EllipsisExpr && !SyscallMapping.Flags(args[1]).Contains("SOCK_STREAM"))
                     problems.Add(Unsupported(args[1].At, $"socket type {args[1]}: only SOCK_STREAM (TCP)"));
+                else if (SyscallMapping.Flags(args[1]).FirstOrDefault(f => f is not ("SOCK_STREAM" or "SOCK_NONBLOCK" or "SOCK_CLOEXEC")) is { } other)
+                    problems.Add(Unsupported(args[1].At, $"socket type flag {other}"));
+                break;
+            case "accept4":
+                if (args.Length > 3 && SyscallMapping.Flags(args[3]).FirstOrDefault(f => f is not ("SOCK_NONBLOCK" or "SOCK_CLOEXEC" or "0")) is { } flag)
+                    problems.Add(Unsupported(args[3].At, $"accept4() flag {flag}"));
+                break;
+            case "fcntl":
+                if (args.Length < 2 || args[1] is not WordExpr { Word: "F_GETFL" or "F_SETFL" })
+                    problems.Add(Unsupported(args.Length > 1 ? args[1].At : s.At, $"fcntl command {(args.Length > 1 ? args[1] : "")}: only F_GETFL and F_SETFL"));
+                else if (args[1] is WordExpr { Word: "F_SETFL" } && (args.Length < 3 || SyscallMapping.FileFlags(args[2]) is null))
+                    problems.Add(new ScriptDiagnostic(args.Length > 2 ? args[2].At : s.At, "fcntl(F_SETFL) takes file flags: O_RDWR, O_NONBLOCK (or their number)"));
                 break;
             case "send" or "recv" or "sendto" or "recvfrom":
                 if (args.Length > 3 && !Sendflags.Contains(args[3].ToString()))
@@ -116,6 +131,18 @@ internal static class ScriptSupport
                     problems.Add(Unsupported(args.Length > 1 ? args[1].At : s.At, $"ioctl request {(args.Length > 1 ? args[1] : "")}: only SIOCINQ/FIONREAD, SIOCOUTQ/TIOCOUTQ and SIOCOUTQNSD"));
                 break;
         }
+    }
+
+    /// <summary>poll([{fd=N, events=..., revents=...}], 1, timeout): one descriptor, as the engine's poll call takes.</summary>
+    static void Poll(SyscallEvent s, List<ScriptDiagnostic> problems)
+    {
+        var args = s.Arguments;
+        if (args.Length != 3 || args[0] is not ListExpr list || SyscallMapping.IntValue(args[2]) is null)
+            problems.Add(new ScriptDiagnostic(s.At, "poll() takes ([{fd=N, events=..., revents=...}], nfds, timeout)"));
+        else if (list.Items.Length != 1)
+            problems.Add(Unsupported(list.At, "poll() on more than one descriptor (the engine's poll call watches one socket)"));
+        else if (SyscallMapping.PollFd(list.Items[0]) is null)
+            problems.Add(new ScriptDiagnostic(list.Items[0].At, "a pollfd is {fd=N, events=POLL..., revents=POLL...}"));
     }
 
     static IEnumerable<WordExpr> Words(ScriptExpr e) => e switch

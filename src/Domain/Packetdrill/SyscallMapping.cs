@@ -29,7 +29,71 @@ internal static class SyscallMapping
         ["close"] = SocketCallKind.Close,
         ["setsockopt"] = SocketCallKind.Setsockopt,
         ["getsockopt"] = SocketCallKind.Getsockopt,
+        ["fcntl"] = SocketCallKind.Fcntl,
+        ["poll"] = SocketCallKind.Poll,
     };
+
+    /// <summary>O_RDWR and O_NONBLOCK (include/uapi/asm-generic/fcntl.h), what F_GETFL reports for a socket.</summary>
+    public const int ORdwr = 0x2, ONonblock = 0x800;
+
+    /// <summary>The words of a flag expression such as SOCK_STREAM|SOCK_NONBLOCK (a number reads as itself).</summary>
+    public static IReadOnlyList<string> Flags(ScriptExpr e) => e switch
+    {
+        BinaryExpr { Op: "|" } b => [.. Flags(b.Left), .. Flags(b.Right)],
+        WordExpr w => [w.Word],
+        IntExpr i => [i.ToString()],
+        _ => [],
+    };
+
+    /// <summary>fcntl(F_SETFL)'s flags as a number: O_RDWR, O_NONBLOCK, O_RDONLY, O_WRONLY words or a number; null if unreadable.</summary>
+    public static int? FileFlags(ScriptExpr e)
+    {
+        int flags = 0;
+        foreach (var f in Flags(e))
+        {
+            switch (f)
+            {
+                case "O_RDONLY": break;
+                case "O_WRONLY": flags |= 0x1; break;
+                case "O_RDWR": flags |= ORdwr; break;
+                case "O_NONBLOCK": flags |= ONonblock; break;
+                default:
+                    if (!int.TryParse(f, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)) return null;
+                    flags |= n;
+                    break;
+            }
+        }
+        return Flags(e).Count == 0 ? null : flags;
+    }
+
+    /// <summary>A pollfd struct {fd=N, events=..., revents=...}: the descriptor, the requested events and the expected revents (null when not written).</summary>
+    public static (long Fd, int Events, int? Revents)? PollFd(ScriptExpr e)
+    {
+        if (e is not StructExpr s || s.Field("fd") is not { } fdExpr || IntValue(fdExpr) is not { } fd || s.Field("events") is not { } events) return null;
+        if (PollMask(events) is not { } requested) return null;
+        var revents = s.Field("revents") is { } r ? PollMask(r) : null;
+        return (fd, requested, revents);
+    }
+
+    /// <summary>A poll event mask written as POLLIN|POLLOUT or a number.</summary>
+    public static int? PollMask(ScriptExpr e)
+    {
+        int mask = 0;
+        var flags = Flags(e);
+        foreach (var f in flags)
+        {
+            int bit = PollEvents.Of(f);
+            if (bit != 0) mask |= bit;
+            else if (int.TryParse(f, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)) mask |= n;
+            else return null;
+        }
+        return flags.Count == 0 ? null : mask;
+    }
+
+    /// <summary>Whether a socket() type or accept4() flags argument asks for O_NONBLOCK on the new file.</summary>
+    public static bool AsksNonBlock(SyscallEvent s) =>
+        (s.Name == "socket" && s.Arguments.Length > 1 && Flags(s.Arguments[1]).Contains("SOCK_NONBLOCK")) ||
+        (s.Name == "accept4" && s.Arguments.Length > 3 && Flags(s.Arguments[3]).Contains("SOCK_NONBLOCK"));
 
     /// <summary>The socket options the engine models, by their script names.</summary>
     public static SocketOption? OptionOf(ScriptExpr e) => e is WordExpr { Word: var w } && Enum.TryParse<SocketOption>(w, out var o) && Enum.IsDefined(o) ? o : null;
@@ -66,7 +130,8 @@ internal static class SyscallMapping
         var args = s.Arguments;
         var request = new SocketCallRequest(PacketdrillRunner.LocalHost, PacketdrillRunner.Process, kind);
         if (kind == SocketCallKind.Socket) return request;
-        fd = args.Length > 0 ? IntValue(args[0]) : null;
+        var pollFd = kind == SocketCallKind.Poll && args[0] is ListExpr { Items: [var item] } ? PollFd(item) : null;
+        fd = kind == SocketCallKind.Poll ? pollFd?.Fd : args.Length > 0 ? IntValue(args[0]) : null;
         if (fd is not { } f || !fds.TryGetValue(f, out var socketId)) return null;
         request = request with { SocketId = socketId };
         return kind switch
@@ -85,6 +150,8 @@ internal static class SyscallMapping
             },
             SocketCallKind.Setsockopt => SetOption(request, args),
             SocketCallKind.Getsockopt => request with { Option = OptionOf(args[2]) ?? SocketOption.SO_LINGER },
+            SocketCallKind.Fcntl => request with { NonBlock = ((FileFlags(args[2]) ?? 0) & ONonblock) != 0 },
+            SocketCallKind.Poll => request with { Events = pollFd!.Value.Events, TimeoutMs = (int)(IntValue(args[2]) ?? 0) },
             _ => request,
         };
     }

@@ -19,6 +19,8 @@ public static class TcpConstants
     public static readonly SimDuration DelackMax = SimDuration.FromMilliseconds(200);
     /// <summary>TCP_ATO_MIN (= TCP_DELACK_MIN, HZ/25).</summary>
     public static readonly SimDuration AtoMin = SimDuration.FromMilliseconds(40);
+    /// <summary>TCP_TIMEOUT_MIN_US: 2 ms, the floor RACK adds to its reordering timer (tcp_rack_mark_lost()).</summary>
+    public const long TimeoutMinUs = 2000;
     /// <summary>TCP_RESOURCE_PROBE_INTERVAL.</summary>
     public static readonly SimDuration ResourceProbeInterval = SimDuration.FromMilliseconds(500);
     /// <summary>TW buckets armed with a timeout of at most 4 s count as TWKilled, not TW (inet_twsk_schedule).</summary>

@@ -118,6 +118,39 @@ public class PacketdrillRunnerTests
     }
 
     [Fact]
+    public void Accept4_SockNonblock_AcceptedFileIsNonBlockingListenerIsNot()
+    {
+        // accept4(SOCK_NONBLOCK) — __sys_accept4_file(): O_NONBLOCK on the new file only.
+        var result = Run("""
+            `./defaults.sh`
+
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0 bind(3, ..., ...) = 0
+               +0 listen(3, 1) = 0
+               +0 < S 0:0(0) win 32792 <mss 1000>
+               +0 > S. 0:0(0) ack 1 win 65535 <mss 1460>
+             +.01 < . 1:1(0) ack 1 win 32792
+               +0 accept4(3, ..., ..., SOCK_NONBLOCK) = 4
+               +0 fcntl(4, F_GETFL) = 0x802 (flags O_RDWR|O_NONBLOCK)
+               +0 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
+               +0 read(4, ..., 100) = -1 EAGAIN (Resource temporarily unavailable)
+            """);
+        Assert.True(result.Passed, result.Output);
+        var fcntl = result.Commands.OfType<SimService.Domain.Commands.SocketCallCommand>().Single(c => c.Request.Call == SimService.Domain.Tcp.SocketCallKind.Fcntl);
+        Assert.True(fcntl.Request.NonBlock);
+        Assert.Equal(PacketdrillRunner.RemoteEphemeralPort, result.Simulation!.FindSocket(fcntl.Request.SocketId)!.Remote.Port);
+    }
+
+    [Fact]
+    public void Poll_DescriptorTheScriptNeverOpened_ReportsPollnval()
+    {
+        // do_pollfd() — fs/select.c: no file behind the descriptor is POLLNVAL, and it counts.
+        Assert.True(Run(Handshake + "   +0 poll([{fd=9, events=POLLIN, revents=POLLNVAL}], 1, 0) = 1\n").Passed);
+        var wrong = Run(Handshake + "   +0 poll([{fd=9, events=POLLIN, revents=0}], 1, 0) = 1\n");
+        Assert.Equal("t.pkt:8: runtime error in poll call: Bad poll revents: expected: 0 actual: POLLNVAL", wrong.Output);
+    }
+
+    [Fact]
     public void UnsupportedConstructs_RefusedBeforeRunningWithPositions()
     {
         var result = Run("""
@@ -128,17 +161,18 @@ public class PacketdrillRunnerTests
             +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
             +0 setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0
             +0 epoll_create(1) = 5
-            +0 poll([{fd=3, events=POLLIN, revents=POLLIN}], 1, 0) = 1
+            +0 poll([{fd=3, events=POLLIN, revents=POLLIN}, {fd=4, events=POLLIN, revents=0}], 2, 0) = 1
             +0 sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10
             +0 socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) = 4
             """);
         Assert.True(result.Refused);
         Assert.All(result.Diagnostics, d => Assert.True(d.Unsupported));
         Assert.Equal(
-            ["1:1", "2:1", "3:1", "4:27", "5:1", "6:27", "7:1", "8:1", "9:1", "10:11"],
+            ["1:1", "2:1", "3:1", "6:27", "7:1", "8:9", "9:1", "10:11"],
             result.Diagnostics.Select(d => d.At.ToString()));
         Assert.Contains("IPv6", result.Diagnostics[0].Message);
-        Assert.Contains("TCP_NODELAY", result.Diagnostics[5].Message);
+        Assert.Contains("TCP_NODELAY", result.Diagnostics[3].Message);
+        Assert.Contains("poll() on more than one descriptor", result.Diagnostics[5].Message);
         Assert.Contains("sysctl net.ipv4.tcp_frto is not modelled", result.Diagnostics[2].Message);
     }
 

@@ -132,13 +132,34 @@ public class RackTests
     {
         var (h, c, s) = FirstLostThen(1);
         var resent = h.Sent("client").Single(x => x.Reason == "tcp_fastretrans_alert");
-        // One duplicate ACK at 121 ms; the head (sent at 100 ms) is lost once older than RTT 20 ms + reo_wnd 5 ms:
-        // the reordering timer fires at 124 ms (jiffy), finds it not old enough, and again at 128 ms.
-        Assert.Equal(Ms(128), resent.At);
+        // One duplicate ACK at 121 ms; the head (sent at 100 ms) is lost once older than RTT 20 ms + reo_wnd 5 ms
+        // (min(min_rtt 20 / 4, srtt 20)): remaining 4,000 µs; tcp_rack_mark_lost() arms
+        // usecs_to_jiffies(4000 + TCP_TIMEOUT_MIN_US) = 2 jiffies → expires jiffy 30 + 2 = 32 (128 ms), which the
+        // wheel runs one jiffy later (level 0): 132 ms. There the head is lost and resent.
+        Assert.Equal(Ms(132), resent.At);
         Assert.Equal(c.Iss + 1, resent.SeqNo);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPFastRetrans]);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
         Assert.Equal(2 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+    }
+
+    /// <summary>
+    /// tcp_rack_reo_timeout(): the timer runs tcp_rack_detect_loss() again, the head is retransmitted, and
+    /// tcp_rearm_rto() arms the RTO from the head's new transmit time (tcp_rto_delta_us() = the whole RTO of
+    /// 220 ms = 55 jiffies: jiffy 33 + 55 = 88, fired at 89 = 356 ms); the ACK of the retransmission at 152 ms
+    /// (everything acknowledged) clears it. TimerArmed.Expires is when the wheel runs the timer.
+    /// </summary>
+    [Fact]
+    public void Established_ReorderTimerFires_HeadResentAndRtoArmedFromItsNewSendTime()
+    {
+        var (h, c, _) = FirstLostThen(1);
+        var timers = h.Sim.Journal.OfType<TimerArmed>().Where(t => t.Host == "client" && t.SocketId == c.Id && t.At >= Ms(121) && t.At <= Ms(132)).ToList();
+        Assert.Equal(new[] { (Ms(121), TcpTimerKind.ReorderTimeout, Ms(132)), (Ms(132), TcpTimerKind.Retransmit, Ms(356)) },
+            timers.Select(t => (t.At, t.Timer, t.Expires)));
+        Assert.Contains(h.Sim.Journal.OfType<TimerFired>(), f => f.At == Ms(132) && f.Timer == TcpTimerKind.ReorderTimeout && f.SocketId == c.Id);
+        Assert.Contains(h.Sim.Journal.OfType<TimerCancelled>(), f => f.At == Ms(152) && f.Timer == TcpTimerKind.Retransmit && f.SocketId == c.Id);
+        Assert.Equal(1, c.Info.TotalRetrans);
+        Assert.Equal(0, c.SendQueue);
     }
 
     [Fact]

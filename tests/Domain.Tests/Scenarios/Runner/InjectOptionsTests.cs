@@ -215,9 +215,11 @@ public class InjectOptionsTests
     {
         // The example scenario: with SACKed data outstanding the socket is in TCP_CA_Disorder, so the
         // segment the SACK's window update lets out schedules no loss probe (tcp_schedule_loss_probe()
-        // only in Open/CWR) and the RACK reorder timer is armed at 50 ms (jiffy 12) for 87.5 − 50 = 37.5 ms
-        // (usecs_to_jiffies: 10 jiffies), expires at jiffy 22 and, on level 0 of the timer wheel, runs one
-        // jiffy later: 92 ms, resending the hole (tcp_rack_reo_timeout()).
+        // only in Open/CWR) and the RACK reorder timer is armed when the SACK arrives at 80 ms (jiffy 20): the
+        // hole was sent at 50 ms, rack.rtt_us = 30,000 (the SACKed segments, also sent at 50 ms), reo_wnd =
+        // min(min_rtt 29 ms / 4, srtt) = 7,250 µs, so remaining = 30,000 + 7,250 − 30,000 = 7,250 µs and
+        // tcp_rack_mark_lost() arms usecs_to_jiffies(7,250 + TCP_TIMEOUT_MIN_US) = 3 jiffies: expires at jiffy 23
+        // and, on level 0 of the timer wheel, runs one jiffy later: 96 ms, resending the hole (tcp_rack_reo_timeout()).
         var json = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"));
 
         var result = RunnerAssert.Run(json);
@@ -225,6 +227,6 @@ public class InjectOptionsTests
         RunnerAssert.Passed(result);
         var resent = Sent(result, "server").Where(e => e.Reason != "tcp_sendmsg" && e.Len > 0).Select(e => (e.At, e.Reason)).ToList();
         Assert.Equal((new SimTime(80_000_000), "tcp_data_snd_check"), resent[0]);
-        Assert.Equal(new SimTime(92_000_000), resent[1].At);
+        Assert.Equal(new SimTime(96_000_000), resent[1].At);
     }
 }
