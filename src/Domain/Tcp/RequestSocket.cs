@@ -62,7 +62,7 @@ public sealed class RequestSocket : IEventTarget
     public long? RttSampleUs { get; private set; }
 
     /// <summary>The TSval this request would put on a segment now.</summary>
-    uint TsValNow => _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset);
+    uint TsValNow => TcpTimestamp.At(_sim.Profile, _sim.Now, TsOffset);
 
     /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
     internal void SendSynAck(bool retransmission)

@@ -6,10 +6,16 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    /// <summary>Models inet_bind(): an explicit port or (port 0) an ephemeral one.</summary>
+    /// <summary>
+    /// Models __inet_bind() — net/ipv4/af_inet.c: an explicit port or (port 0) an ephemeral one — unless
+    /// IP_BIND_ADDRESS_NO_PORT is set and the port is 0: then sk->sk_prot->get_port() is not called, inet_num
+    /// stays 0 (so bind() may be called again) and connect() picks the port with __inet_hash_connect(),
+    /// by the 4-tuple.
+    /// </summary>
     internal CallOutcome Bind(ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
         if (err is not null) return CallOutcome.Fail(err);
         _userBoundPort = port != 0;
@@ -89,15 +95,15 @@ public sealed partial class TcpSocket
             return CallOutcome.Fail(err);
         }
         BoundPort = true;
-        if (!_writeSeqKept) WriteSeq = SecureSeq(Tuple);
+        if (!_snd.WriteSeqKept) _snd.WriteSeq = SecureSeq(Tuple);
         _tsOffset = TimestampOffset(Local.Address, remote.Address);
-        Iss = WriteSeq;
-        SndUna = SndNxt = Iss;
-        WriteSeq = Iss + 1;
+        _snd.Iss = _snd.WriteSeq;
+        _snd.Una = _snd.Nxt = _snd.Iss;
+        _snd.WriteSeq = _snd.Iss + 1;
         Host.Established[Tuple] = this;
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
-        _rto = TcpConstants.TimeoutInit;
+        _icsk.Rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
@@ -179,11 +185,11 @@ public sealed partial class TcpSocket
 
     void CopyToSendQueue(PendingCall call)
     {
-        long queued = (long)(WriteSeq - SndUna);
+        long queued = (long)(_snd.WriteSeq - _snd.Una);
         long room = Math.Max(0, SndBufPayload - queued);
         long take = Math.Min(room, call.Requested - call.Done);
         if (take <= 0) return;
-        WriteSeq += (uint)take;
+        _snd.WriteSeq += (uint)take;
         call.Done += take;
         Ledger.Accepted += take;
         Recharge();
@@ -196,7 +202,7 @@ public sealed partial class TcpSocket
         if (_pendingSend is not { } call) return;
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown)
         {
-            long queued = (long)(WriteSeq - SndUna);
+            long queued = (long)(_snd.WriteSeq - _snd.Una);
             if (SndBufPayload - queued < queued / 2) return;
             CopyToSendQueue(call);
             if (call.Done < call.Requested)
@@ -232,13 +238,13 @@ public sealed partial class TcpSocket
     internal CallOutcome Recv(long bytes, PendingCall call)
     {
         if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
-        if (Unread > 0)
+        if (_rcv.Unread > 0)
         {
-            long n = bytes < 0 ? Unread : Math.Min(bytes, Unread);
-            Unread -= n;
+            long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
+            _rcv.Unread -= n;
             Recharge();
             _sim.RecordDelivered(this, n);
-            if (Unread == 0) CopyFin();
+            if (_rcv.Unread == 0) CopyFin();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
@@ -360,6 +366,8 @@ public sealed partial class TcpSocket
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
                 UserTimeoutMs = value;
                 break;
+            case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
+            case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
             case SocketOption.SO_SNDBUF: _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2); break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
         }
@@ -379,6 +387,7 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
             case SocketOption.SO_ERROR:
@@ -428,8 +437,8 @@ public sealed partial class TcpSocket
         if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
-            if (Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
-            long queued = (long)(WriteSeq - SndUna);
+            if (_rcv.Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            long queued = (long)(_snd.WriteSeq - _snd.Una);
             if (SendShutdown || SndBufPayload - queued >= queued / 2) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
         }
         if (_softError is not null) mask |= PollEvents.POLLERR;
@@ -452,6 +461,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_KEEPINTVL => KeepaliveIntvlSec,
         SocketOption.TCP_KEEPCNT => KeepaliveProbes,
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
+        SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,
@@ -498,7 +508,7 @@ public sealed partial class TcpSocket
     /// </remarks>
     void InitBufferSpace()
     {
-        _cwnd = _totalRetrans > 1 && _undoMarker != 0 ? 1 : TcpConstants.InitCwnd;
+        _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
     }
 
@@ -512,7 +522,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SndbufExpand(int cwnd)
     {
-        int perMss = Math.Max(_mssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
+        int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
         perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
         int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), TcpConstants.DefaultReordering + 1);
         long sndmem = 2L * nrSegs * perMss;
@@ -532,18 +542,15 @@ public sealed partial class TcpSocket
     uint TsVal => TsValAt(_sim.Now);
 
     /// <summary>The TSval at <paramref name="t"/>: tcp_time_stamp_ts() + tsoffset (milliseconds on linux-6, jiffies on linux-4.4).</summary>
-    uint TsValAt(SimTime t) => _sim.Profile == KernelProfile.Linux6
-        ? unchecked((uint)t.Ms + _tsOffset)
-        : unchecked((uint)Engine.Jiffies.At(t) + _tsOffset);
+    uint TsValAt(SimTime t) => TcpTimestamp.At(_sim.Profile, t, _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
     internal void InheritFromTimeWait(TimeWaitSocket tw)
     {
-        uint seq = tw.SndNxt + 65535 + 2;
-        WriteSeq = seq == 0 ? 1 : seq;
-        _writeSeqKept = true;
-        _tsRecent = tw.TsRecent;
-        _tsRecentStampSec = tw.TsRecentStampSec;
+        _snd.WriteSeq = tw.SuccessorIsn;
+        _snd.WriteSeqKept = true;
+        _rxOpt.TsRecent = tw.TsRecent;
+        _rxOpt.TsRecentStampSec = tw.TsRecentStampSec;
     }
 
     /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>
