@@ -216,15 +216,19 @@ public sealed partial class TcpSocket
         {
             long n = bytes < 0 ? Unread : Math.Min(bytes, Unread);
             Unread -= n;
+            ConsumeRcv(n, eatFin: Unread == 0 && _done);
             Recharge();
             _sim.RecordDelivered(this, n);
             if (Unread == 0) CopyFin();
+            // tcp_recvmsg_locked(): after the copy loop, tcp_rcv_space_adjust() then tcp_cleanup_rbuf().
+            RcvSpaceAdjust();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
         if (_done)
         {
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
+            ConsumeRcv(0, eatFin: true);
             CopyFin();
             return CallOutcome.Ok(0);
         }
@@ -427,7 +431,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_KEEPCNT => KeepaliveProbes,
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
         SocketOption.SO_SNDBUF => SkSndbuf,
-        SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
+        SocketOption.SO_RCVBUF => SkRcvbuf,
         _ => 0,
     };
 
@@ -450,6 +454,7 @@ public sealed partial class TcpSocket
         UserTimeoutMs = listener.UserTimeoutMs;
         _sndBufSet = listener._sndBufSet;
         _rcvBufSet = listener._rcvBufSet;
+        _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
     }
 
@@ -472,6 +477,7 @@ public sealed partial class TcpSocket
     {
         _cwnd = _totalRetrans > 1 && _undoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
+        InitReceiveSpace();
     }
 
     /// <summary>

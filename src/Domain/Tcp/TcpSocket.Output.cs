@@ -30,6 +30,7 @@ public sealed partial class TcpSocket
             // (tcp_dec_quickack_mode spends one quick ACK).
             if (_quick > 0) _quick--;
             _ackScheduled = false;
+            _ackPushed = _ackPushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
         if (len > 0) EventDataSent(retransmit);
@@ -49,9 +50,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_select_window() / __tcp_select_window(): free receive space, rounded to the
-    /// window scale, never shrinking the right edge already offered; below one MSS of free space
-    /// under pressure the window is zero (receiver-side silly window avoidance).
+    /// Models tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): __tcp_select_window(), but
+    /// never less than what is left of the window already offered (then aligned up to the window scale);
+    /// rcv_wnd and rcv_wup are updated, and the field is the window scaled down, at most 65535.
     /// </summary>
     ushort SelectWindow(bool syn)
     {
@@ -66,22 +67,15 @@ public sealed partial class TcpSocket
             _rcvWup = RcvNxt;
             return (ushort)Math.Min(_rcvWnd, TcpConstants.MaxTcpWindow);
         }
-        long free = RcvSpace - Unread - OfoBytes;
-        if (free < RcvSpace / 2 && free < PayloadMss) free = 0;
-        if (free > _rcvSsthresh) free = _rcvSsthresh;
-        if (free < 0) free = 0;
+        long current = ReceiveWindow;
+        long window = SelectWindowRaw();
         long granule = 1L << _rcvWscale;
-        // With window scaling: ALIGN(free_space, 1 << rcv_wscale) so the window is not scaled away.
-        long window = (free + granule - 1) / granule * granule;
-        long current = (long)(int)(_rcvWup + _rcvWnd - RcvNxt);
-        if (current < 0) current = 0;
+        // "Never shrink the offered window": ALIGN(cur_win, 1 << rcv_wscale).
         if (window < current) window = (current + granule - 1) / granule * granule;
         _rcvWnd = (uint)window;
         _rcvWup = RcvNxt;
         return (ushort)Math.Min(window >> _rcvWscale, TcpConstants.MaxTcpWindow);
     }
-
-    long OfoBytes => _ofo.Sum(o => (long)(o.End - o.Seq));
 
     /// <summary>
     /// tcp_sack_new_ofo_skb(): the out-of-order block holding the latest out-of-order arrival, merged
@@ -130,9 +124,16 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
     }
 
-    /// <summary>The window scale this socket offers in its SYN (tcp_connect_init → tcp_select_initial_window()).</summary>
-    int InitialWindowScale() =>
-        SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked).RcvWscale;
+    /// <summary>
+    /// The window scale this socket offers in its SYN and its window_clamp (tcp_connect_init() →
+    /// tcp_select_initial_window()).
+    /// </summary>
+    int InitialWindowScale()
+    {
+        var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked);
+        _windowClamp = initial.WindowClamp;
+        return initial.RcvWscale;
+    }
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
     internal bool RcvBufLocked => _rcvBufSet > 0;

@@ -333,6 +333,7 @@ public sealed partial class TcpSocket
     {
         if (Unread > 0) _sim.RecordLost(PeerSocketId, Host, Unread, reason);
         Unread = 0;
+        ClearRcvQueue();
         _ofo.Clear();
         Recharge();
     }
