@@ -24,6 +24,14 @@ public abstract class SimDbContext(DbContextOptions options, TenantScope tenant)
         Database.MigrateAsync(cancellationToken);
 
     /// <summary>
+    /// A read-only transaction in which every query sees the same committed state (a snapshot), that blocks no
+    /// writer. The default is a repeatable-read transaction (PostgreSQL: a snapshot); SQLite overrides it, since
+    /// its repeatable-read transaction is <c>BEGIN IMMEDIATE</c>, which takes the database's one write lock.
+    /// </summary>
+    public virtual async Task<IAsyncDisposable> BeginSnapshotAsync(CancellationToken cancellationToken) =>
+        await Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+
+    /// <summary>
     /// Inserts command-log and journal rows inside the current transaction (the group commit's). The default is
     /// EF Core's change tracker; a provider may write them faster.
     /// </summary>

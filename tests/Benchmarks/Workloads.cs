@@ -69,6 +69,12 @@ static class Workloads
         var server = sim.FindHost("server")!;
         int tw = server.TimeWaitCount;
         long withTw = Measure.Heap();
+        if (Environment.GetEnvironmentVariable("SIMBENCH_PAUSE") == "1")
+        {
+            // For a heap dump of the TIME-WAIT population: dotnet-gcdump collect -p <pid>, then a line on stdin.
+            Console.WriteLine($"# pid {Environment.ProcessId}: {tw} TIME-WAITs held; press enter");
+            Console.ReadLine();
+        }
         sim.RunUntil(sim.Now + SimDuration.FromSeconds(61)); // every TIME-WAIT expires (TCP_TIMEWAIT_LEN)
         int left = server.TimeWaitCount;
         long without = Measure.Heap();

@@ -6,7 +6,7 @@ namespace SimService.Domain.Commands;
 /// One system call by a process on a host. Which fields matter depends on <see cref="Call"/>
 /// (the scenario format's table): SocketId for calls on an existing socket, Port/Backlog/ReuseAddr
 /// for bind and listen, ToHost/ToPort (+ BindPort/BindReuseAddr) for connect, Bytes for send and
-/// recv (-1: all available), How for shutdown, Option/Value/LingerOnOff for socket options.
+/// recv (-1: all available), How for shutdown, Option/Value/LingerOnOff (TvSec/TvUsec for a timeval) for socket options.
 /// </summary>
 public sealed record SocketCallRequest(string Host, string Process, SocketCallKind Call)
 {
@@ -23,6 +23,9 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public SocketOption Option { get; init; }
     public int Value { get; init; }
     public int LingerOnOff { get; init; }
+    /// <summary>SO_SNDTIMEO / SO_RCVTIMEO's struct timeval: tv_sec (TvSec) and tv_usec (TvUsec).</summary>
+    public long TvSec { get; init; }
+    public long TvUsec { get; init; }
     /// <summary>fcntl(F_SETFL): whether O_NONBLOCK is set.</summary>
     public bool NonBlock { get; init; }
     /// <summary>poll()'s requested events (POLLIN = 0x1, POLLOUT = 0x4, ... as in asm-generic/poll.h).</summary>

@@ -9,36 +9,138 @@ public interface IEventTarget
     void OnDue(Simulation sim, object? payload);
 }
 
-/// <summary>One scheduled item: a target, a payload, and the timer generation it was armed with (0: not a timer).</summary>
-public readonly record struct ScheduledItem(SimTime At, long Seq, IEventTarget Target, object? Payload, SimTimer? Timer, long Generation);
+/// <summary>
+/// One scheduled item: a target, a payload, and the timer generation it was armed with (0: not a
+/// timer; a timer's item has the <see cref="SimTimer"/> as its target). Its time and insertion order
+/// are where it sits in the queue, not fields of its own: 24 bytes an item.
+/// </summary>
+public readonly record struct ScheduledItem(IEventTarget Target, object? Payload, long Generation)
+{
+    /// <summary>The timer this item was armed for, or null for a plain item.</summary>
+    public SimTimer? Timer => Generation != 0 ? (SimTimer)Target : null;
+}
 
 /// <summary>
 /// Pending items ordered by (time, insertion sequence): ties come out FIFO, as in ns-3's
 /// scheduler.h and SimSharp's EventQueue.
 /// </summary>
+/// <remarks>
+/// Items are kept in one FIFO bucket per distinct due time, and only the distinct times are in a heap:
+/// an item appended to its time's bucket is after every item already there, so a bucket drained from
+/// its head gives exactly the (time, sequence) order. Most items share a few times — segments arrive
+/// one link delay after a whole millisecond, and every socket timer runs on a timer-wheel bucket
+/// boundary (<see cref="Jiffies.WheelFires"/>), 2 s apart for a TIME-WAIT — so enqueue and dequeue cost
+/// a dictionary probe and an array slot, the heap stays small, and an item takes 24 bytes.
+/// </remarks>
 public sealed class EventQueue
 {
-    readonly PriorityQueue<ScheduledItem, (long At, long Seq)> _heap = new();
-    long _nextSeq;
+    /// <summary>Items per chunk: 64 × 24 B, well below the large-object heap, recycled through a free list.</summary>
+    const int ChunkSize = 64;
 
-    public int Count => _heap.Count;
+    /// <summary>Chunks kept for reuse at most (1.5 MB): beyond that a drained chunk is left to the GC.</summary>
+    const int PooledChunks = 1024;
 
-    public void Enqueue(SimTime at, IEventTarget target, object? payload, SimTimer? timer = null, long generation = 0)
+    sealed class Chunk
     {
-        var seq = _nextSeq++;
-        _heap.Enqueue(new ScheduledItem(at, seq, target, payload, timer, generation), (at.Ns, seq));
+        public readonly ScheduledItem[] Items = new ScheduledItem[ChunkSize];
+        public Chunk? Next;
+    }
+
+    /// <summary>The items due at one time, in insertion order: a list of chunks read from the head, written at the tail.</summary>
+    sealed class Bucket(long at, Chunk first)
+    {
+        public readonly long At = at;
+        public Chunk Head = first, Tail = first;
+        public int HeadIndex, TailIndex;
+    }
+
+    readonly Dictionary<long, Bucket> _buckets = [];
+    readonly PriorityQueue<Bucket, long> _times = new();
+    Chunk? _freeChunks;
+    int _freeChunkCount;
+    Bucket? _last;
+    int _count;
+
+    public int Count => _count;
+
+    public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0)
+    {
+        var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
+        if (bucket.TailIndex == ChunkSize)
+        {
+            var chunk = RentChunk();
+            bucket.Tail.Next = chunk;
+            bucket.Tail = chunk;
+            bucket.TailIndex = 0;
+        }
+        bucket.Tail.Items[bucket.TailIndex++] = new ScheduledItem(target, payload, generation);
+        _count++;
+    }
+
+    Bucket BucketFor(long at)
+    {
+        if (!_buckets.TryGetValue(at, out var bucket))
+        {
+            bucket = new Bucket(at, RentChunk());
+            _buckets.Add(at, bucket);
+            _times.Enqueue(bucket, at);
+        }
+        _last = bucket;
+        return bucket;
+    }
+
+    Chunk RentChunk()
+    {
+        if (_freeChunks is not { } chunk) return new Chunk();
+        _freeChunks = chunk.Next;
+        _freeChunkCount--;
+        chunk.Next = null;
+        return chunk;
+    }
+
+    void ReturnChunk(Chunk chunk)
+    {
+        if (_freeChunkCount >= PooledChunks) return; // every slot was cleared as it was taken
+        chunk.Next = _freeChunks;
+        _freeChunks = chunk;
+        _freeChunkCount++;
     }
 
     public bool TryPeekTime(out SimTime at)
     {
-        if (_heap.TryPeek(out var item, out _))
+        if (_times.TryPeek(out _, out var ns))
         {
-            at = item.At;
+            at = new SimTime(ns);
             return true;
         }
         at = default;
         return false;
     }
 
-    public ScheduledItem Dequeue() => _heap.Dequeue();
+    public ScheduledItem Dequeue() => Dequeue(out _);
+
+    /// <summary>Takes the first item, and says when it is due.</summary>
+    public ScheduledItem Dequeue(out SimTime at)
+    {
+        var bucket = _times.Peek();
+        at = new SimTime(bucket.At);
+        var head = bucket.Head;
+        var item = head.Items[bucket.HeadIndex];
+        head.Items[bucket.HeadIndex++] = default; // a drained slot pins nothing
+        _count--;
+        if (bucket.HeadIndex == ChunkSize && head.Next is { } next)
+        {
+            bucket.Head = next;
+            bucket.HeadIndex = 0;
+            ReturnChunk(head);
+        }
+        else if (head == bucket.Tail && bucket.HeadIndex == bucket.TailIndex)
+        {
+            _times.Dequeue();
+            _buckets.Remove(bucket.At);
+            if (ReferenceEquals(_last, bucket)) _last = null;
+            ReturnChunk(head);
+        }
+        return item;
+    }
 }

@@ -115,3 +115,15 @@ public static class KernelSeconds
     /// </summary>
     public static long At(SimTime t) => t.Ns / 1_000_000_000 + 1;
 }
+
+/// <summary>The TCP timestamp clock.</summary>
+public static class TcpTimestamp
+{
+    /// <summary>
+    /// The TSval a connection puts on a segment at <paramref name="t"/>: tcp_time_stamp_ts() + tp->tsoffset —
+    /// milliseconds (tcp_clock_ms()) on linux-6, jiffies (tcp_time_stamp) on linux-4.4 — wrapping at 2^32.
+    /// </summary>
+    public static uint At(KernelProfile profile, SimTime t, uint tsOffset) => profile == KernelProfile.Linux6
+        ? unchecked((uint)t.Ms + tsOffset)
+        : unchecked((uint)Jiffies.At(t) + tsOffset);
+}

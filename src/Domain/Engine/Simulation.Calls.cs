@@ -10,8 +10,8 @@ public sealed partial class Simulation
 {
     readonly Dictionary<int, TcpSocket> _sockets = [];
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
-    /// <summary>Calls a socket may still complete later, by id (issue order): O(log n) to add and remove.</summary>
-    readonly SortedDictionary<long, PendingCall> _pending = [];
+    /// <summary>Calls a socket may still complete later, by id: O(1) to add and remove; sorted by id (issue order) when listed.</summary>
+    readonly Dictionary<long, PendingCall> _pending = [];
     readonly List<CallRecord> _calls = [];
     readonly Dictionary<long, CallRecord> _callsById = [];
 
@@ -42,7 +42,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>Blocked calls that have not returned, oldest first.</summary>
-    public IReadOnlyCollection<PendingCall> PendingCalls => _pending.Values;
+    public IReadOnlyCollection<PendingCall> PendingCalls => [.. _pending.Values.OrderBy(c => c.Id)];
 
     public bool IsPending(long callId) => _pending.ContainsKey(callId);
 
@@ -185,7 +185,10 @@ public sealed partial class Simulation
             case SocketCallKind.Close: return (sk, CloseFd(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, Track(call)));
             case SocketCallKind.Dup: return (sk, CallOutcome.Ok(process.Dup(sk!)));
             case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, r.NewFd));
-            case SocketCallKind.Setsockopt: return (sk, sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
+            case SocketCallKind.Setsockopt:
+                return (sk, r.Option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO
+                    ? sk!.SetTimeoOption(r.Option, r.TvSec, r.TvUsec)
+                    : sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
             case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
@@ -224,6 +227,7 @@ public sealed partial class Simulation
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null, string? detail = null)
     {
         if (!_pending.Remove(call.Id)) return;
+        call.Sleep?.Cancel();
         int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
         RecordReturn(call, socketId, value, errno, detail);
         if (call.Waiter is { } waiter)
@@ -258,7 +262,12 @@ public sealed partial class Simulation
         SocketCallKind.Send => $"bytes={r.Bytes}",
         SocketCallKind.Recv => r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}",
         SocketCallKind.Shutdown => r.How.ToString(),
-        SocketCallKind.Setsockopt => r.Option == SocketOption.SO_LINGER ? $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}" : $"{r.Option}={r.Value}",
+        SocketCallKind.Setsockopt => r.Option switch
+        {
+            SocketOption.SO_LINGER => $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}",
+            SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => $"{r.Option} sec={r.TvSec} usec={r.TvUsec}",
+            _ => $"{r.Option}={r.Value}",
+        },
         SocketCallKind.Getsockopt => r.Option.ToString(),
         SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
         SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}" + (r.TimeoutMs != 0 ? $" timeout={r.TimeoutMs}" : ""),
@@ -311,9 +320,10 @@ public sealed partial class Simulation
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
-        foreach (var call in _pending.Values.Where(c => c.Process == process).ToList())
+        foreach (var call in _pending.Values.Where(c => c.Process == process).OrderBy(c => c.Id).ToList())
         {
             _pending.Remove(call.Id);
+            call.Sleep?.Cancel();
             call.Socket?.Interrupt(call);
             DropPoll(call);
             if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)

@@ -19,6 +19,8 @@ public sealed partial class Simulation
     readonly Dictionary<string, Host> _hostsByName = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Host> _hostsByAddress = [];
     readonly List<Link> _links = [];
+    /// <summary>The link direction from one host to another, keyed by both hosts' indexes: one probe per segment sent.</summary>
+    readonly Dictionary<(int From, int To), LinkDirection> _directions = [];
     readonly Dictionary<string, Nat> _nats = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Nat> _natsByAddress = [];
     IJournalSink _sink = new FullJournal();
@@ -148,10 +150,16 @@ public sealed partial class Simulation
         if (loss is < 0 or > 1 || double.IsNaN(loss)) return DomainError.Invalid("loss is a probability in [0,1]", "loss");
         var link = new Link(a, b, delay, loss);
         _links.Add(link);
+        int ia = _hostsByName[a].Index, ib = _hostsByName[b].Index;
+        _directions[(ia, ib)] = link.AtoB;
+        _directions[(ib, ia)] = link.BtoA;
         return link;
     }
 
     public Link? FindLink(string a, string b) => _links.Find(l => l.Connects(a, b));
+
+    /// <summary>The direction of the link from <paramref name="from"/> to <paramref name="to"/>, or null when they are not linked.</summary>
+    LinkDirection? DirectionBetween(Host from, Host to) => _directions.GetValueOrDefault((from.Index, to.Index));
 
     /// <summary>
     /// Models the FIB lookup of ip_route_output_key_hash_rcu() for a connect(): a host has a route to its
@@ -162,9 +170,9 @@ public sealed partial class Simulation
     internal bool HasRoute(Host from, IPv4 destination)
     {
         if (destination == from.Address) return true;
-        if (FindHost(destination) is { } to) return FindLink(from.Name, to.Name) is not null;
+        if (FindHost(destination) is { } to) return DirectionBetween(from, to) is not null;
         return _natsByAddress.TryGetValue(destination, out var nat)
-            && _hosts.Any(h => h.BehindNat == nat && FindLink(from.Name, h.Name) is not null);
+            && _hosts.Any(h => h.BehindNat == nat && DirectionBetween(from, h) is not null);
     }
 
     /// <summary>Changes one or both directions of a link; null leaves a field as it is.</summary>
@@ -269,8 +277,8 @@ public sealed partial class Simulation
     /// <summary>Pops one item: the only place the clock moves.</summary>
     void Step()
     {
-        var item = _queue.Dequeue();
-        MoveClock(item.At);
+        var item = _queue.Dequeue(out var at);
+        MoveClock(at);
         EventsProcessed++;
         if (item.Timer is { } timer)
         {
@@ -304,7 +312,7 @@ public sealed partial class Simulation
     /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.
     /// An hrtimer is not on the timer wheel: it fires at its own expiry.
     /// </summary>
-    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer, timer.Arm(expires, expires));
+    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer.Arm(expires, expires));
 
     /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
@@ -314,7 +322,8 @@ public sealed partial class Simulation
     /// <paramref name="expires"/> is the timer_list's expiry tick (<c>jiffies + timeout</c>). On
     /// linux-4.4 a socket timer goes through mod_timer(), whose apply_slack() may move that expiry
     /// later (<see cref="Jiffies.ApplySlack"/>); the TIME-WAIT and SYN-ACK timers use
-    /// mod_timer_pinned() and the linger wait schedule_timeout()'s __mod_timer(), which take none.
+    /// mod_timer_pinned() and the linger wait and SO_SNDTIMEO/SO_RCVTIMEO sleeps schedule_timeout()'s
+    /// __mod_timer(), which take none.
     /// Re-arming a pending timer for the expiry it already has changes nothing (mod_timer()'s
     /// "re-modified to the same timeout" shortcut). The timer is queued for when the kernel's timer
     /// wheel runs it (<see cref="Jiffies.WheelFires"/>), and that firing time is what the journal's
@@ -322,11 +331,12 @@ public sealed partial class Simulation
     /// </remarks>
     internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
-        if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger))
+        if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger
+            or TcpTimerKind.SendTimeout or TcpTimerKind.ReceiveTimeout))
             expires = Jiffies.WithSlack(Now, expires);
         var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
         var generation = timer.Arm(expires, fires);
-        _queue.Enqueue(fires, timer, timer, timer, generation);
+        _queue.Enqueue(fires, timer, timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 
@@ -363,13 +373,12 @@ public sealed partial class Simulation
             Schedule(Now, to, seg);
             return;
         }
-        var link = to is null ? null : FindLink(from.Name, to.Name);
-        if (to is null || link is null)
+        var direction = to is null ? null : DirectionBetween(from, to);
+        if (to is null || direction is null)
         {
             RecordDrop(from, sent, "no route");
             return;
         }
-        var direction = link.From(from.Name);
         if (direction.Blackhole)
         {
             RecordDrop(from, sent, "blackhole");

@@ -236,9 +236,8 @@ public sealed partial class Host : IEventTarget
                 var listener = FindListener(seg.Destination);
                 if (listener is not null)
                 {
-                    uint isn = tw.SndNxt + 65535 + 2;
                     tw.Kill("tcp_v4_rcv (TCP_TW_SYN)");
-                    listener.OnListenSegment(seg, isn == 0 ? 1 : isn);
+                    listener.OnListenSegment(seg, tw.SuccessorIsn);
                 }
                 else
                 {

@@ -264,7 +264,12 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Shutdown ? Enum.GetValues<ShutdownHow>().First(h => h.ToWireName() == r.How.ToString()) : null,
                 option,
                 r.Call is TcpCall.Setsockopt
-                    ? (r.Option == Tcp.SocketOption.SO_LINGER ? new LingerSockoptValue(r.LingerOnOff, r.Value) : new IntSockoptValue(r.Value))
+                    ? r.Option switch
+                    {
+                        Tcp.SocketOption.SO_LINGER => new LingerSockoptValue(r.LingerOnOff, r.Value),
+                        Tcp.SocketOption.SO_SNDTIMEO or Tcp.SocketOption.SO_RCVTIMEO => new TimevalSockoptValue(r.TvSec, r.TvUsec),
+                        _ => new IntSockoptValue(r.Value),
+                    }
                     : null,
                 null,
                 r.Call is TcpCall.Fcntl ? r.NonBlock : null,

@@ -26,6 +26,7 @@ internal sealed partial class ScenarioReader
         "keepalive", "userTimeoutMs", "backlog", "resolution", "drainLimit", "level");
     static readonly FrozenSet<string> BindFields = Set("port", "reuseaddr");
     static readonly FrozenSet<string> LingerFields = Set("onoff", "linger");
+    static readonly FrozenSet<string> TimevalFields = Set("sec", "usec");
 
     /// <summary>Per call, the arguments it requires and the ones it allows (the schema's allOf/if/then).</summary>
     static readonly FrozenDictionary<SocketCall, (string[] Required, FrozenSet<string> Allowed)> CallRules =
@@ -271,6 +272,11 @@ internal sealed partial class ScenarioReader
                 var onoff = Int32(Required(f, "onoff"), 0, 1);
                 var linger = Int32(Required(f, "linger"));
                 return onoff is { } on && linger is { } secs ? new LingerSockoptValue(on, secs) : null;
+            case SocketOption.SoSndTimeo or SocketOption.SoRcvTimeo:
+                var tv = Object(member, TimevalFields);
+                var sec = Integer(Required(tv, "sec"), long.MinValue, long.MaxValue);
+                var usec = Integer(Required(tv, "usec"), long.MinValue, long.MaxValue);
+                return sec is { } s && usec is { } us ? new TimevalSockoptValue(s, us) : null;
             case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive:
                 return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
             default:

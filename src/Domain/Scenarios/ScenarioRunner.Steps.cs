@@ -128,6 +128,7 @@ public sealed partial class ScenarioRunner
         {
             IntSockoptValue v => request with { Value = v.Value },
             LingerSockoptValue l => request with { Value = l.Seconds, LingerOnOff = l.OnOff },
+            TimevalSockoptValue tv => request with { TvSec = tv.Sec, TvUsec = tv.Usec },
             _ => request,
         };
     }
@@ -175,6 +176,8 @@ public sealed partial class ScenarioRunner
         SocketOption.SoRcvBuf => TcpOption.SO_RCVBUF,
         SocketOption.SoError => TcpOption.SO_ERROR,
         SocketOption.TcpInfo => TcpOption.TCP_INFO,
+        SocketOption.SoSndTimeo => TcpOption.SO_SNDTIMEO,
+        SocketOption.SoRcvTimeo => TcpOption.SO_RCVTIMEO,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

@@ -173,12 +173,8 @@ public static class ScenarioWriter
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;
-            case LingerSockoptValue l:
-                w.WriteStartObject("value");
-                w.WriteNumber("onoff", l.OnOff);
-                w.WriteNumber("linger", l.Seconds);
-                w.WriteEndObject();
-                break;
+            case LingerSockoptValue l: WriteStruct(w, ("onoff", l.OnOff), ("linger", l.Seconds)); break;
+            case TimevalSockoptValue tv: WriteStruct(w, ("sec", tv.Sec), ("usec", tv.Usec)); break;
         }
         if (c.Expect is { } expect)
         {
@@ -398,6 +394,14 @@ public static class ScenarioWriter
         if (s.Resolution != d.Resolution) w.WriteString("resolution", s.Resolution.ToString());
         if (s.DrainLimit != d.DrainLimit) w.WriteString("drainLimit", s.DrainLimit.ToString());
         if (s.Level != d.Level) w.WriteString("level", ScenarioWireNames.JournalLevels.ToText(s.Level));
+        w.WriteEndObject();
+    }
+
+    /// <summary>setsockopt's struct value (SO_LINGER's linger, a timeval) as an object of integers, in the given order.</summary>
+    static void WriteStruct(Utf8JsonWriter w, params (string Name, long Value)[] fields)
+    {
+        w.WriteStartObject("value");
+        foreach (var (name, value) in fields) w.WriteNumber(name, value);
         w.WriteEndObject();
     }
 }

@@ -45,7 +45,8 @@ public static class ScenarioWireNames
         ("TCP_KEEPIDLE", SocketOption.TcpKeepIdle), ("TCP_KEEPINTVL", SocketOption.TcpKeepIntvl),
         ("TCP_KEEPCNT", SocketOption.TcpKeepCnt), ("TCP_USER_TIMEOUT", SocketOption.TcpUserTimeout),
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
-        ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo));
+        ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo),
+        ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo));
 
     internal static readonly WireTable<Workloads.CloseFirst> CloseFirsts = new(
         ("client", Workloads.CloseFirst.Client), ("server", Workloads.CloseFirst.Server), ("both", Workloads.CloseFirst.Both));

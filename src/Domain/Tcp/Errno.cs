@@ -22,6 +22,8 @@ public static class Errno
     public const string EAGAIN = nameof(EAGAIN);
     public const string EINPROGRESS = nameof(EINPROGRESS);
     public const string ECONNABORTED = nameof(ECONNABORTED);
+    /// <summary>Math argument out of domain of func: sock_set_timeout()'s answer to a tv_usec outside [0, 1e6).</summary>
+    public const string EDOM = nameof(EDOM);
 
     /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them.</summary>
     public static int Number(string name) => name switch
@@ -33,6 +35,7 @@ public static class Errno
         EBADF => 9,
         EINVAL => 22,
         EPIPE => 32,
+        EDOM => 33,
         ENOPROTOOPT => 92,
         EOPNOTSUPP => 95,
         EADDRINUSE => 98,

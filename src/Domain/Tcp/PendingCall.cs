@@ -18,6 +18,11 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     /// <summary>Bytes copied so far by a blocked send.</summary>
     public long Done { get; internal set; }
 
+    /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
+    internal CallSleep? Sleep { get; set; }
+    /// <summary>A connect() made while the socket was already SS_CONNECTING: its timeout returns EALREADY, not EINPROGRESS.</summary>
+    internal bool ConnectWasConnecting { get; set; }
+
     /// <summary>Told (through the event queue, at the time of the return) when a blocked call returns: a workload's connection.</summary>
     internal IEventTarget? Waiter { get; set; }
     /// <summary>The return, once the call has returned: value, errno, and the socket it reports (accept's child).</summary>

@@ -65,7 +65,7 @@ public sealed class RequestSocket : IEventTarget
     public long? RttSampleUs { get; private set; }
 
     /// <summary>The TSval this request would put on a segment now.</summary>
-    uint TsValNow => _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset);
+    uint TsValNow => TcpTimestamp.At(_sim.Profile, _sim.Now, TsOffset);
 
     /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
     internal void SendSynAck(bool retransmission)
@@ -109,6 +109,7 @@ public sealed class RequestSocket : IEventTarget
     void Drop()
     {
         _sim.CancelTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit);
+        _timer.Detach(); // its stale queue item then pins the small timer, not the request (reqsk_free())
         Host.Requests.Remove(Tuple);
     }
 

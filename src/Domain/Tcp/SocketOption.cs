@@ -14,6 +14,10 @@ public enum SocketOption
     TCP_USER_TIMEOUT,
     SO_SNDBUF,
     SO_RCVBUF,
+    /// <summary>struct timeval {sec, usec}: how long a blocked send()/connect() sleeps (sk_sndtimeo; sock_set_timeout()).</summary>
+    SO_SNDTIMEO,
+    /// <summary>struct timeval {sec, usec}: how long a blocked recv()/accept() sleeps (sk_rcvtimeo; sock_set_timeout()).</summary>
+    SO_RCVTIMEO,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

@@ -57,7 +57,18 @@ public sealed partial class TcpSocket
         {
             // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it
             // ended, 0 (the socket becomes SS_CONNECTED) or, if it failed, sock_error() (else ECONNABORTED).
-            if (State is TcpState.SynSent or TcpState.SynRecv) return CallOutcome.Fail(Errno.EALREADY);
+            // The wait below runs in this state too (inet_wait_for_connect() with sock_sndtimeo()): a blocking
+            // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
+            if (State is TcpState.SynSent or TcpState.SynRecv)
+            {
+                call.ConnectWasConnecting = true;
+                if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
+                // Whatever ends the wait settles sock->state: SS_CONNECTED (0) or SS_UNCONNECTED (the error); only
+                // the timeout leaves it SS_CONNECTING (OnSleepTimeout sets the flag again).
+                _connecting = false;
+                _pendingConnect = call;
+                return CallOutcome.Block;
+            }
             _connecting = false;
             if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
             return CallOutcome.Ok();
@@ -78,20 +89,21 @@ public sealed partial class TcpSocket
             return CallOutcome.Fail(err);
         }
         BoundPort = true;
-        if (!_writeSeqKept) WriteSeq = SecureSeq(Tuple);
+        if (!_snd.WriteSeqKept) _snd.WriteSeq = SecureSeq(Tuple);
         _tsOffset = TimestampOffset(Local.Address, remote.Address);
-        Iss = WriteSeq;
-        SndUna = SndNxt = Iss;
-        WriteSeq = Iss + 1;
+        _snd.Iss = _snd.WriteSeq;
+        _snd.Una = _snd.Nxt = _snd.Iss;
+        _snd.WriteSeq = _snd.Iss + 1;
         Host.Established[Tuple] = this;
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
-        _rto = TcpConstants.TimeoutInit;
+        _icsk.Rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
-        if (NonBlocking)
+        // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
+        // negative tv_sec) no wait in inet_wait_for_connect(): -EINPROGRESS, sock->state SS_CONNECTING.
+        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
         {
-            // sock_sndtimeo(sk, O_NONBLOCK) == 0: no wait in inet_wait_for_connect().
             _connecting = true;
             return CallOutcome.Fail(Errno.EINPROGRESS);
         }
@@ -119,8 +131,9 @@ public sealed partial class TcpSocket
             child = AcceptQueue.Dequeue();
             return CallOutcome.Ok(call.Process.Install(child));
         }
-        // inet_csk_wait_for_connect() is not entered with O_NONBLOCK: EAGAIN.
-        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
+        // inet_csk_accept(): timeo = sock_rcvtimeo(); with 0 (O_NONBLOCK) inet_csk_wait_for_connect() is not
+        // entered: EAGAIN. Otherwise it sleeps, bounded by SO_RCVTIMEO.
+        if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingAccepts.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -134,8 +147,8 @@ public sealed partial class TcpSocket
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
-            // sk_stream_wait_connect(): EAGAIN when the timeout is 0 (O_NONBLOCK).
-            if (NonBlocking) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
+            // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
+            if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -144,7 +157,9 @@ public sealed partial class TcpSocket
         Ledger.Sent += bytes;
         CopyToSendQueue(call);
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
-        if (NonBlocking)
+        // sk_stream_wait_memory() sleeps with the call's timeo (sock_sndtimeo() at entry, what is left of it after an
+        // earlier sleep).
+        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
         {
             // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
             Ledger.Sent -= bytes - call.Done;
@@ -164,11 +179,11 @@ public sealed partial class TcpSocket
 
     void CopyToSendQueue(PendingCall call)
     {
-        long queued = (long)(WriteSeq - SndUna);
+        long queued = (long)(_snd.WriteSeq - _snd.Una);
         long room = Math.Max(0, SndBufPayload - queued);
         long take = Math.Min(room, call.Requested - call.Done);
         if (take <= 0) return;
-        WriteSeq += (uint)take;
+        _snd.WriteSeq += (uint)take;
         call.Done += take;
         Ledger.Accepted += take;
         Recharge();
@@ -181,10 +196,15 @@ public sealed partial class TcpSocket
         if (_pendingSend is not { } call) return;
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown)
         {
-            long queued = (long)(WriteSeq - SndUna);
+            long queued = (long)(_snd.WriteSeq - _snd.Una);
             if (SndBufPayload - queued < queued / 2) return;
             CopyToSendQueue(call);
-            if (call.Done < call.Requested) return;
+            if (call.Done < call.Requested)
+            {
+                // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo.
+                Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout);
+                return;
+            }
             _pendingSend = null;
             _sim.CompleteCall(call, call.Done, null);
             return;
@@ -212,14 +232,14 @@ public sealed partial class TcpSocket
     internal CallOutcome Recv(long bytes, PendingCall call)
     {
         if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
-        if (Unread > 0)
+        if (_rcv.Unread > 0)
         {
-            long n = bytes < 0 ? Unread : Math.Min(bytes, Unread);
-            Unread -= n;
-            ConsumeRcv(n, eatFin: Unread == 0 && _done);
+            long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
+            _rcv.Unread -= n;
+            ConsumeRcv(n, eatFin: _rcv.Unread == 0 && _done);
             Recharge();
             _sim.RecordDelivered(this, n);
-            if (Unread == 0) CopyFin();
+            if (_rcv.Unread == 0) CopyFin();
             // tcp_recvmsg_locked(): after the copy loop, tcp_rcv_space_adjust() then tcp_cleanup_rbuf().
             RcvSpaceAdjust();
             CleanupRbuf(n);
@@ -241,8 +261,9 @@ public sealed partial class TcpSocket
         }
         if (RcvShutdown) return CallOutcome.Ok(0);
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
-        // tcp_recvmsg_locked(): timeo 0 → -EAGAIN.
-        if (NonBlocking) return CallOutcome.Fail(Errno.EAGAIN);
+        // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
+        // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
+        if (call.Sleep is null && !Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -309,6 +330,9 @@ public sealed partial class TcpSocket
     {
         switch (option)
         {
+            case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
+                // sock_set_timeout() → sock_copy_user_timeval(): an int is shorter than struct timeval: EINVAL.
+                return CallOutcome.Fail(Errno.EINVAL);
             case SocketOption.SO_ERROR or SocketOption.TCP_INFO:
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
@@ -359,6 +383,8 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
+            case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
             case SocketOption.SO_ERROR:
                 // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
                 var error = _softError;
@@ -406,8 +432,8 @@ public sealed partial class TcpSocket
         if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
-            if (Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
-            long queued = (long)(WriteSeq - SndUna);
+            if (_rcv.Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            long queued = (long)(_snd.WriteSeq - _snd.Una);
             if (SendShutdown || SndBufPayload - queued >= queued / 2) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
         }
         if (_softError is not null) mask |= PollEvents.POLLERR;
@@ -453,6 +479,8 @@ public sealed partial class TcpSocket
         _keepCnt = listener._keepCnt;
         UserTimeoutMs = listener.UserTimeoutMs;
         _sndBufSet = listener._sndBufSet;
+        _sndTimeo = listener._sndTimeo;
+        _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
@@ -475,7 +503,7 @@ public sealed partial class TcpSocket
     /// </remarks>
     void InitBufferSpace()
     {
-        _cwnd = _totalRetrans > 1 && _undoMarker != 0 ? 1 : TcpConstants.InitCwnd;
+        _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
     }
@@ -490,7 +518,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SndbufExpand(int cwnd)
     {
-        int perMss = Math.Max(_mssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
+        int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
         perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
         int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), TcpConstants.DefaultReordering + 1);
         long sndmem = 2L * nrSegs * perMss;
@@ -510,18 +538,15 @@ public sealed partial class TcpSocket
     uint TsVal => TsValAt(_sim.Now);
 
     /// <summary>The TSval at <paramref name="t"/>: tcp_time_stamp_ts() + tsoffset (milliseconds on linux-6, jiffies on linux-4.4).</summary>
-    uint TsValAt(SimTime t) => _sim.Profile == KernelProfile.Linux6
-        ? unchecked((uint)t.Ms + _tsOffset)
-        : unchecked((uint)Engine.Jiffies.At(t) + _tsOffset);
+    uint TsValAt(SimTime t) => TcpTimestamp.At(_sim.Profile, t, _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
     internal void InheritFromTimeWait(TimeWaitSocket tw)
     {
-        uint seq = tw.SndNxt + 65535 + 2;
-        WriteSeq = seq == 0 ? 1 : seq;
-        _writeSeqKept = true;
-        _tsRecent = tw.TsRecent;
-        _tsRecentStampSec = tw.TsRecentStampSec;
+        _snd.WriteSeq = tw.SuccessorIsn;
+        _snd.WriteSeqKept = true;
+        _rxOpt.TsRecent = tw.TsRecent;
+        _rxOpt.TsRecentStampSec = tw.TsRecentStampSec;
     }
 
     /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>

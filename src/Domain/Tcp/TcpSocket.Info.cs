@@ -65,22 +65,22 @@ public sealed partial class TcpSocket
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
                 return new TcpInfo(State, TcpInfo.DefaultCongestionControl, false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, _cwnd, 0, 0, 0, 0, 0);
+                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
-            bool wscaleOk = IsSynchronized && (_sndWscale != 0 || _rcvWscale != 0);
+            bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
             return new TcpInfo(
                 State,
                 TcpInfo.DefaultCongestionControl,
-                Timestamps: _tsOk,
-                Sack: _sackOk,
+                Timestamps: _rxOpt.TsOk,
+                Sack: _rxOpt.SackOk,
                 WindowScale: wscaleOk,
-                SndWscale: wscaleOk ? _sndWscale : 0,
-                RcvWscale: wscaleOk ? _rcvWscale : 0,
-                RtoUs: _rto.Ns / 1_000,
-                AtoUs: SimDuration.Min(_ato, TcpConstants.DelackMax).Ns / 1_000,
-                Backoff: _backoff,
-                Retransmits: _retransmits,
-                Probes: _probesOut,
+                SndWscale: wscaleOk ? _rxOpt.SndWscale : 0,
+                RcvWscale: wscaleOk ? _rxOpt.RcvWscale : 0,
+                RtoUs: _icsk.Rto.Ns / 1_000,
+                AtoUs: SimDuration.Min(_ack.Ato, TcpConstants.DelackMax).Ns / 1_000,
+                Backoff: _icsk.Backoff,
+                Retransmits: _icsk.Retransmits,
+                Probes: _icsk.ProbesOut,
                 SndMss: PayloadMss,
                 AdvMss: _advmss,
                 Pmtu: TcpInfo.EthernetMtu,
@@ -88,17 +88,17 @@ public sealed partial class TcpSocket
                 Retrans: _rtx.Count(r => r.Retransmitted),
                 TotalRetrans: _totalRetrans,
                 LastAckRecvMs: JiffiesAgoMs(_lastAckRecv),
-                RttUs: _srttUs >> 3,
-                RttVarUs: _mdevUs >> 2,
-                SndSsthresh: _ssthresh,
-                SndCwnd: _cwnd,
-                RcvSsthresh: _rcvSsthresh,
+                RttUs: _rtt.SrttUs >> 3,
+                RttVarUs: _rtt.MdevUs >> 2,
+                SndSsthresh: _ca.Ssthresh,
+                SndCwnd: _ca.Cwnd,
+                RcvSsthresh: _rcv.Ssthresh,
                 // tcp_snd_una_update() counts from the SYN-ACK's ack on an active open; a passive child starts at snd_una = isn + 1.
-                BytesAcked: Math.Max(0L, (long)(uint)(SndUna - Iss) - (Parent is null ? 0 : 1)),
+                BytesAcked: Math.Max(0L, (long)(uint)(_snd.Una - _snd.Iss) - (Parent is null ? 0 : 1)),
                 // tcp_rcv_nxt_update(): rcv_nxt was set to irs + 1 directly by the handshake.
-                BytesReceived: IsSynchronized ? (uint)(RcvNxt - Irs - 1) : 0,
-                NotSentBytes: Math.Max(0, (int)(WriteSeq - SndNxt)),
-                SndWnd: _sndWnd);
+                BytesReceived: IsSynchronized ? (uint)(_rcv.Nxt - _rcv.Irs - 1) : 0,
+                NotSentBytes: Math.Max(0, (int)(_snd.WriteSeq - _snd.Nxt)),
+                SndWnd: _snd.Wnd);
         }
     }
 
@@ -106,7 +106,7 @@ public sealed partial class TcpSocket
     long JiffiesAgoMs(SimTime stamp) => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Jiffies.At(stamp)).TotalMilliseconds;
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
-    public int AckQuickPingPong => (_quick << 1) | (_pingPong ? 1 : 0);
+    public int AckQuickPingPong => (_ack.Quick << 1) | (_ack.PingPong ? 1 : 0);
 
     /// <summary>
     /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per pending

@@ -37,11 +37,11 @@ public sealed partial class TcpSocket
     {
         if (seg.Has(TcpFlags.Ack))
         {
-            if (!SeqMath.After(seg.Ack, Iss) || SeqMath.After(seg.Ack, SndNxt))
+            if (!SeqMath.After(seg.Ack, _snd.Iss) || SeqMath.After(seg.Ack, _snd.Nxt))
             {
                 // "Previous FIN/ACK or RST/ACK might be ignored": resend the SYN soon (TCP_TIMEOUT_MIN),
                 // then "reset_and_undo": an unacceptable ACK gets a reply RST (never to a RST).
-                if (_retransmits == 0) ResetXmitTimer(TcpTimerKind.Retransmit, Jiffies.Tick * 2);
+                if (_icsk.Retransmits == 0) ResetXmitTimer(TcpTimerKind.Retransmit, Jiffies.Tick * 2);
                 Host.SendResetReply(seg, "tcp_rcv_synsent_state_process (bad ACK)");
                 return;
             }
@@ -63,22 +63,22 @@ public sealed partial class TcpSocket
                 Ignore(seg, "ACK without SYN in SYN-SENT");
                 return;
             }
-            Irs = seg.Seq;
-            RcvNxt = Irs + 1;
-            _rcvWup = RcvNxt;
+            _rcv.Irs = seg.Seq;
+            _rcv.Nxt = _rcv.Irs + 1;
+            _rcv.Wup = _rcv.Nxt;
             NegotiateOptions(seg.Options);
             // tcp_rcv_synsent_state_process(): with timestamps, tp->advmss -= TCPOLEN_TSTAMP_ALIGNED.
-            if (_tsOk) _advmss -= TcpConstants.TimestampOptionBytes;
+            if (_rxOpt.TsOk) _advmss -= TcpConstants.TimestampOptionBytes;
             TryUndoSpuriousSyn(seg);
             ProcessAck(seg);
-            _sndWnd = seg.Window;
-            _maxWindow = Math.Max(_maxWindow, _sndWnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
-            _sndWl1 = seg.Seq;
-            if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
+            _snd.Wnd = seg.Window;
+            _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
+            _snd.Wl1 = seg.Seq;
+            if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace();
             _lastRecv = _lastAckRecv = _sim.Now;
-            _lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
+            _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
@@ -96,7 +96,7 @@ public sealed partial class TcpSocket
             return;
         }
         // PAWS against a timestamp inherited from a reused TIME-WAIT (tcp_paws_reject(&tp->rx_opt, 0)).
-        if (_tsRecentStampSec != 0 && seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps && (int)(_tsRecent - seg.Options.TsVal) > 0)
+        if (_rxOpt.TsRecentStampSec != 0 && seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps && (int)(_rxOpt.TsRecent - seg.Options.TsVal) > 0)
         {
             Ignore(seg, "PAWS: SYN older than the TIME-WAIT's timestamp");
             return;
@@ -116,9 +116,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void TryUndoSpuriousSyn(Segment seg)
     {
-        if (_undoMarker != 0 && _retransStamp is { } firstSyn && _tsOk && seg.Options.HasTimestamp
+        if (_ca.UndoMarker != 0 && _retransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
             && seg.Options.TsEcr == TsValAt(firstSyn))
-            _undoMarker = 0;
+            _ca.UndoMarker = 0;
     }
 
     /// <summary>
@@ -132,17 +132,17 @@ public sealed partial class TcpSocket
     void SimultaneousOpen(Segment seg)
     {
         TransitionTo(TcpState.SynRecv, "tcp_rcv_synsent_state_process (SYN without ACK)");
-        Irs = seg.Seq;
-        RcvNxt = Irs + 1;
-        _rcvWup = RcvNxt;
+        _rcv.Irs = seg.Seq;
+        _rcv.Nxt = _rcv.Irs + 1;
+        _rcv.Wup = _rcv.Nxt;
         NegotiateOptions(seg.Options);
-        _sndWnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
-        _maxWindow = _sndWnd;
-        _sndWl1 = seg.Seq;
+        _snd.Wnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
+        _snd.MaxWindow = _snd.Wnd;
+        _snd.Wl1 = seg.Seq;
         // The transmission stamps the skb again (skb_mstamp_ns): an RTT sample runs from the SYN-ACK.
         _rtx[0] = _rtx[0] with { Flags = TcpFlags.Syn | TcpFlags.Ack, SentAt = _sim.Now };
         // tcp_send_synack(): a transmission of the queued SYN skb, not a retransmission (no RetransSegs).
-        Transmit(TcpFlags.Syn | TcpFlags.Ack, Iss, 0, "tcp_send_synack (simultaneous open)", syn: true, retransmit: true);
+        Transmit(TcpFlags.Syn | TcpFlags.Ack, _snd.Iss, 0, "tcp_send_synack (simultaneous open)", syn: true, retransmit: true);
     }
 
     /// <summary>
@@ -155,14 +155,14 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
-        if (_srttUs == 0) _rto = TcpConstants.TimeoutFallback;
+        if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
-        _sndWnd = (uint)seg.Window << _sndWscale;
-        _maxWindow = Math.Max(_maxWindow, _sndWnd);
-        _sndWl1 = seg.Seq;
+        _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
+        _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
+        _snd.Wl1 = seg.Seq;
         _lastRecv = _lastAckRecv = _sim.Now;
-        _lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
+        _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
         LinkPeer();
         if (_pendingConnect is { } call)
         {
@@ -182,26 +182,26 @@ public sealed partial class TcpSocket
     /// </summary>
     void NegotiateOptions(TcpOptions peer)
     {
-        _tsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
-        _sackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
+        _rxOpt.TsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        _rxOpt.SackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
         if (peer.WindowScale is { } ws && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0)
         {
-            _sndWscale = Math.Min((int)ws, TcpConstants.MaxWscale);
+            _rxOpt.SndWscale = Math.Min((int)ws, TcpConstants.MaxWscale);
         }
         else
         {
             // "if (!tp->rx_opt.wscale_ok) { snd_wscale = rcv_wscale = 0; window_clamp = min(window_clamp, 65535) }"
-            _sndWscale = 0;
-            _rcvWscale = 0;
+            _rxOpt.SndWscale = 0;
+            _rxOpt.RcvWscale = 0;
             _windowClamp = Math.Min(_windowClamp, (uint)TcpConstants.MaxTcpWindow);
         }
         int mssClamp = peer.Mss > 0 ? peer.Mss : TcpConstants.MssDefault;
-        _mssClamp = mssClamp;
+        _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
-        if (_tsOk)
+        if (_rxOpt.TsOk)
         {
-            _tsRecent = peer.TsVal;
-            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
+            _rxOpt.TsRecent = peer.TsVal;
+            _rxOpt.TsRecentStampSec = KernelSeconds.At(_sim.Now);
         }
     }
 
@@ -211,10 +211,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void ReplaceTsRecent(Segment seg)
     {
-        if (_tsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcvWup) && (int)(seg.Options.TsVal - _tsRecent) >= 0)
+        if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup) && (int)(seg.Options.TsVal - _rxOpt.TsRecent) >= 0)
         {
-            _tsRecent = seg.Options.TsVal;
-            _tsRecentStampSec = KernelSeconds.At(_sim.Now);
+            _rxOpt.TsRecent = seg.Options.TsVal;
+            _rxOpt.TsRecentStampSec = KernelSeconds.At(_sim.Now);
         }
     }
 
@@ -239,8 +239,8 @@ public sealed partial class TcpSocket
     void RcvStateProcess(Segment seg)
     {
         // tcp_validate_incoming(): PAWS (a RST is accepted even if it did not pass PAWS).
-        if (_tsOk && seg.Options.HasTimestamp && _tsRecentStampSec != 0 && _tsRecent != 0 && !seg.Has(TcpFlags.Rst)
-            && (int)(_tsRecent - seg.Options.TsVal) > 1)
+        if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && _rxOpt.TsRecent != 0 && !seg.Has(TcpFlags.Rst)
+            && (int)(_rxOpt.TsRecent - seg.Options.TsVal) > 1)
         {
             if (seg.Has(TcpFlags.Syn))
             {
@@ -252,8 +252,8 @@ public sealed partial class TcpSocket
             return;
         }
         // Step 1: tcp_sequence().
-        uint window = ReceiveWindow;
-        bool inWindow = !SeqMath.Before(seg.EndSeq, _rcvWup) && !SeqMath.After(seg.Seq, RcvNxt + window);
+        uint window = ReceiveWindow();
+        bool inWindow = !SeqMath.Before(seg.EndSeq, _rcv.Wup) && !SeqMath.After(seg.Seq, _rcv.Nxt + window);
         if (!inWindow)
         {
             if (!seg.Has(TcpFlags.Rst))
@@ -275,7 +275,7 @@ public sealed partial class TcpSocket
         // Step 2: RST (RFC 5961 3.2): exact match resets, else a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
         {
-            if (seg.Seq == RcvNxt || ResetCheck(seg)) Reset("tcp_validate_incoming (RST)");
+            if (seg.Seq == _rcv.Nxt || ResetCheck(seg)) Reset("tcp_validate_incoming (RST)");
             else SendChallengeAck();
             return;
         }
@@ -307,7 +307,7 @@ public sealed partial class TcpSocket
             return;
         }
         ReplaceTsRecent(seg);
-        bool finAcked = SndUna == WriteSeq && _finQueued;
+        bool finAcked = _snd.Una == _snd.WriteSeq && _snd.FinQueued;
         switch (State)
         {
             case TcpState.SynRecv:
@@ -328,7 +328,7 @@ public sealed partial class TcpSocket
                     Host.SendResetReply(seg, "tcp_rcv_state_process (TCP_LINGER2 < 0)");
                     return;
                 }
-                if (seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), RcvNxt))
+                if (seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), _rcv.Nxt))
                 {
                     Done("tcp_rcv_state_process (data after close)");
                     Host.Count(MibCounter.TcpExtTCPAbortOnData);
@@ -360,9 +360,9 @@ public sealed partial class TcpSocket
         }
         // Step 7: the segment text.
         bool queued = false;
-        bool newData = seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), RcvNxt);
+        bool newData = seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), _rcv.Nxt);
         bool pastPeerFin = State is TcpState.CloseWait or TcpState.Closing or TcpState.LastAck;
-        if (pastPeerFin && !SeqMath.Before(seg.Seq, RcvNxt))
+        if (pastPeerFin && !SeqMath.Before(seg.Seq, _rcv.Nxt))
         {
             if (seg.Length > 0 || seg.Has(TcpFlags.Fin)) Ignore(seg, "data beyond the peer's FIN");
         }
@@ -393,11 +393,11 @@ public sealed partial class TcpSocket
     /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
     bool IsCrossedSynAck(Segment seg) =>
         State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
-        && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == RcvNxt && seg.Ack == SndNxt;
+        && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == _rcv.Nxt && seg.Ack == _snd.Nxt;
 
     /// <summary>tcp_reset_check(): a RST at rcv_nxt − 1 is acceptable in CLOSE_WAIT, LAST_ACK and CLOSING.</summary>
     bool ResetCheck(Segment seg) =>
-        seg.Seq == RcvNxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing;
+        seg.Seq == _rcv.Nxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing;
 
     /// <summary>
     /// Models tcp_oow_rate_limited(): dup-ACKs to pure ACKs and SYNs are limited to one per
@@ -422,7 +422,7 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode.</summary>
     void SendDupAck(Segment seg, string reason)
     {
-        if (seg.EndSeq != seg.Seq && SeqMath.Before(seg.Seq, RcvNxt))
+        if (seg.EndSeq != seg.Seq && SeqMath.Before(seg.Seq, _rcv.Nxt))
         {
             Host.Count(MibCounter.TcpExtDelayedACKLost);
             EnterQuickAckMode();
@@ -433,9 +433,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
     void EnterQuickAckMode()
     {
-        _quick = Math.Max(_quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcvWnd / (2 * (uint)_rcvMss))));
-        _pingPong = false;
-        _ato = TcpConstants.AtoMin;
+        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
+        _ack.PingPong = false;
+        _ack.Ato = TcpConstants.AtoMin;
     }
 
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
@@ -461,23 +461,23 @@ public sealed partial class TcpSocket
     AckVerdict ProcessAck(Segment seg)
     {
         uint ack = seg.Ack;
-        if (SeqMath.Before(ack, SndUna)) return AckVerdict.Old;
-        if (SeqMath.After(ack, SndNxt)) return AckVerdict.Invalid;
+        if (SeqMath.Before(ack, _snd.Una)) return AckVerdict.Old;
+        if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         _lastAckRecv = _sim.Now;
-        _probesOut = 0;
-        uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _sndWscale;
+        _icsk.ProbesOut = 0;
+        uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): every block of the option tags the queue.
         bool newlySacked = false;
-        if (_sackOk)
+        if (_rxOpt.SackOk)
             foreach (var block in seg.Options.Sack.ToArray())
                 newlySacked |= MarkSacked(block.Left, block.Right);
-        if (SeqMath.After(ack, SndUna) || SeqMath.After(seg.Seq, _sndWl1) || (seg.Seq == _sndWl1 && nwin > _sndWnd))
+        if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
-            _sndWnd = nwin;
-            if (nwin > _maxWindow) _maxWindow = nwin; // tcp_ack_update_window()
-            _sndWl1 = seg.Seq;
+            _snd.Wnd = nwin;
+            if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
+            _snd.Wl1 = seg.Seq;
         }
-        if (SeqMath.After(ack, SndUna))
+        if (SeqMath.After(ack, _snd.Una))
         {
             long sampleUs = -1;
             int ackedSegments = 0;
@@ -489,22 +489,22 @@ public sealed partial class TcpSocket
                 ackedSegments++;
             }
             if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
-            SndUna = ack;
+            _snd.Una = ack;
             Recharge();
-            _retransmits = 0;
+            _icsk.Retransmits = 0;
             _retransStamp = null;
             // tcp_process_tlp_ack(): the probe episode ends once tlp_high_seq is acknowledged.
-            if (_tlpOutstanding && !SeqMath.Before(ack, _tlpHighSeq)) _tlpOutstanding = false;
-            if (_inLoss && !SeqMath.Before(ack, _lossHigh)) _inLoss = false;
+            if (_ca.TlpOutstanding && !SeqMath.Before(ack, _ca.TlpHighSeq)) _ca.TlpOutstanding = false;
+            if (_ca.InLoss && !SeqMath.Before(ack, _ca.LossHigh)) _ca.InLoss = false;
             bool partialAck = false;
-            if (_inRecovery)
+            if (_ca.InRecovery)
             {
                 // Recovery ends when everything outstanding at its start is acknowledged; a partial ACK means
                 // the next segment was lost too (NewReno, as RACK would mark it).
-                if (!SeqMath.Before(ack, _recoveryHigh))
+                if (!SeqMath.Before(ack, _ca.RecoveryHigh))
                 {
-                    _inRecovery = false;
-                    _cwnd = _ssthresh;
+                    _ca.InRecovery = false;
+                    _ca.Cwnd = _ca.Ssthresh;
                 }
                 else
                 {
@@ -513,19 +513,19 @@ public sealed partial class TcpSocket
             }
             else
             {
-                _cwnd = _cwnd < _ssthresh ? _cwnd + ackedSegments : _cwnd + (ackedSegments > 0 ? 1 : 0);
+                _ca.Cwnd = _ca.Cwnd < _ca.Ssthresh ? _ca.Cwnd + ackedSegments : _ca.Cwnd + (ackedSegments > 0 ? 1 : 0);
             }
             // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
-            if (sampleUs < 0 && ackedSegments > 0 && _tsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
+            if (sampleUs < 0 && ackedSegments > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
                 sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
             if (sampleUs >= 0) RttEstimator(sampleUs);
-            else _backoff = 0;
-            if (_inLoss) RetransmitLost();
+            else _icsk.Backoff = 0;
+            if (_ca.InLoss) RetransmitLost();
             if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted) RetransmitHead("tcp_fastretrans_alert (partial ACK)");
             // tcp_set_xmit_timer()
             if (PacketsOut > 0)
             {
-                if (_inLoss || Host.Sysctls.TcpEarlyRetrans is not (3 or 4) || !_sackOk) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+                if (_ca.InLoss || Host.Sysctls.TcpEarlyRetrans is not (3 or 4) || !_rxOpt.SackOk) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
                 else ScheduleLossProbe(advancingRto: true);
             }
             else if (_xmitPending != TcpTimerKind.Persist)
@@ -534,7 +534,7 @@ public sealed partial class TcpSocket
             }
             WakeWriter();
         }
-        if (newlySacked && PacketsOut > 0 && !_inLoss && !_inRecovery) RackDetectLoss();
+        if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
     }
@@ -555,7 +555,7 @@ public sealed partial class TcpSocket
             return;
         }
         var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(remainingUs + TcpConstants.TimeoutMinUs)));
-        ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _rto));
+        ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
     }
 
     /// <summary>
@@ -582,11 +582,11 @@ public sealed partial class TcpSocket
     {
         // A SACKed segment beyond the head counts as sent after it (tcp_skb_sent_after breaks ties by sequence).
         var head = _rtx[0];
-        if (head.Retransmitted || head.Sacked || _rackRttUs == 0) return null;
+        if (head.Retransmitted || head.Sacked || _rack.RttUs == 0) return null;
         int sackedOut = _rtx.Count(r => r.Sacked);
-        long minRttUs = _minRttUs == long.MaxValue ? _rackRttUs : _minRttUs;
-        long reoWndUs = _inRecovery || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _srttUs >> 3);
-        return _rackRttUs + reoWndUs - (_sim.Now - head.SentAt).Ns / 1000;
+        long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
+        long reoWndUs = _ca.InRecovery || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        return _rack.RttUs + reoWndUs - (_sim.Now - head.SentAt).Ns / 1000;
     }
 
     /// <summary>
@@ -602,10 +602,10 @@ public sealed partial class TcpSocket
             if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
             _rtx[i] = r with { Sacked = true };
             any = true;
-            if (!r.Retransmitted && r.SentAt >= _rackSentAt)
+            if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
             {
-                _rackSentAt = r.SentAt;
-                _rackRttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+                _rack.SentAt = r.SentAt;
+                _rack.RttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
             }
         }
         return any;
@@ -617,14 +617,14 @@ public sealed partial class TcpSocket
     /// </summary>
     void FastRetransmit()
     {
-        if (_inRecovery || PacketsOut == 0) return;
-        _ssthresh = Math.Max(_cwnd * 717 / 1024, 2);
-        _cwnd = _ssthresh;
-        _inRecovery = true;
-        _recoveryHigh = SndNxt;
+        if (_ca.InRecovery || PacketsOut == 0) return;
+        _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
+        _ca.Cwnd = _ca.Ssthresh;
+        _ca.InRecovery = true;
+        _ca.RecoveryHigh = _snd.Nxt;
         Host.Count(MibCounter.TcpExtTCPFastRetrans);
         RetransmitHead("tcp_fastretrans_alert");
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
     }
 
     /// <summary>
@@ -633,15 +633,15 @@ public sealed partial class TcpSocket
     /// </summary>
     void AckProbe()
     {
-        uint wndEnd = SndUna + _sndWnd;
-        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
-        long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
-        uint headEnd = SndNxt + (uint)Math.Min(PayloadMss, dataLeft);
-        if (_finQueued && headEnd == _finSeq) headEnd++;
+        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+        long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
+        uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
+        if (_snd.FinQueued && headEnd == _snd.FinSeq) headEnd++;
         if (!SeqMath.After(headEnd, wndEnd))
         {
-            _backoff = 0;
-            _probesStampSet = false;
+            _icsk.Backoff = 0;
+            _icsk.ProbesStampSet = false;
             ClearXmitTimer();
             Push("tcp_ack_probe (window opened)");
         }
@@ -663,7 +663,7 @@ public sealed partial class TcpSocket
         // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
         if (seg.Seq == seg.EndSeq) return false;
         uint seq = seg.Seq, end = seg.EndSeq;
-        if (!SeqMath.After(end, RcvNxt))
+        if (!SeqMath.After(end, _rcv.Nxt))
         {
             // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, quick-ACK mode)
             Host.Count(MibCounter.TcpExtDelayedACKLost);
@@ -671,19 +671,19 @@ public sealed partial class TcpSocket
             SendAck("tcp_data_queue (duplicate)");
             return false;
         }
-        if (SeqMath.After(seq, RcvNxt))
+        if (SeqMath.After(seq, _rcv.Nxt))
         {
             if (!_ofo.Any(o => o.Seq == seq)) _ofo.Add((seq, end, fin));
             _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
-            _lastOfoSeq = seq;
-            _ackScheduled = true;
+            _rcv.LastOfoSeq = seq;
+            _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
-            if (_sackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+            if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
             if (Owner is not null) RcvbufGrow();
             SendAck("tcp_data_queue_ofo");
             return false;
         }
-        if (ReceiveWindow == 0 && seg.Length > 0)
+        if (ReceiveWindow() == 0 && seg.Length > 0)
         {
             SendAck("tcp_data_queue (zero window)");
             return false;
@@ -691,11 +691,11 @@ public sealed partial class TcpSocket
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
         // Fill from the out-of-order queue (tcp_ofo_queue).
-        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, RcvNxt))
+        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
         {
             var o = _ofo[0];
             _ofo.RemoveAt(0);
-            if (SeqMath.After(o.End, RcvNxt)) Accept(RcvNxt, o.End, o.Fin);
+            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
         }
         if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
         return true;
@@ -704,16 +704,16 @@ public sealed partial class TcpSocket
     /// <summary>Queues in-order text (tcp_queue_rcv()): rcv_nxt moves, and a FIN runs tcp_fin(). Returns the new payload.</summary>
     long Accept(uint seq, uint end, bool fin)
     {
-        long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(RcvNxt - seq);
+        long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0)
         {
-            _lastDataRecv = _sim.Now;
-            Unread += payload;
+            _ack.LastDataRecv = _sim.Now;
+            _rcv.Unread += payload;
         }
         QueueRcv(Math.Max(0, payload), fin);
         if (payload > 0) Recharge();
-        RcvNxt = end;
-        _ackScheduled = true;
+        _rcv.Nxt = end;
+        _ack.Scheduled = true;
         if (fin) Fin();
         return payload;
     }
@@ -726,13 +726,13 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventDataRecv(Segment seg)
     {
-        _ackScheduled = true;
+        _ack.Scheduled = true;
         MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin));
         RcvRttMeasure();
-        if (_ato == SimDuration.Zero)
+        if (_ack.Ato == SimDuration.Zero)
         {
-            _quick = Math.Max(_quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcvWnd / (2 * (uint)_rcvMss))));
-            _ato = TcpConstants.AtoMin;
+            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
+            _ack.Ato = TcpConstants.AtoMin;
         }
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
@@ -750,7 +750,7 @@ public sealed partial class TcpSocket
         {
             case TcpState.SynRecv or TcpState.Established:
                 TransitionTo(TcpState.CloseWait, "tcp_fin");
-                _pingPong = true;
+                _ack.PingPong = true;
                 break;
             case TcpState.FinWait1:
                 SendAck("tcp_fin (simultaneous close)");
@@ -772,9 +772,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void AckSendCheck()
     {
-        if (!_ackScheduled) return;
-        bool unreadLeft = Unread > 0 || _done && !_finCopied;
-        if (RcvNxt - _rcvWup > (uint)_rcvMss && (!unreadLeft || SelectWindowRaw() >= _rcvWnd) || (_quick > 0 && !_pingPong) || _ofo.Count > 0)
+        if (!_ack.Scheduled) return;
+        bool unreadLeft = _rcv.Unread > 0 || _done && !_finCopied;
+        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -791,11 +791,11 @@ public sealed partial class TcpSocket
     /// </summary>
     void CleanupRbuf(long copied)
     {
-        bool timeToAck = _ackScheduled && (RcvNxt - _rcvWup > (uint)_rcvMss
-            || copied > 0 && (_ackPushed2 || _ackPushed && !_pingPong) && RmemAlloc == 0);
+        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss
+            || copied > 0 && (_ackPushed2 || _ackPushed && !_ack.PingPong) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
-            long current = ReceiveWindow;
+            long current = ReceiveWindow();
             if (2 * current <= _windowClamp)
             {
                 long newWindow = SelectWindowRaw();
@@ -860,19 +860,19 @@ public sealed partial class TcpSocket
         child.BoundPort = true;
         child._userBoundPort = true;
         host.AddBindOwner(child.Local.Port, child, byConnect: false);
-        child.Iss = req.Iss;
-        child.SndUna = child.SndNxt = child.WriteSeq = req.Iss + 1;
-        child.Irs = req.Irs;
-        child.RcvNxt = child._rcvWup = req.Irs + 1;
-        child._rcvWscale = req.RcvWscale;
+        child._snd.Iss = req.Iss;
+        child._snd.Una = child._snd.Nxt = child._snd.WriteSeq = req.Iss + 1;
+        child._rcv.Irs = req.Irs;
+        child._rcv.Nxt = child._rcv.Wup = req.Irs + 1;
+        child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
         child.NegotiateOptions(req.PeerOptions);
-        child._rcvWnd = req.RcvWnd;
-        child._rcvSsthresh = req.RcvWnd;
+        child._rcv.Wnd = req.RcvWnd;
+        child._rcv.Ssthresh = req.RcvWnd;
         child._windowClamp = req.WindowClamp;
-        child._sndWnd = (uint)ack.Window << child._sndWscale;
-        child._maxWindow = child._sndWnd; // tcp_create_openreq_child(): newtp->max_window = newtp->snd_wnd
-        child._sndWl1 = ack.Seq;
+        child._snd.Wnd = (uint)ack.Window << child._rxOpt.SndWscale;
+        child._snd.MaxWindow = child._snd.Wnd; // tcp_create_openreq_child(): newtp->max_window = newtp->snd_wnd
+        child._snd.Wl1 = ack.Seq;
         // tcp_rcv_state_process(SYN_RECV): tcp_ack() with FLAG_UPDATE_TS_RECENT takes the ACK's TSval.
         child.ReplaceTsRecent(ack);
         child.Parent = listener;
@@ -880,11 +880,11 @@ public sealed partial class TcpSocket
         host.Count(MibCounter.TcpPassiveOpens);
         child.TransitionTo(TcpState.SynRecv, "tcp_create_openreq_child");
         if (req.RttSampleUs is { } rtt) child.RttEstimator(rtt);
-        else child._rto = TcpConstants.TimeoutFallback;
+        else child._icsk.Rto = TcpConstants.TimeoutFallback;
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
-        child._lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
+        child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener._pendingAccepts.TryDequeue(out var call))

@@ -15,21 +15,21 @@ public sealed partial class TcpSocket
     {
         var options = syn
             ? new TcpOptions(Mss: TcpConstants.EthernetMss,
-                WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
+                WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
-                TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _tsRecent : 0)
-            : _tsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _tsRecent) : TcpOptions.None;
-        if (!syn && _sackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
+                TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
+            : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
+        if (!syn && _rxOpt.SackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
             options = options with { Sack = SackBlocks.Of(new SackBlock(block.Left, block.Right)) };
-        uint ack = flags.HasFlag(TcpFlags.Ack) ? RcvNxt : 0;
+        uint ack = flags.HasFlag(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
         if (flags.HasFlag(TcpFlags.Ack))
         {
             // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK
             // (tcp_dec_quickack_mode spends one quick ACK).
-            if (_quick > 0) _quick--;
-            _ackScheduled = false;
+            if (_ack.Quick > 0) _ack.Quick--;
+            _ack.Scheduled = false;
             _ackPushed = _ackPushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
@@ -45,8 +45,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventDataSent(bool retransmit)
     {
-        _lsndtime = _sim.Now;
-        if (!retransmit && _ato > SimDuration.Zero && _sim.Now - _lastDataRecv < _ato) _pingPong = true;
+        _snd.Lsndtime = _sim.Now;
+        if (!retransmit && _ack.Ato > SimDuration.Zero && _sim.Now - _ack.LastDataRecv < _ack.Ato) _ack.PingPong = true;
     }
 
     /// <summary>
@@ -62,19 +62,19 @@ public sealed partial class TcpSocket
             // MSS (no timestamp yet to subtract); rcv_ssthresh starts at rcv_wnd, the cap on later
             // windows until tcp_grow_window(). The SYN's field is min(rcv_wnd, 65535) (tcp_transmit_skb).
             var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, wscaleOk: false, RcvBufLocked);
-            _rcvWnd = initial.RcvWnd;
-            _rcvSsthresh = _rcvWnd;
-            _rcvWup = RcvNxt;
-            return (ushort)Math.Min(_rcvWnd, TcpConstants.MaxTcpWindow);
+            _rcv.Wnd = initial.RcvWnd;
+            _rcv.Ssthresh = _rcv.Wnd;
+            _rcv.Wup = _rcv.Nxt;
+            return (ushort)Math.Min(_rcv.Wnd, TcpConstants.MaxTcpWindow);
         }
-        long current = ReceiveWindow;
+        long current = ReceiveWindow();
         long window = SelectWindowRaw();
-        long granule = 1L << _rcvWscale;
+        long granule = 1L << _rxOpt.RcvWscale;
         // "Never shrink the offered window": ALIGN(cur_win, 1 << rcv_wscale).
         if (window < current) window = (current + granule - 1) / granule * granule;
-        _rcvWnd = (uint)window;
-        _rcvWup = RcvNxt;
-        return (ushort)Math.Min(window >> _rcvWscale, TcpConstants.MaxTcpWindow);
+        _rcv.Wnd = (uint)window;
+        _rcv.Wup = _rcv.Nxt;
+        return (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
     }
 
     /// <summary>
@@ -83,7 +83,7 @@ public sealed partial class TcpSocket
     /// </summary>
     (uint Left, uint Right)? SackBlock()
     {
-        int i = _ofo.FindIndex(o => !SeqMath.Before(_lastOfoSeq, o.Seq) && SeqMath.Before(_lastOfoSeq, o.End));
+        int i = _ofo.FindIndex(o => !SeqMath.Before(_rcv.LastOfoSeq, o.Seq) && SeqMath.Before(_rcv.LastOfoSeq, o.End));
         if (i < 0) return null;
         uint left = _ofo[i].Seq, right = _ofo[i].End;
         for (int j = i - 1; j >= 0 && !SeqMath.Before(_ofo[j].End, left); j--) left = _ofo[j].Seq;
@@ -92,7 +92,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
-    void SendAck(string reason) => Transmit(TcpFlags.Ack, SndNxt, 0, reason);
+    void SendAck(string reason) => Transmit(TcpFlags.Ack, _snd.Nxt, 0, reason);
 
     /// <summary>
     /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at snd_nxt with
@@ -101,16 +101,16 @@ public sealed partial class TcpSocket
     void SendActiveReset(string reason)
     {
         Host.Count(MibCounter.TcpOutRsts);
-        Transmit(TcpFlags.Rst | TcpFlags.Ack, SndNxt, 0, reason);
+        Transmit(TcpFlags.Rst | TcpFlags.Ack, _snd.Nxt, 0, reason);
     }
 
     void SendSyn(bool retransmission)
     {
         if (!retransmission)
         {
-            _rcvWscale = InitialWindowScale();
-            _rtx.Add(new InFlight(Iss, Iss + 1, _sim.Now, false, TcpFlags.Syn));
-            SndNxt = Iss + 1;
+            _rxOpt.RcvWscale = InitialWindowScale();
+            _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn));
+            _snd.Nxt = _snd.Iss + 1;
         }
         else
         {
@@ -120,8 +120,8 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpRetransSegs);
             _totalRetrans++;
         }
-        Transmit(TcpFlags.Syn, Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
-        ResetXmitTimer(TcpTimerKind.Retransmit, _rto);
+        Transmit(TcpFlags.Syn, _snd.Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
+        ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
     }
 
     /// <summary>
@@ -186,9 +186,9 @@ public sealed partial class TcpSocket
             default:
                 return;
         }
-        _finQueued = true;
-        _finSeq = WriteSeq;
-        WriteSeq++;
+        _snd.FinQueued = true;
+        _snd.FinSeq = _snd.WriteSeq;
+        _snd.WriteSeq++;
         Push("tcp_send_fin");
     }
 
@@ -208,34 +208,34 @@ public sealed partial class TcpSocket
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         bool sent = false;
         int segments = 0;
-        uint wndEnd = SndUna + _sndWnd;
-        while (SeqMath.Before(SndNxt, WriteSeq) && PacketsOut < _cwnd && segments++ < maxSegments)
+        uint wndEnd = _snd.Una + _snd.Wnd;
+        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsOut < _ca.Cwnd && segments++ < maxSegments)
         {
-            uint dataEnd = _finQueued ? _finSeq : WriteSeq;
-            long dataLeft = SeqMath.Before(SndNxt, dataEnd) ? dataEnd - SndNxt : 0;
+            uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+            long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
             int len = (int)Math.Min(PayloadMss, dataLeft);
             // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole — Linux does
             // not cut a segment to the window's edge (only tcp_write_wakeup's probe does).
             bool cut = false;
-            if (len > 0 && SeqMath.After(SndNxt + (uint)len, wndEnd))
+            if (len > 0 && SeqMath.After(_snd.Nxt + (uint)len, wndEnd))
             {
                 if (!windowProbe) break;
-                len = (int)(wndEnd - SndNxt);
+                len = (int)(wndEnd - _snd.Nxt);
                 cut = true;
             }
-            bool fin = _finQueued && SndNxt + (uint)len == _finSeq && SeqMath.BeforeOrEqual(SndNxt + (uint)len + 1, wndEnd);
+            bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + 1, wndEnd);
             if (len == 0 && !fin) break;
             // tcp_nagle_test() with Minshall's check: a sub-MSS segment waits while an earlier small one is
             // unacknowledged; a FIN (and tcp_send_fin's push) never waits.
-            if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_sndSml, SndUna) && !SeqMath.After(_sndSml, SndNxt))
+            if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 && (SndNxt + (uint)len == dataEnd || cut)) flags |= TcpFlags.Psh;
-            uint end = SndNxt + (uint)len + (fin ? 1u : 0u);
-            _rtx.Add(new InFlight(SndNxt, end, _sim.Now, false, flags));
-            Transmit(flags, SndNxt, len, reason);
-            if (len < PayloadMss) _sndSml = end; // tcp_minshall_update()
-            SndNxt = end;
+            if (len > 0 && (_snd.Nxt + (uint)len == dataEnd || cut)) flags |= TcpFlags.Psh;
+            uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
+            _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
+            Transmit(flags, _snd.Nxt, len, reason);
+            if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
+            _snd.Nxt = end;
             sent = true;
         }
         if (sent)
@@ -244,7 +244,7 @@ public sealed partial class TcpSocket
             if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
             ScheduleLossProbe(advancingRto: false);
         }
-        else if (PacketsOut == 0 && SeqMath.Before(SndNxt, WriteSeq) && !_xmitTimer.Armed)
+        else if (PacketsOut == 0 && SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && !_xmitTimer.Armed)
         {
             // tcp_check_probe_timer(): data waits behind a zero window with nothing in flight.
             ResetXmitTimer(TcpTimerKind.Persist, ProbeBase);
@@ -252,7 +252,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>tcp_probe0_base(): max(icsk_rto, TCP_RTO_MIN).</summary>
-    SimDuration ProbeBase => SimDuration.Max(_rto, TcpConstants.RtoMin);
+    SimDuration ProbeBase => SimDuration.Max(_icsk.Rto, TcpConstants.RtoMin);
 
     /// <summary>
     /// tcp_rearm_rto(): RTO from the head's transmit time (tcp_rto_delta_us(), at least 1 µs, when a loss
@@ -266,11 +266,11 @@ public sealed partial class TcpSocket
             if (_xmitPending != TcpTimerKind.Persist) ClearXmitTimer();
             return;
         }
-        var rto = _rto;
+        var rto = _icsk.Rto;
         if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe)
         {
             // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
-            var delta = _rto - (_sim.Now - _rtx[0].SentAt);
+            var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);
             rto = delta.Ns > 0 ? delta : new SimDuration(1);
         }
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(rto));
@@ -285,16 +285,16 @@ public sealed partial class TcpSocket
     void ScheduleLossProbe(bool advancingRto)
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
-        if (early is not (3 or 4) || PacketsOut == 0 || !_sackOk || _inLoss || _tlpOutstanding) return;
+        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.InLoss || _ca.TlpOutstanding) return;
         // Only in TCP_CA_Open/CWR: SACKed or retransmitted segments outstanding mean TCP_CA_Disorder
         // (tcp_try_keep_open(): tcp_left_out() || tcp_any_retrans_done()), recovery TCP_CA_Recovery —
         // then a pending RACK reorder timer or the RTO stays as it is.
-        if (_inRecovery || _rtx.Exists(r => r.Sacked || r.Retransmitted)) return;
+        if (_ca.InRecovery || _rtx.Exists(r => r.Sacked || r.Retransmitted)) return;
         if (!IsSynchronized) return;
-        long timeoutUs = _srttUs != 0
-            ? (_srttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
+        long timeoutUs = _rtt.SrttUs != 0
+            ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
             : TcpConstants.TimeoutInit.Ns / 1000;
-        long rtoDeltaUs = advancingRto ? _rto.Ns / 1000 : (_rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
+        long rtoDeltaUs = advancingRto ? _icsk.Rto.Ns / 1000 : (_icsk.Rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
         if (rtoDeltaUs > 0) timeoutUs = Math.Min(timeoutUs, rtoDeltaUs);
         ResetXmitTimer(TcpTimerKind.LossProbe, SimDuration.FromMicroseconds(timeoutUs));
     }
@@ -317,7 +317,7 @@ public sealed partial class TcpSocket
         {
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
-            if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, Iss, 0, reason, syn: true, retransmit: true);
+            if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
             Host.Count(MibCounter.TcpRetransSegs);
             _totalRetrans++;
             return;
@@ -332,10 +332,10 @@ public sealed partial class TcpSocket
     /// <summary>After an RTO, retransmits further lost segments as the window allows (tcp_xmit_retransmit_queue).</summary>
     void RetransmitLost()
     {
-        for (int i = 0; i < _rtx.Count && i < _cwnd; i++)
+        for (int i = 0; i < _rtx.Count && i < _ca.Cwnd; i++)
         {
             var s = _rtx[i];
-            if (!SeqMath.Before(s.Seq, _lossHigh)) break;
+            if (!SeqMath.Before(s.Seq, _ca.LossHigh)) break;
             if (s.Retransmitted) continue;
             int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
@@ -350,13 +350,13 @@ public sealed partial class TcpSocket
     /// </summary>
     void WriteWakeup(MibCounter counter)
     {
-        uint wndEnd = SndUna + _sndWnd;
-        if (SeqMath.Before(SndNxt, WriteSeq) && SeqMath.Before(SndNxt, wndEnd))
+        uint wndEnd = _snd.Una + _snd.Wnd;
+        if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.Before(_snd.Nxt, wndEnd))
         {
             Push("tcp_write_wakeup", maxSegments: 1, windowProbe: true);
             return;
         }
         Host.Count(counter);
-        Transmit(TcpFlags.Ack, SndUna - 1, 0, counter == MibCounter.TcpExtTCPKeepAlive ? "tcp_keepalive_timer" : "tcp_send_probe0");
+        Transmit(TcpFlags.Ack, _snd.Una - 1, 0, counter == MibCounter.TcpExtTCPKeepAlive ? "tcp_keepalive_timer" : "tcp_send_probe0");
     }
 }

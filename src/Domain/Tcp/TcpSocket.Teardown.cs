@@ -28,7 +28,7 @@ public sealed partial class TcpSocket
         }
         else
         {
-            long unread = Unread;
+            long unread = _rcv.Unread;
             PurgeReceiveQueue("close() discarded unread data");
             if (State == TcpState.Close)
             {
@@ -150,8 +150,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void Recharge()
     {
-        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
-        long queued = (SeqMath.After(dataEnd, SndUna) ? dataEnd - SndUna : 0) + Unread;
+        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+        long queued = (SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0) + _rcv.Unread;
         long charged = queued * 3 / 2;
         Host.ChargeTcpMemory(charged - _memCharged);
         _memCharged = charged;
@@ -166,9 +166,9 @@ public sealed partial class TcpSocket
     {
         Host.RefreshOrphanCache();
         int shift = 0;
-        if (_sim.Now - _lsndtime > RtoMax * 2 || !doReset) shift++;
+        if (_sim.Now - _snd.Lsndtime > RtoMax * 2 || !doReset) shift++;
         if (!CheckOom(shift)) return false;
-        if (doReset || _sim.Now - _lsndtime <= TcpConstants.TimeWaitLen || (_sndWnd == 0 && PacketsOut == 0))
+        if (doReset || _sim.Now - _snd.Lsndtime <= TcpConstants.TimeWaitLen || (_snd.Wnd == 0 && PacketsOut == 0))
             SendActiveReset("tcp_out_of_resources");
         Done("tcp_out_of_resources");
         Host.Count(MibCounter.TcpExtTCPAbortOnMemory);
@@ -192,7 +192,7 @@ public sealed partial class TcpSocket
             ListenStop();
         }
         else if (old is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.SynRecv
-                 || (SndNxt != WriteSeq && old is TcpState.Closing or TcpState.LastAck))
+                 || (_snd.Nxt != _snd.WriteSeq && old is TcpState.Closing or TcpState.LastAck))
         {
             SendActiveReset(cause);
             _softError = Errno.ECONNRESET;
@@ -208,9 +208,9 @@ public sealed partial class TcpSocket
         RcvShutdown = SendShutdown = false;
         _done = _finCopied = false;
         Remote = default;
-        uint seq = unchecked(WriteSeq + _maxWindow + 2);
-        WriteSeq = seq == 0 ? 1 : seq;
-        _writeSeqKept = true;
+        uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
+        _snd.WriteSeq = seq == 0 ? 1 : seq;
+        _snd.WriteSeqKept = true;
         _connecting = false; // sock->state = SS_UNCONNECTED
         WakeAll();
     }
@@ -265,16 +265,15 @@ public sealed partial class TcpSocket
     /// </summary>
     void TimeWait(TcpState substate, SimDuration timeout, string cause)
     {
-        var floor = new SimDuration(_rto.Ns * 4 - _rto.Ns / 2);
-        if (timeout < floor) timeout = floor;
+        if (timeout < ThreeAndAHalfRto) timeout = ThreeAndAHalfRto;
         if (substate == TcpState.TimeWait)
         {
             timeout = TcpConstants.TimeWaitLen;
             // linux-4.4 tcp_tw_recycle: with a remembered peer timestamp, TIME-WAIT lasts 3.5·RTO.
-            if (Host.Sysctls.TcpTwRecycle && _tsOk && _tsRecentStampSec != 0)
+            if (Host.Sysctls.TcpTwRecycle && _rxOpt.TsOk && _rxOpt.TsRecentStampSec != 0)
             {
-                Host.RememberPeerTimestamp(Remote.Address, _tsRecent, _tsRecentStampSec);
-                timeout = floor;
+                Host.RememberPeerTimestamp(Remote.Address, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec);
+                timeout = ThreeAndAHalfRto;
             }
         }
         if (Host.TimeWaitCount >= Host.Sysctls.TcpMaxTwBuckets)
@@ -284,8 +283,7 @@ public sealed partial class TcpSocket
         }
         else
         {
-            uint rcvWindow = (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
-            var tw = new TimeWaitSocket(this, substate, _tsOk, _tsRecent, _tsRecentStampSec, _tsOffset, rcvWindow, _rcvWscale, floor);
+            var tw = new TimeWaitSocket(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale, ThreeAndAHalfRto);
             tw.Schedule(timeout, cause);
         }
         Done(cause);
@@ -331,8 +329,8 @@ public sealed partial class TcpSocket
     /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>
     void PurgeReceiveQueue(string reason)
     {
-        if (Unread > 0) _sim.RecordLost(PeerSocketId, Host, Unread, reason);
-        Unread = 0;
+        if (_rcv.Unread > 0) _sim.RecordLost(PeerSocketId, Host, _rcv.Unread, reason);
+        _rcv.Unread = 0;
         ClearRcvQueue();
         _ofo.Clear();
         Recharge();
@@ -341,11 +339,11 @@ public sealed partial class TcpSocket
     /// <summary>tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost.</summary>
     void PurgeWriteQueue(string reason)
     {
-        uint dataEnd = _finQueued ? _finSeq : WriteSeq;
-        long lost = SeqMath.After(dataEnd, SndUna) ? dataEnd - SndUna : 0;
+        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+        long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         _rtx.Clear();
-        SndUna = SndNxt = WriteSeq;
+        _snd.Una = _snd.Nxt = _snd.WriteSeq;
         Recharge();
     }
 

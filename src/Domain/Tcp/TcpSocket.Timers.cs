@@ -28,10 +28,10 @@ public sealed partial class TcpSocket
     void SendLossProbe()
     {
         if (PacketsOut == 0) return;
-        if (!_tlpOutstanding)
+        if (!_ca.TlpOutstanding)
         {
             // New data if the window takes one more segment, else the tail again.
-            _tlpOutstanding = true;
+            _ca.TlpOutstanding = true;
             int before = PacketsOut;
             Push("tcp_send_loss_probe (new data)", maxSegments: 1);
             if (PacketsOut == before)
@@ -43,11 +43,11 @@ public sealed partial class TcpSocket
                 Host.Count(MibCounter.TcpRetransSegs);
                 Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe", retransmit: true);
             }
-            _tlpHighSeq = SndNxt;
+            _ca.TlpHighSeq = _snd.Nxt;
             Host.Count(MibCounter.TcpExtTCPLossProbes);
         }
         // "Reset s.t. tcp_rearm_rto will restart timer from now."
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
     }
 
     /// <summary>
@@ -61,7 +61,7 @@ public sealed partial class TcpSocket
     void OnRetransmitTimer()
     {
         if (PacketsOut == 0) return;
-        if (_sndWnd == 0 && !Dead && IsSynchronized && State != TcpState.SynRecv)
+        if (_snd.Wnd == 0 && !Dead && IsSynchronized && State != TcpState.SynRecv)
         {
             // Receiver shrank the window: retransmissions become zero-window probes and do not time out
             // the connection unless nothing was heard for 2·rto_max (or TCP_USER_TIMEOUT).
@@ -80,7 +80,7 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpExtTCPTimeouts);
         if (WriteTimeout()) return;
         EnterLoss();
-        _retransmits++;
+        _icsk.Retransmits++;
         _totalRto++;
         bool first = _retransStamp is null;
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
@@ -92,16 +92,16 @@ public sealed partial class TcpSocket
     void BackoffAndRearm()
     {
         if (State == TcpState.Established && Host.Sysctls.Get("net.ipv4.tcp_thin_linear_timeouts") != 0
-            && PacketsOut < 4 && _retransmits <= TcpConstants.ThinLinearRetries)
+            && PacketsOut < 4 && _icsk.Retransmits <= TcpConstants.ThinLinearRetries)
         {
-            _backoff = 0;
+            _icsk.Backoff = 0;
         }
         else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
         {
-            _backoff++;
-            _rto = SimDuration.Min(_rto * 2, RtoMax);
+            _icsk.Backoff++;
+            _icsk.Rto = SimDuration.Min(_icsk.Rto * 2, RtoMax);
         }
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_rto));
+        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
     }
 
     /// <summary>tcp_enter_loss(): cwnd to one segment, everything in flight is presumed lost.</summary>
@@ -109,13 +109,13 @@ public sealed partial class TcpSocket
     {
         // tcp_init_undo() when a new episode begins: from Open/Disorder, once high_seq is acknowledged, or on
         // the first timeout of a Loss episode (icsk_retransmits still 0).
-        if (!_inLoss || !SeqMath.After(_lossHigh, SndUna) || _retransmits == 0) _undoMarker = SndUna;
-        _inLoss = true;
-        _inRecovery = false;
-        _lossHigh = SndNxt;
-        _ssthresh = Math.Max(_cwnd / 2, 2);
-        _cwnd = 1;
-        _tlpOutstanding = false;
+        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0) _ca.UndoMarker = _snd.Una;
+        _ca.InLoss = true;
+        _ca.InRecovery = false;
+        _ca.LossHigh = _snd.Nxt;
+        _ca.Ssthresh = Math.Max(_ca.Cwnd / 2, 2);
+        _ca.Cwnd = 1;
+        _ca.TlpOutstanding = false;
     }
 
     /// <summary>Models tcp_write_timeout(): true when the connection was ended.</summary>
@@ -127,7 +127,7 @@ public sealed partial class TcpSocket
             // The count (plus tcp_syn_linear_timeouts in SYN_SENT), then — like data — the time budget
             // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT.
             int retryUntil = Host.Sysctls.TcpSynRetries;
-            expired = _retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
+            expired = _icsk.Retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
             if (!expired) expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.TimeoutInit);
         }
         else
@@ -135,7 +135,7 @@ public sealed partial class TcpSocket
             int retryUntil = Host.Sysctls.TcpRetries2;
             if (Dead)
             {
-                bool alive = _rto < RtoMax;
+                bool alive = _icsk.Rto < RtoMax;
                 retryUntil = OrphanRetries(alive);
                 bool doReset = alive || !RetransmitsTimedOut(retryUntil, 0, TcpConstants.RtoMin);
                 if (OutOfResources(doReset)) return true;
@@ -158,7 +158,7 @@ public sealed partial class TcpSocket
     /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary, base)).</summary>
     bool RetransmitsTimedOut(int boundary, int userTimeoutMs, SimDuration rtoBase)
     {
-        if (_retransmits == 0 || _retransStamp is not { } stamp) return false;
+        if (_icsk.Retransmits == 0 || _retransStamp is not { } stamp) return false;
         var timeout = userTimeoutMs > 0
             ? SimDuration.FromMilliseconds(userTimeoutMs)
             : TcpConstants.ModelTimeout(boundary, rtoBase, RtoMax);
@@ -173,18 +173,18 @@ public sealed partial class TcpSocket
     /// </summary>
     void OnProbeTimer()
     {
-        if (PacketsOut > 0 || !SeqMath.Before(SndNxt, WriteSeq))
+        if (PacketsOut > 0 || !SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
-            _probesOut = 0;
-            _probesStampSet = false;
+            _icsk.ProbesOut = 0;
+            _icsk.ProbesStampSet = false;
             return;
         }
-        if (!_probesStampSet)
+        if (!_icsk.ProbesStampSet)
         {
-            _probesStamp = _sim.Now;
-            _probesStampSet = true;
+            _icsk.ProbesStamp = _sim.Now;
+            _icsk.ProbesStampSet = true;
         }
-        else if (UserTimeoutMs > 0 && _sim.Now - _probesStamp >= SimDuration.FromMilliseconds(UserTimeoutMs))
+        else if (UserTimeoutMs > 0 && _sim.Now - _icsk.ProbesStamp >= SimDuration.FromMilliseconds(UserTimeoutMs))
         {
             WriteErr("tcp_probe_timer (TCP_USER_TIMEOUT)");
             return;
@@ -194,29 +194,29 @@ public sealed partial class TcpSocket
         {
             bool alive = ProbeWhen(RtoMax, uncapped: true) < RtoMax;
             maxProbes = OrphanRetries(alive);
-            if (!alive && _backoff >= maxProbes)
+            if (!alive && _icsk.Backoff >= maxProbes)
             {
                 WriteErr("tcp_probe_timer (orphan)");
                 return;
             }
             if (OutOfResources(true)) return;
         }
-        if (_probesOut >= maxProbes)
+        if (_icsk.ProbesOut >= maxProbes)
         {
             WriteErr("tcp_probe_timer");
             return;
         }
         // tcp_send_probe0()
         WriteWakeup(MibCounter.TcpExtTCPWinProbe);
-        if (PacketsOut > 0 || !SeqMath.Before(SndNxt, WriteSeq))
+        if (PacketsOut > 0 || !SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
-            _probesOut = 0;
-            _backoff = 0;
-            _probesStampSet = false;
+            _icsk.ProbesOut = 0;
+            _icsk.Backoff = 0;
+            _icsk.ProbesStampSet = false;
             return;
         }
-        _probesOut++;
-        if (_backoff < Host.Sysctls.TcpRetries2) _backoff++;
+        _icsk.ProbesOut++;
+        if (_icsk.Backoff < Host.Sysctls.TcpRetries2) _icsk.Backoff++;
         ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
     }
 
@@ -224,14 +224,14 @@ public sealed partial class TcpSocket
     SimDuration ProbeWhen(SimDuration max, bool uncapped = false)
     {
         long ns = ProbeBase.Ns;
-        for (int i = 0; i < _backoff && ns < max.Ns * 2; i++) ns <<= 1;
+        for (int i = 0; i < _icsk.Backoff && ns < max.Ns * 2; i++) ns <<= 1;
         return uncapped ? new SimDuration(ns) : new SimDuration(Math.Min(ns, max.Ns));
     }
 
     SimDuration ClampProbeToUserTimeout(SimDuration when)
     {
-        if (UserTimeoutMs == 0 || !_probesStampSet) return when;
-        var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - _probesStamp);
+        if (UserTimeoutMs == 0 || !_icsk.ProbesStampSet) return when;
+        var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - _icsk.ProbesStamp);
         return remaining.Ns <= 0 ? Jiffies.Tick : SimDuration.Min(when, remaining);
     }
 
@@ -239,17 +239,17 @@ public sealed partial class TcpSocket
     void OnDelayedAckTimer()
     {
         RecordFired(TcpTimerKind.DelayedAck);
-        if (!_ackScheduled || State is TcpState.Close or TcpState.Listen) return;
-        if (!_pingPong)
+        if (!_ack.Scheduled || State is TcpState.Close or TcpState.Listen) return;
+        if (!_ack.PingPong)
         {
             // Delayed ACK missed: inflate ATO.
-            _ato = SimDuration.Min(_ato * 2, _rto);
+            _ack.Ato = SimDuration.Min(_ack.Ato * 2, _icsk.Rto);
         }
         else
         {
             // Delayed ACK missed: leave ping-pong mode and deflate ATO.
-            _pingPong = false;
-            _ato = TcpConstants.AtoMin;
+            _ack.PingPong = false;
+            _ack.Ato = TcpConstants.AtoMin;
         }
         SendAck("tcp_delack_timer");
         Host.Count(MibCounter.TcpExtDelayedACKs);
@@ -261,16 +261,16 @@ public sealed partial class TcpSocket
     /// </summary>
     void ScheduleDelayedAck()
     {
-        _ackScheduled = true;
+        _ack.Scheduled = true;
         if (_delackTimer.Armed) return;
-        var ato = _ato;
+        var ato = _ack.Ato;
         if (ato > TcpConstants.AtoMin)
         {
             // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode) and by the smoothed RTT.
-            var maxAto = _pingPong ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
-            if (_srttUs != 0)
+            var maxAto = _ack.PingPong ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            if (_rtt.SrttUs != 0)
             {
-                var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_srttUs >> 3))), TcpConstants.AtoMin);
+                var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);
                 if (rtt < maxAto) maxAto = rtt;
             }
             ato = SimDuration.Min(ato, maxAto);
@@ -306,7 +306,7 @@ public sealed partial class TcpSocket
         RecordFired(TcpTimerKind.Keepalive);
         if (!KeepOpen || State is TcpState.Close or TcpState.SynSent or TcpState.Listen) return;
         var when = SimDuration.FromSeconds(KeepaliveTimeSec);
-        if (PacketsOut > 0 || SeqMath.Before(SndNxt, WriteSeq))
+        if (PacketsOut > 0 || SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
             ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, when);
             return;
@@ -315,15 +315,15 @@ public sealed partial class TcpSocket
         SimDuration next;
         if (elapsed >= when)
         {
-            bool userExpired = UserTimeoutMs != 0 && elapsed >= SimDuration.FromMilliseconds(UserTimeoutMs) && _probesOut > 0;
-            if (userExpired || (UserTimeoutMs == 0 && _probesOut >= KeepaliveProbes))
+            bool userExpired = UserTimeoutMs != 0 && elapsed >= SimDuration.FromMilliseconds(UserTimeoutMs) && _icsk.ProbesOut > 0;
+            if (userExpired || (UserTimeoutMs == 0 && _icsk.ProbesOut >= KeepaliveProbes))
             {
                 SendActiveReset("tcp_keepalive_timer");
                 WriteErr("tcp_keepalive_timer");
                 return;
             }
             WriteWakeup(MibCounter.TcpExtTCPKeepAlive);
-            _probesOut++;
+            _icsk.ProbesOut++;
             next = SimDuration.FromSeconds(KeepaliveIntvlSec);
         }
         else
@@ -363,7 +363,6 @@ public sealed partial class TcpSocket
     SimDuration FinTime()
     {
         var fin = SimDuration.FromSeconds(Linger2 > 0 ? Linger2 : Host.Sysctls.TcpFinTimeoutSec);
-        var floor = new SimDuration(_rto.Ns * 4 - _rto.Ns / 2);
-        return SimDuration.Max(fin, floor);
+        return SimDuration.Max(fin, ThreeAndAHalfRto);
     }
 }

@@ -84,9 +84,6 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_full_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf).</summary>
     internal long RcvSpace => WinFromSpace(SkRcvbuf);
 
-    /// <summary>Models tcp_receive_window() — include/net/tcp.h: what is left of the window last advertised.</summary>
-    uint ReceiveWindow => (uint)Math.Max(0, (int)(_rcvWup + _rcvWnd - RcvNxt));
-
     /// <summary>
     /// Models __tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): the free space
     /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it is rounded down to the window scale
@@ -107,18 +104,18 @@ public sealed partial class TcpSocket
         }
         if (freeSpace < fullSpace >> 1)
         {
-            _quick = 0;
-            long granule = 1L << _rcvWscale;
+            _ack.Quick = 0;
+            long granule = 1L << _rxOpt.RcvWscale;
             freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
             if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
         }
-        if (freeSpace > _rcvSsthresh) freeSpace = _rcvSsthresh;
-        if (_rcvWscale != 0)
+        if (freeSpace > _rcv.Ssthresh) freeSpace = _rcv.Ssthresh;
+        if (_rxOpt.RcvWscale != 0)
         {
-            long granule = 1L << _rcvWscale;
+            long granule = 1L << _rxOpt.RcvWscale;
             return (freeSpace + granule - 1) / granule * granule;
         }
-        long window = _rcvWnd;
+        long window = _rcv.Wnd;
         if (window <= freeSpace - mss || window > freeSpace) window = freeSpace / mss * mss;
         else if (mss == fullSpace && freeSpace > window + (fullSpace >> 1)) window = freeSpace;
         return window;
@@ -144,10 +141,10 @@ public sealed partial class TcpSocket
         }
         if (appWin != 0 && _windowClamp > 2L * _advmss && _windowClamp + (long)_advmss > maxwin)
             _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
-        _rcvSsthresh = Math.Min(_rcvSsthresh, _windowClamp);
-        _rcvqSpace = Math.Min(Math.Min(_rcvSsthresh, _rcvWnd), (long)TcpConstants.InitCwnd * _advmss);
+        _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
+        _rcvqSpace = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
         // tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT), at least TCP_MIN_MSS.
-        long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcvWnd / 2, TcpConstants.MssDefault));
+        long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
         _rcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 
@@ -179,7 +176,7 @@ public sealed partial class TcpSocket
             if (psh) _ackPushed = true;
             return;
         }
-        int headerLen = 20 + (_tsOk ? TcpConstants.TimestampOptionBytes : 0);
+        int headerLen = 20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
         int withHeader = len + headerLen;
         if (withHeader >= TcpConstants.MssDefault + 20 || withHeader >= TcpConstants.MinMss + 20 && !psh && !fin)
         {
@@ -205,8 +202,8 @@ public sealed partial class TcpSocket
         uint clamp = (uint)Math.Max(TcpConstants.SockMinRcvBuf / 2, val);
         if (clamp == old) return;
         _windowClamp = clamp;
-        if (clamp < old) _rcvSsthresh = Math.Min(_rcvSsthresh, clamp);
-        else _rcvSsthresh = Math.Max(Math.Min(_rcvWnd, clamp), _rcvSsthresh);
+        if (clamp < old) _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, clamp);
+        else _rcv.Ssthresh = Math.Max(Math.Min(_rcv.Wnd, clamp), _rcv.Ssthresh);
     }
 
     /// <summary>
@@ -218,7 +215,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void GrowWindow(int len, int truesize)
     {
-        long room = Math.Min(_windowClamp, TcpSpace) - _rcvSsthresh;
+        long room = Math.Min(_windowClamp, TcpSpace) - _rcv.Ssthresh;
         if (room <= 0) return;
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;
@@ -227,7 +224,7 @@ public sealed partial class TcpSocket
             incr = 0;
             long t = WinFromSpace(truesize) >> 1;
             long window = WinFromSpace(Host.Sysctls.TcpRmem[2]) >> 1;
-            while (_rcvSsthresh <= window)
+            while (_rcv.Ssthresh <= window)
             {
                 if (t <= len)
                 {
@@ -240,8 +237,8 @@ public sealed partial class TcpSocket
         }
         if (incr == 0) return;
         incr = Math.Max(incr, 2L * len);
-        _rcvSsthresh += (uint)Math.Min(room, incr);
-        _quick |= 1;
+        _rcv.Ssthresh += (uint)Math.Min(room, incr);
+        _ack.Quick |= 1;
     }
 
     /// <summary>
@@ -252,10 +249,10 @@ public sealed partial class TcpSocket
     {
         if (_rcvRttTime is { } t)
         {
-            if (SeqMath.Before(RcvNxt, _rcvRttSeq)) return;
+            if (SeqMath.Before(_rcv.Nxt, _rcvRttSeq)) return;
             RcvRttUpdate(Math.Max(1, (_sim.Now - t).Ns / 1000), winDep: true);
         }
-        _rcvRttSeq = RcvNxt + _rcvWnd;
+        _rcvRttSeq = _rcv.Nxt + _rcv.Wnd;
         _rcvRttTime = _sim.Now;
     }
 
@@ -266,7 +263,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvRttMeasureTs(Segment seg)
     {
-        if (!_tsOk || !seg.Options.HasTimestamp) return;
+        if (!_rxOpt.TsOk || !seg.Options.HasTimestamp) return;
         uint tsecr = seg.Options.TsEcr;
         if (tsecr == _rcvRttLastTsecr) return;
         _rcvRttLastTsecr = tsecr;
@@ -290,7 +287,7 @@ public sealed partial class TcpSocket
             _rcvRttUs8 = m;
             return;
         }
-        if (winDep || Unread > 0) return;
+        if (winDep || _rcv.Unread > 0) return;
         _rcvRttUs8 = old - (old >> 3) + sampleUs;
     }
 
@@ -306,7 +303,7 @@ public sealed partial class TcpSocket
         if (_rcvRttUs8 == 0) return;
         long time = (_sim.Now - _rcvqTime).Ns / 1000;
         if (time < _rcvRttUs8 >> 3) return;
-        long copied = _copied - _rcvqCopied - Unread;
+        long copied = _copied - _rcvqCopied - _rcv.Unread;
         if (copied > _rcvqSpace)
         {
             _rcvqSpace = copied;
@@ -321,7 +318,7 @@ public sealed partial class TcpSocket
     {
         if (Host.Sysctls.Get("net.ipv4.tcp_moderate_rcvbuf") == 0 || _rcvBufSet > 0) return;
         long rcvwin = _rcvqSpace << 1;
-        if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - RcvNxt);
+        if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - _rcv.Nxt);
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
         if (rcvbuf > _rcvBuf)
         {

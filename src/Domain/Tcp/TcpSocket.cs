@@ -103,90 +103,52 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
 
-    // ---- send sequence space ------------------------------------------------------------------
-    public uint Iss { get; private set; }
-    public uint SndUna { get; private set; }
-    public uint SndNxt { get; private set; }
-    public uint WriteSeq { get; private set; }
-    uint _sndWnd;
-    /// <summary>tp->max_window: the largest window the peer offered (tcp_ack_update_window(), the SYN's, the child's first).</summary>
-    uint _maxWindow;
-    uint _sndWl1;
-    int _sndWscale;
-    bool _finQueued;
-    uint _finSeq;
-    /// <summary>write_seq is already set (non-zero), so tcp_v4_connect() keeps it: a reused TIME-WAIT's, or tcp_disconnect()'s.</summary>
-    bool _writeSeqKept;
+    // ---- protocol state, grouped as the kernel groups it (TcpSocket.State.cs) ------------------
+    /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>
+    SendSequence _snd;
+    /// <summary>tp->rcv_nxt, rcv_wup, rcv_wnd, rcv_ssthresh and what is unread.</summary>
+    ReceiveSequence _rcv = new() { Ssthresh = TcpConstants.MaxTcpWindow };
+    /// <summary>tp->rx_opt: negotiated options and the PAWS timestamp state.</summary>
+    ReceivedOptions _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
+    /// <summary>tcp_rtt_estimator() state and the minimum RTT.</summary>
+    RttEstimator _rtt = new() { MinRttUs = long.MaxValue };
+    /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
+    ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
+    /// <summary>icsk_ack: delayed-ACK state.</summary>
+    DelayedAck _ack;
+    /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
+    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue };
+    /// <summary>tp->rack.</summary>
+    RackState _rack;
+
+    public uint Iss => _snd.Iss;
+    public uint SndUna => _snd.Una;
+    public uint SndNxt => _snd.Nxt;
+    public uint WriteSeq => _snd.WriteSeq;
+    public uint Irs => _rcv.Irs;
+    public uint RcvNxt => _rcv.Nxt;
+    /// <summary>Payload bytes received in order and not yet read by the application.</summary>
+    public long Unread => _rcv.Unread;
+
+    /// <summary>tp->mss_cache: the current MSS for sending.</summary>
     int _mss = TcpConstants.EthernetMss;
-    int _cwnd = TcpConstants.InitCwnd;
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
     long _sndBuf;
-    /// <summary>tp->rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option).</summary>
-    int _mssClamp = TcpConstants.MssDefault;
-    int _ssthresh = int.MaxValue;
-    /// <summary>The retransmission queue: what was sent and not yet acknowledged, with transmit times.</summary>
+    /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = [];
-    uint _lossHigh;
-    /// <summary>In fast recovery (TCP_CA_Recovery) until <see cref="_recoveryHigh"/> is acknowledged.</summary>
-    bool _inRecovery;
-    uint _recoveryHigh;
-    /// <summary>tp->snd_sml: end of the last small segment sent (Minshall's Nagle variant).</summary>
-    uint _sndSml;
-    bool _inLoss;
-    bool _tlpOutstanding;
-
-    // ---- receive sequence space ---------------------------------------------------------------
-    public uint Irs { get; private set; }
-    public uint RcvNxt { get; private set; }
-    uint _rcvWup;
-    uint _rcvWnd;
-    /// <summary>tp->rcv_ssthresh: the window clamp that tcp_grow_window() raises as in-order data arrives.</summary>
-    uint _rcvSsthresh = TcpConstants.MaxTcpWindow;
-    int _rcvWscale;
-    /// <summary>Payload bytes received in order and not yet read by the application.</summary>
-    public long Unread { get; private set; }
+    /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt.</summary>
     readonly List<(uint Seq, uint End, bool Fin)> _ofo = [];
-
-    // ---- timestamps, SACK -----------------------------------------------------------------
-    bool _tsOk;
-    bool _sackOk;
+    /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
     uint _tsOffset;
-    uint _tsRecent;
-    long _tsRecentStampSec;
-
-    // ---- RTT / RTO (tcp_rtt_estimator, icsk) ------------------------------------------------
-    long _srttUs, _mdevUs, _mdevMaxUs, _rttvarUs;
-    uint _rttSeq;
-    SimDuration _rto = TcpConstants.TimeoutInit;
-    int _backoff;
-    int _retransmits;
+    /// <summary>tp->total_rto, tp->total_retrans, tp->retrans_stamp.</summary>
     int _totalRto;
     int _totalRetrans;
-    /// <summary>
-    /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
-    /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
-    /// </summary>
-    uint _undoMarker;
     SimTime? _retransStamp;
-    int _probesOut;
-    SimTime _probesStamp;
-    bool _probesStampSet;
+    /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
     SimTime _lastRecv;
-    /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
-    SimTime _lastDataRecv;
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
     SimTime? _lastOowAck;
-    /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
-    uint _tlpHighSeq;
     SimTime _lastAckRecv;
-    /// <summary>tp->lsndtime: when data was last sent (tcp_event_data_sent), set at ESTABLISHED too; feeds tcp_out_of_resources().</summary>
-    SimTime _lsndtime;
-
-    // ---- delayed ACK (icsk_ack) --------------------------------------------------------------
-    int _quick;
-    bool _pingPong;
-    SimDuration _ato;
-    bool _ackScheduled;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;
@@ -196,31 +158,35 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false);
 
-    /// <summary>RACK: send time and RTT of the most recently sent segment known delivered (tp->rack.mstamp, rack.rtt_us).</summary>
-    SimTime _rackSentAt;
-    long _rackRttUs;
-    /// <summary>tcp_min_rtt(): the smallest RTT sample (RACK's reordering window is a quarter of it).</summary>
-    long _minRttUs = long.MaxValue;
-    /// <summary>The start of the latest out-of-order segment received (its SACK block is reported first).</summary>
-    uint _lastOfoSeq;
-
     // ---- derived views ------------------------------------------------------------------------
+
+    /// <summary>
+    /// Models tcp_receive_window() — include/net/tcp.h: what is left of the window last advertised,
+    /// rcv_wup + rcv_wnd − rcv_nxt, never negative.
+    /// </summary>
+    uint ReceiveWindow() => (uint)Math.Max(0, (int)(_rcv.Wup + _rcv.Wnd - _rcv.Nxt));
+
+    /// <summary>
+    /// The 3.5·RTO floor of tcp_fin_time() and tcp_time_wait() — include/net/tcp.h, net/ipv4/tcp_minisocks.c:
+    /// <c>(icsk_rto &lt;&lt; 2) - (icsk_rto &gt;&gt; 1)</c>.
+    /// </summary>
+    SimDuration ThreeAndAHalfRto => new(_icsk.Rto.Ns * 4 - _icsk.Rto.Ns / 2);
 
     /// <summary>Whether `ss` shows this socket: listeners and sockets in the established hash.</summary>
     public bool IsHashed => State == TcpState.Listen || Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this);
 
     /// <summary>Send-Q: write_seq − snd_una (includes a queued FIN); for a listener the backlog.</summary>
-    public long SendQueue => State == TcpState.Listen ? _backlog : (long)(WriteSeq - SndUna);
+    public long SendQueue => State == TcpState.Listen ? _backlog : (long)(_snd.WriteSeq - _snd.Una);
 
     /// <summary>
     /// Recv-Q: rcv_nxt − copied_seq — the FIN's byte counts until a read passes it (tcp_recvmsg_locked);
     /// for a listener the accept queue length.
     /// </summary>
-    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
+    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : _rcv.Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
 
-    public SimDuration Rto => _rto;
-    public int Retransmits => _retransmits;
-    public int ProbesOut => _probesOut;
+    public SimDuration Rto => _icsk.Rto;
+    public int Retransmits => _icsk.Retransmits;
+    public int ProbesOut => _icsk.ProbesOut;
 
     /// <summary>The `ss -o` timer of this socket: name and expiry, or null for none.</summary>
     public (string Name, SimTime Expires, int Count)? SsTimer
@@ -230,10 +196,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
             if (_xmitTimer.Armed)
             {
                 return _xmitPending == TcpTimerKind.Persist
-                    ? ("persist", _xmitTimer.Expires, _probesOut)
-                    : ("on", _xmitTimer.Expires, _retransmits);
+                    ? ("persist", _xmitTimer.Expires, _icsk.ProbesOut)
+                    : ("on", _xmitTimer.Expires, _icsk.Retransmits);
             }
-            if (_keepaliveTimer.Armed) return ("keepalive", _keepaliveTimer.Expires, _probesOut);
+            if (_keepaliveTimer.Armed) return ("keepalive", _keepaliveTimer.Expires, _icsk.ProbesOut);
             return null;
         }
     }
@@ -246,7 +212,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Packets in flight (tp->packets_out).</summary>
     int PacketsOut => _rtx.Count;
 
-    int PayloadMss => _mss - (_tsOk ? TcpConstants.TimestampOptionBytes : 0);
+    int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>Send buffer capacity in payload bytes: sk_sndbuf accounts truesize, about 3/2 of the payload.</summary>
     long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
@@ -307,7 +273,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         ClearXmitTimer();
         CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         CancelTimer(_keepaliveTimer, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
-        _ackScheduled = false;
+        _ack.Scheduled = false;
     }
 
     SimDuration RtoMax => SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs);
@@ -335,8 +301,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void RttEstimator(long mrttUs)
     {
         long m = Math.Max(1, mrttUs);
-        _minRttUs = Math.Min(_minRttUs, m);
-        long srtt = _srttUs;
+        _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, m);
+        long srtt = _rtt.SrttUs;
         long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
         if (srtt != 0)
         {
@@ -345,38 +311,38 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
             if (m < 0)
             {
                 m = -m;
-                m -= _mdevUs >> 2;
+                m -= _rtt.MdevUs >> 2;
                 if (m > 0) m >>= 3;
             }
             else
             {
-                m -= _mdevUs >> 2;
+                m -= _rtt.MdevUs >> 2;
             }
-            _mdevUs += m;
-            if (_mdevUs > _mdevMaxUs)
+            _rtt.MdevUs += m;
+            if (_rtt.MdevUs > _rtt.MdevMaxUs)
             {
-                _mdevMaxUs = _mdevUs;
-                if (_mdevMaxUs > _rttvarUs) _rttvarUs = _mdevMaxUs;
+                _rtt.MdevMaxUs = _rtt.MdevUs;
+                if (_rtt.MdevMaxUs > _rtt.RttvarUs) _rtt.RttvarUs = _rtt.MdevMaxUs;
             }
-            if (SeqMath.After(SndUna, _rttSeq))
+            if (SeqMath.After(_snd.Una, _rtt.RttSeq))
             {
-                if (_mdevMaxUs < _rttvarUs) _rttvarUs -= (_rttvarUs - _mdevMaxUs) >> 2;
-                _rttSeq = SndNxt;
-                _mdevMaxUs = rtoMinUs;
+                if (_rtt.MdevMaxUs < _rtt.RttvarUs) _rtt.RttvarUs -= (_rtt.RttvarUs - _rtt.MdevMaxUs) >> 2;
+                _rtt.RttSeq = _snd.Nxt;
+                _rtt.MdevMaxUs = rtoMinUs;
             }
         }
         else
         {
             srtt = m << 3;
-            _mdevUs = m << 1;
-            _rttvarUs = Math.Max(_mdevUs, rtoMinUs);
-            _mdevMaxUs = _rttvarUs;
-            _rttSeq = SndNxt;
+            _rtt.MdevUs = m << 1;
+            _rtt.RttvarUs = Math.Max(_rtt.MdevUs, rtoMinUs);
+            _rtt.MdevMaxUs = _rtt.RttvarUs;
+            _rtt.RttSeq = _snd.Nxt;
         }
-        _srttUs = Math.Max(1, srtt);
+        _rtt.SrttUs = Math.Max(1, srtt);
         // tcp_set_rto(): __tcp_set_rto() = srtt/8 + rttvar, in whole jiffies, bounded by rto_max.
-        var rto = SimDuration.FromMicroseconds((_srttUs >> 3) + _rttvarUs);
-        _rto = SimDuration.Min(Jiffies.ToDuration(Jiffies.FromDuration(rto)), RtoMax);
-        _backoff = 0;
+        var rto = SimDuration.FromMicroseconds((_rtt.SrttUs >> 3) + _rtt.RttvarUs);
+        _icsk.Rto = SimDuration.Min(Jiffies.ToDuration(Jiffies.FromDuration(rto)), RtoMax);
+        _icsk.Backoff = 0;
     }
 }

@@ -18,6 +18,10 @@ public enum TcpTimerKind
     TimeWait,
     SynAckRetransmit,
     Linger,
+    /// <summary>schedule_timeout() of a send() or connect() asleep under SO_SNDTIMEO (sk_sndtimeo).</summary>
+    SendTimeout,
+    /// <summary>schedule_timeout() of a recv() or accept() asleep under SO_RCVTIMEO (sk_rcvtimeo).</summary>
+    ReceiveTimeout,
 }
 
 /// <summary>The socket calls a process can make.</summary>

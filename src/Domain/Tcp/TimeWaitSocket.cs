@@ -65,6 +65,12 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public TcpState Substate { get; private set; }
     public uint RcvNxt { get; private set; }
     public uint SndNxt { get; }
+
+    /// <summary>
+    /// The initial sequence of a connection that takes this 4-tuple over (a SYN accepted through TIME-WAIT,
+    /// tcp_timewait_state_process(); a connect() reusing it, tcp_twsk_unique()): tw_snd_nxt + 65535 + 2, never 0.
+    /// </summary>
+    public uint SuccessorIsn => unchecked(SndNxt + 65535 + 2) is var isn && isn != 0 ? isn : 1;
     /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
     public uint RcvWnd { get; }
     /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
@@ -116,6 +122,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         if (!Alive) return;
         Alive = false;
         _sim.CancelTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait);
+        _timer.Detach(); // a killed entry is freed now (inet_twsk_put()), not when its stale queue item comes due
         Host.TimeWaits.Remove(Tuple);
         if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count--;
         Host.RemoveBindOwner(Local.Port, this);
@@ -256,7 +263,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     internal void SendAck(string reason)
     {
         var options = UsedTimestamps
-            ? new TcpOptions(HasTimestamp: true, TsVal: _sim.Profile == KernelProfile.Linux6 ? unchecked((uint)_sim.Now.Ms + TsOffset) : unchecked((uint)Jiffies.At(_sim.Now) + TsOffset), TsEcr: TsRecent)
+            ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(_sim.Profile, _sim.Now, TsOffset), TsEcr: TsRecent)
             : TcpOptions.None;
         Host.Transmit(new Segment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
     }

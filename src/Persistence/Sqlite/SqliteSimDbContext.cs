@@ -46,6 +46,29 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// <c>BEGIN DEFERRED</c>: in WAL mode the first read fixes the snapshot that every later read of the transaction
+    /// sees, and no lock is taken that a writer would wait for (a repeatable-read transaction would be
+    /// <c>BEGIN IMMEDIATE</c>, the write lock, held for as long as the reader takes).
+    /// </summary>
+    public override async Task<IAsyncDisposable> BeginSnapshotAsync(CancellationToken cancellationToken)
+    {
+        await Database.OpenConnectionAsync(cancellationToken);
+        var transaction = ((SqliteConnection)Database.GetDbConnection()).BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: true);
+        await Database.UseTransactionAsync(transaction, cancellationToken);
+        return new Snapshot(this, transaction);
+    }
+
+    private sealed class Snapshot(SqliteSimDbContext context, SqliteTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await context.Database.UseTransactionAsync(null);
+            await transaction.DisposeAsync(); // rolls back: it only read
+            await context.Database.CloseConnectionAsync();
+        }
+    }
+
     private static string Key(Guid id) => id.ToString().ToUpperInvariant();
 
     private static SqliteCommand Insert(SqliteConnection connection, SqliteTransaction transaction, string table, params string[] columns)

@@ -80,6 +80,25 @@ public sealed partial class ApiProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="body"/> against a fresh process on a SQLite file in a temporary folder, removed afterwards.</summary>
+    public static async Task OnTemporarySqliteAsync(string name, Func<ApiProcess, Task> body)
+    {
+        var folder = Directory.CreateTempSubdirectory($"simservice-{name}-").FullName;
+        try
+        {
+            await using var api = await StartAsync(new Dictionary<string, string?>
+            {
+                ["Persistence:Provider"] = "sqlite",
+                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, name + ".db")}",
+            });
+            await body(api);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     public HttpClient CreateClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
     {
         BaseAddress = BaseAddress,

@@ -26,14 +26,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
     [Fact]
     public async Task RunningApi_TenThousandFuzzedRequests_NoServerErrorAndEveryErrorAProblem()
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-fuzz-").FullName;
-        try
+        await ApiProcess.OnTemporarySqliteAsync("fuzz", async api =>
         {
-            await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["Persistence:Provider"] = "sqlite",
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "fuzz.db")}",
-            });
             using var client = api.CreateClient();
             var operations = await OperationsAsync(client);
             var simulations = new[] { await PreparedSimulationAsync(client), await PreparedSimulationAsync(client) };
@@ -58,11 +52,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             Assert.True(tally.Failures.Count == 0, $"{tally.Failures.Count} bad responses, first ones:\n{string.Join("\n", tally.Failures.DistinctBy(f => f[..Math.Min(f.Length, 60)]).Take(40))}");
             Assert.Equal(0, tally.ServerErrors);
             Assert.True(tally.Total >= 10_000);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        });
     }
 
     private sealed record Operation(string Method, string Path, JsonNode? Example, string[] Query);

@@ -24,14 +24,8 @@ public sealed class RunawayTests(ITestOutputHelper output)
     [Fact]
     public async Task RunawayShapes_OnOneSimulation_BoundedWhileAnotherStaysFast()
     {
-        var folder = Directory.CreateTempSubdirectory("simservice-runaway-").FullName;
-        try
+        await ApiProcess.OnTemporarySqliteAsync("runaway", async api =>
         {
-            await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["Persistence:Provider"] = "sqlite",
-                ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(folder, "runaway.db")}",
-            });
             using var client = api.CreateClient();
             var busy = await KeepaliveSimulationAsync(client);
             var quiet = await KeepaliveSimulationAsync(client);
@@ -108,17 +102,105 @@ public sealed class RunawayTests(ITestOutputHelper output)
                 + $"p50 {P(reads, 0.5):F0} ms p99 {P(reads, 0.99):F0} ms max {reads[^1]:F0} ms, {latencies.Count} advances "
                 + $"p50 {P(latencies, 0.5):F0} ms p99 {P(latencies, 0.99):F0} ms max {latencies[^1]:F0} ms; "
                 + $"memory {baseline >> 20} MB at start, {peak >> 20} MB at the end, {afterDelete >> 20} MB after delete");
-            // The other simulation's latencies are reported, not asserted: reads met p99 < 100 ms on a quiet machine
-            // (63 ms) but not while the whole suite shares two cores (370 ms), and an advance is a write that on SQLite
-            // waits behind the busy simulation's commit (one writer per database). See README "Reliability".
+            // The other simulation's latencies are reported here, not asserted: these shapes include commits of 5,000 to
+            // 20,000 journal rows, which other simulations' commits wait for (SQLite has one writer). The isolation from
+            // heavy engine work is asserted by QuietSimulation_WhileAnotherRunsAway_CommandsKeepP99Below100Ms.
             // Memory after the delete is reported, not asserted: the process's resident size does not come back down yet
             // (see README "Reliability").
             Assert.False(api.HasExited);
-        }
-        finally
+        });
+    }
+
+    /// <summary>Isolation rounds, each this many commands (advance + read) on the quiet simulation.</summary>
+    private const int RoundSamples = 200;
+
+    private const int Rounds = 3;
+
+    /// <summary>
+    /// While one simulation runs away — back to back, advances until idle with the maximum event budget on a keepalive
+    /// connection (engine work refused at the journal cap; the shape of issue #11 that stalled other simulations for
+    /// 13 s) and replays of its 2,006-command log (which held SQLite's write lock while replaying) — another
+    /// simulation's commands keep a p99 below 100 ms. Measured in
+    /// three rounds of <see cref="RoundSamples"/> commands; the median round's p99 is asserted (one round can land
+    /// on a burst of other load on a shared two-core machine), every round's is reported.
+    /// </summary>
+    [Fact]
+    public async Task QuietSimulation_WhileAnotherRunsAway_CommandsKeepP99Below100Ms()
+    {
+        await ApiProcess.OnTemporarySqliteAsync("isolation", async api =>
         {
-            Directory.Delete(folder, recursive: true);
-        }
+            using var client = api.CreateClient();
+            var busy = await KeepaliveSimulationAsync(client);
+            var quiet = await KeepaliveSimulationAsync(client);
+            // A log worth replaying: 2,000 connects (a replay of it is a second of work).
+            var connects = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 1000)) + "]}";
+            for (int i = 0; i < 2; i++) (await client.PostAsync($"/api/v1/simulations/{busy}/commands", Json(connects))).EnsureSuccessStatusCode();
+            using var own = api.CreateClient();
+            // Warm-up, not measured: every path once, so that no round pays for the process's first compilations.
+            await client.PostAsync($"/api/v1/simulations/{busy}/advance", Json("""{"untilIdle":true,"maxNs":1000000000000000000,"eventBudget":100000}"""));
+            (await client.PostAsync($"/api/v1/simulations/{busy}/replay", null)).EnsureSuccessStatusCode();
+            for (int i = 0; i < 20; i++)
+            {
+                (await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""))).EnsureSuccessStatusCode();
+                (await own.GetAsync($"/api/v1/simulations/{quiet}/clock")).EnsureSuccessStatusCode();
+            }
+            var advances = new List<double>[Rounds];
+            var reads = new List<double>[Rounds];
+            int runaways = 0;
+            for (int round = 0; round < Rounds; round++)
+            {
+                (advances[round], reads[round]) = ([], []);
+                using var stop = new CancellationTokenSource();
+                var runaway = Task.Run(async () =>
+                {
+                    for (int i = 0; !stop.IsCancellationRequested; i++)
+                    {
+                        try
+                        {
+                            // Alternately: engine work until the journal cap refuses it, and a replay of the whole log.
+                            var response = i % 2 == 0
+                                ? await client.PostAsync($"/api/v1/simulations/{busy}/advance",
+                                    Json("""{"untilIdle":true,"maxNs":1000000000000000000,"eventBudget":100000}"""), stop.Token)
+                                : await client.PostAsync($"/api/v1/simulations/{busy}/replay", null, stop.Token);
+                            Assert.Equal(i % 2 == 0 ? HttpStatusCode.UnprocessableEntity : HttpStatusCode.OK, response.StatusCode);
+                            Interlocked.Increment(ref runaways);
+                        }
+                        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                        {
+                        }
+                    }
+                });
+                for (int i = 0; i < RoundSamples; i++)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    var response = await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""));
+                    advances[round].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    started = Stopwatch.GetTimestamp();
+                    (await own.GetAsync($"/api/v1/simulations/{quiet}/clock")).EnsureSuccessStatusCode();
+                    reads[round].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                stop.Cancel();
+                await runaway;
+            }
+
+            var advanceP99 = advances.Select(a => Percentile(a, 0.99)).ToList();
+            var readP99 = reads.Select(r => Percentile(r, 0.99)).ToList();
+            var median = advanceP99.Order().ElementAt(Rounds / 2);
+            Figures.Report(output, $"isolation: {Rounds} rounds of {RoundSamples} advances and {RoundSamples} reads on one simulation while another "
+                + $"ran {runaways} heavy requests back to back (advances until idle of 100,000 events, replays of 2,006 commands): advances p99 {string.Join(" / ", advanceP99.Select(p => $"{p:F0}"))} ms "
+                + $"(median round {median:F0} ms, p50 {Percentile([.. advances.SelectMany(a => a)], 0.5):F0} ms), "
+                + $"reads p99 {string.Join(" / ", readP99.Select(p => $"{p:F0}"))} ms; {Environment.ProcessorCount} processors");
+            Assert.True(runaways >= Rounds, $"the runaway simulation finished only {runaways} advances");
+            Assert.True(median < 100, $"p99 of the quiet simulation's advances, median round: {median:F0} ms");
+            Assert.False(api.HasExited);
+        });
+    }
+
+    private static double Percentile(List<double> samples, double q)
+    {
+        var sorted = samples.Order().ToList();
+        return sorted[(int)Math.Ceiling(sorted.Count * q) - 1];
     }
 
     private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");

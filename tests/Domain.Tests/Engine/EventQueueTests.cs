@@ -28,6 +28,34 @@ public class EventQueueTests
     }
 
     [Fact]
+    public void Queue_ManyItemsAtFewTimes_ComeOutByTimeThenInsertionOrder()
+    {
+        // More items per time than one chunk holds, times interleaved, and items added to a time while it drains.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        var expected = new List<(long, int)>();
+        for (int i = 0; i < 300; i++)
+        {
+            long at = (i * 7) % 3 * 10;
+            q.Enqueue(new SimTime(at), t, i);
+        }
+        for (long at = 0; at <= 20; at += 10)
+            for (int i = 0; i < 300; i++)
+                if ((i * 7) % 3 * 10 == at) expected.Add((at, i));
+        var order = new List<(long, int)>();
+        while (q.Count > 0)
+        {
+            var item = q.Dequeue(out var at);
+            order.Add((at.Ns, (int)item.Payload!));
+            if ((int)item.Payload! == 3) // while time 0 drains: 130 more at 10, after every item already there
+                for (int i = 1000; i < 1130; i++) q.Enqueue(new SimTime(10), t, i);
+        }
+        int afterLastAt10 = expected.FindLastIndex(e => e.Item1 == 10) + 1;
+        expected.InsertRange(afterLastAt10, Enumerable.Range(1000, 130).Select(i => (10L, i)));
+        Assert.Equal(expected, order);
+    }
+
+    [Fact]
     public void Simulation_RunUntil_ProcessesEventsAtTheBoundaryAndSetsTheClock()
     {
         var sim = new Simulation(KernelProfile.Linux6, 1);

@@ -482,6 +482,24 @@ public class ScenarioParserTests
             .HasError("$.steps[4].value.onoff");
 
     [Fact]
+    public void Parse_TimevalOption_IsReadWithUsecUnchecked()
+    {
+        // tv_usec is not range-checked by the format: sock_set_timeout() answers EDOM, and a scenario may check that.
+        var doc = ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_SNDTIMEO", "value": { "sec": 1, "usec": 1000000 } }""").Valid();
+        Assert.Equal(new TimevalSockoptValue(1, 1_000_000), ((CallStep)doc.Steps[4]).Value);
+    }
+
+    [Fact]
+    public void Parse_TimevalOptionWithoutUsec_ReportsUsec() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_RCVTIMEO", "value": { "sec": 1 } }""")
+            .HasError("$.steps[4].value.usec");
+
+    [Fact]
+    public void Parse_TimevalOptionWithAnInteger_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_RCVTIMEO", "value": 5 }""")
+            .HasError("$.steps[4].value", "expected an object");
+
+    [Fact]
     public void Parse_ReuseAddrValueTwo_ReportsValue() =>
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_REUSEADDR", "value": 2 }""")
             .HasError("$.steps[4].value");

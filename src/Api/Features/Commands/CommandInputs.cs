@@ -55,7 +55,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
 /// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll.</param>
-/// <param name="Value">setsockopt's value: an integer, or {"onoff": 1, "linger": 0} for SO_LINGER.</param>
+/// <param name="Value">setsockopt's value: an integer, {"onoff": 1, "linger": 0} for SO_LINGER, {"sec": 1, "usec": 0} for SO_SNDTIMEO and SO_RCVTIMEO.</param>
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
 /// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
@@ -188,7 +188,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 if (Required(c.Option, prefix + "option") && !Enum.GetNames<SocketOption>().Contains(c.Option))
                     Error(prefix + "option", $"Unknown socket option; expected one of {string.Join(", ", Enum.GetNames<SocketOption>())}.");
                 else if (kind == SocketCallKind.Setsockopt && Required(c.Value, prefix + "value")
-                    && SocketArguments.OptionValue(Enum.Parse<SocketOption>(c.Option!), c.Value!.Value, out var why) is null)
+                    && SocketArguments.WithOptionValue(new SocketCallRequest("", "", kind), Enum.Parse<SocketOption>(c.Option!), c.Value!.Value, out var why) is null)
                     Error(prefix + "value", why!);
                 break;
             case SocketCallKind.Fcntl: Required(c.Nonblock, prefix + "nonblock"); break;
@@ -265,8 +265,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         {
             var option = Enum.Parse<SocketOption>(c.Option);
             request = request with { Option = option };
-            if (c.Value is { } value && SocketArguments.OptionValue(option, value, out _) is { } v)
-                request = request with { Value = v.Value, LingerOnOff = v.OnOff };
+            if (c.Value is { } value) request = SocketArguments.WithOptionValue(request, option, value, out _) ?? request;
         }
         return request;
     }

@@ -11,7 +11,7 @@ namespace SimService.Api.Features.Outputs;
 /// inputs with an observer attached (the live engine only knows the present). Used by the socket
 /// table at a time and the time series; costs one replay per request.
 /// </summary>
-public sealed class History(SimDbContext db)
+public sealed class History(SimDbContext db, EngineThreads threads)
 {
     public async Task<(SimulationRun Run, Simulation Replayed)?> ReplayAsync(Guid simulationId, Action<Simulation> attach,
         CancellationToken cancellationToken)
@@ -20,6 +20,6 @@ public sealed class History(SimDbContext db)
         if (run is null) return null;
         var log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id && c.Seq <= run.Version).OrderBy(c => c.Seq)
             .ToListAsync(cancellationToken);
-        return (run, SimulationReplay.Rebuild(run, log, cancellationToken, attach));
+        return (run, await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken, attach), heavy: true, cancellationToken));
     }
 }

@@ -36,16 +36,17 @@ public sealed record PacketdrillRunResponse(bool Passed, Guid SimulationId, IRea
 public sealed record RunPacketdrill(string Script, KernelProfile Profile, long Seed, PacketdrillOptions Options, string Name)
     : ICommand<Outcome<PacketdrillRunResponse>>;
 
-public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines engines, TenantQuotas quotas, TimeProvider clock)
+public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines engines, EngineThreads threads, TenantQuotas quotas, TimeProvider clock)
     : ICommandHandler<RunPacketdrill, Outcome<PacketdrillRunResponse>>
 {
     public async ValueTask<Outcome<PacketdrillRunResponse>> Handle(RunPacketdrill command, CancellationToken cancellationToken)
     {
         // The request's wall-time limit (and its client leaving) stops the run between events, as for every command.
-        var result = PacketdrillRunner.Run(command.Script, command.Options with
+        // On an engine thread, heavy from its start (EngineThreads).
+        var result = await threads.RunAsync(() => PacketdrillRunner.Run(command.Script, command.Options with
         {
             Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = cancellationToken,
-        });
+        }), heavy: true, cancellationToken);
         if (result.Simulation is not { } engine)
             return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
 
@@ -63,7 +64,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
         // engine is the one kept, so a rebuild after a restart lands on the same state.
         var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0);
-        foreach (var c in result.Commands) batch.Apply(c);
+        await threads.RunAsync(() => { foreach (var c in result.Commands) batch.Apply(c); }, heavy: true, cancellationToken);
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;

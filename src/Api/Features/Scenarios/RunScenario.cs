@@ -35,7 +35,7 @@ public sealed record ScenarioRunResponse(bool Passed, Guid SimulationId, IReadOn
 /// </summary>
 public sealed record RunScenario(JsonElement Document) : ICommand<Outcome<ScenarioRunResponse>>;
 
-public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engines, TenantQuotas quotas, TimeProvider clock)
+public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engines, EngineThreads threads, TenantQuotas quotas, TimeProvider clock)
     : ICommandHandler<RunScenario, Outcome<ScenarioRunResponse>>
 {
     public async ValueTask<Outcome<ScenarioRunResponse>> Handle(RunScenario command, CancellationToken cancellationToken)
@@ -43,7 +43,8 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var parsed = ScenarioParser.Parse(command.Document);
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
 
-        var result = ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken));
+        var result = await threads.RunAsync(() => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken)),
+            heavy: true, cancellationToken);
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

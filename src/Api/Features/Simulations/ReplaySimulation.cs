@@ -1,4 +1,3 @@
-using System.Data;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
@@ -6,6 +5,7 @@ using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Persistence;
+using SimService.Persistence.Entities;
 using SimService.Persistence.Serialization;
 
 namespace SimService.Api.Features.Simulations;
@@ -28,21 +28,30 @@ public sealed record ReplayReport(bool Identical, long Commands, long StoredEven
 /// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals (<see cref="Replay"/>).</summary>
 public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
 
-public sealed class ReplaySimulationHandler(SimDbContext db) : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
+public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threads) : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
 {
     public async ValueTask<Outcome<ReplayReport>> Handle(ReplaySimulation query, CancellationToken cancellationToken)
     {
-        // One snapshot: the log and the journal as one committed version left them.
-        await using var snapshot = await db.Database.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
-        var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
-        if (run is null) return new SimulationNotFound(query.SimulationId);
-        var log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
-        var stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+        SimulationRun? run;
+        List<CommandRecord> log;
+        List<EventRecord> stored;
+        // One snapshot: the log and the journal as one committed version left them (a reader: writers go on meanwhile).
+        await using (await db.BeginSnapshotAsync(cancellationToken))
+        {
+            run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
+            if (run is null) return new SimulationNotFound(query.SimulationId);
+            log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
+            stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+        }
 
-        var fresh = SimulationReplay.Start(run, cancellationToken);
-        fresh.Interruption = cancellationToken; // the request's wall-time limit and its client bound the replay too
-        var comparison = Replay.Compare(fresh,
-            log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), stored.ConvertAll(EventTypeMap.FromRecord));
+        // Heavy work on an engine thread (EngineThreads): the request's wall-time limit and its client bound it too.
+        var comparison = await threads.RunAsync(() =>
+        {
+            var fresh = SimulationReplay.Start(run, cancellationToken);
+            fresh.Interruption = cancellationToken;
+            return Replay.Compare(fresh,
+                log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), stored.ConvertAll(EventTypeMap.FromRecord));
+        }, heavy: true, cancellationToken);
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Count, comparison.Engine.Journal.Count, difference,
             comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);

@@ -120,7 +120,7 @@ public sealed record SetsockoptRequest : CallRequest
     [Required, SocketOptionName]
     public string? Option { get; init; }
 
-    /// <summary>An integer, or for SO_LINGER the struct linger: {"onoff": 1, "linger": 0} (seconds).</summary>
+    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}.</summary>
     [Required]
     public JsonElement? Value { get; init; }
 
@@ -128,8 +128,7 @@ public sealed record SetsockoptRequest : CallRequest
     public SocketCallRequest? ToCall(out string? error)
     {
         var option = Enum.Parse<SocketOption>(Option!);
-        if (SocketArguments.OptionValue(option, Value!.Value, out error) is not { } value) return null;
-        return new SocketCallRequest("", "", SocketCallKind.Setsockopt) { Option = option, Value = value.Value, LingerOnOff = value.OnOff };
+        return SocketArguments.WithOptionValue(new SocketCallRequest("", "", SocketCallKind.Setsockopt) { Option = option }, option, Value!.Value, out error);
     }
 }
 
@@ -212,22 +211,41 @@ public static class SocketArguments
         return (text[..colon], ushort.Parse(text[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>setsockopt's value: an integer, or SO_LINGER's {onoff, linger}; null with the reason when it is neither.</summary>
-    public static (int Value, int OnOff)? OptionValue(SocketOption option, JsonElement value, out string? error)
+    /// <summary>
+    /// <paramref name="request"/> with setsockopt's value: an integer, SO_LINGER's {onoff, linger}, or SO_SNDTIMEO's and
+    /// SO_RCVTIMEO's struct timeval {sec, usec} (any 64-bit integers: the engine answers EDOM for a usec out of range,
+    /// as sock_set_timeout() does); null with the reason when the value has the wrong shape.
+    /// </summary>
+    public static SocketCallRequest? WithOptionValue(SocketCallRequest request, SocketOption option, JsonElement value, out string? error)
     {
         error = null;
-        if (option == SocketOption.SO_LINGER)
+        switch (option)
         {
-            if (value.ValueKind == JsonValueKind.Object
-                && value.TryGetProperty("onoff", out var onoff) && onoff.ValueKind == JsonValueKind.Number && onoff.TryGetInt32(out var on)
-                && value.TryGetProperty("linger", out var linger) && linger.ValueKind == JsonValueKind.Number && linger.TryGetInt32(out var seconds)
-                && value.EnumerateObject().Count() == 2)
-                return (seconds, on);
-            error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";
-            return null;
+            case SocketOption.SO_LINGER:
+                if (Members(value, "onoff", "linger") is [var onoff, var linger] && onoff.TryGetInt32(out var on) && linger.TryGetInt32(out var seconds))
+                    return request with { Value = seconds, LingerOnOff = on };
+                error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";
+                return null;
+            case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
+                if (Members(value, "sec", "usec") is [var sec, var usec] && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
+                    return request with { TvSec = s, TvUsec = us };
+                error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
+                return null;
         }
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return (number, 0);
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return request with { Value = number };
         error = $"{option}'s value is an integer.";
         return null;
+    }
+
+    /// <summary>The named numeric members of an object that has exactly those members, in the order named; else null.</summary>
+    private static JsonElement[]? Members(JsonElement value, params string[] names)
+    {
+        if (value.ValueKind != JsonValueKind.Object || value.EnumerateObject().Count() != names.Length) return null;
+        var members = new JsonElement[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (!value.TryGetProperty(names[i], out members[i]) || members[i].ValueKind != JsonValueKind.Number) return null;
+        }
+        return members;
     }
 }

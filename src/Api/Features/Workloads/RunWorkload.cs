@@ -101,7 +101,7 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHa
             var outcome = batch.Apply(command.Request.ToCommand());
             if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!);
             return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
-        }, cancellationToken);
+        }, cancellationToken, heavy: true);
 }
 
 public sealed record GetWorkload(Guid SimulationId, int WorkloadId) : IQuery<Outcome<WorkloadResult>>;

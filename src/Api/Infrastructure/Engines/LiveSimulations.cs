@@ -13,8 +13,8 @@ namespace SimService.Api.Infrastructure.Engines;
 /// the stored version: a miss or a restart rebuilds it by replaying the log once; commands that another API
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
-public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, CommandLogWriter log, TenantQuotas quotas,
-    ILogger<LiveSimulations> logger)
+public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, EngineThreads threads, CommandLogWriter log,
+    TenantQuotas quotas, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -26,7 +26,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (run is null) return new SimulationNotFound(simulationId);
         var engine = await SyncAsync(lease, run, cancellationToken);
         lease.Keep(engine, run.Version);
-        return read(engine, run);
+        return await threads.RunAsync(() => read(engine, run), heavy: false, cancellationToken);
     }
 
     /// <summary>
@@ -36,10 +36,11 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     /// must equal the stored version. A failure leaves nothing persisted; an engine that a failed batch had
     /// changed is dropped, so the next request rebuilds it from the log. Finding the stored version moved on at
     /// commit (another process appended first) means this engine was stale: it is dropped, rebuilt from the log
-    /// and the batch runs once more; a second loss is a 409.
+    /// and the batch runs once more; a second loss is a 409. The commands run on an engine thread (<see cref="EngineThreads"/>);
+    /// <paramref name="heavy"/> says they are long before they start (a workload).
     /// </summary>
     public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool heavy = false)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
         for (int attempt = 0; attempt < 2; attempt++)
@@ -54,7 +55,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             try
             {
                 engine.Interruption = cancellationToken;
-                var outcome = write(batch);
+                var outcome = await threads.RunAsync(() => write(batch), heavy, cancellationToken);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached)
                 {
@@ -108,18 +109,22 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         Message = "Simulation {SimulationId}: another process appended after version {Version}; attempt {Attempt} lost the race, the engine is rebuilt")]
     private partial void LogWriteConflict(Guid simulationId, long version, int attempt);
 
-    /// <summary>The engine at the stored version: cached, caught up, or rebuilt.</summary>
+    /// <summary>Rebuilding a log this long is heavy work from its start (<see cref="EngineThreads"/>).</summary>
+    private const int HeavyLog = 1_000;
+
+    /// <summary>The engine at the stored version: cached, caught up, or rebuilt (on an engine thread).</summary>
     private async Task<Simulation> SyncAsync(EngineLease lease, SimulationRun run, CancellationToken cancellationToken)
     {
         if (lease.Cached is { } cached && cached.Version == run.Version) return cached.Engine;
         if (lease.Cached is { } behind && behind.Version < run.Version)
         {
-            SimulationReplay.CatchUp(behind.Engine, run.Id, await LogAsync(run, behind.Version, cancellationToken));
+            var missing = await LogAsync(run, behind.Version, cancellationToken);
+            await threads.RunAsync(() => SimulationReplay.CatchUp(behind.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken);
             return behind.Engine;
         }
         lease.Drop();
-        var engine = SimulationReplay.Rebuild(run, await LogAsync(run, 0, cancellationToken), cancellationToken);
-        return engine;
+        var log = await LogAsync(run, 0, cancellationToken);
+        return await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken), log.Count >= HeavyLog, cancellationToken);
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>

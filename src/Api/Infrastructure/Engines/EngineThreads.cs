@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace SimService.Api.Infrastructure.Engines;
+
+/// <summary>
+/// Where engine work runs (commands, reads of the engine, rebuilds, replays, scenario and packetdrill runs): on the
+/// process's own engine threads, never on a request (thread-pool) thread, so a long command cannot hold the pool
+/// that serves every other request. Work still running after <see cref="Slice"/> is heavy: its thread is demoted
+/// (Linux nice <see cref="HeavyNice"/>, <c>setpriority(2)</c> on that one thread), so on a small machine the light
+/// commands of other simulations get the processor first, and the thread is retired when the work ends (an
+/// unprivileged process cannot raise a thread's priority again). Work known to be heavy before it starts (replays,
+/// rebuilds of long logs, workloads, scenario and packetdrill runs) also waits for one of <see cref="HeavyParallelism"/>
+/// slots (bounded parallelism) and runs demoted from its start. Light work never waits for a slot.
+/// Settings: <c>Engines:HeavyParallelism</c> (default: processors − 1, at least 1), <c>Engines:SliceMs</c> (20).
+/// </summary>
+public sealed partial class EngineThreads(IConfiguration configuration)
+{
+    /// <summary>Heavy work (known up front) that may run at once.</summary>
+    public int HeavyParallelism { get; } = ParallelismFrom(configuration);
+
+    /// <summary>How long work may run before it counts as heavy and its thread is demoted.</summary>
+    public TimeSpan Slice { get; } = TimeSpan.FromMilliseconds(configuration.GetValue("Engines:SliceMs", 20));
+
+    /// <summary>The nice value of a demoted thread (0 is normal, 19 the lowest priority).</summary>
+    public const int HeavyNice = 10;
+
+    /// <summary>Threads demoted since start (for tests and metrics).</summary>
+    public long Demotions => Interlocked.Read(ref _demotions);
+
+    private long _demotions;
+    private readonly SemaphoreSlim _heavySlots = new(ParallelismFrom(configuration));
+
+    private static int ParallelismFrom(IConfiguration configuration) =>
+        Math.Max(1, configuration.GetValue("Engines:HeavyParallelism", Environment.ProcessorCount - 1));
+    private readonly ConcurrentStack<Worker> _idle = new();
+    private readonly int _maxIdle = 2 * Environment.ProcessorCount + 2;
+
+    /// <summary>Runs <paramref name="work"/> on an engine thread and completes with its result (or exception).</summary>
+    /// <param name="heavy">Known to be long: wait for a heavy slot, run demoted from the start.</param>
+    /// <param name="cancellationToken">Stops the wait for a heavy slot; the work itself watches its own token.</param>
+    public async Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken)
+    {
+        if (heavy) await _heavySlots.WaitAsync(cancellationToken);
+        try
+        {
+            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var context = ExecutionContext.Capture(); // log scopes and the request's activity go with the work
+            void Run()
+            {
+                try
+                {
+                    done.SetResult(work());
+                }
+                catch (Exception exception)
+                {
+                    done.SetException(exception);
+                }
+            }
+            var worker = _idle.TryPop(out var idle) ? idle : new Worker(this);
+            worker.Post(context is null ? Run : () => ExecutionContext.Run(context, static run => ((Action)run!)(), (Action)Run), heavy);
+            if (heavy) return await done.Task;
+            await using (new Timer(static w => ((Worker)w!).Demote(), worker, Slice, Timeout.InfiniteTimeSpan))
+                return await done.Task;
+        }
+        finally
+        {
+            if (heavy) _heavySlots.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{T}, bool, CancellationToken)"/>).</summary>
+    public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken) =>
+        RunAsync(() => { work(); return true; }, heavy, cancellationToken);
+
+    private bool ReturnIdle(Worker worker)
+    {
+        if (_idle.Count >= _maxIdle) return false;
+        _idle.Push(worker);
+        return true;
+    }
+
+    /// <summary>One engine thread: runs posted work one at a time; retires once demoted.</summary>
+    private sealed class Worker
+    {
+        private readonly EngineThreads _owner;
+        private readonly SemaphoreSlim _wake = new(0, 1);
+        private readonly Lock _state = new();
+        private Action? _work;
+        private bool _heavy, _running, _demoted;
+        private int _threadId;
+
+        public Worker(EngineThreads owner)
+        {
+            _owner = owner;
+            new Thread(Loop) { IsBackground = true, Name = "engine" }.Start();
+        }
+
+        public void Post(Action work, bool heavy)
+        {
+            (_work, _heavy) = (work, heavy);
+            _wake.Release();
+        }
+
+        private void Loop()
+        {
+            _threadId = Nice.CurrentThreadId();
+            while (true)
+            {
+                _wake.Wait();
+                var (work, heavy) = (_work!, _heavy);
+                _work = null;
+                lock (_state) _running = true;
+                if (heavy) Demote();
+                work();
+                bool retire;
+                lock (_state)
+                {
+                    _running = false;
+                    retire = _demoted;
+                }
+                if (retire || !_owner.ReturnIdle(this)) return;
+            }
+        }
+
+        /// <summary>Lowers this thread's priority if it is still running work (the slice ran out).</summary>
+        public void Demote()
+        {
+            lock (_state)
+            {
+                if (!_running || _demoted) return;
+                _demoted = true;
+                Interlocked.Increment(ref _owner._demotions);
+                Nice.Set(_threadId, HeavyNice);
+            }
+        }
+    }
+
+    /// <summary>Linux thread priorities: <c>gettid(2)</c> and <c>setpriority(PRIO_PROCESS, tid, nice)</c>; elsewhere nothing.</summary>
+    private static partial class Nice
+    {
+        private const int PrioProcess = 0;
+
+        public static int CurrentThreadId()
+        {
+            if (!OperatingSystem.IsLinux()) return 0;
+            try
+            {
+                return gettid();
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return 0;
+            }
+        }
+
+        public static void Set(int threadId, int nice)
+        {
+            if (threadId != 0) _ = setpriority(PrioProcess, threadId, nice); // a refusal leaves the thread as it was
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int gettid();
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int setpriority(int which, int who, int prio);
+    }
+}

@@ -1,0 +1,158 @@
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+// The groups of a TcpSocket's protocol state, shaped as the kernel groups them in struct tcp_sock,
+// struct inet_connection_sock and their sub-structures (include/linux/tcp.h, include/net/inet_connection_sock.h).
+// Each is a mutable struct held in a field of its socket: no allocation of its own, and a field's
+// owner follows from where it sits (_snd.Una is tp->snd_una, _ack.Ato is icsk->icsk_ack.ato).
+
+/// <summary>The send sequence space of struct tcp_sock: snd_una … write_seq, the peer's window, the queued FIN.</summary>
+internal struct SendSequence
+{
+    /// <summary>The initial send sequence number (our SYN's seq).</summary>
+    public uint Iss;
+    /// <summary>tp->snd_una: the oldest unacknowledged sequence number.</summary>
+    public uint Una;
+    /// <summary>tp->snd_nxt: the next sequence number to send.</summary>
+    public uint Nxt;
+    /// <summary>tp->write_seq: the end of the data the application queued.</summary>
+    public uint WriteSeq;
+    /// <summary>tp->snd_wnd: the window the peer offers, already scaled.</summary>
+    public uint Wnd;
+    /// <summary>tp->max_window: the largest window the peer offered (tcp_ack_update_window(), the SYN's, the child's first).</summary>
+    public uint MaxWindow;
+    /// <summary>tp->snd_wl1: the sequence number of the segment that last updated the window.</summary>
+    public uint Wl1;
+    /// <summary>A FIN is queued after write_seq (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN on the tail skb).</summary>
+    public bool FinQueued;
+    /// <summary>The FIN's sequence number once queued.</summary>
+    public uint FinSeq;
+    /// <summary>write_seq is already set (non-zero), so tcp_v4_connect() keeps it: a reused TIME-WAIT's, or tcp_disconnect()'s.</summary>
+    public bool WriteSeqKept;
+    /// <summary>tp->snd_sml: end of the last small segment sent (Minshall's Nagle variant).</summary>
+    public uint Sml;
+    /// <summary>tp->lsndtime: when data was last sent (tcp_event_data_sent), set at ESTABLISHED too; feeds tcp_out_of_resources().</summary>
+    public SimTime Lsndtime;
+}
+
+/// <summary>The receive sequence space of struct tcp_sock: rcv_nxt, the advertised window and its clamp, what is unread.</summary>
+internal struct ReceiveSequence
+{
+    /// <summary>The peer's initial sequence number (its SYN's seq).</summary>
+    public uint Irs;
+    /// <summary>tp->rcv_nxt: the next sequence number expected.</summary>
+    public uint Nxt;
+    /// <summary>tp->rcv_wup: rcv_nxt when the window was last advertised.</summary>
+    public uint Wup;
+    /// <summary>tp->rcv_wnd: the window last advertised (unscaled bytes).</summary>
+    public uint Wnd;
+    /// <summary>tp->rcv_ssthresh: the window clamp that tcp_grow_window() raises as in-order data arrives.</summary>
+    public uint Ssthresh;
+    /// <summary>Payload bytes received in order and not yet read by the application (rcv_nxt − copied_seq without the FIN).</summary>
+    public long Unread;
+    /// <summary>The start of the latest out-of-order segment received (its SACK block is reported first).</summary>
+    public uint LastOfoSeq;
+}
+
+/// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>
+internal struct ReceivedOptions
+{
+    /// <summary>rx_opt.tstamp_ok: timestamps negotiated.</summary>
+    public bool TsOk;
+    /// <summary>rx_opt.sack_ok: SACK negotiated.</summary>
+    public bool SackOk;
+    /// <summary>rx_opt.ts_recent: the peer's TSval to echo.</summary>
+    public uint TsRecent;
+    /// <summary>rx_opt.ts_recent_stamp: when ts_recent was taken, in kernel seconds.</summary>
+    public long TsRecentStampSec;
+    /// <summary>rx_opt.snd_wscale: the peer's window scale (applied to windows it sends).</summary>
+    public int SndWscale;
+    /// <summary>rx_opt.rcv_wscale: our window scale (applied to windows we send).</summary>
+    public int RcvWscale;
+    /// <summary>rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option).</summary>
+    public int MssClamp;
+}
+
+/// <summary>The RTT estimator of struct tcp_sock (tcp_rtt_estimator(), tcp_set_rto()) and the windowed minimum RTT.</summary>
+internal struct RttEstimator
+{
+    /// <summary>tp->srtt_us (kept unscaled here: the smoothed RTT in µs).</summary>
+    public long SrttUs;
+    /// <summary>tp->mdev_us: the mean deviation.</summary>
+    public long MdevUs;
+    /// <summary>tp->mdev_max_us: the largest mdev of the current window of data.</summary>
+    public long MdevMaxUs;
+    /// <summary>tp->rttvar_us: the variance that feeds the RTO.</summary>
+    public long RttvarUs;
+    /// <summary>tp->rtt_seq: snd_nxt when mdev_max was last reset (once per window of data).</summary>
+    public uint RttSeq;
+    /// <summary>tcp_min_rtt(): the smallest RTT sample (RACK's reordering window is a quarter of it).</summary>
+    public long MinRttUs;
+}
+
+/// <summary>The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
+internal struct ConnectionTimers
+{
+    /// <summary>icsk_rto: the current retransmission timeout (before backoff).</summary>
+    public SimDuration Rto;
+    /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
+    public int Backoff;
+    /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
+    public int Retransmits;
+    /// <summary>icsk_probes_out: unanswered zero-window or keepalive probes.</summary>
+    public int ProbesOut;
+    /// <summary>icsk_probes_tstamp: when the first unanswered probe of the series went out (valid when <see cref="ProbesStampSet"/>).</summary>
+    public SimTime ProbesStamp;
+    public bool ProbesStampSet;
+}
+
+/// <summary>struct inet_connection_sock's icsk_ack: delayed-ACK state (quick ACKs, ping-pong mode, ato, a pending ACK).</summary>
+internal struct DelayedAck
+{
+    /// <summary>icsk_ack.quick: how many more segments are ACKed at once (quick-ACK mode).</summary>
+    public int Quick;
+    /// <summary>icsk_ack.pingpong: interactive mode (ACKs wait to ride on data).</summary>
+    public bool PingPong;
+    /// <summary>icsk_ack.ato: the delayed-ACK timeout.</summary>
+    public SimDuration Ato;
+    /// <summary>icsk_ack.pending & ICSK_ACK_SCHED: an ACK is due.</summary>
+    public bool Scheduled;
+    /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
+    public SimTime LastDataRecv;
+}
+
+/// <summary>Congestion and loss-recovery state: snd_cwnd, snd_ssthresh, icsk_ca_state (Loss, Recovery), high_seq, undo_marker and the TLP.</summary>
+internal struct CongestionState
+{
+    /// <summary>tp->snd_cwnd, in segments.</summary>
+    public int Cwnd;
+    /// <summary>tp->snd_ssthresh, in segments.</summary>
+    public int Ssthresh;
+    /// <summary>icsk_ca_state == TCP_CA_Loss (after an RTO) until <see cref="LossHigh"/> is acknowledged.</summary>
+    public bool InLoss;
+    /// <summary>tp->high_seq when the loss state was entered.</summary>
+    public uint LossHigh;
+    /// <summary>icsk_ca_state == TCP_CA_Recovery (fast recovery) until <see cref="RecoveryHigh"/> is acknowledged.</summary>
+    public bool InRecovery;
+    /// <summary>tp->high_seq when fast recovery was entered.</summary>
+    public uint RecoveryHigh;
+    /// <summary>A tail loss probe is out and not yet acknowledged.</summary>
+    public bool TlpOutstanding;
+    /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
+    public uint TlpHighSeq;
+    /// <summary>
+    /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
+    /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
+    /// </summary>
+    public uint UndoMarker;
+}
+
+/// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>
+internal struct RackState
+{
+    /// <summary>rack.mstamp: its send time.</summary>
+    public SimTime SentAt;
+    /// <summary>rack.rtt_us: its RTT.</summary>
+    public long RttUs;
+}

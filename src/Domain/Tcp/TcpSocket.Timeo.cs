@@ -1,0 +1,202 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// SO_SNDTIMEO / SO_RCVTIMEO: sk->sk_sndtimeo and sk->sk_rcvtimeo, in jiffies, and the sleep of a blocked
+/// call bounded by them (schedule_timeout(): a timer on the kernel's timer wheel).
+/// </summary>
+public sealed partial class TcpSocket
+{
+    /// <summary>MAX_SCHEDULE_TIMEOUT (LONG_MAX): sleep without a timer — sock_init_data()'s default for both.</summary>
+    public const long MaxScheduleTimeout = long.MaxValue;
+
+    long _sndTimeo = MaxScheduleTimeout;
+    long _rcvTimeo = MaxScheduleTimeout;
+
+    /// <summary>sk->sk_sndtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
+    public long SndTimeoJiffies => _sndTimeo;
+    /// <summary>sk->sk_rcvtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
+    public long RcvTimeoJiffies => _rcvTimeo;
+
+    /// <summary>Models sock_sndtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_sndtimeo.</summary>
+    long SockSndTimeo => NonBlocking ? 0 : _sndTimeo;
+
+    /// <summary>Models sock_rcvtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_rcvtimeo.</summary>
+    long SockRcvTimeo => NonBlocking ? 0 : _rcvTimeo;
+
+    /// <summary>
+    /// Models sock_set_timeout() — net/core/sock.c: tv_usec outside [0, USEC_PER_SEC) → EDOM; tv_sec &lt; 0 →
+    /// a timeout of 0 (every blocking call then fails at once, as with O_NONBLOCK; the kernel's rate-limited
+    /// pr_info "tries to set negative timeout" is not logged); {0, 0}, or tv_sec ≥ MAX_SCHEDULE_TIMEOUT/HZ − 1 →
+    /// MAX_SCHEDULE_TIMEOUT (no limit); else tv_sec·HZ + DIV_ROUND_UP(tv_usec, USEC_PER_SEC/HZ) jiffies.
+    /// </summary>
+    static CallOutcome SetTimeout(ref long timeo, long sec, long usec)
+    {
+        if (usec is < 0 or >= UsecPerSec) return CallOutcome.Fail(Errno.EDOM);
+        if (sec < 0)
+        {
+            timeo = 0;
+            return CallOutcome.Ok();
+        }
+        timeo = MaxScheduleTimeout;
+        if ((sec != 0 || usec != 0) && sec < MaxScheduleTimeout / Jiffies.Hz - 1)
+            timeo = sec * Jiffies.Hz + (usec + UsecPerSec / Jiffies.Hz - 1) / (UsecPerSec / Jiffies.Hz);
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>
+    /// Models sock_get_timeout() — net/core/sock.c: MAX_SCHEDULE_TIMEOUT reads back as {0, 0}; else
+    /// {timeo / HZ, (timeo % HZ)·USEC_PER_SEC / HZ} — so {0, 1} reads back as {0, 4000} at HZ=250, and a
+    /// negative tv_sec (stored as 0) also as {0, 0}. The call returns 0; optval is the timeval.
+    /// </summary>
+    static CallOutcome GetTimeout(long timeo)
+    {
+        long sec = 0, usec = 0;
+        if (timeo != MaxScheduleTimeout)
+        {
+            sec = timeo / Jiffies.Hz;
+            usec = timeo % Jiffies.Hz * UsecPerSec / Jiffies.Hz;
+        }
+        return CallOutcome.Ok(0, $"{{\"sec\":{sec},\"usec\":{usec}}}");
+    }
+
+    const long UsecPerSec = 1_000_000;
+
+    /// <summary>sock_setsockopt(): SO_SNDTIMEO → sock_set_timeout(&amp;sk->sk_sndtimeo), SO_RCVTIMEO → &amp;sk->sk_rcvtimeo.</summary>
+    internal CallOutcome SetTimeoOption(SocketOption option, long sec, long usec) => option == SocketOption.SO_SNDTIMEO
+        ? SetTimeout(ref _sndTimeo, sec, usec)
+        : SetTimeout(ref _rcvTimeo, sec, usec);
+
+    /// <summary>
+    /// A blocked call goes to sleep (sk_wait_event() → wait_woken() → schedule_timeout(timeo) —
+    /// kernel/time/sleep_timeout.c): false when <paramref name="timeo"/> is 0 and the call must not sleep
+    /// (the caller's -EAGAIN / -EINPROGRESS path). A finite timeo arms an on-stack timer at
+    /// <c>expire = jiffies + timeo</c>, queued on the timer wheel like any timer (<see cref="Jiffies.WheelFires"/>);
+    /// MAX_SCHEDULE_TIMEOUT sleeps with no timer. A call that sleeps again after a wakeup (a send that
+    /// copied part of its data, a send that waited for the handshake) keeps its first expiry: the kernel
+    /// sleeps again with the remaining timeo, i.e. a new timer for the same jiffy, placed on the wheel from
+    /// the clock of the new sleep.
+    /// </summary>
+    bool Sleep(PendingCall call, long timeo, TcpTimerKind kind)
+    {
+        if (call.Sleep is { } asleep)
+        {
+            asleep.Arm();
+            return true;
+        }
+        if (timeo == 0) return false;
+        if (timeo == MaxScheduleTimeout) return true;
+        call.Sleep = new CallSleep(this, call, kind, Jiffies.Absolute(_sim.Now) + timeo);
+        call.Sleep.Arm();
+        return true;
+    }
+
+    /// <summary>
+    /// A blocked call's timer ran (process_timeout() woke the task): schedule_timeout() returns
+    /// <c>expire − jiffies</c>, at most 0 here, so the call's loop sees timeo == 0 and gives up —
+    /// unless the expiry lay beyond the wheel's reach (WHEEL_TIMEOUT_MAX, about 49 days), when the task
+    /// wakes early and sleeps again for the rest.
+    /// </summary>
+    internal void OnSleepTimeout(PendingCall call)
+    {
+        if (!_sim.IsPending(call.Id)) return;
+        _sim.TimerFired(Host, Id, call.Sleep!.Kind);
+        if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
+        {
+            call.Sleep.Arm();
+            return;
+        }
+        switch (call.Kind)
+        {
+            case SocketCallKind.Connect:
+                // __inet_stream_connect(): inet_wait_for_connect() returned 0 — "goto out" with err as set
+                // before the wait: -EINPROGRESS on the first connect() (sock->state stays SS_CONNECTING, the
+                // handshake goes on), -EALREADY on a connect() made while SS_CONNECTING.
+                if (_pendingConnect == call) _pendingConnect = null;
+                var errno = call.ConnectWasConnecting ? Errno.EALREADY : Errno.EINPROGRESS;
+                _connecting = true;
+                _sim.CompleteCall(call, -1, errno);
+                break;
+            case SocketCallKind.Accept:
+                // inet_csk_wait_for_connect(): "err = -EAGAIN; if (!timeo) break;".
+                RemovePendingAccept(call);
+                _sim.CompleteCall(call, -1, Errno.EAGAIN);
+                break;
+            case SocketCallKind.Recv:
+                // tcp_recvmsg_locked(): nothing copied and timeo 0 → -EAGAIN (with data copied it would return
+                // the count; the engine's recv returns as soon as one byte is there, SO_RCVLOWAT 1).
+                if (_pendingRecv == call) _pendingRecv = null;
+                _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
+                break;
+            case SocketCallKind.Send:
+                // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()
+                // then returns what it copied, if anything ("if (copied + copied_syn) goto out").
+                if (_pendingSend == call) _pendingSend = null;
+                if (State is not (TcpState.SynSent or TcpState.SynRecv)) Ledger.Sent -= call.Requested - call.Done;
+                _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
+                break;
+        }
+    }
+
+    void RemovePendingAccept(PendingCall call)
+    {
+        if (_pendingAcceptsQueue is null) return;
+        var rest = _pendingAcceptsQueue.Where(c => c != call).ToList();
+        _pendingAcceptsQueue.Clear();
+        foreach (var c in rest) _pendingAcceptsQueue.Enqueue(c);
+    }
+
+    /// <summary>Arms or stops a sleeping call's timer through the socket's timer choke points.</summary>
+    internal void ArmSleep(SimTimer timer, TcpTimerKind kind, SimTime expires) => _sim.ArmTimer(timer, Host, Id, kind, expires);
+
+    internal void CancelSleep(SimTimer timer, TcpTimerKind kind) => CancelTimer(timer, kind);
+}
+
+/// <summary>
+/// The timer of a call asleep in schedule_timeout() — kernel/time/sleep_timeout.c: an on-stack timer_list
+/// whose expiry wakes the task (process_timeout()). Its expiry is fixed when the call first sleeps
+/// (jiffies + timeo); every new sleep of the same call arms a new timer for that jiffy.
+/// </summary>
+internal sealed class CallSleep : IEventTarget
+{
+    readonly TcpSocket _socket;
+    readonly PendingCall _call;
+    readonly SimTimer _timer;
+
+    public CallSleep(TcpSocket socket, PendingCall call, TcpTimerKind kind, long expiresJiffies)
+    {
+        _socket = socket;
+        _call = call;
+        _timer = new SimTimer(this, (int)kind);
+        Kind = kind;
+        ExpiresJiffies = expiresJiffies;
+    }
+
+    public TcpTimerKind Kind { get; }
+
+    /// <summary>expire = jiffies + timeo at the first sleep, absolute jiffies.</summary>
+    public long ExpiresJiffies { get; }
+
+    /// <summary>
+    /// schedule_timeout(expire − jiffies): a fresh timer (never mod_timer()'s same-expiry shortcut), so the
+    /// wheel places it from the current clock. An expiry beyond the wheel's reach is capped where
+    /// calc_wheel_index() caps it (the task then wakes early and sleeps again).
+    /// </summary>
+    public void Arm()
+    {
+        _socket.CancelSleep(_timer, Kind);
+        long now = Jiffies.Absolute(_socket.Host.Sim.Now);
+        long expires = Math.Min(ExpiresJiffies, now + MaxWheelReach);
+        _socket.ArmSleep(_timer, Kind, new SimTime((expires - Jiffies.Initial) * Jiffies.Tick.Ns));
+    }
+
+    /// <summary>More than WHEEL_TIMEOUT_MAX (≈ 2^30 jiffies): the wheel treats every longer timeout alike.</summary>
+    const long MaxWheelReach = 1L << 31;
+
+    /// <summary>The call returned by other means (woken, interrupted): del_timer_sync() of the on-stack timer.</summary>
+    public void Cancel() => _socket.CancelSleep(_timer, Kind);
+
+    void IEventTarget.OnDue(Simulation sim, object? payload) => _socket.OnSleepTimeout(_call);
+}

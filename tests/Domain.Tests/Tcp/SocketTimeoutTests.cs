@@ -1,0 +1,314 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// SO_SNDTIMEO / SO_RCVTIMEO (sock_set_timeout() — net/core/sock.c): a blocked call sleeps in
+/// schedule_timeout(timeo), a timer on the timer wheel, so it returns when the wheel runs that timer:
+/// expire = jiffies + timeo, then the bucket of calc_wheel_index() — one jiffy after expire below 63 jiffies,
+/// the next multiple of 8 jiffies (32 ms) strictly after it below 504. HZ = 250; INITIAL_JIFFIES is a
+/// multiple of 8, so level-1 buckets fall on multiples of 32 ms of virtual time. Client 10.0.0.1 and
+/// server 10.0.0.2, 10 ms apart.
+/// </summary>
+public class SocketTimeoutTests
+{
+    static CallHandle SetTimeo(TwoHostHarness h, string host, int socket, SocketOption option, long sec, long usec) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Setsockopt) { SocketId = socket, Option = option, TvSec = sec, TvUsec = usec });
+
+    static CallHandle Get(TwoHostHarness h, string host, int socket, SocketOption option) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Getsockopt) { SocketId = socket, Option = option });
+
+    static CallHandle Recv(TwoHostHarness h, string host, int socket) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Recv) { SocketId = socket });
+
+    static CallHandle Connect(TwoHostHarness h, int socket) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = socket, ToHost = "server", ToPort = 80 });
+
+    static (SimTime At, long Result, string? Errno, SimDuration Blocked) Outcome(TwoHostHarness h, long callId)
+    {
+        var r = h.Returned(callId);
+        Assert.NotNull(r);
+        return (r!.At, r.Result, r.Errno, r.Blocked);
+    }
+
+    [Theory]
+    [InlineData(1, 0, 1, 0)]              // 250 jiffies
+    [InlineData(0, 1, 0, 4000)]           // DIV_ROUND_UP(1, 4000) = 1 jiffy, read back as 4 ms
+    [InlineData(1, 500_000, 1, 500_000)]  // 250 + 125 jiffies
+    [InlineData(0, 4001, 0, 8000)]        // 2 jiffies
+    [InlineData(0, 0, 0, 0)]              // MAX_SCHEDULE_TIMEOUT reads back as {0, 0}
+    [InlineData(-1, 0, 0, 0)]             // tv_sec < 0 stores 0: also read back as {0, 0}
+    [InlineData(36_893_488_147_419_102, 0, 0, 0)] // tv_sec ≥ MAX_SCHEDULE_TIMEOUT/HZ − 1: no limit
+    public void Close_SetsockoptTimeval_GetsockoptReadsTheJiffiesBack(long sec, long usec, long readSec, long readUsec)
+    {
+        // sock_set_timeout() stores jiffies; sock_get_timeout() converts them back: {timeo / HZ, (timeo % HZ) · 1e6 / HZ}.
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        var set = SetTimeo(h, "client", s.SocketId, SocketOption.SO_RCVTIMEO, sec, usec);
+        var get = Get(h, "client", s.SocketId, SocketOption.SO_RCVTIMEO);
+
+        Assert.Equal((0L, (string?)null), (set.Result, set.Errno));
+        Assert.Equal((0L, $"{{\"sec\":{readSec},\"usec\":{readUsec}}}"), (get.Result, get.Value));
+    }
+
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(-1)]
+    public void Close_SetsockoptUsecOutOfRange_Edom(long usec)
+    {
+        // sock_set_timeout(): tv_usec < 0 || tv_usec >= USEC_PER_SEC → -EDOM; the old value stays.
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+        SetTimeo(h, "client", s.SocketId, SocketOption.SO_SNDTIMEO, 2, 0);
+
+        var set = SetTimeo(h, "client", s.SocketId, SocketOption.SO_SNDTIMEO, 1, usec);
+
+        Assert.Equal((-1L, Errno.EDOM), (set.Result, set.Errno));
+        Assert.Equal(500, h.Sim.FindSocket(s.SocketId)!.SndTimeoJiffies);
+        Assert.Equal("{\"sec\":2,\"usec\":0}", Get(h, "client", s.SocketId, SocketOption.SO_SNDTIMEO).Value);
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeoOneSecond_EagainWhenTheWheelRunsTheTimer()
+    {
+        // tcp_recvmsg_locked() → sk_wait_data() → schedule_timeout(250): at 100 ms (jiffy 25) expire = 275, a
+        // level-1 timer (63 ≤ 250 < 504): bucket ((275 >> 3) + 1) << 3 = 280 → 1.120 s. Then timeo == 0 → -EAGAIN.
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 1, 0);
+
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(1119.999));
+        bool pendingJustBefore = h.Sim.IsPending(recv.CallId);
+        h.At(Ms(2000));
+
+        Assert.True(recv.Blocked);
+        Assert.True(pendingJustBefore);
+        Assert.Equal((Ms(1120), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(1020)), Outcome(h, recv.CallId));
+        var armed = Assert.Single(h.Sim.Journal.OfType<TimerArmed>(), t => t.Timer == TcpTimerKind.ReceiveTimeout);
+        Assert.Equal((Ms(100), Ms(1120), s.Id), (armed.At, armed.Expires, armed.SocketId));
+        Assert.Single(h.Sim.Journal.OfType<TimerFired>(), t => t.Timer == TcpTimerKind.ReceiveTimeout && t.At == Ms(1120));
+        Assert.Equal(TcpState.Established, s.State);
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeo100Ms_EagainOneJiffyAfterExpiry()
+    {
+        // {0, 100000}: DIV_ROUND_UP(100000, 4000) = 25 jiffies; at jiffy 25 expire = 50, level 0: bucket 51 → 204 ms.
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 0, 100_000);
+
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(1000));
+
+        Assert.Equal((Ms(204), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(104)), Outcome(h, recv.CallId));
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeoAndThePeerSends_ReturnsTheDataAndCancelsTheTimer()
+    {
+        // sk_wait_data() is woken by sk_data_ready(): the data arrives at 160 ms, the sleep's timer is deleted.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 1, 0);
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(150));
+        h.Send(c.Id, 100);
+        h.At(Ms(3000));
+
+        Assert.Equal((Ms(160), 100L, (string?)null, SimDuration.FromMilliseconds(60)), Outcome(h, recv.CallId));
+        Assert.Single(h.Sim.Journal.OfType<TimerCancelled>(), t => t.Timer == TcpTimerKind.ReceiveTimeout && t.At == Ms(160));
+        Assert.DoesNotContain(h.Sim.Journal.OfType<TimerFired>(), t => t.Timer == TcpTimerKind.ReceiveTimeout);
+        Assert.Single(h.Sim.Journal.OfType<CallReturned>(), r => r.CallId == recv.CallId);
+    }
+
+    [Fact]
+    public void Established_RecvWithNegativeRcvTimeo_EagainAtOnceLikeNonBlocking()
+    {
+        // tv_sec < 0: sk_rcvtimeo = 0, so sock_rcvtimeo() is 0 and tcp_recvmsg_locked() does not sleep.
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, -5, 0);
+
+        var recv = Recv(h, "server", s.Id);
+
+        Assert.Equal((false, -1L, Errno.EAGAIN), (recv.Blocked, recv.Result, recv.Errno));
+    }
+
+    [Fact]
+    public void Listen_AcceptWithRcvTimeoHalfASecond_EagainAt512Ms()
+    {
+        // inet_csk_accept(): timeo = sock_rcvtimeo() = 125 jiffies; inet_csk_wait_for_connect() sleeps from jiffy 0:
+        // expire 125, level 1, bucket ((125 >> 3) + 1) << 3 = 128 → 512 ms, then "err = -EAGAIN; if (!timeo) break".
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        SetTimeo(h, "server", l.SocketId, SocketOption.SO_RCVTIMEO, 0, 500_000);
+
+        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(1000));
+        var late = Connect(h, h.Call("client", SocketCallKind.Socket).SocketId);
+        h.At(Ms(1100));
+
+        Assert.Equal((Ms(512), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(512)), Outcome(h, accept.CallId));
+        // The connection that came later waits in the accept queue: the timed-out accept() is no longer a taker.
+        Assert.Equal((Ms(1020), 0L), (Outcome(h, late.CallId).At, Outcome(h, late.CallId).Result));
+        Assert.Single(h.Sim.FindSocket(l.SocketId)!.AcceptQueue);
+    }
+
+    [Fact]
+    public void Listen_AcceptedChild_InheritsTheListenersTimeouts()
+    {
+        // sk_clone_lock() copies struct sock: sk_rcvtimeo and sk_sndtimeo come with the child.
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        SetTimeo(h, "server", l.SocketId, SocketOption.SO_RCVTIMEO, 0, 200_000);
+        SetTimeo(h, "server", l.SocketId, SocketOption.SO_SNDTIMEO, 3, 0);
+        h.At(Ms(1));
+        Connect(h, h.Call("client", SocketCallKind.Socket).SocketId);
+        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        var child = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+
+        Assert.Equal((50L, 750L), (child.RcvTimeoJiffies, child.SndTimeoJiffies));
+    }
+
+    /// <summary>A listener on server:80, the client→server path cut, and at 1 ms a client socket with SO_SNDTIMEO {0, 200000} (50 jiffies).</summary>
+    static (TwoHostHarness H, CallHandle Socket) SocketWithSndTimeoBehindACutPath()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("client", "server", true, null, null, true);
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 0, 200_000);
+        return (h, c);
+    }
+
+    [Fact]
+    public void SynSent_ConnectWithSndTimeo_EinprogressAtTheTimeoutAndTheHandshakeGoesOn()
+    {
+        // __inet_stream_connect(): timeo = sock_sndtimeo() = 50 jiffies; inet_wait_for_connect() returns 0 when it
+        // runs out, so connect() returns the -EINPROGRESS set before the wait (sock->state stays SS_CONNECTING).
+        // From jiffy 0: expire 50, level 0, bucket 51 → 204 ms. The SYN's RTO timer (1 s from 1 ms: expire 250,
+        // bucket 256 → 1.024 s) resends it once the path is back; the SYN-ACK comes at 1.044 s.
+        var (h, c) = SocketWithSndTimeoBehindACutPath();
+
+        var connect = Connect(h, c.SocketId);
+        h.At(Ms(300));
+        var stateAfterTimeout = h.Sim.FindSocket(c.SocketId)!.State;
+        h.Sim.ChangeLink("client", "server", true, null, null, false);
+        h.At(Ms(1100));
+        var collected = Connect(h, c.SocketId);
+        var again = Connect(h, c.SocketId);
+
+        Assert.True(connect.Blocked);
+        Assert.Equal((Ms(204), -1L, Errno.EINPROGRESS, SimDuration.FromMilliseconds(203)), Outcome(h, connect.CallId));
+        Assert.Equal(TcpState.SynSent, stateAfterTimeout);
+        Assert.Equal([Ms(1), Ms(1024)], h.Sent("client").Where(s => s.Flags == Network.TcpFlags.Syn).Select(s => s.At));
+        Assert.Equal(TcpState.Established, h.Sim.FindSocket(c.SocketId)!.State);
+        Assert.Equal((0L, (string?)null), (collected.Result, collected.Errno));
+        Assert.Equal(Errno.EISCONN, again.Errno);
+    }
+
+    [Fact]
+    public void SynSent_ConnectAgainWhileConnectingWithSndTimeo_SleepsAndReturnsEalreadyThenZero()
+    {
+        // A connect() while SS_CONNECTING sets -EALREADY and then waits like the first (timeo = sock_sndtimeo()):
+        // at 300 ms (jiffy 75) expire 125, bucket 126 → 504 ms: -EALREADY. At 900 ms (jiffy 225) expire 275,
+        // bucket 276 → 1.104 s, but the SYN-ACK at 1.044 s ends the wait first: SS_CONNECTED, 0.
+        var (h, c) = SocketWithSndTimeoBehindACutPath();
+        Connect(h, c.SocketId);
+        h.At(Ms(300));
+
+        var second = Connect(h, c.SocketId);
+        h.At(Ms(900));
+        h.Sim.ChangeLink("client", "server", true, null, null, false);
+        var third = Connect(h, c.SocketId);
+        h.At(Ms(1200));
+        var fourth = Connect(h, c.SocketId);
+
+        Assert.Equal((Ms(504), -1L, Errno.EALREADY, SimDuration.FromMilliseconds(204)), Outcome(h, second.CallId));
+        Assert.Equal((Ms(1044), 0L, (string?)null, SimDuration.FromMilliseconds(144)), Outcome(h, third.CallId));
+        Assert.Equal(Errno.EISCONN, fourth.Errno);
+    }
+
+    [Fact]
+    public void Established_SendFillingTheBufferWithSndTimeo_ReturnsTheBytesQueuedAtTheTimeout()
+    {
+        // SO_SNDBUF 3000 → sk_sndbuf 6000, about 4000 payload bytes. Nothing is acknowledged (the path to the
+        // server is cut), so sk_stream_wait_memory() sleeps 250 jiffies from jiffy 25: bucket 280 → 1.120 s; then
+        // -EAGAIN, and tcp_sendmsg_locked() returns the 4000 bytes it copied. A second send() at 1.2 s (jiffy 300)
+        // copies nothing and sleeps to expire 550: bucket ((550 >> 3) + 1) << 3 = 552 → 2.208 s, -EAGAIN.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
+        SetTimeo(h, "client", c.Id, SocketOption.SO_SNDTIMEO, 1, 0);
+        h.Sim.ChangeLink("client", "server", true, null, null, true);
+
+        var send = h.Send(c.Id, 10_000);
+        h.At(Ms(1200));
+        var second = h.Send(c.Id, 10_000);
+        h.At(Ms(2500));
+
+        Assert.True(send.Blocked);
+        Assert.Equal((Ms(1120), 4000L, (string?)null, SimDuration.FromMilliseconds(1020)), Outcome(h, send.CallId));
+        Assert.Equal((Ms(2208), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(1008)), Outcome(h, second.CallId));
+        Assert.Equal(4000, c.Ledger.Sent);
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeoAndTheProcessIsKilled_EintrAndTheTimerIsDeleted()
+    {
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 1, 0);
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(500));
+
+        h.Sim.Kill("server", "app", "SIGKILL");
+        h.At(Ms(3000));
+
+        Assert.Equal((Ms(500), -1L, Errno.EINTR), (Outcome(h, recv.CallId).At, Outcome(h, recv.CallId).Result, Outcome(h, recv.CallId).Errno));
+        Assert.Single(h.Sim.Journal.OfType<TimerCancelled>(), t => t.Timer == TcpTimerKind.ReceiveTimeout && t.At == Ms(500));
+        Assert.DoesNotContain(h.Sim.Journal.OfType<TimerFired>(), t => t.Timer == TcpTimerKind.ReceiveTimeout);
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeoTwoSecondsOnLinux44_ExpiresOnItsJiffyWithoutSlack()
+    {
+        // linux-4.4: schedule_timeout() queues with __mod_timer(), not mod_timer(): no apply_slack(). The
+        // cascading wheel runs the timer on its expiry tick: jiffy 25 + 500 = 525 → 2.100 s.
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 2, 0);
+
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(3000));
+
+        Assert.Equal((Ms(2100), -1L, Errno.EAGAIN), (Outcome(h, recv.CallId).At, Outcome(h, recv.CallId).Result, Outcome(h, recv.CallId).Errno));
+    }
+
+    [Fact]
+    public void Established_RecvWithRcvTimeoFiveSeconds_Level2BucketOf256Ms()
+    {
+        // 1250 jiffies from jiffy 25: expire = Initial + 1275, a level-2 timer (504 ≤ 1250 < 4032), granularity 64
+        // jiffies on the absolute clock. INITIAL_JIFFIES ≡ 8 (mod 64), so Initial + 1275 ≡ 3 and the bucket is 61
+        // jiffies later: Initial + 1336 → 5.344 s, 84 ms after the 5.1 s the timeout asked for.
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 5, 0);
+
+        var recv = Recv(h, "server", s.Id);
+        h.At(Ms(7000));
+
+        Assert.Equal(Ms(5.344 * 1000), Outcome(h, recv.CallId).At);
+    }
+}
