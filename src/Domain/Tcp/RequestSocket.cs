@@ -60,6 +60,8 @@ public sealed class RequestSocket : IEventTarget
     /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
     public uint WindowClamp { get; }
     public int SynAckRetransmits => _retransmits;
+    /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
+    public int NumRetrans { get; private set; }
     public SimTime TimerExpires => _timer.Expires;
     /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
     public long? RttSampleUs { get; private set; }
@@ -84,6 +86,7 @@ public sealed class RequestSocket : IEventTarget
         {
             Host.Count(MibCounter.TcpRetransSegs);
             _resent = true;
+            NumRetrans++;
         }
         _sim.ArmTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }

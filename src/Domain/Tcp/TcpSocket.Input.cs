@@ -673,9 +673,13 @@ public sealed partial class TcpSocket
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            if (!_ofo.Any(o => o.Seq == seq)) _ofo.Add((seq, end, fin));
+            if (!_ofo.Any(o => o.Seq == seq))
+            {
+                _ofo.Add((seq, end, fin));
+                // tcp_data_queue_ofo(): the first out-of-order segment builds one SACK block, later ones tcp_sack_new_ofo_skb().
+                if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+            }
             _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
-            _rcv.LastOfoSeq = seq;
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
             if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
@@ -697,6 +701,7 @@ public sealed partial class TcpSocket
             _ofo.RemoveAt(0);
             if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
         }
+        SackRemove();
         if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
         return true;
     }
@@ -762,6 +767,7 @@ public sealed partial class TcpSocket
                 break;
         }
         _ofo.Clear();
+        _rcv.NumSacks = 0;
     }
 
     /// <summary>
@@ -867,6 +873,9 @@ public sealed partial class TcpSocket
         child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
         child.NegotiateOptions(req.PeerOptions);
+        // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans. undo_marker stays 0 (sk_clone_lock()
+        // copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND even after SYN-ACK retransmissions.
+        child._totalRetrans = req.NumRetrans;
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;
         child._windowClamp = req.WindowClamp;

@@ -333,6 +333,7 @@ public sealed partial class TcpSocket
         _rcv.Unread = 0;
         ClearRcvQueue();
         _ofo.Clear();
+        _rcv.NumSacks = 0;
         Recharge();
     }
 

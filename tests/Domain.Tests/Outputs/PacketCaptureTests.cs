@@ -207,7 +207,9 @@ public class PacketCaptureTests
         var flags = Convert.ToInt32(r["tcp.flags"], 16);
         string ack = (flags & 0x10) != 0 ? r["tcp.ack"] : "-";
         string csum = r["ip.checksum.status"] == "1" && r["tcp.checksum.status"] == "1" ? "good" : $"ip:{r["ip.checksum.status"]}/tcp:{r["tcp.checksum.status"]}";
-        string sack = r["tcp.options.sack_le"] == "" ? "" : $"{r["tcp.options.sack_le"]}-{r["tcp.options.sack_re"]}";
+        // tshark prints each multi-valued field comma-joined (all left edges, then all right edges): pair them up.
+        string sack = r["tcp.options.sack_le"] == "" ? "" : string.Join(",",
+            r["tcp.options.sack_le"].Split(',').Zip(r["tcp.options.sack_re"].Split(','), (le, re) => $"{le}-{re}"));
         string ts = r["tcp.options.timestamp.tsval"] == "" ? "" : $"{r["tcp.options.timestamp.tsval"]}/{r["tcp.options.timestamp.tsecr"]}";
         return $"{decimal.Parse(r["frame.time_epoch"], System.Globalization.CultureInfo.InvariantCulture):F9} " +
                $"{r["ip.src"]}:{r["tcp.srcport"]}>{r["ip.dst"]}:{r["tcp.dstport"]} flags=0x{flags:x4} seq={r["tcp.seq"]} ack={ack} len={r["tcp.len"]} " +

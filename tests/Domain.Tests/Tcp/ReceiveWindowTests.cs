@@ -9,9 +9,8 @@ using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 namespace SimService.Domain.Tests.Tcp;
 
 /// <summary>
-/// The advertised window of every ACK as Linux 6.18 computes it, the peer's data injected segment by
-/// segment 200 ms apart (the link is cut after the handshake, so the client's ACKs are only journalled; each
-/// segment gets one ACK, quick or delayed). Kernel rules: tcp_select_window() / __tcp_select_window()
+/// The advertised window of every ACK as Linux 6.18 computes it, the server's data injected into the client
+/// segment by segment 200 ms apart (<see cref="InjectedPeer"/>: each segment gets one ACK, quick or delayed). Kernel rules: tcp_select_window() / __tcp_select_window()
 /// (tcp_output.c), tcp_space() = tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc) with scaling_ratio
 /// (include/net/tcp.h), tcp_init_buffer_space(), tcp_measure_rcv_mss(), tcp_grow_window(),
 /// tcp_rcv_space_adjust() (tcp_input.c), tcp_set_window_clamp(), __tcp_cleanup_rbuf() (tcp.c). The engine's
@@ -27,58 +26,12 @@ namespace SimService.Domain.Tests.Tcp;
 /// </summary>
 public class ReceiveWindowTests
 {
-    sealed class Flow(TwoHostHarness h, TcpSocket c, TcpSocket s)
-    {
-        public TwoHostHarness H => h;
-        public TcpSocket C => c;
-        public long Next { get; private set; }
-        /// <summary>The server's TSval clock, moved on 200 ms per injected segment (PAWS wants it non-decreasing).</summary>
-        uint _tsVal = h.Sent("server").Last().Options.TsVal;
-
-        /// <summary>Injects <paramref name="len"/> bytes of the server's data now; runs 199 ms and returns the client's one ACK.</summary>
-        public SimService.Domain.Journal.SegmentSent Data(int len, bool psh = false, long? seqOffset = null)
-        {
-            int before = h.Sent("client").Count();
-            var lastClient = h.Sent("client").Last();
-            long off = seqOffset ?? Next;
-            h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Ack | (psh ? TcpFlags.Psh : 0), s.Iss + 1 + (uint)off, c.SndNxt, 502, len,
-                new TcpOptions(HasTimestamp: true, TsVal: _tsVal += 200, TsEcr: lastClient.Options.TsVal)));
-            if (seqOffset is null) Next += len;
-            h.At(h.Sim.Now + SimDuration.FromMilliseconds(199));
-            return Assert.Single(h.Sent("client").Skip(before));
-        }
-
-        /// <summary>What is left of the window the client offered last (rcv_wup + rcv_wnd − rcv_nxt), in bytes.</summary>
-        public long Left(int wscale)
-        {
-            var ack = h.Sent("client").Last();
-            return (long)(ack.AckNo - (c.Irs + 1)) + ((long)ack.Win << wscale) - Next;
-        }
-    }
-
-    static Flow Connected(Action<TwoHostHarness, int>? beforeConnect = null)
-    {
-        var h = new TwoHostHarness();
-        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var cs = h.Call("client", SocketCallKind.Socket);
-        beforeConnect?.Invoke(h, cs.SocketId);
-        h.At(Ms(1));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = cs.SocketId, ToHost = "server", ToPort = 80 });
-        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(200));
-        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        var c = h.Sim.FindSocket(cs.SocketId)!;
-        var s = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
-        Assert.Equal(TcpState.Established, c.State);
-        return new Flow(h, c, s);
-    }
-
-    static int[] Wins(Flow f, int segments) => [.. Enumerable.Range(0, segments).Select(_ => (int)f.Data(1448).Win)];
+    static int[] Wins(InjectedPeer f, int segments) => [.. Enumerable.Range(0, segments).Select(_ => (int)f.Data(1448).Win)];
 
     [Fact]
     public void Established_HandshakeAck_Win502AndRcvSsthresh64088()
     {
-        var f = Connected();
+        var f = InjectedPeer.Connected();
         Assert.Equal(502, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
         Assert.Contains(" rcv_ssthresh:64088 ", SsFormatter.InfoText(f.C.Info));
     }
@@ -97,7 +50,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Established_TwelveSegmentsAppNotReading_WindowGrowsThenFollowsFreeSpace()
     {
-        var f = Connected();
+        var f = InjectedPeer.Connected();
         Assert.Equal(new[] { 525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519 }, Wins(f, 12));
         Assert.Contains(" rcv_ssthresh:75840 ", SsFormatter.InfoText(f.C.Info));
     }
@@ -115,7 +68,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Established_NoWindowScalingAppNotReading_FieldCappedAt65535()
     {
-        var f = Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0"));
+        var f = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0"));
         Assert.Equal(64240, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
         Assert.Equal(new[] { 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65160 }, Wins(f, 12));
     }
@@ -134,7 +87,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Established_SoRcvbufLockedAppNotReading_NoScalingAndWindowsFromTheLockedBuffer()
     {
-        var f = Connected((h, id) => h.SetOption(id, SocketOption.SO_RCVBUF, 32768));
+        var f = InjectedPeer.Connected((h, id) => h.SetOption(id, SocketOption.SO_RCVBUF, 32768));
         var syn = f.H.Sent("client").Single(x => x.Flags == TcpFlags.Syn);
         Assert.Equal((ushort)32120, syn.Win);
         Assert.Equal((byte)0, syn.Options.WindowScale);
@@ -158,7 +111,7 @@ public class ReceiveWindowTests
     [Fact]
     public void Established_AppNotReadingUntilWindowZero_ZeroWindowProbeAnsweredThenReadOpensIt()
     {
-        var f = Connected();
+        var f = InjectedPeer.Connected();
         var wins = new List<int>();
         while (f.Left(7) >= 1448) wins.Add(f.Data(1448).Win);
         Assert.Equal(new[]
@@ -169,7 +122,7 @@ public class ReceiveWindowTests
         }, wins);
         Assert.Equal(128, f.Left(7));
         Assert.Equal(0, f.Data(128, psh: true).Win);
-        var probeAck = f.Data(0, seqOffset: f.Next - 1);
+        var probeAck = f.Data(0, at: f.Next - 1);
         Assert.Equal((0, f.C.Irs + 1 + (uint)f.Next), ((int)probeAck.Win, probeAck.AckNo));
 
         int before = f.H.Sent("client").Count();
