@@ -21,13 +21,7 @@ public sealed class ViewPageBrowserTests
         var view = (await client.GetFromJsonAsync<JsonElement>(sim.Base)).GetProperty("links").GetProperty("view").GetString()!;
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic"],
-        });
+        await using var browser = await LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         await page.GotoAsync(new Uri(client.BaseAddress!, view).ToString());
         await page.WaitForSelectorAsync("table.ss[data-host=client]");
@@ -74,13 +68,7 @@ public sealed class ViewPageBrowserTests
         var view = new Uri(client.BaseAddress!, (await client.GetFromJsonAsync<JsonElement>(sim.Base)).GetProperty("links").GetProperty("view").GetString()!);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic"],
-        });
+        await using var browser = await LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync();
         var prompt = await page.GotoAsync(view.ToString());
         Assert.Equal(401, prompt!.Status);
@@ -103,4 +91,13 @@ public sealed class ViewPageBrowserTests
         await other.GotoAsync(view.ToString());
         await other.WaitForSelectorAsync("#key-form");
     }
+
+    /// <summary>Debian's chromium, headless, quiet (no background traffic).</summary>
+    private static Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic"],
+    });
 }
