@@ -266,6 +266,7 @@ public sealed partial class Simulation
         {
             SocketOption.SO_LINGER => $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}",
             SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => $"{r.Option} sec={r.TvSec} usec={r.TvUsec}",
+            SocketOption.IP_LOCAL_PORT_RANGE => $"IP_LOCAL_PORT_RANGE lo={r.Value & 0xffff} hi={(uint)r.Value >> 16}",
             _ => $"{r.Option}={r.Value}",
         },
         SocketCallKind.Getsockopt => r.Option.ToString(),

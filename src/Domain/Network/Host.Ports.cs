@@ -101,14 +101,19 @@ public sealed partial class Host
     /// </summary>
     internal string? BindEphemeral(TcpSocket sk)
     {
-        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        // inet_sk_get_local_port_range(): with IP_LOCAL_PORT_RANGE set, every port of the range in one pass
+        // (step 1, no parity split), else the odd half first.
+        bool localPorts = LocalPortRange(sk, out int low, out int high);
+        int step = localPorts ? 1 : 2;
+        high++;
         int remaining = high - low;
-        if (remaining > 1) remaining &= ~1;
-        int offset = (int)Sim.Rng.NextBelow((uint)remaining) | 1;
-        for (int pass = 0; pass < 2; pass++)
+        if (!localPorts && remaining > 1) remaining &= ~1;
+        int offset = (int)Sim.Rng.NextBelow((uint)remaining);
+        if (!localPorts) offset |= 1;
+        for (int pass = 0; pass < (localPorts ? 1 : 2); pass++)
         {
             int port = low + offset;
-            for (int i = 0; i < remaining; i += 2, port += 2)
+            for (int i = 0; i < remaining; i += step, port += step)
             {
                 if (port >= high) port -= remaining;
                 if (IsReserved(port)) continue;
@@ -128,6 +133,25 @@ public sealed partial class Host
     }
 
     /// <summary>
+    /// Models inet_sk_get_local_port_range() — net/ipv4/inet_connection_sock.c (6.3+): the netns
+    /// ip_local_port_range, narrowed by the socket's IP_LOCAL_PORT_RANGE — each end of it replaces the netns
+    /// end only when it lies inside the netns range (so 0, or a value outside, keeps the netns end; a range
+    /// that does not intersect falls back to the netns range). True when the option is set: the callers
+    /// then scan every port with step 1 instead of splitting by parity.
+    /// </summary>
+    internal bool LocalPortRange(TcpSocket sk, out int low, out int high)
+    {
+        low = Sysctls.PortRangeLow;
+        high = Sysctls.PortRangeHigh;
+        uint range = sk.LocalPortRangeOption;
+        if (range == 0) return false;
+        int skLo = (int)(range & 0xffff), skHi = (int)(range >> 16);
+        if (low <= skLo && skLo <= high) low = skLo;
+        if (low <= skHi && skHi <= high) high = skHi;
+        return true;
+    }
+
+    /// <summary>
     /// Models __inet_hash_connect() — net/ipv4/inet_hashtables.c: the ephemeral port for
     /// connect(). The scan starts at a keyed hash of (saddr, daddr, dport) plus a perturbation
     /// table entry, first over ports with the parity of the range's low end, then the others;
@@ -141,17 +165,20 @@ public sealed partial class Host
             for (int i = 0; i < TablePerturbSize; i++) _tablePerturb[i] = Sim.Rng.NextUInt32();
             _perturbInitialised = true;
         }
-        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        // inet_sk_get_local_port_range(): IP_LOCAL_PORT_RANGE makes the search one pass over every port (step 1).
+        bool localPorts = LocalPortRange(sk, out int low, out int high);
+        int stride = localPorts ? 1 : 2;
+        high++;
         uint remaining = (uint)(high - low);
-        if (remaining > 1) remaining &= ~1u;
+        if (!localPorts && remaining > 1) remaining &= ~1u;
         ulong portOffset = KeyedHash.Of(Sim.PortSecret, Address.Value, remote.Address.Value, remote.Port);
         int index = (int)(portOffset & (TablePerturbSize - 1));
         uint offset = unchecked(_tablePerturb[index] + (uint)(portOffset >> 32)) % remaining;
-        offset &= ~1u;
+        if (!localPorts) offset &= ~1u;
         while (true)
         {
             int port = low + (int)offset;
-            for (int i = 0; i < remaining; i += 2, port += 2)
+            for (int i = 0; i < remaining; i += stride, port += stride)
             {
                 if (port >= high) port -= (int)remaining;
                 if (IsReserved(port)) continue;
@@ -163,11 +190,12 @@ public sealed partial class Host
                 }
                 sk.Local = new Endpoint(Address, p);
                 AddBindOwner(p, sk, byConnect: true);
-                // Add a little randomness to the next search (max of scan length and a random even step).
-                int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * 2);
-                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)step + 2);
+                // Add a little randomness to the next search (max of scan length and a random step).
+                int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
+                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)(step + stride));
                 return null;
             }
+            if (localPorts) return Errno.EADDRNOTAVAIL;
             offset++;
             if ((offset & 1) == 0 || remaining <= 1) return Errno.EADDRNOTAVAIL;
         }

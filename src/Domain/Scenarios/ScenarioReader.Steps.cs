@@ -27,6 +27,7 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> BindFields = Set("port", "reuseaddr");
     static readonly FrozenSet<string> LingerFields = Set("onoff", "linger");
     static readonly FrozenSet<string> TimevalFields = Set("sec", "usec");
+    static readonly FrozenSet<string> PortRangeFields = Set("lo", "hi");
 
     /// <summary>Per call, the arguments it requires and the ones it allows (the schema's allOf/if/then).</summary>
     static readonly FrozenDictionary<SocketCall, (string[] Required, FrozenSet<string> Allowed)> CallRules =
@@ -277,7 +278,12 @@ internal sealed partial class ScenarioReader
                 var sec = Integer(Required(tv, "sec"), long.MinValue, long.MaxValue);
                 var usec = Integer(Required(tv, "usec"), long.MinValue, long.MaxValue);
                 return sec is { } s && usec is { } us ? new TimevalSockoptValue(s, us) : null;
-            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive:
+            case SocketOption.IpLocalPortRange:
+                var range = Object(member, PortRangeFields);
+                var lo = Int32(Required(range, "lo"), 0, 65535);
+                var hi = Int32(Required(range, "hi"), 0, 65535);
+                return lo is { } l && hi is { } h ? new PortRangeSockoptValue(l, h) : null;
+            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive or SocketOption.IpBindAddressNoPort:
                 return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
             default:
                 return Int32(member) is { } n ? new IntSockoptValue(n) : null;

@@ -129,6 +129,7 @@ public sealed partial class ScenarioRunner
             IntSockoptValue v => request with { Value = v.Value },
             LingerSockoptValue l => request with { Value = l.Seconds, LingerOnOff = l.OnOff },
             TimevalSockoptValue tv => request with { TvSec = tv.Sec, TvUsec = tv.Usec },
+            PortRangeSockoptValue pr => request with { Value = unchecked((int)((uint)pr.Hi << 16 | (uint)pr.Lo)) },
             _ => request,
         };
     }
@@ -178,6 +179,8 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpInfo => TcpOption.TCP_INFO,
         SocketOption.SoSndTimeo => TcpOption.SO_SNDTIMEO,
         SocketOption.SoRcvTimeo => TcpOption.SO_RCVTIMEO,
+        SocketOption.IpLocalPortRange => TcpOption.IP_LOCAL_PORT_RANGE,
+        SocketOption.IpBindAddressNoPort => TcpOption.IP_BIND_ADDRESS_NO_PORT,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

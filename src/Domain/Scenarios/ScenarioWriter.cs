@@ -175,6 +175,7 @@ public static class ScenarioWriter
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;
             case LingerSockoptValue l: WriteStruct(w, ("onoff", l.OnOff), ("linger", l.Seconds)); break;
             case TimevalSockoptValue tv: WriteStruct(w, ("sec", tv.Sec), ("usec", tv.Usec)); break;
+            case PortRangeSockoptValue pr: WriteStruct(w, ("lo", pr.Lo), ("hi", pr.Hi)); break;
         }
         if (c.Expect is { } expect)
         {

@@ -6,10 +6,16 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    /// <summary>Models inet_bind(): an explicit port or (port 0) an ephemeral one.</summary>
+    /// <summary>
+    /// Models __inet_bind() — net/ipv4/af_inet.c: an explicit port or (port 0) an ephemeral one — unless
+    /// IP_BIND_ADDRESS_NO_PORT is set and the port is 0: then sk->sk_prot->get_port() is not called, inet_num
+    /// stays 0 (so bind() may be called again) and connect() picks the port with __inet_hash_connect(),
+    /// by the 4-tuple.
+    /// </summary>
     internal CallOutcome Bind(ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
         if (err is not null) return CallOutcome.Fail(err);
         _userBoundPort = port != 0;
@@ -360,6 +366,8 @@ public sealed partial class TcpSocket
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
                 UserTimeoutMs = value;
                 break;
+            case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
+            case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
             case SocketOption.SO_SNDBUF: _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2); break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
         }
@@ -379,6 +387,7 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
             case SocketOption.SO_ERROR:
@@ -452,6 +461,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_KEEPINTVL => KeepaliveIntvlSec,
         SocketOption.TCP_KEEPCNT => KeepaliveProbes,
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
+        SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,

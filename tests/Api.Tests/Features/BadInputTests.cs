@@ -45,6 +45,8 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("SO_SNDTIMEO with a string usec", "POST", "sockets/2/setsockopt", """{"option":"SO_SNDTIMEO","value":{"sec":1,"usec":"x"}}""", HttpStatusCode.BadRequest, "value"),
         ("SO_SNDTIMEO with a fraction of a second", "POST", "sockets/2/setsockopt", """{"option":"SO_SNDTIMEO","value":{"sec":1.5,"usec":0}}""", HttpStatusCode.BadRequest, "value"),
         ("batch SO_RCVTIMEO without usec", "POST", "commands", """{"commands":[{"type":"call","call":"setsockopt","socketId":2,"option":"SO_RCVTIMEO","value":{"sec":1}}]}""", HttpStatusCode.BadRequest, "commands[0].value"),
+        ("IP_LOCAL_PORT_RANGE as an integer", "POST", "sockets/2/setsockopt", """{"option":"IP_LOCAL_PORT_RANGE","value":40000}""", HttpStatusCode.BadRequest, "value"),
+        ("IP_LOCAL_PORT_RANGE with a port above 65535", "POST", "sockets/2/setsockopt", """{"option":"IP_LOCAL_PORT_RANGE","value":{"lo":40000,"hi":65536}}""", HttpStatusCode.BadRequest, "value"),
         ("unknown shutdown how", "POST", "sockets/2/shutdown", """{"how":"SHUT_SIDEWAYS"}""", HttpStatusCode.BadRequest, "how"),
         ("dup2 without newFd", "POST", "sockets/2/dup2", "{}", HttpStatusCode.BadRequest, "newFd"),
         ("connect with neither to nor family", "POST", "sockets/2/connect", "{}", HttpStatusCode.BadRequest, "to"),

@@ -120,7 +120,7 @@ public sealed record SetsockoptRequest : CallRequest
     [Required, SocketOptionName]
     public string? Option { get; init; }
 
-    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}.</summary>
+    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
     [Required]
     public JsonElement? Value { get; init; }
 
@@ -230,6 +230,11 @@ public static class SocketArguments
                 if (Members(value, "sec", "usec") is [var sec, var usec] && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
                     return request with { TvSec = s, TvUsec = us };
                 error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
+                return null;
+            case SocketOption.IP_LOCAL_PORT_RANGE:
+                if (Members(value, "lo", "hi") is [var lo, var hi] && lo.TryGetUInt16(out var l) && hi.TryGetUInt16(out var h))
+                    return request with { Value = unchecked((int)((uint)h << 16 | l)) };
+                error = "IP_LOCAL_PORT_RANGE's value is {\"lo\": port, \"hi\": port}, each 0 to 65535 (0: that end of ip_local_port_range).";
                 return null;
         }
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return request with { Value = number };
