@@ -12,12 +12,24 @@ public sealed partial class TcpSocket
     /// stays 0 (so bind() may be called again) and connect() picks the port with __inet_hash_connect(),
     /// by the 4-tuple.
     /// </summary>
-    internal CallOutcome Bind(ushort port)
+    /// <remarks>
+    /// The address must be INADDR_ANY or local to the host (inet_addr_valid_or_nonlocal(): 127.0.0.0/8 or one of
+    /// its addresses), else EADDRNOTAVAIL; it becomes inet_rcv_saddr, which the bind hash compares
+    /// (inet_rcv_saddr_equal()), the listener's address and the source of a later connect().
+    /// </remarks>
+    internal CallOutcome Bind(IPv4 address, ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        if (address != IPv4.Any && !Host.IsLocal(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
+        var before = _bindAddress;
+        _bindAddress = address;
         if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
-        if (err is not null) return CallOutcome.Fail(err);
+        if (err is not null)
+        {
+            _bindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
+            return CallOutcome.Fail(err);
+        }
         _userBoundPort = port != 0;
         return CallOutcome.Ok();
     }
@@ -44,7 +56,7 @@ public sealed partial class TcpSocket
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
-        Local = new Endpoint(IPv4.Any, Local.Port);
+        Local = new Endpoint(_bindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
         return CallOutcome.Ok();
@@ -88,7 +100,8 @@ public sealed partial class TcpSocket
         }
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
-        var err = BoundPort ? Host.ConnectBound(this, remote) : Host.ConnectAutobind(this, remote);
+        var saddr = ConnectSource(remote.Address);
+        var err = BoundPort ? Host.ConnectBound(this, saddr, remote) : Host.ConnectAutobind(this, saddr, remote);
         if (err is not null)
         {
             Remote = default;
