@@ -24,6 +24,14 @@ public abstract class SimDbContext(DbContextOptions options, TenantScope tenant)
         Database.MigrateAsync(cancellationToken);
 
     /// <summary>
+    /// The commands of a simulation's log with <paramref name="afterSeq"/> &lt; Seq ≤ <paramref name="toSeq"/>, in order,
+    /// untracked: what a rebuild replays. The default is an EF Core query; a provider may read them faster.
+    /// </summary>
+    public virtual Task<List<CommandRecord>> ReadLogAsync(Guid runId, long afterSeq, long toSeq, CancellationToken cancellationToken) =>
+        Commands.AsNoTracking().Where(c => c.RunId == runId && c.Seq > afterSeq && c.Seq <= toSeq).OrderBy(c => c.Seq)
+            .ToListAsync(cancellationToken);
+
+    /// <summary>
     /// A read-only transaction in which every query sees the same committed state (a snapshot), that blocks no
     /// writer. The default is a repeatable-read transaction (PostgreSQL: a snapshot); SQLite overrides it, since
     /// its repeatable-read transaction is <c>BEGIN IMMEDIATE</c>, which takes the database's one write lock.

@@ -10,6 +10,8 @@ public interface IBindOwner
     bool ReuseAddr { get; }
     bool ReusePort { get; }
     bool IsListener { get; }
+    /// <summary>inet_rcv_saddr: the local address the owner is bound to (INADDR_ANY for a wildcard bind).</summary>
+    IPv4 RcvSaddr { get; }
     /// <summary>A hash that is cheap and fixed for the owner's life (its socket id), for the bucket's owner set.</summary>
     int BindHash { get; }
 }
@@ -66,7 +68,16 @@ public sealed partial class Host
     bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
         bucket.Owners.Any(o => !ReferenceEquals(o, sk)
             && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
-            && !(sk.ReusePort && o.ReusePort));
+            && !(sk.ReusePort && o.ReusePort)
+            && RcvSaddrEqual(sk, o));
+
+    /// <summary>
+    /// Models inet_rcv_saddr_equal(sk, sk2, match_wildcard = true) — net/ipv4/inet_connection_sock.c
+    /// (ipv4_rcv_saddr_equal()): the same address, or either side bound to INADDR_ANY. Two different
+    /// specific addresses (10.0.0.1 and 127.0.0.1) never conflict; 0.0.0.0 conflicts with every address.
+    /// </summary>
+    static bool RcvSaddrEqual(IBindOwner a, IBindOwner b) =>
+        a.RcvSaddr == b.RcvSaddr || a.RcvSaddr == IPv4.Any || b.RcvSaddr == IPv4.Any;
 
     /// <summary>
     /// Models inet_csk_listen_start() → inet_csk_get_port() — net/ipv4/inet_connection_sock.c — for a
@@ -82,13 +93,14 @@ public sealed partial class Host
         !_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)
         || !bucket.Owners.Any(o => !ReferenceEquals(o, sk)
             && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
-            && !(sk.ReusePort && o.ReusePort));
+            && !(sk.ReusePort && o.ReusePort)
+            && RcvSaddrEqual(sk, o));
 
     /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
     internal string? BindExplicit(TcpSocket sk, ushort port)
     {
         if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
-        sk.Local = new Endpoint(sk.Local.Address, port);
+        sk.Local = new Endpoint(LocalAddressOf(sk), port);
         AddBindOwner(port, sk, byConnect: false);
         sk.BoundPort = true;
         return null;
@@ -117,10 +129,13 @@ public sealed partial class Host
             {
                 if (port >= high) port -= remaining;
                 if (IsReserved(port)) continue;
+                // inet_csk_bind_conflict(relax = false): an owner conflicts when its address matches
+                // (inet_rcv_saddr_equal()), whatever SO_REUSEADDR says; ip_autobind_reuse relaxes that.
                 if (!_bindBuckets.TryGetValue((ushort)port, out var bucket)
+                    || !bucket.Owners.Any(o => RcvSaddrEqual(sk, o))
                     || (Sysctls.IpAutobindReuse && !BindConflict(bucket, sk, relax: false)))
                 {
-                    sk.Local = new Endpoint(sk.Local.Address, (ushort)port);
+                    sk.Local = new Endpoint(LocalAddressOf(sk), (ushort)port);
                     AddBindOwner((ushort)port, sk, byConnect: false);
                     sk.BoundPort = true;
                     return null;
@@ -158,7 +173,7 @@ public sealed partial class Host
     /// it skips reserved ports and ports held by bind(); a port is taken when the 4-tuple is
     /// unique (a timewait socket may be reused, §6.7). EADDRNOTAVAIL when none is.
     /// </summary>
-    internal string? ConnectAutobind(TcpSocket sk, Endpoint remote)
+    internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
         if (!_perturbInitialised)
         {
@@ -171,7 +186,8 @@ public sealed partial class Host
         high++;
         uint remaining = (uint)(high - low);
         if (!localPorts && remaining > 1) remaining &= ~1u;
-        ulong portOffset = KeyedHash.Of(Sim.PortSecret, Address.Value, remote.Address.Value, remote.Port);
+        // inet_sk_port_offset(): secure_ipv4_port_ephemeral(inet_rcv_saddr, daddr, dport) — the source chosen by the route.
+        ulong portOffset = KeyedHash.Of(Sim.PortSecret, saddr.Value, remote.Address.Value, remote.Port);
         int index = (int)(portOffset & (TablePerturbSize - 1));
         uint offset = unchecked(_tablePerturb[index] + (uint)(portOffset >> 32)) % remaining;
         if (!localPorts) offset &= ~1u;
@@ -186,9 +202,9 @@ public sealed partial class Host
                 if (_bindBuckets.TryGetValue(p, out var bucket))
                 {
                     if (!bucket.ByConnect) continue;
-                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(Address, p), remote), allowTwReuseDelay: true)) continue;
+                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;
                 }
-                sk.Local = new Endpoint(Address, p);
+                sk.Local = new Endpoint(saddr, p);
                 AddBindOwner(p, sk, byConnect: true);
                 // Add a little randomness to the next search (max of scan length and a random step).
                 int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
@@ -236,13 +252,16 @@ public sealed partial class Host
     }
 
     /// <summary>Connect on an explicitly bound socket: the 4-tuple must be unique (tcp_twsk_unique without twp).</summary>
-    internal string? ConnectBound(TcpSocket sk, Endpoint remote)
+    internal string? ConnectBound(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
-        var tuple = new FourTuple(new Endpoint(Address, sk.Local.Port), remote);
+        var tuple = new FourTuple(new Endpoint(saddr, sk.Local.Port), remote);
         if (!CheckEstablished(sk, tuple, allowTwReuseDelay: false)) return Errno.EADDRNOTAVAIL;
         sk.Local = tuple.Local;
         return null;
     }
+
+    /// <summary>The address a bound socket shows before it connects: its bind address, or for a wildcard bind the primary address.</summary>
+    IPv4 LocalAddressOf(TcpSocket sk) => sk.RcvSaddr == IPv4.Any ? Address : sk.RcvSaddr;
 
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {

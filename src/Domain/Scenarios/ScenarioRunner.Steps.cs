@@ -123,6 +123,7 @@ public sealed partial class ScenarioRunner
             TimeoutMs = s.TimeoutMs ?? 0,
             NewFd = s.NewFd ?? 0,
             Unspec = s.Unspec ?? false,
+            Address = s.Address is { } address ? Ipv4Text.Format(address) : null,
         };
         return s.Value switch
         {

@@ -33,7 +33,8 @@ public sealed record CallStep(
     int? Events = null,
     int? TimeoutMs = null,
     int? NewFd = null,
-    bool? Unspec = null) : ScenarioStep(At, Path)
+    bool? Unspec = null,
+    uint? Address = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";

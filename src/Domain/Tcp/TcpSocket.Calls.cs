@@ -12,12 +12,24 @@ public sealed partial class TcpSocket
     /// stays 0 (so bind() may be called again) and connect() picks the port with __inet_hash_connect(),
     /// by the 4-tuple.
     /// </summary>
-    internal CallOutcome Bind(ushort port)
+    /// <remarks>
+    /// The address must be INADDR_ANY or local to the host (inet_addr_valid_or_nonlocal(): 127.0.0.0/8 or one of
+    /// its addresses), else EADDRNOTAVAIL; it becomes inet_rcv_saddr, which the bind hash compares
+    /// (inet_rcv_saddr_equal()), the listener's address and the source of a later connect().
+    /// </remarks>
+    internal CallOutcome Bind(IPv4 address, ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        if (address != IPv4.Any && !Host.IsLocal(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
+        var before = _bindAddress;
+        _bindAddress = address;
         if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
-        if (err is not null) return CallOutcome.Fail(err);
+        if (err is not null)
+        {
+            _bindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
+            return CallOutcome.Fail(err);
+        }
         _userBoundPort = port != 0;
         return CallOutcome.Ok();
     }
@@ -44,7 +56,7 @@ public sealed partial class TcpSocket
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
-        Local = new Endpoint(IPv4.Any, Local.Port);
+        Local = new Endpoint(_bindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
         return CallOutcome.Ok();
@@ -88,7 +100,8 @@ public sealed partial class TcpSocket
         }
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
-        var err = BoundPort ? Host.ConnectBound(this, remote) : Host.ConnectAutobind(this, remote);
+        var saddr = ConnectSource(remote.Address);
+        var err = BoundPort ? Host.ConnectBound(this, saddr, remote) : Host.ConnectAutobind(this, saddr, remote);
         if (err is not null)
         {
             Remote = default;
@@ -242,15 +255,19 @@ public sealed partial class TcpSocket
         {
             long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
             _rcv.Unread -= n;
+            ConsumeRcv(n, eatFin: _rcv.Unread == 0 && _done);
             Recharge();
             _sim.RecordDelivered(this, n);
             if (_rcv.Unread == 0) CopyFin();
+            // tcp_recvmsg_locked(): after the copy loop, tcp_rcv_space_adjust() then tcp_cleanup_rbuf().
+            RcvSpaceAdjust();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
         if (_done)
         {
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
+            ConsumeRcv(0, eatFin: true);
             CopyFin();
             return CallOutcome.Ok(0);
         }
@@ -463,7 +480,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
         SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
-        SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
+        SocketOption.SO_RCVBUF => SkRcvbuf,
         _ => 0,
     };
 
@@ -488,6 +505,7 @@ public sealed partial class TcpSocket
         _sndTimeo = listener._sndTimeo;
         _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
+        _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
     }
 
@@ -510,6 +528,7 @@ public sealed partial class TcpSocket
     {
         _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
+        InitReceiveSpace();
     }
 
     /// <summary>

@@ -47,6 +47,41 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     /// <summary>
+    /// One plain <c>SELECT</c> read with a data reader, the rows built directly: a rebuild after a restart reads the
+    /// whole log, and EF Core's query pipeline cost several times SQLite's own reading (100,000 commands: 3.6 s
+    /// through EF Core in a cold process). The rows are those EF Core reads (the key as upper-case text).
+    /// </summary>
+    public override async Task<List<CommandRecord>> ReadLogAsync(Guid runId, long afterSeq, long toSeq, CancellationToken cancellationToken)
+    {
+        await Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            using var select = ((SqliteConnection)Database.GetDbConnection()).CreateCommand();
+            select.Transaction = (SqliteTransaction?)Database.CurrentTransaction?.GetDbTransaction();
+            select.CommandText = "SELECT \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\" FROM \"Commands\" " +
+                "WHERE \"RunId\" = $run AND \"Seq\" > $after AND \"Seq\" <= $to ORDER BY \"Seq\"";
+            select.Parameters.AddWithValue("$run", Key(runId));
+            select.Parameters.AddWithValue("$after", afterSeq);
+            select.Parameters.AddWithValue("$to", toSeq);
+            var log = new List<CommandRecord>((int)Math.Clamp(toSeq - afterSeq, 0, 1 << 20));
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                log.Add(new CommandRecord
+                {
+                    RunId = runId, Seq = reader.GetInt64(0), AtNs = reader.GetInt64(1), Type = reader.GetString(2), PayloadJson = reader.GetString(3),
+                });
+            }
+            return log;
+        }
+        finally
+        {
+            await Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
     /// <c>BEGIN DEFERRED</c>: in WAL mode the first read fixes the snapshot that every later read of the transaction
     /// sees, and no lock is taken that a writer would wait for (a repeatable-read transaction would be
     /// <c>BEGIN IMMEDIATE</c>, the write lock, held for as long as the reader takes).

@@ -21,13 +21,7 @@ public sealed class ViewPageBrowserTests
         var view = (await client.GetFromJsonAsync<JsonElement>(sim.Base)).GetProperty("links").GetProperty("view").GetString()!;
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-quic"],
-        });
+        await using var browser = await LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         await page.GotoAsync(new Uri(client.BaseAddress!, view).ToString());
         await page.WaitForSelectorAsync("table.ss[data-host=client]");
@@ -59,4 +53,51 @@ public sealed class ViewPageBrowserTests
         Assert.Empty(await ClientStatesAfter(() => page.Locator("#at").EvaluateAsync(
             "el => { el.value = el.max; el.dispatchEvent(new Event('input')); }"), "63000000000"));
     }
+
+    [Fact]
+    public async Task KeysOn_ViewInChromium_PromptTakesTheKeyOnceThenThePageAndItsRequestsSendIt()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var (_, key) = await factory.CreateKeyAsync("acme");
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var sim = await Stories.OrderlyCloseAsync(client);
+        var view = new Uri(client.BaseAddress!, (await client.GetFromJsonAsync<JsonElement>(sim.Base)).GetProperty("links").GetProperty("view").GetString()!);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchChromiumAsync(playwright);
+        var page = await browser.NewPageAsync();
+        var prompt = await page.GotoAsync(view.ToString());
+        Assert.Equal(401, prompt!.Status);
+        await page.Locator("#key").FillAsync("ssk_0000000000000000_wrong");
+        await page.Locator("#key-form button").ClickAsync();
+        await page.WaitForFunctionAsync("document.getElementById('message').textContent.includes('refused')");
+
+        await page.Locator("#key").FillAsync(key);
+        await page.Locator("#key-form button").ClickAsync();
+        await page.WaitForSelectorAsync("table.ss[data-host=client]"); // the page, and its socket-table request with the key
+        await page.WaitForFunctionAsync("document.querySelector('#timeseries').naturalWidth > 0"); // the chart, fetched with the key
+        await page.Locator("#atNs").FillAsync("399000000");
+        await page.Locator("#atNs").DispatchEventAsync("change");
+        await page.WaitForFunctionAsync("document.getElementById('socket-tables').dataset.atNs === '399000000'");
+        Assert.Equal(["FIN-WAIT-2"], await page.Locator("table.ss[data-host=client] tr.socket").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.state)"));
+
+        await page.ReloadAsync(); // the tab kept the key: no second prompt
+        await page.WaitForSelectorAsync("table.ss[data-host=client]");
+        var other = await browser.NewPageAsync(); // another browser context keeps nothing
+        await other.GotoAsync(view.ToString());
+        await other.WaitForSelectorAsync("#key-form");
+    }
+
+    /// <summary>Debian's chromium, headless, quiet (no background traffic).</summary>
+    private static Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = "/usr/bin/chromium",
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic"],
+    });
 }

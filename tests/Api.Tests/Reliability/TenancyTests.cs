@@ -61,6 +61,64 @@ public sealed class TenancyTests
     }
 
     [Theory, MemberData(nameof(Providers))]
+    public async Task KeysOffSimulation_KeysTurnedOn_NoTenantSeesItUntilAdopted(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var anonymous = factory.CreateClient();
+        var early = await anonymous.CreateSimulationAsync("made while keys were off");
+        var acme = await factory.TenantClientAsync("acme");
+        var globex = await factory.TenantClientAsync("globex");
+        var path = $"{SimServiceApi.Simulations}/{early.Id}";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
+        foreach (var tenant in new[] { acme, globex })
+        {
+            await NotFoundAsync("GET", await tenant.GetAsync(path));
+            Assert.Empty(await tenant.ListSimulationsAsync());
+        }
+
+        await using (var scope = factory.Services.CreateAsyncScope())
+            Assert.Equal(1, await scope.ServiceProvider.GetRequiredService<ApiKeyStore>().AdoptAsync("acme", CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync(path)).StatusCode);
+        Assert.Equal([early.Id], (await acme.ListSimulationsAsync()).Select(s => s.Id));
+        await NotFoundAsync("GET", await globex.GetAsync(path));
+    }
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task KeysExist_BrowserOpensViewWithoutKey_Gets401WithAKeyPromptThatShowsNothingOfTheSimulation(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var acme = await factory.TenantClientAsync("acme");
+        var sim = await SimulationDriver.TwoHostsAsync(acme, "acme's");
+        var anonymous = factory.CreateClient();
+        anonymous.DefaultRequestHeaders.Accept.ParseAdd("text/html,application/xhtml+xml,*/*;q=0.8");
+
+        var prompt = await anonymous.GetAsync($"{sim.Base}/view");
+        var missing = await anonymous.GetAsync($"{SimServiceApi.Simulations}/{Guid.NewGuid()}/view");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, prompt.StatusCode);
+        Assert.Equal("text/html", prompt.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Bearer", prompt.Headers.WwwAuthenticate.Single().Scheme);
+        var page = await prompt.Content.ReadAsStringAsync();
+        Assert.Contains("id=\"key-form\"", page);
+        Assert.DoesNotContain(sim.Id.ToString(), page);
+        Assert.Equal(page, await missing.Content.ReadAsStringAsync()); // the same page whether the simulation exists or not
+        // Not a browser (no text/html in Accept), a key that is wrong, or another path: the usual 401 problem.
+        await (await factory.CreateClient().GetAsync($"{sim.Base}/view")).ReadProblemAsync(HttpStatusCode.Unauthorized);
+        anonymous.DefaultRequestHeaders.Add("X-Api-Key", "ssk_0000000000000000_wrong");
+        await (await anonymous.GetAsync($"{sim.Base}/view")).ReadProblemAsync(HttpStatusCode.Unauthorized);
+        anonymous.DefaultRequestHeaders.Remove("X-Api-Key");
+        await (await anonymous.GetAsync(sim.Base)).ReadProblemAsync(HttpStatusCode.Unauthorized);
+
+        var view = await acme.GetAsync($"{sim.Base}/view");
+        Assert.Equal(HttpStatusCode.OK, view.StatusCode);
+        Assert.Contains("sessionStorage.getItem(\"simservice-api-key\")", await view.Content.ReadAsStringAsync());
+    }
+
+    [Theory, MemberData(nameof(Providers))]
     public async Task KeysExist_RequestWithoutKey_Returns401ProblemWithWwwAuthenticate(DatabaseProvider provider)
     {
         await using var database = TestDatabase.Create(provider);

@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Outputs;
 
 namespace SimService.Api.Features.Outputs;
@@ -41,7 +42,7 @@ public static class OutputsEndpoints
             .Produces<string>(StatusCodes.Status200OK, "image/svg+xml").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The time series as an SVG chart per host: axes with units, legend, limit lines (tcp_max_tw_buckets, ephemeral ports)")
             .WithExamples(response: "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeseries\" …><g class=\"panel\" data-host=\"client\">…<g class=\"series\" data-series=\"time-wait\">…</g>…</svg>");
-        group.MapGet("/view", GetView).WithName(nameof(GetView))
+        group.MapGet("/view", GetView).WithName(nameof(GetView)).WithMetadata(new BrowserPage(ViewPage.KeyPrompt))
             .Produces<string>(StatusCodes.Status200OK, "text/html").ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The simulation's page for a browser: ladder diagram, every host's socket table at a chosen virtual time, time series, counters, journal")
             .WithExamples(response: "<!DOCTYPE html><html lang=\"en\">…<h2>Ladder diagram</h2>…<input type=\"range\" id=\"at\" …>…</html>");

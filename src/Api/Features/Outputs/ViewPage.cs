@@ -69,7 +69,7 @@ nav a { margin-right: 12px; }
 <div id="socket-tables"></div>
 
 <h2>Time series</h2>
-<img id="timeseries" src="{{api}}/timeseries.svg" alt="sockets over virtual time per host">
+<img id="timeseries" data-src="{{api}}/timeseries.svg" alt="sockets over virtual time per host">
 
 <h2>Counters (now)</h2>
 """);
@@ -92,11 +92,23 @@ nav a { margin-right: 12px; }
         sb.Append($$"""
 <script>
 const api = "{{api}}";
+// With API keys on, the key the prompt page took (KeyPrompt) is in this tab's sessionStorage: every request of the
+// page sends it as a header; images and links are fetched with it and shown from blob URLs.
+const key = sessionStorage.getItem("{{KeyStorageName}}");
+const auth = key ? { "X-Api-Key": key } : {};
+async function blobUrl(url) { const r = await fetch(url, { headers: auth }); return URL.createObjectURL(await r.blob()); }
+const chart = document.getElementById("timeseries");
+if (key) blobUrl(chart.dataset.src).then(u => { chart.src = u; }); else chart.src = chart.dataset.src;
+if (key) for (const link of document.querySelectorAll(`nav a[href^="${api}"]`)) link.addEventListener("click", async e => {
+  e.preventDefault();
+  const a = document.createElement("a"); a.href = await blobUrl(link.getAttribute("href")); a.download = link.textContent.replaceAll(" ", "-");
+  a.click();
+});
 const slider = document.getElementById("at"), field = document.getElementById("atNs");
 const tables = document.getElementById("socket-tables"), label = document.getElementById("at-label");
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
 async function show(atNs) {
-  const response = await fetch(`${api}/socket-table?atNs=${atNs}`);
+  const response = await fetch(`${api}/socket-table?atNs=${atNs}`, { headers: auth });
   const table = await response.json();
   label.textContent = `${(table.atNs / 1e9).toFixed(6)} s`;
   tables.replaceChildren(...table.hosts.map(h => {
@@ -126,6 +138,51 @@ show(slider.value);
 """);
         return sb.ToString();
     }
+
+    /// <summary>Where the page keeps the API key a user typed (the browser tab's sessionStorage).</summary>
+    public const string KeyStorageName = "simservice-api-key";
+
+    /// <summary>
+    /// What a browser gets for the page while API keys are on and it sent none (with the 401): a form that takes the key
+    /// once, keeps it in the tab's sessionStorage (gone when the tab closes, never in a cookie, so no other site's
+    /// form or link can use it), and loads the page again sending it as the <c>X-Api-Key</c> header. It holds nothing of
+    /// any simulation, not even whether it exists: the key decides, as for every other request.
+    /// </summary>
+    public static string KeyPrompt() => $$"""
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>API key needed — SimService</title>
+<style>body { font-family: sans-serif; margin: 16px; color: #222; } input { font-family: monospace; }</style>
+</head>
+<body>
+<h1>This page needs an API key</h1>
+<p>API keys are on for this service. Enter yours once: this browser tab keeps it (sessionStorage, until the tab is closed) and sends it
+as the <code>X-Api-Key</code> header with the page's requests.</p>
+<form id="key-form"><input type="password" id="key" name="key" autocomplete="off" size="72" placeholder="ssk_…"> <button type="submit">Open</button></form>
+<p id="message" role="alert"></p>
+<script>
+const storageName = "{{KeyStorageName}}";
+async function openWith(key) {
+  const response = await fetch(location.href, { headers: { "X-Api-Key": key, "Accept": "text/html" } });
+  if (!response.ok) {
+    sessionStorage.removeItem(storageName);
+    document.getElementById("message").textContent = response.status === 401
+      ? "This key was refused (unknown or revoked)." : `The page could not be opened (${response.status}).`;
+    return;
+  }
+  sessionStorage.setItem(storageName, key);
+  const html = await response.text();
+  document.open(); document.write(html); document.close();
+}
+document.getElementById("key-form").addEventListener("submit", e => { e.preventDefault(); openWith(document.getElementById("key").value.trim()); });
+const saved = sessionStorage.getItem(storageName);
+if (saved) openWith(saved);
+</script>
+</body>
+</html>
+""";
 
     static string Esc(string text) => WebUtility.HtmlEncode(text);
 }

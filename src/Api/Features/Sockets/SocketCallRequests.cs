@@ -66,6 +66,11 @@ public sealed record BindRequest : CallRequest
     /// <summary>The local port; 0 picks an ephemeral one.</summary>
     [Required, Range(0, 65535)]
     public int? Port { get; init; }
+
+    /// <summary>The local address: 127.0.0.1 (any of 127.0.0.0/8) or one of the host's; absent is INADDR_ANY (0.0.0.0). Another host's address is EADDRNOTAVAIL.</summary>
+    /// <example>127.0.0.1</example>
+    [RegularExpression(SocketArguments.Ipv4Pattern, ErrorMessage = "An address is a dotted quad such as 127.0.0.1.")]
+    public string? Address { get; init; }
 }
 
 public sealed record ListenRequest : CallRequest
@@ -203,6 +208,8 @@ public static class SocketArguments
 {
     /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
     public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    /// <summary>A dotted quad, no leading zeros.</summary>
+    public const string Ipv4Pattern = "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
     public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 1 to 65535.";
 
     public static (string Host, ushort Port) HostPort(string text)

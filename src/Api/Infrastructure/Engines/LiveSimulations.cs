@@ -128,8 +128,5 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>
-        db.Commands.AsNoTracking()
-            .Where(c => c.RunId == run.Id && c.Seq > afterSeq && c.Seq <= run.Version)
-            .OrderBy(c => c.Seq)
-            .ToListAsync(cancellationToken);
+        db.ReadLogAsync(run.Id, afterSeq, run.Version, cancellationToken);
 }

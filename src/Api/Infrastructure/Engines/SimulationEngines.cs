@@ -27,7 +27,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
     public const long BytesPerJournalEvent = 400;
     public const long BytesPerEngine = 256 * 1024;
 
-    /// <summary>Engines this large are collected at once when dropped, so that a delete gives the memory back.</summary>
+    /// <summary>Engines this large (estimated), or a collector holding this much at a delete, make the process give memory back.</summary>
     private const long CollectAboveBytes = 64L * 1024 * 1024;
 
     public static long EstimateBytes(Simulation engine) => BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent;
@@ -57,14 +57,15 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     /// <summary>
     /// Forgets a deleted simulation's engine and its slot (a later request finds the simulation gone anyway). A
-    /// request still holding the slot keeps the engine only until it ends; then nothing refers to it.
+    /// request still holding the slot keeps the engine only until it ends; then nothing refers to it. What the
+    /// simulation's requests allocated (engine, journal, rows) is garbage now: when the garbage collector holds more
+    /// than <see cref="CollectAboveBytes"/>, the memory is given back to the system (<see cref="GiveMemoryBack"/>).
     /// </summary>
     public void Forget(Guid simulationId)
     {
         var bytes = _slots.TryRemove(simulationId, out var slot) && slot.Engine is { } engine ? EstimateBytes(engine) : 0;
         if (slot is not null) slot.Engine = null;
-        // What the deleted simulation's requests allocated (rows, journals) is garbage now: give a big heap back.
-        Evicted(Math.Max(bytes, GC.GetGCMemoryInfo().HeapSizeBytes > 2 * CollectAboveBytes ? CollectAboveBytes : 0));
+        Evicted(Math.Max(bytes, GC.GetGCMemoryInfo().TotalCommittedBytes > CollectAboveBytes ? CollectAboveBytes : 0));
     }
 
     /// <summary>The number of engines held in memory now.</summary>
@@ -97,11 +98,33 @@ public sealed class SimulationEngines(IConfiguration configuration)
     private static void Evicted(long bytes)
     {
         ServiceMetrics.Evictions.Add(1);
-        if (bytes < CollectAboveBytes) return;
-        // A big engine's journal lives in the large-object heap: compact it so the process gives the memory back.
+        if (bytes >= CollectAboveBytes) GiveMemoryBack();
+    }
+
+    /// <summary>The last time (<see cref="Environment.TickCount64"/>) memory was given back.</summary>
+    private static long _lastGiveBack = long.MinValue / 2;
+
+    /// <summary>The least time between two full collections that give memory back: each pauses every thread.</summary>
+    private const long GiveBackIntervalMs = 5_000;
+
+    /// <summary>
+    /// Gives a big engine's memory back to the system, at most once every <see cref="GiveBackIntervalMs"/>: a full,
+    /// compacting, aggressive collection (the large-object heap, where a journal's arrays live, compacted too), which
+    /// decommits what the collector no longer needs (a server collector otherwise keeps it for later), then glibc's
+    /// <c>malloc_trim(0)</c>, which returns the free native memory of its arenas (SQLite's, the runtime's).
+    /// </summary>
+    private static void GiveMemoryBack()
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastGiveBack);
+        if (now - last < GiveBackIntervalMs || Interlocked.CompareExchange(ref _lastGiveBack, now, last) != last) return;
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        if (OperatingSystem.IsLinux()) _ = malloc_trim(0);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int malloc_trim(nuint pad);
 }
 
 /// <summary>Exclusive use of one simulation's engine slot.</summary>

@@ -41,6 +41,16 @@ public sealed class ApiKeyAuthenticationHandler(
         Response.Headers.WWWAuthenticate = presented
             ? "Bearer realm=\"SimService\", error=\"invalid_token\", error_description=\"The API key is unknown or revoked.\""
             : "Bearer realm=\"SimService\"";
+        // A browser opening a page without a key (it cannot send a header on navigation) gets the 401 with a page that
+        // asks for the key and sends it as a header; it shows nothing of the simulation.
+        if (!presented && Context.GetEndpoint()?.Metadata.GetMetadata<BrowserPage>() is { } page
+            && Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase)))
+        {
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            Response.ContentType = "text/html; charset=utf-8";
+            await Response.WriteAsync(page.KeyPrompt(), Context.RequestAborted);
+            return;
+        }
         await TypedResults.Problem(
             statusCode: StatusCodes.Status401Unauthorized,
             type: ProblemTypes.Unauthorized,
@@ -66,4 +76,10 @@ public sealed class ApiKeyAuthenticationHandler(
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
+}
+
+/// <summary>Marks an endpoint a browser opens (an HTML page): without a key, while keys are on, the 401 carries <see cref="KeyPrompt"/>.</summary>
+public sealed class BrowserPage(Func<string> keyPrompt)
+{
+    public string KeyPrompt() => keyPrompt();
 }

@@ -5,7 +5,8 @@ namespace SimService.Api.Infrastructure.Tenancy;
 /// <summary>
 /// The operator's key commands, run by the API binary against its configured database instead of serving:
 /// <c>keys create --tenant T [--name N]</c> prints the new key once, <c>keys list</c> prints every key (never the
-/// key itself), <c>keys revoke ID</c> revokes one. Exit code 0 on success, 1 for an unknown key id, 2 for bad usage.
+/// key itself), <c>keys revoke ID</c> revokes one, <c>keys adopt --tenant T</c> hands the simulations made while keys were off
+/// (they have no tenant, and no tenant sees them) to tenant T. Exit code 0 on success, 1 for an unknown key id, 2 for bad usage.
 /// </summary>
 public static class ApiKeyCommands
 {
@@ -13,6 +14,7 @@ public static class ApiKeyCommands
         usage: keys create --tenant TENANT [--name NAME]   create a key; the key is printed once
                keys list                                   id, tenant, name, created, revoked of every key
                keys revoke ID                              revoke the key with this id
+               keys adopt --tenant TENANT                  give TENANT the simulations made while keys were off
         """;
 
     public static async Task<int> RunAsync(IServiceProvider services, string[] args)
@@ -35,6 +37,9 @@ public static class ApiKeyCommands
                 if (await keys.RevokeAsync(id, CancellationToken.None)) { Console.WriteLine($"Revoked key {id}."); return 0; }
                 Console.Error.WriteLine($"There is no key with id '{id}'.");
                 return 1;
+            case ["adopt", .. var options] when Option(options, "--tenant") is { } tenant && ValidTenant(tenant):
+                Console.WriteLine($"Tenant {tenant} now has {await keys.AdoptAsync(tenant, CancellationToken.None)} simulations made while keys were off.");
+                return 0;
             default:
                 Console.Error.WriteLine(Usage);
                 return 2;

@@ -63,6 +63,14 @@ public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider t
         return true;
     }
 
+    /// <summary>
+    /// Hands every simulation that has no tenant (made while keys were off) to <paramref name="tenantId"/>; the number
+    /// handed over. Until then no tenant sees them: showing them to every tenant would show tenants each other's work.
+    /// </summary>
+    public Task<int> AdoptAsync(string tenantId, CancellationToken cancellationToken) =>
+        db.Simulations.IgnoreQueryFilters().Where(r => r.TenantId == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(r => r.TenantId, tenantId), cancellationToken);
+
     private static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 }
 
