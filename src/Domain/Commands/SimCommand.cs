@@ -13,7 +13,7 @@ public abstract record SimCommand;
 
 /// <summary>Creates a host (a Linux kernel, or a scripted packet source/sink) with sysctls applied in order.</summary>
 public sealed record AddHostCommand(string Name, string Address, HostKind Kind, IReadOnlyList<KeyValuePair<string, string>> Sysctls,
-    string? BehindNat = null) : SimCommand;
+    string? BehindNat = null, IReadOnlyList<string>? Addresses = null) : SimCommand;
 
 /// <summary>Adds a NAT address that hosts can be placed behind (several clients sharing one address).</summary>
 public sealed record AddNatCommand(string Name, string Address) : SimCommand;
@@ -98,7 +98,13 @@ public static class CommandApplier
         var scratch = new SysctlTable(sim.Profile);
         foreach (var (name, value) in c.Sysctls)
             if (!scratch.TrySet(name, value, out var why)) return new(DomainError.Invalid(why, $"sysctls.{name}"));
-        var host = sim.AddHost(c.Name, address, c.Kind);
+        var extra = new List<IPv4>();
+        for (int i = 0; i < (c.Addresses?.Count ?? 0); i++)
+        {
+            if (!IPv4.TryParse(c.Addresses![i], out var more)) return new(DomainError.Invalid($"'{c.Addresses[i]}' is not an IPv4 address", $"addresses[{i}]"));
+            extra.Add(more);
+        }
+        var host = sim.AddHost(c.Name, address, c.Kind, extra);
         if (!host.IsOk) return new(host.Error);
         foreach (var (name, value) in c.Sysctls) sim.SetSysctl(c.Name, name, value);
         if (c.BehindNat is not null) sim.PlaceBehindNat(c.Name, c.BehindNat);

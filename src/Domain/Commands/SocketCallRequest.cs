@@ -12,6 +12,8 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
 {
     public int SocketId { get; init; }
     public ushort Port { get; init; }
+    /// <summary>bind()'s local address (and the short listen form's): a dotted quad local to the host; null is INADDR_ANY.</summary>
+    public string? Address { get; init; }
     public int Backlog { get; init; } = 128;
     public bool ReuseAddr { get; init; }
     public string? ToHost { get; init; }

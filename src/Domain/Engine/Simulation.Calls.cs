@@ -152,14 +152,14 @@ public sealed partial class Simulation
                 var opened = Open(host, process);
                 return (opened, CallOutcome.Ok(opened.Fd));
             case SocketCallKind.Bind:
-                return (sk, sk!.Bind(r.Port));
+                return (sk, sk!.Bind(BindAddress(r), r.Port));
             case SocketCallKind.Listen:
                 if (sk is null)
                 {
                     sk = Open(host, process);
                     call.Socket = sk;
                     if (r.ReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
-                    var bound = sk.Bind(r.Port);
+                    var bound = sk.Bind(BindAddress(r), r.Port);
                     if (bound.Errno is not null) return (sk, bound);
                 }
                 return (sk, sk.Listen(r.Backlog));
@@ -171,7 +171,7 @@ public sealed partial class Simulation
                     if (r.BindPort is { } bp)
                     {
                         if (r.BindReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
-                        var bound = sk.Bind(bp);
+                        var bound = sk.Bind(IPv4.Any, bp);
                         if (bound.Errno is not null) return (sk, bound);
                     }
                 }
@@ -196,6 +196,9 @@ public sealed partial class Simulation
             default: throw new InvalidOperationException($"unknown call {r.Call}");
         }
     }
+
+    /// <summary>bind()'s sin_addr: the request's address, INADDR_ANY when it names none.</summary>
+    static IPv4 BindAddress(SocketCallRequest r) => r.Address is { } a && IPv4.TryParse(a, out var address) ? address : IPv4.Any;
 
     PendingCall Track(PendingCall call)
     {
@@ -255,8 +258,8 @@ public sealed partial class Simulation
 
     static string Describe(SocketCallRequest r) => r.Call switch
     {
-        SocketCallKind.Bind => $"port={r.Port}",
-        SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}" : $"backlog={r.Backlog}",
+        SocketCallKind.Bind => $"port={r.Port}" + (r.Address is { } a ? $" addr={a}" : ""),
+        SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}{(r.Address is { } la ? $" addr={la}" : "")}" : $"backlog={r.Backlog}",
         SocketCallKind.Connect when r.Unspec => "AF_UNSPEC",
         SocketCallKind.Connect => $"to={r.ToHost}:{r.ToPort}" + (r.BindPort is { } p ? $" bind={p}{(r.BindReuseAddr ? " reuseaddr" : "")}" : ""),
         SocketCallKind.Send => $"bytes={r.Bytes}",
@@ -266,6 +269,7 @@ public sealed partial class Simulation
         {
             SocketOption.SO_LINGER => $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}",
             SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => $"{r.Option} sec={r.TvSec} usec={r.TvUsec}",
+            SocketOption.IP_LOCAL_PORT_RANGE => $"IP_LOCAL_PORT_RANGE lo={r.Value & 0xffff} hi={(uint)r.Value >> 16}",
             _ => $"{r.Option}={r.Value}",
         },
         SocketCallKind.Getsockopt => r.Option.ToString(),

@@ -100,14 +100,25 @@ public sealed partial class Simulation
 
     // ---- world construction -------------------------------------------------------------
 
-    public Result<Host> AddHost(string name, IPv4 address, HostKind kind = HostKind.Linux)
+    /// <summary>
+    /// A host with its primary <paramref name="address"/> and any <paramref name="extraAddresses"/> (each on its
+    /// interface, like `ip addr add`); every host also has 127.0.0.1/8 on lo, which is never unique to it.
+    /// </summary>
+    public Result<Host> AddHost(string name, IPv4 address, HostKind kind = HostKind.Linux, IReadOnlyList<IPv4>? extraAddresses = null)
     {
         if (_hostsByName.ContainsKey(name)) return DomainError.Conflict($"host '{name}' already exists", "name");
-        if (_hostsByAddress.ContainsKey(address)) return DomainError.Conflict($"address {address} is already used", "address");
-        var host = new Host(this, name, address, kind, _hosts.Count);
+        IPv4[] addresses = [address, .. extraAddresses ?? []];
+        for (int i = 0; i < addresses.Length; i++)
+        {
+            string field = i == 0 ? "address" : $"addresses[{i - 1}]";
+            if (addresses[i].IsLoopback || addresses[i] == IPv4.Any) return DomainError.Invalid($"{addresses[i]} is not a host address (127.0.0.0/8 is every host's loopback)", field);
+            if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]) || Array.IndexOf(addresses, addresses[i]) < i)
+                return DomainError.Conflict($"address {addresses[i]} is already used", field);
+        }
+        var host = new Host(this, name, address, kind, _hosts.Count, addresses);
         _hosts.Add(host);
         _hostsByName[name] = host;
-        _hostsByAddress[address] = host;
+        foreach (var a in addresses) _hostsByAddress[a] = host;
         return host;
     }
 
@@ -169,7 +180,7 @@ public sealed partial class Simulation
     /// </summary>
     internal bool HasRoute(Host from, IPv4 destination)
     {
-        if (destination == from.Address) return true;
+        if (from.IsLocal(destination)) return true; // the local table: lo and the host's own addresses
         if (FindHost(destination) is { } to) return DirectionBetween(from, to) is not null;
         return _natsByAddress.TryGetValue(destination, out var nat)
             && _hosts.Any(h => h.BehindNat == nat && DirectionBetween(from, h) is not null);
@@ -400,6 +411,8 @@ public sealed partial class Simulation
     Host? Route(Host from, ref Segment seg)
     {
         var dst = seg.Destination.Address;
+        // fib_lookup() finds a RTN_LOCAL route for 127.0.0.0/8 and the host's own addresses: out through lo.
+        if (from.IsLocal(dst)) return from;
         var to = FindHost(dst);
         if (from.BehindNat is { } nat && to?.BehindNat != nat)
             seg = seg with { Tuple = nat.Outbound(seg.Tuple) };

@@ -10,6 +10,8 @@ public interface IBindOwner
     bool ReuseAddr { get; }
     bool ReusePort { get; }
     bool IsListener { get; }
+    /// <summary>inet_rcv_saddr: the local address the owner is bound to (INADDR_ANY for a wildcard bind).</summary>
+    IPv4 RcvSaddr { get; }
     /// <summary>A hash that is cheap and fixed for the owner's life (its socket id), for the bucket's owner set.</summary>
     int BindHash { get; }
 }
@@ -66,7 +68,16 @@ public sealed partial class Host
     bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
         bucket.Owners.Any(o => !ReferenceEquals(o, sk)
             && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
-            && !(sk.ReusePort && o.ReusePort));
+            && !(sk.ReusePort && o.ReusePort)
+            && RcvSaddrEqual(sk, o));
+
+    /// <summary>
+    /// Models inet_rcv_saddr_equal(sk, sk2, match_wildcard = true) — net/ipv4/inet_connection_sock.c
+    /// (ipv4_rcv_saddr_equal()): the same address, or either side bound to INADDR_ANY. Two different
+    /// specific addresses (10.0.0.1 and 127.0.0.1) never conflict; 0.0.0.0 conflicts with every address.
+    /// </summary>
+    static bool RcvSaddrEqual(IBindOwner a, IBindOwner b) =>
+        a.RcvSaddr == b.RcvSaddr || a.RcvSaddr == IPv4.Any || b.RcvSaddr == IPv4.Any;
 
     /// <summary>
     /// Models inet_csk_listen_start() → inet_csk_get_port() — net/ipv4/inet_connection_sock.c — for a
@@ -82,13 +93,14 @@ public sealed partial class Host
         !_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)
         || !bucket.Owners.Any(o => !ReferenceEquals(o, sk)
             && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
-            && !(sk.ReusePort && o.ReusePort));
+            && !(sk.ReusePort && o.ReusePort)
+            && RcvSaddrEqual(sk, o));
 
     /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
     internal string? BindExplicit(TcpSocket sk, ushort port)
     {
         if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
-        sk.Local = new Endpoint(sk.Local.Address, port);
+        sk.Local = new Endpoint(LocalAddressOf(sk), port);
         AddBindOwner(port, sk, byConnect: false);
         sk.BoundPort = true;
         return null;
@@ -101,21 +113,29 @@ public sealed partial class Host
     /// </summary>
     internal string? BindEphemeral(TcpSocket sk)
     {
-        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        // inet_sk_get_local_port_range(): with IP_LOCAL_PORT_RANGE set, every port of the range in one pass
+        // (step 1, no parity split), else the odd half first.
+        bool localPorts = LocalPortRange(sk, out int low, out int high);
+        int step = localPorts ? 1 : 2;
+        high++;
         int remaining = high - low;
-        if (remaining > 1) remaining &= ~1;
-        int offset = (int)Sim.Rng.NextBelow((uint)remaining) | 1;
-        for (int pass = 0; pass < 2; pass++)
+        if (!localPorts && remaining > 1) remaining &= ~1;
+        int offset = (int)Sim.Rng.NextBelow((uint)remaining);
+        if (!localPorts) offset |= 1;
+        for (int pass = 0; pass < (localPorts ? 1 : 2); pass++)
         {
             int port = low + offset;
-            for (int i = 0; i < remaining; i += 2, port += 2)
+            for (int i = 0; i < remaining; i += step, port += step)
             {
                 if (port >= high) port -= remaining;
                 if (IsReserved(port)) continue;
+                // inet_csk_bind_conflict(relax = false): an owner conflicts when its address matches
+                // (inet_rcv_saddr_equal()), whatever SO_REUSEADDR says; ip_autobind_reuse relaxes that.
                 if (!_bindBuckets.TryGetValue((ushort)port, out var bucket)
+                    || !bucket.Owners.Any(o => RcvSaddrEqual(sk, o))
                     || (Sysctls.IpAutobindReuse && !BindConflict(bucket, sk, relax: false)))
                 {
-                    sk.Local = new Endpoint(sk.Local.Address, (ushort)port);
+                    sk.Local = new Endpoint(LocalAddressOf(sk), (ushort)port);
                     AddBindOwner((ushort)port, sk, byConnect: false);
                     sk.BoundPort = true;
                     return null;
@@ -128,30 +148,53 @@ public sealed partial class Host
     }
 
     /// <summary>
+    /// Models inet_sk_get_local_port_range() — net/ipv4/inet_connection_sock.c (6.3+): the netns
+    /// ip_local_port_range, narrowed by the socket's IP_LOCAL_PORT_RANGE — each end of it replaces the netns
+    /// end only when it lies inside the netns range (so 0, or a value outside, keeps the netns end; a range
+    /// that does not intersect falls back to the netns range). True when the option is set: the callers
+    /// then scan every port with step 1 instead of splitting by parity.
+    /// </summary>
+    internal bool LocalPortRange(TcpSocket sk, out int low, out int high)
+    {
+        low = Sysctls.PortRangeLow;
+        high = Sysctls.PortRangeHigh;
+        uint range = sk.LocalPortRangeOption;
+        if (range == 0) return false;
+        int skLo = (int)(range & 0xffff), skHi = (int)(range >> 16);
+        if (low <= skLo && skLo <= high) low = skLo;
+        if (low <= skHi && skHi <= high) high = skHi;
+        return true;
+    }
+
+    /// <summary>
     /// Models __inet_hash_connect() — net/ipv4/inet_hashtables.c: the ephemeral port for
     /// connect(). The scan starts at a keyed hash of (saddr, daddr, dport) plus a perturbation
     /// table entry, first over ports with the parity of the range's low end, then the others;
     /// it skips reserved ports and ports held by bind(); a port is taken when the 4-tuple is
     /// unique (a timewait socket may be reused, §6.7). EADDRNOTAVAIL when none is.
     /// </summary>
-    internal string? ConnectAutobind(TcpSocket sk, Endpoint remote)
+    internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
         if (!_perturbInitialised)
         {
             for (int i = 0; i < TablePerturbSize; i++) _tablePerturb[i] = Sim.Rng.NextUInt32();
             _perturbInitialised = true;
         }
-        int low = Sysctls.PortRangeLow, high = Sysctls.PortRangeHigh + 1;
+        // inet_sk_get_local_port_range(): IP_LOCAL_PORT_RANGE makes the search one pass over every port (step 1).
+        bool localPorts = LocalPortRange(sk, out int low, out int high);
+        int stride = localPorts ? 1 : 2;
+        high++;
         uint remaining = (uint)(high - low);
-        if (remaining > 1) remaining &= ~1u;
-        ulong portOffset = KeyedHash.Of(Sim.PortSecret, Address.Value, remote.Address.Value, remote.Port);
+        if (!localPorts && remaining > 1) remaining &= ~1u;
+        // inet_sk_port_offset(): secure_ipv4_port_ephemeral(inet_rcv_saddr, daddr, dport) — the source chosen by the route.
+        ulong portOffset = KeyedHash.Of(Sim.PortSecret, saddr.Value, remote.Address.Value, remote.Port);
         int index = (int)(portOffset & (TablePerturbSize - 1));
         uint offset = unchecked(_tablePerturb[index] + (uint)(portOffset >> 32)) % remaining;
-        offset &= ~1u;
+        if (!localPorts) offset &= ~1u;
         while (true)
         {
             int port = low + (int)offset;
-            for (int i = 0; i < remaining; i += 2, port += 2)
+            for (int i = 0; i < remaining; i += stride, port += stride)
             {
                 if (port >= high) port -= (int)remaining;
                 if (IsReserved(port)) continue;
@@ -159,15 +202,16 @@ public sealed partial class Host
                 if (_bindBuckets.TryGetValue(p, out var bucket))
                 {
                     if (!bucket.ByConnect) continue;
-                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(Address, p), remote), allowTwReuseDelay: true)) continue;
+                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;
                 }
-                sk.Local = new Endpoint(Address, p);
+                sk.Local = new Endpoint(saddr, p);
                 AddBindOwner(p, sk, byConnect: true);
-                // Add a little randomness to the next search (max of scan length and a random even step).
-                int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * 2);
-                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)step + 2);
+                // Add a little randomness to the next search (max of scan length and a random step).
+                int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
+                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)(step + stride));
                 return null;
             }
+            if (localPorts) return Errno.EADDRNOTAVAIL;
             offset++;
             if ((offset & 1) == 0 || remaining <= 1) return Errno.EADDRNOTAVAIL;
         }
@@ -208,13 +252,16 @@ public sealed partial class Host
     }
 
     /// <summary>Connect on an explicitly bound socket: the 4-tuple must be unique (tcp_twsk_unique without twp).</summary>
-    internal string? ConnectBound(TcpSocket sk, Endpoint remote)
+    internal string? ConnectBound(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
-        var tuple = new FourTuple(new Endpoint(Address, sk.Local.Port), remote);
+        var tuple = new FourTuple(new Endpoint(saddr, sk.Local.Port), remote);
         if (!CheckEstablished(sk, tuple, allowTwReuseDelay: false)) return Errno.EADDRNOTAVAIL;
         sk.Local = tuple.Local;
         return null;
     }
+
+    /// <summary>The address a bound socket shows before it connects: its bind address, or for a wildcard bind the primary address.</summary>
+    IPv4 LocalAddressOf(TcpSocket sk) => sk.RcvSaddr == IPv4.Any ? Address : sk.RcvSaddr;
 
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {

@@ -24,7 +24,27 @@ public sealed partial class Host : IEventTarget
 
     public Simulation Sim { get; }
     public string Name { get; }
+    /// <summary>The primary address: the source of connections to other hosts (the route's preferred source).</summary>
     public IPv4 Address { get; }
+    /// <summary>Every address of the host's interfaces, the primary first (127.0.0.1 on lo comes on top of these).</summary>
+    public IReadOnlyList<IPv4> Addresses { get; }
+
+    /// <summary>
+    /// inet_addr_type() == RTN_LOCAL: the whole of 127.0.0.0/8 (lo) and each of the host's addresses. A
+    /// segment to one of them never leaves the host (loopback), and bind() accepts them.
+    /// </summary>
+    public bool IsLocal(IPv4 address) => address.IsLoopback || address == Address || Addresses.Contains(address);
+
+    /// <summary>
+    /// The source address ip_route_connect() gives an unbound socket for <paramref name="destination"/>: the
+    /// local table's route for 127.0.0.0/8 has src 127.0.0.1, a host's own address is its own source, and every
+    /// other destination leaves from the primary address.
+    /// </summary>
+    public IPv4 SourceFor(IPv4 destination) =>
+        destination.IsLoopback ? Loopback : IsLocal(destination) ? destination : Address;
+
+    /// <summary>127.0.0.1, lo's address on every host.</summary>
+    public static readonly IPv4 Loopback = new(0x7F000001);
     public HostKind Kind { get; }
     public int Index { get; }
     public SysctlTable Sysctls { get; }
@@ -39,11 +59,12 @@ public sealed partial class Host : IEventTarget
     /// <summary>Segments a scripted host received, in arrival order.</summary>
     public List<Segment> Received { get; } = [];
 
-    internal Host(Simulation sim, string name, IPv4 address, HostKind kind, int index)
+    internal Host(Simulation sim, string name, IPv4 address, HostKind kind, int index, IReadOnlyList<IPv4> addresses)
     {
         Sim = sim;
         Name = name;
         Address = address;
+        Addresses = addresses;
         Kind = kind;
         Index = index;
         Sysctls = new SysctlTable(sim.Profile);
@@ -255,12 +276,18 @@ public sealed partial class Host : IEventTarget
         SendResetReply(seg, "tcp_v4_rcv: no socket");
     }
 
-    /// <summary>__inet_lookup_listener(): the first listener of the port bound to the address or to any.</summary>
+    /// <summary>
+    /// __inet_lookup_listener() — net/ipv4/inet_hashtables.c: first the listeners bound to the segment's
+    /// destination address (inet_lhash2_lookup() on (daddr, port)), then those bound to INADDR_ANY; in listen()
+    /// order within each. A listener on 127.0.0.1:80 does not take a SYN to 10.0.0.1:80.
+    /// </summary>
     internal TcpSocket? FindListener(Endpoint local)
     {
         if (!_listeners.TryGetValue(local.Port, out var onPort)) return null;
         foreach (var l in onPort)
-            if (l.Local.Address == IPv4.Any || l.Local.Address == local.Address) return l;
+            if (l.Local.Address == local.Address) return l;
+        foreach (var l in onPort)
+            if (l.Local.Address == IPv4.Any) return l;
         return null;
     }
 

@@ -34,13 +34,17 @@ public enum ScenarioHostKind
     Scripted,
 }
 
-/// <summary>A host: its name, IPv4 address (network order, 10.0.0.1 = 0x0A000001), sysctls in document order, NAT and kind.</summary>
+/// <summary>
+/// A host: its name, IPv4 address (network order, 10.0.0.1 = 0x0A000001), sysctls in document order, NAT and kind,
+/// and any further addresses of its own (default when it has none; 127.0.0.1 on lo comes with every host).
+/// </summary>
 public sealed record ScenarioHost(
     string Name,
     uint Address,
     ImmutableArray<SysctlSetting> Sysctls,
     string? BehindNat,
-    ScenarioHostKind Kind);
+    ScenarioHostKind Kind,
+    ImmutableArray<uint>? Addresses = null);
 
 /// <summary>One sysctl write as <c>sysctl -w Name=Text</c> would make it; integers are their decimal text.</summary>
 public sealed record SysctlSetting(string Name, string Text);

@@ -159,8 +159,10 @@ public static partial class ScenarioExporter
             if (host.BehindNat is not null) return No("NAT is not exported yet");
             var sysctls = _engine.Journal.OfType<SysctlChanged>().Where(e => e.Host == host.Name)
                 .Select(e => new SysctlSetting(e.Name, e.Value)).ToImmutableArray();
-            _hosts.Add(new ScenarioHost(host.Name, _engine.FindHost(host.Name)!.Address.Value, sysctls, null,
-                host.Kind == Network.HostKind.Scripted ? ScenarioHostKind.Scripted : ScenarioHostKind.Linux));
+            var made = _engine.FindHost(host.Name)!;
+            _hosts.Add(new ScenarioHost(host.Name, made.Address.Value, sysctls, null,
+                host.Kind == Network.HostKind.Scripted ? ScenarioHostKind.Scripted : ScenarioHostKind.Linux,
+                made.Addresses.Count > 1 ? [.. made.Addresses.Skip(1).Select(a => a.Value)] : null));
             return null;
         }
 
@@ -218,8 +220,10 @@ public static partial class ScenarioExporter
         }
 
         /// <summary>A scenario names peers by host: a connect made to "address:port" names the host with that address.</summary>
+        /// <summary>The host's name when the address is its first one; loopback and further addresses stay addresses.</summary>
         private string PeerName(string toHost) =>
             _engine.FindHost(toHost) is null && Network.IPv4.TryParse(toHost, out var address) && _engine.FindHost(address) is { } host
+                && host.Address == address
                 ? host.Name
                 : toHost;
 
@@ -228,8 +232,9 @@ public static partial class ScenarioExporter
             bool onSocket = r.Call is not TcpCall.Socket && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
             if (onSocket && !_named.Contains(r.SocketId))
                 return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
-            if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(PeerName(r.ToHost!)) is null)
-                return No($"it connects to {r.ToHost}, which is no host's address (a scenario names its peers by host)");
+            if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(PeerName(r.ToHost!)) is null
+                && !(Network.IPv4.TryParse(PeerName(r.ToHost!), out var literal) && (literal.IsLoopback || _engine.FindHost(literal) is not null)))
+                return No($"it connects to {r.ToHost}, which is no host's address (a scenario names its peers by host, loopback or a host's further address)");
             SocketOption? option = null;
             if (r.Call is TcpCall.Setsockopt or TcpCall.Getsockopt)
             {
@@ -268,6 +273,7 @@ public static partial class ScenarioExporter
                     {
                         Tcp.SocketOption.SO_LINGER => new LingerSockoptValue(r.LingerOnOff, r.Value),
                         Tcp.SocketOption.SO_SNDTIMEO or Tcp.SocketOption.SO_RCVTIMEO => new TimevalSockoptValue(r.TvSec, r.TvUsec),
+                        Tcp.SocketOption.IP_LOCAL_PORT_RANGE => new PortRangeSockoptValue(r.Value & 0xffff, (int)((uint)r.Value >> 16)),
                         _ => new IntSockoptValue(r.Value),
                     }
                     : null,
@@ -276,10 +282,13 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Poll ? r.Events : null,
                 r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null,
                 r.Call is TcpCall.Dup2 ? r.NewFd : null,
-                r.Call is TcpCall.Connect && r.Unspec ? true : null);
+                r.Call is TcpCall.Connect && r.Unspec ? true : null,
+                r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? ExportedAddress(r.Address) : null);
             _steps.Add(step);
             return null;
         }
+
+        private static uint? ExportedAddress(string? address) => address is not null && Ipv4Text.TryParse(address, out var a) ? a : null;
 
         private string AcceptAlias(long callId) => _accepted.TryGetValue(callId, out var socketId) ? Alias(socketId) : $"accept-{callId}";
 

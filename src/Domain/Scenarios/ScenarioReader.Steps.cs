@@ -15,8 +15,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -27,14 +27,15 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> BindFields = Set("port", "reuseaddr");
     static readonly FrozenSet<string> LingerFields = Set("onoff", "linger");
     static readonly FrozenSet<string> TimevalFields = Set("sec", "usec");
+    static readonly FrozenSet<string> PortRangeFields = Set("lo", "hi");
 
     /// <summary>Per call, the arguments it requires and the ones it allows (the schema's allOf/if/then).</summary>
     static readonly FrozenDictionary<SocketCall, (string[] Required, FrozenSet<string> Allowed)> CallRules =
         new Dictionary<SocketCall, (string[], FrozenSet<string>)>
         {
             [SocketCall.Socket] = (["as"], Set("as")),
-            [SocketCall.Bind] = (["socket", "port"], Set("socket", "port")),
-            [SocketCall.Listen] = ([], Set("socket", "port", "backlog", "reuseaddr", "as")),
+            [SocketCall.Bind] = (["socket", "port"], Set("socket", "port", "address")),
+            [SocketCall.Listen] = ([], Set("socket", "port", "backlog", "reuseaddr", "as", "address")),
             [SocketCall.Connect] = ([], Set("to", "socket", "bind", "as", "family")),
             [SocketCall.Accept] = (["socket"], Set("socket", "as")),
             [SocketCall.Send] = (["socket", "bytes"], Set("socket", "bytes")),
@@ -155,7 +156,7 @@ internal sealed partial class ScenarioReader
         var port = Arg(f, "port", allowed) is { } pm ? Int32(pm, 0, 65535) : null;
         int? backlog = c == SocketCall.Listen ? (Arg(f, "backlog", allowed) is { } b ? Int32(b, 0) : CallStep.DefaultBacklog) : null;
         bool? reuse = Arg(f, "reuseaddr", allowed) is { } r ? Bool(r) : false;
-        var to = Arg(f, "to", allowed) is { } t ? HostPortValue(t) : null;
+        var to = Arg(f, "to", allowed) is { } t ? ConnectTarget(t) : null;
         var bind = Arg(f, "bind", allowed) is { } bm ? BindValue(bm) : null;
         var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
@@ -173,12 +174,19 @@ internal sealed partial class ScenarioReader
             if (family == "AF_UNSPEC") unspec = true;
             else Error(fam.Path, "the only family connect takes here is \"AF_UNSPEC\" (an address is given with \"to\")");
         }
+        uint? bindAddress = null;
+        if (Arg(f, "address", allowed) is { } am && String(am) is { } addressText)
+        {
+            if (Ipv4Text.TryParse(addressText, out var parsed)) bindAddress = parsed;
+            else Error(am.Path, $"\"{addressText}\" is not an IPv4 address (dotted quad, no leading zeros)");
+            if (c == SocketCall.Listen && f["socket"] is not null) Error(am.Path, "a listen on an existing socket takes its address from bind");
+        }
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
-            nonblock, events, timeout, newfd, unspec);
+            nonblock, events, timeout, newfd, unspec, bindAddress);
     }
 
     /// <summary>poll()'s events: a non-empty array of names ("POLLIN", "POLLOUT", ...).</summary>
@@ -254,6 +262,24 @@ internal sealed partial class ScenarioReader
         return KnownHost(host, member.Path) ? new HostPort(host, int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)) : null;
     }
 
+    /// <summary>
+    /// connect()'s "to": "host:port", or "address:port" with a dotted quad — 127.0.0.1 (loopback) or an address a host
+    /// has besides its first — kept as text for the engine to route.
+    /// </summary>
+    HostPort? ConnectTarget(JsonMember member)
+    {
+        if (member.Value.ValueKind == System.Text.Json.JsonValueKind.String && member.Value.GetString() is { } text
+            && text.LastIndexOf(':') is var colon and > 0 && Ipv4Text.TryParse(text[..colon], out _))
+        {
+            if (int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                && text[(colon + 1)..] == port.ToString(CultureInfo.InvariantCulture))
+                return new HostPort(text[..colon], port);
+            Error(member.Path, "expected \"host:port\" or \"address:port\" (port 1-65535)");
+            return null;
+        }
+        return HostPortValue(member);
+    }
+
     BindOptions? BindValue(JsonMember member)
     {
         var f = Object(member, BindFields);
@@ -277,7 +303,12 @@ internal sealed partial class ScenarioReader
                 var sec = Integer(Required(tv, "sec"), long.MinValue, long.MaxValue);
                 var usec = Integer(Required(tv, "usec"), long.MinValue, long.MaxValue);
                 return sec is { } s && usec is { } us ? new TimevalSockoptValue(s, us) : null;
-            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive:
+            case SocketOption.IpLocalPortRange:
+                var range = Object(member, PortRangeFields);
+                var lo = Int32(Required(range, "lo"), 0, 65535);
+                var hi = Int32(Required(range, "hi"), 0, 65535);
+                return lo is { } l && hi is { } h ? new PortRangeSockoptValue(l, h) : null;
+            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive or SocketOption.IpBindAddressNoPort:
                 return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
             default:
                 return Int32(member) is { } n ? new IntSockoptValue(n) : null;

@@ -15,7 +15,7 @@ namespace SimService.Domain.Scenarios;
 internal sealed partial class ScenarioReader
 {
     static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil");
-    static readonly FrozenSet<string> HostFields = Set("address", "sysctls", "behindNat", "kind");
+    static readonly FrozenSet<string> HostFields = Set("address", "addresses", "sysctls", "behindNat", "kind");
     static readonly FrozenSet<string> NatFields = Set("address");
     static readonly FrozenSet<string> LinkFields = Set("between", "delay", "loss");
 
@@ -86,6 +86,18 @@ internal sealed partial class ScenarioReader
             var fields = Object(entry, HostFields);
             if (fields is null) continue;
             var address = Address(Required(fields, "address"));
+            ImmutableArray<uint>? more = null;
+            if (fields["addresses"] is { } extra)
+            {
+                var list = ImmutableArray.CreateBuilder<uint>();
+                foreach (var item in Array(extra, nonEmpty: true))
+                    if (Address(item) is { } a2)
+                    {
+                        if ((a2 >> 24) == 127) Error(item.Path, "127.0.0.0/8 is every host's loopback, not an address to add");
+                        else list.Add(a2);
+                    }
+                more = list.ToImmutable();
+            }
             var kind = fields["kind"] is { } k ? Enum(k, ScenarioWireNames.HostKinds) : ScenarioHostKind.Linux;
             var nat = NonEmptyString(fields["behindNat"]);
             if (nat is not null && !_natNames.Contains(nat)) Error(fields["behindNat"]!.Value.Path, $"unknown NAT \"{nat}\"");
@@ -100,7 +112,7 @@ internal sealed partial class ScenarioReader
                 else sysctls = Sysctls(s, name, nonEmpty: false);
             }
             if (address is { } a && kind is { } hostKind)
-                hosts.Add(new ScenarioHost(name, a, sysctls, nat, hostKind));
+                hosts.Add(new ScenarioHost(name, a, sysctls, nat, hostKind, more));
         }
         return hosts.ToImmutable();
     }

@@ -23,7 +23,8 @@ public sealed partial class ScenarioRunner
     void AddHost(ScenarioHost host)
     {
         var kind = host.Kind == ScenarioHostKind.Scripted ? HostKind.Scripted : HostKind.Linux;
-        var added = Apply(new AddHostCommand(host.Name, new IPv4(host.Address).ToString(), kind, [], host.BehindNat));
+        var added = Apply(new AddHostCommand(host.Name, new IPv4(host.Address).ToString(), kind, [], host.BehindNat,
+            host.Addresses is { } more ? [.. more.Select(a => new IPv4(a).ToString())] : null));
         if (!added.IsOk)
         {
             Error(HostPath(host.Name), added.Error!.Message);

@@ -123,12 +123,14 @@ public sealed partial class ScenarioRunner
             TimeoutMs = s.TimeoutMs ?? 0,
             NewFd = s.NewFd ?? 0,
             Unspec = s.Unspec ?? false,
+            Address = s.Address is { } address ? Ipv4Text.Format(address) : null,
         };
         return s.Value switch
         {
             IntSockoptValue v => request with { Value = v.Value },
             LingerSockoptValue l => request with { Value = l.Seconds, LingerOnOff = l.OnOff },
             TimevalSockoptValue tv => request with { TvSec = tv.Sec, TvUsec = tv.Usec },
+            PortRangeSockoptValue pr => request with { Value = unchecked((int)((uint)pr.Hi << 16 | (uint)pr.Lo)) },
             _ => request,
         };
     }
@@ -178,6 +180,8 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpInfo => TcpOption.TCP_INFO,
         SocketOption.SoSndTimeo => TcpOption.SO_SNDTIMEO,
         SocketOption.SoRcvTimeo => TcpOption.SO_RCVTIMEO,
+        SocketOption.IpLocalPortRange => TcpOption.IP_LOCAL_PORT_RANGE,
+        SocketOption.IpBindAddressNoPort => TcpOption.IP_BIND_ADDRESS_NO_PORT,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

@@ -33,7 +33,8 @@ public sealed record CallStep(
     int? Events = null,
     int? TimeoutMs = null,
     int? NewFd = null,
-    bool? Unspec = null) : ScenarioStep(At, Path)
+    bool? Unspec = null,
+    uint? Address = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -98,7 +99,7 @@ public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shut
 public enum ShutdownHow { Read, Write, ReadWrite }
 
 /// <summary>The socket options the format knows.</summary>
-public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo }
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort }
 
 /// <summary>The signals a kill step may send.</summary>
 public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }
@@ -131,6 +132,9 @@ public sealed record LingerSockoptValue(int OnOff, int Seconds) : SockoptValue;
 
 /// <summary>SO_SNDTIMEO / SO_RCVTIMEO's <c>struct timeval { tv_sec, tv_usec }</c> (tv_usec unchecked: the kernel answers EDOM).</summary>
 public sealed record TimevalSockoptValue(long Sec, long Usec) : SockoptValue;
+
+/// <summary>IP_LOCAL_PORT_RANGE's u32 as its two halves, lo and hi (0 keeps that end of the netns range).</summary>
+public sealed record PortRangeSockoptValue(int Lo, int Hi) : SockoptValue;
 
 /// <summary>What a call step expects of the call: its result and how long it blocked.</summary>
 /// <param name="Value">

@@ -44,6 +44,12 @@ public static class ScenarioWriter
         WriteObjectMap(w, "hosts", doc.Hosts, h => h.Name, h =>
         {
             w.WriteString("address", Ipv4Text.Format(h.Address));
+            if (h.Addresses is { } more)
+            {
+                w.WriteStartArray("addresses");
+                foreach (var a in more) w.WriteStringValue(Ipv4Text.Format(a));
+                w.WriteEndArray();
+            }
             w.WriteString("kind", h.Kind.ToWireName());
             if (h.BehindNat is not null) w.WriteString("behindNat", h.BehindNat);
             if (!h.Sysctls.IsEmpty) WriteSysctls(w, "sysctls", h.Sysctls);
@@ -170,11 +176,13 @@ public static class ScenarioWriter
         if (c.TimeoutMs is { } timeout) w.WriteNumber("timeout", timeout);
         if (c.NewFd is { } newfd) w.WriteNumber("newfd", newfd);
         if (c.Unspec is true) w.WriteString("family", "AF_UNSPEC");
+        if (c.Address is { } address) w.WriteString("address", Ipv4Text.Format(address));
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;
             case LingerSockoptValue l: WriteStruct(w, ("onoff", l.OnOff), ("linger", l.Seconds)); break;
             case TimevalSockoptValue tv: WriteStruct(w, ("sec", tv.Sec), ("usec", tv.Usec)); break;
+            case PortRangeSockoptValue pr: WriteStruct(w, ("lo", pr.Lo), ("hi", pr.Hi)); break;
         }
         if (c.Expect is { } expect)
         {

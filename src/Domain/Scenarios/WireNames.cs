@@ -46,7 +46,8 @@ public static class ScenarioWireNames
         ("TCP_KEEPCNT", SocketOption.TcpKeepCnt), ("TCP_USER_TIMEOUT", SocketOption.TcpUserTimeout),
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
         ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo),
-        ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo));
+        ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo),
+        ("IP_LOCAL_PORT_RANGE", SocketOption.IpLocalPortRange), ("IP_BIND_ADDRESS_NO_PORT", SocketOption.IpBindAddressNoPort));
 
     internal static readonly WireTable<Workloads.CloseFirst> CloseFirsts = new(
         ("client", Workloads.CloseFirst.Client), ("server", Workloads.CloseFirst.Server), ("both", Workloads.CloseFirst.Both));

@@ -18,6 +18,10 @@ public enum SocketOption
     SO_SNDTIMEO,
     /// <summary>struct timeval {sec, usec}: how long a blocked recv()/accept() sleeps (sk_rcvtimeo; sock_set_timeout()).</summary>
     SO_RCVTIMEO,
+    /// <summary>IPPROTO_IP, Linux 6.3+: this socket's ephemeral range, u32 lo | hi &lt;&lt; 16 (0 in either half: that end of the netns range).</summary>
+    IP_LOCAL_PORT_RANGE,
+    /// <summary>IPPROTO_IP: bind() with port 0 takes no port; connect() picks it by the 4-tuple (__inet_hash_connect()).</summary>
+    IP_BIND_ADDRESS_NO_PORT,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

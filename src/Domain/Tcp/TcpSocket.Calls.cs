@@ -6,12 +6,30 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    /// <summary>Models inet_bind(): an explicit port or (port 0) an ephemeral one.</summary>
-    internal CallOutcome Bind(ushort port)
+    /// <summary>
+    /// Models __inet_bind() — net/ipv4/af_inet.c: an explicit port or (port 0) an ephemeral one — unless
+    /// IP_BIND_ADDRESS_NO_PORT is set and the port is 0: then sk->sk_prot->get_port() is not called, inet_num
+    /// stays 0 (so bind() may be called again) and connect() picks the port with __inet_hash_connect(),
+    /// by the 4-tuple.
+    /// </summary>
+    /// <remarks>
+    /// The address must be INADDR_ANY or local to the host (inet_addr_valid_or_nonlocal(): 127.0.0.0/8 or one of
+    /// its addresses), else EADDRNOTAVAIL; it becomes inet_rcv_saddr, which the bind hash compares
+    /// (inet_rcv_saddr_equal()), the listener's address and the source of a later connect().
+    /// </remarks>
+    internal CallOutcome Bind(IPv4 address, ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
+        if (address != IPv4.Any && !Host.IsLocal(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
+        var before = _bindAddress;
+        _bindAddress = address;
+        if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
-        if (err is not null) return CallOutcome.Fail(err);
+        if (err is not null)
+        {
+            _bindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
+            return CallOutcome.Fail(err);
+        }
         _userBoundPort = port != 0;
         return CallOutcome.Ok();
     }
@@ -38,7 +56,7 @@ public sealed partial class TcpSocket
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
-        Local = new Endpoint(IPv4.Any, Local.Port);
+        Local = new Endpoint(_bindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
         return CallOutcome.Ok();
@@ -82,7 +100,8 @@ public sealed partial class TcpSocket
         }
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
-        var err = BoundPort ? Host.ConnectBound(this, remote) : Host.ConnectAutobind(this, remote);
+        var saddr = ConnectSource(remote.Address);
+        var err = BoundPort ? Host.ConnectBound(this, saddr, remote) : Host.ConnectAutobind(this, saddr, remote);
         if (err is not null)
         {
             Remote = default;
@@ -360,6 +379,8 @@ public sealed partial class TcpSocket
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
                 UserTimeoutMs = value;
                 break;
+            case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
+            case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
             case SocketOption.SO_SNDBUF: _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2); break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
         }
@@ -379,6 +400,7 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+            case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
             case SocketOption.SO_ERROR:
@@ -452,6 +474,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_KEEPINTVL => KeepaliveIntvlSec,
         SocketOption.TCP_KEEPCNT => KeepaliveProbes,
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
+        SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
         _ => 0,

@@ -805,7 +805,8 @@ public sealed partial class TcpSocket
             Ignore(seg, "accept queue full");
             return;
         }
-        var tuple = new FourTuple(new Endpoint(Host.Address, Local.Port), seg.Source);
+        // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
+        var tuple = new FourTuple(seg.Destination, seg.Source);
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
         req.SendSynAck(retransmission: false);

@@ -84,6 +84,8 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public bool ReuseAddr { get; }
     public bool ReusePort { get; }
     bool IBindOwner.IsListener => false;
+    /// <summary>tw_rcv_saddr: the connection's local address.</summary>
+    IPv4 IBindOwner.RcvSaddr => Local.Address;
     int IBindOwner.BindHash => SocketId;
     public SimTime Expires => _timer.Expires;
     public bool Alive { get; private set; }

@@ -88,7 +88,7 @@ public class ScenarioExporterTests
     }
 
     /// <summary>The project's scenarios that use the call extensions (poll with a timeout, dup, AF_UNSPEC, ...).</summary>
-    public static TheoryData<string> CallExtensionScenarios() => ["poll-timeout-wakeups.json", "dup-close-last-reference.json", "connect-unspec-disconnects.json", "socket-timeouts-on-the-wheel.json"];
+    public static TheoryData<string> CallExtensionScenarios() => ["poll-timeout-wakeups.json", "dup-close-last-reference.json", "connect-unspec-disconnects.json", "socket-timeouts-on-the-wheel.json", "local-port-options.json", "loopback-and-addresses.json"];
 
     [Theory]
     [MemberData(nameof(CallExtensionScenarios))]

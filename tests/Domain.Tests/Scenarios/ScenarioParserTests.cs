@@ -500,6 +500,23 @@ public class ScenarioParserTests
             .HasError("$.steps[4].value", "expected an object");
 
     [Fact]
+    public void Parse_LocalPortRange_IsReadAsLoAndHi()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "IP_LOCAL_PORT_RANGE", "value": { "lo": 40000, "hi": 0 } }""").Valid();
+        Assert.Equal(new PortRangeSockoptValue(40000, 0), ((CallStep)doc.Steps[4]).Value);
+    }
+
+    [Fact]
+    public void Parse_LocalPortRangeHiAbove65535_ReportsHi() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "IP_LOCAL_PORT_RANGE", "value": { "lo": 1, "hi": 70000 } }""")
+            .HasError("$.steps[4].value.hi");
+
+    [Fact]
+    public void Parse_BindAddressNoPortTwo_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "IP_BIND_ADDRESS_NO_PORT", "value": 2 }""")
+            .HasError("$.steps[4].value");
+
+    [Fact]
     public void Parse_ReuseAddrValueTwo_ReportsValue() =>
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_REUSEADDR", "value": 2 }""")
             .HasError("$.steps[4].value");

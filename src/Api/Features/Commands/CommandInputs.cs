@@ -38,7 +38,7 @@ public abstract record CommandInput : IPolymorphicInput
 }
 
 /// <summary>Adds a host, as POST /hosts.</summary>
-public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls) : CommandInput;
+public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls, string[]? Addresses = null) : CommandInput;
 
 /// <summary>Joins two hosts, as POST /links.</summary>
 public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss) : CommandInput;
@@ -55,7 +55,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
 /// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll.</param>
-/// <param name="Value">setsockopt's value: an integer, {"onoff": 1, "linger": 0} for SO_LINGER, {"sec": 1, "usec": 0} for SO_SNDTIMEO and SO_RCVTIMEO.</param>
+/// <param name="Value">setsockopt's value: an integer, {"onoff": 1, "linger": 0} for SO_LINGER, {"sec": 1, "usec": 0} for SO_SNDTIMEO and SO_RCVTIMEO, {"lo": 40000, "hi": 40009} for IP_LOCAL_PORT_RANGE.</param>
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
 /// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
@@ -64,7 +64,8 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="Family">connect's AF_UNSPEC (instead of to): tcp_disconnect().</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
-    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null, string? Family = null) : CommandInput;
+    bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null, string? Family = null,
+    string? Address = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -165,7 +166,11 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         if (c.Fd is < 0 or >= Domain.Engine.Simulation.NrOpen) Error(prefix + "fd", $"fd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
         switch (kind)
         {
-            case SocketCallKind.Bind: Required(c.Port, prefix + "port"); break;
+            case SocketCallKind.Bind:
+                Required(c.Port, prefix + "port");
+                if (c.Address is { } address && !System.Text.RegularExpressions.Regex.IsMatch(address, SocketArguments.Ipv4Pattern))
+                    Error(prefix + "address", "An address is a dotted quad such as 127.0.0.1.");
+                break;
             case SocketCallKind.Listen when c.SocketId is null: Required(c.Port, prefix + "port"); break;
             case SocketCallKind.Connect when c.Family is not null:
                 if (c.Family != "AF_UNSPEC") Error(prefix + "family", "family is AF_UNSPEC (connect(AF_UNSPEC) disconnects the socket).");
@@ -216,7 +221,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
     public static IReadOnlyList<SimCommand> Commands(CommandInput input) => input switch
     {
         AddHostInput h => [new AddHostCommand(h.Name!, h.Address!, h.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux,
-            SysctlValues.ToText(h.Sysctls, "", []))],
+            SysctlValues.ToText(h.Sysctls, "", []), Addresses: h.Addresses is { Length: > 0 } more ? more : null)],
         AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0)],
         ChangeLinkInput c => [new ChangeLinkCommand(c.Between![0], c.Between[1], c.OneWay ?? false,
             c.DelayNs is { } d ? new SimDuration(d) : null, c.Loss, c.Blackhole)],
@@ -255,6 +260,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             Fd = c.Fd ?? 0,
             NewFd = c.NewFd ?? 0,
             Unspec = kind == SocketCallKind.Connect && c.Family == "AF_UNSPEC",
+            Address = kind is SocketCallKind.Bind or SocketCallKind.Listen ? c.Address : null,
         };
         if (c.To is not null)
         {

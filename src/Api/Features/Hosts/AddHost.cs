@@ -20,6 +20,10 @@ public sealed record AddHostRequest
     [Required]
     public string? Address { get; init; }
 
+    /// <summary>Further IPv4 addresses of the host's own (like <c>ip addr add</c>), each unique in the simulation; every host also has 127.0.0.1 on lo.</summary>
+    /// <example>["10.0.0.11"]</example>
+    public string[]? Addresses { get; init; }
+
     /// <summary>"linux" (default): a simulated kernel; "scripted": no kernel, it only sends injected segments.</summary>
     [AllowedValues("linux", "scripted", null, ErrorMessage = "The kind is \"linux\" or \"scripted\".")]
     public string? Kind { get; init; }
@@ -38,7 +42,8 @@ public sealed class AddHostHandler(LiveSimulations simulations) : ICommandHandle
         var errors = new Dictionary<string, string[]>();
         var sysctls = SysctlValues.ToText(request.Sysctls, "sysctls.", errors);
         if (errors.Count > 0) return ValueTask.FromResult<Outcome<HostResponse>>(new RequestInvalid(errors, command.SimulationId));
-        var add = new AddHostCommand(request.Name!, request.Address!, request.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux, sysctls);
+        var add = new AddHostCommand(request.Name!, request.Address!, request.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux, sysctls,
+            Addresses: request.Addresses is { Length: > 0 } more ? more : null);
         return simulations.WriteAsync<HostResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             var outcome = batch.Apply(add);

@@ -17,7 +17,7 @@ namespace SimService.Api.Features.Sockets;
 /// <param name="Errno">The errno name when it failed (ECONNREFUSED, EADDRNOTAVAIL, EPIPE ...).</param>
 /// <param name="IssuedAtNs">Virtual time the call was made.</param>
 /// <param name="Value">
-/// What the call wrote besides its return value: getsockopt's value (an integer; {"onoff","linger"} for SO_LINGER; {"sec","usec"} for SO_SNDTIMEO/SO_RCVTIMEO;
+/// What the call wrote besides its return value: getsockopt's value (an integer; {"onoff","linger"} for SO_LINGER; {"sec","usec"} for SO_SNDTIMEO/SO_RCVTIMEO; {"lo","hi"} for IP_LOCAL_PORT_RANGE;
 /// the errno name for SO_ERROR; tcp_info's state, retransmits, probes, backoff, rto (µs), snd_mss, unacked for
 /// TCP_INFO) and getpeername's "address:port". Absent for other calls.
 /// </param>

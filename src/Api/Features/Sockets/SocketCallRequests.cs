@@ -66,6 +66,11 @@ public sealed record BindRequest : CallRequest
     /// <summary>The local port; 0 picks an ephemeral one.</summary>
     [Required, Range(0, 65535)]
     public int? Port { get; init; }
+
+    /// <summary>The local address: 127.0.0.1 (any of 127.0.0.0/8) or one of the host's; absent is INADDR_ANY (0.0.0.0). Another host's address is EADDRNOTAVAIL.</summary>
+    /// <example>127.0.0.1</example>
+    [RegularExpression(SocketArguments.Ipv4Pattern, ErrorMessage = "An address is a dotted quad such as 127.0.0.1.")]
+    public string? Address { get; init; }
 }
 
 public sealed record ListenRequest : CallRequest
@@ -120,7 +125,7 @@ public sealed record SetsockoptRequest : CallRequest
     [Required, SocketOptionName]
     public string? Option { get; init; }
 
-    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}.</summary>
+    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
     [Required]
     public JsonElement? Value { get; init; }
 
@@ -203,6 +208,8 @@ public static class SocketArguments
 {
     /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
     public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    /// <summary>A dotted quad, no leading zeros.</summary>
+    public const string Ipv4Pattern = "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
     public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 1 to 65535.";
 
     public static (string Host, ushort Port) HostPort(string text)
@@ -230,6 +237,11 @@ public static class SocketArguments
                 if (Members(value, "sec", "usec") is [var sec, var usec] && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
                     return request with { TvSec = s, TvUsec = us };
                 error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
+                return null;
+            case SocketOption.IP_LOCAL_PORT_RANGE:
+                if (Members(value, "lo", "hi") is [var lo, var hi] && lo.TryGetUInt16(out var l) && hi.TryGetUInt16(out var h))
+                    return request with { Value = unchecked((int)((uint)h << 16 | l)) };
+                error = "IP_LOCAL_PORT_RANGE's value is {\"lo\": port, \"hi\": port}, each 0 to 65535 (0: that end of ip_local_port_range).";
                 return null;
         }
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return request with { Value = number };

@@ -122,7 +122,7 @@ public static class SocketsEndpoints
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Bind(
         Guid id, int socketId, BindRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
-        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Bind) with { Port = (ushort)request.Port!.Value }, http, ct);
+        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Bind) with { Port = (ushort)request.Port!.Value, Address = request.Address }, http, ct);
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Listen(
         Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, ListenRequest? request = null) =>

@@ -1,0 +1,208 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// Loopback and several addresses per host: 127.0.0.0/8 and the host's own addresses are RTN_LOCAL (a segment
+/// to them goes out through lo and comes back in the same host, with no link), bind() takes a local address,
+/// and the bind hash compares addresses as inet_rcv_saddr_equal() does. Client 10.0.0.1, server 10.0.0.2.
+/// </summary>
+public class LoopbackTests
+{
+    static CallHandle ListenOn(TwoHostHarness h, string host, string? address, ushort port = 80) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Listen) { Port = port, Address = address });
+
+    static CallHandle ConnectTo(TwoHostHarness h, string host, string to, ushort port = 80) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Connect) { ToHost = to, ToPort = port });
+
+    static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
+
+    [Fact]
+    public void Close_ConnectTo127001_TheHandshakeStaysInsideTheHostAtOneInstant()
+    {
+        // ip_route_connect(): 127.0.0.1 is a local route with src 127.0.0.1; the segments go out through lo and
+        // come back to the same host (no link, no delay): SYN, SYN-ACK and ACK all at 1 ms, connect() returns then.
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", null);
+        h.At(Ms(1));
+
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal((Ms(1), 0L), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Result));
+        Assert.Equal(("127.0.0.1", "127.0.0.1:80", TcpState.Established), (sk.Local.Address.ToString(), sk.Remote.ToString(), sk.State));
+        Assert.Equal(["S:client", "S.:client", ".:client"], h.Segments().Take(3).Select(s => $"{s.Flags.ToLetters()}:{s.To}"));
+        Assert.All(h.Segments(), s => Assert.Equal(Ms(1), s.At));
+        var child = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        Assert.Equal(("127.0.0.1:80", sk.Local.ToString()), (child.Local.ToString(), child.Remote.ToString()));
+        Assert.DoesNotContain(h.Sim.Journal.OfType<SegmentDelivered>(), d => d.Host == "server");
+    }
+
+    [Fact]
+    public void Close_ConnectToTheHostsOwnAddress_SourceIsThatAddressAndNoLinkIsUsed()
+    {
+        var h = new TwoHostHarness();
+        ListenOn(h, "client", null);
+        h.At(Ms(1));
+
+        var c = ConnectTo(h, "client", "10.0.0.1");
+        h.At(Ms(50));
+
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal((Ms(1), "10.0.0.1", TcpState.Established), (h.Returned(c.CallId)!.At, sk.Local.Address.ToString(), sk.State));
+        Assert.All(h.Segments(), s => Assert.Equal("client", s.To));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "10.0.0.1", null)]                 // two specific addresses: no conflict
+    [InlineData("127.0.0.1", "0.0.0.0", Errno.EADDRINUSE)]       // INADDR_ANY conflicts with every address
+    [InlineData("0.0.0.0", "127.0.0.1", Errno.EADDRINUSE)]
+    [InlineData("10.0.0.1", "10.0.0.1", Errno.EADDRINUSE)]
+    [InlineData("127.0.0.1", "127.0.0.2", null)]                 // all of 127.0.0.0/8 is local
+    public void Listen_SecondBindOfThePortWithAnotherAddress_ConflictsAsInetRcvSaddrEqual(string first, string second, string? errno)
+    {
+        // inet_csk_bind_conflict() → inet_rcv_saddr_equal(sk, sk2, true): equal addresses, or either is 0.0.0.0.
+        var h = new TwoHostHarness();
+        ListenOn(h, "client", first);
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        var bind = Bind(h, "client", s.SocketId, second, 80);
+
+        Assert.Equal(errno, bind.Errno);
+    }
+
+    [Fact]
+    public void Close_BindToAnAddressOfAnotherHost_Eaddrnotavail()
+    {
+        // inet_bind(): inet_addr_valid_or_nonlocal() — not a local address and no IP_FREEBIND: -EADDRNOTAVAIL.
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        var bind = Bind(h, "client", s.SocketId, "10.0.0.2", 80);
+
+        Assert.Equal(Errno.EADDRNOTAVAIL, bind.Errno);
+        Assert.False(h.Sim.FindSocket(s.SocketId)!.BoundPort);
+    }
+
+    [Fact]
+    public void Listen_On127001Only_ASynFromTheServerGetsARstAndLoopbackConnects()
+    {
+        // __inet_lookup_listener(): no listener on 10.0.0.1:80 or 0.0.0.0:80 for the server's SYN → tcp_v4_send_reset().
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+
+        var remote = ConnectTo(h, "server", "client");
+        var local = ConnectTo(h, "client", "127.0.0.1");
+        h.At(Ms(100));
+
+        Assert.Equal("127.0.0.1:80", h.Sim.FindSocket(l.SocketId)!.Local.ToString());
+        Assert.Equal((Ms(21), Errno.ECONNREFUSED), (h.Returned(remote.CallId)!.At, h.Returned(remote.CallId)!.Errno));
+        Assert.Equal((Ms(1), 0L), (h.Returned(local.CallId)!.At, h.Returned(local.CallId)!.Result));
+    }
+
+    [Fact]
+    public void Listen_TwoListenersOnOnePortByAddress_EachConnectionReachesItsOwn()
+    {
+        // inet_lhash2_lookup() on (daddr, port) first: the listener bound to the SYN's destination address.
+        var h = new TwoHostHarness();
+        var lo = ListenOn(h, "client", "127.0.0.1");
+        var eth = ListenOn(h, "client", "10.0.0.1");
+        h.At(Ms(1));
+
+        ConnectTo(h, "client", "127.0.0.1");
+        ConnectTo(h, "server", "client");
+        h.At(Ms(100));
+
+        Assert.Single(h.Sim.FindSocket(lo.SocketId)!.AcceptQueue);
+        Assert.Equal("10.0.0.2", Assert.Single(h.Sim.FindSocket(eth.SocketId)!.AcceptQueue).Remote.Address.ToString());
+    }
+
+    [Fact]
+    public void Close_HostWithASecondAddress_ReachableThereAndABoundSocketConnectsFromIt()
+    {
+        // A host may have several addresses (ip addr add): each maps to it, the link is the host's; a socket bound
+        // to the second address connects from it (tcp_v4_connect() keeps inet_saddr).
+        var sim = new Engine.Simulation(Engine.KernelProfile.Linux6, 1);
+        sim.AddHost("client", IPv4.Parse("10.0.0.1"), HostKind.Linux, [IPv4.Parse("10.0.0.11")]);
+        sim.AddHost("server", IPv4.Parse("10.0.0.2"));
+        sim.AddLink("client", "server", SimDuration.FromMilliseconds(10), 0);
+        sim.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { Port = 80, Address = "10.0.0.11" });
+        sim.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+
+        var inbound = sim.Call(new SocketCallRequest("server", "app", SocketCallKind.Connect) { ToHost = "10.0.0.11", ToPort = 80 }).Value;
+        var s = sim.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket)).Value;
+        sim.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = s.SocketId, Address = "10.0.0.11" });
+        sim.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "server", ToPort = 80 });
+        sim.RunUntil(new SimTime(100_000_000));
+
+        Assert.Equal((TcpState.Established, "10.0.0.11:80"), (sim.FindSocket(inbound.SocketId)!.State, sim.FindSocket(inbound.SocketId)!.Remote.ToString()));
+        var outbound = sim.FindSocket(s.SocketId)!;
+        Assert.Equal(("10.0.0.11", TcpState.Established), (outbound.Local.Address.ToString(), outbound.State));
+        Assert.Equal([IPv4.Parse("10.0.0.1"), IPv4.Parse("10.0.0.11")], sim.FindHost("client")!.Addresses);
+    }
+
+    [Fact]
+    public void AddHost_LoopbackOrTakenSecondAddress_Refused()
+    {
+        var sim = new Engine.Simulation(Engine.KernelProfile.Linux6, 1);
+        sim.AddHost("a", IPv4.Parse("10.0.0.1"));
+
+        var loopback = sim.AddHost("b", IPv4.Parse("10.0.0.2"), HostKind.Linux, [IPv4.Parse("127.0.0.5")]);
+        var taken = sim.AddHost("c", IPv4.Parse("10.0.0.3"), HostKind.Linux, [IPv4.Parse("10.0.0.1")]);
+
+        Assert.Equal(("addresses[0]", "addresses[0]"), (loopback.Error!.Field, taken.Error!.Field));
+        Assert.Null(sim.FindHost("b"));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("server", false)]
+    public void TimeWait_ConnectAgainWithTwReuse2_ReusedOnlyOverLoopback(string to, bool reused)
+    {
+        // tcp_twsk_unique() with tcp_tw_reuse = 2: reuse only when the TIME-WAIT's daddr or rcv_saddr is loopback.
+        // One ephemeral port (40000): the second connect needs the first connection's TIME-WAIT, 2 s later
+        // (past tcp_tw_reuse_delay, 1 s). Over loopback it is taken over (TWRecycled); to the server it is not,
+        // and connect() fails with EADDRNOTAVAIL.
+        var h = new TwoHostHarness();
+        string serverHost = to == "server" ? "server" : "client";
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "2"));
+        var l = ListenOn(h, serverHost, null);
+        h.At(Ms(1));
+        var first = ConnectTo(h, "client", to);
+        var accept = h.Call(new SocketCallRequest(serverHost, "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, first.SocketId);
+        h.At(Ms(200));
+        h.Call(serverHost, SocketCallKind.Close, h.Returned(accept.CallId)!.SocketId);
+        h.At(Ms(300));
+        var tw = Assert.Single(h.Client.TimeWaitSockets);
+
+        h.At(S(2.3));
+        var second = ConnectTo(h, "client", to);
+        h.At(S(2.5));
+
+        Assert.Equal(40000, tw.Local.Port);
+        if (reused)
+        {
+            Assert.Equal(0L, h.Returned(second.CallId)!.Result);
+            Assert.Equal(40000, h.Sim.FindSocket(second.SocketId)!.Local.Port);
+            Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
+        }
+        else
+        {
+            Assert.Equal(Errno.EADDRNOTAVAIL, second.Errno);
+            Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
+        }
+    }
+}
