@@ -77,6 +77,24 @@ sealed partial class ApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The server process's peak resident set so far (VmHWM), in MiB; -1 once it has exited.</summary>
+    public long PeakRssMb
+    {
+        get
+        {
+            try
+            {
+                foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+            }
+            catch (IOException)
+            {
+            }
+            return -1;
+        }
+    }
+
     public HttpClient Client() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
     {
         BaseAddress = BaseAddress,

@@ -95,6 +95,10 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_app_win_max (31)
+        new("net.ipv4.tcp_app_win", SysctlKind.Integer, "31", 0, 31),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
+        new("net.ipv4.tcp_moderate_rcvbuf", SysctlKind.Integer, "1", 0, 1),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_FOUR
         new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
         // proc_dou8vec_minmax

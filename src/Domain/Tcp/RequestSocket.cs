@@ -40,6 +40,7 @@ public sealed class RequestSocket : IEventTarget
         RcvWscale = initial.RcvWscale;
         WscaleOk = wscaleOk;
         RcvWnd = initial.RcvWnd;
+        WindowClamp = initial.WindowClamp;
         _timer = new SimTimer(this, 0);
         _synAckSentFirst = _sim.Now;
     }
@@ -56,7 +57,11 @@ public sealed class RequestSocket : IEventTarget
     public bool WscaleOk { get; }
     /// <summary>req->rsk_rcv_wnd: the window chosen by tcp_openreq_init_rwin().</summary>
     public uint RcvWnd { get; }
+    /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
+    public uint WindowClamp { get; }
     public int SynAckRetransmits => _retransmits;
+    /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
+    public int NumRetrans { get; private set; }
     public SimTime TimerExpires => _timer.Expires;
     /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
     public long? RttSampleUs { get; private set; }
@@ -81,6 +86,7 @@ public sealed class RequestSocket : IEventTarget
         {
             Host.Count(MibCounter.TcpRetransSegs);
             _resent = true;
+            NumRetrans++;
         }
         _sim.ArmTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }

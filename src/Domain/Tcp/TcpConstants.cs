@@ -44,6 +44,12 @@ public static class TcpConstants
     public const int MssDefault = 536;
     /// <summary>sysctl_tcp_min_snd_mss's default (TCP_MIN_SND_MSS): the floor of the send MSS.</summary>
     public const int MinSndMss = 48;
+    /// <summary>TCP_MIN_MSS: the smallest rcv_mss tcp_initialize_rcv_mss() guesses.</summary>
+    public const int MinMss = 88;
+    /// <summary>TCP_RMEM_TO_WIN_SCALE: scaling_ratio is a fraction of 1 &lt;&lt; 8.</summary>
+    public const int RmemToWinScale = 8;
+    /// <summary>TCP_DEFAULT_SCALING_RATIO (6.10+): 1 &lt;&lt; (TCP_RMEM_TO_WIN_SCALE − 1), a 50 % len/truesize guess.</summary>
+    public const int DefaultScalingRatio = 1 << (RmemToWinScale - 1);
     /// <summary>TCP_MAX_WSCALE: the largest window scale (RFC 7323 §2.3).</summary>
     public const int MaxWscale = 14;
     /// <summary>TCP_INIT_CWND.</summary>

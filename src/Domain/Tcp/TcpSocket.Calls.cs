@@ -255,15 +255,19 @@ public sealed partial class TcpSocket
         {
             long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
             _rcv.Unread -= n;
+            ConsumeRcv(n, eatFin: _rcv.Unread == 0 && _done);
             Recharge();
             _sim.RecordDelivered(this, n);
             if (_rcv.Unread == 0) CopyFin();
+            // tcp_recvmsg_locked(): after the copy loop, tcp_rcv_space_adjust() then tcp_cleanup_rbuf().
+            RcvSpaceAdjust();
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }
         if (_done)
         {
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
+            ConsumeRcv(0, eatFin: true);
             CopyFin();
             return CallOutcome.Ok(0);
         }
@@ -476,7 +480,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_USER_TIMEOUT => UserTimeoutMs,
         SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
-        SocketOption.SO_RCVBUF => _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1],
+        SocketOption.SO_RCVBUF => SkRcvbuf,
         _ => 0,
     };
 
@@ -501,6 +505,7 @@ public sealed partial class TcpSocket
         _sndTimeo = listener._sndTimeo;
         _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
+        _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
     }
 
@@ -523,6 +528,7 @@ public sealed partial class TcpSocket
     {
         _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
+        InitReceiveSpace();
     }
 
     /// <summary>

@@ -82,7 +82,7 @@ public sealed partial class TcpSocket
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,
                 SndMss: PayloadMss,
-                AdvMss: TcpConstants.EthernetMss,
+                AdvMss: _advmss,
                 Pmtu: TcpInfo.EthernetMtu,
                 Unacked: PacketsOut,
                 Retrans: _rtx.Count(r => r.Retransmitted),

@@ -67,6 +67,8 @@ public sealed partial class TcpSocket
             _rcv.Nxt = _rcv.Irs + 1;
             _rcv.Wup = _rcv.Nxt;
             NegotiateOptions(seg.Options);
+            // tcp_rcv_synsent_state_process(): with timestamps, tp->advmss -= TCPOLEN_TSTAMP_ALIGNED.
+            if (_rxOpt.TsOk) _advmss -= TcpConstants.TimestampOptionBytes;
             TryUndoSpuriousSyn(seg);
             ProcessAck(seg);
             _snd.Wnd = seg.Window;
@@ -188,8 +190,10 @@ public sealed partial class TcpSocket
         }
         else
         {
+            // "if (!tp->rx_opt.wscale_ok) { snd_wscale = rcv_wscale = 0; window_clamp = min(window_clamp, 65535) }"
             _rxOpt.SndWscale = 0;
             _rxOpt.RcvWscale = 0;
+            _windowClamp = Math.Min(_windowClamp, (uint)TcpConstants.MaxTcpWindow);
         }
         int mssClamp = peer.Mss > 0 ? peer.Mss : TcpConstants.MssDefault;
         _rxOpt.MssClamp = mssClamp;
@@ -355,6 +359,7 @@ public sealed partial class TcpSocket
                 return;
         }
         // Step 7: the segment text.
+        bool queued = false;
         bool newData = seg.EndSeq != seg.Seq && SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), _rcv.Nxt);
         bool pastPeerFin = State is TcpState.CloseWait or TcpState.Closing or TcpState.LastAck;
         if (pastPeerFin && !SeqMath.Before(seg.Seq, _rcv.Nxt))
@@ -371,13 +376,18 @@ public sealed partial class TcpSocket
         }
         else
         {
-            DataQueue(seg);
+            // tcp_rcv_established() step 5: tcp_rcv_rtt_measure_ts() before the data is queued.
+            if (newData) RcvRttMeasureTs(seg);
+            queued = DataQueue(seg);
         }
         if (State != TcpState.Close)
         {
             Push("tcp_data_snd_check");
             AckSendCheck();
         }
+        // tcp_data_ready() only wakes the reader; it runs after this softirq's ACK decision, so the ACK's
+        // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()).
+        if (queued && !Dead) WakeReader();
     }
 
     /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
@@ -423,7 +433,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
     void EnterQuickAckMode()
     {
-        _ack.Quick = (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)PayloadMss)));
+        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
         _ack.PingPong = false;
         _ack.Ato = TcpConstants.AtoMin;
     }
@@ -646,12 +656,12 @@ public sealed partial class TcpSocket
     /// data kept until the hole fills, with an immediate ACK); a FIN in order runs tcp_fin();
     /// a duplicate is answered with an immediate ACK.
     /// </summary>
-    void DataQueue(Segment seg)
+    bool DataQueue(Segment seg)
     {
         bool fin = seg.Has(TcpFlags.Fin);
         // seq == end_seq: nothing to queue. A crossed SYN-ACK occupies its SYN's sequence number and
         // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
-        if (seg.Seq == seg.EndSeq) return;
+        if (seg.Seq == seg.EndSeq) return false;
         uint seq = seg.Seq, end = seg.EndSeq;
         if (!SeqMath.After(end, _rcv.Nxt))
         {
@@ -659,24 +669,31 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtDelayedACKLost);
             EnterQuickAckMode();
             SendAck("tcp_data_queue (duplicate)");
-            return;
+            return false;
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            if (!_ofo.Any(o => o.Seq == seq)) _ofo.Add((seq, end, fin));
+            if (!_ofo.Any(o => o.Seq == seq))
+            {
+                _ofo.Add((seq, end, fin));
+                // tcp_data_queue_ofo(): the first out-of-order segment builds one SACK block, later ones tcp_sack_new_ofo_skb().
+                if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+            }
             _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
-            _rcv.LastOfoSeq = seq;
             _ack.Scheduled = true;
+            // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
+            if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+            if (Owner is not null) RcvbufGrow();
             SendAck("tcp_data_queue_ofo");
-            return;
+            return false;
         }
-        uint window = ReceiveWindow();
-        if (window == 0 && seg.Length > 0)
+        if (ReceiveWindow() == 0 && seg.Length > 0)
         {
             SendAck("tcp_data_queue (zero window)");
-            return;
+            return false;
         }
-        Accept(seq, end, fin);
+        long payload = Accept(seq, end, fin);
+        if (payload > 0) EventDataRecv(seg);
         // Fill from the out-of-order queue (tcp_ofo_queue).
         while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
         {
@@ -684,30 +701,45 @@ public sealed partial class TcpSocket
             _ofo.RemoveAt(0);
             if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
         }
+        SackRemove();
         if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
-        if (!Dead) WakeReader();
+        return true;
     }
 
-    void Accept(uint seq, uint end, bool fin)
+    /// <summary>Queues in-order text (tcp_queue_rcv()): rcv_nxt moves, and a FIN runs tcp_fin(). Returns the new payload.</summary>
+    long Accept(uint seq, uint end, bool fin)
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0)
         {
             _ack.LastDataRecv = _sim.Now;
             _rcv.Unread += payload;
-            Recharge();
-            // tcp_grow_window(): for segments of at least 128 bytes, while the application keeps up, the clamp grows by two segments.
-            if (payload >= 128 && _rcv.Unread < RcvSpace / 2) _rcv.Ssthresh = (uint)Math.Min(RcvSpace, _rcv.Ssthresh + 2L * TcpConstants.EthernetMss);
-            // tcp_event_data_recv(): the first data starts quick-ACK mode and sets ATO.
-            if (_ack.Ato == SimDuration.Zero)
-            {
-                _ack.Quick = (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)PayloadMss)));
-                _ack.Ato = TcpConstants.AtoMin;
-            }
         }
+        QueueRcv(Math.Max(0, payload), fin);
+        if (payload > 0) Recharge();
         _rcv.Nxt = end;
         _ack.Scheduled = true;
         if (fin) Fin();
+        return payload;
+    }
+
+    /// <summary>
+    /// Models tcp_event_data_recv() — net/ipv4/tcp_input.c, for a segment with text queued in order: the ACK
+    /// is scheduled, tcp_measure_rcv_mss(), tcp_rcv_rtt_measure(), the first data starts quick-ACK mode
+    /// (tcp_incr_quickack(): rcv_wnd / (2 · rcv_mss) ACKs, 2 to 16) and sets ATO, and a segment of at least
+    /// 128 bytes runs tcp_grow_window().
+    /// </summary>
+    void EventDataRecv(Segment seg)
+    {
+        _ack.Scheduled = true;
+        MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin));
+        RcvRttMeasure();
+        if (_ack.Ato == SimDuration.Zero)
+        {
+            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
+            _ack.Ato = TcpConstants.AtoMin;
+        }
+        if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 
     /// <summary>
@@ -735,16 +767,20 @@ public sealed partial class TcpSocket
                 break;
         }
         _ofo.Clear();
+        _rcv.NumSacks = 0;
     }
 
     /// <summary>
-    /// Models __tcp_ack_snd_check(): ACK now when more than one full segment is unacknowledged,
-    /// in quick-ACK mode (not ping-pong) or with out-of-order data; otherwise a delayed ACK.
+    /// Models __tcp_ack_snd_check() — net/ipv4/tcp_input.c: ACK now when more than rcv_mss is unacknowledged
+    /// and either nothing is left unread (below SO_RCVLOWAT 1) or the window __tcp_select_window() would
+    /// offer now reaches rcv_wnd ("right edge of window advances far enough"), in quick-ACK mode (not
+    /// ping-pong) or with out-of-order data; otherwise a delayed ACK.
     /// </summary>
     void AckSendCheck()
     {
         if (!_ack.Scheduled) return;
-        if (_rcv.Nxt - _rcv.Wup > PayloadMss || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
+        bool unreadLeft = _rcv.Unread > 0 || _done && !_finCopied;
+        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -753,19 +789,24 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_cleanup_rbuf() after a read: an ACK if one is owed for more than a segment or
-    /// the read emptied the queue outside ping-pong mode; a window update once the window
-    /// __tcp_select_window() would offer (capped by rcv_ssthresh) is at least twice the current one.
+    /// Models __tcp_cleanup_rbuf() — net/ipv4/tcp.c, after a read: with an ACK pending, ACK when more than
+    /// rcv_mss is unacknowledged, or when the read emptied sk_rmem_alloc and a pushed segment is waiting
+    /// (ICSK_ACK_PUSHED2, or ICSK_ACK_PUSHED outside ping-pong mode); otherwise, when what is left of the
+    /// window is at most half of window_clamp, a window update once __tcp_select_window() offers a non-zero
+    /// window at least twice that (never after RCV_SHUTDOWN).
     /// </summary>
     void CleanupRbuf(long copied)
     {
-        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > PayloadMss || (copied > 0 && !_ack.PingPong && _rcv.Unread == 0));
+        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss
+            || copied > 0 && (_ackPushed2 || _ackPushed && !_ack.PingPong) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();
-            // The window __tcp_select_window() would offer now: the free space, never above rcv_ssthresh.
-            long newWindow = Math.Min(RcvSpace - _rcv.Unread - OfoBytes, _rcv.Ssthresh);
-            if (2 * current <= RcvSpace && newWindow >= PayloadMss && newWindow >= 2 * current) timeToAck = true;
+            if (2 * current <= _windowClamp)
+            {
+                long newWindow = SelectWindowRaw();
+                if (newWindow != 0 && newWindow >= 2 * current) timeToAck = true;
+            }
         }
         if (timeToAck && State != TcpState.Close) SendAck("tcp_cleanup_rbuf");
     }
@@ -833,8 +874,12 @@ public sealed partial class TcpSocket
         child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
         child.NegotiateOptions(req.PeerOptions);
+        // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans. undo_marker stays 0 (sk_clone_lock()
+        // copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND even after SYN-ACK retransmissions.
+        child._totalRetrans = req.NumRetrans;
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;
+        child._windowClamp = req.WindowClamp;
         child._snd.Wnd = (uint)ack.Window << child._rxOpt.SndWscale;
         child._snd.MaxWindow = child._snd.Wnd; // tcp_create_openreq_child(): newtp->max_window = newtp->snd_wnd
         child._snd.Wl1 = ack.Seq;

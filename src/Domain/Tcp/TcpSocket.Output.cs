@@ -19,8 +19,8 @@ public sealed partial class TcpSocket
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
                 TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (!syn && _rxOpt.SackOk && _ofo.Count > 0 && flags.HasFlag(TcpFlags.Ack) && SackBlock() is { } block)
-            options = options with { Sack = SackBlocks.Of(new SackBlock(block.Left, block.Right)) };
+        if (!syn && _rxOpt.SackOk && _rcv.NumSacks > 0 && flags.HasFlag(TcpFlags.Ack))
+            options = options with { Sack = SackOption() };
         uint ack = flags.HasFlag(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
@@ -30,6 +30,7 @@ public sealed partial class TcpSocket
             // (tcp_dec_quickack_mode spends one quick ACK).
             if (_ack.Quick > 0) _ack.Quick--;
             _ack.Scheduled = false;
+            _ackPushed = _ackPushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
         if (len > 0) EventDataSent(retransmit);
@@ -49,9 +50,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_select_window() / __tcp_select_window(): free receive space, rounded to the
-    /// window scale, never shrinking the right edge already offered; below one MSS of free space
-    /// under pressure the window is zero (receiver-side silly window avoidance).
+    /// Models tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): __tcp_select_window(), but
+    /// never less than what is left of the window already offered (then aligned up to the window scale);
+    /// rcv_wnd and rcv_wup are updated, and the field is the window scaled down, at most 65535.
     /// </summary>
     ushort SelectWindow(bool syn)
     {
@@ -66,34 +67,102 @@ public sealed partial class TcpSocket
             _rcv.Wup = _rcv.Nxt;
             return (ushort)Math.Min(_rcv.Wnd, TcpConstants.MaxTcpWindow);
         }
-        long free = RcvSpace - _rcv.Unread - OfoBytes;
-        if (free < RcvSpace / 2 && free < PayloadMss) free = 0;
-        if (free > _rcv.Ssthresh) free = _rcv.Ssthresh;
-        if (free < 0) free = 0;
-        long granule = 1L << _rxOpt.RcvWscale;
-        // With window scaling: ALIGN(free_space, 1 << rcv_wscale) so the window is not scaled away.
-        long window = (free + granule - 1) / granule * granule;
         long current = ReceiveWindow();
+        long window = SelectWindowRaw();
+        long granule = 1L << _rxOpt.RcvWscale;
+        // "Never shrink the offered window": ALIGN(cur_win, 1 << rcv_wscale).
         if (window < current) window = (current + granule - 1) / granule * granule;
         _rcv.Wnd = (uint)window;
         _rcv.Wup = _rcv.Nxt;
         return (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
     }
 
-    long OfoBytes => _ofo.Sum(o => (long)(o.End - o.Seq));
+    /// <summary>
+    /// Models the SACK part of tcp_established_options() + tcp_options_write() — net/ipv4/tcp_output.c: the
+    /// first num_sacks blocks of tp->selective_acks (most recent first), as many as the 40 option bytes
+    /// leave room for beside the others: (40 − 12 − 4) / 8 = 3 with timestamps, (40 − 4) / 8 = 4 without.
+    /// </summary>
+    SackBlocks SackOption()
+    {
+        int room = (40 - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0) - 4) / 8;
+        int n = Math.Min(_rcv.NumSacks, room);
+        return SackBlocks.Of(_rcv.SelectiveAcks.AsSpan(0, n));
+    }
+
+    /// <summary>tcp_sack_extend(): a block overlapping or touching [seq, end) absorbs it.</summary>
+    static bool SackExtend(ref SackBlock sp, uint seq, uint end)
+    {
+        if (SeqMath.After(seq, sp.Right) || SeqMath.After(sp.Left, end)) return false;
+        sp = new SackBlock(SeqMath.Before(seq, sp.Left) ? seq : sp.Left, SeqMath.After(end, sp.Right) ? end : sp.Right);
+        return true;
+    }
 
     /// <summary>
-    /// tcp_sack_new_ofo_skb(): the out-of-order block holding the latest out-of-order arrival, merged
-    /// with its contiguous neighbours (Linux reports that block first).
+    /// Models tcp_sack_new_ofo_skb() — net/ipv4/tcp_input.c, for each out-of-order segment queued: a block it
+    /// extends moves to the front (then tcp_sack_maybe_coalesce()); otherwise a new block goes in front, the
+    /// others shift down and, with TCP_NUM_SACKS (4) already, the oldest is forgotten.
     /// </summary>
-    (uint Left, uint Right)? SackBlock()
+    void SackNewOfoSkb(uint seq, uint end)
     {
-        int i = _ofo.FindIndex(o => !SeqMath.Before(_rcv.LastOfoSeq, o.Seq) && SeqMath.Before(_rcv.LastOfoSeq, o.End));
-        if (i < 0) return null;
-        uint left = _ofo[i].Seq, right = _ofo[i].End;
-        for (int j = i - 1; j >= 0 && !SeqMath.Before(_ofo[j].End, left); j--) left = _ofo[j].Seq;
-        for (int j = i + 1; j < _ofo.Count && !SeqMath.After(_ofo[j].Seq, right); j++) right = SeqMath.After(_ofo[j].End, right) ? _ofo[j].End : right;
-        return (left, right);
+        var sp = _rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max];
+        int cur = _rcv.NumSacks;
+        for (int i = 0; i < cur; i++)
+        {
+            if (!SackExtend(ref sp[i], seq, end)) continue;
+            for (; i > 0; i--) (sp[i], sp[i - 1]) = (sp[i - 1], sp[i]);
+            if (cur > 1) SackMaybeCoalesce();
+            return;
+        }
+        int at = cur;
+        if (at >= SackBlocks.Max)
+        {
+            at--;
+            _rcv.NumSacks--;
+        }
+        for (; at > 0; at--) sp[at] = sp[at - 1];
+        sp[0] = new SackBlock(seq, end);
+        _rcv.NumSacks++;
+    }
+
+    /// <summary>Models tcp_sack_maybe_coalesce() — net/ipv4/tcp_input.c: the first block absorbs any later one it now reaches.</summary>
+    void SackMaybeCoalesce()
+    {
+        var sp = _rcv.SelectiveAcks!;
+        for (int i = 1; i < _rcv.NumSacks;)
+        {
+            if (SackExtend(ref sp[0], sp[i].Left, sp[i].Right))
+            {
+                _rcv.NumSacks--;
+                for (int j = i; j < _rcv.NumSacks; j++) sp[j] = sp[j + 1];
+                continue;
+            }
+            i++;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_sack_remove() — net/ipv4/tcp_input.c, after in-order data: an empty out-of-order queue
+    /// clears every block; otherwise each block rcv_nxt has reached is dropped, the rest keep their order.
+    /// </summary>
+    void SackRemove()
+    {
+        if (_rcv.NumSacks == 0) return;
+        if (_ofo.Count == 0)
+        {
+            _rcv.NumSacks = 0;
+            return;
+        }
+        var sp = _rcv.SelectiveAcks!;
+        for (int i = 0; i < _rcv.NumSacks;)
+        {
+            if (!SeqMath.Before(_rcv.Nxt, sp[i].Left))
+            {
+                for (int j = i + 1; j < _rcv.NumSacks; j++) sp[j - 1] = sp[j];
+                _rcv.NumSacks--;
+                continue;
+            }
+            i++;
+        }
     }
 
     /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
@@ -129,9 +198,16 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
     }
 
-    /// <summary>The window scale this socket offers in its SYN (tcp_connect_init → tcp_select_initial_window()).</summary>
-    int InitialWindowScale() =>
-        SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked).RcvWscale;
+    /// <summary>
+    /// The window scale this socket offers in its SYN and its window_clamp (tcp_connect_init() →
+    /// tcp_select_initial_window()).
+    /// </summary>
+    int InitialWindowScale()
+    {
+        var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked);
+        _windowClamp = initial.WindowClamp;
+        return initial.RcvWscale;
+    }
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
     internal bool RcvBufLocked => _rcvBufSet > 0;

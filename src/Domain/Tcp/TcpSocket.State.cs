@@ -51,8 +51,10 @@ internal struct ReceiveSequence
     public uint Ssthresh;
     /// <summary>Payload bytes received in order and not yet read by the application (rcv_nxt − copied_seq without the FIN).</summary>
     public long Unread;
-    /// <summary>The start of the latest out-of-order segment received (its SACK block is reported first).</summary>
-    public uint LastOfoSeq;
+    /// <summary>tp->selective_acks[TCP_NUM_SACKS]: the SACK blocks to report, most recent first (allocated on the first out-of-order segment).</summary>
+    public Network.SackBlock[]? SelectiveAcks;
+    /// <summary>tp->rx_opt.num_sacks: how many of them are in use.</summary>
+    public int NumSacks;
 }
 
 /// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>

@@ -331,7 +331,9 @@ public sealed partial class TcpSocket
     {
         if (_rcv.Unread > 0) _sim.RecordLost(PeerSocketId, Host, _rcv.Unread, reason);
         _rcv.Unread = 0;
+        ClearRcvQueue();
         _ofo.Clear();
+        _rcv.NumSacks = 0;
         Recharge();
     }
 

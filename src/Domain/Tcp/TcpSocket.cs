@@ -33,6 +33,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
+        _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
     }
 
     public Host Host { get; }
@@ -216,8 +217,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Send buffer capacity in payload bytes: sk_sndbuf accounts truesize, about 3/2 of the payload.</summary>
     long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
 
-    /// <summary>Receive space in payload bytes: tcp_win_from_space(sk_rcvbuf) with the default 50 % scaling ratio.</summary>
-    internal long RcvSpace => Math.Max(TcpConstants.SockMinRcvBuf, _rcvBufSet > 0 ? 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax) : Host.Sysctls.TcpRmem[1]) / 2;
 
     /// <summary>
     /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving

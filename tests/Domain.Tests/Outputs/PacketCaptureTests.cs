@@ -152,7 +152,8 @@ public class PacketCaptureTests
     /// <summary>
     /// The analysis flags this segment earns, from the kernel function that sent it and the numbers
     /// seen so far in the capture: tcp_retransmit_timer, tcp_fastretrans_alert, tcp_xmit_retransmit_queue
-    /// and tcp_send_loss_probe resend (retransmission); tcp_send_probe0 and tcp_keepalive_timer send
+    /// and tcp_send_loss_probe resend (retransmission; spurious_retransmission when the capture already saw
+    /// the data acknowledged); tcp_send_probe0 and tcp_keepalive_timer send
     /// snd_una − 1 without data (tcp_xmit_probe_skb: a keep-alive to Wireshark); a zero window on a
     /// segment without SYN/FIN/RST (zero_window); data ending at the right edge of the peer's
     /// window (window_full); a sequence number beyond what this capture has seen (lost_segment: the
@@ -168,6 +169,9 @@ public class PacketCaptureTests
         bool control = (s.Flags & (TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst)) != 0;
         bool keepAlive = s.Reason is "tcp_send_probe0" or "tcp_keepalive_timer";
         if (IsRetransmission(s.Reason)) analysis.Add("retransmission");
+        // Data the other direction has already acknowledged in this capture (a loss probe that crossed the ACK).
+        if (IsRetransmission(s.Reason) && s.Len > 0 && rev is { LastAck: not 0 } && (int)(s.SeqNo + (uint)s.Len - rev.LastAck) <= 0)
+            analysis.Add("spurious_retransmission");
         if (s.Reason == "tcp_fastretrans_alert" && rev is { DupAcks: >= 2 } && rev.LastAck == s.SeqNo
             && at - rev.LastDupAckAt < SimDuration.FromMilliseconds(20)) analysis.Add("fast_retransmission");
         if (keepAlive) analysis.Add("keep_alive");
@@ -203,7 +207,9 @@ public class PacketCaptureTests
         var flags = Convert.ToInt32(r["tcp.flags"], 16);
         string ack = (flags & 0x10) != 0 ? r["tcp.ack"] : "-";
         string csum = r["ip.checksum.status"] == "1" && r["tcp.checksum.status"] == "1" ? "good" : $"ip:{r["ip.checksum.status"]}/tcp:{r["tcp.checksum.status"]}";
-        string sack = r["tcp.options.sack_le"] == "" ? "" : $"{r["tcp.options.sack_le"]}-{r["tcp.options.sack_re"]}";
+        // tshark prints each multi-valued field comma-joined (all left edges, then all right edges): pair them up.
+        string sack = r["tcp.options.sack_le"] == "" ? "" : string.Join(",",
+            r["tcp.options.sack_le"].Split(',').Zip(r["tcp.options.sack_re"].Split(','), (le, re) => $"{le}-{re}"));
         string ts = r["tcp.options.timestamp.tsval"] == "" ? "" : $"{r["tcp.options.timestamp.tsval"]}/{r["tcp.options.timestamp.tsecr"]}";
         return $"{decimal.Parse(r["frame.time_epoch"], System.Globalization.CultureInfo.InvariantCulture):F9} " +
                $"{r["ip.src"]}:{r["tcp.srcport"]}>{r["ip.dst"]}:{r["tcp.dstport"]} flags=0x{flags:x4} seq={r["tcp.seq"]} ack={ack} len={r["tcp.len"]} " +

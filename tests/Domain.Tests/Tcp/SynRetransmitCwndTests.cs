@@ -92,4 +92,28 @@ public class SynRetransmitCwndTests
         Assert.Equal(2, c.Info.TotalRetrans);
         Assert.Contains(" cwnd:10 ", SsFormatter.InfoText(c.Info));
     }
+
+    /// <summary>
+    /// The passive side: SYN-ACKs lost until 2.5 s. tcp_create_openreq_child() copies req->num_retrans (every
+    /// SYN-ACK inet_rtx_syn_ack() resent, by the timer or for a retransmitted SYN) into total_retrans, but
+    /// undo_marker stays 0 (sk_clone_lock() copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND.
+    /// </summary>
+    [Fact]
+    public void SynRecv_SynAcksRetransmittedThenAck_ChildCountsThemAndKeepsCwndTen()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 1.0, null);
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(2500));
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 0.0, null);
+        h.At(Ms(8000));
+        var s = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
+        int resent = h.Sent("server").Count(x => x.Reason == "inet_rtx_syn_ack");
+        Assert.True(resent > 1);
+        Assert.Equal(resent, s.Info.TotalRetrans);
+        Assert.Contains(" cwnd:10 ", SsFormatter.InfoText(s.Info));
+    }
 }

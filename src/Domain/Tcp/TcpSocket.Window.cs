@@ -1,0 +1,382 @@
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// The receive side's memory and window, as Linux 6.18 computes them: sk_rcvbuf and sk_rmem_alloc in skb
+/// truesize, tp->scaling_ratio (tcp_win_from_space()), window_clamp, rcv_ssthresh, icsk_ack.rcv_mss, the
+/// receiver's RTT estimate and the receive-buffer autotuning of tcp_rcv_space_adjust().
+/// </summary>
+/// <remarks>
+/// <para><b>The truesize model.</b> Every segment the engine receives is one skb built around a 2 KB page
+/// fragment, as NICs with 2 KB receive buffers (virtio_net, igb/ixgbe-class drivers) build them at MTU 1500
+/// with napi_build_skb(): truesize = SKB_TRUESIZE(2048 − SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
+/// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) whatever the payload. An in-order segment
+/// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
+/// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
+/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) = <see cref="RcvCoalescedTruesize"/> (2048)), at most
+/// MAX_SKB_FRAGS (17) times per skb. Not modelled: skb_try_coalesce()'s copy into the tail room (delta 0)
+/// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
+/// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
+/// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
+/// </remarks>
+public sealed partial class TcpSocket
+{
+    /// <summary>SKB_TRUESIZE(2048 − 320): one received segment in a 2 KB page-fragment buffer.</summary>
+    public const int RcvSkbTruesize = 2048 - TcpConstants.SkbSharedInfoSize + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
+    /// <summary>What a coalesced segment adds to the tail's truesize: its truesize less the freed sk_buff.</summary>
+    public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
+    const int MaxSkbFrags = 17;
+
+    /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow().</summary>
+    long _rcvBuf;
+    /// <summary>tp->scaling_ratio: tcp_win_from_space() = space · ratio / 256.</summary>
+    int _scalingRatio = TcpConstants.DefaultScalingRatio;
+    /// <summary>tp->window_clamp: the largest window to advertise.</summary>
+    uint _windowClamp;
+    /// <summary>tp->advmss: the MSS we advertised, less the timestamp option on an active open that negotiated it.</summary>
+    int _advmss = TcpConstants.EthernetMss;
+    /// <summary>icsk->icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
+    int _rcvMss = TcpConstants.MssDefault;
+    /// <summary>icsk->icsk_ack.last_seg_size.</summary>
+    int _lastSegSize;
+    /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 of icsk_ack.pending, cleared with every ACK sent.</summary>
+    bool _ackPushed, _ackPushed2;
+    /// <summary>sk_receive_queue: payload not yet read and truesize of each skb (a FIN-only skb has no payload).</summary>
+    List<RcvSkb>? _rcvQueue;
+    /// <summary>sk_rmem_alloc of the receive queue (the out-of-order queue's is added by <see cref="RmemAlloc"/>).</summary>
+    long _rcvQueueTruesize;
+    /// <summary>Payload bytes the application has read (copied_seq − irs − 1, without the FIN).</summary>
+    long _copied;
+    /// <summary>tp->rcvq_space: bytes per RTT (space), copied_seq at the last measure (as bytes read), and when.</summary>
+    long _rcvqSpace, _rcvqCopied;
+    SimTime _rcvqTime;
+    /// <summary>tp->rcv_rtt_est: the receiver's RTT (µs, ×8), the sequence and time of the window-based measure.</summary>
+    long _rcvRttUs8;
+    uint _rcvRttSeq;
+    SimTime? _rcvRttTime;
+    uint _rcvRttLastTsecr;
+
+    sealed class RcvSkb(long left, int truesize)
+    {
+        public long Left = left;
+        public int Truesize = truesize;
+        public int Frags;
+        public bool Fin;
+    }
+
+    /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
+    internal long SkRcvbuf => _rcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
+
+    /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
+    internal long RmemAlloc => _rcvQueueTruesize + _ofo.Count * (long)RcvSkbTruesize;
+
+    /// <summary>Models tcp_win_from_space() / __tcp_win_from_space() — include/net/tcp.h: space · scaling_ratio &gt;&gt; TCP_RMEM_TO_WIN_SCALE.</summary>
+    long WinFromSpace(long space) => (space * _scalingRatio) >> TcpConstants.RmemToWinScale;
+
+    /// <summary>Models tcp_space_from_win() — include/net/tcp.h: the inverse, win &lt;&lt; 8 / scaling_ratio.</summary>
+    long SpaceFromWin(long win) => (win << TcpConstants.RmemToWinScale) / _scalingRatio;
+
+    /// <summary>Models tcp_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc) (no backlog); may be negative.</summary>
+    long TcpSpace => WinFromSpace(SkRcvbuf - RmemAlloc);
+
+    /// <summary>Models tcp_full_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf).</summary>
+    internal long RcvSpace => WinFromSpace(SkRcvbuf);
+
+    /// <summary>
+    /// Models __tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): the free space
+    /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it is rounded down to the window scale
+    /// and becomes 0 when under 1/16 of the full space or under rcv_mss; it never exceeds rcv_ssthresh.
+    /// With window scaling the window is the free space aligned up to the scale; without it, the current
+    /// window is kept while within one rcv_mss of the free space, else the free space rounded down to rcv_mss.
+    /// </summary>
+    long SelectWindowRaw()
+    {
+        long mss = _rcvMss;
+        long freeSpace = TcpSpace;
+        long allowedSpace = RcvSpace;
+        long fullSpace = Math.Min(_windowClamp, allowedSpace);
+        if (mss > fullSpace)
+        {
+            mss = fullSpace;
+            if (mss <= 0) return 0;
+        }
+        if (freeSpace < fullSpace >> 1)
+        {
+            _ack.Quick = 0;
+            long granule = 1L << _rxOpt.RcvWscale;
+            freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
+            if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
+        }
+        if (freeSpace > _rcv.Ssthresh) freeSpace = _rcv.Ssthresh;
+        if (_rxOpt.RcvWscale != 0)
+        {
+            long granule = 1L << _rxOpt.RcvWscale;
+            return (freeSpace + granule - 1) / granule * granule;
+        }
+        long window = _rcv.Wnd;
+        if (window <= freeSpace - mss || window > freeSpace) window = freeSpace / mss * mss;
+        else if (mss == fullSpace && freeSpace > window + (fullSpace >> 1)) window = freeSpace;
+        return window;
+    }
+
+    /// <summary>
+    /// Models tcp_init_buffer_space() after tcp_sndbuf_expand() — net/ipv4/tcp_input.c: rcvq_space starts
+    /// now; window_clamp becomes the full space (tcp_app_win 31 keeps all of it) less one advmss reserved
+    /// for the application ("Force reservation of one segment"); rcv_ssthresh is capped by it; rcvq_space.space
+    /// = min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss). Then tcp_initialize_rcv_mss().
+    /// </summary>
+    void InitReceiveSpace()
+    {
+        _rcvqTime = _sim.Now;
+        _rcvqCopied = _copied;
+        long appWin = Host.Sysctls.Get("net.ipv4.tcp_app_win");
+        long maxwin = RcvSpace;
+        if (_windowClamp >= maxwin)
+        {
+            _windowClamp = (uint)maxwin;
+            if (appWin != 0 && maxwin > 4L * _advmss)
+                _windowClamp = (uint)Math.Max(maxwin - (maxwin >> (int)appWin), 4L * _advmss);
+        }
+        if (appWin != 0 && _windowClamp > 2L * _advmss && _windowClamp + (long)_advmss > maxwin)
+            _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
+        _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
+        _rcvqSpace = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
+        // tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT), at least TCP_MIN_MSS.
+        long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
+        _rcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
+    }
+
+    /// <summary>
+    /// Models tcp_measure_rcv_mss() — net/ipv4/tcp_input.c: a segment of at least rcv_mss re-derives
+    /// scaling_ratio = len · 256 / truesize when its length differs from rcv_mss (then tcp_set_window_clamp(
+    /// tcp_win_from_space(sk_rcvbuf)) if the ratio changed, and rcvq_space.space is cut to the clamp), sets
+    /// rcv_mss = min(len, advmss) and ICSK_ACK_PUSHED on PSH; a smaller segment sets PUSHED (PUSHED2 when
+    /// PUSHED already was), and one of at least TCP_MSS_DEFAULT (or TCP_MIN_MSS without FIN/PSH) that repeats
+    /// the last such length becomes rcv_mss.
+    /// </summary>
+    void MeasureRcvMss(int len, bool psh, bool fin)
+    {
+        int lss = _lastSegSize;
+        _lastSegSize = 0;
+        if (len >= _rcvMss)
+        {
+            if (len != _rcvMss)
+            {
+                int old = _scalingRatio;
+                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvSkbTruesize));
+                if (old != _scalingRatio)
+                {
+                    SetWindowClamp(WinFromSpace(SkRcvbuf));
+                    if (_windowClamp < _rcvqSpace) _rcvqSpace = _windowClamp;
+                }
+            }
+            _rcvMss = Math.Min(len, _advmss);
+            if (psh) _ackPushed = true;
+            return;
+        }
+        int headerLen = 20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
+        int withHeader = len + headerLen;
+        if (withHeader >= TcpConstants.MssDefault + 20 || withHeader >= TcpConstants.MinMss + 20 && !psh && !fin)
+        {
+            int l = withHeader - headerLen;
+            _lastSegSize = l;
+            if (l == lss)
+            {
+                _rcvMss = l;
+                return;
+            }
+        }
+        if (_ackPushed) _ackPushed2 = true;
+        _ackPushed = true;
+    }
+
+    /// <summary>
+    /// Models tcp_set_window_clamp() — net/ipv4/tcp.c: at least SOCK_MIN_RCVBUF / 2; shrinking caps
+    /// rcv_ssthresh (__tcp_adjust_rcv_ssthresh(), no reserved memory), growing raises it to min(rcv_wnd, clamp).
+    /// </summary>
+    void SetWindowClamp(long val)
+    {
+        uint old = _windowClamp;
+        uint clamp = (uint)Math.Max(TcpConstants.SockMinRcvBuf / 2, val);
+        if (clamp == old) return;
+        _windowClamp = clamp;
+        if (clamp < old) _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, clamp);
+        else _rcv.Ssthresh = Math.Max(Math.Min(_rcv.Wnd, clamp), _rcv.Ssthresh);
+    }
+
+    /// <summary>
+    /// Models tcp_grow_window() / __tcp_grow_window() — net/ipv4/tcp_input.c, for a segment of at least
+    /// 128 bytes: room = min(window_clamp, tcp_space()) − rcv_ssthresh; when the skb's truesize, as window,
+    /// fits its length (tcp_win_from_space(truesize) ≤ len) the increment is 2 · advmss, else 2 · rcv_mss
+    /// while rcv_ssthresh is under the halved tcp_rmem[2] window that the halved truesize fits; at least
+    /// 2 · len, at most room; a grown window also sets icsk_ack.quick |= 1.
+    /// </summary>
+    void GrowWindow(int len, int truesize)
+    {
+        long room = Math.Min(_windowClamp, TcpSpace) - _rcv.Ssthresh;
+        if (room <= 0) return;
+        long incr;
+        if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;
+        else
+        {
+            incr = 0;
+            long t = WinFromSpace(truesize) >> 1;
+            long window = WinFromSpace(Host.Sysctls.TcpRmem[2]) >> 1;
+            while (_rcv.Ssthresh <= window)
+            {
+                if (t <= len)
+                {
+                    incr = 2L * _rcvMss;
+                    break;
+                }
+                t >>= 1;
+                window >>= 1;
+            }
+        }
+        if (incr == 0) return;
+        incr = Math.Max(incr, 2L * len);
+        _rcv.Ssthresh += (uint)Math.Min(room, incr);
+        _ack.Quick |= 1;
+    }
+
+    /// <summary>
+    /// Models tcp_rcv_rtt_measure() — net/ipv4/tcp_input.c: once a whole window (rcv_nxt passed the
+    /// rcv_nxt + rcv_wnd noted at the last measure) has arrived, its duration is a sample (minimum-filtered).
+    /// </summary>
+    void RcvRttMeasure()
+    {
+        if (_rcvRttTime is { } t)
+        {
+            if (SeqMath.Before(_rcv.Nxt, _rcvRttSeq)) return;
+            RcvRttUpdate(Math.Max(1, (_sim.Now - t).Ns / 1000), winDep: true);
+        }
+        _rcvRttSeq = _rcv.Nxt + _rcv.Wnd;
+        _rcvRttTime = _sim.Now;
+    }
+
+    /// <summary>
+    /// Models tcp_rcv_rtt_measure_ts() + tcp_rtt_tsopt_us(tp, 0) — net/ipv4/tcp_input.c (6.16+: zero samples
+    /// are dropped): a segment of at least rcv_mss with a new TSecr gives a sample of now − TSecr in
+    /// milliseconds (TSecr less our tsoffset: the same clock as our TSval).
+    /// </summary>
+    void RcvRttMeasureTs(Segment seg)
+    {
+        if (!_rxOpt.TsOk || !seg.Options.HasTimestamp) return;
+        uint tsecr = seg.Options.TsEcr;
+        if (tsecr == _rcvRttLastTsecr) return;
+        _rcvRttLastTsecr = tsecr;
+        if (seg.EndSeq - seg.Seq < (uint)_rcvMss) return;
+        uint delta = unchecked(TsVal - tsecr);
+        if (delta == 0 || delta >= int.MaxValue / 1000) return;
+        RcvRttUpdate(delta * 1000L, winDep: false);
+    }
+
+    /// <summary>
+    /// Models tcp_rcv_rtt_update() of 6.16+ ("always seek for minimal rtt", "skip big rtt sample if receive
+    /// queue is not empty") — net/ipv4/tcp_input.c: a smaller sample (×8) replaces the estimate; a larger one
+    /// is ignored from the window-based measure, or while data is unread, else smoothed by 1/8.
+    /// </summary>
+    void RcvRttUpdate(long sampleUs, bool winDep)
+    {
+        long old = _rcvRttUs8;
+        long m = sampleUs << 3;
+        if (old == 0 || m < old)
+        {
+            _rcvRttUs8 = m;
+            return;
+        }
+        if (winDep || _rcv.Unread > 0) return;
+        _rcvRttUs8 = old - (old >> 3) + sampleUs;
+    }
+
+    /// <summary>
+    /// Models tcp_rcv_space_adjust() + tcp_rcvbuf_grow() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, after
+    /// each read: once per receiver RTT (rcv_rtt_est.rtt_us / 8), the bytes read since the last measure
+    /// less what is still queued; if more than rcvq_space.space, that becomes the space and — with
+    /// tcp_moderate_rcvbuf and no SO_RCVBUF lock — sk_rcvbuf grows to tcp_space_from_win(2 · space (+ the
+    /// out-of-order span)), at most tcp_rmem[2], with window_clamp = tcp_win_from_space(sk_rcvbuf).
+    /// </summary>
+    void RcvSpaceAdjust()
+    {
+        if (_rcvRttUs8 == 0) return;
+        long time = (_sim.Now - _rcvqTime).Ns / 1000;
+        if (time < _rcvRttUs8 >> 3) return;
+        long copied = _copied - _rcvqCopied - _rcv.Unread;
+        if (copied > _rcvqSpace)
+        {
+            _rcvqSpace = copied;
+            RcvbufGrow();
+        }
+        _rcvqCopied = _copied;
+        _rcvqTime = _sim.Now;
+    }
+
+    /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
+    void RcvbufGrow()
+    {
+        if (Host.Sysctls.Get("net.ipv4.tcp_moderate_rcvbuf") == 0 || _rcvBufSet > 0) return;
+        long rcvwin = _rcvqSpace << 1;
+        if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - _rcv.Nxt);
+        long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
+        if (rcvbuf > _rcvBuf)
+        {
+            _rcvBuf = rcvbuf;
+            _windowClamp = (uint)WinFromSpace(rcvbuf);
+        }
+    }
+
+    /// <summary>
+    /// Queues in-order payload (tcp_queue_rcv()): coalesced into the unread tail skb when it can take another
+    /// fragment (tcp_try_coalesce()), else a new skb; a FIN without payload is its own skb only on an empty queue.
+    /// </summary>
+    void QueueRcv(long payload, bool fin)
+    {
+        var q = _rcvQueue ??= [];
+        if (payload == 0)
+        {
+            if (!fin) return;
+            if (q.Count > 0) { q[^1].Fin = true; return; }
+            q.Add(new RcvSkb(0, RcvSkbTruesize) { Fin = true });
+            _rcvQueueTruesize += RcvSkbTruesize;
+            return;
+        }
+        if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
+        {
+            var tail = q[^1];
+            tail.Left += payload;
+            tail.Truesize += RcvCoalescedTruesize;
+            tail.Frags++;
+            tail.Fin = fin;
+            _rcvQueueTruesize += RcvCoalescedTruesize;
+            return;
+        }
+        q.Add(new RcvSkb(payload, RcvSkbTruesize) { Fin = fin });
+        _rcvQueueTruesize += RcvSkbTruesize;
+    }
+
+    /// <summary>A read of <paramref name="n"/> bytes frees every skb it empties (tcp_eat_recv_skb()); a FIN skb goes when the read reaches it.</summary>
+    void ConsumeRcv(long n, bool eatFin)
+    {
+        _copied += n;
+        var q = _rcvQueue;
+        if (q is null) return;
+        while (q.Count > 0)
+        {
+            var head = q[0];
+            long take = Math.Min(n, head.Left);
+            head.Left -= take;
+            n -= take;
+            if (head.Left > 0 || head.Fin && !eatFin) break;
+            q.RemoveAt(0);
+            _rcvQueueTruesize -= head.Truesize;
+        }
+    }
+
+    void ClearRcvQueue()
+    {
+        _rcvQueue?.Clear();
+        _rcvQueueTruesize = 0;
+    }
+}

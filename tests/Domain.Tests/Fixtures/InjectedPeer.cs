@@ -1,0 +1,83 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Fixtures;
+
+/// <summary>
+/// A client connected to the server, then the link cut both ways: the server's data is injected into the
+/// client segment by segment (packetdrill-style), 200 ms apart so that each gets exactly one ACK (quick or
+/// delayed), and the client's ACKs are read from the journal. Offsets are relative to the server's ISN + 1.
+/// </summary>
+public sealed class InjectedPeer
+{
+    readonly TwoHostHarness _h;
+    readonly TcpSocket _c, _s;
+    /// <summary>The server's TSval clock, moved on 200 ms per injected segment (PAWS wants it non-decreasing).</summary>
+    uint _tsVal;
+
+    InjectedPeer(TwoHostHarness h, TcpSocket c, TcpSocket s)
+    {
+        (_h, _c, _s) = (h, c, s);
+        _tsVal = h.Sent("server").Last().Options.TsVal;
+    }
+
+    public TwoHostHarness H => _h;
+    public TcpSocket C => _c;
+    /// <summary>The next in-order offset the peer would send.</summary>
+    public long Next { get; private set; }
+
+    /// <summary>
+    /// Listener on server:80, a client socket (<paramref name="beforeConnect"/> may set options or sysctls on
+    /// it), connect() at 1 ms, ESTABLISHED by 200 ms, then the link fails both ways.
+    /// </summary>
+    public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null)
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var cs = h.Call("client", SocketCallKind.Socket);
+        beforeConnect?.Invoke(h, cs.SocketId);
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = cs.SocketId, ToHost = "server", ToPort = 80 });
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(200));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Sim.FindSocket(cs.SocketId)!;
+        Assert.Equal(TcpState.Established, c.State);
+        return new InjectedPeer(h, c, h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!);
+    }
+
+    /// <summary>
+    /// Injects <paramref name="len"/> bytes of the server's data at offset <paramref name="at"/> (default: the
+    /// next in-order byte) with the timestamp option when the connection has it; runs 199 ms and returns the
+    /// client's one ACK.
+    /// </summary>
+    public SegmentSent Data(int len, long? at = null, bool psh = false)
+    {
+        int before = _h.Sent("client").Count();
+        var lastClient = _h.Sent("client").Last();
+        long off = at ?? Next;
+        var options = _c.Info.Timestamps ? new TcpOptions(HasTimestamp: true, TsVal: _tsVal += 200, TsEcr: lastClient.Options.TsVal) : TcpOptions.None;
+        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack | (psh ? TcpFlags.Psh : 0), _s.Iss + 1 + (uint)off, _c.SndNxt, 502, len, options));
+        if (off + len > Next && off <= Next) Next = off + len;
+        _h.At(_h.Sim.Now + SimDuration.FromMilliseconds(199));
+        return Assert.Single(_h.Sent("client").Skip(before));
+    }
+
+    /// <summary>An ACK's cumulative ack, relative to the server's ISN + 1.</summary>
+    public long Acked(SegmentSent ack) => (long)(uint)(ack.AckNo - (_s.Iss + 1));
+
+    /// <summary>An ACK's SACK blocks, relative to the server's ISN + 1, in wire order.</summary>
+    public (long, long)[] Sacks(SegmentSent ack) =>
+        [.. ack.Options.Sack.ToArray().Select(b => ((long)(uint)(b.Left - (_s.Iss + 1)), (long)(uint)(b.Right - (_s.Iss + 1))))];
+
+    /// <summary>What is left of the window the client offered last (rcv_wup + rcv_wnd − rcv_nxt), in bytes.</summary>
+    public long Left(int wscale)
+    {
+        var ack = _h.Sent("client").Last();
+        return Acked(ack) + ((long)ack.Win << wscale) - Next;
+    }
+}

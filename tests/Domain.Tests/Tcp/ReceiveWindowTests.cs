@@ -1,0 +1,135 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// The advertised window of every ACK as Linux 6.18 computes it, the server's data injected into the client
+/// segment by segment 200 ms apart (<see cref="InjectedPeer"/>: each segment gets one ACK, quick or delayed). Kernel rules: tcp_select_window() / __tcp_select_window()
+/// (tcp_output.c), tcp_space() = tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc) with scaling_ratio
+/// (include/net/tcp.h), tcp_init_buffer_space(), tcp_measure_rcv_mss(), tcp_grow_window(),
+/// tcp_rcv_space_adjust() (tcp_input.c), tcp_set_window_clamp(), __tcp_cleanup_rbuf() (tcp.c). The engine's
+/// truesize model: each received segment is one skb of SKB_TRUESIZE(2048 − 320) = 2304 bytes; an in-order
+/// segment arriving while the tail skb is unread is coalesced into it and adds 2304 − 256 = 2048 (17 times
+/// at most, then a new skb).
+/// <para>Start (client, timestamps, wscale 7, sk_rcvbuf = tcp_rmem[1] = 131072, scaling_ratio 128): the SYN
+/// offered rcv_wnd = 44 · 1460 = 64240; advmss = 1460 − 12 = 1448 (timestamps); tcp_init_buffer_space():
+/// maxwin = tcp_full_space() = 65536, window_clamp = 65536 − advmss = 64088 (the segment reserved by
+/// tcp_app_win 31), rcv_ssthresh = min(64240, 64088) = 64088, rcv_mss = 536. The handshake ACK: free 65536
+/// capped by rcv_ssthresh → ALIGN(64088, 128) = 64128, less than what is left of 64240, so ALIGN(64240, 128)
+/// = 64256: win 502.</para>
+/// </summary>
+public class ReceiveWindowTests
+{
+    static int[] Wins(InjectedPeer f, int segments) => [.. Enumerable.Range(0, segments).Select(_ => (int)f.Data(1448).Win)];
+
+    [Fact]
+    public void Established_HandshakeAck_Win502AndRcvSsthresh64088()
+    {
+        var f = InjectedPeer.Connected();
+        Assert.Equal(502, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Contains(" rcv_ssthresh:64088 ", SsFormatter.InfoText(f.C.Info));
+    }
+
+    /// <summary>
+    /// Segment 1: tcp_measure_rcv_mss(): len 1448 ≠ rcv_mss 536 → scaling_ratio = 1448 · 256 / 2304 = 160,
+    /// tcp_set_window_clamp(tcp_win_from_space(131072) = 81920) raises rcv_ssthresh to min(rcv_wnd 64256, 81920)
+    /// = 64256; rcv_mss = 1448. tcp_grow_window(): tcp_space() = (131072 − 2304) · 160 / 256 = 80480, room =
+    /// 80480 − 64256 = 16224, tcp_win_from_space(2304) = 1440 ≤ 1448 → rcv_ssthresh += 2 · advmss = 67152;
+    /// window = ALIGN(min(80480, 67152), 128) = 67200 → 525. Segment 2 (coalesced, rmem 4352): space 79200,
+    /// rcv_ssthresh 70048 → ALIGN 70144 → 548. Segment 3: rmem 6400, space 77920, rcv_ssthresh 72944 → 72960 →
+    /// 570. Segment 4: rmem 8448, space 76640, room 3696 → rcv_ssthresh 75840 → 75904 → 593. From segment 5 the
+    /// free space (75360) is below rcv_ssthresh: ALIGN(75360) = 75392 → 589, and every further coalesced segment
+    /// takes 2048 · 160 / 256 = 1280 more: 579, 569, 559, 549, 539, 529, 519.
+    /// </summary>
+    [Fact]
+    public void Established_TwelveSegmentsAppNotReading_WindowGrowsThenFollowsFreeSpace()
+    {
+        var f = InjectedPeer.Connected();
+        Assert.Equal(new[] { 525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519 }, Wins(f, 12));
+        Assert.Contains(" rcv_ssthresh:75840 ", SsFormatter.InfoText(f.C.Info));
+    }
+
+    /// <summary>
+    /// tcp_window_scaling = 0 on the client: no wscale in its SYN, so rcv_wscale = 0 and window_clamp =
+    /// min(window_clamp, 65535); tcp_init_buffer_space() → 64088 again. Handshake ACK: __tcp_select_window()
+    /// without scaling keeps rcv_wnd unless it is more than one rcv_mss (536) below the free space (64088) or
+    /// above it: 64240 &gt; 64088 → rounddown(64088, 536) = 63784, less than what is left of 64240 → 64240.
+    /// Segment 1: as with scaling, rcv_ssthresh 67152 (the clamp is now 81920, above 65535); rcv_wnd 64240 ≤
+    /// 67152 − 1448 → rounddown(67152, 1448) = 66608, advertised as min(66608, 65535) = 65535 (tcp_select_window()
+    /// caps the field, rcv_wnd keeps 66608). Segments 2–11: the kept or rounded window stays above 65535;
+    /// segment 12: free 66400 → rounddown(66400, 1448) = 65160.
+    /// </summary>
+    [Fact]
+    public void Established_NoWindowScalingAppNotReading_FieldCappedAt65535()
+    {
+        var f = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0"));
+        Assert.Equal(64240, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Equal(new[] { 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65160 }, Wins(f, 12));
+    }
+
+    /// <summary>
+    /// SO_RCVBUF 32768 before connect(): sk_rcvbuf = 65536 locked, tcp_full_space() = 32768. The SYN:
+    /// tcp_select_initial_window() with window_clamp = the full space: 22 · 1460 = 32120, window scale
+    /// ilog2(min(max(32120, tcp_rmem[2], rmem_max), 32768)) − 15 = 0. tcp_init_buffer_space(): window_clamp =
+    /// 32768 − 1448 = 31320 = rcv_ssthresh; handshake ACK keeps 32120. Segment 1: scaling_ratio 160,
+    /// tcp_set_window_clamp(65536 · 160 / 256 = 40960) (SO_RCVBUF does not stop it in 6.18): rcv_ssthresh =
+    /// min(rcv_wnd 32120, 40960) = 32120; tcp_space() = (65536 − 2304) · 160 / 256 = 39520, room 7400 →
+    /// rcv_ssthresh 35016; 32120 ≤ 35016 − 1448 → rounddown(35016, 1448) = 34752. Segment 2: space 38240, room
+    /// 3224 → 37912 (full), rounddown 37648. Segment 3: space 36960 &lt; 37912 → the kept 37648 is above the free
+    /// space → rounddown(36960, 1448) = 36200; then 1280 less per segment, rounded down to 1448 multiples.
+    /// </summary>
+    [Fact]
+    public void Established_SoRcvbufLockedAppNotReading_NoScalingAndWindowsFromTheLockedBuffer()
+    {
+        var f = InjectedPeer.Connected((h, id) => h.SetOption(id, SocketOption.SO_RCVBUF, 32768));
+        var syn = f.H.Sent("client").Single(x => x.Flags == TcpFlags.Syn);
+        Assert.Equal((ushort)32120, syn.Win);
+        Assert.Equal((byte)0, syn.Options.WindowScale);
+        Assert.Equal(32120, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Equal(new[] { 34752, 37648, 36200, 34752, 33304, 31856, 30408, 30408, 28960, 27512, 26064, 24616 }, Wins(f, 12));
+        Assert.Equal(65536, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
+    }
+
+    /// <summary>
+    /// The application reads nothing and the peer sends full segments while they fit the offered window:
+    /// 63 segments (the windows of the first 12 as above, then 1280 bytes less per coalesced segment, 2048 · 160
+    /// / 256 − 0 … with a new 2304-byte skb after every 18 segments), the last ACK leaving 128 bytes. The peer's
+    /// tcp_write_wakeup() then sends those 128 bytes: sk_rmem_alloc 132096 &gt; sk_rcvbuf, tcp_space() &lt; 0, so
+    /// __tcp_select_window() returns 0 and the (delayed) ACK says win 0. A zero-window probe (seq = rcv_nxt − 1)
+    /// is answered at once with win 0. The application then reads all 91352 bytes: tcp_rcv_space_adjust()
+    /// sees 91352 bytes copied in far more than one receiver RTT, more than rcvq_space.space (14480):
+    /// tcp_rcvbuf_grow() sets sk_rcvbuf = tcp_space_from_win(2 · 91352) = 182704 · 256 / 160 = 292326 and
+    /// window_clamp = 292326 · 160 / 256 = 182703; __tcp_cleanup_rbuf(): 2 · 0 ≤ window_clamp and
+    /// __tcp_select_window() = ALIGN(min(182703, rcv_ssthresh 75840), 128) = 75904 ≥ 0 → a window update of 593.
+    /// </summary>
+    [Fact]
+    public void Established_AppNotReadingUntilWindowZero_ZeroWindowProbeAnsweredThenReadOpensIt()
+    {
+        var f = InjectedPeer.Connected();
+        var wins = new List<int>();
+        while (f.Left(7) >= 1448) wins.Add(f.Data(1448).Win);
+        Assert.Equal(new[]
+        {
+            525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519, 509, 499, 489, 479, 469, 459, 448, 438, 428,
+            418, 408, 398, 388, 378, 368, 358, 348, 338, 328, 317, 307, 297, 287, 277, 266, 256, 246, 236, 226, 216,
+            206, 196, 186, 176, 166, 156, 146, 136, 126, 116, 106, 96, 85, 75, 65, 55, 45, 34, 23, 12, 1,
+        }, wins);
+        Assert.Equal(128, f.Left(7));
+        Assert.Equal(0, f.Data(128, psh: true).Win);
+        var probeAck = f.Data(0, at: f.Next - 1);
+        Assert.Equal((0, f.C.Irs + 1 + (uint)f.Next), ((int)probeAck.Win, probeAck.AckNo));
+
+        int before = f.H.Sent("client").Count();
+        Assert.Equal(f.Next, f.H.Call("client", SocketCallKind.Recv, f.C.Id).Result);
+        var update = Assert.Single(f.H.Sent("client").Skip(before));
+        Assert.Equal((ushort)593, update.Win);
+        Assert.Equal("tcp_cleanup_rbuf", update.Reason);
+        Assert.Equal(292326, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
+    }
+}
