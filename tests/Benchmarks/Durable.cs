@@ -72,25 +72,17 @@ static class Durable
         try
         {
             var db = Path.Combine(dir.FullName, "w3.db");
-            await using var server = await ApiServer.StartAsync(db, Unlimited());
+            await using var server = await ApiServer.StartAsync(db, Unbounded());
             using var client = server.Client();
             var id = await ApiServer.CreateSimulationAsync(client, "w3");
-            var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
-            var clients = new List<string>();
-            for (int i = 0; i < 32; i++)
-            {
-                clients.Add($"\"c{i}\"");
-                setup.Add($$$"""{"type":"add-host","name":"c{{{i}}}","address":"10.1.0.{{{i + 1}}}","sysctls":{"net.ipv4.tcp_tw_reuse":"1"}}""");
-                setup.Add($$"""{"type":"add-link","between":["c{{i}}","server"],"delayNs":1000000}""");
-            }
-            await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', setup) + "]}");
+            await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', ChurnSetup()) + "]}");
             long events = 0, done = 0;
             var m = new Measure();
             while (done < connections)
             {
                 long n = Math.Min(chunk, connections - done);
                 var body = $$"""
-                    {"clients":[{{string.Join(',', clients)}}],"server":"server","port":{{1000 + done / chunk}},"rate":5000,"count":{{n}},
+                    {"clients":[{{ChurnClients()}}],"server":"server","port":{{1000 + done / chunk}},"rate":5000,"count":{{n}},
                      "requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Full"}
                     """;
                 long t0 = Stopwatch.GetTimestamp();
@@ -215,6 +207,98 @@ static class Durable
 
     /// <summary>The settings, with the request time limit (default 10 s) lifted: the benchmark measures, it is not cut.</summary>
     static Dictionary<string, string> Unlimited() => new(Settings()) { ["Limits:RequestSeconds"] = "3600" };
+
+    /// <summary>
+    /// <see cref="Unlimited"/>, and room for one big simulation: W3 at 100,000 connections journals ≈ 7.1 million
+    /// events (≈ 1.1 GB of payload, past the default 1 GiB tenant quota) and its cached engine holds them all in
+    /// memory (estimated 400 B each, past the default 512 MB engine budget, which would evict the engine and rebuild
+    /// it from its log on every request once it is reached — quadratic).
+    /// </summary>
+    static Dictionary<string, string> Unbounded() => new(Unlimited())
+    {
+        ["Quotas:JournalBytes"] = (64L << 30).ToString(CultureInfo.InvariantCulture),
+        ["Engines:MemoryBudgetMB"] = "16384",
+    };
+
+    /// <summary>
+    /// W1's churn through the API in one request: 32 clients (tcp_tw_reuse=1) → 1 server, 5,000 new connections per
+    /// virtual second, 1 KB request and response, client closes first, level counters, <paramref name="connections"/>
+    /// lifecycles in one POST …/workloads. Then what it stored (rows of the command log and of the journal, database
+    /// bytes), a replay of the stored inputs on a fresh engine (POST …/replay: identical?) and an export
+    /// (GET …/export), each timed.
+    /// </summary>
+    public static async Task<string> Million(long connections)
+    {
+        var dir = Directory.CreateTempSubdirectory("simbench-m-");
+        try
+        {
+            var db = Path.Combine(dir.FullName, "m.db");
+            await using var server = await ApiServer.StartAsync(db, Unlimited());
+            using var client = server.Client();
+            client.Timeout = TimeSpan.FromHours(1);
+            var id = await ApiServer.CreateSimulationAsync(client, "million");
+            await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', ChurnSetup()) + "]}");
+            var body = $$"""
+                {"clients":[{{ChurnClients()}}],"server":"server","port":80,"rate":5000,"count":{{connections}},
+                 "requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Counters"}
+                """;
+            var m = new Measure();
+            var r = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/workloads", body);
+            double wall = m.WallSeconds;
+            long finished = r["result"]!["finished"]!.GetValue<long>();
+            bool completed = r["result"]!["completed"]!.GetValue<bool>();
+
+            m = new Measure();
+            var replay = await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/replay", "{}");
+            double replayWall = m.WallSeconds;
+            m = new Measure();
+            using var exported = await client.GetAsync($"/api/v1/simulations/{id}/export");
+            var export = await exported.Content.ReadAsStringAsync();
+            double exportWall = m.WallSeconds;
+            if (!exported.IsSuccessStatusCode) Console.WriteLine($"# export refused ({(int)exported.StatusCode}): {export}");
+            long serverRss = server.PeakRssMb;
+            await server.DisposeAsync(); // a graceful stop checkpoints the WAL into the database file
+
+            long commandRows, eventRows;
+            using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False"))
+            {
+                connection.Open();
+                commandRows = Count(connection, "Commands");
+                eventRows = Count(connection, "Events");
+            }
+            long bytes = new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0);
+            return $"API1M connections={finished} completed={completed.ToString().ToLowerInvariant()} request_wall_s={F2(wall)} " +
+                $"lifecycles_per_s={F(finished / wall)} engine_ms={r["wallMs"]} command_rows={commandRows} event_rows={eventRows} " +
+                $"db_kb={F(bytes / 1024.0)} replay_identical={replay["identical"]?.GetValue<bool>().ToString().ToLowerInvariant()} " +
+                $"replay_s={F2(replayWall)} export_status={(int)exported.StatusCode} export_bytes={export.Length} export_s={F2(exportWall)} server_peak_rss_mb={serverRss} load={Load()}";
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
+        static long Count(Microsoft.Data.Sqlite.SqliteConnection connection, string table)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
+            return (long)command.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>W1's world as API commands: a server and 32 clients (tcp_tw_reuse=1), each linked to it with a 1 ms delay.</summary>
+    static List<string> ChurnSetup()
+    {
+        var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
+        for (int i = 0; i < 32; i++)
+        {
+            setup.Add($$$"""{"type":"add-host","name":"c{{{i}}}","address":"10.1.0.{{{i + 1}}}","sysctls":{"net.ipv4.tcp_tw_reuse":"1"}}""");
+            setup.Add($$"""{"type":"add-link","between":["c{{i}}","server"],"delayNs":1000000}""");
+        }
+        return setup;
+    }
+
+    /// <summary>The clients of <see cref="ChurnSetup"/> as a JSON list's items.</summary>
+    static string ChurnClients() => string.Join(',', Enumerable.Range(0, 32).Select(i => $"\"c{i}\""));
 
     /// <summary>Server settings from the environment: SIMBENCH_SERVER_key=value (e.g. Persistence:SqliteSynchronous).</summary>
     static Dictionary<string, string> Settings()

@@ -20,7 +20,8 @@ public sealed partial class Host : IEventTarget
     readonly Dictionary<ushort, List<TcpSocket>> _listeners = [];
     int _listenerCount;
     /// <summary>Every full socket still allocated (sockstat alloc), by id, i.e. in creation order.</summary>
-    internal readonly SortedDictionary<int, TcpSocket> Sockets = [];
+    /// <summary>Allocated sockets by id: O(1) to add and remove; listed in id order (<see cref="AllSockets"/>).</summary>
+    internal readonly Dictionary<int, TcpSocket> Sockets = [];
 
     public Simulation Sim { get; }
     public string Name { get; }
@@ -183,7 +184,7 @@ public sealed partial class Host : IEventTarget
     public int Allocated => Sockets.Count;
 
     public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => TimeWaits.Values;
-    public IReadOnlyCollection<TcpSocket> AllSockets => Sockets.Values;
+    public IReadOnlyCollection<TcpSocket> AllSockets => [.. Sockets.Values.OrderBy(sk => sk.Id)];
     public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
 
     internal void Count(MibCounter c, long by = 1) => Mib.Increment(c, by);
@@ -381,7 +382,7 @@ public sealed partial class Host : IEventTarget
     /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>
     public IEnumerable<object> Rows()
     {
-        foreach (var sk in Sockets.Values)
+        foreach (var sk in AllSockets)
             if (sk.IsHashed) yield return sk;
         foreach (var r in Requests.Values) yield return r;
         foreach (var tw in TimeWaits.Values) yield return tw;

@@ -46,5 +46,13 @@ public readonly record struct Endpoint(IPv4 Address, ushort Port)
 public readonly record struct FourTuple(Endpoint Local, Endpoint Remote)
 {
     public FourTuple Reversed => new(Remote, Local);
+
+    /// <summary>Field by field on the 12 bytes that matter (the record's own equality goes through a comparer per field).</summary>
+    public bool Equals(FourTuple other) =>
+        Local.Address.Value == other.Local.Address.Value && Remote.Address.Value == other.Remote.Address.Value
+        && Local.Port == other.Local.Port && Remote.Port == other.Remote.Port;
+
+    /// <summary>The hash tables' key hash (inet_ehashfn() in spirit): one mix of saddr, daddr and both ports, no allocation.</summary>
+    public override int GetHashCode() => HashCode.Combine(Local.Address.Value, Remote.Address.Value, (Local.Port << 16) | Remote.Port);
     public override string ToString() => $"{Local}->{Remote}";
 }

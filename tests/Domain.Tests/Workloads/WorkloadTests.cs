@@ -4,6 +4,7 @@ using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
+using SimService.Domain.Scenarios;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 using SimService.Domain.Workloads;
@@ -64,6 +65,27 @@ public class WorkloadTests
         Assert.Equal(10 * (100 + 200), calls);
         // Connection 9 starts at 90 ms; 1 ms links: the last close is a few ms later.
         Assert.InRange(r.EndedAtNs, 90_000_000, 100_000_000);
+    }
+
+    [Fact]
+    public void Workload_Completed_LeavesNothingDueAtItsLastInstantAndExportsAsAScenario()
+    {
+        // The last close() returns in the middle of an instant (its segment is sent, the peer's ACK timer may share
+        // the time): what is still due then happens within the command, as an advance to now would do, so the
+        // simulation exports as a scenario whose run gives the same journal.
+        var sim = World();
+        var log = new List<SimCommand>
+        {
+            new AddHostCommand("client", "10.0.0.1", HostKind.Linux, []),
+            new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(1), 0),
+            new WorkloadCommand(Spec(20, 1000)),
+        };
+        var r = Run(sim, Spec(20, 1000));
+        Assert.True(r.Completed);
+        Assert.True(sim.NextEventTime is null || sim.NextEventTime > sim.Now, $"an event is still due at {sim.Now}");
+        var export = ScenarioExporter.Export(new ExportSource("w", "workload", KernelProfile.Linux6, 11, null, log));
+        Assert.Null(export.Refusal);
     }
 
     [Theory]
