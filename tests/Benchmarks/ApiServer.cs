@@ -33,6 +33,7 @@ sealed partial class ApiServer : IAsyncDisposable
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["ConnectionStrings__Sqlite"] = $"Data Source={databasePath}";
+        start.Environment["RateLimit__PerSecond"] = "0"; // the benchmarks measure the service, not the per-tenant rate limiter
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Collect(e.Data);

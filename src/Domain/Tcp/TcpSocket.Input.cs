@@ -433,7 +433,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
     void EnterQuickAckMode()
     {
-        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
+        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
         _ack.PingPong = false;
         _ack.Ato = TcpConstants.AtoMin;
     }
@@ -736,7 +736,7 @@ public sealed partial class TcpSocket
         RcvRttMeasure();
         if (_ack.Ato == SimDuration.Zero)
         {
-            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_rcvMss))));
+            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
             _ack.Ato = TcpConstants.AtoMin;
         }
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
@@ -780,7 +780,7 @@ public sealed partial class TcpSocket
     {
         if (!_ack.Scheduled) return;
         bool unreadLeft = _rcv.Unread > 0 || _done && !_finCopied;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -797,8 +797,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void CleanupRbuf(long copied)
     {
-        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss
-            || copied > 0 && (_ackPushed2 || _ackPushed && !_ack.PingPong) && RmemAlloc == 0);
+        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss
+            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !_ack.PingPong) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();

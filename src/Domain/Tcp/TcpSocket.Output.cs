@@ -30,7 +30,7 @@ public sealed partial class TcpSocket
             // (tcp_dec_quickack_mode spends one quick ACK).
             if (_ack.Quick > 0) _ack.Quick--;
             _ack.Scheduled = false;
-            _ackPushed = _ackPushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
+            _ack.Pushed = _ack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
         if (len > 0) EventDataSent(retransmit);

@@ -122,6 +122,36 @@ internal struct DelayedAck
     public bool Scheduled;
     /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
     public SimTime LastDataRecv;
+    /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
+    public int RcvMss;
+    /// <summary>icsk_ack.last_seg_size.</summary>
+    public int LastSegSize;
+    /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 of icsk_ack.pending, cleared with every ACK sent.</summary>
+    public bool Pushed, Pushed2;
+}
+
+/// <summary>tp->rcvq_space: what the application read per RTT, the measure tcp_rcv_space_adjust() grows sk_rcvbuf from.</summary>
+internal struct ReceiveSpace
+{
+    /// <summary>rcvq_space.space: bytes per RTT.</summary>
+    public long Space;
+    /// <summary>rcvq_space.seq: copied_seq at the last measure (kept as bytes read).</summary>
+    public long Copied;
+    /// <summary>rcvq_space.time: when it was taken.</summary>
+    public SimTime Time;
+}
+
+/// <summary>tp->rcv_rtt_est and tp->rcv_rtt_last_tsecr: the receiver's own RTT estimate (tcp_rcv_rtt_measure(), tcp_rcv_rtt_measure_ts()).</summary>
+internal struct ReceiverRtt
+{
+    /// <summary>rcv_rtt_est.rtt_us, scaled by 8.</summary>
+    public long RttUs8;
+    /// <summary>rcv_rtt_est.seq: the sequence that ends the window-based measure.</summary>
+    public uint Seq;
+    /// <summary>rcv_rtt_est.time: when the window-based measure began.</summary>
+    public SimTime? Time;
+    /// <summary>tp->rcv_rtt_last_tsecr: the TSecr of the last timestamp-based measure.</summary>
+    public uint LastTsecr;
 }
 
 /// <summary>Congestion and loss-recovery state: snd_cwnd, snd_ssthresh, icsk_ca_state (Loss, Recovery), high_seq, undo_marker and the TLP.</summary>

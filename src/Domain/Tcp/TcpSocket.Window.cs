@@ -37,26 +37,16 @@ public sealed partial class TcpSocket
     uint _windowClamp;
     /// <summary>tp->advmss: the MSS we advertised, less the timestamp option on an active open that negotiated it.</summary>
     int _advmss = TcpConstants.EthernetMss;
-    /// <summary>icsk->icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
-    int _rcvMss = TcpConstants.MssDefault;
-    /// <summary>icsk->icsk_ack.last_seg_size.</summary>
-    int _lastSegSize;
-    /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 of icsk_ack.pending, cleared with every ACK sent.</summary>
-    bool _ackPushed, _ackPushed2;
     /// <summary>sk_receive_queue: payload not yet read and truesize of each skb (a FIN-only skb has no payload).</summary>
     List<RcvSkb>? _rcvQueue;
     /// <summary>sk_rmem_alloc of the receive queue (the out-of-order queue's is added by <see cref="RmemAlloc"/>).</summary>
     long _rcvQueueTruesize;
     /// <summary>Payload bytes the application has read (copied_seq − irs − 1, without the FIN).</summary>
     long _copied;
-    /// <summary>tp->rcvq_space: bytes per RTT (space), copied_seq at the last measure (as bytes read), and when.</summary>
-    long _rcvqSpace, _rcvqCopied;
-    SimTime _rcvqTime;
-    /// <summary>tp->rcv_rtt_est: the receiver's RTT (µs, ×8), the sequence and time of the window-based measure.</summary>
-    long _rcvRttUs8;
-    uint _rcvRttSeq;
-    SimTime? _rcvRttTime;
-    uint _rcvRttLastTsecr;
+
+    /// <summary>tp->rcvq_space (autotuning's measure) and tp->rcv_rtt_est (the receiver's RTT).</summary>
+    ReceiveSpace _rcvq;
+    ReceiverRtt _rcvRtt;
 
     sealed class RcvSkb(long left, int truesize)
     {
@@ -93,7 +83,7 @@ public sealed partial class TcpSocket
     /// </summary>
     long SelectWindowRaw()
     {
-        long mss = _rcvMss;
+        long mss = _ack.RcvMss;
         long freeSpace = TcpSpace;
         long allowedSpace = RcvSpace;
         long fullSpace = Math.Min(_windowClamp, allowedSpace);
@@ -129,8 +119,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void InitReceiveSpace()
     {
-        _rcvqTime = _sim.Now;
-        _rcvqCopied = _copied;
+        _rcvq.Time = _sim.Now;
+        _rcvq.Copied = _copied;
         long appWin = Host.Sysctls.Get("net.ipv4.tcp_app_win");
         long maxwin = RcvSpace;
         if (_windowClamp >= maxwin)
@@ -142,10 +132,10 @@ public sealed partial class TcpSocket
         if (appWin != 0 && _windowClamp > 2L * _advmss && _windowClamp + (long)_advmss > maxwin)
             _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
         _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
-        _rcvqSpace = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
+        _rcvq.Space = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
         // tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT), at least TCP_MIN_MSS.
         long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
-        _rcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
+        _ack.RcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 
     /// <summary>
@@ -158,22 +148,22 @@ public sealed partial class TcpSocket
     /// </summary>
     void MeasureRcvMss(int len, bool psh, bool fin)
     {
-        int lss = _lastSegSize;
-        _lastSegSize = 0;
-        if (len >= _rcvMss)
+        int lss = _ack.LastSegSize;
+        _ack.LastSegSize = 0;
+        if (len >= _ack.RcvMss)
         {
-            if (len != _rcvMss)
+            if (len != _ack.RcvMss)
             {
                 int old = _scalingRatio;
                 _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvSkbTruesize));
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));
-                    if (_windowClamp < _rcvqSpace) _rcvqSpace = _windowClamp;
+                    if (_windowClamp < _rcvq.Space) _rcvq.Space = _windowClamp;
                 }
             }
-            _rcvMss = Math.Min(len, _advmss);
-            if (psh) _ackPushed = true;
+            _ack.RcvMss = Math.Min(len, _advmss);
+            if (psh) _ack.Pushed = true;
             return;
         }
         int headerLen = 20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
@@ -181,15 +171,15 @@ public sealed partial class TcpSocket
         if (withHeader >= TcpConstants.MssDefault + 20 || withHeader >= TcpConstants.MinMss + 20 && !psh && !fin)
         {
             int l = withHeader - headerLen;
-            _lastSegSize = l;
+            _ack.LastSegSize = l;
             if (l == lss)
             {
-                _rcvMss = l;
+                _ack.RcvMss = l;
                 return;
             }
         }
-        if (_ackPushed) _ackPushed2 = true;
-        _ackPushed = true;
+        if (_ack.Pushed) _ack.Pushed2 = true;
+        _ack.Pushed = true;
     }
 
     /// <summary>
@@ -228,7 +218,7 @@ public sealed partial class TcpSocket
             {
                 if (t <= len)
                 {
-                    incr = 2L * _rcvMss;
+                    incr = 2L * _ack.RcvMss;
                     break;
                 }
                 t >>= 1;
@@ -247,13 +237,13 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvRttMeasure()
     {
-        if (_rcvRttTime is { } t)
+        if (_rcvRtt.Time is { } t)
         {
-            if (SeqMath.Before(_rcv.Nxt, _rcvRttSeq)) return;
+            if (SeqMath.Before(_rcv.Nxt, _rcvRtt.Seq)) return;
             RcvRttUpdate(Math.Max(1, (_sim.Now - t).Ns / 1000), winDep: true);
         }
-        _rcvRttSeq = _rcv.Nxt + _rcv.Wnd;
-        _rcvRttTime = _sim.Now;
+        _rcvRtt.Seq = _rcv.Nxt + _rcv.Wnd;
+        _rcvRtt.Time = _sim.Now;
     }
 
     /// <summary>
@@ -265,9 +255,9 @@ public sealed partial class TcpSocket
     {
         if (!_rxOpt.TsOk || !seg.Options.HasTimestamp) return;
         uint tsecr = seg.Options.TsEcr;
-        if (tsecr == _rcvRttLastTsecr) return;
-        _rcvRttLastTsecr = tsecr;
-        if (seg.EndSeq - seg.Seq < (uint)_rcvMss) return;
+        if (tsecr == _rcvRtt.LastTsecr) return;
+        _rcvRtt.LastTsecr = tsecr;
+        if (seg.EndSeq - seg.Seq < (uint)_ack.RcvMss) return;
         uint delta = unchecked(TsVal - tsecr);
         if (delta == 0 || delta >= int.MaxValue / 1000) return;
         RcvRttUpdate(delta * 1000L, winDep: false);
@@ -280,15 +270,15 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvRttUpdate(long sampleUs, bool winDep)
     {
-        long old = _rcvRttUs8;
+        long old = _rcvRtt.RttUs8;
         long m = sampleUs << 3;
         if (old == 0 || m < old)
         {
-            _rcvRttUs8 = m;
+            _rcvRtt.RttUs8 = m;
             return;
         }
         if (winDep || _rcv.Unread > 0) return;
-        _rcvRttUs8 = old - (old >> 3) + sampleUs;
+        _rcvRtt.RttUs8 = old - (old >> 3) + sampleUs;
     }
 
     /// <summary>
@@ -300,24 +290,24 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvSpaceAdjust()
     {
-        if (_rcvRttUs8 == 0) return;
-        long time = (_sim.Now - _rcvqTime).Ns / 1000;
-        if (time < _rcvRttUs8 >> 3) return;
-        long copied = _copied - _rcvqCopied - _rcv.Unread;
-        if (copied > _rcvqSpace)
+        if (_rcvRtt.RttUs8 == 0) return;
+        long time = (_sim.Now - _rcvq.Time).Ns / 1000;
+        if (time < _rcvRtt.RttUs8 >> 3) return;
+        long copied = _copied - _rcvq.Copied - _rcv.Unread;
+        if (copied > _rcvq.Space)
         {
-            _rcvqSpace = copied;
+            _rcvq.Space = copied;
             RcvbufGrow();
         }
-        _rcvqCopied = _copied;
-        _rcvqTime = _sim.Now;
+        _rcvq.Copied = _copied;
+        _rcvq.Time = _sim.Now;
     }
 
     /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
     void RcvbufGrow()
     {
         if (Host.Sysctls.Get("net.ipv4.tcp_moderate_rcvbuf") == 0 || _rcvBufSet > 0) return;
-        long rcvwin = _rcvqSpace << 1;
+        long rcvwin = _rcvq.Space << 1;
         if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - _rcv.Nxt);
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
         if (rcvbuf > _rcvBuf)

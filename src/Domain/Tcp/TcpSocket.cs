@@ -115,7 +115,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>
-    DelayedAck _ack;
+    DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue };
     /// <summary>tp->rack.</summary>

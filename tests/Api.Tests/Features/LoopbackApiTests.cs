@@ -35,4 +35,17 @@ public sealed class LoopbackApiTests(ApiHosts hosts)
         Assert.StartsWith("127.0.0.1:", connected.Local);
         Assert.Contains("\"addresses\": [\n        \"10.0.0.11\"\n      ]", await sim.ExportAsync());
     }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Hosts_ListenOnPortWithAnAddress_ListensThereOnly(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+
+        var lo = await sim.OnHostAsync("client", "listen", new { port = 80, address = "127.0.0.1" });
+        var remote = await sim.OnHostAsync("server", "connect", new { to = "client:80" });
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+
+        Assert.Equal(("LISTEN", "127.0.0.1:80"), ((await sim.SocketAsync(lo.SocketId)).State, (await sim.SocketAsync(lo.SocketId)).Local));
+        Assert.Equal("ECONNREFUSED", (await sim.GetJsonAsync($"calls/{remote.CallId}")).GetProperty("errno").GetString());
+    }
 }

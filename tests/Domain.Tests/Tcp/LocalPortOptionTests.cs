@@ -179,4 +179,18 @@ public class LocalPortOptionTests
         Assert.Equal(5000, h.Sim.FindSocket(s.SocketId)!.Local.Port);
         Assert.Equal(1L, read.Result);
     }
+
+    [Fact]
+    public void Close_ListenWithoutBindAndAPerSocketRange_AutobindsInsideIt()
+    {
+        // inet_csk_listen_start() → inet_csk_get_port(sk, 0) → inet_csk_find_open_port() with the socket's range.
+        var h = new TwoHostHarness();
+        var s = Socket(h);
+        Set(h, s.SocketId, SocketOption.IP_LOCAL_PORT_RANGE, Range(45000, 45001));
+
+        var listen = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = s.SocketId });
+
+        Assert.Equal(0L, listen.Result);
+        Assert.InRange(h.Sim.FindSocket(s.SocketId)!.Local.Port, 45000, 45001);
+    }
 }

@@ -205,4 +205,20 @@ public class LoopbackTests
             Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
         }
     }
+
+    [Fact]
+    public void Close_ConnectTo127001WithNothingListening_EconnrefusedAtTheSameInstant()
+    {
+        // The SYN comes back through lo to a port with no listener: tcp_v4_send_reset() answers R. at once, and
+        // tcp_reset() in SYN-SENT makes connect() fail with ECONNREFUSED, all at 5 ms.
+        var h = new TwoHostHarness();
+        h.At(Ms(5));
+
+        var c = ConnectTo(h, "client", "127.0.0.1", 8080);
+        h.At(Ms(50));
+
+        Assert.Equal((Ms(5), Errno.ECONNREFUSED), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Errno));
+        Assert.Equal(["S", "R."], h.Segments().Select(s => s.Flags.ToLetters()));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);
+    }
 }

@@ -311,4 +311,54 @@ public class SocketTimeoutTests
 
         Assert.Equal(Ms(5.344 * 1000), Outcome(h, recv.CallId).At);
     }
+
+    [Fact]
+    public void SynSent_SendWaitsForTheHandshakeThenForSpace_SleepsAgainOnANewTimerForTheSameJiffy()
+    {
+        // 400 ms links. A non-blocking connect at 1 ms, then O_NONBLOCK off and SO_SNDTIMEO {1, 0}: send(10000)
+        // sleeps in sk_stream_wait_connect() from jiffy 0, expire 250, a level-1 timer: bucket 256 (1.024 s). The
+        // SYN-ACK at 801 ms (jiffy 200) wakes it; it queues 4000 bytes (SO_SNDBUF 3000) and sleeps again in
+        // sk_stream_wait_memory() with what is left, 50 jiffies: a new timer for jiffy 250, now level 0, bucket 251
+        // → it returns the 4000 bytes at 1.004 s, 20 ms before the first timer would have run.
+        var h = new TwoHostHarness(delayMs: 400);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.SocketId, NonBlock = true });
+        var connect = Connect(h, c.SocketId);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.SocketId, NonBlock = false });
+        h.SetOption(c.SocketId, SocketOption.SO_SNDBUF, 3000);
+        SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 1, 0);
+
+        var send = h.Send(c.SocketId, 10_000);
+        h.At(Ms(1500));
+
+        Assert.Equal(Errno.EINPROGRESS, connect.Errno);
+        Assert.Equal((Ms(1004), 4000L, (string?)null, SimDuration.FromMilliseconds(1003)), Outcome(h, send.CallId));
+        Assert.Equal([Ms(1024), Ms(1004)],
+            h.Sim.Journal.OfType<TimerArmed>().Where(t => t.Timer == TcpTimerKind.SendTimeout).Select(t => t.Expires));
+        Assert.Single(h.Sim.Journal.OfType<TimerCancelled>(), t => t.Timer == TcpTimerKind.SendTimeout && t.At == Ms(801));
+    }
+
+    [Fact]
+    public void Established_RecvWithATimeoutBeyondTheWheel_WakesAtTheCapAndSleepsAgainForTheRest()
+    {
+        // SO_RCVTIMEO {5000000, 0}: 1.25e9 jiffies, beyond WHEEL_TIMEOUT_CUTOFF (LVL_START(9) = 63 << 24 jiffies):
+        // calc_wheel_index() queues it at clk + WHEEL_TIMEOUT_MAX on the last level; process_timeout() wakes the task
+        // early, schedule_timeout() returns the time left and it sleeps again. It returns EAGAIN only after expiry.
+        var h = new TwoHostHarness();
+        var (_, s, _) = h.Establish();
+        SetTimeo(h, "server", s.Id, SocketOption.SO_RCVTIMEO, 5_000_000, 0);
+
+        var recv = Recv(h, "server", s.Id);
+        h.At(S(6_000_000));
+
+        // First sleep from clk = Initial + 25: expires = clk + WHEEL_TIMEOUT_MAX (1040187392), level 8 (granule 2^24):
+        // ((Initial + 25 + 1040187392) >> 24) + 1 = 318 → 318 << 24 − Initial = jiffy 1040262392 → 4161049.568 s.
+        // Second sleep for jiffy 25 + 1.25e9 (delta 209737633, level 8): ((Initial + 1250000025) >> 24) + 1 = 331 →
+        // jiffy 1258366200 → 5033464.8 s, after the 5000000.1 s asked for.
+        var fired = h.Sim.Journal.OfType<TimerFired>().Where(t => t.Timer == TcpTimerKind.ReceiveTimeout).Select(t => t.At);
+        Assert.Equal([Ms(4_161_049_568), Ms(5_033_464_800)], fired);
+        Assert.Equal((Ms(5_033_464_800), Errno.EAGAIN), (Outcome(h, recv.CallId).At, Outcome(h, recv.CallId).Errno));
+    }
 }

@@ -166,12 +166,11 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         if (c.Fd is < 0 or >= Domain.Engine.Simulation.NrOpen) Error(prefix + "fd", $"fd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
         switch (kind)
         {
-            case SocketCallKind.Bind:
+            case SocketCallKind.Bind or SocketCallKind.Listen when kind == SocketCallKind.Bind || c.SocketId is null:
                 Required(c.Port, prefix + "port");
                 if (c.Address is { } address && !System.Text.RegularExpressions.Regex.IsMatch(address, SocketArguments.Ipv4Pattern))
                     Error(prefix + "address", "An address is a dotted quad such as 127.0.0.1.");
                 break;
-            case SocketCallKind.Listen when c.SocketId is null: Required(c.Port, prefix + "port"); break;
             case SocketCallKind.Connect when c.Family is not null:
                 if (c.Family != "AF_UNSPEC") Error(prefix + "family", "family is AF_UNSPEC (connect(AF_UNSPEC) disconnects the socket).");
                 else if (c.To is not null) Error(prefix + "to", "connect takes either to or family AF_UNSPEC, not both.");

@@ -39,6 +39,11 @@ public sealed record ListenOnPortRequest : CallRequest
 
     /// <summary>Set SO_REUSEADDR before bind (default false).</summary>
     public bool? ReuseAddr { get; init; }
+
+    /// <summary>The address to bind: 127.0.0.1 (any of 127.0.0.0/8) or one of the host's; absent is INADDR_ANY (0.0.0.0).</summary>
+    /// <example>127.0.0.1</example>
+    [RegularExpression(SocketArguments.Ipv4Pattern, ErrorMessage = "An address is a dotted quad such as 127.0.0.1.")]
+    public string? Address { get; init; }
 }
 
 /// <summary>connect()'s convenience bind before connecting: a local port (0: ephemeral) and SO_REUSEADDR.</summary>

@@ -97,6 +97,7 @@ public static class SocketsEndpoints
         Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request.Process, Template(SocketCallKind.Listen) with
         {
             Port = (ushort)request.Port!.Value,
+            Address = request.Address,
             Backlog = request.Backlog ?? 128,
             ReuseAddr = request.ReuseAddr ?? false,
         }), http, ct);

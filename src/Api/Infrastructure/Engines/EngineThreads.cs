@@ -34,7 +34,11 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     private static int ParallelismFrom(IConfiguration configuration) =>
         Math.Max(1, configuration.GetValue("Engines:HeavyParallelism", Environment.ProcessorCount - 1));
     private readonly ConcurrentStack<Worker> _idle = new();
-    private readonly int _maxIdle = 2 * Environment.ProcessorCount + 2;
+    /// <summary>
+    /// Idle engine threads kept for the next work (more are started when more requests run at once, and end after their
+    /// work): as many as concurrent requests commonly are, so that a busy service does not start a thread per request.
+    /// </summary>
+    private const int MaxIdle = 64;
 
     /// <summary>Runs <paramref name="work"/> on an engine thread and completes with its result (or exception).</summary>
     /// <param name="heavy">Known to be long: wait for a heavy slot, run demoted from the start.</param>
@@ -75,7 +79,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
 
     private bool ReturnIdle(Worker worker)
     {
-        if (_idle.Count >= _maxIdle) return false;
+        if (_idle.Count >= MaxIdle) return false;
         _idle.Push(worker);
         return true;
     }
