@@ -62,6 +62,12 @@ public enum MibCounter
     TcpExtTCPWantZeroWindowAdv,
     TcpExtTCPToZeroWindowAdv,
     TcpExtTCPFromZeroWindowAdv,
+    TcpExtTCPSackRecovery,
+    TcpExtTCPSlowStartRetrans,
+    TcpExtTCPSackRecoveryFail,
+    TcpExtTCPSackFailures,
+    TcpExtTCPLossFailures,
+    TcpExtTCPLostRetransmit,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

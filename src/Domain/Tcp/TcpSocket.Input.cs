@@ -523,7 +523,12 @@ public sealed partial class TcpSocket
             if (sampleUs >= 0) RttEstimator(sampleUs);
             else _icsk.Backoff = 0;
             if (_ca.InLoss) RetransmitLost();
-            if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted) RetransmitHead("tcp_fastretrans_alert (partial ACK)");
+            if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted)
+            {
+                // tcp_xmit_retransmit_queue() outside CA_Loss counts each retransmission as TCPFastRetrans.
+                Host.Count(MibCounter.TcpExtTCPFastRetrans);
+                RetransmitHead("tcp_fastretrans_alert (partial ACK)");
+            }
             // tcp_set_xmit_timer()
             if (PacketsOut > 0)
             {
@@ -604,7 +609,7 @@ public sealed partial class TcpSocket
         {
             var r = _rtx[i];
             if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
-            _rtx[i] = r with { Sacked = true };
+            _rtx[i] = r with { Sacked = true, RetransOut = false };
             _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
             if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
@@ -627,6 +632,7 @@ public sealed partial class TcpSocket
         _ca.Cwnd = _ca.Ssthresh;
         _ca.InRecovery = true;
         _ca.RecoveryHigh = _snd.Nxt;
+        Host.Count(MibCounter.TcpExtTCPSackRecovery); // tcp_enter_recovery(): RACK needs SACK, so never Reno here
         Host.Count(MibCounter.TcpExtTCPFastRetrans);
         RetransmitHead("tcp_fastretrans_alert");
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));

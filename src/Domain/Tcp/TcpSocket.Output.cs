@@ -200,8 +200,7 @@ public sealed partial class TcpSocket
         {
             // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample. __tcp_retransmit_skb()
             // counts the SYN in tp->total_retrans like any retransmission.
-            _rtx[0] = _rtx[0] with { SentAt = _sim.Now, Retransmitted = true };
-            CountRetransmission(TcpFlags.Syn);
+            Resent(0);
         }
         Transmit(TcpFlags.Syn, _snd.Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
         ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
@@ -399,41 +398,47 @@ public sealed partial class TcpSocket
         var head = _rtx[0];
         if (head.Flags.HasFlag(TcpFlags.Syn))
         {
-            _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
+            Resent(0);
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
             if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
-            CountRetransmission(head.Flags);
             return;
         }
-        int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
-        _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
-        CountRetransmission(head.Flags);
-        Transmit(head.Flags, head.Seq, len, reason, retransmit: true);
+        Resent(0);
+        Transmit(head.Flags, head.Seq, PayloadOf(head), reason, retransmit: true);
     }
 
+    /// <summary>The payload bytes of a queued segment: its sequence space less the FIN's.</summary>
+    static int PayloadOf(InFlight s) => (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+
     /// <summary>
-    /// The accounting of __tcp_retransmit_skb() — net/ipv4/tcp_output.c: RetransSegs and tp->total_retrans
-    /// by the segment count (one: no TSO here), and TCPSynRetrans when the segment is a SYN.
+    /// __tcp_retransmit_skb() + tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at
+    /// <paramref name="index"/>: TCPCB_EVER_RETRANS and TCPCB_SACKED_RETRANS set, the send time renewed;
+    /// RetransSegs and tp->total_retrans by the segment count (one: no TSO here), TCPSynRetrans for a SYN.
     /// </summary>
-    void CountRetransmission(TcpFlags flags)
+    void Resent(int index)
     {
+        var s = _rtx[index];
+        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = true };
         Host.Count(MibCounter.TcpRetransSegs);
-        if (flags.HasFlag(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
+        if (s.Flags.HasFlag(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;
     }
 
-    /// <summary>After an RTO, retransmits further lost segments as the window allows (tcp_xmit_retransmit_queue).</summary>
+    /// <summary>
+    /// Models tcp_xmit_retransmit_queue() in CA_Loss — net/ipv4/tcp_output.c: the segments tcp_enter_loss()
+    /// marked lost and not retransmitted since (no TCPCB_SACKED_RETRANS), below high_seq, as the congestion
+    /// window allows; each a TCPSlowStartRetrans.
+    /// </summary>
     void RetransmitLost()
     {
         for (int i = 0; i < _rtx.Count && i < _ca.Cwnd; i++)
         {
             var s = _rtx[i];
             if (!SeqMath.Before(s.Seq, _ca.LossHigh)) break;
-            if (s.Retransmitted) continue;
-            int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
-            _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
-            CountRetransmission(s.Flags);
-            Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue", retransmit: true);
+            if (!s.Lost || s.RetransOut || s.Sacked) continue;
+            Resent(i);
+            Host.Count(MibCounter.TcpExtTCPSlowStartRetrans);
+            Transmit(s.Flags, s.Seq, PayloadOf(s), "tcp_xmit_retransmit_queue", retransmit: true);
         }
     }
 

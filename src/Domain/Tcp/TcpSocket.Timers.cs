@@ -38,10 +38,8 @@ public sealed partial class TcpSocket
             {
                 int last = _rtx.Count - 1;
                 var tail = _rtx[last];
-                int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
-                _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
-                CountRetransmission(tail.Flags);
-                Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe", retransmit: true);
+                Resent(last);
+                Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
             }
             _ca.TlpHighSeq = _snd.Nxt;
             Host.Count(MibCounter.TcpExtTCPLossProbes);
@@ -79,6 +77,7 @@ public sealed partial class TcpSocket
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts);
         if (WriteTimeout()) return;
+        if (_icsk.Retransmits == 0) CountRecoveryFailure();
         EnterLoss();
         _icsk.Retransmits++;
         _totalRto++;
@@ -87,6 +86,18 @@ public sealed partial class TcpSocket
         else RetransmitHead("tcp_retransmit_timer");
         if (first) _retransStamp = _sim.Now;
         BackoffAndRearm();
+    }
+
+    /// <summary>
+    /// tcp_retransmit_timer(), on the first timeout of an episode: which recovery the RTO ended — fast
+    /// recovery (TCPSackRecoveryFail), an earlier loss recovery (TCPLossFailures), or SACKed segments without
+    /// recovery yet (Disorder: TCPSackFailures). Without SACK the engine has no fast recovery to fail.
+    /// </summary>
+    void CountRecoveryFailure()
+    {
+        if (_ca.InRecovery) Host.Count(MibCounter.TcpExtTCPSackRecoveryFail);
+        else if (_ca.InLoss) Host.Count(MibCounter.TcpExtTCPLossFailures);
+        else if (_rtx.Exists(r => r.Sacked)) Host.Count(MibCounter.TcpExtTCPSackFailures);
     }
 
     void BackoffAndRearm()
@@ -116,6 +127,25 @@ public sealed partial class TcpSocket
         _ca.Ssthresh = Math.Max(_ca.Cwnd / 2, 2);
         _ca.Cwnd = 1;
         _ca.TlpOutstanding = false;
+        TimeoutMarkLost();
+    }
+
+    /// <summary>
+    /// Models tcp_timeout_mark_lost() — net/ipv4/tcp_input.c: the head and every segment not SACKed and not sent
+    /// within the last RACK RTT (tcp_rack_skb_timeout() &gt; 0: "Don't mark recently sent ones lost yet") is lost
+    /// (tcp_mark_skb_lost()); a retransmission still in flight is lost with it (TCPCB_SACKED_RETRANS cleared:
+    /// TCPLostRetransmit), so it goes out again.
+    /// </summary>
+    void TimeoutMarkLost()
+    {
+        for (int i = 0; i < _rtx.Count; i++)
+        {
+            var s = _rtx[i];
+            if (s.Sacked) continue;
+            if (i > 0 && _rack.RttUs - (_sim.Now - s.SentAt).Ns / 1000 > 0) continue;
+            if (s.RetransOut) Host.Count(MibCounter.TcpExtTCPLostRetransmit);
+            _rtx[i] = s with { Lost = true, RetransOut = false };
+        }
     }
 
     /// <summary>Models tcp_write_timeout(): true when the connection was ended.</summary>

@@ -158,7 +158,13 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     PendingCall? _pendingRecv;
     PendingCall? _pendingClose;
 
-    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false);
+    /// <summary>
+    /// One segment of the retransmission queue with its skb sacked bits: <see cref="Retransmitted"/> is
+    /// TCPCB_EVER_RETRANS (Karn: no RTT sample), <see cref="RetransOut"/> TCPCB_SACKED_RETRANS (a retransmission
+    /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED.
+    /// </summary>
+    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
+        bool RetransOut = false, bool Lost = false);
 
     // ---- derived views ------------------------------------------------------------------------
 

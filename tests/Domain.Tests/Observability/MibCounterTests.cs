@@ -116,6 +116,51 @@ public class MibCounterTests
     }
 
     [Fact]
+    public void Recovery_RackRetransmissionLost_RtoCountsSackRecoveryFail()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        // The first of two segments is dropped and the second SACKed at 121 ms; the link then dies both ways, so
+        // RACK's retransmission of the head at 132 ms (tcp_enter_recovery: TCPSackRecovery) is lost too and the
+        // RTO ends fast recovery: tcp_retransmit_timer() with icsk_retransmits 0 in CA_Recovery.
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 1.0, null);
+        h.Send(c.Id, 1448);
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 0.0, null);
+        h.At(Ms(101));
+        h.Send(c.Id, 1448);
+        h.At(Ms(122));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(1));
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPSackRecovery));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPSackFailures));
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPSackRecoveryFail));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPLossFailures)); // later RTOs continue the Loss episode (icsk_retransmits > 0)
+    }
+
+    [Fact]
+    public void Loss_LinkBackAfterRto_LostSegmentsResentAsCwndGrowsAndTheLossProbeCountsAsALostRetransmit()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 4 * 1448); // four segments at 100 ms, the loss probe resends the fourth at 148 ms
+        h.At(Ms(700)); // the RTO at 372 ms resent the head: all four lost, the probe's retransmission too
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 0.0, null);
+        h.At(S(3));
+        // The RTO at 832 ms resends the head; its ACK (842 ms) opens cwnd to 2 and tcp_xmit_retransmit_queue()
+        // resends the second and third at 852 ms, then the fourth at 872 ms — tcp_timeout_mark_lost() cleared the
+        // loss probe's TCPCB_SACKED_RETRANS, so it is not waiting for another RTO.
+        var resent = h.Sent("client").Where(x => x.Reason == "tcp_xmit_retransmit_queue").Select(x => (x.At, x.SeqNo - c.Iss)).ToArray();
+        Assert.Equal([(Ms(852), 1449u), (Ms(852), 2897u), (Ms(872), 4345u)], resent);
+        Assert.Equal(3, Of(h.Client, MibCounter.TcpExtTCPSlowStartRetrans));
+        Assert.Equal(2, Of(h.Client, MibCounter.TcpExtTCPLostRetransmit)); // the probe at 372 ms, the head at 832 ms
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPLossFailures)); // no ACK between the two RTOs
+        Assert.Equal(6, c.Info.TotalRetrans); // probe, two RTOs, three from the queue
+        Assert.Equal(4 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPSackRecovery));
+    }
+
+    [Fact]
     public void Receiver_FillsItsBufferAndDrains_ToZeroAndFromZeroWindowAdvertisedOnce()
     {
         var h = new TwoHostHarness();

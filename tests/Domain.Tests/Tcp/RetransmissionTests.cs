@@ -139,6 +139,8 @@ public class RackTests
         Assert.Equal(Ms(132), resent.At);
         Assert.Equal(c.Iss + 1, resent.SeqNo);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPFastRetrans]);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPSackRecovery]); // tcp_enter_recovery()
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPSlowStartRetrans]);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
         Assert.Equal(2 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);
     }
