@@ -419,14 +419,10 @@ public sealed partial class TcpSocket
         return false;
     }
 
-    /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode.</summary>
+    /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode and a D-SACK (<see cref="DupAckDsack"/>).</summary>
     void SendDupAck(Segment seg, string reason)
     {
-        if (seg.EndSeq != seg.Seq && SeqMath.Before(seg.Seq, _rcv.Nxt))
-        {
-            Host.Count(MibCounter.TcpExtDelayedACKLost);
-            EnterQuickAckMode();
-        }
+        DupAckDsack(seg);
         SendAck(reason);
     }
 
@@ -466,11 +462,11 @@ public sealed partial class TcpSocket
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
-        // tcp_sacktag_write_queue(): every block of the option tags the queue.
-        bool newlySacked = false;
-        if (_rxOpt.SackOk)
-            foreach (var block in seg.Options.Sack.ToArray())
-                newlySacked |= MarkSacked(block.Left, block.Right);
+        // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
+        // valid block tags the queue.
+        bool newlySacked = false, dsack = false;
+        if (_rxOpt.SackOk && seg.Options.HasSack)
+            (newlySacked, dsack) = SacktagWriteQueue(seg, ack);
         if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
             _snd.Wnd = nwin;
@@ -503,8 +499,11 @@ public sealed partial class TcpSocket
                 // the next segment was lost too (NewReno, as RACK would mark it).
                 if (!SeqMath.Before(ack, _ca.RecoveryHigh))
                 {
+                    // tcp_try_undo_recovery(): every retransmission D-SACKed, the reduction is undone (TCPFullUndo);
+                    // else tcp_end_cwnd_reduction(): cwnd = ssthresh.
                     _ca.InRecovery = false;
-                    _ca.Cwnd = _ca.Ssthresh;
+                    if (MayUndo) UndoCwndReduction(MibCounter.TcpExtTCPFullUndo);
+                    else _ca.Cwnd = _ca.Ssthresh;
                 }
                 else
                 {
@@ -533,6 +532,12 @@ public sealed partial class TcpSocket
                 ClearXmitTimer();
             }
             WakeWriter();
+        }
+        // tcp_fastretrans_alert(): in Recovery, or in Open/Disorder on a D-SACK (a dubious ACK), tcp_try_undo_dsack().
+        if ((_ca.InRecovery || dsack && !_ca.InLoss) && _ca.UndoMarker != 0 && _ca.UndoRetrans == 0)
+        {
+            _ca.InRecovery = false; // tcp_try_to_open()
+            UndoCwndReduction(MibCounter.TcpExtTCPDSACKUndo);
         }
         if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
@@ -593,13 +598,16 @@ public sealed partial class TcpSocket
     /// tcp_sacktag_write_queue(): marks the segments a SACK block covers; RACK remembers the most
     /// recently sent delivered segment and its RTT (tcp_rack_advance). True when something new was SACKed.
     /// </summary>
-    bool MarkSacked(uint left, uint right)
+    bool MarkSacked(uint left, uint right, bool dupSack = false)
     {
         bool any = false;
         for (int i = 0; i < _rtx.Count; i++)
         {
             var r = _rtx[i];
-            if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            // tcp_sacktag_one(): a D-SACKed retransmission was not needed — one less to wait for before undo.
+            if (dupSack && r.Retransmitted && _ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
+            if (r.Sacked) continue;
             _rtx[i] = r with { Sacked = true };
             any = true;
             if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
@@ -618,6 +626,10 @@ public sealed partial class TcpSocket
     void FastRetransmit()
     {
         if (_ca.InRecovery || PacketsOut == 0) return;
+        // tcp_enter_recovery(): prior_ssthresh = tcp_current_ssthresh(), tcp_init_undo(); tcp_init_cwnd_reduction(): prior_cwnd.
+        _ca.PriorSsthresh = CurrentSsthresh;
+        _ca.PriorCwnd = _ca.Cwnd;
+        InitUndo();
         _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
         _ca.Cwnd = _ca.Ssthresh;
         _ca.InRecovery = true;
@@ -663,23 +675,21 @@ public sealed partial class TcpSocket
         // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
         if (seg.Seq == seg.EndSeq) return false;
         uint seq = seg.Seq, end = seg.EndSeq;
+        // tcp_data_queue(): "tp->rx_opt.dsack = 0" — a D-SACK not yet sent is forgotten when new text arrives.
+        _rxOpt.Dsack = false;
         if (!SeqMath.After(end, _rcv.Nxt))
         {
-            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, quick-ACK mode)
+            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole
+            // segment D-SACKed, quick-ACK mode)
             Host.Count(MibCounter.TcpExtDelayedACKLost);
+            DsackSet(seq, end);
             EnterQuickAckMode();
             SendAck("tcp_data_queue (duplicate)");
             return false;
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            if (!_ofo.Any(o => o.Seq == seq))
-            {
-                _ofo.Add((seq, end, fin));
-                // tcp_data_queue_ofo(): the first out-of-order segment builds one SACK block, later ones tcp_sack_new_ofo_skb().
-                if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
-            }
-            _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
+            DataQueueOfo(seq, end, fin);
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
             if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
@@ -687,6 +697,8 @@ public sealed partial class TcpSocket
             SendAck("tcp_data_queue_ofo");
             return false;
         }
+        // "Partial packet, seq < rcv_next < end_seq": its head is D-SACKed, the rest queued.
+        if (SeqMath.Before(seq, _rcv.Nxt)) DsackSet(seq, _rcv.Nxt);
         if (ReceiveWindow() == 0 && seg.Length > 0)
         {
             SendAck("tcp_data_queue (zero window)");
@@ -694,15 +706,11 @@ public sealed partial class TcpSocket
         }
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
-        // Fill from the out-of-order queue (tcp_ofo_queue).
-        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
-        {
-            var o = _ofo[0];
-            _ofo.RemoveAt(0);
-            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
-        }
+        bool hadOfo = _ofo.Count > 0;
+        OfoQueue();
         SackRemove();
-        if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
+        // RFC 5681 4.2 (tcp_data_queue(): ICSK_ACK_NOW once the gap is filled); with a hole left, an ACK now.
+        if (hadOfo) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
         return true;
     }
 
@@ -767,7 +775,8 @@ public sealed partial class TcpSocket
                 break;
         }
         _ofo.Clear();
-        _rcv.NumSacks = 0;
+        _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
+        _rxOpt.Dsack = false;
     }
 
     /// <summary>

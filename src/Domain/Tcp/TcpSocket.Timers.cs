@@ -109,7 +109,13 @@ public sealed partial class TcpSocket
     {
         // tcp_init_undo() when a new episode begins: from Open/Disorder, once high_seq is acknowledged, or on
         // the first timeout of a Loss episode (icsk_retransmits still 0).
-        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0) _ca.UndoMarker = _snd.Una;
+        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0)
+        {
+            // prior_ssthresh = tcp_current_ssthresh(), prior_cwnd, then tcp_init_undo().
+            _ca.PriorSsthresh = CurrentSsthresh;
+            _ca.PriorCwnd = _ca.Cwnd;
+            InitUndo();
+        }
         _ca.InLoss = true;
         _ca.InRecovery = false;
         _ca.LossHigh = _snd.Nxt;
