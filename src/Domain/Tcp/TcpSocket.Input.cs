@@ -429,9 +429,21 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
     void EnterQuickAckMode()
     {
-        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
+        IncrQuickAck();
         _ack.PingPong = false;
         _ack.Ato = TcpConstants.AtoMin;
+    }
+
+    /// <summary>
+    /// Models tcp_incr_quickack(sk, TCP_MAX_QUICKACKS): rcv_wnd / (2 · rcv_mss) quick ACKs — 2 when that is 0
+    /// (a 1 stays 1), at most 16 — unless more are left already.
+    /// </summary>
+    void IncrQuickAck()
+    {
+        uint quickacks = _rcv.Wnd / (2 * (uint)_ack.RcvMss);
+        if (quickacks == 0) quickacks = 2;
+        quickacks = Math.Min(quickacks, (uint)TcpConstants.MaxQuickAcks);
+        if (quickacks > _ack.Quick) _ack.Quick = (int)quickacks;
     }
 
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
@@ -718,11 +730,7 @@ public sealed partial class TcpSocket
     long Accept(uint seq, uint end, bool fin)
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
-        if (payload > 0)
-        {
-            _ack.LastDataRecv = _sim.Now;
-            _rcv.Unread += payload;
-        }
+        if (payload > 0) _rcv.Unread += payload;
         QueueRcv(Math.Max(0, payload), fin);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
@@ -742,11 +750,34 @@ public sealed partial class TcpSocket
         _ack.Scheduled = true;
         MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin));
         RcvRttMeasure();
+        long now = Jiffies.At(_sim.Now); // tcp_jiffies32
         if (_ack.Ato == SimDuration.Zero)
         {
-            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
+            // "The _first_ data packet received, initialize delayed ACK engine."
+            IncrQuickAck();
             _ack.Ato = TcpConstants.AtoMin;
         }
+        else
+        {
+            // ATO follows the inter-arrival time m (jiffies since icsk_ack.lrcvtime).
+            long m = now - _ack.LrcvTime;
+            long ato = Jiffies.FromDuration(_ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
+            if (m <= atoMin / 2)
+            {
+                ato = (ato >> 1) + atoMin / 2; // "The fastest case is the first."
+            }
+            else if (m < ato)
+            {
+                ato = (ato >> 1) + m;
+                if (ato > rto) ato = rto;
+            }
+            else if (m > rto)
+            {
+                IncrQuickAck(); // "Too long gap. Apparently sender failed to restart window, so that we send ACKs quickly."
+            }
+            _ack.Ato = Jiffies.ToDuration(ato);
+        }
+        _ack.LrcvTime = now;
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 

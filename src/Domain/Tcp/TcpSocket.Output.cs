@@ -46,7 +46,8 @@ public sealed partial class TcpSocket
     void EventDataSent(bool retransmit)
     {
         _snd.Lsndtime = _sim.Now;
-        if (!retransmit && _ack.Ato > SimDuration.Zero && _sim.Now - _ack.LastDataRecv < _ack.Ato) _ack.PingPong = true;
+        // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
+        if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) _ack.PingPong = true;
     }
 
     /// <summary>

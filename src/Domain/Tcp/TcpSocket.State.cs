@@ -126,8 +126,8 @@ internal struct DelayedAck
     public SimDuration Ato;
     /// <summary>icsk_ack.pending & ICSK_ACK_SCHED: an ACK is due.</summary>
     public bool Scheduled;
-    /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
-    public SimTime LastDataRecv;
+    /// <summary>icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong tests use it.</summary>
+    public long LrcvTime;
     /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
     public int RcvMss;
     /// <summary>icsk_ack.last_seg_size.</summary>

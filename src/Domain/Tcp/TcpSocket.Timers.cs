@@ -268,12 +268,11 @@ public sealed partial class TcpSocket
     void ScheduleDelayedAck()
     {
         _ack.Scheduled = true;
-        if (_delackTimer.Armed) return;
         var ato = _ack.Ato;
         if (ato > TcpConstants.AtoMin)
         {
-            // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode) and by the smoothed RTT.
-            var maxAto = _ack.PingPong ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode or with ICSK_ACK_PUSHED) and by the smoothed RTT.
+            var maxAto = _ack.PingPong || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
             if (_rtt.SrttUs != 0)
             {
                 var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);
@@ -282,6 +281,18 @@ public sealed partial class TcpSocket
             ato = SimDuration.Min(ato, maxAto);
         }
         ato = SimDuration.Min(ato, TcpConstants.DelackMax);
+        if (_delackTimer.Armed)
+        {
+            // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),
+            // else the earlier of the two expiries stays.
+            long now = Jiffies.At(_sim.Now), atoJiffies = Jiffies.FromDuration(ato);
+            if (Jiffies.At(_delackTimer.Expires) <= now + (atoJiffies >> 2))
+            {
+                SendAck("tcp_send_delayed_ack (timer about to expire)");
+                return;
+            }
+            if (Jiffies.At(_delackTimer.Expires) <= now + atoJiffies) return;
+        }
         ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, ato);
     }
 
