@@ -473,6 +473,7 @@ public sealed partial class TcpSocket
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
+        long priorDelivered = _delivered;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
         // valid block tags the queue.
@@ -493,6 +494,7 @@ public sealed partial class TcpSocket
             {
                 var s = _rtx[0];
                 if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                if (!s.Sacked) _delivered++; // tcp_clean_rtx_queue(): a SACKed segment was counted when SACKed
                 _rtx.RemoveAt(0);
                 ackedSegments++;
             }
@@ -545,6 +547,8 @@ public sealed partial class TcpSocket
             }
             WakeWriter();
         }
+        // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
+        if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
         // tcp_fastretrans_alert(): in Recovery, or in Open/Disorder on a D-SACK (a dubious ACK), tcp_try_undo_dsack().
         if ((_ca.InRecovery || dsack && !_ca.InLoss) && _ca.UndoMarker != 0 && _ca.UndoRetrans == 0)
         {
@@ -621,6 +625,7 @@ public sealed partial class TcpSocket
             if (dupSack && r.Retransmitted && _ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
             if (r.Sacked) continue;
             _rtx[i] = r with { Sacked = true };
+            _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
             if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
             {
