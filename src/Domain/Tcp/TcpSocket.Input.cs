@@ -561,53 +561,68 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: once a later
-    /// segment was delivered, the head is lost when its remaining time
-    /// (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in µs) is ≤ 0. Otherwise the
-    /// reordering timer is armed for usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor
-    /// the kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)).
+    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: every segment sent
+    /// before the most recently sent delivered one (rack.mstamp, ties broken by end_seq) is judged, not only
+    /// the head: one whose remaining time (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in
+    /// µs) is ≤ 0 is lost and recovery starts (the head is resent: the engine has no PRR to send more).
+    /// Otherwise the reordering timer is armed for the <em>largest</em> remaining time of them
+    /// ("Record maximum wait time"), as usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor the
+    /// kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)). Not modelled:
+    /// a lost segment beside others still waiting keeps that timer in the kernel (the engine arms the RTO),
+    /// and retransmitted segments are not judged again (no lost-retransmission detection).
     /// </summary>
     void RackDetectLoss()
     {
-        if (RackRemainingUs() is not { } remainingUs) return;
-        if (remainingUs <= 0)
+        if (RackJudge() is not { } verdict) return;
+        if (verdict.Lost)
         {
             FastRetransmit();
             return;
         }
-        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(remainingUs + TcpConstants.TimeoutMinUs)));
+        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(verdict.MaxRemainingUs + TcpConstants.TimeoutMinUs)));
         ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
     }
 
     /// <summary>
-    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a head now
-    /// lost is retransmitted in recovery. icsk_pending is still ICSK_TIME_REO_TIMEOUT while the handler
-    /// runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO from the
-    /// head's (new) transmit time — the reordering timer itself is not re-armed here.
+    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a segment now
+    /// lost starts recovery and the head is retransmitted. icsk_pending is still ICSK_TIME_REO_TIMEOUT while
+    /// the handler runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO
+    /// from the head's (new) transmit time — the reordering timer itself is not re-armed here.
     /// </summary>
     void RackReoTimeout()
     {
         if (PacketsOut == 0) return;
         // FastRetransmit() re-arms the RTO from now, the head's new transmit time: what tcp_rearm_rto() computes.
-        if (RackRemainingUs() is <= 0) FastRetransmit();
+        if (RackJudge() is { Lost: true }) FastRetransmit();
         else RearmRto(fromHead: true);
     }
 
     /// <summary>
-    /// tcp_rack_skb_timeout() for the head of the retransmission queue, or null when RACK has nothing to
-    /// judge (no later segment delivered, or the head already SACKed or retransmitted). reo_wnd is
-    /// tcp_rack_reo_wnd(): 0 in recovery or once tp->reordering (3) segments are SACKed (no reordering
-    /// seen), else min(min_rtt / 4, srtt) with reo_wnd_steps 1.
+    /// tcp_rack_detect_loss()'s walk over tp->tsorted_sent_queue: the segments neither SACKed nor retransmitted,
+    /// in send order (sequence order, as they were sent), up to the first one not sent before rack.mstamp
+    /// (tcp_rack_sent_after(): a later time, or the same time and a later end_seq). Whether one of them is lost,
+    /// and the largest remaining time of the others; null when none is judged. reo_wnd is tcp_rack_reo_wnd():
+    /// 0 in Recovery or Loss or once tp->reordering (3) segments are SACKed (no reordering seen), else
+    /// min(min_rtt / 4, srtt) with reo_wnd_steps 1.
     /// </summary>
-    long? RackRemainingUs()
+    (bool Lost, long MaxRemainingUs)? RackJudge()
     {
-        // A SACKed segment beyond the head counts as sent after it (tcp_skb_sent_after breaks ties by sequence).
-        var head = _rtx[0];
-        if (head.Retransmitted || head.Sacked || _rack.RttUs == 0) return null;
+        if (_rack.RttUs == 0) return null;
         int sackedOut = _rtx.Count(r => r.Sacked);
         long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
-        long reoWndUs = _ca.InRecovery || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
-        return _rack.RttUs + reoWndUs - (_sim.Now - head.SentAt).Ns / 1000;
+        long reoWndUs = _ca.InRecovery || _ca.InLoss || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        bool judged = false, lost = false;
+        long maxRemaining = 0;
+        foreach (var r in _rtx)
+        {
+            if (r.Sacked || r.Retransmitted) continue;
+            if (!(r.SentAt < _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.Before(r.End, _rack.EndSeq))) break;
+            judged = true;
+            long remaining = _rack.RttUs + reoWndUs - (_sim.Now - r.SentAt).Ns / 1000;
+            if (remaining <= 0) lost = true;
+            else maxRemaining = Math.Max(maxRemaining, remaining);
+        }
+        return judged ? (lost, maxRemaining) : null;
     }
 
     /// <summary>
@@ -627,10 +642,16 @@ public sealed partial class TcpSocket
             _rtx[i] = r with { Sacked = true };
             _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
-            if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
+            // tcp_rack_advance(): rtt_us from every newly SACKed segment (processed in sequence order), the send
+            // time and end_seq only from one sent after the one remembered (tcp_rack_sent_after()).
+            if (!r.Retransmitted)
             {
-                _rack.SentAt = r.SentAt;
                 _rack.RttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+                if (r.SentAt > _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.After(r.End, _rack.EndSeq))
+                {
+                    _rack.SentAt = r.SentAt;
+                    _rack.EndSeq = r.End;
+                }
             }
         }
         return any;

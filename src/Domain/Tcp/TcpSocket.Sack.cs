@@ -162,7 +162,7 @@ public sealed partial class TcpSocket
     {
         var blocks = seg.Options.Sack.ToArray();
         bool foundDupSack = CheckDsack(blocks, ack, _snd.Una);
-        bool newlySacked = false;
+        var used = new List<(SackBlock Block, bool DupSack)>(blocks.Length);
         for (int i = 0; i < blocks.Length; i++)
         {
             bool dupSack = i == 0 && foundDupSack;
@@ -175,8 +175,14 @@ public sealed partial class TcpSocket
                 continue;
             }
             if (!SeqMath.After(b.Right, ack)) continue; // "Ignore very old stuff early"
-            newlySacked |= MarkSacked(b.Left, b.Right, dupSack);
+            used.Add((b, dupSack));
         }
+        // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
+        // D-SACK before the SACK block it lies in).
+        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - ack).ThenBy(x => x.i).Select(x => x.u);
+        bool newlySacked = false;
+        foreach (var (b, dupSack) in ordered)
+            newlySacked |= MarkSacked(b.Left, b.Right, dupSack);
         return (newlySacked, foundDupSack);
     }
 

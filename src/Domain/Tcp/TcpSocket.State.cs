@@ -205,4 +205,6 @@ internal struct RackState
     public SimTime SentAt;
     /// <summary>rack.rtt_us: its RTT.</summary>
     public long RttUs;
+    /// <summary>rack.end_seq: its end, the tie-break between segments sent at the same time (tcp_rack_sent_after()).</summary>
+    public uint EndSeq;
 }
