@@ -188,7 +188,7 @@ static class Durable
     {
         var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
         SqliteSimDbContext.Configure(options, $"Data Source={databasePath}");
-        using var db = new SqliteSimDbContext(options.Options, new TenantScope());
+        using var db = new SqliteSimDbContext(options.Options);
         var run = db.Simulations.AsNoTracking().IgnoreQueryFilters().Single(r => r.Id == id);
         long t0 = Stopwatch.GetTimestamp();
         var log = db.ReadLogAsync(id, 0, run.Version, CancellationToken.None).GetAwaiter().GetResult(); // the API's own read

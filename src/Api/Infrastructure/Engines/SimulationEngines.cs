@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Domain.Engine;
+using SimService.Persistence.Entities;
 
 namespace SimService.Api.Infrastructure.Engines;
 
@@ -43,6 +44,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
         public readonly SemaphoreSlim Gate = new(1, 1);
         public Simulation? Engine;
         public long Version;
+        public SimulationRun? Run;
         public long LastUsed;
     }
 
@@ -73,6 +75,16 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     internal void Trim()
     {
+        // The common case first, without allocating: within capacity and budget, nothing to evict.
+        int engines = 0;
+        long estimated = 0;
+        foreach (var (_, slot) in _slots)
+            if (slot.Engine is { } engine)
+            {
+                engines++;
+                estimated += EstimateBytes(engine);
+            }
+        if (engines <= Capacity && estimated <= MemoryBudgetBytes && _slots.Count <= 4 * Capacity) return;
         var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: EstimateBytes(s.Value.Engine!))).ToList();
         long total = held.Sum(h => h.Bytes);
         int count = held.Count;
@@ -139,11 +151,18 @@ public sealed class EngineLease : IDisposable
     /// <summary>The cached engine and the number of commands it has applied, if there is one.</summary>
     public (Simulation Engine, long Version)? Cached => _slot.Engine is { } engine ? (engine, _slot.Version) : null;
 
-    /// <summary>Keeps the engine, which has applied exactly <paramref name="version"/> commands of the log.</summary>
-    public void Keep(Simulation engine, long version)
+    /// <summary>The simulation's row as last read with the engine kept (its tenant; its version is <see cref="Cached"/>'s).</summary>
+    public SimulationRun? Run => _slot.Engine is null ? null : _slot.Run;
+
+    /// <summary>
+    /// Keeps the engine, which has applied exactly <paramref name="version"/> commands of the log, with the simulation's
+    /// row (<paramref name="run"/>: its identity and tenant, so that a command needs not read it again).
+    /// </summary>
+    public void Keep(Simulation engine, long version, SimulationRun? run)
     {
         _slot.Engine = engine;
         _slot.Version = version;
+        _slot.Run = run;
     }
 
     /// <summary>Drops the engine: it may hold changes that were not persisted. The next request rebuilds it.</summary>
