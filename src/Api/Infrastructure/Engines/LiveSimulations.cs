@@ -14,7 +14,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
 public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, EngineThreads threads, CommandLogWriter log,
-    TenantQuotas quotas, ILogger<LiveSimulations> logger)
+    TenantQuotas quotas, IServiceScopeFactory scopes, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -146,8 +146,36 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             return behind.Engine;
         }
         lease.Drop();
-        var log = await LogAsync(run, 0, cancellationToken);
-        return await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken), log.Count >= HeavyLog, cancellationToken);
+        var rebuild = lease.Rebuild(run, stop => RebuildAsync(run, stop));
+        (Simulation Engine, long Version) rebuilt;
+        try
+        {
+            rebuilt = await rebuild.WaitAsync(cancellationToken); // a request that gives up leaves the rebuild running
+        }
+        catch (Exception) when (rebuild.IsCompleted)
+        {
+            lease.TakeRebuild(); // it failed: the next request starts afresh
+            throw;
+        }
+        lease.TakeRebuild();
+        if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
+        {
+            var missing = await LogAsync(run, rebuilt.Version, cancellationToken);
+            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken);
+        }
+        return rebuilt.Engine;
+    }
+
+    /// <summary>
+    /// Reads the log and replays it on a fresh engine, in a scope of its own (it may outlive the request that started
+    /// it: <see cref="EngineLease.Rebuild"/>); <paramref name="stop"/> fires only when the simulation is deleted.
+    /// </summary>
+    private async Task<(Simulation Engine, long Version)> RebuildAsync(SimulationRun run, CancellationToken stop)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var log = await scope.ServiceProvider.GetRequiredService<SimDbContext>().ReadLogAsync(run.Id, 0, run.Version, stop);
+        var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, stop), log.Count >= HeavyLog, stop);
+        return (engine, run.Version);
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>
