@@ -73,9 +73,13 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_max_orphans", SysctlKind.Integer, "131072", IntMin, IntMax, SysctlScope.Global),
         // proc_doulongvec_minmax, no extra: 0..ULONG_MAX, negative refused (held here as long)
         new("net.ipv4.tcp_mem", SysctlKind.IntegerVector, "287898 383866 575796", 0, long.MaxValue, SysctlScope.Global, 3),
-        // proc_dointvec_minmax, extra1 = SYSCTL_ONE
-        new("net.ipv4.tcp_rmem", SysctlKind.IntegerVector, "4096 131072 6291456", 1, IntMax, SysctlScope.Netns, 3),
-        // proc_dointvec_minmax, extra1 = SYSCTL_ONE
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE. tcp_init() — net/ipv4/tcp.c: {PAGE_SIZE, 131072,
+        // max(131072, min(32 MB, limit))} with limit = nr_free_buffer_pages() << (PAGE_SHIFT - 7), i.e. 1/128 of the
+        // buffer memory; 32 MB since 6.16 ("tcp: increase tcp_rmem[2] to 32 MB", was 6 MB), reached from 4 GiB of
+        // buffer pages — this host's tcp_mem (nr_free_buffer_pages() / 16 = 383866) means 6,141,856 pages (23.4 GiB).
+        new("net.ipv4.tcp_rmem", SysctlKind.IntegerVector, "4096 131072 33554432", 1, IntMax, SysctlScope.Netns, 3),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ONE. tcp_init(): {PAGE_SIZE, 16 KB, max(64 KB, min(4 MB, limit))}: 4 MB
+        // from 512 MiB of buffer pages.
         new("net.ipv4.tcp_wmem", SysctlKind.IntegerVector, "4096 16384 4194304", 1, IntMax, SysctlScope.Netns, 3),
         // proc_dointvec_minmax, extra1 = &min_rcvbuf (SOCK_MIN_RCVBUF)
         new("net.core.rmem_max", SysctlKind.Integer, "212992", SockMinRcvbuf, IntMax, SysctlScope.Global),
@@ -153,6 +157,8 @@ public static class SysctlCatalog
         (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse") => "0",
         (KernelProfile.Linux44, "net.ipv4.tcp_challenge_ack_limit") => "1000",
         (KernelProfile.Linux44, "net.core.somaxconn") => "128",
+        // 4.4's tcp_init(): tcp_rmem[1] = 87380, tcp_rmem[2] = max(87380, min(6 MB, limit)).
+        (KernelProfile.Linux44, "net.ipv4.tcp_rmem") => "4096 87380 6291456",
         _ => def.Default,
     };
 

@@ -117,10 +117,10 @@ public class SsFormatterTests
             "\t cubic cwnd:10\n" +
             $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
             // ato:40 — the FIN's delayed ACK fired in ping-pong mode, which resets ATO to TCP_ATO_MIN (as real ss shows).
-            "\t ts sack cubic wscale:7,7 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
+            "\t ts sack cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
             // rcv_ssthresh:64076 — the SYN-ACK's window 65160 (tcp_openreq_init_rwin(): 45 × 1448), capped by
             // tcp_init_buffer_space() at window_clamp = tcp_full_space() 65536 − advmss 1460 (the segment tcp_app_win reserves).
-            "send 5792000bps lastack:892 rcv_ssthresh:64076 snd_wnd:64256\n",
+            "send 5792000bps lastack:892 rcv_ssthresh:64076 snd_wnd:64512\n",
             SsFormatter.Format(h.Server));
     }
 
@@ -131,7 +131,7 @@ public class SsFormatterTests
         var (c, _, _) = h.Establish();
         var row = Assert.Single(SocketListing.Rows(h.Client));
         // advmss:1448 — tcp_rcv_synsent_state_process() takes the timestamp option off tp->advmss on an active open.
-        Assert.Equal(" ts sack cubic wscale:7,7 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1448 cwnd:10 bytes_acked:1 " +
+        Assert.Equal(" ts sack cubic wscale:10,10 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1448 cwnd:10 bytes_acked:1 " +
                      // snd_wnd:65160 — the server's SYN-ACK window (45 × 1448); rcv_ssthresh:64088 — the client's own SYN window
                      // (44 × 1460 = 64240) capped by tcp_init_buffer_space() at window_clamp = 65536 − advmss 1448.
                      "send 5792000bps lastack:80 rcv_ssthresh:64088 snd_wnd:65160", SsFormatter.InfoText(row.Info!));

@@ -88,10 +88,12 @@ public class HandshakeTests
         Assert.Equal(220, c.Rto.TotalMilliseconds);
         var syn = h.Sent("client").First();
         Assert.Equal(64240, syn.Win);
-        Assert.Equal((byte)7, syn.Options.WindowScale);
+        // tcp_select_initial_window(): ilog2(max(space, tcp_rmem[2] = 32 MB, rmem_max)) − 15 = 25 − 15 = 10.
+        Assert.Equal((byte)10, syn.Options.WindowScale);
         Assert.Equal(1460, syn.Options.Mss);
         Assert.True(syn.Options.SackPermitted && syn.Options.HasTimestamp);
-        Assert.Equal(502, h.Sent("client").ElementAt(1).Win);
+        // The handshake ACK: ALIGN(rcv_ssthresh 64088, 1 << 10) = 64512, above what is left of 64240 → 64512 >> 10 = 63.
+        Assert.Equal(63, h.Sent("client").ElementAt(1).Win);
     }
 }
 

@@ -17,6 +17,10 @@ namespace SimService.Domain.Tests.Tcp;
 /// truesize model: each received segment is one skb of SKB_TRUESIZE(2048 − 320) = 2304 bytes; an in-order
 /// segment arriving while the tail skb is unread is coalesced into it and adds 2304 − 256 = 2048 (17 times
 /// at most, then a new skb).
+/// <para>Most tests here set tcp_rmem[2] to the pre-6.16 default of 6 MB (<see cref="Rmem6Mb"/>), so the window
+/// scale is 7 (ilog2(6291456) − 15) and every step of the window shows at 128-byte granularity; with 6.18's 32 MB
+/// default the scale is 10 and the same free space moves in 1024-byte units
+/// (<see cref="Established_DefaultRmem32Mb_TwelveSegmentsAppNotReading_WindowsInKilobyteUnits"/>).</para>
 /// <para>Start (client, timestamps, wscale 7, sk_rcvbuf = tcp_rmem[1] = 131072, scaling_ratio 128): the SYN
 /// offered rcv_wnd = 44 · 1460 = 64240; advmss = 1460 − 12 = 1448 (timestamps); tcp_init_buffer_space():
 /// maxwin = tcp_full_space() = 65536, window_clamp = 65536 − advmss = 64088 (the segment reserved by
@@ -28,12 +32,36 @@ public class ReceiveWindowTests
 {
     static int[] Wins(InjectedPeer f, int segments) => [.. Enumerable.Range(0, segments).Select(_ => (int)f.Data(1448).Win)];
 
+    /// <summary>tcp_rmem = "4096 131072 6291456": the default before 6.16, or tcp_init()'s value on a host under 4 GiB.</summary>
+    static void Rmem6Mb(TwoHostHarness h, int _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_rmem", "4096 131072 6291456");
+
     [Fact]
-    public void Established_HandshakeAck_Win502AndRcvSsthresh64088()
+    public void Established_HandshakeAckRmem6Mb_Win502AndRcvSsthresh64088()
     {
-        var f = InjectedPeer.Connected();
+        var f = InjectedPeer.Connected(Rmem6Mb);
         Assert.Equal(502, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
         Assert.Contains(" rcv_ssthresh:64088 ", SsFormatter.InfoText(f.C.Info));
+    }
+
+    /// <summary>
+    /// 6.18's default tcp_rmem[2] = 32 MB (tcp_init(): min(32 MB, 1/128 of the buffer memory), since 6.16):
+    /// tcp_select_initial_window() gives wscale ilog2(33554432) − 15 = 10. The free space is the same as with
+    /// 6 MB (sk_rcvbuf is still tcp_rmem[1]), but every window is aligned up to 1024 bytes: the handshake ACK
+    /// ALIGN(64088, 1024) = 64512 → 63. Segment 1: rcv_ssthresh = max(min(rcv_wnd 64512, 81920), 64088) = 64512,
+    /// + 2 · 1448 = 67408 → ALIGN 67584 → 66; then 70304 → 69, 73200 → 72, 76096 → 75 (room 3440). Segment 5:
+    /// free 75360 (now below rcv_ssthresh) → ALIGN 75776 → 74; each further segment takes 1280 bytes of free
+    /// space (74080 → 74752 → 73, 72800 → 73728 → 72, 71520 → 72704 → 71), and from segment 9 what is left of the
+    /// last window (72704 − 1448 = 71256 → ALIGN 71680 → 70), which tcp_select_window() never shrinks, is the larger:
+    /// 70, 69, 68, 67 — one unit (1024 bytes) less per 1448-byte segment.
+    /// </summary>
+    [Fact]
+    public void Established_DefaultRmem32Mb_TwelveSegmentsAppNotReading_WindowsInKilobyteUnits()
+    {
+        var f = InjectedPeer.Connected();
+        Assert.Equal(63, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Equal(new[] { 66, 69, 72, 75, 74, 73, 72, 71, 70, 69, 68, 67 }, Wins(f, 12));
+        Assert.Contains(" wscale:10,10 ", SsFormatter.InfoText(f.C.Info));
+        Assert.Contains(" rcv_ssthresh:76096 ", SsFormatter.InfoText(f.C.Info));
     }
 
     /// <summary>
@@ -48,9 +76,9 @@ public class ReceiveWindowTests
     /// takes 2048 · 160 / 256 = 1280 more: 579, 569, 559, 549, 539, 529, 519.
     /// </summary>
     [Fact]
-    public void Established_TwelveSegmentsAppNotReading_WindowGrowsThenFollowsFreeSpace()
+    public void Established_TwelveSegmentsAppNotReadingRmem6Mb_WindowGrowsThenFollowsFreeSpace()
     {
-        var f = InjectedPeer.Connected();
+        var f = InjectedPeer.Connected(Rmem6Mb);
         Assert.Equal(new[] { 525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519 }, Wins(f, 12));
         Assert.Contains(" rcv_ssthresh:75840 ", SsFormatter.InfoText(f.C.Info));
     }
@@ -109,9 +137,9 @@ public class ReceiveWindowTests
     /// __tcp_select_window() = ALIGN(min(182703, rcv_ssthresh 75840), 128) = 75904 ≥ 0 → a window update of 593.
     /// </summary>
     [Fact]
-    public void Established_AppNotReadingUntilWindowZero_ZeroWindowProbeAnsweredThenReadOpensIt()
+    public void Established_AppNotReadingUntilWindowZeroRmem6Mb_ZeroWindowProbeAnsweredThenReadOpensIt()
     {
-        var f = InjectedPeer.Connected();
+        var f = InjectedPeer.Connected(Rmem6Mb);
         var wins = new List<int>();
         while (f.Left(7) >= 1448) wins.Add(f.Data(1448).Win);
         Assert.Equal(new[]

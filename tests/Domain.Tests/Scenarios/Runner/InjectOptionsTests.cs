@@ -34,7 +34,7 @@ public class InjectOptionsTests
     {
         // tcp_conn_request() → tcp_parse_options() + tcp_openreq_init(); tcp_openreq_init_rwin() sizes
         // the window: tcp_full_space(listener) = 65536 rounded down to 45 × (1460 − 12) = 65160, and
-        // wscale 7 from tcp_rmem[2] = 6 MiB (ilog2 − 15). TSecr echoes the SYN's TSval (tcp_synack_options).
+        // wscale 10 from tcp_rmem[2] = 32 MiB (ilog2 25 − 15). TSecr echoes the SYN's TSval (tcp_synack_options).
         var json = PeerAndServer("""
             { "at": "1ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 1000, "win": 65535,
                                        "options": { "mss": 1000, "sackOK": true, "ts": { "val": 100, "ecr": 0 }, "wscale": 2 } } }
@@ -42,7 +42,7 @@ public class InjectOptionsTests
             { "packets": [
                 { "from": "peer", "flags": "S", "seq": 0, "at": "1ms", "options": { "mss": 1000, "wscale": 2, "sackOK": true, "ts": { "val": 100, "ecr": 0 } } },
                 { "from": "server", "flags": "S.", "seq": 0, "ack": 1, "at": "11ms", "win": 65160,
-                  "options": { "mss": 1460, "wscale": 7, "sackOK": true, "ts": { "ecr": 100 }, "sack": [] } } ] }
+                  "options": { "mss": 1460, "wscale": 10, "sackOK": true, "ts": { "ecr": 100 }, "sack": [] } } ] }
             """);
 
         RunnerAssert.Passed(RunnerAssert.Run(json));
@@ -143,7 +143,7 @@ public class InjectOptionsTests
             """, """
             { "packets": [
                 { "from": "client", "flags": "S", "at": "0ms", "win": 64240,
-                  "options": { "mss": 1460, "sackOK": true, "ts": { "ecr": 0 }, "wscale": 7 } },
+                  "options": { "mss": 1460, "sackOK": true, "ts": { "ecr": 0 }, "wscale": 10 } },
                 { "from": "peer", "flags": "S.", "at": "10ms" },
                 { "from": "client", "flags": ".", "seq": 1, "ack": 1, "at": "20ms", "win": 64240, "options": { "ts": false } },
                 { "from": "client", "flags": ".", "seq": 1, "len": 536, "at": "30ms" },
@@ -186,7 +186,7 @@ public class InjectOptionsTests
         // timestamp gives 988-byte segments. An ACK of the first with SACK blocks for the third and fifth
         // tags both (tcp_sacktag_write_queue()): the SACKed segments are never sent again, and RACK
         // (tcp_rack_detect_loss()) resends the hole at the head. The window is scaled: the client offered
-        // wscale 7 and the peer 0, so 64240 goes out as 502 (ALIGN(64240, 128) >> 7).
+        // wscale 10 and the peer 0, so 64240 goes out as 63 (ALIGN(64240, 1024) >> 10).
         var json = ClientAndPeer("""
             { "at": "10ms", "inject": { "from": "peer:80", "to": "client:40000", "flags": "S.", "seq": 7000, "ack": 1, "win": 65535,
                                         "options": { "mss": 1000, "sackOK": true, "ts": { "val": 500, "ecr": "echo" }, "wscale": 0 } } },
@@ -195,8 +195,8 @@ public class InjectOptionsTests
                                         "options": { "ts": { "val": 510, "ecr": "echo" }, "sack": [ [1977, 2965], [3953, 4941] ] } } }
             """, """
             { "packets": [
-                { "from": "client", "flags": ".", "seq": 1, "ack": 1, "at": "20ms", "win": 502, "options": { "ts": { "ecr": 500 } } },
-                { "from": "client", "flags": ".", "seq": 1, "len": 988, "at": "30ms", "win": 502 },
+                { "from": "client", "flags": ".", "seq": 1, "ack": 1, "at": "20ms", "win": 63, "options": { "ts": { "ecr": 500 } } },
+                { "from": "client", "flags": ".", "seq": 1, "len": 988, "at": "30ms", "win": 63 },
                 { "from": "client", "flags": ".", "seq": 989, "len": 988, "at": "30ms" },
                 { "from": "client", "flags": ".", "seq": 1977, "len": 988, "at": "30ms" },
                 { "from": "client", "flags": ".", "seq": 2965, "len": 988, "at": "30ms" },
