@@ -673,7 +673,7 @@ public sealed partial class TcpSocket
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            if (!_ofo.Any(o => o.Seq == seq))
+            if (!OfoHolds(seq))
             {
                 _ofo.Add((seq, end, fin));
                 // tcp_data_queue_ofo(): the first out-of-order segment builds one SACK block, later ones tcp_sack_new_ofo_skb().
