@@ -475,6 +475,7 @@ public sealed partial class TcpSocket
         int priorPackets = PacketsOut;
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
+        long priorDelivered = _delivered;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): every block of the option tags the queue.
         bool newlySacked = false;
@@ -495,6 +496,7 @@ public sealed partial class TcpSocket
             {
                 var s = _rtx[0];
                 if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                if (!s.Sacked) _delivered++; // tcp_clean_rtx_queue(): a SACKed segment was counted when SACKed
                 _rtx.RemoveAt(0);
                 ackedSegments++;
             }
@@ -545,6 +547,8 @@ public sealed partial class TcpSocket
             }
             // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         }
+        // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
+        if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
         // tcp_cong_control() ends every ACK that found data in flight ("no_queue" skips it): tcp_update_pacing_rate().
         if (priorPackets > 0) UpdatePacingRate(PayloadMss, _ca.Cwnd);
         if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
@@ -614,6 +618,7 @@ public sealed partial class TcpSocket
             var r = _rtx[i];
             if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
             _rtx[i] = r with { Sacked = true };
+            _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
             if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
             {
