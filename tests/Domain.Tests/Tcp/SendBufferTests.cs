@@ -42,6 +42,8 @@ public class SendBufferTests
         public TcpSocket C { get; }
         public TcpSocket S { get; }
         uint _tsVal;
+        /// <summary>Bytes of data the server's injected segments carried so far.</summary>
+        uint _dataSent;
 
         public AckedSender(Action<TwoHostHarness, int>? beforeConnect = null)
         {
@@ -52,12 +54,15 @@ public class SendBufferTests
 
         /// <summary>
         /// At <paramref name="at"/>, the server's ACK of the first <paramref name="acked"/> bytes arrives (an event of
-        /// the simulation, so that sleeping poll() calls are re-run after it as after any other).
+        /// the simulation, so that sleeping poll() calls are re-run after it as after any other), with
+        /// <paramref name="data"/> bytes of the server's own data (PSH) when not 0.
         /// </summary>
-        public void Ack(SimTime at, long acked)
+        public void Ack(SimTime at, long acked, int data = 0)
         {
             var options = new TcpOptions(HasTimestamp: true, TsVal: _tsVal += 10, TsEcr: H.Sent("client").Last().Options.TsVal);
-            H.Sim.Schedule(at, H.Client, new Segment(S.Tuple, TcpFlags.Ack, S.Iss + 1, C.Iss + 1 + (uint)acked, 64, 0, options));
+            var flags = TcpFlags.Ack | (data > 0 ? TcpFlags.Psh : 0);
+            H.Sim.Schedule(at, H.Client, new Segment(S.Tuple, flags, S.Iss + 1 + _dataSent, C.Iss + 1 + (uint)acked, 64, data, options));
+            _dataSent += (uint)data;
             H.At(at);
         }
 
@@ -198,5 +203,52 @@ public class SendBufferTests
         Assert.Equal(46336, f.H.Send(f.C.Id, 100_000).Result);
         Assert.Equal(51712, f.C.WmemQueued);
         Assert.Equal(Errno.EAGAIN, f.H.Send(f.C.Id, 1).Errno);
+    }
+
+    /// <summary>
+    /// tcp_wmem = "4096 16384 100000": tcp_sndbuf_expand() never sets more than tcp_wmem[2]. After the handshake
+    /// 87040 (under the cap); the blocking send(200,000) at 200 ms copies 110048 bytes as with the defaults; at the
+    /// 230 ms ACK tcp_new_space() would expand to 2 · 20 · 4352 = 174080 but stops at 100000: after the first chunk
+    /// wmem is 99152 and 100000 − 99152 &lt; 99152 / 2, and the nine further chunks only add skbs (107216): the
+    /// writer is not woken and the call stays asleep.
+    /// </summary>
+    [Fact]
+    public void Established_CwndGrowthPastTcpWmemMax_SndbufStopsAtTcpWmem2AndTheSendSleepsOn()
+    {
+        var f = new AckedSender((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_wmem", "4096 16384 100000"));
+        var send = f.H.Send(f.C.Id, 200_000);
+        Assert.Equal((true, 87040L), (send.Blocked, f.SndBuf));
+
+        f.Ack(Ms(230), 14480);
+
+        Assert.Equal(100000, f.SndBuf);
+        Assert.Equal(107216, f.C.WmemQueued);
+        Assert.Null(f.H.Returned(send.CallId));
+    }
+
+    /// <summary>
+    /// sk_data_ready() wakes a send() asleep for space too: sk_stream_wait_memory()'s wait entry
+    /// (woken_wake_function()) takes any wakeup of the socket's wait queue, and its condition is only
+    /// sk_stream_memory_free(). SO_SNDBUF 30000 (60000, locked), send(100,000) blocked with 78192 copied; 230 ms, ACK
+    /// of 14480 (wmem 74464). 240 ms, ACK of 37648 (8 of the 10 chunks sent at 230 ms: 8 · 3792 freed, 44128; cwnd
+    /// 36): the push sends the 24 segments left — [43440, 47784) grown by tcp_grow_skb() (3 segments: 1448 · 2 · 36 /
+    /// 19.84 ms = 5,253,845 B/s, 5130 bytes), then 7 chunks of 3, six of them cut (49504). tcp_check_space() finds
+    /// 60000 − 44128 &lt; 44128 / 2 after the first chunk, so sk_stream_write_space() wakes nobody, though the
+    /// memory is free. 250 ms: 100 bytes of data from the server; tcp_data_ready() wakes the sleeper, which finds
+    /// 49504 &lt; 60000, copies the last 21808 bytes into a new skb and returns 100,000.
+    /// </summary>
+    [Fact]
+    public void Established_SendAsleepWithMemoryFreeButNotWriteable_DataFromThePeerWakesItToCopy()
+    {
+        var f = new AckedSender((h, id) => h.SetOption(id, SocketOption.SO_SNDBUF, 30000));
+        var send = f.H.Send(f.C.Id, 100_000);
+        f.Ack(Ms(230), 14480);
+        f.Ack(Ms(240), 37648);
+        Assert.Equal(49504, f.C.WmemQueued);
+        Assert.Null(f.H.Returned(send.CallId));
+
+        f.Ack(Ms(250), 37648, data: 100);
+
+        Assert.Equal((Ms(250), 100_000L), (f.H.Returned(send.CallId)!.At, f.H.Returned(send.CallId)!.Result));
     }
 }
