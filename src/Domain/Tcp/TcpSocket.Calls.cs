@@ -591,7 +591,7 @@ public sealed partial class TcpSocket
         if (_pendingClose == call)
         {
             _pendingClose = null;
-            CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+            if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
         var rest = _pendingAccepts.Where(c => c != call).ToList();

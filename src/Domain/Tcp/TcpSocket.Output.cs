@@ -17,14 +17,14 @@ public sealed partial class TcpSocket
             ? new TcpOptions(Mss: TcpConstants.EthernetMss,
                 WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
-                TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
+                TsEcr: Host.Sysctls.TcpTimestamps && flags.Has(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.HasFlag(TcpFlags.Ack))
+        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
-        uint ack = flags.HasFlag(TcpFlags.Ack) ? _rcv.Nxt : 0;
-        ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
+        uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
+        ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
-        if (flags.HasFlag(TcpFlags.Ack))
+        if (flags.Has(TcpFlags.Ack))
         {
             // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK
             // (tcp_dec_quickack_mode spends one quick ACK).
@@ -408,7 +408,7 @@ public sealed partial class TcpSocket
     {
         if (_rtx.Count == 0) return;
         var head = _rtx[0];
-        if (head.Flags.HasFlag(TcpFlags.Syn))
+        if (head.Flags.Has(TcpFlags.Syn))
         {
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
@@ -416,7 +416,7 @@ public sealed partial class TcpSocket
             CountRetransmission(head.Flags);
             return;
         }
-        int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+        int len = (int)(head.End - head.Seq) - (head.Flags.Has(TcpFlags.Fin) ? 1 : 0);
         _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
         CountRetransmission(head.Flags);
         CountUndoRetrans(); // tcp_retransmit_skb() (a TLP's __tcp_retransmit_skb() does not)
@@ -430,7 +430,7 @@ public sealed partial class TcpSocket
     void CountRetransmission(TcpFlags flags)
     {
         Host.Count(MibCounter.TcpRetransSegs);
-        if (flags.HasFlag(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
+        if (flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;
     }
 
@@ -442,7 +442,7 @@ public sealed partial class TcpSocket
             var s = _rtx[i];
             if (!SeqMath.Before(s.Seq, _ca.LossHigh)) break;
             if (s.Retransmitted) continue;
-            int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+            int len = (int)(s.End - s.Seq) - (s.Flags.Has(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
             CountRetransmission(s.Flags);
             CountUndoRetrans();

@@ -17,7 +17,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly SimTimer _xmitTimer;
     readonly SimTimer _delackTimer;
     readonly SimTimer _keepaliveTimer;
-    readonly SimTimer _lingerTimer;
+    /// <summary>The SO_LINGER wait's timer: made on first use (most sockets never linger).</summary>
+    SimTimer? _lingerTimer;
+    SimTimer LingerTimer => _lingerTimer ??= new SimTimer(this, 3);
     TcpTimerKind _xmitPending;
     TcpState _lastStateBeforeClose = TcpState.Close;
 
@@ -29,7 +31,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         _xmitTimer = new SimTimer(this, 0);
         _delackTimer = new SimTimer(this, 1);
         _keepaliveTimer = new SimTimer(this, 2);
-        _lingerTimer = new SimTimer(this, 3);
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
