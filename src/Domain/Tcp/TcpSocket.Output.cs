@@ -34,6 +34,12 @@ public sealed partial class TcpSocket
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
         if (len > 0) EventDataSent(retransmit);
+        if (retransmit && len > 0)
+        {
+            // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
+            SkbSplitAt(seq);
+            SkbSplitAt(seq + (uint)len + (flags.HasFlag(TcpFlags.Fin) ? 1u : 0u));
+        }
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
     }
 
@@ -261,6 +267,7 @@ public sealed partial class TcpSocket
         _snd.FinQueued = true;
         _snd.FinSeq = _snd.WriteSeq;
         _snd.WriteSeq++;
+        SkbQueueFin();
         Push("tcp_send_fin");
     }
 
@@ -281,6 +288,10 @@ public sealed partial class TcpSocket
         bool sent = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
+        // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
+        int maxSegs = TsoSegs();
+        uint chunkStart = _snd.Nxt;
+        int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsOut < _ca.Cwnd && segments++ < maxSegments)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
@@ -302,7 +313,7 @@ public sealed partial class TcpSocket
             if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 && (_snd.Nxt + (uint)len == dataEnd || cut)) flags |= TcpFlags.Psh;
+            if (len > 0 && (PshAt(_snd.Nxt + (uint)len, dataEnd) || cut)) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);
@@ -310,6 +321,17 @@ public sealed partial class TcpSocket
             if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
+            if (++chunkSegs < chunkQuota) continue;
+            SkbChunkSent(chunkStart, _snd.Nxt);
+            CheckSpace(); // tcp_event_new_data_sent()
+            chunkStart = _snd.Nxt;
+            chunkSegs = 0;
+            chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
+        }
+        if (chunkSegs > 0)
+        {
+            SkbChunkSent(chunkStart, _snd.Nxt);
+            CheckSpace(); // tcp_event_new_data_sent()
         }
         if (sent)
         {

@@ -217,9 +217,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 
-    /// <summary>Send buffer capacity in payload bytes: sk_sndbuf accounts truesize, about 3/2 of the payload.</summary>
-    long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
-
 
     /// <summary>
     /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving
@@ -294,6 +291,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();
         else if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
         else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
+        WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 
     void RecordFired(TcpTimerKind kind) => _sim.TimerFired(Host, Id, kind);
