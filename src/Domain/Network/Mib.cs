@@ -55,6 +55,8 @@ public enum MibCounter
     TcpExtTCPWinProbe,
     TcpExtTCPKeepAlive,
     TcpExtTCPOrphanOverflow,
+    TcpExtTCPACKSkippedSynRecv,
+    TcpExtTSEcrRejected,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,
