@@ -9,12 +9,13 @@ if (args.Length > 0 && char.IsDigit(args[0][0])) return Churn.Run(args);
 var which = args.Length > 0 ? args[0].ToUpperInvariant() : "ALL";
 long? count = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : null;
 bool all = which == "ALL";
+using var sampler = Environment.GetEnvironmentVariable("SIMBENCH_ALLOC") == "1" ? new AllocationSampler() : null;
 if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "API1M" or "ALL"))
 {
     Console.Error.WriteLine("usage: W1|W2|W3|W4|W5|W6|API1M|all [count]");
     return 2;
 }
-if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: true));
+if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"));
 if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
 if (all || which == "W3") Console.WriteLine(await Durable.W3(count ?? 100_000));
 if (which == "API1M") Console.WriteLine(await Durable.Million(count ?? 1_000_000)); // not part of all: a long run
@@ -29,4 +30,5 @@ if (all || which == "W6")
             $"close_per_cpu_s={r.ClosePerCpuSec:F0} established={r.Established} server_fds={r.ServerFds} peak_rss_mb={Measure.PeakRssMb()}");
     }
 }
+sampler?.Print();
 return 0;

@@ -30,12 +30,16 @@ static class Workloads
             Must(sim, new AddLinkCommand($"c{i}", "server", SimDuration.FromMilliseconds(1), 0));
         }
         var m = new Measure();
+        long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         var outcome = CommandApplier.Apply(sim, new WorkloadCommand(new WorkloadSpec
         {
             Clients = clients, Server = "server", Port = 80, Rate = 5000, Count = connections,
             RequestBytes = 1024, ResponseBytes = 1024, CloseFirst = CloseFirst.Client, Level = JournalLevel.Counters,
         }));
         double wall = m.WallSeconds, cpu = m.CpuSeconds;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
+        string gcs = $"gc0={GC.CollectionCount(0) - gen0} gc1={GC.CollectionCount(1) - gen1} gc2={GC.CollectionCount(2) - gen2}";
         var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
         double rate = r.Finished / wall;
         string kernelPart = "kernel_lifecycles_per_s=na ratio=na";
@@ -45,7 +49,8 @@ static class Workloads
         if (note != "") Console.WriteLine($"# {note}");
         return $"W1 connections={r.Finished} completed={r.Completed.ToString().ToLowerInvariant()} wall_s={F2(wall)} cpu_s={F2(cpu)} " +
             $"lifecycles_per_s={F(rate)} lifecycles_per_cpu_s={F(r.Finished / cpu)} peak_rss_mb={Measure.PeakRssMb()} " +
-            $"events_per_s={F(r.Events / wall)} virtual_s={F2((r.EndedAtNs - r.StartedAtNs) / 1e9)} {kernelPart}";
+            $"events_per_s={F(r.Events / wall)} virtual_s={F2((r.EndedAtNs - r.StartedAtNs) / 1e9)} " +
+            $"allocated_per_lifecycle={F(allocated / (double)Math.Max(1, r.Finished))} {gcs} {kernelPart}";
     }
 
     /// <summary>

@@ -28,8 +28,8 @@ public sealed class ServerModeTests(ApiServer server)
     [Fact]
     public async Task FailedAndPassedFiles_RunWithPcapAndDiagramInProcessAndOnServer_SaveTheSameArtefactsForTheFailedOneOnly()
     {
-        var local = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
-        var remote = Directory.CreateTempSubdirectory("simservice-artefacts-").FullName;
+        var local = Tool.TempFolder();
+        var remote = Tool.TempFolder();
         string[] files = ["tests/Cli.Tests/Fixtures/mixed/failing-checks.json", "tests/Cli.Tests/Fixtures/mixed/passing.json"];
 
         var inProcess = await Tool.RunAsync(["run", .. files, "--pcap", Path.Combine(local, "pcap"), "--diagram", Path.Combine(local, "svg")]);

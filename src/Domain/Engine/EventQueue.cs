@@ -16,8 +16,22 @@ public interface IEventTarget
 /// </summary>
 public readonly record struct ScheduledItem(IEventTarget Target, object? Payload, long Generation)
 {
-    /// <summary>The timer this item was armed for, or null for a plain item.</summary>
-    public SimTimer? Timer => Generation != 0 ? (SimTimer)Target : null;
+    /// <summary>The timer this item was armed for, or null for a plain item (or a vacated one).</summary>
+    public SimTimer? Timer => Generation > 0 ? (SimTimer)Target : null;
+
+    /// <summary>
+    /// What the item of a cancelled or re-armed timer becomes (<see cref="EventQueue.Vacate"/>): it still comes due
+    /// and is popped like the stale item it was, but it references nothing.
+    /// </summary>
+    public bool Vacated => Generation < 0;
+
+    internal static readonly ScheduledItem VacatedItem = new(NoTarget.Instance, null, -1);
+
+    sealed class NoTarget : IEventTarget
+    {
+        public static readonly NoTarget Instance = new();
+        public void OnDue(Simulation sim, object? payload) { }
+    }
 }
 
 /// <summary>
@@ -40,7 +54,7 @@ public sealed class EventQueue
     /// <summary>Chunks kept for reuse at most (1.5 MB): beyond that a drained chunk is left to the GC.</summary>
     const int PooledChunks = 1024;
 
-    sealed class Chunk
+    internal sealed class Chunk
     {
         public readonly ScheduledItem[] Items = new ScheduledItem[ChunkSize];
         public Chunk? Next;
@@ -63,7 +77,32 @@ public sealed class EventQueue
 
     public int Count => _count;
 
-    public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0)
+    public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0) => Put(at, target, payload, generation);
+
+    /// <summary>
+    /// Queues the item of a timer armed with <paramref name="generation"/>, and tells the timer where it sits so
+    /// that cancelling or re-arming it can vacate the slot (<see cref="Vacate"/>).
+    /// </summary>
+    internal void EnqueueTimer(SimTime at, SimTimer timer, long generation)
+    {
+        var (chunk, index) = Put(at, timer, timer, generation);
+        timer.QueueChunk = chunk;
+        timer.QueueIndex = index;
+    }
+
+    /// <summary>
+    /// Models del_timer() detaching the timer_list from its wheel bucket: the slot of a timer's pending item no
+    /// longer references the timer (nor its owner), so a cancelled timer pins nothing while its item waits. The
+    /// slot itself stays and is popped at its time as the stale item it was (same clock moves, same
+    /// <see cref="Simulation.EventsProcessed"/>).
+    /// </summary>
+    internal static void Vacate(Chunk chunk, int index, SimTimer timer, long generation)
+    {
+        ref var slot = ref chunk.Items[index];
+        if (ReferenceEquals(slot.Target, timer) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
+    }
+
+    (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation)
     {
         var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
         if (bucket.TailIndex == ChunkSize)
@@ -73,8 +112,10 @@ public sealed class EventQueue
             bucket.Tail = chunk;
             bucket.TailIndex = 0;
         }
-        bucket.Tail.Items[bucket.TailIndex++] = new ScheduledItem(target, payload, generation);
+        int index = bucket.TailIndex++;
+        bucket.Tail.Items[index] = new ScheduledItem(target, payload, generation);
         _count++;
+        return (bucket.Tail, index);
     }
 
     Bucket BucketFor(long at)

@@ -7,11 +7,23 @@ namespace SimService.Domain.Engine;
 /// generation; an item popped with an older generation is stale and skipped, so cancelling costs
 /// nothing in the queue (ns-3's EventId.Cancel, gVisor's orphaned timers).
 /// </summary>
-public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
+public class SimTimer : IEventTarget
 {
-    /// <summary>Who handles the expiry; null once detached (its socket was destroyed).</summary>
-    public IEventTarget? Owner { get; private set; } = owner;
-    public int Kind { get; } = kind;
+    public SimTimer(IEventTarget owner, int kind)
+    {
+        Owner = owner;
+        Kind = kind;
+    }
+
+    /// <summary>A timer embedded in its owner (a subclass that handles its own expiry, <see cref="Expired"/>).</summary>
+    protected SimTimer() { }
+
+    /// <summary>Who handles the expiry; null once detached (its socket was destroyed) or when embedded.</summary>
+    public IEventTarget? Owner { get; private set; }
+    public int Kind { get; }
+    /// <summary>Where the pending item of the current arming sits in the queue (null when none is pending).</summary>
+    internal EventQueue.Chunk? QueueChunk;
+    internal int QueueIndex;
     public long Generation { get; private set; }
     public bool Armed { get; private set; }
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
@@ -21,6 +33,7 @@ public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
 
     internal long Arm(SimTime expires, SimTime firesAt)
     {
+        VacateSlot();
         Generation++;
         Armed = true;
         Expires = expires;
@@ -32,6 +45,7 @@ public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
     internal bool Cancel()
     {
         if (!Armed) return false;
+        VacateSlot();
         Generation++;
         Armed = false;
         return true;
@@ -39,7 +53,19 @@ public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
 
     internal bool IsCurrent(long generation) => Armed && generation == Generation;
 
-    internal void MarkFired() => Armed = false;
+    internal void MarkFired()
+    {
+        Armed = false;
+        QueueChunk = null;
+    }
+
+    /// <summary>The pending item of an armed timer stops referencing it (mod_timer()/del_timer() unlinking it from its bucket).</summary>
+    void VacateSlot()
+    {
+        if (QueueChunk is not { } chunk) return;
+        if (Armed) EventQueue.Vacate(chunk, QueueIndex, this, Generation);
+        QueueChunk = null;
+    }
 
     /// <summary>
     /// Cuts the timer from its destroyed owner: a cancelled timer's stale queue item then pins only
@@ -52,5 +78,8 @@ public sealed class SimTimer(IEventTarget owner, int kind) : IEventTarget
     }
 
     /// <summary>The queue item of an armed timer targets the timer itself, which hands the expiry to its owner.</summary>
-    void IEventTarget.OnDue(Simulation sim, object? payload) => Owner?.OnDue(sim, this);
+    void IEventTarget.OnDue(Simulation sim, object? payload) => Expired(sim);
+
+    /// <summary>The expiry: handed to the owner, or handled by an embedding subclass.</summary>
+    protected virtual void Expired(Simulation sim) => Owner?.OnDue(sim, this);
 }

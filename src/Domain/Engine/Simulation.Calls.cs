@@ -69,7 +69,14 @@ public sealed partial class Simulation
     /// <summary>A call whose return, if it blocks, is handed to <paramref name="waiter"/> through the event queue.</summary>
     internal Result<CallHandle> Call(SocketCallRequest r, IEventTarget? waiter)
     {
-        var host = FindHost(r.Host);
+        var args = CallArgs.From(r);
+        return Call(in args, waiter);
+    }
+
+    /// <summary>The call itself, on the request's fields by reference (a workload's calls come here directly).</summary>
+    internal Result<CallHandle> Call(in CallArgs r, IEventTarget? waiter)
+    {
+        var host = r.HostRef ?? FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
         if (host.Kind != HostKind.Linux) return DomainError.Invalid($"host '{r.Host}' is scripted: it makes no calls", "host");
         TcpSocket? target = null;
@@ -86,7 +93,8 @@ public sealed partial class Simulation
         if (r.Call == SocketCallKind.Connect && !r.Unspec)
         {
             // "to" names a host, or is an address (which need not belong to any host: then there is no route).
-            if (r.ToHost is not null && FindHost(r.ToHost) is { } to) remote = new Endpoint(to.Address, r.ToPort);
+            if (r.Remote is { } resolved) remote = resolved;
+            else if (r.ToHost is not null && FindHost(r.ToHost) is { } to) remote = new Endpoint(to.Address, r.ToPort);
             else if (IPv4.TryParse(r.ToHost, out var address)) remote = new Endpoint(address, r.ToPort);
             else return DomainError.NotFound($"host '{r.ToHost}'", "to");
         }
@@ -115,7 +123,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>A call on a destroyed socket: no process holds its descriptor any more — EBADF.</summary>
-    Result<CallHandle> DeadSocketCall(Host host, SocketCallRequest r)
+    Result<CallHandle> DeadSocketCall(Host host, in CallArgs r)
     {
         var process = host.Process(r.Process);
         if (process.Exited) process = host.RestartProcess(r.Process);
@@ -136,14 +144,14 @@ public sealed partial class Simulation
         return new CallHandle(id, r.SocketId, false, -1, Errno.EBADF);
     }
 
-    static bool NeedsSocket(SocketCallRequest r) => r.Call switch
+    static bool NeedsSocket(in CallArgs r) => r.Call switch
     {
         SocketCallKind.Socket => false,
         SocketCallKind.Listen or SocketCallKind.Connect => r.SocketId != 0,
         _ => true,
     };
 
-    (TcpSocket? Socket, CallOutcome Outcome) Dispatch(Host host, SimProcess process, SocketCallRequest r, TcpSocket? sk,
+    (TcpSocket? Socket, CallOutcome Outcome) Dispatch(Host host, SimProcess process, in CallArgs r, TcpSocket? sk,
         Endpoint remote, PendingCall call)
     {
         switch (r.Call)
@@ -198,7 +206,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>bind()'s sin_addr: the request's address, INADDR_ANY when it names none.</summary>
-    static IPv4 BindAddress(SocketCallRequest r) => r.Address is { } a && IPv4.TryParse(a, out var address) ? address : IPv4.Any;
+    static IPv4 BindAddress(in CallArgs r) => r.Address is { } a && IPv4.TryParse(a, out var address) ? address : IPv4.Any;
 
     PendingCall Track(PendingCall call)
     {
@@ -256,7 +264,7 @@ public sealed partial class Simulation
                 socketId, errno is null ? value : -1, errno, Now - call.Issued, detail));
     }
 
-    static string Describe(SocketCallRequest r) => r.Call switch
+    static string Describe(in CallArgs r) => r.Call switch
     {
         SocketCallKind.Bind => $"port={r.Port}" + (r.Address is { } a ? $" addr={a}" : ""),
         SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}{(r.Address is { } la ? $" addr={la}" : "")}" : $"backlog={r.Backlog}",

@@ -291,6 +291,7 @@ public sealed partial class Simulation
         var item = _queue.Dequeue(out var at);
         MoveClock(at);
         EventsProcessed++;
+        if (item.Vacated) return; // a cancelled or re-armed timer's slot: stale, as before, but pinning nothing
         if (item.Timer is { } timer)
         {
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
@@ -323,7 +324,7 @@ public sealed partial class Simulation
     /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.
     /// An hrtimer is not on the timer wheel: it fires at its own expiry.
     /// </summary>
-    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.Enqueue(expires, timer, timer, timer.Arm(expires, expires));
+    internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.EnqueueTimer(expires, timer, timer.Arm(expires, expires));
 
     /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
@@ -347,7 +348,7 @@ public sealed partial class Simulation
             expires = Jiffies.WithSlack(Now, expires);
         var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
         var generation = timer.Arm(expires, fires);
-        _queue.Enqueue(fires, timer, timer, generation);
+        _queue.EnqueueTimer(fires, timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 

@@ -55,6 +55,13 @@ public enum MibCounter
     TcpExtTCPWinProbe,
     TcpExtTCPKeepAlive,
     TcpExtTCPOrphanOverflow,
+    TcpExtTCPSynRetrans,
+    TcpExtTCPOrigDataSent,
+    TcpExtTCPDelivered,
+    TcpExtTcpTimeoutRehash,
+    TcpExtTCPWantZeroWindowAdv,
+    TcpExtTCPToZeroWindowAdv,
+    TcpExtTCPFromZeroWindowAdv,
     TcpExtTCPACKSkippedSynRecv,
     TcpExtTSEcrRejected,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)

@@ -84,7 +84,11 @@ public static class ProcNetSnmp
     /// TCP_RTO_MAX (120000 ms) and MaxConn −1 (printed signed). CurrEstab is computed from the
     /// host's sockets as tcp_set_state() keeps it: ESTABLISHED and, since 6.10, CLOSE_WAIT.
     /// </summary>
-    static long TcpValue(Host host, string name) => name switch
+    static long TcpValue(Host host, string name) =>
+        TcpGauge(host, name) ?? (Mib.TryFind("Tcp", name, out var c) ? host.Mib[c] : 0);
+
+    /// <summary>The Tcp: values that are not counters the engine increments (null for the others); InCsumErrors is 0, as no simulated segment is corrupt.</summary>
+    public static long? TcpGauge(Host host, string name) => name switch
     {
         "RtoAlgorithm" => 1,
         "RtoMin" => TcpConstants.RtoMin.TotalMilliseconds,
@@ -92,7 +96,8 @@ public static class ProcNetSnmp
         "MaxConn" => -1,
         "CurrEstab" => host.AllSockets.Count(sk => sk.State == TcpState.Established
             || (sk.State == TcpState.CloseWait && host.Sim.Profile == KernelProfile.Linux6)),
-        _ => Mib.TryFind("Tcp", name, out var c) ? host.Mib[c] : 0,
+        "InCsumErrors" => 0,
+        _ => null,
     };
 
     /// <summary>Models snmp6_seq_show(): "%-32s\t%lu" per field, all 0 (no IPv6 traffic).</summary>

@@ -101,7 +101,9 @@ public sealed class RequestSocket : IEventTarget
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
         if (retransmission)
         {
+            // tcp_rtx_synack()
             Host.Count(MibCounter.TcpRetransSegs);
+            Host.Count(MibCounter.TcpExtTCPSynRetrans);
             _resent = true;
             NumRetrans++;
         }

@@ -482,6 +482,7 @@ public sealed partial class TcpSocket
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
+        long priorDelivered = _delivered;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): every block of the option tags the queue.
         bool newlySacked = false;
@@ -502,6 +503,7 @@ public sealed partial class TcpSocket
             {
                 var s = _rtx[0];
                 if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                if (!s.Sacked) _delivered++; // tcp_clean_rtx_queue(): a SACKed segment was counted when SACKed
                 _rtx.RemoveAt(0);
                 ackedSegments++;
             }
@@ -551,6 +553,8 @@ public sealed partial class TcpSocket
             }
             WakeWriter();
         }
+        // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
+        if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
         if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
@@ -618,6 +622,7 @@ public sealed partial class TcpSocket
             var r = _rtx[i];
             if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
             _rtx[i] = r with { Sacked = true };
+            _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
             if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
             {

@@ -53,6 +53,8 @@ public sealed partial class TcpSocket
     /// Models tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): __tcp_select_window(), but
     /// never less than what is left of the window already offered (then aligned up to the window scale);
     /// rcv_wnd and rcv_wup are updated, and the field is the window scaled down, at most 65535.
+    /// TCPWantZeroWindowAdv counts a zero window held back by that rule, TCPToZeroWindowAdv and
+    /// TCPFromZeroWindowAdv a field of 0 after a non-zero rcv_wnd and the reverse.
     /// </summary>
     ushort SelectWindow(bool syn)
     {
@@ -70,11 +72,19 @@ public sealed partial class TcpSocket
         long current = ReceiveWindow();
         long window = SelectWindowRaw();
         long granule = 1L << _rxOpt.RcvWscale;
+        uint oldWin = _rcv.Wnd;
         // "Never shrink the offered window": ALIGN(cur_win, 1 << rcv_wscale).
-        if (window < current) window = (current + granule - 1) / granule * granule;
+        if (window < current)
+        {
+            if (window == 0) Host.Count(MibCounter.TcpExtTCPWantZeroWindowAdv);
+            window = (current + granule - 1) / granule * granule;
+        }
         _rcv.Wnd = (uint)window;
         _rcv.Wup = _rcv.Nxt;
-        return (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
+        var field = (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
+        if (field == 0 && oldWin != 0) Host.Count(MibCounter.TcpExtTCPToZeroWindowAdv);
+        else if (field != 0 && oldWin == 0) Host.Count(MibCounter.TcpExtTCPFromZeroWindowAdv);
+        return field;
     }
 
     /// <summary>
@@ -191,8 +201,7 @@ public sealed partial class TcpSocket
             // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample. __tcp_retransmit_skb()
             // counts the SYN in tp->total_retrans like any retransmission.
             _rtx[0] = _rtx[0] with { SentAt = _sim.Now, Retransmitted = true };
-            Host.Count(MibCounter.TcpRetransSegs);
-            _totalRetrans++;
+            CountRetransmission(TcpFlags.Syn);
         }
         Transmit(TcpFlags.Syn, _snd.Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
         ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
@@ -308,6 +317,7 @@ public sealed partial class TcpSocket
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);
+            Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
@@ -392,15 +402,24 @@ public sealed partial class TcpSocket
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
             if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
-            Host.Count(MibCounter.TcpRetransSegs);
-            _totalRetrans++;
+            CountRetransmission(head.Flags);
             return;
         }
         int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
         _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
-        Host.Count(MibCounter.TcpRetransSegs);
-        _totalRetrans++;
+        CountRetransmission(head.Flags);
         Transmit(head.Flags, head.Seq, len, reason, retransmit: true);
+    }
+
+    /// <summary>
+    /// The accounting of __tcp_retransmit_skb() — net/ipv4/tcp_output.c: RetransSegs and tp->total_retrans
+    /// by the segment count (one: no TSO here), and TCPSynRetrans when the segment is a SYN.
+    /// </summary>
+    void CountRetransmission(TcpFlags flags)
+    {
+        Host.Count(MibCounter.TcpRetransSegs);
+        if (flags.HasFlag(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
+        _totalRetrans++;
     }
 
     /// <summary>After an RTO, retransmits further lost segments as the window allows (tcp_xmit_retransmit_queue).</summary>
@@ -413,7 +432,7 @@ public sealed partial class TcpSocket
             if (s.Retransmitted) continue;
             int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
-            Host.Count(MibCounter.TcpRetransSegs);
+            CountRetransmission(s.Flags);
             Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue", retransmit: true);
         }
     }

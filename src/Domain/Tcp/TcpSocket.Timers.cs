@@ -40,7 +40,7 @@ public sealed partial class TcpSocket
                 var tail = _rtx[last];
                 int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
                 _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
-                Host.Count(MibCounter.TcpRetransSegs);
+                CountRetransmission(tail.Flags);
                 Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe", retransmit: true);
             }
             _ca.TlpHighSeq = _snd.Nxt;
@@ -142,7 +142,13 @@ public sealed partial class TcpSocket
             }
             expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.RtoMin);
         }
-        if (!expired) return false;
+        if (!expired)
+        {
+            // sk_rethink_txhash(): a connected socket has a tx hash (tcp_v4_connect(), or the request's for a
+            // child) and net.core.txrehash is 1, so every timeout that does not end the connection picks a new one.
+            if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTcpTimeoutRehash);
+            return false;
+        }
         WriteErr("tcp_write_timeout");
         return true;
     }

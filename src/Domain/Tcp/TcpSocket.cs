@@ -144,6 +144,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     int _totalRto;
     int _totalRetrans;
     SimTime? _retransStamp;
+    /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
+    long _delivered;
     /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
     SimTime _lastRecv;
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>

@@ -20,17 +20,19 @@ public enum TimeWaitVerdict
 /// and the 4-tuple (established hash), a few sequence and timestamp fields, and one timer. It is
 /// not an orphan and not counted in sockstat "inuse"; it is counted in "tw".
 /// </summary>
-public sealed class TimeWaitSocket : IEventTarget, IBindOwner
+/// <remarks>
+/// The entry is its own timer (the kernel's tw_timer is a field of inet_timewait_sock, not a separate
+/// allocation): one object per entry, and once it is killed its queue slot is vacated, so nothing is kept.
+/// </remarks>
+public sealed class TimeWaitSocket : SimTimer, IBindOwner
 {
-    readonly Simulation _sim;
-    readonly SimTimer _timer;
+    Simulation Sim => Host.Sim;
     SimTime _lastOowAck = new(long.MinValue / 2);
 
     internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale,
         SimDuration recycleTimeout)
     {
         Host = sk.Host;
-        _sim = sk.Host.Sim;
         SocketId = sk.Id;
         Local = sk.Local;
         Remote = sk.Remote;
@@ -44,14 +46,15 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         TsRecent = tsRecent;
         TsRecentStampSec = tsOk ? tsRecentStampSec : 0;
         TsOffset = tsOffset;
-        EntryStampMs = _sim.Now.Ms;
+        EntryStampMs = Sim.Now.Ms;
         ReuseAddr = sk.ReuseAddr;
         ReusePort = sk.ReusePort;
-        _timer = new SimTimer(this, 0);
-        _fromState = sk.State;
+        _fromState = (byte)sk.State;
     }
 
-    readonly TcpState _fromState;
+    // The states as bytes (they fit one; the entry is kept small, as inet_timewait_sock keeps tw_substate in a u8).
+    readonly byte _fromState;
+    byte _substate;
     /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
     readonly SimDuration _recycleTimeout;
 
@@ -62,7 +65,11 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     public Endpoint Remote { get; }
     public FourTuple Tuple => new(Local, Remote);
     /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan.</summary>
-    public TcpState Substate { get; private set; }
+    public TcpState Substate
+    {
+        get => (TcpState)_substate;
+        private set => _substate = (byte)value;
+    }
     public uint RcvNxt { get; private set; }
     public uint SndNxt { get; }
 
@@ -87,7 +94,6 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     /// <summary>tw_rcv_saddr: the connection's local address.</summary>
     IPv4 IBindOwner.RcvSaddr => Local.Address;
     int IBindOwner.BindHash => SocketId;
-    public SimTime Expires => _timer.Expires;
     public bool Alive { get; private set; }
 
     /// <summary>
@@ -101,18 +107,18 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
         if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count++;
         Host.AddBindOwner(Local.Port, this, byConnect: false);
         Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
-        if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId,
-            _fromState, Substate, cause + " → timewait socket"));
+        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId,
+            (TcpState)_fromState, Substate, cause + " → timewait socket"));
         Arm(timeout);
     }
 
     void Arm(SimDuration timeout)
     {
-        _sim.ArmTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait, Jiffies.Expiry(_sim.Now, timeout));
+        Sim.ArmTimer(this, Host, SocketId, TcpTimerKind.TimeWait, Jiffies.Expiry(Sim.Now, timeout));
     }
 
     /// <summary>inet_twsk_kill() on expiry: unhashed and freed; the port becomes free; no packet.</summary>
-    void IEventTarget.OnDue(Simulation sim, object? payload)
+    protected override void Expired(Simulation sim)
     {
         sim.TimerFired(Host, SocketId, TcpTimerKind.TimeWait);
         Kill("tw_timer_handler");
@@ -123,12 +129,11 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         if (!Alive) return;
         Alive = false;
-        _sim.CancelTimer(_timer, Host, SocketId, TcpTimerKind.TimeWait);
-        _timer.Detach(); // a killed entry is freed now (inet_twsk_put()), not when its stale queue item comes due
+        Sim.CancelTimer(this, Host, SocketId, TcpTimerKind.TimeWait); // its queue slot is vacated: the entry is freed now (inet_twsk_put())
         Host.TimeWaits.Remove(Tuple);
         if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count--;
         Host.RemoveBindOwner(Local.Port, this);
-        if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
+        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
     }
 
     /// <summary>
@@ -159,7 +164,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
-        long nowSec = KernelSeconds.At(_sim.Now);
+        long nowSec = KernelSeconds.At(Sim.Now);
         // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
         bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
         bool pawsReject = false;
@@ -192,9 +197,9 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
                 TsRecentStampSec = nowSec;
                 TsRecent = o.TsVal;
                 // 6.14+: the TIME-WAIT age that tcp_tw_reuse_delay measures starts now.
-                if (_sim.Profile == KernelProfile.Linux6) EntryStampMs = _sim.Now.Ms;
+                if (Sim.Profile == KernelProfile.Linux6) EntryStampMs = Sim.Now.Ms;
             }
-            if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, SocketId, old, Substate,
+            if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId, old, Substate,
                 "tcp_timewait_state_process (FIN)"));
             // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
             if (Host.Sysctls.TcpTwRecycle && TsRecentStampSec != 0)
@@ -233,7 +238,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
             && (SeqMath.After(seg.Seq, RcvNxt) || (sawTs && (int)(TsRecent - o.TsVal) < 0)))
             return TimeWaitVerdict.Syn;
         if (pawsReject)
-            Host.Count(_sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
+            Host.Count(Sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
         if (!rst)
         {
             if (pawsReject || ack) Arm(TcpConstants.TimeWaitLen);
@@ -247,12 +252,12 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     {
         if (seg.Seq == seg.EndSeq || seg.Has(TcpFlags.Syn))
         {
-            if ((_sim.Now - _lastOowAck).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
+            if ((Sim.Now - _lastOowAck).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
             {
                 Host.Count(skipped);
                 return TimeWaitVerdict.Success;
             }
-            _lastOowAck = _sim.Now;
+            _lastOowAck = Sim.Now;
         }
         return TimeWaitVerdict.Ack;
     }
@@ -261,7 +266,7 @@ public sealed class TimeWaitSocket : IEventTarget, IBindOwner
     internal void SendAck(string reason)
     {
         var options = UsedTimestamps
-            ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(_sim.Profile, _sim.Now, TsOffset), TsEcr: TsRecent)
+            ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, TsOffset), TsEcr: TsRecent)
             : TcpOptions.None;
         Host.Transmit(new Segment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
     }

@@ -251,11 +251,15 @@ public sealed partial class Workload : IEventTarget
         int backlog = 128, long bytes = -1, SocketOption option = default, int value = 0, int onOff = 0, ShutdownHow how = default,
         string? toHost = null, ushort toPort = 0)
     {
-        var r = _sim.Call(new SocketCallRequest(host.Name, process, kind)
+        // No request object and no name lookups per call: the host (and connect()'s destination, always the
+        // server) are already resolved.
+        var args = new CallArgs(host.Name, process, kind)
         {
             SocketId = socketId, Port = port, Backlog = backlog, Bytes = bytes, Option = option, Value = value, LingerOnOff = onOff,
-            How = how, ToHost = toHost, ToPort = toPort,
-        }, waiter);
+            How = how, ToHost = toHost, ToPort = toPort, HostRef = host,
+            Remote = toHost is null ? null : new Endpoint(_server.Address, toPort),
+        };
+        var r = _sim.Call(in args, waiter);
         if (!r.IsOk) throw new InvalidOperationException($"workload call refused: {r.Error!.Message}"); // references are the workload's own
         return r.Value;
     }

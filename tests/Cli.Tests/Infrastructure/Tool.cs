@@ -55,7 +55,18 @@ public static class Tool
         return new ToolRun(process.ExitCode, (await output).Replace("\r\n", "\n"), (await error).Replace("\r\n", "\n"));
     }
 
-    public static string TempFile(string name) => Path.Combine(Directory.CreateTempSubdirectory("simservice-cli-").FullName, name);
+    /// <summary>One temporary folder per test process, removed when the process exits (no litter in /tmp).</summary>
+    private static readonly Lazy<string> TempRoot = new(() =>
+    {
+        var root = Directory.CreateTempSubdirectory("simservice-cli-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        return root;
+    });
+
+    /// <summary>A fresh empty folder inside this process's temporary folder.</summary>
+    public static string TempFolder() => Directory.CreateDirectory(Path.Combine(TempRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
+
+    public static string TempFile(string name) => Path.Combine(TempFolder(), name);
 
     private static string FindRepoRoot()
     {

@@ -164,6 +164,18 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
+    public void Counter_SnmpValues_CheckedAsProcNetSnmpShowsThem()
+    {
+        var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected,
+            """{ "counters": { "client": { "Tcp.CurrEstab": 1, "TcpRtoMin": 200, "Tcp.RtoMax": 120000, "TcpExt.TCPDelivered": 1, "TcpExt.TCPSynRetrans": 0 } } }""");
+
+        var result = RunnerAssert.Run(json);
+
+        Assert.True(result.Passed, string.Join("\n", result.FailedChecks.Select(c => $"{c.Path}: {c.Expected} / {c.Actual}")));
+        Assert.Equal("Tcp.CurrEstab=1", RunnerAssert.Check(result, "$.expect.counters.client[\"Tcp.CurrEstab\"]").Actual);
+    }
+
+    [Fact]
     public void Dmesg_LineMissing_Fails()
     {
         var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected, """{ "dmesg": { "server": [ "too many orphaned sockets" ] } }""");

@@ -1,0 +1,132 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Observability;
+
+/// <summary>
+/// TcpExt counters of the send path and the timers, each at the kernel line that bumps it:
+/// TCPOrigDataSent (tcp_event_new_data_sent), TCPDelivered (tcp_newly_delivered), TCPSynRetrans
+/// (__tcp_retransmit_skb, tcp_rtx_synack), TcpTimeoutRehash (tcp_write_timeout) and the zero-window
+/// advertisements (tcp_select_window).
+/// </summary>
+public class MibCounterTests
+{
+    static long Of(Host host, MibCounter c) => host.Mib[c];
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 5, 1)]
+    [InlineData(KernelProfile.Linux44, 0, 0)]
+    public void Established_RequestThenOrderlyClose_OrigDataSentPerNewSegmentDeliveredPerAckedSegment(KernelProfile profile, long clientDelivered, long serverDelivered)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 3000); // three segments of 1448 + 1448 + 104 bytes
+        h.At(Ms(250));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id });
+        h.At(Ms(300));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(600));
+        // The client's SYN is not new data; its three data segments and its FIN are. The server sent only its FIN
+        // (its SYN-ACK belongs to the request socket).
+        Assert.Equal(4, Of(h.Client, MibCounter.TcpExtTCPOrigDataSent));
+        Assert.Equal(1, Of(h.Server, MibCounter.TcpExtTCPOrigDataSent));
+        // TCPDelivered (a MIB since 4.18) counts what tcp_ack() delivered: the SYN (acked in SYN_SENT), the three
+        // data segments and the FIN on the client; only the FIN on the server, whose SYN-ACK delivery
+        // tcp_rcv_state_process() adds to tp->delivered without the MIB.
+        Assert.Equal(clientDelivered, Of(h.Client, MibCounter.TcpExtTCPDelivered));
+        Assert.Equal(serverDelivered, Of(h.Server, MibCounter.TcpExtTCPDelivered));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPSynRetrans));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
+    }
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 3)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void SynSent_DeadLink_EverySynRetransmissionCountsSynRetransAndEveryTimeoutARehash(KernelProfile profile, long rehash)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        // 6.x: SYN at 0, then linear 1 s timeouts (tcp_syn_linear_timeouts): three retransmissions by 3.5 s.
+        // 4.4: 1 s, then 2 s: the retransmissions at ~1 s and ~3 s.
+        h.At(S(3.5));
+        long retransmissions = profile == KernelProfile.Linux6 ? 3 : 2;
+        Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpExtTCPSynRetrans));
+        Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpRetransSegs));
+        Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpExtTCPTimeouts));
+        Assert.Equal(rehash, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPOrigDataSent));
+    }
+
+    [Fact]
+    public void SynSent_SynRetriesExhausted_TheExpiringTimeoutIsNoRehash()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_retries", "1");
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_linear_timeouts", "0");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var connect = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(S(10));
+        // One retransmission at ~1 s (a rehash), then the timeout at ~3 s ends the connection (ETIMEDOUT), no rehash.
+        Assert.Equal("ETIMEDOUT", h.Returned(connect.CallId)!.Errno);
+        Assert.Equal(2, Of(h.Client, MibCounter.TcpExtTCPTimeouts));
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPSynRetrans));
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
+    }
+
+    [Fact]
+    public void Listener_SynAckLost_EverySynAckRetransmissionCountsSynRetrans()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, 1.0, null);
+        h.At(Ms(1));
+        var tuple = new FourTuple(new Endpoint(IPv4.Parse("10.0.0.1"), 5000), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
+        h.Deliver(h.Server, new Segment(tuple, TcpFlags.Syn, 1000, 0, 64240, 0, new TcpOptions(Mss: 1460)));
+        // tcp_rtx_synack() from the request timer at ~1 s and ~3 s (reqsk_timer_handler's backoff).
+        h.At(S(4));
+        Assert.Equal(["S.", "S.", "S."], h.Sent("server").Select(x => x.Flags.ToLetters()));
+        Assert.Equal(2, Of(h.Server, MibCounter.TcpExtTCPSynRetrans));
+        Assert.Equal(2, Of(h.Server, MibCounter.TcpRetransSegs));
+        Assert.Equal(0, Of(h.Server, MibCounter.TcpExtTcpTimeoutRehash));
+    }
+
+    [Fact]
+    public void Established_DataLostThenAcked_RetransmissionIsNotOrigDataAndDeliveredOnce()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 1.0, null);
+        h.Send(c.Id, 100);
+        h.At(S(1)); // the loss probe and the first RTO resent it into the dead link
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 0.0, null);
+        h.At(S(3));
+        long retransmitted = Of(h.Client, MibCounter.TcpRetransSegs);
+        Assert.True(retransmitted >= 2, h.Trace());
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPOrigDataSent));
+        Assert.Equal(2, Of(h.Client, MibCounter.TcpExtTCPDelivered)); // the SYN and the one segment
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPSynRetrans));
+        Assert.Equal(retransmitted, c.Info.TotalRetrans);
+    }
+
+    [Fact]
+    public void Receiver_FillsItsBufferAndDrains_ToZeroAndFromZeroWindowAdvertisedOnce()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.SetOption(s.Id, SocketOption.SO_RCVBUF, 4096); // sk_rcvbuf 8192: the window closes after a few KB
+        h.Send(c.Id, 200_000);
+        h.At(S(2));
+        Assert.Equal(1, Of(h.Server, MibCounter.TcpExtTCPToZeroWindowAdv));
+        Assert.Equal(0, Of(h.Server, MibCounter.TcpExtTCPFromZeroWindowAdv));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id, Bytes = 1_000_000 });
+        h.At(S(2.5));
+        Assert.Equal(1, Of(h.Server, MibCounter.TcpExtTCPFromZeroWindowAdv));
+    }
+}
