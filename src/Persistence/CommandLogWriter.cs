@@ -34,7 +34,7 @@ public enum AppendResult
 /// gone is rolled back (their tasks are cancelled: nothing of theirs is written). A caller that goes while others
 /// of its group still wait cannot take its rows out of their transaction: they are committed, unacknowledged.
 /// </summary>
-public sealed class CommandLogWriter(IServiceScopeFactory scopes)
+public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDisposable
 {
     /// <summary>The most appends one transaction holds.</summary>
     public const int MaxGroup = 256;
@@ -79,6 +79,12 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
         return pending.Done.Task;
     }
 
+    /// <summary>
+    /// The writer's database context (and its open connection), kept from one transaction to the next, not made again
+    /// for every group; replaced after a failed group. Used only by the one running <see cref="WriteQueuedAsync"/>.
+    /// </summary>
+    private Writer? _writer;
+
     /// <summary>Writes what is queued, group after group, until the queue is empty; one writer at a time.</summary>
     private async Task WriteQueuedAsync()
     {
@@ -107,29 +113,52 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
             using var allGone = new WhenAllAbandoned(group);
             try
             {
-                var results = await WriteAsync(group, allGone.Token);
+                _writer ??= new Writer(scopes);
+                var results = await WriteAsync(_writer.Db, group, allGone.Token);
                 for (int i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
             }
-            catch (OperationCanceledException) when (allGone.IsCancellationRequested)
+            catch (Exception failure)
             {
-                foreach (var gone in group) gone.Done.TrySetCanceled(gone.Abandoned);
-            }
-            catch (Exception) when (group.Count > 1)
-            {
-                foreach (var one in group) await WriteAloneAsync(one);
-            }
-            catch (Exception exception)
-            {
-                group[0].Done.TrySetException(exception);
+                if (_writer is { } broken) await broken.DisposeAsync();
+                _writer = null;
+                if (failure is OperationCanceledException && allGone.IsCancellationRequested)
+                    foreach (var gone in group) gone.Done.TrySetCanceled(gone.Abandoned);
+                else if (group.Count > 1)
+                    foreach (var one in group) await WriteAloneAsync(one);
+                else
+                    group[0].Done.TrySetException(failure);
             }
         }
+    }
+
+    /// <summary>Closes the writer's context (at shutdown: the container disposes its singletons).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Writer? writer;
+        lock (_gate)
+        {
+            if (_writing) return; // a transaction is being written: its context goes with the process
+            (writer, _writer) = (_writer, null);
+        }
+        if (writer is not null) await writer.DisposeAsync();
+    }
+
+    /// <summary>The writer's own scope and context; its connection is opened by the first group and kept open.</summary>
+    private sealed class Writer(IServiceScopeFactory scopes) : IAsyncDisposable
+    {
+        private readonly AsyncServiceScope _scope = scopes.CreateAsyncScope();
+
+        public SimDbContext Db => _scope.ServiceProvider.GetRequiredService<SimDbContext>();
+
+        public ValueTask DisposeAsync() => _scope.DisposeAsync();
     }
 
     private async Task WriteAloneAsync(Pending pending)
     {
         try
         {
-            pending.Done.TrySetResult((await WriteAsync([pending], CancellationToken.None))[0]);
+            await using var writer = new Writer(scopes);
+            pending.Done.TrySetResult((await WriteAsync(writer.Db, [pending], CancellationToken.None))[0]);
         }
         catch (Exception exception)
         {
@@ -167,32 +196,34 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes)
     }
 
     /// <summary>One transaction for the whole group.</summary>
-    private async Task<AppendResult[]> WriteAsync(List<Pending> group, CancellationToken allGone)
+    private async Task<AppendResult[]> WriteAsync(SimDbContext db, List<Pending> group, CancellationToken allGone)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
         var results = new AppendResult[group.Count];
         List<CommandRecord> commands = [];
         List<EventRecord> events = [];
+        if (db.Database.GetDbConnection().State != System.Data.ConnectionState.Open)
+            await db.Database.OpenConnectionAsync(allGone); // kept open for the writer's next groups (closed with its context)
         await using var transaction = await db.Database.BeginTransactionAsync(allGone);
-        for (int i = 0; i < group.Count; i++)
+        try
         {
-            var append = group[i].Append;
-            int moved = await db.Simulations
-                .IgnoreQueryFilters() // the request checked the tenant; this scope has none
-                .Where(r => r.Id == append.RunId && r.Version == append.FromVersion)
-                .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, append.ToVersion)
-                    .SetProperty(r => r.JournalBytes, r => r.JournalBytes + append.JournalBytes), allGone);
-            if (moved == 0)
+            for (int i = 0; i < group.Count; i++)
             {
-                results[i] = AppendResult.VersionMoved;
-                continue;
+                var append = group[i].Append;
+                if (!await db.TryMoveVersionAsync(append.RunId, append.FromVersion, append.ToVersion, append.JournalBytes, allGone))
+                {
+                    results[i] = AppendResult.VersionMoved;
+                    continue;
+                }
+                commands.AddRange(append.Commands);
+                events.AddRange(append.Events);
             }
-            commands.AddRange(append.Commands);
-            events.AddRange(append.Events);
+            await db.AppendLogRowsAsync(commands, events, allGone);
+            await transaction.CommitAsync(allGone);
         }
-        await db.AppendLogRowsAsync(commands, events, allGone);
-        await transaction.CommitAsync(allGone);
+        finally
+        {
+            db.ChangeTracker.Clear(); // the rows written are not kept by the writer's long-lived context
+        }
         Interlocked.Increment(ref _transactions);
         return results;
     }

@@ -22,21 +22,29 @@ public static class PersistenceServiceCollectionExtensions
         services.AddScoped<TenantScope>();
         return provider.ToLowerInvariant() switch
         {
-            "sqlite" => services.AddDbContext<SimDbContext, SqliteSimDbContext>(options =>
+            "sqlite" => services.AddPooledDbContextFactory<SqliteSimDbContext>(options =>
                 SqliteSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Sqlite") ?? SqliteSimDbContext.DefaultConnectionString,
-                    configuration["Persistence:SqliteSynchronous"] ?? SqliteSynchronous.Normal), optionsLifetime: OptionsOnce),
-            "postgres" => services.AddDbContext<SimDbContext, PostgresSimDbContext>(options =>
+                    configuration["Persistence:SqliteSynchronous"] ?? SqliteSynchronous.Normal)).AddScoped<SimDbContext>(Rent<SqliteSimDbContext>),
+            "postgres" => services.AddPooledDbContextFactory<PostgresSimDbContext>(options =>
                 PostgresSimDbContext.Configure(QuietOnKeyRaces(options),
                     configuration.GetConnectionString("Postgres") ?? throw new InvalidOperationException(
-                        "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set.")), optionsLifetime: OptionsOnce),
+                        "Persistence:Provider is 'postgres' but ConnectionStrings:Postgres is not set."))).AddScoped<SimDbContext>(Rent<PostgresSimDbContext>),
             _ => throw new InvalidOperationException(
                 $"Persistence:Provider '{provider}' is not supported; use 'sqlite' or 'postgres'."),
         };
     }
 
-    /// <summary>A context per request (scope), its options built once for the process, not again for every request.</summary>
-    private const ServiceLifetime OptionsOnce = ServiceLifetime.Singleton;
+    /// <summary>
+    /// The scope's (request's) context: rented from the pool (its options and internal services built once for the
+    /// process; disposing it at the end of the scope returns it) and given the scope's tenant.
+    /// </summary>
+    private static SimDbContext Rent<TContext>(IServiceProvider services) where TContext : SimDbContext
+    {
+        var context = services.GetRequiredService<IDbContextFactory<TContext>>().CreateDbContext();
+        context.Tenant = services.GetRequiredService<TenantScope>();
+        return context;
+    }
 
     /// <summary>
     /// A failed save is logged by EF Core at error level before the caller sees the exception. Two API processes

@@ -8,11 +8,16 @@ namespace SimService.Persistence;
 /// (EF Core docs: "Migrations with Multiple Providers"); handlers depend on this base type only.
 /// Every query of <see cref="Simulations"/> sees only the current tenant's rows (a global query filter on
 /// <see cref="TenantId"/>, EF Core docs "Multi-tenancy"), so another tenant's simulation is simply not found.
+/// Contexts are pooled (EF Core docs "DbContext pooling"): a request rents one and gives it its
+/// <see cref="Tenant"/>, the request's <see cref="TenantScope"/>.
 /// </summary>
-public abstract class SimDbContext(DbContextOptions options, TenantScope tenant) : DbContext(options)
+public abstract class SimDbContext(DbContextOptions options) : DbContext(options)
 {
+    /// <summary>The unit of work's tenant; set when the context is rented for a request (a pooled context has no other way in).</summary>
+    public TenantScope Tenant { get; set; } = new();
+
     /// <summary>The tenant this context works for (null: API keys off); new simulations are stamped with it.</summary>
-    public string? TenantId => tenant.TenantId;
+    public string? TenantId => Tenant.TenantId;
 
     public DbSet<SimulationRun> Simulations => Set<SimulationRun>();
     public DbSet<CommandRecord> Commands => Set<CommandRecord>();
@@ -38,6 +43,21 @@ public abstract class SimDbContext(DbContextOptions options, TenantScope tenant)
     /// </summary>
     public virtual async Task<IAsyncDisposable> BeginSnapshotAsync(CancellationToken cancellationToken) =>
         await Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+
+    /// <summary>
+    /// Moves a simulation's version from <paramref name="fromVersion"/> to <paramref name="toVersion"/> and adds
+    /// <paramref name="addedJournalBytes"/> to its journal bytes, inside the current transaction, only if the stored
+    /// version is still <paramref name="fromVersion"/> (a conditional update, <c>WHERE Version = from</c>); false when
+    /// it is not (another writer appended first, or the simulation is gone). Any tenant's simulation: the caller checked.
+    /// The default is EF Core's ExecuteUpdate; a provider may do it faster.
+    /// </summary>
+    public virtual async Task<bool> TryMoveVersionAsync(Guid runId, long fromVersion, long toVersion, long addedJournalBytes,
+        CancellationToken cancellationToken) =>
+        await Simulations
+            .IgnoreQueryFilters()
+            .Where(r => r.Id == runId && r.Version == fromVersion)
+            .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, toVersion)
+                .SetProperty(r => r.JournalBytes, r => r.JournalBytes + addedJournalBytes), cancellationToken) > 0;
 
     /// <summary>
     /// Inserts command-log and journal rows inside the current transaction (the group commit's). The default is

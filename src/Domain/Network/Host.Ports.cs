@@ -107,45 +107,72 @@ public sealed partial class Host
     }
 
     /// <summary>
-    /// Models inet_csk_find_open_port() — bind(0)/listen() autobind: prefers ports of the
-    /// opposite parity to the range's low end (connect() takes the other half); EADDRINUSE when
-    /// every port has an owner (ip_autobind_reuse aside).
+    /// Models inet_csk_find_open_port() — net/ipv4/inet_connection_sock.c, the bind(0)/listen() autobind:
+    /// over the socket's range, ports of the parity opposite to the range's low end first ("offset |= 1":
+    /// connect() takes the other half), from a random offset, in steps of 2, then the other parity; with
+    /// IP_LOCAL_PORT_RANGE set (inet_sk_get_local_port_range() true, 6.12's "tcp: change source port selection
+    /// at bind() time") one pass in steps of 1 from the random offset. A socket with SO_REUSEADDR (sk_reuse ==
+    /// SK_CAN_REUSE) scans the lower half [low, half) first and then the upper half [half, high), half = low +
+    /// ((high − low) / 4) · 2 — unless the range has fewer than 4 ports. A port is taken when no owner with an
+    /// equal address conflicts (inet_csk_bind_conflict(relax = false): every such owner does). Only when the
+    /// whole range failed does ip_autobind_reuse rescan with relax = true (owners that set SO_REUSEADDR too
+    /// and are not listening are excused). EADDRINUSE when nothing is found.
     /// </summary>
     internal string? BindEphemeral(TcpSocket sk)
     {
-        // inet_sk_get_local_port_range(): with IP_LOCAL_PORT_RANGE set, every port of the range in one pass
-        // (step 1, no parity split), else the odd half first.
-        bool localPorts = LocalPortRange(sk, out int low, out int high);
-        int step = localPorts ? 1 : 2;
-        high++;
-        int remaining = high - low;
-        if (!localPorts && remaining > 1) remaining &= ~1;
-        int offset = (int)Sim.Rng.NextBelow((uint)remaining);
-        if (!localPorts) offset |= 1;
-        for (int pass = 0; pass < (localPorts ? 1 : 2); pass++)
+        for (int relaxPass = 0; relaxPass < (Sysctls.IpAutobindReuse ? 2 : 1); relaxPass++)
         {
-            int port = low + offset;
-            for (int i = 0; i < remaining; i += step, port += step)
+            bool relax = relaxPass == 1;
+            int attemptHalf = sk.ReuseAddr ? 1 : 0;
+            while (true)
             {
-                if (port >= high) port -= remaining;
-                if (IsReserved(port)) continue;
-                // inet_csk_bind_conflict(relax = false): an owner conflicts when its address matches
-                // (inet_rcv_saddr_equal()), whatever SO_REUSEADDR says; ip_autobind_reuse relaxes that.
-                if (!_bindBuckets.TryGetValue((ushort)port, out var bucket)
-                    || !bucket.Owners.Any(o => RcvSaddrEqual(sk, o))
-                    || (Sysctls.IpAutobindReuse && !BindConflict(bucket, sk, relax: false)))
+                bool localPorts = LocalPortRange(sk, out int low, out int high);
+                int step = localPorts ? 1 : 2;
+                high++; // [32768, 60999] -> [32768, 61000[
+                if (high - low < 4) attemptHalf = 0;
+                if (attemptHalf != 0)
                 {
-                    sk.Local = new Endpoint(LocalAddressOf(sk), (ushort)port);
-                    AddBindOwner((ushort)port, sk, byConnect: false);
-                    sk.BoundPort = true;
-                    return null;
+                    int half = low + (((high - low) >> 2) << 1);
+                    if (attemptHalf == 1) high = half;
+                    else low = half;
                 }
+                uint remaining = (uint)(high - low);
+                if (!localPorts && remaining > 1) remaining &= ~1u;
+                uint offset = Sim.Rng.NextBelow(remaining);
+                if (!localPorts) offset |= 1u; // the odd offsets first
+                while (true)
+                {
+                    int port = low + (int)offset;
+                    for (int i = 0; i < remaining; i += step, port += step)
+                    {
+                        if (port >= high) port -= (int)remaining;
+                        if (IsReserved(port)) continue;
+                        if (_bindBuckets.TryGetValue((ushort)port, out var bucket) && AutobindConflict(bucket, sk, relax)) continue;
+                        sk.Local = new Endpoint(LocalAddressOf(sk), (ushort)port);
+                        AddBindOwner((ushort)port, sk, byConnect: false);
+                        sk.BoundPort = true;
+                        return null;
+                    }
+                    if (localPorts) break;
+                    offset--;
+                    if ((offset & 1) != 0) break; // other_parity_scan once
+                }
+                if (attemptHalf != 1) break;
+                attemptHalf = 2; // "OK we now try the upper half of the range"
             }
-            offset--;
-            if (remaining <= 1) break;
         }
         return Errno.EADDRINUSE;
     }
+
+    /// <summary>
+    /// inet_csk_bind_conflict(sk, tb, tb2, relax, reuseport_ok = false) as inet_csk_find_open_port() calls it:
+    /// an owner with an equal address (inet_rcv_saddr_equal()) conflicts — with relax, unless both set
+    /// SO_REUSEADDR and the owner is not listening (and is not a TIME-WAIT entry both hold with SO_REUSEPORT).
+    /// </summary>
+    bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
+        bucket.Owners.Any(o => !ReferenceEquals(o, sk)
+            && RcvSaddrEqual(sk, o)
+            && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort && o is TimeWaitSocket)));
 
     /// <summary>
     /// Models inet_sk_get_local_port_range() — net/ipv4/inet_connection_sock.c (6.3+): the netns

@@ -97,6 +97,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, U8Max),
+        // proc_dou8vec_minmax (tcp_dsack_set(), tcp_send_dupack())
+        new("net.ipv4.tcp_dsack", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_app_win_max (31)

@@ -245,16 +245,7 @@ public sealed partial class PacketdrillRunner
         return list;
     }
 
-    static int OptionBytes(IReadOnlyList<ScriptOption> options) => options.Sum(o => o switch
-    {
-        NopOption or EolOption => 1,
-        MssOption => 4,
-        WscaleOption => 3,
-        SackOkOption => 2,
-        TimestampOption => 10,
-        SackOption s => 2 + 8 * s.Blocks.Length,
-        _ => 0,
-    });
+    static int OptionBytes(IReadOnlyList<ScriptOption> options) => options.Sum(o => o.Length);
 
     /// <summary>Script flags to the engine's: packetdrill's letters, "" (written "-") for none.</summary>
     static bool TryFlags(string text, out TcpFlags flags)

@@ -124,7 +124,7 @@ public sealed partial class PacketdrillRunner
                 $"{s.Result} {want}", actualErrno is null ? $"{actual}" : $"{actual} {actualErrno}");
         }
         _log.Add($"{Secs(_sim.Now)} line {s.At.Line}: {s.Name}({string.Join(", ", s.Arguments)}) = {actual}{(actualErrno is null ? "" : " " + actualErrno)}");
-        if (s.Name == "getsockopt") return CheckGetsockopt(s, socketId, optval);
+        if (s.Name == "getsockopt") return CheckGetsockopt(s, socketId, optval, value);
         if (s.Name == "poll") return CheckRevents(s, value);
         return true;
     }
@@ -154,7 +154,8 @@ public sealed partial class PacketdrillRunner
     }
 
     /// <summary>getsockopt(fd, level, name, [value], [len]): the returned value as the script wrote it.</summary>
-    bool CheckGetsockopt(SyscallEvent s, int socketId, long value)
+    /// <param name="detail">The engine's optval as JSON, for a struct (SO_SNDTIMEO / SO_RCVTIMEO's {"sec", "usec"}).</param>
+    bool CheckGetsockopt(SyscallEvent s, int socketId, long value, string? detail)
     {
         if (s.Arguments.Length < 4 || SyscallMapping.OptionOf(s.Arguments[2]) is not { } option) return true;
         var sk = _sim.FindSocket(socketId);
@@ -163,6 +164,15 @@ public sealed partial class PacketdrillRunner
         {
             expected = $"{{onoff={linger.OnOff}, linger={linger.Seconds}}}";
             actual = $"{{onoff={(sk.LingerOn ? 1 : 0)}, linger={sk.LingerSec}}}";
+        }
+        else if (option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && SyscallMapping.Timeval(s.Arguments[3]) is { } tv)
+        {
+            // sock_get_timeout(): the struct timeval the kernel wrote back (jiffies rounded: {0, 1} reads {0, 4000}).
+            using var json = System.Text.Json.JsonDocument.Parse(detail ?? "{}");
+            var root = json.RootElement;
+            long sec = root.TryGetProperty("sec", out var js) ? js.GetInt64() : 0, usec = root.TryGetProperty("usec", out var ju) ? ju.GetInt64() : 0;
+            expected = $"{{tv_sec={tv.Sec}, tv_usec={tv.Usec}}}";
+            actual = $"{{tv_sec={sec}, tv_usec={usec}}}";
         }
         else if (SyscallMapping.IntValue(s.Arguments[3]) is { } want)
         {

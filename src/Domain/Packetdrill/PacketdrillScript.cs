@@ -51,12 +51,16 @@ public abstract record ScriptOption(ScriptPosition At)
 {
     /// <summary>The option kind on the wire (TCPOPT_*).</summary>
     public abstract byte Kind { get; }
+
+    /// <summary>Its bytes on the wire (kind, length and value; 1 for NOP and EOL).</summary>
+    public abstract int Length { get; }
 }
 
 /// <summary>TCPOPT_NOP.</summary>
 public sealed record NopOption(ScriptPosition At) : ScriptOption(At)
 {
     public override byte Kind => 1;
+    public override int Length => 1;
     public override string ToString() => "nop";
 }
 
@@ -64,6 +68,7 @@ public sealed record NopOption(ScriptPosition At) : ScriptOption(At)
 public sealed record EolOption(ScriptPosition At) : ScriptOption(At)
 {
     public override byte Kind => 0;
+    public override int Length => 1;
     public override string ToString() => "eol";
 }
 
@@ -71,6 +76,7 @@ public sealed record EolOption(ScriptPosition At) : ScriptOption(At)
 public sealed record MssOption(ScriptPosition At, ushort Mss) : ScriptOption(At)
 {
     public override byte Kind => 2;
+    public override int Length => 4;
     public override string ToString() => $"mss {Mss}";
 }
 
@@ -78,6 +84,7 @@ public sealed record MssOption(ScriptPosition At, ushort Mss) : ScriptOption(At)
 public sealed record WscaleOption(ScriptPosition At, byte Shift) : ScriptOption(At)
 {
     public override byte Kind => 3;
+    public override int Length => 3;
     public override string ToString() => $"wscale {Shift}";
 }
 
@@ -85,6 +92,7 @@ public sealed record WscaleOption(ScriptPosition At, byte Shift) : ScriptOption(
 public sealed record SackOkOption(ScriptPosition At) : ScriptOption(At)
 {
     public override byte Kind => 4;
+    public override int Length => 2;
     public override string ToString() => "sackOK";
 }
 
@@ -92,6 +100,7 @@ public sealed record SackOkOption(ScriptPosition At) : ScriptOption(At)
 public sealed record SackOption(ScriptPosition At, ImmutableArray<(uint Left, uint Right)> Blocks) : ScriptOption(At)
 {
     public override byte Kind => 5;
+    public override int Length => 2 + 8 * Blocks.Length;
     public override string ToString() => "sack " + string.Join(" ", Blocks.Select(b => $"{b.Left}:{b.Right}"));
 }
 
@@ -99,6 +108,7 @@ public sealed record SackOption(ScriptPosition At, ImmutableArray<(uint Left, ui
 public sealed record TimestampOption(ScriptPosition At, uint Val, uint Ecr) : ScriptOption(At)
 {
     public override byte Kind => 8;
+    public override int Length => 10;
     public override string ToString() => $"TS val {Val} ecr {Ecr}";
 }
 

@@ -34,9 +34,19 @@ internal static class ScriptSupport
                     foreach (var a in c.Assertions)
                         if (!TcpInfoFields.IsKnown(a.Field)) problems.Add(Unsupported(a.At, $"tcp_info field {a.Field} is not modelled by the engine"));
                     break;
-                case PacketEvent { Direction: PacketDirection.Inbound, Options: { } list }:
+                case PacketEvent { Options: { } list }:
+                    // tcp_options_append() in packetdrill's tcp_options.c: the TCP option space is 40 bytes
+                    // (MAX_TCP_OPTION_BYTES), so at most 4 SACK blocks, 3 beside a timestamp.
+                    int bytes = 0;
                     foreach (var o in list)
-                        if (o is SackOption { Blocks.Length: > 1 }) problems.Add(Unsupported(o.At, "more than one SACK block on an inbound segment"));
+                    {
+                        bytes += o.Length;
+                        if (bytes > MaxTcpOptionBytes)
+                        {
+                            problems.Add(new ScriptDiagnostic(o.At, "TCP option list too long"));
+                            break;
+                        }
+                    }
                     break;
             }
         }
@@ -44,6 +54,9 @@ internal static class ScriptSupport
     }
 
     static ScriptDiagnostic Unsupported(ScriptPosition at, string message) => new(at, message, Unsupported: true);
+
+    /// <summary>MAX_TCP_OPTION_BYTES: a 60-byte TCP header less its 20 fixed bytes.</summary>
+    const int MaxTcpOptionBytes = 40;
 
     static void Option(ref PacketdrillOptions options, string name, string? value, ScriptPosition at, List<ScriptDiagnostic> problems)
     {
@@ -123,7 +136,11 @@ internal static class ScriptSupport
                 if (args.Length < 4) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() takes (fd, level, name, value, len)"));
                 else if (SyscallMapping.OptionOf(args[2]) is not { } option)
                     problems.Add(Unsupported(args[2].At, $"socket option {args[2]} (modelled: {string.Join(", ", Enum.GetNames<SocketOption>())})"));
-                else if (s.Name == "setsockopt" && option == SocketOption.SO_LINGER ? SyscallMapping.Linger(args[3]) is null : SyscallMapping.IntValue(args[3]) is null && s.Name == "setsockopt")
+                else if (!SyscallMapping.LevelMatches(args[1], option))
+                    problems.Add(Unsupported(args[1].At, $"{option} at level {args[1]} (the simulator models each option at its own level only)"));
+                else if (s.Name == "setsockopt" && option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && SyscallMapping.Timeval(args[3]) is null && SyscallMapping.IntValue(args[3]) is not null)
+                    problems.Add(Unsupported(args[3].At, $"an int value for {option} (sock_copy_user_timeval() answers EINVAL for an optlen below struct timeval; the engine takes a timeval)"));
+                else if (s.Name == "setsockopt" && !Readable(option, args[3]))
                     problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
                 break;
             case "ioctl":
@@ -132,6 +149,18 @@ internal static class ScriptSupport
                 break;
         }
     }
+
+    /// <summary>
+    /// Whether setsockopt()'s value is one the engine takes: SO_LINGER's struct linger; SO_SNDTIMEO /
+    /// SO_RCVTIMEO's struct timeval {tv_sec=S, tv_usec=U}; otherwise an int ([N] or N;
+    /// IP_LOCAL_PORT_RANGE's u32 hi &lt;&lt; 16 | lo).
+    /// </summary>
+    static bool Readable(SocketOption option, ScriptExpr value) => option switch
+    {
+        SocketOption.SO_LINGER => SyscallMapping.Linger(value) is not null,
+        SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => SyscallMapping.Timeval(value) is not null,
+        _ => SyscallMapping.IntValue(value) is not null,
+    };
 
     /// <summary>poll([{fd=N, events=..., revents=...}], 1, timeout): one descriptor, as the engine's poll call takes.</summary>
     static void Poll(SyscallEvent s, List<ScriptDiagnostic> problems)

@@ -116,6 +116,31 @@ internal static class SyscallMapping
                 : null;
     }
 
+    /// <summary>
+    /// SO_SNDTIMEO / SO_RCVTIMEO's struct timeval written <c>{tv_sec=1, tv_usec=500000}</c> (optionally in
+    /// brackets); null if it is not one. tv_usec is passed unchecked: sock_set_timeout() answers EDOM.
+    /// </summary>
+    public static (long Sec, long Usec)? Timeval(ScriptExpr e)
+    {
+        if (e is ListExpr { Items: [var inner] }) e = inner;
+        return e is StructExpr s && s.Field("tv_sec") is { } sec && IntValue(sec) is { } secs && s.Field("tv_usec") is { } usec && IntValue(usec) is { } usecs
+            ? (secs, usecs)
+            : null;
+    }
+
+    /// <summary>
+    /// The option level a script names for an option: SOL_SOCKET for SO_*, IPPROTO_TCP (SOL_TCP) for TCP_*,
+    /// IPPROTO_IP (SOL_IP) for IP_*; true when the words agree (a number or "..." is taken as written).
+    /// </summary>
+    public static bool LevelMatches(ScriptExpr level, SocketOption option)
+    {
+        if (level is not WordExpr { Word: var w }) return true;
+        var name = option.ToString();
+        return name.StartsWith("SO_", StringComparison.Ordinal) ? w == "SOL_SOCKET"
+            : name.StartsWith("TCP_", StringComparison.Ordinal) ? w is "IPPROTO_TCP" or "SOL_TCP"
+            : w is "IPPROTO_IP" or "SOL_IP";
+    }
+
     /// <summary>The port a sockaddr argument names ({sa_family=AF_INET, sin_port=htons(80), …}); "..." is packetdrill's 8080.</summary>
     public static ushort PortOf(ScriptExpr e) =>
         e is StructExpr s && s.Field("sin_port") is { } port
@@ -161,6 +186,8 @@ internal static class SyscallMapping
         var option = OptionOf(args[2])!.Value;
         if (option == SocketOption.SO_LINGER && Linger(args[3]) is { } l)
             return request with { Option = option, LingerOnOff = l.OnOff, Value = l.Seconds };
+        if (option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && Timeval(args[3]) is { } tv)
+            return request with { Option = option, TvSec = tv.Sec, TvUsec = tv.Usec };
         return request with { Option = option, Value = (int)(IntValue(args[3]) ?? 0) };
     }
 }
@@ -176,6 +203,7 @@ internal static class ErrnoTable
         ["EWOULDBLOCK"] = (11, "Resource temporarily unavailable"),
         ["EINVAL"] = (22, "Invalid argument"),
         ["EPIPE"] = (32, "Broken pipe"),
+        ["EDOM"] = (33, "Numerical argument out of domain"),
         ["ENOPROTOOPT"] = (92, "Protocol not available"),
         ["EOPNOTSUPP"] = (95, "Operation not supported"),
         ["EADDRINUSE"] = (98, "Address already in use"),

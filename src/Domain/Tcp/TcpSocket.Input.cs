@@ -436,23 +436,31 @@ public sealed partial class TcpSocket
         return false;
     }
 
-    /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode.</summary>
+    /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode and a D-SACK (<see cref="DupAckDsack"/>).</summary>
     void SendDupAck(Segment seg, string reason)
     {
-        if (seg.EndSeq != seg.Seq && SeqMath.Before(seg.Seq, _rcv.Nxt))
-        {
-            Host.Count(MibCounter.TcpExtDelayedACKLost);
-            EnterQuickAckMode();
-        }
+        DupAckDsack(seg);
         SendAck(reason);
     }
 
     /// <summary>tcp_enter_quickack_mode(): quick ACKs again, out of ping-pong, ATO back to the minimum.</summary>
     void EnterQuickAckMode()
     {
-        _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
+        IncrQuickAck();
         _ack.PingPong = false;
         _ack.Ato = TcpConstants.AtoMin;
+    }
+
+    /// <summary>
+    /// Models tcp_incr_quickack(sk, TCP_MAX_QUICKACKS): rcv_wnd / (2 · rcv_mss) quick ACKs — 2 when that is 0
+    /// (a 1 stays 1), at most 16 — unless more are left already.
+    /// </summary>
+    void IncrQuickAck()
+    {
+        uint quickacks = _rcv.Wnd / (2 * (uint)_ack.RcvMss);
+        if (quickacks == 0) quickacks = 2;
+        quickacks = Math.Min(quickacks, (uint)TcpConstants.MaxQuickAcks);
+        if (quickacks > _ack.Quick) _ack.Quick = (int)quickacks;
     }
 
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
@@ -484,11 +492,11 @@ public sealed partial class TcpSocket
         _icsk.ProbesOut = 0;
         long priorDelivered = _delivered;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
-        // tcp_sacktag_write_queue(): every block of the option tags the queue.
-        bool newlySacked = false;
-        if (_rxOpt.SackOk)
-            foreach (var block in seg.Options.Sack.ToArray())
-                newlySacked |= MarkSacked(block.Left, block.Right);
+        // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
+        // valid block tags the queue.
+        bool newlySacked = false, dsack = false;
+        if (_rxOpt.SackOk && seg.Options.HasSack)
+            (newlySacked, dsack) = SacktagWriteQueue(seg, ack);
         if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
             _snd.Wnd = nwin;
@@ -522,8 +530,11 @@ public sealed partial class TcpSocket
                 // the next segment was lost too (NewReno, as RACK would mark it).
                 if (!SeqMath.Before(ack, _ca.RecoveryHigh))
                 {
+                    // tcp_try_undo_recovery(): every retransmission D-SACKed, the reduction is undone (TCPFullUndo);
+                    // else tcp_end_cwnd_reduction(): cwnd = ssthresh.
                     _ca.InRecovery = false;
-                    _ca.Cwnd = _ca.Ssthresh;
+                    if (MayUndo) UndoCwndReduction(MibCounter.TcpExtTCPFullUndo);
+                    else _ca.Cwnd = _ca.Ssthresh;
                 }
                 else
                 {
@@ -555,79 +566,109 @@ public sealed partial class TcpSocket
         }
         // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
         if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
+        // tcp_fastretrans_alert(): in Recovery, or in Open/Disorder on a D-SACK (a dubious ACK), tcp_try_undo_dsack().
+        if ((_ca.InRecovery || dsack && !_ca.InLoss) && _ca.UndoMarker != 0 && _ca.UndoRetrans == 0)
+        {
+            _ca.InRecovery = false; // tcp_try_to_open()
+            UndoCwndReduction(MibCounter.TcpExtTCPDSACKUndo);
+        }
         if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
     }
 
     /// <summary>
-    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: once a later
-    /// segment was delivered, the head is lost when its remaining time
-    /// (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in µs) is ≤ 0. Otherwise the
-    /// reordering timer is armed for usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor
-    /// the kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)).
+    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: every segment sent
+    /// before the most recently sent delivered one (rack.mstamp, ties broken by end_seq) is judged, not only
+    /// the head: one whose remaining time (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in
+    /// µs) is ≤ 0 is lost and recovery starts (the head is resent: the engine has no PRR to send more).
+    /// Otherwise the reordering timer is armed for the <em>largest</em> remaining time of them
+    /// ("Record maximum wait time"), as usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor the
+    /// kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)). Not modelled:
+    /// a lost segment beside others still waiting keeps that timer in the kernel (the engine arms the RTO),
+    /// and retransmitted segments are not judged again (no lost-retransmission detection).
     /// </summary>
     void RackDetectLoss()
     {
-        if (RackRemainingUs() is not { } remainingUs) return;
-        if (remainingUs <= 0)
+        if (RackJudge() is not { } verdict) return;
+        if (verdict.Lost)
         {
             FastRetransmit();
             return;
         }
-        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(remainingUs + TcpConstants.TimeoutMinUs)));
+        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(verdict.MaxRemainingUs + TcpConstants.TimeoutMinUs)));
         ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
     }
 
     /// <summary>
-    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a head now
-    /// lost is retransmitted in recovery. icsk_pending is still ICSK_TIME_REO_TIMEOUT while the handler
-    /// runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO from the
-    /// head's (new) transmit time — the reordering timer itself is not re-armed here.
+    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a segment now
+    /// lost starts recovery and the head is retransmitted. icsk_pending is still ICSK_TIME_REO_TIMEOUT while
+    /// the handler runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO
+    /// from the head's (new) transmit time — the reordering timer itself is not re-armed here.
     /// </summary>
     void RackReoTimeout()
     {
         if (PacketsOut == 0) return;
         // FastRetransmit() re-arms the RTO from now, the head's new transmit time: what tcp_rearm_rto() computes.
-        if (RackRemainingUs() is <= 0) FastRetransmit();
+        if (RackJudge() is { Lost: true }) FastRetransmit();
         else RearmRto(fromHead: true);
     }
 
     /// <summary>
-    /// tcp_rack_skb_timeout() for the head of the retransmission queue, or null when RACK has nothing to
-    /// judge (no later segment delivered, or the head already SACKed or retransmitted). reo_wnd is
-    /// tcp_rack_reo_wnd(): 0 in recovery or once tp->reordering (3) segments are SACKed (no reordering
-    /// seen), else min(min_rtt / 4, srtt) with reo_wnd_steps 1.
+    /// tcp_rack_detect_loss()'s walk over tp->tsorted_sent_queue: the segments neither SACKed nor retransmitted,
+    /// in send order (sequence order, as they were sent), up to the first one not sent before rack.mstamp
+    /// (tcp_rack_sent_after(): a later time, or the same time and a later end_seq). Whether one of them is lost,
+    /// and the largest remaining time of the others; null when none is judged. reo_wnd is tcp_rack_reo_wnd():
+    /// 0 in Recovery or Loss or once tp->reordering (3) segments are SACKed (no reordering seen), else
+    /// min(min_rtt / 4, srtt) with reo_wnd_steps 1.
     /// </summary>
-    long? RackRemainingUs()
+    (bool Lost, long MaxRemainingUs)? RackJudge()
     {
-        // A SACKed segment beyond the head counts as sent after it (tcp_skb_sent_after breaks ties by sequence).
-        var head = _rtx[0];
-        if (head.Retransmitted || head.Sacked || _rack.RttUs == 0) return null;
+        if (_rack.RttUs == 0) return null;
         int sackedOut = _rtx.Count(r => r.Sacked);
         long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
-        long reoWndUs = _ca.InRecovery || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
-        return _rack.RttUs + reoWndUs - (_sim.Now - head.SentAt).Ns / 1000;
+        long reoWndUs = _ca.InRecovery || _ca.InLoss || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        bool judged = false, lost = false;
+        long maxRemaining = 0;
+        foreach (var r in _rtx)
+        {
+            if (r.Sacked || r.Retransmitted) continue;
+            if (!(r.SentAt < _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.Before(r.End, _rack.EndSeq))) break;
+            judged = true;
+            long remaining = _rack.RttUs + reoWndUs - (_sim.Now - r.SentAt).Ns / 1000;
+            if (remaining <= 0) lost = true;
+            else maxRemaining = Math.Max(maxRemaining, remaining);
+        }
+        return judged ? (lost, maxRemaining) : null;
     }
 
     /// <summary>
     /// tcp_sacktag_write_queue(): marks the segments a SACK block covers; RACK remembers the most
     /// recently sent delivered segment and its RTT (tcp_rack_advance). True when something new was SACKed.
     /// </summary>
-    bool MarkSacked(uint left, uint right)
+    bool MarkSacked(uint left, uint right, bool dupSack = false)
     {
         bool any = false;
         for (int i = 0; i < _rtx.Count; i++)
         {
             var r = _rtx[i];
-            if (r.Sacked || SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            // tcp_sacktag_one(): a D-SACKed retransmission was not needed — one less to wait for before undo.
+            if (dupSack && r.Retransmitted && _ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
+            if (r.Sacked) continue;
             _rtx[i] = r with { Sacked = true };
             _delivered++; // tcp_sacktag_one(): out-of-order delivery
             any = true;
-            if (!r.Retransmitted && r.SentAt >= _rack.SentAt)
+            // tcp_rack_advance(): rtt_us from every newly SACKed segment (processed in sequence order), the send
+            // time and end_seq only from one sent after the one remembered (tcp_rack_sent_after()).
+            if (!r.Retransmitted)
             {
-                _rack.SentAt = r.SentAt;
                 _rack.RttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+                if (r.SentAt > _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.After(r.End, _rack.EndSeq))
+                {
+                    _rack.SentAt = r.SentAt;
+                    _rack.EndSeq = r.End;
+                }
             }
         }
         return any;
@@ -640,6 +681,10 @@ public sealed partial class TcpSocket
     void FastRetransmit()
     {
         if (_ca.InRecovery || PacketsOut == 0) return;
+        // tcp_enter_recovery(): prior_ssthresh = tcp_current_ssthresh(), tcp_init_undo(); tcp_init_cwnd_reduction(): prior_cwnd.
+        _ca.PriorSsthresh = CurrentSsthresh;
+        _ca.PriorCwnd = _ca.Cwnd;
+        InitUndo();
         _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
         _ca.Cwnd = _ca.Ssthresh;
         _ca.InRecovery = true;
@@ -685,23 +730,21 @@ public sealed partial class TcpSocket
         // falls to the duplicate branch below (DelayedACKLost, quick-ACK, an ACK now).
         if (seg.Seq == seg.EndSeq) return false;
         uint seq = seg.Seq, end = seg.EndSeq;
+        // tcp_data_queue(): "tp->rx_opt.dsack = 0" — a D-SACK not yet sent is forgotten when new text arrives.
+        _rxOpt.Dsack = false;
         if (!SeqMath.After(end, _rcv.Nxt))
         {
-            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, quick-ACK mode)
+            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole
+            // segment D-SACKed, quick-ACK mode)
             Host.Count(MibCounter.TcpExtDelayedACKLost);
+            DsackSet(seq, end);
             EnterQuickAckMode();
             SendAck("tcp_data_queue (duplicate)");
             return false;
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            if (!_ofo.Any(o => o.Seq == seq))
-            {
-                _ofo.Add((seq, end, fin));
-                // tcp_data_queue_ofo(): the first out-of-order segment builds one SACK block, later ones tcp_sack_new_ofo_skb().
-                if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
-            }
-            _ofo.Sort((a, b) => (int)(a.Seq - b.Seq));
+            DataQueueOfo(seq, end, fin);
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
             if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
@@ -709,6 +752,8 @@ public sealed partial class TcpSocket
             SendAck("tcp_data_queue_ofo");
             return false;
         }
+        // "Partial packet, seq < rcv_next < end_seq": its head is D-SACKed, the rest queued.
+        if (SeqMath.Before(seq, _rcv.Nxt)) DsackSet(seq, _rcv.Nxt);
         if (ReceiveWindow() == 0 && seg.Length > 0)
         {
             SendAck("tcp_data_queue (zero window)");
@@ -716,15 +761,11 @@ public sealed partial class TcpSocket
         }
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
-        // Fill from the out-of-order queue (tcp_ofo_queue).
-        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
-        {
-            var o = _ofo[0];
-            _ofo.RemoveAt(0);
-            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
-        }
+        bool hadOfo = _ofo.Count > 0;
+        OfoQueue();
         SackRemove();
-        if (_ofo.Count > 0) SendAck("tcp_data_queue (hole remains)");
+        // RFC 5681 4.2 (tcp_data_queue(): ICSK_ACK_NOW once the gap is filled); with a hole left, an ACK now.
+        if (hadOfo) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
         return true;
     }
 
@@ -732,11 +773,7 @@ public sealed partial class TcpSocket
     long Accept(uint seq, uint end, bool fin)
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
-        if (payload > 0)
-        {
-            _ack.LastDataRecv = _sim.Now;
-            _rcv.Unread += payload;
-        }
+        if (payload > 0) _rcv.Unread += payload;
         QueueRcv(Math.Max(0, payload), fin);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
@@ -756,11 +793,34 @@ public sealed partial class TcpSocket
         _ack.Scheduled = true;
         MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin));
         RcvRttMeasure();
+        long now = Jiffies.At(_sim.Now); // tcp_jiffies32
         if (_ack.Ato == SimDuration.Zero)
         {
-            _ack.Quick = Math.Max(_ack.Quick, (int)Math.Min(TcpConstants.MaxQuickAcks, Math.Max(2, _rcv.Wnd / (2 * (uint)_ack.RcvMss))));
+            // "The _first_ data packet received, initialize delayed ACK engine."
+            IncrQuickAck();
             _ack.Ato = TcpConstants.AtoMin;
         }
+        else
+        {
+            // ATO follows the inter-arrival time m (jiffies since icsk_ack.lrcvtime).
+            long m = now - _ack.LrcvTime;
+            long ato = Jiffies.FromDuration(_ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
+            if (m <= atoMin / 2)
+            {
+                ato = (ato >> 1) + atoMin / 2; // "The fastest case is the first."
+            }
+            else if (m < ato)
+            {
+                ato = (ato >> 1) + m;
+                if (ato > rto) ato = rto;
+            }
+            else if (m > rto)
+            {
+                IncrQuickAck(); // "Too long gap. Apparently sender failed to restart window, so that we send ACKs quickly."
+            }
+            _ack.Ato = Jiffies.ToDuration(ato);
+        }
+        _ack.LrcvTime = now;
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 
@@ -789,7 +849,8 @@ public sealed partial class TcpSocket
                 break;
         }
         _ofo.Clear();
-        _rcv.NumSacks = 0;
+        _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
+        _rxOpt.Dsack = false;
     }
 
     /// <summary>

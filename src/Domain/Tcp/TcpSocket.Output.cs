@@ -19,7 +19,7 @@ public sealed partial class TcpSocket
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
                 TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (!syn && _rxOpt.SackOk && _rcv.NumSacks > 0 && flags.HasFlag(TcpFlags.Ack))
+        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.HasFlag(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
         uint ack = flags.HasFlag(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
@@ -46,7 +46,8 @@ public sealed partial class TcpSocket
     void EventDataSent(bool retransmit)
     {
         _snd.Lsndtime = _sim.Now;
-        if (!retransmit && _ack.Ato > SimDuration.Zero && _sim.Now - _ack.LastDataRecv < _ack.Ato) _ack.PingPong = true;
+        // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
+        if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) _ack.PingPong = true;
     }
 
     /// <summary>
@@ -85,18 +86,6 @@ public sealed partial class TcpSocket
         if (field == 0 && oldWin != 0) Host.Count(MibCounter.TcpExtTCPToZeroWindowAdv);
         else if (field != 0 && oldWin == 0) Host.Count(MibCounter.TcpExtTCPFromZeroWindowAdv);
         return field;
-    }
-
-    /// <summary>
-    /// Models the SACK part of tcp_established_options() + tcp_options_write() — net/ipv4/tcp_output.c: the
-    /// first num_sacks blocks of tp->selective_acks (most recent first), as many as the 40 option bytes
-    /// leave room for beside the others: (40 − 12 − 4) / 8 = 3 with timestamps, (40 − 4) / 8 = 4 without.
-    /// </summary>
-    SackBlocks SackOption()
-    {
-        int room = (40 - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0) - 4) / 8;
-        int n = Math.Min(_rcv.NumSacks, room);
-        return SackBlocks.Of(_rcv.SelectiveAcks.AsSpan(0, n));
     }
 
     /// <summary>tcp_sack_extend(): a block overlapping or touching [seq, end) absorbs it.</summary>
@@ -408,6 +397,7 @@ public sealed partial class TcpSocket
         int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
         _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
         CountRetransmission(head.Flags);
+        CountUndoRetrans(); // tcp_retransmit_skb() (a TLP's __tcp_retransmit_skb() does not)
         Transmit(head.Flags, head.Seq, len, reason, retransmit: true);
     }
 
@@ -433,6 +423,7 @@ public sealed partial class TcpSocket
             int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
             CountRetransmission(s.Flags);
+            CountUndoRetrans();
             Transmit(s.Flags, s.Seq, len, "tcp_xmit_retransmit_queue", retransmit: true);
         }
     }

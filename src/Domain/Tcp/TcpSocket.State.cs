@@ -55,6 +55,8 @@ internal struct ReceiveSequence
     public Network.SackBlock[]? SelectiveAcks;
     /// <summary>tp->rx_opt.num_sacks: how many of them are in use.</summary>
     public int NumSacks;
+    /// <summary>tp->duplicate_sack[0]: the D-SACK block to report (RFC 2883), sent before the SACK blocks while rx_opt.dsack is set.</summary>
+    public Network.SackBlock DuplicateSack;
 }
 
 /// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>
@@ -64,6 +66,10 @@ internal struct ReceivedOptions
     public bool TsOk;
     /// <summary>rx_opt.sack_ok: SACK negotiated.</summary>
     public bool SackOk;
+    /// <summary>rx_opt.sack_ok &amp; TCP_DSACK_SEEN: the peer has sent a D-SACK the sender believed (tcp_dsack_seen()).</summary>
+    public bool DsackSeen;
+    /// <summary>rx_opt.dsack: tp->duplicate_sack[0] is to be sent on the next segment (tcp_options_write() clears it).</summary>
+    public bool Dsack;
     /// <summary>rx_opt.ts_recent: the peer's TSval to echo.</summary>
     public uint TsRecent;
     /// <summary>rx_opt.ts_recent_stamp: when ts_recent was taken, in kernel seconds.</summary>
@@ -120,8 +126,8 @@ internal struct DelayedAck
     public SimDuration Ato;
     /// <summary>icsk_ack.pending & ICSK_ACK_SCHED: an ACK is due.</summary>
     public bool Scheduled;
-    /// <summary>icsk_ack.lrcvtime: when data was last received (ping-pong detection).</summary>
-    public SimTime LastDataRecv;
+    /// <summary>icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong tests use it.</summary>
+    public long LrcvTime;
     /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
     public int RcvMss;
     /// <summary>icsk_ack.last_seg_size.</summary>
@@ -178,6 +184,18 @@ internal struct CongestionState
     /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
     /// </summary>
     public uint UndoMarker;
+    /// <summary>
+    /// tp->undo_retrans: retransmissions of this episode not yet reported back as duplicates by a D-SACK;
+    /// −1 when the episode began with none in flight (tcp_init_undo(): "avoid 0, because undo_retrans==0
+    /// means can undo now"); each retransmission adds one, each D-SACKed one takes one away.
+    /// </summary>
+    public int UndoRetrans;
+    /// <summary>tp->prior_ssthresh: tcp_current_ssthresh() when the episode began (0: nothing to restore).</summary>
+    public int PriorSsthresh;
+    /// <summary>tp->prior_cwnd: snd_cwnd when the cwnd reduction began (tcp_init_cwnd_reduction()).</summary>
+    public int PriorCwnd;
+    /// <summary>tp->dsack_dups: segments the peer reported as duplicates by D-SACK (tcp_dsack_seen()).</summary>
+    public int DsackDups;
 }
 
 /// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>
@@ -187,4 +205,6 @@ internal struct RackState
     public SimTime SentAt;
     /// <summary>rack.rtt_us: its RTT.</summary>
     public long RttUs;
+    /// <summary>rack.end_seq: its end, the tie-break between segments sent at the same time (tcp_rack_sent_after()).</summary>
+    public uint EndSeq;
 }

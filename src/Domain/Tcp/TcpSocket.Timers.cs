@@ -138,7 +138,13 @@ public sealed partial class TcpSocket
     {
         // tcp_init_undo() when a new episode begins: from Open/Disorder, once high_seq is acknowledged, or on
         // the first timeout of a Loss episode (icsk_retransmits still 0).
-        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0) _ca.UndoMarker = _snd.Una;
+        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0)
+        {
+            // prior_ssthresh = tcp_current_ssthresh(), prior_cwnd, then tcp_init_undo().
+            _ca.PriorSsthresh = CurrentSsthresh;
+            _ca.PriorCwnd = _ca.Cwnd;
+            InitUndo();
+        }
         _ca.InLoss = true;
         _ca.InRecovery = false;
         _ca.LossHigh = _snd.Nxt;
@@ -297,12 +303,11 @@ public sealed partial class TcpSocket
     void ScheduleDelayedAck()
     {
         _ack.Scheduled = true;
-        if (_delackTimer.Armed) return;
         var ato = _ack.Ato;
         if (ato > TcpConstants.AtoMin)
         {
-            // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode) and by the smoothed RTT.
-            var maxAto = _ack.PingPong ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode or with ICSK_ACK_PUSHED) and by the smoothed RTT.
+            var maxAto = _ack.PingPong || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
             if (_rtt.SrttUs != 0)
             {
                 var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);
@@ -311,6 +316,18 @@ public sealed partial class TcpSocket
             ato = SimDuration.Min(ato, maxAto);
         }
         ato = SimDuration.Min(ato, TcpConstants.DelackMax);
+        if (_delackTimer.Armed)
+        {
+            // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),
+            // else the earlier of the two expiries stays.
+            long now = Jiffies.At(_sim.Now), atoJiffies = Jiffies.FromDuration(ato);
+            if (Jiffies.At(_delackTimer.Expires) <= now + (atoJiffies >> 2))
+            {
+                SendAck("tcp_send_delayed_ack (timer about to expire)");
+                return;
+            }
+            if (Jiffies.At(_delackTimer.Expires) <= now + atoJiffies) return;
+        }
         ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, ato);
     }
 

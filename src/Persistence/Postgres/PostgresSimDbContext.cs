@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Design;
 namespace SimService.Persistence.Postgres;
 
 /// <summary>The multi-instance store: several API replicas on one PostgreSQL database.</summary>
-public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> options, TenantScope tenant) : SimDbContext(options, tenant)
+public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> options) : SimDbContext(options)
 {
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString);
@@ -17,6 +17,6 @@ public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<Post
     {
         var options = new DbContextOptionsBuilder<PostgresSimDbContext>();
         PostgresSimDbContext.Configure(options, "Host=localhost;Database=simservice;Username=postgres");
-        return new PostgresSimDbContext(options.Options, new TenantScope());
+        return new PostgresSimDbContext(options.Options);
     }
 }

@@ -10,7 +10,7 @@ namespace SimService.Persistence.Sqlite;
 /// The embedded default: one SQLite file in write-ahead-log mode, every connection with the
 /// <see cref="SqliteSynchronous"/> setting (NORMAL unless configured: durable across a crash of the process).
 /// </summary>
-public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options, TenantScope tenant) : SimDbContext(options, tenant)
+public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> options) : SimDbContext(options)
 {
     public const string DefaultConnectionString = "Data Source=data/simservice.db";
 
@@ -34,16 +34,77 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     public override Task AppendLogRowsAsync(IReadOnlyList<CommandRecord> commands, IReadOnlyList<EventRecord> events,
         CancellationToken cancellationToken)
     {
+        if (commands.Count > 0)
+        {
+            var insert = Prepared(ref _insertCommand, "INSERT INTO \"Commands\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\") VALUES ($0, $1, $2, $3, $4)", 5);
+            foreach (var c in commands)
+                Step(insert, cancellationToken, Key(c.RunId), c.Seq, c.AtNs, c.Type, c.PayloadJson);
+        }
+        if (events.Count > 0)
+        {
+            var insert = Prepared(ref _insertEvent,
+                "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\") VALUES ($0, $1, $2, $3, $4, $5, $6)", 7);
+            foreach (var e in events)
+                Step(insert, cancellationToken, Key(e.RunId), e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.PayloadJson);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The conditional update as one prepared statement (EF Core's ExecuteUpdate builds and runs a query each time).</summary>
+    public override Task<bool> TryMoveVersionAsync(Guid runId, long fromVersion, long toVersion, long addedJournalBytes,
+        CancellationToken cancellationToken)
+    {
+        var update = Prepared(ref _moveVersion,
+            "UPDATE \"Simulations\" SET \"Version\" = $0, \"JournalBytes\" = \"JournalBytes\" + $1 WHERE \"Id\" = $2 AND \"Version\" = $3", 4);
+        cancellationToken.ThrowIfCancellationRequested();
+        update.Parameters[0].Value = toVersion;
+        update.Parameters[1].Value = addedJournalBytes;
+        update.Parameters[2].Value = Key(runId);
+        update.Parameters[3].Value = fromVersion;
+        return Task.FromResult(update.ExecuteNonQuery() > 0);
+    }
+
+    // Statements of the group commit, prepared once per context (the writer keeps its context while groups keep coming).
+    private SqliteCommand? _insertCommand, _insertEvent, _moveVersion;
+
+    /// <summary>
+    /// <paramref name="command"/>, prepared on first use, bound to the current transaction (the group commit's): a
+    /// statement is prepared once per connection, not once per transaction.
+    /// </summary>
+    private SqliteCommand Prepared(ref SqliteCommand? command, string sql, int parameters)
+    {
         var connection = (SqliteConnection)Database.GetDbConnection();
         var transaction = (SqliteTransaction?)Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("Log rows are appended inside the group commit's transaction.");
-        using (var insert = Insert(connection, transaction, "Commands", "RunId", "Seq", "AtNs", "Type", "PayloadJson"))
-            foreach (var c in commands)
-                Step(insert, cancellationToken, Key(c.RunId), c.Seq, c.AtNs, c.Type, c.PayloadJson);
-        using (var insert = Insert(connection, transaction, "Events", "RunId", "Seq", "AtNs", "Type", "Host", "SocketId", "PayloadJson"))
-            foreach (var e in events)
-                Step(insert, cancellationToken, Key(e.RunId), e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.PayloadJson);
-        return Task.CompletedTask;
+        if (command is null || command.Connection != connection)
+        {
+            command?.Dispose();
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            for (int i = 0; i < parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
+        }
+        command.Transaction = transaction;
+        return command;
+    }
+
+    public override void Dispose()
+    {
+        DisposeStatements();
+        base.Dispose();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        DisposeStatements();
+        return base.DisposeAsync();
+    }
+
+    private void DisposeStatements()
+    {
+        _insertCommand?.Dispose();
+        _insertEvent?.Dispose();
+        _moveVersion?.Dispose();
+        (_insertCommand, _insertEvent, _moveVersion) = (null, null, null);
     }
 
     /// <summary>
@@ -106,17 +167,6 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
 
     private static string Key(Guid id) => id.ToString().ToUpperInvariant();
 
-    private static SqliteCommand Insert(SqliteConnection connection, SqliteTransaction transaction, string table, params string[] columns)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"INSERT INTO \"{table}\" ({string.Join(", ", columns.Select(c => $"\"{c}\""))}) " +
-            $"VALUES ({string.Join(", ", columns.Select((_, i) => $"${i}"))})";
-        for (int i = 0; i < columns.Length; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
-        command.Prepare();
-        return command;
-    }
-
     private static void Step(SqliteCommand insert, CancellationToken cancellationToken, params object?[] values)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -143,6 +193,6 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
     {
         var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
         SqliteSimDbContext.Configure(options, SqliteSimDbContext.DefaultConnectionString);
-        return new SqliteSimDbContext(options.Options, new TenantScope());
+        return new SqliteSimDbContext(options.Options);
     }
 }

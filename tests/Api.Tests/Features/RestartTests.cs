@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Tests.Infrastructure;
 
 namespace SimService.Api.Tests.Features;
@@ -41,6 +44,48 @@ public sealed class RestartTests
         Assert.Equal(before.Version + 1, advanced.Version);
         Assert.Equal("CLOSED", (await again.SocketAsync(clientSocket)).State);
         Assert.True((await again.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// A rebuild after a restart that outlasts its request's wall-time limit is not thrown away: the request is a 422,
+    /// the rebuild runs on, and the next request takes its engine instead of replaying the log again. The rebuild (of
+    /// 1,003 commands, heavy work) is held deterministically by taking the process's only heavy slot first.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task RebuildOutlastingItsRequest_NextRequest_ContinuesItInsteadOfReplayingAgain(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        Guid id;
+        long nowNs;
+        await using (var first = new SimServiceFactory(database))
+        {
+            var sim = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "long log");
+            var advances = Enumerable.Range(0, 1000).Select(_ => new { type = "advance", byNs = 1_000, eventBudget = 1 });
+            await sim.PostOkAsync("commands", new { commands = advances });
+            (id, nowNs) = (sim.Id, (await sim.ClockAsync()).NowNs);
+        }
+
+        await using var second = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Limits:RequestSeconds"] = "1",
+            ["Engines:HeavyParallelism"] = "1",
+        });
+        var again = new SimulationDriver(second.CreateClient(), id);
+        var engines = second.Services.GetRequiredService<SimulationEngines>();
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = second.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+
+        var cutOff = await again.Client.GetAsync($"{again.Base}/clock");
+        var problem = await cutOff.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Equal(1, engines.Rebuilds);
+        holdSlot.Set();
+        await heavyWork;
+
+        Assert.Equal(nowNs, (await again.ClockAsync()).NowNs);
+        Assert.Equal(1, engines.Rebuilds);
+        Assert.Equal(1004, (await again.AdvanceAsync(new { byNs = 1_000 })).Version);
+        Assert.Equal(1, engines.Rebuilds);
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

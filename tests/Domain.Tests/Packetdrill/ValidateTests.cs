@@ -31,4 +31,61 @@ public class ValidateTests
         Assert.NotEmpty(problems);
         Assert.False(problems[0].Unsupported);
     }
+
+    const string Socket = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
+
+    [Fact]
+    public void InboundSegment_FourSackBlocks_Accepted()
+    {
+        var problems = PacketdrillRunner.Validate(Socket + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,sack 1:2 3:4 5:6 7:8>\n");
+
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void InboundSegment_FiveSackBlocks_OptionListTooLongAtTheSackOption()
+    {
+        // 2 NOPs + 2 + 5 x 8 = 44 bytes: beyond MAX_TCP_OPTION_BYTES (40).
+        var problems = PacketdrillRunner.Validate(Socket + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,sack 1:2 3:4 5:6 7:8 9:10>\n");
+
+        var problem = Assert.Single(problems);
+        Assert.Equal((2, 38, false, "TCP option list too long"), (problem.At.Line, problem.At.Column, problem.Unsupported, problem.Message));
+    }
+
+    [Fact]
+    public void InboundSegment_FourSackBlocksBesideTimestamp_OptionListTooLong()
+    {
+        // 2 + 10 + 2 + 34 = 48 bytes: beside a timestamp only 3 blocks fit (tcp_options_write()).
+        var problems = PacketdrillRunner.Validate(Socket + "+0 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 1 ecr 1,nop,nop,sack 1:2 3:4 5:6 7:8>\n");
+
+        Assert.Equal("TCP option list too long", Assert.Single(problems).Message);
+    }
+
+    [Fact]
+    public void Setsockopt_TimevalForSoRcvtimeo_Accepted()
+    {
+        var problems = PacketdrillRunner.Validate(Socket +
+            "+0 setsockopt(3, SOL_SOCKET, SO_RCVTIMEO, {tv_sec=1, tv_usec=0}, 16) = 0\n" +
+            "+0 getsockopt(3, SOL_SOCKET, SO_SNDTIMEO, {tv_sec=0, tv_usec=0}, [16]) = 0\n" +
+            "+0 setsockopt(3, SOL_IP, IP_LOCAL_PORT_RANGE, [0x9c409c40], 4) = 0\n" +
+            "+0 setsockopt(3, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, [1], 4) = 0\n");
+
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void Setsockopt_IntForSoSndtimeo_RefusedAsUnsupported()
+    {
+        var problem = Assert.Single(PacketdrillRunner.Validate(Socket + "+0 setsockopt(3, SOL_SOCKET, SO_SNDTIMEO, 1, 4) = -1 EINVAL\n"));
+
+        Assert.Equal((2, 43, true), (problem.At.Line, problem.At.Column, problem.Unsupported));
+    }
+
+    [Fact]
+    public void Setsockopt_OptionAtAnotherLevel_RefusedAsUnsupported()
+    {
+        var problem = Assert.Single(PacketdrillRunner.Validate(Socket + "+0 setsockopt(3, SOL_SOCKET, IP_LOCAL_PORT_RANGE, [0], 4) = 0\n"));
+
+        Assert.Equal((2, 18, true), (problem.At.Line, problem.At.Column, problem.Unsupported));
+    }
 }

@@ -74,7 +74,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         engine = batch.Engine;
         engine.Interruption = default;
         await db.SaveChangesAsync(cancellationToken);
-        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version);
+        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version, run);
 
         var failure = result.Failure is { } f
             ? new PacketdrillFailureView(f.Line, f.Column, f.Message, f.Expected, f.Actual, f.At.Ns)

@@ -64,7 +64,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         db.Simulations.Add(run);
         db.Events.AddRange(events);
         await db.SaveChangesAsync(CancellationToken.None);
-        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0);
+        using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0, run);
 
         return new ScenarioRunResponse(result.Passed, run.Id,
             [.. result.Checks.Select(c => new CheckView(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],

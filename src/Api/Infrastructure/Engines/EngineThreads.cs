@@ -63,9 +63,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
             }
             var worker = _idle.TryPop(out var idle) ? idle : new Worker(this);
             worker.Post(context is null ? Run : () => ExecutionContext.Run(context, static run => ((Action)run!)(), (Action)Run), heavy);
-            if (heavy) return await done.Task;
-            await using (new Timer(static w => ((Worker)w!).Demote(), worker, Slice, Timeout.InfiniteTimeSpan))
-                return await done.Task;
+            return await done.Task;
         }
         finally
         {
@@ -76,6 +74,45 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{T}, bool, CancellationToken)"/>).</summary>
     public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken) =>
         RunAsync(() => { work(); return true; }, heavy, cancellationToken);
+
+    /// <summary>Workers running light work now, which the watchdog looks at.</summary>
+    private readonly ConcurrentDictionary<Worker, long> _busy = new();
+    private Timer? _watchdog;
+    private bool _watching;
+    private readonly Lock _watchdogGate = new();
+
+    /// <summary>
+    /// Light work started on <paramref name="worker"/> (at a <see cref="Environment.TickCount64"/>): one timer for the
+    /// process, ticking every <see cref="Slice"/> while light work runs, demotes work that has run longer (a timer per
+    /// piece of work cost more than the command it watched).
+    /// </summary>
+    private void Started(Worker worker)
+    {
+        _busy[worker] = Environment.TickCount64;
+        lock (_watchdogGate)
+        {
+            if (_watching) return;
+            _watching = true;
+            _watchdog ??= new Timer(static t => ((EngineThreads)t!).Watch(), this, Timeout.Infinite, Timeout.Infinite);
+            _watchdog.Change(Slice, Slice);
+        }
+    }
+
+    private void Finished(Worker worker) => _busy.TryRemove(worker, out _);
+
+    /// <summary>Demotes light work past its slice; stops ticking once no light work runs (<see cref="Started"/> starts it again).</summary>
+    private void Watch()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (worker, since) in _busy)
+            if (now - since >= (long)Slice.TotalMilliseconds) worker.Demote();
+        lock (_watchdogGate)
+        {
+            if (!_busy.IsEmpty) return;
+            _watching = false;
+            _watchdog!.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+    }
 
     private bool ReturnIdle(Worker worker)
     {
@@ -88,8 +125,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     private sealed class Worker
     {
         private readonly EngineThreads _owner;
-        private readonly SemaphoreSlim _wake = new(0, 1);
-        private readonly Lock _state = new();
+        private readonly object _state = new(); // a monitor: the thread waits on it for work
         private Action? _work;
         private bool _heavy, _running, _demoted;
         private int _threadId;
@@ -102,8 +138,11 @@ public sealed partial class EngineThreads(IConfiguration configuration)
 
         public void Post(Action work, bool heavy)
         {
-            (_work, _heavy) = (work, heavy);
-            _wake.Release();
+            lock (_state)
+            {
+                (_work, _heavy) = (work, heavy);
+                Monitor.Pulse(_state); // wakes the thread without the spinning of a semaphore's wait
+            }
         }
 
         private void Loop()
@@ -111,12 +150,19 @@ public sealed partial class EngineThreads(IConfiguration configuration)
             _threadId = Nice.CurrentThreadId();
             while (true)
             {
-                _wake.Wait();
-                var (work, heavy) = (_work!, _heavy);
-                _work = null;
-                lock (_state) _running = true;
+                Action work;
+                bool heavy;
+                lock (_state)
+                {
+                    while (_work is null) Monitor.Wait(_state);
+                    (work, heavy) = (_work, _heavy);
+                    _work = null;
+                    _running = true;
+                }
                 if (heavy) Demote();
+                else _owner.Started(this);
                 work();
+                if (!heavy) _owner.Finished(this);
                 bool retire;
                 lock (_state)
                 {

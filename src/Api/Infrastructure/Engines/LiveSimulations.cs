@@ -14,7 +14,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
 public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, EngineThreads threads, CommandLogWriter log,
-    TenantQuotas quotas, ILogger<LiveSimulations> logger)
+    TenantQuotas quotas, IServiceScopeFactory scopes, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -25,7 +25,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(simulationId);
         var engine = await SyncAsync(lease, run, cancellationToken);
-        lease.Keep(engine, run.Version);
+        lease.Keep(engine, run.Version, run);
         return await threads.RunAsync(() => read(engine, run), heavy: false, cancellationToken);
     }
 
@@ -43,32 +43,51 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         CancellationToken cancellationToken, bool heavy = false)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
-        for (int attempt = 0; attempt < 2; attempt++)
+        bool mayTrust = true;
+        for (int attempt = 0, checkedAttempts = 0; checkedAttempts < 2; attempt++)
         {
             using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
-            var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
-            if (run is null) return new SimulationNotFound(simulationId);
-            if (expectedVersion is { } expected && expected != run.Version) return new VersionMismatch(simulationId, run.Version);
-
-            var engine = await SyncAsync(lease, run, cancellationToken);
-            var batch = new CommandBatch(run.Id, engine, run.Version);
+            Simulation engine;
+            SimulationRun run;
+            long version;
+            bool trusted = mayTrust && lease.Cached is { } cached && lease.Run is { } known && known.TenantId == db.TenantId
+                && (expectedVersion is null || expectedVersion == cached.Version);
+            mayTrust = false;
+            if (trusted)
+            {
+                // The live engine is taken for the stored state: no read of the simulation's row per command. Had another
+                // process appended meanwhile (or deleted the simulation), the append below finds the stored version moved
+                // on (and an answer that appends nothing checks the version first); the next attempt reads the row.
+                (engine, version, run) = (lease.Cached!.Value.Engine, lease.Cached!.Value.Version, lease.Run!);
+            }
+            else
+            {
+                checkedAttempts++;
+                var stored = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+                if (stored is null) return new SimulationNotFound(simulationId);
+                if (expectedVersion is { } expected && expected != stored.Version) return new VersionMismatch(simulationId, stored.Version);
+                (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
+            }
+            var batch = new CommandBatch(run.Id, engine, version);
             try
             {
                 engine.Interruption = cancellationToken;
                 var outcome = await threads.RunAsync(() => write(batch), heavy, cancellationToken);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
-                if (batch.JournalLimitReached)
+                if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
                 {
-                    lease.Drop();
+                    if (batch.Changed) lease.Drop();
+                    else lease.Keep(engine, version, run);
+                    // An answer from an engine taken on trust is given only if the stored version is still its version.
+                    if (trusted && await StoredVersionAsync(simulationId, cancellationToken) != version)
+                    {
+                        lease.Drop();
+                        continue;
+                    }
+                    if (!batch.JournalLimitReached) return outcome;
                     ServiceMetrics.WorkLimitHits.Add(1);
                     return new WorkLimitExceeded(simulationId, "eventBudget",
                         $"The request would add more than {CommandBatch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
-                }
-                if (outcome.IsFailure || !batch.Changed)
-                {
-                    if (batch.Changed) lease.Drop();
-                    else lease.Keep(engine, run.Version);
-                    return outcome;
                 }
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)
@@ -78,16 +97,16 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 }
                 // The limit covers the commit too: a request that has gone before its transaction committed (and was
                 // alone in it) has nothing written, is not acknowledged, and its engine is dropped below.
-                var appended = await log.AppendAsync(new LogAppend(run.Id, run.Version, batch.Version, batch.Commands, batch.Events, addedBytes),
+                var appended = await log.AppendAsync(new LogAppend(run.Id, version, batch.Version, batch.Commands, batch.Events, addedBytes),
                     cancellationToken);
                 if (appended == AppendResult.Committed)
                 {
                     ServiceMetrics.CommandsApplied.Add(batch.Commands.Count);
-                    lease.Keep(engine, batch.Version);
+                    lease.Keep(engine, batch.Version, run);
                     return outcome;
                 }
                 lease.Drop();
-                LogWriteConflict(simulationId, run.Version, attempt + 1);
+                LogWriteConflict(simulationId, version, attempt + 1);
             }
             catch
             {
@@ -104,6 +123,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         }
         return new WriteConflict(simulationId);
     }
+
+    /// <summary>The simulation's stored version, or null when it is gone (or not this tenant's).</summary>
+    private Task<long?> StoredVersionAsync(Guid simulationId, CancellationToken cancellationToken) =>
+        db.Simulations.AsNoTracking().Where(r => r.Id == simulationId).Select(r => (long?)r.Version).SingleOrDefaultAsync(cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Simulation {SimulationId}: another process appended after version {Version}; attempt {Attempt} lost the race, the engine is rebuilt")]
@@ -123,8 +146,36 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             return behind.Engine;
         }
         lease.Drop();
-        var log = await LogAsync(run, 0, cancellationToken);
-        return await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken), log.Count >= HeavyLog, cancellationToken);
+        var rebuild = lease.Rebuild(run, stop => RebuildAsync(run, stop));
+        (Simulation Engine, long Version) rebuilt;
+        try
+        {
+            rebuilt = await rebuild.WaitAsync(cancellationToken); // a request that gives up leaves the rebuild running
+        }
+        catch (Exception) when (rebuild.IsCompleted)
+        {
+            lease.TakeRebuild(); // it failed: the next request starts afresh
+            throw;
+        }
+        lease.TakeRebuild();
+        if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
+        {
+            var missing = await LogAsync(run, rebuilt.Version, cancellationToken);
+            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken);
+        }
+        return rebuilt.Engine;
+    }
+
+    /// <summary>
+    /// Reads the log and replays it on a fresh engine, in a scope of its own (it may outlive the request that started
+    /// it: <see cref="EngineLease.Rebuild"/>); <paramref name="stop"/> fires only when the simulation is deleted.
+    /// </summary>
+    private async Task<(Simulation Engine, long Version)> RebuildAsync(SimulationRun run, CancellationToken stop)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var log = await scope.ServiceProvider.GetRequiredService<SimDbContext>().ReadLogAsync(run.Id, 0, run.Version, stop);
+        var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, stop), log.Count >= HeavyLog, stop);
+        return (engine, run.Version);
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>

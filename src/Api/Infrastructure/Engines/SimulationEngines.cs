@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Domain.Engine;
+using SimService.Persistence.Entities;
 
 namespace SimService.Api.Infrastructure.Engines;
 
@@ -43,6 +44,11 @@ public sealed class SimulationEngines(IConfiguration configuration)
         public readonly SemaphoreSlim Gate = new(1, 1);
         public Simulation? Engine;
         public long Version;
+        public SimulationRun? Run;
+
+        /// <summary>A rebuild from the log under way (or finished and not yet taken), which outlives the request that started it.</summary>
+        public Task<(Simulation Engine, long Version)>? Rebuild;
+        public CancellationTokenSource? RebuildStop;
         public long LastUsed;
     }
 
@@ -65,7 +71,19 @@ public sealed class SimulationEngines(IConfiguration configuration)
     {
         var bytes = _slots.TryRemove(simulationId, out var slot) && slot.Engine is { } engine ? EstimateBytes(engine) : 0;
         if (slot is not null) slot.Engine = null;
+        slot?.RebuildStop?.Cancel(); // a rebuild of a deleted simulation stops at its next command
         Evicted(Math.Max(bytes, GC.GetGCMemoryInfo().TotalCommittedBytes > CollectAboveBytes ? CollectAboveBytes : 0));
+    }
+
+    /// <summary>Rebuilds from the log started since start (a request that joins one under way starts none).</summary>
+    public long Rebuilds => Interlocked.Read(ref _rebuilds);
+
+    private long _rebuilds;
+
+    internal void RebuildStarted()
+    {
+        Interlocked.Increment(ref _rebuilds);
+        ServiceMetrics.Rebuilds.Add(1);
     }
 
     /// <summary>The number of engines held in memory now.</summary>
@@ -73,6 +91,16 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     internal void Trim()
     {
+        // The common case first, without allocating: within capacity and budget, nothing to evict.
+        int engines = 0;
+        long estimated = 0;
+        foreach (var (_, slot) in _slots)
+            if (slot.Engine is { } engine)
+            {
+                engines++;
+                estimated += EstimateBytes(engine);
+            }
+        if (engines <= Capacity && estimated <= MemoryBudgetBytes && _slots.Count <= 4 * Capacity) return;
         var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: EstimateBytes(s.Value.Engine!))).ToList();
         long total = held.Sum(h => h.Bytes);
         int count = held.Count;
@@ -88,9 +116,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
         // Slots of simulations that hold no engine (never found, evicted) are not kept for ever.
         if (_slots.Count > 4 * Capacity)
             foreach (var (id, slot) in _slots)
-                if (slot.Engine is null && slot.Gate.Wait(0))
+                if (slot.Engine is null && slot.Rebuild is null && slot.Gate.Wait(0))
                 {
-                    _slots.TryRemove(id, out _);
+                    if (slot.Rebuild is null) _slots.TryRemove(id, out _);
                     slot.Gate.Release();
                 }
     }
@@ -139,15 +167,65 @@ public sealed class EngineLease : IDisposable
     /// <summary>The cached engine and the number of commands it has applied, if there is one.</summary>
     public (Simulation Engine, long Version)? Cached => _slot.Engine is { } engine ? (engine, _slot.Version) : null;
 
-    /// <summary>Keeps the engine, which has applied exactly <paramref name="version"/> commands of the log.</summary>
-    public void Keep(Simulation engine, long version)
+    /// <summary>The simulation's row as last read with the engine kept (its tenant; its version is <see cref="Cached"/>'s).</summary>
+    public SimulationRun? Run => _slot.Engine is null ? null : _slot.Run;
+
+    /// <summary>
+    /// Keeps the engine, which has applied exactly <paramref name="version"/> commands of the log, with the simulation's
+    /// row (<paramref name="run"/>: its identity and tenant, so that a command needs not read it again).
+    /// </summary>
+    public void Keep(Simulation engine, long version, SimulationRun? run)
     {
         _slot.Engine = engine;
         _slot.Version = version;
+        _slot.Run = run;
     }
 
     /// <summary>Drops the engine: it may hold changes that were not persisted. The next request rebuilds it.</summary>
     public void Drop() => _slot.Engine = null;
+
+    /// <summary>
+    /// The engine rebuilt from the log: the rebuild under way for this simulation if there is one (started by an
+    /// earlier request that gave up waiting — the 10 s limit — or has gone), else a new one started by
+    /// <paramref name="start"/>. The rebuild is not the request's: it runs to its end whether or not anyone waits for it,
+    /// and the next request continues waiting for it instead of starting again from scratch. It stops only when the
+    /// simulation is deleted. When it ends while no request holds the simulation, its engine is kept (see
+    /// <see cref="SimulationEngines"/>); otherwise the request waiting for it takes it (<see cref="TakeRebuild"/>).
+    /// </summary>
+    public Task<(Simulation Engine, long Version)> Rebuild(SimulationRun run, Func<CancellationToken, Task<(Simulation Engine, long Version)>> start)
+    {
+        if (_slot.Rebuild is { } running) return running;
+        _owner.RebuildStarted();
+        var stop = new CancellationTokenSource();
+        var slot = _slot;
+        var rebuild = Task.Run(() => start(stop.Token));
+        (slot.Rebuild, slot.RebuildStop) = (rebuild, stop);
+        _ = rebuild.ContinueWith(done =>
+        {
+            if (!slot.Gate.Wait(0)) return; // a request holds the simulation: it waits for this rebuild and takes it
+            try
+            {
+                if (slot.Rebuild != done) return;
+                if (done.IsCompletedSuccessfully && slot.Engine is null)
+                    (slot.Engine, slot.Version, slot.Run) = (done.Result.Engine, done.Result.Version, run);
+                (slot.Rebuild, slot.RebuildStop) = (null, null);
+                stop.Dispose();
+            }
+            finally
+            {
+                slot.Gate.Release();
+            }
+            _owner.Trim();
+        }, TaskScheduler.Default);
+        return rebuild;
+    }
+
+    /// <summary>The holder has the rebuild's outcome (an engine it keeps, or a failure it reports): the slot forgets the rebuild.</summary>
+    public void TakeRebuild()
+    {
+        _slot.RebuildStop?.Dispose();
+        (_slot.Rebuild, _slot.RebuildStop) = (null, null);
+    }
 
     public void Dispose()
     {

@@ -27,6 +27,10 @@ public static class ServiceMetrics
     public static readonly Counter<long> Evictions = Meter.CreateCounter<long>("simservice.engines.evictions", "{engine}",
         "Live engines evicted from memory");
 
+    /// <summary>Engines rebuilt from their simulation's log (a restart, an eviction, a dropped engine): rebuilds started.</summary>
+    public static readonly Counter<long> Rebuilds = Meter.CreateCounter<long>("simservice.engines.rebuilds", "{engine}",
+        "Engines rebuilt from their log");
+
     /// <summary>Requests refused for needing more work than one request may do (events, journal, wall time).</summary>
     public static readonly Counter<long> WorkLimitHits = Meter.CreateCounter<long>("simservice.limits.work", "{request}",
         "Requests refused by a work limit");

@@ -42,12 +42,18 @@ public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider t
 
     /// <summary>
     /// Whether requests must carry a key: <c>ApiKeys:Required</c> is set, or a key has ever been created (a revoked
-    /// key counts, so revoking the last key never opens the service). Once true it stays true for this process.
+    /// key counts, so revoking the last key never opens the service). Once true it stays true for this process. A key
+    /// created in this process counts at once; one created by another process (<c>keys create</c> beside a running
+    /// server) within <see cref="ApiKeyMode.RecheckInterval"/>: "no key yet" is remembered that long, so that a
+    /// service without keys does not query the key table for every request.
     /// </summary>
     public async Task<bool> RequiredAsync(CancellationToken cancellationToken)
     {
         if (mode.Required || mode.KeysExist) return true;
-        return mode.KeysExist = await db.ApiKeys.AnyAsync(cancellationToken);
+        if (!mode.RecheckDue(time)) return false;
+        bool exist = await db.ApiKeys.AnyAsync(cancellationToken);
+        mode.Checked(time, exist);
+        return exist;
     }
 
     public Task<List<ApiKey>> ListAsync(CancellationToken cancellationToken) =>
@@ -77,9 +83,23 @@ public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider t
 /// <summary>Per process: whether keys are required by configuration, and whether the database is known to hold one.</summary>
 public sealed class ApiKeyMode(bool required)
 {
+    /// <summary>How long "the key table is empty" is believed before the table is asked again.</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(1);
+
     private volatile bool _keysExist;
+    private long _emptyUntil = long.MinValue; // TimeProvider timestamp until which the table is known empty
 
     public bool Required { get; } = required;
 
     public bool KeysExist { get => _keysExist; set => _keysExist = value; }
+
+    /// <summary>Whether the key table must be asked again (never asked, or last found empty more than the interval ago).</summary>
+    public bool RecheckDue(TimeProvider time) => time.GetTimestamp() >= Interlocked.Read(ref _emptyUntil);
+
+    /// <summary>Remembers what the key table held just now.</summary>
+    public void Checked(TimeProvider time, bool keysExist)
+    {
+        if (keysExist) KeysExist = true;
+        else Interlocked.Exchange(ref _emptyUntil, time.GetTimestamp() + (long)(RecheckInterval.TotalSeconds * time.TimestampFrequency));
+    }
 }

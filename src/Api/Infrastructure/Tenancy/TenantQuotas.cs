@@ -58,11 +58,43 @@ public sealed class TenantQuotas(IConfiguration configuration)
     private async Task<QuotaExceeded?> CheckJournalAsync(SimDbContext db, Guid? simulationId, long addedBytes, CancellationToken cancellationToken)
     {
         if (addedBytes == 0) return null;
+        var key = db.TenantId ?? "";
+        if (_journalUsage.TryGetValue(key, out var known) && known.TryAdd(addedBytes, JournalBytes)) return null;
         var stored = await db.Simulations.SumAsync(r => r.JournalBytes, cancellationToken);
-        return stored + addedBytes > JournalBytes
-            ? Hit(simulationId, "journalBytes", JournalBytes,
-                $"The tenant's stored journals would grow to {stored + addedBytes} bytes, past its {JournalBytes}; delete simulations or advance less.")
-            : null;
+        if (stored + addedBytes > JournalBytes)
+            return Hit(simulationId, "journalBytes", JournalBytes,
+                $"The tenant's stored journals would grow to {stored + addedBytes} bytes, past its {JournalBytes}; delete simulations or advance less.");
+        _journalUsage[key] = new JournalUsage(stored + addedBytes);
+        return null;
+    }
+
+    /// <summary>
+    /// How long a tenant's stored journal bytes, as last summed, are believed: a command that stays below the quota by
+    /// that sum plus what this process let through since needs no query; one that would pass it sums again.
+    /// </summary>
+    public static readonly TimeSpan JournalSumInterval = TimeSpan.FromSeconds(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, JournalUsage> _journalUsage = new();
+
+    /// <summary>
+    /// A tenant's journal bytes as summed from the database, plus what this process allowed since (counted whether or
+    /// not it was then committed: an over-estimate, which only makes the next check near the quota sum again). Deletes
+    /// and other processes' appends are seen at the next sum, at most <see cref="JournalSumInterval"/> later; so the
+    /// decision at the quota is always made on a fresh sum.
+    /// </summary>
+    private sealed class JournalUsage(long bytes)
+    {
+        private long _bytes = bytes;
+        private readonly long _until = Environment.TickCount64 + (long)JournalSumInterval.TotalMilliseconds;
+
+        public bool TryAdd(long added, long limit)
+        {
+            if (Environment.TickCount64 >= _until) return false;
+            long now = Interlocked.Add(ref _bytes, added);
+            if (now <= limit) return true;
+            Interlocked.Add(ref _bytes, -added);
+            return false;
+        }
     }
 
     private static QuotaExceeded Hit(Guid? simulationId, string quota, long limit, string message)

@@ -1,0 +1,300 @@
+using SimService.Domain.Network;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// The receiver's out-of-order queue and D-SACK (RFC 2883 as Linux does it — net/ipv4/tcp_input.c):
+/// duplicate text below rcv_nxt, and out-of-order text the queue already holds, is reported in
+/// tp->duplicate_sack[0], sent once as the first SACK block of the next segment.
+/// </summary>
+public sealed partial class TcpSocket
+{
+    /// <summary>
+    /// Models tcp_dsack_set(): with SACK negotiated and net.ipv4.tcp_dsack, remember [seq, end) as the
+    /// D-SACK block; TCPDSACKOldSent when it starts below rcv_nxt, else TCPDSACKOfoSent (counted when set,
+    /// as the kernel does, even if a later tcp_data_queue() forgets it unsent).
+    /// </summary>
+    void DsackSet(uint seq, uint end)
+    {
+        if (!_rxOpt.SackOk || !Host.Sysctls.TcpDsack) return;
+        Host.Count(SeqMath.Before(seq, _rcv.Nxt) ? MibCounter.TcpExtTCPDSACKOldSent : MibCounter.TcpExtTCPDSACKOfoSent);
+        _rxOpt.Dsack = true;
+        _rcv.DuplicateSack = new SackBlock(seq, end);
+    }
+
+    /// <summary>Models tcp_dsack_extend(): a first duplicate sets the block, later ones widen it (tcp_sack_extend()).</summary>
+    void DsackExtend(uint seq, uint end)
+    {
+        if (!_rxOpt.Dsack) DsackSet(seq, end);
+        else SackExtend(ref _rcv.DuplicateSack, seq, end);
+    }
+
+    /// <summary>
+    /// Models the duplicate part of tcp_send_dupack(): text below rcv_nxt in an unacceptable segment means
+    /// our ACK was lost — DelayedACKLost, quick-ACK mode, and (tcp_is_sack() and tcp_dsack) its part
+    /// below rcv_nxt D-SACKed.
+    /// </summary>
+    void DupAckDsack(Segment seg)
+    {
+        if (seg.EndSeq == seg.Seq || !SeqMath.Before(seg.Seq, _rcv.Nxt)) return;
+        Host.Count(MibCounter.TcpExtDelayedACKLost);
+        EnterQuickAckMode();
+        DsackSet(seg.Seq, SeqMath.After(seg.EndSeq, _rcv.Nxt) ? _rcv.Nxt : seg.EndSeq);
+    }
+
+    /// <summary>
+    /// Models tcp_data_queue_ofo() — net/ipv4/tcp_input.c, on a queue kept sorted by sequence: TCPOFOQueue;
+    /// the first segment builds one SACK block. Otherwise the one queued segment that can overlap the new
+    /// one is the last starting at or before it: if it holds every byte, the new one is dropped
+    /// (TCPOFOMerge) and D-SACKed; if it starts earlier, the overlap is D-SACKed; if it starts at the same
+    /// sequence, the new one replaces it (tcp_dsack_extend() with the old one, TCPOFOMerge). Then later
+    /// segments the new one covers are removed (merge_right: each D-SACK-extended, TCPOFOMerge), one it
+    /// only reaches into extends the D-SACK by the overlap; and tcp_sack_new_ofo_skb() in every case
+    /// but the first.
+    /// </summary>
+    void DataQueueOfo(uint seq, uint end, bool fin)
+    {
+        Host.Count(MibCounter.TcpExtTCPOFOQueue);
+        if (_ofo.Count == 0)
+        {
+            _ofo.Add((seq, end, fin));
+            if (_rxOpt.SackOk)
+            {
+                (_rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
+                _rcv.NumSacks = 1;
+            }
+            return;
+        }
+        int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
+        if (at >= 0 && SeqMath.Before(seq, _ofo[at].End))
+        {
+            var skb1 = _ofo[at];
+            if (!SeqMath.After(end, skb1.End))
+            {
+                // "All the bits are present. Drop."
+                Host.Count(MibCounter.TcpExtTCPOFOMerge);
+                DsackSet(seq, end);
+                if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+                return;
+            }
+            if (SeqMath.After(seq, skb1.Seq))
+            {
+                DsackSet(seq, skb1.End); // partial overlap
+                _ofo.Insert(++at, (seq, end, fin));
+            }
+            else
+            {
+                // Same start, the new segment covers the old one: it takes its place.
+                DsackExtend(skb1.Seq, skb1.End);
+                Host.Count(MibCounter.TcpExtTCPOFOMerge);
+                _ofo[at] = (seq, end, fin);
+            }
+        }
+        else
+        {
+            _ofo.Insert(++at, (seq, end, fin));
+        }
+        // merge_right: remove the segments the new one covers.
+        while (at + 1 < _ofo.Count)
+        {
+            var next = _ofo[at + 1];
+            if (!SeqMath.After(end, next.Seq)) break;
+            if (SeqMath.Before(end, next.End))
+            {
+                DsackExtend(next.Seq, end);
+                break;
+            }
+            _ofo.RemoveAt(at + 1);
+            DsackExtend(next.Seq, next.End);
+            Host.Count(MibCounter.TcpExtTCPOFOMerge);
+        }
+        if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+    }
+
+    /// <summary>
+    /// Models tcp_ofo_queue(): queued segments rcv_nxt has reached move to the receive queue in order; the
+    /// part of one that starts below dsack_high (rcv_nxt on entry, lowered to the end of such a segment) is
+    /// D-SACK-extended; one wholly below rcv_nxt is dropped.
+    /// </summary>
+    void OfoQueue()
+    {
+        uint dsackHigh = _rcv.Nxt;
+        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
+        {
+            var o = _ofo[0];
+            if (SeqMath.Before(o.Seq, dsackHigh))
+            {
+                uint dsack = dsackHigh;
+                if (SeqMath.Before(o.End, dsackHigh)) dsackHigh = o.End;
+                DsackExtend(o.Seq, dsack);
+            }
+            _ofo.RemoveAt(0);
+            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
+        }
+    }
+
+    /// <summary>
+    /// Models the SACK part of tcp_established_options() + tcp_options_write() — net/ipv4/tcp_output.c:
+    /// eff_sacks = num_sacks + rx_opt.dsack blocks — tp->duplicate_sack[0] first when set (it sits just before
+    /// tp->selective_acks in struct tcp_sock), then the SACK blocks, most recent first — as many as the 40
+    /// option bytes leave room for: (40 − 12 − 4) / 8 = 3 with timestamps, (40 − 4) / 8 = 4 without.
+    /// Writing the option clears rx_opt.dsack: a D-SACK is sent once.
+    /// </summary>
+    SackBlocks SackOption()
+    {
+        int room = (40 - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0) - 4) / 8;
+        Span<SackBlock> blocks = stackalloc SackBlock[SackBlocks.Max + 1];
+        int n = 0;
+        if (_rxOpt.Dsack) blocks[n++] = _rcv.DuplicateSack;
+        for (int i = 0; i < _rcv.NumSacks; i++) blocks[n++] = _rcv.SelectiveAcks![i];
+        _rxOpt.Dsack = false;
+        return SackBlocks.Of(blocks[..Math.Min(n, room)]);
+    }
+
+    /// <summary>
+    /// Models tcp_sacktag_write_queue() — net/ipv4/tcp_input.c, called with snd_una already at the ACK:
+    /// tcp_check_dsack() on the first block, then each block tcp_is_sackblock_valid() accepts and that ends
+    /// above snd_una tags the queue (a D-SACK over a retransmitted segment takes one from undo_retrans);
+    /// an invalid block counts TCPDSACKIgnoredNoUndo / TCPDSACKIgnoredOld (a D-SACK) or TCPSACKDiscard.
+    /// Returns whether something was newly SACKed, and whether the ACK carried a D-SACK the sender believed.
+    /// </summary>
+    (bool NewlySacked, bool Dsack) SacktagWriteQueue(Segment seg, uint ack)
+    {
+        var blocks = seg.Options.Sack.ToArray();
+        bool foundDupSack = CheckDsack(blocks, ack, _snd.Una);
+        var used = new List<(SackBlock Block, bool DupSack)>(blocks.Length);
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            bool dupSack = i == 0 && foundDupSack;
+            var b = blocks[i];
+            if (!SackBlockValid(dupSack, b.Left, b.Right, ack))
+            {
+                if (dupSack) Host.Count(_ca.UndoMarker == 0 ? MibCounter.TcpExtTCPDSACKIgnoredNoUndo : MibCounter.TcpExtTCPDSACKIgnoredOld);
+                // "Don't count olds caused by ACK reordering"
+                else if (seg.Ack == ack || SeqMath.After(b.Right, ack)) Host.Count(MibCounter.TcpExtTCPSACKDiscard);
+                continue;
+            }
+            if (!SeqMath.After(b.Right, ack)) continue; // "Ignore very old stuff early"
+            used.Add((b, dupSack));
+        }
+        // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
+        // D-SACK before the SACK block it lies in).
+        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - ack).ThenBy(x => x.i).Select(x => x.u);
+        bool newlySacked = false;
+        foreach (var (b, dupSack) in ordered)
+            newlySacked |= MarkSacked(b.Left, b.Right, dupSack);
+        return (newlySacked, foundDupSack);
+    }
+
+    /// <summary>
+    /// Models tcp_check_dsack(): the first block is a D-SACK when it starts below the ACK (TCPDSACKRecv) or
+    /// lies inside the second (TCPDSACKOfoRecv); tcp_dsack_seen() may still find it dubious
+    /// (TCPDSACKIgnoredDubious). A believed one adds its segments to TCPDSACKRecvSegs and, when it covers
+    /// data already acknowledged above undo_marker, takes them from undo_retrans ("dumb counting").
+    /// </summary>
+    bool CheckDsack(SackBlock[] blocks, uint ackSeq, uint priorSndUna)
+    {
+        var b0 = blocks[0];
+        if (SeqMath.Before(b0.Left, ackSeq))
+        {
+            Host.Count(MibCounter.TcpExtTCPDSACKRecv);
+        }
+        else if (blocks.Length > 1)
+        {
+            var b1 = blocks[1];
+            if (SeqMath.After(b0.Right, b1.Right) || SeqMath.Before(b0.Left, b1.Left)) return false;
+            Host.Count(MibCounter.TcpExtTCPDSACKOfoRecv);
+        }
+        else
+        {
+            return false;
+        }
+        int dupSegs = DsackSeen(b0.Left, b0.Right);
+        if (dupSegs == 0)
+        {
+            Host.Count(MibCounter.TcpExtTCPDSACKIgnoredDubious);
+            return false;
+        }
+        Host.Count(MibCounter.TcpExtTCPDSACKRecvSegs, dupSegs);
+        if (_ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && !SeqMath.After(b0.Right, priorSndUna) && SeqMath.After(b0.Right, _ca.UndoMarker))
+            _ca.UndoRetrans = Math.Max(0, _ca.UndoRetrans - dupSegs);
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_dsack_seen(): 0 (dubious) for an empty block, one wider than the largest window the peer
+    /// offered (max_window), or when the D-SACKed segments so far (dsack_dups) exceed what was ever
+    /// retransmitted (total_retrans); else the duplicate segments it reports (DIV_ROUND_UP by mss_cache),
+    /// and TCP_DSACK_SEEN.
+    /// </summary>
+    int DsackSeen(uint start, uint end)
+    {
+        if (!SeqMath.Before(start, end)) return 0;
+        uint len = end - start;
+        if (len > _snd.MaxWindow) return 0;
+        int mss = Math.Max(1, PayloadMss);
+        int dupSegs = len > mss ? (int)((len + mss - 1) / mss) : 1;
+        _ca.DsackDups += dupSegs;
+        if (_ca.DsackDups > _totalRetrans) return 0;
+        _rxOpt.DsackSeen = true;
+        return dupSegs;
+    }
+
+    /// <summary>
+    /// Models tcp_is_sackblock_valid(): not beyond snd_nxt nor reversed; valid when it starts above snd_una;
+    /// below it only a D-SACK with an undo_marker — wholly below snd_una, from undo_marker on (or crossing
+    /// it by less than max_window).
+    /// </summary>
+    bool SackBlockValid(bool isDsack, uint start, uint end, uint sndUna)
+    {
+        if (SeqMath.After(end, _snd.Nxt) || !SeqMath.Before(start, end)) return false;
+        if (!SeqMath.Before(start, _snd.Nxt)) return false;
+        if (SeqMath.After(start, sndUna)) return true;
+        if (!isDsack || _ca.UndoMarker == 0) return false;
+        if (SeqMath.After(end, sndUna)) return false;
+        if (!SeqMath.Before(start, _ca.UndoMarker)) return true;
+        if (!SeqMath.After(end, _ca.UndoMarker)) return false;
+        return !SeqMath.Before(start, end - _snd.MaxWindow);
+    }
+
+    /// <summary>
+    /// Models tcp_init_undo(): undo_marker = snd_una; undo_retrans = the retransmissions in flight
+    /// (retrans_out), −1 instead of 0.
+    /// </summary>
+    void InitUndo()
+    {
+        _ca.UndoMarker = _snd.Una;
+        int retransOut = 0;
+        foreach (var r in _rtx)
+            if (r.Retransmitted && !r.Sacked) retransOut++;
+        _ca.UndoRetrans = retransOut == 0 ? -1 : retransOut;
+    }
+
+    /// <summary>__tcp_retransmit_skb() → tcp_retransmit_skb(): "if (tp->undo_retrans &lt; 0) tp->undo_retrans = 0; tp->undo_retrans += pcount".</summary>
+    void CountUndoRetrans()
+    {
+        if (_ca.UndoRetrans < 0) _ca.UndoRetrans = 0;
+        _ca.UndoRetrans++;
+    }
+
+    /// <summary>Models tcp_current_ssthresh(): ssthresh during a cwnd reduction (Recovery), else max(ssthresh, ¾ cwnd).</summary>
+    int CurrentSsthresh => _ca.InRecovery ? _ca.Ssthresh : Math.Max(_ca.Ssthresh, (_ca.Cwnd >> 1) + (_ca.Cwnd >> 2));
+
+    /// <summary>tcp_may_undo() without tcp_packet_delayed(): an undo_marker and every retransmission D-SACKed.</summary>
+    bool MayUndo => _ca.UndoMarker != 0 && _ca.UndoRetrans == 0;
+
+    /// <summary>
+    /// Models tcp_undo_cwnd_reduction(sk, false): with a prior_ssthresh, cwnd = CUBIC's undo_cwnd
+    /// (tcp_reno_undo_cwnd(): max(cwnd, prior_cwnd)) and ssthresh back up to prior_ssthresh; undo_marker 0.
+    /// </summary>
+    void UndoCwndReduction(MibCounter counter)
+    {
+        if (_ca.PriorSsthresh != 0)
+        {
+            _ca.Cwnd = Math.Max(_ca.Cwnd, _ca.PriorCwnd);
+            if (_ca.PriorSsthresh > _ca.Ssthresh) _ca.Ssthresh = _ca.PriorSsthresh;
+        }
+        _ca.UndoMarker = 0;
+        Host.Count(counter);
+    }
+}

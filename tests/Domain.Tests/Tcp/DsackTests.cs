@@ -1,0 +1,175 @@
+using SimService.Domain.Network;
+using SimService.Domain.Packetdrill;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Tests.Packetdrill;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// D-SACK on the receiver (RFC 2883 as Linux does it — net/ipv4/tcp_input.c): tcp_data_queue() D-SACKs a
+/// duplicate below rcv_nxt (tcp_dsack_set(): TCPDSACKOldSent) and the head of a partial one; tcp_data_queue_ofo()
+/// an out-of-order duplicate (TCPDSACKOfoSent, TCPOFOMerge); tcp_ofo_queue() the part of queued data the
+/// in-order segment already brought. tcp_options_write() sends tp->duplicate_sack[0] once, before the SACK
+/// blocks. The server's data is injected into the client 200 ms apart; offsets relative to the server's ISN + 1.
+/// </summary>
+public class DsackTests
+{
+    const int L = 1448;
+
+    static long Count(InjectedPeer p, MibCounter c) => p.H.Client.Mib[c];
+
+    [Fact]
+    public void Established_DuplicateBelowRcvNxt_DsackBlockOnceAndOldSentCounted()
+    {
+        var p = InjectedPeer.Connected();
+        var a0 = p.Data(L);
+        Assert.Equal((1448L, 0), (p.Acked(a0), p.Sacks(a0).Length));
+
+        // The same segment again: the whole of it below rcv_nxt is D-SACKed, and the ACK goes at once (quick-ACK mode).
+        var dup = p.Data(L, at: 0);
+        Assert.Equal(1448L, p.Acked(dup));
+        Assert.Equal(new[] { (0L, 1448L) }, p.Sacks(dup));
+        Assert.Equal((1, 0, 1), (Count(p, MibCounter.TcpExtTCPDSACKOldSent), Count(p, MibCounter.TcpExtTCPDSACKOfoSent), Count(p, MibCounter.TcpExtDelayedACKLost)));
+
+        // Sent once: the next ACK carries no block.
+        var a1 = p.Data(L);
+        Assert.Equal((2896L, 0), (p.Acked(a1), p.Sacks(a1).Length));
+    }
+
+    [Fact]
+    public void Established_PartialDuplicate_HeadDsackedTailQueued()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(L);
+        // [0, 2896): its first 1448 bytes are old — D-SACK [0, 1448) — and the rest is new text.
+        var ack = p.Data(2 * L, at: 0);
+        Assert.Equal(2896L, p.Acked(ack));
+        Assert.Equal(new[] { (0L, 1448L) }, p.Sacks(ack));
+        Assert.Equal(1, Count(p, MibCounter.TcpExtTCPDSACKOldSent));
+    }
+
+    [Fact]
+    public void Established_OutOfOrderDuplicate_DsackThenSackBlockAndOfoSentCounted()
+    {
+        var p = InjectedPeer.Connected();
+        var first = p.Data(L, at: 2 * L);
+        Assert.Equal(new[] { (2896L, 4344L) }, p.Sacks(first));
+
+        // The queue already holds every byte: dropped (TCPOFOMerge), D-SACKed above rcv_nxt (TCPDSACKOfoSent);
+        // the D-SACK block comes first, then the SACK block that contains it (RFC 2883 section 4.2.2).
+        var again = p.Data(L, at: 2 * L);
+        Assert.Equal(0L, p.Acked(again));
+        Assert.Equal(new[] { (2896L, 4344L), (2896L, 4344L) }, p.Sacks(again));
+        Assert.Equal((0, 1, 1, 2), (Count(p, MibCounter.TcpExtTCPDSACKOldSent), Count(p, MibCounter.TcpExtTCPDSACKOfoSent),
+            Count(p, MibCounter.TcpExtTCPOFOMerge), Count(p, MibCounter.TcpExtTCPOFOQueue)));
+    }
+
+    [Fact]
+    public void Established_OutOfOrderPartialOverlap_OverlapDsacked()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000, at: 2000);
+        // [2500, 3500) overlaps the queued [2000, 3000) by [2500, 3000): that part is the D-SACK.
+        var ack = p.Data(1000, at: 2500);
+        Assert.Equal(new[] { (2500L, 3000L), (2000L, 3500L) }, p.Sacks(ack));
+        Assert.Equal(1, Count(p, MibCounter.TcpExtTCPDSACKOfoSent));
+    }
+
+    [Fact]
+    public void Established_OutOfOrderCoveringQueuedSegments_EachCoveredOneExtendsTheDsack()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(500, at: 2000);
+        p.Data(500, at: 3000);
+        // [2000, 4000) replaces [2000, 2500) (same start: tcp_dsack_extend() sets the D-SACK to it) and covers
+        // [3000, 3500) (merge_right: removed, tcp_dsack_extend() again — but tcp_sack_extend() joins only ranges
+        // that overlap or touch, so the D-SACK stays [2000, 2500)); two TCPOFOMerge, one TCPDSACKOfoSent.
+        var ack = p.Data(2000, at: 2000);
+        Assert.Equal(new[] { (2000L, 2500L), (2000L, 4000L) }, p.Sacks(ack));
+        Assert.Equal((1, 2), (Count(p, MibCounter.TcpExtTCPDSACKOfoSent), Count(p, MibCounter.TcpExtTCPOFOMerge)));
+    }
+
+    [Fact]
+    public void Established_InOrderSegmentReachesIntoQueuedData_OfoQueueDsacksTheOverlap()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000, at: 2000);
+        // [0, 2500) fills the hole and brings [2000, 2500) a second time: tcp_ofo_queue() D-SACKs it (below the
+        // new rcv_nxt: TCPDSACKOldSent) and queues the rest of [2000, 3000). The gap filled, the ACK goes at once.
+        var ack = p.Data(2500, at: 0);
+        Assert.Equal(3000L, p.Acked(ack));
+        Assert.Equal(new[] { (2000L, 2500L) }, p.Sacks(ack));
+        Assert.Equal(1, Count(p, MibCounter.TcpExtTCPDSACKOldSent));
+    }
+
+    [Fact]
+    public void Established_DuplicateWithTcpDsackOff_NoBlockNoCounter()
+    {
+        var p = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_dsack", "0"));
+        p.Data(L);
+        var dup = p.Data(L, at: 0);
+        Assert.Empty(p.Sacks(dup));
+        Assert.Equal((0, 1), (Count(p, MibCounter.TcpExtTCPDSACKOldSent), Count(p, MibCounter.TcpExtDelayedACKLost)));
+    }
+
+    // ---- the sender: tcp_check_dsack() / tcp_dsack_seen() / tcp_try_undo_dsack() ----
+
+    const string Handshake = """
+        `./defaults.sh`
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0...0.010 connect(3, ..., ...) = 0
+           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+         +.01 < S. 0:0(0) ack 1 win 65535 <mss 1000,nop,nop,sackOK,nop,wscale 7>
+           +0 > . 1:1(0) ack 1
+
+        """;
+
+    static Mib Sender(string script, string name = "t.pkt")
+    {
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = name });
+        Assert.True(result.Passed, result.Output);
+        return result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+    }
+
+    [Fact]
+    public void Recovery_DsackForTheOnlyRetransmission_UndoneAndCounted()
+    {
+        var mib = Sender(ProjectScripts.Read("dsack-undoes-spurious-fast-retransmit.pkt"), "dsack-undoes-spurious-fast-retransmit.pkt");
+
+        Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPDSACKRecv]));
+        Assert.Equal((1L, 1L, 0L), (mib[MibCounter.TcpExtTCPDSACKRecvSegs], mib[MibCounter.TcpExtTCPDSACKUndo], mib[MibCounter.TcpExtTCPFullUndo]));
+        // Below snd_una and from undo_marker on, the block is valid (tcp_is_sackblock_valid()): nothing ignored.
+        Assert.Equal((0L, 0L, 0L), (mib[MibCounter.TcpExtTCPDSACKIgnoredNoUndo], mib[MibCounter.TcpExtTCPDSACKIgnoredOld], mib[MibCounter.TcpExtTCPDSACKIgnoredDubious]));
+    }
+
+    [Fact]
+    public void Open_DsackForDataNeverRetransmitted_IgnoredAsDubious()
+    {
+        // dsack_dups (1) > total_retrans (0): tcp_dsack_seen() returns 0 — TCPDSACKRecv, then TCPDSACKIgnoredDubious.
+        var mib = Sender(Handshake + """
+               +0 write(3, ..., 1000) = 1000
+               +0 > P. 1:1001(1000) ack 1
+             +.01 < . 1:1(0) ack 1001 win 257
+               +0 < . 1:1(0) ack 1001 win 257 <nop,nop,sack 1:1001>
+            """);
+
+        Assert.Equal((1L, 1L, 0L), (mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPDSACKIgnoredDubious], mib[MibCounter.TcpExtTCPDSACKRecvSegs]));
+        Assert.Equal(0L, mib[MibCounter.TcpExtTCPDSACKUndo]);
+    }
+
+    [Fact]
+    public void Open_DsackInsideSecondBlock_CountedAsOfoRecv()
+    {
+        // The first block lies inside the second and above the ACK: a D-SACK of out-of-order data
+        // (TCPDSACKOfoRecv); nothing was retransmitted, so it is dubious as well.
+        var mib = Sender(Handshake + """
+               +0 write(3, ..., 3000) = 3000
+               +0 > . 1:1001(1000) ack 1
+               +0 > . 1001:2001(1000) ack 1
+               +0 > P. 2001:3001(1000) ack 1
+             +.01 < . 1:1(0) ack 1 win 257 <nop,nop,sack 2001:3001 1001:3001>
+            """);
+
+        Assert.Equal((0L, 1L, 1L), (mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPDSACKOfoRecv], mib[MibCounter.TcpExtTCPDSACKIgnoredDubious]));
+    }
+}
