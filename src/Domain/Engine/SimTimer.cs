@@ -12,7 +12,7 @@ public class SimTimer : IEventTarget
     public SimTimer(IEventTarget owner, int kind)
     {
         Owner = owner;
-        Kind = kind;
+        _kind = checked((byte)kind);
     }
 
     /// <summary>A timer embedded in its owner (a subclass that handles its own expiry, <see cref="Expired"/>).</summary>
@@ -20,7 +20,9 @@ public class SimTimer : IEventTarget
 
     /// <summary>Who handles the expiry; null once detached (its socket was destroyed) or when embedded.</summary>
     public IEventTarget? Owner { get; private set; }
-    public int Kind { get; }
+    /// <summary>The owner's number for this timer (a byte: a timer object stays at 64 bytes).</summary>
+    public int Kind => _kind;
+    readonly byte _kind;
     /// <summary>Where the pending item of the current arming sits in the queue (null when none is pending).</summary>
     internal EventQueue.Chunk? QueueChunk;
     internal int QueueIndex;

@@ -33,6 +33,7 @@ public readonly record struct SackBlocks(int Count, SackBlock B1, SackBlock B2, 
     /// <summary>The blocks in wire order.</summary>
     public SackBlock[] ToArray()
     {
+        if (Count == 0) return []; // most segments carry none: no array per segment
         var blocks = new SackBlock[Count];
         for (int i = 0; i < Count; i++) blocks[i] = this[i];
         return blocks;
@@ -84,7 +85,7 @@ public sealed record Segment(
     public Endpoint Destination => Tuple.Remote;
 
     /// <summary>Sequence space consumed: payload plus one for SYN and one for FIN.</summary>
-    public uint SeqSpace => (uint)Length + (Flags.HasFlag(TcpFlags.Syn) ? 1u : 0u) + (Flags.HasFlag(TcpFlags.Fin) ? 1u : 0u);
+    public uint SeqSpace => (uint)Length + (Flags.Has(TcpFlags.Syn) ? 1u : 0u) + (Flags.Has(TcpFlags.Fin) ? 1u : 0u);
 
     /// <summary>TCP_SKB_CB(skb)->end_seq.</summary>
     public uint EndSeq => Seq + SeqSpace;

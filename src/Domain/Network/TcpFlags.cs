@@ -16,17 +16,20 @@ public enum TcpFlags : byte
 
 public static class TcpFlagsText
 {
+    /// <summary>Whether every flag of <paramref name="f"/> is set: Enum.HasFlag without its boxing outside optimized code.</summary>
+    public static bool Has(this TcpFlags flags, TcpFlags f) => (flags & f) == f;
+
     /// <summary>
     /// packetdrill/tcpdump letters: S, F, R, P then "." for ACK — e.g. "F.", "R.", "S.", "P.", "R", ".".
     /// </summary>
     public static string ToLetters(this TcpFlags flags)
     {
         var sb = new StringBuilder(5);
-        if (flags.HasFlag(TcpFlags.Syn)) sb.Append('S');
-        if (flags.HasFlag(TcpFlags.Fin)) sb.Append('F');
-        if (flags.HasFlag(TcpFlags.Rst)) sb.Append('R');
-        if (flags.HasFlag(TcpFlags.Psh)) sb.Append('P');
-        if (flags.HasFlag(TcpFlags.Ack)) sb.Append('.');
+        if (flags.Has(TcpFlags.Syn)) sb.Append('S');
+        if (flags.Has(TcpFlags.Fin)) sb.Append('F');
+        if (flags.Has(TcpFlags.Rst)) sb.Append('R');
+        if (flags.Has(TcpFlags.Psh)) sb.Append('P');
+        if (flags.Has(TcpFlags.Ack)) sb.Append('.');
         return sb.ToString();
     }
 

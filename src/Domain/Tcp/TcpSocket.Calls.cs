@@ -158,8 +158,9 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_sendmsg_locked(): copies as much as the send buffer takes and pushes it; blocks
-    /// in sk_stream_wait_memory() for the rest. Errors: the pending sk_err, else EPIPE.
+    /// Models tcp_sendmsg_locked(): copies as much as the send buffer takes (<see cref="CopyToSendQueue"/>, skbs
+    /// charged in truesize against sk_sndbuf) and pushes it; blocks in sk_stream_wait_memory() for the rest.
+    /// Errors: the pending sk_err, else EPIPE.
     /// </summary>
     internal CallOutcome Send(long bytes, PendingCall call)
     {
@@ -196,27 +197,19 @@ public sealed partial class TcpSocket
         return e;
     }
 
-    void CopyToSendQueue(PendingCall call)
-    {
-        long queued = (long)(_snd.WriteSeq - _snd.Una);
-        long room = Math.Max(0, SndBufPayload - queued);
-        long take = Math.Min(room, call.Requested - call.Done);
-        if (take <= 0) return;
-        _snd.WriteSeq += (uint)take;
-        call.Done += take;
-        Ledger.Accepted += take;
-        Recharge();
-        Push("tcp_sendmsg");
-    }
-
-    /// <summary>sk_stream_write_space(): wakes a blocked writer once a third of the buffer is free again.</summary>
+    /// <summary>
+    /// A wakeup of the socket's wait queue reaches a send() asleep in sk_stream_wait_memory() — net/core/stream.c:
+    /// sk_stream_write_space() once the buffer is writeable, sk_state_change(), sk_data_ready() (the sleeper's
+    /// woken_wake_function() takes any wakeup). Its sk_wait_event() condition is sk_err, SEND_SHUTDOWN or
+    /// sk_stream_memory_free(): with room it copies again (tcp_sendmsg_locked()'s loop), and sleeps again for the
+    /// rest of its timeo if the buffer fills once more; without room it keeps sleeping.
+    /// </summary>
     void WakeWriter()
     {
         if (_pendingSend is not { } call) return;
-        if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown)
+        if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && _softError is null)
         {
-            long queued = (long)(_snd.WriteSeq - _snd.Una);
-            if (SndBufPayload - queued < queued / 2) return;
+            if (!StreamMemoryFree) return;
             CopyToSendQueue(call);
             if (call.Done < call.Requested)
             {
@@ -385,7 +378,12 @@ public sealed partial class TcpSocket
                 break;
             case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
             case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
-            case SocketOption.SO_SNDBUF: _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2); break;
+            case SocketOption.SO_SNDBUF:
+                // sk_setsockopt() SO_SNDBUF: SOCK_SNDBUF_LOCK, sk_sndbuf = max(2 · min(val, wmem_max), SOCK_MIN_SNDBUF),
+                // then sk->sk_write_space(): a writer asleep for space wakes if the new size makes the buffer writeable.
+                _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2);
+                StreamWriteSpace();
+                break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
         }
         return CallOutcome.Ok();
@@ -443,7 +441,8 @@ public sealed partial class TcpSocket
     /// Models tcp_poll() — net/ipv4/tcp.c: a listener is readable with a connection to accept;
     /// HUP when both directions are shut or the socket is CLOSE; RDHUP and readable after the peer's
     /// FIN; outside SYN-SENT/SYN-RECV, readable with unread data and writable while the send buffer
-    /// has a third free (__sk_stream_is_writeable) or the send side is shut; ERR while sk_err is set.
+    /// has room for half of what it holds (__sk_stream_is_writeable(): sk_sndbuf − sk_wmem_queued ≥ sk_wmem_queued / 2)
+    /// or the send side is shut; ERR while sk_err is set.
     /// A never-connected socket is CLOSE, hence writable and HUP, as in Linux.
     /// </summary>
     public int PollMask()
@@ -455,8 +454,10 @@ public sealed partial class TcpSocket
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
             if (_rcv.Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
-            long queued = (long)(_snd.WriteSeq - _snd.Una);
-            if (SendShutdown || SndBufPayload - queued >= queued / 2) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+            // __sk_stream_is_writeable(sk, 1); when not, SOCK_NOSPACE is set so that tcp_check_space() will run
+            // tcp_new_space() on the next ACK.
+            if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
+            else _noSpace = true;
         }
         if (_softError is not null) mask |= PollEvents.POLLERR;
         return mask;
@@ -524,11 +525,20 @@ public sealed partial class TcpSocket
     /// slow-start growth. Passive children start with total_retrans 0 in the engine (tcp_create_openreq_child()
     /// copies req->num_retrans; the engine does not carry it over), so they always start at 10.
     /// </remarks>
-    void InitBufferSpace()
+    /// <param name="activeOpen">
+    /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), before
+    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): mss_clamp TCP_MSS_DEFAULT less the
+    /// timestamp option) and tcp_init_sock()'s cwnd of 10. A passive (or simultaneous) open sets it in
+    /// tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS and the new cwnd.
+    /// </param>
+    void InitBufferSpace(bool activeOpen = false)
     {
         _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
+        InitPushedSeq();
+        if (activeOpen) UpdatePacingRate(TcpConstants.MssDefault - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0), TcpConstants.InitCwnd);
+        else UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
 
     /// <summary>
@@ -581,7 +591,7 @@ public sealed partial class TcpSocket
         if (_pendingClose == call)
         {
             _pendingClose = null;
-            CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+            if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
         var rest = _pendingAccepts.Where(c => c != call).ToList();

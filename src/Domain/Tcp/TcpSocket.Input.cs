@@ -76,7 +76,7 @@ public sealed partial class TcpSocket
             _snd.Wl1 = seg.Seq;
             if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
             TransitionTo(TcpState.Established, "tcp_finish_connect");
-            InitBufferSpace();
+            InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
@@ -384,12 +384,21 @@ public sealed partial class TcpSocket
         }
         if (State != TcpState.Close)
         {
+            // tcp_data_snd_check(): tcp_push_pending_frames(), then tcp_check_space() — the woken writer runs after
+            // this softirq's ACK decision.
             Push("tcp_data_snd_check");
             AckSendCheck();
+            CheckSpace();
+            WakeWriteSpace();
         }
         // tcp_data_ready() only wakes the reader; it runs after this softirq's ACK decision, so the ACK's
-        // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()).
-        if (queued && !Dead) WakeReader();
+        // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()). The same
+        // wakeup reaches a send() asleep in sk_stream_wait_memory() (woken_wake_function() takes any wakeup).
+        if (queued && !Dead)
+        {
+            WakeReader();
+            WakeWriter();
+        }
     }
 
     /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
@@ -488,6 +497,7 @@ public sealed partial class TcpSocket
         uint ack = seg.Ack;
         if (SeqMath.Before(ack, _snd.Una)) return AckVerdict.Old;
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
+        int priorPackets = PacketsOut;
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
         long priorDelivered = _delivered;
@@ -517,6 +527,7 @@ public sealed partial class TcpSocket
             }
             if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
             _snd.Una = ack;
+            SkbAcked(ack);
             Recharge();
             _icsk.Retransmits = 0;
             _retransStamp = null;
@@ -562,7 +573,7 @@ public sealed partial class TcpSocket
             {
                 ClearXmitTimer();
             }
-            WakeWriter();
+            // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         }
         // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
         if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
@@ -572,6 +583,8 @@ public sealed partial class TcpSocket
             _ca.InRecovery = false; // tcp_try_to_open()
             UndoCwndReduction(MibCounter.TcpExtTCPDSACKUndo);
         }
+        // tcp_cong_control() ends every ACK that found data in flight ("no_queue" skips it): tcp_update_pacing_rate().
+        if (priorPackets > 0) UpdatePacingRate(PayloadMss, _ca.Cwnd);
         if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;

@@ -17,14 +17,14 @@ public sealed partial class TcpSocket
             ? new TcpOptions(Mss: TcpConstants.EthernetMss,
                 WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
-                TsEcr: Host.Sysctls.TcpTimestamps && flags.HasFlag(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
+                TsEcr: Host.Sysctls.TcpTimestamps && flags.Has(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.HasFlag(TcpFlags.Ack))
+        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
-        uint ack = flags.HasFlag(TcpFlags.Ack) ? _rcv.Nxt : 0;
-        ushort win = flags.HasFlag(TcpFlags.Rst) && !flags.HasFlag(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
+        uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
+        ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
-        if (flags.HasFlag(TcpFlags.Ack))
+        if (flags.Has(TcpFlags.Ack))
         {
             // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK
             // (tcp_dec_quickack_mode spends one quick ACK).
@@ -34,6 +34,12 @@ public sealed partial class TcpSocket
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
         }
         if (len > 0) EventDataSent(retransmit);
+        if (retransmit && len > 0)
+        {
+            // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
+            SkbSplitAt(seq);
+            SkbSplitAt(seq + (uint)len + (flags.HasFlag(TcpFlags.Fin) ? 1u : 0u));
+        }
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
     }
 
@@ -261,6 +267,7 @@ public sealed partial class TcpSocket
         _snd.FinQueued = true;
         _snd.FinSeq = _snd.WriteSeq;
         _snd.WriteSeq++;
+        SkbQueueFin();
         Push("tcp_send_fin");
     }
 
@@ -281,6 +288,10 @@ public sealed partial class TcpSocket
         bool sent = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
+        // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
+        int maxSegs = TsoSegs();
+        uint chunkStart = _snd.Nxt;
+        int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsOut < _ca.Cwnd && segments++ < maxSegments)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
@@ -302,7 +313,7 @@ public sealed partial class TcpSocket
             if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 && (_snd.Nxt + (uint)len == dataEnd || cut)) flags |= TcpFlags.Psh;
+            if (len > 0 && (PshAt(_snd.Nxt + (uint)len, dataEnd) || cut)) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);
@@ -310,6 +321,17 @@ public sealed partial class TcpSocket
             if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
+            if (++chunkSegs < chunkQuota) continue;
+            SkbChunkSent(chunkStart, _snd.Nxt);
+            CheckSpace(); // tcp_event_new_data_sent()
+            chunkStart = _snd.Nxt;
+            chunkSegs = 0;
+            chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
+        }
+        if (chunkSegs > 0)
+        {
+            SkbChunkSent(chunkStart, _snd.Nxt);
+            CheckSpace(); // tcp_event_new_data_sent()
         }
         if (sent)
         {
@@ -386,7 +408,7 @@ public sealed partial class TcpSocket
     {
         if (_rtx.Count == 0) return;
         var head = _rtx[0];
-        if (head.Flags.HasFlag(TcpFlags.Syn))
+        if (head.Flags.Has(TcpFlags.Syn))
         {
             _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
             // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
@@ -394,7 +416,7 @@ public sealed partial class TcpSocket
             CountRetransmission(head.Flags);
             return;
         }
-        int len = (int)(head.End - head.Seq) - (head.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+        int len = (int)(head.End - head.Seq) - (head.Flags.Has(TcpFlags.Fin) ? 1 : 0);
         _rtx[0] = head with { SentAt = _sim.Now, Retransmitted = true };
         CountRetransmission(head.Flags);
         CountUndoRetrans(); // tcp_retransmit_skb() (a TLP's __tcp_retransmit_skb() does not)
@@ -408,7 +430,7 @@ public sealed partial class TcpSocket
     void CountRetransmission(TcpFlags flags)
     {
         Host.Count(MibCounter.TcpRetransSegs);
-        if (flags.HasFlag(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
+        if (flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;
     }
 
@@ -420,7 +442,7 @@ public sealed partial class TcpSocket
             var s = _rtx[i];
             if (!SeqMath.Before(s.Seq, _ca.LossHigh)) break;
             if (s.Retransmitted) continue;
-            int len = (int)(s.End - s.Seq) - (s.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+            int len = (int)(s.End - s.Seq) - (s.Flags.Has(TcpFlags.Fin) ? 1 : 0);
             _rtx[i] = s with { SentAt = _sim.Now, Retransmitted = true };
             CountRetransmission(s.Flags);
             CountUndoRetrans();

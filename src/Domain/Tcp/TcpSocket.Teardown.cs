@@ -55,7 +55,7 @@ public sealed partial class TcpSocket
                 // sk_stream_wait_close(): sleep until the state leaves that set or the linger time passes.
                 _pendingClose = call;
                 var wait = LingerSec >= int.MaxValue / 2 ? SimDuration.FromSeconds(int.MaxValue / 2) : SimDuration.FromSeconds(LingerSec);
-                ArmTimer(_lingerTimer, TcpTimerKind.Linger, wait);
+                ArmTimer(LingerTimer, TcpTimerKind.Linger, wait);
                 return CallOutcome.Block;
             }
         }
@@ -80,7 +80,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingClose is not { } call) return;
         _pendingClose = null;
-        CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+        if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         FinishClose();
         _sim.CompleteCall(call, 0, null);
     }
@@ -315,11 +315,11 @@ public sealed partial class TcpSocket
         if (BoundPort) ReleasePort();
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
-        CancelTimer(_lingerTimer, TcpTimerKind.Linger);
+        if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Detach();
         _delackTimer.Detach();
         _keepaliveTimer.Detach();
-        _lingerTimer.Detach();
+        _lingerTimer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
     }
@@ -342,6 +342,7 @@ public sealed partial class TcpSocket
         long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         _rtx.Clear();
+        SkbPurge();
         _snd.Una = _snd.Nxt = _snd.WriteSeq;
         Recharge();
     }

@@ -38,7 +38,7 @@ public sealed partial class TcpSocket
             {
                 int last = _rtx.Count - 1;
                 var tail = _rtx[last];
-                int len = (int)(tail.End - tail.Seq) - (tail.Flags.HasFlag(TcpFlags.Fin) ? 1 : 0);
+                int len = (int)(tail.End - tail.Seq) - (tail.Flags.Has(TcpFlags.Fin) ? 1 : 0);
                 _rtx[last] = tail with { SentAt = _sim.Now, Retransmitted = true };
                 CountRetransmission(tail.Flags);
                 Transmit(tail.Flags, tail.Seq, len, "tcp_send_loss_probe", retransmit: true);

@@ -17,7 +17,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly SimTimer _xmitTimer;
     readonly SimTimer _delackTimer;
     readonly SimTimer _keepaliveTimer;
-    readonly SimTimer _lingerTimer;
+    /// <summary>The SO_LINGER wait's timer: made on first use (most sockets never linger).</summary>
+    SimTimer? _lingerTimer;
+    SimTimer LingerTimer => _lingerTimer ??= new SimTimer(this, 3);
     TcpTimerKind _xmitPending;
     TcpState _lastStateBeforeClose = TcpState.Close;
 
@@ -29,7 +31,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         _xmitTimer = new SimTimer(this, 0);
         _delackTimer = new SimTimer(this, 1);
         _keepaliveTimer = new SimTimer(this, 2);
-        _lingerTimer = new SimTimer(this, 3);
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
@@ -216,9 +217,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
 
     int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 
-    /// <summary>Send buffer capacity in payload bytes: sk_sndbuf accounts truesize, about 3/2 of the payload.</summary>
-    long SndBufPayload => (_sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : Host.Sysctls.TcpWmem[2]) * 2 / 3;
-
 
     /// <summary>
     /// Models tcp_set_state() — net/ipv4/tcp.c: the one writer of the state. Leaving
@@ -293,6 +291,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();
         else if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
         else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
+        WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 
     void RecordFired(TcpTimerKind kind) => _sim.TimerFired(Host, Id, kind);

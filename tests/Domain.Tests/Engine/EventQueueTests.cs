@@ -128,6 +128,55 @@ public class TimerTests
             sim.Journal.Where(e => e is TimerArmed or TimerCancelled));
     }
 
+    [Fact]
+    public void ArmedTimer_Cancel_ItsSlotIsVacatedAndStillPopped()
+    {
+        var q = new EventQueue();
+        var timer = new SimTimer(new Counter(), 0);
+        var at = new SimTime(104_000_000);
+        q.EnqueueTimer(at, timer, timer.Arm(at, at));
+        timer.Cancel();
+        Assert.Equal(1, q.Count);
+        var item = q.Dequeue(out var due);
+        Assert.Equal(at, due);
+        Assert.True(item.Vacated);
+        Assert.Null(item.Timer);
+        Assert.Null(item.Payload); // del_timer(): the queue no longer references the timer or its owner
+        Assert.Equal(0, q.Count);
+    }
+
+    [Fact]
+    public void ArmedTimer_Rearm_OnlyTheOldSlotIsVacated()
+    {
+        var q = new EventQueue();
+        var timer = new SimTimer(new Counter(), 0);
+        var first = new SimTime(104_000_000);
+        var second = new SimTime(204_000_000);
+        q.EnqueueTimer(first, timer, timer.Arm(first, first));
+        long generation = timer.Arm(second, second);
+        q.EnqueueTimer(second, timer, generation);
+        Assert.True(q.Dequeue().Vacated);
+        var current = q.Dequeue();
+        Assert.Same(timer, current.Timer);
+        Assert.Equal(generation, current.Generation);
+    }
+
+    [Fact]
+    public void CancelledTimer_RunUntilIdle_ClockAndEventCountAsForAStaleItem()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var target = new Counter();
+        var timer = new SimTimer(target, 0);
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
+        sim.CancelTimer(timer, host, 1, TcpTimerKind.Retransmit);
+        var result = sim.RunUntilIdle(new SimTime(1_000_000_000));
+        // The vacated slot is popped at the wheel's firing time (jiffy 25 + 1 = 104 ms) and counted, firing nothing.
+        Assert.Equal(1, result.EventsProcessed);
+        Assert.Equal(new SimTime(104_000_000), sim.Now);
+        Assert.Equal(0, target.Fired);
+    }
+
     [Theory]
     [InlineData(0, 200, 200)]
     [InlineData(10_500_000 / 1_000, 0, 8)]

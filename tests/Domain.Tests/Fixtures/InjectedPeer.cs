@@ -27,6 +27,8 @@ public sealed class InjectedPeer
 
     public TwoHostHarness H => _h;
     public TcpSocket C => _c;
+    /// <summary>The server's accepted socket (its link is cut: the test speaks for it).</summary>
+    public TcpSocket S => _s;
     /// <summary>The next in-order offset the peer would send.</summary>
     public long Next { get; private set; }
 

@@ -243,25 +243,28 @@ public class SocketTimeoutTests
     [Fact]
     public void Established_SendFillingTheBufferWithSndTimeo_ReturnsTheBytesQueuedAtTheTimeout()
     {
-        // SO_SNDBUF 3000 → sk_sndbuf 6000, about 4000 payload bytes. Nothing is acknowledged (the path to the
-        // server is cut), so sk_stream_wait_memory() sleeps 250 jiffies from jiffy 25: bucket 280 → 1.120 s; then
-        // -EAGAIN, and tcp_sendmsg_locked() returns the 4000 bytes it copied. A second send() at 1.2 s (jiffy 300)
-        // copies nothing and sleeps to expire 550: bucket ((550 >> 3) + 1) << 3 = 552 → 2.208 s, -EAGAIN.
+        // SO_SNDBUF 3000 → sk_sndbuf 6000. tcp_sendmsg_locked() takes a first skb on the empty queue and tops up its
+        // unsent rest as chunks go out, then finds sk_wmem_queued 51712 ≥ 6000 for a second: 46336 bytes copied
+        // (SendBufferTests' arithmetic). Nothing is acknowledged (the path to the server is cut), so
+        // sk_stream_wait_memory() sleeps 250 jiffies from jiffy 25: bucket 280 → 1.120 s; then -EAGAIN, and
+        // tcp_sendmsg_locked() returns the 46336 bytes it copied. A second send() at 1.2 s (jiffy 300) copies nothing
+        // (the tail skb is full, no room for another) and sleeps to expire 550: bucket ((550 >> 3) + 1) << 3 = 552 →
+        // 2.208 s, -EAGAIN.
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
         h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
         SetTimeo(h, "client", c.Id, SocketOption.SO_SNDTIMEO, 1, 0);
         h.Sim.ChangeLink("client", "server", true, null, null, true);
 
-        var send = h.Send(c.Id, 10_000);
+        var send = h.Send(c.Id, 100_000);
         h.At(Ms(1200));
         var second = h.Send(c.Id, 10_000);
         h.At(Ms(2500));
 
         Assert.True(send.Blocked);
-        Assert.Equal((Ms(1120), 4000L, (string?)null, SimDuration.FromMilliseconds(1020)), Outcome(h, send.CallId));
+        Assert.Equal((Ms(1120), 46336L, (string?)null, SimDuration.FromMilliseconds(1020)), Outcome(h, send.CallId));
         Assert.Equal((Ms(2208), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(1008)), Outcome(h, second.CallId));
-        Assert.Equal(4000, c.Ledger.Sent);
+        Assert.Equal(46336, c.Ledger.Sent);
     }
 
     [Fact]
@@ -317,9 +320,10 @@ public class SocketTimeoutTests
     {
         // 400 ms links. A non-blocking connect at 1 ms, then O_NONBLOCK off and SO_SNDTIMEO {1, 0}: send(10000)
         // sleeps in sk_stream_wait_connect() from jiffy 0, expire 250, a level-1 timer: bucket 256 (1.024 s). The
-        // SYN-ACK at 801 ms (jiffy 200) wakes it; it queues 4000 bytes (SO_SNDBUF 3000) and sleeps again in
-        // sk_stream_wait_memory() with what is left, 50 jiffies: a new timer for jiffy 250, now level 0, bucket 251
-        // → it returns the 4000 bytes at 1.004 s, 20 ms before the first timer would have run.
+        // SYN-ACK at 801 ms (jiffy 200) wakes it; it queues 46336 bytes (SO_SNDBUF 3000: one skb, topped up as chunks
+        // go out, as in Established_SendFillingTheBufferWithSndTimeo…) and sleeps again in sk_stream_wait_memory()
+        // with what is left, 50 jiffies: a new timer for jiffy 250, now level 0, bucket 251 → it returns the 46336
+        // bytes at 1.004 s, 20 ms before the first timer would have run.
         var h = new TwoHostHarness(delayMs: 400);
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         h.At(Ms(1));
@@ -330,11 +334,11 @@ public class SocketTimeoutTests
         h.SetOption(c.SocketId, SocketOption.SO_SNDBUF, 3000);
         SetTimeo(h, "client", c.SocketId, SocketOption.SO_SNDTIMEO, 1, 0);
 
-        var send = h.Send(c.SocketId, 10_000);
+        var send = h.Send(c.SocketId, 100_000);
         h.At(Ms(1500));
 
         Assert.Equal(Errno.EINPROGRESS, connect.Errno);
-        Assert.Equal((Ms(1004), 4000L, (string?)null, SimDuration.FromMilliseconds(1003)), Outcome(h, send.CallId));
+        Assert.Equal((Ms(1004), 46336L, (string?)null, SimDuration.FromMilliseconds(1003)), Outcome(h, send.CallId));
         Assert.Equal([Ms(1024), Ms(1004)],
             h.Sim.Journal.OfType<TimerArmed>().Where(t => t.Timer == TcpTimerKind.SendTimeout).Select(t => t.Expires));
         Assert.Single(h.Sim.Journal.OfType<TimerCancelled>(), t => t.Timer == TcpTimerKind.SendTimeout && t.At == Ms(801));

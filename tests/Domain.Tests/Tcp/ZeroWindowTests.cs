@@ -86,14 +86,24 @@ public class ZeroWindowTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
 
-    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1)
+    /// <summary>
+    /// The client writes <paramref name="bytes"/> with O_NONBLOCK (a blocking write of more than the send buffer
+    /// takes would sleep in sk_stream_wait_memory() while the peer reads nothing) and returns what was queued:
+    /// tcp_sendmsg_locked() takes skbs while sk_wmem_queued &lt; sk_sndbuf (87040): 110048 bytes (SendBufferTests).
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1) => FilledWindow(bytes, linger, out _);
+
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued)
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         if (linger >= 0)
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = linger });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.Id, NonBlock = true });
         var send = h.Send(c.Id, bytes);
-        Assert.Equal(bytes, send.Result);
+        queued = send.Result;
+        Assert.Equal(Math.Min(bytes, 110048), queued);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.Id, NonBlock = false });
         h.At(S(2));
         // The receiver's window is closed: the sender holds the rest and probes.
         Assert.True(s.Unread >= 65536 - 1448, s.Unread.ToString());
@@ -141,7 +151,7 @@ public class ZeroWindowTests
     [Fact]
     public void FinWait1_Linger3PeerNotReading_CloseReturnsZeroAfter3sAndAllDataArrivesLater()
     {
-        var (h, c, s) = FilledWindow(300_000, linger: 3);
+        var (h, c, s) = FilledWindow(300_000, linger: 3, out long queued);
         var close = h.Call("client", SocketCallKind.Close, c.Id);
         Assert.True(close.Blocked);
         h.At(S(6));
@@ -153,13 +163,13 @@ public class ZeroWindowTests
         Assert.Equal(TcpState.FinWait1, c.State);
         Assert.True(c.IsOrphan);
         long read = 0;
-        for (int i = 0; i < 200 && read < 300_000; i++)
+        for (int i = 0; i < 200 && read < queued; i++)
         {
             var r = h.Call("server", SocketCallKind.Recv, s.Id);
             if (!r.Blocked && r.Result > 0) read += r.Result;
             h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromMilliseconds(500));
         }
-        Assert.Equal(300_000, read);
+        Assert.Equal(queued, read);
         h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromSeconds(1));
         Assert.Equal(0, h.Call("server", SocketCallKind.Recv, s.Id).Result);
         Assert.Equal(0, c.Ledger.Lost);

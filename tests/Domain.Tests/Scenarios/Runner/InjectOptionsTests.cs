@@ -90,7 +90,9 @@ public class InjectOptionsTests
     {
         // The SYN's MSS 1000 less the 12 timestamp bytes gives 988-byte segments; the ACK's window 1000
         // is scaled by the SYN's wscale 2 (snd_wnd 4000): four full segments fit, and the fifth is held
-        // back whole although 48 bytes of window are left (tcp_snd_wnd_test()).
+        // back whole although 48 bytes of window are left (tcp_snd_wnd_test()). size_goal is 1976 (half of the
+        // peer's largest window, 4000, in whole segments): the second two-segment skb passes forced_push() and
+        // tcp_mark_push() puts PSH on its last segment, 2965; the first went out by tcp_push_one(), unmarked.
         // "ecr": "echo" echoes the SYN-ACK's TSval; the server's data echoes the ACK's TSval 110.
         var json = PeerAndServer("""
             { "at": "1ms", "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 1000, "win": 65535,
@@ -106,7 +108,7 @@ public class InjectOptionsTests
                 { "from": "server", "flags": ".", "seq": 1, "len": 988, "at": "50ms", "options": { "ts": { "ecr": 110 } } },
                 { "from": "server", "flags": ".", "seq": 989, "len": 988, "at": "50ms" },
                 { "from": "server", "flags": ".", "seq": 1977, "len": 988, "at": "50ms" },
-                { "from": "server", "flags": ".", "seq": 2965, "len": 988, "at": "50ms" } ],
+                { "from": "server", "flags": "P.", "seq": 2965, "len": 988, "at": "50ms" } ],
               "noPackets": [ { "from": "server", "flags": ".", "seq": 3953 }, { "from": "server", "flags": "P.", "seq": 3953 } ] }
             """);
 

@@ -1,0 +1,385 @@
+using SimService.Domain.Network;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>
+/// The send side's memory, as Linux 6.18 accounts it: sk_wmem_queued is the truesize of every skb in the write
+/// and retransmission queues, sk_sndbuf bounds it, and a writer that finds no room sleeps until an ACK frees
+/// enough of it.
+/// </summary>
+/// <remarks>
+/// <para><b>The skbs.</b> tcp_sendmsg_locked() (net/ipv4/tcp.c) fills the write queue's tail skb up to
+/// size_goal (tcp_xmit_size_goal(): sk_gso_max_size = 65536 − (MAX_TCP_HEADER + 1) = 65215, bounded to half the
+/// largest window the peer offered — tcp_bound_to_half_wnd() — and rounded down to whole MSS), and allocates a
+/// new skb only while sk_stream_memory_free() (sk_wmem_queued &lt; sk_sndbuf): so the payload may pass sk_sndbuf by
+/// up to one skb. A new skb (tcp_stream_alloc_skb(): alloc_skb_fclone(MAX_TCP_HEADER), served by the 640-byte
+/// skb_small_head_cache since 6.3) is charged SKB_TRUESIZE(320) = 320 + 256 + 320 = <see cref="SndSkbHeadTruesize"/>
+/// (896) by tcp_skb_entail(); each byte copied into its page fragments adds one (skb_copy_to_page_nocache()).</para>
+/// <para>tcp_write_xmit() (net/ipv4/tcp_output.c) sends each skb as one TSO chunk of at most min(cwnd quota,
+/// tcp_tso_segs()) segments: tcp_grow_skb() pulls the missing bytes from the next skb (freeing it when emptied)
+/// and tso_fragment() cuts what does not fit into a new skb, charged 896 more. tcp_tso_segs() is
+/// tcp_tso_autosize(): sk_pacing_rate &gt;&gt; sk_pacing_shift (10) bytes, plus sk_gso_max_size &gt;&gt; (min_rtt_us
+/// &gt;&gt; tcp_tso_rtt_log 9) below a 16 ms min RTT, at most sk_gso_max_size, in whole MSS, at least
+/// tcp_min_tso_segs (2); sk_pacing_rate is tcp_update_pacing_rate()'s 200 % (slow start) or 120 % of
+/// mss · cwnd / srtt. The wire still carries MSS-sized segments (the engine does not model GSO on the link).</para>
+/// <para>An ACK frees every skb it covers whole (tcp_clean_rtx_queue()) and trims a multi-segment skb it covers in
+/// part (tcp_tso_acked() → tcp_trim_head(): the payload bytes). Then tcp_data_snd_check() pushes and
+/// tcp_check_space() runs tcp_new_space() when SOCK_NOSPACE is set: tcp_sndbuf_expand() if
+/// tcp_should_expand_sndbuf() (no SO_SNDBUF lock, cwnd not filled), and sk_stream_write_space(), which wakes a
+/// writer (and clears SOCK_NOSPACE) only once __sk_stream_is_writeable(): free space ≥ sk_wmem_queued / 2. The
+/// woken tcp_sendmsg_locked() copies again at that same virtual time. tcp_poll() reports POLLOUT by the same
+/// rule and sets SOCK_NOSPACE when it does not.</para>
+/// <para>Not modelled: TSO deferral (tcp_tso_should_defer()), autocorking, tcp_notsent_lowat (its default,
+/// UINT_MAX, never binds), MAX_SKB_FRAGS limits, skb splits at SACK block edges (tcp_sacktag_walk()'s
+/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted segment is cut into an skb of its
+/// own (tcp_retransmit_skb() → tcp_fragment() at one MSS, as after an RTO).</para>
+/// </remarks>
+public sealed partial class TcpSocket
+{
+    /// <summary>SKB_TRUESIZE(MAX_TCP_HEADER): a send skb before any payload (tcp_stream_alloc_skb(), tcp_send_fin()).</summary>
+    public const int SndSkbHeadTruesize = TcpConstants.MaxTcpHeader + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
+    /// <summary>sk->sk_gso_max_size: sk_dst_gso_max_size() = GSO_LEGACY_MAX_SIZE − (MAX_TCP_HEADER + 1).</summary>
+    public const int GsoMaxSize = 65536 - (TcpConstants.MaxTcpHeader + 1);
+    /// <summary>tcp_min_tso_segs (sysctl default 2).</summary>
+    const int MinTsoSegs = 2;
+    /// <summary>sk->sk_pacing_shift (SK_DEFAULT_PACING_SHIFT, 10: about 1 ms of data per TSO packet).</summary>
+    const int PacingShift = 10;
+    /// <summary>tcp_tso_rtt_log (sysctl default 9).</summary>
+    const int TsoRttLog = 9;
+    /// <summary>tcp_pacing_ss_ratio and tcp_pacing_ca_ratio (sysctl defaults 200 and 120, in percent).</summary>
+    const ulong PacingSsRatio = 200, PacingCaRatio = 120;
+
+    /// <summary>The write and retransmission queues as skbs: [Seq, End) with the FIN, and truesize.</summary>
+    List<SndSkb>? _sndSkbs;
+    /// <summary>sk->sk_wmem_queued: the truesize of every skb in the write and retransmission queues.</summary>
+    long _wmemQueued;
+    /// <summary>SOCK_NOSPACE: a writer (tcp_sendmsg_locked() or tcp_poll()) found the send buffer full.</summary>
+    bool _noSpace;
+    /// <summary>sk_stream_write_space() woke the socket's sleepers; the writer runs once the softirq is done.</summary>
+    bool _writeSpaceWake;
+    /// <summary>tp->pushed_seq: write_seq at the last PSH mark (tcp_mark_push()); tcp_connect() and
+    /// tcp_create_openreq_child() start it at write_seq (<see cref="InitPushedSeq"/>).</summary>
+    uint _pushedSeq;
+    /// <summary>sk->sk_pacing_rate in bytes per second: ~0UL until tcp_update_pacing_rate().</summary>
+    ulong _pacingRate = ulong.MaxValue;
+
+    sealed class SndSkb(uint seq, uint end, long truesize)
+    {
+        public uint Seq = seq;
+        public uint End = end;
+        public long Truesize = truesize;
+        public bool Fin;
+        /// <summary>TCPHDR_PSH in the skb's tcp_flags (tcp_mark_push()): the segment that ends it carries PSH.</summary>
+        public bool Psh;
+        public long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
+    }
+
+    /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
+    void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
+
+    /// <summary>sk_wmem_queued (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
+    public long WmemQueued => _wmemQueued;
+
+    /// <summary>The send skbs' number (tests and views).</summary>
+    internal int SendSkbCount => _sndSkbs?.Count ?? 0;
+
+    /// <summary>
+    /// Models sk_stream_memory_free() — include/net/sock.h: sk_wmem_queued &lt; sk_sndbuf (tcp_stream_memory_free()'s
+    /// notsent_lowat test passes with the default tcp_notsent_lowat, UINT_MAX).
+    /// </summary>
+    bool StreamMemoryFree => _wmemQueued < SkSndbuf;
+
+    /// <summary>
+    /// Models __sk_stream_is_writeable(sk, 1) — include/net/sock.h: sk_stream_wspace() (sk_sndbuf − sk_wmem_queued)
+    /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and the memory is free.
+    /// </summary>
+    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && StreamMemoryFree;
+
+    /// <summary>
+    /// Models tcp_xmit_size_goal() — net/ipv4/tcp.c: sk_gso_max_size bounded by tcp_bound_to_half_wnd() (half the
+    /// largest window the peer offered once that is above TCP_MSS_DEFAULT, never under 68 − tcp_header_len), in
+    /// whole MSS (tp->gso_segs), at least one MSS.
+    /// </summary>
+    int XmitSizeGoal()
+    {
+        int mss = PayloadMss;
+        long goal = GsoMaxSize;
+        long cutoff = _snd.MaxWindow > TcpConstants.MssDefault ? _snd.MaxWindow >> 1 : _snd.MaxWindow;
+        if (cutoff != 0 && goal > cutoff) goal = Math.Max(cutoff, 68 - (20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0)));
+        return (int)Math.Max(goal / mss * mss, mss);
+    }
+
+    /// <summary>
+    /// Models the copy loop of tcp_sendmsg_locked() — net/ipv4/tcp.c: bytes go into the write queue's unsent tail
+    /// skb while it is under size_goal; a new skb (tcp_stream_alloc_skb() + tcp_skb_entail(), 896 bytes of truesize)
+    /// only while sk_stream_memory_free(), else SOCK_NOSPACE is set and the call stops (wait_for_space). An skb
+    /// filled to size_goal is pushed at once: all that may go when forced_push() (more than half the peer's largest
+    /// window written since the last PSH mark), else, if it is the send head, one TSO chunk (tcp_push_one()). At the
+    /// end, or before sleeping, what was copied is pushed with the PSH mark (tcp_push() → tcp_mark_push()).
+    /// </summary>
+    void CopyToSendQueue(PendingCall call)
+    {
+        var skbs = _sndSkbs ??= [];
+        int sizeGoal = XmitSizeGoal();
+        long before = call.Done;
+        while (call.Done < call.Requested)
+        {
+            // tcp_write_queue_tail(): the last skb, if it was not sent yet (tcp_write_xmit() cuts at what it sends).
+            var tail = skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) ? skbs[^1] : null;
+            long copy = tail is null ? 0 : sizeGoal - tail.Payload;
+            if (tail is null || copy <= 0)
+            {
+                if (!StreamMemoryFree)
+                {
+                    // wait_for_space: set_bit(SOCK_NOSPACE); a wakeup made while this call ran is not a later one.
+                    _noSpace = true;
+                    _writeSpaceWake = false;
+                    break;
+                }
+                tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
+                skbs.Add(tail);
+                _wmemQueued += SndSkbHeadTruesize;
+                copy = sizeGoal;
+            }
+            copy = Math.Min(copy, call.Requested - call.Done);
+            tail.End += (uint)copy;
+            tail.Truesize += copy;
+            _wmemQueued += copy;
+            _snd.WriteSeq += (uint)copy;
+            call.Done += copy;
+            Ledger.Accepted += copy;
+            if (call.Done == call.Requested || tail.Payload < sizeGoal) continue;
+            if (SeqMath.After(_snd.WriteSeq, _pushedSeq + (_snd.MaxWindow >> 1)))
+            {
+                // forced_push(): tcp_mark_push() + __tcp_push_pending_frames(TCP_NAGLE_PUSH).
+                MarkPush(tail);
+                Push("tcp_sendmsg");
+            }
+            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsOut)
+            {
+                // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
+                // cwnd is full: "if (!cwnd_quota) ... break").
+                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsOut, TsoSegs()));
+            }
+        }
+        if (call.Done == before) return;
+        Recharge();
+        // tcp_push() without MSG_MORE: tcp_mark_push() on the write queue's tail, if it has one.
+        if (skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt)) MarkPush(skbs[^1]);
+        Push("tcp_sendmsg");
+    }
+
+    /// <summary>Models tcp_mark_push() — net/ipv4/tcp.c: PSH on the skb, pushed_seq = write_seq.</summary>
+    void MarkPush(SndSkb skb)
+    {
+        skb.Psh = true;
+        _pushedSeq = _snd.WriteSeq;
+    }
+
+    /// <summary>
+    /// Whether a segment whose data ends at <paramref name="dataEnd"/> carries PSH: it ends an skb marked by
+    /// tcp_mark_push() (the GSO segmentation of a TSO skb puts the flag on its last segment only; tso_fragment()
+    /// and tcp_fragment() move it to the cut-off rest). Without skbs (none queued by tcp_sendmsg_locked()), the
+    /// segment that reaches write_seq.
+    /// </summary>
+    bool PshAt(uint dataEnd, uint writeEnd)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null || skbs.Count == 0) return dataEnd == writeEnd;
+        foreach (var skb in skbs)
+            if (skb.Psh && skb.End - (skb.Fin ? 1u : 0u) == dataEnd) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Models tcp_tso_segs() → tcp_tso_autosize() — net/ipv4/tcp_output.c: how many segments one skb may carry
+    /// when tcp_write_xmit() sends it.
+    /// </summary>
+    int TsoSegs()
+    {
+        int mss = PayloadMss;
+        ulong bytes = _pacingRate >> PacingShift;
+        long minRtt = _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs;
+        long r = minRtt >> TsoRttLog;
+        if (r < 32) bytes += (ulong)(GsoMaxSize >> (int)r);
+        bytes = Math.Min(bytes, GsoMaxSize);
+        return (int)Math.Max(bytes / (ulong)mss, MinTsoSegs);
+    }
+
+    /// <summary>
+    /// Models tcp_update_pacing_rate() — net/ipv4/tcp_input.c: mss_cache · cwnd (or packets_out if more) / srtt,
+    /// times tcp_pacing_ss_ratio (200 %) while cwnd &lt; ssthresh / 2, else tcp_pacing_ca_ratio (120 %); unbounded
+    /// without an RTT sample. Called where tcp_cong_control() ends an ACK that found data in flight, and where the
+    /// connection is established.
+    /// </summary>
+    void UpdatePacingRate(int mssCache, int cwnd)
+    {
+        ulong ratio = cwnd < _ca.Ssthresh / 2 ? PacingSsRatio : PacingCaRatio;
+        ulong rate = (ulong)mssCache * (1_000_000 / 100 << 3) * ratio * (ulong)Math.Max(cwnd, PacketsOut);
+        if (_rtt.SrttUs != 0) rate /= (ulong)_rtt.SrttUs;
+        _pacingRate = rate;
+    }
+
+    /// <summary>
+    /// tcp_write_xmit() sent [<paramref name="seq"/>, <paramref name="end"/>) as one TSO chunk: it is one skb.
+    /// tcp_grow_skb() (6.10+) pulls the bytes the chunk needs from the following skbs, freeing each it empties
+    /// (tcp_eat_one_skb()); tso_fragment() cuts the rest of the last one into a new skb (+896).
+    /// </summary>
+    void SkbChunkSent(uint seq, uint end)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return;
+        SkbSplitAt(seq);
+        int i = skbs.FindIndex(s => s.Seq == seq);
+        if (i < 0) return;
+        var skb = skbs[i];
+        while (SeqMath.Before(skb.End, end) && i + 1 < skbs.Count)
+        {
+            var next = skbs[i + 1];
+            uint take = Math.Min(end - skb.End, next.End - next.Seq);
+            bool takesFin = next.Fin && skb.End + take == next.End;
+            long payload = take - (takesFin ? 1 : 0);
+            skb.End += take;
+            skb.Truesize += payload;
+            next.Seq += take;
+            next.Truesize -= payload;
+            if (takesFin)
+            {
+                skb.Fin = true;
+                next.Fin = false;
+            }
+            if (next.Seq != next.End) break;
+            skb.Psh |= next.Psh; // tcp_eat_one_skb(): the eaten skb's flags are ORed in
+            _wmemQueued -= next.Truesize;
+            skbs.RemoveAt(i + 1);
+        }
+        SkbSplitAt(end);
+    }
+
+    /// <summary>
+    /// Models tso_fragment() / tcp_fragment() — net/ipv4/tcp_output.c: an skb that <paramref name="seq"/> falls
+    /// inside is cut there; the new skb (tcp_stream_alloc_skb(), forced) adds 896 to sk_wmem_queued and takes the
+    /// payload (and the FIN) beyond the cut.
+    /// </summary>
+    void SkbSplitAt(uint seq)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return;
+        int i = skbs.FindIndex(s => SeqMath.Before(s.Seq, seq) && SeqMath.After(s.End, seq));
+        if (i < 0) return;
+        var skb = skbs[i];
+        if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
+        {
+            // Cutting exactly before the FIN of a data skb: the kernel keeps the FIN on it (it is sent with the last byte).
+            return;
+        }
+        var rest = new SndSkb(seq, skb.End, SndSkbHeadTruesize) { Fin = skb.Fin, Psh = skb.Psh };
+        long moved = rest.Payload;
+        rest.Truesize += moved;
+        skb.End = seq;
+        skb.Fin = false;
+        skb.Psh = false;
+        skb.Truesize -= moved;
+        skbs.Insert(i + 1, rest);
+        _wmemQueued += SndSkbHeadTruesize;
+    }
+
+    /// <summary>
+    /// Models the memory side of tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: every skb the ACK covers is freed
+    /// (sk_wmem_free_skb(): its truesize leaves sk_wmem_queued); a multi-segment skb covered in part is trimmed
+    /// (tcp_tso_acked() → tcp_trim_head(): the acknowledged payload bytes leave its truesize).
+    /// </summary>
+    void SkbAcked(uint una)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return;
+        int n = 0;
+        while (n < skbs.Count && !SeqMath.After(skbs[n].End, una))
+        {
+            _wmemQueued -= skbs[n].Truesize;
+            n++;
+        }
+        if (n > 0) skbs.RemoveRange(0, n);
+        if (skbs.Count == 0 || !SeqMath.After(una, skbs[0].Seq)) return;
+        var head = skbs[0];
+        if (head.Payload <= PayloadMss) return; // tcp_skb_pcount(skb) == 1: not trimmed
+        long trimmed = una - head.Seq;
+        head.Seq = una;
+        head.Truesize -= trimmed;
+        _wmemQueued -= trimmed;
+    }
+
+    /// <summary>
+    /// Models the memory side of tcp_send_fin() — net/ipv4/tcp_output.c: the FIN rides on the write queue's unsent
+    /// tail skb; with nothing unsent it gets an skb of its own (alloc_skb_fclone(MAX_TCP_HEADER), 896 bytes,
+    /// sk_forced_mem_schedule() + tcp_queue_skb()).
+    /// </summary>
+    void SkbQueueFin()
+    {
+        var skbs = _sndSkbs ??= [];
+        if (skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) && skbs[^1].End == _snd.FinSeq)
+        {
+            skbs[^1].End++;
+            skbs[^1].Fin = true;
+            return;
+        }
+        skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
+        _wmemQueued += SndSkbHeadTruesize;
+    }
+
+    /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
+    void SkbPurge()
+    {
+        _sndSkbs?.Clear();
+        _wmemQueued = 0;
+    }
+
+    /// <summary>
+    /// Models tcp_check_space() → tcp_new_space() — net/ipv4/tcp_input.c: only with SOCK_NOSPACE on a socket that
+    /// still has its file; tcp_sndbuf_expand() when tcp_should_expand_sndbuf(), then sk_stream_write_space(). Run by
+    /// tcp_event_new_data_sent() after each skb tcp_write_xmit() sends (since 5.18) and by tcp_data_snd_check() after
+    /// an ACK's push. The wakeup it makes is served by <see cref="WakeWriteSpace"/>: the woken process runs after
+    /// the softirq.
+    /// </summary>
+    void CheckSpace()
+    {
+        if (!_noSpace || Dead) return;
+        if (ShouldExpandSndbuf) SndbufExpand(_ca.Cwnd);
+        if (!StreamWriteable) return;
+        // sk_stream_write_space(): SOCK_NOSPACE cleared, the sleepers woken with EPOLLOUT.
+        _noSpace = false;
+        _writeSpaceWake = true;
+    }
+
+    /// <summary>
+    /// The writer woken by sk_stream_write_space() runs: a send() asleep in sk_stream_wait_memory() copies again at
+    /// this virtual time (a sleeping poll() is re-run by the engine after every event).
+    /// </summary>
+    void WakeWriteSpace()
+    {
+        if (!_writeSpaceWake) return;
+        _writeSpaceWake = false;
+        WakeWriter();
+    }
+
+    /// <summary>
+    /// Models tcp_should_expand_sndbuf() — net/ipv4/tcp_input.c: not when SO_SNDBUF locked the buffer, not under
+    /// tcp_mem pressure nor at or above tcp_mem[0] pages (sk_memory_allocated() ≥ sk_prot_mem_limits(sk, 0), which
+    /// the pressure state implies), not when the packets in flight fill cwnd.
+    /// </summary>
+    bool ShouldExpandSndbuf => _sndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
+
+    /// <summary>tcp_packets_in_flight(): packets_out − (sacked_out + lost_out) + retrans_out, with what the engine tracks.</summary>
+    int PacketsInFlight => PacketsOut - _rtx.Count(r => r.Sacked);
+
+    /// <summary>
+    /// Models sk_stream_write_space() called directly (sk->sk_write_space() after setsockopt(SO_SNDBUF)) —
+    /// net/core/stream.c: once __sk_stream_is_writeable(), SOCK_NOSPACE is cleared and a sleeping writer wakes.
+    /// </summary>
+    void StreamWriteSpace()
+    {
+        if (!StreamWriteable) return;
+        _noSpace = false;
+        WakeWriter();
+    }
+}
