@@ -37,6 +37,14 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
             .ToListAsync(cancellationToken);
 
     /// <summary>
+    /// The same commands as <see cref="ReadLogAsync"/>, one at a time as they are read, synchronously (the caller is an
+    /// engine thread replaying them): a rebuild of a long log holds neither all its rows nor all their text at once, so
+    /// what it reads dies young instead of being carried through the garbage collector's generations.
+    /// </summary>
+    public virtual IEnumerable<CommandRecord> StreamLog(Guid runId, long afterSeq, long toSeq) =>
+        Commands.AsNoTracking().Where(c => c.RunId == runId && c.Seq > afterSeq && c.Seq <= toSeq).OrderBy(c => c.Seq).AsEnumerable();
+
+    /// <summary>
     /// A read-only transaction in which every query sees the same committed state (a snapshot), that blocks no
     /// writer. The default is a repeatable-read transaction (PostgreSQL: a snapshot); SQLite overrides it, since
     /// its repeatable-read transaction is <c>BEGIN IMMEDIATE</c>, which takes the database's one write lock.

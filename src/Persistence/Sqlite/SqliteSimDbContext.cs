@@ -117,22 +117,11 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         await Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            using var select = ((SqliteConnection)Database.GetDbConnection()).CreateCommand();
-            select.Transaction = (SqliteTransaction?)Database.CurrentTransaction?.GetDbTransaction();
-            select.CommandText = "SELECT \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\" FROM \"Commands\" " +
-                "WHERE \"RunId\" = $run AND \"Seq\" > $after AND \"Seq\" <= $to ORDER BY \"Seq\"";
-            select.Parameters.AddWithValue("$run", Key(runId));
-            select.Parameters.AddWithValue("$after", afterSeq);
-            select.Parameters.AddWithValue("$to", toSeq);
             var log = new List<CommandRecord>((int)Math.Clamp(toSeq - afterSeq, 0, 1 << 20));
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
+            foreach (var record in ReadOpen(runId, afterSeq, toSeq))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                log.Add(new CommandRecord
-                {
-                    RunId = runId, Seq = reader.GetInt64(0), AtNs = reader.GetInt64(1), Type = reader.GetString(2), PayloadJson = reader.GetString(3),
-                });
+                log.Add(record);
             }
             return log;
         }
@@ -140,6 +129,37 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         {
             await Database.CloseConnectionAsync();
         }
+    }
+
+    /// <summary>The same plain <c>SELECT</c> as <see cref="ReadLogAsync"/>, its rows handed out one at a time as read.</summary>
+    public override IEnumerable<CommandRecord> StreamLog(Guid runId, long afterSeq, long toSeq)
+    {
+        Database.OpenConnection();
+        try
+        {
+            foreach (var record in ReadOpen(runId, afterSeq, toSeq)) yield return record;
+        }
+        finally
+        {
+            Database.CloseConnection();
+        }
+    }
+
+    private IEnumerable<CommandRecord> ReadOpen(Guid runId, long afterSeq, long toSeq)
+    {
+        using var select = ((SqliteConnection)Database.GetDbConnection()).CreateCommand();
+        select.Transaction = (SqliteTransaction?)Database.CurrentTransaction?.GetDbTransaction();
+        select.CommandText = "SELECT \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\" FROM \"Commands\" " +
+            "WHERE \"RunId\" = $run AND \"Seq\" > $after AND \"Seq\" <= $to ORDER BY \"Seq\"";
+        select.Parameters.AddWithValue("$run", Key(runId));
+        select.Parameters.AddWithValue("$after", afterSeq);
+        select.Parameters.AddWithValue("$to", toSeq);
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+            yield return new CommandRecord
+            {
+                RunId = runId, Seq = reader.GetInt64(0), AtNs = reader.GetInt64(1), Type = reader.GetString(2), PayloadJson = reader.GetString(3),
+            };
     }
 
     /// <summary>

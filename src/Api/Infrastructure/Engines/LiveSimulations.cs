@@ -173,8 +173,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     private async Task<(Simulation Engine, long Version)> RebuildAsync(SimulationRun run, CancellationToken stop)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var log = await scope.ServiceProvider.GetRequiredService<SimDbContext>().ReadLogAsync(run.Id, 0, run.Version, stop);
-        var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, stop), log.Count >= HeavyLog, stop);
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        // The log is read as it is replayed, on the engine thread: no list of every command and its text held at once.
+        var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop),
+            run.Version >= HeavyLog, stop);
         return (engine, run.Version);
     }
 
