@@ -1,6 +1,7 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Tcp;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Network;
 
@@ -54,8 +55,18 @@ public sealed partial class Host : IEventTarget
     public Mib Mib { get; } = new();
     public IReadOnlyList<string> KernelLog => _log;
 
+    int _orphans;
+
     /// <summary>Orphaned full sockets (SOCK_DEAD), the sockstat "orphan" count (tcp_orphan_count).</summary>
-    public int OrphanCount { get; internal set; }
+    public int OrphanCount
+    {
+        get => _orphans;
+        internal set
+        {
+            SyncOrphanCache();
+            _orphans = value;
+        }
+    }
 
     /// <summary>Segments a scripted host received, in arrival order.</summary>
     public List<Segment> Received { get; } = [];
@@ -70,26 +81,46 @@ public sealed partial class Host : IEventTarget
         Index = index;
         Sysctls = new SysctlTable(sim.Profile);
         BootClockOffset = sim.Rng.NextUInt32();
+        // tcp_orphan_timer's period: armed at jiffy 0 for 100 ms, run by the wheel (26 jiffies on linux-6).
+        _orphanTimerPeriod = Jiffies.At(Jiffies.WheelFires(SimTime.Zero, Jiffies.Expiry(SimTime.Zero, TcpConstants.OrphanTimerPeriod), sim.Profile));
     }
 
     /// <summary>linux-4.4: timestamps are the host's jiffies since boot, so hosts differ by their boot time.</summary>
     internal uint BootClockOffset { get; }
 
+    /// <summary>tcp_orphan_cache: the orphan count tcp_orphan_update() last sampled (0 until its first run).</summary>
     int _orphanCache;
-    long _orphanCacheAt = -1_000_000_000_000;
+    /// <summary>Which run of tcp_orphan_timer the cache holds: the runs are numbered from boot, every <see cref="_orphanTimerPeriod"/> jiffies.</summary>
+    long _orphanCacheRun;
+    readonly long _orphanTimerPeriod;
 
     /// <summary>
-    /// tcp_orphan_update(): the orphan count limit checks read is a sum cached every 100 ms
-    /// (TCP_ORPHAN_TIMER_PERIOD, since 5.16), so a burst of closes is checked against a stale count.
+    /// Models tcp_orphan_update() — net/ipv4/tcp.c (5.16+): tcp_too_many_orphans() reads tcp_orphan_cache,
+    /// which tcp_orphan_timer refreshes: tcp_init() arms it at boot with mod_timer(jiffies +
+    /// TCP_ORPHAN_TIMER_PERIOD), and each run samples tcp_orphan_count_sum() and re-arms it the same way.
+    /// msecs_to_jiffies(100) = 25 jiffies is level 0 of the timer wheel, which runs a timer one jiffy after
+    /// its expiry, so the runs fall every 26 jiffies (104 ms) from boot (virtual time 0; the timer is
+    /// deferrable — a busy CPU, as here, runs it on time). No event is scheduled per run: every change of
+    /// the count (and every read) first notes which run is the latest one; if a run happened since the
+    /// last change, it sampled the count as that change left it.
     /// </summary>
-    internal void RefreshOrphanCache()
+    void SyncOrphanCache()
     {
-        if (Sim.Now.Ns - _orphanCacheAt < 100_000_000) return;
-        _orphanCache = OrphanCount;
-        _orphanCacheAt = Sim.Now.Ns;
+        long run = Jiffies.At(Sim.Now) / _orphanTimerPeriod;
+        if (run == _orphanCacheRun) return;
+        _orphanCache = _orphans;
+        _orphanCacheRun = run;
     }
 
-    internal int OrphanCountCached => _orphanCache;
+    /// <summary>tcp_orphan_cache as tcp_too_many_orphans() reads it now.</summary>
+    internal int OrphanCountCached
+    {
+        get
+        {
+            SyncOrphanCache();
+            return _orphanCache;
+        }
+    }
 
     long _tcpMemBytes;
     bool _memoryPressure;

@@ -75,6 +75,8 @@ public enum MibCounter
     TcpExtTCPFullUndo,
     TcpExtTCPOFOQueue,
     TcpExtTCPOFOMerge,
+    TcpExtTCPACKSkippedSynRecv,
+    TcpExtTSEcrRejected,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

@@ -10,4 +10,8 @@ public static class SeqMath
 
     /// <summary>between(seq1, seq2, seq3): seq3 - seq2 >= seq1 - seq2.</summary>
     public static bool Between(uint seq1, uint seq2, uint seq3) => seq3 - seq2 >= seq1 - seq2;
+
+    /// <summary>tcp_in_window() — net/ipv4/tcp_minisocks.c: seq at the left edge, or overlapping the window, or a bare segment at its right edge.</summary>
+    public static bool InWindow(uint seq, uint endSeq, uint left, uint right) =>
+        seq == left || (After(endSeq, left) && Before(seq, right)) || (seq == right && seq == endSeq);
 }

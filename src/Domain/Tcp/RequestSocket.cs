@@ -15,6 +15,11 @@ public sealed class RequestSocket : IEventTarget
     readonly SimTimer _timer;
     readonly SimTime _synAckSentFirst;
     int _retransmits;
+    /// <summary>tcp_rsk(req)->last_oow_ack_time: when a duplicate SYN or an out-of-window segment was last answered.</summary>
+    SimTime? _lastOowAck;
+    /// <summary>tcp_rsk(req)->snt_tsval_first / snt_tsval_last: the TSvals of the first and the latest SYN-ACK.</summary>
+    uint? _sntTsvalFirst;
+    uint _sntTsvalLast;
     /// <summary>req->num_retrans: any SYN-ACK resent (timer or duplicate SYN) rules out a sequence-based RTT sample.</summary>
     bool _resent;
     SimDuration _timeout = TcpConstants.TimeoutInit;
@@ -28,6 +33,8 @@ public sealed class RequestSocket : IEventTarget
         Irs = syn.Seq;
         Iss = iss;
         PeerOptions = syn.Options;
+        // tcp_openreq_init(): req->ts_recent = rx_opt->saw_tstamp ? rcv_tsval : 0 (saw_tstamp needs tcp_timestamps).
+        TsRecent = syn.Options.HasTimestamp && listener.Host.Sysctls.TcpTimestamps ? syn.Options.TsVal : 0;
         TsOffset = _sim.Profile == KernelProfile.Linux6
             ? unchecked((uint)KeyedHash.Of(_sim.TsSecret, tuple.Local.Address.Value, tuple.Remote.Address.Value))
             : Host.BootClockOffset;
@@ -63,6 +70,10 @@ public sealed class RequestSocket : IEventTarget
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => _timer.Expires;
+    /// <summary>req->ts_recent: the SYN's TSval, then that of in-window segments (0: none).</summary>
+    public uint TsRecent { get; private set; }
+    /// <summary>ireq->tstamp_ok: the SYN offered timestamps and tcp_timestamps allows them.</summary>
+    bool TstampOk => PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
     /// <summary>An RTT sample from the SYN-ACK when it was not retransmitted (tcp_synack_rtt_meas).</summary>
     public long? RttSampleUs { get; private set; }
 
@@ -72,13 +83,19 @@ public sealed class RequestSocket : IEventTarget
     /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
     internal void SendSynAck(bool retransmission)
     {
-        bool ts = PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        bool ts = TstampOk;
         uint tsVal = TsValNow;
+        if (ts)
+        {
+            // tcp_make_synack() (6.14+): the TSvals a valid TSecr may echo (tcp_check_req()'s tsecr_reject).
+            _sntTsvalFirst ??= tsVal;
+            _sntTsvalLast = tsVal;
+        }
         var options = new TcpOptions(
             Mss: TcpConstants.EthernetMss,
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
-            HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? PeerOptions.TsVal : 0);
+            HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
         // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled.
         Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
@@ -119,10 +136,14 @@ public sealed class RequestSocket : IEventTarget
     }
 
     /// <summary>
-    /// Models tcp_check_req() — net/ipv4/tcp_minisocks.c: a retransmitted SYN gets the SYN-ACK
-    /// again; an RST drops the request (EmbryonicRsts); an ACK of our ISN creates the child
-    /// (or, with the listener gone, drops the request and the segment meets a host RST);
-    /// any other ACK gets a reply RST.
+    /// Models tcp_check_req() — net/ipv4/tcp_minisocks.c, branch by branch: PAWS (and, 6.14+, a TSecr
+    /// outside the SYN-ACKs' TSvals); a retransmitted SYN (same ISN) gets the SYN-ACK again, at most once
+    /// per tcp_invalid_ratelimit (tcp_oow_rate_limited(), TCPACKSkippedSynRecv); an ACK of anything
+    /// but our ISN + 1 goes to the listener, which answers with a RST; a segment outside the
+    /// window gets a rate-limited ACK (tcp_v4_reqsk_send_ack()); an in-window RST or SYN (another
+    /// ISN) is an embryonic reset (AttemptFails, EmbryonicRsts; a SYN is answered with a RST); an
+    /// ACK of our ISN creates the child (or, with the listener gone, drops the request and the
+    /// segment meets a host RST).
     /// </summary>
     internal void OnSegment(Segment seg)
     {
@@ -134,28 +155,54 @@ public sealed class RequestSocket : IEventTarget
             Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
             return;
         }
-        if (seg.Has(TcpFlags.Rst))
+        var flg = seg.Flags & (TcpFlags.Rst | TcpFlags.Syn | TcpFlags.Ack);
+        bool rst = seg.Has(TcpFlags.Rst), ack = seg.Has(TcpFlags.Ack);
+        // tcp_parse_options(estab = 0): a timestamp counts only under tcp_timestamps.
+        bool sawTs = seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        bool pawsReject = false, tsecrReject = false;
+        if (sawTs)
         {
-            // tcp_check_req(): an RST anywhere in the window kills the request (embryonic reset).
-            if (!SeqMath.Before(seg.Seq, Irs + 1) && SeqMath.Before(seg.Seq, Irs + 1 + Math.Max(1u, RcvWnd)))
-            {
-                Host.Count(MibCounter.TcpExtEmbryonicRsts);
-                Host.Count(MibCounter.TcpAttemptFails);
-                Drop();
-            }
+            if (seg.Options.TsEcr != 0 && TstampOk && _sim.Profile == KernelProfile.Linux6)
+                tsecrReject = _sntTsvalFirst is not { } first || !SeqMath.Between(seg.Options.TsEcr, first, _sntTsvalLast);
+            pawsReject = PawsReject(seg.Options.TsVal, rst);
+        }
+
+        // "Check for pure retransmitted SYN": the SYN-ACK again (tcp_rtx_synack()), which re-arms the
+        // request timer at reqsk_timeout() from now — unless rate limited.
+        if (seg.Seq == Irs && flg == TcpFlags.Syn && !pawsReject)
+        {
+            if (!OowRateLimited(seg)) SendSynAck(retransmission: true);
             return;
         }
-        if (seg.Has(TcpFlags.Syn) && seg.Seq == Irs)
-        {
-            SendSynAck(retransmission: true);
-            return;
-        }
-        if (!seg.Has(TcpFlags.Ack)) return;
-        if (seg.Ack != Iss + 1)
+        // "Invalid ACK: reset will be sent by listening socket": tcp_rcv_state_process(LISTEN) returns 1 for
+        // any ACK and tcp_v4_send_reset() answers (never an RST).
+        if (ack && seg.Ack != Iss + 1)
         {
             Host.SendResetReply(seg, "tcp_check_req (bad ACK)");
             return;
         }
+        uint rcvNxt = Irs + 1;
+        if (pawsReject || tsecrReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, rcvNxt, rcvNxt + SynAckWindow))
+        {
+            // "Out of window: send ACK and drop."
+            if (!rst && !OowRateLimited(seg)) SendAck();
+            if (pawsReject) Host.Count(MibCounter.TcpExtPAWSEstab);
+            else if (tsecrReject) Host.Count(MibCounter.TcpExtTSEcrRejected);
+            return;
+        }
+        if (sawTs && !SeqMath.After(seg.Seq, rcvNxt)) TsRecent = seg.Options.TsVal;
+        // "Truncate SYN, it is out of window starting at rcv_isn + 1."
+        if (seg.Seq == Irs) flg &= ~TcpFlags.Syn;
+        if ((flg & (TcpFlags.Rst | TcpFlags.Syn)) != 0)
+        {
+            // embryonic_reset: a SYN is answered with a RST (req->rsk_ops->send_reset); the request is dropped.
+            Host.Count(MibCounter.TcpAttemptFails);
+            if (!rst) Host.SendResetReply(seg, "tcp_check_req (embryonic reset)");
+            Drop();
+            Host.Count(MibCounter.TcpExtEmbryonicRsts);
+            return;
+        }
+        if (!ack) return;
         if (Listener.AcceptQueue.Count > Listener.SendQueue)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
@@ -173,5 +220,56 @@ public sealed class RequestSocket : IEventTarget
             RttSampleUs = Math.Max(0, (int)(TsValNow - seg.Options.TsEcr)) * 1000L;
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
+    }
+
+    /// <summary>
+    /// tcp_synack_window() (6.x): the in-window test of tcp_check_req() uses the window the SYN-ACK
+    /// could carry, min(rsk_rcv_wnd, 65535); linux-4.4 used req->rsk_rcv_wnd itself.
+    /// </summary>
+    uint SynAckWindow => _sim.Profile == KernelProfile.Linux6 ? Math.Min(RcvWnd, (uint)TcpConstants.MaxTcpWindow) : RcvWnd;
+
+    /// <summary>
+    /// tcp_paws_reject() as tcp_check_req() calls it: ts_recent_stamp is estimated as now − reqsk_timeout()
+    /// in seconds, so only the RST exception (ts_recent older than TCP_PAWS_MSL) depends on it; a
+    /// ts_recent of 0 never rejects.
+    /// </summary>
+    bool PawsReject(uint tsVal, bool rst)
+    {
+        if ((int)(TsRecent - tsVal) <= 0 || TsRecent == 0) return false;
+        long timeoutSec = (long)(ReqskTimeout.Ns / 1_000_000_000);
+        return !(rst && timeoutSec >= TcpConstants.PawsMslSec);
+    }
+
+    /// <summary>reqsk_timeout(req, TCP_RTO_MAX): the initial timeout shifted by req->num_timeout, at most TCP_RTO_MAX.</summary>
+    SimDuration ReqskTimeout => _timeout;
+
+    /// <summary>
+    /// Models tcp_oow_rate_limited() on tcp_rsk(req)->last_oow_ack_time: a pure segment or a SYN is
+    /// answered at most once per tcp_invalid_ratelimit (compared in jiffies, as tcp_jiffies32);
+    /// a skipped answer counts TCPACKSkippedSynRecv. Segments with data are never limited.
+    /// </summary>
+    bool OowRateLimited(Segment seg)
+    {
+        if (seg.Seq != seg.EndSeq && !seg.Has(TcpFlags.Syn)) return false;
+        long now = Jiffies.At(_sim.Now);
+        if (_lastOowAck is { } last && now - Jiffies.At(last) < Jiffies.FromDuration(SimDuration.FromMilliseconds(Host.Sysctls.TcpInvalidRatelimitMs)))
+        {
+            Host.Count(MibCounter.TcpExtTCPACKSkippedSynRecv);
+            return true;
+        }
+        _lastOowAck = _sim.Now;
+        return false;
+    }
+
+    /// <summary>
+    /// Models tcp_v4_reqsk_send_ack() → tcp_v4_send_ack(): seq = snt_isn + 1, ack = rcv_nxt, the SYN-ACK
+    /// window shifted by our scale, and a timestamp option (TSval now, TSecr = req->ts_recent) when
+    /// ts_recent is not 0.
+    /// </summary>
+    void SendAck()
+    {
+        var options = TsRecent != 0 ? new TcpOptions(HasTimestamp: true, TsVal: TsValNow, TsEcr: TsRecent) : TcpOptions.None;
+        Host.Transmit(new Segment(Tuple, TcpFlags.Ack, Iss + 1, Irs + 1, (ushort)(SynAckWindow >> RcvWscale), 0, options),
+            "tcp_v4_reqsk_send_ack");
     }
 }

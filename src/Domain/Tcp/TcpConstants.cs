@@ -13,6 +13,8 @@ public static class TcpConstants
     public static readonly SimDuration RtoMin = SimDuration.FromMilliseconds(200);
     /// <summary>TCP_TIMEOUT_INIT: RTO before any RTT sample.</summary>
     public static readonly SimDuration TimeoutInit = SimDuration.FromSeconds(1);
+    /// <summary>TCP_ORPHAN_TIMER_PERIOD — net/ipv4/tcp.c (5.16+): msecs_to_jiffies(100), tcp_orphan_timer's period.</summary>
+    public static readonly SimDuration OrphanTimerPeriod = SimDuration.FromMilliseconds(100);
     /// <summary>TCP_TIMEOUT_FALLBACK: first data RTO when the handshake needed retransmission.</summary>
     public static readonly SimDuration TimeoutFallback = SimDuration.FromSeconds(3);
     /// <summary>TCP_DELACK_MAX.</summary>

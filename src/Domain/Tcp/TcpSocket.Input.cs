@@ -272,10 +272,12 @@ public sealed partial class TcpSocket
             return;
         }
         _lastRecv = _sim.Now;
-        // Step 2: RST (RFC 5961 3.2): exact match resets, else a challenge ACK.
+        // Step 2: RST (RFC 5961 3.2): a RST at rcv_nxt (or rcv_nxt − 1 after a FIN, tcp_reset_check()) or at the
+        // right edge of the highest SACK block resets, else a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
         {
             if (seg.Seq == _rcv.Nxt || ResetCheck(seg)) Reset("tcp_validate_incoming (RST)");
+            else if (RstAtMaxSack(seg)) Reset("tcp_validate_incoming (RST at max_sack)");
             else SendChallengeAck();
             return;
         }
@@ -403,6 +405,21 @@ public sealed partial class TcpSocket
     bool IsCrossedSynAck(Segment seg) =>
         State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
         && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == _rcv.Nxt && seg.Ack == _snd.Nxt;
+
+    /// <summary>
+    /// tcp_validate_incoming() step 2 — net/ipv4/tcp_input.c ("tcp: accept RST if SEQ matches right-most SACK
+    /// block", 4.7): with SACK in use (tcp_is_sack()) and blocks to report (rx_opt.num_sacks &gt; 0), a RST whose
+    /// seq is max_sack, the highest end_seq among tp->selective_acks, resets the connection.
+    /// </summary>
+    bool RstAtMaxSack(Segment seg)
+    {
+        if (_sim.Profile != KernelProfile.Linux6 || !_rxOpt.SackOk || _rcv.NumSacks == 0) return false;
+        var sp = _rcv.SelectiveAcks!;
+        uint maxSack = sp[0].Right;
+        for (int i = 1; i < _rcv.NumSacks; i++)
+            if (SeqMath.After(sp[i].Right, maxSack)) maxSack = sp[i].Right;
+        return seg.Seq == maxSack;
+    }
 
     /// <summary>tcp_reset_check(): a RST at rcv_nxt − 1 is acceptable in CLOSE_WAIT, LAST_ACK and CLOSING.</summary>
     bool ResetCheck(Segment seg) =>

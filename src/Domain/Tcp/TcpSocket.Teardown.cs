@@ -93,7 +93,6 @@ public sealed partial class TcpSocket
     /// </summary>
     void FinishClose()
     {
-        Host.RefreshOrphanCache();
         Dead = true;
         Host.OrphanCount++;
         if (State == TcpState.FinWait2)
@@ -128,8 +127,8 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (the 100 ms cached count,
-    /// shifted), or tcp_out_of_memory() (more than SOCK_MIN_SNDBUF queued while TCP memory is
+    /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (tcp_orphan_cache, refreshed every
+    /// 104 ms by tcp_orphan_timer — <see cref="Host.OrphanCountCached"/> — shifted), or tcp_out_of_memory() (more than SOCK_MIN_SNDBUF queued while TCP memory is
     /// above tcp_mem[2]), each with its rate-limited log line.
     /// </summary>
     bool CheckOom(int shift)
@@ -164,7 +163,6 @@ public sealed partial class TcpSocket
     /// </summary>
     bool OutOfResources(bool doReset)
     {
-        Host.RefreshOrphanCache();
         int shift = 0;
         if (_sim.Now - _snd.Lsndtime > RtoMax * 2 || !doReset) shift++;
         if (!CheckOom(shift)) return false;

@@ -63,18 +63,18 @@ public sealed partial class TcpSocket
         if (PacketsOut == 0) return;
         if (_snd.Wnd == 0 && !Dead && IsSynchronized && State != TcpState.SynRecv)
         {
-            // Receiver shrank the window: retransmissions become zero-window probes and do not time out
-            // the connection unless nothing was heard for 2·rto_max (or TCP_USER_TIMEOUT).
-            var silence = _sim.Now - _lastRecv;
-            var limit = UserTimeoutMs > 0 ? SimDuration.FromMilliseconds(UserTimeoutMs) : RtoMax * 2;
-            if (silence > limit)
+            // "Receiver dastardly shrinks window. Our retransmits become zero probes, but we should not timeout
+            // this connection": no TCPTimeouts, no tcp_write_timeout(), no icsk_retransmits/icsk_backoff++.
+            long rtxDeltaMs = _sim.Now.Ms - (_retransStamp ?? _rtx[0].SentAt).Ms;
+            if (RtxProbe0TimedOut(rtxDeltaMs))
             {
                 WriteErr("tcp_retransmit_timer (zero window)");
                 return;
             }
             EnterLoss();
             RetransmitHead("tcp_retransmit_timer (zero window)");
-            BackoffAndRearm();
+            _retransStamp ??= _sim.Now; // tcp_retransmit_skb(): "Save stamp of the first (attempted) retransmit."
+            OutResetTimer();
             return;
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts);
@@ -86,10 +86,40 @@ public sealed partial class TcpSocket
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
         else RetransmitHead("tcp_retransmit_timer");
         if (first) _retransStamp = _sim.Now;
-        BackoffAndRearm();
+        // "Increase the timeout each time we retransmit."
+        _icsk.Backoff++;
+        OutResetTimer();
     }
 
-    void BackoffAndRearm()
+    /// <summary>
+    /// Models tcp_rtx_probe0_timed_out() — net/ipv4/tcp_timer.c (6.10+): a zero-window RTO ends the connection
+    /// only when no ACK came for more than 2·rto_max before the timer's expiry (icsk_timeout() − rcv_tstamp,
+    /// in jiffies) and the retransmissions have lasted as long (rtx_delta, ms since retrans_stamp or the
+    /// head's transmission); TCP_USER_TIMEOUT lowers the bound, and rtx_delta above it alone is fatal.
+    /// linux-4.4: tcp_time_stamp − rcv_tstamp &gt; TCP_RTO_MAX (jiffies, now).
+    /// </summary>
+    bool RtxProbe0TimedOut(long rtxDeltaMs)
+    {
+        if (_sim.Profile == KernelProfile.Linux44)
+            return Jiffies.At(_sim.Now) - Jiffies.At(_lastAckRecv) > Jiffies.FromDuration(RtoMax);
+        long timeout = Jiffies.FromDuration(RtoMax * 2);
+        if (UserTimeoutMs > 0)
+        {
+            if (rtxDeltaMs > UserTimeoutMs) return true;
+            timeout = Math.Min(timeout, Jiffies.FromDuration(SimDuration.FromMilliseconds(UserTimeoutMs)));
+        }
+        long rcvDelta = Jiffies.At(_xmitTimer.Expires) - Jiffies.At(_lastAckRecv);
+        if (rcvDelta <= timeout) return false;
+        return Jiffies.FromDuration(SimDuration.FromMilliseconds(rtxDeltaMs)) > timeout;
+    }
+
+    /// <summary>
+    /// The out_reset_timer: label of tcp_retransmit_timer(): a thin stream in ESTABLISHED (tcp_thin_linear_timeouts,
+    /// fewer than 4 packets out, at most TCP_THIN_LINEAR_RETRIES) restarts its backoff; otherwise the RTO doubles
+    /// (up to rto_max) — except in SYN_SENT during the tcp_syn_linear_timeouts first RTOs. Then the timer is
+    /// re-armed (tcp_clamp_rto_to_user_timeout()).
+    /// </summary>
+    void OutResetTimer()
     {
         if (State == TcpState.Established && Host.Sysctls.Get("net.ipv4.tcp_thin_linear_timeouts") != 0
             && PacketsOut < 4 && _icsk.Retransmits <= TcpConstants.ThinLinearRetries)
@@ -98,7 +128,6 @@ public sealed partial class TcpSocket
         }
         else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
         {
-            _icsk.Backoff++;
             _icsk.Rto = SimDuration.Min(_icsk.Rto * 2, RtoMax);
         }
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));

@@ -177,7 +177,7 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         }
         if (Substate == TcpState.FinWait2)
         {
-            if (pawsReject || !InWindow(seg.Seq, seg.EndSeq, RcvNxt, RcvNxt + RcvWnd))
+            if (pawsReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, RcvNxt, RcvNxt + RcvWnd))
                 return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
             if (rst)
             {
@@ -246,10 +246,6 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         }
         return TimeWaitVerdict.Success;
     }
-
-    /// <summary>tcp_in_window(): seq at the left edge, or overlapping the window, or a bare segment at its right edge.</summary>
-    static bool InWindow(uint seq, uint endSeq, uint left, uint right) =>
-        seq == left || (SeqMath.After(endSeq, left) && SeqMath.Before(seq, right)) || (seq == right && seq == endSeq);
 
     /// <summary>tcp_timewait_check_oow_rate_limit(): at most one dup-ACK per tcp_invalid_ratelimit for pure ACKs and SYNs.</summary>
     TimeWaitVerdict OowRateLimit(Segment seg, MibCounter skipped)

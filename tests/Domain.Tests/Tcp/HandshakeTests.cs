@@ -32,6 +32,19 @@ public class HandshakeTests
     }
 
     [Fact]
+    public void SynSent_TwoLinearTimeouts_BackoffCountsThemWhileRtoStaysOneSecond()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(2500));
+        // tcp_retransmit_timer(): icsk_backoff++ on every RTO; out_reset_timer only skips doubling icsk_rto during
+        // the tcp_syn_linear_timeouts first ones (SYNs at 1.024 and 2.048 s).
+        var info = h.Sim.FindSocket(c.SocketId)!.Info;
+        Assert.Equal((2, 2, 1_000_000L), (info.Backoff, info.Retransmits, info.RtoUs));
+    }
+
+    [Fact]
     public void SynSent_Linux44_SynsDoubleFrom1sAndFailAt127s()
     {
         var h = new TwoHostHarness(profile: SimService.Domain.Engine.KernelProfile.Linux44);

@@ -48,6 +48,69 @@ public class OrphanLimitTests
         Assert.Equal(4, h.Client.OrphanCount);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
     }
+
+    /// <summary>
+    /// The auditor's case (tcp_max_orphans 1, 0.1 ms link): three connections, the link cut at 1 ms, then a closed at
+    /// 1 ms and b at <paramref name="bMs"/>; returns c's socket.
+    /// </summary>
+    static (TwoHostHarness H, int C) ThreeConnectionsTwoClosed(double bMs)
+    {
+        var h = new TwoHostHarness(delayMs: 0.1);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", "1");
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var cs = Enumerable.Range(0, 3).Select(_ => h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId).ToList();
+        h.At(Ms(1));
+        Assert.All(cs, id => Assert.Equal(TcpState.Established, h.Sim.FindSocket(id)!.State));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, cs[0]);
+        h.At(Ms(bMs));
+        h.Call("client", SocketCallKind.Close, cs[1]);
+        return (h, cs[2]);
+    }
+
+    [Fact]
+    public void Established_CloseAfterTheOrphanTimerSampledTwo_KilledAt150ms()
+    {
+        // tcp_orphan_timer runs every 26 jiffies from boot (25 + the level-0 jiffy): at 104 ms it samples 2 orphans
+        // (a closed at 1 ms, b at 102 ms), so c's close at 150 ms finds 2 > tcp_max_orphans.
+        var (h, c) = ThreeConnectionsTwoClosed(bMs: 102);
+        h.At(Ms(150));
+        var victim = h.Sim.FindSocket(c)!;
+        uint fin = victim.SndNxt;
+        int before = h.Sent("client").Count();
+        h.Call("client", SocketCallKind.Close, c);
+        var sent = h.Sent("client").Skip(before).ToList();
+        Assert.Equal([("F.", Ms(150), fin), ("R.", Ms(150), fin + 1)], sent.Select(x => (x.Flags.ToLetters(), x.At, x.SeqNo)));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Contains("TCP: too many orphaned sockets", h.Client.KernelLog);
+        Assert.Equal(2, h.Client.OrphanCount);
+    }
+
+    [Fact]
+    public void Established_CloseBeforeTheOrphanTimerRuns_NotCheckedAgainstTheNewCount()
+    {
+        // At 103 ms (jiffy 25) the timer has not run since boot: the cache still holds 0, whatever the live count (2).
+        var (h, c) = ThreeConnectionsTwoClosed(bMs: 102);
+        h.At(Ms(103));
+        h.Call("client", SocketCallKind.Close, c);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Equal(3, h.Client.OrphanCount);
+    }
+
+    [Fact]
+    public void Established_SecondCloseAfterTheFirstRun_CacheHoldsOnlyTheFirstOrphan()
+    {
+        // b closes at 105 ms, after the 104 ms run sampled 1 orphan (a): 1 is not above 1, so b lives; the next
+        // run (208 ms) samples 2, and c's close at 210 ms is refused.
+        var (h, c) = ThreeConnectionsTwoClosed(bMs: 105);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        h.At(Ms(207));
+        Assert.Equal(2, h.Client.OrphanCount);
+        h.At(Ms(210));
+        h.Call("client", SocketCallKind.Close, c);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Equal("R.", h.Sent("client").Last().Flags.ToLetters());
+    }
 }
 
 /// <summary>Reference §7.2–§7.4: tcp_mem's hard limit kills orphans that still hold queued data.</summary>

@@ -67,4 +67,44 @@ public class ResetErrnoTests
         Assert.Equal(TcpFlags.Ack, h.Sent("client").Last().Flags);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
     }
+
+    /// <summary>
+    /// Two out-of-order segments injected into the client, the second below the first: selective_acks holds
+    /// [1448, 2896) then [4344, 5792) (offsets from the server's ISN + 1) — the highest block is not the first.
+    /// </summary>
+    static (InjectedPeer P, uint ServerIsn) WithTwoSackBlocks()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1448, at: 3 * 1448);
+        var a = p.Data(1448, at: 1448);
+        Assert.Equal(new[] { (1448L, 2896L), (4344L, 5792L) }, p.Sacks(a));
+        uint isn = p.H.Sent("server").First(x => x.Flags == (TcpFlags.Syn | TcpFlags.Ack)).SeqNo;
+        return (p, isn);
+    }
+
+    static void InjectRst(InjectedPeer p, uint seq) =>
+        p.H.Deliver(p.H.Client, new Segment(p.C.Tuple.Reversed, TcpFlags.Rst, seq, 0, 0, 0, TcpOptions.None));
+
+    [Fact]
+    public void Established_RstAtRightEdgeOfHighestSackBlock_Resets()
+    {
+        var (p, isn) = WithTwoSackBlocks();
+        int before = p.H.Sent("client").Count();
+        // tcp_validate_incoming() step 2: seq == max_sack (5792, the highest end_seq among the blocks).
+        InjectRst(p, isn + 1 + 5792);
+        Assert.Equal(TcpState.Close, p.C.State);
+        Assert.Equal(before, p.H.Sent("client").Count());
+        Assert.Equal(0, p.H.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(1, p.H.Client.Mib[MibCounter.TcpEstabResets]);
+    }
+
+    [Fact]
+    public void Established_RstAtRightEdgeOfTheMostRecentLowerSackBlock_ChallengeAck()
+    {
+        var (p, isn) = WithTwoSackBlocks();
+        InjectRst(p, isn + 1 + 2896);
+        Assert.Equal(TcpState.Established, p.C.State);
+        Assert.Equal(TcpFlags.Ack, p.H.Sent("client").Last().Flags);
+        Assert.Equal(1, p.H.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+    }
 }

@@ -11,6 +11,82 @@ namespace SimService.Domain.Tests.Tcp;
 public class ZeroWindowTests
 {
     /// <summary>
+    /// Established by 100 ms (10 ms links, RTO 220 ms); the link dies, the client sends 1000 bytes at 100 ms, and at
+    /// 105 ms an ACK from the server acknowledging nothing shrinks the window to 0: data in flight, snd_wnd 0.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) WindowShrunkWithDataInFlight()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 1000);
+        h.At(Ms(105));
+        h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Ack, s.SndNxt, c.SndUna, 0, 0, TcpOptions.None));
+        Assert.Equal(0, c.Info.SndWnd);
+        Assert.Equal(1000u, c.SndNxt - c.SndUna);
+        return (h, c, s);
+    }
+
+    static List<SimService.Domain.Time.SimTime> ZeroWindowRtos(TwoHostHarness h) =>
+        [.. h.Sent("client").Where(x => x.Reason == "tcp_retransmit_timer (zero window)").Select(x => x.At)];
+
+    [Fact]
+    public void Established_RtoWithWindowShrunkToZero_RtoDoublesButBackoffAndRetransmitsStayZero()
+    {
+        var (h, c, _) = WindowShrunkWithDataInFlight();
+        h.At(S(10));
+        // The loss probe at 324 ms (jiffy 81) re-arms the RTO for 55 jiffies: 136 → 137 (548 ms). Each zero-window
+        // RTO doubles icsk_rto (out_reset_timer), and the wheel runs it: 247 → 248 (992 ms), 468 → 472, 912 → 920
+        // (level 1, 8-jiffy buckets), 1800 → 1848 (level 2, buckets at jiffies ≡ 56 mod 64; 7.392 s).
+        Assert.Equal([Ms(548), Ms(992), Ms(1888), Ms(3680), Ms(7392)], ZeroWindowRtos(h));
+        Assert.Equal(7_040_000, c.Info.RtoUs);
+        // No icsk_backoff++, no icsk_retransmits++ (tcp_update_rto_stats()), no TCPTimeouts.
+        Assert.Equal(0, c.Info.Backoff);
+        Assert.Equal(0, c.Info.Retransmits);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(TcpState.Established, c.State);
+    }
+
+    [Fact]
+    public void Established_WindowShrunkToZeroWithUserTimeoutAndPeerAckingEachProbe_DiesOnceRetransmittingLongerThanIt()
+    {
+        var (h, c, s) = WindowShrunkWithDataInFlight();
+        h.SetOption(c.Id, SocketOption.TCP_USER_TIMEOUT, 2000);
+        // The peer answers every probe (a zero-window ACK 10 ms later), so rcv_tstamp stays fresh; yet
+        // tcp_rtx_probe0_timed_out() ends the connection once rtx_delta (since retrans_stamp, 548 ms) passes
+        // TCP_USER_TIMEOUT: "it does not want win 0 packets to 'reset the timer' while retransmits are not making progress".
+        foreach (var at in new[] { 558, 1002, 1898 })
+        {
+            h.At(Ms(at));
+            h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Ack, s.SndNxt, c.SndUna, 0, 0, TcpOptions.None));
+        }
+        h.At(S(5));
+        // 548, 992, 1888 ms as without the option; then tcp_clamp_rto_to_user_timeout() cuts the 1760 ms RTO to the
+        // 660 ms left (165 jiffies: 637 → 640), and at 2.56 s rtx_delta is 2012 ms > 2000.
+        Assert.Equal([Ms(548), Ms(992), Ms(1888)], ZeroWindowRtos(h));
+        var died = h.States(c.Id).Last();
+        Assert.Equal((Ms(2560), "tcp_retransmit_timer (zero window)"), (died.At, died.Cause));
+        Assert.Equal(TcpState.Close, c.State);
+    }
+
+    [Fact]
+    public void Established_WindowShrunkToZeroAndPeerSilent_DiesOnceNoAckAndRetransmittingFor240s()
+    {
+        var (h, c, _) = WindowShrunkWithDataInFlight();
+        h.At(S(600));
+        // As above, then level 3 (512-jiffy buckets, ≡ 248 mod 512) and the 120 s cap: 58.336, 115.68, 230.368 s.
+        // At 230.368 s the timer's expiry (jiffy 57080) is 57054 jiffies after the last ACK (jiffy 26): not above
+        // 2·rto_max (60000), so one more probe; at 351.2 s (expiry 87592) both that and the time since the first
+        // zero-window retransmission (548 ms, retrans_stamp) exceed it: tcp_write_err().
+        Assert.Equal([Ms(548), Ms(992), Ms(1888), Ms(3680), Ms(7392), Ms(14_560), Ms(28_896), Ms(58_336), Ms(115_680), Ms(230_368)],
+            ZeroWindowRtos(h));
+        Assert.Equal(TcpState.Close, c.State);
+        var died = h.States(c.Id).Last();
+        Assert.Equal((Ms(351_200), "tcp_retransmit_timer (zero window)"), (died.At, died.Cause));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
+    /// <summary>
     /// The client writes <paramref name="bytes"/> with O_NONBLOCK (a blocking write of more than the send buffer
     /// takes would sleep in sk_stream_wait_memory() while the peer reads nothing) and returns what was queued:
     /// tcp_sendmsg_locked() takes skbs while sk_wmem_queued &lt; sk_sndbuf (87040): 110048 bytes (SendBufferTests).
