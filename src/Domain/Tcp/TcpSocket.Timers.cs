@@ -147,22 +147,26 @@ public sealed partial class TcpSocket
     /// <summary>tcp_enter_loss(): cwnd to one segment, everything in flight is presumed lost.</summary>
     void EnterLoss()
     {
-        // tcp_init_undo() when a new episode begins: from Open/Disorder, once high_seq is acknowledged, or on
-        // the first timeout of a Loss episode (icsk_retransmits still 0).
-        if (!_ca.InLoss || !SeqMath.After(_ca.LossHigh, _snd.Una) || _icsk.Retransmits == 0)
+        TimeoutMarkLost();
+        // "Reduce ssthresh if it has not yet been made inside this window": from Open/Disorder, once high_seq is
+        // acknowledged, or on the first timeout of a Loss episode (icsk_retransmits still 0) — not on a later RTO
+        // of the same episode, nor on an RTO in fast recovery before its high_seq is acknowledged.
+        uint highSeq = _ca.InRecovery ? _ca.RecoveryHigh : _ca.LossHigh;
+        if (!(_ca.InLoss || _ca.InRecovery) || !SeqMath.After(highSeq, _snd.Una) || (_ca.InLoss && _icsk.Retransmits == 0))
         {
-            // prior_ssthresh = tcp_current_ssthresh(), prior_cwnd, then tcp_init_undo().
+            // prior_ssthresh = tcp_current_ssthresh(), prior_cwnd, CUBIC's ssthresh (cubictcp_recalc_ssthresh():
+            // cwnd · 717 / 1024, at least 2), then tcp_init_undo().
             _ca.PriorSsthresh = CurrentSsthresh;
             _ca.PriorCwnd = _ca.Cwnd;
+            _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
             InitUndo();
         }
+        // tcp_snd_cwnd_set(tp, tcp_packets_in_flight(tp) + 1): what is still in flight once the queue is marked lost.
+        _ca.Cwnd = _rtx.Count(r => !r.Sacked && (!r.Lost || r.RetransOut)) + 1;
         _ca.InLoss = true;
         _ca.InRecovery = false;
         _ca.LossHigh = _snd.Nxt;
-        _ca.Ssthresh = Math.Max(_ca.Cwnd / 2, 2);
-        _ca.Cwnd = 1;
         _ca.TlpOutstanding = false;
-        TimeoutMarkLost();
     }
 
     /// <summary>

@@ -189,3 +189,25 @@ public class RackTests
         }
     }
 }
+
+/// <summary>tcp_enter_loss(): ssthresh is reduced once per window (CUBIC's 717/1024), cwnd is what is still in flight + 1.</summary>
+public class EnterLossTests
+{
+    [Fact]
+    public void Established_TenSegmentsToADeadLink_FirstRtoSetsSsthreshSevenLaterRtosKeepIt()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 10 * 1448); // initial cwnd 10: all ten go at 100 ms
+        h.At(Ms(600)); // the loss probe, then the first RTO (~548 ms)
+        Assert.Equal(1, c.Info.Retransmits);
+        // cubictcp_recalc_ssthresh(): max(10 · 717 / 1024, 2) = 7; cwnd = packets in flight after
+        // tcp_timeout_mark_lost() (none: all ten are older than the RACK RTT) + 1.
+        Assert.Equal((7, 1), (c.Info.SndSsthresh, c.Info.SndCwnd));
+        h.At(S(3)); // two more RTOs of the same episode (icsk_retransmits > 0, high_seq not acknowledged)
+        Assert.Equal(3, c.Info.Retransmits);
+        Assert.Equal((7, 1), (c.Info.SndSsthresh, c.Info.SndCwnd));
+    }
+}
+
