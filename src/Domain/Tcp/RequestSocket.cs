@@ -16,7 +16,7 @@ public sealed class RequestSocket : IEventTarget
     readonly SimTime _synAckSentFirst;
     int _retransmits;
     /// <summary>tcp_rsk(req)->last_oow_ack_time: when a duplicate SYN or an out-of-window segment was last answered.</summary>
-    SimTime? _lastOowAck;
+    OowRateLimit _oowAck;
     /// <summary>tcp_rsk(req)->snt_tsval_first / snt_tsval_last: the TSvals of the first and the latest SYN-ACK.</summary>
     uint? _sntTsvalFirst;
     uint _sntTsvalLast;
@@ -248,18 +248,7 @@ public sealed class RequestSocket : IEventTarget
     /// answered at most once per tcp_invalid_ratelimit (compared in jiffies, as tcp_jiffies32);
     /// a skipped answer counts TCPACKSkippedSynRecv. Segments with data are never limited.
     /// </summary>
-    bool OowRateLimited(Segment seg)
-    {
-        if (seg.Seq != seg.EndSeq && !seg.Has(TcpFlags.Syn)) return false;
-        long now = Jiffies.At(_sim.Now);
-        if (_lastOowAck is { } last && now - Jiffies.At(last) < Jiffies.FromDuration(SimDuration.FromMilliseconds(Host.Sysctls.TcpInvalidRatelimitMs)))
-        {
-            Host.Count(MibCounter.TcpExtTCPACKSkippedSynRecv);
-            return true;
-        }
-        _lastOowAck = _sim.Now;
-        return false;
-    }
+    bool OowRateLimited(Segment seg) => _oowAck.Limited(Host, _sim.Now, seg, MibCounter.TcpExtTCPACKSkippedSynRecv);
 
     /// <summary>
     /// Models tcp_v4_reqsk_send_ack() → tcp_v4_send_ack(): seq = snt_isn + 1, ack = rcv_nxt, the SYN-ACK

@@ -430,20 +430,10 @@ public sealed partial class TcpSocket
     /// tcp_invalid_ratelimit per socket (tp->last_oow_ack_time, shared with challenge ACKs);
     /// segments with data are never limited.
     /// </summary>
-    bool OowRateLimited(Segment seg, MibCounter skipped) =>
-        (seg.Seq == seg.EndSeq || seg.Has(TcpFlags.Syn)) && RateLimited(skipped);
+    bool OowRateLimited(Segment seg, MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, seg, skipped);
 
     /// <summary>__tcp_oow_rate_limited().</summary>
-    bool RateLimited(MibCounter skipped)
-    {
-        if (_lastOowAck is { } last && (_sim.Now - last).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
-        {
-            Host.Count(skipped);
-            return true;
-        }
-        _lastOowAck = _sim.Now;
-        return false;
-    }
+    bool RateLimited(MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, skipped);
 
     /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode and a D-SACK (<see cref="DupAckDsack"/>).</summary>
     void SendDupAck(Segment seg, string reason)

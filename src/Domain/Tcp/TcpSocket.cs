@@ -150,7 +150,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
     SimTime _lastRecv;
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
-    SimTime? _lastOowAck;
+    OowRateLimit _oowAck;
     SimTime _lastAckRecv;
 
     // ---- blocked calls ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ public enum TimeWaitVerdict
 public sealed class TimeWaitSocket : SimTimer, IBindOwner
 {
     Simulation Sim => Host.Sim;
-    SimTime _lastOowAck = new(long.MinValue / 2);
+    OowRateLimit _oowAck;
 
     internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale,
         SimDuration recycleTimeout)
@@ -250,16 +250,7 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
     /// <summary>tcp_timewait_check_oow_rate_limit(): at most one dup-ACK per tcp_invalid_ratelimit for pure ACKs and SYNs.</summary>
     TimeWaitVerdict OowRateLimit(Segment seg, MibCounter skipped)
     {
-        if (seg.Seq == seg.EndSeq || seg.Has(TcpFlags.Syn))
-        {
-            if ((Sim.Now - _lastOowAck).TotalMilliseconds < Host.Sysctls.TcpInvalidRatelimitMs)
-            {
-                Host.Count(skipped);
-                return TimeWaitVerdict.Success;
-            }
-            _lastOowAck = Sim.Now;
-        }
-        return TimeWaitVerdict.Ack;
+        return _oowAck.Limited(Host, Sim.Now, seg, skipped) ? TimeWaitVerdict.Success : TimeWaitVerdict.Ack;
     }
 
     /// <summary>Models tcp_v4_timewait_ack(): seq = tw_snd_nxt, ack = tw_rcv_nxt, the stored window and timestamps.</summary>
