@@ -230,8 +230,9 @@ public sealed partial class TcpSocket
         var skbs = _sndSkbs;
         if (skbs is null) return;
         SkbSplitAt(seq);
-        int i = skbs.FindIndex(s => s.Seq == seq);
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && skbs[i].Seq != seq) i++; // a loop, not FindIndex(lambda): no closure per chunk sent
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         while (SeqMath.Before(skb.End, end) && i + 1 < skbs.Count)
         {
@@ -265,8 +266,9 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return;
-        int i = skbs.FindIndex(s => SeqMath.Before(s.Seq, seq) && SeqMath.After(s.End, seq));
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && !(SeqMath.Before(skbs[i].Seq, seq) && SeqMath.After(skbs[i].End, seq))) i++;
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {
@@ -370,7 +372,18 @@ public sealed partial class TcpSocket
     bool ShouldExpandSndbuf => _sndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
 
     /// <summary>tcp_packets_in_flight(): packets_out − (sacked_out + lost_out) + retrans_out, with what the engine tracks.</summary>
-    int PacketsInFlight => PacketsOut - _rtx.Count(r => r.Sacked);
+    int PacketsInFlight => PacketsOut - SackedOut;
+
+    /// <summary>tp->sacked_out: the segments of the retransmission queue the peer has SACKed (a loop: no LINQ enumerator per ACK).</summary>
+    int SackedOut
+    {
+        get
+        {
+            int n = 0;
+            foreach (var r in _rtx) if (r.Sacked) n++;
+            return n;
+        }
+    }
 
     /// <summary>
     /// Models sk_stream_write_space() called directly (sk->sk_write_space() after setsockopt(SO_SNDBUF)) —
