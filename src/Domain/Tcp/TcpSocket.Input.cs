@@ -507,10 +507,15 @@ public sealed partial class TcpSocket
         {
             long sampleUs = -1;
             int ackedSegments = 0;
+            SimTime? lastAckt = null; // tcp_clean_rtx_queue()'s last_ackt: the newest packet acknowledged, not retransmitted
+            bool retransAcked = false, dataAcked = false; // FLAG_RETRANS_DATA_ACKED, FLAG_DATA_ACKED
             while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
             {
                 var s = _rtx[0];
                 if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                if (s.Retransmitted) retransAcked = true;
+                else if (!s.Sacked) lastAckt = s.SentAt;
+                if (!s.Flags.Has(TcpFlags.Syn)) dataAcked = true;
                 if (!s.Sacked) _delivered++; // tcp_clean_rtx_queue(): a SACKed segment was counted when SACKed
                 _rtx.RemoveAt(0);
                 ackedSegments++;
@@ -542,15 +547,14 @@ public sealed partial class TcpSocket
                     partialAck = true;
                 }
             }
-            else
-            {
-                _ca.Cwnd = _ca.Cwnd < _ca.Ssthresh ? _ca.Cwnd + ackedSegments : _ca.Cwnd + (ackedSegments > 0 ? 1 : 0);
-            }
             // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
             if (sampleUs < 0 && ackedSegments > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
                 sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
             if (sampleUs >= 0) RttEstimator(sampleUs);
             else _icsk.Backoff = 0;
+            // tcp_cong_control() before tcp_xmit_recovery(), with ca_rtt_us for the module's pkts_acked hook.
+            CongControl(ack, _delivered - priorDelivered, dataAcked,
+                lastAckt is { } t && !retransAcked ? (_sim.Now - t).Ns / 1000 : CaRttFromTsopt(seg, ackedSegments > 0));
             if (_ca.InLoss) RetransmitLost();
             if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted)
             {
@@ -693,7 +697,7 @@ public sealed partial class TcpSocket
         _ca.PriorSsthresh = CurrentSsthresh;
         _ca.PriorCwnd = _ca.Cwnd;
         InitUndo();
-        _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
+        _ca.Ssthresh = CaSsthresh();
         _ca.Cwnd = _ca.Ssthresh;
         _ca.InRecovery = true;
         _ca.RecoveryHigh = _snd.Nxt;

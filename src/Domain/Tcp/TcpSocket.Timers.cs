@@ -158,11 +158,12 @@ public sealed partial class TcpSocket
             // cwnd · 717 / 1024, at least 2), then tcp_init_undo().
             _ca.PriorSsthresh = CurrentSsthresh;
             _ca.PriorCwnd = _ca.Cwnd;
-            _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
+            _ca.Ssthresh = CaSsthresh();
             InitUndo();
         }
         // tcp_snd_cwnd_set(tp, tcp_packets_in_flight(tp) + 1): what is still in flight once the queue is marked lost.
         _ca.Cwnd = _rtx.Count(r => !r.Sacked && (!r.Lost || r.RetransOut)) + 1;
+        CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp, tcp_set_ca_state(sk, TCP_CA_Loss)
         _ca.InLoss = true;
         _ca.InRecovery = false;
         _ca.LossHigh = _snd.Nxt;
