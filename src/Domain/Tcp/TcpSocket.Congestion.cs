@@ -82,9 +82,6 @@ public sealed partial class TcpSocket
     /// <summary>tcp_in_slow_start(): snd_cwnd &lt; snd_ssthresh.</summary>
     bool InSlowStart => _ca.Cwnd < _ca.Ssthresh;
 
-    /// <summary>tcp_in_cwnd_reduction(): CWR or Recovery — PRR, not growth, sets cwnd then.</summary>
-    bool InCwndReduction => _ca.InRecovery;
-
     /// <summary>
     /// Models tcp_is_cwnd_limited() — include/net/tcp.h: was the last window limited by cwnd? In slow start it is
     /// enough that cwnd is below twice the most packets out ("ensure cwnd grows to twice what was ACKed").
@@ -122,18 +119,13 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_cong_control() — net/ipv4/tcp_input.c — for an ACK that advanced snd_una, after the recovery
-    /// state was updated and before tcp_xmit_recovery() retransmits: first the module's pkts_acked hook as
-    /// tcp_clean_rtx_queue() calls it (cubictcp_acked(), with ca_rtt_us, the RTT of the last packet this ACK
-    /// acknowledged, −1 for none); then, outside a cwnd reduction (PRR's business), tcp_cong_avoid() when
-    /// tcp_may_raise_cwnd() — FLAG_DATA_ACKED, since tp->reordering stays at the sysctl's 3 — with acked_sacked,
-    /// the packets this ACK delivered. Its last step, tcp_update_pacing_rate(), ends ProcessAck for every ACK that
-    /// found data in flight. Not modelled: an ACK that only SACKs gives no ca_rtt_us (sack->last_sackt).
+    /// The module's pkts_acked hook as tcp_clean_rtx_queue() calls it, with ca_rtt_us (the RTT of the last packet
+    /// this ACK acknowledged, −1 for none): cubictcp_acked(); Reno has none. Not modelled: an ACK that only SACKs
+    /// gives no ca_rtt_us (sack->last_sackt), and the engine calls it only when snd_una advanced.
     /// </summary>
-    void CongControl(uint ack, long ackedSacked, bool dataAcked, long caRttUs)
+    void CaPktsAcked(long caRttUs)
     {
         if (_caOps == CongestionAlgorithm.Cubic) CubicAcked(caRttUs);
-        if (!InCwndReduction && dataAcked) CongAvoid(ack, (uint)ackedSacked);
     }
 
     /// <summary>
@@ -150,10 +142,13 @@ public sealed partial class TcpSocket
         return Math.Max(delta, 1u) * 1000L;
     }
 
-    /// <summary>Models tcp_cong_avoid(): the module's cong_avoid, then snd_cwnd_stamp = now.</summary>
-    void CongAvoid(uint ack, uint acked)
+    /// <summary>
+    /// Models tcp_cong_avoid(): the module's cong_avoid with the ACK (snd_una by now) and the packets it delivered,
+    /// then snd_cwnd_stamp = now.
+    /// </summary>
+    void CongAvoid(uint acked)
     {
-        if (_caOps == CongestionAlgorithm.Cubic) CubicCongAvoid(ack, acked);
+        if (_caOps == CongestionAlgorithm.Cubic) CubicCongAvoid(_snd.Una, acked);
         else RenoCongAvoid(acked);
         _cwnd.Stamp = Jiffies32;
     }
@@ -397,7 +392,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CwndApplicationLimited()
     {
-        if (!_ca.InLoss && !_ca.InRecovery && !_noSpace)
+        if (_ca.State == CaState.Open && !_noSpace)
         {
             uint winUsed = Math.Max(_cwnd.Used, (uint)TcpConstants.InitCwnd);
             if (winUsed < (uint)_ca.Cwnd)
