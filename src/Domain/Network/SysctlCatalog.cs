@@ -107,6 +107,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_moderate_rcvbuf", SysctlKind.Integer, "1", 0, 1),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_FOUR
         new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
+        // proc_dou8vec_minmax (tcp_enter_loss(): tp->frto, F-RTO RFC 5682)
+        new("net.ipv4.tcp_frto", SysctlKind.Integer, "2", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dointvec_jiffies

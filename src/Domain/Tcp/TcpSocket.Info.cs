@@ -85,7 +85,7 @@ public sealed partial class TcpSocket
                 AdvMss: _advmss,
                 Pmtu: TcpInfo.EthernetMtu,
                 Unacked: PacketsOut,
-                Retrans: _rtx.Count(r => r.RetransOut),
+                Retrans: _ca.RetransOut,
                 TotalRetrans: _totalRetrans,
                 LastAckRecvMs: JiffiesAgoMs(_lastAckRecv),
                 RttUs: _rtt.SrttUs >> 3,

@@ -155,11 +155,11 @@ public sealed partial class TcpSocket
                 MarkPush(tail);
                 Push("tcp_sendmsg");
             }
-            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsOut)
+            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
                 // cwnd is full: "if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsOut, TsoSegs()));
+                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()));
             }
         }
         if (call.Done == before) return;
@@ -368,9 +368,6 @@ public sealed partial class TcpSocket
     /// the pressure state implies), not when the packets in flight fill cwnd.
     /// </summary>
     bool ShouldExpandSndbuf => _sndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
-
-    /// <summary>tcp_packets_in_flight(): packets_out − (sacked_out + lost_out) + retrans_out, with what the engine tracks.</summary>
-    int PacketsInFlight => PacketsOut - _rtx.Count(r => r.Sacked);
 
     /// <summary>
     /// Models sk_stream_write_space() called directly (sk->sk_write_space() after setsockopt(SO_SNDBUF)) —

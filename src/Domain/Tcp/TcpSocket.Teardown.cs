@@ -343,6 +343,7 @@ public sealed partial class TcpSocket
         long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         _rtx.Clear();
+        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
         _snd.Una = _snd.Nxt = _snd.WriteSeq;
         Recharge();

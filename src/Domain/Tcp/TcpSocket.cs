@@ -118,7 +118,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>icsk_ack: delayed-ACK state.</summary>
     DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
-    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue };
+    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
     RackState _rack;
 
