@@ -371,6 +371,31 @@ public sealed partial class Simulation
     // ---- the wire -----------------------------------------------------------------------
 
     /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
+    /// <summary>Free segments (singly linked through NextFree), handed out by <see cref="NewSegment"/>.</summary>
+    Segment? _freeSegments;
+
+    /// <summary>A segment the engine builds to send: a free one reused, else a new one (see <see cref="Segment"/>).</summary>
+    internal Segment NewSegment(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, int length, in TcpOptions options)
+    {
+        if (_freeSegments is not { } seg)
+        {
+            seg = new Segment(tuple, flags, seq, ack, window, length, options);
+            seg.MarkPooled();
+            return seg;
+        }
+        _freeSegments = seg.NextFree;
+        seg.Reuse(tuple, flags, seq, ack, window, length, options);
+        return seg;
+    }
+
+    /// <summary>A delivered segment its receiver has handled: back to the free list if it came from there.</summary>
+    internal void RecycleSegment(Segment seg)
+    {
+        if (!seg.Pooled) return;
+        seg.NextFree = _freeSegments;
+        _freeSegments = seg;
+    }
+
     internal void Transmit(Host from, Segment seg, string reason)
     {
         if (seg.Id != 0) seg = seg with { }; // the same object sent again is a new transmission

@@ -253,6 +253,7 @@ public sealed partial class Host : IEventTarget
             return;
         }
         Receive(seg);
+        sim.RecycleSegment(seg); // handled: nothing keeps a received segment (kfree_skb after tcp_v4_rcv())
     }
 
     /// <summary>
@@ -347,8 +348,8 @@ public sealed partial class Host : IEventTarget
         if (offending.Has(TcpFlags.Rst)) return;
         var tuple = offending.Tuple.Reversed;
         Segment rst = offending.Has(TcpFlags.Ack)
-            ? new Segment(tuple, TcpFlags.Rst, offending.Ack, 0, 0, 0, TcpOptions.None)
-            : new Segment(tuple, TcpFlags.Rst | TcpFlags.Ack, 0, offending.EndSeq, 0, 0, TcpOptions.None);
+            ? Sim.NewSegment(tuple, TcpFlags.Rst, offending.Ack, 0, 0, 0, TcpOptions.None)
+            : Sim.NewSegment(tuple, TcpFlags.Rst | TcpFlags.Ack, 0, offending.EndSeq, 0, 0, TcpOptions.None);
         Count(MibCounter.TcpOutRsts);
         Transmit(rst, reason);
     }

@@ -72,6 +72,13 @@ public readonly record struct TcpOptions(
 /// A TCP segment on the wire. Payload bytes are not carried, only their count: the simulator
 /// models what the kernel does with sequence space, not the application's bytes.
 /// </summary>
+/// <remarks>
+/// The engine's own segments come from its simulation's free list and go back to it once their
+/// receiver has handled them (<see cref="Engine.Simulation.NewSegment"/>, as the kernel frees an skb
+/// after tcp_v4_rcv()): a churn sends about ten per connection. A segment made with the constructor
+/// (a test's, an injected one) is never reused. Two segments are equal when their wire fields and
+/// transmission id are; whether one is pooled is not part of it.
+/// </remarks>
 public sealed record Segment(
     FourTuple Tuple,
     TcpFlags Flags,
@@ -81,6 +88,22 @@ public sealed record Segment(
     int Length,
     TcpOptions Options)
 {
+    FourTuple _tuple = Tuple;
+    TcpFlags _flags = Flags;
+    uint _seq = Seq;
+    uint _ack = Ack;
+    ushort _window = Window;
+    int _length = Length;
+    TcpOptions _options = Options;
+
+    public FourTuple Tuple { get => _tuple; init => _tuple = value; }
+    public TcpFlags Flags { get => _flags; init => _flags = value; }
+    public uint Seq { get => _seq; init => _seq = value; }
+    public uint Ack { get => _ack; init => _ack = value; }
+    public ushort Window { get => _window; init => _window = value; }
+    public int Length { get => _length; init => _length = value; }
+    public TcpOptions Options { get => _options; init => _options = value; }
+
     public Endpoint Source => Tuple.Local;
     public Endpoint Destination => Tuple.Remote;
 
@@ -100,4 +123,34 @@ public sealed record Segment(
     /// Simulation.Transmit and carried to its delivery or drop: pairs the journal's events.
     /// </summary>
     public long Id { get; internal set; }
+
+    /// <summary>Taken from its simulation's free list: it returns there once delivered and handled.</summary>
+    internal bool Pooled { get; private set; }
+
+    /// <summary>The next segment of the free list while this one waits to be reused.</summary>
+    internal Segment? NextFree { get; set; }
+
+    /// <summary>Makes a free segment a new one (the free list's only writer).</summary>
+    internal void Reuse(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, int length, in TcpOptions options)
+    {
+        _tuple = tuple;
+        _flags = flags;
+        _seq = seq;
+        _ack = ack;
+        _window = window;
+        _length = length;
+        _options = options;
+        Id = 0;
+        Pooled = true;
+        NextFree = null;
+    }
+
+    internal void MarkPooled() => Pooled = true;
+
+    public bool Equals(Segment? other) =>
+        other is not null && (ReferenceEquals(this, other)
+            || _tuple == other._tuple && _flags == other._flags && _seq == other._seq && _ack == other._ack
+               && _window == other._window && _length == other._length && _options == other._options && Id == other.Id);
+
+    public override int GetHashCode() => HashCode.Combine(_tuple, _flags, _seq, _ack, _window, _length, _options, Id);
 }

@@ -9,10 +9,10 @@ namespace SimService.Domain.Tcp;
 /// A request socket (state NEW_SYN_RECV): a half-open passive connection owned by a listener,
 /// living in the established hash. Not counted in "inuse"; shown by `ss` as SYN-RECV.
 /// </summary>
-public sealed class RequestSocket : IEventTarget
+/// <remarks>It is its own SYN-ACK timer (rsk_timer is a field of struct request_sock), as a TIME-WAIT entry is: one object per request.</remarks>
+public sealed class RequestSocket : SimTimer
 {
     readonly Simulation _sim;
-    readonly SimTimer _timer;
     readonly SimTime _synAckSentFirst;
     int _retransmits;
     /// <summary>tcp_rsk(req)->last_oow_ack_time: when a duplicate SYN or an out-of-window segment was last answered.</summary>
@@ -48,7 +48,6 @@ public sealed class RequestSocket : IEventTarget
         WscaleOk = wscaleOk;
         RcvWnd = initial.RcvWnd;
         WindowClamp = initial.WindowClamp;
-        _timer = new SimTimer(this, 0);
         _synAckSentFirst = _sim.Now;
     }
 
@@ -69,7 +68,7 @@ public sealed class RequestSocket : IEventTarget
     public int SynAckRetransmits => _retransmits;
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
-    public SimTime TimerExpires => _timer.Expires;
+    public SimTime TimerExpires => Expires;
     /// <summary>req->ts_recent: the SYN's TSval, then that of in-window segments (0: none).</summary>
     public uint TsRecent { get; private set; }
     /// <summary>ireq->tstamp_ok: the SYN offered timestamps and tcp_timestamps allows them.</summary>
@@ -97,7 +96,7 @@ public sealed class RequestSocket : IEventTarget
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
         // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled.
-        Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
+        Host.Transmit(_sim.NewSegment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
             retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
         if (retransmission)
         {
@@ -107,14 +106,14 @@ public sealed class RequestSocket : IEventTarget
             _resent = true;
             NumRetrans++;
         }
-        _sim.ArmTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
+        _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
     /// tcp_synack_retries, or at once if the listener is gone.
     /// </summary>
-    void IEventTarget.OnDue(Simulation sim, object? payload)
+    protected override void Expired(Simulation sim)
     {
         sim.TimerFired(Host, 0, TcpTimerKind.SynAckRetransmit);
         // inet_sk_state_load(sk_listener) != TCP_LISTEN (no reuseport group to migrate to): goto drop, before
@@ -137,8 +136,7 @@ public sealed class RequestSocket : IEventTarget
 
     void Drop()
     {
-        _sim.CancelTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit);
-        _timer.Detach(); // its stale queue item then pins the small timer, not the request (reqsk_free())
+        _sim.CancelTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit); // its queue slot is vacated: nothing pins the request (reqsk_free())
         Host.Requests.Remove(Tuple);
     }
 
@@ -270,7 +268,7 @@ public sealed class RequestSocket : IEventTarget
     void SendAck()
     {
         var options = TsRecent != 0 ? new TcpOptions(HasTimestamp: true, TsVal: TsValNow, TsEcr: TsRecent) : TcpOptions.None;
-        Host.Transmit(new Segment(Tuple, TcpFlags.Ack, Iss + 1, Irs + 1, (ushort)(SynAckWindow >> RcvWscale), 0, options),
+        Host.Transmit(_sim.NewSegment(Tuple, TcpFlags.Ack, Iss + 1, Irs + 1, (ushort)(SynAckWindow >> RcvWscale), 0, options),
             "tcp_v4_reqsk_send_ack");
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class TcpSocket
             options = options with { Sack = SackOption() };
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
-        var seg = new Segment(Tuple, flags, seq, ack, win, len, options);
+        var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
         if (flags.Has(TcpFlags.Ack))
         {
             // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK

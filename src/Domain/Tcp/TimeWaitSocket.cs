@@ -259,6 +259,6 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         var options = UsedTimestamps
             ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, TsOffset), TsEcr: TsRecent)
             : TcpOptions.None;
-        Host.Transmit(new Segment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
+        Host.Transmit(Sim.NewSegment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
     }
 }
