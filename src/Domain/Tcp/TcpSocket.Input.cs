@@ -531,7 +531,6 @@ public sealed partial class TcpSocket
         }
         if ((flag & AckFlags.SndUnaAdvanced) != 0) flag |= CleanRtxQueue(seg, ack);
         if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
-        bool wasReducing = InCwndReduction;
         var rexmit = Rexmit.None;
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
         if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
@@ -542,7 +541,7 @@ public sealed partial class TcpSocket
         // "If needed, reset TLP/RTO timer when RACK doesn't set."
         if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
         int delivered = CountDelivered(priorDelivered);
-        CongControl(delivered, (int)(_ca.Lost - priorLost), flag, endedReduction: wasReducing && !InCwndReduction);
+        CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
@@ -570,6 +569,7 @@ public sealed partial class TcpSocket
         var flag = AckFlags.None;
         long sampleUs = -1;
         int acked = 0;
+        SimTime? lastAckt = null; // last_ackt: the newest packet acknowledged that was neither SACKed nor retransmitted
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
             var s = _rtx[0];
@@ -580,6 +580,7 @@ public sealed partial class TcpSocket
             else if (!s.Sacked)
             {
                 if (sampleUs < 0) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                lastAckt = s.SentAt;
                 if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
             }
             if (s.RetransOut) _ca.RetransOut--;
@@ -615,6 +616,8 @@ public sealed partial class TcpSocket
             sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
         if (sampleUs >= 0) RttEstimator(sampleUs);
         else _icsk.Backoff = 0;
+        // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
+        CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
