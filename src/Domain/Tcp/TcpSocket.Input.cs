@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
-            if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+            if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             if (_pendingConnect is { } call)
@@ -340,12 +340,12 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else if (seg.Has(TcpFlags.Fin))
                 {
                     // "Bad case. We could lose such FIN otherwise."
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo);
                 }
                 else
                 {
@@ -531,7 +531,6 @@ public sealed partial class TcpSocket
         }
         if ((flag & AckFlags.SndUnaAdvanced) != 0) flag |= CleanRtxQueue(seg, ack);
         if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
-        bool wasReducing = InCwndReduction;
         var rexmit = Rexmit.None;
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
         if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
@@ -542,7 +541,7 @@ public sealed partial class TcpSocket
         // "If needed, reset TLP/RTO timer when RACK doesn't set."
         if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
         int delivered = CountDelivered(priorDelivered);
-        CongControl(delivered, (int)(_ca.Lost - priorLost), flag, endedReduction: wasReducing && !InCwndReduction);
+        CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
@@ -570,6 +569,7 @@ public sealed partial class TcpSocket
         var flag = AckFlags.None;
         long sampleUs = -1;
         int acked = 0;
+        SimTime? lastAckt = null; // last_ackt: the newest packet acknowledged that was neither SACKed nor retransmitted
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
             var s = _rtx[0];
@@ -580,6 +580,7 @@ public sealed partial class TcpSocket
             else if (!s.Sacked)
             {
                 if (sampleUs < 0) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                lastAckt = s.SentAt;
                 if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
             }
             if (s.RetransOut) _ca.RetransOut--;
@@ -615,6 +616,8 @@ public sealed partial class TcpSocket
             sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
         if (sampleUs >= 0) RttEstimator(sampleUs);
         else _icsk.Backoff = 0;
+        // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
+        CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
@@ -970,7 +973,7 @@ public sealed partial class TcpSocket
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
-        if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
+        if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener._pendingAccepts.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
