@@ -114,7 +114,7 @@ public sealed partial class TcpSocket
     {
         get
         {
-            int timers = (_xmitTimer.Armed ? 1 : 0) + (_delackTimer.Armed ? 1 : 0) + (_keepaliveTimer.Armed ? 1 : 0);
+            int timers = (_xmitTimer.Armed ? 1 : 0) + (_delackTimer.Armed ? 1 : 0) + (_keepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));
             return 1 + timers + requests + AcceptQueue.Count;
