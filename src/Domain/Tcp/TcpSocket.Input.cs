@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
-            if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+            if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             if (_pendingConnect is { } call)
@@ -340,12 +340,12 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else if (seg.Has(TcpFlags.Fin))
                 {
                     // "Bad case. We could lose such FIN otherwise."
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo);
                 }
                 else
                 {
@@ -994,7 +994,7 @@ public sealed partial class TcpSocket
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
-        if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
+        if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener._pendingAccepts.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
