@@ -492,6 +492,7 @@ public sealed partial class TcpSocket
         if (SeqMath.Before(ack, priorSndUna)) return AckVerdict.Old;
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         var flag = AckFlags.None;
+        _endedReduction = false;
         if (SeqMath.After(ack, priorSndUna))
         {
             flag |= AckFlags.SndUnaAdvanced;
@@ -531,7 +532,6 @@ public sealed partial class TcpSocket
         }
         if ((flag & AckFlags.SndUnaAdvanced) != 0) flag |= CleanRtxQueue(seg, ack);
         if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
-        bool wasReducing = InCwndReduction;
         var rexmit = Rexmit.None;
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
         if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
@@ -542,7 +542,7 @@ public sealed partial class TcpSocket
         // "If needed, reset TLP/RTO timer when RACK doesn't set."
         if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
         int delivered = CountDelivered(priorDelivered);
-        CongControl(delivered, (int)(_ca.Lost - priorLost), flag, endedReduction: wasReducing && !InCwndReduction);
+        CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();

@@ -286,7 +286,11 @@ public sealed partial class TcpSocket
     {
         if (_ca.Ssthresh < TcpInfo.InfiniteSsthresh && (_ca.State == CaState.Cwr || _ca.UndoMarker != 0))
             _ca.Cwnd = _ca.Ssthresh;
+        _endedReduction = true;
     }
+
+    /// <summary>tcp_end_cwnd_reduction() ran for the ACK being processed (see <see cref="CongControl"/>).</summary>
+    bool _endedReduction;
 
     /// <summary>
     /// Models tcp_cong_control() for CUBIC (no cong_control hook): in CWR or Recovery PRR sets cwnd
@@ -295,16 +299,16 @@ public sealed partial class TcpSocket
     /// by what the ACK delivered. Then tcp_update_pacing_rate().
     /// </summary>
     /// <remarks>
-    /// <paramref name="endedReduction"/>: this ACK ended a cwnd reduction (tcp_end_cwnd_reduction() set cwnd to
-    /// ssthresh). The kernel's CUBIC then grows cwnd only when tcp_is_cwnd_limited(); the engine does not track
-    /// that yet (congestion-avoidance growth is modelled separately), so it does not grow on that ACK — which is
-    /// what the kernel does for a flow that was not cwnd-limited.
+    /// On an ACK that ended a cwnd reduction (tcp_end_cwnd_reduction() set cwnd to ssthresh) the kernel's CUBIC
+    /// grows cwnd only when tcp_is_cwnd_limited(); the engine does not track that yet (congestion-avoidance
+    /// growth is modelled separately), so it does not grow on that ACK — what the kernel does for a flow that
+    /// was not cwnd-limited.
     /// </remarks>
-    void CongControl(int delivered, int newlyLost, AckFlags flag, bool endedReduction)
+    void CongControl(int delivered, int newlyLost, AckFlags flag)
     {
         if (InCwndReduction)
             CwndReduction(delivered, newlyLost, flag);
-        else if (!endedReduction && (flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
+        else if (!_endedReduction && (flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
             CongAvoid(delivered);
         UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }

@@ -56,4 +56,21 @@ public class RecoveryTests
         Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPLostRetransmit], mib[MibCounter.TcpExtTCPFastRetrans]));
         Assert.Equal(0L, mib[MibCounter.TcpExtTCPTimeouts]);
     }
+
+    [Fact]
+    public void Open_RetransmittedProbeThenAckAboveTlpHighSeq_LossProbeRecoveryReducesCwnd()
+    {
+        var mib = Run("tlp-repairs-tail-loss-cwr.pkt");
+        Assert.Equal((1L, 1L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPLossProbeRecovery]));
+        // A CWR episode, not Recovery: no tcp_enter_recovery(), no fast retransmission, no RTO.
+        Assert.Equal((0L, 0L, 0L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPTimeouts]));
+    }
+
+    [Fact]
+    public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
+    {
+        var mib = Run("partial-undo-timestamps.pkt");
+        Assert.Equal((1L, 2L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPPartialUndo]));
+        Assert.Equal((0L, 0L), (mib[MibCounter.TcpExtTCPFullUndo], mib[MibCounter.TcpExtTCPDSACKUndo]));
+    }
 }
