@@ -56,6 +56,11 @@ public enum MibCounter
     TcpExtTCPKeepAlive,
     TcpExtTCPOrphanOverflow,
     TcpExtTCPSynRetrans,
+    // cubic's hystart_update(): slow start ended by an ACK train or a delay increase, and the cwnds it ended at.
+    TcpExtTCPHystartTrainDetect,
+    TcpExtTCPHystartTrainCwnd,
+    TcpExtTCPHystartDelayDetect,
+    TcpExtTCPHystartDelayCwnd,
     TcpExtTCPOrigDataSent,
     TcpExtTCPDelivered,
     TcpExtTcpTimeoutRehash,

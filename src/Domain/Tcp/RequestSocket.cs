@@ -117,8 +117,15 @@ public sealed class RequestSocket : IEventTarget
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
         sim.TimerFired(Host, 0, TcpTimerKind.SynAckRetransmit);
-        Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout()
-        if (Listener.State != TcpState.Listen || _retransmits >= Host.Sysctls.TcpSynackRetries)
+        // inet_sk_state_load(sk_listener) != TCP_LISTEN (no reuseport group to migrate to): goto drop, before
+        // req->rsk_ops->syn_ack_timeout() — so no TCPTimeouts.
+        if (Listener.State != TcpState.Listen)
+        {
+            Drop();
+            return;
+        }
+        Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
+        if (_retransmits >= Host.Sysctls.TcpSynackRetries)
         {
             Drop();
             return;
@@ -205,12 +212,17 @@ public sealed class RequestSocket : IEventTarget
         if (!ack) return;
         if (Listener.AcceptQueue.Count > Listener.SendQueue)
         {
+            // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → exit_overflow (ListenOverflows) → tcp_listendrop().
             Host.Count(MibCounter.TcpExtListenOverflows);
             Host.Count(MibCounter.TcpExtListenDrops);
+            // listen_overflow: without tcp_abort_on_overflow the request stays (inet_rsk(req)->acked = 1); with it,
+            // fall into embryonic_reset: send_reset(), then inet_csk_reqsk_queue_drop() — which unlinks the
+            // request, so EmbryonicRsts (no AttemptFails: that is only counted for an RST or SYN).
             if (Host.Sysctls.TcpAbortOnOverflow)
             {
-                Drop();
                 Host.SendResetReply(seg, "tcp_check_req (tcp_abort_on_overflow)");
+                Drop();
+                Host.Count(MibCounter.TcpExtEmbryonicRsts);
             }
             return;
         }

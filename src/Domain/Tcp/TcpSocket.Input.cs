@@ -492,7 +492,6 @@ public sealed partial class TcpSocket
         if (SeqMath.Before(ack, priorSndUna)) return AckVerdict.Old;
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         var flag = AckFlags.None;
-        _endedReduction = false;
         if (SeqMath.After(ack, priorSndUna))
         {
             flag |= AckFlags.SndUnaAdvanced;
@@ -570,6 +569,7 @@ public sealed partial class TcpSocket
         var flag = AckFlags.None;
         long sampleUs = -1;
         int acked = 0;
+        SimTime? lastAckt = null; // last_ackt: the newest packet acknowledged that was neither SACKed nor retransmitted
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
             var s = _rtx[0];
@@ -580,6 +580,7 @@ public sealed partial class TcpSocket
             else if (!s.Sacked)
             {
                 if (sampleUs < 0) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                lastAckt = s.SentAt;
                 if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
             }
             if (s.RetransOut) _ca.RetransOut--;
@@ -615,6 +616,8 @@ public sealed partial class TcpSocket
             sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
         if (sampleUs >= 0) RttEstimator(sampleUs);
         else _icsk.Backoff = 0;
+        // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
+        CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;

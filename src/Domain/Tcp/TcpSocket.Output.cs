@@ -51,6 +51,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventDataSent(bool retransmit)
     {
+        // The segment is already counted as out (queued by Push, or the queued one resent).
+        EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
         if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) _ack.PingPong = true;
@@ -284,6 +286,8 @@ public sealed partial class TcpSocket
     void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false)
     {
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
+        // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
+        bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         bool sent = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
@@ -334,6 +338,9 @@ public sealed partial class TcpSocket
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
+        // "is_cwnd_limited |= (tcp_packets_in_flight(tp) >= tcp_snd_cwnd(tp))"; then tcp_cwnd_validate().
+        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
+        if (sendHead && (sent || isCwndLimited)) CwndValidate(isCwndLimited);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.

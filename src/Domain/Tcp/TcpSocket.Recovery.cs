@@ -79,9 +79,6 @@ public sealed partial class TcpSocket
     /// <summary>tcp_set_ca_state(): the one writer of icsk_ca_state.</summary>
     void SetCaState(CaState state) => _ca.State = state;
 
-    /// <summary>icsk_ca_ops-&gt;ssthresh(): CUBIC's cubictcp_recalc_ssthresh() — cwnd · β (717/1024), at least 2.</summary>
-    int CaSsthresh() => Math.Max(_ca.Cwnd * 717 / 1024, 2);
-
     /// <summary>
     /// Models tcp_fastretrans_alert() — net/ipv4/tcp_input.c (6.18, RACK the only SACK loss detection): called for
     /// a "dubious" ACK (a duplicate, one carrying SACK or D-SACK, or any ACK outside Open). State exits once
@@ -286,36 +283,23 @@ public sealed partial class TcpSocket
     {
         if (_ca.Ssthresh < TcpInfo.InfiniteSsthresh && (_ca.State == CaState.Cwr || _ca.UndoMarker != 0))
             _ca.Cwnd = _ca.Ssthresh;
-        _endedReduction = true;
     }
 
-    /// <summary>tcp_end_cwnd_reduction() ran for the ACK being processed (see <see cref="CongControl"/>).</summary>
-    bool _endedReduction;
-
     /// <summary>
-    /// Models tcp_cong_control() for CUBIC (no cong_control hook): in CWR or Recovery PRR sets cwnd
+    /// Models tcp_cong_control() (the module has no cong_control hook): in CWR or Recovery PRR sets cwnd
     /// (tcp_cwnd_reduction()); otherwise, when new data was cumulatively acknowledged (tcp_may_raise_cwnd() with
-    /// tp->reordering at the sysctl's 3; any forward progress once it grew), the congestion avoidance grows it
-    /// by what the ACK delivered. Then tcp_update_pacing_rate().
+    /// tp->reordering at the sysctl's 3; any forward progress once it grew), tcp_cong_avoid() with what the ACK
+    /// delivered (<see cref="CongAvoid"/>) — also on the ACK that just ended a reduction, whose cwnd is ssthresh by
+    /// then. Then tcp_update_pacing_rate().
     /// </summary>
-    /// <remarks>
-    /// On an ACK that ended a cwnd reduction (tcp_end_cwnd_reduction() set cwnd to ssthresh) the kernel's CUBIC
-    /// grows cwnd only when tcp_is_cwnd_limited(); the engine does not track that yet (congestion-avoidance
-    /// growth is modelled separately), so it does not grow on that ACK — what the kernel does for a flow that
-    /// was not cwnd-limited.
-    /// </remarks>
     void CongControl(int delivered, int newlyLost, AckFlags flag)
     {
         if (InCwndReduction)
             CwndReduction(delivered, newlyLost, flag);
-        else if (!_endedReduction && (flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
-            CongAvoid(delivered);
+        else if ((flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
+            CongAvoid((uint)delivered);
         UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
-
-    /// <summary>tcp_cong_avoid() → CUBIC's cong_avoid: slow start below ssthresh, else one segment per ACK.</summary>
-    void CongAvoid(int acked) =>
-        _ca.Cwnd = _ca.Cwnd < _ca.Ssthresh ? _ca.Cwnd + acked : _ca.Cwnd + (acked > 0 ? 1 : 0);
 
     /// <summary>
     /// Models tcp_xmit_recovery(): after the congestion control set cwnd, F-RTO's new data (REXMIT_NEW, then

@@ -138,6 +138,7 @@ public sealed partial class TcpSocket
                 }
                 tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
                 skbs.Add(tail);
+                SlowStartAfterIdleCheck(); // tcp_skb_entail()
                 _wmemQueued += SndSkbHeadTruesize;
                 copy = sizeGoal;
             }

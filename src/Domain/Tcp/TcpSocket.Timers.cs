@@ -169,6 +169,7 @@ public sealed partial class TcpSocket
         }
         // tcp_snd_cwnd_set(tp, tcp_packets_in_flight(tp) + 1): what is still in flight once the queue is marked lost.
         _ca.Cwnd = PacketsInFlight + 1;
+        CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()
         SetCaState(CaState.Loss);
         _ca.HighSeq = _snd.Nxt;
         _ca.TlpOutstanding = false;
