@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
-            if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+            if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             if (_pendingConnect is { } call)
@@ -340,12 +340,12 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else if (seg.Has(TcpFlags.Fin))
                 {
                     // "Bad case. We could lose such FIN otherwise."
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo);
                 }
                 else
                 {
@@ -892,15 +892,17 @@ public sealed partial class TcpSocket
     // ---- listener -------------------------------------------------------------------------------
 
     /// <summary>
-    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK gets a
-    /// reply RST, a SYN makes a request socket (tcp_conn_request), anything else is dropped.
-    /// <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
+    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK without SYN may
+    /// return a SYN cookie (tcp_v4_cookie_check(), <see cref="CookieCheck"/>), else it gets a reply RST; a SYN
+    /// makes a request socket or, when the SYN queue is full, a cookie SYN-ACK (tcp_conn_request); anything
+    /// else is dropped. <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
     /// </summary>
     internal void OnListenSegment(Segment seg, uint? twIsn)
     {
         if (seg.Has(TcpFlags.Rst)) return;
         if (seg.Has(TcpFlags.Ack))
         {
+            if (!seg.Has(TcpFlags.Syn) && CookieCheck(seg)) return;
             Host.SendResetReply(seg, "tcp_rcv_state_process (LISTEN, ACK)");
             return;
         }
@@ -917,6 +919,19 @@ public sealed partial class TcpSocket
             Ignore(seg, "tcp_tw_recycle: timestamp older than the cached one for this peer");
             return;
         }
+        // tcp_conn_request(): a SYN through a TIME-WAIT (isn) skips the SYN-queue test; a full queue (or
+        // tcp_syncookies=2) means a cookie, or with tcp_syncookies=0 a drop.
+        bool wantCookie = false;
+        if (twIsn is null && (Host.Sysctls.TcpSyncookies == 2 || ReqskQueueIsFull))
+        {
+            wantCookie = SynFloodAction();
+            if (!wantCookie)
+            {
+                Host.Count(MibCounter.TcpExtListenDrops); // drop: tcp_listendrop()
+                Ignore(seg, "SYN queue full (tcp_syncookies=0)");
+                return;
+            }
+        }
         if (AcceptQueue.Count > _backlog)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
@@ -926,8 +941,14 @@ public sealed partial class TcpSocket
         }
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
+        if (wantCookie)
+        {
+            SendCookieSynAck(tuple, seg);
+            return;
+        }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
         req.SendSynAck(retransmission: false);
     }
 
@@ -973,7 +994,7 @@ public sealed partial class TcpSocket
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
-        if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
+        if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener._pendingAccepts.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);

@@ -231,8 +231,9 @@ public sealed partial class TcpSocket
         var skbs = _sndSkbs;
         if (skbs is null) return;
         SkbSplitAt(seq);
-        int i = skbs.FindIndex(s => s.Seq == seq);
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && skbs[i].Seq != seq) i++; // a loop, not FindIndex(lambda): no closure per chunk sent
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         while (SeqMath.Before(skb.End, end) && i + 1 < skbs.Count)
         {
@@ -266,8 +267,9 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return;
-        int i = skbs.FindIndex(s => SeqMath.Before(s.Seq, seq) && SeqMath.After(s.End, seq));
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && !(SeqMath.Before(skbs[i].Seq, seq) && SeqMath.After(skbs[i].End, seq))) i++;
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {

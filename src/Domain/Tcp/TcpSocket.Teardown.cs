@@ -108,7 +108,7 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else
                 {
@@ -319,7 +319,7 @@ public sealed partial class TcpSocket
         if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Detach();
         _delackTimer.Detach();
-        _keepaliveTimer.Detach();
+        _keepaliveTimer?.Detach();
         _lingerTimer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);

@@ -402,7 +402,7 @@ public sealed partial class TcpSocket
         var when = SimDuration.FromSeconds(KeepaliveTimeSec);
         if (PacketsOut > 0 || SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
-            ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, when);
+            ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, when);
             return;
         }
         var elapsed = KeepaliveElapsed;
@@ -424,7 +424,7 @@ public sealed partial class TcpSocket
         {
             next = when - elapsed;
         }
-        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, next);
+        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, next);
     }
 
     /// <summary>keepalive_time_elapsed(): jiffies since the last segment or ACK heard from the peer (lrcvtime, rcv_tstamp).</summary>
@@ -436,8 +436,8 @@ public sealed partial class TcpSocket
         bool was = KeepOpen;
         KeepOpen = on;
         if (State is TcpState.Close or TcpState.Listen) return;
-        if (on && !was) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-        else if (!on) CancelTimer(_keepaliveTimer, TcpTimerKind.Keepalive);
+        if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+        else if (!on && _keepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
     }
 
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>
@@ -447,7 +447,7 @@ public sealed partial class TcpSocket
         if (!KeepOpen || State is TcpState.Close or TcpState.Listen) return;
         var idle = SimDuration.FromSeconds(seconds);
         var elapsed = KeepaliveElapsed;
-        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, idle > elapsed ? idle - elapsed : SimDuration.Zero);
+        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, idle > elapsed ? idle - elapsed : SimDuration.Zero);
     }
 
     /// <summary>
