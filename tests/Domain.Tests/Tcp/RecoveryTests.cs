@@ -73,4 +73,20 @@ public class RecoveryTests
         Assert.Equal((1L, 2L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPPartialUndo]));
         Assert.Equal((0L, 0L), (mib[MibCounter.TcpExtTCPFullUndo], mib[MibCounter.TcpExtTCPDSACKUndo]));
     }
+
+    [Fact]
+    public void Recovery_PartialAckWithoutSack_NextHoleMarkedLostAndResent()
+    {
+        var mib = Run("reno-partial-ack-newreno.pkt");
+        Assert.Equal((1L, 2L), (mib[MibCounter.TcpExtTCPRenoRecovery], mib[MibCounter.TcpExtTCPFastRetrans]));
+        Assert.Equal((0L, 0L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPPartialUndo]));
+    }
+
+    [Fact]
+    public void Loss_NewDataAfterRtoSackedBeyondTheHole_FrtoGivesUpAndRetransmitsInSlowStart()
+    {
+        var mib = Run("frto-new-data-then-real-loss.pkt");
+        Assert.Equal((1L, 2L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPSlowStartRetrans]));
+        Assert.Equal((0L, 0L, 0L), (mib[MibCounter.TcpExtTCPSpuriousRTOs], mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPFastRetrans]));
+    }
 }
