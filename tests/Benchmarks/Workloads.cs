@@ -32,6 +32,7 @@ static class Workloads
         var m = new Measure();
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var pause0 = GC.GetTotalPauseDuration();
         var outcome = CommandApplier.Apply(sim, new WorkloadCommand(new WorkloadSpec
         {
             Clients = clients, Server = "server", Port = 80, Rate = 5000, Count = connections,
@@ -39,7 +40,8 @@ static class Workloads
         }));
         double wall = m.WallSeconds, cpu = m.CpuSeconds;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
-        string gcs = $"gc0={GC.CollectionCount(0) - gen0} gc1={GC.CollectionCount(1) - gen1} gc2={GC.CollectionCount(2) - gen2}";
+        string gcs = $"gc0={GC.CollectionCount(0) - gen0} gc1={GC.CollectionCount(1) - gen1} gc2={GC.CollectionCount(2) - gen2} " +
+            $"gc_pause_s={F2((GC.GetTotalPauseDuration() - pause0).TotalSeconds)}";
         var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
         double rate = r.Finished / wall;
         string kernelPart = "kernel_lifecycles_per_s=na ratio=na";

@@ -101,7 +101,7 @@ public sealed partial class Simulation
         var process = host.Process(r.Process);
         if (process.Exited) process = host.RestartProcess(r.Process);
         long id = NextCallId();
-        var call = new PendingCall(id, process, r.Call, target!, Now, r.Bytes) { Waiter = waiter };
+        var call = NewCall(id, process, r.Call, target!, r.Bytes, waiter);
         if (KeepsCalls || Journals(JournalLevel.States))
         {
             // The descriptor is named only when it is not the socket's own (a dup's).
@@ -118,8 +118,35 @@ public sealed partial class Simulation
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         var handle = Finish(call, sk, outcome);
+        if (!outcome.Blocked && waiter is not null) RecycleCall(call); // returned at once: its handle says it all
         if (_polls.Count > 0) WakePolls(); // the call itself may have made a socket readable, writable or hung up
         return handle;
+    }
+
+    /// <summary>A workload's calls that returned and were handed over, for reuse (singly linked through NextFree).</summary>
+    PendingCall? _freeCalls;
+
+    /// <summary>A new pending call; a workload's (it has a waiter) reuses one that has returned.</summary>
+    PendingCall NewCall(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, long requested, IEventTarget? waiter)
+    {
+        if (waiter is null || _freeCalls is not { } call) return new PendingCall(id, process, kind, socket, Now, requested) { Waiter = waiter };
+        _freeCalls = call.NextFree;
+        call.Reuse(id, process, kind, socket, Now, requested, waiter);
+        return call;
+    }
+
+    /// <summary>
+    /// A workload's call whose return its waiter has taken (or that returned at once): nothing refers to it any
+    /// more — no socket keeps a call that is not blocked, and it left the pending table — so it can be reused.
+    /// A call with a sleep timer is left to the collector (its timer object still names it).
+    /// </summary>
+    internal void RecycleCall(PendingCall call)
+    {
+        if (call.Sleep is not null || _pending.ContainsKey(call.Id)) return;
+        call.Waiter = null;
+        call.Socket = null!;
+        call.NextFree = _freeCalls;
+        _freeCalls = call;
     }
 
     /// <summary>A call on a destroyed socket: no process holds its descriptor any more — EBADF.</summary>

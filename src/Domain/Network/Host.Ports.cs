@@ -24,13 +24,73 @@ internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
     public int GetHashCode(IBindOwner o) => o.BindHash;
 }
 
-/// <summary>inet_bind_bucket: the owners of one local port; <see cref="ByConnect"/> is fastreuse == -1.</summary>
+/// <summary>
+/// inet_bind_bucket: the owners of one local port (the kernel's owners hlist); <see cref="ByConnect"/> is
+/// fastreuse == -1. O(1) to add and remove; conflicts are order-free, so the owners are enumerated in no
+/// particular order. Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
+/// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
+/// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
+/// port was most of what a churn kept alive.
+/// </summary>
 internal sealed class BindBucket(ushort port, bool byConnect)
 {
     public ushort Port { get; } = port;
     public bool ByConnect { get; } = byConnect;
-    /// <summary>The owners (the kernel's owners hlist): O(1) to add and remove; conflicts are order-free.</summary>
-    public HashSet<IBindOwner> Owners { get; } = new(BindOwnerComparer.Instance);
+    IBindOwner? _first, _second;
+    HashSet<IBindOwner>? _many;
+
+    public int Count => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
+
+    public void Add(IBindOwner owner)
+    {
+        if (_many is not null) _many.Add(owner);
+        else if (ReferenceEquals(_first, owner) || ReferenceEquals(_second, owner)) return;
+        else if (_first is null) _first = owner;
+        else if (_second is null) _second = owner;
+        else
+        {
+            _many = new HashSet<IBindOwner>(BindOwnerComparer.Instance) { _first, _second, owner };
+            _first = _second = null;
+        }
+    }
+
+    public bool Remove(IBindOwner owner)
+    {
+        if (_many is not null) return _many.Remove(owner);
+        if (ReferenceEquals(_first, owner)) _first = null;
+        else if (ReferenceEquals(_second, owner)) _second = null;
+        else return false;
+        return true;
+    }
+
+    public Enumerator GetEnumerator() => new(this);
+
+    /// <summary>Walks the inline owners or the set, without allocating.</summary>
+    public struct Enumerator(BindBucket bucket)
+    {
+        HashSet<IBindOwner>.Enumerator _set = bucket._many?.GetEnumerator() ?? default;
+        int _slot;
+
+        public IBindOwner Current { get; private set; } = null!;
+
+        public bool MoveNext()
+        {
+            if (bucket._many is not null)
+            {
+                if (!_set.MoveNext()) return false;
+                Current = _set.Current;
+                return true;
+            }
+            while (_slot < 2)
+            {
+                var owner = _slot++ == 0 ? bucket._first : bucket._second;
+                if (owner is null) continue;
+                Current = owner;
+                return true;
+            }
+            return false;
+        }
+    }
 }
 
 public sealed partial class Host
@@ -49,15 +109,15 @@ public sealed partial class Host
             b = new BindBucket(port, byConnect);
             _bindBuckets[port] = b;
         }
-        b.Owners.Add(owner);
+        b.Add(owner);
     }
 
     /// <summary>inet_put_port() / inet_twsk_bind_unhash(): releases the port when its last owner goes.</summary>
     internal void RemoveBindOwner(ushort port, IBindOwner owner)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
-        b.Owners.Remove(owner);
-        if (b.Owners.Count == 0) _bindBuckets.Remove(port);
+        b.Remove(owner);
+        if (b.Count == 0) _bindBuckets.Remove(port);
     }
 
     /// <summary>
@@ -65,11 +125,18 @@ public sealed partial class Host
     /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
     /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
     /// </summary>
-    bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
-        bucket.Owners.Any(o => !ReferenceEquals(o, sk)
-            && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
-            && !(sk.ReusePort && o.ReusePort)
-            && RcvSaddrEqual(sk, o));
+    bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    {
+        foreach (var o in bucket) // a loop, not Any(lambda): no closure per bind
+        {
+            if (!ReferenceEquals(o, sk)
+                && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
+                && !(sk.ReusePort && o.ReusePort)
+                && RcvSaddrEqual(sk, o))
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>
     /// Models inet_rcv_saddr_equal(sk, sk2, match_wildcard = true) — net/ipv4/inet_connection_sock.c
@@ -89,12 +156,19 @@ public sealed partial class Host
     /// it and the owner is not listening; SO_REUSEPORT when both set it (one user, so the uid
     /// check always holds). True when the port may be listened on.
     /// </summary>
-    internal bool ListenPortFree(TcpSocket sk) =>
-        !_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)
-        || !bucket.Owners.Any(o => !ReferenceEquals(o, sk)
-            && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
-            && !(sk.ReusePort && o.ReusePort)
-            && RcvSaddrEqual(sk, o));
+    internal bool ListenPortFree(TcpSocket sk)
+    {
+        if (!_bindBuckets.TryGetValue(sk.Local.Port, out var bucket)) return true;
+        foreach (var o in bucket)
+        {
+            if (!ReferenceEquals(o, sk)
+                && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
+                && !(sk.ReusePort && o.ReusePort)
+                && RcvSaddrEqual(sk, o))
+                return false;
+        }
+        return true;
+    }
 
     /// <summary>Models inet_csk_get_port() for an explicit port: 0 or EADDRINUSE.</summary>
     internal string? BindExplicit(TcpSocket sk, ushort port)
@@ -169,10 +243,17 @@ public sealed partial class Host
     /// an owner with an equal address (inet_rcv_saddr_equal()) conflicts — with relax, unless both set
     /// SO_REUSEADDR and the owner is not listening (and is not a TIME-WAIT entry both hold with SO_REUSEPORT).
     /// </summary>
-    bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax) =>
-        bucket.Owners.Any(o => !ReferenceEquals(o, sk)
-            && RcvSaddrEqual(sk, o)
-            && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort && o is TimeWaitSocket)));
+    bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    {
+        foreach (var o in bucket)
+        {
+            if (!ReferenceEquals(o, sk)
+                && RcvSaddrEqual(sk, o)
+                && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort && o is TimeWaitSocket)))
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>
     /// Models inet_sk_get_local_port_range() — net/ipv4/inet_connection_sock.c (6.3+): the netns
@@ -293,6 +374,6 @@ public sealed partial class Host
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
-        if (b.Owners.Remove(from)) b.Owners.Add(to);
+        if (b.Remove(from)) b.Add(to);
     }
 }

@@ -75,7 +75,7 @@ public sealed class SimProcess(Host host, string name)
         if (fd < _nextFd) _nextFd = fd;
         OpenCount--;
         int left = --sk.FileRefs;
-        if (left > 0 && sk.Fd == fd) sk.Fd = OpenDescriptors().First(d => ReferenceEquals(d.Socket, sk)).Fd;
+        if (left > 0 && sk.Fd == fd) sk.Fd = LowestFdOf(sk);
         return left;
     }
 
@@ -94,6 +94,20 @@ public sealed class SimProcess(Host host, string name)
             }
         }
         return open;
+    }
+
+    /// <summary>The lowest descriptor that holds <paramref name="sk"/> (it has one: a reference is left).</summary>
+    int LowestFdOf(TcpSocket sk)
+    {
+        for (int w = 0; w < _openFds.Length; w++)
+        {
+            for (ulong bits = _openFds[w]; bits != 0; bits &= bits - 1)
+            {
+                int fd = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                if (ReferenceEquals(_fds[fd], sk)) return fd;
+            }
+        }
+        throw new InvalidOperationException($"socket {sk.Id} has references but no descriptor");
     }
 
     /// <summary>find_next_fd(): the first word with a zero bit via full_fds_bits, then the zero bit in it.</summary>

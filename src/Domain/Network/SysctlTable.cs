@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Network;
 
@@ -65,6 +66,7 @@ public sealed class SysctlTable
     {
         SysctlKind.PortList => string.Join(",", _values[name]),
         SysctlKind.PortRange => string.Join("\t", _values[name]),
+        SysctlKind.Name => SysctlCatalog.All[name].Choices![(int)_values[name][0]],
         _ => string.Join("\t", _values[name]),
     };
 
@@ -98,12 +100,18 @@ public sealed class SysctlTable
     public int TcpSynackRetries { get; private set; }
     public int TcpSynLinearTimeouts { get; private set; }
     public bool TcpAbortOnOverflow { get; private set; }
+    /// <summary>net.ipv4.tcp_syncookies: 0 no cookies, 1 cookies when the SYN queue is full, 2 cookies for every SYN.</summary>
+    public int TcpSyncookies { get; private set; }
     public long WmemMax { get; private set; }
     public long RmemMax { get; private set; }
     public IReadOnlyList<long> TcpMem { get; private set; } = [];
     public IReadOnlyList<long> TcpRmem { get; private set; } = [];
     public IReadOnlyList<long> TcpWmem { get; private set; } = [];
     public int Somaxconn { get; private set; }
+    /// <summary>net.ipv4.tcp_congestion_control: the module new sockets get (tcp_assign_congestion_control()).</summary>
+    public CongestionAlgorithm TcpCongestionControl { get; private set; }
+    /// <summary>net.ipv4.tcp_slow_start_after_idle.</summary>
+    public bool TcpSlowStartAfterIdle { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -135,11 +143,14 @@ public sealed class SysctlTable
         TcpSynackRetries = (int)Get("net.ipv4.tcp_synack_retries");
         TcpSynLinearTimeouts = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_syn_linear_timeouts") : 0;
         TcpAbortOnOverflow = Get("net.ipv4.tcp_abort_on_overflow") != 0;
+        TcpSyncookies = (int)Get("net.ipv4.tcp_syncookies");
         WmemMax = Get("net.core.wmem_max");
         RmemMax = Get("net.core.rmem_max");
         TcpMem = GetVector("net.ipv4.tcp_mem");
         TcpRmem = GetVector("net.ipv4.tcp_rmem");
         TcpWmem = GetVector("net.ipv4.tcp_wmem");
         Somaxconn = (int)Get("net.core.somaxconn");
+        TcpCongestionControl = (CongestionAlgorithm)Get("net.ipv4.tcp_congestion_control");
+        TcpSlowStartAfterIdle = Get("net.ipv4.tcp_slow_start_after_idle") != 0;
     }
 }

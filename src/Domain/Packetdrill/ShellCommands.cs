@@ -13,8 +13,8 @@ internal static class ShellCommands
     /// <summary>
     /// The values packetdrill's defaults.sh (tools/testing/selftests/net/packetdrill) sets that the
     /// engine models. The others it sets are the engine's fixed behaviour already (cubic, no ECN, no
-    /// FACK, tcp_reordering 3, no slow start after idle) or features it does not model (F-RTO,
-    /// TFO, syncookies, pacing ratios, tcp_notsent_lowat, the tun qdisc, tcp_metrics).
+    /// FACK, tcp_reordering 3, tcp_frto 2) or features it does not model
+    /// (TFO, syncookies, pacing ratios, tcp_notsent_lowat, the tun qdisc, tcp_metrics).
     /// </summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
     [
@@ -26,6 +26,7 @@ internal static class ShellCommands
         new("net.ipv4.tcp_sack", "1"),
         new("net.ipv4.tcp_dsack", "1"),
         new("net.ipv4.tcp_early_retrans", "4"),
+        new("net.ipv4.tcp_slow_start_after_idle", "0"),
     ];
 
     /// <summary>The sysctls a backtick text sets, in order; or why it cannot run.</summary>

@@ -5,20 +5,46 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Tcp;
 
 /// <summary>A blocking call that has not returned yet: its completion is an event in virtual time.</summary>
+/// <remarks>
+/// A workload's calls are reused once their return has been handed over (<see cref="Simulation.RecycleCall"/>):
+/// millions of them otherwise make a good share of a churn's allocation.
+/// </remarks>
 public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, SimTime issued, long requested)
 {
-    public long Id { get; } = id;
-    public SimProcess Process { get; } = process;
-    public SocketCallKind Kind { get; } = kind;
+    public long Id { get; private set; } = id;
+    public SimProcess Process { get; private set; } = process;
+    public SocketCallKind Kind { get; private set; } = kind;
     /// <summary>The socket the call acts on (for the convenience listen/connect forms, the one it created).</summary>
     public TcpSocket Socket { get; internal set; } = socket;
-    public SimTime Issued { get; } = issued;
+    public SimTime Issued { get; private set; } = issued;
     /// <summary>Bytes asked for (send, recv); -1 for "all available".</summary>
-    public long Requested { get; } = requested;
+    public long Requested { get; private set; } = requested;
     /// <summary>Bytes copied so far by a blocked send.</summary>
     public long Done { get; internal set; }
 
-    /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
+    /// <summary>The next call of the simulation's free list while this one waits to be reused.</summary>
+    internal PendingCall? NextFree { get; set; }
+
+    /// <summary>Makes a finished call a new one, every field as the constructor leaves it.</summary>
+    internal void Reuse(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, SimTime issued, long requested, IEventTarget? waiter)
+    {
+        Id = id;
+        Process = process;
+        Kind = kind;
+        Socket = socket;
+        Issued = issued;
+        Requested = requested;
+        Done = 0;
+        Sleep = null;
+        ConnectWasConnecting = false;
+        Waiter = waiter;
+        ReturnValue = 0;
+        ReturnErrno = null;
+        ReturnSocketId = 0;
+        NextFree = null;
+    }
+
+/// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
     internal CallSleep? Sleep { get; set; }
     /// <summary>The socket whose file this blocked call holds (see <see cref="TcpSocket.CallRefs"/>); null once it returned.</summary>
     internal TcpSocket? Holds { get; set; }

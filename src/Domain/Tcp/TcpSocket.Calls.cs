@@ -534,6 +534,7 @@ public sealed partial class TcpSocket
     void InitBufferSpace(bool activeOpen = false)
     {
         _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
+        InitCongestionControl();
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
         InitPushedSeq();

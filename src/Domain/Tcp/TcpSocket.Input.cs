@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
-            if (KeepOpen) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+            if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             if (_pendingConnect is { } call)
@@ -340,12 +340,12 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else if (seg.Has(TcpFlags.Fin))
                 {
                     // "Bad case. We could lose such FIN otherwise."
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo);
                 }
                 else
                 {
@@ -478,229 +478,215 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_ack() — net/ipv4/tcp_input.c: window update, cleaning the retransmission queue
-    /// (an RTT sample from the oldest newly acknowledged segment that was never retransmitted —
-    /// Karn), RTO and loss-probe re-arming, and the zero-window probe's end (tcp_ack_probe).
+    /// Models tcp_ack() — net/ipv4/tcp_input.c: the window update, SACK tagging, cleaning the retransmission queue
+    /// (tcp_clean_rtx_queue(): an RTT sample from the oldest newly acknowledged segment when none of them was
+    /// retransmitted — Karn — and RACK advanced by each), the TLP episode (tcp_process_tlp_ack()), then for a
+    /// dubious ACK tcp_fastretrans_alert(), the TLP/RTO timer (tcp_set_xmit_timer()), TCPDelivered, the congestion
+    /// control (PRR in CWR/Recovery, else growth) and the recovery transmissions (tcp_xmit_recovery()). An old ACK's
+    /// SACK blocks are not processed.
     /// </summary>
     AckVerdict ProcessAck(Segment seg)
     {
         uint ack = seg.Ack;
-        if (SeqMath.Before(ack, _snd.Una)) return AckVerdict.Old;
+        uint priorSndUna = _snd.Una;
+        if (SeqMath.Before(ack, priorSndUna)) return AckVerdict.Old;
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
+        var flag = AckFlags.None;
+        if (SeqMath.After(ack, priorSndUna))
+        {
+            flag |= AckFlags.SndUnaAdvanced;
+            _icsk.Retransmits = 0;
+        }
+        // rx_opt.rcv_tsecr for tcp_packet_delayed() and tcp_skb_spurious_retrans().
+        _ackTsEcr = _rxOpt.TsOk && seg.Options.HasTimestamp ? seg.Options.TsEcr : 0;
         int priorPackets = PacketsOut;
         _lastAckRecv = _sim.Now;
         _icsk.ProbesOut = 0;
-        long priorDelivered = _delivered;
+        long priorDelivered = _delivered, priorLost = _ca.Lost;
+        if (seg.EndSeq != seg.Seq) flag |= AckFlags.Data;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
         // valid block tags the queue.
-        bool newlySacked = false, dsack = false;
         if (_rxOpt.SackOk && seg.Options.HasSack)
-            (newlySacked, dsack) = SacktagWriteQueue(seg, ack);
+            flag |= SacktagWriteQueue(seg, ack);
         if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
+            flag |= AckFlags.WinUpdate;
             _snd.Wnd = nwin;
             if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
             _snd.Wl1 = seg.Seq;
         }
-        if (SeqMath.After(ack, _snd.Una))
+        if (priorPackets == 0)
         {
-            long sampleUs = -1;
-            int ackedSegments = 0;
-            while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
+            // no_queue: "If data was DSACKed, see if we can undo a cwnd reduction."
+            if ((flag & AckFlags.DsackingAck) != 0)
             {
-                var s = _rtx[0];
-                if (sampleUs < 0 && !s.Retransmitted) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
-                if (!s.Sacked) _delivered++; // tcp_clean_rtx_queue(): a SACKed segment was counted when SACKed
-                _rtx.RemoveAt(0);
-                ackedSegments++;
+                var none = Rexmit.None;
+                FastretransAlert(priorSndUna, 0, ref flag, ref none);
             }
-            if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
-            _snd.Una = ack;
-            SkbAcked(ack);
-            Recharge();
-            _icsk.Retransmits = 0;
-            _retransStamp = null;
-            // tcp_process_tlp_ack(): the probe episode ends once tlp_high_seq is acknowledged.
-            if (_ca.TlpOutstanding && !SeqMath.Before(ack, _ca.TlpHighSeq)) _ca.TlpOutstanding = false;
-            if (_ca.InLoss && !SeqMath.Before(ack, _ca.LossHigh)) _ca.InLoss = false;
-            bool partialAck = false;
-            if (_ca.InRecovery)
-            {
-                // Recovery ends when everything outstanding at its start is acknowledged; a partial ACK means
-                // the next segment was lost too (NewReno, as RACK would mark it).
-                if (!SeqMath.Before(ack, _ca.RecoveryHigh))
-                {
-                    // tcp_try_undo_recovery(): every retransmission D-SACKed, the reduction is undone (TCPFullUndo);
-                    // else tcp_end_cwnd_reduction(): cwnd = ssthresh.
-                    _ca.InRecovery = false;
-                    if (MayUndo) UndoCwndReduction(MibCounter.TcpExtTCPFullUndo);
-                    else _ca.Cwnd = _ca.Ssthresh;
-                }
-                else
-                {
-                    partialAck = true;
-                }
-            }
-            else
-            {
-                _ca.Cwnd = _ca.Cwnd < _ca.Ssthresh ? _ca.Cwnd + ackedSegments : _ca.Cwnd + (ackedSegments > 0 ? 1 : 0);
-            }
-            // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
-            if (sampleUs < 0 && ackedSegments > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
-                sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
-            if (sampleUs >= 0) RttEstimator(sampleUs);
-            else _icsk.Backoff = 0;
-            if (_ca.InLoss) RetransmitLost();
-            if (partialAck && PacketsOut > 0 && !_rtx[0].Retransmitted)
-            {
-                // tcp_xmit_retransmit_queue() outside CA_Loss counts each retransmission as TCPFastRetrans.
-                Host.Count(MibCounter.TcpExtTCPFastRetrans);
-                RetransmitHead("tcp_fastretrans_alert (partial ACK)");
-            }
-            // tcp_set_xmit_timer()
-            if (PacketsOut > 0)
-            {
-                if (_ca.InLoss || Host.Sysctls.TcpEarlyRetrans is not (3 or 4) || !_rxOpt.SackOk) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
-                else ScheduleLossProbe(advancingRto: true);
-            }
-            else if (_xmitPending != TcpTimerKind.Persist)
-            {
-                ClearXmitTimer();
-            }
-            // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
+            CountDelivered(priorDelivered);
+            if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+            if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
+            return AckVerdict.Ok;
         }
-        // tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18).
-        if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, _delivered - priorDelivered);
-        // tcp_fastretrans_alert(): in Recovery, or in Open/Disorder on a D-SACK (a dubious ACK), tcp_try_undo_dsack().
-        if ((_ca.InRecovery || dsack && !_ca.InLoss) && _ca.UndoMarker != 0 && _ca.UndoRetrans == 0)
+        if ((flag & AckFlags.SndUnaAdvanced) != 0) flag |= CleanRtxQueue(seg, ack);
+        if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
+        var rexmit = Rexmit.None;
+        // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
+        if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
         {
-            _ca.InRecovery = false; // tcp_try_to_open()
-            UndoCwndReduction(MibCounter.TcpExtTCPDSACKUndo);
+            int numDupack = (flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DsackingAck)) == 0 ? 1 : 0;
+            FastretransAlert(priorSndUna, numDupack, ref flag, ref rexmit);
         }
-        // tcp_cong_control() ends every ACK that found data in flight ("no_queue" skips it): tcp_update_pacing_rate().
-        if (priorPackets > 0) UpdatePacingRate(PayloadMss, _ca.Cwnd);
-        if (newlySacked && PacketsOut > 0 && !_ca.InLoss && !_ca.InRecovery) RackDetectLoss();
+        // "If needed, reset TLP/RTO timer when RACK doesn't set."
+        if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
+        int delivered = CountDelivered(priorDelivered);
+        CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
+        XmitRecovery(rexmit);
+        // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
     }
 
-    /// <summary>
-    /// Models tcp_rack_mark_lost() + tcp_rack_detect_loss() — net/ipv4/tcp_recovery.c: every segment sent
-    /// before the most recently sent delivered one (rack.mstamp, ties broken by end_seq) is judged, not only
-    /// the head: one whose remaining time (tcp_rack_skb_timeout(): rack.rtt_us + reo_wnd − (now − sent), in
-    /// µs) is ≤ 0 is lost and recovery starts (the head is resent: the engine has no PRR to send more).
-    /// Otherwise the reordering timer is armed for the <em>largest</em> remaining time of them
-    /// ("Record maximum wait time"), as usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US) — the 2 ms floor the
-    /// kernel adds — and never later than the RTO (inet_csk_reset_xmit_timer(..., icsk_rto)). Not modelled:
-    /// a lost segment beside others still waiting keeps that timer in the kernel (the engine arms the RTO),
-    /// and retransmitted segments are not judged again (no lost-retransmission detection).
-    /// </summary>
-    void RackDetectLoss()
+    /// <summary>tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18); returns it.</summary>
+    int CountDelivered(long priorDelivered)
     {
-        if (RackJudge() is not { } verdict) return;
-        if (verdict.Lost)
+        long delivered = _delivered - priorDelivered;
+        if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPDelivered, delivered);
+        return (int)delivered;
+    }
+
+    /// <summary>
+    /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
+    /// scoreboard counts (sacked_out, lost_out, retrans_out); with SACK each segment not SACKed before is delivered
+    /// now and advances RACK (unless its retransmission was spurious), without SACK tcp_remove_reno_sacks(). The RTT
+    /// sample is the oldest never-retransmitted, not SACKed segment's, and none when a retransmitted one is
+    /// acknowledged (Karn; the TSecr then gives one). Returns FLAG_DATA_ACKED / FLAG_SYN_ACKED /
+    /// FLAG_RETRANS_DATA_ACKED / FLAG_ORIG_SACK_ACKED and FLAG_SET_XMIT_TIMER.
+    /// </summary>
+    AckFlags CleanRtxQueue(Segment seg, uint ack)
+    {
+        var flag = AckFlags.None;
+        long sampleUs = -1;
+        int acked = 0;
+        SimTime? lastAckt = null; // last_ackt: the newest packet acknowledged that was neither SACKed nor retransmitted
+        while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
-            FastRetransmit();
-            return;
+            var s = _rtx[0];
+            if (s.Retransmitted)
+            {
+                flag |= AckFlags.RetransDataAcked;
+            }
+            else if (!s.Sacked)
+            {
+                if (sampleUs < 0) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                lastAckt = s.SentAt;
+                if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
+            }
+            if (s.RetransOut) _ca.RetransOut--;
+            if (s.Sacked)
+            {
+                _ca.SackedOut--;
+            }
+            else if (IsSack)
+            {
+                _delivered++;
+                if (!SpuriousRetrans(s)) RackAdvance(s);
+            }
+            if (s.Lost) _ca.LostOut--;
+            if (s.Flags.Has(TcpFlags.Syn))
+            {
+                flag |= AckFlags.SynAcked;
+                _retransStamp = null;
+            }
+            else
+            {
+                flag |= AckFlags.DataAcked;
+            }
+            _rtx.RemoveAt(0);
+            acked++;
         }
-        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(verdict.MaxRemainingUs + TcpConstants.TimeoutMinUs)));
-        ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
-    }
-
-    /// <summary>
-    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; a segment now
-    /// lost starts recovery and the head is retransmitted. icsk_pending is still ICSK_TIME_REO_TIMEOUT while
-    /// the handler runs, so tcp_xmit_retransmit_queue() does not re-arm, and tcp_rearm_rto() then arms the RTO
-    /// from the head's (new) transmit time — the reordering timer itself is not re-armed here.
-    /// </summary>
-    void RackReoTimeout()
-    {
-        if (PacketsOut == 0) return;
-        // FastRetransmit() re-arms the RTO from now, the head's new transmit time: what tcp_rearm_rto() computes.
-        if (RackJudge() is { Lost: true }) FastRetransmit();
-        else RearmRto(fromHead: true);
-    }
-
-    /// <summary>
-    /// tcp_rack_detect_loss()'s walk over tp->tsorted_sent_queue: the segments neither SACKed nor retransmitted,
-    /// in send order (sequence order, as they were sent), up to the first one not sent before rack.mstamp
-    /// (tcp_rack_sent_after(): a later time, or the same time and a later end_seq). Whether one of them is lost,
-    /// and the largest remaining time of the others; null when none is judged. reo_wnd is tcp_rack_reo_wnd():
-    /// 0 in Recovery or Loss or once tp->reordering (3) segments are SACKed (no reordering seen), else
-    /// min(min_rtt / 4, srtt) with reo_wnd_steps 1.
-    /// </summary>
-    (bool Lost, long MaxRemainingUs)? RackJudge()
-    {
-        if (_rack.RttUs == 0) return null;
-        int sackedOut = _rtx.Count(r => r.Sacked);
-        long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
-        long reoWndUs = _ca.InRecovery || _ca.InLoss || sackedOut >= TcpConstants.DefaultReordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
-        bool judged = false, lost = false;
-        long maxRemaining = 0;
-        foreach (var r in _rtx)
+        if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
+        _snd.Una = ack;
+        SkbAcked(ack);
+        Recharge();
+        if ((flag & AckFlags.RetransDataAcked) != 0) sampleUs = -1;
+        // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
+        if (sampleUs < 0 && acked > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
+            sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
+        if (sampleUs >= 0) RttEstimator(sampleUs);
+        else _icsk.Backoff = 0;
+        // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
+        CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
+        if ((flag & AckFlags.Acked) != 0)
         {
-            if (r.Sacked || r.Retransmitted) continue;
-            if (!(r.SentAt < _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.Before(r.End, _rack.EndSeq))) break;
-            judged = true;
-            long remaining = _rack.RttUs + reoWndUs - (_sim.Now - r.SentAt).Ns / 1000;
-            if (remaining <= 0) lost = true;
-            else maxRemaining = Math.Max(maxRemaining, remaining);
+            flag |= AckFlags.SetXmitTimer;
+            if (!IsSack)
+            {
+                RemoveRenoSacks(acked);
+                // "non-SACK case cannot confirm that progress was due to original transmission"
+                if ((flag & AckFlags.RetransDataAcked) != 0) flag &= ~AckFlags.OrigSackAcked;
+            }
         }
-        return judged ? (lost, maxRemaining) : null;
+        return flag;
     }
 
+    /// <summary>tcp_skb_spurious_retrans(): a retransmitted segment whose ACK echoes a timestamp older than its last transmission.</summary>
+    bool SpuriousRetrans(InFlight s) => s.Retransmitted && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(s.SentAt));
+
     /// <summary>
-    /// tcp_sacktag_write_queue(): marks the segments a SACK block covers; RACK remembers the most
-    /// recently sent delivered segment and its RTT (tcp_rack_advance). True when something new was SACKed.
+    /// Models tcp_sacktag_one() for the segments a SACK block covers (tcp_sacktag_write_queue(), called with snd_una
+    /// already at <paramref name="ack"/>): a D-SACKed retransmission takes one from undo_retrans; a newly SACKed
+    /// segment advances RACK, leaves lost_out (and retrans_out, when its retransmission was lost), is delivered
+    /// (FLAG_DATA_SACKED, and FLAG_ORIG_SACK_ACKED when never retransmitted and below high_seq); a D-SACK clears a
+    /// retransmission still counted in flight.
     /// </summary>
-    bool MarkSacked(uint left, uint right, bool dupSack = false)
+    AckFlags MarkSacked(uint left, uint right, uint ack, bool dupSack)
     {
-        bool any = false;
+        var flag = AckFlags.None;
         for (int i = 0; i < _rtx.Count; i++)
         {
             var r = _rtx[i];
             if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
-            // tcp_sacktag_one(): a D-SACKed retransmission was not needed — one less to wait for before undo.
+            // "Account D-SACK for retransmitted packet."
             if (dupSack && r.Retransmitted && _ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
-            if (r.Sacked) continue;
-            _rtx[i] = r with { Sacked = true, RetransOut = false };
-            _delivered++; // tcp_sacktag_one(): out-of-order delivery
-            any = true;
-            // tcp_rack_advance(): rtt_us from every newly SACKed segment (processed in sequence order), the send
-            // time and end_seq only from one sent after the one remembered (tcp_rack_sent_after()).
-            if (!r.Retransmitted)
+            // "Nothing to do; acked frame is about to be dropped (was ACKed)."
+            if (!SeqMath.After(r.End, ack)) continue;
+            if (!r.Sacked)
             {
-                _rack.RttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
-                if (r.SentAt > _rack.SentAt || r.SentAt == _rack.SentAt && SeqMath.After(r.End, _rack.EndSeq))
+                RackAdvance(r);
+                if (r.RetransOut)
                 {
-                    _rack.SentAt = r.SentAt;
-                    _rack.EndSeq = r.End;
+                    // "If the segment is not tagged as lost, we do not clear RETRANS, believing that retransmission is still in flight."
+                    if (r.Lost)
+                    {
+                        r = r with { Lost = false, RetransOut = false };
+                        _ca.LostOut--;
+                        _ca.RetransOut--;
+                    }
                 }
+                else
+                {
+                    if (!r.Retransmitted && !SeqMath.After(r.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
+                    if (r.Lost)
+                    {
+                        r = r with { Lost = false };
+                        _ca.LostOut--;
+                    }
+                }
+                r = r with { Sacked = true };
+                flag |= AckFlags.DataSacked;
+                _ca.SackedOut++;
+                _delivered++; // "Out-of-order packets delivered"
             }
+            if (dupSack && r.RetransOut)
+            {
+                r = r with { RetransOut = false };
+                _ca.RetransOut--;
+            }
+            _rtx[i] = r;
         }
-        return any;
-    }
-
-    /// <summary>
-    /// Models tcp_enter_recovery() + the first retransmission of tcp_fastretrans_alert(): CUBIC's
-    /// multiplicative decrease (β = 717/1024), the head resent, the RTO re-armed.
-    /// </summary>
-    void FastRetransmit()
-    {
-        if (_ca.InRecovery || PacketsOut == 0) return;
-        // tcp_enter_recovery(): prior_ssthresh = tcp_current_ssthresh(), tcp_init_undo(); tcp_init_cwnd_reduction(): prior_cwnd.
-        _ca.PriorSsthresh = CurrentSsthresh;
-        _ca.PriorCwnd = _ca.Cwnd;
-        InitUndo();
-        _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
-        _ca.Cwnd = _ca.Ssthresh;
-        _ca.InRecovery = true;
-        _ca.RecoveryHigh = _snd.Nxt;
-        Host.Count(MibCounter.TcpExtTCPSackRecovery); // tcp_enter_recovery(): RACK needs SACK, so never Reno here
-        Host.Count(MibCounter.TcpExtTCPFastRetrans);
-        RetransmitHead("tcp_fastretrans_alert");
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+        return flag;
     }
 
     /// <summary>
@@ -906,15 +892,17 @@ public sealed partial class TcpSocket
     // ---- listener -------------------------------------------------------------------------------
 
     /// <summary>
-    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK gets a
-    /// reply RST, a SYN makes a request socket (tcp_conn_request), anything else is dropped.
-    /// <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
+    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK without SYN may
+    /// return a SYN cookie (tcp_v4_cookie_check(), <see cref="CookieCheck"/>), else it gets a reply RST; a SYN
+    /// makes a request socket or, when the SYN queue is full, a cookie SYN-ACK (tcp_conn_request); anything
+    /// else is dropped. <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
     /// </summary>
     internal void OnListenSegment(Segment seg, uint? twIsn)
     {
         if (seg.Has(TcpFlags.Rst)) return;
         if (seg.Has(TcpFlags.Ack))
         {
+            if (!seg.Has(TcpFlags.Syn) && CookieCheck(seg)) return;
             Host.SendResetReply(seg, "tcp_rcv_state_process (LISTEN, ACK)");
             return;
         }
@@ -931,6 +919,19 @@ public sealed partial class TcpSocket
             Ignore(seg, "tcp_tw_recycle: timestamp older than the cached one for this peer");
             return;
         }
+        // tcp_conn_request(): a SYN through a TIME-WAIT (isn) skips the SYN-queue test; a full queue (or
+        // tcp_syncookies=2) means a cookie, or with tcp_syncookies=0 a drop.
+        bool wantCookie = false;
+        if (twIsn is null && (Host.Sysctls.TcpSyncookies == 2 || ReqskQueueIsFull))
+        {
+            wantCookie = SynFloodAction();
+            if (!wantCookie)
+            {
+                Host.Count(MibCounter.TcpExtListenDrops); // drop: tcp_listendrop()
+                Ignore(seg, "SYN queue full (tcp_syncookies=0)");
+                return;
+            }
+        }
         if (AcceptQueue.Count > _backlog)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
@@ -940,8 +941,14 @@ public sealed partial class TcpSocket
         }
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
+        if (wantCookie)
+        {
+            SendCookieSynAck(tuple, seg);
+            return;
+        }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
         req.SendSynAck(retransmission: false);
     }
 
@@ -987,7 +994,7 @@ public sealed partial class TcpSocket
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
-        if (child.KeepOpen) child.ArmTimer(child._keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
+        if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener._pendingAccepts.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);

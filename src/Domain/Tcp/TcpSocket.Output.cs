@@ -51,6 +51,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventDataSent(bool retransmit)
     {
+        // The segment is already counted as out (queued by Push, or the queued one resent).
+        EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
         if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) _ack.PingPong = true;
@@ -284,14 +286,17 @@ public sealed partial class TcpSocket
     void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false)
     {
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
+        // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
+        bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         bool sent = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
         int maxSegs = TsoSegs();
         uint chunkStart = _snd.Nxt;
-        int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
-        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsOut < _ca.Cwnd && segments++ < maxSegments)
+        // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
+        int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsInFlight < _ca.Cwnd && segments++ < maxSegments)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
@@ -317,6 +322,7 @@ public sealed partial class TcpSocket
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
+            if (InCwndReduction) _ca.PrrOut++; // tcp_write_xmit(): "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
             if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
@@ -325,13 +331,16 @@ public sealed partial class TcpSocket
             CheckSpace(); // tcp_event_new_data_sent()
             chunkStart = _snd.Nxt;
             chunkSegs = 0;
-            chunkQuota = Math.Min(_ca.Cwnd - PacketsOut, maxSegs);
+            chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
         }
         if (chunkSegs > 0)
         {
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
+        // "is_cwnd_limited |= (tcp_packets_in_flight(tp) >= tcp_snd_cwnd(tp))"; then tcp_cwnd_validate().
+        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
+        if (sendHead && (sent || isCwndLimited)) CwndValidate(isCwndLimited);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
@@ -361,7 +370,7 @@ public sealed partial class TcpSocket
             return;
         }
         var rto = _icsk.Rto;
-        if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe)
+        if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.ReorderTimeout)
         {
             // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);
@@ -374,23 +383,21 @@ public sealed partial class TcpSocket
     /// Models tcp_schedule_loss_probe() — net/ipv4/tcp_output.c: with tcp_early_retrans 3/4 and
     /// SACK, the first retransmission of a tail is a probe after 2·SRTT (+ rto_min for a single
     /// packet in flight, else + TCP_TIMEOUT_MIN_US; 1 s without an RTT sample), never later than
-    /// the RTO (the whole RTO when an ACK advanced it, else what is left of it).
+    /// the RTO (the whole RTO when an ACK advanced it, else what is left of it). Only in TCP_CA_Open or CWR.
+    /// False when no probe was scheduled (tcp_set_xmit_timer() then re-arms the RTO).
     /// </summary>
-    void ScheduleLossProbe(bool advancingRto)
+    bool ScheduleLossProbe(bool advancingRto)
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
-        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.InLoss || _ca.TlpOutstanding) return;
-        // Only in TCP_CA_Open/CWR: SACKed or retransmitted segments outstanding mean TCP_CA_Disorder
-        // (tcp_try_keep_open(): tcp_left_out() || tcp_any_retrans_done()), recovery TCP_CA_Recovery —
-        // then a pending RACK reorder timer or the RTO stays as it is.
-        if (_ca.InRecovery || _rtx.Exists(r => r.Sacked || r.Retransmitted)) return;
-        if (!IsSynchronized) return;
+        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr) || _ca.TlpOutstanding) return false;
+        if (!IsSynchronized) return false;
         long timeoutUs = _rtt.SrttUs != 0
             ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
             : TcpConstants.TimeoutInit.Ns / 1000;
         long rtoDeltaUs = advancingRto ? _icsk.Rto.Ns / 1000 : (_icsk.Rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
         if (rtoDeltaUs > 0) timeoutUs = Math.Min(timeoutUs, rtoDeltaUs);
         ResetXmitTimer(TcpTimerKind.LossProbe, SimDuration.FromMicroseconds(timeoutUs));
+        return true;
     }
 
     /// <summary>tcp_clamp_rto_to_user_timeout(): never sleep past TCP_USER_TIMEOUT since the first retransmission.</summary>
@@ -414,45 +421,26 @@ public sealed partial class TcpSocket
             if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
             return;
         }
-        Resent(0);
-        CountUndoRetrans(); // tcp_retransmit_skb() (a TLP's __tcp_retransmit_skb() does not)
-        Transmit(head.Flags, head.Seq, PayloadOf(head), reason, retransmit: true);
+        RetransmitSkb(0, reason);
     }
 
     /// <summary>The payload bytes of a queued segment: its sequence space less the FIN's.</summary>
     static int PayloadOf(InFlight s) => (int)(s.End - s.Seq) - (s.Flags.Has(TcpFlags.Fin) ? 1 : 0);
 
     /// <summary>
-    /// __tcp_retransmit_skb() + tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at
-    /// <paramref name="index"/>: TCPCB_EVER_RETRANS and TCPCB_SACKED_RETRANS set, the send time renewed;
-    /// RetransSegs and tp->total_retrans by the segment count (one: no TSO here), TCPSynRetrans for a SYN.
+    /// __tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at <paramref name="index"/>:
+    /// TCPCB_EVER_RETRANS set and the send time renewed; RetransSegs and tp->total_retrans by the segment count
+    /// (one: no TSO here), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
+    /// (<paramref name="sackedRetrans"/>: retrans_out); a loss probe's retransmission does not.
     /// </summary>
-    void Resent(int index)
+    void Resent(int index, bool sackedRetrans = true)
     {
         var s = _rtx[index];
-        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = true };
+        if (sackedRetrans && !s.RetransOut) _ca.RetransOut++;
+        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans };
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;
-    }
-
-    /// <summary>
-    /// Models tcp_xmit_retransmit_queue() in CA_Loss — net/ipv4/tcp_output.c: the segments tcp_enter_loss()
-    /// marked lost and not retransmitted since (no TCPCB_SACKED_RETRANS), below high_seq, as the congestion
-    /// window allows; each a TCPSlowStartRetrans.
-    /// </summary>
-    void RetransmitLost()
-    {
-        for (int i = 0; i < _rtx.Count && i < _ca.Cwnd; i++)
-        {
-            var s = _rtx[i];
-            if (!SeqMath.Before(s.Seq, _ca.LossHigh)) break;
-            if (!s.Lost || s.RetransOut || s.Sacked) continue;
-            Resent(i);
-            CountUndoRetrans();
-            Host.Count(MibCounter.TcpExtTCPSlowStartRetrans);
-            Transmit(s.Flags, s.Seq, PayloadOf(s), "tcp_xmit_retransmit_queue", retransmit: true);
-        }
     }
 
     /// <summary>

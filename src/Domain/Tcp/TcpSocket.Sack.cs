@@ -156,12 +156,14 @@ public sealed partial class TcpSocket
     /// tcp_check_dsack() on the first block, then each block tcp_is_sackblock_valid() accepts and that ends
     /// above snd_una tags the queue (a D-SACK over a retransmitted segment takes one from undo_retrans);
     /// an invalid block counts TCPDSACKIgnoredNoUndo / TCPDSACKIgnoredOld (a D-SACK) or TCPSACKDiscard.
-    /// Returns whether something was newly SACKed, and whether the ACK carried a D-SACK the sender believed.
+    /// Returns FLAG_DATA_SACKED / FLAG_ORIG_SACK_ACKED (tcp_sacktag_one()) and FLAG_DSACKING_ACK / FLAG_DSACK_TLP
+    /// (tcp_dsack_seen()).
     /// </summary>
-    (bool NewlySacked, bool Dsack) SacktagWriteQueue(Segment seg, uint ack)
+    AckFlags SacktagWriteQueue(Segment seg, uint ack)
     {
         var blocks = seg.Options.Sack.ToArray();
-        bool foundDupSack = CheckDsack(blocks, ack, _snd.Una);
+        var flag = AckFlags.None;
+        bool foundDupSack = CheckDsack(blocks, ack, _snd.Una, ref flag);
         var used = new List<(SackBlock Block, bool DupSack)>(blocks.Length);
         for (int i = 0; i < blocks.Length; i++)
         {
@@ -180,10 +182,9 @@ public sealed partial class TcpSocket
         // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
         // D-SACK before the SACK block it lies in).
         var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - ack).ThenBy(x => x.i).Select(x => x.u);
-        bool newlySacked = false;
         foreach (var (b, dupSack) in ordered)
-            newlySacked |= MarkSacked(b.Left, b.Right, dupSack);
-        return (newlySacked, foundDupSack);
+            flag |= MarkSacked(b.Left, b.Right, ack, dupSack);
+        return flag;
     }
 
     /// <summary>
@@ -192,7 +193,7 @@ public sealed partial class TcpSocket
     /// (TCPDSACKIgnoredDubious). A believed one adds its segments to TCPDSACKRecvSegs and, when it covers
     /// data already acknowledged above undo_marker, takes them from undo_retrans ("dumb counting").
     /// </summary>
-    bool CheckDsack(SackBlock[] blocks, uint ackSeq, uint priorSndUna)
+    bool CheckDsack(SackBlock[] blocks, uint ackSeq, uint priorSndUna, ref AckFlags flag)
     {
         var b0 = blocks[0];
         if (SeqMath.Before(b0.Left, ackSeq))
@@ -209,7 +210,7 @@ public sealed partial class TcpSocket
         {
             return false;
         }
-        int dupSegs = DsackSeen(b0.Left, b0.Right);
+        int dupSegs = DsackSeen(b0.Left, b0.Right, ref flag);
         if (dupSegs == 0)
         {
             Host.Count(MibCounter.TcpExtTCPDSACKIgnoredDubious);
@@ -225,18 +226,23 @@ public sealed partial class TcpSocket
     /// Models tcp_dsack_seen(): 0 (dubious) for an empty block, one wider than the largest window the peer
     /// offered (max_window), or when the D-SACKed segments so far (dsack_dups) exceed what was ever
     /// retransmitted (total_retrans); else the duplicate segments it reports (DIV_ROUND_UP by mss_cache),
-    /// and TCP_DSACK_SEEN.
+    /// TCP_DSACK_SEEN, FLAG_DSACKING_ACK, and the duplicates counted delivered (sack_delivered). A one-segment
+    /// block ending at tlp_high_seq is the loss probe's (FLAG_DSACK_TLP).
     /// </summary>
-    int DsackSeen(uint start, uint end)
+    int DsackSeen(uint start, uint end, ref AckFlags flag)
     {
         if (!SeqMath.Before(start, end)) return 0;
         uint len = end - start;
         if (len > _snd.MaxWindow) return 0;
         int mss = Math.Max(1, PayloadMss);
-        int dupSegs = len > mss ? (int)((len + mss - 1) / mss) : 1;
+        int dupSegs = 1;
+        if (len > mss) dupSegs = (int)((len + mss - 1) / mss);
+        else if (_ca.TlpOutstanding && _ca.TlpHighSeq == end) flag |= AckFlags.DsackTlp;
         _ca.DsackDups += dupSegs;
         if (_ca.DsackDups > _totalRetrans) return 0;
         _rxOpt.DsackSeen = true;
+        flag |= AckFlags.DsackingAck;
+        _delivered += dupSegs;
         return dupSegs;
     }
 
@@ -264,10 +270,7 @@ public sealed partial class TcpSocket
     void InitUndo()
     {
         _ca.UndoMarker = _snd.Una;
-        int retransOut = 0;
-        foreach (var r in _rtx)
-            if (r.Retransmitted && !r.Sacked) retransOut++;
-        _ca.UndoRetrans = retransOut == 0 ? -1 : retransOut;
+        _ca.UndoRetrans = _ca.RetransOut == 0 ? -1 : _ca.RetransOut;
     }
 
     /// <summary>__tcp_retransmit_skb() → tcp_retransmit_skb(): "if (tp->undo_retrans &lt; 0) tp->undo_retrans = 0; tp->undo_retrans += pcount".</summary>
@@ -277,24 +280,6 @@ public sealed partial class TcpSocket
         _ca.UndoRetrans++;
     }
 
-    /// <summary>Models tcp_current_ssthresh(): ssthresh during a cwnd reduction (Recovery), else max(ssthresh, ¾ cwnd).</summary>
-    int CurrentSsthresh => _ca.InRecovery ? _ca.Ssthresh : Math.Max(_ca.Ssthresh, (_ca.Cwnd >> 1) + (_ca.Cwnd >> 2));
-
-    /// <summary>tcp_may_undo() without tcp_packet_delayed(): an undo_marker and every retransmission D-SACKed.</summary>
-    bool MayUndo => _ca.UndoMarker != 0 && _ca.UndoRetrans == 0;
-
-    /// <summary>
-    /// Models tcp_undo_cwnd_reduction(sk, false): with a prior_ssthresh, cwnd = CUBIC's undo_cwnd
-    /// (tcp_reno_undo_cwnd(): max(cwnd, prior_cwnd)) and ssthresh back up to prior_ssthresh; undo_marker 0.
-    /// </summary>
-    void UndoCwndReduction(MibCounter counter)
-    {
-        if (_ca.PriorSsthresh != 0)
-        {
-            _ca.Cwnd = Math.Max(_ca.Cwnd, _ca.PriorCwnd);
-            if (_ca.PriorSsthresh > _ca.Ssthresh) _ca.Ssthresh = _ca.PriorSsthresh;
-        }
-        _ca.UndoMarker = 0;
-        Host.Count(counter);
-    }
+    /// <summary>Models tcp_current_ssthresh(): ssthresh during a cwnd reduction (CWR, Recovery), else max(ssthresh, ¾ cwnd).</summary>
+    int CurrentSsthresh => InCwndReduction ? _ca.Ssthresh : Math.Max(_ca.Ssthresh, (_ca.Cwnd >> 1) + (_ca.Cwnd >> 2));
 }

@@ -138,6 +138,7 @@ public sealed partial class TcpSocket
                 }
                 tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
                 skbs.Add(tail);
+                SlowStartAfterIdleCheck(); // tcp_skb_entail()
                 _wmemQueued += SndSkbHeadTruesize;
                 copy = sizeGoal;
             }
@@ -155,11 +156,11 @@ public sealed partial class TcpSocket
                 MarkPush(tail);
                 Push("tcp_sendmsg");
             }
-            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsOut)
+            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
                 // cwnd is full: "if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsOut, TsoSegs()));
+                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()));
             }
         }
         if (call.Done == before) return;
@@ -230,8 +231,9 @@ public sealed partial class TcpSocket
         var skbs = _sndSkbs;
         if (skbs is null) return;
         SkbSplitAt(seq);
-        int i = skbs.FindIndex(s => s.Seq == seq);
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && skbs[i].Seq != seq) i++; // a loop, not FindIndex(lambda): no closure per chunk sent
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         while (SeqMath.Before(skb.End, end) && i + 1 < skbs.Count)
         {
@@ -265,8 +267,9 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return;
-        int i = skbs.FindIndex(s => SeqMath.Before(s.Seq, seq) && SeqMath.After(s.End, seq));
-        if (i < 0) return;
+        int i = 0;
+        while (i < skbs.Count && !(SeqMath.Before(skbs[i].Seq, seq) && SeqMath.After(skbs[i].End, seq))) i++;
+        if (i == skbs.Count) return;
         var skb = skbs[i];
         if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {
@@ -368,9 +371,6 @@ public sealed partial class TcpSocket
     /// the pressure state implies), not when the packets in flight fill cwnd.
     /// </summary>
     bool ShouldExpandSndbuf => _sndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
-
-    /// <summary>tcp_packets_in_flight(): packets_out − (sacked_out + lost_out) + retrans_out, with what the engine tracks.</summary>
-    int PacketsInFlight => PacketsOut - _rtx.Count(r => r.Sacked);
 
     /// <summary>
     /// Models sk_stream_write_space() called directly (sk->sk_write_space() after setsockopt(SO_SNDBUF)) —

@@ -160,25 +160,42 @@ internal struct ReceiverRtt
     public uint LastTsecr;
 }
 
-/// <summary>Congestion and loss-recovery state: snd_cwnd, snd_ssthresh, icsk_ca_state (Loss, Recovery), high_seq, undo_marker and the TLP.</summary>
+/// <summary>
+/// Congestion and loss-recovery state (struct tcp_sock / inet_connection_sock): snd_cwnd, snd_ssthresh, icsk_ca_state,
+/// high_seq, the scoreboard counts (sacked_out, lost_out, retrans_out), PRR, F-RTO, undo and the TLP.
+/// </summary>
 internal struct CongestionState
 {
     /// <summary>tp->snd_cwnd, in segments.</summary>
     public int Cwnd;
     /// <summary>tp->snd_ssthresh, in segments.</summary>
     public int Ssthresh;
-    /// <summary>icsk_ca_state == TCP_CA_Loss (after an RTO) until <see cref="LossHigh"/> is acknowledged.</summary>
-    public bool InLoss;
-    /// <summary>tp->high_seq when the loss state was entered.</summary>
-    public uint LossHigh;
-    /// <summary>icsk_ca_state == TCP_CA_Recovery (fast recovery) until <see cref="RecoveryHigh"/> is acknowledged.</summary>
-    public bool InRecovery;
-    /// <summary>tp->high_seq when fast recovery was entered.</summary>
-    public uint RecoveryHigh;
-    /// <summary>A tail loss probe is out and not yet acknowledged.</summary>
+    /// <summary>icsk_ca_state: Open, Disorder, CWR, Recovery or Loss (tcp_fastretrans_alert()).</summary>
+    public CaState State;
+    /// <summary>tp->high_seq: snd_nxt when Recovery, Loss or CWR began (and where Disorder/Open last changed).</summary>
+    public uint HighSeq;
+    /// <summary>tp->sacked_out: SACKed segments — without SACK, the duplicate ACKs counted (tcp_add_reno_sack()).</summary>
+    public int SackedOut;
+    /// <summary>tp->lost_out: segments marked TCPCB_LOST.</summary>
+    public int LostOut;
+    /// <summary>tp->retrans_out: retransmissions in flight (TCPCB_SACKED_RETRANS).</summary>
+    public int RetransOut;
+    /// <summary>tp->lost: every segment ever marked lost (tcp_notify_skb_loss_event()); an ACK's rs->losses is its growth.</summary>
+    public long Lost;
+    /// <summary>tp->reordering: the duplicate-ACK threshold, tcp_reordering (3) until Reno reordering raises it.</summary>
+    public int Reordering;
+    /// <summary>tp->prr_delivered: segments delivered since the cwnd reduction began (PRR, RFC 6937).</summary>
+    public int PrrDelivered;
+    /// <summary>tp->prr_out: segments sent since the cwnd reduction began.</summary>
+    public int PrrOut;
+    /// <summary>tp->frto: F-RTO (RFC 5682) is judging the current RTO.</summary>
+    public bool Frto;
+    /// <summary>A tail loss probe is out and not yet acknowledged (tp->tlp_high_seq != 0).</summary>
     public bool TlpOutstanding;
     /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
     public uint TlpHighSeq;
+    /// <summary>tp->tlp_retrans: the probe was a retransmission (not new data).</summary>
+    public bool TlpRetrans;
     /// <summary>
     /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
     /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
@@ -207,4 +224,6 @@ internal struct RackState
     public long RttUs;
     /// <summary>rack.end_seq: its end, the tie-break between segments sent at the same time (tcp_rack_sent_after()).</summary>
     public uint EndSeq;
+    /// <summary>rack.advanced: something was (S)ACKed since tcp_rack_mark_lost() last looked.</summary>
+    public bool Advanced;
 }

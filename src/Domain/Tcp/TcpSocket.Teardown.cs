@@ -108,7 +108,7 @@ public sealed partial class TcpSocket
                 var tmo = FinTime();
                 if (tmo > TcpConstants.TimeWaitLen)
                 {
-                    ArmTimer(_keepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
+                    ArmTimer(KeepaliveTimer, TcpTimerKind.FinWait2, tmo - TcpConstants.TimeWaitLen);
                 }
                 else
                 {
@@ -319,7 +319,7 @@ public sealed partial class TcpSocket
         if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Detach();
         _delackTimer.Detach();
-        _keepaliveTimer.Detach();
+        _keepaliveTimer?.Detach();
         _lingerTimer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
@@ -343,6 +343,7 @@ public sealed partial class TcpSocket
         long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         _rtx.Clear();
+        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
         _snd.Una = _snd.Nxt = _snd.WriteSeq;
         Recharge();

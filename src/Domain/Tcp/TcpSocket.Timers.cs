@@ -34,11 +34,13 @@ public sealed partial class TcpSocket
             _ca.TlpOutstanding = true;
             int before = PacketsOut;
             Push("tcp_send_loss_probe (new data)", maxSegments: 1);
-            if (PacketsOut == before)
+            _ca.TlpRetrans = PacketsOut == before;
+            if (_ca.TlpRetrans)
             {
+                // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
                 int last = _rtx.Count - 1;
                 var tail = _rtx[last];
-                Resent(last);
+                Resent(last, sackedRetrans: false);
                 Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
             }
             _ca.TlpHighSeq = _snd.Nxt;
@@ -92,14 +94,14 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// tcp_retransmit_timer(), on the first timeout of an episode: which recovery the RTO ended — fast
-    /// recovery (TCPSackRecoveryFail), an earlier loss recovery (TCPLossFailures), or SACKed segments without
-    /// recovery yet (Disorder: TCPSackFailures). Without SACK the engine has no fast recovery to fail.
+    /// recovery (TCPSackRecoveryFail, TCPRenoRecoveryFail without SACK), an earlier loss recovery
+    /// (TCPLossFailures), or Disorder / SACKed segments without recovery yet (TCPSackFailures, TCPRenoFailures).
     /// </summary>
     void CountRecoveryFailure()
     {
-        if (_ca.InRecovery) Host.Count(MibCounter.TcpExtTCPSackRecoveryFail);
-        else if (_ca.InLoss) Host.Count(MibCounter.TcpExtTCPLossFailures);
-        else if (_rtx.Exists(r => r.Sacked)) Host.Count(MibCounter.TcpExtTCPSackFailures);
+        if (_ca.State == CaState.Recovery) Host.Count(IsSack ? MibCounter.TcpExtTCPSackRecoveryFail : MibCounter.TcpExtTCPRenoRecoveryFail);
+        else if (_ca.State == CaState.Loss) Host.Count(MibCounter.TcpExtTCPLossFailures);
+        else if (_ca.State == CaState.Disorder || _ca.SackedOut > 0) Host.Count(IsSack ? MibCounter.TcpExtTCPSackFailures : MibCounter.TcpExtTCPRenoFailures);
     }
 
     /// <summary>
@@ -144,46 +146,52 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
     }
 
-    /// <summary>tcp_enter_loss(): cwnd to one segment, everything in flight is presumed lost.</summary>
+    /// <summary>
+    /// Models tcp_enter_loss() — net/ipv4/tcp_input.c: everything presumed lost (tcp_timeout_mark_lost()), ssthresh
+    /// reduced once per window, cwnd = packets in flight + 1, CA_Loss with high_seq = snd_nxt, and F-RTO armed
+    /// (tcp_frto) unless this RTO repeats one of a recovery already under way without a retransmission timeout.
+    /// </summary>
     void EnterLoss()
     {
+        bool newRecovery = _ca.State < CaState.Recovery;
         TimeoutMarkLost();
         // "Reduce ssthresh if it has not yet been made inside this window": from Open/Disorder, once high_seq is
         // acknowledged, or on the first timeout of a Loss episode (icsk_retransmits still 0) — not on a later RTO
         // of the same episode, nor on an RTO in fast recovery before its high_seq is acknowledged.
-        uint highSeq = _ca.InRecovery ? _ca.RecoveryHigh : _ca.LossHigh;
-        if (!(_ca.InLoss || _ca.InRecovery) || !SeqMath.After(highSeq, _snd.Una) || (_ca.InLoss && _icsk.Retransmits == 0))
+        if (_ca.State <= CaState.Disorder || !SeqMath.After(_ca.HighSeq, _snd.Una) || (_ca.State == CaState.Loss && _icsk.Retransmits == 0))
         {
             // prior_ssthresh = tcp_current_ssthresh(), prior_cwnd, CUBIC's ssthresh (cubictcp_recalc_ssthresh():
             // cwnd · 717 / 1024, at least 2), then tcp_init_undo().
             _ca.PriorSsthresh = CurrentSsthresh;
             _ca.PriorCwnd = _ca.Cwnd;
-            _ca.Ssthresh = Math.Max(_ca.Cwnd * 717 / 1024, 2);
+            _ca.Ssthresh = CaSsthresh();
             InitUndo();
         }
         // tcp_snd_cwnd_set(tp, tcp_packets_in_flight(tp) + 1): what is still in flight once the queue is marked lost.
-        _ca.Cwnd = _rtx.Count(r => !r.Sacked && (!r.Lost || r.RetransOut)) + 1;
-        _ca.InLoss = true;
-        _ca.InRecovery = false;
-        _ca.LossHigh = _snd.Nxt;
+        _ca.Cwnd = PacketsInFlight + 1;
+        CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()
+        SetCaState(CaState.Loss);
+        _ca.HighSeq = _snd.Nxt;
         _ca.TlpOutstanding = false;
+        // "F-RTO RFC5682 sec 3.1 step 1: retransmit SND.UNA if no previous loss recovery is underway except
+        // recurring timeout(s) on the same SND.UNA (sec 3.2)."
+        _ca.Frto = Host.Sysctls.Get("net.ipv4.tcp_frto") != 0 && (newRecovery || _icsk.Retransmits > 0);
     }
 
     /// <summary>
-    /// Models tcp_timeout_mark_lost() — net/ipv4/tcp_input.c: the head and every segment not SACKed and not sent
-    /// within the last RACK RTT (tcp_rack_skb_timeout() &gt; 0: "Don't mark recently sent ones lost yet") is lost
-    /// (tcp_mark_skb_lost()); a retransmission still in flight is lost with it (TCPCB_SACKED_RETRANS cleared:
-    /// TCPLostRetransmit), so it goes out again.
+    /// Models tcp_timeout_mark_lost() — net/ipv4/tcp_input.c: without SACK the duplicate-ACK count is forgotten
+    /// (tcp_reset_reno_sack()); the head and every segment not SACKed and not sent within the last RACK RTT
+    /// (tcp_rack_skb_timeout() &gt; 0: "Don't mark recently sent ones lost yet") is lost (tcp_mark_skb_lost()); a
+    /// retransmission of a segment already lost is lost again (TCPCB_SACKED_RETRANS cleared: TCPLostRetransmit),
+    /// so it goes out again. SACK reneging is not modelled.
     /// </summary>
     void TimeoutMarkLost()
     {
+        if (!IsSack) _ca.SackedOut = 0;
         for (int i = 0; i < _rtx.Count; i++)
         {
-            var s = _rtx[i];
-            if (s.Sacked) continue;
-            if (i > 0 && _rack.RttUs - (_sim.Now - s.SentAt).Ns / 1000 > 0) continue;
-            if (s.RetransOut) Host.Count(MibCounter.TcpExtTCPLostRetransmit);
-            _rtx[i] = s with { Lost = true, RetransOut = false };
+            if (i > 0 && _rack.RttUs - (_sim.Now - _rtx[i].SentAt).Ns / 1000 > 0) continue;
+            MarkSkbLost(i);
         }
     }
 
@@ -394,7 +402,7 @@ public sealed partial class TcpSocket
         var when = SimDuration.FromSeconds(KeepaliveTimeSec);
         if (PacketsOut > 0 || SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
-            ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, when);
+            ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, when);
             return;
         }
         var elapsed = KeepaliveElapsed;
@@ -416,7 +424,7 @@ public sealed partial class TcpSocket
         {
             next = when - elapsed;
         }
-        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, next);
+        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, next);
     }
 
     /// <summary>keepalive_time_elapsed(): jiffies since the last segment or ACK heard from the peer (lrcvtime, rcv_tstamp).</summary>
@@ -428,8 +436,8 @@ public sealed partial class TcpSocket
         bool was = KeepOpen;
         KeepOpen = on;
         if (State is TcpState.Close or TcpState.Listen) return;
-        if (on && !was) ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-        else if (!on) CancelTimer(_keepaliveTimer, TcpTimerKind.Keepalive);
+        if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
+        else if (!on && _keepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
     }
 
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>
@@ -439,7 +447,7 @@ public sealed partial class TcpSocket
         if (!KeepOpen || State is TcpState.Close or TcpState.Listen) return;
         var idle = SimDuration.FromSeconds(seconds);
         var elapsed = KeepaliveElapsed;
-        ArmTimer(_keepaliveTimer, TcpTimerKind.Keepalive, idle > elapsed ? idle - elapsed : SimDuration.Zero);
+        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, idle > elapsed ? idle - elapsed : SimDuration.Zero);
     }
 
     /// <summary>

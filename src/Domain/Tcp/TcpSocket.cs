@@ -16,7 +16,9 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     readonly Simulation _sim;
     readonly SimTimer _xmitTimer;
     readonly SimTimer _delackTimer;
-    readonly SimTimer _keepaliveTimer;
+    /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
+    SimTimer? _keepaliveTimer;
+    SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
     /// <summary>The SO_LINGER wait's timer: made on first use (most sockets never linger).</summary>
     SimTimer? _lingerTimer;
     SimTimer LingerTimer => _lingerTimer ??= new SimTimer(this, 3);
@@ -30,11 +32,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         _sim = host.Sim;
         _xmitTimer = new SimTimer(this, 0);
         _delackTimer = new SimTimer(this, 1);
-        _keepaliveTimer = new SimTimer(this, 2);
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
+        _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
     }
 
     public Host Host { get; }
@@ -108,6 +110,12 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
     internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
     int _backlog;
+    /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
+    internal int ReqskQueueLen;
+    /// <summary>rx_opt.ts_recent_stamp, which a listener uses as the u32 jiffies of its last SYN-queue overflow (tcp_synq_overflow()).</summary>
+    uint _synqOverflowStamp;
+    /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>
+    bool _synfloodWarned;
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
 
@@ -125,7 +133,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>icsk_ack: delayed-ACK state.</summary>
     DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
-    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue };
+    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
     RackState _rack;
 
@@ -215,13 +223,13 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
                     ? ("persist", _xmitTimer.Expires, _icsk.ProbesOut)
                     : ("on", _xmitTimer.Expires, _icsk.Retransmits);
             }
-            if (_keepaliveTimer.Armed) return ("keepalive", _keepaliveTimer.Expires, _icsk.ProbesOut);
+            if (_keepaliveTimer is { Armed: true } keepalive) return ("keepalive", keepalive.Expires, _icsk.ProbesOut);
             return null;
         }
     }
 
     /// <summary>/proc/net/tcp "tr" code: 0 none, 1 retransmit/TLP, 2 keepalive (sk_timer), 4 zero-window probe.</summary>
-    public int ProcTimerCode => _xmitTimer.Armed ? (_xmitPending == TcpTimerKind.Persist ? 4 : 1) : _keepaliveTimer.Armed ? 2 : 0;
+    public int ProcTimerCode => _xmitTimer.Armed ? (_xmitPending == TcpTimerKind.Persist ? 4 : 1) : _keepaliveTimer is { Armed: true } ? 2 : 0;
 
     bool IsSynchronized => State is not (TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv or TcpState.NewSynRecv);
 
@@ -285,7 +293,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     {
         ClearXmitTimer();
         CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
-        CancelTimer(_keepaliveTimer, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
+        if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
     }
 

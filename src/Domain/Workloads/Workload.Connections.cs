@@ -39,9 +39,15 @@ public sealed partial class Workload
 
         void IEventTarget.OnDue(Simulation sim, object? payload)
         {
-            if (W.Done) return; // the workload ended (drain limit): its connections stop acting
-            if (payload is PendingCall call) Returned(call.ReturnValue, call.ReturnErrno);
-            else OnTimer();
+            if (payload is PendingCall call)
+            {
+                long value = call.ReturnValue;
+                var errno = call.ReturnErrno;
+                sim.RecycleCall(call); // its return is taken: the next call may reuse it
+                if (W.Done) return; // the workload ended (drain limit): its connections stop acting
+                Returned(value, errno);
+            }
+            else if (!W.Done) OnTimer();
         }
 
         protected virtual void OnTimer() { }

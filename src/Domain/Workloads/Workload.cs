@@ -145,11 +145,17 @@ public sealed partial class Workload : IEventTarget
 
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        if (Done) return;
-        if (ReferenceEquals(payload, ArrivalTick)) Arrive();
+        if (payload is PendingCall call)
+        {
+            var errno = call.ReturnErrno;
+            int child = call.ReturnSocketId;
+            sim.RecycleCall(call); // its return is taken: the next call may reuse it
+            if (!Done) Accepted(errno, child);
+        }
+        else if (Done) return;
+        else if (ReferenceEquals(payload, ArrivalTick)) Arrive();
         else if (ReferenceEquals(payload, SampleTick)) Sample(scheduleNext: true);
         else if (ReferenceEquals(payload, DrainTick)) Finish(drained: true);
-        else if (payload is PendingCall call) Accepted(call.ReturnErrno, call.ReturnSocketId);
     }
 
     void Arrive()

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Persistence;
 using SimService.Persistence.Postgres;
@@ -119,6 +120,78 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         Assert.Equal(6_000_000, (await b.ClockAsync()).NowNs);
         await AssertGapFreeAsync(first.Services, a.Id, 5);
         Assert.True((await a.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// A command that process A's engine refuses only because another process (B) appended since A last saw the log
+    /// (B added the host A's command names): the refusal from A's stale engine is not answered. A sees the stored
+    /// version moved on, drops its engine, rebuilds it from the log (B's command included) and applies the command there.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TwoProcesses_CommandRefusedOnAStaleEngine_IsAppliedOnTheRebuiltEngine(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var first = new SimServiceFactory(database);
+        await using var second = new SimServiceFactory(database);
+        var a = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "stale engine");
+        var b = new SimulationDriver(second.CreateClient(), a.Id);
+        await a.ClockAsync(); // both processes hold a live engine at version 3
+        await b.ClockAsync();
+        var rebuilds = first.Services.GetRequiredService<SimulationEngines>().Rebuilds;
+        await b.PostOkAsync("hosts", new { name = "third", address = "10.0.0.3" }, HttpStatusCode.Created);
+
+        await a.PostOkAsync("links", new { between = new[] { "client", "third" }, delayNs = 1_000_000 }, HttpStatusCode.Created);
+
+        Assert.Equal(rebuilds + 1, first.Services.GetRequiredService<SimulationEngines>().Rebuilds);
+        Assert.Equal(5, await a.VersionAsync());
+        Assert.Equal(5, (await b.ClockAsync()).Version);
+        await AssertGapFreeAsync(first.Services, a.Id, 5);
+        Assert.Equal(await a.JournalAsync(), await b.JournalAsync());
+        Assert.True((await a.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// A command refused on A's stale engine and refused again on the engine rebuilt with B's commands: the refusal is
+    /// answered, nothing of it is persisted (no command row, no journal row, the version unchanged), and A's engine is
+    /// the rebuilt one — it has B's connection, its journal is B's, and A's next command is applied on top of it.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TwoProcesses_CommandRefusedOnStaleAndRebuiltEngine_PersistsNothingAndKeepsTheRebuiltEngine(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var first = new SimServiceFactory(database);
+        await using var second = new SimServiceFactory(database);
+        var a = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "stale engine, refused");
+        var b = new SimulationDriver(second.CreateClient(), a.Id);
+        await a.ClockAsync();
+        await b.ClockAsync();
+        var pair = await b.ConnectAsync(); // A's engine knows nothing of it
+        var stored = await RowCountsAsync(first.Services, a.Id);
+        var rebuilds = first.Services.GetRequiredService<SimulationEngines>().Rebuilds;
+
+        var refused = await a.PostAsync("links", new { between = new[] { "client", "nowhere" }, delayNs = 1_000_000 });
+
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        Assert.Equal(stored, await RowCountsAsync(first.Services, a.Id));
+        Assert.Equal(pair.Version, await a.VersionAsync());
+        Assert.Equal(rebuilds + 1, first.Services.GetRequiredService<SimulationEngines>().Rebuilds);
+        Assert.Equal(await b.JournalAsync(), await a.JournalAsync());
+        Assert.Equal((await b.SocketAsync(pair.ClientSocketId)).State, (await a.SocketAsync(pair.ClientSocketId)).State);
+        Assert.Equal(rebuilds + 1, first.Services.GetRequiredService<SimulationEngines>().Rebuilds); // reads used the kept engine
+
+        await a.AdvanceAsync(new { byNs = 50_000_000 });
+
+        Assert.Equal(pair.Version + 1, (await b.ClockAsync()).Version);
+        Assert.Equal(await a.JournalAsync(), await b.JournalAsync());
+        await AssertGapFreeAsync(first.Services, a.Id, pair.Version + 1);
+        Assert.True((await a.ReplayAsync()).Identical);
+    }
+
+    private static async Task<(int Commands, int Events)> RowCountsAsync(IServiceProvider services, Guid id)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        return (await db.Commands.CountAsync(c => c.RunId == id), await db.Events.CountAsync(e => e.RunId == id));
     }
 
     private static async Task AssertGapFreeAsync(IServiceProvider services, Guid id, long count)

@@ -138,7 +138,7 @@ public class MibCounterTests
     }
 
     [Fact]
-    public void Loss_LinkBackAfterRto_LostSegmentsResentAsCwndGrowsAndTheLossProbeCountsAsALostRetransmit()
+    public void Loss_LinkBackAfterRto_LostSegmentsResentAsCwndGrowsAndOnlyTheRtoRetransmissionCountsAsLostAgain()
     {
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
@@ -148,12 +148,14 @@ public class MibCounterTests
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 0.0, null);
         h.At(S(3));
         // The RTO at 832 ms resends the head; its ACK (842 ms) opens cwnd to 2 and tcp_xmit_retransmit_queue()
-        // resends the second and third at 852 ms, then the fourth at 872 ms — tcp_timeout_mark_lost() cleared the
-        // loss probe's TCPCB_SACKED_RETRANS, so it is not waiting for another RTO.
+        // resends the second and third at 852 ms, then the fourth at 872 ms — the loss probe's retransmission
+        // (__tcp_retransmit_skb() alone) never set TCPCB_SACKED_RETRANS, so tcp_timeout_mark_lost() marked it lost
+        // like the others and it is not waiting for another RTO.
         var resent = h.Sent("client").Where(x => x.Reason == "tcp_xmit_retransmit_queue").Select(x => (x.At, x.SeqNo - c.Iss)).ToArray();
         Assert.Equal([(Ms(852), 1449u), (Ms(852), 2897u), (Ms(872), 4345u)], resent);
         Assert.Equal(3, Of(h.Client, MibCounter.TcpExtTCPSlowStartRetrans));
-        Assert.Equal(2, Of(h.Client, MibCounter.TcpExtTCPLostRetransmit)); // the probe at 372 ms, the head at 832 ms
+        // Only the head's RTO retransmission (TCPCB_LOST | TCPCB_SACKED_RETRANS) is lost again, by the RTO at 832 ms.
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPLostRetransmit));
         Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPLossFailures)); // no ACK between the two RTOs
         Assert.Equal(6, c.Info.TotalRetrans); // probe, two RTOs, three from the queue
         Assert.Equal(4 * 1448, h.Call("server", SocketCallKind.Recv, s.Id).Result);

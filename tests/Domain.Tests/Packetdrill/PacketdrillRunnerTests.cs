@@ -156,7 +156,7 @@ public class PacketdrillRunnerTests
         var result = Run("""
             --ip_version=ipv6
             `tc qdisc add dev tun0 root pfifo`
-            `sysctl -q net.ipv4.tcp_frto=2`
+            `sysctl -q net.ipv4.tcp_ecn=1`
             0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3
             +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
             +0 setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0
@@ -173,7 +173,7 @@ public class PacketdrillRunnerTests
         Assert.Contains("IPv6", result.Diagnostics[0].Message);
         Assert.Contains("TCP_NODELAY", result.Diagnostics[3].Message);
         Assert.Contains("poll() on more than one descriptor", result.Diagnostics[5].Message);
-        Assert.Contains("sysctl net.ipv4.tcp_frto is not modelled", result.Diagnostics[2].Message);
+        Assert.Contains("sysctl net.ipv4.tcp_ecn is not modelled", result.Diagnostics[2].Message);
     }
 
     [Fact]

@@ -17,19 +17,26 @@ public class RequestSocketTests
     const uint PeerIsn = 1000;
     static readonly FourTuple PeerTuple = new(new Endpoint(IPv4.Parse("10.0.0.1"), 46000), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
 
-    static Fixtures.TwoHostHarness Listening()
+    static Fixtures.TwoHostHarness Listening(int backlog = 128, Action<Fixtures.TwoHostHarness>? setup = null)
     {
         var h = new Fixtures.TwoHostHarness();
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        setup?.Invoke(h);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = backlog });
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         return h;
     }
 
-    static void DeliverAt(Fixtures.TwoHostHarness h, double ms, TcpFlags flags, uint seq, uint ack = 0, TcpOptions? options = null)
+    static void DeliverAt(Fixtures.TwoHostHarness h, double ms, TcpFlags flags, uint seq, uint ack = 0, TcpOptions? options = null) =>
+        DeliverAt(h, ms, PeerTuple, flags, seq, ack, options);
+
+    static void DeliverAt(Fixtures.TwoHostHarness h, double ms, FourTuple tuple, TcpFlags flags, uint seq, uint ack = 0, TcpOptions? options = null)
     {
         h.At(Ms(ms));
-        h.Deliver(h.Server, new Segment(PeerTuple, flags, seq, ack, 65535, 0, options ?? new TcpOptions(Mss: 1460)));
+        h.Deliver(h.Server, new Segment(tuple, flags, seq, ack, 65535, 0, options ?? new TcpOptions(Mss: 1460)));
     }
+
+    /// <summary>The peer 10.0.0.1 at another source port.</summary>
+    static FourTuple Peer(ushort port) => new(new Endpoint(IPv4.Parse("10.0.0.1"), port), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
 
     static IEnumerable<SegmentSent> ServerSent(Fixtures.TwoHostHarness h) => h.Sent("server");
 
@@ -153,5 +160,90 @@ public class RequestSocketTests
         DeliverAt(h, 60, TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1, new TcpOptions(HasTimestamp: true, TsVal: 5060, TsEcr: synAck.Options.TsVal));
         Assert.Empty(h.Server.RequestSockets);
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpPassiveOpens]);
+    }
+
+    /// <summary>
+    /// Backlog 1: peer A completes at 2 ms (accept queue 1); B and C send SYNs while the queue holds one child
+    /// (sk_acceptq_is_full(): 1 &gt; 1 is false) and ACK at 5 and 6 ms — B's child makes the queue 2, so C's ACK
+    /// overflows in tcp_v4_syn_recv_sock().
+    /// </summary>
+    static (Fixtures.TwoHostHarness H, FourTuple C, uint CIss) AckOverflowsAcceptQueue(bool abortOnOverflow)
+    {
+        var h = Listening(backlog: 1, setup: abortOnOverflow ? x => x.Sim.SetSysctl("server", "net.ipv4.tcp_abort_on_overflow", "1") : null);
+        FourTuple a = Peer(46001), b = Peer(46002), c = Peer(46003);
+        DeliverAt(h, 1, a, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 2, a, TcpFlags.Ack, PeerIsn + 1, ServerSent(h).Last().SeqNo + 1);
+        DeliverAt(h, 3, b, TcpFlags.Syn, PeerIsn);
+        uint bIss = ServerSent(h).Last().SeqNo;
+        DeliverAt(h, 4, c, TcpFlags.Syn, PeerIsn);
+        uint cIss = ServerSent(h).Last().SeqNo;
+        DeliverAt(h, 5, b, TcpFlags.Ack, PeerIsn + 1, bIss + 1);
+        Assert.Equal(2, h.Server.Mib[MibCounter.TcpPassiveOpens]);
+        DeliverAt(h, 6, c, TcpFlags.Ack, PeerIsn + 1, cIss + 1);
+        return (h, c, cIss);
+    }
+
+    [Fact]
+    public void SynRecv_AckOverflowsAcceptQueue_RequestKeptAndNoReset()
+    {
+        var (h, c, _) = AckOverflowsAcceptQueue(abortOnOverflow: false);
+        // listen_overflow without tcp_abort_on_overflow: inet_rsk(req)->acked = 1, the request stays for a later ACK.
+        Assert.Equal(c.Reversed, Assert.Single(h.Server.RequestSockets).Tuple);
+        Assert.Equal(["S.", "S.", "S."], ServerSent(h).Select(x => x.Flags.ToLetters()));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenOverflows]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpOutRsts]);
+    }
+
+    [Fact]
+    public void SynRecv_AckOverflowsAcceptQueueWithAbortOnOverflow_RstAndEmbryonicRsts()
+    {
+        var (h, c, cIss) = AckOverflowsAcceptQueue(abortOnOverflow: true);
+        // embryonic_reset: tcp_v4_send_reset() to an ACK is a bare RST at its ack_seq; inet_csk_reqsk_queue_drop()
+        // unlinks the request, so EmbryonicRsts — but no AttemptFails (counted only for an RST or SYN).
+        Assert.Empty(h.Server.RequestSockets);
+        var rst = ServerSent(h).Last();
+        Assert.Equal((Ms(6), "R", cIss + 1, 0u, c.Reversed), (rst.At, rst.Flags.ToLetters(), rst.SeqNo, rst.AckNo, rst.Tuple));
+        Assert.Equal("tcp_check_req (tcp_abort_on_overflow)", rst.Reason);
+        Assert.Equal(["S.", "S.", "S.", "R"], ServerSent(h).Select(x => x.Flags.ToLetters()));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenOverflows]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpAttemptFails]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpOutRsts]);
+    }
+
+    [Fact]
+    public void SynRecv_TimerFiresAfterListenerClosed_DroppedWithoutTcpTimeouts()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        var listener = h.Server.AllSockets.Single(s => s.State == TcpState.Listen);
+        h.At(Ms(500));
+        h.Call("server", SocketCallKind.Close, listener.Id);
+        // inet_csk_listen_stop() leaves the request in the ehash; its timer (jiffy 0 + 250 → expires 1 s, run by the
+        // wheel's level-1 bucket at jiffy 256, 1.024 s) finds the listener not in TCP_LISTEN and goes to drop
+        // before tcp_syn_ack_timeout().
+        var req = Assert.Single(h.Server.RequestSockets);
+        Assert.Equal(S(1), req.TimerExpires);
+        h.At(S(2));
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Single(ServerSent(h));
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Equal([Ms(1024)], h.Sim.Journal.OfType<TimerFired>().Where(t => t.Host == "server").Select(t => t.At));
+    }
+
+    [Fact]
+    public void SynRecv_TimerFiresWhileListening_SynAckResentAndTcpTimeoutsCounted()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        h.At(S(2));
+        // The same timer at 1.024 s, listener still in LISTEN: tcp_syn_ack_timeout() counts, inet_rtx_syn_ack() resends.
+        Assert.Equal([Ms(1), Ms(1024)], ServerSent(h).Select(s => s.At));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpRetransSegs]);
     }
 }

@@ -1,0 +1,690 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Time;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>icsk_ca_state (enum tcp_ca_state — include/net/tcp.h), in the kernel's order: "≤ Disorder" and "&lt; Recovery" compare.</summary>
+internal enum CaState
+{
+    Open,
+    Disorder,
+    Cwr,
+    Recovery,
+    Loss,
+}
+
+/// <summary>The FLAG_* bits tcp_ack() gathers about one ACK (net/ipv4/tcp_input.c); only those the engine reads.</summary>
+[Flags]
+internal enum AckFlags
+{
+    None = 0,
+    /// <summary>FLAG_DATA: the ACK carries data.</summary>
+    Data = 0x01,
+    /// <summary>FLAG_WIN_UPDATE: tcp_may_update_window() took its window.</summary>
+    WinUpdate = 0x02,
+    /// <summary>FLAG_DATA_ACKED: new data cumulatively acknowledged.</summary>
+    DataAcked = 0x04,
+    /// <summary>FLAG_RETRANS_DATA_ACKED: some of it had been retransmitted.</summary>
+    RetransDataAcked = 0x08,
+    /// <summary>FLAG_SYN_ACKED: our SYN acknowledged.</summary>
+    SynAcked = 0x10,
+    /// <summary>FLAG_DATA_SACKED: new data SACKed.</summary>
+    DataSacked = 0x20,
+    /// <summary>FLAG_LOST_RETRANS: RACK found a retransmission lost.</summary>
+    LostRetrans = 0x80,
+    /// <summary>FLAG_ORIG_SACK_ACKED: a never-retransmitted segment below high_seq (S)ACKed.</summary>
+    OrigSackAcked = 0x200,
+    /// <summary>FLAG_SND_UNA_ADVANCED.</summary>
+    SndUnaAdvanced = 0x400,
+    /// <summary>FLAG_DSACKING_ACK: the ACK carries a D-SACK the sender believes.</summary>
+    DsackingAck = 0x800,
+    /// <summary>FLAG_SET_XMIT_TIMER: set the TLP or RTO timer after the ACK.</summary>
+    SetXmitTimer = 0x1000,
+    /// <summary>FLAG_DSACK_TLP: the D-SACK reports the loss probe.</summary>
+    DsackTlp = 0x2000,
+    Acked = DataAcked | SynAcked,
+    NotDup = Data | WinUpdate | Acked,
+    CaAlert = DataSacked | DsackingAck,
+    ForwardProgress = Acked | DataSacked,
+}
+
+/// <summary>REXMIT_NONE / REXMIT_LOST / REXMIT_NEW: what tcp_xmit_recovery() is asked to send.</summary>
+internal enum Rexmit { None, Lost, New }
+
+/// <summary>
+/// Loss recovery as Linux 6.18 does it — net/ipv4/tcp_input.c, tcp_recovery.c, tcp_output.c: the congestion
+/// states tcp_fastretrans_alert() drives (Open, Disorder, CWR, Recovery, Loss), RACK marking every lost
+/// segment, NewReno marking for a peer without SACK, Proportional Rate Reduction (RFC 6937) in Recovery and
+/// CWR, tcp_xmit_retransmit_queue() sending each lost segment PRR lets out, F-RTO (RFC 5682) in Loss, and
+/// the undo paths.
+/// </summary>
+public sealed partial class TcpSocket
+{
+    /// <summary>rx_opt.rcv_tsecr of the ACK being processed (0 without a timestamp): tcp_packet_delayed() reads it.</summary>
+    uint _ackTsEcr;
+
+    /// <summary>tcp_is_sack(): the peer SACKs; without it tcp_is_reno() and sacked_out counts duplicate ACKs.</summary>
+    bool IsSack => _rxOpt.SackOk;
+
+    /// <summary>tcp_left_out(): sacked_out + lost_out.</summary>
+    int LeftOut => _ca.SackedOut + _ca.LostOut;
+
+    /// <summary>tcp_packets_in_flight(): packets_out − left_out + retrans_out.</summary>
+    int PacketsInFlight => PacketsOut - LeftOut + _ca.RetransOut;
+
+    /// <summary>tcp_in_cwnd_reduction(): CWR or Recovery.</summary>
+    bool InCwndReduction => _ca.State is CaState.Cwr or CaState.Recovery;
+
+    /// <summary>tcp_set_ca_state(): the one writer of icsk_ca_state.</summary>
+    void SetCaState(CaState state) => _ca.State = state;
+
+    /// <summary>
+    /// Models tcp_fastretrans_alert() — net/ipv4/tcp_input.c (6.18, RACK the only SACK loss detection): called for
+    /// a "dubious" ACK (a duplicate, one carrying SACK or D-SACK, or any ACK outside Open). State exits once
+    /// high_seq is acknowledged (CWR: above it; Recovery: tcp_try_undo_recovery() or tcp_end_cwnd_reduction()),
+    /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack(), loss marking),
+    /// Loss (tcp_process_loss()), and Open/Disorder/CWR (Reno dupacks, D-SACK undo, loss marking, and
+    /// tcp_enter_recovery() once something is marked lost — tcp_time_to_recover(): lost_out != 0).
+    /// ECN and SACK reneging are not modelled.
+    /// </summary>
+    void FastretransAlert(uint priorSndUna, int numDupack, ref AckFlags flag, ref Rexmit rexmit)
+    {
+        if (PacketsOut == 0 && _ca.SackedOut > 0) _ca.SackedOut = 0;
+        // D. Check state exit conditions. State can be terminated when high_seq is ACKed.
+        if (_ca.State == CaState.Open)
+        {
+            _retransStamp = null;
+        }
+        else if (!SeqMath.Before(_snd.Una, _ca.HighSeq))
+        {
+            switch (_ca.State)
+            {
+                case CaState.Cwr:
+                    // "CWR is to be held something *above* high_seq is ACKed for CWR bit to reach receiver."
+                    if (_snd.Una != _ca.HighSeq)
+                    {
+                        EndCwndReduction();
+                        SetCaState(CaState.Open);
+                    }
+                    break;
+                case CaState.Recovery:
+                    if (!IsSack) _ca.SackedOut = 0; // tcp_reset_reno_sack()
+                    if (TryUndoRecovery()) return;
+                    EndCwndReduction();
+                    break;
+            }
+        }
+        // E. Process state.
+        switch (_ca.State)
+        {
+            case CaState.Recovery:
+                if ((flag & AckFlags.SndUnaAdvanced) == 0)
+                {
+                    if (!IsSack) AddRenoSack(numDupack);
+                }
+                else if (TryUndoPartial())
+                {
+                    return;
+                }
+                if (TryUndoDsack()) TryKeepOpen();
+                IdentifyPacketLoss(ref flag);
+                if (_ca.State != CaState.Recovery)
+                {
+                    if (_ca.LostOut == 0) return;
+                    // "Undo reverts the recovery state. If loss is evident, starts a new recovery."
+                    EnterRecovery();
+                }
+                break;
+            case CaState.Loss:
+                ProcessLoss(flag, numDupack, ref rexmit);
+                IdentifyPacketLoss(ref flag);
+                if (!(_ca.State == CaState.Open || (flag & AckFlags.LostRetrans) != 0)) return;
+                // "Change state if cwnd is undone or retransmits are lost"
+                goto default;
+            default:
+                if (!IsSack)
+                {
+                    if ((flag & AckFlags.SndUnaAdvanced) != 0) _ca.SackedOut = 0;
+                    AddRenoSack(numDupack);
+                }
+                if (_ca.State <= CaState.Disorder) TryUndoDsack();
+                IdentifyPacketLoss(ref flag);
+                if (_ca.LostOut == 0)
+                {
+                    TryToOpen();
+                    return;
+                }
+                EnterRecovery();
+                break;
+        }
+        rexmit = Rexmit.Lost;
+    }
+
+    /// <summary>
+    /// Models tcp_identify_packet_loss(): NewReno marking without SACK, else RACK (tcp_rack_mark_lost()); a
+    /// reordering timer RACK armed keeps FLAG_SET_XMIT_TIMER from replacing it, and a retransmission found lost
+    /// sets FLAG_LOST_RETRANS.
+    /// </summary>
+    void IdentifyPacketLoss(ref AckFlags flag)
+    {
+        if (PacketsOut == 0) return;
+        if (!IsSack)
+        {
+            NewRenoMarkLost((flag & AckFlags.SndUnaAdvanced) != 0);
+            return;
+        }
+        int priorRetrans = _ca.RetransOut;
+        if (RackMarkLost()) flag &= ~AckFlags.SetXmitTimer;
+        if (priorRetrans > _ca.RetransOut) flag |= AckFlags.LostRetrans;
+    }
+
+    /// <summary>
+    /// Models tcp_newreno_mark_lost() — net/ipv4/tcp_recovery.c: without SACK the head is lost once
+    /// tp->reordering duplicate ACKs came (before Recovery), or on a partial ACK in Recovery (NewReno, RFC 6582).
+    /// </summary>
+    void NewRenoMarkLost(bool sndUnaAdvanced)
+    {
+        if ((_ca.State < CaState.Recovery && _ca.SackedOut >= _ca.Reordering) || (_ca.State == CaState.Recovery && sndUnaAdvanced))
+        {
+            if (_rtx[0].Lost) return;
+            MarkSkbLost(0);
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_mark_skb_lost() — net/ipv4/tcp_input.c: a SACKed segment is never lost; a retransmission of a
+    /// segment already lost is lost again (TCPCB_SACKED_RETRANS cleared: TCPLostRetransmit); otherwise TCPCB_LOST
+    /// and lost_out. Either way tp->lost grows (tcp_notify_skb_loss_event()).
+    /// </summary>
+    void MarkSkbLost(int index)
+    {
+        var s = _rtx[index];
+        if (s.Sacked) return;
+        if (s.Lost)
+        {
+            if (!s.RetransOut) return;
+            _rtx[index] = s with { RetransOut = false };
+            _ca.RetransOut--;
+            Host.Count(MibCounter.TcpExtTCPLostRetransmit);
+        }
+        else
+        {
+            _rtx[index] = s with { Lost = true };
+            _ca.LostOut++;
+        }
+        _ca.Lost++;
+    }
+
+    /// <summary>
+    /// Models tcp_enter_recovery(): TCPSackRecovery or TCPRenoRecovery, tcp_init_undo(), and — unless a cwnd
+    /// reduction is under way already — prior_ssthresh = tcp_current_ssthresh() and tcp_init_cwnd_reduction().
+    /// </summary>
+    void EnterRecovery()
+    {
+        Host.Count(IsSack ? MibCounter.TcpExtTCPSackRecovery : MibCounter.TcpExtTCPRenoRecovery);
+        _ca.PriorSsthresh = 0;
+        InitUndo();
+        if (!InCwndReduction)
+        {
+            _ca.PriorSsthresh = CurrentSsthresh;
+            InitCwndReduction();
+        }
+        SetCaState(CaState.Recovery);
+    }
+
+    /// <summary>
+    /// Models tcp_init_cwnd_reduction(): high_seq = snd_nxt, the TLP episode forgotten (tlp_high_seq = 0),
+    /// prior_cwnd, PRR's counters zeroed, ssthresh from the congestion control.
+    /// </summary>
+    void InitCwndReduction()
+    {
+        _ca.HighSeq = _snd.Nxt;
+        _ca.TlpOutstanding = false;
+        _ca.PriorCwnd = _ca.Cwnd;
+        _ca.PrrDelivered = 0;
+        _ca.PrrOut = 0;
+        _ca.Ssthresh = CaSsthresh();
+    }
+
+    /// <summary>
+    /// Models tcp_cwnd_reduction() — Proportional Rate Reduction (RFC 6937), integer math as the kernel: with
+    /// more in flight than ssthresh, sndcnt = ⌈ssthresh · prr_delivered / prior_cwnd⌉ − prr_out; otherwise
+    /// max(prr_delivered − prr_out, newly delivered), one more when snd_una advanced and nothing was newly lost
+    /// (the slow-start reduction bound), at most ssthresh − in flight. At least one segment while nothing was
+    /// sent yet ("Force a fast retransmit upon entering fast recovery"). cwnd = in flight + sndcnt.
+    /// </summary>
+    void CwndReduction(int newlyAckedSacked, int newlyLost, AckFlags flag)
+    {
+        if (newlyAckedSacked <= 0 || _ca.PriorCwnd == 0) return;
+        int sndcnt;
+        int delta = _ca.Ssthresh - PacketsInFlight;
+        _ca.PrrDelivered += newlyAckedSacked;
+        if (delta < 0)
+        {
+            long dividend = (long)_ca.Ssthresh * _ca.PrrDelivered + _ca.PriorCwnd - 1;
+            sndcnt = (int)(dividend / _ca.PriorCwnd) - _ca.PrrOut;
+        }
+        else
+        {
+            sndcnt = Math.Max(_ca.PrrDelivered - _ca.PrrOut, newlyAckedSacked);
+            if ((flag & AckFlags.SndUnaAdvanced) != 0 && newlyLost == 0) sndcnt++;
+            sndcnt = Math.Min(delta, sndcnt);
+        }
+        sndcnt = Math.Max(sndcnt, _ca.PrrOut > 0 ? 0 : 1);
+        _ca.Cwnd = PacketsInFlight + sndcnt;
+    }
+
+    /// <summary>
+    /// Models tcp_end_cwnd_reduction(): leaving CWR or Recovery, cwnd = ssthresh (CWR, or an episode not undone:
+    /// undo_marker still set) unless ssthresh is still infinite.
+    /// </summary>
+    void EndCwndReduction()
+    {
+        if (_ca.Ssthresh < TcpInfo.InfiniteSsthresh && (_ca.State == CaState.Cwr || _ca.UndoMarker != 0))
+            _ca.Cwnd = _ca.Ssthresh;
+    }
+
+    /// <summary>
+    /// Models tcp_cong_control() (the module has no cong_control hook): in CWR or Recovery PRR sets cwnd
+    /// (tcp_cwnd_reduction()); otherwise, when new data was cumulatively acknowledged (tcp_may_raise_cwnd() with
+    /// tp->reordering at the sysctl's 3; any forward progress once it grew), tcp_cong_avoid() with what the ACK
+    /// delivered (<see cref="CongAvoid"/>) — also on the ACK that just ended a reduction, whose cwnd is ssthresh by
+    /// then. Then tcp_update_pacing_rate().
+    /// </summary>
+    void CongControl(int delivered, int newlyLost, AckFlags flag)
+    {
+        if (InCwndReduction)
+            CwndReduction(delivered, newlyLost, flag);
+        else if ((flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
+            CongAvoid((uint)delivered);
+        UpdatePacingRate(PayloadMss, _ca.Cwnd);
+    }
+
+    /// <summary>
+    /// Models tcp_xmit_recovery(): after the congestion control set cwnd, F-RTO's new data (REXMIT_NEW, then
+    /// F-RTO ends unless snd_nxt passed high_seq) or the lost segments (tcp_xmit_retransmit_queue()).
+    /// </summary>
+    void XmitRecovery(Rexmit rexmit)
+    {
+        if (rexmit == Rexmit.None || State == TcpState.SynSent) return;
+        if (rexmit == Rexmit.New)
+        {
+            Push("tcp_xmit_recovery (F-RTO new data)");
+            if (SeqMath.After(_snd.Nxt, _ca.HighSeq)) return;
+            _ca.Frto = false;
+        }
+        XmitRetransmitQueue();
+    }
+
+    /// <summary>
+    /// Models tcp_xmit_retransmit_queue() — net/ipv4/tcp_output.c: from the head, each segment marked lost and
+    /// neither SACKed nor already retransmitted is resent while cwnd exceeds what is in flight and fewer
+    /// retransmissions than lost segments are out (TCPFastRetrans outside Loss, TCPSlowStartRetrans in Loss;
+    /// prr_out in CWR/Recovery). A segment past the peer's window stops the walk (__tcp_retransmit_skb():
+    /// -EAGAIN), unless it is at snd_una. Resending the head re-arms the RTO, except from the reordering timer.
+    /// </summary>
+    void XmitRetransmitQueue(bool fromReoTimer = false)
+    {
+        if (PacketsOut == 0) return;
+        bool rearm = false;
+        uint wndEnd = _snd.Una + _snd.Wnd;
+        for (int i = 0; i < _rtx.Count; i++)
+        {
+            if (_ca.Cwnd - PacketsInFlight <= 0) break;
+            if (_ca.RetransOut >= _ca.LostOut) break;
+            var s = _rtx[i];
+            if (!s.Lost || s.Sacked || s.RetransOut) continue;
+            if (!SeqMath.Before(s.Seq, wndEnd) && s.Seq != _snd.Una) break;
+            var mib = _ca.State != CaState.Loss ? MibCounter.TcpExtTCPFastRetrans : MibCounter.TcpExtTCPSlowStartRetrans;
+            // The journal names a fast retransmission after the path that decided it (tcp_fastretrans_alert() →
+            // tcp_xmit_recovery(), or the RACK timer's tcp_enter_recovery()), a CA_Loss one after the queue walk.
+            RetransmitSkb(i, _ca.State != CaState.Loss ? "tcp_fastretrans_alert" : "tcp_xmit_retransmit_queue");
+            Host.Count(mib);
+            if (InCwndReduction) _ca.PrrOut++;
+            if (i == 0 && !fromReoTimer) rearm = true;
+        }
+        if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+    }
+
+    /// <summary>
+    /// Models tcp_retransmit_skb() — net/ipv4/tcp_output.c: __tcp_retransmit_skb() (RetransSegs, total_retrans,
+    /// TCPCB_EVER_RETRANS), then TCPCB_SACKED_RETRANS and retrans_out, retrans_stamp at the first retransmission,
+    /// and undo_retrans.
+    /// </summary>
+    void RetransmitSkb(int index, string reason)
+    {
+        var s = _rtx[index];
+        Resent(index, sackedRetrans: true);
+        _retransStamp ??= _sim.Now;
+        CountUndoRetrans();
+        Transmit(s.Flags, s.Seq, PayloadOf(s), reason, retransmit: true);
+    }
+
+    /// <summary>
+    /// Models tcp_process_loss() — F-RTO (RFC 5682, net.ipv4.tcp_frto) in CA_Loss: an ACK that advances snd_una may
+    /// undo (tcp_try_undo_loss()); with F-RTO on, a never-retransmitted segment (S)ACKed below high_seq proves the
+    /// timeout spurious (undo: TCPSpuriousRTOs); the first ACK after the RTO that advances snd_una sends new data
+    /// instead of retransmitting (step 2.b, REXMIT_NEW) when there is some and the window takes it; a SACK or
+    /// duplicate ACK after that new data means the loss was real (step 3.a). Once high_seq is acknowledged,
+    /// tcp_try_undo_recovery(); else the lost segments go out (REXMIT_LOST).
+    /// </summary>
+    void ProcessLoss(AckFlags flag, int numDupack, ref Rexmit rexmit)
+    {
+        bool recovered = !SeqMath.Before(_snd.Una, _ca.HighSeq);
+        if ((flag & AckFlags.SndUnaAdvanced) != 0 && TryUndoLoss(false)) return;
+        if (_ca.Frto)
+        {
+            // Step 3.b. "A timeout is spurious if not all data are lost, i.e., never-retransmitted data are (s)acked."
+            if ((flag & AckFlags.OrigSackAcked) != 0 && TryUndoLoss(true)) return;
+            if (SeqMath.After(_snd.Nxt, _ca.HighSeq))
+            {
+                if ((flag & AckFlags.DataSacked) != 0 || numDupack > 0) _ca.Frto = false; // Step 3.a. loss was real
+            }
+            else if ((flag & AckFlags.SndUnaAdvanced) != 0 && !recovered)
+            {
+                _ca.HighSeq = _snd.Nxt;
+                // Step 2.b. Try send new data (deferred until cwnd is updated), else the conventional recovery.
+                if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.After(_snd.Una + _snd.Wnd, _snd.Nxt))
+                {
+                    rexmit = Rexmit.New;
+                    return;
+                }
+                _ca.Frto = false;
+            }
+        }
+        if (recovered)
+        {
+            // F-RTO RFC5682 sec 3.1 step 2.a and 1st part of step 3.a
+            TryUndoRecovery();
+            return;
+        }
+        if (!IsSack)
+        {
+            // "A Reno DUPACK means new data in F-RTO step 2.b above are delivered."
+            if (SeqMath.After(_snd.Nxt, _ca.HighSeq) && numDupack > 0) AddRenoSack(numDupack);
+            else if ((flag & AckFlags.SndUnaAdvanced) != 0) _ca.SackedOut = 0;
+        }
+        rexmit = Rexmit.Lost;
+    }
+
+    /// <summary>tcp_packet_delayed(): the ACK echoes a timestamp older than the first retransmission (retrans_stamp).</summary>
+    bool PacketDelayed => _retransStamp is { } stamp && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(stamp));
+
+    /// <summary>tcp_may_undo(): an undo_marker, and every retransmission D-SACKed or the original proven delivered.</summary>
+    bool MayUndo => _ca.UndoMarker != 0 && (_ca.UndoRetrans == 0 || PacketDelayed);
+
+    /// <summary>tcp_any_retrans_done(): a retransmission in flight, or the head was ever retransmitted.</summary>
+    bool AnyRetransDone => _ca.RetransOut > 0 || _rtx.Count > 0 && _rtx[0].Retransmitted;
+
+    /// <summary>
+    /// Models tcp_is_non_sack_preventing_reopen(): without SACK, hold the state until something above high_seq
+    /// is acknowledged (RFC 2582: no false fast retransmits).
+    /// </summary>
+    bool NonSackPreventingReopen()
+    {
+        if (_snd.Una != _ca.HighSeq || IsSack) return false;
+        if (!AnyRetransDone) _retransStamp = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_try_undo_recovery(): at the end of Recovery or Loss, undo when tcp_may_undo() (TCPFullUndo, or
+    /// TCPLossUndo in Loss); then Open — except without SACK while snd_una is still high_seq.
+    /// </summary>
+    bool TryUndoRecovery()
+    {
+        if (MayUndo)
+        {
+            UndoCwndReduction(unmarkLoss: false);
+            Host.Count(_ca.State == CaState.Loss ? MibCounter.TcpExtTCPLossUndo : MibCounter.TcpExtTCPFullUndo);
+        }
+        if (NonSackPreventingReopen()) return true;
+        SetCaState(CaState.Open);
+        return false;
+    }
+
+    /// <summary>Models tcp_try_undo_dsack(): every retransmission D-SACKed — undo (TCPDSACKUndo).</summary>
+    bool TryUndoDsack()
+    {
+        if (_ca.UndoMarker == 0 || _ca.UndoRetrans != 0) return false;
+        UndoCwndReduction(unmarkLoss: false);
+        Host.Count(MibCounter.TcpExtTCPDSACKUndo);
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_try_undo_loss(): in Loss, undo (lost marks cleared) when F-RTO proved the RTO spurious or
+    /// tcp_may_undo() — TCPLossUndo, and TCPSpuriousRTOs for F-RTO; icsk_retransmits = 0; Open (with SACK, or F-RTO).
+    /// </summary>
+    bool TryUndoLoss(bool frtoUndo)
+    {
+        if (!frtoUndo && !MayUndo) return false;
+        UndoCwndReduction(unmarkLoss: true);
+        Host.Count(MibCounter.TcpExtTCPLossUndo);
+        if (frtoUndo) Host.Count(MibCounter.TcpExtTCPSpuriousRTOs);
+        _icsk.Retransmits = 0;
+        if (NonSackPreventingReopen()) return true;
+        if (frtoUndo || IsSack) SetCaState(CaState.Open);
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_try_undo_partial(): a partial ACK in Recovery whose timestamp proves the original delivered —
+    /// with retransmissions still out, keep clocking (true); else undo with the lost marks cleared (TCPPartialUndo)
+    /// and tcp_try_keep_open().
+    /// </summary>
+    bool TryUndoPartial()
+    {
+        if (_ca.UndoMarker == 0 || !PacketDelayed) return false;
+        if (_ca.RetransOut > 0) return true;
+        if (!AnyRetransDone) _retransStamp = null;
+        UndoCwndReduction(unmarkLoss: true);
+        Host.Count(MibCounter.TcpExtTCPPartialUndo);
+        TryKeepOpen();
+        return false;
+    }
+
+    /// <summary>
+    /// Models tcp_undo_cwnd_reduction(): optionally every TCPCB_LOST cleared (lost_out 0); with a prior_ssthresh,
+    /// cwnd = CUBIC's undo_cwnd (tcp_reno_undo_cwnd(): max(cwnd, prior_cwnd)) and ssthresh back up to
+    /// prior_ssthresh; undo_marker 0, and RACK re-examines losses (rack.advanced).
+    /// </summary>
+    void UndoCwndReduction(bool unmarkLoss)
+    {
+        if (unmarkLoss)
+        {
+            for (int i = 0; i < _rtx.Count; i++)
+                if (_rtx[i].Lost) _rtx[i] = _rtx[i] with { Lost = false };
+            _ca.LostOut = 0;
+        }
+        if (_ca.PriorSsthresh != 0)
+        {
+            _ca.Cwnd = Math.Max(_ca.Cwnd, _ca.PriorCwnd);
+            if (_ca.PriorSsthresh > _ca.Ssthresh) _ca.Ssthresh = _ca.PriorSsthresh;
+        }
+        _ca.UndoMarker = 0;
+        _rack.Advanced = true;
+    }
+
+    /// <summary>tcp_try_keep_open(): Disorder while segments are SACKed, lost or retransmitted, else Open; high_seq = snd_nxt on a change.</summary>
+    void TryKeepOpen()
+    {
+        var state = LeftOut > 0 || AnyRetransDone ? CaState.Disorder : CaState.Open;
+        if (_ca.State == state) return;
+        SetCaState(state);
+        _ca.HighSeq = _snd.Nxt;
+    }
+
+    /// <summary>tcp_try_to_open(): retrans_stamp cleared when nothing was retransmitted; outside CWR, tcp_try_keep_open().</summary>
+    void TryToOpen()
+    {
+        if (!AnyRetransDone) _retransStamp = null;
+        if (_ca.State != CaState.Cwr) TryKeepOpen();
+    }
+
+    /// <summary>
+    /// Models tcp_add_reno_sack(): without SACK, each duplicate ACK stands for one segment delivered out of order
+    /// (sacked_out, tcp_count_delivered()), capped by tcp_check_reno_reordering().
+    /// </summary>
+    void AddRenoSack(int numDupack)
+    {
+        if (numDupack == 0) return;
+        int prior = _ca.SackedOut;
+        _ca.SackedOut += numDupack;
+        CheckRenoReordering(0);
+        int delivered = _ca.SackedOut - prior;
+        if (delivered > 0) _delivered += delivered;
+    }
+
+    /// <summary>
+    /// Models tcp_remove_reno_sacks(): a cumulative ACK of <paramref name="acked"/> segments filled one hole;
+    /// the rest were already counted by duplicate ACKs.
+    /// </summary>
+    void RemoveRenoSacks(int acked)
+    {
+        if (acked > 0)
+        {
+            _delivered += Math.Max(acked - _ca.SackedOut, 1);
+            if (acked - 1 >= _ca.SackedOut) _ca.SackedOut = 0;
+            else _ca.SackedOut -= acked - 1;
+        }
+        CheckRenoReordering(acked);
+    }
+
+    /// <summary>
+    /// Models tcp_check_reno_reordering() + tcp_limit_reno_sacked(): more duplicate ACKs than segments out (less
+    /// the holes) is reordering — sacked_out capped, tp->reordering raised (at most tcp_max_reordering, 300),
+    /// TCPRenoReorder.
+    /// </summary>
+    void CheckRenoReordering(int addend)
+    {
+        int holes = Math.Min(Math.Max(_ca.LostOut, 1), PacketsOut);
+        if (_ca.SackedOut + holes <= PacketsOut) return;
+        _ca.SackedOut = PacketsOut - holes;
+        _ca.Reordering = Math.Min(PacketsOut + addend, TcpConstants.MaxReordering);
+        Host.Count(MibCounter.TcpExtTCPRenoReorder);
+    }
+
+    /// <summary>
+    /// Models tcp_process_tlp_ack() — net/ipv4/tcp_input.c: once tlp_high_seq is acknowledged the probe episode
+    /// ends; a probe of new data, a D-SACK of the probe, or a pure duplicate ACK mean nothing was lost; an ACK
+    /// above tlp_high_seq after a retransmitted probe means the probe repaired a loss — a CWR episode
+    /// (tcp_init_cwnd_reduction(), tcp_end_cwnd_reduction(): cwnd = ssthresh), then tcp_try_keep_open(), and
+    /// TCPLossProbeRecovery.
+    /// </summary>
+    void ProcessTlpAck(uint ack, AckFlags flag)
+    {
+        if (SeqMath.Before(ack, _ca.TlpHighSeq)) return;
+        if (!_ca.TlpRetrans || (flag & AckFlags.DsackTlp) != 0)
+        {
+            _ca.TlpOutstanding = false;
+        }
+        else if (SeqMath.After(ack, _ca.TlpHighSeq))
+        {
+            InitCwndReduction();
+            SetCaState(CaState.Cwr);
+            EndCwndReduction();
+            TryKeepOpen();
+            Host.Count(MibCounter.TcpExtTCPLossProbeRecovery);
+        }
+        else if ((flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DataSacked)) == 0)
+        {
+            _ca.TlpOutstanding = false;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_rack_mark_lost() — net/ipv4/tcp_recovery.c: when RACK advanced since the last look,
+    /// tcp_rack_detect_loss(); segments still within their reordering window arm the reordering timer for the
+    /// largest remaining time, usecs_to_jiffies(remaining + TCP_TIMEOUT_MIN_US), never later than the RTO.
+    /// True when that timer was armed.
+    /// </summary>
+    bool RackMarkLost()
+    {
+        if (!_rack.Advanced) return false;
+        _rack.Advanced = false;
+        long remainingUs = RackDetectLoss();
+        if (remainingUs == 0) return false;
+        var timeout = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(remainingUs + TcpConstants.TimeoutMinUs)));
+        ResetXmitTimer(TcpTimerKind.ReorderTimeout, SimDuration.Min(timeout, _icsk.Rto));
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_rack_detect_loss(): the segments in send order (tp->tsorted_sent_queue: a retransmission moves to
+    /// the tail) — skipping SACKed ones and ones marked lost and not yet retransmitted — up to the first not sent
+    /// before rack.mstamp (tcp_rack_sent_after()): each whose remaining time (tcp_rack_skb_timeout(): rack.rtt_us +
+    /// reo_wnd − time since sent, µs) is ≤ 0 is lost (tcp_mark_skb_lost() — a retransmission lost again included);
+    /// returns the largest remaining time of the others (0: none). reo_wnd is tcp_rack_reo_wnd(): 0 in Recovery
+    /// or Loss or once tp->reordering segments are SACKed (no reordering seen), else min(min_rtt / 4, srtt).
+    /// </summary>
+    long RackDetectLoss()
+    {
+        if (_rack.RttUs == 0) return 0;
+        long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
+        long reoWndUs = _ca.State >= CaState.Recovery || _ca.SackedOut >= _ca.Reordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        var order = new List<int>();
+        for (int i = 0; i < _rtx.Count; i++)
+        {
+            var r = _rtx[i];
+            if (r.Sacked || r.Lost && !r.RetransOut) continue;
+            order.Add(i);
+        }
+        order.Sort((a, b) => _rtx[a].SentAt != _rtx[b].SentAt ? _rtx[a].SentAt.CompareTo(_rtx[b].SentAt) : a.CompareTo(b));
+        long maxRemaining = 0;
+        foreach (int i in order)
+        {
+            var r = _rtx[i];
+            if (!RackSentAfter(_rack.SentAt, r.SentAt, _rack.EndSeq, r.End)) break;
+            long remaining = _rack.RttUs + reoWndUs - (_sim.Now - r.SentAt).Ns / 1000;
+            if (remaining <= 0) MarkSkbLost(i);
+            else maxRemaining = Math.Max(maxRemaining, remaining);
+        }
+        return maxRemaining;
+    }
+
+    /// <summary>tcp_skb_sent_after(): sent later, or at the same time with a later end_seq.</summary>
+    static bool RackSentAfter(SimTime t1, SimTime t2, uint seq1, uint seq2) => t1 > t2 || t1 == t2 && SeqMath.After(seq1, seq2);
+
+    /// <summary>
+    /// Models tcp_rack_advance(): the (S)ACKed segment's RTT and, when it was sent after the one remembered, its
+    /// send time and end — except a retransmission acknowledged sooner than min_rtt (it may be the original).
+    /// </summary>
+    void RackAdvance(InFlight r)
+    {
+        long rttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+        if (r.Retransmitted && _rtt.MinRttUs != long.MaxValue && rttUs < _rtt.MinRttUs) return;
+        _rack.Advanced = true;
+        _rack.RttUs = rttUs;
+        if (RackSentAfter(r.SentAt, _rack.SentAt, r.End, _rack.EndSeq))
+        {
+            _rack.SentAt = r.SentAt;
+            _rack.EndSeq = r.End;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_rack_reo_timeout() — net/ipv4/tcp_recovery.c: tcp_rack_detect_loss() again; if that marked
+    /// something lost, Recovery (tcp_enter_recovery() + tcp_cwnd_reduction(1) outside it) and
+    /// tcp_xmit_retransmit_queue(); icsk_pending is still ICSK_TIME_REO_TIMEOUT, so tcp_rearm_rto() then arms the
+    /// RTO from the head's (new) transmit time.
+    /// </summary>
+    void RackReoTimeout()
+    {
+        if (PacketsOut == 0) return;
+        int priorInflight = PacketsInFlight;
+        long lost = _ca.Lost;
+        RackDetectLoss();
+        if (priorInflight != PacketsInFlight)
+        {
+            if (_ca.State != CaState.Recovery)
+            {
+                EnterRecovery();
+                CwndReduction(1, (int)(_ca.Lost - lost), AckFlags.None);
+            }
+            XmitRetransmitQueue(fromReoTimer: true);
+        }
+        RearmRto(fromHead: true);
+    }
+}
