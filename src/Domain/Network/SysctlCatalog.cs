@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using SimService.Domain.Engine;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Network;
 
@@ -15,6 +16,11 @@ public enum SysctlKind
     PortRange,
     /// <summary>Comma-separated ports and ranges, "1,2-4,10-10" (proc_do_large_bitmap).</summary>
     PortList,
+    /// <summary>
+    /// One name out of <see cref="SysctlDefinition.Choices"/>, held as its index (proc_tcp_congestion_control: a
+    /// registered congestion control module's name, else ENOENT).
+    /// </summary>
+    Name,
 }
 
 public enum SysctlScope
@@ -34,7 +40,8 @@ public sealed record SysctlDefinition(
     long Max,
     SysctlScope Scope = SysctlScope.Netns,
     int VectorLength = 1,
-    KernelProfile? OnlyIn = null);
+    KernelProfile? OnlyIn = null,
+    IReadOnlyList<string>? Choices = null);
 
 /// <summary>
 /// The sysctls of the simulated kernel. Defaults are Linux 6.18's as a freshly booted
@@ -155,6 +162,9 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
+        // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else
+        // ENOENT. The modules the engine runs, in CongestionAlgorithm's order; CONFIG_DEFAULT_TCP_CONG "cubic".
+        new("net.ipv4.tcp_congestion_control", SysctlKind.Name, "cubic", 0, 1, Choices: [.. Enum.GetValues<CongestionAlgorithm>().Select(a => a.ToName())]),
     }.ToFrozenDictionary(d => d.Name, StringComparer.Ordinal);
 
     /// <summary>The profile's value for a sysctl: 4.4 differs from 6.18 in a few defaults (§11).</summary>
@@ -214,6 +224,15 @@ public static class SysctlCatalog
                     error = $"{name}: low {values[0]} is above high {values[1]} (ipv4_local_port_range)";
                     return false;
                 }
+                break;
+            case SysctlKind.Name:
+                int index = def.Choices!.ToList().IndexOf(text.Trim());
+                if (index < 0)
+                {
+                    error = $"{name}: no congestion control '{text.Trim()}' (ENOENT; available: {string.Join(" ", def.Choices!)})";
+                    return false;
+                }
+                values = [index];
                 break;
             case SysctlKind.PortList:
                 var ports = new List<long>();

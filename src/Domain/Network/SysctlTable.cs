@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Network;
 
@@ -65,6 +66,7 @@ public sealed class SysctlTable
     {
         SysctlKind.PortList => string.Join(",", _values[name]),
         SysctlKind.PortRange => string.Join("\t", _values[name]),
+        SysctlKind.Name => SysctlCatalog.All[name].Choices![(int)_values[name][0]],
         _ => string.Join("\t", _values[name]),
     };
 
@@ -104,6 +106,10 @@ public sealed class SysctlTable
     public IReadOnlyList<long> TcpRmem { get; private set; } = [];
     public IReadOnlyList<long> TcpWmem { get; private set; } = [];
     public int Somaxconn { get; private set; }
+    /// <summary>net.ipv4.tcp_congestion_control: the module new sockets get (tcp_assign_congestion_control()).</summary>
+    public CongestionAlgorithm TcpCongestionControl { get; private set; }
+    /// <summary>net.ipv4.tcp_slow_start_after_idle.</summary>
+    public bool TcpSlowStartAfterIdle { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -141,5 +147,7 @@ public sealed class SysctlTable
         TcpRmem = GetVector("net.ipv4.tcp_rmem");
         TcpWmem = GetVector("net.ipv4.tcp_wmem");
         Somaxconn = (int)Get("net.core.somaxconn");
+        TcpCongestionControl = (CongestionAlgorithm)Get("net.ipv4.tcp_congestion_control");
+        TcpSlowStartAfterIdle = Get("net.ipv4.tcp_slow_start_after_idle") != 0;
     }
 }

@@ -240,6 +240,7 @@ internal sealed partial class ScenarioReader
         {
             SysctlKind.PortRange => ScenarioSyntax.PortRange(),
             SysctlKind.PortList => ScenarioSyntax.PortList(),
+            SysctlKind.Name => ScenarioSyntax.SysctlName(),
             _ => ScenarioSyntax.IntegerTriple(),
         };
         return Matching(entry, pattern, $"a value of {name} (\"{definition.Default}\" for example)");

@@ -77,6 +77,10 @@ internal static partial class ScenarioSyntax
     public static partial Regex Counter();
 
     /// <summary>ip_local_port_range: "low high".</summary>
+    /// <summary>A name-valued sysctl (tcp_congestion_control): the schema's pattern.</summary>
+    [GeneratedRegex(@"^[a-z0-9_]+\z")]
+    public static partial Regex SysctlName();
+
     [GeneratedRegex(@"^[0-9]{1,5}[ \t]+[0-9]{1,5}\z")]
     public static partial Regex PortRange();
 

@@ -13,6 +13,17 @@ public enum CongestionAlgorithm
     Reno,
 }
 
+public static class CongestionAlgorithms
+{
+    /// <summary>The module's name (tcp_congestion_ops.name), as ss and TCP_CONGESTION show it.</summary>
+    public static string ToName(this CongestionAlgorithm algorithm) => algorithm switch
+    {
+        CongestionAlgorithm.Cubic => "cubic",
+        CongestionAlgorithm.Reno => "reno",
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
+    };
+}
+
 /// <summary>
 /// The tcp_sock fields of cwnd growth and validation: snd_cwnd_cnt, snd_cwnd_clamp, snd_cwnd_used,
 /// snd_cwnd_stamp, is_cwnd_limited, max_packets_out and cwnd_usage_seq (linux-4.4: max_packets_seq).
@@ -54,7 +65,11 @@ public sealed partial class TcpSocket
     /// <summary>HYSTART_ACK_TRAIN | HYSTART_DELAY: the bits of linux-4.4's ca->found.</summary>
     const byte HystartAckTrain = 0x1, HystartDelay = 0x2;
 
-    CongestionAlgorithm _caOps = CongestionAlgorithm.Cubic;
+    /// <summary>
+    /// icsk_ca_ops: tcp_init_sock() → tcp_assign_congestion_control() gives every new socket the host's
+    /// tcp_congestion_control; a passive child gets it again (tcp_ca_openreq_child(), no TCP_CONGESTION here).
+    /// </summary>
+    CongestionAlgorithm _caOps;
     Bictcp _cubic;
     CwndUse _cwnd = new() { Clamp = uint.MaxValue };
 
@@ -406,7 +421,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>net.ipv4.tcp_slow_start_after_idle.</summary>
-    bool SlowStartAfterIdle => Host.Sysctls.Get("net.ipv4.tcp_slow_start_after_idle") != 0;
+    bool SlowStartAfterIdle => Host.Sysctls.TcpSlowStartAfterIdle;
 
     /// <summary>
     /// Models tcp_slow_start_after_idle_check() — include/net/tcp.h, called by tcp_skb_entail() when a send queues

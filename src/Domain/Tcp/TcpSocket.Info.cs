@@ -42,9 +42,6 @@ public sealed record TcpInfo(
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
 
-    /// <summary>The default congestion control of Linux 6.18 (net.ipv4.tcp_congestion_control).</summary>
-    public const string DefaultCongestionControl = "cubic";
-
     /// <summary>Path MTU of the simulated Ethernet links: the MSS plus 40 bytes of IPv4 and TCP headers.</summary>
     public const int EthernetMtu = TcpConstants.EthernetMss + 40;
 }
@@ -64,13 +61,13 @@ public sealed partial class TcpSocket
             if (State == TcpState.Listen)
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
-                return new TcpInfo(State, TcpInfo.DefaultCongestionControl, false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                return new TcpInfo(State, _caOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                     AcceptQueue.Count, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
             return new TcpInfo(
                 State,
-                TcpInfo.DefaultCongestionControl,
+                _caOps.ToName(),
                 Timestamps: _rxOpt.TsOk,
                 Sack: _rxOpt.SackOk,
                 WindowScale: wscaleOk,

@@ -36,6 +36,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
+        _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
     }
 
     public Host Host { get; }

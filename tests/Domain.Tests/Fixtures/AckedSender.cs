@@ -20,9 +20,9 @@ public sealed class AckedSender
     /// <summary>Bytes of data the server's injected segments carried so far.</summary>
     uint _dataSent;
 
-    public AckedSender(Action<TwoHostHarness, int>? beforeConnect = null)
+    public AckedSender(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null)
     {
-        var connected = InjectedPeer.Connected(beforeConnect);
+        var connected = InjectedPeer.Connected(beforeConnect, beforeSocket);
         (H, C, S) = (connected.H, connected.C, connected.S);
         _tsVal = H.Sent("server").Last().Options.TsVal;
     }

@@ -33,12 +33,14 @@ public sealed class InjectedPeer
     public long Next { get; private set; }
 
     /// <summary>
-    /// Listener on server:80, a client socket (<paramref name="beforeConnect"/> may set options or sysctls on
-    /// it), connect() at 1 ms, ESTABLISHED by 200 ms, then the link fails both ways.
+    /// Listener on server:80, a client socket (<paramref name="beforeSocket"/> may set sysctls tcp_init_sock()
+    /// reads, <paramref name="beforeConnect"/> options or sysctls on it), connect() at 1 ms, ESTABLISHED by 200 ms,
+    /// then the link fails both ways.
     /// </summary>
-    public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null)
+    public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null)
     {
         var h = new TwoHostHarness();
+        beforeSocket?.Invoke(h);
         var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         var cs = h.Call("client", SocketCallKind.Socket);
         beforeConnect?.Invoke(h, cs.SocketId);

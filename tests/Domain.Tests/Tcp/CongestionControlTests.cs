@@ -158,9 +158,9 @@ public class CongestionControlTests
     }
 
     /// <summary>The first window acknowledged at 230 ms (cwnd 20), 20 segments at 300 ms acknowledged one by one from 330 ms.</summary>
-    static AckedSender HystartTrain()
+    internal static AckedSender HystartTrain(Action<TwoHostHarness>? beforeSocket = null)
     {
-        var f = new AckedSender();
+        var f = new AckedSender(beforeSocket: beforeSocket);
         f.H.Send(f.C.Id, 10 * Mss);
         f.Ack(Ms(230), 10 * Mss);
         f.H.At(Ms(300));
@@ -181,6 +181,56 @@ public class CongestionControlTests
         f.Ack(Ms(330), 30 * Mss);
         Assert.Equal(40, f.C.Info.SndCwnd);
         return f;
+    }
+}
+
+/// <summary>
+/// net.ipv4.tcp_congestion_control: "cubic" (the default) or "reno" for the sockets created after the write
+/// (tcp_init_sock() → tcp_assign_congestion_control()); any other name is refused (ENOENT).
+/// </summary>
+public class CongestionControlSysctlTests
+{
+    const int Mss = 1448;
+
+    [Fact]
+    public void Sysctl_UnknownModuleName_RefusedAndCubicKept()
+    {
+        var table = new SysctlTable(KernelProfile.Linux6);
+        Assert.Equal("cubic", table.Format("net.ipv4.tcp_congestion_control"));
+        Assert.False(table.TrySet("net.ipv4.tcp_congestion_control", "bbr", out var error));
+        Assert.Contains("ENOENT", error);
+        Assert.True(table.TrySet("net.ipv4.tcp_congestion_control", "reno", out _));
+        Assert.Equal(("reno", CongestionAlgorithm.Reno), (table.Format("net.ipv4.tcp_congestion_control"), table.TcpCongestionControl));
+    }
+
+    /// <summary>
+    /// Reno has no HyStart: the ACK train of <c>CongestionControlTests</c> (20 ACKs of one segment from 330 ms)
+    /// leaves it in slow start, cwnd 20 + 20 = 40, ssthresh ∞, no TCPHystart counter; TCP_INFO names the module.
+    /// </summary>
+    [Fact]
+    public void Reno_AckTrainThatEndsCubicsSlowStart_KeepsSlowStartingTo40()
+    {
+        var f = CongestionControlTests.HystartTrain(h => h.Sim.SetSysctl("client", "net.ipv4.tcp_congestion_control", "reno"));
+
+        Assert.Equal(("reno", 40, TcpInfo.InfiniteSsthresh), (f.C.Info.CongestionControl, f.C.Info.SndCwnd, f.C.Info.SndSsthresh));
+        Assert.Equal(0, f.H.Client.Mib[MibCounter.TcpExtTCPHystartTrainDetect]);
+    }
+
+    /// <summary>
+    /// The RTO of <c>EnterLossTests</c> (ten segments to a dead link) with reno: tcp_reno_ssthresh() = max(10 / 2, 2)
+    /// = 5 instead of CUBIC's 7; cwnd 1.
+    /// </summary>
+    [Fact]
+    public void Reno_TenSegmentsToADeadLink_FirstRtoHalvesSsthreshToFive()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_congestion_control", "reno");
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 10 * Mss);
+        h.At(Ms(600));
+        Assert.Equal(1, c.Info.Retransmits);
+        Assert.Equal((5, 1), (c.Info.SndSsthresh, c.Info.SndCwnd));
     }
 }
 
