@@ -16,6 +16,8 @@ public sealed partial class Host : IEventTarget
     readonly List<string> _log = [];
     internal readonly Dictionary<FourTuple, TcpSocket> Established = [];
     internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
+    /// <summary>The SYN cookies this host issued (stands in for syncookie_secret's hash: <see cref="SynCookieJar"/>).</summary>
+    internal readonly SynCookieJar IssuedCookies = new();
     internal readonly Dictionary<FourTuple, TimeWaitSocket> TimeWaits = [];
     /// <summary>The listening hash (lhash2 by port): listeners of each port in listen() order.</summary>
     readonly Dictionary<ushort, List<TcpSocket>> _listeners = [];

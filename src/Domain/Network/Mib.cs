@@ -96,6 +96,11 @@ public enum MibCounter
     TcpExtTCPPartialUndo,
     TcpExtTCPSpuriousRTOs,
     TcpExtTCPLossProbeRecovery,
+    TcpExtSyncookiesSent,
+    TcpExtSyncookiesRecv,
+    TcpExtSyncookiesFailed,
+    TcpExtTCPReqQFullDoCookies,
+    TcpExtTCPReqQFullDrop,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

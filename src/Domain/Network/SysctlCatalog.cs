@@ -148,6 +148,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, U8Max),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT)
         new("net.ipv4.tcp_syn_linear_timeouts", SysctlKind.Integer, "4", 0, 127, OnlyIn: KernelProfile.Linux6),
+        // proc_dou8vec_minmax (4.4: proc_dointvec); tcp_sk_init(): 1. 0 never, 1 when the SYN queue is full, 2 always.
+        new("net.ipv4.tcp_syncookies", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE

@@ -24,26 +24,34 @@ public sealed class RequestSocket : IEventTarget
     bool _resent;
     SimDuration _timeout = TcpConstants.TimeoutInit;
 
-    internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss)
+    /// <param name="cookie">A SYN cookie's request (req->syncookie): sent once as TCP_SYNACK_COOKIE, never hashed.</param>
+    internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss, bool cookie = false)
+        : this(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie)
+    {
+    }
+
+    RequestSocket(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie)
     {
         Listener = listener;
         Host = listener.Host;
         _sim = Host.Sim;
         Tuple = tuple;
-        Irs = syn.Seq;
+        Irs = irs;
         Iss = iss;
-        PeerOptions = syn.Options;
+        PeerOptions = peerOptions;
+        Cookie = cookie;
         // tcp_openreq_init(): req->ts_recent = rx_opt->saw_tstamp ? rcv_tsval : 0 (saw_tstamp needs tcp_timestamps).
-        TsRecent = syn.Options.HasTimestamp && listener.Host.Sysctls.TcpTimestamps ? syn.Options.TsVal : 0;
+        TsRecent = peerOptions.HasTimestamp && listener.Host.Sysctls.TcpTimestamps ? peerOptions.TsVal : 0;
         TsOffset = _sim.Profile == KernelProfile.Linux6
             ? unchecked((uint)KeyedHash.Of(_sim.TsSecret, tuple.Local.Address.Value, tuple.Remote.Address.Value))
             : Host.BootClockOffset;
         // tcp_openreq_init_rwin(): the listener's full space, the advertised MSS less the timestamp
         // option when the peer offered timestamps; scaling only when the peer offered it (wscale_ok).
-        bool tstampOk = syn.Options.HasTimestamp && Host.Sysctls.TcpTimestamps;
-        bool wscaleOk = syn.Options.WindowScale is not null && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0;
+        // cookie_v4_check() redoes it with req->mss, the MSS the cookie carried.
+        bool tstampOk = peerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
+        bool wscaleOk = peerOptions.WindowScale is not null && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0;
         var initial = TcpSocket.SelectInitialWindow(Host, listener.RcvSpace,
-            TcpConstants.EthernetMss - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
+            windowMss ?? TcpConstants.EthernetMss - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
         RcvWscale = initial.RcvWscale;
         WscaleOk = wscaleOk;
         RcvWnd = initial.RcvWnd;
@@ -52,7 +60,26 @@ public sealed class RequestSocket : IEventTarget
         _synAckSentFirst = _sim.Now;
     }
 
+    /// <summary>
+    /// Models cookie_tcp_reqsk_alloc() and the rest of cookie_v4_check(): the request an ACK returning a valid
+    /// cookie stands for — rcv_isn = seq − 1, snt_isn = ack − 1, req->mss from the cookie, window scaling and SACK
+    /// from the echoed TSval (none without timestamps), ts_recent the ACK's TSval, num_retrans 0 and no snt_synack,
+    /// so the child's RTT comes from the TSecr (tcp_ack_update_rtt() → tcp_rtt_tsopt_us(), at least 1 ms) or, without
+    /// timestamps, is not sampled (TCP_TIMEOUT_FALLBACK).
+    /// </summary>
+    internal static RequestSocket FromCookie(TcpSocket listener, FourTuple tuple, Segment ack, int mss, SynCookies.DecodedOptions options, bool sawTs)
+    {
+        var peer = new TcpOptions(Mss: (ushort)mss, WindowScale: options.WscaleOk ? (byte)options.SndWscale : null,
+            SackPermitted: options.SackOk, HasTimestamp: sawTs, TsVal: sawTs ? ack.Options.TsVal : 0);
+        var req = new RequestSocket(listener, tuple, ack.Seq - 1, ack.Ack - 1, peer, windowMss: mss, cookie: true);
+        if (sawTs && ack.Options.TsEcr != 0)
+            req.RttSampleUs = Math.Max(1, (int)(req.TsValNow - ack.Options.TsEcr)) * 1000L;
+        return req;
+    }
+
     public TcpSocket Listener { get; }
+    /// <summary>req->syncookie: a cookie's request, never in the established hash.</summary>
+    public bool Cookie { get; }
     public Host Host { get; }
     public FourTuple Tuple { get; }
     public uint Irs { get; }
@@ -83,6 +110,11 @@ public sealed class RequestSocket : IEventTarget
     /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
     internal void SendSynAck(bool retransmission)
     {
+        if (Cookie)
+        {
+            SendCookieSynAck();
+            return;
+        }
         bool ts = TstampOk;
         uint tsVal = TsValNow;
         if (ts)
@@ -108,6 +140,33 @@ public sealed class RequestSocket : IEventTarget
             NumRetrans++;
         }
         _sim.ArmTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
+    }
+
+    /// <summary>
+    /// tcp_make_synack() for TCP_SYNACK_COOKIE: the same options as any SYN-ACK, the ISN the cookie, and with
+    /// timestamps a TSval from cookie_init_timestamp() (the peer's wscale, SACK and ECN in its low 6 bits) plus
+    /// ts_off. No timer: the request is freed once the SYN-ACK is out.
+    /// </summary>
+    void SendCookieSynAck()
+    {
+        bool ts = TstampOk;
+        bool sackOk = PeerOptions.SackPermitted && Host.Sysctls.TcpSack;
+        uint tsVal = 0;
+        if (ts)
+        {
+            // tcp_ns_to_ts() of now, without ts_off (4.4: the host's own jiffies clock, which TsOffset is there).
+            bool linux6 = _sim.Profile == KernelProfile.Linux6;
+            uint clock = TcpTimestamp.At(_sim.Profile, _sim.Now, linux6 ? 0 : TsOffset);
+            int sndWscale = Math.Min((int)(PeerOptions.WindowScale ?? 0), TcpConstants.MaxWscale);
+            tsVal = unchecked(SynCookies.InitTimestamp(clock, WscaleOk, sndWscale, sackOk) + (linux6 ? TsOffset : 0));
+        }
+        var options = new TcpOptions(
+            Mss: TcpConstants.EthernetMss,
+            WindowScale: WscaleOk ? (byte)RcvWscale : null,
+            SackPermitted: sackOk,
+            HasTimestamp: ts, TsVal: tsVal, TsEcr: ts ? TsRecent : 0);
+        Host.Transmit(new Segment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
+            "tcp_conn_request (TCP_SYNACK_COOKIE)");
     }
 
     /// <summary>
@@ -139,7 +198,7 @@ public sealed class RequestSocket : IEventTarget
     {
         _sim.CancelTimer(_timer, Host, 0, TcpTimerKind.SynAckRetransmit);
         _timer.Detach(); // its stale queue item then pins the small timer, not the request (reqsk_free())
-        Host.Requests.Remove(Tuple);
+        if (Host.Requests.Remove(Tuple)) Listener.ReqskQueueLen--; // reqsk_queue_removed()
     }
 
     /// <summary>

@@ -892,15 +892,17 @@ public sealed partial class TcpSocket
     // ---- listener -------------------------------------------------------------------------------
 
     /// <summary>
-    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK gets a
-    /// reply RST, a SYN makes a request socket (tcp_conn_request), anything else is dropped.
-    /// <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
+    /// A segment for a listener (tcp_v4_do_rcv → tcp_rcv_state_process in LISTEN): an ACK without SYN may
+    /// return a SYN cookie (tcp_v4_cookie_check(), <see cref="CookieCheck"/>), else it gets a reply RST; a SYN
+    /// makes a request socket or, when the SYN queue is full, a cookie SYN-ACK (tcp_conn_request); anything
+    /// else is dropped. <paramref name="twIsn"/> is the ISN a SYN that came through a TIME-WAIT must use.
     /// </summary>
     internal void OnListenSegment(Segment seg, uint? twIsn)
     {
         if (seg.Has(TcpFlags.Rst)) return;
         if (seg.Has(TcpFlags.Ack))
         {
+            if (!seg.Has(TcpFlags.Syn) && CookieCheck(seg)) return;
             Host.SendResetReply(seg, "tcp_rcv_state_process (LISTEN, ACK)");
             return;
         }
@@ -917,6 +919,19 @@ public sealed partial class TcpSocket
             Ignore(seg, "tcp_tw_recycle: timestamp older than the cached one for this peer");
             return;
         }
+        // tcp_conn_request(): a SYN through a TIME-WAIT (isn) skips the SYN-queue test; a full queue (or
+        // tcp_syncookies=2) means a cookie, or with tcp_syncookies=0 a drop.
+        bool wantCookie = false;
+        if (twIsn is null && (Host.Sysctls.TcpSyncookies == 2 || ReqskQueueIsFull))
+        {
+            wantCookie = SynFloodAction();
+            if (!wantCookie)
+            {
+                Host.Count(MibCounter.TcpExtListenDrops); // drop: tcp_listendrop()
+                Ignore(seg, "SYN queue full (tcp_syncookies=0)");
+                return;
+            }
+        }
         if (AcceptQueue.Count > _backlog)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
@@ -926,8 +941,14 @@ public sealed partial class TcpSocket
         }
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
+        if (wantCookie)
+        {
+            SendCookieSynAck(tuple, seg);
+            return;
+        }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
         req.SendSynAck(retransmission: false);
     }
 

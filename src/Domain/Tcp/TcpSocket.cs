@@ -103,6 +103,12 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
     internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
     int _backlog;
+    /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
+    internal int ReqskQueueLen;
+    /// <summary>rx_opt.ts_recent_stamp, which a listener uses as the u32 jiffies of its last SYN-queue overflow (tcp_synq_overflow()).</summary>
+    uint _synqOverflowStamp;
+    /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>
+    bool _synfloodWarned;
     Queue<PendingCall>? _pendingAcceptsQueue;
     Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
 

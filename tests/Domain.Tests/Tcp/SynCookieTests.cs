@@ -1,0 +1,269 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// tcp_conn_request() with a full SYN queue — net/ipv4/tcp_input.c — and cookie_v4_check() — net/ipv4/syncookies.c.
+/// A listener on server:80 (0.0.0.0) with backlog 1; SYNs from 10.0.0.1 ports 46001, 46002, ... are handed to the
+/// server directly (the link is cut, so the client's stack never answers). Every peer's ISN is 1000.
+/// </summary>
+public class SynCookieTests
+{
+    const uint PeerIsn = 1000;
+    const string CookieReason = "tcp_conn_request (TCP_SYNACK_COOKIE)";
+    const string FloodLine = "TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:80. Sending cookies.";
+    static readonly TcpOptions SynOptions = new(Mss: 1460, WindowScale: 7, SackPermitted: true, HasTimestamp: true, TsVal: 5000);
+    static readonly TcpOptions SynOptionsNoTs = new(Mss: 1460, WindowScale: 7, SackPermitted: true);
+
+    static FourTuple Peer(ushort port) => new(new Endpoint(IPv4.Parse("10.0.0.1"), port), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
+
+    static Fixtures.TwoHostHarness Listening(int backlog = 1, KernelProfile profile = KernelProfile.Linux6, Action<Fixtures.TwoHostHarness>? setup = null)
+    {
+        var h = new Fixtures.TwoHostHarness(profile: profile);
+        setup?.Invoke(h);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = backlog });
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        return h;
+    }
+
+    static TcpSocket ListenerOf(Fixtures.TwoHostHarness h) => h.Server.AllSockets.Single(s => s.State == TcpState.Listen);
+
+    static void DeliverAt(Fixtures.TwoHostHarness h, double ms, FourTuple tuple, TcpFlags flags, uint seq, uint ack, TcpOptions options)
+    {
+        h.At(Ms(ms));
+        h.Deliver(h.Server, new Segment(tuple, flags, seq, ack, 65535, 0, options));
+    }
+
+    static List<SegmentSent> ServerSent(Fixtures.TwoHostHarness h) => h.Sent("server").ToList();
+
+    /// <summary>The brief's scenario: SYNs from three peers at 1, 2 and 3 ms; returns the cookie SYN-ACK.</summary>
+    static SegmentSent ThreeSyns(Fixtures.TwoHostHarness h, TcpOptions options)
+    {
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, options);
+        DeliverAt(h, 2, Peer(46002), TcpFlags.Syn, PeerIsn, 0, options);
+        DeliverAt(h, 3, Peer(46003), TcpFlags.Syn, PeerIsn, 0, options);
+        return ServerSent(h).Last();
+    }
+
+    [Fact]
+    public void Listen_ThirdSynWithBacklogOne_CookieSynAckWithoutRequestSocket()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptions);
+        var sent = ServerSent(h);
+        // inet_csk_reqsk_queue_is_full(): 0 > 1 and 1 > 1 are false, 2 > 1 is true — the third SYN gets a cookie.
+        Assert.Equal([(Ms(1), "tcp_conn_request"), (Ms(2), "tcp_conn_request"), (Ms(3), CookieReason)], sent.Select(s => (s.At, s.Reason)));
+        Assert.All(sent, s => Assert.Equal("S.", s.Flags.ToLetters()));
+        Assert.Equal(Peer(46003).Reversed, cookie.Tuple);
+        Assert.Equal(PeerIsn + 1, cookie.AckNo);
+        // Two SYN-RECV rows; none for the cookie.
+        Assert.Equal([46001, 46002], h.Server.RequestSockets.Select(r => (int)r.Tuple.Remote.Port).Order());
+        Assert.Equal(2, ListenerOf(h).ReqskQueueLen);
+        Assert.Equal([FloodLine], h.Server.KernelLog);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDoCookies]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesSent]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDrop]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        // Only the two requests' timers resend (jiffy 0 + 250 → wheel bucket 256, 1.024 s).
+        h.At(S(2));
+        var rtx = ServerSent(h).Skip(3).ToList();
+        Assert.Equal([(Ms(1024), 46001), (Ms(1024), 46002)], rtx.Select(s => (s.At, (int)s.Tuple.Remote.Port)));
+        Assert.All(rtx, s => Assert.Equal("inet_rtx_syn_ack", s.Reason));
+        Assert.Equal(2, h.Server.Mib[MibCounter.TcpExtTCPSynRetrans]);
+    }
+
+    [Fact]
+    public void Listen_CookieSynAckWithTimestamps_OptionsEncodedInTsvalLowBits()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptions);
+        var first = ServerSent(h)[0];
+        // Same address pair, same ts_off: the first SYN-ACK's TSval is 1 ms + ts_off.
+        uint tsOff = first.Options.TsVal - 1;
+        // cookie_init_timestamp() at 3 ms: (3 >> 6) << 6 | (wscale 7 | TS_OPT_SACK 16) = 23 > 3, so 23 − 64 = −41.
+        Assert.Equal(unchecked(tsOff - 41), cookie.Options.TsVal);
+        Assert.Equal(23u, (cookie.Options.TsVal - tsOff) & 63);
+        Assert.Equal(5000u, cookie.Options.TsEcr);
+        Assert.Equal((1460, first.Options.WindowScale, true, first.Win), (cookie.Options.Mss, cookie.Options.WindowScale, cookie.Options.SackPermitted, cookie.Win));
+    }
+
+    [Fact]
+    public void Listen_RetransmittedSynInTheSameMinute_SameCookieAgainAndOneLogLine()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptions);
+        DeliverAt(h, 1003, Peer(46003), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        var again = ServerSent(h).Last(s => s.Reason == CookieReason);
+        // secure_tcp_syn_cookie() is stateless: the same 4-tuple, peer ISN, MSS and minute give the same ISN.
+        Assert.Equal((Ms(1003), cookie.SeqNo), (again.At, again.SeqNo));
+        Assert.Equal(2, h.Server.Mib[MibCounter.TcpExtSyncookiesSent]);
+        Assert.Equal(2, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDoCookies]);
+        Assert.Equal([FloodLine], h.Server.KernelLog); // queue->synflood_warned
+    }
+
+    [Fact]
+    public void Listen_AckReturnsCookie_ChildEstablishedWithOptionsFromTheTsval()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptions);
+        DeliverAt(h, 13, Peer(46003), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1,
+            new TcpOptions(HasTimestamp: true, TsVal: 5010, TsEcr: cookie.Options.TsVal));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesRecv]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpPassiveOpens]);
+        var child = Assert.Single(ListenerOf(h).AcceptQueue);
+        Assert.Equal(Peer(46003).Reversed, child.Tuple);
+        Assert.Equal((cookie.SeqNo + 1, PeerIsn + 1), (child.SndNxt, child.RcvNxt));
+        var info = child.Info;
+        Assert.Equal((TcpState.Established, true, true, true, 7, (int)cookie.Options.WindowScale!),
+            (info.State, info.Timestamps, info.Sack, info.WindowScale, info.SndWscale, info.RcvWscale));
+        // No snt_synack: the RTT comes from the TSecr, which cookie_init_timestamp() set 44 ms before the SYN-ACK —
+        // 13 − (3 − 44) = 54 ms; RTO = 54 + max(2 · 54, 200) = 254 ms, usecs_to_jiffies() → 64 jiffies = 256 ms.
+        Assert.Equal((54_000L, 256_000L), (info.RttUs, info.RtoUs));
+        Assert.Equal(2, h.Server.RequestSockets.Count());
+        Assert.Single(ServerSent(h), s => s.Tuple == Peer(46003).Reversed); // the ACK is answered by nothing
+    }
+
+    [Fact]
+    public void Listen_CookieWithoutTimestamps_NoWscaleNoSackAndFallbackRto()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptionsNoTs);
+        // tcp_clear_options() when the SYN has no timestamp: only the MSS option, and an unscaled window.
+        Assert.Equal(new TcpOptions(Mss: 1460), cookie.Options);
+        Assert.Equal((ushort)64240, cookie.Win);
+        Assert.NotNull(ServerSent(h)[0].Options.WindowScale);
+        DeliverAt(h, 13, Peer(46003), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        var info = Assert.Single(ListenerOf(h).AcceptQueue).Info;
+        Assert.Equal((TcpState.Established, false, false, false, 0, 0), (info.State, info.Timestamps, info.Sack, info.WindowScale, info.SndWscale, info.RcvWscale));
+        Assert.Equal(3_000_000L, info.RtoUs); // no RTT sample: TCP_TIMEOUT_FALLBACK
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesRecv]);
+    }
+
+    [Fact]
+    public void Listen_AckWithWrongCookie_SyncookiesFailedAndRst()
+    {
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptionsNoTs);
+        DeliverAt(h, 13, Peer(46003), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 2, TcpOptions.None);
+        DeliverAt(h, 14, Peer(46009), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        Assert.Equal(2, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesRecv]);
+        Assert.Empty(ListenerOf(h).AcceptQueue);
+        var rsts = ServerSent(h).Skip(3).ToList();
+        Assert.Equal([(Ms(13), "R", cookie.SeqNo + 2), (Ms(14), "R", cookie.SeqNo + 1)], rsts.Select(r => (r.At, r.Flags.ToLetters(), r.SeqNo)));
+        Assert.All(rsts, r => Assert.Equal("tcp_rcv_state_process (LISTEN, ACK)", r.Reason));
+    }
+
+    [Fact]
+    public void Listen_CookieAckInTheNextMinute_AcceptedUntilTheCounterMovesTwice()
+    {
+        // tcp_cookie_time() = jiffies_64 / 15000; jiffies start at 2^32 − 75000, so the counter steps at jiffy 12704
+        // (50.816 s) and 27704 (110.816 s). A cookie issued at 3 ms is good while the difference is below 2.
+        var h = Listening();
+        var cookie = ThreeSyns(h, SynOptionsNoTs);
+        DeliverAt(h, 110_812, Peer(46003), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesRecv]);
+        Assert.Single(ListenerOf(h).AcceptQueue);
+
+        var late = Listening();
+        var lateCookie = ThreeSyns(late, SynOptionsNoTs);
+        Assert.Equal(cookie.SeqNo, lateCookie.SeqNo);
+        DeliverAt(late, 110_816, Peer(46003), TcpFlags.Ack, PeerIsn + 1, lateCookie.SeqNo + 1, TcpOptions.None);
+        Assert.Equal(1, late.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        Assert.Empty(ListenerOf(late).AcceptQueue);
+        Assert.Equal((Ms(110_816), "R"), (ServerSent(late).Last().At, ServerSent(late).Last().Flags.ToLetters()));
+    }
+
+    [Fact]
+    public void Listen_AckWithoutRecentOverflow_RstWithoutCookieCounters()
+    {
+        var h = Listening();
+        DeliverAt(h, 10, Peer(46001), TcpFlags.Ack, PeerIsn + 1, 12345, TcpOptions.None);
+        // tcp_synq_no_recent_overflow(): cookie_v4_check() returns the listener untouched, which resets the ACK.
+        Assert.Equal((Ms(10), "R", 12345u), (ServerSent(h).Single().At, ServerSent(h).Single().Flags.ToLetters(), ServerSent(h).Single().SeqNo));
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+    }
+
+    [Fact]
+    public void Listen_AckAround32BitJiffiesWrapWithoutOverflow_CountsSyncookiesFailed()
+    {
+        // A listener's overflow stamp starts at 0: with jiffies at 2^32 − 250 … 30000 (299 s to 420 s of uptime)
+        // time_between32() puts "now" inside [0 − HZ, 0 + TCP_SYNCOOKIE_VALID], so every stray ACK is checked as a cookie.
+        var h = Listening();
+        DeliverAt(h, 298_996, Peer(46001), TcpFlags.Ack, PeerIsn + 1, 12345, TcpOptions.None);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        DeliverAt(h, 299_000, Peer(46001), TcpFlags.Ack, PeerIsn + 1, 12345, TcpOptions.None);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        DeliverAt(h, 420_004, Peer(46001), TcpFlags.Ack, PeerIsn + 1, 12345, TcpOptions.None);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        Assert.Equal(3, ServerSent(h).Count(s => s.Flags.ToLetters() == "R"));
+    }
+
+    [Fact]
+    public void Listen_SynQueueFullWithSyncookiesZero_DroppedAndLogged()
+    {
+        var h = Listening(setup: x => x.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "0"));
+        ThreeSyns(h, SynOptions);
+        Assert.Equal([Ms(1), Ms(2)], ServerSent(h).Select(s => s.At));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDrop]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesSent]);
+        Assert.Equal(["TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:80. Dropping request."], h.Server.KernelLog);
+        // A returned ACK is not checked as a cookie at all (tcp_syncookies is 0): a plain RST.
+        DeliverAt(h, 13, Peer(46003), TcpFlags.Ack, PeerIsn + 1, 777, TcpOptions.None);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtSyncookiesFailed]);
+        Assert.Equal("R", ServerSent(h).Last().Flags.ToLetters());
+    }
+
+    [Fact]
+    public void Listen_SyncookiesTwo_EverySynGetsACookieAndNothingIsLogged()
+    {
+        var h = Listening(backlog: 128, setup: x => x.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "2"));
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        Assert.Equal(CookieReason, ServerSent(h).Single().Reason);
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Empty(h.Server.KernelLog);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDoCookies]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesSent]);
+    }
+
+    [Fact]
+    public void Listen_CookieAckWithAcceptQueueFull_ListenOverflowsAndNoRstEvenWithAbortOnOverflow()
+    {
+        // Backlog 0: the first SYN gets a request (0 > 0 is false), the second a cookie (1 > 0).
+        var h = Listening(backlog: 0, setup: x => x.Sim.SetSysctl("server", "net.ipv4.tcp_abort_on_overflow", "1"));
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptionsNoTs);
+        var synAck = ServerSent(h).Last();
+        DeliverAt(h, 2, Peer(46002), TcpFlags.Syn, PeerIsn, 0, SynOptionsNoTs);
+        var cookie = ServerSent(h).Last();
+        Assert.Equal(CookieReason, cookie.Reason);
+        DeliverAt(h, 11, Peer(46001), TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1, TcpOptions.None);
+        Assert.Single(ListenerOf(h).AcceptQueue);
+        DeliverAt(h, 12, Peer(46002), TcpFlags.Ack, PeerIsn + 1, cookie.SeqNo + 1, TcpOptions.None);
+        // tcp_get_cookie_sock(): syn_recv_sock fails on sk_acceptq_is_full() (1 > 0); cookie_v4_check() drops the ACK.
+        Assert.Single(ListenerOf(h).AcceptQueue);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtSyncookiesRecv]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenOverflows]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpOutRsts]);
+        Assert.Equal(2, ServerSent(h).Count);
+    }
+
+    [Fact]
+    public void Listen_Linux44SecondSynWithBacklogOne_CookieAndOldLogFormat()
+    {
+        // 4.4's inet_csk_reqsk_queue_is_full() is qlen >= backlog: the second SYN already gets a cookie.
+        var h = Listening(profile: KernelProfile.Linux44);
+        DeliverAt(h, 1, Peer(46001), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        DeliverAt(h, 2, Peer(46002), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        Assert.Equal(["tcp_conn_request", CookieReason], ServerSent(h).Select(s => s.Reason));
+        Assert.Single(h.Server.RequestSockets);
+        Assert.Equal(["TCP: request_sock_TCP: Possible SYN flooding on port 80. Sending cookies.  Check SNMP counters."], h.Server.KernelLog);
+    }
+}
