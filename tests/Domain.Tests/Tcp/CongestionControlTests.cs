@@ -13,8 +13,8 @@ namespace SimService.Domain.Tests.Tcp;
 /// <para>Common setup (<see cref="AckedSender"/>): the client is ESTABLISHED at 21 ms with srtt 20 ms, cwnd 10
 /// and cubictcp_init()'s round (end_seq = snd_nxt); the link is cut at 200 ms and the server's ACKs are injected.
 /// Every send below goes out whole at once (cwnd allows it), so a window of n segments sent at T and acknowledged
-/// at T + 30 ms gives ca_rtt_us = 30 ms for its last packet. RTO stays 221.25 / 222.3 ms = 56 jiffies
-/// (usecs_to_jiffies() rounds up; tcp_rtt_estimator(): rttvar stays at tcp_rto_min_us 200 ms).</para>
+/// at T + 30 ms gives ca_rtt_us = 30 ms for its last packet. The RTO stays at 56 jiffies (224 ms): srtt + rttvar
+/// = 221.25 or 222.3 ms rounded up by usecs_to_jiffies(); tcp_rtt_estimator() keeps rttvar at tcp_rto_min_us.</para>
 /// </summary>
 public class CongestionControlTests
 {
@@ -84,6 +84,31 @@ public class CongestionControlTests
     }
 
     /// <summary>
+    /// The delay detector: cwnd 20 after the first window (delay_min 30 ms), 20 segments at 300 ms acknowledged one by
+    /// one every 3 ms from 335 ms — too far apart for an ACK train (3000 µs &gt; 2000), with RTTs 35, 38, 41 … ms. The
+    /// first ACK starts the round (curr_rtt 35000, 1 sample); after 8 samples the 9th ACK (359 ms, cwnd 20 + 8 = 28)
+    /// tests the round's smallest RTT: 35000 &gt; 30000 + clamp(30000 / 8, 4000, 16000) = 34000, so ssthresh = 28,
+    /// TCPHystartDelayDetect 1 and TCPHystartDelayCwnd 28. Its tcp_cong_avoid() starts CUBIC's epoch (jiffy 89,
+    /// cnt 20, snd_cwnd_cnt 1); ACKs 10–18 (jiffies 90–96) are within HZ/32 of it (bictcp_update() returns early),
+    /// the 19th (389 ms, jiffy 97) recomputes cnt (t = (8 + 8) · 1024 / 250 = 65: still 20; ack_cnt 11 &lt; 52), and
+    /// every ACK adds one credit: cwnd 28, snd_cwnd_cnt 12.
+    /// </summary>
+    [Fact]
+    public void SlowStart_RoundRttAboveDelayMinPlusFourMs_HystartDelayExitAtCwnd28()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 10 * Mss);
+        f.Ack(Ms(230), 10 * Mss);
+        f.H.At(Ms(300));
+        f.H.Send(f.C.Id, 20 * Mss);
+        for (int k = 1; k <= 20; k++) f.Ack(Ms(332 + 3 * k), (10 + k) * Mss);
+
+        Assert.Equal((28, 28, 12u), (f.C.Info.SndCwnd, f.C.Info.SndSsthresh, f.C.SndCwndCnt));
+        Assert.Equal((1L, 28L), (f.H.Client.Mib[MibCounter.TcpExtTCPHystartDelayDetect], f.H.Client.Mib[MibCounter.TcpExtTCPHystartDelayCwnd]));
+        Assert.Equal(0, f.H.Client.Mib[MibCounter.TcpExtTCPHystartTrainDetect]);
+    }
+
+    /// <summary>
     /// After <see cref="SlowStart_AckTrainLongerThanHalfTheMinRtt_HystartExitsAtCwnd36AndCountsIt"/> (epoch_start at
     /// jiffy 86, 346 ms; ack_cnt 4; snd_cwnd_cnt 4), one window per 100 ms, each acknowledged whole 30 ms later:
     /// <list type="bullet">
@@ -144,6 +169,27 @@ public class CongestionControlTests
         f.H.Send(f.C.Id, Mss);
 
         Assert.Equal(10, f.C.Info.SndCwnd);
+    }
+
+    /// <summary>
+    /// RFC 2861's other half, tcp_cwnd_application_limited(): cwnd 40 was last stamped by the ACK at 330 ms (jiffy 82,
+    /// tcp_cong_avoid()). 2 segments at 400 ms (not cwnd-limited: snd_cwnd_used 2; 18 jiffies) stay unacknowledged
+    /// (the loss probe at 452 ms resends one, outside tcp_write_xmit()); one more at 560 ms — packets still out, so
+    /// no restart — makes snd_cwnd_used 3 and finds 140 − 82 = 58 jiffies ≥ the RTO's 56 since cwnd was last used in
+    /// full: in Open, cwnd falls halfway to max(used, TCP_INIT_CWND) = 10: (40 + 10) / 2 = 25; ssthresh =
+    /// tcp_current_ssthresh() = max(∞, 30), still ∞.
+    /// </summary>
+    [Fact]
+    public void Established_NotCwndLimitedForAnRto_CwndPulledHalfwayToWhatWasUsed()
+    {
+        var f = CwndForty();
+        f.H.At(Ms(400));
+        f.H.Send(f.C.Id, 2 * Mss);
+        f.H.At(Ms(560));
+        Assert.Equal(40, f.C.Info.SndCwnd);
+        f.H.Send(f.C.Id, Mss);
+
+        Assert.Equal((25, TcpInfo.InfiniteSsthresh), (f.C.Info.SndCwnd, f.C.Info.SndSsthresh));
     }
 
     /// <summary>net.ipv4.tcp_slow_start_after_idle = 0: tcp_slow_start_after_idle_check() does nothing.</summary>
@@ -285,6 +331,26 @@ public class BictcpTests
         }
         Assert.Equal(4316u, ca.BicK);
         Assert.Equal([70u, 4u, 2u, 2u], cnts);
+    }
+
+    /// <summary>
+    /// linux-4.4 keeps delay_min in milliseconds · 8 and adds msecs_to_jiffies(delay_min &gt;&gt; 3) to t: 20 ms is 160
+    /// there, 20000 µs in 6.18, and both give t = 5 jiffies = 20 and the same cnt on the curve of
+    /// <see cref="Update_AfterLossAtCwnd100_CntFollowsTheConcaveCurveToWmax"/>.
+    /// </summary>
+    [Fact]
+    public void Update_Linux44DelayMinInMsTimesEight_SameCurveAsMicroseconds()
+    {
+        var legacy = new Bictcp();
+        legacy.RecalcSsthresh(100);
+        legacy.DelayMin = 160;
+        var current = legacy with { DelayMin = 20000 };
+        legacy.Update(70, 1, 1250, KernelProfile.Linux44);
+        current.Update(70, 1, 1250, KernelProfile.Linux6);
+        Assert.Equal((70u, 70u), (legacy.Cnt, current.Cnt));
+        legacy.Update(70, 1, 1500, KernelProfile.Linux44);
+        current.Update(70, 1, 1500, KernelProfile.Linux6);
+        Assert.Equal((4u, 4u), (legacy.Cnt, current.Cnt));
     }
 
     /// <summary>
