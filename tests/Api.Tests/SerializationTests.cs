@@ -66,4 +66,66 @@ public sealed class SerializationTests
         Assert.Contains("\"delayNs\":10000000", CommandTypeMap.Payload(commands[2]));
         Assert.Contains("\"option\":\"SO_LINGER\"", CommandTypeMap.Payload(commands[5]));
     }
+
+    /// <summary>
+    /// Socket calls of every kind with every field drawn at random (seeded), and advances of every mode: the direct reader
+    /// reads each stored payload (none is left to the serializer) into a command equal to the serializer's.
+    /// </summary>
+    [Fact]
+    public void CommandPayloadReader_StoredSocketCallsAndAdvances_ReadsEachAsTheSerializerDoes()
+    {
+        var random = new Random(20261203);
+        var strings = new[] { null, "client", "server", "10.0.0.2", "h\u00e9\"x\u0000", "\ud83d\ude00" };
+        T Pick<T>(T[] values) => values[random.Next(values.Length)];
+        var commands = new List<SimCommand>();
+        for (int i = 0; i < 2_000; i++)
+            commands.Add(new SocketCallCommand(new SocketCallRequest(Pick(strings[1..])!, Pick(strings[1..])!, Pick(Enum.GetValues<Domain.Tcp.SocketCallKind>()))
+            {
+                SocketId = random.Next(int.MinValue, int.MaxValue), Port = (ushort)random.Next(65536), Address = Pick(strings),
+                Backlog = random.Next(), ReuseAddr = random.Next(2) == 1, ToHost = Pick(strings), ToPort = (ushort)random.Next(65536),
+                BindPort = random.Next(3) == 0 ? null : (ushort)random.Next(65536), BindReuseAddr = random.Next(2) == 1,
+                Bytes = random.NextInt64(long.MinValue, long.MaxValue), How = Pick(Enum.GetValues<Domain.Tcp.ShutdownHow>()),
+                Option = Pick(Enum.GetValues<Domain.Tcp.SocketOption>()), Value = random.Next(int.MinValue, int.MaxValue),
+                LingerOnOff = random.Next(-1, 2), TvSec = random.NextInt64(), TvUsec = -random.NextInt64(), NonBlock = random.Next(2) == 1,
+                Events = random.Next(), TimeoutMs = random.Next(int.MinValue, int.MaxValue), Fd = random.Next(), NewFd = random.Next(),
+                Unspec = random.Next(2) == 1,
+            }));
+        foreach (var mode in Enum.GetValues<AdvanceMode>())
+            commands.Add(new AdvanceCommand(mode, new Domain.Time.SimDuration(random.NextInt64()), random.NextInt64(long.MinValue, long.MaxValue)));
+
+        foreach (var command in commands)
+        {
+            var (discriminator, payload) = (CommandTypeMap.DiscriminatorOf(command), CommandTypeMap.Payload(command));
+            var direct = CommandPayloadReader.TryRead(discriminator, payload);
+            Assert.NotNull(direct);
+            Assert.Equal(CommandTypeMap.Deserialize(discriminator, payload), direct);
+            Assert.Equal(command, direct);
+        }
+    }
+
+    /// <summary>What the direct reader does not know exactly is left to the serializer, which decides as before.</summary>
+    [Theory]
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send","socketId":2,"extra":1}""")] // unknown field
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send","socketId":2,"socketId":3}""")] // repeated field
+    [InlineData("socket-call", """{"host":"c","call":"send"}""")] // a constructor field missing
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"Send"}""")] // a name the serializer never writes
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send","port":70000}""")] // out of range
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send","bytes":1.0}""")]
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send","bytes":"1"}""")]
+    [InlineData("socket-call", """{"host":"c","process":"p","call":"send"} x""")] // trailing text
+    [InlineData("socket-call", """{"h\u006fst":"c","process":"p","call":"send"}""")] // an escaped name
+    [InlineData("advance", """{"mode":"by","amountNs":1}""")]
+    [InlineData("advance", """{"mode":"by","amountNs":1,"eventBudget":1,"x":0}""")]
+    [InlineData("advance", """[1]""")]
+    [InlineData("add-host", """{"name":"client","address":"10.0.0.1"}""")] // not a command it reads
+    public void CommandPayloadReader_PayloadItDoesNotKnowExactly_LeavesItToTheSerializer(string discriminator, string payload) =>
+        Assert.Null(CommandPayloadReader.TryRead(discriminator, payload));
+
+    [Fact]
+    public void CommandPayloadReader_LongPayload_ReadsItThroughARentedBuffer()
+    {
+        var command = new SocketCallCommand(new SocketCallRequest(new string('h', 3_000), "app", Domain.Tcp.SocketCallKind.Connect) { ToHost = "server" });
+
+        Assert.Equal(command, CommandPayloadReader.TryRead("socket-call", CommandTypeMap.Payload(command)));
+    }
 }

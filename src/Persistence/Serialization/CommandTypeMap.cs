@@ -45,7 +45,12 @@ public static class CommandTypeMap
         return JsonSerializer.Serialize(entry.Payload(command), SimJson.TypeInfo(entry.PayloadType));
     }
 
-    public static SimCommand FromPayload(string discriminator, string payloadJson)
+    /// <summary>A stored command: the common ones read directly (<see cref="CommandPayloadReader"/>), the rest by the serializer.</summary>
+    public static SimCommand FromPayload(string discriminator, string payloadJson) =>
+        CommandPayloadReader.TryRead(discriminator, payloadJson) ?? Deserialize(discriminator, payloadJson);
+
+    /// <summary>A stored command read by the serializer alone (what <see cref="CommandPayloadReader"/> must agree with).</summary>
+    public static SimCommand Deserialize(string discriminator, string payloadJson)
     {
         if (!ByDiscriminator.TryGetValue(discriminator, out var entry))
             throw new InvalidOperationException($"Unknown command type '{discriminator}'.");
