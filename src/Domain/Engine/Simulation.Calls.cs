@@ -114,7 +114,7 @@ public sealed partial class Simulation
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
-        if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || r.Fd != 0 && process.At(r.Fd) != target))
+        if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || target.FileRefs == 0 || r.Fd != 0 && process.At(r.Fd) != target))
             return Finish(call, target, CallOutcome.Fail(Errno.EBADF)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         var handle = Finish(call, sk, outcome);
@@ -252,6 +252,11 @@ public sealed partial class Simulation
     {
         if (outcome.Blocked)
         {
+            if (sk is not null && call.Kind != SocketCallKind.Close)
+            {
+                call.Holds = sk;
+                sk.CallRefs++;
+            }
             if (sk is not null && _callsById.TryGetValue(call.Id, out var entry)) entry.SocketId = sk.Id;
             return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         }
@@ -273,6 +278,21 @@ public sealed partial class Simulation
             call.Returned(value, errno, socketId);
             Schedule(Now, waiter, call);
         }
+        FdPut(call);
+    }
+
+    /// <summary>
+    /// Models fdput() as a blocked call returns — include/linux/file.h: the reference its fdget() took is dropped;
+    /// if the descriptor was closed meanwhile and this was the last reference, __fput() runs now (task_work on the
+    /// way back to user space) and with it tcp_close(), which nobody waits for.
+    /// </summary>
+    void FdPut(PendingCall call)
+    {
+        if (call.Holds is not { } sk) return;
+        call.Holds = null;
+        if (--sk.CallRefs > 0 || !sk.CloseDeferred) return;
+        sk.CloseDeferred = false;
+        sk.Close(new PendingCall(NextCallId(), call.Process, SocketCallKind.Close, sk, Now, 0));
     }
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno, string? detail = null)
@@ -320,10 +340,22 @@ public sealed partial class Simulation
     /// tcp_close() (with SO_LINGER's wait, in the caller: the task_work runs before close() returns). A
     /// descriptor that is not the last sends nothing and changes nothing on the connection.
     /// </summary>
-    CallOutcome CloseFd(SimProcess process, TcpSocket sk, int fd, PendingCall call)
+    CallOutcome CloseFd(SimProcess process, TcpSocket sk, int fd, PendingCall call) =>
+        ReleaseLastRef(process, sk, fd) ? sk.Close(call) : CallOutcome.Ok();
+
+    /// <summary>
+    /// file_close_fd() + fput(): whether the descriptor held the file's last reference, so that tcp_close() runs
+    /// now. A call of another thread asleep on the socket (recv, send, accept, connect, poll) holds a reference
+    /// of its own (<see cref="TcpSocket.CallRefs"/>): close() then only frees the descriptor — no FIN, the
+    /// listener keeps listening, the sleeper is not woken — and tcp_close() runs when that call returns
+    /// (<see cref="FdPut"/>).
+    /// </summary>
+    static bool ReleaseLastRef(SimProcess process, TcpSocket sk, int fd)
     {
-        if (process.ReleaseFd(fd) > 0) return CallOutcome.Ok();
-        return sk.Close(call);
+        if (process.ReleaseFd(fd) > 0) return false;
+        if (sk.CallRefs == 0) return true;
+        sk.CloseDeferred = true;
+        return false;
     }
 
     /// <summary>The highest descriptor dup2() accepts: fs.nr_open's default (the engine models no RLIMIT_NOFILE below it).</summary>
@@ -349,8 +381,11 @@ public sealed partial class Simulation
 
     /// <summary>
     /// Kills a process: blocked calls are interrupted (bytes a blocked send had not copied yet are
-    /// lost), then every descriptor is closed as exit() closes them — no linger wait
-    /// (PF_EXITING), though SO_LINGER {1,0} still aborts.
+    /// lost; their fdput() may run a deferred tcp_close()), then every descriptor is closed as do_exit() closes
+    /// them — no linger wait (PF_EXITING), though SO_LINGER {1,0} still aborts. close_files() walks the
+    /// descriptors upward, but each last fput() only queues ____fput() with task_work_add(), which pushes at the
+    /// head of the list, and exit_task_work() runs the list from its head: tcp_close() runs for the highest
+    /// descriptor first (kernel/task_work.c, fs/file_table.c).
     /// </summary>
     public DomainError? Kill(string hostName, string processName, string signal)
     {
@@ -360,24 +395,41 @@ public sealed partial class Simulation
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
         foreach (var call in _pending.Values.Where(c => c.Process == process).OrderBy(c => c.Id).ToList())
-        {
-            _pending.Remove(call.Id);
-            call.Sleep?.Cancel();
-            call.Socket?.Interrupt(call);
-            DropPoll(call);
-            if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
-                RecordLost(call.Socket!.Id, host, call.Requested - call.Done, "process killed while blocked in send()");
-            RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
-        }
+            Interrupt(call, "process killed while blocked in send()");
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
+        var lastFputs = new List<TcpSocket>();
         foreach (var (fd, sk) in process.OpenDescriptors())
-        {
-            var close = new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0);
-            CloseFd(process, sk, fd, close);
-        }
+            if (ReleaseLastRef(process, sk, fd)) lastFputs.Add(sk);
+        for (int i = lastFputs.Count - 1; i >= 0; i--)
+            lastFputs[i].Close(new PendingCall(NextCallId(), process, SocketCallKind.Close, lastFputs[i], Now, 0));
         process.Exited = true;
         host.ForgetProcess(process);
         return null;
+    }
+
+    /// <summary>
+    /// A signal ends a blocked call: it returns EINTR (bytes a send had not copied yet are lost), and its fdput()
+    /// may run a deferred tcp_close().
+    /// </summary>
+    void Interrupt(PendingCall call, string lostReason)
+    {
+        _pending.Remove(call.Id);
+        call.Sleep?.Cancel();
+        call.Socket?.Interrupt(call);
+        DropPoll(call);
+        if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
+            RecordLost(call.Socket!.Id, call.Process.Host, call.Requested - call.Done, lostReason);
+        RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
+        FdPut(call);
+    }
+
+    /// <summary>
+    /// A workload's server stops: the thread asleep in its accept() is interrupted, so that closing the listener
+    /// then runs tcp_close() at once (a sleeping accept() would otherwise keep the listener's file open).
+    /// </summary>
+    internal void InterruptCall(long callId)
+    {
+        if (_pending.TryGetValue(callId, out var call)) Interrupt(call, "workload stopped");
     }
 
     /// <summary>The receiving application read bytes: they count as delivered on the sender's ledger.</summary>

@@ -46,6 +46,8 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
 
 /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
     internal CallSleep? Sleep { get; set; }
+    /// <summary>The socket whose file this blocked call holds (see <see cref="TcpSocket.CallRefs"/>); null once it returned.</summary>
+    internal TcpSocket? Holds { get; set; }
     /// <summary>A connect() made while the socket was already SS_CONNECTING: its timeout returns EALREADY, not EINPROGRESS.</summary>
     internal bool ConnectWasConnecting { get; set; }
 

@@ -338,9 +338,7 @@ public sealed partial class TcpSocket
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
-        // "is_cwnd_limited |= (tcp_packets_in_flight(tp) >= tcp_snd_cwnd(tp))"; then tcp_cwnd_validate().
-        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
-        if (sendHead && (sent || isCwndLimited)) CwndValidate(isCwndLimited);
+        if (sendHead) WriteXmitCwndValidate(sent);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.

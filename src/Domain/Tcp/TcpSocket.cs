@@ -55,6 +55,13 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// of a descriptor drops one, and only the last drop reaches __fput() → sock_close() → tcp_close().
     /// </summary>
     public int FileRefs { get; internal set; }
+    /// <summary>
+    /// References held by blocked calls (fdget() in a multi-threaded process: __fget_light() takes a reference when
+    /// the file table is shared, and fdput() drops it when the call returns; a sleeping poll() holds one too).
+    /// </summary>
+    internal int CallRefs { get; set; }
+    /// <summary>The last descriptor was closed while a blocked call still held the file: tcp_close() waits for its fdput().</summary>
+    internal bool CloseDeferred { get; set; }
 
     /// <summary>The descriptor's owner; null once the last descriptor is closed.</summary>
     public SimProcess? Owner { get; internal set; }

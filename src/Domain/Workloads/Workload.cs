@@ -137,6 +137,9 @@ public sealed partial class Workload : IEventTarget
         return true;
     }
 
+    /// <summary>The accept() asleep on the listener (its id; 0 before the first).</summary>
+    long _acceptCallId;
+
     string? _serverProcessName;
     string ServerProcess => _serverProcessName ?? _serverProcess;
 
@@ -172,6 +175,7 @@ public sealed partial class Workload : IEventTarget
     {
         var r = Call(_server, ServerProcess, SocketCallKind.Accept, _listenerId, waiter: this);
         if (!r.Blocked) Accepted(r.Errno, r.SocketId);
+        else _acceptCallId = r.CallId;
     }
 
     void Accepted(string? errno, int childId)
@@ -209,6 +213,7 @@ public sealed partial class Workload : IEventTarget
         if (_ownListener)
         {
             _sim.JournalFloor = Spec.Level;
+            _sim.InterruptCall(_acceptCallId);
             Call(_server, ServerProcess, SocketCallKind.Close, _listenerId);
         }
         _sim.JournalFloor = _floorBefore;

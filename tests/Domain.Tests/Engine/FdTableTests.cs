@@ -35,7 +35,7 @@ public class FdTableTests
     }
 
     [Fact]
-    public void Process_Killed_ClosesEveryDescriptorInFdOrder()
+    public void Process_Killed_TcpCloseRunsInDescendingFdOrder()
     {
         var h = new TwoHostHarness();
         for (int i = 0; i < 5; i++) Socket(h);
@@ -50,8 +50,10 @@ public class FdTableTests
         }
         var byFd = new[] { 3, 4, 5, 6, 7 }.Select(fd => SocketId(h, fd)).ToList();
         Assert.Null(h.Sim.Kill("client", "app", "SIGKILL"));
-        // close_files() walks open_fds upward: fd order, not the order the sockets were opened.
+        // close_files() walks open_fds upward, each last fput() pushes ____fput() at the head of the task_work
+        // list and exit_task_work() runs it from the head: descending fd order, not the order the sockets were opened.
         var closed = h.Sim.Journal.OfType<SimService.Domain.Journal.StateChanged>().Where(e => e.To == TcpState.Close).Select(e => e.SocketId);
+        byFd.Reverse();
         Assert.Equal(byFd, closed);
         Assert.Null(h.Client.FindProcess("app")); // exited and forgotten
     }

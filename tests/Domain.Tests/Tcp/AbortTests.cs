@@ -91,12 +91,15 @@ public class AbortTests
     }
 
     [Fact]
-    public void SynSent_Close_SendsNothingAndLaterSynAckGetsHostRst()
+    public void SynSent_CloseAfterNonBlockingConnect_SendsNothingAndLaterSynAckGetsHostRst()
     {
         var h = new TwoHostHarness();
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         h.Sim.ChangeLink("server", "client", oneDirection: true, null, 1.0, null);
-        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = 80 });
+        Assert.Equal(Errno.EINPROGRESS, c.Errno);
         h.At(Ms(500));
         h.Call("client", SocketCallKind.Close, c.SocketId);
         int before = h.Sent("client").Count();

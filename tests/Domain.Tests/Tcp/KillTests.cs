@@ -60,4 +60,24 @@ public class KillTests
         Assert.True(c.Ledger.Lost > 0);
         Assert.Equal(c.Ledger.Sent - c.Ledger.Accepted, c.Ledger.Lost);
     }
+
+    [Fact]
+    public void ThreeConnections_Kill_TcpCloseRunsForTheHighestDescriptorFirst()
+    {
+        // close_files() walks fds upward, but each last fput() queues ____fput() at the head of the task_work
+        // list, which exit_task_work() runs from its head: the FINs leave in descending descriptor order.
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var fds = new List<TcpSocket>();
+        for (int i = 0; i < 3; i++)
+            fds.Add(h.Sim.FindSocket(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId)!);
+        h.At(Ms(100));
+        Assert.All(fds, sk => Assert.Equal(TcpState.Established, sk.State));
+        Assert.Equal(new[] { 3, 4, 5 }, fds.Select(sk => sk.Fd));
+        h.Sim.Kill("client", "app", "SIGKILL");
+        var fins = h.Sent("client").Where(x => x.Flags.HasFlag(TcpFlags.Fin)).ToList();
+        Assert.Equal(3, fins.Count);
+        Assert.All(fins, f => Assert.Equal(Ms(100), f.At));
+        Assert.Equal(fds.Select(sk => sk.Local.Port).Reverse(), fins.Select(f => f.Tuple.Local.Port));
+    }
 }

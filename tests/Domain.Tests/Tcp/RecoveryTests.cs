@@ -28,4 +28,65 @@ public class RecoveryTests
         // Ten segments delivered, each counted once: eight SACKed or cumulatively acknowledged originals, two retransmissions.
         Assert.Equal(10L, mib[MibCounter.TcpExtTCPDelivered] - 1); // the SYN-ACK acknowledged our SYN
     }
+
+    [Fact]
+    public void Disorder_ThirdDuplicateAckWithoutSack_RenoRecoveryHeadResentAndHeldUntilAboveHighSeq()
+    {
+        var mib = Run("reno-three-dupacks-fast-recovery.pkt");
+        Assert.Equal((1L, 0L, 1L), (mib[MibCounter.TcpExtTCPRenoRecovery], mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans]));
+        Assert.Equal(0L, mib[MibCounter.TcpExtTCPRenoReorder]); // never more duplicate ACKs than segments out
+        // tcp_add_reno_sack() counts each duplicate ACK delivered (4), tcp_remove_reno_sacks() the hole (1): with the
+        // SYN, the first segment and the last one, 8.
+        Assert.Equal(8L, mib[MibCounter.TcpExtTCPDelivered]);
+    }
+
+    [Fact]
+    public void Loss_AckOfNeverRetransmittedSegment_FrtoUndoesTheSpuriousRto()
+    {
+        var mib = Run("frto-spurious-rto-undone.pkt");
+        Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPSpuriousRTOs]));
+        // Only the RTO's own retransmission: nothing left marked lost for tcp_xmit_retransmit_queue().
+        Assert.Equal((1L, 0L), (mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPSlowStartRetrans]));
+    }
+
+    [Fact]
+    public void Recovery_RetransmissionLostAgain_RackMarksItAndItIsResent()
+    {
+        var mib = Run("rack-lost-retransmit.pkt");
+        Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPLostRetransmit], mib[MibCounter.TcpExtTCPFastRetrans]));
+        Assert.Equal(0L, mib[MibCounter.TcpExtTCPTimeouts]);
+    }
+
+    [Fact]
+    public void Open_RetransmittedProbeThenAckAboveTlpHighSeq_LossProbeRecoveryReducesCwnd()
+    {
+        var mib = Run("tlp-repairs-tail-loss-cwr.pkt");
+        Assert.Equal((1L, 1L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPLossProbeRecovery]));
+        // A CWR episode, not Recovery: no tcp_enter_recovery(), no fast retransmission, no RTO.
+        Assert.Equal((0L, 0L, 0L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPTimeouts]));
+    }
+
+    [Fact]
+    public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
+    {
+        var mib = Run("partial-undo-timestamps.pkt");
+        Assert.Equal((1L, 2L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans], mib[MibCounter.TcpExtTCPPartialUndo]));
+        Assert.Equal((0L, 0L), (mib[MibCounter.TcpExtTCPFullUndo], mib[MibCounter.TcpExtTCPDSACKUndo]));
+    }
+
+    [Fact]
+    public void Recovery_PartialAckWithoutSack_NextHoleMarkedLostAndResent()
+    {
+        var mib = Run("reno-partial-ack-newreno.pkt");
+        Assert.Equal((1L, 2L), (mib[MibCounter.TcpExtTCPRenoRecovery], mib[MibCounter.TcpExtTCPFastRetrans]));
+        Assert.Equal((0L, 0L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPPartialUndo]));
+    }
+
+    [Fact]
+    public void Loss_NewDataAfterRtoSackedBeyondTheHole_FrtoGivesUpAndRetransmitsInSlowStart()
+    {
+        var mib = Run("frto-new-data-then-real-loss.pkt");
+        Assert.Equal((1L, 2L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPSlowStartRetrans]));
+        Assert.Equal((0L, 0L, 0L), (mib[MibCounter.TcpExtTCPSpuriousRTOs], mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPFastRetrans]));
+    }
 }
