@@ -465,6 +465,8 @@ public sealed partial class TcpSocket
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
     void SynChallenge()
     {
+        // syn_challenge: "if (syn_inerr) TCP_INC_STATS(TCP_MIB_INERRS)" — syn_inerr is 1 only from tcp_rcv_established().
+        if (State == TcpState.Established) Host.Count(MibCounter.TcpInErrs);
         Host.Count(MibCounter.TcpExtTCPSYNChallenge);
         SendChallengeAck();
     }
