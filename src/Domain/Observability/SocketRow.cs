@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
@@ -37,8 +38,12 @@ public sealed record SocketRow(
     bool Orphan,
     TcpInfo? Info = null)
 {
-    /// <summary>Time left on the timer at <paramref name="now"/>, never negative.</summary>
-    public SimDuration TimerLeft(SimTime now) => TimerName is null ? SimDuration.Zero : SimDuration.Max(SimDuration.Zero, TimerExpires - now);
+    /// <summary>
+    /// Time left on the timer at <paramref name="now"/> as inet_diag reports it (what `ss -o` prints): whole jiffies,
+    /// jiffies_delta_to_msecs(timeout − jiffies) in inet_sk_diag_fill() / inet_twsk_diag_fill(), never negative.
+    /// </summary>
+    public SimDuration TimerLeft(SimTime now) =>
+        TimerName is null ? SimDuration.Zero : Jiffies.ToDuration(KernelClock.JiffiesLeft(TimerExpires, now));
 }
 
 /// <summary>

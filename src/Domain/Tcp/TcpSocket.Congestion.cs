@@ -368,6 +368,16 @@ public sealed partial class TcpSocket
         _pacingRate == 0 ? 0 : (uint)Math.Min(1000UL, (ulong)GsoMaxSize * 4 * 1_000_000 / _pacingRate);
 
     /// <summary>
+    /// The end of tcp_write_xmit(): "is_cwnd_limited |= (tcp_packets_in_flight(tp) &gt;= tcp_snd_cwnd(tp))", then
+    /// tcp_cwnd_validate() when something was sent or cwnd is full (linux-4.4: only when something was sent).
+    /// </summary>
+    void WriteXmitCwndValidate(bool sent)
+    {
+        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
+        if (sent || (isCwndLimited && _sim.Profile != KernelProfile.Linux44)) CwndValidate(isCwndLimited);
+    }
+
+    /// <summary>
     /// Models tcp_cwnd_validate() — net/ipv4/tcp_output.c, at the end of tcp_write_xmit() when it sent something or
     /// found cwnd full: the window's is_cwnd_limited and max_packets_out (a new window once snd_una passed
     /// cwnd_usage_seq; a cwnd-limited send, or more packets out while not limited, updates the current one); then,
@@ -425,7 +435,7 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_slow_start_after_idle_check() — include/net/tcp.h, called by tcp_skb_entail() when a send queues
-    /// a new skb: with nothing in flight and the last data sent more than an RTO ago (jiffies), tcp_cwnd_restart().
+    /// a new skb, and by tcp_ack_update_window() when the peer's window changes while data waits: with nothing in flight and the last data sent more than an RTO ago (jiffies), tcp_cwnd_restart().
     /// linux-4.4 makes the same check in tcp_event_data_sent(), as each data segment goes out
     /// (<see cref="EventDataSentCongestion"/>).
     /// </summary>

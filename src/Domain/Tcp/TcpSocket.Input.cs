@@ -465,6 +465,8 @@ public sealed partial class TcpSocket
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
     void SynChallenge()
     {
+        // syn_challenge: "if (syn_inerr) TCP_INC_STATS(TCP_MIB_INERRS)" — syn_inerr is 1 only from tcp_rcv_established().
+        if (State == TcpState.Established) Host.Count(MibCounter.TcpInErrs);
         Host.Count(MibCounter.TcpExtTCPSYNChallenge);
         SendChallengeAck();
     }
@@ -512,6 +514,8 @@ public sealed partial class TcpSocket
         if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
             flag |= AckFlags.WinUpdate;
+            // tcp_ack_update_window(): a new window with data still unsent checks for a restart after idle.
+            if (nwin != _snd.Wnd && SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) SlowStartAfterIdleCheck();
             _snd.Wnd = nwin;
             if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
             _snd.Wl1 = seg.Seq;

@@ -301,8 +301,12 @@ public sealed partial class TcpSocket
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
             int len = (int)Math.Min(PayloadMss, dataLeft);
-            // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole — Linux does
-            // not cut a segment to the window's edge (only tcp_write_wakeup's probe does).
+            // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
+            // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
+            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+                break;
+            // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole. (Further into a
+            // multi-MSS skb tcp_mss_split_point() may cut at the window's edge; the engine stops at a whole MSS.)
             bool cut = false;
             if (len > 0 && SeqMath.After(_snd.Nxt + (uint)len, wndEnd))
             {
@@ -310,14 +314,17 @@ public sealed partial class TcpSocket
                 len = (int)(wndEnd - _snd.Nxt);
                 cut = true;
             }
-            bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + 1, wndEnd);
+            // Inside a multi-MSS skb tcp_mss_split_point() sends it whole once its data fits: the FIN may end one
+            // past the window.
+            bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
+                && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
             // tcp_nagle_test() with Minshall's check: a sub-MSS segment waits while an earlier small one is
             // unacknowledged; a FIN (and tcp_send_fin's push) never waits.
             if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 && (PshAt(_snd.Nxt + (uint)len, dataEnd) || cut)) flags |= TcpFlags.Psh;
+            if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);
@@ -338,9 +345,7 @@ public sealed partial class TcpSocket
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
-        // "is_cwnd_limited |= (tcp_packets_in_flight(tp) >= tcp_snd_cwnd(tp))"; then tcp_cwnd_validate().
-        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
-        if (sendHead && (sent || isCwndLimited)) CwndValidate(isCwndLimited);
+        if (sendHead) WriteXmitCwndValidate(sent);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.

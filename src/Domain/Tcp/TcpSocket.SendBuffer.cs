@@ -193,6 +193,13 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// A FIN that rode on a PSH-marked data skb whose data already left without it (tcp_write_wakeup() cut the skb
+    /// where the window ended, data and FIN not fitting together): tcp_fragment() gave the cut-off rest the skb's
+    /// flags, so the lone FIN goes out with PSH ("FP.").
+    /// </summary>
+    bool FinSplitFromPushedData => _sndSkbs is { Count: > 0 } skbs && skbs[^1] is { Fin: true, Psh: true } tail && tail.Payload > 0;
+
+    /// <summary>
     /// Models tcp_tso_segs() → tcp_tso_autosize() — net/ipv4/tcp_output.c: how many segments one skb may carry
     /// when tcp_write_xmit() sends it.
     /// </summary>

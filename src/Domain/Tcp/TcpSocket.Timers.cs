@@ -64,7 +64,8 @@ public sealed partial class TcpSocket
         if (_snd.Wnd == 0 && !Dead && IsSynchronized && State != TcpState.SynRecv)
         {
             // "Receiver dastardly shrinks window. Our retransmits become zero probes, but we should not timeout
-            // this connection": no TCPTimeouts, no tcp_write_timeout(), no icsk_retransmits/icsk_backoff++.
+            // this connection": no TCPTimeouts, no tcp_write_timeout(), no icsk_retransmits++ (the backoff grows at
+            // out_reset_timer: on 6.8+).
             long rtxDeltaMs = _sim.Now.Ms - (_retransStamp ?? _rtx[0].SentAt).Ms;
             if (RtxProbe0TimedOut(rtxDeltaMs))
             {
@@ -87,8 +88,9 @@ public sealed partial class TcpSocket
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
         else RetransmitHead("tcp_retransmit_timer");
         if (first) _retransStamp = _sim.Now;
-        // "Increase the timeout each time we retransmit."
-        _icsk.Backoff++;
+        // linux-4.4: "Increase the timeout each time we retransmit" — icsk_backoff++ before out_reset_timer:. Since 6.8
+        // ("tcp: use tp->total_rto to track number of linear timeouts in SYN_SENT state") it is in OutResetTimer().
+        if (_sim.Profile == KernelProfile.Linux44) _icsk.Backoff++;
         OutResetTimer();
     }
 
@@ -141,6 +143,9 @@ public sealed partial class TcpSocket
         }
         else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
         {
+            // 6.8+: the backoff grows only with the doubling — not during SYN_SENT's linear timeouts, and also on the
+            // zero-window branch, which jumps here.
+            if (_sim.Profile != KernelProfile.Linux44) _icsk.Backoff++;
             _icsk.Rto = SimDuration.Min(_icsk.Rto * 2, RtoMax);
         }
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));

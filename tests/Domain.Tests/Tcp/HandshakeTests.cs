@@ -32,16 +32,20 @@ public class HandshakeTests
     }
 
     [Fact]
-    public void SynSent_TwoLinearTimeouts_BackoffCountsThemWhileRtoStaysOneSecond()
+    public void SynSent_LinearTimeouts_BackoffStaysZeroUntilTheRtoDoubles()
     {
         var h = new TwoHostHarness();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.At(Ms(2500));
-        // tcp_retransmit_timer(): icsk_backoff++ on every RTO; out_reset_timer only skips doubling icsk_rto during
-        // the tcp_syn_linear_timeouts first ones (SYNs at 1.024 and 2.048 s).
-        var info = h.Sim.FindSocket(c.SocketId)!.Info;
-        Assert.Equal((2, 2, 1_000_000L), (info.Backoff, info.Retransmits, info.RtoUs));
+        // tcp_retransmit_timer() since 6.8 ("tcp: use tp->total_rto to track number of linear timeouts in SYN_SENT
+        // state"): icsk_backoff++ only beside the doubling at out_reset_timer:, which the tcp_syn_linear_timeouts (4)
+        // first RTOs skip (SYNs at 1.024 and 2.048 s).
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal((0, 2, 1_000_000L), (sk.Info.Backoff, sk.Info.Retransmits, sk.Info.RtoUs));
+        // The fifth RTO (total_rto 5 > 4) doubles icsk_rto and counts the first backoff.
+        h.At(Ms(5500));
+        Assert.Equal((1, 5, 2_000_000L), (sk.Info.Backoff, sk.Info.Retransmits, sk.Info.RtoUs));
     }
 
     [Fact]
@@ -233,6 +237,19 @@ public class SimultaneousOpenTests
     }
 
     [Fact]
+    public void Established_SynAtRcvNxt_ChallengeAckCountedAsInErr()
+    {
+        // tcp_rcv_established() calls tcp_validate_incoming() with syn_inerr = 1: syn_challenge: counts Tcp.InErrs
+        // before TCPSYNChallenge (tcp_rcv_state_process() passes 0: SYN-RECV above counts no InErrs).
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Deliver(h.Client, From(s, TcpFlags.Syn, s.SndNxt, 0));
+        Assert.Equal(TcpFlags.Ack, h.Sent("client").Last().Flags);
+        Assert.Equal((1, 1, 1), (h.Client.Mib[MibCounter.TcpInErrs], h.Client.Mib[MibCounter.TcpExtTCPSYNChallenge], h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]));
+        Assert.Equal(TcpState.Established, c.State);
+    }
+
+    [Fact]
     public void SynRecv_AnotherSyn_ChallengeAck()
     {
         var (h, c, _) = SynRecvAfterInjectedSyn();
@@ -242,6 +259,7 @@ public class SimultaneousOpenTests
         Assert.Equal((".", c.Iss + 1, 7001u, Ms(120)), (ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo, ack.At));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPSYNChallenge]);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpInErrs]);
         Assert.Equal(TcpState.SynRecv, c.State);
     }
 

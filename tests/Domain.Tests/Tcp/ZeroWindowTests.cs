@@ -31,7 +31,7 @@ public class ZeroWindowTests
         [.. h.Sent("client").Where(x => x.Reason == "tcp_retransmit_timer (zero window)").Select(x => x.At)];
 
     [Fact]
-    public void Established_RtoWithWindowShrunkToZero_RtoDoublesButBackoffAndRetransmitsStayZero()
+    public void Established_RtoWithWindowShrunkToZero_RtoAndBackoffGrowButRetransmitsStayZero()
     {
         var (h, c, _) = WindowShrunkWithDataInFlight();
         h.At(S(10));
@@ -40,8 +40,9 @@ public class ZeroWindowTests
         // (level 1, 8-jiffy buckets), 1800 → 1848 (level 2, buckets at jiffies ≡ 56 mod 64; 7.392 s).
         Assert.Equal([Ms(548), Ms(992), Ms(1888), Ms(3680), Ms(7392)], ZeroWindowRtos(h));
         Assert.Equal(7_040_000, c.Info.RtoUs);
-        // No icsk_backoff++, no icsk_retransmits++ (tcp_update_rto_stats()), no TCPTimeouts.
-        Assert.Equal(0, c.Info.Backoff);
+        // The branch jumps to out_reset_timer:, where 6.8+ counts icsk_backoff beside the doubling (5 RTOs); but no
+        // icsk_retransmits++ (tcp_update_rto_stats()) and no TCPTimeouts.
+        Assert.Equal(5, c.Info.Backoff);
         Assert.Equal(0, c.Info.Retransmits);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
         Assert.Equal(TcpState.Established, c.State);

@@ -154,4 +154,15 @@ public class SocketCheckTests
         Assert.StartsWith("ESTABLISHED 10.0.0.1:", check.Actual);
         Assert.Equal(new SimTime(100_000_000), check.At);
     }
+
+    [Fact]
+    public void TimerLeft_IsWholeJiffiesAsInetDiagReportsIt()
+    {
+        // jiffies_delta_to_msecs(timeout − jiffies): at 50 ms (jiffy 12) a timer due at 1 s (jiffy 250) has 238
+        // jiffies left — `ss -o` prints 952ms, not 950ms.
+        var row = Row(TcpState.SynSent, "on", expiresMs: 1000);
+        Assert.Equal(952, row.TimerLeft(new SimTime(50_000_000)).TotalMilliseconds);
+        Assert.True(ScenarioRunner.SocketCheckHolds(Check(timer: SsTimer.On, left: "952ms"), [row], new SimTime(50_000_000)));
+        Assert.False(ScenarioRunner.SocketCheckHolds(Check(timer: SsTimer.On, left: "950ms"), [row], new SimTime(50_000_000)));
+    }
 }

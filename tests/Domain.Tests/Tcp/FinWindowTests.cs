@@ -1,0 +1,94 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// tcp_snd_wnd_test() — net/ipv4/tcp_output.c: an skb is tested by its end_seq, the FIN's sequence byte included,
+/// unless it is longer than one MSS (then only seq + mss). Established by 100 ms (10 ms links, RTO 220 ms, MSS
+/// 1448), window scaling off on the server so its window field is the window; then the link is cut and the test
+/// speaks for the server.
+/// </summary>
+public class FinWindowTests
+{
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) EstablishedUnscaled()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_window_scaling", "0");
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        return (h, c, s);
+    }
+
+    /// <summary>An ACK from the server at <paramref name="ms"/>, of <paramref name="acked"/> bytes past the client's ISN + 1.</summary>
+    static void AckAt(TwoHostHarness h, TcpSocket c, TcpSocket s, double ms, uint acked, ushort window)
+    {
+        h.At(Ms(ms));
+        h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Ack, s.SndNxt, c.Iss + 1 + acked, window, 0, TcpOptions.None));
+    }
+
+    static List<(SimTime At, string Flags, uint Seq, int Len, string Reason)> ClientSentAfter(TwoHostHarness h, TcpSocket c, double ms) =>
+        [.. h.Sent("client").Where(x => x.At > Ms(ms)).Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo - c.Iss, x.Len, x.Reason))];
+
+    [Fact]
+    public void FinWait1_DataAndFinBehindWindowOf1000_DataByProbeThenLoneFinAfterTheAck()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        AckAt(h, c, s, 105, 0, 1000);
+        h.Send(c.Id, 2000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Equal(TcpState.FinWait1, c.State);
+        // The 2000-byte skb + FIN: its first MSS (1448) does not fit 1000 — nothing; tcp_check_probe_timer():
+        // tcp_probe0_base() = 220 ms = 55 jiffies from jiffy 26 → 81, run at 82 (328 ms). tcp_write_wakeup() cuts
+        // the window's 1000 bytes off with PSH.
+        AckAt(h, c, s, 338, 1000, 1000);
+        // The rest is 1000 bytes + FIN, one MSS or less: end_seq 2001 is past the window's end 2000, so nothing is
+        // sent (the engine used to send the 1000 bytes here and the FIN on the next ACK). Probe again from jiffy 84:
+        // 84 + 55 → run at 140 (560 ms); tcp_write_wakeup() sends the data, the FIN stays behind with the PSH
+        // tcp_fragment() moved onto it.
+        AckAt(h, c, s, 570, 2000, 1000);
+        AckAt(h, c, s, 580, 2001, 1000);
+        Assert.Equal(
+            [(Ms(328), "P.", 1u, 1000, "tcp_write_wakeup"), (Ms(560), "P.", 1001u, 1000, "tcp_write_wakeup"),
+             (Ms(570), "FP.", 2001u, 0, "tcp_data_snd_check")],
+            ClientSentAfter(h, c, 100));
+        Assert.Equal(TcpState.FinWait2, h.StateOf(c)); // an orphan: the timewait socket in its FIN-WAIT-2 substate
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPWinProbe]);
+    }
+
+    [Fact]
+    public void FinWait1_DataAndFinFitOnlyWithoutTheFinByte_NothingSentUntilTheWindowTakesTheFin()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        AckAt(h, c, s, 105, 0, 1000);
+        h.Send(c.Id, 1000);
+        AckAt(h, c, s, 115, 1000, 0);
+        h.Send(c.Id, 1000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        // A window update of exactly 1000: the tail skb (1000 + FIN) needs 1001.
+        AckAt(h, c, s, 120, 1000, 1000);
+        Assert.Equal([(Ms(105), "P.", 1u, 1000, "tcp_sendmsg")], ClientSentAfter(h, c, 100));
+        // One more byte of window and data and FIN leave together.
+        AckAt(h, c, s, 125, 1000, 1001);
+        Assert.Equal((Ms(125), "FP.", 1001u, 1000), ClientSentAfter(h, c, 100).Select(x => (x.At, x.Flags, x.Seq, x.Len)).Last());
+    }
+
+    [Fact]
+    public void FinWait1_MultiMssSkbWithFinAndWindowEqualToItsData_SentWholeFinOnePastTheWindow()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        AckAt(h, c, s, 105, 0, 0);
+        h.Send(c.Id, 2000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.Empty(ClientSentAfter(h, c, 100));
+        // 2000 bytes + FIN is longer than one MSS: tcp_snd_wnd_test() checks seq + 1448 only, and
+        // tcp_mss_split_point() takes min(skb->len, window) = the whole skb — its FIN ends one past the window.
+        AckAt(h, c, s, 150, 0, 2000);
+        Assert.Equal([(Ms(150), ".", 1u, 1448), (Ms(150), "FP.", 1449u, 552)],
+            ClientSentAfter(h, c, 100).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
+    }
+}
