@@ -37,6 +37,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         Done = 0;
         Sleep = null;
         ConnectWasConnecting = false;
+        Holds = null;
         Waiter = waiter;
         ReturnValue = 0;
         ReturnErrno = null;
