@@ -126,4 +126,20 @@ public static class TcpTimestamp
     public static uint At(KernelProfile profile, SimTime t, uint tsOffset) => profile == KernelProfile.Linux6
         ? unchecked((uint)t.Ms + tsOffset)
         : unchecked((uint)Jiffies.At(t) + tsOffset);
+
+    /// <summary>
+    /// Models tcp_paws_check() — include/net/tcp.h: the peer's TSval is acceptable when it is no more than
+    /// <paramref name="pawsWin"/> behind ts_recent, when ts_recent is older than TCP_PAWS_WRAP (INT_MAX / USEC_PER_SEC
+    /// = 2147 s; linux-4.4: TCP_PAWS_24DAYS), or when ts_recent is 0 ("Some OSes send SYN and SYNACK messages with
+    /// tsval=0 tsecr=0 ... Ignore 0 value").
+    /// </summary>
+    public static bool PawsCheck(KernelProfile profile, uint tsRecent, long tsRecentStampSec, uint tsVal, long nowSec, int pawsWin) =>
+        unchecked((int)(tsRecent - tsVal)) <= pawsWin
+        || nowSec >= tsRecentStampSec + (profile == KernelProfile.Linux6 ? PawsWrapSec : Paws24DaysSec)
+        || tsRecent == 0;
+
+    /// <summary>TCP_PAWS_WRAP (seconds), 6.7+.</summary>
+    const long PawsWrapSec = int.MaxValue / 1_000_000;
+    /// <summary>TCP_PAWS_24DAYS (seconds), before 6.7.</summary>
+    const long Paws24DaysSec = 60 * 60 * 24 * 24;
 }

@@ -215,6 +215,7 @@ public sealed partial class Simulation
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
         if (!host.Sysctls.TrySet(name, text, out var error)) return DomainError.Invalid(error, name);
+        if (name == "net.ipv4.ip_local_port_range") host.WarnPortRangeParity();
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new SysctlChanged(Now, _journalSeq, host.Name, name, host.Sysctls.Format(name)));
         return null;
     }

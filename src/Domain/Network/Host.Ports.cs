@@ -14,6 +14,8 @@ public interface IBindOwner
     IPv4 RcvSaddr { get; }
     /// <summary>A hash that is cheap and fixed for the owner's life (its socket id), for the bucket's owner set.</summary>
     int BindHash { get; }
+    /// <summary>SOCK_CONNECT_BIND in sk_userlocks (tw_connect_bind for a timewait socket): the port came from connect()'s autobind.</summary>
+    bool ConnectBind { get; }
 }
 
 /// <summary>Owners compare by reference and hash by <see cref="IBindOwner.BindHash"/> (RuntimeHelpers.GetHashCode costs a header write per new object).</summary>
@@ -26,7 +28,7 @@ internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
 
 /// <summary>
 /// inet_bind_bucket: the owners of one local port (the kernel's owners hlist); <see cref="ByConnect"/> is
-/// fastreuse == -1. O(1) to add and remove; conflicts are order-free, so the owners are enumerated in no
+/// fastreuse == fastreuseport == -1, the state in which connect() may share the port. O(1) to add and remove; conflicts are order-free, so the owners are enumerated in no
 /// particular order. Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
 /// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
 /// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
@@ -35,7 +37,15 @@ internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
 internal sealed class BindBucket(ushort port, bool byConnect)
 {
     public ushort Port { get; } = port;
-    public bool ByConnect { get; } = byConnect;
+    public bool ByConnect { get; set; } = byConnect;
+
+    /// <summary>Every owner got the port from connect() (sk_is_connect_bind()); false for an empty bucket.</summary>
+    public bool AllConnectBind()
+    {
+        if (Count == 0) return false;
+        foreach (var o in this) if (!o.ConnectBind) return false;
+        return true;
+    }
     IBindOwner? _first, _second;
     HashSet<IBindOwner>? _many;
 
@@ -102,22 +112,61 @@ public sealed partial class Host
 
     internal bool IsReserved(int port) => Sysctls.IsReservedPort(port);
 
-    internal void AddBindOwner(ushort port, IBindOwner owner, bool byConnect)
+    bool _portRangeParityWarned;
+
+    /// <summary>
+    /// set_local_port_range() — net/ipv4/sysctl_net_ipv4.c (4.6+): connect() takes one parity and bind() the other,
+    /// so a range whose ends have the same parity is logged, once per network namespace (ip_local_ports.warned).
+    /// </summary>
+    internal void WarnPortRangeParity()
+    {
+        if (Sim.Profile != KernelProfile.Linux6 || _portRangeParityWarned || ((Sysctls.PortRangeLow ^ Sysctls.PortRangeHigh) & 1) != 0) return;
+        _portRangeParityWarned = true;
+        Log("ip_local_port_range: prefer different parity for start/end values.");
+    }
+
+    /// <summary>
+    /// inet_bind_hash(): the owner joins the port's bucket, made on first use (inet_bind_bucket_create(); a bucket
+    /// connect() made is fastreuse = fastreuseport = -1, __inet_hash_connect()). The state of an existing bucket is
+    /// left as it is: a connect() only joins a -1 bucket, a timewait socket takes its full socket's place
+    /// (inet_twsk_hashdance_schedule()) and an accepted child its listener's port (__inet_inherit_port()).
+    /// </summary>
+    internal BindBucket AddBindOwner(ushort port, IBindOwner owner)
     {
         if (!_bindBuckets.TryGetValue(port, out var b))
         {
-            b = new BindBucket(port, byConnect);
+            b = new BindBucket(port, owner.ConnectBind);
             _bindBuckets[port] = b;
         }
         b.Add(owner);
+        return b;
     }
 
-    /// <summary>inet_put_port() / inet_twsk_bind_unhash(): releases the port when its last owner goes.</summary>
+    /// <summary>
+    /// inet_csk_get_port()'s success path for bind(): the socket joins the port and inet_csk_update_fastreuse()
+    /// leaves fastreuseport ≥ 0 (0, or FASTREUSEPORT_ANY/STRICT with SO_REUSEPORT), so connect()'s ephemeral
+    /// search skips the port from now on ("if (tb->fastreuse >= 0 || tb->fastreuseport >= 0) goto next_port").
+    /// </summary>
+    void BindOwnPort(TcpSocket sk, ushort port)
+    {
+        sk.Local = new Endpoint(LocalAddressOf(sk), port);
+        AddBindOwner(port, sk).ByConnect = false;
+        sk.BoundPort = true;
+    }
+
+    /// <summary>
+    /// inet_put_port() / inet_twsk_bind_unhash(): releases the port when its last owner goes. Linux 6.18
+    /// (d57f4b874946, "tcp: Update bind bucket state on port release") then re-derives the bucket's state:
+    /// inet_bind2_bucket_destroy() and inet_bind_bucket_destroy() set fastreuse = fastreuseport = -1 again when
+    /// every owner left got its port from connect() (sk_is_connect_bind()), so connect() may share it again.
+    /// linux-4.4 keeps the state until the bucket is freed.
+    /// </summary>
     internal void RemoveBindOwner(ushort port, IBindOwner owner)
     {
         if (!_bindBuckets.TryGetValue(port, out var b)) return;
         b.Remove(owner);
         if (b.Count == 0) _bindBuckets.Remove(port);
+        else if (!b.ByConnect && Sim.Profile == KernelProfile.Linux6 && b.AllConnectBind()) b.ByConnect = true;
     }
 
     /// <summary>
@@ -174,9 +223,7 @@ public sealed partial class Host
     internal string? BindExplicit(TcpSocket sk, ushort port)
     {
         if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
-        sk.Local = new Endpoint(LocalAddressOf(sk), port);
-        AddBindOwner(port, sk, byConnect: false);
-        sk.BoundPort = true;
+        BindOwnPort(sk, port);
         return null;
     }
 
@@ -222,9 +269,7 @@ public sealed partial class Host
                         if (port >= high) port -= (int)remaining;
                         if (IsReserved(port)) continue;
                         if (_bindBuckets.TryGetValue((ushort)port, out var bucket) && AutobindConflict(bucket, sk, relax)) continue;
-                        sk.Local = new Endpoint(LocalAddressOf(sk), (ushort)port);
-                        AddBindOwner((ushort)port, sk, byConnect: false);
-                        sk.BoundPort = true;
+                        BindOwnPort(sk, (ushort)port);
                         return null;
                     }
                     if (localPorts) break;
@@ -241,7 +286,8 @@ public sealed partial class Host
     /// <summary>
     /// inet_csk_bind_conflict(sk, tb, tb2, relax, reuseport_ok = false) as inet_csk_find_open_port() calls it:
     /// an owner with an equal address (inet_rcv_saddr_equal()) conflicts — with relax, unless both set
-    /// SO_REUSEADDR and the owner is not listening (and is not a TIME-WAIT entry both hold with SO_REUSEPORT).
+    /// SO_REUSEADDR and the owner is not listening, and not both SO_REUSEPORT ("sk2->sk_state == TCP_TIME_WAIT ||
+    /// uid_eq()": one user, so that holds for every owner).
     /// </summary>
     bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax)
     {
@@ -249,7 +295,7 @@ public sealed partial class Host
         {
             if (!ReferenceEquals(o, sk)
                 && RcvSaddrEqual(sk, o)
-                && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort && o is TimeWaitSocket)))
+                && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort)))
                 return true;
         }
         return false;
@@ -313,7 +359,8 @@ public sealed partial class Host
                     if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;
                 }
                 sk.Local = new Endpoint(saddr, p);
-                AddBindOwner(p, sk, byConnect: true);
+                sk.ConnectBind = true; // sk->sk_userlocks |= SOCK_CONNECT_BIND
+                AddBindOwner(p, sk);
                 // Add a little randomness to the next search (max of scan length and a random step).
                 int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
                 _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)(step + stride));

@@ -101,6 +101,8 @@ public enum MibCounter
     TcpExtSyncookiesFailed,
     TcpExtTCPReqQFullDoCookies,
     TcpExtTCPReqQFullDrop,
+    TcpExtPAWSOldAck,
+    TcpExtBeyondWindow,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

@@ -31,8 +31,6 @@ public static class TcpConstants
     public const int MaxQuickAcks = 16;
     /// <summary>TCP_PAWS_MSL (seconds).</summary>
     public const int PawsMslSec = 60;
-    /// <summary>TCP_PAWS_24DAYS (seconds).</summary>
-    public const int Paws24DaysSec = 60 * 60 * 24 * 24;
     /// <summary>MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL.</summary>
     public const int MaxKeepIdle = 32767;
     /// <summary>MAX_TCP_KEEPCNT.</summary>

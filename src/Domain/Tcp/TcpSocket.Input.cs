@@ -238,13 +238,22 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvStateProcess(Segment seg)
     {
-        // tcp_validate_incoming(): PAWS (a RST is accepted even if it did not pass PAWS).
-        if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && _rxOpt.TsRecent != 0 && !seg.Has(TcpFlags.Rst)
-            && (int)(_rxOpt.TsRecent - seg.Options.TsVal) > 1)
+        // tcp_validate_incoming(): PAWS (RFC 7323 H1), tcp_paws_check(&tp->rx_opt, TCP_PAWS_WINDOW), unless
+        // tcp_disordered_ack_check() excuses the segment; a RST is accepted even if it did not pass PAWS.
+        if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
+            && !TcpTimestamp.PawsCheck(_sim.Profile, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, seg.Options.TsVal, KernelSeconds.At(_sim.Now), pawsWin: 1)
+            && DisorderedAckCheck(seg) is var paws && paws != PawsVerdict.Accept)
         {
             if (seg.Has(TcpFlags.Syn))
             {
                 SynChallenge();
+                return;
+            }
+            if (paws == PawsVerdict.OldAck)
+            {
+                // "Old ACK are common, increment PAWS_OLD_ACK and do not send a dupack."
+                Host.Count(MibCounter.TcpExtPAWSOldAck);
+                Ignore(seg, "tcp_validate_incoming (PAWS: old ACK)");
                 return;
             }
             Host.Count(MibCounter.TcpExtPAWSEstab);
@@ -252,14 +261,18 @@ public sealed partial class TcpSocket
             return;
         }
         // Step 1: tcp_sequence().
-        uint window = ReceiveWindow();
-        bool inWindow = !SeqMath.Before(seg.EndSeq, _rcv.Wup) && !SeqMath.After(seg.Seq, _rcv.Nxt + window);
-        if (!inWindow)
+        var sequence = SequenceCheck(seg);
+        if (sequence != SequenceVerdict.Ok)
         {
             if (!seg.Has(TcpFlags.Rst))
             {
-                if (seg.Has(TcpFlags.Syn)) SynChallenge();
-                else if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedSeq)) SendDupAck(seg, "tcp_validate_incoming (out of window)");
+                if (seg.Has(TcpFlags.Syn))
+                {
+                    SynChallenge();
+                    return;
+                }
+                if (sequence != SequenceVerdict.Old) Host.Count(MibCounter.TcpExtBeyondWindow);
+                if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedSeq)) SendDupAck(seg, "tcp_validate_incoming (out of window)");
             }
             else if (ResetCheck(seg))
             {
@@ -422,6 +435,53 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>tcp_reset_check(): a RST at rcv_nxt − 1 is acceptable in CLOSE_WAIT, LAST_ACK and CLOSING.</summary>
+    enum PawsVerdict : byte { Accept, Reject, OldAck }
+
+    /// <summary>
+    /// Models tcp_disordered_ack_check() — net/ipv4/tcp_input.c: a segment that failed PAWS is still accepted when
+    /// it is a pure duplicate ACK at rcv_nxt of snd_una that does not update the window and whose TSval lies within
+    /// the replay window (icsk_rto · 1200 / HZ; linux-4.4: · 1024 / HZ). A pure ACK below rcv_nxt is an old ACK
+    /// (6.14+, SKB_DROP_REASON_TCP_RFC7323_PAWS_ACK): dropped without a dupack.
+    /// </summary>
+    PawsVerdict DisorderedAckCheck(Segment seg)
+    {
+        if (!seg.Has(TcpFlags.Ack) || seg.Seq != seg.EndSeq) return PawsVerdict.Reject;
+        if (seg.Seq != _rcv.Nxt)
+            return SeqMath.Before(seg.Seq, _rcv.Nxt) && _sim.Profile == KernelProfile.Linux6 ? PawsVerdict.OldAck : PawsVerdict.Reject;
+        if (seg.Ack != _snd.Una) return PawsVerdict.Reject;
+        if (MayUpdateWindow(seg.Ack, seg.Seq, (uint)seg.Window << _rxOpt.SndWscale)) return PawsVerdict.Reject;
+        long rtoJiffies = Jiffies.FromDuration(_icsk.Rto);
+        long replay = rtoJiffies * (_sim.Profile == KernelProfile.Linux6 ? 1200 : 1024) / Jiffies.Hz;
+        return (int)(_rxOpt.TsRecent - seg.Options.TsVal) > replay ? PawsVerdict.Reject : PawsVerdict.Accept;
+    }
+
+    /// <summary>
+    /// Models tcp_may_update_window(): the ACK advances snd_una, or comes from a later segment than the last
+    /// window update (snd_wl1), or from the same one with a larger window — or, 6.4+, a zero window ("|| !nwin").
+    /// </summary>
+    bool MayUpdateWindow(uint ack, uint ackSeq, uint nwin) =>
+        SeqMath.After(ack, _snd.Una) || SeqMath.After(ackSeq, _snd.Wl1)
+        || (ackSeq == _snd.Wl1 && (nwin > _snd.Wnd || (nwin == 0 && _sim.Profile == KernelProfile.Linux6)));
+
+    enum SequenceVerdict : byte { Ok, Old, Invalid, InvalidEnd }
+
+    /// <summary>
+    /// Models tcp_sequence() — net/ipv4/tcp_input.c: a segment ending before rcv_wup is old; one starting beyond
+    /// rcv_nxt + the receive window is invalid. 6.17+ ("tcp: do not accept packets beyond window") also refuses a
+    /// segment whose end lies beyond the window while the receive queue holds data (TCP_INVALID_END_SEQUENCE), a
+    /// FIN's own sequence number excused (6.18.y, "tcp: be more lenient with FIN beyond the window").
+    /// </summary>
+    SequenceVerdict SequenceCheck(Segment seg)
+    {
+        if (SeqMath.Before(seg.EndSeq, _rcv.Wup)) return SequenceVerdict.Old;
+        uint limit = _rcv.Nxt + ReceiveWindow();
+        if (!SeqMath.After(seg.EndSeq, limit)) return SequenceVerdict.Ok;
+        if (SeqMath.After(seg.Seq, limit)) return SequenceVerdict.Invalid;
+        if (_sim.Profile != KernelProfile.Linux6) return SequenceVerdict.Ok;
+        if (!SeqMath.After(seg.EndSeq - (seg.Has(TcpFlags.Fin) ? 1u : 0u), limit)) return SequenceVerdict.Ok;
+        return _rcv.Unread > 0 ? SequenceVerdict.InvalidEnd : SequenceVerdict.Ok;
+    }
+
     bool ResetCheck(Segment seg) =>
         seg.Seq == _rcv.Nxt - 1 && State is TcpState.CloseWait or TcpState.LastAck or TcpState.Closing;
 
@@ -511,7 +571,7 @@ public sealed partial class TcpSocket
         // valid block tags the queue.
         if (_rxOpt.SackOk && seg.Options.HasSack)
             flag |= SacktagWriteQueue(seg, ack);
-        if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
+        if (MayUpdateWindow(ack, seg.Seq, nwin))
         {
             flag |= AckFlags.WinUpdate;
             // tcp_ack_update_window(): a new window with data still unsent checks for a restart after idle.
@@ -969,7 +1029,7 @@ public sealed partial class TcpSocket
         child.Remote = req.Tuple.Remote;
         child.BoundPort = true;
         child._userBoundPort = true;
-        host.AddBindOwner(child.Local.Port, child, byConnect: false);
+        host.AddBindOwner(child.Local.Port, child);
         child._snd.Iss = req.Iss;
         child._snd.Una = child._snd.Nxt = child._snd.WriteSeq = req.Iss + 1;
         child._rcv.Irs = req.Irs;

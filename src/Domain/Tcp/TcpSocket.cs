@@ -77,6 +77,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- options (setsockopt) -------------------------------------------------------------
     public bool ReuseAddr { get; internal set; }
     public bool ReusePort { get; internal set; }
+    /// <summary>SOCK_CONNECT_BIND: the port came from connect()'s ephemeral search (__inet_hash_connect()).</summary>
+    public bool ConnectBind { get; internal set; }
     public bool LingerOn { get; private set; }
     public int LingerSec { get; private set; }
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
@@ -266,8 +268,10 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         Host.RemoveListener(this);
     }
 
+    /// <summary>__inet_put_port(): leaves the port's bucket; SOCK_CONNECT_BIND goes with it.</summary>
     void ReleasePort()
     {
+        ConnectBind = false;
         Host.RemoveBindOwner(Local.Port, this);
         BoundPort = false;
     }

@@ -49,6 +49,7 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         EntryStampMs = Sim.Now.Ms;
         ReuseAddr = sk.ReuseAddr;
         ReusePort = sk.ReusePort;
+        ConnectBind = sk.ConnectBind;
         _fromState = (byte)sk.State;
     }
 
@@ -90,6 +91,8 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
     public long EntryStampMs { get; private set; }
     public bool ReuseAddr { get; }
     public bool ReusePort { get; }
+    /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
+    public bool ConnectBind { get; }
     bool IBindOwner.IsListener => false;
     /// <summary>tw_rcv_saddr: the connection's local address.</summary>
     IPv4 IBindOwner.RcvSaddr => Local.Address;
@@ -105,7 +108,7 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         Alive = true;
         Host.TimeWaits[Tuple] = this;
         if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count++;
-        Host.AddBindOwner(Local.Port, this, byConnect: false);
+        Host.AddBindOwner(Local.Port, this);
         Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId,
             (TcpState)_fromState, Substate, cause + " → timewait socket"));
@@ -170,8 +173,8 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         bool pawsReject = false;
         if (sawTs)
         {
-            // tcp_paws_reject(): ts_recent − TSval > 0, unless ts_recent is 24 days old, or (RST) older than TCP_PAWS_MSL.
-            bool ok = (int)(TsRecent - o.TsVal) <= 0 || nowSec >= TsRecentStampSec + TcpConstants.Paws24DaysSec;
+            // tcp_paws_reject(): tcp_paws_check(rx_opt, 0) fails, and for a RST ts_recent is younger than TCP_PAWS_MSL.
+            bool ok = TcpTimestamp.PawsCheck(Sim.Profile, TsRecent, TsRecentStampSec, o.TsVal, nowSec, pawsWin: 0);
             if (!ok && rst && nowSec >= TsRecentStampSec + TcpConstants.PawsMslSec) ok = true;
             pawsReject = !ok;
         }
@@ -253,10 +256,13 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         return _oowAck.Limited(Host, Sim.Now, seg, skipped) ? TimeWaitVerdict.Success : TimeWaitVerdict.Ack;
     }
 
-    /// <summary>Models tcp_v4_timewait_ack(): seq = tw_snd_nxt, ack = tw_rcv_nxt, the stored window and timestamps.</summary>
+    /// <summary>
+    /// Models tcp_v4_timewait_ack(): seq = tw_snd_nxt, ack = tw_rcv_nxt, the stored window, and the timestamp option
+    /// only when tw_ts_recent is not 0 (tcp_v4_send_ack(): "if (tsecr)").
+    /// </summary>
     internal void SendAck(string reason)
     {
-        var options = UsedTimestamps
+        var options = UsedTimestamps && TsRecent != 0
             ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, TsOffset), TsEcr: TsRecent)
             : TcpOptions.None;
         Host.Transmit(Sim.NewSegment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);

@@ -56,6 +56,7 @@ public class ReuseTests
         public bool IsListener => false;
         public IPv4 RcvSaddr => IPv4.Any;
         public int BindHash => id;
+        public bool ConnectBind => false;
     }
 
     static List<IBindOwner> Owners(BindBucket bucket)

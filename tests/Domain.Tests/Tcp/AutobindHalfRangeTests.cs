@@ -105,4 +105,27 @@ public class AutobindHalfRangeTests
         // Without SO_REUSEADDR on the new socket nothing is relaxed.
         Assert.Equal((-1, Errno.EADDRINUSE), BindZero(h));
     }
+
+    [Fact]
+    public void Close_Bind0WithAutobindReuseWhereBothSetReusePort_RelaxedPassStillConflicts()
+    {
+        // inet_bind_conflict(relax = true, reuseport_ok = false): both set SO_REUSEADDR, but both also set SO_REUSEPORT
+        // (and one user, so uid_eq() holds for a full socket as well as a TIME-WAIT one): "return true".
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40001");
+        h.Sim.SetSysctl("client", "net.ipv4.ip_autobind_reuse", "1");
+        int Socket()
+        {
+            var s = h.Call("client", SocketCallKind.Socket).SocketId;
+            foreach (var option in new[] { SocketOption.SO_REUSEADDR, SocketOption.SO_REUSEPORT })
+                h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = s, Option = option, Value = 1 });
+            return s;
+        }
+        foreach (var port in new ushort[] { 40000, 40001 })
+            Assert.Null(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = Socket(), Port = port }).Errno);
+
+        var bind = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = Socket(), Port = 0 });
+
+        Assert.Equal(Errno.EADDRINUSE, bind.Errno);
+    }
 }

@@ -193,4 +193,45 @@ public class LocalPortOptionTests
         Assert.Equal(0L, listen.Result);
         Assert.InRange(h.Sim.FindSocket(s.SocketId)!.Local.Port, 45000, 45001);
     }
+
+    [Fact]
+    public void Close_ExplicitBindJoinsAConnectPortThenLeaves_ConnectSkipsThePortThenSharesItAgain()
+    {
+        // Range 40000–40001: connect() scans the even port first. c1 → server takes 40000; its bucket is
+        // fastreuse = fastreuseport = -1 (__inet_hash_connect()). x binds 127.0.0.1:40000 (no conflict with c1's
+        // 10.0.0.1): inet_csk_update_fastreuse() sets fastreuseport = 0, so c2 → server2 skips 40000
+        // ("tb->fastreuse >= 0 || tb->fastreuseport >= 0") and takes 40001. x closes: on 6.18
+        // inet_bind_bucket_destroy() (d57f4b874946) finds only connect-bound owners left and sets the bucket back
+        // to -1, so c3 → server2 shares 40000 with c1 (before that commit it got EADDRNOTAVAIL: 40001's 4-tuple
+        // to server2 is c2's).
+        var h = WithTwoServers("40000 40001");
+        var c1 = Socket(h);
+        Connect(h, c1.SocketId, "server");
+        var x = Socket(h);
+        var bind = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = x.SocketId, Address = "127.0.0.1", Port = 40000 });
+        var c2 = Socket(h);
+        Connect(h, c2.SocketId, "server2");
+        h.At(Ms(50));
+        h.Call("client", SocketCallKind.Close, x.SocketId);
+        var c3 = Socket(h);
+        var connect3 = Connect(h, c3.SocketId, "server2");
+        h.At(Ms(100));
+
+        Assert.Equal(0L, bind.Result);
+        Assert.Equal((40000, 40001), (h.Sim.FindSocket(c1.SocketId)!.Local.Port, h.Sim.FindSocket(c2.SocketId)!.Local.Port));
+        Assert.Equal((true, 40000, TcpState.Established),
+            (connect3.Blocked, h.Sim.FindSocket(c3.SocketId)!.Local.Port, h.Sim.FindSocket(c3.SocketId)!.State));
+    }
+
+    [Fact]
+    public void Sysctl_PortRangeEndsOfTheSameParity_LoggedOncePerNamespace()
+    {
+        // set_local_port_range(): "same_parity = !((range[0] ^ range[1]) & 1)" and the netns's warned flag.
+        var h = new TwoHostHarness();
+        foreach (var range in new[] { "40000 40001", "40000 40000", "40001 40011", "32768 60999" })
+            Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", range));
+
+        Assert.Equal(["ip_local_port_range: prefer different parity for start/end values."], h.Client.KernelLog);
+        Assert.Empty(h.Server.KernelLog);
+    }
 }
