@@ -17,9 +17,6 @@ public class NagleCorkOptionTests
     static CallHandle Send(TwoHostHarness h, TcpSocket sk, long bytes, MsgFlags flags = MsgFlags.None) =>
         h.Call(new SocketCallRequest(sk.Host.Name, "app", SocketCallKind.Send) { SocketId = sk.Id, Bytes = bytes, Flags = flags });
 
-    static CallHandle Get(TwoHostHarness h, TcpSocket sk, SocketOption option) =>
-        h.Call(new SocketCallRequest(sk.Host.Name, "app", SocketCallKind.Getsockopt) { SocketId = sk.Id, Option = option });
-
     static List<(SimTime At, int Len, string Flags)> Data(TwoHostHarness h, string host) =>
         h.Sent(host).Where(x => x.Len > 0).Select(x => (x.At, x.Len, x.Flags.ToLetters())).ToList();
 
@@ -52,7 +49,7 @@ public class NagleCorkOptionTests
         h.At(Ms(200));
 
         Assert.Equal([(Ms(100), 100, "P."), (Ms(105), 100, "P.")], Data(h, "client"));
-        Assert.Equal(1, Get(h, c, SocketOption.TCP_NODELAY).Result);
+        Assert.Equal(1, h.GetOption(c.Id, SocketOption.TCP_NODELAY).Result);
     }
 
     [Fact]
@@ -66,12 +63,12 @@ public class NagleCorkOptionTests
         Send(h, c, 100);
         h.At(Ms(150));
         Assert.Empty(Data(h, "client"));
-        Assert.Equal(1, Get(h, c, SocketOption.TCP_CORK).Result);
+        Assert.Equal(1, h.GetOption(c.Id, SocketOption.TCP_CORK).Result);
         h.SetOption(c.Id, SocketOption.TCP_CORK, 0);
         h.At(Ms(200));
 
         Assert.Equal([(Ms(150), 100, "P.")], Data(h, "client"));
-        Assert.Equal(0, Get(h, c, SocketOption.TCP_CORK).Result);
+        Assert.Equal(0, h.GetOption(c.Id, SocketOption.TCP_CORK).Result);
     }
 
     [Fact]
@@ -149,7 +146,7 @@ public class NagleCorkOptionTests
         h.At(Ms(100));
         var child = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
 
-        Assert.Equal(1, Get(h, child, SocketOption.TCP_NODELAY).Result);
-        Assert.Equal(1, Get(h, child, SocketOption.TCP_CORK).Result);
+        Assert.Equal(1, h.GetOption(child.Id, SocketOption.TCP_NODELAY).Result);
+        Assert.Equal(1, h.GetOption(child.Id, SocketOption.TCP_CORK).Result);
     }
 }

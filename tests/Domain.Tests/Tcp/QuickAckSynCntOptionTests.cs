@@ -10,9 +10,6 @@ namespace SimService.Domain.Tests.Tcp;
 /// <summary>TCP_QUICKACK (__tcp_sock_set_quickack()) and TCP_SYNCNT (tcp_sock_set_syncnt(), tcp_write_timeout(), reqsk_timer_handler()).</summary>
 public class QuickAckSynCntOptionTests
 {
-    static CallHandle Get(TwoHostHarness h, TcpSocket sk, SocketOption option) =>
-        h.Call(new SocketCallRequest(sk.Host.Name, "app", SocketCallKind.Getsockopt) { SocketId = sk.Id, Option = option });
-
     static List<SimTime> PureAcks(TwoHostHarness h, string host, SimTime after) =>
         h.Sent(host).Where(x => x.Len == 0 && x.Flags == TcpFlags.Ack && x.At > after).Select(x => x.At).ToList();
 
@@ -25,7 +22,7 @@ public class QuickAckSynCntOptionTests
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         h.SetOption(s.Id, SocketOption.TCP_QUICKACK, 0);
-        Assert.Equal(0, Get(h, s, SocketOption.TCP_QUICKACK).Result);
+        Assert.Equal(0, h.GetOption(s.Id, SocketOption.TCP_QUICKACK).Result);
         h.Send(c.Id, 100);
         h.At(Ms(300));
 
@@ -50,7 +47,7 @@ public class QuickAckSynCntOptionTests
         h.At(Ms(300));
 
         Assert.Equal([Ms(130)], PureAcks(h, "server", Ms(100)));
-        Assert.Equal(1, Get(h, s, SocketOption.TCP_QUICKACK).Result);
+        Assert.Equal(1, h.GetOption(s.Id, SocketOption.TCP_QUICKACK).Result);
     }
 
     [Fact]
@@ -67,7 +64,7 @@ public class QuickAckSynCntOptionTests
         h.SetOption(s.Id, SocketOption.TCP_QUICKACK, 2);
 
         Assert.Equal([Ms(130)], PureAcks(h, "server", Ms(100)));
-        Assert.Equal(0, Get(h, s, SocketOption.TCP_QUICKACK).Result);
+        Assert.Equal(0, h.GetOption(s.Id, SocketOption.TCP_QUICKACK).Result);
     }
 
     [Theory]
@@ -82,7 +79,7 @@ public class QuickAckSynCntOptionTests
         var set = h.SetOption(s.SocketId, SocketOption.TCP_SYNCNT, value);
 
         Assert.Equal(Errno.EINVAL, set.Errno);
-        Assert.Equal(6, Get(h, h.Sim.FindSocket(s.SocketId)!, SocketOption.TCP_SYNCNT).Result); // tcp_syn_retries
+        Assert.Equal(6, h.GetOption(s.SocketId, SocketOption.TCP_SYNCNT).Result); // tcp_syn_retries
     }
 
     [Fact]
