@@ -44,7 +44,7 @@ public sealed partial class TcpSocket
     {
         if (State == TcpState.Listen)
         {
-            _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+            ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
             return CallOutcome.Ok();
         }
         if (State != TcpState.Close || Remote.Port != 0 && Host.Established.ContainsKey(Tuple)) return CallOutcome.Fail(Errno.EINVAL);
@@ -54,7 +54,7 @@ public sealed partial class TcpSocket
             if (err is not null) return CallOutcome.Fail(err);
         }
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
-        _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+        ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(_bindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
@@ -153,7 +153,7 @@ public sealed partial class TcpSocket
         // inet_csk_accept(): timeo = sock_rcvtimeo(); with 0 (O_NONBLOCK) inet_csk_wait_for_connect() is not
         // entered: EAGAIN. Otherwise it sleeps, bounded by SO_RCVTIMEO.
         if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
-        _pendingAccepts.Enqueue(call);
+        ListenState.Waiters.Enqueue(call);
         return CallOutcome.Block;
     }
 
@@ -363,13 +363,13 @@ public sealed partial class TcpSocket
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
-                LingerOn = lingerOnOff != 0;
+                Linger.On = lingerOnOff != 0;
                 // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
-                LingerSec = value < 0 ? int.MaxValue : value;
+                Linger.Seconds = value < 0 ? int.MaxValue : value;
                 break;
             case SocketOption.TCP_LINGER2:
                 // tcp_sock_set_linger2 semantics: < 0 → -1, 0 → sysctl, > TCP_FIN_TIMEOUT_MAX → clamp.
-                Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
+                Linger.Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
                 break;
             case SocketOption.SO_REUSEADDR: ReuseAddr = value != 0; break;
             case SocketOption.SO_REUSEPORT: ReusePort = value != 0; break;
@@ -380,15 +380,15 @@ public sealed partial class TcpSocket
                 break;
             case SocketOption.TCP_KEEPINTVL:
                 if (value is < 1 or > TcpConstants.MaxKeepIdle) return CallOutcome.Fail(Errno.EINVAL);
-                _keepIntvl = value;
+                Keepalive.IntvlSec = value;
                 break;
             case SocketOption.TCP_KEEPCNT:
                 if (value is < 1 or > TcpConstants.MaxKeepCnt) return CallOutcome.Fail(Errno.EINVAL);
-                _keepCnt = value;
+                Keepalive.Probes = value;
                 break;
             case SocketOption.TCP_USER_TIMEOUT:
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
-                UserTimeoutMs = value;
+                Keepalive.UserTimeoutMs = value;
                 break;
             case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
             case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
@@ -421,8 +421,8 @@ public sealed partial class TcpSocket
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
             case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
-            case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
-            case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
+            case SocketOption.SO_SNDTIMEO: return GetTimeout(SndTimeoJiffies);
+            case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
             case SocketOption.SO_ERROR:
                 // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
                 var error = _softError;
@@ -465,7 +465,7 @@ public sealed partial class TcpSocket
     /// </summary>
     public int PollMask()
     {
-        if (State == TcpState.Listen) return AcceptQueue.Count > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
+        if (State == TcpState.Listen) return AcceptQueueCount > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
         int mask = 0;
         if (((RcvShutdown || _done) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
         if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
@@ -507,26 +507,19 @@ public sealed partial class TcpSocket
         _ => 0,
     };
 
-    int KeepaliveTimeSec => _keepIdle > 0 ? _keepIdle : Host.Sysctls.TcpKeepaliveTimeSec;
-    int KeepaliveIntvlSec => _keepIntvl > 0 ? _keepIntvl : Host.Sysctls.TcpKeepaliveIntvlSec;
-    int KeepaliveProbes => _keepCnt > 0 ? _keepCnt : Host.Sysctls.TcpKeepaliveProbes;
+    int KeepaliveTimeSec => _keepalive is { IdleSec: > 0 } k ? k.IdleSec : Host.Sysctls.TcpKeepaliveTimeSec;
+    int KeepaliveIntvlSec => _keepalive is { IntvlSec: > 0 } k ? k.IntvlSec : Host.Sysctls.TcpKeepaliveIntvlSec;
+    int KeepaliveProbes => _keepalive is { Probes: > 0 } k ? k.Probes : Host.Sysctls.TcpKeepaliveProbes;
 
     /// <summary>Copies what accepted children inherit from the listener (sk_clone_lock copies the options).</summary>
     void InheritOptions(TcpSocket listener)
     {
         ReuseAddr = listener.ReuseAddr;
         ReusePort = listener.ReusePort;
-        LingerOn = listener.LingerOn;
-        LingerSec = listener.LingerSec;
-        Linger2 = listener.Linger2;
-        KeepOpen = listener.KeepOpen;
-        _keepIdle = listener._keepIdle;
-        _keepIntvl = listener._keepIntvl;
-        _keepCnt = listener._keepCnt;
-        UserTimeoutMs = listener.UserTimeoutMs;
+        _linger = listener._linger?.Clone();
+        _keepalive = listener._keepalive?.Clone();
+        _timeouts = listener._timeouts?.Clone();
         _sndBufSet = listener._sndBufSet;
-        _sndTimeo = listener._sndTimeo;
-        _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
@@ -616,11 +609,9 @@ public sealed partial class TcpSocket
         if (_pendingClose == call)
         {
             _pendingClose = null;
-            if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
+            if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
-        var rest = _pendingAccepts.Where(c => c != call).ToList();
-        _pendingAccepts.Clear();
-        foreach (var c in rest) _pendingAccepts.Enqueue(c);
+        RemovePendingAccept(call);
     }
 }

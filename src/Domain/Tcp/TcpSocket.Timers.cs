@@ -439,7 +439,7 @@ public sealed partial class TcpSocket
     void SetKeepalive(bool on)
     {
         bool was = KeepOpen;
-        KeepOpen = on;
+        Keepalive.On = on;
         if (State is TcpState.Close or TcpState.Listen) return;
         if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
         else if (!on && _keepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
@@ -448,7 +448,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>
     void SetKeepIdle(int seconds)
     {
-        _keepIdle = seconds;
+        Keepalive.IdleSec = seconds;
         if (!KeepOpen || State is TcpState.Close or TcpState.Listen) return;
         var idle = SimDuration.FromSeconds(seconds);
         var elapsed = KeepaliveElapsed;
