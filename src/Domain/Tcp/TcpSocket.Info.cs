@@ -67,7 +67,7 @@ public sealed partial class TcpSocket
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
                 return new TcpInfo(State, _caOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    AcceptQueue.Count, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
+                    AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
             return new TcpInfo(
@@ -133,7 +133,7 @@ public sealed partial class TcpSocket
             int timers = (_xmitTimer.Armed ? 1 : 0) + (_delackTimer.Armed ? 1 : 0) + (_keepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));
-            return 1 + timers + requests + AcceptQueue.Count;
+            return 1 + timers + requests + AcceptQueueCount;
         }
     }
 }

@@ -1048,7 +1048,7 @@ public sealed partial class TcpSocket
                 return;
             }
         }
-        if (AcceptQueue.Count > _backlog)
+        if (AcceptQueueCount > Backlog)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
             Host.Count(MibCounter.TcpExtListenDrops);
@@ -1117,7 +1117,7 @@ public sealed partial class TcpSocket
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
-        if (listener._pendingAccepts.TryDequeue(out var call))
+        if (listener.ListenState.Waiters.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
         else
             listener.AcceptQueue.Enqueue(child);

@@ -213,7 +213,7 @@ public sealed partial class TcpSocket
         {
             // The count (plus tcp_syn_linear_timeouts in SYN_SENT), then — like data — the time budget
             // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT.
-            int retryUntil = Host.Sysctls.TcpSynRetries;
+            int retryUntil = SynRetries;
             expired = _icsk.Retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
             if (!expired) expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.TimeoutInit);
         }
@@ -444,7 +444,7 @@ public sealed partial class TcpSocket
     void SetKeepalive(bool on)
     {
         bool was = KeepOpen;
-        KeepOpen = on;
+        Keepalive.On = on;
         if (State is TcpState.Close or TcpState.Listen) return;
         if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
         else if (!on && _keepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
@@ -453,7 +453,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>
     void SetKeepIdle(int seconds)
     {
-        _keepIdle = seconds;
+        Keepalive.IdleSec = seconds;
         if (!KeepOpen || State is TcpState.Close or TcpState.Listen) return;
         var idle = SimDuration.FromSeconds(seconds);
         var elapsed = KeepaliveElapsed;
