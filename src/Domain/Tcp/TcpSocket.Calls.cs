@@ -252,7 +252,7 @@ public sealed partial class TcpSocket
             // MSG_PEEK: the copy advances a local peek_seq, not copied_seq — nothing is consumed, the FIN is not eaten;
             // tcp_rcv_space_adjust() and tcp_cleanup_rbuf() still run (with sk_rmem_alloc unchanged).
             long peeked = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
-            RcvSpaceAdjust();
+            RcvSpaceAdjust(_rcv.Unread);
             CleanupRbuf(peeked);
             return CallOutcome.Ok(peeked);
         }
@@ -264,8 +264,7 @@ public sealed partial class TcpSocket
             Recharge();
             _sim.RecordDelivered(this, n);
             if (_rcv.Unread == 0) CopyFin();
-            // tcp_recvmsg_locked(): after the copy loop, tcp_rcv_space_adjust() then tcp_cleanup_rbuf().
-            RcvSpaceAdjust();
+            // tcp_recvmsg_locked(): tcp_rcv_space_adjust() ran per skb copied (ConsumeRcv); after the loop, tcp_cleanup_rbuf().
             CleanupRbuf(n);
             return CallOutcome.Ok(n);
         }

@@ -290,6 +290,7 @@ public sealed partial class TcpSocket
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
+        if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
         bool sent = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;

@@ -46,6 +46,11 @@ public sealed partial class TcpSocket
 
     /// <summary>tp->rcvq_space (autotuning's measure) and tp->rcv_rtt_est (the receiver's RTT).</summary>
     ReceiveSpace _rcvq;
+    /// <summary>
+    /// tp->tcp_mstamp: the clock as the socket last read it — tcp_mstamp_refresh() on every segment it receives
+    /// and every tcp_write_xmit() with something to send; tcp_rcv_space_adjust() measures from it, not from the read.
+    /// </summary>
+    SimTime _mstamp;
     ReceiverRtt _rcvRtt;
 
     sealed class RcvSkb(long left, int truesize)
@@ -119,7 +124,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void InitReceiveSpace()
     {
-        _rcvq.Time = _sim.Now;
+        _mstamp = _sim.Now; // tcp_mstamp_refresh()
+        _rcvq.Time = _mstamp;
         _rcvq.Copied = _copied;
         long appWin = Host.Sysctls.Get("net.ipv4.tcp_app_win");
         long maxwin = RcvSpace;
@@ -282,25 +288,27 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_rcv_space_adjust() + tcp_rcvbuf_grow() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, after
-    /// each read: once per receiver RTT (rcv_rtt_est.rtt_us / 8), the bytes read since the last measure
-    /// less what is still queued; if more than rcvq_space.space, that becomes the space and — with
-    /// tcp_moderate_rcvbuf and no SO_RCVBUF lock — sk_rcvbuf grows to tcp_space_from_win(2 · space (+ the
-    /// out-of-order span)), at most tcp_rmem[2], with window_clamp = tcp_win_from_space(sk_rcvbuf).
+    /// Models tcp_rcv_space_adjust() + tcp_rcvbuf_grow() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, which
+    /// tcp_recvmsg_locked() calls after each skb's bytes are copied, <paramref name="inq"/> (rcv_nxt − copied_seq)
+    /// still queued: once per receiver RTT (rcv_rtt_est.rtt_us / 8, measured from tp->tcp_mstamp — "We do not
+    /// refresh tp->tcp_mstamp here"), the bytes read since the last measure less what is still queued; if more
+    /// than rcvq_space.space, that becomes the space and — with tcp_moderate_rcvbuf and no SO_RCVBUF lock —
+    /// sk_rcvbuf grows to tcp_space_from_win(2 · space (+ the out-of-order span)), at most tcp_rmem[2], with
+    /// window_clamp = tcp_win_from_space(sk_rcvbuf). A new measure starts at copied_seq and tcp_mstamp.
     /// </summary>
-    void RcvSpaceAdjust()
+    void RcvSpaceAdjust(long inq)
     {
         if (_rcvRtt.RttUs8 == 0) return;
-        long time = (_sim.Now - _rcvq.Time).Ns / 1000;
+        long time = (_mstamp - _rcvq.Time).Ns / 1000;
         if (time < _rcvRtt.RttUs8 >> 3) return;
-        long copied = _copied - _rcvq.Copied - _rcv.Unread;
+        long copied = _copied - _rcvq.Copied - inq;
         if (copied > _rcvq.Space)
         {
             _rcvq.Space = copied;
             RcvbufGrow();
         }
         _rcvq.Copied = _copied;
-        _rcvq.Time = _sim.Now;
+        _rcvq.Time = _mstamp;
     }
 
     /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
@@ -346,22 +354,36 @@ public sealed partial class TcpSocket
         _rcvQueueTruesize += RcvSkbTruesize;
     }
 
-    /// <summary>A read of <paramref name="n"/> bytes frees every skb it empties (tcp_eat_recv_skb()); a FIN skb goes when the read reaches it.</summary>
+    /// <summary>
+    /// A read of <paramref name="n"/> bytes (already taken off <c>_rcv.Unread</c>), skb by skb as tcp_recvmsg_locked()
+    /// copies them: after each skb's bytes, tcp_rcv_space_adjust() with what is still queued; every skb the read
+    /// empties is freed (tcp_eat_recv_skb()); a FIN skb goes when the read reaches it.
+    /// </summary>
     void ConsumeRcv(long n, bool eatFin)
     {
-        _copied += n;
         var q = _rcvQueue;
-        if (q is null) return;
+        if (q is null || q.Count == 0)
+        {
+            _copied += n;
+            if (n > 0) RcvSpaceAdjust(_rcv.Unread);
+            return;
+        }
         while (q.Count > 0)
         {
             var head = q[0];
             long take = Math.Min(n, head.Left);
             head.Left -= take;
             n -= take;
+            if (take > 0)
+            {
+                _copied += take;
+                RcvSpaceAdjust(_rcv.Unread + n);
+            }
             if (head.Left > 0 || head.Fin && !eatFin) break;
             q.RemoveAt(0);
             _rcvQueueTruesize -= head.Truesize;
         }
+        _copied += n; // nothing is read past the queue's skbs; kept exact should they ever disagree
     }
 
     void ClearRcvQueue()

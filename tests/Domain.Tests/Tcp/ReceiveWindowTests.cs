@@ -130,11 +130,13 @@ public class ReceiveWindowTests
     /// / 256 − 0 … with a new 2304-byte skb after every 18 segments), the last ACK leaving 128 bytes. The peer's
     /// tcp_write_wakeup() then sends those 128 bytes: sk_rmem_alloc 132096 &gt; sk_rcvbuf, tcp_space() &lt; 0, so
     /// __tcp_select_window() returns 0 and the (delayed) ACK says win 0. A zero-window probe (seq = rcv_nxt − 1)
-    /// is answered at once with win 0. The application then reads all 91352 bytes: tcp_rcv_space_adjust()
-    /// sees 91352 bytes copied in far more than one receiver RTT, more than rcvq_space.space (14480):
-    /// tcp_rcvbuf_grow() sets sk_rcvbuf = tcp_space_from_win(2 · 91352) = 182704 · 256 / 160 = 292326 and
-    /// window_clamp = 292326 · 160 / 256 = 182703; __tcp_cleanup_rbuf(): 2 · 0 ≤ window_clamp and
-    /// __tcp_select_window() = ALIGN(min(182703, rcv_ssthresh 75840), 128) = 75904 ≥ 0 → a window update of 593.
+    /// is answered at once with win 0. The application then reads all 91352 bytes, held in four skbs (18, 18, 18
+    /// and 10 fragments: 26064, 26064, 26064, 13160 bytes). tcp_recvmsg_locked() calls tcp_rcv_space_adjust() after
+    /// each skb: after the first, 26064 copied less 65288 still queued is below rcvq_space.space (14480), so a new
+    /// measure starts at tcp_mstamp (the probe's arrival); after the others no receiver RTT has passed since that
+    /// stamp (the read does not refresh it). sk_rcvbuf stays tcp_rmem[1] = 131072 (before the per-skb rule this test
+    /// expected 292326 = tcp_space_from_win(2 · 91352)). __tcp_cleanup_rbuf(): 2 · 0 ≤ window_clamp (81920) and
+    /// __tcp_select_window() = ALIGN(min(81920, rcv_ssthresh 75840), 128) = 75904 ≥ 0 → a window update of 593.
     /// </summary>
     [Fact]
     public void Established_AppNotReadingUntilWindowZeroRmem6Mb_ZeroWindowProbeAnsweredThenReadOpensIt()
@@ -158,6 +160,6 @@ public class ReceiveWindowTests
         var update = Assert.Single(f.H.Sent("client").Skip(before));
         Assert.Equal((ushort)593, update.Win);
         Assert.Equal("tcp_cleanup_rbuf", update.Reason);
-        Assert.Equal(292326, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
+        Assert.Equal(131072, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
     }
 }
