@@ -918,8 +918,9 @@ public sealed partial class TcpSocket
         {
             DataQueueOfo(seq, end, fin);
             _ack.Scheduled = true;
-            // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK, then tcp_rcvbuf_grow() (a user socket).
-            if (_rxOpt.SackOk && seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+            // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
+            // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
+            if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvSkbTruesize);
             if (Owner is not null) RcvbufGrow();
             SendAck("tcp_data_queue_ofo");
             return false;

@@ -26,9 +26,8 @@ public sealed partial class TcpSocket
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
         if (flags.Has(TcpFlags.Ack))
         {
-            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK
-            // (tcp_dec_quickack_mode spends one quick ACK).
-            if (_ack.Quick > 0) _ack.Quick--;
+            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK.
+            DecQuickAckMode();
             _ack.Scheduled = false;
             _ack.Pushed = _ack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
             CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
@@ -41,6 +40,28 @@ public sealed partial class TcpSocket
             SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
+    }
+
+    /// <summary>
+    /// Models tcp_dec_quickack_mode() — include/net/tcp.h, from tcp_event_ack_sent(): 6.7+ ("count actual ACKs of
+    /// new data") spends a quick ACK only when an ACK was scheduled (inet_csk_ack_scheduled()), so the sender's own
+    /// data or a window update with nothing newly received spends none; linux-4.4 spends one per segment
+    /// (tcp_skb_pcount()). Spending the last one leaves quick-ACK mode: "Leaving quickack mode we deflate ATO"
+    /// (TCP_ATO_MIN).
+    /// </summary>
+    void DecQuickAckMode()
+    {
+        if (_ack.Quick == 0) return;
+        int pkts = _sim.Profile == KernelProfile.Linux6 ? (_ack.Scheduled ? 1 : 0) : 1;
+        if (pkts >= _ack.Quick)
+        {
+            _ack.Quick = 0;
+            _ack.Ato = TcpConstants.AtoMin;
+        }
+        else
+        {
+            _ack.Quick -= pkts;
+        }
     }
 
     /// <summary>

@@ -162,4 +162,24 @@ public class ReceiveWindowTests
         Assert.Equal("tcp_cleanup_rbuf", update.Reason);
         Assert.Equal(131072, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
     }
+
+    /// <summary>
+    /// tcp_data_queue_ofo() grows the window for every out-of-order segment with SACK (tcp_grow_window(sk, skb,
+    /// false)), however short — the 128-byte floor is tcp_event_data_recv()'s, for in-order data. Segment 1 (1448
+    /// bytes) gives win 525 as above (rcv_ssthresh 67152, rcv_mss 1448, scaling_ratio 160, window_clamp 81920).
+    /// Then 100 bytes one MSS beyond rcv_nxt: sk_rmem_alloc 4608, tcp_space = (131072 − 4608) · 160 / 256 = 79040,
+    /// room = min(81920, 79040) − 67152 = 11888; tcp_win_from_space(2304) / 2 = 720 halves to 90 ≤ 100 → incr =
+    /// max(2 · rcv_mss, 200) = 2896, rcv_ssthresh 70048. The immediate (SACK) ACK: free space capped by it →
+    /// ALIGN(70048, 128) = 70144 → win 548 (525 without the growth: what is left of the last window).
+    /// </summary>
+    [Fact]
+    public void Established_ShortOutOfOrderSegmentRmem6Mb_WindowGrowsAsForAnyOutOfOrderSegment()
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb);
+        Assert.Equal(525, f.Data(1448).Win);
+
+        var ack = f.Data(100, at: 2896);
+
+        Assert.Equal(((ushort)548, "tcp_data_queue_ofo"), (ack.Win, ack.Reason));
+    }
 }
