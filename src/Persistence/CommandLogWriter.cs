@@ -66,7 +66,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     private readonly HashSet<long> _forgetting = [];
 
     /// <summary>When commits last looked for orphaned writes (<see cref="Environment.TickCount64"/>).</summary>
-    private long _lastSweep = long.MinValue;
+    private long _lastSweep = long.MinValue / 2;
 
     private sealed record Pending(LogAppend Append, TaskCompletionSource<AppendResult> Done, CancellationToken Abandoned);
 

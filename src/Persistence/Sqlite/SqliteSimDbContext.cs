@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage;
+using SQLitePCL;
 using SimService.Persistence.Entities;
 
 namespace SimService.Persistence.Sqlite;
@@ -51,16 +52,71 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// The journal rows, each bound and stepped through SQLite's own C API (SQLitePCL.raw) on one statement prepared
+    /// per connection: SQLite's bulk path. <c>SqliteCommand.ExecuteNonQuery</c> costs several times the insert itself
+    /// per row (it looks every parameter up by name, boxes every value and builds a reader), and at journal level full a
+    /// request writes tens of thousands of rows. Runs inside the caller's transaction (the group commit's or a page's,
+    /// both <c>BEGIN IMMEDIATE</c>: the write lock is held, so no step waits for it). Text is bound as UTF-8 once per
+    /// distinct simulation key.
+    /// </summary>
     private void InsertEvents(long writeId, IReadOnlyList<EventRecord> events, int offset, int count, CancellationToken cancellationToken)
     {
         if (count == 0) return;
-        var insert = Prepared(ref _insertEvent,
-            "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES ($0, $1, $2, $3, $4, $5, $6, $7)", 8);
+        if (Database.CurrentTransaction is null) throw new InvalidOperationException("Journal rows are written inside a transaction.");
+        var connection = (SqliteConnection)Database.GetDbConnection();
+        var db = connection.Handle!;
+        if (_rawInsertEvent is null || _rawInsertConnection != connection)
+        {
+            _rawInsertEvent?.Dispose();
+            Check(db, raw.sqlite3_prepare_v2(db,
+                "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                out _rawInsertEvent));
+            _rawInsertConnection = connection;
+        }
+        var insert = _rawInsertEvent;
+        Guid keyOf = Guid.Empty;
+        byte[] key = [];
+        var text = _utf8 ??= new byte[4096];
         for (int i = offset; i < offset + count; i++)
         {
+            if ((i & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
             var e = events[i];
-            Step(insert, cancellationToken, Key(e.RunId), e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.PayloadJson, writeId);
+            if (e.RunId != keyOf || key.Length == 0) (keyOf, key) = (e.RunId, System.Text.Encoding.UTF8.GetBytes(Key(e.RunId)));
+            raw.sqlite3_bind_text(insert, 1, key);
+            raw.sqlite3_bind_int64(insert, 2, e.Seq);
+            raw.sqlite3_bind_int64(insert, 3, e.AtNs);
+            raw.sqlite3_bind_text(insert, 4, Utf8(e.Type, ref text));
+            if (e.Host is null) raw.sqlite3_bind_null(insert, 5);
+            else raw.sqlite3_bind_text(insert, 5, Utf8(e.Host, ref text));
+            if (e.SocketId is { } socket) raw.sqlite3_bind_int(insert, 6, socket);
+            else raw.sqlite3_bind_null(insert, 6);
+            raw.sqlite3_bind_text(insert, 7, Utf8(e.PayloadJson, ref text));
+            raw.sqlite3_bind_int64(insert, 8, writeId);
+            int rc = raw.sqlite3_step(insert);
+            raw.sqlite3_reset(insert);
+            if (rc != raw.SQLITE_DONE) Check(db, rc);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> as UTF-8 in <paramref name="buffer"/> (grown when too small), reused from row to row:
+    /// SQLite copies what is bound (SQLITE_TRANSIENT), so the buffer is free again after each bind.
+    /// </summary>
+    private ReadOnlySpan<byte> Utf8(string value, ref byte[] buffer)
+    {
+        int most = System.Text.Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (most > buffer.Length) _utf8 = buffer = new byte[Math.Max(most, buffer.Length * 2)];
+        return buffer.AsSpan(0, System.Text.Encoding.UTF8.GetBytes(value, buffer));
+    }
+
+    private byte[]? _utf8;
+    private sqlite3_stmt? _rawInsertEvent;
+    private SqliteConnection? _rawInsertConnection;
+
+    private static void Check(sqlite3 db, int rc)
+    {
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE)) throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
     }
 
     /// <summary>The conditional update as one prepared statement (EF Core's ExecuteUpdate builds and runs a query each time).</summary>
@@ -78,7 +134,7 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     // Statements of the group commit, prepared once per context (the writer keeps its context while groups keep coming).
-    private SqliteCommand? _insertCommand, _insertEvent, _moveVersion;
+    private SqliteCommand? _insertCommand, _moveVersion;
 
     /// <summary>
     /// <paramref name="command"/>, prepared on first use, bound to the current transaction (the group commit's): a
@@ -115,9 +171,9 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     private void DisposeStatements()
     {
         _insertCommand?.Dispose();
-        _insertEvent?.Dispose();
         _moveVersion?.Dispose();
-        (_insertCommand, _insertEvent, _moveVersion) = (null, null, null);
+        _rawInsertEvent?.Dispose();
+        (_insertCommand, _moveVersion, _rawInsertEvent, _rawInsertConnection) = (null, null, null, null);
     }
 
     /// <summary>

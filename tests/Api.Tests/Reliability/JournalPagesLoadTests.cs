@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using SimService.Api.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static SimService.Api.Tests.Reliability.RunawayTests;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// One request that adds over a million journal rows (issue #11, journal pages), on each provider, against a real API
+/// process: its rows are written in pages outside its command's transaction, so another simulation's commands keep a
+/// p99 below 100 ms meanwhile, and the memory it took comes back once it is deleted. Alone in its collection, after
+/// the parallel ones: the figure is a latency.
+/// </summary>
+[Collection(IsolationCollection.Name)]
+public sealed class JournalPagesLoadTests(ITestOutputHelper output)
+{
+    /// <summary>W1's churn at journal level full: ≈ 72 journal events per connection, so this many make over a million.</summary>
+    private const int Connections = 14_500;
+
+    private const int MillionRows = 1_000_000;
+
+    private const int Windows = 5;
+
+    public static TheoryData<DatabaseProvider> Providers => [.. TestDatabase.Available];
+
+    [Theory, MemberData(nameof(Providers))]
+    public async Task MillionRowRequest_WhileAnotherSimulationCommands_ItsP99StaysBelow100MsAndMemoryReturns(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var api = await ApiProcess.StartAsync(new Dictionary<string, string?>(database.Settings)
+        {
+            ["Limits:JournalEventsPerRequest"] = "2000000",
+            ["Limits:WorkloadSeconds"] = "900",
+            ["Engines:MemoryBudgetMB"] = "4096",
+        });
+        using var client = api.CreateClient();
+        client.Timeout = TimeSpan.FromMinutes(15);
+        var quiet = await KeepaliveSimulationAsync(client);
+        var busy = await ChurnSimulationAsync(client);
+        using var own = api.CreateClient();
+        // Warm-up, not measured: every path once (a small paged workload, its journal read, its delete), so that the
+        // baseline holds the process's first-use costs (compiled code, caches) and the figure only the big request's memory.
+        var small = await ChurnSimulationAsync(client);
+        (await client.PostAsync($"/api/v1/simulations/{small}/workloads", Json(ChurnWorkload(100)))).EnsureSuccessStatusCode();
+        (await client.GetAsync($"/api/v1/simulations/{small}/journal?limit=1&afterSeq=100")).EnsureSuccessStatusCode();
+        (await client.DeleteAsync($"/api/v1/simulations/{small}")).EnsureSuccessStatusCode();
+        for (int i = 0; i < 20; i++)
+            (await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""))).EnsureSuccessStatusCode();
+        var baseline = api.ResidentBytes;
+
+        var started = Stopwatch.GetTimestamp();
+        var big = client.PostAsync($"/api/v1/simulations/{busy}/workloads", Json(ChurnWorkload(Connections)));
+        var advances = new List<double>();
+        long peak = baseline;
+        while (!big.IsCompleted)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            var response = await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""));
+            advances.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            peak = Math.Max(peak, api.ResidentBytes);
+        }
+        var bigResponse = await big;
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var text = await bigResponse.Content.ReadAsStringAsync();
+        Assert.True(bigResponse.StatusCode == HttpStatusCode.Created || bigResponse.StatusCode == HttpStatusCode.OK, text);
+        var rows = JsonNode.Parse(text)!["journalEvents"]!.GetValue<long>();
+        var total = (await client.GetFromJsonAsync<JsonObject>($"/api/v1/simulations/{busy}/journal?limit=1&afterSeq={rows - 2}"))!;
+        var stored = total["total"]!.GetValue<long>();
+
+        (await client.DeleteAsync($"/api/v1/simulations/{busy}")).EnsureSuccessStatusCode();
+        var afterDelete = api.ResidentBytes;
+
+        var sorted = advances.Order().ToList();
+        static double P(List<double> sorted, double q) => sorted[(int)Math.Ceiling(sorted.Count * q) - 1];
+        // Five windows of the big request's time, one after another: the median window's p99 is asserted (as the isolation
+        // test asserts its median round), since one window can land on a burst of other load on a shared two-core machine.
+        var windows = Enumerable.Range(0, Windows).Select(w => advances.Skip(w * advances.Count / Windows).Take(advances.Count / Windows).Order().ToList()).ToList();
+        var windowP99 = windows.Select(w => P(w, 0.99)).ToList();
+        var median = windowP99.Order().ElementAt(Windows / 2);
+        Figures.Report(output, $"journal pages ({provider}): one workload request of {Connections:N0} connections at level full added {rows:N0} journal rows "
+            + $"in {seconds:F1} s ({stored:N0} stored); another simulation meanwhile: {sorted.Count} advances p50 {P(sorted, 0.5):F0} ms p99 {P(sorted, 0.99):F0} ms "
+            + $"(by fifths of the time {string.Join(" / ", windowP99.Select(p => $"{p:F0}"))} ms, median {median:F0} ms) max {sorted[^1]:F0} ms; "
+            + $"memory {baseline >> 20} MB at start, peak {peak >> 20} MB, {afterDelete >> 20} MB after delete; {Environment.ProcessorCount} processors");
+        Assert.True(rows >= MillionRows, $"{rows} journal rows: fewer than a million");
+        Assert.True(stored >= rows, $"{stored} rows stored of {rows}");
+        Assert.True(sorted.Count >= 5 * Windows, $"only {sorted.Count} advances while the big request ran");
+        Assert.True(median < 100, $"p99 of the other simulation's advances, median fifth: {median:F0} ms");
+        // Most of what the request took comes back at the delete (engine, journal, rows; SimulationEngines.Forget). What
+        // stays (≈ 100 MB of ≈ 780 MB measured after a million rows; not yet explained) is bounded here.
+        Assert.True(afterDelete - baseline <= (peak - baseline) / 4,
+            $"{afterDelete >> 20} MB after delete, {baseline >> 20} MB at the start, peak {peak >> 20} MB: more than a quarter of the growth kept");
+        Assert.Empty(api.ErrorLines);
+    }
+
+    /// <summary>W1's churn at journal level full: 5,000 new connections per virtual second, 1 KB each way, the client closes first.</summary>
+    internal static string ChurnWorkload(int connections) => $$"""
+        {"clients":[{{string.Join(',', Enumerable.Range(0, 32).Select(i => $"\"c{i}\""))}}],"server":"server","port":80,"rate":5000,
+         "count":{{connections}},"requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Full"}
+        """;
+
+    /// <summary>W1's world: a server and 32 clients (tcp_tw_reuse=1), each linked to it with a 1 ms delay.</summary>
+    internal static async Task<Guid> ChurnSimulationAsync(HttpClient client)
+    {
+        var created = await client.PostAsync("/api/v1/simulations", Json("""{"name":"million rows","profile":"linux-6","seed":5}"""));
+        created.EnsureSuccessStatusCode();
+        var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
+        var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
+        for (int i = 0; i < 32; i++)
+        {
+            setup.Add($$$"""{"type":"add-host","name":"c{{{i}}}","address":"10.1.0.{{{i + 1}}}","sysctls":{"net.ipv4.tcp_tw_reuse":"1"}}""");
+            setup.Add($$"""{"type":"add-link","between":["c{{i}}","server"],"delayNs":1000000}""");
+        }
+        var response = await client.PostAsync($"/api/v1/simulations/{id}/commands", Json("{\"commands\":[" + string.Join(',', setup) + "]}"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return id;
+    }
+}
