@@ -162,13 +162,14 @@ public sealed partial class TcpSocket
     /// charged in truesize against sk_sndbuf) and pushes it; blocks in sk_stream_wait_memory() for the rest.
     /// Errors: the pending sk_err, else EPIPE.
     /// </summary>
-    internal CallOutcome Send(long bytes, PendingCall call)
+    internal CallOutcome Send(long bytes, MsgFlags flags, PendingCall call)
     {
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
+        call.MsgFlags = flags;
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
-            if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
+            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -179,7 +180,7 @@ public sealed partial class TcpSocket
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
         // sk_stream_wait_memory() sleeps with the call's timeo (sock_sndtimeo() at entry, what is left of it after an
         // earlier sleep).
-        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
+        if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout))
         {
             // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
             Ledger.Sent -= bytes - call.Done;
@@ -214,7 +215,7 @@ public sealed partial class TcpSocket
             if (call.Done < call.Requested)
             {
                 // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo.
-                Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout);
+                Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
                 return;
             }
             _pendingSend = null;
@@ -233,7 +234,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingSend is not { } call) return;
         _pendingSend = null;
-        var outcome = Send(call.Requested, call);
+        var outcome = Send(call.Requested, call.MsgFlags, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 
@@ -241,9 +242,20 @@ public sealed partial class TcpSocket
     /// Models tcp_recvmsg_locked(): queued data first; then SOCK_DONE (EOF) returns 0, a
     /// pending error is reported once, RCV_SHUTDOWN returns 0, CLOSE gives ENOTCONN; else block.
     /// </summary>
-    internal CallOutcome Recv(long bytes, PendingCall call)
+    internal CallOutcome Recv(long bytes, MsgFlags flags, PendingCall call)
     {
         if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
+        call.MsgFlags = flags;
+        bool peek = (flags & MsgFlags.MSG_PEEK) != 0;
+        if (_rcv.Unread > 0 && peek)
+        {
+            // MSG_PEEK: the copy advances a local peek_seq, not copied_seq — nothing is consumed, the FIN is not eaten;
+            // tcp_rcv_space_adjust() and tcp_cleanup_rbuf() still run (with sk_rmem_alloc unchanged).
+            long peeked = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
+            RcvSpaceAdjust();
+            CleanupRbuf(peeked);
+            return CallOutcome.Ok(peeked);
+        }
         if (_rcv.Unread > 0)
         {
             long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
@@ -259,6 +271,7 @@ public sealed partial class TcpSocket
         }
         if (_done)
         {
+            if (peek) return CallOutcome.Ok(0); // found_fin_ok with MSG_PEEK: only peek_seq moves past the FIN
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
             ConsumeRcv(0, eatFin: true);
             CopyFin();
@@ -275,7 +288,8 @@ public sealed partial class TcpSocket
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
         // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
-        if (call.Sleep is null && !Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
+        if (call.Sleep is null && !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
+            return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -297,7 +311,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingRecv is not { } call) return;
         _pendingRecv = null;
-        var outcome = Recv(call.Requested, call);
+        var outcome = Recv(call.Requested, call.MsgFlags, call);
         if (outcome.Blocked) _pendingRecv = call;
         else _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
@@ -385,6 +399,10 @@ public sealed partial class TcpSocket
                 StreamWriteSpace();
                 break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
+            case SocketOption.TCP_NODELAY: SetNoDelay(value != 0); break;
+            case SocketOption.TCP_CORK: SetCork(value != 0); break;
+            case SocketOption.TCP_QUICKACK: SetQuickAck(value); break;
+            case SocketOption.TCP_SYNCNT: return SetSynCount(value);
         }
         return CallOutcome.Ok();
     }
@@ -482,6 +500,10 @@ public sealed partial class TcpSocket
         SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => SkRcvbuf,
+        SocketOption.TCP_NODELAY => (_nonagle & Nagle.Off) != 0 ? 1 : 0,
+        SocketOption.TCP_CORK => (_nonagle & Nagle.Cork) != 0 ? 1 : 0,
+        SocketOption.TCP_QUICKACK => _ack.PingPong ? 0 : 1, // !inet_csk_in_pingpong_mode()
+        SocketOption.TCP_SYNCNT => SynRetries,
         _ => 0,
     };
 
@@ -501,6 +523,8 @@ public sealed partial class TcpSocket
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
+        _nonagle = listener._nonagle;
+        _synRetries = listener._synRetries;
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>

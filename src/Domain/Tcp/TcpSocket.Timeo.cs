@@ -24,6 +24,9 @@ public sealed partial class TcpSocket
     /// <summary>Models sock_sndtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_sndtimeo.</summary>
     long SockSndTimeo => NonBlocking ? 0 : SndTimeoJiffies;
 
+    /// <summary>sock_sndtimeo(sk, flags &amp; MSG_DONTWAIT) for a send: 0 for MSG_DONTWAIT as for O_NONBLOCK.</summary>
+    long SndTimeo(PendingCall call) => (call.MsgFlags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockSndTimeo;
+
     /// <summary>Models sock_rcvtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_rcvtimeo.</summary>
     long SockRcvTimeo => NonBlocking ? 0 : RcvTimeoJiffies;
 

@@ -208,7 +208,7 @@ public sealed partial class TcpSocket
         {
             // The count (plus tcp_syn_linear_timeouts in SYN_SENT), then — like data — the time budget
             // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT.
-            int retryUntil = Host.Sysctls.TcpSynRetries;
+            int retryUntil = SynRetries;
             expired = _icsk.Retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
             if (!expired) expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.TimeoutInit);
         }
