@@ -325,7 +325,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void QueueRcv(long payload, bool fin)
     {
-        var q = _rcvQueue ??= [];
+        var q = _rcvQueue ??= new(SmallQueueCapacity);
         if (payload == 0)
         {
             if (!fin) return;
