@@ -293,8 +293,8 @@ public sealed partial class TcpSocket
             Ignore(seg, "no ACK flag");
             return;
         }
-        // Step 5: the ACK.
-        var verdict = ProcessAck(seg);
+        // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
+        var verdict = ProcessAck(seg, updateTsRecent: true);
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
@@ -308,7 +308,10 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
-        ReplaceTsRecent(seg);
+        // tcp_ack() returns before tcp_replace_ts_recent() for an old ACK (old_ack:). The engine has no header
+        // prediction; an old pure ACK in ESTABLISHED would take the fast path, whose tcp_store_ts_recent() runs
+        // before tcp_ack(), so the engine keeps that update for old ACKs.
+        if (verdict == AckVerdict.Old) ReplaceTsRecent(seg);
         bool finAcked = _snd.Una == _snd.WriteSeq && _snd.FinQueued;
         switch (State)
         {
@@ -480,19 +483,24 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_ack() — net/ipv4/tcp_input.c: the window update, SACK tagging, cleaning the retransmission queue
+    /// Models tcp_ack() — net/ipv4/tcp_input.c: ts_recent first (tcp_replace_ts_recent() under
+    /// FLAG_UPDATE_TS_RECENT, <paramref name="updateTsRecent"/>), the window update, SACK tagging, cleaning the retransmission queue
     /// (tcp_clean_rtx_queue(): an RTT sample from the oldest newly acknowledged segment when none of them was
     /// retransmitted — Karn — and RACK advanced by each), the TLP episode (tcp_process_tlp_ack()), then for a
     /// dubious ACK tcp_fastretrans_alert(), the TLP/RTO timer (tcp_set_xmit_timer()), TCPDelivered, the congestion
     /// control (PRR in CWR/Recovery, else growth) and the recovery transmissions (tcp_xmit_recovery()). An old ACK's
     /// SACK blocks are not processed.
     /// </summary>
-    AckVerdict ProcessAck(Segment seg)
+    AckVerdict ProcessAck(Segment seg, bool updateTsRecent = false)
     {
         uint ack = seg.Ack;
         uint priorSndUna = _snd.Una;
         if (SeqMath.Before(ack, priorSndUna)) return AckVerdict.Old;
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
+        // "ts_recent update must be made after we are sure that the packet is in window": before the queue is
+        // cleaned and anything is sent, so every segment this ACK releases (fast retransmits, tcp_xmit_recovery(),
+        // F-RTO's new data) echoes this ACK's TSval.
+        if (updateTsRecent) ReplaceTsRecent(seg);
         var flag = AckFlags.None;
         if (SeqMath.After(ack, priorSndUna))
         {
