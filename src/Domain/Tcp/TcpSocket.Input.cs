@@ -626,8 +626,9 @@ public sealed partial class TcpSocket
         // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
         if (sampleUs < 0 && acked > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
             sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
+        // tcp_ack_update_rtt(): "RFC6298: only reset backoff on valid RTT measurement" — RttEstimator() clears
+        // icsk_backoff after a sample; an ACK without one (Karn, no TSecr) leaves it.
         if (sampleUs >= 0) RttEstimator(sampleUs);
-        else _icsk.Backoff = 0;
         // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
         CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
         if ((flag & AckFlags.Acked) != 0)

@@ -236,5 +236,28 @@ public class EnterLossTests
         Assert.All(resent, x => Assert.Equal(synAckTsVal + 10, x.Options.TsEcr));
     }
 
+    /// <summary>
+    /// tcp_ack_update_rtt() — net/ipv4/tcp_input.c — is the only place an ACK clears icsk_backoff, and only after a
+    /// valid RTT sample ("RFC6298: only reset backoff on valid RTT measurement"). Without timestamps (client's
+    /// tcp_timestamps 0): srtt 20 ms, RTO 220 ms = 55 jiffies. 1000 bytes at 200 ms (jiffy 50) into a dead link; the
+    /// loss probe (2·srtt + rto_min = 60 jiffies, capped at the RTO's 55) runs at jiffy 106 (424 ms), the RTO re-armed
+    /// from it at 162 (648 ms: backoff 1, RTO 440 ms = 110 jiffies, expiry 272 → level-1 bucket 280 = 1120 ms: backoff 2,
+    /// RTO 880 ms). The ACK at 1.2 s covers only the retransmitted segment: Karn gives no sample (tcp_clean_rtx_queue()
+    /// with FLAG_RETRANS_DATA_ACKED; no TSecr), so backoff stays 2 and icsk_rto 880 ms — what TCP_INFO reports.
+    /// </summary>
+    [Fact]
+    public void Established_AckOfRetransmissionWithoutTimestamps_KeepsBackoff()
+    {
+        var f = new AckedSender(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0"));
+        Assert.False(f.C.Info.Timestamps);
+        f.H.Send(f.C.Id, 1000);
+        f.H.At(Ms(1199));
+        Assert.Equal([200.0, 424, 648, 1120], f.H.Sent("client").Where(x => x.Len > 0).Select(x => x.At.Ns / 1e6));
+
+        f.Ack(Ms(1200), 1000);
+
+        Assert.Equal((0, 2, 880_000L), (f.C.Info.Unacked, f.C.Info.Backoff, f.C.Info.RtoUs));
+    }
+
     const int Mss = 1448;
 }
