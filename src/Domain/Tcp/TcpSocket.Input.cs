@@ -74,7 +74,7 @@ public sealed partial class TcpSocket
             _snd.Wnd = seg.Window;
             _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
             _snd.Wl1 = seg.Seq;
-            if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
+            InitMetrics(); // tcp_finish_connect() → tcp_init_transfer()
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
@@ -155,7 +155,7 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
-        if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
+        InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
         _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
@@ -170,6 +170,23 @@ public sealed partial class TcpSocket
             _sim.CompleteCall(call, 0, null);
         }
         StartDeferredSend();
+    }
+
+    /// <summary>
+    /// Models tcp_init_metrics() — net/ipv4/tcp_metrics.c, from tcp_init_transfer() on both opens: linux-6 seeds
+    /// the first RTO from the RTT the host cached for this address pair when it is above the handshake's srtt
+    /// (<see cref="TcpMetrics.InitialRto"/>); without an RTT sample from the handshake nor the cache, RFC 6298 §5.7's
+    /// TCP_TIMEOUT_FALLBACK. linux-4.4's cache is not modelled there: only the fallback.
+    /// </summary>
+    void InitMetrics()
+    {
+        if (_sim.Profile == KernelProfile.Linux44)
+        {
+            if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
+            return;
+        }
+        if (Host.TcpMetrics.InitialRto(Local.Address, Remote.Address, _sim.Now, _rtt.SrttUs, Host.Sysctls.TcpRtoMinUs) is { } rto)
+            _icsk.Rto = rto;
     }
 
     /// <summary>
@@ -360,6 +377,7 @@ public sealed partial class TcpSocket
                 TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_rcv_state_process (CLOSING, FIN acked)");
                 return;
             case TcpState.LastAck when finAcked:
+                UpdateMetrics();
                 Done("tcp_rcv_state_process (LAST_ACK, FIN acked)");
                 return;
         }
@@ -1002,7 +1020,7 @@ public sealed partial class TcpSocket
         host.Count(MibCounter.TcpPassiveOpens);
         child.TransitionTo(TcpState.SynRecv, "tcp_create_openreq_child");
         if (req.RttSampleUs is { } rtt) child.RttEstimator(rtt);
-        else child._icsk.Rto = TcpConstants.TimeoutFallback;
+        child.InitMetrics(); // tcp_init_transfer()
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
