@@ -151,6 +151,9 @@ public sealed partial class Host : IEventTarget
 
     readonly Dictionary<IPv4, (uint Ts, long StampSec)> _peerTimestamps = [];
 
+    /// <summary>This host's (net namespace's) tcp_metrics cache: the RTT a finished connection leaves for the next.</summary>
+    internal TcpMetrics TcpMetrics { get; } = new();
+
     /// <summary>linux-4.4 tcp_remember_stamp(): the last timestamp seen from a peer address (tcp_metrics).</summary>
     internal void RememberPeerTimestamp(IPv4 peer, uint ts, long stampSec) => _peerTimestamps[peer] = (ts, stampSec);
 

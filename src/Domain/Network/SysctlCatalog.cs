@@ -158,6 +158,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_child_ehash_entries", SysctlKind.Integer, "0", 0, 16 * 1024 * 1024, OnlyIn: KernelProfile.Linux6),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, U8Max),
+        // proc_dou8vec_minmax (4.4: proc_dointvec); tcp_update_metrics() saves nothing when set
+        new("net.ipv4.tcp_no_metrics_save", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dou8vec_minmax (linux-4.4: proc_dointvec — any int; the u8 bounds are kept for both profiles)
         new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dointvec

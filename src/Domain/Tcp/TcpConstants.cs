@@ -23,6 +23,8 @@ public static class TcpConstants
     public static readonly SimDuration AtoMin = SimDuration.FromMilliseconds(40);
     /// <summary>TCP_TIMEOUT_MIN_US: 2 ms, the floor RACK adds to its reordering timer (tcp_rack_mark_lost()).</summary>
     public const long TimeoutMinUs = 2000;
+    /// <summary>TCP_TIMEOUT_MIN: 2 jiffies, the floor of tcp_clamp_probe0_to_user_timeout().</summary>
+    public const long TimeoutMinJiffies = 2;
     /// <summary>TCP_RESOURCE_PROBE_INTERVAL.</summary>
     public static readonly SimDuration ResourceProbeInterval = SimDuration.FromMilliseconds(500);
     /// <summary>TW buckets armed with a timeout of at most 4 s count as TWKilled, not TW (inet_twsk_schedule).</summary>

@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
             _snd.Wnd = seg.Window;
             _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
             _snd.Wl1 = seg.Seq;
-            if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback; // RFC 6298 §5.7 (tcp_init_transfer)
+            InitMetrics(); // tcp_finish_connect() → tcp_init_transfer()
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
@@ -160,7 +160,7 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
-        if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
+        InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
         _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
@@ -175,6 +175,23 @@ public sealed partial class TcpSocket
             _sim.CompleteCall(call, 0, null);
         }
         StartDeferredSend();
+    }
+
+    /// <summary>
+    /// Models tcp_init_metrics() — net/ipv4/tcp_metrics.c, from tcp_init_transfer() on both opens: linux-6 seeds
+    /// the first RTO from the RTT the host cached for this address pair when it is above the handshake's srtt
+    /// (<see cref="TcpMetrics.InitialRto"/>); without an RTT sample from the handshake nor the cache, RFC 6298 §5.7's
+    /// TCP_TIMEOUT_FALLBACK. linux-4.4's cache is not modelled there: only the fallback.
+    /// </summary>
+    void InitMetrics()
+    {
+        if (_sim.Profile == KernelProfile.Linux44)
+        {
+            if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
+            return;
+        }
+        if (Host.TcpMetrics.InitialRto(Local.Address, Remote.Address, _sim.Now, _rtt.SrttUs, Host.Sysctls.TcpRtoMinUs) is { } rto)
+            _icsk.Rto = rto;
     }
 
     /// <summary>
@@ -311,8 +328,8 @@ public sealed partial class TcpSocket
             Ignore(seg, "no ACK flag");
             return;
         }
-        // Step 5: the ACK.
-        var verdict = ProcessAck(seg);
+        // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
+        var verdict = ProcessAck(seg, updateTsRecent: true);
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
@@ -334,8 +351,7 @@ public sealed partial class TcpSocket
             Ignore(seg, "ACK older than snd_una - max_window (RFC 5961 5.2)");
             return;
         }
-        // tcp_ack(): "ts_recent update must be made after we are sure that the packet is in window" — not for an old ACK.
-        if (verdict == AckVerdict.Ok) ReplaceTsRecent(seg);
+        // ts_recent was taken inside tcp_ack() (ProcessAck, updateTsRecent) — not for an old ACK (old_ack: returns first).
         bool finAcked = _snd.Una == _snd.WriteSeq && _snd.FinQueued;
         switch (State)
         {
@@ -384,6 +400,7 @@ public sealed partial class TcpSocket
                 TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_rcv_state_process (CLOSING, FIN acked)");
                 return;
             case TcpState.LastAck when finAcked:
+                UpdateMetrics();
                 Done("tcp_rcv_state_process (LAST_ACK, FIN acked)");
                 return;
         }
@@ -556,13 +573,14 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_ack() — net/ipv4/tcp_input.c: an ACK below snd_una − min(max_window, bytes_acked) is refused (RFC 5961
     /// 5.2: TooOld, the caller sends the challenge ACK), one otherwise below snd_una takes the old_ack: path
-    /// (<see cref="OldAck"/>). Else the window update, SACK tagging (its newly SACKed segments delivered: sack_delivered),
+    /// (<see cref="OldAck"/>). Else ts_recent first (tcp_replace_ts_recent() under FLAG_UPDATE_TS_RECENT,
+    /// <paramref name="updateTsRecent"/>), the window update, SACK tagging (its newly SACKed segments delivered: sack_delivered),
     /// cleaning the retransmission queue and the RTT sample (tcp_clean_rtx_queue(), on every ACK while data is out), the
     /// TLP episode (tcp_process_tlp_ack()), then for a dubious ACK tcp_fastretrans_alert(), the TLP/RTO timer
     /// (tcp_set_xmit_timer()), TCPDelivered, the congestion control (PRR in CWR/Recovery, else growth) and the recovery
     /// transmissions (tcp_xmit_recovery()).
     /// </summary>
-    AckVerdict ProcessAck(Segment seg)
+    AckVerdict ProcessAck(Segment seg, bool updateTsRecent = false)
     {
         uint ack = seg.Ack;
         uint priorSndUna = _snd.Una;
@@ -577,6 +595,10 @@ public sealed partial class TcpSocket
             return AckVerdict.Old;
         }
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
+        // "ts_recent update must be made after we are sure that the packet is in window": before the queue is
+        // cleaned and anything is sent, so every segment this ACK releases (fast retransmits, tcp_xmit_recovery(),
+        // F-RTO's new data) echoes this ACK's TSval.
+        if (updateTsRecent) ReplaceTsRecent(seg);
         var flag = AckFlags.None;
         if (SeqMath.After(ack, priorSndUna))
         {
@@ -744,7 +766,8 @@ public sealed partial class TcpSocket
             caRttUs = UsSince(sack.LastSackt);
         }
         bool rttUpdate = AckUpdateRtt(seg, flag, seqRttUs, sackRttUs, ref caRttUs, maybeDelayed);
-        if (!rttUpdate && ack != priorSndUna) _icsk.Backoff = 0;
+        // tcp_ack_update_rtt(): "RFC6298: only reset backoff on valid RTT measurement" — RttEstimator() clears
+        // icsk_backoff after a sample; an ACK without one (Karn, no TSecr) leaves it.
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
@@ -1184,7 +1207,7 @@ public sealed partial class TcpSocket
             child.UpdateRttMin(rtt);
             child.RttEstimator(rtt);
         }
-        else child._icsk.Rto = TcpConstants.TimeoutFallback;
+        child.InitMetrics(); // tcp_init_transfer()
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;

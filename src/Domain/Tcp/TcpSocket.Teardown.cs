@@ -285,7 +285,20 @@ public sealed partial class TcpSocket
             var tw = new TimeWaitSocket(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale, ThreeAndAHalfRto);
             tw.Schedule(timeout, cause);
         }
+        UpdateMetrics();
         Done(cause);
+    }
+
+    /// <summary>
+    /// Models tcp_update_metrics() — net/ipv4/tcp_metrics.c, called by tcp_time_wait() (TIME-WAIT and the orphan
+    /// FIN-WAIT-2 alike, even when no timewait socket could be had) and by LAST-ACK → CLOSE: unless
+    /// net.ipv4.tcp_no_metrics_save, the host's cache takes this connection's srtt (<see cref="TcpMetrics.Update"/>).
+    /// linux-4.4's cache is not modelled.
+    /// </summary>
+    void UpdateMetrics()
+    {
+        if (_sim.Profile == KernelProfile.Linux44 || Host.Sysctls.Get("net.ipv4.tcp_no_metrics_save") != 0) return;
+        Host.TcpMetrics.Update(Local.Address, Remote.Address, _sim.Now, _icsk.Backoff, _rtt.SrttUs);
     }
 
     /// <summary>

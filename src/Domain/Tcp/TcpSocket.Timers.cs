@@ -277,7 +277,7 @@ public sealed partial class TcpSocket
             _icsk.ProbesStamp = _sim.Now;
             _icsk.ProbesStampSet = true;
         }
-        else if (UserTimeoutMs > 0 && _sim.Now - _icsk.ProbesStamp >= SimDuration.FromMilliseconds(UserTimeoutMs))
+        else if (UserTimeoutMs > 0 && ProbesElapsedJiffies >= Jiffies.FromDuration(SimDuration.FromMilliseconds(UserTimeoutMs)))
         {
             WriteErr("tcp_probe_timer (TCP_USER_TIMEOUT)");
             return;
@@ -321,12 +321,24 @@ public sealed partial class TcpSocket
         return uncapped ? new SimDuration(ns) : new SimDuration(Math.Min(ns, max.Ns));
     }
 
+    /// <summary>
+    /// Models tcp_clamp_probe0_to_user_timeout() — net/ipv4/tcp_timer.c, in whole jiffies: remaining =
+    /// msecs_to_jiffies(user_timeout) − (jiffies − icsk_probes_tstamp), at least TCP_TIMEOUT_MIN (2 jiffies), and
+    /// the probe interval no longer than that. 6.18 keeps remaining in a u32, so a negative one (an ACK after the
+    /// user timeout passed, before the timer ran) is huge and leaves <paramref name="when"/>; a later stable fix
+    /// ("prevent underflow", s32) makes it 2 jiffies.
+    /// </summary>
     SimDuration ClampProbeToUserTimeout(SimDuration when)
     {
         if (UserTimeoutMs == 0 || !_icsk.ProbesStampSet) return when;
-        var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - _icsk.ProbesStamp);
-        return remaining.Ns <= 0 ? Jiffies.Tick : SimDuration.Min(when, remaining);
+        long remaining = Jiffies.FromDuration(SimDuration.FromMilliseconds(UserTimeoutMs)) - ProbesElapsedJiffies;
+        if (remaining < 0) return when; // max_t(u32, remaining, TCP_TIMEOUT_MIN) of a negative u32
+        remaining = Math.Max(remaining, TcpConstants.TimeoutMinJiffies);
+        return SimDuration.Min(when, Jiffies.ToDuration(remaining));
     }
+
+    /// <summary>tcp_jiffies32 − icsk_probes_tstamp (never below 0).</summary>
+    long ProbesElapsedJiffies => Math.Max(0, Jiffies.At(_sim.Now) - Jiffies.At(_icsk.ProbesStamp));
 
     /// <summary>Models tcp_delack_timer_handler(): sends the pending ACK; a missed ACK leaves ping-pong mode.</summary>
     void OnDelayedAckTimer()

@@ -41,6 +41,9 @@ public sealed class AckedSender
         H.At(at);
     }
 
+    /// <summary>The TSval of the last injected ACK.</summary>
+    public uint TsVal => _tsVal;
+
     public long SndBuf => H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = C.Id, Option = SocketOption.SO_SNDBUF }).Result;
 
     public CallHandle Poll(int events, int timeoutMs) =>

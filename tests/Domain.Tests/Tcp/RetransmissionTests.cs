@@ -209,5 +209,55 @@ public class EnterLossTests
         Assert.Equal(3, c.Info.Retransmits);
         Assert.Equal((7, 1), (c.Info.SndSsthresh, c.Info.SndCwnd));
     }
-}
 
+    /// <summary>
+    /// tcp_ack() — net/ipv4/tcp_input.c — runs tcp_replace_ts_recent() (FLAG_UPDATE_TS_RECENT) right after the
+    /// acceptability checks, before tcp_clean_rtx_queue(), tcp_fastretrans_alert() and tcp_xmit_recovery(): what the
+    /// ACK makes the sender retransmit echoes that ACK's TSval. Four segments at 200 ms into a dead link: loss probe,
+    /// then RTOs (cwnd 1, all four marked lost by tcp_timeout_mark_lost(), only the head resent). At 2 s, before the
+    /// next RTO, the peer's ACK of the first segment (TSval = the SYN-ACK's + 10) arrives in CA_Loss: F-RTO has no new
+    /// data to send (write queue empty) and turns itself off; the ACK echoes the 1.824 s retransmission, so no undo
+    /// (undo_retrans 3, not tcp_packet_delayed()): REXMIT_LOST; slow start takes cwnd 1 → 2 and
+    /// tcp_xmit_retransmit_queue() resends segments 2 and 3 at once, both with TSecr = that TSval (not the SYN-ACK's).
+    /// </summary>
+    [Fact]
+    public void Established_AckInLossRecovery_RetransmissionsEchoThatAcksTsval()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 4 * Mss);
+        uint synAckTsVal = f.H.Sent("server").Last().Options.TsVal;
+        f.H.At(Ms(1999)); // the ACK echoes the last retransmission's TSval (1.824 s): not tcp_packet_delayed(), no undo
+
+        f.Ack(S(2), Mss);
+
+        var resent = f.H.Sent("client").Where(x => x.At == S(2)).ToArray();
+        Assert.Equal([(1L * Mss, Mss), (2L * Mss, Mss)], f.DataAt(S(2)));
+        Assert.Equal(synAckTsVal + 10, f.TsVal);
+        Assert.All(resent, x => Assert.Equal(synAckTsVal + 10, x.Options.TsEcr));
+    }
+
+    /// <summary>
+    /// tcp_ack_update_rtt() — net/ipv4/tcp_input.c — is the only place an ACK clears icsk_backoff, and only after a
+    /// valid RTT sample ("RFC6298: only reset backoff on valid RTT measurement"). Without timestamps (client's
+    /// tcp_timestamps 0): srtt 20 ms, RTO 220 ms = 55 jiffies. 1000 bytes at 200 ms (jiffy 50) into a dead link; the
+    /// loss probe (2·srtt + rto_min = 60 jiffies, capped at the RTO's 55) runs at jiffy 106 (424 ms), the RTO re-armed
+    /// from it at 162 (648 ms: backoff 1, RTO 440 ms = 110 jiffies, expiry 272 → level-1 bucket 280 = 1120 ms: backoff 2,
+    /// RTO 880 ms). The ACK at 1.2 s covers only the retransmitted segment: Karn gives no sample (tcp_clean_rtx_queue()
+    /// with FLAG_RETRANS_DATA_ACKED; no TSecr), so backoff stays 2 and icsk_rto 880 ms — what TCP_INFO reports.
+    /// </summary>
+    [Fact]
+    public void Established_AckOfRetransmissionWithoutTimestamps_KeepsBackoff()
+    {
+        var f = new AckedSender(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0"));
+        Assert.False(f.C.Info.Timestamps);
+        f.H.Send(f.C.Id, 1000);
+        f.H.At(Ms(1199));
+        Assert.Equal([200.0, 424, 648, 1120], f.H.Sent("client").Where(x => x.Len > 0).Select(x => x.At.Ns / 1e6));
+
+        f.Ack(Ms(1200), 1000);
+
+        Assert.Equal((0, 2, 880_000L), (f.C.Info.Unacked, f.C.Info.Backoff, f.C.Info.RtoUs));
+    }
+
+    const int Mss = 1448;
+}

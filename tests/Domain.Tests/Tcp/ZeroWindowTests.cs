@@ -199,4 +199,41 @@ public class ZeroWindowTests
         for (double start = 63; jiffies >= start; start *= 8) granule *= 8;
         return granule;
     }
+
+    /// <summary>
+    /// tcp_clamp_probe0_to_user_timeout() — net/ipv4/tcp_timer.c — works in whole jiffies with a floor of
+    /// TCP_TIMEOUT_MIN (2 jiffies): remaining = msecs_to_jiffies(user_timeout) − (jiffies − icsk_probes_tstamp),
+    /// max(remaining, 2), min(remaining, when). The server's receive buffer is 4096 bytes, the client writes 50000 at
+    /// 1 s with TCP_USER_TIMEOUT 504 ms (126 jiffies); the window closes and the first probe runs at 1.292 s (jiffy
+    /// 323: icsk_probes_tstamp). Its answer at 1.312 s re-arms the timer: when = 57 &lt;&lt; 1 = 114 jiffies, remaining
+    /// 126 − 5 = 121, so 114: expiry 442, level-1 bucket 448 = 1.792 s. The link dies at 1.5 s. At 1.792 s 125 jiffies
+    /// have passed (&lt; 126): the second probe goes, and remaining is 1 jiffy, raised to 2: expiry 450, run at 451 =
+    /// 1.804 s, where 128 ≥ 126 aborts — silently (tcp_write_err(): ETIMEDOUT, TCPAbortOnTimeout).
+    /// </summary>
+    [Fact]
+    public void Established_PersistWithUserTimeoutOneJiffyLeft_ClampedToTwoJiffiesDiesAt1804ms()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call("server", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.SO_RCVBUF, 4096);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId });
+        var cs = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(cs.SocketId, SocketOption.TCP_USER_TIMEOUT, 504);
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = cs.SocketId, ToHost = "server", ToPort = 80 });
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(S(1));
+        h.Send(cs.SocketId, 50_000);
+        h.At(Ms(1500));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(3));
+
+        Assert.Equal([Ms(1292), Ms(1792)], h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At));
+        var death = h.States(cs.SocketId).Last();
+        Assert.Equal((TcpState.Close, Ms(1804)), (death.To, death.At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
 }
