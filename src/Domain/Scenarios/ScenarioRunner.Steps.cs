@@ -187,6 +187,8 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpCork => TcpOption.TCP_CORK,
         SocketOption.TcpQuickAck => TcpOption.TCP_QUICKACK,
         SocketOption.TcpSynCnt => TcpOption.TCP_SYNCNT,
+        SocketOption.TcpDeferAccept => TcpOption.TCP_DEFER_ACCEPT,
+        SocketOption.TcpMaxSeg => TcpOption.TCP_MAXSEG,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 
