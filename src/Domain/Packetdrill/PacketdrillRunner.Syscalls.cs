@@ -174,6 +174,12 @@ public sealed partial class PacketdrillRunner
             expected = $"{{tv_sec={tv.Sec}, tv_usec={tv.Usec}}}";
             actual = $"{{tv_sec={sec}, tv_usec={usec}}}";
         }
+        else if (option == SocketOption.TCP_CONGESTION && s.Arguments[3] is StringExpr { Text: var name })
+        {
+            // do_tcp_getsockopt(TCP_CONGESTION): icsk_ca_ops->name.
+            expected = $"\"{name}\"";
+            actual = detail ?? "";
+        }
         else if (SyscallMapping.IntValue(s.Arguments[3]) is { } want)
         {
             expected = want.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -139,6 +139,8 @@ internal static class ScriptSupport
                     problems.Add(Unsupported(args[1].At, $"{option} at level {args[1]} (the simulator models each option at its own level only)"));
                 else if (s.Name == "setsockopt" && option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && SyscallMapping.Timeval(args[3]) is null && SyscallMapping.IntValue(args[3]) is not null)
                     problems.Add(Unsupported(args[3].At, $"an int value for {option} (sock_copy_user_timeval() answers EINVAL for an optlen below struct timeval; the engine takes a timeval)"));
+                else if (option == SocketOption.TCP_CONGESTION && args[3] is StringExpr { Text: var ca } && CongestionAlgorithms.Unmodelled.Contains(ca))
+                    problems.Add(Unsupported(args[3].At, $"congestion control \"{ca}\" (modelled: reno, cubic)"));
                 else if (s.Name == "setsockopt" && !Readable(option, args[3]))
                     problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
                 break;
@@ -158,6 +160,7 @@ internal static class ScriptSupport
     {
         SocketOption.SO_LINGER => SyscallMapping.Linger(value) is not null,
         SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => SyscallMapping.Timeval(value) is not null,
+        SocketOption.TCP_CONGESTION => value is StringExpr,
         _ => SyscallMapping.IntValue(value) is not null,
     };
 

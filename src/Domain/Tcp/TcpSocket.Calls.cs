@@ -430,6 +430,7 @@ public sealed partial class TcpSocket
                 var error = _softError;
                 _softError = null;
                 return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
+            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
@@ -530,6 +531,7 @@ public sealed partial class TcpSocket
         _nonagle = listener._nonagle;
         _synRetries = listener._synRetries;
         _userMss = listener._userMss;
+        InheritCongestionControl(listener);
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>
