@@ -93,6 +93,8 @@ public enum MibCounter
     TcpExtTCPRenoRecoveryFail,
     TcpExtTCPRenoFailures,
     TcpExtTCPRenoReorder,
+    TcpExtTCPSACKReorder,
+    TcpExtTCPTSReorder,
     TcpExtTCPLossUndo,
     TcpExtTCPPartialUndo,
     TcpExtTCPSpuriousRTOs,
