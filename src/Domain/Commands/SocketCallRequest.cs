@@ -42,6 +42,8 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public bool Unspec { get; init; }
     /// <summary>send()/recv()'s flags: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL (send); MSG_DONTWAIT, MSG_PEEK (recv).</summary>
     public MsgFlags Flags { get; init; }
+    /// <summary>setsockopt()'s string value: TCP_CONGESTION's module name.</summary>
+    public string? Text { get; init; }
 }
 
 /// <summary>

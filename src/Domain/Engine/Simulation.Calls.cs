@@ -221,9 +221,12 @@ public sealed partial class Simulation
             case SocketCallKind.Dup: return (sk, CallOutcome.Ok(process.Dup(sk!)));
             case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, r.NewFd));
             case SocketCallKind.Setsockopt:
-                return (sk, r.Option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO
-                    ? sk!.SetTimeoOption(r.Option, r.TvSec, r.TvUsec)
-                    : sk!.SetOption(r.Option, r.Value, r.LingerOnOff));
+                return (sk, r.Option switch
+                {
+                    SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => sk!.SetTimeoOption(r.Option, r.TvSec, r.TvUsec),
+                    SocketOption.TCP_CONGESTION => sk!.SetCongestionControl(r.Text),
+                    _ => sk!.SetOption(r.Option, r.Value, r.LingerOnOff),
+                });
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
             case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
@@ -327,6 +330,7 @@ public sealed partial class Simulation
             SocketOption.SO_LINGER => $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}",
             SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => $"{r.Option} sec={r.TvSec} usec={r.TvUsec}",
             SocketOption.IP_LOCAL_PORT_RANGE => $"IP_LOCAL_PORT_RANGE lo={r.Value & 0xffff} hi={(uint)r.Value >> 16}",
+            SocketOption.TCP_CONGESTION => $"TCP_CONGESTION={r.Text}",
             _ => $"{r.Option}={r.Value}",
         },
         SocketCallKind.Getsockopt => r.Option.ToString(),

@@ -87,6 +87,7 @@ public enum MibCounter
     TcpExtTCPOFOQueue,
     TcpExtTCPOFOMerge,
     TcpExtTCPACKSkippedSynRecv,
+    TcpExtTCPDeferAcceptDrop,
     TcpExtTSEcrRejected,
     TcpExtTCPRenoRecovery,
     TcpExtTCPRenoRecoveryFail,

@@ -34,6 +34,7 @@ public sealed partial class PacketdrillRunner
         _anchor = start;
         if (s.Name == "ioctl") return Ioctl(s);
         if (s.Name == "fcntl" && s.Arguments[1] is WordExpr { Word: "F_GETFL" }) return GetFileFlags(s);
+        if (s.Name == "poll" && s.Arguments[0] is ListExpr { Items.Length: > 1 } several) return PollSeveral(s, several);
         var request = SyscallMapping.ToRequest(s, _fds, out var fd);
         if (fd is { } known && _fds.TryGetValue(known, out var socketId)) _socketUnderTest = socketId;
         // do_pollfd() — fs/select.c: a descriptor with no file is reported, not failed: POLLNVAL, counted.
@@ -141,6 +142,44 @@ public sealed partial class PacketdrillRunner
     }
 
     /// <summary>
+    /// poll() on several descriptors with timeout 0 — do_poll() → do_pollfd() in fs/select.c: one pass over the
+    /// pollfds in order, each socket's tcp_poll() masked by its events plus POLLERR|POLLHUP (the engine's poll call
+    /// on that socket, timeout 0, so the pass is logged and replays); a negative fd is skipped (revents 0), one that
+    /// is not open reports POLLNVAL. The result is how many pollfds have revents; then each revents is checked.
+    /// </summary>
+    bool PollSeveral(SyscallEvent s, ListExpr list)
+    {
+        int ready = 0;
+        var got = new List<int>();
+        foreach (var item in list.Items)
+        {
+            var (fd, events, _) = SyscallMapping.PollFd(item)!.Value;
+            int revents = fd < 0 ? 0 : _fds.TryGetValue(fd, out var socketId) ? PollOne(socketId, events) : PollEvents.POLLNVAL;
+            if (revents != 0) ready++;
+            got.Add(revents);
+        }
+        if (!CheckResult(s, ready, null, 0)) return false;
+        for (int i = 0; i < list.Items.Length; i++)
+        {
+            if (SyscallMapping.PollFd(list.Items[i]) is not { Revents: { } want } || want == got[i]) continue;
+            return Fail(s, $"runtime error in {s.Name} call: ", $"Bad poll revents for fd {SyscallMapping.PollFd(list.Items[i])!.Value.Fd}: expected: {PollEvents.Text(want)} actual: {PollEvents.Text(got[i])}",
+                PollEvents.Text(want), PollEvents.Text(got[i]));
+        }
+        return true;
+    }
+
+    /// <summary>One pollfd's revents: the engine's poll call on the socket with timeout 0 (POLLNVAL if it has no socket).</summary>
+    int PollOne(int socketId, int events)
+    {
+        var outcome = Apply(new SocketCallCommand(new SocketCallRequest(LocalHost, Process, SocketCallKind.Poll) { SocketId = socketId, Events = events }));
+        if (outcome.Error is not null) return PollEvents.POLLNVAL;
+        int revents = 0;
+        foreach (var name in (outcome.Call!.Value.Value ?? "").Trim('"').Split('|'))
+            revents |= PollEvents.Of(name);
+        return revents;
+    }
+
+    /// <summary>
     /// fcntl(fd, F_GETFL) — do_fcntl() → f_flags: a socket's file is O_RDWR (sock_alloc_file()), plus
     /// O_NONBLOCK once set. A read of state: it changes nothing, so it is not a logged command.
     /// </summary>
@@ -173,6 +212,12 @@ public sealed partial class PacketdrillRunner
             long sec = root.TryGetProperty("sec", out var js) ? js.GetInt64() : 0, usec = root.TryGetProperty("usec", out var ju) ? ju.GetInt64() : 0;
             expected = $"{{tv_sec={tv.Sec}, tv_usec={tv.Usec}}}";
             actual = $"{{tv_sec={sec}, tv_usec={usec}}}";
+        }
+        else if (option == SocketOption.TCP_CONGESTION && s.Arguments[3] is StringExpr { Text: var name })
+        {
+            // do_tcp_getsockopt(TCP_CONGESTION): icsk_ca_ops->name.
+            expected = $"\"{name}\"";
+            actual = detail ?? "";
         }
         else if (SyscallMapping.IntValue(s.Arguments[3]) is { } want)
         {

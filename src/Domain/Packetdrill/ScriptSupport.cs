@@ -139,6 +139,8 @@ internal static class ScriptSupport
                     problems.Add(Unsupported(args[1].At, $"{option} at level {args[1]} (the simulator models each option at its own level only)"));
                 else if (s.Name == "setsockopt" && option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && SyscallMapping.Timeval(args[3]) is null && SyscallMapping.IntValue(args[3]) is not null)
                     problems.Add(Unsupported(args[3].At, $"an int value for {option} (sock_copy_user_timeval() answers EINVAL for an optlen below struct timeval; the engine takes a timeval)"));
+                else if (option == SocketOption.TCP_CONGESTION && args[3] is StringExpr { Text: var ca } && CongestionAlgorithms.Unmodelled.Contains(ca))
+                    problems.Add(Unsupported(args[3].At, $"congestion control \"{ca}\" (modelled: reno, cubic)"));
                 else if (s.Name == "setsockopt" && !Readable(option, args[3]))
                     problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
                 break;
@@ -158,19 +160,20 @@ internal static class ScriptSupport
     {
         SocketOption.SO_LINGER => SyscallMapping.Linger(value) is not null,
         SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => SyscallMapping.Timeval(value) is not null,
+        SocketOption.TCP_CONGESTION => value is StringExpr,
         _ => SyscallMapping.IntValue(value) is not null,
     };
 
-    /// <summary>poll([{fd=N, events=..., revents=...}], 1, timeout): one descriptor, as the engine's poll call takes.</summary>
+    /// <summary>poll([{fd=N, events=..., revents=...}, ...], nfds, timeout): one descriptor with any timeout, several with timeout 0.</summary>
     static void Poll(SyscallEvent s, List<ScriptDiagnostic> problems)
     {
         var args = s.Arguments;
         if (args.Length != 3 || args[0] is not ListExpr list || SyscallMapping.IntValue(args[2]) is null)
             problems.Add(new ScriptDiagnostic(s.At, "poll() takes ([{fd=N, events=..., revents=...}], nfds, timeout)"));
-        else if (list.Items.Length != 1)
-            problems.Add(Unsupported(list.At, "poll() on more than one descriptor (the engine's poll call watches one socket)"));
-        else if (SyscallMapping.PollFd(list.Items[0]) is null)
-            problems.Add(new ScriptDiagnostic(list.Items[0].At, "a pollfd is {fd=N, events=POLL..., revents=POLL...}"));
+        else if (list.Items.FirstOrDefault(item => SyscallMapping.PollFd(item) is null) is { } bad)
+            problems.Add(new ScriptDiagnostic(bad.At, "a pollfd is {fd=N, events=POLL..., revents=POLL...}"));
+        else if (list.Items.Length > 1 && SyscallMapping.IntValue(args[2]) != 0)
+            problems.Add(Unsupported(args[2].At, "poll() on more than one descriptor with a timeout (the engine's sleeping poll watches one socket; timeout 0 is modelled)"));
     }
 
     static IEnumerable<WordExpr> Words(ScriptExpr e) => e switch

@@ -208,6 +208,8 @@ internal static class SyscallMapping
         var option = OptionOf(args[2])!.Value;
         if (option == SocketOption.SO_LINGER && Linger(args[3]) is { } l)
             return request with { Option = option, LingerOnOff = l.OnOff, Value = l.Seconds };
+        if (option == SocketOption.TCP_CONGESTION)
+            return request with { Option = option, Text = (args[3] as StringExpr)?.Text };
         if (option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && Timeval(args[3]) is { } tv)
             return request with { Option = option, TvSec = tv.Sec, TvUsec = tv.Usec };
         return request with { Option = option, Value = (int)(IntValue(args[3]) ?? 0) };
@@ -219,6 +221,7 @@ internal static class ErrnoTable
 {
     static readonly Dictionary<string, (int Number, string Text)> Table = new(StringComparer.Ordinal)
     {
+        ["ENOENT"] = (2, "No such file or directory"),
         ["EINTR"] = (4, "Interrupted system call"),
         ["EBADF"] = (9, "Bad file descriptor"),
         ["EAGAIN"] = (11, "Resource temporarily unavailable"),

@@ -274,6 +274,7 @@ public static partial class ScenarioExporter
                         Tcp.SocketOption.SO_LINGER => new LingerSockoptValue(r.LingerOnOff, r.Value),
                         Tcp.SocketOption.SO_SNDTIMEO or Tcp.SocketOption.SO_RCVTIMEO => new TimevalSockoptValue(r.TvSec, r.TvUsec),
                         Tcp.SocketOption.IP_LOCAL_PORT_RANGE => new PortRangeSockoptValue(r.Value & 0xffff, (int)((uint)r.Value >> 16)),
+                        Tcp.SocketOption.TCP_CONGESTION => new StringSockoptValue(r.Text ?? ""),
                         _ => new IntSockoptValue(r.Value),
                     }
                     : null,

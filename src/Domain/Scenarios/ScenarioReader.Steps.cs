@@ -323,6 +323,12 @@ internal sealed partial class ScenarioReader
                 var lo = Int32(Required(range, "lo"), 0, 65535);
                 var hi = Int32(Required(range, "hi"), 0, 65535);
                 return lo is { } l && hi is { } h ? new PortRangeSockoptValue(l, h) : null;
+            case SocketOption.TcpCongestion:
+                // The modules the engine runs; another name is refused here (a real kernel would load bbr, dctcp, …).
+                if (String(member) is not { } name) return null;
+                if (name is "reno" or "cubic") return new StringSockoptValue(name);
+                Error(member.Path, $"\"{name}\" is not a congestion control the engine runs (\"reno\", \"cubic\")");
+                return null;
             case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive or SocketOption.IpBindAddressNoPort:
                 return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
             default:

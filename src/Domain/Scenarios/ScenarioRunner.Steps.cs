@@ -132,6 +132,7 @@ public sealed partial class ScenarioRunner
             LingerSockoptValue l => request with { Value = l.Seconds, LingerOnOff = l.OnOff },
             TimevalSockoptValue tv => request with { TvSec = tv.Sec, TvUsec = tv.Usec },
             PortRangeSockoptValue pr => request with { Value = unchecked((int)((uint)pr.Hi << 16 | (uint)pr.Lo)) },
+            StringSockoptValue text => request with { Text = text.Text },
             _ => request,
         };
     }
@@ -187,6 +188,9 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpCork => TcpOption.TCP_CORK,
         SocketOption.TcpQuickAck => TcpOption.TCP_QUICKACK,
         SocketOption.TcpSynCnt => TcpOption.TCP_SYNCNT,
+        SocketOption.TcpDeferAccept => TcpOption.TCP_DEFER_ACCEPT,
+        SocketOption.TcpMaxSeg => TcpOption.TCP_MAXSEG,
+        SocketOption.TcpCongestion => TcpOption.TCP_CONGESTION,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

@@ -100,7 +100,7 @@ public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shut
 public enum ShutdownHow { Read, Write, ReadWrite }
 
 /// <summary>The socket options the format knows.</summary>
-public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort, TcpNoDelay, TcpCork, TcpQuickAck, TcpSynCnt }
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort, TcpNoDelay, TcpCork, TcpQuickAck, TcpSynCnt, TcpDeferAccept, TcpMaxSeg, TcpCongestion }
 
 /// <summary>The signals a kill step may send.</summary>
 public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }
@@ -133,6 +133,9 @@ public sealed record LingerSockoptValue(int OnOff, int Seconds) : SockoptValue;
 
 /// <summary>SO_SNDTIMEO / SO_RCVTIMEO's <c>struct timeval { tv_sec, tv_usec }</c> (tv_usec unchecked: the kernel answers EDOM).</summary>
 public sealed record TimevalSockoptValue(long Sec, long Usec) : SockoptValue;
+
+/// <summary>TCP_CONGESTION's module name.</summary>
+public sealed record StringSockoptValue(string Text) : SockoptValue;
 
 /// <summary>IP_LOCAL_PORT_RANGE's u32 as its two halves, lo and hi (0 keeps that end of the netns range).</summary>
 public sealed record PortRangeSockoptValue(int Lo, int Hi) : SockoptValue;

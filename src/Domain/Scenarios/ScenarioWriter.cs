@@ -190,6 +190,7 @@ public static class ScenarioWriter
             case LingerSockoptValue l: WriteStruct(w, ("onoff", l.OnOff), ("linger", l.Seconds)); break;
             case TimevalSockoptValue tv: WriteStruct(w, ("sec", tv.Sec), ("usec", tv.Usec)); break;
             case PortRangeSockoptValue pr: WriteStruct(w, ("lo", pr.Lo), ("hi", pr.Hi)); break;
+            case StringSockoptValue text: w.WriteString("value", text.Text); break;
         }
         if (c.Expect is { } expect)
         {

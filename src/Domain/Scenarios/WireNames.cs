@@ -52,7 +52,9 @@ public static class ScenarioWireNames
         ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo),
         ("IP_LOCAL_PORT_RANGE", SocketOption.IpLocalPortRange), ("IP_BIND_ADDRESS_NO_PORT", SocketOption.IpBindAddressNoPort),
         ("TCP_NODELAY", SocketOption.TcpNoDelay), ("TCP_CORK", SocketOption.TcpCork),
-        ("TCP_QUICKACK", SocketOption.TcpQuickAck), ("TCP_SYNCNT", SocketOption.TcpSynCnt));
+        ("TCP_QUICKACK", SocketOption.TcpQuickAck), ("TCP_SYNCNT", SocketOption.TcpSynCnt),
+        ("TCP_DEFER_ACCEPT", SocketOption.TcpDeferAccept), ("TCP_MAXSEG", SocketOption.TcpMaxSeg),
+        ("TCP_CONGESTION", SocketOption.TcpCongestion));
 
     /// <summary>send()/recv()'s flags by their kernel names (send: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv: MSG_PEEK, MSG_DONTWAIT).</summary>
     internal static readonly WireTable<Tcp.MsgFlags> MsgFlagNames = new(

@@ -24,10 +24,13 @@ public static class Errno
     public const string ECONNABORTED = nameof(ECONNABORTED);
     /// <summary>Math argument out of domain of func: sock_set_timeout()'s answer to a tv_usec outside [0, 1e6).</summary>
     public const string EDOM = nameof(EDOM);
+    /// <summary>No such file or directory: tcp_set_congestion_control()'s answer to an unknown module.</summary>
+    public const string ENOENT = nameof(ENOENT);
 
     /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them.</summary>
     public static int Number(string name) => name switch
     {
+        ENOENT => 2,
         EINTR => 4,
         EAGAIN => 11,
         ECONNABORTED => 103,

@@ -14,7 +14,10 @@ public sealed class RequestSocket : SimTimer
 {
     readonly Simulation _sim;
     readonly SimTime _synAckSentFirst;
+    /// <summary>req->num_timeout: the timer's expiries so far (each resends the SYN-ACK unless TCP_DEFER_ACCEPT holds it back).</summary>
     int _retransmits;
+    /// <summary>inet_rsk(req)->acked: a bare ACK completed the handshake but was dropped (TCP_DEFER_ACCEPT, or a full accept queue).</summary>
+    bool _acked;
     /// <summary>tcp_rsk(req)->last_oow_ack_time: when a duplicate SYN or an out-of-window segment was last answered.</summary>
     OowRateLimit _oowAck;
     /// <summary>tcp_rsk(req)->snt_tsval_first / snt_tsval_last: the TSvals of the first and the latest SYN-ACK.</summary>
@@ -51,7 +54,7 @@ public sealed class RequestSocket : SimTimer
         bool tstampOk = peerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
         bool wscaleOk = peerOptions.WindowScale is not null && Host.Sysctls.TcpWindowScaling;
         var initial = TcpSocket.SelectInitialWindow(Host, listener.RcvSpace,
-            windowMss ?? TcpConstants.EthernetMss - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
+            windowMss ?? listener.ClampToUserMss(TcpConstants.EthernetMss) - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
         RcvWscale = initial.RcvWscale;
         WscaleOk = wscaleOk;
         RcvWnd = initial.RcvWnd;
@@ -123,7 +126,7 @@ public sealed class RequestSocket : SimTimer
             _sntTsvalLast = tsVal;
         }
         var options = new TcpOptions(
-            Mss: TcpConstants.EthernetMss,
+            Mss: (ushort)Listener.ClampToUserMss(TcpConstants.EthernetMss), // tcp_make_synack(): tcp_mss_clamp()
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
@@ -160,7 +163,7 @@ public sealed class RequestSocket : SimTimer
             tsVal = unchecked(SynCookies.InitTimestamp(clock, WscaleOk, sndWscale, sackOk) + (linux6 ? TsOffset : 0));
         }
         var options = new TcpOptions(
-            Mss: TcpConstants.EthernetMss,
+            Mss: (ushort)Listener.ClampToUserMss(TcpConstants.EthernetMss), // tcp_make_synack(): tcp_mss_clamp()
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: sackOk,
             HasTimestamp: ts, TsVal: tsVal, TsEcr: ts ? TsRecent : 0);
@@ -170,7 +173,8 @@ public sealed class RequestSocket : SimTimer
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
-    /// tcp_synack_retries (the listener's TCP_SYNCNT when set), or at once if the listener is gone.
+    /// tcp_synack_retries (the listener's TCP_SYNCNT when set; TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
+    /// the listener is gone.
     /// </summary>
     protected override void Expired(Simulation sim)
     {
@@ -184,14 +188,32 @@ public sealed class RequestSocket : SimTimer
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
         // max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else tcp_synack_retries.
-        if (_retransmits >= Listener.SynAckRetries)
+        var (expire, resend) = SynAckRecalc(Listener.SynAckRetries, Listener.DeferAcceptRetrans);
+        if (expire)
         {
             Drop();
             return;
         }
+        // req->num_timeout++, then mod_timer(reqsk_timeout()): the doubled timeout, at most TCP_RTO_MAX.
         _retransmits++;
         _timeout = SimDuration.Min(_timeout * 2, TcpConstants.TimeWaitLen * 2);
-        SendSynAck(retransmission: true);
+        if (resend) SendSynAck(retransmission: true);
+        else _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
+    }
+
+    /// <summary>
+    /// Models syn_ack_recalc() — net/ipv4/inet_connection_sock.c: without TCP_DEFER_ACCEPT the request expires after
+    /// max_syn_ack_retries timeouts and every timeout resends. With it (rskq_defer_accept retransmits), a request
+    /// whose bare ACK was dropped (acked) lives until num_timeout reaches both bounds, and its SYN-ACK is resent
+    /// only from the last deferring period on ("start to resend on end of deferring period to give last chance
+    /// for data or ACK to create established socket").
+    /// </summary>
+    (bool Expire, bool Resend) SynAckRecalc(int maxSynAckRetries, int deferAccept)
+    {
+        if (deferAccept == 0) return (_retransmits >= maxSynAckRetries, true);
+        bool expire = _retransmits >= maxSynAckRetries && (!_acked || _retransmits >= deferAccept);
+        bool resend = !_acked || _retransmits >= deferAccept - 1;
+        return (expire, resend);
     }
 
     void Drop()
@@ -268,11 +290,19 @@ public sealed class RequestSocket : SimTimer
             return;
         }
         if (!ack) return;
+        if (_retransmits < Listener.DeferAcceptRetrans && seg.EndSeq == Irs + 1)
+        {
+            // "While TCP_DEFER_ACCEPT is active, drop bare ACK": the request stays in SYN-RECV, marked acked.
+            _acked = true;
+            Host.Count(MibCounter.TcpExtTCPDeferAcceptDrop);
+            return;
+        }
         if (Listener.AcceptQueue.Count > Listener.SendQueue)
         {
             // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → exit_overflow (ListenOverflows) → tcp_listendrop().
             Host.Count(MibCounter.TcpExtListenOverflows);
             Host.Count(MibCounter.TcpExtListenDrops);
+            _acked = true;
             // listen_overflow: without tcp_abort_on_overflow the request stays (inet_rsk(req)->acked = 1); with it,
             // fall into embryonic_reset: send_reset(), then inet_csk_reqsk_queue_drop() — which unlinks the
             // request, so EmbryonicRsts (no AttemptFails: that is only counted for an RST or SYN).

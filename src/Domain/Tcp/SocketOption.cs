@@ -30,6 +30,12 @@ public enum SocketOption
     TCP_QUICKACK,
     /// <summary>IPPROTO_TCP: int 1..127, the SYN (a listener's SYN-ACK) retransmissions before giving up (icsk_syn_retries).</summary>
     TCP_SYNCNT,
+    /// <summary>IPPROTO_TCP: int seconds; a listener drops the handshake's bare ACK until data comes or the time passes (rskq_defer_accept).</summary>
+    TCP_DEFER_ACCEPT,
+    /// <summary>IPPROTO_TCP: int, 0 or 88..32767: clamps the MSS advertised and used (rx_opt.user_mss); getsockopt reads mss_cache.</summary>
+    TCP_MAXSEG,
+    /// <summary>IPPROTO_TCP: a string, the congestion control module's name ("reno", "cubic"; tcp_set_congestion_control()).</summary>
+    TCP_CONGESTION,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

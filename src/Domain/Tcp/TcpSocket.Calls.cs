@@ -402,6 +402,8 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_CORK: SetCork(value != 0); break;
             case SocketOption.TCP_QUICKACK: SetQuickAck(value); break;
             case SocketOption.TCP_SYNCNT: return SetSynCount(value);
+            case SocketOption.TCP_DEFER_ACCEPT: SetDeferAccept(value); break;
+            case SocketOption.TCP_MAXSEG: return SetMaxSeg(value);
         }
         return CallOutcome.Ok();
     }
@@ -427,6 +429,7 @@ public sealed partial class TcpSocket
                 var error = _softError;
                 _softError = null;
                 return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
+            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
@@ -503,6 +506,8 @@ public sealed partial class TcpSocket
         SocketOption.TCP_CORK => (_nonagle & Nagle.Cork) != 0 ? 1 : 0,
         SocketOption.TCP_QUICKACK => _ack.PingPong ? 0 : 1, // !inet_csk_in_pingpong_mode()
         SocketOption.TCP_SYNCNT => SynRetries,
+        SocketOption.TCP_DEFER_ACCEPT => DeferAcceptSeconds,
+        SocketOption.TCP_MAXSEG => MaxSegOption,
         _ => 0,
     };
 
@@ -524,6 +529,8 @@ public sealed partial class TcpSocket
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
         _synRetries = listener._synRetries;
+        _userMss = listener._userMss;
+        InheritCongestionControl(listener);
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>

@@ -15,6 +15,24 @@ public enum CongestionAlgorithm
 
 public static class CongestionAlgorithms
 {
+    /// <summary>The modules the engine runs, by name.</summary>
+    public static CongestionAlgorithm? Find(string name) => name switch
+    {
+        "cubic" => CongestionAlgorithm.Cubic,
+        "reno" => CongestionAlgorithm.Reno,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The other congestion control modules of net/ipv4 (tcp_bbr.c, tcp_dctcp.c, …): a real kernel loads one on
+    /// TCP_CONGESTION, the engine does not run them, so a script or scenario naming one is refused, not answered ENOENT.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Unmodelled = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "bbr", "bic", "cdg", "dctcp", "highspeed", "htcp", "hybla", "illinois", "lp", "nv", "scalable", "vegas", "veno",
+        "westwood", "yeah",
+    };
+
     /// <summary>The module's name (tcp_congestion_ops.name), as ss and TCP_CONGESTION show it.</summary>
     public static string ToName(this CongestionAlgorithm algorithm) => algorithm switch
     {
@@ -70,6 +88,8 @@ public sealed partial class TcpSocket
     /// tcp_congestion_control; a passive child gets it again (tcp_ca_openreq_child(), no TCP_CONGESTION here).
     /// </summary>
     CongestionAlgorithm _caOps;
+    /// <summary>icsk_ca_setsockopt: TCP_CONGESTION chose the module, so an accepted child keeps it (tcp_ca_openreq_child()).</summary>
+    bool _caSetsockopt;
     Bictcp _cubic;
     CwndUse _cwnd = new() { Clamp = uint.MaxValue };
 
@@ -123,6 +143,38 @@ public sealed partial class TcpSocket
         _ca.PriorSsthresh = 0;
         _cwnd.Stamp = Jiffies32;
         CubicReset();
+    }
+
+    /// <summary>
+    /// Models do_tcp_setsockopt(TCP_CONGESTION) → tcp_set_congestion_control() — net/ipv4/tcp.c, tcp_cong.c: an empty
+    /// name is EINVAL (optlen &lt; 1), the name is cut to TCP_CA_NAME_MAX − 1 (15) bytes; the module in use changes nothing
+    /// but icsk_ca_setsockopt; an unknown one is ENOENT. Else tcp_reinit_congestion_control(): the new module with its
+    /// private state zeroed, and outside CLOSE and LISTEN tcp_init_congestion_control() (prior_ssthresh 0, the module's
+    /// init) — cwnd and ssthresh stay as they are.
+    /// </summary>
+    internal CallOutcome SetCongestionControl(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return CallOutcome.Fail(Errno.EINVAL);
+        if (name.Length > 15) name = name[..15];
+        if (CongestionAlgorithms.Find(name) is not { } ca) return CallOutcome.Fail(Errno.ENOENT);
+        _caSetsockopt = true;
+        if (ca == _caOps) return CallOutcome.Ok();
+        _caOps = ca;
+        _cubic = default; // memset(icsk->icsk_ca_priv, 0, ...)
+        if (State is not (TcpState.Close or TcpState.Listen))
+        {
+            _ca.PriorSsthresh = 0;
+            CubicReset();
+        }
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>tcp_ca_openreq_child(): a listener's TCP_CONGESTION choice (icsk_ca_setsockopt, copied by sk_clone_lock()) stays; else the host's default.</summary>
+    void InheritCongestionControl(TcpSocket listener)
+    {
+        if (!listener._caSetsockopt) return;
+        _caOps = listener._caOps;
+        _caSetsockopt = true;
     }
 
     /// <summary>bictcp_reset() + bictcp_hystart_reset(): what cubictcp_init() and cubictcp_state(TCP_CA_Loss) both do.</summary>

@@ -85,7 +85,16 @@ public sealed partial class TcpSocket
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-            SendAck("tcp_rcv_synsent_state_process");
+            if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
+            {
+                // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
+                // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
+                // and the delayed-ACK timer at TCP_DELACK_MAX; data sent meanwhile carries the ACK.
+                _ack.Scheduled = true;
+                EnterQuickAckMode();
+                ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, TcpConstants.DelackMax);
+            }
+            else SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             if (_pendingConnect is { } call)
             {
@@ -217,7 +226,8 @@ public sealed partial class TcpSocket
             _rxOpt.RcvWscale = 0;
             _windowClamp = Math.Min(_windowClamp, (uint)TcpConstants.MaxTcpWindow);
         }
-        int mssClamp = peer.Mss > 0 ? peer.Mss : TcpConstants.MssDefault;
+        // tcp_parse_options(): a SYN's MSS option, lowered to user_mss (TCP_MAXSEG) when that is smaller.
+        int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
         if (_rxOpt.TsOk)
@@ -1185,6 +1195,10 @@ public sealed partial class TcpSocket
         child._rcv.Nxt = child._rcv.Wup = req.Irs + 1;
         child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
+        // tcp_v4_syn_recv_sock(): newtp->advmss = tcp_mss_clamp(listener, dst advmss); tcp_sync_mss().
+        child._advmss = child.ClampToUserMss(TcpConstants.EthernetMss);
+        child._mss = child._advmss;
+        child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans. undo_marker stays 0 (sk_clone_lock()
         // copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND even after SYN-ACK retransmissions.

@@ -108,6 +108,83 @@ public sealed partial class TcpSocket
         }
     }
 
+    /// <summary>icsk_accept_queue.rskq_defer_accept: TCP_DEFER_ACCEPT as a count of SYN-ACK retransmissions (0: off).</summary>
+    internal int DeferAcceptRetrans { get; private set; }
+
+    /// <summary>
+    /// Models do_tcp_setsockopt(TCP_DEFER_ACCEPT) — net/ipv4/tcp.c: the seconds become retransmits with
+    /// secs_to_retrans(val, TCP_TIMEOUT_INIT / HZ, TCP_RTO_MAX / HZ): the smallest count of doubling timeouts
+    /// (1, 2, 4 … s, at most 120 s each) whose sum reaches val, at most 255; 0 or less turns it off. Never an error.
+    /// </summary>
+    void SetDeferAccept(int seconds)
+    {
+        int retrans = 0;
+        if (seconds > 0)
+        {
+            int timeout = 1, period = 1;
+            retrans = 1;
+            while (seconds > period && retrans < 255)
+            {
+                retrans++;
+                timeout = Math.Min(timeout << 1, RtoMaxSec);
+                period += timeout;
+            }
+        }
+        DeferAcceptRetrans = retrans;
+    }
+
+    /// <summary>Models retrans_to_secs(rskq_defer_accept, 1, 120) — net/ipv4/tcp.c: getsockopt(TCP_DEFER_ACCEPT) in seconds.</summary>
+    int DeferAcceptSeconds
+    {
+        get
+        {
+            if (DeferAcceptRetrans == 0) return 0;
+            int timeout = 1, period = 1;
+            for (int r = DeferAcceptRetrans; --r > 0;)
+            {
+                timeout = Math.Min(timeout << 1, RtoMaxSec);
+                period += timeout;
+            }
+            return period;
+        }
+    }
+
+    /// <summary>tp->rx_opt.user_mss: TCP_MAXSEG (0: none).</summary>
+    int _userMss;
+    /// <summary>tcp_sync_mss() has run (tcp_connect_init(), or a child's creation): mss_cache is the connection's.</summary>
+    bool _mssSynced;
+
+    /// <summary>MAX_TCP_WINDOW — include/net/tcp.h (32767): TCP_MAXSEG's upper bound.</summary>
+    const int MaxTcpMaxseg = 32767;
+
+    /// <summary>Models tcp_sock_set_maxseg() — net/ipv4/tcp.c: 0, or TCP_MIN_MSS (88) to MAX_TCP_WINDOW (32767), else EINVAL.</summary>
+    CallOutcome SetMaxSeg(int value)
+    {
+        if (value != 0 && value is < TcpConstants.MinMss or > MaxTcpMaxseg) return CallOutcome.Fail(Errno.EINVAL);
+        _userMss = value;
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>Models tcp_mss_clamp() — include/net/tcp.h: user_mss when set and smaller, else <paramref name="mss"/>.</summary>
+    internal int ClampToUserMss(int mss) => _userMss != 0 && _userMss < mss ? _userMss : mss;
+
+    /// <summary>
+    /// getsockopt(TCP_MAXSEG) — do_tcp_getsockopt(): tp->mss_cache, but user_mss in CLOSE or LISTEN when set. mss_cache is
+    /// TCP_MSS_DEFAULT (536) until tcp_sync_mss() runs; in SYN-SENT it is bounded by mss_clamp, which tcp_v4_connect() sets
+    /// to TCP_MSS_DEFAULT and tcp_connect_init() to user_mss; after the handshake the connection's MSS (timestamps off).
+    /// </summary>
+    int MaxSegOption => State switch
+    {
+        TcpState.Close or TcpState.Listen when _userMss != 0 => _userMss,
+        _ when !_mssSynced => TcpConstants.MssDefault,
+        TcpState.SynSent => Math.Min(TcpConstants.EthernetMss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0),
+            _userMss != 0 ? _userMss : TcpConstants.MssDefault),
+        _ => PayloadMss,
+    };
+
+    /// <summary>TCP_RTO_MAX / HZ.</summary>
+    const int RtoMaxSec = 120;
+
     /// <summary>Models tcp_sock_set_syncnt() — net/ipv4/tcp.c: 1 to MAX_TCP_SYNCNT, else EINVAL.</summary>
     CallOutcome SetSynCount(int value)
     {

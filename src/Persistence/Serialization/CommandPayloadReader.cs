@@ -92,7 +92,7 @@ public static class CommandPayloadReader
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
         var d = Defaults;
-        string? host = null, process = null, address = d.Address, toHost = d.ToHost;
+        string? host = null, process = null, address = d.Address, toHost = d.ToHost, text = d.Text;
         SocketCallKind call = default;
         int socketId = d.SocketId, backlog = d.Backlog, value = d.Value, lingerOnOff = d.LingerOnOff, events = d.Events,
             timeoutMs = d.TimeoutMs, fd = d.Fd, newFd = d.NewFd, flags = (int)d.Flags;
@@ -136,6 +136,7 @@ public static class CommandPayloadReader
                 23 => ReadInt32(ref reader, out newFd),
                 24 => ReadBool(ref reader, out unspec),
                 25 => ReadInt32(ref reader, out flags),
+                26 => ReadString(ref reader, out text),
                 _ => false,
             };
             if (!ok) return null;
@@ -146,7 +147,7 @@ public static class CommandPayloadReader
             SocketId = socketId, Port = port, Address = address, Backlog = backlog, ReuseAddr = reuseAddr, ToHost = toHost,
             ToPort = toPort, BindPort = bindPort, BindReuseAddr = bindReuseAddr, Bytes = bytes, How = how, Option = option,
             Value = value, LingerOnOff = lingerOnOff, TvSec = tvSec, TvUsec = tvUsec, NonBlock = nonBlock, Events = events,
-            TimeoutMs = timeoutMs, Fd = fd, NewFd = newFd, Unspec = unspec, Flags = (MsgFlags)flags,
+            TimeoutMs = timeoutMs, Fd = fd, NewFd = newFd, Unspec = unspec, Flags = (MsgFlags)flags, Text = text,
         };
     }
 
@@ -182,6 +183,7 @@ public static class CommandPayloadReader
             _ when name.SequenceEqual("newFd"u8) => 23,
             _ when name.SequenceEqual("unspec"u8) => 24,
             _ when name.SequenceEqual("flags"u8) => 25,
+            _ when name.SequenceEqual("text"u8) => 26,
             _ => -1,
         };
     }

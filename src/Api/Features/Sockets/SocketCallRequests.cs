@@ -138,7 +138,7 @@ public sealed record SetsockoptRequest : CallRequest
     [Required, SocketOptionName]
     public string? Option { get; init; }
 
-    /// <summary>An integer; for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
+    /// <summary>An integer; for TCP_CONGESTION a module name ("reno", "cubic"); for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
     [Required]
     public JsonElement? Value { get; init; }
 
@@ -268,6 +268,11 @@ public static class SocketArguments
                 if (Members(value, "sec", "usec") is [var sec, var usec] && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
                     return request with { TvSec = s, TvUsec = us };
                 error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
+                return null;
+            case SocketOption.TCP_CONGESTION:
+                if (value.ValueKind == JsonValueKind.String && value.GetString() is "reno" or "cubic")
+                    return request with { Text = value.GetString() };
+                error = "TCP_CONGESTION's value is the name of a congestion control the engine runs: \"reno\" or \"cubic\".";
                 return null;
             case SocketOption.IP_LOCAL_PORT_RANGE:
                 if (Members(value, "lo", "hi") is [var lo, var hi] && lo.TryGetUInt16(out var l) && hi.TryGetUInt16(out var h))
