@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Persistence.Entities;
 
@@ -8,9 +9,11 @@ namespace SimService.Persistence;
 /// What one request appends to one simulation's log: its commands and journal events, valid only if the stored
 /// version is still <see cref="FromVersion"/> (no other writer appended meanwhile); the version becomes
 /// <see cref="ToVersion"/>, and the simulation's <see cref="SimulationRun.JournalBytes"/> grows by <see cref="JournalBytes"/>.
+/// A big request's journal rows are not in <see cref="Events"/> but pre-written in pages (<see cref="CommandLogWriter.PreWriteAsync"/>):
+/// <see cref="JournalWriteId"/> names that write, which the transaction marks committed with the version move.
 /// </summary>
 public sealed record LogAppend(Guid RunId, long FromVersion, long ToVersion, IReadOnlyList<CommandRecord> Commands,
-    IReadOnlyList<EventRecord> Events, long JournalBytes = 0);
+    IReadOnlyList<EventRecord> Events, long JournalBytes = 0, long JournalWriteId = 0);
 
 /// <summary>How an append ended: written and committed, or refused because the stored version had moved on.</summary>
 public enum AppendResult
@@ -33,11 +36,37 @@ public enum AppendResult
 /// has gone (its token cancelled) before its transaction starts is left out; a transaction whose callers have all
 /// gone is rolled back (their tasks are cancelled: nothing of theirs is written). A caller that goes while others
 /// of its group still wait cannot take its rows out of their transaction: they are committed, unacknowledged.
+/// <para>
+/// Journal pages. A request with more journal rows than one page (<see cref="PageRows"/>, configuration
+/// <c>Persistence:JournalPageRows</c>) has them pre-written before its command's transaction, a page per short
+/// transaction of their own (<see cref="PreWriteAsync"/>), tagged with a <see cref="JournalWrite"/> that readers ignore
+/// until the command's transaction marks it committed (<see cref="SimDbContext.JournalOf"/>). Pages and clean-ups are
+/// written by this same writer between groups, a page at a time, and a queued group always goes first: a million rows
+/// being written delay another simulation's commit by one page at most, and on SQLite they never contend for its
+/// one write lock. A write whose command did not commit is deleted, a page at a time (<see cref="Forget"/>); so is every
+/// write that can no longer commit (its simulation's version moved past the one it was applied on: refused, rolled
+/// back, or its process died), found at start-up (<see cref="SweepOrphans"/>) and after commits.
+/// </para>
 /// </summary>
-public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDisposable
+public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration configuration) : IAsyncDisposable
 {
     /// <summary>The most appends one transaction holds.</summary>
     public const int MaxGroup = 256;
+
+    /// <summary>Journal rows per page (configuration <c>Persistence:JournalPageRows</c>, default <see cref="DefaultPageRows"/>).</summary>
+    public int PageRows { get; } =
+        int.TryParse(configuration["Persistence:JournalPageRows"], System.Globalization.CultureInfo.InvariantCulture, out var rows) && rows > 0 ? rows : DefaultPageRows;
+
+    public const int DefaultPageRows = 2_000;
+
+    /// <summary>Work done a page at a time between groups: pre-writes and clean-ups, first come first served.</summary>
+    private readonly Queue<PagedJob> _jobs = new();
+
+    /// <summary>Writes being deleted (or queued for it), so that a write found orphaned twice is deleted once.</summary>
+    private readonly HashSet<long> _forgetting = [];
+
+    /// <summary>When commits last looked for orphaned writes (<see cref="Environment.TickCount64"/>).</summary>
+    private long _lastSweep = long.MinValue;
 
     private sealed record Pending(LogAppend Append, TaskCompletionSource<AppendResult> Done, CancellationToken Abandoned);
 
@@ -80,6 +109,56 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDispos
     }
 
     /// <summary>
+    /// Writes <paramref name="rows"/> (a request's journal rows, in sequence order, applied on <paramref name="fromVersion"/>)
+    /// in pages, each in a transaction of its own, before the command's transaction; returns the write's tag for
+    /// <see cref="LogAppend.JournalWriteId"/>. Nothing of it is visible until that transaction commits. Cancelled
+    /// (<paramref name="abandoned"/>) part-way, what was written is deleted.
+    /// </summary>
+    public Task<long> PreWriteAsync(Guid runId, long fromVersion, IReadOnlyList<EventRecord> rows, CancellationToken abandoned = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(rows.Count);
+        var job = new PreWrite(this, runId, fromVersion, rows, abandoned);
+        Enqueue(job);
+        return job.Done.Task;
+    }
+
+    /// <summary>Deletes journal write <paramref name="writeId"/> and its rows, a page at a time (its command did not commit).</summary>
+    public void Forget(long writeId)
+    {
+        lock (_gate)
+            if (!_forgetting.Add(writeId)) return;
+        Enqueue(new Cleanup(this, writeId));
+    }
+
+    /// <summary>Looks for journal writes that can no longer commit and deletes them (at start-up: a process that died left them).</summary>
+    public void SweepOrphans() => Enqueue(new Sweep(this));
+
+    /// <summary>Journal writes deleted as orphans or forgotten since start (for tests).</summary>
+    public long WritesForgotten => Interlocked.Read(ref _writesForgotten);
+
+    private long _writesForgotten;
+
+    private TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once nothing is queued or being written: groups, pages and clean-ups all done (for tests).</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_gate) return _writing ? _idle.Task : Task.CompletedTask;
+    }
+
+    private void Enqueue(PagedJob job)
+    {
+        bool start;
+        lock (_gate)
+        {
+            _jobs.Enqueue(job);
+            start = !_writing;
+            _writing = true;
+        }
+        if (start) _ = Task.Run(WriteQueuedAsync);
+    }
+
+    /// <summary>
     /// The writer's database context (and its open connection), kept from one transaction to the next, not made again
     /// for every group; replaced after a failed group. Used only by the one running <see cref="WriteQueuedAsync"/>.
     /// </summary>
@@ -91,20 +170,30 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDispos
         while (true)
         {
             List<Pending> group;
+            PagedJob? job = null;
             lock (_gate)
             {
-                if (_queue.Count == 0)
+                if (_queue.Count == 0 && !_jobs.TryPeek(out job))
                 {
                     _writing = false;
+                    _idle.TrySetResult();
+                    _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
                     return;
                 }
-                if (_queue.Count <= MaxGroup)
+                if (job is not null)
+                    group = [];
+                else if (_queue.Count <= MaxGroup)
                     (group, _queue) = (_queue, []);
                 else
                 {
                     group = _queue[..MaxGroup];
                     _queue.RemoveRange(0, MaxGroup);
                 }
+            }
+            if (job is not null)
+            {
+                await StepAsync(job);
+                continue;
             }
             foreach (var gone in group.Where(p => p.Abandoned.IsCancellationRequested)) gone.Done.TrySetCanceled(gone.Abandoned);
             group.RemoveAll(p => p.Abandoned.IsCancellationRequested);
@@ -116,6 +205,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDispos
                 _writer ??= new Writer(scopes);
                 var results = await WriteAsync(_writer.Db, group, allGone.Token);
                 for (int i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
+                await SweepAfterCommitAsync(_writer.Db, group);
             }
             catch (Exception failure)
             {
@@ -128,6 +218,152 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDispos
                 else
                     group[0].Done.TrySetException(failure);
             }
+        }
+    }
+
+    /// <summary>One page of the first job; the job leaves the queue when it is done or failed.</summary>
+    private async Task StepAsync(PagedJob job)
+    {
+        bool more;
+        try
+        {
+            _writer ??= new Writer(scopes);
+            more = await job.StepAsync(_writer.Db);
+        }
+        catch (Exception failure)
+        {
+            if (_writer is { } broken) await broken.DisposeAsync();
+            _writer = null;
+            job.Fail(failure);
+            more = false;
+        }
+        if (!more)
+            lock (_gate) _jobs.Dequeue();
+    }
+
+    /// <summary>
+    /// After a group committed: a later command of a simulation makes every write of it still uncommitted an orphan.
+    /// Looked for after every group that committed a pre-written journal, else at most once a second (one indexed query
+    /// over the writes not committed, which are few: those in flight).
+    /// </summary>
+    private async Task SweepAfterCommitAsync(SimDbContext db, List<Pending> group)
+    {
+        long now = Environment.TickCount64;
+        if (!group.Exists(p => p.Append.JournalWriteId != 0) && now - _lastSweep < 1000) return;
+        _lastSweep = now;
+        try
+        {
+            foreach (var orphan in await db.OrphanJournalWritesAsync(CancellationToken.None)) Forget(orphan.Id);
+        }
+        catch (Exception)
+        {
+            // A clean-up is not the group's business: the next commit or start-up looks again.
+        }
+    }
+
+    /// <summary>Work the writer does a page (a short transaction) at a time between groups.</summary>
+    private abstract class PagedJob
+    {
+        /// <summary>Writes one page; false when the job is done.</summary>
+        public abstract Task<bool> StepAsync(SimDbContext db);
+
+        public abstract void Fail(Exception failure);
+    }
+
+    /// <summary>A request's journal rows, a page per transaction, under a new <see cref="JournalWrite"/>.</summary>
+    private sealed class PreWrite(CommandLogWriter writer, Guid runId, long fromVersion, IReadOnlyList<EventRecord> rows, CancellationToken abandoned)
+        : PagedJob
+    {
+        public readonly TaskCompletionSource<long> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _writeId;
+        private int _written;
+
+        public override async Task<bool> StepAsync(SimDbContext db)
+        {
+            if (abandoned.IsCancellationRequested)
+            {
+                Fail(new OperationCanceledException(abandoned));
+                return false;
+            }
+            if (_writeId == 0)
+            {
+                _writeId = await db.BeginJournalWriteAsync(runId, fromVersion, rows[0].Seq, rows[^1].Seq, abandoned);
+                return true;
+            }
+            int count = Math.Min(writer.PageRows, rows.Count - _written);
+            await using (var transaction = await db.Database.BeginTransactionAsync(abandoned))
+            {
+                // Cleaned up meanwhile (another process committed this simulation first): stop writing rows nobody will read.
+                if (!await db.JournalWrites.AnyAsync(w => w.Id == _writeId, abandoned))
+                {
+                    Done.TrySetResult(_writeId); // the command's version move will be refused
+                    return false;
+                }
+                await db.AppendJournalPageAsync(_writeId, rows, _written, count, abandoned);
+                await transaction.CommitAsync(abandoned);
+            }
+            db.ChangeTracker.Clear();
+            _written += count;
+            if (_written < rows.Count) return true;
+            Done.TrySetResult(_writeId);
+            return false;
+        }
+
+        public override void Fail(Exception failure)
+        {
+            if (_writeId != 0) writer.Forget(_writeId);
+            if (failure is OperationCanceledException && abandoned.IsCancellationRequested) Done.TrySetCanceled(abandoned);
+            else Done.TrySetException(failure);
+        }
+    }
+
+    /// <summary>Deletes a journal write's rows, a page of sequence numbers per statement, then the write itself.</summary>
+    private sealed class Cleanup(CommandLogWriter writer, long writeId) : PagedJob
+    {
+        private JournalWrite? _write;
+        private long _next;
+
+        public override async Task<bool> StepAsync(SimDbContext db)
+        {
+            if (_write is null)
+            {
+                _write = await db.JournalWrites.AsNoTracking().SingleOrDefaultAsync(w => w.Id == writeId);
+                if (_write is null || _write.Committed) return Done();
+                _next = _write.FirstSeq;
+            }
+            if (_next <= _write.LastSeq)
+            {
+                long from = _next, to = _next + writer.PageRows;
+                await db.Events.Where(e => e.RunId == _write.RunId && e.Seq >= from && e.Seq < to && e.WriteId == writeId).ExecuteDeleteAsync();
+                _next = to;
+                return true;
+            }
+            // Deleted only if still not committed: a write is never taken from under a command that committed it.
+            await db.JournalWrites.Where(w => w.Id == writeId && !w.Committed).ExecuteDeleteAsync();
+            Interlocked.Increment(ref writer._writesForgotten);
+            return Done();
+        }
+
+        private bool Done()
+        {
+            lock (writer._gate) writer._forgetting.Remove(writeId);
+            return false;
+        }
+
+        public override void Fail(Exception failure) => Done();
+    }
+
+    /// <summary>Finds the writes that can no longer commit and queues their clean-up.</summary>
+    private sealed class Sweep(CommandLogWriter writer) : PagedJob
+    {
+        public override async Task<bool> StepAsync(SimDbContext db)
+        {
+            foreach (var orphan in await db.OrphanJournalWritesAsync(CancellationToken.None)) writer.Forget(orphan.Id);
+            return false;
+        }
+
+        public override void Fail(Exception failure)
+        {
         }
     }
 
@@ -214,6 +450,9 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes) : IAsyncDispos
                     results[i] = AppendResult.VersionMoved;
                     continue;
                 }
+                // The pre-written journal becomes visible with the version move, in this transaction, or not at all.
+                if (append.JournalWriteId != 0 && !await db.CommitJournalWriteAsync(append.JournalWriteId, allGone))
+                    throw new InvalidOperationException($"Journal write {append.JournalWriteId} of simulation {append.RunId} is gone; its command cannot commit.");
                 commands.AddRange(append.Commands);
                 events.AddRange(append.Events);
             }

@@ -23,6 +23,62 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
     public DbSet<CommandRecord> Commands => Set<CommandRecord>();
     public DbSet<EventRecord> Events => Set<EventRecord>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<JournalWrite> JournalWrites => Set<JournalWrite>();
+
+    /// <summary>
+    /// A simulation's journal as readers may see it: the rows written in their command's transaction and those of
+    /// committed <see cref="JournalWrite"/>s; never the pages of a write whose command was refused, rolled back, or
+    /// whose process died before its transaction committed. Every reader of the journal starts here.
+    /// </summary>
+    public IQueryable<EventRecord> JournalOf(Guid runId) =>
+        Events.AsNoTracking().Where(e => e.RunId == runId && (e.WriteId == 0 || JournalWrites.Any(w => w.Id == e.WriteId && w.Committed)));
+
+    /// <summary>Starts a journal write of rows <paramref name="firstSeq"/>..<paramref name="lastSeq"/> (a short transaction of its own): its writer tag.</summary>
+    public async Task<long> BeginJournalWriteAsync(Guid runId, long fromVersion, long firstSeq, long lastSeq, CancellationToken cancellationToken)
+    {
+        var write = new JournalWrite { RunId = runId, FromVersion = fromVersion, FirstSeq = firstSeq, LastSeq = lastSeq };
+        JournalWrites.Add(write);
+        try
+        {
+            await SaveChangesAsync(cancellationToken);
+        }
+        finally
+        {
+            ChangeTracker.Clear();
+        }
+        return write.Id;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> of <paramref name="rows"/> from <paramref name="offset"/> as rows of journal write
+    /// <paramref name="writeId"/>, inside the current transaction (a page's). The default is EF Core's change tracker;
+    /// a provider may write them faster.
+    /// </summary>
+    public virtual Task AppendJournalPageAsync(long writeId, IReadOnlyList<EventRecord> rows, int offset, int count, CancellationToken cancellationToken)
+    {
+        for (int i = offset; i < offset + count; i++)
+        {
+            var e = rows[i];
+            Events.Add(new EventRecord
+            {
+                RunId = e.RunId, Seq = e.Seq, AtNs = e.AtNs, Type = e.Type, Host = e.Host, SocketId = e.SocketId, PayloadJson = e.PayloadJson, WriteId = writeId,
+            });
+        }
+        return SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Marks journal write <paramref name="writeId"/> committed, inside the command's transaction (after its version
+    /// move succeeded); false when the write is gone (cleaned up as an orphan: the command must not commit).
+    /// </summary>
+    public virtual async Task<bool> CommitJournalWriteAsync(long writeId, CancellationToken cancellationToken) =>
+        await JournalWrites.Where(w => w.Id == writeId).ExecuteUpdateAsync(set => set.SetProperty(w => w.Committed, true), cancellationToken) == 1;
+
+    /// <summary>The writes that will never commit: not committed, and their simulation's version has moved past the one they were applied on.</summary>
+    public Task<List<JournalWrite>> OrphanJournalWritesAsync(CancellationToken cancellationToken) =>
+        JournalWrites.AsNoTracking()
+            .Where(w => !w.Committed && !Simulations.IgnoreQueryFilters().Any(r => r.Id == w.RunId && r.Version == w.FromVersion))
+            .ToListAsync(cancellationToken);
 
     /// <summary>Brings the database to the current schema; called once at start-up, never EnsureCreated.</summary>
     public virtual Task PrepareAsync(CancellationToken cancellationToken = default) =>

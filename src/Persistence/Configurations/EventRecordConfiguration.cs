@@ -9,7 +9,7 @@ public sealed class EventRecordConfiguration : IEntityTypeConfiguration<EventRec
     public void Configure(EntityTypeBuilder<EventRecord> builder)
     {
         builder.ToTable("Events");
-        builder.HasKey(r => new { r.RunId, r.Seq });
+        builder.HasKey(r => new { r.RunId, r.Seq, r.WriteId });
         builder.Property(r => r.Type).HasMaxLength(64);
         builder.Property(r => r.Host).HasMaxLength(64);
         builder.HasOne<SimulationRun>().WithMany().HasForeignKey(r => r.RunId).OnDelete(DeleteBehavior.Cascade);

@@ -18,6 +18,12 @@ public sealed class EventRecord
     /// <summary>The socket the event concerns, when it concerns one, for filtering.</summary>
     public int? SocketId { get; init; }
 
+    /// <summary>
+    /// The <see cref="JournalWrite"/> that wrote the row before its command's transaction, or 0 for a row written in
+    /// that transaction (committed with it). Part of the key: two writers may pre-write the same <see cref="Seq"/>.
+    /// </summary>
+    public long WriteId { get; init; }
+
     /// <summary>The event's fields other than its time and sequence number, which are the columns above.</summary>
     public required string PayloadJson { get; init; }
 }

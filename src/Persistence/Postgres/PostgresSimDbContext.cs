@@ -1,5 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Npgsql;
+using NpgsqlTypes;
+using SimService.Persistence.Entities;
 
 namespace SimService.Persistence.Postgres;
 
@@ -8,6 +11,35 @@ public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> 
 {
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString);
+
+    /// <summary>
+    /// A journal page by one binary <c>COPY … FROM STDIN</c> in the page's transaction: PostgreSQL's bulk path, a
+    /// stream of rows rather than a statement per row (EF Core's batched INSERTs cost several times as much).
+    /// </summary>
+    public override async Task AppendJournalPageAsync(long writeId, IReadOnlyList<EventRecord> rows, int offset, int count,
+        CancellationToken cancellationToken)
+    {
+        var connection = (NpgsqlConnection)Database.GetDbConnection();
+        await using var copy = await connection.BeginBinaryImportAsync(
+            "COPY \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") FROM STDIN (FORMAT BINARY)",
+            cancellationToken);
+        for (int i = offset; i < offset + count; i++)
+        {
+            var e = rows[i];
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(e.RunId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.AtNs, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.Type, NpgsqlDbType.Varchar, cancellationToken);
+            if (e.Host is null) await copy.WriteNullAsync(cancellationToken);
+            else await copy.WriteAsync(e.Host, NpgsqlDbType.Varchar, cancellationToken);
+            if (e.SocketId is { } socket) await copy.WriteAsync(socket, NpgsqlDbType.Integer, cancellationToken);
+            else await copy.WriteNullAsync(cancellationToken);
+            await copy.WriteAsync(e.PayloadJson, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(writeId, NpgsqlDbType.Bigint, cancellationToken);
+        }
+        await copy.CompleteAsync(cancellationToken);
+    }
 }
 
 /// <summary>Used by <c>dotnet ef</c> only; it never opens the database when adding a migration.</summary>

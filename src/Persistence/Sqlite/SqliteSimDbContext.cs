@@ -40,14 +40,27 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             foreach (var c in commands)
                 Step(insert, cancellationToken, Key(c.RunId), c.Seq, c.AtNs, c.Type, c.PayloadJson);
         }
-        if (events.Count > 0)
-        {
-            var insert = Prepared(ref _insertEvent,
-                "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\") VALUES ($0, $1, $2, $3, $4, $5, $6)", 7);
-            foreach (var e in events)
-                Step(insert, cancellationToken, Key(e.RunId), e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.PayloadJson);
-        }
+        InsertEvents(0, events, 0, events.Count, cancellationToken);
         return Task.CompletedTask;
+    }
+
+    /// <summary>A journal page: the same prepared INSERT as the group commit's, in the page's transaction.</summary>
+    public override Task AppendJournalPageAsync(long writeId, IReadOnlyList<EventRecord> rows, int offset, int count, CancellationToken cancellationToken)
+    {
+        InsertEvents(writeId, rows, offset, count, cancellationToken);
+        return Task.CompletedTask;
+    }
+
+    private void InsertEvents(long writeId, IReadOnlyList<EventRecord> events, int offset, int count, CancellationToken cancellationToken)
+    {
+        if (count == 0) return;
+        var insert = Prepared(ref _insertEvent,
+            "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES ($0, $1, $2, $3, $4, $5, $6, $7)", 8);
+        for (int i = offset; i < offset + count; i++)
+        {
+            var e = events[i];
+            Step(insert, cancellationToken, Key(e.RunId), e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.PayloadJson, writeId);
+        }
     }
 
     /// <summary>The conditional update as one prepared statement (EF Core's ExecuteUpdate builds and runs a query each time).</summary>

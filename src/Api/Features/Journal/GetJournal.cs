@@ -29,7 +29,7 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
     public const int DefaultLimit = 100;
     public const int MaxLimit = 5000;
 
-    /// <summary>Read from the database, where every event was stored with the command that produced it.</summary>
+    /// <summary>Read from the database, where every event was stored with the command that produced it (committed rows only: <see cref="SimDbContext.JournalOf"/>).</summary>
     public async ValueTask<Outcome<JournalPage>> Handle(GetJournal query, CancellationToken cancellationToken)
     {
         var f = query.Filter;
@@ -47,7 +47,7 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(query.SimulationId);
 
-        var events = db.Events.AsNoTracking().Where(e => e.RunId == query.SimulationId);
+        var events = db.JournalOf(query.SimulationId);
         var total = await events.LongCountAsync(cancellationToken);
         var afterSeq = f.AfterSeq ?? -1;
         events = events.Where(e => e.Seq > afterSeq);

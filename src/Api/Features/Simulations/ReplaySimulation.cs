@@ -41,7 +41,7 @@ public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threa
             run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
             if (run is null) return new SimulationNotFound(query.SimulationId);
             log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
-            stored = await db.Events.AsNoTracking().Where(e => e.RunId == run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+            stored = await db.JournalOf(run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
         }
 
         // Heavy work on an engine thread (EngineThreads): the request's wall-time limit and its client bound it too.

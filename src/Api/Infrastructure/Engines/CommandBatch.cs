@@ -16,11 +16,12 @@ public sealed class CommandBatch
     private readonly Guid _simulationId;
     private int _journalMark;
 
-    /// <summary>The most journal events one request may add; a request that needs more is refused whole.</summary>
-    public const int MaxJournalEvents = 20_000;
+    /// <summary>The most journal events this request may add (<see cref="SimulationEngines.JournalEventsPerRequest"/>); a request that needs more is refused whole.</summary>
+    public int MaxJournalEvents { get; }
 
-    internal CommandBatch(Guid simulationId, Simulation engine, long version)
+    internal CommandBatch(Guid simulationId, Simulation engine, long version, int maxJournalEvents)
     {
+        MaxJournalEvents = maxJournalEvents;
         _simulationId = simulationId;
         Engine = engine;
         Version = version;

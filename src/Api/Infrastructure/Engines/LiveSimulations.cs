@@ -68,7 +68,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 if (expectedVersion is { } expected && expected != stored.Version) return new VersionMismatch(simulationId, stored.Version);
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
-            var batch = new CommandBatch(run.Id, engine, version);
+            var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest);
             try
             {
                 engine.Interruption = cancellationToken;
@@ -87,7 +87,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     if (!batch.JournalLimitReached) return outcome;
                     ServiceMetrics.WorkLimitHits.Add(1);
                     return new WorkLimitExceeded(simulationId, "eventBudget",
-                        $"The request would add more than {CommandBatch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
+                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
                 }
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)
@@ -96,8 +96,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     return quota;
                 }
                 // The limit covers the commit too: a request that has gone before its transaction committed (and was
-                // alone in it) has nothing written, is not acknowledged, and its engine is dropped below.
-                var appended = await log.AppendAsync(new LogAppend(run.Id, version, batch.Version, batch.Commands, batch.Events, addedBytes),
+                // alone in it) has nothing written, is not acknowledged, and its engine is dropped below. Journal rows
+                // past one page are written first, outside the command's transaction (CommandLogWriter, "Journal pages"),
+                // which then only marks them committed: a big request no longer holds other simulations' commits.
+                var appended = await AppendAsync(new LogAppend(run.Id, version, batch.Version, batch.Commands, batch.Events, addedBytes),
                     cancellationToken);
                 if (appended == AppendResult.Committed)
                 {
@@ -122,6 +124,26 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             }
         }
         return new WriteConflict(simulationId);
+    }
+
+    /// <summary>
+    /// Appends through the group commit; journal rows past one page are pre-written first (tagged, invisible), and
+    /// forgotten again when the append did not commit.
+    /// </summary>
+    private async Task<AppendResult> AppendAsync(LogAppend append, CancellationToken cancellationToken)
+    {
+        if (append.Events.Count <= log.PageRows) return await log.AppendAsync(append, cancellationToken);
+        long writeId = await log.PreWriteAsync(append.RunId, append.FromVersion, append.Events, cancellationToken);
+        var result = AppendResult.VersionMoved;
+        try
+        {
+            result = await log.AppendAsync(append with { Events = [], JournalWriteId = writeId }, cancellationToken);
+            return result;
+        }
+        finally
+        {
+            if (result != AppendResult.Committed) log.Forget(writeId);
+        }
     }
 
     /// <summary>The simulation's stored version, or null when it is gone (or not this tenant's).</summary>

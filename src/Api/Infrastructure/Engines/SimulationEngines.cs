@@ -25,6 +25,16 @@ public sealed class SimulationEngines(IConfiguration configuration)
     /// </summary>
     public long MemoryBudgetBytes { get; } = configuration.GetValue("Engines:MemoryBudgetMB", 512L) * 1024 * 1024;
 
+    /// <summary>
+    /// The most journal events one request may add (configuration <c>Limits:JournalEventsPerRequest</c>, default
+    /// <see cref="DefaultJournalEventsPerRequest"/>); a request that needs more is refused whole. Rows past one journal
+    /// page are written before the command's transaction, outside it (<see cref="Persistence.CommandLogWriter"/>), so a
+    /// larger cap costs memory and disk, not other simulations' commits.
+    /// </summary>
+    public int JournalEventsPerRequest { get; } = Math.Max(1, configuration.GetValue("Limits:JournalEventsPerRequest", DefaultJournalEventsPerRequest));
+
+    public const int DefaultJournalEventsPerRequest = 20_000;
+
     public const long BytesPerJournalEvent = 400;
     public const long BytesPerEngine = 256 * 1024;
 

@@ -88,6 +88,9 @@ namespace SimService.Persistence.Postgres.Migrations
                     b.Property<long>("Seq")
                         .HasColumnType("bigint");
 
+                    b.Property<long>("WriteId")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("AtNs")
                         .HasColumnType("bigint");
 
@@ -107,9 +110,41 @@ namespace SimService.Persistence.Postgres.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
-                    b.HasKey("RunId", "Seq");
+                    b.HasKey("RunId", "Seq", "WriteId");
 
                     b.ToTable("Events", (string)null);
+                });
+
+            modelBuilder.Entity("SimService.Persistence.Entities.JournalWrite", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<bool>("Committed")
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("FirstSeq")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("FromVersion")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastSeq")
+                        .HasColumnType("bigint");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId");
+
+                    b.HasIndex("Committed", "RunId");
+
+                    b.ToTable("JournalWrites", (string)null);
                 });
 
             modelBuilder.Entity("SimService.Persistence.Entities.SimulationRun", b =>
@@ -164,6 +199,15 @@ namespace SimService.Persistence.Postgres.Migrations
                 });
 
             modelBuilder.Entity("SimService.Persistence.Entities.EventRecord", b =>
+                {
+                    b.HasOne("SimService.Persistence.Entities.SimulationRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("SimService.Persistence.Entities.JournalWrite", b =>
                 {
                     b.HasOne("SimService.Persistence.Entities.SimulationRun", null)
                         .WithMany()

@@ -84,6 +84,9 @@ namespace SimService.Persistence.Sqlite.Migrations
                     b.Property<long>("Seq")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("WriteId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("AtNs")
                         .HasColumnType("INTEGER");
 
@@ -103,9 +106,39 @@ namespace SimService.Persistence.Sqlite.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.HasKey("RunId", "Seq");
+                    b.HasKey("RunId", "Seq", "WriteId");
 
                     b.ToTable("Events", (string)null);
+                });
+
+            modelBuilder.Entity("SimService.Persistence.Entities.JournalWrite", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Committed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FirstSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FromVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RunId");
+
+                    b.HasIndex("Committed", "RunId");
+
+                    b.ToTable("JournalWrites", (string)null);
                 });
 
             modelBuilder.Entity("SimService.Persistence.Entities.SimulationRun", b =>
@@ -161,6 +194,15 @@ namespace SimService.Persistence.Sqlite.Migrations
                 });
 
             modelBuilder.Entity("SimService.Persistence.Entities.EventRecord", b =>
+                {
+                    b.HasOne("SimService.Persistence.Entities.SimulationRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("SimService.Persistence.Entities.JournalWrite", b =>
                 {
                     b.HasOne("SimService.Persistence.Entities.SimulationRun", null)
                         .WithMany()
