@@ -35,6 +35,7 @@ internal struct CallArgs
     public int Fd;
     public int NewFd;
     public bool Unspec;
+    public MsgFlags Flags;
     /// <summary>The host named by <see cref="Host"/>, when the caller already holds it (else looked up by name).</summary>
     public Host? HostRef;
     /// <summary>connect()'s destination, when the caller already resolved <see cref="ToHost"/> (else resolved by name).</summary>
@@ -54,6 +55,6 @@ internal struct CallArgs
         SocketId = r.SocketId, Port = r.Port, Address = r.Address, Backlog = r.Backlog, ReuseAddr = r.ReuseAddr, ToHost = r.ToHost,
         ToPort = r.ToPort, BindPort = r.BindPort, BindReuseAddr = r.BindReuseAddr, Bytes = r.Bytes, How = r.How, Option = r.Option,
         Value = r.Value, LingerOnOff = r.LingerOnOff, TvSec = r.TvSec, TvUsec = r.TvUsec, NonBlock = r.NonBlock, Events = r.Events,
-        TimeoutMs = r.TimeoutMs, Fd = r.Fd, NewFd = r.NewFd, Unspec = r.Unspec,
+        TimeoutMs = r.TimeoutMs, Fd = r.Fd, NewFd = r.NewFd, Unspec = r.Unspec, Flags = r.Flags,
     };
 }

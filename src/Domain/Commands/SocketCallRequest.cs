@@ -40,6 +40,8 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public int NewFd { get; init; }
     /// <summary>connect() with an AF_UNSPEC address: tcp_disconnect() (ToHost and ToPort unused).</summary>
     public bool Unspec { get; init; }
+    /// <summary>send()/recv()'s flags: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL (send); MSG_DONTWAIT, MSG_PEEK (recv).</summary>
+    public MsgFlags Flags { get; init; }
 }
 
 /// <summary>

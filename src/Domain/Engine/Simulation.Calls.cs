@@ -214,8 +214,8 @@ public sealed partial class Simulation
             case SocketCallKind.Accept:
                 var outcome = sk!.Accept(Track(call), out var child);
                 return (child ?? sk, outcome);
-            case SocketCallKind.Send: return (sk, sk!.Send(r.Bytes, Track(call)));
-            case SocketCallKind.Recv: return (sk, sk!.Recv(r.Bytes, Track(call)));
+            case SocketCallKind.Send: return (sk, sk!.Send(r.Bytes, r.Flags, Track(call)));
+            case SocketCallKind.Recv: return (sk, sk!.Recv(r.Bytes, r.Flags, Track(call)));
             case SocketCallKind.Shutdown: return (sk, sk!.Shutdown(r.How));
             case SocketCallKind.Close: return (sk, CloseFd(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, Track(call)));
             case SocketCallKind.Dup: return (sk, CallOutcome.Ok(process.Dup(sk!)));
@@ -311,14 +311,16 @@ public sealed partial class Simulation
                 socketId, errno is null ? value : -1, errno, Now - call.Issued, detail));
     }
 
+    static string FlagsText(MsgFlags flags) => flags == MsgFlags.None ? "" : " flags=" + flags.ToString().Replace(", ", "|", StringComparison.Ordinal);
+
     static string Describe(in CallArgs r) => r.Call switch
     {
         SocketCallKind.Bind => $"port={r.Port}" + (r.Address is { } a ? $" addr={a}" : ""),
         SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}{(r.Address is { } la ? $" addr={la}" : "")}" : $"backlog={r.Backlog}",
         SocketCallKind.Connect when r.Unspec => "AF_UNSPEC",
         SocketCallKind.Connect => $"to={r.ToHost}:{r.ToPort}" + (r.BindPort is { } p ? $" bind={p}{(r.BindReuseAddr ? " reuseaddr" : "")}" : ""),
-        SocketCallKind.Send => $"bytes={r.Bytes}",
-        SocketCallKind.Recv => r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}",
+        SocketCallKind.Send => $"bytes={r.Bytes}" + FlagsText(r.Flags),
+        SocketCallKind.Recv => (r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}") + FlagsText(r.Flags),
         SocketCallKind.Shutdown => r.How.ToString(),
         SocketCallKind.Setsockopt => r.Option switch
         {

@@ -14,7 +14,6 @@ namespace SimService.Domain.Packetdrill;
 /// </summary>
 internal static class ScriptSupport
 {
-    static readonly FrozenWords Sendflags = new("0", "...");
 
     public static (PacketdrillOptions Options, ImmutableArray<ScriptDiagnostic> Problems) Check(PacketdrillScript script, PacketdrillOptions options)
     {
@@ -121,8 +120,8 @@ internal static class ScriptSupport
                     problems.Add(new ScriptDiagnostic(args.Length > 2 ? args[2].At : s.At, "fcntl(F_SETFL) takes file flags: O_RDWR, O_NONBLOCK (or their number)"));
                 break;
             case "send" or "recv" or "sendto" or "recvfrom":
-                if (args.Length > 3 && !Sendflags.Contains(args[3].ToString()))
-                    problems.Add(Unsupported(args[3].At, $"{s.Name}() flags {args[3]}"));
+                if (args.Length > 3 && args[3] is not EllipsisExpr && SyscallMapping.MsgFlagsOf(args[3], sending: s.Name.StartsWith("send", StringComparison.Ordinal)) is null)
+                    problems.Add(Unsupported(args[3].At, $"{s.Name}() flags {args[3]} (modelled: {(s.Name.StartsWith("send", StringComparison.Ordinal) ? "MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL" : "MSG_PEEK, MSG_DONTWAIT")})"));
                 if (args.Length < 3 || args[2] is not IntExpr) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() needs a byte count"));
                 break;
             case "write" or "read":
@@ -230,6 +229,11 @@ internal static class TcpInfoFields
         ["tcpi_bytes_received"] = i => i.BytesReceived,
         ["tcpi_notsent_bytes"] = i => i.NotSentBytes,
         ["tcpi_snd_wnd"] = i => i.SndWnd,
+        ["tcpi_lost"] = i => i.Lost,
+        ["tcpi_sacked"] = i => i.Sacked,
+        ["tcpi_reordering"] = i => i.Reordering,
+        ["tcpi_reord_seen"] = i => i.ReordSeen,
+        ["tcpi_min_rtt"] = i => i.MinRttUs,
     };
 
     /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>

@@ -95,6 +95,24 @@ internal static class SyscallMapping
         (s.Name == "socket" && s.Arguments.Length > 1 && Flags(s.Arguments[1]).Contains("SOCK_NONBLOCK")) ||
         (s.Name == "accept4" && s.Arguments.Length > 3 && Flags(s.Arguments[3]).Contains("SOCK_NONBLOCK"));
 
+    /// <summary>
+    /// send()/recv()'s flags written MSG_MORE|MSG_NOSIGNAL, a number or "..." (none); null when one is not modelled
+    /// for the direction: send takes MSG_MORE, MSG_DONTWAIT and MSG_NOSIGNAL, recv MSG_PEEK and MSG_DONTWAIT.
+    /// </summary>
+    public static MsgFlags? MsgFlagsOf(ScriptExpr e, bool sending)
+    {
+        if (e is EllipsisExpr) return MsgFlags.None;
+        var allowed = sending ? MsgFlags.MSG_MORE | MsgFlags.MSG_DONTWAIT | MsgFlags.MSG_NOSIGNAL : MsgFlags.MSG_PEEK | MsgFlags.MSG_DONTWAIT;
+        var flags = MsgFlags.None;
+        foreach (var word in Flags(e))
+        {
+            if (Enum.TryParse<MsgFlags>(word, out var f) && !int.TryParse(word, System.Globalization.CultureInfo.InvariantCulture, out _)) flags |= f;
+            else if (int.TryParse(word, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)) flags |= (MsgFlags)n;
+            else return null;
+        }
+        return (flags & ~allowed) == 0 ? flags : null;
+    }
+
     /// <summary>The socket options the engine models, by their script names.</summary>
     public static SocketOption? OptionOf(ScriptExpr e) => e is WordExpr { Word: var w } && Enum.TryParse<SocketOption>(w, out var o) && Enum.IsDefined(o) ? o : null;
 
@@ -168,7 +186,11 @@ internal static class SyscallMapping
                 ToHost = PacketdrillRunner.RemoteHost,
                 ToPort = args.Length > 1 ? PortOf(args[1]) : PacketdrillRunner.ScriptPort,
             },
-            SocketCallKind.Send or SocketCallKind.Recv => request with { Bytes = args.Length > 2 ? IntValue(args[2]) ?? 0 : 0 },
+            SocketCallKind.Send or SocketCallKind.Recv => request with
+            {
+                Bytes = args.Length > 2 ? IntValue(args[2]) ?? 0 : 0,
+                Flags = args.Length > 3 ? MsgFlagsOf(args[3], kind == SocketCallKind.Send) ?? MsgFlags.None : MsgFlags.None,
+            },
             SocketCallKind.Shutdown => request with
             {
                 How = args.Length > 1 && args[1] is WordExpr { Word: var how } && Enum.TryParse<ShutdownHow>(how, out var h) ? h : ShutdownHow.SHUT_RDWR,

@@ -283,7 +283,8 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Poll && r.TimeoutMs != 0 ? r.TimeoutMs : null,
                 r.Call is TcpCall.Dup2 ? r.NewFd : null,
                 r.Call is TcpCall.Connect && r.Unspec ? true : null,
-                r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? ExportedAddress(r.Address) : null);
+                r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? ExportedAddress(r.Address) : null,
+                r.Call is TcpCall.Send or TcpCall.Recv && r.Flags != Tcp.MsgFlags.None ? r.Flags : null);
             _steps.Add(step);
             return null;
         }

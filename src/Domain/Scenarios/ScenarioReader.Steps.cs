@@ -15,8 +15,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -38,8 +38,8 @@ internal sealed partial class ScenarioReader
             [SocketCall.Listen] = ([], Set("socket", "port", "backlog", "reuseaddr", "as", "address")),
             [SocketCall.Connect] = ([], Set("to", "socket", "bind", "as", "family")),
             [SocketCall.Accept] = (["socket"], Set("socket", "as")),
-            [SocketCall.Send] = (["socket", "bytes"], Set("socket", "bytes")),
-            [SocketCall.Recv] = (["socket"], Set("socket", "bytes")),
+            [SocketCall.Send] = (["socket", "bytes"], Set("socket", "bytes", "flags")),
+            [SocketCall.Recv] = (["socket"], Set("socket", "bytes", "flags")),
             [SocketCall.Shutdown] = (["socket", "how"], Set("socket", "how")),
             [SocketCall.Close] = (["socket"], Set("socket")),
             [SocketCall.Setsockopt] = (["socket", "option", "value"], Set("socket", "option", "value")),
@@ -181,12 +181,27 @@ internal sealed partial class ScenarioReader
             else Error(am.Path, $"\"{addressText}\" is not an IPv4 address (dotted quad, no leading zeros)");
             if (c == SocketCall.Listen && f["socket"] is not null) Error(am.Path, "a listen on an existing socket takes its address from bind");
         }
+        var flags = Arg(f, "flags", allowed) is { } fl ? MsgFlagsOf(fl, c == SocketCall.Send) : null;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
-            nonblock, events, timeout, newfd, unspec, bindAddress);
+            nonblock, events, timeout, newfd, unspec, bindAddress, flags);
+    }
+
+    /// <summary>send()/recv()'s flags: an array of names — send MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv MSG_PEEK, MSG_DONTWAIT.</summary>
+    Tcp.MsgFlags? MsgFlagsOf(JsonMember member, bool sending)
+    {
+        var allowed = sending ? Tcp.MsgFlags.MSG_MORE | Tcp.MsgFlags.MSG_DONTWAIT | Tcp.MsgFlags.MSG_NOSIGNAL : Tcp.MsgFlags.MSG_PEEK | Tcp.MsgFlags.MSG_DONTWAIT;
+        var flags = Tcp.MsgFlags.None;
+        foreach (var item in Array(member, nonEmpty: true))
+        {
+            if (Enum(item, ScenarioWireNames.MsgFlagNames) is not { } flag) continue;
+            if ((flag & allowed) == 0) Error(item.Path, $"{flag} is not a flag of {(sending ? "send" : "recv")} (it takes {(sending ? "MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL" : "MSG_PEEK, MSG_DONTWAIT")})");
+            flags |= flag;
+        }
+        return flags;
     }
 
     /// <summary>poll()'s events: a non-empty array of names ("POLLIN", "POLLOUT", ...).</summary>

@@ -124,6 +124,7 @@ public sealed partial class ScenarioRunner
             NewFd = s.NewFd ?? 0,
             Unspec = s.Unspec ?? false,
             Address = s.Address is { } address ? Ipv4Text.Format(address) : null,
+            Flags = s.Flags ?? MsgFlags.None,
         };
         return s.Value switch
         {
@@ -182,6 +183,10 @@ public sealed partial class ScenarioRunner
         SocketOption.SoRcvTimeo => TcpOption.SO_RCVTIMEO,
         SocketOption.IpLocalPortRange => TcpOption.IP_LOCAL_PORT_RANGE,
         SocketOption.IpBindAddressNoPort => TcpOption.IP_BIND_ADDRESS_NO_PORT,
+        SocketOption.TcpNoDelay => TcpOption.TCP_NODELAY,
+        SocketOption.TcpCork => TcpOption.TCP_CORK,
+        SocketOption.TcpQuickAck => TcpOption.TCP_QUICKACK,
+        SocketOption.TcpSynCnt => TcpOption.TCP_SYNCNT,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

@@ -34,7 +34,8 @@ public sealed record CallStep(
     int? TimeoutMs = null,
     int? NewFd = null,
     bool? Unspec = null,
-    uint? Address = null) : ScenarioStep(At, Path)
+    uint? Address = null,
+    Tcp.MsgFlags? Flags = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -99,7 +100,7 @@ public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shut
 public enum ShutdownHow { Read, Write, ReadWrite }
 
 /// <summary>The socket options the format knows.</summary>
-public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort }
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort, TcpNoDelay, TcpCork, TcpQuickAck, TcpSynCnt }
 
 /// <summary>The signals a kill step may send.</summary>
 public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }

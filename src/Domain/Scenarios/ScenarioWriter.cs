@@ -177,6 +177,13 @@ public static class ScenarioWriter
         if (c.NewFd is { } newfd) w.WriteNumber("newfd", newfd);
         if (c.Unspec is true) w.WriteString("family", "AF_UNSPEC");
         if (c.Address is { } address) w.WriteString("address", Ipv4Text.Format(address));
+        if (c.Flags is { } flags)
+        {
+            w.WriteStartArray("flags");
+            foreach (var (name, bit) in ScenarioWireNames.MsgFlagNames.Entries)
+                if ((flags & bit) != 0) w.WriteStringValue(name);
+            w.WriteEndArray();
+        }
         switch (c.Value)
         {
             case IntSockoptValue v: w.WriteNumber("value", v.Value); break;

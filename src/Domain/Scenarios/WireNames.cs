@@ -21,6 +21,9 @@ internal sealed class WireTable<T> where T : struct, Enum
     public bool TryParse(string text, out T value) => _byText.TryGetValue(text, out value);
 
     public string ToText(T value) => _canonical[value];
+
+    /// <summary>The canonical spellings with their values, in the table's order.</summary>
+    public IEnumerable<(string Text, T Value)> Entries => _canonical.Keys.Order().Select(v => (_canonical[v], v));
 }
 
 /// <summary>The format's spelling of every enum a scenario document uses.</summary>
@@ -47,7 +50,14 @@ public static class ScenarioWireNames
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
         ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo),
         ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo),
-        ("IP_LOCAL_PORT_RANGE", SocketOption.IpLocalPortRange), ("IP_BIND_ADDRESS_NO_PORT", SocketOption.IpBindAddressNoPort));
+        ("IP_LOCAL_PORT_RANGE", SocketOption.IpLocalPortRange), ("IP_BIND_ADDRESS_NO_PORT", SocketOption.IpBindAddressNoPort),
+        ("TCP_NODELAY", SocketOption.TcpNoDelay), ("TCP_CORK", SocketOption.TcpCork),
+        ("TCP_QUICKACK", SocketOption.TcpQuickAck), ("TCP_SYNCNT", SocketOption.TcpSynCnt));
+
+    /// <summary>send()/recv()'s flags by their kernel names (send: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv: MSG_PEEK, MSG_DONTWAIT).</summary>
+    internal static readonly WireTable<Tcp.MsgFlags> MsgFlagNames = new(
+        ("MSG_MORE", Tcp.MsgFlags.MSG_MORE), ("MSG_DONTWAIT", Tcp.MsgFlags.MSG_DONTWAIT),
+        ("MSG_NOSIGNAL", Tcp.MsgFlags.MSG_NOSIGNAL), ("MSG_PEEK", Tcp.MsgFlags.MSG_PEEK));
 
     internal static readonly WireTable<Workloads.CloseFirst> CloseFirsts = new(
         ("client", Workloads.CloseFirst.Client), ("server", Workloads.CloseFirst.Server), ("both", Workloads.CloseFirst.Both));

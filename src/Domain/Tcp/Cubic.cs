@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 
 namespace SimService.Domain.Tcp;
@@ -11,6 +12,7 @@ namespace SimService.Domain.Tcp;
 /// the low 32 bits of tp->tcp_mstamp). linux-4.4 keeps <see cref="DelayMin"/> and <see cref="CurrRtt"/> in
 /// milliseconds · 8 and the HyStart clocks in milliseconds (bictcp_clock()).
 /// </summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct Bictcp
 {
     /// <summary>cnt: increase cwnd by 1 after this many ACKed packets.</summary>

@@ -21,6 +21,8 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     public long Requested { get; private set; } = requested;
     /// <summary>Bytes copied so far by a blocked send.</summary>
     public long Done { get; internal set; }
+    /// <summary>send()/recv()'s flags (MSG_MORE, MSG_DONTWAIT, MSG_PEEK, MSG_NOSIGNAL).</summary>
+    public MsgFlags MsgFlags { get; internal set; }
 
     /// <summary>The next call of the simulation's free list while this one waits to be reused.</summary>
     internal PendingCall? NextFree { get; set; }
@@ -35,6 +37,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         Issued = issued;
         Requested = requested;
         Done = 0;
+        MsgFlags = MsgFlags.None;
         Sleep = null;
         ConnectWasConnecting = false;
         Holds = null;

@@ -170,7 +170,7 @@ public sealed class RequestSocket : SimTimer
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
-    /// tcp_synack_retries, or at once if the listener is gone.
+    /// tcp_synack_retries (the listener's TCP_SYNCNT when set), or at once if the listener is gone.
     /// </summary>
     protected override void Expired(Simulation sim)
     {
@@ -183,7 +183,8 @@ public sealed class RequestSocket : SimTimer
             return;
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
-        if (_retransmits >= Host.Sysctls.TcpSynackRetries)
+        // max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else tcp_synack_retries.
+        if (_retransmits >= Listener.SynAckRetries)
         {
             Drop();
             return;

@@ -22,6 +22,14 @@ public enum SocketOption
     IP_LOCAL_PORT_RANGE,
     /// <summary>IPPROTO_IP: bind() with port 0 takes no port; connect() picks it by the 4-tuple (__inet_hash_connect()).</summary>
     IP_BIND_ADDRESS_NO_PORT,
+    /// <summary>IPPROTO_TCP: int, non-zero disables Nagle's algorithm and pushes what is queued (__tcp_sock_set_nodelay()).</summary>
+    TCP_NODELAY,
+    /// <summary>IPPROTO_TCP: int, non-zero holds partial segments until cleared (__tcp_sock_set_cork()).</summary>
+    TCP_CORK,
+    /// <summary>IPPROTO_TCP: int, 0 enters ping-pong (delayed ACK) mode, else leaves it and ACKs what is due (__tcp_sock_set_quickack()).</summary>
+    TCP_QUICKACK,
+    /// <summary>IPPROTO_TCP: int 1..127, the SYN (a listener's SYN-ACK) retransmissions before giving up (icsk_syn_retries).</summary>
+    TCP_SYNCNT,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

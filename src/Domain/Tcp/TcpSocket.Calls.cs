@@ -44,7 +44,7 @@ public sealed partial class TcpSocket
     {
         if (State == TcpState.Listen)
         {
-            _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+            ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
             return CallOutcome.Ok();
         }
         if (State != TcpState.Close || Remote.Port != 0 && Host.Established.ContainsKey(Tuple)) return CallOutcome.Fail(Errno.EINVAL);
@@ -54,7 +54,7 @@ public sealed partial class TcpSocket
             if (err is not null) return CallOutcome.Fail(err);
         }
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
-        _backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+        ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(_bindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
@@ -153,7 +153,7 @@ public sealed partial class TcpSocket
         // inet_csk_accept(): timeo = sock_rcvtimeo(); with 0 (O_NONBLOCK) inet_csk_wait_for_connect() is not
         // entered: EAGAIN. Otherwise it sleeps, bounded by SO_RCVTIMEO.
         if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
-        _pendingAccepts.Enqueue(call);
+        ListenState.Waiters.Enqueue(call);
         return CallOutcome.Block;
     }
 
@@ -162,13 +162,14 @@ public sealed partial class TcpSocket
     /// charged in truesize against sk_sndbuf) and pushes it; blocks in sk_stream_wait_memory() for the rest.
     /// Errors: the pending sk_err, else EPIPE.
     /// </summary>
-    internal CallOutcome Send(long bytes, PendingCall call)
+    internal CallOutcome Send(long bytes, MsgFlags flags, PendingCall call)
     {
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
+        call.MsgFlags = flags;
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
-            if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
+            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
             _pendingSend = call;
             return CallOutcome.Block;
         }
@@ -179,7 +180,7 @@ public sealed partial class TcpSocket
         if (call.Done == bytes) return CallOutcome.Ok(bytes);
         // sk_stream_wait_memory() sleeps with the call's timeo (sock_sndtimeo() at entry, what is left of it after an
         // earlier sleep).
-        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
+        if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout))
         {
             // sk_stream_wait_memory() with timeo 0: what was copied, or EAGAIN when nothing was.
             Ledger.Sent -= bytes - call.Done;
@@ -214,7 +215,7 @@ public sealed partial class TcpSocket
             if (call.Done < call.Requested)
             {
                 // Woken by sk_stream_write_space(), copied what fitted, and sleeps again for the rest of its timeo.
-                Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout);
+                Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
                 return;
             }
             _pendingSend = null;
@@ -233,7 +234,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingSend is not { } call) return;
         _pendingSend = null;
-        var outcome = Send(call.Requested, call);
+        var outcome = Send(call.Requested, call.MsgFlags, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 
@@ -241,9 +242,20 @@ public sealed partial class TcpSocket
     /// Models tcp_recvmsg_locked(): queued data first; then SOCK_DONE (EOF) returns 0, a
     /// pending error is reported once, RCV_SHUTDOWN returns 0, CLOSE gives ENOTCONN; else block.
     /// </summary>
-    internal CallOutcome Recv(long bytes, PendingCall call)
+    internal CallOutcome Recv(long bytes, MsgFlags flags, PendingCall call)
     {
         if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
+        call.MsgFlags = flags;
+        bool peek = (flags & MsgFlags.MSG_PEEK) != 0;
+        if (_rcv.Unread > 0 && peek)
+        {
+            // MSG_PEEK: the copy advances a local peek_seq, not copied_seq — nothing is consumed, the FIN is not eaten;
+            // tcp_rcv_space_adjust() and tcp_cleanup_rbuf() still run (with sk_rmem_alloc unchanged).
+            long peeked = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
+            RcvSpaceAdjust();
+            CleanupRbuf(peeked);
+            return CallOutcome.Ok(peeked);
+        }
         if (_rcv.Unread > 0)
         {
             long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
@@ -259,6 +271,7 @@ public sealed partial class TcpSocket
         }
         if (_done)
         {
+            if (peek) return CallOutcome.Ok(0); // found_fin_ok with MSG_PEEK: only peek_seq moves past the FIN
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
             ConsumeRcv(0, eatFin: true);
             CopyFin();
@@ -275,7 +288,8 @@ public sealed partial class TcpSocket
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
         // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
-        if (call.Sleep is null && !Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
+        if (call.Sleep is null && !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
+            return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
     }
@@ -297,7 +311,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingRecv is not { } call) return;
         _pendingRecv = null;
-        var outcome = Recv(call.Requested, call);
+        var outcome = Recv(call.Requested, call.MsgFlags, call);
         if (outcome.Blocked) _pendingRecv = call;
         else _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
@@ -349,13 +363,13 @@ public sealed partial class TcpSocket
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
-                LingerOn = lingerOnOff != 0;
+                Linger.On = lingerOnOff != 0;
                 // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
-                LingerSec = value < 0 ? int.MaxValue : value;
+                Linger.Seconds = value < 0 ? int.MaxValue : value;
                 break;
             case SocketOption.TCP_LINGER2:
                 // tcp_sock_set_linger2 semantics: < 0 → -1, 0 → sysctl, > TCP_FIN_TIMEOUT_MAX → clamp.
-                Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
+                Linger.Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
                 break;
             case SocketOption.SO_REUSEADDR: ReuseAddr = value != 0; break;
             case SocketOption.SO_REUSEPORT: ReusePort = value != 0; break;
@@ -366,15 +380,15 @@ public sealed partial class TcpSocket
                 break;
             case SocketOption.TCP_KEEPINTVL:
                 if (value is < 1 or > TcpConstants.MaxKeepIdle) return CallOutcome.Fail(Errno.EINVAL);
-                _keepIntvl = value;
+                Keepalive.IntvlSec = value;
                 break;
             case SocketOption.TCP_KEEPCNT:
                 if (value is < 1 or > TcpConstants.MaxKeepCnt) return CallOutcome.Fail(Errno.EINVAL);
-                _keepCnt = value;
+                Keepalive.Probes = value;
                 break;
             case SocketOption.TCP_USER_TIMEOUT:
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
-                UserTimeoutMs = value;
+                Keepalive.UserTimeoutMs = value;
                 break;
             case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
             case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
@@ -385,6 +399,10 @@ public sealed partial class TcpSocket
                 StreamWriteSpace();
                 break;
             case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
+            case SocketOption.TCP_NODELAY: SetNoDelay(value != 0); break;
+            case SocketOption.TCP_CORK: SetCork(value != 0); break;
+            case SocketOption.TCP_QUICKACK: SetQuickAck(value); break;
+            case SocketOption.TCP_SYNCNT: return SetSynCount(value);
         }
         return CallOutcome.Ok();
     }
@@ -403,8 +421,8 @@ public sealed partial class TcpSocket
                 int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
             case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
-            case SocketOption.SO_SNDTIMEO: return GetTimeout(_sndTimeo);
-            case SocketOption.SO_RCVTIMEO: return GetTimeout(_rcvTimeo);
+            case SocketOption.SO_SNDTIMEO: return GetTimeout(SndTimeoJiffies);
+            case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
             case SocketOption.SO_ERROR:
                 // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
                 var error = _softError;
@@ -447,7 +465,7 @@ public sealed partial class TcpSocket
     /// </summary>
     public int PollMask()
     {
-        if (State == TcpState.Listen) return AcceptQueue.Count > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
+        if (State == TcpState.Listen) return AcceptQueueCount > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
         int mask = 0;
         if (((RcvShutdown || _done) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
         if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
@@ -482,32 +500,31 @@ public sealed partial class TcpSocket
         SocketOption.IP_BIND_ADDRESS_NO_PORT => BindAddressNoPort ? 1 : 0,
         SocketOption.SO_SNDBUF => SkSndbuf,
         SocketOption.SO_RCVBUF => SkRcvbuf,
+        SocketOption.TCP_NODELAY => (_nonagle & Nagle.Off) != 0 ? 1 : 0,
+        SocketOption.TCP_CORK => (_nonagle & Nagle.Cork) != 0 ? 1 : 0,
+        SocketOption.TCP_QUICKACK => _ack.PingPong ? 0 : 1, // !inet_csk_in_pingpong_mode()
+        SocketOption.TCP_SYNCNT => SynRetries,
         _ => 0,
     };
 
-    int KeepaliveTimeSec => _keepIdle > 0 ? _keepIdle : Host.Sysctls.TcpKeepaliveTimeSec;
-    int KeepaliveIntvlSec => _keepIntvl > 0 ? _keepIntvl : Host.Sysctls.TcpKeepaliveIntvlSec;
-    int KeepaliveProbes => _keepCnt > 0 ? _keepCnt : Host.Sysctls.TcpKeepaliveProbes;
+    int KeepaliveTimeSec => _keepalive is { IdleSec: > 0 } k ? k.IdleSec : Host.Sysctls.TcpKeepaliveTimeSec;
+    int KeepaliveIntvlSec => _keepalive is { IntvlSec: > 0 } k ? k.IntvlSec : Host.Sysctls.TcpKeepaliveIntvlSec;
+    int KeepaliveProbes => _keepalive is { Probes: > 0 } k ? k.Probes : Host.Sysctls.TcpKeepaliveProbes;
 
     /// <summary>Copies what accepted children inherit from the listener (sk_clone_lock copies the options).</summary>
     void InheritOptions(TcpSocket listener)
     {
         ReuseAddr = listener.ReuseAddr;
         ReusePort = listener.ReusePort;
-        LingerOn = listener.LingerOn;
-        LingerSec = listener.LingerSec;
-        Linger2 = listener.Linger2;
-        KeepOpen = listener.KeepOpen;
-        _keepIdle = listener._keepIdle;
-        _keepIntvl = listener._keepIntvl;
-        _keepCnt = listener._keepCnt;
-        UserTimeoutMs = listener.UserTimeoutMs;
+        _linger = listener._linger?.Clone();
+        _keepalive = listener._keepalive?.Clone();
+        _timeouts = listener._timeouts?.Clone();
         _sndBufSet = listener._sndBufSet;
-        _sndTimeo = listener._sndTimeo;
-        _rcvTimeo = listener._rcvTimeo;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
+        _nonagle = listener._nonagle;
+        _synRetries = listener._synRetries;
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>
@@ -554,7 +571,7 @@ public sealed partial class TcpSocket
     {
         int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
         perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
-        int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), TcpConstants.DefaultReordering + 1);
+        int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), _ca.Reordering + 1);
         long sndmem = 2L * nrSegs * perMss;
         if (_sndBuf < sndmem) _sndBuf = Math.Min(sndmem, Host.Sysctls.TcpWmem[2]);
     }
@@ -592,11 +609,9 @@ public sealed partial class TcpSocket
         if (_pendingClose == call)
         {
             _pendingClose = null;
-            if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
+            if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
-        var rest = _pendingAccepts.Where(c => c != call).ToList();
-        _pendingAccepts.Clear();
-        foreach (var c in rest) _pendingAccepts.Enqueue(c);
+        RemovePendingAccept(call);
     }
 }

@@ -281,10 +281,12 @@ public sealed partial class TcpSocket
     /// <param name="maxSegments">At most this many segments.</param>
     /// <param name="windowProbe">
     /// tcp_write_wakeup(): one segment cut to the window's edge (tcp_fragment) and pushed (PSH), where
-    /// tcp_write_xmit() would hold a segment that does not fit whole.
+    /// tcp_write_xmit() would hold a segment that does not fit whole; it carries PSH and no Nagle test holds it.
     /// </param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false)
+    /// <param name="nonagle">tcp_write_xmit()'s nonagle argument; null: tp->nonagle (tcp_push_pending_frames()).</param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null)
     {
+        var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
@@ -319,12 +321,13 @@ public sealed partial class TcpSocket
             bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
                 && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
-            // tcp_nagle_test() with Minshall's check: a sub-MSS segment waits while an earlier small one is
-            // unacknowledged; a FIN (and tcp_send_fin's push) never waits.
-            if (!fin && len < PayloadMss && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt))
+            // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
+            // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits.
+            if (!fin && len < PayloadMss && !NagleAllowsPartial(nagle))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
-            if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
+            // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
+            if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut || windowProbe : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
             Transmit(flags, _snd.Nxt, len, reason);

@@ -138,6 +138,7 @@ public sealed partial class TcpSocket
                 }
                 tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
                 skbs.Add(tail);
+                _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
                 SlowStartAfterIdleCheck(); // tcp_skb_entail()
                 _wmemQueued += SndSkbHeadTruesize;
                 copy = sizeGoal;
@@ -150,25 +151,33 @@ public sealed partial class TcpSocket
             call.Done += copy;
             Ledger.Accepted += copy;
             if (call.Done == call.Requested || tail.Payload < sizeGoal) continue;
-            if (SeqMath.After(_snd.WriteSeq, _pushedSeq + (_snd.MaxWindow >> 1)))
+            if (ForcedPush)
             {
                 // forced_push(): tcp_mark_push() + __tcp_push_pending_frames(TCP_NAGLE_PUSH).
                 MarkPush(tail);
-                Push("tcp_sendmsg");
+                Push("tcp_sendmsg", nonagle: Nagle.Push);
             }
             else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
                 // cwnd is full: "if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()));
+                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()), nonagle: Nagle.Push);
             }
         }
         if (call.Done == before) return;
         Recharge();
-        // tcp_push() without MSG_MORE: tcp_mark_push() on the write queue's tail, if it has one.
-        if (skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt)) MarkPush(skbs[^1]);
-        Push("tcp_sendmsg");
+        // tcp_push(): tcp_mark_push() on the write queue's unsent tail unless MSG_MORE (or when forced_push()); MSG_MORE
+        // pushes with TCP_NAGLE_CORK. Before sleeping for space (wait_for_space) it is tcp_push(flags & ~MSG_MORE,
+        // TCP_NAGLE_PUSH): what was copied goes, partial or corked.
+        bool waiting = call.Done < call.Requested;
+        bool more = !waiting && (call.MsgFlags & MsgFlags.MSG_MORE) != 0;
+        bool tailUnsent = skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt);
+        if (tailUnsent && (!more || ForcedPush)) MarkPush(skbs[^1]);
+        Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle);
     }
+
+    /// <summary>Models forced_push() — net/ipv4/tcp.c: more than half the peer's largest window written since the last PSH mark.</summary>
+    bool ForcedPush => SeqMath.After(_snd.WriteSeq, _pushedSeq + (_snd.MaxWindow >> 1));
 
     /// <summary>Models tcp_mark_push() — net/ipv4/tcp.c: PSH on the skb, pushed_seq = write_seq.</summary>
     void MarkPush(SndSkb skb)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
@@ -6,8 +7,11 @@ namespace SimService.Domain.Tcp;
 // struct inet_connection_sock and their sub-structures (include/linux/tcp.h, include/net/inet_connection_sock.h).
 // Each is a mutable struct held in a field of its socket: no allocation of its own, and a field's
 // owner follows from where it sits (_snd.Una is tp->snd_una, _ack.Ato is icsk->icsk_ack.ato).
+// LayoutKind.Auto lets the runtime order a group's fields by size (no padding between a bool and a long),
+// as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes.
 
 /// <summary>The send sequence space of struct tcp_sock: snd_una … write_seq, the peer's window, the queued FIN.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct SendSequence
 {
     /// <summary>The initial send sequence number (our SYN's seq).</summary>
@@ -37,6 +41,7 @@ internal struct SendSequence
 }
 
 /// <summary>The receive sequence space of struct tcp_sock: rcv_nxt, the advertised window and its clamp, what is unread.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct ReceiveSequence
 {
     /// <summary>The peer's initial sequence number (its SYN's seq).</summary>
@@ -60,6 +65,7 @@ internal struct ReceiveSequence
 }
 
 /// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct ReceivedOptions
 {
     /// <summary>rx_opt.tstamp_ok: timestamps negotiated.</summary>
@@ -83,6 +89,7 @@ internal struct ReceivedOptions
 }
 
 /// <summary>The RTT estimator of struct tcp_sock (tcp_rtt_estimator(), tcp_set_rto()) and the windowed minimum RTT.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct RttEstimator
 {
     /// <summary>tp->srtt_us (kept unscaled here: the smoothed RTT in µs).</summary>
@@ -100,6 +107,7 @@ internal struct RttEstimator
 }
 
 /// <summary>The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct ConnectionTimers
 {
     /// <summary>icsk_rto: the current retransmission timeout (before backoff).</summary>
@@ -116,6 +124,7 @@ internal struct ConnectionTimers
 }
 
 /// <summary>struct inet_connection_sock's icsk_ack: delayed-ACK state (quick ACKs, ping-pong mode, ato, a pending ACK).</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct DelayedAck
 {
     /// <summary>icsk_ack.quick: how many more segments are ACKed at once (quick-ACK mode).</summary>
@@ -137,6 +146,7 @@ internal struct DelayedAck
 }
 
 /// <summary>tp->rcvq_space: what the application read per RTT, the measure tcp_rcv_space_adjust() grows sk_rcvbuf from.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct ReceiveSpace
 {
     /// <summary>rcvq_space.space: bytes per RTT.</summary>
@@ -148,6 +158,7 @@ internal struct ReceiveSpace
 }
 
 /// <summary>tp->rcv_rtt_est and tp->rcv_rtt_last_tsecr: the receiver's own RTT estimate (tcp_rcv_rtt_measure(), tcp_rcv_rtt_measure_ts()).</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct ReceiverRtt
 {
     /// <summary>rcv_rtt_est.rtt_us, scaled by 8.</summary>
@@ -164,6 +175,7 @@ internal struct ReceiverRtt
 /// Congestion and loss-recovery state (struct tcp_sock / inet_connection_sock): snd_cwnd, snd_ssthresh, icsk_ca_state,
 /// high_seq, the scoreboard counts (sacked_out, lost_out, retrans_out), PRR, F-RTO, undo and the TLP.
 /// </summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct CongestionState
 {
     /// <summary>tp->snd_cwnd, in segments.</summary>
@@ -182,8 +194,18 @@ internal struct CongestionState
     public int RetransOut;
     /// <summary>tp->lost: every segment ever marked lost (tcp_notify_skb_loss_event()); an ACK's rs->losses is its growth.</summary>
     public long Lost;
-    /// <summary>tp->reordering: the duplicate-ACK threshold, tcp_reordering (3) until Reno reordering raises it.</summary>
+    /// <summary>
+    /// tp->reordering: the reordering degree in segments — tcp_reordering (3) until tcp_check_sack_reordering() or
+    /// tcp_check_reno_reordering() raise it (at most tcp_max_reordering, 300); tcp_enter_loss() may lower it again.
+    /// </summary>
     public int Reordering;
+    /// <summary>tp->reord_seen: reordering events seen (tcp_check_sack_reordering(), tcp_check_reno_reordering()).</summary>
+    public int ReordSeen;
+    /// <summary>
+    /// tcp_highest_sack_seq() while sacked_out is non-zero: the end of the highest SACKed segment (the seq of
+    /// tp->highest_sack, the segment after it — snd_nxt when it was the last one).
+    /// </summary>
+    public uint HighestSack;
     /// <summary>tp->prr_delivered: segments delivered since the cwnd reduction began (PRR, RFC 6937).</summary>
     public int PrrDelivered;
     /// <summary>tp->prr_out: segments sent since the cwnd reduction began.</summary>
@@ -216,6 +238,7 @@ internal struct CongestionState
 }
 
 /// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct RackState
 {
     /// <summary>rack.mstamp: its send time.</summary>

@@ -14,7 +14,7 @@ public sealed partial class TcpSocket
     /// Models inet_csk_reqsk_queue_is_full(): more requests than sk_max_ack_backlog on 6.18 (since 6.13,
     /// commit 3479c7549fb1 "tcp/dccp: allow a connection when sk_max_ack_backlog is zero"), at least as many on 4.4.
     /// </summary>
-    bool ReqskQueueIsFull => _sim.Profile == KernelProfile.Linux6 ? ReqskQueueLen > _backlog : ReqskQueueLen >= _backlog;
+    bool ReqskQueueIsFull => _sim.Profile == KernelProfile.Linux6 ? ReqskQueueLen > Backlog : ReqskQueueLen >= Backlog;
 
     /// <summary>
     /// Models tcp_syn_flood_action(): TCPReqQFullDoCookies (cookies on) or TCPReqQFullDrop, and once per
@@ -26,9 +26,9 @@ public sealed partial class TcpSocket
         int syncookies = Host.Sysctls.TcpSyncookies;
         bool wantCookie = syncookies != 0;
         Host.Count(wantCookie ? MibCounter.TcpExtTCPReqQFullDoCookies : MibCounter.TcpExtTCPReqQFullDrop);
-        if (!_synfloodWarned && syncookies != 2)
+        if (!ListenState.SynfloodWarned && syncookies != 2)
         {
-            _synfloodWarned = true;
+            ListenState.SynfloodWarned = true;
             string msg = wantCookie ? "Sending cookies" : "Dropping request";
             Host.LogRateLimited(_sim.Profile == KernelProfile.Linux6
                 ? $"TCP: request_sock_TCP: Possible SYN flooding on port {Local.Address}:{Local.Port}. {msg}."
@@ -51,7 +51,7 @@ public sealed partial class TcpSocket
         // tcp_parse_options(): mss_clamp = the SYN's MSS option, else TCP_MSS_DEFAULT (af_ops->mss_clamp).
         int mss = syn.Options.Mss > 0 ? syn.Options.Mss : TcpConstants.MssDefault;
         int mssIndex = SynCookies.MssIndex(mss);
-        SynCookies.SynqOverflow(ref _synqOverflowStamp, _sim.Now);
+        SynCookies.SynqOverflow(ref ListenState.SynqOverflowStamp, _sim.Now);
         Host.Count(MibCounter.TcpExtSyncookiesSent);
         long count = SynCookies.CookieTime(_sim.Now);
         uint isn = SynCookies.Isn(_sim, tuple, syn.Seq, count, mssIndex);
@@ -71,7 +71,7 @@ public sealed partial class TcpSocket
     bool CookieCheck(Segment ack)
     {
         if (Host.Sysctls.TcpSyncookies == 0) return false;
-        if (SynCookies.NoRecentOverflow(_synqOverflowStamp, _sim.Now)) return false;
+        if (SynCookies.NoRecentOverflow(_listen?.SynqOverflowStamp ?? 0, _sim.Now)) return false;
         var tuple = new FourTuple(ack.Destination, ack.Source);
         int mss = Host.IssuedCookies.Check(tuple, ack.Ack - 1, ack.Seq - 1, SynCookies.CookieTime(_sim.Now));
         if (mss == 0)
@@ -87,7 +87,7 @@ public sealed partial class TcpSocket
         if (sawTs && tsecr != 0 && _sim.Profile == KernelProfile.Linux6) tsecr -= TimestampOffset(tuple.Local.Address, tuple.Remote.Address);
         if (!SynCookies.TimestampDecode(Host.Sysctls, sawTs, tsecr, out var options)) return false;
         var req = RequestSocket.FromCookie(this, tuple, ack, mss, options, sawTs);
-        if (AcceptQueue.Count > _backlog)
+        if (AcceptQueueCount > Backlog)
         {
             // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → ListenOverflows, tcp_listendrop(); cookie_v4_check() drops.
             Host.Count(MibCounter.TcpExtListenOverflows);

@@ -80,7 +80,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingClose is not { } call) return;
         _pendingClose = null;
-        if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
+        if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         FinishClose();
         _sim.CompleteCall(call, 0, null);
     }
@@ -295,14 +295,15 @@ public sealed partial class TcpSocket
     /// </summary>
     void ListenStop()
     {
-        while (AcceptQueue.TryDequeue(out var child))
+        if (_listen is not { } listen) return;
+        while (listen.Accept.TryDequeue(out var child))
         {
             child.Disconnect("inet_csk_listen_stop");
             child.Dead = true;
             Host.OrphanCount++;
             child.Destroy();
         }
-        while (_pendingAccepts.TryDequeue(out var call)) _sim.CompleteCall(call, -1, Errno.EINVAL);
+        while (listen.Waiters.TryDequeue(out var call)) _sim.CompleteCall(call, -1, Errno.EINVAL);
     }
 
     /// <summary>Models inet_csk_destroy_sock(): timers stopped, queues purged, the port released, the orphan count decremented.</summary>
@@ -316,11 +317,11 @@ public sealed partial class TcpSocket
         if (BoundPort) ReleasePort();
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
-        if (_lingerTimer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
+        if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Detach();
         _delackTimer.Detach();
         _keepaliveTimer?.Detach();
-        _lingerTimer?.Detach();
+        _linger?.Timer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
     }

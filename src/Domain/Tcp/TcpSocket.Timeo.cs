@@ -12,19 +12,23 @@ public sealed partial class TcpSocket
     /// <summary>MAX_SCHEDULE_TIMEOUT (LONG_MAX): sleep without a timer — sock_init_data()'s default for both.</summary>
     public const long MaxScheduleTimeout = long.MaxValue;
 
-    long _sndTimeo = MaxScheduleTimeout;
-    long _rcvTimeo = MaxScheduleTimeout;
+    /// <summary>Made by the first SO_SNDTIMEO/SO_RCVTIMEO (null: MAX_SCHEDULE_TIMEOUT for both).</summary>
+    SockTimeouts? _timeouts;
+    SockTimeouts Timeouts => _timeouts ??= new();
 
     /// <summary>sk->sk_sndtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    public long SndTimeoJiffies => _sndTimeo;
+    public long SndTimeoJiffies => _timeouts?.Snd ?? MaxScheduleTimeout;
     /// <summary>sk->sk_rcvtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    public long RcvTimeoJiffies => _rcvTimeo;
+    public long RcvTimeoJiffies => _timeouts?.Rcv ?? MaxScheduleTimeout;
 
     /// <summary>Models sock_sndtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_sndtimeo.</summary>
-    long SockSndTimeo => NonBlocking ? 0 : _sndTimeo;
+    long SockSndTimeo => NonBlocking ? 0 : SndTimeoJiffies;
+
+    /// <summary>sock_sndtimeo(sk, flags &amp; MSG_DONTWAIT) for a send: 0 for MSG_DONTWAIT as for O_NONBLOCK.</summary>
+    long SndTimeo(PendingCall call) => (call.MsgFlags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockSndTimeo;
 
     /// <summary>Models sock_rcvtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_rcvtimeo.</summary>
-    long SockRcvTimeo => NonBlocking ? 0 : _rcvTimeo;
+    long SockRcvTimeo => NonBlocking ? 0 : RcvTimeoJiffies;
 
     /// <summary>
     /// Models sock_set_timeout() — net/core/sock.c: tv_usec outside [0, USEC_PER_SEC) → EDOM; tv_sec &lt; 0 →
@@ -66,8 +70,8 @@ public sealed partial class TcpSocket
 
     /// <summary>sock_setsockopt(): SO_SNDTIMEO → sock_set_timeout(&amp;sk->sk_sndtimeo), SO_RCVTIMEO → &amp;sk->sk_rcvtimeo.</summary>
     internal CallOutcome SetTimeoOption(SocketOption option, long sec, long usec) => option == SocketOption.SO_SNDTIMEO
-        ? SetTimeout(ref _sndTimeo, sec, usec)
-        : SetTimeout(ref _rcvTimeo, sec, usec);
+        ? SetTimeout(ref Timeouts.Snd, sec, usec)
+        : SetTimeout(ref Timeouts.Rcv, sec, usec);
 
     /// <summary>
     /// A blocked call goes to sleep (sk_wait_event() → wait_woken() → schedule_timeout(timeo) —
@@ -142,10 +146,12 @@ public sealed partial class TcpSocket
 
     void RemovePendingAccept(PendingCall call)
     {
-        if (_pendingAcceptsQueue is null) return;
-        var rest = _pendingAcceptsQueue.Where(c => c != call).ToList();
-        _pendingAcceptsQueue.Clear();
-        foreach (var c in rest) _pendingAcceptsQueue.Enqueue(c);
+        if (_listen is not { Waiters: var waiters }) return;
+        for (int n = waiters.Count; n > 0; n--)
+        {
+            var c = waiters.Dequeue();
+            if (c != call) waiters.Enqueue(c);
+        }
     }
 
     /// <summary>Arms or stops a sleeping call's timer through the socket's timer choke points.</summary>

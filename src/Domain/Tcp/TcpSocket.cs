@@ -19,9 +19,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
-    /// <summary>The SO_LINGER wait's timer: made on first use (most sockets never linger).</summary>
-    SimTimer? _lingerTimer;
-    SimTimer LingerTimer => _lingerTimer ??= new SimTimer(this, 3);
+    /// <summary>The SO_LINGER wait's timer: made on first use, with the linger settings (most sockets never linger).</summary>
+    SimTimer LingerTimer => Linger.Timer ??= new SimTimer(this, 3);
     TcpTimerKind _xmitPending;
     TcpState _lastStateBeforeClose = TcpState.Close;
 
@@ -77,13 +76,18 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- options (setsockopt) -------------------------------------------------------------
     public bool ReuseAddr { get; internal set; }
     public bool ReusePort { get; internal set; }
-    public bool LingerOn { get; private set; }
-    public int LingerSec { get; private set; }
+    /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
+    LingerSettings? _linger;
+    LingerSettings Linger => _linger ??= new();
+    public bool LingerOn => _linger?.On ?? false;
+    public int LingerSec => _linger?.Seconds ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
-    public int Linger2 { get; private set; }
-    public bool KeepOpen { get; private set; }
-    int _keepIdle, _keepIntvl, _keepCnt;
-    public int UserTimeoutMs { get; private set; }
+    public int Linger2 => _linger?.Linger2 ?? 0;
+    /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
+    KeepaliveSettings? _keepalive;
+    KeepaliveSettings Keepalive => _keepalive ??= new();
+    public bool KeepOpen => _keepalive?.On ?? false;
+    public int UserTimeoutMs => _keepalive?.UserTimeoutMs ?? 0;
     int _sndBufSet, _rcvBufSet;
     /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
     public bool NonBlocking { get; private set; }
@@ -106,18 +110,21 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
-    Queue<TcpSocket>? _acceptQueue;
-    /// <summary>Established children not yet accepted, oldest first (a listener's only; allocated on listen).</summary>
-    internal Queue<TcpSocket> AcceptQueue => _acceptQueue ??= new();
-    int _backlog;
+    /// <summary>The accept queue, backlog and SYN-queue state: a listener's only (made by listen()).</summary>
+    ListenerQueues? _listen;
+    ListenerQueues ListenState => _listen ??= new();
+    /// <summary>Established children not yet accepted, oldest first.</summary>
+    internal Queue<TcpSocket> AcceptQueue => ListenState.Accept;
+    /// <summary>How many children wait in the accept queue (0 for a socket that never listened).</summary>
+    int AcceptQueueCount => _listen?.Accept.Count ?? 0;
     /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
-    internal int ReqskQueueLen;
-    /// <summary>rx_opt.ts_recent_stamp, which a listener uses as the u32 jiffies of its last SYN-queue overflow (tcp_synq_overflow()).</summary>
-    uint _synqOverflowStamp;
-    /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>
-    bool _synfloodWarned;
-    Queue<PendingCall>? _pendingAcceptsQueue;
-    Queue<PendingCall> _pendingAccepts => _pendingAcceptsQueue ??= new();
+    internal int ReqskQueueLen
+    {
+        get => _listen?.Qlen ?? 0;
+        set => ListenState.Qlen = value;
+    }
+    /// <summary>sk_max_ack_backlog.</summary>
+    int Backlog => _listen?.Backlog ?? 0;
 
     // ---- protocol state, grouped as the kernel groups it (TcpSocket.State.cs) ------------------
     /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>
@@ -152,8 +159,8 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     long _sndBuf;
     /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = [];
-    /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt.</summary>
-    readonly List<(uint Seq, uint End, bool Fin)> _ofo = [];
+    /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
+    OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
     uint _tsOffset;
     /// <summary>tp->total_rto, tp->total_retrans, tp->retrans_stamp.</summary>
@@ -200,13 +207,13 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     public bool IsHashed => State == TcpState.Listen || Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this);
 
     /// <summary>Send-Q: write_seq − snd_una (includes a queued FIN); for a listener the backlog.</summary>
-    public long SendQueue => State == TcpState.Listen ? _backlog : (long)(_snd.WriteSeq - _snd.Una);
+    public long SendQueue => State == TcpState.Listen ? Backlog : (long)(_snd.WriteSeq - _snd.Una);
 
     /// <summary>
     /// Recv-Q: rcv_nxt − copied_seq — the FIN's byte counts until a read passes it (tcp_recvmsg_locked);
     /// for a listener the accept queue length.
     /// </summary>
-    public long RecvQueue => State == TcpState.Listen ? _acceptQueue?.Count ?? 0 : _rcv.Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
+    public long RecvQueue => State == TcpState.Listen ? AcceptQueueCount : _rcv.Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
 
     public SimDuration Rto => _icsk.Rto;
     public int Retransmits => _icsk.Retransmits;
@@ -311,7 +318,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         if (ReferenceEquals(t, _xmitTimer)) OnXmitTimer();
         else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();
         else if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
-        else if (ReferenceEquals(t, _lingerTimer)) OnLingerTimeout();
+        else if (ReferenceEquals(t, _linger?.Timer)) OnLingerTimeout();
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 
@@ -323,7 +330,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void RttEstimator(long mrttUs)
     {
         long m = Math.Max(1, mrttUs);
-        _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, m);
         long srtt = _rtt.SrttUs;
         long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
         if (srtt != 0)

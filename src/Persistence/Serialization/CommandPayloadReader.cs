@@ -95,7 +95,7 @@ public static class CommandPayloadReader
         string? host = null, process = null, address = d.Address, toHost = d.ToHost;
         SocketCallKind call = default;
         int socketId = d.SocketId, backlog = d.Backlog, value = d.Value, lingerOnOff = d.LingerOnOff, events = d.Events,
-            timeoutMs = d.TimeoutMs, fd = d.Fd, newFd = d.NewFd;
+            timeoutMs = d.TimeoutMs, fd = d.Fd, newFd = d.NewFd, flags = (int)d.Flags;
         ushort port = d.Port, toPort = d.ToPort;
         ushort? bindPort = d.BindPort;
         bool reuseAddr = d.ReuseAddr, bindReuseAddr = d.BindReuseAddr, nonBlock = d.NonBlock, unspec = d.Unspec;
@@ -135,6 +135,7 @@ public static class CommandPayloadReader
                 22 => ReadInt32(ref reader, out fd),
                 23 => ReadInt32(ref reader, out newFd),
                 24 => ReadBool(ref reader, out unspec),
+                25 => ReadInt32(ref reader, out flags),
                 _ => false,
             };
             if (!ok) return null;
@@ -145,7 +146,7 @@ public static class CommandPayloadReader
             SocketId = socketId, Port = port, Address = address, Backlog = backlog, ReuseAddr = reuseAddr, ToHost = toHost,
             ToPort = toPort, BindPort = bindPort, BindReuseAddr = bindReuseAddr, Bytes = bytes, How = how, Option = option,
             Value = value, LingerOnOff = lingerOnOff, TvSec = tvSec, TvUsec = tvUsec, NonBlock = nonBlock, Events = events,
-            TimeoutMs = timeoutMs, Fd = fd, NewFd = newFd, Unspec = unspec,
+            TimeoutMs = timeoutMs, Fd = fd, NewFd = newFd, Unspec = unspec, Flags = (MsgFlags)flags,
         };
     }
 
@@ -180,6 +181,7 @@ public static class CommandPayloadReader
             _ when name.SequenceEqual("fd"u8) => 22,
             _ when name.SequenceEqual("newFd"u8) => 23,
             _ when name.SequenceEqual("unspec"u8) => 24,
+            _ when name.SequenceEqual("flags"u8) => 25,
             _ => -1,
         };
     }

@@ -86,6 +86,10 @@ public sealed class TwoHostHarness
     public CallHandle Send(int socketId, long bytes) =>
         Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Send) { SocketId = socketId, Bytes = bytes });
 
+    /// <summary>getsockopt() on a socket by its owning host's "app" process.</summary>
+    public CallHandle GetOption(int socketId, SocketOption option) =>
+        Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Getsockopt) { SocketId = socketId, Option = option });
+
     /// <summary>setsockopt() on a socket by its owning host's "app" process (SO_LINGER takes <paramref name="lingerOnOff"/>).</summary>
     public CallHandle SetOption(int socketId, SocketOption option, int value, int lingerOnOff = 0) =>
         Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Setsockopt)

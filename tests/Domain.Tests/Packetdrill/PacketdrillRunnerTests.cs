@@ -159,7 +159,7 @@ public class PacketdrillRunnerTests
             `sysctl -q net.ipv4.tcp_ecn=1`
             0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3
             +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
-            +0 setsockopt(3, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+            +0 setsockopt(3, SOL_TCP, TCP_WINDOW_CLAMP, [1], 4) = 0
             +0 epoll_create(1) = 5
             +0 poll([{fd=3, events=POLLIN, revents=POLLIN}, {fd=4, events=POLLIN, revents=0}], 2, 0) = 1
             +0 sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10
@@ -171,7 +171,7 @@ public class PacketdrillRunnerTests
             ["1:1", "2:1", "3:1", "6:27", "7:1", "8:9", "9:1", "10:11"],
             result.Diagnostics.Select(d => d.At.ToString()));
         Assert.Contains("IPv6", result.Diagnostics[0].Message);
-        Assert.Contains("TCP_NODELAY", result.Diagnostics[3].Message);
+        Assert.Contains("TCP_WINDOW_CLAMP", result.Diagnostics[3].Message);
         Assert.Contains("poll() on more than one descriptor", result.Diagnostics[5].Message);
         Assert.Contains("sysctl net.ipv4.tcp_ecn is not modelled", result.Diagnostics[2].Message);
     }

@@ -62,10 +62,11 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="Fd">The descriptor of the socket the call goes through (default the socket's own).</param>
 /// <param name="NewFd">dup2's newfd.</param>
 /// <param name="Family">connect's AF_UNSPEC (instead of to): tcp_disconnect().</param>
+/// <param name="Flags">send's MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv's MSG_PEEK, MSG_DONTWAIT.</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
     bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null, string? Family = null,
-    string? Address = null) : CommandInput;
+    string? Address = null, string[]? Flags = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -182,8 +183,12 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 break;
             case SocketCallKind.Send:
                 if (Required(c.Bytes, prefix + "bytes") && c.Bytes < 0) Error(prefix + "bytes", "bytes is zero or positive.");
+                if (SocketArguments.MsgFlagsOf(c.Flags, sending: true, out var sendFlags) is null) Error(prefix + "flags", sendFlags!);
                 break;
-            case SocketCallKind.Recv when c.Bytes is < 1: Error(prefix + "bytes", "bytes is at least 1 (omit it to read all)."); break;
+            case SocketCallKind.Recv:
+                if (c.Bytes is < 1) Error(prefix + "bytes", "bytes is at least 1 (omit it to read all).");
+                if (SocketArguments.MsgFlagsOf(c.Flags, sending: false, out var recvFlags) is null) Error(prefix + "flags", recvFlags!);
+                break;
             case SocketCallKind.Shutdown:
                 if (Required(c.How, prefix + "how") && c.How is not ("SHUT_RD" or "SHUT_WR" or "SHUT_RDWR"))
                     Error(prefix + "how", "how is SHUT_RD, SHUT_WR or SHUT_RDWR.");
@@ -254,6 +259,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             Bytes = c.Bytes ?? -1,
             How = c.How is null ? default : Enum.Parse<ShutdownHow>(c.How),
             NonBlock = c.Nonblock ?? false,
+            Flags = kind is SocketCallKind.Send or SocketCallKind.Recv ? SocketArguments.MsgFlagsOf(c.Flags, kind == SocketCallKind.Send, out _) ?? MsgFlags.None : MsgFlags.None,
             Events = kind == SocketCallKind.Poll ? new PollRequest { Events = c.Events }.Mask(out _) ?? 0 : 0,
             TimeoutMs = kind == SocketCallKind.Poll ? c.TimeoutMs ?? 0 : 0,
             Fd = c.Fd ?? 0,

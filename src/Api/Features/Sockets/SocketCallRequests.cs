@@ -108,6 +108,10 @@ public sealed record SendRequest : CallRequest
     /// <example>100</example>
     [Required, Range(0, long.MaxValue)]
     public long? Bytes { get; init; }
+
+    /// <summary>send()'s flags: MSG_MORE (cork this write's tail), MSG_DONTWAIT (this call does not block), MSG_NOSIGNAL.</summary>
+    /// <example>["MSG_MORE"]</example>
+    public string[]? Flags { get; init; }
 }
 
 public sealed record RecvRequest : CallRequest
@@ -115,6 +119,10 @@ public sealed record RecvRequest : CallRequest
     /// <summary>How many bytes to read at most; default all that are available.</summary>
     [Range(1, long.MaxValue)]
     public long? Bytes { get; init; }
+
+    /// <summary>recv()'s flags: MSG_PEEK (read without consuming), MSG_DONTWAIT (this call does not block).</summary>
+    /// <example>["MSG_PEEK"]</example>
+    public string[]? Flags { get; init; }
 }
 
 public sealed record ShutdownRequest : CallRequest
@@ -211,6 +219,24 @@ public sealed class SocketOptionNameAttribute : AllowedValuesAttribute
 
 public static class SocketArguments
 {
+    /// <summary>send()'s and recv()'s flags from their names; null with the reason for a name the call does not take.</summary>
+    public static MsgFlags? MsgFlagsOf(string[]? names, bool sending, out string? error)
+    {
+        error = null;
+        string[] allowed = sending ? ["MSG_MORE", "MSG_DONTWAIT", "MSG_NOSIGNAL"] : ["MSG_PEEK", "MSG_DONTWAIT"];
+        var flags = MsgFlags.None;
+        foreach (var name in names ?? [])
+        {
+            if (!allowed.Contains(name))
+            {
+                error = $"'{name}' is not a flag of {(sending ? "send" : "recv")}; expected {string.Join(", ", allowed)}.";
+                return null;
+            }
+            flags |= Enum.Parse<MsgFlags>(name);
+        }
+        return flags;
+    }
+
     /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
     public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
     /// <summary>A dotted quad, no leading zeros.</summary>

@@ -147,11 +147,15 @@ public static class SocketsEndpoints
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Send(
         Guid id, int socketId, SendRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
-        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Send) with { Bytes = request.Bytes!.Value }, http, ct);
+        SocketArguments.MsgFlagsOf(request.Flags, sending: true, out var error) is { } flags
+            ? OnSocket(sender, id, socketId, request, Template(SocketCallKind.Send) with { Bytes = request.Bytes!.Value, Flags = flags }, http, ct)
+            : Task.FromResult<Results<Ok<CallResponse>, ProblemHttpResult>>(ErrorMapping.ToProblem(new RequestInvalid("flags", error!, id)));
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Recv(
         Guid id, int socketId, HttpRequest http, ISender sender, CancellationToken ct, RecvRequest? request = null) =>
-        OnSocket(sender, id, socketId, request, Template(SocketCallKind.Recv) with { Bytes = request?.Bytes ?? -1 }, http, ct);
+        SocketArguments.MsgFlagsOf(request?.Flags, sending: false, out var error) is { } flags
+            ? OnSocket(sender, id, socketId, request, Template(SocketCallKind.Recv) with { Bytes = request?.Bytes ?? -1, Flags = flags }, http, ct)
+            : Task.FromResult<Results<Ok<CallResponse>, ProblemHttpResult>>(ErrorMapping.ToProblem(new RequestInvalid("flags", error!, id)));
 
     private static Task<Results<Ok<CallResponse>, ProblemHttpResult>> Shutdown(
         Guid id, int socketId, ShutdownRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>

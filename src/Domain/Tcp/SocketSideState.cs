@@ -1,0 +1,100 @@
+namespace SimService.Domain.Tcp;
+
+// The rarely used parts of a socket, each made on first use so that a socket that never needs one carries
+// only a null reference (most sockets never set an option, never listen). Grouped as the kernel groups them.
+
+/// <summary>
+/// SO_LINGER and TCP_LINGER2: sock_flag(SOCK_LINGER) and sk->sk_lingertime (struct sock), tp->linger2
+/// (struct tcp_sock). Made by the first setsockopt() of either; absent means the defaults (no linger,
+/// linger2 0 = tcp_fin_timeout).
+/// </summary>
+internal sealed class LingerSettings
+{
+    /// <summary>SOCK_LINGER.</summary>
+    public bool On;
+    /// <summary>sk_lingertime in seconds (int.MaxValue: l_linger negative, i.e. forever).</summary>
+    public int Seconds;
+    /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
+    public int Linger2;
+    /// <summary>The timer of a close() that lingers (made by the first such wait; never copied to a child).</summary>
+    public Engine.SimTimer? Timer;
+
+    /// <summary>sk_clone_lock() copies them into an accepted child.</summary>
+    public LingerSettings Clone() => new() { On = On, Seconds = Seconds, Linger2 = Linger2 };
+}
+
+/// <summary>
+/// SO_KEEPALIVE, TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT and TCP_USER_TIMEOUT: sock_flag(SOCK_KEEPOPEN),
+/// tp->keepalive_time/keepalive_intvl/keepalive_probes (0 = the sysctl, keepalive_time_when() and friends)
+/// and icsk->icsk_user_timeout. Made by the first setsockopt() of one; absent means all zero.
+/// </summary>
+internal sealed class KeepaliveSettings
+{
+    /// <summary>SOCK_KEEPOPEN.</summary>
+    public bool On;
+    public int IdleSec, IntvlSec, Probes;
+    /// <summary>icsk_user_timeout in milliseconds (0: none).</summary>
+    public int UserTimeoutMs;
+
+    public KeepaliveSettings Clone() => (KeepaliveSettings)MemberwiseClone();
+}
+
+/// <summary>
+/// SO_SNDTIMEO / SO_RCVTIMEO: sk->sk_sndtimeo and sk->sk_rcvtimeo in jiffies. Made by the first setsockopt()
+/// of either; absent means sock_init_data()'s MAX_SCHEDULE_TIMEOUT for both.
+/// </summary>
+internal sealed class SockTimeouts
+{
+    public long Snd = TcpSocket.MaxScheduleTimeout;
+    public long Rcv = TcpSocket.MaxScheduleTimeout;
+
+    public SockTimeouts Clone() => (SockTimeouts)MemberwiseClone();
+}
+
+/// <summary>
+/// What only a listener has: icsk_accept_queue (struct request_sock_queue — the established children not yet
+/// accepted, qlen, synflood_warned), sk_max_ack_backlog, the stamp of its last SYN-queue overflow, and the
+/// accept() calls asleep on it. Made by listen() (or the first look at a queue).
+/// </summary>
+internal sealed class ListenerQueues
+{
+    /// <summary>rskq_accept_head…tail: established children not yet accepted, oldest first.</summary>
+    public readonly Queue<TcpSocket> Accept = new();
+    /// <summary>accept() calls asleep on the listener, oldest first.</summary>
+    public readonly Queue<PendingCall> Waiters = new();
+    /// <summary>sk_max_ack_backlog: min(backlog, somaxconn).</summary>
+    public int Backlog;
+    /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
+    public int Qlen;
+    /// <summary>rx_opt.ts_recent_stamp, which a listener uses as the u32 jiffies of its last SYN-queue overflow (tcp_synq_overflow()).</summary>
+    public uint SynqOverflowStamp;
+    /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>
+    public bool SynfloodWarned;
+}
+
+/// <summary>
+/// tp->out_of_order_queue, kept sorted by sequence (tcp_data_queue_ofo()): its list is made by the first
+/// out-of-order segment — most connections never see one — so an empty queue is one null reference.
+/// </summary>
+internal struct OfoQueue
+{
+    List<(uint Seq, uint End, bool Fin)>? _items;
+
+    public readonly int Count => _items?.Count ?? 0;
+
+    public (uint Seq, uint End, bool Fin) this[int index]
+    {
+        readonly get => _items![index];
+        set => _items![index] = value;
+    }
+
+    public void Add((uint Seq, uint End, bool Fin) skb) => (_items ??= []).Add(skb);
+
+    public void Insert(int index, (uint Seq, uint End, bool Fin) skb) => (_items ??= []).Insert(index, skb);
+
+    public readonly void RemoveAt(int index) => _items!.RemoveAt(index);
+
+    public readonly int FindLastIndex(Predicate<(uint Seq, uint End, bool Fin)> match) => _items?.FindLastIndex(match) ?? -1;
+
+    public readonly void Clear() => _items?.Clear();
+}

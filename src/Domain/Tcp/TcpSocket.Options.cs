@@ -1,0 +1,136 @@
+using SimService.Domain.Network;
+
+namespace SimService.Domain.Tcp;
+
+/// <summary>tp->nonagle's bits — include/net/tcp.h: TCP_NAGLE_OFF (TCP_NODELAY), TCP_NAGLE_CORK, TCP_NAGLE_PUSH.</summary>
+[Flags]
+internal enum Nagle : byte
+{
+    /// <summary>0: Nagle's algorithm with Minshall's check (tcp_nagle_check()'s "!nonagle").</summary>
+    On = 0,
+    /// <summary>TCP_NAGLE_OFF (1): TCP_NODELAY — no Minshall hold.</summary>
+    Off = 1,
+    /// <summary>TCP_NAGLE_CORK (2): TCP_CORK, or one tcp_push() with MSG_MORE — every partial segment waits.</summary>
+    Cork = 2,
+    /// <summary>TCP_NAGLE_PUSH (4): send what is queued now, partial or not (tcp_nagle_test()'s first test).</summary>
+    Push = 4,
+}
+
+/// <summary>send()/recv() flags the engine models (include/linux/socket.h values).</summary>
+[Flags]
+public enum MsgFlags
+{
+    None = 0,
+    /// <summary>MSG_PEEK: recv() copies without consuming.</summary>
+    MSG_PEEK = 0x2,
+    /// <summary>MSG_DONTWAIT: this call alone is non-blocking (sock_sndtimeo()/sock_rcvtimeo() with noblock: 0).</summary>
+    MSG_DONTWAIT = 0x40,
+    /// <summary>MSG_NOSIGNAL: no SIGPIPE with EPIPE (the engine sends no signal either way).</summary>
+    MSG_NOSIGNAL = 0x4000,
+    /// <summary>MSG_MORE: tcp_push() corks this call's tail (TCP_NAGLE_CORK) and leaves it without PSH.</summary>
+    MSG_MORE = 0x8000,
+}
+
+/// <summary>
+/// The per-socket TCP options beyond the teardown ones: TCP_NODELAY / TCP_CORK (tp->nonagle), TCP_QUICKACK
+/// (icsk_ack.pingpong), TCP_SYNCNT (icsk_syn_retries) — do_tcp_setsockopt() / do_tcp_getsockopt() in net/ipv4/tcp.c.
+/// </summary>
+public sealed partial class TcpSocket
+{
+    /// <summary>MAX_TCP_SYNCNT — include/net/tcp.h: TCP_SYNCNT's upper bound (and tcp_syn_retries').</summary>
+    public const int MaxTcpSyncnt = 127;
+
+    /// <summary>tp->nonagle.</summary>
+    Nagle _nonagle;
+    /// <summary>icsk->icsk_syn_retries: 0 uses net.ipv4.tcp_syn_retries (SYN) / tcp_synack_retries (a listener's SYN-ACKs).</summary>
+    int _synRetries;
+
+    /// <summary>
+    /// Models __tcp_sock_set_nodelay() — net/ipv4/tcp.c: on sets TCP_NAGLE_OFF | TCP_NAGLE_PUSH and pushes what is
+    /// queued (tcp_push_pending_frames(), even past TCP_CORK); off clears TCP_NAGLE_OFF only.
+    /// </summary>
+    void SetNoDelay(bool on)
+    {
+        if (!on)
+        {
+            _nonagle &= ~Nagle.Off;
+            return;
+        }
+        _nonagle |= Nagle.Off | Nagle.Push;
+        PushPendingFrames("__tcp_sock_set_nodelay");
+    }
+
+    /// <summary>
+    /// Models __tcp_sock_set_cork() — net/ipv4/tcp.c: on sets TCP_NAGLE_CORK; off clears it, sets TCP_NAGLE_PUSH
+    /// when TCP_NODELAY is on, and pushes (tcp_push_pending_frames() with tp->nonagle: without TCP_NODELAY the
+    /// partial tail still obeys Nagle's Minshall check).
+    /// </summary>
+    void SetCork(bool on)
+    {
+        if (on)
+        {
+            _nonagle |= Nagle.Cork;
+            return;
+        }
+        _nonagle &= ~Nagle.Cork;
+        if ((_nonagle & Nagle.Off) != 0) _nonagle |= Nagle.Push;
+        PushPendingFrames("__tcp_sock_set_cork");
+    }
+
+    /// <summary>
+    /// Models tcp_push_pending_frames() — include/net/tcp.h: with a send head, __tcp_push_pending_frames() with
+    /// tp->nonagle (nothing in CLOSE; the engine's Push also skips the handshake states, where nothing is queued).
+    /// </summary>
+    void PushPendingFrames(string reason)
+    {
+        if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) Push(reason);
+    }
+
+    /// <summary>
+    /// Models __tcp_sock_set_quickack() — net/ipv4/tcp.c: 0 enters ping-pong mode (delayed ACKs); any other value
+    /// leaves it, and in ESTABLISHED / CLOSE-WAIT with an ACK scheduled marks ICSK_ACK_PUSHED and runs
+    /// tcp_cleanup_rbuf(sk, 1) — an ACK now if more than rcv_mss is unacknowledged, or nothing is left unread
+    /// — then an even value goes back to ping-pong.
+    /// </summary>
+    void SetQuickAck(int value)
+    {
+        if (value == 0)
+        {
+            _ack.PingPong = true; // inet_csk_enter_pingpong_mode()
+            return;
+        }
+        _ack.PingPong = false; // inet_csk_exit_pingpong_mode()
+        if (State is TcpState.Established or TcpState.CloseWait && _ack.Scheduled)
+        {
+            _ack.Pushed = true;
+            CleanupRbuf(1);
+            if ((value & 1) == 0) _ack.PingPong = true;
+        }
+    }
+
+    /// <summary>Models tcp_sock_set_syncnt() — net/ipv4/tcp.c: 1 to MAX_TCP_SYNCNT, else EINVAL.</summary>
+    CallOutcome SetSynCount(int value)
+    {
+        if (value is < 1 or > MaxTcpSyncnt) return CallOutcome.Fail(Errno.EINVAL);
+        _synRetries = value;
+        return CallOutcome.Ok();
+    }
+
+    /// <summary>The SYN retry bound of tcp_write_timeout(): icsk_syn_retries, else net.ipv4.tcp_syn_retries.</summary>
+    int SynRetries => _synRetries != 0 ? _synRetries : Host.Sysctls.TcpSynRetries;
+
+    /// <summary>reqsk_timer_handler()'s max_syn_ack_retries on this listener: icsk_syn_retries, else net.ipv4.tcp_synack_retries.</summary>
+    internal int SynAckRetries => _synRetries != 0 ? _synRetries : Host.Sysctls.TcpSynackRetries;
+
+    /// <summary>
+    /// tcp_nagle_test() — net/ipv4/tcp_output.c — for a segment shorter than the MSS that is not a FIN: sent with
+    /// TCP_NAGLE_PUSH; held under TCP_NAGLE_CORK, or (nonagle 0) while an earlier small segment is unacknowledged
+    /// (tcp_minshall_check(): snd_una &lt; snd_sml ≤ snd_nxt).
+    /// </summary>
+    bool NagleAllowsPartial(Nagle nonagle)
+    {
+        if ((nonagle & Nagle.Push) != 0) return true;
+        if ((nonagle & Nagle.Cork) != 0) return false;
+        return nonagle != Nagle.On || PacketsOut == 0 || !(SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, _snd.Nxt));
+    }
+}
