@@ -38,6 +38,7 @@ static class Durable
 
             await RunClientsAsync(server, sims, Math.Max(Clients, commands / 10)); // warm-up: JIT, pools, caches
             double commits0 = await server.MetricAsync("simservice_log_commits_total");
+            double workItems0 = await server.MetricAsync("dotnet_thread_pool_work_item_count_total");
             long switches0 = server.ContextSwitches;
             var m = new Measure();
             double serverCpu0 = server.CpuSeconds;
@@ -45,6 +46,7 @@ static class Durable
             double wall = m.WallSeconds, cpu = m.CpuSeconds, serverCpu = server.CpuSeconds - serverCpu0;
             long switches = server.ContextSwitches - switches0;
             double commits = await server.MetricAsync("simservice_log_commits_total") - commits0;
+            double workItems = await server.MetricAsync("dotnet_thread_pool_work_item_count_total") - workItems0;
 
             using var check = server.Client();
             long lost = 0;
@@ -57,7 +59,8 @@ static class Durable
             return $"W4 clients={Clients} simulations={sims.Length} commands={latencies.Length} wall_s={F2(wall)} " +
                 $"cmds_per_s={F(latencies.Length / wall)} p50_ms={F2(Percentile(latencies, 0.50))} p99_ms={F2(Percentile(latencies, 0.99))} " +
                 $"server_cpu_us_per_cmd={F(serverCpu * 1e6 / latencies.Length)} client_cpu_us_per_cmd={F(cpu * 1e6 / latencies.Length)} " +
-                $"cmds_per_commit={F2(latencies.Length / Math.Max(1, commits))} server_switches_per_cmd={F2(switches / (double)latencies.Length)} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
+                $"cmds_per_commit={F2(latencies.Length / Math.Max(1, commits))} server_switches_per_cmd={F2(switches / (double)latencies.Length)} " +
+                $"server_pool_items_per_cmd={F2(workItems / latencies.Length)} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
         }
         finally
         {
