@@ -104,7 +104,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             start = !_writing;
             _writing = true;
         }
-        if (start) _ = Task.Run(WriteQueuedAsync);
+        if (start) _ = WriteQueuedAsync(leader: true);
         return pending.Done.Task;
     }
 
@@ -155,7 +155,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             start = !_writing;
             _writing = true;
         }
-        if (start) _ = Task.Run(WriteQueuedAsync);
+        if (start) _ = Task.Run(() => WriteQueuedAsync());
     }
 
     /// <summary>
@@ -164,10 +164,16 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     /// </summary>
     private Writer? _writer;
 
-    /// <summary>Writes what is queued, group after group, until the queue is empty; one writer at a time.</summary>
-    private async Task WriteQueuedAsync()
+    /// <summary>
+    /// Writes what is queued, group after group, until the queue is empty; one writer at a time. The append that finds
+    /// no writer running leads (<paramref name="leader"/>): it writes the first group, its own, on its caller's thread
+    /// (with SQLite, whose statements complete synchronously, the caller then finds its task completed and goes on
+    /// without a thread hop); what was queued meanwhile is handed to a thread-pool writer, so the leader's caller
+    /// waits for one transaction only.
+    /// </summary>
+    private async Task WriteQueuedAsync(bool leader = false)
     {
-        while (true)
+        for (bool first = true; ; first = false)
         {
             List<Pending> group;
             PagedJob? job = null;
@@ -178,6 +184,11 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
                     _writing = false;
                     _idle.TrySetResult();
                     _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                    return;
+                }
+                if (leader && !first)
+                {
+                    _ = Task.Run(() => WriteQueuedAsync());
                     return;
                 }
                 if (job is not null)

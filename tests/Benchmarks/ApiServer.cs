@@ -53,6 +53,40 @@ sealed partial class ApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Context switches (voluntary and involuntary) of the server's threads that are alive now, summed.</summary>
+    public long ContextSwitches
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+            {
+                try
+                {
+                    foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                        if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                            sum += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // the thread ended meanwhile
+                }
+            }
+            return sum;
+        }
+    }
+
+    /// <summary>A counter's value from the server's <c>/metrics</c> (Prometheus text), 0 when it is not there yet.</summary>
+    public async Task<double> MetricAsync(string name)
+    {
+        using var client = Client();
+        var text = await client.GetStringAsync("/metrics");
+        foreach (var line in text.Split('\n'))
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is ' ' or '{')
+                return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        return 0;
+    }
+
     /// <summary>Lines the server logged at error level or above.</summary>
     public IReadOnlyList<string> Errors { get { lock (_errors) return [.. _errors]; } }
 

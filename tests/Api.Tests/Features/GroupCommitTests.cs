@@ -114,6 +114,27 @@ public sealed class GroupCommitTests
         Assert.Equal(4, await busy.VersionAsync());
     }
 
+    [Fact]
+    public async Task IdleWriter_AppendOnSqlite_IsCommittedOnTheCallersThreadBeforeAppendReturns()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var api = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(api.CreateClient(), "leader");
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        long before = writer.Transactions;
+
+        var appended = writer.AppendAsync(Advance(sim.Id, from: 3));
+
+        // The append found the writer idle, so it led: its own group was written and committed on this thread (SQLite's
+        // statements complete synchronously), and nothing was handed to another thread to acknowledge it.
+        Assert.True(appended.IsCompletedSuccessfully);
+        Assert.Equal(AppendResult.Committed, await appended);
+        Assert.Equal(before + 1, writer.Transactions);
+        Assert.Equal(4, await sim.VersionAsync());
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
     [Theory]
     [InlineData(null, 1L)] // the default, NORMAL: durable across a crash of the process, not a power loss
     [InlineData("FULL", 2L)]

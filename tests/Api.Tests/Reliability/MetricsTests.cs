@@ -21,6 +21,7 @@ public sealed class MetricsTests(ApiHosts hosts)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
         foreach (var name in new[] { "simservice_commands_applied_total", "simservice_events_simulated_total", "simservice_engines_live",
+                     "simservice_log_commits_total",
                      "http_server_request_duration_seconds_bucket" })
             Assert.Contains(name, text);
     }

@@ -40,7 +40,14 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// </summary>
     private const int MaxIdle = 64;
 
-    /// <summary>Runs <paramref name="work"/> on an engine thread and completes with its result (or exception).</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on an engine thread and completes with its result (or exception). The caller's
+    /// continuation runs on that engine thread too, right after the work, when the work stayed light (its thread was not
+    /// demoted): the rest of a command's request (the group commit, the response) goes on where the engine left off
+    /// instead of waking a thread-pool thread for it — a thread hop is a context switch each way, and on this
+    /// project's virtual machines a switch costs more CPU than a small command's engine work. After heavy (demoted)
+    /// work the continuation goes to the thread pool, at normal priority.
+    /// </summary>
     /// <param name="heavy">Known to be long: wait for a heavy slot, run demoted from the start.</param>
     /// <param name="cancellationToken">Stops the wait for a heavy slot; the work itself watches its own token.</param>
     public async Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken)
@@ -48,26 +55,62 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         if (heavy) await _heavySlots.WaitAsync(cancellationToken);
         try
         {
-            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var context = ExecutionContext.Capture(); // log scopes and the request's activity go with the work
-            void Run()
-            {
-                try
-                {
-                    done.SetResult(work());
-                }
-                catch (Exception exception)
-                {
-                    done.SetException(exception);
-                }
-            }
+            var job = new Job<T>(work, ExecutionContext.Capture()); // log scopes and the request's activity go with the work
             var worker = _idle.TryPop(out var idle) ? idle : new Worker(this);
-            worker.Post(context is null ? Run : () => ExecutionContext.Run(context, static run => ((Action)run!)(), (Action)Run), heavy);
-            return await done.Task;
+            worker.Post(job, heavy);
+            return await job.Task;
         }
         finally
         {
             if (heavy) _heavySlots.Release();
+        }
+    }
+
+    /// <summary>Work posted to an engine thread: run, then completed (its caller continued) apart from the run.</summary>
+    private abstract class Job
+    {
+        public abstract void Run();
+
+        /// <summary>Completes the caller's task: its continuation runs on this thread when <paramref name="inline"/>.</summary>
+        public abstract void Complete(bool inline);
+    }
+
+    private sealed class Job<T>(Func<T> work, ExecutionContext? context) : Job
+    {
+        // Without RunContinuationsAsynchronously: completing runs the awaiting caller right here (see RunAsync).
+        private readonly TaskCompletionSource<T> _done = new();
+        private T? _result;
+        private Exception? _failure;
+
+        public Task<T> Task => _done.Task;
+
+        public override void Run()
+        {
+            if (context is null) Compute();
+            else ExecutionContext.Run(context, static job => ((Job<T>)job!).Compute(), this);
+        }
+
+        private void Compute()
+        {
+            try
+            {
+                _result = work();
+            }
+            catch (Exception exception)
+            {
+                _failure = exception;
+            }
+        }
+
+        public override void Complete(bool inline)
+        {
+            if (!inline)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static job => job.Complete(inline: true), this, preferLocal: false);
+                return;
+            }
+            if (_failure is null) _done.SetResult(_result!);
+            else _done.SetException(_failure);
         }
     }
 
@@ -126,7 +169,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     {
         private readonly EngineThreads _owner;
         private readonly object _state = new(); // a monitor: the thread waits on it for work
-        private Action? _work;
+        private Job? _work;
         private bool _heavy, _running, _demoted;
         private int _threadId;
 
@@ -136,7 +179,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
             new Thread(Loop) { IsBackground = true, Name = "engine" }.Start();
         }
 
-        public void Post(Action work, bool heavy)
+        public void Post(Job work, bool heavy)
         {
             lock (_state)
             {
@@ -150,7 +193,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
             _threadId = Nice.CurrentThreadId();
             while (true)
             {
-                Action work;
+                Job work;
                 bool heavy;
                 lock (_state)
                 {
@@ -161,7 +204,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
                 }
                 if (heavy) Demote();
                 else _owner.Started(this);
-                work();
+                work.Run();
                 if (!heavy) _owner.Finished(this);
                 bool retire;
                 lock (_state)
@@ -169,6 +212,9 @@ public sealed partial class EngineThreads(IConfiguration configuration)
                     _running = false;
                     retire = _demoted;
                 }
+                // The caller goes on here unless this thread was demoted (its continuation is no engine work: the
+                // watchdog no longer looks at this thread, so it is not demoted for the caller's time either).
+                work.Complete(inline: !retire);
                 if (retire || !_owner.ReturnIdle(this)) return;
             }
         }

@@ -25,7 +25,9 @@ public static partial class RejectedRequestProblems
         listen.Use(next => async connection =>
         {
             var transport = connection.Transport;
-            var output = new Pipe();
+            // Inline: the pump runs on the thread that flushes the response, not as a thread-pool work item per write.
+            var output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+                useSynchronizationContext: false));
             connection.Transport = new DuplexPipe(transport.Input, output.Writer);
             var pump = PumpAsync(output.Reader, transport.Output);
             try
@@ -58,7 +60,7 @@ public static partial class RejectedRequestProblems
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    if (buffer.Length <= 1024 && Rewrite(buffer.ToArray()) is { } rewritten) writer.Write(rewritten);
+                    if (buffer.Length <= 1024 && MayBeRejection(buffer) && Rewrite(buffer.ToArray()) is { } rewritten) writer.Write(rewritten);
                     else foreach (var segment in buffer) writer.Write(segment.Span);
                     var flushed = await writer.FlushAsync();
                     if (flushed.IsCompleted) { reader.AdvanceTo(buffer.End); break; }
@@ -75,6 +77,21 @@ public static partial class RejectedRequestProblems
         {
             await reader.CompleteAsync();
         }
+    }
+
+    private static ReadOnlySpan<byte> EmptyBodyClose => "Content-Length: 0\r\nConnection: close\r\n"u8;
+
+    /// <summary>
+    /// Whether the bytes can hold Kestrel's empty error response (<see cref="Rewrite"/> decides): they end a header block
+    /// (an empty body) and say <c>Content-Length: 0</c> and <c>Connection: close</c>. Every response the application
+    /// writes with a body fails this at once, without a copy or a decode.
+    /// </summary>
+    private static bool MayBeRejection(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> bytes = stackalloc byte[1024];
+        buffer.CopyTo(bytes);
+        var written = bytes[..(int)buffer.Length];
+        return written.EndsWith("\r\n\r\n"u8) && written.IndexOf(EmptyBodyClose) >= 0;
     }
 
     // Kestrel's own error response: status line, Content-Length: 0, Connection: close, then only Date/Server.

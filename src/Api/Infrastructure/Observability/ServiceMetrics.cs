@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Persistence;
 
 namespace SimService.Api.Infrastructure.Observability;
 
@@ -54,6 +55,9 @@ public static class ServiceMetrics
         Meter.CreateObservableGauge("simservice.engines.live", () => engines.Count, "{engine}", "Simulations with an engine in memory");
         Meter.CreateObservableGauge("simservice.engines.estimated_bytes", () => engines.EstimatedBytes, "By",
             "Estimated memory held by live engines (journal events × bytes per event)");
+        var log = app.Services.GetRequiredService<CommandLogWriter>();
+        Meter.CreateObservableCounter("simservice.log.commits", () => log.Transactions, "{transaction}",
+            "Group-commit transactions of the command log (commands applied ÷ commits = commands per commit)");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

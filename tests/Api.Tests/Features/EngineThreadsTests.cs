@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using SimService.Api.Infrastructure.Engines;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Where the caller of engine work goes on (<see cref="EngineThreads"/>): after light work, on the engine thread that ran
+/// it (no thread-pool hop); after heavy (demoted) work, on the thread pool — never on a demoted thread.
+/// </summary>
+public sealed class EngineThreadsTests
+{
+    private static EngineThreads Threads() => new(new ConfigurationBuilder().Build());
+
+    /// <summary>Runs work and reports where it ran and where its caller went on (on the pool: no test synchronization context).</summary>
+    private static Task<(int RanOn, int ContinuedOn, string? Name, bool OnPool)> RunAndObserve(EngineThreads threads, bool heavy) =>
+        Task.Run(async () =>
+        {
+            int ranOn = await threads.RunAsync(() => Environment.CurrentManagedThreadId, heavy, CancellationToken.None);
+            return (ranOn, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+        });
+
+    [Fact]
+    public async Task LightWork_Completes_CallerContinuesOnTheEngineThreadThatRanIt()
+    {
+        var threads = Threads();
+
+        var (ranOn, continuedOn, name, onPool) = await RunAndObserve(threads, heavy: false);
+
+        Assert.Equal(ranOn, continuedOn);
+        Assert.Equal("engine", name);
+        Assert.False(onPool);
+        Assert.Equal(0, threads.Demotions);
+    }
+
+    [Fact]
+    public async Task HeavyWork_Completes_CallerContinuesOnThePoolNotOnTheDemotedThread()
+    {
+        var threads = Threads();
+
+        var (ranOn, continuedOn, _, onPool) = await RunAndObserve(threads, heavy: true);
+
+        Assert.NotEqual(ranOn, continuedOn);
+        Assert.True(onPool);
+        Assert.Equal(1, threads.Demotions);
+    }
+
+    [Fact]
+    public async Task LightWork_Throws_CallerSeesTheEngineException()
+    {
+        var threads = Threads();
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Task.Run(
+            () => threads.RunAsync<int>(() => throw new InvalidOperationException("engine bug"), heavy: false, CancellationToken.None)));
+
+        Assert.Equal("engine bug", failure.Message);
+    }
+}
