@@ -92,6 +92,8 @@ public enum MibCounter
     TcpExtTCPRenoRecoveryFail,
     TcpExtTCPRenoFailures,
     TcpExtTCPRenoReorder,
+    TcpExtTCPSACKReorder,
+    TcpExtTCPTSReorder,
     TcpExtTCPLossUndo,
     TcpExtTCPPartialUndo,
     TcpExtTCPSpuriousRTOs,

@@ -113,7 +113,7 @@ public static class SsFormatter
     /// order and with its "print only when non-zero" rules: ts sack, the congestion control,
     /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, advmss, cwnd, ssthresh
     /// (below 0xFFFF), bytes, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastack, unacked,
-    /// retrans, rcv_ssthresh, notsent, snd_wnd.
+    /// retrans, reordering (not when 3), reord_seen, rcv_ssthresh, notsent, snd_wnd.
     /// </summary>
     public static string InfoText(TcpInfo i)
     {
@@ -141,6 +141,8 @@ public static class SsFormatter
         Field(sb, "lastack", i.LastAckRecvMs);
         Field(sb, "unacked", i.Unacked);
         if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
+        if (i.Reordering != TcpConstants.DefaultReordering) sb.Append(" reordering:").Append(i.Reordering);
+        Field(sb, "reord_seen", i.ReordSeen);
         Field(sb, "rcv_ssthresh", i.RcvSsthresh);
         Field(sb, "notsent", i.NotSentBytes);
         Field(sb, "snd_wnd", i.SndWnd);

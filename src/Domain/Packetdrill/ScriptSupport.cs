@@ -229,6 +229,11 @@ internal static class TcpInfoFields
         ["tcpi_bytes_received"] = i => i.BytesReceived,
         ["tcpi_notsent_bytes"] = i => i.NotSentBytes,
         ["tcpi_snd_wnd"] = i => i.SndWnd,
+        ["tcpi_lost"] = i => i.Lost,
+        ["tcpi_sacked"] = i => i.Sacked,
+        ["tcpi_reordering"] = i => i.Reordering,
+        ["tcpi_reord_seen"] = i => i.ReordSeen,
+        ["tcpi_min_rtt"] = i => i.MinRttUs,
     };
 
     /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>

@@ -37,7 +37,12 @@ public sealed record TcpInfo(
     long BytesAcked,
     long BytesReceived,
     long NotSentBytes,
-    long SndWnd)
+    long SndWnd,
+    int Lost = 0,
+    int Sacked = 0,
+    int Reordering = TcpConstants.DefaultReordering,
+    int ReordSeen = 0,
+    long MinRttUs = uint.MaxValue)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -51,7 +56,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
     /// read. Not modelled (so absent): pacing and delivery rates, segment and data byte counts,
-    /// rcv_mss, rcv_space, min_rtt, and the last data sent/received ages (the engine does not keep
+    /// rcv_mss, rcv_space, and the last data sent/received ages (the engine does not keep
     /// lsndtime or icsk_ack.lrcvtime, only the times of the last segment of any kind).
     /// </summary>
     public TcpInfo Info
@@ -90,14 +95,25 @@ public sealed partial class TcpSocket
                 SndSsthresh: _ca.Ssthresh,
                 SndCwnd: _ca.Cwnd,
                 RcvSsthresh: _rcv.Ssthresh,
-                // tcp_snd_una_update() counts from the SYN-ACK's ack on an active open; a passive child starts at snd_una = isn + 1.
-                BytesAcked: Math.Max(0L, (long)(uint)(_snd.Una - _snd.Iss) - (Parent is null ? 0 : 1)),
+                BytesAcked: BytesAcked,
                 // tcp_rcv_nxt_update(): rcv_nxt was set to irs + 1 directly by the handshake.
                 BytesReceived: IsSynchronized ? (uint)(_rcv.Nxt - _rcv.Irs - 1) : 0,
                 NotSentBytes: Math.Max(0, (int)(_snd.WriteSeq - _snd.Nxt)),
-                SndWnd: _snd.Wnd);
+                SndWnd: _snd.Wnd,
+                Lost: _ca.LostOut,
+                Sacked: _ca.SackedOut,
+                Reordering: _ca.Reordering,
+                ReordSeen: _ca.ReordSeen,
+                // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
+                MinRttUs: _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs);
         }
     }
+
+    /// <summary>
+    /// tp->bytes_acked (RFC 4898 tcpEStatsAppHCThruOctetsAcked): tcp_snd_una_update() counts from the SYN-ACK's ack on an
+    /// active open; a passive child starts at snd_una = isn + 1.
+    /// </summary>
+    long BytesAcked => Math.Max(0L, (long)(uint)(_snd.Una - _snd.Iss) - (Parent is null ? 0 : 1));
 
     /// <summary>jiffies_to_msecs(now − stamp), as tcp_get_info() reports tcpi_last_ack_recv.</summary>
     long JiffiesAgoMs(SimTime stamp) => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Jiffies.At(stamp)).TotalMilliseconds;

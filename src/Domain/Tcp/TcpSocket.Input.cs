@@ -7,7 +7,11 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    enum AckVerdict { Old, Ok, Invalid }
+    /// <summary>
+    /// What tcp_ack() returned: 1 (Ok), 0 for an old ACK (Old), or a drop reason — SKB_DROP_REASON_TCP_TOO_OLD_ACK
+    /// (TooOld) or SKB_DROP_REASON_TCP_ACK_UNSENT_DATA (Invalid).
+    /// </summary>
+    enum AckVerdict { Old, Ok, Invalid, TooOld }
 
     /// <summary>A segment for this socket's 4-tuple (tcp_v4_do_rcv).</summary>
     internal void OnSegment(Segment seg)
@@ -308,7 +312,16 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
-        ReplaceTsRecent(seg);
+        if (verdict == AckVerdict.TooOld)
+        {
+            // RFC 5961 5.2: a challenge ACK — from tcp_ack() itself in ESTABLISHED, from tcp_rcv_state_process() (which
+            // passes FLAG_NO_CHALLENGE_ACK) in the other states — and the segment is dropped.
+            SendChallengeAck();
+            Ignore(seg, "ACK older than snd_una - max_window (RFC 5961 5.2)");
+            return;
+        }
+        // tcp_ack(): "ts_recent update must be made after we are sure that the packet is in window" — not for an old ACK.
+        if (verdict == AckVerdict.Ok) ReplaceTsRecent(seg);
         bool finAcked = _snd.Una == _snd.WriteSeq && _snd.FinQueued;
         switch (State)
         {
@@ -480,18 +493,28 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_ack() — net/ipv4/tcp_input.c: the window update, SACK tagging, cleaning the retransmission queue
-    /// (tcp_clean_rtx_queue(): an RTT sample from the oldest newly acknowledged segment when none of them was
-    /// retransmitted — Karn — and RACK advanced by each), the TLP episode (tcp_process_tlp_ack()), then for a
-    /// dubious ACK tcp_fastretrans_alert(), the TLP/RTO timer (tcp_set_xmit_timer()), TCPDelivered, the congestion
-    /// control (PRR in CWR/Recovery, else growth) and the recovery transmissions (tcp_xmit_recovery()). An old ACK's
-    /// SACK blocks are not processed.
+    /// Models tcp_ack() — net/ipv4/tcp_input.c: an ACK below snd_una − min(max_window, bytes_acked) is refused (RFC 5961
+    /// 5.2: TooOld, the caller sends the challenge ACK), one otherwise below snd_una takes the old_ack: path
+    /// (<see cref="OldAck"/>). Else the window update, SACK tagging (its newly SACKed segments delivered: sack_delivered),
+    /// cleaning the retransmission queue and the RTT sample (tcp_clean_rtx_queue(), on every ACK while data is out), the
+    /// TLP episode (tcp_process_tlp_ack()), then for a dubious ACK tcp_fastretrans_alert(), the TLP/RTO timer
+    /// (tcp_set_xmit_timer()), TCPDelivered, the congestion control (PRR in CWR/Recovery, else growth) and the recovery
+    /// transmissions (tcp_xmit_recovery()).
     /// </summary>
     AckVerdict ProcessAck(Segment seg)
     {
         uint ack = seg.Ack;
         uint priorSndUna = _snd.Una;
-        if (SeqMath.Before(ack, priorSndUna)) return AckVerdict.Old;
+        // rx_opt.rcv_tsecr for tcp_packet_delayed() and tcp_skb_spurious_retrans().
+        _ackTsEcr = _rxOpt.TsOk && seg.Options.HasTimestamp ? seg.Options.TsEcr : 0;
+        if (SeqMath.Before(ack, priorSndUna))
+        {
+            // "do not accept ACK for bytes we never sent" — RFC 5961 5.2 [Blind Data Injection Attack].[Mitigation]
+            uint maxWindow = (uint)Math.Min(_snd.MaxWindow, BytesAcked);
+            if (SeqMath.Before(ack, priorSndUna - maxWindow)) return AckVerdict.TooOld;
+            OldAck(seg, priorSndUna);
+            return AckVerdict.Old;
+        }
         if (SeqMath.After(ack, _snd.Nxt)) return AckVerdict.Invalid;
         var flag = AckFlags.None;
         if (SeqMath.After(ack, priorSndUna))
@@ -499,18 +522,17 @@ public sealed partial class TcpSocket
             flag |= AckFlags.SndUnaAdvanced;
             _icsk.Retransmits = 0;
         }
-        // rx_opt.rcv_tsecr for tcp_packet_delayed() and tcp_skb_spurious_retrans().
-        _ackTsEcr = _rxOpt.TsOk && seg.Options.HasTimestamp ? seg.Options.TsEcr : 0;
+        uint priorFack = IsSack ? HighestSackSeq(priorSndUna) : priorSndUna;
         int priorPackets = PacketsOut;
-        _lastAckRecv = _sim.Now;
-        _icsk.ProbesOut = 0;
         long priorDelivered = _delivered, priorLost = _ca.Lost;
         if (seg.EndSeq != seg.Seq) flag |= AckFlags.Data;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
-        // valid block tags the queue.
+        // valid block tags the queue; "if (sack_state.sack_delivered) tcp_count_delivered(...)".
+        var sack = new SacktagState();
         if (_rxOpt.SackOk && seg.Options.HasSack)
-            flag |= SacktagWriteQueue(seg, ack);
+            flag |= SacktagWriteQueue(seg, ack, priorSndUna, ref sack);
+        _delivered += sack.SackDelivered;
         if (SeqMath.After(ack, _snd.Una) || SeqMath.After(seg.Seq, _snd.Wl1) || (seg.Seq == _snd.Wl1 && nwin > _snd.Wnd))
         {
             flag |= AckFlags.WinUpdate;
@@ -520,6 +542,8 @@ public sealed partial class TcpSocket
             if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
             _snd.Wl1 = seg.Seq;
         }
+        _lastAckRecv = _sim.Now;
+        _icsk.ProbesOut = 0;
         if (priorPackets == 0)
         {
             // no_queue: "If data was DSACKed, see if we can undo a cwnd reduction."
@@ -533,7 +557,7 @@ public sealed partial class TcpSocket
             if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
             return AckVerdict.Ok;
         }
-        if ((flag & AckFlags.SndUnaAdvanced) != 0) flag |= CleanRtxQueue(seg, ack);
+        flag |= CleanRtxQueue(seg, ack, priorFack, sack);
         if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
         var rexmit = Rexmit.None;
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
@@ -552,6 +576,25 @@ public sealed partial class TcpSocket
         return AckVerdict.Ok;
     }
 
+    /// <summary>
+    /// Models tcp_ack()'s old_ack: path — net/ipv4/tcp_input.c: "If data was SACKed, tag it and see if we should send
+    /// more data. If data was DSACKed, see if we can undo a cwnd reduction." With SACK blocks: tcp_sacktag_write_queue()
+    /// (snd_una unchanged), tcp_fastretrans_alert() with no duplicate counted, tcp_newly_delivered() — which finds
+    /// nothing new, since this path never adds sack_delivered to tp->delivered — and tcp_xmit_recovery(). No window
+    /// update, no RTT sample, no timer re-arm, no congestion control; rcv_tstamp and ts_recent stay as they were.
+    /// </summary>
+    void OldAck(Segment seg, uint priorSndUna)
+    {
+        if (!_rxOpt.SackOk || !seg.Options.HasSack) return;
+        long priorDelivered = _delivered;
+        var sack = new SacktagState();
+        var flag = SacktagWriteQueue(seg, _snd.Una, priorSndUna, ref sack);
+        var rexmit = Rexmit.None;
+        FastretransAlert(priorSndUna, 0, ref flag, ref rexmit);
+        CountDelivered(priorDelivered);
+        XmitRecovery(rexmit);
+    }
+
     /// <summary>tcp_newly_delivered(): TCPDelivered grows by what this ACK delivered (a MIB since 4.18); returns it.</summary>
     int CountDelivered(long priorDelivered)
     {
@@ -564,16 +607,21 @@ public sealed partial class TcpSocket
     /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
     /// scoreboard counts (sacked_out, lost_out, retrans_out); with SACK each segment not SACKed before is delivered
     /// now and advances RACK (unless its retransmission was spurious), without SACK tcp_remove_reno_sacks(). The RTT
-    /// sample is the oldest never-retransmitted, not SACKed segment's, and none when a retransmitted one is
-    /// acknowledged (Karn; the TSecr then gives one). Returns FLAG_DATA_ACKED / FLAG_SYN_ACKED /
-    /// FLAG_RETRANS_DATA_ACKED / FLAG_ORIG_SACK_ACKED and FLAG_SET_XMIT_TIMER.
+    /// samples (tcp_ack_update_rtt()): seq_rtt_us from the oldest never-retransmitted, not SACKed segment acknowledged
+    /// (none when a retransmitted one is: Karn), else the SACK's (sack_rtt_us, from the first never-retransmitted
+    /// segment newly SACKed), else the timestamp echo's when data was acknowledged; ca_rtt_us from the last such segment,
+    /// the SACK's last one taking precedence. A hole filled by a never-retransmitted segment below the highest SACK is
+    /// reordering (tcp_check_sack_reordering()). An ACK that acknowledges nothing re-arms the RTO/TLP only when its SACK
+    /// RTT is longer than the head has been out. Returns FLAG_DATA_ACKED / FLAG_SYN_ACKED / FLAG_RETRANS_DATA_ACKED /
+    /// FLAG_ORIG_SACK_ACKED and FLAG_SET_XMIT_TIMER.
     /// </summary>
-    AckFlags CleanRtxQueue(Segment seg, uint ack)
+    AckFlags CleanRtxQueue(Segment seg, uint ack, uint priorFack, in SacktagState sack)
     {
         var flag = AckFlags.None;
-        long sampleUs = -1;
         int acked = 0;
-        SimTime? lastAckt = null; // last_ackt: the newest packet acknowledged that was neither SACKed nor retransmitted
+        uint priorSndUna = _snd.Una;
+        uint reord = _snd.Nxt; // "lowest acked un-retx un-sacked seq"
+        SimTime? firstAckt = null, lastAckt = null; // never-retransmitted, not SACKed packets acknowledged
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
             var s = _rtx[0];
@@ -583,8 +631,9 @@ public sealed partial class TcpSocket
             }
             else if (!s.Sacked)
             {
-                if (sampleUs < 0) sampleUs = (_sim.Now - s.SentAt).Ns / 1000;
+                firstAckt ??= s.SentAt;
                 lastAckt = s.SentAt;
+                if (SeqMath.Before(s.Seq, reord)) reord = s.Seq;
                 if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
             }
             if (s.RetransOut) _ca.RetransOut--;
@@ -614,14 +663,19 @@ public sealed partial class TcpSocket
         _snd.Una = ack;
         SkbAcked(ack);
         Recharge();
-        if ((flag & AckFlags.RetransDataAcked) != 0) sampleUs = -1;
-        // tcp_ack_update_rtt(): without a clean sample, the timestamp echo gives one (ms resolution).
-        if (sampleUs < 0 && acked > 0 && _rxOpt.TsOk && seg.Options.HasTimestamp && seg.Options.TsEcr != 0)
-            sampleUs = Math.Max(0, (int)(TsVal - seg.Options.TsEcr)) * 1000L;
-        if (sampleUs >= 0) RttEstimator(sampleUs);
-        else _icsk.Backoff = 0;
-        // icsk_ca_ops->pkts_acked() with ca_rtt_us: the last packet's RTT, or the timestamp echo's (tcp_ack_update_rtt()).
-        CaPktsAcked(lastAckt is { } last && (flag & AckFlags.RetransDataAcked) == 0 ? (_sim.Now - last).Ns / 1000 : CaRttFromTsopt(seg, acked > 0));
+        long seqRttUs = -1, sackRttUs = -1, caRttUs = -1;
+        if (firstAckt is { } first && (flag & AckFlags.RetransDataAcked) == 0)
+        {
+            seqRttUs = UsSince(first);
+            caRttUs = UsSince(lastAckt!.Value);
+        }
+        if (sack.FirstSackt is { } firstSackt)
+        {
+            sackRttUs = UsSince(firstSackt);
+            caRttUs = UsSince(sack.LastSackt);
+        }
+        bool rttUpdate = AckUpdateRtt(seg, flag, seqRttUs, sackRttUs, ref caRttUs);
+        if (!rttUpdate && ack != priorSndUna) _icsk.Backoff = 0;
         if ((flag & AckFlags.Acked) != 0)
         {
             flag |= AckFlags.SetXmitTimer;
@@ -631,21 +685,67 @@ public sealed partial class TcpSocket
                 // "non-SACK case cannot confirm that progress was due to original transmission"
                 if ((flag & AckFlags.RetransDataAcked) != 0) flag &= ~AckFlags.OrigSackAcked;
             }
+            else if (SeqMath.Before(reord, priorFack))
+            {
+                // "Non-retransmitted hole got filled? That's reordering"
+                CheckSackReordering(reord, _snd.Una, ts: false);
+            }
         }
+        else if (_rtx.Count > 0 && rttUpdate && sackRttUs >= 0 && sackRttUs > UsSince(_rtx[0].SentAt))
+        {
+            // "Do not re-arm RTO if the sack RTT is measured from data sent after when the head was last
+            // (re)transmitted. Otherwise the timeout may continue to extend in loss recovery."
+            flag |= AckFlags.SetXmitTimer;
+        }
+        // icsk_ca_ops->pkts_acked() with rs->rtt_us = ca_rtt_us.
+        CaPktsAcked(caRttUs);
         return flag;
     }
+
+    /// <summary>tcp_stamp_us_delta(tp->tcp_mstamp, t): microseconds from <paramref name="t"/> to now.</summary>
+    long UsSince(SimTime t) => (_sim.Now - t).Ns / 1000;
+
+    /// <summary>
+    /// Models tcp_ack_update_rtt() — net/ipv4/tcp_input.c: "Prefer RTT measured from ACK's timing to TS-ECR": seq_rtt_us,
+    /// else sack_rtt_us, else — only when the ACK acknowledged new data (FLAG_ACKED, the RTTM rule) — the timestamp echo
+    /// (tcp_rtt_tsopt_us(tp, 1), which is then ca_rtt_us too). With a sample: the min-RTT filter takes ca_rtt_us
+    /// (tcp_update_rtt_min(): 0 counts as one jiffy), tcp_rtt_estimator() and tcp_set_rto() the sample, and the backoff
+    /// is reset ("RFC6298: only reset backoff on valid RTT measurement"). <paramref name="caRttUs"/> ends as rs->rtt_us.
+    /// </summary>
+    bool AckUpdateRtt(Segment seg, AckFlags flag, long seqRttUs, long sackRttUs, ref long caRttUs)
+    {
+        if (seqRttUs < 0) seqRttUs = sackRttUs;
+        if (seqRttUs < 0)
+        {
+            long tsRttUs = CaRttFromTsopt(seg, (flag & AckFlags.Acked) != 0);
+            if (tsRttUs >= 0) seqRttUs = caRttUs = tsRttUs;
+        }
+        if (seqRttUs < 0) return false;
+        UpdateRttMin(caRttUs);
+        RttEstimator(seqRttUs);
+        return true;
+    }
+
+    /// <summary>
+    /// Models tcp_update_rtt_min(): the windowed minimum RTT takes the sample (a 0 µs one as jiffies_to_usecs(1)). The
+    /// window (tcp_min_rtt_wlen, 300 s) is not modelled: the minimum is kept for the connection's life.
+    /// </summary>
+    void UpdateRttMin(long rttUs) => _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, rttUs > 0 ? rttUs : Jiffies.ToDuration(1).Ns / 1000);
 
     /// <summary>tcp_skb_spurious_retrans(): a retransmitted segment whose ACK echoes a timestamp older than its last transmission.</summary>
     bool SpuriousRetrans(InFlight s) => s.Retransmitted && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(s.SentAt));
 
     /// <summary>
-    /// Models tcp_sacktag_one() for the segments a SACK block covers (tcp_sacktag_write_queue(), called with snd_una
-    /// already at <paramref name="ack"/>): a D-SACKed retransmission takes one from undo_retrans; a newly SACKed
-    /// segment advances RACK, leaves lost_out (and retrans_out, when its retransmission was lost), is delivered
-    /// (FLAG_DATA_SACKED, and FLAG_ORIG_SACK_ACKED when never retransmitted and below high_seq); a D-SACK clears a
-    /// retransmission still counted in flight.
+    /// Models tcp_sacktag_one() for the segments a SACK block covers (tcp_sacktag_write_queue(); <paramref name="sndUna"/>
+    /// is tp->snd_una there): a D-SACKed retransmission takes one from undo_retrans, and one already SACKed is reordering
+    /// evidence (state->reord); a newly SACKed segment advances RACK, leaves lost_out (and retrans_out, when its
+    /// retransmission was lost), is delivered (state->sack_delivered, FLAG_DATA_SACKED); one never retransmitted also sets
+    /// FLAG_ORIG_SACK_ACKED below high_seq, is reordering evidence when it lies below the highest SACK ("New sack for not
+    /// retransmitted frame, which was in hole. It is reordering."), and gives the SACK RTT sample (first_sackt,
+    /// last_sackt). tcp_sacktag_walk() then moves tp->highest_sack past it (tcp_advance_highest_sack()). A D-SACK clears
+    /// a retransmission still counted in flight.
     /// </summary>
-    AckFlags MarkSacked(uint left, uint right, uint ack, bool dupSack)
+    AckFlags MarkSacked(uint left, uint right, uint sndUna, bool dupSack, ref SacktagState state)
     {
         var flag = AckFlags.None;
         for (int i = 0; i < _rtx.Count; i++)
@@ -653,9 +753,13 @@ public sealed partial class TcpSocket
             var r = _rtx[i];
             if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
             // "Account D-SACK for retransmitted packet."
-            if (dupSack && r.Retransmitted && _ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
+            if (dupSack && r.Retransmitted)
+            {
+                if (_ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && SeqMath.After(r.End, _ca.UndoMarker)) _ca.UndoRetrans--;
+                if (r.Sacked && SeqMath.Before(r.Seq, state.Reord)) state.Reord = r.Seq;
+            }
             // "Nothing to do; acked frame is about to be dropped (was ACKed)."
-            if (!SeqMath.After(r.End, ack)) continue;
+            if (!SeqMath.After(r.End, sndUna)) continue;
             if (!r.Sacked)
             {
                 RackAdvance(r);
@@ -671,7 +775,13 @@ public sealed partial class TcpSocket
                 }
                 else
                 {
-                    if (!r.Retransmitted && !SeqMath.After(r.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
+                    if (!r.Retransmitted)
+                    {
+                        if (SeqMath.Before(r.Seq, HighestSackSeq(sndUna)) && SeqMath.Before(r.Seq, state.Reord)) state.Reord = r.Seq;
+                        if (!SeqMath.After(r.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
+                        state.FirstSackt ??= r.SentAt;
+                        state.LastSackt = r.SentAt;
+                    }
                     if (r.Lost)
                     {
                         r = r with { Lost = false };
@@ -681,7 +791,7 @@ public sealed partial class TcpSocket
                 r = r with { Sacked = true };
                 flag |= AckFlags.DataSacked;
                 _ca.SackedOut++;
-                _delivered++; // "Out-of-order packets delivered"
+                state.SackDelivered++; // "Out-of-order packets delivered"
             }
             if (dupSack && r.RetransOut)
             {
@@ -689,6 +799,8 @@ public sealed partial class TcpSocket
                 _ca.RetransOut--;
             }
             _rtx[i] = r;
+            // tcp_sacktag_walk(): "if (!before(TCP_SKB_CB(skb)->seq, tcp_highest_sack_seq(tp))) tcp_advance_highest_sack(sk, skb)".
+            if (!SeqMath.Before(r.Seq, HighestSackSeq(sndUna))) _ca.HighestSack = r.End;
         }
         return flag;
     }
@@ -992,7 +1104,12 @@ public sealed partial class TcpSocket
         host.Established[child.Tuple] = child;
         host.Count(MibCounter.TcpPassiveOpens);
         child.TransitionTo(TcpState.SynRecv, "tcp_create_openreq_child");
-        if (req.RttSampleUs is { } rtt) child.RttEstimator(rtt);
+        if (req.RttSampleUs is { } rtt)
+        {
+            // tcp_synack_rtt_meas(): tcp_ack_update_rtt(sk, FLAG_SYN_ACKED, rtt_us, -1L, rtt_us, &rs).
+            child.UpdateRttMin(rtt);
+            child.RttEstimator(rtt);
+        }
         else child._icsk.Rto = TcpConstants.TimeoutFallback;
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();

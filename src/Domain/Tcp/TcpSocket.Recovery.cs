@@ -123,7 +123,7 @@ public sealed partial class TcpSocket
                 {
                     if (!IsSack) AddRenoSack(numDupack);
                 }
-                else if (TryUndoPartial())
+                else if (TryUndoPartial(priorSndUna))
                 {
                     return;
                 }
@@ -470,13 +470,15 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_try_undo_partial(): a partial ACK in Recovery whose timestamp proves the original delivered —
-    /// with retransmissions still out, keep clocking (true); else undo with the lost marks cleared (TCPPartialUndo)
-    /// and tcp_try_keep_open().
+    /// Models tcp_try_undo_partial(): a partial ACK in Recovery whose timestamp proves the original delivered is
+    /// reordering (tcp_check_sack_reordering(prior_snd_una, ts): TCPTSReorder) — with retransmissions still out, keep
+    /// clocking (true); else undo with the lost marks cleared (TCPPartialUndo) and tcp_try_keep_open().
     /// </summary>
-    bool TryUndoPartial()
+    bool TryUndoPartial(uint priorSndUna)
     {
         if (_ca.UndoMarker == 0 || !PacketDelayed) return false;
+        // "Plain luck! Hole if filled with delayed packet, rather than with a retransmit. Check reordering."
+        CheckSackReordering(priorSndUna, _snd.Una, ts: true);
         if (_ca.RetransOut > 0) return true;
         if (!AnyRetransDone) _retransStamp = null;
         UndoCwndReduction(unmarkLoss: true);
@@ -555,7 +557,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_check_reno_reordering() + tcp_limit_reno_sacked(): more duplicate ACKs than segments out (less
     /// the holes) is reordering — sacked_out capped, tp->reordering raised (at most tcp_max_reordering, 300),
-    /// TCPRenoReorder.
+    /// reord_seen, TCPRenoReorder.
     /// </summary>
     void CheckRenoReordering(int addend)
     {
@@ -563,6 +565,7 @@ public sealed partial class TcpSocket
         if (_ca.SackedOut + holes <= PacketsOut) return;
         _ca.SackedOut = PacketsOut - holes;
         _ca.Reordering = Math.Min(PacketsOut + addend, TcpConstants.MaxReordering);
+        _ca.ReordSeen++;
         Host.Count(MibCounter.TcpExtTCPRenoReorder);
     }
 
@@ -623,7 +626,7 @@ public sealed partial class TcpSocket
     {
         if (_rack.RttUs == 0) return 0;
         long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
-        long reoWndUs = _ca.State >= CaState.Recovery || _ca.SackedOut >= _ca.Reordering ? 0 : Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        long reoWndUs = RackReoWndUs(minRttUs);
         var order = new List<int>();
         for (int i = 0; i < _rtx.Count; i++)
         {
@@ -642,6 +645,18 @@ public sealed partial class TcpSocket
             else maxRemaining = Math.Max(maxRemaining, remaining);
         }
         return maxRemaining;
+    }
+
+    /// <summary>
+    /// Models tcp_rack_reo_wnd() — net/ipv4/tcp_recovery.c: while no reordering was seen (tp->reord_seen 0), 0 in Recovery
+    /// or Loss and once tp->reordering segments are SACKed ("be aggressive during the recovery or starting the recovery
+    /// by DUPACK threshold"); otherwise min(min_rtt / 4 · reo_wnd_steps, srtt) — reo_wnd_steps stays 1 here (its DSACK
+    /// growth, tcp_rack_update_reo_wnd(), is not modelled).
+    /// </summary>
+    long RackReoWndUs(long minRttUs)
+    {
+        if (_ca.ReordSeen == 0 && (_ca.State >= CaState.Recovery || _ca.SackedOut >= _ca.Reordering)) return 0;
+        return Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
     }
 
     /// <summary>tcp_skb_sent_after(): sent later, or at the same time with a later end_seq.</summary>

@@ -1,4 +1,5 @@
 using SimService.Domain.Network;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
 
@@ -7,6 +8,23 @@ namespace SimService.Domain.Tcp;
 /// duplicate text below rcv_nxt, and out-of-order text the queue already holds, is reported in
 /// tp->duplicate_sack[0], sent once as the first SACK block of the next segment.
 /// </summary>
+/// <summary>
+/// struct tcp_sacktag_state — net/ipv4/tcp_input.c: what tcp_sacktag_write_queue() learns from one ACK's SACK blocks, for
+/// tcp_ack() and tcp_clean_rtx_queue() to use after it.
+/// </summary>
+internal struct SacktagState
+{
+    /// <summary>state->reord: the lowest start of a never-retransmitted segment newly SACKed below the highest SACK, or of
+    /// an already SACKed retransmission a D-SACK covers (snd_nxt: none).</summary>
+    public uint Reord;
+    /// <summary>state->first_sackt / last_sackt: the send times of the first and last never-retransmitted segments newly
+    /// SACKed, in the walk's order (null: none) — the SACK RTT sample (sack_rtt_us) and ca_rtt_us.</summary>
+    public SimTime? FirstSackt;
+    public SimTime LastSackt;
+    /// <summary>state->sack_delivered: segments newly SACKed plus the duplicates a believed D-SACK reports.</summary>
+    public int SackDelivered;
+}
+
 public sealed partial class TcpSocket
 {
     /// <summary>
@@ -152,38 +170,47 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_sacktag_write_queue() — net/ipv4/tcp_input.c, called with snd_una already at the ACK:
-    /// tcp_check_dsack() on the first block, then each block tcp_is_sackblock_valid() accepts and that ends
-    /// above snd_una tags the queue (a D-SACK over a retransmitted segment takes one from undo_retrans);
-    /// an invalid block counts TCPDSACKIgnoredNoUndo / TCPDSACKIgnoredOld (a D-SACK) or TCPSACKDiscard.
-    /// Returns FLAG_DATA_SACKED / FLAG_ORIG_SACK_ACKED (tcp_sacktag_one()) and FLAG_DSACKING_ACK / FLAG_DSACK_TLP
-    /// (tcp_dsack_seen()).
+    /// Models tcp_sacktag_write_queue() — net/ipv4/tcp_input.c. <paramref name="sndUna"/> is tp->snd_una as the kernel has
+    /// it there: already the ACK when the ACK advances it (tcp_ack_update_window() ran first), unchanged on an old ACK
+    /// (tcp_ack()'s old_ack:). tcp_check_dsack() judges the first block against the ACK's own ack_seq; with nothing in
+    /// flight that is all ("goto out"). Each block tcp_is_sackblock_valid() accepts and that ends above
+    /// <paramref name="priorSndUna"/> tags the queue; an invalid block counts TCPDSACKIgnoredNoUndo / TCPDSACKIgnoredOld
+    /// (a D-SACK) or TCPSACKDiscard — not for a block at or below snd_una on an ACK below it ("Don't count olds caused by
+    /// ACK reordering"). Outside Loss, or with an undo_marker, tcp_check_sack_reordering() then judges the lowest
+    /// never-retransmitted segment newly SACKed below the highest SACK (state->reord). The "too old ACK" return
+    /// (ack_seq below prior_snd_una − max_window) cannot happen here: tcp_ack() already refused such an ACK against the
+    /// smaller min(max_window, bytes_acked). Returns FLAG_DATA_SACKED / FLAG_ORIG_SACK_ACKED (tcp_sacktag_one()) and
+    /// FLAG_DSACKING_ACK / FLAG_DSACK_TLP (tcp_dsack_seen()).
     /// </summary>
-    AckFlags SacktagWriteQueue(Segment seg, uint ack)
+    AckFlags SacktagWriteQueue(Segment seg, uint sndUna, uint priorSndUna, ref SacktagState state)
     {
+        state.Reord = _snd.Nxt;
+        if (_ca.SackedOut == 0) _ca.HighestSack = _rtx.Count > 0 ? _rtx[0].Seq : _snd.Nxt; // tcp_highest_sack_reset()
         var blocks = seg.Options.Sack.ToArray();
         var flag = AckFlags.None;
-        bool foundDupSack = CheckDsack(blocks, ack, _snd.Una, ref flag);
+        bool foundDupSack = CheckDsack(blocks, seg.Ack, priorSndUna, ref flag, ref state);
+        if (PacketsOut == 0) return flag;
         var used = new List<(SackBlock Block, bool DupSack)>(blocks.Length);
         for (int i = 0; i < blocks.Length; i++)
         {
             bool dupSack = i == 0 && foundDupSack;
             var b = blocks[i];
-            if (!SackBlockValid(dupSack, b.Left, b.Right, ack))
+            if (!SackBlockValid(dupSack, b.Left, b.Right, sndUna))
             {
                 if (dupSack) Host.Count(_ca.UndoMarker == 0 ? MibCounter.TcpExtTCPDSACKIgnoredNoUndo : MibCounter.TcpExtTCPDSACKIgnoredOld);
                 // "Don't count olds caused by ACK reordering"
-                else if (seg.Ack == ack || SeqMath.After(b.Right, ack)) Host.Count(MibCounter.TcpExtTCPSACKDiscard);
+                else if (seg.Ack == sndUna || SeqMath.After(b.Right, sndUna)) Host.Count(MibCounter.TcpExtTCPSACKDiscard);
                 continue;
             }
-            if (!SeqMath.After(b.Right, ack)) continue; // "Ignore very old stuff early"
+            if (!SeqMath.After(b.Right, priorSndUna)) continue; // "Ignore very old stuff early"
             used.Add((b, dupSack));
         }
         // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
         // D-SACK before the SACK block it lies in).
-        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - ack).ThenBy(x => x.i).Select(x => x.u);
+        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - sndUna).ThenBy(x => x.i).Select(x => x.u);
         foreach (var (b, dupSack) in ordered)
-            flag |= MarkSacked(b.Left, b.Right, ack, dupSack);
+            flag |= MarkSacked(b.Left, b.Right, sndUna, dupSack, ref state);
+        if (_ca.State != CaState.Loss || _ca.UndoMarker != 0) CheckSackReordering(state.Reord, sndUna, ts: false);
         return flag;
     }
 
@@ -193,7 +220,7 @@ public sealed partial class TcpSocket
     /// (TCPDSACKIgnoredDubious). A believed one adds its segments to TCPDSACKRecvSegs and, when it covers
     /// data already acknowledged above undo_marker, takes them from undo_retrans ("dumb counting").
     /// </summary>
-    bool CheckDsack(SackBlock[] blocks, uint ackSeq, uint priorSndUna, ref AckFlags flag)
+    bool CheckDsack(SackBlock[] blocks, uint ackSeq, uint priorSndUna, ref AckFlags flag, ref SacktagState state)
     {
         var b0 = blocks[0];
         if (SeqMath.Before(b0.Left, ackSeq))
@@ -210,7 +237,7 @@ public sealed partial class TcpSocket
         {
             return false;
         }
-        int dupSegs = DsackSeen(b0.Left, b0.Right, ref flag);
+        int dupSegs = DsackSeen(b0.Left, b0.Right, ref flag, ref state);
         if (dupSegs == 0)
         {
             Host.Count(MibCounter.TcpExtTCPDSACKIgnoredDubious);
@@ -223,13 +250,38 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// tcp_highest_sack_seq(): snd_una while nothing is SACKed (<paramref name="sndUna"/>, tp->snd_una as the caller has
+    /// it), else the end of the highest SACKed segment.
+    /// </summary>
+    uint HighestSackSeq(uint sndUna) => _ca.SackedOut == 0 ? sndUna : _ca.HighestSack;
+
+    /// <summary>
+    /// Models tcp_check_sack_reordering() — net/ipv4/tcp_input.c: "It's reordering when higher sequence was delivered
+    /// (i.e. sacked) before some lower never-retransmitted sequence (low_seq)". With <paramref name="lowSeq"/> below
+    /// the highest SACK (fack), a distance of more than reordering · mss_cache raises tp->reordering to it in segments
+    /// (rounded up, at most tcp_max_reordering 300); either way reord_seen grows and TCPSACKReorder (TCPTSReorder when
+    /// a timestamp proved it: tcp_try_undo_partial()) is counted.
+    /// </summary>
+    void CheckSackReordering(uint lowSeq, uint sndUna, bool ts)
+    {
+        uint fack = HighestSackSeq(sndUna);
+        if (!SeqMath.Before(lowSeq, fack)) return;
+        uint metric = fack - lowSeq;
+        long mss = PayloadMss;
+        if (mss > 0 && metric > _ca.Reordering * mss)
+            _ca.Reordering = (int)Math.Min((metric + mss - 1) / mss, TcpConstants.MaxReordering);
+        _ca.ReordSeen++;
+        Host.Count(ts ? MibCounter.TcpExtTCPTSReorder : MibCounter.TcpExtTCPSACKReorder);
+    }
+
+    /// <summary>
     /// Models tcp_dsack_seen(): 0 (dubious) for an empty block, one wider than the largest window the peer
     /// offered (max_window), or when the D-SACKed segments so far (dsack_dups) exceed what was ever
     /// retransmitted (total_retrans); else the duplicate segments it reports (DIV_ROUND_UP by mss_cache),
-    /// TCP_DSACK_SEEN, FLAG_DSACKING_ACK, and the duplicates counted delivered (sack_delivered). A one-segment
+    /// TCP_DSACK_SEEN, FLAG_DSACKING_ACK, and the duplicates counted in state->sack_delivered. A one-segment
     /// block ending at tlp_high_seq is the loss probe's (FLAG_DSACK_TLP).
     /// </summary>
-    int DsackSeen(uint start, uint end, ref AckFlags flag)
+    int DsackSeen(uint start, uint end, ref AckFlags flag, ref SacktagState state)
     {
         if (!SeqMath.Before(start, end)) return 0;
         uint len = end - start;
@@ -242,7 +294,7 @@ public sealed partial class TcpSocket
         if (_ca.DsackDups > _totalRetrans) return 0;
         _rxOpt.DsackSeen = true;
         flag |= AckFlags.DsackingAck;
-        _delivered += dupSegs;
+        state.SackDelivered += dupSegs; // "A spurious retransmission is delivered"
         return dupSegs;
     }
 

@@ -194,8 +194,18 @@ internal struct CongestionState
     public int RetransOut;
     /// <summary>tp->lost: every segment ever marked lost (tcp_notify_skb_loss_event()); an ACK's rs->losses is its growth.</summary>
     public long Lost;
-    /// <summary>tp->reordering: the duplicate-ACK threshold, tcp_reordering (3) until Reno reordering raises it.</summary>
+    /// <summary>
+    /// tp->reordering: the reordering degree in segments — tcp_reordering (3) until tcp_check_sack_reordering() or
+    /// tcp_check_reno_reordering() raise it (at most tcp_max_reordering, 300); tcp_enter_loss() may lower it again.
+    /// </summary>
     public int Reordering;
+    /// <summary>tp->reord_seen: reordering events seen (tcp_check_sack_reordering(), tcp_check_reno_reordering()).</summary>
+    public int ReordSeen;
+    /// <summary>
+    /// tcp_highest_sack_seq() while sacked_out is non-zero: the end of the highest SACKed segment (the seq of
+    /// tp->highest_sack, the segment after it — snd_nxt when it was the last one).
+    /// </summary>
+    public uint HighestSack;
     /// <summary>tp->prr_delivered: segments delivered since the cwnd reduction began (PRR, RFC 6937).</summary>
     public int PrrDelivered;
     /// <summary>tp->prr_out: segments sent since the cwnd reduction began.</summary>

@@ -153,7 +153,8 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_enter_loss() — net/ipv4/tcp_input.c: everything presumed lost (tcp_timeout_mark_lost()), ssthresh
-    /// reduced once per window, cwnd = packets in flight + 1, CA_Loss with high_seq = snd_nxt, and F-RTO armed
+    /// reduced once per window, cwnd = packets in flight + 1, tp->reordering back to at most tcp_reordering after a timeout
+    /// in Open/Disorder with that many segments SACKed, CA_Loss with high_seq = snd_nxt, and F-RTO armed
     /// (tcp_frto) unless this RTO repeats one of a recovery already under way without a retransmission timeout.
     /// </summary>
     void EnterLoss()
@@ -174,6 +175,10 @@ public sealed partial class TcpSocket
         }
         // tcp_snd_cwnd_set(tp, tcp_packets_in_flight(tp) + 1): what is still in flight once the queue is marked lost.
         _ca.Cwnd = PacketsInFlight + 1;
+        // "Timeout in disordered state after receiving substantial DUPACKs suggests that the degree of reordering is
+        // over-estimated": back to at most tcp_reordering.
+        if (_ca.State <= CaState.Disorder && _ca.SackedOut >= TcpConstants.DefaultReordering)
+            _ca.Reordering = Math.Min(_ca.Reordering, TcpConstants.DefaultReordering);
         CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()
         SetCaState(CaState.Loss);
         _ca.HighSeq = _snd.Nxt;

@@ -335,7 +335,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void RttEstimator(long mrttUs)
     {
         long m = Math.Max(1, mrttUs);
-        _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, m);
         long srtt = _rtt.SrttUs;
         long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
         if (srtt != 0)
