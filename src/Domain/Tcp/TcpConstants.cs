@@ -71,6 +71,8 @@ public static class TcpConstants
     public const int DefaultReordering = 3;
     /// <summary>sysctl_tcp_max_reordering's default: the most tcp_check_reno_reordering() raises tp->reordering to.</summary>
     public const int MaxReordering = 300;
+    /// <summary>TCP_RACK_RECOVERY_THRESH — include/net/tcp.h: recoveries a D-SACK-widened RACK window is kept for.</summary>
+    public const int RackRecoveryThresh = 16;
     /// <summary>SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF (sock.h): 2 × (2048 + skb overhead).</summary>
     public const int SockMinSndBuf = 4608;
     public const int SockMinRcvBuf = 2304;

@@ -567,7 +567,8 @@ public sealed partial class TcpSocket
             if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
             return AckVerdict.Ok;
         }
-        flag |= CleanRtxQueue(seg, ack, priorFack, sack);
+        flag |= CleanRtxQueue(seg, ack, priorFack, ref sack);
+        RackUpdateReoWnd(sack.PriorDelivered);
         if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
         var rexmit = Rexmit.None;
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
@@ -625,11 +626,12 @@ public sealed partial class TcpSocket
     /// RTT is longer than the head has been out. Returns FLAG_DATA_ACKED / FLAG_SYN_ACKED / FLAG_RETRANS_DATA_ACKED /
     /// FLAG_ORIG_SACK_ACKED and FLAG_SET_XMIT_TIMER.
     /// </summary>
-    AckFlags CleanRtxQueue(Segment seg, uint ack, uint priorFack, in SacktagState sack)
+    AckFlags CleanRtxQueue(Segment seg, uint ack, uint priorFack, ref SacktagState sack)
     {
         var flag = AckFlags.None;
         int acked = 0;
         uint priorSndUna = _snd.Una;
+        int priorSacked = _ca.SackedOut;
         uint reord = _snd.Nxt; // "lowest acked un-retx un-sacked seq"
         SimTime? firstAckt = null, lastAckt = null; // never-retransmitted, not SACKed packets acknowledged
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
@@ -657,6 +659,7 @@ public sealed partial class TcpSocket
                 if (!SpuriousRetrans(s)) RackAdvance(s);
             }
             if (s.Lost) _ca.LostOut--;
+            if (!s.Sacked) RateSkbDelivered(s, ref sack);
             if (s.Flags.Has(TcpFlags.Syn))
             {
                 flag |= AckFlags.SynAcked;
@@ -674,17 +677,22 @@ public sealed partial class TcpSocket
         SkbAcked(ack);
         Recharge();
         long seqRttUs = -1, sackRttUs = -1, caRttUs = -1;
+        bool maybeDelayed = false;
         if (firstAckt is { } first && (flag & AckFlags.RetransDataAcked) == 0)
         {
             seqRttUs = UsSince(first);
             caRttUs = UsSince(lastAckt!.Value);
+            // "Conservatively mark a delayed ACK. It's typically from a lone runt packet over the round trip to a receiver
+            // w/o out-of-order or CE events." (The function's own flags: FLAG_CA_ALERT is never among them.)
+            maybeDelayed = acked == 1 && priorSacked == 0 && ack - priorSndUna < PayloadMss
+                && sack.PriorDelivered + 1 == _delivered && (flag & AckFlags.SynAcked) == 0;
         }
         if (sack.FirstSackt is { } firstSackt)
         {
             sackRttUs = UsSince(firstSackt);
             caRttUs = UsSince(sack.LastSackt);
         }
-        bool rttUpdate = AckUpdateRtt(seg, flag, seqRttUs, sackRttUs, ref caRttUs);
+        bool rttUpdate = AckUpdateRtt(seg, flag, seqRttUs, sackRttUs, ref caRttUs, maybeDelayed);
         if (!rttUpdate && ack != priorSndUna) _icsk.Backoff = 0;
         if ((flag & AckFlags.Acked) != 0)
         {
@@ -719,10 +727,10 @@ public sealed partial class TcpSocket
     /// Models tcp_ack_update_rtt() — net/ipv4/tcp_input.c: "Prefer RTT measured from ACK's timing to TS-ECR": seq_rtt_us,
     /// else sack_rtt_us, else — only when the ACK acknowledged new data (FLAG_ACKED, the RTTM rule) — the timestamp echo
     /// (tcp_rtt_tsopt_us(tp, 1), which is then ca_rtt_us too). With a sample: the min-RTT filter takes ca_rtt_us
-    /// (tcp_update_rtt_min(): 0 counts as one jiffy), tcp_rtt_estimator() and tcp_set_rto() the sample, and the backoff
+    /// (tcp_update_rtt_min(): 0 counts as one jiffy; skipped when FLAG_ACK_MAYBE_DELAYED and above the minimum), tcp_rtt_estimator() and tcp_set_rto() the sample, and the backoff
     /// is reset ("RFC6298: only reset backoff on valid RTT measurement"). <paramref name="caRttUs"/> ends as rs->rtt_us.
     /// </summary>
-    bool AckUpdateRtt(Segment seg, AckFlags flag, long seqRttUs, long sackRttUs, ref long caRttUs)
+    bool AckUpdateRtt(Segment seg, AckFlags flag, long seqRttUs, long sackRttUs, ref long caRttUs, bool maybeDelayed)
     {
         if (seqRttUs < 0) seqRttUs = sackRttUs;
         if (seqRttUs < 0)
@@ -731,7 +739,9 @@ public sealed partial class TcpSocket
             if (tsRttUs >= 0) seqRttUs = caRttUs = tsRttUs;
         }
         if (seqRttUs < 0) return false;
-        UpdateRttMin(caRttUs);
+        // tcp_update_rtt_min(): "If the remote keeps returning delayed ACKs, eventually the min filter would pick it up and
+        // overestimate the prop. delay when it expires. Skip suspected delayed ACKs."
+        if (!maybeDelayed || caRttUs <= _rtt.MinRttUs) UpdateRttMin(caRttUs);
         RttEstimator(seqRttUs);
         return true;
     }
@@ -762,6 +772,8 @@ public sealed partial class TcpSocket
         {
             var r = _rtx[i];
             if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
+            // tcp_sacktag_walk(): tcp_rate_skb_delivered() for every segment in the block (a SACKed one is marked off).
+            if (!r.Sacked) RateSkbDelivered(r, ref state);
             // "Account D-SACK for retransmitted packet."
             if (dupSack && r.Retransmitted)
             {

@@ -194,7 +194,7 @@ public sealed partial class TcpSocket
             _mss = ClampToUserMss(TcpConstants.EthernetMss);
             _mssSynced = true;
             _rxOpt.RcvWscale = InitialWindowScale();
-            _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn));
+            _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn, TxDelivered: _delivered));
             _snd.Nxt = _snd.Iss + 1;
         }
         else
@@ -333,7 +333,8 @@ public sealed partial class TcpSocket
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
             if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut || windowProbe : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
-            _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags));
+            // tcp_rate_skb_sent(): TCP_SKB_CB(skb)->tx.delivered = tp->delivered.
+            _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags, TxDelivered: _delivered));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             if (InCwndReduction) _ca.PrrOut++; // tcp_write_xmit(): "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
@@ -449,7 +450,7 @@ public sealed partial class TcpSocket
     {
         var s = _rtx[index];
         if (sackedRetrans && !s.RetransOut) _ca.RetransOut++;
-        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans };
+        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans, TxDelivered = _delivered };
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;

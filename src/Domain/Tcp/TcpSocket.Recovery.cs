@@ -439,6 +439,10 @@ public sealed partial class TcpSocket
             UndoCwndReduction(unmarkLoss: false);
             Host.Count(_ca.State == CaState.Loss ? MibCounter.TcpExtTCPLossUndo : MibCounter.TcpExtTCPFullUndo);
         }
+        else if (_rack.ReoWndPersist > 0)
+        {
+            _rack.ReoWndPersist--; // one more recovery without an undo
+        }
         if (NonSackPreventingReopen()) return true;
         SetCaState(CaState.Open);
         return false;
@@ -448,6 +452,7 @@ public sealed partial class TcpSocket
     bool TryUndoDsack()
     {
         if (_ca.UndoMarker == 0 || _ca.UndoRetrans != 0) return false;
+        _rack.ReoWndPersist = Math.Min(TcpConstants.RackRecoveryThresh, _rack.ReoWndPersist + 1);
         UndoCwndReduction(unmarkLoss: false);
         Host.Count(MibCounter.TcpExtTCPDSACKUndo);
         return true;
@@ -620,7 +625,7 @@ public sealed partial class TcpSocket
     /// before rack.mstamp (tcp_rack_sent_after()): each whose remaining time (tcp_rack_skb_timeout(): rack.rtt_us +
     /// reo_wnd − time since sent, µs) is ≤ 0 is lost (tcp_mark_skb_lost() — a retransmission lost again included);
     /// returns the largest remaining time of the others (0: none). reo_wnd is tcp_rack_reo_wnd(): 0 in Recovery
-    /// or Loss or once tp->reordering segments are SACKed (no reordering seen), else min(min_rtt / 4, srtt).
+    /// or Loss or once tp->reordering segments are SACKed (no reordering seen), else min(min_rtt / 4 · reo_wnd_steps, srtt).
     /// </summary>
     long RackDetectLoss()
     {
@@ -650,13 +655,36 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_rack_reo_wnd() — net/ipv4/tcp_recovery.c: while no reordering was seen (tp->reord_seen 0), 0 in Recovery
     /// or Loss and once tp->reordering segments are SACKed ("be aggressive during the recovery or starting the recovery
-    /// by DUPACK threshold"); otherwise min(min_rtt / 4 · reo_wnd_steps, srtt) — reo_wnd_steps stays 1 here (its DSACK
-    /// growth, tcp_rack_update_reo_wnd(), is not modelled).
+    /// by DUPACK threshold"); otherwise min(min_rtt / 4 · reo_wnd_steps, srtt) (<see cref="RackUpdateReoWnd"/>).
     /// </summary>
     long RackReoWndUs(long minRttUs)
     {
         if (_ca.ReordSeen == 0 && (_ca.State >= CaState.Recovery || _ca.SackedOut >= _ca.Reordering)) return 0;
-        return Math.Min(minRttUs >> 2, _rtt.SrttUs >> 3);
+        return Math.Min((minRttUs >> 2) * _rack.ReoWndSteps, _rtt.SrttUs >> 3);
+    }
+
+    /// <summary>
+    /// Models tcp_rack_update_reo_wnd() — net/ipv4/tcp_recovery.c, after tcp_clean_rtx_queue() on an ACK that delivered
+    /// something (rs->prior_delivered): a D-SACK seen within a round trip of the last widening is disregarded; otherwise
+    /// it widens RACK's window by one min_rtt / 4 step (at most 255), remembers tp->delivered and keeps the width for
+    /// TCP_RACK_RECOVERY_THRESH (16) recoveries; with none left to keep, the window is back to one step.
+    /// </summary>
+    void RackUpdateReoWnd(long priorDelivered)
+    {
+        if (priorDelivered == 0) return;
+        // "Disregard DSACK if a rtt has not passed since we adjusted reo_wnd"
+        if (unchecked((int)((uint)priorDelivered - (uint)_rack.LastDelivered)) < 0) _rack.DsackSeen = false;
+        if (_rack.DsackSeen)
+        {
+            _rack.ReoWndSteps = Math.Min(0xFF, _rack.ReoWndSteps + 1);
+            _rack.DsackSeen = false;
+            _rack.LastDelivered = _delivered;
+            _rack.ReoWndPersist = TcpConstants.RackRecoveryThresh;
+        }
+        else if (_rack.ReoWndPersist == 0)
+        {
+            _rack.ReoWndSteps = 1;
+        }
     }
 
     /// <summary>tcp_skb_sent_after(): sent later, or at the same time with a later end_seq.</summary>

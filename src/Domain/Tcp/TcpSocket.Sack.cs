@@ -23,6 +23,13 @@ internal struct SacktagState
     public SimTime LastSackt;
     /// <summary>state->sack_delivered: segments newly SACKed plus the duplicates a believed D-SACK reports.</summary>
     public int SackDelivered;
+    /// <summary>
+    /// struct rate_sample (sack_state.rate) as tcp_rate_skb_delivered() fills it: rs->prior_delivered, the tx.delivered of
+    /// the most recently sent segment this ACK delivered (0: none), with its send time and end (the tie-break).
+    /// </summary>
+    public long PriorDelivered;
+    public SimTime PriorSentAt;
+    public uint PriorEnd;
 }
 
 public sealed partial class TcpSocket
@@ -250,6 +257,19 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Models tcp_rate_skb_delivered() — net/ipv4/tcp_rate.c, for a segment this ACK (S)ACKs and not SACKed before (a
+    /// SACKed one had tx.delivered_mstamp cleared): the rate sample keeps the tx.delivered of the most recently sent one
+    /// (tcp_skb_sent_after(), ties by end_seq).
+    /// </summary>
+    static void RateSkbDelivered(InFlight r, ref SacktagState rs)
+    {
+        if (rs.PriorDelivered != 0 && !RackSentAfter(r.SentAt, rs.PriorSentAt, r.End, rs.PriorEnd)) return;
+        rs.PriorDelivered = r.TxDelivered;
+        rs.PriorSentAt = r.SentAt;
+        rs.PriorEnd = r.End;
+    }
+
+    /// <summary>
     /// tcp_highest_sack_seq(): snd_una while nothing is SACKed (<paramref name="sndUna"/>, tp->snd_una as the caller has
     /// it), else the end of the highest SACKed segment.
     /// </summary>
@@ -294,6 +314,10 @@ public sealed partial class TcpSocket
         if (_ca.DsackDups > _totalRetrans) return 0;
         _rxOpt.DsackSeen = true;
         flag |= AckFlags.DsackingAck;
+        // "We increase the RACK ordering window in rounds where we receive DSACKs that may have been due to reordering
+        // causing RACK to trigger a spurious fast recovery. Thus RACK ignores DSACKs that happen without having seen
+        // reordering, or that match TLP probes."
+        if (_ca.ReordSeen > 0 && (flag & AckFlags.DsackTlp) == 0) _rack.DsackSeen = true;
         state.SackDelivered += dupSegs; // "A spurious retransmission is delivered"
         return dupSegs;
     }

@@ -249,4 +249,12 @@ internal struct RackState
     public uint EndSeq;
     /// <summary>rack.advanced: something was (S)ACKed since tcp_rack_mark_lost() last looked.</summary>
     public bool Advanced;
+    /// <summary>rack.reo_wnd_steps: the reordering window in min_rtt / 4 steps (1 at tcp_init_sock(), at most 255).</summary>
+    public int ReoWndSteps;
+    /// <summary>rack.reo_wnd_persist: recoveries the widened window is kept for (TCP_RACK_RECOVERY_THRESH 16).</summary>
+    public int ReoWndPersist;
+    /// <summary>rack.dsack_seen: a D-SACK came after reordering was seen; tcp_rack_update_reo_wnd() widens the window.</summary>
+    public bool DsackSeen;
+    /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
+    public long LastDelivered;
 }

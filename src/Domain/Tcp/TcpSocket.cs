@@ -142,7 +142,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
-    RackState _rack;
+    RackState _rack = new() { ReoWndSteps = 1 }; // tcp_init_sock(): tp->rack.reo_wnd_steps = 1
 
     public uint Iss => _snd.Iss;
     public uint SndUna => _snd.Una;
@@ -192,7 +192,7 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED.
     /// </summary>
     readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
-        bool RetransOut = false, bool Lost = false);
+        bool RetransOut = false, bool Lost = false, long TxDelivered = 0);
 
     // ---- derived views ------------------------------------------------------------------------
 

@@ -73,4 +73,19 @@ public class SackReorderingTests
         // The RTO re-armed there from the retransmission: 88 jiffies → expires jiffy 168.
         Assert.Contains(sim.Journal.OfType<TimerArmed>(), t => t.At == Ms(320) && t.Timer == TcpTimerKind.Retransmit);
     }
+
+    [Fact]
+    public void Open_DsackOfASpuriousRetransmissionAfterReordering_RackWindowWidenedToTwoSteps()
+    {
+        var (sim, mib, _, iss) = Run("rack-reo-wnd-grows-after-dsack.pkt");
+        // Phase 2: reo_wnd 10 ms (one step of min_rtt 40 ms / 4): 12 ms → 3 jiffies from jiffy 30, run at 34 = 136 ms.
+        Assert.Contains(sim.Journal.OfType<TimerArmed>(), t => t.At == Ms(122) && t.Timer == TcpTimerKind.ReorderTimeout && t.Expires == Ms(136));
+        Assert.Equal([Ms(82), Ms(136)], SentAt(sim, iss, 4001));
+        Assert.Equal((1L, 1L), (mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPDSACKUndo]));
+        // Phase 3: the D-SACK (reord_seen 1) widened the window to two steps on the next ACK that delivered something:
+        // 20 + 2 ms → 6 jiffies from jiffy 45, run at 52 = 208 ms.
+        Assert.Contains(sim.Journal.OfType<TimerArmed>(), t => t.At == Ms(180) && t.Timer == TcpTimerKind.ReorderTimeout && t.Expires == Ms(208));
+        Assert.Equal([Ms(140), Ms(208)], SentAt(sim, iss, 9001));
+        Assert.Equal(2L, mib[MibCounter.TcpExtTCPSackRecovery]);
+    }
 }
