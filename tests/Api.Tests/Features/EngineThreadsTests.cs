@@ -9,7 +9,9 @@ namespace SimService.Api.Tests.Features;
 /// </summary>
 public sealed class EngineThreadsTests
 {
-    private static EngineThreads Threads() => new(new ConfigurationBuilder().Build());
+    /// <summary>Engine threads whose slice is long enough that a busy test machine never demotes the light work.</summary>
+    private static EngineThreads Threads() =>
+        new(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Engines:SliceMs"] = "600000" }).Build());
 
     /// <summary>
     /// Runs work and reports where it ran and where its caller went on: the caller is waiting (its continuation registered)
