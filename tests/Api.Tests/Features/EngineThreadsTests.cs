@@ -9,15 +9,29 @@ namespace SimService.Api.Tests.Features;
 /// </summary>
 public sealed class EngineThreadsTests
 {
-    private static EngineThreads Threads() => new(new ConfigurationBuilder().Build());
+    /// <summary>Engine threads whose slice is long enough that a busy test machine never demotes the light work.</summary>
+    private static EngineThreads Threads() =>
+        new(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Engines:SliceMs"] = "600000" }).Build());
 
-    /// <summary>Runs work and reports where it ran and where its caller went on (on the pool: no test synchronization context).</summary>
+    /// <summary>
+    /// Runs work and reports where it ran and where its caller went on: the caller is waiting (its continuation registered)
+    /// before the work may end — work that ends first leaves its caller going on on its own thread, with no hop at all. On
+    /// the pool, so that no test synchronization context takes the continuation.
+    /// </summary>
     private static Task<(int RanOn, int ContinuedOn, string? Name, bool OnPool)> RunAndObserve(EngineThreads threads, bool heavy) =>
         Task.Run(async () =>
         {
-            int ranOn = await threads.RunAsync(() => Environment.CurrentManagedThreadId, heavy, CancellationToken.None);
-            return (ranOn, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+            using var go = new ManualResetEventSlim();
+            var observed = Observe(threads.RunAsync(() => { go.Wait(); return Environment.CurrentManagedThreadId; }, heavy, CancellationToken.None));
+            go.Set();
+            return await observed;
         });
+
+    private static async Task<(int RanOn, int ContinuedOn, string? Name, bool OnPool)> Observe(Task<int> work)
+    {
+        int ranOn = await work;
+        return (ranOn, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+    }
 
     [Fact]
     public async Task LightWork_Completes_CallerContinuesOnTheEngineThreadThatRanIt()
