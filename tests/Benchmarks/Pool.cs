@@ -16,7 +16,8 @@ namespace SimService.Benchmarks;
 /// </summary>
 static class Pool
 {
-    public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds);
+    public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
+        double? HeldBytesPerConnection);
 
     public static Result Run(int n)
     {
@@ -31,6 +32,10 @@ static class Pool
         }
         var listener = Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Listen) { Port = 80, Backlog = 1_000_000 });
         var connections = new int[n];
+        // SIMBENCH_HEAP=1: the heap each held connection keeps (two full GCs outside the timed phases; they change
+        // the close phase's collections, so its rate is not comparable with a run without it).
+        bool heap = Environment.GetEnvironmentVariable("SIMBENCH_HEAP") == "1";
+        long heap0 = heap ? GC.GetTotalMemory(forceFullCollection: true) : 0;
         var m = new Measure();
         const int batch = 1000;
         for (int i = 0; i < n; i += batch)
@@ -45,6 +50,7 @@ static class Pool
         double open = m.WallSeconds, openCpu = m.CpuSeconds;
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
+        double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
         m = new Measure();
         for (int i = 0; i < n; i += batch)
         {
@@ -52,7 +58,7 @@ static class Pool
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held);
     }
 
     static void Must(Simulation sim, SimCommand c)

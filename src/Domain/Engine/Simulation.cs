@@ -182,8 +182,11 @@ public sealed partial class Simulation
     {
         if (from.IsLocal(destination)) return true; // the local table: lo and the host's own addresses
         if (FindHost(destination) is { } to) return DirectionBetween(from, to) is not null;
-        return _natsByAddress.TryGetValue(destination, out var nat)
-            && _hosts.Any(h => h.BehindNat == nat && DirectionBetween(from, h) is not null);
+        if (!_natsByAddress.TryGetValue(destination, out var nat)) return false;
+        // A loop, not Any(lambda): the lambda's closure would be allocated on every connect(), whichever branch it takes.
+        foreach (var h in _hosts)
+            if (h.BehindNat == nat && DirectionBetween(from, h) is not null) return true;
+        return false;
     }
 
     /// <summary>Changes one or both directions of a link; null leaves a field as it is.</summary>

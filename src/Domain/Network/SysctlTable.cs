@@ -112,6 +112,16 @@ public sealed class SysctlTable
     public CongestionAlgorithm TcpCongestionControl { get; private set; }
     /// <summary>net.ipv4.tcp_slow_start_after_idle.</summary>
     public bool TcpSlowStartAfterIdle { get; private set; }
+    /// <summary>net.ipv4.tcp_window_scaling.</summary>
+    public bool TcpWindowScaling { get; private set; }
+    /// <summary>net.ipv4.tcp_app_win.</summary>
+    public int TcpAppWin { get; private set; }
+    /// <summary>net.ipv4.tcp_moderate_rcvbuf.</summary>
+    public bool TcpModerateRcvbuf { get; private set; }
+    /// <summary>net.ipv4.tcp_thin_linear_timeouts.</summary>
+    public bool TcpThinLinearTimeouts { get; private set; }
+    /// <summary>net.ipv4.tcp_frto.</summary>
+    public bool TcpFrto { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -152,5 +162,10 @@ public sealed class SysctlTable
         Somaxconn = (int)Get("net.core.somaxconn");
         TcpCongestionControl = (CongestionAlgorithm)Get("net.ipv4.tcp_congestion_control");
         TcpSlowStartAfterIdle = Get("net.ipv4.tcp_slow_start_after_idle") != 0;
+        TcpWindowScaling = Get("net.ipv4.tcp_window_scaling") != 0;
+        TcpAppWin = (int)Get("net.ipv4.tcp_app_win");
+        TcpModerateRcvbuf = Get("net.ipv4.tcp_moderate_rcvbuf") != 0;
+        TcpThinLinearTimeouts = Get("net.ipv4.tcp_thin_linear_timeouts") != 0;
+        TcpFrto = Get("net.ipv4.tcp_frto") != 0;
     }
 }

@@ -49,7 +49,7 @@ public sealed class RequestSocket : SimTimer
         // option when the peer offered timestamps; scaling only when the peer offered it (wscale_ok).
         // cookie_v4_check() redoes it with req->mss, the MSS the cookie carried.
         bool tstampOk = peerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
-        bool wscaleOk = peerOptions.WindowScale is not null && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0;
+        bool wscaleOk = peerOptions.WindowScale is not null && Host.Sysctls.TcpWindowScaling;
         var initial = TcpSocket.SelectInitialWindow(Host, listener.RcvSpace,
             windowMss ?? TcpConstants.EthernetMss - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
         RcvWscale = initial.RcvWscale;

@@ -188,7 +188,7 @@ public sealed partial class TcpSocket
     {
         _rxOpt.TsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
         _rxOpt.SackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
-        if (peer.WindowScale is { } ws && Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0)
+        if (peer.WindowScale is { } ws && Host.Sysctls.TcpWindowScaling)
         {
             _rxOpt.SndWscale = Math.Min((int)ws, TcpConstants.MaxWscale);
         }

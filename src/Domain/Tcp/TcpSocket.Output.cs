@@ -15,7 +15,7 @@ public sealed partial class TcpSocket
     {
         var options = syn
             ? new TcpOptions(Mss: TcpConstants.EthernetMss,
-                WindowScale: Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0 ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
+                WindowScale: Host.Sysctls.TcpWindowScaling ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
                 TsEcr: Host.Sysctls.TcpTimestamps && flags.Has(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
@@ -209,7 +209,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int InitialWindowScale()
     {
-        var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.Get("net.ipv4.tcp_window_scaling") != 0, RcvBufLocked);
+        var initial = SelectInitialWindow(Host, RcvSpace, TcpConstants.EthernetMss, Host.Sysctls.TcpWindowScaling, RcvBufLocked);
         _windowClamp = initial.WindowClamp;
         return initial.RcvWscale;
     }

@@ -119,7 +119,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CopyToSendQueue(PendingCall call)
     {
-        var skbs = _sndSkbs ??= [];
+        var skbs = _sndSkbs ??= new(SmallQueueCapacity);
         int sizeGoal = XmitSizeGoal();
         long before = call.Done;
         while (call.Done < call.Requested)
@@ -335,7 +335,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbQueueFin()
     {
-        var skbs = _sndSkbs ??= [];
+        var skbs = _sndSkbs ??= new(SmallQueueCapacity);
         if (skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) && skbs[^1].End == _snd.FinSeq)
         {
             skbs[^1].End++;

@@ -136,7 +136,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void OutResetTimer()
     {
-        if (State == TcpState.Established && Host.Sysctls.Get("net.ipv4.tcp_thin_linear_timeouts") != 0
+        if (State == TcpState.Established && Host.Sysctls.TcpThinLinearTimeouts
             && PacketsOut < 4 && _icsk.Retransmits <= TcpConstants.ThinLinearRetries)
         {
             _icsk.Backoff = 0;
@@ -185,7 +185,7 @@ public sealed partial class TcpSocket
         _ca.TlpOutstanding = false;
         // "F-RTO RFC5682 sec 3.1 step 1: retransmit SND.UNA if no previous loss recovery is underway except
         // recurring timeout(s) on the same SND.UNA (sec 3.2)."
-        _ca.Frto = Host.Sysctls.Get("net.ipv4.tcp_frto") != 0 && (newRecovery || _icsk.Retransmits > 0);
+        _ca.Frto = Host.Sysctls.TcpFrto && (newRecovery || _icsk.Retransmits > 0);
     }
 
     /// <summary>

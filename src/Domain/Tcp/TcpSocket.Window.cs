@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -48,7 +49,8 @@ public sealed partial class TcpSocket
     ReceiveSpace _rcvq;
     ReceiverRtt _rcvRtt;
 
-    sealed class RcvSkb(long left, int truesize)
+    /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
+    struct RcvSkb(long left, int truesize)
     {
         public long Left = left;
         public int Truesize = truesize;
@@ -121,7 +123,7 @@ public sealed partial class TcpSocket
     {
         _rcvq.Time = _sim.Now;
         _rcvq.Copied = _copied;
-        long appWin = Host.Sysctls.Get("net.ipv4.tcp_app_win");
+        long appWin = Host.Sysctls.TcpAppWin;
         long maxwin = RcvSpace;
         if (_windowClamp >= maxwin)
         {
@@ -306,7 +308,7 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
     void RcvbufGrow()
     {
-        if (Host.Sysctls.Get("net.ipv4.tcp_moderate_rcvbuf") == 0 || _rcvBufSet > 0) return;
+        if (!Host.Sysctls.TcpModerateRcvbuf || _rcvBufSet > 0) return;
         long rcvwin = _rcvq.Space << 1;
         if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - _rcv.Nxt);
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
@@ -323,18 +325,22 @@ public sealed partial class TcpSocket
     /// </summary>
     void QueueRcv(long payload, bool fin)
     {
-        var q = _rcvQueue ??= [];
+        var q = _rcvQueue ??= new(SmallQueueCapacity);
         if (payload == 0)
         {
             if (!fin) return;
-            if (q.Count > 0) { q[^1].Fin = true; return; }
+            if (q.Count > 0)
+            {
+                CollectionsMarshal.AsSpan(q)[^1].Fin = true;
+                return;
+            }
             q.Add(new RcvSkb(0, RcvSkbTruesize) { Fin = true });
             _rcvQueueTruesize += RcvSkbTruesize;
             return;
         }
         if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
         {
-            var tail = q[^1];
+            ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
             tail.Truesize += RcvCoalescedTruesize;
             tail.Frags++;
@@ -354,13 +360,13 @@ public sealed partial class TcpSocket
         if (q is null) return;
         while (q.Count > 0)
         {
-            var head = q[0];
+            ref var head = ref CollectionsMarshal.AsSpan(q)[0];
             long take = Math.Min(n, head.Left);
             head.Left -= take;
             n -= take;
             if (head.Left > 0 || head.Fin && !eatFin) break;
-            q.RemoveAt(0);
             _rcvQueueTruesize -= head.Truesize;
+            q.RemoveAt(0);
         }
     }
 

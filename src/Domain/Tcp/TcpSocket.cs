@@ -158,7 +158,12 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
     long _sndBuf;
     /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
-    readonly List<InFlight> _rtx = [];
+    readonly List<InFlight> _rtx = new(SmallQueueCapacity);
+    /// <summary>
+    /// The first capacity of the retransmission, send and receive queues' lists: a request/response connection
+    /// rarely has more than two entries in one (data and FIN), and the list's default first array is four.
+    /// </summary>
+    const int SmallQueueCapacity = 2;
     /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
     OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>

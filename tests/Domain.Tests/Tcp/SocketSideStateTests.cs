@@ -1,0 +1,67 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// The rarely set options live in side objects made on first use (linger, keepalive/user timeout): a
+/// socket that never set one reads the kernel's defaults, and an accepted child gets its own copy of the
+/// listener's (sk_clone_lock() copies struct sock and tcp_sock), so a later setsockopt() on one of them
+/// never shows on the other.
+/// </summary>
+public class SocketSideStateTests
+{
+    static void Set(TwoHostHarness h, string host, int socket, SocketOption option, int value, int lingerOnOff = 0) =>
+        Assert.Null(h.Call(new SocketCallRequest(host, "app", SocketCallKind.Setsockopt)
+            { SocketId = socket, Option = option, Value = value, LingerOnOff = lingerOnOff }).Errno);
+
+    static long Get(TwoHostHarness h, string host, int socket, SocketOption option) =>
+        h.Call(new SocketCallRequest(host, "app", SocketCallKind.Getsockopt) { SocketId = socket, Option = option }).Result;
+
+    static readonly SocketOption[] Options =
+    [
+        SocketOption.SO_LINGER, SocketOption.TCP_LINGER2, SocketOption.SO_KEEPALIVE, SocketOption.TCP_KEEPIDLE,
+        SocketOption.TCP_KEEPINTVL, SocketOption.TCP_KEEPCNT, SocketOption.TCP_USER_TIMEOUT,
+    ];
+
+    [Fact]
+    public void Close_NoOptionEverSet_ReadsTheKernelDefaults()
+    {
+        // sock_init_data() / tcp_init_sock(): no linger, linger2 0 → tcp_fin_timeout (60), no keepalive,
+        // keepalive_time_when() 7200 s, intvl 75 s, probes 9, no user timeout.
+        var h = new TwoHostHarness();
+        int s = h.Call("client", SocketCallKind.Socket).SocketId;
+
+        Assert.Equal([0L, 60, 0, 7200, 75, 9, 0], Options.Select(o => Get(h, "client", s, o)));
+    }
+
+    [Fact]
+    public void Listen_AcceptedChild_GetsItsOwnCopyOfTheListenersLingerAndKeepalive()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Set(h, "server", l.SocketId, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+        Set(h, "server", l.SocketId, SocketOption.TCP_LINGER2, 10);
+        Set(h, "server", l.SocketId, SocketOption.SO_KEEPALIVE, 1);
+        Set(h, "server", l.SocketId, SocketOption.TCP_KEEPIDLE, 100);
+        Set(h, "server", l.SocketId, SocketOption.TCP_KEEPINTVL, 7);
+        Set(h, "server", l.SocketId, SocketOption.TCP_KEEPCNT, 3);
+        Set(h, "server", l.SocketId, SocketOption.TCP_USER_TIMEOUT, 1234);
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        int child = h.Returned(accept.CallId)!.SocketId;
+        long[] inherited = [5, 10, 1, 100, 7, 3, 1234];
+
+        Assert.Equal(inherited, Options.Select(o => Get(h, "server", child, o)));
+
+        // The child's own setsockopt() changes its copy only.
+        Set(h, "server", child, SocketOption.SO_LINGER, 0, lingerOnOff: 0);
+        Set(h, "server", child, SocketOption.TCP_USER_TIMEOUT, 0);
+        Assert.Equal(inherited, Options.Select(o => Get(h, "server", l.SocketId, o)));
+        Assert.Equal([0L, 10, 1, 100, 7, 3, 0], Options.Select(o => Get(h, "server", child, o)));
+    }
+}
