@@ -164,6 +164,10 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dointvec
         new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // net_core_table: net_ratelimit_state.interval (proc_dointvec_jiffies, seconds) and .burst (proc_dointvec),
+        // DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10) — net/core/utils.c.
+        new("net.core.message_cost", SysctlKind.Integer, "5", -JiffiesSecMax, JiffiesSecMax, SysctlScope.Global),
+        new("net.core.message_burst", SysctlKind.Integer, "10", IntMin, IntMax, SysctlScope.Global),
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
         // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else

@@ -122,6 +122,12 @@ public sealed class SysctlTable
     public bool TcpThinLinearTimeouts { get; private set; }
     /// <summary>net.ipv4.tcp_frto.</summary>
     public bool TcpFrto { get; private set; }
+    /// <summary>net.core.message_cost: net_ratelimit_state.interval, in seconds.</summary>
+    public long NetMessageCostSec { get; private set; }
+    /// <summary>net.core.message_burst: net_ratelimit_state.burst.</summary>
+    public long NetMessageBurst { get; private set; }
+    /// <summary>net.ipv4.tcp_max_syn_backlog.</summary>
+    public int TcpMaxSynBacklog { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -167,5 +173,8 @@ public sealed class SysctlTable
         TcpModerateRcvbuf = Get("net.ipv4.tcp_moderate_rcvbuf") != 0;
         TcpThinLinearTimeouts = Get("net.ipv4.tcp_thin_linear_timeouts") != 0;
         TcpFrto = Get("net.ipv4.tcp_frto") != 0;
+        NetMessageCostSec = Get("net.core.message_cost");
+        NetMessageBurst = Get("net.core.message_burst");
+        TcpMaxSynBacklog = (int)Get("net.ipv4.tcp_max_syn_backlog");
     }
 }

@@ -1164,6 +1164,12 @@ public sealed partial class TcpSocket
         }
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
+        if (!wantCookie && twIsn is null && SynBacklogKeptForProvenPeers(tuple))
+        {
+            Host.Count(MibCounter.TcpExtListenDrops); // drop_and_release → tcp_listendrop(); pr_drop_req() is a debug line
+            Ignore(seg, "tcp_max_syn_backlog: the last quarter of the SYN queue is kept for proven peers (tcp_syncookies=0)");
+            return;
+        }
         if (wantCookie)
         {
             SendCookieSynAck(tuple, seg);
@@ -1173,6 +1179,20 @@ public sealed partial class TcpSocket
         Host.Requests[tuple] = req;
         ReqskQueueLen++; // inet_csk_reqsk_queue_added()
         req.SendSynAck(retransmission: false);
+    }
+
+    /// <summary>
+    /// tcp_conn_request()'s "Kill the following clause, if you dislike this way." — net/ipv4/tcp_input.c: with
+    /// tcp_syncookies 0, once fewer than tcp_max_syn_backlog / 4 request slots are left (max_syn_backlog −
+    /// reqsk_queue_len &lt; max_syn_backlog &gt;&gt; 2), a new SYN from a peer tcp_peer_is_proven() does not know (no cached
+    /// RTT for the address pair) is dropped. linux-4.4 has the clause as the else of its tcp_tw_recycle check.
+    /// </summary>
+    bool SynBacklogKeptForProvenPeers(FourTuple tuple)
+    {
+        int maxSynBacklog = Host.Sysctls.TcpMaxSynBacklog;
+        return Host.Sysctls.TcpSyncookies == 0 && !Host.Sysctls.TcpTwRecycle
+            && maxSynBacklog - ReqskQueueLen < maxSynBacklog >> 2
+            && !Host.TcpMetrics.PeerIsProven(tuple.Local.Address, tuple.Remote.Address, _sim.Now);
     }
 
     /// <summary>
