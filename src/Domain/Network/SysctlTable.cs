@@ -122,6 +122,8 @@ public sealed class SysctlTable
     public bool TcpThinLinearTimeouts { get; private set; }
     /// <summary>net.ipv4.tcp_frto.</summary>
     public bool TcpFrto { get; private set; }
+    /// <summary>net.ipv4.tcp_notsent_lowat: tcp_notsent_lowat()'s value for a socket without TCP_NOTSENT_LOWAT (UINT_MAX).</summary>
+    public uint TcpNotsentLowat { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -167,5 +169,6 @@ public sealed class SysctlTable
         TcpModerateRcvbuf = Get("net.ipv4.tcp_moderate_rcvbuf") != 0;
         TcpThinLinearTimeouts = Get("net.ipv4.tcp_thin_linear_timeouts") != 0;
         TcpFrto = Get("net.ipv4.tcp_frto") != 0;
+        TcpNotsentLowat = (uint)Get("net.ipv4.tcp_notsent_lowat");
     }
 }
