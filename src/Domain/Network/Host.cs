@@ -127,6 +127,9 @@ public sealed partial class Host : IEventTarget
     long _tcpMemBytes;
     bool _memoryPressure;
 
+    /// <summary>tcp_memory_pressure: set by crossing tcp_mem[1], cleared below tcp_mem[0] (tcp_under_memory_pressure()).</summary>
+    internal bool TcpMemoryPressure => _memoryPressure;
+
     /// <summary>/proc/net/sockstat "mem": pages charged to TCP (sk_memory_allocated), compared with tcp_mem.</summary>
     public long TcpMemPages => (_tcpMemBytes + 4095) / 4096;
 

@@ -170,6 +170,9 @@ public static class SysctlCatalog
         new("net.core.message_burst", SysctlKind.Integer, "10", IntMin, IntMax, SysctlScope.Global),
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
+        // proc_douintvec (4.4: a global proc_dointvec); tcp_sk_init(): UINT_MAX. tcp_notsent_lowat() — include/net/tcp.h: the
+        // limit of a socket without TCP_NOTSENT_LOWAT.
+        new("net.ipv4.tcp_notsent_lowat", SysctlKind.Integer, "4294967295", 0, uint.MaxValue),
         // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else
         // ENOENT. The modules the engine runs, in CongestionAlgorithm's order; CONFIG_DEFAULT_TCP_CONG "cubic".
         new("net.ipv4.tcp_congestion_control", SysctlKind.Name, "cubic", 0, 1, Choices: [.. Enum.GetValues<CongestionAlgorithm>().Select(a => a.ToName())]),

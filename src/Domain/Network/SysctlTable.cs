@@ -128,6 +128,8 @@ public sealed class SysctlTable
     public long NetMessageBurst { get; private set; }
     /// <summary>net.ipv4.tcp_max_syn_backlog.</summary>
     public int TcpMaxSynBacklog { get; private set; }
+    /// <summary>net.ipv4.tcp_notsent_lowat: tcp_notsent_lowat()'s value for a socket without TCP_NOTSENT_LOWAT (UINT_MAX).</summary>
+    public uint TcpNotsentLowat { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -176,5 +178,6 @@ public sealed class SysctlTable
         NetMessageCostSec = Get("net.core.message_cost");
         NetMessageBurst = Get("net.core.message_burst");
         TcpMaxSynBacklog = (int)Get("net.ipv4.tcp_max_syn_backlog");
+        TcpNotsentLowat = (uint)Get("net.ipv4.tcp_notsent_lowat");
     }
 }

@@ -448,11 +448,7 @@ public sealed partial class TcpSocket
         // tcp_data_ready() only wakes the reader; it runs after this softirq's ACK decision, so the ACK's
         // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()). The same
         // wakeup reaches a send() asleep in sk_stream_wait_memory() (woken_wake_function() takes any wakeup).
-        if (queued && !Dead)
-        {
-            WakeReader();
-            WakeWriter();
-        }
+        if (queued && !Dead) DataReady();
     }
 
     /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
@@ -1073,15 +1069,15 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models __tcp_ack_snd_check() — net/ipv4/tcp_input.c: ACK now when more than rcv_mss is unacknowledged
-    /// and either nothing is left unread (below SO_RCVLOWAT 1) or the window __tcp_select_window() would
-    /// offer now reaches rcv_wnd ("right edge of window advances far enough"), in quick-ACK mode (not
-    /// ping-pong) or with out-of-order data; otherwise a delayed ACK.
+    /// and either fewer than SO_RCVLOWAT bytes wait to be read (rcv_nxt − copied_seq &lt; sk_rcvlowat: "If
+    /// application uses SO_RCVLOWAT, we want send ack now if we have not received enough bytes to satisfy the
+    /// condition") or the window __tcp_select_window() would offer now reaches rcv_wnd ("right edge of window
+    /// advances far enough"), in quick-ACK mode (not ping-pong) or with out-of-order data; otherwise a delayed ACK.
     /// </summary>
     void AckSendCheck()
     {
         if (!_ack.Scheduled) return;
-        bool unreadLeft = _rcv.Unread > 0 || _done && !_finCopied;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
         {
             SendAck("__tcp_ack_snd_check");
             return;

@@ -84,16 +84,17 @@ public sealed partial class TcpSocket
     internal int SendSkbCount => _sndSkbs?.Count ?? 0;
 
     /// <summary>
-    /// Models sk_stream_memory_free() — include/net/sock.h: sk_wmem_queued &lt; sk_sndbuf (tcp_stream_memory_free()'s
-    /// notsent_lowat test passes with the default tcp_notsent_lowat, UINT_MAX).
+    /// Models sk_stream_memory_free() = __sk_stream_memory_free(sk, 0) — include/net/sock.h: sk_wmem_queued &lt;
+    /// sk_sndbuf, and tcp_stream_memory_free(sk, 0): the unsent bytes are below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamMemoryFree => _wmemQueued < SkSndbuf;
+    bool StreamMemoryFree => _wmemQueued < SkSndbuf && TcpStreamMemoryFree(0);
 
     /// <summary>
     /// Models __sk_stream_is_writeable(sk, 1) — include/net/sock.h: sk_stream_wspace() (sk_sndbuf − sk_wmem_queued)
-    /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and the memory is free.
+    /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and __sk_stream_memory_free(sk, 1): sk_wmem_queued &lt; sk_sndbuf
+    /// and twice the unsent bytes below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && StreamMemoryFree;
+    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && _wmemQueued < SkSndbuf && TcpStreamMemoryFree(1);
 
     /// <summary>
     /// Models tcp_xmit_size_goal() — net/ipv4/tcp.c: sk_gso_max_size bounded by tcp_bound_to_half_wnd() (half the
