@@ -1171,7 +1171,8 @@ public sealed partial class TcpSocket
         }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
-        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added() → reqsk_queue_added(): qlen and young
+        ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
     }
 
