@@ -173,7 +173,7 @@ public sealed class RequestSocket : SimTimer
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
-    /// tcp_synack_retries (the listener's TCP_SYNCNT when set; TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
+    /// <see cref="MaxSynAckRetries"/> expiries (TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
     /// the listener is gone.
     /// </summary>
     protected override void Expired(Simulation sim)
@@ -187,18 +187,42 @@ public sealed class RequestSocket : SimTimer
             return;
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
-        // max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else tcp_synack_retries.
-        var (expire, resend) = SynAckRecalc(Listener.SynAckRetries, Listener.DeferAcceptRetrans);
+        var (expire, resend) = SynAckRecalc(MaxSynAckRetries(), Listener.DeferAcceptRetrans);
         if (expire)
         {
             Drop();
             return;
         }
-        // req->num_timeout++, then mod_timer(reqsk_timeout()): the doubled timeout, at most TCP_RTO_MAX.
-        _retransmits++;
+        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(reqsk_timeout()): the doubled
+        // timeout, at most TCP_RTO_MAX.
+        if (_retransmits++ == 0) Listener.ReqskQueueYoung--;
         _timeout = SimDuration.Min(_timeout * 2, TcpConstants.TimeWaitLen * 2);
         if (resend) SendSynAck(retransmission: true);
         else _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
+    }
+
+    /// <summary>
+    /// reqsk_timer_handler()'s max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else
+    /// tcp_synack_retries — lowered (down to 2) while more than half of max(8, sk_max_ack_backlog) is in
+    /// SYN-RECV: "we reserve half of room for young embrions; and abort old ones without pity". Each step down
+    /// needs qlen ≥ young &lt;&lt; k (k = 1, 2, …), young being the requests whose timer has not fired yet.
+    /// </summary>
+    int MaxSynAckRetries()
+    {
+        int max = Listener.SynAckRetries;
+        int qlen = Listener.ReqskQueueLen;
+        // (qlen << 1) > max(8U, sk_max_ack_backlog): an unsigned comparison.
+        if ((uint)(qlen << 1) > Math.Max(8u, (uint)Listener.Backlog))
+        {
+            long young = (long)Listener.ReqskQueueYoung << 1;
+            while (max > 2)
+            {
+                if (qlen < young) break;
+                max--;
+                young <<= 1;
+            }
+        }
+        return max;
     }
 
     /// <summary>
@@ -219,7 +243,12 @@ public sealed class RequestSocket : SimTimer
     void Drop()
     {
         _sim.CancelTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit); // its queue slot is vacated: nothing pins the request (reqsk_free())
-        if (Host.Requests.Remove(Tuple)) Listener.ReqskQueueLen--; // reqsk_queue_removed()
+        if (Host.Requests.Remove(Tuple))
+        {
+            // reqsk_queue_removed(): young too while the request's timer never fired.
+            if (_retransmits == 0) Listener.ReqskQueueYoung--;
+            Listener.ReqskQueueLen--;
+        }
     }
 
     /// <summary>

@@ -592,9 +592,10 @@ public sealed partial class TcpSocket
     /// </remarks>
     /// <param name="activeOpen">
     /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), before
-    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): mss_clamp TCP_MSS_DEFAULT less the
-    /// timestamp option) and tcp_init_sock()'s cwnd of 10. A passive (or simultaneous) open sets it in
-    /// tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS and the new cwnd.
+    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): min(1460, mss_clamp) less the
+    /// timestamp option, mss_clamp TCP_MSS_DEFAULT or user_mss) and tcp_init_sock()'s cwnd of 10. A passive (or
+    /// simultaneous) open sets it in tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS
+    /// and the new cwnd.
     /// </param>
     void InitBufferSpace(bool activeOpen = false)
     {
@@ -603,7 +604,7 @@ public sealed partial class TcpSocket
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
         InitPushedSeq();
-        if (activeOpen) UpdatePacingRate(TcpConstants.MssDefault - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0), TcpConstants.InitCwnd);
+        if (activeOpen) UpdatePacingRate(ConnectMssCache(), TcpConstants.InitCwnd);
         else UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
 

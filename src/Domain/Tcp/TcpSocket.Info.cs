@@ -83,7 +83,7 @@ public sealed partial class TcpSocket
                 Backoff: _icsk.Backoff,
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,
-                SndMss: PayloadMss,
+                SndMss: MssCache,
                 AdvMss: _advmss,
                 Pmtu: TcpInfo.EthernetMtu,
                 Unacked: PacketsOut,

@@ -230,6 +230,7 @@ public sealed partial class TcpSocket
         int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
+        _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
         if (_rxOpt.TsOk)
         {
             _rxOpt.TsRecent = peer.TsVal;
@@ -1173,7 +1174,8 @@ public sealed partial class TcpSocket
         }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
-        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added() → reqsk_queue_added(): qlen and young
+        ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
     }
 

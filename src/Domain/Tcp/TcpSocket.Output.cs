@@ -214,6 +214,7 @@ public sealed partial class TcpSocket
             _advmss = ClampToUserMss(TcpConstants.EthernetMss);
             _mss = ClampToUserMss(TcpConstants.EthernetMss);
             _mssSynced = true;
+            _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
             _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn, TxDelivered: _delivered));
             _snd.Nxt = _snd.Iss + 1;

@@ -125,8 +125,14 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         get => _listen?.Qlen ?? 0;
         set => ListenState.Qlen = value;
     }
+    /// <summary>reqsk_queue_len_young(): this listener's requests whose SYN-ACK timer has not fired yet.</summary>
+    internal int ReqskQueueYoung
+    {
+        get => _listen?.Young ?? 0;
+        set => ListenState.Young = value;
+    }
     /// <summary>sk_max_ack_backlog.</summary>
-    int Backlog => _listen?.Backlog ?? 0;
+    internal int Backlog => _listen?.Backlog ?? 0;
 
     // ---- protocol state, grouped as the kernel groups it (TcpSocket.State.cs) ------------------
     /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>

@@ -246,4 +246,58 @@ public class RequestSocketTests
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpRetransSegs]);
     }
+
+    /// <summary>SYN-ACKs the server sent, as (time, how many at that time).</summary>
+    static IEnumerable<(SimTime, int)> SynAcksPerTime(Fixtures.TwoHostHarness h) =>
+        ServerSent(h).GroupBy(s => s.At).Select(g => (g.Key, g.Count()));
+
+    /// <summary>
+    /// reqsk_timer_handler(), listen backlog 8, six SYNs (ports 46001–46006 at 1–6 ms) never ACKed: qlen 6, and
+    /// (6 &lt;&lt; 1) = 12 &gt; max(8, 8), so the young/old pruning runs. Round 1 (jiffy 250 → level-1 bucket 256, 1.024 s):
+    /// young is 6, 5, 4, 3, 2, 1 as the requests fire in turn; the loop lowers max_syn_ack_retries to 5, 5, 5, 4, 4, 3,
+    /// each above num_timeout 0, so all six resend. Round 2 (256 + 500 → 760, 3.04 s): young is 0, so the loop runs
+    /// down to 2; num_timeout 1 &lt; 2 → all resend. Round 3 (760 + 1000 → 1784, 7.136 s): the first request has
+    /// num_timeout 2 ≥ 2 → expire (qlen 5), the second too (10 &gt; 8, qlen 4); from the third on (4 &lt;&lt; 1) = 8 is not
+    /// &gt; 8, so tcp_synack_retries 5 holds again and the last four resend at 7.136, 15.328 and 31.456 s and expire at
+    /// the sixth expiry (7864 + 8000 → level-3 bucket 16120, 64.48 s). RetransSegs = TCPSynRetrans = 6 + 6 + 3 × 4 = 24;
+    /// TCPTimeouts = 2 × 3 + 4 × 6 = 30 (tcp_syn_ack_timeout() runs on the expiring round too).
+    /// </summary>
+    [Fact]
+    public void SynRecv_CrowdedQueueOfOldRequests_PrunedAfterTwoRetriesUntilHalfTheBacklog()
+    {
+        var h = Listening(backlog: 8);
+        for (ushort i = 1; i <= 6; i++) DeliverAt(h, i, Peer((ushort)(46000 + i)), TcpFlags.Syn, PeerIsn);
+        h.At(S(8));
+        Assert.Equal(4, h.Server.RequestSockets.Count());
+        h.At(S(70));
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Equal([(Ms(1), 1), (Ms(2), 1), (Ms(3), 1), (Ms(4), 1), (Ms(5), 1), (Ms(6), 1),
+            (Ms(1024), 6), (Ms(3040), 6), (Ms(7136), 4), (Ms(15328), 4), (Ms(31456), 4)], SynAcksPerTime(h));
+        Assert.Equal(24, h.Server.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Equal(24, h.Server.Mib[MibCounter.TcpExtTCPSynRetrans]);
+        Assert.Equal(30, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(Ms(64480), h.Sim.Journal.OfType<TimerFired>().Where(t => t.Host == "server").Max(t => t.At));
+    }
+
+    /// <summary>
+    /// reqsk_queue_removed() decrements young for a request whose timer never fired. Six SYNs on a backlog-8 listener;
+    /// the one from 46006 is ACKed at 500 ms (num_timeout 0: young 6 → 5, qlen 6 → 5; 10 &gt; 8, still crowded). Round 2
+    /// (3.04 s): young 0 → max_syn_ack_retries 2, all five resend; round 3 (7.136 s): the first expires (qlen 4, no
+    /// longer crowded) and the other four resend. Had young stayed at 1, round 2 would compare qlen 5 with 2, 4, 8 and
+    /// stop at 3, and all five would resend at 7.136 s.
+    /// </summary>
+    [Fact]
+    public void SynRecv_YoungRequestCompletedBeforeItsTimer_YoungCountDropsAndOldestPruned()
+    {
+        var h = Listening(backlog: 8);
+        for (ushort i = 1; i <= 6; i++) DeliverAt(h, i, Peer((ushort)(46000 + i)), TcpFlags.Syn, PeerIsn);
+        var synAck = ServerSent(h).Last();
+        DeliverAt(h, 500, Peer(46006), TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1);
+        Assert.Equal(5, h.Server.RequestSockets.Count());
+        h.At(S(8));
+        Assert.Equal(4, h.Server.RequestSockets.Count());
+        Assert.Equal([(Ms(1024), 5), (Ms(3040), 5), (Ms(7136), 4)], SynAcksPerTime(h).Skip(6));
+        Assert.Equal(14, h.Server.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Equal(15, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+    }
 }
