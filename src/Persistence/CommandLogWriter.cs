@@ -450,7 +450,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         List<EventRecord> events = [];
         if (db.Database.GetDbConnection().State != System.Data.ConnectionState.Open)
             await db.Database.OpenConnectionAsync(allGone); // kept open for the writer's next groups (closed with its context)
-        await using var transaction = await db.Database.BeginTransactionAsync(allGone);
+        await using var transaction = await db.BeginGroupAsync(allGone);
         try
         {
             for (int i = 0; i < group.Count; i++)
