@@ -18,6 +18,8 @@ public struct TimerState
     /// <summary>Where the pending item of the current arming sits in the queue (null when none is pending).</summary>
     internal EventQueue.Chunk? QueueChunk;
     internal int QueueIndex;
+    /// <summary>A byte of the owner's (a <see cref="SimTimer"/>'s kind), kept here where the struct has room: 40 bytes either way.</summary>
+    internal byte Tag;
     public long Generation { readonly get; private set; }
     public bool Armed { readonly get; private set; }
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
@@ -80,7 +82,7 @@ public class SimTimer : IEventTarget
     public SimTimer(IEventTarget owner, int kind)
     {
         Owner = owner;
-        _kind = checked((byte)kind);
+        State.Tag = checked((byte)kind);
     }
 
     /// <summary>A timer embedded in its owner (a subclass that handles its own expiry, <see cref="Expired"/>).</summary>
@@ -89,8 +91,7 @@ public class SimTimer : IEventTarget
     /// <summary>Who handles the expiry; null once detached (its socket was destroyed) or when embedded.</summary>
     public IEventTarget? Owner { get; private set; }
     /// <summary>The owner's number for this timer (a byte: a timer object stays at 64 bytes).</summary>
-    public int Kind => _kind;
-    readonly byte _kind;
+    public int Kind => State.Tag;
     internal TimerState State;
     public long Generation => State.Generation;
     public bool Armed => State.Armed;
