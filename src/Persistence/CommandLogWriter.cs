@@ -59,7 +59,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
 
     public const int DefaultPageRows = 2_000;
 
-    /// <summary>Work done a page at a time between groups: pre-writes and clean-ups, first come first served.</summary>
+    /// <summary>Work done a page at a time between groups: pre-writes, clean-ups and purges, a page of each in turn.</summary>
     private readonly Queue<PagedJob> _jobs = new();
 
     /// <summary>Writes being deleted (or queued for it), so that a write found orphaned twice is deleted once.</summary>
@@ -132,6 +132,35 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
 
     /// <summary>Looks for journal writes that can no longer commit and deletes them (at start-up: a process that died left them).</summary>
     public void SweepOrphans() => Enqueue(new Sweep(this));
+
+    /// <summary>
+    /// Removes deleted simulation <paramref name="runId"/>'s rows (<see cref="SimulationRun.Deleted"/>, set by the delete in a
+    /// short transaction of its own): its journal, then its command log, a page of sequence numbers per statement (each its
+    /// own short transaction), then its journal writes and its row. Each page deletes from the lowest sequence number left,
+    /// so a purge cut short (the process died) is finished by the next one (<see cref="SweepDeleted"/>, at start-up).
+    /// </summary>
+    public void Purge(Guid runId)
+    {
+        lock (_gate)
+            if (!_purging.Add(runId)) return;
+        Enqueue(new PurgeJob(this, runId));
+    }
+
+    /// <summary>Finishes the purge of every simulation marked deleted (at start-up: a process that died left them half-removed).</summary>
+    public void SweepDeleted() => Enqueue(new SweepDeletedJob(this));
+
+    /// <summary>Simulations being purged (or queued for it).</summary>
+    private readonly HashSet<Guid> _purging = [];
+
+    /// <summary>Deleted simulations whose rows were all removed since start (for tests and metrics).</summary>
+    public long SimulationsPurged => Interlocked.Read(ref _simulationsPurged);
+
+    private long _simulationsPurged;
+
+    /// <summary>Statements (pages) purges ran since start, each its own short transaction (for tests).</summary>
+    public long PurgePages => Interlocked.Read(ref _purgePages);
+
+    private long _purgePages;
 
     /// <summary>Journal writes deleted as orphans or forgotten since start (for tests).</summary>
     public long WritesForgotten => Interlocked.Read(ref _writesForgotten);
@@ -248,8 +277,12 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             job.Fail(failure);
             more = false;
         }
-        if (!more)
-            lock (_gate) _jobs.Dequeue();
+        lock (_gate)
+        {
+            _jobs.Dequeue();
+            // A page each in turn: a long job (a million-row simulation's purge) does not hold up another's pre-write.
+            if (more) _jobs.Enqueue(job);
+        }
     }
 
     /// <summary>
@@ -370,6 +403,57 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         public override async Task<bool> StepAsync(SimDbContext db)
         {
             foreach (var orphan in await db.OrphanJournalWritesAsync(CancellationToken.None)) writer.Forget(orphan.Id);
+            return false;
+        }
+
+        public override void Fail(Exception failure)
+        {
+        }
+    }
+
+    /// <summary>A deleted simulation's rows, a page per statement: journal, command log, journal writes, then its row.</summary>
+    private sealed class PurgeJob(CommandLogWriter writer, Guid runId) : PagedJob
+    {
+        public override async Task<bool> StepAsync(SimDbContext db)
+        {
+            // The lowest sequence number left each time: nothing to remember, so a purge cut short resumes where it stopped.
+            if (await db.Events.Where(e => e.RunId == runId).MinAsync(e => (long?)e.Seq) is { } events)
+            {
+                long to = events + writer.PageRows;
+                await db.Events.Where(e => e.RunId == runId && e.Seq < to).ExecuteDeleteAsync();
+                Interlocked.Increment(ref writer._purgePages);
+                return true;
+            }
+            if (await db.Commands.Where(c => c.RunId == runId).MinAsync(c => (long?)c.Seq) is { } commands)
+            {
+                long to = commands + writer.PageRows;
+                await db.Commands.Where(c => c.RunId == runId && c.Seq < to).ExecuteDeleteAsync();
+                Interlocked.Increment(ref writer._purgePages);
+                return true;
+            }
+            Interlocked.Increment(ref writer._purgePages);
+            await db.JournalWrites.Where(w => w.RunId == runId).ExecuteDeleteAsync();
+            // The row last (what a page written meanwhile by a request still in flight left is cascaded with it).
+            if (await db.Simulations.IgnoreQueryFilters().Where(r => r.Id == runId && r.Deleted).ExecuteDeleteAsync() > 0)
+                Interlocked.Increment(ref writer._simulationsPurged);
+            return Done();
+        }
+
+        private bool Done()
+        {
+            lock (writer._gate) writer._purging.Remove(runId);
+            return false;
+        }
+
+        public override void Fail(Exception failure) => Done(); // the next start-up's sweep finishes it
+    }
+
+    /// <summary>Queues the purge of every simulation marked deleted.</summary>
+    private sealed class SweepDeletedJob(CommandLogWriter writer) : PagedJob
+    {
+        public override async Task<bool> StepAsync(SimDbContext db)
+        {
+            foreach (var id in await db.Simulations.IgnoreQueryFilters().Where(r => r.Deleted).Select(r => r.Id).ToListAsync()) writer.Purge(id);
             return false;
         }
 
