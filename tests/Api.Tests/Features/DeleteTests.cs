@@ -17,7 +17,10 @@ public sealed class DeleteTests
 {
     private const int PageRows = 10;
 
-    private static readonly Dictionary<string, string?> SmallPages = new() { ["Persistence:JournalPageRows"] = $"{PageRows}" };
+    private static readonly Dictionary<string, string?> SmallPages = new()
+    {
+        ["Persistence:JournalPageRows"] = $"{PageRows}", ["Persistence:PurgePageRows"] = $"{PageRows}",
+    };
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Delete_SimulationOfManyPages_IsGoneAtOnceAndItsRowsRemovedAPageAtATime(DatabaseProvider provider)

@@ -83,6 +83,7 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         var settings = new Dictionary<string, string?>(database.Settings)
         {
             ["Persistence:JournalPageRows"] = "100",
+            ["Persistence:PurgePageRows"] = "100",
             ["Limits:JournalEventsPerRequest"] = "1000000",
             ["Limits:WorkloadSeconds"] = "600",
         };

@@ -20,9 +20,9 @@ public sealed class DeleteSimulationHandler(SimDbContext db, SimulationEngines e
     {
         var deleted = await db.Simulations.Where(r => r.Id == command.Id)
             .ExecuteUpdateAsync(set => set.SetProperty(r => r.Deleted, true), cancellationToken);
-        engines.Forget(command.Id);
+        var engineBytes = engines.Forget(command.Id);
         if (deleted == 0) return new SimulationNotFound(command.Id);
-        log.Purge(command.Id);
+        log.Purge(command.Id, () => SimulationEngines.Purged(engineBytes));
         return Unit.Value;
     }
 }
