@@ -30,6 +30,8 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
             ["Persistence:JournalPageRows"] = "200",
             ["Limits:JournalEventsPerRequest"] = "100000",
             ["Limits:WorkloadSeconds"] = "600",
+            // The command after the restart rebuilds the engine first: at load 30+ that alone passed the default 10 s (a 422).
+            ["Limits:RequestSeconds"] = "120",
         };
         var api = await ApiProcess.StartAsync(settings);
         Guid id;
