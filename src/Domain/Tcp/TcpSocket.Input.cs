@@ -821,16 +821,23 @@ public sealed partial class TcpSocket
         if (seqRttUs < 0) return false;
         // tcp_update_rtt_min(): "If the remote keeps returning delayed ACKs, eventually the min filter would pick it up and
         // overestimate the prop. delay when it expires. Skip suspected delayed ACKs."
-        if (!maybeDelayed || caRttUs <= _rtt.MinRttUs) UpdateRttMin(caRttUs);
+        if (!maybeDelayed || caRttUs <= MinRttUs) UpdateRttMin(caRttUs);
         RttEstimator(seqRttUs);
         return true;
     }
 
     /// <summary>
-    /// Models tcp_update_rtt_min(): the windowed minimum RTT takes the sample (a 0 µs one as jiffies_to_usecs(1)). The
-    /// window (tcp_min_rtt_wlen, 300 s) is not modelled: the minimum is kept for the connection's life.
+    /// Models tcp_update_rtt_min() — net/ipv4/tcp_input.c: minmax_running_min(&amp;tp->rtt_min, wlen, tcp_jiffies32, rtt_us ?:
+    /// jiffies_to_usecs(1)) with wlen = net.ipv4.tcp_min_rtt_wlen · HZ: the minimum of the last tcp_min_rtt_wlen seconds
+    /// (<see cref="WinMinMax"/>). linux-4.4 has no window (the minimum is kept for the connection's life).
     /// </summary>
-    void UpdateRttMin(long rttUs) => _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, rttUs > 0 ? rttUs : Jiffies.ToDuration(1).Ns / 1000);
+    void UpdateRttMin(long rttUs)
+    {
+        uint meas = rttUs > 0 ? (uint)Math.Min(rttUs, uint.MaxValue) : (uint)(Jiffies.Tick.Ns / 1000);
+        int wlenSec = Host.Sysctls.TcpMinRttWlenSec;
+        uint win = wlenSec < 0 ? uint.MaxValue : (uint)(wlenSec * Jiffies.Hz);
+        _rtt.RttMin.RunningMin(win, Jiffies32, meas);
+    }
 
     /// <summary>tcp_skb_spurious_retrans(): a retransmitted segment whose ACK echoes a timestamp older than its last transmission.</summary>
     bool SpuriousRetrans(InFlight s) => s.Retransmitted && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(s.SentAt));

@@ -217,7 +217,7 @@ public sealed partial class TcpSocket
     {
         int mss = PayloadMss;
         ulong bytes = _pacingRate >> PacingShift;
-        long minRtt = _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs;
+        long minRtt = MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs;
         long r = minRtt >> TsoRttLog;
         if (r < 32) bytes += (ulong)(GsoMaxSize >> (int)r);
         bytes = Math.Min(bytes, GsoMaxSize);
