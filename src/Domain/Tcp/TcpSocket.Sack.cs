@@ -79,6 +79,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void DataQueueOfo(uint seq, uint end, bool fin)
     {
+        MemSchedule(RcvSkbTruesize); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
+        FastPathOff(); // "Disable header prediction."
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (_ofo.Count == 0)
         {
@@ -88,6 +90,7 @@ public sealed partial class TcpSocket
                 (_rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
                 _rcv.NumSacks = 1;
             }
+            SyncRmemCharge();
             return;
         }
         int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
@@ -100,6 +103,7 @@ public sealed partial class TcpSocket
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
                 DsackSet(seq, end);
                 if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+                SyncRmemCharge();
                 return;
             }
             if (SeqMath.After(seq, skb1.Seq))
@@ -134,6 +138,7 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtTCPOFOMerge);
         }
         if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+        SyncRmemCharge(); // skb_set_owner_r() of the queued out-of-order skb
     }
 
     /// <summary>
