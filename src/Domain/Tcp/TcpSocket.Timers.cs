@@ -106,6 +106,9 @@ public sealed partial class TcpSocket
         else if (_ca.State == CaState.Disorder || _ca.SackedOut > 0) Host.Count(IsSack ? MibCounter.TcpExtTCPSackFailures : MibCounter.TcpExtTCPRenoFailures);
     }
 
+    /// <summary>tcp_stream_is_thin() — include/net/tcp.h: fewer than 4 packets out and past the initial slow start.</summary>
+    bool StreamIsThin => PacketsOut < 4 && _ca.Ssthresh < TcpInfo.InfiniteSsthresh;
+
     /// <summary>
     /// Models tcp_rtx_probe0_timed_out() — net/ipv4/tcp_timer.c (6.10+): a zero-window RTO ends the connection
     /// only when no ACK came for more than 2·rto_max before the timer's expiry (icsk_timeout() − rcv_tstamp,
@@ -130,16 +133,20 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// The out_reset_timer: label of tcp_retransmit_timer(): a thin stream in ESTABLISHED (tcp_thin_linear_timeouts,
-    /// fewer than 4 packets out, at most TCP_THIN_LINEAR_RETRIES) restarts its backoff; otherwise the RTO doubles
-    /// (up to rto_max) — except in SYN_SENT during the tcp_syn_linear_timeouts first RTOs. Then the timer is
-    /// re-armed (tcp_clamp_rto_to_user_timeout()).
+    /// tcp_stream_is_thin(), at most TCP_THIN_LINEAR_RETRIES) restarts its backoff and recomputes its RTO from the
+    /// estimator — clamp(__tcp_set_rto(), rto_min, rto_max), which undoes a doubling from an earlier, thick RTO or a
+    /// tcp_metrics seed; otherwise the RTO doubles (up to rto_max) — except in SYN_SENT during the
+    /// tcp_syn_linear_timeouts first RTOs. Then the timer is re-armed (tcp_clamp_rto_to_user_timeout()).
     /// </summary>
     void OutResetTimer()
     {
         if (State == TcpState.Established && Host.Sysctls.TcpThinLinearTimeouts
-            && PacketsOut < 4 && _icsk.Retransmits <= TcpConstants.ThinLinearRetries)
+            && StreamIsThin && _icsk.Retransmits <= TcpConstants.ThinLinearRetries)
         {
             _icsk.Backoff = 0;
+            // linux-4.4: min(__tcp_set_rto(), TCP_RTO_MAX), without the rto_min floor.
+            var floor = _sim.Profile == KernelProfile.Linux44 ? SimDuration.Zero : RtoMinimum;
+            _icsk.Rto = SimDuration.Min(SimDuration.Max(EstimatedRto, floor), RtoMax);
         }
         else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
         {

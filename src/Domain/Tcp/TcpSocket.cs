@@ -382,9 +382,11 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
             _rtt.RttSeq = _snd.Nxt;
         }
         _rtt.SrttUs = Math.Max(1, srtt);
-        // tcp_set_rto(): __tcp_set_rto() = srtt/8 + rttvar, in whole jiffies, bounded by rto_max.
-        var rto = SimDuration.FromMicroseconds((_rtt.SrttUs >> 3) + _rtt.RttvarUs);
-        _icsk.Rto = SimDuration.Min(Jiffies.ToDuration(Jiffies.FromDuration(rto)), RtoMax);
+        // tcp_set_rto(): tcp_bound_rto(__tcp_set_rto()).
+        _icsk.Rto = SimDuration.Min(EstimatedRto, RtoMax);
         _icsk.Backoff = 0;
     }
+
+    /// <summary>__tcp_set_rto() — include/net/tcp.h: srtt/8 + rttvar, rounded up to whole jiffies (usecs_to_jiffies()).</summary>
+    SimDuration EstimatedRto => Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds((_rtt.SrttUs >> 3) + _rtt.RttvarUs)));
 }

@@ -25,6 +25,12 @@ public class TcpMetricsTests
 {
     static (long Client, long Server) SecondConnectionRtoUs(SimTime secondAt, Action<TwoHostHarness>? setup = null)
     {
+        var (_, client, child) = SecondConnection(secondAt, setup);
+        return (client.Info.RtoUs, child.Info.RtoUs);
+    }
+
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Child) SecondConnection(SimTime secondAt, Action<TwoHostHarness>? setup = null)
+    {
         var h = new TwoHostHarness();
         setup?.Invoke(h);
         var (c, s, l) = h.Establish();
@@ -46,7 +52,7 @@ public class TcpMetricsTests
         var child = h.Sim.FindSocket(h.Returned(a2.CallId)!.SocketId)!;
         Assert.Equal((TcpState.Established, TcpState.Established), (client.State, child.State));
         Assert.Equal((20_000L, 20_000L), (client.Info.RttUs, child.Info.RttUs)); // the cache leaves srtt alone
-        return (client.Info.RtoUs, child.Info.RtoUs);
+        return (h, client, child);
     }
 
     [Fact]
@@ -71,5 +77,28 @@ public class TcpMetricsTests
     public void SynSentAndSynRecv_CacheOlderThanAnHour_FirstRtoFromTheHandshake()
     {
         Assert.Equal((220_000L, 220_000L), SecondConnectionRtoUs(S(3601)));
+    }
+
+    /// <summary>
+    /// A thin stream (tcp_thin_linear_timeouts, one segment out, sent on jiffy 275) whose RTO came from the cache
+    /// (228 ms = 57 jiffies; every level-0 timer fires one jiffy after its expiry, calc_index()). The loss probe:
+    /// min(srtt/4 + TCP_RTO_MIN = 60, rto 57) jiffies → +232 ms; it re-arms the RTO from then: +464. From there
+    /// tcp_retransmit_timer()'s linear branch recomputes the RTO from the estimator, clamp(__tcp_set_rto(), rto_min,
+    /// rto_max) = 20 + 200 = 220 ms (55 jiffies, fires after 56: 224 ms) while icsk_retransmits ≤ 6
+    /// (TCP_THIN_LINEAR_RETRIES); the 7th RTO (at +1808) doubles it: 440 ms = 110 jiffies, a level-1 timer whose
+    /// bucket is the next multiple of 8 after jiffy 837: 840, +2260. Keeping the cached 228 ms would space every
+    /// retransmission 232 ms apart.
+    /// </summary>
+    [Fact]
+    public void Established_ThinStreamWithCachedRto_LinearTimeoutsRecomputeTheRto()
+    {
+        var (h, client, _) = SecondConnection(S(1), h => h.Sim.SetSysctl("client", "net.ipv4.tcp_thin_linear_timeouts", "1"));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var sentAt = S(1) + SimDuration.FromMilliseconds(100); // jiffy 275
+        h.At(sentAt);
+        h.Send(client.Id, 100);
+        h.At(sentAt + SimDuration.FromSeconds(3));
+        var gaps = h.Sent("client").Where(s => s.Len == 100).Select(s => (s.At - sentAt).TotalMilliseconds).ToArray();
+        Assert.Equal(new long[] { 0, 232, 464, 688, 912, 1136, 1360, 1584, 1808, 2260 }, gaps);
     }
 }
