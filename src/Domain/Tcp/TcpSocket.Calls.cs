@@ -571,6 +571,7 @@ public sealed partial class TcpSocket
         _synRetries = listener._synRetries;
         _userMss = listener._userMss;
         _rcvLowat = listener._rcvLowat;
+        _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
         _notsentLowat = listener._notsentLowat;
         InheritCongestionControl(listener);
     }

@@ -77,6 +77,20 @@ public sealed partial class TcpSocket
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
 
+    /// <summary>sk_wmem_queued_add(+size) with its sk_mem_charge(), after the schedule that made room (WmemCharge()).</summary>
+    void QueueWmem(long size)
+    {
+        _wmemQueued += size;
+        WmemCharge(size);
+    }
+
+    /// <summary>sk_wmem_queued_add(−size) with its sk_mem_uncharge() (tcp_wmem_free_skb(), tcp_trim_head()).</summary>
+    void FreeWmem(long size)
+    {
+        _wmemQueued -= size;
+        MemUncharge(size);
+    }
+
     /// <summary>sk_wmem_queued (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
     public long WmemQueued => _wmemQueued;
 
@@ -141,13 +155,13 @@ public sealed partial class TcpSocket
                 skbs.Add(tail);
                 _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
                 SlowStartAfterIdleCheck(); // tcp_skb_entail()
-                _wmemQueued += SndSkbHeadTruesize;
+                QueueWmem(SndSkbHeadTruesize);
                 copy = sizeGoal;
             }
             copy = Math.Min(copy, call.Requested - call.Done);
             tail.End += (uint)copy;
             tail.Truesize += copy;
-            _wmemQueued += copy;
+            QueueWmem(copy);
             _snd.WriteSeq += (uint)copy;
             call.Done += copy;
             Ledger.Accepted += copy;
@@ -217,7 +231,7 @@ public sealed partial class TcpSocket
     {
         int mss = PayloadMss;
         ulong bytes = _pacingRate >> PacingShift;
-        long minRtt = _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs;
+        long minRtt = MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs;
         long r = minRtt >> TsoRttLog;
         if (r < 32) bytes += (ulong)(GsoMaxSize >> (int)r);
         bytes = Math.Min(bytes, GsoMaxSize);
@@ -269,7 +283,7 @@ public sealed partial class TcpSocket
             }
             if (next.Seq != next.End) break;
             skb.Psh |= next.Psh; // tcp_eat_one_skb(): the eaten skb's flags are ORed in
-            _wmemQueued -= next.Truesize;
+            FreeWmem(next.Truesize);
             skbs.RemoveAt(i + 1);
         }
         SkbSplitAt(end);
@@ -301,7 +315,7 @@ public sealed partial class TcpSocket
         skb.Psh = false;
         skb.Truesize -= moved;
         skbs.Insert(i + 1, rest);
-        _wmemQueued += SndSkbHeadTruesize;
+        QueueWmem(SndSkbHeadTruesize);
     }
 
     /// <summary>
@@ -316,7 +330,7 @@ public sealed partial class TcpSocket
         int n = 0;
         while (n < skbs.Count && !SeqMath.After(skbs[n].End, una))
         {
-            _wmemQueued -= skbs[n].Truesize;
+            FreeWmem(skbs[n].Truesize);
             n++;
         }
         if (n > 0) skbs.RemoveRange(0, n);
@@ -326,7 +340,7 @@ public sealed partial class TcpSocket
         long trimmed = una - head.Seq;
         head.Seq = una;
         head.Truesize -= trimmed;
-        _wmemQueued -= trimmed;
+        FreeWmem(trimmed);
     }
 
     /// <summary>
@@ -344,14 +358,14 @@ public sealed partial class TcpSocket
             return;
         }
         skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
-        _wmemQueued += SndSkbHeadTruesize;
+        QueueWmem(SndSkbHeadTruesize);
     }
 
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
     void SkbPurge()
     {
         _sndSkbs?.Clear();
-        _wmemQueued = 0;
+        FreeWmem(_wmemQueued);
     }
 
     /// <summary>
