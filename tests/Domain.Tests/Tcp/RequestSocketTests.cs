@@ -300,4 +300,27 @@ public class RequestSocketTests
         Assert.Equal(14, h.Server.Mib[MibCounter.TcpRetransSegs]);
         Assert.Equal(15, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
     }
+
+    [Fact]
+    public void SynRecv_AckEchoingAResentSynAckInTheSameMs_RttSampleIsOneMs()
+    {
+        // The duplicate SYN at 600 ms (jiffy 150, past tcp_invalid_ratelimit) is answered by tcp_rtx_synack():
+        // num_retrans 1, so tcp_synack_rtt_meas() has no snt_synack sample and tcp_ack_update_rtt(FLAG_SYN_ACKED)
+        // falls back to tcp_rtt_tsopt_us(tp, 1): the ACK 0.2 ms later echoes the TSval of this very millisecond,
+        // delta 0 → min 1 tick = 1000 µs. tcp_rtt_estimator()'s first sample: srtt_us = 1000 << 3, mdev_us =
+        // 1000 << 1 → tcpi_rtt 1000, tcpi_rttvar 2000 >> 2 = 500, min RTT 1000; rto = 1000 + max(mdev, rto_min
+        // 200000) = 201000 µs → usecs_to_jiffies() 51 jiffies = 204000 µs.
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 100));
+        DeliverAt(h, 600, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 700));
+        var resent = ServerSent(h).Last();
+        Assert.Equal(Ms(600), resent.At);
+        DeliverAt(h, 600.2, TcpFlags.Ack, PeerIsn + 1, resent.SeqNo + 1, new TcpOptions(HasTimestamp: true, TsVal: 701, TsEcr: resent.Options.TsVal));
+
+        var info = h.Server.AllSockets.Single(x => x.State == TcpState.Established).Info;
+        Assert.Equal(1000, info.RttUs);
+        Assert.Equal(500, info.RttVarUs);
+        Assert.Equal(1000, info.MinRttUs);
+        Assert.Equal(204000, info.RtoUs);
+    }
 }
