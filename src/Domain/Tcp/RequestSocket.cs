@@ -97,7 +97,8 @@ public sealed class RequestSocket : SimTimer
     public uint RcvWnd { get; }
     /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
     public uint WindowClamp { get; }
-    public int SynAckRetransmits => _retransmits;
+    /// <summary>req->num_timeout: the SYN-ACK timer's expiries, resending or not (/proc/net/tcp's retrnsmt column).</summary>
+    public int NumTimeout => _retransmits;
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => Expires;
