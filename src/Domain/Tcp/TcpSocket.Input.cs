@@ -17,6 +17,7 @@ public sealed partial class TcpSocket
     internal void OnSegment(Segment seg)
     {
         _mstamp = _sim.Now; // tcp_rcv_established() / tcp_rcv_state_process(): tcp_mstamp_refresh()
+        SegsIn(seg);
         switch (State)
         {
             case TcpState.SynSent:
@@ -30,6 +31,13 @@ public sealed partial class TcpSocket
                 Ignore(seg, "socket in " + State);
                 break;
         }
+    }
+
+    /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
+    void SegsIn(Segment seg)
+    {
+        _segsIn++;
+        if (seg.Length > 0) _dataSegsIn++;
     }
 
     void Ignore(Segment seg, string why)
@@ -84,6 +92,8 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
+            _transferStamped = true;
+            StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
             {
@@ -169,6 +179,7 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
+        _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
@@ -177,6 +188,7 @@ public sealed partial class TcpSocket
         _snd.Wl1 = seg.Seq;
         _lastRecv = _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
+        _transferStamped = true;
         LinkPeer();
         if (_pendingConnect is { } call)
         {
@@ -1039,7 +1051,7 @@ public sealed partial class TcpSocket
             }
             _ack.Ato = Jiffies.ToDuration(ato);
         }
-        _ack.LrcvTime = now;
+        StampLrcvTime();
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 
@@ -1223,11 +1235,17 @@ public sealed partial class TcpSocket
             child.UpdateRttMin(rtt);
             child.RttEstimator(rtt);
         }
+        child._delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         child.InitMetrics(); // tcp_init_transfer()
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
+        child._transferStamped = true;
+        child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32
+        // tcp_create_openreq_child(): segs_in = 1 (the SYN); tcp_child_process() → tcp_segs_in() for the ACK.
+        child._segsIn = 1;
+        child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener.ListenState.Waiters.TryDequeue(out var call))
