@@ -235,6 +235,19 @@ internal static class TcpInfoFields
         ["tcpi_reordering"] = i => i.Reordering,
         ["tcpi_reord_seen"] = i => i.ReordSeen,
         ["tcpi_min_rtt"] = i => i.MinRttUs,
+        ["tcpi_rcv_mss"] = i => i.RcvMss,
+        ["tcpi_rcv_rtt"] = i => i.RcvRttUs,
+        ["tcpi_rcv_space"] = i => i.RcvSpace,
+        ["tcpi_last_data_sent"] = i => i.LastDataSentMs,
+        ["tcpi_last_data_recv"] = i => i.LastDataRecvMs,
+        ["tcpi_pacing_rate"] = i => unchecked((long)i.PacingRate),
+        ["tcpi_segs_out"] = i => i.SegsOut,
+        ["tcpi_segs_in"] = i => i.SegsIn,
+        ["tcpi_data_segs_out"] = i => i.DataSegsOut,
+        ["tcpi_data_segs_in"] = i => i.DataSegsIn,
+        ["tcpi_delivered"] = i => i.Delivered,
+        ["tcpi_bytes_sent"] = i => i.BytesSent,
+        ["tcpi_bytes_retrans"] = i => i.BytesRetrans,
     };
 
     /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>

@@ -74,10 +74,12 @@ public sealed class RequestSocket : SimTimer
         var peer = new TcpOptions(Mss: (ushort)mss, WindowScale: options.WscaleOk ? (byte)options.SndWscale : null,
             SackPermitted: options.SackOk, HasTimestamp: sawTs, TsVal: sawTs ? ack.Options.TsVal : 0);
         var req = new RequestSocket(listener, tuple, ack.Seq - 1, ack.Ack - 1, peer, windowMss: mss, cookie: true);
-        if (sawTs && ack.Options.TsEcr != 0)
-            req.RttSampleUs = Math.Max(1, (int)(req.TsValNow - ack.Options.TsEcr)) * 1000L;
+        if (sawTs && ack.Options.TsEcr != 0) req.RttSampleUs = req.TsoptRttUs(ack);
         return req;
     }
+
+    /// <summary>tcp_rtt_tsopt_us(tp, 1) for the ACK's TSecr against the clock of this request's TSval; null: no sample.</summary>
+    long? TsoptRttUs(Segment ack) => TcpSocket.TsoptRttUs(_sim.Profile, unchecked(TsValNow - ack.Options.TsEcr)) is var us and >= 0 ? us : null;
 
     public TcpSocket Listener { get; }
     /// <summary>req->syncookie: a cookie's request, never in the established hash.</summary>
@@ -95,7 +97,8 @@ public sealed class RequestSocket : SimTimer
     public uint RcvWnd { get; }
     /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
     public uint WindowClamp { get; }
-    public int SynAckRetransmits => _retransmits;
+    /// <summary>req->num_timeout: the SYN-ACK timer's expiries, resending or not (/proc/net/tcp's retrnsmt column).</summary>
+    public int NumTimeout => _retransmits;
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => Expires;
@@ -343,10 +346,11 @@ public sealed class RequestSocket : SimTimer
             }
             return;
         }
-        // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo.
+        // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo
+        // (tcp_ack_update_rtt(FLAG_SYN_ACKED) → tcp_rtt_tsopt_us(tp, 1): an echo of this very millisecond is 1 ms).
         if (!_resent) RttSampleUs = (_sim.Now - _synAckSentFirst).Ns / 1000;
         else if (seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps)
-            RttSampleUs = Math.Max(0, (int)(TsValNow - seg.Options.TsEcr)) * 1000L;
+            RttSampleUs = TsoptRttUs(seg);
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
     }

@@ -17,6 +17,7 @@ public sealed partial class TcpSocket
     internal void OnSegment(Segment seg)
     {
         _mstamp = _sim.Now; // tcp_rcv_established() / tcp_rcv_state_process(): tcp_mstamp_refresh()
+        SegsIn(seg);
         switch (State)
         {
             case TcpState.SynSent:
@@ -32,6 +33,13 @@ public sealed partial class TcpSocket
         }
         SyncRmemCharge();
         _fastPathData = false;
+    }
+
+    /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
+    void SegsIn(Segment seg)
+    {
+        _segsIn++;
+        if (seg.Length > 0) _dataSegsIn++;
     }
 
     void Ignore(Segment seg, string why)
@@ -89,6 +97,8 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
+            _transferStamped = true;
+            StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
             {
@@ -174,6 +184,7 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
+        _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
@@ -183,6 +194,7 @@ public sealed partial class TcpSocket
         FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         _lastRecv = _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
+        _transferStamped = true;
         LinkPeer();
         if (_pendingConnect is { } call)
         {
@@ -1063,7 +1075,7 @@ public sealed partial class TcpSocket
             }
             _ack.Ato = Jiffies.ToDuration(ato);
         }
-        _ack.LrcvTime = now;
+        StampLrcvTime();
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 
@@ -1267,6 +1279,7 @@ public sealed partial class TcpSocket
             child.UpdateRttMin(rtt);
             child.RttEstimator(rtt);
         }
+        child._delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         child.InitMetrics(); // tcp_init_transfer()
         // The child's tcp_rcv_state_process(): tcp_ack() with FLAG_SLOWPATH counts a handshake ACK without data as pure.
         if (ack.Seq == ack.EndSeq) host.Count(MibCounter.TcpExtTCPPureAcks);
@@ -1275,6 +1288,11 @@ public sealed partial class TcpSocket
         child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
+        child._transferStamped = true;
+        child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32
+        // tcp_create_openreq_child(): segs_in = 1 (the SYN); tcp_child_process() → tcp_segs_in() for the ACK.
+        child._segsIn = 1;
+        child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener.ListenState.Waiters.TryDequeue(out var call))

@@ -33,6 +33,15 @@ public sealed partial class TcpSocket
             CancelDelackTimer();
         }
         if (len > 0) EventDataSent(retransmit);
+        // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
+        // __tcp_retransmit_skb(): bytes_retrans += skb->len.
+        _segsOut++;
+        if (len > 0)
+        {
+            _dataSegsOut++;
+            _bytesSent += len;
+            if (retransmit) _bytesRetrans += len;
+        }
         if (retransmit && len > 0)
         {
             // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.

@@ -194,6 +194,16 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
     OowRateLimit _oowAck;
     SimTime _lastAckRecv;
+    /// <summary>
+    /// tcp_finish_connect() / tcp_create_openreq_child() (or a simultaneous open's SYN_RECV → ESTABLISHED) has
+    /// stamped tp->rcv_tstamp and tp->lsndtime: before, both are still 0 — raw jiffies 0, not the boot time.
+    /// </summary>
+    bool _transferStamped;
+    /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
+    bool _lrcvStamped;
+    /// <summary>tcp_info's segment and byte counts: tp->segs_out, data_segs_out, bytes_sent, bytes_retrans (__tcp_transmit_skb(),
+    /// __tcp_retransmit_skb()) and tp->segs_in, data_segs_in (tcp_segs_in()).</summary>
+    long _segsOut, _dataSegsOut, _bytesSent, _bytesRetrans, _segsIn, _dataSegsIn;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;

@@ -1,6 +1,7 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
+using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -299,5 +300,65 @@ public class RequestSocketTests
         Assert.Equal([(Ms(1024), 5), (Ms(3040), 5), (Ms(7136), 4)], SynAcksPerTime(h).Skip(6));
         Assert.Equal(14, h.Server.Mib[MibCounter.TcpRetransSegs]);
         Assert.Equal(15, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+    }
+
+    [Fact]
+    public void SynRecv_AckEchoingAResentSynAckInTheSameMs_RttSampleIsOneMs()
+    {
+        // The duplicate SYN at 600 ms (jiffy 150, past tcp_invalid_ratelimit) is answered by tcp_rtx_synack():
+        // num_retrans 1, so tcp_synack_rtt_meas() has no snt_synack sample and tcp_ack_update_rtt(FLAG_SYN_ACKED)
+        // falls back to tcp_rtt_tsopt_us(tp, 1): the ACK 0.2 ms later echoes the TSval of this very millisecond,
+        // delta 0 → min 1 tick = 1000 µs. tcp_rtt_estimator()'s first sample: srtt_us = 1000 << 3, mdev_us =
+        // 1000 << 1 → tcpi_rtt 1000, tcpi_rttvar 2000 >> 2 = 500, min RTT 1000; rto = 1000 + max(mdev, rto_min
+        // 200000) = 201000 µs → usecs_to_jiffies() 51 jiffies = 204000 µs.
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 100));
+        DeliverAt(h, 600, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 700));
+        var resent = ServerSent(h).Last();
+        Assert.Equal(Ms(600), resent.At);
+        DeliverAt(h, 600.2, TcpFlags.Ack, PeerIsn + 1, resent.SeqNo + 1, new TcpOptions(HasTimestamp: true, TsVal: 701, TsEcr: resent.Options.TsVal));
+
+        var info = h.Server.AllSockets.Single(x => x.State == TcpState.Established).Info;
+        Assert.Equal(1000, info.RttUs);
+        Assert.Equal(500, info.RttVarUs);
+        Assert.Equal(1000, info.MinRttUs);
+        Assert.Equal(204000, info.RtoUs);
+    }
+
+    [Fact]
+    public void SynRecv_DuplicateSynAnswered_SsCountsNumRetransProcCountsNumTimeout()
+    {
+        // tcp_req_diag_fill() (what ss -o reads): idiag_retrans = num_retrans, bumped by tcp_rtx_synack() for the
+        // duplicate SYN at 100 ms; get_openreq4() (/proc/net/tcp) prints num_timeout, still 0. The timer was moved
+        // to jiffy 25 + 250 = 275 (1.1 s): at 400 ms (jiffy 100) 175 jiffies are left = 700 ms, 70 clock_t (0x46).
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 100, TcpFlags.Syn, PeerIsn);
+        h.At(Ms(400));
+
+        var row = SocketListing.Rows(h.Server).Single(r => r.Kind == SocketRowKind.Request);
+        Assert.Equal((1, 0), (row.TimerCount, row.NumTimeout));
+        Assert.Contains(" timer:(on,700ms,1)", SsFormatter.Format(h.Server));
+        Assert.Contains(" 01:00000046 00000000 ", ProcNetTcp.Format(h.Server));
+    }
+
+    [Fact]
+    public void SynRecv_DeferAcceptSilentExpiries_SsCountsNoRetransProcCountsTwoTimeouts()
+    {
+        // TCP_DEFER_ACCEPT 5 (rskq_defer_accept 3): the handshake's bare ACK is dropped (inet_rsk(req)->acked = 1), so
+        // the expiries at 1.024 s and 3.04 s resend nothing (syn_ack_recalc(): resend only once num_timeout ≥ 3 − 1) — num_timeout 2, num_retrans 0. The timer armed at the second expiry
+        // (jiffy 760) for 1000 jiffies has timer_list expires 1760 (the wheel runs it at 1784): at 5 s (jiffy 1250)
+        // 510 jiffies = 2040 ms are left (iproute2 6.1 prints "2.040ms"), 204 clock_t (0xCC).
+        var h = Listening();
+        var listener = h.Server.AllSockets.Single(x => x.State == TcpState.Listen);
+        Assert.Null(h.SetOption(listener.Id, SocketOption.TCP_DEFER_ACCEPT, 5).Errno);
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 30, TcpFlags.Ack, PeerIsn + 1, ServerSent(h).Single().SeqNo + 1); // bare ACK: dropped, acked = 1
+        h.At(S(5));
+
+        var row = SocketListing.Rows(h.Server).Single(r => r.Kind == SocketRowKind.Request);
+        Assert.Equal((0, 2), (row.TimerCount, row.NumTimeout));
+        Assert.Contains(" timer:(on,2.040ms,0)", SsFormatter.Format(h.Server));
+        Assert.Contains(" 01:000000CC 00000002 ", ProcNetTcp.Format(h.Server));
     }
 }
