@@ -210,7 +210,7 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             Begin = Prepare("BEGIN IMMEDIATE");
             Commit = Prepare("COMMIT");
             Rollback = Prepare("ROLLBACK");
-            MoveVersion = Prepare("UPDATE \"Simulations\" SET \"Version\" = ?1, \"JournalBytes\" = \"JournalBytes\" + ?2 WHERE \"Id\" = ?3 AND \"Version\" = ?4");
+            MoveVersion = Prepare("UPDATE \"Simulations\" SET \"Version\" = ?1, \"JournalBytes\" = \"JournalBytes\" + ?2 WHERE \"Id\" = ?3 AND \"Version\" = ?4 AND NOT \"Deleted\"");
             InsertCommand = Prepare("INSERT INTO \"Commands\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\") VALUES (?1, ?2, ?3, ?4, ?5)");
             InsertEvent = Prepare("INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         }
