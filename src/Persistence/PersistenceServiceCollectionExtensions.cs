@@ -57,12 +57,14 @@ public static class PersistenceServiceCollectionExtensions
             (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, Microsoft.Extensions.Logging.LogLevel.Information),
             (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, Microsoft.Extensions.Logging.LogLevel.Information)));
 
-    /// <summary>Migrates the configured database and queues the clean-up of orphaned journal pages; call once at start-up, before serving requests.</summary>
+    /// <summary>Migrates the configured database and queues the clean-up of orphaned journal pages and half-removed deleted simulations; call once at start-up, before serving requests.</summary>
     public static async Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<SimDbContext>().PrepareAsync(cancellationToken);
         // Journal pages left by requests that will never commit (a process that died mid-request): deleted in the background.
         services.GetRequiredService<CommandLogWriter>().SweepOrphans();
+        // Simulations deleted by a process that died before it had removed all their rows: finished in the background.
+        services.GetRequiredService<CommandLogWriter>().SweepDeleted();
     }
 }

@@ -112,14 +112,14 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
     /// Moves a simulation's version from <paramref name="fromVersion"/> to <paramref name="toVersion"/> and adds
     /// <paramref name="addedJournalBytes"/> to its journal bytes, inside the current transaction, only if the stored
     /// version is still <paramref name="fromVersion"/> (a conditional update, <c>WHERE Version = from</c>); false when
-    /// it is not (another writer appended first, or the simulation is gone). Any tenant's simulation: the caller checked.
+    /// it is not (another writer appended first, or the simulation is gone or deleted). Any tenant's simulation: the caller checked.
     /// The default is EF Core's ExecuteUpdate; a provider may do it faster.
     /// </summary>
     public virtual async Task<bool> TryMoveVersionAsync(Guid runId, long fromVersion, long toVersion, long addedJournalBytes,
         CancellationToken cancellationToken) =>
         await Simulations
             .IgnoreQueryFilters()
-            .Where(r => r.Id == runId && r.Version == fromVersion)
+            .Where(r => r.Id == runId && r.Version == fromVersion && !r.Deleted)
             .ExecuteUpdateAsync(set => set.SetProperty(r => r.Version, toVersion)
                 .SetProperty(r => r.JournalBytes, r => r.JournalBytes + addedJournalBytes), cancellationToken) > 0;
 
@@ -138,7 +138,8 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(SimDbContext).Assembly);
-        // Evaluated per query with this context's tenant; null matches null (IS NULL), the single-tenant default.
-        modelBuilder.Entity<SimulationRun>().HasQueryFilter(r => r.TenantId == TenantId);
+        // Evaluated per query with this context's tenant; null matches null (IS NULL), the single-tenant default. A deleted
+        // simulation is gone for every query at once, while its rows are removed in pages (CommandLogWriter.Purge).
+        modelBuilder.Entity<SimulationRun>().HasQueryFilter(r => r.TenantId == TenantId && !r.Deleted);
     }
 }

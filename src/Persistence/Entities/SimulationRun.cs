@@ -39,4 +39,10 @@ public sealed class SimulationRun
 
     /// <summary>Owner when API keys are enabled; null for the single-tenant default.</summary>
     public string? TenantId { get; init; }
+
+    /// <summary>
+    /// Deleted: invisible to every query at once (the global query filter), refused by every append, while its log and
+    /// journal rows are removed a page per short transaction (<see cref="CommandLogWriter.Purge"/>); the row itself goes last.
+    /// </summary>
+    public bool Deleted { get; set; }
 }

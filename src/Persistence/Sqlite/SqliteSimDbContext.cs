@@ -124,7 +124,7 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         CancellationToken cancellationToken)
     {
         var update = Prepared(ref _moveVersion,
-            "UPDATE \"Simulations\" SET \"Version\" = $0, \"JournalBytes\" = \"JournalBytes\" + $1 WHERE \"Id\" = $2 AND \"Version\" = $3", 4);
+            "UPDATE \"Simulations\" SET \"Version\" = $0, \"JournalBytes\" = \"JournalBytes\" + $1 WHERE \"Id\" = $2 AND \"Version\" = $3 AND NOT \"Deleted\"", 4);
         cancellationToken.ThrowIfCancellationRequested();
         update.Parameters[0].Value = toVersion;
         update.Parameters[1].Value = addedJournalBytes;

@@ -129,6 +129,7 @@ public sealed class SimulationsTests(ApiHosts hosts)
         }
 
         await client.DeleteAsync($"{SimServiceApi.Simulations}/{created.Id}");
+        await hosts.Services(provider).GetRequiredService<CommandLogWriter>().WhenIdleAsync(); // its rows go in the background
 
         await using (var scope = hosts.Services(provider).CreateAsyncScope())
         {

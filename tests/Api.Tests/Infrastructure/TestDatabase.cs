@@ -1,5 +1,9 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using SimService.Persistence;
+using SimService.Persistence.Postgres;
+using SimService.Persistence.Sqlite;
 
 namespace SimService.Api.Tests.Infrastructure;
 
@@ -35,6 +39,22 @@ public abstract class TestDatabase : IAsyncDisposable
 
     /// <summary>Configuration that points the API at this database.</summary>
     public abstract IReadOnlyDictionary<string, string?> Settings { get; }
+
+    /// <summary>A context on the database given by <paramref name="settings"/> (this one's by default), opened by the test itself, not by a host: no start-up work runs.</summary>
+    public static SimDbContext Open(IReadOnlyDictionary<string, string?> settings)
+    {
+        if (settings["Persistence:Provider"] == "postgres")
+        {
+            var postgres = new DbContextOptionsBuilder<PostgresSimDbContext>();
+            PostgresSimDbContext.Configure(postgres, settings["ConnectionStrings:Postgres"]!);
+            return new PostgresSimDbContext(postgres.Options);
+        }
+        var sqlite = new DbContextOptionsBuilder<SqliteSimDbContext>();
+        SqliteSimDbContext.Configure(sqlite, settings["ConnectionStrings:Sqlite"]!);
+        return new SqliteSimDbContext(sqlite.Options);
+    }
+
+    public SimDbContext Open() => Open(Settings);
 
     /// <summary>Makes the database unreachable for a host that is already running.</summary>
     public abstract Task BreakAsync();

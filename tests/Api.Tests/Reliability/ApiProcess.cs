@@ -45,8 +45,25 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id (for a diagnostic tool pointed at it).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The resident memory of the process now (VmRSS), in bytes.</summary>
     public long ResidentBytes => long.Parse(File.ReadAllLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
+    /// <summary>
+    /// The resident memory by kind (kB fields of /proc/PID/status): anonymous (the managed heap, native allocations),
+    /// file-backed (mapped code and files) and shared memory.
+    /// </summary>
+    public string ResidentKinds
+    {
+        get
+        {
+            var status = File.ReadAllLines($"/proc/{_process.Id}/status");
+            string Of(string name) => $"{long.Parse(status.Single(l => l.StartsWith(name + ":", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) >> 10} MB";
+            return $"anonymous {Of("RssAnon")}, file {Of("RssFile")}, shared {Of("RssShmem")}";
+        }
+    }
 
     /// <summary>Everything the process wrote so far.</summary>
     public string Output { get { lock (_output) return string.Join('\n', _output); } }

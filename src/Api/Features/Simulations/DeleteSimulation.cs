@@ -8,13 +8,21 @@ namespace SimService.Api.Features.Simulations;
 
 public sealed record DeleteSimulation(Guid Id) : ICommand<Outcome<Unit>>;
 
-public sealed class DeleteSimulationHandler(SimDbContext db, SimulationEngines engines) : ICommandHandler<DeleteSimulation, Outcome<Unit>>
+public sealed class DeleteSimulationHandler(SimDbContext db, SimulationEngines engines, CommandLogWriter log)
+    : ICommandHandler<DeleteSimulation, Outcome<Unit>>
 {
-    /// <summary>One statement; the database cascades the delete to the command log and the journal.</summary>
+    /// <summary>
+    /// Marks the simulation deleted, one short statement: from then on every read is a 404 and every append is refused.
+    /// Its rows are removed afterwards, a page per short transaction (<see cref="CommandLogWriter.Purge"/>): a million-row
+    /// simulation's delete no longer holds SQLite's one write lock while all of them go.
+    /// </summary>
     public async ValueTask<Outcome<Unit>> Handle(DeleteSimulation command, CancellationToken cancellationToken)
     {
-        var deleted = await db.Simulations.Where(r => r.Id == command.Id).ExecuteDeleteAsync(cancellationToken);
-        engines.Forget(command.Id);
-        return deleted == 0 ? new SimulationNotFound(command.Id) : Unit.Value;
+        var deleted = await db.Simulations.Where(r => r.Id == command.Id)
+            .ExecuteUpdateAsync(set => set.SetProperty(r => r.Deleted, true), cancellationToken);
+        var engineBytes = engines.Forget(command.Id);
+        if (deleted == 0) return new SimulationNotFound(command.Id);
+        log.Purge(command.Id, () => SimulationEngines.Purged(engineBytes));
+        return Unit.Value;
     }
 }

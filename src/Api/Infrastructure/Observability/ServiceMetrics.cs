@@ -58,6 +58,10 @@ public static class ServiceMetrics
         var log = app.Services.GetRequiredService<CommandLogWriter>();
         Meter.CreateObservableCounter("simservice.log.commits", () => log.Transactions, "{transaction}",
             "Group-commit transactions of the command log (commands applied ÷ commits = commands per commit)");
+        Meter.CreateObservableGauge("simservice.simulations.purging", () => log.Purging, "{simulation}",
+            "Deleted simulations whose rows are being removed (a page per short transaction)");
+        Meter.CreateObservableCounter("simservice.simulations.purged", () => log.SimulationsPurged, "{simulation}",
+            "Deleted simulations whose rows were all removed");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

@@ -155,6 +155,9 @@ namespace SimService.Persistence.Postgres.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("boolean");
+
                     b.Property<long>("JournalBytes")
                         .HasColumnType("bigint");
 

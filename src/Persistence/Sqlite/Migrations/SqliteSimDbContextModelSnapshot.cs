@@ -150,6 +150,9 @@ namespace SimService.Persistence.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("JournalBytes")
                         .HasColumnType("INTEGER");
 

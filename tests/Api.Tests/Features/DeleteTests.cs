@@ -1,0 +1,116 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Tests.Infrastructure;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Deleting a simulation marks it deleted in one short statement (gone for every read and append at once) and removes
+/// its rows afterwards, a page per short transaction, so that a million-row simulation's delete does not hold SQLite's
+/// one write lock (issue #11); a purge cut short is finished at the next start. Pages here are 10 rows.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class DeleteTests
+{
+    private const int PageRows = 10;
+
+    private static readonly Dictionary<string, string?> SmallPages = new()
+    {
+        ["Persistence:JournalPageRows"] = $"{PageRows}", ["Persistence:PurgePageRows"] = $"{PageRows}",
+    };
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_SimulationOfManyPages_IsGoneAtOnceAndItsRowsRemovedAPageAtATime(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var host = new SimServiceFactory(database, settings: SmallPages);
+        var sim = await SimulationDriver.TwoHostsAsync(host.CreateClient(), "big");
+        var other = await SimulationDriver.TwoHostsAsync(host.CreateClient(), "other");
+        var pair = await sim.ConnectAsync();
+        await sim.CallAsync(pair.ClientSocketId, "send", new { bytes = 20_000 });
+        await sim.AdvanceAsync(new { byNs = 1_000_000_000 });
+        var otherJournal = await other.JournalAsync();
+        var writer = host.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        var (events, commands) = await RowsAsync(host.Services, sim.Id);
+        Assert.True(events > 5 * PageRows, $"{events} journal rows: not many pages");
+        long pagesBefore = writer.PurgePages;
+
+        Assert.Equal(HttpStatusCode.NoContent, (await sim.Client.DeleteAsync(sim.Base)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync(sim.Base)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync($"{sim.Base}/journal")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.PostAsync("advance", new { byNs = 1 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.DeleteAsync(sim.Base)).StatusCode);
+        await writer.WhenIdleAsync();
+        Assert.Equal((0, 0), await RowsAsync(host.Services, sim.Id));
+        Assert.False(await RowExistsAsync(host.Services, sim.Id));
+        // A page of sequence numbers per statement: one delete statement per page of journal and of log, and the last.
+        long pages = writer.PurgePages - pagesBefore;
+        Assert.True(pages >= events / PageRows + 1, $"{pages} purge statements for {events} journal and {commands} log rows");
+        Assert.Equal(otherJournal, await other.JournalAsync());
+        Assert.Equal(HttpStatusCode.OK, (await other.PostAsync("advance", new { byNs = 1 })).StatusCode);
+    }
+
+    /// <summary>
+    /// A process died part-way through a purge: the simulation is marked deleted and some of its rows are gone. Nothing of
+    /// it is visible, no append to it commits, and the next start finishes the purge.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Startup_HalfPurgedSimulation_IsInvisibleAndItsPurgeFinished(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        Guid id;
+        await using (var died = new SimServiceFactory(database, settings: SmallPages))
+        {
+            var sim = await SimulationDriver.TwoHostsAsync(died.CreateClient(), "half purged");
+            await sim.ConnectAsync();
+            var version = await sim.VersionAsync();
+            id = sim.Id;
+            await using (var scope = died.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+                await db.Simulations.Where(r => r.Id == id).ExecuteUpdateAsync(set => set.SetProperty(r => r.Deleted, true));
+                var half = (await db.Events.Where(e => e.RunId == id).MaxAsync(e => e.Seq)) / 2;
+                Assert.True(await db.Events.Where(e => e.RunId == id && e.Seq < half).ExecuteDeleteAsync() > 0);
+            }
+            // A command applied before the mark, committing after it, is refused like one that lost a race.
+            var late = new LogAppend(id, version, version + 1,
+                [new CommandRecord { RunId = id, Seq = version + 1, AtNs = 0, Type = "advance", PayloadJson = "{}" }], []);
+            Assert.Equal(AppendResult.VersionMoved, await died.Services.GetRequiredService<CommandLogWriter>().AppendAsync(late));
+            Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync(sim.Base)).StatusCode);
+        }
+        Assert.NotEqual((0, 0), await RowsOfAsync(database, id));
+
+        await using var restarted = new SimServiceFactory(database, settings: SmallPages);
+        var client = restarted.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"{SimServiceApi.Simulations}/{id}/journal")).StatusCode);
+        Assert.DoesNotContain(id, (await client.ListSimulationsAsync()).Select(s => s.Id));
+        await restarted.Services.GetRequiredService<CommandLogWriter>().WhenIdleAsync();
+        Assert.Equal((0, 0), await RowsAsync(restarted.Services, id));
+        Assert.False(await RowExistsAsync(restarted.Services, id));
+        Assert.Equal(1, restarted.Services.GetRequiredService<CommandLogWriter>().SimulationsPurged);
+    }
+
+    private static async Task<(int Events, int Commands)> RowsOfAsync(TestDatabase database, Guid id)
+    {
+        await using var db = database.Open();
+        return (await db.Events.CountAsync(e => e.RunId == id), await db.Commands.CountAsync(c => c.RunId == id));
+    }
+
+    private static async Task<(int Events, int Commands)> RowsAsync(IServiceProvider services, Guid id)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        return (await db.Events.CountAsync(e => e.RunId == id), await db.Commands.CountAsync(c => c.RunId == id));
+    }
+
+    private static async Task<bool> RowExistsAsync(IServiceProvider services, Guid id)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SimDbContext>().Simulations.IgnoreQueryFilters().AnyAsync(r => r.Id == id);
+    }
+}
