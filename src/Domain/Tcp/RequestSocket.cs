@@ -277,6 +277,7 @@ public sealed class RequestSocket : SimTimer
         var flg = seg.Flags & (TcpFlags.Rst | TcpFlags.Syn | TcpFlags.Ack);
         bool rst = seg.Has(TcpFlags.Rst), ack = seg.Has(TcpFlags.Ack);
         // tcp_parse_options(estab = 0): a timestamp counts only under tcp_timestamps.
+        TcpSocket.ParseSynWindowScale(Host, seg);
         bool sawTs = seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps;
         bool pawsReject = false, tsecrReject = false;
         if (sawTs)

@@ -35,6 +35,22 @@ public sealed partial class TcpSocket
         _fastPathData = false;
     }
 
+    /// <summary>
+    /// Models tcp_parse_options()'s TCPOPT_WINDOW branch — net/ipv4/tcp_input.c: parsing a SYN (estab 0) with
+    /// net.ipv4.tcp_window_scaling on, a shift over TCP_MAX_WSCALE is logged through net_info_ratelimited() — pr_fmt
+    /// "TCP: ", "%s: Illegal window scaling value %d > %u received" (linux-4.4: "%d >14") — and clamped to 14 (the
+    /// clamp is where the options are kept). Called where the kernel parses a SYN's options with estab 0:
+    /// tcp_conn_request(), tcp_rcv_synsent_state_process(), tcp_check_req() and, when the connection used
+    /// timestamps, tcp_timewait_state_process().
+    /// </summary>
+    internal static void ParseSynWindowScale(Host host, Segment seg)
+    {
+        if (!seg.Has(TcpFlags.Syn) || seg.Options.WindowScale is not { } ws || ws <= TcpConstants.MaxWscale || !host.Sysctls.TcpWindowScaling) return;
+        host.LogRateLimited(host.Sim.Profile == KernelProfile.Linux44
+            ? $"TCP: tcp_parse_options: Illegal window scaling value {ws} >14 received"
+            : $"TCP: tcp_parse_options: Illegal window scaling value {ws} > {TcpConstants.MaxWscale} received");
+    }
+
     /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
     void SegsIn(Segment seg)
     {
@@ -50,6 +66,7 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c.</summary>
     void RcvSynSent(Segment seg)
     {
+        ParseSynWindowScale(Host, seg); // tcp_parse_options(sock_net(sk), skb, &tp->rx_opt, 0, &foc) comes first
         if (seg.Has(TcpFlags.Ack))
         {
             if (!SeqMath.After(seg.Ack, _snd.Iss) || SeqMath.After(seg.Ack, _snd.Nxt))
@@ -1199,6 +1216,7 @@ public sealed partial class TcpSocket
             Ignore(seg, "accept queue full");
             return;
         }
+        ParseSynWindowScale(Host, seg); // inet_reqsk_alloc(), then tcp_parse_options(..., &tmp_opt, 0, ...)
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
         if (!wantCookie && twIsn is null && SynBacklogKeptForProvenPeers(tuple))

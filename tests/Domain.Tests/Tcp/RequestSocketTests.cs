@@ -361,4 +361,21 @@ public class RequestSocketTests
         Assert.Contains(" timer:(on,2.040ms,0)", SsFormatter.Format(h.Server));
         Assert.Contains(" 01:000000CC 00000002 ", ProcNetTcp.Format(h.Server));
     }
+
+    [Theory]
+    [InlineData("1", "[    0.001000] TCP: tcp_parse_options: Illegal window scaling value 15 > 14 received\n" +
+                     "[    0.600000] TCP: tcp_parse_options: Illegal window scaling value 15 > 14 received\n")]
+    [InlineData("0", "")]
+    public void Listen_SynWithWscale15_IllegalWindowScalingLoggedPerParse(string windowScaling, string dmesg)
+    {
+        // tcp_parse_options() (estab 0, tcp_window_scaling on): snd_wscale 15 > TCP_MAX_WSCALE → net_info_ratelimited(
+        // "%s: Illegal window scaling value %d > %u received\n", __func__, …) with pr_fmt "TCP: ", then clamped to 14.
+        // tcp_conn_request() parses the SYN at 1 ms; the retransmitted SYN at 600 ms reaches the request socket, whose
+        // tcp_check_req() parses it again. With tcp_window_scaling 0 the option is not parsed at all.
+        var h = Listening(setup: x => Assert.True(x.Server.Sysctls.TrySet("net.ipv4.tcp_window_scaling", windowScaling, out _)));
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, WindowScale: 15));
+        DeliverAt(h, 600, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, WindowScale: 15));
+
+        Assert.Equal(dmesg, KernelLog.Dmesg(h.Server));
+    }
 }
