@@ -11,13 +11,14 @@ public interface IEventTarget
 
 /// <summary>
 /// One scheduled item: a target, a payload, and the timer generation it was armed with (0: not a
-/// timer; a timer's item has the <see cref="SimTimer"/> as its target). Its time and insertion order
+/// timer; a timer's item has the <see cref="SimTimer"/> as its target and payload, or an <see cref="ITimerOwner"/>
+/// and the key of its embedded timer). Its time and insertion order
 /// are where it sits in the queue, not fields of its own: 24 bytes an item.
 /// </summary>
 public readonly record struct ScheduledItem(IEventTarget Target, object? Payload, long Generation)
 {
-    /// <summary>The timer this item was armed for, or null for a plain item (or a vacated one).</summary>
-    public SimTimer? Timer => Generation > 0 ? (SimTimer)Target : null;
+    /// <summary>The timer object this item was armed for, or null for a plain item, a vacated one or an embedded timer's.</summary>
+    public SimTimer? Timer => Generation > 0 ? Target as SimTimer : null;
 
     /// <summary>
     /// What the item of a cancelled or re-armed timer becomes (<see cref="EventQueue.Vacate"/>): it still comes due
@@ -83,11 +84,14 @@ public sealed class EventQueue
     /// Queues the item of a timer armed with <paramref name="generation"/>, and tells the timer where it sits so
     /// that cancelling or re-arming it can vacate the slot (<see cref="Vacate"/>).
     /// </summary>
-    internal void EnqueueTimer(SimTime at, SimTimer timer, long generation)
+    internal void EnqueueTimer(SimTime at, SimTimer timer, long generation) => EnqueueTimer(at, timer, timer, ref timer.State, generation);
+
+    /// <summary>The same for any timer: its item is (target, key, generation), and its state learns where the item sits.</summary>
+    internal void EnqueueTimer(SimTime at, IEventTarget target, object key, ref TimerState state, long generation)
     {
-        var (chunk, index) = Put(at, timer, timer, generation);
-        timer.QueueChunk = chunk;
-        timer.QueueIndex = index;
+        var (chunk, index) = Put(at, target, key, generation);
+        state.QueueChunk = chunk;
+        state.QueueIndex = index;
     }
 
     /// <summary>
@@ -96,10 +100,10 @@ public sealed class EventQueue
     /// slot itself stays and is popped at its time as the stale item it was (same clock moves, same
     /// <see cref="Simulation.EventsProcessed"/>).
     /// </summary>
-    internal static void Vacate(Chunk chunk, int index, SimTimer timer, long generation)
+    internal static void Vacate(Chunk chunk, int index, object target, object key, long generation)
     {
         ref var slot = ref chunk.Items[index];
-        if (ReferenceEquals(slot.Target, timer) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
+        if (ReferenceEquals(slot.Target, target) && ReferenceEquals(slot.Payload, key) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
     }
 
     (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation)

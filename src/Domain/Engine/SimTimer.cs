@@ -3,39 +3,34 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Engine;
 
 /// <summary>
-/// A named, re-armable timer owned by a socket (the kernel's timer_list). Arming bumps the
-/// generation; an item popped with an older generation is stale and skipped, so cancelling costs
-/// nothing in the queue (ns-3's EventId.Cancel, gVisor's orphaned timers).
+/// The state of one timer_list, stored where its owner keeps it: in a <see cref="SimTimer"/> object, or as a field of
+/// the socket itself (the kernel's icsk_retransmit_timer and icsk_delack_timer are fields of inet_connection_sock,
+/// not separate allocations). Arming bumps the generation; an item popped with an older generation is stale and
+/// skipped, so cancelling costs nothing in the queue (ns-3's EventId.Cancel, gVisor's orphaned timers).
 /// </summary>
-public class SimTimer : IEventTarget
+/// <remarks>
+/// The pending item of an armed timer is (target, key, generation): for a <see cref="SimTimer"/> both are the timer;
+/// for a timer embedded in its owner the target is the owner (an <see cref="ITimerOwner"/>) and the key names which
+/// of its timers it is.
+/// </remarks>
+public struct TimerState
 {
-    public SimTimer(IEventTarget owner, int kind)
-    {
-        Owner = owner;
-        _kind = checked((byte)kind);
-    }
-
-    /// <summary>A timer embedded in its owner (a subclass that handles its own expiry, <see cref="Expired"/>).</summary>
-    protected SimTimer() { }
-
-    /// <summary>Who handles the expiry; null once detached (its socket was destroyed) or when embedded.</summary>
-    public IEventTarget? Owner { get; private set; }
-    /// <summary>The owner's number for this timer (a byte: a timer object stays at 64 bytes).</summary>
-    public int Kind => _kind;
-    readonly byte _kind;
     /// <summary>Where the pending item of the current arming sits in the queue (null when none is pending).</summary>
     internal EventQueue.Chunk? QueueChunk;
     internal int QueueIndex;
-    public long Generation { get; private set; }
-    public bool Armed { get; private set; }
+    /// <summary>A byte of the owner's (a <see cref="SimTimer"/>'s kind), kept here where the struct has room: 40 bytes either way.</summary>
+    internal byte Tag;
+    public long Generation { readonly get; private set; }
+    public bool Armed { readonly get; private set; }
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
-    public SimTime Expires { get; private set; }
+    public SimTime Expires { readonly get; private set; }
     /// <summary>When the timer wheel runs it: its bucket's expiry (<see cref="Jiffies.WheelFires"/>).</summary>
-    public SimTime FiresAt { get; private set; }
+    public SimTime FiresAt { readonly get; private set; }
 
-    internal long Arm(SimTime expires, SimTime firesAt)
+    /// <summary>mod_timer(): the old pending item (if any) is unlinked; returns the new generation.</summary>
+    internal long Arm(object target, object key, SimTime expires, SimTime firesAt)
     {
-        VacateSlot();
+        VacateSlot(target, key);
         Generation++;
         Armed = true;
         Expires = expires;
@@ -43,17 +38,17 @@ public class SimTimer : IEventTarget
         return Generation;
     }
 
-    /// <summary>Cancels the timer; returns whether it was armed.</summary>
-    internal bool Cancel()
+    /// <summary>del_timer(): cancels the timer; returns whether it was armed.</summary>
+    internal bool Cancel(object target, object key)
     {
         if (!Armed) return false;
-        VacateSlot();
+        VacateSlot(target, key);
         Generation++;
         Armed = false;
         return true;
     }
 
-    internal bool IsCurrent(long generation) => Armed && generation == Generation;
+    internal readonly bool IsCurrent(long generation) => Armed && generation == Generation;
 
     internal void MarkFired()
     {
@@ -62,12 +57,53 @@ public class SimTimer : IEventTarget
     }
 
     /// <summary>The pending item of an armed timer stops referencing it (mod_timer()/del_timer() unlinking it from its bucket).</summary>
-    void VacateSlot()
+    void VacateSlot(object target, object key)
     {
         if (QueueChunk is not { } chunk) return;
-        if (Armed) EventQueue.Vacate(chunk, QueueIndex, this, Generation);
+        if (Armed) EventQueue.Vacate(chunk, QueueIndex, target, key, Generation);
         QueueChunk = null;
     }
+}
+
+/// <summary>An owner that keeps timers as <see cref="TimerState"/> fields of its own: it finds one by its key.</summary>
+public interface ITimerOwner : IEventTarget
+{
+    /// <summary>The timer an item was queued for (<paramref name="key"/> is the item's payload).</summary>
+    ref TimerState TimerFor(object? key);
+}
+
+/// <summary>
+/// A named, re-armable timer as an object of its own (the kernel's timer_list), for an owner that makes it on first
+/// use or keeps no timer field (keepalive, linger, a poll()'s hrtimer), or embedded by a subclass that is its own
+/// timer (a TIME-WAIT entry, a request socket).
+/// </summary>
+public class SimTimer : IEventTarget
+{
+    public SimTimer(IEventTarget owner, int kind)
+    {
+        Owner = owner;
+        State.Tag = checked((byte)kind);
+    }
+
+    /// <summary>A timer embedded in its owner (a subclass that handles its own expiry, <see cref="Expired"/>).</summary>
+    protected SimTimer() { }
+
+    /// <summary>Who handles the expiry; null once detached (its socket was destroyed) or when embedded.</summary>
+    public IEventTarget? Owner { get; private set; }
+    /// <summary>The owner's number for this timer (a byte: a timer object stays at 64 bytes).</summary>
+    public int Kind => State.Tag;
+    internal TimerState State;
+    public long Generation => State.Generation;
+    public bool Armed => State.Armed;
+    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
+    public SimTime Expires => State.Expires;
+    /// <summary>When the timer wheel runs it: its bucket's expiry (<see cref="Jiffies.WheelFires"/>).</summary>
+    public SimTime FiresAt => State.FiresAt;
+
+    internal long Arm(SimTime expires, SimTime firesAt) => State.Arm(this, this, expires, firesAt);
+
+    /// <summary>Cancels the timer; returns whether it was armed.</summary>
+    internal bool Cancel() => State.Cancel(this, this);
 
     /// <summary>
     /// Cuts the timer from its destroyed owner: a cancelled timer's stale queue item then pins only

@@ -296,8 +296,9 @@ public sealed partial class Simulation
         MoveClock(at);
         EventsProcessed++;
         if (item.Vacated) return; // a cancelled or re-armed timer's slot: stale, as before, but pinning nothing
-        if (item.Timer is { } timer)
+        if (item.Generation > 0)
         {
+            ref var timer = ref item.Target is SimTimer t ? ref t.State : ref ((ITimerOwner)item.Target).TimerFor(item.Payload);
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
         }
@@ -345,21 +346,28 @@ public sealed partial class Simulation
     /// wheel runs it (<see cref="Jiffies.WheelFires"/>), and that firing time is what the journal's
     /// TimerArmed records.
     /// </remarks>
-    internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires)
+    internal void ArmTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind, SimTime expires) =>
+        ArmTimer(ref timer.State, timer, timer, host, socketId, kind, expires);
+
+    /// <summary>The same for a timer embedded in <paramref name="target"/> (an <see cref="ITimerOwner"/>), named by <paramref name="key"/>.</summary>
+    internal void ArmTimer(ref TimerState timer, IEventTarget target, object key, Host host, int socketId, TcpTimerKind kind, SimTime expires)
     {
         if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger
             or TcpTimerKind.SendTimeout or TcpTimerKind.ReceiveTimeout))
             expires = Jiffies.WithSlack(Now, expires);
         var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
-        var generation = timer.Arm(expires, fires);
-        _queue.EnqueueTimer(fires, timer, generation);
+        var generation = timer.Arm(target, key, expires, fires);
+        _queue.EnqueueTimer(fires, target, key, ref timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 
     /// <summary>Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed: the one place any timer is cancelled.</summary>
-    internal void CancelTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind)
+    internal void CancelTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind) => CancelTimer(ref timer.State, timer, timer, host, socketId, kind);
+
+    /// <summary>The same for a timer embedded in <paramref name="target"/>, named by <paramref name="key"/>.</summary>
+    internal void CancelTimer(ref TimerState timer, object target, object key, Host host, int socketId, TcpTimerKind kind)
     {
-        if (timer.Cancel() && Journals(JournalLevel.Full))
+        if (timer.Cancel(target, key) && Journals(JournalLevel.Full))
             Record(JournalLevel.Full, new TimerCancelled(Now, _journalSeq, host.Name, socketId, kind));
     }
 

@@ -92,7 +92,7 @@ public sealed partial class TcpSocket
                 // and the delayed-ACK timer at TCP_DELACK_MAX; data sent meanwhile carries the ACK.
                 _ack.Scheduled = true;
                 EnterQuickAckMode();
-                ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, TcpConstants.DelackMax);
+                ArmDelackTimer(TcpConstants.DelackMax);
             }
             else SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();

@@ -30,7 +30,7 @@ public sealed partial class TcpSocket
             DecQuickAckMode();
             _ack.Scheduled = false;
             _ack.Pushed = _ack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
-            CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
+            CancelDelackTimer();
         }
         if (len > 0) EventDataSent(retransmit);
         if (retransmit && len > 0)

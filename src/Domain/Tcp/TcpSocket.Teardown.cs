@@ -331,8 +331,8 @@ public sealed partial class TcpSocket
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
         if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
-        _xmitTimer.Detach();
-        _delackTimer.Detach();
+        _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
+        _delackTimer.Cancel(this, DelackTimerKey);
         _keepaliveTimer?.Detach();
         _linger?.Timer?.Detach();
         Host.Free(this);

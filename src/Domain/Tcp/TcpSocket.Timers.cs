@@ -399,7 +399,7 @@ public sealed partial class TcpSocket
             }
             if (Jiffies.At(_delackTimer.Expires) <= now + atoJiffies) return;
         }
-        ArmTimer(_delackTimer, TcpTimerKind.DelayedAck, ato);
+        ArmDelackTimer(ato);
     }
 
     /// <summary>

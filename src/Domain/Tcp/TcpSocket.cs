@@ -11,11 +11,15 @@ namespace SimService.Domain.Tcp;
 /// switches on the state and cites the kernel function it models. Only <see cref="TransitionTo"/>
 /// assigns <see cref="State"/>.
 /// </summary>
-public sealed partial class TcpSocket : IEventTarget, IBindOwner
+public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 {
     readonly Simulation _sim;
-    readonly SimTimer _xmitTimer;
-    readonly SimTimer _delackTimer;
+    /// <summary>icsk_retransmit_timer: the one xmit timer (retransmit, loss probe, reorder, persist), a field of the socket.</summary>
+    TimerState _xmitTimer;
+    /// <summary>icsk_delack_timer, a field of the socket.</summary>
+    TimerState _delackTimer;
+    /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
+    static readonly object XmitTimerKey = new(), DelackTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
@@ -29,8 +33,6 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
         Host = host;
         Id = id;
         _sim = host.Sim;
-        _xmitTimer = new SimTimer(this, 0);
-        _delackTimer = new SimTimer(this, 1);
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
@@ -299,16 +301,30 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
     {
         _xmitPending = what;
-        ArmTimer(_xmitTimer, what, SimDuration.Min(timeout, RtoMax));
+        _sim.ArmTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, what, Jiffies.Expiry(_sim.Now, SimDuration.Min(timeout, RtoMax)));
     }
 
-    void ClearXmitTimer() => CancelTimer(_xmitTimer, _xmitPending);
+    void ClearXmitTimer() => _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+
+    /// <summary>sk_reset_timer(icsk_delack_timer).</summary>
+    void ArmDelackTimer(SimDuration timeout) =>
+        _sim.ArmTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
+
+    /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK)'s sk_stop_timer().</summary>
+    void CancelDelackTimer() => _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+
+    ref TimerState ITimerOwner.TimerFor(object? key)
+    {
+        if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
+        if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
+        throw new InvalidOperationException("not a timer of this socket");
+    }
 
     /// <summary>tcp_clear_xmit_timers() + the keepalive/linger timers: the one place every timer stops.</summary>
     void CancelAllTimers()
     {
         ClearXmitTimer();
-        CancelTimer(_delackTimer, TcpTimerKind.DelayedAck);
+        CancelDelackTimer();
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
     }
@@ -323,10 +339,16 @@ public sealed partial class TcpSocket : IEventTarget, IBindOwner
             EndLinger();
             return;
         }
+        if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey))
+        {
+            if (Destroyed) return; // a destroyed socket's timers hand nothing on (as a detached timer object did)
+            if (ReferenceEquals(payload, XmitTimerKey)) OnXmitTimer();
+            else OnDelayedAckTimer();
+            WakeWriteSpace();
+            return;
+        }
         if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
-        if (ReferenceEquals(t, _xmitTimer)) OnXmitTimer();
-        else if (ReferenceEquals(t, _delackTimer)) OnDelayedAckTimer();
-        else if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
+        if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
         else if (ReferenceEquals(t, _linger?.Timer)) OnLingerTimeout();
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }

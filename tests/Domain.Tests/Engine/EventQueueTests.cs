@@ -161,6 +161,51 @@ public class TimerTests
         Assert.Equal(generation, current.Generation);
     }
 
+    /// <summary>An owner with two timers as fields of its own, as a socket keeps its xmit and delayed-ACK timers.</summary>
+    sealed class TwoTimers : ITimerOwner
+    {
+        public static readonly object A = new(), B = new();
+        public TimerState TimerA, TimerB;
+        public readonly List<string> Fired = [];
+        public ref TimerState TimerFor(object? key) => ref ReferenceEquals(key, A) ? ref TimerA : ref TimerB;
+        public void OnDue(Simulation sim, object? payload) => Fired.Add($"{sim.Now.Ms}:{(ReferenceEquals(payload, A) ? "A" : "B")}");
+    }
+
+    [Fact]
+    public void EmbeddedTimers_SameGenerationOneCancelled_OnlyItsSlotIsVacated()
+    {
+        var q = new EventQueue();
+        var owner = new TwoTimers();
+        var at = new SimTime(104_000_000);
+        q.EnqueueTimer(at, owner, TwoTimers.A, ref owner.TimerA, owner.TimerA.Arm(owner, TwoTimers.A, at, at));
+        q.EnqueueTimer(at, owner, TwoTimers.B, ref owner.TimerB, owner.TimerB.Arm(owner, TwoTimers.B, at, at));
+        Assert.Equal(owner.TimerA.Generation, owner.TimerB.Generation);
+        Assert.True(owner.TimerA.Cancel(owner, TwoTimers.A));
+        var first = q.Dequeue();
+        Assert.True(first.Vacated);
+        Assert.Null(first.Payload); // the queue no longer references the owner for the cancelled timer
+        var second = q.Dequeue();
+        Assert.Same(owner, second.Target);
+        Assert.Same(TwoTimers.B, second.Payload);
+        Assert.Null(second.Timer); // an embedded timer's item names its owner, not a timer object
+    }
+
+    [Fact]
+    public void EmbeddedTimers_ArmedAndRearmed_EachFiresOnceAtItsLatestTime()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        var owner = new TwoTimers();
+        sim.ArmTimer(ref owner.TimerA, owner, TwoTimers.A, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
+        sim.ArmTimer(ref owner.TimerB, owner, TwoTimers.B, host, 1, TcpTimerKind.DelayedAck, new SimTime(40_000_000));
+        sim.ArmTimer(ref owner.TimerA, owner, TwoTimers.A, host, 1, TcpTimerKind.Retransmit, new SimTime(200_000_000));
+        sim.RunUntilIdle(new SimTime(1_000_000_000));
+        // Jiffy 10 + 1 = 44 ms for B; A re-armed for jiffy 50: its wheel bucket runs at 204 ms; the first arming never fires.
+        Assert.Equal(["44:B", "204:A"], owner.Fired);
+        Assert.False(owner.TimerA.Armed);
+        Assert.False(owner.TimerB.Armed);
+    }
+
     [Fact]
     public void CancelledTimer_RunUntilIdle_ClockAndEventCountAsForAStaleItem()
     {
