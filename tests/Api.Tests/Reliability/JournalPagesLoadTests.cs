@@ -138,8 +138,17 @@ public sealed class JournalPagesLoadTests(ITestOutputHelper output)
         // the process ends no more than MemoryReturnSlack above where it started.
         Assert.True(afterDelete <= baseline + MemoryReturnSlack,
             $"{afterDelete >> 20} MB after delete, {baseline >> 20} MB at the start (peak {peak >> 20} MB): more than {MemoryReturnSlack >> 20} MB kept");
-        foreach (var line in api.ErrorLines) output.WriteLine(line);
-        // PostgreSQL: one landing run logged an EF Core connection error line (not yet looked into; every assertion above held).
+        // Each error-level entry with the lines that follow it (its message and exception), for whoever looks into it.
+        var logged = api.Output.Split('\n');
+        for (int i = 0; i < logged.Length; i++)
+            if (logged[i].StartsWith("fail:", StringComparison.Ordinal) || logged[i].StartsWith("crit:", StringComparison.Ordinal))
+                output.WriteLine(string.Join('\n', logged.Skip(i).Take(8)));
+        // None while serving, on either provider. On PostgreSQL one is logged at start-up, before the process listens: EF Core's
+        // migrator first opens the test's database, which does not exist yet ("An error occurred using the connection to
+        // database …", Database.Connection 20004), then creates it — the database's first start, not a failure.
+        int listening = Array.FindIndex(logged, l => l.Contains("Now listening on", StringComparison.Ordinal));
+        Assert.True(listening >= 0, "the process never logged that it listens");
+        Assert.DoesNotContain(logged.Skip(listening), l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
         if (provider == DatabaseProvider.Sqlite) Assert.Empty(api.ErrorLines);
     }
 
