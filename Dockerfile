@@ -16,5 +16,10 @@ COPY --from=build /app .
 RUN mkdir data && chown "$APP_UID" data
 USER $APP_UID
 ENV ASPNETCORE_HTTP_PORTS=8080
+# The framework's methods are JIT-compiled (fully optimized: the API turns tiered compilation off) instead of run from
+# their precompiled ReadyToRun code, which is compiled for any x64 CPU and without cross-assembly inlining: about
+# 30 % less CPU per durable command (W4), for about 2 s more CPU at start-up and 0.2-0.3 s more on the first
+# rebuild after a restart (README, W4). The runtime reads this setting from the environment only.
+ENV DOTNET_ReadyToRun=0
 EXPOSE 8080
 ENTRYPOINT ["dotnet", "SimService.Api.dll"]

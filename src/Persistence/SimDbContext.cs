@@ -109,6 +109,30 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
         await Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
 
     /// <summary>
+    /// Begins the group commit's transaction (<see cref="CommandLogWriter"/>), in which <see cref="TryMoveVersionAsync"/>,
+    /// <see cref="CommitJournalWriteAsync"/> and <see cref="AppendLogRowsAsync"/> run; disposed without
+    /// <see cref="GroupTransaction.CommitAsync"/>, it rolls back. The default is EF Core's transaction; a provider may
+    /// begin and commit it more cheaply.
+    /// </summary>
+    public virtual async Task<GroupTransaction> BeginGroupAsync(CancellationToken cancellationToken) =>
+        new EfGroupTransaction(await Database.BeginTransactionAsync(cancellationToken));
+
+    /// <summary>The group commit's transaction: committed, or rolled back when disposed uncommitted.</summary>
+    public abstract class GroupTransaction : IAsyncDisposable
+    {
+        public abstract Task CommitAsync(CancellationToken cancellationToken);
+
+        public abstract ValueTask DisposeAsync();
+    }
+
+    private sealed class EfGroupTransaction(Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction transaction) : GroupTransaction
+    {
+        public override Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+        public override ValueTask DisposeAsync() => transaction.DisposeAsync();
+    }
+
+    /// <summary>
     /// Moves a simulation's version from <paramref name="fromVersion"/> to <paramref name="toVersion"/> and adds
     /// <paramref name="addedJournalBytes"/> to its journal bytes, inside the current transaction, only if the stored
     /// version is still <paramref name="fromVersion"/> (a conditional update, <c>WHERE Version = from</c>); false when

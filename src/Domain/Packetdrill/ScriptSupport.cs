@@ -164,7 +164,7 @@ internal static class ScriptSupport
         _ => SyscallMapping.IntValue(value) is not null,
     };
 
-    /// <summary>poll([{fd=N, events=..., revents=...}, ...], nfds, timeout): one descriptor with any timeout, several with timeout 0.</summary>
+    /// <summary>poll([{fd=N, events=..., revents=...}, ...], nfds, timeout): any number of descriptors, any timeout.</summary>
     static void Poll(SyscallEvent s, List<ScriptDiagnostic> problems)
     {
         var args = s.Arguments;
@@ -172,8 +172,6 @@ internal static class ScriptSupport
             problems.Add(new ScriptDiagnostic(s.At, "poll() takes ([{fd=N, events=..., revents=...}], nfds, timeout)"));
         else if (list.Items.FirstOrDefault(item => SyscallMapping.PollFd(item) is null) is { } bad)
             problems.Add(new ScriptDiagnostic(bad.At, "a pollfd is {fd=N, events=POLL..., revents=POLL...}"));
-        else if (list.Items.Length > 1 && SyscallMapping.IntValue(args[2]) != 0)
-            problems.Add(Unsupported(args[2].At, "poll() on more than one descriptor with a timeout (the engine's sleeping poll watches one socket; timeout 0 is modelled)"));
     }
 
     static IEnumerable<WordExpr> Words(ScriptExpr e) => e switch

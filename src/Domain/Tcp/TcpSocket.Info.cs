@@ -118,7 +118,7 @@ public sealed partial class TcpSocket
                 Reordering: _ca.Reordering,
                 ReordSeen: _ca.ReordSeen,
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
-                MinRttUs: _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs,
+                MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
                 RcvMss: _ack.RcvMss,
                 BytesSent: _bytesSent,
                 BytesRetrans: _bytesRetrans,

@@ -121,6 +121,7 @@ public sealed partial class TcpSocket
         _rcv.Wnd = (uint)window;
         _rcv.Wup = _rcv.Nxt;
         var field = (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
+        if (field == 0) FastPathOff(); // tcp_select_window(): "If we advertise zero window, disable fast path."
         if (field == 0 && oldWin != 0) Host.Count(MibCounter.TcpExtTCPToZeroWindowAdv);
         else if (field != 0 && oldWin == 0) Host.Count(MibCounter.TcpExtTCPFromZeroWindowAdv);
         return field;

@@ -38,7 +38,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
+        _ca.Reordering = host.Sysctls.TcpReordering; // tcp_init_sock(): tp->reordering = net.ipv4.tcp_reordering
+        _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
     }
+
+    /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
+    long MinRttUs => _rtt.RttMin.Get == uint.MaxValue ? long.MaxValue : _rtt.RttMin.Get;
 
     public Host Host { get; }
     public int Id { get; }
@@ -144,7 +149,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->rx_opt: negotiated options and the PAWS timestamp state.</summary>
     ReceivedOptions _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
     /// <summary>tcp_rtt_estimator() state and the minimum RTT.</summary>
-    RttEstimator _rtt = new() { MinRttUs = long.MaxValue };
+    RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>

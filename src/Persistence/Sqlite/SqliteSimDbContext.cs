@@ -1,6 +1,8 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using SQLitePCL;
 using SimService.Persistence.Entities;
@@ -27,19 +29,77 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     /// <summary>
-    /// Two prepared INSERT statements, bound and stepped once per row, in the group commit's transaction: a
-    /// workload at journal level full appends tens of thousands of events in one request, where EF Core's change
-    /// tracker costs far more than SQLite's insert. Keys are written as EF Core writes them (a Guid as upper-case
-    /// text), so EF reads the rows back.
+    /// The group commit's transaction through SQLite's C API (SQLitePCL.raw) on statements prepared once per connection:
+    /// <c>BEGIN IMMEDIATE</c> (the write lock, waited for up to the connection's timeout), then <c>COMMIT</c>, or
+    /// <c>ROLLBACK</c> when disposed uncommitted. EF Core's transaction (interceptors, diagnostics, a new
+    /// <c>SqliteTransaction</c> and a freshly prepared <c>BEGIN</c> each time) cost several times SQLite's own work for
+    /// the one or two commands of a typical group. Durability is SQLite's: the database is in WAL mode with
+    /// <see cref="SqliteSynchronous"/> set on the connection when it opened, so a committed group survives a crash of
+    /// the process (NORMAL) or of the machine too (FULL).
+    /// </summary>
+    /// <remarks>
+    /// A context configured with a transaction interceptor (tests hold the next transaction that way) keeps EF Core's
+    /// transaction, which calls it; the statements inside are the same.
+    /// </remarks>
+    public override Task<GroupTransaction> BeginGroupAsync(CancellationToken cancellationToken)
+    {
+        _transactionsIntercepted ??= this.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.Interceptors?
+            .OfType<IDbTransactionInterceptor>().Any() == true;
+        if (_transactionsIntercepted == true) return base.BeginGroupAsync(cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        var statements = Raw();
+        statements.Run(statements.Begin);
+        return Task.FromResult<GroupTransaction>(new RawGroupTransaction(statements));
+    }
+
+    private bool? _transactionsIntercepted;
+
+    private sealed class RawGroupTransaction(RawStatements statements) : GroupTransaction
+    {
+        private bool _done;
+
+        public override Task CommitAsync(CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            statements.Run(statements.Commit);
+            _done = true;
+            return Task.CompletedTask;
+        }
+
+        public override ValueTask DisposeAsync()
+        {
+            // A failed statement or COMMIT may already have ended the transaction (SQLite rolls back by itself on some errors).
+            if (!_done && raw.sqlite3_get_autocommit(statements.Db) == 0) statements.Run(statements.Rollback);
+            _done = true;
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// The command rows, each bound and stepped on a prepared statement through SQLite's C API, and the journal rows
+    /// (<see cref="InsertEvents"/>), in the group commit's transaction: a workload at journal level full appends tens of
+    /// thousands of events in one request, where EF Core's change tracker costs far more than SQLite's insert. Keys are
+    /// written as EF Core writes them (a Guid as upper-case text), so EF reads the rows back.
     /// </summary>
     public override Task AppendLogRowsAsync(IReadOnlyList<CommandRecord> commands, IReadOnlyList<EventRecord> events,
         CancellationToken cancellationToken)
     {
         if (commands.Count > 0)
         {
-            var insert = Prepared(ref _insertCommand, "INSERT INTO \"Commands\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\") VALUES ($0, $1, $2, $3, $4)", 5);
+            var statements = Raw();
+            statements.MustBeInTransaction();
+            var insert = statements.InsertCommand;
+            var text = _utf8 ??= new byte[4096];
             foreach (var c in commands)
-                Step(insert, cancellationToken, Key(c.RunId), c.Seq, c.AtNs, c.Type, c.PayloadJson);
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                raw.sqlite3_bind_text(insert, 1, statements.KeyOf(c.RunId));
+                raw.sqlite3_bind_int64(insert, 2, c.Seq);
+                raw.sqlite3_bind_int64(insert, 3, c.AtNs);
+                raw.sqlite3_bind_text(insert, 4, Utf8(c.Type, ref text));
+                raw.sqlite3_bind_text(insert, 5, Utf8(c.PayloadJson, ref text));
+                statements.Run(insert);
+            }
         }
         InsertEvents(0, events, 0, events.Count, cancellationToken);
         return Task.CompletedTask;
@@ -63,27 +123,15 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     private void InsertEvents(long writeId, IReadOnlyList<EventRecord> events, int offset, int count, CancellationToken cancellationToken)
     {
         if (count == 0) return;
-        if (Database.CurrentTransaction is null) throw new InvalidOperationException("Journal rows are written inside a transaction.");
-        var connection = (SqliteConnection)Database.GetDbConnection();
-        var db = connection.Handle!;
-        if (_rawInsertEvent is null || _rawInsertConnection != connection)
-        {
-            _rawInsertEvent?.Dispose();
-            Check(db, raw.sqlite3_prepare_v2(db,
-                "INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                out _rawInsertEvent));
-            _rawInsertConnection = connection;
-        }
-        var insert = _rawInsertEvent;
-        Guid keyOf = Guid.Empty;
-        byte[] key = [];
+        var statements = Raw();
+        statements.MustBeInTransaction();
+        var insert = statements.InsertEvent;
         var text = _utf8 ??= new byte[4096];
         for (int i = offset; i < offset + count; i++)
         {
             if ((i & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
             var e = events[i];
-            if (e.RunId != keyOf || key.Length == 0) (keyOf, key) = (e.RunId, System.Text.Encoding.UTF8.GetBytes(Key(e.RunId)));
-            raw.sqlite3_bind_text(insert, 1, key);
+            raw.sqlite3_bind_text(insert, 1, statements.KeyOf(e.RunId));
             raw.sqlite3_bind_int64(insert, 2, e.Seq);
             raw.sqlite3_bind_int64(insert, 3, e.AtNs);
             raw.sqlite3_bind_text(insert, 4, Utf8(e.Type, ref text));
@@ -93,9 +141,7 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             else raw.sqlite3_bind_null(insert, 6);
             raw.sqlite3_bind_text(insert, 7, Utf8(e.PayloadJson, ref text));
             raw.sqlite3_bind_int64(insert, 8, writeId);
-            int rc = raw.sqlite3_step(insert);
-            raw.sqlite3_reset(insert);
-            if (rc != raw.SQLITE_DONE) Check(db, rc);
+            statements.Run(insert);
         }
     }
 
@@ -111,49 +157,99 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     private byte[]? _utf8;
-    private sqlite3_stmt? _rawInsertEvent;
-    private SqliteConnection? _rawInsertConnection;
 
-    private static void Check(sqlite3 db, int rc)
-    {
-        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE)) throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
-    }
-
-    /// <summary>The conditional update as one prepared statement (EF Core's ExecuteUpdate builds and runs a query each time).</summary>
+    /// <summary>The conditional update on a prepared statement (EF Core's ExecuteUpdate builds and runs a query each time).</summary>
     public override Task<bool> TryMoveVersionAsync(Guid runId, long fromVersion, long toVersion, long addedJournalBytes,
         CancellationToken cancellationToken)
     {
-        var update = Prepared(ref _moveVersion,
-            "UPDATE \"Simulations\" SET \"Version\" = $0, \"JournalBytes\" = \"JournalBytes\" + $1 WHERE \"Id\" = $2 AND \"Version\" = $3 AND NOT \"Deleted\"", 4);
         cancellationToken.ThrowIfCancellationRequested();
-        update.Parameters[0].Value = toVersion;
-        update.Parameters[1].Value = addedJournalBytes;
-        update.Parameters[2].Value = Key(runId);
-        update.Parameters[3].Value = fromVersion;
-        return Task.FromResult(update.ExecuteNonQuery() > 0);
+        var statements = Raw();
+        statements.MustBeInTransaction();
+        var update = statements.MoveVersion;
+        raw.sqlite3_bind_int64(update, 1, toVersion);
+        raw.sqlite3_bind_int64(update, 2, addedJournalBytes);
+        raw.sqlite3_bind_text(update, 3, statements.KeyOf(runId));
+        raw.sqlite3_bind_int64(update, 4, fromVersion);
+        statements.Run(update);
+        return Task.FromResult(raw.sqlite3_changes(statements.Db) > 0);
     }
 
-    // Statements of the group commit, prepared once per context (the writer keeps its context while groups keep coming).
-    private SqliteCommand? _insertCommand, _moveVersion;
-
-    /// <summary>
-    /// <paramref name="command"/>, prepared on first use, bound to the current transaction (the group commit's): a
-    /// statement is prepared once per connection, not once per transaction.
-    /// </summary>
-    private SqliteCommand Prepared(ref SqliteCommand? command, string sql, int parameters)
+    /// <summary>The writer's statements for the context's open connection, prepared when first needed on it.</summary>
+    private RawStatements Raw()
     {
         var connection = (SqliteConnection)Database.GetDbConnection();
-        var transaction = (SqliteTransaction?)Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("Log rows are appended inside the group commit's transaction.");
-        if (command is null || command.Connection != connection)
+        if (connection.Handle is null) throw new InvalidOperationException("The log is appended on an open connection.");
+        if (_raw is null || _raw.Connection != connection || _raw.Db != connection.Handle)
         {
-            command?.Dispose();
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            for (int i = 0; i < parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
+            _raw?.Dispose();
+            _raw = new RawStatements(connection);
         }
-        command.Transaction = transaction;
-        return command;
+        return _raw;
+    }
+
+    private RawStatements? _raw;
+
+    /// <summary>
+    /// Statements of the group commit and of journal pages, prepared once per connection (the writer keeps its context and
+    /// connection while groups keep coming), and the last simulation key bound, as UTF-8.
+    /// </summary>
+    private sealed class RawStatements : IDisposable
+    {
+        public readonly SqliteConnection Connection;
+        public readonly sqlite3 Db;
+        public readonly sqlite3_stmt Begin, Commit, Rollback, MoveVersion, InsertCommand, InsertEvent;
+        private Guid _keyOf;
+        private byte[] _key = [];
+
+        public RawStatements(SqliteConnection connection)
+        {
+            Connection = connection;
+            Db = connection.Handle!;
+            // BEGIN IMMEDIATE waits for another connection's write lock (a journal page, another process) as EF Core's did.
+            raw.sqlite3_busy_timeout(Db, checked(connection.DefaultTimeout * 1000));
+            Begin = Prepare("BEGIN IMMEDIATE");
+            Commit = Prepare("COMMIT");
+            Rollback = Prepare("ROLLBACK");
+            MoveVersion = Prepare("UPDATE \"Simulations\" SET \"Version\" = ?1, \"JournalBytes\" = \"JournalBytes\" + ?2 WHERE \"Id\" = ?3 AND \"Version\" = ?4 AND NOT \"Deleted\"");
+            InsertCommand = Prepare("INSERT INTO \"Commands\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\") VALUES (?1, ?2, ?3, ?4, ?5)");
+            InsertEvent = Prepare("INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        }
+
+        private sqlite3_stmt Prepare(string sql)
+        {
+            Check(raw.sqlite3_prepare_v2(Db, sql, out var statement));
+            return statement;
+        }
+
+        /// <summary>Steps <paramref name="statement"/> to its end and resets it; a failure is a <see cref="SqliteException"/>.</summary>
+        public void Run(sqlite3_stmt statement)
+        {
+            int rc = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (rc != raw.SQLITE_DONE) Check(rc);
+        }
+
+        public void MustBeInTransaction()
+        {
+            if (raw.sqlite3_get_autocommit(Db) != 0) throw new InvalidOperationException("Log rows are written inside a transaction.");
+        }
+
+        /// <summary>The simulation's key as EF Core stores it (upper-case text), UTF-8, kept for the next rows of the same simulation.</summary>
+        public byte[] KeyOf(Guid runId)
+        {
+            if (runId != _keyOf || _key.Length == 0) (_keyOf, _key) = (runId, System.Text.Encoding.UTF8.GetBytes(Key(runId)));
+            return _key;
+        }
+
+        private void Check(int rc)
+        {
+            if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE)) throw new SqliteException(raw.sqlite3_errmsg(Db).utf8_to_string(), rc);
+        }
+
+        public void Dispose()
+        {
+            foreach (var statement in new[] { Begin, Commit, Rollback, MoveVersion, InsertCommand, InsertEvent }) statement?.Dispose();
+        }
     }
 
     public override void Dispose()
@@ -170,10 +266,8 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
 
     private void DisposeStatements()
     {
-        _insertCommand?.Dispose();
-        _moveVersion?.Dispose();
-        _rawInsertEvent?.Dispose();
-        (_insertCommand, _moveVersion, _rawInsertEvent, _rawInsertConnection) = (null, null, null, null);
+        _raw?.Dispose();
+        _raw = null;
     }
 
     /// <summary>
@@ -255,13 +349,6 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     private static string Key(Guid id) => id.ToString().ToUpperInvariant();
-
-    private static void Step(SqliteCommand insert, CancellationToken cancellationToken, params object?[] values)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        for (int i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
-        insert.ExecuteNonQuery();
-    }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTextConverter>();
