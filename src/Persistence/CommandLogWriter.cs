@@ -40,10 +40,10 @@ public enum AppendResult
 /// Journal pages. A request with more journal rows than one page (<see cref="PageRows"/>, configuration
 /// <c>Persistence:JournalPageRows</c>) has them pre-written before its command's transaction, a page per short
 /// transaction of their own (<see cref="PreWriteAsync"/>), tagged with a <see cref="JournalWrite"/> that readers ignore
-/// until the command's transaction marks it committed (<see cref="SimDbContext.JournalOf"/>). Pages and clean-ups are
-/// written by this same writer between groups, a page at a time, and a queued group always goes first: a million rows
-/// being written delay another simulation's commit by one page at most, and on SQLite they never contend for its
-/// one write lock. A write whose command did not commit is deleted, a page at a time (<see cref="Forget"/>); so is every
+/// until the command's transaction marks it committed (<see cref="SimDbContext.JournalOf"/>). On SQLite pages and
+/// clean-ups are written by this same writer between groups, a page at a time, and a queued group always goes first: a
+/// million rows being written delay another simulation's commit by one page at most, and they never contend for its
+/// one write lock; on PostgreSQL a second writer writes them beside the groups (<see cref="_pagesApart"/>). A write whose command did not commit is deleted, a page at a time (<see cref="Forget"/>); so is every
 /// write that can no longer commit (its simulation's version moved past the one it was applied on: refused, rolled
 /// back, or its process died), found at start-up (<see cref="SweepOrphans"/>) and after commits.
 /// </para>
@@ -83,6 +83,19 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     private readonly Lock _gate = new();
     private List<Pending> _queue = [];
     private bool _writing;
+
+    /// <summary>
+    /// PostgreSQL: pages, clean-ups and purges are written beside the groups, by a second writer on a connection of its
+    /// own, instead of between them. PostgreSQL has no single write lock — a page's rows and another simulation's commit
+    /// touch different rows — so a queued group need not wait for a page (a 2,000-row binary <c>COPY</c> of a million-row
+    /// request, or a purge's page). SQLite has one writer:
+    /// there the two would only take turns at its lock, waiting for each other in <c>busy_timeout</c>, so they take turns
+    /// in one writer.
+    /// </summary>
+    private readonly bool _pagesApart = string.Equals(configuration["Persistence:Provider"], "postgres", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The second writer's loop is running (<see cref="_pagesApart"/> only).</summary>
+    private bool _paging;
 
     /// <summary>Transactions committed since start (for tests and metrics).</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
@@ -203,8 +216,8 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             Task idle, purges;
             lock (_gate)
             {
-                if (!_writing && _purging.Count == 0) return;
-                (idle, purges) = (_writing ? _idle.Task : Task.CompletedTask, _purging.Count > 0 ? _purgesDone.Task : Task.CompletedTask);
+                if (!_writing && !_paging && _purging.Count == 0) return;
+                (idle, purges) = (_writing || _paging ? _idle.Task : Task.CompletedTask, _purging.Count > 0 ? _purgesDone.Task : Task.CompletedTask);
             }
             await idle;
             await purges; // a purge pauses between its pages, out of the queue
@@ -217,11 +230,39 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         lock (_gate)
         {
             _jobs.Enqueue(job);
-            start = !_writing;
-            _writing = true;
+            if (_pagesApart) (start, _paging) = (!_paging, true);
+            else (start, _writing) = (!_writing, true);
         }
-        if (start) _ = Task.Run(() => WriteQueuedAsync());
+        if (start) _ = Task.Run(_pagesApart ? PageQueuedAsync : () => WriteQueuedAsync());
     }
+
+    /// <summary>Called under the lock when a loop stops: completes <see cref="WhenIdleAsync"/> once neither runs.</summary>
+    private void Stopped()
+    {
+        if (_writing || _paging) return;
+        _idle.TrySetResult();
+        _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The second writer (<see cref="_pagesApart"/>): the queued jobs, a page each in turn, until none is left.</summary>
+    private async Task PageQueuedAsync()
+    {
+        while (true)
+        {
+            PagedJob? job;
+            lock (_gate)
+                if (!_jobs.TryPeek(out job))
+                {
+                    _paging = false;
+                    Stopped();
+                    return;
+                }
+            await StepAsync(job, apart: true);
+        }
+    }
+
+    /// <summary>The second writer's context and connection (<see cref="_pagesApart"/>).</summary>
+    private Writer? _pageWriter;
 
     /// <summary>
     /// The writer's database context (and its open connection), kept from one transaction to the next, not made again
@@ -244,11 +285,10 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             PagedJob? job = null;
             lock (_gate)
             {
-                if (_queue.Count == 0 && !_jobs.TryPeek(out job))
+                if (_queue.Count == 0 && (_pagesApart || !_jobs.TryPeek(out job)))
                 {
                     _writing = false;
-                    _idle.TrySetResult();
-                    _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Stopped();
                     return;
                 }
                 if (leader && !first)
@@ -298,18 +338,20 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     }
 
     /// <summary>One page of the first job; the job leaves the queue when it is done or failed.</summary>
-    private async Task StepAsync(PagedJob job)
+    private async Task StepAsync(PagedJob job, bool apart = false)
     {
         bool more;
         try
         {
-            _writer ??= new Writer(scopes);
-            more = await job.StepAsync(_writer.Db);
+            var writer = apart ? _pageWriter ??= new Writer(scopes) : _writer ??= new Writer(scopes);
+            more = await job.StepAsync(writer.Db);
         }
         catch (Exception failure)
         {
-            if (_writer is { } broken) await broken.DisposeAsync();
-            _writer = null;
+            Writer? broken;
+            if (apart) (broken, _pageWriter) = (_pageWriter, null);
+            else (broken, _writer) = (_writer, null);
+            if (broken is not null) await broken.DisposeAsync();
             job.Fail(failure);
             more = false;
         }
@@ -542,13 +584,15 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     /// <summary>Closes the writer's context (at shutdown: the container disposes its singletons).</summary>
     public async ValueTask DisposeAsync()
     {
-        Writer? writer;
+        Writer? writer = null, pageWriter = null;
         lock (_gate)
         {
-            if (_writing) return; // a transaction is being written: its context goes with the process
-            (writer, _writer) = (_writer, null);
+            // A transaction being written keeps its context: it goes with the process.
+            if (!_writing) (writer, _writer) = (_writer, null);
+            if (!_paging) (pageWriter, _pageWriter) = (_pageWriter, null);
         }
         if (writer is not null) await writer.DisposeAsync();
+        if (pageWriter is not null) await pageWriter.DisposeAsync();
     }
 
     /// <summary>The writer's own scope and context; its connection is opened by the first group and kept open.</summary>

@@ -127,6 +127,9 @@ public sealed partial class Host : IEventTarget
     long _tcpMemBytes;
     bool _memoryPressure;
 
+    /// <summary>tcp_memory_pressure: set by crossing tcp_mem[1], cleared below tcp_mem[0] (tcp_under_memory_pressure()).</summary>
+    internal bool TcpMemoryPressure => _memoryPressure;
+
     /// <summary>/proc/net/sockstat "mem": pages charged to TCP (sk_memory_allocated), compared with tcp_mem.</summary>
     public long TcpMemPages => (_tcpMemBytes + 4095) / 4096;
 
@@ -232,18 +235,19 @@ public sealed partial class Host : IEventTarget
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new KernelLogged(Sim.Now, Sim.JournalSeq, Name, line));
     }
 
-    readonly Dictionary<string, long> _lastLogAt = new(StringComparer.Ordinal);
+    readonly RatelimitState _netRatelimit = new();
 
     /// <summary>
-    /// net_ratelimit(): at most 10 messages per 5 s per call site (DEFAULT_RATELIMIT_BURST /
-    /// DEFAULT_RATELIMIT_INTERVAL); simplified to one line per message text per 500 ms.
+    /// net_info_ratelimited(): <c>if (net_ratelimit()) pr_info(...)</c> — one budget for every such message of the
+    /// kernel (net.core.message_burst lines per net.core.message_cost seconds, <see cref="RatelimitState"/>); a
+    /// message that opens a new window is preceded by the count the last one refused, printk'd by ___ratelimit().
     /// </summary>
     internal void LogRateLimited(string line)
     {
-        var now = Sim.Now.Ns;
-        if (_lastLogAt.TryGetValue(line, out var last) && now - last < 500_000_000) return;
-        _lastLogAt[line] = now;
-        Log(line);
+        long interval = Sysctls.NetMessageCostSec * Jiffies.Hz; // proc_dointvec_jiffies
+        bool allow = _netRatelimit.Allow(Jiffies.Absolute(Sim.Now), interval, Sysctls.NetMessageBurst, out int suppressed);
+        if (suppressed > 0) Log($"net_ratelimit: {suppressed} callbacks suppressed");
+        if (allow) Log(line);
     }
 
     // ---- receive path ---------------------------------------------------------------------

@@ -106,6 +106,10 @@ public enum MibCounter
     TcpExtTCPReqQFullDrop,
     TcpExtPAWSOldAck,
     TcpExtBeyondWindow,
+    // tcp_rcv_established()'s header prediction and tcp_ack(): fast-path data, pure ACKs (slow path), fast-path ACKs.
+    TcpExtTCPHPHits,
+    TcpExtTCPPureAcks,
+    TcpExtTCPHPAcks,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

@@ -164,8 +164,22 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dointvec
         new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // net_core_table: net_ratelimit_state.interval (proc_dointvec_jiffies, seconds) and .burst (proc_dointvec),
+        // DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10) — net/core/utils.c.
+        new("net.core.message_cost", SysctlKind.Integer, "5", -JiffiesSecMax, JiffiesSecMax, SysctlScope.Global),
+        new("net.core.message_burst", SysctlKind.Integer, "10", IntMin, IntMax, SysctlScope.Global),
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
+        // proc_douintvec (4.4: a global proc_dointvec); tcp_sk_init(): UINT_MAX. tcp_notsent_lowat() — include/net/tcp.h: the
+        // limit of a socket without TCP_NOTSENT_LOWAT.
+        new("net.ipv4.tcp_notsent_lowat", SysctlKind.Integer, "4294967295", 0, uint.MaxValue),
+        // proc_dointvec; tcp_sk_init(): TCP_FASTRETRANS_THRESH. tcp_init_sock(): a new socket's tp->reordering.
+        new("net.ipv4.tcp_reordering", SysctlKind.Integer, "3", IntMin, IntMax),
+        // proc_dointvec; tcp_sk_init(): 300. The cap of tp->reordering (tcp_check_sack_reordering(), tcp_check_reno_reordering()).
+        new("net.ipv4.tcp_max_reordering", SysctlKind.Integer, "300", IntMin, IntMax),
+        // proc_dointvec_minmax, extra1 = SYSCTL_ZERO, extra2 = &one_day_secs; tcp_sk_init(): 300. The min-RTT filter's
+        // window in seconds (tcp_update_rtt_min(), since 4.6).
+        new("net.ipv4.tcp_min_rtt_wlen", SysctlKind.Integer, "300", 0, 86400, OnlyIn: KernelProfile.Linux6),
         // proc_tcp_congestion_control → tcp_set_default_congestion_control(): a registered module's name, else
         // ENOENT. The modules the engine runs, in CongestionAlgorithm's order; CONFIG_DEFAULT_TCP_CONG "cubic".
         new("net.ipv4.tcp_congestion_control", SysctlKind.Name, "cubic", 0, 1, Choices: [.. Enum.GetValues<CongestionAlgorithm>().Select(a => a.ToName())]),

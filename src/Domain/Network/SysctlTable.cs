@@ -122,6 +122,20 @@ public sealed class SysctlTable
     public bool TcpThinLinearTimeouts { get; private set; }
     /// <summary>net.ipv4.tcp_frto.</summary>
     public bool TcpFrto { get; private set; }
+    /// <summary>net.core.message_cost: net_ratelimit_state.interval, in seconds.</summary>
+    public long NetMessageCostSec { get; private set; }
+    /// <summary>net.core.message_burst: net_ratelimit_state.burst.</summary>
+    public long NetMessageBurst { get; private set; }
+    /// <summary>net.ipv4.tcp_max_syn_backlog.</summary>
+    public int TcpMaxSynBacklog { get; private set; }
+    /// <summary>net.ipv4.tcp_notsent_lowat: tcp_notsent_lowat()'s value for a socket without TCP_NOTSENT_LOWAT (UINT_MAX).</summary>
+    public uint TcpNotsentLowat { get; private set; }
+    /// <summary>net.ipv4.tcp_reordering: tp->reordering of a new socket (tcp_init_sock()).</summary>
+    public int TcpReordering { get; private set; }
+    /// <summary>net.ipv4.tcp_max_reordering: the most tp->reordering may grow to.</summary>
+    public int TcpMaxReordering { get; private set; }
+    /// <summary>net.ipv4.tcp_min_rtt_wlen: the windowed min-RTT filter's length in seconds (linux-4.4: none, the minimum is kept).</summary>
+    public int TcpMinRttWlenSec { get; private set; }
 
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
@@ -167,5 +181,12 @@ public sealed class SysctlTable
         TcpModerateRcvbuf = Get("net.ipv4.tcp_moderate_rcvbuf") != 0;
         TcpThinLinearTimeouts = Get("net.ipv4.tcp_thin_linear_timeouts") != 0;
         TcpFrto = Get("net.ipv4.tcp_frto") != 0;
+        NetMessageCostSec = Get("net.core.message_cost");
+        NetMessageBurst = Get("net.core.message_burst");
+        TcpMaxSynBacklog = (int)Get("net.ipv4.tcp_max_syn_backlog");
+        TcpNotsentLowat = (uint)Get("net.ipv4.tcp_notsent_lowat");
+        TcpReordering = (int)Get("net.ipv4.tcp_reordering");
+        TcpMaxReordering = (int)Get("net.ipv4.tcp_max_reordering");
+        TcpMinRttWlenSec = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_min_rtt_wlen") : -1;
     }
 }

@@ -70,7 +70,7 @@ public static class ProcNetTcp
     /// clock_t left, num_timeout, the listener's uid, and 0 for timeout, inode and refcount.
     /// </summary>
     static string OpenRequest(Host host, SocketRow row, int i) =>
-        $"{Prefix(row, i, (int)TcpState.SynRecv)} {0:X8}:{0:X8} {1:X2}:{When(host, row):X8} {(uint)row.TimerCount:X8} {0,5} {0,8} 0 0 {HiddenPointer}";
+        $"{Prefix(row, i, (int)TcpState.SynRecv)} {0:X8}:{0:X8} {1:X2}:{When(host, row):X8} {(uint)row.NumTimeout:X8} {0,5} {0,8} 0 0 {HiddenPointer}";
 
     /// <summary>
     /// Models get_timewait4_sock(): the substate (06, or 05 for a parked FIN_WAIT2), queues 0,

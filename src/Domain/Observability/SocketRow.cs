@@ -21,7 +21,9 @@ public enum SocketRowKind
 /// substate), the queues, the `-o` timer with its expiry, and for a full socket its tcp_info
 /// (the `-i` line; null for request and timewait sockets, which inet_diag reports without one).
 /// <see cref="SocketId"/> is the connection's identity (a timewait row carries the id of the
-/// full socket it replaced; a request row has 0).
+/// full socket it replaced; a request row has 0). <see cref="TimerCount"/> is inet_diag's idiag_retrans
+/// (icsk_retransmits or icsk_probes_out; a request's num_retrans — tcp_req_diag_fill()), and
+/// <see cref="NumTimeout"/> a request's num_timeout, which /proc/net/tcp prints instead (get_openreq4()).
 /// </summary>
 public sealed record SocketRow(
     string Host,
@@ -36,7 +38,8 @@ public sealed record SocketRow(
     SimTime TimerExpires,
     int TimerCount,
     bool Orphan,
-    TcpInfo? Info = null)
+    TcpInfo? Info = null,
+    int NumTimeout = 0)
 {
     /// <summary>
     /// Time left on the timer at <paramref name="now"/> as inet_diag reports it (what `ss -o` prints): whole jiffies,
@@ -64,7 +67,7 @@ public static class SocketListing
             if (sk.State != TcpState.Listen && sk.IsHashed) established.Add(FullRow(host, sk));
         foreach (var req in host.RequestSockets)
             established.Add(new SocketRow(host.Name, SocketRowKind.Request, 0, TcpState.SynRecv, req.Tuple.Local, req.Tuple.Remote, 0, 0,
-                "on", req.TimerExpires, req.SynAckRetransmits, false));
+                "on", req.TimerExpires, req.NumRetrans, false, NumTimeout: req.NumTimeout));
         foreach (var tw in host.TimeWaitSockets)
             established.Add(new SocketRow(host.Name, SocketRowKind.TimeWait, tw.SocketId, tw.Substate, tw.Local, tw.Remote, 0, 0,
                 "timewait", tw.Expires, 0, false));

@@ -111,9 +111,12 @@ public static class SsFormatter
     /// <summary>
     /// Models tcp_stats_print() (iproute2 6.1) for the tcp_info fields the simulator keeps, in ss's
     /// order and with its "print only when non-zero" rules: ts sack, the congestion control,
-    /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, advmss, cwnd, ssthresh
-    /// (below 0xFFFF), bytes, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastack, unacked,
-    /// retrans, reordering (not when 3), reord_seen, rcv_ssthresh, notsent, snd_wnd.
+    /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, rcvmss, advmss, cwnd, ssthresh
+    /// (below 0xFFFF), bytes_sent, bytes_retrans, bytes_acked, bytes_received, segs_out, segs_in,
+    /// data_segs_out, data_segs_in, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastsnd, lastrcv,
+    /// lastack, pacing_rate (bytes/s · 8, not when 0 or ~0), delivered, unacked, retrans, lost, sacked,
+    /// reordering (not when 3), reord_seen, rcv_rtt, rcv_space, rcv_ssthresh, notsent, minrtt (not when
+    /// ~0), snd_wnd. delivery_rate, app_limited, busy, dsack_dups and rcv_ooopack are not modelled (0).
     /// </summary>
     public static string InfoText(TcpInfo i)
     {
@@ -128,26 +131,45 @@ public static class SsFormatter
         if (i.AtoUs != 0) sb.Append(" ato:").Append(G(i.AtoUs / 1000.0));
         Field(sb, "mss", i.SndMss);
         Field(sb, "pmtu", i.Pmtu);
+        Field(sb, "rcvmss", i.RcvMss);
         Field(sb, "advmss", i.AdvMss);
         Field(sb, "cwnd", i.SndCwnd);
         if (i.SndSsthresh < 0xFFFF) Field(sb, "ssthresh", i.SndSsthresh);
+        Field(sb, "bytes_sent", i.BytesSent);
+        Field(sb, "bytes_retrans", i.BytesRetrans);
         Field(sb, "bytes_acked", i.BytesAcked);
         Field(sb, "bytes_received", i.BytesReceived);
+        Field(sb, "segs_out", i.SegsOut);
+        Field(sb, "segs_in", i.SegsIn);
+        Field(sb, "data_segs_out", i.DataSegsOut);
+        Field(sb, "data_segs_in", i.DataSegsIn);
         if (i.RttUs > 0 && i.SndMss != 0 && i.SndCwnd != 0)
         {
             double bps = (double)i.SndCwnd * i.SndMss * 8000000.0 / i.RttUs;
-            sb.Append(" send ").Append(Math.Round(bps, MidpointRounding.ToEven).ToString("0", CultureInfo.InvariantCulture)).Append("bps");
+            sb.Append(" send ").Append(Bps(bps)).Append("bps");
         }
+        Field(sb, "lastsnd", i.LastDataSentMs);
+        Field(sb, "lastrcv", i.LastDataRecvMs);
         Field(sb, "lastack", i.LastAckRecvMs);
+        if (i.PacingRate != 0 && i.PacingRate != ulong.MaxValue) sb.Append(" pacing_rate ").Append(Bps(i.PacingRate * 8.0)).Append("bps");
+        Field(sb, "delivered", i.Delivered);
         Field(sb, "unacked", i.Unacked);
         if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
+        Field(sb, "lost", i.Lost);
+        if (i.State != TcpState.Listen) Field(sb, "sacked", i.Sacked);
         if (i.Reordering != TcpConstants.DefaultReordering) sb.Append(" reordering:").Append(i.Reordering);
         Field(sb, "reord_seen", i.ReordSeen);
+        if (i.RcvRttUs != 0) sb.Append(" rcv_rtt:").Append(G(i.RcvRttUs / 1000.0));
+        Field(sb, "rcv_space", i.RcvSpace);
         Field(sb, "rcv_ssthresh", i.RcvSsthresh);
         Field(sb, "notsent", i.NotSentBytes);
+        if (i.MinRttUs != 0 && i.MinRttUs != uint.MaxValue) sb.Append(" minrtt:").Append(G(i.MinRttUs / 1000.0));
         Field(sb, "snd_wnd", i.SndWnd);
         return sb.ToString();
     }
+
+    /// <summary>sprint_bw() under -n: "%.0f".</summary>
+    static string Bps(double bps) => Math.Round(bps, MidpointRounding.ToEven).ToString("0", CultureInfo.InvariantCulture);
 
     static void Field(StringBuilder sb, string name, long value)
     {

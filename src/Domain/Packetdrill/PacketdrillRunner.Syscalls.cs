@@ -60,6 +60,7 @@ public sealed partial class PacketdrillRunner
     /// <summary>Waits (in virtual time) for the blocked call to return, then checks it.</summary>
     void FinishPendingCall()
     {
+        FinishPollWait();
         if (_blocked is not { } b) return;
         if (!RunUntil(() => _blocked is null, b.ExpectedEnd + WaitHorizon) && _blocked is not null && _failure is null)
         {
@@ -147,7 +148,85 @@ public sealed partial class PacketdrillRunner
     /// on that socket, timeout 0, so the pass is logged and replays); a negative fd is skipped (revents 0), one that
     /// is not open reports POLLNVAL. The result is how many pollfds have revents; then each revents is checked.
     /// </summary>
+    /// <remarks>
+    /// With a timeout and nothing ready, the process sleeps in poll_schedule_timeout() — in the background, as packetdrill
+    /// runs a blocking call — until an event makes one of the descriptors ready (any wakeup of their wait queues re-runs
+    /// the pass) or the hrtimer ends the sleep at end_time + slack (<see cref="Engine.Simulation.PollTimeout"/>; a
+    /// negative timeout never ends it); then one more pass, whose count and revents are the result.
+    /// </remarks>
     bool PollSeveral(SyscallEvent s, ListExpr list)
+    {
+        var (ready, got) = PollPass(list);
+        long timeoutMs = SyscallMapping.IntValue(s.Arguments[2]) ?? 0;
+        if (ready == 0 && timeoutMs != 0)
+        {
+            var start = _sim.Now;
+            var expectedEnd = s.EndUs is { } endUs
+                ? (s.Time.IsRelative ? _anchor + SimDuration.FromMicroseconds(endUs) : new SimTime(endUs * 1_000))
+                : start;
+            var deadline = timeoutMs < 0 ? SimTime.MaxValue : start + Engine.Simulation.PollTimeout((int)timeoutMs);
+            _pollWait = new PollSleep(s, list, expectedEnd, deadline);
+            if (s.EndUs is not null) return true;
+            FinishPollWait(); // written as non-blocking: packetdrill waits for it, and it must return within the tolerance
+            return _failure is null;
+        }
+        return CheckPoll(s, list, ready, got);
+    }
+
+    /// <summary>A poll() on several descriptors asleep in do_poll(): its pollfds, when the script expects it back, and its hrtimer.</summary>
+    sealed record PollSleep(SyscallEvent Event, ListExpr List, SimTime ExpectedEnd, SimTime Deadline);
+
+    PollSleep? _pollWait;
+
+    /// <summary>
+    /// After each due time of a sleeping poll(): tcp_poll() of each descriptor, read without a call (the wakeup's pass
+    /// runs in the kernel); once one is ready or the timeout came, the final pass is made as logged calls and checked
+    /// with the return time.
+    /// </summary>
+    void CheckPollWait()
+    {
+        if (_pollWait is not { } w) return;
+        bool anyReady = false;
+        foreach (var item in w.List.Items)
+        {
+            var (fd, events, _) = SyscallMapping.PollFd(item)!.Value;
+            if (fd < 0) continue;
+            if (!_fds.TryGetValue(fd, out var socketId) || _sim.FindSocket(socketId) is not { } sk
+                || (sk.PollMask() & (events | PollEvents.POLLERR | PollEvents.POLLHUP)) != 0)
+            {
+                anyReady = true;
+                break;
+            }
+        }
+        if (!anyReady && _sim.Now < w.Deadline) return;
+        _pollWait = null;
+        var (ready, got) = PollPass(w.List);
+        if (!CheckReturnTime(w.Event, w.ExpectedEnd, _sim.Now)) return;
+        CheckPoll(w.Event, w.List, ready, got);
+    }
+
+    /// <summary>Runs the engine until a sleeping poll() on several descriptors returns (or an hour past its expected return).</summary>
+    void FinishPollWait()
+    {
+        if (_pollWait is not { } w) return;
+        var horizon = w.ExpectedEnd + WaitHorizon;
+        while (_pollWait is not null && _failure is null)
+        {
+            var step = w.Deadline;
+            if (_sim.NextEventTime is { } next && next < step) step = next;
+            if (step > horizon || _eventsProcessed >= _options.EventBudget)
+            {
+                _pollWait = null;
+                Fail(w.Event, $"runtime error in {w.Event.Name} call: ", "system call did not return (still blocked in the simulated kernel)",
+                    $"return at {Secs(w.ExpectedEnd)} sec", "still blocked");
+                return;
+            }
+            RunTo(step);
+        }
+    }
+
+    /// <summary>One pass of do_poll() over the pollfds: how many have revents, and each one's.</summary>
+    (int Ready, List<int> Got) PollPass(ListExpr list)
     {
         int ready = 0;
         var got = new List<int>();
@@ -158,6 +237,12 @@ public sealed partial class PacketdrillRunner
             if (revents != 0) ready++;
             got.Add(revents);
         }
+        return (ready, got);
+    }
+
+    /// <summary>The pass's count as poll()'s result, then each pollfd's revents as the script wrote it.</summary>
+    bool CheckPoll(SyscallEvent s, ListExpr list, int ready, List<int> got)
+    {
         if (!CheckResult(s, ready, null, 0)) return false;
         for (int i = 0; i < list.Items.Length; i++)
         {

@@ -140,9 +140,26 @@ public sealed partial class PacketdrillRunner
     void RunTo(SimTime until)
     {
         if (until < _sim.Now) return;
+        // A poll() asleep on several descriptors is woken by whichever event makes one ready, or by its timeout:
+        // the clock goes one due time (or the timeout) at a time while it sleeps.
+        CheckPollWait(); // what the last command did (an injected segment, a call) may have woken it already
+        while (_pollWait is { } w && _failure is null)
+        {
+            var step = w.Deadline < until ? w.Deadline : until;
+            if (_sim.NextEventTime is { } next && next < step) step = next;
+            AdvanceTo(step);
+            CheckPollWait();
+            if (step == until) break;
+        }
+        AdvanceTo(until);
+        CheckPendingCall();
+    }
+
+    void AdvanceTo(SimTime until)
+    {
+        if (until < _sim.Now) return;
         var outcome = Apply(new AdvanceCommand(AdvanceMode.To, new SimDuration(until.Ns), Math.Max(1, _options.EventBudget - _eventsProcessed)));
         _eventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
-        CheckPendingCall();
     }
 
     /// <summary>Runs the engine one due time at a time until <paramref name="done"/> holds, nothing is pending, or the horizon passes.</summary>

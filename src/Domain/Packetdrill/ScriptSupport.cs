@@ -164,7 +164,7 @@ internal static class ScriptSupport
         _ => SyscallMapping.IntValue(value) is not null,
     };
 
-    /// <summary>poll([{fd=N, events=..., revents=...}, ...], nfds, timeout): one descriptor with any timeout, several with timeout 0.</summary>
+    /// <summary>poll([{fd=N, events=..., revents=...}, ...], nfds, timeout): any number of descriptors, any timeout.</summary>
     static void Poll(SyscallEvent s, List<ScriptDiagnostic> problems)
     {
         var args = s.Arguments;
@@ -172,8 +172,6 @@ internal static class ScriptSupport
             problems.Add(new ScriptDiagnostic(s.At, "poll() takes ([{fd=N, events=..., revents=...}], nfds, timeout)"));
         else if (list.Items.FirstOrDefault(item => SyscallMapping.PollFd(item) is null) is { } bad)
             problems.Add(new ScriptDiagnostic(bad.At, "a pollfd is {fd=N, events=POLL..., revents=POLL...}"));
-        else if (list.Items.Length > 1 && SyscallMapping.IntValue(args[2]) != 0)
-            problems.Add(Unsupported(args[2].At, "poll() on more than one descriptor with a timeout (the engine's sleeping poll watches one socket; timeout 0 is modelled)"));
     }
 
     static IEnumerable<WordExpr> Words(ScriptExpr e) => e switch
@@ -237,6 +235,19 @@ internal static class TcpInfoFields
         ["tcpi_reordering"] = i => i.Reordering,
         ["tcpi_reord_seen"] = i => i.ReordSeen,
         ["tcpi_min_rtt"] = i => i.MinRttUs,
+        ["tcpi_rcv_mss"] = i => i.RcvMss,
+        ["tcpi_rcv_rtt"] = i => i.RcvRttUs,
+        ["tcpi_rcv_space"] = i => i.RcvSpace,
+        ["tcpi_last_data_sent"] = i => i.LastDataSentMs,
+        ["tcpi_last_data_recv"] = i => i.LastDataRecvMs,
+        ["tcpi_pacing_rate"] = i => unchecked((long)i.PacingRate),
+        ["tcpi_segs_out"] = i => i.SegsOut,
+        ["tcpi_segs_in"] = i => i.SegsIn,
+        ["tcpi_data_segs_out"] = i => i.DataSegsOut,
+        ["tcpi_data_segs_in"] = i => i.DataSegsIn,
+        ["tcpi_delivered"] = i => i.Delivered,
+        ["tcpi_bytes_sent"] = i => i.BytesSent,
+        ["tcpi_bytes_retrans"] = i => i.BytesRetrans,
     };
 
     /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>

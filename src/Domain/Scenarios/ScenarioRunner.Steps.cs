@@ -191,6 +191,8 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpDeferAccept => TcpOption.TCP_DEFER_ACCEPT,
         SocketOption.TcpMaxSeg => TcpOption.TCP_MAXSEG,
         SocketOption.TcpCongestion => TcpOption.TCP_CONGESTION,
+        SocketOption.SoRcvLowat => TcpOption.SO_RCVLOWAT,
+        SocketOption.TcpNotsentLowat => TcpOption.TCP_NOTSENT_LOWAT,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

@@ -12,7 +12,7 @@ internal static partial class ScenarioSyntax
     /// <summary>The sysctl names the format accepts (the schema's sysctlValues.propertyNames).</summary>
     public static readonly FrozenSet<string> SysctlNames = FrozenSet.ToFrozenSet(
     [
-        "net.core.rmem_default", "net.core.rmem_max", "net.core.somaxconn", "net.core.wmem_default",
+        "net.core.message_burst", "net.core.message_cost", "net.core.rmem_default", "net.core.rmem_max", "net.core.somaxconn", "net.core.wmem_default",
         "net.core.wmem_max", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports",
         "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_abort_on_overflow", "net.ipv4.tcp_adv_win_scale",
         "net.ipv4.tcp_allowed_congestion_control", "net.ipv4.tcp_app_win", "net.ipv4.tcp_autocorking",

@@ -54,7 +54,8 @@ public static class ScenarioWireNames
         ("TCP_NODELAY", SocketOption.TcpNoDelay), ("TCP_CORK", SocketOption.TcpCork),
         ("TCP_QUICKACK", SocketOption.TcpQuickAck), ("TCP_SYNCNT", SocketOption.TcpSynCnt),
         ("TCP_DEFER_ACCEPT", SocketOption.TcpDeferAccept), ("TCP_MAXSEG", SocketOption.TcpMaxSeg),
-        ("TCP_CONGESTION", SocketOption.TcpCongestion));
+        ("TCP_CONGESTION", SocketOption.TcpCongestion),
+        ("SO_RCVLOWAT", SocketOption.SoRcvLowat), ("TCP_NOTSENT_LOWAT", SocketOption.TcpNotsentLowat));
 
     /// <summary>send()/recv()'s flags by their kernel names (send: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv: MSG_PEEK, MSG_DONTWAIT).</summary>
     internal static readonly WireTable<Tcp.MsgFlags> MsgFlagNames = new(

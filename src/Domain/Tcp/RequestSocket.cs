@@ -74,10 +74,12 @@ public sealed class RequestSocket : SimTimer
         var peer = new TcpOptions(Mss: (ushort)mss, WindowScale: options.WscaleOk ? (byte)options.SndWscale : null,
             SackPermitted: options.SackOk, HasTimestamp: sawTs, TsVal: sawTs ? ack.Options.TsVal : 0);
         var req = new RequestSocket(listener, tuple, ack.Seq - 1, ack.Ack - 1, peer, windowMss: mss, cookie: true);
-        if (sawTs && ack.Options.TsEcr != 0)
-            req.RttSampleUs = Math.Max(1, (int)(req.TsValNow - ack.Options.TsEcr)) * 1000L;
+        if (sawTs && ack.Options.TsEcr != 0) req.RttSampleUs = req.TsoptRttUs(ack);
         return req;
     }
+
+    /// <summary>tcp_rtt_tsopt_us(tp, 1) for the ACK's TSecr against the clock of this request's TSval; null: no sample.</summary>
+    long? TsoptRttUs(Segment ack) => TcpSocket.TsoptRttUs(_sim.Profile, unchecked(TsValNow - ack.Options.TsEcr)) is var us and >= 0 ? us : null;
 
     public TcpSocket Listener { get; }
     /// <summary>req->syncookie: a cookie's request, never in the established hash.</summary>
@@ -95,7 +97,8 @@ public sealed class RequestSocket : SimTimer
     public uint RcvWnd { get; }
     /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
     public uint WindowClamp { get; }
-    public int SynAckRetransmits => _retransmits;
+    /// <summary>req->num_timeout: the SYN-ACK timer's expiries, resending or not (/proc/net/tcp's retrnsmt column).</summary>
+    public int NumTimeout => _retransmits;
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => Expires;
@@ -173,7 +176,7 @@ public sealed class RequestSocket : SimTimer
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
-    /// tcp_synack_retries (the listener's TCP_SYNCNT when set; TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
+    /// <see cref="MaxSynAckRetries"/> expiries (TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
     /// the listener is gone.
     /// </summary>
     protected override void Expired(Simulation sim)
@@ -187,18 +190,42 @@ public sealed class RequestSocket : SimTimer
             return;
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
-        // max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else tcp_synack_retries.
-        var (expire, resend) = SynAckRecalc(Listener.SynAckRetries, Listener.DeferAcceptRetrans);
+        var (expire, resend) = SynAckRecalc(MaxSynAckRetries(), Listener.DeferAcceptRetrans);
         if (expire)
         {
             Drop();
             return;
         }
-        // req->num_timeout++, then mod_timer(reqsk_timeout()): the doubled timeout, at most TCP_RTO_MAX.
-        _retransmits++;
+        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(reqsk_timeout()): the doubled
+        // timeout, at most TCP_RTO_MAX.
+        if (_retransmits++ == 0) Listener.ReqskQueueYoung--;
         _timeout = SimDuration.Min(_timeout * 2, TcpConstants.TimeWaitLen * 2);
         if (resend) SendSynAck(retransmission: true);
         else _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
+    }
+
+    /// <summary>
+    /// reqsk_timer_handler()'s max_syn_ack_retries: the listener's TCP_SYNCNT (icsk_syn_retries), else
+    /// tcp_synack_retries — lowered (down to 2) while more than half of max(8, sk_max_ack_backlog) is in
+    /// SYN-RECV: "we reserve half of room for young embrions; and abort old ones without pity". Each step down
+    /// needs qlen ≥ young &lt;&lt; k (k = 1, 2, …), young being the requests whose timer has not fired yet.
+    /// </summary>
+    int MaxSynAckRetries()
+    {
+        int max = Listener.SynAckRetries;
+        int qlen = Listener.ReqskQueueLen;
+        // (qlen << 1) > max(8U, sk_max_ack_backlog): an unsigned comparison.
+        if ((uint)(qlen << 1) > Math.Max(8u, (uint)Listener.Backlog))
+        {
+            long young = (long)Listener.ReqskQueueYoung << 1;
+            while (max > 2)
+            {
+                if (qlen < young) break;
+                max--;
+                young <<= 1;
+            }
+        }
+        return max;
     }
 
     /// <summary>
@@ -219,7 +246,12 @@ public sealed class RequestSocket : SimTimer
     void Drop()
     {
         _sim.CancelTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit); // its queue slot is vacated: nothing pins the request (reqsk_free())
-        if (Host.Requests.Remove(Tuple)) Listener.ReqskQueueLen--; // reqsk_queue_removed()
+        if (Host.Requests.Remove(Tuple))
+        {
+            // reqsk_queue_removed(): young too while the request's timer never fired.
+            if (_retransmits == 0) Listener.ReqskQueueYoung--;
+            Listener.ReqskQueueLen--;
+        }
     }
 
     /// <summary>
@@ -245,6 +277,7 @@ public sealed class RequestSocket : SimTimer
         var flg = seg.Flags & (TcpFlags.Rst | TcpFlags.Syn | TcpFlags.Ack);
         bool rst = seg.Has(TcpFlags.Rst), ack = seg.Has(TcpFlags.Ack);
         // tcp_parse_options(estab = 0): a timestamp counts only under tcp_timestamps.
+        TcpSocket.ParseSynWindowScale(Host, seg);
         bool sawTs = seg.Options.HasTimestamp && Host.Sysctls.TcpTimestamps;
         bool pawsReject = false, tsecrReject = false;
         if (sawTs)
@@ -314,10 +347,11 @@ public sealed class RequestSocket : SimTimer
             }
             return;
         }
-        // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo.
+        // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo
+        // (tcp_ack_update_rtt(FLAG_SYN_ACKED) → tcp_rtt_tsopt_us(tp, 1): an echo of this very millisecond is 1 ms).
         if (!_resent) RttSampleUs = (_sim.Now - _synAckSentFirst).Ns / 1000;
         else if (seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps)
-            RttSampleUs = Math.Max(0, (int)(TsValNow - seg.Options.TsEcr)) * 1000L;
+            RttSampleUs = TsoptRttUs(seg);
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
     }

@@ -36,6 +36,10 @@ public enum SocketOption
     TCP_MAXSEG,
     /// <summary>IPPROTO_TCP: a string, the congestion control module's name ("reno", "cubic"; tcp_set_congestion_control()).</summary>
     TCP_CONGESTION,
+    /// <summary>SOL_SOCKET: int, the bytes a read waits for and poll() wants for POLLIN (sk_rcvlowat; tcp_set_rcvlowat()).</summary>
+    SO_RCVLOWAT,
+    /// <summary>IPPROTO_TCP: u32, unsent bytes above which the socket is not writable (tp->notsent_lowat; 0: net.ipv4.tcp_notsent_lowat).</summary>
+    TCP_NOTSENT_LOWAT,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

@@ -66,6 +66,8 @@ internal sealed class ListenerQueues
     public int Backlog;
     /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
     public int Qlen;
+    /// <summary>queue->young: requests whose timer has not fired yet (reqsk_queue_added() / the first timeout / reqsk_queue_removed()).</summary>
+    public int Young;
     /// <summary>rx_opt.ts_recent_stamp, which a listener uses as the u32 jiffies of its last SYN-queue overflow (tcp_synq_overflow()).</summary>
     public uint SynqOverflowStamp;
     /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>

@@ -66,6 +66,13 @@ public sealed class TcpMetrics
     }
 
     /// <summary>
+    /// Models tcp_peer_is_proven() (6.18): __tcp_get_metrics_req() — the entry for (ir_loc_addr, ir_rmt_addr), reset by
+    /// tcpm_check_stamp() when older than TCP_METRICS_TIMEOUT — holds an RTT. linux-4.4's cache is not modelled
+    /// (<see cref="Update"/> is 6.18's only), so there no peer is proven.
+    /// </summary>
+    internal bool PeerIsProven(IPv4 saddr, IPv4 daddr, SimTime now) => Get(saddr, daddr, now, create: false) is { RttUs8: not 0 };
+
+    /// <summary>
     /// Models the end of tcp_init_metrics(): a cached RTT above the handshake's srtt seeds the first RTO as
     /// tcp_rtt_estimator() would — crtt in jiffies (µs · 8 / (8 · USEC_PER_SEC / HZ), truncated) + max(2 · crtt,
     /// rto_min) — leaving srtt itself alone; without either, TCP_TIMEOUT_FALLBACK (RFC 6298 5.7); else null (the

@@ -239,34 +239,68 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_recvmsg_locked(): queued data first; then SOCK_DONE (EOF) returns 0, a
-    /// pending error is reported once, RCV_SHUTDOWN returns 0, CLOSE gives ENOTCONN; else block.
+    /// Models tcp_recvmsg_locked() — net/ipv4/tcp.c: copies what is queued (up to len); returns once it has
+    /// target = sock_rcvlowat() bytes (SO_RCVLOWAT, at most len), or reached the FIN. With less, and something
+    /// copied, it returns when the call may not sleep (timeo 0), on sk_err, in CLOSE or after RCV_SHUTDOWN; with
+    /// nothing copied: SOCK_DONE (EOF) returns 0, a pending error is reported once, RCV_SHUTDOWN returns 0, CLOSE
+    /// gives ENOTCONN, timeo 0 EAGAIN. Else tcp_cleanup_rbuf(copied) and sleep in sk_wait_data() — woken by
+    /// tcp_data_ready() only once SO_RCVLOWAT bytes wait (<see cref="DataReady"/>), and the loop copies again.
     /// </summary>
-    internal CallOutcome Recv(long bytes, MsgFlags flags, PendingCall call)
+    /// <param name="timedOut">The sleep's timer ran: timeo is 0 for this pass (what arrived meanwhile is still copied).</param>
+    internal CallOutcome Recv(long bytes, MsgFlags flags, PendingCall call, bool timedOut = false)
     {
         if (State == TcpState.Listen) return CallOutcome.Fail(Errno.ENOTCONN);
         call.MsgFlags = flags;
         bool peek = (flags & MsgFlags.MSG_PEEK) != 0;
-        if (_rcv.Unread > 0 && peek)
+        long len = bytes < 0 ? long.MaxValue : bytes;
+        long target = RecvTarget(len);
+        // MSG_PEEK copies from a local peek_seq (copied_seq + what this call peeked), not copied_seq.
+        long avail = peek ? _rcv.Unread - call.Done : _rcv.Unread;
+        bool finEaten = false;
+        if (avail > 0)
         {
-            // MSG_PEEK: the copy advances a local peek_seq, not copied_seq — nothing is consumed, the FIN is not eaten;
-            // tcp_rcv_space_adjust() and tcp_cleanup_rbuf() still run (with sk_rmem_alloc unchanged).
-            long peeked = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
-            RcvSpaceAdjust(_rcv.Unread);
-            CleanupRbuf(peeked);
-            return CallOutcome.Ok(peeked);
+            long n = Math.Min(len - call.Done, avail);
+            if (peek)
+            {
+                // MSG_PEEK: nothing is consumed, the FIN is not eaten; tcp_rcv_space_adjust() still runs (with
+                // sk_rmem_alloc unchanged).
+                RcvSpaceAdjust(_rcv.Unread);
+            }
+            else
+            {
+                _rcv.Unread -= n;
+                finEaten = _rcv.Unread == 0 && _done;
+                ConsumeRcv(n, eatFin: finEaten);
+                Recharge();
+                _sim.RecordDelivered(this, n);
+                if (_rcv.Unread == 0) CopyFin();
+            }
+            call.Done += n;
         }
-        if (_rcv.Unread > 0)
+        else if (!peek && call.Done > 0 && _done && !_finCopied)
         {
-            long n = bytes < 0 ? _rcv.Unread : Math.Min(bytes, _rcv.Unread);
-            _rcv.Unread -= n;
-            ConsumeRcv(n, eatFin: _rcv.Unread == 0 && _done);
-            Recharge();
-            _sim.RecordDelivered(this, n);
-            if (_rcv.Unread == 0) CopyFin();
-            // tcp_recvmsg_locked(): tcp_rcv_space_adjust() ran per skb copied (ConsumeRcv); after the loop, tcp_cleanup_rbuf().
-            CleanupRbuf(n);
-            return CallOutcome.Ok(n);
+            // Woken with nothing new but the FIN skb at copied_seq: found_fin_ok eats it and ends the loop.
+            ConsumeRcv(0, eatFin: true);
+            CopyFin();
+            finEaten = true;
+        }
+        long copied = call.Done;
+        if (copied > 0 || avail > 0)
+        {
+            // found_fin_ok breaks the loop; so do copied >= target and an exhausted len.
+            bool done = copied >= target || finEaten || copied == len;
+            long timeo = timedOut || (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo;
+            if (done || timeo == 0 || _softError is not null || State == TcpState.Close || RcvShutdown)
+            {
+                // After the loop, tcp_cleanup_rbuf(sk, copied).
+                CleanupRbuf(copied);
+                return CallOutcome.Ok(copied);
+            }
+            // copied < target: tcp_cleanup_rbuf(sk, copied), then sk_wait_data() on the call's first timer.
+            CleanupRbuf(copied);
+            if (call.Sleep is null) Sleep(call, timeo, TcpTimerKind.ReceiveTimeout);
+            _pendingRecv = call;
+            return CallOutcome.Block;
         }
         if (_done)
         {
@@ -287,7 +321,7 @@ public sealed partial class TcpSocket
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
         // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
-        if (call.Sleep is null && !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
+        if (timedOut || call.Sleep is null && !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
             return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
@@ -404,6 +438,8 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_SYNCNT: return SetSynCount(value);
             case SocketOption.TCP_DEFER_ACCEPT: SetDeferAccept(value); break;
             case SocketOption.TCP_MAXSEG: return SetMaxSeg(value);
+            case SocketOption.SO_RCVLOWAT: SetRcvLowat(value); break;
+            case SocketOption.TCP_NOTSENT_LOWAT: SetNotsentLowat(value); break;
         }
         return CallOutcome.Ok();
     }
@@ -460,8 +496,9 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_poll() — net/ipv4/tcp.c: a listener is readable with a connection to accept;
     /// HUP when both directions are shut or the socket is CLOSE; RDHUP and readable after the peer's
-    /// FIN; outside SYN-SENT/SYN-RECV, readable with unread data and writable while the send buffer
-    /// has room for half of what it holds (__sk_stream_is_writeable(): sk_sndbuf − sk_wmem_queued ≥ sk_wmem_queued / 2)
+    /// FIN; outside SYN-SENT/SYN-RECV, readable when tcp_epollin_ready(sk, SO_RCVLOWAT) and writable while the send
+    /// buffer has room for half of what it holds (__sk_stream_is_writeable(): sk_sndbuf − sk_wmem_queued ≥
+    /// sk_wmem_queued / 2) and twice the unsent bytes are below TCP_NOTSENT_LOWAT (tcp_stream_memory_free(sk, 1)),
     /// or the send side is shut; ERR while sk_err is set.
     /// A never-connected socket is CLOSE, hence writable and HUP, as in Linux.
     /// </summary>
@@ -473,7 +510,8 @@ public sealed partial class TcpSocket
         if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
-            if (_rcv.Unread > 0) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            // tcp_stream_is_readable(sk, sock_rcvlowat(sk, 0, INT_MAX)) → tcp_epollin_ready(sk, sk_rcvlowat).
+            if (EpollinReady(_rcvLowat)) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
             // __sk_stream_is_writeable(sk, 1); when not, SOCK_NOSPACE is set so that tcp_check_space() will run
             // tcp_new_space() on the next ACK.
             if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
@@ -508,6 +546,8 @@ public sealed partial class TcpSocket
         SocketOption.TCP_SYNCNT => SynRetries,
         SocketOption.TCP_DEFER_ACCEPT => DeferAcceptSeconds,
         SocketOption.TCP_MAXSEG => MaxSegOption,
+        SocketOption.SO_RCVLOWAT => _rcvLowat, // sk_getsockopt(): READ_ONCE(sk->sk_rcvlowat)
+        SocketOption.TCP_NOTSENT_LOWAT => _notsentLowat, // do_tcp_getsockopt(): READ_ONCE(tp->notsent_lowat), 0 while unset
         _ => 0,
     };
 
@@ -530,6 +570,9 @@ public sealed partial class TcpSocket
         _nonagle = listener._nonagle;
         _synRetries = listener._synRetries;
         _userMss = listener._userMss;
+        _rcvLowat = listener._rcvLowat;
+        _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
+        _notsentLowat = listener._notsentLowat;
         InheritCongestionControl(listener);
     }
 
@@ -550,9 +593,10 @@ public sealed partial class TcpSocket
     /// </remarks>
     /// <param name="activeOpen">
     /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), before
-    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): mss_clamp TCP_MSS_DEFAULT less the
-    /// timestamp option) and tcp_init_sock()'s cwnd of 10. A passive (or simultaneous) open sets it in
-    /// tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS and the new cwnd.
+    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): min(1460, mss_clamp) less the
+    /// timestamp option, mss_clamp TCP_MSS_DEFAULT or user_mss) and tcp_init_sock()'s cwnd of 10. A passive (or
+    /// simultaneous) open sets it in tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS
+    /// and the new cwnd.
     /// </param>
     void InitBufferSpace(bool activeOpen = false)
     {
@@ -561,7 +605,7 @@ public sealed partial class TcpSocket
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
         InitPushedSeq();
-        if (activeOpen) UpdatePacingRate(TcpConstants.MssDefault - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0), TcpConstants.InitCwnd);
+        if (activeOpen) UpdatePacingRate(ConnectMssCache(), TcpConstants.InitCwnd);
         else UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
 

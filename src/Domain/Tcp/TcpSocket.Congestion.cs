@@ -203,9 +203,19 @@ public sealed partial class TcpSocket
     long CaRttFromTsopt(Segment seg, bool acked)
     {
         if (!acked || !_rxOpt.TsOk || !seg.Options.HasTimestamp || seg.Options.TsEcr == 0) return -1;
-        uint delta = unchecked(TsVal - seg.Options.TsEcr);
-        if (_sim.Profile == KernelProfile.Linux44) return delta >= int.MaxValue / 1000 ? -1 : Jiffies.ToDuration(delta).Ns / 1000;
+        return TsoptRttUs(_sim.Profile, unchecked(TsVal - seg.Options.TsEcr));
+    }
+
+    /// <summary>
+    /// Models tcp_rtt_tsopt_us(tp, 1) — net/ipv4/tcp_input.c: <paramref name="delta"/> = tcp_time_stamp_ts(tp) −
+    /// rcv_tsecr in TCP_TS_HZ (1000 Hz) ticks; "if (!delta) delta = min", so at least 1 ms, in µs; a delta of
+    /// INT_MAX / 1000 or more (an echo from the future) is no sample (−1). linux-4.4 used jiffies_to_usecs(delta),
+    /// where 0 stays 0.
+    /// </summary>
+    internal static long TsoptRttUs(KernelProfile profile, uint delta)
+    {
         if (delta >= int.MaxValue / 1000) return -1;
+        if (profile == KernelProfile.Linux44) return Jiffies.ToDuration(delta).Ns / 1000;
         return Math.Max(delta, 1u) * 1000L;
     }
 

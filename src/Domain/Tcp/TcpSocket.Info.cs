@@ -42,7 +42,20 @@ public sealed record TcpInfo(
     int Sacked = 0,
     int Reordering = TcpConstants.DefaultReordering,
     int ReordSeen = 0,
-    long MinRttUs = uint.MaxValue)
+    long MinRttUs = uint.MaxValue,
+    int RcvMss = 0,
+    long BytesSent = 0,
+    long BytesRetrans = 0,
+    long SegsOut = 0,
+    long SegsIn = 0,
+    long DataSegsOut = 0,
+    long DataSegsIn = 0,
+    long LastDataSentMs = 0,
+    long LastDataRecvMs = 0,
+    ulong PacingRate = ulong.MaxValue,
+    long Delivered = 0,
+    long RcvSpace = 0,
+    long RcvRttUs = 0)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -55,9 +68,9 @@ public sealed partial class TcpSocket
 {
     /// <summary>
     /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
-    /// read. Not modelled (so absent): pacing and delivery rates, segment and data byte counts,
-    /// rcv_mss, rcv_space, and the last data sent/received ages (the engine does not keep
-    /// lsndtime or icsk_ack.lrcvtime, only the times of the last segment of any kind).
+    /// read. Not modelled (so absent, 0): tcpi_delivery_rate and its app_limited flag (tcp_rate_gen()'s
+    /// rate_delivered / rate_interval_us), the chrono stats (busy, rwnd_limited, sndbuf_limited), dsack_dups,
+    /// rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which iproute2 6.1 does not print anyway.
     /// </summary>
     public TcpInfo Info
     {
@@ -83,13 +96,13 @@ public sealed partial class TcpSocket
                 Backoff: _icsk.Backoff,
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,
-                SndMss: PayloadMss,
+                SndMss: MssCache,
                 AdvMss: _advmss,
                 Pmtu: TcpInfo.EthernetMtu,
                 Unacked: PacketsOut,
                 Retrans: _ca.RetransOut,
                 TotalRetrans: _totalRetrans,
-                LastAckRecvMs: JiffiesAgoMs(_lastAckRecv),
+                LastAckRecvMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_lastAckRecv) : 0),
                 RttUs: _rtt.SrttUs >> 3,
                 RttVarUs: _rtt.MdevUs >> 2,
                 SndSsthresh: _ca.Ssthresh,
@@ -105,7 +118,20 @@ public sealed partial class TcpSocket
                 Reordering: _ca.Reordering,
                 ReordSeen: _ca.ReordSeen,
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
-                MinRttUs: _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs);
+                MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
+                RcvMss: _ack.RcvMss,
+                BytesSent: _bytesSent,
+                BytesRetrans: _bytesRetrans,
+                SegsOut: _segsOut,
+                SegsIn: _segsIn,
+                DataSegsOut: _dataSegsOut,
+                DataSegsIn: _dataSegsIn,
+                LastDataSentMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
+                LastDataRecvMs: JiffiesAgoMs(_lrcvStamped ? unchecked((uint)(Jiffies.Initial + _ack.LrcvTime)) : 0),
+                PacingRate: _pacingRate,
+                Delivered: _delivered,
+                RcvSpace: _rcvq.Space,
+                RcvRttUs: _rcvRtt.RttUs8 >> 3);
         }
     }
 
@@ -115,8 +141,19 @@ public sealed partial class TcpSocket
     /// </summary>
     long BytesAcked => Math.Max(0L, (long)(uint)(_snd.Una - _snd.Iss) - (Parent is null ? 0 : 1));
 
-    /// <summary>jiffies_to_msecs(now − stamp), as tcp_get_info() reports tcpi_last_ack_recv.</summary>
-    long JiffiesAgoMs(SimTime stamp) => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Jiffies.At(stamp)).TotalMilliseconds;
+    /// <summary>
+    /// jiffies_to_msecs(now − stamp) in u32, as tcp_get_info() reports tcpi_last_data_sent, tcpi_last_data_recv and
+    /// tcpi_last_ack_recv from tcp_jiffies32. A stamp never set is 0, so before the handshake the age counts from raw
+    /// jiffies 0: INITIAL_JIFFIES makes that (u32)(4 · jiffies32) — 4294668896 at 1.6 s.
+    /// </summary>
+    long JiffiesAgoMs(uint stamp32) => unchecked((uint)((uint)(Jiffies32 - stamp32) * (1000u / Jiffies.Hz)));
+
+    /// <summary>icsk->icsk_ack.lrcvtime = tcp_jiffies32.</summary>
+    void StampLrcvTime()
+    {
+        _ack.LrcvTime = Jiffies.At(_sim.Now);
+        _lrcvStamped = true;
+    }
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
     public int AckQuickPingPong => (_ack.Quick << 1) | (_ack.PingPong ? 1 : 0);

@@ -17,6 +17,7 @@ public sealed partial class TcpSocket
     internal void OnSegment(Segment seg)
     {
         _mstamp = _sim.Now; // tcp_rcv_established() / tcp_rcv_state_process(): tcp_mstamp_refresh()
+        SegsIn(seg);
         switch (State)
         {
             case TcpState.SynSent:
@@ -30,6 +31,31 @@ public sealed partial class TcpSocket
                 Ignore(seg, "socket in " + State);
                 break;
         }
+        SyncRmemCharge();
+        _fastPathData = false;
+    }
+
+    /// <summary>
+    /// Models tcp_parse_options()'s TCPOPT_WINDOW branch — net/ipv4/tcp_input.c: parsing a SYN (estab 0) with
+    /// net.ipv4.tcp_window_scaling on, a shift over TCP_MAX_WSCALE is logged through net_info_ratelimited() — pr_fmt
+    /// "TCP: ", "%s: Illegal window scaling value %d > %u received" (linux-4.4: "%d >14") — and clamped to 14 (the
+    /// clamp is where the options are kept). Called where the kernel parses a SYN's options with estab 0:
+    /// tcp_conn_request(), tcp_rcv_synsent_state_process(), tcp_check_req() and, when the connection used
+    /// timestamps, tcp_timewait_state_process().
+    /// </summary>
+    internal static void ParseSynWindowScale(Host host, Segment seg)
+    {
+        if (!seg.Has(TcpFlags.Syn) || seg.Options.WindowScale is not { } ws || ws <= TcpConstants.MaxWscale || !host.Sysctls.TcpWindowScaling) return;
+        host.LogRateLimited(host.Sim.Profile == KernelProfile.Linux44
+            ? $"TCP: tcp_parse_options: Illegal window scaling value {ws} >14 received"
+            : $"TCP: tcp_parse_options: Illegal window scaling value {ws} > {TcpConstants.MaxWscale} received");
+    }
+
+    /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
+    void SegsIn(Segment seg)
+    {
+        _segsIn++;
+        if (seg.Length > 0) _dataSegsIn++;
     }
 
     void Ignore(Segment seg, string why)
@@ -40,6 +66,7 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c.</summary>
     void RcvSynSent(Segment seg)
     {
+        ParseSynWindowScale(Host, seg); // tcp_parse_options(sock_net(sk), skb, &tp->rx_opt, 0, &foc) comes first
         if (seg.Has(TcpFlags.Ack))
         {
             if (!SeqMath.After(seg.Ack, _snd.Iss) || SeqMath.After(seg.Ack, _snd.Nxt))
@@ -79,11 +106,16 @@ public sealed partial class TcpSocket
             _snd.Wnd = seg.Window;
             _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd); // tcp_ack() → tcp_ack_update_window() took the SYN-ACK's window
             _snd.Wl1 = seg.Seq;
+            // tcp_finish_connect(): header prediction on with the SYN-ACK's window only without window scaling.
+            if (_rxOpt.SndWscale == 0) FastPathOn(_snd.Wnd);
+            else FastPathOff();
             InitMetrics(); // tcp_finish_connect() → tcp_init_transfer()
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace(activeOpen: true);
             _lastRecv = _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
+            _transferStamped = true;
+            StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
             {
@@ -169,14 +201,17 @@ public sealed partial class TcpSocket
     void EstablishFromSynRecv(Segment seg)
     {
         _retransStamp = null;
+        _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         InitBufferSpace();
         _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
         _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
         _snd.Wl1 = seg.Seq;
+        FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         _lastRecv = _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
+        _transferStamped = true;
         LinkPeer();
         if (_pendingConnect is { } call)
         {
@@ -230,6 +265,7 @@ public sealed partial class TcpSocket
         int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
+        _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
         if (_rxOpt.TsOk)
         {
             _rxOpt.TsRecent = peer.TsVal;
@@ -270,6 +306,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvStateProcess(Segment seg)
     {
+        // tcp_rcv_established()'s header prediction decides the path (and the counters) in ESTABLISHED.
+        bool slowPath = TakesSlowPath(seg);
         // tcp_validate_incoming(): PAWS (RFC 7323 H1), tcp_paws_check(&tp->rx_opt, TCP_PAWS_WINDOW), unless
         // tcp_disordered_ack_check() excuses the segment; a RST is accepted even if it did not pass PAWS.
         if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
@@ -339,7 +377,7 @@ public sealed partial class TcpSocket
             return;
         }
         // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
-        var verdict = ProcessAck(seg, updateTsRecent: true);
+        var verdict = ProcessAck(seg, updateTsRecent: true, slowPath);
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
@@ -448,11 +486,7 @@ public sealed partial class TcpSocket
         // tcp_data_ready() only wakes the reader; it runs after this softirq's ACK decision, so the ACK's
         // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()). The same
         // wakeup reaches a send() asleep in sk_stream_wait_memory() (woken_wake_function() takes any wakeup).
-        if (queued && !Dead)
-        {
-            WakeReader();
-            WakeWriter();
-        }
+        if (queued && !Dead) DataReady();
     }
 
     /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
@@ -590,7 +624,8 @@ public sealed partial class TcpSocket
     /// (tcp_set_xmit_timer()), TCPDelivered, the congestion control (PRR in CWR/Recovery, else growth) and the recovery
     /// transmissions (tcp_xmit_recovery()).
     /// </summary>
-    AckVerdict ProcessAck(Segment seg, bool updateTsRecent = false)
+    /// <param name="slowPath">FLAG_SLOWPATH: false for tcp_rcv_established()'s fast path (<see cref="TakesSlowPath"/>).</param>
+    AckVerdict ProcessAck(Segment seg, bool updateTsRecent = false, bool slowPath = true)
     {
         uint ack = seg.Ack;
         uint priorSndUna = _snd.Una;
@@ -618,6 +653,7 @@ public sealed partial class TcpSocket
         uint priorFack = IsSack ? HighestSackSeq(priorSndUna) : priorSndUna;
         int priorPackets = PacketsOut;
         long priorDelivered = _delivered, priorLost = _ca.Lost;
+        CountAckPath(seg, slowPath, (flag & AckFlags.SndUnaAdvanced) != 0);
         if (seg.EndSeq != seg.Seq) flag |= AckFlags.Data;
         uint nwin = seg.Has(TcpFlags.Syn) ? seg.Window : (uint)seg.Window << _rxOpt.SndWscale;
         // tcp_sacktag_write_queue(): a first block that is a D-SACK is judged by tcp_check_dsack(), then every
@@ -631,7 +667,14 @@ public sealed partial class TcpSocket
             flag |= AckFlags.WinUpdate;
             // tcp_ack_update_window(): a new window with data still unsent checks for a restart after idle.
             if (nwin != _snd.Wnd && SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) SlowStartAfterIdleCheck();
+            bool windowChanged = nwin != _snd.Wnd;
             _snd.Wnd = nwin;
+            if (windowChanged)
+            {
+                // "Note, it is the only place, where fast path is recovered for sending TCP."
+                FastPathOff();
+                FastPathCheck();
+            }
             if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
             _snd.Wl1 = seg.Seq;
         }
@@ -825,16 +868,23 @@ public sealed partial class TcpSocket
         if (seqRttUs < 0) return false;
         // tcp_update_rtt_min(): "If the remote keeps returning delayed ACKs, eventually the min filter would pick it up and
         // overestimate the prop. delay when it expires. Skip suspected delayed ACKs."
-        if (!maybeDelayed || caRttUs <= _rtt.MinRttUs) UpdateRttMin(caRttUs);
+        if (!maybeDelayed || caRttUs <= MinRttUs) UpdateRttMin(caRttUs);
         RttEstimator(seqRttUs);
         return true;
     }
 
     /// <summary>
-    /// Models tcp_update_rtt_min(): the windowed minimum RTT takes the sample (a 0 µs one as jiffies_to_usecs(1)). The
-    /// window (tcp_min_rtt_wlen, 300 s) is not modelled: the minimum is kept for the connection's life.
+    /// Models tcp_update_rtt_min() — net/ipv4/tcp_input.c: minmax_running_min(&amp;tp->rtt_min, wlen, tcp_jiffies32, rtt_us ?:
+    /// jiffies_to_usecs(1)) with wlen = net.ipv4.tcp_min_rtt_wlen · HZ: the minimum of the last tcp_min_rtt_wlen seconds
+    /// (<see cref="WinMinMax"/>). linux-4.4 has no window (the minimum is kept for the connection's life).
     /// </summary>
-    void UpdateRttMin(long rttUs) => _rtt.MinRttUs = Math.Min(_rtt.MinRttUs, rttUs > 0 ? rttUs : Jiffies.ToDuration(1).Ns / 1000);
+    void UpdateRttMin(long rttUs)
+    {
+        uint meas = rttUs > 0 ? (uint)Math.Min(rttUs, uint.MaxValue) : (uint)(Jiffies.Tick.Ns / 1000);
+        int wlenSec = Host.Sysctls.TcpMinRttWlenSec;
+        uint win = wlenSec < 0 ? uint.MaxValue : (uint)(wlenSec * Jiffies.Hz);
+        _rtt.RttMin.RunningMin(win, Jiffies32, meas);
+    }
 
     /// <summary>tcp_skb_spurious_retrans(): a retransmitted segment whose ACK echoes a timestamp older than its last transmission.</summary>
     bool SpuriousRetrans(InFlight s) => s.Retransmitted && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(s.SentAt));
@@ -977,11 +1027,14 @@ public sealed partial class TcpSocket
             SendAck("tcp_data_queue (zero window)");
             return false;
         }
+        // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
+        if (!_fastPathData) MemSchedule(RcvSkbTruesize);
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
         OfoQueue();
         SackRemove();
+        FastPathCheck();
         // RFC 5681 4.2 (tcp_data_queue(): ICSK_ACK_NOW once the gap is filled); with a hole left, an ACK now.
         if (hadOfo) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
         return true;
@@ -997,6 +1050,7 @@ public sealed partial class TcpSocket
         _rcv.Nxt = end;
         _ack.Scheduled = true;
         if (fin) Fin();
+        SyncRmemCharge(); // skb_set_owner_r() / tcp_try_coalesce(): sk_mem_charge() as the skb is queued
         return payload;
     }
 
@@ -1038,7 +1092,7 @@ public sealed partial class TcpSocket
             }
             _ack.Ato = Jiffies.ToDuration(ato);
         }
-        _ack.LrcvTime = now;
+        StampLrcvTime();
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
     }
 
@@ -1073,15 +1127,15 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models __tcp_ack_snd_check() — net/ipv4/tcp_input.c: ACK now when more than rcv_mss is unacknowledged
-    /// and either nothing is left unread (below SO_RCVLOWAT 1) or the window __tcp_select_window() would
-    /// offer now reaches rcv_wnd ("right edge of window advances far enough"), in quick-ACK mode (not
-    /// ping-pong) or with out-of-order data; otherwise a delayed ACK.
+    /// and either fewer than SO_RCVLOWAT bytes wait to be read (rcv_nxt − copied_seq &lt; sk_rcvlowat: "If
+    /// application uses SO_RCVLOWAT, we want send ack now if we have not received enough bytes to satisfy the
+    /// condition") or the window __tcp_select_window() would offer now reaches rcv_wnd ("right edge of window
+    /// advances far enough"), in quick-ACK mode (not ping-pong) or with out-of-order data; otherwise a delayed ACK.
     /// </summary>
     void AckSendCheck()
     {
         if (!_ack.Scheduled) return;
-        bool unreadLeft = _rcv.Unread > 0 || _done && !_finCopied;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (!unreadLeft || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -1162,8 +1216,15 @@ public sealed partial class TcpSocket
             Ignore(seg, "accept queue full");
             return;
         }
+        ParseSynWindowScale(Host, seg); // inet_reqsk_alloc(), then tcp_parse_options(..., &tmp_opt, 0, ...)
         // tcp_v4_init_req(): ir_loc_addr = the SYN's destination address (one of the host's, or 127.x over lo).
         var tuple = new FourTuple(seg.Destination, seg.Source);
+        if (!wantCookie && twIsn is null && SynBacklogKeptForProvenPeers(tuple))
+        {
+            Host.Count(MibCounter.TcpExtListenDrops); // drop_and_release → tcp_listendrop(); pr_drop_req() is a debug line
+            Ignore(seg, "tcp_max_syn_backlog: the last quarter of the SYN queue is kept for proven peers (tcp_syncookies=0)");
+            return;
+        }
         if (wantCookie)
         {
             SendCookieSynAck(tuple, seg);
@@ -1171,8 +1232,23 @@ public sealed partial class TcpSocket
         }
         var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
-        ReqskQueueLen++; // inet_csk_reqsk_queue_added()
+        ReqskQueueLen++; // inet_csk_reqsk_queue_added() → reqsk_queue_added(): qlen and young
+        ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
+    }
+
+    /// <summary>
+    /// tcp_conn_request()'s "Kill the following clause, if you dislike this way." — net/ipv4/tcp_input.c: with
+    /// tcp_syncookies 0, once fewer than tcp_max_syn_backlog / 4 request slots are left (max_syn_backlog −
+    /// reqsk_queue_len &lt; max_syn_backlog &gt;&gt; 2), a new SYN from a peer tcp_peer_is_proven() does not know (no cached
+    /// RTT for the address pair) is dropped. linux-4.4 has the clause as the else of its tcp_tw_recycle check.
+    /// </summary>
+    bool SynBacklogKeptForProvenPeers(FourTuple tuple)
+    {
+        int maxSynBacklog = Host.Sysctls.TcpMaxSynBacklog;
+        return Host.Sysctls.TcpSyncookies == 0 && !Host.Sysctls.TcpTwRecycle
+            && maxSynBacklog - ReqskQueueLen < maxSynBacklog >> 2
+            && !Host.TcpMetrics.PeerIsProven(tuple.Local.Address, tuple.Remote.Address, _sim.Now);
     }
 
     /// <summary>
@@ -1221,11 +1297,20 @@ public sealed partial class TcpSocket
             child.UpdateRttMin(rtt);
             child.RttEstimator(rtt);
         }
+        child._delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         child.InitMetrics(); // tcp_init_transfer()
+        // The child's tcp_rcv_state_process(): tcp_ack() with FLAG_SLOWPATH counts a handshake ACK without data as pure.
+        if (ack.Seq == ack.EndSeq) host.Count(MibCounter.TcpExtTCPPureAcks);
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.InitBufferSpace();
+        child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
+        child._transferStamped = true;
+        child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32
+        // tcp_create_openreq_child(): segs_in = 1 (the SYN); tcp_child_process() → tcp_segs_in() for the ACK.
+        child._segsIn = 1;
+        child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         if (listener.ListenState.Waiters.TryDequeue(out var call))

@@ -168,19 +168,36 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_mss_clamp() — include/net/tcp.h: user_mss when set and smaller, else <paramref name="mss"/>.</summary>
     internal int ClampToUserMss(int mss) => _userMss != 0 && _userMss < mss ? _userMss : mss;
 
+    /// <summary>getsockopt(TCP_MAXSEG) — do_tcp_getsockopt(): tp->mss_cache, but user_mss in CLOSE or LISTEN when set.</summary>
+    int MaxSegOption => State is TcpState.Close or TcpState.Listen && _userMss != 0 ? _userMss : MssCache;
+
     /// <summary>
-    /// getsockopt(TCP_MAXSEG) — do_tcp_getsockopt(): tp->mss_cache, but user_mss in CLOSE or LISTEN when set. mss_cache is
-    /// TCP_MSS_DEFAULT (536) until tcp_sync_mss() runs; in SYN-SENT it is bounded by mss_clamp, which tcp_v4_connect() sets
-    /// to TCP_MSS_DEFAULT and tcp_connect_init() to user_mss; after the handshake the connection's MSS (timestamps off).
+    /// tp->mss_cache as tcp_connect_init()'s tcp_sync_mss() left it, until the handshake's tcp_sync_mss() replaces it
+    /// (0: not connecting, or synced since).
     /// </summary>
-    int MaxSegOption => State switch
+    int _connectMssCache;
+
+    /// <summary>
+    /// tp->mss_cache, what TCP_INFO's tcpi_snd_mss, TCP_MAXSEG and ss `mss:` read: tcp_init_sock()'s TCP_MSS_DEFAULT
+    /// (536) until tcp_sync_mss() first runs; from tcp_connect_init() until the SYN-ACK (or crossed SYN) the
+    /// connect-time value (<see cref="ConnectMssCache"/>); then the connection's payload MSS.
+    /// </summary>
+    int MssCache => !_mssSynced ? TcpConstants.MssDefault : _connectMssCache != 0 ? _connectMssCache : PayloadMss;
+
+    /// <summary>
+    /// Models tcp_connect_init() → tcp_sync_mss(sk, dst_mtu) — net/ipv4/tcp_output.c: tcp_v4_connect() set
+    /// mss_clamp = TCP_MSS_DEFAULT (536), tcp_connect_init() replaces it with user_mss when set and counts the
+    /// timestamp option in tcp_header_len when net.ipv4.tcp_timestamps is on. __tcp_mtu_to_mss() clamps
+    /// pmtu − 40 = 1460 to mss_clamp ("mss_clamp does not include tcp options") and floors it at tcp_min_snd_mss;
+    /// tcp_mtu_to_mss() then subtracts the options: min(1460, mss_clamp) − 12 — 524, or 988 with TCP_MAXSEG 1000.
+    /// (tcp_bound_to_half_wnd() does nothing yet: max_window is 0.)
+    /// </summary>
+    int ConnectMssCache()
     {
-        TcpState.Close or TcpState.Listen when _userMss != 0 => _userMss,
-        _ when !_mssSynced => TcpConstants.MssDefault,
-        TcpState.SynSent => Math.Min(TcpConstants.EthernetMss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0),
-            _userMss != 0 ? _userMss : TcpConstants.MssDefault),
-        _ => PayloadMss,
-    };
+        int mssClamp = _userMss != 0 ? _userMss : TcpConstants.MssDefault;
+        int mss = Math.Max(Math.Min(TcpConstants.EthernetMss, mssClamp), TcpConstants.MinSndMss);
+        return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
+    }
 
     /// <summary>TCP_RTO_MAX / HZ.</summary>
     const int RtoMaxSec = 120;

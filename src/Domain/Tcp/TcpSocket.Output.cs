@@ -33,6 +33,15 @@ public sealed partial class TcpSocket
             CancelDelackTimer();
         }
         if (len > 0) EventDataSent(retransmit);
+        // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
+        // __tcp_retransmit_skb(): bytes_retrans += skb->len.
+        _segsOut++;
+        if (len > 0)
+        {
+            _dataSegsOut++;
+            _bytesSent += len;
+            if (retransmit) _bytesRetrans += len;
+        }
         if (retransmit && len > 0)
         {
             // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
@@ -112,6 +121,7 @@ public sealed partial class TcpSocket
         _rcv.Wnd = (uint)window;
         _rcv.Wup = _rcv.Nxt;
         var field = (ushort)Math.Min(window >> _rxOpt.RcvWscale, TcpConstants.MaxTcpWindow);
+        if (field == 0) FastPathOff(); // tcp_select_window(): "If we advertise zero window, disable fast path."
         if (field == 0 && oldWin != 0) Host.Count(MibCounter.TcpExtTCPToZeroWindowAdv);
         else if (field != 0 && oldWin == 0) Host.Count(MibCounter.TcpExtTCPFromZeroWindowAdv);
         return field;
@@ -214,6 +224,7 @@ public sealed partial class TcpSocket
             _advmss = ClampToUserMss(TcpConstants.EthernetMss);
             _mss = ClampToUserMss(TcpConstants.EthernetMss);
             _mssSynced = true;
+            _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
             _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn, TxDelivered: _delivered));
             _snd.Nxt = _snd.Iss + 1;

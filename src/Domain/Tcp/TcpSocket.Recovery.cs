@@ -288,7 +288,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_cong_control() (the module has no cong_control hook): in CWR or Recovery PRR sets cwnd
     /// (tcp_cwnd_reduction()); otherwise, when new data was cumulatively acknowledged (tcp_may_raise_cwnd() with
-    /// tp->reordering at the sysctl's 3; any forward progress once it grew), tcp_cong_avoid() with what the ACK
+    /// tp->reordering at most net.ipv4.tcp_reordering; any forward progress once it is above), tcp_cong_avoid() with what the ACK
     /// delivered (<see cref="CongAvoid"/>) — also on the ACK that just ended a reduction, whose cwnd is ssthresh by
     /// then. Then tcp_update_pacing_rate().
     /// </summary>
@@ -296,7 +296,7 @@ public sealed partial class TcpSocket
     {
         if (InCwndReduction)
             CwndReduction(delivered, newlyLost, flag);
-        else if ((flag & (_ca.Reordering > TcpConstants.DefaultReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
+        else if ((flag & (_ca.Reordering > Host.Sysctls.TcpReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
             CongAvoid((uint)delivered);
         UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
@@ -561,15 +561,18 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_check_reno_reordering() + tcp_limit_reno_sacked(): more duplicate ACKs than segments out (less
-    /// the holes) is reordering — sacked_out capped, tp->reordering raised (at most tcp_max_reordering, 300),
+    /// the holes) is reordering — sacked_out capped, tp->reordering raised (at most net.ipv4.tcp_max_reordering),
     /// reord_seen, TCPRenoReorder.
     /// </summary>
+    /// <summary>min_t(u32, segments, READ_ONCE(net.ipv4.tcp_max_reordering)): the sysctl compared as a u32.</summary>
+    int MaxReorderingCap(long segments) => (int)Math.Min((ulong)segments, (uint)Host.Sysctls.TcpMaxReordering);
+
     void CheckRenoReordering(int addend)
     {
         int holes = Math.Min(Math.Max(_ca.LostOut, 1), PacketsOut);
         if (_ca.SackedOut + holes <= PacketsOut) return;
         _ca.SackedOut = PacketsOut - holes;
-        _ca.Reordering = Math.Min(PacketsOut + addend, TcpConstants.MaxReordering);
+        _ca.Reordering = MaxReorderingCap(PacketsOut + addend);
         _ca.ReordSeen++;
         Host.Count(MibCounter.TcpExtTCPRenoReorder);
     }
@@ -630,7 +633,7 @@ public sealed partial class TcpSocket
     long RackDetectLoss()
     {
         if (_rack.RttUs == 0) return 0;
-        long minRttUs = _rtt.MinRttUs == long.MaxValue ? _rack.RttUs : _rtt.MinRttUs;
+        long minRttUs = MinRttUs == long.MaxValue ? _rack.RttUs : MinRttUs;
         long reoWndUs = RackReoWndUs(minRttUs);
         var order = new List<int>();
         for (int i = 0; i < _rtx.Count; i++)
@@ -697,7 +700,7 @@ public sealed partial class TcpSocket
     void RackAdvance(InFlight r)
     {
         long rttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
-        if (r.Retransmitted && _rtt.MinRttUs != long.MaxValue && rttUs < _rtt.MinRttUs) return;
+        if (r.Retransmitted && MinRttUs != long.MaxValue && rttUs < MinRttUs) return;
         _rack.Advanced = true;
         _rack.RttUs = rttUs;
         if (RackSentAfter(r.SentAt, _rack.SentAt, r.End, _rack.EndSeq))

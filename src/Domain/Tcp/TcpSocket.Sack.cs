@@ -79,6 +79,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void DataQueueOfo(uint seq, uint end, bool fin)
     {
+        MemSchedule(RcvSkbTruesize); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
+        FastPathOff(); // "Disable header prediction."
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (_ofo.Count == 0)
         {
@@ -88,6 +90,7 @@ public sealed partial class TcpSocket
                 (_rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
                 _rcv.NumSacks = 1;
             }
+            SyncRmemCharge();
             return;
         }
         int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
@@ -100,6 +103,7 @@ public sealed partial class TcpSocket
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
                 DsackSet(seq, end);
                 if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+                SyncRmemCharge();
                 return;
             }
             if (SeqMath.After(seq, skb1.Seq))
@@ -134,6 +138,7 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtTCPOFOMerge);
         }
         if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
+        SyncRmemCharge(); // skb_set_owner_r() of the queued out-of-order skb
     }
 
     /// <summary>
@@ -279,7 +284,7 @@ public sealed partial class TcpSocket
     /// Models tcp_check_sack_reordering() — net/ipv4/tcp_input.c: "It's reordering when higher sequence was delivered
     /// (i.e. sacked) before some lower never-retransmitted sequence (low_seq)". With <paramref name="lowSeq"/> below
     /// the highest SACK (fack), a distance of more than reordering · mss_cache raises tp->reordering to it in segments
-    /// (rounded up, at most tcp_max_reordering 300); either way reord_seen grows and TCPSACKReorder (TCPTSReorder when
+    /// (rounded up, at most net.ipv4.tcp_max_reordering, 300 by default); either way reord_seen grows and TCPSACKReorder (TCPTSReorder when
     /// a timestamp proved it: tcp_try_undo_partial()) is counted.
     /// </summary>
     void CheckSackReordering(uint lowSeq, uint sndUna, bool ts)
@@ -289,7 +294,7 @@ public sealed partial class TcpSocket
         uint metric = fack - lowSeq;
         long mss = PayloadMss;
         if (mss > 0 && metric > _ca.Reordering * mss)
-            _ca.Reordering = (int)Math.Min((metric + mss - 1) / mss, TcpConstants.MaxReordering);
+            _ca.Reordering = MaxReorderingCap((metric + mss - 1) / mss);
         _ca.ReordSeen++;
         Host.Count(ts ? MibCounter.TcpExtTCPTSReorder : MibCounter.TcpExtTCPSACKReorder);
     }

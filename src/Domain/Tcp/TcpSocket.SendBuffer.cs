@@ -77,6 +77,20 @@ public sealed partial class TcpSocket
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
 
+    /// <summary>sk_wmem_queued_add(+size) with its sk_mem_charge(), after the schedule that made room (WmemCharge()).</summary>
+    void QueueWmem(long size)
+    {
+        _wmemQueued += size;
+        WmemCharge(size);
+    }
+
+    /// <summary>sk_wmem_queued_add(−size) with its sk_mem_uncharge() (tcp_wmem_free_skb(), tcp_trim_head()).</summary>
+    void FreeWmem(long size)
+    {
+        _wmemQueued -= size;
+        MemUncharge(size);
+    }
+
     /// <summary>sk_wmem_queued (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
     public long WmemQueued => _wmemQueued;
 
@@ -84,16 +98,17 @@ public sealed partial class TcpSocket
     internal int SendSkbCount => _sndSkbs?.Count ?? 0;
 
     /// <summary>
-    /// Models sk_stream_memory_free() — include/net/sock.h: sk_wmem_queued &lt; sk_sndbuf (tcp_stream_memory_free()'s
-    /// notsent_lowat test passes with the default tcp_notsent_lowat, UINT_MAX).
+    /// Models sk_stream_memory_free() = __sk_stream_memory_free(sk, 0) — include/net/sock.h: sk_wmem_queued &lt;
+    /// sk_sndbuf, and tcp_stream_memory_free(sk, 0): the unsent bytes are below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamMemoryFree => _wmemQueued < SkSndbuf;
+    bool StreamMemoryFree => _wmemQueued < SkSndbuf && TcpStreamMemoryFree(0);
 
     /// <summary>
     /// Models __sk_stream_is_writeable(sk, 1) — include/net/sock.h: sk_stream_wspace() (sk_sndbuf − sk_wmem_queued)
-    /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and the memory is free.
+    /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and __sk_stream_memory_free(sk, 1): sk_wmem_queued &lt; sk_sndbuf
+    /// and twice the unsent bytes below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && StreamMemoryFree;
+    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && _wmemQueued < SkSndbuf && TcpStreamMemoryFree(1);
 
     /// <summary>
     /// Models tcp_xmit_size_goal() — net/ipv4/tcp.c: sk_gso_max_size bounded by tcp_bound_to_half_wnd() (half the
@@ -140,13 +155,13 @@ public sealed partial class TcpSocket
                 skbs.Add(tail);
                 _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
                 SlowStartAfterIdleCheck(); // tcp_skb_entail()
-                _wmemQueued += SndSkbHeadTruesize;
+                QueueWmem(SndSkbHeadTruesize);
                 copy = sizeGoal;
             }
             copy = Math.Min(copy, call.Requested - call.Done);
             tail.End += (uint)copy;
             tail.Truesize += copy;
-            _wmemQueued += copy;
+            QueueWmem(copy);
             _snd.WriteSeq += (uint)copy;
             call.Done += copy;
             Ledger.Accepted += copy;
@@ -216,7 +231,7 @@ public sealed partial class TcpSocket
     {
         int mss = PayloadMss;
         ulong bytes = _pacingRate >> PacingShift;
-        long minRtt = _rtt.MinRttUs == long.MaxValue ? uint.MaxValue : _rtt.MinRttUs;
+        long minRtt = MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs;
         long r = minRtt >> TsoRttLog;
         if (r < 32) bytes += (ulong)(GsoMaxSize >> (int)r);
         bytes = Math.Min(bytes, GsoMaxSize);
@@ -268,7 +283,7 @@ public sealed partial class TcpSocket
             }
             if (next.Seq != next.End) break;
             skb.Psh |= next.Psh; // tcp_eat_one_skb(): the eaten skb's flags are ORed in
-            _wmemQueued -= next.Truesize;
+            FreeWmem(next.Truesize);
             skbs.RemoveAt(i + 1);
         }
         SkbSplitAt(end);
@@ -300,7 +315,7 @@ public sealed partial class TcpSocket
         skb.Psh = false;
         skb.Truesize -= moved;
         skbs.Insert(i + 1, rest);
-        _wmemQueued += SndSkbHeadTruesize;
+        QueueWmem(SndSkbHeadTruesize);
     }
 
     /// <summary>
@@ -315,7 +330,7 @@ public sealed partial class TcpSocket
         int n = 0;
         while (n < skbs.Count && !SeqMath.After(skbs[n].End, una))
         {
-            _wmemQueued -= skbs[n].Truesize;
+            FreeWmem(skbs[n].Truesize);
             n++;
         }
         if (n > 0) skbs.RemoveRange(0, n);
@@ -325,7 +340,7 @@ public sealed partial class TcpSocket
         long trimmed = una - head.Seq;
         head.Seq = una;
         head.Truesize -= trimmed;
-        _wmemQueued -= trimmed;
+        FreeWmem(trimmed);
     }
 
     /// <summary>
@@ -343,14 +358,14 @@ public sealed partial class TcpSocket
             return;
         }
         skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
-        _wmemQueued += SndSkbHeadTruesize;
+        QueueWmem(SndSkbHeadTruesize);
     }
 
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
     void SkbPurge()
     {
         _sndSkbs?.Clear();
-        _wmemQueued = 0;
+        FreeWmem(_wmemQueued);
     }
 
     /// <summary>

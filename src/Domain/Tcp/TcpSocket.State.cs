@@ -102,8 +102,8 @@ internal struct RttEstimator
     public long RttvarUs;
     /// <summary>tp->rtt_seq: snd_nxt when mdev_max was last reset (once per window of data).</summary>
     public uint RttSeq;
-    /// <summary>tcp_min_rtt(): the smallest RTT sample (RACK's reordering window is a quarter of it).</summary>
-    public long MinRttUs;
+    /// <summary>tp->rtt_min: the windowed minimum RTT in µs (tcp_min_rtt(); RACK's reordering window is a quarter of it).</summary>
+    public WinMinMax RttMin;
 }
 
 /// <summary>The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>

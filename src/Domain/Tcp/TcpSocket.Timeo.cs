@@ -129,10 +129,11 @@ public sealed partial class TcpSocket
                 _sim.CompleteCall(call, -1, Errno.EAGAIN);
                 break;
             case SocketCallKind.Recv:
-                // tcp_recvmsg_locked(): nothing copied and timeo 0 → -EAGAIN (with data copied it would return
-                // the count; the engine's recv returns as soon as one byte is there, SO_RCVLOWAT 1).
+                // tcp_recvmsg_locked()'s next pass with timeo 0: it copies what came meanwhile (below SO_RCVLOWAT,
+                // no wakeup) and returns the count; nothing copied → -EAGAIN.
                 if (_pendingRecv == call) _pendingRecv = null;
-                _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
+                var read = Recv(call.Requested, call.MsgFlags, call, timedOut: true);
+                _sim.CompleteCall(call, read.Value, read.Errno);
                 break;
             case SocketCallKind.Send:
                 // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()

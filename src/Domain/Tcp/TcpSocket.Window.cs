@@ -390,11 +390,13 @@ public sealed partial class TcpSocket
             q.RemoveAt(0);
         }
         _copied += n; // nothing is read past the queue's skbs; kept exact should they ever disagree
+        SyncRmemCharge(); // sock_rfree() of each skb eaten: sk_mem_uncharge()
     }
 
     void ClearRcvQueue()
     {
         _rcvQueue?.Clear();
         _rcvQueueTruesize = 0;
+        SyncRmemCharge();
     }
 }

@@ -38,7 +38,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
+        _ca.Reordering = host.Sysctls.TcpReordering; // tcp_init_sock(): tp->reordering = net.ipv4.tcp_reordering
+        _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
     }
+
+    /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
+    long MinRttUs => _rtt.RttMin.Get == uint.MaxValue ? long.MaxValue : _rtt.RttMin.Get;
 
     public Host Host { get; }
     public int Id { get; }
@@ -127,8 +132,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         get => _listen?.Qlen ?? 0;
         set => ListenState.Qlen = value;
     }
+    /// <summary>reqsk_queue_len_young(): this listener's requests whose SYN-ACK timer has not fired yet.</summary>
+    internal int ReqskQueueYoung
+    {
+        get => _listen?.Young ?? 0;
+        set => ListenState.Young = value;
+    }
     /// <summary>sk_max_ack_backlog.</summary>
-    int Backlog => _listen?.Backlog ?? 0;
+    internal int Backlog => _listen?.Backlog ?? 0;
 
     // ---- protocol state, grouped as the kernel groups it (TcpSocket.State.cs) ------------------
     /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>
@@ -138,7 +149,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->rx_opt: negotiated options and the PAWS timestamp state.</summary>
     ReceivedOptions _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
     /// <summary>tcp_rtt_estimator() state and the minimum RTT.</summary>
-    RttEstimator _rtt = new() { MinRttUs = long.MaxValue };
+    RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>
@@ -183,6 +194,16 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
     OowRateLimit _oowAck;
     SimTime _lastAckRecv;
+    /// <summary>
+    /// tcp_finish_connect() / tcp_create_openreq_child() (or a simultaneous open's SYN_RECV → ESTABLISHED) has
+    /// stamped tp->rcv_tstamp and tp->lsndtime: before, both are still 0 — raw jiffies 0, not the boot time.
+    /// </summary>
+    bool _transferStamped;
+    /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
+    bool _lrcvStamped;
+    /// <summary>tcp_info's segment and byte counts: tp->segs_out, data_segs_out, bytes_sent, bytes_retrans (__tcp_transmit_skb(),
+    /// __tcp_retransmit_skb()) and tp->segs_in, data_segs_in (tcp_segs_in()).</summary>
+    long _segsOut, _dataSegsOut, _bytesSent, _bytesRetrans, _segsIn, _dataSegsIn;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;

@@ -169,6 +169,7 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
         long nowSec = KernelSeconds.At(Sim.Now);
         // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
+        if (TsRecentStampSec != 0) TcpSocket.ParseSynWindowScale(Host, seg);
         bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
         bool pawsReject = false;
         if (sawTs)

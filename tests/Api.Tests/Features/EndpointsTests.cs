@@ -84,6 +84,22 @@ public sealed class EndpointsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Close_LowWaterMarkOptions_SetAndReadBackThroughTheApi(DatabaseProvider provider)
+    {
+        // tcp_set_rcvlowat(): SO_RCVLOWAT 100000 grows the unlocked sk_rcvbuf to tcp_space_from_win(100000) = 200000;
+        // TCP_NOTSENT_LOWAT reads 0 until set (tcp_notsent_lowat() then takes the sysctl).
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+        var s = await sim.OnHostAsync("client", "sockets");
+
+        Assert.Equal(0L, (await sim.CallAsync(s.SocketId, "getsockopt", new { option = "TCP_NOTSENT_LOWAT" })).Result);
+        Assert.Equal(0L, (await sim.CallAsync(s.SocketId, "setsockopt", new { option = "SO_RCVLOWAT", value = 100000 })).Result);
+        Assert.Equal(100000L, (await sim.CallAsync(s.SocketId, "getsockopt", new { option = "SO_RCVLOWAT" })).Result);
+        Assert.Equal(200000L, (await sim.CallAsync(s.SocketId, "getsockopt", new { option = "SO_RCVBUF" })).Result);
+        Assert.Equal(0L, (await sim.CallAsync(s.SocketId, "setsockopt", new { option = "TCP_NOTSENT_LOWAT", value = 16384 })).Result);
+        Assert.Equal(16384L, (await sim.CallAsync(s.SocketId, "getsockopt", new { option = "TCP_NOTSENT_LOWAT" })).Result);
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Sockets_EveryCall_OnTheSocketEndpoints(DatabaseProvider provider)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));

@@ -121,24 +121,24 @@ public sealed class JournalPagesLoadTests(ITestOutputHelper output)
         var deleteP99 = P(deleting, 0.99);
         Figures.Report(output, $"journal pages ({provider}): one workload request of {Connections:N0} connections at level full added {rows:N0} journal rows "
             + $"in {seconds:F1} s ({stored:N0} stored); another simulation meanwhile: {sorted.Count} advances p50 {P(sorted, 0.5):F0} ms p99 {P(sorted, 0.99):F0} ms "
-            + $"(by fifths of the time {string.Join(" / ", windowP99.Select(p => $"{p:F0}"))} ms, median {median:F0} ms) max {sorted[^1]:F0} ms; "
+            + $"(by fifths of the time {string.Join(" / ", windowP99.Select(p => $"{p:F0}"))} ms, median {median:F0} ms) max {sorted[^1]:F0} ms; {api.ErrorLines.Count} error-level log lines; "
             + $"memory {baseline >> 20} MB at start ({baselineKinds}; {baselineGc}), peak {peak >> 20} MB, {afterDelete >> 20} MB after delete ({kinds}; {gc}); {Environment.ProcessorCount} processors");
         Figures.Report(output, $"delete ({provider}): the simulation of {stored:N0} journal rows deleted (404 at once) and purged in {purgeSeconds:F1} s, a page per transaction; "
             + $"another simulation meanwhile: {deleting.Count} advances p50 {P(deleting, 0.5):F0} ms p99 {deleteP99:F0} ms max {deleting[^1]:F0} ms");
         Assert.True(rows >= MillionRows, $"{rows} journal rows: fewer than a million");
         Assert.True(stored >= rows, $"{stored} rows stored of {rows}");
         Assert.True(sorted.Count >= 5 * Windows, $"only {sorted.Count} advances while the big request ran");
-        // Asserted on SQLite. On PostgreSQL it is reported, not asserted: there the other simulation's commits are round
-        // trips to a server process that shares the two cores with the big request, and at load 15-30 the median fifth's
-        // p99 measured 84-171 ms (p50 15-34 ms) — the target is not met there (README, Reliability, Journal pages).
-        if (provider == DatabaseProvider.Sqlite)
-            Assert.True(median < 100, $"p99 of the other simulation's advances, median fifth: {median:F0} ms");
+        // On both providers. PostgreSQL's used to be reported only (median fifth 159-741 ms at load 15-40, p50 15-54 ms): its
+        // pages were written between the groups, and a queued group waited for a 2,000-row COPY; now a second writer writes
+        // them beside the groups (CommandLogWriter._pagesApart).
+        Assert.True(median < 100, $"p99 of the other simulation's advances, median fifth: {median:F0} ms");
         Assert.True(deleting.Count >= 20, $"only {deleting.Count} advances while the simulation was deleted");
         Assert.True(deleteP99 < 100, $"p99 of the other simulation's advances during the delete: {deleteP99:F0} ms");
         // What the request took comes back once the simulation is purged (engine, journal, rows; SimulationEngines.Purged):
         // the process ends no more than MemoryReturnSlack above where it started.
         Assert.True(afterDelete <= baseline + MemoryReturnSlack,
             $"{afterDelete >> 20} MB after delete, {baseline >> 20} MB at the start (peak {peak >> 20} MB): more than {MemoryReturnSlack >> 20} MB kept");
+        foreach (var line in api.ErrorLines) output.WriteLine(line);
         // PostgreSQL: one landing run logged an EF Core connection error line (not yet looked into; every assertion above held).
         if (provider == DatabaseProvider.Sqlite) Assert.Empty(api.ErrorLines);
     }

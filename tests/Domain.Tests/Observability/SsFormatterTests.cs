@@ -117,10 +117,18 @@ public class SsFormatterTests
             "\t cubic cwnd:10\n" +
             $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
             // ato:40 — the FIN's delayed ACK fired in ping-pong mode, which resets ATO to TCP_ATO_MIN (as real ss shows).
-            "\t ts sack cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 advmss:1460 cwnd:10 bytes_received:1 " +
+            // rcvmss:536 — tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT).
+            "\t ts sack cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 rcvmss:536 advmss:1460 cwnd:10 bytes_received:1 " +
+            // segs_in:3 — tcp_create_openreq_child()'s 1 for the SYN, tcp_child_process()'s tcp_segs_in() for the ACK, the FIN;
+            // segs_out:1 — the FIN's ACK (the SYN-ACK was the request's). lastsnd/lastrcv:972 — lsndtime and lrcvtime were
+            // stamped at the child's creation (31 ms, jiffy 7; a FIN is no tcp_event_data_recv()): 250 − 7 = 243 jiffies.
+            "segs_out:1 segs_in:3 send 5792000bps lastsnd:972 lastrcv:972 lastack:892 " +
+            // pacing_rate: tcp_update_pacing_rate() after tcp_init_transfer(): 1448 · 80000 · 200 % · cwnd 10 / srtt_us 160000
+            // = 1448000 B/s · 8. delivered:1 — tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack".
+            // rcv_space:14600 — tcp_init_buffer_space(): min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss 1460).
             // rcv_ssthresh:64076 — the SYN-ACK's window 65160 (tcp_openreq_init_rwin(): 45 × 1448), capped by
             // tcp_init_buffer_space() at window_clamp = tcp_full_space() 65536 − advmss 1460 (the segment tcp_app_win reserves).
-            "send 5792000bps lastack:892 rcv_ssthresh:64076 snd_wnd:64512\n",
+            "pacing_rate 11584000bps delivered:1 rcv_space:14600 rcv_ssthresh:64076 minrtt:20 snd_wnd:64512\n",
             SsFormatter.Format(h.Server));
     }
 
@@ -131,10 +139,17 @@ public class SsFormatterTests
         var (c, _, _) = h.Establish();
         var row = Assert.Single(SocketListing.Rows(h.Client));
         // advmss:1448 — tcp_rcv_synsent_state_process() takes the timestamp option off tp->advmss on an active open.
-        Assert.Equal(" ts sack cubic wscale:10,10 rto:220 rtt:20/10 mss:1448 pmtu:1500 advmss:1448 cwnd:10 bytes_acked:1 " +
+        Assert.Equal(" ts sack cubic wscale:10,10 rto:220 rtt:20/10 mss:1448 pmtu:1500 rcvmss:536 advmss:1448 cwnd:10 bytes_acked:1 " +
+                     // segs_out:2 — SYN and ACK; segs_in:1 — the SYN-ACK. tcp_finish_connect() stamped lsndtime, lrcvtime
+                     // and (tcp_ack()) rcv_tstamp at 21 ms, jiffy 5: 25 − 5 = 20 jiffies = 80 ms.
+                     "segs_out:2 segs_in:1 send 5792000bps lastsnd:80 lastrcv:80 lastack:80 " +
+                     // pacing_rate: the SYN-ACK's tcp_ack() → tcp_update_pacing_rate() with the connect-time mss_cache 524:
+                     // 524 · 80000 · 200 % · 10 / srtt_us 160000 = 524000 B/s · 8. delivered:1 — the SYN (tcp_clean_rtx_queue()).
+                     // rcv_space:14480 — min(rcv_wnd, 10 · advmss 1448).
+                     "pacing_rate 4192000bps delivered:1 rcv_space:14480 " +
                      // snd_wnd:65160 — the server's SYN-ACK window (45 × 1448); rcv_ssthresh:64088 — the client's own SYN window
                      // (44 × 1460 = 64240) capped by tcp_init_buffer_space() at window_clamp = 65536 − advmss 1448.
-                     "send 5792000bps lastack:80 rcv_ssthresh:64088 snd_wnd:65160", SsFormatter.InfoText(row.Info!));
+                     "rcv_ssthresh:64088 minrtt:20 snd_wnd:65160", SsFormatter.InfoText(row.Info!));
         Assert.Equal(c.Info, row.Info);
     }
 
@@ -153,6 +168,45 @@ public class SsFormatterTests
         Assert.Equal(l.Id, rows[0].SocketId);
         Assert.NotNull(rows[0].Info);
         Assert.Null(rows[1].Info);
+    }
+
+    [Fact]
+    public void SynSent_SsInfo_AgesCountFromRawJiffiesZero()
+    {
+        // tp->lsndtime, icsk_ack.lrcvtime and tp->rcv_tstamp stay 0 until the handshake (tcp_connect_init() sets none),
+        // so tcp_get_info()'s jiffies_to_msecs(tcp_jiffies32 − 0) counts from raw jiffies 0: at 1.6 s jiffies32 is
+        // INITIAL_JIFFIES (2^32 − 75000) + 400 = 4294892696, × 4 ms in u32 = 4294668896. segs_out:2 — the SYN and its
+        // retransmission at 1.024 s; mss:524 — the connect-time mss_cache.
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(1600));
+
+        var info = h.Sim.FindSocket(c.SocketId)!.Info;
+        Assert.Equal((4294668896L, 4294668896L, 4294668896L), (info.LastDataSentMs, info.LastDataRecvMs, info.LastAckRecvMs));
+        string text = SsFormatter.InfoText(info);
+        Assert.Contains(" mss:524 ", text);
+        Assert.Contains(" segs_out:2 lastsnd:4294668896 lastrcv:4294668896 lastack:4294668896 ", text);
+    }
+
+    [Fact]
+    public void Established_Send3000_SegmentAndByteCountsAsTcpGetInfo()
+    {
+        // __tcp_transmit_skb(): the client's segs_out counts SYN, ACK and the 3 data segments (1448 + 1448 + 104 at
+        // 100 ms), data_segs_out and bytes_sent only the data; tcp_segs_in() on the server: SYN (1 from
+        // tcp_create_openreq_child()), the handshake ACK, 3 data segments. lastsnd: lsndtime 100 ms (jiffy 25) → at
+        // 200 ms (jiffy 50) 100 ms; the server's lastrcv: tcp_event_data_recv() at 110 ms (jiffy 27) → 92 ms.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 3000);
+        h.At(Ms(200));
+
+        var ci = c.Info;
+        Assert.Equal((5L, 3L, 3000L, 0L), (ci.SegsOut, ci.DataSegsOut, ci.BytesSent, ci.BytesRetrans));
+        Assert.Equal(100, ci.LastDataSentMs);
+        var si = s.Info;
+        Assert.Equal((5L, 3L, 3000L), (si.SegsIn, si.DataSegsIn, si.BytesReceived));
+        Assert.Equal(92, si.LastDataRecvMs);
     }
 
     static SocketRow Row(TcpState state, long rq, long sq, string local, ushort lport, string remote, ushort rport) =>

@@ -1,5 +1,6 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
+using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using SimService.Domain.Time;
@@ -104,6 +105,41 @@ public class DeferAcceptMaxSegTests
         Assert.Equal(536, h.GetOption(s.SocketId, SocketOption.TCP_MAXSEG).Result);
         h.SetOption(s.SocketId, SocketOption.TCP_MAXSEG, 1000);
         Assert.Equal(1000, h.GetOption(s.SocketId, SocketOption.TCP_MAXSEG).Result);
+    }
+
+    [Fact]
+    public void Close_FreshSocketTcpInfo_SndMssIsTcpMssDefault()
+    {
+        // tcp_init_sock(): tp->mss_cache = TCP_MSS_DEFAULT (536); tcp_get_info(): tcpi_snd_mss = mss_cache.
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        Assert.Equal(536, h.Client.AllSockets.Single(x => x.Id == s.SocketId).Info.SndMss);
+    }
+
+    [Theory]
+    [InlineData(0, true, 524)]
+    [InlineData(1000, true, 988)]
+    [InlineData(0, false, 536)]
+    [InlineData(1000, false, 1000)]
+    public void SynSent_MaxSegAndTcpInfo_ClampFirstThenOptionsSubtracted(int userMss, bool timestamps, int mssCache)
+    {
+        // tcp_v4_connect(): mss_clamp = TCP_MSS_DEFAULT (536); tcp_connect_init(): mss_clamp = user_mss when set,
+        // tcp_header_len += TCPOLEN_TSTAMP_ALIGNED (12) with net.ipv4.tcp_timestamps, then tcp_sync_mss(1500):
+        // __tcp_mtu_to_mss() = min(1500 − 20 − 20, mss_clamp), tcp_mtu_to_mss() subtracts the 12 option bytes:
+        // min(1460, 536) − 12 = 524; min(1460, 1000) − 12 = 988; without timestamps 536 and 1000.
+        // TCP_MAXSEG, tcpi_snd_mss and ss `mss:` all read that mss_cache while the SYN is out.
+        var h = new TwoHostHarness();
+        Assert.True(h.Client.Sysctls.TrySet("net.ipv4.tcp_timestamps", timestamps ? "1" : "0", out _));
+        var s = h.Call("client", SocketCallKind.Socket);
+        if (userMss != 0) h.SetOption(s.SocketId, SocketOption.TCP_MAXSEG, userMss);
+        Connect(h, s.SocketId); // no listener: the server answers with a RST at 10 ms
+        var sk = h.Client.AllSockets.Single(x => x.Id == s.SocketId);
+
+        Assert.Equal(TcpState.SynSent, sk.State);
+        Assert.Equal(mssCache, h.GetOption(s.SocketId, SocketOption.TCP_MAXSEG).Result);
+        Assert.Equal(mssCache, sk.Info.SndMss);
+        Assert.Contains($" mss:{mssCache} ", SsFormatter.Format(h.Client, true));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
+using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -245,5 +246,136 @@ public class RequestSocketTests
         Assert.Equal([Ms(1), Ms(1024)], ServerSent(h).Select(s => s.At));
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpRetransSegs]);
+    }
+
+    /// <summary>SYN-ACKs the server sent, as (time, how many at that time).</summary>
+    static IEnumerable<(SimTime, int)> SynAcksPerTime(Fixtures.TwoHostHarness h) =>
+        ServerSent(h).GroupBy(s => s.At).Select(g => (g.Key, g.Count()));
+
+    /// <summary>
+    /// reqsk_timer_handler(), listen backlog 8, six SYNs (ports 46001–46006 at 1–6 ms) never ACKed: qlen 6, and
+    /// (6 &lt;&lt; 1) = 12 &gt; max(8, 8), so the young/old pruning runs. Round 1 (jiffy 250 → level-1 bucket 256, 1.024 s):
+    /// young is 6, 5, 4, 3, 2, 1 as the requests fire in turn; the loop lowers max_syn_ack_retries to 5, 5, 5, 4, 4, 3,
+    /// each above num_timeout 0, so all six resend. Round 2 (256 + 500 → 760, 3.04 s): young is 0, so the loop runs
+    /// down to 2; num_timeout 1 &lt; 2 → all resend. Round 3 (760 + 1000 → 1784, 7.136 s): the first request has
+    /// num_timeout 2 ≥ 2 → expire (qlen 5), the second too (10 &gt; 8, qlen 4); from the third on (4 &lt;&lt; 1) = 8 is not
+    /// &gt; 8, so tcp_synack_retries 5 holds again and the last four resend at 7.136, 15.328 and 31.456 s and expire at
+    /// the sixth expiry (7864 + 8000 → level-3 bucket 16120, 64.48 s). RetransSegs = TCPSynRetrans = 6 + 6 + 3 × 4 = 24;
+    /// TCPTimeouts = 2 × 3 + 4 × 6 = 30 (tcp_syn_ack_timeout() runs on the expiring round too).
+    /// </summary>
+    [Fact]
+    public void SynRecv_CrowdedQueueOfOldRequests_PrunedAfterTwoRetriesUntilHalfTheBacklog()
+    {
+        var h = Listening(backlog: 8);
+        for (ushort i = 1; i <= 6; i++) DeliverAt(h, i, Peer((ushort)(46000 + i)), TcpFlags.Syn, PeerIsn);
+        h.At(S(8));
+        Assert.Equal(4, h.Server.RequestSockets.Count());
+        h.At(S(70));
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Equal([(Ms(1), 1), (Ms(2), 1), (Ms(3), 1), (Ms(4), 1), (Ms(5), 1), (Ms(6), 1),
+            (Ms(1024), 6), (Ms(3040), 6), (Ms(7136), 4), (Ms(15328), 4), (Ms(31456), 4)], SynAcksPerTime(h));
+        Assert.Equal(24, h.Server.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Equal(24, h.Server.Mib[MibCounter.TcpExtTCPSynRetrans]);
+        Assert.Equal(30, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal(Ms(64480), h.Sim.Journal.OfType<TimerFired>().Where(t => t.Host == "server").Max(t => t.At));
+    }
+
+    /// <summary>
+    /// reqsk_queue_removed() decrements young for a request whose timer never fired. Six SYNs on a backlog-8 listener;
+    /// the one from 46006 is ACKed at 500 ms (num_timeout 0: young 6 → 5, qlen 6 → 5; 10 &gt; 8, still crowded). Round 2
+    /// (3.04 s): young 0 → max_syn_ack_retries 2, all five resend; round 3 (7.136 s): the first expires (qlen 4, no
+    /// longer crowded) and the other four resend. Had young stayed at 1, round 2 would compare qlen 5 with 2, 4, 8 and
+    /// stop at 3, and all five would resend at 7.136 s.
+    /// </summary>
+    [Fact]
+    public void SynRecv_YoungRequestCompletedBeforeItsTimer_YoungCountDropsAndOldestPruned()
+    {
+        var h = Listening(backlog: 8);
+        for (ushort i = 1; i <= 6; i++) DeliverAt(h, i, Peer((ushort)(46000 + i)), TcpFlags.Syn, PeerIsn);
+        var synAck = ServerSent(h).Last();
+        DeliverAt(h, 500, Peer(46006), TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1);
+        Assert.Equal(5, h.Server.RequestSockets.Count());
+        h.At(S(8));
+        Assert.Equal(4, h.Server.RequestSockets.Count());
+        Assert.Equal([(Ms(1024), 5), (Ms(3040), 5), (Ms(7136), 4)], SynAcksPerTime(h).Skip(6));
+        Assert.Equal(14, h.Server.Mib[MibCounter.TcpRetransSegs]);
+        Assert.Equal(15, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
+    }
+
+    [Fact]
+    public void SynRecv_AckEchoingAResentSynAckInTheSameMs_RttSampleIsOneMs()
+    {
+        // The duplicate SYN at 600 ms (jiffy 150, past tcp_invalid_ratelimit) is answered by tcp_rtx_synack():
+        // num_retrans 1, so tcp_synack_rtt_meas() has no snt_synack sample and tcp_ack_update_rtt(FLAG_SYN_ACKED)
+        // falls back to tcp_rtt_tsopt_us(tp, 1): the ACK 0.2 ms later echoes the TSval of this very millisecond,
+        // delta 0 → min 1 tick = 1000 µs. tcp_rtt_estimator()'s first sample: srtt_us = 1000 << 3, mdev_us =
+        // 1000 << 1 → tcpi_rtt 1000, tcpi_rttvar 2000 >> 2 = 500, min RTT 1000; rto = 1000 + max(mdev, rto_min
+        // 200000) = 201000 µs → usecs_to_jiffies() 51 jiffies = 204000 µs.
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 100));
+        DeliverAt(h, 600, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: 700));
+        var resent = ServerSent(h).Last();
+        Assert.Equal(Ms(600), resent.At);
+        DeliverAt(h, 600.2, TcpFlags.Ack, PeerIsn + 1, resent.SeqNo + 1, new TcpOptions(HasTimestamp: true, TsVal: 701, TsEcr: resent.Options.TsVal));
+
+        var info = h.Server.AllSockets.Single(x => x.State == TcpState.Established).Info;
+        Assert.Equal(1000, info.RttUs);
+        Assert.Equal(500, info.RttVarUs);
+        Assert.Equal(1000, info.MinRttUs);
+        Assert.Equal(204000, info.RtoUs);
+    }
+
+    [Fact]
+    public void SynRecv_DuplicateSynAnswered_SsCountsNumRetransProcCountsNumTimeout()
+    {
+        // tcp_req_diag_fill() (what ss -o reads): idiag_retrans = num_retrans, bumped by tcp_rtx_synack() for the
+        // duplicate SYN at 100 ms; get_openreq4() (/proc/net/tcp) prints num_timeout, still 0. The timer was moved
+        // to jiffy 25 + 250 = 275 (1.1 s): at 400 ms (jiffy 100) 175 jiffies are left = 700 ms, 70 clock_t (0x46).
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 100, TcpFlags.Syn, PeerIsn);
+        h.At(Ms(400));
+
+        var row = SocketListing.Rows(h.Server).Single(r => r.Kind == SocketRowKind.Request);
+        Assert.Equal((1, 0), (row.TimerCount, row.NumTimeout));
+        Assert.Contains(" timer:(on,700ms,1)", SsFormatter.Format(h.Server));
+        Assert.Contains(" 01:00000046 00000000 ", ProcNetTcp.Format(h.Server));
+    }
+
+    [Fact]
+    public void SynRecv_DeferAcceptSilentExpiries_SsCountsNoRetransProcCountsTwoTimeouts()
+    {
+        // TCP_DEFER_ACCEPT 5 (rskq_defer_accept 3): the handshake's bare ACK is dropped (inet_rsk(req)->acked = 1), so
+        // the expiries at 1.024 s and 3.04 s resend nothing (syn_ack_recalc(): resend only once num_timeout ≥ 3 − 1) — num_timeout 2, num_retrans 0. The timer armed at the second expiry
+        // (jiffy 760) for 1000 jiffies has timer_list expires 1760 (the wheel runs it at 1784): at 5 s (jiffy 1250)
+        // 510 jiffies = 2040 ms are left (iproute2 6.1 prints "2.040ms"), 204 clock_t (0xCC).
+        var h = Listening();
+        var listener = h.Server.AllSockets.Single(x => x.State == TcpState.Listen);
+        Assert.Null(h.SetOption(listener.Id, SocketOption.TCP_DEFER_ACCEPT, 5).Errno);
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 30, TcpFlags.Ack, PeerIsn + 1, ServerSent(h).Single().SeqNo + 1); // bare ACK: dropped, acked = 1
+        h.At(S(5));
+
+        var row = SocketListing.Rows(h.Server).Single(r => r.Kind == SocketRowKind.Request);
+        Assert.Equal((0, 2), (row.TimerCount, row.NumTimeout));
+        Assert.Contains(" timer:(on,2.040ms,0)", SsFormatter.Format(h.Server));
+        Assert.Contains(" 01:000000CC 00000002 ", ProcNetTcp.Format(h.Server));
+    }
+
+    [Theory]
+    [InlineData("1", "[    0.001000] TCP: tcp_parse_options: Illegal window scaling value 15 > 14 received\n" +
+                     "[    0.600000] TCP: tcp_parse_options: Illegal window scaling value 15 > 14 received\n")]
+    [InlineData("0", "")]
+    public void Listen_SynWithWscale15_IllegalWindowScalingLoggedPerParse(string windowScaling, string dmesg)
+    {
+        // tcp_parse_options() (estab 0, tcp_window_scaling on): snd_wscale 15 > TCP_MAX_WSCALE → net_info_ratelimited(
+        // "%s: Illegal window scaling value %d > %u received\n", __func__, …) with pr_fmt "TCP: ", then clamped to 14.
+        // tcp_conn_request() parses the SYN at 1 ms; the retransmitted SYN at 600 ms reaches the request socket, whose
+        // tcp_check_req() parses it again. With tcp_window_scaling 0 the option is not parsed at all.
+        var h = Listening(setup: x => Assert.True(x.Server.Sysctls.TrySet("net.ipv4.tcp_window_scaling", windowScaling, out _)));
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, WindowScale: 15));
+        DeliverAt(h, 600, TcpFlags.Syn, PeerIsn, options: new TcpOptions(Mss: 1460, WindowScale: 15));
+
+        Assert.Equal(dmesg, KernelLog.Dmesg(h.Server));
     }
 }

@@ -3,6 +3,7 @@ using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
+using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
@@ -265,5 +266,96 @@ public class SynCookieTests
         Assert.Equal(["tcp_conn_request", CookieReason], ServerSent(h).Select(s => s.Reason));
         Assert.Single(h.Server.RequestSockets);
         Assert.Equal(["TCP: request_sock_TCP: Possible SYN flooding on port 80. Sending cookies.  Check SNMP counters."], h.Server.KernelLog);
+    }
+
+    /// <summary>
+    /// tcp_conn_request()'s tcp_max_syn_backlog clause (tcp_syncookies 0, tcp_max_syn_backlog 8, listen backlog 100, so
+    /// the queue itself is never full): a SYN is dropped once max_syn_backlog − qlen &lt; 8 &gt;&gt; 2 = 2, i.e. from a
+    /// queue of 7 — SYNs 8, 9 and 10 — unless tcp_peer_is_proven(). Each drop is tcp_listendrop(), silent
+    /// (pr_drop_req() is a debug line), and no TCPReqQFullDrop: the queue is not full.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Listen_SynsPastThreeQuartersOfMaxSynBacklogWithoutCookies_UnprovenPeersDropped(KernelProfile profile)
+    {
+        var h = Listening(backlog: 100, profile: profile, setup: x =>
+        {
+            x.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "0");
+            x.Sim.SetSysctl("server", "net.ipv4.tcp_max_syn_backlog", "8");
+        });
+        for (int i = 0; i < 10; i++) DeliverAt(h, 1 + i, Peer((ushort)(46001 + i)), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        Assert.Equal(Enumerable.Range(46001, 7), ServerSent(h).Select(s => (int)s.Tuple.Remote.Port));
+        Assert.Equal(7, ListenerOf(h).ReqskQueueLen);
+        Assert.Equal(3, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDrop]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtListenOverflows]);
+        Assert.Empty(h.Server.KernelLog);
+    }
+
+    /// <summary>
+    /// The same ten SYNs from a peer the host's tcp_metrics cache knows: a connection from 10.0.0.1 closed by the server
+    /// last (LAST-ACK → CLOSE: tcp_update_metrics() caches its srtt for (10.0.0.2, 10.0.0.1)), so tcp_peer_is_proven()
+    /// is true and all ten get a SYN-ACK.
+    /// </summary>
+    [Fact]
+    public void Listen_SynsPastThreeQuartersOfMaxSynBacklogFromAProvenPeer_AllAnswered()
+    {
+        var h = new Fixtures.TwoHostHarness();
+        var (c, s, l) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(300));
+        Assert.Equal(TcpState.Close, s.State);
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_syncookies", "0");
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_max_syn_backlog", "8");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        int before = ServerSent(h).Count;
+        for (int i = 0; i < 10; i++) DeliverAt(h, 400 + i, Peer((ushort)(46001 + i)), TcpFlags.Syn, PeerIsn, 0, SynOptions);
+        Assert.Equal(10, ServerSent(h).Count - before);
+        Assert.Equal(10, l.ReqskQueueLen);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtListenDrops]);
+    }
+
+    static string FloodLineFor(int port) => $"TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:{port}. Sending cookies.";
+
+    /// <summary>
+    /// 22 listeners with backlog 0 (so a second SYN finds the queue full: 1 &gt; 0) each log "Possible SYN flooding" once,
+    /// through net_info_ratelimited(): one net_ratelimit_state for the whole kernel, 10 lines (message_burst) per 5 s
+    /// (message_cost). Ports 8000–8019 flood at 1–20 ms: the window opens at jiffy 0, the first ten pass, ten are missed.
+    /// Port 8020 floods at 5.000 s, jiffy 1250 — not after begin + 1250 — missed too. Port 8021 at 5.004 s (jiffy 1251)
+    /// opens a new window, which first prints "net_ratelimit: 11 callbacks suppressed".
+    /// </summary>
+    [Fact]
+    public void Listen_SynFloodsOnTwentyTwoListeners_TenLinesPerFiveSecondsThenTheSuppressedCount()
+    {
+        var h = FloodedListeners(22, [.. Enumerable.Range(0, 20).Select(i => Ms(1 + i)), S(5), Ms(5004)]);
+        Assert.Equal([.. Enumerable.Range(8000, 10).Select(FloodLineFor), "net_ratelimit: 11 callbacks suppressed", FloodLineFor(8021)], h.Server.KernelLog);
+        Assert.Equal(22, h.Server.Mib[MibCounter.TcpExtTCPReqQFullDoCookies]);
+    }
+
+    /// <summary>net.core.message_cost 0: ___ratelimit() never limits — every listener's line is printed.</summary>
+    [Fact]
+    public void Listen_SynFloodsWithMessageCostZero_EveryLinePrinted()
+    {
+        var h = FloodedListeners(20, [.. Enumerable.Range(0, 20).Select(i => Ms(1 + i))], x => x.Sim.SetSysctl("server", "net.core.message_cost", "0"));
+        Assert.Equal(Enumerable.Range(8000, 20).Select(FloodLineFor), h.Server.KernelLog);
+    }
+
+    static Fixtures.TwoHostHarness FloodedListeners(int count, SimTime[] at, Action<Fixtures.TwoHostHarness>? setup = null)
+    {
+        var h = Listening(backlog: 0, setup: setup);
+        for (int i = 0; i < count; i++)
+        {
+            h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = (ushort)(8000 + i), Backlog = 0 });
+            h.At(at[i]);
+            for (ushort p = 0; p < 2; p++)
+            {
+                var tuple = new FourTuple(new Endpoint(IPv4.Parse("10.0.0.1"), (ushort)(40000 + 2 * i + p)), new Endpoint(IPv4.Parse("10.0.0.2"), (ushort)(8000 + i)));
+                h.Deliver(h.Server, new Segment(tuple, TcpFlags.Syn, PeerIsn, 0, 65535, 0, SynOptions));
+            }
+        }
+        return h;
     }
 }

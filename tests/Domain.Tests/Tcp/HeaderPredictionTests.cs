@@ -1,0 +1,102 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Packetdrill;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Tests.Packetdrill;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// TcpExt TCPHPHits, TCPPureAcks and TCPHPAcks: tcp_rcv_established()'s header prediction (tp->pred_flags — on at
+/// tcp_finish_connect() without window scaling, at the passive open, and by tcp_fast_path_check() after a window
+/// change or in-order data; off for out-of-order data and a zero window), the sk_forward_alloc test of fast-path data,
+/// and tcp_ack()'s count. Client 10.0.0.1 and server 10.0.0.2, 10 ms apart, timestamps and window scaling on.
+/// </summary>
+public class HeaderPredictionTests
+{
+    static (long HpHits, long PureAcks, long HpAcks) Counters(Host host) =>
+        (host.Mib[MibCounter.TcpExtTCPHPHits], host.Mib[MibCounter.TcpExtTCPPureAcks], host.Mib[MibCounter.TcpExtTCPHPAcks]);
+
+    [Fact]
+    public void Established_Handshake_ServerCountsTheThirdAckAsPure()
+    {
+        // The child's tcp_rcv_state_process() runs tcp_ack(FLAG_SLOWPATH) on the handshake's ACK: no data, not
+        // advancing (snd_una is already isn + 1) — TCPPureAcks. The client's SYN-ACK carries a SYN: not pure.
+        var h = new TwoHostHarness();
+        h.Establish();
+
+        Assert.Equal((0L, 0L, 0L), Counters(h.Client));
+        Assert.Equal((0L, 1L, 0L), Counters(h.Server));
+    }
+
+    [Fact]
+    public void Established_FourFullSegmentsNotRead_OnlyTheThirdIsAHeaderPredictionHit()
+    {
+        // Server (prediction on since the passive open, window field 63): every segment matches, but fast-path data
+        // needs skb->truesize (2304) <= sk_forward_alloc. 1st: 0 → slow path; tcp_try_rmem_schedule() takes a page:
+        // 4096 − 2304 = 1792. 2nd: slow; one more page, coalesced (2048): 3840. 3rd: hit, 3840 − 2048 = 1792. 4th: slow.
+        // Client (window scaling: prediction off at tcp_finish_connect()): the server's four ACKs advertise 67, 70, 73
+        // and 75 — each is a new window, so each goes the slow path (TCPPureAcks) and tcp_ack_update_window() turns
+        // prediction on for a window the next ACK no longer has.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Send(c.Id, 4 * 1448);
+        h.At(Ms(400));
+
+        Assert.Equal((1L, 1L, 0L), Counters(h.Server));
+        Assert.Equal((0L, 4L, 0L), Counters(h.Client));
+    }
+
+    [Fact]
+    public void Established_SmallRequestsReadAtOnce_AcksAfterTheFirstTakeTheFastPath()
+    {
+        // 100 bytes every 100 ms, each read at once. Segments under 128 bytes do not grow the window and the read frees
+        // the memory, so every ACK advertises 64: the first is a new window (slow path, TCPPureAcks, prediction on for
+        // 64), the next three are predicted and advance snd_una — TCPHPAcks. On the server each read returns the skb's
+        // 2304 and sk_mem_reclaim() leaves sk_forward_alloc at 0, so no segment passes the truesize test: no TCPHPHits.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        for (int i = 0; i < 4; i++)
+        {
+            h.Call(new SocketCallRequest("server", "app", SocketCallKind.Recv) { SocketId = s.Id, Bytes = 1000 });
+            h.Send(c.Id, 100);
+            h.At(Ms(200 + 100 * i));
+        }
+
+        Assert.Equal((0L, 1L, 3L), Counters(h.Client));
+        Assert.Equal((0L, 1L, 0L), Counters(h.Server));
+        Assert.All(h.Sent("server").Where(x => x.At > Ms(100)), x => Assert.Equal(64, x.Win));
+    }
+
+    static Mib RunScript(string text)
+    {
+        var result = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = "t.pkt" });
+        Assert.True(result.Passed, result.Output);
+        return result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+    }
+
+    [Fact]
+    public void Established_AcksWithoutWindowScaling_PredictedFromTheSynAckOn()
+    {
+        // packetdrill/header-prediction-acks-without-wscale.pkt: ACK 1461 (window 65535, predicted since
+        // tcp_finish_connect()) — TCPHPAcks; ACK 2921 with window 60000 — slow path, TCPPureAcks; ACK 3001 — TCPHPAcks.
+        var mib = RunScript(ProjectScripts.Read("header-prediction-acks-without-wscale.pkt"));
+
+        Assert.Equal((0L, 1L, 2L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtTCPPureAcks], mib[MibCounter.TcpExtTCPHPAcks]));
+    }
+
+    [Fact]
+    public void Established_AcksWithWindowScaling_PredictionOffUntilAWindowUpdate()
+    {
+        // The same ACKs after a SYN-ACK with wscale 7: tcp_finish_connect() leaves pred_flags 0, so ACK 1461 takes the
+        // slow path (TCPPureAcks) and its window (65535 << 7, not the SYN-ACK's 65535) re-arms prediction; ACK 2921's
+        // new window is slow again; only ACK 3001 is predicted.
+        var text = ProjectScripts.Read("header-prediction-acks-without-wscale.pkt")
+            .Replace("<mss 1460,nop,nop,sackOK>", "<mss 1460,nop,wscale 7,nop,nop,sackOK>", StringComparison.Ordinal);
+        var mib = RunScript(text);
+
+        Assert.Equal((0L, 2L, 1L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtTCPPureAcks], mib[MibCounter.TcpExtTCPHPAcks]));
+    }
+}
