@@ -126,20 +126,50 @@ public sealed partial class Host : IEventTarget
 
     long _tcpMemBytes;
     bool _memoryPressure;
+    /// <summary>*tcp_prot.per_cpu_fw_alloc: pages charged (or released) but not yet drained to memory_allocated.</summary>
+    long _pcpuFwAlloc;
+    /// <summary>tcp_prot.memory_allocated: the global count of pages charged to TCP.</summary>
+    long _memoryAllocated;
 
     /// <summary>tcp_memory_pressure: set by crossing tcp_mem[1], cleared below tcp_mem[0] (tcp_under_memory_pressure()).</summary>
     internal bool TcpMemoryPressure => _memoryPressure;
 
-    /// <summary>/proc/net/sockstat "mem": pages charged to TCP (sk_memory_allocated), compared with tcp_mem.</summary>
-    public long TcpMemPages => (_tcpMemBytes + 4095) / 4096;
+    /// <summary>SK_MEMORY_PCPU_RESERVE — include/net/sock.h: 1 &lt;&lt; (20 − PAGE_SHIFT) = 256 pages (net.core.mem_pcpu_rsv).</summary>
+    const long MemPcpuRsv = 256;
+
+    /// <summary>
+    /// /proc/net/sockstat "mem" and what tcp_mem is compared with: proto_memory_allocated(), max(0, the global
+    /// memory_allocated) — without the pages still cached per CPU (6.0+, see <see cref="ChargeTcpMemory"/>).
+    /// </summary>
+    public long TcpMemPages => Math.Max(0, _memoryAllocated);
 
     /// <summary>
     /// Models sk_mem_charge/uncharge with tcp_enter_memory_pressure(): crossing tcp_mem[1] enters
-    /// pressure (TCPMemoryPressures), falling below tcp_mem[0] leaves it.
+    /// pressure (TCPMemoryPressures), falling below tcp_mem[0] leaves it. The pages reach the global count as
+    /// sk_memory_allocated_add() / _sub() (include/net/proto_memory.h, 6.0+) move them: through the per-CPU
+    /// cache, drained (proto_memory_pcpu_drain()) once it holds SK_MEMORY_PCPU_RESERVE pages or more, or releases
+    /// that many. The engine has no CPUs: one cache per host, as if every charge ran on one CPU (a real host has
+    /// one per CPU, so its global count can lag by up to 255 pages per CPU). linux-4.4 adds to the global count
+    /// directly.
     /// </summary>
     internal void ChargeTcpMemory(long deltaBytes)
     {
+        long before = (_tcpMemBytes + 4095) / 4096;
         _tcpMemBytes += deltaBytes;
+        long pages = (_tcpMemBytes + 4095) / 4096 - before;
+        if (Sim.Profile == KernelProfile.Linux44)
+        {
+            _memoryAllocated += pages;
+        }
+        else
+        {
+            _pcpuFwAlloc += pages;
+            if (_pcpuFwAlloc >= MemPcpuRsv || _pcpuFwAlloc <= -MemPcpuRsv)
+            {
+                _memoryAllocated += _pcpuFwAlloc;
+                _pcpuFwAlloc = 0;
+            }
+        }
         var limits = Sysctls.TcpMem;
         if (!_memoryPressure && TcpMemPages > limits[1])
         {

@@ -135,6 +135,31 @@ public sealed class GroupCommitTests
         Assert.True((await sim.ReplayAsync()).Identical);
     }
 
+    [Fact]
+    public async Task SqliteGroup_InsertFailsAfterItsVersionMove_WholeTransactionRolledBackAndTheNextAppendCommits()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var api = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(api.CreateClient(), "rollback");
+        var writer = api.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        long before = writer.Transactions;
+
+        // The version move (3 → 4) succeeds, then the command row collides with the stored command 3: SQLite's raw
+        // transaction must roll the move back with it, and leave the writer's connection usable.
+        var good = Advance(sim.Id, from: 3);
+        var clash = new CommandRecord { RunId = sim.Id, Seq = 3, AtNs = 0, Type = good.Commands[0].Type, PayloadJson = good.Commands[0].PayloadJson };
+        var broken = good with { Commands = [clash] };
+        await Assert.ThrowsAnyAsync<Microsoft.Data.Sqlite.SqliteException>(() => writer.AppendAsync(broken));
+        Assert.Equal(before, writer.Transactions);
+        Assert.Equal(3, await sim.VersionAsync());
+
+        Assert.Equal(AppendResult.Committed, await writer.AppendAsync(Advance(sim.Id, from: 3)));
+        Assert.Equal(before + 1, writer.Transactions);
+        Assert.Equal(4, await sim.VersionAsync());
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
     [Theory]
     [InlineData(null, 1L)] // the default, NORMAL: durable across a crash of the process, not a power loss
     [InlineData("FULL", 2L)]

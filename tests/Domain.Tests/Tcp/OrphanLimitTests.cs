@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
@@ -119,7 +120,9 @@ public class TcpMemTests
     [Fact]
     public void Established_CloseWithQueuedDataOverTcpMem2_RstAndOutOfMemoryLine()
     {
-        var h = new TwoHostHarness();
+        // linux-4.4: every page charged goes straight to tcp_prot.memory_allocated (no per-CPU reserve), so the
+        // ~25 pages of 100 kB queued pass tcp_mem[2] = 3.
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
         h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
@@ -131,6 +134,27 @@ public class TcpMemTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
         Assert.Contains("TCP: out of memory -- consider tuning tcp_mem", h.Client.KernelLog);
         Assert.Equal(0, h.Client.TcpMemPages);
+    }
+
+    [Fact]
+    public void Established_CloseWithQueuedDataUnderThePcpuReserve_NoPressureAndFin()
+    {
+        // 6.0+: sk_memory_allocated_add() puts the pages in the per-CPU cache (per_cpu_fw_alloc) and moves them to
+        // memory_allocated only from SK_MEMORY_PCPU_RESERVE (256 pages) on: the ~25 pages of 100 kB queued never reach
+        // the global count, so sockstat shows mem 0, tcp_mem[1] = 2 is not crossed, and tcp_check_oom() sees 0 ≤ 3 —
+        // the close sends a FIN, not the out-of-memory RST.
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000 });
+        Assert.Equal(0, h.Client.TcpMemPages);
+        h.Call("client", SocketCallKind.Close, c.Id);
+
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.DoesNotContain("out of memory", string.Join("\n", h.Client.KernelLog));
+        Assert.Equal(TcpState.FinWait1, c.State);
     }
 }
 
