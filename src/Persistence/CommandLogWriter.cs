@@ -509,6 +509,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             if (!await PageAsync(db)) return false;
+            _failures = 0;
             var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             _ = PauseThenQueueAsync(took < TimeSpan.FromMilliseconds(50) ? took : TimeSpan.FromMilliseconds(50));
             return false;
@@ -564,7 +565,19 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             return false;
         }
 
-        public override void Fail(Exception failure) => Done(); // the next start-up's sweep finishes it
+        /// <summary>
+        /// A page that failed (SQLite busy past its timeout, a PostgreSQL deadlock) rolled back: the same page is tried
+        /// again a second later, up to <see cref="PurgeAttempts"/> times in a row; after that the next start-up's sweep
+        /// finishes the purge.
+        /// </summary>
+        public override void Fail(Exception failure)
+        {
+            if (++_failures < PurgeAttempts) _ = PauseThenQueueAsync(TimeSpan.FromSeconds(1));
+            else Done();
+        }
+
+        private const int PurgeAttempts = 5;
+        private int _failures;
     }
 
     /// <summary>Queues the purge of every simulation marked deleted.</summary>

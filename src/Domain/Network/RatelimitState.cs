@@ -27,7 +27,9 @@ internal sealed class RatelimitState
         if (interval <= 0 || burst <= 0)
         {
             _initialized = false; // "Force re-initialization once re-enabled."
-            return interval == 0 || burst > 0;
+            bool ret = interval == 0 || burst > 0;
+            if (!ret) _missed++; // nolock_ret: ratelimit_state_inc_miss()
+            return ret;
         }
         if (!_initialized) (_initialized, _begin, _left) = (true, jiffies, (int)burst);
         if (jiffies > _begin + interval) // time_is_before_jiffies(rs->begin + interval)

@@ -157,7 +157,7 @@ public sealed partial class PacketdrillRunner
     bool PollSeveral(SyscallEvent s, ListExpr list)
     {
         var (ready, got) = PollPass(list);
-        long timeoutMs = SyscallMapping.IntValue(s.Arguments[2]) ?? 0;
+        long timeoutMs = unchecked((int)(SyscallMapping.IntValue(s.Arguments[2]) ?? 0)); // poll()'s int timeout
         if (ready == 0 && timeoutMs != 0)
         {
             var start = _sim.Now;

@@ -547,7 +547,7 @@ public sealed partial class TcpSocket
         SocketOption.TCP_DEFER_ACCEPT => DeferAcceptSeconds,
         SocketOption.TCP_MAXSEG => MaxSegOption,
         SocketOption.SO_RCVLOWAT => _rcvLowat, // sk_getsockopt(): READ_ONCE(sk->sk_rcvlowat)
-        SocketOption.TCP_NOTSENT_LOWAT => _notsentLowat, // do_tcp_getsockopt(): READ_ONCE(tp->notsent_lowat), 0 while unset
+        SocketOption.TCP_NOTSENT_LOWAT => unchecked((int)_notsentLowat), // do_tcp_getsockopt(): int val = READ_ONCE(tp->notsent_lowat), 0 while unset
         _ => 0,
     };
 

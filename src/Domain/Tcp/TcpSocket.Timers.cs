@@ -184,7 +184,7 @@ public sealed partial class TcpSocket
         _ca.Cwnd = PacketsInFlight + 1;
         // "Timeout in disordered state after receiving substantial DUPACKs suggests that the degree of reordering is
         // over-estimated": back to at most tcp_reordering.
-        int sysctlReordering = Host.Sysctls.TcpReordering; // READ_ONCE(net->ipv4.sysctl_tcp_reordering)
+        byte sysctlReordering = unchecked((byte)Host.Sysctls.TcpReordering); // u8 reordering = READ_ONCE(net->ipv4.sysctl_tcp_reordering)
         if (_ca.State <= CaState.Disorder && _ca.SackedOut >= sysctlReordering)
             _ca.Reordering = (int)Math.Min((uint)_ca.Reordering, (uint)sysctlReordering);
         CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()

@@ -206,7 +206,9 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             Connection = connection;
             Db = connection.Handle!;
             // BEGIN IMMEDIATE waits for another connection's write lock (a journal page, another process) as EF Core's did.
-            raw.sqlite3_busy_timeout(Db, checked(connection.DefaultTimeout * 1000));
+            // Microsoft.Data.Sqlite's 0 means no timeout, SQLite's 0 no waiting at all: 0 (or a value past int's ms) waits as long as it can.
+            long busyMs = connection.DefaultTimeout * 1000L;
+            raw.sqlite3_busy_timeout(Db, busyMs <= 0 || busyMs > int.MaxValue ? int.MaxValue : (int)busyMs);
             Begin = Prepare("BEGIN IMMEDIATE");
             Commit = Prepare("COMMIT");
             Rollback = Prepare("ROLLBACK");

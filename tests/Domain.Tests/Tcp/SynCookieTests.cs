@@ -343,11 +343,26 @@ public class SynCookieTests
         Assert.Equal(Enumerable.Range(8000, 20).Select(FloodLineFor), h.Server.KernelLog);
     }
 
-    static Fixtures.TwoHostHarness FloodedListeners(int count, SimTime[] at, Action<Fixtures.TwoHostHarness>? setup = null)
+    /// <summary>
+    /// net.core.message_burst 0 refuses every line and counts each as missed (___ratelimit()'s nolock_ret); set back to
+    /// 10 at 5 ms, the state re-initializes at the next call (10 ms, jiffy 2: a new window, no report yet), and the
+    /// first call past jiffy 2 + 1250 — port 8004 at 5.014 s, jiffy 1253 — reports the three refused lines first.
+    /// </summary>
+    [Fact]
+    public void Listen_SynFloodsWhileMessageBurstZero_CountedAndReportedAfterTheNextWindow()
+    {
+        var h = FloodedListeners(5, [Ms(1), Ms(2), Ms(3), Ms(10), Ms(5014)], x => x.Sim.SetSysctl("server", "net.core.message_burst", "0"),
+            (x, i) => { if (i == 3) x.Sim.SetSysctl("server", "net.core.message_burst", "10"); });
+        Assert.Equal([FloodLineFor(8003), "net_ratelimit: 3 callbacks suppressed", FloodLineFor(8004)], h.Server.KernelLog);
+    }
+
+    static Fixtures.TwoHostHarness FloodedListeners(int count, SimTime[] at, Action<Fixtures.TwoHostHarness>? setup = null,
+        Action<Fixtures.TwoHostHarness, int>? before = null)
     {
         var h = Listening(backlog: 0, setup: setup);
         for (int i = 0; i < count; i++)
         {
+            before?.Invoke(h, i);
             h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = (ushort)(8000 + i), Backlog = 0 });
             h.At(at[i]);
             for (ushort p = 0; p < 2; p++)

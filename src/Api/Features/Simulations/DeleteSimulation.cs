@@ -20,8 +20,9 @@ public sealed class DeleteSimulationHandler(SimDbContext db, SimulationEngines e
     {
         var deleted = await db.Simulations.Where(r => r.Id == command.Id)
             .ExecuteUpdateAsync(set => set.SetProperty(r => r.Deleted, true), cancellationToken);
-        var engineBytes = engines.Forget(command.Id);
+        // Not found (or another tenant's: the query filter hides it) leaves its engine alone.
         if (deleted == 0) return new SimulationNotFound(command.Id);
+        var engineBytes = engines.Forget(command.Id);
         log.Purge(command.Id, () => SimulationEngines.Purged(engineBytes));
         return Unit.Value;
     }

@@ -74,7 +74,7 @@ public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider t
     /// handed over. Until then no tenant sees them: showing them to every tenant would show tenants each other's work.
     /// </summary>
     public Task<int> AdoptAsync(string tenantId, CancellationToken cancellationToken) =>
-        db.Simulations.IgnoreQueryFilters().Where(r => r.TenantId == null)
+        db.Simulations.IgnoreQueryFilters().Where(r => r.TenantId == null && !r.Deleted)
             .ExecuteUpdateAsync(set => set.SetProperty(r => r.TenantId, tenantId), cancellationToken);
 
     private static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
