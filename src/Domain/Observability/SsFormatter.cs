@@ -157,7 +157,7 @@ public static class SsFormatter
         if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
         Field(sb, "lost", i.Lost);
         if (i.State != TcpState.Listen) Field(sb, "sacked", i.Sacked);
-        if (i.Reordering != TcpConstants.DefaultReordering) sb.Append(" reordering:").Append(i.Reordering);
+        if (i.Reordering != TcpConstants.DefaultReordering) sb.Append(" reordering:").Append(unchecked((uint)i.Reordering)); // %u
         Field(sb, "reord_seen", i.ReordSeen);
         if (i.RcvRttUs != 0) sb.Append(" rcv_rtt:").Append(G(i.RcvRttUs / 1000.0));
         Field(sb, "rcv_space", i.RcvSpace);

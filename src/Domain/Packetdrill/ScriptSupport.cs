@@ -232,7 +232,7 @@ internal static class TcpInfoFields
         ["tcpi_snd_wnd"] = i => i.SndWnd,
         ["tcpi_lost"] = i => i.Lost,
         ["tcpi_sacked"] = i => i.Sacked,
-        ["tcpi_reordering"] = i => i.Reordering,
+        ["tcpi_reordering"] = i => unchecked((uint)i.Reordering), // __u32
         ["tcpi_reord_seen"] = i => i.ReordSeen,
         ["tcpi_min_rtt"] = i => i.MinRttUs,
         ["tcpi_rcv_mss"] = i => i.RcvMss,

@@ -621,7 +621,8 @@ public sealed partial class TcpSocket
     {
         int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
         perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
-        int nrSegs = Math.Max(Math.Max(TcpConstants.InitCwnd, cwnd), _ca.Reordering + 1);
+        // max_t(u32, nr_segs, tp->reordering + 1): u32 arithmetic.
+        long nrSegs = Math.Max((uint)Math.Max(TcpConstants.InitCwnd, cwnd), unchecked(_ca.Reordering + 1));
         long sndmem = 2L * nrSegs * perMss;
         if (_sndBuf < sndmem) _sndBuf = Math.Min(sndmem, Host.Sysctls.TcpWmem[2]);
     }

@@ -115,7 +115,7 @@ public sealed partial class TcpSocket
                 SndWnd: _snd.Wnd,
                 Lost: _ca.LostOut,
                 Sacked: _ca.SackedOut,
-                Reordering: _ca.Reordering,
+                Reordering: unchecked((int)_ca.Reordering),
                 ReordSeen: _ca.ReordSeen,
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
                 MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,

@@ -296,7 +296,7 @@ public sealed partial class TcpSocket
     {
         if (InCwndReduction)
             CwndReduction(delivered, newlyLost, flag);
-        else if ((flag & (_ca.Reordering > Host.Sysctls.TcpReordering ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
+        else if ((flag & (_ca.Reordering > unchecked((uint)Host.Sysctls.TcpReordering) ? AckFlags.ForwardProgress : AckFlags.DataAcked)) != 0)
             CongAvoid((uint)delivered);
         UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
@@ -565,7 +565,7 @@ public sealed partial class TcpSocket
     /// reord_seen, TCPRenoReorder.
     /// </summary>
     /// <summary>min_t(u32, segments, READ_ONCE(net.ipv4.tcp_max_reordering)): the sysctl compared as a u32.</summary>
-    int MaxReorderingCap(long segments) => (int)Math.Min((ulong)segments, (uint)Host.Sysctls.TcpMaxReordering);
+    uint MaxReorderingCap(long segments) => Math.Min(unchecked((uint)segments), unchecked((uint)Host.Sysctls.TcpMaxReordering));
 
     void CheckRenoReordering(int addend)
     {

@@ -293,7 +293,7 @@ public sealed partial class TcpSocket
         if (!SeqMath.Before(lowSeq, fack)) return;
         uint metric = fack - lowSeq;
         long mss = PayloadMss;
-        if (mss > 0 && metric > _ca.Reordering * mss)
+        if (mss > 0 && metric > unchecked(_ca.Reordering * (uint)mss)) // u32 × u32
             _ca.Reordering = MaxReorderingCap((metric + mss - 1) / mss);
         _ca.ReordSeen++;
         Host.Count(ts ? MibCounter.TcpExtTCPTSReorder : MibCounter.TcpExtTCPSACKReorder);

@@ -198,7 +198,7 @@ internal struct CongestionState
     /// tp->reordering: the reordering degree in segments — tcp_reordering (3) until tcp_check_sack_reordering() or
     /// tcp_check_reno_reordering() raise it (at most tcp_max_reordering, 300); tcp_enter_loss() may lower it again.
     /// </summary>
-    public int Reordering;
+    public uint Reordering;
     /// <summary>tp->reord_seen: reordering events seen (tcp_check_sack_reordering(), tcp_check_reno_reordering()).</summary>
     public int ReordSeen;
     /// <summary>

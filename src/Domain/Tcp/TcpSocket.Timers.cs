@@ -186,7 +186,7 @@ public sealed partial class TcpSocket
         // over-estimated": back to at most tcp_reordering.
         byte sysctlReordering = unchecked((byte)Host.Sysctls.TcpReordering); // u8 reordering = READ_ONCE(net->ipv4.sysctl_tcp_reordering)
         if (_ca.State <= CaState.Disorder && _ca.SackedOut >= sysctlReordering)
-            _ca.Reordering = (int)Math.Min((uint)_ca.Reordering, (uint)sysctlReordering);
+            _ca.Reordering = Math.Min(_ca.Reordering, sysctlReordering);
         CaEnterLoss(); // snd_cwnd_cnt = 0, snd_cwnd_stamp; tcp_set_ca_state(TCP_CA_Loss) → cubictcp_state()
         SetCaState(CaState.Loss);
         _ca.HighSeq = _snd.Nxt;

@@ -38,7 +38,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
-        _ca.Reordering = host.Sysctls.TcpReordering; // tcp_init_sock(): tp->reordering = net.ipv4.tcp_reordering
+        _ca.Reordering = unchecked((uint)host.Sysctls.TcpReordering); // tcp_init_sock(): u32 tp->reordering = net.ipv4.tcp_reordering
         _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
     }
 

@@ -65,6 +65,20 @@ public class ReorderingMinRttSysctlTests
     }
 
     /// <summary>
+    /// tcp_reordering is an int sysctl (proc_dointvec) read into the u32 tp->reordering: -1 is 4294967295, which ss
+    /// prints with %u; tcpi_reordering carries the same 32 bits.
+    /// </summary>
+    [Fact]
+    public void Established_TcpReorderingMinusOne_ReorderingIsTheU32Maximum()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_reordering", "-1");
+        var (c, _, _) = h.Establish();
+        Assert.Equal(-1, c.Info.Reordering);
+        Assert.Contains(" reordering:4294967295", SimService.Domain.Observability.SsFormatter.Format(h.Client));
+    }
+
+    /// <summary>
     /// Connects at 1 ms over a 10 ms link (SYN-ACK RTT sample 20 ms), makes the path 50 ms each way at 100 ms, sends
     /// 3000 bytes at <paramref name="sendAt"/>: the ACK of the first full segment is a 100 ms sample (a lone runt's ACK
     /// would be FLAG_ACK_MAYBE_DELAYED and skipped above the minimum).
