@@ -414,8 +414,10 @@ public sealed partial class Simulation
     }
 
     /// <summary>
-    /// A signal ends a blocked call: it returns EINTR (bytes a send had not copied yet are lost), and its fdput()
-    /// may run a deferred tcp_close().
+    /// A signal ends a blocked call: it returns EINTR (bytes a send had not copied yet are lost) — or, for a send or a
+    /// recv that had already copied bytes, that count (tcp_sendmsg_locked(): "do_error: if (copied + copied_syn) goto
+    /// out"; tcp_recvmsg_locked(): "if (copied) break" before the signal test) — and its fdput() may run a deferred
+    /// tcp_close().
     /// </summary>
     void Interrupt(PendingCall call, string lostReason)
     {
@@ -425,7 +427,8 @@ public sealed partial class Simulation
         DropPoll(call);
         if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
             RecordLost(call.Socket!.Id, call.Process.Host, call.Requested - call.Done, lostReason);
-        RecordReturn(call, call.Socket?.Id ?? 0, -1, Errno.EINTR);
+        bool partial = call.Done > 0 && call.Kind is SocketCallKind.Send or SocketCallKind.Recv;
+        RecordReturn(call, call.Socket?.Id ?? 0, partial ? call.Done : -1, partial ? null : Errno.EINTR);
         FdPut(call);
     }
 

@@ -46,6 +46,10 @@ public class KillTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnData]);
     }
 
+    /// <summary>
+    /// The send had copied the bytes that fit the buffer when SIGKILL arrived: sk_stream_wait_memory() returns -EINTR,
+    /// and tcp_sendmsg_locked()'s do_error returns the count copied (the rest is lost), not the error.
+    /// </summary>
     [Fact]
     public void Established_KillWhileBlockedInSend_UncopiedBytesAreLost()
     {
@@ -56,7 +60,10 @@ public class KillTests
         Assert.True(send.Blocked);
         h.At(Ms(101));
         h.Sim.Kill("client", "app", "SIGKILL");
-        Assert.Equal("EINTR", h.Returned(send.CallId)!.Errno);
+        var returned = h.Returned(send.CallId)!;
+        Assert.Null(returned.Errno);
+        Assert.True(c.Ledger.Accepted > 0);
+        Assert.Equal(c.Ledger.Accepted, returned.Result);
         Assert.True(c.Ledger.Lost > 0);
         Assert.Equal(c.Ledger.Sent - c.Ledger.Accepted, c.Ledger.Lost);
     }
