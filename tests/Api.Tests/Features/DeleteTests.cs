@@ -1,5 +1,7 @@
 using System.Net;
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Persistence;
@@ -53,6 +55,30 @@ public sealed class DeleteTests
         Assert.True(pages >= events / PageRows + 1, $"{pages} purge statements for {events} journal and {commands} log rows");
         Assert.Equal(otherJournal, await other.JournalAsync());
         Assert.Equal(HttpStatusCode.OK, (await other.PostAsync("advance", new { byNs = 1 })).StatusCode);
+    }
+
+    /// <summary>
+    /// A purge page that fails (here the first two deletes of journal rows throw, as SQLite busy past its timeout or a
+    /// PostgreSQL deadlock would) rolls back and is tried again a second later: the purge finishes without a restart.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_PurgePageFailsTwice_RetriedAndFinishedWithoutARestart(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var failing = new FailJournalDeletes(2);
+        await using var host = new SimServiceFactory(database, services => failing.Install(services, provider), settings: SmallPages);
+        var sim = await SimulationDriver.TwoHostsAsync(host.CreateClient(), "flaky purge");
+        await sim.ConnectAsync();
+        var writer = host.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        Assert.NotEqual((0, 0), await RowsAsync(host.Services, sim.Id));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await sim.Client.DeleteAsync(sim.Base)).StatusCode);
+        await writer.WhenIdleAsync(); // a purge waiting to retry is still under way
+
+        Assert.True(failing.Failed > 2, $"{failing.Failed} journal deletes: the failing ones were not retried");
+        Assert.Equal((0, 0), await RowsAsync(host.Services, sim.Id));
+        Assert.False(await RowExistsAsync(host.Services, sim.Id));
     }
 
     /// <summary>
@@ -112,5 +138,27 @@ public sealed class DeleteTests
     {
         await using var scope = services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<SimDbContext>().Simulations.IgnoreQueryFilters().AnyAsync(r => r.Id == id);
+    }
+}
+
+/// <summary>Makes the first <c>count</c> deletes of journal rows throw, as a transient database error would.</summary>
+internal sealed class FailJournalDeletes(int count) : DbCommandInterceptor
+{
+    private int _failed;
+    public int Failed => Volatile.Read(ref _failed);
+
+    public void Install(IServiceCollection services, DatabaseProvider provider)
+    {
+        void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
+        if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<Persistence.Sqlite.SqliteSimDbContext>(Add);
+        else services.ConfigureDbContext<Persistence.Postgres.PostgresSimDbContext>(Add);
+    }
+
+    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        if (command.CommandText.StartsWith("DELETE FROM \"Events\"", StringComparison.Ordinal) && Interlocked.Increment(ref _failed) <= count)
+            throw new InvalidOperationException("injected transient failure");
+        return ValueTask.FromResult(result);
     }
 }
