@@ -18,19 +18,21 @@ public sealed class EngineThreadsTests
     /// before the work may end — work that ends first leaves its caller going on on its own thread, with no hop at all. On
     /// the pool, so that no test synchronization context takes the continuation.
     /// </summary>
-    private static Task<(int RanOn, int ContinuedOn, string? Name, bool OnPool)> RunAndObserve(EngineThreads threads, bool heavy) =>
+    /// <remarks>Threads are compared as objects, not by ManagedThreadId: a demoted engine thread that ends frees its id,
+    /// which the pool may give to a new thread.</remarks>
+    private static Task<(Thread RanOn, Thread ContinuedOn, string? Name, bool OnPool)> RunAndObserve(EngineThreads threads, bool heavy) =>
         Task.Run(async () =>
         {
             using var go = new ManualResetEventSlim();
-            var observed = Observe(threads.RunAsync(() => { go.Wait(); return Environment.CurrentManagedThreadId; }, heavy, CancellationToken.None));
+            var observed = Observe(threads.RunAsync(() => { go.Wait(); return Thread.CurrentThread; }, heavy, CancellationToken.None));
             go.Set();
             return await observed;
         });
 
-    private static async Task<(int RanOn, int ContinuedOn, string? Name, bool OnPool)> Observe(Task<int> work)
+    private static async Task<(Thread RanOn, Thread ContinuedOn, string? Name, bool OnPool)> Observe(Task<Thread> work)
     {
-        int ranOn = await work;
-        return (ranOn, Environment.CurrentManagedThreadId, Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+        var ranOn = await work;
+        return (ranOn, Thread.CurrentThread, Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
     }
 
     [Fact]
@@ -40,7 +42,7 @@ public sealed class EngineThreadsTests
 
         var (ranOn, continuedOn, name, onPool) = await RunAndObserve(threads, heavy: false);
 
-        Assert.Equal(ranOn, continuedOn);
+        Assert.Same(ranOn, continuedOn);
         Assert.Equal("engine", name);
         Assert.False(onPool);
         Assert.Equal(0, threads.Demotions);
@@ -53,7 +55,7 @@ public sealed class EngineThreadsTests
 
         var (ranOn, continuedOn, _, onPool) = await RunAndObserve(threads, heavy: true);
 
-        Assert.NotEqual(ranOn, continuedOn);
+        Assert.NotSame(ranOn, continuedOn);
         Assert.True(onPool);
         Assert.Equal(1, threads.Demotions);
     }
