@@ -41,7 +41,8 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
             using var client = api.CreateClient();
             id = await JournalPagesLoadTests.ChurnSimulationAsync(client);
             (version, journal) = await StateAsync(client, id);
-            var big = client.PostAsync($"/api/v1/simulations/{id}/workloads", Json(JournalPagesLoadTests.ChurnWorkload(300)));
+            // 1,000 connections: long enough (tens of pages) that a quiet machine does not finish before a page is seen.
+            var big = client.PostAsync($"/api/v1/simulations/{id}/workloads", Json(JournalPagesLoadTests.ChurnWorkload(1000)));
             await using (var db = Open(settings))
                 while (!await db.JournalWrites.AnyAsync(w => w.RunId == id && !w.Committed && db.Events.Any(e => e.WriteId == w.Id)))
                     Assert.False(big.IsCompleted, "the request ended before a page of it was seen");
@@ -68,7 +69,7 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         var replay = (await (await again.PostAsync($"/api/v1/simulations/{id}/replay", null)).Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.True(replay["identical"]!.GetValue<bool>(), replay.ToJsonString());
         Assert.Equal(version + 1, (await StateAsync(again, id)).Version);
-        Figures.Report(output, $"journal pages crash ({provider}): kill -9 during a 300-connection request's page writes: {orphanRows} pre-written rows "
+        Figures.Report(output, $"journal pages crash ({provider}): kill -9 during a 1,000-connection request's page writes: {orphanRows} pre-written rows "
             + $"of {orphans.Count} uncommitted write(s) invisible after the restart (version {version}, {journal} journal rows, as before), "
             + "deleted once the next command committed; replay identical");
         Assert.Empty(restarted.ErrorLines);
