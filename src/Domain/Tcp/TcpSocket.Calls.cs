@@ -643,7 +643,7 @@ public sealed partial class TcpSocket
     uint TsValAt(SimTime t) => TcpTimestamp.At(_sim.Profile, t, _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
-    internal void InheritFromTimeWait(TimeWaitSocket tw)
+    internal void InheritFromTimeWait(in TimeWaitEntry tw)
     {
         _snd.WriteSeq = tw.SuccessorIsn;
         _snd.WriteSeqKept = true;

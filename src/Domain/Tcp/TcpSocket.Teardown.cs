@@ -282,8 +282,8 @@ public sealed partial class TcpSocket
         }
         else
         {
-            var tw = new TimeWaitSocket(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale, ThreeAndAHalfRto);
-            tw.Schedule(timeout, cause);
+            Host.TimeWaits.Create(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale,
+                ThreeAndAHalfRto, timeout, cause);
         }
         UpdateMetrics();
         Done(cause);
