@@ -110,11 +110,14 @@ internal sealed class BindBucket(ushort port, bool byConnect)
     }
 }
 
-/// <summary>A small set of slot numbers: two inline, a list beyond (order-free, like the bucket's owners).</summary>
+/// <summary>
+/// A set of slot numbers: two inline, a hash set beyond (a listener's port holds every TIME-WAIT its server closed
+/// first: O(1) removal); order-free, like the bucket's owners.
+/// </summary>
 internal struct SlotSet
 {
     int _a, _b; // slot + 1; 0 is empty
-    List<int>? _more;
+    HashSet<int>? _more;
 
     public readonly int Count => (_a != 0 ? 1 : 0) + (_b != 0 ? 1 : 0) + (_more?.Count ?? 0);
 
@@ -139,19 +142,22 @@ internal struct SlotSet
     public struct Enumerator(SlotSet set)
     {
         int _i = -1;
+        HashSet<int>.Enumerator _rest = set._more?.GetEnumerator() ?? default;
 
         public int Current { get; private set; }
 
         public bool MoveNext()
         {
-            while (++_i < 2 + (set._more?.Count ?? 0))
+            while (++_i < 2)
             {
-                int v = _i == 0 ? set._a - 1 : _i == 1 ? set._b - 1 : set._more![_i - 2];
+                int v = _i == 0 ? set._a - 1 : set._b - 1;
                 if (v < 0) continue;
                 Current = v;
                 return true;
             }
-            return false;
+            if (set._more is null || !_rest.MoveNext()) return false;
+            Current = _rest.Current;
+            return true;
         }
     }
 }

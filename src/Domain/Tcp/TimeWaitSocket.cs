@@ -21,6 +21,7 @@ public enum TimeWaitVerdict
 /// sequence and timestamp fields, and its tw_timer. A struct in its host's <see cref="TimeWaitTable"/>: no object,
 /// no reference, so the collector neither copies nor traces the hundreds of thousands a churn keeps alive.
 /// </summary>
+[StructLayout(LayoutKind.Auto)]
 internal struct TimeWaitEntry
 {
     public FourTuple Tuple;
@@ -81,9 +82,13 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>Bits of a timer key that name the slot; the rest count armings (so a key is never reused).</summary>
     const int SlotBits = 28;
 
+    /// <summary>Entries per page: 512 × 120 B, below the large-object heap; the table grows by a page, never by copying.</summary>
+    const int PageBits = 9;
+    const int PageSize = 1 << PageBits;
+
     readonly Host _host = host;
     Simulation Sim => _host.Sim;
-    TimeWaitEntry[] _slots = [];
+    TimeWaitEntry[][] _pages = [];
     int _used;
     int _alive;
     int _free = -1;
@@ -99,7 +104,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans).</summary>
     public int FinWait2Count { get; private set; }
 
-    public ref TimeWaitEntry this[int slot] => ref _slots[slot];
+    public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
 
     public bool TryFind(in FourTuple tuple, out int slot) => _byTuple.TryGetValue(tuple, out slot);
 
@@ -117,7 +122,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         int rcvWscale, SimDuration recycleTimeout, SimDuration timeout, string cause)
     {
         int slot = Allocate();
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         e = new TimeWaitEntry
         {
             Tuple = new FourTuple(sk.Local, sk.Remote),
@@ -154,14 +159,15 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (_free >= 0)
         {
             int slot = _free;
-            _free = _slots[slot].NextFree;
+            _free = this[slot].NextFree;
             _alive++;
             return slot;
         }
-        if (_used == _slots.Length)
+        if (_used == _pages.Length << PageBits)
         {
             if (_used == 1 << SlotBits) throw new InvalidOperationException("timewait table full");
-            Array.Resize(ref _slots, Math.Max(16, _used * 2));
+            Array.Resize(ref _pages, _pages.Length + 1);
+            _pages[^1] = new TimeWaitEntry[PageSize];
         }
         _alive++;
         return _used++;
@@ -169,14 +175,14 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
 
     void Release(int slot)
     {
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         e.Alive = false;
         e.NextFree = _free;
         _free = slot;
         if (--_alive == 0)
         {
-            // The last entry went: the arrays go with it (as the entries' slab pages would), so an idle host keeps nothing.
-            _slots = [];
+            // The last entry went: the pages and the hash go with it (as the entries' slab pages would), so an idle host keeps nothing.
+            _pages = [];
             _byTuple = [];
             _used = 0;
             _free = -1;
@@ -189,7 +195,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// </summary>
     void Arm(int slot, SimDuration timeout)
     {
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         var expires = Jiffies.Expiry(Sim.Now, timeout);
         var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile);
         e.TimerKey = (++_armings << SlotBits) | (uint)slot;
@@ -205,7 +211,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     {
         int slot = SlotOf(key);
         if (slot >= _used) return false;
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         if (!e.Alive || !e.TimerArmed || e.TimerKey != key) return false;
         e.TimerArmed = false;
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
@@ -218,7 +224,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>inet_twsk_deschedule_put(): removes the timewait socket now (expiry, RST, reuse, SYN); the port becomes free; no packet.</summary>
     internal void Kill(int slot, string cause)
     {
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         if (!e.Alive) return;
         if (e.TimerArmed)
         {
@@ -261,7 +267,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
 
     TimeWaitVerdict Process(int slot, Segment seg)
     {
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
         long nowSec = KernelSeconds.At(Sim.Now);
@@ -358,7 +364,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// </summary>
     internal void SendAck(int slot, string reason)
     {
-        ref var e = ref _slots[slot];
+        ref var e = ref this[slot];
         var options = e.UsedTimestamps && e.TsRecent != 0
             ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, e.TsOffset), TsEcr: e.TsRecent)
             : TcpOptions.None;
