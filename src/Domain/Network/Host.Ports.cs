@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Tcp;
 
@@ -32,15 +34,16 @@ internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
 /// particular order. Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
 /// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
 /// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
-/// port was most of what a churn kept alive.
+/// port was most of what a churn kept alive. A struct, the value of its port in the host's table: no object per
+/// port for the collector to copy (an ephemeral port's bucket lives as long as its TIME-WAIT).
 /// </summary>
-internal sealed class BindBucket(ushort port, bool byConnect)
+internal struct BindBucket(ushort port, bool byConnect)
 {
-    public ushort Port { get; } = port;
-    public bool ByConnect { get; set; } = byConnect;
+    public readonly ushort Port => port;
+    public bool ByConnect { readonly get; set; } = byConnect;
 
     /// <summary>Every owner got the port from connect() (sk_is_connect_bind()); false for an empty bucket.</summary>
-    public bool AllConnectBind(TimeWaitTable timeWaits)
+    public readonly bool AllConnectBind(TimeWaitTable timeWaits)
     {
         if (Count == 0) return false;
         foreach (var o in this) if (!o.ConnectBind) return false;
@@ -51,9 +54,9 @@ internal sealed class BindBucket(ushort port, bool byConnect)
     HashSet<IBindOwner>? _many;
 
     /// <summary>Full sockets and timewait sockets holding the port.</summary>
-    public int Count => SocketCount + TimeWaitSlots.Count;
+    public readonly int Count => SocketCount + TimeWaitSlots.Count;
 
-    int SocketCount => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
+    readonly int SocketCount => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
 
     /// <summary>The timewait sockets holding the port, by their slot in the host's <see cref="TimeWaitTable"/> (entries are structs, not owners).</summary>
     public SlotSet TimeWaitSlots;
@@ -80,7 +83,7 @@ internal sealed class BindBucket(ushort port, bool byConnect)
         return true;
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    public readonly Enumerator GetEnumerator() => new(this);
 
     /// <summary>Walks the inline owners or the set, without allocating.</summary>
     public struct Enumerator(BindBucket bucket)
@@ -190,15 +193,12 @@ public sealed partial class Host
     /// left as it is: a connect() only joins a -1 bucket, a timewait socket takes its full socket's place
     /// (inet_twsk_hashdance_schedule()) and an accepted child its listener's port (__inet_inherit_port()).
     /// </summary>
-    internal BindBucket AddBindOwner(ushort port, IBindOwner owner)
+    internal ref BindBucket AddBindOwner(ushort port, IBindOwner owner)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b))
-        {
-            b = new BindBucket(port, owner.ConnectBind);
-            _bindBuckets[port] = b;
-        }
+        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        if (!exists) b = new BindBucket(port, owner.ConnectBind);
         b.Add(owner);
-        return b;
+        return ref b;
     }
 
     /// <summary>
@@ -222,31 +222,30 @@ public sealed partial class Host
     /// </summary>
     internal void RemoveBindOwner(ushort port, IBindOwner owner)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
         b.Remove(owner);
-        BindOwnerLeft(port, b);
+        BindOwnerLeft(port, ref b);
     }
 
     /// <summary>inet_twsk_hashdance_schedule()'s inet_bind_hash(): a timewait socket (its slot) joins the port's bucket.</summary>
     internal void AddBindOwner(ushort port, int timeWaitSlot)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b))
-        {
-            b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
-            _bindBuckets[port] = b;
-        }
+        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        if (!exists) b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
         b.TimeWaitSlots.Add(timeWaitSlot);
     }
 
     /// <summary>inet_twsk_bind_unhash(): the timewait socket leaves its port (see <see cref="RemoveBindOwner(ushort, IBindOwner)"/>).</summary>
     internal void RemoveBindOwner(ushort port, int timeWaitSlot)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
         b.TimeWaitSlots.Remove(timeWaitSlot);
-        BindOwnerLeft(port, b);
+        BindOwnerLeft(port, ref b);
     }
 
-    void BindOwnerLeft(ushort port, BindBucket b)
+    void BindOwnerLeft(ushort port, ref BindBucket b)
     {
         if (b.Count == 0) _bindBuckets.Remove(port);
         else if (!b.ByConnect && Sim.Profile == KernelProfile.Linux6 && b.AllConnectBind(TimeWaits)) b.ByConnect = true;
@@ -257,7 +256,7 @@ public sealed partial class Host
     /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
     /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
     /// </summary>
-    bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    bool BindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
     {
         foreach (var o in bucket) // a loop, not Any(lambda): no closure per bind
         {
@@ -390,7 +389,7 @@ public sealed partial class Host
     /// SO_REUSEADDR and the owner is not listening, and not both SO_REUSEPORT ("sk2->sk_state == TCP_TIME_WAIT ||
     /// uid_eq()": one user, so that holds for every owner).
     /// </summary>
-    bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    bool AutobindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
     {
         foreach (var o in bucket)
         {
@@ -529,7 +528,8 @@ public sealed partial class Host
 
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
         if (b.Remove(from)) b.Add(to);
     }
 }
