@@ -166,6 +166,13 @@ public sealed partial class TcpSocket
     {
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         call.MsgFlags = flags;
+        RateCheckAppLimited(); // "is sending application-limited?" — before sk_stream_wait_connect() and the error checks
+        return SendAfterRateCheck(bytes, call);
+    }
+
+    /// <summary>tcp_sendmsg_locked() from sk_stream_wait_connect() on: a send deferred by the handshake resumes here.</summary>
+    CallOutcome SendAfterRateCheck(long bytes, PendingCall call)
+    {
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
@@ -234,7 +241,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingSend is not { } call) return;
         _pendingSend = null;
-        var outcome = Send(call.Requested, call.MsgFlags, call);
+        var outcome = SendAfterRateCheck(call.Requested, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 

@@ -226,7 +226,8 @@ public sealed partial class TcpSocket
             _mssSynced = true;
             _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
-            _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn, TxDelivered: _delivered));
+            // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
+            _rtx.Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
             _snd.Nxt = _snd.Iss + 1;
         }
         else
@@ -327,7 +328,7 @@ public sealed partial class TcpSocket
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
-        bool sent = false;
+        bool sent = false, rwndLimited = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -343,13 +344,20 @@ public sealed partial class TcpSocket
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
             if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+            {
+                rwndLimited = true;
                 break;
+            }
             // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole. (Further into a
             // multi-MSS skb tcp_mss_split_point() may cut at the window's edge; the engine stops at a whole MSS.)
             bool cut = false;
             if (len > 0 && SeqMath.After(_snd.Nxt + (uint)len, wndEnd))
             {
-                if (!windowProbe) break;
+                if (!windowProbe)
+                {
+                    rwndLimited = true; // "if (unlikely(!tcp_snd_wnd_test(tp, skb, mss_now))) { is_rwnd_limited = true; break; }"
+                    break;
+                }
                 len = (int)(wndEnd - _snd.Nxt);
                 cut = true;
             }
@@ -366,8 +374,8 @@ public sealed partial class TcpSocket
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
             if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut || windowProbe : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
-            // tcp_rate_skb_sent(): TCP_SKB_CB(skb)->tx.delivered = tp->delivered.
-            _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags, TxDelivered: _delivered));
+            // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
+            _rtx.Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             if (InCwndReduction) _ca.PrrOut++; // tcp_write_xmit(): "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
@@ -385,6 +393,12 @@ public sealed partial class TcpSocket
         {
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
+        }
+        // tcp_write_xmit(): the receive-window chrono (tcp_write_wakeup() sends through tcp_transmit_skb() alone).
+        if (sendHead && !windowProbe)
+        {
+            if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
+            else ChronoStop(TcpChrono.RwndLimited);
         }
         if (sendHead) WriteXmitCwndValidate(sent);
         if (sent)
@@ -483,7 +497,8 @@ public sealed partial class TcpSocket
     {
         var s = _rtx[index];
         if (sackedRetrans && !s.RetransOut) _ca.RetransOut++;
-        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans, TxDelivered = _delivered };
+        // __tcp_retransmit_skb() → tcp_transmit_skb() → tcp_rate_skb_sent(): the skb is in packets_out already.
+        _rtx[index] = RateSkbSent(s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans }, PacketsOut);
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;

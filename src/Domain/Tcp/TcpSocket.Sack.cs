@@ -25,11 +25,15 @@ internal struct SacktagState
     public int SackDelivered;
     /// <summary>
     /// struct rate_sample (sack_state.rate) as tcp_rate_skb_delivered() fills it: rs->prior_delivered, the tx.delivered of
-    /// the most recently sent segment this ACK delivered (0: none), with its send time and end (the tie-break).
+    /// the most recently sent segment this ACK delivered (0: none), with its send time and end (the tie-break);
+    /// rs->prior_mstamp (its tx.delivered_mstamp, 0: no timing), rs->is_app_limited and rs->interval_us (the send phase).
     /// </summary>
     public long PriorDelivered;
     public SimTime PriorSentAt;
     public uint PriorEnd;
+    public long PriorMstampUs;
+    public bool IsAppLimited;
+    public long IntervalUs;
 }
 
 public sealed partial class TcpSocket
@@ -259,19 +263,6 @@ public sealed partial class TcpSocket
         if (_ca.UndoMarker != 0 && _ca.UndoRetrans > 0 && !SeqMath.After(b0.Right, priorSndUna) && SeqMath.After(b0.Right, _ca.UndoMarker))
             _ca.UndoRetrans = Math.Max(0, _ca.UndoRetrans - dupSegs);
         return true;
-    }
-
-    /// <summary>
-    /// Models tcp_rate_skb_delivered() — net/ipv4/tcp_rate.c, for a segment this ACK (S)ACKs and not SACKed before (a
-    /// SACKed one had tx.delivered_mstamp cleared): the rate sample keeps the tx.delivered of the most recently sent one
-    /// (tcp_skb_sent_after(), ties by end_seq).
-    /// </summary>
-    static void RateSkbDelivered(InFlight r, ref SacktagState rs)
-    {
-        if (rs.PriorDelivered != 0 && !RackSentAfter(r.SentAt, rs.PriorSentAt, r.End, rs.PriorEnd)) return;
-        rs.PriorDelivered = r.TxDelivered;
-        rs.PriorSentAt = r.SentAt;
-        rs.PriorEnd = r.End;
     }
 
     /// <summary>

@@ -151,6 +151,8 @@ public sealed partial class TcpSocket
                     _writeSpaceWake = false;
                     break;
                 }
+                // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
+                if (_snd.Nxt == _snd.WriteSeq) ChronoStart(TcpChrono.Busy);
                 tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
                 skbs.Add(tail);
                 _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
@@ -357,6 +359,8 @@ public sealed partial class TcpSocket
             skbs[^1].Fin = true;
             return;
         }
+        // tcp_queue_skb() → tcp_add_write_queue_tail(): a FIN skb alone in the write queue starts the busy chrono.
+        if (_snd.Nxt == _snd.FinSeq) ChronoStart(TcpChrono.Busy);
         skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
         QueueWmem(SndSkbHeadTruesize);
     }
@@ -383,6 +387,7 @@ public sealed partial class TcpSocket
         // sk_stream_write_space(): SOCK_NOSPACE cleared, the sleepers woken with EPOLLOUT.
         _noSpace = false;
         _writeSpaceWake = true;
+        ChronoStop(TcpChrono.SndbufLimited); // tcp_check_space(): "if (!test_bit(SOCK_NOSPACE, ...))"
     }
 
     /// <summary>
