@@ -321,7 +321,11 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit() would hold a segment that does not fit whole; it carries PSH and no Nagle test holds it.
     /// </param>
     /// <param name="nonagle">tcp_write_xmit()'s nonagle argument; null: tp->nonagle (tcp_push_pending_frames()).</param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null)
+    /// <param name="lossProbe">
+    /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
+    /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
+    /// </param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
@@ -336,7 +340,8 @@ public sealed partial class TcpSocket
         uint chunkStart = _snd.Nxt;
         // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
         int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
-        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsInFlight < _ca.Cwnd && segments++ < maxSegments)
+        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
+               && segments++ < maxSegments)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
@@ -405,7 +410,7 @@ public sealed partial class TcpSocket
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
             if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
-            ScheduleLossProbe(advancingRto: false);
+            if (!lossProbe) ScheduleLossProbe(advancingRto: false);
         }
         else if (PacketsOut == 0 && SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && !_xmitTimer.Armed)
         {

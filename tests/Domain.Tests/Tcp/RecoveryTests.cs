@@ -67,6 +67,15 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Open_LossProbeWithCwndFullAndDataWaiting_SendsNextNewSegment()
+    {
+        var mib = Run("tlp-new-data-with-cwnd-full.pkt");
+        // tcp_write_xmit(push_one = 2) forced one new segment: no retransmission, and its ACK ended the episode
+        // without CWR (tlp_retrans = 0).
+        Assert.Equal((1L, 0L, 0L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPLossProbeRecovery]));
+    }
+
+    [Fact]
     public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
     {
         var mib = Run("partial-undo-timestamps.pkt");
