@@ -321,6 +321,42 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// tcp_can_collapse()'s tcp_skb_pcount(skb) == 1: the queued segment [<paramref name="seq"/>, <paramref name="end"/>)
+    /// is an skb of its own (a part of a multi-segment skb is not).
+    /// </summary>
+    bool SkbIsOneSegment(uint seq, uint end)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return true;
+        foreach (var skb in skbs)
+            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.Seq == seq && skb.End == end;
+        return true;
+    }
+
+    /// <summary>
+    /// The memory side of tcp_collapse_retrans(): the skb at <paramref name="nextSeq"/> is shifted onto the one at
+    /// <paramref name="toSeq"/> (tcp_skb_shift(): its payload moves with its truesize, FIN and PSH with tcp_flags) and
+    /// freed (tcp_rtx_queue_unlink_and_free(): the rest of its truesize leaves sk_wmem_queued).
+    /// </summary>
+    void SkbCollapse(uint toSeq, uint nextSeq)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return;
+        SkbSplitAt(toSeq);
+        int i = 0;
+        while (i + 1 < skbs.Count && !(skbs[i].End == nextSeq && skbs[i + 1].Seq == nextSeq)) i++;
+        if (i + 1 >= skbs.Count) return;
+        var to = skbs[i];
+        var next = skbs[i + 1];
+        to.End = next.End;
+        to.Truesize += next.Payload;
+        to.Fin |= next.Fin;
+        to.Psh |= next.Psh;
+        FreeWmem(next.Truesize - next.Payload);
+        skbs.RemoveAt(i + 1);
+    }
+
+    /// <summary>
     /// Models the memory side of tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: every skb the ACK covers is freed
     /// (sk_wmem_free_skb(): its truesize leaves sk_wmem_queued); a multi-segment skb covered in part is trimmed
     /// (tcp_tso_acked() → tcp_trim_head(): the acknowledged payload bytes leave its truesize).

@@ -76,6 +76,14 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void FinWait1_RtoOfShortLastDataSegment_CollapsesTheFinIntoIt()
+    {
+        var mib = Run("rto-collapses-fin-into-last-data.pkt");
+        // The probe resent the FIN, the RTO one segment carrying data and FIN (tcp_retrans_try_collapse()).
+        Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    [Fact]
     public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
     {
         var mib = Run("partial-undo-timestamps.pkt");
