@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -336,13 +337,18 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_init_undo(): undo_marker = snd_una; undo_retrans = the retransmissions in flight
-    /// (retrans_out), −1 instead of 0.
+    /// Models tcp_init_undo() — net/ipv4/tcp_input.c: undo_marker = snd_una; undo_retrans = the retransmissions in
+    /// flight (retrans_out) plus a retransmitted loss probe still outstanding (tlp_high_seq and tlp_retrans), −1
+    /// instead of 0. linux-4.4 counts retrans_out only.
     /// </summary>
     void InitUndo()
     {
         _ca.UndoMarker = _snd.Una;
-        _ca.UndoRetrans = _ca.RetransOut == 0 ? -1 : _ca.RetransOut;
+        // "First, account for regular retransmits in flight", "Next, account for TLP retransmits in flight", "Finally,
+        // avoid 0, because undo_retrans==0 means "can undo now"" (6.10+: a D-SACK of the probe must not allow undo).
+        int undoRetrans = _ca.RetransOut;
+        if (_ca.TlpOutstanding && _ca.TlpRetrans && _sim.Profile != KernelProfile.Linux44) undoRetrans++;
+        _ca.UndoRetrans = undoRetrans == 0 ? -1 : undoRetrans;
     }
 
     /// <summary>__tcp_retransmit_skb() → tcp_retransmit_skb(): "if (tp->undo_retrans &lt; 0) tp->undo_retrans = 0; tp->undo_retrans += pcount".</summary>

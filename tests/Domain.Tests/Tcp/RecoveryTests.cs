@@ -84,6 +84,16 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Loss_DsackOfRetransmittedLossProbe_DoesNotUndoTheRto()
+    {
+        var mib = Run("dsack-of-loss-probe-after-rto-keeps-loss.pkt");
+        // tcp_init_undo() counted the probe: its D-SACK leaves undo_retrans at 1, so no TCPLossUndo and no new
+        // Recovery episode; the lost segment goes out from CA_Loss.
+        Assert.Equal((0L, 0L, 1L, 0L), (mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPSackRecovery],
+            mib[MibCounter.TcpExtTCPSlowStartRetrans], mib[MibCounter.TcpExtTCPFastRetrans]));
+    }
+
+    [Fact]
     public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
     {
         var mib = Run("partial-undo-timestamps.pkt");
