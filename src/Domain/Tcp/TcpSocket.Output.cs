@@ -454,7 +454,9 @@ public sealed partial class TcpSocket
     bool ScheduleLossProbe(bool advancingRto)
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
-        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr) || _ca.TlpOutstanding) return false;
+        // No test of tlp_high_seq here: a probe timer is armed during an open episode too, and tcp_send_loss_probe()
+        // then only re-arms the RTO ("At most one outstanding TLP").
+        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr)) return false;
         if (!IsSynchronized) return false;
         long timeoutUs = _rtt.SrttUs != 0
             ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)

@@ -25,41 +25,47 @@ public sealed partial class TcpSocket
     /// (tcp_snd_wnd_test()), new data — tcp_write_xmit(push_one = 2, TCP_NAGLE_OFF), which lets one segment through
     /// even with cwnd full ("Force out a loss probe pkt."); if that sends nothing, only the timer is re-armed. Otherwise
     /// the tail is retransmitted once (tlp_retrans), without backoff and without setting retrans_stamp. Either probe
-    /// sets tlp_high_seq = snd_nxt and counts TCPLossProbes, and the RTO restarts from now.
+    /// sets tlp_high_seq = snd_nxt and counts TCPLossProbes, and the RTO restarts from now. With a probe already
+    /// outstanding nothing is sent and the RTO is re-armed from the head.
     /// </summary>
     void SendLossProbe()
     {
         if (PacketsOut == 0) return;
-        if (!_ca.TlpOutstanding)
+        if (_ca.TlpOutstanding)
         {
-            _ca.TlpRetrans = false;
-            if (SendHeadFitsWindow())
-            {
-                int before = PacketsOut;
-                // One TSO chunk (tcp_push_one()'s limit), or one forced segment when cwnd is full.
-                int quota = _ca.Cwnd > PacketsInFlight ? Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()) : 1;
-                Push("tcp_send_loss_probe (new data)", maxSegments: quota, nonagle: Nagle.Off, lossProbe: true);
-                if (PacketsOut == before)
-                {
-                    // "goto rearm_timer": tcp_rearm_rto() with the loss probe still pending — the RTO from the head.
-                    RearmRto(fromHead: true);
-                    return;
-                }
-            }
-            else
-            {
-                // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
-                int last = _rtx.Count - 1;
-                var tail = _rtx[last];
-                Resent(last, sackedRetrans: false);
-                Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
-                _ca.TlpRetrans = true;
-            }
-            // probe_sent:
-            _ca.TlpOutstanding = true;
-            _ca.TlpHighSeq = _snd.Nxt;
-            Host.Count(MibCounter.TcpExtTCPLossProbes);
+            // "At most one outstanding TLP": goto rearm_timer — tcp_rearm_rto() with the loss probe still pending, so
+            // the RTO counts from the head's transmission (tcp_rto_delta_us()). linux-4.4 re-arms a full icsk_rto.
+            if (_sim.Profile == KernelProfile.Linux44) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+            else RearmRto(fromHead: true);
+            return;
         }
+        _ca.TlpRetrans = false;
+        if (SendHeadFitsWindow())
+        {
+            int before = PacketsOut;
+            // One TSO chunk (tcp_push_one()'s limit), or one forced segment when cwnd is full.
+            int quota = _ca.Cwnd > PacketsInFlight ? Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()) : 1;
+            Push("tcp_send_loss_probe (new data)", maxSegments: quota, nonagle: Nagle.Off, lossProbe: true);
+            if (PacketsOut == before)
+            {
+                // "goto rearm_timer": tcp_rearm_rto() with the loss probe still pending — the RTO from the head.
+                RearmRto(fromHead: true);
+                return;
+            }
+        }
+        else
+        {
+            // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
+            int last = _rtx.Count - 1;
+            var tail = _rtx[last];
+            Resent(last, sackedRetrans: false);
+            Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
+            _ca.TlpRetrans = true;
+        }
+        // probe_sent:
+        _ca.TlpOutstanding = true;
+        _ca.TlpHighSeq = _snd.Nxt;
+        Host.Count(MibCounter.TcpExtTCPLossProbes);
         // "Reset s.t. tcp_rearm_rto will restart timer from now."
         ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
     }

@@ -94,6 +94,14 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Open_ProbeTimerWhileProbeOutstanding_RearmsRtoFromTheHead()
+    {
+        var mib = Run("tlp-outstanding-probe-timer-rearms-rto-from-head.pkt");
+        // One probe only (the second expiry sent nothing), then the RTO at 232 ms.
+        Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    [Fact]
     public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
     {
         var mib = Run("partial-undo-timestamps.pkt");
