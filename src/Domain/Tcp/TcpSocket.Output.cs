@@ -441,7 +441,7 @@ public sealed partial class TcpSocket
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);
             rto = delta.Ns > 0 ? delta : new SimDuration(1);
         }
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(rto));
+        ResetXmitTimer(TcpTimerKind.Retransmit, rto); // no TCP_USER_TIMEOUT clamp: only tcp_retransmit_timer() has one
     }
 
     /// <summary>
@@ -467,7 +467,11 @@ public sealed partial class TcpSocket
         return true;
     }
 
-    /// <summary>tcp_clamp_rto_to_user_timeout(): never sleep past TCP_USER_TIMEOUT since the first retransmission.</summary>
+    /// <summary>
+    /// tcp_clamp_rto_to_user_timeout() — net/ipv4/tcp_timer.c: never sleep past TCP_USER_TIMEOUT since the first
+    /// retransmission. Its one caller is tcp_retransmit_timer()'s out_reset_timer: (<see cref="OutResetTimer"/>); the
+    /// RTO re-arms of an ACK (tcp_rearm_rto()), of tcp_xmit_retransmit_queue() and of the loss probe are not clamped.
+    /// </summary>
     SimDuration ClampToUserTimeout(SimDuration rto)
     {
         if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;

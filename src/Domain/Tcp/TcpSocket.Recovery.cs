@@ -344,7 +344,7 @@ public sealed partial class TcpSocket
             if (InCwndReduction) _ca.PrrOut++;
             if (i == 0 && !fromReoTimer) rearm = true;
         }
-        if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+        if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto); // "inet_csk(sk)->icsk_rto": no user-timeout clamp
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ public sealed partial class TcpSocket
         {
             // "At most one outstanding TLP": goto rearm_timer — tcp_rearm_rto() with the loss probe still pending, so
             // the RTO counts from the head's transmission (tcp_rto_delta_us()). linux-4.4 re-arms a full icsk_rto.
-            if (_sim.Profile == KernelProfile.Linux44) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+            if (_sim.Profile == KernelProfile.Linux44) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
             else RearmRto(fromHead: true);
             return;
         }
@@ -66,8 +66,8 @@ public sealed partial class TcpSocket
         _ca.TlpOutstanding = true;
         _ca.TlpHighSeq = _snd.Nxt;
         Host.Count(MibCounter.TcpExtTCPLossProbes);
-        // "Reset s.t. tcp_rearm_rto will restart timer from now."
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+        // "Reset s.t. tcp_rearm_rto will restart timer from now." (tcp_rearm_rto(): icsk_rto, no user-timeout clamp)
+        ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
     }
 
     /// <summary>
