@@ -284,7 +284,9 @@ public sealed partial class TcpSocket
     /// Models tcp_close_state() + tcp_send_fin() — net/ipv4/tcp.c: the new_state[] table
     /// (ESTABLISHED/SYN_RECV → FIN_WAIT1 + FIN, CLOSE_WAIT → LAST_ACK + FIN, SYN_SENT/LISTEN/CLOSE →
     /// CLOSE with nothing on the wire, the FIN_WAIT*/CLOSING/LAST_ACK states unchanged). The state
-    /// changes when the FIN is queued, not when it is sent; the queue is then pushed with Nagle off.
+    /// changes when the FIN is queued, not when it is sent; the queue is then pushed with Nagle off. Under tcp_mem
+    /// pressure with nothing unsent the FIN goes onto the last skb already sent and leaves only with its retransmission
+    /// (a loss probe or the RTO).
     /// </summary>
     void CloseStateAndFin(string cause)
     {
@@ -302,9 +304,21 @@ public sealed partial class TcpSocket
             default:
                 return;
         }
+        // tcp_send_fin(): "tack on the FIN if we have one skb in write queue and this skb was not yet sent, or we are
+        // under memory pressure" — then on the last skb already sent, and nothing goes now: "FIN packet will be sent
+        // after a timeout, as TCP stack thinks it has already been transmitted" (snd_nxt moves past it).
+        bool onSentTail = _snd.Nxt == _snd.WriteSeq && Host.TcpMemoryPressure && _rtx.Count > 0 && !_rtx[^1].Flags.Has(TcpFlags.Syn);
         _snd.FinQueued = true;
         _snd.FinSeq = _snd.WriteSeq;
         _snd.WriteSeq++;
+        if (onSentTail)
+        {
+            var tail = _rtx[^1];
+            _rtx[^1] = tail with { End = tail.End + 1, Flags = tail.Flags | TcpFlags.Fin };
+            SkbFinOnSentTail();
+            _snd.Nxt++;
+            return;
+        }
         SkbQueueFin();
         Push("tcp_send_fin");
     }

@@ -401,6 +401,14 @@ public sealed partial class TcpSocket
         QueueWmem(SndSkbHeadTruesize);
     }
 
+    /// <summary>The memory side of tcp_send_fin() under memory pressure: the FIN flag and one sequence number on the last skb sent, no new skb.</summary>
+    void SkbFinOnSentTail()
+    {
+        if (_sndSkbs is not { Count: > 0 } skbs) return;
+        skbs[^1].End++;
+        skbs[^1].Fin = true;
+    }
+
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
     void SkbPurge()
     {
