@@ -409,7 +409,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             }
             if (_writeId == 0)
             {
-                _writeId = await db.BeginJournalWriteAsync(runId, fromVersion, rows[0].Seq, rows[^1].Seq, abandoned);
+                _writeId = await db.BeginJournalWriteAsync(runId, fromVersion, rows[0].Seq, rows[^1].LastSeq, abandoned);
                 return true;
             }
             int count = Math.Min(writer.PageRows, rows.Count - _written);

@@ -61,7 +61,8 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
             var e = rows[i];
             Events.Add(new EventRecord
             {
-                RunId = e.RunId, Seq = e.Seq, AtNs = e.AtNs, Type = e.Type, Host = e.Host, SocketId = e.SocketId, PayloadJson = e.PayloadJson, WriteId = writeId,
+                RunId = e.RunId, Seq = e.Seq, AtNs = e.AtNs, LastSeq = e.LastSeq, LastAtNs = e.LastAtNs, Types = e.Types, Type = e.Type, Host = e.Host,
+                SocketId = e.SocketId, PayloadJson = e.PayloadJson, Page = e.Page, WriteId = writeId,
             });
         }
         return SaveChangesAsync(cancellationToken);

@@ -86,7 +86,7 @@ static class Workloads
         int left = server.TimeWaitCount;
         long without = Measure.Heap();
         GC.KeepAlive(sim);
-        return $"W2 time_wait={tw} bytes_per_time_wait={F((withTw - without) / (double)Math.Max(1, tw - left))} " +
+        return $"W2 time_wait={tw} left={left} bytes_per_time_wait={F((withTw - without) / (double)Math.Max(1, tw - left))} " +
             $"heap_mb={withTw / 1_048_576} wall_s={F2(m.WallSeconds)} peak_rss_mb={Measure.PeakRssMb()} completed={r.Completed.ToString().ToLowerInvariant()}";
     }
 

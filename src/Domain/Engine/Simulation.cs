@@ -298,6 +298,13 @@ public sealed partial class Simulation
         if (item.Vacated) return; // a cancelled or re-armed timer's slot: stale, as before, but pinning nothing
         if (item.Generation > 0)
         {
+            if (item.Target is TimeWaitTable timeWaits)
+            {
+                // A timewait socket's tw_timer: the key names the entry and its arming (stale when either moved on).
+                if (!timeWaits.Expire(item.Generation)) return;
+                if (_polls.Count > 0) WakePolls();
+                return;
+            }
             ref var timer = ref item.Target is SimTimer t ? ref t.State : ref ((ITimerOwner)item.Target).TimerFor(item.Payload);
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
@@ -324,6 +331,9 @@ public sealed partial class Simulation
     }
 
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
+
+    /// <summary>Queues the item of a timer kept in a table of structs (<see cref="TimeWaitTable"/>): the target and a positive key that names the entry and its arming.</summary>
+    internal void ScheduleKeyed(SimTime at, IEventTarget target, long key) => _queue.Enqueue(at, target, null, key);
 
     /// <summary>
     /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.

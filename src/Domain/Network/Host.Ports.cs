@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Tcp;
 
@@ -32,24 +34,32 @@ internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
 /// particular order. Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
 /// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
 /// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
-/// port was most of what a churn kept alive.
+/// port was most of what a churn kept alive. A struct, the value of its port in the host's table: no object per
+/// port for the collector to copy (an ephemeral port's bucket lives as long as its TIME-WAIT).
 /// </summary>
-internal sealed class BindBucket(ushort port, bool byConnect)
+internal struct BindBucket(ushort port, bool byConnect)
 {
-    public ushort Port { get; } = port;
-    public bool ByConnect { get; set; } = byConnect;
+    public readonly ushort Port => port;
+    public bool ByConnect { readonly get; set; } = byConnect;
 
     /// <summary>Every owner got the port from connect() (sk_is_connect_bind()); false for an empty bucket.</summary>
-    public bool AllConnectBind()
+    public readonly bool AllConnectBind(TimeWaitTable timeWaits)
     {
         if (Count == 0) return false;
         foreach (var o in this) if (!o.ConnectBind) return false;
+        foreach (int tw in TimeWaitSlots) if (!timeWaits[tw].ConnectBind) return false;
         return true;
     }
     IBindOwner? _first, _second;
     HashSet<IBindOwner>? _many;
 
-    public int Count => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
+    /// <summary>Full sockets and timewait sockets holding the port.</summary>
+    public readonly int Count => SocketCount + TimeWaitSlots.Count;
+
+    readonly int SocketCount => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
+
+    /// <summary>The timewait sockets holding the port, by their slot in the host's <see cref="TimeWaitTable"/> (entries are structs, not owners).</summary>
+    public SlotSet TimeWaitSlots;
 
     public void Add(IBindOwner owner)
     {
@@ -73,7 +83,7 @@ internal sealed class BindBucket(ushort port, bool byConnect)
         return true;
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    public readonly Enumerator GetEnumerator() => new(this);
 
     /// <summary>Walks the inline owners or the set, without allocating.</summary>
     public struct Enumerator(BindBucket bucket)
@@ -99,6 +109,58 @@ internal sealed class BindBucket(ushort port, bool byConnect)
                 return true;
             }
             return false;
+        }
+    }
+}
+
+/// <summary>
+/// A set of slot numbers: two inline, a hash set beyond (a listener's port holds every TIME-WAIT its server closed
+/// first: O(1) removal); order-free, like the bucket's owners.
+/// </summary>
+internal struct SlotSet
+{
+    int _a, _b; // slot + 1; 0 is empty
+    HashSet<int>? _more;
+
+    public readonly int Count => (_a != 0 ? 1 : 0) + (_b != 0 ? 1 : 0) + (_more?.Count ?? 0);
+
+    public void Add(int slot)
+    {
+        if (_a == 0) _a = slot + 1;
+        else if (_b == 0) _b = slot + 1;
+        else (_more ??= []).Add(slot);
+    }
+
+    public bool Remove(int slot)
+    {
+        if (_a == slot + 1) _a = 0;
+        else if (_b == slot + 1) _b = 0;
+        else if (_more is not null && _more.Remove(slot)) { }
+        else return false;
+        return true;
+    }
+
+    public readonly Enumerator GetEnumerator() => new(this);
+
+    public struct Enumerator(SlotSet set)
+    {
+        int _i = -1;
+        HashSet<int>.Enumerator _rest = set._more?.GetEnumerator() ?? default;
+
+        public int Current { get; private set; }
+
+        public bool MoveNext()
+        {
+            while (++_i < 2)
+            {
+                int v = _i == 0 ? set._a - 1 : set._b - 1;
+                if (v < 0) continue;
+                Current = v;
+                return true;
+            }
+            if (set._more is null || !_rest.MoveNext()) return false;
+            Current = _rest.Current;
+            return true;
         }
     }
 }
@@ -131,15 +193,12 @@ public sealed partial class Host
     /// left as it is: a connect() only joins a -1 bucket, a timewait socket takes its full socket's place
     /// (inet_twsk_hashdance_schedule()) and an accepted child its listener's port (__inet_inherit_port()).
     /// </summary>
-    internal BindBucket AddBindOwner(ushort port, IBindOwner owner)
+    internal ref BindBucket AddBindOwner(ushort port, IBindOwner owner)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b))
-        {
-            b = new BindBucket(port, owner.ConnectBind);
-            _bindBuckets[port] = b;
-        }
+        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        if (!exists) b = new BindBucket(port, owner.ConnectBind);
         b.Add(owner);
-        return b;
+        return ref b;
     }
 
     /// <summary>
@@ -163,10 +222,33 @@ public sealed partial class Host
     /// </summary>
     internal void RemoveBindOwner(ushort port, IBindOwner owner)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
         b.Remove(owner);
+        BindOwnerLeft(port, ref b);
+    }
+
+    /// <summary>inet_twsk_hashdance_schedule()'s inet_bind_hash(): a timewait socket (its slot) joins the port's bucket.</summary>
+    internal void AddBindOwner(ushort port, int timeWaitSlot)
+    {
+        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        if (!exists) b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
+        b.TimeWaitSlots.Add(timeWaitSlot);
+    }
+
+    /// <summary>inet_twsk_bind_unhash(): the timewait socket leaves its port (see <see cref="RemoveBindOwner(ushort, IBindOwner)"/>).</summary>
+    internal void RemoveBindOwner(ushort port, int timeWaitSlot)
+    {
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
+        b.TimeWaitSlots.Remove(timeWaitSlot);
+        BindOwnerLeft(port, ref b);
+    }
+
+    void BindOwnerLeft(ushort port, ref BindBucket b)
+    {
         if (b.Count == 0) _bindBuckets.Remove(port);
-        else if (!b.ByConnect && Sim.Profile == KernelProfile.Linux6 && b.AllConnectBind()) b.ByConnect = true;
+        else if (!b.ByConnect && Sim.Profile == KernelProfile.Linux6 && b.AllConnectBind(TimeWaits)) b.ByConnect = true;
     }
 
     /// <summary>
@@ -174,7 +256,7 @@ public sealed partial class Host
     /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
     /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
     /// </summary>
-    bool BindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    bool BindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
     {
         foreach (var o in bucket) // a loop, not Any(lambda): no closure per bind
         {
@@ -182,6 +264,14 @@ public sealed partial class Host
                 && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener && (relax || !sk.IsListener))
                 && !(sk.ReusePort && o.ReusePort)
                 && RcvSaddrEqual(sk, o))
+                return true;
+        }
+        foreach (int slot in bucket.TimeWaitSlots) // a timewait owner is never listening
+        {
+            ref var tw = ref TimeWaits[slot];
+            if (!(sk.ReuseAddr && tw.ReuseAddr && (relax || !sk.IsListener))
+                && !(sk.ReusePort && tw.ReusePort)
+                && RcvSaddrEqual(sk.RcvSaddr, tw.Tuple.Local.Address))
                 return true;
         }
         return false;
@@ -192,8 +282,10 @@ public sealed partial class Host
     /// (ipv4_rcv_saddr_equal()): the same address, or either side bound to INADDR_ANY. Two different
     /// specific addresses (10.0.0.1 and 127.0.0.1) never conflict; 0.0.0.0 conflicts with every address.
     /// </summary>
-    static bool RcvSaddrEqual(IBindOwner a, IBindOwner b) =>
-        a.RcvSaddr == b.RcvSaddr || a.RcvSaddr == IPv4.Any || b.RcvSaddr == IPv4.Any;
+    static bool RcvSaddrEqual(IBindOwner a, IBindOwner b) => RcvSaddrEqual(a.RcvSaddr, b.RcvSaddr);
+
+    /// <summary>The same for two addresses (a timewait socket's is tw_rcv_saddr, its connection's local address).</summary>
+    static bool RcvSaddrEqual(IPv4 a, IPv4 b) => a == b || a == IPv4.Any || b == IPv4.Any;
 
     /// <summary>
     /// Models inet_csk_listen_start() → inet_csk_get_port() — net/ipv4/inet_connection_sock.c — for a
@@ -214,6 +306,14 @@ public sealed partial class Host
                 && !(sk.ReuseAddr && o.ReuseAddr && !o.IsListener)
                 && !(sk.ReusePort && o.ReusePort)
                 && RcvSaddrEqual(sk, o))
+                return false;
+        }
+        foreach (int slot in bucket.TimeWaitSlots)
+        {
+            ref var tw = ref TimeWaits[slot];
+            if (!(sk.ReuseAddr && tw.ReuseAddr)
+                && !(sk.ReusePort && tw.ReusePort)
+                && RcvSaddrEqual(sk.RcvSaddr, tw.Tuple.Local.Address))
                 return false;
         }
         return true;
@@ -289,13 +389,20 @@ public sealed partial class Host
     /// SO_REUSEADDR and the owner is not listening, and not both SO_REUSEPORT ("sk2->sk_state == TCP_TIME_WAIT ||
     /// uid_eq()": one user, so that holds for every owner).
     /// </summary>
-    bool AutobindConflict(BindBucket bucket, TcpSocket sk, bool relax)
+    bool AutobindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
     {
         foreach (var o in bucket)
         {
             if (!ReferenceEquals(o, sk)
                 && RcvSaddrEqual(sk, o)
                 && !(relax && sk.ReuseAddr && o.ReuseAddr && !o.IsListener && !(sk.ReusePort && o.ReusePort)))
+                return true;
+        }
+        foreach (int slot in bucket.TimeWaitSlots)
+        {
+            ref var tw = ref TimeWaits[slot];
+            if (RcvSaddrEqual(sk.RcvSaddr, tw.Tuple.Local.Address)
+                && !(relax && sk.ReuseAddr && tw.ReuseAddr && !(sk.ReusePort && tw.ReusePort)))
                 return true;
         }
         return false;
@@ -382,20 +489,21 @@ public sealed partial class Host
     internal bool CheckEstablished(TcpSocket sk, FourTuple tuple, bool allowTwReuseDelay)
     {
         if (Established.ContainsKey(tuple) || Requests.ContainsKey(tuple)) return false;
-        if (!TimeWaits.TryGetValue(tuple, out var tw)) return true;
-        if (!TwUnique(tw, allowTwReuseDelay)) return false;
-        sk.InheritFromTimeWait(tw);
+        if (!TimeWaits.TryFind(tuple, out int slot)) return true;
+        ref var tw = ref TimeWaits[slot];
+        if (!TwUnique(in tw, allowTwReuseDelay)) return false;
+        sk.InheritFromTimeWait(in tw);
         Count(MibCounter.TcpExtTWRecycled);
-        tw.Kill("__inet_check_established (TIME-WAIT reused)");
+        TimeWaits.Kill(slot, "__inet_check_established (TIME-WAIT reused)");
         return true;
     }
 
     /// <summary>Models tcp_twsk_unique() — net/ipv4/tcp_ipv4.c (6.14+ with tcp_tw_reuse_delay).</summary>
-    bool TwUnique(TimeWaitSocket tw, bool twp)
+    bool TwUnique(in TimeWaitEntry tw, bool twp)
     {
         int reuse = Sysctls.TcpTwReuse;
-        if (tw.Substate == TcpState.FinWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
-        if (reuse == 2 && !(tw.Local.Address.IsLoopback || tw.Remote.Address.IsLoopback)) reuse = 0;
+        if (tw.State == TcpState.FinWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
+        if (reuse == 2 && !(tw.Tuple.Local.Address.IsLoopback || tw.Tuple.Remote.Address.IsLoopback)) reuse = 0;
         if (!tw.UsedTimestamps) return false;
         if (!twp) return true;
         if (reuse == 0) return false;
@@ -420,7 +528,8 @@ public sealed partial class Host
 
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
-        if (!_bindBuckets.TryGetValue(port, out var b)) return;
+        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        if (Unsafe.IsNullRef(ref b)) return;
         if (b.Remove(from)) b.Add(to);
     }
 }

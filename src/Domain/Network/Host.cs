@@ -18,7 +18,7 @@ public sealed partial class Host : IEventTarget
     internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
     /// <summary>The SYN cookies this host issued (stands in for syncookie_secret's hash: <see cref="SynCookieJar"/>).</summary>
     internal readonly SynCookieJar IssuedCookies = new();
-    internal readonly Dictionary<FourTuple, TimeWaitSocket> TimeWaits = [];
+    internal readonly TimeWaitTable TimeWaits;
     /// <summary>The listening hash (lhash2 by port): listeners of each port in listen() order.</summary>
     readonly Dictionary<ushort, List<TcpSocket>> _listeners = [];
     int _listenerCount;
@@ -82,6 +82,7 @@ public sealed partial class Host : IEventTarget
         Kind = kind;
         Index = index;
         Sysctls = new SysctlTable(sim.Profile);
+        TimeWaits = new TimeWaitTable(this);
         BootClockOffset = sim.Rng.NextUInt32();
         // tcp_orphan_timer's period: armed at jiffy 0 for 100 ms, run by the wheel (26 jiffies on linux-6).
         _orphanTimerPeriod = Jiffies.At(Jiffies.WheelFires(SimTime.Zero, Jiffies.Expiry(SimTime.Zero, TcpConstants.OrphanTimerPeriod), sim.Profile));
@@ -244,7 +245,7 @@ public sealed partial class Host : IEventTarget
     }
 
     /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans); the rest of "tw" are TIME-WAIT.</summary>
-    public int TimeWaitFinWait2Count { get; internal set; }
+    public int TimeWaitFinWait2Count => TimeWaits.FinWait2Count;
 
     /// <summary>/proc/net/sockstat "tw": timewait sockets of both substates.</summary>
     public int TimeWaitCount => TimeWaits.Count;
@@ -252,7 +253,8 @@ public sealed partial class Host : IEventTarget
     /// <summary>/proc/net/sockstat "alloc": full sockets allocated, hashed or not.</summary>
     public int Allocated => Sockets.Count;
 
-    public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => TimeWaits.Values;
+    /// <summary>A view of each timewait socket, in the hash's order.</summary>
+    public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => [.. TimeWaits.Slots.Select(slot => new TimeWaitSocket(this, TimeWaits, slot))];
     public IReadOnlyCollection<TcpSocket> AllSockets => [.. Sockets.Values.OrderBy(sk => sk.Id)];
     public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
 
@@ -319,9 +321,9 @@ public sealed partial class Host : IEventTarget
             req.OnSegment(seg);
             return;
         }
-        if (TimeWaits.TryGetValue(key, out var tw))
+        if (TimeWaits.TryFind(key, out int tw))
         {
-            var verdict = tw.OnSegment(seg);
+            var verdict = TimeWaits.OnSegment(tw, seg);
             if (verdict is TimeWaitVerdict.Syn)
             {
                 // tcp_v4_rcv: TCP_TW_SYN → re-lookup a listener; the bucket is descheduled and the SYN
@@ -329,12 +331,13 @@ public sealed partial class Host : IEventTarget
                 var listener = FindListener(seg.Destination);
                 if (listener is not null)
                 {
-                    tw.Kill("tcp_v4_rcv (TCP_TW_SYN)");
-                    listener.OnListenSegment(seg, tw.SuccessorIsn);
+                    uint isn = TimeWaits[tw].SuccessorIsn;
+                    TimeWaits.Kill(tw, "tcp_v4_rcv (TCP_TW_SYN)");
+                    listener.OnListenSegment(seg, isn);
                 }
                 else
                 {
-                    tw.SendAck("tcp_v4_rcv (TCP_TW_SYN, no listener)");
+                    TimeWaits.SendAck(tw, "tcp_v4_rcv (TCP_TW_SYN, no listener)");
                 }
             }
             return;
@@ -456,6 +459,6 @@ public sealed partial class Host : IEventTarget
         foreach (var sk in AllSockets)
             if (sk.IsHashed) yield return sk;
         foreach (var r in Requests.Values) yield return r;
-        foreach (var tw in TimeWaits.Values) yield return tw;
+        foreach (var tw in TimeWaitSockets) yield return tw;
     }
 }

@@ -74,6 +74,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dou8vec_minmax, extra2 = &tcp_retr1_max (255)
         new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", 0, 255),
+        // proc_dou8vec_minmax (tcp_retrans_try_collapse())
+        new("net.ipv4.tcp_retrans_collapse", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", 0, U8Max),
         // proc_dointvec

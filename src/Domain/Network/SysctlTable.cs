@@ -84,6 +84,8 @@ public sealed class SysctlTable
     public bool TcpSack { get; private set; }
     /// <summary>net.ipv4.tcp_dsack: send D-SACKs (tcp_dsack_set()).</summary>
     public bool TcpDsack { get; private set; }
+    /// <summary>net.ipv4.tcp_retrans_collapse: a short retransmission takes in the segments after it (tcp_retrans_try_collapse()).</summary>
+    public bool TcpRetransCollapse { get; private set; }
     public int TcpEarlyRetrans { get; private set; }
     public bool TcpRfc1337 { get; private set; }
     public int TcpKeepaliveTimeSec { get; private set; }
@@ -151,6 +153,7 @@ public sealed class SysctlTable
         TcpTimestamps = Get("net.ipv4.tcp_timestamps") != 0;
         TcpSack = Get("net.ipv4.tcp_sack") != 0;
         TcpDsack = Get("net.ipv4.tcp_dsack") != 0;
+        TcpRetransCollapse = Get("net.ipv4.tcp_retrans_collapse") != 0;
         TcpEarlyRetrans = (int)Get("net.ipv4.tcp_early_retrans");
         TcpRfc1337 = Get("net.ipv4.tcp_rfc1337") != 0;
         TcpKeepaliveTimeSec = (int)Get("net.ipv4.tcp_keepalive_time");

@@ -114,9 +114,10 @@ public static class SsFormatter
     /// wscale, rto (not when 3 s), backoff, rtt/rttvar, ato, mss, pmtu, rcvmss, advmss, cwnd, ssthresh
     /// (below 0xFFFF), bytes_sent, bytes_retrans, bytes_acked, bytes_received, segs_out, segs_in,
     /// data_segs_out, data_segs_in, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastsnd, lastrcv,
-    /// lastack, pacing_rate (bytes/s · 8, not when 0 or ~0), delivered, unacked, retrans, lost, sacked,
-    /// reordering (not when 3), reord_seen, rcv_rtt, rcv_space, rcv_ssthresh, notsent, minrtt (not when
-    /// ~0), snd_wnd. delivery_rate, app_limited, busy, dsack_dups and rcv_ooopack are not modelled (0).
+    /// lastack, pacing_rate (bytes/s · 8, not when 0 or ~0), delivery_rate (bytes/s · 8), delivered, delivered_ce,
+    /// app_limited, busy ("%llums" of busy_time / 1000) with, only then, rwnd_limited and sndbuf_limited
+    /// ("%llums(%.1f%%)" of busy_time), unacked, retrans, lost, sacked, reordering (not when 3), reord_seen, rcv_rtt,
+    /// rcv_space, rcv_ssthresh, notsent, minrtt (not when ~0), snd_wnd. dsack_dups and rcv_ooopack are not modelled (0).
     /// </summary>
     public static string InfoText(TcpInfo i)
     {
@@ -152,7 +153,16 @@ public static class SsFormatter
         Field(sb, "lastrcv", i.LastDataRecvMs);
         Field(sb, "lastack", i.LastAckRecvMs);
         if (i.PacingRate != 0 && i.PacingRate != ulong.MaxValue) sb.Append(" pacing_rate ").Append(Bps(i.PacingRate * 8.0)).Append("bps");
+        if (i.DeliveryRate != 0) sb.Append(" delivery_rate ").Append(Bps(i.DeliveryRate * 8.0)).Append("bps");
         Field(sb, "delivered", i.Delivered);
+        Field(sb, "delivered_ce", i.DeliveredCe);
+        if (i.DeliveryRateAppLimited) sb.Append(" app_limited");
+        if (i.BusyTimeUs != 0)
+        {
+            sb.Append(" busy:").Append(i.BusyTimeUs / 1000).Append("ms");
+            if (i.RwndLimitedUs != 0) LimitedField(sb, "rwnd_limited", i.RwndLimitedUs, i.BusyTimeUs);
+            if (i.SndbufLimitedUs != 0) LimitedField(sb, "sndbuf_limited", i.SndbufLimitedUs, i.BusyTimeUs);
+        }
         Field(sb, "unacked", i.Unacked);
         if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
         Field(sb, "lost", i.Lost);
@@ -170,6 +180,39 @@ public static class SsFormatter
 
     /// <summary>sprint_bw() under -n: "%.0f".</summary>
     static string Bps(double bps) => Math.Round(bps, MidpointRounding.ToEven).ToString("0", CultureInfo.InvariantCulture);
+
+    /// <summary>" rwnd_limited:%llums(%.1f%%)": the time in whole milliseconds and its share of busy_time.</summary>
+    static void LimitedField(StringBuilder sb, string name, long us, long busyUs) =>
+        sb.Append(' ').Append(name).Append(':').Append(us / 1000).Append("ms(").Append(FixedOne(100.0 * us / busyUs)).Append("%)");
+
+    /// <summary>
+    /// printf's "%.1f" as glibc prints it: the double's exact binary value rounded to one decimal, a tie to even
+    /// (.NET's "F1" rounds a tie away from zero). For the non-negative values ss prints.
+    /// </summary>
+    internal static string FixedOne(double value)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(value);
+        int exp = (int)((bits >> 52) & 0x7FF);
+        long mantissa = bits & 0xF_FFFF_FFFF_FFFFL;
+        if (exp == 0) exp = 1; else mantissa |= 1L << 52;
+        int shift = 1075 - exp; // value = mantissa · 2^-shift
+        var tenths = new System.Numerics.BigInteger(mantissa) * 10;
+        System.Numerics.BigInteger whole;
+        if (shift <= 0)
+        {
+            whole = tenths << -shift;
+        }
+        else
+        {
+            var denominator = System.Numerics.BigInteger.One << shift;
+            whole = System.Numerics.BigInteger.DivRem(tenths, denominator, out var remainder);
+            int half = (remainder * 2).CompareTo(denominator);
+            if (half > 0 || (half == 0 && !whole.IsEven)) whole += 1;
+        }
+        var text = whole.ToString(CultureInfo.InvariantCulture);
+        if (text.Length == 1) text = "0" + text;
+        return text[..^1] + "." + text[^1];
+    }
 
     static void Field(StringBuilder sb, string name, long value)
     {

@@ -246,6 +246,12 @@ internal static class TcpInfoFields
         ["tcpi_data_segs_out"] = i => i.DataSegsOut,
         ["tcpi_data_segs_in"] = i => i.DataSegsIn,
         ["tcpi_delivered"] = i => i.Delivered,
+        ["tcpi_delivered_ce"] = i => i.DeliveredCe,
+        ["tcpi_delivery_rate"] = i => unchecked((long)i.DeliveryRate),
+        ["tcpi_delivery_rate_app_limited"] = i => i.DeliveryRateAppLimited ? 1 : 0,
+        ["tcpi_busy_time"] = i => i.BusyTimeUs,
+        ["tcpi_rwnd_limited"] = i => i.RwndLimitedUs,
+        ["tcpi_sndbuf_limited"] = i => i.SndbufLimitedUs,
         ["tcpi_bytes_sent"] = i => i.BytesSent,
         ["tcpi_bytes_retrans"] = i => i.BytesRetrans,
     };

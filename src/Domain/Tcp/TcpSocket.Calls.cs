@@ -166,6 +166,13 @@ public sealed partial class TcpSocket
     {
         if (bytes < 0) return CallOutcome.Fail(Errno.EINVAL);
         call.MsgFlags = flags;
+        RateCheckAppLimited(); // "is sending application-limited?" — before sk_stream_wait_connect() and the error checks
+        return SendAfterRateCheck(bytes, call);
+    }
+
+    /// <summary>tcp_sendmsg_locked() from sk_stream_wait_connect() on: a send deferred by the handshake resumes here.</summary>
+    CallOutcome SendAfterRateCheck(long bytes, PendingCall call)
+    {
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
@@ -234,7 +241,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingSend is not { } call) return;
         _pendingSend = null;
-        var outcome = Send(call.Requested, call.MsgFlags, call);
+        var outcome = SendAfterRateCheck(call.Requested, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 
@@ -643,7 +650,7 @@ public sealed partial class TcpSocket
     uint TsValAt(SimTime t) => TcpTimestamp.At(_sim.Profile, t, _tsOffset);
 
     /// <summary>Inherited on TIME-WAIT reuse (tcp_twsk_unique): write_seq = tw_snd_nxt + 65537 and the timestamp state.</summary>
-    internal void InheritFromTimeWait(TimeWaitSocket tw)
+    internal void InheritFromTimeWait(in TimeWaitEntry tw)
     {
         _snd.WriteSeq = tw.SuccessorIsn;
         _snd.WriteSeqKept = true;

@@ -470,6 +470,10 @@ public sealed partial class TcpSocket
         if (packetsOut > _cwnd.Used) _cwnd.Used = packetsOut;
         if (SlowStartAfterIdle && unchecked((int)(Jiffies32 - _cwnd.Stamp)) >= Jiffies.FromDuration(_icsk.Rto))
             CwndApplicationLimited();
+        // "The following conditions together indicate the starvation is caused by insufficient sender buffer": nothing
+        // left unsent, not cwnd-limited, the application hitting the buffer limit (SOCK_NOSPACE), ESTABLISHED or CLOSE_WAIT.
+        if (_snd.Nxt == _snd.WriteSeq && !Dead && _noSpace && State is TcpState.Established or TcpState.CloseWait)
+            ChronoStart(TcpChrono.SndbufLimited);
     }
 
     /// <summary>

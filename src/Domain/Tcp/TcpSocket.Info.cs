@@ -55,7 +55,13 @@ public sealed record TcpInfo(
     ulong PacingRate = ulong.MaxValue,
     long Delivered = 0,
     long RcvSpace = 0,
-    long RcvRttUs = 0)
+    long RcvRttUs = 0,
+    ulong DeliveryRate = 0,
+    bool DeliveryRateAppLimited = false,
+    long BusyTimeUs = 0,
+    long RwndLimitedUs = 0,
+    long SndbufLimitedUs = 0,
+    long DeliveredCe = 0)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -68,9 +74,12 @@ public sealed partial class TcpSocket
 {
     /// <summary>
     /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
-    /// read. Not modelled (so absent, 0): tcpi_delivery_rate and its app_limited flag (tcp_rate_gen()'s
-    /// rate_delivered / rate_interval_us), the chrono stats (busy, rwnd_limited, sndbuf_limited), dsack_dups,
-    /// rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which iproute2 6.1 does not print anyway.
+    /// read, with the delivery-rate sampler's tcpi_delivery_rate (tcp_compute_delivery_rate()) and
+    /// tcpi_delivery_rate_app_limited (tp->rate_app_limited), and tcp_get_info_chrono_stats()'s tcpi_busy_time,
+    /// tcpi_rwnd_limited and tcpi_sndbuf_limited (<see cref="RateSkbSent"/> … <see cref="ChronoStatsUs"/>); linux-4.4's
+    /// tcp_info has none of these (4.9 and 4.10 added them), so that profile reports 0. tcpi_delivered_ce stays 0: ECN is
+    /// not modelled. Not modelled (so absent, 0): dsack_dups, rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which
+    /// iproute2 6.1 does not print anyway.
     /// </summary>
     public TcpInfo Info
     {
@@ -83,6 +92,8 @@ public sealed partial class TcpSocket
                     AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
+            bool rateInfo = _sim.Profile != KernelProfile.Linux44;
+            var chrono = rateInfo ? ChronoStatsUs() : default;
             return new TcpInfo(
                 State,
                 _caOps.ToName(),
@@ -131,7 +142,12 @@ public sealed partial class TcpSocket
                 PacingRate: _pacingRate,
                 Delivered: _delivered,
                 RcvSpace: _rcvq.Space,
-                RcvRttUs: _rcvRtt.RttUs8 >> 3);
+                RcvRttUs: _rcvRtt.RttUs8 >> 3,
+                DeliveryRate: rateInfo ? DeliveryRate : 0,
+                DeliveryRateAppLimited: rateInfo && _rate.RateAppLimited,
+                BusyTimeUs: chrono.BusyUs,
+                RwndLimitedUs: chrono.RwndLimitedUs,
+                SndbufLimitedUs: chrono.SndbufLimitedUs);
         }
     }
 

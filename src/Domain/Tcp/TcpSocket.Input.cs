@@ -186,7 +186,7 @@ public sealed partial class TcpSocket
         _snd.MaxWindow = _snd.Wnd;
         _snd.Wl1 = seg.Seq;
         // The transmission stamps the skb again (skb_mstamp_ns): an RTT sample runs from the SYN-ACK.
-        _rtx[0] = _rtx[0] with { Flags = TcpFlags.Syn | TcpFlags.Ack, SentAt = _sim.Now };
+        _rtx[0] = RateSkbSent(_rtx[0] with { Flags = TcpFlags.Syn | TcpFlags.Ack, SentAt = _sim.Now }, PacketsOut);
         // tcp_send_synack(): a transmission of the queued SYN skb, not a retransmission (no RetransSegs).
         Transmit(TcpFlags.Syn | TcpFlags.Ack, _snd.Iss, 0, "tcp_send_synack (simultaneous open)", syn: true, retransmit: true);
     }
@@ -706,6 +706,7 @@ public sealed partial class TcpSocket
         // "If needed, reset TLP/RTO timer when RACK doesn't set."
         if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
         int delivered = CountDelivered(priorDelivered);
+        RateGen(delivered, ref sack);
         CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
@@ -800,6 +801,7 @@ public sealed partial class TcpSocket
         }
         if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
         _snd.Una = ack;
+        if (_rtx.Count == 0) ChronoStop(TcpChrono.Busy); // "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)"
         SkbAcked(ack);
         Recharge();
         long seqRttUs = -1, sackRttUs = -1, caRttUs = -1;

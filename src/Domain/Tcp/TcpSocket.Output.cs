@@ -226,7 +226,8 @@ public sealed partial class TcpSocket
             _mssSynced = true;
             _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
-            _rtx.Add(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn, TxDelivered: _delivered));
+            // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
+            _rtx.Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
             _snd.Nxt = _snd.Iss + 1;
         }
         else
@@ -283,7 +284,9 @@ public sealed partial class TcpSocket
     /// Models tcp_close_state() + tcp_send_fin() — net/ipv4/tcp.c: the new_state[] table
     /// (ESTABLISHED/SYN_RECV → FIN_WAIT1 + FIN, CLOSE_WAIT → LAST_ACK + FIN, SYN_SENT/LISTEN/CLOSE →
     /// CLOSE with nothing on the wire, the FIN_WAIT*/CLOSING/LAST_ACK states unchanged). The state
-    /// changes when the FIN is queued, not when it is sent; the queue is then pushed with Nagle off.
+    /// changes when the FIN is queued, not when it is sent; the queue is then pushed with Nagle off. Under tcp_mem
+    /// pressure with nothing unsent the FIN goes onto the last skb already sent and leaves only with its retransmission
+    /// (a loss probe or the RTO).
     /// </summary>
     void CloseStateAndFin(string cause)
     {
@@ -301,9 +304,21 @@ public sealed partial class TcpSocket
             default:
                 return;
         }
+        // tcp_send_fin(): "tack on the FIN if we have one skb in write queue and this skb was not yet sent, or we are
+        // under memory pressure" — then on the last skb already sent, and nothing goes now: "FIN packet will be sent
+        // after a timeout, as TCP stack thinks it has already been transmitted" (snd_nxt moves past it).
+        bool onSentTail = _snd.Nxt == _snd.WriteSeq && Host.TcpMemoryPressure && _rtx.Count > 0 && !_rtx[^1].Flags.Has(TcpFlags.Syn);
         _snd.FinQueued = true;
         _snd.FinSeq = _snd.WriteSeq;
         _snd.WriteSeq++;
+        if (onSentTail)
+        {
+            var tail = _rtx[^1];
+            _rtx[^1] = tail with { End = tail.End + 1, Flags = tail.Flags | TcpFlags.Fin };
+            SkbFinOnSentTail();
+            _snd.Nxt++;
+            return;
+        }
         SkbQueueFin();
         Push("tcp_send_fin");
     }
@@ -320,14 +335,18 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit() would hold a segment that does not fit whole; it carries PSH and no Nagle test holds it.
     /// </param>
     /// <param name="nonagle">tcp_write_xmit()'s nonagle argument; null: tp->nonagle (tcp_push_pending_frames()).</param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null)
+    /// <param name="lossProbe">
+    /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
+    /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
+    /// </param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
-        bool sent = false;
+        bool sent = false, rwndLimited = false;
         int segments = 0;
         uint wndEnd = _snd.Una + _snd.Wnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -335,7 +354,8 @@ public sealed partial class TcpSocket
         uint chunkStart = _snd.Nxt;
         // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
         int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
-        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && PacketsInFlight < _ca.Cwnd && segments++ < maxSegments)
+        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
+               && segments++ < maxSegments)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
@@ -343,13 +363,20 @@ public sealed partial class TcpSocket
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
             if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+            {
+                rwndLimited = true;
                 break;
+            }
             // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole. (Further into a
             // multi-MSS skb tcp_mss_split_point() may cut at the window's edge; the engine stops at a whole MSS.)
             bool cut = false;
             if (len > 0 && SeqMath.After(_snd.Nxt + (uint)len, wndEnd))
             {
-                if (!windowProbe) break;
+                if (!windowProbe)
+                {
+                    rwndLimited = true; // "if (unlikely(!tcp_snd_wnd_test(tp, skb, mss_now))) { is_rwnd_limited = true; break; }"
+                    break;
+                }
                 len = (int)(wndEnd - _snd.Nxt);
                 cut = true;
             }
@@ -366,8 +393,8 @@ public sealed partial class TcpSocket
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
             if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut || windowProbe : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
-            // tcp_rate_skb_sent(): TCP_SKB_CB(skb)->tx.delivered = tp->delivered.
-            _rtx.Add(new InFlight(_snd.Nxt, end, _sim.Now, false, flags, TxDelivered: _delivered));
+            // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
+            _rtx.Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             if (InCwndReduction) _ca.PrrOut++; // tcp_write_xmit(): "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
@@ -386,12 +413,18 @@ public sealed partial class TcpSocket
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
+        // tcp_write_xmit(): the receive-window chrono (tcp_write_wakeup() sends through tcp_transmit_skb() alone).
+        if (sendHead && !windowProbe)
+        {
+            if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
+            else ChronoStop(TcpChrono.RwndLimited);
+        }
         if (sendHead) WriteXmitCwndValidate(sent);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
             if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
-            ScheduleLossProbe(advancingRto: false);
+            if (!lossProbe) ScheduleLossProbe(advancingRto: false);
         }
         else if (PacketsOut == 0 && SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && !_xmitTimer.Armed)
         {
@@ -422,7 +455,7 @@ public sealed partial class TcpSocket
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);
             rto = delta.Ns > 0 ? delta : new SimDuration(1);
         }
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(rto));
+        ResetXmitTimer(TcpTimerKind.Retransmit, rto); // no TCP_USER_TIMEOUT clamp: only tcp_retransmit_timer() has one
     }
 
     /// <summary>
@@ -435,7 +468,9 @@ public sealed partial class TcpSocket
     bool ScheduleLossProbe(bool advancingRto)
     {
         int early = Host.Sysctls.TcpEarlyRetrans;
-        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr) || _ca.TlpOutstanding) return false;
+        // No test of tlp_high_seq here: a probe timer is armed during an open episode too, and tcp_send_loss_probe()
+        // then only re-arms the RTO ("At most one outstanding TLP").
+        if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr)) return false;
         if (!IsSynchronized) return false;
         long timeoutUs = _rtt.SrttUs != 0
             ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
@@ -446,7 +481,11 @@ public sealed partial class TcpSocket
         return true;
     }
 
-    /// <summary>tcp_clamp_rto_to_user_timeout(): never sleep past TCP_USER_TIMEOUT since the first retransmission.</summary>
+    /// <summary>
+    /// tcp_clamp_rto_to_user_timeout() — net/ipv4/tcp_timer.c: never sleep past TCP_USER_TIMEOUT since the first
+    /// retransmission. Its one caller is tcp_retransmit_timer()'s out_reset_timer: (<see cref="OutResetTimer"/>); the
+    /// RTO re-arms of an ACK (tcp_rearm_rto()), of tcp_xmit_retransmit_queue() and of the loss probe are not clamped.
+    /// </summary>
     SimDuration ClampToUserTimeout(SimDuration rto)
     {
         if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;
@@ -483,7 +522,8 @@ public sealed partial class TcpSocket
     {
         var s = _rtx[index];
         if (sackedRetrans && !s.RetransOut) _ca.RetransOut++;
-        _rtx[index] = s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans, TxDelivered = _delivered };
+        // __tcp_retransmit_skb() → tcp_transmit_skb() → tcp_rate_skb_sent(): the skb is in packets_out already.
+        _rtx[index] = RateSkbSent(s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans }, PacketsOut);
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
         _totalRetrans++;

@@ -344,7 +344,7 @@ public sealed partial class TcpSocket
             if (InCwndReduction) _ca.PrrOut++;
             if (i == 0 && !fromReoTimer) rearm = true;
         }
-        if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+        if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto); // "inet_csk(sk)->icsk_rto": no user-timeout clamp
     }
 
     /// <summary>
@@ -354,11 +354,49 @@ public sealed partial class TcpSocket
     /// </summary>
     void RetransmitSkb(int index, string reason)
     {
+        RetransTryCollapse(index);
         var s = _rtx[index];
         Resent(index, sackedRetrans: true);
         _retransStamp ??= _sim.Now;
         CountUndoRetrans();
         Transmit(s.Flags, s.Seq, PayloadOf(s), reason, retransmit: true);
+    }
+
+    /// <summary>
+    /// Models tcp_retrans_try_collapse() + tcp_collapse_retrans() — net/ipv4/tcp_output.c, from __tcp_retransmit_skb():
+    /// with net.ipv4.tcp_retrans_collapse, a retransmission shorter than min(window room, mss) (never a SYN) takes in the
+    /// segments after it while each is a one-segment skb not SACKed (tcp_can_collapse()), the payloads fit that room and
+    /// the window holds its end: end_seq and tcp_flags (PSH, FIN) move over, TCPCB_EVER_RETRANS is merged, and
+    /// tcp_adjust_pcount() takes the eaten skb out of packets_out, retrans_out, lost_out (and, without SACK, one of
+    /// sacked_out). Above all an RTO after write(500); close() resends "FP. 1:501(500)" with the FIN skb folded in.
+    /// </summary>
+    void RetransTryCollapse(int index)
+    {
+        var to = _rtx[index];
+        if (!Host.Sysctls.TcpRetransCollapse || to.Flags.Has(TcpFlags.Syn)) return;
+        uint wndEnd = _snd.Una + _snd.Wnd;
+        int mss = PayloadMss;
+        int availWnd = unchecked((int)(wndEnd - to.Seq));
+        if (availWnd <= 0) availWnd = mss; // a zero-window probe at snd_una (callers send nothing else past the window)
+        int space = Math.Min(availWnd, mss);
+        if (PayloadOf(to) >= space) return; // "if (skb->len < avail_wnd) tcp_retrans_try_collapse()"
+        space -= PayloadOf(to);
+        bool collapsed = false;
+        while (index + 1 < _rtx.Count)
+        {
+            var next = _rtx[index + 1];
+            if (next.Sacked || !SkbIsOneSegment(next.Seq, next.End)) break;
+            space -= PayloadOf(next);
+            if (space < 0 || SeqMath.After(next.End, wndEnd)) break;
+            to = to with { End = next.End, Flags = to.Flags | next.Flags, Retransmitted = to.Retransmitted || next.Retransmitted };
+            if (next.RetransOut) _ca.RetransOut--;
+            if (next.Lost) _ca.LostOut--;
+            if (!IsSack && _ca.SackedOut > 0) _ca.SackedOut--; // "Reno case is special. Sigh..."
+            _rtx.RemoveAt(index + 1);
+            SkbCollapse(to.Seq, next.Seq);
+            collapsed = true;
+        }
+        if (collapsed) _rtx[index] = to;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -25,11 +26,15 @@ internal struct SacktagState
     public int SackDelivered;
     /// <summary>
     /// struct rate_sample (sack_state.rate) as tcp_rate_skb_delivered() fills it: rs->prior_delivered, the tx.delivered of
-    /// the most recently sent segment this ACK delivered (0: none), with its send time and end (the tie-break).
+    /// the most recently sent segment this ACK delivered (0: none), with its send time and end (the tie-break);
+    /// rs->prior_mstamp (its tx.delivered_mstamp, 0: no timing), rs->is_app_limited and rs->interval_us (the send phase).
     /// </summary>
     public long PriorDelivered;
     public SimTime PriorSentAt;
     public uint PriorEnd;
+    public long PriorMstampUs;
+    public bool IsAppLimited;
+    public long IntervalUs;
 }
 
 public sealed partial class TcpSocket
@@ -262,19 +267,6 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_rate_skb_delivered() — net/ipv4/tcp_rate.c, for a segment this ACK (S)ACKs and not SACKed before (a
-    /// SACKed one had tx.delivered_mstamp cleared): the rate sample keeps the tx.delivered of the most recently sent one
-    /// (tcp_skb_sent_after(), ties by end_seq).
-    /// </summary>
-    static void RateSkbDelivered(InFlight r, ref SacktagState rs)
-    {
-        if (rs.PriorDelivered != 0 && !RackSentAfter(r.SentAt, rs.PriorSentAt, r.End, rs.PriorEnd)) return;
-        rs.PriorDelivered = r.TxDelivered;
-        rs.PriorSentAt = r.SentAt;
-        rs.PriorEnd = r.End;
-    }
-
-    /// <summary>
     /// tcp_highest_sack_seq(): snd_una while nothing is SACKed (<paramref name="sndUna"/>, tp->snd_una as the caller has
     /// it), else the end of the highest SACKed segment.
     /// </summary>
@@ -345,13 +337,18 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_init_undo(): undo_marker = snd_una; undo_retrans = the retransmissions in flight
-    /// (retrans_out), −1 instead of 0.
+    /// Models tcp_init_undo() — net/ipv4/tcp_input.c: undo_marker = snd_una; undo_retrans = the retransmissions in
+    /// flight (retrans_out) plus a retransmitted loss probe still outstanding (tlp_high_seq and tlp_retrans), −1
+    /// instead of 0. linux-4.4 counts retrans_out only.
     /// </summary>
     void InitUndo()
     {
         _ca.UndoMarker = _snd.Una;
-        _ca.UndoRetrans = _ca.RetransOut == 0 ? -1 : _ca.RetransOut;
+        // "First, account for regular retransmits in flight", "Next, account for TLP retransmits in flight", "Finally,
+        // avoid 0, because undo_retrans==0 means "can undo now"" (6.10+: a D-SACK of the probe must not allow undo).
+        int undoRetrans = _ca.RetransOut;
+        if (_ca.TlpOutstanding && _ca.TlpRetrans && _sim.Profile != KernelProfile.Linux44) undoRetrans++;
+        _ca.UndoRetrans = undoRetrans == 0 ? -1 : undoRetrans;
     }
 
     /// <summary>__tcp_retransmit_skb() → tcp_retransmit_skb(): "if (tp->undo_retrans &lt; 0) tp->undo_retrans = 0; tp->undo_retrans += pcount".</summary>

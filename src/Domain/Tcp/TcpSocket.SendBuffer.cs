@@ -151,6 +151,8 @@ public sealed partial class TcpSocket
                     _writeSpaceWake = false;
                     break;
                 }
+                // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
+                if (_snd.Nxt == _snd.WriteSeq) ChronoStart(TcpChrono.Busy);
                 tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
                 skbs.Add(tail);
                 _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
@@ -319,6 +321,42 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// tcp_can_collapse()'s tcp_skb_pcount(skb) == 1: the queued segment [<paramref name="seq"/>, <paramref name="end"/>)
+    /// is an skb of its own (a part of a multi-segment skb is not).
+    /// </summary>
+    bool SkbIsOneSegment(uint seq, uint end)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return true;
+        foreach (var skb in skbs)
+            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.Seq == seq && skb.End == end;
+        return true;
+    }
+
+    /// <summary>
+    /// The memory side of tcp_collapse_retrans(): the skb at <paramref name="nextSeq"/> is shifted onto the one at
+    /// <paramref name="toSeq"/> (tcp_skb_shift(): its payload moves with its truesize, FIN and PSH with tcp_flags) and
+    /// freed (tcp_rtx_queue_unlink_and_free(): the rest of its truesize leaves sk_wmem_queued).
+    /// </summary>
+    void SkbCollapse(uint toSeq, uint nextSeq)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return;
+        SkbSplitAt(toSeq);
+        int i = 0;
+        while (i + 1 < skbs.Count && !(skbs[i].End == nextSeq && skbs[i + 1].Seq == nextSeq)) i++;
+        if (i + 1 >= skbs.Count) return;
+        var to = skbs[i];
+        var next = skbs[i + 1];
+        to.End = next.End;
+        to.Truesize += next.Payload;
+        to.Fin |= next.Fin;
+        to.Psh |= next.Psh;
+        FreeWmem(next.Truesize - next.Payload);
+        skbs.RemoveAt(i + 1);
+    }
+
+    /// <summary>
     /// Models the memory side of tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: every skb the ACK covers is freed
     /// (sk_wmem_free_skb(): its truesize leaves sk_wmem_queued); a multi-segment skb covered in part is trimmed
     /// (tcp_tso_acked() → tcp_trim_head(): the acknowledged payload bytes leave its truesize).
@@ -357,8 +395,18 @@ public sealed partial class TcpSocket
             skbs[^1].Fin = true;
             return;
         }
+        // tcp_queue_skb() → tcp_add_write_queue_tail(): a FIN skb alone in the write queue starts the busy chrono.
+        if (_snd.Nxt == _snd.FinSeq) ChronoStart(TcpChrono.Busy);
         skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
         QueueWmem(SndSkbHeadTruesize);
+    }
+
+    /// <summary>The memory side of tcp_send_fin() under memory pressure: the FIN flag and one sequence number on the last skb sent, no new skb.</summary>
+    void SkbFinOnSentTail()
+    {
+        if (_sndSkbs is not { Count: > 0 } skbs) return;
+        skbs[^1].End++;
+        skbs[^1].Fin = true;
     }
 
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
@@ -383,6 +431,7 @@ public sealed partial class TcpSocket
         // sk_stream_write_space(): SOCK_NOSPACE cleared, the sleepers woken with EPOLLOUT.
         _noSpace = false;
         _writeSpaceWake = true;
+        ChronoStop(TcpChrono.SndbufLimited); // tcp_check_space(): "if (!test_bit(SOCK_NOSPACE, ...))"
     }
 
     /// <summary>

@@ -211,6 +211,9 @@ public sealed partial class TcpSocket
         _snd.WriteSeq = seq == 0 ? 1 : seq;
         _snd.WriteSeqKept = true;
         _connecting = false; // sock->state = SS_UNCONNECTED
+        // tcp_disconnect(): "There's a bubble in the pipe until at least the first ACK." (app_limited = ~0U, rate_app_limited = 1)
+        _rate.AppLimited = uint.MaxValue;
+        _rate.RateAppLimited = true;
         WakeAll();
     }
 
@@ -282,8 +285,8 @@ public sealed partial class TcpSocket
         }
         else
         {
-            var tw = new TimeWaitSocket(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale, ThreeAndAHalfRto);
-            tw.Schedule(timeout, cause);
+            Host.TimeWaits.Create(this, substate, _rxOpt.TsOk, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, _tsOffset, ReceiveWindow(), _rxOpt.RcvWscale,
+                ThreeAndAHalfRto, timeout, cause);
         }
         UpdateMetrics();
         Done(cause);
@@ -353,6 +356,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost.</summary>
     void PurgeWriteQueue(string reason)
     {
+        // tcp_write_queue_purge() stops the busy chrono before it empties the queues: a socket still timing one stays
+        // busy (tcp_chrono_stop() sees them full), so tcpi_busy_time keeps growing after a reset or abort.
+        ChronoStop(TcpChrono.Busy);
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);

@@ -21,33 +21,67 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_send_loss_probe() — net/ipv4/tcp_output.c: retransmits the tail once
-    /// (TCPLossProbes), without backoff and without setting retrans_stamp, then re-arms the RTO
-    /// from the head's (new) transmit time.
+    /// Models tcp_send_loss_probe() — net/ipv4/tcp_output.c: when the send head fits the peer's window
+    /// (tcp_snd_wnd_test()), new data — tcp_write_xmit(push_one = 2, TCP_NAGLE_OFF), which lets one segment through
+    /// even with cwnd full ("Force out a loss probe pkt."); if that sends nothing, only the timer is re-armed. Otherwise
+    /// the tail is retransmitted once (tlp_retrans), without backoff and without setting retrans_stamp. Either probe
+    /// sets tlp_high_seq = snd_nxt and counts TCPLossProbes, and the RTO restarts from now. With a probe already
+    /// outstanding nothing is sent and the RTO is re-armed from the head.
     /// </summary>
     void SendLossProbe()
     {
         if (PacketsOut == 0) return;
-        if (!_ca.TlpOutstanding)
+        if (_ca.TlpOutstanding)
         {
-            // New data if the window takes one more segment, else the tail again.
-            _ca.TlpOutstanding = true;
-            int before = PacketsOut;
-            Push("tcp_send_loss_probe (new data)", maxSegments: 1);
-            _ca.TlpRetrans = PacketsOut == before;
-            if (_ca.TlpRetrans)
-            {
-                // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
-                int last = _rtx.Count - 1;
-                var tail = _rtx[last];
-                Resent(last, sackedRetrans: false);
-                Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
-            }
-            _ca.TlpHighSeq = _snd.Nxt;
-            Host.Count(MibCounter.TcpExtTCPLossProbes);
+            // "At most one outstanding TLP": goto rearm_timer — tcp_rearm_rto() with the loss probe still pending, so
+            // the RTO counts from the head's transmission (tcp_rto_delta_us()). linux-4.4 re-arms a full icsk_rto.
+            if (_sim.Profile == KernelProfile.Linux44) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
+            else RearmRto(fromHead: true);
+            return;
         }
-        // "Reset s.t. tcp_rearm_rto will restart timer from now."
-        ResetXmitTimer(TcpTimerKind.Retransmit, ClampToUserTimeout(_icsk.Rto));
+        _ca.TlpRetrans = false;
+        if (SendHeadFitsWindow())
+        {
+            int before = PacketsOut;
+            // One TSO chunk (tcp_push_one()'s limit), or one forced segment when cwnd is full.
+            int quota = _ca.Cwnd > PacketsInFlight ? Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()) : 1;
+            Push("tcp_send_loss_probe (new data)", maxSegments: quota, nonagle: Nagle.Off, lossProbe: true);
+            if (PacketsOut == before)
+            {
+                // "goto rearm_timer": tcp_rearm_rto() with the loss probe still pending — the RTO from the head.
+                RearmRto(fromHead: true);
+                return;
+            }
+        }
+        else
+        {
+            // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
+            int last = _rtx.Count - 1;
+            var tail = _rtx[last];
+            Resent(last, sackedRetrans: false);
+            Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
+            _ca.TlpRetrans = true;
+        }
+        // probe_sent:
+        _ca.TlpOutstanding = true;
+        _ca.TlpHighSeq = _snd.Nxt;
+        Host.Count(MibCounter.TcpExtTCPLossProbes);
+        // "Reset s.t. tcp_rearm_rto will restart timer from now." (tcp_rearm_rto(): icsk_rto, no user-timeout clamp)
+        ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);
+    }
+
+    /// <summary>
+    /// tcp_send_head() and tcp_snd_wnd_test() — net/ipv4/tcp_output.c: unsent data whose first segment (at most one MSS;
+    /// with the FIN when the FIN rides on it) ends inside the peer's window (tcp_wnd_end()).
+    /// </summary>
+    bool SendHeadFitsWindow()
+    {
+        if (!SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) return false;
+        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+        long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
+        uint end = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
+        if (_snd.FinQueued && dataLeft <= PayloadMss) end++;
+        return !SeqMath.After(end, _snd.Una + _snd.Wnd);
     }
 
     /// <summary>

@@ -214,10 +214,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>
     /// One segment of the retransmission queue with its skb sacked bits: <see cref="Retransmitted"/> is
     /// TCPCB_EVER_RETRANS (Karn: no RTT sample), <see cref="RetransOut"/> TCPCB_SACKED_RETRANS (a retransmission
-    /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED.
+    /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED. The Tx* fields
+    /// are TCP_SKB_CB(skb)->tx as tcp_rate_skb_sent() records it at each transmission (<see cref="RateSkbSent"/>).
     /// </summary>
     readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
-        bool RetransOut = false, bool Lost = false, long TxDelivered = 0);
+        bool RetransOut = false, bool Lost = false, long TxDelivered = 0, long TxFirstTxUs = 0, long TxDeliveredUs = 0,
+        bool TxAppLimited = false);
 
     // ---- derived views ------------------------------------------------------------------------
 

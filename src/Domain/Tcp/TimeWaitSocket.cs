@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -15,128 +16,229 @@ public enum TimeWaitVerdict
 }
 
 /// <summary>
-/// The light inet_timewait_sock + tcp_timewait_sock that replaces a full socket in TIME_WAIT, or
-/// parks an orphaned FIN_WAIT2 cheaply (substate FIN_WAIT2). It keeps the local port (bind hash)
-/// and the 4-tuple (established hash), a few sequence and timestamp fields, and one timer. It is
-/// not an orphan and not counted in sockstat "inuse"; it is counted in "tw".
+/// The light inet_timewait_sock + tcp_timewait_sock that replaces a full socket in TIME_WAIT, or parks an orphaned
+/// FIN_WAIT2 cheaply (substate FIN_WAIT2): the 4-tuple (established hash), the local port (bind hash), a few
+/// sequence and timestamp fields, and its tw_timer. A struct in its host's <see cref="TimeWaitTable"/>: no object,
+/// no reference, so the collector neither copies nor traces the hundreds of thousands a churn keeps alive.
 /// </summary>
-/// <remarks>
-/// The entry is its own timer (the kernel's tw_timer is a field of inet_timewait_sock, not a separate
-/// allocation): one object per entry, and once it is killed its queue slot is vacated, so nothing is kept.
-/// </remarks>
-public sealed class TimeWaitSocket : SimTimer, IBindOwner
+[StructLayout(LayoutKind.Auto)]
+internal struct TimeWaitEntry
 {
-    Simulation Sim => Host.Sim;
-    OowRateLimit _oowAck;
-
-    internal TimeWaitSocket(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd, int rcvWscale,
-        SimDuration recycleTimeout)
-    {
-        Host = sk.Host;
-        SocketId = sk.Id;
-        Local = sk.Local;
-        Remote = sk.Remote;
-        Substate = substate;
-        RcvNxt = sk.RcvNxt;
-        SndNxt = sk.SndNxt;
-        RcvWnd = rcvWnd;
-        _recycleTimeout = recycleTimeout;
-        Window = (ushort)Math.Min(rcvWnd >> rcvWscale, TcpConstants.MaxTcpWindow);
-        UsedTimestamps = tsOk;
-        TsRecent = tsRecent;
-        TsRecentStampSec = tsOk ? tsRecentStampSec : 0;
-        TsOffset = tsOffset;
-        EntryStampMs = Sim.Now.Ms;
-        ReuseAddr = sk.ReuseAddr;
-        ReusePort = sk.ReusePort;
-        ConnectBind = sk.ConnectBind;
-        _fromState = (byte)sk.State;
-    }
-
-    // The states as bytes (they fit one; the entry is kept small, as inet_timewait_sock keeps tw_substate in a u8).
-    readonly byte _fromState;
-    byte _substate;
-    /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
-    readonly SimDuration _recycleTimeout;
-
-    public Host Host { get; }
+    public FourTuple Tuple;
     /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
-    public int SocketId { get; }
-    public Endpoint Local { get; }
-    public Endpoint Remote { get; }
-    public FourTuple Tuple => new(Local, Remote);
-    /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan.</summary>
-    public TcpState Substate
-    {
-        get => (TcpState)_substate;
-        private set => _substate = (byte)value;
-    }
-    public uint RcvNxt { get; private set; }
-    public uint SndNxt { get; }
+    public int SocketId;
+    /// <summary>The next free slot while this one is free (the table's free list).</summary>
+    public int NextFree;
+    public uint RcvNxt;
+    public uint SndNxt;
+    /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
+    public uint RcvWnd;
+    public uint TsRecent;
+    public uint TsOffset;
+    /// <summary>tw_last_oow_ack_time.</summary>
+    public OowRateLimit OowAck;
+    public long TsRecentStampSec;
+    /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
+    public long EntryStampMs;
+    /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
+    public SimDuration RecycleTimeout;
+    /// <summary>The pending item's key (<see cref="TimeWaitTable.KeyOf"/>): a stale item's key differs.</summary>
+    public long TimerKey;
+    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
+    public SimTime Expires;
+    /// <summary>When the timer wheel runs it (<see cref="Jiffies.WheelFires"/>).</summary>
+    public SimTime FiresAt;
+    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
+    public ushort Window;
+    /// <summary>tw_substate and the state it came from, as bytes (inet_timewait_sock keeps tw_substate in a u8).</summary>
+    public byte Substate;
+    public byte FromState;
+    public bool UsedTimestamps;
+    public bool ReuseAddr;
+    public bool ReusePort;
+    /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
+    public bool ConnectBind;
+    public bool Alive;
+    public bool TimerArmed;
+
+    public readonly TcpState State => (TcpState)Substate;
 
     /// <summary>
     /// The initial sequence of a connection that takes this 4-tuple over (a SYN accepted through TIME-WAIT,
     /// tcp_timewait_state_process(); a connect() reusing it, tcp_twsk_unique()): tw_snd_nxt + 65535 + 2, never 0.
     /// </summary>
-    public uint SuccessorIsn => unchecked(SndNxt + 65535 + 2) is var isn && isn != 0 ? isn : 1;
-    /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
-    public uint RcvWnd { get; }
-    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
-    public ushort Window { get; }
-    public bool UsedTimestamps { get; }
-    public uint TsRecent { get; private set; }
-    public long TsRecentStampSec { get; private set; }
-    public uint TsOffset { get; }
-    /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
-    public long EntryStampMs { get; private set; }
-    public bool ReuseAddr { get; }
-    public bool ReusePort { get; }
-    /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
-    public bool ConnectBind { get; }
-    bool IBindOwner.IsListener => false;
-    /// <summary>tw_rcv_saddr: the connection's local address.</summary>
-    IPv4 IBindOwner.RcvSaddr => Local.Address;
-    int IBindOwner.BindHash => SocketId;
-    public bool Alive { get; private set; }
+    public readonly uint SuccessorIsn => unchecked(SndNxt + 65535 + 2) is var isn && isn != 0 ? isn : 1;
+}
+
+/// <summary>
+/// A host's timewait sockets (the timewait part of inet_ehashinfo): the entries as structs in one array, found by
+/// 4-tuple through a hash of slot numbers, reused through a free list. Each entry's tw_timer is an item of the
+/// simulation's queue (the timer wheel) whose target is this table and whose generation names the slot and the
+/// arming: a stale item (cancelled, re-armed, the slot reused) is skipped when popped, like any stale timer, and
+/// pins nothing but the table.
+/// </summary>
+internal sealed class TimeWaitTable(Host host) : IEventTarget
+{
+    /// <summary>Bits of a timer key that name the slot; the rest count armings (so a key is never reused).</summary>
+    const int SlotBits = 28;
+
+    /// <summary>Entries per page: 512 × 120 B, below the large-object heap; the table grows by a page, never by copying.</summary>
+    const int PageBits = 9;
+    const int PageSize = 1 << PageBits;
+
+    readonly Host _host = host;
+    Simulation Sim => _host.Sim;
+    TimeWaitEntry[][] _pages = [];
+    int _used;
+    int _alive;
+    int _free = -1;
+    long _armings;
+    /// <summary>The established-hash part for timewait sockets: 4-tuple → slot.</summary>
+    Dictionary<FourTuple, int> _byTuple = [];
+
+    public int Count => _byTuple.Count;
+
+    /// <summary>Slots handed out so far (live or free).</summary>
+    public int Capacity => _used;
+
+    /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans).</summary>
+    public int FinWait2Count { get; private set; }
+
+    public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
+
+    public bool TryFind(in FourTuple tuple, out int slot) => _byTuple.TryGetValue(tuple, out slot);
+
+    /// <summary>The slots in the hash's enumeration order.</summary>
+    public Dictionary<FourTuple, int>.ValueCollection Slots => _byTuple.Values;
+
+    internal static int SlotOf(long key) => (int)(key & ((1L << SlotBits) - 1));
 
     /// <summary>
-    /// Models inet_twsk_hashdance_schedule() + inet_twsk_schedule(): hashed in place of the full
-    /// socket, owner of its port, the timer armed; TW++ or, for at most 4 s, TWKilled++.
+    /// Models inet_twsk_alloc() + inet_twsk_hashdance_schedule() + inet_twsk_schedule() — net/ipv4/inet_timewait_sock.c:
+    /// the entry takes the full socket's place in the established hash and its port, the timer is armed; TW++ or,
+    /// for at most 4 s, TWKilled++.
     /// </summary>
-    internal void Schedule(SimDuration timeout, string cause)
+    public void Create(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd,
+        int rcvWscale, SimDuration recycleTimeout, SimDuration timeout, string cause)
     {
-        Alive = true;
-        Host.TimeWaits[Tuple] = this;
-        if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count++;
-        Host.AddBindOwner(Local.Port, this);
-        Host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
-        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId,
-            (TcpState)_fromState, Substate, cause + " → timewait socket"));
-        Arm(timeout);
+        int slot = Allocate();
+        ref var e = ref this[slot];
+        e = new TimeWaitEntry
+        {
+            Tuple = new FourTuple(sk.Local, sk.Remote),
+            SocketId = sk.Id,
+            NextFree = -1,
+            Substate = (byte)substate,
+            FromState = (byte)sk.State,
+            RcvNxt = sk.RcvNxt,
+            SndNxt = sk.SndNxt,
+            RcvWnd = rcvWnd,
+            RecycleTimeout = recycleTimeout,
+            Window = (ushort)Math.Min(rcvWnd >> rcvWscale, TcpConstants.MaxTcpWindow),
+            UsedTimestamps = tsOk,
+            TsRecent = tsRecent,
+            TsRecentStampSec = tsOk ? tsRecentStampSec : 0,
+            TsOffset = tsOffset,
+            EntryStampMs = Sim.Now.Ms,
+            ReuseAddr = sk.ReuseAddr,
+            ReusePort = sk.ReusePort,
+            ConnectBind = sk.ConnectBind,
+            Alive = true,
+        };
+        _byTuple[e.Tuple] = slot;
+        if (substate == TcpState.FinWait2) FinWait2Count++;
+        _host.AddBindOwner(e.Tuple.Local.Port, slot);
+        _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
+        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
+            (TcpState)e.FromState, substate, cause + " → timewait socket"));
+        Arm(slot, timeout);
     }
 
-    void Arm(SimDuration timeout)
+    int Allocate()
     {
-        Sim.ArmTimer(this, Host, SocketId, TcpTimerKind.TimeWait, Jiffies.Expiry(Sim.Now, timeout));
+        if (_free >= 0)
+        {
+            int slot = _free;
+            _free = this[slot].NextFree;
+            _alive++;
+            return slot;
+        }
+        if (_used == _pages.Length << PageBits)
+        {
+            if (_used == 1 << SlotBits) throw new InvalidOperationException("timewait table full");
+            Array.Resize(ref _pages, _pages.Length + 1);
+            _pages[^1] = new TimeWaitEntry[PageSize];
+        }
+        _alive++;
+        return _used++;
     }
 
-    /// <summary>inet_twsk_kill() on expiry: unhashed and freed; the port becomes free; no packet.</summary>
-    protected override void Expired(Simulation sim)
+    void Release(int slot)
     {
-        sim.TimerFired(Host, SocketId, TcpTimerKind.TimeWait);
-        Kill("tw_timer_handler");
+        ref var e = ref this[slot];
+        e.Alive = false;
+        e.NextFree = _free;
+        _free = slot;
+        if (--_alive == 0)
+        {
+            // The last entry went: the pages and the hash go with it (as the entries' slab pages would), so an idle host keeps nothing.
+            _pages = [];
+            _byTuple = [];
+            _used = 0;
+            _free = -1;
+        }
     }
 
-    /// <summary>inet_twsk_deschedule_put(): removes the timewait socket now (expiry, RST, reuse, SYN).</summary>
-    internal void Kill(string cause)
+    /// <summary>
+    /// inet_twsk_schedule() → mod_timer(&amp;tw->tw_timer) (Simulation.ArmTimer's rules: the wheel's firing time, journaled
+    /// as TimerArmed; the previous item, if any, is left stale).
+    /// </summary>
+    void Arm(int slot, SimDuration timeout)
     {
-        if (!Alive) return;
-        Alive = false;
-        Sim.CancelTimer(this, Host, SocketId, TcpTimerKind.TimeWait); // its queue slot is vacated: the entry is freed now (inet_twsk_put())
-        Host.TimeWaits.Remove(Tuple);
-        if (Substate == TcpState.FinWait2) Host.TimeWaitFinWait2Count--;
-        Host.RemoveBindOwner(Local.Port, this);
-        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId, Substate, TcpState.Close, cause));
+        ref var e = ref this[slot];
+        var expires = Jiffies.Expiry(Sim.Now, timeout);
+        var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile);
+        e.TimerKey = (++_armings << SlotBits) | (uint)slot;
+        e.TimerArmed = true;
+        e.Expires = expires;
+        e.FiresAt = fires;
+        Sim.ScheduleKeyed(fires, this, e.TimerKey);
+        if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
+    }
+
+    /// <summary>The item of <paramref name="key"/> came due: false when it is stale; else the timer fires (tw_timer_handler()).</summary>
+    internal bool Expire(long key)
+    {
+        int slot = SlotOf(key);
+        if (slot >= _used) return false;
+        ref var e = ref this[slot];
+        if (!e.Alive || !e.TimerArmed || e.TimerKey != key) return false;
+        e.TimerArmed = false;
+        if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+        Kill(slot, "tw_timer_handler");
+        return true;
+    }
+
+    void IEventTarget.OnDue(Simulation sim, object? payload) => throw new InvalidOperationException("a timewait table's items are keyed (Expire)");
+
+    /// <summary>inet_twsk_deschedule_put(): removes the timewait socket now (expiry, RST, reuse, SYN); the port becomes free; no packet.</summary>
+    internal void Kill(int slot, string cause)
+    {
+        ref var e = ref this[slot];
+        if (!e.Alive) return;
+        if (e.TimerArmed)
+        {
+            e.TimerArmed = false; // del_timer(): the pending item goes stale and pins nothing (its target is this table)
+            if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerCancelled(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+        }
+        var tuple = e.Tuple;
+        var substate = e.State;
+        int socketId = e.SocketId;
+        _byTuple.Remove(tuple);
+        if (substate == TcpState.FinWait2) FinWait2Count--;
+        _host.RemoveBindOwner(tuple.Local.Port, slot);
+        Release(slot);
+        if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, socketId, substate, TcpState.Close, cause));
     }
 
     /// <summary>
@@ -147,125 +249,191 @@ public sealed class TimeWaitSocket : SimTimer, IBindOwner
     /// tcp_rfc1337, a newer SYN may start a new connection, anything else is re-ACKed
     /// (pure ACKs and SYNs rate-limited).
     /// </summary>
-    internal TimeWaitVerdict OnSegment(Segment seg)
+    internal TimeWaitVerdict OnSegment(int slot, Segment seg)
     {
-        var verdict = Process(seg);
+        var verdict = Process(slot, seg);
         switch (verdict)
         {
             case TimeWaitVerdict.Ack:
-                SendAck("tcp_timewait_state_process");
+                SendAck(slot, "tcp_timewait_state_process");
                 break;
             case TimeWaitVerdict.Rst:
-                Host.SendResetReply(seg, "tcp_timewait_state_process");
-                Kill("tcp_timewait_state_process (TCP_TW_RST)");
+                _host.SendResetReply(seg, "tcp_timewait_state_process");
+                Kill(slot, "tcp_timewait_state_process (TCP_TW_RST)");
                 break;
         }
         return verdict;
     }
 
-    TimeWaitVerdict Process(Segment seg)
+    TimeWaitVerdict Process(int slot, Segment seg)
     {
+        ref var e = ref this[slot];
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
         long nowSec = KernelSeconds.At(Sim.Now);
         // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
-        if (TsRecentStampSec != 0) TcpSocket.ParseSynWindowScale(Host, seg);
-        bool sawTs = o.HasTimestamp && TsRecentStampSec != 0;
+        if (e.TsRecentStampSec != 0) TcpSocket.ParseSynWindowScale(_host, seg);
+        bool sawTs = o.HasTimestamp && e.TsRecentStampSec != 0;
         bool pawsReject = false;
         if (sawTs)
         {
             // tcp_paws_reject(): tcp_paws_check(rx_opt, 0) fails, and for a RST ts_recent is younger than TCP_PAWS_MSL.
-            bool ok = TcpTimestamp.PawsCheck(Sim.Profile, TsRecent, TsRecentStampSec, o.TsVal, nowSec, pawsWin: 0);
-            if (!ok && rst && nowSec >= TsRecentStampSec + TcpConstants.PawsMslSec) ok = true;
+            bool ok = TcpTimestamp.PawsCheck(Sim.Profile, e.TsRecent, e.TsRecentStampSec, o.TsVal, nowSec, pawsWin: 0);
+            if (!ok && rst && nowSec >= e.TsRecentStampSec + TcpConstants.PawsMslSec) ok = true;
             pawsReject = !ok;
         }
-        if (Substate == TcpState.FinWait2)
+        if (e.State == TcpState.FinWait2)
         {
-            if (pawsReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, RcvNxt, RcvNxt + RcvWnd))
-                return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
+            if (pawsReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, e.RcvNxt, e.RcvNxt + e.RcvWnd))
+                return OowRateLimit(ref e, seg, MibCounter.TcpExtTCPACKSkippedFinWait2);
             if (rst)
             {
-                Kill("tcp_timewait_state_process (RST in FIN_WAIT2)");
+                Kill(slot, "tcp_timewait_state_process (RST in FIN_WAIT2)");
                 return TimeWaitVerdict.Success;
             }
-            if (syn && !SeqMath.Before(seg.Seq, RcvNxt)) return TimeWaitVerdict.Rst;
-            if (!ack || !SeqMath.After(seg.EndSeq, RcvNxt) || seg.EndSeq == seg.Seq) return TimeWaitVerdict.Success;
-            if (!fin || seg.EndSeq != RcvNxt + 1) return TimeWaitVerdict.Rst;
+            if (syn && !SeqMath.Before(seg.Seq, e.RcvNxt)) return TimeWaitVerdict.Rst;
+            if (!ack || !SeqMath.After(seg.EndSeq, e.RcvNxt) || seg.EndSeq == seg.Seq) return TimeWaitVerdict.Success;
+            if (!fin || seg.EndSeq != e.RcvNxt + 1) return TimeWaitVerdict.Rst;
             // FIN arrived: enter true TIME-WAIT.
-            var old = Substate;
-            Substate = TcpState.TimeWait;
-            Host.TimeWaitFinWait2Count--;
-            RcvNxt = seg.EndSeq;
+            var old = e.State;
+            e.Substate = (byte)TcpState.TimeWait;
+            FinWait2Count--;
+            e.RcvNxt = seg.EndSeq;
             if (sawTs)
             {
-                TsRecentStampSec = nowSec;
-                TsRecent = o.TsVal;
+                e.TsRecentStampSec = nowSec;
+                e.TsRecent = o.TsVal;
                 // 6.14+: the TIME-WAIT age that tcp_tw_reuse_delay measures starts now.
-                if (Sim.Profile == KernelProfile.Linux6) EntryStampMs = Sim.Now.Ms;
+                if (Sim.Profile == KernelProfile.Linux6) e.EntryStampMs = Sim.Now.Ms;
             }
-            if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, Host.Name, SocketId, old, Substate,
+            if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, old, e.State,
                 "tcp_timewait_state_process (FIN)"));
             // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
-            if (Host.Sysctls.TcpTwRecycle && TsRecentStampSec != 0)
+            if (_host.Sysctls.TcpTwRecycle && e.TsRecentStampSec != 0)
             {
-                Host.RememberPeerTimestamp(Remote.Address, TsRecent, TsRecentStampSec);
-                Arm(_recycleTimeout);
+                _host.RememberPeerTimestamp(e.Tuple.Remote.Address, e.TsRecent, e.TsRecentStampSec);
+                Arm(slot, e.RecycleTimeout);
             }
             else
             {
-                Arm(TcpConstants.TimeWaitLen);
+                Arm(slot, TcpConstants.TimeWaitLen);
             }
             return TimeWaitVerdict.Ack;
         }
-        if (!pawsReject && seg.Seq == RcvNxt && (seg.Seq == seg.EndSeq || rst))
+        if (!pawsReject && seg.Seq == e.RcvNxt && (seg.Seq == seg.EndSeq || rst))
         {
             if (rst)
             {
-                if (!Host.Sysctls.TcpRfc1337)
+                if (!_host.Sysctls.TcpRfc1337)
                 {
-                    Kill("tcp_timewait_state_process (RST: TIME-WAIT assassination)");
+                    Kill(slot, "tcp_timewait_state_process (RST: TIME-WAIT assassination)");
                     return TimeWaitVerdict.Success;
                 }
             }
             else
             {
-                Arm(TcpConstants.TimeWaitLen);
+                Arm(slot, TcpConstants.TimeWaitLen);
             }
             if (sawTs)
             {
-                TsRecent = o.TsVal;
-                TsRecentStampSec = nowSec;
+                e.TsRecent = o.TsVal;
+                e.TsRecentStampSec = nowSec;
             }
             return TimeWaitVerdict.Success;
         }
         if (syn && !rst && !ack && !pawsReject
-            && (SeqMath.After(seg.Seq, RcvNxt) || (sawTs && (int)(TsRecent - o.TsVal) < 0)))
+            && (SeqMath.After(seg.Seq, e.RcvNxt) || (sawTs && (int)(e.TsRecent - o.TsVal) < 0)))
             return TimeWaitVerdict.Syn;
         if (pawsReject)
-            Host.Count(Sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
+            _host.Count(Sim.Profile == KernelProfile.Linux6 ? MibCounter.TcpExtPAWSTimewait : MibCounter.TcpExtPAWSEstab);
         if (!rst)
         {
-            if (pawsReject || ack) Arm(TcpConstants.TimeWaitLen);
-            return OowRateLimit(seg, MibCounter.TcpExtTCPACKSkippedTimeWait);
+            if (pawsReject || ack) Arm(slot, TcpConstants.TimeWaitLen);
+            return OowRateLimit(ref e, seg, MibCounter.TcpExtTCPACKSkippedTimeWait);
         }
         return TimeWaitVerdict.Success;
     }
 
     /// <summary>tcp_timewait_check_oow_rate_limit(): at most one dup-ACK per tcp_invalid_ratelimit for pure ACKs and SYNs.</summary>
-    TimeWaitVerdict OowRateLimit(Segment seg, MibCounter skipped)
-    {
-        return _oowAck.Limited(Host, Sim.Now, seg, skipped) ? TimeWaitVerdict.Success : TimeWaitVerdict.Ack;
-    }
+    TimeWaitVerdict OowRateLimit(ref TimeWaitEntry e, Segment seg, MibCounter skipped) =>
+        e.OowAck.Limited(_host, Sim.Now, seg, skipped) ? TimeWaitVerdict.Success : TimeWaitVerdict.Ack;
 
     /// <summary>
     /// Models tcp_v4_timewait_ack(): seq = tw_snd_nxt, ack = tw_rcv_nxt, the stored window, and the timestamp option
     /// only when tw_ts_recent is not 0 (tcp_v4_send_ack(): "if (tsecr)").
     /// </summary>
-    internal void SendAck(string reason)
+    internal void SendAck(int slot, string reason)
     {
-        var options = UsedTimestamps && TsRecent != 0
-            ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, TsOffset), TsEcr: TsRecent)
+        ref var e = ref this[slot];
+        var options = e.UsedTimestamps && e.TsRecent != 0
+            ? new TcpOptions(HasTimestamp: true, TsVal: TcpTimestamp.At(Sim.Profile, Sim.Now, e.TsOffset), TsEcr: e.TsRecent)
             : TcpOptions.None;
-        Host.Transmit(Sim.NewSegment(Tuple, TcpFlags.Ack, SndNxt, RcvNxt, Window, 0, options), reason);
+        _host.Transmit(Sim.NewSegment(e.Tuple, TcpFlags.Ack, e.SndNxt, e.RcvNxt, e.Window, 0, options), reason);
     }
+}
+
+/// <summary>
+/// A view of one timewait socket (<see cref="TimeWaitEntry"/>) for observers and tests: it reads the live entry while
+/// the entry lives, and the entry as it was when the view was taken once it is gone.
+/// </summary>
+public sealed class TimeWaitSocket
+{
+    readonly TimeWaitTable _table;
+    readonly int _slot;
+    readonly TimeWaitEntry _taken;
+
+    internal TimeWaitSocket(Host host, TimeWaitTable table, int slot)
+    {
+        Host = host;
+        _table = table;
+        _slot = slot;
+        _taken = table[slot];
+    }
+
+    ref readonly TimeWaitEntry E
+    {
+        get
+        {
+            if (Alive) return ref _table[_slot];
+            return ref _taken;
+        }
+    }
+
+    public Host Host { get; }
+    /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
+    public int SocketId => _taken.SocketId;
+    public Endpoint Local => _taken.Tuple.Local;
+    public Endpoint Remote => _taken.Tuple.Remote;
+    public FourTuple Tuple => _taken.Tuple;
+    /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan.</summary>
+    public TcpState Substate => E.State;
+    public uint RcvNxt => E.RcvNxt;
+    public uint SndNxt => _taken.SndNxt;
+    /// <summary>tw_snd_nxt + 65535 + 2, never 0: the initial sequence of a connection that takes this 4-tuple over.</summary>
+    public uint SuccessorIsn => _taken.SuccessorIsn;
+    public uint RcvWnd => _taken.RcvWnd;
+    public ushort Window => _taken.Window;
+    public bool UsedTimestamps => _taken.UsedTimestamps;
+    public uint TsRecent => E.TsRecent;
+    public long TsRecentStampSec => E.TsRecentStampSec;
+    public uint TsOffset => _taken.TsOffset;
+    public long EntryStampMs => E.EntryStampMs;
+    public bool ReuseAddr => _taken.ReuseAddr;
+    public bool ReusePort => _taken.ReusePort;
+    public bool ConnectBind => _taken.ConnectBind;
+    /// <summary>Still hashed: the slot holds this same connection's entry.</summary>
+    public bool Alive
+    {
+        get
+        {
+            if (_slot >= _table.Capacity) return false;
+            ref var e = ref _table[_slot];
+            return e.Alive && e.SocketId == _taken.SocketId; // a socket becomes at most one timewait socket
+        }
+    }
+    public bool Armed => Alive && E.TimerArmed;
+    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
+    public SimTime Expires => E.Expires;
+    /// <summary>When the timer wheel runs it: its bucket's expiry.</summary>
+    public SimTime FiresAt => E.FiresAt;
 }

@@ -21,7 +21,7 @@ public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> 
     {
         var connection = (NpgsqlConnection)Database.GetDbConnection();
         await using var copy = await connection.BeginBinaryImportAsync(
-            "COPY \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") FROM STDIN (FORMAT BINARY)",
+            "COPY \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\", \"LastSeq\", \"LastAtNs\", \"Types\", \"Page\") FROM STDIN (FORMAT BINARY)",
             cancellationToken);
         for (int i = offset; i < offset + count; i++)
         {
@@ -30,13 +30,20 @@ public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> 
             await copy.WriteAsync(e.RunId, NpgsqlDbType.Uuid, cancellationToken);
             await copy.WriteAsync(e.Seq, NpgsqlDbType.Bigint, cancellationToken);
             await copy.WriteAsync(e.AtNs, NpgsqlDbType.Bigint, cancellationToken);
-            await copy.WriteAsync(e.Type, NpgsqlDbType.Varchar, cancellationToken);
+            if (e.Type is null) await copy.WriteNullAsync(cancellationToken);
+            else await copy.WriteAsync(e.Type, NpgsqlDbType.Varchar, cancellationToken);
             if (e.Host is null) await copy.WriteNullAsync(cancellationToken);
             else await copy.WriteAsync(e.Host, NpgsqlDbType.Varchar, cancellationToken);
             if (e.SocketId is { } socket) await copy.WriteAsync(socket, NpgsqlDbType.Integer, cancellationToken);
             else await copy.WriteNullAsync(cancellationToken);
-            await copy.WriteAsync(e.PayloadJson, NpgsqlDbType.Text, cancellationToken);
+            if (e.PayloadJson is null) await copy.WriteNullAsync(cancellationToken);
+            else await copy.WriteAsync(e.PayloadJson, NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(writeId, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.LastSeq, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.LastAtNs, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(e.Types, NpgsqlDbType.Integer, cancellationToken);
+            if (e.Page is null) await copy.WriteNullAsync(cancellationToken);
+            else await copy.WriteAsync(e.Page, NpgsqlDbType.Bytea, cancellationToken);
         }
         await copy.CompleteAsync(cancellationToken);
     }

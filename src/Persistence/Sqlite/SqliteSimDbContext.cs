@@ -134,15 +134,25 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             raw.sqlite3_bind_text(insert, 1, statements.KeyOf(e.RunId));
             raw.sqlite3_bind_int64(insert, 2, e.Seq);
             raw.sqlite3_bind_int64(insert, 3, e.AtNs);
-            raw.sqlite3_bind_text(insert, 4, Utf8(e.Type, ref text));
-            if (e.Host is null) raw.sqlite3_bind_null(insert, 5);
-            else raw.sqlite3_bind_text(insert, 5, Utf8(e.Host, ref text));
+            BindTextOrNull(insert, 4, e.Type, ref text);
+            BindTextOrNull(insert, 5, e.Host, ref text);
             if (e.SocketId is { } socket) raw.sqlite3_bind_int(insert, 6, socket);
             else raw.sqlite3_bind_null(insert, 6);
-            raw.sqlite3_bind_text(insert, 7, Utf8(e.PayloadJson, ref text));
+            BindTextOrNull(insert, 7, e.PayloadJson, ref text);
             raw.sqlite3_bind_int64(insert, 8, writeId);
+            raw.sqlite3_bind_int64(insert, 9, e.LastSeq);
+            raw.sqlite3_bind_int64(insert, 10, e.LastAtNs);
+            raw.sqlite3_bind_int(insert, 11, e.Types);
+            if (e.Page is { } page) raw.sqlite3_bind_blob(insert, 12, page);
+            else raw.sqlite3_bind_null(insert, 12);
             statements.Run(insert);
         }
+    }
+
+    private void BindTextOrNull(sqlite3_stmt statement, int index, string? value, ref byte[] buffer)
+    {
+        if (value is null) raw.sqlite3_bind_null(statement, index);
+        else raw.sqlite3_bind_text(statement, index, Utf8(value, ref buffer));
     }
 
     /// <summary>
@@ -214,7 +224,8 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
             Rollback = Prepare("ROLLBACK");
             MoveVersion = Prepare("UPDATE \"Simulations\" SET \"Version\" = ?1, \"JournalBytes\" = \"JournalBytes\" + ?2 WHERE \"Id\" = ?3 AND \"Version\" = ?4 AND NOT \"Deleted\"");
             InsertCommand = Prepare("INSERT INTO \"Commands\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"PayloadJson\") VALUES (?1, ?2, ?3, ?4, ?5)");
-            InsertEvent = Prepare("INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+            InsertEvent = Prepare("INSERT INTO \"Events\" (\"RunId\", \"Seq\", \"AtNs\", \"Type\", \"Host\", \"SocketId\", \"PayloadJson\", \"WriteId\", \"LastSeq\", \"LastAtNs\", \"Types\", \"Page\") " +
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
         }
 
         private sqlite3_stmt Prepare(string sql)

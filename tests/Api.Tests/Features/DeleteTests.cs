@@ -21,7 +21,7 @@ public sealed class DeleteTests
 
     private static readonly Dictionary<string, string?> SmallPages = new()
     {
-        ["Persistence:JournalPageRows"] = $"{PageRows}", ["Persistence:PurgePageRows"] = $"{PageRows}",
+        ["Persistence:JournalPageRows"] = $"{PageRows}", ["Persistence:PurgePageRows"] = $"{PageRows}", ["Persistence:JournalPageEvents"] = "1",
     };
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

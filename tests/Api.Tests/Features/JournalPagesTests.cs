@@ -18,7 +18,11 @@ public sealed class JournalPagesTests
 {
     private const int PageRows = 10;
 
-    private static readonly Dictionary<string, string?> SmallPages = new() { ["Persistence:JournalPageRows"] = $"{PageRows}" };
+    /// <summary>Pre-writes past 10 rows, each a stored page of 2 events.</summary>
+    private static readonly Dictionary<string, string?> SmallPages = new()
+    {
+        ["Persistence:JournalPageRows"] = $"{PageRows}", ["Persistence:JournalPageEvents"] = "2",
+    };
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Command_JournalPastOnePage_IsPreWrittenThenCommittedWhole(DatabaseProvider provider)
@@ -116,7 +120,7 @@ public sealed class JournalPagesTests
 
     private static async Task<long> PreWriteAsync(IServiceProvider services, Guid id, long fromVersion, int firstSeq, int rows) =>
         await services.GetRequiredService<CommandLogWriter>().PreWriteAsync(id, fromVersion, [.. Enumerable.Range(firstSeq, rows).Select(seq =>
-            new EventRecord { RunId = id, Seq = seq, AtNs = 0, Type = "kernel-logged", PayloadJson = "{\"orphan\":true}" })]);
+            new EventRecord { RunId = id, Seq = seq, LastSeq = seq, AtNs = 0, Type = "kernel-logged", PayloadJson = "{\"orphan\":true}" })]);
 
     private static async Task<List<JournalWrite>> WritesAsync(IServiceProvider services, Guid id)
     {

@@ -124,7 +124,7 @@ public sealed class SimulationsTests(ApiHosts hosts)
         {
             var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
             db.Commands.Add(new CommandRecord { RunId = created.Id, Seq = 1, AtNs = 0, Type = "advance", PayloadJson = "{}" });
-            db.Events.Add(new EventRecord { RunId = created.Id, Seq = 1, AtNs = 0, Type = "command-applied", PayloadJson = "{}" });
+            db.Events.Add(new EventRecord { RunId = created.Id, Seq = 1, LastSeq = 1, AtNs = 0, Type = "command-applied", PayloadJson = "{}" });
             await db.SaveChangesAsync();
         }
 

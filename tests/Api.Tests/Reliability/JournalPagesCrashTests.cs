@@ -28,6 +28,8 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         var settings = new Dictionary<string, string?>(database.Settings)
         {
             ["Persistence:JournalPageRows"] = "200",
+            // Stored pages of 4 events: the request's ≈ 72,000 events are 90 page transactions, not one.
+            ["Persistence:JournalPageEvents"] = "4",
             ["Limits:JournalEventsPerRequest"] = "100000",
             ["Limits:WorkloadSeconds"] = "600",
             // The command after the restart rebuilds the engine first: at load 30+ that alone passed the default 10 s (a 422).
@@ -87,6 +89,7 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         {
             ["Persistence:JournalPageRows"] = "100",
             ["Persistence:PurgePageRows"] = "100",
+            ["Persistence:JournalPageEvents"] = "4",
             ["Limits:JournalEventsPerRequest"] = "1000000",
             ["Limits:WorkloadSeconds"] = "600",
         };

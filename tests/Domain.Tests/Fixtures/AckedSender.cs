@@ -30,13 +30,14 @@ public sealed class AckedSender
     /// <summary>
     /// At <paramref name="at"/>, the server's ACK of the first <paramref name="acked"/> bytes arrives (an event of
     /// the simulation, so that sleeping poll() calls are re-run after it as after any other), with
-    /// <paramref name="data"/> bytes of the server's own data (PSH) when not 0.
+    /// <paramref name="data"/> bytes of the server's own data (PSH) when not 0, advertising <paramref name="window"/>
+    /// (in units of 1024: the server's window scale is 10).
     /// </summary>
-    public void Ack(SimTime at, long acked, int data = 0)
+    public void Ack(SimTime at, long acked, int data = 0, ushort window = 64)
     {
         var options = new TcpOptions(HasTimestamp: true, TsVal: _tsVal += 10, TsEcr: H.Sent("client").Last().Options.TsVal);
         var flags = TcpFlags.Ack | (data > 0 ? TcpFlags.Psh : 0);
-        H.Sim.Schedule(at, H.Client, new Segment(S.Tuple, flags, S.Iss + 1 + _dataSent, C.Iss + 1 + (uint)acked, 64, data, options));
+        H.Sim.Schedule(at, H.Client, new Segment(S.Tuple, flags, S.Iss + 1 + _dataSent, C.Iss + 1 + (uint)acked, window, data, options));
         _dataSent += (uint)data;
         H.At(at);
     }

@@ -125,10 +125,11 @@ public class SsFormatterTests
             "segs_out:1 segs_in:3 send 5792000bps lastsnd:972 lastrcv:972 lastack:892 " +
             // pacing_rate: tcp_update_pacing_rate() after tcp_init_transfer(): 1448 · 80000 · 200 % · cwnd 10 / srtt_us 160000
             // = 1448000 B/s · 8. delivered:1 — tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack".
+            // app_limited — the child keeps the listener's tcp_init_sock() rate_app_limited = 1: no sample was taken yet.
             // rcv_space:14600 — tcp_init_buffer_space(): min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss 1460).
             // rcv_ssthresh:64076 — the SYN-ACK's window 65160 (tcp_openreq_init_rwin(): 45 × 1448), capped by
             // tcp_init_buffer_space() at window_clamp = tcp_full_space() 65536 − advmss 1460 (the segment tcp_app_win reserves).
-            "pacing_rate 11584000bps delivered:1 rcv_space:14600 rcv_ssthresh:64076 minrtt:20 snd_wnd:64512\n",
+            "pacing_rate 11584000bps delivered:1 app_limited rcv_space:14600 rcv_ssthresh:64076 minrtt:20 snd_wnd:64512\n",
             SsFormatter.Format(h.Server));
     }
 
@@ -145,8 +146,9 @@ public class SsFormatterTests
                      "segs_out:2 segs_in:1 send 5792000bps lastsnd:80 lastrcv:80 lastack:80 " +
                      // pacing_rate: the SYN-ACK's tcp_ack() → tcp_update_pacing_rate() with the connect-time mss_cache 524:
                      // 524 · 80000 · 200 % · 10 / srtt_us 160000 = 524000 B/s · 8. delivered:1 — the SYN (tcp_clean_rtx_queue()).
+                     // app_limited — tcp_init_sock()'s rate_app_limited = 1: the SYN gives no rate sample (delivered_mstamp 0).
                      // rcv_space:14480 — min(rcv_wnd, 10 · advmss 1448).
-                     "pacing_rate 4192000bps delivered:1 rcv_space:14480 " +
+                     "pacing_rate 4192000bps delivered:1 app_limited rcv_space:14480 " +
                      // snd_wnd:65160 — the server's SYN-ACK window (45 × 1448); rcv_ssthresh:64088 — the client's own SYN window
                      // (44 × 1460 = 64240) capped by tcp_init_buffer_space() at window_clamp = 65536 − advmss 1448.
                      "rcv_ssthresh:64088 minrtt:20 snd_wnd:65160", SsFormatter.InfoText(row.Info!));

@@ -67,6 +67,41 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Open_LossProbeWithCwndFullAndDataWaiting_SendsNextNewSegment()
+    {
+        var mib = Run("tlp-new-data-with-cwnd-full.pkt");
+        // tcp_write_xmit(push_one = 2) forced one new segment: no retransmission, and its ACK ended the episode
+        // without CWR (tlp_retrans = 0).
+        Assert.Equal((1L, 0L, 0L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPLossProbeRecovery]));
+    }
+
+    [Fact]
+    public void FinWait1_RtoOfShortLastDataSegment_CollapsesTheFinIntoIt()
+    {
+        var mib = Run("rto-collapses-fin-into-last-data.pkt");
+        // The probe resent the FIN, the RTO one segment carrying data and FIN (tcp_retrans_try_collapse()).
+        Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    [Fact]
+    public void Loss_DsackOfRetransmittedLossProbe_DoesNotUndoTheRto()
+    {
+        var mib = Run("dsack-of-loss-probe-after-rto-keeps-loss.pkt");
+        // tcp_init_undo() counted the probe: its D-SACK leaves undo_retrans at 1, so no TCPLossUndo and no new
+        // Recovery episode; the lost segment goes out from CA_Loss.
+        Assert.Equal((0L, 0L, 1L, 0L), (mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPSackRecovery],
+            mib[MibCounter.TcpExtTCPSlowStartRetrans], mib[MibCounter.TcpExtTCPFastRetrans]));
+    }
+
+    [Fact]
+    public void Open_ProbeTimerWhileProbeOutstanding_RearmsRtoFromTheHead()
+    {
+        var mib = Run("tlp-outstanding-probe-timer-rearms-rto-from-head.pkt");
+        // One probe only (the second expiry sent nothing), then the RTO at 232 ms.
+        Assert.Equal((1L, 1L, 2L), (mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    [Fact]
     public void Recovery_PartialAcksEchoingTheOriginals_UndoneOnceNoRetransmissionIsOut()
     {
         var mib = Run("partial-undo-timestamps.pkt");

@@ -91,6 +91,21 @@ public class RetransmissionTests
     }
 
     [Fact]
+    public void FinWait1_UserTimeoutPartialAckInLoss_ReArmsUnclampedAndExpiresAt4680ms()
+    {
+        // packetdrill/user-timeout-clamps-only-the-rto-timer.pkt: the partial ACK's re-arm (tcp_rearm_rto(),
+        // tcp_xmit_retransmit_queue()) uses icsk_rto unclamped, so the connection lives to 4.680 s (the engine used to
+        // clamp it and expire at 3.336 s).
+        var name = "user-timeout-clamps-only-the-rto-timer.pkt";
+        var result = SimService.Domain.Packetdrill.PacketdrillRunner.Run(Packetdrill.ProjectScripts.Read(name),
+            new SimService.Domain.Packetdrill.PacketdrillOptions { ScriptName = name });
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation!.FindHost(SimService.Domain.Packetdrill.PacketdrillRunner.LocalHost)!.Mib;
+        // 324, 768, 1664 ms, two from CA_Loss at 2.910 s, and 4.672 s; the first RTO after the ACK is a Loss failure.
+        Assert.Equal((6L, 1L, 1L), (mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPLossFailures], mib[MibCounter.TcpExtTCPAbortOnTimeout]));
+    }
+
+    [Fact]
     public void Established_UserTimeout3000DeadPeer_RtoClampedToDeadline()
     {
         var h = DeadPeerAfterHandshake(out var c, out _);

@@ -247,9 +247,11 @@ public class SocketTimeoutTests
         // unsent rest as chunks go out, then finds sk_wmem_queued 51712 ≥ 6000 for a second: 46336 bytes copied
         // (SendBufferTests' arithmetic). Nothing is acknowledged (the path to the server is cut), so
         // sk_stream_wait_memory() sleeps 250 jiffies from jiffy 25: bucket 280 → 1.120 s; then -EAGAIN, and
-        // tcp_sendmsg_locked() returns the 46336 bytes it copied. A second send() at 1.2 s (jiffy 300) copies nothing
-        // (the tail skb is full, no room for another) and sleeps to expire 550: bucket ((550 >> 3) + 1) << 3 = 552 →
-        // 2.208 s, -EAGAIN.
+        // tcp_sendmsg_locked() returns the 46336 bytes it copied. Meanwhile the loss probe (cwnd full, the send head
+        // inside the peer's window) sent the tail skb's first segment as new data (tcp_write_xmit(push_one = 2)), so
+        // that skb holds 21 segments, one below size_goal (22 · 1448 = 31856). A second send() at 1.2 s (jiffy 300)
+        // tops it up with 1448 bytes, then finds no room for another skb and sleeps to expire 550: bucket
+        // ((550 >> 3) + 1) << 3 = 552 → 2.208 s, and returns the 1448 bytes it copied.
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
         h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
@@ -263,8 +265,8 @@ public class SocketTimeoutTests
 
         Assert.True(send.Blocked);
         Assert.Equal((Ms(1120), 46336L, (string?)null, SimDuration.FromMilliseconds(1020)), Outcome(h, send.CallId));
-        Assert.Equal((Ms(2208), -1L, Errno.EAGAIN, SimDuration.FromMilliseconds(1008)), Outcome(h, second.CallId));
-        Assert.Equal(46336, c.Ledger.Sent);
+        Assert.Equal((Ms(2208), 1448L, (string?)null, SimDuration.FromMilliseconds(1008)), Outcome(h, second.CallId));
+        Assert.Equal(46336 + 1448, c.Ledger.Sent);
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
     public const int DefaultLimit = 100;
     public const int MaxLimit = 5000;
 
+    /// <summary>Journal rows read per query while a page of the response fills (a stored page holds up to a thousand events or so).</summary>
+    private const int RowsPerQuery = 8;
+
     /// <summary>Read from the database, where every event was stored with the command that produced it (committed rows only: <see cref="SimDbContext.JournalOf"/>).</summary>
     public async ValueTask<Outcome<JournalPage>> Handle(GetJournal query, CancellationToken cancellationToken)
     {
@@ -47,18 +50,44 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(query.SimulationId);
 
-        var events = db.JournalOf(query.SimulationId);
-        var total = await events.LongCountAsync(cancellationToken);
+        var rows = db.JournalOf(query.SimulationId);
+        var total = await rows.SumAsync(e => e.LastSeq - e.Seq + 1, cancellationToken);
         var afterSeq = f.AfterSeq ?? -1;
-        events = events.Where(e => e.Seq > afterSeq);
-        if (f.Host is { } host) events = events.Where(e => e.Host == host);
-        if (f.SocketId is { } socket) events = events.Where(e => e.SocketId == socket);
-        if (f.Types.Count > 0) events = events.Where(e => f.Types.Contains(e.Type));
-        if (f.FromNs is { } fromNs) events = events.Where(e => e.AtNs >= fromNs);
-        if (f.ToNs is { } toNs) events = events.Where(e => e.AtNs <= toNs);
-        var records = await events.OrderBy(e => e.Seq).Take(f.Limit + 1).ToListAsync(cancellationToken);
-        var page = records.Take(f.Limit).Select(e => new JournalEntry(e.Seq, e.AtNs, e.Type, e.Host, e.SocketId,
-            JsonDocument.Parse(e.PayloadJson).RootElement.Clone())).ToList();
+        // A row is a page of events Seq..LastSeq (or one event, as stored before pages): the page holding afterSeq + 1 starts
+        // at most MaxEvents earlier, so the key's range starts there — O(page), not O(journal). Each filter skips the rows
+        // that cannot hold a match by their columns; the events of the others are matched one by one.
+        var candidates = rows.Where(e => e.LastSeq > afterSeq);
+        if (f.Types.Count > 0)
+        {
+            int bits = EventTypeMap.TypeBits(f.Types);
+            candidates = candidates.Where(e => (e.Types & bits) != 0);
+        }
+        if (f.FromNs is { } fromNs) candidates = candidates.Where(e => e.LastAtNs >= fromNs);
+        if (f.ToNs is { } toNs) candidates = candidates.Where(e => e.AtNs <= toNs);
+        if (f.Host is { } host) candidates = candidates.Where(e => e.Page != null || e.Host == host);
+        if (f.SocketId is { } socket) candidates = candidates.Where(e => e.Page != null || e.SocketId == socket);
+        var types = f.Types.ToHashSet(StringComparer.Ordinal);
+        bool Keep(long seq, long atNs, string type, string? host, int? socket) =>
+            (f.Host is null || f.Host == host) && (f.SocketId is null || f.SocketId == socket) && (types.Count == 0 || types.Contains(type))
+            && (f.FromNs is null || atNs >= f.FromNs) && (f.ToNs is null || atNs <= f.ToNs);
+
+        var records = new List<JournalItem>(Math.Min(f.Limit + 1, 1024));
+        for (long rowCursor = afterSeq - JournalPageCodec.MaxEvents; records.Count <= f.Limit;)
+        {
+            var chunk = await candidates.Where(e => e.Seq > rowCursor).OrderBy(e => e.Seq).Take(RowsPerQuery).ToListAsync(cancellationToken);
+            foreach (var row in chunk)
+            {
+                foreach (var item in JournalRows.Items(row, afterSeq, Keep))
+                {
+                    records.Add(item);
+                    if (records.Count > f.Limit) break;
+                }
+                if (records.Count > f.Limit) break;
+            }
+            if (chunk.Count < RowsPerQuery) break;
+            rowCursor = chunk[^1].Seq;
+        }
+        var page = records.Take(f.Limit).Select(e => new JournalEntry(e.Seq, e.AtNs, e.Type, e.Host, e.SocketId, e.Data)).ToList();
         return new JournalPage(page, records.Count > f.Limit ? page[^1].Seq : null, total, run.Version);
     }
 }

@@ -63,7 +63,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         };
         // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
         // engine is the one kept, so a rebuild after a restart lands on the same state.
-        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0, engines.JournalEventsPerRequest);
+        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0, engines.JournalEventsPerRequest, engines.JournalPageEvents);
         await threads.RunAsync(() => { foreach (var c in result.Commands) batch.Apply(c); }, heavy: true, cancellationToken);
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);

@@ -58,7 +58,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             ScenarioJson = command.Document.GetRawText(),
         };
         var engine = result.Simulation;
-        var events = engine.Journal.Select(e => EventTypeMap.ToRecord(run.Id, e)).ToList();
+        var events = JournalPageBuilder.Of(run.Id, engine.Journal, engines.JournalPageEvents);
         if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } quota) return quota;
         run.JournalBytes = TenantQuotas.Bytes(events);
         db.Simulations.Add(run);

@@ -9,18 +9,21 @@ namespace SimService.Api.Infrastructure.Engines;
 /// <summary>
 /// The commands one request applies to a live engine, and the rows they add: each applied command becomes
 /// a <see cref="CommandRecord"/> with the next sequence number, and the journal events it produced become
-/// <see cref="EventRecord"/>s. <see cref="LiveSimulations"/> saves them all in one transaction, or none.
+/// journal pages (<see cref="EventRecord"/>s of many events each, <see cref="JournalPageBuilder"/>), encoded as the engine
+/// hands them over. <see cref="LiveSimulations"/> saves them all in one transaction, or none.
 /// </summary>
 public sealed class CommandBatch
 {
     private readonly Guid _simulationId;
+    private readonly JournalPageBuilder _pages;
     private int _journalMark;
 
     /// <summary>The most journal events this request may add (<see cref="SimulationEngines.JournalEventsPerRequest"/>); a request that needs more is refused whole.</summary>
     public int MaxJournalEvents { get; }
 
-    internal CommandBatch(Guid simulationId, Simulation engine, long version, int maxJournalEvents)
+    internal CommandBatch(Guid simulationId, Simulation engine, long version, int maxJournalEvents, int pageEvents)
     {
+        _pages = new JournalPageBuilder(simulationId, pageEvents);
         MaxJournalEvents = maxJournalEvents;
         _simulationId = simulationId;
         Engine = engine;
@@ -48,10 +51,11 @@ public sealed class CommandBatch
     public bool Changed => Commands.Count > 0 || JournalLimitReached;
 
     internal List<CommandRecord> Commands { get; } = [];
-    internal List<EventRecord> Events { get; } = [];
+    /// <summary>The journal rows (pages) of the events the commands of this batch produced; read once they are all applied.</summary>
+    internal IReadOnlyList<EventRecord> Events => _pages.Rows;
 
     /// <summary>The journal events the commands of this batch produced so far.</summary>
-    public int EventCount => Events.Count;
+    public int EventCount => _pages.Count;
 
     /// <summary>
     /// Applies a command. A refused command (a <see cref="DomainError"/>) has changed nothing and adds no row.
@@ -87,6 +91,6 @@ public sealed class CommandBatch
         });
         var journal = Engine.Journal;
         for (; _journalMark < journal.Count; _journalMark++)
-            Events.Add(EventTypeMap.ToRecord(_simulationId, journal[_journalMark]));
+            _pages.Add(journal[_journalMark]);
     }
 }

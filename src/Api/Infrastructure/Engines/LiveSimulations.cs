@@ -68,7 +68,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 if (expectedVersion is { } expected && expected != stored.Version) return new VersionMismatch(simulationId, stored.Version);
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
-            var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest);
+            var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents);
             try
             {
                 engine.Interruption = cancellationToken;

@@ -3,6 +3,7 @@ using System.Runtime;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Domain.Engine;
 using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
 
 namespace SimService.Api.Infrastructure.Engines;
 
@@ -34,6 +35,14 @@ public sealed class SimulationEngines(IConfiguration configuration)
     public int JournalEventsPerRequest { get; } = Math.Max(1, configuration.GetValue("Limits:JournalEventsPerRequest", DefaultJournalEventsPerRequest));
 
     public const int DefaultJournalEventsPerRequest = 20_000;
+
+    /// <summary>
+    /// Events per stored journal page (configuration <c>Persistence:JournalPageEvents</c>, default
+    /// <see cref="JournalPageCodec.DefaultPageEvents"/>, at most <see cref="JournalPageCodec.MaxEvents"/>): a request's events
+    /// are written as rows of this many (<see cref="JournalPageBuilder"/>).
+    /// </summary>
+    public int JournalPageEvents { get; } =
+        Math.Clamp(configuration.GetValue("Persistence:JournalPageEvents", JournalPageCodec.DefaultPageEvents), 1, JournalPageCodec.MaxEvents);
 
     public const long BytesPerJournalEvent = 400;
     public const long BytesPerEngine = 256 * 1024;

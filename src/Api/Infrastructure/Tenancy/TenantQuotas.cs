@@ -42,8 +42,8 @@ public sealed class TenantQuotas(IConfiguration configuration)
     public async Task<QuotaExceeded?> CheckWriteAsync(SimDbContext db, Guid simulationId, Simulation engine, long addedBytes, CancellationToken cancellationToken) =>
         CheckEngine(simulationId, engine) ?? await CheckJournalAsync(db, simulationId, addedBytes, cancellationToken);
 
-    /// <summary>UTF-8 bytes of the events' payloads, as <see cref="SimulationRun.JournalBytes"/> counts them.</summary>
-    public static long Bytes(IEnumerable<EventRecord> events) => events.Sum(e => (long)Encoding.UTF8.GetByteCount(e.PayloadJson));
+    /// <summary>Stored bytes of the events (pages' encodings, older rows' UTF-8 payloads), as <see cref="SimulationRun.JournalBytes"/> counts them.</summary>
+    public static long Bytes(IEnumerable<EventRecord> events) => events.Sum(e => e.StoredBytes);
 
     private QuotaExceeded? CheckEngine(Guid? simulationId, Simulation engine)
     {

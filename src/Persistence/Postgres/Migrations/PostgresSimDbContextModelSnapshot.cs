@@ -98,17 +98,27 @@ namespace SimService.Persistence.Postgres.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<long>("LastAtNs")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastSeq")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("Page")
+                        .HasColumnType("bytea");
+
                     b.Property<string>("PayloadJson")
-                        .IsRequired()
                         .HasColumnType("text");
 
                     b.Property<int?>("SocketId")
                         .HasColumnType("integer");
 
                     b.Property<string>("Type")
-                        .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
+
+                    b.Property<int>("Types")
+                        .HasColumnType("integer");
 
                     b.HasKey("RunId", "Seq", "WriteId");
 

@@ -94,17 +94,27 @@ namespace SimService.Persistence.Sqlite.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("LastAtNs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Page")
+                        .HasColumnType("BLOB");
+
                     b.Property<string>("PayloadJson")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<int?>("SocketId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Type")
-                        .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("Types")
+                        .HasColumnType("INTEGER");
 
                     b.HasKey("RunId", "Seq", "WriteId");
 
