@@ -28,9 +28,9 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         var settings = new Dictionary<string, string?>(database.Settings)
         {
             ["Persistence:JournalPageRows"] = "200",
-            // Stored pages of 4 events: the request's ≈ 72,000 events are 90 page transactions, not one.
+            // Stored pages of 4 events: the request's ≈ 720,000 events are ≈ 900 page transactions, not one.
             ["Persistence:JournalPageEvents"] = "4",
-            ["Limits:JournalEventsPerRequest"] = "100000",
+            ["Limits:JournalEventsPerRequest"] = "1000000",
             ["Limits:WorkloadSeconds"] = "600",
             // The command after the restart rebuilds the engine first: at load 30+ that alone passed the default 10 s (a 422).
             ["Limits:RequestSeconds"] = "120",
@@ -43,8 +43,10 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
             using var client = api.CreateClient();
             id = await JournalPagesLoadTests.ChurnSimulationAsync(client);
             (version, journal) = await StateAsync(client, id);
-            // 1,000 connections: long enough (tens of pages) that a quiet machine does not finish before a page is seen.
-            var big = client.PostAsync($"/api/v1/simulations/{id}/workloads", Json(JournalPagesLoadTests.ChurnWorkload(1000)));
+            // 10,000 connections: hundreds of page transactions, seconds of writing, so the poll below sees a page long
+            // before the request could end (at 1,000, a fast PostgreSQL wrote all 90 pages between two polls). The kill
+            // comes at the first page seen, so the size costs nothing.
+            var big = client.PostAsync($"/api/v1/simulations/{id}/workloads", Json(JournalPagesLoadTests.ChurnWorkload(10_000)));
             await using (var db = Open(settings))
                 while (!await db.JournalWrites.AnyAsync(w => w.RunId == id && !w.Committed && db.Events.Any(e => e.WriteId == w.Id)))
                     Assert.False(big.IsCompleted, "the request ended before a page of it was seen");
@@ -71,7 +73,7 @@ public sealed class JournalPagesCrashTests(ITestOutputHelper output)
         var replay = (await (await again.PostAsync($"/api/v1/simulations/{id}/replay", null)).Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.True(replay["identical"]!.GetValue<bool>(), replay.ToJsonString());
         Assert.Equal(version + 1, (await StateAsync(again, id)).Version);
-        Figures.Report(output, $"journal pages crash ({provider}): kill -9 during a 1,000-connection request's page writes: {orphanRows} pre-written rows "
+        Figures.Report(output, $"journal pages crash ({provider}): kill -9 during a 10,000-connection request's page writes: {orphanRows} pre-written rows "
             + $"of {orphans.Count} uncommitted write(s) invisible after the restart (version {version}, {journal} journal rows, as before), "
             + "deleted once the next command committed; replay identical");
         Assert.Empty(restarted.ErrorLines);
