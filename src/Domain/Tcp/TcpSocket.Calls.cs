@@ -666,8 +666,8 @@ public sealed partial class TcpSocket
         if (_pendingRecv == call) _pendingRecv = null;
         if (_pendingClose == call)
         {
+            // sk_stream_wait_close(): the loop ends on signal_pending(); __tcp_close() goes on to orphan the socket.
             _pendingClose = null;
-            if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
         RemovePendingAccept(call);

@@ -1125,6 +1125,8 @@ public sealed partial class TcpSocket
         _ofo.Clear();
         _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
         _rxOpt.Dsack = false;
+        // "if (!sock_flag(sk, SOCK_DEAD)) sk->sk_state_change(sk)": a lingering close() wakes (and, in CLOSING, sleeps again).
+        if (!Dead) WakeLingeringClose();
     }
 
     /// <summary>
