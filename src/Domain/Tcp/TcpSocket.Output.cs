@@ -203,13 +203,13 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
-    void SendAck(string reason) => Transmit(TcpFlags.Ack, _snd.Nxt, 0, reason);
+    /// <summary>Models tcp_send_ack() → __tcp_send_ack() — net/ipv4/tcp_output.c: a pure ACK at tcp_acceptable_seq().</summary>
+    void SendAck(string reason) => Transmit(TcpFlags.Ack, AcceptableSeq, 0, reason);
 
     /// <summary>
     /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at tcp_acceptable_seq() with
     /// ack = rcv_nxt, normal window and timestamps; counts OutRsts. Every RST a socket sends of its own
-    /// accord (unread data or SO_LINGER {1,0} at close, TCP_LINGER2 &lt; 0, tcp_check_oom(), timeouts) is this one.
+    /// accord (unread data or SO_LINGER {1,0} at close, TCP_LINGER2 &lt; 0, tcp_check_oom(), the keepalive timeout) is this one.
     /// </summary>
     void SendActiveReset(string reason)
     {
