@@ -41,7 +41,7 @@ public sealed partial class TcpSocket
                 TransitionTo(TcpState.Close, "__tcp_close (unread data)");
                 SendActiveReset("__tcp_close (unread data)");
             }
-            else if (LingerOn && LingerSec == 0)
+            else if (LingerOn && LingerJiffies == 0)
             {
                 Disconnect("__tcp_close (SO_LINGER 0)");
                 Host.Count(MibCounter.TcpExtTCPAbortOnData);

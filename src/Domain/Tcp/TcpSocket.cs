@@ -87,9 +87,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     LingerSettings? _linger;
     LingerSettings Linger => _linger ??= new();
     public bool LingerOn => _linger?.On ?? false;
-    public int LingerSec => _linger?.Seconds ?? 0;
+    /// <summary>
+    /// l_linger as sk_getsockopt(SO_LINGER) reads it back: sk_lingertime / HZ stored in an int — its low 32 bits, so
+    /// the saturated MAX_SCHEDULE_TIMEOUT reads as −1752346657.
+    /// </summary>
+    public int LingerSec => unchecked((int)(LingerJiffies / Jiffies.Hz));
     /// <summary>sk->sk_lingertime in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    long LingerJiffies => LingerSec == int.MaxValue ? MaxScheduleTimeout : (long)LingerSec * Jiffies.Hz;
+    long LingerJiffies => _linger?.Jiffies ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2 => _linger?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>

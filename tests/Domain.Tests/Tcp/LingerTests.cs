@@ -47,4 +47,68 @@ public class LingerTests
         Assert.Equal((S(5.204), 0L, (string?)null), (ret.At, ret.Result, ret.Errno));
         Assert.Equal([(Ms(200), Ms(5344)), (Ms(5010), Ms(5204))], LingerArms(h, c).Select(e => (e.At, e.Expires)));
     }
+
+    static string? GetLinger(TwoHostHarness h, TcpSocket sk) => h.GetOption(sk.Id, SocketOption.SO_LINGER).Value;
+
+    /// <summary>
+    /// sk_setsockopt(SO_LINGER) — net/core/sock.c: l_onoff 0 only clears SOCK_LINGER ("sock_reset_flag(sk,
+    /// SOCK_LINGER)") and leaves sk_lingertime, so sk_getsockopt() reads back {0, 5}; the l_linger of that call is ignored.
+    /// </summary>
+    [Fact]
+    public void Established_SetLingerOffAfterFiveSeconds_KeepsTheLingertime()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 9, lingerOnOff: 0);
+
+        Assert.Equal("{\"onoff\":0,\"linger\":5}", GetLinger(h, c));
+    }
+
+    /// <summary>
+    /// A negative l_linger becomes a huge unsigned long (t_sec = ling.l_linger), at least MAX_SCHEDULE_TIMEOUT / HZ:
+    /// sk_lingertime = MAX_SCHEDULE_TIMEOUT = LONG_MAX. sk_getsockopt() reads back sk_lingertime / HZ =
+    /// 36893488147419103 stored in the int l_linger: its low 32 bits, 2542620639, i.e. −1752346657.
+    /// </summary>
+    [Fact]
+    public void Established_SetLingerNegative_SaturatesAndReadsBackTheTruncatedQuotient()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, -1, lingerOnOff: 1);
+
+        Assert.Equal("{\"onoff\":1,\"linger\":-1752346657}", GetLinger(h, c));
+    }
+
+    /// <summary>
+    /// INT_MAX seconds is far below MAX_SCHEDULE_TIMEOUT / HZ: sk_lingertime = 2147483647 · 250 jiffies, a finite
+    /// wait, and getsockopt() reads back 2147483647.
+    /// </summary>
+    [Fact]
+    public void Established_SetLingerIntMax_StaysFiniteAndReadsBack()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, int.MaxValue, lingerOnOff: 1);
+
+        Assert.Equal("{\"onoff\":1,\"linger\":2147483647}", GetLinger(h, c));
+    }
+
+    /// <summary>
+    /// linux-4.4's sock_setsockopt() on a 64-bit kernel: sk_lingertime = (unsigned int)l_linger · HZ, no saturation, so
+    /// −1 is 4294967295 · 250 jiffies and getsockopt() reads back (int)4294967295 = −1.
+    /// </summary>
+    [Fact]
+    public void Established_SetLingerNegativeOnLinux44_ReadsBackMinusOne()
+    {
+        var h = new TwoHostHarness(profile: Engine.KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, -1, lingerOnOff: 1);
+
+        Assert.Equal("{\"onoff\":1,\"linger\":-1}", GetLinger(h, c));
+    }
 }
