@@ -969,7 +969,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void AckProbe()
     {
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
@@ -1125,6 +1125,8 @@ public sealed partial class TcpSocket
         _ofo.Clear();
         _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
         _rxOpt.Dsack = false;
+        // "if (!sock_flag(sk, SOCK_DEAD)) sk->sk_state_change(sk)": a lingering close() wakes (and, in CLOSING, sleeps again).
+        if (!Dead) WakeLingeringClose();
     }
 
     /// <summary>

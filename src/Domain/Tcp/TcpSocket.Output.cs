@@ -203,18 +203,30 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
-    void SendAck(string reason) => Transmit(TcpFlags.Ack, _snd.Nxt, 0, reason);
+    /// <summary>Models tcp_send_ack() → __tcp_send_ack() — net/ipv4/tcp_output.c: a pure ACK at tcp_acceptable_seq().</summary>
+    void SendAck(string reason) => Transmit(TcpFlags.Ack, AcceptableSeq, 0, reason);
 
     /// <summary>
-    /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at snd_nxt with
-    /// ack = rcv_nxt, normal window and timestamps; counts OutRsts.
+    /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at tcp_acceptable_seq() with
+    /// ack = rcv_nxt, normal window and timestamps; counts OutRsts. Every RST a socket sends of its own
+    /// accord (unread data or SO_LINGER {1,0} at close, TCP_LINGER2 &lt; 0, tcp_check_oom(), the keepalive timeout) is this one.
     /// </summary>
     void SendActiveReset(string reason)
     {
         Host.Count(MibCounter.TcpOutRsts);
-        Transmit(TcpFlags.Rst | TcpFlags.Ack, _snd.Nxt, 0, reason);
+        Transmit(TcpFlags.Rst | TcpFlags.Ack, AcceptableSeq, 0, reason);
     }
+
+    /// <summary>Models tcp_wnd_end() — include/net/tcp.h: snd_una + snd_wnd, the right edge of the peer's window.</summary>
+    uint WndEnd => _snd.Una + _snd.Wnd;
+
+    /// <summary>
+    /// Models tcp_acceptable_seq() — net/ipv4/tcp_output.c: snd_nxt when it is not beyond tcp_wnd_end(), or beyond it
+    /// by less than one unit of our window scale (1 &lt;&lt; rcv_wscale; 0 without wscale_ok: "the amount of shrunk was
+    /// less than one window scaling factor due to loss of precision"); else tcp_wnd_end() — a window the peer shrank.
+    /// </summary>
+    uint AcceptableSeq =>
+        !SeqMath.Before(WndEnd, _snd.Nxt) || _snd.Nxt - WndEnd < 1u << _rxOpt.RcvWscale ? _snd.Nxt : WndEnd;
 
     void SendSyn(bool retransmission)
     {
@@ -348,7 +360,7 @@ public sealed partial class TcpSocket
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
         bool sent = false, rwndLimited = false;
         int segments = 0;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
         int maxSegs = TsoSegs();
         uint chunkStart = _snd.Nxt;
@@ -535,7 +547,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void WriteWakeup(MibCounter counter)
     {
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.Before(_snd.Nxt, wndEnd))
         {
             Push("tcp_write_wakeup", maxSegments: 1, windowProbe: true);

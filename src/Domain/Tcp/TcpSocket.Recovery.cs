@@ -328,7 +328,7 @@ public sealed partial class TcpSocket
     {
         if (PacketsOut == 0) return;
         bool rearm = false;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         for (int i = 0; i < _rtx.Count; i++)
         {
             if (_ca.Cwnd - PacketsInFlight <= 0) break;
@@ -374,7 +374,7 @@ public sealed partial class TcpSocket
     {
         var to = _rtx[index];
         if (!Host.Sysctls.TcpRetransCollapse || to.Flags.Has(TcpFlags.Syn)) return;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         int mss = PayloadMss;
         int availWnd = unchecked((int)(wndEnd - to.Seq));
         if (availWnd <= 0) availWnd = mss; // a zero-window probe at snd_una (callers send nothing else past the window)
@@ -423,7 +423,7 @@ public sealed partial class TcpSocket
             {
                 _ca.HighSeq = _snd.Nxt;
                 // Step 2.b. Try send new data (deferred until cwnd is updated), else the conventional recovery.
-                if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.After(_snd.Una + _snd.Wnd, _snd.Nxt))
+                if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.After(WndEnd, _snd.Nxt))
                 {
                     rexmit = Rexmit.New;
                     return;

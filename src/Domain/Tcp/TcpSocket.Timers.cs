@@ -81,7 +81,7 @@ public sealed partial class TcpSocket
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint end = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
         if (_snd.FinQueued && dataLeft <= PayloadMss) end++;
-        return !SeqMath.After(end, _snd.Una + _snd.Wnd);
+        return !SeqMath.After(end, WndEnd);
     }
 
     /// <summary>

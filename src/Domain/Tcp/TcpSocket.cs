@@ -23,8 +23,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
-    /// <summary>The SO_LINGER wait's timer: made on first use, with the linger settings (most sockets never linger).</summary>
-    SimTimer LingerTimer => Linger.Timer ??= new SimTimer(this, 3);
     TcpTimerKind _xmitPending;
     TcpState _lastStateBeforeClose = TcpState.Close;
 
@@ -89,7 +87,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     LingerSettings? _linger;
     LingerSettings Linger => _linger ??= new();
     public bool LingerOn => _linger?.On ?? false;
-    public int LingerSec => _linger?.Seconds ?? 0;
+    /// <summary>
+    /// l_linger as sk_getsockopt(SO_LINGER) reads it back: sk_lingertime / HZ stored in an int — its low 32 bits, so
+    /// the saturated MAX_SCHEDULE_TIMEOUT reads as −1752346657.
+    /// </summary>
+    public int LingerSec => unchecked((int)(LingerJiffies / Jiffies.Hz));
+    /// <summary>sk->sk_lingertime in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
+    long LingerJiffies => _linger?.Jiffies ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2 => _linger?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
@@ -359,7 +363,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         if (ReferenceEquals(payload, LingerWake))
         {
-            EndLinger();
+            LingerWoken();
             return;
         }
         if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey))
@@ -372,7 +376,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         }
         if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
         if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
-        else if (ReferenceEquals(t, _linger?.Timer)) OnLingerTimeout();
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 
