@@ -336,6 +336,7 @@ public sealed partial class TcpSocket
         if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
         _delackTimer.Cancel(this, DelackTimerKey);
+        _compAck.Timer.Cancel(this, CompressedAckTimerKey);
         _keepaliveTimer?.Detach();
         _linger?.Timer?.Detach();
         Host.Free(this);
