@@ -1013,7 +1013,7 @@ public sealed partial class TcpSocket
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            DataQueueOfo(seq, end, fin);
+            DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
