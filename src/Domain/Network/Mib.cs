@@ -106,6 +106,8 @@ public enum MibCounter
     TcpExtTCPReqQFullDrop,
     TcpExtPAWSOldAck,
     TcpExtBeyondWindow,
+    // __tcp_ack_snd_check() / tcp_event_ack_sent(): ACKs the SACK compression saved (compressed_ack − 1 per ACK sent).
+    TcpExtTCPAckCompressed,
     // tcp_rcv_established()'s header prediction and tcp_ack(): fast-path data, pure ACKs (slow path), fast-path ACKs.
     TcpExtTCPHPHits,
     TcpExtTCPPureAcks,

@@ -24,14 +24,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
-        if (flags.Has(TcpFlags.Ack))
-        {
-            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK.
-            DecQuickAckMode();
-            _ack.Scheduled = false;
-            _ack.Pushed = _ack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
-            CancelDelackTimer();
-        }
+        if (flags.Has(TcpFlags.Ack)) EventAckSent();
         if (len > 0) EventDataSent(retransmit);
         // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
         // __tcp_retransmit_skb(): bytes_retrans += skb->len.
@@ -49,6 +42,25 @@ public sealed partial class TcpSocket
             SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
+    }
+
+    /// <summary>
+    /// Models tcp_event_ack_sent() — net/ipv4/tcp_output.c: any segment carrying an ACK ends SACK compression
+    /// (TCPAckCompressed += compressed_ack, the hrtimer cancelled), spends a quick ACK and satisfies a pending
+    /// delayed ACK (inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0 — SCHED, TIMER, PUSHED, PUSHED2, NOW).
+    /// </summary>
+    void EventAckSent()
+    {
+        if (_compAck.Count > 0)
+        {
+            Host.Count(MibCounter.TcpExtTCPAckCompressed, _compAck.Count);
+            _compAck.Count = 0;
+            CancelCompressedAckTimer();
+        }
+        DecQuickAckMode();
+        _ack.Scheduled = false;
+        _ack.Pushed = _ack.Pushed2 = _ack.Now = false;
+        CancelDelackTimer();
     }
 
     /// <summary>
@@ -147,11 +159,15 @@ public sealed partial class TcpSocket
         for (int i = 0; i < cur; i++)
         {
             if (!SackExtend(ref sp[i], seq, end)) continue;
+            // "Reasonable amount of sack blocks included in TCP SACK option ... be conservative and use 2"
+            // (TCP_SACK_BLOCKS_EXPECTED): a held-back ACK goes before an older block changes.
+            if (i >= SackBlocksExpected) SackCompressSendAck();
             for (; i > 0; i--) (sp[i], sp[i - 1]) = (sp[i - 1], sp[i]);
             if (cur > 1) SackMaybeCoalesce();
             return;
         }
         int at = cur;
+        if (at >= SackBlocksExpected) SackCompressSendAck();
         if (at >= SackBlocks.Max)
         {
             at--;
@@ -160,6 +176,22 @@ public sealed partial class TcpSocket
         for (; at > 0; at--) sp[at] = sp[at - 1];
         sp[0] = new SackBlock(seq, end);
         _rcv.NumSacks++;
+    }
+
+    /// <summary>TCP_SACK_BLOCKS_EXPECTED — net/ipv4/tcp_input.c.</summary>
+    const int SackBlocksExpected = 2;
+
+    /// <summary>
+    /// Models tcp_sack_compress_send_ack() — net/ipv4/tcp_input.c: with ACKs held back, the hrtimer is cancelled and
+    /// one ACK goes now; TCPAckCompressed counts compressed_ack − 1 ("we have to send one ack finally"), which
+    /// tcp_event_ack_sent() adds as it clears compressed_ack.
+    /// </summary>
+    void SackCompressSendAck()
+    {
+        if (_compAck.Count == 0) return;
+        CancelCompressedAckTimer();
+        _compAck.Count--;
+        SendAck("tcp_sack_compress_send_ack");
     }
 
     /// <summary>Models tcp_sack_maybe_coalesce() — net/ipv4/tcp_input.c: the first block absorbs any later one it now reaches.</summary>

@@ -19,7 +19,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>icsk_delack_timer, a field of the socket.</summary>
     TimerState _delackTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
-    static readonly object XmitTimerKey = new(), DelackTimerKey = new();
+    static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
@@ -158,6 +158,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>
     DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
+    /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression).</summary>
+    SackCompression _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
@@ -340,10 +342,18 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK)'s sk_stop_timer().</summary>
     void CancelDelackTimer() => _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
 
+    /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
+    void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
+        _sim.ArmHrtimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
+
+    /// <summary>hrtimer_try_to_cancel(&amp;tp->compressed_ack_timer).</summary>
+    void CancelCompressedAckTimer() => _sim.CancelTimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
         if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
+        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
 
@@ -352,6 +362,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         ClearXmitTimer();
         CancelDelackTimer();
+        CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
     }
@@ -366,11 +377,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
             LingerWoken();
             return;
         }
-        if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey))
+        if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey) || ReferenceEquals(payload, CompressedAckTimerKey))
         {
             if (Destroyed) return; // a destroyed socket's timers hand nothing on (as a detached timer object did)
             if (ReferenceEquals(payload, XmitTimerKey)) OnXmitTimer();
-            else OnDelayedAckTimer();
+            else if (ReferenceEquals(payload, DelackTimerKey)) OnDelayedAckTimer();
+            else OnCompressedAckTimer();
             WakeWriteSpace();
             return;
         }
