@@ -20,15 +20,18 @@ public enum TimeWaitVerdict
 /// FIN_WAIT2 cheaply (substate FIN_WAIT2): the 4-tuple (established hash), the local port (bind hash), a few
 /// sequence and timestamp fields, and its tw_timer. A struct in its host's <see cref="TimeWaitTable"/>: no object,
 /// no reference, so the collector neither copies nor traces the hundreds of thousands a churn keeps alive.
+/// 80 bytes: the 4-tuple as two addresses and two ports (12 B, where a <see cref="FourTuple"/> pads to 16), the
+/// timer as an arming count and its firing time as jiffies after timer->expires, the flags as bits of a byte, the
+/// free list's link in the socket id (a free slot has no socket), and the stamps as 32-bit counts (seconds and
+/// milliseconds of virtual time, as the kernel's u32 tw_entry_stamp).
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct TimeWaitEntry
 {
-    public FourTuple Tuple;
-    /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
+    uint _localAddress, _remoteAddress;
+    ushort _localPort, _remotePort;
+    /// <summary>The id of the full socket this one replaced: the connection's identity; while the slot is free, the next free slot.</summary>
     public int SocketId;
-    /// <summary>The next free slot while this one is free (the table's free list).</summary>
-    public int NextFree;
     public uint RcvNxt;
     public uint SndNxt;
     /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
@@ -37,29 +40,66 @@ internal struct TimeWaitEntry
     public uint TsOffset;
     /// <summary>tw_last_oow_ack_time.</summary>
     public OowRateLimit OowAck;
-    public long TsRecentStampSec;
-    /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
-    public long EntryStampMs;
+    /// <summary>tw_ts_recent_stamp (<see cref="KernelSeconds"/>: whole seconds from 1, 0 for none).</summary>
+    int _tsRecentStampSec;
+    /// <summary>tw_entry_stamp (ms, a u32 as in the kernel): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
+    public uint EntryStampMs;
     /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
     public SimDuration RecycleTimeout;
-    /// <summary>The pending item's key (<see cref="TimeWaitTable.KeyOf"/>): a stale item's key differs.</summary>
-    public long TimerKey;
+    /// <summary>The arming the pending item belongs to (<see cref="TimeWaitTable.KeyOf"/>): a stale item's differs.</summary>
+    public uint TimerArming;
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
     public SimTime Expires;
-    /// <summary>When the timer wheel runs it (<see cref="Jiffies.WheelFires"/>).</summary>
-    public SimTime FiresAt;
+    /// <summary>Jiffies from <see cref="Expires"/> to when the timer wheel runs it (never negative: a timer never fires early).</summary>
+    uint _firesAfterJiffies;
     /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
     public ushort Window;
     /// <summary>tw_substate and the state it came from, as bytes (inet_timewait_sock keeps tw_substate in a u8).</summary>
     public byte Substate;
     public byte FromState;
-    public bool UsedTimestamps;
-    public bool ReuseAddr;
-    public bool ReusePort;
+    byte _flags;
+
+    const byte UsedTimestampsBit = 1, ReuseAddrBit = 2, ReusePortBit = 4, ConnectBindBit = 8, AliveBit = 16, TimerArmedBit = 32;
+
+    public FourTuple Tuple
+    {
+        readonly get => new(new Endpoint(new IPv4(_localAddress), _localPort), new Endpoint(new IPv4(_remoteAddress), _remotePort));
+        set
+        {
+            _localAddress = value.Local.Address.Value;
+            _localPort = value.Local.Port;
+            _remoteAddress = value.Remote.Address.Value;
+            _remotePort = value.Remote.Port;
+        }
+    }
+
+    public readonly IPv4 LocalAddress => new(_localAddress);
+    public readonly ushort LocalPort => _localPort;
+    public readonly IPv4 RemoteAddress => new(_remoteAddress);
+
+    public long TsRecentStampSec
+    {
+        readonly get => _tsRecentStampSec;
+        set => _tsRecentStampSec = checked((int)value);
+    }
+
+    /// <summary>When the timer wheel runs it (<see cref="Jiffies.WheelFires"/>).</summary>
+    public SimTime FiresAt
+    {
+        readonly get => Expires + Jiffies.ToDuration(_firesAfterJiffies);
+        set => _firesAfterJiffies = checked((uint)((value.Ns - Expires.Ns) / Jiffies.Tick.Ns));
+    }
+
+    public bool UsedTimestamps { readonly get => Has(UsedTimestampsBit); set => Set(UsedTimestampsBit, value); }
+    public bool ReuseAddr { readonly get => Has(ReuseAddrBit); set => Set(ReuseAddrBit, value); }
+    public bool ReusePort { readonly get => Has(ReusePortBit); set => Set(ReusePortBit, value); }
     /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
-    public bool ConnectBind;
-    public bool Alive;
-    public bool TimerArmed;
+    public bool ConnectBind { readonly get => Has(ConnectBindBit); set => Set(ConnectBindBit, value); }
+    public bool Alive { readonly get => Has(AliveBit); set => Set(AliveBit, value); }
+    public bool TimerArmed { readonly get => Has(TimerArmedBit); set => Set(TimerArmedBit, value); }
+
+    readonly bool Has(byte bit) => (_flags & bit) != 0;
+    void Set(byte bit, bool on) => _flags = on ? (byte)(_flags | bit) : (byte)(_flags & ~bit);
 
     public readonly TcpState State => (TcpState)Substate;
 
@@ -82,7 +122,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>Bits of a timer key that name the slot; the rest count armings (so a key is never reused).</summary>
     const int SlotBits = 28;
 
-    /// <summary>Entries per page: 512 × 120 B, below the large-object heap; the table grows by a page, never by copying.</summary>
+    /// <summary>Entries per page: 512 × 80 B, below the large-object heap; the table grows by a page, never by copying.</summary>
     const int PageBits = 9;
     const int PageSize = 1 << PageBits;
 
@@ -114,6 +154,12 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     internal static int SlotOf(long key) => (int)(key & ((1L << SlotBits) - 1));
 
     /// <summary>
+    /// The key of a slot's pending item: its arming count above the slot number. Armings count table-wide (32 bits
+    /// kept), so a slot reused, or the table's pages dropped and made again, never meets an item of before.
+    /// </summary>
+    internal static long KeyOf(int slot, uint arming) => ((long)arming << SlotBits) | (uint)slot;
+
+    /// <summary>
     /// Models inet_twsk_alloc() + inet_twsk_hashdance_schedule() + inet_twsk_schedule() — net/ipv4/inet_timewait_sock.c:
     /// the entry takes the full socket's place in the established hash and its port, the timer is armed; TW++ or,
     /// for at most 4 s, TWKilled++.
@@ -127,7 +173,6 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             Tuple = new FourTuple(sk.Local, sk.Remote),
             SocketId = sk.Id,
-            NextFree = -1,
             Substate = (byte)substate,
             FromState = (byte)sk.State,
             RcvNxt = sk.RcvNxt,
@@ -139,7 +184,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             TsRecent = tsRecent,
             TsRecentStampSec = tsOk ? tsRecentStampSec : 0,
             TsOffset = tsOffset,
-            EntryStampMs = Sim.Now.Ms,
+            EntryStampMs = unchecked((uint)Sim.Now.Ms),
             ReuseAddr = sk.ReuseAddr,
             ReusePort = sk.ReusePort,
             ConnectBind = sk.ConnectBind,
@@ -147,7 +192,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         };
         _byTuple[e.Tuple] = slot;
         if (substate == TcpState.FinWait2) FinWait2Count++;
-        _host.AddBindOwner(e.Tuple.Local.Port, slot);
+        _host.AddBindOwner(e.LocalPort, slot);
         _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
             (TcpState)e.FromState, substate, cause + " → timewait socket"));
@@ -159,7 +204,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (_free >= 0)
         {
             int slot = _free;
-            _free = this[slot].NextFree;
+            _free = this[slot].SocketId;
             _alive++;
             return slot;
         }
@@ -177,7 +222,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     {
         ref var e = ref this[slot];
         e.Alive = false;
-        e.NextFree = _free;
+        e.SocketId = _free; // a free slot's socket id links the free list
         _free = slot;
         if (--_alive == 0)
         {
@@ -198,11 +243,12 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         ref var e = ref this[slot];
         var expires = Jiffies.Expiry(Sim.Now, timeout);
         var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile);
-        e.TimerKey = (++_armings << SlotBits) | (uint)slot;
+        if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
+        e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
         e.Expires = expires;
         e.FiresAt = fires;
-        Sim.ScheduleKeyed(fires, this, e.TimerKey);
+        Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming));
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
     }
 
@@ -212,7 +258,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         int slot = SlotOf(key);
         if (slot >= _used) return false;
         ref var e = ref this[slot];
-        if (!e.Alive || !e.TimerArmed || e.TimerKey != key) return false;
+        if (!e.Alive || !e.TimerArmed || KeyOf(slot, e.TimerArming) != key) return false;
         e.TimerArmed = false;
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
         Kill(slot, "tw_timer_handler");
@@ -304,14 +350,14 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
                 e.TsRecentStampSec = nowSec;
                 e.TsRecent = o.TsVal;
                 // 6.14+: the TIME-WAIT age that tcp_tw_reuse_delay measures starts now.
-                if (Sim.Profile == KernelProfile.Linux6) e.EntryStampMs = Sim.Now.Ms;
+                if (Sim.Profile == KernelProfile.Linux6) e.EntryStampMs = unchecked((uint)Sim.Now.Ms);
             }
             if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, old, e.State,
                 "tcp_timewait_state_process (FIN)"));
             // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
             if (_host.Sysctls.TcpTwRecycle && e.TsRecentStampSec != 0)
             {
-                _host.RememberPeerTimestamp(e.Tuple.Remote.Address, e.TsRecent, e.TsRecentStampSec);
+                _host.RememberPeerTimestamp(e.RemoteAddress, e.TsRecent, e.TsRecentStampSec);
                 Arm(slot, e.RecycleTimeout);
             }
             else
