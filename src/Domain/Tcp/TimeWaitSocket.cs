@@ -22,8 +22,9 @@ public enum TimeWaitVerdict
 /// no reference, so the collector neither copies nor traces the hundreds of thousands a churn keeps alive.
 /// 80 bytes: the 4-tuple as two addresses and two ports (12 B, where a <see cref="FourTuple"/> pads to 16), the
 /// timer as an arming count and its firing time as jiffies after timer->expires, the flags as bits of a byte, the
-/// free list's link in the socket id (a free slot has no socket), and the stamps as 32-bit counts (seconds and
-/// milliseconds of virtual time, as the kernel's u32 tw_entry_stamp).
+/// substate and the state it came from as the halves of a byte, the free list's link in the socket id (a free slot
+/// has no socket), the stamps as 32-bit counts (seconds and milliseconds of virtual time, as the kernel's u32
+/// tw_entry_stamp), and the link of its 4-tuple hash chain (the kernel's tw_node in an ehash bucket).
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct TimeWaitEntry
@@ -54,10 +55,29 @@ internal struct TimeWaitEntry
     uint _firesAfterJiffies;
     /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
     public ushort Window;
-    /// <summary>tw_substate and the state it came from, as bytes (inet_timewait_sock keeps tw_substate in a u8).</summary>
-    public byte Substate;
-    public byte FromState;
+    /// <summary>tw_substate (low half) and the state it came from (high half): a TcpState is below 16.</summary>
+    byte _states;
     byte _flags;
+    /// <summary>The next slot + 1 in this entry's 4-tuple hash chain, 0 at its end (tw_node).</summary>
+    internal int NextInChain;
+
+    /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan (inet_timewait_sock keeps it in a u8).</summary>
+    public TcpState Substate
+    {
+        readonly get => (TcpState)(_states & 15);
+        set => _states = (byte)((_states & 0xF0) | (int)value);
+    }
+
+    public TcpState FromState
+    {
+        readonly get => (TcpState)(_states >> 4);
+        set => _states = (byte)((_states & 15) | ((int)value << 4));
+    }
+
+    /// <summary>The 4-tuple is <paramref name="t"/> (compared field by field, no FourTuple made).</summary>
+    public readonly bool Is(in FourTuple t) =>
+        _localAddress == t.Local.Address.Value && _remoteAddress == t.Remote.Address.Value
+        && _localPort == t.Local.Port && _remotePort == t.Remote.Port;
 
     const byte UsedTimestampsBit = 1, ReuseAddrBit = 2, ReusePortBit = 4, ConnectBindBit = 8, AliveBit = 16, TimerArmedBit = 32;
 
@@ -101,7 +121,7 @@ internal struct TimeWaitEntry
     readonly bool Has(byte bit) => (_flags & bit) != 0;
     void Set(byte bit, bool on) => _flags = on ? (byte)(_flags | bit) : (byte)(_flags & ~bit);
 
-    public readonly TcpState State => (TcpState)Substate;
+    public readonly TcpState State => Substate;
 
     /// <summary>
     /// The initial sequence of a connection that takes this 4-tuple over (a SYN accepted through TIME-WAIT,
@@ -133,10 +153,15 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     int _alive;
     int _free = -1;
     long _armings;
-    /// <summary>The established-hash part for timewait sockets: 4-tuple → slot.</summary>
-    Dictionary<FourTuple, int> _byTuple = [];
+    /// <summary>
+    /// The established-hash part for timewait sockets: a power-of-two array of chains by 4-tuple hash, each bucket the
+    /// first slot + 1 (0: empty), each entry linking the next (<see cref="TimeWaitEntry.NextInChain"/>) — 4 bytes of
+    /// bucket and 4 of link per entry, where a Dictionary keyed by the 4-tuple kept 32 and up to twice that in slack.
+    /// </summary>
+    int[] _buckets = [];
+    int _count;
 
-    public int Count => _byTuple.Count;
+    public int Count => _count;
 
     /// <summary>Slots handed out so far (live or free).</summary>
     public int Capacity => _used;
@@ -146,10 +171,64 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
 
     public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
 
-    public bool TryFind(in FourTuple tuple, out int slot) => _byTuple.TryGetValue(tuple, out slot);
+    public bool TryFind(in FourTuple tuple, out int slot)
+    {
+        if (_count > 0)
+        {
+            for (int i = _buckets[Bucket(tuple)] - 1; i >= 0; i = this[i].NextInChain - 1)
+            {
+                if (!this[i].Is(tuple)) continue;
+                slot = i;
+                return true;
+            }
+        }
+        slot = -1;
+        return false;
+    }
 
-    /// <summary>The slots in the hash's enumeration order.</summary>
-    public Dictionary<FourTuple, int>.ValueCollection Slots => _byTuple.Values;
+    /// <summary>The live slots in slot order (the order a Dictionary keyed by 4-tuple enumerated them in: both reuse the latest freed place first).</summary>
+    public IEnumerable<int> Slots
+    {
+        get
+        {
+            for (int slot = 0; slot < _used; slot++)
+                if (this[slot].Alive) yield return slot;
+        }
+    }
+
+    int Bucket(in FourTuple tuple) => tuple.GetHashCode() & (_buckets.Length - 1);
+
+    /// <summary>Hashes <paramref name="slot"/>'s entry by its 4-tuple (inet_ehash_insert()); the buckets double when they are fewer than the entries.</summary>
+    void Link(int slot)
+    {
+        if (_count == _buckets.Length)
+        {
+            // Rehash every live entry into twice the buckets (the new entry is not live yet).
+            _buckets = new int[Math.Max(64, _buckets.Length * 2)];
+            for (int i = 0; i < _used; i++)
+            {
+                ref var live = ref this[i];
+                if (!live.Alive || i == slot) continue;
+                int b = Bucket(live.Tuple);
+                live.NextInChain = _buckets[b];
+                _buckets[b] = i + 1;
+            }
+        }
+        ref var e = ref this[slot];
+        int bucket = Bucket(e.Tuple);
+        e.NextInChain = _buckets[bucket];
+        _buckets[bucket] = slot + 1;
+        _count++;
+    }
+
+    /// <summary>Takes <paramref name="slot"/>'s entry out of its chain (inet_ehash_nolisten's sk_nulls_del_node_init_rcu()).</summary>
+    void Unlink(int slot)
+    {
+        ref int link = ref _buckets[Bucket(this[slot].Tuple)];
+        while (link != slot + 1) link = ref this[link - 1].NextInChain;
+        link = this[slot].NextInChain;
+        _count--;
+    }
 
     internal static int SlotOf(long key) => (int)(key & ((1L << SlotBits) - 1));
 
@@ -173,8 +252,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             Tuple = new FourTuple(sk.Local, sk.Remote),
             SocketId = sk.Id,
-            Substate = (byte)substate,
-            FromState = (byte)sk.State,
+            Substate = substate,
+            FromState = sk.State,
             RcvNxt = sk.RcvNxt,
             SndNxt = sk.SndNxt,
             RcvWnd = rcvWnd,
@@ -190,12 +269,12 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             ConnectBind = sk.ConnectBind,
             Alive = true,
         };
-        _byTuple[e.Tuple] = slot;
+        Link(slot);
         if (substate == TcpState.FinWait2) FinWait2Count++;
         _host.AddBindOwner(e.LocalPort, slot);
         _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
-            (TcpState)e.FromState, substate, cause + " → timewait socket"));
+            e.FromState, substate, cause + " → timewait socket"));
         Arm(slot, timeout);
     }
 
@@ -228,7 +307,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             // The last entry went: the pages and the hash go with it (as the entries' slab pages would), so an idle host keeps nothing.
             _pages = [];
-            _byTuple = [];
+            _buckets = [];
+            _count = 0;
             _used = 0;
             _free = -1;
         }
@@ -280,7 +360,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         var tuple = e.Tuple;
         var substate = e.State;
         int socketId = e.SocketId;
-        _byTuple.Remove(tuple);
+        Unlink(slot);
         if (substate == TcpState.FinWait2) FinWait2Count--;
         _host.RemoveBindOwner(tuple.Local.Port, slot);
         Release(slot);
@@ -342,7 +422,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             if (!fin || seg.EndSeq != e.RcvNxt + 1) return TimeWaitVerdict.Rst;
             // FIN arrived: enter true TIME-WAIT.
             var old = e.State;
-            e.Substate = (byte)TcpState.TimeWait;
+            e.Substate = TcpState.TimeWait;
             FinWait2Count--;
             e.RcvNxt = seg.EndSeq;
             if (sawTs)
