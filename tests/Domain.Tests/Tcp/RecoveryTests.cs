@@ -67,6 +67,14 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Recovery_DsackUndoOnPartialAck_RetransStampClearedSoUserTimeoutCountsFromTheRto()
+    {
+        var mib = Run("dsack-undo-in-recovery-restarts-retrans-stamp.pkt");
+        // tcp_try_undo_dsack() in Recovery, then the loss probe and the RTOs of the last segment until TCP_USER_TIMEOUT.
+        Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPDSACKUndo], mib[MibCounter.TcpExtTCPLossProbes]));
+    }
+
+    [Fact]
     public void Open_RetransmittedProbeThenAckAboveTlpHighSeq_LossProbeRecoveryReducesCwnd()
     {
         var mib = Run("tlp-repairs-tail-loss-cwr.pkt");
