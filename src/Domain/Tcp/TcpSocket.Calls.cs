@@ -473,7 +473,9 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models sock_getsockopt() / do_tcp_getsockopt(): the value as the call's result (0 for
     /// TCP_INFO), and what optval received as compact JSON — SO_LINGER's struct linger
-    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields.
+    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields — with those of
+    /// the delivery-rate sampler and the chronographs (tcpi_delivery_rate, tcpi_delivery_rate_app_limited, tcpi_busy_time,
+    /// tcpi_rwnd_limited, tcpi_sndbuf_limited, µs) and tcpi_delivered_ce, named as struct tcp_info names them.
     /// </summary>
     internal CallOutcome GetOption(SocketOption option)
     {
@@ -494,7 +496,10 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
-                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}}}");
+                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}," +
+                    $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
+                    $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
+                    $"\"delivered_ce\":{i.DeliveredCe}}}");
             default:
                 return CallOutcome.Ok(IntOption(option));
         }

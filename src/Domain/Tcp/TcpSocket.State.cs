@@ -278,4 +278,6 @@ internal struct RackState
     public bool DsackSeen;
     /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
     public long LastDelivered;
+    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
+    public long TsortedTail;
 }

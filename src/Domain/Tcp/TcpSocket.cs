@@ -222,10 +222,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// TCPCB_EVER_RETRANS (Karn: no RTT sample), <see cref="RetransOut"/> TCPCB_SACKED_RETRANS (a retransmission
     /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED. The Tx* fields
     /// are TCP_SKB_CB(skb)->tx as tcp_rate_skb_sent() records it at each transmission (<see cref="RateSkbSent"/>).
+    /// <see cref="TsortedPos"/> is the skb's place in tp->tsorted_sent_queue: each (re)transmission moves it to the tail.
     /// </summary>
     readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
         bool RetransOut = false, bool Lost = false, long TxDelivered = 0, long TxFirstTxUs = 0, long TxDeliveredUs = 0,
-        bool TxAppLimited = false);
+        bool TxAppLimited = false, long TsortedPos = 0);
 
     // ---- derived views ------------------------------------------------------------------------
 
