@@ -106,6 +106,8 @@ public enum MibCounter
     TcpExtTCPReqQFullDrop,
     TcpExtPAWSOldAck,
     TcpExtBeyondWindow,
+    // tcp_data_queue(): text at rcv_nxt (or reaching past it) dropped because the receive window is zero.
+    TcpExtTCPZeroWindowDrop,
     // tcp_rcv_established()'s header prediction and tcp_ack(): fast-path data, pure ACKs (slow path), fast-path ACKs.
     TcpExtTCPHPHits,
     TcpExtTCPPureAcks,
