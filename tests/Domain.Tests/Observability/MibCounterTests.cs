@@ -45,6 +45,29 @@ public class MibCounterTests
         Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
     }
 
+    /// <summary>
+    /// tcp_keepalive_timer() on a dead peer: three probes, then tcp_send_active_reset() (OutRsts) and tcp_write_err()
+    /// (TCPAbortOnTimeout; tcp_done() from ESTABLISHED: EstabResets). Each probe is tcp_write_wakeup(sk,
+    /// LINUX_MIB_TCPKEEPALIVE) → tcp_xmit_probe_skb() from 4.6 on; linux-4.4 has no TCPKeepAlive and counts nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 3)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void Established_KeepaliveDeadPeer_ProbesCountTCPKeepAliveOnlyWhereTheCounterExists(KernelProfile profile, long keepAlive)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_KEEPALIVE, 1);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPIDLE, 2);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPINTVL, 1);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPCNT, 3);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(10));
+        Assert.Equal(3, h.Sent("client").Count(x => x.Flags == TcpFlags.Ack && x.SeqNo == c.Iss));
+        Assert.Equal((keepAlive, 1L, 1L, 1L), (Of(h.Client, MibCounter.TcpExtTCPKeepAlive), Of(h.Client, MibCounter.TcpExtTCPAbortOnTimeout),
+            Of(h.Client, MibCounter.TcpOutRsts), Of(h.Client, MibCounter.TcpEstabResets)));
+    }
+
     [Theory]
     [InlineData(KernelProfile.Linux6, 3)]
     [InlineData(KernelProfile.Linux44, 0)]
