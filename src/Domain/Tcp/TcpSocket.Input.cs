@@ -990,7 +990,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
     /// data kept until the hole fills, with an immediate ACK); a FIN in order runs tcp_fin();
-    /// a duplicate is answered with an immediate ACK.
+    /// a duplicate is answered with an immediate ACK; text into a zero receive window is dropped (TCPZeroWindowDrop).
     /// </summary>
     bool DataQueue(Segment seg)
     {
@@ -1028,6 +1028,11 @@ public sealed partial class TcpSocket
         if (SeqMath.Before(seq, _rcv.Nxt)) DsackSet(seq, _rcv.Nxt);
         if (ReceiveWindow() == 0 && seg.Length > 0)
         {
+            // "Some stacks are known to send bare FIN packets in a loop even if we send RWIN 0": only a bare FIN is
+            // queued; text is dropped (TCPZeroWindowDrop, 5.x+: linux-4.4 counts nothing) and goes out_of_window:
+            // quick-ACK mode and an ACK now.
+            if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
+            EnterQuickAckMode();
             SendAck("tcp_data_queue (zero window)");
             return false;
         }

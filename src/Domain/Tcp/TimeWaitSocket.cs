@@ -79,7 +79,7 @@ internal struct TimeWaitEntry
         _localAddress == t.Local.Address.Value && _remoteAddress == t.Remote.Address.Value
         && _localPort == t.Local.Port && _remotePort == t.Remote.Port;
 
-    const byte UsedTimestampsBit = 1, ReuseAddrBit = 2, ReusePortBit = 4, ConnectBindBit = 8, AliveBit = 16, TimerArmedBit = 32;
+    const byte UsedTimestampsBit = 1, ReuseAddrBit = 2, ReusePortBit = 4, ConnectBindBit = 8, AliveBit = 16, TimerArmedBit = 32, TwKillBit = 64;
 
     public FourTuple Tuple
     {
@@ -117,6 +117,8 @@ internal struct TimeWaitEntry
     public bool ConnectBind { readonly get => Has(ConnectBindBit); set => Set(ConnectBindBit, value); }
     public bool Alive { readonly get => Has(AliveBit); set => Set(AliveBit, value); }
     public bool TimerArmed { readonly get => Has(TimerArmedBit); set => Set(TimerArmedBit, value); }
+    /// <summary>linux-4.4 tw_kill: the last (re)arming was for at most 4 s (TWKilled rather than TW when it fires).</summary>
+    public bool TwKill { readonly get => Has(TwKillBit); set => Set(TwKillBit, value); }
 
     readonly bool Has(byte bit) => (_flags & bit) != 0;
     void Set(byte bit, bool on) => _flags = on ? (byte)(_flags | bit) : (byte)(_flags & ~bit);
@@ -240,7 +242,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
 
     /// <summary>
     /// Models inet_twsk_alloc() + inet_twsk_hashdance_schedule() + inet_twsk_schedule() — net/ipv4/inet_timewait_sock.c:
-    /// the entry takes the full socket's place in the established hash and its port, the timer is armed; TW++ or,
+    /// the entry takes the full socket's place in the established hash and its port, the timer is armed; (6.x) TW++ or,
     /// for at most 4 s, TWKilled++.
     /// </summary>
     public void Create(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd,
@@ -272,7 +274,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         Link(slot);
         if (substate == TcpState.FinWait2) FinWait2Count++;
         _host.AddBindOwner(e.LocalPort, slot);
-        _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
+        // 6.x counts at the first arming (__inet_twsk_schedule(), !rearm); linux-4.4 when the timer fires (Expire).
+        if (Sim.Profile == KernelProfile.Linux6) _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
             e.FromState, substate, cause + " → timewait socket"));
         Arm(slot, timeout);
@@ -326,13 +329,18 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
         e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
+        e.TwKill = timeout <= TcpConstants.TwKillThreshold; // linux-4.4 __inet_twsk_schedule(): on every arming, re-arms too
         e.Expires = expires;
         e.FiresAt = fires;
         Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming));
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
     }
 
-    /// <summary>The item of <paramref name="key"/> came due: false when it is stale; else the timer fires (tw_timer_handler()).</summary>
+    /// <summary>
+    /// The item of <paramref name="key"/> came due: false when it is stale; else the timer fires (tw_timer_handler()).
+    /// linux-4.4's handler counts TWKilled or TW by the last arming's tw_kill; a timewait socket descheduled before
+    /// (RST, reuse, a SYN taking it over: inet_twsk_deschedule_put()) is never counted there.
+    /// </summary>
     internal bool Expire(long key)
     {
         int slot = SlotOf(key);
@@ -341,6 +349,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (!e.Alive || !e.TimerArmed || KeyOf(slot, e.TimerArming) != key) return false;
         e.TimerArmed = false;
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+        if (Sim.Profile == KernelProfile.Linux44) _host.Count(e.TwKill ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         Kill(slot, "tw_timer_handler");
         return true;
     }
