@@ -1003,12 +1003,13 @@ public sealed partial class TcpSocket
         _rxOpt.Dsack = false;
         if (!SeqMath.After(end, _rcv.Nxt))
         {
-            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole
-            // segment D-SACKed, quick-ACK mode)
+            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole segment
+            // D-SACKed), then out_of_window: tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK is
+            // tcp_ack_snd_check()'s, after tcp_data_snd_check(): data sent then carries it and the D-SACK.
             Host.Count(MibCounter.TcpExtDelayedACKLost);
             DsackSet(seq, end);
             EnterQuickAckMode();
-            SendAck("tcp_data_queue (duplicate)");
+            _ack.Scheduled = true;
             return false;
         }
         if (SeqMath.After(seq, _rcv.Nxt))

@@ -39,4 +39,30 @@ public class DelayedAckTests
         var ack = p.Data(100);
         Assert.Equal((Ms(244), "tcp_delack_timer"), (ack.At, ack.Reason));
     }
+
+    /// <summary>
+    /// tcp_data_queue() on a duplicate ("A retransmit, 2nd most common case. Force an immediate ack."): DelayedACKLost,
+    /// tcp_dsack_set(), tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK itself comes after
+    /// tcp_data_snd_check(). Ten segments sent at 200 ms (cwnd full, ten more queued); the server's 100 bytes at 210
+    /// ms are ACKed at once (first data: quick-ACK mode). At 230 ms the server resends those 100 bytes with an ACK of
+    /// the first segment: cwnd 11, two segments go, the first carrying the ACK and the D-SACK block [0, 100); the
+    /// ACK is then no longer scheduled, so no pure ACK follows.
+    /// </summary>
+    [Fact]
+    public void Established_DuplicateDataWithAnAckThatOpensCwnd_DsackRidesOnTheDataSent()
+    {
+        var f = new AckedSender();
+        const int Mss = 1448;
+        f.H.Send(f.C.Id, 20 * Mss);
+        f.Ack(Ms(210), 0, data: 100);
+        var options = new TcpOptions(HasTimestamp: true, TsVal: f.TsVal + 10, TsEcr: f.H.Sent("client").Last().Options.TsVal);
+        f.H.Sim.Schedule(Ms(230), f.H.Client, new Segment(f.S.Tuple, TcpFlags.Ack, f.S.Iss + 1, f.C.Iss + 1 + Mss, 64, 100, options));
+        f.H.At(Ms(231));
+
+        var sent = f.H.Sent("client").Where(s => s.At == Ms(230)).ToArray();
+        Assert.Equal(new[] { Mss, Mss }, sent.Select(s => s.Len));
+        Assert.Equal(new[] { (f.S.Iss + 1, f.S.Iss + 101) }, sent[0].Options.Sack.ToArray().Select(b => (b.Left, b.Right)));
+        Assert.Empty(sent[1].Options.Sack.ToArray());
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtDelayedACKLost]);
+    }
 }
