@@ -172,7 +172,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
-    public int AckQuickPingPong => (_ack.Quick << 1) | (_ack.PingPong ? 1 : 0);
+    public int AckQuickPingPong => (_ack.Quick << 1) | (InPingPongMode ? 1 : 0);
 
     /// <summary>
     /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per pending

@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-            if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
+            if (_pendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
             {
                 // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
                 // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
@@ -581,7 +581,7 @@ public sealed partial class TcpSocket
     void EnterQuickAckMode()
     {
         IncrQuickAck();
-        _ack.PingPong = false;
+        ExitPingPongMode();
         _ack.Ato = TcpConstants.AtoMin;
     }
 
@@ -1117,7 +1117,7 @@ public sealed partial class TcpSocket
         {
             case TcpState.SynRecv or TcpState.Established:
                 TransitionTo(TcpState.CloseWait, "tcp_fin");
-                _ack.PingPong = true;
+                EnterPingPongMode();
                 break;
             case TcpState.FinWait1:
                 SendAck("tcp_fin (simultaneous close)");
@@ -1147,7 +1147,7 @@ public sealed partial class TcpSocket
         if (!_ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
         if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd)
-            || (_ack.Quick > 0 && !_ack.PingPong) || _ack.Now || (legacy && _ofo.Count > 0))
+            || (_ack.Quick > 0 && !InPingPongMode) || _ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -1207,7 +1207,7 @@ public sealed partial class TcpSocket
     void CleanupRbuf(long copied)
     {
         bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss
-            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !_ack.PingPong) && RmemAlloc == 0);
+            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !InPingPongMode) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();

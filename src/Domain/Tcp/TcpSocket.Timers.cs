@@ -397,7 +397,7 @@ public sealed partial class TcpSocket
             return;
         }
         if (!_ack.Scheduled) return;
-        if (!_ack.PingPong)
+        if (!InPingPongMode)
         {
             // Delayed ACK missed: inflate ATO.
             _ack.Ato = SimDuration.Min(_ack.Ato * 2, _icsk.Rto);
@@ -405,7 +405,7 @@ public sealed partial class TcpSocket
         else
         {
             // Delayed ACK missed: leave ping-pong mode and deflate ATO.
-            _ack.PingPong = false;
+            ExitPingPongMode();
             _ack.Ato = TcpConstants.AtoMin;
         }
         SendAck("tcp_delack_timer");
@@ -445,7 +445,7 @@ public sealed partial class TcpSocket
         if (ato > TcpConstants.AtoMin)
         {
             // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode or with ICSK_ACK_PUSHED) and by the smoothed RTT.
-            var maxAto = _ack.PingPong || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            var maxAto = InPingPongMode || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
             if (_rtt.SrttUs != 0)
             {
                 var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);

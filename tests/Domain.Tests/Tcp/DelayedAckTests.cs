@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
@@ -64,5 +65,39 @@ public class DelayedAckTests
         Assert.Equal(new[] { (f.S.Iss + 1, f.S.Iss + 101) }, sent[0].Options.Sack.ToArray().Select(b => (b.Left, b.Right)));
         Assert.Empty(sent[1].Options.Sack.ToArray());
         Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtDelayedACKLost]);
+    }
+
+    /// <summary>
+    /// icsk_ack.pingpong is a count since 5.1, compared with net.ipv4.tcp_pingpong_thresh (6.5+, default 1):
+    /// tcp_event_data_sent() → inet_csk_inc_pingpong_cnt() for data sent within ato of the last data received, and
+    /// inet_csk_in_pingpong_mode() is pingpong ≥ the threshold. 100 bytes arrive at 300 ms (first data: quick-ACK mode,
+    /// ACKed at once), the client answers 100 bytes at once (count 1). With the default threshold the connection is
+    /// interactive — TCP_QUICKACK reads 0 and the next 100 bytes (310 ms) wait for the delayed-ACK timer (ato 10
+    /// jiffies: expiry jiffy 87, run at 352 ms). With threshold 3 it is not: TCP_QUICKACK reads 1 and the quick ACK
+    /// goes at once.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0, 352.0)]
+    [InlineData(3, 1, 310.0)]
+    public void Established_QuickReply_PingPongOnlyFromTcpPingpongThresh(int thresh, int quickack, double ackAtMs)
+    {
+        var p = InjectedPeer.Connected(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_pingpong_thresh", thresh.ToString()));
+        p.DataAt(Ms(300), 100, 0);
+        p.H.Send(p.C.Id, 100);
+        Assert.Equal(quickack, p.H.GetOption(p.C.Id, SocketOption.TCP_QUICKACK).Result);
+        int before = p.H.Sent("client").Count();
+        p.DataAt(Ms(310), 100, 100);
+        p.H.At(Ms(400));
+        var ack = Assert.Single(p.H.Sent("client").Skip(before));
+        Assert.Equal((Ms(ackAtMs), 200L), (ack.At, p.Acked(ack)));
+    }
+
+    [Fact]
+    public void Sysctl_PingpongThresh_AtLeastOneAndAbsentOnLinux44()
+    {
+        var t = new SysctlTable(KernelProfile.Linux6);
+        Assert.Equal("1", t.Format("net.ipv4.tcp_pingpong_thresh"));
+        Assert.False(t.TrySet("net.ipv4.tcp_pingpong_thresh", "0", out _));
+        Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_pingpong_thresh", KernelProfile.Linux44));
     }
 }
