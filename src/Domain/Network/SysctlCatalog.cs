@@ -147,6 +147,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_comp_sack_delay_ns", SysctlKind.Integer, "1000000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
         new("net.ipv4.tcp_comp_sack_slack_ns", SysctlKind.Integer, "100000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
         new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ONE (6.5+); tcp_sk_init(): 1. inet_csk_in_pingpong_mode()'s threshold.
+        new("net.ipv4.tcp_pingpong_thresh", SysctlKind.Integer, "1", 1, 255, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_ms_jiffies: msecs_to_jiffies() of a negative int is MAX_JIFFY_OFFSET > INT_MAX, refused
         new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax),
         // proc_dointvec

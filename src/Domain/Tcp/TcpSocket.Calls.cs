@@ -572,7 +572,7 @@ public sealed partial class TcpSocket
         SocketOption.SO_RCVBUF => SkRcvbuf,
         SocketOption.TCP_NODELAY => (_nonagle & Nagle.Off) != 0 ? 1 : 0,
         SocketOption.TCP_CORK => (_nonagle & Nagle.Cork) != 0 ? 1 : 0,
-        SocketOption.TCP_QUICKACK => _ack.PingPong ? 0 : 1, // !inet_csk_in_pingpong_mode()
+        SocketOption.TCP_QUICKACK => InPingPongMode ? 0 : 1, // !inet_csk_in_pingpong_mode()
         SocketOption.TCP_SYNCNT => SynRetries,
         SocketOption.TCP_DEFER_ACCEPT => DeferAcceptSeconds,
         SocketOption.TCP_MAXSEG => MaxSegOption,

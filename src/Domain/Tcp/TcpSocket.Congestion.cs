@@ -326,8 +326,9 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models cubictcp_acked() — net/ipv4/tcp_cubic.c, CUBIC's pkts_acked hook: an RTT sample (none: −1) lowers
     /// delay_min — unless the epoch began less than a second (HZ jiffies) ago, "right after fast recovery" — and,
-    /// in slow start from cwnd 16 until the exit is found, feeds HyStart. linux-4.4's bictcp_acked() keeps the
-    /// delay in milliseconds · 8.
+    /// in slow start until the exit is found, feeds HyStart: 6.14+ ("tcp_cubic: fix incorrect HyStart round start
+    /// detection") at any cwnd, hystart_update() checking hystart_low_window after its round reset; linux-4.4's
+    /// bictcp_acked() from cwnd 16 only (its rounds are reset by bictcp_cong_avoid()), the delay in milliseconds · 8.
     /// </summary>
     void CubicAcked(long rttUs)
     {
@@ -337,11 +338,8 @@ public sealed partial class TcpSocket
         uint delay = legacy ? (uint)((rttUs << 3) / 1000) : (uint)rttUs;
         if (delay == 0) delay = 1;
         if (_cubic.DelayMin == 0 || _cubic.DelayMin > delay) _cubic.DelayMin = delay;
-        if ((legacy || _cubic.Found == 0) && InSlowStart && (uint)_ca.Cwnd >= HystartLowWindow)
-        {
-            if (legacy) HystartUpdate44(delay);
-            else HystartUpdate(delay);
-        }
+        if (legacy && InSlowStart && (uint)_ca.Cwnd >= HystartLowWindow) HystartUpdate44(delay);
+        else if (!legacy && _cubic.Found == 0 && InSlowStart) HystartUpdate(delay);
     }
 
     /// <summary>
@@ -357,7 +355,8 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models hystart_update() — net/ipv4/tcp_cubic.c (6.x): a new round once snd_una passes end_seq. ACK train:
+    /// Models hystart_update() — net/ipv4/tcp_cubic.c (6.14+): a new round once snd_una passes end_seq, then nothing
+    /// more below hystart_low_window ("hystart triggers when cwnd is larger than some threshold"). ACK train:
     /// ACKs no more than hystart_ack_delta_us apart that keep coming for longer than (delay_min +
     /// hystart_ack_delay()) / 2 after the round began (halved as sk_pacing_status is SK_PACING_NONE: the engine
     /// does not pace) mean the pipe is full. Delay: after 8 samples, a round whose smallest RTT exceeds delay_min
@@ -367,6 +366,7 @@ public sealed partial class TcpSocket
     void HystartUpdate(uint delay)
     {
         if (SeqMath.After(_snd.Una, _cubic.EndSeq)) HystartReset();
+        if ((uint)_ca.Cwnd < HystartLowWindow) return;
         uint now = HystartClock;
         if (unchecked((int)(now - _cubic.LastAck)) <= HystartAckDeltaUs)
         {

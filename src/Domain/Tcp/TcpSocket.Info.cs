@@ -103,7 +103,7 @@ public sealed partial class TcpSocket
                 SndWscale: wscaleOk ? _rxOpt.SndWscale : 0,
                 RcvWscale: wscaleOk ? _rxOpt.RcvWscale : 0,
                 RtoUs: _icsk.Rto.Ns / 1_000,
-                AtoUs: SimDuration.Min(_ack.Ato, TcpConstants.DelackMax).Ns / 1_000,
+                AtoUs: SimDuration.Min(_ack.Ato, DelackMaxCap).Ns / 1_000, // tcp_get_info(): min(ato, tcp_delack_max(sk))
                 Backoff: _icsk.Backoff,
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,
@@ -172,7 +172,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
-    public int AckQuickPingPong => (_ack.Quick << 1) | (_ack.PingPong ? 1 : 0);
+    public int AckQuickPingPong => (_ack.Quick << 1) | (InPingPongMode ? 1 : 0);
 
     /// <summary>
     /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per pending

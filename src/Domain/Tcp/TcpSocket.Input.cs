@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-            if (_pendingSend is not null || DeferAcceptRetrans != 0 || _ack.PingPong)
+            if (_pendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
             {
                 // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
                 // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
@@ -581,7 +581,7 @@ public sealed partial class TcpSocket
     void EnterQuickAckMode()
     {
         IncrQuickAck();
-        _ack.PingPong = false;
+        ExitPingPongMode();
         _ack.Ato = TcpConstants.AtoMin;
     }
 
@@ -1003,12 +1003,13 @@ public sealed partial class TcpSocket
         _rxOpt.Dsack = false;
         if (!SeqMath.After(end, _rcv.Nxt))
         {
-            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole
-            // segment D-SACKed, quick-ACK mode)
+            // "A retransmit, 2nd most common case. Force an immediate ack." (DelayedACKLost, the whole segment
+            // D-SACKed), then out_of_window: tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK is
+            // tcp_ack_snd_check()'s, after tcp_data_snd_check(): data sent then carries it and the D-SACK.
             Host.Count(MibCounter.TcpExtDelayedACKLost);
             DsackSet(seq, end);
             EnterQuickAckMode();
-            SendAck("tcp_data_queue (duplicate)");
+            _ack.Scheduled = true;
             return false;
         }
         if (SeqMath.After(seq, _rcv.Nxt))
@@ -1121,7 +1122,7 @@ public sealed partial class TcpSocket
         {
             case TcpState.SynRecv or TcpState.Established:
                 TransitionTo(TcpState.CloseWait, "tcp_fin");
-                _ack.PingPong = true;
+                EnterPingPongMode();
                 break;
             case TcpState.FinWait1:
                 SendAck("tcp_fin (simultaneous close)");
@@ -1153,7 +1154,7 @@ public sealed partial class TcpSocket
         if (!_ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
         if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd)
-            || (_ack.Quick > 0 && !_ack.PingPong) || _ack.Now || (legacy && _ofo.Count > 0))
+            || (_ack.Quick > 0 && !InPingPongMode) || _ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -1213,7 +1214,7 @@ public sealed partial class TcpSocket
     void CleanupRbuf(long copied)
     {
         bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss
-            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !_ack.PingPong) && RmemAlloc == 0);
+            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !InPingPongMode) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();

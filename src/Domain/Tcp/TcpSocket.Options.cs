@@ -96,15 +96,15 @@ public sealed partial class TcpSocket
     {
         if (value == 0)
         {
-            _ack.PingPong = true; // inet_csk_enter_pingpong_mode()
+            EnterPingPongMode();
             return;
         }
-        _ack.PingPong = false; // inet_csk_exit_pingpong_mode()
+        ExitPingPongMode();
         if (State is TcpState.Established or TcpState.CloseWait && _ack.Scheduled)
         {
             _ack.Pushed = true;
             CleanupRbuf(1);
-            if ((value & 1) == 0) _ack.PingPong = true;
+            if ((value & 1) == 0) EnterPingPongMode();
         }
     }
 

@@ -97,7 +97,28 @@ public sealed partial class TcpSocket
         EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
-        if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) _ack.PingPong = true;
+        if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) IncPingPongCnt();
+    }
+
+    /// <summary>
+    /// inet_csk_in_pingpong_mode() — include/net/inet_connection_sock.h: icsk_ack.pingpong ≥ net.ipv4.tcp_pingpong_thresh
+    /// (6.5+, default 1; linux-4.4: a flag, i.e. 1).
+    /// </summary>
+    bool InPingPongMode => _ack.PingPong >= PingPongThresh;
+
+    int PingPongThresh => _sim.Profile == KernelProfile.Linux6 ? Host.Sysctls.TcpPingpongThresh : 1;
+
+    /// <summary>inet_csk_enter_pingpong_mode(): pingpong = tcp_pingpong_thresh.</summary>
+    void EnterPingPongMode() => _ack.PingPong = (byte)PingPongThresh;
+
+    /// <summary>inet_csk_exit_pingpong_mode(): pingpong = 0.</summary>
+    void ExitPingPongMode() => _ack.PingPong = 0;
+
+    /// <summary>inet_csk_inc_pingpong_cnt(): one more quick reply, at most U8_MAX (linux-4.4: pingpong = 1).</summary>
+    void IncPingPongCnt()
+    {
+        if (_sim.Profile == KernelProfile.Linux44) _ack.PingPong = 1;
+        else if (_ack.PingPong < byte.MaxValue) _ack.PingPong++;
     }
 
     /// <summary>

@@ -130,8 +130,11 @@ internal struct DelayedAck
 {
     /// <summary>icsk_ack.quick: how many more segments are ACKed at once (quick-ACK mode).</summary>
     public int Quick;
-    /// <summary>icsk_ack.pingpong: interactive mode (ACKs wait to ride on data).</summary>
-    public bool PingPong;
+    /// <summary>
+    /// icsk_ack.pingpong: the count of quick replies (tcp_event_data_sent()); interactive mode (ACKs wait to ride on
+    /// data) from net.ipv4.tcp_pingpong_thresh on — use the socket's InPingPongMode.
+    /// </summary>
+    public byte PingPong;
     /// <summary>icsk_ack.ato: the delayed-ACK timeout.</summary>
     public SimDuration Ato;
     /// <summary>icsk_ack.pending & ICSK_ACK_SCHED: an ACK is due.</summary>

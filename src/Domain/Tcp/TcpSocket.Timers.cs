@@ -397,7 +397,7 @@ public sealed partial class TcpSocket
             return;
         }
         if (!_ack.Scheduled) return;
-        if (!_ack.PingPong)
+        if (!InPingPongMode)
         {
             // Delayed ACK missed: inflate ATO.
             _ack.Ato = SimDuration.Min(_ack.Ato * 2, _icsk.Rto);
@@ -405,7 +405,7 @@ public sealed partial class TcpSocket
         else
         {
             // Delayed ACK missed: leave ping-pong mode and deflate ATO.
-            _ack.PingPong = false;
+            ExitPingPongMode();
             _ack.Ato = TcpConstants.AtoMin;
         }
         SendAck("tcp_delack_timer");
@@ -426,6 +426,15 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// tcp_delack_max() — include/net/tcp.h (6.7+): min(icsk_delack_max, tcp_rto_min()) — TCP_DELACK_MAX, or less when
+    /// net.ipv4.tcp_rto_min_us is lower (usecs_to_jiffies(), rounded up to a jiffy). linux-4.4 keeps the engine's
+    /// TCP_DELACK_MAX cap.
+    /// </summary>
+    SimDuration DelackMaxCap => _sim.Profile == KernelProfile.Linux44
+        ? TcpConstants.DelackMax
+        : SimDuration.Min(TcpConstants.DelackMax, Jiffies.ToDuration(Jiffies.FromDuration(RtoMinimum)));
+
+    /// <summary>
     /// Models tcp_send_delayed_ack(): the ACK timer at ATO (the next tick when ATO is still 0,
     /// i.e. nothing was received yet), at most TCP_DELACK_MAX.
     /// </summary>
@@ -436,7 +445,7 @@ public sealed partial class TcpSocket
         if (ato > TcpConstants.AtoMin)
         {
             // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode or with ICSK_ACK_PUSHED) and by the smoothed RTT.
-            var maxAto = _ack.PingPong || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            var maxAto = InPingPongMode || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
             if (_rtt.SrttUs != 0)
             {
                 var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);
@@ -444,7 +453,7 @@ public sealed partial class TcpSocket
             }
             ato = SimDuration.Min(ato, maxAto);
         }
-        ato = SimDuration.Min(ato, TcpConstants.DelackMax);
+        ato = SimDuration.Min(ato, DelackMaxCap);
         if (_delackTimer.Armed)
         {
             // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),

@@ -84,6 +84,34 @@ public class CongestionControlTests
     }
 
     /// <summary>
+    /// HyStart's rounds are tracked below hystart_low_window too (6.14+, "tcp_cubic: fix incorrect HyStart round start
+    /// detection"; 6.18): cubictcp_acked() calls hystart_update() in slow start whatever the cwnd, and hystart_update()
+    /// starts a new round (bictcp_hystart_reset(): round_start = last_ack = now, end_seq = snd_nxt) whenever snd_una
+    /// passes end_seq, before it returns for cwnd &lt; 16. Ten segments at 200 ms, acknowledged one by one at 230…239 ms
+    /// (the sender sends two more per ACK): the first ACK starts a round at 230 ms with end_seq = 10 segments; at cwnd
+    /// 16 (236 ms) the ACKs are 6–9 ms after last_ack, no train. The ACK of segment 11 at 260 ms passes end_seq: a new
+    /// round at 260 ms (end_seq 30 segments). Its ACKs 1 ms apart are a train; threshold (delay_min 30000 µs +
+    /// hystart_ack_delay() 1000) / 2 = 15500 µs, passed by the ACK at 276 ms (16000 µs): cwnd 20 + 16 = 36,
+    /// TCPHystartTrainDetect 1, TCPHystartTrainCwnd 36. (Checking the cwnd first, as before 6.14, would have started
+    /// the round at 236 ms with end_seq 22 segments and found no train by 279 ms.)
+    /// </summary>
+    [Fact]
+    public void SlowStart_RoundStartedBelowCwnd16_NewRoundAtTheAckPastEndSeqFindsTheTrainAtCwnd36()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 100 * Mss);
+        for (int k = 1; k <= 10; k++) f.Ack(Ms(229 + k), k * Mss);
+        Assert.Equal(((uint)f.C.Iss + 1 + 10 * Mss, 230_000u), (f.C.CubicState.EndSeq, f.C.CubicState.RoundStart));
+        Assert.Equal(20, f.C.Info.SndCwnd);
+        for (int k = 11; k <= 30; k++) f.Ack(Ms(249 + k), k * Mss);
+
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPHystartTrainDetect]);
+        Assert.Equal(36, f.H.Client.Mib[MibCounter.TcpExtTCPHystartTrainCwnd]);
+        Assert.Equal(36, f.C.Info.SndSsthresh);
+        Assert.Equal(((uint)f.C.Iss + 1 + 30 * Mss, 260_000u), (f.C.CubicState.EndSeq, f.C.CubicState.RoundStart));
+    }
+
+    /// <summary>
     /// The delay detector: cwnd 20 after the first window (delay_min 30 ms), 20 segments at 300 ms acknowledged one by
     /// one every 3 ms from 335 ms — too far apart for an ACK train (3000 µs &gt; 2000), with RTTs 35, 38, 41 … ms. The
     /// first ACK starts the round (curr_rtt 35000, 1 sample); after 8 samples the 9th ACK (359 ms, cwnd 20 + 8 = 28)

@@ -1,0 +1,103 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// The delayed-ACK path of Linux 6.18: tcp_event_data_recv() → __tcp_ack_snd_check() → tcp_send_delayed_ack()
+/// (net/ipv4/tcp_output.c) and tcp_delack_timer_handler() (net/ipv4/tcp_timer.c). The client's link is cut after
+/// the handshake (at 200 ms, jiffy 50 at HZ 250): the server's data is injected, the client's ACKs read back.
+/// </summary>
+public class DelayedAckTests
+{
+    /// <summary>
+    /// tcp_send_delayed_ack() caps ato by tcp_delack_max() = min(icsk_delack_max (TCP_DELACK_MAX, 200 ms),
+    /// tcp_rto_min()) — 6.7+. With net.ipv4.tcp_rto_min_us 20000 (usecs_to_jiffies: 5 jiffies) a receiver in
+    /// ping-pong mode (TCP_QUICKACK 0) delays the ACK of 100 bytes 5 jiffies, not TCP_ATO_MIN's 10: expiry jiffy 55
+    /// (220 ms), run by the timer wheel one jiffy later (level 0), at 224 ms.
+    /// </summary>
+    [Fact]
+    public void Established_RtoMinTwentyMs_DelayedAckCappedAtFiveJiffies()
+    {
+        var p = InjectedPeer.Connected(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
+        p.H.SetOption(p.C.Id, SocketOption.TCP_QUICKACK, 0);
+        var ack = p.Data(100);
+        Assert.Equal((Ms(224), "tcp_delack_timer", 100L), (ack.At, ack.Reason, p.Acked(ack)));
+        // tcp_get_info(): tcpi_ato = min(ato, tcp_delack_max()) = 5 jiffies.
+        Assert.Equal(20_000, p.C.Info.AtoUs);
+    }
+
+    /// <summary>The default tcp_rto_min_us (200 ms) leaves TCP_ATO_MIN: expiry jiffy 60 (240 ms), the ACK at 244 ms.</summary>
+    [Fact]
+    public void Established_DefaultRtoMin_DelayedAckAfterAtoMin()
+    {
+        var p = InjectedPeer.Connected();
+        p.H.SetOption(p.C.Id, SocketOption.TCP_QUICKACK, 0);
+        var ack = p.Data(100);
+        Assert.Equal((Ms(244), "tcp_delack_timer"), (ack.At, ack.Reason));
+    }
+
+    /// <summary>
+    /// tcp_data_queue() on a duplicate ("A retransmit, 2nd most common case. Force an immediate ack."): DelayedACKLost,
+    /// tcp_dsack_set(), tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK itself comes after
+    /// tcp_data_snd_check(). Ten segments sent at 200 ms (cwnd full, ten more queued); the server's 100 bytes at 210
+    /// ms are ACKed at once (first data: quick-ACK mode). At 230 ms the server resends those 100 bytes with an ACK of
+    /// the first segment: cwnd 11, two segments go, the first carrying the ACK and the D-SACK block [0, 100); the
+    /// ACK is then no longer scheduled, so no pure ACK follows.
+    /// </summary>
+    [Fact]
+    public void Established_DuplicateDataWithAnAckThatOpensCwnd_DsackRidesOnTheDataSent()
+    {
+        var f = new AckedSender();
+        const int Mss = 1448;
+        f.H.Send(f.C.Id, 20 * Mss);
+        f.Ack(Ms(210), 0, data: 100);
+        var options = new TcpOptions(HasTimestamp: true, TsVal: f.TsVal + 10, TsEcr: f.H.Sent("client").Last().Options.TsVal);
+        f.H.Sim.Schedule(Ms(230), f.H.Client, new Segment(f.S.Tuple, TcpFlags.Ack, f.S.Iss + 1, f.C.Iss + 1 + Mss, 64, 100, options));
+        f.H.At(Ms(231));
+
+        var sent = f.H.Sent("client").Where(s => s.At == Ms(230)).ToArray();
+        Assert.Equal(new[] { Mss, Mss }, sent.Select(s => s.Len));
+        Assert.Equal(new[] { (f.S.Iss + 1, f.S.Iss + 101) }, sent[0].Options.Sack.ToArray().Select(b => (b.Left, b.Right)));
+        Assert.Empty(sent[1].Options.Sack.ToArray());
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtDelayedACKLost]);
+    }
+
+    /// <summary>
+    /// icsk_ack.pingpong is a count since 5.1, compared with net.ipv4.tcp_pingpong_thresh (6.5+, default 1):
+    /// tcp_event_data_sent() → inet_csk_inc_pingpong_cnt() for data sent within ato of the last data received, and
+    /// inet_csk_in_pingpong_mode() is pingpong ≥ the threshold. 100 bytes arrive at 300 ms (first data: quick-ACK mode,
+    /// ACKed at once), the client answers 100 bytes at once (count 1). With the default threshold the connection is
+    /// interactive — TCP_QUICKACK reads 0 and the next 100 bytes (310 ms) wait for the delayed-ACK timer (ato 10
+    /// jiffies: expiry jiffy 87, run at 352 ms). With threshold 3 it is not: TCP_QUICKACK reads 1 and the quick ACK
+    /// goes at once.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0, 352.0)]
+    [InlineData(3, 1, 310.0)]
+    public void Established_QuickReply_PingPongOnlyFromTcpPingpongThresh(int thresh, int quickack, double ackAtMs)
+    {
+        var p = InjectedPeer.Connected(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_pingpong_thresh", thresh.ToString()));
+        p.DataAt(Ms(300), 100, 0);
+        p.H.Send(p.C.Id, 100);
+        Assert.Equal(quickack, p.H.GetOption(p.C.Id, SocketOption.TCP_QUICKACK).Result);
+        int before = p.H.Sent("client").Count();
+        p.DataAt(Ms(310), 100, 100);
+        p.H.At(Ms(400));
+        var ack = Assert.Single(p.H.Sent("client").Skip(before));
+        Assert.Equal((Ms(ackAtMs), 200L), (ack.At, p.Acked(ack)));
+    }
+
+    [Fact]
+    public void Sysctl_PingpongThresh_AtLeastOneAndAbsentOnLinux44()
+    {
+        var t = new SysctlTable(KernelProfile.Linux6);
+        Assert.Equal("1", t.Format("net.ipv4.tcp_pingpong_thresh"));
+        Assert.False(t.TrySet("net.ipv4.tcp_pingpong_thresh", "0", out _));
+        Assert.False(SysctlCatalog.Exists("net.ipv4.tcp_pingpong_thresh", KernelProfile.Linux44));
+    }
+}
