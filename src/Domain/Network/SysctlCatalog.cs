@@ -118,6 +118,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
         // proc_dou8vec_minmax (tcp_enter_loss(): tp->frto, F-RTO RFC 5682)
         new("net.ipv4.tcp_frto", SysctlKind.Integer, "2", 0, U8Max),
+        // proc_dou8vec_minmax: RACK's bits (tcp_rack_reo_wnd(), tcp_rack_update_reo_wnd()); 0x1 no longer switches anything
+        new("net.ipv4.tcp_recovery", SysctlKind.Integer, "1", 0, U8Max),
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dointvec_jiffies

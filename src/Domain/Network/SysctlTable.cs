@@ -140,6 +140,11 @@ public sealed class SysctlTable
     public int TcpMaxSynBacklog { get; private set; }
     /// <summary>net.ipv4.tcp_notsent_lowat: tcp_notsent_lowat()'s value for a socket without TCP_NOTSENT_LOWAT (UINT_MAX).</summary>
     public uint TcpNotsentLowat { get; private set; }
+    /// <summary>
+    /// net.ipv4.tcp_recovery: TCP_RACK_STATIC_REO_WND (0x2, tcp_rack_update_reo_wnd() keeps one step) and
+    /// TCP_RACK_NO_DUPTHRESH (0x4, tcp_rack_reo_wnd() keeps its window with tp->reordering segments SACKed).
+    /// </summary>
+    public int TcpRecovery { get; private set; }
     /// <summary>net.ipv4.tcp_reordering: tp->reordering of a new socket (tcp_init_sock()).</summary>
     public int TcpReordering { get; private set; }
     /// <summary>net.ipv4.tcp_max_reordering: the most tp->reordering may grow to.</summary>
@@ -201,6 +206,7 @@ public sealed class SysctlTable
         NetMessageBurst = Get("net.core.message_burst");
         TcpMaxSynBacklog = (int)Get("net.ipv4.tcp_max_syn_backlog");
         TcpNotsentLowat = (uint)Get("net.ipv4.tcp_notsent_lowat");
+        TcpRecovery = (int)Get("net.ipv4.tcp_recovery");
         TcpReordering = (int)Get("net.ipv4.tcp_reordering");
         TcpMaxReordering = (int)Get("net.ipv4.tcp_max_reordering");
         TcpMinRttWlenSec = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_min_rtt_wlen") : -1;

@@ -206,6 +206,7 @@ internal static class TcpInfoFields
     static readonly Dictionary<string, Func<TcpInfo, long>> Fields = new(StringComparer.Ordinal)
     {
         ["tcpi_state"] = i => (long)i.State,
+        ["tcpi_ca_state"] = i => i.CaState,
         ["tcpi_options"] = i => (i.Timestamps ? 1 : 0) | (i.Sack ? 2 : 0) | (i.WindowScale ? 4 : 0),
         ["tcpi_snd_wscale"] = i => i.SndWscale,
         ["tcpi_rcv_wscale"] = i => i.RcvWscale,
@@ -256,12 +257,14 @@ internal static class TcpInfoFields
         ["tcpi_bytes_retrans"] = i => i.BytesRetrans,
     };
 
-    /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h) and TCPI_OPT_* bits.</summary>
+    /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h), TCPI_OPT_* bits and TCP_CA_* states.</summary>
     static readonly Dictionary<string, long> Symbols = new(StringComparer.Ordinal)
     {
         ["TCP_ESTABLISHED"] = 1, ["TCP_SYN_SENT"] = 2, ["TCP_SYN_RECV"] = 3, ["TCP_FIN_WAIT1"] = 4, ["TCP_FIN_WAIT2"] = 5,
         ["TCP_TIME_WAIT"] = 6, ["TCP_CLOSE"] = 7, ["TCP_CLOSE_WAIT"] = 8, ["TCP_LAST_ACK"] = 9, ["TCP_LISTEN"] = 10, ["TCP_CLOSING"] = 11,
         ["TCPI_OPT_TIMESTAMPS"] = 1, ["TCPI_OPT_SACK"] = 2, ["TCPI_OPT_WSCALE"] = 4,
+        // enum tcp_ca_state (include/uapi/linux/tcp.h)
+        ["TCP_CA_Open"] = 0, ["TCP_CA_Disorder"] = 1, ["TCP_CA_CWR"] = 2, ["TCP_CA_Recovery"] = 3, ["TCP_CA_Loss"] = 4,
     };
 
     public static bool IsKnown(string field) => Fields.ContainsKey(field);

@@ -75,6 +75,10 @@ public static class TcpConstants
     public const int MaxReordering = 300;
     /// <summary>TCP_RACK_RECOVERY_THRESH — include/net/tcp.h: recoveries a D-SACK-widened RACK window is kept for.</summary>
     public const int RackRecoveryThresh = 16;
+    /// <summary>TCP_RACK_STATIC_REO_WND — include/net/tcp.h: net.ipv4.tcp_recovery bit, "use static RACK reo wnd".</summary>
+    public const int RackStaticReoWnd = 0x2;
+    /// <summary>TCP_RACK_NO_DUPTHRESH — include/net/tcp.h: net.ipv4.tcp_recovery bit, "do not use DUPACK threshold in RACK".</summary>
+    public const int RackNoDupthresh = 0x4;
     /// <summary>SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF (sock.h): 2 × (2048 + skb overhead).</summary>
     public const int SockMinSndBuf = 4608;
     public const int SockMinRcvBuf = 2304;

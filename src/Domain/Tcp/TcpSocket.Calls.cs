@@ -473,7 +473,8 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models sock_getsockopt() / do_tcp_getsockopt(): the value as the call's result (0 for
     /// TCP_INFO), and what optval received as compact JSON — SO_LINGER's struct linger
-    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields — with those of
+    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields (ca_state:
+    /// icsk_ca_state, 0 Open … 4 Loss) — with those of
     /// the delivery-rate sampler and the chronographs (tcpi_delivery_rate, tcpi_delivery_rate_app_limited, tcpi_busy_time,
     /// tcpi_rwnd_limited, tcpi_sndbuf_limited, µs) and tcpi_delivered_ce, named as struct tcp_info names them.
     /// </summary>
@@ -495,7 +496,7 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
             case SocketOption.TCP_INFO:
                 var i = Info;
-                return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
+                return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"ca_state\":{i.CaState},\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
                     $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}," +
                     $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
                     $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +

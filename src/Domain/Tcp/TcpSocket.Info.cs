@@ -61,7 +61,8 @@ public sealed record TcpInfo(
     long BusyTimeUs = 0,
     long RwndLimitedUs = 0,
     long SndbufLimitedUs = 0,
-    long DeliveredCe = 0)
+    long DeliveredCe = 0,
+    int CaState = 0)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -78,7 +79,7 @@ public sealed partial class TcpSocket
     /// tcpi_delivery_rate_app_limited (tp->rate_app_limited), and tcp_get_info_chrono_stats()'s tcpi_busy_time,
     /// tcpi_rwnd_limited and tcpi_sndbuf_limited (<see cref="RateSkbSent"/> … <see cref="ChronoStatsUs"/>); linux-4.4's
     /// tcp_info has none of these (4.9 and 4.10 added them), so that profile reports 0. tcpi_delivered_ce stays 0: ECN is
-    /// not modelled. Not modelled (so absent, 0): dsack_dups, rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which
+    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). Not modelled (so absent, 0): dsack_dups, rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which
     /// iproute2 6.1 does not print anyway.
     /// </summary>
     public TcpInfo Info
@@ -147,7 +148,9 @@ public sealed partial class TcpSocket
                 DeliveryRateAppLimited: rateInfo && _rate.RateAppLimited,
                 BusyTimeUs: chrono.BusyUs,
                 RwndLimitedUs: chrono.RwndLimitedUs,
-                SndbufLimitedUs: chrono.SndbufLimitedUs);
+                SndbufLimitedUs: chrono.SndbufLimitedUs,
+                // tcpi_ca_state = icsk->icsk_ca_state: TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4.
+                CaState: (int)_ca.State);
         }
     }
 

@@ -698,11 +698,15 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_rack_reo_wnd() — net/ipv4/tcp_recovery.c: while no reordering was seen (tp->reord_seen 0), 0 in Recovery
     /// or Loss and once tp->reordering segments are SACKed ("be aggressive during the recovery or starting the recovery
-    /// by DUPACK threshold"); otherwise min(min_rtt / 4 · reo_wnd_steps, srtt) (<see cref="RackUpdateReoWnd"/>).
+    /// by DUPACK threshold") unless net.ipv4.tcp_recovery has TCP_RACK_NO_DUPTHRESH; otherwise min(min_rtt / 4 ·
+    /// reo_wnd_steps, srtt) (<see cref="RackUpdateReoWnd"/>).
     /// </summary>
     long RackReoWndUs(long minRttUs)
     {
-        if (_ca.ReordSeen == 0 && (_ca.State >= CaState.Recovery || _ca.SackedOut >= _ca.Reordering)) return 0;
+        if (_ca.ReordSeen == 0
+            && (_ca.State >= CaState.Recovery
+                || _ca.SackedOut >= _ca.Reordering && (Host.Sysctls.TcpRecovery & TcpConstants.RackNoDupthresh) == 0))
+            return 0;
         return Math.Min((minRttUs >> 2) * _rack.ReoWndSteps, _rtt.SrttUs >> 3);
     }
 
@@ -710,11 +714,12 @@ public sealed partial class TcpSocket
     /// Models tcp_rack_update_reo_wnd() — net/ipv4/tcp_recovery.c, after tcp_clean_rtx_queue() on an ACK that delivered
     /// something (rs->prior_delivered): a D-SACK seen within a round trip of the last widening is disregarded; otherwise
     /// it widens RACK's window by one min_rtt / 4 step (at most 255), remembers tp->delivered and keeps the width for
-    /// TCP_RACK_RECOVERY_THRESH (16) recoveries; with none left to keep, the window is back to one step.
+    /// TCP_RACK_RECOVERY_THRESH (16) recoveries; with none left to keep, the window is back to one step. Nothing changes
+    /// with net.ipv4.tcp_recovery's TCP_RACK_STATIC_REO_WND.
     /// </summary>
     void RackUpdateReoWnd(long priorDelivered)
     {
-        if (priorDelivered == 0) return;
+        if ((Host.Sysctls.TcpRecovery & TcpConstants.RackStaticReoWnd) != 0 || priorDelivered == 0) return;
         // "Disregard DSACK if a rtt has not passed since we adjusted reo_wnd"
         if (unchecked((int)((uint)priorDelivered - (uint)_rack.LastDelivered)) < 0) _rack.DsackSeen = false;
         if (_rack.DsackSeen)

@@ -75,6 +75,14 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Disorder_ThreeSackedWithTcpRecoveryNoDupthresh_ReorderTimerResendsTheHole()
+    {
+        var mib = Run("rack-no-dupthresh-waits-for-reo-wnd.pkt");
+        // Recovery from tcp_rack_reo_timeout(), not from the SACK itself: one recovery, one fast retransmission.
+        Assert.Equal((1L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPFastRetrans]));
+    }
+
+    [Fact]
     public void Open_RetransmittedProbeThenAckAboveTlpHighSeq_LossProbeRecoveryReducesCwnd()
     {
         var mib = Run("tlp-repairs-tail-loss-cwr.pkt");

@@ -38,7 +38,7 @@ public class SocketCallValueTests
         var got = GetOption(h, c, SocketOption.TCP_INFO);
 
         Assert.Equal(0, got.Result);
-        Assert.Equal("{\"state\":\"ESTABLISHED\",\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
+        Assert.Equal("{\"state\":\"ESTABLISHED\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
             "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0}", got.Value);
     }
 
