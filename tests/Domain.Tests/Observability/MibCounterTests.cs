@@ -98,6 +98,28 @@ public class MibCounterTests
     }
 
     /// <summary>
+    /// tcp_time_wait() with tcp_max_tw_buckets reached: TCPTimeWaitOverflow and no timewait socket; neither 6.x nor
+    /// linux-4.4 logs anything (the "TCP: time wait bucket table overflow" line was 2.6-era).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void TimeWait_NoBucketLeft_CountsTCPTimeWaitOverflowAndLogsNothing(KernelProfile profile)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "0");
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(1));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal((1L, 0L, 0), (Of(h.Client, MibCounter.TcpExtTCPTimeWaitOverflow), Of(h.Client, MibCounter.TcpExtTW), h.Client.TimeWaitCount));
+        Assert.Empty(h.Client.KernelLog);
+    }
+
+    /// <summary>
     /// tcp_keepalive_timer() on a dead peer: three probes, then tcp_send_active_reset() (OutRsts) and tcp_write_err()
     /// (TCPAbortOnTimeout; tcp_done() from ESTABLISHED: EstabResets). Each probe is tcp_write_wakeup(sk,
     /// LINUX_MIB_TCPKEEPALIVE) → tcp_xmit_probe_skb() from 4.6 on; linux-4.4 has no TCPKeepAlive and counts nothing.
