@@ -606,10 +606,14 @@ public sealed partial class TcpSocket
         SendChallengeAck();
     }
 
-    /// <summary>tcp_send_challenge_ack(): rate limited with the other out-of-window ACKs (global limit INT_MAX in 6.x).</summary>
+    /// <summary>
+    /// tcp_send_challenge_ack(): rate limited with the other out-of-window ACKs per socket, then by the host-wide
+    /// budget of tcp_challenge_ack_limit (<see cref="Host.ChallengeAckAllowed"/>); only an ACK sent counts TCPChallengeACK.
+    /// </summary>
     void SendChallengeAck()
     {
         if (RateLimited(MibCounter.TcpExtTCPACKSkippedChallenge)) return;
+        if (!Host.ChallengeAckAllowed()) return;
         Host.Count(MibCounter.TcpExtTCPChallengeACK);
         SendAck("tcp_send_challenge_ack");
     }

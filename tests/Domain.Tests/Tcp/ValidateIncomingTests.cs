@@ -133,4 +133,38 @@ public class ValidateIncomingTests
 
         Assert.Equal(sent, ClientSentAt(h, At200).Sum(e => e.Len));
     }
+
+    /// <summary>
+    /// tcp_send_challenge_ack() after the per-socket limit checks the host-wide budget unless tcp_challenge_ack_limit is
+    /// INT_MAX: with limit 1 each second's budget is get_random_u32_inclusive(1, 1) = 1. Two connections each get an
+    /// in-window, inexact RST at 200 ms: the first is challenged (TCPChallengeACK 1), the second not (nothing counted —
+    /// the per-socket limit did not refuse it); at 1.2 s a new second's budget lets the second connection's next one
+    /// through. With the default INT_MAX both are challenged at once.
+    /// </summary>
+    [Theory]
+    [InlineData("1", 1, 2)]
+    [InlineData("2147483647", 2, 3)]
+    public void Established_InexactRstsOnTwoConnections_HostWideChallengeAckBudget(string limit, long at200ms, long at1200ms)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_challenge_ack_limit", limit);
+        var (c1, s1, l) = h.Establish();
+        var c2Call = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a2 = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.Id });
+        h.At(At200);
+        var c2 = h.Sim.FindSocket(c2Call.SocketId)!;
+        var s2 = h.Sim.FindSocket(h.Returned(a2.CallId)!.SocketId)!;
+        Assert.Equal(TcpState.Established, c2.State);
+
+        void InexactRst(TcpSocket s, TcpSocket c) => h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst, c.RcvNxt + 1, 0, 0, 0, TcpOptions.None));
+        InexactRst(s1, c1);
+        InexactRst(s2, c2);
+        Assert.Equal(at200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(at200ms, ClientSentAt(h, At200).Count(e => e.Reason == "tcp_send_challenge_ack"));
+        h.At(Ms(1200));
+        InexactRst(s2, c2);
+        Assert.Equal(at1200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal((TcpState.Established, TcpState.Established), (c1.State, c2.State));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPACKSkippedChallenge]);
+    }
 }
