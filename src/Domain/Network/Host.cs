@@ -127,6 +127,8 @@ public sealed partial class Host : IEventTarget
 
     long _tcpMemBytes;
     bool _memoryPressure;
+    /// <summary>The jiffy tcp_memory_pressure was entered (its value in 6.x: the start, for TCPMemoryPressuresChrono).</summary>
+    long _memoryPressureSince;
     /// <summary>*tcp_prot.per_cpu_fw_alloc: pages charged (or released) but not yet drained to memory_allocated.</summary>
     long _pcpuFwAlloc;
     /// <summary>tcp_prot.memory_allocated: the global count of pages charged to TCP.</summary>
@@ -174,12 +176,16 @@ public sealed partial class Host : IEventTarget
         var limits = Sysctls.TcpMem;
         if (!_memoryPressure && TcpMemPages > limits[1])
         {
+            // tcp_enter_memory_pressure(): tcp_memory_pressure = jiffies (the start), TCPMemoryPressures.
             _memoryPressure = true;
+            _memoryPressureSince = Jiffies.At(Sim.Now);
             Count(MibCounter.TcpExtTCPMemoryPressures);
         }
         else if (_memoryPressure && TcpMemPages < limits[0])
         {
+            // tcp_leave_memory_pressure(): TCPMemoryPressuresChrono += jiffies_to_msecs(jiffies − start).
             _memoryPressure = false;
+            Count(MibCounter.TcpExtTCPMemoryPressuresChrono, (Jiffies.At(Sim.Now) - _memoryPressureSince) * 1000 / Jiffies.Hz);
         }
     }
 
