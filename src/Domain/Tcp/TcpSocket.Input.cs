@@ -314,7 +314,9 @@ public sealed partial class TcpSocket
             && !TcpTimestamp.PawsCheck(_sim.Profile, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, seg.Options.TsVal, KernelSeconds.At(_sim.Now), pawsWin: 1)
             && DisorderedAckCheck(seg) is var paws && paws != PawsVerdict.Accept)
         {
-            if (seg.Has(TcpFlags.Syn))
+            // 6.x: "if (unlikely(th->syn)) goto syn_challenge;"; linux-4.4 rejects a SYN as any other segment (PAWSEstab,
+            // a rate-limited dupack).
+            if (seg.Has(TcpFlags.Syn) && _sim.Profile == KernelProfile.Linux6)
             {
                 SynChallenge();
                 return;

@@ -167,4 +167,25 @@ public class ValidateIncomingTests
         Assert.Equal((TcpState.Established, TcpState.Established), (c1.State, c2.State));
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPACKSkippedChallenge]);
     }
+
+    /// <summary>
+    /// A SYN failing PAWS on an established socket: 6.x's tcp_validate_incoming() sends it to syn_challenge
+    /// (TCPSYNChallenge, InErrs from tcp_rcv_established(), a challenge ACK); linux-4.4's PAWS block has no SYN case —
+    /// PAWSEstab and a dupack (tcp_oow_rate_limited(): a SYN may be limited), nothing else.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 0, 1, 1, "tcp_send_challenge_ack")]
+    [InlineData(KernelProfile.Linux44, 1, 0, 0, "tcp_validate_incoming (PAWS)")]
+    public void Established_SynWithAnOldTsval_ChallengedOn6PawsRejectedOn44(KernelProfile profile, long pawsEstab, long synChallenge,
+        long inErrs, string reason)
+    {
+        var (h, c, s, tsRecent) = Connected(profile);
+        h.Deliver(h.Client, FromServer(s, c, c.RcvNxt, tsRecent - 10, flags: TcpFlags.Syn));
+        var reply = Assert.Single(ClientSentAt(h, At200));
+        Assert.Equal((reason, c.RcvNxt), (reply.Reason, reply.AckNo));
+        var mib = h.Client.Mib;
+        Assert.Equal((pawsEstab, synChallenge, inErrs, synChallenge),
+            (mib[MibCounter.TcpExtPAWSEstab], mib[MibCounter.TcpExtTCPSYNChallenge], mib[MibCounter.TcpInErrs], mib[MibCounter.TcpExtTCPChallengeACK]));
+        Assert.Equal(TcpState.Established, c.State);
+    }
 }
