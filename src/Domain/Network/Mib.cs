@@ -108,6 +108,8 @@ public enum MibCounter
     TcpExtTCPReqQFullDrop,
     TcpExtPAWSOldAck,
     TcpExtBeyondWindow,
+    // __tcp_ack_snd_check() / tcp_event_ack_sent(): ACKs the SACK compression saved (compressed_ack − 1 per ACK sent).
+    TcpExtTCPAckCompressed,
     // tcp_data_queue(): text at rcv_nxt (or reaching past it) dropped because the receive window is zero.
     TcpExtTCPZeroWindowDrop,
     // tcp_rcv_established()'s header prediction and tcp_ack(): fast-path data, pure ACKs (slow path), fast-path ACKs.
@@ -149,14 +151,15 @@ public sealed class Mib
 
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
-    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x, TCPDelivered in 4.10, TCPZeroWindowDrop
-    /// in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
+    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
+    /// TCPDelivered in 4.10, TCPAckCompressed in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
     static readonly HashSet<MibCounter> AddedAfter44 =
     [
         MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
-        MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
+        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
     ];

@@ -212,6 +212,6 @@ public class ReceiveWindowTests
 
         var ack = f.Data(100, at: 2896);
 
-        Assert.Equal(((ushort)548, "tcp_data_queue_ofo"), (ack.Win, ack.Reason));
+        Assert.Equal(((ushort)548, "__tcp_ack_snd_check"), (ack.Win, ack.Reason));
     }
 }
