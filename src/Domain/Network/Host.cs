@@ -127,6 +127,8 @@ public sealed partial class Host : IEventTarget
 
     long _tcpMemBytes;
     bool _memoryPressure;
+    /// <summary>The jiffy tcp_memory_pressure was entered (its value in 6.x: the start, for TCPMemoryPressuresChrono).</summary>
+    long _memoryPressureSince;
     /// <summary>*tcp_prot.per_cpu_fw_alloc: pages charged (or released) but not yet drained to memory_allocated.</summary>
     long _pcpuFwAlloc;
     /// <summary>tcp_prot.memory_allocated: the global count of pages charged to TCP.</summary>
@@ -174,12 +176,16 @@ public sealed partial class Host : IEventTarget
         var limits = Sysctls.TcpMem;
         if (!_memoryPressure && TcpMemPages > limits[1])
         {
+            // tcp_enter_memory_pressure(): tcp_memory_pressure = jiffies (the start), TCPMemoryPressures.
             _memoryPressure = true;
+            _memoryPressureSince = Jiffies.At(Sim.Now);
             Count(MibCounter.TcpExtTCPMemoryPressures);
         }
         else if (_memoryPressure && TcpMemPages < limits[0])
         {
+            // tcp_leave_memory_pressure(): TCPMemoryPressuresChrono += jiffies_to_msecs(jiffies − start).
             _memoryPressure = false;
+            Count(MibCounter.TcpExtTCPMemoryPressuresChrono, (Jiffies.At(Sim.Now) - _memoryPressureSince) * 1000 / Jiffies.Hz);
         }
     }
 
@@ -257,6 +263,45 @@ public sealed partial class Host : IEventTarget
     public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => [.. TimeWaits.Slots.Select(slot => new TimeWaitSocket(this, TimeWaits, slot))];
     public IReadOnlyCollection<TcpSocket> AllSockets => [.. Sockets.Values.OrderBy(sk => sk.Id)];
     public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
+
+    /// <summary>net->ipv4.tcp_challenge_timestamp: the second (jiffies / HZ) the challenge-ACK budget was drawn for.</summary>
+    long _challengeSecond = -1;
+    /// <summary>net->ipv4.tcp_challenge_count: challenge ACKs left this second.</summary>
+    uint _challengeCount;
+    /// <summary>get_random_u32_inclusive() for the budget: a stream of its own, so other draws (ISNs, loss) stay put.</summary>
+    Pcg32? _challengeRng;
+
+    /// <summary>
+    /// The host-wide RFC 5961 limit of tcp_send_challenge_ack() — net/ipv4/tcp_input.c, after the per-socket one:
+    /// none while tcp_challenge_ack_limit is INT_MAX (6.x's default); otherwise each new second (jiffies / HZ) draws a
+    /// budget in [half, limit + half − 1] (half = (limit + 1) / 2), and a challenge ACK goes out only while it lasts.
+    /// linux-4.4 (default limit 1000) draws half + prandom_u32_max(limit): the same range.
+    /// </summary>
+    internal bool ChallengeAckAllowed()
+    {
+        long limit = Sysctls.Get("net.ipv4.tcp_challenge_ack_limit");
+        if (limit == int.MaxValue) return true;
+        long second = Jiffies.Absolute(Sim.Now) / Jiffies.Hz;
+        if (second != _challengeSecond)
+        {
+            _challengeSecond = second;
+            uint half = (uint)((limit + 1) >> 1);
+            uint span = (uint)limit; // values half … half + limit − 1
+            _challengeRng ??= new Pcg32(Sim.Seed, stream: ChallengeStream(Name));
+            _challengeCount = span == 0 ? 0 : half + _challengeRng.NextUInt32() % span;
+        }
+        if (_challengeCount == 0) return false;
+        _challengeCount--;
+        return true;
+    }
+
+    /// <summary>A PCG stream per host name (FNV-1a: string.GetHashCode() differs between runs).</summary>
+    static long ChallengeStream(string name)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char ch in name) h = unchecked((h ^ ch) * 1099511628211UL);
+        return (long)(h >> 1);
+    }
 
     /// <summary>Bumps a counter — one the profile's kernel has (<see cref="Mib.ExistsIn"/>); others do not exist there.</summary>
     internal void Count(MibCounter c, long by = 1)

@@ -46,6 +46,7 @@ public enum MibCounter
     TcpExtTCPAbortOnLinger,
     TcpExtTCPAbortFailed,
     TcpExtTCPMemoryPressures,
+    TcpExtTCPMemoryPressuresChrono,
     TcpExtTCPChallengeACK,
     TcpExtTCPTimeWaitOverflow,
     TcpExtTCPACKSkippedTimeWait,
@@ -150,8 +151,9 @@ public sealed class Mib
 
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
-    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPDelivered in 4.10, TCPAckCompressed in
-    /// 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
+    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
+    /// TCPDelivered in 4.10, TCPAckCompressed in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
     static readonly HashSet<MibCounter> AddedAfter44 =
@@ -159,7 +161,7 @@ public sealed class Mib
         MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
         MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
-        MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow,
+        MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
     ];
 
     /// <summary>

@@ -314,7 +314,9 @@ public sealed partial class TcpSocket
             && !TcpTimestamp.PawsCheck(_sim.Profile, _rxOpt.TsRecent, _rxOpt.TsRecentStampSec, seg.Options.TsVal, KernelSeconds.At(_sim.Now), pawsWin: 1)
             && DisorderedAckCheck(seg) is var paws && paws != PawsVerdict.Accept)
         {
-            if (seg.Has(TcpFlags.Syn))
+            // 6.x: "if (unlikely(th->syn)) goto syn_challenge;"; linux-4.4 rejects a SYN as any other segment (PAWSEstab,
+            // a rate-limited dupack).
+            if (seg.Has(TcpFlags.Syn) && _sim.Profile == KernelProfile.Linux6)
             {
                 SynChallenge();
                 return;
@@ -606,10 +608,14 @@ public sealed partial class TcpSocket
         SendChallengeAck();
     }
 
-    /// <summary>tcp_send_challenge_ack(): rate limited with the other out-of-window ACKs (global limit INT_MAX in 6.x).</summary>
+    /// <summary>
+    /// tcp_send_challenge_ack(): rate limited with the other out-of-window ACKs per socket, then by the host-wide
+    /// budget of tcp_challenge_ack_limit (<see cref="Host.ChallengeAckAllowed"/>); only an ACK sent counts TCPChallengeACK.
+    /// </summary>
     void SendChallengeAck()
     {
         if (RateLimited(MibCounter.TcpExtTCPACKSkippedChallenge)) return;
+        if (!Host.ChallengeAckAllowed()) return;
         Host.Count(MibCounter.TcpExtTCPChallengeACK);
         SendAck("tcp_send_challenge_ack");
     }

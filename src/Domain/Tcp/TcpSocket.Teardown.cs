@@ -281,7 +281,7 @@ public sealed partial class TcpSocket
     /// Models tcp_time_wait() — net/ipv4/tcp_minisocks.c: a timewait socket replaces this one
     /// (TIME_WAIT always 60 s; FIN_WAIT2 substate the given time, at least 3.5·RTO), counted as
     /// TW, or TWKilled when armed for at most 4 s; when tcp_max_tw_buckets is reached nothing
-    /// replaces it (TCPTimeWaitOverflow). Then tcp_done() on the full socket.
+    /// replaces it (TCPTimeWaitOverflow, no log line in 4.4 or 6.18). Then tcp_done() on the full socket.
     /// </summary>
     void TimeWait(TcpState substate, SimDuration timeout, string cause)
     {
@@ -298,8 +298,8 @@ public sealed partial class TcpSocket
         }
         if (Host.TimeWaitCount >= Host.Sysctls.TcpMaxTwBuckets)
         {
+            // Counted, never logged: "TCP: time wait bucket table overflow" went in 2.6/3.x, long before 4.4.
             Host.Count(MibCounter.TcpExtTCPTimeWaitOverflow);
-            if (_sim.Profile == KernelProfile.Linux44) Host.LogRateLimited("TCP: time wait bucket table overflow");
         }
         else
         {

@@ -98,6 +98,57 @@ public class MibCounterTests
     }
 
     /// <summary>
+    /// tcp_time_wait() with tcp_max_tw_buckets reached: TCPTimeWaitOverflow and no timewait socket; neither 6.x nor
+    /// linux-4.4 logs anything (the "TCP: time wait bucket table overflow" line was 2.6-era).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void TimeWait_NoBucketLeft_CountsTCPTimeWaitOverflowAndLogsNothing(KernelProfile profile)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "0");
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(1));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal((1L, 0L, 0), (Of(h.Client, MibCounter.TcpExtTCPTimeWaitOverflow), Of(h.Client, MibCounter.TcpExtTW), h.Client.TimeWaitCount));
+        Assert.Empty(h.Client.KernelLog);
+    }
+
+    /// <summary>
+    /// tcp_enter_memory_pressure() stores the jiffy it began (TCPMemoryPressures); tcp_leave_memory_pressure() adds the
+    /// time spent, jiffies_to_msecs(jiffies − start), to TCPMemoryPressuresChrono. tcp_mem 10 20 100000 pages and a 3 MB
+    /// non-blocking send at 200 ms (jiffy 50): ~1100 pages charged at once, past the per-CPU reserve — pressure. The
+    /// SO_LINGER {1,0} close at 1.5 s (jiffy 375) purges the write queue: below tcp_mem[0], pressure ends after
+    /// 325 jiffies = 1300 ms. linux-4.4 has no TCPMemoryPressuresChrono.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 1300)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void MemoryPressure_EnteredThenLeft_ChronoCountsTheMillisecondsSpent(KernelProfile profile, long chrono)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "10 20 100000");
+        h.Sim.SetSysctl("client", "net.core.wmem_max", "8000000");
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 4_000_000);
+        h.At(Ms(200));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 3_000_000, Flags = MsgFlags.MSG_DONTWAIT });
+        Assert.True(h.Client.TcpMemoryPressure);
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPMemoryPressures));
+        h.At(Ms(1500));
+        Assert.True(h.Client.TcpMemoryPressure);
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.False(h.Client.TcpMemoryPressure);
+        Assert.Equal((1L, chrono), (Of(h.Client, MibCounter.TcpExtTCPMemoryPressures), Of(h.Client, MibCounter.TcpExtTCPMemoryPressuresChrono)));
+    }
+
+    /// <summary>
     /// tcp_keepalive_timer() on a dead peer: three probes, then tcp_send_active_reset() (OutRsts) and tcp_write_err()
     /// (TCPAbortOnTimeout; tcp_done() from ESTABLISHED: EstabResets). Each probe is tcp_write_wakeup(sk,
     /// LINUX_MIB_TCPKEEPALIVE) → tcp_xmit_probe_skb() from 4.6 on; linux-4.4 has no TCPKeepAlive and counts nothing.

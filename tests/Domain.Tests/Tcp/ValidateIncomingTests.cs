@@ -133,4 +133,59 @@ public class ValidateIncomingTests
 
         Assert.Equal(sent, ClientSentAt(h, At200).Sum(e => e.Len));
     }
+
+    /// <summary>
+    /// tcp_send_challenge_ack() after the per-socket limit checks the host-wide budget unless tcp_challenge_ack_limit is
+    /// INT_MAX: with limit 1 each second's budget is get_random_u32_inclusive(1, 1) = 1. Two connections each get an
+    /// in-window, inexact RST at 200 ms: the first is challenged (TCPChallengeACK 1), the second not (nothing counted —
+    /// the per-socket limit did not refuse it); at 1.2 s a new second's budget lets the second connection's next one
+    /// through. With the default INT_MAX both are challenged at once.
+    /// </summary>
+    [Theory]
+    [InlineData("1", 1, 2)]
+    [InlineData("2147483647", 2, 3)]
+    public void Established_InexactRstsOnTwoConnections_HostWideChallengeAckBudget(string limit, long at200ms, long at1200ms)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_challenge_ack_limit", limit);
+        var (c1, s1, l) = h.Establish();
+        var c2Call = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a2 = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.Id });
+        h.At(At200);
+        var c2 = h.Sim.FindSocket(c2Call.SocketId)!;
+        var s2 = h.Sim.FindSocket(h.Returned(a2.CallId)!.SocketId)!;
+        Assert.Equal(TcpState.Established, c2.State);
+
+        void InexactRst(TcpSocket s, TcpSocket c) => h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst, c.RcvNxt + 1, 0, 0, 0, TcpOptions.None));
+        InexactRst(s1, c1);
+        InexactRst(s2, c2);
+        Assert.Equal(at200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(at200ms, ClientSentAt(h, At200).Count(e => e.Reason == "tcp_send_challenge_ack"));
+        h.At(Ms(1200));
+        InexactRst(s2, c2);
+        Assert.Equal(at1200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal((TcpState.Established, TcpState.Established), (c1.State, c2.State));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPACKSkippedChallenge]);
+    }
+
+    /// <summary>
+    /// A SYN failing PAWS on an established socket: 6.x's tcp_validate_incoming() sends it to syn_challenge
+    /// (TCPSYNChallenge, InErrs from tcp_rcv_established(), a challenge ACK); linux-4.4's PAWS block has no SYN case —
+    /// PAWSEstab and a dupack (tcp_oow_rate_limited(): a SYN may be limited), nothing else.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 0, 1, 1, "tcp_send_challenge_ack")]
+    [InlineData(KernelProfile.Linux44, 1, 0, 0, "tcp_validate_incoming (PAWS)")]
+    public void Established_SynWithAnOldTsval_ChallengedOn6PawsRejectedOn44(KernelProfile profile, long pawsEstab, long synChallenge,
+        long inErrs, string reason)
+    {
+        var (h, c, s, tsRecent) = Connected(profile);
+        h.Deliver(h.Client, FromServer(s, c, c.RcvNxt, tsRecent - 10, flags: TcpFlags.Syn));
+        var reply = Assert.Single(ClientSentAt(h, At200));
+        Assert.Equal((reason, c.RcvNxt), (reply.Reason, reply.AckNo));
+        var mib = h.Client.Mib;
+        Assert.Equal((pawsEstab, synChallenge, inErrs, synChallenge),
+            (mib[MibCounter.TcpExtPAWSEstab], mib[MibCounter.TcpExtTCPSYNChallenge], mib[MibCounter.TcpInErrs], mib[MibCounter.TcpExtTCPChallengeACK]));
+        Assert.Equal(TcpState.Established, c.State);
+    }
 }
