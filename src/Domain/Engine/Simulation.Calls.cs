@@ -343,7 +343,8 @@ public sealed partial class Simulation
     /// <summary>
     /// Models close() → file_close_fd() + fput() — fs/file.c, fs/file_table.c: the descriptor is freed at
     /// once; only when it held the file's last reference does __fput() run sock_close() → inet_release() →
-    /// tcp_close() (with SO_LINGER's wait, in the caller: the task_work runs before close() returns). A
+    /// tcp_close(), SO_LINGER's wait included, inside the call (close(2) puts its reference synchronously since 6.7:
+    /// __fput_sync(), later fput_close_sync(); before, the task_work ran before close() returned). A
     /// descriptor that is not the last sends nothing and changes nothing on the connection.
     /// </summary>
     CallOutcome CloseFd(SimProcess process, TcpSocket sk, int fd, PendingCall call) =>
@@ -416,8 +417,8 @@ public sealed partial class Simulation
     /// <summary>
     /// A signal ends a blocked call: it returns EINTR (bytes a send had not copied yet are lost) — or, for a send or a
     /// recv that had already copied bytes, that count (tcp_sendmsg_locked(): "do_error: if (copied + copied_syn) goto
-    /// out"; tcp_recvmsg_locked(): "if (copied) break" before the signal test) — and its fdput() may run a deferred
-    /// tcp_close().
+    /// out"; tcp_recvmsg_locked(): "if (copied) break" before the signal test), and for a close() lingering in
+    /// sk_stream_wait_close() 0 — and its fdput() may run a deferred tcp_close().
     /// </summary>
     void Interrupt(PendingCall call, string lostReason)
     {
@@ -428,7 +429,12 @@ public sealed partial class Simulation
         if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
             RecordLost(call.Socket!.Id, call.Process.Host, call.Requested - call.Done, lostReason);
         bool partial = call.Done > 0 && call.Kind is SocketCallKind.Send or SocketCallKind.Recv;
-        RecordReturn(call, call.Socket?.Id ?? 0, partial ? call.Done : -1, partial ? null : Errno.EINTR);
+        if (call.Kind == SocketCallKind.Close)
+            // sk_stream_wait_close() ends on signal_pending() and __tcp_close() goes on; close(2) returns filp_flush()'s
+            // 0 whatever tcp_close() met (the descriptor is already gone: it cannot be restarted) — never EINTR.
+            RecordReturn(call, call.Socket?.Id ?? 0, 0, null);
+        else
+            RecordReturn(call, call.Socket?.Id ?? 0, partial ? call.Done : -1, partial ? null : Errno.EINTR);
         FdPut(call);
     }
 

@@ -371,6 +371,20 @@ public sealed partial class Simulation
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 
+    /// <summary>
+    /// Arms a socket's hrtimer (hrtimer_start_range_ns(), HRTIMER_MODE_REL) and journals it: not on the timer wheel,
+    /// so no jiffy rounding and no linux-4.4 slack. The hrtimer may fire anywhere in [now + <paramref name="delay"/>,
+    /// now + delay + <paramref name="slack"/>]; with nothing else due (the simulator's idle CPU) the clock event is
+    /// programmed for the hard expiry, so it fires at now + delay + slack (as <see cref="PollTimeout"/>'s hrtimer).
+    /// </summary>
+    internal void ArmHrtimer(ref TimerState timer, IEventTarget target, object key, Host host, int socketId, TcpTimerKind kind, SimDuration delay, SimDuration slack)
+    {
+        var fires = Now + delay + slack;
+        var generation = timer.Arm(target, key, fires, fires);
+        _queue.EnqueueTimer(fires, target, key, ref timer, generation);
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+    }
+
     /// <summary>Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed: the one place any timer is cancelled.</summary>
     internal void CancelTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind) => CancelTimer(ref timer.State, timer, timer, host, socketId, kind);
 

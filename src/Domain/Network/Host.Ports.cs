@@ -508,7 +508,7 @@ public sealed partial class Host
         if (!twp) return true;
         if (reuse == 0) return false;
         if (Sim.Profile == KernelProfile.Linux6)
-            return Sim.Now.Ms > tw.EntryStampMs + Sysctls.TcpTwReuseDelayMs;
+            return unchecked((int)(tw.EntryStampMs + (uint)Sysctls.TcpTwReuseDelayMs - (uint)Sim.Now.Ms)) < 0; // time_after32(now, stamp + delay)
         // linux-4.4: "sysctl_tcp_tw_reuse && get_seconds() - tcptw->tw_ts_recent_stamp > 1" — more than
         // one whole second after the second of the last timestamp received (so 1–2 s after it).
         return KernelSeconds.At(Sim.Now) - tw.TsRecentStampSec > 1;

@@ -258,7 +258,11 @@ public sealed partial class Host : IEventTarget
     public IReadOnlyCollection<TcpSocket> AllSockets => [.. Sockets.Values.OrderBy(sk => sk.Id)];
     public IEnumerable<RequestSocket> RequestSockets => Requests.Values;
 
-    internal void Count(MibCounter c, long by = 1) => Mib.Increment(c, by);
+    /// <summary>Bumps a counter — one the profile's kernel has (<see cref="Mib.ExistsIn"/>); others do not exist there.</summary>
+    internal void Count(MibCounter c, long by = 1)
+    {
+        if (Mib.ExistsIn(c, Sim.Profile)) Mib.Increment(c, by);
+    }
 
     /// <summary>Appends a dmesg line (net_info_ratelimited / pr_* analogue).</summary>
     internal void Log(string line)

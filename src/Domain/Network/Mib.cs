@@ -1,3 +1,5 @@
+using SimService.Domain.Engine;
+
 namespace SimService.Domain.Network;
 
 /// <summary>
@@ -54,7 +56,6 @@ public enum MibCounter
     TcpExtTCPSYNChallenge,
     TcpExtTCPWinProbe,
     TcpExtTCPKeepAlive,
-    TcpExtTCPOrphanOverflow,
     TcpExtTCPSynRetrans,
     // cubic's hystart_update(): slow start ended by an ACK train or a delay increase, and the cwnds it ended at.
     TcpExtTCPHystartTrainDetect,
@@ -106,6 +107,10 @@ public enum MibCounter
     TcpExtTCPReqQFullDrop,
     TcpExtPAWSOldAck,
     TcpExtBeyondWindow,
+    // __tcp_ack_snd_check() / tcp_event_ack_sent(): ACKs the SACK compression saved (compressed_ack − 1 per ACK sent).
+    TcpExtTCPAckCompressed,
+    // tcp_data_queue(): text at rcv_nxt (or reaching past it) dropped because the receive window is zero.
+    TcpExtTCPZeroWindowDrop,
     // tcp_rcv_established()'s header prediction and tcp_ack(): fast-path data, pure ACKs (slow path), fast-path ACKs.
     TcpExtTCPHPHits,
     TcpExtTCPPureAcks,
@@ -142,4 +147,29 @@ public sealed class Mib
 
     public static bool TryFind(string group, string name, out MibCounter counter) =>
         ByName.TryGetValue((group, name), out counter);
+
+    /// <summary>
+    /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
+    /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPDelivered in 4.10, TCPAckCompressed in
+    /// 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
+    /// PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
+    /// </summary>
+    static readonly HashSet<MibCounter> AddedAfter44 =
+    [
+        MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
+        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
+        MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
+        MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow,
+    ];
+
+    /// <summary>
+    /// Whether the profile's kernel has the counter: linux-4.4 lacks those added since (<see cref="AddedAfter44"/>);
+    /// 6.18 lacks PAWSPassive (LINUX_MIB_PAWSPASSIVEREJECTED went with tcp_tw_recycle in 4.12).
+    /// </summary>
+    public static bool ExistsIn(MibCounter c, KernelProfile profile) =>
+        profile == KernelProfile.Linux44 ? !AddedAfter44.Contains(c) : c != MibCounter.TcpExtPAWSPassive;
+
+    /// <summary>The counters the profile's kernel has, in enum order.</summary>
+    public static IEnumerable<MibCounter> In(KernelProfile profile) =>
+        Enum.GetValues<MibCounter>().Where(c => ExistsIn(c, profile));
 }

@@ -140,6 +140,13 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_rto_min_us", SysctlKind.Integer, "200000", 1, IntMax, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE_THOUSAND, extra2 = &tcp_rto_max_max (TCP_RTO_MAX_SEC * MSEC_PER_SEC)
         new("net.ipv4.tcp_rto_max_ms", SysctlKind.Integer, "120000", 1000, 120000, OnlyIn: KernelProfile.Linux6),
+        // SACK compression (4.20+): __tcp_ack_snd_check() / tcp_compressed_ack_kick(). tcp_sk_init() (6.18):
+        // delay NSEC_PER_MSEC, slack 100 * NSEC_PER_USEC, nr 44 (6.19 changed the slack to 10 µs). The two times are
+        // proc_doulongvec_minmax without bounds (0..ULONG_MAX, held here as long); nr is proc_dou8vec_minmax,
+        // extra1 = SYSCTL_ZERO, extra2 = &comp_sack_nr_max (255).
+        new("net.ipv4.tcp_comp_sack_delay_ns", SysctlKind.Integer, "1000000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_comp_sack_slack_ns", SysctlKind.Integer, "100000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_ms_jiffies: msecs_to_jiffies() of a negative int is MAX_JIFFY_OFFSET > INT_MAX, refused
         new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax),
         // proc_dointvec

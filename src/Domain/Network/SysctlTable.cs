@@ -97,6 +97,12 @@ public sealed class SysctlTable
     public bool IpAutobindReuse { get; private set; }
     public long TcpRtoMinUs { get; private set; }
     public long TcpRtoMaxMs { get; private set; }
+    /// <summary>net.ipv4.tcp_comp_sack_delay_ns: the longest a compressed SACK waits (__tcp_ack_snd_check()).</summary>
+    public long TcpCompSackDelayNs { get; private set; }
+    /// <summary>net.ipv4.tcp_comp_sack_slack_ns: the compressed-SACK hrtimer's slack (hrtimer_start_range_ns()).</summary>
+    public long TcpCompSackSlackNs { get; private set; }
+    /// <summary>net.ipv4.tcp_comp_sack_nr: the most ACKs compressed into one (0: none; always 0 on linux-4.4).</summary>
+    public int TcpCompSackNr { get; private set; }
     public int TcpInvalidRatelimitMs { get; private set; }
     public int TcpSynRetries { get; private set; }
     public int TcpSynackRetries { get; private set; }
@@ -165,6 +171,10 @@ public sealed class SysctlTable
         IpAutobindReuse = Get("net.ipv4.ip_autobind_reuse") != 0;
         TcpRtoMinUs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_min_us") : 200_000;
         TcpRtoMaxMs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_max_ms") : 120_000;
+        // linux-4.4 has no SACK compression (added in 4.20): nr 0 sends every ACK at once.
+        TcpCompSackDelayNs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_comp_sack_delay_ns") : 0;
+        TcpCompSackSlackNs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_comp_sack_slack_ns") : 0;
+        TcpCompSackNr = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_comp_sack_nr") : 0;
         TcpInvalidRatelimitMs = (int)Get("net.ipv4.tcp_invalid_ratelimit");
         TcpSynRetries = (int)Get("net.ipv4.tcp_syn_retries");
         TcpSynackRetries = (int)Get("net.ipv4.tcp_synack_retries");

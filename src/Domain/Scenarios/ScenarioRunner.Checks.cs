@@ -1,4 +1,5 @@
 using System.Text;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
@@ -200,6 +201,8 @@ public sealed partial class ScenarioRunner
         var host = _sim.FindHost(check.Host);
         if (host is null)
             AddCheck(CheckKinds.Counters, path, false, expected, $"host \"{check.Host}\" does not exist");
+        else if (Mib.TryFind(check.Counter.Table, check.Counter.Name, out var kept) && !Mib.ExistsIn(kept, _sim.Profile))
+            AddCheck(CheckKinds.Counters, path, false, expected, $"{check.Counter} is not a counter of {_sim.Profile.ToWireName()}");
         else if (CounterValue(host, check.Counter) is not { } actual)
             AddCheck(CheckKinds.Counters, path, false, expected, $"{check.Counter} is not simulated by the engine");
         else

@@ -12,15 +12,15 @@ internal sealed class LingerSettings
 {
     /// <summary>SOCK_LINGER.</summary>
     public bool On;
-    /// <summary>sk_lingertime in seconds (int.MaxValue: l_linger negative, i.e. forever).</summary>
-    public int Seconds;
+    /// <summary>sk_lingertime in jiffies (MAX_SCHEDULE_TIMEOUT: no limit); kept when l_onoff 0 clears SOCK_LINGER.</summary>
+    public long Jiffies;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2;
-    /// <summary>The timer of a close() that lingers (made by the first such wait; never copied to a child).</summary>
-    public Engine.SimTimer? Timer;
+    /// <summary>A lingering close() has been woken and runs at this instant (never copied to a child).</summary>
+    public bool Woken;
 
     /// <summary>sk_clone_lock() copies them into an accepted child.</summary>
-    public LingerSettings Clone() => new() { On = On, Seconds = Seconds, Linger2 = Linger2 };
+    public LingerSettings Clone() => new() { On = On, Jiffies = Jiffies, Linger2 = Linger2 };
 }
 
 /// <summary>

@@ -67,8 +67,10 @@ public static class TcpConstants
     public const int SkbSharedInfoSize = 320;
     /// <summary>SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64: 232 bytes aligned to 256.</summary>
     public const int SkBuffSize = 256;
+    /// <summary>TCP_FASTRETRANS_THRESH — include/net/tcp.h: duplicate ACKs that mean a loss; SACK compression sends that many at once.</summary>
+    public const int FastRetransThresh = 3;
     /// <summary>sysctl_tcp_reordering's default (TCP_FASTRETRANS_THRESH): tp->reordering of a new socket.</summary>
-    public const int DefaultReordering = 3;
+    public const int DefaultReordering = FastRetransThresh;
     /// <summary>sysctl_tcp_max_reordering's default: the most tcp_check_reno_reordering() raises tp->reordering to.</summary>
     public const int MaxReordering = 300;
     /// <summary>TCP_RACK_RECOVERY_THRESH — include/net/tcp.h: recoveries a D-SACK-widened RACK window is kept for.</summary>

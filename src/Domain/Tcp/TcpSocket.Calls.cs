@@ -403,9 +403,7 @@ public sealed partial class TcpSocket
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
-                Linger.On = lingerOnOff != 0;
-                // l_linger is seconds; negative values are huge unsigned ones, i.e. infinite.
-                Linger.Seconds = value < 0 ? int.MaxValue : value;
+                SetLinger(lingerOnOff, value);
                 break;
             case SocketOption.TCP_LINGER2:
                 // tcp_sock_set_linger2 semantics: < 0 → -1, 0 → sysctl, > TCP_FIN_TIMEOUT_MAX → clamp.
@@ -451,19 +449,41 @@ public sealed partial class TcpSocket
         return CallOutcome.Ok();
     }
 
+    /// <summary>
+    /// Models sk_setsockopt(SO_LINGER) — net/core/sock.c: l_onoff 0 only clears SOCK_LINGER (sk_lingertime stays, the
+    /// l_linger given is ignored); else <c>unsigned long t_sec = l_linger</c> — a negative int sign-extends to a huge
+    /// value — and t_sec ≥ MAX_SCHEDULE_TIMEOUT / HZ saturates to MAX_SCHEDULE_TIMEOUT (no limit), else t_sec·HZ
+    /// jiffies; SOCK_LINGER set. linux-4.4 on a 64-bit kernel: (unsigned int)l_linger · HZ, never saturated.
+    /// </summary>
+    void SetLinger(int onOff, int seconds)
+    {
+        if (onOff == 0)
+        {
+            if (_linger is { } l) l.On = false;
+            return;
+        }
+        if (_sim.Profile == KernelProfile.Linux44)
+            Linger.Jiffies = (long)unchecked((uint)seconds) * Jiffies.Hz;
+        else
+            Linger.Jiffies = seconds < 0 ? MaxScheduleTimeout : (long)seconds * Jiffies.Hz;
+        Linger.On = true;
+    }
+
     /// <summary>getsockopt(): effective values as the kernel reports them (SO_SNDBUF doubled, TCP_LINGER2 in seconds).</summary>
     /// <summary>
     /// Models sock_getsockopt() / do_tcp_getsockopt(): the value as the call's result (0 for
     /// TCP_INFO), and what optval received as compact JSON — SO_LINGER's struct linger
-    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields.
+    /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields — with those of
+    /// the delivery-rate sampler and the chronographs (tcpi_delivery_rate, tcpi_delivery_rate_app_limited, tcpi_busy_time,
+    /// tcpi_rwnd_limited, tcpi_sndbuf_limited, µs) and tcpi_delivered_ce, named as struct tcp_info names them.
     /// </summary>
     internal CallOutcome GetOption(SocketOption option)
     {
         switch (option)
         {
             case SocketOption.SO_LINGER:
-                int linger = LingerSec == int.MaxValue ? -1 : LingerSec;
-                return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{linger}}}");
+                // sk_getsockopt(): l_onoff = sock_flag(SOCK_LINGER), l_linger = sk_lingertime / HZ (kept while off).
+                return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{LingerSec}}}");
             case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(SndTimeoJiffies);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
@@ -476,7 +496,10 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
-                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}}}");
+                    $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}," +
+                    $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
+                    $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
+                    $"\"delivered_ce\":{i.DeliveredCe}}}");
             default:
                 return CallOutcome.Ok(IntOption(option));
         }
@@ -666,8 +689,8 @@ public sealed partial class TcpSocket
         if (_pendingRecv == call) _pendingRecv = null;
         if (_pendingClose == call)
         {
+            // sk_stream_wait_close(): the loop ends on signal_pending(); __tcp_close() goes on to orphan the socket.
             _pendingClose = null;
-            if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
             FinishClose();
         }
         RemovePendingAccept(call);

@@ -969,7 +969,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void AckProbe()
     {
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
@@ -990,7 +990,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
     /// data kept until the hole fills, with an immediate ACK); a FIN in order runs tcp_fin();
-    /// a duplicate is answered with an immediate ACK.
+    /// a duplicate is answered with an immediate ACK; text into a zero receive window is dropped (TCPZeroWindowDrop).
     /// </summary>
     bool DataQueue(Segment seg)
     {
@@ -1013,19 +1013,26 @@ public sealed partial class TcpSocket
         }
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            DataQueueOfo(seq, end, fin);
+            DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
             if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvSkbTruesize);
             if (Owner is not null) RcvbufGrow();
-            SendAck("tcp_data_queue_ofo");
+            // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
+            // the ACK). linux-4.4 is kept as the engine had it: the ACK at once.
+            if (_sim.Profile == KernelProfile.Linux44) SendAck("tcp_data_queue_ofo");
             return false;
         }
         // "Partial packet, seq < rcv_next < end_seq": its head is D-SACKed, the rest queued.
         if (SeqMath.Before(seq, _rcv.Nxt)) DsackSet(seq, _rcv.Nxt);
         if (ReceiveWindow() == 0 && seg.Length > 0)
         {
+            // "Some stacks are known to send bare FIN packets in a loop even if we send RWIN 0": only a bare FIN is
+            // queued; text is dropped (TCPZeroWindowDrop, 5.x+: linux-4.4 counts nothing) and goes out_of_window:
+            // quick-ACK mode and an ACK now.
+            if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
+            EnterQuickAckMode();
             SendAck("tcp_data_queue (zero window)");
             return false;
         }
@@ -1037,8 +1044,11 @@ public sealed partial class TcpSocket
         OfoQueue();
         SackRemove();
         FastPathCheck();
-        // RFC 5681 4.2 (tcp_data_queue(): ICSK_ACK_NOW once the gap is filled); with a hole left, an ACK now.
-        if (hadOfo) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
+        // RFC 5681 4.2: "SHOULD send immediate ACK, when gap in queue is filled" — tcp_data_queue() sets ICSK_ACK_NOW
+        // for tcp_ack_snd_check(); with a hole left, that check finds the out-of-order data (SACK compression, whose
+        // duplicate-ACK count starts again for the new rcv_nxt). linux-4.4 is kept as the engine had it: an ACK now.
+        if (hadOfo && _sim.Profile == KernelProfile.Linux44) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
+        else if (hadOfo && _ofo.Count == 0) _ack.Now = true;
         return true;
     }
 
@@ -1125,24 +1135,72 @@ public sealed partial class TcpSocket
         _ofo.Clear();
         _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
         _rxOpt.Dsack = false;
+        // "if (!sock_flag(sk, SOCK_DEAD)) sk->sk_state_change(sk)": a lingering close() wakes (and, in CLOSING, sleeps again).
+        if (!Dead) WakeLingeringClose();
     }
 
     /// <summary>
-    /// Models __tcp_ack_snd_check() — net/ipv4/tcp_input.c: ACK now when more than rcv_mss is unacknowledged
-    /// and either fewer than SO_RCVLOWAT bytes wait to be read (rcv_nxt − copied_seq &lt; sk_rcvlowat: "If
-    /// application uses SO_RCVLOWAT, we want send ack now if we have not received enough bytes to satisfy the
-    /// condition") or the window __tcp_select_window() would offer now reaches rcv_wnd ("right edge of window
-    /// advances far enough"), in quick-ACK mode (not ping-pong) or with out-of-order data; otherwise a delayed ACK.
+    /// Models tcp_ack_snd_check() + __tcp_ack_snd_check() — net/ipv4/tcp_input.c: nothing when no ACK is scheduled
+    /// ("We sent a data segment already"). ACK now when more than rcv_mss is unacknowledged and either fewer than
+    /// SO_RCVLOWAT bytes wait to be read (rcv_nxt − copied_seq &lt; sk_rcvlowat) or the window __tcp_select_window()
+    /// would offer now reaches rcv_wnd ("right edge of window advances far enough"), in quick-ACK mode (not
+    /// ping-pong), or with ICSK_ACK_NOW ("Protocol state mandates a one-time immediate ACK"). Otherwise, with the
+    /// out-of-order queue empty, a delayed ACK; with out-of-order data, SACK compression (4.20+;
+    /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once.
     /// </summary>
     void AckSendCheck()
     {
         if (!_ack.Scheduled) return;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd) || (_ack.Quick > 0 && !_ack.PingPong) || _ofo.Count > 0)
+        bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+            || (_ack.Quick > 0 && !_ack.PingPong) || _ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        ScheduleDelayedAck();
+        if (_ofo.Count == 0)
+        {
+            ScheduleDelayedAck();
+            return;
+        }
+        CompressSack();
+    }
+
+    /// <summary>
+    /// Models the SACK-compression part of __tcp_ack_snd_check() (4.20+): without SACK, or with tcp_comp_sack_nr ACKs
+    /// held back already, the ACK goes now. The first TCP_FASTRETRANS_THRESH (3) duplicate ACKs for one rcv_nxt go
+    /// now (dup_ack_counter, reset when rcv_nxt moves: compressed_ack_rcv_nxt), so the sender can fast-retransmit;
+    /// later ones are held back (compressed_ack++) until the hrtimer, armed once, fires after min(tcp_comp_sack_delay_ns,
+    /// 5 % of the RTT) plus tcp_comp_sack_slack_ns. The RTT is the receiver's estimate (rcv_rtt_est.rtt_us) or the
+    /// smoothed RTT if that is smaller and non-zero — so a receiver that has no estimate of its own waits 0 ns plus
+    /// the slack. (6.19 raised the share to a third of the RTT and cut the slack default to 10 µs; 6.18 is modelled.)
+    /// </summary>
+    void CompressSack()
+    {
+        if (!_rxOpt.SackOk || _compAck.Count >= Host.Sysctls.TcpCompSackNr)
+        {
+            SendAck("__tcp_ack_snd_check");
+            return;
+        }
+        if (_compAck.RcvNxt != _rcv.Nxt)
+        {
+            _compAck.RcvNxt = _rcv.Nxt;
+            _compAck.DupAckCounter = 0;
+        }
+        if (_compAck.DupAckCounter < TcpConstants.FastRetransThresh)
+        {
+            _compAck.DupAckCounter++;
+            SendAck("__tcp_ack_snd_check");
+            return;
+        }
+        _compAck.Count++;
+        if (_compAck.Timer.Armed) return; // hrtimer_is_queued()
+        // "compress ack timer : 5 % of rtt, but no more than tcp_comp_sack_delay_ns": rtt in µs · 8, so
+        // rtt · (NSEC_PER_USEC >> 3) / 20 ns.
+        long rtt = _rcvRtt.RttUs8;
+        if (_rtt.SrttUs != 0 && _rtt.SrttUs < rtt) rtt = _rtt.SrttUs;
+        long delay = Math.Min(Host.Sysctls.TcpCompSackDelayNs, rtt * (1000 >> 3) / 20);
+        ArmCompressedAckTimer(SimDuration.FromNanoseconds(delay), SimDuration.FromNanoseconds(Host.Sysctls.TcpCompSackSlackNs));
     }
 
     /// <summary>

@@ -110,5 +110,6 @@ public sealed partial class TcpSocket
         if (!EpollinReady(_rcvLowat) && !_done) return;
         WakeReader();
         WakeWriter();
+        WakeLingeringClose();
     }
 }

@@ -24,14 +24,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
-        if (flags.Has(TcpFlags.Ack))
-        {
-            // tcp_event_ack_sent(): any segment carrying an ACK satisfies a pending delayed ACK.
-            DecQuickAckMode();
-            _ack.Scheduled = false;
-            _ack.Pushed = _ack.Pushed2 = false; // inet_csk_clear_xmit_timer(ICSK_TIME_DACK) clears icsk_ack.pending
-            CancelDelackTimer();
-        }
+        if (flags.Has(TcpFlags.Ack)) EventAckSent();
         if (len > 0) EventDataSent(retransmit);
         // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
         // __tcp_retransmit_skb(): bytes_retrans += skb->len.
@@ -49,6 +42,25 @@ public sealed partial class TcpSocket
             SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
         Host.Transmit(seg, reason, countOutSeg: !retransmit);
+    }
+
+    /// <summary>
+    /// Models tcp_event_ack_sent() — net/ipv4/tcp_output.c: any segment carrying an ACK ends SACK compression
+    /// (TCPAckCompressed += compressed_ack, the hrtimer cancelled), spends a quick ACK and satisfies a pending
+    /// delayed ACK (inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0 — SCHED, TIMER, PUSHED, PUSHED2, NOW).
+    /// </summary>
+    void EventAckSent()
+    {
+        if (_compAck.Count > 0)
+        {
+            Host.Count(MibCounter.TcpExtTCPAckCompressed, _compAck.Count);
+            _compAck.Count = 0;
+            CancelCompressedAckTimer();
+        }
+        DecQuickAckMode();
+        _ack.Scheduled = false;
+        _ack.Pushed = _ack.Pushed2 = _ack.Now = false;
+        CancelDelackTimer();
     }
 
     /// <summary>
@@ -147,11 +159,15 @@ public sealed partial class TcpSocket
         for (int i = 0; i < cur; i++)
         {
             if (!SackExtend(ref sp[i], seq, end)) continue;
+            // "Reasonable amount of sack blocks included in TCP SACK option ... be conservative and use 2"
+            // (TCP_SACK_BLOCKS_EXPECTED): a held-back ACK goes before an older block changes.
+            if (i >= SackBlocksExpected) SackCompressSendAck();
             for (; i > 0; i--) (sp[i], sp[i - 1]) = (sp[i - 1], sp[i]);
             if (cur > 1) SackMaybeCoalesce();
             return;
         }
         int at = cur;
+        if (at >= SackBlocksExpected) SackCompressSendAck();
         if (at >= SackBlocks.Max)
         {
             at--;
@@ -160,6 +176,22 @@ public sealed partial class TcpSocket
         for (; at > 0; at--) sp[at] = sp[at - 1];
         sp[0] = new SackBlock(seq, end);
         _rcv.NumSacks++;
+    }
+
+    /// <summary>TCP_SACK_BLOCKS_EXPECTED — net/ipv4/tcp_input.c.</summary>
+    const int SackBlocksExpected = 2;
+
+    /// <summary>
+    /// Models tcp_sack_compress_send_ack() — net/ipv4/tcp_input.c: with ACKs held back, the hrtimer is cancelled and
+    /// one ACK goes now; TCPAckCompressed counts compressed_ack − 1 ("we have to send one ack finally"), which
+    /// tcp_event_ack_sent() adds as it clears compressed_ack.
+    /// </summary>
+    void SackCompressSendAck()
+    {
+        if (_compAck.Count == 0) return;
+        CancelCompressedAckTimer();
+        _compAck.Count--;
+        SendAck("tcp_sack_compress_send_ack");
     }
 
     /// <summary>Models tcp_sack_maybe_coalesce() — net/ipv4/tcp_input.c: the first block absorbs any later one it now reaches.</summary>
@@ -203,18 +235,30 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>Models tcp_send_ack(): a pure ACK at snd_nxt.</summary>
-    void SendAck(string reason) => Transmit(TcpFlags.Ack, _snd.Nxt, 0, reason);
+    /// <summary>Models tcp_send_ack() → __tcp_send_ack() — net/ipv4/tcp_output.c: a pure ACK at tcp_acceptable_seq().</summary>
+    void SendAck(string reason) => Transmit(TcpFlags.Ack, AcceptableSeq, 0, reason);
 
     /// <summary>
-    /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at snd_nxt with
-    /// ack = rcv_nxt, normal window and timestamps; counts OutRsts.
+    /// Models tcp_send_active_reset() — net/ipv4/tcp_output.c: RST+ACK at tcp_acceptable_seq() with
+    /// ack = rcv_nxt, normal window and timestamps; counts OutRsts. Every RST a socket sends of its own
+    /// accord (unread data or SO_LINGER {1,0} at close, TCP_LINGER2 &lt; 0, tcp_check_oom(), the keepalive timeout) is this one.
     /// </summary>
     void SendActiveReset(string reason)
     {
         Host.Count(MibCounter.TcpOutRsts);
-        Transmit(TcpFlags.Rst | TcpFlags.Ack, _snd.Nxt, 0, reason);
+        Transmit(TcpFlags.Rst | TcpFlags.Ack, AcceptableSeq, 0, reason);
     }
+
+    /// <summary>Models tcp_wnd_end() — include/net/tcp.h: snd_una + snd_wnd, the right edge of the peer's window.</summary>
+    uint WndEnd => _snd.Una + _snd.Wnd;
+
+    /// <summary>
+    /// Models tcp_acceptable_seq() — net/ipv4/tcp_output.c: snd_nxt when it is not beyond tcp_wnd_end(), or beyond it
+    /// by less than one unit of our window scale (1 &lt;&lt; rcv_wscale; 0 without wscale_ok: "the amount of shrunk was
+    /// less than one window scaling factor due to loss of precision"); else tcp_wnd_end() — a window the peer shrank.
+    /// </summary>
+    uint AcceptableSeq =>
+        !SeqMath.Before(WndEnd, _snd.Nxt) || _snd.Nxt - WndEnd < 1u << _rxOpt.RcvWscale ? _snd.Nxt : WndEnd;
 
     void SendSyn(bool retransmission)
     {
@@ -348,7 +392,7 @@ public sealed partial class TcpSocket
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
         bool sent = false, rwndLimited = false;
         int segments = 0;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
         int maxSegs = TsoSegs();
         uint chunkStart = _snd.Nxt;
@@ -535,7 +579,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void WriteWakeup(MibCounter counter)
     {
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.Before(_snd.Nxt, wndEnd))
         {
             Push("tcp_write_wakeup", maxSegments: 1, windowProbe: true);

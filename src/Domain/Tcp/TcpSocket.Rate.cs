@@ -59,13 +59,16 @@ public sealed partial class TcpSocket
     /// a queued skb: an skb sent into an empty pipe (<paramref name="packetsOut"/> = tp->packets_out before it counts,
     /// 0) starts the sampling window at its send time; the skb records tp->first_tx_mstamp, delivered_mstamp, delivered
     /// and whether the flow is app-limited. The SYN is counted in packets_out before it is sent (tcp_connect_queue_skb()),
-    /// so it carries delivered_mstamp 0 and never gives a sample.
+    /// so it carries delivered_mstamp 0 and never gives a sample. Just before it, __tcp_transmit_skb()'s
+    /// tcp_update_skb_after_send() moves the skb to the tail of tp->tsorted_sent_queue (list_move_tail()), the order
+    /// RACK walks (<see cref="RackDetectLoss"/>).
     /// </summary>
     InFlight RateSkbSent(InFlight skb, int packetsOut)
     {
         if (packetsOut == 0) _rate.FirstTxUs = _rate.DeliveredUs = ClockUs(skb.SentAt);
         return skb with
         {
+            TsortedPos = ++_rack.TsortedTail,
             TxFirstTxUs = _rate.FirstTxUs,
             TxDeliveredUs = _rate.DeliveredUs,
             TxDelivered = _delivered,

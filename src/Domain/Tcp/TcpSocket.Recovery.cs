@@ -83,7 +83,7 @@ public sealed partial class TcpSocket
     /// Models tcp_fastretrans_alert() — net/ipv4/tcp_input.c (6.18, RACK the only SACK loss detection): called for
     /// a "dubious" ACK (a duplicate, one carrying SACK or D-SACK, or any ACK outside Open). State exits once
     /// high_seq is acknowledged (CWR: above it; Recovery: tcp_try_undo_recovery() or tcp_end_cwnd_reduction()),
-    /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack(), loss marking),
+    /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack() + tcp_try_to_open(), loss marking),
     /// Loss (tcp_process_loss()), and Open/Disorder/CWR (Reno dupacks, D-SACK undo, loss marking, and
     /// tcp_enter_recovery() once something is marked lost — tcp_time_to_recover(): lost_out != 0).
     /// ECN and SACK reneging are not modelled.
@@ -127,7 +127,8 @@ public sealed partial class TcpSocket
                 {
                     return;
                 }
-                if (TryUndoDsack()) TryKeepOpen();
+                // tcp_try_to_open(), not only tcp_try_keep_open(): retrans_stamp is forgotten once nothing retransmitted is left.
+                if (TryUndoDsack()) TryToOpen();
                 IdentifyPacketLoss(ref flag);
                 if (_ca.State != CaState.Recovery)
                 {
@@ -328,7 +329,7 @@ public sealed partial class TcpSocket
     {
         if (PacketsOut == 0) return;
         bool rearm = false;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         for (int i = 0; i < _rtx.Count; i++)
         {
             if (_ca.Cwnd - PacketsInFlight <= 0) break;
@@ -374,7 +375,7 @@ public sealed partial class TcpSocket
     {
         var to = _rtx[index];
         if (!Host.Sysctls.TcpRetransCollapse || to.Flags.Has(TcpFlags.Syn)) return;
-        uint wndEnd = _snd.Una + _snd.Wnd;
+        uint wndEnd = WndEnd;
         int mss = PayloadMss;
         int availWnd = unchecked((int)(wndEnd - to.Seq));
         if (availWnd <= 0) availWnd = mss; // a zero-window probe at snd_una (callers send nothing else past the window)
@@ -423,7 +424,7 @@ public sealed partial class TcpSocket
             {
                 _ca.HighSeq = _snd.Nxt;
                 // Step 2.b. Try send new data (deferred until cwnd is updated), else the conventional recovery.
-                if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.After(_snd.Una + _snd.Wnd, _snd.Nxt))
+                if (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && SeqMath.After(WndEnd, _snd.Nxt))
                 {
                     rexmit = Rexmit.New;
                     return;
@@ -680,13 +681,14 @@ public sealed partial class TcpSocket
             if (r.Sacked || r.Lost && !r.RetransOut) continue;
             order.Add(i);
         }
-        order.Sort((a, b) => _rtx[a].SentAt != _rtx[b].SentAt ? _rtx[a].SentAt.CompareTo(_rtx[b].SentAt) : a.CompareTo(b));
+        // Transmission order, not sequence: segments sent at one virtual instant keep the order they left in.
+        order.Sort((a, b) => _rtx[a].TsortedPos.CompareTo(_rtx[b].TsortedPos));
         long maxRemaining = 0;
         foreach (int i in order)
         {
             var r = _rtx[i];
             if (!RackSentAfter(_rack.SentAt, r.SentAt, _rack.EndSeq, r.End)) break;
-            long remaining = _rack.RttUs + reoWndUs - (_sim.Now - r.SentAt).Ns / 1000;
+            long remaining = _rack.RttUs + reoWndUs - (ClockUs(_sim.Now) - ClockUs(r.SentAt)); // tcp_stamp_us_delta()
             if (remaining <= 0) MarkSkbLost(i);
             else maxRemaining = Math.Max(maxRemaining, remaining);
         }
@@ -728,8 +730,15 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>tcp_skb_sent_after(): sent later, or at the same time with a later end_seq.</summary>
-    static bool RackSentAfter(SimTime t1, SimTime t2, uint seq1, uint seq2) => t1 > t2 || t1 == t2 && SeqMath.After(seq1, seq2);
+    /// <summary>
+    /// tcp_skb_sent_after() (tcp_rack_sent_after()): sent later, or at the same time with a later end_seq — times as the
+    /// kernel compares them, whole microseconds (tcp_skb_timestamp_us()).
+    /// </summary>
+    static bool RackSentAfter(SimTime t1, SimTime t2, uint seq1, uint seq2)
+    {
+        long us1 = ClockUs(t1), us2 = ClockUs(t2);
+        return us1 > us2 || us1 == us2 && SeqMath.After(seq1, seq2);
+    }
 
     /// <summary>
     /// Models tcp_rack_advance(): the (S)ACKed segment's RTT and, when it was sent after the one remembered, its

@@ -80,11 +80,14 @@ public sealed partial class TcpSocket
     /// sequence, the new one replaces it (tcp_dsack_extend() with the old one, TCPOFOMerge). Then later
     /// segments the new one covers are removed (merge_right: each D-SACK-extended, TCPOFOMerge), one it
     /// only reaches into extends the D-SACK by the overlap; and tcp_sack_new_ofo_skb() in every case
-    /// but the first.
+    /// but the first. Since 6.17 it first runs tcp_measure_rcv_mss().
     /// </summary>
-    void DataQueueOfo(uint seq, uint end, bool fin)
+    void DataQueueOfo(uint seq, uint end, bool fin, bool psh)
     {
         MemSchedule(RcvSkbTruesize); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
+        // 6.17+ ("tcp: call tcp_measure_rcv_mss() for ooo packets", in 6.12+ stable too): rcv_mss, scaling_ratio and
+        // the PUSHED bits follow out-of-order segments as well. linux-4.4 measures in-order data only.
+        if (_sim.Profile == KernelProfile.Linux6) MeasureRcvMss((int)(end - seq) - (fin ? 1 : 0), psh, fin);
         FastPathOff(); // "Disable header prediction."
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (_ofo.Count == 0)

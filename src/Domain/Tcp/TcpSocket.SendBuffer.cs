@@ -443,6 +443,7 @@ public sealed partial class TcpSocket
         if (!_writeSpaceWake) return;
         _writeSpaceWake = false;
         WakeWriter();
+        WakeLingeringClose();
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SimService.Domain.Engine;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
@@ -143,6 +144,26 @@ internal struct DelayedAck
     public int LastSegSize;
     /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 of icsk_ack.pending, cleared with every ACK sent.</summary>
     public bool Pushed, Pushed2;
+    /// <summary>ICSK_ACK_NOW of icsk_ack.pending: "Protocol state mandates a one-time immediate ACK" (a filled hole).</summary>
+    public bool Now;
+}
+
+/// <summary>
+/// SACK compression's part of struct tcp_sock (4.20+): tp->compressed_ack (ACKs held back), compressed_ack_rcv_nxt and
+/// dup_ack_counter (the first TCP_FASTRETRANS_THRESH duplicate ACKs for one rcv_nxt go at once), and
+/// compressed_ack_timer, an hrtimer.
+/// </summary>
+[StructLayout(LayoutKind.Auto)]
+internal struct SackCompression
+{
+    /// <summary>tp->compressed_ack.</summary>
+    public int Count;
+    /// <summary>tp->compressed_ack_rcv_nxt: the rcv_nxt <see cref="DupAckCounter"/> counts for.</summary>
+    public uint RcvNxt;
+    /// <summary>tp->dup_ack_counter: ACKs sent at once for <see cref="RcvNxt"/> (at most TCP_FASTRETRANS_THRESH).</summary>
+    public int DupAckCounter;
+    /// <summary>tp->compressed_ack_timer.</summary>
+    public TimerState Timer;
 }
 
 /// <summary>tp->rcvq_space: what the application read per RTT, the measure tcp_rcv_space_adjust() grows sk_rcvbuf from.</summary>
@@ -257,4 +278,6 @@ internal struct RackState
     public bool DsackSeen;
     /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
     public long LastDelivered;
+    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
+    public long TsortedTail;
 }

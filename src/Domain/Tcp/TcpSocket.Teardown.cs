@@ -41,7 +41,7 @@ public sealed partial class TcpSocket
                 TransitionTo(TcpState.Close, "__tcp_close (unread data)");
                 SendActiveReset("__tcp_close (unread data)");
             }
-            else if (LingerOn && LingerSec == 0)
+            else if (LingerOn && LingerJiffies == 0)
             {
                 Disconnect("__tcp_close (SO_LINGER 0)");
                 Host.Count(MibCounter.TcpExtTCPAbortOnData);
@@ -50,12 +50,11 @@ public sealed partial class TcpSocket
             {
                 CloseStateAndFin("__tcp_close");
             }
-            if (linger && LingerSec > 0 && State is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)
+            if (linger && StreamClosing && Sleep(call, LingerJiffies, TcpTimerKind.Linger))
             {
-                // sk_stream_wait_close(): sleep until the state leaves that set or the linger time passes.
+                // sk_stream_wait_close(sk, sk_lingertime): sk_wait_event() until !sk_stream_closing(), the
+                // timeout used up or a signal.
                 _pendingClose = call;
-                var wait = LingerSec >= int.MaxValue / 2 ? SimDuration.FromSeconds(int.MaxValue / 2) : SimDuration.FromSeconds(LingerSec);
-                ArmTimer(LingerTimer, TcpTimerKind.Linger, wait);
                 return CallOutcome.Block;
             }
         }
@@ -63,16 +62,36 @@ public sealed partial class TcpSocket
         return CallOutcome.Ok();
     }
 
-    /// <summary>A lingering close() is woken when the state leaves FIN_WAIT1/CLOSING/LAST_ACK.</summary>
+    /// <summary>Models sk_stream_closing() — net/core/stream.c: FIN_WAIT1, CLOSING or LAST_ACK, what a lingering close() waits out.</summary>
+    bool StreamClosing => State is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck;
+
+    /// <summary>
+    /// A wakeup of the socket's wait queue (sk_state_change(), sk_data_ready(), sk_stream_write_space():
+    /// woken_wake_function() takes any) reaches a close() asleep in sk_stream_wait_close(); the task runs after
+    /// the softirq (<see cref="LingerWoken"/>), once however many wakeups came at this instant.
+    /// </summary>
     void WakeLingeringClose()
     {
-        if (_pendingClose is null || State is TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck) return;
+        if (_pendingClose is null || Linger.Woken) return;
+        Linger.Woken = true;
         _sim.Schedule(_sim.Now, this, LingerWake);
     }
 
-    void OnLingerTimeout()
+    /// <summary>
+    /// Models sk_stream_wait_close()'s loop — net/core/stream.c: the woken task re-tests !sk_stream_closing();
+    /// while it still holds (a simultaneous FIN moved FIN_WAIT1 to CLOSING, an ACK freed send space) it calls
+    /// sk_wait_event() again with the timeout schedule_timeout() returned — the jiffies left, i.e. a new timer
+    /// for the first expiry, placed on the wheel from the clock of the new sleep (<see cref="CallSleep.Arm"/>).
+    /// </summary>
+    void LingerWoken()
     {
-        RecordFired(TcpTimerKind.Linger);
+        Linger.Woken = false;
+        if (_pendingClose is not { } call) return;
+        if (StreamClosing)
+        {
+            Sleep(call, LingerJiffies, TcpTimerKind.Linger);
+            return;
+        }
         EndLinger();
     }
 
@@ -80,7 +99,6 @@ public sealed partial class TcpSocket
     {
         if (_pendingClose is not { } call) return;
         _pendingClose = null;
-        if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         FinishClose();
         _sim.CompleteCall(call, 0, null);
     }
@@ -333,11 +351,10 @@ public sealed partial class TcpSocket
         if (BoundPort) ReleasePort();
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
-        if (_linger?.Timer is { } linger) CancelTimer(linger, TcpTimerKind.Linger);
         _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
         _delackTimer.Cancel(this, DelackTimerKey);
+        _compAck.Timer.Cancel(this, CompressedAckTimerKey);
         _keepaliveTimer?.Detach();
-        _linger?.Timer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
     }

@@ -135,6 +135,10 @@ public sealed partial class TcpSocket
                 var read = Recv(call.Requested, call.MsgFlags, call, timedOut: true);
                 _sim.CompleteCall(call, read.Value, read.Errno);
                 break;
+            case SocketCallKind.Close:
+                // sk_stream_wait_close(): the timeout is used up; __tcp_close() goes on, close() returns 0.
+                EndLinger();
+                break;
             case SocketCallKind.Send:
                 // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()
                 // then returns what it copied, if anything ("if (copied + copied_syn) goto out").

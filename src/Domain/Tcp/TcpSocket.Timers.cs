@@ -81,7 +81,7 @@ public sealed partial class TcpSocket
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint end = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
         if (_snd.FinQueued && dataLeft <= PayloadMss) end++;
-        return !SeqMath.After(end, _snd.Una + _snd.Wnd);
+        return !SeqMath.After(end, WndEnd);
     }
 
     /// <summary>
@@ -382,11 +382,21 @@ public sealed partial class TcpSocket
     /// <summary>tcp_jiffies32 − icsk_probes_tstamp (never below 0).</summary>
     long ProbesElapsedJiffies => Math.Max(0, Jiffies.At(_sim.Now) - Jiffies.At(_icsk.ProbesStamp));
 
-    /// <summary>Models tcp_delack_timer_handler(): sends the pending ACK; a missed ACK leaves ping-pong mode.</summary>
+    /// <summary>
+    /// Models tcp_delack_timer_handler(): ACKs held back by SACK compression go first ("Handling the sack compression
+    /// case": tcp_sack_compress_send_ack(), nothing else); otherwise sends the pending ACK, and a missed ACK inflates
+    /// ato or leaves ping-pong mode.
+    /// </summary>
     void OnDelayedAckTimer()
     {
         RecordFired(TcpTimerKind.DelayedAck);
-        if (!_ack.Scheduled || State is TcpState.Close or TcpState.Listen) return;
+        if (State is TcpState.Close or TcpState.Listen) return;
+        if (_compAck.Count > 0)
+        {
+            SackCompressSendAck();
+            return;
+        }
+        if (!_ack.Scheduled) return;
         if (!_ack.PingPong)
         {
             // Delayed ACK missed: inflate ATO.
@@ -400,6 +410,19 @@ public sealed partial class TcpSocket
         }
         SendAck("tcp_delack_timer");
         Host.Count(MibCounter.TcpExtDelayedACKs);
+    }
+
+    /// <summary>
+    /// Models tcp_compressed_ack_kick() — net/ipv4/tcp_timer.c, the compressed-ACK hrtimer: with ACKs held back, one
+    /// goes now ("subtract one from tp->compressed_ack to keep LINUX_MIB_TCPACKCOMPRESSED accurate"; tcp_event_ack_sent()
+    /// counts the rest).
+    /// </summary>
+    void OnCompressedAckTimer()
+    {
+        RecordFired(TcpTimerKind.CompressedAck);
+        if (_compAck.Count == 0) return;
+        _compAck.Count--;
+        SendAck("tcp_compressed_ack_kick");
     }
 
     /// <summary>

@@ -19,12 +19,10 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>icsk_delack_timer, a field of the socket.</summary>
     TimerState _delackTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
-    static readonly object XmitTimerKey = new(), DelackTimerKey = new();
+    static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
-    /// <summary>The SO_LINGER wait's timer: made on first use, with the linger settings (most sockets never linger).</summary>
-    SimTimer LingerTimer => Linger.Timer ??= new SimTimer(this, 3);
     TcpTimerKind _xmitPending;
     TcpState _lastStateBeforeClose = TcpState.Close;
 
@@ -89,7 +87,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     LingerSettings? _linger;
     LingerSettings Linger => _linger ??= new();
     public bool LingerOn => _linger?.On ?? false;
-    public int LingerSec => _linger?.Seconds ?? 0;
+    /// <summary>
+    /// l_linger as sk_getsockopt(SO_LINGER) reads it back: sk_lingertime / HZ stored in an int — its low 32 bits, so
+    /// the saturated MAX_SCHEDULE_TIMEOUT reads as −1752346657.
+    /// </summary>
+    public int LingerSec => unchecked((int)(LingerJiffies / Jiffies.Hz));
+    /// <summary>sk->sk_lingertime in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
+    long LingerJiffies => _linger?.Jiffies ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2 => _linger?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
@@ -154,6 +158,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>
     DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
+    /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression).</summary>
+    SackCompression _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
@@ -216,10 +222,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// TCPCB_EVER_RETRANS (Karn: no RTT sample), <see cref="RetransOut"/> TCPCB_SACKED_RETRANS (a retransmission
     /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED. The Tx* fields
     /// are TCP_SKB_CB(skb)->tx as tcp_rate_skb_sent() records it at each transmission (<see cref="RateSkbSent"/>).
+    /// <see cref="TsortedPos"/> is the skb's place in tp->tsorted_sent_queue: each (re)transmission moves it to the tail.
     /// </summary>
     readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
         bool RetransOut = false, bool Lost = false, long TxDelivered = 0, long TxFirstTxUs = 0, long TxDeliveredUs = 0,
-        bool TxAppLimited = false);
+        bool TxAppLimited = false, long TsortedPos = 0);
 
     // ---- derived views ------------------------------------------------------------------------
 
@@ -336,10 +343,18 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK)'s sk_stop_timer().</summary>
     void CancelDelackTimer() => _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
 
+    /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
+    void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
+        _sim.ArmHrtimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
+
+    /// <summary>hrtimer_try_to_cancel(&amp;tp->compressed_ack_timer).</summary>
+    void CancelCompressedAckTimer() => _sim.CancelTimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
         if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
+        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
 
@@ -348,6 +363,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         ClearXmitTimer();
         CancelDelackTimer();
+        CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
     }
@@ -359,20 +375,20 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         if (ReferenceEquals(payload, LingerWake))
         {
-            EndLinger();
+            LingerWoken();
             return;
         }
-        if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey))
+        if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey) || ReferenceEquals(payload, CompressedAckTimerKey))
         {
             if (Destroyed) return; // a destroyed socket's timers hand nothing on (as a detached timer object did)
             if (ReferenceEquals(payload, XmitTimerKey)) OnXmitTimer();
-            else OnDelayedAckTimer();
+            else if (ReferenceEquals(payload, DelackTimerKey)) OnDelayedAckTimer();
+            else OnCompressedAckTimer();
             WakeWriteSpace();
             return;
         }
         if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
         if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
-        else if (ReferenceEquals(t, _linger?.Timer)) OnLingerTimeout();
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 

@@ -22,6 +22,8 @@ public enum TcpTimerKind
     SendTimeout,
     /// <summary>schedule_timeout() of a recv() or accept() asleep under SO_RCVTIMEO (sk_rcvtimeo).</summary>
     ReceiveTimeout,
+    /// <summary>tp->compressed_ack_timer: the hrtimer of SACK compression (tcp_compressed_ack_kick()), not on the timer wheel.</summary>
+    CompressedAck,
 }
 
 /// <summary>The socket calls a process can make.</summary>

@@ -20,15 +20,19 @@ public enum TimeWaitVerdict
 /// FIN_WAIT2 cheaply (substate FIN_WAIT2): the 4-tuple (established hash), the local port (bind hash), a few
 /// sequence and timestamp fields, and its tw_timer. A struct in its host's <see cref="TimeWaitTable"/>: no object,
 /// no reference, so the collector neither copies nor traces the hundreds of thousands a churn keeps alive.
+/// 80 bytes: the 4-tuple as two addresses and two ports (12 B, where a <see cref="FourTuple"/> pads to 16), the
+/// timer as an arming count and its firing time as jiffies after timer->expires, the flags as bits of a byte, the
+/// substate and the state it came from as the halves of a byte, the free list's link in the socket id (a free slot
+/// has no socket), the stamps as 32-bit counts (seconds and milliseconds of virtual time, as the kernel's u32
+/// tw_entry_stamp), and the link of its 4-tuple hash chain (the kernel's tw_node in an ehash bucket).
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct TimeWaitEntry
 {
-    public FourTuple Tuple;
-    /// <summary>The id of the full socket this one replaced: the connection's identity.</summary>
+    uint _localAddress, _remoteAddress;
+    ushort _localPort, _remotePort;
+    /// <summary>The id of the full socket this one replaced: the connection's identity; while the slot is free, the next free slot.</summary>
     public int SocketId;
-    /// <summary>The next free slot while this one is free (the table's free list).</summary>
-    public int NextFree;
     public uint RcvNxt;
     public uint SndNxt;
     /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
@@ -37,31 +41,89 @@ internal struct TimeWaitEntry
     public uint TsOffset;
     /// <summary>tw_last_oow_ack_time.</summary>
     public OowRateLimit OowAck;
-    public long TsRecentStampSec;
-    /// <summary>tw_entry_stamp (ms): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
-    public long EntryStampMs;
+    /// <summary>tw_ts_recent_stamp (<see cref="KernelSeconds"/>: whole seconds from 1, 0 for none).</summary>
+    int _tsRecentStampSec;
+    /// <summary>tw_entry_stamp (ms, a u32 as in the kernel): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
+    public uint EntryStampMs;
     /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
     public SimDuration RecycleTimeout;
-    /// <summary>The pending item's key (<see cref="TimeWaitTable.KeyOf"/>): a stale item's key differs.</summary>
-    public long TimerKey;
+    /// <summary>The arming the pending item belongs to (<see cref="TimeWaitTable.KeyOf"/>): a stale item's differs.</summary>
+    public uint TimerArming;
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
     public SimTime Expires;
-    /// <summary>When the timer wheel runs it (<see cref="Jiffies.WheelFires"/>).</summary>
-    public SimTime FiresAt;
+    /// <summary>Jiffies from <see cref="Expires"/> to when the timer wheel runs it (never negative: a timer never fires early).</summary>
+    uint _firesAfterJiffies;
     /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
     public ushort Window;
-    /// <summary>tw_substate and the state it came from, as bytes (inet_timewait_sock keeps tw_substate in a u8).</summary>
-    public byte Substate;
-    public byte FromState;
-    public bool UsedTimestamps;
-    public bool ReuseAddr;
-    public bool ReusePort;
-    /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
-    public bool ConnectBind;
-    public bool Alive;
-    public bool TimerArmed;
+    /// <summary>tw_substate (low half) and the state it came from (high half): a TcpState is below 16.</summary>
+    byte _states;
+    byte _flags;
+    /// <summary>The next slot + 1 in this entry's 4-tuple hash chain, 0 at its end (tw_node).</summary>
+    internal int NextInChain;
 
-    public readonly TcpState State => (TcpState)Substate;
+    /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan (inet_timewait_sock keeps it in a u8).</summary>
+    public TcpState Substate
+    {
+        readonly get => (TcpState)(_states & 15);
+        set => _states = (byte)((_states & 0xF0) | (int)value);
+    }
+
+    public TcpState FromState
+    {
+        readonly get => (TcpState)(_states >> 4);
+        set => _states = (byte)((_states & 15) | ((int)value << 4));
+    }
+
+    /// <summary>The 4-tuple is <paramref name="t"/> (compared field by field, no FourTuple made).</summary>
+    public readonly bool Is(in FourTuple t) =>
+        _localAddress == t.Local.Address.Value && _remoteAddress == t.Remote.Address.Value
+        && _localPort == t.Local.Port && _remotePort == t.Remote.Port;
+
+    const byte UsedTimestampsBit = 1, ReuseAddrBit = 2, ReusePortBit = 4, ConnectBindBit = 8, AliveBit = 16, TimerArmedBit = 32, TwKillBit = 64;
+
+    public FourTuple Tuple
+    {
+        readonly get => new(new Endpoint(new IPv4(_localAddress), _localPort), new Endpoint(new IPv4(_remoteAddress), _remotePort));
+        set
+        {
+            _localAddress = value.Local.Address.Value;
+            _localPort = value.Local.Port;
+            _remoteAddress = value.Remote.Address.Value;
+            _remotePort = value.Remote.Port;
+        }
+    }
+
+    public readonly IPv4 LocalAddress => new(_localAddress);
+    public readonly ushort LocalPort => _localPort;
+    public readonly IPv4 RemoteAddress => new(_remoteAddress);
+
+    public long TsRecentStampSec
+    {
+        readonly get => _tsRecentStampSec;
+        set => _tsRecentStampSec = checked((int)value);
+    }
+
+    /// <summary>When the timer wheel runs it (<see cref="Jiffies.WheelFires"/>).</summary>
+    public SimTime FiresAt
+    {
+        readonly get => Expires + Jiffies.ToDuration(_firesAfterJiffies);
+        set => _firesAfterJiffies = checked((uint)((value.Ns - Expires.Ns) / Jiffies.Tick.Ns));
+    }
+
+    public bool UsedTimestamps { readonly get => Has(UsedTimestampsBit); set => Set(UsedTimestampsBit, value); }
+    public bool ReuseAddr { readonly get => Has(ReuseAddrBit); set => Set(ReuseAddrBit, value); }
+    public bool ReusePort { readonly get => Has(ReusePortBit); set => Set(ReusePortBit, value); }
+    /// <summary>tw_connect_bind: the closed socket got its port from connect().</summary>
+    public bool ConnectBind { readonly get => Has(ConnectBindBit); set => Set(ConnectBindBit, value); }
+    public bool Alive { readonly get => Has(AliveBit); set => Set(AliveBit, value); }
+    public bool TimerArmed { readonly get => Has(TimerArmedBit); set => Set(TimerArmedBit, value); }
+    /// <summary>linux-4.4 tw_kill: the last (re)arming was for at most 4 s (TWKilled rather than TW when it fires).</summary>
+    public bool TwKill { readonly get => Has(TwKillBit); set => Set(TwKillBit, value); }
+
+    readonly bool Has(byte bit) => (_flags & bit) != 0;
+    void Set(byte bit, bool on) => _flags = on ? (byte)(_flags | bit) : (byte)(_flags & ~bit);
+
+    public readonly TcpState State => Substate;
 
     /// <summary>
     /// The initial sequence of a connection that takes this 4-tuple over (a SYN accepted through TIME-WAIT,
@@ -82,7 +144,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>Bits of a timer key that name the slot; the rest count armings (so a key is never reused).</summary>
     const int SlotBits = 28;
 
-    /// <summary>Entries per page: 512 × 120 B, below the large-object heap; the table grows by a page, never by copying.</summary>
+    /// <summary>Entries per page: 512 × 80 B, below the large-object heap; the table grows by a page, never by copying.</summary>
     const int PageBits = 9;
     const int PageSize = 1 << PageBits;
 
@@ -93,10 +155,15 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     int _alive;
     int _free = -1;
     long _armings;
-    /// <summary>The established-hash part for timewait sockets: 4-tuple → slot.</summary>
-    Dictionary<FourTuple, int> _byTuple = [];
+    /// <summary>
+    /// The established-hash part for timewait sockets: a power-of-two array of chains by 4-tuple hash, each bucket the
+    /// first slot + 1 (0: empty), each entry linking the next (<see cref="TimeWaitEntry.NextInChain"/>) — 4 bytes of
+    /// bucket and 4 of link per entry, where a Dictionary keyed by the 4-tuple kept 32 and up to twice that in slack.
+    /// </summary>
+    int[] _buckets = [];
+    int _count;
 
-    public int Count => _byTuple.Count;
+    public int Count => _count;
 
     /// <summary>Slots handed out so far (live or free).</summary>
     public int Capacity => _used;
@@ -106,16 +173,76 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
 
     public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
 
-    public bool TryFind(in FourTuple tuple, out int slot) => _byTuple.TryGetValue(tuple, out slot);
+    public bool TryFind(in FourTuple tuple, out int slot)
+    {
+        if (_count > 0)
+        {
+            for (int i = _buckets[Bucket(tuple)] - 1; i >= 0; i = this[i].NextInChain - 1)
+            {
+                if (!this[i].Is(tuple)) continue;
+                slot = i;
+                return true;
+            }
+        }
+        slot = -1;
+        return false;
+    }
 
-    /// <summary>The slots in the hash's enumeration order.</summary>
-    public Dictionary<FourTuple, int>.ValueCollection Slots => _byTuple.Values;
+    /// <summary>The live slots in slot order (the order a Dictionary keyed by 4-tuple enumerated them in: both reuse the latest freed place first).</summary>
+    public IEnumerable<int> Slots
+    {
+        get
+        {
+            for (int slot = 0; slot < _used; slot++)
+                if (this[slot].Alive) yield return slot;
+        }
+    }
+
+    int Bucket(in FourTuple tuple) => tuple.GetHashCode() & (_buckets.Length - 1);
+
+    /// <summary>Hashes <paramref name="slot"/>'s entry by its 4-tuple (inet_ehash_insert()); the buckets double when they are fewer than the entries.</summary>
+    void Link(int slot)
+    {
+        if (_count == _buckets.Length)
+        {
+            // Rehash every live entry into twice the buckets (the new entry is not live yet).
+            _buckets = new int[Math.Max(64, _buckets.Length * 2)];
+            for (int i = 0; i < _used; i++)
+            {
+                ref var live = ref this[i];
+                if (!live.Alive || i == slot) continue;
+                int b = Bucket(live.Tuple);
+                live.NextInChain = _buckets[b];
+                _buckets[b] = i + 1;
+            }
+        }
+        ref var e = ref this[slot];
+        int bucket = Bucket(e.Tuple);
+        e.NextInChain = _buckets[bucket];
+        _buckets[bucket] = slot + 1;
+        _count++;
+    }
+
+    /// <summary>Takes <paramref name="slot"/>'s entry out of its chain (inet_ehash_nolisten's sk_nulls_del_node_init_rcu()).</summary>
+    void Unlink(int slot)
+    {
+        ref int link = ref _buckets[Bucket(this[slot].Tuple)];
+        while (link != slot + 1) link = ref this[link - 1].NextInChain;
+        link = this[slot].NextInChain;
+        _count--;
+    }
 
     internal static int SlotOf(long key) => (int)(key & ((1L << SlotBits) - 1));
 
     /// <summary>
+    /// The key of a slot's pending item: its arming count above the slot number. Armings count table-wide (32 bits
+    /// kept), so a slot reused, or the table's pages dropped and made again, never meets an item of before.
+    /// </summary>
+    internal static long KeyOf(int slot, uint arming) => ((long)arming << SlotBits) | (uint)slot;
+
+    /// <summary>
     /// Models inet_twsk_alloc() + inet_twsk_hashdance_schedule() + inet_twsk_schedule() — net/ipv4/inet_timewait_sock.c:
-    /// the entry takes the full socket's place in the established hash and its port, the timer is armed; TW++ or,
+    /// the entry takes the full socket's place in the established hash and its port, the timer is armed; (6.x) TW++ or,
     /// for at most 4 s, TWKilled++.
     /// </summary>
     public void Create(TcpSocket sk, TcpState substate, bool tsOk, uint tsRecent, long tsRecentStampSec, uint tsOffset, uint rcvWnd,
@@ -127,9 +254,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             Tuple = new FourTuple(sk.Local, sk.Remote),
             SocketId = sk.Id,
-            NextFree = -1,
-            Substate = (byte)substate,
-            FromState = (byte)sk.State,
+            Substate = substate,
+            FromState = sk.State,
             RcvNxt = sk.RcvNxt,
             SndNxt = sk.SndNxt,
             RcvWnd = rcvWnd,
@@ -139,18 +265,19 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             TsRecent = tsRecent,
             TsRecentStampSec = tsOk ? tsRecentStampSec : 0,
             TsOffset = tsOffset,
-            EntryStampMs = Sim.Now.Ms,
+            EntryStampMs = unchecked((uint)Sim.Now.Ms),
             ReuseAddr = sk.ReuseAddr,
             ReusePort = sk.ReusePort,
             ConnectBind = sk.ConnectBind,
             Alive = true,
         };
-        _byTuple[e.Tuple] = slot;
+        Link(slot);
         if (substate == TcpState.FinWait2) FinWait2Count++;
-        _host.AddBindOwner(e.Tuple.Local.Port, slot);
-        _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
+        _host.AddBindOwner(e.LocalPort, slot);
+        // 6.x counts at the first arming (__inet_twsk_schedule(), !rearm); linux-4.4 when the timer fires (Expire).
+        if (Sim.Profile == KernelProfile.Linux6) _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
-            (TcpState)e.FromState, substate, cause + " → timewait socket"));
+            e.FromState, substate, cause + " → timewait socket"));
         Arm(slot, timeout);
     }
 
@@ -159,7 +286,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (_free >= 0)
         {
             int slot = _free;
-            _free = this[slot].NextFree;
+            _free = this[slot].SocketId;
             _alive++;
             return slot;
         }
@@ -177,13 +304,14 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     {
         ref var e = ref this[slot];
         e.Alive = false;
-        e.NextFree = _free;
+        e.SocketId = _free; // a free slot's socket id links the free list
         _free = slot;
         if (--_alive == 0)
         {
             // The last entry went: the pages and the hash go with it (as the entries' slab pages would), so an idle host keeps nothing.
             _pages = [];
-            _byTuple = [];
+            _buckets = [];
+            _count = 0;
             _used = 0;
             _free = -1;
         }
@@ -198,23 +326,30 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         ref var e = ref this[slot];
         var expires = Jiffies.Expiry(Sim.Now, timeout);
         var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile);
-        e.TimerKey = (++_armings << SlotBits) | (uint)slot;
+        if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
+        e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
+        e.TwKill = timeout <= TcpConstants.TwKillThreshold; // linux-4.4 __inet_twsk_schedule(): on every arming, re-arms too
         e.Expires = expires;
         e.FiresAt = fires;
-        Sim.ScheduleKeyed(fires, this, e.TimerKey);
+        Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming));
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
     }
 
-    /// <summary>The item of <paramref name="key"/> came due: false when it is stale; else the timer fires (tw_timer_handler()).</summary>
+    /// <summary>
+    /// The item of <paramref name="key"/> came due: false when it is stale; else the timer fires (tw_timer_handler()).
+    /// linux-4.4's handler counts TWKilled or TW by the last arming's tw_kill; a timewait socket descheduled before
+    /// (RST, reuse, a SYN taking it over: inet_twsk_deschedule_put()) is never counted there.
+    /// </summary>
     internal bool Expire(long key)
     {
         int slot = SlotOf(key);
         if (slot >= _used) return false;
         ref var e = ref this[slot];
-        if (!e.Alive || !e.TimerArmed || e.TimerKey != key) return false;
+        if (!e.Alive || !e.TimerArmed || KeyOf(slot, e.TimerArming) != key) return false;
         e.TimerArmed = false;
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+        if (Sim.Profile == KernelProfile.Linux44) _host.Count(e.TwKill ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         Kill(slot, "tw_timer_handler");
         return true;
     }
@@ -234,7 +369,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         var tuple = e.Tuple;
         var substate = e.State;
         int socketId = e.SocketId;
-        _byTuple.Remove(tuple);
+        Unlink(slot);
         if (substate == TcpState.FinWait2) FinWait2Count--;
         _host.RemoveBindOwner(tuple.Local.Port, slot);
         Release(slot);
@@ -296,7 +431,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             if (!fin || seg.EndSeq != e.RcvNxt + 1) return TimeWaitVerdict.Rst;
             // FIN arrived: enter true TIME-WAIT.
             var old = e.State;
-            e.Substate = (byte)TcpState.TimeWait;
+            e.Substate = TcpState.TimeWait;
             FinWait2Count--;
             e.RcvNxt = seg.EndSeq;
             if (sawTs)
@@ -304,14 +439,14 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
                 e.TsRecentStampSec = nowSec;
                 e.TsRecent = o.TsVal;
                 // 6.14+: the TIME-WAIT age that tcp_tw_reuse_delay measures starts now.
-                if (Sim.Profile == KernelProfile.Linux6) e.EntryStampMs = Sim.Now.Ms;
+                if (Sim.Profile == KernelProfile.Linux6) e.EntryStampMs = unchecked((uint)Sim.Now.Ms);
             }
             if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, old, e.State,
                 "tcp_timewait_state_process (FIN)"));
             // linux-4.4: with tcp_tw_recycle and a timestamp to remember (tcp_tw_remember_stamp), tw_timeout.
             if (_host.Sysctls.TcpTwRecycle && e.TsRecentStampSec != 0)
             {
-                _host.RememberPeerTimestamp(e.Tuple.Remote.Address, e.TsRecent, e.TsRecentStampSec);
+                _host.RememberPeerTimestamp(e.RemoteAddress, e.TsRecent, e.TsRecentStampSec);
                 Arm(slot, e.RecycleTimeout);
             }
             else

@@ -79,6 +79,14 @@ public class BoundedMemoryTests
     }
 
     [Fact]
+    public void TimeWaitEntry_IsEightyBytes()
+    {
+        // What one TIME-WAIT costs in its table's pages (W2 adds the 4-tuple hash, the bind bucket's set and the
+        // timer's queue item): 112 B before the 4-tuple, stamps, timer and flags were packed.
+        Assert.Equal(80, System.Runtime.CompilerServices.Unsafe.SizeOf<TimeWaitEntry>());
+    }
+
+    [Fact]
     public void CountersWorkload_FourThousandMoreCompletedConnections_KeepAtMost32BytesEach()
     {
         // Connections made by a workload at level counters: no journal, no call table, no dead-socket record.

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -37,9 +38,10 @@ public sealed class InjectedPeer
     /// reads, <paramref name="beforeConnect"/> options or sysctls on it), connect() at 1 ms, ESTABLISHED by 200 ms,
     /// then the link fails both ways.
     /// </summary>
-    public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null)
+    public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null,
+        KernelProfile profile = KernelProfile.Linux6)
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(profile: profile);
         beforeSocket?.Invoke(h);
         var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         var cs = h.Call("client", SocketCallKind.Socket);
@@ -69,6 +71,20 @@ public sealed class InjectedPeer
         if (off + len > Next && off <= Next) Next = off + len;
         _h.At(_h.Sim.Now + SimDuration.FromMilliseconds(199));
         return Assert.Single(_h.Sent("client").Skip(before));
+    }
+
+    /// <summary>
+    /// Runs to <paramref name="when"/> and injects <paramref name="len"/> bytes at offset <paramref name="at"/> (the
+    /// timestamp option as <see cref="Data"/> sends it, TSval one higher each time), without running on: for segments
+    /// closer together than <see cref="Data"/>'s 200 ms.
+    /// </summary>
+    public void DataAt(SimTime when, int len, long at)
+    {
+        _h.At(when);
+        var lastClient = _h.Sent("client").Last();
+        var options = _c.Info.Timestamps ? new TcpOptions(HasTimestamp: true, TsVal: ++_tsVal, TsEcr: lastClient.Options.TsVal) : TcpOptions.None;
+        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack, _s.Iss + 1 + (uint)at, _c.SndNxt, 502, len, options));
+        if (at + len > Next && at <= Next) Next = at + len;
     }
 
     /// <summary>An ACK's cumulative ack, relative to the server's ISN + 1.</summary>

@@ -45,6 +45,81 @@ public class MibCounterTests
         Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
     }
 
+    /// <summary>
+    /// TW / TWKilled: 6.x counts a timewait socket when it is first armed (__inet_twsk_schedule(), !rearm: TWKilled for
+    /// at most 4 s); linux-4.4 counts it when its timer fires (tw_timer_handler()), by the tw_kill of the last arming.
+    /// The client closes first with tcp_fin_timeout 3: its orphan FIN_WAIT2 goes to a timewait socket armed for 3 s
+    /// (6.x: TWKilled); the server's FIN at ~410 ms re-arms it for 60 s in TIME_WAIT (a rearm: 6.x counts nothing more;
+    /// 4.4's tw_kill is now false), so 4.4 counts TW once, when it expires ~60 s later.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 0, 1, 0, 1)]
+    [InlineData(KernelProfile.Linux44, 0, 0, 1, 0)]
+    public void OrphanFinWait2ThenTimeWait_TwCountedWhenArmedOn6AndWhenItExpiresOn44(KernelProfile profile,
+        long twAt1s, long killedAt1s, long twAt70s, long killedAt70s)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "3");
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(1));
+        Assert.Equal(TcpState.TimeWait, h.StateOf(c));
+        Assert.Equal((twAt1s, killedAt1s), (Of(h.Client, MibCounter.TcpExtTW), Of(h.Client, MibCounter.TcpExtTWKilled)));
+        h.At(S(70));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal((twAt1s + twAt70s, killedAt70s), (Of(h.Client, MibCounter.TcpExtTW), Of(h.Client, MibCounter.TcpExtTWKilled)));
+    }
+
+    /// <summary>
+    /// A TIME-WAIT killed by an in-window RST (tcp_timewait_state_process(), tcp_rfc1337 0: inet_twsk_deschedule_put())
+    /// was counted TW when armed on 6.x; on linux-4.4 its timer never fires, so nothing counts it.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 1)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void TimeWait_KilledByRst_CountedOn6NotOn44(KernelProfile profile, long tw)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(400));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(1));
+        Assert.Equal(TcpState.TimeWait, h.StateOf(c));
+        h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst, s.SndNxt, 0, 0, 0, TcpOptions.None));
+        h.At(S(2));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        h.At(S(70));
+        Assert.Equal((tw, 0L), (Of(h.Client, MibCounter.TcpExtTW), Of(h.Client, MibCounter.TcpExtTWKilled)));
+    }
+
+    /// <summary>
+    /// tcp_keepalive_timer() on a dead peer: three probes, then tcp_send_active_reset() (OutRsts) and tcp_write_err()
+    /// (TCPAbortOnTimeout; tcp_done() from ESTABLISHED: EstabResets). Each probe is tcp_write_wakeup(sk,
+    /// LINUX_MIB_TCPKEEPALIVE) → tcp_xmit_probe_skb() from 4.6 on; linux-4.4 has no TCPKeepAlive and counts nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 3)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void Established_KeepaliveDeadPeer_ProbesCountTCPKeepAliveOnlyWhereTheCounterExists(KernelProfile profile, long keepAlive)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_KEEPALIVE, 1);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPIDLE, 2);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPINTVL, 1);
+        h.SetOption(c.Id, SocketOption.TCP_KEEPCNT, 3);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(10));
+        Assert.Equal(3, h.Sent("client").Count(x => x.Flags == TcpFlags.Ack && x.SeqNo == c.Iss));
+        Assert.Equal((keepAlive, 1L, 1L, 1L), (Of(h.Client, MibCounter.TcpExtTCPKeepAlive), Of(h.Client, MibCounter.TcpExtTCPAbortOnTimeout),
+            Of(h.Client, MibCounter.TcpOutRsts), Of(h.Client, MibCounter.TcpEstabResets)));
+    }
+
     [Theory]
     [InlineData(KernelProfile.Linux6, 3)]
     [InlineData(KernelProfile.Linux44, 0)]

@@ -45,7 +45,7 @@ public class NodeExporterTests
         Assert.Equal(client.Allocated, metrics["node_sockstat_TCP_alloc"]);
         Assert.Equal(client.TcpMemPages, metrics["node_sockstat_TCP_mem"]);
         Assert.Equal(client.Allocated, metrics["node_sockstat_sockets_used"]);
-        // Every counter the simulator keeps and 6.18 prints (PAWSPassive, for one, is kept but no longer printed).
+        // Every counter the simulator keeps and 6.18 prints (PAWSPassive, linux-4.4 only, is not printed).
         var printed = new Dictionary<string, IReadOnlyList<string>>
         {
             ["Ip"] = ProcNetSnmp.Ip, ["Tcp"] = ProcNetSnmp.Tcp, ["TcpExt"] = ProcNetNetstat.TcpExt, ["IpExt"] = ProcNetNetstat.IpExt,

@@ -2,6 +2,7 @@ using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
@@ -61,6 +62,51 @@ public class AbortTests
         Assert.Equal("ECONNRESET", h.Call("server", SocketCallKind.Recv, s.Id).Errno);
         Assert.Equal(0, h.Client.TimeWaitCount);
         Assert.Equal(0, h.Client.OrphanCount);
+    }
+
+    /// <summary>
+    /// tcp_send_active_reset() puts tcp_acceptable_seq() on the RST (net/ipv4/tcp_output.c): snd_nxt unless it lies
+    /// beyond tcp_wnd_end() = snd_una + snd_wnd by at least 1 &lt;&lt; rcv_wscale, else tcp_wnd_end(). Here 5,000 bytes
+    /// are in flight and the peer ACKs the first 1,000 with a zero window: the window's right edge falls back to
+    /// ISS + 1001, 4,000 bytes behind snd_nxt, and the SO_LINGER {1,0} RST (tcp_disconnect()) carries ISS + 1001.
+    /// </summary>
+    [Fact]
+    public void Established_LingerZeroCloseBehindAShrunkWindow_RstAtTheWindowsRightEdge()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.Send(c.Id, 5000);
+        h.At(h.Sim.Now + SimDuration.FromMilliseconds(1));
+        Assert.Equal(c.Iss + 5001, c.SndNxt);
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.Iss + 1001) with { Window = 0 });
+        Assert.Equal(c.Iss + 1001, c.SndUna);
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        h.Call("client", SocketCallKind.Close, c.Id);
+
+        var rst = h.Sent("client").Last();
+        Assert.Equal(("R.", c.Iss + 1001), (rst.Flags.ToLetters(), rst.SeqNo));
+    }
+
+    /// <summary>
+    /// The same with the right edge less than one receive-window-scale unit (1 &lt;&lt; rcv_wscale) behind snd_nxt:
+    /// tcp_acceptable_seq() takes that for the precision lost to scaling and keeps snd_nxt.
+    /// </summary>
+    [Fact]
+    public void Established_LingerZeroCloseWithinOneScaleUnitOfTheEdge_RstAtSndNxt()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.Send(c.Id, 5000);
+        h.At(h.Sim.Now + SimDuration.FromMilliseconds(1));
+        Assert.True(c.Info.RcvWscale > 0);
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.Iss + 5000) with { Window = 0 });
+
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        h.Call("client", SocketCallKind.Close, c.Id);
+
+        var rst = h.Sent("client").Last();
+        Assert.Equal(("R.", c.Iss + 5001), (rst.Flags.ToLetters(), rst.SeqNo));
     }
 
     [Fact]

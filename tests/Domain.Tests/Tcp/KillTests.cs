@@ -35,6 +35,34 @@ public class KillTests
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }
 
+    /// <summary>
+    /// A close() asleep in sk_stream_wait_close() (SO_LINGER {1,10}, the FIN unacknowledged: the link is dead) when
+    /// SIGKILL comes: the loop ends on signal_pending(), __tcp_close() orphans the socket (still FIN_WAIT1, its FIN
+    /// retransmitted by the orphan), and close() — since 6.7 __fput_sync() runs tcp_close() inside the call — returns
+    /// filp_flush()'s 0 (a socket has no -&gt;flush), never EINTR; the task dies on its way back to user space. The
+    /// wait's timer is deleted at the kill.
+    /// </summary>
+    [Fact]
+    public void FinWait1_KillWhileCloseLingers_CloseReturnsZeroAndTheSocketIsOrphaned()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 10, lingerOnOff: 1);
+        h.At(Ms(200));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var close = h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.True(close.Blocked);
+        h.At(S(1));
+
+        Assert.Null(h.Sim.Kill("client", "app", "SIGKILL"));
+
+        var ret = h.Returned(close.CallId)!;
+        Assert.Equal((S(1), 0L, (string?)null), (ret.At, ret.Result, ret.Errno));
+        Assert.Equal(TcpState.FinWait1, c.State);
+        Assert.True(c.IsOrphan);
+        Assert.Contains(h.Sim.Journal.OfType<SimService.Domain.Journal.TimerCancelled>(), e => e.At == S(1) && e.SocketId == c.Id && e.Timer == TcpTimerKind.Linger);
+    }
+
     [Fact]
     public void Established_KillWithLingerZero_RstAtOnce()
     {

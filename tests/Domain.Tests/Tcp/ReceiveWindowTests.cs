@@ -164,6 +164,38 @@ public class ReceiveWindowTests
     }
 
     /// <summary>
+    /// tcp_data_queue() with tcp_receive_window() == 0 drops text at rcv_nxt (TCPZeroWindowDrop) and goes out_of_window:
+    /// quick-ACK mode, an ACK of rcv_nxt now. 6.17+'s tcp_sequence() refuses such a segment earlier (BeyondWindow)
+    /// while the receive queue holds data, so the drop needs a zero window over an empty queue: here the app shut
+    /// reading down (SHUT_RD) and then read everything — __tcp_cleanup_rbuf() sends no window update under
+    /// RCV_SHUTDOWN, so rcv_wnd stays 0. The ACK offers the freed space, so the same text sent again is queued. The
+    /// drop is not a duplicate (DelayedACKLost stays 0) and tcp_sequence() let it through (BeyondWindow stays 0).
+    /// </summary>
+    [Fact]
+    public void Established_TextIntoZeroWindowOverAnEmptyQueue_DroppedWithTCPZeroWindowDropAndAcked()
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb);
+        while (f.Left(7) >= 1448) f.Data(1448);
+        Assert.Equal(0, f.Data(128, psh: true).Win);
+        long rcvNxt = f.Next;
+        uint ackNo = f.C.Irs + 1 + (uint)rcvNxt;
+        f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = f.C.Id, How = ShutdownHow.SHUT_RD });
+        int before = f.H.Sent("client").Count();
+        Assert.Equal(rcvNxt, f.H.Call("client", SocketCallKind.Recv, f.C.Id).Result);
+        Assert.Empty(f.H.Sent("client").Skip(before));
+
+        var inOrder = f.Data(100);
+        Assert.Equal((ackNo, "tcp_data_queue (zero window)"), (inOrder.AckNo, inOrder.Reason));
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPZeroWindowDrop]);
+
+        Assert.Equal((ushort)593, inOrder.Win); // the ACK offers the space the read freed (tcp_select_window())
+        var resent = f.Data(100, at: rcvNxt);
+        Assert.Equal(ackNo + 100, resent.AckNo);
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPZeroWindowDrop]);
+        Assert.Equal((0, 0), (f.H.Client.Mib[MibCounter.TcpExtDelayedACKLost], f.H.Client.Mib[MibCounter.TcpExtBeyondWindow]));
+    }
+
+    /// <summary>
     /// tcp_data_queue_ofo() grows the window for every out-of-order segment with SACK (tcp_grow_window(sk, skb,
     /// false)), however short — the 128-byte floor is tcp_event_data_recv()'s, for in-order data. Segment 1 (1448
     /// bytes) gives win 525 as above (rcv_ssthresh 67152, rcv_mss 1448, scaling_ratio 160, window_clamp 81920).
@@ -180,6 +212,6 @@ public class ReceiveWindowTests
 
         var ack = f.Data(100, at: 2896);
 
-        Assert.Equal(((ushort)548, "tcp_data_queue_ofo"), (ack.Win, ack.Reason));
+        Assert.Equal(((ushort)548, "__tcp_ack_snd_check"), (ack.Win, ack.Reason));
     }
 }

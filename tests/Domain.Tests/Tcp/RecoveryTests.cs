@@ -58,6 +58,23 @@ public class RecoveryTests
     }
 
     [Fact]
+    public void Recovery_SackOfSegmentSentAtTheSameInstantBeforeRetransmissions_RetransmissionsNotJudged()
+    {
+        var mib = Run("rack-same-instant-sent-order.pkt");
+        // tcp_rack_detect_loss() stops at 11001:12001, sent before the retransmissions at the same instant: nothing is
+        // found lost again, the holes are resent once each.
+        Assert.Equal((1L, 0L, 2L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPLostRetransmit], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    [Fact]
+    public void Recovery_DsackUndoOnPartialAck_RetransStampClearedSoUserTimeoutCountsFromTheRto()
+    {
+        var mib = Run("dsack-undo-in-recovery-restarts-retrans-stamp.pkt");
+        // tcp_try_undo_dsack() in Recovery, then the loss probe and the RTOs of the last segment until TCP_USER_TIMEOUT.
+        Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPDSACKUndo], mib[MibCounter.TcpExtTCPLossProbes]));
+    }
+
+    [Fact]
     public void Open_RetransmittedProbeThenAckAboveTlpHighSeq_LossProbeRecoveryReducesCwnd()
     {
         var mib = Run("tlp-repairs-tail-loss-cwr.pkt");

@@ -10,8 +10,8 @@ namespace SimService.Domain.Tests.Tcp;
 /// tcp_options_write(): most recent first, 3 blocks beside the timestamp option ((40 − 12 − 4) / 8), 4 without
 /// ((40 − 4) / 8). The server's 1448-byte segments are injected into the client 200 ms apart; offsets are
 /// relative to the server's ISN + 1 (segment k covers [1448·k, 1448·(k+1))).
-/// Not modelled: SACK compression (tcp_comp_sack_nr: from the 4th duplicate ACK for one rcv_nxt the kernel
-/// delays it by up to tcp_comp_sack_delay_ns, 1 ms); the engine sends each at once — the blocks are the same.
+/// From the 4th duplicate ACK for one rcv_nxt on, SACK compression holds the ACK back by ~150 µs (see
+/// SackCompressionTests); 200 ms apart, each segment still gets one ACK with the same blocks.
 /// </summary>
 public class SackBlocksTests
 {

@@ -29,7 +29,8 @@ public class SocketCallValueTests
     public void Established_GetsockoptTcpInfo_ReportsTcpGetInfoFields()
     {
         // tcp_get_info() at 100 ms: ESTABLISHED, no retransmissions or probes, rto = 220 ms in µs
-        // (RTT 20 ms: srtt + 4·rttvar, rttvar floored at tcp_rto_min 200 ms / 4), mss_cache 1448.
+        // (RTT 20 ms: srtt + 4·rttvar, rttvar floored at tcp_rto_min 200 ms / 4), mss_cache 1448; no rate sample yet
+        // (delivery_rate 0) and app-limited since tcp_init_sock() (app_limited = ~0U), no data queued (the chronographs 0).
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
         h.At(Ms(100));
@@ -37,7 +38,8 @@ public class SocketCallValueTests
         var got = GetOption(h, c, SocketOption.TCP_INFO);
 
         Assert.Equal(0, got.Result);
-        Assert.Equal("{\"state\":\"ESTABLISHED\",\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0}", got.Value);
+        Assert.Equal("{\"state\":\"ESTABLISHED\",\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
+            "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0}", got.Value);
     }
 
     [Fact]

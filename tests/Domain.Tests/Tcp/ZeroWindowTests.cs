@@ -236,4 +236,28 @@ public class ZeroWindowTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }
+
+    /// <summary>
+    /// __tcp_send_ack() builds its ACK with tcp_acceptable_seq() too (net/ipv4/tcp_output.c): 5,000 bytes in flight,
+    /// the peer ACKs 1,000 with a zero window, then sends 100 bytes (its window still 0); the client's ACK of them carries the window's
+    /// right edge ISS + 1001 as its sequence number, not snd_nxt ISS + 5001.
+    /// </summary>
+    [Fact]
+    public void Established_AckBehindAShrunkWindow_SeqIsTheWindowsRightEdge()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.Send(c.Id, 5000);
+        h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromMilliseconds(1));
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.Iss + 1001) with { Window = 0 });
+
+        int before = h.Sent("client").Count();
+        var at = h.Sim.Now;
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack | TcpFlags.Psh, p.S.Iss + 1, c.Iss + 1001, len: 100) with { Window = 0 });
+        h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromMilliseconds(199));
+
+        var ack = h.Sent("client").Skip(before).First();
+
+        Assert.Equal((at, ".", c.Iss + 1001, p.S.Iss + 101), (ack.At, ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo));
+    }
 }

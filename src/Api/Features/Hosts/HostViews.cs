@@ -88,7 +88,7 @@ public sealed class GetHostCountersHandler(LiveSimulations simulations) : IQuery
     public ValueTask<Outcome<HostCounters>> Handle(GetHostCounters query, CancellationToken cancellationToken) =>
         simulations.ReadAsync(query.SimulationId, (engine, run) => HostLookup.Find(engine, query.SimulationId, query.Host)
             .Map(host => new HostCounters(host.Name, engine.Now.Ns,
-                Enum.GetValues<MibCounter>().ToDictionary(c => $"{Mib.Group(c)}.{Mib.Name(c)}", c => host.Mib[c]),
+                Mib.In(engine.Profile).ToDictionary(c => $"{Mib.Group(c)}.{Mib.Name(c)}", c => host.Mib[c]),
                 new Dictionary<string, long>
                 {
                     ["inuse"] = host.InUse, ["orphan"] = host.OrphanCount, ["tw"] = host.TimeWaitCount,

@@ -163,6 +163,21 @@ public class ScenarioRunnerTests
         Assert.True(RunnerAssert.Check(result, "$.expect.counters.client[\"Tcp.ActiveOpens\"]").Passed);
     }
 
+    [Theory]
+    [InlineData("linux-4.4", "TcpExt.TCPKeepAlive")] // LINUX_MIB_TCPKEEPALIVE came in 4.6
+    [InlineData("linux-4.4", "TcpExt.TCPDelivered")] // 4.10
+    [InlineData("linux-6", "TcpExt.PAWSPassive")] // went with tcp_tw_recycle in 4.12
+    public void Counter_TheProfilesKernelDoesNotHave_FailsSayingSo(string kernel, string counter)
+    {
+        var json = RunnerScenarios.TwoHosts(RunnerScenarios.Connected, $$"""{ "counters": { "client": { "{{counter}}": 0 } } }""",
+            top: $"\"kernel\": \"{kernel}\",");
+
+        var result = RunnerAssert.Run(json);
+
+        var check = RunnerAssert.Check(result, $"$.expect.counters.client[\"{counter}\"]");
+        Assert.Equal((false, $"{counter} is not a counter of {kernel}"), (check.Passed, check.Actual));
+    }
+
     [Fact]
     public void Counter_SnmpValues_CheckedAsProcNetSnmpShowsThem()
     {
