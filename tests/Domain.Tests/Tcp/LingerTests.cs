@@ -111,4 +111,32 @@ public class LingerTests
 
         Assert.Equal("{\"onoff\":1,\"linger\":-1}", GetLinger(h, c));
     }
+
+    /// <summary>The inode column of the socket's /proc/net/tcp row (get_tcp4_sock(): sock_i_ino(sk)).</summary>
+    static string ProcInode(TwoHostHarness h, TcpSocket sk) =>
+        SimService.Domain.Observability.ProcNetTcp.Format(sk.Host).Split('\n').Single(l => l.Contains($":{sk.Local.Port:X4} ")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[9];
+
+    /// <summary>
+    /// While close() lingers the socket is not orphaned yet: sock_orphan() (sk_set_socket(sk, NULL), SOCK_DEAD) runs in
+    /// __tcp_close() after sk_stream_wait_close(), so /proc/net/tcp still prints the socket's inode (sock_i_ino() reads
+    /// sk->sk_socket) and ss does not count it as an orphan; once the 5 s wait ends (level-2 bucket of jiffy 1336
+    /// for a close at jiffy 50: 5.344 s) the inode is 0 and the socket an orphan.
+    /// </summary>
+    [Fact]
+    public void FinWait1_WhileCloseLingers_ProcNetTcpStillShowsTheInode()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+        h.At(Ms(200));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var close = h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(1));
+
+        Assert.Equal((TcpState.FinWait1, false, c.Id.ToString()), (c.State, c.IsOrphan, ProcInode(h, c)));
+
+        h.At(S(5.344));
+        Assert.Equal(S(5.344), h.Returned(close.CallId)!.At);
+        Assert.Equal((true, "0"), (c.IsOrphan, ProcInode(h, c)));
+    }
 }
