@@ -376,13 +376,25 @@ public sealed partial class TcpSocket
                 break;
             default:
                 SetShutdownFlags(rd, wr);
-                // tcp_shutdown(): a FIN when the close state table says so.
-                if (wr && State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait) CloseStateAndFin("tcp_shutdown");
+                if (wr) TcpShutdown("tcp_shutdown");
                 break;
         }
         WakeReader();
         WakeWriter();
         return result;
+    }
+
+    /// <summary>
+    /// Models tcp_shutdown(sk, SEND_SHUTDOWN) — net/ipv4/tcp.c: in ESTABLISHED or CLOSE_WAIT (SYN_SENT never gets here:
+    /// inet_shutdown() disconnects it) the close state table and a FIN. Since 6.10 not in SYN_RECV ("tcp: defer
+    /// shutdown(SEND_SHUTDOWN) for TCP_SYN_RECV sockets"): the FIN waits for tcp_rcv_state_process() to make the socket
+    /// ESTABLISHED, which calls tcp_shutdown() again when SEND_SHUTDOWN is set; linux-4.4 still closes SYN_RECV at once.
+    /// </summary>
+    void TcpShutdown(string cause)
+    {
+        if (State is TcpState.Established or TcpState.CloseWait
+            || State == TcpState.SynRecv && _sim.Profile == KernelProfile.Linux44)
+            CloseStateAndFin(cause);
     }
 
     void SetShutdownFlags(bool rd, bool wr)
