@@ -414,7 +414,8 @@ public sealed partial class TcpSocket
                 SendShutdown = true;
                 if (!Dead)
                 {
-                    WakeLingeringClose();
+                    // "Wake up lingering close()": sk_state_change() wakes every sleeper (a recv() sleeps again).
+                    WakeAll();
                     break;
                 }
                 if (Linger2 < 0)
