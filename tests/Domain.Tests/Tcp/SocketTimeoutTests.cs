@@ -296,6 +296,33 @@ public class SocketTimeoutTests
     }
 
     /// <summary>
+    /// A recv() asleep with SO_RCVTIMEO {5, 0} from jiffy 50 (expire 1300, run at 5.344 s) after a MSG_DONTWAIT send
+    /// that ran out of buffer (SOCK_NOSPACE). The peer's ACKs of everything sent, injected at 5.010 s (jiffy 1252) until
+    /// each ACK's push has sent the rest, free the buffer: tcp_check_space() → sk_stream_write_space() wakes the wait queue, the reader among its sleepers;
+    /// nothing to read, so it sleeps again for the 48 jiffies left — EAGAIN at 5.204 s.
+    /// </summary>
+    [Fact]
+    public void Established_RecvWokenByWriteSpace_SleepsAgainWithTheRemainingJiffies()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
+        SetTimeo(h, "client", c.Id, SocketOption.SO_RCVTIMEO, 5, 0);
+        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000, Flags = MsgFlags.MSG_DONTWAIT });
+        Assert.InRange(send.Result, 1, 99_999);
+        var recv = Recv(h, "client", c.Id);
+        Assert.True(recv.Blocked);
+        h.At(S(5.010));
+        for (int i = 0; i < 20 && c.SendQueue > 0; i++)
+            h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.SndNxt));
+        Assert.Equal(0L, (long)c.SendQueue);
+
+        h.At(S(6));
+
+        Assert.Equal((S(5.204), -1L, "EAGAIN"), (Outcome(h, recv.CallId).At, Outcome(h, recv.CallId).Result, Outcome(h, recv.CallId).Errno));
+    }
+
+    /// <summary>
     /// A send() asleep in sk_stream_wait_memory() with SO_SNDTIMEO {5, 0} from jiffy 50 (expire 1300, bucket 1336:
     /// 5.344 s); nothing is acknowledged (the path to the server is cut). The server's 100 bytes arrive at 5.010 s
     /// (jiffy 1252): tcp_data_ready() wakes every sleeper (woken_wake_function() takes any wakeup), the writer finds no
