@@ -98,6 +98,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingClose is not { } call) return;
         _pendingClose = null;
+        call.Sleep?.Cancel(); // also for a close no caller waits on (dup2(), a returning call's fdput())
         FinishClose();
         _sim.CompleteCall(call, 0, null);
     }

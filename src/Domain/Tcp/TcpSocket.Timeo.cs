@@ -106,7 +106,8 @@ public sealed partial class TcpSocket
     /// </summary>
     internal void OnSleepTimeout(PendingCall call)
     {
-        if (!_sim.IsPending(call.Id)) return;
+        // A lingering close may be no caller's pending call (the close dup2() or a returning call's fdput() made).
+        if (call.Kind == SocketCallKind.Close ? _pendingClose != call : !_sim.IsPending(call.Id)) return;
         _sim.TimerFired(Host, Id, call.Sleep!.Kind);
         if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
         {
