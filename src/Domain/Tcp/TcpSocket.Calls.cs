@@ -210,14 +210,20 @@ public sealed partial class TcpSocket
     /// sk_stream_write_space() once the buffer is writeable, sk_state_change(), sk_data_ready() (the sleeper's
     /// woken_wake_function() takes any wakeup). Its sk_wait_event() condition is sk_err, SEND_SHUTDOWN or
     /// sk_stream_memory_free(): with room it copies again (tcp_sendmsg_locked()'s loop), and sleeps again for the
-    /// rest of its timeo if the buffer fills once more; without room it keeps sleeping.
+    /// rest of its timeo if the buffer fills once more; without room it sleeps again at once for the rest of its
+    /// timeo — a new timer for the same expiry, placed on the wheel from the clock of the new sleep.
     /// </summary>
     void WakeWriter()
     {
         if (_pendingSend is not { } call) return;
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && _softError is null)
         {
-            if (!StreamMemoryFree) return;
+            if (!StreamMemoryFree)
+            {
+                // sk_wait_event() returned with the condition false: the loop sleeps again with the timeo left.
+                Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
+                return;
+            }
             CopyToSendQueue(call);
             if (call.Done < call.Requested)
             {
@@ -229,7 +235,12 @@ public sealed partial class TcpSocket
             _sim.CompleteCall(call, call.Done, null);
             return;
         }
-        if (State is TcpState.SynSent or TcpState.SynRecv) return;
+        if (State is TcpState.SynSent or TcpState.SynRecv)
+        {
+            // sk_stream_wait_connect()'s loop: still connecting, sleep again with the timeo left.
+            Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
+            return;
+        }
         _pendingSend = null;
         // A blocked send returns what it copied, or the error when it copied nothing.
         if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
@@ -303,9 +314,9 @@ public sealed partial class TcpSocket
                 CleanupRbuf(copied);
                 return CallOutcome.Ok(copied);
             }
-            // copied < target: tcp_cleanup_rbuf(sk, copied), then sk_wait_data() on the call's first timer.
+            // copied < target: tcp_cleanup_rbuf(sk, copied), then sk_wait_data() with the timeo left (a new timer).
             CleanupRbuf(copied);
-            if (call.Sleep is null) Sleep(call, timeo, TcpTimerKind.ReceiveTimeout);
+            Sleep(call, timeo, TcpTimerKind.ReceiveTimeout);
             _pendingRecv = call;
             return CallOutcome.Block;
         }
@@ -327,8 +338,9 @@ public sealed partial class TcpSocket
         if (RcvShutdown) return CallOutcome.Ok(0);
         if (State == TcpState.Close) return CallOutcome.Fail(Errno.ENOTCONN);
         // tcp_recvmsg_locked(): timeo = sock_rcvtimeo(); 0 → -EAGAIN; else sk_wait_data(), bounded by SO_RCVTIMEO.
-        // A call woken and still without data keeps sleeping on its first timer (Sleep re-arms only a send).
-        if (timedOut || call.Sleep is null && !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
+        // A call woken and still without data sleeps again with the timeo schedule_timeout() returned: a new timer
+        // for its first expiry, placed on the wheel from the clock of the new sleep.
+        if (timedOut || !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
             return CallOutcome.Fail(Errno.EAGAIN);
         _pendingRecv = call;
         return CallOutcome.Block;
@@ -376,13 +388,25 @@ public sealed partial class TcpSocket
                 break;
             default:
                 SetShutdownFlags(rd, wr);
-                // tcp_shutdown(): a FIN when the close state table says so.
-                if (wr && State is TcpState.Established or TcpState.SynRecv or TcpState.CloseWait) CloseStateAndFin("tcp_shutdown");
+                if (wr) TcpShutdown("tcp_shutdown");
                 break;
         }
         WakeReader();
         WakeWriter();
         return result;
+    }
+
+    /// <summary>
+    /// Models tcp_shutdown(sk, SEND_SHUTDOWN) — net/ipv4/tcp.c: in ESTABLISHED or CLOSE_WAIT (SYN_SENT never gets here:
+    /// inet_shutdown() disconnects it) the close state table and a FIN. Since 6.10 not in SYN_RECV ("tcp: defer
+    /// shutdown(SEND_SHUTDOWN) for TCP_SYN_RECV sockets"): the FIN waits for tcp_rcv_state_process() to make the socket
+    /// ESTABLISHED, which calls tcp_shutdown() again when SEND_SHUTDOWN is set; linux-4.4 still closes SYN_RECV at once.
+    /// </summary>
+    void TcpShutdown(string cause)
+    {
+        if (State is TcpState.Established or TcpState.CloseWait
+            || State == TcpState.SynRecv && _sim.Profile == KernelProfile.Linux44)
+            CloseStateAndFin(cause);
     }
 
     void SetShutdownFlags(bool rd, bool wr)

@@ -213,6 +213,9 @@ public sealed partial class TcpSocket
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
         _transferStamped = true;
         LinkPeer();
+        // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
+        // sends its FIN now (6.10+).
+        if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
         if (_pendingConnect is { } call)
         {
             _pendingConnect = null;
@@ -413,7 +416,8 @@ public sealed partial class TcpSocket
                 SendShutdown = true;
                 if (!Dead)
                 {
-                    WakeLingeringClose();
+                    // "Wake up lingering close()": sk_state_change() wakes every sleeper (a recv() sleeps again).
+                    WakeAll();
                     break;
                 }
                 if (Linger2 < 0)

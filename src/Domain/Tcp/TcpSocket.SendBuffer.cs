@@ -435,14 +435,18 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// The writer woken by sk_stream_write_space() runs: a send() asleep in sk_stream_wait_memory() copies again at
-    /// this virtual time (a sleeping poll() is re-run by the engine after every event).
+    /// The sleepers woken by sk_stream_write_space() run: a send() asleep in sk_stream_wait_memory() copies again at
+    /// this virtual time, a recv() or a lingering close() re-tests its condition (a sleeping poll() is re-run by the
+    /// engine after every event).
     /// </summary>
     void WakeWriteSpace()
     {
         if (!_writeSpaceWake) return;
         _writeSpaceWake = false;
         WakeWriter();
+        // wake_up_interruptible_poll(EPOLLOUT) reaches every sleeper of the wait queue (woken_wake_function() ignores
+        // the key): a recv() without data sleeps again, a lingering close() re-tests its state.
+        WakeReader();
         WakeLingeringClose();
     }
 

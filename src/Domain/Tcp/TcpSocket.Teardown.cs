@@ -17,7 +17,6 @@ public sealed partial class TcpSocket
     internal CallOutcome Close(PendingCall call)
     {
         var process = call.Process;
-        Owner = null;
         Fd = 0;
         bool linger = LingerOn && !process.Exiting;
         RcvShutdown = SendShutdown = true;
@@ -99,18 +98,22 @@ public sealed partial class TcpSocket
     {
         if (_pendingClose is not { } call) return;
         _pendingClose = null;
+        call.Sleep?.Cancel(); // also for a close no caller waits on (dup2(), a returning call's fdput())
         FinishClose();
         _sim.CompleteCall(call, 0, null);
     }
 
     /// <summary>
-    /// __tcp_close steps 8–11: orphan the socket (SOCK_DEAD, orphan count), apply the orphan
+    /// __tcp_close steps 8–11: orphan the socket (sock_orphan(): SOCK_DEAD, no struct socket; orphan count), apply the orphan
     /// FIN_WAIT2 rules (linger2 &lt; 0 → RST + TCPAbortOnLinger; fin_time ≤ 60 s → timewait
     /// socket with substate FIN_WAIT2; else the full socket on its keepalive timer), then
     /// tcp_check_oom(), and destroy it if it is CLOSE.
     /// </summary>
     void FinishClose()
     {
+        // sock_orphan(): SOCK_DEAD and sk_set_socket(sk, NULL) — only now, after any linger wait, does the socket lose
+        // its struct socket (the inode /proc/net/tcp prints).
+        Owner = null;
         Dead = true;
         Host.OrphanCount++;
         if (State == TcpState.FinWait2)

@@ -79,9 +79,10 @@ public sealed partial class TcpSocket
     /// (the caller's -EAGAIN / -EINPROGRESS path). A finite timeo arms an on-stack timer at
     /// <c>expire = jiffies + timeo</c>, queued on the timer wheel like any timer (<see cref="Jiffies.WheelFires"/>);
     /// MAX_SCHEDULE_TIMEOUT sleeps with no timer. A call that sleeps again after a wakeup (a send that
-    /// copied part of its data, a send that waited for the handshake) keeps its first expiry: the kernel
-    /// sleeps again with the remaining timeo, i.e. a new timer for the same jiffy, placed on the wheel from
-    /// the clock of the new sleep.
+    /// copied part of its data or waited for the handshake, any sleeper woken without its condition met — a
+    /// send by incoming data, a recv by a state change, a lingering close by a simultaneous FIN) keeps its
+    /// first expiry: the kernel sleeps again with the remaining timeo, i.e. a new timer for the same jiffy,
+    /// placed on the wheel from the clock of the new sleep.
     /// </summary>
     bool Sleep(PendingCall call, long timeo, TcpTimerKind kind)
     {
@@ -105,7 +106,8 @@ public sealed partial class TcpSocket
     /// </summary>
     internal void OnSleepTimeout(PendingCall call)
     {
-        if (!_sim.IsPending(call.Id)) return;
+        // A lingering close may be no caller's pending call (the close dup2() or a returning call's fdput() made).
+        if (call.Kind == SocketCallKind.Close ? _pendingClose != call : !_sim.IsPending(call.Id)) return;
         _sim.TimerFired(Host, Id, call.Sleep!.Kind);
         if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
         {

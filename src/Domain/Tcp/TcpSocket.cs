@@ -67,7 +67,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>The last descriptor was closed while a blocked call still held the file: tcp_close() waits for its fdput().</summary>
     internal bool CloseDeferred { get; set; }
 
-    /// <summary>The descriptor's owner; null once the last descriptor is closed.</summary>
+    /// <summary>The process whose file holds the socket (sk->sk_socket); null once tcp_close() orphans it (after any linger wait).</summary>
     public SimProcess? Owner { get; internal set; }
     /// <summary>SOCK_DEAD: no descriptor any more; an orphan while not CLOSE.</summary>
     public bool Dead { get; private set; }

@@ -120,6 +120,30 @@ public class DupTests
         Assert.Same(c1, h.Client.FindProcess("app")!.At(4));
     }
 
+    /// <summary>
+    /// The connection dup2() replaces has SO_LINGER {1,5} and its FIN is never acknowledged (the link is dead):
+    /// tcp_close() runs sk_stream_wait_close() for it (expire jiffy 1300 from jiffy 50, run at 5.344 s) — here without
+    /// holding up dup2() — and when that wait runs out __tcp_close() orphans the socket: inode gone, an orphan.
+    /// </summary>
+    [Fact]
+    public void FinWait1_Dup2ReplacesALingeringConnection_OrphanedWhenTheWaitRunsOut()
+    {
+        var h = new TwoHostHarness();
+        var (c1, _, _) = h.Establish();
+        var c2Call = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(200));
+        var c2 = h.Sim.FindSocket(c2Call.SocketId)!;
+        h.SetOption(c2.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+
+        Dup2(h, c1.Id, newFd: 4);
+        h.At(S(5.3));
+        Assert.Equal((TcpState.FinWait1, false), (c2.State, c2.IsOrphan));
+
+        h.At(S(5.344));
+        Assert.Equal((TcpState.FinWait1, true, (SimProcess?)null), (c2.State, c2.IsOrphan, c2.Owner));
+    }
+
     [Fact]
     public void Established_Dup2ToItsOwnDescriptor_ReturnsItAndChangesNothing()
     {

@@ -213,6 +213,32 @@ public class SimultaneousOpenTests
         Assert.Equal(2, h.Sent("client").Count());
     }
 
+    /// <summary>
+    /// shutdown(SHUT_WR) in SYN_RECV (6.10+, "tcp: defer shutdown(SEND_SHUTDOWN) for TCP_SYN_RECV sockets"):
+    /// inet_shutdown() sets SEND_SHUTDOWN but tcp_shutdown() acts only in ESTABLISHED, SYN_SENT or CLOSE_WAIT — no
+    /// FIN, the socket stays SYN_RECV. The ACK of our SYN-ACK at 150 ms makes it ESTABLISHED and
+    /// tcp_rcv_state_process() then calls tcp_shutdown(sk, SEND_SHUTDOWN) (SEND_SHUTDOWN is set): FIN_WAIT1 and the
+    /// FIN (seq ISS + 1, ack 7001) at 150 ms.
+    /// </summary>
+    [Fact]
+    public void SynRecv_ShutdownWr_FinDeferredUntilEstablished()
+    {
+        var (h, c, cc) = SynRecvAfterInjectedSyn();
+        var shut = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        Assert.Equal(0, shut.Result);
+        h.At(Ms(149));
+        Assert.Equal(TcpState.SynRecv, c.State);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Fin));
+
+        h.At(Ms(150));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1, 229, 0, TcpOptions.None with { HasTimestamp = true, TsVal = 550, TsEcr = 0 }));
+
+        Assert.Equal([TcpState.SynSent, TcpState.SynRecv, TcpState.Established, TcpState.FinWait1], h.States(c.Id).Select(e => e.To));
+        var fin = h.Sent("client").Last();
+        Assert.Equal((Ms(150), "F.", c.Iss + 1, 7001u), (fin.At, fin.Flags.ToLetters(), fin.SeqNo, fin.AckNo));
+        Assert.Equal((0L, Ms(150)), (h.Returned(cc.CallId)!.Result, h.Returned(cc.CallId)!.At));
+    }
+
     [Fact]
     public void SynRecv_AckOfUnsentData_ReplyRstAndStaysSynRecv()
     {

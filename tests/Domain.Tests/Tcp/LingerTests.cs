@@ -48,6 +48,36 @@ public class LingerTests
         Assert.Equal([(Ms(200), Ms(5344)), (Ms(5010), Ms(5204))], LingerArms(h, c).Select(e => (e.At, e.Expires)));
     }
 
+    /// <summary>
+    /// An ACK that does not end the close: a MSG_DONTWAIT send ran out of buffer (SOCK_NOSPACE), then close() with
+    /// SO_LINGER {1,5} at 200 ms (jiffy 50; expire 1300, run at 5.344 s) queues the FIN behind the data. The peer's
+    /// ACKs of all the data but not the FIN, injected at 5.010 s (jiffy 1252), free the buffer: tcp_check_space() →
+    /// sk_stream_write_space() wakes the closing task (its socket still has its struct socket), which finds FIN_WAIT1
+    /// and sleeps again for the 48 jiffies left — close() returns at 5.204 s.
+    /// </summary>
+    [Fact]
+    public void FinWait1_LingerWokenByAnAckOfTheDataOnly_SleepsAgainWithTheRemainingJiffies()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000, Flags = MsgFlags.MSG_DONTWAIT });
+        Assert.InRange(send.Result, 1, 99_999);
+        var close = h.Call("client", SocketCallKind.Close, c.Id);
+        Assert.True(close.Blocked);
+        h.At(S(5.010));
+        uint dataEnd = c.Iss + 1 + (uint)send.Result;
+        for (int i = 0; i < 40 && c.SndUna != dataEnd; i++)
+            h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, SeqMath.Before(c.SndNxt, dataEnd) ? c.SndNxt : dataEnd));
+        Assert.Equal((dataEnd, TcpState.FinWait1), (c.SndUna, c.State));
+
+        h.At(S(6));
+
+        var ret = h.Returned(close.CallId)!;
+        Assert.Equal((S(5.204), 0L), (ret.At, ret.Result));
+    }
+
     static string? GetLinger(TwoHostHarness h, TcpSocket sk) => h.GetOption(sk.Id, SocketOption.SO_LINGER).Value;
 
     /// <summary>
@@ -110,5 +140,33 @@ public class LingerTests
         h.SetOption(c.Id, SocketOption.SO_LINGER, -1, lingerOnOff: 1);
 
         Assert.Equal("{\"onoff\":1,\"linger\":-1}", GetLinger(h, c));
+    }
+
+    /// <summary>The inode column of the socket's /proc/net/tcp row (get_tcp4_sock(): sock_i_ino(sk)).</summary>
+    static string ProcInode(TwoHostHarness h, TcpSocket sk) =>
+        SimService.Domain.Observability.ProcNetTcp.Format(sk.Host).Split('\n').Single(l => l.Contains($":{sk.Local.Port:X4} ")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[9];
+
+    /// <summary>
+    /// While close() lingers the socket is not orphaned yet: sock_orphan() (sk_set_socket(sk, NULL), SOCK_DEAD) runs in
+    /// __tcp_close() after sk_stream_wait_close(), so /proc/net/tcp still prints the socket's inode (sock_i_ino() reads
+    /// sk->sk_socket) and ss does not count it as an orphan; once the 5 s wait ends (level-2 bucket of jiffy 1336
+    /// for a close at jiffy 50: 5.344 s) the inode is 0 and the socket an orphan.
+    /// </summary>
+    [Fact]
+    public void FinWait1_WhileCloseLingers_ProcNetTcpStillShowsTheInode()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_LINGER, 5, lingerOnOff: 1);
+        h.At(Ms(200));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var close = h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(1));
+
+        Assert.Equal((TcpState.FinWait1, false, c.Id.ToString()), (c.State, c.IsOrphan, ProcInode(h, c)));
+
+        h.At(S(5.344));
+        Assert.Equal(S(5.344), h.Returned(close.CallId)!.At);
+        Assert.Equal((true, "0"), (c.IsOrphan, ProcInode(h, c)));
     }
 }

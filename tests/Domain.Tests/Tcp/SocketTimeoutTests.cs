@@ -1,6 +1,7 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using SimService.Domain.Time;
@@ -267,6 +268,85 @@ public class SocketTimeoutTests
         Assert.Equal((Ms(1120), 46336L, (string?)null, SimDuration.FromMilliseconds(1020)), Outcome(h, send.CallId));
         Assert.Equal((Ms(2208), 1448L, (string?)null, SimDuration.FromMilliseconds(1008)), Outcome(h, second.CallId));
         Assert.Equal(46336 + 1448, c.Ledger.Sent);
+    }
+
+    /// <summary>
+    /// A recv() asleep in sk_wait_data() with SO_RCVTIMEO {5, 0} from jiffy 50: expire 1300, a level-2 timer in the
+    /// bucket of jiffy 1336 (5.344 s). The socket had shut down its sending side; the peer's ACK of that FIN, injected
+    /// at 5.010 s (jiffy 1252), moves FIN_WAIT1 to FIN_WAIT2 and sk_state_change() wakes the reader. No data: the
+    /// tcp_recvmsg_locked() loop calls sk_wait_data() again with the timeo schedule_timeout() returned, 48 jiffies —
+    /// a level-0 timer, one jiffy after expiry: EAGAIN at jiffy 1301 = 5.204 s.
+    /// </summary>
+    [Fact]
+    public void FinWait1_RecvWokenByTheAckOfOurFin_SleepsAgainWithTheRemainingJiffies()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        SetTimeo(h, "client", c.Id, SocketOption.SO_RCVTIMEO, 5, 0);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        var recv = Recv(h, "client", c.Id);
+        Assert.True(recv.Blocked);
+        h.At(S(5.010));
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.Iss + 2));
+        Assert.Equal(TcpState.FinWait2, c.State);
+
+        h.At(S(6));
+
+        Assert.Equal((S(5.204), -1L, "EAGAIN", SimDuration.FromMilliseconds(5004)), Outcome(h, recv.CallId));
+    }
+
+    /// <summary>
+    /// A recv() asleep with SO_RCVTIMEO {5, 0} from jiffy 50 (expire 1300, run at 5.344 s) after a MSG_DONTWAIT send
+    /// that ran out of buffer (SOCK_NOSPACE). The peer's ACKs of everything sent, injected at 5.010 s (jiffy 1252) until
+    /// each ACK's push has sent the rest, free the buffer: tcp_check_space() → sk_stream_write_space() wakes the wait queue, the reader among its sleepers;
+    /// nothing to read, so it sleeps again for the 48 jiffies left — EAGAIN at 5.204 s.
+    /// </summary>
+    [Fact]
+    public void Established_RecvWokenByWriteSpace_SleepsAgainWithTheRemainingJiffies()
+    {
+        var p = InjectedPeer.Connected();
+        var (h, c) = (p.H, p.C);
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
+        SetTimeo(h, "client", c.Id, SocketOption.SO_RCVTIMEO, 5, 0);
+        var send = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000, Flags = MsgFlags.MSG_DONTWAIT });
+        Assert.InRange(send.Result, 1, 99_999);
+        var recv = Recv(h, "client", c.Id);
+        Assert.True(recv.Blocked);
+        h.At(S(5.010));
+        for (int i = 0; i < 20 && c.SendQueue > 0; i++)
+            h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.SndNxt));
+        Assert.Equal(0L, (long)c.SendQueue);
+
+        h.At(S(6));
+
+        Assert.Equal((S(5.204), -1L, "EAGAIN"), (Outcome(h, recv.CallId).At, Outcome(h, recv.CallId).Result, Outcome(h, recv.CallId).Errno));
+    }
+
+    /// <summary>
+    /// A send() asleep in sk_stream_wait_memory() with SO_SNDTIMEO {5, 0} from jiffy 50 (expire 1300, bucket 1336:
+    /// 5.344 s); nothing is acknowledged (the path to the server is cut). The server's 100 bytes arrive at 5.010 s
+    /// (jiffy 1252): tcp_data_ready() wakes every sleeper (woken_wake_function() takes any wakeup), the writer finds no
+    /// room and sleeps again for the 48 jiffies left — level 0, so it returns what it copied at 5.204 s.
+    /// </summary>
+    [Fact]
+    public void Established_SendWokenByIncomingData_SleepsAgainWithTheRemainingJiffies()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 3000);
+        SetTimeo(h, "client", c.Id, SocketOption.SO_SNDTIMEO, 5, 0);
+        h.At(Ms(200));
+        h.Sim.ChangeLink("client", "server", true, null, null, true);
+        var send = h.Send(c.Id, 100_000);
+        Assert.True(send.Blocked);
+        h.At(S(5));
+        h.Send(s.Id, 100);
+
+        h.At(S(6));
+
+        var (at, result, errno, _) = Outcome(h, send.CallId);
+        Assert.Equal((S(5.204), (string?)null), (at, errno));
+        Assert.True(result > 0);
     }
 
     [Fact]
