@@ -37,7 +37,7 @@ public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
 /// </list>
 /// What the format cannot say is refused rather than exported wrong: a host or link added later (the runner
 /// builds them first, and a host draws from the seeded generator when it is made), a blackhole (the format has
-/// loss 1.0, which journals differently), SO_REUSEPORT, NAT, and a call made while events at
+/// loss 1.0, which journals differently), NAT, and a call made while events at
 /// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
 /// link), since the runner processes those before every step.
 /// </summary>
