@@ -285,14 +285,35 @@ public sealed partial class Host : IEventTarget
         if (second != _challengeSecond)
         {
             _challengeSecond = second;
-            uint half = (uint)((limit + 1) >> 1);
-            uint span = (uint)limit; // values half … half + limit − 1
             _challengeRng ??= new Pcg32(Sim.Seed, stream: ChallengeStream(Name));
-            _challengeCount = span == 0 ? 0 : half + _challengeRng.NextUInt32() % span;
+            uint draw = _challengeRng.NextUInt32();
+            _challengeCount = Sim.Profile == KernelProfile.Linux44 ? ChallengeBudget44((int)limit, draw) : ChallengeBudget((uint)limit, draw);
         }
         if (_challengeCount == 0) return false;
         _challengeCount--;
         return true;
+    }
+
+    /// <summary>
+    /// 6.x: get_random_u32_inclusive(half, ack_limit + half − 1) in u32 arithmetic (ack_limit is read into a u32, so a
+    /// negative sysctl wraps). Its span ceil − floor + 1 is ack_limit mod 2^32; a span of 0 (limit 0) makes
+    /// __get_random_u32_below(0) a plain get_random_u32(): any u32, i.e. practically no limit.
+    /// </summary>
+    static uint ChallengeBudget(uint limit, uint draw)
+    {
+        uint half = unchecked(limit + 1) >> 1;
+        return limit == 0 ? draw : unchecked(half + draw % limit);
+    }
+
+    /// <summary>
+    /// linux-4.4: half + prandom_u32_max(sysctl_tcp_challenge_ack_limit), half = (limit + 1) &gt;&gt; 1 in int arithmetic;
+    /// prandom_u32_max(0) is 0, so limit 0 allows no challenge ACK at all.
+    /// </summary>
+    static uint ChallengeBudget44(int limit, uint draw)
+    {
+        uint half = (uint)(unchecked(limit + 1) >> 1);
+        uint span = (uint)limit;
+        return span == 0 ? half : unchecked(half + draw % span);
     }
 
     /// <summary>A PCG stream per host name (FNV-1a: string.GetHashCode() differs between runs).</summary>

@@ -477,7 +477,8 @@ public sealed partial class TcpSocket
     /// Models sk_setsockopt(SO_LINGER) — net/core/sock.c: l_onoff 0 only clears SOCK_LINGER (sk_lingertime stays, the
     /// l_linger given is ignored); else <c>unsigned long t_sec = l_linger</c> — a negative int sign-extends to a huge
     /// value — and t_sec ≥ MAX_SCHEDULE_TIMEOUT / HZ saturates to MAX_SCHEDULE_TIMEOUT (no limit), else t_sec·HZ
-    /// jiffies; SOCK_LINGER set. linux-4.4 on a 64-bit kernel: (unsigned int)l_linger · HZ, never saturated.
+    /// jiffies; SOCK_LINGER set. linux-4.4 on a 64-bit kernel: (unsigned int)l_linger · HZ, never saturated, an
+    /// unsigned int product that wraps at 32 bits before it is stored in the unsigned long sk_lingertime.
     /// </summary>
     void SetLinger(int onOff, int seconds)
     {
@@ -487,7 +488,7 @@ public sealed partial class TcpSocket
             return;
         }
         if (_sim.Profile == KernelProfile.Linux44)
-            Linger.Jiffies = (long)unchecked((uint)seconds) * Jiffies.Hz;
+            Linger.Jiffies = unchecked((uint)seconds * (uint)Jiffies.Hz);
         else
             Linger.Jiffies = seconds < 0 ? MaxScheduleTimeout : (long)seconds * Jiffies.Hz;
         Linger.On = true;

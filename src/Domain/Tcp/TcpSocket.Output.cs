@@ -277,9 +277,11 @@ public sealed partial class TcpSocket
     /// Models tcp_acceptable_seq() — net/ipv4/tcp_output.c: snd_nxt when it is not beyond tcp_wnd_end(), or beyond it
     /// by less than one unit of our window scale (1 &lt;&lt; rcv_wscale; 0 without wscale_ok: "the amount of shrunk was
     /// less than one window scaling factor due to loss of precision"); else tcp_wnd_end() — a window the peer shrank.
+    /// linux-4.4's version has no such tolerance: tcp_wnd_end() whenever snd_nxt lies beyond it.
     /// </summary>
     uint AcceptableSeq =>
-        !SeqMath.Before(WndEnd, _snd.Nxt) || _snd.Nxt - WndEnd < 1u << _rxOpt.RcvWscale ? _snd.Nxt : WndEnd;
+        !SeqMath.Before(WndEnd, _snd.Nxt)
+        || _sim.Profile != KernelProfile.Linux44 && _snd.Nxt - WndEnd < 1u << _rxOpt.RcvWscale ? _snd.Nxt : WndEnd;
 
     void SendSyn(bool retransmission)
     {

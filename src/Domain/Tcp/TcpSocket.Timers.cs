@@ -426,13 +426,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// tcp_delack_max() — include/net/tcp.h (6.7+): min(icsk_delack_max, tcp_rto_min()) — TCP_DELACK_MAX, or less when
-    /// net.ipv4.tcp_rto_min_us is lower (usecs_to_jiffies(), rounded up to a jiffy). linux-4.4 keeps the engine's
-    /// TCP_DELACK_MAX cap.
+    /// Models tcp_delack_max() — net/ipv4/tcp_output.c (6.11+, as 6.18): min(icsk_delack_max, max(tcp_rto_min(), 2) − 1),
+    /// one jiffy below the RTO floor ("delack_from_rto_min") — with TCP_RTO_MIN (50 jiffies at HZ 250) that is 49 jiffies,
+    /// 196 ms, below TCP_DELACK_MAX; a lower net.ipv4.tcp_rto_min_us (usecs_to_jiffies(), rounded up) lowers it further.
+    /// linux-4.4 keeps the engine's TCP_DELACK_MAX cap.
     /// </summary>
     SimDuration DelackMaxCap => _sim.Profile == KernelProfile.Linux44
         ? TcpConstants.DelackMax
-        : SimDuration.Min(TcpConstants.DelackMax, Jiffies.ToDuration(Jiffies.FromDuration(RtoMinimum)));
+        : SimDuration.Min(TcpConstants.DelackMax, Jiffies.ToDuration(Math.Max(Jiffies.FromDuration(RtoMinimum), 2) - 1));
 
     /// <summary>
     /// Models tcp_send_delayed_ack(): the ACK timer at ATO (the next tick when ATO is still 0,

@@ -128,18 +128,19 @@ public class LingerTests
     }
 
     /// <summary>
-    /// linux-4.4's sock_setsockopt() on a 64-bit kernel: sk_lingertime = (unsigned int)l_linger · HZ, no saturation, so
-    /// −1 is 4294967295 · 250 jiffies and getsockopt() reads back (int)4294967295 = −1.
+    /// linux-4.4's sock_setsockopt() on a 64-bit kernel: sk_lingertime = (unsigned int)l_linger · HZ, no saturation — an
+    /// unsigned int product (HZ is an int constant), so it wraps at 32 bits: −1 is 4294967295 · 250 mod 2^32 =
+    /// 4294967046 jiffies, and getsockopt() reads back 4294967046 / 250 = 17179868.
     /// </summary>
     [Fact]
-    public void Established_SetLingerNegativeOnLinux44_ReadsBackMinusOne()
+    public void Established_SetLingerNegativeOnLinux44_ProductWrapsIn32Bits()
     {
         var h = new TwoHostHarness(profile: Engine.KernelProfile.Linux44);
         var (c, _, _) = h.Establish();
 
         h.SetOption(c.Id, SocketOption.SO_LINGER, -1, lingerOnOff: 1);
 
-        Assert.Equal("{\"onoff\":1,\"linger\":-1}", GetLinger(h, c));
+        Assert.Equal("{\"onoff\":1,\"linger\":17179868}", GetLinger(h, c));
     }
 
     /// <summary>The inode column of the socket's /proc/net/tcp row (get_tcp4_sock(): sock_i_ino(sk)).</summary>

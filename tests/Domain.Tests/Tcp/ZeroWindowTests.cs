@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -259,5 +260,34 @@ public class ZeroWindowTests
         var ack = h.Sent("client").Skip(before).First();
 
         Assert.Equal((at, ".", c.Iss + 1001, p.S.Iss + 101), (ack.At, ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo));
+    }
+
+    /// <summary>
+    /// tcp_acceptable_seq() keeps snd_nxt when the window was shrunk by less than one unit of our window scale
+    /// ("loss of precision", wscale_ok) — not in linux-4.4, whose version returns tcp_wnd_end() whenever snd_nxt lies
+    /// beyond it. 5,000 bytes in flight; the peer ACKs 1,000 with a window that ends a few bytes (less than
+    /// 1 &lt;&lt; rcv_wscale) short of snd_nxt, then sends 100 bytes: 6.18's ACK carries ISS + 5001, linux-4.4's the right edge.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Established_WindowShrunkByLessThanAScaleUnit_AckSeqByProfile(KernelProfile profile)
+    {
+        var p = InjectedPeer.Connected(profile: profile);
+        var (h, c) = (p.H, p.C);
+        int sndWs = c.Info.SndWscale, rcvWs = c.Info.RcvWscale;
+        ushort field = (ushort)(4000 >> sndWs);
+        uint edge = c.Iss + 1001 + ((uint)field << sndWs);
+        Assert.InRange(c.Iss + 5001 - edge, 1u, (1u << rcvWs) - 1); // shrunk, by less than a scale unit
+        h.Send(c.Id, 5000);
+        h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromMilliseconds(1));
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack, p.S.Iss + 1, c.Iss + 1001) with { Window = field });
+
+        int before = h.Sent("client").Count();
+        h.Deliver(h.Client, From(p.S, TcpFlags.Ack | TcpFlags.Psh, p.S.Iss + 1, c.Iss + 1001, len: 100) with { Window = field });
+        h.At(h.Sim.Now + SimService.Domain.Time.SimDuration.FromMilliseconds(199));
+
+        var ack = h.Sent("client").Skip(before).First(x => x.AckNo == p.S.Iss + 101);
+        Assert.Equal(profile == KernelProfile.Linux6 ? c.Iss + 5001 : edge, ack.SeqNo);
     }
 }
