@@ -1,4 +1,6 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -39,7 +41,48 @@ public class SocketCallValueTests
 
         Assert.Equal(0, got.Result);
         Assert.Equal("{\"state\":\"ESTABLISHED\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
-            "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0}", got.Value);
+            "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +
+            "\"total_rto\":0,\"total_rto_recoveries\":0,\"total_rto_time\":0}", got.Value);
+    }
+
+    /// <summary>
+    /// tcp_update_rto_stats() (6.7+): each RTO bumps total_rto; the first of an episode (icsk_retransmits 0) starts an RTO
+    /// recovery (total_rto_recoveries, rto_stamp = tcp_clock_ms()). tcp_get_info() adds an unfinished recovery's time up to
+    /// now; the ACK that ends CA_Loss (tcp_fastretrans_alert() → tcp_update_rto_time()) freezes it in total_rto_time.
+    /// 1000 bytes at 200 ms into a cut link: loss probe, then RTOs at RtoAt[0] and RtoAt[1]; the ACK of all of it at 2 s.
+    /// </summary>
+    [Fact]
+    public void Established_TwoRtosThenRecovery_GetsockoptTcpInfoReportsRtoStats()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 1000);
+        f.H.At(Ms(1999));
+        var data = f.H.Sent("client").Where(x => x.Len > 0).Select(x => x.At.Ns / 1_000_000).ToArray();
+        Assert.Equal(FirstRtoMs, data[2]); // data[0] the send, data[1] the loss probe, data[2..] the RTOs
+        Assert.Equal(3 + 1, data.Length);
+        Assert.Equal(2, f.H.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        Assert.Equal("\"total_rto\":2,\"total_rto_recoveries\":1,\"total_rto_time\":" + (1999 - FirstRtoMs) + "}",
+            RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
+
+        f.Ack(Ms(2000), 1000);
+        f.H.At(Ms(2500));
+
+        Assert.Equal(0, f.C.Info.CaState);
+        Assert.Equal("\"total_rto\":2,\"total_rto_recoveries\":1,\"total_rto_time\":" + (2000 - FirstRtoMs) + "}",
+            RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
+    }
+
+    const long FirstRtoMs = 648;
+
+    static string RtoStats(string json) => json[json.IndexOf("\"total_rto\"", StringComparison.Ordinal)..];
+
+    [Fact]
+    public void Linux44_GetsockoptTcpInfo_HasNoRtoStats()
+    {
+        // linux-4.4's struct tcp_info ends long before 6.7's tcpi_total_rto* fields.
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+        Assert.DoesNotContain("total_rto", GetOption(h, c, SocketOption.TCP_INFO).Value!, StringComparison.Ordinal);
     }
 
     [Fact]
