@@ -72,6 +72,31 @@ public class SocketCallValueTests
             RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
     }
 
+    /// <summary>
+    /// tcp_create_openreq_child() (6.7+): a request whose SYN-ACK timer fired hands its child total_rto = num_timeout,
+    /// one finished recovery and total_rto_time = tcp_clock_ms() − the first SYN-ACK's time. The first SYN-ACK (11 ms)
+    /// is lost; the client's SYN retransmission and the SYN-ACK timer resend it; the child is created by the ACK.
+    /// </summary>
+    [Fact]
+    public void SynAckTimedOut_AcceptedChild_StartsWithOneRtoRecovery()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, true));
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, false));
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(3000));
+        var child = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
+        var synAcks = h.Sent("server").Where(x => x.Flags.HasFlag(TcpFlags.Syn)).Select(x => x.At.Ns / 1_000_000).ToArray();
+        long createdMs = h.States(child.Id).First().At.Ns / 1_000_000;
+        Assert.Equal((11L, 1044L), (synAcks[0], createdMs));
+        Assert.Equal("\"total_rto\":1,\"total_rto_recoveries\":1,\"total_rto_time\":" + (1044 - 11) + "}",
+            RtoStats(GetOption(h, child, SocketOption.TCP_INFO).Value!));
+    }
+
     const long FirstRtoMs = 648;
 
     static string RtoStats(string json) => json[json.IndexOf("\"total_rto\"", StringComparison.Ordinal)..];
