@@ -522,6 +522,10 @@ public sealed partial class TcpSocket
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"ca_state\":{i.CaState},\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
                     $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}," +
+                    // tcpi_sacked is sk_max_ack_backlog for a listener ("listeners aliased fields"); tcpi_snd_ssthresh is
+                    // raw (TCP_INFINITE_SSTHRESH 2147483647 before the first loss; 0 for a listener, which returns early).
+                    $"\"sacked\":{(State == TcpState.Listen ? Backlog : i.Sacked)},\"lost\":{i.Lost},\"retrans\":{i.Retrans}," +
+                    $"\"snd_ssthresh\":{i.SndSsthresh},\"snd_cwnd\":{i.SndCwnd}," +
                     $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
                     $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
                     $"\"delivered_ce\":{i.DeliveredCe}{RtoStatsJson(i)}}}");

@@ -41,6 +41,7 @@ public class SocketCallValueTests
 
         Assert.Equal(0, got.Result);
         Assert.Equal("{\"state\":\"ESTABLISHED\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
+            "\"sacked\":0,\"lost\":0,\"retrans\":0,\"snd_ssthresh\":2147483647,\"snd_cwnd\":10," +
             "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +
             "\"total_rto\":0,\"total_rto_recoveries\":0,\"total_rto_time\":0}", got.Value);
     }
@@ -61,6 +62,12 @@ public class SocketCallValueTests
         Assert.Equal(FirstRtoMs, data[2]); // data[0] the send, data[1] the loss probe, data[2..] the RTOs
         Assert.Equal(3 + 1, data.Length);
         Assert.Equal(2, f.H.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        // tcp_get_info()'s loss-recovery fields in CA_Loss after the second RTO: icsk_retransmits and icsk_backoff 2, the
+        // one segment lost and retransmitted (lost_out, retrans_out), cwnd 1 (tcp_enter_loss(): in flight + 1), ssthresh
+        // cubic's 10 · 717 / 1024 = 7 from the first RTO (the second, in CA_Loss with icsk_retransmits 1, keeps it).
+        var loss = GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!;
+        Assert.Contains("\"ca_state\":4,\"retransmits\":2,\"probes\":0,\"backoff\":2,", loss, StringComparison.Ordinal);
+        Assert.Contains("\"unacked\":1,\"sacked\":0,\"lost\":1,\"retrans\":1,\"snd_ssthresh\":7,\"snd_cwnd\":1,", loss, StringComparison.Ordinal);
         Assert.Equal("\"total_rto\":2,\"total_rto_recoveries\":1,\"total_rto_time\":" + (1999 - FirstRtoMs) + "}",
             RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
 
@@ -100,6 +107,17 @@ public class SocketCallValueTests
     const long FirstRtoMs = 648;
 
     static string RtoStats(string json) => json[json.IndexOf("\"total_rto\"", StringComparison.Ordinal)..];
+
+    [Fact]
+    public void Listen_GetsockoptTcpInfo_SackedIsTheMaxBacklog()
+    {
+        // tcp_get_info() for TCP_LISTEN ("listeners aliased fields"): tcpi_unacked = sk_ack_backlog (0 queued),
+        // tcpi_sacked = sk_max_ack_backlog (listen(5)), snd_cwnd filled before the early return, snd_ssthresh left 0.
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = 5 });
+        var info = GetOption(h, h.Sim.FindSocket(l.SocketId)!, SocketOption.TCP_INFO).Value!;
+        Assert.Contains("\"unacked\":0,\"sacked\":5,\"lost\":0,\"retrans\":0,\"snd_ssthresh\":0,\"snd_cwnd\":10,", info, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Linux44_GetsockoptTcpInfo_HasNoRtoStats()
