@@ -19,6 +19,9 @@ public static class ProcNetSnmp
         "InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs " +
         "FragFails FragCreates OutTransmits");
 
+    /// <summary>snmp4_ipstats_list of linux-4.4: no OutTransmits (IPSTATS_MIB_OUTPKTS printed as such from 6.3).</summary>
+    public static readonly IReadOnlyList<string> Ip44 = Ip.Take(Ip.Count - 1).ToArray();
+
     /// <summary>icmp_put(): InMsgs InErrors InCsumErrors, In+icmpmibmap, OutMsgs OutErrors OutRateLimitGlobal OutRateLimitHost, Out+icmpmibmap.</summary>
     public static readonly IReadOnlyList<string> Icmp = MibSection.Names(
         "InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos " +
@@ -26,7 +29,10 @@ public static class ProcNetSnmp
         "OutRateLimitGlobal OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs " +
         "OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps");
 
-    /// <summary>snmp4_tcp_list.</summary>
+    /// <summary>icmp_put() of linux-4.4: no OutRateLimitGlobal/OutRateLimitHost (ICMP_MIB_RATELIMIT*, 6.0).</summary>
+    public static readonly IReadOnlyList<string> Icmp44 = Icmp.Where(n => !n.StartsWith("OutRateLimit", StringComparison.Ordinal)).ToArray();
+
+    /// <summary>snmp4_tcp_list (the same in 4.4 and 6.18).</summary>
     public static readonly IReadOnlyList<string> Tcp = MibSection.Names(
         "RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab " +
         "InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors");
@@ -34,6 +40,9 @@ public static class ProcNetSnmp
     /// <summary>snmp4_udp_list, printed for Udp and UdpLite.</summary>
     public static readonly IReadOnlyList<string> Udp = MibSection.Names(
         "InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors");
+
+    /// <summary>snmp4_udp_list of linux-4.4: no MemErrors (UDP_MIB_MEMERRORS came later in 4.x).</summary>
+    public static readonly IReadOnlyList<string> Udp44 = Udp.Take(Udp.Count - 1).ToArray();
 
     /// <summary>
     /// snmp6_seq_show(): snmp6_ipstats_list, snmp6_icmp6_list and the named ICMPv6 types
@@ -61,21 +70,22 @@ public static class ProcNetSnmp
 
     /// <summary>
     /// Models snmp_seq_show(): Ip (Forwarding 2 = not a router, DefaultTTL 64, the datagram counters), Icmp, no IcmpMsg
-    /// lines (icmpmsg_put() prints only non-zero types), Tcp, Udp and UdpLite.
+    /// lines (icmpmsg_put() prints only non-zero types), Tcp, Udp and UdpLite; each list the profile's kernel's.
     /// </summary>
     public static string Format(Host host)
     {
+        bool legacy = host.Sim.Profile == KernelProfile.Linux44;
         var sb = new StringBuilder();
-        MibSection.Append(sb, "Ip", Ip, name => name switch
+        MibSection.Append(sb, "Ip", legacy ? Ip44 : Ip, name => name switch
         {
             "Forwarding" => 2,
             "DefaultTTL" => 64,
             _ => Mib.TryFind("Ip", name, out var c) ? host.Mib[c] : 0,
         });
-        MibSection.Append(sb, "Icmp", Icmp, _ => 0);
+        MibSection.Append(sb, "Icmp", legacy ? Icmp44 : Icmp, _ => 0);
         MibSection.Append(sb, "Tcp", Tcp, name => TcpValue(host, name));
-        MibSection.Append(sb, "Udp", Udp, _ => 0);
-        MibSection.Append(sb, "UdpLite", Udp, _ => 0);
+        MibSection.Append(sb, "Udp", legacy ? Udp44 : Udp, _ => 0);
+        MibSection.Append(sb, "UdpLite", legacy ? Udp44 : Udp, _ => 0);
         return sb.ToString();
     }
 

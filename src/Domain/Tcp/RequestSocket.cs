@@ -99,6 +99,8 @@ public sealed class RequestSocket : SimTimer
     public uint WindowClamp { get; }
     /// <summary>req->num_timeout: the SYN-ACK timer's expiries, resending or not (/proc/net/tcp's retrnsmt column).</summary>
     public int NumTimeout => _retransmits;
+    /// <summary>treq->snt_synack: when the first SYN-ACK went out (tcp_make_synack() stamps only the first).</summary>
+    internal SimTime SynAckSentFirst => _synAckSentFirst;
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => Expires;

@@ -523,13 +523,21 @@ public sealed partial class TcpSocket
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"ca_state\":{i.CaState},\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
                     $"\"backoff\":{i.Backoff},\"rto\":{i.RtoUs},\"snd_mss\":{i.SndMss},\"unacked\":{i.Unacked}," +
+                    // tcpi_sacked is sk_max_ack_backlog for a listener ("listeners aliased fields"); tcpi_snd_ssthresh is
+                    // raw (TCP_INFINITE_SSTHRESH 2147483647 before the first loss; 0 for a listener, which returns early).
+                    $"\"sacked\":{(State == TcpState.Listen ? Backlog : i.Sacked)},\"lost\":{i.Lost},\"retrans\":{i.Retrans}," +
+                    $"\"snd_ssthresh\":{i.SndSsthresh},\"snd_cwnd\":{i.SndCwnd}," +
                     $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
                     $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
-                    $"\"delivered_ce\":{i.DeliveredCe}}}");
+                    $"\"delivered_ce\":{i.DeliveredCe}{RtoStatsJson(i)}}}");
             default:
                 return CallOutcome.Ok(IntOption(option));
         }
     }
+
+    /// <summary>tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time: 6.7's; linux-4.4's struct tcp_info has no such fields.</summary>
+    string RtoStatsJson(TcpInfo i) => _sim.Profile == KernelProfile.Linux44 ? ""
+        : $",\"total_rto\":{i.TotalRto},\"total_rto_recoveries\":{i.TotalRtoRecoveries},\"total_rto_time\":{i.TotalRtoTimeMs}";
 
     /// <summary>
     /// Models inet_getname(peer = 1): the peer's address while connected; ENOTCONN before the

@@ -62,7 +62,10 @@ public sealed record TcpInfo(
     long RwndLimitedUs = 0,
     long SndbufLimitedUs = 0,
     long DeliveredCe = 0,
-    int CaState = 0)
+    int CaState = 0,
+    int TotalRto = 0,
+    int TotalRtoRecoveries = 0,
+    long TotalRtoTimeMs = 0)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -150,7 +153,12 @@ public sealed partial class TcpSocket
                 RwndLimitedUs: chrono.RwndLimitedUs,
                 SndbufLimitedUs: chrono.SndbufLimitedUs,
                 // tcpi_ca_state = icsk->icsk_ca_state: TCP_CA_Open 0, Disorder 1, CWR 2, Recovery 3, Loss 4.
-                CaState: (int)_ca.State);
+                CaState: (int)_ca.State,
+                // 6.7+: tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time (ms; an unfinished recovery counts
+                // up to now: tcp_clock_ms() − rto_stamp).
+                TotalRto: _totalRto,
+                TotalRtoRecoveries: _totalRtoRecoveries,
+                TotalRtoTimeMs: unchecked(_totalRtoTimeMs + (_rtoStampMs != 0 ? ClockMs(_sim.Now) - _rtoStampMs : 0u)));
         }
     }
 

@@ -1350,6 +1350,14 @@ public sealed partial class TcpSocket
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans. undo_marker stays 0 (sk_clone_lock()
         // copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND even after SYN-ACK retransmissions.
         child._totalRetrans = req.NumRetrans;
+        // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,
+        // total_rto_time = tcp_clock_ms() − retrans_stamp (the first SYN-ACK's time in ms).
+        if (req.NumTimeout > 0)
+        {
+            child._totalRto = req.NumTimeout;
+            child._totalRtoRecoveries = 1;
+            child._totalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
+        }
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;
         child._windowClamp = req.WindowClamp;

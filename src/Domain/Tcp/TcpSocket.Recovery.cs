@@ -139,6 +139,7 @@ public sealed partial class TcpSocket
                 break;
             case CaState.Loss:
                 ProcessLoss(flag, numDupack, ref rexmit);
+                if (_ca.State != CaState.Loss) UpdateRtoTime();
                 IdentifyPacketLoss(ref flag);
                 if (!(_ca.State == CaState.Open || (flag & AckFlags.LostRetrans) != 0)) return;
                 // "Change state if cwnd is undone or retransmits are lost"

@@ -224,6 +224,7 @@ public sealed partial class TcpSocket
         CancelAllTimers();
         PurgeReceiveQueue("tcp_disconnect discarded received data");
         PurgeWriteQueue("tcp_disconnect discarded queued data");
+        ClearRtoStats(); // tcp_clear_retrans()
         if (BoundPort && !_userBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
         _done = _finCopied = false;

@@ -116,8 +116,7 @@ public sealed partial class TcpSocket
         if (WriteTimeout()) return;
         if (_icsk.Retransmits == 0) CountRecoveryFailure();
         EnterLoss();
-        _icsk.Retransmits++;
-        _totalRto++;
+        UpdateRtoStats();
         bool first = _retransStamp is null;
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
         else RetransmitHead("tcp_retransmit_timer");
@@ -198,6 +197,42 @@ public sealed partial class TcpSocket
     /// in Open/Disorder with that many segments SACKed, CA_Loss with high_seq = snd_nxt, and F-RTO armed
     /// (tcp_frto) unless this RTO repeats one of a recovery already under way without a retransmission timeout.
     /// </summary>
+    /// <summary>
+    /// Models tcp_update_rto_stats() — net/ipv4/tcp_timer.c (6.7+): every RTO bumps icsk_retransmits and tp->total_rto; the
+    /// first of an episode (icsk_retransmits still 0) starts an RTO recovery: total_rto_recoveries++ and rto_stamp = now (ms).
+    /// </summary>
+    void UpdateRtoStats()
+    {
+        if (_icsk.Retransmits == 0)
+        {
+            _totalRtoRecoveries++;
+            _rtoStampMs = ClockMs(_sim.Now);
+        }
+        _icsk.Retransmits++;
+        _totalRto++;
+    }
+
+    /// <summary>
+    /// Models tcp_update_rto_time() — net/ipv4/tcp_input.c: when CA_Loss ends, the recovery's milliseconds
+    /// (tcp_time_stamp_ms() − rto_stamp) join total_rto_time and rto_stamp is cleared.
+    /// </summary>
+    void UpdateRtoTime()
+    {
+        if (_rtoStampMs == 0) return;
+        _totalRtoTimeMs += ClockMs(_sim.Now) - _rtoStampMs;
+        _rtoStampMs = 0;
+    }
+
+    /// <summary>tcp_clock_ms() (and tcp_time_stamp_ms(tp)) of a virtual time: the millisecond clock, in u32.</summary>
+    static uint ClockMs(SimTime t) => unchecked((uint)(t.Ns / 1_000_000));
+
+    /// <summary>tcp_clear_retrans()'s reset of the RTO statistics (tcp_connect_init(), tcp_disconnect()).</summary>
+    void ClearRtoStats()
+    {
+        _totalRto = _totalRtoRecoveries = 0;
+        _totalRtoTimeMs = _rtoStampMs = 0;
+    }
+
     void EnterLoss()
     {
         bool newRecovery = _ca.State < CaState.Recovery;

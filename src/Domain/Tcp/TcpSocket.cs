@@ -191,6 +191,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     uint _tsOffset;
     /// <summary>tp->total_rto, tp->total_retrans, tp->retrans_stamp.</summary>
     int _totalRto;
+    /// <summary>
+    /// tp->total_rto_recoveries, tp->total_rto_time (ms of finished RTO recoveries) and tp->rto_stamp (tcp_clock_ms() when
+    /// the current one began; 0: none) — 6.7's RTO statistics (<see cref="UpdateRtoStats"/>, <see cref="UpdateRtoTime"/>).
+    /// </summary>
+    int _totalRtoRecoveries;
+    uint _totalRtoTimeMs;
+    uint _rtoStampMs;
     int _totalRetrans;
     SimTime? _retransStamp;
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>

@@ -97,6 +97,96 @@ public class ProcNetCountersTests
         Assert.StartsWith("Ip: 2 64 0 ", lines[1]);
     }
 
+    /// <summary>
+    /// linux-4.4's snmp4_net_list and snmp4_ipextstats_list (net/ipv4/proc.c): PAWSPassive still there (tcp_tw_recycle),
+    /// the prequeue, FACK, TCPForwardRetrans and TCPSchedulerFailed fields, the list ending at TCPACKSkippedChallenge
+    /// (PFMemallocDrop, TCPWinProbe and the rest came in 4.6 and later), IpExt without ReasmOverlaps, no MPTcpExt (5.6).
+    /// </summary>
+    const string TcpExtHeader44 =
+        "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts PruneCalled RcvPruned OfoPruned " +
+        "OutOfWindowIcmps LockDroppedIcmps ArpFilter TW TWRecycled TWKilled PAWSPassive PAWSActive PAWSEstab " +
+        "DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops TCPPrequeued TCPDirectCopyFromBacklog " +
+        "TCPDirectCopyFromPrequeue TCPPrequeueDropped TCPHPHits TCPHPHitsToUser TCPPureAcks TCPHPAcks TCPRenoRecovery " +
+        "TCPSackRecovery TCPSACKReneging TCPFACKReorder TCPSACKReorder TCPRenoReorder TCPTSReorder TCPFullUndo " +
+        "TCPPartialUndo TCPDSACKUndo TCPLossUndo TCPLostRetransmit TCPRenoFailures TCPSackFailures TCPLossFailures " +
+        "TCPFastRetrans TCPForwardRetrans TCPSlowStartRetrans TCPTimeouts TCPLossProbes TCPLossProbeRecovery " +
+        "TCPRenoRecoveryFail TCPSackRecoveryFail TCPSchedulerFailed TCPRcvCollapsed TCPDSACKOldSent TCPDSACKOfoSent " +
+        "TCPDSACKRecv TCPDSACKOfoRecv TCPAbortOnData TCPAbortOnClose TCPAbortOnMemory TCPAbortOnTimeout " +
+        "TCPAbortOnLinger TCPAbortFailed TCPMemoryPressures TCPSACKDiscard TCPDSACKIgnoredOld TCPDSACKIgnoredNoUndo " +
+        "TCPSpuriousRTOs TCPMD5NotFound TCPMD5Unexpected TCPSackShifted TCPSackMerged TCPSackShiftFallback " +
+        "TCPBacklogDrop TCPMinTTLDrop TCPDeferAcceptDrop IPReversePathFilter TCPTimeWaitOverflow TCPReqQFullDoCookies " +
+        "TCPReqQFullDrop TCPRetransFail TCPRcvCoalesce TCPOFOQueue TCPOFODrop TCPOFOMerge TCPChallengeACK " +
+        "TCPSYNChallenge TCPFastOpenActive TCPFastOpenActiveFail TCPFastOpenPassive TCPFastOpenPassiveFail " +
+        "TCPFastOpenListenOverflow TCPFastOpenCookieReqd TCPSpuriousRtxHostQueues BusyPollRxPackets TCPAutoCorking " +
+        "TCPFromZeroWindowAdv TCPToZeroWindowAdv TCPWantZeroWindowAdv TCPSynRetrans TCPOrigDataSent " +
+        "TCPHystartTrainDetect TCPHystartTrainCwnd TCPHystartDelayDetect TCPHystartDelayCwnd TCPACKSkippedSynRecv " +
+        "TCPACKSkippedPAWS TCPACKSkippedSeq TCPACKSkippedFinWait2 TCPACKSkippedTimeWait TCPACKSkippedChallenge";
+
+    const string IpExtHeader44 =
+        "IpExt: InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets " +
+        "InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts InECT0Pkts " +
+        "InCEPkts";
+
+    /// <summary>linux-4.4's /proc/net/snmp: no OutTransmits (6.3), no OutRateLimitGlobal/Host (6.0), no Udp MemErrors.</summary>
+    const string IpHeader44 =
+        "Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards " +
+        "InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails " +
+        "FragCreates";
+
+    const string IcmpHeader44 =
+        "Icmp: InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos " +
+        "InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutDestUnreachs " +
+        "OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps " +
+        "OutAddrMasks OutAddrMaskReps";
+
+    const string UdpHeader44 = "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti";
+
+    const string UdpLiteHeader44 =
+        "UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti";
+
+    [Fact]
+    public void Netstat_Linux44_HeadersAreItsKernelsInOrder()
+    {
+        var lines = Lines(ProcNetNetstat.Format(new TwoHostHarness(profile: KernelProfile.Linux44).Client));
+        Assert.Equal(4, lines.Length);
+        Assert.Equal([TcpExtHeader44, IpExtHeader44], [lines[0], lines[2]]);
+        AssertValueLinesMatchHeaders(lines);
+    }
+
+    [Fact]
+    public void Snmp_Linux44_HeadersAreItsKernelsInOrder()
+    {
+        var lines = Lines(ProcNetSnmp.Format(new TwoHostHarness(profile: KernelProfile.Linux44).Client));
+        Assert.Equal(10, lines.Length);
+        Assert.Equal([IpHeader44, IcmpHeader44, TcpHeader, UdpHeader44, UdpLiteHeader44], [lines[0], lines[2], lines[4], lines[6], lines[8]]);
+        AssertValueLinesMatchHeaders(lines);
+    }
+
+    /// <summary>Every counter the engine keeps for a profile is a field its kernel prints (or the count would be invisible).</summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void EveryKeptCounter_IsPrintedByTheProfilesFiles(KernelProfile profile)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var printed = (ProcNetNetstat.Format(h.Client) + ProcNetSnmp.Format(h.Client)).Split('\n')
+            .Where((l, i) => i % 2 == 0 && l.Length > 0).SelectMany(l => l.Split(' ')[1..].Select(n => (l[..l.IndexOf(':')], n))).ToHashSet();
+        Assert.All(Mib.In(profile), c => Assert.Contains((Mib.Group(c), Mib.Name(c)), printed));
+    }
+
+    [Fact]
+    public void TimeWait_Linux44_NetstatPrintsPawsPassiveAndTheTwCount()
+    {
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(70)); // linux-4.4 counts TW when the TIME-WAIT timer fires (tw_timer_handler())
+        Assert.Equal(1, Value(ProcNetNetstat.Format(h.Client), "TcpExt", "TW"));
+        Assert.Equal(0, Value(ProcNetNetstat.Format(h.Client), "TcpExt", "PAWSPassive"));
+    }
+
     [Fact]
     public void TimeWait_Netstat_CountsTwAndSnmpCountsTheSegments()
     {

@@ -1,4 +1,6 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -39,7 +41,91 @@ public class SocketCallValueTests
 
         Assert.Equal(0, got.Result);
         Assert.Equal("{\"state\":\"ESTABLISHED\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
-            "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0}", got.Value);
+            "\"sacked\":0,\"lost\":0,\"retrans\":0,\"snd_ssthresh\":2147483647,\"snd_cwnd\":10," +
+            "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +
+            "\"total_rto\":0,\"total_rto_recoveries\":0,\"total_rto_time\":0}", got.Value);
+    }
+
+    /// <summary>
+    /// tcp_update_rto_stats() (6.7+): each RTO bumps total_rto; the first of an episode (icsk_retransmits 0) starts an RTO
+    /// recovery (total_rto_recoveries, rto_stamp = tcp_clock_ms()). tcp_get_info() adds an unfinished recovery's time up to
+    /// now; the ACK that ends CA_Loss (tcp_fastretrans_alert() → tcp_update_rto_time()) freezes it in total_rto_time.
+    /// 1000 bytes at 200 ms into a cut link: loss probe, then RTOs at RtoAt[0] and RtoAt[1]; the ACK of all of it at 2 s.
+    /// </summary>
+    [Fact]
+    public void Established_TwoRtosThenRecovery_GetsockoptTcpInfoReportsRtoStats()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 1000);
+        f.H.At(Ms(1999));
+        var data = f.H.Sent("client").Where(x => x.Len > 0).Select(x => x.At.Ns / 1_000_000).ToArray();
+        Assert.Equal(FirstRtoMs, data[2]); // data[0] the send, data[1] the loss probe, data[2..] the RTOs
+        Assert.Equal(3 + 1, data.Length);
+        Assert.Equal(2, f.H.Client.Mib[MibCounter.TcpExtTCPTimeouts]);
+        // tcp_get_info()'s loss-recovery fields in CA_Loss after the second RTO: icsk_retransmits and icsk_backoff 2, the
+        // one segment lost and retransmitted (lost_out, retrans_out), cwnd 1 (tcp_enter_loss(): in flight + 1), ssthresh
+        // cubic's 10 · 717 / 1024 = 7 from the first RTO (the second, in CA_Loss with icsk_retransmits 1, keeps it).
+        var loss = GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!;
+        Assert.Contains("\"ca_state\":4,\"retransmits\":2,\"probes\":0,\"backoff\":2,", loss, StringComparison.Ordinal);
+        Assert.Contains("\"unacked\":1,\"sacked\":0,\"lost\":1,\"retrans\":1,\"snd_ssthresh\":7,\"snd_cwnd\":1,", loss, StringComparison.Ordinal);
+        Assert.Equal("\"total_rto\":2,\"total_rto_recoveries\":1,\"total_rto_time\":" + (1999 - FirstRtoMs) + "}",
+            RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
+
+        f.Ack(Ms(2000), 1000);
+        f.H.At(Ms(2500));
+
+        Assert.Equal(0, f.C.Info.CaState);
+        Assert.Equal("\"total_rto\":2,\"total_rto_recoveries\":1,\"total_rto_time\":" + (2000 - FirstRtoMs) + "}",
+            RtoStats(GetOption(f.H, f.C, SocketOption.TCP_INFO).Value!));
+    }
+
+    /// <summary>
+    /// tcp_create_openreq_child() (6.7+): a request whose SYN-ACK timer fired hands its child total_rto = num_timeout,
+    /// one finished recovery and total_rto_time = tcp_clock_ms() − the first SYN-ACK's time. The first SYN-ACK (11 ms)
+    /// is lost; the client's SYN retransmission and the SYN-ACK timer resend it; the child is created by the ACK.
+    /// </summary>
+    [Fact]
+    public void SynAckTimedOut_AcceptedChild_StartsWithOneRtoRecovery()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, true));
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, false));
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(3000));
+        var child = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
+        var synAcks = h.Sent("server").Where(x => x.Flags.HasFlag(TcpFlags.Syn)).Select(x => x.At.Ns / 1_000_000).ToArray();
+        long createdMs = h.States(child.Id).First().At.Ns / 1_000_000;
+        Assert.Equal((11L, 1044L), (synAcks[0], createdMs));
+        Assert.Equal("\"total_rto\":1,\"total_rto_recoveries\":1,\"total_rto_time\":" + (1044 - 11) + "}",
+            RtoStats(GetOption(h, child, SocketOption.TCP_INFO).Value!));
+    }
+
+    const long FirstRtoMs = 648;
+
+    static string RtoStats(string json) => json[json.IndexOf("\"total_rto\"", StringComparison.Ordinal)..];
+
+    [Fact]
+    public void Listen_GetsockoptTcpInfo_SackedIsTheMaxBacklog()
+    {
+        // tcp_get_info() for TCP_LISTEN ("listeners aliased fields"): tcpi_unacked = sk_ack_backlog (0 queued),
+        // tcpi_sacked = sk_max_ack_backlog (listen(5)), snd_cwnd filled before the early return, snd_ssthresh left 0.
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = 5 });
+        var info = GetOption(h, h.Sim.FindSocket(l.SocketId)!, SocketOption.TCP_INFO).Value!;
+        Assert.Contains("\"unacked\":0,\"sacked\":5,\"lost\":0,\"retrans\":0,\"snd_ssthresh\":0,\"snd_cwnd\":10,", info, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Linux44_GetsockoptTcpInfo_HasNoRtoStats()
+    {
+        // linux-4.4's struct tcp_info ends long before 6.7's tcpi_total_rto* fields.
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+        Assert.DoesNotContain("total_rto", GetOption(h, c, SocketOption.TCP_INFO).Value!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,8 +18,9 @@ namespace SimService.Api.Features.Sockets;
 /// <param name="IssuedAtNs">Virtual time the call was made.</param>
 /// <param name="Value">
 /// What the call wrote besides its return value: getsockopt's value (an integer; {"onoff","linger"} for SO_LINGER; {"sec","usec"} for SO_SNDTIMEO/SO_RCVTIMEO; {"lo","hi"} for IP_LOCAL_PORT_RANGE;
-/// the errno name for SO_ERROR; tcp_info's state, ca_state, retransmits, probes, backoff, rto (µs), snd_mss, unacked, delivery_rate,
-/// delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce for
+/// the errno name for SO_ERROR; tcp_info's state, ca_state, retransmits, probes, backoff, rto (µs), snd_mss, unacked, sacked, lost, retrans,
+/// snd_ssthresh, snd_cwnd, delivery_rate,
+/// delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce, total_rto, total_rto_recoveries, total_rto_time (ms; not on linux-4.4) for
 /// TCP_INFO) and getpeername's "address:port". Absent for other calls.
 /// </param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
