@@ -3,8 +3,8 @@ namespace SimService.Api.Infrastructure;
 /// <summary>
 /// Routes constrain their ids (<c>{id:guid}</c>, <c>{socketId:int}</c>, <c>{workloadId:int}</c>, <c>{callId:long}</c>),
 /// so an id of the wrong form matches no route and the framework answers its plain RFC 9110 404. Under
-/// <c>/api/v1/simulations/</c> that 404 is the project's own instead: <c>simulation-not-found</c> naming a simulation id
-/// that is not a UUID, or <c>not-found</c> naming the field of a socket, workload or call id that is not a number.
+/// <c>/api/v1/simulations/</c> that 404 is the project's own instead: <c>simulation-not-found</c> naming (in its detail) a
+/// simulation id that is not a UUID, or <c>not-found</c> naming the field of a socket, workload or call id that is not a number.
 /// An unknown path with well-formed ids keeps the framework's 404.
 /// </summary>
 internal static class UnmatchedIdProblems
@@ -33,8 +33,8 @@ internal static class UnmatchedIdProblems
         {
             problem.Type = ProblemTypes.SimulationNotFound;
             problem.Title = "Simulation not found.";
+            // Named in the detail only: the documented simulationId member is a UUID.
             problem.Detail = $"There is no simulation with id '{id}'.";
-            problem.Extensions["simulationId"] = id;
             return;
         }
         if (segments.Length < 3 || !NumericIds.TryGetValue(segments[1], out var field) || segments[2].Length == 0
