@@ -108,9 +108,68 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
         Assert.Equal(ProblemTypes.SimulationNotFound, problem.GetProperty("type").GetString());
     }
 
+    public static TheoryData<DatabaseProvider, string, string, string> IdsThatAreNotUuids
+    {
+        get
+        {
+            var data = new TheoryData<DatabaseProvider, string, string, string>();
+            foreach (var provider in TestDatabase.Available)
+            {
+                data.Add(provider, "GET", "not-a-guid", "");
+                data.Add(provider, "GET", "null", "/clock");
+                data.Add(provider, "GET", "123", "");
+                data.Add(provider, "DELETE", "123", "");
+                data.Add(provider, "POST", "123", "/replay");
+                data.Add(provider, "GET", "123", "/journal");
+                data.Add(provider, "GET", "abc", "/hosts/client/sockets");
+                data.Add(provider, "POST", "abc", "/sockets/1/close");
+            }
+            return data;
+        }
+    }
+
+    /// <summary>Routes constrain the id to a UUID, so no route matches; the answer is still the project's own problem.</summary>
+    [Theory, MemberData(nameof(IdsThatAreNotUuids))]
+    public async Task Request_SimulationIdThatIsNotAUuid_Returns404SimulationNotFoundNamingIt(DatabaseProvider provider, string method, string id, string rest)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"{SimServiceApi.Simulations}/{id}{rest}");
+        if (method == "POST") request.Content = JsonContent.Create(new { });
+
+        var problem = await (await hosts.Client(provider).SendAsync(request)).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(ProblemTypes.SimulationNotFound, problem.GetProperty("type").GetString());
+        Assert.False(problem.TryGetProperty("simulationId", out _), "simulationId is documented as a UUID");
+        Assert.Equal($"There is no simulation with id '{id}'.", problem.GetProperty("detail").GetString());
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Get_IdThatIsNotAGuid_Returns404Problem(DatabaseProvider provider) =>
-        await (await hosts.Client(provider).GetAsync($"{SimServiceApi.Simulations}/not-a-guid")).ReadProblemAsync(HttpStatusCode.NotFound);
+    public async Task Request_ItemIdThatIsNotANumber_Returns404NotFoundNamingTheField(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var simulation = await client.CreateSimulationAsync("ids");
+
+        foreach (var (path, field) in new[] { ("sockets/x/close", "socketId"), ("workloads/null", "workloadId"), ("calls/first", "callId") })
+        {
+            using var request = new HttpRequestMessage(path.EndsWith("close", StringComparison.Ordinal) ? HttpMethod.Post : HttpMethod.Get,
+                $"{SimServiceApi.Simulations}/{simulation.Id}/{path}");
+            var problem = await (await client.SendAsync(request)).ReadProblemAsync(HttpStatusCode.NotFound);
+
+            Assert.Equal(ProblemTypes.NotFound, problem.GetProperty("type").GetString());
+            Assert.Equal(simulation.Id, problem.GetProperty("simulationId").GetGuid());
+            Assert.Equal([field], problem.ErrorFields());
+        }
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Get_UnknownPathUnderAKnownSimulation_KeepsTheFrameworks404(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var simulation = await client.CreateSimulationAsync("unknown-path");
+
+        var problem = await (await client.GetAsync($"{SimServiceApi.Simulations}/{simulation.Id}/nonsense")).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.StartsWith("https://tools.ietf.org/html/rfc9110", problem.GetProperty("type").GetString());
+    }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Put_OnTheCollection_Returns405Problem(DatabaseProvider provider) =>

@@ -16,6 +16,7 @@ public static class ErrorHandlingSetup
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            UnmatchedIdProblems.Apply(context);
             // However the framework answers 415 (thrown while binding, or written by status code pages).
             if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType
                 && context.ProblemDetails.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)

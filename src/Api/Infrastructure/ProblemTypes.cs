@@ -20,7 +20,7 @@ public static class ProblemTypes
     /// <summary>415: the request body is not sent as application/json.</summary>
     public const string UnsupportedMediaType = "urn:simservice:problem:unsupported-media-type";
 
-    /// <summary>404: the simulation named in the path does not exist.</summary>
+    /// <summary>404: the simulation named in the path does not exist (an id that is not a UUID included: named in <c>detail</c>, without <c>simulationId</c>).</summary>
     public const string SimulationNotFound = "urn:simservice:problem:simulation-not-found";
 
     /// <summary>404: a host, socket, process, link or call named in the request does not exist in the simulation.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
 using NpgsqlTypes;
 using SimService.Persistence.Entities;
@@ -11,6 +12,28 @@ public sealed class PostgresSimDbContext(DbContextOptions<PostgresSimDbContext> 
 {
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString);
+
+    /// <summary>
+    /// Creates the database when it does not exist yet, then migrates. EF Core's migrator finds a missing database by
+    /// opening a connection to it and logs that failed connection at error level before it creates the database;
+    /// the creator's own existence check expects the failure and logs it at debug level. Another replica creating
+    /// the same database at the same moment (42P04, duplicate_database) is as good as creating it.
+    /// </summary>
+    public override async Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        var creator = this.GetService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator>();
+        if (!await creator.ExistsAsync(cancellationToken))
+        {
+            try
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+            }
+        }
+        await base.PrepareAsync(cancellationToken);
+    }
 
     /// <summary>
     /// A journal page by one binary <c>COPY … FROM STDIN</c> in the page's transaction: PostgreSQL's bulk path, a

@@ -17,8 +17,17 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
 {
     public const string DefaultConnectionString = "Data Source=data/simservice.db";
 
+    /// <remarks>
+    /// EF Core rebuilds a SQLite table for changes SQLite's ALTER TABLE cannot make (the JournalWrites migration's new
+    /// primary key) and wraps the rebuild in <c>PRAGMA foreign_keys = 0</c> / <c>= 1</c>, which SQLite ignores inside a
+    /// transaction, so EF runs those two statements outside the migration's transaction and warns (event 20410) on
+    /// every fresh database. The pragma only sets the open connection's foreign-key checking; nothing of it is
+    /// stored in the file, so a crash after it leaves no partly applied migration, and the rebuild itself stays in
+    /// the transaction. The warning is logged at debug level; other warnings are unchanged.
+    /// </remarks>
     public static void Configure(DbContextOptionsBuilder options, string connectionString, string synchronous = SqliteSynchronous.Normal) =>
-        options.UseSqlite(connectionString).AddInterceptors(SqliteSynchronous.For(synchronous));
+        options.UseSqlite(connectionString).AddInterceptors(SqliteSynchronous.For(synchronous))
+            .ConfigureWarnings(warnings => warnings.Log((RelationalEventId.NonTransactionalMigrationOperationWarning, Microsoft.Extensions.Logging.LogLevel.Debug)));
 
     public override async Task PrepareAsync(CancellationToken cancellationToken = default)
     {

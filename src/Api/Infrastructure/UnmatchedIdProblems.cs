@@ -1,0 +1,50 @@
+namespace SimService.Api.Infrastructure;
+
+/// <summary>
+/// Routes constrain their ids (<c>{id:guid}</c>, <c>{socketId:int}</c>, <c>{workloadId:int}</c>, <c>{callId:long}</c>),
+/// so an id of the wrong form matches no route and the framework answers its plain RFC 9110 404. Under
+/// <c>/api/v1/simulations/</c> that 404 is the project's own instead: <c>simulation-not-found</c> naming (in its detail) a
+/// simulation id that is not a UUID, or <c>not-found</c> naming the field of a socket, workload or call id that is not a number.
+/// An unknown path with well-formed ids keeps the framework's 404.
+/// </summary>
+internal static class UnmatchedIdProblems
+{
+    private const string Prefix = "/api/v1/simulations/";
+
+    /// <summary>The item ids under a simulation that routes constrain to numbers: path segment → JSON field.</summary>
+    private static readonly Dictionary<string, string> NumericIds = new(StringComparer.Ordinal)
+    {
+        ["sockets"] = "socketId",
+        ["workloads"] = "workloadId",
+        ["calls"] = "callId",
+    };
+
+    public static void Apply(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Status != StatusCodes.Status404NotFound || problem.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) == true
+            || context.HttpContext.GetEndpoint() is not null) return;
+        string path = context.HttpContext.Request.Path.Value ?? "";
+        if (!path.StartsWith(Prefix, StringComparison.Ordinal)) return;
+        var segments = path[Prefix.Length..].Split('/');
+        string id = Uri.UnescapeDataString(segments[0]);
+        if (id.Length == 0) return;
+        if (!Guid.TryParse(id, out var simulationId))
+        {
+            problem.Type = ProblemTypes.SimulationNotFound;
+            problem.Title = "Simulation not found.";
+            // Named in the detail only: the documented simulationId member is a UUID.
+            problem.Detail = $"There is no simulation with id '{id}'.";
+            return;
+        }
+        if (segments.Length < 3 || !NumericIds.TryGetValue(segments[1], out var field) || segments[2].Length == 0
+            || long.TryParse(segments[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)) return;
+        string item = Uri.UnescapeDataString(segments[2]);
+        string message = $"There is no {segments[1][..^1]} '{item}' in the simulation.";
+        problem.Type = ProblemTypes.NotFound;
+        problem.Title = "Not found.";
+        problem.Detail = message;
+        problem.Extensions["simulationId"] = simulationId;
+        problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
+    }
+}
