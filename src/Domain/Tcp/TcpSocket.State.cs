@@ -113,6 +113,11 @@ internal struct ConnectionTimers
 {
     /// <summary>icsk_rto: the current retransmission timeout (before backoff).</summary>
     public SimDuration Rto;
+    /// <summary>
+    /// icsk_rto_min: this socket's RTO floor in whole jiffies — tcp_init_sock() takes usecs_to_jiffies(net.ipv4.tcp_rto_min_us)
+    /// when the socket is made, a child copies its listener's (inet_csk_clone_lock()); tcp_rto_min() reads it.
+    /// </summary>
+    public SimDuration RtoMin;
     /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
     public int Backoff;
     /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>

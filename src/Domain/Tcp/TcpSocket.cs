@@ -38,6 +38,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
         _ca.Reordering = unchecked((uint)host.Sysctls.TcpReordering); // tcp_init_sock(): u32 tp->reordering = net.ipv4.tcp_reordering
         _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
+        // tcp_init_sock(): icsk_rto_min = usecs_to_jiffies(net.ipv4.tcp_rto_min_us) (6.11+; linux-4.4 has TCP_RTO_MIN only).
+        _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(host.Sysctls.TcpRtoMinUs)));
     }
 
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
@@ -376,7 +378,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     }
 
     SimDuration RtoMax => SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs);
-    SimDuration RtoMinimum => SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs);
+    /// <summary>tcp_rto_min() — include/net/tcp.h: the socket's icsk_rto_min (no route carries an RTAX_RTO_MIN metric here).</summary>
+    SimDuration RtoMinimum => _icsk.RtoMin;
+
+    /// <summary>tcp_rto_min_us() — include/net/tcp.h: jiffies_to_usecs(tcp_rto_min()), so in whole jiffies.</summary>
+    long RtoMinUs => _icsk.RtoMin.Ns / 1_000;
 
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
@@ -408,7 +414,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         long m = Math.Max(1, mrttUs);
         long srtt = _rtt.SrttUs;
-        long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
+        long rtoMinUs = RtoMinUs; // tcp_rto_min_us(sk)
         if (srtt != 0)
         {
             m -= srtt >> 3;

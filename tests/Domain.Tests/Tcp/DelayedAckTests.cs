@@ -31,6 +31,20 @@ public class DelayedAckTests
         Assert.Equal(16_000, p.C.Info.AtoUs);
     }
 
+    /// <summary>
+    /// tcp_delack_max() reads the socket's icsk_rto_min, which tcp_init_sock() took from the sysctl when the socket was
+    /// made: 20000 µs set after socket() changes nothing — TCP_ATO_MIN's expiry jiffy 60, the ACK at 244 ms, tcpi_ato 40 ms.
+    /// </summary>
+    [Fact]
+    public void Established_RtoMinSetAfterSocket_DelayedAckKeepsTheSocketsCap()
+    {
+        var p = InjectedPeer.Connected(beforeConnect: (h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
+        p.H.SetOption(p.C.Id, SocketOption.TCP_QUICKACK, 0);
+        var ack = p.Data(100);
+        Assert.Equal((Ms(244), "tcp_delack_timer"), (ack.At, ack.Reason));
+        Assert.Equal(40_000, p.C.Info.AtoUs);
+    }
+
     /// <summary>The default tcp_rto_min_us (200 ms) leaves TCP_ATO_MIN: expiry jiffy 60 (240 ms), the ACK at 244 ms.</summary>
     [Fact]
     public void Established_DefaultRtoMin_DelayedAckAfterAtoMin()
