@@ -107,7 +107,7 @@ public sealed partial class TcpSocket
                 SndWscale: wscaleOk ? _rxOpt.SndWscale : 0,
                 RcvWscale: wscaleOk ? _rxOpt.RcvWscale : 0,
                 RtoUs: _icsk.Rto.Ns / 1_000,
-                AtoUs: SimDuration.Min(_ack.Ato, DelackMaxCap).Ns / 1_000, // tcp_get_info(): min(ato, tcp_delack_max(sk))
+                AtoUs: CapByDelackMax(_ack.Ato).Ns / 1_000, // tcp_get_info(): min(ato, tcp_delack_max(sk)); linux-4.4 the raw ato
                 Backoff: _icsk.Backoff,
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,

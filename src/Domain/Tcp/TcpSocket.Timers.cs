@@ -464,15 +464,18 @@ public sealed partial class TcpSocket
     /// Models tcp_delack_max() — net/ipv4/tcp_output.c (6.11+, as 6.18): min(icsk_delack_max, max(tcp_rto_min(), 2) − 1),
     /// one jiffy below the RTO floor ("delack_from_rto_min") — with TCP_RTO_MIN (50 jiffies at HZ 250) that is 49 jiffies,
     /// 196 ms, below TCP_DELACK_MAX; a lower net.ipv4.tcp_rto_min_us (usecs_to_jiffies(), rounded up) lowers it further.
-    /// linux-4.4 keeps the engine's TCP_DELACK_MAX cap.
     /// </summary>
-    SimDuration DelackMaxCap => _sim.Profile == KernelProfile.Linux44
-        ? TcpConstants.DelackMax
-        : SimDuration.Min(TcpConstants.DelackMax, Jiffies.ToDuration(Math.Max(Jiffies.FromDuration(RtoMinimum), 2) - 1));
+    SimDuration DelackMax => SimDuration.Min(TcpConstants.DelackMax, Jiffies.ToDuration(Math.Max(Jiffies.FromDuration(RtoMinimum), 2) - 1));
+
+    /// <summary>
+    /// The last step of tcp_send_delayed_ack() and tcp_get_info()'s tcpi_ato on 6.x: min(ato, tcp_delack_max()). linux-4.4
+    /// has neither: its delayed ACK waits the whole ato (after the HZ/2 and srtt bounds) and tcpi_ato is the raw icsk_ack.ato.
+    /// </summary>
+    SimDuration CapByDelackMax(SimDuration ato) => _sim.Profile == KernelProfile.Linux44 ? ato : SimDuration.Min(ato, DelackMax);
 
     /// <summary>
     /// Models tcp_send_delayed_ack(): the ACK timer at ATO (the next tick when ATO is still 0,
-    /// i.e. nothing was received yet), at most TCP_DELACK_MAX.
+    /// i.e. nothing was received yet), within its HZ/2 (TCP_DELACK_MAX) and srtt bounds and, on 6.x, tcp_delack_max().
     /// </summary>
     void ScheduleDelayedAck()
     {
@@ -489,7 +492,7 @@ public sealed partial class TcpSocket
             }
             ato = SimDuration.Min(ato, maxAto);
         }
-        ato = SimDuration.Min(ato, DelackMaxCap);
+        ato = CapByDelackMax(ato);
         if (_delackTimer.Armed)
         {
             // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),

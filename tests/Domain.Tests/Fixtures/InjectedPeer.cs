@@ -35,13 +35,13 @@ public sealed class InjectedPeer
 
     /// <summary>
     /// Listener on server:80, a client socket (<paramref name="beforeSocket"/> may set sysctls tcp_init_sock()
-    /// reads, <paramref name="beforeConnect"/> options or sysctls on it), connect() at 1 ms, ESTABLISHED by 200 ms,
-    /// then the link fails both ways.
+    /// reads, <paramref name="beforeConnect"/> options or sysctls on it), connect() at 1 ms, ESTABLISHED by 200 ms
+    /// (links of <paramref name="delayMs"/>; by 1 + 4 · delay ms when that is later), then the link fails both ways.
     /// </summary>
     public static InjectedPeer Connected(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null,
-        KernelProfile profile = KernelProfile.Linux6)
+        KernelProfile profile = KernelProfile.Linux6, double delayMs = 10)
     {
-        var h = new TwoHostHarness(profile: profile);
+        var h = new TwoHostHarness(profile: profile, delayMs: delayMs);
         beforeSocket?.Invoke(h);
         var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         var cs = h.Call("client", SocketCallKind.Socket);
@@ -49,7 +49,7 @@ public sealed class InjectedPeer
         h.At(Ms(1));
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = cs.SocketId, ToHost = "server", ToPort = 80 });
         var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(200));
+        h.At(Ms(Math.Max(200, 1 + 4 * delayMs)));
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var c = h.Sim.FindSocket(cs.SocketId)!;
         Assert.Equal(TcpState.Established, c.State);

@@ -3,6 +3,7 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
@@ -43,6 +44,37 @@ public class DelayedAckTests
         var ack = p.Data(100);
         Assert.Equal((Ms(244), "tcp_delack_timer"), (ack.At, ack.Reason));
         Assert.Equal(40_000, p.C.Info.AtoUs);
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_send_delayed_ack() has no final tcp_delack_max() cap (6.x), and its tcp_get_info() reports the raw
+    /// icsk_ack.ato. Links of 200 ms: srtt 400 ms, RTO 1.2 s. 100 bytes every 400 ms: the first 16 are quick-ACKed
+    /// (tcp_incr_quickack(): 16 quick ACKs), then ato is TCP_ATO_MIN and each delayed ACK's timer doubles it
+    /// (tcp_delack_timer_handler(), at most the RTO) while the 400 ms gaps leave it alone (tcp_event_data_recv(): m ≥
+    /// ato). The 20th ACK waits min(ato 320 ms, HZ/2, srtt 400 ms) on 4.4 (timer exact: no wheel) and tcpi_ato then reads
+    /// 640 ms; 6.18 caps it at tcp_delack_max() = 49 jiffies, run by the wheel at 200 ms, tcpi_ato 196 ms.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, new[] { 40, 80, 160, 320 }, 640_000L)]
+    [InlineData(KernelProfile.Linux6, new[] { 44, 84, 164, 200 }, 196_000L)]
+    public void Established_AtoDoubledPastDelackMax_CappedOnlyOnLinux6(KernelProfile profile, int[] delaysMs, long atoUs)
+    {
+        var p = InjectedPeer.Connected(profile: profile, delayMs: 200);
+        Assert.Equal((400_000L, 1_200_000L), (p.C.Info.RttUs, p.C.Info.RtoUs));
+        var delays = new List<int>();
+        for (int i = 0; i < 20; i++)
+        {
+            var at = Ms(1000 + 400 * i);
+            int before = p.H.Sent("client").Count();
+            p.DataAt(at, 100, p.Next);
+            p.H.At(at + SimDuration.FromMilliseconds(399));
+            var ack = Assert.Single(p.H.Sent("client").Skip(before));
+            Assert.Equal(100L * (i + 1), p.Acked(ack));
+            delays.Add((int)((ack.At - at).Ns / 1_000_000));
+        }
+        Assert.Equal(new int[16], delays.Take(16));
+        Assert.Equal(delaysMs, delays.Skip(16));
+        Assert.Equal(atoUs, p.C.Info.AtoUs);
     }
 
     /// <summary>The default tcp_rto_min_us (200 ms) leaves TCP_ATO_MIN: expiry jiffy 60 (240 ms), the ACK at 244 ms.</summary>
