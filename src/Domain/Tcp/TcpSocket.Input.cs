@@ -999,7 +999,7 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
-    /// data kept until the hole fills, with an immediate ACK); a FIN in order runs tcp_fin();
+    /// data kept until the hole fills, its ACK scheduled for tcp_ack_snd_check()); a FIN in order runs tcp_fin();
     /// a duplicate is answered with an immediate ACK; text into a zero receive window is dropped (TCPZeroWindowDrop).
     /// </summary>
     bool DataQueue(Segment seg)
@@ -1022,6 +1022,10 @@ public sealed partial class TcpSocket
             _ack.Scheduled = true;
             return false;
         }
+        // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
+        // tcp_enter_quickack_mode() for every segment it does not take in order — the partial ones and the out-of-order ones.
+        bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
             DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
@@ -1031,8 +1035,7 @@ public sealed partial class TcpSocket
             if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvSkbTruesize);
             if (Owner is not null) RcvbufGrow();
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
-            // the ACK). linux-4.4 is kept as the engine had it: the ACK at once.
-            if (_sim.Profile == KernelProfile.Linux44) SendAck("tcp_data_queue_ofo");
+            // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
             return false;
         }
         // "Partial packet, seq < rcv_next < end_seq": its head is D-SACKed, the rest queued.
@@ -1057,9 +1060,13 @@ public sealed partial class TcpSocket
         FastPathCheck();
         // RFC 5681 4.2: "SHOULD send immediate ACK, when gap in queue is filled" — tcp_data_queue() sets ICSK_ACK_NOW
         // for tcp_ack_snd_check(); with a hole left, that check finds the out-of-order data (SACK compression, whose
-        // duplicate-ACK count starts again for the new rcv_nxt). linux-4.4 is kept as the engine had it: an ACK now.
-        if (hadOfo && _sim.Profile == KernelProfile.Linux44) SendAck(_ofo.Count > 0 ? "tcp_data_queue (hole remains)" : "tcp_data_queue (gap filled)");
-        else if (hadOfo && _ofo.Count == 0) _ack.Now = true;
+        // duplicate-ACK count starts again for the new rcv_nxt). linux-4.4 ("RFC2581. 4.2.") only leaves ping-pong mode
+        // (icsk_ack.pingpong = 0): the quick ACKs the out-of-order segments granted make the ACK go at once.
+        if (hadOfo && _ofo.Count == 0)
+        {
+            if (legacy) ExitPingPongMode();
+            else _ack.Now = true;
+        }
         return true;
     }
 

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -20,9 +21,10 @@ public sealed class AckedSender
     /// <summary>Bytes of data the server's injected segments carried so far.</summary>
     uint _dataSent;
 
-    public AckedSender(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null)
+    public AckedSender(Action<TwoHostHarness, int>? beforeConnect = null, Action<TwoHostHarness>? beforeSocket = null,
+        KernelProfile profile = KernelProfile.Linux6)
     {
-        var connected = InjectedPeer.Connected(beforeConnect, beforeSocket);
+        var connected = InjectedPeer.Connected(beforeConnect, beforeSocket, profile);
         (H, C, S) = (connected.H, connected.C, connected.S);
         _tsVal = H.Sent("server").Last().Options.TsVal;
     }

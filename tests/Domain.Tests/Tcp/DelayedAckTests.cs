@@ -114,6 +114,37 @@ public class DelayedAckTests
     }
 
     /// <summary>
+    /// Out-of-order data only schedules its ACK (tcp_data_queue_ofo(): inet_csk_schedule_ack()); __tcp_ack_snd_check()
+    /// sends it after tcp_data_snd_check() — on linux-4.4 too, whose check ACKs at once while the out-of-order queue holds
+    /// data. So data the segment's ACK lets out carries the ACK and the SACK block, and no pure ACK goes. Ten segments
+    /// sent at 200 ms (cwnd full, ten more queued), the client in ping-pong mode (TCP_QUICKACK 0); at 230 ms the server's
+    /// 100 bytes at offset 100 (a hole at [0, 100)) ACK the first segment: cwnd 11, two segments go, the first with the
+    /// SACK block [100, 200) (window 1024 units: linux-4.4's smaller window scale would hold 64 below 11 segments).
+    /// linux-4.4's tcp_data_queue() also runs tcp_enter_quickack_mode() for every segment past
+    /// rcv_nxt (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): ping-pong mode ends there,
+    /// so TCP_QUICKACK reads 1; 6.18 stays in ping-pong mode.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 1)]
+    [InlineData(KernelProfile.Linux6, 0)]
+    public void Established_OutOfOrderDataWithAnAckThatOpensCwnd_SackRidesOnTheDataSent(KernelProfile profile, int quickack)
+    {
+        var f = new AckedSender(profile: profile);
+        const int Mss = 1448;
+        f.H.SetOption(f.C.Id, SocketOption.TCP_QUICKACK, 0);
+        f.H.Send(f.C.Id, 20 * Mss);
+        f.H.At(Ms(229));
+        var options = new TcpOptions(HasTimestamp: true, TsVal: f.TsVal + 10, TsEcr: f.H.Sent("client").Last().Options.TsVal);
+        f.H.Sim.Schedule(Ms(230), f.H.Client, new Segment(f.S.Tuple, TcpFlags.Ack, f.S.Iss + 101, f.C.Iss + 1 + Mss, 1024, 100, options));
+        f.H.At(Ms(231));
+
+        var sent = f.H.Sent("client").Where(s => s.At == Ms(230)).ToArray();
+        Assert.Equal(new[] { Mss, Mss }, sent.Select(s => s.Len));
+        Assert.Equal(new[] { (f.S.Iss + 101, f.S.Iss + 201) }, sent[0].Options.Sack.ToArray().Select(b => (b.Left, b.Right)));
+        Assert.Equal(quickack, f.H.GetOption(f.C.Id, SocketOption.TCP_QUICKACK).Result);
+    }
+
+    /// <summary>
     /// icsk_ack.pingpong is a count since 5.1, compared with net.ipv4.tcp_pingpong_thresh (6.5+, default 1):
     /// tcp_event_data_sent() → inet_csk_inc_pingpong_cnt() for data sent within ato of the last data received, and
     /// inet_csk_in_pingpong_mode() is pingpong ≥ the threshold. 100 bytes arrive at 300 ms (first data: quick-ACK mode,
