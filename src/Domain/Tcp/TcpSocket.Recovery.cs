@@ -83,7 +83,8 @@ public sealed partial class TcpSocket
     /// Models tcp_fastretrans_alert() — net/ipv4/tcp_input.c (6.18, RACK the only SACK loss detection): called for
     /// a "dubious" ACK (a duplicate, one carrying SACK or D-SACK, or any ACK outside Open). State exits once
     /// high_seq is acknowledged (CWR: above it; Recovery: tcp_try_undo_recovery() or tcp_end_cwnd_reduction()),
-    /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack() + tcp_try_to_open(), loss marking),
+    /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack() + tcp_try_to_open() — linux-4.4:
+    /// + tcp_try_keep_open() and return —, loss marking),
     /// Loss (tcp_process_loss()), and Open/Disorder/CWR (Reno dupacks, D-SACK undo, loss marking, and
     /// tcp_enter_recovery() once something is marked lost — tcp_time_to_recover(): lost_out != 0).
     /// ECN and SACK reneging are not modelled.
@@ -128,7 +129,17 @@ public sealed partial class TcpSocket
                     return;
                 }
                 // tcp_try_to_open(), not only tcp_try_keep_open(): retrans_stamp is forgotten once nothing retransmitted is left.
-                if (TryUndoDsack()) TryToOpen();
+                // linux-4.4: tcp_try_keep_open() and return — no loss marking, no new Recovery and no retransmission on
+                // this ACK, and retrans_stamp stays until an ACK is processed in Open.
+                if (TryUndoDsack())
+                {
+                    if (_sim.Profile == KernelProfile.Linux44)
+                    {
+                        TryKeepOpen();
+                        return;
+                    }
+                    TryToOpen();
+                }
                 IdentifyPacketLoss(ref flag);
                 if (_ca.State != CaState.Recovery)
                 {

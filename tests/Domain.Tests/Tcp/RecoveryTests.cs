@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tests.Packetdrill;
@@ -72,6 +73,50 @@ public class RecoveryTests
         var mib = Run("dsack-undo-in-recovery-restarts-retrans-stamp.pkt");
         // tcp_try_undo_dsack() in Recovery, then the loss probe and the RTOs of the last segment until TCP_USER_TIMEOUT.
         Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPDSACKUndo], mib[MibCounter.TcpExtTCPLossProbes]));
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_fastretrans_alert() follows a D-SACK undo in Recovery with tcp_try_keep_open() and returns: no
+    /// tcp_try_to_open(), so retrans_stamp keeps the undone fast retransmit's time. The timeline of
+    /// dsack-undo-in-recovery-restarts-retrans-stamp.pkt without loss probes (tcp_early_retrans 0) and with
+    /// tcp_retries2 = 2 instead of TCP_USER_TIMEOUT: retransmits_timed_out() gives up once (2 &lt;&lt; 2) − 1 = 7 ·
+    /// TCP_RTO_MIN = 350 jiffies passed since the stamp. The fast retransmit at 20 ms (jiffy 5) stamps; the RTO of the
+    /// last segment (53 jiffies) fires at 236, 660 and 1508 ms (jiffy 377): 372 jiffies after the kept stamp, so the
+    /// connection dies then with ETIMEDOUT. With the stamp forgotten (6.x), the first RTO at 236 ms would restart it and
+    /// the connection would last until 3.204 s.
+    /// </summary>
+    [Fact]
+    public void Recovery_DsackUndoOnPartialAckLinux44_RetransStampKeptSoRetries2CountsFromTheFastRetransmit()
+    {
+        const string script = """
+            `./defaults.sh`
+            `sysctl -q net.ipv4.tcp_early_retrans=0`
+            `sysctl -q net.ipv4.tcp_retries2=2`
+
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0...0.010 connect(3, ..., ...) = 0
+               +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+             +.01 < S. 0:0(0) ack 1 win 65535 <mss 1000,nop,nop,sackOK,nop,wscale 7>
+               +0 > . 1:1(0) ack 1
+
+               +0 write(3, ..., 5000) = 5000
+               +0 > . 1:1001(1000) ack 1
+               +0 > . 1001:2001(1000) ack 1
+               +0 > . 2001:3001(1000) ack 1
+               +0 > . 3001:4001(1000) ack 1
+               +0 > P. 4001:5001(1000) ack 1
+             +.01 < . 1:1(0) ack 1 win 257 <nop,nop,sack 1001:4001>
+               +0 > . 1:1001(1000) ack 1
+            +.005 < . 1:1(0) ack 4001 win 257 <nop,nop,sack 1:1001>
+               +0 %{ assert tcpi_ca_state == TCP_CA_Open }%
+            +.211 > P. 4001:5001(1000) ack 1
+            +.424 > P. 4001:5001(1000) ack 1
+               +0...0.848 read(3, ..., 1000) = -1 ETIMEDOUT (Connection timed out)
+            """;
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "dsack-undo-linux44.pkt", Profile = KernelProfile.Linux44 });
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPDSACKUndo], mib[MibCounter.TcpExtTCPAbortOnTimeout]));
     }
 
     [Fact]
