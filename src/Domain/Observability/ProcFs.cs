@@ -16,7 +16,7 @@ public static class ProcFs
         ("net/tcp6", ProcNetTcp.Tcp6),
         ("net/netstat", ProcNetNetstat.Format(host)),
         ("net/snmp", ProcNetSnmp.Format(host)),
-        ("net/snmp6", ProcNetSnmp.Snmp6()),
+        ("net/snmp6", ProcNetSnmp.Snmp6(host.Sim.Profile)),
     ];
 
     /// <summary>Writes net/{sockstat,sockstat6,tcp,tcp6,netstat,snmp,snmp6} under <paramref name="directory"/>.</summary>

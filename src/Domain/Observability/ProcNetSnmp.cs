@@ -6,7 +6,7 @@ using SimService.Domain.Tcp;
 namespace SimService.Domain.Observability;
 
 /// <summary>
-/// /proc/net/snmp and /proc/net/snmp6 of Linux 6.18: every section the kernel prints, each field
+/// /proc/net/snmp and /proc/net/snmp6 of Linux 6.18 (and linux-4.4's lists): every section the kernel prints, each field
 /// in its order (net/ipv4/proc.c, net/ipv6/proc.c; checked against the files on the 6.18.44
 /// reference machine). Ip and Tcp counters the simulator keeps come from the host's <see cref="Mib"/>
 /// (every TCP segment is an IPv4 datagram); ICMP and UDP traffic is not modelled and prints 0.
@@ -110,11 +110,18 @@ public static class ProcNetSnmp
         _ => null,
     };
 
-    /// <summary>Models snmp6_seq_show(): "%-32s\t%lu" per field, all 0 (no IPv6 traffic).</summary>
-    public static string Snmp6()
+    /// <summary>
+    /// snmp6_seq_show() of linux-4.4: no Ip6OutTransmits (IPSTATS_MIB_OUTPKTS printed as such from 6.3), no
+    /// Icmp6OutRateLimitHost (ICMP6_MIB_RATELIMITHOST, 6.0), no Udp6MemErrors / UdpLite6MemErrors (UDP_MIB_MEMERRORS).
+    /// </summary>
+    public static readonly IReadOnlyList<string> Snmp6Fields44 = Snmp6Fields
+        .Where(n => n is not ("Ip6OutTransmits" or "Icmp6OutRateLimitHost" or "Udp6MemErrors" or "UdpLite6MemErrors")).ToArray();
+
+    /// <summary>Models snmp6_seq_show(): "%-32s\t%lu" per field of the profile's kernel, all 0 (no IPv6 traffic).</summary>
+    public static string Snmp6(KernelProfile profile)
     {
         var sb = new StringBuilder();
-        foreach (var name in Snmp6Fields) sb.Append(name.PadRight(32)).Append("\t0\n");
+        foreach (var name in profile == KernelProfile.Linux44 ? Snmp6Fields44 : Snmp6Fields) sb.Append(name.PadRight(32)).Append("\t0\n");
         return sb.ToString();
     }
 }

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Observability;
 using SimService.Domain.Tests.Fixtures;
 
@@ -23,7 +24,7 @@ public class ProcFsTests
             Assert.Equal(ProcNetTcp.Tcp6, Read("tcp6"));
             Assert.Equal(ProcNetNetstat.Format(h.Server), Read("netstat"));
             Assert.Equal(ProcNetSnmp.Format(h.Server), Read("snmp"));
-            Assert.Equal(ProcNetSnmp.Snmp6(), Read("snmp6"));
+            Assert.Equal(ProcNetSnmp.Snmp6(KernelProfile.Linux6), Read("snmp6"));
         }
         finally
         {

@@ -256,11 +256,29 @@ public class ProcNetCountersTests
     public void Sockstat6AndSnmp6_NoIpv6_KernelLayoutWithZeros()
     {
         Assert.Equal("TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n", ProcNetSockstat.Sockstat6);
-        var snmp6 = Lines(ProcNetSnmp.Snmp6());
+        var snmp6 = Lines(ProcNetSnmp.Snmp6(KernelProfile.Linux6));
         Assert.Equal(86, snmp6.Length);
         Assert.Equal("Ip6InReceives                   \t0", snmp6[0]);
         Assert.Equal("UdpLite6MemErrors               \t0", snmp6[^1]);
         Assert.Contains("Icmp6OutMLDv2Reports            \t0", snmp6);
+    }
+
+    /// <summary>
+    /// linux-4.4's snmp6_seq_show() lists: no Ip6OutTransmits (6.3), no Icmp6OutRateLimitHost (6.0), no Udp6MemErrors /
+    /// UdpLite6MemErrors (UDP_MIB_MEMERRORS is later); the named ICMPv6 types are the same.
+    /// </summary>
+    [Fact]
+    public void Snmp6_Linux44_FieldsAreItsKernels()
+    {
+        var snmp6 = Lines(ProcNetSnmp.Snmp6(KernelProfile.Linux44));
+        Assert.Equal(82, snmp6.Length);
+        var names = snmp6.Select(l => l.Split('\t')[0].TrimEnd()).ToArray();
+        Assert.Equal(("Ip6InCEPkts", "Icmp6InMsgs"), (names[31], names[32]));
+        Assert.Equal(("Icmp6InCsumErrors", "Icmp6InDestUnreachs"), (names[36], names[37]));
+        Assert.Equal(("Udp6IgnoredMulti", "UdpLite6InDatagrams"), (names[74], names[75]));
+        Assert.Equal("UdpLite6InCsumErrors", names[^1]);
+        Assert.Contains("Icmp6OutMLDv2Reports", names);
+        Assert.Equal(ProcNetSnmp.Snmp6(KernelProfile.Linux44), ProcFs.Files(new TwoHostHarness(profile: KernelProfile.Linux44).Client).Single(f => f.Path == "net/snmp6").Text);
     }
 
     static string Sockstat(int used, int inuse, int orphan, int tw) =>
