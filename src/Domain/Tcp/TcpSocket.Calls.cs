@@ -88,7 +88,7 @@ public sealed partial class TcpSocket
                 return CallOutcome.Block;
             }
             _connecting = false;
-            if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
+            if (State == TcpState.Close) return CallOutcome.Fail(ConnectFailed());
             return CallOutcome.Ok();
         }
         switch (State)

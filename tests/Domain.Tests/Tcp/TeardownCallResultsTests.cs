@@ -1,0 +1,233 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// What the application's calls return during and after teardown, per state: tcp_recvmsg_locked(), tcp_sendmsg_locked()
+/// with sk_stream_error(), tcp_poll(), inet_shutdown(), __inet_stream_connect(), inet_getname() and sock_error().
+/// </summary>
+public class TeardownCallResultsTests
+{
+    const int AllEvents = PollEvents.POLLIN | PollEvents.POLLOUT | PollEvents.POLLRDNORM | PollEvents.POLLWRNORM | PollEvents.POLLRDHUP;
+
+    static CallHandle Poll(TwoHostHarness h, TcpSocket s) =>
+        h.Call(new SocketCallRequest(s.Host.Name, "app", SocketCallKind.Poll) { SocketId = s.Id, Events = AllEvents });
+
+    static CallHandle Shutdown(TwoHostHarness h, TcpSocket s, ShutdownHow how) =>
+        h.Call(new SocketCallRequest(s.Host.Name, "app", SocketCallKind.Shutdown) { SocketId = s.Id, How = how });
+
+    static CallHandle Recv(TwoHostHarness h, TcpSocket s) => h.Call(s.Host.Name, SocketCallKind.Recv, s.Id);
+
+    static CallHandle SoError(TwoHostHarness h, TcpSocket s) => h.GetOption(s.Id, SocketOption.SO_ERROR);
+
+    static CallHandle Connect(TwoHostHarness h, int socket, ushort port = 80) =>
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = socket, ToHost = "server", ToPort = port });
+
+    static void PeerAborts(TwoHostHarness h, TcpSocket peer)
+    {
+        h.SetOption(peer.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        h.Call(peer.Host.Name, SocketCallKind.Close, peer.Id);
+    }
+
+    static (long, string?) R(CallHandle c) => (c.Result, c.Errno);
+
+    [Fact]
+    public void CloseWait_DataThenFin_RecvDataThenZeroSendWorksPollReadableWritableRdhup()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(s.Id, 5);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.CloseWait, c.State);
+
+        var poll = Poll(h, c);
+        var data = Recv(h, c);
+        var eof = Recv(h, c);
+        var eof2 = Recv(h, c);
+        var send = h.Send(c.Id, 10);
+        var err = SoError(h, c);
+
+        // tcp_poll(): RCV_SHUTDOWN → POLLIN|POLLRDNORM|POLLRDHUP; no SEND_SHUTDOWN and room → POLLOUT|POLLWRNORM.
+        Assert.Equal("\"POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((5L, (string?)null), R(data));
+        Assert.Equal((0L, (string?)null), R(eof));
+        Assert.Equal((0L, (string?)null), R(eof2));
+        Assert.Equal((10L, (string?)null), R(send));
+        Assert.Equal((0L, "0"), (err.Result, err.Value));
+    }
+
+    [Fact]
+    public void FinWait2_AfterShutWr_SendEpipePollWritableRecvStillBlocks()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        Shutdown(h, c, ShutdownHow.SHUT_WR);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.FinWait2, c.State);
+
+        // tcp_poll(): SEND_SHUTDOWN → POLLOUT|POLLWRNORM (a write would not block: it fails).
+        var poll = Poll(h, c);
+        // tcp_sendmsg_locked(): not ESTABLISHED/CLOSE_WAIT → sk_stream_wait_connect() → -EPIPE → sk_stream_error().
+        var send = h.Send(c.Id, 10);
+        var err = SoError(h, c);
+
+        Assert.Equal("\"POLLOUT|POLLWRNORM\"", poll.Value);
+        Assert.Equal((-1L, "EPIPE"), R(send));
+        Assert.Equal((0L, "0"), (err.Result, err.Value));
+    }
+
+    [Fact]
+    public void Established_ShutRdwr_PollHupInRdhupOut()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        Shutdown(h, c, ShutdownHow.SHUT_RDWR);
+
+        var poll = Poll(h, c);
+
+        // sk_shutdown == SHUTDOWN_MASK → POLLHUP; RCV_SHUTDOWN → POLLIN|POLLRDNORM|POLLRDHUP; SEND_SHUTDOWN → POLLOUT.
+        Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((0L, (string?)null), R(Recv(h, c)));
+    }
+
+    [Fact]
+    public void Established_Rst_PollErrHupThenSoErrorOnceThenRecvZero()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        PeerAborts(h, s);
+        h.At(Ms(200));
+        Assert.Equal(TcpState.Close, c.State);
+
+        var poll = Poll(h, c);
+        var err = SoError(h, c);
+        var err2 = SoError(h, c);
+        var pollAfter = Poll(h, c);
+        var recv = Recv(h, c);
+        var peer = h.Call("client", SocketCallKind.Getpeername, c.Id);
+        var shut = Shutdown(h, c, ShutdownHow.SHUT_WR);
+        var connect = Connect(h, c.Id);
+
+        // tcp_done(): CLOSE and SHUTDOWN_MASK; sk_err ECONNRESET → POLLERR.
+        Assert.Equal("\"POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((104L, "\"ECONNRESET\""), (err.Result, err.Value));
+        Assert.Equal((0L, "0"), (err2.Result, err2.Value));
+        Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", pollAfter.Value);
+        // The error was taken by SO_ERROR: RCV_SHUTDOWN → 0.
+        Assert.Equal((0L, (string?)null), R(recv));
+        // inet_getname(): TCPF_CLOSE → -ENOTCONN.
+        Assert.Equal("ENOTCONN", peer.Errno);
+        // inet_shutdown(): TCP_CLOSE → -ENOTCONN.
+        Assert.Equal("ENOTCONN", shut.Errno);
+        // __inet_stream_connect(): sock->state is still SS_CONNECTED → -EISCONN.
+        Assert.Equal("EISCONN", connect.Errno);
+    }
+
+    [Fact]
+    public void Established_RstThenSendFirst_EconnresetThenRecvZero()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(s.Id, 3);
+        h.At(Ms(150));
+        PeerAborts(h, s);
+        h.At(Ms(200));
+
+        var send = h.Send(c.Id, 1);
+        var data = Recv(h, c);
+        var eof = Recv(h, c);
+
+        // sk_stream_wait_connect() (CLOSE is not ESTABLISHED/CLOSE_WAIT): sock_error() → ECONNRESET.
+        Assert.Equal((-1L, "ECONNRESET"), R(send));
+        // tcp_reset() does not purge the receive queue: the data is still read; then RCV_SHUTDOWN → 0.
+        Assert.Equal((3L, (string?)null), R(data));
+        Assert.Equal((0L, (string?)null), R(eof));
+    }
+
+    [Fact]
+    public void FinWait2_Rst_RecvEconnreset()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Shutdown(h, c, ShutdownHow.SHUT_WR);
+        h.At(Ms(200));
+        PeerAborts(h, s);
+        h.At(Ms(300));
+        Assert.Equal(TcpState.Close, c.State);
+
+        Assert.Equal((-1L, "ECONNRESET"), R(Recv(h, c)));
+        Assert.Equal((0L, (string?)null), R(Recv(h, c)));
+        Assert.Equal((-1L, "EPIPE"), R(h.Send(c.Id, 1)));
+    }
+
+    [Fact]
+    public void CloseWait_DataFinThenRst_RecvDataThenZeroErrorOnlyInSoError()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(s.Id, 4);
+        h.At(Ms(150));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        h.Send(c.Id, 10); // the server closed with nothing unread: its answer to the data is an RST
+        h.At(Ms(300));
+        Assert.Equal(TcpState.Close, c.State);
+
+        var poll = Poll(h, c);
+        var data = Recv(h, c);
+        var eof = Recv(h, c);
+        var err = SoError(h, c);
+
+        Assert.Equal("\"POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((4L, (string?)null), R(data));
+        // SOCK_DONE is tested before sk_err when nothing was copied.
+        Assert.Equal((0L, (string?)null), R(eof));
+        Assert.Equal((32L, "\"EPIPE\""), (err.Result, err.Value));
+    }
+
+    [Fact]
+    public void SynSent_BlockingConnectRefused_ConnectAgainStartsANewHandshake()
+    {
+        var h = new TwoHostHarness();
+        var sock = h.Call("client", SocketCallKind.Socket);
+        var first = Connect(h, sock.SocketId);
+        h.At(Ms(30));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+
+        // __inet_stream_connect()'s sock_error path disconnected the socket (tcp_disconnect(), SS_UNCONNECTED):
+        // a new connect() starts over, its ISN the old write_seq moved on by max_window (0) + 2.
+        var second = Connect(h, sock.SocketId);
+        h.At(Ms(60));
+
+        var syns = h.Sent("client").Where(x => x.Flags == Network.TcpFlags.Syn).ToList();
+        Assert.Equal((Ms(20), "ECONNREFUSED"), (h.Returned(first.CallId)!.At, h.Returned(first.CallId)!.Errno));
+        Assert.True(second.Blocked);
+        Assert.Equal([Ms(0), Ms(30)], syns.Select(x => x.At));
+        Assert.Equal(unchecked(syns[0].SeqNo + 3), syns[1].SeqNo);
+        Assert.Equal((Ms(50), 0L, (string?)null), (h.Returned(second.CallId)!.At, h.Returned(second.CallId)!.Result, h.Returned(second.CallId)!.Errno));
+        Assert.Equal(TcpState.Established, h.Sim.FindSocket(sock.SocketId)!.State);
+    }
+
+    [Fact]
+    public void Close_NonBlockingConnectRefusedAndCollected_ConnectAgainEinprogressWithANewSyn()
+    {
+        var h = new TwoHostHarness();
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        Connect(h, sock.SocketId);
+        h.At(Ms(30));
+
+        // SS_CONNECTING and TCP_CLOSE: sock_error() → ECONNREFUSED, then tcp_disconnect(); SS_UNCONNECTED.
+        var collected = Connect(h, sock.SocketId);
+        var again = Connect(h, sock.SocketId);
+
+        Assert.Equal("ECONNREFUSED", collected.Errno);
+        Assert.Equal("EINPROGRESS", again.Errno);
+        Assert.Equal(2, h.Sent("client").Count(x => x.Flags == Network.TcpFlags.Syn));
+        Assert.Equal(TcpState.SynSent, h.Sim.FindSocket(sock.SocketId)!.State);
+    }
+}
