@@ -230,4 +230,119 @@ public class TeardownCallResultsTests
         Assert.Equal(2, h.Sent("client").Count(x => x.Flags == Network.TcpFlags.Syn));
         Assert.Equal(TcpState.SynSent, h.Sim.FindSocket(sock.SocketId)!.State);
     }
+
+    [Fact]
+    public void Established_ChildResetInTheAcceptQueue_AcceptReturnsItThenRecvEconnreset()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = Connect(h, 0);
+        h.At(Ms(50));
+        var client = h.Sim.FindSocket(c.SocketId)!;
+        PeerAborts(h, client);
+        h.At(Ms(100));
+
+        // inet_csk_accept() takes the child whatever its state (tcp_reset() left it in the queue, CLOSE);
+        // __inet_accept() grafts it, SS_CONNECTED.
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        var child = h.Sim.FindSocket(a.SocketId)!;
+        var poll = Poll(h, child);
+        var peer = h.Call("server", SocketCallKind.Getpeername, child.Id);
+        var info = h.GetOption(child.Id, SocketOption.TCP_INFO);
+        var recv = Recv(h, child);
+        var eof = Recv(h, child);
+        var send = h.Send(child.Id, 1);
+
+        Assert.Equal((false, (string?)null), (a.Blocked, a.Errno));
+        Assert.Equal(TcpState.Close, child.State);
+        Assert.Equal("\"POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal("ENOTCONN", peer.Errno);
+        Assert.StartsWith("{\"state\":\"CLOSED\"", info.Value);
+        Assert.Equal((-1L, "ECONNRESET"), R(recv));
+        Assert.Equal((0L, (string?)null), R(eof));
+        Assert.Equal((-1L, "EPIPE"), R(send));
+    }
+
+    [Fact]
+    public void CloseWait_ChildGotDataAndFinInTheAcceptQueue_AcceptThenDataThenZero()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = Connect(h, 0);
+        h.At(Ms(50));
+        h.Send(c.SocketId, 6);
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.At(Ms(100));
+
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        var child = h.Sim.FindSocket(a.SocketId)!;
+
+        Assert.Equal(TcpState.CloseWait, child.State);
+        Assert.Equal((6L, (string?)null), R(Recv(h, child)));
+        Assert.Equal((0L, (string?)null), R(Recv(h, child)));
+        Assert.Equal((3L, (string?)null), R(h.Send(child.Id, 3)));
+    }
+
+    [Fact]
+    public void Established_RetransmissionsTimeOut_SoErrorEtimedoutThenSendEpipe()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.TCP_USER_TIMEOUT, 1000);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 100);
+        h.At(S(5));
+        Assert.Equal(TcpState.Close, c.State);
+
+        var poll = Poll(h, c);
+        var err = SoError(h, c);
+        var send = h.Send(c.Id, 1);
+        var recv = Recv(h, c);
+
+        // tcp_write_err(): sk_err = sk_err_soft ?: ETIMEDOUT, tcp_done() — silent, SHUTDOWN_MASK.
+        Assert.Equal("\"POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((110L, "\"ETIMEDOUT\""), (err.Result, err.Value));
+        Assert.Equal((-1L, "EPIPE"), R(send));
+        Assert.Equal((0L, (string?)null), R(recv));
+    }
+
+    [Fact]
+    public void LastAck_AfterShutWrInCloseWait_PollHupThenCloseOnTheAck()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        Shutdown(h, c, ShutdownHow.SHUT_WR);
+        Assert.Equal(TcpState.LastAck, c.State);
+
+        var poll = Poll(h, c);
+        h.At(Ms(300));
+        var pollClosed = Poll(h, c);
+
+        Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", pollClosed.Value);
+        Assert.Equal((0L, (string?)null), R(Recv(h, c)));
+        Assert.Equal((-1L, "EPIPE"), R(h.Send(c.Id, 1)));
+        Assert.Equal((0L, "0"), (SoError(h, c).Result, SoError(h, c).Value));
+    }
+
+    [Fact]
+    public void Established_ShutRdThenData_RecvReturnsTheDataPollReadable()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Shutdown(h, c, ShutdownHow.SHUT_RD);
+        var poll = Poll(h, c);
+        h.Send(s.Id, 8);
+        h.At(Ms(200));
+
+        // tcp_rcv_state_process(): ESTABLISHED queues data whatever RCV_SHUTDOWN (only FIN_WAIT1/2, CLOSING,
+        // LAST_ACK reset on it); tcp_recvmsg_locked() copies what is queued before it looks at RCV_SHUTDOWN.
+        Assert.Equal("\"POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((8L, (string?)null), R(Recv(h, c)));
+        Assert.Equal((0L, (string?)null), R(Recv(h, c)));
+        Assert.Equal((5L, (string?)null), R(h.Send(c.Id, 5)));
+    }
 }
