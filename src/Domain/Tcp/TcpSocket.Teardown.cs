@@ -232,7 +232,7 @@ public sealed partial class TcpSocket
         uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
         _snd.WriteSeq = seq == 0 ? 1 : seq;
         _snd.WriteSeqKept = true;
-        _connecting = false; // sock->state = SS_UNCONNECTED
+        _sockState = SocketState.Unconnected; // the callers' "sock->state = SS_UNCONNECTED"
         // tcp_disconnect(): "There's a bubble in the pipe until at least the first ACK." (app_limited = ~0U, rate_app_limited = 1)
         _rate.AppLimited = uint.MaxValue;
         _rate.RateAppLimited = true;
@@ -400,7 +400,7 @@ public sealed partial class TcpSocket
         if (_pendingConnect is { } c)
         {
             _pendingConnect = null;
-            if (State is TcpState.Established or TcpState.CloseWait) _sim.CompleteCall(c, 0, null);
+            if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
             else
             {
                 _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
@@ -411,6 +411,14 @@ public sealed partial class TcpSocket
         WakeWriter();
         WakeLingeringClose();
         if (connectFailed) Disconnect("__inet_stream_connect (sock_error)");
+    }
+
+    /// <summary>A sleeping connect() finds the handshake done: sock->state = SS_CONNECTED and 0 (__inet_stream_connect()).</summary>
+    void ConnectSucceeded(PendingCall call)
+    {
+        _pendingConnect = null;
+        _sockState = SocketState.Connected;
+        _sim.CompleteCall(call, 0, null);
     }
 
     /// <summary>

@@ -26,6 +26,15 @@ public class TeardownCallResultsTests
     static CallHandle Connect(TwoHostHarness h, int socket, ushort port = 80) =>
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = socket, ToHost = "server", ToPort = port });
 
+    /// <summary>socket(), fcntl(O_NONBLOCK) and connect() to server:80 on the client: EINPROGRESS, SS_CONNECTING.</summary>
+    static CallHandle NonBlockingConnect(TwoHostHarness h)
+    {
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        Assert.Equal("EINPROGRESS", Connect(h, sock.SocketId).Errno);
+        return sock;
+    }
+
     static void PeerAborts(TwoHostHarness h, TcpSocket peer)
     {
         h.SetOption(peer.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
@@ -216,9 +225,7 @@ public class TeardownCallResultsTests
     public void Close_NonBlockingConnectRefusedAndCollected_ConnectAgainEinprogressWithANewSyn()
     {
         var h = new TwoHostHarness();
-        var sock = h.Call("client", SocketCallKind.Socket);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
-        Connect(h, sock.SocketId);
+        var sock = NonBlockingConnect(h);
         h.At(Ms(30));
 
         // SS_CONNECTING and TCP_CLOSE: sock_error() → ECONNREFUSED, then tcp_disconnect(); SS_UNCONNECTED.
@@ -344,5 +351,110 @@ public class TeardownCallResultsTests
         Assert.Equal((8L, (string?)null), R(Recv(h, c)));
         Assert.Equal((0L, (string?)null), R(Recv(h, c)));
         Assert.Equal((5L, (string?)null), R(h.Send(c.Id, 5)));
+    }
+
+    [Fact]
+    public void Established_RstWhileSendSleepsForSpace_ReturnsWhatItCopiedThenTheErrorOnTheNextSend()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: true, null, 1.0, null);
+        var send = h.Send(c.Id, 1_000_000);
+        Assert.True(send.Blocked);
+        long copied = c.Ledger.Sent;
+        PeerAborts(h, s);
+        h.At(Ms(200));
+
+        // sk_stream_wait_memory() → -EPIPE on sk_err; tcp_sendmsg_locked() do_error: copied → return it, sk_err kept.
+        var returned = h.Returned(send.CallId)!;
+        var next = h.Send(c.Id, 1);
+        var after = h.Send(c.Id, 1);
+
+        Assert.Equal((Ms(110), (string?)null), (returned.At, returned.Errno));
+        Assert.InRange(returned.Result, 1, 999_999);
+        Assert.Equal((-1L, "ECONNRESET"), R(next));
+        Assert.Equal((-1L, "EPIPE"), R(after));
+    }
+
+    [Fact]
+    public void SynSent_NonBlockingConnectTimesOut_PollErrHupOutAndSoErrorEtimedout()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        h.SetOption(sock.SocketId, SocketOption.TCP_SYNCNT, 1);
+        Connect(h, sock.SocketId);
+        h.At(S(10));
+        var c = h.Sim.FindSocket(sock.SocketId)!;
+
+        var poll = Poll(h, c);
+        var err = SoError(h, c);
+        var again = Connect(h, sock.SocketId);
+
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal("\"POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDNORM|POLLWRNORM|POLLRDHUP\"", poll.Value);
+        Assert.Equal((110L, "\"ETIMEDOUT\""), (err.Result, err.Value));
+        // SS_CONNECTING, TCP_CLOSE, no sk_err left: -ECONNABORTED (and tcp_disconnect()).
+        Assert.Equal("ECONNABORTED", again.Errno);
+    }
+
+    [Fact]
+    public void Listen_Connect_Eisconn()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+
+        var connect = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Connect) { SocketId = l.SocketId, ToHost = "client", ToPort = 80 });
+
+        // __inet_stream_connect(): SS_UNCONNECTED with sk_state LISTEN, not CLOSE → -EISCONN.
+        Assert.Equal("EISCONN", connect.Errno);
+    }
+
+    [Fact]
+    public void Close_ListenOnAResetSocket_Einval()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        PeerAborts(h, s);
+        h.At(Ms(200));
+
+        var listen = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = c.Id });
+
+        // inet_listen(): sock->state is still SS_CONNECTED → -EINVAL, though sk_state is CLOSE.
+        Assert.Equal("EINVAL", listen.Errno);
+        Assert.Equal(TcpState.Close, c.State);
+    }
+
+    [Fact]
+    public void FinWait1_ShutdownAfterAnUncollectedNonBlockingConnect_ConnectEisconn()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var sock = NonBlockingConnect(h);
+        h.At(Ms(30));
+
+        // inet_shutdown(): SS_CONNECTING and ESTABLISHED → SS_CONNECTED; connect() then finds SS_CONNECTED.
+        var shut = Shutdown(h, h.Sim.FindSocket(sock.SocketId)!, ShutdownHow.SHUT_WR);
+        var connect = Connect(h, sock.SocketId);
+
+        Assert.Equal((0L, (string?)null), R(shut));
+        Assert.Equal("EISCONN", connect.Errno);
+    }
+
+    [Fact]
+    public void Close_ShutdownAfterAnUncollectedRefusedConnect_EnotconnThenConnectEinval()
+    {
+        var h = new TwoHostHarness();
+        var sock = NonBlockingConnect(h);
+        h.At(Ms(30));
+
+        // inet_shutdown(): SS_CONNECTING and CLOSE → SS_DISCONNECTING, -ENOTCONN; __inet_stream_connect()'s default: -EINVAL.
+        var shut = Shutdown(h, h.Sim.FindSocket(sock.SocketId)!, ShutdownHow.SHUT_RDWR);
+        var connect = Connect(h, sock.SocketId);
+
+        Assert.Equal("ENOTCONN", shut.Errno);
+        Assert.Equal("EINVAL", connect.Errno);
+        Assert.Single(h.Sent("client"), x => x.Flags == Network.TcpFlags.Syn);
     }
 }
