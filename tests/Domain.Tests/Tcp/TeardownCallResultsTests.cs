@@ -457,4 +457,78 @@ public class TeardownCallResultsTests
         Assert.Equal("EINVAL", connect.Errno);
         Assert.Single(h.Sent("client"), x => x.Flags == Network.TcpFlags.Syn);
     }
+
+    [Fact]
+    public void Close_AfterABlockingConnectWasRefused_RecvEnotconnSendEpipePollOutHup()
+    {
+        var h = new TwoHostHarness();
+        var sock = h.Call("client", SocketCallKind.Socket);
+        Connect(h, sock.SocketId);
+        h.At(Ms(30));
+        var c = h.Sim.FindSocket(sock.SocketId)!;
+
+        // connect() took sk_err and tcp_disconnect() cleared sk_shutdown: a fresh CLOSE socket again.
+        var poll = Poll(h, c);
+        var err = SoError(h, c);
+        var recv = Recv(h, c);
+        var send = h.Send(c.Id, 1);
+        var peer = h.Call("client", SocketCallKind.Getpeername, c.Id);
+
+        Assert.Equal("\"POLLOUT|POLLHUP|POLLWRNORM\"", poll.Value);
+        Assert.Equal((0L, "0"), (err.Result, err.Value));
+        Assert.Equal((-1L, "ENOTCONN"), R(recv));
+        Assert.Equal((-1L, "EPIPE"), R(send));
+        Assert.Equal("ENOTCONN", peer.Errno);
+    }
+
+    [Fact]
+    public void FinWait2_ShutRdwrThenPeerData_RecvEconnresetOnce()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Shutdown(h, c, ShutdownHow.SHUT_RDWR);
+        h.At(Ms(200));
+        h.Send(s.Id, 10);
+        h.At(Ms(300));
+
+        // tcp_rcv_state_process() FIN_WAIT2 with RCV_SHUTDOWN and new data: tcp_reset() (sk_err ECONNRESET), the
+        // segment is not queued.
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal((-1L, "ECONNRESET"), R(Recv(h, c)));
+        Assert.Equal((0L, (string?)null), R(Recv(h, c)));
+    }
+
+    static CallHandle PeekNow(TwoHostHarness h, TcpSocket sk) =>
+        h.Call(new SocketCallRequest(sk.Host.Name, "app", SocketCallKind.Recv) { SocketId = sk.Id, Bytes = 1, Flags = MsgFlags.MSG_PEEK | MsgFlags.MSG_DONTWAIT });
+
+    [Fact]
+    public void CloseWait_PoolLivenessPeek_EagainWhileIdleThenZeroEachTime()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+
+        var idle = PeekNow(h, c);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        var afterFin = PeekNow(h, c);
+        var afterFinAgain = PeekNow(h, c);
+
+        Assert.Equal((-1L, "EAGAIN"), R(idle));
+        // SOCK_DONE: found_fin_ok with MSG_PEEK, nothing eaten — 0 each time.
+        Assert.Equal((0L, (string?)null), R(afterFin));
+        Assert.Equal((0L, (string?)null), R(afterFinAgain));
+    }
+
+    [Fact]
+    public void Established_PoolLivenessPeekAfterRst_ErrorOnceThenZero()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        PeerAborts(h, s);
+        h.At(Ms(200));
+
+        // sock_error() takes sk_err even for MSG_PEEK; then RCV_SHUTDOWN → 0.
+        Assert.Equal((-1L, "ECONNRESET"), R(PeekNow(h, c)));
+        Assert.Equal((0L, (string?)null), R(PeekNow(h, c)));
+    }
 }
