@@ -42,12 +42,13 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome Listen(int backlog)
     {
-        if (State == TcpState.Listen)
+        // inet_listen(): "if (sock->state != SS_UNCONNECTED ...) goto out" (EINVAL) — a connected socket, even reset.
+        if (State == TcpState.Listen && _sockState == SocketState.Unconnected)
         {
             ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
             return CallOutcome.Ok();
         }
-        if (State != TcpState.Close || Remote.Port != 0 && Host.Established.ContainsKey(Tuple)) return CallOutcome.Fail(Errno.EINVAL);
+        if (_sockState != SocketState.Unconnected || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
         if (!BoundPort)
         {
             var err = Host.BindEphemeral(this);
@@ -71,32 +72,30 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
     {
-        if (_connecting)
+        switch (_sockState)
         {
-            // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it
-            // ended, 0 (the socket becomes SS_CONNECTED) or, if it failed, sock_error() (else ECONNABORTED).
-            // The wait below runs in this state too (inet_wait_for_connect() with sock_sndtimeo()): a blocking
-            // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
-            if (State is TcpState.SynSent or TcpState.SynRecv)
-            {
-                call.ConnectWasConnecting = true;
-                if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
-                // Whatever ends the wait settles sock->state: SS_CONNECTED (0) or SS_UNCONNECTED (the error); only
-                // the timeout leaves it SS_CONNECTING (OnSleepTimeout sets the flag again).
-                _connecting = false;
-                _pendingConnect = call;
-                return CallOutcome.Block;
-            }
-            _connecting = false;
-            if (State == TcpState.Close) return CallOutcome.Fail(TakeStreamErrorOr(Errno.ECONNABORTED));
-            return CallOutcome.Ok();
-        }
-        switch (State)
-        {
-            case TcpState.SynSent: return CallOutcome.Fail(Errno.EALREADY);
-            case TcpState.Close when Remote.Port == 0: break;
-            case TcpState.Listen: return CallOutcome.Fail(Errno.EINVAL);
-            default: return CallOutcome.Fail(Errno.EISCONN);
+            case SocketState.Connected: return CallOutcome.Fail(Errno.EISCONN);
+            case SocketState.Disconnecting: return CallOutcome.Fail(Errno.EINVAL);
+            case SocketState.Connecting:
+                // __inet_stream_connect() in SS_CONNECTING: EALREADY while the handshake runs; once it ended, 0 (the
+                // socket becomes SS_CONNECTED) or, if it ended in CLOSE, the sock_error path.
+                // The wait below runs in this state too (inet_wait_for_connect() with sock_sndtimeo()): a blocking
+                // connect() sleeps until the handshake ends, and its timeout returns the EALREADY set before the wait.
+                if (State is TcpState.SynSent or TcpState.SynRecv)
+                {
+                    // The engine keeps one sleeping connect() per socket: a second caller gets EALREADY at once.
+                    if (_pendingConnect is not null) return CallOutcome.Fail(Errno.EALREADY);
+                    call.ConnectWasConnecting = true;
+                    if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
+                    _pendingConnect = call;
+                    return CallOutcome.Block;
+                }
+                if (State == TcpState.Close) return CallOutcome.Fail(ConnectFailed());
+                _sockState = SocketState.Connected;
+                return CallOutcome.Ok();
+            case SocketState.Unconnected when State != TcpState.Close:
+                // "err = -EISCONN; if (sk->sk_state != TCP_CLOSE) goto out;" — a listener too.
+                return CallOutcome.Fail(Errno.EISCONN);
         }
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
@@ -119,13 +118,10 @@ public sealed partial class TcpSocket
         _icsk.Rto = TcpConstants.TimeoutInit;
         _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
+        _sockState = SocketState.Connecting;
         // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
         // negative tv_sec) no wait in inet_wait_for_connect(): -EINPROGRESS, sock->state SS_CONNECTING.
-        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout))
-        {
-            _connecting = true;
-            return CallOutcome.Fail(Errno.EINPROGRESS);
-        }
+        if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EINPROGRESS);
         _pendingConnect = call;
         return CallOutcome.Block;
     }
@@ -373,6 +369,10 @@ public sealed partial class TcpSocket
     {
         bool rd = how != ShutdownHow.SHUT_WR, wr = how != ShutdownHow.SHUT_RD;
         CallOutcome result = CallOutcome.Ok();
+        // inet_shutdown(): an SS_CONNECTING socket (a connect() not yet collected) becomes SS_DISCONNECTING while the
+        // handshake runs or after it failed, else SS_CONNECTED.
+        if (_sockState == SocketState.Connecting)
+            _sockState = State is TcpState.SynSent or TcpState.SynRecv or TcpState.Close ? SocketState.Disconnecting : SocketState.Connected;
         switch (State)
         {
             case TcpState.Close:

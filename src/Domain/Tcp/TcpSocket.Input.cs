@@ -128,11 +128,7 @@ public sealed partial class TcpSocket
             }
             else SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
-            if (_pendingConnect is { } call)
-            {
-                _pendingConnect = null;
-                _sim.CompleteCall(call, 0, null);
-            }
+            if (_pendingConnect is { } call) ConnectSucceeded(call);
             StartDeferredSend();
             return;
         }
@@ -216,11 +212,7 @@ public sealed partial class TcpSocket
         // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
         // sends its FIN now (6.10+).
         if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
-        if (_pendingConnect is { } call)
-        {
-            _pendingConnect = null;
-            _sim.CompleteCall(call, 0, null);
-        }
+        if (_pendingConnect is { } call) ConnectSucceeded(call);
         StartDeferredSend();
     }
 
@@ -1399,6 +1391,7 @@ public sealed partial class TcpSocket
         child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
+        child._sockState = SocketState.Connected; // __inet_accept() when accept() takes it; no call reaches it before
         if (listener.ListenState.Waiters.TryDequeue(out var call))
             host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
         else

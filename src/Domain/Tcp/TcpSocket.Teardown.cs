@@ -232,7 +232,7 @@ public sealed partial class TcpSocket
         uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
         _snd.WriteSeq = seq == 0 ? 1 : seq;
         _snd.WriteSeqKept = true;
-        _connecting = false; // sock->state = SS_UNCONNECTED
+        _sockState = SocketState.Unconnected; // the callers' "sock->state = SS_UNCONNECTED"
         // tcp_disconnect(): "There's a bubble in the pipe until at least the first ACK." (app_limited = ~0U, rate_app_limited = 1)
         _rate.AppLimited = uint.MaxValue;
         _rate.RateAppLimited = true;
@@ -390,18 +390,49 @@ public sealed partial class TcpSocket
         Recharge();
     }
 
-    /// <summary>sk_state_change(): wakes every blocked call of this socket.</summary>
+    /// <summary>
+    /// sk_state_change(): wakes every blocked call of this socket. A connect() that finds the handshake ended in CLOSE
+    /// takes the error and disconnects the socket (<see cref="ConnectFailed"/>) once the other sleepers have run.
+    /// </summary>
     void WakeAll()
     {
+        bool connectFailed = false;
         if (_pendingConnect is { } c)
         {
             _pendingConnect = null;
-            if (State is TcpState.Established or TcpState.CloseWait) _sim.CompleteCall(c, 0, null);
-            else _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNREFUSED));
+            if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
+            else
+            {
+                _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
+                connectFailed = true;
+            }
         }
         WakeReader();
         WakeWriter();
         WakeLingeringClose();
+        if (connectFailed) Disconnect("__inet_stream_connect (sock_error)");
+    }
+
+    /// <summary>A sleeping connect() finds the handshake done: sock->state = SS_CONNECTED and 0 (__inet_stream_connect()).</summary>
+    void ConnectSucceeded(PendingCall call)
+    {
+        _pendingConnect = null;
+        _sockState = SocketState.Connected;
+        _sim.CompleteCall(call, 0, null);
+    }
+
+    /// <summary>
+    /// Models __inet_stream_connect()'s sock_error path — net/ipv4/af_inet.c: the handshake ended in TCP_CLOSE (RST,
+    /// timeout, shutdown()); the call returns sock_error() (consumed), else -ECONNABORTED; sock->state = SS_UNCONNECTED,
+    /// sk_disconnects++, and sk_prot->disconnect() — tcp_disconnect() on the closed socket (<see cref="Disconnect"/>:
+    /// inet_dport 0, sk_shutdown and SOCK_DONE cleared, write_seq moved on by max_window + 2), so connect() may be
+    /// called again on the same socket and starts a new handshake.
+    /// </summary>
+    string ConnectFailed()
+    {
+        var err = TakeStreamErrorOr(Errno.ECONNABORTED);
+        Disconnect("__inet_stream_connect (sock_error)");
+        return err;
     }
 
     string TakeStreamErrorOr(string fallback)

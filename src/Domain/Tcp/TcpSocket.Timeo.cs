@@ -122,7 +122,6 @@ public sealed partial class TcpSocket
                 // handshake goes on), -EALREADY on a connect() made while SS_CONNECTING.
                 if (_pendingConnect == call) _pendingConnect = null;
                 var errno = call.ConnectWasConnecting ? Errno.EALREADY : Errno.EINPROGRESS;
-                _connecting = true;
                 _sim.CompleteCall(call, -1, errno);
                 break;
             case SocketCallKind.Accept:

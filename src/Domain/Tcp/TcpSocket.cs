@@ -106,8 +106,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     int _sndBufSet, _rcvBufSet;
     /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
     public bool NonBlocking { get; private set; }
-    /// <summary>sock->state == SS_CONNECTING: a non-blocking connect() returned EINPROGRESS and was not yet collected.</summary>
-    bool _connecting;
+    /// <summary>
+    /// struct socket's state (include/uapi/linux/net.h socket_state), distinct from sk_state: what
+    /// __inet_stream_connect(), inet_listen() and inet_shutdown() switch on. SS_UNCONNECTED after socket().
+    /// </summary>
+    SocketState _sockState;
 
     // ---- shutdown flags, errors -------------------------------------------------------------
     public bool RcvShutdown { get; private set; }
