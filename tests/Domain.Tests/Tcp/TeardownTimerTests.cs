@@ -63,6 +63,40 @@ public class TeardownTimerTests
         Assert.Equal(TcpState.Close, h.StateOf(c));
     }
 
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 200, 120)]
+    [InlineData(KernelProfile.Linux44, 200, 60)]
+    [InlineData(KernelProfile.Linux44, 61, 60)]
+    [InlineData(KernelProfile.Linux44, 60, 60)]
+    [InlineData(KernelProfile.Linux44, 30, 30)]
+    public void Close_SetTcpLinger2AboveTheLimit_GetReadsTheProfilesValue(KernelProfile profile, int set, int get)
+    {
+        // linux-4.4 do_tcp_setsockopt(TCP_LINGER2): above sysctl_tcp_fin_timeout / HZ → 0, "use the sysctl"; 5.8+
+        // ("net: Replace the limit of TCP_LINGER2 with TCP_FIN_TIMEOUT_MAX"): TCP_FIN_TIMEOUT_MAX.
+        var h = new TwoHostHarness(profile: profile);
+        var s = h.Call("client", SocketCallKind.Socket).SocketId;
+        h.SetOption(s, SocketOption.TCP_LINGER2, set);
+        Assert.Equal(get, h.GetOption(s, SocketOption.TCP_LINGER2).Result);
+    }
+
+    [Fact]
+    public void FinWait2OrphanOnLinux44_Linger2AboveFinTimeout_UsesTheSysctlAndTheTimewaitSocketAtOnce()
+    {
+        // 4.4 stores linger2 = 0 for 90 > 60, so tcp_fin_time() is tcp_fin_timeout (60 s): no keepalive-timer phase,
+        // a FIN_WAIT2 timewait socket from the ACK of the FIN (jiffy 30), 60 s (mod_timer_pinned(), no slack).
+        var (h, c, _) = ClosedByClient(KernelProfile.Linux44, (h, c) => h.SetOption(c.Id, SocketOption.TCP_LINGER2, 90));
+        var tw = h.TimeWaitOf(c)!;
+        Assert.Equal((TcpState.FinWait2, Ms(60_120)), (tw.Substate, tw.Expires));
+        var (h2, c2, _) = ClosedByClient(KernelProfile.Linux44, (h, c) =>
+        {
+            h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "90");
+            h.SetOption(c.Id, SocketOption.TCP_LINGER2, 70);
+        });
+        // The limit is the sysctl at setsockopt() time: with it at 90 s, 70 is kept — 70 − 60 = 10 s on the keepalive timer,
+        // jiffy 30 + 2500, which 4.4's mod_timer() moves by apply_slack() to 2536 (limit 2539, highest differing bit 4).
+        Assert.Equal(("keepalive", Ms(10_144)), (c2.SsTimer!.Value.Name, c2.SsTimer!.Value.Expires));
+    }
+
     [Fact]
     public void FinWait2OrphanOnKeepaliveTimer_PeerFin_TimeWaitFor60s()
     {
