@@ -66,6 +66,7 @@ public sealed partial class Host : IEventTarget
         internal set
         {
             SyncOrphanCache();
+            AddOrphanPcpu(value - _orphans);
             _orphans = value;
         }
     }
@@ -123,6 +124,47 @@ public sealed partial class Host : IEventTarget
             SyncOrphanCache();
             return _orphanCache;
         }
+    }
+
+    /// <summary>percpu_counter_batch — lib/percpu_counter.c: max(32, 2 · online CPUs), 32 up to 16 CPUs.</summary>
+    const int PercpuCounterBatch = 32;
+    /// <summary>linux-4.4 tcp_orphan_count (a struct percpu_counter): fbc->count, the folded global part.</summary>
+    long _orphanPcpuCount;
+    /// <summary>linux-4.4 tcp_orphan_count: this CPU's not yet folded part.</summary>
+    long _orphanPcpuLocal;
+
+    /// <summary>
+    /// Models __percpu_counter_add(fbc, amount, percpu_counter_batch) — lib/percpu_counter.c, linux-4.4's
+    /// percpu_counter_inc()/_dec() of tcp_orphan_count: the CPU's own count takes the change, and only once it reaches
+    /// ±batch is it folded into fbc->count. The engine has no CPUs: one local count per host, as if every close and
+    /// every destroy ran on one CPU (as for tcp_mem's per-CPU reserve).
+    /// </summary>
+    void AddOrphanPcpu(long amount)
+    {
+        long count = _orphanPcpuLocal + amount;
+        if (count >= PercpuCounterBatch || count <= -PercpuCounterBatch)
+        {
+            _orphanPcpuCount += count;
+            _orphanPcpuLocal = 0;
+        }
+        else
+        {
+            _orphanPcpuLocal = count;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_too_many_orphans(shift) — include/net/tcp.h. 5.16+: tcp_orphan_cache (<see cref="OrphanCountCached"/>)
+    /// shifted, above tcp_max_orphans. linux-4.4: percpu_counter_read_positive() — fbc->count only, without what the CPUs
+    /// hold — and, only when that is over the limit, percpu_counter_sum_positive(), the exact count. Fewer than
+    /// percpu_counter_batch (32) orphans never reach fbc->count, so on 4.4 a small tcp_max_orphans is never enforced.
+    /// </summary>
+    internal bool TooManyOrphans(int shift)
+    {
+        long max = Sysctls.TcpMaxOrphans;
+        if (Sim.Profile != KernelProfile.Linux44) return ((long)OrphanCountCached << shift) > max;
+        if ((Math.Max(0, _orphanPcpuCount) << shift) <= max) return false;
+        return (Math.Max(0, _orphanPcpuCount + _orphanPcpuLocal) << shift) > max;
     }
 
     long _tcpMemBytes;

@@ -430,8 +430,12 @@ public sealed partial class TcpSocket
                 SetLinger(lingerOnOff, value);
                 break;
             case SocketOption.TCP_LINGER2:
-                // tcp_sock_set_linger2 semantics: < 0 → -1, 0 → sysctl, > TCP_FIN_TIMEOUT_MAX → clamp.
-                Linger.Linger2 = value < 0 ? -1 : Math.Min(value, TcpConstants.FinTimeoutMaxSec);
+                // do_tcp_setsockopt(TCP_LINGER2) — net/ipv4/tcp.c: < 0 → -1, 0 → the sysctl, above TCP_FIN_TIMEOUT_MAX / HZ →
+                // TCP_FIN_TIMEOUT_MAX (5.8+, "net: Replace the limit of TCP_LINGER2 with TCP_FIN_TIMEOUT_MAX"). linux-4.4:
+                // above sysctl_tcp_fin_timeout / HZ (as it is now) → 0, i.e. the sysctl again.
+                if (value < 0) Linger.Linger2 = -1;
+                else if (_sim.Profile == KernelProfile.Linux44) Linger.Linger2 = value > Host.Sysctls.TcpFinTimeoutSec ? 0 : value;
+                else Linger.Linger2 = Math.Min(value, TcpConstants.FinTimeoutMaxSec);
                 break;
             case SocketOption.SO_REUSEADDR: ReuseAddr = value != 0; break;
             case SocketOption.SO_REUSEPORT: ReusePort = value != 0; break;

@@ -148,14 +148,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (tcp_orphan_cache, refreshed every
-    /// 104 ms by tcp_orphan_timer — <see cref="Host.OrphanCountCached"/> — shifted), or tcp_out_of_memory()
+    /// Models tcp_check_oom() — net/ipv4/tcp.c: too many orphans (<see cref="Host.TooManyOrphans"/>: tcp_orphan_cache,
+    /// refreshed every 104 ms by tcp_orphan_timer, shifted; linux-4.4 the per-CPU counter), or tcp_out_of_memory()
     /// (include/net/tcp.h: sk_wmem_queued above SOCK_MIN_SNDBUF while TCP memory is above tcp_mem[2]), each with
     /// its rate-limited log line.
     /// </summary>
     bool CheckOom(int shift)
     {
-        bool tooMany = ((long)Host.OrphanCountCached << shift) > Host.Sysctls.TcpMaxOrphans;
+        bool tooMany = Host.TooManyOrphans(shift);
         bool outOfMemory = _wmemQueued > TcpConstants.SockMinSndBuf && Host.TcpMemPages > Host.Sysctls.TcpMem[2];
         if (tooMany) Host.LogRateLimited("TCP: too many orphaned sockets");
         if (outOfMemory) Host.LogRateLimited("TCP: out of memory -- consider tuning tcp_mem");

@@ -286,10 +286,17 @@ public sealed partial class TcpSocket
     bool WriteTimeout()
     {
         bool expired;
-        if (State is TcpState.SynSent or TcpState.SynRecv)
+        if ((State is TcpState.SynSent or TcpState.SynRecv) && _sim.Profile == KernelProfile.Linux44)
+        {
+            // linux-4.4: retransmits_timed_out(sk, retry_until, syn_set ? 0 : icsk_user_timeout, syn_set) — the time
+            // budget of tcp_syn_retries doublings from TCP_TIMEOUT_INIT only; TCP_USER_TIMEOUT does not count here.
+            expired = RetransmitsTimedOut(SynRetries, 0, TcpConstants.TimeoutInit);
+        }
+        else if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // The count (plus tcp_syn_linear_timeouts in SYN_SENT), then — like data — the time budget
-            // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT.
+            // from the original SYN (tcp_connect set retrans_stamp) with tcp_timeout_init as base, or TCP_USER_TIMEOUT
+            // (5.4+, "tcp: better handle TCP_USER_TIMEOUT in SYN_SENT state").
             int retryUntil = SynRetries;
             expired = _icsk.Retransmits >= retryUntil + (State == TcpState.SynSent ? Host.Sysctls.TcpSynLinearTimeouts : 0);
             if (!expired) expired = RetransmitsTimedOut(retryUntil, UserTimeoutMs, TcpConstants.TimeoutInit);

@@ -50,6 +50,50 @@ public class OrphanLimitTests
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
     }
 
+    /// <summary>n established connections on linux-4.4 with tcp_max_orphans = <paramref name="maxOrphans"/>, the link cut at 100 ms, all closed then but the last, closed at <paramref name="lastAtMs"/>.</summary>
+    static (TwoHostHarness H, List<int> Sockets) Linux44Closes(int n, int maxOrphans, double lastAtMs = 100)
+    {
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", maxOrphans.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var cs = Enumerable.Range(0, n).Select(_ => h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId).ToList();
+        h.At(Ms(100));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        foreach (var id in cs.SkipLast(1)) h.Call("client", SocketCallKind.Close, id);
+        h.At(Ms(lastAtMs));
+        h.Call("client", SocketCallKind.Close, cs[^1]);
+        return (h, cs);
+    }
+
+    [Fact]
+    public void Linux44_ThreeClosesOverTcpMaxOrphans1_NoneKilledWhileTheCountStaysOnTheCpu()
+    {
+        // 4.4's tcp_too_many_orphans() first reads percpu_counter_read_positive(): fbc->count, which three increments
+        // (below percpu_counter_batch, 32) never reach — 0 is not over 1, and the exact sum is never taken. (6.x would
+        // kill the third, closed at 250 ms after tcp_orphan_timer sampled two orphans.)
+        var (h, _) = Linux44Closes(3, 1, lastAtMs: 250);
+        h.At(S(1));
+        Assert.Equal(3, h.Client.OrphanCount);
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.DoesNotContain("TCP: too many orphaned sockets", h.Client.KernelLog);
+    }
+
+    [Fact]
+    public void Linux44_ThirtyThreeClosesWithTcpMaxOrphans5_TheThirtySecondFoldsTheCountAndIsKilled()
+    {
+        // The 32nd percpu_counter_inc() folds 32 into fbc->count: 32 > 5, and the exact sum (32, the closing socket
+        // included) is too — FIN then RST, TCPAbortOnMemory. Its destruction leaves the CPU at −1 and fbc->count at 32,
+        // so the 33rd close is judged the same way.
+        var (h, cs) = Linux44Closes(33, 5);
+        var rsts = h.Sent("client").Where(x => x.Flags.HasFlag(TcpFlags.Rst)).ToList();
+        Assert.Equal(2, rsts.Count);
+        Assert.Equal(31, h.Client.OrphanCount);
+        Assert.Equal(2, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Contains("TCP: too many orphaned sockets", h.Client.KernelLog);
+        Assert.Equal(TcpState.Close, h.States(cs[31]).Last().To);
+        Assert.Equal(TcpState.FinWait1, h.States(cs[30]).Last().To);
+    }
+
     /// <summary>
     /// The auditor's case (tcp_max_orphans 1, 0.1 ms link): three connections, the link cut at 1 ms, then a closed at
     /// 1 ms and b at <paramref name="bMs"/>; returns c's socket.

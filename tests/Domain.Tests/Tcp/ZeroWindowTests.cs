@@ -151,6 +151,63 @@ public class ZeroWindowTests
     }
 
     [Fact]
+    public void FinWait1Orphan_PeerGoneSilentWhileProbing_NotAliveOnceTheIntervalReachesRtoMax()
+    {
+        var (h, c, _) = FilledWindow(500_000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(3));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(1000));
+        // Probe base max(icsk_rto = 232 ms, TCP_RTO_MIN) << backoff; the probe at 2.208 s (backoff 3) was the last one
+        // answered. Six unanswered probes later (123.872 s, backoff 9: 118.784 s, still "alive", icsk_probes_out 6 < 8) a
+        // seventh goes at 244.704 s with backoff 10; the next firing finds 232 ms << 10 ≥ rto_max: tcp_orphan_retries(sk, false)
+        // = 0 ≤ backoff, abort — silently (tcp_write_err()), 120.832 s later.
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal(232, c.Rto.TotalMilliseconds);
+        Assert.Equal([752, 1248, 2208, 4096, 7904, 15584, 30688, 62432, 123872, 244704], probes);
+        Assert.Equal((TcpState.Close, Ms(365_536)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void FinWait1Orphan_PeerGoneSilentWithRetries2Of5_AbortsAfterEightUnansweredProbes()
+    {
+        var (h, c, _) = FilledWindow(500_000);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_retries2", "5");
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(3));
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(1000));
+        // tcp_send_probe0() stops the backoff at tcp_retries2 (5: 232 ms << 5 = 1856 jiffies), so the orphan stays "alive"
+        // and tcp_orphan_retries() gives 8: the firing after the eighth unanswered probe (4.096 … 53.984 s; once capped
+        // every 1920 jiffies, since each expiry is a level-2 bucket boundary and runs on the next) finds
+        // icsk_probes_out = 8 and aborts, silently.
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([752, 1248, 2208, 4096, 7904, 15584, 23264, 30944, 38624, 46304, 53984], probes);
+        Assert.Equal((TcpState.Close, Ms(61_664)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+        Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void FinWait1Orphan_ProbeTimerOverTcpMaxOrphans_RstAndAbortOnMemory()
+    {
+        var (h, c, _) = FilledWindow(500_000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        // The limit drops under the one orphan after its close: the next tcp_orphan_timer run samples 1, and the next
+        // probe firing's tcp_out_of_resources(sk, true) kills it — with a RST, as tcp_probe_timer() always asks for one.
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_max_orphans", "0");
+        uint sndNxt = c.SndNxt;
+        h.At(S(30));
+        var rst = h.Sent("client").Single(x => x.Flags.HasFlag(TcpFlags.Rst));
+        Assert.Equal(("R.", sndNxt), (rst.Flags.ToLetters(), rst.SeqNo));
+        Assert.Equal((TcpState.Close, rst.At), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
+        Assert.Contains("TCP: too many orphaned sockets", h.Client.KernelLog);
+    }
+
+    [Fact]
     public void FinWait1_Linger3PeerNotReading_CloseReturnsZeroAfter3sAndAllDataArrivesLater()
     {
         var (h, c, s) = FilledWindow(300_000, linger: 3, out long queued);
