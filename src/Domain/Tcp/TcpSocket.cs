@@ -158,8 +158,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
     /// <summary>icsk_ack: delayed-ACK state.</summary>
     DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
-    /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression).</summary>
-    SackCompression _compAck;
+    /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression): made on first use.</summary>
+    SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
     /// <summary>tp->rack.</summary>
@@ -352,16 +352,22 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
     void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
-        _sim.ArmHrtimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
+        _sim.ArmHrtimer(ref _compAck!.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
 
     /// <summary>hrtimer_try_to_cancel(&amp;tp->compressed_ack_timer).</summary>
-    void CancelCompressedAckTimer() => _sim.CancelTimer(ref _compAck.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+    void CancelCompressedAckTimer()
+    {
+        if (_compAck is { } comp) _sim.CancelTimer(ref comp.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+    }
+
+    /// <summary>tp->compressed_ack: ACKs held back by SACK compression (0 until it first holds one).</summary>
+    int CompressedAcks => _compAck?.Count ?? 0;
 
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
         if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
-        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck.Timer;
+        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck!.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
 
