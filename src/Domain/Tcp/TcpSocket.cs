@@ -181,10 +181,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
     readonly List<InFlight> _rtx = new(SmallQueueCapacity);
     /// <summary>
-    /// The first capacity of the retransmission, send and receive queues' lists: a request/response connection
-    /// rarely has more than two entries in one (data and FIN), and the list's default first array is four.
+    /// The first capacity of the retransmission, send and receive queues' lists: one. In a request/response
+    /// connection each mostly holds one entry at a time (the SYN, the data, the FIN, each acknowledged or read
+    /// before the next: W1 allocates 177 B less per lifecycle than with two), and a held idle connection keeps
+    /// its lists' arrays; a queue that needs more grows as any list does (1, 2, 4 …).
     /// </summary>
-    const int SmallQueueCapacity = 2;
+    const int SmallQueueCapacity = 1;
     /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
     OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
