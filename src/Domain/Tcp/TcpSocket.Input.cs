@@ -1187,24 +1187,25 @@ public sealed partial class TcpSocket
     /// </summary>
     void CompressSack()
     {
-        if (!_rxOpt.SackOk || _compAck.Count >= Host.Sysctls.TcpCompSackNr)
+        if (!_rxOpt.SackOk || CompressedAcks >= Host.Sysctls.TcpCompSackNr)
         {
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        if (_compAck.RcvNxt != _rcv.Nxt)
+        var comp = _compAck ??= new();
+        if (comp.RcvNxt != _rcv.Nxt)
         {
-            _compAck.RcvNxt = _rcv.Nxt;
-            _compAck.DupAckCounter = 0;
+            comp.RcvNxt = _rcv.Nxt;
+            comp.DupAckCounter = 0;
         }
-        if (_compAck.DupAckCounter < TcpConstants.FastRetransThresh)
+        if (comp.DupAckCounter < TcpConstants.FastRetransThresh)
         {
-            _compAck.DupAckCounter++;
+            comp.DupAckCounter++;
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        _compAck.Count++;
-        if (_compAck.Timer.Armed) return; // hrtimer_is_queued()
+        comp.Count++;
+        if (comp.Timer.Armed) return; // hrtimer_is_queued()
         // "compress ack timer : 5 % of rtt, but no more than tcp_comp_sack_delay_ns": rtt in µs · 8, so
         // rtt · (NSEC_PER_USEC >> 3) / 20 ns.
         long rtt = _rcvRtt.RttUs8;

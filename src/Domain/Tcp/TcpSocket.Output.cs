@@ -51,10 +51,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventAckSent()
     {
-        if (_compAck.Count > 0)
+        if (_compAck is { Count: > 0 } comp)
         {
-            Host.Count(MibCounter.TcpExtTCPAckCompressed, _compAck.Count);
-            _compAck.Count = 0;
+            Host.Count(MibCounter.TcpExtTCPAckCompressed, comp.Count);
+            comp.Count = 0;
             CancelCompressedAckTimer();
         }
         DecQuickAckMode();
@@ -209,9 +209,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackCompressSendAck()
     {
-        if (_compAck.Count == 0) return;
+        if (_compAck is not { Count: > 0 } comp) return;
         CancelCompressedAckTimer();
-        _compAck.Count--;
+        comp.Count--;
         SendAck("tcp_sack_compress_send_ack");
     }
 

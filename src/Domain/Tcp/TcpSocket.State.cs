@@ -159,10 +159,11 @@ internal struct DelayedAck
 /// <summary>
 /// SACK compression's part of struct tcp_sock (4.20+): tp->compressed_ack (ACKs held back), compressed_ack_rcv_nxt and
 /// dup_ack_counter (the first TCP_FASTRETRANS_THRESH duplicate ACKs for one rcv_nxt go at once), and
-/// compressed_ack_timer, an hrtimer.
+/// compressed_ack_timer, an hrtimer. Only a receiver with out-of-order data ever holds an ACK back
+/// (__tcp_ack_snd_check()), so a socket makes this on the first ACK it considers compressing, and most
+/// sockets never do: until then compressed_ack is 0 and the hrtimer idle.
 /// </summary>
-[StructLayout(LayoutKind.Auto)]
-internal struct SackCompression
+internal sealed class SackCompression
 {
     /// <summary>tp->compressed_ack.</summary>
     public int Count;

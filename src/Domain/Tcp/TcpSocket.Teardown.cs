@@ -357,7 +357,7 @@ public sealed partial class TcpSocket
         Destroyed = true;
         _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
         _delackTimer.Cancel(this, DelackTimerKey);
-        _compAck.Timer.Cancel(this, CompressedAckTimerKey);
+        _compAck?.Timer.Cancel(this, CompressedAckTimerKey);
         _keepaliveTimer?.Detach();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);

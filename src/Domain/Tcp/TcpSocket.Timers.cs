@@ -433,7 +433,7 @@ public sealed partial class TcpSocket
     {
         RecordFired(TcpTimerKind.DelayedAck);
         if (State is TcpState.Close or TcpState.Listen) return;
-        if (_compAck.Count > 0)
+        if (CompressedAcks > 0)
         {
             SackCompressSendAck();
             return;
@@ -462,8 +462,8 @@ public sealed partial class TcpSocket
     void OnCompressedAckTimer()
     {
         RecordFired(TcpTimerKind.CompressedAck);
-        if (_compAck.Count == 0) return;
-        _compAck.Count--;
+        if (_compAck is not { Count: > 0 } comp) return;
+        comp.Count--;
         SendAck("tcp_compressed_ack_kick");
     }
 
