@@ -975,7 +975,9 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_ack_probe(): once the whole next segment (tcp_send_head, with the FIN if it rides
-    /// on it) fits the window, stop probing; else re-arm the probe timer.
+    /// on it) fits the window, stop probing; else re-arm the probe timer. It sends nothing: "Socket must be waked up
+    /// by subsequent tcp_data_snd_check()" — after step 7 has queued the segment's text (its data and FIN), so what
+    /// leaves then carries their ACK, and new data after close() resets the connection before anything is sent.
     /// </summary>
     void AckProbe()
     {
@@ -989,7 +991,6 @@ public sealed partial class TcpSocket
             _icsk.Backoff = 0;
             _icsk.ProbesStampSet = false;
             ClearXmitTimer();
-            Push("tcp_ack_probe (window opened)");
         }
         else
         {
