@@ -966,27 +966,40 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_ack_probe(): once the whole next segment (tcp_send_head, with the FIN if it rides
-    /// on it) fits the window, stop probing; else re-arm the probe timer.
+    /// Models tcp_ack_probe(): once the whole send head skb (tcp_send_head()'s end_seq, with the FIN if it rides
+    /// on it — not just its first MSS) fits the window, stop probing and clear icsk_backoff; else re-arm the probe
+    /// timer (a window that lets only part of a long skb out keeps the backoff: tcp_data_snd_check() then sends that
+    /// part and tcp_rearm_rto() replaces the timer). It sends nothing: "Socket must be waked up
+    /// by subsequent tcp_data_snd_check()" — after step 7 has queued the segment's text (its data and FIN), so what
+    /// leaves then carries their ACK, and new data after close() resets the connection before anything is sent.
     /// </summary>
     void AckProbe()
     {
-        uint wndEnd = WndEnd;
-        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
-        long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
-        uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
-        if (_snd.FinQueued && headEnd == _snd.FinSeq) headEnd++;
-        if (!SeqMath.After(headEnd, wndEnd))
+        if (!SeqMath.After(SendHeadEndSeq(), WndEnd))
         {
             _icsk.Backoff = 0;
             _icsk.ProbesStampSet = false;
             ClearXmitTimer();
-            Push("tcp_ack_probe (window opened)");
         }
         else
         {
             ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
         }
+    }
+
+    /// <summary>
+    /// tcp_send_head()'s end_seq: the end of the first unsent skb, its FIN included. Without skbs (none queued by
+    /// tcp_sendmsg_locked()), the end of the next segment.
+    /// </summary>
+    uint SendHeadEndSeq()
+    {
+        if (_sndSkbs is { } skbs)
+            foreach (var skb in skbs)
+                if (!SeqMath.After(skb.Seq, _snd.Nxt) && SeqMath.After(skb.End, _snd.Nxt)) return skb.End;
+        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+        long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
+        uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
+        return _snd.FinQueued && headEnd == _snd.FinSeq ? headEnd + 1 : headEnd;
     }
 
     /// <summary>

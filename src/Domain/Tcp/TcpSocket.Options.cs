@@ -217,6 +217,15 @@ public sealed partial class TcpSocket
     internal int SynAckRetries => _synRetries != 0 ? _synRetries : Host.Sysctls.TcpSynackRetries;
 
     /// <summary>
+    /// Models tcp_nagle_check() — net/ipv4/tcp_output.c — for a partial last segment, as tcp_mss_split_point() asks it
+    /// before sending a multi-MSS skb from <paramref name="sndNxt"/>: TCP_NAGLE_CORK holds, and so does Nagle on (nonagle
+    /// 0) with packets out and Minshall's check (snd_una &lt; snd_sml ≤ snd_nxt); TCP_NAGLE_PUSH is not consulted here.
+    /// </summary>
+    bool NagleCheckPartial(Nagle nonagle, uint sndNxt) =>
+        (nonagle & Nagle.Cork) != 0
+        || nonagle == Nagle.On && PacketsOut > 0 && SeqMath.After(_snd.Sml, _snd.Una) && !SeqMath.After(_snd.Sml, sndNxt);
+
+    /// <summary>
     /// tcp_nagle_test() — net/ipv4/tcp_output.c — for a segment shorter than the MSS that is not a FIN: sent with
     /// TCP_NAGLE_PUSH; held under TCP_NAGLE_CORK, or (nonagle 0) while an earlier small segment is unacknowledged
     /// (tcp_minshall_check(): snd_una &lt; snd_sml ≤ snd_nxt).

@@ -421,6 +421,8 @@ public sealed partial class TcpSocket
         uint chunkStart = _snd.Nxt;
         // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
         int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+        // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
+        bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
@@ -434,18 +436,20 @@ public sealed partial class TcpSocket
                 rwndLimited = true;
                 break;
             }
-            // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole. (Further into a
-            // multi-MSS skb tcp_mss_split_point() may cut at the window's edge; the engine stops at a whole MSS.)
-            bool cut = false;
+            // tcp_snd_wnd_test(): the segment's first MSS must fit the peer's window whole. Further into a multi-MSS skb
+            // tcp_mss_split_point() cuts it at the window's edge (needed = min(skb->len, window)), or at the last whole
+            // MSS when tcp_nagle_check() holds the partial segment; tso_fragment() gives the rest the PSH and FIN.
+            bool cut = false, splitAtWindow = false;
             if (len > 0 && SeqMath.After(_snd.Nxt + (uint)len, wndEnd))
             {
-                if (!windowProbe)
+                if (!windowProbe && (chunkSegs == 0 || chunkNagleHolds || !SeqMath.Before(_snd.Nxt, wndEnd)))
                 {
                     rwndLimited = true; // "if (unlikely(!tcp_snd_wnd_test(tp, skb, mss_now))) { is_rwnd_limited = true; break; }"
                     break;
                 }
                 len = (int)(wndEnd - _snd.Nxt);
-                cut = true;
+                cut = windowProbe;
+                splitAtWindow = !windowProbe;
             }
             // Inside a multi-MSS skb tcp_mss_split_point() sends it whole once its data fits: the FIN may end one
             // past the window.
@@ -468,12 +472,13 @@ public sealed partial class TcpSocket
             if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
-            if (++chunkSegs < chunkQuota) continue;
+            if (++chunkSegs < chunkQuota && !splitAtWindow) continue;
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
             chunkStart = _snd.Nxt;
             chunkSegs = 0;
             chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+            chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         }
         if (chunkSegs > 0)
         {

@@ -369,7 +369,8 @@ public sealed partial class TcpSocket
         int maxProbes = Host.Sysctls.TcpRetries2;
         if (Dead)
         {
-            bool alive = ProbeWhen(RtoMax, uncapped: true) < RtoMax;
+            // "alive" is inet_csk_rto_backoff(icsk, rto_max) < rto_max: icsk_rto, not tcp_probe0_base(), shifted by the backoff.
+            bool alive = RtoBackoff(RtoMax) < RtoMax;
             maxProbes = OrphanRetries(alive);
             if (!alive && _icsk.Backoff >= maxProbes)
             {
@@ -397,12 +398,18 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
     }
 
-    /// <summary>tcp_probe0_when(): probe base shifted by the backoff, capped at rto_max (inet_csk_rto_backoff when uncapped).</summary>
-    SimDuration ProbeWhen(SimDuration max, bool uncapped = false)
+    /// <summary>tcp_probe0_when(): probe base shifted by the backoff, capped at rto_max.</summary>
+    SimDuration ProbeWhen(SimDuration max) => Backoff(ProbeBase, max);
+
+    /// <summary>inet_csk_rto_backoff() — include/net/inet_connection_sock.h: icsk_rto &lt;&lt; icsk_backoff, at most <paramref name="max"/>.</summary>
+    SimDuration RtoBackoff(SimDuration max) => Backoff(_icsk.Rto, max);
+
+    /// <summary><paramref name="value"/> &lt;&lt; icsk_backoff (as a u64: no overflow at the backoffs allowed), at most <paramref name="max"/>.</summary>
+    SimDuration Backoff(SimDuration value, SimDuration max)
     {
-        long ns = ProbeBase.Ns;
-        for (int i = 0; i < _icsk.Backoff && ns < max.Ns * 2; i++) ns <<= 1;
-        return uncapped ? new SimDuration(ns) : new SimDuration(Math.Min(ns, max.Ns));
+        long ns = value.Ns;
+        for (int i = 0; i < _icsk.Backoff && ns < max.Ns; i++) ns <<= 1;
+        return new SimDuration(Math.Min(ns, max.Ns));
     }
 
     /// <summary>

@@ -31,6 +31,14 @@ public class FinWindowTests
         h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Ack, s.SndNxt, c.Iss + 1 + acked, window, 0, TcpOptions.None));
     }
 
+    /// <summary>The server's window becomes <paramref name="window"/> at 105 ms; the client writes <paramref name="bytes"/> and closes.</summary>
+    static void WriteAndCloseBehindWindow(TwoHostHarness h, TcpSocket c, TcpSocket s, ushort window, long bytes)
+    {
+        AckAt(h, c, s, 105, 0, window);
+        h.Send(c.Id, bytes);
+        h.Call("client", SocketCallKind.Close, c.Id);
+    }
+
     static List<(SimTime At, string Flags, uint Seq, int Len, string Reason)> ClientSentAfter(TwoHostHarness h, TcpSocket c, double ms) =>
         [.. h.Sent("client").Where(x => x.At > Ms(ms)).Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo - c.Iss, x.Len, x.Reason))];
 
@@ -38,9 +46,7 @@ public class FinWindowTests
     public void FinWait1_DataAndFinBehindWindowOf1000_DataByProbeThenLoneFinAfterTheAck()
     {
         var (h, c, s) = EstablishedUnscaled();
-        AckAt(h, c, s, 105, 0, 1000);
-        h.Send(c.Id, 2000);
-        h.Call("client", SocketCallKind.Close, c.Id);
+        WriteAndCloseBehindWindow(h, c, s, 1000, 2000);
         Assert.Equal(TcpState.FinWait1, c.State);
         // The 2000-byte skb + FIN: its first MSS (1448) does not fit 1000 — nothing; tcp_check_probe_timer():
         // tcp_probe0_base() = 220 ms = 55 jiffies from jiffy 26 → 81, run at 82 (328 ms). tcp_write_wakeup() cuts
@@ -81,14 +87,54 @@ public class FinWindowTests
     public void FinWait1_MultiMssSkbWithFinAndWindowEqualToItsData_SentWholeFinOnePastTheWindow()
     {
         var (h, c, s) = EstablishedUnscaled();
-        AckAt(h, c, s, 105, 0, 0);
-        h.Send(c.Id, 2000);
-        h.Call("client", SocketCallKind.Close, c.Id);
+        WriteAndCloseBehindWindow(h, c, s, 0, 2000);
         Assert.Empty(ClientSentAfter(h, c, 100));
         // 2000 bytes + FIN is longer than one MSS: tcp_snd_wnd_test() checks seq + 1448 only, and
         // tcp_mss_split_point() takes min(skb->len, window) = the whole skb — its FIN ends one past the window.
         AckAt(h, c, s, 150, 0, 2000);
         Assert.Equal([(Ms(150), ".", 1u, 1448), (Ms(150), "FP.", 1449u, 552)],
             ClientSentAfter(h, c, 100).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
+    }
+
+    /// <summary>
+    /// tcp_mss_split_point(): inside a multi-MSS skb (here a two-segment TSO chunk: tcp_tso_autosize() gives 2 at a
+    /// 20 ms RTT) the window's edge cuts the skb where it falls — needed = min(skb->len, window), and the partial last
+    /// segment goes unless tcp_nagle_check() holds it (nothing in flight here) — and tso_fragment() moves PSH and the
+    /// FIN onto the rest. The engine used to stop at the last whole MSS, leaving 552 bytes of window unused.
+    /// </summary>
+    [Fact]
+    public void FinWait1_WindowEdgeInsideTheSecondSegment_CutThereAndTheFinStaysOnTheRest()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        WriteAndCloseBehindWindow(h, c, s, 0, 5000);
+        AckAt(h, c, s, 150, 0, 2000);
+        AckAt(h, c, s, 170, 2000, 2000);
+        AckAt(h, c, s, 190, 4000, 2000);
+        Assert.Equal(
+            [(Ms(150), ".", 1u, 1448), (Ms(150), ".", 1449u, 552), (Ms(170), ".", 2001u, 1448), (Ms(170), ".", 3449u, 552),
+             (Ms(190), "FP.", 4001u, 1000)],
+            ClientSentAfter(h, c, 100).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
+    }
+
+    /// <summary>
+    /// tcp_mss_split_point() asks tcp_nagle_check(partial, tp, nonagle) before cutting at the window's edge: with Nagle
+    /// on, packets in flight and an unacknowledged small segment (Minshall: snd_una &lt; snd_sml ≤ snd_nxt — the 552 bytes
+    /// cut at 150 ms) it splits at the last whole MSS instead; TCP_NODELAY (nonagle TCP_NAGLE_OFF) cuts at the edge.
+    /// The ACK at 170 ms takes only the first segment and opens the window to 3949: 1948 bytes from 2001.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FinWait1_WindowEdgeInsideASegmentWhileASmallOneIsUnacked_NagleCutsAtTheMssNoDelayAtTheEdge(bool noDelay)
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        if (noDelay) h.SetOption(c.Id, SocketOption.TCP_NODELAY, 1);
+        WriteAndCloseBehindWindow(h, c, s, 0, 5000);
+        AckAt(h, c, s, 150, 0, 2000);
+        AckAt(h, c, s, 170, 1448, 2500);
+        (SimTime, string, uint, int)[] at170 = noDelay
+            ? [(Ms(170), ".", 2001u, 1448), (Ms(170), ".", 3449u, 500)]
+            : [(Ms(170), ".", 2001u, 1448)];
+        Assert.Equal(at170, ClientSentAfter(h, c, 160).Where(x => x.At == Ms(170)).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
     }
 }

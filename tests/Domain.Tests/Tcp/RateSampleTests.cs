@@ -123,28 +123,30 @@ public class RateSampleTests
     }
 
     /// <summary>
-    /// 20 segments: 10 at 200 ms; the ACK at 230 ms shrinks the window to 8 · 1024 = 8192 bytes past 14480, so
-    /// tcp_write_xmit() sends 5 and stops at tcp_snd_wnd_test(): rwnd-limited from jiffy 57 (busy 50→57 = 7 jiffies).
-    /// The ACK at 260 ms opens it again: the last 5 go and tcp_chrono_stop(RWND_LIMITED) returns to busy (rwnd 57→65 =
+    /// 20 segments: 10 at 200 ms; the ACK at 230 ms shrinks the window to 7 · 1024 = 7168 bytes past 14480, so
+    /// tcp_write_xmit() sends 4 (two TSO chunks of 2) and stops at tcp_snd_wnd_test() — the next chunk's first MSS
+    /// does not fit: rwnd-limited from jiffy 57 (busy 50→57 = 7 jiffies). (A window of 8 units would end inside that
+    /// chunk's second segment, and tcp_mss_split_point() would send it cut at the window's edge.)
+    /// The ACK at 260 ms opens it again: the last 6 go and tcp_chrono_stop(RWND_LIMITED) returns to busy (rwnd 57→65 =
     /// 8 jiffies); the ACK at 290 ms empties the queues (busy 65→72 = 7). tcp_get_info_chrono_stats(): busy_time =
     /// (14 + 8) · 4000 = 88000 µs, rwnd_limited 32000 µs; ss "%.1f%%" of 100 · 32000 / 88000 = 36.36…: 36.4. The last
-    /// sample: the 5 sent at 260 ms into an empty pipe, 5 / 30000 µs: 5 · 1448 · 10^6 / 30000 = 241333 B/s.
+    /// sample: the 6 sent at 260 ms into an empty pipe, 6 / 30000 µs: 6 · 1448 · 10^6 / 30000 = 289600 B/s.
     /// </summary>
     [Fact]
     public void Established_PeerWindowShrinks_RwndLimitedChrono()
     {
         var f = new AckedSender();
         f.H.Send(f.C.Id, 20 * Mss);
-        f.Ack(Ms(230), 10 * Mss, window: 8);
-        Assert.Equal(5, f.DataAt(Ms(230)).Length);
-        f.Ack(Ms(260), 15 * Mss);
-        Assert.Equal(5, f.DataAt(Ms(260)).Length);
+        f.Ack(Ms(230), 10 * Mss, window: 7);
+        Assert.Equal(4, f.DataAt(Ms(230)).Length);
+        f.Ack(Ms(260), 14 * Mss);
+        Assert.Equal(6, f.DataAt(Ms(260)).Length);
         f.Ack(Ms(290), 20 * Mss);
 
         var i = f.C.Info;
         Assert.Equal((88000L, 32000L, 0L), (i.BusyTimeUs, i.RwndLimitedUs, i.SndbufLimitedUs));
-        Assert.Equal((241333UL, false), (i.DeliveryRate, i.DeliveryRateAppLimited));
-        Assert.Contains(" delivery_rate 1930664bps delivered:21 busy:88ms rwnd_limited:32ms(36.4%) rcv_space:", SsFormatter.InfoText(i));
+        Assert.Equal((289600UL, false), (i.DeliveryRate, i.DeliveryRateAppLimited));
+        Assert.Contains(" delivery_rate 2316800bps delivered:21 busy:88ms rwnd_limited:32ms(36.4%) rcv_space:", SsFormatter.InfoText(i));
     }
 
     /// <summary>

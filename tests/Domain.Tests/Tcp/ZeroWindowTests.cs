@@ -95,9 +95,10 @@ public class ZeroWindowTests
     /// </summary>
     static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1) => FilledWindow(bytes, linger, out _);
 
-    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued)
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued, Action<TwoHostHarness>? setup = null)
     {
         var h = new TwoHostHarness();
+        setup?.Invoke(h);
         var (c, s, _) = h.Establish();
         if (linger >= 0)
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = linger });
@@ -148,6 +149,28 @@ public class ZeroWindowTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
         Assert.Equal(TcpState.Established, s.State);
+    }
+
+    /// <summary>
+    /// tcp_probe_timer() judges an orphan "alive" by inet_csk_rto_backoff(): icsk_rto &lt;&lt; icsk_backoff (capped at
+    /// rto_max) below rto_max — the RTO, not tcp_probe0_base()'s max(icsk_rto, TCP_RTO_MIN) that spaces the probes.
+    /// With net.ipv4.tcp_rto_min_us 20000 the RTO is 100 ms when the window fills (tcp_rtt_estimator() with the 20 ms
+    /// floor; no sample while probing), the probes still 200 ms · 2^backoff: alive up to backoff 10 (100 ms · 1024 =
+    /// 102.4 s), dead at the first run with backoff 11 — one probe at rto_max later than with the probe base, which
+    /// reaches 204.8 s at backoff 10 (where the engine killed it).
+    /// </summary>
+    [Fact]
+    public void FinWait1Orphan_PeerNeverReadsWithRtoMin20ms_AliveJudgedByTheRtoNotTheProbeBase()
+    {
+        var (h, c, _) = FilledWindow(500_000, -1, out _, h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
+        var rto = c.Info.RtoUs;
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(2000));
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At).ToList();
+        var death = h.States(c.Id).Last();
+        Assert.Equal(TcpState.Close, death.To);
+        Assert.Equal((100_000L, 11, 1L), (rto, c.Info.Backoff, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]));
+        Assert.Equal(probes.Count, h.Client.Mib[MibCounter.TcpExtTCPWinProbe]);
     }
 
     [Fact]

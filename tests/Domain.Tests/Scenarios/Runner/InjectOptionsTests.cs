@@ -222,13 +222,18 @@ public class InjectOptionsTests
         // min(min_rtt 29 ms / 4, srtt) = 7,250 µs, so remaining = 30,000 + 7,250 − 30,000 = 7,250 µs and
         // tcp_rack_mark_lost() arms usecs_to_jiffies(7,250 + TCP_TIMEOUT_MIN_US) = 3 jiffies: expires at jiffy 23
         // and, on level 0 of the timer wheel, runs one jiffy later: 96 ms, resending the hole (tcp_rack_reo_timeout()).
+        // The window update lets out the tail skb (1048 bytes from 3953) up to the window's end, 989 + 4000: its first
+        // 988 bytes, and — tcp_mss_split_point(): needed = min(1048, 1036), no small segment unacknowledged, so
+        // tcp_nagle_check() holds nothing — the 48 bytes up to 4989 in the same TSO chunk.
         var json = File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder, "scripted-peer-negotiates-options.json"));
 
         var result = RunnerAssert.Run(json);
 
         RunnerAssert.Passed(result);
-        var resent = Sent(result, "server").Where(e => e.Reason != "tcp_sendmsg" && e.Len > 0).Select(e => (e.At, e.Reason)).ToList();
-        Assert.Equal((new SimTime(80_000_000), "tcp_data_snd_check"), resent[0]);
-        Assert.Equal(new SimTime(96_000_000), resent[1].At);
+        var sent = Sent(result, "server").Where(e => e.Reason != "tcp_sendmsg" && e.Len > 0).ToList();
+        Assert.Equal(
+            [(new SimTime(80_000_000), 3953u, 988, "tcp_data_snd_check"), (new SimTime(80_000_000), 4941u, 48, "tcp_data_snd_check")],
+            sent.Take(2).Select(e => (e.At, e.SeqNo - sent[0].SeqNo + 3953u, e.Len, e.Reason)));
+        Assert.Equal((new SimTime(96_000_000), 989u), (sent[2].At, sent[2].SeqNo - sent[0].SeqNo + 3953u));
     }
 }
