@@ -373,6 +373,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->compressed_ack: ACKs held back by SACK compression (0 until it first holds one).</summary>
     int CompressedAcks => _compAck?.Count ?? 0;
 
+    /// <summary>Whether the SACK-compression state was made (tests: only out-of-order data makes it).</summary>
+    internal bool HasSackCompressionState => _compAck is not null;
+
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;

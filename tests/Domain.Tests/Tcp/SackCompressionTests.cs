@@ -47,6 +47,32 @@ public class SackCompressionTests
     static readonly SimTime[] SevenAtOnce = [Ms(300), Ms(301), Ms(302), Ms(303), Ms(304), Ms(305), Ms(306)];
 
     [Fact]
+    public void Established_InOrderSegments_NeverMakeTheCompressionState()
+    {
+        // With the out-of-order queue empty __tcp_ack_snd_check() schedules a delayed ACK and never reaches the
+        // compression path: the state (compressed_ack, dup_ack_counter, the hrtimer) stays unmade, read as 0.
+        var p = InjectedPeer.Connected();
+        Inject(p, 310, [(300, 0), (301, 1), (302, 2), (303, 3)]);
+
+        Assert.False(p.C.HasSackCompressionState);
+        Assert.False(p.S.HasSackCompressionState);
+        Assert.Equal(0, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
+    }
+
+    [Fact]
+    public void Established_OutOfOrderSegmentsPastTheQuickAcks_MakeTheCompressionState()
+    {
+        // Segments 1–4 are ACKed in quick-ACK mode (the window growing); segment 5 is the first whose ACK reaches
+        // the compression path (dup_ack_counter 1), which makes the state.
+        var p = InjectedPeer.Connected();
+        Inject(p, 303.030, [.. SixAfterAHole.Take(4)]);
+        Assert.False(p.C.HasSackCompressionState);
+
+        Inject(p, 303.030, [.. SixAfterAHole.Skip(4).Take(1)]);
+        Assert.True(p.C.HasSackCompressionState);
+    }
+
+    [Fact]
     public void Established_TenOutOfOrderSegments_SevenAckedAtOnceThenThreeInOneAckAfter150Us()
     {
         var p = InjectedPeer.Connected();
