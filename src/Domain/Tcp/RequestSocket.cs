@@ -198,10 +198,10 @@ public sealed class RequestSocket : SimTimer
             Drop();
             return;
         }
-        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(reqsk_timeout()): the doubled
-        // timeout, at most TCP_RTO_MAX.
+        // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(tcp_reqsk_timeout()): the doubled
+        // timeout, at most the listener's tcp_rto_max() (linux-4.4: reqsk_timeout(req, TCP_RTO_MAX)).
         if (_retransmits++ == 0) Listener.ReqskQueueYoung--;
-        _timeout = SimDuration.Min(_timeout * 2, TcpConstants.TimeWaitLen * 2);
+        _timeout = SimDuration.Min(_timeout * 2, Listener.RtoMax);
         if (resend) SendSynAck(retransmission: true);
         else _sim.ArmTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit, Jiffies.Expiry(_sim.Now, _timeout));
     }
@@ -376,7 +376,7 @@ public sealed class RequestSocket : SimTimer
         return !(rst && timeoutSec >= TcpConstants.PawsMslSec);
     }
 
-    /// <summary>reqsk_timeout(req, TCP_RTO_MAX): the initial timeout shifted by req->num_timeout, at most TCP_RTO_MAX.</summary>
+    /// <summary>tcp_reqsk_timeout(): the initial timeout shifted by req->num_timeout, at most the listener's tcp_rto_max().</summary>
     SimDuration ReqskTimeout => _timeout;
 
     /// <summary>

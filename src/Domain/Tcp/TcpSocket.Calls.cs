@@ -640,7 +640,8 @@ public sealed partial class TcpSocket
         _userMss = listener._userMss;
         _rcvLowat = listener._rcvLowat;
         _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
-        _icsk.RtoMin = listener._icsk.RtoMin; // inet_csk_clone_lock(): the listener's icsk_rto_min, not today's sysctl
+        _icsk.RtoMin = listener._icsk.RtoMin; // inet_csk_clone_lock(): the listener's icsk_rto_min and icsk_rto_max, not today's sysctls
+        _icsk.RtoMax = listener._icsk.RtoMax;
         _notsentLowat = listener._notsentLowat;
         InheritCongestionControl(listener);
     }

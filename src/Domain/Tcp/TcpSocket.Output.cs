@@ -557,12 +557,13 @@ public sealed partial class TcpSocket
     /// tcp_clamp_rto_to_user_timeout() — net/ipv4/tcp_timer.c: never sleep past TCP_USER_TIMEOUT since the first
     /// retransmission. Its one caller is tcp_retransmit_timer()'s out_reset_timer: (<see cref="OutResetTimer"/>); the
     /// RTO re-arms of an ACK (tcp_rearm_rto()), of tcp_xmit_retransmit_queue() and of the loss probe are not clamped.
-    /// linux-4.4 has no such clamp (it came with 5.1's "tcp: Add tcp_clamp_rto_to_user_timeout() helper to improve
-    /// accuracy"): its RTO re-arms a full icsk_rto, and the connection ends at the first firing past the user timeout.
+    /// 4.19+: linux-4.4's out_reset_timer re-arms with icsk_rto as it is, so the connection dies at the first RTO at or
+    /// past the deadline.
     /// </summary>
     SimDuration ClampToUserTimeout(SimDuration rto)
     {
-        if (UserTimeoutMs == 0 || _retransStamp is not { } stamp || _sim.Profile == KernelProfile.Linux44) return rto;
+        if (_sim.Profile == KernelProfile.Linux44) return rto;
+        if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;
         var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - stamp);
         if (remaining.Ns <= 0) return Jiffies.Tick;
         return SimDuration.Min(rto, Jiffies.ToDuration(Jiffies.FromDuration(remaining)));

@@ -118,6 +118,11 @@ internal struct ConnectionTimers
     /// when the socket is made, a child copies its listener's (inet_csk_clone_lock()); tcp_rto_min() reads it.
     /// </summary>
     public SimDuration RtoMin;
+    /// <summary>
+    /// icsk_rto_max: this socket's RTO ceiling — tcp_init_sock() takes msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+;
+    /// linux-4.4: TCP_RTO_MAX), a child copies its listener's; tcp_rto_max() reads it.
+    /// </summary>
+    public SimDuration RtoMax;
     /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
     public int Backoff;
     /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>

@@ -40,6 +40,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
         // tcp_init_sock(): icsk_rto_min = usecs_to_jiffies(net.ipv4.tcp_rto_min_us) (6.11+; linux-4.4 has TCP_RTO_MIN only).
         _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(host.Sysctls.TcpRtoMinUs)));
+        // tcp_init_sock(): icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+; linux-4.4: TCP_RTO_MAX).
+        _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(host.Sysctls.TcpRtoMaxMs)));
     }
 
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
@@ -394,7 +396,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _ack.Scheduled = false;
     }
 
-    SimDuration RtoMax => SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs);
+    /// <summary>tcp_rto_max() — include/net/tcp.h: the socket's icsk_rto_max.</summary>
+    internal SimDuration RtoMax => _icsk.RtoMax;
     /// <summary>tcp_rto_min() — include/net/tcp.h: the socket's icsk_rto_min (no route carries an RTAX_RTO_MIN metric here).</summary>
     SimDuration RtoMinimum => _icsk.RtoMin;
 

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -21,9 +22,9 @@ namespace SimService.Domain.Tests.Tcp;
 /// </summary>
 public class RetransmissionTests
 {
-    static TwoHostHarness DeadPeerAfterHandshake(out TcpSocket c, out TcpSocket s)
+    static TwoHostHarness DeadPeerAfterHandshake(out TcpSocket c, out TcpSocket s, KernelProfile profile = KernelProfile.Linux6)
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(profile: profile);
         (c, s, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         return h;
@@ -122,6 +123,28 @@ public class RetransmissionTests
         Assert.Equal("ETIMEDOUT", returned.Errno);
         Assert.Equal(Ms(3552), returned.At);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    /// <summary>
+    /// linux-4.4 has no tcp_clamp_rto_to_user_timeout() (4.19): out_reset_timer re-arms the doubled RTO as it is, and
+    /// tcp_write_timeout() ends the connection at the first RTO that finds TCP_USER_TIMEOUT passed since the first
+    /// retransmission (retransmits_timed_out(): tcp_time_stamp − retrans_stamp ≥ the timeout, in jiffies).
+    /// </summary>
+    [Fact]
+    public void Established_UserTimeout3000DeadPeerLinux44_RtoNotClampedDiesAtTheFirstRtoPastIt()
+    {
+        var h = DeadPeerAfterHandshake(out var c, out _, KernelProfile.Linux44);
+        h.SetOption(c.Id, SocketOption.TCP_USER_TIMEOUT, 3000);
+        h.Send(c.Id, 4);
+        var recv = h.Call("client", SocketCallKind.Recv, c.Id);
+        h.At(S(10));
+        var data = h.Sent("client").Where(x => x.Len == 4).Select(x => x.At.Ns / 1e6).ToArray();
+        // The loss probe at 320 ms, then the RTOs at 540 (the first retransmission: retrans_stamp), 980 and 1860 ms; the
+        // next, 440 jiffies later (apply_slack(): 906, not 905), finds 3084 ms gone: ETIMEDOUT at 3624 ms. 6.x would have
+        // clamped that RTO to the 1680 ms left.
+        Assert.Equal([100, 320, 540, 980, 1860], data);
+        var returned = h.Returned(recv.CallId)!;
+        Assert.Equal(("ETIMEDOUT", Ms(3624)), (returned.Errno, returned.At));
     }
 }
 

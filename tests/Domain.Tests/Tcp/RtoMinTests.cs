@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -72,5 +73,61 @@ public class RtoMinTests
         Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "41000"));
         var (c, _, _) = h.Establish();
         Assert.Equal((10_000L, 56_000L), (c.Info.RttUs, c.Info.RtoUs));
+    }
+
+    /// <summary>
+    /// The RTO ceiling too (6.15+): tcp_init_sock() sets icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) and
+    /// tcp_rto_max() reads it. SYNs into a dead link (tcp_syn_linear_timeouts 0): a socket made before tcp_rto_max_ms
+    /// became 1000 doubles its RTO (SYNs 1, 2 and 4 s apart); one made after stays at 1 s (each run by the timer wheel at
+    /// its level's granularity: 250 jiffies fire at 256; tcp_syn_retries 6 ends it at seven SYNs).
+    /// </summary>
+    [Fact]
+    public void SynSent_RtoMaxChangedAfterSocket_KeepsTheCeilingTcpInitSockRead()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_linear_timeouts", "0")); // no linear SYN timeouts (6.17+)
+        var before = h.Call("client", SocketCallKind.Socket);
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_max_ms", "1000"));
+        var after = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = before.SocketId, ToHost = "server", ToPort = 80 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = after.SocketId, ToHost = "server", ToPort = 81 });
+        h.At(Ms(8000));
+
+        long[] SynTimesMs(int socketId)
+        {
+            var port = h.Sim.FindSocket(socketId)!.Local.Port;
+            return [.. h.Sent("client").Where(s => s.Tuple.Local.Port == port).Select(s => s.At.Ns / 1_000_000)];
+        }
+        Assert.Equal(new long[] { 0, 1024, 3040, 7136 }, SynTimesMs(before.SocketId));
+        Assert.Equal(new long[] { 0, 1024, 2048, 3072, 4096, 5120, 6144 }, SynTimesMs(after.SocketId));
+    }
+
+    /// <summary>
+    /// tcp_reqsk_timeout() caps a request's SYN-ACK backoff at its listener's tcp_rto_max(): a listener made with
+    /// tcp_rto_max_ms 1000 resends the unanswered SYN-ACK 1 s apart (TCP_TIMEOUT_INIT doubled, then capped), even with the
+    /// sysctl back at 120000 when the SYN comes; the wheel runs 250 jiffies at 256.
+    /// </summary>
+    [Fact]
+    public void SynRecv_ListenerMadeWithRtoMaxOneSecond_SynAckBackoffCappedAtIt()
+    {
+        const string script = """
+            `./defaults.sh`
+            `sysctl -q net.ipv4.tcp_rto_max_ms=1000`
+
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+               +0 bind(3, ..., ...) = 0
+               +0 listen(3, 1) = 0
+            `sysctl -q net.ipv4.tcp_rto_max_ms=120000`
+
+              +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+               +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+            +1.024 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+            +1.024 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+            +1.024 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+            """;
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "synack-rto-max.pkt" });
+        Assert.True(result.Passed, result.Output);
     }
 }
