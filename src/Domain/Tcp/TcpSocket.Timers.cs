@@ -369,7 +369,7 @@ public sealed partial class TcpSocket
         int maxProbes = Host.Sysctls.TcpRetries2;
         if (Dead)
         {
-            bool alive = ProbeWhen(RtoMax, uncapped: true) < RtoMax;
+            bool alive = RtoBackoff(RtoMax) < RtoMax;
             maxProbes = OrphanRetries(alive);
             if (!alive && _icsk.Backoff >= maxProbes)
             {
@@ -397,12 +397,22 @@ public sealed partial class TcpSocket
         ResetXmitTimer(TcpTimerKind.Persist, ClampProbeToUserTimeout(ProbeWhen(RtoMax)));
     }
 
-    /// <summary>tcp_probe0_when(): probe base shifted by the backoff, capped at rto_max (inet_csk_rto_backoff when uncapped).</summary>
-    SimDuration ProbeWhen(SimDuration max, bool uncapped = false)
+    /// <summary>tcp_probe0_when(): the probe base (tcp_probe0_base(): max(icsk_rto, TCP_RTO_MIN)) shifted by the backoff, at most <paramref name="max"/>.</summary>
+    SimDuration ProbeWhen(SimDuration max) => ShiftedByBackoff(ProbeBase, max);
+
+    /// <summary>
+    /// inet_csk_rto_backoff() — include/net/inet_connection_sock.h: icsk_rto (not the probe base) shifted by the backoff, at
+    /// most <paramref name="max"/> — what tcp_probe_timer() calls "alive" while below rto_max. With net.ipv4.tcp_rto_min_us
+    /// under 200 ms icsk_rto is smaller than the probe base, so an orphan keeps probing at rto_max intervals for a few more
+    /// firings.
+    /// </summary>
+    SimDuration RtoBackoff(SimDuration max) => ShiftedByBackoff(_icsk.Rto, max);
+
+    SimDuration ShiftedByBackoff(SimDuration value, SimDuration max)
     {
-        long ns = ProbeBase.Ns;
-        for (int i = 0; i < _icsk.Backoff && ns < max.Ns * 2; i++) ns <<= 1;
-        return uncapped ? new SimDuration(ns) : new SimDuration(Math.Min(ns, max.Ns));
+        long ns = value.Ns;
+        for (int i = 0; i < _icsk.Backoff && ns < max.Ns; i++) ns <<= 1;
+        return new SimDuration(Math.Min(ns, max.Ns));
     }
 
     /// <summary>

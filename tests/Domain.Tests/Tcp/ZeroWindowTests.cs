@@ -95,9 +95,10 @@ public class ZeroWindowTests
     /// </summary>
     static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1) => FilledWindow(bytes, linger, out _);
 
-    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued)
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued, double delayMs = 10, Action<TwoHostHarness>? setup = null)
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(delayMs: delayMs);
+        setup?.Invoke(h);
         var (c, s, _) = h.Establish();
         if (linger >= 0)
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = linger });
@@ -168,6 +169,26 @@ public class ZeroWindowTests
         Assert.Equal((TcpState.Close, Ms(365_536)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void FinWait1Orphan_RtoBelowTcpRtoMin_AliveJudgedFromIcskRtoNotTheProbeBase()
+    {
+        // net.ipv4.tcp_rto_min_us = 10 ms on a 1 ms link: icsk_rto is a few jiffies, the probe interval
+        // tcp_probe0_base() = max(icsk_rto, TCP_RTO_MIN) << backoff. tcp_probe_timer()'s "alive" is
+        // inet_csk_rto_backoff(icsk, rto_max) = icsk_rto << backoff, so the orphan outlives the first capped intervals.
+        var (h, c, _) = FilledWindow(500_000, -1, out _, delayMs: 1, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "10000"));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(3000));
+        // icsk_rto 20 ms: alive while 20 ms << backoff < 120 s, up to backoff 12. The probe at 211.936 s (backoff → 10)
+        // is the first capped interval; the peer answers every probe (icsk_probes_out back to 0), so three more go,
+        // 120.832 s apart (level 3 of the wheel), and the firing with backoff 13 (163.84 s) aborts. A rule on the
+        // 200 ms probe base would end it at 332.768 s.
+        Assert.Equal(20, c.Rto.TotalMilliseconds);
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([584, 992, 1824, 3456, 6880, 13536, 26592, 54240, 107488, 211936, 332768, 453600, 574432], probes);
+        Assert.Equal((TcpState.Close, Ms(695_264)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
 
     [Fact]
