@@ -228,6 +228,40 @@ public class TeardownTimerTests
     }
 
     [Fact]
+    public void SynSent_SynLinearTimeoutsZero_SynsDoubleFrom1sAndFailAfterSixRetransmissions()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_linear_timeouts", "0");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(S(200));
+        // Every RTO doubles (total_rto > 0): 250 → 256, 756 → 760 (level 1), 1760 → 1784, 3784 → 3832, 7832 → 7864
+        // (level 2), 15864 → 16120, 32120 → 32504 (level 3), where icsk_retransmits = tcp_syn_retries (6) expires.
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([0, 1024, 3040, 7136, 15328, 31456, 64480], syns);
+        var returned = h.Returned(c.CallId)!;
+        Assert.Equal(("ETIMEDOUT", Ms(130_016)), (returned.Errno, returned.At));
+    }
+
+    [Fact]
+    public void TimewaitFinWait2OnLinux44_FinAfterAShortTimeout_RearmedFor60sAndCountedAsTwAtExpiry()
+    {
+        // fin_timeout 3 s: a FIN_WAIT2 timewait socket armed for 3 s (tw_kill, ≤ 4 s). The peer's FIN at 1 s makes it
+        // TIME_WAIT, re-armed for TCP_TIMEWAIT_LEN by inet_twsk_schedule(), which sets tw_kill again (false): 4.4's
+        // tw_timer_handler() counts TIMEWAITED, not TIMEWAITKILLED, when it finally expires.
+        var (h, c, s) = ClosedByClient(KernelProfile.Linux44, (h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "3"));
+        Assert.Equal(TcpState.FinWait2, h.TimeWaitOf(c)!.Substate);
+        h.At(S(1));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(2));
+        Assert.Equal(TcpState.TimeWait, h.TimeWaitOf(c)!.Substate);
+        Assert.Equal((0L, 0L), (h.Client.Mib[MibCounter.TcpExtTW], h.Client.Mib[MibCounter.TcpExtTWKilled]));
+        h.At(S(70));
+        Assert.Null(h.TimeWaitOf(c));
+        Assert.Equal((1L, 0L), (h.Client.Mib[MibCounter.TcpExtTW], h.Client.Mib[MibCounter.TcpExtTWKilled]));
+    }
+
+    [Fact]
     public void SynSentOnLinux44_UserTimeout3000Ms_IgnoredSynsDoubleAndFailAt127s()
     {
         var h = new TwoHostHarness(profile: KernelProfile.Linux44);
