@@ -631,6 +631,7 @@ public sealed partial class TcpSocket
         _linger = listener._linger?.Clone();
         _keepalive = listener._keepalive?.Clone();
         _timeouts = listener._timeouts?.Clone();
+        _rtoMax = listener._rtoMax; // sk_clone_lock() copies icsk_rto_max with the rest of the socket
         _sndBufSet = listener._sndBufSet;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;

@@ -38,6 +38,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
         _ca.Reordering = unchecked((uint)host.Sysctls.TcpReordering); // tcp_init_sock(): u32 tp->reordering = net.ipv4.tcp_reordering
         _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
+        // tcp_init_sock() (6.15+): icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) — read once, at creation.
+        _rtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(host.Sysctls.TcpRtoMaxMs)));
     }
 
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
@@ -375,7 +377,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _ack.Scheduled = false;
     }
 
-    SimDuration RtoMax => SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs);
+    /// <summary>icsk_rto_max (6.15+): the socket's own rto_max, taken from net.ipv4.tcp_rto_max_ms when it was created (a child copies its listener's).</summary>
+    SimDuration _rtoMax;
+
+    /// <summary>
+    /// tcp_rto_max() — include/net/tcp.h: READ_ONCE(icsk_rto_max), the bound of the RTO's doubling, of the probe interval,
+    /// of tcp_model_timeout() and of an orphan's "alive". A later change of the sysctl leaves existing sockets alone.
+    /// </summary>
+    SimDuration RtoMax => _rtoMax;
     SimDuration RtoMinimum => SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs);
 
     void IEventTarget.OnDue(Simulation sim, object? payload)

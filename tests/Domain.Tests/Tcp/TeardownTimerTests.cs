@@ -148,11 +148,11 @@ public class TeardownTimerTests
     }
 
     [Fact]
-    public void FinWait1Orphan_RtoReachesTcpRtoMaxMs_NotAliveSoNoRetriesAndSilentDeath()
+    public void FinWait1Orphan_RtoReachesTcpRtoMaxMsOfItsCreation_NotAliveSoNoRetriesAndSilentDeath()
     {
         var h = new TwoHostHarness();
-        var (c, _, _) = h.Establish();
         h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_max_ms", "1000");
+        var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(60));
@@ -164,6 +164,23 @@ public class TeardownTimerTests
         Assert.Equal(Ms(2912), h.States(c.Id).Last().At);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
+    [Fact]
+    public void FinWait1Orphan_TcpRtoMaxMsLoweredAfterTheSocketWasMade_KeepsItsOwn120s()
+    {
+        // tcp_init_sock() copies net.ipv4.tcp_rto_max_ms into icsk_rto_max when the socket is made; tcp_rto_max() reads
+        // that copy, so lowering the sysctl later changes nothing for this connection: the RTO doubles past 1 s
+        // (RetransmissionTests.FinWait1Orphan_DeadPeer_LossProbeThenEightRtosThenSilentDeath).
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_max_ms", "1000");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(200));
+        var fins = h.Sent("client").Where(x => x.Flags.HasFlag(TcpFlags.Fin)).Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([100, 324, 548, 992, 1888, 3680, 7392, 14560, 28896, 58336], fins);
+        Assert.Equal(Ms(115_680), h.States(c.Id).Last().At);
     }
 
     static void KeepaliveDeadPeer(TwoHostHarness h, TcpSocket c, int userTimeoutMs)
