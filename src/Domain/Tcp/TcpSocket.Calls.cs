@@ -631,7 +631,8 @@ public sealed partial class TcpSocket
         _linger = listener._linger?.Clone();
         _keepalive = listener._keepalive?.Clone();
         _timeouts = listener._timeouts?.Clone();
-        _rtoMax = listener._rtoMax; // sk_clone_lock() copies icsk_rto_max with the rest of the socket
+        _rtoMax = listener._rtoMax; // sk_clone_lock() copies icsk_rto_max and icsk_rto_min with the rest of the socket
+        _rtoMinJiffies = listener._rtoMinJiffies;
         _sndBufSet = listener._sndBufSet;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;

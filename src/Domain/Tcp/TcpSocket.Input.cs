@@ -237,7 +237,7 @@ public sealed partial class TcpSocket
             if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
             return;
         }
-        if (Host.TcpMetrics.InitialRto(Local.Address, Remote.Address, _sim.Now, _rtt.SrttUs, Host.Sysctls.TcpRtoMinUs) is { } rto)
+        if (Host.TcpMetrics.InitialRto(Local.Address, Remote.Address, _sim.Now, _rtt.SrttUs, RtoMinUs) is { } rto)
             _icsk.Rto = rto;
     }
 

@@ -540,7 +540,7 @@ public sealed partial class TcpSocket
         if (early is not (3 or 4) || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State is not (CaState.Open or CaState.Cwr)) return false;
         if (!IsSynchronized) return false;
         long timeoutUs = _rtt.SrttUs != 0
-            ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? Host.Sysctls.TcpRtoMinUs : 2000)
+            ? (_rtt.SrttUs >> 2) + (PacketsOut == 1 ? RtoMinUs : 2000)
             : TcpConstants.TimeoutInit.Ns / 1000;
         long rtoDeltaUs = advancingRto ? _icsk.Rto.Ns / 1000 : (_icsk.Rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
         if (rtoDeltaUs > 0) timeoutUs = Math.Min(timeoutUs, rtoDeltaUs);

@@ -40,6 +40,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
         // tcp_init_sock() (6.15+): icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) — read once, at creation.
         _rtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(host.Sysctls.TcpRtoMaxMs)));
+        // tcp_init_sock() (6.11+): icsk_rto_min = usecs_to_jiffies(net.ipv4.tcp_rto_min_us) — whole jiffies, rounded up.
+        _rtoMinJiffies = Jiffies.FromDuration(SimDuration.FromMicroseconds(host.Sysctls.TcpRtoMinUs));
     }
 
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
@@ -385,7 +387,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// of tcp_model_timeout() and of an orphan's "alive". A later change of the sysctl leaves existing sockets alone.
     /// </summary>
     SimDuration RtoMax => _rtoMax;
-    SimDuration RtoMinimum => SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs);
+    /// <summary>icsk_rto_min in jiffies, taken from net.ipv4.tcp_rto_min_us when the socket was created (a child copies its listener's).</summary>
+    long _rtoMinJiffies;
+
+    /// <summary>tcp_rto_min() — include/net/tcp.h: the socket's icsk_rto_min (no route metric locks it here).</summary>
+    SimDuration RtoMinimum => Jiffies.ToDuration(_rtoMinJiffies);
+
+    /// <summary>tcp_rto_min_us() — include/net/tcp.h: jiffies_to_usecs(tcp_rto_min()), what the RTT estimator and the loss probe use.</summary>
+    long RtoMinUs => RtoMinimum.Ns / 1000;
 
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
@@ -417,7 +426,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         long m = Math.Max(1, mrttUs);
         long srtt = _rtt.SrttUs;
-        long rtoMinUs = Host.Sysctls.TcpRtoMinUs;
+        long rtoMinUs = RtoMinUs;
         if (srtt != 0)
         {
             m -= srtt >> 3;

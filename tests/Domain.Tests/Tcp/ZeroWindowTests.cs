@@ -180,13 +180,14 @@ public class ZeroWindowTests
         var (h, c, _) = FilledWindow(500_000, -1, out _, delayMs: 1, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "10000"));
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(3000));
-        // icsk_rto 20 ms: alive while 20 ms << backoff < 120 s, up to backoff 12. The probe at 211.936 s (backoff → 10)
+        // icsk_rto_min = usecs_to_jiffies(10000) = 3 jiffies, so icsk_rto = 2 ms + 12 ms, rounded up to 16 ms: alive while
+        // 16 ms << backoff < 120 s, up to backoff 12. The probe at 211.936 s (backoff → 10)
         // is the first capped interval; the peer answers every probe (icsk_probes_out back to 0), so three more go,
-        // 120.832 s apart (level 3 of the wheel), and the firing with backoff 13 (163.84 s) aborts. A rule on the
+        // 120.832 s apart (level 3 of the wheel), and the firing with backoff 13 (131.072 s) aborts. A rule on the
         // 200 ms probe base would end it at 332.768 s.
-        Assert.Equal(20, c.Rto.TotalMilliseconds);
         var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
-        Assert.Equal([584, 992, 1824, 3456, 6880, 13536, 26592, 54240, 107488, 211936, 332768, 453600, 574432], probes);
+        Assert.Equal(16, c.Rto.TotalMilliseconds);
+        Assert.Equal([576, 992, 1824, 3456, 6880, 13536, 26592, 54240, 107488, 211936, 332768, 453600, 574432], probes);
         Assert.Equal((TcpState.Close, Ms(695_264)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
