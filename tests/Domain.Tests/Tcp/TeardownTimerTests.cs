@@ -63,6 +63,22 @@ public class TeardownTimerTests
         Assert.Equal(TcpState.Close, h.StateOf(c));
     }
 
+    [Fact]
+    public void FinWait2OrphanOnKeepaliveTimer_FinTimeoutLoweredBeforeItFires_ActiveRstAndGone()
+    {
+        // tcp_keepalive_timer() recomputes tcp_fin_time() when it runs: with the sysctl now 30 s, tmo = 30 − 60 ≤ 0, so
+        // no timewait socket — tcp_send_active_reset() and tcp_done() (no MIB counter) at 31.712 s.
+        var (h, c, _) = ClosedByClient(setup: (h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "90"));
+        h.At(S(10));
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "30");
+        h.At(S(40));
+        var rst = h.Sent("client").Last();
+        Assert.Equal(("R.", Ms(31_712), c.SndNxt), (rst.Flags.ToLetters(), rst.At, rst.SeqNo));
+        Assert.Null(h.TimeWaitOf(c));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal(0, h.Client.OrphanCount);
+    }
+
     [Theory]
     [InlineData(KernelProfile.Linux6, 200, 120)]
     [InlineData(KernelProfile.Linux44, 200, 60)]
