@@ -63,6 +63,22 @@ public class TeardownTimerTests
         Assert.Equal(TcpState.Close, h.StateOf(c));
     }
 
+    [Fact]
+    public void FinWait2OrphanOnKeepaliveTimer_FinTimeoutLoweredBeforeItFires_ActiveRstAndGone()
+    {
+        // tcp_keepalive_timer() recomputes tcp_fin_time() when it runs: with the sysctl now 30 s, tmo = 30 − 60 ≤ 0, so
+        // no timewait socket — tcp_send_active_reset() and tcp_done() (no MIB counter) at 31.712 s.
+        var (h, c, _) = ClosedByClient(setup: (h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "90"));
+        h.At(S(10));
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "30");
+        h.At(S(40));
+        var rst = h.Sent("client").Last();
+        Assert.Equal(("R.", Ms(31_712), c.SndNxt), (rst.Flags.ToLetters(), rst.At, rst.SeqNo));
+        Assert.Null(h.TimeWaitOf(c));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+        Assert.Equal(0, h.Client.OrphanCount);
+    }
+
     [Theory]
     [InlineData(KernelProfile.Linux6, 200, 120)]
     [InlineData(KernelProfile.Linux44, 200, 60)]
@@ -148,11 +164,11 @@ public class TeardownTimerTests
     }
 
     [Fact]
-    public void FinWait1Orphan_RtoReachesTcpRtoMaxMs_NotAliveSoNoRetriesAndSilentDeath()
+    public void FinWait1Orphan_RtoReachesTcpRtoMaxMsOfItsCreation_NotAliveSoNoRetriesAndSilentDeath()
     {
         var h = new TwoHostHarness();
-        var (c, _, _) = h.Establish();
         h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_max_ms", "1000");
+        var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(60));
@@ -164,6 +180,23 @@ public class TeardownTimerTests
         Assert.Equal(Ms(2912), h.States(c.Id).Last().At);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
+    [Fact]
+    public void FinWait1Orphan_TcpRtoMaxMsLoweredAfterTheSocketWasMade_KeepsItsOwn120s()
+    {
+        // tcp_init_sock() copies net.ipv4.tcp_rto_max_ms into icsk_rto_max when the socket is made; tcp_rto_max() reads
+        // that copy, so lowering the sysctl later changes nothing for this connection: the RTO doubles past 1 s
+        // (RetransmissionTests.FinWait1Orphan_DeadPeer_LossProbeThenEightRtosThenSilentDeath).
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_max_ms", "1000");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(200));
+        var fins = h.Sent("client").Where(x => x.Flags.HasFlag(TcpFlags.Fin)).Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([100, 324, 548, 992, 1888, 3680, 7392, 14560, 28896, 58336], fins);
+        Assert.Equal(Ms(115_680), h.States(c.Id).Last().At);
     }
 
     static void KeepaliveDeadPeer(TwoHostHarness h, TcpSocket c, int userTimeoutMs)
@@ -225,6 +258,40 @@ public class TeardownTimerTests
         Assert.Equal([Ms(0), Ms(1024), Ms(2048)], syns);
         var returned = h.Returned(c.CallId)!;
         Assert.Equal(("ETIMEDOUT", Ms(3008)), (returned.Errno, returned.At));
+    }
+
+    [Fact]
+    public void SynSent_SynLinearTimeoutsZero_SynsDoubleFrom1sAndFailAfterSixRetransmissions()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_syn_linear_timeouts", "0");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(S(200));
+        // Every RTO doubles (total_rto > 0): 250 → 256, 756 → 760 (level 1), 1760 → 1784, 3784 → 3832, 7832 → 7864
+        // (level 2), 15864 → 16120, 32120 → 32504 (level 3), where icsk_retransmits = tcp_syn_retries (6) expires.
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal([0, 1024, 3040, 7136, 15328, 31456, 64480], syns);
+        var returned = h.Returned(c.CallId)!;
+        Assert.Equal(("ETIMEDOUT", Ms(130_016)), (returned.Errno, returned.At));
+    }
+
+    [Fact]
+    public void TimewaitFinWait2OnLinux44_FinAfterAShortTimeout_RearmedFor60sAndCountedAsTwAtExpiry()
+    {
+        // fin_timeout 3 s: a FIN_WAIT2 timewait socket armed for 3 s (tw_kill, ≤ 4 s). The peer's FIN at 1 s makes it
+        // TIME_WAIT, re-armed for TCP_TIMEWAIT_LEN by inet_twsk_schedule(), which sets tw_kill again (false): 4.4's
+        // tw_timer_handler() counts TIMEWAITED, not TIMEWAITKILLED, when it finally expires.
+        var (h, c, s) = ClosedByClient(KernelProfile.Linux44, (h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "3"));
+        Assert.Equal(TcpState.FinWait2, h.TimeWaitOf(c)!.Substate);
+        h.At(S(1));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(S(2));
+        Assert.Equal(TcpState.TimeWait, h.TimeWaitOf(c)!.Substate);
+        Assert.Equal((0L, 0L), (h.Client.Mib[MibCounter.TcpExtTW], h.Client.Mib[MibCounter.TcpExtTWKilled]));
+        h.At(S(70));
+        Assert.Null(h.TimeWaitOf(c));
+        Assert.Equal((1L, 0L), (h.Client.Mib[MibCounter.TcpExtTW], h.Client.Mib[MibCounter.TcpExtTWKilled]));
     }
 
     [Fact]

@@ -95,9 +95,9 @@ public class ZeroWindowTests
     /// </summary>
     static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1) => FilledWindow(bytes, linger, out _);
 
-    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued, Action<TwoHostHarness>? setup = null)
+    static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger, out long queued, double delayMs = 10, Action<TwoHostHarness>? setup = null)
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(delayMs: delayMs);
         setup?.Invoke(h);
         var (c, s, _) = h.Establish();
         if (linger >= 0)
@@ -162,7 +162,7 @@ public class ZeroWindowTests
     [Fact]
     public void FinWait1Orphan_PeerNeverReadsWithRtoMin20ms_AliveJudgedByTheRtoNotTheProbeBase()
     {
-        var (h, c, _) = FilledWindow(500_000, -1, out _, h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
+        var (h, c, _) = FilledWindow(500_000, -1, out _, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
         var rto = c.Info.RtoUs;
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(S(2000));
@@ -191,6 +191,27 @@ public class ZeroWindowTests
         Assert.Equal((TcpState.Close, Ms(365_536)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
+    }
+
+    [Fact]
+    public void FinWait1Orphan_RtoBelowTcpRtoMin_AliveJudgedFromIcskRtoNotTheProbeBase()
+    {
+        // net.ipv4.tcp_rto_min_us = 10 ms on a 1 ms link: icsk_rto is a few jiffies, the probe interval
+        // tcp_probe0_base() = max(icsk_rto, TCP_RTO_MIN) << backoff. tcp_probe_timer()'s "alive" is
+        // inet_csk_rto_backoff(icsk, rto_max) = icsk_rto << backoff, so the orphan outlives the first capped intervals.
+        var (h, c, _) = FilledWindow(500_000, -1, out _, delayMs: 1, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "10000"));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(3000));
+        // icsk_rto_min = usecs_to_jiffies(10000) = 3 jiffies, so icsk_rto = 2 ms + 12 ms, rounded up to 16 ms: alive while
+        // 16 ms << backoff < 120 s, up to backoff 12. The probe at 209.888 s (backoff → 10)
+        // is the first capped interval; the peer answers every probe (icsk_probes_out back to 0), so three more go,
+        // 120.832 s apart (level 3 of the wheel), and the firing with backoff 13 (131.072 s) aborts. A rule on the
+        // 200 ms probe base would end it at 330.720 s.
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
+        Assert.Equal(16, c.Rto.TotalMilliseconds);
+        Assert.Equal([372, 800, 1632, 3264, 6624, 13280, 26336, 52192, 105440, 209888, 330720, 451552, 572384], probes);
+        Assert.Equal((TcpState.Close, Ms(693_216)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
 
     [Fact]
