@@ -109,6 +109,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// __inet_stream_connect(), inet_listen() and inet_shutdown() switch on. SS_UNCONNECTED after socket().
     /// </summary>
     SocketState _sockState;
+    /// <summary>
+    /// sk->sk_disconnects: bumped by connect(AF_UNSPEC) and by a failed connect()'s sock_error path before they call
+    /// tcp_disconnect(). A call asleep meanwhile (sk_wait_event(), inet_wait_for_connect()) wakes to -EPIPE.
+    /// </summary>
+    long _disconnects;
 
     // ---- shutdown flags, errors -------------------------------------------------------------
     public bool RcvShutdown { get; private set; }
