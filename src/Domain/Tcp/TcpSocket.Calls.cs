@@ -132,7 +132,7 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome ConnectUnspec()
     {
-        _disconnects++;
+        CountDisconnect();
         Disconnect("connect(AF_UNSPEC) → tcp_disconnect");
         return CallOutcome.Ok();
     }

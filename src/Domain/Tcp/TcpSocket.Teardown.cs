@@ -414,7 +414,7 @@ public sealed partial class TcpSocket
         WakeLingeringClose();
         if (connectFailed)
         {
-            _disconnects++;
+            CountDisconnect();
             Disconnect("__inet_stream_connect (sock_error)");
         }
     }
@@ -437,7 +437,7 @@ public sealed partial class TcpSocket
     string ConnectFailed()
     {
         var err = TakeStreamErrorOr(Errno.ECONNABORTED);
-        _disconnects++;
+        CountDisconnect();
         Disconnect("__inet_stream_connect (sock_error)");
         return err;
     }

@@ -115,6 +115,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// </summary>
     long _disconnects;
 
+    /// <summary>sk->sk_disconnects++ before sk_prot->disconnect() (af_inet.c, 6.6+); linux-4.4 has no such count.</summary>
+    void CountDisconnect()
+    {
+        if (_sim.Profile != KernelProfile.Linux44) _disconnects++;
+    }
+
     // ---- shutdown flags, errors -------------------------------------------------------------
     public bool RcvShutdown { get; private set; }
     public bool SendShutdown { get; private set; }

@@ -571,4 +571,18 @@ public class TeardownCallResultsTests
         Assert.Equal((Ms(5), -1L, "EPIPE"), (returned.At, returned.Result, returned.Errno));
         Assert.Equal((104L, "\"ECONNRESET\""), (err.Result, err.Value));
     }
+
+    [Fact]
+    public void Established_ConnectUnspecWhileRecvSleepsOnLinux44_RecvTakesEconnreset()
+    {
+        var h = new TwoHostHarness(profile: Engine.KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+        var recv = Recv(h, c);
+
+        // No sk_disconnects before 6.6: the woken reader finds TCP_CLOSE and sk_err, and sock_error() takes it.
+        Unspec(h, c);
+
+        Assert.Equal((-1L, "ECONNRESET"), (h.Returned(recv.CallId)!.Result, h.Returned(recv.CallId)!.Errno));
+        Assert.Equal((0L, "0"), (SoError(h, c).Result, SoError(h, c).Value));
+    }
 }
