@@ -40,6 +40,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         MsgFlags = MsgFlags.None;
         Sleep = null;
         ConnectWasConnecting = false;
+        DisconnectsAtSleep = 0;
         Holds = null;
         Waiter = waiter;
         ReturnValue = 0;
@@ -54,6 +55,8 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     internal TcpSocket? Holds { get; set; }
     /// <summary>A connect() made while the socket was already SS_CONNECTING: its timeout returns EALREADY, not EINPROGRESS.</summary>
     internal bool ConnectWasConnecting { get; set; }
+    /// <summary>sk->sk_disconnects when the call last went to sleep (sk_wait_event()'s and __inet_stream_connect()'s "dis").</summary>
+    internal long DisconnectsAtSleep { get; set; }
 
     /// <summary>Told (through the event queue, at the time of the return) when a blocked call returns: a workload's connection.</summary>
     internal IEventTarget? Waiter { get; set; }

@@ -132,6 +132,7 @@ public sealed partial class TcpSocket
     /// </summary>
     internal CallOutcome ConnectUnspec()
     {
+        CountDisconnect();
         Disconnect("connect(AF_UNSPEC) → tcp_disconnect");
         return CallOutcome.Ok();
     }
@@ -359,6 +360,13 @@ public sealed partial class TcpSocket
     {
         if (_pendingRecv is not { } call) return;
         _pendingRecv = null;
+        if (call.DisconnectsAtSleep != _disconnects)
+        {
+            // sk_wait_data() → sk_wait_event() saw sk_disconnects move: -EPIPE; tcp_recvmsg_locked() "err = copied ? : err".
+            if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
+            else _sim.CompleteCall(call, -1, Errno.EPIPE);
+            return;
+        }
         var outcome = Recv(call.Requested, call.MsgFlags, call);
         if (outcome.Blocked) _pendingRecv = call;
         else _sim.CompleteCall(call, outcome.Value, outcome.Errno);

@@ -400,7 +400,9 @@ public sealed partial class TcpSocket
         if (_pendingConnect is { } c)
         {
             _pendingConnect = null;
-            if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
+            // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
+            if (c.DisconnectsAtSleep != _disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
+            else if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
             else
             {
                 _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
@@ -410,7 +412,11 @@ public sealed partial class TcpSocket
         WakeReader();
         WakeWriter();
         WakeLingeringClose();
-        if (connectFailed) Disconnect("__inet_stream_connect (sock_error)");
+        if (connectFailed)
+        {
+            CountDisconnect();
+            Disconnect("__inet_stream_connect (sock_error)");
+        }
     }
 
     /// <summary>A sleeping connect() finds the handshake done: sock->state = SS_CONNECTED and 0 (__inet_stream_connect()).</summary>
@@ -431,6 +437,7 @@ public sealed partial class TcpSocket
     string ConnectFailed()
     {
         var err = TakeStreamErrorOr(Errno.ECONNABORTED);
+        CountDisconnect();
         Disconnect("__inet_stream_connect (sock_error)");
         return err;
     }

@@ -86,6 +86,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool Sleep(PendingCall call, long timeo, TcpTimerKind kind)
     {
+        call.DisconnectsAtSleep = _disconnects;
         if (call.Sleep is { } asleep)
         {
             asleep.Arm();

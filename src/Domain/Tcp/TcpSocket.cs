@@ -113,6 +113,17 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// __inet_stream_connect(), inet_listen() and inet_shutdown() switch on. SS_UNCONNECTED after socket().
     /// </summary>
     SocketState _sockState;
+    /// <summary>
+    /// sk->sk_disconnects: bumped by connect(AF_UNSPEC) and by a failed connect()'s sock_error path before they call
+    /// tcp_disconnect(). A call asleep meanwhile (sk_wait_event(), inet_wait_for_connect()) wakes to -EPIPE.
+    /// </summary>
+    long _disconnects;
+
+    /// <summary>sk->sk_disconnects++ before sk_prot->disconnect() (af_inet.c, 6.6+); linux-4.4 has no such count.</summary>
+    void CountDisconnect()
+    {
+        if (_sim.Profile != KernelProfile.Linux44) _disconnects++;
+    }
 
     // ---- shutdown flags, errors -------------------------------------------------------------
     public bool RcvShutdown { get; private set; }

@@ -531,4 +531,58 @@ public class TeardownCallResultsTests
         Assert.Equal((-1L, "ECONNRESET"), R(PeekNow(h, c)));
         Assert.Equal((0L, (string?)null), R(PeekNow(h, c)));
     }
+
+    static CallHandle Unspec(TwoHostHarness h, TcpSocket s) =>
+        h.Call(new SocketCallRequest(s.Host.Name, "app", SocketCallKind.Connect) { SocketId = s.Id, Unspec = true });
+
+    [Fact]
+    public void Established_ConnectUnspecWhileRecvSleeps_RecvEpipeAndSoErrorKeepsEconnreset()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        var recv = Recv(h, c);
+        Assert.True(recv.Blocked);
+
+        // connect(AF_UNSPEC): sk_disconnects++, tcp_disconnect() (RST, sk_err ECONNRESET) wakes the reader, whose
+        // sk_wait_event() returns -EPIPE; sk_err stays for SO_ERROR.
+        Unspec(h, c);
+        var returned = h.Returned(recv.CallId)!;
+        var err = SoError(h, c);
+
+        Assert.Equal((Ms(100), -1L, "EPIPE"), (returned.At, returned.Result, returned.Errno));
+        Assert.Equal((104L, "\"ECONNRESET\""), (err.Result, err.Value));
+    }
+
+    [Fact]
+    public void SynSent_ConnectUnspecWhileConnectSleeps_ConnectEpipeAndSoErrorKeepsEconnreset()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var first = Connect(h, 0);
+        Assert.True(first.Blocked);
+        var c = h.Sim.FindSocket(first.SocketId)!;
+        h.At(Ms(5));
+
+        // __inet_stream_connect(): "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }" — no sock_error().
+        Unspec(h, c);
+        var returned = h.Returned(first.CallId)!;
+        var err = SoError(h, c);
+
+        Assert.Equal((Ms(5), -1L, "EPIPE"), (returned.At, returned.Result, returned.Errno));
+        Assert.Equal((104L, "\"ECONNRESET\""), (err.Result, err.Value));
+    }
+
+    [Fact]
+    public void Established_ConnectUnspecWhileRecvSleepsOnLinux44_RecvTakesEconnreset()
+    {
+        var h = new TwoHostHarness(profile: Engine.KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+        var recv = Recv(h, c);
+
+        // No sk_disconnects before 6.6: the woken reader finds TCP_CLOSE and sk_err, and sock_error() takes it.
+        Unspec(h, c);
+
+        Assert.Equal((-1L, "ECONNRESET"), (h.Returned(recv.CallId)!.Result, h.Returned(recv.CallId)!.Errno));
+        Assert.Equal((0L, "0"), (SoError(h, c).Result, SoError(h, c).Value));
+    }
 }
