@@ -137,4 +137,24 @@ public class FinWindowTests
             : [(Ms(170), ".", 2001u, 1448)];
         Assert.Equal(at170, ClientSentAfter(h, c, 160).Where(x => x.At == Ms(170)).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
     }
+
+    /// <summary>
+    /// tcp_write_wakeup() sends the window's piece with tcp_transmit_skb() and tcp_event_new_data_sent() alone — not
+    /// through tcp_write_xmit(), so no loss probe is scheduled (tcp_schedule_loss_probe()) and snd_sml stays:
+    /// tcp_rearm_rto() arms the RTO (nothing was in flight). Unacknowledged, the piece is resent by the RTO at
+    /// 328 ms + 220 ms (55 jiffies from jiffy 82, run at 138: 552 ms), then after the doubled 440 ms (110 jiffies to 248, a
+    /// level-1 wheel timer run at 256: 1.024 s) — not by a loss probe at 552 ms and an RTO 220 ms later, as the engine did.
+    /// </summary>
+    [Fact]
+    public void FinWait1_WindowProbeDataNeverAcked_ResentByTheRtoNotALossProbe()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        WriteAndCloseBehindWindow(h, c, s, 1000, 2000);
+        h.At(Ms(1200));
+        Assert.Equal(
+            [(Ms(328), "P.", 1u, 1000, "tcp_write_wakeup"), (Ms(552), "P.", 1u, 1000, "tcp_retransmit_timer"),
+             (Ms(1024), "P.", 1u, 1000, "tcp_retransmit_timer")],
+            ClientSentAfter(h, c, 100));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
+    }
 }
