@@ -312,7 +312,8 @@ public sealed partial class TcpSocket
         if (rexmit == Rexmit.None || State == TcpState.SynSent) return;
         if (rexmit == Rexmit.New)
         {
-            Push("tcp_xmit_recovery (F-RTO new data)");
+            // __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF): no Minshall hold, whatever tp->nonagle.
+            Push("tcp_xmit_recovery (F-RTO new data)", nonagle: Nagle.Off);
             if (SeqMath.After(_snd.Nxt, _ca.HighSeq)) return;
             _ca.Frto = false;
         }
