@@ -387,7 +387,7 @@ public sealed partial class TcpSocket
             return;
         }
         SkbQueueFin();
-        Push("tcp_send_fin");
+        Push("tcp_send_fin", nonagle: Nagle.Off); // __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF)
     }
 
     /// <summary>
