@@ -387,7 +387,7 @@ public sealed partial class TcpSocket
             return;
         }
         SkbQueueFin();
-        Push("tcp_send_fin");
+        Push("tcp_send_fin", nonagle: Nagle.Off); // __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF)
     }
 
     /// <summary>
@@ -399,7 +399,9 @@ public sealed partial class TcpSocket
     /// <param name="maxSegments">At most this many segments.</param>
     /// <param name="windowProbe">
     /// tcp_write_wakeup(): one segment cut to the window's edge (tcp_fragment) and pushed (PSH), where
-    /// tcp_write_xmit() would hold a segment that does not fit whole; it carries PSH and no Nagle test holds it.
+    /// tcp_write_xmit() would hold a segment that does not fit whole; it carries PSH and no Nagle test holds it. It is
+    /// sent by tcp_transmit_skb() and tcp_event_new_data_sent() alone: the RTO is armed, but no loss probe is scheduled,
+    /// and neither snd_sml (tcp_minshall_update()), prr_out nor tcp_cwnd_validate() are touched.
     /// </param>
     /// <param name="nonagle">tcp_write_xmit()'s nonagle argument; null: tp->nonagle (tcp_push_pending_frames()).</param>
     /// <param name="lossProbe">
@@ -468,8 +470,9 @@ public sealed partial class TcpSocket
             _rtx.Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
-            if (InCwndReduction) _ca.PrrOut++; // tcp_write_xmit(): "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
-            if (len < PayloadMss) _snd.Sml = end; // tcp_minshall_update()
+            // tcp_write_xmit() only: tcp_write_wakeup() sends with tcp_transmit_skb() + tcp_event_new_data_sent() alone.
+            if (InCwndReduction && !windowProbe) _ca.PrrOut++; // "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
+            if (len < PayloadMss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
             if (++chunkSegs < chunkQuota && !splitAtWindow) continue;
@@ -491,12 +494,13 @@ public sealed partial class TcpSocket
             if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
             else ChronoStop(TcpChrono.RwndLimited);
         }
-        if (sendHead) WriteXmitCwndValidate(sent);
+        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
             if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
-            if (!lossProbe) ScheduleLossProbe(advancingRto: false);
+            // tcp_write_xmit(): "if (push_one != 2) tcp_schedule_loss_probe(sk, false)" — not after tcp_write_wakeup().
+            if (!lossProbe && !windowProbe) ScheduleLossProbe(advancingRto: false);
         }
         else if (PacketsOut == 0 && SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && !_xmitTimer.Armed)
         {

@@ -323,7 +323,8 @@ public sealed partial class TcpSocket
         if (rexmit == Rexmit.None || State == TcpState.SynSent) return;
         if (rexmit == Rexmit.New)
         {
-            Push("tcp_xmit_recovery (F-RTO new data)");
+            // __tcp_push_pending_frames(sk, tcp_current_mss(sk), TCP_NAGLE_OFF): no Minshall hold, whatever tp->nonagle.
+            Push("tcp_xmit_recovery (F-RTO new data)", nonagle: Nagle.Off);
             if (SeqMath.After(_snd.Nxt, _ca.HighSeq)) return;
             _ca.Frto = false;
         }
@@ -367,12 +368,48 @@ public sealed partial class TcpSocket
     /// </summary>
     void RetransmitSkb(int index, string reason)
     {
-        RetransTryCollapse(index);
+        if (!RetransFitWindow(index, out bool fragmented)) return;
+        if (!fragmented) RetransTryCollapse(index);
         var s = _rtx[index];
         Resent(index, sackedRetrans: true);
         _retransStamp ??= _sim.Now;
         CountUndoRetrans();
         Transmit(s.Flags, s.Seq, PayloadOf(s), reason, retransmit: true);
+    }
+
+    /// <summary>
+    /// Models __tcp_retransmit_skb()'s window test — net/ipv4/tcp_output.c: avail_wnd = tcp_wnd_end() − seq. A segment
+    /// that starts past a window the peer shrank is not resent (-EAGAIN: false) unless it is at snd_una, where the
+    /// retransmission is a zero-window probe (avail_wnd = mss). One longer than avail_wnd is cut to rounddown(avail_wnd,
+    /// mss), or to avail_wnd below one MSS (tcp_fragment(): the first piece loses PSH and FIN, the rest keeps them with
+    /// the scoreboard bits — tcp_adjust_pcount() counts it in lost_out/retrans_out too); no collapse then.
+    /// </summary>
+    bool RetransFitWindow(int index, out bool fragmented)
+    {
+        fragmented = false;
+        var s = _rtx[index];
+        if (s.Flags.Has(TcpFlags.Syn)) return true;
+        int mss = PayloadMss;
+        int availWnd = unchecked((int)(WndEnd - s.Seq));
+        if (availWnd <= 0)
+        {
+            if (s.Seq != _snd.Una) return false;
+            availWnd = mss;
+        }
+        int len = mss; // tcp_retransmit_skb(sk, skb, 1): the engine's queue holds one segment per entry
+        if (len > availWnd)
+        {
+            len = availWnd / mss * mss;
+            if (len == 0) len = availWnd;
+        }
+        if (PayloadOf(s) <= len) return true;
+        uint cut = s.Seq + (uint)len;
+        _rtx[index] = s with { End = cut, Flags = s.Flags & ~(TcpFlags.Fin | TcpFlags.Psh) };
+        _rtx.Insert(index + 1, s with { Seq = cut });
+        if (s.Lost) _ca.LostOut++;
+        if (s.RetransOut) _ca.RetransOut++;
+        fragmented = true;
+        return true;
     }
 
     /// <summary>

@@ -57,6 +57,13 @@ public sealed partial class TcpSocket
         {
             // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
             int last = _rtx.Count - 1;
+            if (!RetransFitWindow(last, out _))
+            {
+                // __tcp_retransmit_skb() -EAGAIN (the tail starts past a shrunk window): "goto rearm_timer" — no probe,
+                // tcp_rearm_rto() with the loss probe still pending, from the head.
+                RearmRto(fromHead: true);
+                return;
+            }
             var tail = _rtx[last];
             Resent(last, sackedRetrans: false);
             Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);

@@ -137,4 +137,50 @@ public class FinWindowTests
             : [(Ms(170), ".", 2001u, 1448)];
         Assert.Equal(at170, ClientSentAfter(h, c, 160).Where(x => x.At == Ms(170)).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
     }
+
+    /// <summary>
+    /// tcp_write_wakeup() sends the window's piece with tcp_transmit_skb() and tcp_event_new_data_sent() alone — not
+    /// through tcp_write_xmit(), so no loss probe is scheduled (tcp_schedule_loss_probe()) and snd_sml stays:
+    /// tcp_rearm_rto() arms the RTO (nothing was in flight). Unacknowledged, the piece is resent by the RTO at
+    /// 328 ms + 220 ms (55 jiffies from jiffy 82, run at 138: 552 ms), then after the doubled 440 ms (110 jiffies to 248, a
+    /// level-1 wheel timer run at 256: 1.024 s) — not by a loss probe at 552 ms and an RTO 220 ms later, as the engine did.
+    /// </summary>
+    [Fact]
+    public void FinWait1_WindowProbeDataNeverAcked_ResentByTheRtoNotALossProbe()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        WriteAndCloseBehindWindow(h, c, s, 1000, 2000);
+        h.At(Ms(1200));
+        Assert.Equal(
+            [(Ms(328), "P.", 1u, 1000, "tcp_write_wakeup"), (Ms(552), "P.", 1u, 1000, "tcp_retransmit_timer"),
+             (Ms(1024), "P.", 1u, 1000, "tcp_retransmit_timer")],
+            ClientSentAfter(h, c, 100));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
+    }
+
+    /// <summary>
+    /// __tcp_retransmit_skb() limits a retransmission to what is left of the window: avail_wnd = tcp_wnd_end() − seq,
+    /// len = rounddown(avail_wnd, mss) or avail_wnd below one MSS, the skb cut there (tcp_fragment(): PSH and FIN stay
+    /// on the rest); one that starts past the window and is not at snd_una is not resent (-EAGAIN). Corked, 3000 bytes
+    /// and close() at 100 ms: two full segments, then "FP." 2897:3001 at close. At 110 ms the peer acknowledges the
+    /// first segment and shrinks its window to 1000 (right edge 2449, below snd_nxt). The loss probe would resend the
+    /// tail at 152 ms, but it starts past the window: nothing is sent and the RTO is re-armed from the head's send time
+    /// (100 ms + 220 ms, run at 324 ms), when it resends the 1000 bytes of the head segment that fit. The engine used to
+    /// resend the tail by a loss probe at 152 ms and the whole head segment at 376 ms.
+    /// </summary>
+    [Fact]
+    public void FinWait1_PeerShrinksItsWindowBelowWhatIsInFlight_NoLossProbeAndTheRtoResendsOnlyWhatFits()
+    {
+        var (h, c, s) = EstablishedUnscaled();
+        h.SetOption(c.Id, SocketOption.TCP_CORK, 1);
+        h.Send(c.Id, 3000);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        AckAt(h, c, s, 110, 1448, 1000);
+        h.At(Ms(1000));
+        Assert.Equal(
+            [(Ms(100), ".", 1u, 1448, "tcp_sendmsg"), (Ms(100), ".", 1449u, 1448, "tcp_sendmsg"), (Ms(100), "FP.", 2897u, 104, "tcp_send_fin"),
+             (Ms(324), ".", 1449u, 1000, "tcp_retransmit_timer")],
+            ClientSentAfter(h, c, 90).Where(x => x.At < Ms(500)));
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);
+    }
 }
