@@ -311,25 +311,6 @@ public class TeardownTimerTests
         Assert.Equal(("ETIMEDOUT", Ms(127_200)), (returned.Errno, returned.At));
     }
 
-    [Fact]
-    public void EstablishedOnLinux44_UserTimeout3000DeadPeer_RtoNotClampedExpiresAtTheFirstFiringPastIt()
-    {
-        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
-        var (c, _, _) = h.Establish();
-        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.SetOption(c.Id, SocketOption.TCP_USER_TIMEOUT, 3000);
-        h.Send(c.Id, 4);
-        var recv = h.Call("client", SocketCallKind.Recv, c.Id);
-        h.At(S(10));
-        // The 4.4 wheel runs short timers on their expiry jiffy: data at 100 ms, the loss probe at 320, RTO retransmissions
-        // at 540 (retrans_stamp), 980 and 1860 ms. 4.4 re-arms the full 1.76 s (440 jiffies; apply_slack(): 905 → 906)
-        // — 6.x would clamp it to the 1.68 s left — and the firing at 3.624 s, 3.084 s after retrans_stamp, expires.
-        var data = h.Sent("client").Where(x => x.Len == 4).Select(x => x.At.Ns / 1e6).ToArray();
-        Assert.Equal([100, 320, 540, 980, 1860], data);
-        var returned = h.Returned(recv.CallId)!;
-        Assert.Equal(("ETIMEDOUT", Ms(3624)), (returned.Errno, returned.At));
-    }
-
     [Theory]
     [InlineData(SocketOption.TCP_KEEPINTVL, 32768)]
     [InlineData(SocketOption.TCP_KEEPCNT, 0)]
