@@ -78,14 +78,16 @@ public static class SsFormatter
     /// Models `ss -e` (iproute2 6.1 inet_show_sock(): sock_details_print(), then the INET_DIAG_SHUTDOWN mask): "uid:" only
     /// when not 0 (always 0 here), "ino:" idiag_inode (0 for orphans, timewait and request sockets), "sk:" the socket
     /// cookie in hex — the simulator's socket id, which a timewait socket keeps (inet_twsk_alloc() copies sk_cookie);
-    /// a request socket, which has no id, prints 0 — and, for full sockets only (inet_sk_diag_fill()), " %c-%c": '-'
-    /// for a shut direction, '&lt;' receive and '&gt;' send still open ("&lt;-&gt;", CLOSE-WAIT "--&gt;", after close() "---").
+    /// a request socket, which has no id, prints 0. Full sockets only (inet_sk_diag_fill() → inet_diag_msg_attrs_fill())
+    /// also carry INET_DIAG_CGROUP_ID, which sock_details_print() prints whenever it is not 0 — "cgroup:/", the
+    /// simulated processes living in the root cgroup of their namespace — and sk_shutdown as " %c-%c": '-' for a shut
+    /// direction, '&lt;' receive and '&gt;' send still open ("&lt;-&gt;", CLOSE-WAIT "--&gt;", after close() "---").
     /// </summary>
     public static string DetailsText(SocketRow row)
     {
         var text = $" ino:{row.Inode} sk:{row.SocketId:x}";
         if (row.Shutdown < 0) return text;
-        return text + $" {((row.Shutdown & 1) != 0 ? '-' : '<')}-{((row.Shutdown & 2) != 0 ? '-' : '>')}";
+        return text + $" cgroup:/ {((row.Shutdown & 1) != 0 ? '-' : '<')}-{((row.Shutdown & 2) != 0 ? '-' : '>')}";
     }
 
     /// <summary>resolve_service() with -n: the number, or "*" for port 0.</summary>

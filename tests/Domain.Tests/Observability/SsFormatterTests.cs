@@ -34,15 +34,15 @@ public class SsFormatterTests
         h.At(Ms(1000));
         // inet_sk_diag_fill() sends sk_shutdown: the listener "<->", CLOSE-WAIT (tcp_fin(): RCV_SHUTDOWN) "-->",
         // FIN-WAIT-2 after shutdown(SHUT_WR) "<--"; idiag_inode is the descriptor's inode.
-        Assert.Matches($@"0\.0\.0\.0:\* +ino:{l.Id} sk:{l.Id:x} <->\n", SsFormatter.Format(h.Server, info: false, extended: true));
-        Assert.Matches($@":{c.Local.Port} +ino:{s.Id} sk:{s.Id:x} -->\n$", SsFormatter.Format(h.Server, info: false, extended: true));
-        Assert.Matches($@":80 +ino:{c.Id} sk:{c.Id:x} <--\n$", SsFormatter.Format(h.Client, info: false, extended: true));
+        Assert.Matches($@"0\.0\.0\.0:\* +ino:{l.Id} sk:{l.Id:x} cgroup:/ <->\n", SsFormatter.Format(h.Server, info: false, extended: true));
+        Assert.Matches($@":{c.Local.Port} +ino:{s.Id} sk:{s.Id:x} cgroup:/ -->\n$", SsFormatter.Format(h.Server, info: false, extended: true));
+        Assert.Matches($@":80 +ino:{c.Id} sk:{c.Id:x} cgroup:/ <--\n$", SsFormatter.Format(h.Client, info: false, extended: true));
 
         Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, true));
         h.Call("server", SocketCallKind.Close, s.Id);
         h.At(Ms(1100));
         // close(): tcp_close() sets SHUTDOWN_MASK and orphans the socket (sock_i_ino() 0): LAST-ACK "---".
-        Assert.EndsWith($":{c.Local.Port} timer:(on,120ms,0) ino:0 sk:{s.Id:x} ---\n", SsFormatter.Format(h.Server, info: false, extended: true));
+        Assert.EndsWith($":{c.Local.Port} timer:(on,120ms,0) ino:0 sk:{s.Id:x} cgroup:/ ---\n", SsFormatter.Format(h.Server, info: false, extended: true));
 
         h.Call("client", SocketCallKind.Close, c.Id);
         h.At(Ms(2000));
@@ -64,7 +64,7 @@ public class SsFormatterTests
         h.At(Ms(1));
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
         h.At(Ms(500));
-        // inet_req_diag_fill(): idiag_inode 0 and no INET_DIAG_SHUTDOWN.
+        // inet_req_diag_fill(): idiag_inode 0, no INET_DIAG_CGROUP_ID and no INET_DIAG_SHUTDOWN.
         Assert.Matches(@"SYN-RECV .* timer:\(on,[^)]*\) ino:0 sk:0\n$", SsFormatter.Format(h.Server, info: false, extended: true));
     }
 
