@@ -205,6 +205,20 @@ public class ProcNetTcpTests
     }
 
     [Fact]
+    public void CloseWait_AfterReadingEof_RxQueueDropsTheFin()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(1000));
+        Assert.Contains(" 08 00000000:00000001 ", ProcNetTcp.Format(h.Server));
+        // tcp_recvmsg_locked() reaching the FIN (found_fin_ok) moves copied_seq past it: rcv_nxt − copied_seq = 0.
+        Assert.Equal(0, h.Call("server", SocketCallKind.Recv, s.Id).Result);
+        Assert.Contains($" 0200000A:0050 0100000A:{c.Local.Port:X4} 08 00000000:00000000 ", ProcNetTcp.Format(h.Server));
+        Assert.Contains("CLOSE-WAIT 0      0 ", SsFormatter.Format(h.Server, info: false));
+    }
+
+    [Fact]
     public void EveryLine_PaddedToTmpszMinusOne()
     {
         var h = new TwoHostHarness();
