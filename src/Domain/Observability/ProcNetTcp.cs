@@ -58,10 +58,9 @@ public static class ProcNetTcp
         var info = sk.Info;
         bool listen = sk.State == TcpState.Listen;
         uint txQueue = sk.WriteSeq - sk.SndUna;
-        long inode = sk.Owner is null ? 0 : sk.Id;
         int last = listen ? 0 : info.SndSsthresh >= TcpInfo.InfiniteSsthresh ? -1 : info.SndSsthresh;
         return $"{Prefix(row, i, (int)sk.State)} {txQueue:X8}:{(uint)row.RecvQ:X8} {sk.ProcTimerCode:X2}:{When(host, row):X8} " +
-               $"{(uint)sk.Retransmits:X8} {0,5} {sk.ProbesOut,8} {inode} {sk.RefCount} {HiddenPointer} " +
+               $"{(uint)sk.Retransmits:X8} {0,5} {sk.ProbesOut,8} {row.Inode} {sk.RefCount} {HiddenPointer} " +
                $"{KernelClock.ToClockTicks(sk.Rto)} {KernelClock.ToClockTicks(SimDuration.FromMicroseconds(info.AtoUs))} {sk.AckQuickPingPong} {info.SndCwnd} {last}";
     }
 

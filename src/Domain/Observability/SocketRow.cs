@@ -24,6 +24,9 @@ public enum SocketRowKind
 /// full socket it replaced; a request row has 0). <see cref="TimerCount"/> is inet_diag's idiag_retrans
 /// (icsk_retransmits or icsk_probes_out; a request's num_retrans — tcp_req_diag_fill()), and
 /// <see cref="NumTimeout"/> a request's num_timeout, which /proc/net/tcp prints instead (get_openreq4()).
+/// <see cref="Inode"/> is idiag_inode (sock_i_ino(): the socket id while a descriptor holds it, else 0) and
+/// <see cref="Shutdown"/> sk_shutdown as INET_DIAG_SHUTDOWN (bit 0 RCV_SHUTDOWN, bit 1 SEND_SHUTDOWN), −1 where
+/// inet_diag sends no such attribute (timewait and request sockets).
 /// </summary>
 public sealed record SocketRow(
     string Host,
@@ -39,7 +42,9 @@ public sealed record SocketRow(
     int TimerCount,
     bool Orphan,
     TcpInfo? Info = null,
-    int NumTimeout = 0)
+    int NumTimeout = 0,
+    long Inode = 0,
+    int Shutdown = -1)
 {
     /// <summary>
     /// Time left on the timer at <paramref name="now"/> as inet_diag reports it (what `ss -o` prints): whole jiffies,
@@ -80,7 +85,8 @@ public static class SocketListing
     {
         var timer = sk.SsTimer;
         return new SocketRow(host.Name, SocketRowKind.Full, sk.Id, sk.State, sk.Local, sk.Remote, sk.RecvQueue, sk.SendQueue,
-            timer?.Name, timer?.Expires ?? default, timer?.Count ?? 0, sk.IsOrphan, sk.Info);
+            timer?.Name, timer?.Expires ?? default, timer?.Count ?? 0, sk.IsOrphan, sk.Info,
+            Inode: sk.Owner is null ? 0 : sk.Id, Shutdown: (sk.RcvShutdown ? 1 : 0) | (sk.SendShutdown ? 2 : 0));
     }
 
     static (uint, ushort, uint, ushort) TupleOrder(SocketRow r) =>

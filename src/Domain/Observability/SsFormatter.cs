@@ -30,14 +30,18 @@ public static class SsFormatter
 
     const int ProcessColumn = 7;
 
-    /// <summary>`ss -tanoi` (or `ss -tano` without <paramref name="info"/>) of a host at its simulation's current time.</summary>
-    public static string Format(Host host, bool info = true) => Format(SocketListing.Rows(host), host.Sim.Now, info);
+    /// <summary>
+    /// `ss -tanoi` (or `ss -tano` without <paramref name="info"/>; with <paramref name="extended"/> `ss -tanoie` /
+    /// `ss -tanoe`) of a host at its simulation's current time.
+    /// </summary>
+    public static string Format(Host host, bool info = true, bool extended = false) =>
+        Format(SocketListing.Rows(host), host.Sim.Now, info, extended);
 
     /// <summary>The same text for rows taken at <paramref name="now"/>.</summary>
-    public static string Format(IReadOnlyList<SocketRow> rows, SimTime now, bool info)
+    public static string Format(IReadOnlyList<SocketRow> rows, SimTime now, bool info, bool extended = false)
     {
         var lines = new List<string[]>(rows.Count + 1) { Columns.Select(c => c.Header).ToArray() };
-        foreach (var row in rows) lines.Add(Fields(row, now, info));
+        foreach (var row in rows) lines.Add(Fields(row, now, info, extended));
         return Render(lines);
     }
 
@@ -45,12 +49,13 @@ public static class SsFormatter
     /// One socket's fields as inet_show_sock() writes them: sock_state_print() (state, "%-6d"
     /// queues), inet_addr_print() twice ("addr:" then the port, "*" for port 0), then — still in
     /// the Process column, since 6.1's proc_ctx_print() does not move to the next field — the
-    /// tcp_timer_print() text and, with -i, "\n\t" followed by tcp_show_info().
+    /// tcp_timer_print() text, with -e the <see cref="DetailsText"/>, and with -i "\n\t" followed by tcp_show_info().
     /// </summary>
-    static string[] Fields(SocketRow row, SimTime now, bool info)
+    static string[] Fields(SocketRow row, SimTime now, bool info, bool extended)
     {
         var process = new StringBuilder();
         if (row.TimerName is not null) process.Append(' ').Append(TimerText(row, now));
+        if (extended) process.Append(DetailsText(row));
         if (info)
         {
             process.Append("\n\t");
@@ -67,6 +72,22 @@ public static class SsFormatter
             Port(row.Remote.Port),
             process.ToString(),
         ];
+    }
+
+    /// <summary>
+    /// Models `ss -e` (iproute2 6.1 inet_show_sock(): sock_details_print(), then the INET_DIAG_SHUTDOWN mask): "uid:" only
+    /// when not 0 (always 0 here), "ino:" idiag_inode (0 for orphans, timewait and request sockets), "sk:" the socket
+    /// cookie in hex — the simulator's socket id, which a timewait socket keeps (inet_twsk_alloc() copies sk_cookie);
+    /// a request socket, which has no id, prints 0. Full sockets only (inet_sk_diag_fill() → inet_diag_msg_attrs_fill())
+    /// also carry INET_DIAG_CGROUP_ID, which sock_details_print() prints whenever it is not 0 — "cgroup:/", the
+    /// simulated processes living in the root cgroup of their namespace — and sk_shutdown as " %c-%c": '-' for a shut
+    /// direction, '&lt;' receive and '&gt;' send still open ("&lt;-&gt;", CLOSE-WAIT "--&gt;", after close() "---").
+    /// </summary>
+    public static string DetailsText(SocketRow row)
+    {
+        var text = $" ino:{row.Inode} sk:{row.SocketId:x}";
+        if (row.Shutdown < 0) return text;
+        return text + $" cgroup:/ {((row.Shutdown & 1) != 0 ? '-' : '<')}-{((row.Shutdown & 2) != 0 ? '-' : '>')}";
     }
 
     /// <summary>resolve_service() with -n: the number, or "*" for port 0.</summary>

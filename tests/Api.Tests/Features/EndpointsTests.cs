@@ -248,6 +248,8 @@ public sealed class EndpointsTests(ApiHosts hosts)
 
         Assert.StartsWith("State", await sim.GetTextAsync("hosts/client/ss"));
         Assert.DoesNotContain("cubic", await sim.GetTextAsync("hosts/client/ss?info=false"));
+        Assert.DoesNotContain(" ino:", await sim.GetTextAsync("hosts/client/ss"));
+        Assert.Contains(" ino:0 sk:", await sim.GetTextAsync("hosts/client/ss?info=false&extended=true"));
         Assert.StartsWith("sockets: used", await sim.GetTextAsync("hosts/client/proc/net/sockstat"));
         Assert.StartsWith("  sl  local_address", await sim.GetTextAsync("hosts/client/proc/net/tcp"));
         Assert.StartsWith("TcpExt:", await sim.GetTextAsync("hosts/client/proc/net/netstat"));

@@ -217,6 +217,36 @@ public class ProcNetCountersTests
     }
 
     [Fact]
+    public void Sockstat_TimeWaitWhileTheDescriptorIsOpen_AllocAndUsedKeepTheClosedSocket()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(1000));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(1200));
+        // tcp_time_wait() unhashes the full socket (inuse 0) and tcp_done() leaves it in TCP_CLOSE under the descriptor:
+        // inet_csk_destroy_sock() has not run, so tcp_sockets_allocated and sock_inuse still count it.
+        Assert.Equal(TcpState.TimeWait, h.StateOf(c));
+        Assert.StartsWith("sockets: used 1\nTCP: inuse 0 orphan 0 tw 1 alloc 1 mem 0\n", ProcNetSockstat.Format(h.Client));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(1300));
+        Assert.StartsWith("sockets: used 0\nTCP: inuse 0 orphan 0 tw 1 alloc 0 mem 0\n", ProcNetSockstat.Format(h.Client));
+    }
+
+    [Fact]
+    public void Sockstat_OrphanFinWait2OnTheKeepaliveTimer_CountsAsAnOrphanNotTw()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.TCP_LINGER2, 100);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(1000));
+        // tcp_fin_time() above 60 s keeps the full socket: still hashed and orphaned (tcp_orphan_count), no timewait socket.
+        Assert.StartsWith("sockets: used 1\nTCP: inuse 1 orphan 1 tw 0 alloc 1 mem 0\n", ProcNetSockstat.Format(h.Client));
+    }
+
+    [Fact]
     public void Sockstat_ThroughTeardown_CountsInuseOrphanTwAlloc()
     {
         var h = new TwoHostHarness();

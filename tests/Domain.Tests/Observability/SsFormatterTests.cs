@@ -26,6 +26,49 @@ public class SsFormatterTests
 
     /// <summary>`ss -tano` of iproute2 6.1 on the 6.18.44 reference machine, piped (no terminal).</summary>
     [Fact]
+    public void Extended_TeardownStates_PrintInodeCookieAndShutdownMask()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, l) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = c.Id, How = ShutdownHow.SHUT_WR });
+        h.At(Ms(1000));
+        // inet_sk_diag_fill() sends sk_shutdown: the listener "<->", CLOSE-WAIT (tcp_fin(): RCV_SHUTDOWN) "-->",
+        // FIN-WAIT-2 after shutdown(SHUT_WR) "<--"; idiag_inode is the descriptor's inode.
+        Assert.Matches($@"0\.0\.0\.0:\* +ino:{l.Id} sk:{l.Id:x} cgroup:/ <->\n", SsFormatter.Format(h.Server, info: false, extended: true));
+        Assert.Matches($@":{c.Local.Port} +ino:{s.Id} sk:{s.Id:x} cgroup:/ -->\n$", SsFormatter.Format(h.Server, info: false, extended: true));
+        Assert.Matches($@":80 +ino:{c.Id} sk:{c.Id:x} cgroup:/ <--\n$", SsFormatter.Format(h.Client, info: false, extended: true));
+
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, true));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(1100));
+        // close(): tcp_close() sets SHUTDOWN_MASK and orphans the socket (sock_i_ino() 0): LAST-ACK "---".
+        Assert.EndsWith($":{c.Local.Port} timer:(on,120ms,0) ino:0 sk:{s.Id:x} cgroup:/ ---\n", SsFormatter.Format(h.Server, info: false, extended: true));
+
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(2000));
+        // close() in FIN-WAIT-2 parks the connection in a timewait socket (tcp_time_wait(TCP_FIN_WAIT2)): it keeps the
+        // cookie (inet_twsk_alloc()) but inet_twsk_diag_fill() sends no shutdown mask.
+        Assert.Equal(TcpState.FinWait2, h.StateOf(c));
+        Assert.NotNull(h.TimeWaitOf(c));
+        Assert.EndsWith($"timer:(timewait,59sec,0) ino:0 sk:{c.Id:x}\n", SsFormatter.Format(h.Client, info: false, extended: true));
+        // Without -e nothing changes.
+        Assert.DoesNotContain("ino:", SsFormatter.Format(h.Client, info: true));
+    }
+
+    [Fact]
+    public void Extended_RequestSocket_PrintsInodeZeroAndNoShutdownMask()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Assert.Null(h.Sim.ChangeLink("server", "client", true, null, null, true));
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+        // inet_req_diag_fill(): idiag_inode 0, no INET_DIAG_CGROUP_ID and no INET_DIAG_SHUTDOWN.
+        Assert.Matches(@"SYN-RECV .* timer:\(on,[^)]*\) ino:0 sk:0\n$", SsFormatter.Format(h.Server, info: false, extended: true));
+    }
+
+    [Fact]
     public void CapturedTano_SameRows_RendersByteForByte()
     {
         const string captured =

@@ -23,18 +23,19 @@ public enum HostTextView
     Dmesg,
 }
 
-public sealed record GetHostText(Guid SimulationId, string Host, HostTextView View) : IQuery<Outcome<string>>;
+/// <param name="Extended">For the ss views: add `-e` (ino, sk cookie, shutdown mask).</param>
+public sealed record GetHostText(Guid SimulationId, string Host, HostTextView View, bool Extended = false) : IQuery<Outcome<string>>;
 
 public sealed class GetHostTextHandler(LiveSimulations simulations) : IQueryHandler<GetHostText, Outcome<string>>
 {
     public ValueTask<Outcome<string>> Handle(GetHostText query, CancellationToken cancellationToken) =>
         simulations.ReadAsync(query.SimulationId, (engine, _) =>
-            HostLookup.Find(engine, query.SimulationId, query.Host).Map(host => Render(host, query.View)), cancellationToken);
+            HostLookup.Find(engine, query.SimulationId, query.Host).Map(host => Render(host, query.View, query.Extended)), cancellationToken);
 
-    private static string Render(Host host, HostTextView view) => view switch
+    private static string Render(Host host, HostTextView view, bool extended) => view switch
     {
-        HostTextView.Ss => SsFormatter.Format(host, info: true),
-        HostTextView.SsNoInfo => SsFormatter.Format(host, info: false),
+        HostTextView.Ss => SsFormatter.Format(host, info: true, extended),
+        HostTextView.SsNoInfo => SsFormatter.Format(host, info: false, extended),
         HostTextView.Sockstat => ProcNetSockstat.Format(host),
         HostTextView.ProcNetTcp => ProcNetTcp.Format(host),
         HostTextView.Netstat => ProcNetNetstat.Format(host),
