@@ -61,6 +61,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:afterSeq"] = "Only entries after this sequence number: the previous page's nextAfterSeq.",
         ["query:limit"] = "The most entries to return.",
         ["query:info"] = "ss's -i: add the TCP internals of each socket.",
+        ["query:extended"] = "ss's -e: add each socket's inode, cookie, cgroup and shutdown mask (full sockets; inode and cookie for TIME-WAIT and request sockets).",
         ["query:socket"] = "Only this socket (repeat the parameter for several).",
         ["query:after"] = "Only simulations after this id: the previous page's next.",
         ["path:workloadId"] = "A workload's id, as its creation returned it.",
