@@ -1005,7 +1005,8 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
     /// data kept until the hole fills, its ACK scheduled for tcp_ack_snd_check()); a FIN in order runs tcp_fin();
-    /// a duplicate is answered with an immediate ACK; text into a zero receive window is dropped (TCPZeroWindowDrop).
+    /// a duplicate, and text into a zero receive window (dropped: TCPZeroWindowDrop), enter quick-ACK mode and schedule
+    /// the ACK for tcp_ack_snd_check().
     /// </summary>
     bool DataQueue(Segment seg)
     {
@@ -1049,10 +1050,11 @@ public sealed partial class TcpSocket
         {
             // "Some stacks are known to send bare FIN packets in a loop even if we send RWIN 0": only a bare FIN is
             // queued; text is dropped (TCPZeroWindowDrop, 5.x+: linux-4.4 counts nothing) and goes out_of_window:
-            // quick-ACK mode and an ACK now.
+            // tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK is tcp_ack_snd_check()'s (quick-ACK mode:
+            // at once), after tcp_data_snd_check(): data sent then carries it (both profiles).
             if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
             EnterQuickAckMode();
-            SendAck("tcp_data_queue (zero window)");
+            _ack.Scheduled = true;
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
