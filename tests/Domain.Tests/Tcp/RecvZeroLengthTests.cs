@@ -106,8 +106,7 @@ public class RecvZeroLengthTests
         // sk_err → sock_error() takes it; the next recv(0) finds RCV_SHUTDOWN: 0.
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
-        h.Call("client", SocketCallKind.Close, c.Id);
+        h.CloseWithRst(c.Id);
         h.At(Ms(200));
         Assert.Equal(TcpState.Close, s.State);
 
@@ -124,8 +123,7 @@ public class RecvZeroLengthTests
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         var read = Recv(h, s.Id, 0);
-        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
-        h.Call("client", SocketCallKind.Close, c.Id);
+        h.CloseWithRst(c.Id);
         h.At(Ms(200));
 
         Assert.Equal((Ms(110), 0L, (string?)null), (h.Returned(read.CallId)!.At, h.Returned(read.CallId)!.Result, h.Returned(read.CallId)!.Errno));
