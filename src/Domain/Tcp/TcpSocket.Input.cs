@@ -1031,6 +1031,15 @@ public sealed partial class TcpSocket
         // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
         // tcp_enter_quickack_mode() for every segment it does not take in order — the partial ones and the out-of-order ones.
         bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if (SeqMath.After(seq, _rcv.Nxt) && !SeqMath.Before(seq, _rcv.Nxt + ReceiveWindow()))
+        {
+            // "Out of window. F.e. zero window probe.": text starting at the window's right edge or past it is not
+            // queued out of order — out_of_window (SKB_DROP_REASON_TCP_OVERWINDOW, no counter): quick-ACK mode and
+            // the ACK scheduled for tcp_ack_snd_check(). linux-4.4 alike.
+            EnterQuickAckMode();
+            _ack.Scheduled = true;
+            return false;
+        }
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {

@@ -230,6 +230,31 @@ public class ReceiveWindowTests
     }
 
     /// <summary>
+    /// tcp_data_queue(): "Out of window. F.e. zero window probe." — text beyond rcv_nxt that starts at (or past) the
+    /// right edge of the receive window, rcv_nxt + tcp_receive_window(), is not queued out of order: it goes to
+    /// out_of_window (quick-ACK mode, the ACK scheduled, SKB_DROP_REASON_TCP_OVERWINDOW, no counter), so the ACK goes at
+    /// once with rcv_nxt and no SACK block, and TCPOFOQueue stays 0. tcp_sequence() let it in: it starts no later than
+    /// the edge and, with the receive queue read empty, 6.17+'s end-of-window test does not apply. Same on linux-4.4.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Established_TextStartingAtTheWindowEdge_DroppedAndAckedWithoutSack(KernelProfile profile)
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb, profile: profile);
+        f.Data(1448);
+        f.H.Call("client", SocketCallKind.Recv, f.C.Id);
+        long edge = f.Next + f.Left(7);
+
+        var ack = f.Data(100, at: edge);
+
+        Assert.Equal((f.C.Irs + 1 + (uint)f.Next, "__tcp_ack_snd_check"), (ack.AckNo, ack.Reason));
+        Assert.Empty(f.Sacks(ack));
+        Assert.Equal(0, f.H.Client.Mib[MibCounter.TcpExtTCPOFOQueue]);
+        Assert.Equal(0, f.C.RecvQueue);
+    }
+
+    /// <summary>
     /// tcp_data_queue_ofo() grows the window for every out-of-order segment with SACK (tcp_grow_window(sk, skb,
     /// false)), however short — the 128-byte floor is tcp_event_data_recv()'s, for in-order data. Segment 1 (1448
     /// bytes) gives win 525 as above (rcv_ssthresh 67152, rcv_mss 1448, scaling_ratio 160, window_clamp 81920).
