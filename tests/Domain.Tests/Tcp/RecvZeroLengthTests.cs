@@ -130,4 +130,16 @@ public class RecvZeroLengthTests
         var next = Recv(h, s.Id, 0);
         Assert.Equal((-1L, Errno.ECONNRESET), (next.Result, next.Errno));
     }
+
+    [Fact]
+    public void Close_RecvZeroOnANeverConnectedSocket_Enotconn()
+    {
+        // "This occurs when user tries to read from never connected socket.": CLOSE, no SOCK_DONE, no RCV_SHUTDOWN.
+        var h = new TwoHostHarness();
+        var sock = h.Call("server", SocketCallKind.Socket);
+
+        var read = Recv(h, sock.SocketId, 0);
+
+        Assert.Equal((-1L, Errno.ENOTCONN), (read.Result, read.Errno));
+    }
 }
