@@ -325,7 +325,8 @@ public sealed partial class TcpSocket
             CopyFin();
             return CallOutcome.Ok(0);
         }
-        if (bytes == 0) return CallOutcome.Ok(0);
+        // len 0 takes the same checks (target = sock_rcvlowat(…, 0) = 1): EAGAIN, the error, ENOTCONN, or a sleep that
+        // any wakeup ends (EndZeroLengthRecv).
         if (_softError is not null)
         {
             var e = _softError;
@@ -355,6 +356,19 @@ public sealed partial class TcpSocket
         if (_done) _finCopied = true;
     }
 
+    /// <summary>
+    /// A recv() of length 0 woken from sk_wait_data() — by data, a FIN, a RST, a shutdown or its timeo running out:
+    /// tcp_recvmsg_locked()'s "continue" meets the loop's while (len &gt; 0), so no second pass looks at the queue (a
+    /// FIN is not eaten, an error not taken); tcp_cleanup_rbuf(sk, 0) and 0 returned.
+    /// </summary>
+    bool EndZeroLengthRecv(PendingCall call)
+    {
+        if (call.Requested != 0) return false;
+        CleanupRbuf(0);
+        _sim.CompleteCall(call, 0, null);
+        return true;
+    }
+
     /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>
     void WakeReader()
     {
@@ -367,6 +381,7 @@ public sealed partial class TcpSocket
             else _sim.CompleteCall(call, -1, Errno.EPIPE);
             return;
         }
+        if (EndZeroLengthRecv(call)) return;
         var outcome = Recv(call.Requested, call.MsgFlags, call);
         if (outcome.Blocked) _pendingRecv = call;
         else _sim.CompleteCall(call, outcome.Value, outcome.Errno);

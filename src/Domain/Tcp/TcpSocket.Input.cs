@@ -1005,7 +1005,8 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_data_queue() — net/ipv4/tcp_input.c: in-order data is queued (and out-of-order
     /// data kept until the hole fills, its ACK scheduled for tcp_ack_snd_check()); a FIN in order runs tcp_fin();
-    /// a duplicate is answered with an immediate ACK; text into a zero receive window is dropped (TCPZeroWindowDrop).
+    /// a duplicate, and text into a zero receive window (dropped: TCPZeroWindowDrop), enter quick-ACK mode and schedule
+    /// the ACK for tcp_ack_snd_check().
     /// </summary>
     bool DataQueue(Segment seg)
     {
@@ -1030,6 +1031,15 @@ public sealed partial class TcpSocket
         // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
         // tcp_enter_quickack_mode() for every segment it does not take in order — the partial ones and the out-of-order ones.
         bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if (SeqMath.After(seq, _rcv.Nxt) && !SeqMath.Before(seq, _rcv.Nxt + ReceiveWindow()))
+        {
+            // "Out of window. F.e. zero window probe.": text starting at the window's right edge or past it is not
+            // queued out of order — out_of_window (SKB_DROP_REASON_TCP_OVERWINDOW, no counter): quick-ACK mode and
+            // the ACK scheduled for tcp_ack_snd_check(). linux-4.4 alike.
+            EnterQuickAckMode();
+            _ack.Scheduled = true;
+            return false;
+        }
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
@@ -1049,10 +1059,11 @@ public sealed partial class TcpSocket
         {
             // "Some stacks are known to send bare FIN packets in a loop even if we send RWIN 0": only a bare FIN is
             // queued; text is dropped (TCPZeroWindowDrop, 5.x+: linux-4.4 counts nothing) and goes out_of_window:
-            // quick-ACK mode and an ACK now.
+            // tcp_enter_quickack_mode() and inet_csk_schedule_ack() — the ACK is tcp_ack_snd_check()'s (quick-ACK mode:
+            // at once), after tcp_data_snd_check(): data sent then carries it (both profiles).
             if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
             EnterQuickAckMode();
-            SendAck("tcp_data_queue (zero window)");
+            _ack.Scheduled = true;
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.

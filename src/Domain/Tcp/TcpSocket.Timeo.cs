@@ -134,6 +134,7 @@ public sealed partial class TcpSocket
                 // tcp_recvmsg_locked()'s next pass with timeo 0: it copies what came meanwhile (below SO_RCVLOWAT,
                 // no wakeup) and returns the count; nothing copied → -EAGAIN.
                 if (_pendingRecv == call) _pendingRecv = null;
+                if (EndZeroLengthRecv(call)) break;
                 var read = Recv(call.Requested, call.MsgFlags, call, timedOut: true);
                 _sim.CompleteCall(call, read.Value, read.Errno);
                 break;

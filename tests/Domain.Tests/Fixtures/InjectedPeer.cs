@@ -76,14 +76,14 @@ public sealed class InjectedPeer
     /// <summary>
     /// Runs to <paramref name="when"/> and injects <paramref name="len"/> bytes at offset <paramref name="at"/> (the
     /// timestamp option as <see cref="Data"/> sends it, TSval one higher each time), without running on: for segments
-    /// closer together than <see cref="Data"/>'s 200 ms.
+    /// closer together than <see cref="Data"/>'s 200 ms. <paramref name="win"/> is the window field the server sends.
     /// </summary>
-    public void DataAt(SimTime when, int len, long at)
+    public void DataAt(SimTime when, int len, long at, ushort win = 502)
     {
         _h.At(when);
         var lastClient = _h.Sent("client").Last();
         var options = _c.Info.Timestamps ? new TcpOptions(HasTimestamp: true, TsVal: ++_tsVal, TsEcr: lastClient.Options.TsVal) : TcpOptions.None;
-        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack, _s.Iss + 1 + (uint)at, _c.SndNxt, 502, len, options));
+        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack, _s.Iss + 1 + (uint)at, _c.SndNxt, win, len, options));
         if (at + len > Next && at <= Next) Next = at + len;
     }
 

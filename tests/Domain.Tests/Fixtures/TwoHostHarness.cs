@@ -94,4 +94,11 @@ public sealed class TwoHostHarness
     public CallHandle SetOption(int socketId, SocketOption option, int value, int lingerOnOff = 0) =>
         Call(new SocketCallRequest(Sim.FindSocket(socketId)!.Host.Name, "app", SocketCallKind.Setsockopt)
             { SocketId = socketId, Option = option, Value = value, LingerOnOff = lingerOnOff });
+
+    /// <summary>SO_LINGER {1, 0} then close() by the socket's owning host's "app": tcp_disconnect() sends a RST.</summary>
+    public CallHandle CloseWithRst(int socketId)
+    {
+        SetOption(socketId, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
+        return Call(Sim.FindSocket(socketId)!.Host.Name, SocketCallKind.Close, socketId);
+    }
 }

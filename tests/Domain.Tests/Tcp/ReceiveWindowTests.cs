@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
@@ -165,7 +166,7 @@ public class ReceiveWindowTests
 
     /// <summary>
     /// tcp_data_queue() with tcp_receive_window() == 0 drops text at rcv_nxt (TCPZeroWindowDrop) and goes out_of_window:
-    /// quick-ACK mode, an ACK of rcv_nxt now. 6.17+'s tcp_sequence() refuses such a segment earlier (BeyondWindow)
+    /// quick-ACK mode and an ACK scheduled, which tcp_ack_snd_check() sends at once. 6.17+'s tcp_sequence() refuses such a segment earlier (BeyondWindow)
     /// while the receive queue holds data, so the drop needs a zero window over an empty queue: here the app shut
     /// reading down (SHUT_RD) and then read everything — __tcp_cleanup_rbuf() sends no window update under
     /// RCV_SHUTDOWN, so rcv_wnd stays 0. The ACK offers the freed space, so the same text sent again is queued. The
@@ -185,7 +186,7 @@ public class ReceiveWindowTests
         Assert.Empty(f.H.Sent("client").Skip(before));
 
         var inOrder = f.Data(100);
-        Assert.Equal((ackNo, "tcp_data_queue (zero window)"), (inOrder.AckNo, inOrder.Reason));
+        Assert.Equal((ackNo, "__tcp_ack_snd_check"), (inOrder.AckNo, inOrder.Reason)); // quick-ACK mode: at once
         Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPZeroWindowDrop]);
 
         Assert.Equal((ushort)593, inOrder.Win); // the ACK offers the space the read freed (tcp_select_window())
@@ -193,6 +194,64 @@ public class ReceiveWindowTests
         Assert.Equal(ackNo + 100, resent.AckNo);
         Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPZeroWindowDrop]);
         Assert.Equal((0, 0), (f.H.Client.Mib[MibCounter.TcpExtDelayedACKLost], f.H.Client.Mib[MibCounter.TcpExtBeyondWindow]));
+    }
+
+    /// <summary>
+    /// The zero-window drop only schedules its ACK (out_of_window: tcp_enter_quickack_mode(), inet_csk_schedule_ack());
+    /// tcp_rcv_established() sends it from tcp_ack_snd_check(), after tcp_data_snd_check(). Here the server had closed
+    /// its window (a pure ACK with win 0) while the client's 1000 bytes waited; the dropped text's segment opens it
+    /// again (tcp_ack() → tcp_ack_update_window()), so tcp_data_snd_check() sends the 1000 bytes, and that segment
+    /// carries the ACK of rcv_nxt (tcp_event_ack_sent() clears the scheduled ACK): one segment, no pure ACK. Same on
+    /// linux-4.4 (its tcp_data_queue() "goto out_of_window" without a counter).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 1)]
+    [InlineData(KernelProfile.Linux44, 0)]
+    public void Established_TextIntoZeroWindowOpeningOurSendWindow_QueuedDataCarriesTheAckNoPureAck(KernelProfile profile, long drops)
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb, profile: profile);
+        while (f.Left(7) > 0) f.Data((int)Math.Min(1448, f.Left(7)), psh: true);
+        Assert.Equal(0, f.H.Sent("client").Last().Win);
+        long rcvNxt = f.Next;
+        uint ackNo = f.C.Irs + 1 + (uint)rcvNxt;
+        f.DataAt(f.H.Sim.Now, 0, rcvNxt, win: 0);
+        f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Shutdown) { SocketId = f.C.Id, How = ShutdownHow.SHUT_RD });
+        Assert.Equal(rcvNxt, f.H.Call("client", SocketCallKind.Recv, f.C.Id).Result);
+        f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = f.C.Id, Bytes = 1000, Flags = MsgFlags.MSG_DONTWAIT });
+        uint sndNxt = f.C.SndNxt;
+        int before = f.H.Sent("client").Count();
+
+        f.DataAt(f.H.Sim.Now + SimDuration.FromMilliseconds(1), 100, rcvNxt);
+        f.H.At(f.H.Sim.Now + SimDuration.FromMilliseconds(1));
+
+        var seg = Assert.Single(f.H.Sent("client").Skip(before));
+        Assert.Equal((TcpFlags.Ack | TcpFlags.Psh, sndNxt, ackNo, 1000), (seg.Flags, seg.SeqNo, seg.AckNo, seg.Len));
+        Assert.Equal(drops, f.H.Client.Mib[MibCounter.TcpExtTCPZeroWindowDrop]);
+    }
+
+    /// <summary>
+    /// tcp_data_queue(): "Out of window. F.e. zero window probe." — text beyond rcv_nxt that starts at (or past) the
+    /// right edge of the receive window, rcv_nxt + tcp_receive_window(), is not queued out of order: it goes to
+    /// out_of_window (quick-ACK mode, the ACK scheduled, SKB_DROP_REASON_TCP_OVERWINDOW, no counter), so the ACK goes at
+    /// once with rcv_nxt and no SACK block, and TCPOFOQueue stays 0. tcp_sequence() let it in: it starts no later than
+    /// the edge and, with the receive queue read empty, 6.17+'s end-of-window test does not apply. Same on linux-4.4.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6)]
+    [InlineData(KernelProfile.Linux44)]
+    public void Established_TextStartingAtTheWindowEdge_DroppedAndAckedWithoutSack(KernelProfile profile)
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb, profile: profile);
+        f.Data(1448);
+        f.H.Call("client", SocketCallKind.Recv, f.C.Id);
+        long edge = f.Next + f.Left(7);
+
+        var ack = f.Data(100, at: edge);
+
+        Assert.Equal((f.C.Irs + 1 + (uint)f.Next, "__tcp_ack_snd_check"), (ack.AckNo, ack.Reason));
+        Assert.Empty(f.Sacks(ack));
+        Assert.Equal(0, f.H.Client.Mib[MibCounter.TcpExtTCPOFOQueue]);
+        Assert.Equal(0, f.C.RecvQueue);
     }
 
     /// <summary>

@@ -134,8 +134,7 @@ public class SocketCallValueTests
         // tcp_reset() sets sk_err = ECONNRESET; sock_error() returns it and leaves 0 (xchg).
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
-        h.SetOption(c.Id, SocketOption.SO_LINGER, 0, lingerOnOff: 1);
-        h.Call("client", SocketCallKind.Close, c.Id);
+        h.CloseWithRst(c.Id);
         h.At(Ms(200));
         Assert.Equal(TcpState.Close, s.State);
 
