@@ -193,6 +193,7 @@ public sealed partial class ScenarioRunner
         SocketOption.TcpCongestion => TcpOption.TCP_CONGESTION,
         SocketOption.SoRcvLowat => TcpOption.SO_RCVLOWAT,
         SocketOption.TcpNotsentLowat => TcpOption.TCP_NOTSENT_LOWAT,
+        SocketOption.TcpRtoMaxMs => TcpOption.TCP_RTO_MAX_MS,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, null),
     };
 

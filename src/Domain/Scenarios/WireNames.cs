@@ -55,7 +55,8 @@ public static class ScenarioWireNames
         ("TCP_QUICKACK", SocketOption.TcpQuickAck), ("TCP_SYNCNT", SocketOption.TcpSynCnt),
         ("TCP_DEFER_ACCEPT", SocketOption.TcpDeferAccept), ("TCP_MAXSEG", SocketOption.TcpMaxSeg),
         ("TCP_CONGESTION", SocketOption.TcpCongestion),
-        ("SO_RCVLOWAT", SocketOption.SoRcvLowat), ("TCP_NOTSENT_LOWAT", SocketOption.TcpNotsentLowat));
+        ("SO_RCVLOWAT", SocketOption.SoRcvLowat), ("TCP_NOTSENT_LOWAT", SocketOption.TcpNotsentLowat),
+        ("TCP_RTO_MAX_MS", SocketOption.TcpRtoMaxMs));
 
     /// <summary>send()/recv()'s flags by their kernel names (send: MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv: MSG_PEEK, MSG_DONTWAIT).</summary>
     internal static readonly WireTable<Tcp.MsgFlags> MsgFlagNames = new(

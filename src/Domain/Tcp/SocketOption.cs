@@ -40,6 +40,8 @@ public enum SocketOption
     SO_RCVLOWAT,
     /// <summary>IPPROTO_TCP: u32, unsent bytes above which the socket is not writable (tp->notsent_lowat; 0: net.ipv4.tcp_notsent_lowat).</summary>
     TCP_NOTSENT_LOWAT,
+    /// <summary>IPPROTO_TCP, Linux 6.15+: int ms, 1000..120000, this socket's RTO ceiling (icsk_rto_max; read back in whole jiffies).</summary>
+    TCP_RTO_MAX_MS,
     /// <summary>getsockopt only: the pending error, read and cleared (sock_error()).</summary>
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>

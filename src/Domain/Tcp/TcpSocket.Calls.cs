@@ -496,6 +496,7 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_MAXSEG: return SetMaxSeg(value);
             case SocketOption.SO_RCVLOWAT: SetRcvLowat(value); break;
             case SocketOption.TCP_NOTSENT_LOWAT: SetNotsentLowat(value); break;
+            case SocketOption.TCP_RTO_MAX_MS: return SetRtoMax(value);
         }
         return CallOutcome.Ok();
     }
@@ -546,6 +547,8 @@ public sealed partial class TcpSocket
                 _softError = null;
                 return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
             case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
+            case SocketOption.TCP_RTO_MAX_MS when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // 4.4's do_tcp_getsockopt() has no such case: default
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"ca_state\":{i.CaState},\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +
@@ -639,8 +642,23 @@ public sealed partial class TcpSocket
         SocketOption.TCP_MAXSEG => MaxSegOption,
         SocketOption.SO_RCVLOWAT => _rcvLowat, // sk_getsockopt(): READ_ONCE(sk->sk_rcvlowat)
         SocketOption.TCP_NOTSENT_LOWAT => unchecked((int)_notsentLowat), // do_tcp_getsockopt(): int val = READ_ONCE(tp->notsent_lowat), 0 while unset
+        SocketOption.TCP_RTO_MAX_MS => Jiffies.FromDuration(RtoMax) * 1000 / Jiffies.Hz, // jiffies_to_msecs(tcp_rto_max(sk))
         _ => 0,
     };
+
+    /// <summary>
+    /// Models do_tcp_setsockopt(TCP_RTO_MAX_MS) — net/ipv4/tcp.c, 6.15+: outside 1 s..TCP_RTO_MAX_SEC (120 s) EINVAL, else
+    /// icsk_rto_max = msecs_to_jiffies(val), rounded up to whole jiffies. It bounds every backoff that reads tcp_rto_max():
+    /// the retransmission timer's doubling, the persist timer's, and tcp_write_timeout()'s budget. linux-4.4 has no such
+    /// option: its do_tcp_setsockopt() ends in the default case, ENOPROTOOPT.
+    /// </summary>
+    CallOutcome SetRtoMax(int ms)
+    {
+        if (_sim.Profile == KernelProfile.Linux44) return CallOutcome.Fail(Errno.ENOPROTOOPT);
+        if (ms is < 1000 or > RtoMaxSec * 1000) return CallOutcome.Fail(Errno.EINVAL);
+        _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(ms)));
+        return CallOutcome.Ok();
+    }
 
     int KeepaliveTimeSec => _keepalive is { IdleSec: > 0 } k ? k.IdleSec : Host.Sysctls.TcpKeepaliveTimeSec;
     int KeepaliveIntvlSec => _keepalive is { IntvlSec: > 0 } k ? k.IntvlSec : Host.Sysctls.TcpKeepaliveIntvlSec;
