@@ -74,4 +74,22 @@ public class RtoMaxOptionTests
         Assert.Equal("ENOPROTOOPT", h.SetOption(sock, SocketOption.TCP_RTO_MAX_MS, 2000).Errno);
         Assert.Equal("ENOPROTOOPT", h.GetOption(sock, SocketOption.TCP_RTO_MAX_MS).Errno);
     }
+
+    /// <summary>sk_clone_lock() copies icsk_rto_max: an accepted child reads the listener's value; its own setsockopt() changes only its copy.</summary>
+    [Fact]
+    public void Listen_RtoMax3000_AcceptedChildInheritsIt()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        Assert.Null(h.SetOption(l.SocketId, SocketOption.TCP_RTO_MAX_MS, 3000).Errno);
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(100));
+        int child = h.Returned(accept.CallId)!.SocketId;
+        Assert.Equal(3000L, h.GetOption(child, SocketOption.TCP_RTO_MAX_MS).Result);
+        Assert.Null(h.SetOption(child, SocketOption.TCP_RTO_MAX_MS, 1500).Errno);
+        Assert.Equal(1500L, h.GetOption(child, SocketOption.TCP_RTO_MAX_MS).Result);
+        Assert.Equal(3000L, h.GetOption(l.SocketId, SocketOption.TCP_RTO_MAX_MS).Result);
+    }
 }
