@@ -268,6 +268,19 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
+    public void Setsockopt_TcpRtoMaxMs_ByItsWireName()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "setsockopt", "socket": "c", "option": "TCP_RTO_MAX_MS", "value": 999, "expect": { "result": "EINVAL" } },
+            { "at": "100ms", "host": "client", "call": "setsockopt", "socket": "c", "option": "TCP_RTO_MAX_MS", "value": 1001 },
+            { "at": "100ms", "host": "client", "call": "getsockopt", "socket": "c", "option": "TCP_RTO_MAX_MS", "expect": { "result": 1004 } }
+            """);
+
+        RunnerAssert.Passed(RunnerAssert.Run(json));
+    }
+
+    [Fact]
     public void RunUntil_OmittedAndQueueDrains_StopsAtTheLastEvent()
     {
         var result = RunnerAssert.Run(RunnerScenarios.TwoHosts(RunnerScenarios.Connected));
