@@ -410,6 +410,9 @@ public sealed partial class Simulation
     /// <summary>Free segments (singly linked through NextFree), handed out by <see cref="NewSegment"/>.</summary>
     Segment? _freeSegments;
 
+    /// <summary>The emptied queue lists of destroyed sockets, for the next sockets (<see cref="Tcp.FreeQueues"/>).</summary>
+    internal FreeQueues FreeQueues { get; } = new();
+
     /// <summary>A segment the engine builds to send: a free one reused, else a new one (see <see cref="Segment"/>).</summary>
     internal Segment NewSegment(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, int length, in TcpOptions options)
     {

@@ -63,7 +63,7 @@ public sealed partial class TcpSocket
     /// <summary>sk->sk_pacing_rate in bytes per second: ~0UL until tcp_update_pacing_rate().</summary>
     ulong _pacingRate = ulong.MaxValue;
 
-    sealed class SndSkb(uint seq, uint end, long truesize)
+    internal sealed class SndSkb(uint seq, uint end, long truesize)
     {
         public uint Seq = seq;
         public uint End = end;
@@ -134,7 +134,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CopyToSendQueue(PendingCall call)
     {
-        var skbs = _sndSkbs ??= new(SmallQueueCapacity);
+        var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
         int sizeGoal = XmitSizeGoal();
         long before = call.Done;
         while (call.Done < call.Requested)
@@ -388,7 +388,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbQueueFin()
     {
-        var skbs = _sndSkbs ??= new(SmallQueueCapacity);
+        var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
         if (skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) && skbs[^1].End == _snd.FinSeq)
         {
             skbs[^1].End++;

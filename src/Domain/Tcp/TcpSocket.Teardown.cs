@@ -359,8 +359,23 @@ public sealed partial class TcpSocket
         _delackTimer.Cancel(this, DelackTimerKey);
         _compAck?.Timer.Cancel(this, CompressedAckTimerKey);
         _keepaliveTimer?.Detach();
+        GiveBackQueues();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
+    }
+
+    /// <summary>
+    /// The purged queues' lists go to the simulation's <see cref="FreeQueues"/> for the next sockets; this socket keeps
+    /// an empty retransmission queue of its own (a destroyed socket reads as it did), and no write or receive queue list.
+    /// </summary>
+    void GiveBackQueues()
+    {
+        _sim.FreeQueues.Give(_rtx);
+        _rtx = [];
+        _sim.FreeQueues.Give(_sndSkbs);
+        _sndSkbs = null;
+        _sim.FreeQueues.Give(_rcvQueue);
+        _rcvQueue = null;
     }
 
     /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>

@@ -55,7 +55,7 @@ public sealed partial class TcpSocket
     ReceiverRtt _rcvRtt;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
-    struct RcvSkb(long left, int truesize)
+    internal struct RcvSkb(long left, int truesize)
     {
         public long Left = left;
         public int Truesize = truesize;
@@ -333,7 +333,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void QueueRcv(long payload, bool fin)
     {
-        var q = _rcvQueue ??= new(SmallQueueCapacity);
+        var q = _rcvQueue ??= _sim.FreeQueues.ReceiveQueue(SmallQueueCapacity);
         if (payload == 0)
         {
             if (!fin) return;

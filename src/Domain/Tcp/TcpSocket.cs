@@ -33,6 +33,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sim = host.Sim;
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
+        _rtx = _sim.FreeQueues.RtxQueue(SmallQueueCapacity);
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
@@ -197,7 +198,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
     long _sndBuf;
     /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
-    readonly List<InFlight> _rtx = new(SmallQueueCapacity);
+    List<InFlight> _rtx;
     /// <summary>
     /// The first capacity of the retransmission, send and receive queues' lists: one. In a request/response
     /// connection each mostly holds one entry at a time (the SYN, the data, the FIN, each acknowledged or read
@@ -254,7 +255,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// between them); nothing reads the struct's bytes.
     /// </summary>
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
-    readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
+    internal readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
         bool RetransOut = false, bool Lost = false, long TxDelivered = 0, long TxFirstTxUs = 0, long TxDeliveredUs = 0,
         bool TxAppLimited = false, long TsortedPos = 0);
 

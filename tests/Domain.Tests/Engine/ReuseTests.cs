@@ -1,11 +1,12 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Tests.EventLoop;
 
 /// <summary>
-/// What the hot paths reuse instead of allocating: the engine's segments (a free list per simulation)
-/// and a bind bucket's first two owners (inline, a hash set only from the third).
+/// What the hot paths reuse instead of allocating: the engine's segments (a free list per simulation),
+/// a bind bucket's first two owners (inline, a hash set only from the third) and a destroyed socket's queue lists.
 /// </summary>
 public class ReuseTests
 {
@@ -100,5 +101,34 @@ public class ReuseTests
         bucket.Add(c);
         Assert.Equal(2, bucket.Count);
         Assert.Equal([b, c], Owners(bucket).OrderBy(o => o.BindHash));
+    }
+
+    [Fact]
+    public void FreeQueues_EmptySmallListGivenBack_IsTheNextOneTaken()
+    {
+        var free = new FreeQueues();
+        var rtx = free.RtxQueue(1);
+        var snd = free.WriteQueue(1);
+        free.Give(rtx);
+        free.Give(snd);
+        free.Give((List<TcpSocket.RcvSkb>?)null); // a socket that never received has no receive queue list
+        Assert.Same(rtx, free.RtxQueue(1));
+        Assert.Same(snd, free.WriteQueue(1));
+        Assert.NotSame(rtx, free.RtxQueue(1)); // taken once only
+    }
+
+    [Fact]
+    public void FreeQueues_ListStillHoldingEntriesOrGrownLarge_IsNotKept()
+    {
+        var free = new FreeQueues();
+        var holding = free.RtxQueue(1);
+        holding.Add(default);
+        free.Give(holding);
+        var grown = new List<TcpSocket.InFlight>(64);
+        free.Give(grown);
+        var next = free.RtxQueue(1);
+        Assert.NotSame(holding, next);
+        Assert.NotSame(grown, next);
+        Assert.Empty(next);
     }
 }
