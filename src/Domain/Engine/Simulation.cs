@@ -49,6 +49,7 @@ public sealed partial class Simulation
         {
             if (_journalSeq != 0) throw new InvalidOperationException("the journal sink is chosen before the first event");
             _sink = value;
+            _journaled = Max(value.Level, _journalFloor);
         }
     }
     public SimTime Now { get; private set; } = SimTime.Zero;
@@ -499,17 +500,34 @@ public sealed partial class Simulation
     // ---- the journal --------------------------------------------------------------------
 
     /// <summary>Whether events of this level are being kept.</summary>
-    internal bool Journals(JournalLevel level) => _sink.Level <= level && level >= JournalFloor;
+    internal bool Journals(JournalLevel level) => level >= _journaled;
+
+    /// <summary>
+    /// The finest level kept: the coarser of the sink's level and <see cref="JournalFloor"/>, worked out when either is
+    /// set — so the many <see cref="Journals"/> tests of a hot path are one compare, not a call through the sink.
+    /// </summary>
+    JournalLevel _journaled = JournalLevel.Full;
+    JournalLevel _journalFloor = JournalLevel.Full;
+
+    static JournalLevel Max(JournalLevel a, JournalLevel b) => a > b ? a : b;
 
     /// <summary>While a workload runs, events finer than its level are not built (whatever the sink takes).</summary>
-    public JournalLevel JournalFloor { get; internal set; } = JournalLevel.Full;
+    public JournalLevel JournalFloor
+    {
+        get => _journalFloor;
+        internal set
+        {
+            _journalFloor = value;
+            _journaled = Max(_sink.Level, value);
+        }
+    }
 
     internal long JournalSeq => _journalSeq;
 
     /// <summary>Appends an event if the simulation keeps events of its level.</summary>
     internal void Record(JournalLevel level, SimEvent e)
     {
-        if (_sink.Level > level || level < JournalFloor) return;
+        if (level < _journaled) return;
         _sink.Append(e);
         _journalSeq++;
     }
