@@ -14,6 +14,9 @@ internal sealed class FreeQueues
     const int MaxCapacity = 8;
 
     readonly Stack<List<TcpSocket.InFlight>> _rtx = new();
+
+    /// <summary>The retransmission queue of every socket whose queue is empty: never written (a socket queues into a list of its own).</summary>
+    public List<TcpSocket.InFlight> NoRtx { get; } = [];
     readonly Stack<List<TcpSocket.SndSkb>> _snd = new();
     readonly Stack<List<TcpSocket.RcvSkb>> _rcv = new();
 
@@ -21,7 +24,10 @@ internal sealed class FreeQueues
     public List<TcpSocket.SndSkb> WriteQueue(int capacity) => Take(_snd, capacity);
     public List<TcpSocket.RcvSkb> ReceiveQueue(int capacity) => Take(_rcv, capacity);
 
-    public void Give(List<TcpSocket.InFlight> list) => Keep(_rtx, list);
+    public void Give(List<TcpSocket.InFlight> list)
+    {
+        if (list != NoRtx) Keep(_rtx, list);
+    }
     public void Give(List<TcpSocket.SndSkb>? list) => Keep(_snd, list);
     public void Give(List<TcpSocket.RcvSkb>? list) => Keep(_rcv, list);
 

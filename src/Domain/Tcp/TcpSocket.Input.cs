@@ -803,7 +803,11 @@ public sealed partial class TcpSocket
         }
         if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
         _snd.Una = ack;
-        if (_rtx.Count == 0) ChronoStop(TcpChrono.Busy); // "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)"
+        if (_rtx.Count == 0)
+        {
+            RtxEmptied();
+            ChronoStop(TcpChrono.Busy); // "if (!skb) tcp_chrono_stop(sk, TCP_CHRONO_BUSY)"
+        }
         SkbAcked(ack);
         Recharge();
         long seqRttUs = -1, sackRttUs = -1, caRttUs = -1;

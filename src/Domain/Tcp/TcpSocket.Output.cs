@@ -294,7 +294,7 @@ public sealed partial class TcpSocket
             _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
             // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
-            _rtx.Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
+            RtxToFill().Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
             _snd.Nxt = _snd.Iss + 1;
         }
         else
@@ -467,7 +467,7 @@ public sealed partial class TcpSocket
             if (len > 0 ? PshAt(_snd.Nxt + (uint)len, dataEnd) || cut || windowProbe : fin && FinSplitFromPushedData) flags |= TcpFlags.Psh;
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
-            _rtx.Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
+            RtxToFill().Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
             Transmit(flags, _snd.Nxt, len, reason);
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             // tcp_write_xmit() only: tcp_write_wakeup() sends with tcp_transmit_skb() + tcp_event_new_data_sent() alone.

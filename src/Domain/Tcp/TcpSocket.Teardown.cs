@@ -365,13 +365,11 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// The purged queues' lists go to the simulation's <see cref="FreeQueues"/> for the next sockets; this socket keeps
-    /// an empty retransmission queue of its own (a destroyed socket reads as it did), and no write or receive queue list.
+    /// The purged write and receive queues' lists go to the simulation's <see cref="FreeQueues"/> for the next sockets
+    /// (the retransmission queue's went when the purge emptied it); a destroyed socket reads as empty queues.
     /// </summary>
     void GiveBackQueues()
     {
-        _sim.FreeQueues.Give(_rtx);
-        _rtx = [];
         _sim.FreeQueues.Give(_sndSkbs);
         _sndSkbs = null;
         _sim.FreeQueues.Give(_rcvQueue);
@@ -398,7 +396,11 @@ public sealed partial class TcpSocket
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
-        _rtx.Clear();
+        if (_rtx.Count > 0)
+        {
+            _rtx.Clear();
+            RtxEmptied();
+        }
         _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
         _snd.Una = _snd.Nxt = _snd.WriteSeq;

@@ -33,7 +33,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sim = host.Sim;
         Local = new Endpoint(host.Address, 0);
         Ledger = new DataLedger();
-        _rtx = _sim.FreeQueues.RtxQueue(SmallQueueCapacity);
+        _rtx = _sim.FreeQueues.NoRtx;
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
         _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
@@ -197,7 +197,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     int _mss = TcpConstants.EthernetMss;
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
     long _sndBuf;
-    /// <summary>The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times.</summary>
+    /// <summary>
+    /// The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times. While it is
+    /// empty this is the simulation's one empty list (<see cref="FreeQueues.NoRtx"/>, never written): a list of the
+    /// socket's own is taken when an entry is queued (<see cref="RtxToFill"/>) and given back when the queue empties
+    /// (<see cref="RtxEmptied"/>), so an idle connection holds no queue storage, as an empty rtx rb-tree holds no skb.
+    /// </summary>
     List<InFlight> _rtx;
     /// <summary>
     /// The first capacity of the retransmission, send and receive queues' lists: one. In a request/response
@@ -312,6 +317,16 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     /// <summary>Packets in flight (tp->packets_out).</summary>
     int PacketsOut => _rtx.Count;
+
+    /// <summary>The retransmission queue to append to: the socket's own list, taken from the free lists if it had none.</summary>
+    List<InFlight> RtxToFill() => _rtx != _sim.FreeQueues.NoRtx ? _rtx : _rtx = _sim.FreeQueues.RtxQueue(SmallQueueCapacity);
+
+    /// <summary>The retransmission queue is empty: its list goes back to the free lists.</summary>
+    void RtxEmptied()
+    {
+        _sim.FreeQueues.Give(_rtx);
+        _rtx = _sim.FreeQueues.NoRtx;
+    }
 
     int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
 

@@ -131,4 +131,12 @@ public class ReuseTests
         Assert.NotSame(grown, next);
         Assert.Empty(next);
     }
+
+    [Fact]
+    public void FreeQueues_SharedEmptyRetransmissionQueue_IsNeverKeptNorHandedOut()
+    {
+        var free = new FreeQueues();
+        free.Give(free.NoRtx);
+        Assert.NotSame(free.NoRtx, free.RtxQueue(1));
+    }
 }
