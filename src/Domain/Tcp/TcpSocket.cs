@@ -32,7 +32,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         Id = id;
         _sim = host.Sim;
         Local = new Endpoint(host.Address, 0);
-        Ledger = new DataLedger();
         _rtx = _sim.FreeQueues.NoRtx;
         _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
         _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
@@ -55,7 +54,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
     public FourTuple Tuple => new(Local, Remote);
-    public DataLedger Ledger { get; }
+    /// <summary>The bytes sent, queued, delivered and lost: made by the first look or count, so a connection that moves no data holds none.</summary>
+    public DataLedger Ledger => _ledger ??= new DataLedger();
+    DataLedger? _ledger;
 
     /// <summary>The descriptor number in its owner process (0 when none).</summary>
     public int Fd { get; internal set; }
