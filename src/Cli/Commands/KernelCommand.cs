@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SimService.Cli.Files;
+using SimService.Cli.Kernel;
+using SimService.Cli.Reports;
+using SimService.Cli.Running;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Cli.Commands;
+
+/// <summary>
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose]</c>: runs packetdrill scripts against the
+/// real Linux kernel of this machine instead of the engine — each in a throw-away network namespace (the tool runs
+/// itself again under <c>unshare --net</c>) with a TUN device as the wire — and reports them as <c>run</c> does:
+/// one line per file, the first difference under a failed one, a summary; exit 0 when all passed, 1 when one
+/// failed, 2 when a file is invalid or the machine cannot run them (not root, no /dev/net/tun, no unshare).
+/// </summary>
+public static class KernelCommand
+{
+    public static readonly string[] Options = ["junit", "json"];
+    public static readonly string[] Flags = ["verbose", "in-netns"];
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (line.Has("in-netns")) return RunHere(line, output);
+        if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
+        var (files, pathError) = FileCollector.Collect(line.Arguments);
+        if (pathError is not null) return RunCommand.Usage(error, pathError);
+        if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
+
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var results = new List<FileResult>();
+        using (var progress = new Progress(error, Progress.IsInteractive()))
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress.Start(i + 1, files.Count, files[i].DisplayPath);
+                var (result, child) = RunFile(files[i], cancellationToken);
+                progress.Clear();
+                ConsoleReport.WriteFile(output, result, "real");
+                if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
+                    foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
+                if (line.Has("verbose") && child?.Log is { } log)
+                    foreach (var text in log) output.WriteLine($"         | {text}");
+                output.Flush();
+                results.Add(result);
+            }
+        }
+        string mode = $"real kernel {Environment.OSVersion.Version}";
+        double seconds = clock.Elapsed.TotalSeconds;
+        ConsoleReport.WriteSummary(output, results, mode, seconds);
+        if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
+        if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
+        if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
+        return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Why this machine cannot run scripts on its kernel (null when it can): root, /dev/net/tun and unshare are needed.</summary>
+    public static string? Unavailable()
+    {
+        if (!OperatingSystem.IsLinux()) return "runs scripts on the Linux kernel only (this is not Linux)";
+        if (Libc.geteuid() != 0) return "needs root (a network namespace, a TUN device and sysctls); run it with sudo";
+        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR);
+        if (fd < 0) return $"cannot open /dev/net/tun (errno {Libc.Errno}): the TUN driver is needed";
+        Libc.close(fd);
+        if (FindOnPath("unshare") is null) return "needs unshare (util-linux) on PATH to make a network namespace per script";
+        if (FindOnPath("ip") is null) return "needs ip (iproute2) on PATH to configure the TUN device";
+        return null;
+    }
+
+    const string AllowedCongestionControl = "/proc/sys/net/ipv4/tcp_allowed_congestion_control";
+
+    /// <summary>
+    /// A namespace may set its default congestion control only to an algorithm the host allows
+    /// (tcp_set_default_congestion_control(): EPERM outside init_net for a restricted one). A host that defaults to
+    /// bbr allows "reno bbr", so cubic — built in, what the scripts expect — is added to the allowed list (the list
+    /// only governs what unprivileged sockets may pick); the note says so, null when nothing was changed.
+    /// </summary>
+    static string? AllowCubic()
+    {
+        try
+        {
+            var allowed = File.ReadAllText(AllowedCongestionControl).Trim();
+            if (allowed.Split(' ').Contains("cubic")) return null;
+            File.WriteAllText(AllowedCongestionControl, $"{allowed} cubic\n");
+            return $"added cubic to net.ipv4.tcp_allowed_congestion_control (was \"{allowed}\") so each namespace can default to it";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot add cubic to net.ipv4.tcp_allowed_congestion_control: {e.Message}";
+        }
+    }
+
+    static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
+            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+
+    /// <summary>What the child run in the namespace reports on its standard output (one JSON document).</summary>
+    internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
+        string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log);
+
+    static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, CancellationToken cancellationToken)
+    {
+        if (file.Format is not PacketdrillFormat)
+            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) only")]), null);
+        var clock = Stopwatch.StartNew();
+        var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(["kernel", "--in-netns", "--", file.FullPath])) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return (Failed(file, clock, "the run did not end within 10 minutes"), null);
+        }
+        ChildResult? child = null;
+        try
+        {
+            child = JsonSerializer.Deserialize<ChildResult>(stdout.Result, Json);
+        }
+        catch (JsonException)
+        {
+        }
+        if (child is null) return (Failed(file, clock, $"the run in the namespace failed (exit {process.ExitCode}): {stderr.Result.Trim()}"), null);
+        if (child.Invalid is { Count: > 0 } problems) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), child);
+        if (child.SetupError is { } setup) return (Failed(file, clock, setup), child);
+        IReadOnlyList<CheckOutcome> checks = child.Line is { } failedLine
+            ? [new CheckOutcome(false, "packetdrill", $"line {failedLine}", child.Expected ?? "", child.Actual ?? "", KernelScriptRunner.Secs(child.AtNs ?? 0) + " s", child.AtNs ?? 0)]
+            : [];
+        return (new FileResult(file.DisplayPath, file.Format.Kind, checks.Count == 0 ? FileOutcome.Passed : FileOutcome.Failed, checks, [], null, child.EndNs, null,
+            clock.Elapsed.TotalSeconds), child);
+    }
+
+    static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
+        new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
+
+    /// <summary>How to start this tool again: its apphost, or the dotnet host with the tool's assembly.</summary>
+    static IEnumerable<string> Self()
+    {
+        var host = Environment.ProcessPath!;
+        var assembly = typeof(KernelCommand).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, assembly] : [host];
+    }
+
+    /// <summary>The child: in its own network namespace already, sets it up and runs one script; prints a <see cref="ChildResult"/>.</summary>
+    static int RunHere(CommandLine line, TextWriter output)
+    {
+        var path = line.Arguments.Single();
+        var result = RunScript(File.ReadAllText(path), Path.GetFileName(path));
+        output.WriteLine(JsonSerializer.Serialize(result, Json));
+        output.Flush();
+        // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
+        Environment.Exit(ExitCodes.Ok);
+        return ExitCodes.Ok;
+    }
+
+    static ChildResult RunScript(string text, string name)
+    {
+        var parsed = ScriptParser.Parse(text);
+        if (parsed.Script is not { } script)
+            return new ChildResult([.. parsed.Errors.Select(d => new Problem($"line {d.At.Line}, column {d.At.Column}", d.Message))], null, null, null, null, null, null, 0, null);
+        var options = new PacketdrillOptions { ScriptName = name };
+        var problems = new List<Problem>();
+        foreach (var o in script.Options)
+        {
+            options = options.With(o.Name, o.Value, out var error, out _);
+            if (error is not null) problems.Add(new Problem($"line {o.At.Line}, column {o.At.Column}", error));
+        }
+        if (problems.Count > 0) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
+        // A new namespace starts from the kernel's defaults, but takes tcp_congestion_control from the host (bbr here):
+        // the scripts expect cubic, as packetdrill's defaults.sh sets.
+        if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
+        var (tun, setupError) = Netns.SetUp(options.LocalIp, options.RemoteIp);
+        if (tun is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
+        var run = new KernelScriptRunner(script, options, tun).Run();
+        var f = run.Failure;
+        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, run.Log);
+    }
+}
