@@ -84,7 +84,7 @@ internal static partial class Libc
     /// Puts the calling thread in SCHED_FIFO, so its wake-ups on this shared machine are not late behind other
     /// processes; ignored where not permitted (the run then only tolerates more lateness).
     /// </summary>
-    public static void RealTime(int priority = 50) => sched_setscheduler(0, SCHED_FIFO, ref priority);
+    public static bool RealTime(int priority = 50) => sched_setscheduler(0, SCHED_FIFO, ref priority) == 0;
 
     public static SockaddrIn Address(uint addressHostOrder, ushort port) => new()
     {
