@@ -7,7 +7,11 @@ using SimService.Domain.Tcp;
 namespace SimService.Cli.Kernel;
 
 /// <summary>What a system call on the real kernel returned: result, errno (0 if none), when, and what it wrote back.</summary>
-internal sealed record CallOutcome(long Result, int Errno, long ReturnNs, byte[]? Optval = null, int[]? Revents = null, int IoctlValue = 0);
+internal sealed record CallOutcome(long Result, int Errno, long ReturnNs, byte[]? Optval = null, int[]? Revents = null, int IoctlValue = 0)
+{
+    /// <summary>When the worker thread began the call (the monotonic clock), for the log.</summary>
+    public long StartNs { get; set; }
+}
 
 /// <summary>
 /// Makes a script's system calls on the real kernel through libc, one at a time on a real-time worker thread (as
@@ -43,7 +47,10 @@ internal sealed class KernelSyscalls
         {
             try
             {
-                done.SetResult(Execute(s, live));
+                long began = Libc.MonotonicNs();
+                var outcome = Execute(s, live);
+                outcome.StartNs = began;
+                done.SetResult(outcome);
             }
             catch (Exception e)
             {

@@ -60,6 +60,12 @@ internal sealed class TunDevice : IDisposable
         return _received.TryTake(out var packet, TimeSpan.FromMilliseconds(Math.Min(waitMs, int.MaxValue))) ? packet : null;
     }
 
+    /// <summary>Throws away every packet read so far (what a warm-up left).</summary>
+    public void Drain()
+    {
+        while (_received.TryTake(out _)) { }
+    }
+
     void Read()
     {
         Libc.RealTime(60);
@@ -95,8 +101,7 @@ internal static class Netns
         if (Ip("link", "set", "lo", "up") is { } loError) return (null, loError);
         var (tun, error) = TunDevice.Open();
         if (tun is null) return (null, error);
-        string? failed = GsoOff(TunDevice.Name)
-            ?? Ip("addr", "add", $"{localIp}/32", "dev", TunDevice.Name)
+        string? failed = Ip("addr", "add", $"{localIp}/32", "dev", TunDevice.Name)
             ?? Ip("link", "set", TunDevice.Name, "up")
             ?? Ip("route", "add", $"{remoteIp}/32", "dev", TunDevice.Name);
         if (failed is not null)
@@ -120,14 +125,6 @@ internal static class Netns
             return $"sysctl {name}={value}: {e.Message}";
         }
     }
-
-    /// <summary>
-    /// One MSS per GSO packet (<c>ip link set tun0 gso_max_segs 1</c>): TCP always builds GSO skbs (sk_setup_caps()
-    /// adds NETIF_F_GSO for TCP sockets), sized by tcp_tso_autosize() at two or more MSS, and __tcp_transmit_skb()
-    /// marks PSH on the last segment of every multi-MSS skb ("Force a PSH flag on all (GSO) packets"). The engine, as
-    /// the scripts, models one MSS per skb; sk_gso_max_segs 1 makes tcp_tso_segs() 1, so the kernel does the same.
-    /// </summary>
-    static string? GsoOff(string device) => Ip("link", "set", device, "gso_max_segs", "1");
 
     static string? Ip(params string[] args)
     {
