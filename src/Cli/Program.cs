@@ -11,6 +11,9 @@ const string usage = """
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
           --timeout SECONDS  per request to the server (default 600)
+      kernel PATH...     run packetdrill scripts (*.pkt) on this machine's real Linux kernel instead of the engine: each in
+                         its own network namespace with a TUN device as the wire (needs root and /dev/net/tun)
+          --junit FILE  --json FILE   as for run        --verbose   print every event as it happened
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario
@@ -32,12 +35,13 @@ if (args[0] is "--version")
 var (options, flags) = args[0] switch
 {
     "run" => (RunCommand.Options, RunCommand.Flags),
+    "kernel" => (KernelCommand.Options, KernelCommand.Flags),
     "validate" => ([], []),
     "export" => (ExportCommand.Options, []),
     "new" => (new[] { "output" }, new[] { "force" }),
     _ => ((string[]?)null, (string[]?)null),
 };
-if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, validate, export, new; --help)");
+if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, kernel, validate, export, new; --help)");
 var (line, error) = CommandLine.Parse(args[1..], options, flags!);
 if (line is null) return RunCommand.Usage(Console.Error, $"{args[0]}: {error}");
 
@@ -48,6 +52,7 @@ try
     return args[0] switch
     {
         "run" => await RunCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
+        "kernel" => KernelCommand.Run(line, Console.Out, Console.Error, cancel.Token),
         "validate" => ValidateCommand.Run(line, Console.Out, Console.Error),
         "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         _ => NewCommand.Run(line, Console.Out, Console.Error),

@@ -8,18 +8,18 @@ namespace SimService.Cli.Reports;
 /// </summary>
 public static class ConsoleReport
 {
-    public static void WriteFile(TextWriter output, FileResult result)
+    public static void WriteFile(TextWriter output, FileResult result, string clock = "virtual")
     {
         switch (result.Outcome)
         {
             case FileOutcome.Passed:
-                output.WriteLine($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result)}, {result.Seconds:0.00} s)");
+                output.WriteLine($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result, clock)}, {result.Seconds:0.00} s)");
                 break;
             case FileOutcome.Failed:
                 int failed = result.FailedChecks.Count();
                 var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : "all checks passed";
                 if (result.Problems.Count > 0) what += $", {Count(result.Problems.Count, "run error")}";
-                output.WriteLine($"FAIL     {result.File}  ({what}, {Virtual(result)}, {result.Seconds:0.00} s)");
+                output.WriteLine($"FAIL     {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)");
                 foreach (var check in result.FailedChecks)
                     output.WriteLine($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}");
                 foreach (var problem in result.Problems) output.WriteLine($"         run error {problem.Path}: {problem.Message}");
@@ -39,8 +39,9 @@ public static class ConsoleReport
         output.WriteLine($"{Count(results.Count, "file")}: {passed} passed, {failed} failed, {invalid} invalid ({mode}, {seconds:0.00} s)");
     }
 
-    private static string Virtual(FileResult result) =>
-        result.NowNs is { } ns ? $"{new SimService.Domain.Time.SimTime(ns)} virtual" : "no run";
+    /// <summary>How long the run went: in virtual time (the engine), or in real time (<c>simservice kernel</c>).</summary>
+    private static string Virtual(FileResult result, string clock) =>
+        result.NowNs is { } ns ? $"{new SimService.Domain.Time.SimTime(ns)} {clock}" : "no run";
 
     internal static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 }

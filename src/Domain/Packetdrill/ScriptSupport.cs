@@ -201,7 +201,7 @@ internal static class ScriptSupport
 }
 
 /// <summary>The struct tcp_info fields a %{ }% assertion may read, from the engine's <see cref="TcpInfo"/>.</summary>
-internal static class TcpInfoFields
+public static class TcpInfoFields
 {
     static readonly Dictionary<string, Func<TcpInfo, long>> Fields = new(StringComparer.Ordinal)
     {

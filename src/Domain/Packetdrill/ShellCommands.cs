@@ -8,7 +8,7 @@ namespace SimService.Domain.Packetdrill;
 /// <c>set_sysctls.py /proc/sys/net/…=value …</c> and <c>echo value &gt; /proc/sys/net/…</c>. Any
 /// other command is refused as unsupported, never skipped.
 /// </summary>
-internal static class ShellCommands
+public static class ShellCommands
 {
     /// <summary>
     /// The values packetdrill's defaults.sh (tools/testing/selftests/net/packetdrill) sets that the

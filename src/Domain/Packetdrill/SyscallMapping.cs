@@ -8,7 +8,7 @@ namespace SimService.Domain.Packetdrill;
 /// "..." addresses as packetdrill fills them (bind: the local address, port 8080; connect: the
 /// remote address, port 8080), sockaddr structs by their port.
 /// </summary>
-internal static class SyscallMapping
+public static class SyscallMapping
 {
     /// <summary>The calls the simulator makes, with the engine call each becomes.</summary>
     public static readonly IReadOnlyDictionary<string, SocketCallKind> Calls = new Dictionary<string, SocketCallKind>(StringComparer.Ordinal)
@@ -217,7 +217,7 @@ internal static class SyscallMapping
 }
 
 /// <summary>errno numbers and strerror() texts of Linux (asm-generic/errno-base.h, errno.h, glibc's messages).</summary>
-internal static class ErrnoTable
+public static class ErrnoTable
 {
     static readonly Dictionary<string, (int Number, string Text)> Table = new(StringComparer.Ordinal)
     {

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SimService.Cli.Files;
+using SimService.Cli.Kernel;
+using SimService.Cli.Reports;
+using SimService.Cli.Running;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Cli.Commands;
+
+/// <summary>
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose]</c>: runs packetdrill scripts against the
+/// real Linux kernel of this machine instead of the engine — each in a throw-away network namespace (the tool runs
+/// itself again under <c>unshare --net</c>) with a TUN device as the wire — and reports them as <c>run</c> does:
+/// one line per file, the first difference under a failed one, a summary; exit 0 when all passed, 1 when one
+/// failed, 2 when a file is invalid or the machine cannot run them (not root, no /dev/net/tun, no unshare).
+/// </summary>
+public static class KernelCommand
+{
+    public static readonly string[] Options = ["junit", "json"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh"];
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (line.Has("in-netns")) return RunHere(line, output);
+        if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
+        var (files, pathError) = FileCollector.Collect(line.Arguments);
+        if (pathError is not null) return RunCommand.Usage(error, pathError);
+        if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
+
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var results = new List<FileResult>();
+        using (var progress = new Progress(error, Progress.IsInteractive()))
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                progress.Start(i + 1, files.Count, files[i].DisplayPath);
+                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), cancellationToken);
+                progress.Clear();
+                ConsoleReport.WriteFile(output, result, "real");
+                if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
+                    foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
+                if (line.Has("verbose") && child?.Log is { } log)
+                    foreach (var text in log) output.WriteLine($"         | {text}");
+                output.Flush();
+                results.Add(result);
+            }
+        }
+        string mode = $"real kernel {Environment.OSVersion.Version}";
+        double seconds = clock.Elapsed.TotalSeconds;
+        ConsoleReport.WriteSummary(output, results, mode, seconds);
+        if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
+        if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
+        if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
+        return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>Why this machine cannot run scripts on its kernel (null when it can): root, /dev/net/tun and unshare are needed.</summary>
+    public static string? Unavailable()
+    {
+        if (!OperatingSystem.IsLinux()) return "runs scripts on the Linux kernel only (this is not Linux)";
+        if (Libc.geteuid() != 0) return "needs root (a network namespace, a TUN device and sysctls); run it with sudo";
+        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR);
+        if (fd < 0) return $"cannot open /dev/net/tun (errno {Libc.Errno}): the TUN driver is needed";
+        Libc.close(fd);
+        if (FindOnPath("unshare") is null) return "needs unshare (util-linux) on PATH to make a network namespace per script";
+        if (FindOnPath("ip") is null) return "needs ip (iproute2) on PATH to configure the TUN device";
+        return null;
+    }
+
+    const string AllowedCongestionControl = "/proc/sys/net/ipv4/tcp_allowed_congestion_control";
+
+    /// <summary>
+    /// A namespace may set its default congestion control only to an algorithm the host allows
+    /// (tcp_set_default_congestion_control(): EPERM outside init_net for a restricted one). A host that defaults to
+    /// bbr allows "reno bbr", so cubic — built in, what the scripts expect — is added to the allowed list (the list
+    /// only governs what unprivileged sockets may pick); the note says so, null when nothing was changed.
+    /// </summary>
+    static string? AllowCubic()
+    {
+        try
+        {
+            var allowed = File.ReadAllText(AllowedCongestionControl).Trim();
+            if (allowed.Split(' ').Contains("cubic")) return null;
+            File.WriteAllText(AllowedCongestionControl, $"{allowed} cubic\n");
+            return $"added cubic to net.ipv4.tcp_allowed_congestion_control (was \"{allowed}\") so each namespace can default to it";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot add cubic to net.ipv4.tcp_allowed_congestion_control: {e.Message}";
+        }
+    }
+
+    static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
+            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+
+    /// <summary>What the child run in the namespace reports on its standard output (one JSON document).</summary>
+    internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
+        string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log);
+
+    static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, CancellationToken cancellationToken)
+    {
+        if (file.Format is not PacketdrillFormat)
+            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) only")]), null);
+        var clock = Stopwatch.StartNew();
+        var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] childArgs = ignoreGsoPsh ? ["kernel", "--in-netns", "--ignore-gso-psh", "--", file.FullPath] : ["kernel", "--in-netns", "--", file.FullPath];
+        foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return (Failed(file, clock, "the run did not end within 10 minutes"), null);
+        }
+        ChildResult? child = null;
+        try
+        {
+            child = JsonSerializer.Deserialize<ChildResult>(stdout.Result, Json);
+        }
+        catch (JsonException)
+        {
+        }
+        if (child is null) return (Failed(file, clock, $"the run in the namespace failed (exit {process.ExitCode}): {stderr.Result.Trim()}"), null);
+        if (child.Invalid is { Count: > 0 } problems) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), child);
+        if (child.SetupError is { } setup) return (Failed(file, clock, setup), child);
+        IReadOnlyList<CheckOutcome> checks = child.Line is { } failedLine
+            ? [new CheckOutcome(false, "packetdrill", $"line {failedLine}", child.Expected ?? "", child.Actual ?? "", KernelScriptRunner.Secs(child.AtNs ?? 0) + " s", child.AtNs ?? 0)]
+            : [];
+        return (new FileResult(file.DisplayPath, file.Format.Kind, checks.Count == 0 ? FileOutcome.Passed : FileOutcome.Failed, checks, [], null, child.EndNs, null,
+            clock.Elapsed.TotalSeconds), child);
+    }
+
+    static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
+        new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
+
+    /// <summary>How to start this tool again: its apphost, or the dotnet host with the tool's assembly.</summary>
+    static IEnumerable<string> Self()
+    {
+        var host = Environment.ProcessPath!;
+        var assembly = typeof(KernelCommand).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, assembly] : [host];
+    }
+
+    /// <summary>The child: in its own network namespace already, sets it up and runs one script; prints a <see cref="ChildResult"/>.</summary>
+    static int RunHere(CommandLine line, TextWriter output)
+    {
+        var path = line.Arguments.Single();
+        var result = RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"));
+        output.WriteLine(JsonSerializer.Serialize(result, Json));
+        output.Flush();
+        // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
+        Environment.Exit(ExitCodes.Ok);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The warm-up: a connection to the peer's port 9 through each kind of event the scripts use (calls that fail
+    /// with an errno, options in both directions, SACK, poll on several descriptors, a blocking read, tcp_info),
+    /// ended by an RST (SO_LINGER {1, 0}) so nothing of it is left when the script starts.
+    /// </summary>
+    const string WarmUpScript = """
+           0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+          +0 setsockopt(3, SOL_SOCKET, SO_RCVTIMEO, {tv_sec=0, tv_usec=1000000}, 16) = -1 EDOM (Numerical argument out of domain)
+          +0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [87], 4) = -1 EINVAL (Invalid argument)
+          +0 getsockopt(3, SOL_TCP, TCP_CONGESTION, "cubic", [16]) = 0
+          +0 getsockopt(3, SOL_SOCKET, SO_RCVTIMEO, {tv_sec=0, tv_usec=0}, [16]) = 0
+          +0 getsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=0, linger=0}, [8]) = 0
+          +0 fcntl(3, F_GETFL) = 0x2
+          +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+          +0 connect(3, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("192.0.2.1")}, 16) = -1 EINPROGRESS (Operation now in progress)
+          +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 10>
+          +0 poll([{fd=3, events=POLLOUT, revents=0}], 1, 0) = 0
+          +0 < S. 0:0(0) ack 1 win 65535 <mss 1012,sackOK,TS val 100 ecr 100,nop,wscale 7>
+          +0 > . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 100>
+          +0 poll([{fd=3, events=POLLIN|POLLOUT, revents=POLLOUT}, {fd=4, events=POLLIN, revents=POLLNVAL}], 2, 0) = 2
+          +0 write(3, ..., 2000) = 2000
+          +0 > . 1:1001(1000) ack 1 <nop,nop,TS val 100 ecr 100>
+          +0 > P. 1001:2001(1000) ack 1 <nop,nop,TS val 100 ecr 100>
+          +0 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 101 ecr 100,nop,nop,sack 1001:2001>
+          +0 %{ assert tcpi_snd_cwnd > 0 }%
+          +0 %{ assert tcpi_rtt >= 0 }%
+          +0 ioctl(3, SIOCINQ, [0]) = 0
+          +0 send(3, ..., 0, MSG_DONTWAIT) = 0
+          +0 recv(3, ..., 100, MSG_DONTWAIT) = -1 EAGAIN (Resource temporarily unavailable)
+          +0 fcntl(3, F_SETFL, O_RDWR) = 0
+          +0...0.004 read(3, ..., 100) = 100
+        +.004 < P. 1:101(100) ack 1 win 257 <nop,nop,TS val 102 ecr 100>
+          +0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0
+          +0 close(3) = 0
+          +0 > R. 2001:2001(0) ack 101 <...>
+        """;
+
+    static ChildResult RunScript(string text, string name, bool ignoreGsoPsh)
+    {
+        var parsed = ScriptParser.Parse(text);
+        if (parsed.Script is not { } script)
+            return new ChildResult([.. parsed.Errors.Select(d => new Problem($"line {d.At.Line}, column {d.At.Column}", d.Message))], null, null, null, null, null, null, 0, null);
+        var options = new PacketdrillOptions { ScriptName = name };
+        var problems = new List<Problem>();
+        foreach (var o in script.Options)
+        {
+            options = options.With(o.Name, o.Value, out var error, out _);
+            if (error is not null) problems.Add(new Problem($"line {o.At.Line}, column {o.At.Column}", error));
+        }
+        if (problems.Count > 0) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
+        // A new namespace starts from the kernel's defaults, but takes tcp_congestion_control from the host (bbr here):
+        // the scripts expect cubic, as packetdrill's defaults.sh sets.
+        if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
+        var (tun, setupError) = Netns.SetUp(options.LocalIp, options.RemoteIp);
+        if (tun is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
+        // A first run of a small script through the same code (a SYN to a closed port answered by an RST, each kind of
+        // call once) so the JIT has compiled every path before the real script's clock starts; its outcome is not used.
+        var warmUpRunner = new KernelScriptRunner(ScriptParser.Parse(WarmUpScript).Script!, options with { ScriptName = "warm-up" }, tun, checkTimes: false);
+        var warmUp = warmUpRunner.Run();
+        warmUpRunner.Abort();
+        Thread.Sleep(20);
+        tun.Drain();
+        var run = new KernelScriptRunner(script, options, tun, ignoreGsoPsh: ignoreGsoPsh).Run(KernelClock.NextAlignedTick(aheadNs: 20_000_000));
+        var f = run.Failure;
+        IReadOnlyList<string> log = warmUp.Failure is { } w ? [$"(warm-up stopped at line {w.Line}: {w.Message.Split('\n')[0]})", .. run.Log] : run.Log;
+        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log);
+    }
+}

@@ -1,0 +1,558 @@
+using System.Globalization;
+using System.Text;
+using SimService.Domain.Packetdrill;
+using SimService.Domain.Tcp;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>Where and why a script failed on the real kernel, in the engine runner's words and fields.</summary>
+internal sealed record KernelFailure(int Line, string Message, string Expected, string Actual, long AtNs);
+
+/// <summary>A run on the real kernel: the first failure (none when it passed) and the log of what happened, event by event.</summary>
+internal sealed record KernelRun(KernelFailure? Failure, IReadOnlyList<string> Log, long EndNs);
+
+/// <summary>
+/// Runs a parsed packetdrill script against the real Linux kernel of this machine, in the network namespace the
+/// process is in, with the TUN device as the wire — the second target of the scripts the engine's
+/// <see cref="PacketdrillRunner"/> runs, with the same semantics so the same scripts run unchanged: events in
+/// order at their times on the monotonic clock (relative times anchored on the previous event: its scheduled time,
+/// or for an outbound packet the time it was read), inbound segments with literal sequence numbers and the ack
+/// (and SACK blocks) moved by the kernel's ISN, TS ecr mapped to the kernel's live TS val for the script's value,
+/// outbound segments taken one by one in the order the kernel sent them and compared field by field, then in time
+/// within the tolerance (packetdrill's --tolerance_usecs, 4 ms unless the script says otherwise), blocking calls
+/// returning in the background, and the first failure ending the run.
+/// </summary>
+internal sealed class KernelScriptRunner
+{
+    readonly PacketdrillScript _script;
+    readonly PacketdrillOptions _options;
+    readonly TunDevice _tun;
+    readonly KernelSyscalls _calls;
+    readonly uint _localIp, _remoteIp;
+    readonly long _tolerance;
+    /// <summary>The log, rendered after the run: formatting text while the script runs would make it late.</summary>
+    readonly List<Func<string>> _log = [];
+    readonly Dictionary<long, int> _fds = [];
+    readonly Dictionary<uint, uint> _tsValsByScript = [];
+    (uint Script, uint Live)? _firstTs;
+    long _t0;
+    long _anchor;
+    ushort? _localPort, _remotePort;
+    uint _localIsn;
+    int _socketUnderTest = KernelSyscalls.NotOpen;
+    (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd)? _pending;
+    KernelFailure? _failure;
+
+    /// <summary>The peer port of the warm-up's connection (discard, RFC 863): no script uses it.</summary>
+    public const ushort WarmUpPort = 9;
+
+    /// <summary>How long past its expected time the runner waits for an outbound packet or a blocked call before calling it missing.</summary>
+    const long WaitNs = 10_000_000_000;
+
+    readonly bool _checkTimes;
+    readonly bool _ignoreGsoPsh;
+
+    /// <param name="checkTimes">false for the warm-up run, whose first calls are slow by design (they are being compiled).</param>
+    /// <param name="ignoreGsoPsh">
+    /// A diagnostic: a PSH the script does not expect is not a difference. __tcp_transmit_skb() sets PSH on every skb
+    /// of more than one MSS ("Force a PSH flag on all (GSO) packets"), which the engine does not model; ignoring it
+    /// shows what else differs in the scripts that send such skbs.
+    /// </param>
+    public KernelScriptRunner(PacketdrillScript script, PacketdrillOptions options, TunDevice tun, bool checkTimes = true, bool ignoreGsoPsh = false)
+    {
+        _checkTimes = checkTimes;
+        _ignoreGsoPsh = ignoreGsoPsh;
+        _script = script;
+        _options = options;
+        _tun = tun;
+        _localIp = KernelSyscalls.ParseIp(options.LocalIp)!.Value;
+        _remoteIp = KernelSyscalls.ParseIp(options.RemoteIp)!.Value;
+        _calls = new KernelSyscalls(_localIp, _remoteIp);
+        _tolerance = options.ToleranceUsecs * 1_000;
+    }
+
+    /// <summary>Runs the script; its time 0 is <paramref name="startNs"/> on the monotonic clock (slept until), or now.</summary>
+    public KernelRun Run(long? startNs = null)
+    {
+        if (!Libc.RealTime(55)) _log.Add(() => $"note: no real-time scheduling (errno {Libc.Errno}): wake-ups may be late");
+        WarmUp();
+        // No garbage collection while the script runs: a collection stops every thread of the process, the real-time ones too.
+        bool noGc = GC.TryStartNoGCRegion(64L << 20);
+        if (startNs is { } start) Libc.SleepUntil(start);
+        _t0 = startNs ?? Libc.MonotonicNs();
+        foreach (var ev in _script.Events)
+        {
+            CheckPending(block: false);
+            if (_failure is not null) break;
+            bool ok = ev switch
+            {
+                PacketEvent { Direction: PacketDirection.Inbound } p => Inbound(p),
+                PacketEvent p => Outbound(p),
+                SyscallEvent s => Syscall(s),
+                ShellEvent c => Shell(c),
+                CodeEvent c => Code(c),
+                _ => Fail(ev.At.Line, $"unknown event {ev.GetType().Name}", "", ""),
+            };
+            if (!ok || _failure is not null) break;
+        }
+        if (_failure is null) CheckPending(block: true);
+        if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+        return new KernelRun(_failure, [.. _log.Select(l => l())], Now());
+    }
+
+    /// <summary>
+    /// Compiles this runner's code and the libc stubs before the clock starts, so the first events are not late by the
+    /// JIT's milliseconds: every method prepared, then each libc call made once on a descriptor that is not open.
+    /// </summary>
+    void WarmUp()
+    {
+        foreach (var type in new[] { typeof(KernelScriptRunner), typeof(KernelSyscalls), typeof(TcpWire), typeof(TunDevice), typeof(TcpInfoLayout), typeof(ErrnoNames), typeof(Libc) })
+            foreach (var method in type.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
+                if (!method.IsAbstract && !method.ContainsGenericParameters)
+                    try { System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(method.MethodHandle); } catch (ArgumentException) { }
+        var at = new ScriptPosition(0, 0);
+        var time = new EventTime(EventTimeKind.Absolute, 0);
+        ScriptExpr Fd() => new IntExpr(at, -1);
+        var ellipsis = new EllipsisExpr(at);
+        var calls = new (string Name, ScriptExpr[] Args)[]
+        {
+            ("bind", [Fd(), ellipsis, ellipsis]), ("connect", [Fd(), ellipsis, ellipsis]), ("listen", [Fd(), new IntExpr(at, 1)]),
+            ("accept", [Fd(), ellipsis, ellipsis]), ("write", [Fd(), ellipsis, new IntExpr(at, 1)]), ("read", [Fd(), ellipsis, new IntExpr(at, 1)]),
+            ("send", [Fd(), ellipsis, new IntExpr(at, 1), new IntExpr(at, 0)]), ("recv", [Fd(), ellipsis, new IntExpr(at, 1), new IntExpr(at, 0)]),
+            ("shutdown", [Fd(), new WordExpr(at, "SHUT_WR")]), ("close", [Fd()]), ("fcntl", [Fd(), new WordExpr(at, "F_GETFL")]),
+            ("setsockopt", [Fd(), new WordExpr(at, "SOL_SOCKET"), new WordExpr(at, "SO_LINGER"), new ListExpr(at, [new IntExpr(at, 1)]), new IntExpr(at, 4)]),
+            ("getsockopt", [Fd(), new WordExpr(at, "SOL_SOCKET"), new WordExpr(at, "SO_ERROR"), new ListExpr(at, [new IntExpr(at, 0)]), new ListExpr(at, [new IntExpr(at, 4)])]),
+            ("ioctl", [Fd(), new WordExpr(at, "SIOCINQ"), new ListExpr(at, [new IntExpr(at, 0)])]),
+            ("poll", [new ListExpr(at, []), new IntExpr(at, 0), new IntExpr(at, 0)]),
+        };
+        foreach (var (name, args) in calls)
+            _calls.Start(new SyscallEvent(at, time, name, [.. args], new IntExpr(at, -1), null, null), _ => KernelSyscalls.NotOpen).Wait();
+        int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
+        var info = new byte[256];
+        int length = info.Length;
+        Libc.getsockopt(fd, 6, 11, info, ref length);
+        Libc.close(fd);
+        Libc.SleepUntil(Libc.MonotonicNs() + 1_000);
+        TcpWire.Build(new WireSegment(0, 0, 0, 0, 0, 0, 0, 0, [new NopOption(at)], 0));
+    }
+
+    /// <summary>Closes every descriptor the script still has with an RST (SO_LINGER {1, 0}): nothing of the run sends again.</summary>
+    public void Abort()
+    {
+        CheckPending(block: false);
+        var linger = new byte[8];
+        BitConverter.GetBytes(1).CopyTo(linger, 0);
+        foreach (var fd in _fds.Values)
+        {
+            Libc.setsockopt(fd, Libc.SOL_SOCKET, 13, linger, linger.Length);
+            Libc.close(fd);
+        }
+        _fds.Clear();
+    }
+
+    // ---- time ---------------------------------------------------------------------------------
+
+    long Now() => Libc.MonotonicNs() - _t0;
+
+    long StartOf(EventTime t) => t.Kind switch
+    {
+        EventTimeKind.Absolute or EventTimeKind.AbsoluteRange => t.StartUs * 1_000,
+        EventTimeKind.Relative or EventTimeKind.RelativeRange => _anchor + t.StartUs * 1_000,
+        _ => Now(),
+    };
+
+    long EndOf(EventTime t) => t.Kind switch
+    {
+        EventTimeKind.AbsoluteRange => t.EndUs * 1_000,
+        EventTimeKind.RelativeRange => _anchor + t.EndUs * 1_000,
+        _ => StartOf(t),
+    };
+
+    void SleepUntil(long scriptNs) => Libc.SleepUntil(_t0 + scriptNs);
+
+    /// <summary>verify_time() as the engine runner words it: within the tolerance of the time, or of the range.</summary>
+    string? VerifyTime(EventTime kind, long expected, long expectedEnd, long actual, string description)
+    {
+        if (kind.Kind == EventTimeKind.Any || !_checkTimes) return null;
+        if (kind.Kind is EventTimeKind.AbsoluteRange or EventTimeKind.RelativeRange)
+        {
+            if (actual >= expected - _tolerance && actual <= expectedEnd + _tolerance) return null;
+            return $"timing error: expected {description} in time range {Secs(expected)} ~ {Secs(expectedEnd)} sec, but happened at {Secs(actual)} sec";
+        }
+        if (actual >= expected - _tolerance && actual <= expected + _tolerance) return null;
+        return $"timing error: expected {description} at {Secs(expected)} sec but happened at {Secs(actual)} sec; tolerance {Secs(_tolerance)} sec";
+    }
+
+    /// <summary>" (12 µs late)": how much later than its time an event was carried out, for the log.</summary>
+    static string Late(long actual, long scheduled) => actual - scheduled > 100_000 ? $" ({(actual - scheduled) / 1000} µs late)" : "";
+
+    internal static string Secs(long ns) => (ns / 1e9).ToString("F6", CultureInfo.InvariantCulture);
+
+    bool Fail(int line, string message, string expected, string actual)
+    {
+        _failure ??= new KernelFailure(line, $"{_options.ScriptName}:{line}: {message}", expected, actual, Now());
+        return false;
+    }
+
+    // ---- packets ------------------------------------------------------------------------------
+
+    /// <summary>An inbound segment: written on the TUN at its time, ack and SACK blocks moved by the kernel's ISN, TS ecr mapped.</summary>
+    bool Inbound(PacketEvent p)
+    {
+        long at = StartOf(p.Time);
+        SleepUntil(at);
+        if (!TryFlags(p.FlagsText, out byte flags)) return Fail(p.At.Line, $"error handling packet: bad flags '{p.FlagsText}'", p.FlagsText, "");
+        ushort localPort = p.DestinationPort ?? _localPort ?? PacketdrillRunner.ScriptPort;
+        ushort remotePort = p.SourcePort ?? _remotePort ?? PacketdrillRunner.RemoteEphemeralPort;
+        if (flags == WireSegment.SYN && _localPort is null)
+        {
+            _localPort = localPort;
+            _remotePort = remotePort;
+        }
+        bool ack = (flags & WireSegment.ACK) != 0;
+        var options = new List<ScriptOption>();
+        foreach (var o in p.Options ?? [])
+        {
+            switch (o)
+            {
+                case TimestampOption ts:
+                    if (!TryLiveEcr(ts.Ecr, ack, out uint ecr))
+                        return Fail(p.At.Line, $"error handling packet: unable to infer live TS ecr for script TS ecr {ts.Ecr};  no matching or preceding outbound TS val", ts.ToString(), "");
+                    options.Add(ts with { Ecr = ecr });
+                    break;
+                case SackOption s:
+                    options.Add(s with { Blocks = [.. s.Blocks.Select(b => (unchecked(b.Left + _localIsn), unchecked(b.Right + _localIsn)))] });
+                    break;
+                default: options.Add(o); break;
+            }
+        }
+        var segment = new WireSegment(_remoteIp, _localIp, remotePort, localPort, p.Seq, ack ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0,
+            flags, p.Window ?? 0, options, p.Length);
+        long written = _tun.Inject(TcpWire.Build(segment)) - _t0;
+        _log.Add(() => $"{Secs(written)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}{Late(written, at)}");
+        _anchor = at;
+        return true;
+    }
+
+    bool TryLiveEcr(uint scriptEcr, bool ack, out uint live)
+    {
+        live = scriptEcr;
+        if (!ack) return true;
+        if (_tsValsByScript.TryGetValue(scriptEcr, out live)) return true;
+        if (_options.TcpTsEcrScaled && _firstTs is { } first)
+        {
+            live = unchecked(scriptEcr - first.Script + first.Live);
+            return true;
+        }
+        live = scriptEcr;
+        return false;
+    }
+
+    /// <summary>An outbound segment: the next one the kernel sent, compared as the engine runner compares (length, flags, seq, ack, window, options, time).</summary>
+    bool Outbound(PacketEvent p)
+    {
+        long start = StartOf(p.Time);
+        long end = EndOf(p.Time);
+        long deadline = (p.Time.Kind == EventTimeKind.Any ? Now() : Math.Max(end, Now())) + WaitNs;
+        var captured = _tun.Next(_t0 + deadline);
+        // What the warm-up's connection (to the peer's port 9, never a script's) may still send is not the script's.
+        while (captured is not null && _checkTimes && captured.Segment.DestinationPort == WarmUpPort) captured = _tun.Next(_t0 + deadline);
+        if (captured is null) return Fail(p.At.Line, "error handling packet: Timed out waiting for packet", Describe(p, start), "no packet");
+        var actual = captured.Segment;
+        long at = captured.AtNs - _t0;
+        if (actual.Has(WireSegment.SYN)) _localIsn = actual.Seq;
+        if (actual.Has(WireSegment.SYN) && !actual.Has(WireSegment.ACK))
+        {
+            // A connect(): the kernel's ephemeral port names the flow every later inbound segment belongs to.
+            _localPort = actual.SourcePort;
+            _remotePort = actual.DestinationPort;
+        }
+        _localPort ??= actual.SourcePort;
+        _remotePort ??= actual.DestinationPort;
+        uint isn = _localIsn;
+        var error = !TryFlags(p.FlagsText, out byte flags) ? $"bad flags '{p.FlagsText}'"
+            : CompareHeaders(p, flags, actual) ?? CompareOptions(p, actual) ?? VerifyTime(p.Time, start, end, at, "outbound packet");
+        if (error is not null)
+        {
+            string scriptText = Describe(p, start), actualText = ActualText(actual, at, isn);
+            return Fail(p.At.Line, $"error handling packet: {error}\nscript packet:  {scriptText}\nactual packet:  {actualText}", scriptText, actualText);
+        }
+        if (actual.Options.OfType<TimestampOption>().FirstOrDefault() is { } liveTs && p.Options?.OfType<TimestampOption>().FirstOrDefault() is { } scriptTs)
+        {
+            _tsValsByScript[scriptTs.Val] = liveTs.Val;
+            _firstTs ??= (scriptTs.Val, liveTs.Val);
+        }
+        _log.Add(() => $"{Secs(at)} line {p.At.Line}: > {ActualText(actual, at, isn)[(Secs(at).Length + 1)..]}");
+        _anchor = at;
+        return true;
+    }
+
+    string? CompareHeaders(PacketEvent p, byte flags, WireSegment actual)
+    {
+        int actualOptionBytes = actual.Options.Sum(o => o.Length);
+        int scriptOptionBytes = p.Options is { } list ? list.Sum(o => o.Length) : actualOptionBytes;
+        return Field("ipv4_total_length", 40 + scriptOptionBytes + p.Length, 40 + actualOptionBytes + actual.PayloadLength)
+            ?? Field("tcp_fin", Bit(flags, WireSegment.FIN), Bit(actual.Flags, WireSegment.FIN))
+            ?? Field("tcp_syn", Bit(flags, WireSegment.SYN), Bit(actual.Flags, WireSegment.SYN))
+            ?? Field("tcp_rst", Bit(flags, WireSegment.RST), Bit(actual.Flags, WireSegment.RST))
+            ?? (_ignoreGsoPsh && (flags & WireSegment.PSH) == 0 ? null : Field("tcp_psh", Bit(flags, WireSegment.PSH), Bit(actual.Flags, WireSegment.PSH)))
+            ?? Field("tcp_ack", Bit(flags, WireSegment.ACK), Bit(actual.Flags, WireSegment.ACK))
+            ?? Field("tcp_urg", Bit(flags, WireSegment.URG), Bit(actual.Flags, WireSegment.URG))
+            ?? Field("tcp_ece", Bit(flags, WireSegment.ECE), Bit(actual.Flags, WireSegment.ECE))
+            ?? Field("tcp_cwr", Bit(flags, WireSegment.CWR), Bit(actual.Flags, WireSegment.CWR))
+            ?? Field("tcp_seq", p.Seq, unchecked(actual.Seq - _localIsn))
+            ?? Field("tcp_ack_seq", (flags & WireSegment.ACK) != 0 ? p.Ack ?? 0 : 0, actual.Has(WireSegment.ACK) ? actual.Ack : 0)
+            ?? (p.Window is { } win ? Field("tcp_window", win, actual.Window) : null);
+    }
+
+    static long Bit(byte flags, byte bit) => (flags & bit) != 0 ? 1 : 0;
+
+    static string? Field(string name, long expected, long actual) => expected == actual ? null
+        : $"live packet field {name}: expected: {expected} (0x{expected:x}) vs actual: {actual} (0x{actual:x})";
+
+    /// <summary>The same option kinds in the same order with the same values (TS val only with --tcp_ts_tick_usecs; ecr never), unless written &lt;...&gt;.</summary>
+    string? CompareOptions(PacketEvent p, WireSegment actual)
+    {
+        if (p.Options is not { } expected) return null;
+        var live = actual.Options;
+        for (int i = 0; i < Math.Max(expected.Length, live.Count); i++)
+        {
+            if (i >= expected.Length || i >= live.Count || expected[i].Kind != live[i].Kind) return "bad outbound TCP options";
+            switch (expected[i], live[i])
+            {
+                case (TimestampOption s, TimestampOption a):
+                    if (_options.TcpTsTickUsecs > 0 && Math.Abs((long)unchecked((int)(a.Val - s.Val))) * _options.TcpTsTickUsecs > _options.ToleranceUsecs)
+                        return $"bad outbound TCP timestamp value, tolerance {_options.ToleranceUsecs}";
+                    break;
+                case (SackOption s, SackOption a):
+                    if (s.Blocks.Length != a.Blocks.Length) return $"bad lengths for outbound TCP option {s.Kind}";
+                    if (!s.Blocks.SequenceEqual(a.Blocks)) return $"bad value outbound TCP option {s.Kind}";
+                    break;
+                case (var s, var a) when s.ToString() != a.ToString():
+                    return $"bad value outbound TCP option {s.Kind}";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>packetdrill's letters (S F R P . U E W); "" for none.</summary>
+    static bool TryFlags(string text, out byte flags)
+    {
+        flags = 0;
+        foreach (var c in text)
+        {
+            byte bit = c switch
+            {
+                'F' => WireSegment.FIN, 'S' => WireSegment.SYN, 'R' => WireSegment.RST, 'P' => WireSegment.PSH, '.' => WireSegment.ACK,
+                'U' => WireSegment.URG, 'E' => WireSegment.ECE, 'W' => WireSegment.CWR, '-' => 0, _ => 0xff,
+            };
+            if (bit == 0xff) return false;
+            flags |= bit;
+        }
+        return true;
+    }
+
+    static string Describe(PacketEvent p, long at)
+    {
+        var sb = new StringBuilder();
+        sb.Append(Secs(at)).Append(' ').Append(p.FlagsText.Length == 0 ? "-" : p.FlagsText)
+            .Append(CultureInfo.InvariantCulture, $" {p.Seq}:{unchecked(p.Seq + (uint)p.Length)}({p.Length})");
+        if (p.FlagsText.Contains('.', StringComparison.Ordinal)) sb.Append(CultureInfo.InvariantCulture, $" ack {p.Ack ?? 0}");
+        if (p.Window is { } w) sb.Append(CultureInfo.InvariantCulture, $" win {w}");
+        if (p.Options is { IsEmpty: false } o) sb.Append($" <{string.Join(",", o)}>");
+        return sb.ToString();
+    }
+
+    static string ActualText(WireSegment s, long at, uint isn)
+    {
+        uint seq = unchecked(s.Seq - isn);
+        var letters = new StringBuilder();
+        foreach (var (bit, letter) in new[] { (WireSegment.SYN, 'S'), (WireSegment.FIN, 'F'), (WireSegment.RST, 'R'), (WireSegment.PSH, 'P'), (WireSegment.ACK, '.'), (WireSegment.URG, 'U'), (WireSegment.ECE, 'E'), (WireSegment.CWR, 'W') })
+            if (s.Has(bit)) letters.Append(letter);
+        var sb = new StringBuilder();
+        sb.Append(Secs(at)).Append(' ').Append(letters.Length == 0 ? "-" : letters.ToString())
+            .Append(CultureInfo.InvariantCulture, $" {seq}:{unchecked(seq + (uint)s.PayloadLength)}({s.PayloadLength})");
+        if (s.Has(WireSegment.ACK)) sb.Append(CultureInfo.InvariantCulture, $" ack {s.Ack}");
+        sb.Append(CultureInfo.InvariantCulture, $" win {s.Window}");
+        if (s.Options.Count > 0) sb.Append($" <{string.Join(",", s.Options)}>");
+        return sb.ToString();
+    }
+
+    // ---- system calls -------------------------------------------------------------------------
+
+    int Live(long scriptFd) => _fds.TryGetValue(scriptFd, out var fd) ? fd : KernelSyscalls.NotOpen;
+
+    /// <summary>
+    /// A system call at its time: made on the worker thread; written as blocking (<c>start...end</c>) it returns in
+    /// the background and must return at its end time; written as non-blocking it must return at once.
+    /// </summary>
+    bool Syscall(SyscallEvent s)
+    {
+        CheckPending(block: true);
+        if (_failure is not null) return false;
+        long start = StartOf(s.Time);
+        long expectedEnd = s.EndUs is { } endUs ? (s.Time.IsRelative ? _anchor + endUs * 1_000 : endUs * 1_000) : start;
+        SleepUntil(start);
+        _anchor = start;
+        if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") _socketUnderTest = Live(fd);
+        long late = Now() - start;
+        if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
+        var call = _calls.Start(s, Live);
+        _pending = (s, call, expectedEnd);
+        if (s.EndUs is not null) return true;
+        CheckPending(block: true);
+        return _failure is null;
+    }
+
+    /// <summary>Checks the call in the background once it has returned (waiting for it when <paramref name="block"/>).</summary>
+    void CheckPending(bool block)
+    {
+        if (_pending is not { } p) return;
+        if (!p.Call.IsCompleted)
+        {
+            if (!block) return;
+            long waitMs = Math.Max(0, (_t0 + p.ExpectedEnd + WaitNs - Libc.MonotonicNs()) / 1_000_000);
+            if (!p.Call.Wait(TimeSpan.FromMilliseconds(waitMs)))
+            {
+                _pending = null;
+                Fail(p.Event.At.Line, $"runtime error in {p.Event.Name} call: system call did not return (still blocked in the kernel)",
+                    $"return at {Secs(p.ExpectedEnd)} sec", "still blocked");
+                return;
+            }
+        }
+        _pending = null;
+        var outcome = p.Call.Result;
+        long returned = outcome.ReturnNs - _t0;
+        long noticed = Now(), began = outcome.StartNs - _t0;
+        _log.Add(() => $"{Secs(noticed)} line {p.Event.At.Line}: began {Secs(began)} returned {Secs(returned)} noticed {Secs(noticed)}");
+        var timing = VerifyTime(new EventTime(EventTimeKind.Absolute, 0), p.ExpectedEnd, p.ExpectedEnd, returned, "system call return");
+        if (timing is not null)
+        {
+            Fail(p.Event.At.Line, timing, $"return at {Secs(p.ExpectedEnd)} sec", $"returned at {Secs(returned)} sec");
+            return;
+        }
+        CheckResult(p.Event, outcome, returned);
+    }
+
+    /// <summary>The result and errno as the engine runner checks them; then getsockopt's value, poll's revents, ioctl's value.</summary>
+    void CheckResult(SyscallEvent s, CallOutcome outcome, long returned)
+    {
+        long? expected = s.Result is IntExpr i ? i.Value : null;
+        long actual = outcome.Result;
+        string? errno = ErrnoNames.Of(outcome.Errno);
+        var (errnoNumber, errnoText) = (outcome.Errno, errno is null ? "Success" : ErrnoTable.Describe(errno).Text);
+        string prefix = $"runtime error in {s.Name} call: ";
+        string actualText = errno is null ? $"{actual}" : $"{actual} {errno}";
+        if (s.Name is "socket" or "accept" or "accept4" && expected is >= 0)
+        {
+            if (actual < 0)
+            {
+                Fail(s.At.Line, prefix + $"Expected non-negative result but got {actual} with errno {errnoNumber} ({errnoText})", $"{expected}", actualText);
+                return;
+            }
+            _fds[expected.Value] = (int)actual;
+            _socketUnderTest = (int)actual;
+        }
+        else if (expected is { } e && e != actual)
+        {
+            Fail(s.At.Line, prefix + $"Expected result {e} but got {actual} with errno {errnoNumber} ({errnoText})",
+                $"{e}{(s.Errno is null ? "" : " " + s.Errno)}", actualText);
+            return;
+        }
+        if (s.Errno is { } want && ErrnoNames.Number(want) != outcome.Errno)
+        {
+            var (wantNumber, wantText) = ErrnoTable.Describe(want);
+            Fail(s.At.Line, prefix + $"Expected errno {wantNumber} ({wantText}) but got {errnoNumber} ({errnoText})", $"{s.Result} {want}", actualText);
+            return;
+        }
+        if (s.Name == "close" && expected == 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } closed) _fds.Remove(closed);
+        _log.Add(() => $"{Secs(returned)} line {s.At.Line}: {s.Name}({string.Join(", ", s.Arguments)}) = {actualText}");
+        if (s.Name == "getsockopt" && outcome.Errno == 0 && s.Arguments.Length > 3 && outcome.Optval is { } optval
+            && KernelSyscalls.Optval(s.Arguments[3], optval) is { } values && values.Expected != values.Actual)
+        {
+            Fail(s.At.Line, prefix + $"Bad getsockopt optval: expected: {values.Expected} actual: {values.Actual}", values.Expected, values.Actual);
+            return;
+        }
+        if (s.Name == "ioctl" && outcome.Errno == 0 && s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } wantValue && wantValue != outcome.IoctlValue)
+        {
+            Fail(s.At.Line, prefix + $"Bad ioctl optval: expected: {wantValue} actual: {outcome.IoctlValue}", $"{wantValue}", $"{outcome.IoctlValue}");
+            return;
+        }
+        if (s.Name == "poll" && outcome.Revents is { } revents && s.Arguments[0] is ListExpr list)
+        {
+            for (int k = 0; k < list.Items.Length; k++)
+            {
+                if (SyscallMapping.PollFd(list.Items[k]) is not { Revents: { } wantRevents } pollFd || wantRevents == revents[k]) continue;
+                string forFd = list.Items.Length > 1 ? $" for fd {pollFd.Fd}" : "";
+                Fail(s.At.Line, prefix + $"Bad poll revents{forFd}: expected: {PollEvents.Text(wantRevents)} actual: {PollEvents.Text(revents[k])}",
+                    PollEvents.Text(wantRevents), PollEvents.Text(revents[k]));
+                return;
+            }
+        }
+    }
+
+    // ---- shell lines and code blocks -----------------------------------------------------------
+
+    /// <summary>A backtick line: the sysctls it sets (ShellCommands' reading: defaults.sh, sysctl, echo &gt; /proc/sys), written in this namespace at its time.</summary>
+    bool Shell(ShellEvent c)
+    {
+        long at = StartOf(c.Time);
+        SleepUntil(at);
+        _anchor = at;
+        long before = Libc.MonotonicNs();
+        var (sets, unsupported) = ShellCommands.Parse(c.Command);
+        if (unsupported is not null) return Fail(c.At.Line, $"error executing `{c.Command.Trim()}`: {unsupported}", c.Command, "not run");
+        foreach (var (name, value) in sets)
+            if (Netns.WriteSysctl(name, value) is { } error) return Fail(c.At.Line, $"error executing `{c.Command.Trim()}` command: {error}", $"{name}={value}", error);
+        long done = Now();
+        _log.Add(() => $"{Secs(done)} line {c.At.Line}: `{c.Command.Trim()}`");
+        // The command takes no script time (the engine applies it in no time): the clock of the script is shifted by what it took.
+        _t0 += Libc.MonotonicNs() - before;
+        return true;
+    }
+
+    /// <summary>A %{ }% block: each <c>assert tcpi_x OP value</c> against getsockopt(TCP_INFO) of the socket the script used last, at the block's time.</summary>
+    bool Code(CodeEvent c)
+    {
+        long at = StartOf(c.Time);
+        SleepUntil(at);
+        _anchor = at;
+        var info = new byte[256];
+        int length = info.Length;
+        var (level, name) = TcpInfoLayout.Option;
+        if (Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0)
+        {
+            // Closed by the script: the orphan is still the kernel's, and sock_diag finds it by its 4-tuple (as ss -ti).
+            int errno = Libc.Errno;
+            if (_localPort is not { } localPort || _remotePort is not { } remotePort
+                || SockDiag.TcpInfo(_localIp, localPort, _remoteIp, remotePort) is not { } orphan)
+                return Fail(c.At.Line, $"error in Python code: getsockopt(TCP_INFO) failed with errno {errno} and sock_diag has no such socket", "tcp_info", "none");
+            info = orphan;
+        }
+        foreach (var a in c.Assertions)
+        {
+            if (TcpInfoLayout.Read(info, a.Field) is not { } actual)
+                return Fail(c.At.Line, $"error in Python code: unknown tcp_info field {a.Field}", a.Field, "");
+            if (!TcpInfoFields.TryValue(a.Value, out long expected))
+                return Fail(c.At.Line, $"error in Python code: unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
+            // A time the kernel measured on the real clock (RTT samples, and the RTO and ATO derived from them in
+            // jiffies) cannot come out to the microsecond of the script: == holds within the tolerance.
+            bool measured = a.Field is "tcpi_rtt" or "tcpi_rttvar" or "tcpi_min_rtt" or "tcpi_rcv_rtt" or "tcpi_rto" or "tcpi_ato";
+            bool holds = a.Operator switch
+            {
+                "==" when measured => Math.Abs(actual - expected) <= _options.ToleranceUsecs,
+                "==" => actual == expected,
+                "!=" => actual != expected,
+                "<" => actual < expected,
+                "<=" => actual <= expected,
+                ">" => actual > expected,
+                _ => actual >= expected,
+            };
+            if (!holds)
+                return Fail(c.At.Line, $"error in Python code: AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
+        }
+        long checkedAt = Now();
+        _log.Add(() => $"{Secs(checkedAt)} line {c.At.Line}: %{{ {string.Join("; ", c.Assertions.Select(x => x.Text))} }}%");
+        return true;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Runtime.InteropServices;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>
+/// The libc calls the real-kernel runner makes (x86-64 and arm64 Linux numbering): sockets, the TUN device, the
+/// monotonic clock and the real-time scheduler. Each returns what libc returns; the errno of a failed call is
+/// <see cref="Marshal.GetLastPInvokeError"/>.
+/// </summary>
+internal static partial class Libc
+{
+    public const int AF_INET = 2, SOCK_STREAM = 1, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000, IPPROTO_TCP = 6;
+    public const int SOL_SOCKET = 1, SOL_IP = 0;
+    public const int O_RDWR = 2, O_NONBLOCK = 0x800, F_GETFL = 3, F_SETFL = 4;
+    public const int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1, SCHED_FIFO = 1;
+    public const uint TUNSETIFF = 0x400454ca;
+    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
+    public const int EINTR = 4, EAGAIN = 11;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockaddrIn
+    {
+        public ushort Family;
+        public ushort PortBe;
+        public uint AddrBe;
+        public ulong Zero;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Sec;
+        public long Nsec;
+    }
+
+    [DllImport("libc", SetLastError = true)] public static extern int socket(int domain, int type, int protocol);
+    [DllImport("libc", SetLastError = true)] public static extern int bind(int fd, ref SockaddrIn addr, int len);
+    [DllImport("libc", SetLastError = true)] public static extern int connect(int fd, ref SockaddrIn addr, int len);
+    [DllImport("libc", SetLastError = true)] public static extern int listen(int fd, int backlog);
+    [DllImport("libc", SetLastError = true)] public static extern int accept4(int fd, IntPtr addr, IntPtr len, int flags);
+    [DllImport("libc", SetLastError = true)] public static extern int setsockopt(int fd, int level, int name, byte[] value, int len);
+    [DllImport("libc", SetLastError = true)] public static extern int getsockopt(int fd, int level, int name, byte[] value, ref int len);
+    [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
+    [DllImport("libc", SetLastError = true)] public static extern int shutdown(int fd, int how);
+    [DllImport("libc", SetLastError = true)] public static extern nint write(int fd, byte[] buffer, nint count);
+    [DllImport("libc", SetLastError = true)] public static extern nint read(int fd, byte[] buffer, nint count);
+    [DllImport("libc", SetLastError = true)] public static extern nint send(int fd, byte[] buffer, nint count, int flags);
+    [DllImport("libc", SetLastError = true)] public static extern nint recv(int fd, byte[] buffer, nint count, int flags);
+    [DllImport("libc", SetLastError = true)] public static extern int poll([In, Out] PollFd[] fds, ulong nfds, int timeout);
+    [DllImport("libc", SetLastError = true)] public static extern int ioctl(int fd, ulong request, ref int value);
+    [DllImport("libc", SetLastError = true, EntryPoint = "ioctl")] public static extern int ioctl_bytes(int fd, ulong request, byte[] value);
+    [DllImport("libc", SetLastError = true)] public static extern int fcntl(int fd, int cmd, int arg);
+    [DllImport("libc", SetLastError = true)] public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+    [DllImport("libc")] public static extern uint geteuid();
+    [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
+    [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec request, IntPtr remain);
+    [DllImport("libc", SetLastError = true)] public static extern int sched_setscheduler(int pid, int policy, ref int priority);
+
+    public static int Errno => Marshal.GetLastPInvokeError();
+
+    /// <summary>CLOCK_MONOTONIC in nanoseconds: the clock every time of a kernel run is read on.</summary>
+    public static long MonotonicNs()
+    {
+        clock_gettime(CLOCK_MONOTONIC, out var ts);
+        return ts.Sec * 1_000_000_000 + ts.Nsec;
+    }
+
+    /// <summary>Sleeps until the monotonic clock reads <paramref name="ns"/> (an absolute timer: no drift from late wake-ups adding up).</summary>
+    public static void SleepUntil(long ns)
+    {
+        var ts = new Timespec { Sec = ns / 1_000_000_000, Nsec = ns % 1_000_000_000 };
+        while (MonotonicNs() < ns && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ref ts, IntPtr.Zero) == EINTR) { }
+    }
+
+    /// <summary>
+    /// Puts the calling thread in SCHED_FIFO, so its wake-ups on this shared machine are not late behind other
+    /// processes; ignored where not permitted (the run then only tolerates more lateness).
+    /// </summary>
+    public static bool RealTime(int priority = 50) => sched_setscheduler(0, SCHED_FIFO, ref priority) == 0;
+
+    public static SockaddrIn Address(uint addressHostOrder, ushort port) => new()
+    {
+        Family = AF_INET,
+        PortBe = (ushort)((port >> 8) | (port << 8)),
+        AddrBe = (uint)System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(addressHostOrder),
+    };
+}
