@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -116,6 +117,29 @@ public sealed partial class TcpSocket
         if (window <= freeSpace - mss || window > freeSpace) window = freeSpace / mss * mss;
         else if (mss == fullSpace && freeSpace > window + (fullSpace >> 1)) window = freeSpace;
         return window;
+    }
+
+    /// <summary>
+    /// The timestamp option's 12 bytes come off tp->advmss once timestamps are agreed: tcp_rcv_synsent_state_process()
+    /// on an active open, tcp_rcv_state_process() SYN_RECV on a passive one.
+    /// </summary>
+    void TakeTimestampOffAdvmss()
+    {
+        if (_rxOpt.TsOk) _advmss -= TcpConstants.TimestampOptionBytes;
+    }
+
+    /// <summary>
+    /// The TCP_SYN_RECV case of tcp_rcv_state_process() (a child, or a simultaneous open): with timestamps,
+    /// tp->advmss -= TCPOLEN_TSTAMP_ALIGNED — since 6.16 before tcp_init_transfer(), so tcp_init_buffer_space() sizes
+    /// window_clamp and rcvq_space with it; linux-4.4 (and 6.x before 6.16) took it off after. Observed on Linux
+    /// 6.18.44: the passive side's tcpi_advmss is the active side's (advmss − 12), rcv_space 10 · that.
+    /// </summary>
+    void EstablishBuffers()
+    {
+        bool before = _sim.Profile != KernelProfile.Linux44;
+        if (before) TakeTimestampOffAdvmss();
+        InitBufferSpace();
+        if (!before) TakeTimestampOffAdvmss();
     }
 
     /// <summary>
