@@ -312,7 +312,26 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>Packets in flight (tp->packets_out).</summary>
     int PacketsOut => _rtx.Count;
 
-    int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
+    /// <summary>
+    /// mss_cache as tcp_sync_mss() leaves it: the MSS less the timestamp option, bounded by tcp_bound_to_half_wnd() —
+    /// half the largest window the peer offered once that is above TCP_MSS_DEFAULT, never under 68 − tcp_header_len.
+    /// tcp_ack_update_window() re-syncs whenever max_window grows, so the bound follows max_window. It matters where
+    /// the route's MSS is large: observed on Linux 6.18.44 on loopback (advmss 65483), mss 32741 after a SYN-ACK
+    /// window of 65483, 35840 once the peer offered 71680.
+    /// </summary>
+    int PayloadMss => BoundToHalfWindow(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
+
+    /// <summary>Models tcp_bound_to_half_wnd() — include/net/tcp.h.</summary>
+    int BoundToHalfWindow(int pktsize)
+    {
+        long cutoff = _snd.MaxWindow > TcpConstants.MssDefault ? _snd.MaxWindow >> 1 : _snd.MaxWindow;
+        return cutoff != 0 && pktsize > cutoff
+            ? (int)Math.Max(cutoff, 68 - (20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0)))
+            : pktsize;
+    }
+
+    /// <summary>ipv4_default_advmss() of the route to the peer: 65495 through lo, 1460 over a link.</summary>
+    int RouteAdvmss => Host.RouteAdvmss(Remote.Address);
 
 
     /// <summary>

@@ -47,6 +47,44 @@ public class LoopbackTests
         Assert.DoesNotContain(h.Sim.Journal.OfType<SegmentDelivered>(), d => d.Host == "server");
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44 (ss -tanoie, TCP_INFO) for a handshake on 127.0.0.1: lo's MTU 65536, capped at
+    /// IP_MAX_MTU by ipv4_mtu(), gives pmtu 65535 and advmss 65535 − 40 = 65495 (ipv4_default_advmss()), the MSS both
+    /// SYNs carry; the SYN offers rcv_wnd = tcp_full_space 65536 rounded down to that MSS (65495), the SYN-ACK 65536
+    /// rounded down to the MSS less the timestamp option (65483). Both ends' advmss lose the 12 timestamp bytes
+    /// (65483). mss_cache is bounded by tcp_bound_to_half_wnd(): the client's half of the SYN-ACK's 65483 (32741),
+    /// the server's half of the ACK's 64 &lt;&lt; 10 = 65536 (32768). rcv_space 65495 / 65483, rcv_ssthresh the same.
+    /// </summary>
+    [Fact]
+    public void Handshake_OnLoopback_UsesLosMtuForMssWindowsAndTcpInfo()
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+
+        var segs = h.Sim.Journal.OfType<SegmentSent>().Take(3).ToList();
+        Assert.Equal((TcpFlags.Syn, (ushort)65495, (ushort)65495), (segs[0].Flags, segs[0].Options.Mss, segs[0].Win));
+        Assert.Equal((TcpFlags.Syn | TcpFlags.Ack, (ushort)65495, (ushort)65483), (segs[1].Flags, segs[1].Options.Mss, segs[1].Win));
+        Assert.Equal((ushort)64, segs[2].Win); // 65495 >> wscale 10, rounded up to the scale
+        var ci = h.Sim.FindSocket(c.SocketId)!.Info;
+        var si = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!.Info;
+        Assert.Equal((65535, 65483, 32741, 65495L, 65495L, 65483L), (ci.Pmtu, ci.AdvMss, ci.SndMss, ci.RcvSpace, ci.RcvSsthresh, ci.SndWnd));
+        Assert.Equal((65535, 65483, 32768, 65483L, 65483L, 65536L), (si.Pmtu, si.AdvMss, si.SndMss, si.RcvSpace, si.RcvSsthresh, si.SndWnd));
+    }
+
+    [Fact]
+    public void Handshake_OverALink_KeepsEthernetsMtu()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Assert.Equal((1500, 1448, 1448), (c.Info.Pmtu, c.Info.AdvMss, c.Info.SndMss));
+        Assert.Equal((1500, 1448, 1448), (s.Info.Pmtu, s.Info.AdvMss, s.Info.SndMss));
+        Assert.Equal((ushort)1460, h.Sim.Journal.OfType<SegmentSent>().First().Options.Mss);
+    }
+
     [Fact]
     public void Close_ConnectToTheHostsOwnAddress_SourceIsThatAddressAndNoLinkIsUsed()
     {
