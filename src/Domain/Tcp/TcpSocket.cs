@@ -383,14 +383,33 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sim.ArmTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, what, Jiffies.Expiry(_sim.Now, SimDuration.Min(timeout, RtoMax)));
     }
 
-    void ClearXmitTimer() => _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+    /// <summary>
+    /// Models inet_csk_clear_xmit_timer() — include/net/inet_connection_sock.h: icsk_pending = 0. Built without
+    /// INET_CSK_CLEAR_TIMERS it calls no sk_stop_timer(): the timer_list stays queued, holding the reference
+    /// sk_reset_timer() took, until it runs and finds nothing pending (tcp_write_timer_handler()).
+    /// </summary>
+    void ClearXmitTimer()
+    {
+        if (_xmitTimer.Armed) _xmitTimerListUntil = _xmitTimer.FiresAt;
+        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+    }
+
+    /// <summary>
+    /// When the kernel's timer_list of a cleared xmit / delayed-ACK timer runs and drops its socket reference
+    /// (inet_csk_clear_xmit_timer() leaves it queued); /proc/net/tcp's refcount counts it until then.
+    /// </summary>
+    SimTime _xmitTimerListUntil, _delackTimerListUntil;
 
     /// <summary>sk_reset_timer(icsk_delack_timer).</summary>
     void ArmDelackTimer(SimDuration timeout) =>
         _sim.ArmTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
 
-    /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK)'s sk_stop_timer().</summary>
-    void CancelDelackTimer() => _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+    /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0; the timer_list stays queued (no sk_stop_timer()).</summary>
+    void CancelDelackTimer()
+    {
+        if (_delackTimer.Armed) _delackTimerListUntil = _delackTimer.FiresAt;
+        _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+    }
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
     void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
@@ -421,6 +440,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         ClearXmitTimer();
         CancelDelackTimer();
+        // inet_csk_clear_xmit_timers(): sk_stop_timer() on both, so no queued timer_list is left holding a reference.
+        _xmitTimerListUntil = _delackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
