@@ -292,6 +292,7 @@ public sealed partial class TcpSocket
             _mss = ClampToUserMss(RouteAdvmss);
             _mssSynced = true;
             _connectMssCache = ConnectMssCache();
+            InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();
             // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
             _rtx.Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));

@@ -165,8 +165,18 @@ public sealed partial class TcpSocket
             _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
         _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
         _rcvq.Space = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
-        // tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT), at least TCP_MIN_MSS.
-        long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
+        InitializeRcvMss(PayloadMss);
+    }
+
+    /// <summary>
+    /// Models tcp_initialize_rcv_mss() — net/ipv4/tcp_input.c: min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT),
+    /// at least TCP_MIN_MSS. tcp_connect_init() calls it before tcp_select_initial_window() sets rcv_wnd, so a
+    /// SYN-SENT socket has rcv_mss 88 (observed on Linux 6.18.44: `ss -i` shows `rcvmss:88`); the handshake's end
+    /// calls it again (536).
+    /// </summary>
+    void InitializeRcvMss(int mssCache)
+    {
+        long hint = Math.Min(Math.Min(_advmss, mssCache), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
         _ack.RcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 

@@ -255,6 +255,27 @@ public class SsFormatterTests
         Assert.Contains(" segs_out:2 lastsnd:4294668896 lastrcv:4294668896 lastack:4294668896 ", text);
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44: a SYN-SENT socket shows `rcvmss:88` — tcp_connect_init() runs tcp_initialize_rcv_mss()
+    /// before tcp_select_initial_window() sets rcv_wnd, so min(…, rcv_wnd / 2 = 0, …) leaves TCP_MIN_MSS. The
+    /// handshake's end sets 536 again. (The real line on loopback: `cubic rto:1000 mss:524 pmtu:65535 rcvmss:88
+    /// advmss:65495 cwnd:10 segs_out:1 lastsnd:… app_limited unacked:1 rcv_ssthresh:65495`.)
+    /// </summary>
+    [Fact]
+    public void SynSent_SsInfo_RcvMssIsTcpMinMss()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+
+        string text = SsFormatter.InfoText(h.Sim.FindSocket(c.SocketId)!.Info);
+        Assert.StartsWith(" cubic rto:1000 mss:524 pmtu:1500 rcvmss:88 advmss:1460 cwnd:10 segs_out:1 lastsnd:", text);
+        Assert.EndsWith(" app_limited unacked:1 rcv_ssthresh:64240", text);
+        var (_, s, _) = new TwoHostHarness().Establish();
+        Assert.Equal(536, s.Info.RcvMss);
+    }
+
     [Fact]
     public void Established_Send3000_SegmentAndByteCountsAsTcpGetInfo()
     {
