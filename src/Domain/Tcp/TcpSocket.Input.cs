@@ -1067,7 +1067,7 @@ public sealed partial class TcpSocket
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
-        if (!_fastPathData) MemSchedule(RcvSkbTruesize);
+        if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
@@ -1139,7 +1139,7 @@ public sealed partial class TcpSocket
             _ack.Ato = Jiffies.ToDuration(ato);
         }
         StampLrcvTime();
-        if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+        if (seg.Length >= 128) GrowWindow(seg.Length, RcvTruesize(seg.Length));
     }
 
     /// <summary>

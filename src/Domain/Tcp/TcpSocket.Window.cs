@@ -22,6 +22,11 @@ namespace SimService.Domain.Tcp;
 /// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
+/// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
+/// payload in page fragments, so its truesize is the payload plus <see cref="LoopbackSkbOverhead"/> (832), and a
+/// coalesced one adds just its payload (skb_try_coalesce(): headlen 0, delta = the fragments' truesize). Observed on
+/// Linux 6.18.44 with `ss -m`: skmem r932 for 100 bytes, r1856 for 1024, r2880 after a second 1024 coalesced; the
+/// 1024-byte segment gives scaling_ratio 141 and grows rcv_ssthresh from 65483 to tcp_space() 71169.</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
@@ -30,6 +35,21 @@ public sealed partial class TcpSocket
     /// <summary>What a coalesced segment adds to the tail's truesize: its truesize less the freed sk_buff.</summary>
     public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
     const int MaxSkbFrags = 17;
+    /// <summary>
+    /// What a segment received through lo is charged beyond its payload: SKB_TRUESIZE() of the sender's skb head
+    /// (256 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) 256 + SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) 320) —
+    /// observed on Linux 6.18.44 as skmem r = payload + 832.
+    /// </summary>
+    public const int LoopbackSkbOverhead = 832;
+
+    /// <summary>Whether this connection's segments come through lo (a local peer address).</summary>
+    bool ViaLoopback => Host.IsLocal(Remote.Address);
+
+    /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
+    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : RcvSkbTruesize;
+
+    /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
+    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : RcvCoalescedTruesize;
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow().</summary>
     long _rcvBuf;
@@ -197,7 +217,7 @@ public sealed partial class TcpSocket
             if (len != _ack.RcvMss)
             {
                 int old = _scalingRatio;
-                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvSkbTruesize));
+                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvTruesize(len)));
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));
@@ -376,22 +396,22 @@ public sealed partial class TcpSocket
                 CollectionsMarshal.AsSpan(q)[^1].Fin = true;
                 return;
             }
-            q.Add(new RcvSkb(0, RcvSkbTruesize) { Fin = true });
-            _rcvQueueTruesize += RcvSkbTruesize;
+            q.Add(new RcvSkb(0, RcvTruesize(0)) { Fin = true });
+            _rcvQueueTruesize += RcvTruesize(0);
             return;
         }
         if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
-            tail.Truesize += RcvCoalescedTruesize;
+            tail.Truesize += RcvCoalescedCharge(payload);
             tail.Frags++;
             tail.Fin = fin;
-            _rcvQueueTruesize += RcvCoalescedTruesize;
+            _rcvQueueTruesize += RcvCoalescedCharge(payload);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvSkbTruesize) { Fin = fin });
-        _rcvQueueTruesize += RcvSkbTruesize;
+        q.Add(new RcvSkb(payload, RcvTruesize(payload)) { Fin = fin });
+        _rcvQueueTruesize += RcvTruesize(payload);
     }
 
     /// <summary>

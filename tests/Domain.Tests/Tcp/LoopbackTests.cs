@@ -75,6 +75,40 @@ public class LoopbackTests
         Assert.Equal((65535, 65483, 32768, 65483L, 65483L, 65536L), (si.Pmtu, si.AdvMss, si.SndMss, si.RcvSpace, si.RcvSsthresh, si.SndWnd));
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44 (`ss -tmi`, /proc/net/tcp): one write of <paramref name="len"/> bytes right after a
+    /// loopback handshake, unread. The receiver is charged the sender's skb — payload + 832 (skmem r) — so
+    /// tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / truesize, and tcp_grow_window() (128 bytes or more) lifts
+    /// rcv_ssthresh to tcp_space() and sets icsk_ack.quick |= 1 before the ACK spends one: quick 16 → 16 after 1024 bytes,
+    /// 15 after 100 (no growth), 10 / 2 / 0 where tcp_incr_quickack() gives rcv_wnd / (2 · rcv_mss) = 10, 3, 1. The
+    /// sender's mss follows half the window it was offered (tcp_bound_to_half_wnd()).
+    /// </summary>
+    [Theory]
+    [InlineData(100, 932, 65483, 15, 65536, 32768)]
+    [InlineData(1024, 1856, 71169, 16, 71680, 35840)]
+    [InlineData(1448, 2280, 81501, 16, 81920, 40960)]
+    [InlineData(3000, 3832, 99406, 10, 100352, 50176)]
+    [InlineData(10000, 10832, 110846, 2, 111616, 55808)]
+    [InlineData(32000, 32832, 95553, 0, 96256, 48128)]
+    public void Established_OneUnreadWriteOverLoopback_ChargedTheSendersTruesizeAndTheWindowGrows(
+        int len, long rmem, long rcvSsthresh, int quick, long clientSndWnd, int clientMss)
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(20));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = len });
+        h.At(Ms(70));
+
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        var client = h.Sim.FindSocket(c.SocketId)!.Info;
+        Assert.Equal((rmem, rcvSsthresh, quick), (server.RmemAlloc, server.Info.RcvSsthresh, server.AckQuickPingPong >> 1));
+        Assert.Equal((clientSndWnd, clientMss), (client.SndWnd, client.SndMss));
+        Assert.Equal(65483L, server.Info.RcvSpace);
+    }
+
     [Fact]
     public void Handshake_OverALink_KeepsEthernetsMtu()
     {
