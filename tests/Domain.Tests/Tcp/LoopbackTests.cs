@@ -24,6 +24,18 @@ public class LoopbackTests
     static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
 
+    /// <summary>A listener on 127.0.0.1:80 of "client", a connect to it at 1 ms and its accept; the clock at <paramref name="atMs"/>.</summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) HandshakeOn127001(double atMs)
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(atMs));
+        return (h, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
+    }
+
     [Fact]
     public void Close_ConnectTo127001_TheHandshakeStaysInsideTheHostAtOneInstant()
     {
@@ -58,19 +70,13 @@ public class LoopbackTests
     [Fact]
     public void Handshake_OnLoopback_UsesLosMtuForMssWindowsAndTcpInfo()
     {
-        var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", "127.0.0.1");
-        h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(50));
+        var (h, client, server) = HandshakeOn127001(atMs: 50);
 
         var segs = h.Sim.Journal.OfType<SegmentSent>().Take(3).ToList();
         Assert.Equal((TcpFlags.Syn, (ushort)65495, (ushort)65495), (segs[0].Flags, segs[0].Options.Mss, segs[0].Win));
         Assert.Equal((TcpFlags.Syn | TcpFlags.Ack, (ushort)65495, (ushort)65483), (segs[1].Flags, segs[1].Options.Mss, segs[1].Win));
         Assert.Equal((ushort)64, segs[2].Win); // 65495 >> wscale 10, rounded up to the scale
-        var ci = h.Sim.FindSocket(c.SocketId)!.Info;
-        var si = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!.Info;
+        var (ci, si) = (client.Info, server.Info);
         Assert.Equal((65535, 65483, 32741, 65495L, 65495L, 65483L), (ci.Pmtu, ci.AdvMss, ci.SndMss, ci.RcvSpace, ci.RcvSsthresh, ci.SndWnd));
         Assert.Equal((65535, 65483, 32768, 65483L, 65483L, 65536L), (si.Pmtu, si.AdvMss, si.SndMss, si.RcvSpace, si.RcvSsthresh, si.SndWnd));
     }
@@ -93,19 +99,12 @@ public class LoopbackTests
     public void Established_OneUnreadWriteOverLoopback_ChargedTheSendersTruesizeAndTheWindowGrows(
         int len, long rmem, long rcvSsthresh, int quick, long clientSndWnd, int clientMss)
     {
-        var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", "127.0.0.1");
-        h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(20));
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = len });
+        var (h, c, server) = HandshakeOn127001(atMs: 20);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = len });
         h.At(Ms(70));
 
-        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
-        var client = h.Sim.FindSocket(c.SocketId)!.Info;
         Assert.Equal((rmem, rcvSsthresh, quick), (server.RmemAlloc, server.Info.RcvSsthresh, server.AckQuickPingPong >> 1));
-        Assert.Equal((clientSndWnd, clientMss), (client.SndWnd, client.SndMss));
+        Assert.Equal((clientSndWnd, clientMss), (c.Info.SndWnd, c.Info.SndMss));
         Assert.Equal(65483L, server.Info.RcvSpace);
     }
 
