@@ -47,6 +47,24 @@ public sealed partial class Host : IEventTarget
     public IPv4 SourceFor(IPv4 destination) =>
         destination.IsLoopback ? Loopback : IsLocal(destination) ? destination : Address;
 
+    /// <summary>
+    /// The MTU of the route to <paramref name="destination"/> as ipv4_mtu() reports it: lo's 65536 for a local
+    /// destination (127.0.0.0/8 and the host's own addresses leave through lo), capped at IP_MAX_MTU 65535; 1500
+    /// (Ethernet) towards every other host. Observed on Linux 6.18.44: tcpi_pmtu 65535 on a loopback connection.
+    /// </summary>
+    public int RouteMtu(IPv4 destination) => IsLocal(destination) ? IpMaxMtu : EthernetMtu;
+
+    /// <summary>
+    /// Models ipv4_default_advmss() — net/ipv4/route.c: the route's MTU less the IPv4 and TCP headers, at most
+    /// IPV4_MAX_PMTU − 40: 65495 on lo (the MSS option of a loopback SYN), 1460 on Ethernet.
+    /// </summary>
+    public int RouteAdvmss(IPv4 destination) => Math.Min(RouteMtu(destination), IpMaxMtu) - 40;
+
+    /// <summary>IP_MAX_MTU (0xFFFF), the cap ipv4_mtu() puts on a device MTU (lo's is 65536).</summary>
+    public const int IpMaxMtu = 65535;
+    /// <summary>The MTU of every simulated link (Ethernet).</summary>
+    public const int EthernetMtu = 1500;
+
     /// <summary>127.0.0.1, lo's address on every host.</summary>
     public static readonly IPv4 Loopback = new(0x7F000001);
     public HostKind Kind { get; }

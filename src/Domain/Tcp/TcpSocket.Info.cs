@@ -69,9 +69,6 @@ public sealed record TcpInfo(
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
-
-    /// <summary>Path MTU of the simulated Ethernet links: the MSS plus 40 bytes of IPv4 and TCP headers.</summary>
-    public const int EthernetMtu = TcpConstants.EthernetMss + 40;
 }
 
 public sealed partial class TcpSocket
@@ -113,7 +110,7 @@ public sealed partial class TcpSocket
                 Probes: _icsk.ProbesOut,
                 SndMss: MssCache,
                 AdvMss: _advmss,
-                Pmtu: TcpInfo.EthernetMtu,
+                Pmtu: Host.RouteMtu(Remote.Address), // icsk_pmtu_cookie: tcp_sync_mss() with the route's MTU
                 Unacked: PacketsOut,
                 Retrans: _ca.RetransOut,
                 TotalRetrans: _totalRetrans,
@@ -186,15 +183,20 @@ public sealed partial class TcpSocket
     public int AckQuickPingPong => (_ack.Quick << 1) | (InPingPongMode ? 1 : 0);
 
     /// <summary>
-    /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per pending
-    /// timer (sk_reset_timer() takes a reference when it arms an idle timer) and, for a
+    /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per queued
+    /// timer (sk_reset_timer() takes a reference when it arms an idle timer; a cleared xmit or delayed-ACK
+    /// timer stays queued until its time, inet_csk_clear_xmit_timer() stopping nothing) and, for a
     /// listener, one per request or child socket waiting on it (reqsk_alloc() holds the listener).
+    /// Observed on Linux 6.18.44: an idle client shows refcount 2 for the first second after its handshake
+    /// (the SYN's cleared RTO timer runs at 1 s), 3 with its keepalive timer armed.
     /// </summary>
     public int RefCount
     {
         get
         {
-            int timers = (_xmitTimer.Armed ? 1 : 0) + (_delackTimer.Armed ? 1 : 0) + (_keepaliveTimer is { Armed: true } ? 1 : 0);
+            var now = _sim.Now;
+            int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_delackTimer.Armed || now < _delackTimerListUntil ? 1 : 0)
+                + (_keepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));
             return 1 + timers + requests + AcceptQueueCount;

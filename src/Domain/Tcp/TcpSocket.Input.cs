@@ -100,7 +100,7 @@ public sealed partial class TcpSocket
             _rcv.Wup = _rcv.Nxt;
             NegotiateOptions(seg.Options);
             // tcp_rcv_synsent_state_process(): with timestamps, tp->advmss -= TCPOLEN_TSTAMP_ALIGNED.
-            if (_rxOpt.TsOk) _advmss -= TcpConstants.TimestampOptionBytes;
+            TakeTimestampOffAdvmss();
             TryUndoSpuriousSyn(seg);
             ProcessAck(seg);
             _snd.Wnd = seg.Window;
@@ -200,7 +200,7 @@ public sealed partial class TcpSocket
         _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
-        InitBufferSpace();
+        EstablishBuffers();
         _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
         _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
         _snd.Wl1 = seg.Seq;
@@ -1071,7 +1071,7 @@ public sealed partial class TcpSocket
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
-        if (!_fastPathData) MemSchedule(RcvSkbTruesize);
+        if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
@@ -1143,7 +1143,7 @@ public sealed partial class TcpSocket
             _ack.Ato = Jiffies.ToDuration(ato);
         }
         StampLrcvTime();
-        if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+        if (seg.Length >= 128) GrowWindow(seg.Length, RcvTruesize(seg.Length));
     }
 
     /// <summary>
@@ -1371,7 +1371,7 @@ public sealed partial class TcpSocket
         child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
         // tcp_v4_syn_recv_sock(): newtp->advmss = tcp_mss_clamp(listener, dst advmss); tcp_sync_mss().
-        child._advmss = child.ClampToUserMss(TcpConstants.EthernetMss);
+        child._advmss = child.ClampToUserMss(child.RouteAdvmss);
         child._mss = child._advmss;
         child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
@@ -1409,7 +1409,7 @@ public sealed partial class TcpSocket
         // The child's tcp_rcv_state_process(): tcp_ack() with FLAG_SLOWPATH counts a handshake ACK without data as pure.
         if (ack.Seq == ack.EndSeq) host.Count(MibCounter.TcpExtTCPPureAcks);
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
-        child.InitBufferSpace();
+        child.EstablishBuffers();
         child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         child._lastRecv = child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32

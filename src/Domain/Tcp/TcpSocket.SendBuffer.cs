@@ -119,8 +119,7 @@ public sealed partial class TcpSocket
     {
         int mss = PayloadMss;
         long goal = GsoMaxSize;
-        long cutoff = _snd.MaxWindow > TcpConstants.MssDefault ? _snd.MaxWindow >> 1 : _snd.MaxWindow;
-        if (cutoff != 0 && goal > cutoff) goal = Math.Max(cutoff, 68 - (20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0)));
+        goal = BoundToHalfWindow((int)goal);
         return (int)Math.Max(goal / mss * mss, mss);
     }
 

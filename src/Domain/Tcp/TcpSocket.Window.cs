@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
 
@@ -21,6 +22,11 @@ namespace SimService.Domain.Tcp;
 /// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
+/// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
+/// payload in page fragments, so its truesize is the payload plus <see cref="LoopbackSkbOverhead"/> (832), and a
+/// coalesced one adds just its payload (skb_try_coalesce(): headlen 0, delta = the fragments' truesize). Observed on
+/// Linux 6.18.44 with `ss -m`: skmem r932 for 100 bytes, r1856 for 1024, r2880 after a second 1024 coalesced; the
+/// 1024-byte segment gives scaling_ratio 141 and grows rcv_ssthresh from 65483 to tcp_space() 71169.</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
@@ -29,6 +35,21 @@ public sealed partial class TcpSocket
     /// <summary>What a coalesced segment adds to the tail's truesize: its truesize less the freed sk_buff.</summary>
     public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
     const int MaxSkbFrags = 17;
+    /// <summary>
+    /// What a segment received through lo is charged beyond its payload: SKB_TRUESIZE() of the sender's skb head
+    /// (256 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) 256 + SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) 320) —
+    /// observed on Linux 6.18.44 as skmem r = payload + 832.
+    /// </summary>
+    public const int LoopbackSkbOverhead = 832;
+
+    /// <summary>Whether this connection's segments come through lo (a local peer address).</summary>
+    bool ViaLoopback => Host.IsLocal(Remote.Address);
+
+    /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
+    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : RcvSkbTruesize;
+
+    /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
+    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : RcvCoalescedTruesize;
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow().</summary>
     long _rcvBuf;
@@ -119,6 +140,29 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// The timestamp option's 12 bytes come off tp->advmss once timestamps are agreed: tcp_rcv_synsent_state_process()
+    /// on an active open, tcp_rcv_state_process() SYN_RECV on a passive one.
+    /// </summary>
+    void TakeTimestampOffAdvmss()
+    {
+        if (_rxOpt.TsOk) _advmss -= TcpConstants.TimestampOptionBytes;
+    }
+
+    /// <summary>
+    /// The TCP_SYN_RECV case of tcp_rcv_state_process() (a child, or a simultaneous open): with timestamps,
+    /// tp->advmss -= TCPOLEN_TSTAMP_ALIGNED — since 6.16 before tcp_init_transfer(), so tcp_init_buffer_space() sizes
+    /// window_clamp and rcvq_space with it; linux-4.4 (and 6.x before 6.16) took it off after. Observed on Linux
+    /// 6.18.44: the passive side's tcpi_advmss is the active side's (advmss − 12), rcv_space 10 · that.
+    /// </summary>
+    void EstablishBuffers()
+    {
+        bool before = _sim.Profile != KernelProfile.Linux44;
+        if (before) TakeTimestampOffAdvmss();
+        InitBufferSpace();
+        if (!before) TakeTimestampOffAdvmss();
+    }
+
+    /// <summary>
     /// Models tcp_init_buffer_space() after tcp_sndbuf_expand() — net/ipv4/tcp_input.c: rcvq_space starts
     /// now; window_clamp becomes the full space (tcp_app_win 31 keeps all of it) less one advmss reserved
     /// for the application ("Force reservation of one segment"); rcv_ssthresh is capped by it; rcvq_space.space
@@ -141,8 +185,18 @@ public sealed partial class TcpSocket
             _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
         _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
         _rcvq.Space = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
-        // tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT), at least TCP_MIN_MSS.
-        long hint = Math.Min(Math.Min(_advmss, PayloadMss), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
+        InitializeRcvMss(PayloadMss);
+    }
+
+    /// <summary>
+    /// Models tcp_initialize_rcv_mss() — net/ipv4/tcp_input.c: min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT),
+    /// at least TCP_MIN_MSS. tcp_connect_init() calls it before tcp_select_initial_window() sets rcv_wnd, so a
+    /// SYN-SENT socket has rcv_mss 88 (observed on Linux 6.18.44: `ss -i` shows `rcvmss:88`); the handshake's end
+    /// calls it again (536).
+    /// </summary>
+    void InitializeRcvMss(int mssCache)
+    {
+        long hint = Math.Min(Math.Min(_advmss, mssCache), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
         _ack.RcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 
@@ -163,7 +217,7 @@ public sealed partial class TcpSocket
             if (len != _ack.RcvMss)
             {
                 int old = _scalingRatio;
-                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvSkbTruesize));
+                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvTruesize(len)));
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));
@@ -342,22 +396,22 @@ public sealed partial class TcpSocket
                 CollectionsMarshal.AsSpan(q)[^1].Fin = true;
                 return;
             }
-            q.Add(new RcvSkb(0, RcvSkbTruesize) { Fin = true });
-            _rcvQueueTruesize += RcvSkbTruesize;
+            q.Add(new RcvSkb(0, RcvTruesize(0)) { Fin = true });
+            _rcvQueueTruesize += RcvTruesize(0);
             return;
         }
         if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
-            tail.Truesize += RcvCoalescedTruesize;
+            tail.Truesize += RcvCoalescedCharge(payload);
             tail.Frags++;
             tail.Fin = fin;
-            _rcvQueueTruesize += RcvCoalescedTruesize;
+            _rcvQueueTruesize += RcvCoalescedCharge(payload);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvSkbTruesize) { Fin = fin });
-        _rcvQueueTruesize += RcvSkbTruesize;
+        q.Add(new RcvSkb(payload, RcvTruesize(payload)) { Fin = fin });
+        _rcvQueueTruesize += RcvTruesize(payload);
     }
 
     /// <summary>

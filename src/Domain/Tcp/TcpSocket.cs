@@ -329,7 +329,26 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _rtx = _sim.FreeQueues.NoRtx;
     }
 
-    int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
+    /// <summary>
+    /// mss_cache as tcp_sync_mss() leaves it: the MSS less the timestamp option, bounded by tcp_bound_to_half_wnd() —
+    /// half the largest window the peer offered once that is above TCP_MSS_DEFAULT, never under 68 − tcp_header_len.
+    /// tcp_ack_update_window() re-syncs whenever max_window grows, so the bound follows max_window. It matters where
+    /// the route's MSS is large: observed on Linux 6.18.44 on loopback (advmss 65483), mss 32741 after a SYN-ACK
+    /// window of 65483, 35840 once the peer offered 71680.
+    /// </summary>
+    int PayloadMss => BoundToHalfWindow(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
+
+    /// <summary>Models tcp_bound_to_half_wnd() — include/net/tcp.h.</summary>
+    int BoundToHalfWindow(int pktsize)
+    {
+        long cutoff = _snd.MaxWindow > TcpConstants.MssDefault ? _snd.MaxWindow >> 1 : _snd.MaxWindow;
+        return cutoff != 0 && pktsize > cutoff
+            ? (int)Math.Max(cutoff, 68 - (20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0)))
+            : pktsize;
+    }
+
+    /// <summary>ipv4_default_advmss() of the route to the peer: 65495 through lo, 1460 over a link.</summary>
+    int RouteAdvmss => Host.RouteAdvmss(Remote.Address);
 
 
     /// <summary>
@@ -381,14 +400,33 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _sim.ArmTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, what, Jiffies.Expiry(_sim.Now, SimDuration.Min(timeout, RtoMax)));
     }
 
-    void ClearXmitTimer() => _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+    /// <summary>
+    /// Models inet_csk_clear_xmit_timer() — include/net/inet_connection_sock.h: icsk_pending = 0. Built without
+    /// INET_CSK_CLEAR_TIMERS it calls no sk_stop_timer(): the timer_list stays queued, holding the reference
+    /// sk_reset_timer() took, until it runs and finds nothing pending (tcp_write_timer_handler()).
+    /// </summary>
+    void ClearXmitTimer()
+    {
+        if (_xmitTimer.Armed) _xmitTimerListUntil = _xmitTimer.FiresAt;
+        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+    }
+
+    /// <summary>
+    /// When the kernel's timer_list of a cleared xmit / delayed-ACK timer runs and drops its socket reference
+    /// (inet_csk_clear_xmit_timer() leaves it queued); /proc/net/tcp's refcount counts it until then.
+    /// </summary>
+    SimTime _xmitTimerListUntil, _delackTimerListUntil;
 
     /// <summary>sk_reset_timer(icsk_delack_timer).</summary>
     void ArmDelackTimer(SimDuration timeout) =>
         _sim.ArmTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
 
-    /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK)'s sk_stop_timer().</summary>
-    void CancelDelackTimer() => _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+    /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0; the timer_list stays queued (no sk_stop_timer()).</summary>
+    void CancelDelackTimer()
+    {
+        if (_delackTimer.Armed) _delackTimerListUntil = _delackTimer.FiresAt;
+        _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+    }
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
     void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
@@ -419,6 +457,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         ClearXmitTimer();
         CancelDelackTimer();
+        // inet_csk_clear_xmit_timers(): sk_stop_timer() on both, so no queued timer_list is left holding a reference.
+        _xmitTimerListUntil = _delackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;

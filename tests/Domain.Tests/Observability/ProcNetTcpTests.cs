@@ -35,6 +35,32 @@ public class ProcNetTcpTests
             ProcNetTcp.Format(h.Client));
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44: an idle client whose handshake ended at once shows refcount 2 with no timer
+    /// ("00:00000000") until its SYN's retransmission timer would have run, 1 s after connect(): tcp_rearm_rto() →
+    /// inet_csk_clear_xmit_timer() only clears icsk_pending and leaves the timer_list queued with its reference.
+    /// A keepalive timer adds one (3). When the stale timer has run, the row is back to 1.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 2, 1)]
+    [InlineData(true, 3, 2)]
+    public void Established_ClearedSynTimerStillQueued_RefcountCountsItUntilItRuns(bool keepalive, int before, int after)
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        if (keepalive) h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.SocketId, Option = SocketOption.SO_KEEPALIVE, Value = 1 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c.SocketId, ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+        var sk = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal(TcpState.Established, sk.State);
+        Assert.Equal(before, sk.RefCount);
+        Assert.Contains($" {sk.Id} {before} {NoPointer} ", ProcNetTcp.Format(h.Client));
+        h.At(Ms(1500));
+        Assert.Equal(after, sk.RefCount);
+    }
+
     [Fact]
     public void OrphanFinWait2_Parked_PrintsSubstate05WithTimer03()
     {

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
@@ -161,7 +162,7 @@ public class SsFormatterTests
             $"CLOSE-WAIT 1      0           10.0.0.2:80       10.0.0.1:{port}\n" +
             // ato:40 — the FIN's delayed ACK fired in ping-pong mode, which resets ATO to TCP_ATO_MIN (as real ss shows).
             // rcvmss:536 — tcp_initialize_rcv_mss(): min(advmss, mss_cache, rcv_wnd / 2, TCP_MSS_DEFAULT).
-            "\t ts sack cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 rcvmss:536 advmss:1460 cwnd:10 bytes_received:1 " +
+            "\t ts sack cubic wscale:10,10 rto:220 rtt:20/10 ato:40 mss:1448 pmtu:1500 rcvmss:536 advmss:1448 cwnd:10 bytes_received:1 " +
             // segs_in:3 — tcp_create_openreq_child()'s 1 for the SYN, tcp_child_process()'s tcp_segs_in() for the ACK, the FIN;
             // segs_out:1 — the FIN's ACK (the SYN-ACK was the request's). lastsnd/lastrcv:972 — lsndtime and lrcvtime were
             // stamped at the child's creation (31 ms, jiffy 7; a FIN is no tcp_event_data_recv()): 250 − 7 = 243 jiffies.
@@ -169,11 +170,31 @@ public class SsFormatterTests
             // pacing_rate: tcp_update_pacing_rate() after tcp_init_transfer(): 1448 · 80000 · 200 % · cwnd 10 / srtt_us 160000
             // = 1448000 B/s · 8. delivered:1 — tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack".
             // app_limited — the child keeps the listener's tcp_init_sock() rate_app_limited = 1: no sample was taken yet.
-            // rcv_space:14600 — tcp_init_buffer_space(): min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss 1460).
-            // rcv_ssthresh:64076 — the SYN-ACK's window 65160 (tcp_openreq_init_rwin(): 45 × 1448), capped by
-            // tcp_init_buffer_space() at window_clamp = tcp_full_space() 65536 − advmss 1460 (the segment tcp_app_win reserves).
-            "pacing_rate 11584000bps delivered:1 app_limited rcv_space:14600 rcv_ssthresh:64076 minrtt:20 snd_wnd:64512\n",
+            // advmss:1448 — tcp_rcv_state_process() SYN_RECV takes the timestamp option off tp->advmss, since 6.16 before
+            // tcp_init_transfer() (observed on Linux 6.18.44: the passive side shows the active side's advmss).
+            // rcv_space:14480 — tcp_init_buffer_space(): min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss 1448).
+            // rcv_ssthresh:64088 — the SYN-ACK's window 65160 (tcp_openreq_init_rwin(): 45 × 1448), capped by
+            // tcp_init_buffer_space() at window_clamp = tcp_full_space() 65536 − advmss 1448 (the segment tcp_app_win reserves).
+            "pacing_rate 11584000bps delivered:1 app_limited rcv_space:14480 rcv_ssthresh:64088 minrtt:20 snd_wnd:64512\n",
             SsFormatter.Format(h.Server));
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (loopback, timestamps on): the accepted socket's tcpi_advmss is the client's, the
+    /// route's advmss less the 12 timestamp bytes, and rcv_space is 10 · that — tcp_rcv_state_process() SYN_RECV takes the
+    /// bytes off before tcp_init_transfer() since 6.16. linux-4.4 took them off after tcp_init_buffer_space().
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 14480, 64088)]
+    [InlineData(KernelProfile.Linux44, 14600, 42230)] // tcp_full_space(87380) 43690 − advmss 1460
+    public void EstablishedChild_AdvmssLosesTheTimestampBytesBeforeBufferSpace(KernelProfile profile, long rcvSpace, long rcvSsthresh)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        Assert.Equal(1448, c.Info.AdvMss);
+        Assert.Equal(1448, s.Info.AdvMss);
+        Assert.Equal(rcvSpace, s.Info.RcvSpace);
+        Assert.Equal(rcvSsthresh, s.Info.RcvSsthresh);
     }
 
     [Fact]
@@ -232,6 +253,27 @@ public class SsFormatterTests
         string text = SsFormatter.InfoText(info);
         Assert.Contains(" mss:524 ", text);
         Assert.Contains(" segs_out:2 lastsnd:4294668896 lastrcv:4294668896 lastack:4294668896 ", text);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44: a SYN-SENT socket shows `rcvmss:88` — tcp_connect_init() runs tcp_initialize_rcv_mss()
+    /// before tcp_select_initial_window() sets rcv_wnd, so min(…, rcv_wnd / 2 = 0, …) leaves TCP_MIN_MSS. The
+    /// handshake's end sets 536 again. (The real line on loopback: `cubic rto:1000 mss:524 pmtu:65535 rcvmss:88
+    /// advmss:65495 cwnd:10 segs_out:1 lastsnd:… app_limited unacked:1 rcv_ssthresh:65495`.)
+    /// </summary>
+    [Fact]
+    public void SynSent_SsInfo_RcvMssIsTcpMinMss()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(500));
+
+        string text = SsFormatter.InfoText(h.Sim.FindSocket(c.SocketId)!.Info);
+        Assert.StartsWith(" cubic rto:1000 mss:524 pmtu:1500 rcvmss:88 advmss:1460 cwnd:10 segs_out:1 lastsnd:", text);
+        Assert.EndsWith(" app_limited unacked:1 rcv_ssthresh:64240", text);
+        var (_, s, _) = new TwoHostHarness().Establish();
+        Assert.Equal(536, s.Info.RcvMss);
     }
 
     [Fact]

@@ -24,6 +24,18 @@ public class LoopbackTests
     static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
 
+    /// <summary>A listener on 127.0.0.1:80 of "client", a connect to it at 1 ms and its accept; the clock at <paramref name="atMs"/>.</summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) HandshakeOn127001(double atMs)
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(atMs));
+        return (h, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
+    }
+
     [Fact]
     public void Close_ConnectTo127001_TheHandshakeStaysInsideTheHostAtOneInstant()
     {
@@ -45,6 +57,65 @@ public class LoopbackTests
         var child = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
         Assert.Equal(("127.0.0.1:80", sk.Local.ToString()), (child.Local.ToString(), child.Remote.ToString()));
         Assert.DoesNotContain(h.Sim.Journal.OfType<SegmentDelivered>(), d => d.Host == "server");
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (ss -tanoie, TCP_INFO) for a handshake on 127.0.0.1: lo's MTU 65536, capped at
+    /// IP_MAX_MTU by ipv4_mtu(), gives pmtu 65535 and advmss 65535 − 40 = 65495 (ipv4_default_advmss()), the MSS both
+    /// SYNs carry; the SYN offers rcv_wnd = tcp_full_space 65536 rounded down to that MSS (65495), the SYN-ACK 65536
+    /// rounded down to the MSS less the timestamp option (65483). Both ends' advmss lose the 12 timestamp bytes
+    /// (65483). mss_cache is bounded by tcp_bound_to_half_wnd(): the client's half of the SYN-ACK's 65483 (32741),
+    /// the server's half of the ACK's 64 &lt;&lt; 10 = 65536 (32768). rcv_space 65495 / 65483, rcv_ssthresh the same.
+    /// </summary>
+    [Fact]
+    public void Handshake_OnLoopback_UsesLosMtuForMssWindowsAndTcpInfo()
+    {
+        var (h, client, server) = HandshakeOn127001(atMs: 50);
+
+        var segs = h.Sim.Journal.OfType<SegmentSent>().Take(3).ToList();
+        Assert.Equal((TcpFlags.Syn, (ushort)65495, (ushort)65495), (segs[0].Flags, segs[0].Options.Mss, segs[0].Win));
+        Assert.Equal((TcpFlags.Syn | TcpFlags.Ack, (ushort)65495, (ushort)65483), (segs[1].Flags, segs[1].Options.Mss, segs[1].Win));
+        Assert.Equal((ushort)64, segs[2].Win); // 65495 >> wscale 10, rounded up to the scale
+        var (ci, si) = (client.Info, server.Info);
+        Assert.Equal((65535, 65483, 32741, 65495L, 65495L, 65483L), (ci.Pmtu, ci.AdvMss, ci.SndMss, ci.RcvSpace, ci.RcvSsthresh, ci.SndWnd));
+        Assert.Equal((65535, 65483, 32768, 65483L, 65483L, 65536L), (si.Pmtu, si.AdvMss, si.SndMss, si.RcvSpace, si.RcvSsthresh, si.SndWnd));
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (`ss -tmi`, /proc/net/tcp): one write of <paramref name="len"/> bytes right after a
+    /// loopback handshake, unread. The receiver is charged the sender's skb — payload + 832 (skmem r) — so
+    /// tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / truesize, and tcp_grow_window() (128 bytes or more) lifts
+    /// rcv_ssthresh to tcp_space() and sets icsk_ack.quick |= 1 before the ACK spends one: quick 16 → 16 after 1024 bytes,
+    /// 15 after 100 (no growth), 10 / 2 / 0 where tcp_incr_quickack() gives rcv_wnd / (2 · rcv_mss) = 10, 3, 1. The
+    /// sender's mss follows half the window it was offered (tcp_bound_to_half_wnd()).
+    /// </summary>
+    [Theory]
+    [InlineData(100, 932, 65483, 15, 65536, 32768)]
+    [InlineData(1024, 1856, 71169, 16, 71680, 35840)]
+    [InlineData(1448, 2280, 81501, 16, 81920, 40960)]
+    [InlineData(3000, 3832, 99406, 10, 100352, 50176)]
+    [InlineData(10000, 10832, 110846, 2, 111616, 55808)]
+    [InlineData(32000, 32832, 95553, 0, 96256, 48128)]
+    public void Established_OneUnreadWriteOverLoopback_ChargedTheSendersTruesizeAndTheWindowGrows(
+        int len, long rmem, long rcvSsthresh, int quick, long clientSndWnd, int clientMss)
+    {
+        var (h, c, server) = HandshakeOn127001(atMs: 20);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = len });
+        h.At(Ms(70));
+
+        Assert.Equal((rmem, rcvSsthresh, quick), (server.RmemAlloc, server.Info.RcvSsthresh, server.AckQuickPingPong >> 1));
+        Assert.Equal((clientSndWnd, clientMss), (c.Info.SndWnd, c.Info.SndMss));
+        Assert.Equal(65483L, server.Info.RcvSpace);
+    }
+
+    [Fact]
+    public void Handshake_OverALink_KeepsEthernetsMtu()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Assert.Equal((1500, 1448, 1448), (c.Info.Pmtu, c.Info.AdvMss, c.Info.SndMss));
+        Assert.Equal((1500, 1448, 1448), (s.Info.Pmtu, s.Info.AdvMss, s.Info.SndMss));
+        Assert.Equal((ushort)1460, h.Sim.Journal.OfType<SegmentSent>().First().Options.Mss);
     }
 
     [Fact]
