@@ -132,10 +132,10 @@ public sealed partial class TcpSocket
     {
         if (syn)
         {
-            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with the advertised
-            // MSS (no timestamp yet to subtract); rcv_ssthresh starts at rcv_wnd, the cap on later
-            // windows until tcp_grow_window(). The SYN's field is min(rcv_wnd, 65535) (tcp_transmit_skb).
-            var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(TcpConstants.EthernetMss), wscaleOk: false, RcvBufLocked);
+            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with ConnectInitWindowMss;
+            // rcv_ssthresh starts at rcv_wnd, the cap on later windows until tcp_grow_window(). The SYN's field
+            // is min(rcv_wnd, 65535) (tcp_transmit_skb).
+            var initial = SelectInitialWindow(Host, RcvSpace, ConnectInitWindowMss, wscaleOk: false, RcvBufLocked);
             _rcv.Wnd = initial.RcvWnd;
             _rcv.Ssthresh = _rcv.Wnd;
             _rcv.Wup = _rcv.Nxt;
@@ -313,10 +313,20 @@ public sealed partial class TcpSocket
     /// </summary>
     int InitialWindowScale()
     {
-        var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(TcpConstants.EthernetMss), Host.Sysctls.TcpWindowScaling, RcvBufLocked);
+        var initial = SelectInitialWindow(Host, RcvSpace, ConnectInitWindowMss, Host.Sysctls.TcpWindowScaling, RcvBufLocked);
         _windowClamp = initial.WindowClamp;
         return initial.RcvWscale;
     }
+
+    /// <summary>
+    /// Models the MSS tcp_connect_init() — net/ipv4/tcp_output.c hands to tcp_select_initial_window():
+    /// advmss less (tcp_header_len − sizeof(tcphdr)) when rx_opt.ts_recent_stamp is already set, i.e. less the
+    /// 12 timestamp bytes with net.ipv4.tcp_timestamps on. Only a connect that took over a TIME-WAIT
+    /// (tcp_twsk_unique() copies tw_ts_recent_stamp) has a stamp before its SYN: its SYN offers 45 × 1448 = 65160
+    /// instead of 44 × 1460 = 64240, as observed on Linux 6.18.44.
+    /// </summary>
+    int ConnectInitWindowMss => ClampToUserMss(TcpConstants.EthernetMss)
+        - (_rxOpt.TsRecentStampSec != 0 && Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
     internal bool RcvBufLocked => _rcvBufSet > 0;
