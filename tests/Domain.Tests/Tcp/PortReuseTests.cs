@@ -88,22 +88,29 @@ public class PortReuseTests
         Assert.Null(Connect(h).Errno);
     }
 
-    [Theory]
-    [InlineData(true, true, null)]
-    [InlineData(false, true, "EADDRNOTAVAIL")]
-    public void TimeWait_BindConnectWithReuseAddrOnBoth_ReusesWhenTimestampsWereUsed(bool timestamps, bool reuseNew, string? errno)
+    /// <summary>tcp_tw_reuse 0; the client, bound to <paramref name="port"/> with SO_REUSEADDR, closes at 100 ms and the server at 150 ms: the client holds TIME-WAIT at 200 ms.</summary>
+    static TwoHostHarness ClientTimeWaitOnBoundPort(ushort port, bool timestamps)
     {
         var h = new TwoHostHarness();
         if (!timestamps) h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0");
         h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "0");
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var first = Connect(h, bind: 45000, reuse: true);
+        var first = Connect(h, bind: port, reuse: true);
         var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = 1 });
         h.At(Ms(100));
         h.Call("client", SocketCallKind.Close, first.SocketId);
         h.At(Ms(150));
         h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
         h.At(Ms(200));
+        return h;
+    }
+
+    [Theory]
+    [InlineData(true, true, null)]
+    [InlineData(false, true, "EADDRNOTAVAIL")]
+    public void TimeWait_BindConnectWithReuseAddrOnBoth_ReusesWhenTimestampsWereUsed(bool timestamps, bool reuseNew, string? errno)
+    {
+        var h = ClientTimeWaitOnBoundPort(45000, timestamps);
         Assert.Equal(1, h.Client.TimeWaitCount);
         var again = Connect(h, bind: 45000, reuse: reuseNew);
         Assert.Equal(errno, again.Errno);
@@ -117,15 +124,7 @@ public class PortReuseTests
         // the new SYN offers 65160, not 64240: tcp_connect_init() subtracts the timestamp option from advmss when
         // ts_recent_stamp is already set (copied from the TIME-WAIT), so 45 × 1448. The third ACK's window is
         // then 64 (65160 aligned up to 1024) where the first connection's was 63.
-        var h = new TwoHostHarness();
-        h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "0");
-        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var first = Connect(h, bind: 40000, reuse: true);
-        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = 1 });
-        h.At(Ms(100));
-        h.Call("client", SocketCallKind.Close, first.SocketId);
-        h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
-        h.At(Ms(200));
+        var h = ClientTimeWaitOnBoundPort(40000, timestamps: true);
         var tw = h.Client.TimeWaitSockets.Single();
 
         var again = Connect(h, bind: 40000, reuse: true);
