@@ -132,13 +132,8 @@ public sealed partial class TcpSocket
     {
         if (syn)
         {
-            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with the advertised
-            // MSS (no timestamp yet to subtract); rcv_ssthresh starts at rcv_wnd, the cap on later
-            // windows until tcp_grow_window(). The SYN's field is min(rcv_wnd, 65535) (tcp_transmit_skb).
-            var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(RouteAdvmss), wscaleOk: false, RcvBufLocked);
-            _rcv.Wnd = initial.RcvWnd;
-            _rcv.Ssthresh = _rcv.Wnd;
-            _rcv.Wup = _rcv.Nxt;
+            // tcp_transmit_skb(): a SYN's field is min(rcv_wnd, 65535), rcv_wnd as tcp_connect_init() chose it
+            // (SendSyn): a retransmitted SYN and a simultaneous open's SYN-ACK (tcp_send_synack()) keep it.
             return (ushort)Math.Min(_rcv.Wnd, TcpConstants.MaxTcpWindow);
         }
         long current = ReceiveWindow();
@@ -294,6 +289,11 @@ public sealed partial class TcpSocket
             _connectMssCache = ConnectMssCache();
             InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();
+            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with ConnectInitWindowMss;
+            // rcv_ssthresh starts at rcv_wnd, the cap on later windows until tcp_grow_window().
+            _rcv.Wnd = SelectInitialWindow(Host, RcvSpace, ConnectInitWindowMss, wscaleOk: false, RcvBufLocked).RcvWnd;
+            _rcv.Ssthresh = _rcv.Wnd;
+            _rcv.Wup = _rcv.Nxt;
             // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
             _snd.Nxt = _snd.Iss + 1;
@@ -318,6 +318,16 @@ public sealed partial class TcpSocket
         _windowClamp = initial.WindowClamp;
         return initial.RcvWscale;
     }
+
+    /// <summary>
+    /// Models the MSS tcp_connect_init() — net/ipv4/tcp_output.c hands to tcp_select_initial_window():
+    /// tp->advmss less (tcp_header_len − sizeof(tcphdr)) when rx_opt.ts_recent_stamp is already set, i.e. less the
+    /// 12 timestamp bytes with net.ipv4.tcp_timestamps on. Only a connect that took over a TIME-WAIT
+    /// (tcp_twsk_unique() copies tw_ts_recent_stamp) has a stamp before its SYN: its SYN offers 45 × 1448 = 65160
+    /// instead of 44 × 1460 = 64240, as observed on Linux 6.18.44. The window scale does not depend on it.
+    /// </summary>
+    int ConnectInitWindowMss => _advmss
+        - (_rxOpt.TsRecentStampSec != 0 && Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
     internal bool RcvBufLocked => _rcvBufSet > 0;

@@ -184,4 +184,34 @@ public class FinWait2Tests
         Assert.Equal(tw.RcvNxt + 1001, rst.AckNo);
         Assert.Null(h.TimeWaitOf(c));
     }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(5u)]
+    public void TimewaitFinWait2_RstInWindow_GoneWithoutReply(uint offset)
+    {
+        // Observed on Linux 6.18.44 (raw RSTs into a loopback FIN-WAIT-2 timewait): at rcv_nxt and at rcv_nxt + 5 the
+        // entry is gone and nothing is sent — tcp_timewait_state_process() kills on any in-window RST in the
+        // FIN_WAIT2 substate (no exact-sequence test, no tcp_rfc1337, unlike TIME_WAIT).
+        var (h, c, s) = ClosedByClient();
+        var tw = h.TimeWaitOf(c)!;
+        int sent = h.Sent("client").Count();
+        h.Deliver(h.Client, From(s, TcpFlags.Rst, tw.RcvNxt + offset, 0));
+        Assert.Null(h.TimeWaitOf(c));
+        Assert.Equal(sent, h.Sent("client").Count());
+    }
+
+    [Fact]
+    public void TimewaitFinWait2_RstOutOfWindow_AnsweredWithAnAckAndKept()
+    {
+        // Observed on Linux 6.18.44: a RST 10^7 past rcv_nxt fails tcp_in_window(), so the FIN_WAIT2 timewait answers
+        // with an ACK (seq snd_nxt, ack rcv_nxt; TCP_TW_ACK_OOW, rate-limited) and stays.
+        var (h, c, s) = ClosedByClient();
+        var tw = h.TimeWaitOf(c)!;
+        int sent = h.Sent("client").Count();
+        h.Deliver(h.Client, From(s, TcpFlags.Rst, tw.RcvNxt + 10_000_000, 0));
+        Assert.NotNull(h.TimeWaitOf(c));
+        var ack = h.Sent("client").Skip(sent).Single();
+        Assert.Equal((".", tw.SndNxt, tw.RcvNxt), (ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo));
+    }
 }

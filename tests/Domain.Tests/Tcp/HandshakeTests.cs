@@ -166,6 +166,21 @@ public class SimultaneousOpenTests
         Assert.Equal(c.Id, s.PeerSocketId);
     }
 
+    [Fact]
+    public void SynSent_CrossedSynsWithTimestamps_SynAckKeepsTheWindowOfTheSyn()
+    {
+        // tcp_send_synack() sends the queued SYN again with rcv_wnd as tcp_connect_init() chose it, although the
+        // peer's SYN has set ts_recent_stamp by then: 64240 in the SYN and in the SYN-ACK (observed on Linux 6.18.44
+        // with a connect to self on lo at MTU 1500), not the 65160 a TIME-WAIT takeover offers.
+        var h = new TwoHostHarness();
+        h.At(Ms(1));
+        ConnectBound(h, "client", "server", 5000, 6000);
+        ConnectBound(h, "server", "client", 6000, 5000);
+        h.At(S(5));
+        foreach (var name in new[] { "client", "server" })
+            Assert.Equal([("S", 64240), ("S.", 64240)], h.Sent(name).Take(2).Select(x => (x.Flags.ToLetters(), (int)x.Win)));
+    }
+
     /// <summary>The client connects from 5000 to server:6000 over a dead link; at 100 ms a SYN (seq 7000, TSval 500) from server:6000 is injected.</summary>
     static (TwoHostHarness H, TcpSocket C, CallHandle Connect) SynRecvAfterInjectedSyn()
     {

@@ -88,25 +88,55 @@ public class PortReuseTests
         Assert.Null(Connect(h).Errno);
     }
 
-    [Theory]
-    [InlineData(true, true, null)]
-    [InlineData(false, true, "EADDRNOTAVAIL")]
-    public void TimeWait_BindConnectWithReuseAddrOnBoth_ReusesWhenTimestampsWereUsed(bool timestamps, bool reuseNew, string? errno)
+    /// <summary>tcp_tw_reuse 0; the client, bound to <paramref name="port"/> with SO_REUSEADDR, closes at 100 ms and the server at 150 ms: the client holds TIME-WAIT at 200 ms.</summary>
+    static TwoHostHarness ClientTimeWaitOnBoundPort(ushort port, bool timestamps)
     {
         var h = new TwoHostHarness();
         if (!timestamps) h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0");
         h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "0");
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
-        var first = Connect(h, bind: 45000, reuse: true);
+        var first = Connect(h, bind: port, reuse: true);
         var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = 1 });
         h.At(Ms(100));
         h.Call("client", SocketCallKind.Close, first.SocketId);
         h.At(Ms(150));
         h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
         h.At(Ms(200));
+        return h;
+    }
+
+    [Theory]
+    [InlineData(true, true, null)]
+    [InlineData(false, true, "EADDRNOTAVAIL")]
+    public void TimeWait_BindConnectWithReuseAddrOnBoth_ReusesWhenTimestampsWereUsed(bool timestamps, bool reuseNew, string? errno)
+    {
+        var h = ClientTimeWaitOnBoundPort(45000, timestamps);
         Assert.Equal(1, h.Client.TimeWaitCount);
         var again = Connect(h, bind: 45000, reuse: reuseNew);
         Assert.Equal(errno, again.Errno);
+    }
+
+    [Fact]
+    public void TimeWait_BindConnectTakesOverTheTimeWait_SynWindowLosesTheTimestampBytes()
+    {
+        // Observed on Linux 6.18.44 (lo at MTU 1500, tcp_tw_reuse 0): bind(40000) + SO_REUSEADDR + connect() onto
+        // the client's own TIME-WAIT is taken over (tcp_twsk_unique() with twp NULL), ISN tw_snd_nxt + 65537, and
+        // the new SYN offers 65160, not 64240: tcp_connect_init() subtracts the timestamp option from advmss when
+        // ts_recent_stamp is already set (copied from the TIME-WAIT), so 45 × 1448. The third ACK's window is
+        // then 64 (65160 aligned up to 1024) where the first connection's was 63.
+        var h = ClientTimeWaitOnBoundPort(40000, timestamps: true);
+        var tw = h.Client.TimeWaitSockets.Single();
+
+        var again = Connect(h, bind: 40000, reuse: true);
+        h.At(Ms(300));
+
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).ToList();
+        Assert.Equal((64240, 65160), ((int)syns[0].Win, (int)syns[1].Win));
+        Assert.Equal(tw.SndNxt + 65537, syns[1].SeqNo);
+        Assert.Equal(64, h.Sent("client").First(x => x.Flags == TcpFlags.Ack && x.SeqNo == syns[1].SeqNo + 1).Win);
+        Assert.Equal(63, h.Sent("client").First(x => x.Flags == TcpFlags.Ack && x.SeqNo == syns[0].SeqNo + 1).Win);
+        Assert.Equal(TcpState.Established, h.Sim.FindSocket(again.SocketId)!.State);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTWRecycled]);
     }
 
     [Fact]

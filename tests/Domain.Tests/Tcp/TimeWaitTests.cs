@@ -52,26 +52,34 @@ public class TimeWaitTests
     [Fact]
     public void TimeWait_ExactRst_KillsIt()
     {
+        // Observed on Linux 6.18.44 (a raw RST at rcv_nxt into a loopback TIME-WAIT): the entry is gone, nothing is sent.
         var (h, c, s, tw) = InTimeWait();
+        int sent = h.Sent("client").Count();
         h.Deliver(h.Client, From(s, TcpFlags.Rst, tw.RcvNxt, 0));
         Assert.False(tw.Alive);
         Assert.Equal(0, h.Client.TimeWaitCount);
+        Assert.Equal(sent, h.Sent("client").Count());
     }
 
     [Fact]
     public void TimeWait_ExactRstWithRfc1337_Ignored()
     {
         var (h, c, s, tw) = InTimeWait(rfc1337: true);
+        int sent = h.Sent("client").Count();
         h.Deliver(h.Client, From(s, TcpFlags.Rst, tw.RcvNxt, 0));
         Assert.True(tw.Alive);
+        Assert.Equal(sent, h.Sent("client").Count());
     }
 
     [Fact]
     public void TimeWait_RstWithWrongSeq_Ignored()
     {
+        // Observed on Linux 6.18.44 (rcv_nxt + 5): the TIME-WAIT stays and sends nothing, no challenge ACK.
         var (h, c, s, tw) = InTimeWait();
+        int sent = h.Sent("client").Count();
         h.Deliver(h.Client, From(s, TcpFlags.Rst, tw.RcvNxt + 5, 0));
         Assert.True(tw.Alive);
+        Assert.Equal(sent, h.Sent("client").Count());
     }
 
     [Fact]
