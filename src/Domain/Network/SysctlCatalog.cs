@@ -176,8 +176,9 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_no_metrics_save", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dou8vec_minmax (linux-4.4: proc_dointvec — any int; the u8 bounds are kept for both profiles)
         new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
-        // proc_dointvec
-        new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // proc_dointvec. tcp_set_hashinfo(): max(128, ehash_entries / 128) — 2048 beside tcp_max_tw_buckets' 131072
+        // (ehash_entries / 2), observed on Linux 6.18.44; linux-4.4's tcp_init() divided by 256 (1024).
+        new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "2048", IntMin, IntMax),
         // net_core_table: net_ratelimit_state.interval (proc_dointvec_jiffies, seconds) and .burst (proc_dointvec),
         // DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10) — net/core/utils.c.
         new("net.core.message_cost", SysctlKind.Integer, "5", -JiffiesSecMax, JiffiesSecMax, SysctlScope.Global),
@@ -209,6 +210,7 @@ public static class SysctlCatalog
         (KernelProfile.Linux44, "net.ipv4.tcp_rmem") => "4096 87380 6291456",
         // SK_RMEM_MAX / SK_WMEM_MAX (256 · SKB_TRUESIZE(256)) until 6.18 raised both to 4 MB.
         (KernelProfile.Linux44, "net.core.rmem_max" or "net.core.wmem_max") => "212992",
+        (KernelProfile.Linux44, "net.ipv4.tcp_max_syn_backlog") => "1024",
         _ => def.Default,
     };
 
