@@ -90,10 +90,11 @@ public static class SysctlCatalog
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE. tcp_init(): {PAGE_SIZE, 16 KB, max(64 KB, min(4 MB, limit))}: 4 MB
         // from 512 MiB of buffer pages.
         new("net.ipv4.tcp_wmem", SysctlKind.IntegerVector, "4096 16384 4194304", 1, IntMax, SysctlScope.Netns, 3),
-        // proc_dointvec_minmax, extra1 = &min_rcvbuf (SOCK_MIN_RCVBUF)
-        new("net.core.rmem_max", SysctlKind.Integer, "212992", SockMinRcvbuf, IntMax, SysctlScope.Global),
-        // proc_dointvec_minmax, extra1 = &min_sndbuf (SOCK_MIN_SNDBUF)
-        new("net.core.wmem_max", SysctlKind.Integer, "212992", SockMinSndbuf, IntMax, SysctlScope.Global),
+        // proc_dointvec_minmax, extra1 = &min_rcvbuf (SOCK_MIN_RCVBUF). 4 << 20 since 6.18 ("net: set
+        // net.core.rmem_max and net.core.wmem_max to 4 MB"; SK_RMEM_MAX 212992 before), observed on Linux 6.18.44.
+        new("net.core.rmem_max", SysctlKind.Integer, "4194304", SockMinRcvbuf, IntMax, SysctlScope.Global),
+        // proc_dointvec_minmax, extra1 = &min_sndbuf (SOCK_MIN_SNDBUF); 4 << 20 since 6.18, as rmem_max.
+        new("net.core.wmem_max", SysctlKind.Integer, "4194304", SockMinSndbuf, IntMax, SysctlScope.Global),
         // proc_dointvec
         new("net.ipv4.tcp_max_tw_buckets", SysctlKind.Integer, "131072", IntMin, IntMax),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO
@@ -175,8 +176,9 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_no_metrics_save", SysctlKind.Integer, "0", 0, U8Max),
         // proc_dou8vec_minmax (linux-4.4: proc_dointvec — any int; the u8 bounds are kept for both profiles)
         new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
-        // proc_dointvec
-        new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "1024", IntMin, IntMax),
+        // proc_dointvec. tcp_set_hashinfo(): max(128, ehash_entries / 128) — 2048 beside tcp_max_tw_buckets' 131072
+        // (ehash_entries / 2), observed on Linux 6.18.44; linux-4.4's tcp_init() divided by 256 (1024).
+        new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "2048", IntMin, IntMax),
         // net_core_table: net_ratelimit_state.interval (proc_dointvec_jiffies, seconds) and .burst (proc_dointvec),
         // DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10) — net/core/utils.c.
         new("net.core.message_cost", SysctlKind.Integer, "5", -JiffiesSecMax, JiffiesSecMax, SysctlScope.Global),
@@ -206,6 +208,9 @@ public static class SysctlCatalog
         (KernelProfile.Linux44, "net.core.somaxconn") => "128",
         // 4.4's tcp_init(): tcp_rmem[1] = 87380, tcp_rmem[2] = max(87380, min(6 MB, limit)).
         (KernelProfile.Linux44, "net.ipv4.tcp_rmem") => "4096 87380 6291456",
+        // SK_RMEM_MAX / SK_WMEM_MAX (256 · SKB_TRUESIZE(256)) until 6.18 raised both to 4 MB.
+        (KernelProfile.Linux44, "net.core.rmem_max" or "net.core.wmem_max") => "212992",
+        (KernelProfile.Linux44, "net.ipv4.tcp_max_syn_backlog") => "1024",
         _ => def.Default,
     };
 

@@ -42,8 +42,53 @@ public class SocketCallValueTests
         Assert.Equal(0, got.Result);
         Assert.Equal("{\"state\":\"ESTABLISHED\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":220000,\"snd_mss\":1448,\"unacked\":0," +
             "\"sacked\":0,\"lost\":0,\"retrans\":0,\"snd_ssthresh\":2147483647,\"snd_cwnd\":10," +
+            // The fields ss -i prints (Established_Client_TcpInfoCountsTheSynInBytesAcked), in struct tcp_info's units: µs for
+            // rtt/rttvar/min_rtt/ato, ms for the last_* ages, bytes/s for pacing_rate.
+            "\"ato\":0,\"rcv_mss\":536,\"last_data_sent\":80,\"last_ack_sent\":0,\"last_data_recv\":80,\"last_ack_recv\":80,\"pmtu\":1500," +
+            "\"rcv_ssthresh\":64088,\"rtt\":20000,\"rttvar\":10000,\"advmss\":1448,\"reordering\":3,\"rcv_rtt\":0,\"rcv_space\":14480," +
+            "\"total_retrans\":0,\"pacing_rate\":524000,\"bytes_acked\":1,\"bytes_received\":0,\"segs_out\":2,\"segs_in\":1," +
+            "\"notsent_bytes\":0,\"min_rtt\":20000,\"data_segs_in\":0,\"data_segs_out\":0,\"delivered\":1,\"bytes_sent\":0," +
+            "\"bytes_retrans\":0,\"reord_seen\":0,\"snd_wnd\":65160," +
             "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +
             "\"total_rto\":0,\"total_rto_recoveries\":0,\"total_rto_time\":0}", got.Value);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44: a listener with two connections waiting in its accept queue reads tcpi_unacked 2 and
+    /// tcpi_sacked the backlog ("listeners aliased fields"), pacing_rate ~0, reordering 3, snd_cwnd 10, and 0 in every
+    /// other field (tcp_get_info() returns early) — min_rtt too, not ~0.
+    /// </summary>
+    [Fact]
+    public void Listen_TwoQueued_GetsockoptTcpInfoAliasesTheQueueAndReturnsEarly()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = 7 });
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(100));
+
+        var info = GetOption(h, h.Sim.FindSocket(l.SocketId)!, SocketOption.TCP_INFO).Value!;
+
+        Assert.Contains("\"state\":\"LISTEN\",\"ca_state\":0,\"retransmits\":0,\"probes\":0,\"backoff\":0,\"rto\":0,\"snd_mss\":0,\"unacked\":2,\"sacked\":7,", info, StringComparison.Ordinal);
+        Assert.Contains("\"snd_cwnd\":10,\"ato\":0,\"rcv_mss\":0,", info, StringComparison.Ordinal);
+        Assert.Contains("\"reordering\":3,\"rcv_rtt\":0,\"rcv_space\":0,\"total_retrans\":0,\"pacing_rate\":18446744073709551615,", info, StringComparison.Ordinal);
+        Assert.Contains("\"min_rtt\":0,", info, StringComparison.Ordinal);
+    }
+
+    /// <summary>linux-4.4's struct tcp_info ends at tcpi_segs_in: no notsent_bytes, min_rtt, data_segs_*, delivered, snd_wnd.</summary>
+    [Fact]
+    public void Established_Linux44_GetsockoptTcpInfoHasOnly44sFields()
+    {
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var (c, _, _) = h.Establish();
+        h.At(Ms(100));
+
+        var info = GetOption(h, c, SocketOption.TCP_INFO).Value!;
+
+        Assert.Contains("\"bytes_acked\":1,\"bytes_received\":0,\"segs_out\":2,\"segs_in\":1,\"delivery_rate\":0,", info, StringComparison.Ordinal);
+        Assert.DoesNotContain("min_rtt", info, StringComparison.Ordinal);
+        Assert.DoesNotContain("snd_wnd", info, StringComparison.Ordinal);
     }
 
     /// <summary>

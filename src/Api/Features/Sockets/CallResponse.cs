@@ -19,8 +19,10 @@ namespace SimService.Api.Features.Sockets;
 /// <param name="Value">
 /// What the call wrote besides its return value: getsockopt's value (an integer; {"onoff","linger"} for SO_LINGER; {"sec","usec"} for SO_SNDTIMEO/SO_RCVTIMEO; {"lo","hi"} for IP_LOCAL_PORT_RANGE;
 /// the errno name for SO_ERROR; tcp_info's state, ca_state, retransmits, probes, backoff, rto (µs), snd_mss, unacked, sacked, lost, retrans,
-/// snd_ssthresh, snd_cwnd, delivery_rate,
-/// delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce, total_rto, total_rto_recoveries, total_rto_time (ms; not on linux-4.4) for
+/// snd_ssthresh, snd_cwnd, ato (µs), rcv_mss, last_data_sent, last_ack_sent, last_data_recv, last_ack_recv (ms), pmtu, rcv_ssthresh, rtt,
+/// rttvar (µs), advmss, reordering, rcv_rtt (µs), rcv_space, total_retrans, pacing_rate (bytes/s), bytes_acked, bytes_received, segs_out,
+/// segs_in, and on linux-6 notsent_bytes, min_rtt (µs), data_segs_in, data_segs_out, delivered, bytes_sent, bytes_retrans, reord_seen, snd_wnd;
+/// delivery_rate, delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce, total_rto, total_rto_recoveries, total_rto_time (ms; not on linux-4.4) for
 /// TCP_INFO) and getpeername's "address:port". Absent for other calls.
 /// </param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
