@@ -27,38 +27,64 @@ internal static partial class KernelClock
     /// </summary>
     public static long? NextAlignedTick(long aheadNs)
     {
-        for (int attempt = 0; attempt < 20; attempt++)
+        // jiffies = C + monotonic / 4 ms, with ticks on the 4 ms grid (.last_tick). /proc/timer_list prints "now" first
+        // and jiffies later (the file comes in several reads): a reading can only see jiffies too new, so C is the
+        // least of a few readings.
+        long? c = null;
+        for (int reading = 0; reading < 5; reading++)
         {
-            string text;
-            try
-            {
-                text = File.ReadAllText("/proc/timer_list");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return null;
-            }
-            var now = NowAt().Match(text);
-            var tick = LastTick().Match(text);
-            var jiffies = JiffiesLine().Match(text);
-            if (!now.Success || !tick.Success || !jiffies.Success) return null;
-            long nowNs = long.Parse(now.Groups[1].Value, CultureInfo.InvariantCulture);
-            long phase = long.Parse(tick.Groups[1].Value, CultureInfo.InvariantCulture) % TickNs;
-            long sinceTick = ((nowNs - phase) % TickNs + TickNs) % TickNs;
-            // Too near a tick edge, jiffies may have been read just before or after it moved: read again.
-            if (sinceTick < 300_000 || sinceTick > TickNs - 300_000)
-            {
-                Thread.Sleep(1);
-                continue;
-            }
-            long edge = nowNs - sinceTick; // the tick at which jiffies took the value printed
-            long j = long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture);
-            long steps = ((EngineInitialJiffies - j) % Granule + Granule) % Granule;
-            long at = edge + steps * TickNs;
-            while (at < Libc.MonotonicNs() + aheadNs) at += Granule * TickNs;
-            return at;
+            if (Reading() is not { } r) return null;
+            c = c is { } known ? Math.Min(known, r) : r;
         }
-        return null;
+        long nowTicks = Libc.MonotonicNs() / TickNs;
+        long steps = ((EngineInitialJiffies - (c!.Value + nowTicks)) % Granule + Granule) % Granule;
+        long at = (nowTicks + steps) * TickNs;
+        while (at < Libc.MonotonicNs() + aheadNs) at += Granule * TickNs;
+        return at;
+    }
+
+    /// <summary>jiffies − monotonic ticks from one reading of /proc/timer_list (null if unreadable or the tick grid is not 4 ms).</summary>
+    static long? Reading()
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText("/proc/timer_list");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var now = NowAt().Match(text);
+        var tick = LastTick().Match(text);
+        var jiffies = JiffiesLine().Match(text);
+        if (!now.Success || !tick.Success || !jiffies.Success) return null;
+        if (long.Parse(tick.Groups[1].Value, CultureInfo.InvariantCulture) % TickNs != 0) return null;
+        return long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture) - long.Parse(now.Groups[1].Value, CultureInfo.InvariantCulture) / TickNs;
+    }
+
+    /// <summary>
+    /// How many jiffies the kernel's count is ahead of the engine's for a script that started at
+    /// <paramref name="startNs"/> (0 when lined up): jiffies now − INITIAL_JIFFIES − whole ticks since the start,
+    /// modulo the granule; null when it cannot be read.
+    /// </summary>
+    public static long? Offset(long startNs)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText("/proc/timer_list");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        _ = text;
+        long? c = null;
+        for (int reading = 0; reading < 5; reading++)
+            if (Reading() is { } r) c = c is { } known ? Math.Min(known, r) : r;
+        if (c is null) return null;
+        return ((c.Value + startNs / TickNs - EngineInitialJiffies) % Granule + Granule) % Granule;
     }
 
     [GeneratedRegex(@"^now at (\d+) nsecs", RegexOptions.Multiline)]

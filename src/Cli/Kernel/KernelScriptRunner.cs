@@ -96,6 +96,8 @@ internal sealed class KernelScriptRunner
             if (!ok || _failure is not null) break;
         }
         if (_failure is null) CheckPending(block: true);
+        if (startNs is not null && _checkTimes && KernelClock.Offset(_t0) is { } offset && offset != 0)
+            _log.Add(() => $"note: the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run");
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         return new KernelRun(_failure, [.. _log.Select(l => l())], Now());
     }

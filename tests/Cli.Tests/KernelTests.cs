@@ -1,0 +1,132 @@
+using System.Text.RegularExpressions;
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// <c>simservice kernel</c> against this machine's real kernel. They need root and /dev/net/tun: where those are
+/// missing they are reported as skipped, never as passed — and under CI=true (CI runs as root on this kind of
+/// machine) they run and fail with the reason, so a CI machine that lost the capability is noticed.
+/// </summary>
+public sealed partial class KernelTests
+{
+    private static readonly string Packetdrill = Path.Combine(Tool.RepoRoot, "packetdrill");
+
+    [KernelFact]
+    public async Task Kernel_PassingScripts_PassOnTheRealKernel()
+    {
+        RequireKernel();
+        string[] scripts = ["rst-to-closed-port.pkt", "close-linger-zero-sends-rst.pkt", "connect-refused-by-rst.pkt", "shutdown-wr-half-close.pkt"];
+        var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
+        Assert.Contains($"4 files: 4 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> WrongScripts() =>
+        [.. Directory.GetFiles(Path.Combine(Packetdrill, "wrong"), "*.pkt").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// A deliberately wrong script fails on the real kernel too, at the line and for the reason its header gives: the
+    /// same kind of difference (the packet field, the call's result or errno, a timing error of the same event, the
+    /// tcp_info field) — the numbers the kernel measured may differ from the engine's within that.
+    /// </summary>
+    [KernelTheory]
+    [MemberData(nameof(WrongScripts))]
+    public async Task Kernel_WrongScript_FailsForTheReasonItsHeaderGives(string script)
+    {
+        RequireKernel();
+        var path = Path.Combine(Packetdrill, "wrong", script);
+        var text = await File.ReadAllTextAsync(path);
+        int line = int.Parse(LineHeader().Match(text).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        string expected = MessageHeader().Match(text).Groups[1].Value.TrimEnd('\r');
+
+        var run = await Tool.RunAsync("kernel", path);
+
+        Assert.True(run.ExitCode == 1, run.Output + run.Error);
+        var failure = run.OutputLines.Select(l => FailureLine().Match(l)).FirstOrDefault(m => m.Success);
+        Assert.True(failure is not null, run.Output);
+        Assert.Equal($"{script}:{line}", $"{failure.Groups[1].Value}:{failure.Groups[2].Value}");
+        Assert.Equal(Reason(expected), Reason(failure.Groups[0].Value.Trim()));
+    }
+
+    [Fact]
+    public async Task Kernel_WithoutAFile_IsAUsageError()
+    {
+        var run = await Tool.RunAsync("kernel");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Single(run.ErrorLines);
+    }
+
+    /// <summary>
+    /// What kind of difference a packetdrill message reports, without the values measured: "script.pkt:12: error
+    /// handling packet: live packet field tcp_window: expected: 100 (0x64) vs actual: 256 (0x100)" →
+    /// "error handling packet: live packet field tcp_window: expected: 100 (0x64)"; a timing error keeps which event.
+    /// </summary>
+    internal static string Reason(string message)
+    {
+        var text = PacketdrillPrefix().Replace(message, "");
+        foreach (var end in new[] { " vs actual", " but got", " but happened", " actual:", " (tcpi_", " sec" })
+        {
+            int at = text.IndexOf(end, StringComparison.Ordinal);
+            if (at > 0) text = text[..at];
+        }
+        return TimeValue().Replace(text, "T");
+    }
+
+    /// <summary>Fails (never skips) when the machine cannot run the kernel target: the attributes skip only outside CI.</summary>
+    private static void RequireKernel()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+    }
+
+    [GeneratedRegex(@"^// expect-failure-line: (\d+)", RegexOptions.Multiline)]
+    private static partial Regex LineHeader();
+
+    [GeneratedRegex(@"^// expect-failure: (.+)$", RegexOptions.Multiline)]
+    private static partial Regex MessageHeader();
+
+    [GeneratedRegex(@"^\s*([\w.-]+\.pkt):(\d+): (.*)$")]
+    private static partial Regex FailureLine();
+
+    [GeneratedRegex(@"^\s*[\w.-]+\.pkt:\d+: ")]
+    private static partial Regex PacketdrillPrefix();
+
+    [GeneratedRegex(@"\d+\.\d{6}")]
+    private static partial Regex TimeValue();
+}
+
+/// <summary>Whether this machine can run scripts on its kernel: root and /dev/net/tun (what <c>simservice kernel</c> checks first).</summary>
+internal static class KernelAvailability
+{
+    public static string? Missing { get; } =
+        !OperatingSystem.IsLinux() ? "not Linux"
+        : !Environment.IsPrivilegedProcess ? "not root"
+        : !File.Exists("/dev/net/tun") ? "no /dev/net/tun"
+        : null;
+
+    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The skip reason: set only outside CI, so CI runs the test (and it fails with <see cref="Missing"/>).</summary>
+    public static string? SkipReason => Missing is { } why && !InCi ? $"needs the real kernel target ({why}); runs (and must pass) under CI=true" : null;
+}
+
+/// <summary>A fact that needs the real kernel: skipped (reported as such) without root or /dev/net/tun, unless CI=true.</summary>
+public sealed class KernelFactAttribute : FactAttribute
+{
+    public KernelFactAttribute()
+    {
+        if (KernelAvailability.SkipReason is { } why) Skip = why;
+    }
+}
+
+/// <summary>A theory that needs the real kernel: skipped (reported as such) without root or /dev/net/tun, unless CI=true.</summary>
+public sealed class KernelTheoryAttribute : TheoryAttribute
+{
+    public KernelTheoryAttribute()
+    {
+        if (KernelAvailability.SkipReason is { } why) Skip = why;
+    }
+}
