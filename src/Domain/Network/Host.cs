@@ -47,6 +47,20 @@ public sealed partial class Host : IEventTarget
     public IPv4 SourceFor(IPv4 destination) =>
         destination.IsLoopback ? Loopback : IsLocal(destination) ? destination : Address;
 
+    /// <summary>
+    /// The MTU of the route to <paramref name="destination"/> (ipv4_mtu()): a local destination (127.0.0.0/8 or one
+    /// of the host's own addresses, RTN_LOCAL) goes out through lo, whose MTU of 65536 ipv4_mtu() caps at
+    /// IP_MAX_MTU = 65535 (observed on Linux 6.18.44: <c>ss -i</c> shows pmtu:65535 on lo); every other route is
+    /// the simulated Ethernet's 1500.
+    /// </summary>
+    public int RouteMtu(IPv4 destination) => IsLocal(destination) ? TcpConstants.LoopbackMtu : TcpConstants.EthernetMtu;
+
+    /// <summary>
+    /// Models ipv4_default_advmss() — net/ipv4/route.c: the route's MTU less 40 bytes of IPv4 and TCP headers,
+    /// at most IPV4_MAX_PMTU − 40: 65495 over lo (the MSS option of a loopback SYN), 1460 over Ethernet.
+    /// </summary>
+    public int RouteAdvMss(IPv4 destination) => RouteMtu(destination) - TcpConstants.IpTcpHeaderBytes;
+
     /// <summary>127.0.0.1, lo's address on every host.</summary>
     public static readonly IPv4 Loopback = new(0x7F000001);
     public HostKind Kind { get; }

@@ -54,7 +54,7 @@ public sealed class RequestSocket : SimTimer
         bool tstampOk = peerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
         bool wscaleOk = peerOptions.WindowScale is not null && Host.Sysctls.TcpWindowScaling;
         var initial = TcpSocket.SelectInitialWindow(Host, listener.RcvSpace,
-            windowMss ?? listener.ClampToUserMss(TcpConstants.EthernetMss) - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
+            windowMss ?? listener.ClampToUserMss(Host.RouteAdvMss(tuple.Remote.Address)) - (tstampOk ? TcpConstants.TimestampOptionBytes : 0), wscaleOk, listener.RcvBufLocked);
         RcvWscale = initial.RcvWscale;
         WscaleOk = wscaleOk;
         RcvWnd = initial.RcvWnd;
@@ -131,7 +131,7 @@ public sealed class RequestSocket : SimTimer
             _sntTsvalLast = tsVal;
         }
         var options = new TcpOptions(
-            Mss: (ushort)Listener.ClampToUserMss(TcpConstants.EthernetMss), // tcp_make_synack(): tcp_mss_clamp()
+            Mss: (ushort)Listener.ClampToUserMss(Host.RouteAdvMss(Tuple.Remote.Address)), // tcp_make_synack(): tcp_mss_clamp(dst advmss)
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
@@ -168,7 +168,7 @@ public sealed class RequestSocket : SimTimer
             tsVal = unchecked(SynCookies.InitTimestamp(clock, WscaleOk, sndWscale, sackOk) + (linux6 ? TsOffset : 0));
         }
         var options = new TcpOptions(
-            Mss: (ushort)Listener.ClampToUserMss(TcpConstants.EthernetMss), // tcp_make_synack(): tcp_mss_clamp()
+            Mss: (ushort)Listener.ClampToUserMss(Host.RouteAdvMss(Tuple.Remote.Address)), // tcp_make_synack(): tcp_mss_clamp(dst advmss)
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: sackOk,
             HasTimestamp: ts, TsVal: tsVal, TsEcr: ts ? TsRecent : 0);

@@ -41,6 +41,18 @@ public static class TcpConstants
     public const int ThinLinearRetries = 6;
     /// <summary>Ethernet MTU 1500 → MSS 1460; 1448 payload bytes per segment with the timestamp option.</summary>
     public const int EthernetMss = 1460;
+
+    /// <summary>The simulated Ethernet links' MTU: 1460 + 40.</summary>
+    public const int EthernetMtu = EthernetMss + IpTcpHeaderBytes;
+
+    /// <summary>lo's MTU of 65536 as ipv4_mtu() gives it: at most IP_MAX_MTU (0xFFFF).</summary>
+    public const int LoopbackMtu = 65535;
+
+    /// <summary>sizeof(struct iphdr) + sizeof(struct tcphdr): what ipv4_default_advmss() takes off the MTU.</summary>
+    public const int IpTcpHeaderBytes = 40;
+
+    /// <summary>sizeof(struct tcphdr): tcp_header_len without options.</summary>
+    public const int TcpHeaderBytes = 20;
     public const int TimestampOptionBytes = 12;
     /// <summary>TCP_MSS_DEFAULT: the peer's MSS when its SYN carries no MSS option (RFC 1122's 536).</summary>
     public const int MssDefault = 536;

@@ -69,9 +69,6 @@ public sealed record TcpInfo(
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
-
-    /// <summary>Path MTU of the simulated Ethernet links: the MSS plus 40 bytes of IPv4 and TCP headers.</summary>
-    public const int EthernetMtu = TcpConstants.EthernetMss + 40;
 }
 
 public sealed partial class TcpSocket
@@ -113,7 +110,7 @@ public sealed partial class TcpSocket
                 Probes: _icsk.ProbesOut,
                 SndMss: MssCache,
                 AdvMss: _advmss,
-                Pmtu: TcpInfo.EthernetMtu,
+                Pmtu: Host.RouteMtu(Remote.Address),
                 Unacked: PacketsOut,
                 Retrans: _ca.RetransOut,
                 TotalRetrans: _totalRetrans,

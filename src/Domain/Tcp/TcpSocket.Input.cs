@@ -1367,7 +1367,7 @@ public sealed partial class TcpSocket
         child._rxOpt.RcvWscale = req.RcvWscale;
         child._tsOffset = req.TsOffset;
         // tcp_v4_syn_recv_sock(): newtp->advmss = tcp_mss_clamp(listener, dst advmss); tcp_sync_mss().
-        child._advmss = child.ClampToUserMss(TcpConstants.EthernetMss);
+        child._advmss = child.ClampToUserMss(child.DstAdvMss);
         child._mss = child._advmss;
         child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);

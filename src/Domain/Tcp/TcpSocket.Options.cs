@@ -188,14 +188,14 @@ public sealed partial class TcpSocket
     /// Models tcp_connect_init() → tcp_sync_mss(sk, dst_mtu) — net/ipv4/tcp_output.c: tcp_v4_connect() set
     /// mss_clamp = TCP_MSS_DEFAULT (536), tcp_connect_init() replaces it with user_mss when set and counts the
     /// timestamp option in tcp_header_len when net.ipv4.tcp_timestamps is on. __tcp_mtu_to_mss() clamps
-    /// pmtu − 40 = 1460 to mss_clamp ("mss_clamp does not include tcp options") and floors it at tcp_min_snd_mss;
+    /// the route's pmtu − 40 (1460; 65495 over lo) to mss_clamp ("mss_clamp does not include tcp options") and floors it at tcp_min_snd_mss;
     /// tcp_mtu_to_mss() then subtracts the options: min(1460, mss_clamp) − 12 — 524, or 988 with TCP_MAXSEG 1000.
     /// (tcp_bound_to_half_wnd() does nothing yet: max_window is 0.)
     /// </summary>
     int ConnectMssCache()
     {
         int mssClamp = _userMss != 0 ? _userMss : TcpConstants.MssDefault;
-        int mss = Math.Max(Math.Min(TcpConstants.EthernetMss, mssClamp), TcpConstants.MinSndMss);
+        int mss = Math.Max(Math.Min(DstAdvMss, mssClamp), TcpConstants.MinSndMss);
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
 

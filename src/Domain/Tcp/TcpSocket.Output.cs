@@ -14,7 +14,7 @@ public sealed partial class TcpSocket
     void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false)
     {
         var options = syn
-            ? new TcpOptions(Mss: (ushort)ClampToUserMss(TcpConstants.EthernetMss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
+            ? new TcpOptions(Mss: (ushort)ClampToUserMss(DstAdvMss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
                 WindowScale: Host.Sysctls.TcpWindowScaling ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
                 TsEcr: Host.Sysctls.TcpTimestamps && flags.Has(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
@@ -135,7 +135,7 @@ public sealed partial class TcpSocket
             // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with the advertised
             // MSS (no timestamp yet to subtract); rcv_ssthresh starts at rcv_wnd, the cap on later
             // windows until tcp_grow_window(). The SYN's field is min(rcv_wnd, 65535) (tcp_transmit_skb).
-            var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(TcpConstants.EthernetMss), wscaleOk: false, RcvBufLocked);
+            var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(DstAdvMss), wscaleOk: false, RcvBufLocked);
             _rcv.Wnd = initial.RcvWnd;
             _rcv.Ssthresh = _rcv.Wnd;
             _rcv.Wup = _rcv.Nxt;
@@ -288,8 +288,8 @@ public sealed partial class TcpSocket
         if (!retransmission)
         {
             // tcp_connect_init(): advmss = tcp_mss_clamp(dst advmss), mss_clamp = user_mss when set, tcp_sync_mss().
-            _advmss = ClampToUserMss(TcpConstants.EthernetMss);
-            _mss = ClampToUserMss(TcpConstants.EthernetMss);
+            _advmss = ClampToUserMss(DstAdvMss);
+            _mss = ClampToUserMss(DstAdvMss);
             _mssSynced = true;
             _connectMssCache = ConnectMssCache();
             _rxOpt.RcvWscale = InitialWindowScale();
@@ -313,7 +313,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int InitialWindowScale()
     {
-        var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(TcpConstants.EthernetMss), Host.Sysctls.TcpWindowScaling, RcvBufLocked);
+        var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(DstAdvMss), Host.Sysctls.TcpWindowScaling, RcvBufLocked);
         _windowClamp = initial.WindowClamp;
         return initial.RcvWscale;
     }

@@ -312,7 +312,27 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>Packets in flight (tp->packets_out).</summary>
     int PacketsOut => _rtx.Count;
 
-    int PayloadMss => _mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
+    int PayloadMss => BoundToHalfWnd(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
+
+    /// <summary>
+    /// Models tcp_bound_to_half_wnd() — include/net/tcp.h, which tcp_sync_mss() applies to mss_cache: no segment
+    /// larger than half the largest window the peer offered (all of it while that is at most TCP_MSS_DEFAULT), and
+    /// at least 68 bytes less the TCP header. tcp_sync_mss() runs each time max_window grows (tcp_ack_update_window(),
+    /// tcp_rcv_synsent_state_process()), so bounding by the current max_window is the same. It bites only where
+    /// the MSS is large against the window: over lo (MSS 65483 with timestamps) a client's first segments are
+    /// 65483 / 2 = 32741 bytes, and an accepted socket's mss reads 32768 once the client's ACK offered 65536
+    /// (observed on Linux 6.18.44: <c>ss -i</c> mss:32741 and mss:32768, TCP_MAXSEG the same).
+    /// </summary>
+    int BoundToHalfWnd(int pktsize)
+    {
+        uint cutoff = _snd.MaxWindow > TcpConstants.MssDefault ? _snd.MaxWindow >> 1 : _snd.MaxWindow;
+        if (cutoff != 0 && pktsize > cutoff)
+            return Math.Max((int)cutoff, 68 - TcpConstants.TcpHeaderBytes - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
+        return pktsize;
+    }
+
+    /// <summary>The advertised MSS of this connection's route (ipv4_default_advmss(): 65495 over lo, 1460 over Ethernet).</summary>
+    int DstAdvMss => Host.RouteAdvMss(Remote.Address);
 
 
     /// <summary>

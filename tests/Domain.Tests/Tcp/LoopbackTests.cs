@@ -24,18 +24,24 @@ public class LoopbackTests
     static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
 
+    /// <summary>A listener on the client host at 0 ms, a connect() to 127.0.0.1:80 and an accept() at 1 ms, run to 50 ms.</summary>
+    static (TwoHostHarness H, CallHandle Connect, CallHandle Accept) ConnectOverLo()
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", null);
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        return (h, c, accept);
+    }
+
     [Fact]
     public void Close_ConnectTo127001_TheHandshakeStaysInsideTheHostAtOneInstant()
     {
         // ip_route_connect(): 127.0.0.1 is a local route with src 127.0.0.1; the segments go out through lo and
         // come back to the same host (no link, no delay): SYN, SYN-ACK and ACK all at 1 ms, connect() returns then.
-        var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", null);
-        h.At(Ms(1));
-
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(50));
+        var (h, c, accept) = ConnectOverLo();
 
         var sk = h.Sim.FindSocket(c.SocketId)!;
         Assert.Equal((Ms(1), 0L), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Result));
@@ -45,6 +51,34 @@ public class LoopbackTests
         var child = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
         Assert.Equal(("127.0.0.1:80", sk.Local.ToString()), (child.Local.ToString(), child.Remote.ToString()));
         Assert.DoesNotContain(h.Sim.Journal.OfType<SegmentDelivered>(), d => d.Host == "server");
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (a connection on 127.0.0.1 in a fresh network namespace): lo's MTU 65536 is a route
+    /// MTU of 65535 (ipv4_mtu(), IP_MAX_MTU), so both SYNs offer MSS 65495 (ipv4_default_advmss()), the SYN's window is
+    /// 65495 and the SYN-ACK's 65483 (tcp_select_initial_window() rounds down to the MSS less the timestamp option),
+    /// and tcp_bound_to_half_wnd() holds the segments to half the peer's largest window: the client's mss is
+    /// 65483 / 2 = 32741 (TCP_MAXSEG, tcpi_snd_mss), the first two data segments 32741 bytes each, and the accepted
+    /// socket's mss 65536 / 2 = 32768 once the final ACK offered 64 &lt;&lt; 10. The engine used Ethernet's 1460 here.
+    /// </summary>
+    [Fact]
+    public void Connect_To127001_MssFromLosMtuAndSegmentsBoundToHalfThePeersWindow()
+    {
+        var (h, c, accept) = ConnectOverLo();
+        var child = h.Returned(accept.CallId)!.SocketId;
+
+        var syn = h.Segments().ToList();
+        Assert.Equal((65495, (ushort)65495, (byte?)10), (syn[0].Options.Mss, syn[0].Win, syn[0].Options.WindowScale));
+        Assert.Equal((65495, (ushort)65483), (syn[1].Options.Mss, syn[1].Win));
+        Assert.Equal((ushort)64, syn[2].Win);
+        Assert.Equal(32741, h.GetOption(c.SocketId, SocketOption.TCP_MAXSEG).Result);
+        Assert.Equal(32768, h.GetOption(child, SocketOption.TCP_MAXSEG).Result);
+        Assert.Equal(65535, h.Sim.FindSocket(c.SocketId)!.Info.Pmtu);
+
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = child, Bytes = 300_000 });
+        h.Send(c.SocketId, 300_000);
+        h.At(Ms(100));
+        Assert.Equal([32741, 32741], h.Sent("client").Where(x => x.Tuple.Local.Port != 80 && x.Len > 0).Take(2).Select(x => x.Len));
     }
 
     [Fact]
