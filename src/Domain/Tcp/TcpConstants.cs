@@ -79,6 +79,12 @@ public static class TcpConstants
     public const int SkbSharedInfoSize = 320;
     /// <summary>SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64: 232 bytes aligned to 256.</summary>
     public const int SkBuffSize = 256;
+    /// <summary>
+    /// The truesize of a loopback skb without its payload: the sender's own skb (sk_buff 256 + skb_shared_info 320 +
+    /// a 256-byte head for the headers), which lo hands to the receiver as it is. Observed on Linux 6.18.44:
+    /// <c>ss -m</c> shows r = len + 832 for one segment received over lo.
+    /// </summary>
+    public const int LoSkbHeadTruesize = 832;
     /// <summary>TCP_FASTRETRANS_THRESH — include/net/tcp.h: duplicate ACKs that mean a loss; SACK compression sends that many at once.</summary>
     public const int FastRetransThresh = 3;
     /// <summary>sysctl_tcp_reordering's default (TCP_FASTRETRANS_THRESH): tp->reordering of a new socket.</summary>

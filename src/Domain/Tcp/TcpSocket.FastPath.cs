@@ -80,7 +80,7 @@ public sealed partial class TcpSocket
         SyncRmemCharge();
         if (State != TcpState.Established || !HeaderPredicted(seg)) return true;
         if (seg.Length == 0) return false;
-        if (RcvSkbTruesize > _fwdAlloc) return true;
+        if (SkbTruesize(seg.Length) > _fwdAlloc) return true;
         Host.Count(MibCounter.TcpExtTCPHPHits);
         // tcp_queue_rcv() charges the skb (or, coalesced, its data) now, before tcp_ack() frees acknowledged send skbs.
         long charge = RcvChargeFor(seg.Length);
@@ -103,7 +103,7 @@ public sealed partial class TcpSocket
 
     /// <summary>What tcp_queue_rcv() would add to sk_rmem_alloc for <paramref name="payload"/> bytes now: see <see cref="QueueRcv"/>.</summary>
     long RcvChargeFor(long payload) =>
-        payload > 0 && _rcvQueue is { Count: > 0 } q && !q[^1].Fin && q[^1].Frags < MaxSkbFrags ? RcvCoalescedTruesize : RcvSkbTruesize;
+        payload > 0 && CoalescesIntoTail(_rcvQueue) ? CoalescedTruesize(payload) : SkbTruesize(payload);
 
     /// <summary>
     /// Models sk_wmem_schedule() / sk_rmem_schedule() / sk_forced_mem_schedule() — include/net/sock.h, net/core/sock.c:

@@ -1047,7 +1047,7 @@ public sealed partial class TcpSocket
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
-            if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvSkbTruesize);
+            if (_rxOpt.SackOk) GrowWindow(seg.Length, SkbTruesize(seg.Length));
             if (Owner is not null) RcvbufGrow();
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
             // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
@@ -1067,7 +1067,7 @@ public sealed partial class TcpSocket
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
-        if (!_fastPathData) MemSchedule(RcvSkbTruesize);
+        if (!_fastPathData) MemSchedule(SkbTruesize(seg.Length));
         long payload = Accept(seq, end, fin);
         if (payload > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
@@ -1091,7 +1091,7 @@ public sealed partial class TcpSocket
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0) _rcv.Unread += payload;
-        QueueRcv(Math.Max(0, payload), fin);
+        QueueRcv(Math.Max(0, payload), fin, end);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
         _ack.Scheduled = true;
@@ -1139,7 +1139,7 @@ public sealed partial class TcpSocket
             _ack.Ato = Jiffies.ToDuration(ato);
         }
         StampLrcvTime();
-        if (seg.Length >= 128) GrowWindow(seg.Length, RcvSkbTruesize);
+        if (seg.Length >= 128) GrowWindow(seg.Length, SkbTruesize(seg.Length));
     }
 
     /// <summary>

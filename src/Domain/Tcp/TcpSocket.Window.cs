@@ -55,10 +55,12 @@ public sealed partial class TcpSocket
     ReceiverRtt _rcvRtt;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
-    struct RcvSkb(long left, int truesize)
+    struct RcvSkb(long left, int truesize, uint headEnd = 0)
     {
         public long Left = left;
         public int Truesize = truesize;
+        /// <summary>The sequence after the segment whose skb this is (the head of any coalesced into it).</summary>
+        public uint HeadEnd = headEnd;
         public int Frags;
         public bool Fin;
     }
@@ -67,7 +69,51 @@ public sealed partial class TcpSocket
     internal long SkRcvbuf => _rcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
 
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
-    internal long RmemAlloc => _rcvQueueTruesize + _ofo.Count * (long)RcvSkbTruesize;
+    internal long RmemAlloc => _rcvQueueTruesize + OfoTruesize();
+
+    /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
+    long OfoTruesize()
+    {
+        if (!OverLoopback) return _ofo.Count * (long)RcvSkbTruesize;
+        long sum = 0;
+        for (int i = 0; i < _ofo.Count; i++)
+            sum += SkbTruesize(_ofo[i].End - _ofo[i].Seq - (_ofo[i].Fin ? 1u : 0u));
+        return sum;
+    }
+
+    /// <summary>
+    /// Whether this connection's segments come through lo: its peer is one of the host's own addresses. A loopback skb
+    /// is the sender's, not a NIC's 2 KB buffer (loopback_xmit() passes it on with its truesize).
+    /// </summary>
+    bool OverLoopback => Host.IsLocal(Remote.Address);
+
+    /// <summary>
+    /// The truesize of one received segment of <paramref name="len"/> payload bytes: <see cref="RcvSkbTruesize"/> from a
+    /// NIC whatever the length; over lo, the sender's skb: len + <see cref="TcpConstants.LoSkbHeadTruesize"/>
+    /// (observed on Linux 6.18.44: 2880 bytes of sk_rmem_alloc for a 2048-byte segment, 33573 for 32741).
+    /// </summary>
+    int SkbTruesize(long len) => OverLoopback ? (int)len + TcpConstants.LoSkbHeadTruesize : RcvSkbTruesize;
+
+    /// <summary>
+    /// What a segment coalesced into the unread tail skb adds (skb_try_coalesce()'s delta): a NIC skb's truesize less
+    /// the freed sk_buff; over lo only the payload's page fragments (observed on Linux 6.18.44: each further
+    /// 2048-byte segment adds 2048 to sk_rmem_alloc).
+    /// </summary>
+    int CoalescedTruesize(long len) => OverLoopback ? (int)len : RcvCoalescedTruesize;
+
+    /// <summary>
+    /// Models skb_try_coalesce()'s skb_cloned(to) refusal for a loopback skb: the receiver's skb shares its data with
+    /// the clone the sender keeps in its retransmit queue until an ACK covering it reaches the sender (tcp_clean_rtx_queue()
+    /// frees it). So over lo a segment is not coalesced into a tail whose head segment the sender still holds — the
+    /// common case for a burst, which lands before the sender has processed the first ACK (observed on Linux 6.18.44:
+    /// with SO_RCVBUF 4096 two back-to-back 2048-byte segments make sk_rmem_alloc 2 · 2880 and close the window, where
+    /// the same segments 50 ms apart coalesce to 2880 + 2048).
+    /// </summary>
+    bool TailShared(in RcvSkb tail) =>
+        OverLoopback && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+
+    /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
+    bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
 
     /// <summary>Models tcp_win_from_space() / __tcp_win_from_space() — include/net/tcp.h: space · scaling_ratio &gt;&gt; TCP_RMEM_TO_WIN_SCALE.</summary>
     long WinFromSpace(long space) => (space * _scalingRatio) >> TcpConstants.RmemToWinScale;
@@ -163,7 +209,7 @@ public sealed partial class TcpSocket
             if (len != _ack.RcvMss)
             {
                 int old = _scalingRatio;
-                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvSkbTruesize));
+                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / SkbTruesize(len)));
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));
@@ -331,7 +377,7 @@ public sealed partial class TcpSocket
     /// Queues in-order payload (tcp_queue_rcv()): coalesced into the unread tail skb when it can take another
     /// fragment (tcp_try_coalesce()), else a new skb; a FIN without payload is its own skb only on an empty queue.
     /// </summary>
-    void QueueRcv(long payload, bool fin)
+    void QueueRcv(long payload, bool fin, uint end)
     {
         var q = _rcvQueue ??= new(SmallQueueCapacity);
         if (payload == 0)
@@ -342,22 +388,22 @@ public sealed partial class TcpSocket
                 CollectionsMarshal.AsSpan(q)[^1].Fin = true;
                 return;
             }
-            q.Add(new RcvSkb(0, RcvSkbTruesize) { Fin = true });
-            _rcvQueueTruesize += RcvSkbTruesize;
+            q.Add(new RcvSkb(0, SkbTruesize(0)) { Fin = true });
+            _rcvQueueTruesize += SkbTruesize(0);
             return;
         }
-        if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
+        if (CoalescesIntoTail(q))
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
-            tail.Truesize += RcvCoalescedTruesize;
+            tail.Truesize += CoalescedTruesize(payload);
             tail.Frags++;
             tail.Fin = fin;
-            _rcvQueueTruesize += RcvCoalescedTruesize;
+            _rcvQueueTruesize += CoalescedTruesize(payload);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvSkbTruesize) { Fin = fin });
-        _rcvQueueTruesize += RcvSkbTruesize;
+        q.Add(new RcvSkb(payload, SkbTruesize(payload), end) { Fin = fin });
+        _rcvQueueTruesize += SkbTruesize(payload);
     }
 
     /// <summary>

@@ -81,6 +81,41 @@ public class LoopbackTests
         Assert.Equal([32741, 32741], h.Sent("client").Where(x => x.Tuple.Local.Port != 80 && x.Len > 0).Take(2).Select(x => x.Len));
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44 over lo with a listener's SO_RCVBUF 4096 (sk_rcvbuf 8192): the SYN-ACK offers 4096, the
+    /// sender's MSS is half of it, and a write bursts two 2048-byte segments. A loopback skb is the sender's (truesize
+    /// len + 832) and the second cannot be coalesced into the first while the sender still holds its clone, so
+    /// sk_rmem_alloc is 2 · 2880: the quick ACK of the first offers 2048, the delayed ACK of the second (40 ms, a
+    /// 10-jiffy delack timer) offers 0, and the first zero-window probe follows one RTO (52 jiffies after that 42 ms RTT
+    /// sample) and a jiffy later, 212 ms, as in the kernel run. With 2304
+    /// per segment and coalescing, the engine offered 4096 and then 2048 and sent a third segment and a loss probe.
+    /// </summary>
+    [Fact]
+    public void Send_OverLoIntoSoRcvbuf4096_BurstNotCoalescedSoTheSecondSegmentClosesTheWindow()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket));
+        h.SetOption(l.SocketId, SocketOption.SO_RCVBUF, 4096);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId });
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(2));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.SocketId, NonBlock = true });
+        h.Send(c.SocketId, 100_000);
+        h.At(Ms(600));
+
+        var toServer = h.Sent("client").Where(x => x.Tuple.Local.Port != 80).ToList();
+        var fromServer = h.Sent("client").Where(x => x.Tuple.Local.Port == 80).ToList();
+        Assert.Equal((ushort)4096, fromServer[0].Win);
+        Assert.Equal([2048, 2048], toServer.Where(x => x.Len > 0).Select(x => x.Len));
+        Assert.Equal([(Ms(2), (ushort)2048), (Ms(44), (ushort)0)], fromServer.Skip(1).Take(2).Select(x => (x.At, x.Win)));
+        var probe = toServer.First(x => x.Reason == "tcp_send_probe0");
+        Assert.Equal(Ms(256), probe.At);
+        Assert.DoesNotContain(toServer, x => x.Reason.Contains("loss_probe", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Close_ConnectToTheHostsOwnAddress_SourceIsThatAddressAndNoLinkIsUsed()
     {
