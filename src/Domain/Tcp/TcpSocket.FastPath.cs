@@ -103,7 +103,7 @@ public sealed partial class TcpSocket
 
     /// <summary>What tcp_queue_rcv() would add to sk_rmem_alloc for <paramref name="payload"/> bytes now: see <see cref="QueueRcv"/>.</summary>
     long RcvChargeFor(long payload) =>
-        payload > 0 && _rcvQueue is { Count: > 0 } q && !q[^1].Fin && q[^1].Frags < MaxSkbFrags ? RcvCoalescedCharge(payload) : RcvTruesize(payload);
+        payload > 0 && CoalescesIntoTail(_rcvQueue) ? RcvCoalescedCharge(payload) : RcvTruesize(payload);
 
     /// <summary>
     /// Models sk_wmem_schedule() / sk_rmem_schedule() / sk_forced_mem_schedule() — include/net/sock.h, net/core/sock.c:

@@ -1051,7 +1051,7 @@ public sealed partial class TcpSocket
             _ack.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
-            if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvSkbTruesize);
+            if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvTruesize(seg.Length));
             if (Owner is not null) RcvbufGrow();
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
             // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
@@ -1095,7 +1095,7 @@ public sealed partial class TcpSocket
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0) _rcv.Unread += payload;
-        QueueRcv(Math.Max(0, payload), fin);
+        QueueRcv(Math.Max(0, payload), fin, end);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
         _ack.Scheduled = true;

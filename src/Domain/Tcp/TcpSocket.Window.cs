@@ -76,10 +76,12 @@ public sealed partial class TcpSocket
     ReceiverRtt _rcvRtt;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
-    internal struct RcvSkb(long left, int truesize)
+    internal struct RcvSkb(long left, int truesize, uint headEnd = 0)
     {
         public long Left = left;
         public int Truesize = truesize;
+        /// <summary>The sequence after the segment whose skb this is (the head of any coalesced into it).</summary>
+        public uint HeadEnd = headEnd;
         public int Frags;
         public bool Fin;
     }
@@ -88,7 +90,31 @@ public sealed partial class TcpSocket
     internal long SkRcvbuf => _rcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
 
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
-    internal long RmemAlloc => _rcvQueueTruesize + _ofo.Count * (long)RcvSkbTruesize;
+    internal long RmemAlloc => _rcvQueueTruesize + OfoTruesize();
+
+    /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
+    long OfoTruesize()
+    {
+        if (!ViaLoopback) return _ofo.Count * (long)RcvSkbTruesize;
+        long sum = 0;
+        for (int i = 0; i < _ofo.Count; i++)
+            sum += RcvTruesize(_ofo[i].End - _ofo[i].Seq - (_ofo[i].Fin ? 1u : 0u));
+        return sum;
+    }
+
+    /// <summary>
+    /// Models skb_try_coalesce()'s skb_cloned(to) refusal for a loopback skb: the receiver's skb shares its data with
+    /// the clone the sender keeps in its retransmit queue until an ACK covering it reaches the sender (tcp_clean_rtx_queue()
+    /// frees it). So over lo a segment is not coalesced into a tail whose head segment the sender still holds — the
+    /// common case for a burst, which lands before the sender has processed the first ACK (observed on Linux 6.18.44:
+    /// with SO_RCVBUF 4096 two back-to-back 2048-byte segments make sk_rmem_alloc 2 · 2880 and close the window, where
+    /// the same segments 50 ms apart coalesce to 2880 + 2048).
+    /// </summary>
+    bool TailShared(in RcvSkb tail) =>
+        ViaLoopback && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+
+    /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
+    bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
 
     /// <summary>Models tcp_win_from_space() / __tcp_win_from_space() — include/net/tcp.h: space · scaling_ratio &gt;&gt; TCP_RMEM_TO_WIN_SCALE.</summary>
     long WinFromSpace(long space) => (space * _scalingRatio) >> TcpConstants.RmemToWinScale;
@@ -385,7 +411,7 @@ public sealed partial class TcpSocket
     /// Queues in-order payload (tcp_queue_rcv()): coalesced into the unread tail skb when it can take another
     /// fragment (tcp_try_coalesce()), else a new skb; a FIN without payload is its own skb only on an empty queue.
     /// </summary>
-    void QueueRcv(long payload, bool fin)
+    void QueueRcv(long payload, bool fin, uint end)
     {
         var q = _rcvQueue ??= _sim.FreeQueues.ReceiveQueue(SmallQueueCapacity);
         if (payload == 0)
@@ -400,7 +426,7 @@ public sealed partial class TcpSocket
             _rcvQueueTruesize += RcvTruesize(0);
             return;
         }
-        if (q.Count > 0 && !q[^1].Fin && q[^1].Frags < MaxSkbFrags)
+        if (CoalescesIntoTail(q))
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
@@ -410,7 +436,7 @@ public sealed partial class TcpSocket
             _rcvQueueTruesize += RcvCoalescedCharge(payload);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload)) { Fin = fin });
+        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin });
         _rcvQueueTruesize += RcvTruesize(payload);
     }
 

@@ -36,6 +36,18 @@ public class LoopbackTests
         return (h, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
     }
 
+    /// <summary>A listener on the client host at 0 ms, a connect() to 127.0.0.1:80 and an accept() at 1 ms, run to 50 ms.</summary>
+    static (TwoHostHarness H, CallHandle Connect, CallHandle Accept) ConnectOverLo()
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", null);
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        return (h, c, accept);
+    }
+
     [Fact]
     public void Close_ConnectTo127001_TheHandshakeStaysInsideTheHostAtOneInstant()
     {
@@ -116,6 +128,68 @@ public class LoopbackTests
         Assert.Equal((1500, 1448, 1448), (c.Info.Pmtu, c.Info.AdvMss, c.Info.SndMss));
         Assert.Equal((1500, 1448, 1448), (s.Info.Pmtu, s.Info.AdvMss, s.Info.SndMss));
         Assert.Equal((ushort)1460, h.Sim.Journal.OfType<SegmentSent>().First().Options.Mss);
+    }
+
+    /// Observed on Linux 6.18.44 (a connection on 127.0.0.1 in a fresh network namespace): lo's MTU 65536 is a route
+    /// MTU of 65535 (ipv4_mtu(), IP_MAX_MTU), so both SYNs offer MSS 65495 (ipv4_default_advmss()), the SYN's window is
+    /// 65495 and the SYN-ACK's 65483 (tcp_select_initial_window() rounds down to the MSS less the timestamp option),
+    /// and tcp_bound_to_half_wnd() holds the segments to half the peer's largest window: the client's mss is
+    /// 65483 / 2 = 32741 (TCP_MAXSEG, tcpi_snd_mss), the first two data segments 32741 bytes each, and the accepted
+    /// socket's mss 65536 / 2 = 32768 once the final ACK offered 64 &lt;&lt; 10. The engine used Ethernet's 1460 here.
+    /// </summary>
+    [Fact]
+    public void Connect_To127001_MssFromLosMtuAndSegmentsBoundToHalfThePeersWindow()
+    {
+        var (h, c, accept) = ConnectOverLo();
+        var child = h.Returned(accept.CallId)!.SocketId;
+
+        var syn = h.Segments().ToList();
+        Assert.Equal((65495, (ushort)65495, (byte?)10), (syn[0].Options.Mss, syn[0].Win, syn[0].Options.WindowScale));
+        Assert.Equal((65495, (ushort)65483), (syn[1].Options.Mss, syn[1].Win));
+        Assert.Equal((ushort)64, syn[2].Win);
+        Assert.Equal(32741, h.GetOption(c.SocketId, SocketOption.TCP_MAXSEG).Result);
+        Assert.Equal(32768, h.GetOption(child, SocketOption.TCP_MAXSEG).Result);
+        Assert.Equal(65535, h.Sim.FindSocket(c.SocketId)!.Info.Pmtu);
+
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = child, Bytes = 300_000 });
+        h.Send(c.SocketId, 300_000);
+        h.At(Ms(100));
+        Assert.Equal([32741, 32741], h.Sent("client").Where(x => x.Tuple.Local.Port != 80 && x.Len > 0).Take(2).Select(x => x.Len));
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 over lo with a listener's SO_RCVBUF 4096 (sk_rcvbuf 8192): the SYN-ACK offers 4096, the
+    /// sender's MSS is half of it, and a write bursts two 2048-byte segments. A loopback skb is the sender's (truesize
+    /// len + 832) and the second cannot be coalesced into the first while the sender still holds its clone, so
+    /// sk_rmem_alloc is 2 · 2880: the quick ACK of the first offers 2048, the delayed ACK of the second (40 ms, a
+    /// 10-jiffy delack timer) offers 0, and the first zero-window probe follows one RTO (52 jiffies after that 42 ms RTT
+    /// sample) and a jiffy later, 212 ms, as in the kernel run. With 2304
+    /// per segment and coalescing, the engine offered 4096 and then 2048 and sent a third segment and a loss probe.
+    /// </summary>
+    [Fact]
+    public void Send_OverLoIntoSoRcvbuf4096_BurstNotCoalescedSoTheSecondSegmentClosesTheWindow()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket));
+        h.SetOption(l.SocketId, SocketOption.SO_RCVBUF, 4096);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId });
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(2));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.SocketId, NonBlock = true });
+        h.Send(c.SocketId, 100_000);
+        h.At(Ms(600));
+
+        var toServer = h.Sent("client").Where(x => x.Tuple.Local.Port != 80).ToList();
+        var fromServer = h.Sent("client").Where(x => x.Tuple.Local.Port == 80).ToList();
+        Assert.Equal((ushort)4096, fromServer[0].Win);
+        Assert.Equal([2048, 2048], toServer.Where(x => x.Len > 0).Select(x => x.Len));
+        Assert.Equal([(Ms(2), (ushort)2048), (Ms(44), (ushort)0)], fromServer.Skip(1).Take(2).Select(x => (x.At, x.Win)));
+        var probe = toServer.First(x => x.Reason == "tcp_send_probe0");
+        Assert.Equal(Ms(256), probe.At);
+        Assert.DoesNotContain(toServer, x => x.Reason.Contains("loss_probe", StringComparison.Ordinal));
     }
 
     [Fact]
