@@ -24,13 +24,13 @@ public class LoopbackTests
     static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
 
-    /// <summary>A listener on 127.0.0.1:80 of "client", a connect to it at 1 ms and its accept; the clock at <paramref name="atMs"/>.</summary>
-    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) HandshakeOn127001(double atMs)
+    /// <summary>A listener of "client" on <paramref name="listenAddress"/>:80, a connect to <paramref name="to"/>:80 at 1 ms and its accept; the clock at <paramref name="atMs"/>.</summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) LocalHandshake(double atMs, string? listenAddress = "127.0.0.1", string to = "127.0.0.1")
     {
         var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", "127.0.0.1");
+        var l = ListenOn(h, "client", listenAddress);
         h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
+        var c = ConnectTo(h, "client", to);
         var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         h.At(Ms(atMs));
         return (h, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
@@ -82,7 +82,7 @@ public class LoopbackTests
     [Fact]
     public void Handshake_OnLoopback_UsesLosMtuForMssWindowsAndTcpInfo()
     {
-        var (h, client, server) = HandshakeOn127001(atMs: 50);
+        var (h, client, server) = LocalHandshake(atMs: 50);
 
         var segs = h.Sim.Journal.OfType<SegmentSent>().Take(3).ToList();
         Assert.Equal((TcpFlags.Syn, (ushort)65495, (ushort)65495), (segs[0].Flags, segs[0].Options.Mss, segs[0].Win));
@@ -111,13 +111,26 @@ public class LoopbackTests
     public void Established_OneUnreadWriteOverLoopback_ChargedTheSendersTruesizeAndTheWindowGrows(
         int len, long rmem, long rcvSsthresh, int quick, long clientSndWnd, int clientMss)
     {
-        var (h, c, server) = HandshakeOn127001(atMs: 20);
+        var (h, c, server) = LocalHandshake(atMs: 20);
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = len });
         h.At(Ms(70));
 
         Assert.Equal((rmem, rcvSsthresh, quick), (server.RmemAlloc, server.Info.RcvSsthresh, server.AckQuickPingPong >> 1));
         Assert.Equal((clientSndWnd, clientMss), (c.Info.SndWnd, c.Info.SndMss));
         Assert.Equal(65483L, server.Info.RcvSpace);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (a veth address of the namespace's own): a connection to the host's own non-loopback
+    /// address takes the local route through lo too — pmtu 65535, advmss 65483, mss 32741 / 32768.
+    /// </summary>
+    [Fact]
+    public void Handshake_ToTheHostsOwnAddress_AlsoUsesLosMtu()
+    {
+        var (_, client, server) = LocalHandshake(atMs: 50, listenAddress: null, to: "10.0.0.1");
+
+        Assert.Equal((65535, 65483, 32741), (client.Info.Pmtu, client.Info.AdvMss, client.Info.SndMss));
+        Assert.Equal((65535, 65483, 32768), (server.Info.Pmtu, server.Info.AdvMss, server.Info.SndMss));
     }
 
     [Fact]
