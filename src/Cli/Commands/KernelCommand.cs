@@ -50,13 +50,26 @@ public static class KernelCommand
                 results.Add(result);
             }
         }
-        string mode = $"real kernel {Environment.OSVersion.Version}";
+        string mode = $"real kernel {KernelRelease()}";
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
         if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
         if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
         if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
         return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>uname -r: the release of the kernel the scripts ran on.</summary>
+    static string KernelRelease()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (IOException)
+        {
+            return Environment.OSVersion.Version.ToString();
+        }
     }
 
     /// <summary>Why this machine cannot run scripts on its kernel (null when it can): root, /dev/net/tun and unshare are needed.</summary>

@@ -43,6 +43,9 @@ internal sealed class KernelScriptRunner
     (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd)? _pending;
     KernelFailure? _failure;
 
+    /// <summary>A call that took longer than this in the kernel slept there (blocked); below it, it returned at once.</summary>
+    const long BlockedNs = 1_000_000;
+
     /// <summary>The peer port of the warm-up's connection (discard, RFC 863): no script uses it.</summary>
     public const ushort WarmUpPort = 9;
 
@@ -428,16 +431,20 @@ internal sealed class KernelScriptRunner
         long noticed = Now(), began = outcome.StartNs - _t0;
         _log.Add(() => $"{Secs(noticed)} line {p.Event.At.Line}: began {Secs(began)} returned {Secs(returned)} noticed {Secs(noticed)}");
         var timing = VerifyTime(new EventTime(EventTimeKind.Absolute, 0), p.ExpectedEnd, p.ExpectedEnd, returned, "system call return");
+        // As the engine runner: a call that returned at once (it did not sleep in the kernel) is judged by its result
+        // first, one that blocked by when it returned first.
+        bool blocked = outcome.ReturnNs - outcome.StartNs > BlockedNs;
+        if (!blocked && !CheckResult(p.Event, outcome, returned)) return;
         if (timing is not null)
         {
             Fail(p.Event.At.Line, timing, $"return at {Secs(p.ExpectedEnd)} sec", $"returned at {Secs(returned)} sec");
             return;
         }
-        CheckResult(p.Event, outcome, returned);
+        if (blocked) CheckResult(p.Event, outcome, returned);
     }
 
     /// <summary>The result and errno as the engine runner checks them; then getsockopt's value, poll's revents, ioctl's value.</summary>
-    void CheckResult(SyscallEvent s, CallOutcome outcome, long returned)
+    bool CheckResult(SyscallEvent s, CallOutcome outcome, long returned)
     {
         long? expected = s.Result is IntExpr i ? i.Value : null;
         long actual = outcome.Result;
@@ -450,7 +457,7 @@ internal sealed class KernelScriptRunner
             if (actual < 0)
             {
                 Fail(s.At.Line, prefix + $"Expected non-negative result but got {actual} with errno {errnoNumber} ({errnoText})", $"{expected}", actualText);
-                return;
+                return false;
             }
             _fds[expected.Value] = (int)actual;
             _socketUnderTest = (int)actual;
@@ -459,13 +466,13 @@ internal sealed class KernelScriptRunner
         {
             Fail(s.At.Line, prefix + $"Expected result {e} but got {actual} with errno {errnoNumber} ({errnoText})",
                 $"{e}{(s.Errno is null ? "" : " " + s.Errno)}", actualText);
-            return;
+            return false;
         }
         if (s.Errno is { } want && ErrnoNames.Number(want) != outcome.Errno)
         {
             var (wantNumber, wantText) = ErrnoTable.Describe(want);
             Fail(s.At.Line, prefix + $"Expected errno {wantNumber} ({wantText}) but got {errnoNumber} ({errnoText})", $"{s.Result} {want}", actualText);
-            return;
+            return false;
         }
         if (s.Name == "close" && expected == 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } closed) _fds.Remove(closed);
         _log.Add(() => $"{Secs(returned)} line {s.At.Line}: {s.Name}({string.Join(", ", s.Arguments)}) = {actualText}");
@@ -473,12 +480,12 @@ internal sealed class KernelScriptRunner
             && KernelSyscalls.Optval(s.Arguments[3], optval) is { } values && values.Expected != values.Actual)
         {
             Fail(s.At.Line, prefix + $"Bad getsockopt optval: expected: {values.Expected} actual: {values.Actual}", values.Expected, values.Actual);
-            return;
+            return false;
         }
         if (s.Name == "ioctl" && outcome.Errno == 0 && s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } wantValue && wantValue != outcome.IoctlValue)
         {
             Fail(s.At.Line, prefix + $"Bad ioctl optval: expected: {wantValue} actual: {outcome.IoctlValue}", $"{wantValue}", $"{outcome.IoctlValue}");
-            return;
+            return false;
         }
         if (s.Name == "poll" && outcome.Revents is { } revents && s.Arguments[0] is ListExpr list)
         {
@@ -488,9 +495,10 @@ internal sealed class KernelScriptRunner
                 string forFd = list.Items.Length > 1 ? $" for fd {pollFd.Fd}" : "";
                 Fail(s.At.Line, prefix + $"Bad poll revents{forFd}: expected: {PollEvents.Text(wantRevents)} actual: {PollEvents.Text(revents[k])}",
                     PollEvents.Text(wantRevents), PollEvents.Text(revents[k]));
-                return;
+                return false;
             }
         }
+        return true;
     }
 
     // ---- shell lines and code blocks -----------------------------------------------------------
