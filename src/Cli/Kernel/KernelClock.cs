@@ -12,6 +12,14 @@ namespace SimService.Cli.Kernel;
 /// </summary>
 internal static partial class KernelClock
 {
+    /// <summary>
+    /// How far the count the timer wheel runs on is ahead of the jiffies /proc/timer_list prints for the same instant:
+    /// measured, 1. With 0, timers of the wheel's 8-jiffy level fired 7 jiffies after the engine's bucket in every run
+    /// (SO_RCVTIMEO 500 ms from jiffy 2: 0.5417 s, not 0.512 s) while an SO_SNDTIMEO connect fired a jiffy early; with
+    /// 1 both fall on the engine's bucket.
+    /// </summary>
+    const long WheelLead = 1;
+
     /// <summary>One jiffy at CONFIG_HZ=250, the judged kernel's.</summary>
     public const long TickNs = 4_000_000;
 
@@ -27,40 +35,42 @@ internal static partial class KernelClock
     /// </summary>
     public static long? NextAlignedTick(long aheadNs)
     {
-        // jiffies = C + monotonic / 4 ms, with ticks on the 4 ms grid (.last_tick). /proc/timer_list prints "now" first
-        // and jiffies later (the file comes in several reads): a reading can only see jiffies too new, so C is the
-        // least of a few readings.
-        long? c = null;
-        for (int reading = 0; reading < 5; reading++)
-        {
-            if (Reading() is not { } r) return null;
-            c = c is { } known ? Math.Min(known, r) : r;
-        }
+        // jiffies = C + monotonic / 4 ms, ticks on the 4 ms grid (.last_tick) — but the tick handler that moves jiffies
+        // runs some time after its grid instant (1–2 ms on a loaded VM), so a reading early in a period still shows the
+        // previous count: C comes from a reading late in its period.
+        if (LateReading() is not { } c) return null;
         long nowTicks = Libc.MonotonicNs() / TickNs;
-        long steps = ((EngineInitialJiffies - (c!.Value + nowTicks)) % Granule + Granule) % Granule;
+        long steps = ((EngineInitialJiffies - WheelLead - (c + nowTicks)) % Granule + Granule) % Granule;
         long at = (nowTicks + steps) * TickNs;
         while (at < Libc.MonotonicNs() + aheadNs) at += Granule * TickNs;
         return at;
     }
 
-    /// <summary>jiffies − monotonic ticks from one reading of /proc/timer_list (null if unreadable or the tick grid is not 4 ms).</summary>
-    static long? Reading()
+    /// <summary>jiffies − monotonic ticks, from a reading of /proc/timer_list taken 2.5–3.9 ms into a tick period (null if none comes or the tick grid is not 4 ms).</summary>
+    static long? LateReading()
     {
-        string text;
-        try
+        for (int attempt = 0; attempt < 50; attempt++)
         {
-            text = File.ReadAllText("/proc/timer_list");
+            string text;
+            try
+            {
+                text = File.ReadAllText("/proc/timer_list");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+            var now = NowAt().Match(text);
+            var tick = LastTick().Match(text);
+            var jiffies = JiffiesLine().Match(text);
+            if (!now.Success || !tick.Success || !jiffies.Success) return null;
+            if (long.Parse(tick.Groups[1].Value, CultureInfo.InvariantCulture) % TickNs != 0) return null;
+            long nowNs = long.Parse(now.Groups[1].Value, CultureInfo.InvariantCulture);
+            if (nowNs % TickNs is >= 2_500_000 and <= 3_900_000)
+                return long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture) - nowNs / TickNs;
+            Thread.Sleep(1);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-        var now = NowAt().Match(text);
-        var tick = LastTick().Match(text);
-        var jiffies = JiffiesLine().Match(text);
-        if (!now.Success || !tick.Success || !jiffies.Success) return null;
-        if (long.Parse(tick.Groups[1].Value, CultureInfo.InvariantCulture) % TickNs != 0) return null;
-        return long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture) - long.Parse(now.Groups[1].Value, CultureInfo.InvariantCulture) / TickNs;
+        return null;
     }
 
     /// <summary>
@@ -68,24 +78,8 @@ internal static partial class KernelClock
     /// <paramref name="startNs"/> (0 when lined up): jiffies now − INITIAL_JIFFIES − whole ticks since the start,
     /// modulo the granule; null when it cannot be read.
     /// </summary>
-    public static long? Offset(long startNs)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText("/proc/timer_list");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-        _ = text;
-        long? c = null;
-        for (int reading = 0; reading < 5; reading++)
-            if (Reading() is { } r) c = c is { } known ? Math.Min(known, r) : r;
-        if (c is null) return null;
-        return ((c.Value + startNs / TickNs - EngineInitialJiffies) % Granule + Granule) % Granule;
-    }
+    public static long? Offset(long startNs) =>
+        LateReading() is { } c ? ((c + WheelLead + startNs / TickNs - EngineInitialJiffies) % Granule + Granule) % Granule : null;
 
     [GeneratedRegex(@"^now at (\d+) nsecs", RegexOptions.Multiline)]
     private static partial Regex NowAt();
