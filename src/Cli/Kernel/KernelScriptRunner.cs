@@ -312,33 +312,11 @@ internal sealed class KernelScriptRunner
 
     static long Bit(byte flags, byte bit) => (flags & bit) != 0 ? 1 : 0;
 
-    static string? Field(string name, long expected, long actual) => expected == actual ? null
-        : $"live packet field {name}: expected: {expected} (0x{expected:x}) vs actual: {actual} (0x{actual:x})";
+    static string? Field(string name, long expected, long actual) => PacketdrillRunner.Field(name, expected, actual);
 
     /// <summary>The same option kinds in the same order with the same values (TS val only with --tcp_ts_tick_usecs; ecr never), unless written &lt;...&gt;.</summary>
-    string? CompareOptions(PacketEvent p, WireSegment actual)
-    {
-        if (p.Options is not { } expected) return null;
-        var live = actual.Options;
-        for (int i = 0; i < Math.Max(expected.Length, live.Count); i++)
-        {
-            if (i >= expected.Length || i >= live.Count || expected[i].Kind != live[i].Kind) return "bad outbound TCP options";
-            switch (expected[i], live[i])
-            {
-                case (TimestampOption s, TimestampOption a):
-                    if (_options.TcpTsTickUsecs > 0 && Math.Abs((long)unchecked((int)(a.Val - s.Val))) * _options.TcpTsTickUsecs > _options.ToleranceUsecs)
-                        return $"bad outbound TCP timestamp value, tolerance {_options.ToleranceUsecs}";
-                    break;
-                case (SackOption s, SackOption a):
-                    if (s.Blocks.Length != a.Blocks.Length) return $"bad lengths for outbound TCP option {s.Kind}";
-                    if (!s.Blocks.SequenceEqual(a.Blocks)) return $"bad value outbound TCP option {s.Kind}";
-                    break;
-                case (var s, var a) when s.ToString() != a.ToString():
-                    return $"bad value outbound TCP option {s.Kind}";
-            }
-        }
-        return null;
-    }
+    string? CompareOptions(PacketEvent p, WireSegment actual) =>
+        p.Options is not { } expected ? null : PacketdrillRunner.CompareLiveOptions(expected, actual.Options, _options);
 
     /// <summary>packetdrill's letters (S F R P . U E W); "" for none.</summary>
     static bool TryFlags(string text, out byte flags)
@@ -548,16 +526,9 @@ internal sealed class KernelScriptRunner
             // A time the kernel measured on the real clock (RTT samples, and the RTO and ATO derived from them in
             // jiffies) cannot come out to the microsecond of the script: == holds within the tolerance.
             bool measured = a.Field is "tcpi_rtt" or "tcpi_rttvar" or "tcpi_min_rtt" or "tcpi_rcv_rtt" or "tcpi_rto" or "tcpi_ato";
-            bool holds = a.Operator switch
-            {
-                "==" when measured => Math.Abs(actual - expected) <= _options.ToleranceUsecs,
-                "==" => actual == expected,
-                "!=" => actual != expected,
-                "<" => actual < expected,
-                "<=" => actual <= expected,
-                ">" => actual > expected,
-                _ => actual >= expected,
-            };
+            bool holds = a.Operator == "==" && measured
+                ? Math.Abs(actual - expected) <= _options.ToleranceUsecs
+                : PacketdrillRunner.Holds(a.Operator, actual, expected);
             if (!holds)
                 return Fail(c.At.Line, $"error in Python code: AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
         }

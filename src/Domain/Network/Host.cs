@@ -58,12 +58,14 @@ public sealed partial class Host : IEventTarget
     /// Models ipv4_default_advmss() — net/ipv4/route.c: the route's MTU less the IPv4 and TCP headers, at most
     /// IPV4_MAX_PMTU − 40: 65495 on lo (the MSS option of a loopback SYN), 1460 on Ethernet.
     /// </summary>
-    public int RouteAdvmss(IPv4 destination) => Math.Min(RouteMtu(destination), IpMaxMtu) - 40;
+    public int RouteAdvmss(IPv4 destination) => Math.Min(RouteMtu(destination), IpMaxMtu) - Ipv4TcpHeaders;
 
     /// <summary>IP_MAX_MTU (0xFFFF), the cap ipv4_mtu() puts on a device MTU (lo's is 65536).</summary>
     public const int IpMaxMtu = 65535;
     /// <summary>The MTU of every simulated link (Ethernet).</summary>
     public const int EthernetMtu = 1500;
+    /// <summary>sizeof(struct iphdr) + sizeof(struct tcphdr): what ipv4_default_advmss() takes off the MTU.</summary>
+    public const int Ipv4TcpHeaders = 40;
 
     /// <summary>127.0.0.1, lo's address on every host.</summary>
     public static readonly IPv4 Loopback = new(0x7F000001);

@@ -39,18 +39,20 @@ public sealed partial class PacketdrillRunner
             long actual = TcpInfoFields.Read(info, a.Field);
             if (!TcpInfoFields.TryValue(a.Value, out long expected))
                 return Fail(c, "error in Python code: ", $"unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
-            bool holds = a.Operator switch
-            {
-                "==" => actual == expected,
-                "!=" => actual != expected,
-                "<" => actual < expected,
-                "<=" => actual <= expected,
-                ">" => actual > expected,
-                _ => actual >= expected,
-            };
-            if (!holds)
+            if (!Holds(a.Operator, actual, expected))
                 return Fail(c, "error in Python code: ", $"AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
         }
         return true;
     }
+
+    /// <summary>A tcp_info assertion's comparison (==, !=, &lt;, &lt;=, &gt;, &gt;=) of the actual value with the script's.</summary>
+    public static bool Holds(string op, long actual, long expected) => op switch
+    {
+        "==" => actual == expected,
+        "!=" => actual != expected,
+        "<" => actual < expected,
+        "<=" => actual <= expected,
+        ">" => actual > expected,
+        _ => actual >= expected,
+    };
 }

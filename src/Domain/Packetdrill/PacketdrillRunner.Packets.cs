@@ -157,7 +157,7 @@ public sealed partial class PacketdrillRunner
     static long Bit(TcpFlags flags, TcpFlags bit) => (flags & bit) != 0 ? 1 : 0;
 
     /// <summary>check_field(): "live packet field tcp_window: expected: 256 (0x100) vs actual: 532 (0x214)".</summary>
-    static string? Field(string name, long expected, long actual) => expected == actual ? null
+    public static string? Field(string name, long expected, long actual) => expected == actual ? null
         : $"live packet field {name}: expected: {expected} (0x{expected:x}) vs actual: {actual} (0x{actual:x})";
 
     /// <summary>
@@ -165,18 +165,23 @@ public sealed partial class PacketdrillRunner
     /// the same order (NOPs included), equal lengths and values; the TS val is checked only with
     /// --tcp_ts_tick_usecs, within the tolerance; the ecr is not checked.
     /// </summary>
-    string? CompareOptions(PacketEvent p, SegmentSent actual)
+    string? CompareOptions(PacketEvent p, SegmentSent actual) =>
+        p.Options is not { } expected ? null : CompareLiveOptions(expected, LiveOptions(actual.Options, actual.Flags.HasFlag(TcpFlags.Syn)), _options);
+
+    /// <summary>
+    /// verify_outbound_live_tcp_options() over a script's options and the live ones: the engine's and, in
+    /// <c>simservice kernel</c>, the real kernel's. Null when they agree, else packetdrill's message.
+    /// </summary>
+    public static string? CompareLiveOptions(ImmutableArray<ScriptOption> expected, IReadOnlyList<ScriptOption> live, PacketdrillOptions options)
     {
-        if (p.Options is not { } expected) return null;
-        var live = LiveOptions(actual.Options, actual.Flags.HasFlag(TcpFlags.Syn));
         for (int i = 0; i < Math.Max(expected.Length, live.Count); i++)
         {
             if (i >= expected.Length || i >= live.Count || expected[i].Kind != live[i].Kind) return "bad outbound TCP options";
             switch (expected[i], live[i])
             {
                 case (TimestampOption s, TimestampOption a):
-                    if (_options.TcpTsTickUsecs > 0 && Math.Abs((long)unchecked((int)(a.Val - s.Val))) * _options.TcpTsTickUsecs > _options.ToleranceUsecs)
-                        return $"bad outbound TCP timestamp value, tolerance {_options.ToleranceUsecs}";
+                    if (options.TcpTsTickUsecs > 0 && Math.Abs((long)unchecked((int)(a.Val - s.Val))) * options.TcpTsTickUsecs > options.ToleranceUsecs)
+                        return $"bad outbound TCP timestamp value, tolerance {options.ToleranceUsecs}";
                     break;
                 case (SackOption s, SackOption a):
                     if (s.Blocks.Length != a.Blocks.Length) return $"bad lengths for outbound TCP option {s.Kind}";

@@ -39,8 +39,11 @@ public static class TcpConstants
     public const int MaxKeepCnt = 127;
     /// <summary>TCP_THIN_LINEAR_RETRIES.</summary>
     public const int ThinLinearRetries = 6;
-    /// <summary>Ethernet MTU 1500 → MSS 1460; 1448 payload bytes per segment with the timestamp option.</summary>
-    public const int EthernetMss = 1460;
+    /// <summary>
+    /// ipv4_default_advmss() of an Ethernet route: <see cref="Network.Host.EthernetMtu"/> 1500 less the IPv4 and TCP
+    /// headers = 1460; 1448 payload bytes per segment with the timestamp option.
+    /// </summary>
+    public const int EthernetMss = Network.Host.EthernetMtu - Network.Host.Ipv4TcpHeaders;
     public const int TimestampOptionBytes = 12;
     /// <summary>TCP_MSS_DEFAULT: the peer's MSS when its SYN carries no MSS option (RFC 1122's 536).</summary>
     public const int MssDefault = 536;

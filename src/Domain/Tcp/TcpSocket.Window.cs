@@ -40,7 +40,7 @@ public sealed partial class TcpSocket
     /// (256 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) 256 + SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) 320) —
     /// observed on Linux 6.18.44 as skmem r = payload + 832.
     /// </summary>
-    public const int LoopbackSkbOverhead = 832;
+    public const int LoopbackSkbOverhead = 256 + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
 
     /// <summary>Whether this connection's segments come through lo (a local peer address).</summary>
     bool ViaLoopback => Host.IsLocal(Remote.Address);

@@ -24,8 +24,12 @@ public class LoopbackTests
     static CallHandle Bind(TwoHostHarness h, string host, int socket, string? address, ushort port) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Bind) { SocketId = socket, Address = address, Port = port });
 
-    /// <summary>A listener of "client" on <paramref name="listenAddress"/>:80, a connect to <paramref name="to"/>:80 at 1 ms and its accept; the clock at <paramref name="atMs"/>.</summary>
-    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) LocalHandshake(double atMs, string? listenAddress = "127.0.0.1", string to = "127.0.0.1")
+    /// <summary>
+    /// A listener of "client" on <paramref name="listenAddress"/>:80 at 0 ms, a connect to <paramref name="to"/>:80 at
+    /// 1 ms and its accept; the clock at <paramref name="atMs"/>. The connect's handle, its socket and the accepted one.
+    /// </summary>
+    static (TwoHostHarness H, CallHandle Connect, TcpSocket Client, TcpSocket Server) LocalHandshake(
+        double atMs, string? listenAddress = "127.0.0.1", string to = "127.0.0.1")
     {
         var h = new TwoHostHarness();
         var l = ListenOn(h, "client", listenAddress);
@@ -33,19 +37,7 @@ public class LoopbackTests
         var c = ConnectTo(h, "client", to);
         var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         h.At(Ms(atMs));
-        return (h, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
-    }
-
-    /// <summary>A listener on the client host at 0 ms, a connect() to 127.0.0.1:80 and an accept() at 1 ms, run to 50 ms.</summary>
-    static (TwoHostHarness H, CallHandle Connect, CallHandle Accept) ConnectOverLo()
-    {
-        var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", null);
-        h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(50));
-        return (h, c, accept);
+        return (h, c, h.Sim.FindSocket(c.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
     }
 
     [Fact]
@@ -53,20 +45,12 @@ public class LoopbackTests
     {
         // ip_route_connect(): 127.0.0.1 is a local route with src 127.0.0.1; the segments go out through lo and
         // come back to the same host (no link, no delay): SYN, SYN-ACK and ACK all at 1 ms, connect() returns then.
-        var h = new TwoHostHarness();
-        var l = ListenOn(h, "client", null);
-        h.At(Ms(1));
+        var (h, c, sk, child) = LocalHandshake(atMs: 50, listenAddress: null);
 
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(50));
-
-        var sk = h.Sim.FindSocket(c.SocketId)!;
         Assert.Equal((Ms(1), 0L), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Result));
         Assert.Equal(("127.0.0.1", "127.0.0.1:80", TcpState.Established), (sk.Local.Address.ToString(), sk.Remote.ToString(), sk.State));
         Assert.Equal(["S:client", "S.:client", ".:client"], h.Segments().Take(3).Select(s => $"{s.Flags.ToLetters()}:{s.To}"));
         Assert.All(h.Segments(), s => Assert.Equal(Ms(1), s.At));
-        var child = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
         Assert.Equal(("127.0.0.1:80", sk.Local.ToString()), (child.Local.ToString(), child.Remote.ToString()));
         Assert.DoesNotContain(h.Sim.Journal.OfType<SegmentDelivered>(), d => d.Host == "server");
     }
@@ -82,7 +66,7 @@ public class LoopbackTests
     [Fact]
     public void Handshake_OnLoopback_UsesLosMtuForMssWindowsAndTcpInfo()
     {
-        var (h, client, server) = LocalHandshake(atMs: 50);
+        var (h, _, client, server) = LocalHandshake(atMs: 50);
 
         var segs = h.Sim.Journal.OfType<SegmentSent>().Take(3).ToList();
         Assert.Equal((TcpFlags.Syn, (ushort)65495, (ushort)65495), (segs[0].Flags, segs[0].Options.Mss, segs[0].Win));
@@ -111,7 +95,7 @@ public class LoopbackTests
     public void Established_OneUnreadWriteOverLoopback_ChargedTheSendersTruesizeAndTheWindowGrows(
         int len, long rmem, long rcvSsthresh, int quick, long clientSndWnd, int clientMss)
     {
-        var (h, c, server) = LocalHandshake(atMs: 20);
+        var (h, _, c, server) = LocalHandshake(atMs: 20);
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = len });
         h.At(Ms(70));
 
@@ -127,7 +111,7 @@ public class LoopbackTests
     [Fact]
     public void Handshake_ToTheHostsOwnAddress_AlsoUsesLosMtu()
     {
-        var (_, client, server) = LocalHandshake(atMs: 50, listenAddress: null, to: "10.0.0.1");
+        var (_, _, client, server) = LocalHandshake(atMs: 50, listenAddress: null, to: "10.0.0.1");
 
         Assert.Equal((65535, 65483, 32741), (client.Info.Pmtu, client.Info.AdvMss, client.Info.SndMss));
         Assert.Equal((65535, 65483, 32768), (server.Info.Pmtu, server.Info.AdvMss, server.Info.SndMss));
@@ -143,6 +127,7 @@ public class LoopbackTests
         Assert.Equal((ushort)1460, h.Sim.Journal.OfType<SegmentSent>().First().Options.Mss);
     }
 
+    /// <summary>
     /// Observed on Linux 6.18.44 (a connection on 127.0.0.1 in a fresh network namespace): lo's MTU 65536 is a route
     /// MTU of 65535 (ipv4_mtu(), IP_MAX_MTU), so both SYNs offer MSS 65495 (ipv4_default_advmss()), the SYN's window is
     /// 65495 and the SYN-ACK's 65483 (tcp_select_initial_window() rounds down to the MSS less the timestamp option),
@@ -153,8 +138,8 @@ public class LoopbackTests
     [Fact]
     public void Connect_To127001_MssFromLosMtuAndSegmentsBoundToHalfThePeersWindow()
     {
-        var (h, c, accept) = ConnectOverLo();
-        var child = h.Returned(accept.CallId)!.SocketId;
+        var (h, c, client, server) = LocalHandshake(atMs: 50, listenAddress: null);
+        var child = server.Id;
 
         var syn = h.Segments().ToList();
         Assert.Equal((65495, (ushort)65495, (byte?)10), (syn[0].Options.Mss, syn[0].Win, syn[0].Options.WindowScale));
@@ -162,7 +147,7 @@ public class LoopbackTests
         Assert.Equal((ushort)64, syn[2].Win);
         Assert.Equal(32741, h.GetOption(c.SocketId, SocketOption.TCP_MAXSEG).Result);
         Assert.Equal(32768, h.GetOption(child, SocketOption.TCP_MAXSEG).Result);
-        Assert.Equal(65535, h.Sim.FindSocket(c.SocketId)!.Info.Pmtu);
+        Assert.Equal(65535, client.Info.Pmtu);
 
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = child, Bytes = 300_000 });
         h.Send(c.SocketId, 300_000);
