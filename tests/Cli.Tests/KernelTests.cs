@@ -18,7 +18,8 @@ public sealed partial class KernelTests
         RequireKernel();
         string[] scripts = ["rst-to-closed-port.pkt", "close-linger-zero-sends-rst.pkt", "connect-refused-by-rst.pkt", "shutdown-wr-half-close.pkt"];
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
-        if (run.ExitCode != 0) run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]); // once more: see below
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) // up to twice more: the machine's timing, see below
+            run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);
         foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
@@ -45,10 +46,10 @@ public sealed partial class KernelTests
         int line = int.Parse(LineHeader().Match(text).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         string expected = MessageHeader().Match(text).Groups[1].Value.TrimEnd('\r');
 
-        // One more run when the first stops elsewhere: on a loaded machine a user-space injection or a timer softirq can
-        // be a few ms late (scripts with --tolerance_usecs=1000 feel it), which is the machine, not the kernel's rules.
+        // Up to two more runs when the first stops elsewhere: on a loaded machine a user-space injection or a timer softirq
+        // can be a few ms late (scripts with --tolerance_usecs=1000 feel it), which is the machine, not the kernel's rules.
         (string Where, string Reason, string Output) outcome = default;
-        for (int attempt = 0; attempt < 2; attempt++)
+        for (int attempt = 0; attempt < 3; attempt++)
         {
             var run = await Tool.RunAsync("kernel", "--ignore-gso-psh", path);
             Assert.True(run.ExitCode == 1, run.Output + run.Error);
