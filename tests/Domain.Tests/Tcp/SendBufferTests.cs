@@ -39,6 +39,20 @@ public class SendBufferTests
     /// bytes it copied (32 · 1448). A second send() finds the tail full and no room for a new skb: -EAGAIN. 6 skbs:
     /// 5 sent chunks of 2896 and the rest of 31856 — 6 · 832 + 46336 = 51328.
     /// </summary>
+    /// <summary>
+    /// One byte written and not acknowledged: one skb, 832 of head truesize (skb_small_head_cache with
+    /// MAX_TCP_HEADER 192) plus the byte. Observed on Linux 6.18.44: `ss -tm` skmem w833, tb46080.
+    /// </summary>
+    [Fact]
+    public void Established_OneByteUnacknowledged_WmemQueuedIs833()
+    {
+        var f = new AckedSender();
+
+        Assert.Equal(1, f.H.Send(f.C.Id, 1).Result);
+
+        Assert.Equal((833L, 1, 46080L), (f.C.WmemQueued, f.C.SendSkbCount, f.SndBuf));
+    }
+
     [Fact]
     public void Established_NonBlockingSendOfAMegabyte_CopiesUntilTheSkbsPassSndbufThenEagain()
     {
