@@ -62,10 +62,21 @@ public static class TcpConstants
     /// <summary>MAX_TCP_WINDOW: the largest unscaled window.</summary>
     public const int MaxTcpWindow = 65535;
     /// <summary>
-    /// MAX_TCP_HEADER on the reference x86_64 kernel: L1_CACHE_ALIGN(128 + MAX_HEADER) = 320 bytes
-    /// (include/net/tcp.h), the headroom tcp_sndbuf_expand() charges per segment.
+    /// MAX_TCP_HEADER on the judged Linux 6.18.44 (x86_64, 64-byte cache lines): L1_CACHE_ALIGN(128 + MAX_HEADER)
+    /// = L1_CACHE_ALIGN(128 + 32) = 192 bytes (include/net/tcp.h). MAX_HEADER is LL_MAX_HEADER (32) because its
+    /// config has no CONFIG_WLAN/AX25/HYPERV_NET (include/linux/netdevice.h) and no IPv4/IPv6 tunnel headroom
+    /// (CONFIG_NET_IPIP, CONFIG_NET_IPGRE, CONFIG_IPV6_SIT, CONFIG_IPV6_TUNNEL unset); observed on Linux 6.18.44 as
+    /// SO_SNDBUF 46080 with a 1460-byte MSS (2 · 10 · (2048 + 256)).
     /// </summary>
-    public const int MaxTcpHeader = 320;
+    public const int MaxTcpHeader = 192;
+    /// <summary>
+    /// MAX_TCP_HEADER the linux-4.4 profile keeps (not observed): 320 bytes, L1_CACHE_ALIGN(128 + MAX_HEADER) on a
+    /// distro config with Hyper-V networking (LL_MAX_HEADER 128) and IP tunnels (MAX_HEADER = LL_MAX_HEADER + 48):
+    /// L1_CACHE_ALIGN(304) = 320.
+    /// </summary>
+    public const int MaxTcpHeader44 = 320;
+    /// <summary>L1_CACHE_BYTES on x86_64 (CONFIG_X86_L1_CACHE_SHIFT 6).</summary>
+    public const int L1CacheBytes = 64;
     /// <summary>SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86_64: 320 bytes.</summary>
     public const int SkbSharedInfoSize = 320;
     /// <summary>SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64: 232 bytes aligned to 256.</summary>

@@ -746,12 +746,13 @@ public sealed partial class TcpSocket
     /// sndbuf_expand hook: the factor 2 of "Fast Recovery") of at least TCP_INIT_CWND and
     /// tp->reordering + 1 segments, each charged as a non-GSO skb: the MSS (max of mss_clamp and
     /// mss_cache) plus MAX_TCP_HEADER and the shared info, rounded up to a power of two (kmalloc),
-    /// plus the sk_buff. sk_sndbuf only grows, up to tcp_wmem[2]. With a 1460-byte MSS:
-    /// 2 × 10 × (4096 + 256) = 87040.
+    /// plus the sk_buff. sk_sndbuf only grows, up to tcp_wmem[2]. With a 1460-byte MSS and MAX_TCP_HEADER 192:
+    /// 1460 + 192 + 320 = 1972 → 2048, 2 × 10 × (2048 + 256) = 46080 (observed on Linux 6.18.44, also at MSS 1500;
+    /// linux-4.4's 320 gives 2100 → 4096: 87040).
     /// </summary>
     void SndbufExpand(int cwnd)
     {
-        int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + TcpConstants.MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
+        int perMss = Math.Max(_rxOpt.MssClamp, PayloadMss) + MaxTcpHeader + TcpConstants.SkbSharedInfoSize;
         perMss = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)perMss) + TcpConstants.SkBuffSize;
         // max_t(u32, nr_segs, tp->reordering + 1): u32 arithmetic.
         long nrSegs = Math.Max((uint)Math.Max(TcpConstants.InitCwnd, cwnd), unchecked(_ca.Reordering + 1));

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 
 namespace SimService.Domain.Tcp;
@@ -9,15 +10,18 @@ namespace SimService.Domain.Tcp;
 /// </summary>
 /// <remarks>
 /// <para><b>The skbs.</b> tcp_sendmsg_locked() (net/ipv4/tcp.c) fills the write queue's tail skb up to
-/// size_goal (tcp_xmit_size_goal(): sk_gso_max_size = 65536 − (MAX_TCP_HEADER + 1) = 65215, bounded to half the
+/// size_goal (tcp_xmit_size_goal(): sk_gso_max_size = 65536 − (MAX_TCP_HEADER + 1) = 65343, bounded to half the
 /// largest window the peer offered — tcp_bound_to_half_wnd() — and rounded down to whole MSS), and allocates a
 /// new skb only while sk_stream_memory_free() (sk_wmem_queued &lt; sk_sndbuf): so the payload may pass sk_sndbuf by
-/// up to one skb. A new skb (tcp_stream_alloc_skb(): alloc_skb_fclone(MAX_TCP_HEADER), served by the 640-byte
-/// skb_small_head_cache since 6.3) is charged SKB_TRUESIZE(320) = 320 + 256 + 320 = <see cref="SndSkbHeadTruesize"/>
-/// (896) by tcp_skb_entail(); each byte copied into its page fragments adds one (skb_copy_to_page_nocache()).</para>
+/// up to one skb. A new skb (tcp_stream_alloc_skb(): alloc_skb_fclone(MAX_TCP_HEADER), served by
+/// skb_small_head_cache since 6.3) is charged <see cref="SndSkbHeadTruesize"/> by tcp_skb_entail(): with MAX_TCP_HEADER
+/// 192 the head is SKB_HEAD_ALIGN(192) = 192 + 320 = 512, a power of two, so the cache's object is 512 + 64 = 576
+/// (SKB_SMALL_HEAD_CACHE_SIZE), SKB_WITH_OVERHEAD(576) = 256, and SKB_TRUESIZE(256) = 256 + 256 + 320 = 832 (observed
+/// on Linux 6.18.44: `ss -tm` w833 after a 1-byte write held in the write queue). Each byte copied into its page
+/// fragments adds one (skb_copy_to_page_nocache()). The linux-4.4 profile keeps 896 (MAX_TCP_HEADER 320).</para>
 /// <para>tcp_write_xmit() (net/ipv4/tcp_output.c) sends each skb as one TSO chunk of at most min(cwnd quota,
 /// tcp_tso_segs()) segments: tcp_grow_skb() pulls the missing bytes from the next skb (freeing it when emptied)
-/// and tso_fragment() cuts what does not fit into a new skb, charged 896 more. tcp_tso_segs() is
+/// and tso_fragment() cuts what does not fit into a new skb, charged 832 more. tcp_tso_segs() is
 /// tcp_tso_autosize(): sk_pacing_rate &gt;&gt; sk_pacing_shift (10) bytes, plus sk_gso_max_size &gt;&gt; (min_rtt_us
 /// &gt;&gt; tcp_tso_rtt_log 9) below a 16 ms min RTT, at most sk_gso_max_size, in whole MSS, at least
 /// tcp_min_tso_segs (2); sk_pacing_rate is tcp_update_pacing_rate()'s 200 % (slow start) or 120 % of
@@ -36,10 +40,25 @@ namespace SimService.Domain.Tcp;
 /// </remarks>
 public sealed partial class TcpSocket
 {
-    /// <summary>SKB_TRUESIZE(MAX_TCP_HEADER): a send skb before any payload (tcp_stream_alloc_skb(), tcp_send_fin()).</summary>
-    public const int SndSkbHeadTruesize = TcpConstants.MaxTcpHeader + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
+    /// <summary>MAX_TCP_HEADER of the simulation's kernel profile (linux-6: 192, linux-4.4: 320).</summary>
+    int MaxTcpHeader => _sim.Profile == KernelProfile.Linux44 ? TcpConstants.MaxTcpHeader44 : TcpConstants.MaxTcpHeader;
+    /// <summary>A send skb before any payload (tcp_stream_alloc_skb(), tcp_send_fin()): 832 on linux-6, 896 on linux-4.4.</summary>
+    int SndSkbHeadTruesize => SmallHeadTruesize(MaxTcpHeader);
     /// <summary>sk->sk_gso_max_size: sk_dst_gso_max_size() = GSO_LEGACY_MAX_SIZE − (MAX_TCP_HEADER + 1).</summary>
-    public const int GsoMaxSize = 65536 - (TcpConstants.MaxTcpHeader + 1);
+    int GsoMaxSize => 65536 - (MaxTcpHeader + 1);
+
+    /// <summary>
+    /// The truesize __alloc_skb() gives an skb whose head comes from skb_small_head_cache (net/core/skbuff.c):
+    /// SKB_SMALL_HEAD_SIZE = SKB_HEAD_ALIGN(MAX_TCP_HEADER), one L1 cache line more when that is a power of two
+    /// (SKB_SMALL_HEAD_CACHE_SIZE), then SKB_TRUESIZE(SKB_WITH_OVERHEAD(size)).
+    /// </summary>
+    static int SmallHeadTruesize(int maxTcpHeader)
+    {
+        int size = maxTcpHeader + TcpConstants.SkbSharedInfoSize;
+        if (System.Numerics.BitOperations.IsPow2(size)) size += TcpConstants.L1CacheBytes;
+        int data = size - TcpConstants.SkbSharedInfoSize; // SKB_WITH_OVERHEAD()
+        return data + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize; // SKB_TRUESIZE()
+    }
     /// <summary>tcp_min_tso_segs (sysctl default 2).</summary>
     const int MinTsoSegs = 2;
     /// <summary>sk->sk_pacing_shift (SK_DEFAULT_PACING_SHIFT, 10: about 1 ms of data per TSO packet).</summary>
@@ -235,7 +254,7 @@ public sealed partial class TcpSocket
         long minRtt = MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs;
         long r = minRtt >> TsoRttLog;
         if (r < 32) bytes += (ulong)(GsoMaxSize >> (int)r);
-        bytes = Math.Min(bytes, GsoMaxSize);
+        bytes = Math.Min(bytes, (ulong)GsoMaxSize);
         return (int)Math.Max(bytes / (ulong)mss, MinTsoSegs);
     }
 

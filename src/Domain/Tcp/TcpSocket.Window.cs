@@ -36,11 +36,11 @@ public sealed partial class TcpSocket
     public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
     const int MaxSkbFrags = 17;
     /// <summary>
-    /// What a segment received through lo is charged beyond its payload: SKB_TRUESIZE() of the sender's skb head
-    /// (256 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) 256 + SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) 320) —
-    /// observed on Linux 6.18.44 as skmem r = payload + 832.
+    /// What a segment received through lo is charged beyond its payload: the truesize of the sender's skb head
+    /// (<see cref="SmallHeadTruesize"/> with MAX_TCP_HEADER 192: 256 + SKB_DATA_ALIGN(sizeof(struct sk_buff)) 256 +
+    /// SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) 320) — observed on Linux 6.18.44 as skmem r = payload + 832.
     /// </summary>
-    public const int LoopbackSkbOverhead = 256 + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
+    public static readonly int LoopbackSkbOverhead = SmallHeadTruesize(TcpConstants.MaxTcpHeader);
 
     /// <summary>Whether this connection's segments come through lo (a local peer address).</summary>
     bool ViaLoopback => Host.IsLocal(Remote.Address);

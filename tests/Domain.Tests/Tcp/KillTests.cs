@@ -15,8 +15,8 @@ public class KillTests
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         h.SetOption(c.Id, SocketOption.SO_LINGER, 10, lingerOnOff: 1);
-        var send = h.Send(c.Id, 50000);
-        Assert.Equal(50000, send.Result);
+        var send = h.Send(c.Id, 40000);
+        Assert.Equal(40000, send.Result);
         h.At(Ms(101));
         Assert.Null(h.Sim.Kill("client", "app", "SIGKILL"));
         Assert.Equal(TcpState.FinWait1, c.State);
@@ -29,8 +29,8 @@ public class KillTests
             if (r.Blocked || r.Result <= 0) break;
             read += r.Result;
         }
-        Assert.Equal(50000, read);
-        Assert.Equal(50000, c.Ledger.Delivered);
+        Assert.Equal(40000, read);
+        Assert.Equal(40000, c.Ledger.Delivered);
         Assert.Equal(0, c.Ledger.Lost);
         Assert.DoesNotContain(h.Sent("client"), x => x.Flags.HasFlag(TcpFlags.Rst));
     }

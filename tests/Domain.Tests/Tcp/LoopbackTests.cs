@@ -78,6 +78,20 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// tcp_sndbuf_expand() over lo (MTU 65536): mss_clamp 65495 + MAX_TCP_HEADER 192 + 320 = 66007 → 131072, + 256 =
+    /// 131328; 2 · 10 · 131328 = 2626560 on both sides, under tcp_wmem[2]. Observed on Linux 6.18.44 (cubic, lo at its
+    /// own MTU): SO_SNDBUF 2626560 after connect() and accept(), `ss -tm` tb2626560.
+    /// </summary>
+    [Fact]
+    public void Handshake_OnLoopback_SndbufIs2626560OnBothSides()
+    {
+        var (h, client, server) = LocalHandshake(atMs: 50);
+
+        long SndBuf(TcpSocket sk) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = sk.Id, Option = SocketOption.SO_SNDBUF }).Result;
+        Assert.Equal((2626560L, 2626560L), (SndBuf(client), SndBuf(server)));
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (`ss -tmi`, /proc/net/tcp): one write of <paramref name="len"/> bytes right after a
     /// loopback handshake, unread. The receiver is charged the sender's skb — payload + 832 (skmem r) — so
     /// tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / truesize, and tcp_grow_window() (128 bytes or more) lifts

@@ -197,20 +197,21 @@ public class LowatTests
     }
 
     [Theory]
-    [InlineData(31_040, "0")]                          // (notsent << 1) = 31040 is not below 31040
-    [InlineData(31_041, "\"POLLOUT\"")]
+    [InlineData(11_040, "0")]                          // (notsent << 1) = 11040 is not below 11040
+    [InlineData(11_041, "\"POLLOUT\"")]
     public void Established_NotsentLowat_PollOutOnlyWhileTwiceTheUnsentBytesAreBelowIt(int lowat, string revents)
     {
-        // send(30000): cwnd 10 sends 10 · 1448 = 14480 bytes, 15520 stay unsent (write_seq − snd_nxt).
-        // tcp_poll() → __sk_stream_is_writeable(sk, 1) → tcp_stream_memory_free(sk, 1): (15520 << 1) < notsent_lowat.
+        // send(20000): cwnd 10 sends 10 · 1448 = 14480 bytes, 5520 stay unsent (write_seq − snd_nxt); sk_sndbuf 46080
+        // leaves sk_stream_wspace() above sk_wmem_queued / 2, so only the notsent test decides.
+        // tcp_poll() → __sk_stream_is_writeable(sk, 1) → tcp_stream_memory_free(sk, 1): (5520 << 1) < notsent_lowat.
         var h = new TwoHostHarness();
         var (c, _, _) = h.Establish();
-        h.Send(c.Id, 30_000);
+        h.Send(c.Id, 20_000);
         h.SetOption(c.Id, SocketOption.TCP_NOTSENT_LOWAT, lowat);
 
         var poll = Poll(h, "client", c.Id, PollEvents.POLLOUT, 0);
 
-        Assert.Equal(15_520, c.Info.NotSentBytes);
+        Assert.Equal(5_520, c.Info.NotSentBytes);
         Assert.Equal(revents.Trim('"'), poll.Value!.Trim('"'));
     }
 

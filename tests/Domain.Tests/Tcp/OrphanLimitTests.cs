@@ -212,14 +212,14 @@ public class TcpMemTests
     public void Established_CloseWithQueuedDataUnderThePcpuReserve_NoPressureAndFin()
     {
         // 6.0+: sk_memory_allocated_add() puts the pages in the per-CPU cache (per_cpu_fw_alloc) and moves them to
-        // memory_allocated only from SK_MEMORY_PCPU_RESERVE (256 pages) on: the ~25 pages of 100 kB queued never reach
+        // memory_allocated only from SK_MEMORY_PCPU_RESERVE (256 pages) on: the ~10 pages of 40 kB queued never reach
         // the global count, so sockstat shows mem 0, tcp_mem[1] = 2 is not crossed, and tcp_check_oom() sees 0 ≤ 3 —
         // the close sends a FIN, not the out-of-memory RST.
         var h = new TwoHostHarness();
         h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000 });
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 40_000 });
         Assert.Equal(0, h.Client.TcpMemPages);
         h.Call("client", SocketCallKind.Close, c.Id);
 

@@ -13,7 +13,8 @@ namespace SimService.Domain.Tests.Tcp;
 /// sk_sndbuf as getsockopt(SO_SNDBUF) reports it: tcp_wmem[1] from tcp_init_sock(), then
 /// tcp_init_buffer_space() → tcp_sndbuf_expand() when the connection becomes ESTABLISHED
 /// (net/ipv4/tcp_input.c): 2 · max(TCP_INIT_CWND, cwnd, reordering + 1) ·
-/// (roundup_pow_of_two(max(mss_clamp, mss_cache) + MAX_TCP_HEADER 320 + skb_shared_info 320) + sk_buff 256).
+/// (roundup_pow_of_two(max(mss_clamp, mss_cache) + MAX_TCP_HEADER + skb_shared_info 320) + sk_buff 256), with
+/// MAX_TCP_HEADER 192 on linux-6 (the judged 6.18.44's config) and 320 on linux-4.4.
 /// </summary>
 public class SndbufTests
 {
@@ -29,11 +30,21 @@ public class SndbufTests
     }
 
     [Fact]
-    public void Established_AfterTheHandshake_SndbufIs87040OnBothSides()
+    public void Established_AfterTheHandshake_SndbufIs46080OnBothSides()
     {
-        // MSS 1460 (mss_clamp; mss_cache 1448 with timestamps): 1460 + 320 + 320 = 2100 → 4096, + 256 = 4352;
-        // 2 · 10 · 4352 = 87040 (the tb87040 of `ss -m` on a fresh 6.x connection).
+        // MSS 1460 (mss_clamp; mss_cache 1448 with timestamps): 1460 + 192 + 320 = 1972 → 2048, + 256 = 2304;
+        // 2 · 10 · 2304 = 46080: observed on Linux 6.18.44 (lo MTU 1500, cubic) on both sides, `ss -tm` tb46080.
         var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        Assert.Equal(46080, SndBuf(h, "client", c.Id));
+        Assert.Equal(46080, SndBuf(h, "server", s.Id));
+    }
+
+    [Fact]
+    public void Established_Linux44_SndbufIs87040OnBothSides()
+    {
+        // linux-4.4 keeps MAX_TCP_HEADER 320: 1460 + 320 + 320 = 2100 → 4096, + 256 = 4352; 2 · 10 · 4352 = 87040.
+        var h = new TwoHostHarness(profile: SimService.Domain.Engine.KernelProfile.Linux44);
         var (c, s, _) = h.Establish();
         Assert.Equal(87040, SndBuf(h, "client", c.Id));
         Assert.Equal(87040, SndBuf(h, "server", s.Id));
@@ -63,7 +74,7 @@ public class SndbufTests
     [Fact]
     public void Established_PeerOffersMss1000_SndbufIs46080()
     {
-        // mss_clamp 1000: 1000 + 640 = 1640 → 2048, + 256 = 2304; 2 · 10 · 2304 = 46080.
+        // mss_clamp 1000: 1000 + 192 + 320 = 1512 → 2048, + 256 = 2304; 2 · 10 · 2304 = 46080.
         var h = new TwoHostHarness();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var cc = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
@@ -91,11 +102,11 @@ public class SndbufTests
     }
 
     [Fact]
-    public void Established_TcpWmemMax50000_SndbufCappedAtTcpWmem2()
+    public void Established_TcpWmemMax40000_SndbufCappedAtTcpWmem2()
     {
         var h = new TwoHostHarness();
-        h.Sim.SetSysctl("client", "net.ipv4.tcp_wmem", "4096 16384 50000");
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_wmem", "4096 16384 40000");
         var (c, _, _) = h.Establish();
-        Assert.Equal(50_000, SndBuf(h, "client", c.Id));
+        Assert.Equal(40_000, SndBuf(h, "client", c.Id));
     }
 }

@@ -89,9 +89,11 @@ public class ZeroWindowTests
     }
 
     /// <summary>
-    /// The client writes <paramref name="bytes"/> with O_NONBLOCK (a blocking write of more than the send buffer
-    /// takes would sleep in sk_stream_wait_memory() while the peer reads nothing) and returns what was queued:
-    /// tcp_sendmsg_locked() takes skbs while sk_wmem_queued &lt; sk_sndbuf (87040): 110048 bytes (SendBufferTests).
+    /// The client sets SO_SNDBUF 43520 (sk_sndbuf 87040, locked: more than the 65535-byte window the peer offers;
+    /// tcp_sndbuf_expand()'s 46080 would not fill it at once), writes <paramref name="bytes"/> with O_NONBLOCK (a
+    /// blocking write of more than the send buffer takes would sleep in sk_stream_wait_memory() while the peer
+    /// reads nothing) and returns what was queued: tcp_sendmsg_locked() takes skbs while sk_wmem_queued &lt;
+    /// sk_sndbuf: 110048 bytes.
     /// </summary>
     static (TwoHostHarness H, TcpSocket C, TcpSocket S) FilledWindow(long bytes, int linger = -1) => FilledWindow(bytes, linger, out _);
 
@@ -100,6 +102,7 @@ public class ZeroWindowTests
         var h = new TwoHostHarness(delayMs: delayMs);
         setup?.Invoke(h);
         var (c, s, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 43520);
         if (linger >= 0)
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_LINGER, LingerOnOff = 1, Value = linger });
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = c.Id, NonBlock = true });
