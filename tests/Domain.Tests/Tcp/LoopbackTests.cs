@@ -85,7 +85,7 @@ public class LoopbackTests
     [Fact]
     public void Handshake_OnLoopback_SndbufIs2626560OnBothSides()
     {
-        var (h, client, server) = LocalHandshake(atMs: 50);
+        var (h, _, client, server) = LocalHandshake(atMs: 50);
 
         long SndBuf(TcpSocket sk) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = sk.Id, Option = SocketOption.SO_SNDBUF }).Result;
         Assert.Equal((2626560L, 2626560L), (SndBuf(client), SndBuf(server)));
