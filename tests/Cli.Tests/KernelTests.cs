@@ -32,9 +32,8 @@ public sealed partial class KernelTests
     /// <summary>
     /// A deliberately wrong script fails on the real kernel too, at the line and for the reason its header gives: the
     /// same kind of difference (the packet field, the call's result or errno, a timing error of the same event, the
-    /// tcp_info field) — the numbers the kernel measured may differ from the engine's within that. Run with
-    /// --ignore-gso-psh: the PSH __tcp_transmit_skb() forces on multi-MSS skbs is a known difference of the engine
-    /// (docs/kernel-check.md) that would stop four of them at their first data burst, before the line they test.
+    /// tcp_info field) — the numbers the kernel measured may differ from the engine's within that. Run as written: the
+    /// PSH __tcp_transmit_skb() forces on multi-MSS skbs is in their expectations (docs/kernel-check.md, D1).
     /// </summary>
     [KernelTheory]
     [MemberData(nameof(WrongScripts))]
@@ -51,7 +50,7 @@ public sealed partial class KernelTests
         (string Where, string Reason, string Output) outcome = ("", "", "");
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            var run = await Tool.RunAsync("kernel", "--ignore-gso-psh", path);
+            var run = await Tool.RunAsync("kernel", path);
             Assert.True(run.ExitCode == 1, run.Output + run.Error);
             var failure = run.OutputLines.Select(l => FailureLine().Match(l)).FirstOrDefault(m => m.Success);
             Assert.True(failure is not null, run.Output);

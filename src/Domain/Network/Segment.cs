@@ -130,6 +130,13 @@ public sealed record Segment(
     /// <summary>The next segment of the free list while this one waits to be reused.</summary>
     internal Segment? NextFree { get; set; }
 
+    /// <summary>Sets header flags on a segment its sender built but has not yet put on a link (Id 0).</summary>
+    internal void AddFlags(TcpFlags flags)
+    {
+        if (Id != 0) throw new InvalidOperationException("segment already sent");
+        _flags |= flags;
+    }
+
     /// <summary>Makes a free segment a new one (the free list's only writer).</summary>
     internal void Reuse(FourTuple tuple, TcpFlags flags, uint seq, uint ack, ushort window, int length, in TcpOptions options)
     {

@@ -11,7 +11,11 @@ public sealed partial class TcpSocket
     /// OutSegs counts only segments that carry new sequence space or none at all
     /// (__tcp_transmit_skb: after(end_seq, snd_nxt) || seq == end_seq): never retransmissions.
     /// </remarks>
-    void Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false)
+    /// <param name="hold">
+    /// Build the segment and do the socket's part, but leave putting it on the link to the caller (the segment is
+    /// returned): tcp_write_xmit() holds each segment of a TSO chunk until it knows whether it is the chunk's last.
+    /// </param>
+    Segment Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false, bool hold = false)
     {
         var options = syn
             ? new TcpOptions(Mss: (ushort)ClampToUserMss(RouteAdvmss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
@@ -41,7 +45,8 @@ public sealed partial class TcpSocket
             SkbSplitAt(seq);
             SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
-        Host.Transmit(seg, reason, countOutSeg: !retransmit);
+        if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
+        return seg;
     }
 
     /// <summary>
@@ -433,9 +438,10 @@ public sealed partial class TcpSocket
         int maxSegs = TsoSegs();
         uint chunkStart = _snd.Nxt;
         // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
-        int chunkSegs = 0, chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+        int chunkSegs = 0, chunkQuota = Math.Min(CwndQuota, maxSegs);
         // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
         bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
+        Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
@@ -479,7 +485,9 @@ public sealed partial class TcpSocket
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
-            Transmit(flags, _snd.Nxt, len, reason);
+            var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true);
+            if (held is not null) Host.Transmit(held, reason); // not the chunk's last segment
+            held = seg;
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             // tcp_write_xmit() only: tcp_write_wakeup() sends with tcp_transmit_skb() + tcp_event_new_data_sent() alone.
             if (InCwndReduction && !windowProbe) _ca.PrrOut++; // "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
@@ -487,15 +495,17 @@ public sealed partial class TcpSocket
             _snd.Nxt = end;
             sent = true;
             if (++chunkSegs < chunkQuota && !splitAtWindow) continue;
+            SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
             chunkStart = _snd.Nxt;
             chunkSegs = 0;
-            chunkQuota = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+            chunkQuota = Math.Min(CwndQuota, maxSegs);
             chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         }
         if (chunkSegs > 0)
         {
+            SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
         }
@@ -519,6 +529,27 @@ public sealed partial class TcpSocket
             ResetXmitTimer(TcpTimerKind.Persist, ProbeBase);
         }
     }
+
+    /// <summary>
+    /// Puts a TSO chunk's last segment on the link. __tcp_transmit_skb() — net/ipv4/tcp_output.c — sets PSH on every
+    /// non-SYN skb with tcp_skb_pcount() &gt; 1 ("Force a PSH flag on all (GSO) packets to expedite GRO flush at
+    /// receiver"; Linux 5.4+, so not on linux-4.4), and tcp_gso_segment() — net/ipv4/tcp_offload.c — clears PSH and FIN
+    /// on every segment but the last: a chunk of two or more segments ends with PSH; a one-segment skb keeps only
+    /// tcp_mark_push()'s.
+    /// </summary>
+    void SendChunkTail(ref Segment? held, int chunkSegs, string reason)
+    {
+        if (held is null) return;
+        if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
+        Host.Transmit(held, reason);
+        held = null;
+    }
+
+    /// <summary>
+    /// tcp_cwnd_test() — net/ipv4/tcp_output.c: the segments one skb may take, min(cwnd − in flight, max(cwnd / 2, 1))
+    /// ("For better scheduling, ensure we have at least 2 GSO packets in flight"): at cwnd 2 or 3 every chunk is one segment.
+    /// </summary>
+    int CwndQuota => Math.Min(_ca.Cwnd - PacketsInFlight, Math.Max(_ca.Cwnd >> 1, 1));
 
     /// <summary>tcp_probe0_base(): max(icsk_rto, TCP_RTO_MIN).</summary>
     SimDuration ProbeBase => SimDuration.Max(_icsk.Rto, TcpConstants.RtoMin);

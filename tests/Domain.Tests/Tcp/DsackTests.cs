@@ -165,7 +165,7 @@ public class DsackTests
         var mib = Sender(Handshake + """
                +0 write(3, ..., 3000) = 3000
                +0 > . 1:1001(1000) ack 1
-               +0 > . 1001:2001(1000) ack 1
+               +0 > P. 1001:2001(1000) ack 1
                +0 > P. 2001:3001(1000) ack 1
              +.01 < . 1:1(0) ack 1 win 257 <nop,nop,sack 2001:3001 1001:3001>
             """);

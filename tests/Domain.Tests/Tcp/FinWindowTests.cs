@@ -111,7 +111,7 @@ public class FinWindowTests
         AckAt(h, c, s, 170, 2000, 2000);
         AckAt(h, c, s, 190, 4000, 2000);
         Assert.Equal(
-            [(Ms(150), ".", 1u, 1448), (Ms(150), ".", 1449u, 552), (Ms(170), ".", 2001u, 1448), (Ms(170), ".", 3449u, 552),
+            [(Ms(150), ".", 1u, 1448), (Ms(150), "P.", 1449u, 552), (Ms(170), ".", 2001u, 1448), (Ms(170), "P.", 3449u, 552),
              (Ms(190), "FP.", 4001u, 1000)],
             ClientSentAfter(h, c, 100).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
     }
@@ -133,7 +133,7 @@ public class FinWindowTests
         AckAt(h, c, s, 150, 0, 2000);
         AckAt(h, c, s, 170, 1448, 2500);
         (SimTime, string, uint, int)[] at170 = noDelay
-            ? [(Ms(170), ".", 2001u, 1448), (Ms(170), ".", 3449u, 500)]
+            ? [(Ms(170), ".", 2001u, 1448), (Ms(170), "P.", 3449u, 500)]
             : [(Ms(170), ".", 2001u, 1448)];
         Assert.Equal(at170, ClientSentAfter(h, c, 160).Where(x => x.At == Ms(170)).Select(x => (x.At, x.Flags, x.Seq, x.Len)));
     }
@@ -178,7 +178,7 @@ public class FinWindowTests
         AckAt(h, c, s, 110, 1448, 1000);
         h.At(Ms(1000));
         Assert.Equal(
-            [(Ms(100), ".", 1u, 1448, "tcp_sendmsg"), (Ms(100), ".", 1449u, 1448, "tcp_sendmsg"), (Ms(100), "FP.", 2897u, 104, "tcp_send_fin"),
+            [(Ms(100), ".", 1u, 1448, "tcp_sendmsg"), (Ms(100), "P.", 1449u, 1448, "tcp_sendmsg"), (Ms(100), "FP.", 2897u, 104, "tcp_send_fin"),
              (Ms(324), ".", 1449u, 1000, "tcp_retransmit_timer")],
             ClientSentAfter(h, c, 90).Where(x => x.At < Ms(500)));
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPLossProbes]);

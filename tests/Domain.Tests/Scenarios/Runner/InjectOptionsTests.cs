@@ -106,7 +106,7 @@ public class InjectOptionsTests
                 { "from": "server", "flags": "S." },
                 { "from": "peer", "flags": ".", "at": "30ms" },
                 { "from": "server", "flags": ".", "seq": 1, "len": 988, "at": "50ms", "options": { "ts": { "ecr": 110 } } },
-                { "from": "server", "flags": ".", "seq": 989, "len": 988, "at": "50ms" },
+                { "from": "server", "flags": "P.", "seq": 989, "len": 988, "at": "50ms" },
                 { "from": "server", "flags": ".", "seq": 1977, "len": 988, "at": "50ms" },
                 { "from": "server", "flags": "P.", "seq": 2965, "len": 988, "at": "50ms" } ],
               "noPackets": [ { "from": "server", "flags": ".", "seq": 3953 }, { "from": "server", "flags": "P.", "seq": 3953 } ] }
@@ -199,9 +199,9 @@ public class InjectOptionsTests
             { "packets": [
                 { "from": "client", "flags": ".", "seq": 1, "ack": 1, "at": "20ms", "win": 63, "options": { "ts": { "ecr": 500 } } },
                 { "from": "client", "flags": ".", "seq": 1, "len": 988, "at": "30ms", "win": 63 },
-                { "from": "client", "flags": ".", "seq": 989, "len": 988, "at": "30ms" },
+                { "from": "client", "flags": "P.", "seq": 989, "len": 988, "at": "30ms" },
                 { "from": "client", "flags": ".", "seq": 1977, "len": 988, "at": "30ms" },
-                { "from": "client", "flags": ".", "seq": 2965, "len": 988, "at": "30ms" },
+                { "from": "client", "flags": "P.", "seq": 2965, "len": 988, "at": "30ms" },
                 { "from": "client", "flags": "P.", "seq": 3953, "len": 988, "at": "30ms" },
                 { "from": "peer", "flags": ".", "at": "40ms", "options": { "sack": [ [1977, 2965], [3953, 4941] ] } },
                 { "from": "client", "flags": ".", "seq": 989, "len": 988, "at": "40ms..60ms", "options": { "ts": { "ecr": 510 } } } ],
