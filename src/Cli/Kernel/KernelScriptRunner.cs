@@ -33,8 +33,7 @@ internal sealed class KernelScriptRunner
     /// <summary>The log, rendered after the run: formatting text while the script runs would make it late.</summary>
     readonly List<Func<string>> _log = [];
     readonly Dictionary<long, int> _fds = [];
-    readonly Dictionary<uint, uint> _tsValsByScript = [];
-    (uint Script, uint Live)? _firstTs;
+    readonly LiveTimestamps _timestamps = new();
     long _t0;
     long _anchor;
     ushort? _localPort, _remotePort;
@@ -221,7 +220,7 @@ internal sealed class KernelScriptRunner
             switch (o)
             {
                 case TimestampOption ts:
-                    if (!TryLiveEcr(ts.Ecr, ack, out uint ecr))
+                    if (!_timestamps.TryLiveEcr(ts.Ecr, ack, _options.TcpTsEcrScaled, out uint ecr))
                         return Fail(p.At.Line, $"error handling packet: unable to infer live TS ecr for script TS ecr {ts.Ecr};  no matching or preceding outbound TS val", ts.ToString(), "");
                     options.Add(ts with { Ecr = ecr });
                     break;
@@ -237,20 +236,6 @@ internal sealed class KernelScriptRunner
         _log.Add(() => $"{Secs(written)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}{Late(written, at)}");
         _anchor = at;
         return true;
-    }
-
-    bool TryLiveEcr(uint scriptEcr, bool ack, out uint live)
-    {
-        live = scriptEcr;
-        if (!ack) return true;
-        if (_tsValsByScript.TryGetValue(scriptEcr, out live)) return true;
-        if (_options.TcpTsEcrScaled && _firstTs is { } first)
-        {
-            live = unchecked(scriptEcr - first.Script + first.Live);
-            return true;
-        }
-        live = scriptEcr;
-        return false;
     }
 
     /// <summary>An outbound segment: the next one the kernel sent, compared as the engine runner compares (length, flags, seq, ack, window, options, time).</summary>
@@ -283,10 +268,7 @@ internal sealed class KernelScriptRunner
             return Fail(p.At.Line, $"error handling packet: {error}\nscript packet:  {scriptText}\nactual packet:  {actualText}", scriptText, actualText);
         }
         if (actual.Options.OfType<TimestampOption>().FirstOrDefault() is { } liveTs && p.Options?.OfType<TimestampOption>().FirstOrDefault() is { } scriptTs)
-        {
-            _tsValsByScript[scriptTs.Val] = liveTs.Val;
-            _firstTs ??= (scriptTs.Val, liveTs.Val);
-        }
+            _timestamps.Record(scriptTs.Val, liveTs.Val);
         _log.Add(() => $"{Secs(at)} line {p.At.Line}: > {ActualText(actual, at, isn)[(Secs(at).Length + 1)..]}");
         _anchor = at;
         return true;

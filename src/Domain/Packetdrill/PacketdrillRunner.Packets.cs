@@ -13,8 +13,7 @@ public sealed partial class PacketdrillRunner
     ushort? _localPort;
     ushort? _remotePort;
     uint _localIsn;
-    readonly Dictionary<uint, uint> _tsValsByScript = [];
-    (uint Script, uint Live)? _firstTs;
+    readonly LiveTimestamps _timestamps = new();
 
     /// <summary>
     /// Models run_packet.c's handling of an inbound packet: at its time the peer sends it, its ack
@@ -47,7 +46,7 @@ public sealed partial class PacketdrillRunner
                 case WscaleOption w: options = options with { WindowScale = w.Shift }; break;
                 case SackOkOption: options = options with { SackPermitted = true }; break;
                 case TimestampOption ts:
-                    if (!TryLiveEcr(ts.Ecr, flags, out uint ecr))
+                    if (!_timestamps.TryLiveEcr(ts.Ecr, flags.HasFlag(TcpFlags.Ack), _options.TcpTsEcrScaled, out uint ecr))
                         return Fail(p, "error handling packet: ", $"unable to infer live TS ecr for script TS ecr {ts.Ecr};  no matching or preceding outbound TS val", ts.ToString(), "");
                     options = options with { HasTimestamp = true, TsVal = ts.Val, TsEcr = ecr };
                     break;
@@ -73,25 +72,6 @@ public sealed partial class PacketdrillRunner
     /// <summary>The scripted peer sends the segment: a logged command, options included, so the command log replays the run.</summary>
     void Inject(Segment seg) =>
         Apply(new InjectCommand(RemoteHost, seg.Source.Port, LocalHost, seg.Destination.Port, seg.Flags, seg.Seq, seg.Ack, seg.Window, seg.Length, seg.Options));
-
-    /// <summary>
-    /// The live TS ecr for a script value: the live TS val of the outbound packet the script wrote with
-    /// that TS val; else, with --tcp_ts_ecr_scaled, interpolated from the first pair; a non-ACK
-    /// segment's ecr (0 in a SYN) is sent as written.
-    /// </summary>
-    bool TryLiveEcr(uint scriptEcr, TcpFlags flags, out uint live)
-    {
-        live = scriptEcr;
-        if (!flags.HasFlag(TcpFlags.Ack)) return true;
-        if (_tsValsByScript.TryGetValue(scriptEcr, out live)) return true;
-        if (_options.TcpTsEcrScaled && _firstTs is { } first)
-        {
-            live = unchecked(scriptEcr - first.Script + first.Live);
-            return true;
-        }
-        live = scriptEcr;
-        return false;
-    }
 
     /// <summary>
     /// Models verify_outbound_live_packet(): the next segment the kernel sent (waiting for it in
@@ -200,8 +180,7 @@ public sealed partial class PacketdrillRunner
         if (!actual.Options.HasTimestamp) return;
         var scriptTs = p.Options?.OfType<TimestampOption>().FirstOrDefault();
         if (scriptTs is null) return;
-        _tsValsByScript[scriptTs.Val] = actual.Options.TsVal;
-        _firstTs ??= (scriptTs.Val, actual.Options.TsVal);
+        _timestamps.Record(scriptTs.Val, actual.Options.TsVal);
     }
 
     /// <summary>
