@@ -82,7 +82,7 @@ public sealed partial class KernelTests
 
     /// <summary>
     /// What kind of difference a packetdrill message reports, without the values measured: "script.pkt:12: error
-    /// handling packet: live packet field tcp_window: expected: 100 (0x64) vs actual: 256 (0x100)" →
+    /// handling packet: live packet field tcp_window: expected: 100 (0x64) vs actual: 1050 (0x41a)" →
     /// "error handling packet: live packet field tcp_window: expected: 100 (0x64)"; a timing error keeps which event.
     /// </summary>
     internal static string Reason(string message)

@@ -343,7 +343,7 @@ public sealed partial class TcpSocket
     /// buffer, else none (U16_MAX &lt;&lt; TCP_MAX_WSCALE). The space is capped by the clamp and rounded
     /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
     /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
-    /// rcv_wnd is at most U16_MAX on linux-6. tcp_workaround_signed_windows and the route's initrwnd are
+    /// rcv_wnd is the whole space (6.10+, and linux-4.4). tcp_workaround_signed_windows and the route's initrwnd are
     /// not modelled (both 0 by default).
     /// </summary>
     internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
@@ -357,10 +357,11 @@ public sealed partial class TcpSocket
             long maxSpace = Math.Min(Math.Max(Math.Max(space, host.Sysctls.TcpRmem[2]), host.Sysctls.RmemMax), clamp);
             wscale = Math.Clamp(63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, maxSpace)) - 15, 0, TcpConstants.MaxWscale);
         }
-        // Since 4.19 (a337531b942b "up initial rmem to 128KB and SYN rwin to around 64KB") rcv_wnd is
-        // min(space, U16_MAX) even with scaling; before, the whole space.
-        long rcvWnd = host.Sim.Profile == KernelProfile.Linux6 ? Math.Min(space, ushort.MaxValue) : space;
-        return ((uint)rcvWnd, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
+        // rcv_wnd is the whole space: 4.19 to 6.9 capped it at U16_MAX (a337531b942b), 6.10 removed the cap again
+        // ("tcp: remove 64 KByte limit for initial tp->rcv_wnd value"); only the SYN's own field stays at most 65535
+        // (SelectWindow(), tcp_make_synack()). Observed on Linux 6.18.44: with tcp_rmem[1] 540000 the handshake's ACK
+        // offers 1050 << 8 = ALIGN(rounddown(270000, 1460), 256), not 65536.
+        return ((uint)space, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
     }
 
     /// <summary>
