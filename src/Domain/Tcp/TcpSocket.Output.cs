@@ -39,12 +39,6 @@ public sealed partial class TcpSocket
             _bytesSent += len;
             if (retransmit) _bytesRetrans += len;
         }
-        if (retransmit && len > 0)
-        {
-            // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
-            SkbSplitAt(seq);
-            SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
-        }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
     }
@@ -537,11 +531,11 @@ public sealed partial class TcpSocket
     /// on every segment but the last: a chunk of two or more segments ends with PSH; a one-segment skb keeps only
     /// tcp_mark_push()'s.
     /// </summary>
-    void SendChunkTail(ref Segment? held, int chunkSegs, string reason)
+    void SendChunkTail(ref Segment? held, int chunkSegs, string reason, bool countOutSeg = true)
     {
         if (held is null) return;
         if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
-        Host.Transmit(held, reason);
+        Host.Transmit(held, reason, countOutSeg);
         held = null;
     }
 
@@ -636,7 +630,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// __tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at <paramref name="index"/>:
     /// TCPCB_EVER_RETRANS set and the send time renewed; RetransSegs and tp->total_retrans by the segment count
-    /// (one: no TSO here), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
+    /// (one per queued entry: a multi-segment skb is resent entry by entry), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
     /// (<paramref name="sackedRetrans"/>: retrans_out); a loss probe's retransmission does not.
     /// </summary>
     void Resent(int index, bool sackedRetrans = true)

@@ -35,8 +35,8 @@ namespace SimService.Domain.Tcp;
 /// rule and sets SOCK_NOSPACE when it does not.</para>
 /// <para>Not modelled: TSO deferral (tcp_tso_should_defer()), autocorking, tcp_notsent_lowat (its default,
 /// UINT_MAX, never binds), MAX_SKB_FRAGS limits, skb splits at SACK block edges (tcp_sacktag_walk()'s
-/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted segment is cut into an skb of its
-/// own (tcp_retransmit_skb() → tcp_fragment() at one MSS, as after an RTO).</para>
+/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut into an skb of its
+/// own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO).</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
@@ -349,6 +349,19 @@ public sealed partial class TcpSocket
         foreach (var skb in skbs)
             if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.Seq == seq && skb.End == end;
         return true;
+    }
+
+    /// <summary>
+    /// The end of the send skb that holds <paramref name="seq"/> (its end_seq, FIN included); <paramref name="seq"/>
+    /// itself when no skb holds it (no skbs were queued by tcp_sendmsg_locked()).
+    /// </summary>
+    uint SendSkbEndAt(uint seq)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return seq;
+        foreach (var skb in skbs)
+            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.End;
+        return seq;
     }
 
     /// <summary>
