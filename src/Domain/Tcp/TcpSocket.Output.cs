@@ -28,6 +28,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
+        _wstamp = _sim.Now; // __tcp_transmit_skb(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns, tcp_clock_cache) (no pacing)
         if (flags.Has(TcpFlags.Ack)) EventAckSent();
         if (len > 0) EventDataSent(retransmit);
         // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
@@ -418,14 +419,16 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
     /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
     /// </param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false)
+    /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral.</param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false,
+        bool pushOne = false)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
-        bool sent = false, rwndLimited = false;
+        bool sent = false, rwndLimited = false, deferCwndLimited = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -469,6 +472,11 @@ public sealed partial class TcpSocket
             bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
                 && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
+            // tcp_write_xmit(): a send head of more than one segment (after tcp_grow_skb()) may wait for more room
+            // (tcp_tso_should_defer()); tcp_push_one(), the loss probe and tcp_write_wakeup() never defer.
+            if (chunkSegs == 0 && !pushOne && !lossProbe && !windowProbe
+                && TsoShouldDefer(chunkQuota, maxSegs, ref deferCwndLimited, ref rwndLimited))
+                break;
             // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
             // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits.
             if (!fin && len < PayloadMss && !NagleAllowsPartial(nagle))
@@ -509,7 +517,7 @@ public sealed partial class TcpSocket
             if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
             else ChronoStop(TcpChrono.RwndLimited);
         }
-        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent);
+        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent, deferCwndLimited);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
