@@ -28,6 +28,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
+        _wstamp = _sim.Now; // __tcp_transmit_skb(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns, tcp_clock_cache) (no pacing)
         if (flags.Has(TcpFlags.Ack)) EventAckSent();
         if (len > 0) EventDataSent(retransmit);
         // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
@@ -38,12 +39,6 @@ public sealed partial class TcpSocket
             _dataSegsOut++;
             _bytesSent += len;
             if (retransmit) _bytesRetrans += len;
-        }
-        if (retransmit && len > 0)
-        {
-            // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
-            SkbSplitAt(seq);
-            SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
@@ -425,14 +420,16 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
     /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
     /// </param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false)
+    /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral.</param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false,
+        bool pushOne = false)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
-        bool sent = false, rwndLimited = false;
+        bool sent = false, rwndLimited = false, deferCwndLimited = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -476,6 +473,11 @@ public sealed partial class TcpSocket
             bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
                 && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
+            // tcp_write_xmit(): a send head of more than one segment (after tcp_grow_skb()) may wait for more room
+            // (tcp_tso_should_defer()); tcp_push_one(), the loss probe and tcp_write_wakeup() never defer.
+            if (chunkSegs == 0 && !pushOne && !lossProbe && !windowProbe
+                && TsoShouldDefer(chunkQuota, maxSegs, ref deferCwndLimited, ref rwndLimited))
+                break;
             // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
             // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits.
             if (!fin && len < PayloadMss && !NagleAllowsPartial(nagle))
@@ -516,7 +518,7 @@ public sealed partial class TcpSocket
             if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
             else ChronoStop(TcpChrono.RwndLimited);
         }
-        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent);
+        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent, deferCwndLimited);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
@@ -538,11 +540,11 @@ public sealed partial class TcpSocket
     /// on every segment but the last: a chunk of two or more segments ends with PSH; a one-segment skb keeps only
     /// tcp_mark_push()'s.
     /// </summary>
-    void SendChunkTail(ref Segment? held, int chunkSegs, string reason)
+    void SendChunkTail(ref Segment? held, int chunkSegs, string reason, bool countOutSeg = true)
     {
         if (held is null) return;
         if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
-        Host.Transmit(held, reason);
+        Host.Transmit(held, reason, countOutSeg);
         held = null;
     }
 
@@ -637,7 +639,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// __tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at <paramref name="index"/>:
     /// TCPCB_EVER_RETRANS set and the send time renewed; RetransSegs and tp->total_retrans by the segment count
-    /// (one: no TSO here), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
+    /// (one per queued entry: a multi-segment skb is resent entry by entry), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
     /// (<paramref name="sackedRetrans"/>: retrans_out); a loss probe's retransmission does not.
     /// </summary>
     void Resent(int index, bool sackedRetrans = true)
