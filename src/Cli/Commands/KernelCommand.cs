@@ -18,7 +18,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -42,6 +42,8 @@ public static class KernelCommand
                 var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), cancellationToken);
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result, "real");
+                foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
+                if (line.Has("trace") && child?.Trace is { } trace) WriteTraces(output, files[i], trace);
                 if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
                     foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
                 if (line.Has("verbose") && child?.Log is { } log)
@@ -113,13 +115,18 @@ public static class KernelCommand
             .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
 
     /// <summary>What the child run in the namespace reports on its standard output (one JSON document).</summary>
+    /// <param name="Checks">A scenario's checks (a script has its one failure in Line … AtNs instead).</param>
+    /// <param name="Errors">A scenario's run errors: a step the kernel refused, a call that could not be made.</param>
+    /// <param name="Notes">What the kernel run did differently from the engine's or could not check.</param>
+    /// <param name="Trace">A scenario's packet trace, the links' segments one per line.</param>
     internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
-        string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log);
+        string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log, IReadOnlyList<CheckOutcome>? Checks = null,
+        IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null);
 
     static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, CancellationToken cancellationToken)
     {
-        if (file.Format is not PacketdrillFormat)
-            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) only")]), null);
+        if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
+            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
         var clock = Stopwatch.StartNew();
         var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] childArgs = ignoreGsoPsh ? ["kernel", "--in-netns", "--ignore-gso-psh", "--", file.FullPath] : ["kernel", "--in-netns", "--", file.FullPath];
@@ -143,6 +150,13 @@ public static class KernelCommand
         if (child is null) return (Failed(file, clock, $"the run in the namespace failed (exit {process.ExitCode}): {stderr.Result.Trim()}"), null);
         if (child.Invalid is { Count: > 0 } problems) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), child);
         if (child.SetupError is { } setup) return (Failed(file, clock, setup), child);
+        if (child.Checks is { } scenarioChecks)
+        {
+            var errors = child.Errors ?? [];
+            bool passed = errors.Count == 0 && scenarioChecks.All(c => c.Passed);
+            return (new FileResult(file.DisplayPath, file.Format.Kind, passed ? FileOutcome.Passed : FileOutcome.Failed, scenarioChecks, errors, null,
+                child.EndNs, null, clock.Elapsed.TotalSeconds), child);
+        }
         IReadOnlyList<CheckOutcome> checks = child.Line is { } failedLine
             ? [new CheckOutcome(false, "packetdrill", $"line {failedLine}", child.Expected ?? "", child.Actual ?? "", KernelScriptRunner.Secs(child.AtNs ?? 0) + " s", child.AtNs ?? 0)]
             : [];
@@ -165,7 +179,9 @@ public static class KernelCommand
     static int RunHere(CommandLine line, TextWriter output)
     {
         var path = line.Arguments.Single();
-        var result = RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"));
+        var result = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+            ? RunScenario(File.ReadAllText(path))
+            : RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
         // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
@@ -239,5 +255,39 @@ public static class KernelCommand
         var f = run.Failure;
         IReadOnlyList<string> log = warmUp.Failure is { } w ? [$"(warm-up stopped at line {w.Line}: {w.Message.Split('\n')[0]})", .. run.Log] : run.Log;
         return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log);
+    }
+
+    /// <summary>
+    /// A scenario in the child: parsed by the engine's parser, refused (as invalid input for this target) when it uses
+    /// what the kernel run cannot do, else run by <see cref="KernelScenarioRunner"/>.
+    /// </summary>
+    static ChildResult RunScenario(string text)
+    {
+        var problems = ScenarioJsonFormat.Parse(text, out var document);
+        if (document is null) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
+        var unsupported = KernelScenarioRunner.Unsupported(document);
+        if (unsupported.Count > 0)
+            return new ChildResult([.. unsupported.Select(e => new Problem(e.Path, $"not run on the kernel: {e.Message}"))], null, null, null, null, null, null, 0, null);
+        if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
+        KernelScenarioRunner.WarmUp();
+        var (run, setupError) = KernelScenarioRunner.Run(document);
+        if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
+        return new ChildResult(null, null, null, null, null, null, null, run.EndNs, null,
+            [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],
+            [.. run.Errors.Select(e => new Problem(e.Path, e.Message))], run.Notes, run.Trace);
+    }
+
+    /// <summary>--trace: the engine's segments of the same scenario beside the kernel's, one pair per line in the order each was sent.</summary>
+    static void WriteTraces(TextWriter output, ScenarioFile file, IReadOnlyList<string> kernel)
+    {
+        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        if (document is null) return;
+        var run = SimService.Domain.Scenarios.ScenarioRunner.Run(document);
+        var engine = SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(run.Simulation.Journal, a => run.Simulation.FindHost(a)?.Name)
+            .Select(p => p.ToString()).ToList();
+        int width = Math.Max(6, engine.Count == 0 ? 0 : engine.Max(e => e.Length));
+        output.WriteLine($"         {"engine".PadRight(width)} | kernel");
+        for (int i = 0; i < Math.Max(engine.Count, kernel.Count); i++)
+            output.WriteLine($"         {(i < engine.Count ? engine[i] : "").PadRight(width)} | {(i < kernel.Count ? kernel[i] : "")}");
     }
 }

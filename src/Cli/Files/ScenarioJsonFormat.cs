@@ -38,7 +38,7 @@ public sealed class ScenarioJsonFormat : IFileFormat
         return await server.RunScenarioAsync(plain!, cancellationToken);
     }
 
-    private static IReadOnlyList<Problem> Parse(string text, out ScenarioDocument? document)
+    internal static IReadOnlyList<Problem> Parse(string text, out ScenarioDocument? document)
     {
         document = null;
         if (!TryReadJson(text, out var plain, out var malformed)) return [malformed!];

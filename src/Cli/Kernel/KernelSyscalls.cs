@@ -263,6 +263,9 @@ internal static class TcpInfoLayout
         ["tcpi_rcv_ooopack"] = (224, 4), ["tcpi_snd_wnd"] = (228, 4), ["tcpi_rcv_wnd"] = (232, 4),
     };
 
+    /// <summary>Every field's name, in the struct's order.</summary>
+    public static IEnumerable<string> Names => Fields.Keys;
+
     /// <summary>A field of the struct; null when this layout does not have it.</summary>
     public static long? Read(byte[] info, string field)
     {

@@ -16,6 +16,7 @@ internal static partial class Libc
     public const uint TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
     public const int EINTR = 4, EAGAIN = 11;
+    public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SockaddrIn
@@ -59,7 +60,13 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true, EntryPoint = "ioctl")] public static extern int ioctl_bytes(int fd, ulong request, byte[] value);
     [DllImport("libc", SetLastError = true)] public static extern int fcntl(int fd, int cmd, int arg);
     [DllImport("libc", SetLastError = true)] public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+    [DllImport("libc", SetLastError = true)] public static extern int getsockname(int fd, ref SockaddrIn addr, ref int len);
+    [DllImport("libc", SetLastError = true)] public static extern int getpeername(int fd, ref SockaddrIn addr, ref int len);
+    [DllImport("libc", SetLastError = true)] public static extern int dup(int fd);
+    [DllImport("libc", SetLastError = true)] public static extern int setns(int fd, int nstype);
+    [DllImport("libc", SetLastError = true)] public static extern int ppoll([In, Out] PollFd[] fds, ulong nfds, ref Timespec timeout, IntPtr sigmask);
     [DllImport("libc")] public static extern uint geteuid();
+    [DllImport("libc")] public static extern int gettid();
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
     [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec request, IntPtr remain);
     [DllImport("libc", SetLastError = true)] public static extern int sched_setscheduler(int pid, int policy, ref int priority);

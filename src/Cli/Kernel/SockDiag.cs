@@ -12,8 +12,8 @@ namespace SimService.Cli.Kernel;
 internal static class SockDiag
 {
     const int AF_NETLINK = 16, SOCK_RAW = 3, NETLINK_SOCK_DIAG = 4, SOCK_DIAG_BY_FAMILY = 20;
-    const ushort NLM_F_REQUEST = 1;
-    const int NLMSG_ERROR = 2, INET_DIAG_INFO = 2;
+    const ushort NLM_F_REQUEST = 1, NLM_F_DUMP = 0x300;
+    const int NLMSG_ERROR = 2, NLMSG_DONE = 3, INET_DIAG_INFO = 2;
 
     [StructLayout(LayoutKind.Sequential)]
     struct SockaddrNl
@@ -27,11 +27,35 @@ internal static class SockDiag
     [DllImport("libc", SetLastError = true)]
     static extern nint sendto(int fd, byte[] buffer, nint length, int flags, ref SockaddrNl address, int addressLength);
 
+    /// <summary>One socket of a dump: inet_diag_msg's state, endpoints (host order), timer (0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 probe) and its expiry in ms.</summary>
+    public sealed record Row(int State, uint Local, ushort LocalPort, uint Remote, ushort RemotePort, int Timer, uint ExpiresMs, uint Inode);
+
     /// <summary>tcp_info of the TCP socket local:localPort → remote:remotePort (host order), or null when the kernel has none.</summary>
     public static byte[]? TcpInfo(uint local, ushort localPort, uint remote, ushort remotePort)
     {
+        byte[]? info = null;
+        Ask(0, (local, localPort, remote, remotePort), (_, attributes) => info ??= attributes);
+        return info;
+    }
+
+    /// <summary>Every IPv4 TCP socket of the calling thread's network namespace (listeners, connections, request and timewait sockets), as <c>ss -tan</c> lists them.</summary>
+    public static List<Row> Dump()
+    {
+        var rows = new List<Row>();
+        Ask(NLM_F_DUMP, null, (m, _) => rows.Add(new Row(m[1], BinaryPrimitives.ReadUInt32BigEndian(m[8..]), BinaryPrimitives.ReadUInt16BigEndian(m[4..]),
+            BinaryPrimitives.ReadUInt32BigEndian(m[24..]), BinaryPrimitives.ReadUInt16BigEndian(m[6..]), m[2], BinaryPrimitives.ReadUInt32LittleEndian(m[52..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(m[68..]))));
+        return rows;
+    }
+
+    /// <summary>
+    /// Sends one inet_diag_req_v2 (every state, INET_DIAG_INFO asked) — for one socket by its 4-tuple, or a dump — and
+    /// hands each inet_diag_msg of the reply (72 bytes) with its INET_DIAG_INFO attribute (null if none) to <paramref name="each"/>.
+    /// </summary>
+    static void Ask(ushort flags, (uint Local, ushort LocalPort, uint Remote, ushort RemotePort)? socket, Action<ReadOnlySpan<byte>, byte[]?> each)
+    {
         int fd = Libc.socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
-        if (fd < 0) return null;
+        if (fd < 0) return;
         try
         {
             // nlmsghdr (16) + inet_diag_req_v2 (56): family, protocol, ext, pad, states, inet_diag_sockid.
@@ -39,7 +63,7 @@ internal static class SockDiag
             var r = request.AsSpan();
             BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)request.Length);
             BinaryPrimitives.WriteUInt16LittleEndian(r[4..], SOCK_DIAG_BY_FAMILY);
-            BinaryPrimitives.WriteUInt16LittleEndian(r[6..], NLM_F_REQUEST);
+            BinaryPrimitives.WriteUInt16LittleEndian(r[6..], (ushort)(NLM_F_REQUEST | flags));
             BinaryPrimitives.WriteUInt32LittleEndian(r[8..], 1);
             var q = r[16..];
             q[0] = Libc.AF_INET;
@@ -47,39 +71,55 @@ internal static class SockDiag
             q[2] = 1 << (INET_DIAG_INFO - 1);
             BinaryPrimitives.WriteUInt32LittleEndian(q[4..], 0xffffffff); // every state
             var id = q[8..];
-            BinaryPrimitives.WriteUInt16BigEndian(id, localPort);
-            BinaryPrimitives.WriteUInt16BigEndian(id[2..], remotePort);
-            BinaryPrimitives.WriteUInt32BigEndian(id[4..], local);
-            BinaryPrimitives.WriteUInt32BigEndian(id[20..], remote);
+            if (socket is { } s)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(id, s.LocalPort);
+                BinaryPrimitives.WriteUInt16BigEndian(id[2..], s.RemotePort);
+                BinaryPrimitives.WriteUInt32BigEndian(id[4..], s.Local);
+                BinaryPrimitives.WriteUInt32BigEndian(id[20..], s.Remote);
+            }
             BinaryPrimitives.WriteUInt32LittleEndian(id[40..], 0xffffffff); // INET_DIAG_NOCOOKIE
             BinaryPrimitives.WriteUInt32LittleEndian(id[44..], 0xffffffff);
             var kernel = new SockaddrNl { Family = AF_NETLINK };
-            if (sendto(fd, request, request.Length, 0, ref kernel, Marshal.SizeOf<SockaddrNl>()) < 0) return null;
-            var reply = new byte[8192];
-            var n = Libc.recv(fd, reply, reply.Length, 0);
-            if (n < 16 + 72) return null;
-            var m = reply.AsSpan(0, (int)n);
-            if (BinaryPrimitives.ReadUInt16LittleEndian(m[4..]) == NLMSG_ERROR) return null;
-            int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(m), (uint)n);
-            // The attributes follow the inet_diag_msg (72 bytes), each rtattr 4-byte aligned.
-            for (int at = 16 + 72; at + 4 <= length;)
+            if (sendto(fd, request, request.Length, 0, ref kernel, Marshal.SizeOf<SockaddrNl>()) < 0) return;
+            var reply = new byte[32768];
+            while (true)
             {
-                int attrLength = BinaryPrimitives.ReadUInt16LittleEndian(m[at..]);
-                int type = BinaryPrimitives.ReadUInt16LittleEndian(m[(at + 2)..]);
-                if (attrLength < 4) break;
-                if (type == INET_DIAG_INFO)
+                var n = Libc.recv(fd, reply, reply.Length, 0);
+                if (n < 16) return;
+                for (int at = 0; at + 16 <= n;)
                 {
-                    var info = new byte[256];
-                    m.Slice(at + 4, Math.Min(attrLength - 4, info.Length)).CopyTo(info);
-                    return info;
+                    var m = reply.AsSpan(at, (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(reply.AsSpan(at)), (uint)(n - at)));
+                    int type = BinaryPrimitives.ReadUInt16LittleEndian(m[4..]);
+                    if (type is NLMSG_ERROR or NLMSG_DONE || m.Length < 16 + 72) return;
+                    each(m[16..], Info(m));
+                    if (flags == 0) return;
+                    at += (m.Length + 3) & ~3;
                 }
-                at += (attrLength + 3) & ~3;
             }
-            return null;
         }
         finally
         {
             Libc.close(fd);
         }
+    }
+
+    /// <summary>The INET_DIAG_INFO attribute of one reply message (the attributes follow the inet_diag_msg, each rtattr 4-byte aligned).</summary>
+    static byte[]? Info(ReadOnlySpan<byte> m)
+    {
+        for (int at = 16 + 72; at + 4 <= m.Length;)
+        {
+            int attrLength = BinaryPrimitives.ReadUInt16LittleEndian(m[at..]);
+            int type = BinaryPrimitives.ReadUInt16LittleEndian(m[(at + 2)..]);
+            if (attrLength < 4) break;
+            if (type == INET_DIAG_INFO)
+            {
+                var info = new byte[256];
+                m.Slice(at + 4, Math.Min(attrLength - 4, Math.Min(info.Length, m.Length - at - 4))).CopyTo(info);
+                return info;
+            }
+            at += (attrLength + 3) & ~3;
+        }
+        return null;
     }
 }

@@ -31,18 +31,25 @@ internal sealed class TunDevice : IDisposable
     /// <summary>Opens /dev/net/tun and attaches tun0 in the calling process's network namespace; null and the reason when it cannot.</summary>
     public static (TunDevice? Device, string? Error) Open()
     {
+        var (fd, error) = Attach(Name);
+        return fd < 0 ? (null, error) : (new TunDevice(fd), null);
+    }
+
+    /// <summary>Opens /dev/net/tun and attaches a TUN device of that name in the calling thread's network namespace: its descriptor, or −1 and the reason.</summary>
+    public static (int Fd, string? Error) Attach(string name)
+    {
         int fd = Libc.open("/dev/net/tun", Libc.O_RDWR);
-        if (fd < 0) return (null, $"cannot open /dev/net/tun (errno {Libc.Errno})");
+        if (fd < 0) return (-1, $"cannot open /dev/net/tun (errno {Libc.Errno})");
         var ifr = new byte[40];
-        System.Text.Encoding.ASCII.GetBytes(Name).CopyTo(ifr, 0);
+        System.Text.Encoding.ASCII.GetBytes(name).CopyTo(ifr, 0);
         BitConverter.GetBytes((short)(Libc.IFF_TUN | Libc.IFF_NO_PI)).CopyTo(ifr, 16);
         if (Libc.ioctl_bytes(fd, Libc.TUNSETIFF, ifr) < 0)
         {
             int errno = Libc.Errno;
             Libc.close(fd);
-            return (null, $"TUNSETIFF failed (errno {errno})");
+            return (-1, $"TUNSETIFF {name} failed (errno {errno})");
         }
-        return (new TunDevice(fd), null);
+        return (fd, null);
     }
 
     /// <summary>Writes one IPv4 packet: the kernel receives it on tun0; returns the monotonic time it was written.</summary>
@@ -126,7 +133,7 @@ internal static class Netns
         }
     }
 
-    static string? Ip(params string[] args)
+    internal static string? Ip(params string[] args)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);

@@ -51,10 +51,21 @@ public readonly partial record struct CheckedDuration
         _ => WithinTolerance(actual),
     };
 
-    bool WithinTolerance(SimDuration actual)
+    /// <summary>
+    /// True when some duration within <paramref name="slack"/> of <paramref name="actual"/> satisfies the check: a
+    /// measurement known only to ±slack (the real kernel's run, whose wake-ups are late by a few ms).
+    /// </summary>
+    public bool Matches(SimDuration actual, SimDuration slack) => Kind switch
     {
-        // |actual - nominal| <= max(5% of nominal, 2 ms), in exact integer arithmetic.
-        Int128 diff = Int128.Abs((Int128)actual.Ns - Low.Ns);
+        CheckedDurationKind.Exact => Int128.Abs((Int128)actual.Ns - Low.Ns) <= slack.Ns,
+        CheckedDurationKind.Range => actual.Ns + (Int128)slack.Ns >= Low.Ns && actual.Ns - (Int128)slack.Ns <= High.Ns,
+        _ => WithinTolerance(actual, slack),
+    };
+
+    bool WithinTolerance(SimDuration actual, SimDuration slack = default)
+    {
+        // |actual - nominal| - slack <= max(5% of nominal, 2 ms), in exact integer arithmetic.
+        Int128 diff = Int128.Max(0, Int128.Abs((Int128)actual.Ns - Low.Ns) - slack.Ns);
         return diff <= ToleranceFloor.Ns || diff * 20 <= Low.Ns;
     }
 

@@ -46,15 +46,15 @@ public sealed partial class ScenarioRunner
             return;
         }
         var counted = CountedRows(check, rows);
-        AddCheck(CheckKinds.Sockets, path, SocketCheckHolds(check, rows, _sim.Now), expected, DescribeRows(check, rows, counted.Count));
+        AddCheck(CheckKinds.Sockets, path, SocketCheckHolds(check, rows, _sim.Now), expected, DescribeRows(check, rows, counted.Count, _sim.Now));
     }
 
     /// <summary>
     /// The format's socket-check rule. <c>state</c> alone: every row is in the state and one exists
     /// (CLOSED: or none exists). With <c>count</c>, the state only picks the rows counted. Timer and
-    /// time left hold for every counted row.
+    /// time left hold for every counted row (the time left within <paramref name="slack"/>: zero for the engine).
     /// </summary>
-    internal static bool SocketCheckHolds(SocketCheck check, IReadOnlyList<SocketRow> rows, SimTime now)
+    internal static bool SocketCheckHolds(SocketCheck check, IReadOnlyList<SocketRow> rows, SimTime now, SimDuration slack = default)
     {
         var counted = CountedRows(check, rows);
         bool state = check.Count is not null || check.State is not { } s
@@ -62,11 +62,11 @@ public sealed partial class ScenarioRunner
         bool count = check.Count is not { } n || counted.Count == n;
         bool timers = counted.All(r =>
             (check.Timer is not { } timer || (r.TimerName ?? SsTimer.Off.ToWireName()) == timer.ToWireName())
-            && (check.TimerLeft is not { } left || left.Matches(r.TimerLeft(now))));
+            && (check.TimerLeft is not { } left || left.Matches(r.TimerLeft(now), slack)));
         return state && count && timers;
     }
 
-    static IReadOnlyList<SocketRow> CountedRows(SocketCheck check, IReadOnlyList<SocketRow> rows) =>
+    internal static IReadOnlyList<SocketRow> CountedRows(SocketCheck check, IReadOnlyList<SocketRow> rows) =>
         check.Count is not null && check.State is { } s ? rows.Where(r => StateName(r.State) == s).ToList() : rows;
 
     /// <summary>The rows a selector picks: an alias's connection (its full socket and timewait entry), or a host's rows matching the patterns.</summary>
@@ -132,7 +132,7 @@ public sealed partial class ScenarioRunner
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 
-    static string Describe(SocketCheck check)
+    internal static string Describe(SocketCheck check)
     {
         var parts = new List<string>();
         if (check.State is { } state) parts.Add(state.ToWireName());
@@ -142,20 +142,20 @@ public sealed partial class ScenarioRunner
         return string.Join(' ', parts);
     }
 
-    string DescribeRows(SocketCheck check, IReadOnlyList<SocketRow> rows, int counted)
+    internal static string DescribeRows(SocketCheck check, IReadOnlyList<SocketRow> rows, int counted, SimTime now)
     {
         var text = new StringBuilder();
         if (check.Count is not null)
             text.Append(check.State is { } state && counted != rows.Count ? $"count={counted} in {state.ToWireName()} among " : $"count={counted}: ");
         if (rows.Count == 0) return text.Append("no socket (CLOSED)").ToString();
-        text.AppendJoin(", ", rows.Take(MaxRowsShown).Select(Describe));
+        text.AppendJoin(", ", rows.Take(MaxRowsShown).Select(r => Describe(r, now)));
         if (rows.Count > MaxRowsShown) text.Append($", and {rows.Count - MaxRowsShown} more");
         return text.ToString();
     }
 
-    string Describe(SocketRow row)
+    static string Describe(SocketRow row, SimTime now)
     {
-        var timer = row.TimerName is { } name ? $"timer={name} left={row.TimerLeft(_sim.Now)}" : "timer=off";
+        var timer = row.TimerName is { } name ? $"timer={name} left={row.TimerLeft(now)}" : "timer=off";
         return $"{StateName(row.State).ToWireName()} {row.Local}->{row.Remote} {timer}";
     }
 

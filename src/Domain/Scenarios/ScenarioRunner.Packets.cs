@@ -57,9 +57,22 @@ public sealed partial class ScenarioRunner
     {
         if (expect.Packets.IsEmpty && expect.PacketsExact.IsEmpty && expect.NoPackets.IsEmpty) return;
         var packets = CapturePackets(_sim.Journal, address => _sim.FindHost(address)?.Name);
-        CheckSubsequence(expect.Packets, packets, JsonPath.Member(path, "packets"));
-        CheckExact(expect.PacketsExact, packets, JsonPath.Member(path, "packetsExact"));
-        CheckNone(expect.NoPackets, packets, JsonPath.Member(path, "noPackets"));
+        _checks.AddRange(PacketChecks(expect, packets, path, _sim.Now, SimDuration.Zero));
+    }
+
+    /// <summary>
+    /// The packets, packetsExact and noPackets checks of <paramref name="expect"/> over a capture, made at
+    /// <paramref name="now"/>; <paramref name="slack"/> widens every <c>at</c> by that much either way (zero for the
+    /// engine; the real kernel's run allows packetdrill's 4 ms for its wake-ups).
+    /// </summary>
+    internal static List<CheckResult> PacketChecks(FinalExpect expect, IReadOnlyList<WirePacket> packets, string path, SimTime now, SimDuration slack)
+    {
+        var checks = new List<CheckResult>();
+        void Add(string kind, string p, bool passed, string expected, string actual) => checks.Add(new CheckResult(passed, kind, p, expected, actual, now));
+        CheckSubsequence(expect.Packets, packets, JsonPath.Member(path, "packets"), slack, Add);
+        CheckExact(expect.PacketsExact, packets, JsonPath.Member(path, "packetsExact"), slack, Add);
+        CheckNone(expect.NoPackets, packets, JsonPath.Member(path, "noPackets"), slack, Add);
+        return checks;
     }
 
     /// <summary>
@@ -118,9 +131,9 @@ public sealed partial class ScenarioRunner
     }
 
     /// <summary>Whether a segment satisfies an entry: flags exactly, every other field when given.</summary>
-    internal static bool Matches(PacketCheck entry, WirePacket packet) =>
+    internal static bool Matches(PacketCheck entry, WirePacket packet, SimDuration slack = default) =>
         SameFlagsAndHosts(entry, packet)
-        && (entry.At is not { } at || at.Matches(packet.At - SimTime.Zero))
+        && (entry.At is not { } at || at.Matches(packet.At - SimTime.Zero, slack))
         && (entry.Len is not { } len || packet.Len == len)
         && (entry.Seq is not { } seq || packet.RelativeSeq == seq)
         && (entry.Ack is not { } ack || packet.RelativeAck == ack)
@@ -152,7 +165,7 @@ public sealed partial class ScenarioRunner
     /// match (greedy is optimal for subsequences): the index of each entry's segment, or -1. An entry
     /// that finds none leaves the next one to search from the last match.
     /// </summary>
-    internal static int[] MatchSubsequence(IReadOnlyList<PacketCheck> entries, IReadOnlyList<WirePacket> packets)
+    internal static int[] MatchSubsequence(IReadOnlyList<PacketCheck> entries, IReadOnlyList<WirePacket> packets, SimDuration slack = default)
     {
         var found = new int[entries.Count];
         int next = 0;
@@ -160,7 +173,7 @@ public sealed partial class ScenarioRunner
         {
             found[e] = -1;
             for (int p = next; p < packets.Count && found[e] < 0; p++)
-                if (Matches(entries[e], packets[p])) found[e] = p;
+                if (Matches(entries[e], packets[p], slack)) found[e] = p;
             if (found[e] >= 0) next = found[e] + 1;
         }
         return found;
@@ -181,43 +194,46 @@ public sealed partial class ScenarioRunner
         };
     }
 
-    void CheckSubsequence(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    /// <summary>How a static check reports one result: kind, path, passed, expected, actual.</summary>
+    delegate void AddResult(string kind, string path, bool passed, string expected, string actual);
+
+    static void CheckSubsequence(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path, SimDuration slack, AddResult add)
     {
-        var found = MatchSubsequence(entries, packets);
+        var found = MatchSubsequence(entries, packets, slack);
         SimTime? after = null;
         for (int e = 0; e < entries.Length; e++)
         {
             var actual = found[e] >= 0
                 ? packets[found[e]].ToString()
                 : $"no matching segment{(after is { } t ? $" after {t}" : "")}; {NearMisses(entries[e], packets)}";
-            AddCheck(CheckKinds.Packets, JsonPath.Item(path, e), found[e] >= 0, Describe(entries[e]), actual);
+            add(CheckKinds.Packets, JsonPath.Item(path, e), found[e] >= 0, Describe(entries[e]), actual);
             if (found[e] >= 0) after = packets[found[e]].At;
         }
     }
 
-    void CheckExact(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    static void CheckExact(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path, SimDuration slack, AddResult add)
     {
         if (entries.IsEmpty) return;
         var between = SegmentsBetweenNamedHosts(entries, packets);
         for (int e = 0; e < entries.Length; e++)
         {
             bool present = e < between.Count;
-            AddCheck(CheckKinds.PacketsExact, JsonPath.Item(path, e), present && Matches(entries[e], between[e]), Describe(entries[e]),
+            add(CheckKinds.PacketsExact, JsonPath.Item(path, e), present && Matches(entries[e], between[e], slack), Describe(entries[e]),
                 present ? between[e].ToString() : $"no segment: only {between.Count} were sent");
         }
         var extra = between.Skip(entries.Length).Take(MaxPacketsShown).Select(p => p.ToString()).ToList();
-        AddCheck(CheckKinds.PacketsExact, path, between.Count == entries.Length, $"exactly {entries.Length} segments",
+        add(CheckKinds.PacketsExact, path, between.Count == entries.Length, $"exactly {entries.Length} segments",
             between.Count <= entries.Length
                 ? $"{between.Count} segments"
                 : $"{between.Count} segments; beyond the list: {string.Join("; ", extra)}");
     }
 
-    void CheckNone(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path)
+    static void CheckNone(ImmutableArray<PacketCheck> entries, IReadOnlyList<WirePacket> packets, string path, SimDuration slack, AddResult add)
     {
         for (int e = 0; e < entries.Length; e++)
         {
-            var matching = packets.Where(p => Matches(entries[e], p)).ToList();
-            AddCheck(CheckKinds.NoPackets, JsonPath.Item(path, e), matching.Count == 0, $"no segment {Describe(entries[e])}",
+            var matching = packets.Where(p => Matches(entries[e], p, slack)).ToList();
+            add(CheckKinds.NoPackets, JsonPath.Item(path, e), matching.Count == 0, $"no segment {Describe(entries[e])}",
                 matching.Count == 0 ? "none" : $"{matching.Count} matching: {string.Join("; ", matching.Take(MaxPacketsShown))}");
         }
     }

@@ -228,30 +228,40 @@ public sealed partial class ScenarioRunner
         if (step.Expect is { } expect) CheckCall(step, expect, returned);
     }
 
-    void CheckCall(CallStep step, CallExpect expect, CallReturned returned)
+    void CheckCall(CallStep step, CallExpect expect, CallReturned returned) =>
+        _checks.AddRange(CallChecks(step, expect, returned, HostPortAddress, SimDuration.Zero));
+
+    /// <summary>
+    /// The checks of a call's <c>expect</c> against what the call returned; <paramref name="hostPortAddress"/> turns a
+    /// "host:port" value into the address the call reports, and <paramref name="slack"/> widens <c>returnsAfter</c>
+    /// either way (zero for the engine; the real kernel's run allows packetdrill's 4 ms).
+    /// </summary>
+    internal static List<CheckResult> CallChecks(CallStep step, CallExpect expect, CallReturned returned, Func<string, string?> hostPortAddress, SimDuration slack)
     {
+        var checks = new List<CheckResult>();
         var path = JsonPath.Member(step.Path, "expect");
         if (expect.Result is { } result)
         {
             bool passed = result.Errno is { } errno
                 ? returned.Errno is { } got && CanonicalErrno(got) == errno.Canonical
                 : returned.Errno is null && returned.Result == result.Value;
-            AddCheck(CheckKinds.CallResult, JsonPath.Member(path, "result"), passed, result.ToString(),
-                returned.Errno ?? returned.Result.ToString(System.Globalization.CultureInfo.InvariantCulture), returned.At);
+            checks.Add(new CheckResult(passed, CheckKinds.CallResult, JsonPath.Member(path, "result"), result.ToString(),
+                returned.Errno ?? returned.Result.ToString(System.Globalization.CultureInfo.InvariantCulture), returned.At));
         }
         if (expect.ReturnsAfter is { } after)
-            AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), after.Matches(returned.Blocked),
-                $"returns after {after}", $"returned after {returned.Blocked}", returned.At);
+            checks.Add(new CheckResult(after.Matches(returned.Blocked, slack), CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"),
+                $"returns after {after}", $"returned after {returned.Blocked}", returned.At));
         if (expect.Value is { } value)
-            AddCheck(CheckKinds.CallValue, JsonPath.Member(path, "value"), ValueMatches(value, returned.Value),
-                value, returned.Value ?? (returned.Errno is { } e ? $"failed with {e}" : "no value"), returned.At);
+            checks.Add(new CheckResult(ValueMatches(value, returned.Value, hostPortAddress), CheckKinds.CallValue, JsonPath.Member(path, "value"),
+                value, returned.Value ?? (returned.Errno is { } e ? $"failed with {e}" : "no value"), returned.At));
+        return checks;
     }
 
     /// <summary>
     /// A call's value against the expectation: an object matches when every member it names matches
     /// (others are not checked); a "host:port" naming a host of the scenario is that host's address.
     /// </summary>
-    bool ValueMatches(string expected, string? actual)
+    static bool ValueMatches(string expected, string? actual, Func<string, string?> hostPortAddress)
     {
         if (actual is null) return false;
         using var e = System.Text.Json.JsonDocument.Parse(expected);
@@ -263,7 +273,7 @@ public sealed partial class ScenarioRunner
             System.Text.Json.JsonValueKind.Object => y.ValueKind == System.Text.Json.JsonValueKind.Object
                 && x.EnumerateObject().All(m => y.TryGetProperty(m.Name, out var v) && Same(m.Value, v)),
             System.Text.Json.JsonValueKind.String => y.ValueKind == System.Text.Json.JsonValueKind.String
-                && (x.GetString() == y.GetString() || HostPortAddress(x.GetString()!) == y.GetString()),
+                && (x.GetString() == y.GetString() || hostPortAddress(x.GetString()!) == y.GetString()),
             _ => x.GetRawText() == y.GetRawText(),
         };
     }
@@ -285,15 +295,20 @@ public sealed partial class ScenarioRunner
                 FailCallChecks(step, expect, $"still blocked at the end of the run (issued at {issued})");
     }
 
-    void FailCallChecks(CallStep step, CallExpect expect, string actual)
+    void FailCallChecks(CallStep step, CallExpect expect, string actual) => _checks.AddRange(FailedCallChecks(step, expect, actual, _sim.Now));
+
+    /// <summary>Each expectation of a call that was not made or never returned, failed with <paramref name="actual"/> as the reason.</summary>
+    internal static List<CheckResult> FailedCallChecks(CallStep step, CallExpect expect, string actual, SimTime at)
     {
+        var checks = new List<CheckResult>();
         var path = JsonPath.Member(step.Path, "expect");
         if (expect.Result is { } result)
-            AddCheck(CheckKinds.CallResult, JsonPath.Member(path, "result"), false, result.ToString(), actual);
+            checks.Add(new CheckResult(false, CheckKinds.CallResult, JsonPath.Member(path, "result"), result.ToString(), actual, at));
         if (expect.ReturnsAfter is { } after)
-            AddCheck(CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), false, $"returns after {after}", actual);
+            checks.Add(new CheckResult(false, CheckKinds.CallReturnsAfter, JsonPath.Member(path, "returnsAfter"), $"returns after {after}", actual, at));
         if (expect.Value is { } value)
-            AddCheck(CheckKinds.CallValue, JsonPath.Member(path, "value"), false, value, actual);
+            checks.Add(new CheckResult(false, CheckKinds.CallValue, JsonPath.Member(path, "value"), value, actual, at));
+        return checks;
     }
 
     // ---- injected segments --------------------------------------------------------------

@@ -1,0 +1,152 @@
+using System.Globalization;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>
+/// A scenario host on the real kernel: a named network namespace of its own (<c>ip netns add</c>), so its sockets,
+/// TIME-WAIT entries, MIB counters and sysctls are its own. A thread enters it with setns(CLONE_NEWNET), which moves
+/// only that thread: sockets made there belong to the namespace, and /proc/thread-self/net shows its files.
+/// </summary>
+internal sealed class HostNamespace : IDisposable
+{
+    readonly int _fd;
+    static int s_made;
+
+    HostNamespace(string host, string name, int fd)
+    {
+        Host = host;
+        Name = name;
+        _fd = fd;
+    }
+
+    /// <summary>The scenario's host name.</summary>
+    public string Host { get; }
+
+    /// <summary>The namespace's name (/run/netns/NAME).</summary>
+    public string Name { get; }
+
+    /// <summary>Makes the namespace; the error says why it could not be made.</summary>
+    public static (HostNamespace? Namespace, string? Error) Create(string host)
+    {
+        var name = $"simk{Environment.ProcessId}-{Interlocked.Increment(ref s_made)}";
+        if (Netns.Ip("netns", "add", name) is { } error) return (null, error);
+        int fd = Libc.open($"/run/netns/{name}", 0);
+        if (fd < 0)
+        {
+            Netns.Ip("netns", "del", name);
+            return (null, $"cannot open /run/netns/{name} (errno {Libc.Errno})");
+        }
+        var ns = new HostNamespace(host, name, fd);
+        return (ns, ns.Ip("link", "set", "lo", "up"));
+    }
+
+    /// <summary>Moves the calling thread into the namespace (false if the kernel refused).</summary>
+    public bool Enter() => Libc.setns(_fd, Libc.CLONE_NEWNET) == 0;
+
+    /// <summary>Runs <paramref name="work"/> on a thread of its own inside the namespace and waits for it.</summary>
+    public T Run<T>(Func<T> work)
+    {
+        T result = default!;
+        Exception? failed = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                if (!Enter()) throw new InvalidOperationException($"setns into {Name} failed (errno {Libc.Errno})");
+                result = work();
+            }
+            catch (Exception e)
+            {
+                failed = e;
+            }
+        }) { IsBackground = true, Name = $"in {Name}" };
+        thread.Start();
+        thread.Join();
+        if (failed is not null) throw new InvalidOperationException(failed.Message, failed);
+        return result;
+    }
+
+    /// <summary>ip -n NAME …: the error text, or null.</summary>
+    public string? Ip(params string[] args) => Netns.Ip(["-n", Name, .. args]);
+
+    /// <summary>Writes a sysctl in the namespace; the error text, or null.</summary>
+    public string? WriteSysctl(string name, string value) => Run(() => Netns.WriteSysctl(name, value));
+
+    /// <summary>A sysctl's value as the namespace shows it (white space collapsed), null when it has no such file.</summary>
+    public string? ReadSysctl(string name) => Run(() =>
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/sys/" + name.Replace('.', '/')).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    });
+
+    /// <summary>
+    /// Brings the namespace to the engine's defaults: every per-namespace sysctl of the engine's catalog whose value here
+    /// differs (a new namespace takes some from the host: tcp_congestion_control is bbr on this machine) is written with
+    /// the engine's default. The differences found, as "name: namespace value → engine value", and the writes refused.
+    /// </summary>
+    public (List<string> Changed, List<string> Errors) ApplyEngineDefaults(KernelProfile profile)
+    {
+        var changed = new List<string>();
+        var errors = new List<string>();
+        foreach (var def in SysctlCatalog.All.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
+        {
+            if (def.Scope != SysctlScope.Netns || !SysctlCatalog.Exists(def.Name, profile)) continue;
+            var want = SysctlCatalog.DefaultFor(def, profile);
+            var have = ReadSysctl(def.Name);
+            if (have is null || have == string.Join(' ', want.Split(' ', StringSplitOptions.RemoveEmptyEntries))) continue;
+            if (WriteSysctl(def.Name, want) is { } error) errors.Add(error);
+            else changed.Add($"{def.Name}: {have} -> {want}");
+        }
+        return (changed, errors);
+    }
+
+    /// <summary>/proc/net/FILE of the namespace (netstat, snmp, sockstat).</summary>
+    public string ReadProcNet(string file) => Run(() => File.ReadAllText($"/proc/thread-self/net/{file}"));
+
+    /// <summary>
+    /// The MIB counters of /proc/net/netstat and /proc/net/snmp, keyed "TcpExt.TW", "Tcp.CurrEstab" … (the header line
+    /// of each table names the values of the line after it).
+    /// </summary>
+    public Dictionary<string, long> Counters()
+    {
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var file in new[] { "netstat", "snmp" })
+        {
+            var lines = ReadProcNet(file).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            for (int i = 0; i + 1 < lines.Length; i += 2)
+            {
+                var names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                for (int k = 1; k < Math.Min(names.Length, values.Length); k++)
+                    if (long.TryParse(values[k], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+                        counters[$"{names[0].TrimEnd(':')}.{names[k]}"] = v;
+            }
+        }
+        return counters;
+    }
+
+    /// <summary>/proc/net/sockstat's TCP line of the namespace: inuse, orphan, tw, alloc, mem.</summary>
+    public Dictionary<string, long> Sockstat()
+    {
+        var line = ReadProcNet("sockstat").Split('\n').FirstOrDefault(l => l.StartsWith("TCP:", StringComparison.Ordinal)) ?? "";
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 1; i + 1 < words.Length; i += 2)
+            if (long.TryParse(words[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)) values[words[i]] = v;
+        return values;
+    }
+
+    public void Dispose()
+    {
+        Libc.close(_fd);
+        Netns.Ip("netns", "del", Name);
+    }
+}

@@ -1,0 +1,478 @@
+using System.Collections.Immutable;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>A scenario's run on the real kernel: each check's result, run errors, notes (what differs from the engine's run), the packet trace, and how long it ran.</summary>
+internal sealed record KernelScenarioRun(List<CheckResult> Checks, List<ScenarioError> Errors, List<string> Notes, List<string> Trace, long EndNs);
+
+/// <summary>
+/// Runs a scenario document on the real Linux kernel of this machine: each host a network namespace of its own
+/// (<see cref="HostNamespace"/>) brought to the engine's sysctl defaults and the host's own, each link a
+/// <see cref="LinkEmulator"/> between TUN devices, the steps at their times on the monotonic clock (time 0 on a jiffy
+/// lined up as the engine's, <see cref="KernelClock"/>), then the document's expectations checked by the engine
+/// runner's own rules against what the kernel showed: sock_diag for sockets, /proc/net of each namespace for sockstat
+/// and counters, the emulators' trace for packets. Times are compared with packetdrill's tolerance, 4 ms: a packet or
+/// a blocked call's return within 4 ms of what the check allows passes, and an <c>expect</c> step holds when one of
+/// its readings, taken from 4 ms before to 4 ms after its time (never across a neighbouring step), shows it.
+/// </summary>
+internal sealed class KernelScenarioRunner
+{
+    /// <summary>packetdrill's --tolerance_usecs default.</summary>
+    public static readonly SimDuration Tolerance = SimDuration.FromMilliseconds(4);
+
+    /// <summary>The longest run the kernel target makes (real time, not virtual): a scenario that runs longer is not run.</summary>
+    public static readonly SimDuration LongestRun = SimDuration.FromSeconds(130);
+
+    readonly ScenarioDocument _doc;
+    readonly Dictionary<string, HostNamespace> _hosts = new(StringComparer.Ordinal);
+    readonly Dictionary<string, uint> _addresses = new(StringComparer.Ordinal);
+    readonly List<LinkEmulator> _links = [];
+    readonly List<CheckResult> _checks = [];
+    readonly List<ScenarioError> _errors = [];
+    readonly List<string> _notes = [];
+    readonly List<(CallStep Step, long IssuedNs, Task<ScenarioCallOutcome> Call)> _calls = [];
+    ScenarioCalls _sockets = null!;
+    long _t0;
+
+    KernelScenarioRunner(ScenarioDocument doc) => _doc = doc;
+
+    /// <summary>What the kernel run cannot do in this document (it is then not run): one error per step or host.</summary>
+    public static List<ScenarioError> Unsupported(ScenarioDocument doc)
+    {
+        var why = new List<ScenarioError>();
+        if (doc.Kernel != Domain.Engine.KernelProfile.Linux6) why.Add(new("$.kernel", "the machine runs Linux 6.18: a linux-4.4 scenario cannot run on it"));
+        foreach (var h in doc.Hosts)
+        {
+            if (h.Kind == ScenarioHostKind.Scripted) why.Add(new($"$.hosts.{h.Name}", "a scripted host (inject steps) is not run on the kernel: use a packetdrill script"));
+            if (h.BehindNat is not null) why.Add(new($"$.hosts.{h.Name}.behindNat", "NAT is not emulated on the kernel"));
+            foreach (var s in h.Sysctls.Where(s => SysctlCatalog.All.TryGetValue(s.Name, out var d) && d.Scope == SysctlScope.Global))
+                why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", "a machine-wide sysctl cannot be set for one namespace"));
+        }
+        foreach (var step in doc.Steps)
+            if (step is InjectStep or WorkloadStep)
+                why.Add(new(step.Path, $"{(step is InjectStep ? "inject" : "workload")} steps are not run on the kernel"));
+        var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
+        if (last.Ns + (doc.RunUntil?.Ns ?? 0) > LongestRun.Ns)
+            why.Add(new("$.steps", $"runs past {LongestRun} of real time (its last step is at {last})"));
+        return why;
+    }
+
+    /// <summary>Runs the document; null and the setup error when the namespaces or links cannot be made.</summary>
+    public static (KernelScenarioRun? Run, string? SetupError) Run(ScenarioDocument doc)
+    {
+        var runner = new KernelScenarioRunner(doc);
+        try
+        {
+            if (runner.SetUp() is { } error) return (null, error);
+            return (runner.Execute(), null);
+        }
+        finally
+        {
+            foreach (var link in runner._links) link.Stop();
+            foreach (var ns in runner._hosts.Values) ns.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A short scenario through every kind of step, call and check, run (and thrown away) before the real one so that the
+    /// JIT has compiled each path and libc's stubs are bound: otherwise the first calls come several milliseconds late.
+    /// </summary>
+    const string WarmUpScenario = """
+        {
+          "name": "warm-up",
+          "hosts": { "a": { "address": "10.255.0.1" }, "b": { "address": "10.255.0.2" } },
+          "links": [ { "between": ["a", "b"], "delay": "1ms" } ],
+          "steps": [
+            { "host": "b", "call": "listen", "port": 9, "as": "l" },
+            { "host": "a", "call": "socket", "as": "c" },
+            { "host": "a", "call": "setsockopt", "socket": "c", "option": "SO_REUSEADDR", "value": 1 },
+            { "host": "a", "call": "bind", "socket": "c", "port": 0 },
+            { "host": "a", "call": "connect", "socket": "c", "to": "b:9", "expect": { "result": 0 } },
+            { "host": "b", "call": "accept", "socket": "l", "as": "s" },
+            { "at": "+5ms", "host": "a", "call": "send", "socket": "c", "bytes": 10 },
+            { "host": "a", "call": "poll", "socket": "c", "events": ["POLLOUT"], "expect": { "result": 1 } },
+            { "host": "a", "call": "getpeername", "socket": "c", "expect": { "value": "b:9" } },
+            { "host": "a", "call": "getsockopt", "socket": "c", "option": "TCP_INFO", "expect": { "value": { "state": "ESTABLISHED" } } },
+            { "host": "a", "call": "getsockopt", "socket": "c", "option": "SO_ERROR" },
+            { "host": "a", "call": "getsockopt", "socket": "c", "option": "SO_RCVTIMEO" },
+            { "host": "a", "call": "getsockopt", "socket": "c", "option": "TCP_NODELAY" },
+            { "host": "a", "call": "fcntl", "socket": "c", "nonblock": true },
+            { "host": "a", "call": "recv", "socket": "c", "expect": { "result": "EAGAIN" } },
+            { "host": "a", "call": "dup", "socket": "c", "as": "d" },
+            { "host": "a", "call": "close", "socket": "d" },
+            { "at": "+5ms", "host": "b", "call": "recv", "socket": "s", "bytes": 10 },
+            { "sysctl": { "host": "a", "values": { "net.ipv4.tcp_fin_timeout": 60 } } },
+            { "link": { "between": ["a", "b"], "delay": "1ms" } },
+            { "host": "a", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
+            { "host": "a", "call": "setsockopt", "socket": "c", "option": "SO_LINGER", "value": { "onoff": 1, "linger": 0 } },
+            { "host": "a", "call": "getsockopt", "socket": "c", "option": "SO_LINGER" },
+            { "at": "+5ms", "expect": { "sockets": [ { "socket": "c", "state": "FIN-WAIT-2" }, { "host": "b", "local": ":9", "count": 2 } ],
+                "sockstat": { "a": { "tw": 0 } }, "counters": { "a": { "TcpExt.TW": 0 } } } },
+            { "host": "a", "call": "close", "socket": "c" },
+            { "host": "b", "call": "close", "socket": "s" }
+          ],
+          "runUntil": "5ms",
+          "expect": { "packets": [ { "from": "a", "flags": "S" } ], "noPackets": [ { "flags": "F" } ], "packetsExact": [ { "flags": "S" } ] }
+        }
+        """;
+
+    /// <summary>Runs <see cref="WarmUpScenario"/>; its outcome is not used.</summary>
+    public static void WarmUp()
+    {
+        if (ScenarioParser.Parse(WarmUpScenario).Document is { } doc) Run(doc);
+    }
+
+    // ---- setup -----------------------------------------------------------------------------
+
+    string? SetUp()
+    {
+        bool defaultsNoted = false;
+        for (int i = 0; i < _doc.Hosts.Length; i++)
+        {
+            var host = _doc.Hosts[i];
+            var (ns, error) = HostNamespace.Create(host.Name);
+            if (ns is null) return error;
+            _hosts[host.Name] = ns;
+            if (error is not null) return error;
+            _addresses[host.Name] = host.Address;
+            ns.WriteSysctl("net.ipv6.conf.all.disable_ipv6", "1");
+            ns.WriteSysctl("net.ipv6.conf.default.disable_ipv6", "1");
+            var (changed, refused) = ns.ApplyEngineDefaults(_doc.Kernel);
+            if (!defaultsNoted && changed.Count > 0)
+                _notes.Add($"set to the engine's defaults in each namespace: {string.Join("; ", changed)}");
+            defaultsNoted = true;
+            if (refused.Count > 0) return string.Join("; ", refused);
+            foreach (var s in host.Sysctls)
+                if (ns.WriteSysctl(s.Name, s.Text) is { } sysctlError) return sysctlError;
+            foreach (var a in AddressesOf(host))
+                if (ns.Ip("addr", "add", $"{Ipv4Text.Format(a)}/32", "dev", "lo") is { } addrError) return addrError;
+        }
+        for (int i = 0; i < _doc.Links.Length; i++)
+        {
+            var link = _doc.Links[i];
+            var (a, errorA) = Attach(link.A, link.B, $"sl{i}");
+            var (b, errorB) = Attach(link.B, link.A, $"sl{i}");
+            if ((errorA ?? errorB) is { } error) return error;
+            _links.Add(new LinkEmulator(link, a, b, _doc.Seed));
+            if (link.Loss is > 0 and < 1)
+                _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
+        }
+        _sockets = new ScenarioCalls(_hosts, _addresses);
+        return null;
+    }
+
+    IEnumerable<uint> AddressesOf(ScenarioHost host) => [host.Address, .. host.Addresses ?? []];
+
+    /// <summary>A TUN device in <paramref name="host"/>'s namespace, up, with routes to the peer's addresses through it.</summary>
+    (int Fd, string? Error) Attach(string host, string peer, string device)
+    {
+        var ns = _hosts[host];
+        var (fd, error) = ns.Run(() => TunDevice.Attach(device));
+        if (fd < 0) return (fd, error);
+        if (ns.Ip("link", "set", device, "up") is { } upError) return (-1, upError);
+        foreach (var a in AddressesOf(_doc.Hosts.First(h => h.Name == peer)))
+            if (ns.Ip("route", "add", $"{Ipv4Text.Format(a)}/32", "dev", device, "src", Ipv4Text.Format(_addresses[host])) is { } routeError)
+                return (-1, routeError);
+        return (fd, null);
+    }
+
+    // ---- steps -----------------------------------------------------------------------------
+
+    KernelScenarioRun Execute()
+    {
+        var timeline = Timeline();
+        _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
+        foreach (var link in _links) link.Start(_t0);
+        _sockets.Begin(_t0);
+        Libc.RealTime(55);
+        foreach (var (at, action) in timeline)
+        {
+            Libc.SleepUntil(_t0 + at);
+            action();
+        }
+        long end = RunAfterLastStep();
+        foreach (var (step, issued, call) in _calls)
+        {
+            if (step.Expect is not { } expect) continue;
+            if (!call.IsCompleted)
+            {
+                _checks.AddRange(ScenarioRunner.FailedCallChecks(step, expect, $"still blocked at the end of the run (issued at {new SimTime(issued)})", new SimTime(end)));
+                continue;
+            }
+            var o = call.Result;
+            var returned = new CallReturned(new SimTime(o.ReturnNs), 0, step.Host, step.Process, 0, default, 0, o.Result, o.Errno,
+                new SimDuration(Math.Max(0, o.ReturnNs - issued)), o.Value);
+            _checks.AddRange(ScenarioRunner.CallChecks(step, expect, returned, HostPortAddress, Tolerance));
+        }
+        if (_doc.Expect is { } final) CheckFinal(final, end);
+        return new KernelScenarioRun(_checks, _errors, _notes, [.. Packets().Select(p => p.ToString())], end);
+    }
+
+    /// <summary>Every step's action at its time; an expect step becomes readings around its time, then its checks.</summary>
+    List<(long At, Action Action)> Timeline()
+    {
+        var timeline = new List<(long At, int Order, Action Action)>();
+        var steps = _doc.Steps;
+        for (int i = 0; i < steps.Length; i++)
+        {
+            var step = steps[i];
+            long at = step.At.Ns;
+            if (step is ExpectStep expect)
+            {
+                long low = Math.Max(at - Tolerance.Ns, i > 0 ? steps[i - 1].At.Ns : 0);
+                long high = Math.Min(at + Tolerance.Ns, i + 1 < steps.Length ? steps[i + 1].At.Ns : long.MaxValue);
+                var readings = new List<Reading>();
+                var times = new SortedSet<long> { low, (low + at) / 2, at, (at + high) / 2, high };
+                foreach (var t in times) timeline.Add((t, i, () => readings.Add(Read(expect.Expect, t))));
+                timeline.Add((high, i, () => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at)));
+            }
+            else timeline.Add((at, i, () => Perform(step)));
+        }
+        return [.. timeline.OrderBy(e => e.At).ThenBy(e => e.Order).Select(e => (e.At, e.Action))];
+    }
+
+    void Perform(ScenarioStep step)
+    {
+        switch (step)
+        {
+            case CallStep call:
+                if (call.Socket is { } alias && _sockets.Alias(alias)?.Unbound is { } why)
+                {
+                    _errors.Add(new(call.Path, why));
+                    break;
+                }
+                if (call.Call == SocketCall.Accept) _sockets.Pending(call);
+                // A call that returns at once does so before the next step, as in the engine; a blocking one goes on in the background.
+                _calls.Add((call, call.At.Ns, _sockets.Start(call)));
+                break;
+            case LinkStep link:
+                foreach (var l in _links.Where(l => (l.A == link.A && l.B == link.B) || (l.A == link.B && l.B == link.A)))
+                    l.Change(link.Direction?.From, link.Delay, link.Loss);
+                break;
+            case SysctlStep sysctl:
+                foreach (var s in sysctl.Values)
+                    if (_hosts[sysctl.Host].WriteSysctl(s.Name, s.Text) is { } error) _errors.Add(new(JsonPath.Member(sysctl.Path, s.Name), error));
+                break;
+            case KillStep kill:
+                if (_calls.Any(c => c.Step.Host == kill.Host && c.Step.Process == kill.Process && !c.Call.IsCompleted))
+                    _errors.Add(new(kill.Path, "the process has a call blocked in the kernel: the run's processes are threads, and closing a descriptor does not end a call sleeping on it as a real kill does"));
+                _sockets.CloseAll(kill.Host, kill.Process);
+                break;
+            default:
+                throw new InvalidOperationException($"step {step.GetType().Name} is not run on the kernel");
+        }
+    }
+
+    /// <summary>
+    /// After the last step: for <c>runUntil</c>, or until the kernel is idle as the engine's queue drains — no socket
+    /// with a timer that ss shows, nothing on a link — read twice 250 ms apart, at most <see cref="LongestRun"/>.
+    /// </summary>
+    long RunAfterLastStep()
+    {
+        long last = _doc.Steps.IsEmpty ? 0 : _doc.Steps[^1].At.Ns;
+        if (_doc.RunUntil is { } runFor)
+        {
+            Libc.SleepUntil(_t0 + last + runFor.Ns);
+            return last + runFor.Ns;
+        }
+        int quiet = 0;
+        while (Now() < LongestRun.Ns && quiet < 2)
+        {
+            bool idle = _links.All(l => l.Idle) && _hosts.Values.All(h => h.Run(SockDiag.Dump).All(r => r.Timer == 0));
+            quiet = idle ? quiet + 1 : 0;
+            if (quiet < 2) Thread.Sleep(idle ? 250 : 20);
+        }
+        return Now();
+    }
+
+    long Now() => Libc.MonotonicNs() - _t0;
+
+    // ---- what the kernel shows -------------------------------------------------------------
+
+    /// <summary>What an expect step checks, as the kernel shows it at one instant: each host's sockets, sockstat and counters, each alias's rows.</summary>
+    sealed record Reading(long AtNs, Dictionary<string, List<SocketRow>> Hosts, Dictionary<string, List<SocketRow>> Aliases,
+        Dictionary<string, Dictionary<string, long>> Sockstat, Dictionary<string, Dictionary<string, long>> Counters);
+
+    Reading Read(StateChecks checks, long at)
+    {
+        var hosts = new Dictionary<string, List<SocketRow>>(StringComparer.Ordinal);
+        List<SocketRow> RowsOf(string host) => hosts.TryGetValue(host, out var r) ? r : hosts[host] = _hosts[host].Run(SockDiag.Dump).Select(x => Row(host, x)).ToList();
+        var aliases = new Dictionary<string, List<SocketRow>>(StringComparer.Ordinal);
+        foreach (var c in checks.Sockets)
+        {
+            if (c.Selector is HostSelector h && _hosts.ContainsKey(h.Host)) RowsOf(h.Host);
+            if (c.Selector is AliasSelector a && _sockets.Alias(a.Alias) is { Unbound: null } entry)
+            {
+                _sockets.Refresh(entry);
+                aliases[a.Alias] = AliasRows(entry, RowsOf(entry.Host));
+            }
+        }
+        var sockstat = checks.Sockstat.Where(s => _hosts.ContainsKey(s.Host)).DistinctBy(s => s.Host).ToDictionary(s => s.Host, s => _hosts[s.Host].Sockstat());
+        var counters = checks.Counters.Where(s => _hosts.ContainsKey(s.Host)).DistinctBy(s => s.Host).ToDictionary(s => s.Host, s => _hosts[s.Host].Counters());
+        return new Reading(at, hosts, aliases, sockstat, counters);
+    }
+
+    /// <summary>A sock_diag row as the engine's listing row: state (a timewait socket shows its substate), endpoints, the ss -o timer and its time left.</summary>
+    static SocketRow Row(string host, SockDiag.Row r) => new(host, r.Timer == 3 ? SocketRowKind.TimeWait : SocketRowKind.Full, 0, (TcpState)r.State,
+        new Endpoint(new IPv4(r.Local), r.LocalPort), new Endpoint(new IPv4(r.Remote), r.RemotePort), 0, 0,
+        r.Timer switch { 1 => "on", 2 => "keepalive", 3 => "timewait", 4 => "persist", _ => null },
+        new SimTime(r.ExpiresMs * 1_000_000L), 0, false);
+
+    /// <summary>
+    /// The rows of an alias's connection: those of its 4-tuple (the socket, or what the kernel keeps after close: an
+    /// orphan, a timewait entry), and the descriptor's own socket in CLOSE when it is still open but unhashed.
+    /// </summary>
+    List<SocketRow> AliasRows(AliasEntry alias, List<SocketRow> rows)
+    {
+        if (alias.Tuple is not { } t) return [];
+        var mine = rows.Where(r => r.Local.Address.Value == t.Local && r.Local.Port == t.LocalPort && r.Remote.Address.Value == t.Remote && r.Remote.Port == t.RemotePort).ToList();
+        if (alias.KernelFd >= 0 && mine.All(r => r.Kind == SocketRowKind.TimeWait))
+        {
+            var info = new byte[256];
+            int length = info.Length;
+            if (Libc.getsockopt(alias.KernelFd, 6, 11, info, ref length) == 0 && (TcpState)info[0] == TcpState.Close)
+                mine.Insert(0, new SocketRow(alias.Host, SocketRowKind.Full, 0, TcpState.Close, new Endpoint(new IPv4(t.Local), t.LocalPort),
+                    new Endpoint(new IPv4(t.Remote), t.RemotePort), 0, 0, null, SimTime.Zero, 0, false));
+        }
+        return mine;
+    }
+
+    // ---- checks ----------------------------------------------------------------------------
+
+    /// <summary>Each check of an expect step holds when one reading shows it; the actual text is the reading nearest the step's time, or the one that held.</summary>
+    void CheckState(StateChecks checks, string path, List<Reading> readings, long at)
+    {
+        var nearest = readings.OrderBy(r => Math.Abs(r.AtNs - at)).ToList();
+        var sockets = JsonPath.Member(path, "sockets");
+        for (int i = 0; i < checks.Sockets.Length; i++)
+        {
+            var c = checks.Sockets[i];
+            var results = nearest.Select(r => SocketCheck(c, JsonPath.Item(sockets, i), r)).ToList();
+            _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
+        }
+        foreach (var c in checks.Sockstat)
+        {
+            var p = JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host);
+            var results = nearest.Select(r => SockstatCheck(c, p, r)).ToList();
+            _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
+        }
+        foreach (var c in checks.Counters)
+        {
+            var p = JsonPath.Member(JsonPath.Member(JsonPath.Member(path, "counters"), c.Host), c.Counter.ToString());
+            var results = nearest.Select(r => CounterCheck(c, p, r)).ToList();
+            _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
+        }
+        foreach (var c in checks.Dmesg)
+            _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "dmesg"), c.Host)} (the kernel log is the machine's, not the namespace's)");
+    }
+
+    CheckResult SocketCheck(SocketCheck check, string path, Reading reading)
+    {
+        var at = new SimTime(reading.AtNs);
+        var expected = ScenarioRunner.Describe(check);
+        IReadOnlyList<SocketRow> rows;
+        switch (check.Selector)
+        {
+            case AliasSelector a when reading.Aliases.TryGetValue(a.Alias, out var r):
+                rows = r;
+                break;
+            case AliasSelector a:
+                var why = _sockets.Alias(a.Alias) is { } entry ? entry.Unbound ?? "no 4-tuple known" : $"no socket is called \"{a.Alias}\"";
+                return new CheckResult(false, CheckKinds.Sockets, path, expected, why, at);
+            case HostSelector h when reading.Hosts.TryGetValue(h.Host, out var all):
+                var local = AddressOf(h.Local);
+                var remote = AddressOf(h.Remote);
+                var own = new IPv4(_addresses[h.Host]);
+                rows = all.Where(r => ScenarioRunner.EndpointMatches(local, h.Local?.Port, r.Local, own)
+                    && ScenarioRunner.EndpointMatches(remote, h.Remote?.Port, r.Remote, wildcardMeans: null)).ToList();
+                break;
+            case HostSelector h:
+                return new CheckResult(false, CheckKinds.Sockets, path, expected, $"host \"{h.Host}\" does not exist", at);
+            default:
+                throw new InvalidOperationException($"unknown selector {check.Selector}");
+        }
+        int counted = ScenarioRunner.CountedRows(check, rows).Count;
+        return new CheckResult(ScenarioRunner.SocketCheckHolds(check, rows, SimTime.Zero, Tolerance), CheckKinds.Sockets, path, expected,
+            ScenarioRunner.DescribeRows(check, rows, counted, SimTime.Zero), at);
+    }
+
+    IPv4? AddressOf(SockAddrPattern? pattern) =>
+        pattern?.Address is { } literal ? new IPv4(literal) : pattern?.Host is { } name && _addresses.TryGetValue(name, out var a) ? new IPv4(a) : null;
+
+    static CheckResult SockstatCheck(SockstatCheck c, string path, Reading reading)
+    {
+        var values = reading.Sockstat.GetValueOrDefault(c.Host) ?? [];
+        // orphan and alloc are machine-wide counters on 6.18 (tcp_orphan_count, tcp_sockets_allocated): only inuse and tw are the namespace's.
+        var fields = new (string Name, long? Expected)[] { ("inuse", c.InUse), ("tw", c.Tw) }.Where(f => f.Expected is not null).ToList();
+        return new CheckResult(fields.All(f => values.GetValueOrDefault(f.Name, -1) == f.Expected), CheckKinds.Sockstat, path,
+            string.Join(' ', fields.Select(f => $"{f.Name}={f.Expected}")), string.Join(' ', fields.Select(f => $"{f.Name}={values.GetValueOrDefault(f.Name, -1)}")),
+            new SimTime(reading.AtNs));
+    }
+
+    static CheckResult CounterCheck(CounterCheck c, string path, Reading reading)
+    {
+        var expected = $"{c.Counter}={c.Value}";
+        var counters = reading.Counters.GetValueOrDefault(c.Host) ?? [];
+        return counters.TryGetValue(c.Counter.ToString(), out var actual)
+            ? new CheckResult(actual == c.Value, CheckKinds.Counters, path, expected, $"{c.Counter}={actual}", new SimTime(reading.AtNs))
+            : new CheckResult(false, CheckKinds.Counters, path, expected, $"{c.Counter} is not in /proc/net/netstat or snmp", new SimTime(reading.AtNs));
+    }
+
+    void CheckFinal(FinalExpect expect, long end)
+    {
+        const string path = "$.expect";
+        var reading = Read(expect.State, end);
+        CheckState(expect.State, path, [reading], end);
+        foreach (var c in expect.State.Sockstat.Where(c => c.Orphan is not null || c.Alloc is not null))
+            _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host)} orphan/alloc (machine-wide counters on Linux 6.18)");
+        foreach (var c in expect.Data)
+            _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "data"), c.Alias)} (the data ledger is the engine's)");
+        _checks.AddRange(ScenarioRunner.PacketChecks(expect, Packets(), path, new SimTime(end), Tolerance));
+    }
+
+    /// <summary>The links' traces as the engine's capture: SegmentSent events (and SegmentDropped for a drop) in time order, numbered as Wireshark does.</summary>
+    ImmutableArray<WirePacket> Packets()
+    {
+        var journal = new List<SimEvent>();
+        long id = 0;
+        foreach (var t in _links.SelectMany(l => l.Trace()).OrderBy(t => t.AtNs))
+        {
+            var s = t.Segment;
+            var tuple = new FourTuple(new Endpoint(new IPv4(s.Source), s.SourcePort), new Endpoint(new IPv4(s.Destination), s.DestinationPort));
+            var at = new SimTime(t.AtNs);
+            var flags = (TcpFlags)(s.Flags & 0x1f);
+            journal.Add(new SegmentSent(at, ++id, t.From, tuple, flags, s.Seq, s.Ack, s.PayloadLength, s.Window, Options(s), "kernel", t.To, id));
+            if (t.Dropped) journal.Add(new SegmentDropped(at, id, t.From, tuple, flags, s.Seq, s.Ack, s.PayloadLength, "link", id));
+        }
+        return ScenarioRunner.CapturePackets(journal, address => _addresses.FirstOrDefault(a => a.Value == address.Value).Key);
+    }
+
+    static TcpOptions Options(WireSegment s)
+    {
+        var o = new TcpOptions();
+        foreach (var option in s.Options)
+            o = option switch
+            {
+                Domain.Packetdrill.MssOption m => o with { Mss = m.Mss },
+                Domain.Packetdrill.WscaleOption w => o with { WindowScale = w.Shift },
+                Domain.Packetdrill.SackOkOption => o with { SackPermitted = true },
+                Domain.Packetdrill.TimestampOption ts => o with { HasTimestamp = true, TsVal = ts.Val, TsEcr = ts.Ecr },
+                Domain.Packetdrill.SackOption sack => o with { Sack = SackBlocks.Of([.. sack.Blocks.Select(b => new SackBlock(b.Left, b.Right))]) },
+                _ => o,
+            };
+        return o;
+    }
+
+    /// <summary>"server:80" as the address getpeername reports ("10.0.0.2:80"), or null when it names no host.</summary>
+    string? HostPortAddress(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        return colon > 0 && _addresses.TryGetValue(text[..colon], out var a) ? $"{Ipv4Text.Format(a)}:{text[(colon + 1)..]}" : null;
+    }
+}

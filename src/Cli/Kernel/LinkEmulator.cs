@@ -1,0 +1,136 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Time;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>A segment a host put on a link, when the link emulator read it (ns since the scenario's time 0), and whether the link dropped it.</summary>
+internal sealed record TracedSegment(long AtNs, string From, string To, WireSegment Segment, bool Dropped);
+
+/// <summary>
+/// A scenario link between two hosts' namespaces, emulated in user space (this machine has no netem): each host has a
+/// TUN device routed to the other's addresses, and one real-time thread reads the IPv4 packets each kernel sends on
+/// its device and writes them on the other's after the direction's one-way delay, unless the direction is a black hole
+/// or the seeded loss draws a drop — the engine's link rules (<see cref="Link"/>, Simulation.Send), with the engine's own
+/// direction settings. Every segment read is traced with its time: the kernel side's packet capture. The loss draws
+/// come from a <see cref="Pcg32"/> of the scenario's seed, but the engine draws ISNs and timestamp offsets from the
+/// same generator, so a loss between 0 and 1 drops other segments than the engine's run does.
+/// </summary>
+internal sealed class LinkEmulator
+{
+    readonly Link _link;
+    readonly int _fdA, _fdB;
+    long _t0;
+    readonly Pcg32 _random;
+    readonly Lock _lock = new();
+    readonly List<TracedSegment> _trace = [];
+    readonly PriorityQueue<(int Fd, byte[] Packet), (long DueNs, long Order)> _inFlight = new();
+    long _order;
+    volatile bool _stop;
+    readonly Thread _thread;
+
+    public LinkEmulator(ScenarioLink link, int fdA, int fdB, long seed)
+    {
+        _link = new Link(link.A, link.B, link.Delay, link.Loss);
+        _fdA = fdA;
+        _fdB = fdB;
+        _random = new Pcg32(seed);
+        _thread = new Thread(Forward) { IsBackground = true, Name = $"link {link.A}-{link.B}" };
+    }
+
+    /// <summary>Starts forwarding; <paramref name="t0"/> is the monotonic time of the scenario's time 0.</summary>
+    public void Start(long t0)
+    {
+        _t0 = t0;
+        _thread.Start();
+    }
+
+    public string A => _link.A;
+
+    public string B => _link.B;
+
+    /// <summary>True when nothing is waiting out its delay.</summary>
+    public bool Idle
+    {
+        get
+        {
+            lock (_lock) return _inFlight.Count == 0;
+        }
+    }
+
+    /// <summary>What the link carried so far, in the order it read the segments.</summary>
+    public List<TracedSegment> Trace()
+    {
+        lock (_lock) return [.. _trace];
+    }
+
+    /// <summary>A <c>link</c> step: the delay and loss of one direction (from → to) or both; null leaves a field as it is.</summary>
+    public void Change(string? from, SimDuration? delay, double? loss)
+    {
+        lock (_lock)
+            foreach (var d in from is null ? [_link.AtoB, _link.BtoA] : new[] { _link.From(from) })
+            {
+                if (delay is { } dl) d.Delay = dl;
+                if (loss is { } ls) d.Loss = ls;
+            }
+    }
+
+    public void Stop()
+    {
+        _stop = true;
+        if (_thread.IsAlive) _thread.Join();
+    }
+
+    void Forward()
+    {
+        Libc.RealTime(60);
+        var fds = new Libc.PollFd[] { new() { Fd = _fdA, Events = Libc.POLLIN }, new() { Fd = _fdB, Events = Libc.POLLIN } };
+        var buffer = new byte[65536];
+        while (!_stop)
+        {
+            long now = Libc.MonotonicNs();
+            long wait = 10_000_000; // wake now and then to see _stop
+            lock (_lock)
+                if (_inFlight.TryPeek(out _, out var due)) wait = Math.Clamp(due.DueNs - now, 0, wait);
+            var timeout = new Libc.Timespec { Sec = wait / 1_000_000_000, Nsec = wait % 1_000_000_000 };
+            fds[0].Revents = fds[1].Revents = 0;
+            Libc.ppoll(fds, 2, ref timeout, IntPtr.Zero);
+            for (int i = 0; i < 2; i++)
+                if ((fds[i].Revents & Libc.POLLIN) != 0) Receive(fds[i].Fd, buffer);
+            Deliver();
+        }
+    }
+
+    /// <summary>One packet a host sent: traced, then dropped or queued for the other host after the direction's delay.</summary>
+    void Receive(int fd, byte[] buffer)
+    {
+        var n = Libc.read(fd, buffer, buffer.Length);
+        long at = Libc.MonotonicNs();
+        if (n <= 0) return;
+        var (from, to, target) = fd == _fdA ? (_link.A, _link.B, _fdB) : (_link.B, _link.A, _fdA);
+        var segment = TcpWire.Parse(buffer.AsSpan(0, (int)n));
+        lock (_lock)
+        {
+            var direction = _link.From(from);
+            // Simulation.Send(): a black hole, else a loss draw (loss 1 always drops, 0 never draws).
+            bool dropped = direction.Blackhole || (direction.Loss > 0 && (direction.Loss >= 1 || ((IRandomSource)_random).NextDouble() < direction.Loss));
+            if (segment is not null) _trace.Add(new TracedSegment(at - _t0, from, to, segment, dropped));
+            if (!dropped) _inFlight.Enqueue((target, buffer[..(int)n]), (at + direction.Delay.Ns, _order++));
+        }
+    }
+
+    void Deliver()
+    {
+        while (true)
+        {
+            (int Fd, byte[] Packet) next;
+            lock (_lock)
+            {
+                if (!_inFlight.TryPeek(out next, out var due) || due.DueNs > Libc.MonotonicNs()) return;
+                _inFlight.Dequeue();
+            }
+            Libc.write(next.Fd, next.Packet, next.Packet.Length);
+        }
+    }
+}

@@ -1,0 +1,368 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Globalization;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tcp;
+using SocketOption = SimService.Domain.Scenarios.SocketOption;
+using ShutdownHow = SimService.Domain.Scenarios.ShutdownHow;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>What a scenario call returned on the real kernel: result, errno name (null if none), what it wrote back (the engine's JSON form), when (ns since time 0).</summary>
+internal sealed record ScenarioCallOutcome(long Result, string? Errno, string? Value, long ReturnNs);
+
+/// <summary>A descriptor an alias names: its host and process, the number the scenario sees, the kernel's, and the connection's 4-tuple once known.</summary>
+internal sealed class AliasEntry(string host, string process)
+{
+    public string Host { get; } = host;
+    public string Process { get; } = process;
+    public int KernelFd { get; set; } = -1;
+    public (uint Local, ushort LocalPort, uint Remote, ushort RemotePort)? Tuple { get; set; }
+    /// <summary>Why the alias names no descriptor yet (an accept not returned, or failed).</summary>
+    public string? Unbound { get; set; }
+}
+
+/// <summary>
+/// Makes a scenario's socket calls on the real kernel: each on a worker thread inside the host's network namespace
+/// (so a blocking call sleeps in the kernel while later steps go on), through libc. Descriptors are numbered per
+/// scenario process as the engine numbers them (the lowest free from 3) and mapped to the kernel's; results and values
+/// come back in the engine's forms (getsockopt's JSON, poll's event names) so that <see cref="ScenarioRunner"/>'s call
+/// checks compare them unchanged.
+/// </summary>
+internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses)
+{
+    long _t0;
+    readonly Lock _lock = new();
+    readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
+    readonly ConcurrentBag<Worker> _idle = [];
+
+    readonly Dictionary<string, AliasEntry> _aliases = new(StringComparer.Ordinal);
+
+    /// <summary>What an alias names now, or null when no call named it yet.</summary>
+    public AliasEntry? Alias(string name)
+    {
+        lock (_lock) return _aliases.GetValueOrDefault(name);
+    }
+
+    /// <summary>An accept's alias, until the call returns: it names no descriptor yet.</summary>
+    public void Pending(CallStep accept)
+    {
+        lock (_lock)
+            if (accept.As is { } name) _aliases.TryAdd(name, new AliasEntry(accept.Host, accept.Process) { Unbound = $"the accept at {accept.Path} has not returned" });
+    }
+
+    /// <summary>
+    /// Starts a call on a worker in the host's namespace and returns once the call has returned or sleeps in the kernel
+    /// (the worker thread's state in /proc is S: a blocking call), so that a later step finds the effects of a call that
+    /// did not block, as in the engine; the task completes when the kernel returns.
+    /// </summary>
+    public Task<ScenarioCallOutcome> Start(CallStep step)
+    {
+        var done = new TaskCompletionSource<ScenarioCallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_idle.TryTake(out var worker)) worker = new Worker(this);
+        var started = new ManualResetEventSlim();
+        worker.Give(hosts[step.Host], () =>
+        {
+            started.Set();
+            try
+            {
+                done.SetResult(Perform(step));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        started.Wait();
+        while (!done.Task.IsCompleted && !worker.Sleeping()) Thread.SpinWait(100);
+        return done.Task;
+    }
+
+    /// <summary>The kernel descriptors a process holds (a kill closes them).</summary>
+    public List<int> DescriptorsOf(string host, string process)
+    {
+        lock (_lock) return _fds.TryGetValue((host, process), out var table) ? [.. table.Values] : [];
+    }
+
+    /// <summary>A kill: the process's descriptors close; its table empties.</summary>
+    public void CloseAll(string host, string process)
+    {
+        lock (_lock)
+        {
+            if (!_fds.Remove((host, process), out var table)) return;
+            foreach (var fd in table.Values) Libc.close(fd);
+        }
+    }
+
+    /// <summary>Sets the monotonic time of the scenario's time 0, which the calls' return times count from.</summary>
+    public void Begin(long t0) => _t0 = t0;
+
+    long Now() => Libc.MonotonicNs() - _t0;
+
+    int KernelFd(string? alias)
+    {
+        lock (_lock) return alias is not null && _aliases.TryGetValue(alias, out var a) ? a.KernelFd : -1;
+    }
+
+    /// <summary>Gives a kernel descriptor the process's lowest free number (from 3, as the engine) and the alias, if any.</summary>
+    int Register(CallStep step, int kernelFd, int? number = null)
+    {
+        lock (_lock)
+        {
+            if (!_fds.TryGetValue((step.Host, step.Process), out var table)) _fds[(step.Host, step.Process)] = table = [];
+            int n = number ?? 3;
+            while (number is null && table.ContainsKey(n)) n++;
+            table[n] = kernelFd;
+            if (step.As is { } alias)
+                _aliases[alias] = new AliasEntry(step.Host, step.Process) { KernelFd = kernelFd };
+            return n;
+        }
+    }
+
+    void Unregister(CallStep step, int kernelFd)
+    {
+        lock (_lock)
+        {
+            if (_fds.TryGetValue((step.Host, step.Process), out var table))
+                foreach (var n in table.Where(e => e.Value == kernelFd).Select(e => e.Key).ToList()) table.Remove(n);
+            if (step.Socket is { } alias && _aliases.TryGetValue(alias, out var a)) a.KernelFd = -1;
+        }
+    }
+
+    ScenarioCallOutcome Perform(CallStep s)
+    {
+        int fd = KernelFd(s.Socket);
+        switch (s.Call)
+        {
+            case SocketCall.Socket:
+                return NewDescriptor(s, Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP));
+            case SocketCall.Bind:
+                return Outcome(Bind(fd, s.Address ?? 0, s.Port ?? 0), fd);
+            case SocketCall.Listen when s.Socket is null:
+            {
+                int made = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
+                Register(s, made);
+                if (s.ReuseAddr) SetInt(made, 1, 2, 1);
+                int r = Bind(made, s.Address ?? 0, s.Port ?? 0);
+                return Outcome(r < 0 ? r : Libc.listen(made, s.Backlog ?? CallStep.DefaultBacklog), made);
+            }
+            case SocketCall.Listen:
+                return Outcome(Libc.listen(fd, s.Backlog ?? CallStep.DefaultBacklog), fd);
+            case SocketCall.Connect when s.Unspec == true:
+            {
+                var unspec = new Libc.SockaddrIn();
+                return Outcome(Libc.connect(fd, ref unspec, 16), fd);
+            }
+            case SocketCall.Connect:
+            {
+                if (s.Socket is null)
+                {
+                    fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
+                    Register(s, fd);
+                    if (s.Bind is { } b)
+                    {
+                        if (b.ReuseAddr) SetInt(fd, 1, 2, 1);
+                        if (Bind(fd, 0, b.Port) is < 0 and var failed) return Outcome(failed, fd);
+                    }
+                }
+                var to = Libc.Address(AddressOf(s.To!.Host), (ushort)s.To.Port);
+                return Outcome(Libc.connect(fd, ref to, 16), fd, (AddressOf(s.To.Host), (ushort)s.To.Port));
+            }
+            case SocketCall.Accept:
+                return NewDescriptor(s, Libc.accept4(fd, IntPtr.Zero, IntPtr.Zero, 0));
+            case SocketCall.Send:
+                return Outcome(Libc.send(fd, new byte[s.Bytes ?? 0], (nint)(s.Bytes ?? 0), (int)(s.Flags ?? MsgFlags.None)), fd);
+            case SocketCall.Recv:
+            {
+                long length = s.Bytes ?? 1 << 22;
+                return Outcome(Libc.recv(fd, new byte[Math.Max(1, length)], (nint)length, (int)(s.Flags ?? MsgFlags.None)), fd);
+            }
+            case SocketCall.Shutdown:
+                return Outcome(Libc.shutdown(fd, s.How switch { ShutdownHow.Read => 0, ShutdownHow.Write => 1, _ => 2 }), fd);
+            case SocketCall.Close:
+            {
+                var r = Outcome(Libc.close(fd), -1);
+                if (r.Errno is null) Unregister(s, fd);
+                return r;
+            }
+            case SocketCall.Setsockopt:
+                return Outcome(SetOption(fd, s.Option!.Value, s.Value!), fd);
+            case SocketCall.Getsockopt:
+                return GetOption(fd, s.Option!.Value);
+            case SocketCall.Getpeername:
+            {
+                var peer = new Libc.SockaddrIn();
+                int length = 16;
+                int r = Libc.getpeername(fd, ref peer, ref length);
+                return r < 0 ? Outcome(r, -1) : new(0, null, $"\"{Dotted(BinaryPrimitives.ReverseEndianness(peer.AddrBe))}:{Port(peer.PortBe)}\"", Now());
+            }
+            case SocketCall.Fcntl:
+            {
+                int flags = Libc.fcntl(fd, Libc.F_GETFL, 0);
+                if (flags < 0) return Outcome(flags, -1);
+                return Outcome(Libc.fcntl(fd, Libc.F_SETFL, s.NonBlock == true ? flags | Libc.O_NONBLOCK : flags & ~Libc.O_NONBLOCK), -1);
+            }
+            case SocketCall.Poll:
+            {
+                var fds = new[] { new Libc.PollFd { Fd = fd, Events = (short)(s.Events ?? PollEvents.POLLIN | PollEvents.POLLOUT) } };
+                int r = Libc.poll(fds, 1, s.TimeoutMs ?? 0);
+                return r < 0 ? Outcome(r, -1) : new(r, null, $"\"{PollEvents.Text((ushort)fds[0].Revents)}\"", Now());
+            }
+            case SocketCall.Dup:
+                return NewDescriptor(s, Libc.dup(fd));
+            case SocketCall.Dup2:
+            {
+                int newFd = s.NewFd!.Value;
+                int held;
+                lock (_lock) held = _fds.TryGetValue((s.Host, s.Process), out var table) && table.TryGetValue(newFd, out var k) ? k : -1;
+                if (held == fd && fd >= 0) return new(newFd, null, null, Now());
+                int copy = Libc.dup(fd);
+                if (copy < 0) return Outcome(copy, -1);
+                if (held >= 0) Libc.close(held);
+                Register(s, copy, newFd);
+                return new(newFd, null, null, Now());
+            }
+            default:
+                throw new InvalidOperationException($"call {s.Call} is not run on the real kernel");
+        }
+    }
+
+    ScenarioCallOutcome NewDescriptor(CallStep s, int kernelFd) =>
+        kernelFd < 0 ? Outcome(kernelFd, -1) : Outcome(Register(s, kernelFd), kernelFd);
+
+    /// <summary>A call's outcome; after a successful call on a socket, the alias's 4-tuple is read (getsockname, getpeername or the connect's target).</summary>
+    ScenarioCallOutcome Outcome(long result, int fd, (uint Address, ushort Port)? target = null)
+    {
+        var errno = result < 0 ? ErrnoNames.Of(Libc.Errno) : null;
+        long at = Now();
+        if (fd >= 0 && (errno is null || errno is "EINPROGRESS")) Learn(fd, target);
+        return new ScenarioCallOutcome(errno is null ? result : -1, errno, null, at);
+    }
+
+    /// <summary>Records the 4-tuple of every alias naming this kernel descriptor.</summary>
+    void Learn(int fd, (uint Address, ushort Port)? target)
+    {
+        var local = new Libc.SockaddrIn();
+        var peer = new Libc.SockaddrIn();
+        int length = 16, peerLength = 16;
+        if (Libc.getsockname(fd, ref local, ref length) < 0) return;
+        var remote = Libc.getpeername(fd, ref peer, ref peerLength) == 0
+            ? (BinaryPrimitives.ReverseEndianness(peer.AddrBe), Port(peer.PortBe))
+            : target ?? (0u, (ushort)0);
+        lock (_lock)
+            foreach (var a in _aliases.Values.Where(a => a.KernelFd == fd))
+                a.Tuple = (BinaryPrimitives.ReverseEndianness(local.AddrBe), Port(local.PortBe), remote.Item1, remote.Item2);
+    }
+
+    /// <summary>Learns the 4-tuple again (a listener's children, a connect that went on in the background).</summary>
+    public void Refresh(AliasEntry alias)
+    {
+        if (alias.KernelFd >= 0) Learn(alias.KernelFd, alias.Tuple is { RemotePort: > 0 } t ? (t.Remote, t.RemotePort) : null);
+    }
+
+    static int Bind(int fd, uint address, int port)
+    {
+        var a = Libc.Address(address, (ushort)port);
+        return Libc.bind(fd, ref a, 16);
+    }
+
+    static int SetInt(int fd, int level, int name, int value) => Libc.setsockopt(fd, level, name, BitConverter.GetBytes(value), 4);
+
+    static int SetOption(int fd, SocketOption option, SockoptValue value)
+    {
+        var (level, name) = KernelSyscalls.Option(option.ToWireName())!.Value;
+        byte[] bytes = value switch
+        {
+            IntSockoptValue i => BitConverter.GetBytes(i.Value),
+            LingerSockoptValue l => [.. BitConverter.GetBytes(l.OnOff), .. BitConverter.GetBytes(l.Seconds)],
+            TimevalSockoptValue tv => [.. BitConverter.GetBytes(tv.Sec), .. BitConverter.GetBytes(tv.Usec)],
+            StringSockoptValue s => System.Text.Encoding.ASCII.GetBytes(s.Text),
+            PortRangeSockoptValue r => BitConverter.GetBytes((uint)(r.Lo | r.Hi << 16)),
+            _ => throw new InvalidOperationException($"unknown option value {value}"),
+        };
+        return Libc.setsockopt(fd, level, name, bytes, bytes.Length);
+    }
+
+    /// <summary>getsockopt() in the engine's terms: the result is the option's value (0 for TCP_INFO, the errno for SO_ERROR), the value its JSON.</summary>
+    ScenarioCallOutcome GetOption(int fd, SocketOption option)
+    {
+        var (level, name) = KernelSyscalls.Option(option.ToWireName())!.Value;
+        var v = new byte[256];
+        int length = v.Length;
+        int r = Libc.getsockopt(fd, level, name, v, ref length);
+        if (r < 0) return Outcome(r, -1);
+        int i32 = BinaryPrimitives.ReadInt32LittleEndian(v);
+        return option switch
+        {
+            SocketOption.SoLinger => new(i32 != 0 ? BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(4)) : 0, null,
+                $"{{\"onoff\":{i32},\"linger\":{BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(4))}}}", Now()),
+            SocketOption.SoError => new(i32, null, i32 == 0 ? "0" : $"\"{ErrnoNames.Of(i32)}\"", Now()),
+            SocketOption.SoSndTimeo or SocketOption.SoRcvTimeo => new(0, null,
+                $"{{\"sec\":{BinaryPrimitives.ReadInt64LittleEndian(v)},\"usec\":{BinaryPrimitives.ReadInt64LittleEndian(v.AsSpan(8))}}}", Now()),
+            SocketOption.TcpCongestion => new(0, null, $"\"{System.Text.Encoding.ASCII.GetString(v, 0, Math.Max(0, Array.IndexOf(v, (byte)0)))}\"", Now()),
+            SocketOption.IpLocalPortRange => new((uint)i32, null, $"{{\"lo\":{(uint)i32 & 0xffff},\"hi\":{(uint)i32 >> 16}}}", Now()),
+            SocketOption.TcpInfo => new(0, null, TcpInfoJson(v), Now()),
+            _ => new(i32, null, i32.ToString(CultureInfo.InvariantCulture), Now()),
+        };
+    }
+
+    /// <summary>struct tcp_info as the engine writes TCP_INFO's value: the state's name, then every field by its name without "tcpi_".</summary>
+    static string TcpInfoJson(byte[] info)
+    {
+        var fields = TcpInfoLayout.Names.Where(n => n != "tcpi_state")
+            .Select(n => $"\"{n["tcpi_".Length..]}\":{TcpInfoLayout.Read(info, n)}");
+        return $"{{\"state\":\"{((TcpState)info[0]).ToDisplayName()}\",{string.Join(',', fields)}}}";
+    }
+
+    uint AddressOf(string host) =>
+        addresses.TryGetValue(host, out var a) ? a : Ipv4Text.TryParse(host, out var literal) ? literal : 0;
+
+    static ushort Port(ushort big) => BinaryPrimitives.ReverseEndianness(big);
+
+    static string Dotted(uint a) => $"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}";
+
+    /// <summary>A real-time thread that makes calls, each in the namespace of the host it is for; back in the idle pool after each.</summary>
+    sealed class Worker
+    {
+        readonly BlockingCollection<(HostNamespace Host, Action Work)> _queue = [];
+        readonly ManualResetEventSlim _running = new();
+        HostNamespace? _in;
+        int _tid;
+
+        public Worker(ScenarioCalls owner)
+        {
+            new Thread(() =>
+            {
+                _tid = Libc.gettid();
+                _running.Set();
+                Libc.RealTime(50);
+                foreach (var (host, work) in _queue.GetConsumingEnumerable())
+                {
+                    if (_in != host && host.Enter()) _in = host;
+                    work();
+                    owner._idle.Add(this);
+                }
+            }) { IsBackground = true, Name = "scenario call" }.Start();
+        }
+
+        public void Give(HostNamespace host, Action work)
+        {
+            _running.Wait();
+            _queue.Add((host, work));
+        }
+
+        /// <summary>Whether the thread sleeps (state S in /proc/thread-self/task/TID/stat: the third field).</summary>
+        public bool Sleeping()
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/self/task/{_tid}/stat");
+                return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('S');
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+    }
+}
