@@ -52,4 +52,21 @@ public class OldAckTests
         Assert.Equal(1L, mib[MibCounter.TcpExtTCPChallengeACK]);
         Assert.Equal(100L, sk.Info.BytesReceived);
     }
+
+    /// <summary>
+    /// An ACK of unsent data in ESTABLISHED, observed on Linux 6.18.44 (established-ack-of-unsent-data-challenged.pkt):
+    /// tcp_ack() sends the challenge ACK itself (the fix backported to 6.18.y), where the engine used to drop the segment
+    /// in silence as linux-4.4's tcp_rcv_established() does. The 10 bytes are dropped with it and taken at 30 ms.
+    /// </summary>
+    [Fact]
+    public void Established_AckOfUnsentData_ChallengeAckAndDataDropped()
+    {
+        var (sim, mib, sk, iss) = Run("established-ack-of-unsent-data-challenged.pkt");
+        var acks = sim.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost && s.Len == 0 && s.At >= Ms(20)).ToList();
+        Assert.Equal(new[] { (Ms(20), iss + 1, "tcp_send_challenge_ack"), (Ms(30), iss + 1, "__tcp_ack_snd_check") },
+            acks.Select(a => (a.At, a.SeqNo, a.Reason)));
+        Assert.Equal(10u, acks[1].AckNo - acks[0].AckNo);
+        Assert.Equal(1L, mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(10L, sk.Info.BytesReceived);
+    }
 }
