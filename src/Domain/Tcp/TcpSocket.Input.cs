@@ -385,8 +385,9 @@ public sealed partial class TcpSocket
         {
             // An ACK of unsent data (RFC 5961 5.2, RFC 9293 3.10.7.4) gets a challenge ACK and the segment is dropped:
             // from tcp_ack() itself in ESTABLISHED (tcp_rcv_established()), from tcp_rcv_state_process() (which passes
-            // FLAG_NO_CHALLENGE_ACK) in the other states. tcp_ack() gained its challenge ACK in 7.1, backported to
-            // 6.18.y (in 6.18.38; observed on Linux 6.18.44); linux-4.4's tcp_ack() drops it in silence.
+            // FLAG_NO_CHALLENGE_ACK) in the other states. tcp_ack() gained its challenge ACK with 42726ec644cb ("tcp: send
+            // a challenge ACK on SEG.ACK > SND.NXT", 7.1), in 6.18.y since 6.18.38 (observed on Linux 6.18.44); linux-4.4's
+            // tcp_ack() drops it in silence.
             if (State == TcpState.Established && _sim.Profile != KernelProfile.Linux6) Ignore(seg, "ACK of unsent data");
             else SendChallengeAck();
             return;
