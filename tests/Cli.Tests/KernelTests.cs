@@ -29,6 +29,29 @@ public sealed partial class KernelTests
         Assert.Contains($"{scripts.Length} files: {scripts.Length} passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Teardown timers at a ~100 ms scripted RTT (the fast ones, each under 1.5 s of real time): the orphan's FIN and
+    /// persist budgets (tcp_orphan_retries), TCP_LINGER2 -1 and SO_LINGER on a non-blocking socket.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_TeardownTimerScripts_PassOnTheRealKernel()
+    {
+        RequireKernel();
+        string[] scripts =
+        [
+            "linger2-negative-ack-of-fin-answered-by-rst.pkt", "linger2-negative-close-in-fin-wait2-sends-rst.pkt",
+            "linger-nonblocking-close-still-waits.pkt", "orphan-fin-alone-behind-zero-window-probes.pkt",
+            "orphan-fin-wait1-retries-1-dies-without-second-rto.pkt",
+        ];
+        var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) // the machine's timing, as above
+            run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
+        Assert.Contains($"5 files: 5 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> WrongScripts() =>
         [.. Directory.GetFiles(Path.Combine(Packetdrill, "wrong"), "*.pkt").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
 

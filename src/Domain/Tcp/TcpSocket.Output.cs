@@ -440,15 +440,22 @@ public sealed partial class TcpSocket
         // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
         bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
+        (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
+            // tcp_write_xmit(): "missing_bytes = cwnd_quota * mss_now - skb->len; if (missing_bytes > 0)
+            // tcp_grow_skb(...)" before tcp_snd_wnd_test(), so the head grows even when the window then holds it.
+            if (chunkSegs == 0) headSkb = GrowSendHead(chunkStart, Math.Max(chunkQuota, 1), grow: !windowProbe);
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+            // A chunk is its skb: it ends where the (grown) send head skb ends, its FIN only if that skb holds it.
+            bool skbHoldsFin = headSkb is not { } hs || _snd.FinQueued && hs.End == _snd.FinSeq + 1;
+            if (headSkb is { } head && !skbHoldsFin && SeqMath.Before(head.End, dataEnd)) dataEnd = head.End;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
             int len = (int)Math.Min(PayloadMss, dataLeft);
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
-            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && skbHoldsFin && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
             {
                 rwndLimited = true;
                 break;
@@ -470,7 +477,7 @@ public sealed partial class TcpSocket
             }
             // Inside a multi-MSS skb tcp_mss_split_point() sends it whole once its data fits: the FIN may end one
             // past the window.
-            bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
+            bool fin = _snd.FinQueued && skbHoldsFin && _snd.Nxt + (uint)len == _snd.FinSeq
                 && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
             // tcp_write_xmit(): a send head of more than one segment (after tcp_grow_skb()) may wait for more room
@@ -479,8 +486,9 @@ public sealed partial class TcpSocket
                 && TsoShouldDefer(chunkQuota, maxSegs, ref deferCwndLimited, ref rwndLimited))
                 break;
             // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
-            // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits.
-            if (!fin && len < PayloadMss && !NagleAllowsPartial(nagle))
+            // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits. Only the write queue's last
+            // skb is tested with the socket's nonagle: an skb before it gets TCP_NAGLE_PUSH.
+            if (!fin && len < PayloadMss && !NagleAllowsPartial(headSkb is { Last: false } ? Nagle.Push : nagle))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
@@ -497,7 +505,7 @@ public sealed partial class TcpSocket
             if (len < PayloadMss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
-            if (++chunkSegs < chunkQuota && !splitAtWindow) continue;
+            if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End)) continue;
             SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()

@@ -360,6 +360,46 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Models tcp_grow_skb() — net/ipv4/tcp_output.c (6.10+) — where tcp_write_xmit() calls it, before its window test:
+    /// a send head skb shorter than cwnd_quota · mss_now takes the missing bytes from the next skb only (skb_shift()),
+    /// and eats it when it is emptied (its FIN and PSH with it); a FIN-only next skb gives nothing. tcp_write_wakeup()
+    /// does not grow (<paramref name="grow"/> false). Returns the send head skb's end — a TSO chunk never runs past it —
+    /// and whether it is the write queue's last skb; null when the socket keeps no skbs.
+    /// </summary>
+    (uint End, bool Last)? GrowSendHead(uint start, int quota, bool grow)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return null;
+        int i = 0;
+        while (i < skbs.Count && !(SeqMath.BeforeOrEqual(skbs[i].Seq, start) && SeqMath.After(skbs[i].End, start))) i++;
+        if (i == skbs.Count) return null;
+        var skb = skbs[i];
+        if (grow && i + 1 < skbs.Count && !skb.Fin)
+        {
+            var next = skbs[i + 1];
+            long missing = (long)quota * PayloadMss - (long)(skb.End - start);
+            long nlen = Math.Min(missing, next.Payload);
+            if (nlen > 0)
+            {
+                skb.End += (uint)nlen;
+                skb.Truesize += nlen;
+                next.Seq += (uint)nlen;
+                next.Truesize -= nlen;
+                if (next.Payload == 0)
+                {
+                    // tcp_eat_one_skb(): end_seq (the FIN) and tcp_flags move over, the emptied skb is freed.
+                    skb.End = next.End;
+                    skb.Fin = next.Fin;
+                    skb.Psh |= next.Psh;
+                    FreeWmem(next.Truesize);
+                    skbs.RemoveAt(i + 1);
+                }
+            }
+        }
+        return (skb.End, i == skbs.Count - 1);
+    }
+
+    /// <summary>
     /// tcp_write_xmit() sent [<paramref name="seq"/>, <paramref name="end"/>) as one TSO chunk: it is one skb.
     /// tcp_grow_skb() (6.10+) pulls the bytes the chunk needs from the following skbs, freeing each it empties
     /// (tcp_eat_one_skb()); tso_fragment() cuts the rest of the last one into a new skb (+896).
