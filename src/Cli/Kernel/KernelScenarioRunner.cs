@@ -54,9 +54,8 @@ internal sealed class KernelScenarioRunner
             foreach (var s in h.Sysctls.Where(s => SysctlCatalog.All.TryGetValue(s.Name, out var d) && d.Scope == SysctlScope.Global))
                 why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", "a machine-wide sysctl cannot be set for one namespace"));
         }
-        foreach (var step in doc.Steps)
-            if (step is InjectStep or WorkloadStep)
-                why.Add(new(step.Path, $"{(step is InjectStep ? "inject" : "workload")} steps are not run on the kernel"));
+        foreach (var kind in doc.Steps.Where(s => s is InjectStep or WorkloadStep).GroupBy(s => s is InjectStep ? "inject" : "workload"))
+            why.Add(new(kind.First().Path, $"{kind.Count()} {kind.Key} step{(kind.Count() == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
         var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
         if (last.Ns + (doc.RunUntil?.Ns ?? 0) > LongestRun.Ns)
             why.Add(new("$.steps", $"runs past {LongestRun} of real time (its last step is at {last})"));

@@ -34,7 +34,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     long _t0;
     readonly Lock _lock = new();
     readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
-    readonly ConcurrentBag<Worker> _idle = [];
+    /// <summary>Idle workers, shared by the runs of a process (the warm-up's serve the real run: no thread is made while it runs).</summary>
+    static readonly ConcurrentBag<Worker> s_idle = [];
 
     readonly Dictionary<string, AliasEntry> _aliases = new(StringComparer.Ordinal);
 
@@ -59,7 +60,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     public Task<ScenarioCallOutcome> Start(CallStep step)
     {
         var done = new TaskCompletionSource<ScenarioCallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_idle.TryTake(out var worker)) worker = new Worker(this);
+        if (!s_idle.TryTake(out var worker)) worker = new Worker();
         var started = new ManualResetEventSlim();
         worker.Give(hosts[step.Host], () =>
         {
@@ -95,7 +96,11 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     }
 
     /// <summary>Sets the monotonic time of the scenario's time 0, which the calls' return times count from.</summary>
-    public void Begin(long t0) => _t0 = t0;
+    public void Begin(long t0)
+    {
+        _t0 = t0;
+        while (s_idle.Count < 4) s_idle.Add(new Worker());
+    }
 
     long Now() => Libc.MonotonicNs() - _t0;
 
@@ -329,7 +334,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         HostNamespace? _in;
         int _tid;
 
-        public Worker(ScenarioCalls owner)
+        public Worker()
         {
             new Thread(() =>
             {
@@ -340,7 +345,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                 {
                     if (_in != host && host.Enter()) _in = host;
                     work();
-                    owner._idle.Add(this);
+                    s_idle.Add(this);
                 }
             }) { IsBackground = true, Name = "scenario call" }.Start();
         }
