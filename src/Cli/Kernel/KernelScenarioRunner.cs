@@ -17,7 +17,7 @@ internal sealed record KernelScenarioRun(List<CheckResult> Checks, List<Scenario
 /// <see cref="LinkEmulator"/> between TUN devices, the steps at their times on the monotonic clock (time 0 on a jiffy
 /// lined up as the engine's, <see cref="KernelClock"/>), then the document's expectations checked by the engine
 /// runner's own rules against what the kernel showed: sock_diag for sockets, /proc/net of each namespace for sockstat
-/// and counters, the emulators' trace for packets. Times are compared with packetdrill's tolerance, 4 ms: a packet or
+/// and counters, the emulators' traces and a capture on each lo (<see cref="LoopbackCapture"/>) for packets. Times are compared with packetdrill's tolerance, 4 ms: a packet or
 /// a blocked call's return within 4 ms of what the check allows passes, and an <c>expect</c> step holds when one of
 /// its readings, taken from 4 ms before to 4 ms after its time (never across a neighbouring step), shows it.
 /// </summary>
@@ -33,6 +33,7 @@ internal sealed class KernelScenarioRunner
     readonly Dictionary<string, HostNamespace> _hosts = new(StringComparer.Ordinal);
     readonly Dictionary<string, uint> _addresses = new(StringComparer.Ordinal);
     readonly List<LinkEmulator> _links = [];
+    readonly List<LoopbackCapture> _loopbacks = [];
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
     readonly List<string> _notes = [];
@@ -74,6 +75,7 @@ internal sealed class KernelScenarioRunner
         finally
         {
             foreach (var link in runner._links) link.Stop();
+            foreach (var lo in runner._loopbacks) lo.Stop();
             foreach (var ns in runner._hosts.Values) ns.Dispose();
         }
     }
@@ -149,8 +151,12 @@ internal sealed class KernelScenarioRunner
             if (refused.Count > 0) return string.Join("; ", refused);
             foreach (var s in host.Sysctls)
                 if (ns.WriteSysctl(s.Name, s.Text) is { } sysctlError) return sysctlError;
-            foreach (var a in AddressesOf(host))
+            var own = AddressesOf(host).ToHashSet();
+            foreach (var a in own)
                 if (ns.Ip("addr", "add", $"{Ipv4Text.Format(a)}/32", "dev", "lo") is { } addrError) return addrError;
+            var (capture, captureError) = LoopbackCapture.Open(ns, a => a >> 24 == 127 || own.Contains(a));
+            if (capture is null) return captureError;
+            _loopbacks.Add(capture);
         }
         for (int i = 0; i < _doc.Links.Length; i++)
         {
@@ -188,13 +194,18 @@ internal sealed class KernelScenarioRunner
         var timeline = Timeline();
         _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
         foreach (var link in _links) link.Start(_t0);
+        foreach (var lo in _loopbacks) lo.Start(_t0);
         _sockets.Begin(_t0);
         Libc.RealTime(55);
+        (long Late, long At) latest = (0, 0);
         foreach (var (at, action) in timeline)
         {
             Libc.SleepUntil(_t0 + at);
             action();
+            if (Now() - at > latest.Late) latest = (Now() - at, at);
         }
+        if (latest.Late > 1_000_000)
+            _notes.Add($"the latest step was done {latest.Late / 1e6:0.0} ms after its time, {new SimTime(latest.At)} (the machine's scheduling)");
         long end = RunAfterLastStep();
         foreach (var (step, issued, call) in _calls)
         {
@@ -206,7 +217,7 @@ internal sealed class KernelScenarioRunner
             }
             var o = call.Result;
             var returned = new CallReturned(new SimTime(o.ReturnNs), 0, step.Host, step.Process, 0, default, 0, o.Result, o.Errno,
-                new SimDuration(Math.Max(0, o.ReturnNs - issued)), o.Value);
+                new SimDuration(Math.Max(0, o.ReturnNs - Math.Max(issued, o.StartNs))), o.Value);
             _checks.AddRange(ScenarioRunner.CallChecks(step, expect, returned, HostPortAddress, Tolerance));
         }
         if (_doc.Expect is { } final) CheckFinal(final, end);
@@ -440,7 +451,7 @@ internal sealed class KernelScenarioRunner
     {
         var journal = new List<SimEvent>();
         long id = 0;
-        foreach (var t in _links.SelectMany(l => l.Trace()).OrderBy(t => t.AtNs))
+        foreach (var t in _links.SelectMany(l => l.Trace()).Concat(_loopbacks.SelectMany(l => l.Trace())).OrderBy(t => t.AtNs))
         {
             var s = t.Segment;
             var tuple = new FourTuple(new Endpoint(new IPv4(s.Source), s.SourcePort), new Endpoint(new IPv4(s.Destination), s.DestinationPort));

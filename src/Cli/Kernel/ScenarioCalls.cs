@@ -9,7 +9,11 @@ using ShutdownHow = SimService.Domain.Scenarios.ShutdownHow;
 namespace SimService.Cli.Kernel;
 
 /// <summary>What a scenario call returned on the real kernel: result, errno name (null if none), what it wrote back (the engine's JSON form), when (ns since time 0).</summary>
-internal sealed record ScenarioCallOutcome(long Result, string? Errno, string? Value, long ReturnNs);
+internal sealed record ScenarioCallOutcome(long Result, string? Errno, string? Value, long ReturnNs)
+{
+    /// <summary>When the worker began the call (ns since time 0): how long it blocked counts from here, not from a late step.</summary>
+    public long StartNs { get; set; }
+}
 
 /// <summary>A descriptor an alias names: its host and process, the number the scenario sees, the kernel's, and the connection's 4-tuple once known.</summary>
 internal sealed class AliasEntry(string host, string process)
@@ -67,7 +71,10 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             started.Set();
             try
             {
-                done.SetResult(Perform(step));
+                long began = Now();
+                var outcome = Perform(step);
+                outcome.StartNs = began;
+                done.SetResult(outcome);
             }
             catch (Exception e)
             {
@@ -75,7 +82,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             }
         });
         started.Wait();
-        while (!done.Task.IsCompleted && !worker.Sleeping()) Thread.SpinWait(100);
+        // Sleep between looks, never spin: this thread is real-time and would starve a worker on the same CPU.
+        while (!done.Task.IsCompleted && !worker.Sleeping()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
         return done.Task;
     }
 
