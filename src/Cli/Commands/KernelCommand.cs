@@ -9,9 +9,10 @@ using SimService.Domain.Packetdrill;
 namespace SimService.Cli.Commands;
 
 /// <summary>
-/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose]</c>: runs packetdrill scripts against the
-/// real Linux kernel of this machine instead of the engine — each in a throw-away network namespace (the tool runs
-/// itself again under <c>unshare --net</c>) with a TUN device as the wire — and reports them as <c>run</c> does:
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace]</c>: runs packetdrill scripts and
+/// scenarios against the real Linux kernel of this machine instead of the engine — each in a throw-away network
+/// namespace (the tool runs itself again under <c>unshare --net</c>) with a TUN device as the wire; a scenario's hosts
+/// each in a namespace of their own (<see cref="KernelScenarioRunner"/>) — and reports them as <c>run</c> does:
 /// one line per file, the first difference under a failed one, a summary; exit 0 when all passed, 1 when one
 /// failed, 2 when a file is invalid or the machine cannot run them (not root, no /dev/net/tun, no unshare).
 /// </summary>
