@@ -11,9 +11,11 @@ const string usage = """
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
           --timeout SECONDS  per request to the server (default 600)
-      kernel PATH...     run packetdrill scripts (*.pkt) on this machine's real Linux kernel instead of the engine: each in
-                         its own network namespace with a TUN device as the wire (needs root and /dev/net/tun)
+      kernel PATH...     run packetdrill scripts (*.pkt) and scenarios (*.json) on this machine's real Linux kernel instead of
+                         the engine: a network namespace per script or scenario host, TUN devices as the wire, a user-space
+                         link emulator for a scenario's links (needs root and /dev/net/tun)
           --junit FILE  --json FILE   as for run        --verbose   print every event as it happened
+          --trace            print a scenario's segments on the engine and on the kernel side by side
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

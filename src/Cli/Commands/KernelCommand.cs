@@ -9,9 +9,10 @@ using SimService.Domain.Packetdrill;
 namespace SimService.Cli.Commands;
 
 /// <summary>
-/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose]</c>: runs packetdrill scripts against the
-/// real Linux kernel of this machine instead of the engine — each in a throw-away network namespace (the tool runs
-/// itself again under <c>unshare --net</c>) with a TUN device as the wire — and reports them as <c>run</c> does:
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace]</c>: runs packetdrill scripts and
+/// scenarios against the real Linux kernel of this machine instead of the engine — each in a throw-away network
+/// namespace (the tool runs itself again under <c>unshare --net</c>) with a TUN device as the wire; a scenario's hosts
+/// each in a namespace of their own (<see cref="KernelScenarioRunner"/>) — and reports them as <c>run</c> does:
 /// one line per file, the first difference under a failed one, a summary; exit 0 when all passed, 1 when one
 /// failed, 2 when a file is invalid or the machine cannot run them (not root, no /dev/net/tun, no unshare).
 /// </summary>
@@ -134,11 +135,10 @@ public static class KernelCommand
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            return (Failed(file, clock, "the run did not end within 10 minutes"), null);
-        }
+        bool ended = process.WaitForExit(TimeSpan.FromMinutes(10));
+        if (!ended) process.Kill(entireProcessTree: true);
+        RemoveNamespacesOf(process.Id);
+        if (!ended) return (Failed(file, clock, "the run did not end within 10 minutes"), null);
         ChildResult? child = null;
         try
         {
@@ -166,6 +166,13 @@ public static class KernelCommand
 
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>
         new(file.DisplayPath, file.Format.Kind, FileOutcome.Failed, [], [new Problem("kernel", message)], null, null, null, clock.Elapsed.TotalSeconds);
+
+    /// <summary>The named namespaces a scenario's child left (it was killed, or crashed): /run/netns/simkPID-N, deleted.</summary>
+    static void RemoveNamespacesOf(int pid)
+    {
+        if (!Directory.Exists("/run/netns")) return;
+        foreach (var path in Directory.GetFiles("/run/netns", $"simk{pid}-*")) Netns.Ip("netns", "del", Path.GetFileName(path));
+    }
 
     /// <summary>How to start this tool again: its apphost, or the dotnet host with the tool's assembly.</summary>
     static IEnumerable<string> Self()

@@ -19,6 +19,7 @@ internal sealed class HostNamespace : IDisposable
         Host = host;
         Name = name;
         _fd = fd;
+        new Thread(Serve) { IsBackground = true, Name = $"in {name}" }.Start();
     }
 
     /// <summary>The scenario's host name.</summary>
@@ -45,27 +46,41 @@ internal sealed class HostNamespace : IDisposable
     /// <summary>Moves the calling thread into the namespace (false if the kernel refused).</summary>
     public bool Enter() => Libc.setns(_fd, Libc.CLONE_NEWNET) == 0;
 
-    /// <summary>Runs <paramref name="work"/> on a thread of its own inside the namespace and waits for it.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on the namespace's own thread (a real-time one, in the namespace since it started:
+    /// a sysctl write or a /proc read costs no thread or setns while the scenario runs) and waits for it.
+    /// </summary>
     public T Run<T>(Func<T> work)
     {
         T result = default!;
         Exception? failed = null;
-        var thread = new Thread(() =>
+        using var done = new ManualResetEventSlim();
+        _work.Add(() =>
         {
             try
             {
-                if (!Enter()) throw new InvalidOperationException($"setns into {Name} failed (errno {Libc.Errno})");
+                if (!_entered) throw new InvalidOperationException($"setns into {Name} failed");
                 result = work();
             }
             catch (Exception e)
             {
                 failed = e;
             }
-        }) { IsBackground = true, Name = $"in {Name}" };
-        thread.Start();
-        thread.Join();
+            done.Set();
+        });
+        done.Wait();
         if (failed is not null) throw new InvalidOperationException(failed.Message, failed);
         return result;
+    }
+
+    readonly System.Collections.Concurrent.BlockingCollection<Action> _work = [];
+    volatile bool _entered;
+
+    void Serve()
+    {
+        Libc.RealTime(50);
+        _entered = Enter();
+        foreach (var item in _work.GetConsumingEnumerable()) item();
     }
 
     /// <summary>ip -n NAME …: the error text, or null.</summary>
@@ -146,6 +161,7 @@ internal sealed class HostNamespace : IDisposable
 
     public void Dispose()
     {
+        _work.CompleteAdding();
         Libc.close(_fd);
         Netns.Ip("netns", "del", Name);
     }

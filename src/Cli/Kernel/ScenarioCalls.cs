@@ -9,7 +9,11 @@ using ShutdownHow = SimService.Domain.Scenarios.ShutdownHow;
 namespace SimService.Cli.Kernel;
 
 /// <summary>What a scenario call returned on the real kernel: result, errno name (null if none), what it wrote back (the engine's JSON form), when (ns since time 0).</summary>
-internal sealed record ScenarioCallOutcome(long Result, string? Errno, string? Value, long ReturnNs);
+internal sealed record ScenarioCallOutcome(long Result, string? Errno, string? Value, long ReturnNs)
+{
+    /// <summary>When the worker began the call (ns since time 0): how long it blocked counts from here, not from a late step.</summary>
+    public long StartNs { get; set; }
+}
 
 /// <summary>A descriptor an alias names: its host and process, the number the scenario sees, the kernel's, and the connection's 4-tuple once known.</summary>
 internal sealed class AliasEntry(string host, string process)
@@ -34,7 +38,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     long _t0;
     readonly Lock _lock = new();
     readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
-    readonly ConcurrentBag<Worker> _idle = [];
+    /// <summary>Idle workers, shared by the runs of a process (the warm-up's serve the real run: no thread is made while it runs).</summary>
+    static readonly ConcurrentBag<Worker> s_idle = [];
 
     readonly Dictionary<string, AliasEntry> _aliases = new(StringComparer.Ordinal);
 
@@ -59,14 +64,17 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     public Task<ScenarioCallOutcome> Start(CallStep step)
     {
         var done = new TaskCompletionSource<ScenarioCallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_idle.TryTake(out var worker)) worker = new Worker(this);
+        if (!s_idle.TryTake(out var worker)) worker = new Worker();
         var started = new ManualResetEventSlim();
         worker.Give(hosts[step.Host], () =>
         {
             started.Set();
             try
             {
-                done.SetResult(Perform(step));
+                long began = Now();
+                var outcome = Perform(step);
+                outcome.StartNs = began;
+                done.SetResult(outcome);
             }
             catch (Exception e)
             {
@@ -74,7 +82,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             }
         });
         started.Wait();
-        while (!done.Task.IsCompleted && !worker.Sleeping()) Thread.SpinWait(100);
+        // Sleep between looks, never spin: this thread is real-time and would starve a worker on the same CPU.
+        while (!done.Task.IsCompleted && !worker.Sleeping()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
         return done.Task;
     }
 
@@ -95,7 +104,11 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     }
 
     /// <summary>Sets the monotonic time of the scenario's time 0, which the calls' return times count from.</summary>
-    public void Begin(long t0) => _t0 = t0;
+    public void Begin(long t0)
+    {
+        _t0 = t0;
+        while (s_idle.Count < 4) s_idle.Add(new Worker());
+    }
 
     long Now() => Libc.MonotonicNs() - _t0;
 
@@ -329,7 +342,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         HostNamespace? _in;
         int _tid;
 
-        public Worker(ScenarioCalls owner)
+        public Worker()
         {
             new Thread(() =>
             {
@@ -340,7 +353,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                 {
                     if (_in != host && host.Enter()) _in = host;
                     work();
-                    owner._idle.Add(this);
+                    s_idle.Add(this);
                 }
             }) { IsBackground = true, Name = "scenario call" }.Start();
         }

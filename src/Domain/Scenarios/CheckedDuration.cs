@@ -53,7 +53,8 @@ public readonly partial record struct CheckedDuration
 
     /// <summary>
     /// True when some duration within <paramref name="slack"/> of <paramref name="actual"/> satisfies the check: a
-    /// measurement known only to ±slack (the real kernel's run, whose wake-ups are late by a few ms).
+    /// measurement known only to ±slack (the real kernel's run, whose wake-ups are late by a few ms). A negative slack
+    /// asks the opposite: that every duration within |slack| satisfies it.
     /// </summary>
     public bool Matches(SimDuration actual, SimDuration slack) => Kind switch
     {

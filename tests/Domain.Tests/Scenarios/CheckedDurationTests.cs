@@ -28,6 +28,27 @@ public class CheckedDurationTests
         Assert.Equal(expected, value.Matches(d));
     }
 
+    /// <summary>The real kernel's run widens a checked time by its 4 ms tolerance; a negative slack (noPackets) narrows it.</summary>
+    [Theory]
+    [InlineData("200ms", "203.9ms", 4, true)]
+    [InlineData("200ms", "204.1ms", 4, false)]
+    [InlineData("~100ms", "95.9ms", 4, true)]     // 5 ms of "~" plus 4 ms of slack
+    [InlineData("~100ms", "108.9ms", 4, true)]
+    [InlineData("~100ms", "109.1ms", 4, false)]
+    [InlineData("100ms..299ms", "302.9ms", 4, true)]
+    [InlineData("100ms..299ms", "300.3ms", -4, false)] // within 4 ms of the window's end: not surely inside it
+    [InlineData("100ms..299ms", "295ms", -4, true)]
+    [InlineData("100ms..299ms", "103.9ms", -4, false)]
+    [InlineData("200ms", "200ms", -4, false)]
+    [InlineData("~100ms", "100ms", -4, true)]
+    [InlineData("~100ms", "101.1ms", -4, false)]
+    public void Matches_WithSlack_WidensOrNarrowsTheCheck(string check, string actual, int slackMs, bool expected)
+    {
+        Assert.True(CheckedDuration.TryParse(check, out var value));
+        Assert.True(SimDuration.TryParse(actual, out var d));
+        Assert.Equal(expected, value.Matches(d, SimDuration.FromMilliseconds(slackMs)));
+    }
+
     [Theory]
     [InlineData("~2s", CheckedDurationKind.Approximately)]
     [InlineData("58s..60.5s", CheckedDurationKind.Range)]

@@ -1,0 +1,68 @@
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// <c>simservice kernel</c> with scenario files: each host a network namespace, each link a user-space emulator with
+/// the link's delay, the expectations checked on what the real kernel did. Skipped without root or /dev/net/tun outside
+/// CI, failing under CI=true (<see cref="KernelAvailability"/>).
+/// </summary>
+public sealed class KernelScenarioTests
+{
+    private static readonly string Examples = Path.Combine(Tool.RepoRoot, "scenarios", "examples");
+
+    /// <summary>
+    /// Short scenarios pass on the real kernel as on the engine: an RST close (packets, counters, sockstat, ECONNRESET),
+    /// a FIN-WAIT-2 that tcp_fin_timeout ends on the timer wheel's bucket (socket checks at the jiffy), and a lingering
+    /// close behind a one-way black hole (a link step, the FIN's loss probe and retransmissions, returnsAfter, counters).
+    /// Up to three runs: the machine's timing.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_ShortScenarios_PassOnTheRealKernel()
+    {
+        RequireKernel();
+        string[] scenarios = [Path.Combine(Examples, "linger-zero-rst.json"), Path.Combine(Examples, "fin-wait2-timeout.json"),
+            Path.Combine(Tool.Fixtures, "kernel", "one-way-blackhole-linger-close.json")];
+        string[] args = ["kernel", .. scenarios];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        foreach (var scenario in scenarios)
+            Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(Path.GetFileName(scenario), StringComparison.Ordinal));
+        Assert.Contains("3 files: 3 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A deliberately wrong scenario (close with SO_LINGER {1,0} said to send a FIN) fails on the kernel at the two checks it breaks.</summary>
+    [KernelFact]
+    public async Task Kernel_WrongScenario_FailsAtTheChecksItBreaks()
+    {
+        RequireKernel();
+        var run = await Tool.RunAsync("kernel", "--trace", Path.Combine(Tool.Fixtures, "kernel", "wrong-linger-zero-sends-fin.json"));
+
+        Assert.True(run.ExitCode == 1, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("FAIL", StringComparison.Ordinal) && l.Contains("(2 of 5 checks failed", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("packets $.expect.packets[0]", StringComparison.Ordinal) && l.Contains("expected client > server F.", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("call.result $.steps[7].expect.result", StringComparison.Ordinal) && l.Contains("actual ECONNRESET", StringComparison.Ordinal));
+        // --trace: the engine's and the kernel's segments side by side, the RST on both.
+        Assert.Contains(run.OutputLines, l => l.Contains("engine", StringComparison.Ordinal) && l.Contains("| kernel", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Split('|') is [var engine, var kernel] && engine.Contains(" R. ", StringComparison.Ordinal) && kernel.Contains(" R. ", StringComparison.Ordinal));
+    }
+
+    /// <summary>What the kernel run cannot do (a scripted host's inject steps) is reported as not runnable, never faked.</summary>
+    [KernelFact]
+    public async Task Kernel_ScenarioWithAScriptedHost_IsNotRun()
+    {
+        RequireKernel();
+        var run = await Tool.RunAsync("kernel", Path.Combine(Tool.RepoRoot, "scenarios", "scripted-peer-negotiates-options.json"));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("INVALID", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("not run on the kernel: a scripted host", StringComparison.Ordinal));
+    }
+
+    private static void RequireKernel()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+    }
+}
