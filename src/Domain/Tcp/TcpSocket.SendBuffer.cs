@@ -278,11 +278,12 @@ public sealed partial class TcpSocket
     /// </summary>
     bool TsoShouldDefer(int cwndQuota, int maxSegs, ref bool cwndLimited, ref bool rwndLimited)
     {
+        // Both tests send at once, so they come before the look at the send head (the kernel's order gives the same).
+        if (_ca.State >= CaState.Recovery) return false;
+        if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
         int mss = PayloadMss;
         var (len, isTail, fin) = SendHeadSkb(cwndQuota * mss);
         if (len <= mss) return false; // tso_segs == 1: tcp_nagle_test() instead
-        if (_ca.State >= CaState.Recovery) return false;
-        if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
         int inFlight = PacketsInFlight;
         long sendWin = unchecked((int)(WndEnd - _snd.Nxt));
         long congWin = (long)(_ca.Cwnd - inFlight) * mss;
