@@ -448,7 +448,7 @@ public sealed partial class Host : IEventTarget
         // and its ECN codepoint (not ECN-capable: InNoECTPkts); ip_local_deliver_finish() hands it to TCP (InDelivers).
         Count(MibCounter.IpInReceives);
         Count(MibCounter.IpExtInOctets, seg.DatagramLength);
-        Count(MibCounter.IpExtInNoECTPkts);
+        Count(MibCounter.IpExtInNoECTPkts, seg.GsoSegs); // max(1, gso_segs): a GSO packet from lo counts its segments
         Count(MibCounter.IpInDelivers);
         Count(MibCounter.TcpInSegs);
         var key = seg.Tuple.Reversed;
@@ -537,14 +537,24 @@ public sealed partial class Host : IEventTarget
         Transmit(rst, reason);
     }
 
-    internal void Transmit(Segment seg, string reason, bool countOutSeg = true)
+    /// <param name="seg">The segment.</param>
+    /// <param name="reason">The kernel path that sends it (journalled).</param>
+    /// <param name="countOutSeg">Count it in TcpOutSegs (new data and control segments; not retransmissions).</param>
+    /// <param name="ipDatagram">
+    /// The length the IP layer counts for the skb this segment leaves in (OutOctets), or 0 for a later piece of an
+    /// skb that software GSO cut up after the IP layer counted it whole; -1 (default): the segment's own.
+    /// </param>
+    internal void Transmit(Segment seg, string reason, bool countOutSeg = true, long ipDatagram = -1)
     {
-        if (countOutSeg) Count(MibCounter.TcpOutSegs);
-        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per segment, retransmissions
+        if (countOutSeg) Count(MibCounter.TcpOutSegs, seg.GsoSegs); // __tcp_transmit_skb(): tcp_skb_pcount(skb)
+        // __ip_local_out() counts OutRequests and ip_finish_output2() OutTransmits: one each per skb, retransmissions
         // included; ip_output() adds the datagram's length to OutOctets (IP_UPD_PO_STATS(IPSTATS_MIB_OUT, skb->len)).
-        Count(MibCounter.IpOutRequests);
-        Count(MibCounter.IpOutTransmits);
-        Count(MibCounter.IpExtOutOctets, seg.DatagramLength);
+        if (ipDatagram != 0)
+        {
+            Count(MibCounter.IpOutRequests);
+            Count(MibCounter.IpOutTransmits);
+            Count(MibCounter.IpExtOutOctets, ipDatagram > 0 ? ipDatagram : seg.DatagramLength);
+        }
         Sim.Transmit(this, seg, reason);
     }
 

@@ -131,6 +131,24 @@ public sealed record Segment(
     internal Segment? NextFree { get; set; }
 
     /// <summary>Sets header flags on a segment its sender built but has not yet put on a link (Id 0).</summary>
+    /// <summary>skb_shinfo(skb)->gso_size of a GSO packet that crossed lo whole (the sender's MSS); 0 for one segment.</summary>
+    internal int GsoSize { get; private set; }
+
+    /// <summary>skb_shinfo(skb)->gso_segs: the MSS-sized segments the packet stands for, at least 1.</summary>
+    internal int GsoSegs => GsoSize == 0 ? 1 : (Length + GsoSize - 1) / GsoSize;
+
+    /// <summary>
+    /// A GSO skb handed to lo whole (not yet sent): <paramref name="next"/>'s payload is appended to this one's, and this
+    /// segment takes its PSH and FIN; gso_size is this segment's first length.
+    /// </summary>
+    internal void Absorb(Segment next)
+    {
+        if (Id != 0) throw new InvalidOperationException("segment already sent");
+        if (GsoSize == 0) GsoSize = _length;
+        _length += next._length;
+        _flags = (_flags & ~(TcpFlags.Psh | TcpFlags.Fin)) | (next._flags & (TcpFlags.Psh | TcpFlags.Fin));
+    }
+
     internal void AddFlags(TcpFlags flags)
     {
         if (Id != 0) throw new InvalidOperationException("segment already sent");
@@ -147,6 +165,7 @@ public sealed record Segment(
         _window = window;
         _length = length;
         _options = options;
+        GsoSize = 0;
         Id = 0;
         Pooled = true;
         NextFree = null;

@@ -54,8 +54,9 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
     void SegsIn(Segment seg)
     {
-        _segsIn++;
-        if (seg.Length > 0) _dataSegsIn++;
+        // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
+        _segsIn += seg.GsoSegs;
+        if (seg.Length > 0) _dataSegsIn += seg.GsoSegs;
     }
 
     void Ignore(Segment seg, string why)
@@ -1117,7 +1118,7 @@ public sealed partial class TcpSocket
     void EventDataRecv(Segment seg)
     {
         _ack.Scheduled = true;
-        MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin));
+        MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin), seg.GsoSize);
         RcvRttMeasure();
         long now = Jiffies.At(_sim.Now); // tcp_jiffies32
         if (_ack.Ato == SimDuration.Zero)

@@ -497,8 +497,8 @@ public sealed partial class TcpSocket
             // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
             var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true);
-            if (held is not null) Host.Transmit(held, reason); // not the chunk's last segment
-            held = seg;
+            ChunkAppend(ref held, seg, reason); // the previous one is not the chunk's last segment
+
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             // tcp_write_xmit() only: tcp_write_wakeup() sends with tcp_transmit_skb() + tcp_event_new_data_sent() alone.
             if (InCwndReduction && !windowProbe) _ca.PrrOut++; // "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
@@ -548,12 +548,69 @@ public sealed partial class TcpSocket
     /// on every segment but the last: a chunk of two or more segments ends with PSH; a one-segment skb keeps only
     /// tcp_mark_push()'s.
     /// </summary>
+    /// <remarks>
+    /// Over lo the chunk is one packet: loopback_xmit() takes a GSO skb whole (lo has every GSO feature), so the
+    /// chunk's segments are joined into the first (gso_size = its length, PSH and FIN of the last) — unless
+    /// gso_features_check() — net/core/dev.c — takes the GSO features away because skb->len (IP and TCP headers
+    /// included) reaches lo's gso_max_size 65536: then tcp_gso_segment() cuts it in software into gso_size pieces,
+    /// the segments as built. Observed on Linux 6.18.44 (tshark on lo): a 62491-byte chunk leaves as one packet with
+    /// PSH, a 72027-byte one with the FIN as 47616 + 24411 FP.
+    /// </remarks>
     void SendChunkTail(ref Segment? held, int chunkSegs, string reason, bool countOutSeg = true)
     {
         if (held is null) return;
         if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
+        if (_loChunk is { Count: > 0 } chunk)
+        {
+            var first = chunk[0];
+            long datagram = first.DatagramLength + (long)held.Length;
+            for (int i = 1; i < chunk.Count; i++) datagram += chunk[i].Length;
+            if (datagram < LoGsoMaxSize)
+            {
+                for (int i = 1; i < chunk.Count; i++) Absorb(first, chunk[i]);
+                Absorb(first, held);
+                held = first;
+            }
+            else
+            {
+                // Software GSO after the IP layer: OutRequests, OutTransmits and OutOctets counted the skb once.
+                for (int i = 0; i < chunk.Count; i++) Host.Transmit(chunk[i], reason, countOutSeg, ipDatagram: i == 0 ? datagram : 0);
+                Host.Transmit(held, reason, countOutSeg, ipDatagram: 0);
+                chunk.Clear();
+                held = null;
+                return;
+            }
+            chunk.Clear();
+        }
         Host.Transmit(held, reason, countOutSeg);
         held = null;
+    }
+
+    /// <summary>lo's gso_max_size and gso_ipv4_max_size (GSO_LEGACY_MAX_SIZE, 65536): gso_features_check()'s bound.</summary>
+    const int LoGsoMaxSize = 65536;
+
+    /// <summary>The segments of the TSO chunk being built over lo, but its latest (<see cref="SendChunkTail"/>).</summary>
+    List<Segment>? _loChunk;
+
+    /// <summary>
+    /// <paramref name="seg"/> is the chunk's latest segment; the one held before it is not the chunk's last: it goes on
+    /// the link at once, or over lo waits to be joined with the rest (<see cref="SendChunkTail"/>).
+    /// </summary>
+    void ChunkAppend(ref Segment? held, Segment seg, string reason, bool countOutSeg = true)
+    {
+        if (held is not null)
+        {
+            if (ViaLoopback) (_loChunk ??= new List<Segment>(4)).Add(held);
+            else Host.Transmit(held, reason, countOutSeg);
+        }
+        held = seg;
+    }
+
+    /// <summary>Joins <paramref name="next"/> into the GSO packet <paramref name="first"/> and frees it.</summary>
+    void Absorb(Segment first, Segment next)
+    {
+        first.Absorb(next);
+        _sim.RecycleSegment(next);
     }
 
     /// <summary>

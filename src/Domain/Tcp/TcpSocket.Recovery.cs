@@ -395,8 +395,7 @@ public sealed partial class TcpSocket
             // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
             var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
             var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true);
-            if (held is not null) Host.Transmit(held, reason, countOutSeg: false);
-            held = seg;
+            ChunkAppend(ref held, seg, reason, countOutSeg: false);
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);
         return n;

@@ -274,15 +274,19 @@ public sealed partial class TcpSocket
     /// tcp_tso_win_divisor-th (3) of min(snd_wnd, cwnd · mss_cache); not when the ACK of the retransmission queue's head
     /// (sent + srtt) is due more than min(srtt / 2, 1 ms) from now. Otherwise it defers: cwnd-limited when the free cwnd
     /// is under the send window and at most the skb's length, rwnd-limited likewise — else (application-limited) unless
-    /// the skb carries the FIN. Without pacing tcp_wstamp_ns is the time of the socket's last segment.
+    /// the skb carries the FIN. Without pacing tcp_wstamp_ns is the time of the socket's last segment. Linux 6.18 only:
+    /// the linux-4.4 profile never defers.
     /// </summary>
     bool TsoShouldDefer(int cwndQuota, int maxSegs, ref bool cwndLimited, ref bool rwndLimited)
     {
+        // linux-4.4's rule differs (a jiffies stamp tso_deferred, the head's age against srtt / 2): not modelled there.
+        if (_sim.Profile == KernelProfile.Linux44) return false;
+        // Both tests send at once, so they come before the look at the send head (the kernel's order gives the same).
+        if (_ca.State >= CaState.Recovery) return false;
+        if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
         int mss = PayloadMss;
         var (len, isTail, fin) = SendHeadSkb(cwndQuota * mss);
         if (len <= mss) return false; // tso_segs == 1: tcp_nagle_test() instead
-        if (_ca.State >= CaState.Recovery) return false;
-        if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
         int inFlight = PacketsInFlight;
         long sendWin = unchecked((int)(WndEnd - _snd.Nxt));
         long congWin = (long)(_ca.Cwnd - inFlight) * mss;

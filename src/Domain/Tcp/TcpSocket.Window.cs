@@ -235,16 +235,17 @@ public sealed partial class TcpSocket
     /// PUSHED already was), and one of at least TCP_MSS_DEFAULT (or TCP_MIN_MSS without FIN/PSH) that repeats
     /// the last such length becomes rcv_mss.
     /// </summary>
-    void MeasureRcvMss(int len, bool psh, bool fin)
+    void MeasureRcvMss(int skbLen, bool psh, bool fin, int gsoSize = 0)
     {
         int lss = _ack.LastSegSize;
         _ack.LastSegSize = 0;
+        int len = gsoSize != 0 ? gsoSize : skbLen; // "len = skb_shinfo(skb)->gso_size ? : skb->len"
         if (len >= _ack.RcvMss)
         {
             if (len != _ack.RcvMss)
             {
                 int old = _scalingRatio;
-                _scalingRatio = Math.Max(1, (int)(((long)len << TcpConstants.RmemToWinScale) / RcvTruesize(len)));
+                _scalingRatio = Math.Max(1, (int)(((long)skbLen << TcpConstants.RmemToWinScale) / RcvTruesize(skbLen)));
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));

@@ -204,6 +204,74 @@ public class LoopbackTests
         Assert.DoesNotContain(toServer, x => x.Reason.Contains("loss_probe", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A 200 000-byte write() and close() 50 ms after a handshake on 127.0.0.1; the client's and the server's counters
+    /// (one host, one namespace) once both are closed.
+    /// </summary>
+    static (TwoHostHarness H, List<SegmentSent> Data, TcpSocket Server) BulkWriteOverLo(bool read)
+    {
+        var (h, c, _, server) = LocalHandshake(atMs: 50);
+        h.Send(c.SocketId, 200_000);
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        if (read)
+        {
+            // A reader that drains the socket at once, then again 1 ms later, and closes at its EOF 1 ms after that.
+            foreach (var at in new[] { 50.0, 51.0, 52.0 })
+            {
+                h.At(Ms(at));
+                h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+            }
+            h.Call("client", SocketCallKind.Close, server.Id);
+        }
+        else
+        {
+            h.At(Ms(550));
+            h.Call("client", SocketCallKind.Close, server.Id); // unread data: a RST (tcp_close())
+        }
+        h.At(Ms(700));
+        return (h, h.Sent("client").Where(x => x.Len > 0).ToList(), server);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (a namespace, tshark on lo, a reader thread; /proc/net/snmp): lo takes each GSO skb
+    /// whole — 32741, 32741 P, 62491 P (one packet of two segments, PSH forced by __tcp_transmit_skb()) — and the last
+    /// skb, 72027 bytes with the FIN, reaches gso_max_size 65536 with its headers, so gso_features_check() has it cut in
+    /// software into gso_size pieces: 47616 and 24411 FP. Counters of the whole exchange (both ends, one host):
+    /// TcpOutSegs 14 and IpExtInNoECTPkts 14 count segments, IpOutRequests 12 skbs, TcpInSegs 13 packets. On the
+    /// kernel all of it took 0.4 ms (the reader's wake-ups are wall clock; here 50, 51 and 52 ms).
+    /// </summary>
+    [Fact]
+    public void Close_BulkWriteOverLoWithAReader_GsoSkbsLeaveWholeAndTheFinSkbIsCutInSoftware()
+    {
+        var (h, data, _) = BulkWriteOverLo(read: true);
+
+        Assert.Equal(["32741 .", "32741 P.", "62491 P.", "47616 .", "24411 FP."], data.Select(x => $"{x.Len} {x.Flags.ToLetters()}"));
+        Assert.Equal(Ms(50), data[^1].At);
+        var mib = h.Client.Mib;
+        Assert.Equal((14L, 13L, 12L, 14L, 0L), (mib[MibCounter.TcpOutSegs], mib[MibCounter.TcpInSegs], mib[MibCounter.IpOutRequests],
+            mib[MibCounter.IpExtInNoECTPkts], mib[MibCounter.TcpRetransSegs]));
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44, the same write with no reader: 32741, 32741 P, 62491 P, then the loss probe resends
+    /// the last 14875 (6 ms later here, 12 ms on the kernel: its srtt is µs, not 0), the delayed ACK closes the window,
+    /// and close() with unread data resets at 550 ms. The receiver measured rcv_mss from gso_size (47616:
+    /// tcp_measure_rcv_mss()) and counts the 2-segment packet twice in data_segs_in (tcp_segs_in()). Counters:
+    /// TcpOutSegs 12, TcpInSegs 12, IpOutRequests 12, IpExtInNoECTPkts 13, TcpRetransSegs 1.
+    /// </summary>
+    [Fact]
+    public void Close_BulkWriteOverLoWithoutAReader_TheTwoSegmentSkbIsOnePacketCountedTwice()
+    {
+        var (h, data, server) = BulkWriteOverLo(read: false);
+
+        Assert.Equal(["32741 .", "32741 P.", "62491 P.", "14875 ."], data.Select(x => $"{x.Len} {x.Flags.ToLetters()}"));
+        Assert.Equal((Ms(56), "tcp_send_loss_probe"), (data[3].At, data[3].Reason));
+        Assert.Equal((47616, 5L), (server.Info.RcvMss, server.Info.DataSegsIn));
+        var mib = h.Client.Mib;
+        Assert.Equal((12L, 12L, 12L, 13L, 1L), (mib[MibCounter.TcpOutSegs], mib[MibCounter.TcpInSegs], mib[MibCounter.IpOutRequests],
+            mib[MibCounter.IpExtInNoECTPkts], mib[MibCounter.TcpRetransSegs]));
+    }
+
     [Fact]
     public void Close_ConnectToTheHostsOwnAddress_SourceIsThatAddressAndNoLinkIsUsed()
     {

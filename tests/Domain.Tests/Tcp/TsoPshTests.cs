@@ -54,15 +54,19 @@ public class TsoPshTests
         Assert.True(result.Passed, result.Output);
     }
 
-    /// <summary>Six segments in three 2-segment skbs at 0.010 s (MSS 1000, timestamps), as partial-undo-timestamps.pkt.</summary>
-    const string SixSegmentsInFlight = """
+    /// <summary>A handshake with timestamps at 0.010 s, MSS 1000 (as partial-undo-timestamps.pkt).</summary>
+    const string TsHandshake = """
         `./defaults.sh`
             0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
            +0...0.010 connect(3, ..., ...) = 0
            +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
          +.01 < S. 0:0(0) ack 1 win 65535 <mss 1012,sackOK,TS val 700 ecr 100,nop,wscale 7>
            +0 > . 1:1(0) ack 1 <nop,nop,TS val 110 ecr 700>
-           +0 write(3, ..., 6000) = 6000
+
+        """;
+
+    /// <summary>The first six segments of a write at 0.010 s, in three 2-segment skbs.</summary>
+    const string FirstSixSegments = """
            +0 > . 1:1001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
            +0 > P. 1001:2001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
            +0 > . 2001:3001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
@@ -71,6 +75,9 @@ public class TsoPshTests
            +0 > P. 5001:6001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
 
         """;
+
+    /// <summary>Six segments in three 2-segment skbs at 0.010 s (MSS 1000, timestamps), as partial-undo-timestamps.pkt.</summary>
+    const string SixSegmentsInFlight = TsHandshake + "   +0 write(3, ..., 6000) = 6000\n" + FirstSixSegments;
 
     // Observed on Linux 6.18.44 (simservice kernel): three SACKed segments mark 1:2001 lost, PRR gives cwnd 4 with one
     // segment in flight, so tcp_xmit_retransmit_queue() resends the 2-segment skb whole (segs = min(3, max_segs 2)):
@@ -103,6 +110,33 @@ public class TsoPshTests
             +.001 < . 1:1(0) ack 1001 win 257 <nop,nop,TS val 720 ecr 113,nop,nop,sack 3001:5001>
                +0 > . 1001:2001(1000) ack 1 <nop,nop,TS val 120 ecr 720>
                +0 > . 2001:3001(1000) ack 1 <nop,nop,TS val 120 ecr 720>
+            """, new PacketdrillOptions());
+
+        Assert.True(result.Passed, result.Output);
+    }
+
+    // Observed on Linux 6.18.44 (simservice kernel): eight segments in four 2-segment skbs, the loss probe cuts the last
+    // (7001:8001), the RTO resends the head alone (segs 1: `. 1:1001`). In CA_Loss the walk resends what the ACKs make
+    // room for: after ack 3001 cwnd 4 and nothing in flight, so 3001:4001 (the rest of a cut skb), then the skb
+    // 4001:6001 whole (segs = min(3, max_segs 2)), ending with PSH, then one segment of room: 6001:7001.
+    [Fact]
+    public void Loss_AfterTheRtoTheWalkResendsATwoSegmentSkbWholeEndingWithPsh()
+    {
+        var result = PacketdrillRunner.Run(TsHandshake + "   +0 write(3, ..., 8000) = 8000\n" + FirstSixSegments + """
+               +0 > . 6001:7001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
+               +0 > P. 7001:8001(1000) ack 1 <nop,nop,TS val 110 ecr 700>
+            +.026 > P. 7001:8001(1000) ack 1 <nop,nop,TS val 136 ecr 700>
+             +.216 > . 1:1001(1000) ack 1 <nop,nop,TS val 346 ecr 700>
+             +.01 < . 1:1(0) ack 1001 win 257 <nop,nop,TS val 720 ecr 346>
+               +0 > . 1001:2001(1000) ack 1 <nop,nop,TS val 356 ecr 720>
+               +0 > . 2001:3001(1000) ack 1 <nop,nop,TS val 356 ecr 720>
+             +.01 < . 1:1(0) ack 3001 win 257 <nop,nop,TS val 730 ecr 356>
+               +0 %{ assert tcpi_snd_cwnd == 4
+            assert tcpi_ca_state == 4 }%
+               +0 > . 3001:4001(1000) ack 1 <nop,nop,TS val 366 ecr 730>
+               +0 > . 4001:5001(1000) ack 1 <nop,nop,TS val 366 ecr 730>
+               +0 > P. 5001:6001(1000) ack 1 <nop,nop,TS val 366 ecr 730>
+               +0 > . 6001:7001(1000) ack 1 <nop,nop,TS val 366 ecr 730>
             """, new PacketdrillOptions());
 
         Assert.True(result.Passed, result.Output);
