@@ -418,6 +418,12 @@ public sealed partial class Simulation
     /// <summary>Free segments (singly linked through NextFree), handed out by <see cref="NewSegment"/>.</summary>
     Segment? _freeSegments;
 
+    /// <summary>
+    /// The segments of the TSO chunk a socket is sending over lo, but its latest (TcpSocket.SendChunkTail() joins or
+    /// sends them and empties the list before the send returns; one list for the simulation, nothing per segment).
+    /// </summary>
+    internal List<Segment> LoChunk { get; } = new(8);
+
     /// <summary>The emptied queue lists of destroyed sockets, for the next sockets (<see cref="Tcp.FreeQueues"/>).</summary>
     internal FreeQueues FreeQueues { get; } = new();
 

@@ -560,7 +560,7 @@ public sealed partial class TcpSocket
     {
         if (held is null) return;
         if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
-        if (_loChunk is { Count: > 0 } chunk)
+        if (_sim.LoChunk is { Count: > 0 } chunk)
         {
             var first = chunk[0];
             long datagram = first.DatagramLength + (long)held.Length;
@@ -589,8 +589,6 @@ public sealed partial class TcpSocket
     /// <summary>lo's gso_max_size and gso_ipv4_max_size (GSO_LEGACY_MAX_SIZE, 65536): gso_features_check()'s bound.</summary>
     const int LoGsoMaxSize = 65536;
 
-    /// <summary>The segments of the TSO chunk being built over lo, but its latest (<see cref="SendChunkTail"/>).</summary>
-    List<Segment>? _loChunk;
 
     /// <summary>
     /// <paramref name="seg"/> is the chunk's latest segment; the one held before it is not the chunk's last: it goes on
@@ -600,7 +598,7 @@ public sealed partial class TcpSocket
     {
         if (held is not null)
         {
-            if (ViaLoopback) (_loChunk ??= new List<Segment>(4)).Add(held);
+            if (ViaLoopback) _sim.LoChunk.Add(held);
             else Host.Transmit(held, reason, countOutSeg);
         }
         held = seg;

@@ -97,8 +97,11 @@ public sealed partial class TcpSocket
         public long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
     }
 
-    /// <summary>tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then).</summary>
-    SimTime _wstamp;
+    /// <summary>
+    /// tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then);
+    /// before the first, long ago (the kernel's 0 is boot time, never within 1 ms of a send).
+    /// </summary>
+    SimTime _wstamp = new(long.MinValue / 2);
 
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
