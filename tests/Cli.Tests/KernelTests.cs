@@ -31,7 +31,8 @@ public sealed partial class KernelTests
 
     /// <summary>
     /// Teardown timers at a ~100 ms scripted RTT (the fast ones, each under 1.5 s of real time): the orphan's FIN and
-    /// persist budgets (tcp_orphan_retries), TCP_LINGER2 -1 and SO_LINGER on a non-blocking socket.
+    /// persist budgets (tcp_orphan_retries), TCP_LINGER2 -1, SO_LINGER on a non-blocking socket, and close() behind an
+    /// 8-byte window (one tcp_grow_skb() per skb sent, docs/kernel-check.md D4).
     /// </summary>
     [KernelFact]
     public async Task Kernel_TeardownTimerScripts_PassOnTheRealKernel()
@@ -41,7 +42,7 @@ public sealed partial class KernelTests
         [
             "linger2-negative-ack-of-fin-answered-by-rst.pkt", "linger2-negative-close-in-fin-wait2-sends-rst.pkt",
             "linger-nonblocking-close-still-waits.pkt", "orphan-fin-alone-behind-zero-window-probes.pkt",
-            "orphan-fin-wait1-retries-1-dies-without-second-rto.pkt",
+            "orphan-fin-wait1-retries-1-dies-without-second-rto.pkt", "close-behind-tiny-window-sends-small-skbs-one-grow-each.pkt",
         ];
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
         for (int again = 0; again < 2 && run.ExitCode != 0; again++) // the machine's timing, as above
@@ -49,7 +50,7 @@ public sealed partial class KernelTests
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);
         foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
-        Assert.Contains($"5 files: 5 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"6 files: 6 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
     }
 
     public static TheoryData<string> WrongScripts() =>
