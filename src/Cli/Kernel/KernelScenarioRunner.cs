@@ -210,6 +210,8 @@ internal sealed class KernelScenarioRunner
             _notes.Add($"the latest step began {latest.Late / 1e6:0.0} ms after its time, {new SimTime(latest.At)} (the machine's scheduling)");
         foreach (var check in _deferred) check();
         long end = RunAfterLastStep();
+        if (KernelClock.Offset(_t0) is { } offset && offset != 0)
+            _notes.Add($"the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run: its timers fall that much later");
         foreach (var (step, issued, call) in _calls)
         {
             if (step.Expect is not { } expect) continue;

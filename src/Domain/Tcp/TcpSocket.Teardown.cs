@@ -201,7 +201,8 @@ public sealed partial class TcpSocket
     /// CLOSE_WAIT, FIN_WAIT1/2, SYN_RECV) or CLOSING/LAST_ACK with unsent data; both queues purged;
     /// the port released unless bind() chose it (tcp_set_state(CLOSE): inet_put_port() without
     /// SOCK_BINDPORT_LOCK); write_seq moved on by max_window + 2 (1 if that wraps to 0), which the next
-    /// tcp_v4_connect() keeps as its ISN since rx_opt (ts_recent_stamp) was cleared; the socket can connect again.
+    /// tcp_v4_connect() keeps as its ISN since rx_opt was cleared (memset: no ts_recent_stamp, so the next SYN offers a
+    /// fresh socket's window, 64240, as observed on Linux 6.18.44); the socket can connect again.
     /// </summary>
     void Disconnect(string cause)
     {
@@ -232,6 +233,9 @@ public sealed partial class TcpSocket
         uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
         _snd.WriteSeq = seq == 0 ? 1 : seq;
         _snd.WriteSeqKept = true;
+        // memset(&tp->rx_opt, 0, …): no peer timestamp (ts_recent_stamp 0), so the next SYN's window is a fresh socket's;
+        // mss_clamp as tcp_v4_connect() sets it (TCP_MSS_DEFAULT).
+        _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
         _sockState = SocketState.Unconnected; // the callers' "sock->state = SS_UNCONNECTED"
         // tcp_disconnect(): "There's a bubble in the pipe until at least the first ACK." (app_limited = ~0U, rate_app_limited = 1)
         _rate.AppLimited = uint.MaxValue;

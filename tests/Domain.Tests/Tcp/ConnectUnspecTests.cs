@@ -67,6 +67,28 @@ public class ConnectUnspecTests
     }
 
     [Fact]
+    public void Established_ConnectUnspecThenConnect_SynOffersAFreshSocketsWindow()
+    {
+        // tcp_disconnect() memsets tp->rx_opt: ts_recent_stamp is 0 again, so tcp_connect_init() sizes the SYN's window
+        // with the whole advmss, 44 × 1460 = 64240, as for a fresh socket — not 45 × 1448 = 65160 (advmss less the
+        // timestamp option, for a socket that already holds a peer's timestamp). Observed on Linux 6.18.44 through
+        // simservice kernel (scenarios/connect-unspec-disconnects.json: SYN win=64240, its ACK win=63).
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.At(Ms(150));
+        Unspec(h, c.Id);
+        h.At(Ms(200));
+
+        Connect(h, c.Id);
+        h.At(Ms(300));
+
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).ToList();
+        Assert.Equal(2, syns.Count);
+        Assert.Equal((ushort)64240, syns[0].Win);
+        Assert.Equal((ushort)64240, syns[1].Win);
+    }
+
+    [Fact]
     public void Close_ConnectUnspecOnAFreshSocket_ZeroAndTheNextIsnIsTwo()
     {
         // A fresh socket has write_seq 0 and max_window 0: tcp_disconnect() leaves write_seq = 2, which
