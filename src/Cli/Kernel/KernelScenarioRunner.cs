@@ -194,11 +194,11 @@ internal sealed class KernelScenarioRunner
     KernelScenarioRun Execute()
     {
         var timeline = Timeline();
+        Libc.RealTime(55);
         _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
         foreach (var link in _links) link.Start(_t0);
         foreach (var lo in _loopbacks) lo.Start(_t0);
         _sockets.Begin(_t0);
-        Libc.RealTime(55);
         (long Late, long At) latest = (0, 0);
         foreach (var (at, action) in timeline)
         {
