@@ -16,14 +16,40 @@ public sealed partial class KernelTests
     public async Task Kernel_PassingScripts_PassOnTheRealKernel()
     {
         RequireKernel();
-        string[] scripts = ["rst-to-closed-port.pkt", "close-linger-zero-sends-rst.pkt", "connect-refused-by-rst.pkt", "shutdown-wr-half-close.pkt"];
+        string[] scripts = ["rst-to-closed-port.pkt", "close-linger-zero-sends-rst.pkt", "connect-refused-by-rst.pkt", "shutdown-wr-half-close.pkt",
+            // teardown segment handling: tcp_timewait_state_process(), tcp_validate_incoming(), step 7, the initial rcv_wnd
+            "time-wait-rst-at-rcv-nxt-kills.pkt", "time-wait-syn-higher-seq-opens-new-connection.pkt", "fin-wait2-rst-window-checks.pkt",
+            "fin-wait2-orphan-out-of-order-fin-resets.pkt", "time-wait-ack-keeps-the-last-window.pkt"];
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
         for (int again = 0; again < 2 && run.ExitCode != 0; again++) // up to twice more: the machine's timing, see below
             run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);
         foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
-        Assert.Contains($"4 files: 4 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"{scripts.Length} files: {scripts.Length} passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Teardown timers at a ~100 ms scripted RTT (the fast ones, each under 1.5 s of real time): the orphan's FIN and
+    /// persist budgets (tcp_orphan_retries), TCP_LINGER2 -1 and SO_LINGER on a non-blocking socket.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_TeardownTimerScripts_PassOnTheRealKernel()
+    {
+        RequireKernel();
+        string[] scripts =
+        [
+            "linger2-negative-ack-of-fin-answered-by-rst.pkt", "linger2-negative-close-in-fin-wait2-sends-rst.pkt",
+            "linger-nonblocking-close-still-waits.pkt", "orphan-fin-alone-behind-zero-window-probes.pkt",
+            "orphan-fin-wait1-retries-1-dies-without-second-rto.pkt",
+        ];
+        var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) // the machine's timing, as above
+            run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        foreach (var script in scripts) Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains(script, StringComparison.Ordinal));
+        Assert.Contains($"5 files: 5 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
     }
 
     public static TheoryData<string> WrongScripts() =>
@@ -82,7 +108,7 @@ public sealed partial class KernelTests
 
     /// <summary>
     /// What kind of difference a packetdrill message reports, without the values measured: "script.pkt:12: error
-    /// handling packet: live packet field tcp_window: expected: 100 (0x64) vs actual: 256 (0x100)" →
+    /// handling packet: live packet field tcp_window: expected: 100 (0x64) vs actual: 1050 (0x41a)" →
     /// "error handling packet: live packet field tcp_window: expected: 100 (0x64)"; a timing error keeps which event.
     /// </summary>
     internal static string Reason(string message)

@@ -352,8 +352,8 @@ public sealed partial class Simulation
     /// later (<see cref="Jiffies.ApplySlack"/>); the TIME-WAIT and SYN-ACK timers use
     /// mod_timer_pinned() and the linger wait and SO_SNDTIMEO/SO_RCVTIMEO sleeps schedule_timeout()'s
     /// __mod_timer(), which take none.
-    /// Re-arming a pending timer for the expiry it already has changes nothing (mod_timer()'s
-    /// "re-modified to the same timeout" shortcut). The timer is queued for when the kernel's timer
+    /// Re-arming a pending timer for the expiry it already has changes nothing (__mod_timer()'s
+    /// "re-modified to have the same timeout" shortcut): its queue item keeps its place. The timer is queued for when the kernel's timer
     /// wheel runs it (<see cref="Jiffies.WheelFires"/>), and that firing time is what the journal's
     /// TimerArmed records.
     /// </remarks>
@@ -366,7 +366,14 @@ public sealed partial class Simulation
         if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger
             or TcpTimerKind.SendTimeout or TcpTimerKind.ReceiveTimeout))
             expires = Jiffies.WithSlack(Now, expires);
-        var fires = timer.Armed && timer.Expires == expires ? timer.FiresAt : Jiffies.WheelFires(Now, expires, Profile);
+        if (timer.Armed && timer.Expires == expires)
+        {
+            // __mod_timer(): a pending timer "re-modified to have the same timeout" just returns — it stays where it
+            // is in its wheel bucket, so its queue item stays too (no stale item left behind, no new one queued).
+            if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, timer.FiresAt));
+            return;
+        }
+        var fires = Jiffies.WheelFires(Now, expires, Profile);
         var generation = timer.Arm(target, key, expires, fires);
         _queue.EnqueueTimer(fires, target, key, ref timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));

@@ -37,7 +37,15 @@ public sealed partial class Host : IEventTarget
     /// inet_addr_type() == RTN_LOCAL: the whole of 127.0.0.0/8 (lo) and each of the host's addresses. A
     /// segment to one of them never leaves the host (loopback), and bind() accepts them.
     /// </summary>
-    public bool IsLocal(IPv4 address) => address.IsLoopback || address == Address || Addresses.Contains(address);
+    public bool IsLocal(IPv4 address)
+    {
+        if (address.IsLoopback || address == Address) return true;
+        foreach (var a in _addresses) // a plain loop over an array: this runs for every segment sent (fib_lookup())
+            if (a == address) return true;
+        return false;
+    }
+
+    readonly IPv4[] _addresses;
 
     /// <summary>
     /// The source address ip_route_connect() gives an unbound socket for <paramref name="destination"/>: the
@@ -100,6 +108,7 @@ public sealed partial class Host : IEventTarget
         Name = name;
         Address = address;
         Addresses = addresses;
+        _addresses = [.. addresses];
         Kind = kind;
         Index = index;
         Sysctls = new SysctlTable(sim.Profile);

@@ -433,9 +433,10 @@ public sealed partial class TcpSocket
     /// The end of tcp_write_xmit(): "is_cwnd_limited |= (tcp_packets_in_flight(tp) &gt;= tcp_snd_cwnd(tp))", then
     /// tcp_cwnd_validate() when something was sent or cwnd is full (linux-4.4: only when something was sent).
     /// </summary>
-    void WriteXmitCwndValidate(bool sent)
+    void WriteXmitCwndValidate(bool sent, bool deferCwndLimited = false)
     {
-        bool isCwndLimited = PacketsInFlight >= _ca.Cwnd;
+        // "is_cwnd_limited |= (tcp_packets_in_flight(tp) >= tcp_snd_cwnd(tp))": tcp_tso_should_defer() may have set it.
+        bool isCwndLimited = deferCwndLimited || PacketsInFlight >= _ca.Cwnd;
         if (sent || (isCwndLimited && _sim.Profile != KernelProfile.Linux44)) CwndValidate(isCwndLimited);
     }
 

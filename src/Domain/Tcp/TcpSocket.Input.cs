@@ -383,8 +383,12 @@ public sealed partial class TcpSocket
         }
         if (verdict == AckVerdict.Invalid)
         {
-            // An ACK of unsent data: tcp_rcv_established drops it; the other states answer with a challenge ACK.
-            if (State == TcpState.Established) Ignore(seg, "ACK of unsent data");
+            // An ACK of unsent data (RFC 5961 5.2, RFC 9293 3.10.7.4) gets a challenge ACK and the segment is dropped:
+            // from tcp_ack() itself in ESTABLISHED (tcp_rcv_established()), from tcp_rcv_state_process() (which passes
+            // FLAG_NO_CHALLENGE_ACK) in the other states. tcp_ack() gained its challenge ACK with 42726ec644cb ("tcp: send
+            // a challenge ACK on SEG.ACK > SND.NXT", 7.1), in 6.18.y since 6.18.38 (observed on Linux 6.18.44); linux-4.4's
+            // tcp_ack() drops it in silence.
+            if (State == TcpState.Established && _sim.Profile != KernelProfile.Linux6) Ignore(seg, "ACK of unsent data");
             else SendChallengeAck();
             return;
         }

@@ -28,6 +28,7 @@ public sealed partial class TcpSocket
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
         var seg = _sim.NewSegment(Tuple, flags, seq, ack, win, len, options);
+        _wstamp = _sim.Now; // __tcp_transmit_skb(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns, tcp_clock_cache) (no pacing)
         if (flags.Has(TcpFlags.Ack)) EventAckSent();
         if (len > 0) EventDataSent(retransmit);
         // __tcp_transmit_skb(): segs_out for every segment, data_segs_out and bytes_sent for one with payload;
@@ -38,12 +39,6 @@ public sealed partial class TcpSocket
             _dataSegsOut++;
             _bytesSent += len;
             if (retransmit) _bytesRetrans += len;
-        }
-        if (retransmit && len > 0)
-        {
-            // tcp_retransmit_skb() → tcp_fragment(): the retransmitted segment becomes an skb of its own.
-            SkbSplitAt(seq);
-            SkbSplitAt(seq + (uint)len + (flags.Has(TcpFlags.Fin) ? 1u : 0u));
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
@@ -343,7 +338,7 @@ public sealed partial class TcpSocket
     /// buffer, else none (U16_MAX &lt;&lt; TCP_MAX_WSCALE). The space is capped by the clamp and rounded
     /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
     /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
-    /// rcv_wnd is at most U16_MAX on linux-6. tcp_workaround_signed_windows and the route's initrwnd are
+    /// rcv_wnd is the whole space (6.10+, and linux-4.4). tcp_workaround_signed_windows and the route's initrwnd are
     /// not modelled (both 0 by default).
     /// </summary>
     internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
@@ -357,10 +352,11 @@ public sealed partial class TcpSocket
             long maxSpace = Math.Min(Math.Max(Math.Max(space, host.Sysctls.TcpRmem[2]), host.Sysctls.RmemMax), clamp);
             wscale = Math.Clamp(63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, maxSpace)) - 15, 0, TcpConstants.MaxWscale);
         }
-        // Since 4.19 (a337531b942b "up initial rmem to 128KB and SYN rwin to around 64KB") rcv_wnd is
-        // min(space, U16_MAX) even with scaling; before, the whole space.
-        long rcvWnd = host.Sim.Profile == KernelProfile.Linux6 ? Math.Min(space, ushort.MaxValue) : space;
-        return ((uint)rcvWnd, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
+        // rcv_wnd is the whole space: 4.19 to 6.9 capped it at U16_MAX (a337531b942b), 6.10 removed the cap again
+        // ("tcp: remove 64 KByte limit for initial tp->rcv_wnd value"); only the SYN's own field stays at most 65535
+        // (SelectWindow(), tcp_make_synack()). Observed on Linux 6.18.44: with tcp_rmem[1] 540000 the handshake's ACK
+        // offers 1050 << 8 = ALIGN(rounddown(270000, 1460), 256), not 65536.
+        return ((uint)space, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
     }
 
     /// <summary>
@@ -424,14 +420,16 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
     /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
     /// </param>
-    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false)
+    /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral.</param>
+    void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false,
+        bool pushOne = false)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
-        bool sent = false, rwndLimited = false;
+        bool sent = false, rwndLimited = false, deferCwndLimited = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -442,15 +440,22 @@ public sealed partial class TcpSocket
         // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
         bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
+        (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
+            // tcp_write_xmit(): "missing_bytes = cwnd_quota * mss_now - skb->len; if (missing_bytes > 0)
+            // tcp_grow_skb(...)" before tcp_snd_wnd_test(), so the head grows even when the window then holds it.
+            if (chunkSegs == 0) headSkb = GrowSendHead(chunkStart, Math.Max(chunkQuota, 1), grow: !windowProbe);
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+            // A chunk is its skb: it ends where the (grown) send head skb ends, its FIN only if that skb holds it.
+            bool skbHoldsFin = headSkb is not { } hs || _snd.FinQueued && hs.End == _snd.FinSeq + 1;
+            if (headSkb is { } head && !skbHoldsFin && SeqMath.Before(head.End, dataEnd)) dataEnd = head.End;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
             int len = (int)Math.Min(PayloadMss, dataLeft);
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
-            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && skbHoldsFin && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
             {
                 rwndLimited = true;
                 break;
@@ -472,12 +477,18 @@ public sealed partial class TcpSocket
             }
             // Inside a multi-MSS skb tcp_mss_split_point() sends it whole once its data fits: the FIN may end one
             // past the window.
-            bool fin = _snd.FinQueued && _snd.Nxt + (uint)len == _snd.FinSeq
+            bool fin = _snd.FinQueued && skbHoldsFin && _snd.Nxt + (uint)len == _snd.FinSeq
                 && SeqMath.BeforeOrEqual(_snd.Nxt + (uint)len + (chunkSegs > 0 ? 0u : 1u), wndEnd);
             if (len == 0 && !fin) break;
+            // tcp_write_xmit(): a send head of more than one segment (after tcp_grow_skb()) may wait for more room
+            // (tcp_tso_should_defer()); tcp_push_one(), the loss probe and tcp_write_wakeup() never defer.
+            if (chunkSegs == 0 && !pushOne && !lossProbe && !windowProbe
+                && TsoShouldDefer(chunkQuota, maxSegs, ref deferCwndLimited, ref rwndLimited))
+                break;
             // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
-            // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits.
-            if (!fin && len < PayloadMss && !NagleAllowsPartial(nagle))
+            // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits. Only the write queue's last
+            // skb is tested with the socket's nonagle: an skb before it gets TCP_NAGLE_PUSH.
+            if (!fin && len < PayloadMss && !NagleAllowsPartial(headSkb is { Last: false } ? Nagle.Push : nagle))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
@@ -494,7 +505,7 @@ public sealed partial class TcpSocket
             if (len < PayloadMss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
-            if (++chunkSegs < chunkQuota && !splitAtWindow) continue;
+            if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End)) continue;
             SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
@@ -515,7 +526,7 @@ public sealed partial class TcpSocket
             if (rwndLimited) ChronoStart(TcpChrono.RwndLimited);
             else ChronoStop(TcpChrono.RwndLimited);
         }
-        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent);
+        if (sendHead && !windowProbe) WriteXmitCwndValidate(sent, deferCwndLimited);
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
@@ -537,11 +548,11 @@ public sealed partial class TcpSocket
     /// on every segment but the last: a chunk of two or more segments ends with PSH; a one-segment skb keeps only
     /// tcp_mark_push()'s.
     /// </summary>
-    void SendChunkTail(ref Segment? held, int chunkSegs, string reason)
+    void SendChunkTail(ref Segment? held, int chunkSegs, string reason, bool countOutSeg = true)
     {
         if (held is null) return;
         if (chunkSegs > 1 && _sim.Profile != KernelProfile.Linux44) held.AddFlags(TcpFlags.Psh);
-        Host.Transmit(held, reason);
+        Host.Transmit(held, reason, countOutSeg);
         held = null;
     }
 
@@ -636,7 +647,7 @@ public sealed partial class TcpSocket
     /// <summary>
     /// __tcp_retransmit_skb() — net/ipv4/tcp_output.c — for the queued segment at <paramref name="index"/>:
     /// TCPCB_EVER_RETRANS set and the send time renewed; RetransSegs and tp->total_retrans by the segment count
-    /// (one: no TSO here), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
+    /// (one per queued entry: a multi-segment skb is resent entry by entry), TCPSynRetrans for a SYN. tcp_retransmit_skb() also sets TCPCB_SACKED_RETRANS
     /// (<paramref name="sackedRetrans"/>: retrans_out); a loss probe's retransmission does not.
     /// </summary>
     void Resent(int index, bool sackedRetrans = true)

@@ -332,20 +332,23 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_xmit_retransmit_queue() — net/ipv4/tcp_output.c: from the head, each segment marked lost and
-    /// neither SACKed nor already retransmitted is resent while cwnd exceeds what is in flight and fewer
-    /// retransmissions than lost segments are out (TCPFastRetrans outside Loss, TCPSlowStartRetrans in Loss;
-    /// prr_out in CWR/Recovery). A segment past the peer's window stops the walk (__tcp_retransmit_skb():
-    /// -EAGAIN), unless it is at snd_una. Resending the head re-arms the RTO, except from the reordering timer.
+    /// Models tcp_xmit_retransmit_queue() — net/ipv4/tcp_output.c: from the head, each skb marked lost and neither
+    /// SACKed nor already retransmitted is resent while cwnd exceeds what is in flight and fewer retransmissions than
+    /// lost segments are out, whole up to segs = min(cwnd − in flight, max_segs = tcp_tso_segs()) segments
+    /// (TCPFastRetrans outside Loss, TCPSlowStartRetrans in Loss, and prr_out in CWR/Recovery, by the skb's
+    /// tcp_skb_pcount()). A segment past the peer's window stops the walk (__tcp_retransmit_skb(): -EAGAIN), unless it
+    /// is at snd_una. Resending the head re-arms the RTO, except from the reordering timer.
     /// </summary>
     void XmitRetransmitQueue(bool fromReoTimer = false)
     {
         if (PacketsOut == 0) return;
         bool rearm = false;
         uint wndEnd = WndEnd;
+        int maxSegs = TsoSegs();
         for (int i = 0; i < _rtx.Count; i++)
         {
-            if (_ca.Cwnd - PacketsInFlight <= 0) break;
+            int segs = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
+            if (segs <= 0) break;
             if (_ca.RetransOut >= _ca.LostOut) break;
             var s = _rtx[i];
             if (!s.Lost || s.Sacked || s.RetransOut) continue;
@@ -353,28 +356,76 @@ public sealed partial class TcpSocket
             var mib = _ca.State != CaState.Loss ? MibCounter.TcpExtTCPFastRetrans : MibCounter.TcpExtTCPSlowStartRetrans;
             // The journal names a fast retransmission after the path that decided it (tcp_fastretrans_alert() →
             // tcp_xmit_recovery(), or the RACK timer's tcp_enter_recovery()), a CA_Loss one after the queue walk.
-            RetransmitSkb(i, _ca.State != CaState.Loss ? "tcp_fastretrans_alert" : "tcp_xmit_retransmit_queue");
-            Host.Count(mib);
-            if (InCwndReduction) _ca.PrrOut++;
-            if (i == 0 && !fromReoTimer) rearm = true;
+            int sent = RetransmitSkb(i, _ca.State != CaState.Loss ? "tcp_fastretrans_alert" : "tcp_xmit_retransmit_queue", segs);
+            for (int k = 0; k < sent; k++) Host.Count(mib); // NET_ADD_STATS(mib_idx, tcp_skb_pcount(skb))
+            if (InCwndReduction) _ca.PrrOut += sent;
+            if (i == 0 && sent > 0 && !fromReoTimer) rearm = true;
+            if (sent > 1) i += sent - 1;
         }
         if (rearm) ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto); // "inet_csk(sk)->icsk_rto": no user-timeout clamp
     }
 
     /// <summary>
-    /// Models tcp_retransmit_skb() — net/ipv4/tcp_output.c: __tcp_retransmit_skb() (RetransSegs, total_retrans,
-    /// TCPCB_EVER_RETRANS), then TCPCB_SACKED_RETRANS and retrans_out, retrans_stamp at the first retransmission,
-    /// and undo_retrans.
+    /// Models tcp_retransmit_skb(sk, skb, segs) — net/ipv4/tcp_output.c: __tcp_retransmit_skb() resends the skb that
+    /// starts at the queued segment <paramref name="index"/> whole when it is at most segs · mss (and fits the window),
+    /// else its first segs · mss bytes (tcp_fragment()); RetransSegs, total_retrans and TCPCB_EVER_RETRANS per
+    /// segment. Then TCPCB_SACKED_RETRANS and retrans_out, retrans_stamp at the first retransmission, and undo_retrans.
+    /// A resent skb of two or more segments ends with PSH (<see cref="SendChunkTail"/>: __tcp_transmit_skb()'s "Force
+    /// a PSH flag on all (GSO) packets", observed on Linux 6.18.44) — the skb's own flags are left as they were.
+    /// The engine queues one entry per segment: the skb is the run of entries inside one send skb that are all lost,
+    /// not SACKed and not retransmitted (the kernel splits skbs at SACK edges and at each retransmission's end).
+    /// Returns the segments sent (0 when the window holds the skb back).
     /// </summary>
-    void RetransmitSkb(int index, string reason)
+    int RetransmitSkb(int index, string reason, int segs = 1)
     {
-        if (!RetransFitWindow(index, out bool fragmented)) return;
-        if (!fragmented) RetransTryCollapse(index);
-        var s = _rtx[index];
-        Resent(index, sackedRetrans: true);
-        _retransStamp ??= _sim.Now;
-        CountUndoRetrans();
-        Transmit(s.Flags, s.Seq, PayloadOf(s), reason, retransmit: true);
+        if (!RetransFitWindow(index, out bool fragmented)) return 0;
+        int n = fragmented ? 1 : RetransRunLength(index, segs);
+        if (n == 1 && !fragmented) RetransTryCollapse(index);
+        var first = _rtx[index];
+        var last = _rtx[index + n - 1];
+        SkbSplitAt(first.Seq); // tcp_fragment(): the resent skb is one of its own
+        SkbSplitAt(last.End);
+        Segment? held = null;
+        for (int k = 0; k < n; k++)
+        {
+            var s = _rtx[index + k];
+            Resent(index + k, sackedRetrans: true);
+            _retransStamp ??= _sim.Now;
+            CountUndoRetrans();
+            // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
+            var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
+            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true);
+            if (held is not null) Host.Transmit(held, reason, countOutSeg: false);
+            held = seg;
+        }
+        SendChunkTail(ref held, n, reason, countOutSeg: false);
+        return n;
+    }
+
+    /// <summary>
+    /// The segments __tcp_retransmit_skb() sends from the queued segment at <paramref name="index"/>: len = mss · segs,
+    /// rounded down to whole MSS within the window room (avail_wnd = tcp_wnd_end() − seq), over the following entries of
+    /// the same send skb that are lost, neither SACKed nor retransmitted, at most <paramref name="segs"/> of them.
+    /// </summary>
+    int RetransRunLength(int index, int segs)
+    {
+        var first = _rtx[index];
+        if (segs <= 1 || first.Flags.Has(TcpFlags.Syn)) return 1;
+        int mss = PayloadMss;
+        long availWnd = unchecked((int)(WndEnd - first.Seq));
+        if (availWnd <= 0) availWnd = mss;
+        long len = Math.Min((long)mss * segs, Math.Max(availWnd / mss * mss, mss));
+        uint skbEnd = SendSkbEndAt(first.Seq);
+        int n = 1;
+        while (n < segs && index + n < _rtx.Count)
+        {
+            var s = _rtx[index + n];
+            if (!s.Lost || s.Sacked || s.RetransOut || s.Flags.Has(TcpFlags.Syn)) break;
+            if (s.Seq != _rtx[index + n - 1].End || SeqMath.After(s.End, skbEnd)) break;
+            if ((long)(s.Seq - first.Seq) + PayloadOf(s) > len || PayloadOf(s) > mss) break;
+            n++;
+        }
+        return n;
     }
 
     /// <summary>

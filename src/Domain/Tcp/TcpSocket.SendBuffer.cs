@@ -1,5 +1,6 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
 
@@ -33,10 +34,11 @@ namespace SimService.Domain.Tcp;
 /// writer (and clears SOCK_NOSPACE) only once __sk_stream_is_writeable(): free space ≥ sk_wmem_queued / 2. The
 /// woken tcp_sendmsg_locked() copies again at that same virtual time. tcp_poll() reports POLLOUT by the same
 /// rule and sets SOCK_NOSPACE when it does not.</para>
-/// <para>Not modelled: TSO deferral (tcp_tso_should_defer()), autocorking, tcp_notsent_lowat (its default,
+/// <para>tcp_tso_should_defer() may hold a multi-segment send head back (<see cref="TsoShouldDefer"/>).
+/// Not modelled: autocorking, tcp_notsent_lowat (its default,
 /// UINT_MAX, never binds), MAX_SKB_FRAGS limits, skb splits at SACK block edges (tcp_sacktag_walk()'s
-/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted segment is cut into an skb of its
-/// own (tcp_retransmit_skb() → tcp_fragment() at one MSS, as after an RTO).</para>
+/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut into an skb of its
+/// own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO).</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
@@ -59,6 +61,8 @@ public sealed partial class TcpSocket
         int data = size - TcpConstants.SkbSharedInfoSize; // SKB_WITH_OVERHEAD()
         return data + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize; // SKB_TRUESIZE()
     }
+    /// <summary>tcp_tso_win_divisor (sysctl default 3): tcp_tso_should_defer() sends once a third of the window is free.</summary>
+    const int TsoWinDivisor = 3;
     /// <summary>tcp_min_tso_segs (sysctl default 2).</summary>
     const int MinTsoSegs = 2;
     /// <summary>sk->sk_pacing_shift (SK_DEFAULT_PACING_SHIFT, 10: about 1 ms of data per TSO packet).</summary>
@@ -92,6 +96,9 @@ public sealed partial class TcpSocket
         public bool Psh;
         public long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
     }
+
+    /// <summary>tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then).</summary>
+    SimTime _wstamp;
 
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;
@@ -196,7 +203,7 @@ public sealed partial class TcpSocket
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
                 // cwnd is full: "if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()), nonagle: Nagle.Push);
+                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()), nonagle: Nagle.Push, pushOne: true);
             }
         }
         if (call.Done == before) return;
@@ -259,6 +266,86 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Models tcp_tso_should_defer() — net/ipv4/tcp_output.c (6.18, with 295ce1eb36ae's ACK-time test): whether
+    /// tcp_write_xmit() holds back a send head of more than one segment (after tcp_grow_skb() up to
+    /// <paramref name="cwndQuota"/> segments) to send it larger later — a TSO Nagle test. Never in Recovery or Loss, nor
+    /// when the last transmission of the socket (tcp_wstamp_ns) is more than 1 ms old; not when min(send window, free
+    /// cwnd · mss_cache) takes a full TSO skb (max_segs), or the whole skb when it is not the write queue's tail, or a
+    /// tcp_tso_win_divisor-th (3) of min(snd_wnd, cwnd · mss_cache); not when the ACK of the retransmission queue's head
+    /// (sent + srtt) is due more than min(srtt / 2, 1 ms) from now. Otherwise it defers: cwnd-limited when the free cwnd
+    /// is under the send window and at most the skb's length, rwnd-limited likewise — else (application-limited) unless
+    /// the skb carries the FIN. Without pacing tcp_wstamp_ns is the time of the socket's last segment.
+    /// </summary>
+    bool TsoShouldDefer(int cwndQuota, int maxSegs, ref bool cwndLimited, ref bool rwndLimited)
+    {
+        int mss = PayloadMss;
+        var (len, isTail, fin) = SendHeadSkb(cwndQuota * mss);
+        if (len <= mss) return false; // tso_segs == 1: tcp_nagle_test() instead
+        if (_ca.State >= CaState.Recovery) return false;
+        if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
+        int inFlight = PacketsInFlight;
+        long sendWin = unchecked((int)(WndEnd - _snd.Nxt));
+        long congWin = (long)(_ca.Cwnd - inFlight) * mss;
+        long limit = Math.Min(sendWin, congWin);
+        if (limit >= (long)maxSegs * mss) return false; // "If a full-sized TSO skb can be sent, do it."
+        if (!isTail && limit >= len) return false; // "Middle in queue won't get any more data, full sendable already?"
+        long chunk = Math.Min(_snd.Wnd, (long)_ca.Cwnd * mss) / TsoWinDivisor;
+        if (limit >= chunk) return false; // "If at least some fraction of a window is available, just use it."
+        if (_rtx.Count == 0) return false;
+        long srttNs = _rtt.SrttUs * 125; // (NSEC_PER_USEC >> 3) * srtt_us
+        long howFarIsTheAck = (_rtx[0].SentAt - _sim.Now).Ns + srttNs;
+        if (howFarIsTheAck - Math.Min(srttNs >> 1, 1_000_000) > 0) return false; // the ACK would come too late
+        if (congWin < sendWin)
+        {
+            if (congWin <= len)
+            {
+                cwndLimited = true;
+                return true;
+            }
+        }
+        else if (sendWin <= len)
+        {
+            rwndLimited = true;
+            return true;
+        }
+        return !fin; // "If this packet won't get more data, do not wait."
+    }
+
+    /// <summary>
+    /// The send head skb as tcp_write_xmit() sees it after tcp_grow_skb() (6.10+) took up to <paramref name="missingUpTo"/>
+    /// bytes in all from the one skb after it: its payload length, whether it is the write queue's tail, and its FIN.
+    /// Without skbs, the unsent bytes as one skb.
+    /// </summary>
+    (long Len, bool IsTail, bool Fin) SendHeadSkb(long missingUpTo)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null || skbs.Count == 0)
+        {
+            uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
+            return (SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0, true, _snd.FinQueued);
+        }
+        int i = 0;
+        while (i < skbs.Count && !SeqMath.After(skbs[i].End, _snd.Nxt)) i++;
+        if (i == skbs.Count) return (0, true, false);
+        var skb = skbs[i];
+        long len = skb.Payload - (_snd.Nxt - skb.Seq);
+        bool isTail = i == skbs.Count - 1, fin = skb.Fin;
+        if (!isTail && !fin && missingUpTo > len)
+        {
+            var next = skbs[i + 1];
+            long take = Math.Min(missingUpTo - len, next.Payload);
+            len += take;
+            if (take > 0 && take == next.Payload)
+            {
+                // tcp_eat_one_skb(): an emptied next skb is freed, its FIN (and tail position) move over.
+                fin = next.Fin;
+                isTail = i + 1 == skbs.Count - 1;
+            }
+        }
+        return (len, isTail, fin);
+    }
+
+    /// <summary>
     /// Models tcp_update_pacing_rate() — net/ipv4/tcp_input.c: mss_cache · cwnd (or packets_out if more) / srtt,
     /// times tcp_pacing_ss_ratio (200 %) while cwnd &lt; ssthresh / 2, else tcp_pacing_ca_ratio (120 %); unbounded
     /// without an RTT sample. Called where tcp_cong_control() ends an ACK that found data in flight, and where the
@@ -270,6 +357,46 @@ public sealed partial class TcpSocket
         ulong rate = (ulong)mssCache * (1_000_000 / 100 << 3) * ratio * (ulong)Math.Max(cwnd, PacketsOut);
         if (_rtt.SrttUs != 0) rate /= (ulong)_rtt.SrttUs;
         _pacingRate = rate;
+    }
+
+    /// <summary>
+    /// Models tcp_grow_skb() — net/ipv4/tcp_output.c (6.10+) — where tcp_write_xmit() calls it, before its window test:
+    /// a send head skb shorter than cwnd_quota · mss_now takes the missing bytes from the next skb only (skb_shift()),
+    /// and eats it when it is emptied (its FIN and PSH with it); a FIN-only next skb gives nothing. tcp_write_wakeup()
+    /// does not grow (<paramref name="grow"/> false). Returns the send head skb's end — a TSO chunk never runs past it —
+    /// and whether it is the write queue's last skb; null when the socket keeps no skbs.
+    /// </summary>
+    (uint End, bool Last)? GrowSendHead(uint start, int quota, bool grow)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return null;
+        int i = 0;
+        while (i < skbs.Count && !(SeqMath.BeforeOrEqual(skbs[i].Seq, start) && SeqMath.After(skbs[i].End, start))) i++;
+        if (i == skbs.Count) return null;
+        var skb = skbs[i];
+        if (grow && i + 1 < skbs.Count && !skb.Fin)
+        {
+            var next = skbs[i + 1];
+            long missing = (long)quota * PayloadMss - (long)(skb.End - start);
+            long nlen = Math.Min(missing, next.Payload);
+            if (nlen > 0)
+            {
+                skb.End += (uint)nlen;
+                skb.Truesize += nlen;
+                next.Seq += (uint)nlen;
+                next.Truesize -= nlen;
+                if (next.Payload == 0)
+                {
+                    // tcp_eat_one_skb(): end_seq (the FIN) and tcp_flags move over, the emptied skb is freed.
+                    skb.End = next.End;
+                    skb.Fin = next.Fin;
+                    skb.Psh |= next.Psh;
+                    FreeWmem(next.Truesize);
+                    skbs.RemoveAt(i + 1);
+                }
+            }
+        }
+        return (skb.End, i == skbs.Count - 1);
     }
 
     /// <summary>
@@ -349,6 +476,19 @@ public sealed partial class TcpSocket
         foreach (var skb in skbs)
             if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.Seq == seq && skb.End == end;
         return true;
+    }
+
+    /// <summary>
+    /// The end of the send skb that holds <paramref name="seq"/> (its end_seq, FIN included); <paramref name="seq"/>
+    /// itself when no skb holds it (no skbs were queued by tcp_sendmsg_locked()).
+    /// </summary>
+    uint SendSkbEndAt(uint seq)
+    {
+        var skbs = _sndSkbs;
+        if (skbs is null) return seq;
+        foreach (var skb in skbs)
+            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.End;
+        return seq;
     }
 
     /// <summary>

@@ -66,6 +66,8 @@ public sealed partial class TcpSocket
             }
             var tail = _rtx[last];
             Resent(last, sackedRetrans: false);
+            SkbSplitAt(tail.Seq); // tcp_send_loss_probe(): tcp_fragment() leaves the last segment an skb of its own
+            SkbSplitAt(tail.End);
             Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
             _ca.TlpRetrans = true;
         }

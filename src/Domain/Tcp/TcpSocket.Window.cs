@@ -95,6 +95,7 @@ public sealed partial class TcpSocket
     /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
     long OfoTruesize()
     {
+        if (_ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
         if (!ViaLoopback) return _ofo.Count * (long)RcvSkbTruesize;
         long sum = 0;
         for (int i = 0; i < _ofo.Count; i++)

@@ -87,6 +87,11 @@ public class EventQueueTests
 
 public class TimerTests
 {
+    sealed class Named(List<string> log, string name) : IEventTarget
+    {
+        public void OnDue(Simulation sim, object? payload) => log.Add($"{sim.Now.Ms}:{name}");
+    }
+
     sealed class Counter : IEventTarget
     {
         public int Fired;
@@ -220,6 +225,25 @@ public class TimerTests
         Assert.Equal(1, result.EventsProcessed);
         Assert.Equal(new SimTime(104_000_000), sim.Now);
         Assert.Equal(0, target.Fired);
+    }
+
+    [Fact]
+    public void PendingTimer_RearmedForTheSameExpiry_KeepsItsItemAndPlace()
+    {
+        // __mod_timer(): a pending timer re-modified to the same timeout just returns. Its item stays where it was:
+        // ahead of an item queued for the same time after it was armed, and no stale item is left to pop.
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var log = new List<string>();
+        var timer = new SimTimer(new Named(log, "timer"), 0);
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.LossProbe, new SimTime(100_000_000));
+        sim.Schedule(new SimTime(104_000_000), new Named(log, "other"), null);
+        sim.ArmTimer(timer, host, 1, TcpTimerKind.LossProbe, new SimTime(100_000_000));
+        Assert.Equal(2, sim.PendingEvents);
+        var result = sim.RunUntilIdle(new SimTime(1_000_000_000));
+        Assert.Equal(["104:timer", "104:other"], log);
+        Assert.Equal(2, result.EventsProcessed);
+        Assert.Equal(2, sim.Journal.OfType<TimerArmed>().Count()); // each mod_timer() call is still journaled
     }
 
     [Theory]

@@ -41,15 +41,30 @@ public class OldAckTests
     }
 
     [Fact]
-    public void Established_AckBelowSndUnaMinusBytesAcked_ChallengeAckAndDataDropped()
+    public void Established_AckBelowSndUnaMinusBytesAcked_ChallengeAckAndDataDropped() =>
+        AssertChallengedThenTaken("too-old-ack-challenged-data-dropped.pkt", sndNxt: 1001, bytes: 100);
+
+    /// <summary>
+    /// An ACK of unsent data in ESTABLISHED, observed on Linux 6.18.44 (established-ack-of-unsent-data-challenged.pkt):
+    /// tcp_ack() sends the challenge ACK itself (the fix backported to 6.18.y), where the engine used to drop the segment
+    /// in silence as linux-4.4's tcp_rcv_established() does. The 10 bytes are dropped with it and taken at 30 ms.
+    /// </summary>
+    [Fact]
+    public void Established_AckOfUnsentData_ChallengeAckAndDataDropped() =>
+        AssertChallengedThenTaken("established-ack-of-unsent-data-challenged.pkt", sndNxt: 1, bytes: 10);
+
+    /// <summary>
+    /// At 20 ms the challenge ACK (rcv_nxt unchanged: the segment's bytes were dropped with it), at 30 ms the same data
+    /// queued and acknowledged at once; one TCPChallengeACK.
+    /// </summary>
+    static void AssertChallengedThenTaken(string script, uint sndNxt, uint bytes)
     {
-        var (sim, mib, sk, iss) = Run("too-old-ack-challenged-data-dropped.pkt");
+        var (sim, mib, sk, iss) = Run(script);
         var acks = sim.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost && s.Len == 0 && s.At >= Ms(20)).ToList();
-        // At 20 ms: the challenge ACK (rcv_nxt unchanged: the 100 bytes were dropped); at 30 ms the same data queued.
-        Assert.Equal(new[] { (Ms(20), iss + 1001, "tcp_send_challenge_ack"), (Ms(30), iss + 1001, "__tcp_ack_snd_check") },
+        Assert.Equal(new[] { (Ms(20), iss + sndNxt, "tcp_send_challenge_ack"), (Ms(30), iss + sndNxt, "__tcp_ack_snd_check") },
             acks.Select(a => (a.At, a.SeqNo, a.Reason)));
-        Assert.Equal(100u, acks[1].AckNo - acks[0].AckNo);
+        Assert.Equal(bytes, acks[1].AckNo - acks[0].AckNo);
         Assert.Equal(1L, mib[MibCounter.TcpExtTCPChallengeACK]);
-        Assert.Equal(100L, sk.Info.BytesReceived);
+        Assert.Equal((long)bytes, sk.Info.BytesReceived);
     }
 }

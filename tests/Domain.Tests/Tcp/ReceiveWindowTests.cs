@@ -45,6 +45,25 @@ public class ReceiveWindowTests
     }
 
     /// <summary>
+    /// packetdrill's defaults.sh tcp_rmem "4096 540000 15728640", observed on Linux 6.18.44
+    /// (packetdrill/time-wait-ack-keeps-the-last-window.pkt): tcp_select_initial_window() gives rcv_wnd the whole
+    /// tcp_full_space() = 540000 · 128 / 256 = 270000, rounded down to 184 · 1460 = 268640 (6.10 dropped the U16_MAX cap
+    /// of 4.19–6.9); the SYN's field is min(rcv_wnd, 65535), its scale ilog2(15728640) − 15 = 8. tcp_init_buffer_space():
+    /// window_clamp = 270000 − advmss 1448 = 268552 = rcv_ssthresh; the handshake ACK offers ALIGN(268552, 256) = 268800
+    /// → 1050 (the engine offered 256 while it kept the cap).
+    /// </summary>
+    [Fact]
+    public void Established_PacketdrillRmem540000_SynFieldCappedHandshakeAckOffersTheWholeSpace()
+    {
+        var f = InjectedPeer.Connected(beforeSocket: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rmem", "4096 540000 15728640"));
+        var syn = f.H.Sent("client").Single(x => x.Flags == TcpFlags.Syn);
+        Assert.Equal((ushort)65535, syn.Win);
+        Assert.Equal((byte)8, syn.Options.WindowScale);
+        Assert.Equal(1050, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
+        Assert.Contains(" rcv_ssthresh:268552 ", SsFormatter.InfoText(f.C.Info));
+    }
+
+    /// <summary>
     /// 6.18's default tcp_rmem[2] = 32 MB (tcp_init(): min(32 MB, 1/128 of the buffer memory), since 6.16):
     /// tcp_select_initial_window() gives wscale ilog2(33554432) − 15 = 10. The free space is the same as with
     /// 6 MB (sk_rcvbuf is still tcp_rmem[1]), but every window is aligned up to 1024 bytes: the handshake ACK
