@@ -194,6 +194,10 @@ internal sealed class KernelScenarioRunner
     KernelScenarioRun Execute()
     {
         var timeline = Timeline();
+        // Collect now, and as little as possible while it runs: a collection stops every thread, the real-time ones too.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         Libc.RealTime(55);
         _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
         foreach (var link in _links) link.Start(_t0);
