@@ -167,12 +167,12 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_try_undo_spurious_syn() — net/ipv4/tcp_input.c, for a passive child in tcp_rcv_state_process()
     /// SYN_RECV: the SYN-ACK timeouts were spurious when the handshake's ACK echoes retrans_stamp, which
-    /// tcp_create_openreq_child() set to the first SYN-ACK's time in ms (treq->snt_synack) — without the
-    /// connection's ts_off, while rcv_tsecr here still holds it, so with random offsets it is hardly ever undone.
+    /// tcp_create_openreq_child() set to the first SYN-ACK's time in ms (treq->snt_synack); tcp_fast_parse_options()
+    /// took ts_off off rcv_tsecr, so an ACK echoing the first SYN-ACK's TSval undoes (observed on Linux 6.18.44).
     /// </summary>
     void TryUndoSpuriousSynAck(Segment ack, SimTime firstSynAck)
     {
-        if (_rxOpt.TsOk && ack.Options.HasTimestamp && ack.Options.TsEcr == TcpTimestamp.At(_sim.Profile, firstSynAck, 0))
+        if (_rxOpt.TsOk && ack.Options.HasTimestamp && ack.Options.TsEcr == TsValAt(firstSynAck))
             _ca.UndoMarker = 0;
     }
 
