@@ -19,7 +19,10 @@ public sealed partial class KernelTests
         string[] scripts = ["rst-to-closed-port.pkt", "close-linger-zero-sends-rst.pkt", "connect-refused-by-rst.pkt", "shutdown-wr-half-close.pkt",
             // teardown segment handling: tcp_timewait_state_process(), tcp_validate_incoming(), step 7, the initial rcv_wnd
             "time-wait-rst-at-rcv-nxt-kills.pkt", "time-wait-syn-higher-seq-opens-new-connection.pkt", "fin-wait2-rst-window-checks.pkt",
-            "fin-wait2-orphan-out-of-order-fin-resets.pkt", "time-wait-ack-keeps-the-last-window.pkt"];
+            "fin-wait2-orphan-out-of-order-fin-resets.pkt", "time-wait-ack-keeps-the-last-window.pkt",
+            // half-open ends: tcp_rcv_synsent_state_process()'s RST for a bad SYN-ACK, tcp_check_req(), inet_csk_listen_stop()
+            "syn-sent-synack-wrong-ack-answered-by-rst.pkt", "syn-recv-rst-out-of-window-ignored.pkt",
+            "listen-close-with-unaccepted-child-resets-it.pkt"];
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
         for (int again = 0; again < 2 && run.ExitCode != 0; again++) // up to twice more: the machine's timing, see below
             run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);

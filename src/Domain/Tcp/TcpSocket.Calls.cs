@@ -720,8 +720,8 @@ public sealed partial class TcpSocket
     /// </summary>
     /// <remarks>
     /// The engine sets its cwnd here, after the handshake's ACK was processed, so the SYN's ACK is no
-    /// slow-start growth. Passive children start with total_retrans 0 in the engine (tcp_create_openreq_child()
-    /// copies req->num_retrans; the engine does not carry it over), so they always start at 10.
+    /// slow-start growth. A passive child carries req->num_retrans as total_retrans, and undo_marker only when
+    /// the request's timer fired (tcp_create_openreq_child()): two SYN-ACKs resent with one by the timer start it at 1.
     /// </remarks>
     /// <param name="activeOpen">
     /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), before

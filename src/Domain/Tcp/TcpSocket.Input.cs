@@ -165,6 +165,18 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Models tcp_try_undo_spurious_syn() — net/ipv4/tcp_input.c, for a passive child in tcp_rcv_state_process()
+    /// SYN_RECV: the SYN-ACK timeouts were spurious when the handshake's ACK echoes retrans_stamp, which
+    /// tcp_create_openreq_child() set to the first SYN-ACK's time in ms (treq->snt_synack); tcp_fast_parse_options()
+    /// took ts_off off rcv_tsecr, so an ACK echoing the first SYN-ACK's TSval undoes (observed on Linux 6.18.44).
+    /// </summary>
+    void TryUndoSpuriousSynAck(Segment ack, SimTime firstSynAck)
+    {
+        if (_rxOpt.TsOk && ack.Options.HasTimestamp && ack.Options.TsEcr == TsValAt(firstSynAck))
+            _ca.UndoMarker = 0;
+    }
+
+    /// <summary>
     /// Models the "SYN without ACK" branch of tcp_rcv_synsent_state_process() — net/ipv4/tcp_input.c:
     /// crossed SYNs (simultaneous open, or connect to self). The full socket goes SYN_RECV with
     /// rcv_nxt = seq + 1 and the peer's (unscaled) window, and tcp_send_synack() sends the SYN still in
@@ -1380,13 +1392,20 @@ public sealed partial class TcpSocket
         child._mss = child._advmss;
         child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
-        // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans. undo_marker stays 0 (sk_clone_lock()
-        // copies the listener's), so tcp_init_transfer() keeps TCP_INIT_CWND even after SYN-ACK retransmissions.
+        // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
         child._totalRetrans = req.NumRetrans;
         // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,
         // total_rto_time = tcp_clock_ms() − retrans_stamp (the first SYN-ACK's time in ms).
         if (req.NumTimeout > 0)
         {
+            // undo_marker = snt_isn (retrans_stamp = the first SYN-ACK's ms), so tcp_init_transfer() starts the
+            // child at cwnd 1 when more than one SYN-ACK was resent — unless tcp_try_undo_spurious_syn() clears it.
+            // Linux 5.2 added both; 4.4's child keeps the listener's undo_marker of 0.
+            if (child._sim.Profile != KernelProfile.Linux44)
+            {
+                child._ca.UndoMarker = req.Iss;
+                child.TryUndoSpuriousSynAck(ack, req.SynAckSentFirst);
+            }
             child._totalRto = req.NumTimeout;
             child._totalRtoRecoveries = 1;
             child._totalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
