@@ -21,7 +21,9 @@ public sealed partial class TcpSocket
             ? new TcpOptions(Mss: (ushort)ClampToUserMss(RouteAdvmss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
                 WindowScale: Host.Sysctls.TcpWindowScaling ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
-                TsEcr: Host.Sysctls.TcpTimestamps && flags.Has(TcpFlags.Ack) ? _rxOpt.TsRecent : 0)
+                // tcp_syn_options(): opts->tsecr = rx_opt.ts_recent on every SYN — 0 on a fresh socket, the peer's TSval
+                // on a SYN-ACK, the TIME-WAIT's tw_ts_recent on a SYN that took one over (tcp_twsk_unique() copies it).
+                TsEcr: Host.Sysctls.TcpTimestamps ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
         if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };

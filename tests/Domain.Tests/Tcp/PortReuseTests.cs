@@ -140,6 +140,26 @@ public class PortReuseTests
     }
 
     [Fact]
+    public void TimeWait_TakenOver_SynEchoesTheTimeWaitsTsRecent()
+    {
+        // Observed on Linux 6.18.44 (scenarios/observed-2host-reconnect-same-4-tuple-time-wait.json, simservice
+        // kernel, a 20 ms link): the SYN that takes a TIME-WAIT over carries TSecr = the TIME-WAIT's ts_recent (the
+        // server's FIN's TSval), not 0: tcp_twsk_unique() copies tw_ts_recent into rx_opt.ts_recent and
+        // tcp_syn_options() writes opts->tsecr = rx_opt.ts_recent whatever the SYN's flags.
+        var h = ClientTimeWaitOnBoundPort(40000, timestamps: true);
+        var tw = h.Client.TimeWaitSockets.Single();
+        uint serverFinTsVal = h.Sent("server").Last(x => x.Flags.Has(TcpFlags.Fin)).Options.TsVal;
+        Assert.Equal(serverFinTsVal, tw.TsRecent);
+
+        Connect(h, bind: 40000, reuse: true);
+        h.At(Ms(300));
+
+        var syns = h.Sent("client").Where(x => x.Flags == TcpFlags.Syn).ToList();
+        Assert.Equal(0u, syns[0].Options.TsEcr);
+        Assert.Equal(serverFinTsVal, syns[1].Options.TsEcr);
+    }
+
+    [Fact]
     public void TimeWait_BindWithoutReuseAddrOnNewSocket_Eaddrinuse()
     {
         var h = new TwoHostHarness();
