@@ -412,7 +412,7 @@ internal sealed class KernelScriptRunner
         var (errnoNumber, errnoText) = (outcome.Errno, errno is null ? "Success" : ErrnoTable.Describe(errno).Text);
         string prefix = $"runtime error in {s.Name} call: ";
         string actualText = errno is null ? $"{actual}" : $"{actual} {errno}";
-        if (s.Name is "socket" or "accept" or "accept4" && expected is >= 0)
+        if (s.Name is "socket" or "accept" or "accept4" or "dup" && expected is >= 0)
         {
             if (actual < 0)
             {

@@ -101,6 +101,7 @@ internal sealed class KernelSyscalls
             case "shutdown":
                 return Done(Libc.shutdown(Fd(0), (a[1] as WordExpr)?.Word switch { "SHUT_RD" => 0, "SHUT_WR" => 1, _ => 2 }));
             case "close": return Done(Libc.close(Fd(0)));
+            case "dup": return Done(Libc.dup(Fd(0)));
             case "setsockopt": return SetOption(Fd(0), a);
             case "getsockopt": return GetOption(Fd(0), a);
             case "fcntl":

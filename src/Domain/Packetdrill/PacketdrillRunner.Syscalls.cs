@@ -11,6 +11,8 @@ public sealed partial class PacketdrillRunner
     sealed record BlockedCall(SyscallEvent Event, long CallId, SimTime Start, SimTime ExpectedEnd);
 
     readonly Dictionary<long, int> _fds = [];
+    /// <summary>The engine's descriptor number of each script descriptor made by dup() (the others are the socket's own).</summary>
+    readonly Dictionary<long, int> _dupFds = [];
     BlockedCall? _blocked;
     int _callCursor;
     int _socketUnderTest;
@@ -36,6 +38,7 @@ public sealed partial class PacketdrillRunner
         if (s.Name == "fcntl" && s.Arguments[1] is WordExpr { Word: "F_GETFL" }) return GetFileFlags(s);
         if (s.Name == "poll" && s.Arguments[0] is ListExpr { Items.Length: > 1 } several) return PollSeveral(s, several);
         var request = SyscallMapping.ToRequest(s, _fds, out var fd);
+        if (request is not null && s.Name == "close" && fd is { } closing && _dupFds.TryGetValue(closing, out var engineFd)) request = request with { Fd = engineFd };
         if (fd is { } known && _fds.TryGetValue(known, out var socketId)) _socketUnderTest = socketId;
         // do_pollfd() — fs/select.c: a descriptor with no file is reported, not failed: POLLNVAL, counted.
         if (request is null && s.Name == "poll")
@@ -48,6 +51,7 @@ public sealed partial class PacketdrillRunner
         if (!handle.Blocked)
         {
             if (!CheckResult(s, handle.Result, handle.Errno, handle.SocketId, value: handle.Value)) return false;
+            if (handle.Errno is null) Descriptors(s, fd, handle.Result);
             return s.EndUs is null || CheckReturnTime(s, expectedEnd, _sim.Now);
         }
         _blocked = new BlockedCall(s, handle.CallId, start, expectedEnd);
@@ -104,7 +108,7 @@ public sealed partial class PacketdrillRunner
         if (s.Name == "getsockopt" && actualErrno is null) actual = 0;
         string prefix = $"runtime error in {s.Name} call: ";
         var (errnoNumber, errnoText) = ErrnoTable.Describe(actualErrno);
-        bool fdCall = s.Name is "socket" or "accept" or "accept4";
+        bool fdCall = s.Name is "socket" or "accept" or "accept4" or "dup";
         if (fdCall && expected is >= 0)
         {
             if (actual < 0)
@@ -337,5 +341,19 @@ public sealed partial class PacketdrillRunner
         if (s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } want && want != value)
             return Fail(s, $"runtime error in {s.Name} call: ", $"Bad ioctl optval: expected: {want} actual: {value}", $"{want}", $"{value}");
         return true;
+    }
+
+    /// <summary>
+    /// The script's descriptor table after a dup() or close() that succeeded: dup()'s number stands for the engine's
+    /// new descriptor of the same socket (fs/file.c: the same struct file, one more reference); a closed descriptor
+    /// whose socket another one still holds is gone (EBADF from now on), while the engine's close() released only
+    /// that reference (fput(): tcp_close() waits for the last).
+    /// </summary>
+    void Descriptors(SyscallEvent s, long? fd, long result)
+    {
+        if (s.Name == "dup" && s.Result is IntExpr { Value: var number }) _dupFds[number] = (int)result;
+        if (s.Name != "close" || fd is not { } closed || !_fds.TryGetValue(closed, out var socketId)) return;
+        _dupFds.Remove(closed);
+        if (_fds.Count(kv => kv.Value == socketId) > 1) _fds.Remove(closed);
     }
 }

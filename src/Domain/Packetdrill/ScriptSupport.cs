@@ -72,7 +72,7 @@ internal static class ScriptSupport
             _ when s.Name.StartsWith("epoll", StringComparison.Ordinal) => "epoll",
             "sendmsg" or "recvmsg" => "cmsg and msghdr calls (sendmsg, recvmsg)",
             "ioctl" or "fcntl" or "poll" or "socket" or "bind" or "listen" or "accept" or "accept4" or "connect" or "write" or "send" or "sendto"
-                or "read" or "recv" or "recvfrom" or "shutdown" or "close" or "setsockopt" or "getsockopt" => null,
+                or "read" or "recv" or "recvfrom" or "shutdown" or "close" or "dup" or "setsockopt" or "getsockopt" => null,
             _ => $"system call {s.Name}()",
         };
         if (why is not null)

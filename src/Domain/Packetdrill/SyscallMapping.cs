@@ -27,6 +27,7 @@ public static class SyscallMapping
         ["recvfrom"] = SocketCallKind.Recv,
         ["shutdown"] = SocketCallKind.Shutdown,
         ["close"] = SocketCallKind.Close,
+        ["dup"] = SocketCallKind.Dup,
         ["setsockopt"] = SocketCallKind.Setsockopt,
         ["getsockopt"] = SocketCallKind.Getsockopt,
         ["fcntl"] = SocketCallKind.Fcntl,

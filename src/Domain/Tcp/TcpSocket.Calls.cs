@@ -112,6 +112,7 @@ public sealed partial class TcpSocket
         _snd.Iss = _snd.WriteSeq;
         _snd.Una = _snd.Nxt = _snd.Iss;
         _snd.WriteSeq = _snd.Iss + 1;
+        _snd.QueuePurged = false;
         Host.Established[Tuple] = this;
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");

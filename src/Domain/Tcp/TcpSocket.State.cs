@@ -23,6 +23,11 @@ internal struct SendSequence
     public uint Nxt;
     /// <summary>tp->write_seq: the end of the data the application queued.</summary>
     public uint WriteSeq;
+    /// <summary>
+    /// tcp_write_queue_purge() freed the queue: snd_una..write_seq still spans the bytes the peer never acknowledged
+    /// (SIOCOUTQ reports them) but holds no memory. Cleared when connect() starts a new sequence space.
+    /// </summary>
+    public bool QueuePurged;
     /// <summary>tp->snd_wnd: the window the peer offers, already scaled.</summary>
     public uint Wnd;
     /// <summary>tp->max_window: the largest window the peer offered (tcp_ack_update_window(), the SYN's, the child's first).</summary>

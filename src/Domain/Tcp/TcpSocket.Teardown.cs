@@ -172,7 +172,7 @@ public sealed partial class TcpSocket
     void Recharge()
     {
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
-        long queued = (SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0) + _rcv.Unread;
+        long queued = (!_snd.QueuePurged && SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0) + _rcv.Unread;
         long charged = queued * 3 / 2;
         Host.ChargeTcpMemory(charged - _memCharged);
         _memCharged = charged;
@@ -391,14 +391,18 @@ public sealed partial class TcpSocket
         Recharge();
     }
 
-    /// <summary>tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost.</summary>
+    /// <summary>
+    /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
+    /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
+    /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
+    /// </summary>
     void PurgeWriteQueue(string reason)
     {
         // tcp_write_queue_purge() stops the busy chrono before it empties the queues: a socket still timing one stays
         // busy (tcp_chrono_stop() sees them full), so tcpi_busy_time keeps growing after a reset or abort.
         ChronoStop(TcpChrono.Busy);
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
-        long lost = SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
+        long lost = !_snd.QueuePurged && SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0;
         if (lost > 0 && IsSynchronized) _sim.RecordLost(Id, Host, lost, reason);
         if (_rtx.Count > 0)
         {
@@ -407,7 +411,7 @@ public sealed partial class TcpSocket
         }
         _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
-        _snd.Una = _snd.Nxt = _snd.WriteSeq;
+        _snd.QueuePurged = true;
         Recharge();
     }
 

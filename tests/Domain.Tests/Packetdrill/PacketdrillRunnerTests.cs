@@ -51,6 +51,32 @@ public class PacketdrillRunnerTests
     }
 
     [Fact]
+    public void Dup_CloseOfTheFirstDescriptor_SendsNothingAndTheFinGoesAtTheLast()
+    {
+        var lastClose = Handshake + "   +0 dup(3) = 4\n   +0 close(3) = 0\n  +.1 write(4, ..., 10) = 10\n   +0 > P. 1:11(10) ack 1\n"
+            + " +.01 < . 1:1(0) ack 11 win 257\n   +0 close(4) = 0\n   +0 > F. 11:11(0) ack 1\n";
+        var finAtFirstClose = Handshake + "   +0 dup(3) = 4\n   +0 close(3) = 0\n   +0 > F. 1:1(0) ack 1\n";
+
+        var passed = Run(lastClose);
+        var failed = Run(finAtFirstClose);
+
+        Assert.True(passed.Passed, passed.Output);
+        Assert.False(failed.Passed);
+        Assert.Equal(10, failed.Failure!.Line); // the FIN expected at the first close()
+    }
+
+    [Fact]
+    public void Dup_OfAClosedDescriptor_FailsWithEbadfAndTheOldNumberIsGone()
+    {
+        var script = Handshake + "   +0 dup(3) = 4\n   +0 close(4) = 0\n   +0 dup(4) = -1 EBADF (Bad file descriptor)\n"
+            + "   +0 write(4, ..., 10) = -1 EBADF (Bad file descriptor)\n   +0 write(3, ..., 10) = 10\n   +0 > P. 1:11(10) ack 1\n";
+
+        var result = Run(script);
+
+        Assert.True(result.Passed, result.Output);
+    }
+
+    [Fact]
     public void LateFin_WiderToleranceOption_Passes()
     {
         var script = Handshake + "   +0 close(3) = 0\n  +.1 > F. 1:1(0) ack 1\n";

@@ -57,6 +57,29 @@ public class ResetErrnoTests
         Assert.Equal("EPIPE", h.Send(s.Id, 1).Errno);
     }
 
+    /// <summary>
+    /// tcp_write_queue_purge() frees the unacknowledged skbs but leaves snd_una, snd_nxt and write_seq: SIOCOUTQ
+    /// (write_seq − snd_una) on the reset socket still reads the 100 bytes, SIOCOUTQNSD 0, and no memory stays charged —
+    /// observed on Linux 6.18.44 (packetdrill/rst-with-unacked-data-siocoutq-still-counts-it.pkt).
+    /// </summary>
+    [Fact]
+    public void Established_RstWithDataUnacked_SendSequenceKeptQueueFreed()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 100);
+        uint iss = c.Iss;
+
+        h.Deliver(h.Client, From(s, TcpFlags.Rst, c.RcvNxt, 0));
+
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal(iss + 1, c.SndUna);
+        Assert.Equal(iss + 101, c.SndNxt);
+        Assert.Equal(iss + 101, c.WriteSeq);
+        Assert.Equal(100, c.SendQueue);
+        Assert.Equal(0, h.Client.TcpMemPages);
+    }
+
     [Fact]
     public void Established_RstOutsideExactSeq_ChallengeAckAndConnectionSurvives()
     {
