@@ -16,6 +16,9 @@ const string usage = """
                          link emulator for a scenario's links (needs root and /dev/net/tun)
           --junit FILE  --json FILE   as for run        --verbose   print every event as it happened
           --trace            print a scenario's segments on the engine and on the kernel side by side
+          --diff             compare a scenario's whole outcome with the engine's beyond its expectations: packets per
+                             link direction, every socket's state at each expect step and at the end, Tcp/TcpExt counters
+          --strict           as --diff, and exit 1 when a scenario differs
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

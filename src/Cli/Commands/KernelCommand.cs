@@ -9,7 +9,7 @@ using SimService.Domain.Packetdrill;
 namespace SimService.Cli.Commands;
 
 /// <summary>
-/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace]</c>: runs packetdrill scripts and
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace] [--diff] [--strict]</c>: runs packetdrill scripts and
 /// scenarios against the real Linux kernel of this machine instead of the engine — each in a throw-away network
 /// namespace (the tool runs itself again under <c>unshare --net</c>) with a TUN device as the wire; a scenario's hosts
 /// each in a namespace of their own (<see cref="KernelScenarioRunner"/>) — and reports them as <c>run</c> does:
@@ -19,7 +19,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -34,6 +34,7 @@ public static class KernelCommand
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var results = new List<FileResult>();
+        int differing = 0;
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -45,6 +46,7 @@ public static class KernelCommand
                 ConsoleReport.WriteFile(output, result, "real");
                 foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
                 if (line.Has("trace") && child?.Trace is { } trace) WriteTraces(output, files[i], trace);
+                if ((line.Has("diff") || line.Has("strict")) && child?.Outcome is { } outcome && WriteDiff(output, files[i], outcome) > 0) differing++;
                 if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
                     foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
                 if (line.Has("verbose") && child?.Log is { } log)
@@ -58,7 +60,10 @@ public static class KernelCommand
         ConsoleReport.WriteSummary(output, results, mode, seconds);
         if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
         if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
+        if (line.Has("diff") || line.Has("strict"))
+            output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations");
         if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
+        if (line.Has("strict") && differing > 0) return ExitCodes.Failed;
         return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
@@ -122,7 +127,7 @@ public static class KernelCommand
     /// <param name="Trace">A scenario's packet trace, the links' segments one per line.</param>
     internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
         string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log, IReadOnlyList<CheckOutcome>? Checks = null,
-        IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null);
+        IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null);
 
     static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, CancellationToken cancellationToken)
     {
@@ -281,7 +286,23 @@ public static class KernelCommand
         if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
         return new ChildResult(null, null, null, null, null, null, null, run.EndNs, null,
             [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],
-            [.. run.Errors.Select(e => new Problem(e.Path, e.Message))], run.Notes, run.Trace);
+            [.. run.Errors.Select(e => new Problem(e.Path, e.Message))], run.Notes, run.Trace, run.Outcome);
+    }
+
+    /// <summary>
+    /// --diff: the engine's whole outcome of the scenario against the kernel's (<see cref="OutcomeDiff"/>): packets,
+    /// every socket's state at each expect step and at the end, the counters; the number of differences.
+    /// </summary>
+    static int WriteDiff(TextWriter output, ScenarioFile file, RunOutcome kernel)
+    {
+        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        if (document is null) return 0;
+        var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document), kernel, KernelScenarioRunner.Tolerance.Ns);
+        output.WriteLine(report.Differences == 0
+            ? $"         diff: the kernel's packets, socket states and counters are the engine's ({report.Unmodelled} counters the engine does not model moved)"
+            : $"         diff: {report.Differences} differences from the engine ({report.Unmodelled} counters the engine does not model moved)");
+        foreach (var text in report.Lines) output.WriteLine($"         diff: {text}");
+        return report.Differences;
     }
 
     /// <summary>--trace: the engine's segments of the same scenario beside the kernel's, one pair per line in the order each was sent.</summary>

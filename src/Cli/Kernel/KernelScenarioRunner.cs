@@ -9,7 +9,8 @@ using SimService.Domain.Time;
 namespace SimService.Cli.Kernel;
 
 /// <summary>A scenario's run on the real kernel: each check's result, run errors, notes (what differs from the engine's run), the packet trace, and how long it ran.</summary>
-internal sealed record KernelScenarioRun(List<CheckResult> Checks, List<ScenarioError> Errors, List<string> Notes, List<string> Trace, long EndNs);
+internal sealed record KernelScenarioRun(List<CheckResult> Checks, List<ScenarioError> Errors, List<string> Notes, List<string> Trace, long EndNs,
+    RunOutcome? Outcome = null);
 
 /// <summary>
 /// Runs a scenario document on the real Linux kernel of this machine: each host a network namespace of its own
@@ -40,6 +41,8 @@ internal sealed class KernelScenarioRunner
     readonly List<(CallStep Step, long IssuedNs, Task<ScenarioCallOutcome> Call)> _calls = [];
     /// <summary>The expect steps' checks, made from their readings once the run is over (so that no step waits on them).</summary>
     readonly List<Action> _deferred = [];
+    /// <summary>Every host's listings around each expect step (the readings its checks use), for the difference report.</summary>
+    readonly List<(string Label, long At, List<Reading> Readings)> _snapshots = [];
     ScenarioCalls _sockets = null!;
     long _t0;
 
@@ -194,6 +197,7 @@ internal sealed class KernelScenarioRunner
     KernelScenarioRun Execute()
     {
         var timeline = Timeline();
+        var countersBefore = _hosts.ToDictionary(h => h.Key, h => h.Value.Counters(), StringComparer.Ordinal);
         // Collect now, and as little as possible while it runs: a collection stops every thread, the real-time ones too.
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -214,6 +218,8 @@ internal sealed class KernelScenarioRunner
             _notes.Add($"the latest step began {latest.Late / 1e6:0.0} ms after its time, {new SimTime(latest.At)} (the machine's scheduling)");
         foreach (var check in _deferred) check();
         long end = RunAfterLastStep();
+        var endReading = Read(StateChecks.None, end);
+        var countersAfter = _hosts.ToDictionary(h => h.Key, h => RunOutcome.Deltas(countersBefore[h.Key], h.Value.Counters()), StringComparer.Ordinal);
         if (KernelClock.Offset(_t0) is { } offset && offset != 0)
             _notes.Add($"the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run: its timers fall that much later");
         foreach (var (step, issued, call) in _calls)
@@ -231,7 +237,11 @@ internal sealed class KernelScenarioRunner
             _checks.AddRange(ScenarioRunner.CallChecks(step, expect, returned, HostPortAddress, Tolerance));
         }
         if (_doc.Expect is { } final) CheckFinal(final, end);
-        return new KernelScenarioRun(_checks, _errors, _notes, [.. Packets().Select(p => p.ToString())], end);
+        var packets = Packets();
+        var outcome = new RunOutcome([.. packets.Select(OutcomePacket.Of)],
+            [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],
+            countersAfter);
+        return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome);
     }
 
     /// <summary>The tcp_info fields measured on the real clock (µs): the RTT estimator's and the timers derived from it.</summary>
@@ -268,6 +278,7 @@ internal sealed class KernelScenarioRunner
                 var readings = new List<Reading>();
                 var times = new SortedSet<long> { low, (low + at) / 2, at, (at + high) / 2, high };
                 foreach (var t in times) timeline.Add((t, i, () => readings.Add(Read(expect.Expect, t))));
+                _snapshots.Add((expect.Path, at, readings));
                 _deferred.Add(() => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at));
             }
             else timeline.Add((at, i, () => Perform(step)));
@@ -337,11 +348,20 @@ internal sealed class KernelScenarioRunner
     sealed record Reading(long AtNs, Dictionary<string, List<SocketRow>> Hosts, Dictionary<string, List<SocketRow>> Aliases,
         Dictionary<string, Dictionary<string, long>> Sockstat, Dictionary<string, Dictionary<string, long>> Counters);
 
+    /// <summary>A reading's listings of every host as the difference report takes them.</summary>
+    OutcomeReading Outcome(Reading reading) => new(reading.AtNs,
+        [.. _doc.Hosts.SelectMany(h => reading.Hosts.GetValueOrDefault(h.Name) ?? []).Select(r => OutcomeSocket.Of(r, HostAt)).OfType<OutcomeSocket>()]);
+
+    /// <summary>The name of the host that has <paramref name="address"/>, or null.</summary>
+    string? HostAt(IPv4 address) => _doc.Hosts.FirstOrDefault(h => AddressesOf(h).Contains(address.Value))?.Name;
+
     Reading Read(StateChecks checks, long at)
     {
         var hosts = new Dictionary<string, List<SocketRow>>(StringComparer.Ordinal);
         List<SocketRow> RowsOf(string host) => hosts.TryGetValue(host, out var r) ? r : hosts[host] = _hosts[host].Run(SockDiag.Dump).Select(x => Row(host, x)).ToList();
         var aliases = new Dictionary<string, List<SocketRow>>(StringComparer.Ordinal);
+        // Every host's listing, for the difference report (a dump of each namespace's sockets: well under a millisecond).
+        foreach (var name in _hosts.Keys) RowsOf(name);
         foreach (var c in checks.Sockets)
         {
             if (c.Selector is HostSelector h && _hosts.ContainsKey(h.Host)) RowsOf(h.Host);

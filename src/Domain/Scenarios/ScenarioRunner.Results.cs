@@ -18,6 +18,9 @@ public sealed record ScenarioRunOptions
 
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>).</summary>
     public CancellationToken Interruption { get; init; }
+
+    /// <summary>Called at each <c>expect</c> step, after its checks, with the simulation as the step saw it (to take a snapshot of it).</summary>
+    public Action<ExpectStep, Simulation>? AtExpect { get; init; }
 }
 
 /// <summary>The outcome of one check: what the document expected, what the simulation showed, and when.</summary>

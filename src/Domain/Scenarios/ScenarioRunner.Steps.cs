@@ -51,7 +51,10 @@ public sealed partial class ScenarioRunner
             case SysctlStep sysctl: SetSysctls(sysctl); break;
             case KillStep kill: Report(step.Path, Apply(new KillCommand(kill.Host, kill.Process, kill.Signal.ToWireName())).Error); break;
             case WorkloadStep workload: Report(step.Path, Apply(new WorkloadCommand(workload.Spec, RunToEnd: false)).Error); break;
-            case ExpectStep expect: CheckState(expect.Expect, JsonPath.Member(step.Path, "expect")); break;
+            case ExpectStep expect:
+                CheckState(expect.Expect, JsonPath.Member(step.Path, "expect"));
+                _atExpect?.Invoke(expect, _sim);
+                break;
             default: throw new InvalidOperationException($"unknown step type {step.GetType().Name} at {step.Path}");
         }
     }

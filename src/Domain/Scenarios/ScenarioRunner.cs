@@ -15,6 +15,7 @@ public sealed partial class ScenarioRunner
     readonly ScenarioDocument _doc;
     readonly Simulation _sim;
     readonly long _eventBudget;
+    readonly Action<ExpectStep, Simulation>? _atExpect;
     long _eventsProcessed;
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
@@ -25,6 +26,7 @@ public sealed partial class ScenarioRunner
     {
         _doc = doc;
         _eventBudget = options.EventBudget;
+        _atExpect = options.AtExpect;
         _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
         options.Attach?.Invoke(_sim);
     }

@@ -1,0 +1,292 @@
+using System.Globalization;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>
+/// The difference report of a scenario: the engine's whole outcome against the kernel's, beyond what the document's
+/// expectations check. <see cref="Lines"/> is the report; <see cref="Differences"/> counts packets, states and counters
+/// that differ; <see cref="Unmodelled"/> counts the kernel's counters that moved and that the engine does not keep
+/// (candidates, not differences).
+/// </summary>
+internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled);
+
+/// <summary>
+/// Compares an engine <see cref="RunOutcome"/> with a kernel one:
+/// <list type="bullet">
+/// <item>packets per link direction, aligned by a global alignment (<see cref="Align"/>) that pairs segments of the
+/// same flags, preferring equal content and then nearer times; a pair differs in content, or only in time (more than
+/// the tolerance apart); an unpaired segment is the engine's only or the kernel's only;</item>
+/// <item>each host's sockets at each expect step and at the end, as multisets (the kernel reading that comes nearest);</item>
+/// <item>each host's Tcp/TcpExt counters over the run; those the engine does not model are listed apart.</item>
+/// </list>
+/// Ephemeral ports differ from run to run: a port both sides used keeps its number, any other is named by the order
+/// its host first used it (<c>~1</c>, <c>~2</c> …).
+/// </summary>
+internal static class OutcomeDiff
+{
+    /// <summary>At most this many lines per link direction; the rest are counted.</summary>
+    const int MaxLinesPerDirection = 15;
+
+    /// <summary>The counters a teardown scenario is most likely to check (marked in the list of counters the engine does not model).</summary>
+    static readonly string[] TeardownCounters =
+    [
+        "TcpExt.TW", "TcpExt.TWRecycled", "TcpExt.TWKilled", "TcpExt.TCPAbortOn", "Tcp.EstabResets", "Tcp.OutRsts", "Tcp.ActiveOpens",
+        "Tcp.PassiveOpens", "Tcp.AttemptFails", "Tcp.RetransSegs", "TcpExt.TCPTimeouts", "TcpExt.DelayedACKs", "TcpExt.TCPLossProbes",
+        "TcpExt.TCPOrphan", "TcpExt.TCPTimeWait", "TcpExt.TCPFinWait2", "TcpExt.TCPAckAfterFin", "TcpExt.TCPRcvQDrop",
+    ];
+
+    public static OutcomeDiffReport Compare(RunOutcome engine, RunOutcome kernel, long toleranceNs)
+    {
+        var lines = new List<string>();
+        int differences = 0;
+        var ports = new PortNames(engine, kernel);
+        differences += ComparePackets(engine, kernel, toleranceNs, ports, lines);
+        differences += CompareStates(engine, kernel, ports, lines);
+        var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines);
+        differences += counterDifferences;
+        return new OutcomeDiffReport(lines, differences, unmodelled);
+    }
+
+    // ---- packets ---------------------------------------------------------------------------
+
+    static int ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines)
+    {
+        int differences = 0;
+        var directions = engine.Packets.Concat(kernel.Packets).Select(p => (p.From, p.To)).Distinct().OrderBy(d => d.From, StringComparer.Ordinal)
+            .ThenBy(d => d.To, StringComparer.Ordinal);
+        foreach (var (from, to) in directions)
+        {
+            var e = engine.Packets.Where(p => p.From == from && p.To == to).OrderBy(p => p.AtNs).ToList();
+            var k = kernel.Packets.Where(p => p.From == from && p.To == to).OrderBy(p => p.AtNs).ToList();
+            var pairs = Align(e, k, tolerance, ports);
+            var found = new List<(long At, string Text)>();
+            int alike = 0, timeOnly = 0, content = 0;
+            foreach (var (i, j) in pairs)
+            {
+                if (i >= 0 && j >= 0)
+                {
+                    var what = Differences(e[i], k[j], ports);
+                    long dt = k[j].AtNs - e[i].AtNs;
+                    if (Math.Abs(dt) > tolerance) what.Add($"time {Signed(dt)}");
+                    if (what.Count == 0)
+                    {
+                        alike++;
+                        continue;
+                    }
+                    if (what.Count == 1 && Math.Abs(dt) > tolerance) timeOnly++;
+                    else content++;
+                    found.Add((e[i].AtNs, $"differ: engine {Show(e[i], ports, Side.Engine)} | kernel {Show(k[j], ports, Side.Kernel)} — {string.Join(", ", what)}"));
+                }
+                else if (i >= 0) found.Add((e[i].AtNs, $"engine only: {Show(e[i], ports, Side.Engine)}"));
+                else found.Add((k[j].AtNs, $"kernel only: {Show(k[j], ports, Side.Kernel)}"));
+            }
+            int engineOnly = pairs.Count(p => p.K < 0), kernelOnly = pairs.Count(p => p.E < 0);
+            if (found.Count == 0) continue;
+            differences += found.Count;
+            lines.Add($"packets {from}>{to}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
+                + $"{engineOnly} engine only, {kernelOnly} kernel only");
+            lines.AddRange(found.Take(MaxLinesPerDirection).Select(f => "  " + f.Text));
+            if (found.Count > MaxLinesPerDirection) lines.Add($"  … {found.Count - MaxLinesPerDirection} more");
+        }
+        return differences;
+    }
+
+    internal enum Side { Engine, Kernel }
+
+    /// <summary>
+    /// A global alignment of the two sequences (Needleman–Wunsch with no gap cost): only segments with the same flags
+    /// pair, scored by how much of their content agrees (<see cref="PairScore"/>) and how near their times are; the
+    /// pairs and the unpaired (index −1 on the other side) in order.
+    /// </summary>
+    internal static List<(int E, int K)> Align(IReadOnlyList<OutcomePacket> e, IReadOnlyList<OutcomePacket> k, long tolerance, PortNames ports)
+    {
+        int n = e.Count, m = k.Count;
+        var eKeys = e.Select(p => Key(p, ports, Side.Engine)).ToArray();
+        var kKeys = k.Select(p => Key(p, ports, Side.Kernel)).ToArray();
+        int Score(int i, int j) => PairScore(e[i], k[j], eKeys[i] == kKeys[j], tolerance);
+        var score = new int[n + 1, m + 1];
+        for (int i = 1; i <= n; i++)
+            for (int j = 1; j <= m; j++)
+            {
+                int best = Math.Max(score[i - 1, j], score[i, j - 1]);
+                int pair = Score(i - 1, j - 1);
+                if (pair > 0) best = Math.Max(best, score[i - 1, j - 1] + pair);
+                score[i, j] = best;
+            }
+        var path = new List<(int, int)>();
+        int a = n, b = m;
+        while (a > 0 || b > 0)
+        {
+            if (a > 0 && b > 0 && Score(a - 1, b - 1) is > 0 and var s && score[a, b] == score[a - 1, b - 1] + s)
+            {
+                path.Add((--a, --b));
+            }
+            // Walking backwards: the kernel's unpaired segment first, so that in order an engine-only one comes before it.
+            else if (b > 0 && score[a, b] == score[a, b - 1]) path.Add((-1, --b));
+            else path.Add((--a, -1));
+        }
+        path.Reverse();
+        return path;
+    }
+
+    /// <summary>0 when the two cannot be the same segment (other flags); else 30, 60 with the same seq and length, 100 alike; +10 within the tolerance in time, +5 within 50 ms.</summary>
+    static int PairScore(OutcomePacket e, OutcomePacket k, bool alike, long tolerance)
+    {
+        if (e.Flags != k.Flags) return 0;
+        int content = alike ? 100 : e.Seq == k.Seq && e.Len == k.Len ? 60 : 30;
+        long dt = Math.Abs(k.AtNs - e.AtNs);
+        return content + (dt <= tolerance ? 10 : dt <= 50_000_000 ? 5 : 0);
+    }
+
+    static string Key(OutcomePacket p, PortNames ports, Side side) =>
+        $"{ports.Name(side, p.From, p.FromPort)}>{ports.Name(side, p.To, p.ToPort)} {p.Flags} seq={p.Seq} ack={p.Ack} win={p.Win} len={p.Len}"
+        + (p.Options.Length > 0 ? $" <{p.Options}>" : "") + (p.Dropped ? " (dropped)" : "");
+
+    static string Show(OutcomePacket p, PortNames ports, Side side) => $"{Ms(p.AtNs)} {Key(p, ports, side)}";
+
+    static List<string> Differences(OutcomePacket e, OutcomePacket k, PortNames ports)
+    {
+        var what = new List<string>();
+        void Field<T>(string name, T a, T b)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a, b)) what.Add($"{name} {a} → {b}");
+        }
+        Field("ports", $"{ports.Name(Side.Engine, e.From, e.FromPort)}>{ports.Name(Side.Engine, e.To, e.ToPort)}",
+            $"{ports.Name(Side.Kernel, k.From, k.FromPort)}>{ports.Name(Side.Kernel, k.To, k.ToPort)}");
+        Field("flags", e.Flags, k.Flags);
+        Field("seq", e.Seq, k.Seq);
+        Field("ack", e.Ack, k.Ack);
+        Field("win", e.Win, k.Win);
+        Field("len", e.Len, k.Len);
+        Field("options", $"<{e.Options}>", $"<{k.Options}>");
+        Field("dropped", e.Dropped, k.Dropped);
+        return what;
+    }
+
+    // ---- socket states ---------------------------------------------------------------------
+
+    static int CompareStates(RunOutcome engine, RunOutcome kernel, PortNames ports, List<string> lines)
+    {
+        int differences = 0;
+        foreach (var snapshot in engine.Snapshots)
+        {
+            if (kernel.Snapshots.FirstOrDefault(s => s.Label == snapshot.Label) is not { Readings.Count: > 0 } theirs || snapshot.Readings.Count == 0) continue;
+            var mine = Keys(snapshot.Readings[0].Sockets, ports, Side.Engine);
+            var best = theirs.Readings
+                .Select(r => (Reading: r, Missing: Minus(mine, Keys(r.Sockets, ports, Side.Kernel)), Extra: Minus(Keys(r.Sockets, ports, Side.Kernel), mine)))
+                .OrderBy(x => x.Missing.Count + x.Extra.Count).ThenBy(x => Math.Abs(x.Reading.AtNs - snapshot.AtNs)).First();
+            if (best.Missing.Count + best.Extra.Count == 0) continue;
+            differences += best.Missing.Count + best.Extra.Count;
+            string where = snapshot.Label == RunOutcome.End ? $"at the end (engine {Ms(snapshot.AtNs)}, kernel {Ms(best.Reading.AtNs)})"
+                : $"at {snapshot.Label} ({Ms(snapshot.AtNs)}; kernel reading {Ms(best.Reading.AtNs)})";
+            lines.Add($"sockets {where}:");
+            if (best.Missing.Count > 0) lines.Add($"  engine only: {string.Join("; ", best.Missing)}");
+            if (best.Extra.Count > 0) lines.Add($"  kernel only: {string.Join("; ", best.Extra)}");
+        }
+        return differences;
+    }
+
+    static List<string> Keys(IEnumerable<OutcomeSocket> sockets, PortNames ports, Side side) =>
+        [.. sockets.Select(s => $"{s.Host} {s.State}{(s.TimeWait ? " (timewait socket)" : "")} :{ports.Name(side, s.Host, s.LocalPort)} > "
+            + (s.Remote == "*" ? "*" : $"{s.Remote}:{ports.Name(side, s.Remote, s.RemotePort)}")).Order(StringComparer.Ordinal)];
+
+    /// <summary>The multiset difference a − b.</summary>
+    static List<string> Minus(List<string> a, List<string> b)
+    {
+        var left = b.GroupBy(x => x).ToDictionary(g => g.Key, g => g.Count());
+        var result = new List<string>();
+        foreach (var x in a)
+        {
+            if (left.TryGetValue(x, out int c) && c > 0) left[x] = c - 1;
+            else result.Add(x);
+        }
+        return result;
+    }
+
+    // ---- counters --------------------------------------------------------------------------
+
+    static (int Differences, int Unmodelled) CompareCounters(RunOutcome engine, RunOutcome kernel, List<string> lines)
+    {
+        int differences = 0, unmodelled = 0;
+        foreach (var host in engine.Counters.Keys.Order(StringComparer.Ordinal))
+        {
+            if (!kernel.Counters.TryGetValue(host, out var theirs)) continue;
+            var mine = engine.Counters[host];
+            var differ = mine.Keys.Order(StringComparer.Ordinal).Where(c => theirs.TryGetValue(c, out var v) && v != mine[c])
+                .Select(c => $"{c} {mine[c]} → {theirs[c]}").ToList();
+            var missing = theirs.Where(c => !mine.ContainsKey(c.Key) && c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
+            differences += differ.Count;
+            unmodelled += missing.Count;
+            if (differ.Count > 0) lines.Add($"counters {host} (engine → kernel): {string.Join(", ", differ)}");
+            if (missing.Count > 0)
+            {
+                var teardown = missing.Where(c => IsTeardown(c.Key)).Select(c => $"{c.Key} {c.Value}").ToList();
+                var other = missing.Where(c => !IsTeardown(c.Key)).Select(c => $"{c.Key} {c.Value}").ToList();
+                lines.Add($"counters {host} the engine does not model (kernel deltas): "
+                    + (teardown.Count > 0 ? $"teardown: {string.Join(", ", teardown)}" + (other.Count > 0 ? "; " : "") : "")
+                    + (other.Count > 0 ? $"other: {string.Join(", ", other)}" : ""));
+            }
+        }
+        return (differences, unmodelled);
+    }
+
+    static bool IsTeardown(string counter) => TeardownCounters.Any(t => counter.StartsWith(t, StringComparison.Ordinal));
+
+    // ---- text ------------------------------------------------------------------------------
+
+    static string Ms(long ns) => (ns / 1e6).ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+
+    static string Signed(long ns) => (ns >= 0 ? "+" : "") + (ns / 1e6).ToString("0.0##", CultureInfo.InvariantCulture) + " ms";
+
+    /// <summary>
+    /// Port names for both sides: a port both runs used on a host (a listener's, a bound one) is its number; any other
+    /// is <c>~N</c>, N the order in which that host first used such a port (in time order of packets, then listings).
+    /// </summary>
+    internal sealed class PortNames
+    {
+        readonly Dictionary<(string, int), string> _engine;
+        readonly Dictionary<(string, int), string> _kernel;
+
+        public PortNames(RunOutcome engine, RunOutcome kernel)
+        {
+            var e = Used(engine);
+            var k = Used(kernel);
+            var common = e.Intersect(k).ToHashSet();
+            _engine = Named(e, common);
+            _kernel = Named(k, common);
+        }
+
+        public string Name(Side side, string host, int port) =>
+            port == 0 ? "*" : (side == Side.Engine ? _engine : _kernel).GetValueOrDefault((host, port)) ?? port.ToString(CultureInfo.InvariantCulture);
+
+        static List<(string, int)> Used(RunOutcome outcome)
+        {
+            var used = new List<(string, int)>();
+            foreach (var p in outcome.Packets.OrderBy(p => p.AtNs))
+            {
+                used.Add((p.From, p.FromPort));
+                used.Add((p.To, p.ToPort));
+            }
+            foreach (var s in outcome.Snapshots.SelectMany(s => s.Readings).SelectMany(r => r.Sockets))
+            {
+                used.Add((s.Host, s.LocalPort));
+                used.Add((s.Remote, s.RemotePort));
+            }
+            return [.. used.Where(u => u.Item2 != 0).Distinct()];
+        }
+
+        static Dictionary<(string, int), string> Named(List<(string Host, int Port)> used, HashSet<(string, int)> common)
+        {
+            var names = new Dictionary<(string, int), string>();
+            var next = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var u in used)
+            {
+                if (common.Contains(u)) continue;
+                int n = next.GetValueOrDefault(u.Host) + 1;
+                next[u.Host] = n;
+                names[u] = $"~{n}";
+            }
+            return names;
+        }
+    }
+}

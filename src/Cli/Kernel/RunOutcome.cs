@@ -1,0 +1,102 @@
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tcp;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>
+/// One segment as the difference report compares it: the link direction (host names), the ports, the flags, seq and
+/// ack relative to each side's ISN (ack 0 when the ACK flag is off), the window field, the payload length, the options
+/// that mean the same on both sides (<see cref="OptionsText"/>), whether the link dropped it, and when it was sent.
+/// </summary>
+internal sealed record OutcomePacket(long AtNs, string From, string To, int FromPort, int ToPort, string Flags, uint Seq, uint Ack, int Win,
+    int Len, string Options, bool Dropped)
+{
+    internal static OutcomePacket Of(WirePacket p) => new(p.At.Ns, p.From, p.To, p.Tuple.Local.Port, p.Tuple.Remote.Port, p.Flags.ToLetters(),
+        p.RelativeSeq, (p.Flags & TcpFlags.Ack) != 0 ? p.RelativeAck : 0, p.Win, p.Len, OptionsText(p), p.Dropped);
+
+    /// <summary>
+    /// The options a kernel and the engine can agree on: MSS and window scale values, SACK-permitted, the timestamp's
+    /// presence (its values are clocks: only an echo of 0 is kept), the SACK blocks relative to the receiver's ISN.
+    /// </summary>
+    static string OptionsText(WirePacket p)
+    {
+        var o = p.Options;
+        var parts = new List<string>();
+        if (o.Mss > 0) parts.Add($"mss {o.Mss}");
+        if (o.SackPermitted) parts.Add("sackOK");
+        if (o.HasTimestamp) parts.Add(o.TsEcr == 0 ? "TS ecr 0" : "TS");
+        if (o.WindowScale is { } w) parts.Add($"wscale {w}");
+        if (o.HasSack) parts.Add("sack " + string.Join(' ', p.RelativeSack.Select(b => $"{b.Left}:{b.Right}")));
+        return string.Join(',', parts);
+    }
+}
+
+/// <summary>One row of a host's socket listing: state, whether it is a timewait socket, local port, remote host (name, or address) and port, the ss timer.</summary>
+internal sealed record OutcomeSocket(string Host, string State, bool TimeWait, int LocalPort, string Remote, int RemotePort, string? Timer)
+{
+    /// <summary>A listing row; <paramref name="hostAt"/> names the host of an address (null: the address is shown). CLOSE rows give null (ss lists none).</summary>
+    internal static OutcomeSocket? Of(SocketRow row, Func<IPv4, string?> hostAt) => row.State == TcpState.Close ? null : new(row.Host,
+        ScenarioRunner.StateName(row.State).ToWireName(), row.Kind == SocketRowKind.TimeWait, row.Local.Port,
+        row.Remote.Address == IPv4.Any ? "*" : hostAt(row.Remote.Address) ?? row.Remote.Address.ToString(), row.Remote.Port, row.TimerName);
+}
+
+/// <summary>The socket listings of every host taken at one instant.</summary>
+internal sealed record OutcomeReading(long AtNs, IReadOnlyList<OutcomeSocket> Sockets);
+
+/// <summary>
+/// The listings at one point of the run: an <c>expect</c> step (<see cref="Label"/> its path) or the end ("end"). The engine
+/// has one reading; the kernel several around the step's time (the readings its checks use), any of which may show it.
+/// </summary>
+internal sealed record OutcomeSnapshot(string Label, long AtNs, IReadOnlyList<OutcomeReading> Readings);
+
+/// <summary>
+/// What a run of a scenario did, on the engine or on the kernel, for the difference report: every segment on the links
+/// and loopbacks, every host's sockets at each expect step and at the end, and each host's Tcp/TcpExt counters over the
+/// run (the kernel's as deltas of /proc/net/snmp and netstat; the engine's every counter it models, zeros included).
+/// </summary>
+internal sealed record RunOutcome(IReadOnlyList<OutcomePacket> Packets, IReadOnlyList<OutcomeSnapshot> Snapshots,
+    IReadOnlyDictionary<string, Dictionary<string, long>> Counters)
+{
+    /// <summary>The label of the snapshot taken when the run is over.</summary>
+    public const string End = "end";
+
+    /// <summary>
+    /// /proc/net/snmp's Tcp values that are not counters (constants of the kernel, or gauges only CurrEstab of which
+    /// the engine computes): left out of the comparison of deltas.
+    /// </summary>
+    static readonly HashSet<string> NotCounters = ["Tcp.RtoAlgorithm", "Tcp.RtoMin", "Tcp.RtoMax", "Tcp.MaxConn"];
+
+    /// <summary>The Tcp and TcpExt counters' deltas between two readings of one host's /proc/net files.</summary>
+    public static Dictionary<string, long> Deltas(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after) =>
+        after.Where(c => (c.Key.StartsWith("Tcp.", StringComparison.Ordinal) || c.Key.StartsWith("TcpExt.", StringComparison.Ordinal)) && !NotCounters.Contains(c.Key))
+            .ToDictionary(c => c.Key, c => c.Value - before.GetValueOrDefault(c.Key), StringComparer.Ordinal);
+
+    /// <summary>
+    /// The engine's outcome of <paramref name="doc"/>: runs it (as <c>simservice run</c> does), taking every host's
+    /// listing at each expect step and at the end, and each host's Tcp/TcpExt counters (with CurrEstab) at the end.
+    /// </summary>
+    public static RunOutcome OfEngine(ScenarioDocument doc)
+    {
+        var snapshots = new List<OutcomeSnapshot>();
+        static OutcomeReading Listing(Domain.Engine.Simulation sim) => new(sim.Now.Ns,
+            [.. sim.Hosts.SelectMany(SocketListing.Rows).Select(r => OutcomeSocket.Of(r, a => sim.FindHost(a)?.Name)).OfType<OutcomeSocket>()]);
+        var run = ScenarioRunner.Run(doc, new ScenarioRunOptions
+        {
+            AtExpect = (step, sim) => snapshots.Add(new OutcomeSnapshot(step.Path, step.At.Ns, [Listing(sim)])),
+        });
+        var sim = run.Simulation;
+        snapshots.Add(new OutcomeSnapshot(End, sim.Now.Ns, [Listing(sim)]));
+        var packets = ScenarioRunner.CapturePackets(sim.Journal, a => sim.FindHost(a)?.Name).Select(OutcomePacket.Of).ToList();
+        var counters = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var host in sim.Hosts)
+        {
+            var mine = Mib.In(sim.Profile).Where(c => Mib.Group(c) is "Tcp" or "TcpExt")
+                .ToDictionary(c => $"{Mib.Group(c)}.{Mib.Name(c)}", c => host.Mib[c], StringComparer.Ordinal);
+            mine["Tcp.CurrEstab"] = ProcNetSnmp.TcpGauge(host, "CurrEstab") ?? 0;
+            counters[host.Name] = mine;
+        }
+        return new RunOutcome(packets, snapshots, counters);
+    }
+}

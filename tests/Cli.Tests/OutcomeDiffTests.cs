@@ -1,0 +1,137 @@
+extern alias cli;
+
+using cli::SimService.Cli.Kernel;
+using SimService.Cli.Tests.Infrastructure;
+using SimService.Domain.Scenarios;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// The kernel difference report (<c>simservice kernel --diff</c>) on synthetic outcomes: an outcome equal to the engine's
+/// (other ephemeral ports, times within 4 ms) reports nothing; a deliberately wrong one is reported at each packet,
+/// socket state and counter it changes; alignment keeps the alike segments paired around one missing.
+/// </summary>
+public sealed class OutcomeDiffTests
+{
+    private const long Ms = 1_000_000;
+    private const long Tolerance = 4 * Ms;
+
+    /// <summary>An orderly close over 10 ms: client port <paramref name="port"/>, TIME-WAIT on the client, TW counted.</summary>
+    private static RunOutcome OrderlyClose(int port, long shift = 0, Func<OutcomePacket, OutcomePacket>? change = null,
+        string clientState = "TIME-WAIT", long tw = 1, long delayedAcks = 0, Dictionary<string, long>? extra = null)
+    {
+        OutcomePacket P(long at, string from, string flags, uint seq, uint ack, int len = 0, string options = "TS")
+        {
+            bool up = from == "client";
+            var p = new OutcomePacket(at * Ms + shift, from, up ? "server" : "client", up ? port : 80, up ? 80 : port, flags, seq, ack, 64, len, options, false);
+            return change?.Invoke(p) ?? p;
+        }
+        List<OutcomePacket> packets =
+        [
+            P(0, "client", "S", 0, 0, options: "mss 1460,sackOK,TS ecr 0,wscale 10"),
+            P(10, "server", "S.", 0, 1, options: "mss 1460,sackOK,TS,wscale 10"),
+            P(20, "client", ".", 1, 1),
+            P(100, "client", "F.", 1, 1),
+            P(110, "server", "F.", 1, 2),
+            P(120, "client", ".", 2, 2),
+        ];
+        var sockets = new List<OutcomeSocket>
+        {
+            new("server", "LISTEN", false, 80, "*", 0, null),
+            new("client", clientState, clientState == "TIME-WAIT", port, "server", 80, "timewait"),
+        };
+        var counters = new Dictionary<string, long> { ["TcpExt.TW"] = tw, ["Tcp.ActiveOpens"] = 1, ["TcpExt.DelayedACKs"] = delayedAcks };
+        foreach (var (name, value) in extra ?? []) counters[name] = value;
+        return new RunOutcome(packets, [new OutcomeSnapshot("$.steps[5]", 130 * Ms, [new OutcomeReading(130 * Ms + shift, sockets)])],
+            new Dictionary<string, Dictionary<string, long>> { ["client"] = counters, ["server"] = new() { ["TcpExt.TW"] = 0 } });
+    }
+
+    [Fact]
+    public void Compare_SameOutcomeOtherPortsWithinTolerance_ReportsNothing()
+    {
+        var report = OutcomeDiff.Compare(OrderlyClose(40000), OrderlyClose(51234, shift: 3 * Ms), Tolerance);
+
+        Assert.Equal(0, report.Differences);
+        Assert.Equal(0, report.Unmodelled);
+        Assert.Empty(report.Lines);
+    }
+
+    [Fact]
+    public void Compare_WrongKernelOutcome_ReportsEachPacketStateAndCounterItChanges()
+    {
+        // The kernel side, deliberately wrong: the client's FIN is an RST, the server's FIN. comes 8 ms later and with
+        // win 63, the client is left in FIN-WAIT-2, TW is 0, DelayedACKs 1, and a counter the engine has no name for moved.
+        var wrong = OrderlyClose(51234, change: p => p switch
+        {
+            { From: "client", Flags: "F." } => p with { Flags = "R." },
+            { From: "server", Flags: "F." } => p with { AtNs = p.AtNs + 8 * Ms, Win = 63 },
+            _ => p,
+        }, clientState: "FIN-WAIT-2", tw: 0, delayedAcks: 1, extra: new() { ["TcpExt.TCPSomethingNew"] = 2, ["TcpExt.TCPAbortOnData"] = 0 });
+
+        var report = OutcomeDiff.Compare(OrderlyClose(40000), wrong, Tolerance);
+
+        Assert.Equal(
+        [
+            "packets client>server: 4 on the engine, 4 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 1 kernel only",
+            "  engine only: 100ms ~1>80 F. seq=1 ack=1 win=64 len=0 <TS>",
+            "  kernel only: 100ms ~1>80 R. seq=1 ack=1 win=64 len=0 <TS>",
+            "packets server>client: 2 on the engine, 2 on the kernel; 1 alike, 1 differ, 0 only in time, 0 engine only, 0 kernel only",
+            "  differ: engine 110ms 80>~1 F. seq=1 ack=2 win=64 len=0 <TS> | kernel 118ms 80>~1 F. seq=1 ack=2 win=63 len=0 <TS> — win 64 → 63, time +8.0 ms",
+            "sockets at $.steps[5] (130ms; kernel reading 130ms):",
+            "  engine only: client TIME-WAIT (timewait socket) :~1 > server:80",
+            "  kernel only: client FIN-WAIT-2 :~1 > server:80",
+            "counters client (engine → kernel): TcpExt.DelayedACKs 0 → 1, TcpExt.TW 1 → 0",
+            "counters client the engine does not model (kernel deltas): other: TcpExt.TCPSomethingNew 2",
+        ], report.Lines);
+        Assert.Equal(7, report.Differences);
+        Assert.Equal(1, report.Unmodelled);
+    }
+
+    [Fact]
+    public void Compare_KernelLacksOneAck_PairsTheRestAndReportsTheAckEngineOnly()
+    {
+        var engine = OrderlyClose(40000);
+        var kernel = OrderlyClose(40000);
+        kernel = kernel with { Packets = [.. kernel.Packets.Where(p => !(p.From == "client" && p.Flags == "." && p.Seq == 1))] };
+
+        var report = OutcomeDiff.Compare(engine, kernel, Tolerance);
+
+        Assert.Equal(1, report.Differences);
+        Assert.Equal(
+        [
+            "packets client>server: 4 on the engine, 3 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 0 kernel only",
+            "  engine only: 20ms 40000>80 . seq=1 ack=1 win=64 len=0 <TS>",
+        ], report.Lines);
+    }
+
+    [Fact]
+    public void Align_RepeatedAlikeSegments_PairsByNearestTime()
+    {
+        OutcomePacket Ack(long ms) => new(ms * Ms, "a", "b", 80, 9, ".", 1, 1, 64, 0, "", false);
+        var engine = new[] { Ack(100), Ack(200), Ack(300) };
+        var kernel = new[] { Ack(201), Ack(301) };
+        var outcome = new RunOutcome([.. engine, .. kernel], [], new Dictionary<string, Dictionary<string, long>>());
+
+        var pairs = OutcomeDiff.Align(engine, kernel, Tolerance, new OutcomeDiff.PortNames(outcome, outcome));
+
+        Assert.Equal([(0, -1), (1, 0), (2, 1)], pairs);
+    }
+
+    /// <summary>The engine's side of the report: every host's sockets at each expect step and at the end, the packets, the counters it models.</summary>
+    [Fact]
+    public void OfEngine_LingerZeroRst_TakesSocketsAtEachExpectStepPacketsAndCounters()
+    {
+        var text = File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios", "examples", "linger-zero-rst.json"));
+        var outcome = RunOutcome.OfEngine(ScenarioParser.Parse(text).Document!);
+
+        Assert.Equal(["$.steps[8]", RunOutcome.End], outcome.Snapshots.Select(s => s.Label));
+        var atExpect = Assert.Single(outcome.Snapshots[0].Readings);
+        Assert.Equal(1_000_000_000, atExpect.AtNs);
+        Assert.Equal([new OutcomeSocket("server", "LISTEN", false, 80, "*", 0, null)], atExpect.Sockets);
+        var rst = outcome.Packets[^1];
+        Assert.Equal((200_000_000L, "client", "server", "R.", 101u, 1u, 0), (rst.AtNs, rst.From, rst.To, rst.Flags, rst.Seq, rst.Ack, rst.Len));
+        Assert.Equal(1, outcome.Counters["client"]["TcpExt.TCPAbortOnData"]);
+        Assert.Equal(1, outcome.Counters["client"]["Tcp.OutRsts"]);
+        Assert.Equal(0, outcome.Counters["client"]["TcpExt.TW"]);
+    }
+}
