@@ -72,10 +72,10 @@ public sealed class OutcomeDiffTests
 
         Assert.Equal(
         [
-            "packets client>server: 4 on the engine, 4 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 1 kernel only",
+            "packets client:~1 > server:80: 4 on the engine, 4 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 1 kernel only",
             "  engine only: 100ms ~1>80 F. seq=1 ack=1 win=64 len=0 <TS>",
             "  kernel only: 100ms ~1>80 R. seq=1 ack=1 win=64 len=0 <TS>",
-            "packets server>client: 2 on the engine, 2 on the kernel; 1 alike, 1 differ, 0 only in time, 0 engine only, 0 kernel only",
+            "packets server:80 > client:~1: 2 on the engine, 2 on the kernel; 1 alike, 1 differ, 0 only in time, 0 engine only, 0 kernel only",
             "  differ: engine 110ms 80>~1 F. seq=1 ack=2 win=64 len=0 <TS> | kernel 118ms 80>~1 F. seq=1 ack=2 win=63 len=0 <TS> — win 64 → 63, time +8.0 ms",
             "sockets at $.steps[5] (130ms; kernel reading 130ms):",
             "  engine only: client TIME-WAIT (timewait socket) :~1 > server:80",
@@ -99,9 +99,27 @@ public sealed class OutcomeDiffTests
         Assert.Equal(1, report.Differences);
         Assert.Equal(
         [
-            "packets client>server: 4 on the engine, 3 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 0 kernel only",
-            "  engine only: 20ms 40000>80 . seq=1 ack=1 win=64 len=0 <TS>",
+            "packets client:~1 > server:80: 4 on the engine, 3 on the kernel; 3 alike, 0 differ, 0 only in time, 1 engine only, 0 kernel only",
+            "  engine only: 20ms ~1>80 . seq=1 ack=1 win=64 len=0 <TS>",
         ], report.Lines);
+    }
+
+    /// <summary>
+    /// Two connections from bound ports made in the same millisecond: the kernel picked the ports the other way round
+    /// and sent the two connections' segments in the other order; connection by connection, nothing differs.
+    /// </summary>
+    [Fact]
+    public void Compare_TwoConnectionsInterleavedOtherwise_ReportsNothing()
+    {
+        OutcomePacket Syn(long at, int port) => new(at, "client", "server", port, 80, "S", 0, 0, 64240, 0, "", false);
+        OutcomePacket Rst(long at, int port, uint ack) => new(at, "client", "server", port, 80, "R.", 1, ack, 63, 0, "TS", false);
+        var none = new Dictionary<string, Dictionary<string, long>>();
+        var engine = new RunOutcome([Syn(0, 41001), Syn(0, 41002), Rst(100 * Ms, 41001, 1), Rst(100 * Ms, 41002, 101)], [], none);
+        var kernel = new RunOutcome([Syn(1 * Ms, 50002), Syn(2 * Ms, 50001), Rst(101 * Ms, 50001, 101), Rst(102 * Ms, 50002, 1)], [], none);
+
+        var report = OutcomeDiff.Compare(engine, kernel, Tolerance);
+
+        Assert.Empty(report.Lines);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differ
 /// <summary>
 /// Compares an engine <see cref="RunOutcome"/> with a kernel one:
 /// <list type="bullet">
-/// <item>packets per link direction, aligned by a global alignment (<see cref="Align"/>) that pairs segments of the
+/// <item>packets per connection and direction, aligned by a global alignment (<see cref="Align"/>) that pairs segments of the
 /// same flags, preferring equal content and then nearer times; a pair differs in content, or only in time (more than
 /// the tolerance apart); an unpaired segment is the engine's only or the kernel's only;</item>
 /// <item>each host's sockets at each expect step and at the end, as multisets (the kernel reading that comes nearest);</item>
@@ -52,12 +52,18 @@ internal static class OutcomeDiff
     static int ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines)
     {
         int differences = 0;
-        var directions = engine.Packets.Concat(kernel.Packets).Select(p => (p.From, p.To)).Distinct().OrderBy(d => d.From, StringComparer.Ordinal)
-            .ThenBy(d => d.To, StringComparer.Ordinal);
-        foreach (var (from, to) in directions)
+        // One connection's direction at a time: segments of two connections sent within a millisecond of each other
+        // come in either order (the harness's steps, the emulator's queues), which is no difference.
+        (string, string, string, string) Flow(OutcomePacket p, Side side) =>
+            (p.From, p.To, ports.Name(side, p.From, p.FromPort), ports.Name(side, p.To, p.ToPort));
+        var flows = engine.Packets.Select(p => Flow(p, Side.Engine)).Concat(kernel.Packets.Select(p => Flow(p, Side.Kernel))).Distinct()
+            .OrderBy(f => f.Item1, StringComparer.Ordinal).ThenBy(f => f.Item2, StringComparer.Ordinal)
+            .ThenBy(f => f.Item3, StringComparer.Ordinal).ThenBy(f => f.Item4, StringComparer.Ordinal);
+        foreach (var flow in flows)
         {
-            var e = engine.Packets.Where(p => p.From == from && p.To == to).OrderBy(p => p.AtNs).ToList();
-            var k = kernel.Packets.Where(p => p.From == from && p.To == to).OrderBy(p => p.AtNs).ToList();
+            var (from, to, fromPort, toPort) = flow;
+            var e = engine.Packets.Where(p => Flow(p, Side.Engine) == flow).OrderBy(p => p.AtNs).ToList();
+            var k = kernel.Packets.Where(p => Flow(p, Side.Kernel) == flow).OrderBy(p => p.AtNs).ToList();
             var pairs = Align(e, k, tolerance, ports);
             var found = new List<(long At, string Text)>();
             int alike = 0, timeOnly = 0, content = 0;
@@ -65,7 +71,7 @@ internal static class OutcomeDiff
             {
                 if (i >= 0 && j >= 0)
                 {
-                    var what = Differences(e[i], k[j], ports);
+                    var what = Differences(e[i], k[j]);
                     long dt = k[j].AtNs - e[i].AtNs;
                     if (Math.Abs(dt) > tolerance) what.Add($"time {Signed(dt)}");
                     if (what.Count == 0)
@@ -83,7 +89,7 @@ internal static class OutcomeDiff
             int engineOnly = pairs.Count(p => p.K < 0), kernelOnly = pairs.Count(p => p.E < 0);
             if (found.Count == 0) continue;
             differences += found.Count;
-            lines.Add($"packets {from}>{to}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
+            lines.Add($"packets {from}:{fromPort} > {to}:{toPort}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
                 + $"{engineOnly} engine only, {kernelOnly} kernel only");
             lines.AddRange(found.Take(MaxLinesPerDirection).Select(f => "  " + f.Text));
             if (found.Count > MaxLinesPerDirection) lines.Add($"  … {found.Count - MaxLinesPerDirection} more");
@@ -144,15 +150,13 @@ internal static class OutcomeDiff
 
     static string Show(OutcomePacket p, PortNames ports, Side side) => $"{Ms(p.AtNs)} {Key(p, ports, side)}";
 
-    static List<string> Differences(OutcomePacket e, OutcomePacket k, PortNames ports)
+    static List<string> Differences(OutcomePacket e, OutcomePacket k)
     {
         var what = new List<string>();
         void Field<T>(string name, T a, T b)
         {
             if (!EqualityComparer<T>.Default.Equals(a, b)) what.Add($"{name} {a} → {b}");
         }
-        Field("ports", $"{ports.Name(Side.Engine, e.From, e.FromPort)}>{ports.Name(Side.Engine, e.To, e.ToPort)}",
-            $"{ports.Name(Side.Kernel, k.From, k.FromPort)}>{ports.Name(Side.Kernel, k.To, k.ToPort)}");
         Field("flags", e.Flags, k.Flags);
         Field("seq", e.Seq, k.Seq);
         Field("ack", e.Ack, k.Ack);
@@ -239,8 +243,10 @@ internal static class OutcomeDiff
     static string Signed(long ns) => (ns >= 0 ? "+" : "") + (ns / 1e6).ToString("0.0##", CultureInfo.InvariantCulture) + " ms";
 
     /// <summary>
-    /// Port names for both sides: a port both runs used on a host (a listener's, a bound one) is its number; any other
-    /// is <c>~N</c>, N the order in which that host first used such a port (in time order of packets, then listings).
+    /// Port names for both sides: a port connected to (the destination of a SYN) or listened on, on either side, is its
+    /// number; any other — the connecting side's, an ephemeral or a bound one — is <c>~N</c>, N the order in which that
+    /// host first used such a port (in time order of packets, then listings), so that connections pair by the order
+    /// they were made: the kernel picks an ephemeral port by a hash with a secret of the boot (__inet_hash_connect()).
     /// </summary>
     internal sealed class PortNames
     {
@@ -249,15 +255,18 @@ internal static class OutcomeDiff
 
         public PortNames(RunOutcome engine, RunOutcome kernel)
         {
-            var e = Used(engine);
-            var k = Used(kernel);
-            var common = e.Intersect(k).ToHashSet();
-            _engine = Named(e, common);
-            _kernel = Named(k, common);
+            var services = Services(engine).Concat(Services(kernel)).ToHashSet();
+            _engine = Named(Used(engine), services);
+            _kernel = Named(Used(kernel), services);
         }
 
         public string Name(Side side, string host, int port) =>
             port == 0 ? "*" : (side == Side.Engine ? _engine : _kernel).GetValueOrDefault((host, port)) ?? port.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>The (host, port) pairs a SYN went to, and those a host listened on.</summary>
+        static IEnumerable<(string, int)> Services(RunOutcome outcome) =>
+            outcome.Packets.Where(p => p.Flags == "S").Select(p => (p.To, p.ToPort))
+                .Concat(outcome.Snapshots.SelectMany(s => s.Readings).SelectMany(r => r.Sockets).Where(s => s.State == "LISTEN").Select(s => (s.Host, s.LocalPort)));
 
         static List<(string, int)> Used(RunOutcome outcome)
         {
