@@ -16,6 +16,7 @@ const string usage = """
                          link emulator for a scenario's links (needs root and /dev/net/tun)
           --junit FILE  --json FILE   as for run        --verbose   print every event as it happened
           --trace            print a scenario's segments on the engine and on the kernel side by side
+          --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -1,0 +1,112 @@
+using SimService.Domain.Observability;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Domain.Tests.Observability;
+
+/// <summary>
+/// The counter comparison of <c>simservice kernel --counters</c>: /proc/net/snmp and /proc/net/netstat read into
+/// "Group.Field" values, the change over a run, and the engine's change against the kernel's.
+/// </summary>
+public class MibDeltaTests
+{
+    /// <summary>An active close that ends in TIME-WAIT, as packetdrill/close-active-then-remote-fin.pkt.</summary>
+    const string ActiveClose = """
+        `./defaults.sh`
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0...0.010 connect(3, ..., ...) = 0
+           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+         +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7,nop,nop,sackOK>
+           +0 > . 1:1(0) ack 1
+           +0 write(3, ..., 1000) = 1000
+           +0 > P. 1:1001(1000) ack 1
+         +.01 < . 1:1(0) ack 1001 win 257
+           +0 close(3) = 0
+           +0 > F. 1001:1001(0) ack 1
+         +.01 < . 1:1(0) ack 1002 win 257
+         +.01 < F. 1:1(0) ack 1002 win 257
+           +0 > . 1002:1002(0) ack 2
+        """;
+
+    /// <summary>
+    /// What Linux 6.18.44 counted for that script in a fresh network namespace (observed with
+    /// <c>simservice kernel --counters packetdrill/close-active-then-remote-fin.pkt</c>): its non-zero changes.
+    /// </summary>
+    static readonly Dictionary<string, long> ObservedOn61844 = new()
+    {
+        ["Ip.InReceives"] = 4, ["Ip.InDelivers"] = 4, ["Ip.OutRequests"] = 5, ["Ip.OutTransmits"] = 5,
+        ["Tcp.ActiveOpens"] = 1, ["Tcp.InSegs"] = 4, ["Tcp.OutSegs"] = 5,
+        ["TcpExt.TW"] = 1, ["TcpExt.TCPPureAcks"] = 2, ["TcpExt.TCPOrigDataSent"] = 2, ["TcpExt.TCPDelivered"] = 3,
+        ["IpExt.InOctets"] = 172, ["IpExt.OutOctets"] = 1220, ["IpExt.InNoECTPkts"] = 4,
+    };
+
+    static Dictionary<string, long> EngineDelta()
+    {
+        var run = PacketdrillRunner.Run(ActiveClose, new PacketdrillOptions { ScriptName = "active-close.pkt" });
+        Assert.True(run.Passed, run.Output);
+        return MibDelta.SinceBoot(run.Simulation!.FindHost(PacketdrillRunner.LocalHost)!);
+    }
+
+    [Fact]
+    public void Parse_ProcNetText_ReadsTheComparedSectionsByPosition()
+    {
+        const string snmp = "Ip: Forwarding DefaultTTL InReceives\nIp: 1 64 7\nIcmp: InMsgs\nIcmp: 3\nTcp: MaxConn CurrEstab OutRsts\nTcp: -1 2 5\n";
+        const string netstat = "TcpExt: TW DelayedACKs\nTcpExt: 1 9\nMPTcpExt: MPCapableSYNRX\nMPTcpExt: 4\n";
+
+        var values = MibDelta.Parse(snmp, netstat);
+
+        Assert.Equal(
+            new Dictionary<string, long>
+            {
+                ["Ip.Forwarding"] = 1, ["Ip.DefaultTTL"] = 64, ["Ip.InReceives"] = 7,
+                ["Tcp.MaxConn"] = -1, ["Tcp.CurrEstab"] = 2, ["Tcp.OutRsts"] = 5, ["TcpExt.TW"] = 1, ["TcpExt.DelayedACKs"] = 9,
+            },
+            values);
+    }
+
+    [Fact]
+    public void Delta_BeforeAndAfter_IsTheChangeOfEveryCounter()
+    {
+        var before = new Dictionary<string, long> { ["Tcp.OutSegs"] = 10, ["Tcp.CurrEstab"] = 1 };
+        var after = new Dictionary<string, long> { ["Tcp.OutSegs"] = 15, ["Tcp.CurrEstab"] = 0, ["TcpExt.TW"] = 1 };
+
+        Assert.Equal(new Dictionary<string, long> { ["Tcp.OutSegs"] = 5, ["Tcp.CurrEstab"] = -1, ["TcpExt.TW"] = 1 }, MibDelta.Delta(before, after));
+    }
+
+    [Fact]
+    public void SinceBoot_ActiveCloseToTimeWait_MatchesWhat61844Counted()
+    {
+        var engine = EngineDelta();
+
+        Assert.Equal(0, engine["Tcp.RtoMin"]); // a constant does not move
+        Assert.Empty(MibDelta.Compare(engine, ObservedOn61844));
+    }
+
+    [Fact]
+    public void Compare_DeliberatelyWrongCounters_AreReportedModelledOrNot()
+    {
+        var engine = EngineDelta();
+        var kernel = new Dictionary<string, long>(ObservedOn61844)
+        {
+            ["TcpExt.TW"] = 0, // the engine counted a TIME-WAIT this "kernel" did not
+            ["Tcp.OutRsts"] = 1,
+            ["TcpExt.TCPAutoCorking"] = 3, // a counter the engine does not keep
+        };
+
+        Assert.Equal(
+            [
+                new CounterDifference("Tcp.OutRsts", 0, 1, Modelled: true),
+                new CounterDifference("TcpExt.TCPAutoCorking", 0, 3, Modelled: false),
+                new CounterDifference("TcpExt.TW", 1, 0, Modelled: true),
+            ],
+            MibDelta.Compare(engine, kernel));
+    }
+
+    [Theory]
+    [InlineData("TcpExt.TW", true)]
+    [InlineData("Tcp.CurrEstab", true)]
+    [InlineData("IpExt.InOctets", true)]
+    [InlineData("TcpExt.TCPRcvCoalesce", false)]
+    [InlineData("IpExt.InMcastPkts", false)]
+    public void IsModelled_Counter_WhetherTheEngineKeepsIt(string name, bool modelled) =>
+        Assert.Equal(modelled, MibDelta.IsModelled(name));
+}
