@@ -81,6 +81,44 @@ public class MibDeltaTests
         Assert.Empty(MibDelta.Compare(engine, ObservedOn61844));
     }
 
+    /// <summary>
+    /// A 2-segment TSO chunk (1:2001 at MSS 1000) then the 500-byte tail with the FIN, as
+    /// packetdrill/close-corked-tail-leaves-with-fin.pkt: the IP layer counts the chunk once — one OutRequests and
+    /// OutTransmits, its headers once in OutOctets (2040, not 2 × 1040) — while Tcp.OutSegs counts its two segments.
+    /// Observed on Linux 6.18.44 through a TUN device (<c>simservice kernel --counters</c>); the engine counted per
+    /// segment before (OutRequests 5, OutOctets 2720).
+    /// </summary>
+    [Fact]
+    public void SinceBoot_CorkedTwoSegmentChunkThenFin_IpCountsTheChunkOnceAsOn61844()
+    {
+        const string script = """
+            `./defaults.sh`
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0...0.010 connect(3, ..., ...) = 0
+               +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+             +.01 < S. 0:0(0) ack 1 win 65535 <mss 1000,nop,wscale 7,nop,nop,sackOK>
+               +0 > . 1:1(0) ack 1
+               +0 setsockopt(3, SOL_TCP, TCP_CORK, [1], 4) = 0
+               +0 write(3, ..., 2500) = 2500
+               +0 > . 1:1001(1000) ack 1
+               +0 > P. 1001:2001(1000) ack 1
+             +.001 close(3) = 0
+               +0 > FP. 2001:2501(500) ack 1
+             +.01 < . 1:1(0) ack 2502 win 257
+            """;
+        var observed = new Dictionary<string, long>
+        {
+            ["Ip.InReceives"] = 2, ["Ip.InDelivers"] = 2, ["Ip.OutRequests"] = 4, ["Ip.OutTransmits"] = 4,
+            ["Tcp.ActiveOpens"] = 1, ["Tcp.InSegs"] = 2, ["Tcp.OutSegs"] = 5,
+            ["TcpExt.TW"] = 1, ["TcpExt.TCPPureAcks"] = 1, ["TcpExt.TCPOrigDataSent"] = 3, ["TcpExt.TCPDelivered"] = 4,
+            ["IpExt.InOctets"] = 92, ["IpExt.OutOctets"] = 2680, ["IpExt.InNoECTPkts"] = 2,
+        };
+        var run = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "corked.pkt" });
+        Assert.True(run.Passed, run.Output);
+
+        Assert.Empty(MibDelta.Compare(MibDelta.SinceBoot(run.Simulation!.FindHost(PacketdrillRunner.LocalHost)!), observed));
+    }
+
     [Fact]
     public void Compare_DeliberatelyWrongCounters_AreReportedModelledOrNot()
     {
