@@ -1,5 +1,6 @@
 using SimService.Domain.Observability;
 using SimService.Domain.Packetdrill;
+using SimService.Domain.Tests.Packetdrill;
 
 namespace SimService.Domain.Tests.Observability;
 
@@ -114,6 +115,30 @@ public class MibDeltaTests
             ["IpExt.InOctets"] = 92, ["IpExt.OutOctets"] = 2680, ["IpExt.InNoECTPkts"] = 2,
         };
         var run = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "corked.pkt" });
+        Assert.True(run.Passed, run.Output);
+
+        Assert.Empty(MibDelta.Compare(MibDelta.SinceBoot(run.Simulation!.FindHost(PacketdrillRunner.LocalHost)!), observed));
+    }
+
+    /// <summary>
+    /// packetdrill/data-and-fin-skb-acked-in-two-steps-counts-sack-reorder.pkt: a one-segment skb of data and FIN acked
+    /// to its last data byte, then the FIN. tcp_clean_rtx_queue() leaves a one-segment skb untrimmed on the partial
+    /// ACK, so freeing it later reads start_seq 1 below the prior snd_una 1001: tcp_check_sack_reordering() counts
+    /// TCPSACKReorder (and reord_seen). Observed on Linux 6.18.44 (<c>simservice kernel --counters</c>); the engine
+    /// trimmed the segment and counted nothing.
+    /// </summary>
+    [Fact]
+    public void SinceBoot_DataAndFinSkbAckedInTwoSteps_CountsSackReorderAsOn61844()
+    {
+        var text = File.ReadAllText(Path.Combine(ProjectScripts.Folder, "data-and-fin-skb-acked-in-two-steps-counts-sack-reorder.pkt"));
+        var observed = new Dictionary<string, long>
+        {
+            ["Ip.InReceives"] = 5, ["Ip.InDelivers"] = 5, ["Ip.OutRequests"] = 3, ["Ip.OutTransmits"] = 3,
+            ["Tcp.ActiveOpens"] = 1, ["Tcp.InSegs"] = 5, ["Tcp.OutSegs"] = 3,
+            ["TcpExt.TCPPureAcks"] = 4, ["TcpExt.TCPSACKReorder"] = 1, ["TcpExt.TCPOrigDataSent"] = 1, ["TcpExt.TCPDelivered"] = 2,
+            ["IpExt.InOctets"] = 208, ["IpExt.OutOctets"] = 1140, ["IpExt.InNoECTPkts"] = 5,
+        };
+        var run = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = "two-step.pkt" });
         Assert.True(run.Passed, run.Output);
 
         Assert.Empty(MibDelta.Compare(MibDelta.SinceBoot(run.Simulation!.FindHost(PacketdrillRunner.LocalHost)!), observed));
