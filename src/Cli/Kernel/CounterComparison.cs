@@ -12,6 +12,8 @@ namespace SimService.Cli.Kernel;
 internal sealed class CounterComparison
 {
     readonly SortedDictionary<string, (int Files, bool Modelled)> _differing = new(StringComparer.Ordinal);
+    /// <summary>Per counter, the files in which it moved on the kernel and the engine moved it the same.</summary>
+    readonly SortedDictionary<string, int> _agreedMoving = new(StringComparer.Ordinal);
     int _compared, _agreed;
     readonly List<string> _notCompared = [];
 
@@ -48,10 +50,15 @@ internal sealed class CounterComparison
         if (differences.Count == 0) _agreed++;
         foreach (var d in differences)
             _differing[d.Name] = (_differing.GetValueOrDefault(d.Name).Files + 1, d.Modelled);
+        foreach (var (name, value) in kernel)
+            if (value != 0 && engine.GetValueOrDefault(name) == value) _agreedMoving[name] = _agreedMoving.GetValueOrDefault(name) + 1;
         return Lines(differences);
     }
 
-    /// <summary>The summary: how many files were compared and agreed, then per counter the number of files it differed in.</summary>
+    /// <summary>
+    /// The summary: how many files were compared and agreed, per counter the number of files it differed in, and the
+    /// counters that moved on the kernel and agreed (with their number of files: what the comparison covered).
+    /// </summary>
     public IEnumerable<string> Summary()
     {
         yield return string.Create(CultureInfo.InvariantCulture,
@@ -64,5 +71,9 @@ internal sealed class CounterComparison
             yield return modelled ? "  kept by the engine, differing (files):" : "  not kept by the engine, moved on the kernel (files):";
             foreach (var (name, (files, _)) in rows) yield return string.Create(CultureInfo.InvariantCulture, $"    {name,-34} {files}");
         }
+        if (_agreedMoving.Count == 0) yield break;
+        yield return "  moved on the kernel, the same on the engine (files):";
+        foreach (var row in _agreedMoving.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value}")).Chunk(6))
+            yield return "    " + string.Join(", ", row);
     }
 }
