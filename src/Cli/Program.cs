@@ -19,6 +19,7 @@ const string usage = """
           --diff             compare a scenario's whole outcome with the engine's beyond its expectations: packets per
                              link direction, every socket's state at each expect step and at the end, Tcp/TcpExt counters
           --strict           as --diff, and exit 1 when a scenario differs
+          --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

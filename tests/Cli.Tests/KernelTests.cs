@@ -62,6 +62,24 @@ public sealed partial class KernelTests
     }
 
     /// <summary>
+    /// --counters: each script run on the engine too, its Ip/Tcp/TcpExt/IpExt counter changes compared with the
+    /// namespace's (an active close to TIME-WAIT and an SO_LINGER-0 reset: TW, OutRsts, TCPAbortOnLinger agree).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_Counters_EngineAndKernelAgreeOnTeardownScripts()
+    {
+        RequireKernel();
+        string[] scripts = ["close-active-then-remote-fin.pkt", "close-linger-zero-sends-rst.pkt"];
+        var run = await Tool.RunAsync(["kernel", "--counters", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++)
+            run = await Tool.RunAsync(["kernel", "--counters", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Equal(2, run.OutputLines.Count(l => l.Trim() == "counters: engine and kernel agree"));
+        Assert.Contains("counters: 2 files compared, 2 agree; 0 not compared", run.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Runs the scripts on the real kernel, up to twice more while one fails (the machine's timing: a packet or a call a
     /// few ms late under load, see docs/kernel-check.md), and asserts that every one passed.
     /// </summary>

@@ -9,7 +9,7 @@ using SimService.Domain.Packetdrill;
 namespace SimService.Cli.Commands;
 
 /// <summary>
-/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace] [--diff] [--strict]</c>: runs packetdrill scripts and
+/// <c>simservice kernel PATH... [--junit FILE] [--json FILE] [--verbose] [--trace] [--diff] [--strict] [--counters]</c>: runs packetdrill scripts and
 /// scenarios against the real Linux kernel of this machine instead of the engine — each in a throw-away network
 /// namespace (the tool runs itself again under <c>unshare --net</c>) with a TUN device as the wire; a scenario's hosts
 /// each in a namespace of their own (<see cref="KernelScenarioRunner"/>) — and reports them as <c>run</c> does:
@@ -19,7 +19,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -35,6 +35,7 @@ public static class KernelCommand
         var clock = Stopwatch.StartNew();
         var results = new List<FileResult>();
         int differing = 0;
+        var counters = line.Has("counters") ? new CounterComparison() : null;
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -49,6 +50,8 @@ public static class KernelCommand
                 if ((line.Has("diff") || line.Has("strict")) && child?.Outcome is { } outcome && WriteDiff(output, files[i], outcome) > 0) differing++;
                 if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
                     foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
+                if (counters is not null && files[i].Format is PacketdrillFormat)
+                    foreach (var text in CompareCounters(counters, files[i], result, child)) output.WriteLine($"         {text}");
                 if (line.Has("verbose") && child?.Log is { } log)
                     foreach (var text in log) output.WriteLine($"         | {text}");
                 output.Flush();
@@ -58,6 +61,8 @@ public static class KernelCommand
         string mode = $"real kernel {KernelRelease()}";
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
+        if (counters is not null)
+            foreach (var text in counters.Summary()) output.WriteLine(text);
         if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
         if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
         if (line.Has("diff") || line.Has("strict"))
@@ -65,6 +70,15 @@ public static class KernelCommand
         if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
         if (line.Has("strict") && differing > 0) return ExitCodes.Failed;
         return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>--counters: the script run on the engine too, and its counter changes compared with the kernel's.</summary>
+    static IReadOnlyList<string> CompareCounters(CounterComparison counters, ScenarioFile file, FileResult result, ChildResult? child)
+    {
+        if (result.Outcome != FileOutcome.Passed || child?.Counters is not { } kernel)
+            return counters.Check(file.DisplayPath, null, null, "it did not pass on the kernel");
+        var engine = CounterComparison.EngineDelta(File.ReadAllText(file.FullPath), Path.GetFileName(file.FullPath));
+        return counters.Check(file.DisplayPath, engine, kernel, engine is null ? "it did not pass on the engine" : null);
     }
 
     /// <summary>uname -r: the release of the kernel the scripts ran on.</summary>
@@ -125,9 +139,11 @@ public static class KernelCommand
     /// <param name="Errors">A scenario's run errors: a step the kernel refused, a call that could not be made.</param>
     /// <param name="Notes">What the kernel run did differently from the engine's or could not check.</param>
     /// <param name="Trace">A scenario's packet trace, the links' segments one per line.</param>
+    /// <param name="Counters">A script's change of the namespace's Ip, Tcp, TcpExt and IpExt counters ("Tcp.OutRsts" → 1).</param>
     internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
         string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log, IReadOnlyList<CheckOutcome>? Checks = null,
-        IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null);
+        IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
+        IReadOnlyDictionary<string, long>? Counters = null);
 
     static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, CancellationToken cancellationToken)
     {
@@ -266,7 +282,7 @@ public static class KernelCommand
         var run = new KernelScriptRunner(script, options, tun, ignoreGsoPsh: ignoreGsoPsh).Run(KernelClock.NextAlignedTick(aheadNs: 20_000_000));
         var f = run.Failure;
         IReadOnlyList<string> log = warmUp.Failure is { } w ? [$"(warm-up stopped at line {w.Line}: {w.Message.Split('\n')[0]})", .. run.Log] : run.Log;
-        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log);
+        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log, Counters: run.Counters);
     }
 
     /// <summary>

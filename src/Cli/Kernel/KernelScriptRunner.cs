@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using SimService.Domain.Observability;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
 
@@ -8,8 +9,11 @@ namespace SimService.Cli.Kernel;
 /// <summary>Where and why a script failed on the real kernel, in the engine runner's words and fields.</summary>
 internal sealed record KernelFailure(int Line, string Message, string Expected, string Actual, long AtNs);
 
-/// <summary>A run on the real kernel: the first failure (none when it passed) and the log of what happened, event by event.</summary>
-internal sealed record KernelRun(KernelFailure? Failure, IReadOnlyList<string> Log, long EndNs);
+/// <summary>
+/// A run on the real kernel: the first failure (none when it passed), the log of what happened, event by event, and how
+/// much the namespace's Ip, Tcp, TcpExt and IpExt counters moved from just before time 0 to just after the last event.
+/// </summary>
+internal sealed record KernelRun(KernelFailure? Failure, IReadOnlyList<string> Log, long EndNs, IReadOnlyDictionary<string, long> Counters);
 
 /// <summary>
 /// Runs a parsed packetdrill script against the real Linux kernel of this machine, in the network namespace the
@@ -80,6 +84,7 @@ internal sealed class KernelScriptRunner
         WarmUp();
         // No garbage collection while the script runs: a collection stops every thread of the process, the real-time ones too.
         bool noGc = GC.TryStartNoGCRegion(64L << 20);
+        var countersBefore = ReadCounters();
         if (startNs is { } start) Libc.SleepUntil(start);
         _t0 = startNs ?? Libc.MonotonicNs();
         foreach (var ev in _script.Events)
@@ -98,11 +103,18 @@ internal sealed class KernelScriptRunner
             if (!ok || _failure is not null) break;
         }
         if (_failure is null) CheckPending(block: true);
+        var counters = MibDelta.Delta(countersBefore, ReadCounters());
         if (startNs is not null && _checkTimes && KernelClock.Offset(_t0) is { } offset && offset != 0)
             _log.Add(() => $"note: the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run");
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
-        return new KernelRun(_failure, [.. _log.Select(l => l())], Now());
+        return new KernelRun(_failure, [.. _log.Select(l => l())], Now(), counters);
     }
+
+    /// <summary>
+    /// The namespace's counters as /proc/net/snmp and /proc/net/netstat print them (per network namespace: nothing else
+    /// in this one — lo, the TUN device, IPv6 off — moves a TCP counter).
+    /// </summary>
+    static Dictionary<string, long> ReadCounters() => MibDelta.Parse(File.ReadAllText("/proc/net/snmp"), File.ReadAllText("/proc/net/netstat"));
 
     /// <summary>
     /// Compiles this runner's code and the libc stubs before the clock starts, so the first events are not late by the

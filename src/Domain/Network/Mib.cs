@@ -87,6 +87,8 @@ public enum MibCounter
     TcpExtTCPDSACKUndo,
     TcpExtTCPFullUndo,
     TcpExtTCPOFOQueue,
+    // tcp_try_coalesce(): an in-order skb merged into the receive queue's tail.
+    TcpExtTCPRcvCoalesce,
     TcpExtTCPOFOMerge,
     TcpExtTCPACKSkippedSynRecv,
     TcpExtTCPDeferAcceptDrop,

@@ -761,6 +761,19 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// The start_seq tcp_clean_rtx_queue() reads for the head skb, whose first queued segment starts at
+    /// <paramref name="segmentSeq"/> in the engine: an skb of one segment (tcp_skb_pcount() == 1) that an earlier ACK
+    /// covered in part was left whole — the loop breaks before tcp_tso_acked() could trim it — so its seq is still
+    /// where it was sent from, below snd_una; a multi-segment one was trimmed to snd_una (<see cref="SkbAcked"/> keeps
+    /// the send skbs the same way). When its rest is acknowledged, that old start_seq is below the prior snd_una
+    /// (prior_fack): "Non-retransmitted hole got filled? That's reordering" — tcp_check_sack_reordering() counts
+    /// TCPSACKReorder and reord_seen. Observed on Linux 6.18.44 (packetdrill/send-queue-counts-the-fin.pkt: the data
+    /// and FIN skb acked to its last byte, then the FIN: TCPSACKReorder 1).
+    /// </summary>
+    uint HeadSkbStartSeq(uint segmentSeq) =>
+        _sndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
+
+    /// <summary>
     /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
     /// scoreboard counts (sacked_out, lost_out, retrans_out); with SACK each segment not SACKed before is delivered
     /// now and advances RACK (unless its retransmission was spurious), without SACK tcp_remove_reno_sacks(). The RTT
@@ -783,6 +796,7 @@ public sealed partial class TcpSocket
         while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
         {
             var s = _rtx[0];
+            uint startSeq = acked == 0 ? HeadSkbStartSeq(s.Seq) : s.Seq;
             if (s.Retransmitted)
             {
                 flag |= AckFlags.RetransDataAcked;
@@ -791,7 +805,7 @@ public sealed partial class TcpSocket
             {
                 firstAckt ??= s.SentAt;
                 lastAckt = s.SentAt;
-                if (SeqMath.Before(s.Seq, reord)) reord = s.Seq;
+                if (SeqMath.Before(startSeq, reord)) reord = startSeq;
                 if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
             }
             if (s.RetransOut) _ca.RetransOut--;

@@ -584,8 +584,31 @@ public sealed partial class TcpSocket
             }
             chunk.Clear();
         }
-        Host.Transmit(held, reason, countOutSeg);
+        TransmitChunkPiece(held, reason, countOutSeg);
+        _chunkPiecesSent = 0;
         held = null;
+    }
+
+    /// <summary>Segments of the TSO chunk being sent that are already on a link other than lo (<see cref="TransmitChunkPiece"/>).</summary>
+    int _chunkPiecesSent;
+
+    /// <summary>
+    /// Puts one segment of a TSO chunk on a link other than lo. The chunk is one skb down to the device: __ip_local_out()
+    /// counts OutRequests, ip_finish_output2() OutTransmits and ip_output() skb-&gt;len in OutOctets once for it, before
+    /// software GSO (validate_xmit_skb() → tcp_gso_segment(), net/core/dev.c) or the device cuts it into segments — so
+    /// the first segment counts as the skb's datagram and each later one adds only its payload (the skb's IP and TCP
+    /// headers are counted once). Observed on Linux 6.18.44 through a TUN device: a 2-segment chunk of 1000-byte
+    /// segments is one OutRequests and 2040 OutOctets.
+    /// </summary>
+    void TransmitChunkPiece(Segment seg, string reason, bool countOutSeg)
+    {
+        if (_chunkPiecesSent++ == 0)
+        {
+            Host.Transmit(seg, reason, countOutSeg);
+            return;
+        }
+        Host.Transmit(seg, reason, countOutSeg, ipDatagram: 0);
+        Host.Count(MibCounter.IpExtOutOctets, seg.Length);
     }
 
     /// <summary>lo's gso_max_size and gso_ipv4_max_size (GSO_LEGACY_MAX_SIZE, 65536): gso_features_check()'s bound.</summary>
@@ -601,7 +624,7 @@ public sealed partial class TcpSocket
         if (held is not null)
         {
             if (ViaLoopback) _sim.LoChunk.Add(held);
-            else Host.Transmit(held, reason, countOutSeg);
+            else TransmitChunkPiece(held, reason, countOutSeg);
         }
         held = seg;
     }

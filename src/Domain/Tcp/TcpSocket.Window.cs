@@ -411,7 +411,8 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Queues in-order payload (tcp_queue_rcv()): coalesced into the unread tail skb when it can take another
-    /// fragment (tcp_try_coalesce()), else a new skb; a FIN without payload is its own skb only on an empty queue.
+    /// fragment (tcp_try_coalesce(), which counts TCPRcvCoalesce), else a new skb; a FIN without payload is its own
+    /// skb only on an empty queue.
     /// </summary>
     void QueueRcv(long payload, bool fin, uint end)
     {
@@ -421,6 +422,10 @@ public sealed partial class TcpSocket
             if (!fin) return;
             if (q.Count > 0)
             {
+                // tcp_try_coalesce(): a bare FIN merges into the unread tail — skb_try_coalesce() copies its 0 bytes into
+                // the tail room — unless the tail is a clone (lo: skb_cloned(to)). Observed on Linux 6.18.44:
+                // TCPRcvCoalesce 1 for a FIN after unread data (close-wait-close-with-unread-data-sends-rst.pkt).
+                if (!TailShared(q[^1])) Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
                 CollectionsMarshal.AsSpan(q)[^1].Fin = true;
                 return;
             }
@@ -436,6 +441,7 @@ public sealed partial class TcpSocket
             tail.Frags++;
             tail.Fin = fin;
             _rcvQueueTruesize += RcvCoalescedCharge(payload);
+            Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
         q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin });

@@ -5,7 +5,7 @@ namespace SimService.Domain.Tests.Packetdrill;
 /// <summary>The project's .pkt scripts: packetdrill/*.pkt must pass, packetdrill/wrong/*.pkt must fail as their header says.</summary>
 internal static partial class ProjectScripts
 {
-    static string Folder
+    internal static string Folder
     {
         get
         {
