@@ -33,6 +33,23 @@ public sealed class KernelScenarioTests
         Assert.Contains("3 files: 3 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A listener with backlog 1 and no accept(): the third client's SYN is dropped by the full accept queue
+    /// (ListenOverflows, ListenDrops) until accept() makes room, on the kernel as on the engine. Its alias is checked in
+    /// SYN-SENT while connect() sleeps: the runner knows a blocked connect's 4-tuple from its target.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_AcceptQueueFullWithASlowAccept_PassesWithTheConnectingAliasInSynSent()
+    {
+        RequireKernel();
+        string[] args = ["kernel", Path.Combine(Tool.RepoRoot, "scenarios", "observed-limits-accept-queue-full-slow-accept.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(37 checks", StringComparison.Ordinal));
+    }
+
     /// <summary>A deliberately wrong scenario (close with SO_LINGER {1,0} said to send a FIN) fails on the kernel at the two checks it breaks.</summary>
     [KernelFact]
     public async Task Kernel_WrongScenario_FailsAtTheChecksItBreaks()
