@@ -66,6 +66,22 @@ public sealed class KernelScenarioTests
         Assert.Contains(run.OutputLines, l => l.Split('|') is [var engine, var kernel] && engine.Contains(" R. ", StringComparison.Ordinal) && kernel.Contains(" R. ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// dmesg checks are made on the machine's kernel log from the run's start: the SYN-flood line a full SYN queue logs is
+    /// found, the tcp_syncookies 0 text it did not log is not (one of the two checks fails, as on the engine).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_DmesgChecks_ReadTheKernelLogSinceTheRunBegan()
+    {
+        RequireKernel();
+        var run = await Tool.RunAsync("kernel", Path.Combine(Tool.Fixtures, "kernel", "wrong-syn-flood-log-line.json"));
+
+        Assert.True(run.ExitCode == 1, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("FAIL", StringComparison.Ordinal) && l.Contains("(1 of 5 checks failed", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("dmesg $.steps[11].expect.dmesg.server[1]", StringComparison.Ordinal) && l.Contains("Dropping request.", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("note: $.steps[11].expect.dmesg.server: the kernel log is the machine's", StringComparison.Ordinal));
+    }
+
     /// <summary>What the kernel run cannot do (a scripted host's inject steps) is reported as not runnable, never faked.</summary>
     [KernelFact]
     public async Task Kernel_ScenarioWithAScriptedHost_IsNotRun()
