@@ -33,6 +33,23 @@ public sealed class KernelScenarioTests
         Assert.Contains("3 files: 3 passed, 0 failed, 0 invalid (real kernel", run.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A listener with backlog 1 and no accept(): the third client's SYN is dropped by the full accept queue
+    /// (ListenOverflows, ListenDrops) until accept() makes room, on the kernel as on the engine. Its alias is checked in
+    /// SYN-SENT while connect() sleeps: the runner knows a blocked connect's 4-tuple from its target.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_AcceptQueueFullWithASlowAccept_PassesWithTheConnectingAliasInSynSent()
+    {
+        RequireKernel();
+        string[] args = ["kernel", Path.Combine(Tool.RepoRoot, "scenarios", "observed-limits-accept-queue-full-slow-accept.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(37 checks", StringComparison.Ordinal));
+    }
+
     /// <summary>A deliberately wrong scenario (close with SO_LINGER {1,0} said to send a FIN) fails on the kernel at the two checks it breaks.</summary>
     [KernelFact]
     public async Task Kernel_WrongScenario_FailsAtTheChecksItBreaks()
@@ -47,6 +64,22 @@ public sealed class KernelScenarioTests
         // --trace: the engine's and the kernel's segments side by side, the RST on both.
         Assert.Contains(run.OutputLines, l => l.Contains("engine", StringComparison.Ordinal) && l.Contains("| kernel", StringComparison.Ordinal));
         Assert.Contains(run.OutputLines, l => l.Split('|') is [var engine, var kernel] && engine.Contains(" R. ", StringComparison.Ordinal) && kernel.Contains(" R. ", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// dmesg checks are made on the machine's kernel log from the run's start: the SYN-flood line a full SYN queue logs is
+    /// found, the tcp_syncookies 0 text it did not log is not (one of the two checks fails, as on the engine).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_DmesgChecks_ReadTheKernelLogSinceTheRunBegan()
+    {
+        RequireKernel();
+        var run = await Tool.RunAsync("kernel", Path.Combine(Tool.Fixtures, "kernel", "wrong-syn-flood-log-line.json"));
+
+        Assert.True(run.ExitCode == 1, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("FAIL", StringComparison.Ordinal) && l.Contains("(1 of 5 checks failed", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("dmesg $.steps[11].expect.dmesg.server[1]", StringComparison.Ordinal) && l.Contains("Dropping request.", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("note: $.steps[11].expect.dmesg.server: the kernel log is the machine's", StringComparison.Ordinal));
     }
 
     /// <summary>What the kernel run cannot do (a scripted host's inject steps) is reported as not runnable, never faked.</summary>

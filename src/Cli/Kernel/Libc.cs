@@ -63,6 +63,7 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true)] public static extern int getsockname(int fd, ref SockaddrIn addr, ref int len);
     [DllImport("libc", SetLastError = true)] public static extern int getpeername(int fd, ref SockaddrIn addr, ref int len);
     [DllImport("libc", SetLastError = true)] public static extern int dup(int fd);
+    [DllImport("libc", SetLastError = true)] public static extern long lseek(int fd, long offset, int whence);
     [DllImport("libc", SetLastError = true)] public static extern int setns(int fd, int nstype);
     [DllImport("libc", SetLastError = true)] public static extern int ppoll([In, Out] PollFd[] fds, ulong nfds, ref Timespec timeout, IntPtr sigmask);
     [DllImport("libc")] public static extern uint geteuid();

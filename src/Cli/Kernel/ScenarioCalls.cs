@@ -179,6 +179,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                     }
                 }
                 var to = Libc.Address(AddressOf(s.To!.Host), (ushort)s.To.Port);
+                Aim(fd, AddressOf(s.To.Host), (ushort)s.To.Port);
                 return Outcome(Libc.connect(fd, ref to, 16), fd, (AddressOf(s.To.Host), (ushort)s.To.Port));
             }
             case SocketCall.Accept:
@@ -265,6 +266,17 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         lock (_lock)
             foreach (var a in _aliases.Values.Where(a => a.KernelFd == fd))
                 a.Tuple = (BinaryPrimitives.ReverseEndianness(local.AddrBe), Port(local.PortBe), remote.Item1, remote.Item2);
+    }
+
+    /// <summary>
+    /// Before a connect: the aliases of the descriptor take the target as their remote end, so that while the call
+    /// sleeps (SYN-SENT, no peer for getpeername) <see cref="Refresh"/> finds the connection by its 4-tuple.
+    /// </summary>
+    void Aim(int fd, uint address, ushort port)
+    {
+        lock (_lock)
+            foreach (var a in _aliases.Values.Where(a => a.KernelFd == fd))
+                a.Tuple = a.Tuple is { } t ? (t.Local, t.LocalPort, address, port) : (0u, (ushort)0, address, port);
     }
 
     /// <summary>Learns the 4-tuple again (a listener's children, a connect that went on in the background).</summary>

@@ -329,7 +329,7 @@ internal sealed partial class ScenarioReader
                 if (name is "reno" or "cubic") return new StringSockoptValue(name);
                 Error(member.Path, $"\"{name}\" is not a congestion control the engine runs (\"reno\", \"cubic\")");
                 return null;
-            case SocketOption.SoReuseAddr or SocketOption.SoKeepAlive or SocketOption.IpBindAddressNoPort:
+            case SocketOption.SoReuseAddr or SocketOption.SoReusePort or SocketOption.SoKeepAlive or SocketOption.IpBindAddressNoPort:
                 return Int32(member, 0, 1) is { } flag ? new IntSockoptValue(flag) : null;
             default:
                 return Int32(member) is { } n ? new IntSockoptValue(n) : null;

@@ -174,6 +174,7 @@ public sealed partial class ScenarioRunner
         SocketOption.SoLinger => TcpOption.SO_LINGER,
         SocketOption.TcpLinger2 => TcpOption.TCP_LINGER2,
         SocketOption.SoReuseAddr => TcpOption.SO_REUSEADDR,
+        SocketOption.SoReusePort => TcpOption.SO_REUSEPORT,
         SocketOption.SoKeepAlive => TcpOption.SO_KEEPALIVE,
         SocketOption.TcpKeepIdle => TcpOption.TCP_KEEPIDLE,
         SocketOption.TcpKeepIntvl => TcpOption.TCP_KEEPINTVL,

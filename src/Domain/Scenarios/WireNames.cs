@@ -44,7 +44,7 @@ public static class ScenarioWireNames
 
     internal static readonly WireTable<SocketOption> Options = new(
         ("SO_LINGER", SocketOption.SoLinger), ("TCP_LINGER2", SocketOption.TcpLinger2),
-        ("SO_REUSEADDR", SocketOption.SoReuseAddr), ("SO_KEEPALIVE", SocketOption.SoKeepAlive),
+        ("SO_REUSEADDR", SocketOption.SoReuseAddr), ("SO_REUSEPORT", SocketOption.SoReusePort), ("SO_KEEPALIVE", SocketOption.SoKeepAlive),
         ("TCP_KEEPIDLE", SocketOption.TcpKeepIdle), ("TCP_KEEPINTVL", SocketOption.TcpKeepIntvl),
         ("TCP_KEEPCNT", SocketOption.TcpKeepCnt), ("TCP_USER_TIMEOUT", SocketOption.TcpUserTimeout),
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),

@@ -104,7 +104,7 @@ public sealed class RequestSocket : SimTimer
     /// <summary>req->num_retrans: every SYN-ACK resent (inet_rtx_syn_ack(), by the timer or for a duplicate SYN).</summary>
     public int NumRetrans { get; private set; }
     public SimTime TimerExpires => Expires;
-    /// <summary>req->ts_recent: the SYN's TSval, then that of in-window segments (0: none).</summary>
+    /// <summary>req->ts_recent: the SYN's TSval (0: none); on linux-4.4 then that of in-window segments.</summary>
     public uint TsRecent { get; private set; }
     /// <summary>ireq->tstamp_ok: the SYN offered timestamps and tcp_timestamps allows them.</summary>
     bool TstampOk => PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps;
@@ -312,7 +312,11 @@ public sealed class RequestSocket : SimTimer
             else if (tsecrReject) Host.Count(MibCounter.TcpExtTSEcrRejected);
             return;
         }
-        if (sawTs && !SeqMath.After(seg.Seq, rcvNxt)) TsRecent = seg.Options.TsVal;
+        // "In sequence, PAWS is OK": 4.4 stores the TSval in req->ts_recent here. 6.14+ ("tcp: Defer ts_recent
+        // changes until req is owned") leaves req->ts_recent the SYN's — a SYN-ACK resent after an ACK the full
+        // accept queue refused still echoes the SYN (observed on Linux 6.18.44) — and the child takes the ACK's
+        // TSval itself (CreateChild()).
+        if (sawTs && !SeqMath.After(seg.Seq, rcvNxt) && _sim.Profile == KernelProfile.Linux44) TsRecent = seg.Options.TsVal;
         // "Truncate SYN, it is out of window starting at rcv_isn + 1."
         if (seg.Seq == Irs) flg &= ~TcpFlags.Syn;
         if ((flg & (TcpFlags.Rst | TcpFlags.Syn)) != 0)

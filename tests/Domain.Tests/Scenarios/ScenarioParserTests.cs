@@ -522,6 +522,16 @@ public class ScenarioParserTests
             .HasError("$.steps[4].value");
 
     [Fact]
+    public void Parse_ReusePort_ReadsTheFlagAndRefusesTwo()
+    {
+        var doc = ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_REUSEPORT", "value": 1 }""").Valid();
+        Assert.Equal(SocketOption.SoReusePort, ((CallStep)doc.Steps[4]).Option);
+        Assert.Equal(new IntSockoptValue(1), ((CallStep)doc.Steps[4]).Value);
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_REUSEPORT", "value": 2 }""")
+            .HasError("$.steps[4].value");
+    }
+
+    [Fact]
     public void Parse_GetsockoptWithValue_ReportsValue() =>
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "getsockopt", "socket": "c", "option": "TCP_LINGER2", "value": 1 }""")
             .HasError("$.steps[4].value", "not an argument of getsockopt");

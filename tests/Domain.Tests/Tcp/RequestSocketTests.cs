@@ -197,6 +197,35 @@ public class RequestSocketTests
         Assert.Equal(0, h.Server.Mib[MibCounter.TcpOutRsts]);
     }
 
+    /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/observed-limits-abort-on-overflow-0.json): the SYN-ACK a request resends
+    /// after its ACK overflowed the accept queue echoes the SYN's TSval, not the ACK's — tcp_check_req() no longer
+    /// writes req->ts_recent (6.14+, "tcp: Defer ts_recent changes until req is owned"); linux-4.4 did.
+    /// </summary>
+    [Fact]
+    public void SynRecv_AckOverflowsAcceptQueueThenSynAckTimer_EchoesTheSynsTsval()
+    {
+        var h = Listening(backlog: 1);
+        FourTuple a = Peer(46001), b = Peer(46002), c = Peer(46003);
+        var ts = (uint v) => new TcpOptions(Mss: 1460, HasTimestamp: true, TsVal: v);
+        DeliverAt(h, 1, a, TcpFlags.Syn, PeerIsn, options: ts(4000));
+        var aSynAck = ServerSent(h).Last();
+        DeliverAt(h, 2, a, TcpFlags.Ack, PeerIsn + 1, aSynAck.SeqNo + 1, ts(4002) with { Mss = 0, TsEcr = aSynAck.Options.TsVal });
+        DeliverAt(h, 3, b, TcpFlags.Syn, PeerIsn, options: ts(4500));
+        var bSynAck = ServerSent(h).Last();
+        DeliverAt(h, 4, c, TcpFlags.Syn, PeerIsn, options: ts(5000));
+        var cSynAck = ServerSent(h).Last();
+        DeliverAt(h, 5, b, TcpFlags.Ack, PeerIsn + 1, bSynAck.SeqNo + 1, ts(4505) with { Mss = 0, TsEcr = bSynAck.Options.TsVal });
+        DeliverAt(h, 60, c, TcpFlags.Ack, PeerIsn + 1, cSynAck.SeqNo + 1, ts(5060) with { Mss = 0, TsEcr = cSynAck.Options.TsVal });
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtListenOverflows]);
+
+        h.At(S(2));
+        // The request's timer: SYN at jiffy 1, + 250 → bucket 256: the SYN-ACK again at 1.024 s.
+        var resent = ServerSent(h).Last();
+        Assert.Equal((Ms(1024), "S.", c.Reversed, cSynAck.SeqNo), (resent.At, resent.Flags.ToLetters(), resent.Tuple, resent.SeqNo));
+        Assert.Equal(5000u, resent.Options.TsEcr);
+    }
+
     [Fact]
     public void SynRecv_AckOverflowsAcceptQueueWithAbortOnOverflow_RstAndEmbryonicRsts()
     {
