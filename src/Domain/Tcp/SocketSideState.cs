@@ -100,3 +100,21 @@ internal struct OfoQueue
 
     public readonly void Clear() => _items?.Clear();
 }
+
+/// <summary>
+/// The retransmission statistics of tcp_info: tp->total_retrans and bytes_retrans (__tcp_retransmit_skb()), and 6.7's
+/// RTO statistics — tp->total_rto, total_rto_recoveries, total_rto_time and rto_stamp (tcp_update_rto_stats(),
+/// tcp_update_rto_time()). Made by the first retransmission or RTO (or a child's request that had some); absent
+/// means all zero, which is what a connection that never lost a segment reports.
+/// </summary>
+internal sealed class RetransStats
+{
+    public int TotalRetrans;
+    public long BytesRetrans;
+    public int TotalRto;
+    public int TotalRtoRecoveries;
+    /// <summary>Milliseconds of finished RTO recoveries.</summary>
+    public uint TotalRtoTimeMs;
+    /// <summary>tcp_clock_ms() when the current RTO recovery began; 0: none.</summary>
+    public uint RtoStampMs;
+}

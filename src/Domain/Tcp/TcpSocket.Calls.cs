@@ -733,7 +733,7 @@ public sealed partial class TcpSocket
     /// </param>
     void InitBufferSpace(bool activeOpen = false)
     {
-        _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
+        _ca.Cwnd = TotalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         InitCongestionControl();
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();

@@ -55,8 +55,8 @@ public sealed partial class TcpSocket
     void SegsIn(Segment seg)
     {
         // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
-        _segsIn += seg.GsoSegs;
-        if (seg.Length > 0) _dataSegsIn += seg.GsoSegs;
+        _segsIn += (uint)seg.GsoSegs;
+        if (seg.Length > 0) _dataSegsIn += (uint)seg.GsoSegs;
     }
 
     void Ignore(Segment seg, string why)
@@ -1393,7 +1393,7 @@ public sealed partial class TcpSocket
         child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
-        child._totalRetrans = req.NumRetrans;
+        if (req.NumRetrans != 0) child.RetransStatsToWrite.TotalRetrans = req.NumRetrans;
         // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,
         // total_rto_time = tcp_clock_ms() − retrans_stamp (the first SYN-ACK's time in ms).
         if (req.NumTimeout > 0)
@@ -1406,9 +1406,10 @@ public sealed partial class TcpSocket
                 child._ca.UndoMarker = req.Iss;
                 child.TryUndoSpuriousSynAck(ack, req.SynAckSentFirst);
             }
-            child._totalRto = req.NumTimeout;
-            child._totalRtoRecoveries = 1;
-            child._totalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
+            var stats = child.RetransStatsToWrite;
+            stats.TotalRto = req.NumTimeout;
+            stats.TotalRtoRecoveries = 1;
+            stats.TotalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
         }
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;

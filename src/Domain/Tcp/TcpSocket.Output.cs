@@ -40,7 +40,7 @@ public sealed partial class TcpSocket
         {
             _dataSegsOut++;
             _bytesSent += len;
-            if (retransmit) _bytesRetrans += len;
+            if (retransmit) RetransStatsToWrite.BytesRetrans += len;
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
@@ -715,7 +715,7 @@ public sealed partial class TcpSocket
         _rtx[index] = RateSkbSent(s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans }, PacketsOut);
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
-        _totalRetrans++;
+        RetransStatsToWrite.TotalRetrans++;
     }
 
     /// <summary>

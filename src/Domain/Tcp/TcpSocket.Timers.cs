@@ -190,7 +190,7 @@ public sealed partial class TcpSocket
             var floor = _sim.Profile == KernelProfile.Linux44 ? SimDuration.Zero : RtoMinimum;
             _icsk.Rto = SimDuration.Min(SimDuration.Max(EstimatedRto, floor), RtoMax);
         }
-        else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
+        else if (State != TcpState.SynSent || (_retransStats?.TotalRto ?? 0) > Host.Sysctls.TcpSynLinearTimeouts)
         {
             // 6.8+: the backoff grows only with the doubling — not during SYN_SENT's linear timeouts, and also on the
             // zero-window branch, which jumps here.
@@ -212,13 +212,14 @@ public sealed partial class TcpSocket
     /// </summary>
     void UpdateRtoStats()
     {
+        var stats = RetransStatsToWrite;
         if (_icsk.Retransmits == 0)
         {
-            _totalRtoRecoveries++;
-            _rtoStampMs = ClockMs(_sim.Now);
+            stats.TotalRtoRecoveries++;
+            stats.RtoStampMs = ClockMs(_sim.Now);
         }
         _icsk.Retransmits++;
-        _totalRto++;
+        stats.TotalRto++;
     }
 
     /// <summary>
@@ -227,9 +228,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void UpdateRtoTime()
     {
-        if (_rtoStampMs == 0) return;
-        _totalRtoTimeMs += ClockMs(_sim.Now) - _rtoStampMs;
-        _rtoStampMs = 0;
+        if (_retransStats is not { RtoStampMs: not 0 } stats) return;
+        stats.TotalRtoTimeMs += ClockMs(_sim.Now) - stats.RtoStampMs;
+        stats.RtoStampMs = 0;
     }
 
     /// <summary>tcp_clock_ms() (and tcp_time_stamp_ms(tp)) of a virtual time: the millisecond clock, in u32.</summary>
@@ -238,8 +239,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_clear_retrans()'s reset of the RTO statistics (tcp_connect_init(), tcp_disconnect()).</summary>
     void ClearRtoStats()
     {
-        _totalRto = _totalRtoRecoveries = 0;
-        _totalRtoTimeMs = _rtoStampMs = 0;
+        if (_retransStats is not { } stats) return;
+        stats.TotalRto = stats.TotalRtoRecoveries = 0;
+        stats.TotalRtoTimeMs = stats.RtoStampMs = 0;
     }
 
     void EnterLoss()
