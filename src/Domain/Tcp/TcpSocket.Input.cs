@@ -1207,7 +1207,7 @@ public sealed partial class TcpSocket
     {
         if (!_ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
             || (_ack.Quick > 0 && !InPingPongMode) || _ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
