@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _icsk.Rto = TcpConstants.TimeoutInit;
-        _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
+        RetransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         _sockState = SocketState.Connecting;
         // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a

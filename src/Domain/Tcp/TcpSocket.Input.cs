@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
                 return;
             }
             // PAWS for the SYN-ACK: the echoed TSval must lie between our first SYN's and now.
-            if (Host.Sysctls.TcpTimestamps && seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && _retransStamp is { } firstSyn
+            if (Host.Sysctls.TcpTimestamps && seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && RetransStamp is { } firstSyn
                 && !SeqMath.Between(seg.Options.TsEcr, TsValAt(firstSyn), TsVal))
             {
                 Host.Count(MibCounter.TcpExtPAWSActive);
@@ -159,7 +159,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void TryUndoSpuriousSyn(Segment seg)
     {
-        if (_ca.UndoMarker != 0 && _retransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
+        if (_ca.UndoMarker != 0 && RetransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
             && seg.Options.TsEcr == TsValAt(firstSyn))
             _ca.UndoMarker = 0;
     }
@@ -209,7 +209,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void EstablishFromSynRecv(Segment seg)
     {
-        _retransStamp = null;
+        RetransStamp = null;
         _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
@@ -809,7 +809,7 @@ public sealed partial class TcpSocket
             if (s.Flags.Has(TcpFlags.Syn))
             {
                 flag |= AckFlags.SynAcked;
-                _retransStamp = null;
+                RetransStamp = null;
             }
             else
             {

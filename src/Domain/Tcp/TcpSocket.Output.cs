@@ -677,7 +677,7 @@ public sealed partial class TcpSocket
     SimDuration ClampToUserTimeout(SimDuration rto)
     {
         if (_sim.Profile == KernelProfile.Linux44) return rto;
-        if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;
+        if (UserTimeoutMs == 0 || RetransStamp is not { } stamp) return rto;
         var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - stamp);
         if (remaining.Ns <= 0) return Jiffies.Tick;
         return SimDuration.Min(rto, Jiffies.ToDuration(Jiffies.FromDuration(remaining)));

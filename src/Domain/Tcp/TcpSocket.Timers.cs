@@ -109,7 +109,7 @@ public sealed partial class TcpSocket
             // "Receiver dastardly shrinks window. Our retransmits become zero probes, but we should not timeout
             // this connection": no TCPTimeouts, no tcp_write_timeout(), no icsk_retransmits++ (the backoff grows at
             // out_reset_timer: on 6.8+).
-            long rtxDeltaMs = _sim.Now.Ms - (_retransStamp ?? _rtx[0].SentAt).Ms;
+            long rtxDeltaMs = _sim.Now.Ms - (RetransStamp ?? _rtx[0].SentAt).Ms;
             if (RtxProbe0TimedOut(rtxDeltaMs))
             {
                 WriteErr("tcp_retransmit_timer (zero window)");
@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
             }
             EnterLoss();
             RetransmitHead("tcp_retransmit_timer (zero window)");
-            _retransStamp ??= _sim.Now; // tcp_retransmit_skb(): "Save stamp of the first (attempted) retransmit."
+            RetransStamp ??= _sim.Now; // tcp_retransmit_skb(): "Save stamp of the first (attempted) retransmit."
             OutResetTimer();
             return;
         }
@@ -126,10 +126,10 @@ public sealed partial class TcpSocket
         if (_icsk.Retransmits == 0) CountRecoveryFailure();
         EnterLoss();
         UpdateRtoStats();
-        bool first = _retransStamp is null;
+        bool first = RetransStamp is null;
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
         else RetransmitHead("tcp_retransmit_timer");
-        if (first) _retransStamp = _sim.Now;
+        if (first) RetransStamp = _sim.Now;
         // linux-4.4: "Increase the timeout each time we retransmit" — icsk_backoff++ before out_reset_timer:. Since 6.8
         // ("tcp: use tp->total_rto to track number of linear timeouts in SYN_SENT state") it is in OutResetTimer().
         if (_sim.Profile == KernelProfile.Linux44) _icsk.Backoff++;
@@ -346,7 +346,7 @@ public sealed partial class TcpSocket
     /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary, base)).</summary>
     bool RetransmitsTimedOut(int boundary, int userTimeoutMs, SimDuration rtoBase)
     {
-        if (_icsk.Retransmits == 0 || _retransStamp is not { } stamp) return false;
+        if (_icsk.Retransmits == 0 || RetransStamp is not { } stamp) return false;
         var timeout = userTimeoutMs > 0
             ? SimDuration.FromMilliseconds(userTimeoutMs)
             : TcpConstants.ModelTimeout(boundary, rtoBase, RtoMax);

@@ -224,8 +224,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     RetransStats? _retransStats;
     RetransStats RetransStatsToWrite => _retransStats ??= new RetransStats();
     int TotalRetrans => _retransStats?.TotalRetrans ?? 0;
-    /// <summary>tp->retrans_stamp.</summary>
-    SimTime? _retransStamp;
+    /// <summary>tp->retrans_stamp (null: none).</summary>
+    SimTime? RetransStamp
+    {
+        get => _retransStampNs1 == 0 ? null : new SimTime(_retransStampNs1 - 1);
+        set => _retransStampNs1 = value is { } t ? t.Ns + 1 : 0;
+    }
+    /// <summary><see cref="RetransStamp"/> in nanoseconds plus one, 0 for none: 8 bytes where a <c>SimTime?</c> takes 16.</summary>
+    long _retransStampNs1;
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
     long _delivered;
     /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
