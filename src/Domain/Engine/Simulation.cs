@@ -20,7 +20,6 @@ public sealed partial class Simulation
     readonly Dictionary<IPv4, Host> _hostsByAddress = [];
     readonly List<Link> _links = [];
     /// <summary>The link direction from one host to another, keyed by both hosts' indexes: one probe per segment sent.</summary>
-    readonly Dictionary<(int From, int To), LinkDirection> _directions = [];
     readonly Dictionary<string, Nat> _nats = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Nat> _natsByAddress = [];
     IJournalSink _sink = new FullJournal();
@@ -163,15 +162,15 @@ public sealed partial class Simulation
         var link = new Link(a, b, delay, loss);
         _links.Add(link);
         int ia = _hostsByName[a].Index, ib = _hostsByName[b].Index;
-        _directions[(ia, ib)] = link.AtoB;
-        _directions[(ib, ia)] = link.BtoA;
+        _hosts[ia].SetDirection(ib, link.AtoB);
+        _hosts[ib].SetDirection(ia, link.BtoA);
         return link;
     }
 
     public Link? FindLink(string a, string b) => _links.Find(l => l.Connects(a, b));
 
     /// <summary>The direction of the link from <paramref name="from"/> to <paramref name="to"/>, or null when they are not linked.</summary>
-    LinkDirection? DirectionBetween(Host from, Host to) => _directions.GetValueOrDefault((from.Index, to.Index));
+    static LinkDirection? DirectionBetween(Host from, Host to) => from.DirectionTo(to.Index);
 
     /// <summary>
     /// Models the FIB lookup of ip_route_output_key_hash_rcu() for a connect(): a host has a route to its

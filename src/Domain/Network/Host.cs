@@ -79,6 +79,20 @@ public sealed partial class Host : IEventTarget
     public static readonly IPv4 Loopback = new(0x7F000001);
     public HostKind Kind { get; }
     public int Index { get; }
+
+    /// <summary>
+    /// The links out of this host by the other host's <see cref="Index"/> (null: not linked): the device a route
+    /// out of this host leaves through, found for every segment sent by one array read.
+    /// </summary>
+    LinkDirection?[] _directions = [];
+
+    internal LinkDirection? DirectionTo(int hostIndex) => (uint)hostIndex < (uint)_directions.Length ? _directions[hostIndex] : null;
+
+    internal void SetDirection(int hostIndex, LinkDirection direction)
+    {
+        if (hostIndex >= _directions.Length) Array.Resize(ref _directions, Math.Max(hostIndex + 1, _directions.Length * 2));
+        _directions[hostIndex] = direction;
+    }
     public SysctlTable Sysctls { get; }
     /// <summary>The NAT this host's traffic to the outside passes through, if any.</summary>
     public Nat? BehindNat { get; internal set; }

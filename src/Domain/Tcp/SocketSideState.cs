@@ -100,3 +100,52 @@ internal struct OfoQueue
 
     public readonly void Clear() => _items?.Clear();
 }
+
+/// <summary>
+/// The retransmission statistics of tcp_info: tp->total_retrans and bytes_retrans (__tcp_retransmit_skb()), and 6.7's
+/// RTO statistics — tp->total_rto, total_rto_recoveries, total_rto_time and rto_stamp (tcp_update_rto_stats(),
+/// tcp_update_rto_time()). Made by the first retransmission or RTO (or a child's request that had some); absent
+/// means all zero, which is what a connection that never lost a segment reports.
+/// </summary>
+internal sealed class RetransStats
+{
+    public int TotalRetrans;
+    public long BytesRetrans;
+    public int TotalRto;
+    public int TotalRtoRecoveries;
+    /// <summary>Milliseconds of finished RTO recoveries.</summary>
+    public uint TotalRtoTimeMs;
+    /// <summary>tcp_clock_ms() when the current RTO recovery began; 0: none.</summary>
+    public uint RtoStampMs;
+}
+
+/// <summary>
+/// Socket options most sockets never set: SO_RCVLOWAT (sk->sk_rcvlowat), TCP_NOTSENT_LOWAT (tp->notsent_lowat),
+/// TCP_SYNCNT (icsk->icsk_syn_retries), TCP_MAXSEG (tp->rx_opt.user_mss), TCP_DEFER_ACCEPT (the accept queue's
+/// rskq_defer_accept) and IP_LOCAL_PORT_RANGE (inet->local_port_range). Made by the first setsockopt() of one;
+/// absent means the defaults (sk_rcvlowat 1, the others 0).
+/// </summary>
+internal sealed class RareOptions
+{
+    /// <summary>sk->sk_rcvlowat: sock_init_data() sets 1; never 0.</summary>
+    public int RcvLowat = 1;
+    /// <summary>tp->notsent_lowat: 0 until TCP_NOTSENT_LOWAT sets it (then tcp_notsent_lowat() reads the sysctl).</summary>
+    public uint NotsentLowat;
+    /// <summary>icsk->icsk_syn_retries: 0 uses the sysctls.</summary>
+    public int SynRetries;
+    /// <summary>tp->rx_opt.user_mss (0: none).</summary>
+    public int UserMss;
+    /// <summary>rskq_defer_accept as a count of SYN-ACK retransmissions (0: off).</summary>
+    public int DeferAcceptRetrans;
+    /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 (0: not set).</summary>
+    public uint LocalPortRange;
+
+    /// <summary>
+    /// What an accepted child copies from its listener (<c>TcpSocket.InheritOptions</c>): sk_rcvlowat, notsent_lowat,
+    /// icsk_syn_retries and user_mss; null when those are all defaults.
+    /// </summary>
+    public RareOptions? CloneForChild() =>
+        RcvLowat == 1 && NotsentLowat == 0 && SynRetries == 0 && UserMss == 0
+            ? null
+            : new() { RcvLowat = RcvLowat, NotsentLowat = NotsentLowat, SynRetries = SynRetries, UserMss = UserMss };
+}

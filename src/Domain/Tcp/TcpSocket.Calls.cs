@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _icsk.Rto = TcpConstants.TimeoutInit;
-        _retransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
+        RetransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         _sockState = SocketState.Connecting;
         // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
@@ -627,7 +627,7 @@ public sealed partial class TcpSocket
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
             // tcp_stream_is_readable(sk, sock_rcvlowat(sk, 0, INT_MAX)) → tcp_epollin_ready(sk, sk_rcvlowat).
-            if (EpollinReady(_rcvLowat)) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            if (EpollinReady(RcvLowat)) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
             // __sk_stream_is_writeable(sk, 1); when not, SOCK_NOSPACE is set so that tcp_check_space() will run
             // tcp_new_space() on the next ACK.
             if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
@@ -662,8 +662,8 @@ public sealed partial class TcpSocket
         SocketOption.TCP_SYNCNT => SynRetries,
         SocketOption.TCP_DEFER_ACCEPT => DeferAcceptSeconds,
         SocketOption.TCP_MAXSEG => MaxSegOption,
-        SocketOption.SO_RCVLOWAT => _rcvLowat, // sk_getsockopt(): READ_ONCE(sk->sk_rcvlowat)
-        SocketOption.TCP_NOTSENT_LOWAT => unchecked((int)_notsentLowat), // do_tcp_getsockopt(): int val = READ_ONCE(tp->notsent_lowat), 0 while unset
+        SocketOption.SO_RCVLOWAT => RcvLowat, // sk_getsockopt(): READ_ONCE(sk->sk_rcvlowat)
+        SocketOption.TCP_NOTSENT_LOWAT => unchecked((int)NotsentLowatSet), // do_tcp_getsockopt(): int val = READ_ONCE(tp->notsent_lowat), 0 while unset
         SocketOption.TCP_RTO_MAX_MS => Jiffies.FromDuration(RtoMax) * 1000 / Jiffies.Hz, // jiffies_to_msecs(tcp_rto_max(sk))
         _ => 0,
     };
@@ -699,13 +699,10 @@ public sealed partial class TcpSocket
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
-        _synRetries = listener._synRetries;
-        _userMss = listener._userMss;
-        _rcvLowat = listener._rcvLowat;
+        _rareOptions = listener._rareOptions?.CloneForChild(); // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat
         _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
         _icsk.RtoMin = listener._icsk.RtoMin; // inet_csk_clone_lock(): the listener's icsk_rto_min and icsk_rto_max, not today's sysctls
         _icsk.RtoMax = listener._icsk.RtoMax;
-        _notsentLowat = listener._notsentLowat;
         InheritCongestionControl(listener);
     }
 
@@ -733,7 +730,7 @@ public sealed partial class TcpSocket
     /// </param>
     void InitBufferSpace(bool activeOpen = false)
     {
-        _ca.Cwnd = _totalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
+        _ca.Cwnd = TotalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         InitCongestionControl();
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();

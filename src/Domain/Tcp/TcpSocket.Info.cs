@@ -113,7 +113,7 @@ public sealed partial class TcpSocket
                 Pmtu: Host.RouteMtu(Remote.Address), // icsk_pmtu_cookie: tcp_sync_mss() with the route's MTU
                 Unacked: PacketsOut,
                 Retrans: _ca.RetransOut,
-                TotalRetrans: _totalRetrans,
+                TotalRetrans: TotalRetrans,
                 LastAckRecvMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_lastAckRecv) : 0),
                 RttUs: _rtt.SrttUs >> 3,
                 RttVarUs: _rtt.MdevUs >> 2,
@@ -133,7 +133,7 @@ public sealed partial class TcpSocket
                 MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
                 RcvMss: _ack.RcvMss,
                 BytesSent: _bytesSent,
-                BytesRetrans: _bytesRetrans,
+                BytesRetrans: _retransStats?.BytesRetrans ?? 0,
                 SegsOut: _segsOut,
                 SegsIn: _segsIn,
                 DataSegsOut: _dataSegsOut,
@@ -153,9 +153,9 @@ public sealed partial class TcpSocket
                 CaState: (int)_ca.State,
                 // 6.7+: tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time (ms; an unfinished recovery counts
                 // up to now: tcp_clock_ms() − rto_stamp).
-                TotalRto: _totalRto,
-                TotalRtoRecoveries: _totalRtoRecoveries,
-                TotalRtoTimeMs: unchecked(_totalRtoTimeMs + (_rtoStampMs != 0 ? ClockMs(_sim.Now) - _rtoStampMs : 0u)));
+                TotalRto: _retransStats?.TotalRto ?? 0,
+                TotalRtoRecoveries: _retransStats?.TotalRtoRecoveries ?? 0,
+                TotalRtoTimeMs: _retransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
         }
     }
 

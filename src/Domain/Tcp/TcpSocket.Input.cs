@@ -55,8 +55,8 @@ public sealed partial class TcpSocket
     void SegsIn(Segment seg)
     {
         // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
-        _segsIn += seg.GsoSegs;
-        if (seg.Length > 0) _dataSegsIn += seg.GsoSegs;
+        _segsIn += (uint)seg.GsoSegs;
+        if (seg.Length > 0) _dataSegsIn += (uint)seg.GsoSegs;
     }
 
     void Ignore(Segment seg, string why)
@@ -79,7 +79,7 @@ public sealed partial class TcpSocket
                 return;
             }
             // PAWS for the SYN-ACK: the echoed TSval must lie between our first SYN's and now.
-            if (Host.Sysctls.TcpTimestamps && seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && _retransStamp is { } firstSyn
+            if (Host.Sysctls.TcpTimestamps && seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && RetransStamp is { } firstSyn
                 && !SeqMath.Between(seg.Options.TsEcr, TsValAt(firstSyn), TsVal))
             {
                 Host.Count(MibCounter.TcpExtPAWSActive);
@@ -159,7 +159,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void TryUndoSpuriousSyn(Segment seg)
     {
-        if (_ca.UndoMarker != 0 && _retransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
+        if (_ca.UndoMarker != 0 && RetransStamp is { } firstSyn && _rxOpt.TsOk && seg.Options.HasTimestamp
             && seg.Options.TsEcr == TsValAt(firstSyn))
             _ca.UndoMarker = 0;
     }
@@ -209,7 +209,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void EstablishFromSynRecv(Segment seg)
     {
-        _retransStamp = null;
+        RetransStamp = null;
         _delivered++; // tcp_rcv_state_process() SYN_RECV: "SYN-ACK delivery isn't tracked in tcp_ack"
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
@@ -823,7 +823,7 @@ public sealed partial class TcpSocket
             if (s.Flags.Has(TcpFlags.Syn))
             {
                 flag |= AckFlags.SynAcked;
-                _retransStamp = null;
+                RetransStamp = null;
             }
             else
             {
@@ -1221,7 +1221,7 @@ public sealed partial class TcpSocket
     {
         if (!_ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < _rcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
             || (_ack.Quick > 0 && !InPingPongMode) || _ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
@@ -1407,7 +1407,7 @@ public sealed partial class TcpSocket
         child._mssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
-        child._totalRetrans = req.NumRetrans;
+        if (req.NumRetrans != 0) child.RetransStatsToWrite.TotalRetrans = req.NumRetrans;
         // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,
         // total_rto_time = tcp_clock_ms() − retrans_stamp (the first SYN-ACK's time in ms).
         if (req.NumTimeout > 0)
@@ -1420,9 +1420,10 @@ public sealed partial class TcpSocket
                 child._ca.UndoMarker = req.Iss;
                 child.TryUndoSpuriousSynAck(ack, req.SynAckSentFirst);
             }
-            child._totalRto = req.NumTimeout;
-            child._totalRtoRecoveries = 1;
-            child._totalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
+            var stats = child.RetransStatsToWrite;
+            stats.TotalRto = req.NumTimeout;
+            stats.TotalRtoRecoveries = 1;
+            stats.TotalRtoTimeMs = ClockMs(child._sim.Now) - ClockMs(req.SynAckSentFirst);
         }
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;

@@ -9,10 +9,17 @@ namespace SimService.Domain.Tcp;
 /// </summary>
 public sealed partial class TcpSocket
 {
+    /// <summary>
+    /// The options most sockets never set (<see cref="RareOptions"/>): made by the first setsockopt() of one, so a
+    /// socket that sets none carries a null reference.
+    /// </summary>
+    RareOptions? _rareOptions;
+    RareOptions RareOptionsToWrite => _rareOptions ??= new RareOptions();
+
     /// <summary>sk->sk_rcvlowat: sock_init_data() sets 1; never 0 (sock_setsockopt() / tcp_set_rcvlowat(): "val ? : 1").</summary>
-    int _rcvLowat = 1;
+    int RcvLowat => _rareOptions?.RcvLowat ?? 1;
     /// <summary>tp->notsent_lowat: 0 until TCP_NOTSENT_LOWAT sets it (then tcp_notsent_lowat() reads the sysctl).</summary>
-    uint _notsentLowat;
+    uint NotsentLowatSet => _rareOptions?.NotsentLowat ?? 0;
 
     /// <summary>
     /// Models sk_setsockopt(SO_RCVLOWAT) — net/core/sock.c: a negative value becomes INT_MAX, then the protocol's
@@ -28,7 +35,7 @@ public sealed partial class TcpSocket
         bool locked = _rcvBufSet > 0; // SOCK_RCVBUF_LOCK
         long cap = locked ? SkRcvbuf >> 1 : Host.Sysctls.TcpRmem[2] >> 1;
         val = Math.Min(val, cap);
-        _rcvLowat = val == 0 ? 1 : (int)val;
+        RareOptionsToWrite.RcvLowat = val == 0 ? 1 : (int)val;
         DataReady();
         if (locked) return;
         long space = SpaceFromWin(val);
@@ -46,12 +53,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void SetNotsentLowat(int value)
     {
-        _notsentLowat = unchecked((uint)value);
+        RareOptionsToWrite.NotsentLowat = unchecked((uint)value);
         StreamWriteSpace();
     }
 
     /// <summary>Models tcp_notsent_lowat() — include/net/tcp.h: tp->notsent_lowat, else net.ipv4.tcp_notsent_lowat.</summary>
-    uint NotsentLowat => _notsentLowat != 0 ? _notsentLowat : Host.Sysctls.TcpNotsentLowat;
+    uint NotsentLowat => NotsentLowatSet != 0 ? NotsentLowatSet : Host.Sysctls.TcpNotsentLowat;
 
     /// <summary>
     /// Models tcp_stream_memory_free(sk, wake) — net/ipv4/tcp.c: the unsent bytes (write_seq − snd_nxt, u32) shifted
@@ -97,7 +104,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>Models sock_rcvlowat(sk, 0, len) — include/net/sock.h: min(sk_rcvlowat, len), at least 1 (MSG_WAITALL is not modelled).</summary>
-    long RecvTarget(long len) => Math.Max(1, Math.Min(_rcvLowat, len));
+    long RecvTarget(long len) => Math.Max(1, Math.Min(RcvLowat, len));
 
     /// <summary>
     /// Models tcp_data_ready() — net/ipv4/tcp_input.c: sk->sk_data_ready() (a wakeup of the sleepers: a recv() in
@@ -107,7 +114,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void DataReady()
     {
-        if (!EpollinReady(_rcvLowat) && !_done) return;
+        if (!EpollinReady(RcvLowat) && !_done) return;
         WakeReader();
         WakeWriter();
         WakeLingeringClose();

@@ -43,7 +43,7 @@ public sealed partial class TcpSocket
     /// <summary>tp->nonagle.</summary>
     Nagle _nonagle;
     /// <summary>icsk->icsk_syn_retries: 0 uses net.ipv4.tcp_syn_retries (SYN) / tcp_synack_retries (a listener's SYN-ACKs).</summary>
-    int _synRetries;
+    int SynRetriesSet => _rareOptions?.SynRetries ?? 0;
 
     /// <summary>
     /// Models __tcp_sock_set_nodelay() — net/ipv4/tcp.c: on sets TCP_NAGLE_OFF | TCP_NAGLE_PUSH and pushes what is
@@ -109,7 +109,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>icsk_accept_queue.rskq_defer_accept: TCP_DEFER_ACCEPT as a count of SYN-ACK retransmissions (0: off).</summary>
-    internal int DeferAcceptRetrans { get; private set; }
+    internal int DeferAcceptRetrans => _rareOptions?.DeferAcceptRetrans ?? 0;
 
     /// <summary>
     /// Models do_tcp_setsockopt(TCP_DEFER_ACCEPT) — net/ipv4/tcp.c: the seconds become retransmits with
@@ -130,7 +130,7 @@ public sealed partial class TcpSocket
                 period += timeout;
             }
         }
-        DeferAcceptRetrans = retrans;
+        if (retrans != 0 || _rareOptions is not null) RareOptionsToWrite.DeferAcceptRetrans = retrans;
     }
 
     /// <summary>Models retrans_to_secs(rskq_defer_accept, 1, 120) — net/ipv4/tcp.c: getsockopt(TCP_DEFER_ACCEPT) in seconds.</summary>
@@ -150,7 +150,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>tp->rx_opt.user_mss: TCP_MAXSEG (0: none).</summary>
-    int _userMss;
+    int UserMss => _rareOptions?.UserMss ?? 0;
     /// <summary>tcp_sync_mss() has run (tcp_connect_init(), or a child's creation): mss_cache is the connection's.</summary>
     bool _mssSynced;
 
@@ -161,15 +161,15 @@ public sealed partial class TcpSocket
     CallOutcome SetMaxSeg(int value)
     {
         if (value != 0 && value is < TcpConstants.MinMss or > MaxTcpMaxseg) return CallOutcome.Fail(Errno.EINVAL);
-        _userMss = value;
+        if (value != 0 || _rareOptions is not null) RareOptionsToWrite.UserMss = value;
         return CallOutcome.Ok();
     }
 
     /// <summary>Models tcp_mss_clamp() — include/net/tcp.h: user_mss when set and smaller, else <paramref name="mss"/>.</summary>
-    internal int ClampToUserMss(int mss) => _userMss != 0 && _userMss < mss ? _userMss : mss;
+    internal int ClampToUserMss(int mss) => UserMss is var user && user != 0 && user < mss ? user : mss;
 
     /// <summary>getsockopt(TCP_MAXSEG) — do_tcp_getsockopt(): tp->mss_cache, but user_mss in CLOSE or LISTEN when set.</summary>
-    int MaxSegOption => State is TcpState.Close or TcpState.Listen && _userMss != 0 ? _userMss : MssCache;
+    int MaxSegOption => State is TcpState.Close or TcpState.Listen && UserMss != 0 ? UserMss : MssCache;
 
     /// <summary>
     /// tp->mss_cache as tcp_connect_init()'s tcp_sync_mss() left it, until the handshake's tcp_sync_mss() replaces it
@@ -194,7 +194,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int ConnectMssCache()
     {
-        int mssClamp = _userMss != 0 ? _userMss : TcpConstants.MssDefault;
+        int mssClamp = UserMss != 0 ? UserMss : TcpConstants.MssDefault;
         int mss = Math.Max(Math.Min(RouteAdvmss, mssClamp), TcpConstants.MinSndMss);
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }
@@ -206,15 +206,15 @@ public sealed partial class TcpSocket
     CallOutcome SetSynCount(int value)
     {
         if (value is < 1 or > MaxTcpSyncnt) return CallOutcome.Fail(Errno.EINVAL);
-        _synRetries = value;
+        RareOptionsToWrite.SynRetries = value;
         return CallOutcome.Ok();
     }
 
     /// <summary>The SYN retry bound of tcp_write_timeout(): icsk_syn_retries, else net.ipv4.tcp_syn_retries.</summary>
-    int SynRetries => _synRetries != 0 ? _synRetries : Host.Sysctls.TcpSynRetries;
+    int SynRetries => SynRetriesSet != 0 ? SynRetriesSet : Host.Sysctls.TcpSynRetries;
 
     /// <summary>reqsk_timer_handler()'s max_syn_ack_retries on this listener: icsk_syn_retries, else net.ipv4.tcp_synack_retries.</summary>
-    internal int SynAckRetries => _synRetries != 0 ? _synRetries : Host.Sysctls.TcpSynackRetries;
+    internal int SynAckRetries => SynRetriesSet != 0 ? SynRetriesSet : Host.Sysctls.TcpSynackRetries;
 
     /// <summary>
     /// Models tcp_nagle_check() — net/ipv4/tcp_output.c — for a partial last segment, as tcp_mss_split_point() asks it

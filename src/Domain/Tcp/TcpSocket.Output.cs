@@ -40,7 +40,7 @@ public sealed partial class TcpSocket
         {
             _dataSegsOut++;
             _bytesSent += len;
-            if (retransmit) _bytesRetrans += len;
+            if (retransmit) RetransStatsToWrite.BytesRetrans += len;
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
         return seg;
@@ -700,7 +700,7 @@ public sealed partial class TcpSocket
     SimDuration ClampToUserTimeout(SimDuration rto)
     {
         if (_sim.Profile == KernelProfile.Linux44) return rto;
-        if (UserTimeoutMs == 0 || _retransStamp is not { } stamp) return rto;
+        if (UserTimeoutMs == 0 || RetransStamp is not { } stamp) return rto;
         var remaining = SimDuration.FromMilliseconds(UserTimeoutMs) - (_sim.Now - stamp);
         if (remaining.Ns <= 0) return Jiffies.Tick;
         return SimDuration.Min(rto, Jiffies.ToDuration(Jiffies.FromDuration(remaining)));
@@ -738,7 +738,7 @@ public sealed partial class TcpSocket
         _rtx[index] = RateSkbSent(s with { SentAt = _sim.Now, Retransmitted = true, RetransOut = s.RetransOut || sackedRetrans }, PacketsOut);
         Host.Count(MibCounter.TcpRetransSegs);
         if (s.Flags.Has(TcpFlags.Syn)) Host.Count(MibCounter.TcpExtTCPSynRetrans);
-        _totalRetrans++;
+        RetransStatsToWrite.TotalRetrans++;
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public sealed partial class TcpSocket
     IPv4 ConnectSource(IPv4 destination) => _bindAddress != IPv4.Any ? _bindAddress : Host.SourceFor(destination);
 
     /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 as IP_LOCAL_PORT_RANGE set it (0: not set).</summary>
-    public uint LocalPortRangeOption { get; private set; }
+    public uint LocalPortRangeOption => _rareOptions?.LocalPortRange ?? 0;
 
     /// <summary>inet->bind_address_no_port (IP_BIND_ADDRESS_NO_PORT).</summary>
     public bool BindAddressNoPort { get; private set; }
@@ -36,7 +36,7 @@ public sealed partial class TcpSocket
         uint range = unchecked((uint)value);
         uint lo = range & 0xffff, hi = range >> 16;
         if (lo != 0 && hi != 0 && lo > hi) return CallOutcome.Fail(Errno.EINVAL);
-        LocalPortRangeOption = range;
+        if (range != 0 || _rareOptions is not null) RareOptionsToWrite.LocalPortRange = range;
         return CallOutcome.Ok();
     }
 

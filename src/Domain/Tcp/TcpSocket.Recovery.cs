@@ -95,7 +95,7 @@ public sealed partial class TcpSocket
         // D. Check state exit conditions. State can be terminated when high_seq is ACKed.
         if (_ca.State == CaState.Open)
         {
-            _retransStamp = null;
+            RetransStamp = null;
         }
         else if (!SeqMath.Before(_snd.Una, _ca.HighSeq))
         {
@@ -390,7 +390,7 @@ public sealed partial class TcpSocket
         {
             var s = _rtx[index + k];
             Resent(index + k, sackedRetrans: true);
-            _retransStamp ??= _sim.Now;
+            RetransStamp ??= _sim.Now;
             CountUndoRetrans();
             // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
             var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
@@ -547,7 +547,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>tcp_packet_delayed(): the ACK echoes a timestamp older than the first retransmission (retrans_stamp).</summary>
-    bool PacketDelayed => _retransStamp is { } stamp && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(stamp));
+    bool PacketDelayed => RetransStamp is { } stamp && _ackTsEcr != 0 && SeqMath.Before(_ackTsEcr, TsValAt(stamp));
 
     /// <summary>tcp_may_undo(): an undo_marker, and every retransmission D-SACKed or the original proven delivered.</summary>
     bool MayUndo => _ca.UndoMarker != 0 && (_ca.UndoRetrans == 0 || PacketDelayed);
@@ -562,7 +562,7 @@ public sealed partial class TcpSocket
     bool NonSackPreventingReopen()
     {
         if (_snd.Una != _ca.HighSeq || IsSack) return false;
-        if (!AnyRetransDone) _retransStamp = null;
+        if (!AnyRetransDone) RetransStamp = null;
         return true;
     }
 
@@ -623,7 +623,7 @@ public sealed partial class TcpSocket
         // "Plain luck! Hole if filled with delayed packet, rather than with a retransmit. Check reordering."
         CheckSackReordering(priorSndUna, _snd.Una, ts: true);
         if (_ca.RetransOut > 0) return true;
-        if (!AnyRetransDone) _retransStamp = null;
+        if (!AnyRetransDone) RetransStamp = null;
         UndoCwndReduction(unmarkLoss: true);
         Host.Count(MibCounter.TcpExtTCPPartialUndo);
         TryKeepOpen();
@@ -664,7 +664,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_try_to_open(): retrans_stamp cleared when nothing was retransmitted; outside CWR, tcp_try_keep_open().</summary>
     void TryToOpen()
     {
-        if (!AnyRetransDone) _retransStamp = null;
+        if (!AnyRetransDone) RetransStamp = null;
         if (_ca.State != CaState.Cwr) TryKeepOpen();
     }
 

@@ -311,7 +311,7 @@ public sealed partial class TcpSocket
         if (len > mss) dupSegs = (int)((len + mss - 1) / mss);
         else if (_ca.TlpOutstanding && _ca.TlpHighSeq == end) flag |= AckFlags.DsackTlp;
         _ca.DsackDups += dupSegs;
-        if (_ca.DsackDups > _totalRetrans) return 0;
+        if (_ca.DsackDups > TotalRetrans) return 0;
         _rxOpt.DsackSeen = true;
         flag |= AckFlags.DsackingAck;
         // "We increase the RACK ordering window in rounds where we receive DSACKs that may have been due to reordering

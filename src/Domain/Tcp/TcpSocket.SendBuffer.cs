@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
@@ -86,7 +87,12 @@ public sealed partial class TcpSocket
     /// <summary>sk->sk_pacing_rate in bytes per second: ~0UL until tcp_update_pacing_rate().</summary>
     ulong _pacingRate = ulong.MaxValue;
 
-    internal sealed class SndSkb(uint seq, uint end, long truesize)
+    /// <summary>
+    /// One skb of the write queue: a struct in the list's array (24 bytes a slot, no object per skb), changed in place
+    /// through <see cref="SndSkbAt"/>.
+    /// </summary>
+    [StructLayout(LayoutKind.Auto)]
+    internal struct SndSkb(uint seq, uint end, long truesize)
     {
         public uint Seq = seq;
         public uint End = end;
@@ -94,8 +100,11 @@ public sealed partial class TcpSocket
         public bool Fin;
         /// <summary>TCPHDR_PSH in the skb's tcp_flags (tcp_mark_push()): the segment that ends it carries PSH.</summary>
         public bool Psh;
-        public long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
+        public readonly long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
     }
+
+    /// <summary>The write queue's skb at <paramref name="index"/>, to change in place (valid until the list next grows).</summary>
+    static ref SndSkb SndSkbAt(List<SndSkb> skbs, int index) => ref CollectionsMarshal.AsSpan(skbs)[index];
 
     /// <summary>
     /// tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then);
@@ -168,9 +177,9 @@ public sealed partial class TcpSocket
         while (call.Done < call.Requested)
         {
             // tcp_write_queue_tail(): the last skb, if it was not sent yet (tcp_write_xmit() cuts at what it sends).
-            var tail = skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) ? skbs[^1] : null;
-            long copy = tail is null ? 0 : sizeGoal - tail.Payload;
-            if (tail is null || copy <= 0)
+            bool hasTail = skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt);
+            long copy = !hasTail ? 0 : sizeGoal - skbs[^1].Payload;
+            if (!hasTail || copy <= 0)
             {
                 if (!StreamMemoryFree)
                 {
@@ -181,28 +190,31 @@ public sealed partial class TcpSocket
                 }
                 // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
                 if (_snd.Nxt == _snd.WriteSeq) ChronoStart(TcpChrono.Busy);
-                tail = new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize);
-                skbs.Add(tail);
+                skbs.Add(new SndSkb(_snd.WriteSeq, _snd.WriteSeq, SndSkbHeadTruesize));
                 _nonagle &= ~Nagle.Push; // tcp_skb_entail(): TCP_NAGLE_PUSH lasts until the next skb
                 SlowStartAfterIdleCheck(); // tcp_skb_entail()
                 QueueWmem(SndSkbHeadTruesize);
                 copy = sizeGoal;
             }
             copy = Math.Min(copy, call.Requested - call.Done);
+            int tailIndex = skbs.Count - 1;
+            ref var tail = ref SndSkbAt(skbs, tailIndex);
             tail.End += (uint)copy;
             tail.Truesize += copy;
+            long tailPayload = tail.Payload;
+            uint tailSeq = tail.Seq;
             QueueWmem(copy);
             _snd.WriteSeq += (uint)copy;
             call.Done += copy;
             Ledger.Accepted += copy;
-            if (call.Done == call.Requested || tail.Payload < sizeGoal) continue;
+            if (call.Done == call.Requested || tailPayload < sizeGoal) continue;
             if (ForcedPush)
             {
                 // forced_push(): tcp_mark_push() + __tcp_push_pending_frames(TCP_NAGLE_PUSH).
-                MarkPush(tail);
+                MarkPush(skbs, tailIndex);
                 Push("tcp_sendmsg", nonagle: Nagle.Push);
             }
-            else if (tail.Seq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
+            else if (tailSeq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
                 // cwnd is full: "if (!cwnd_quota) ... break").
@@ -217,7 +229,7 @@ public sealed partial class TcpSocket
         bool waiting = call.Done < call.Requested;
         bool more = !waiting && (call.MsgFlags & MsgFlags.MSG_MORE) != 0;
         bool tailUnsent = skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt);
-        if (tailUnsent && (!more || ForcedPush)) MarkPush(skbs[^1]);
+        if (tailUnsent && (!more || ForcedPush)) MarkPush(skbs, skbs.Count - 1);
         Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle);
     }
 
@@ -225,9 +237,9 @@ public sealed partial class TcpSocket
     bool ForcedPush => SeqMath.After(_snd.WriteSeq, _pushedSeq + (_snd.MaxWindow >> 1));
 
     /// <summary>Models tcp_mark_push() — net/ipv4/tcp.c: PSH on the skb, pushed_seq = write_seq.</summary>
-    void MarkPush(SndSkb skb)
+    void MarkPush(List<SndSkb> skbs, int index)
     {
-        skb.Psh = true;
+        SndSkbAt(skbs, index).Psh = true;
         _pushedSeq = _snd.WriteSeq;
     }
 
@@ -380,10 +392,10 @@ public sealed partial class TcpSocket
         int i = 0;
         while (i < skbs.Count && !(SeqMath.BeforeOrEqual(skbs[i].Seq, start) && SeqMath.After(skbs[i].End, start))) i++;
         if (i == skbs.Count) return null;
-        var skb = skbs[i];
+        ref var skb = ref SndSkbAt(skbs, i);
         if (grow && i + 1 < skbs.Count && !skb.Fin)
         {
-            var next = skbs[i + 1];
+            ref var next = ref SndSkbAt(skbs, i + 1);
             long missing = (long)quota * PayloadMss - (long)(skb.End - start);
             long nlen = Math.Min(missing, next.Payload);
             if (nlen > 0)
@@ -399,7 +411,7 @@ public sealed partial class TcpSocket
                     skb.Fin = next.Fin;
                     skb.Psh |= next.Psh;
                     FreeWmem(next.Truesize);
-                    skbs.RemoveAt(i + 1);
+                    skbs.RemoveAt(i + 1); // shifts what follows in place: skb (slot i) stays where it is
                 }
             }
         }
@@ -419,10 +431,10 @@ public sealed partial class TcpSocket
         int i = 0;
         while (i < skbs.Count && skbs[i].Seq != seq) i++; // a loop, not FindIndex(lambda): no closure per chunk sent
         if (i == skbs.Count) return;
-        var skb = skbs[i];
+        ref var skb = ref SndSkbAt(skbs, i);
         while (SeqMath.Before(skb.End, end) && i + 1 < skbs.Count)
         {
-            var next = skbs[i + 1];
+            ref var next = ref SndSkbAt(skbs, i + 1);
             uint take = Math.Min(end - skb.End, next.End - next.Seq);
             bool takesFin = next.Fin && skb.End + take == next.End;
             long payload = take - (takesFin ? 1 : 0);
@@ -455,7 +467,7 @@ public sealed partial class TcpSocket
         int i = 0;
         while (i < skbs.Count && !(SeqMath.Before(skbs[i].Seq, seq) && SeqMath.After(skbs[i].End, seq))) i++;
         if (i == skbs.Count) return;
-        var skb = skbs[i];
+        ref var skb = ref SndSkbAt(skbs, i);
         if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {
             // Cutting exactly before the FIN of a data skb: the kernel keeps the FIN on it (it is sent with the last byte).
@@ -468,7 +480,7 @@ public sealed partial class TcpSocket
         skb.Fin = false;
         skb.Psh = false;
         skb.Truesize -= moved;
-        skbs.Insert(i + 1, rest);
+        skbs.Insert(i + 1, rest); // last: the list may grow into a new array, and skb refers to the old one
         QueueWmem(SndSkbHeadTruesize);
     }
 
@@ -511,7 +523,7 @@ public sealed partial class TcpSocket
         int i = 0;
         while (i + 1 < skbs.Count && !(skbs[i].End == nextSeq && skbs[i + 1].Seq == nextSeq)) i++;
         if (i + 1 >= skbs.Count) return;
-        var to = skbs[i];
+        ref var to = ref SndSkbAt(skbs, i);
         var next = skbs[i + 1];
         to.End = next.End;
         to.Truesize += next.Payload;
@@ -538,7 +550,7 @@ public sealed partial class TcpSocket
         }
         if (n > 0) skbs.RemoveRange(0, n);
         if (skbs.Count == 0 || !SeqMath.After(una, skbs[0].Seq)) return;
-        var head = skbs[0];
+        ref var head = ref SndSkbAt(skbs, 0);
         if (head.Payload <= PayloadMss) return; // tcp_skb_pcount(skb) == 1: not trimmed
         long trimmed = una - head.Seq;
         head.Seq = una;
@@ -556,8 +568,9 @@ public sealed partial class TcpSocket
         var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
         if (skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) && skbs[^1].End == _snd.FinSeq)
         {
-            skbs[^1].End++;
-            skbs[^1].Fin = true;
+            ref var tail = ref SndSkbAt(skbs, skbs.Count - 1);
+            tail.End++;
+            tail.Fin = true;
             return;
         }
         // tcp_queue_skb() → tcp_add_write_queue_tail(): a FIN skb alone in the write queue starts the busy chrono.
@@ -570,8 +583,9 @@ public sealed partial class TcpSocket
     void SkbFinOnSentTail()
     {
         if (_sndSkbs is not { Count: > 0 } skbs) return;
-        skbs[^1].End++;
-        skbs[^1].Fin = true;
+        ref var tail = ref SndSkbAt(skbs, skbs.Count - 1);
+        tail.End++;
+        tail.Fin = true;
     }
 
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>

@@ -122,12 +122,22 @@ internal struct ConnectionTimers
     /// icsk_rto_min: this socket's RTO floor in whole jiffies — tcp_init_sock() takes usecs_to_jiffies(net.ipv4.tcp_rto_min_us)
     /// when the socket is made, a child copies its listener's (inet_csk_clone_lock()); tcp_rto_min() reads it.
     /// </summary>
-    public SimDuration RtoMin;
+    public SimDuration RtoMin
+    {
+        readonly get => Jiffies.ToDuration(_rtoMinJiffies);
+        set => _rtoMinJiffies = (uint)Jiffies.FromDuration(value);
+    }
     /// <summary>
     /// icsk_rto_max: this socket's RTO ceiling — tcp_init_sock() takes msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+;
     /// linux-4.4: TCP_RTO_MAX), a child copies its listener's; tcp_rto_max() reads it.
     /// </summary>
-    public SimDuration RtoMax;
+    public SimDuration RtoMax
+    {
+        readonly get => Jiffies.ToDuration(_rtoMaxJiffies);
+        set => _rtoMaxJiffies = (uint)Jiffies.FromDuration(value);
+    }
+    /// <summary>Both are whole jiffies (every writer rounds to them), kept as the kernel's u32 jiffies: 8 bytes where two durations take 16.</summary>
+    uint _rtoMinJiffies, _rtoMaxJiffies;
     /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
     public int Backoff;
     /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
@@ -205,8 +215,14 @@ internal struct ReceiverRtt
     public long RttUs8;
     /// <summary>rcv_rtt_est.seq: the sequence that ends the window-based measure.</summary>
     public uint Seq;
-    /// <summary>rcv_rtt_est.time: when the window-based measure began.</summary>
-    public SimTime? Time;
+    /// <summary>rcv_rtt_est.time: when the window-based measure began (null: none yet).</summary>
+    public SimTime? Time
+    {
+        readonly get => _timeNs1 == 0 ? null : new SimTime(_timeNs1 - 1);
+        set => _timeNs1 = value is { } t ? t.Ns + 1 : 0;
+    }
+    /// <summary><see cref="Time"/> in nanoseconds plus one, 0 for none: 8 bytes where a <c>SimTime?</c> takes 16.</summary>
+    long _timeNs1;
     /// <summary>tp->rcv_rtt_last_tsecr: the TSecr of the last timestamp-based measure.</summary>
     public uint LastTsecr;
 }

@@ -109,7 +109,7 @@ public sealed partial class TcpSocket
             // "Receiver dastardly shrinks window. Our retransmits become zero probes, but we should not timeout
             // this connection": no TCPTimeouts, no tcp_write_timeout(), no icsk_retransmits++ (the backoff grows at
             // out_reset_timer: on 6.8+).
-            long rtxDeltaMs = _sim.Now.Ms - (_retransStamp ?? _rtx[0].SentAt).Ms;
+            long rtxDeltaMs = _sim.Now.Ms - (RetransStamp ?? _rtx[0].SentAt).Ms;
             if (RtxProbe0TimedOut(rtxDeltaMs))
             {
                 WriteErr("tcp_retransmit_timer (zero window)");
@@ -117,7 +117,7 @@ public sealed partial class TcpSocket
             }
             EnterLoss();
             RetransmitHead("tcp_retransmit_timer (zero window)");
-            _retransStamp ??= _sim.Now; // tcp_retransmit_skb(): "Save stamp of the first (attempted) retransmit."
+            RetransStamp ??= _sim.Now; // tcp_retransmit_skb(): "Save stamp of the first (attempted) retransmit."
             OutResetTimer();
             return;
         }
@@ -126,10 +126,10 @@ public sealed partial class TcpSocket
         if (_icsk.Retransmits == 0) CountRecoveryFailure();
         EnterLoss();
         UpdateRtoStats();
-        bool first = _retransStamp is null;
+        bool first = RetransStamp is null;
         if (State == TcpState.SynSent) SendSyn(retransmission: true);
         else RetransmitHead("tcp_retransmit_timer");
-        if (first) _retransStamp = _sim.Now;
+        if (first) RetransStamp = _sim.Now;
         // linux-4.4: "Increase the timeout each time we retransmit" — icsk_backoff++ before out_reset_timer:. Since 6.8
         // ("tcp: use tp->total_rto to track number of linear timeouts in SYN_SENT state") it is in OutResetTimer().
         if (_sim.Profile == KernelProfile.Linux44) _icsk.Backoff++;
@@ -190,7 +190,7 @@ public sealed partial class TcpSocket
             var floor = _sim.Profile == KernelProfile.Linux44 ? SimDuration.Zero : RtoMinimum;
             _icsk.Rto = SimDuration.Min(SimDuration.Max(EstimatedRto, floor), RtoMax);
         }
-        else if (State != TcpState.SynSent || _totalRto > Host.Sysctls.TcpSynLinearTimeouts)
+        else if (State != TcpState.SynSent || (_retransStats?.TotalRto ?? 0) > Host.Sysctls.TcpSynLinearTimeouts)
         {
             // 6.8+: the backoff grows only with the doubling — not during SYN_SENT's linear timeouts, and also on the
             // zero-window branch, which jumps here.
@@ -212,13 +212,14 @@ public sealed partial class TcpSocket
     /// </summary>
     void UpdateRtoStats()
     {
+        var stats = RetransStatsToWrite;
         if (_icsk.Retransmits == 0)
         {
-            _totalRtoRecoveries++;
-            _rtoStampMs = ClockMs(_sim.Now);
+            stats.TotalRtoRecoveries++;
+            stats.RtoStampMs = ClockMs(_sim.Now);
         }
         _icsk.Retransmits++;
-        _totalRto++;
+        stats.TotalRto++;
     }
 
     /// <summary>
@@ -227,9 +228,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void UpdateRtoTime()
     {
-        if (_rtoStampMs == 0) return;
-        _totalRtoTimeMs += ClockMs(_sim.Now) - _rtoStampMs;
-        _rtoStampMs = 0;
+        if (_retransStats is not { RtoStampMs: not 0 } stats) return;
+        stats.TotalRtoTimeMs += ClockMs(_sim.Now) - stats.RtoStampMs;
+        stats.RtoStampMs = 0;
     }
 
     /// <summary>tcp_clock_ms() (and tcp_time_stamp_ms(tp)) of a virtual time: the millisecond clock, in u32.</summary>
@@ -238,8 +239,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_clear_retrans()'s reset of the RTO statistics (tcp_connect_init(), tcp_disconnect()).</summary>
     void ClearRtoStats()
     {
-        _totalRto = _totalRtoRecoveries = 0;
-        _totalRtoTimeMs = _rtoStampMs = 0;
+        if (_retransStats is not { } stats) return;
+        stats.TotalRto = stats.TotalRtoRecoveries = 0;
+        stats.TotalRtoTimeMs = stats.RtoStampMs = 0;
     }
 
     void EnterLoss()
@@ -344,7 +346,7 @@ public sealed partial class TcpSocket
     /// <summary>Models retransmits_timed_out(): now − retrans_stamp ≥ (user timeout or tcp_model_timeout(boundary, base)).</summary>
     bool RetransmitsTimedOut(int boundary, int userTimeoutMs, SimDuration rtoBase)
     {
-        if (_icsk.Retransmits == 0 || _retransStamp is not { } stamp) return false;
+        if (_icsk.Retransmits == 0 || RetransStamp is not { } stamp) return false;
         var timeout = userTimeoutMs > 0
             ? SimDuration.FromMilliseconds(userTimeoutMs)
             : TcpConstants.ModelTimeout(boundary, rtoBase, RtoMax);

@@ -118,8 +118,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>
     /// sk->sk_disconnects: bumped by connect(AF_UNSPEC) and by a failed connect()'s sock_error path before they call
     /// tcp_disconnect(). A call asleep meanwhile (sk_wait_event(), inet_wait_for_connect()) wakes to -EPIPE.
+    /// An int, as the kernel's.
     /// </summary>
-    long _disconnects;
+    int _disconnects;
 
     /// <summary>sk->sk_disconnects++ before sk_prot->disconnect() (af_inet.c, 6.6+); linux-4.4 has no such count.</summary>
     void CountDisconnect()
@@ -216,17 +217,21 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
     uint _tsOffset;
-    /// <summary>tp->total_rto, tp->total_retrans, tp->retrans_stamp.</summary>
-    int _totalRto;
     /// <summary>
-    /// tp->total_rto_recoveries, tp->total_rto_time (ms of finished RTO recoveries) and tp->rto_stamp (tcp_clock_ms() when
-    /// the current one began; 0: none) — 6.7's RTO statistics (<see cref="UpdateRtoStats"/>, <see cref="UpdateRtoTime"/>).
+    /// tp->total_retrans, bytes_retrans and 6.7's RTO statistics (<see cref="UpdateRtoStats"/>, <see cref="UpdateRtoTime"/>):
+    /// made by the first retransmission or RTO, so a connection that never lost a segment carries a null reference.
     /// </summary>
-    int _totalRtoRecoveries;
-    uint _totalRtoTimeMs;
-    uint _rtoStampMs;
-    int _totalRetrans;
-    SimTime? _retransStamp;
+    RetransStats? _retransStats;
+    RetransStats RetransStatsToWrite => _retransStats ??= new RetransStats();
+    int TotalRetrans => _retransStats?.TotalRetrans ?? 0;
+    /// <summary>tp->retrans_stamp (null: none).</summary>
+    SimTime? RetransStamp
+    {
+        get => _retransStampNs1 == 0 ? null : new SimTime(_retransStampNs1 - 1);
+        set => _retransStampNs1 = value is { } t ? t.Ns + 1 : 0;
+    }
+    /// <summary><see cref="RetransStamp"/> in nanoseconds plus one, 0 for none: 8 bytes where a <c>SimTime?</c> takes 16.</summary>
+    long _retransStampNs1;
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
     long _delivered;
     /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
@@ -243,7 +248,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     bool _lrcvStamped;
     /// <summary>tcp_info's segment and byte counts: tp->segs_out, data_segs_out, bytes_sent, bytes_retrans (__tcp_transmit_skb(),
     /// __tcp_retransmit_skb()) and tp->segs_in, data_segs_in (tcp_segs_in()).</summary>
-    long _segsOut, _dataSegsOut, _bytesSent, _bytesRetrans, _segsIn, _dataSegsIn;
+    /// The segment counts are u32 in tcp_sock, bytes_sent u64.
+    uint _segsOut, _dataSegsOut, _segsIn, _dataSegsIn;
+    long _bytesSent;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;
