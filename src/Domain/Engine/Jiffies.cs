@@ -84,15 +84,21 @@ public static class Jiffies
     /// When the timer wheel runs a timer armed at <paramref name="now"/> with the timer_list expiry
     /// <paramref name="expires"/> (a tick from <see cref="Expiry"/>) under <paramref name="profile"/>.
     /// linux-6: the hierarchical wheel of 4.8+ (<see cref="BucketExpiry"/>), with the base clock at
-    /// the current jiffy (forward_timer_base() in __mod_timer()); __run_timers() runs the bucket on
-    /// the tick its expiry comes. linux-4.4: the cascading wheel (tv1–tv5, internal_add_timer() and
-    /// cascade()), which runs a timer on the tick of its expiry — and one already due on the next tick.
+    /// the current jiffy (forward_timer_base() in __mod_timer()) — or one ahead of it when
+    /// <paramref name="baseClockAhead"/>: __run_timers() sets base->clk one past the bucket it
+    /// collects before it calls the callbacks ("While executing timers, base->clk is set 1 offset
+    /// ahead of jiffies"), and __forward_timer_base() never moves it back, so a timer armed on that
+    /// base in the rest of the jiffy is placed with <c>delta = expires − (jiffies + 1)</c>: a delta of
+    /// exactly LVL_START(n) (63, 504, 4032 … jiffies) lands one level finer. __run_timers() runs the
+    /// bucket on the tick its expiry comes. linux-4.4: the cascading wheel (tv1–tv5,
+    /// internal_add_timer() and cascade()), which runs a timer on the tick of its expiry — and one
+    /// already due on the next tick; its level choice does not change when the timer runs.
     /// </summary>
-    public static SimTime WheelFires(SimTime now, SimTime expires, KernelProfile profile)
+    public static SimTime WheelFires(SimTime now, SimTime expires, KernelProfile profile, bool baseClockAhead = false)
     {
         if (profile == KernelProfile.Linux44)
             return new SimTime(Math.Max(At(expires), At(now) + 1) * Tick.Ns);
-        long clk = Absolute(now);
+        long clk = Absolute(now) + (baseClockAhead ? 1 : 0);
         long bucket = BucketExpiry(Absolute(expires), clk);
         return new SimTime((bucket - Initial) * Tick.Ns);
     }

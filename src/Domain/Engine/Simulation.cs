@@ -372,7 +372,7 @@ public sealed partial class Simulation
             if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, timer.FiresAt));
             return;
         }
-        var fires = Jiffies.WheelFires(Now, expires, Profile);
+        var fires = Jiffies.WheelFires(Now, expires, Profile, host.WheelClockAhead(kind, Now));
         var generation = timer.Arm(target, key, expires, fires);
         _queue.EnqueueTimer(fires, target, key, ref timer, generation);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
@@ -405,6 +405,7 @@ public sealed partial class Simulation
     /// <summary>Journals a timer's expiry (the handler runs next).</summary>
     internal void TimerFired(Host host, int socketId, TcpTimerKind kind)
     {
+        host.WheelRan(kind, Now);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerFired(Now, _journalSeq, host.Name, socketId, kind));
     }
 

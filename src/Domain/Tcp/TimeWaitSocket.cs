@@ -325,7 +325,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     {
         ref var e = ref this[slot];
         var expires = Jiffies.Expiry(Sim.Now, timeout);
-        var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile);
+        var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile, _host.WheelClockAhead(TcpTimerKind.TimeWait, Sim.Now));
         if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
         e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
@@ -348,6 +348,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         ref var e = ref this[slot];
         if (!e.Alive || !e.TimerArmed || KeyOf(slot, e.TimerArming) != key) return false;
         e.TimerArmed = false;
+        _host.WheelRan(TcpTimerKind.TimeWait, Sim.Now);
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
         if (Sim.Profile == KernelProfile.Linux44) _host.Count(e.TwKill ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         Kill(slot, "tw_timer_handler");

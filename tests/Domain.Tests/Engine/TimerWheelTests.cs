@@ -198,4 +198,65 @@ public class TimerWheelTests
         Assert.Equal(a.Select(e => e.ToString()), Timers(8).Select(e => e.ToString()));
         Assert.Contains(a, e => e is TimerFired { Timer: TcpTimerKind.Retransmit } f && f.At == Ms(115_680));
     }
+
+    // __run_timers() (kernel/time/timer.c) sets base->clk one past the bucket it collects before it calls the
+    // callbacks, and __forward_timer_base() never moves a clk back: a timer armed on that base in the same jiffy is
+    // placed by calc_wheel_index() with delta = expires − (jiffies + 1). Only a delta of exactly LVL_START(n)
+    // (63, 504, 4032 … jiffies) changes level: one finer, so the bucket is rounded to a smaller granule. Observed on
+    // Linux 6.18.44 with the timer_start tracepoint: a 504-jiffy RTO re-armed by tcp_retransmit_timer() got
+    // bucket_expiry = expires rounded up to 8 (level 1), not to 64 (level 2), in 7 of 7 re-arms.
+    [Theory]
+    [InlineData(1, 63, false, 72)]     // delta 63 = LVL_START(1): level 1, expires 64 → 72
+    [InlineData(1, 63, true, 65)]      // clk 2: delta 62, level 0 → 65
+    [InlineData(0, 504, false, 568)]   // delta 504 = LVL_START(2): level 2, 504 → 568 (≡ 56 mod 64)
+    [InlineData(0, 504, true, 512)]    // clk 1: delta 503, level 1 → 512
+    [InlineData(0, 4032, false, 4344)] // level 3: 4032 → 4344 (≡ 248 mod 512)
+    [InlineData(0, 4032, true, 4088)]  // clk 1: delta 4031, level 2 → 4088
+    [InlineData(0, 250, true, 256)]    // off a boundary the level and so the bucket are the same: 250 → 256
+    [InlineData(3, 0, true, 4)]        // expires = jiffies < clk: delta < 0, the bucket is clk itself, 4 as without
+    public void WheelFires_BaseClockOneAheadOfJiffies_DeltaAtLvlStartGoesOneLevelFiner(long armJiffy, long timeoutJiffies, bool ahead, long firesJiffy)
+    {
+        Assert.Equal(Jiffy(firesJiffy), Jiffies.WheelFires(Jiffy(armJiffy), Jiffy(armJiffy + timeoutJiffies), KernelProfile.Linux6, ahead));
+    }
+
+    [Fact]
+    public void WheelFires_Linux44_BaseClockIgnored()
+    {
+        // The cascading wheel runs a timer on the tick of its expiry whichever tv it was put in.
+        Assert.Equal(Jiffy(504), Jiffies.WheelFires(Jiffy(0), Jiffy(504), KernelProfile.Linux44, baseClockAhead: true));
+    }
+
+    /// <summary>The client's retransmissions of 100 bytes sent at 100 ms into a black hole, over a 50 ms RTT.</summary>
+    static List<SimTime> Retransmissions(out List<SimEvent> timers)
+    {
+        var h = new TwoHostHarness(delayMs: 25);
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 100);
+        h.At(S(34));
+        timers = h.Sim.Journal.Where(e => e is TimerArmed { Host: "client", Timer: TcpTimerKind.Retransmit }).ToList();
+        return h.Sent("client").Where(x => x.Len == 100).Select(x => x.At).ToList();
+    }
+
+    [Fact]
+    public void Established_Rto63JiffiesBackedOffInto504And4032_RearmedFromTheCallbackOnTheFinerLevel()
+    {
+        // Handshake RTT 50 ms: RTO = 50 + 200 ms = 250 ms, usecs_to_jiffies() → 63 jiffies. Sent at jiffy 25; the loss
+        // probe and the RTO both run at 96 (384 ms: 25 + 63 = 88, level 1 → 96); the probe's re-arm from its callback
+        // (clk 97): 96 + 63 = 159, delta 62, level 0 → 160 (640 ms). Then tcp_retransmit_timer() re-arms the backed-off
+        // RTO from its own callback, the base's clk one past the bucket: 126 from 160 → 286 → 288 (1.152 s); 252 from
+        // 288 → 540 → 544 (2.176 s); 504 from 544 → 1048, delta 503, level 1 → 1056 (4.224 s; with clk = jiffies it
+        // would be level 2, ≡ 56 mod 64: 1080, 4.320 s); 1008 from 1056 → 2064 → 2104 (8.416 s); 2016 from 2104 →
+        // 4120 → 4152 (16.608 s); 4032 from 4152 → 8184, delta 4031, level 2 → 8248 (32.992 s; level 3 would be 8440).
+        var sent = Retransmissions(out _);
+        Assert.Equal([Ms(100), Ms(384), Ms(640), Ms(1152), Ms(2176), Ms(4224), Ms(8416), Ms(16_608), Ms(32_992)], sent);
+    }
+
+    [Fact]
+    public void Established_RtoRearmedInTheJiffyOfItsCallback_JournalsTheFinerBucket()
+    {
+        // The journal's TimerArmed carries when the wheel runs the timer: the 504-jiffy re-arm at 2.176 s says 4.224 s.
+        Retransmissions(out var timers);
+        Assert.Contains(timers, e => e is TimerArmed t && t.At == Ms(2176) && t.Expires == Ms(4224));
+    }
 }
