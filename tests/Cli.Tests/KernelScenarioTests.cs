@@ -82,6 +82,24 @@ public sealed class KernelScenarioTests
         Assert.Contains(run.OutputLines, l => l.Contains("note: $.steps[11].expect.dmesg.server: the kernel log is the machine's", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// --strict (the difference report, exit 1 when a scenario differs): an RST close whose every segment, socket and
+    /// counter is the engine's on the kernel reports no difference and exits 0. Up to three runs: the machine's timing
+    /// (a step begun 5 ms late is a difference in time).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_DiffStrict_ScenarioAlikeOnBoth_ReportsNoDifference()
+    {
+        RequireKernel();
+        string[] args = ["kernel", "--strict", Path.Combine(Examples, "linger-zero-rst.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.Contains("diff: the kernel's packets, socket states and counters are the engine's", StringComparison.Ordinal));
+        Assert.Contains("difference report: 0 of 1 scenarios run differ from the engine beyond their expectations", run.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>What the kernel run cannot do (a scripted host's inject steps) is reported as not runnable, never faked.</summary>
     [KernelFact]
     public async Task Kernel_ScenarioWithAScriptedHost_IsNotRun()
