@@ -122,7 +122,7 @@ internal sealed class KernelScenarioRunner
             { "host": "a", "call": "setsockopt", "socket": "c", "option": "SO_LINGER", "value": { "onoff": 1, "linger": 0 } },
             { "host": "a", "call": "getsockopt", "socket": "c", "option": "SO_LINGER" },
             { "at": "+5ms", "expect": { "sockets": [ { "socket": "c", "state": "FIN-WAIT-2" }, { "host": "b", "local": ":9", "count": 2 } ],
-                "sockstat": { "a": { "tw": 0 } }, "counters": { "a": { "TcpExt.TW": 0 } } } },
+                "sockstat": { "a": { "tw": 0 } }, "counters": { "a": { "TcpExt.TW": 0 } }, "dmesg": { "a": [ "warm-up" ] } } },
             { "host": "a", "call": "close", "socket": "c" },
             { "host": "b", "call": "close", "socket": "s" }
           ],
