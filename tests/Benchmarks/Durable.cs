@@ -60,7 +60,7 @@ static class Durable
                 $"cmds_per_s={F(latencies.Length / wall)} p50_ms={F2(Percentile(latencies, 0.50))} p99_ms={F2(Percentile(latencies, 0.99))} " +
                 $"server_cpu_us_per_cmd={F(serverCpu * 1e6 / latencies.Length)} client_cpu_us_per_cmd={F(cpu * 1e6 / latencies.Length)} " +
                 $"cmds_per_commit={F2(latencies.Length / Math.Max(1, commits))} server_switches_per_cmd={F2(switches / (double)latencies.Length)} " +
-                $"server_pool_items_per_cmd={F2(workItems / latencies.Length)} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
+                $"server_pool_items_per_cmd={F2(workItems / latencies.Length)} client={(HttpClientWanted ? "http" : "lean")} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
         }
         finally
         {
@@ -324,11 +324,51 @@ static class Durable
     }
 
     /// <summary>
-    /// Runs <paramref name="commands"/> commands over the clients; returns each one's latency in ms. A client checks each
-    /// response's status and reads its body, without parsing it (the clients share the server's two cores: a JSON
-    /// document built per response cost about as much CPU as 20 % of the server's work); a failure is an error of the benchmark.
+    /// W4's clients: the lean one (<see cref="LeanHttp"/>) unless SIMBENCH_W4_CLIENT=http asks for HttpClient, the
+    /// client W4 used before (to measure what the load generator itself costs).
     /// </summary>
-    static async Task<double[]> RunClientsAsync(ApiServer server, (Guid Id, int Socket, long Version)[] sims, long commands)
+    static bool HttpClientWanted => Environment.GetEnvironmentVariable("SIMBENCH_W4_CLIENT") == "http";
+
+    static Task<double[]> RunClientsAsync(ApiServer server, (Guid Id, int Socket, long Version)[] sims, long commands) =>
+        HttpClientWanted ? RunHttpClientsAsync(server, sims, commands) : RunLeanClientsAsync(server, sims, commands);
+
+    /// <summary>
+    /// Runs <paramref name="commands"/> commands over the clients; returns each one's latency in ms. Each client is one
+    /// kept-alive connection writing requests serialised beforehand and reading of each response its status and its
+    /// framing only (<see cref="LeanHttp"/>); a failure is an error of the benchmark.
+    /// </summary>
+    static async Task<double[]> RunLeanClientsAsync(ApiServer server, (Guid Id, int Socket, long Version)[] sims, long commands)
+    {
+        var requests = sims.Select(s => (
+            Send: LeanHttp.Post(server.BaseAddress, $"/api/v1/simulations/{s.Id}/sockets/{s.Socket}/send", """{"bytes":100}"""),
+            Advance: LeanHttp.Post(server.BaseAddress, $"/api/v1/simulations/{s.Id}/advance", """{"byNs":1000000}"""))).ToArray();
+        var perClient = new double[Clients][];
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            using var connection = await LeanHttp.ConnectAsync(server.BaseAddress);
+            long n = commands / Clients + (c < commands % Clients ? 1 : 0);
+            var mine = new double[n];
+            for (long k = 0; k < n; k++)
+            {
+                int s = c * SimulationsPerClient + (int)(k % SimulationsPerClient);
+                bool isSend = k / SimulationsPerClient % 2 == 0;
+                long t0 = Stopwatch.GetTimestamp();
+                var (status, failure) = await connection.SendAsync(isSend ? requests[s].Send : requests[s].Advance);
+                if (failure is not null)
+                    throw new InvalidOperationException($"POST {(isSend ? "send" : "advance")} on {sims[s].Id}: {status} {failure}");
+                mine[k] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                sims[s].Version++;
+            }
+            perClient[c] = mine;
+        })));
+        return [.. perClient.SelectMany(x => x)];
+    }
+
+    /// <summary>
+    /// <see cref="RunLeanClientsAsync"/> through HttpClient (W4's client until scale session 15): a client checks each
+    /// response's status and reads its body, without parsing it.
+    /// </summary>
+    static async Task<double[]> RunHttpClientsAsync(ApiServer server, (Guid Id, int Socket, long Version)[] sims, long commands)
     {
         var send = Encoding.UTF8.GetBytes("""{"bytes":100}""");
         var advance = Encoding.UTF8.GetBytes("""{"byNs":1000000}""");
