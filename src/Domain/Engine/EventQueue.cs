@@ -91,7 +91,7 @@ public sealed class EventQueue
     {
         var (chunk, index) = Put(at, target, key, generation);
         state.QueueChunk = chunk;
-        state.QueueIndex = index;
+        state.QueueIndex = (byte)index; // < ChunkSize
     }
 
     /// <summary>

@@ -17,10 +17,16 @@ public struct TimerState
 {
     /// <summary>Where the pending item of the current arming sits in the queue (null when none is pending).</summary>
     internal EventQueue.Chunk? QueueChunk;
-    internal int QueueIndex;
-    /// <summary>A byte of the owner's (a <see cref="SimTimer"/>'s kind), kept here where the struct has room: 40 bytes either way.</summary>
+    /// <summary>The item's slot in <see cref="QueueChunk"/> (a chunk holds 64).</summary>
+    internal byte QueueIndex;
+    /// <summary>A byte of the owner's (a <see cref="SimTimer"/>'s kind), kept here where the struct has room: 32 bytes either way.</summary>
     internal byte Tag;
-    public long Generation { readonly get; private set; }
+    /// <summary>
+    /// Bumped by every arming and cancel: an item armed with an older one is stale. 32 bits kept, 0 skipped (an item of
+    /// generation 0 is not a timer's): 4 billion armings of one timer before a number comes back.
+    /// </summary>
+    public readonly long Generation => _generation;
+    uint _generation;
     public bool Armed { readonly get; private set; }
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
     public SimTime Expires { readonly get; private set; }
@@ -31,7 +37,7 @@ public struct TimerState
     internal long Arm(object target, object key, SimTime expires, SimTime firesAt)
     {
         VacateSlot(target, key);
-        Generation++;
+        NextGeneration();
         Armed = true;
         Expires = expires;
         FiresAt = firesAt;
@@ -43,9 +49,14 @@ public struct TimerState
     {
         if (!Armed) return false;
         VacateSlot(target, key);
-        Generation++;
+        NextGeneration();
         Armed = false;
         return true;
+    }
+
+    void NextGeneration()
+    {
+        if (++_generation == 0) _generation = 1;
     }
 
     internal readonly bool IsCurrent(long generation) => Armed && generation == Generation;
