@@ -50,7 +50,14 @@ public sealed class CallRecord
 
     public string? Errno { get; internal set; }
 
-    public SimTime? ReturnedAt { get; internal set; }
+    /// <summary>When the call returned; null while it is blocked (kept as a plain time beside <see cref="Returned"/>: 8 B less a row).</summary>
+    public SimTime? ReturnedAt
+    {
+        get => Returned ? _returnedAt : null;
+        internal set => _returnedAt = value ?? default;
+    }
+
+    SimTime _returnedAt;
 
     /// <summary>How long the call blocked (zero when it returned at once); null while it is blocked.</summary>
     public SimDuration? Blocked => ReturnedAt is { } at ? at - IssuedAt : null;

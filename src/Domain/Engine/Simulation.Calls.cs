@@ -12,8 +12,10 @@ public sealed partial class Simulation
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
     /// <summary>Calls a socket may still complete later, by id: O(1) to add and remove; sorted by id (issue order) when listed.</summary>
     readonly Dictionary<long, PendingCall> _pending = [];
+    /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
     readonly List<CallRecord> _calls = [];
-    readonly Dictionary<long, CallRecord> _callsById = [];
+    /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
+    readonly string?[] _lastArgs = new string?[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
 
     /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
@@ -56,7 +58,36 @@ public sealed partial class Simulation
     public IReadOnlyList<CallRecord> Calls => _calls;
 
     /// <summary>A call of the table by id, or null when no process made it.</summary>
-    public CallRecord? FindCall(long callId) => _callsById.GetValueOrDefault(callId);
+    public CallRecord? FindCall(long callId)
+    {
+        // Binary search: a by-id hash of every row would keep ≈ 60 B per call (a held connection's connect and accept).
+        int lo = 0, hi = _calls.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = lo + (hi - lo) / 2;
+            long at = _calls[mid].CallId;
+            if (at == callId) return _calls[mid];
+            if (at < callId) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return null;
+    }
+
+    /// <summary>Adds a row to the call table; its call finds it again through <see cref="PendingCall.Record"/>.</summary>
+    void AddCallRecord(PendingCall call, CallRecord entry)
+    {
+        _calls.Add(entry);
+        call.Record = entry;
+    }
+
+    /// <summary>The arguments' text, as the last row's string when equal (one string for many alike rows).</summary>
+    string ShareArgs(SocketCallKind kind, string args)
+    {
+        ref string? last = ref _lastArgs[(int)kind];
+        if (string.Equals(args, last, StringComparison.Ordinal)) return last!;
+        last = args;
+        return args;
+    }
 
     internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
 
@@ -108,9 +139,7 @@ public sealed partial class Simulation
             var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
             if (KeepsCalls)
             {
-                var entry = new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, args, Now);
-                _calls.Add(entry);
-                _callsById[id] = entry;
+                AddCallRecord(call, new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
@@ -161,9 +190,7 @@ public sealed partial class Simulation
             var args = Describe(r);
             if (KeepsCalls)
             {
-                var entry = new CallRecord(id, r.Call, host.Name, process.Name, r.SocketId, args, Now);
-                _calls.Add(entry);
-                _callsById[id] = entry;
+                AddCallRecord(call, new CallRecord(id, r.Call, host.Name, process.Name, r.SocketId, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }
@@ -260,7 +287,7 @@ public sealed partial class Simulation
                 call.Holds = sk;
                 sk.CallRefs++;
             }
-            if (sk is not null && _callsById.TryGetValue(call.Id, out var entry)) entry.SocketId = sk.Id;
+            if (sk is not null && call.Record is { } entry) entry.SocketId = sk.Id;
             return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         }
         _pending.Remove(call.Id);
@@ -300,7 +327,7 @@ public sealed partial class Simulation
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno, string? detail = null)
     {
-        if (_callsById.TryGetValue(call.Id, out var entry))
+        if (call.Record is { } entry)
         {
             if (socketId != 0) entry.SocketId = socketId;
             entry.Returned = true;

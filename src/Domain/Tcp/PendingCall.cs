@@ -27,6 +27,9 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     /// <summary>The next call of the simulation's free list while this one waits to be reused.</summary>
     internal PendingCall? NextFree { get; set; }
 
+    /// <summary>The call's row in the simulation's call table (null when the table does not keep it).</summary>
+    internal CallRecord? Record { get; set; }
+
     /// <summary>Makes a finished call a new one, every field as the constructor leaves it.</summary>
     internal void Reuse(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, SimTime issued, long requested, IEventTarget? waiter)
     {
@@ -47,6 +50,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         ReturnErrno = null;
         ReturnSocketId = 0;
         NextFree = null;
+        Record = null;
     }
 
 /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
