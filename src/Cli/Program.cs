@@ -20,6 +20,8 @@ const string usage = """
                              link direction, every socket's state at each expect step and at the end, Tcp/TcpExt counters
           --strict           as --diff, and exit 1 when a scenario differs
           --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
+          --machine-orphans  a scenario's net.ipv4.tcp_max_orphans set on the whole machine for its run and restored, sockstat's
+                             orphan count checked; refused while the machine has orphans
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -19,7 +19,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -42,7 +42,7 @@ public static class KernelCommand
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 progress.Start(i + 1, files.Count, files[i].DisplayPath);
-                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), cancellationToken);
+                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), line.Has("machine-orphans"), cancellationToken);
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result, "real");
                 foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
@@ -145,13 +145,29 @@ public static class KernelCommand
         IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
         IReadOnlyDictionary<string, long>? Counters = null);
 
-    static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, CancellationToken cancellationToken)
+    static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
     {
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
+        if (!machineOrphans || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, false, cancellationToken);
+        // --machine-orphans: the scenario's tcp_max_orphans set here, in the initial namespace, around the child's run.
+        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        if (document is null || MachineOrphanLimit.ValueOf(document) is not { Value: { } value }) return RunChild(file, ignoreGsoPsh, true, cancellationToken);
+        var (limit, error) = MachineOrphanLimit.Set(value);
+        if (limit is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
+        using (limit)
+        {
+            var (result, child) = RunChild(file, ignoreGsoPsh, true, cancellationToken);
+            return (result, child is null ? null : child with { Notes = [.. child.Notes ?? [], limit.Note] });
+        }
+    }
+
+    static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        string[] childArgs = ignoreGsoPsh ? ["kernel", "--in-netns", "--ignore-gso-psh", "--", file.FullPath] : ["kernel", "--in-netns", "--", file.FullPath];
+        string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
+            .. machineOrphans ? ["--machine-orphans"] : Array.Empty<string>(), "--", file.FullPath];
         foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -208,7 +224,7 @@ public static class KernelCommand
     {
         var path = line.Arguments.Single();
         var result = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-            ? RunScenario(File.ReadAllText(path))
+            ? RunScenario(File.ReadAllText(path), line.Has("machine-orphans"))
             : RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
@@ -289,16 +305,16 @@ public static class KernelCommand
     /// A scenario in the child: parsed by the engine's parser, refused (as invalid input for this target) when it uses
     /// what the kernel run cannot do, else run by <see cref="KernelScenarioRunner"/>.
     /// </summary>
-    static ChildResult RunScenario(string text)
+    static ChildResult RunScenario(string text, bool machineOrphans)
     {
         var problems = ScenarioJsonFormat.Parse(text, out var document);
         if (document is null) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
-        var unsupported = KernelScenarioRunner.Unsupported(document);
+        var unsupported = KernelScenarioRunner.Unsupported(document, machineOrphans);
         if (unsupported.Count > 0)
             return new ChildResult([.. unsupported.Select(e => new Problem(e.Path, $"not run on the kernel: {e.Message}"))], null, null, null, null, null, null, 0, null);
         if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
         KernelScenarioRunner.WarmUp();
-        var (run, setupError) = KernelScenarioRunner.Run(document);
+        var (run, setupError) = KernelScenarioRunner.Run(document, machineOrphans);
         if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
         return new ChildResult(null, null, null, null, null, null, null, run.EndNs, null,
             [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],

@@ -48,10 +48,20 @@ internal sealed class KernelScenarioRunner
     KernelLog? _log;
     long _t0;
 
-    KernelScenarioRunner(ScenarioDocument doc) => _doc = doc;
+    /// <summary>--machine-orphans: the parent set the scenario's tcp_max_orphans on the machine (<see cref="MachineOrphanLimit"/>), so sockstat's orphan count is checked.</summary>
+    readonly bool _machineOrphans;
 
-    /// <summary>What the kernel run cannot do in this document (it is then not run): one error per step or host.</summary>
-    public static List<ScenarioError> Unsupported(ScenarioDocument doc)
+    KernelScenarioRunner(ScenarioDocument doc, bool machineOrphans)
+    {
+        _doc = doc;
+        _machineOrphans = machineOrphans;
+    }
+
+    /// <summary>
+    /// What the kernel run cannot do in this document (it is then not run): one error per step or host. With
+    /// <paramref name="machineOrphans"/> (--machine-orphans) net.ipv4.tcp_max_orphans is allowed: the parent sets it machine-wide.
+    /// </summary>
+    public static List<ScenarioError> Unsupported(ScenarioDocument doc, bool machineOrphans = false)
     {
         var why = new List<ScenarioError>();
         if (doc.Kernel != Domain.Engine.KernelProfile.Linux6) why.Add(new("$.kernel", "the machine runs Linux 6.18: a linux-4.4 scenario cannot run on it"));
@@ -59,9 +69,12 @@ internal sealed class KernelScenarioRunner
         {
             if (h.Kind == ScenarioHostKind.Scripted) why.Add(new($"$.hosts.{h.Name}", "a scripted host (inject steps) is not run on the kernel: use a packetdrill script"));
             if (h.BehindNat is not null) why.Add(new($"$.hosts.{h.Name}.behindNat", "NAT is not emulated on the kernel"));
-            foreach (var s in h.Sysctls.Where(s => SysctlCatalog.All.TryGetValue(s.Name, out var d) && d.Scope == SysctlScope.Global))
-                why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", "a machine-wide sysctl cannot be set for one namespace"));
+            foreach (var s in h.Sysctls.Where(s => IsGlobal(s.Name) && !(machineOrphans && s.Name == MachineOrphanLimit.Sysctl)))
+                why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", s.Name == MachineOrphanLimit.Sysctl
+                    ? "a machine-wide sysctl cannot be set for one namespace (--machine-orphans sets it on the whole machine for the run)"
+                    : "a machine-wide sysctl cannot be set for one namespace"));
         }
+        if (machineOrphans && MachineOrphanLimit.ValueOf(doc).Error is { } orphansError) why.Add(new("$.hosts", orphansError));
         foreach (var kind in doc.Steps.Where(s => s is InjectStep or WorkloadStep).GroupBy(s => s is InjectStep ? "inject" : "workload"))
             why.Add(new(kind.First().Path, $"{kind.Count()} {kind.Key} step{(kind.Count() == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
         var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
@@ -70,10 +83,12 @@ internal sealed class KernelScenarioRunner
         return why;
     }
 
+    static bool IsGlobal(string sysctl) => SysctlCatalog.All.TryGetValue(sysctl, out var d) && d.Scope == SysctlScope.Global;
+
     /// <summary>Runs the document; null and the setup error when the namespaces or links cannot be made.</summary>
-    public static (KernelScenarioRun? Run, string? SetupError) Run(ScenarioDocument doc)
+    public static (KernelScenarioRun? Run, string? SetupError) Run(ScenarioDocument doc, bool machineOrphans = false)
     {
-        var runner = new KernelScenarioRunner(doc);
+        var runner = new KernelScenarioRunner(doc, machineOrphans);
         try
         {
             if (runner.SetUp() is { } error) return (null, error);
@@ -163,7 +178,7 @@ internal sealed class KernelScenarioRunner
                 _notes.Add($"set to the engine's defaults in each namespace: {string.Join("; ", changed)}");
             defaultsNoted = true;
             if (refused.Count > 0) return string.Join("; ", refused);
-            foreach (var s in host.Sysctls)
+            foreach (var s in host.Sysctls.Where(s => !(_machineOrphans && s.Name == MachineOrphanLimit.Sysctl)))
                 if (ns.WriteSysctl(s.Name, s.Text) is { } sysctlError) return sysctlError;
             var own = AddressesOf(host).ToHashSet();
             foreach (var a in own)
@@ -427,7 +442,7 @@ internal sealed class KernelScenarioRunner
         foreach (var c in checks.Sockstat)
         {
             var p = JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host);
-            var results = nearest.Select(r => SockstatCheck(c, p, r)).ToList();
+            var results = nearest.Select(r => SockstatCheck(c, p, r, _machineOrphans)).ToList();
             _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
         }
         foreach (var c in checks.Counters)
@@ -482,11 +497,13 @@ internal sealed class KernelScenarioRunner
     IPv4? AddressOf(SockAddrPattern? pattern) =>
         pattern?.Address is { } literal ? new IPv4(literal) : pattern?.Host is { } name && _addresses.TryGetValue(name, out var a) ? new IPv4(a) : null;
 
-    static CheckResult SockstatCheck(SockstatCheck c, string path, Reading reading)
+    static CheckResult SockstatCheck(SockstatCheck c, string path, Reading reading, bool machineOrphans)
     {
         var values = reading.Sockstat.GetValueOrDefault(c.Host) ?? [];
-        // orphan and alloc are machine-wide counters on 6.18 (tcp_orphan_count, tcp_sockets_allocated): only inuse and tw are the namespace's.
-        var fields = new (string Name, long? Expected)[] { ("inuse", c.InUse), ("tw", c.Tw) }.Where(f => f.Expected is not null).ToList();
+        // orphan and alloc are machine-wide counters on 6.18 (tcp_orphan_count, tcp_sockets_allocated): only inuse and tw are the
+        // namespace's — and orphan under --machine-orphans, which runs only on a machine with no other orphans.
+        var fields = new (string Name, long? Expected)[] { ("inuse", c.InUse), ("tw", c.Tw), ("orphan", machineOrphans ? c.Orphan : null) }
+            .Where(f => f.Expected is not null).ToList();
         return new CheckResult(fields.All(f => values.GetValueOrDefault(f.Name, -1) == f.Expected), CheckKinds.Sockstat, path,
             string.Join(' ', fields.Select(f => $"{f.Name}={f.Expected}")), string.Join(' ', fields.Select(f => $"{f.Name}={values.GetValueOrDefault(f.Name, -1)}")),
             new SimTime(reading.AtNs));
@@ -514,8 +531,8 @@ internal sealed class KernelScenarioRunner
         const string path = "$.expect";
         var reading = Read(expect.State, end);
         CheckState(expect.State, path, [reading], end);
-        foreach (var c in expect.State.Sockstat.Where(c => c.Orphan is not null || c.Alloc is not null))
-            _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host)} orphan/alloc (machine-wide counters on Linux 6.18)");
+        foreach (var c in expect.State.Sockstat.Where(c => (c.Orphan is not null && !_machineOrphans) || c.Alloc is not null))
+            _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host)} {(_machineOrphans ? "alloc" : "orphan/alloc")} (machine-wide counters on Linux 6.18)");
         foreach (var c in expect.Data)
             _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "data"), c.Alias)} (the data ledger is the engine's)");
         _checks.AddRange(ScenarioRunner.PacketChecks(expect, Packets(), path, new SimTime(end), Tolerance));
