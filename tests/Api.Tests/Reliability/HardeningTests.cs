@@ -37,6 +37,14 @@ public sealed class HardeningTests(ApiHosts hosts)
         Assert.Equal(field, JsonTextCheck.FindInvalidText(Encoding.UTF8.GetBytes(json)));
 
     [Theory]
+    [InlineData("""{"bytes":100}""", false)]
+    [InlineData("""{"a":"\ud800"}""", true)]
+    [InlineData("""{"a":"\n"}""", true)]
+    [InlineData("""{"a":"é"}""", true)]
+    public void JsonTextCheck_PlainAsciiWithoutEscapes_SkipsTheWalk(string json, bool walked) =>
+        Assert.Equal(walked, JsonTextCheck.MayHoldInvalidText(Encoding.UTF8.GetBytes(json)));
+
+    [Theory]
     [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nDate: Thu, 03 Dec 2026 07:49:29 GMT\r\n\r\n", 400)]
     [InlineData("HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 414)]
     [InlineData("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\nDate: x\r\n\r\n", 431)]

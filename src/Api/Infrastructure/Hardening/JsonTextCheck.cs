@@ -18,11 +18,12 @@ public sealed class JsonTextCheck(RequestDelegate next)
     {
         if (context.Request.HasJsonContentType() && context.Request.ContentLength != 0)
         {
-            context.Request.EnableBuffering();
-            using var copy = new MemoryStream();
+            // The body is read once into memory and handed on as a seekable stream (what EnableBuffering's
+            // file-backed stream did, for less: W4's profile had it at ≈ 1.5 % of a command's CPU).
+            var copy = new MemoryStream(context.Request.ContentLength is > 0 and <= 1 << 20 ? (int)context.Request.ContentLength : 0);
             await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
-            context.Request.Body.Position = 0;
-            if (FindInvalidText(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } field)
+            context.Request.Body = new MemoryStream(copy.GetBuffer(), 0, (int)copy.Length, writable: false, publiclyVisible: true);
+            if (InvalidTextIn(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } field)
             {
                 await TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]>
                 {
@@ -38,6 +39,14 @@ public sealed class JsonTextCheck(RequestDelegate next)
         }
         await next(context);
     }
+
+    private static string? InvalidTextIn(ReadOnlySpan<byte> json) => MayHoldInvalidText(json) ? FindInvalidText(json) : null;
+
+    /// <summary>
+    /// False when the body cannot hold invalid text: plain ASCII is valid UTF-8, and without a backslash there is
+    /// no escape, so no lone surrogate — most commands' bodies, which then skip the walk below.
+    /// </summary>
+    public static bool MayHoldInvalidText(ReadOnlySpan<byte> json) => !Ascii.IsValid(json) || json.Contains((byte)'\\');
 
     /// <summary>The field (as ErrorMapping names fields: <c>commands[2].values.x</c>, <c>$</c> for the root) holding invalid text, or null.</summary>
     public static string? FindInvalidText(ReadOnlySpan<byte> json)
