@@ -13,12 +13,13 @@ namespace SimService.Cli.Kernel;
 internal static partial class KernelClock
 {
     /// <summary>
-    /// How far the count the timer wheel runs on is ahead of the jiffies /proc/timer_list prints for the same instant:
-    /// measured, 1. With 0, timers of the wheel's 8-jiffy level fired 7 jiffies after the engine's bucket in every run
-    /// (SO_RCVTIMEO 500 ms from jiffy 2: 0.5417 s, not 0.512 s) while an SO_SNDTIMEO connect fired a jiffy early; with
-    /// 1 both fall on the engine's bucket.
+    /// How far the count the timer wheel runs on is ahead of the jiffies /proc/timer_list prints: 0, measured on 6.18.44
+    /// with the timer_start / timer_expire_entry tracepoints (their <c>now</c> is jiffies, their timestamps the monotonic
+    /// clock: the same C as /proc/timer_list's jiffies − now / 4 ms). It was 1 here while a reading late in its period
+    /// could print the next period's jiffies; that shifted every level-1 bucket of the kernel one jiffy after the
+    /// engine's (the SYN RTO at 5.028 s for 5.024 s, SO_RCVTIMEO 500 ms at 516 ms for 512 ms).
     /// </summary>
-    const long WheelLead = 1;
+    const long WheelLead = 0;
 
     /// <summary>One jiffy at CONFIG_HZ=250, the judged kernel's.</summary>
     public const long TickNs = 4_000_000;
@@ -35,9 +36,7 @@ internal static partial class KernelClock
     /// </summary>
     public static long? NextAlignedTick(long aheadNs)
     {
-        // jiffies = C + monotonic / 4 ms, ticks on the 4 ms grid (.last_tick) — but the tick handler that moves jiffies
-        // runs some time after its grid instant (1–2 ms on a loaded VM), so a reading early in a period still shows the
-        // previous count: C comes from a reading late in its period.
+        // jiffies = C + monotonic / 4 ms, ticks on the 4 ms grid (.last_tick); C from readings made inside one period.
         if (LateReading() is not { } c) return null;
         long nowTicks = Libc.MonotonicNs() / TickNs;
         long steps = ((EngineInitialJiffies - WheelLead - (c + nowTicks)) % Granule + Granule) % Granule;
@@ -46,12 +45,20 @@ internal static partial class KernelClock
         return at;
     }
 
-    /// <summary>jiffies − monotonic ticks, from a reading of /proc/timer_list taken 2.5–3.9 ms into a tick period (null if none comes or the tick grid is not 4 ms).</summary>
+    /// <summary>
+    /// jiffies − monotonic ticks, from two readings of /proc/timer_list that agree, each read whole within one tick period
+    /// and begun at least 1 ms into it (null if none come or the tick grid is not 4 ms). The file prints "now at" first
+    /// and each CPU's "jiffies:" 6 KB later, in a later read(): a reading that crosses into the next period prints that
+    /// period's count; one begun right at the tick may still show the previous count (the tick handler runs a little
+    /// after its grid instant).
+    /// </summary>
     static long? LateReading()
     {
-        for (int attempt = 0; attempt < 50; attempt++)
+        long? agreed = null;
+        for (int attempt = 0; attempt < 100; attempt++)
         {
             string text;
+            long before = Libc.MonotonicNs();
             try
             {
                 text = File.ReadAllText("/proc/timer_list");
@@ -60,14 +67,19 @@ internal static partial class KernelClock
             {
                 return null;
             }
+            long after = Libc.MonotonicNs();
             var now = NowAt().Match(text);
             var tick = LastTick().Match(text);
             var jiffies = JiffiesLine().Match(text);
             if (!now.Success || !tick.Success || !jiffies.Success) return null;
             if (long.Parse(tick.Groups[1].Value, CultureInfo.InvariantCulture) % TickNs != 0) return null;
             long nowNs = long.Parse(now.Groups[1].Value, CultureInfo.InvariantCulture);
-            if (nowNs % TickNs is >= 2_500_000 and <= 3_900_000)
-                return long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture) - nowNs / TickNs;
+            if (before / TickNs == after / TickNs && before % TickNs >= 1_000_000)
+            {
+                long c = long.Parse(jiffies.Groups[1].Value, CultureInfo.InvariantCulture) - nowNs / TickNs;
+                if (agreed == c) return c;
+                agreed = c;
+            }
             Thread.Sleep(1);
         }
         return null;
