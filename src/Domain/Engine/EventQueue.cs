@@ -83,6 +83,8 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _last;
     int _count;
+    /// <summary>Scratch list of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered.</summary>
+    readonly List<(Chunk Chunk, int Index, byte Rank, int Seq)> _wheelSlots = [];
 
     public int Count => _count;
 
@@ -216,7 +218,8 @@ public sealed class EventQueue
     /// </summary>
     void OrderWheelTimers(Bucket bucket)
     {
-        var slots = new List<(Chunk Chunk, int Index, byte Rank, int Seq)>();
+        var slots = _wheelSlots;
+        slots.Clear();
         int seq = 0;
         for (var chunk = bucket.Head; chunk != null; chunk = chunk.Next)
         {
@@ -224,7 +227,11 @@ public sealed class EventQueue
             for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++, seq++)
                 if (chunk.Ranks[i] != 0 && !chunk.Items[i].Vacated) slots.Add((chunk, i, chunk.Ranks[i], seq));
         }
-        if (slots.Count < 2) return;
+        if (slots.Count < 2)
+        {
+            slots.Clear();
+            return;
+        }
         // One CPU's order: each host's timers are permuted among that host's slots; different hosts' timers (other
         // CPUs, no order between them) keep their places relative to each other.
         foreach (var group in slots.GroupBy(s => CpuOf(s.Chunk.Items[s.Index])))
@@ -242,6 +249,7 @@ public sealed class EventQueue
                 Relocated(item, chunk, index);
             }
         }
+        slots.Clear(); // pins no chunk
     }
 
     /// <summary>The host (the engine's one CPU of it) whose wheel a timer item is on.</summary>
