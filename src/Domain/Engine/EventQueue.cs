@@ -117,6 +117,9 @@ public sealed class EventQueue
         if (ReferenceEquals(slot.Target, target) && ReferenceEquals(slot.Payload, key) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
     }
 
+    /// <summary>The wheel rank of an armed timer's pending item (0: none pending, or not a wheel item).</summary>
+    internal static byte RankOf(ref TimerState state) => state.QueueChunk is { } chunk ? chunk.Ranks[state.QueueIndex] : (byte)0;
+
     (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation, byte wheelRank)
     {
         var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
@@ -260,8 +263,10 @@ public sealed class EventQueue
         TcpSocket socket => socket.Host,
         SimTimer { Owner: TcpSocket socket } => socket.Host,
         SimTimer { Owner: CallSleep sleep } => sleep.Socket.Host,
-        _ => item.Target,
+        _ => UnknownCpu, // not a socket's timer: all on one CPU
     };
+
+    static readonly object UnknownCpu = new();
 
     /// <summary>A moved timer item's state learns its new slot, so that cancelling it still vacates it (<see cref="Vacate"/>).</summary>
     static void Relocated(ScheduledItem item, Chunk chunk, int index)

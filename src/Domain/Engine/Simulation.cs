@@ -374,8 +374,17 @@ public sealed partial class Simulation
         }
         bool clockAhead = host.WheelClockAhead(kind, Now);
         var fires = Jiffies.WheelFires(Now, expires, Profile, clockAhead);
+        var rank = Jiffies.WheelRank(Now, expires, Profile, Host.OnLocalBase(kind), clockAhead);
+        if (rank != 0 && timer.Armed && timer.FiresAt == fires && EventQueue.RankOf(ref timer) == rank)
+        {
+            // __mod_timer(): a new expiry whose calc_wheel_index() is the pending timer's own index (same level, same
+            // bucket) only updates timer->expires — the timer keeps its place in the bucket, so its item stays.
+            timer.ExpiresInPlace(expires);
+            if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+            return;
+        }
         var generation = timer.Arm(target, key, expires, fires);
-        _queue.EnqueueTimer(fires, target, key, ref timer, generation, Jiffies.WheelRank(Now, expires, Profile, Host.OnLocalBase(kind), clockAhead));
+        _queue.EnqueueTimer(fires, target, key, ref timer, generation, rank);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 

@@ -185,6 +185,27 @@ public class TimerTests
     }
 
     [Fact]
+    public void Timer_RearmedForAnotherExpiryInItsOwnBucket_KeepsItsPlaceInTheBucketsOrder()
+    {
+        // a for jiffy 250 then b for 251, both level 1, bucket 256 (1.024 s). Re-armed for 252, a has the same
+        // calc_wheel_index(): __mod_timer() only sets timer->expires, a stays behind b in the hlist, so b (armed last)
+        // runs first — and no second item is queued.
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var log = new List<string>();
+        var a = new SimTimer(new Named(log, "a"), 0);
+        var b = new SimTimer(new Named(log, "b"), 0);
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(a, host, 1, TcpTimerKind.Retransmit, new SimTime(1_000_000_000));
+        sim.ArmTimer(b, host, 2, TcpTimerKind.Retransmit, new SimTime(1_004_000_000));
+        sim.ArmTimer(a, host, 1, TcpTimerKind.Retransmit, new SimTime(1_008_000_000));
+        Assert.Equal(2, sim.PendingEvents);
+        Assert.Equal(new SimTime(1_008_000_000), a.Expires);
+        Assert.Equal(new SimTime(1_024_000_000), a.FiresAt);
+        sim.RunUntilIdle(new SimTime(2_000_000_000));
+        Assert.Equal(["1024:b", "1024:a"], log);
+    }
+
+    [Fact]
     public void Timer_Cancelled_NeverFires()
     {
         var sim = new Simulation(KernelProfile.Linux6, 1);
