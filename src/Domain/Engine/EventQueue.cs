@@ -1,3 +1,4 @@
+using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Engine;
@@ -37,7 +38,8 @@ public readonly record struct ScheduledItem(IEventTarget Target, object? Payload
 
 /// <summary>
 /// Pending items ordered by (time, insertion sequence): ties come out FIFO, as in ns-3's
-/// scheduler.h and SimSharp's EventQueue.
+/// scheduler.h and SimSharp's EventQueue — except timer-wheel expiries of one jiffy, which come out in the
+/// order the kernel's timer softirq runs them (<see cref="OrderWheelTimers"/>).
 /// </summary>
 /// <remarks>
 /// Items are kept in one FIFO bucket per distinct due time, and only the distinct times are in a heap:
@@ -58,6 +60,8 @@ public sealed class EventQueue
     internal sealed class Chunk
     {
         public readonly ScheduledItem[] Items = new ScheduledItem[ChunkSize];
+        /// <summary>Each slot's <see cref="Jiffies.WheelRank"/>: 0 for an item that is not a timer-wheel expiry.</summary>
+        public readonly byte[] Ranks = new byte[ChunkSize];
         public Chunk? Next;
     }
 
@@ -67,6 +71,10 @@ public sealed class EventQueue
         public readonly long At = at;
         public Chunk Head = first, Tail = first;
         public int HeadIndex, TailIndex;
+        /// <summary>Whether its wheel timers were put in the kernel's order (at its first dequeue).</summary>
+        public bool Ordered;
+        /// <summary>Whether it holds a timer-wheel expiry at all.</summary>
+        public bool HasWheelTimers;
     }
 
     readonly Dictionary<long, Bucket> _buckets = [];
@@ -75,10 +83,13 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _last;
     int _count;
+    /// <summary>Scratch list of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered.</summary>
+    readonly List<(Chunk Chunk, int Index, byte Rank, int Seq)> _wheelSlots = [];
 
     public int Count => _count;
 
-    public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0) => Put(at, target, payload, generation);
+    public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0, byte wheelRank = 0) =>
+        Put(at, target, payload, generation, wheelRank);
 
     /// <summary>
     /// Queues the item of a timer armed with <paramref name="generation"/>, and tells the timer where it sits so
@@ -87,9 +98,9 @@ public sealed class EventQueue
     internal void EnqueueTimer(SimTime at, SimTimer timer, long generation) => EnqueueTimer(at, timer, timer, ref timer.State, generation);
 
     /// <summary>The same for any timer: its item is (target, key, generation), and its state learns where the item sits.</summary>
-    internal void EnqueueTimer(SimTime at, IEventTarget target, object key, ref TimerState state, long generation)
+    internal void EnqueueTimer(SimTime at, IEventTarget target, object key, ref TimerState state, long generation, byte wheelRank = 0)
     {
-        var (chunk, index) = Put(at, target, key, generation);
+        var (chunk, index) = Put(at, target, key, generation, wheelRank);
         state.QueueChunk = chunk;
         state.QueueIndex = (byte)index; // < ChunkSize
     }
@@ -106,7 +117,10 @@ public sealed class EventQueue
         if (ReferenceEquals(slot.Target, target) && ReferenceEquals(slot.Payload, key) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
     }
 
-    (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation)
+    /// <summary>The wheel rank of an armed timer's pending item (0: none pending, or not a wheel item).</summary>
+    internal static byte RankOf(ref TimerState state) => state.QueueChunk is { } chunk ? chunk.Ranks[state.QueueIndex] : (byte)0;
+
+    (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation, byte wheelRank)
     {
         var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
         if (bucket.TailIndex == ChunkSize)
@@ -118,6 +132,8 @@ public sealed class EventQueue
         }
         int index = bucket.TailIndex++;
         bucket.Tail.Items[index] = new ScheduledItem(target, payload, generation);
+        bucket.Tail.Ranks[index] = wheelRank;
+        if (wheelRank != 0) bucket.HasWheelTimers = true;
         _count++;
         return (bucket.Tail, index);
     }
@@ -168,10 +184,16 @@ public sealed class EventQueue
     public ScheduledItem Dequeue(out SimTime at)
     {
         var bucket = _times.Peek();
+        if (!bucket.Ordered)
+        {
+            bucket.Ordered = true;
+            if (bucket.HasWheelTimers) OrderWheelTimers(bucket);
+        }
         at = new SimTime(bucket.At);
         var head = bucket.Head;
         var item = head.Items[bucket.HeadIndex];
-        head.Items[bucket.HeadIndex++] = default; // a drained slot pins nothing
+        head.Items[bucket.HeadIndex] = default; // a drained slot pins nothing
+        head.Ranks[bucket.HeadIndex++] = 0;
         _count--;
         if (bucket.HeadIndex == ChunkSize && head.Next is { } next)
         {
@@ -187,5 +209,77 @@ public sealed class EventQueue
             ReturnChunk(head);
         }
         return item;
+    }
+
+    /// <summary>
+    /// Puts the timer-wheel expiries due at one jiffy in the order the kernel runs them on one CPU, in the slots they
+    /// already hold (other items keep their place): run_timer_softirq() runs BASE_LOCAL before BASE_GLOBAL,
+    /// __run_timers() runs the buckets it collected for that clk from the highest level down, and expire_timers()
+    /// runs a bucket's hlist from its head, where enqueue_timer()'s hlist_add_head() put the last timer armed — so
+    /// the last armed runs first (kernel/time/timer.c). Done once, when the time comes up: every timer due then has
+    /// been armed (a timer armed in its own jiffy goes to a later bucket, <see cref="Jiffies.WheelFires"/>).
+    /// </summary>
+    void OrderWheelTimers(Bucket bucket)
+    {
+        var slots = _wheelSlots;
+        slots.Clear();
+        int seq = 0;
+        for (var chunk = bucket.Head; chunk != null; chunk = chunk.Next)
+        {
+            int end = chunk == bucket.Tail ? bucket.TailIndex : ChunkSize;
+            for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++, seq++)
+                if (chunk.Ranks[i] != 0 && !chunk.Items[i].Vacated) slots.Add((chunk, i, chunk.Ranks[i], seq));
+        }
+        if (slots.Count < 2)
+        {
+            slots.Clear();
+            return;
+        }
+        // One CPU's order: each host's timers are permuted among that host's slots; different hosts' timers (other
+        // CPUs, no order between them) keep their places relative to each other.
+        foreach (var group in slots.GroupBy(s => CpuOf(s.Chunk.Items[s.Index])))
+        {
+            var own = group.ToList();
+            if (own.Count < 2) continue;
+            var items = own.Select(s => (Item: s.Chunk.Items[s.Index], s.Rank, s.Seq)).ToList();
+            items.Sort((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : b.Seq.CompareTo(a.Seq));
+            for (int k = 0; k < own.Count; k++)
+            {
+                var (chunk, index, _, _) = own[k];
+                var (item, rank, _) = items[k];
+                chunk.Items[index] = item;
+                chunk.Ranks[index] = rank;
+                Relocated(item, chunk, index);
+            }
+        }
+        slots.Clear(); // pins no chunk
+    }
+
+    /// <summary>The host (the engine's one CPU of it) whose wheel a timer item is on.</summary>
+    static object CpuOf(ScheduledItem item) => item.Target switch
+    {
+        TimeWaitTable table => table.Host,
+        RequestSocket request => request.Host,
+        TcpSocket socket => socket.Host,
+        SimTimer { Owner: TcpSocket socket } => socket.Host,
+        SimTimer { Owner: CallSleep sleep } => sleep.Socket.Host,
+        _ => UnknownCpu, // not a socket's timer: all on one CPU
+    };
+
+    static readonly object UnknownCpu = new();
+
+    /// <summary>A moved timer item's state learns its new slot, so that cancelling it still vacates it (<see cref="Vacate"/>).</summary>
+    static void Relocated(ScheduledItem item, Chunk chunk, int index)
+    {
+        // A timewait entry's item is keyed by entry and arming, and keeps no slot; a plain item has no timer state.
+        if (item.Target is SimTimer t) Relocated(ref t.State, item.Generation, chunk, index);
+        else if (item.Target is ITimerOwner owner && item.Generation > 0) Relocated(ref owner.TimerFor(item.Payload), item.Generation, chunk, index);
+    }
+
+    static void Relocated(ref TimerState state, long generation, Chunk chunk, int index)
+    {
+        if (!state.IsCurrent(generation)) return;
+        state.QueueChunk = chunk;
+        state.QueueIndex = index;
     }
 }

@@ -55,11 +55,32 @@ public static class Jiffies
     {
         long delta = expires - clk;
         if (delta < 0) return clk;
-        int lvl = 0;
-        while (lvl < LvlDepth - 1 && delta >= LvlStart(lvl + 1)) lvl++;
+        int lvl = Level(delta);
         if (lvl == LvlDepth - 1 && delta >= WheelTimeoutCutoff) expires = clk + WheelTimeoutMax;
         int shift = LvlShift(lvl);
         return ((expires >> shift) + 1) << shift;
+    }
+
+    /// <summary>calc_wheel_index()'s level for <c>delta = expires − clk</c> (0 for a timer already due).</summary>
+    static int Level(long delta)
+    {
+        int lvl = 0;
+        while (lvl < LvlDepth - 1 && delta >= LvlStart(lvl + 1)) lvl++;
+        return lvl;
+    }
+
+    /// <summary>
+    /// Where a timer armed at <paramref name="now"/> for <paramref name="expires"/> runs among the wheel timers due at
+    /// the same jiffy (<see cref="EventQueue"/>; linux-6 only, 0 elsewhere: not ordered). run_timer_softirq() runs the
+    /// CPU's bases in order — BASE_LOCAL (TIMER_PINNED timers, <paramref name="pinned"/>), then BASE_GLOBAL — and
+    /// __run_timers() runs the buckets it collected for one clk from the highest level down
+    /// (<c>while (levels--) expire_timers(base, heads + levels)</c>): a smaller rank runs first.
+    /// </summary>
+    public static byte WheelRank(SimTime now, SimTime expires, KernelProfile profile, bool pinned, bool baseClockAhead)
+    {
+        if (profile != KernelProfile.Linux6) return 0;
+        long delta = Absolute(expires) - Absolute(now) - (baseClockAhead ? 1 : 0);
+        return (byte)(1 + (pinned ? 0 : LvlDepth) + (LvlDepth - 1 - Level(Math.Max(delta, 0))));
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ public struct TimerState
         return Generation;
     }
 
+    /// <summary>__mod_timer() with a new expiry in the pending timer's own bucket: only timer->expires changes.</summary>
+    internal void ExpiresInPlace(SimTime expires) => Expires = expires;
+
     /// <summary>del_timer(): cancels the timer; returns whether it was armed.</summary>
     internal bool Cancel(object target, object key)
     {

@@ -333,7 +333,7 @@ public sealed partial class Simulation
     internal void Schedule(SimTime at, IEventTarget target, object? payload) => _queue.Enqueue(at, target, payload);
 
     /// <summary>Queues the item of a timer kept in a table of structs (<see cref="TimeWaitTable"/>): the target and a positive key that names the entry and its arming.</summary>
-    internal void ScheduleKeyed(SimTime at, IEventTarget target, long key) => _queue.Enqueue(at, target, null, key);
+    internal void ScheduleKeyed(SimTime at, IEventTarget target, long key, byte wheelRank) => _queue.Enqueue(at, target, null, key, wheelRank);
 
     /// <summary>
     /// Arms a timer that is not a socket's (a poll()'s hrtimer): cancellable like any timer, not journaled.
@@ -372,9 +372,19 @@ public sealed partial class Simulation
             if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, timer.FiresAt));
             return;
         }
-        var fires = Jiffies.WheelFires(Now, expires, Profile, host.WheelClockAhead(kind, Now));
+        bool clockAhead = host.WheelClockAhead(kind, Now);
+        var fires = Jiffies.WheelFires(Now, expires, Profile, clockAhead);
+        var rank = Jiffies.WheelRank(Now, expires, Profile, Host.OnLocalBase(kind), clockAhead);
+        if (rank != 0 && timer.Armed && timer.FiresAt == fires && EventQueue.RankOf(ref timer) == rank)
+        {
+            // __mod_timer(): a new expiry whose calc_wheel_index() is the pending timer's own index (same level, same
+            // bucket) only updates timer->expires — the timer keeps its place in the bucket, so its item stays.
+            timer.ExpiresInPlace(expires);
+            if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+            return;
+        }
         var generation = timer.Arm(target, key, expires, fires);
-        _queue.EnqueueTimer(fires, target, key, ref timer, generation);
+        _queue.EnqueueTimer(fires, target, key, ref timer, generation, rank);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
     }
 

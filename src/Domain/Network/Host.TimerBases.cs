@@ -16,7 +16,7 @@ public sealed partial class Host
     /// go to the CPU's BASE_GLOBAL (get_timer_this_cpu_base()). Observed on Linux 6.18.44 with the timer_start
     /// tracepoint's flags.
     /// </summary>
-    static bool OnLocalBase(TcpTimerKind kind) => kind == TcpTimerKind.SynAckRetransmit;
+    internal static bool OnLocalBase(TcpTimerKind kind) => kind == TcpTimerKind.SynAckRetransmit;
 
     /// <summary>
     /// The wheel ran a timer of <paramref name="kind"/> now: __run_timers() has set that base's clk to the bucket's

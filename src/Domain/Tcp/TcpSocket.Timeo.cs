@@ -190,6 +190,9 @@ internal sealed class CallSleep : IEventTarget
 
     public TcpTimerKind Kind { get; }
 
+    /// <summary>The sleeping call's socket.</summary>
+    public TcpSocket Socket => _socket;
+
     /// <summary>expire = jiffies + timeo at the first sleep, absolute jiffies.</summary>
     public long ExpiresJiffies { get; }
 

@@ -141,6 +141,9 @@ internal struct TimeWaitEntry
 /// </summary>
 internal sealed class TimeWaitTable(Host host) : IEventTarget
 {
+    /// <summary>The host whose timer wheel its tw_timers are on.</summary>
+    public Host Host => _host;
+
     /// <summary>Bits of a timer key that name the slot; the rest count armings (so a key is never reused).</summary>
     const int SlotBits = 28;
 
@@ -325,14 +328,22 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     {
         ref var e = ref this[slot];
         var expires = Jiffies.Expiry(Sim.Now, timeout);
-        var fires = e.TimerArmed && e.Expires == expires ? e.FiresAt : Jiffies.WheelFires(Sim.Now, expires, Sim.Profile, _host.WheelClockAhead(TcpTimerKind.TimeWait, Sim.Now));
+        e.TwKill = timeout <= TcpConstants.TwKillThreshold; // linux-4.4 __inet_twsk_schedule(): on every arming, re-arms too
+        if (e.TimerArmed && e.Expires == expires)
+        {
+            // __mod_timer(): "re-modified to have the same timeout" returns — the timer keeps its place in its bucket
+            // (which matters for the order the bucket runs in, EventQueue.OrderWheelTimers()), so its item stays.
+            if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, e.FiresAt));
+            return;
+        }
+        bool clockAhead = _host.WheelClockAhead(TcpTimerKind.TimeWait, Sim.Now);
+        var fires = Jiffies.WheelFires(Sim.Now, expires, Sim.Profile, clockAhead);
         if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
         e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
-        e.TwKill = timeout <= TcpConstants.TwKillThreshold; // linux-4.4 __inet_twsk_schedule(): on every arming, re-arms too
         e.Expires = expires;
         e.FiresAt = fires;
-        Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming));
+        Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming), Jiffies.WheelRank(Sim.Now, expires, Sim.Profile, pinned: false, clockAhead));
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
     }
 

@@ -55,6 +55,75 @@ public class EventQueueTests
         Assert.Equal(expected, order);
     }
 
+    /// <summary>Queues a wheel timer armed at jiffy <paramref name="armedAt"/> for jiffy <paramref name="expires"/>; returns when it fires.</summary>
+    static SimTime ArmWheelTimer(EventQueue q, IEventTarget t, string name, long armedAt, long expires, bool pinned = false)
+    {
+        var now = new SimTime(armedAt * Jiffies.Tick.Ns);
+        var exp = new SimTime(expires * Jiffies.Tick.Ns);
+        var fires = Jiffies.WheelFires(now, exp, KernelProfile.Linux6);
+        q.Enqueue(fires, t, name, wheelRank: Jiffies.WheelRank(now, exp, KernelProfile.Linux6, pinned, baseClockAhead: false));
+        return fires;
+    }
+
+    static List<(long, string)> Drain(EventQueue q)
+    {
+        var order = new List<(long, string)>();
+        while (q.Count > 0)
+        {
+            var item = q.Dequeue(out var at);
+            order.Add((at.Ns, (string)item.Payload!));
+        }
+        return order;
+    }
+
+    [Fact]
+    public void Queue_TwoRequestTimersInOneBucket_LastArmedComesOutFirst()
+    {
+        // Two SYN-ACK timers armed at jiffies 2 and 3 for 252 and 253: level 1 (delta 250), one bucket (jiffy 256,
+        // 1.024 s). enqueue_timer()'s hlist_add_head() puts the second before the first; expire_timers() runs from the head.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        var first = ArmWheelTimer(q, t, "r1", 2, 252, pinned: true);
+        var second = ArmWheelTimer(q, t, "r2", 3, 253, pinned: true);
+        Assert.Equal(new SimTime(1_024_000_000), first);
+        Assert.Equal(first, second);
+        Assert.Equal([(1_024_000_000L, "r2"), (1_024_000_000L, "r1")], Drain(q));
+    }
+
+    [Fact]
+    public void Queue_TimersOfTwoLevelsDueAtOneClk_HigherLevelBucketRunsFirst()
+    {
+        // a and c on level 1 (delta ≥ 63), armed at jiffies 0 and 1; b on level 0 (delta 62), armed at jiffy 193 — all
+        // in the bucket of jiffy 256 (1.024 s). __run_timers(): while (levels--) expire_timers(base, heads + levels) runs
+        // level 1's bucket (c, a: last armed first) before level 0's (b); plain FIFO would give a, c, b, plain LIFO b, c, a.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        var a = ArmWheelTimer(q, t, "a", 0, 250);
+        var c = ArmWheelTimer(q, t, "c", 1, 251);
+        var b = ArmWheelTimer(q, t, "b", 193, 255);
+        Assert.Equal(new SimTime(1_024_000_000), a);
+        Assert.Equal(a, b);
+        Assert.Equal(a, c);
+        Assert.Equal([(1_024_000_000L, "c"), (1_024_000_000L, "a"), (1_024_000_000L, "b")], Drain(q));
+    }
+
+    [Fact]
+    public void Queue_PinnedAndGlobalTimerDueTogether_PinnedBaseRunsFirst()
+    {
+        // A socket's retransmit timer (BASE_GLOBAL) armed at jiffy 0, a request's rsk_timer (TIMER_PINNED, BASE_LOCAL)
+        // armed at jiffy 1, both level 1 and due at jiffy 256: run_timer_softirq() runs BASE_LOCAL first. A plain
+        // (non-timer) item at that instant keeps its place, first, as queued.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        q.Enqueue(new SimTime(1_024_000_000), t, "segment");
+        var global = ArmWheelTimer(q, t, "rto", 0, 250);
+        var pinned = ArmWheelTimer(q, t, "rsk", 1, 251, pinned: true);
+        var later = ArmWheelTimer(q, t, "delack", 2, 252);
+        Assert.Equal(global, pinned);
+        Assert.Equal(global, later);
+        Assert.Equal([(1_024_000_000L, "segment"), (1_024_000_000L, "rsk"), (1_024_000_000L, "delack"), (1_024_000_000L, "rto")], Drain(q));
+    }
+
     [Fact]
     public void Simulation_RunUntil_ProcessesEventsAtTheBoundaryAndSetsTheClock()
     {
@@ -113,6 +182,27 @@ public class TimerTests
         sim.RunUntil(new SimTime(204_000_000));
         Assert.Equal(1, target.Fired);
         Assert.False(timer.Armed);
+    }
+
+    [Fact]
+    public void Timer_RearmedForAnotherExpiryInItsOwnBucket_KeepsItsPlaceInTheBucketsOrder()
+    {
+        // a for jiffy 250 then b for 251, both level 1, bucket 256 (1.024 s). Re-armed for 252, a has the same
+        // calc_wheel_index(): __mod_timer() only sets timer->expires, a stays behind b in the hlist, so b (armed last)
+        // runs first — and no second item is queued.
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        var log = new List<string>();
+        var a = new SimTimer(new Named(log, "a"), 0);
+        var b = new SimTimer(new Named(log, "b"), 0);
+        var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        sim.ArmTimer(a, host, 1, TcpTimerKind.Retransmit, new SimTime(1_000_000_000));
+        sim.ArmTimer(b, host, 2, TcpTimerKind.Retransmit, new SimTime(1_004_000_000));
+        sim.ArmTimer(a, host, 1, TcpTimerKind.Retransmit, new SimTime(1_008_000_000));
+        Assert.Equal(2, sim.PendingEvents);
+        Assert.Equal(new SimTime(1_008_000_000), a.Expires);
+        Assert.Equal(new SimTime(1_024_000_000), a.FiresAt);
+        sim.RunUntilIdle(new SimTime(2_000_000_000));
+        Assert.Equal(["1024:b", "1024:a"], log);
     }
 
     [Fact]

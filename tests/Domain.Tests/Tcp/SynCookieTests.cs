@@ -73,7 +73,8 @@ public class SynCookieTests
         // Only the two requests' timers resend (jiffy 0 + 250 → wheel bucket 256, 1.024 s).
         h.At(S(2));
         var rtx = ServerSent(h).Skip(3).ToList();
-        Assert.Equal([(Ms(1024), 46001), (Ms(1024), 46002)], rtx.Select(s => (s.At, (int)s.Tuple.Remote.Port)));
+        // One bucket, one CPU: expire_timers() runs the last armed first (enqueue_timer()'s hlist_add_head()).
+        Assert.Equal([(Ms(1024), 46002), (Ms(1024), 46001)], rtx.Select(s => (s.At, (int)s.Tuple.Remote.Port)));
         Assert.All(rtx, s => Assert.Equal("inet_rtx_syn_ack", s.Reason));
         Assert.Equal(2, h.Server.Mib[MibCounter.TcpExtTCPSynRetrans]);
     }

@@ -39,6 +39,22 @@ public class TimeWaitTests
     }
 
     [Fact]
+    public void TimeWait_RetransmittedFinTwiceInOneJiffy_SecondRearmKeepsTheTimersQueueItem()
+    {
+        // Both FINs re-arm tw_timer for S(20) + 60 s: the second mod_timer() finds that expiry already set and returns
+        // (__mod_timer()), so the timer keeps its place in its bucket — no new queue item, only the second ACK's.
+        var (h, c, s, tw) = InTimeWait();
+        h.At(S(20));
+        int before = h.Sim.PendingEvents;
+        h.Deliver(h.Client, From(s, TcpFlags.Fin | TcpFlags.Ack, tw.RcvNxt - 1, tw.SndNxt));
+        int afterFirst = h.Sim.PendingEvents;
+        h.Deliver(h.Client, From(s, TcpFlags.Fin | TcpFlags.Ack, tw.RcvNxt - 1, tw.SndNxt));
+        int afterSecond = h.Sim.PendingEvents;
+        Assert.Equal(S(20) + TcpConstants.TimeWaitLen, tw.Expires);
+        Assert.Equal((2, 1), (afterFirst - before, afterSecond - afterFirst));
+    }
+
+    [Fact]
     public void TimeWait_BareInWindowAck_RestartsTimerWithoutReply()
     {
         var (h, c, s, tw) = InTimeWait();
