@@ -280,6 +280,6 @@ public sealed class EventQueue
     {
         if (!state.IsCurrent(generation)) return;
         state.QueueChunk = chunk;
-        state.QueueIndex = index;
+        state.QueueIndex = (byte)index; // < ChunkSize
     }
 }
