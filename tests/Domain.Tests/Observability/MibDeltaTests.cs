@@ -11,13 +11,7 @@ namespace SimService.Domain.Tests.Observability;
 public class MibDeltaTests
 {
     /// <summary>An active close that ends in TIME-WAIT, as packetdrill/close-active-then-remote-fin.pkt.</summary>
-    const string ActiveClose = """
-        `./defaults.sh`
-            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-           +0...0.010 connect(3, ..., ...) = 0
-           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
-         +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7,nop,nop,sackOK>
-           +0 > . 1:1(0) ack 1
+    const string ActiveClose = PacketdrillRunnerTests.Handshake + """
            +0 write(3, ..., 1000) = 1000
            +0 > P. 1:1001(1000) ack 1
          +.01 < . 1:1(0) ack 1001 win 257

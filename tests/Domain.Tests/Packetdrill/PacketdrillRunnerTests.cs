@@ -5,7 +5,8 @@ namespace SimService.Domain.Tests.Packetdrill;
 
 public class PacketdrillRunnerTests
 {
-    const string Handshake = """
+    /// <summary>The client side's handshake every runner test starts from (ends with a blank line).</summary>
+    internal const string Handshake = """
         `./defaults.sh`
 
             0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
