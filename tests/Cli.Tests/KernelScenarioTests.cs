@@ -84,20 +84,26 @@ public sealed class KernelScenarioTests
 
     /// <summary>
     /// --strict (the difference report, exit 1 when a scenario differs): an RST close whose every segment, socket and
-    /// counter is the engine's on the kernel reports no difference and exits 0. Up to three runs: the machine's timing
-    /// (a step begun 5 ms late is a difference in time).
+    /// counter is the engine's on the kernel reports no difference and exits 0, in --json (a diff of no items) and --junit
+    /// (no failure) too. Up to three runs: the machine's timing (a step begun 5 ms late is a difference in time).
     /// </summary>
     [KernelFact]
     public async Task Kernel_DiffStrict_ScenarioAlikeOnBoth_ReportsNoDifference()
     {
         RequireKernel();
-        string[] args = ["kernel", "--strict", Path.Combine(Examples, "linger-zero-rst.json")];
+        string json = Tool.TempFile("strict.json"), junit = Tool.TempFile("strict.xml");
+        string[] args = ["kernel", "--strict", Path.Combine(Examples, "linger-zero-rst.json"), "--json", json, "--junit", junit];
         var run = await Tool.RunAsync(args);
         for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);
         Assert.Contains(run.OutputLines, l => l.Contains("diff: the kernel's packets, socket states and counters are the engine's", StringComparison.Ordinal));
         Assert.Contains("difference report: 0 of 1 scenarios run differ from the engine beyond their expectations", run.Output, StringComparison.Ordinal);
+        using var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(0, results.RootElement.GetProperty("summary").GetProperty("differing").GetInt32());
+        var diff = results.RootElement.GetProperty("files")[0].GetProperty("diff");
+        Assert.Equal((0, true, 0), (diff.GetProperty("differences").GetInt32(), diff.GetProperty("strict").GetBoolean(), diff.GetProperty("items").GetArrayLength()));
+        Assert.Equal("0", System.Xml.Linq.XDocument.Load(junit).Root!.Attribute("failures")!.Value);
     }
 
     /// <summary>What the kernel run cannot do (a scripted host's inject steps) is reported as not runnable, never faked.</summary>

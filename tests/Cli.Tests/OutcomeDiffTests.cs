@@ -17,7 +17,7 @@ public sealed class OutcomeDiffTests
     private const long Tolerance = 4 * Ms;
 
     /// <summary>An orderly close over 10 ms: client port <paramref name="port"/>, TIME-WAIT on the client, TW counted.</summary>
-    private static RunOutcome OrderlyClose(int port, long shift = 0, Func<OutcomePacket, OutcomePacket>? change = null,
+    internal static RunOutcome OrderlyClose(int port, long shift = 0, Func<OutcomePacket, OutcomePacket>? change = null,
         string clientState = "TIME-WAIT", long tw = 1, long delayedAcks = 0, Dictionary<string, long>? extra = null)
     {
         OutcomePacket P(long at, string from, string flags, uint seq, uint ack, int len = 0, string options = "TS")
@@ -46,6 +46,17 @@ public sealed class OutcomeDiffTests
             new Dictionary<string, Dictionary<string, long>> { ["client"] = counters, ["server"] = new() { ["TcpExt.TW"] = 0 } });
     }
 
+    /// <summary>
+    /// The kernel side, deliberately wrong: the client's FIN is an RST, the server's FIN. comes 8 ms later and with
+    /// win 63, the client is left in FIN-WAIT-2, TW is 0, DelayedACKs 1, and a counter the engine has no name for moved.
+    /// </summary>
+    internal static RunOutcome WrongKernelOutcome() => OrderlyClose(51234, change: p => p switch
+    {
+        { From: "client", Flags: "F." } => p with { Flags = "R." },
+        { From: "server", Flags: "F." } => p with { AtNs = p.AtNs + 8 * Ms, Win = 63 },
+        _ => p,
+    }, clientState: "FIN-WAIT-2", tw: 0, delayedAcks: 1, extra: new() { ["TcpExt.TCPSomethingNew"] = 2, ["TcpExt.TCPAbortOnData"] = 0 });
+
     [Fact]
     public void Compare_SameOutcomeOtherPortsWithinTolerance_ReportsNothing()
     {
@@ -59,16 +70,7 @@ public sealed class OutcomeDiffTests
     [Fact]
     public void Compare_WrongKernelOutcome_ReportsEachPacketStateAndCounterItChanges()
     {
-        // The kernel side, deliberately wrong: the client's FIN is an RST, the server's FIN. comes 8 ms later and with
-        // win 63, the client is left in FIN-WAIT-2, TW is 0, DelayedACKs 1, and a counter the engine has no name for moved.
-        var wrong = OrderlyClose(51234, change: p => p switch
-        {
-            { From: "client", Flags: "F." } => p with { Flags = "R." },
-            { From: "server", Flags: "F." } => p with { AtNs = p.AtNs + 8 * Ms, Win = 63 },
-            _ => p,
-        }, clientState: "FIN-WAIT-2", tw: 0, delayedAcks: 1, extra: new() { ["TcpExt.TCPSomethingNew"] = 2, ["TcpExt.TCPAbortOnData"] = 0 });
-
-        var report = OutcomeDiff.Compare(OrderlyClose(40000), wrong, Tolerance);
+        var report = OutcomeDiff.Compare(OrderlyClose(40000), WrongKernelOutcome(), Tolerance);
 
         Assert.Equal(
         [

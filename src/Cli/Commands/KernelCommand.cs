@@ -47,7 +47,11 @@ public static class KernelCommand
                 ConsoleReport.WriteFile(output, result, "real");
                 foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
                 if (line.Has("trace") && child?.Trace is { } trace) WriteTraces(output, files[i], trace);
-                if ((line.Has("diff") || line.Has("strict")) && child?.Outcome is { } outcome && WriteDiff(output, files[i], outcome) > 0) differing++;
+                if ((line.Has("diff") || line.Has("strict")) && child?.Outcome is { } outcome && WriteDiff(output, files[i], outcome) is { } diff)
+                {
+                    result = result with { Diff = diff.ToResult(line.Has("strict")) };
+                    if (diff.Differences > 0) differing++;
+                }
                 if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
                     foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
                 if (counters is not null && files[i].Format is PacketdrillFormat)
@@ -323,18 +327,18 @@ public static class KernelCommand
 
     /// <summary>
     /// --diff: the engine's whole outcome of the scenario against the kernel's (<see cref="OutcomeDiff"/>): packets,
-    /// every socket's state at each expect step and at the end, the counters; the number of differences.
+    /// every socket's state at each expect step and at the end, the counters; printed, and returned for --json and --junit.
     /// </summary>
-    static int WriteDiff(TextWriter output, ScenarioFile file, RunOutcome kernel)
+    static OutcomeDiffReport? WriteDiff(TextWriter output, ScenarioFile file, RunOutcome kernel)
     {
         ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
-        if (document is null) return 0;
+        if (document is null) return null;
         var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document), kernel, KernelScenarioRunner.Tolerance.Ns);
         output.WriteLine(report.Differences == 0
             ? $"         diff: the kernel's packets, socket states and counters are the engine's ({report.Unmodelled} counters the engine does not model moved)"
             : $"         diff: {report.Differences} differences from the engine ({report.Unmodelled} counters the engine does not model moved)");
         foreach (var text in report.Lines) output.WriteLine($"         diff: {text}");
-        return report.Differences;
+        return report;
     }
 
     /// <summary>--trace: the engine's segments of the same scenario beside the kernel's, one pair per line in the order each was sent.</summary>

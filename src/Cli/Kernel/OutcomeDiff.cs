@@ -1,14 +1,20 @@
 using System.Globalization;
+using SimService.Cli.Running;
 
 namespace SimService.Cli.Kernel;
 
 /// <summary>
 /// The difference report of a scenario: the engine's whole outcome against the kernel's, beyond what the document's
-/// expectations check. <see cref="Lines"/> is the report; <see cref="Differences"/> counts packets, states and counters
-/// that differ; <see cref="Unmodelled"/> counts the kernel's counters that moved and that the engine does not keep
+/// expectations check. <see cref="Lines"/> is the report as the console prints it, <see cref="Items"/> the same
+/// differences as records (for --json and --junit); <see cref="Differences"/> counts packets, states and counters that
+/// differ; <see cref="Unmodelled"/> counts the kernel's counters that moved and that the engine does not keep
 /// (candidates, not differences).
 /// </summary>
-internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled);
+internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items)
+{
+    /// <summary>The report as the machine-readable outputs carry it.</summary>
+    public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items);
+}
 
 /// <summary>
 /// Compares an engine <see cref="RunOutcome"/> with a kernel one:
@@ -38,18 +44,19 @@ internal static class OutcomeDiff
     public static OutcomeDiffReport Compare(RunOutcome engine, RunOutcome kernel, long toleranceNs)
     {
         var lines = new List<string>();
+        var items = new List<DiffItem>();
         int differences = 0;
         var ports = new PortNames(engine, kernel);
-        differences += ComparePackets(engine, kernel, toleranceNs, ports, lines);
-        differences += CompareStates(engine, kernel, ports, lines);
-        var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines);
+        differences += ComparePackets(engine, kernel, toleranceNs, ports, lines, items);
+        differences += CompareStates(engine, kernel, ports, lines, items);
+        var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines, items);
         differences += counterDifferences;
-        return new OutcomeDiffReport(lines, differences, unmodelled);
+        return new OutcomeDiffReport(lines, differences, unmodelled, items);
     }
 
     // ---- packets ---------------------------------------------------------------------------
 
-    static int ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines)
+    static int ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines, List<DiffItem> items)
     {
         int differences = 0;
         // One connection's direction at a time: segments of two connections sent within a millisecond of each other
@@ -65,7 +72,9 @@ internal static class OutcomeDiff
             var e = engine.Packets.Where(p => Flow(p, Side.Engine) == flow).OrderBy(p => p.AtNs).ToList();
             var k = kernel.Packets.Where(p => Flow(p, Side.Kernel) == flow).OrderBy(p => p.AtNs).ToList();
             var pairs = Align(e, k, tolerance, ports);
-            var found = new List<(long At, string Text)>();
+            string where = $"{from}:{fromPort} > {to}:{toPort}";
+            var found = new List<(string Line, DiffItem Item)>();
+            void Found(string line, DiffItem item) => found.Add((line, item with { Text = $"packets {where}: {line}" }));
             int alike = 0, timeOnly = 0, content = 0;
             foreach (var (i, j) in pairs)
             {
@@ -79,19 +88,31 @@ internal static class OutcomeDiff
                         alike++;
                         continue;
                     }
-                    if (what.Count == 1 && Math.Abs(dt) > tolerance) timeOnly++;
+                    bool onlyTime = what.Count == 1 && Math.Abs(dt) > tolerance;
+                    if (onlyTime) timeOnly++;
                     else content++;
-                    found.Add((e[i].AtNs, $"differ: engine {Show(e[i], ports, Side.Engine)} | kernel {Show(k[j], ports, Side.Kernel)} — {string.Join(", ", what)}"));
+                    string mine = Show(e[i], ports, Side.Engine), theirs = Show(k[j], ports, Side.Kernel);
+                    Found($"differ: engine {mine} | kernel {theirs} — {string.Join(", ", what)}",
+                        new DiffItem("packet", onlyTime ? "time" : "differ", where, "") { AtNs = e[i].AtNs, KernelAtNs = k[j].AtNs, Engine = mine, Kernel = theirs, Fields = what });
                 }
-                else if (i >= 0) found.Add((e[i].AtNs, $"engine only: {Show(e[i], ports, Side.Engine)}"));
-                else found.Add((k[j].AtNs, $"kernel only: {Show(k[j], ports, Side.Kernel)}"));
+                else if (i >= 0)
+                {
+                    string mine = Show(e[i], ports, Side.Engine);
+                    Found($"engine only: {mine}", new DiffItem("packet", "engine-only", where, "") { AtNs = e[i].AtNs, Engine = mine });
+                }
+                else
+                {
+                    string theirs = Show(k[j], ports, Side.Kernel);
+                    Found($"kernel only: {theirs}", new DiffItem("packet", "kernel-only", where, "") { AtNs = k[j].AtNs, KernelAtNs = k[j].AtNs, Kernel = theirs });
+                }
             }
             int engineOnly = pairs.Count(p => p.K < 0), kernelOnly = pairs.Count(p => p.E < 0);
             if (found.Count == 0) continue;
             differences += found.Count;
-            lines.Add($"packets {from}:{fromPort} > {to}:{toPort}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
+            items.AddRange(found.Select(f => f.Item));
+            lines.Add($"packets {where}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
                 + $"{engineOnly} engine only, {kernelOnly} kernel only");
-            lines.AddRange(found.Take(MaxLinesPerDirection).Select(f => "  " + f.Text));
+            lines.AddRange(found.Take(MaxLinesPerDirection).Select(f => "  " + f.Line));
             if (found.Count > MaxLinesPerDirection) lines.Add($"  … {found.Count - MaxLinesPerDirection} more");
         }
         return differences;
@@ -169,7 +190,7 @@ internal static class OutcomeDiff
 
     // ---- socket states ---------------------------------------------------------------------
 
-    static int CompareStates(RunOutcome engine, RunOutcome kernel, PortNames ports, List<string> lines)
+    static int CompareStates(RunOutcome engine, RunOutcome kernel, PortNames ports, List<string> lines, List<DiffItem> items)
     {
         int differences = 0;
         foreach (var snapshot in engine.Snapshots)
@@ -186,6 +207,11 @@ internal static class OutcomeDiff
             lines.Add($"sockets {where}:");
             if (best.Missing.Count > 0) lines.Add($"  engine only: {string.Join("; ", best.Missing)}");
             if (best.Extra.Count > 0) lines.Add($"  kernel only: {string.Join("; ", best.Extra)}");
+            string label = snapshot.Label == RunOutcome.End ? "end" : snapshot.Label;
+            items.AddRange(best.Missing.Select(s => new DiffItem("socket", "engine-only", label, $"sockets {where}: engine only: {s}")
+                { AtNs = snapshot.AtNs, KernelAtNs = best.Reading.AtNs, Engine = s }));
+            items.AddRange(best.Extra.Select(s => new DiffItem("socket", "kernel-only", label, $"sockets {where}: kernel only: {s}")
+                { AtNs = snapshot.AtNs, KernelAtNs = best.Reading.AtNs, Kernel = s }));
         }
         return differences;
     }
@@ -209,18 +235,22 @@ internal static class OutcomeDiff
 
     // ---- counters --------------------------------------------------------------------------
 
-    static (int Differences, int Unmodelled) CompareCounters(RunOutcome engine, RunOutcome kernel, List<string> lines)
+    static (int Differences, int Unmodelled) CompareCounters(RunOutcome engine, RunOutcome kernel, List<string> lines, List<DiffItem> items)
     {
         int differences = 0, unmodelled = 0;
         foreach (var host in engine.Counters.Keys.Order(StringComparer.Ordinal))
         {
             if (!kernel.Counters.TryGetValue(host, out var theirs)) continue;
             var mine = engine.Counters[host];
-            var differ = mine.Keys.Order(StringComparer.Ordinal).Where(c => theirs.TryGetValue(c, out var v) && v != mine[c])
-                .Select(c => $"{c} {mine[c]} → {theirs[c]}").ToList();
+            var differing = mine.Keys.Order(StringComparer.Ordinal).Where(c => theirs.TryGetValue(c, out var v) && v != mine[c]).ToList();
+            var differ = differing.Select(c => $"{c} {mine[c]} → {theirs[c]}").ToList();
             var missing = theirs.Where(c => !mine.ContainsKey(c.Key) && c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).ToList();
             differences += differ.Count;
             unmodelled += missing.Count;
+            items.AddRange(differing.Select(c => new DiffItem("counter", "differ", host, $"counters {host} (engine → kernel): {c} {mine[c]} → {theirs[c]}")
+                { Counter = c, EngineValue = mine[c], KernelValue = theirs[c] }));
+            items.AddRange(missing.Select(c => new DiffItem("unmodelled-counter", "kernel-only", host, $"counters {host} the engine does not model (kernel delta): {c.Key} {c.Value}")
+                { Counter = c.Key, KernelValue = c.Value, Teardown = IsTeardown(c.Key) }));
             if (differ.Count > 0) lines.Add($"counters {host} (engine → kernel): {string.Join(", ", differ)}");
             if (missing.Count > 0)
             {

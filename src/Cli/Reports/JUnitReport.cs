@@ -7,14 +7,17 @@ namespace SimService.Cli.Reports;
 /// <summary>
 /// JUnit XML as GitHub (test-reporter actions), GitLab (<c>artifacts:reports:junit</c>) and Jenkins read it: one
 /// test case per file; a failed check is a <c>failure</c> listing every failed check with expected, actual and
-/// virtual time; an invalid file or a run error is an <c>error</c>.
+/// virtual time; an invalid file or a run error is an <c>error</c>. A kernel run's difference report (<c>--diff</c>)
+/// is the case's <c>system-out</c>, or with <c>--strict</c> a <c>failure</c> of type <c>diff</c> (added to the text of
+/// a failure or error the file already has).
 /// </summary>
 public static class JUnitReport
 {
     public static void Write(string path, IReadOnlyList<FileResult> results, string mode, double seconds, DateTimeOffset started)
     {
-        int failures = results.Count(r => r.Outcome == FileOutcome.Failed && r.Problems.Count == 0);
-        int errors = results.Count - results.Count(r => r.Outcome == FileOutcome.Passed) - failures;
+        var cases = results.Select(Case).ToList();
+        int failures = cases.Count(c => c.Element("failure") is not null);
+        int errors = cases.Count(c => c.Element("error") is not null);
         var suite = new XElement("testsuite",
             new XAttribute("name", "simservice"),
             new XAttribute("tests", results.Count),
@@ -24,7 +27,7 @@ public static class JUnitReport
             new XAttribute("time", Seconds(seconds)),
             new XAttribute("timestamp", started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)),
             new XElement("properties", new XElement("property", new XAttribute("name", "mode"), new XAttribute("value", mode))),
-            results.Select(Case));
+            cases);
         var document = new XDocument(new XDeclaration("1.0", "utf-8", null),
             new XElement("testsuites",
                 new XAttribute("name", "simservice"),
@@ -57,7 +60,21 @@ public static class JUnitReport
         else if (r.Outcome == FileOutcome.Failed)
             testCase.Add(new XElement("failure", new XAttribute("type", "check"),
                 new XAttribute("message", $"{r.FailedChecks.Count()} of {ConsoleReport.Count(r.Checks.Count, "check")} failed"), checks));
+        if (r.Diff is { Differences: > 0 } diff) AddDiff(testCase, diff);
         return testCase;
+    }
+
+    /// <summary>The differences from the engine: a failure with --strict (or more text for the one the case has), else the case's output.</summary>
+    private static void AddDiff(XElement testCase, DiffReport diff)
+    {
+        var message = $"{ConsoleReport.Count(diff.Differences, "difference")} from the engine";
+        var text = string.Join("\n", diff.Items.Select(d => d.Text));
+        if (!diff.Strict)
+            testCase.Add(new XElement("system-out", $"{message}\n{text}"));
+        else if ((testCase.Element("failure") ?? testCase.Element("error")) is { } existing)
+            existing.Value = $"{existing.Value}\n{message} (--strict):\n{text}";
+        else
+            testCase.Add(new XElement("failure", new XAttribute("type", "diff"), new XAttribute("message", $"{message} (--strict)"), text));
     }
 
     private static string Seconds(double s) => s.ToString("0.000", CultureInfo.InvariantCulture);

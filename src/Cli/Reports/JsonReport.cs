@@ -13,7 +13,9 @@ public static class JsonReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds);
+    /// <param name="Differing">With <c>kernel --diff</c>: the scenarios whose outcome differs from the engine's (each file's <c>diff</c> says how).</param>
+    public sealed record Summary(int Files, int Passed, int Failed, int Invalid, double Seconds,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Differing = null);
 
     public sealed record Document(string Tool, string Mode, string? Server, Summary Summary, IReadOnlyList<FileResult> Files);
 
@@ -21,7 +23,8 @@ public static class JsonReport
     {
         var document = new Document("simservice", mode, server,
             new Summary(results.Count, results.Count(r => r.Outcome == FileOutcome.Passed), results.Count(r => r.Outcome == FileOutcome.Failed),
-                results.Count(r => r.Outcome == FileOutcome.Invalid), Math.Round(seconds, 3)),
+                results.Count(r => r.Outcome == FileOutcome.Invalid), Math.Round(seconds, 3),
+                results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null),
             results);
         Reports.EnsureFolder(path);
         File.WriteAllText(path, JsonSerializer.Serialize(document, Options) + "\n");

@@ -33,6 +33,10 @@ public sealed record FileResult(string File, string Kind, FileOutcome Outcome, I
     [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<CheckOutcome> FailedChecks => Checks.Where(c => !c.Passed);
 
+    /// <summary>A kernel run's difference report (<c>--diff</c>, <c>--strict</c>); absent otherwise.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public DiffReport? Diff { get; init; }
+
     public static FileResult Invalid(string file, string kind, IReadOnlyList<Problem> problems) =>
         new(file, kind, FileOutcome.Invalid, [], problems, null, null, null, 0);
 }
