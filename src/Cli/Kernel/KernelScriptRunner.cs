@@ -85,9 +85,15 @@ internal sealed class KernelScriptRunner
         // No garbage collection while the script runs: a collection stops every thread of the process, the real-time ones too.
         bool noGc = GC.TryStartNoGCRegion(64L << 20);
         var countersBefore = ReadCounters();
-        if (startNs is { } start) Libc.SleepUntil(start);
+        // The leading backtick lines (./defaults.sh, sysctls) are written before the clock starts: the engine applies them
+        // at time 0 in no time, and run at time 0 the writes (1–3 ms on a loaded machine) shifted the script's clock off the
+        // aligned tick by what they took, every later timer bucket with it (a 1 s SYN-ACK timer at 1.0216 s for 1.024 s).
+        int leading = _script.Events.TakeWhile(e => e is ShellEvent { Time: { Kind: EventTimeKind.Relative or EventTimeKind.Absolute, StartUs: 0 } }).Count();
         _t0 = startNs ?? Libc.MonotonicNs();
-        foreach (var ev in _script.Events)
+        foreach (var shell in _script.Events.Take(leading).Cast<ShellEvent>())
+            if (!ApplyShell(shell, 0)) break;
+        if (startNs is { } start) Libc.SleepUntil(start);
+        foreach (var ev in _script.Events.Skip(_failure is null ? leading : int.MaxValue))
         {
             CheckPending(block: false);
             if (_failure is not null) break;
@@ -482,14 +488,20 @@ internal sealed class KernelScriptRunner
         SleepUntil(at);
         _anchor = at;
         long before = Libc.MonotonicNs();
+        if (!ApplyShell(c, Now())) return false;
+        // The command takes no script time (the engine applies it in no time): the clock of the script is shifted by what it took.
+        _t0 += Libc.MonotonicNs() - before;
+        return true;
+    }
+
+    /// <summary>The sysctls a backtick line sets, written in this namespace; logged at <paramref name="logAt"/> (script time).</summary>
+    bool ApplyShell(ShellEvent c, long logAt)
+    {
         var (sets, unsupported) = ShellCommands.Parse(c.Command);
         if (unsupported is not null) return Fail(c.At.Line, $"error executing `{c.Command.Trim()}`: {unsupported}", c.Command, "not run");
         foreach (var (name, value) in sets)
             if (Netns.WriteSysctl(name, value) is { } error) return Fail(c.At.Line, $"error executing `{c.Command.Trim()}` command: {error}", $"{name}={value}", error);
-        long done = Now();
-        _log.Add(() => $"{Secs(done)} line {c.At.Line}: `{c.Command.Trim()}`");
-        // The command takes no script time (the engine applies it in no time): the clock of the script is shifted by what it took.
-        _t0 += Libc.MonotonicNs() - before;
+        _log.Add(() => $"{Secs(logAt)} line {c.At.Line}: `{c.Command.Trim()}`");
         return true;
     }
 
