@@ -72,6 +72,19 @@ public sealed partial class KernelTests
         Assert.InRange(SynAckResent(run.Output) ?? 0, 1.024, 1.0325);
     }
 
+    /// <summary>
+    /// Scripts with more than one connection to a listener, their lines naming ports (<c>&lt; 47001&gt;8080 S …</c>) and
+    /// numbered by each connection's own ISN: the accept queue full with <c>tcp_abort_on_overflow</c> 0 (the handshake
+    /// ACK dropped, the SYN-ACK resent on the request's timer) and 1 (a bare RST, the request gone).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_AcceptQueueFullScripts_PassOnTheRealKernel()
+    {
+        RequireKernel();
+        string[] scripts = ["accept-queue-full-handshake-ack-dropped-then-synack-resent.pkt", "accept-queue-full-abort-on-overflow-resets-the-request.pkt"];
+        await AssertAllPassOnTheKernel(scripts);
+    }
+
     [KernelFact]
     public async Task Kernel_TeardownCallScripts_PassOnTheRealKernel()
     {

@@ -42,6 +42,11 @@ internal sealed class KernelScriptRunner
     long _anchor;
     ushort? _localPort, _remotePort;
     uint _localIsn;
+    readonly Dictionary<(ushort Local, ushort Remote), uint> _isnByPorts = [];
+
+    /// <summary>The kernel's ISN a line's numbers are relative to: its connection's when the line names ports, else the last one sent (as the engine runner).</summary>
+    uint IsnOf(PacketEvent p, ushort localPort, ushort remotePort) =>
+        p.SourcePort is not null && _isnByPorts.TryGetValue((localPort, remotePort), out uint isn) ? isn : _localIsn;
     int _socketUnderTest = KernelSyscalls.NotOpen;
     (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd)? _pending;
     KernelFailure? _failure;
@@ -232,6 +237,7 @@ internal sealed class KernelScriptRunner
             _remotePort = remotePort;
         }
         bool ack = (flags & WireSegment.ACK) != 0;
+        uint isn = IsnOf(p, localPort, remotePort);
         var options = new List<ScriptOption>();
         foreach (var o in p.Options ?? [])
         {
@@ -243,12 +249,12 @@ internal sealed class KernelScriptRunner
                     options.Add(ts with { Ecr = ecr });
                     break;
                 case SackOption s:
-                    options.Add(s with { Blocks = [.. s.Blocks.Select(b => (unchecked(b.Left + _localIsn), unchecked(b.Right + _localIsn)))] });
+                    options.Add(s with { Blocks = [.. s.Blocks.Select(b => (unchecked(b.Left + isn), unchecked(b.Right + isn)))] });
                     break;
                 default: options.Add(o); break;
             }
         }
-        var segment = new WireSegment(_remoteIp, _localIp, remotePort, localPort, p.Seq, ack ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0,
+        var segment = new WireSegment(_remoteIp, _localIp, remotePort, localPort, p.Seq, ack ? unchecked((p.Ack ?? 0) + isn) : p.Ack ?? 0,
             flags, p.Window ?? 0, options, p.Length);
         long written = _tun.Inject(TcpWire.Build(segment)) - _t0;
         _log.Add(() => $"{Secs(written)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}{Late(written, at)}");
@@ -268,7 +274,7 @@ internal sealed class KernelScriptRunner
         if (captured is null) return Fail(p.At.Line, "error handling packet: Timed out waiting for packet", Describe(p, start), "no packet");
         var actual = captured.Segment;
         long at = captured.AtNs - _t0;
-        if (actual.Has(WireSegment.SYN)) _localIsn = actual.Seq;
+        if (actual.Has(WireSegment.SYN)) _localIsn = _isnByPorts[(actual.SourcePort, actual.DestinationPort)] = actual.Seq;
         if (actual.Has(WireSegment.SYN) && !actual.Has(WireSegment.ACK))
         {
             // A connect(): the kernel's ephemeral port names the flow every later inbound segment belongs to.
@@ -277,9 +283,9 @@ internal sealed class KernelScriptRunner
         }
         _localPort ??= actual.SourcePort;
         _remotePort ??= actual.DestinationPort;
-        uint isn = _localIsn;
+        uint isn = IsnOf(p, actual.SourcePort, actual.DestinationPort);
         var error = !TryFlags(p.FlagsText, out byte flags) ? $"bad flags '{p.FlagsText}'"
-            : CompareHeaders(p, flags, actual) ?? CompareOptions(p, actual) ?? VerifyTime(p.Time, start, end, at, "outbound packet");
+            : PacketdrillRunner.ComparePorts(p, actual.SourcePort, actual.DestinationPort) ?? CompareHeaders(p, flags, actual, isn) ?? CompareOptions(p, actual) ?? VerifyTime(p.Time, start, end, at, "outbound packet");
         if (error is not null)
         {
             string scriptText = Describe(p, start), actualText = ActualText(actual, at, isn);
@@ -292,7 +298,7 @@ internal sealed class KernelScriptRunner
         return true;
     }
 
-    string? CompareHeaders(PacketEvent p, byte flags, WireSegment actual)
+    string? CompareHeaders(PacketEvent p, byte flags, WireSegment actual, uint isn)
     {
         int actualOptionBytes = actual.Options.Sum(o => o.Length);
         int scriptOptionBytes = p.Options is { } list ? list.Sum(o => o.Length) : actualOptionBytes;
@@ -305,7 +311,7 @@ internal sealed class KernelScriptRunner
             ?? Field("tcp_urg", Bit(flags, WireSegment.URG), Bit(actual.Flags, WireSegment.URG))
             ?? Field("tcp_ece", Bit(flags, WireSegment.ECE), Bit(actual.Flags, WireSegment.ECE))
             ?? Field("tcp_cwr", Bit(flags, WireSegment.CWR), Bit(actual.Flags, WireSegment.CWR))
-            ?? Field("tcp_seq", p.Seq, unchecked(actual.Seq - _localIsn))
+            ?? Field("tcp_seq", p.Seq, unchecked(actual.Seq - isn))
             ?? Field("tcp_ack_seq", (flags & WireSegment.ACK) != 0 ? p.Ack ?? 0 : 0, actual.Has(WireSegment.ACK) ? actual.Ack : 0)
             ?? (p.Window is { } win ? Field("tcp_window", win, actual.Window) : null);
     }

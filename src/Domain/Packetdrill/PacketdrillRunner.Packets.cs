@@ -13,7 +13,17 @@ public sealed partial class PacketdrillRunner
     ushort? _localPort;
     ushort? _remotePort;
     uint _localIsn;
+    readonly Dictionary<(ushort Local, ushort Remote), uint> _isnByPorts = [];
     readonly LiveTimestamps _timestamps = new();
+
+    /// <summary>
+    /// The kernel's ISN a line's numbers are relative to: that of the connection the line names by its ports
+    /// (<c>&lt; 47001&gt;8080 S …</c>, <c>&gt; 8080&gt;47001 S. …</c>: a second connection to a listener), learned from
+    /// the SYN or SYN-ACK the kernel sent on it; for a line without ports the last one the kernel sent, as packetdrill's
+    /// one socket has.
+    /// </summary>
+    uint IsnOf(PacketEvent p, ushort localPort, ushort remotePort) =>
+        p.SourcePort is not null && _isnByPorts.TryGetValue((localPort, remotePort), out uint isn) ? isn : _localIsn;
 
     /// <summary>
     /// Models run_packet.c's handling of an inbound packet: at its time the peer sends it, its ack
@@ -34,7 +44,8 @@ public sealed partial class PacketdrillRunner
             _localPort = localPort;
             _remotePort = remotePort;
         }
-        uint ack = flags.HasFlag(TcpFlags.Ack) ? unchecked((p.Ack ?? 0) + _localIsn) : p.Ack ?? 0;
+        uint isn = IsnOf(p, localPort, remotePort);
+        uint ack = flags.HasFlag(TcpFlags.Ack) ? unchecked((p.Ack ?? 0) + isn) : p.Ack ?? 0;
         // The primary constructor, so absent options keep their "absent" defaults (a parameterless
         // struct constructor would zero them: window scale 0 means "offered 0").
         var options = new TcpOptions(Mss: 0);
@@ -53,7 +64,7 @@ public sealed partial class PacketdrillRunner
                 case SackOption s:
                     options = options with
                     {
-                        Sack = SackBlocks.Of([.. s.Blocks.Take(SackBlocks.Max).Select(b => new SackBlock(unchecked(b.Left + _localIsn), unchecked(b.Right + _localIsn)))]),
+                        Sack = SackBlocks.Of([.. s.Blocks.Take(SackBlocks.Max).Select(b => new SackBlock(unchecked(b.Left + isn), unchecked(b.Right + isn)))]),
                     };
                     break;
             }
@@ -92,13 +103,14 @@ public sealed partial class PacketdrillRunner
         var sent = NextOutbound()!.Value;
         _segmentCursor = sent.Index + 1;
         var actual = sent.Event;
-        if ((actual.Flags & TcpFlags.Syn) != 0) _localIsn = actual.SeqNo;
+        if ((actual.Flags & TcpFlags.Syn) != 0) _localIsn = _isnByPorts[(actual.Tuple.Local.Port, actual.Tuple.Remote.Port)] = actual.SeqNo;
         _localPort ??= actual.Tuple.Local.Port;
         _remotePort ??= actual.Tuple.Remote.Port;
-        var actualText = ActualText(actual);
+        uint isn = IsnOf(p, actual.Tuple.Local.Port, actual.Tuple.Remote.Port);
+        var actualText = ActualText(actual, isn);
         var scriptText = Describe(p, start);
         if (!TryFlags(p.FlagsText, out var flags)) return Fail(p, "error handling packet: ", $"bad flags '{p.FlagsText}'", scriptText, actualText);
-        var error = CompareHeaders(p, flags, actual);
+        var error = ComparePorts(p, actual.Tuple.Local.Port, actual.Tuple.Remote.Port) ?? CompareHeaders(p, flags, actual, isn);
         error ??= CompareOptions(p, actual);
         error ??= VerifyTime(p.Time, start, end, actual.At, "outbound packet");
         if (error is not null)
@@ -119,7 +131,11 @@ public sealed partial class PacketdrillRunner
         return null;
     }
 
-    string? CompareHeaders(PacketEvent p, TcpFlags flags, SegmentSent actual)
+    /// <summary>The ports an outbound line names (<c>&gt; 8080&gt;47001 …</c>): the segment must be that connection's.</summary>
+    public static string? ComparePorts(PacketEvent p, ushort localPort, ushort remotePort) =>
+        p.SourcePort is { } src && p.DestinationPort is { } dst ? Field("tcp_src_port", src, localPort) ?? Field("tcp_dst_port", dst, remotePort) : null;
+
+    string? CompareHeaders(PacketEvent p, TcpFlags flags, SegmentSent actual, uint isn)
     {
         int scriptOptionBytes = p.Options is { } list ? OptionBytes(list) : OptionBytes(LiveOptions(actual.Options, actual.Flags.HasFlag(TcpFlags.Syn)));
         int actualOptionBytes = OptionBytes(LiveOptions(actual.Options, actual.Flags.HasFlag(TcpFlags.Syn)));
@@ -129,7 +145,7 @@ public sealed partial class PacketdrillRunner
             ?? Field("tcp_rst", Bit(flags, TcpFlags.Rst), Bit(actual.Flags, TcpFlags.Rst))
             ?? Field("tcp_psh", Bit(flags, TcpFlags.Psh), Bit(actual.Flags, TcpFlags.Psh))
             ?? Field("tcp_ack", Bit(flags, TcpFlags.Ack), Bit(actual.Flags, TcpFlags.Ack))
-            ?? Field("tcp_seq", p.Seq, unchecked(actual.SeqNo - _localIsn))
+            ?? Field("tcp_seq", p.Seq, unchecked(actual.SeqNo - isn))
             ?? Field("tcp_ack_seq", flags.HasFlag(TcpFlags.Ack) ? p.Ack ?? 0 : 0, actual.Flags.HasFlag(TcpFlags.Ack) ? actual.AckNo : 0)
             ?? (p.Window is { } win ? Field("tcp_window", win, actual.Win) : null);
     }
@@ -251,9 +267,9 @@ public sealed partial class PacketdrillRunner
     }
 
     /// <summary>The live segment in script space, as packetdrill dumps the actual packet.</summary>
-    string ActualText(SegmentSent s)
+    string ActualText(SegmentSent s, uint isn)
     {
-        uint seq = unchecked(s.SeqNo - _localIsn);
+        uint seq = unchecked(s.SeqNo - isn);
         var sb = new StringBuilder();
         sb.Append(Secs(s.At)).Append(' ').Append(s.Flags == TcpFlags.None ? "-" : s.Flags.ToLetters())
             .Append($" {seq}:{unchecked(seq + (uint)s.Len)}({s.Len})");

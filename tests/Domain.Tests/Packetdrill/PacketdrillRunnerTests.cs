@@ -77,6 +77,50 @@ public class PacketdrillRunnerTests
         Assert.True(result.Passed, result.Output);
     }
 
+    /// <summary>Two peers' SYNs to one listener, the handshakes crossing: the second SYN-ACK is the last the kernel sent.</summary>
+    const string TwoHandshakes = """
+        `./defaults.sh`
+
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+           +0 bind(3, ..., ...) = 0
+           +0 listen(3, 8) = 0
+           +0 < S 0:0(0) win 65535 <mss 1460,nop,wscale 7>
+           +0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>
+           +0 < 47001>8080 S 0:0(0) win 65535 <mss 1460,nop,wscale 7>
+           +0 > 8080>47001 S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>
+
+        """;
+
+    /// <summary>
+    /// A line naming its ports (packetdrill's <c>&lt; 47000&gt;8080 …</c>) is numbered by its own connection's ISN, not by
+    /// the last SYN-ACK's: the first peer's handshake ACK after the second SYN-ACK completes the first connection (with
+    /// the last ISN it acked an unsent sequence and got an RST), and data on it is acked in its own numbers.
+    /// </summary>
+    [Fact]
+    public void SecondConnection_LinesNamingPorts_UseThatConnectionsIsn()
+    {
+        var result = Run(TwoHandshakes + """
+             +.01 < 47000>8080 . 1:1(0) ack 1 win 257
+               +0 < 47001>8080 . 1:1(0) ack 1 win 257
+               +0 accept(3, ..., ...) = 4
+               +0 accept(3, ..., ...) = 5
+             +.01 < 47000>8080 P. 1:11(10) ack 1 win 257
+            +.004 > 8080>47000 . 1:1(0) ack 11
+            """);
+
+        Assert.True(result.Passed, result.Output);
+    }
+
+    [Fact]
+    public void SecondConnection_OutboundLineNamingOtherPorts_FailsOnThePort()
+    {
+        var result = Run(TwoHandshakes.Replace("> 8080>47001 S.", "> 8080>47000 S.", StringComparison.Ordinal));
+
+        Assert.False(result.Passed);
+        Assert.Contains("live packet field tcp_dst_port: expected: 47000 (0xb798) vs actual: 47001 (0xb799)", result.Failure!.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LateFin_WiderToleranceOption_Passes()
     {
