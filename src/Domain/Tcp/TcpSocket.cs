@@ -183,6 +183,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
+    /// <summary>Whether the loss-recovery scoreboard was made (tests: a connection that lost nothing makes none).</summary>
+    internal bool HasLossScoreboard => _ca.HasScoreboard;
     /// <summary>tp->rack.</summary>
     RackState _rack = new() { ReoWndSteps = 1 }; // tcp_init_sock(): tp->rack.reo_wnd_steps = 1
 
