@@ -87,10 +87,13 @@ public class SocketSideStateTests
         Assert.False(c.HasLossScoreboard);
         Assert.False(s.HasLossScoreboard);
         Assert.Equal(0, c.Info.Lost);
+        // Never cwnd-limited past slow start and no loss: bictcp_update() and cubictcp_recalc_ssthresh() never ran.
+        Assert.False(c.CubicState.HasCurve);
+        Assert.False(s.CubicState.HasCurve);
     }
 
     [Fact]
-    public void Established_RetransmissionTimeout_MakesTheLossScoreboard()
+    public void Established_RetransmissionTimeout_MakesTheLossScoreboardAndCubicsCurve()
     {
         // The data is black-holed: nothing is written to the scoreboard until the data is overdue.
         var h = new TwoHostHarness();
@@ -106,7 +109,12 @@ public class SocketSideStateTests
         h.At(Ms(330));
         Assert.True(c.HasLossScoreboard);
         Assert.Equal((0, 0), (c.Info.Lost, c.Info.CaState));
+        Assert.False(c.CubicState.HasCurve);
         h.At(Ms(560));
         Assert.Equal((1, 4), (c.Info.Lost, c.Info.CaState));
+        // tcp_enter_loss() → cubictcp_recalc_ssthresh() wrote Wmax (10) and made the curve; cubictcp_state(TCP_CA_Loss)'s
+        // bictcp_reset() then cleared it to 0 again, in the curve it had made.
+        Assert.True(c.CubicState.HasCurve);
+        Assert.Equal(0u, c.CubicState.LastMaxCwnd);
     }
 }
