@@ -112,7 +112,11 @@ internal struct RttEstimator
     public WinMinMax RttMin;
 }
 
-/// <summary>The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
+/// <summary>
+/// The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_rto_min/max here; icsk_backoff,
+/// icsk_retransmits, icsk_probes_out and icsk_probes_tstamp in a <see cref="RetransmitCounts"/> made by the first write of a
+/// value other than 0 (an RTO, a zero-window or keepalive probe): a connection that never timed out or probed reads 0.
+/// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct ConnectionTimers
 {
@@ -138,6 +142,50 @@ internal struct ConnectionTimers
     }
     /// <summary>Both are whole jiffies (every writer rounds to them), kept as the kernel's u32 jiffies: 8 bytes where two durations take 16.</summary>
     uint _rtoMinJiffies, _rtoMaxJiffies;
+    /// <summary>The back-off and probe counts, or null while all are 0.</summary>
+    RetransmitCounts? _counts;
+
+    /// <summary>The counts to write to: made for a value other than 0, else only if they exist.</summary>
+    RetransmitCounts? Counts(bool nonZero) => _counts ?? (nonZero ? _counts = new RetransmitCounts() : null);
+
+    /// <summary>Whether the counts were made.</summary>
+    public readonly bool HasCounts => _counts is not null;
+
+    /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
+    public int Backoff
+    {
+        readonly get => _counts?.Backoff ?? 0;
+        set { if (Counts(value != 0) is { } c) c.Backoff = value; }
+    }
+    /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
+    public int Retransmits
+    {
+        readonly get => _counts?.Retransmits ?? 0;
+        set { if (Counts(value != 0) is { } c) c.Retransmits = value; }
+    }
+    /// <summary>icsk_probes_out: unanswered zero-window or keepalive probes.</summary>
+    public int ProbesOut
+    {
+        readonly get => _counts?.ProbesOut ?? 0;
+        set { if (Counts(value != 0) is { } c) c.ProbesOut = value; }
+    }
+    /// <summary>icsk_probes_tstamp: when the first unanswered probe of the series went out (valid when <see cref="ProbesStampSet"/>).</summary>
+    public SimTime ProbesStamp
+    {
+        readonly get => _counts?.ProbesStamp ?? default;
+        set { if (Counts(value != default) is { } c) c.ProbesStamp = value; }
+    }
+    /// <summary>Whether <see cref="ProbesStamp"/> is set (icsk_probes_tstamp is non-zero).</summary>
+    public bool ProbesStampSet
+    {
+        readonly get => _counts?.ProbesStampSet ?? false;
+        set { if (Counts(value) is { } c) c.ProbesStampSet = value; }
+    }
+}
+
+/// <summary>icsk_backoff, icsk_retransmits, icsk_probes_out, icsk_probes_tstamp (<see cref="ConnectionTimers"/>'s properties of the same names read and write them).</summary>
+internal sealed class RetransmitCounts
+{
     /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
     public int Backoff;
     /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
@@ -146,6 +194,7 @@ internal struct ConnectionTimers
     public int ProbesOut;
     /// <summary>icsk_probes_tstamp: when the first unanswered probe of the series went out (valid when <see cref="ProbesStampSet"/>).</summary>
     public SimTime ProbesStamp;
+    /// <summary>Whether <see cref="ProbesStamp"/> is set (icsk_probes_tstamp is non-zero).</summary>
     public bool ProbesStampSet;
 }
 
@@ -430,7 +479,12 @@ internal sealed class LossScoreboard
     public int DsackDups;
 }
 
-/// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>
+/// <summary>
+/// struct tcp_rack (tp->rack): the most recently sent segment known delivered. Its reordering-window adaptation
+/// (reo_wnd_steps, reo_wnd_persist, dsack_seen, last_delivered) is a <see cref="RackReoWnd"/> made by the first write of a
+/// value other than its initial one (tcp_rack_update_reo_wnd() after a D-SACK, tcp_rack_reo_timeout()'s recoveries):
+/// until then each reads as tcp_init_sock() left it (reo_wnd_steps 1, the rest 0).
+/// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct RackState
 {
@@ -442,14 +496,52 @@ internal struct RackState
     public uint EndSeq;
     /// <summary>rack.advanced: something was (S)ACKed since tcp_rack_mark_lost() last looked.</summary>
     public bool Advanced;
+    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
+    public long TsortedTail;
+    /// <summary>The reordering-window adaptation, or null while it is as tcp_init_sock() left it.</summary>
+    RackReoWnd? _reo;
+
+    /// <summary>The adaptation to write to: made for a value other than the initial one, else only if it exists.</summary>
+    RackReoWnd? Reo(bool changed) => _reo ?? (changed ? _reo = new RackReoWnd() : null);
+
+    /// <summary>Whether the adaptation was made.</summary>
+    public readonly bool HasReo => _reo is not null;
+
     /// <summary>rack.reo_wnd_steps: the reordering window in min_rtt / 4 steps (1 at tcp_init_sock(), at most 255).</summary>
-    public int ReoWndSteps;
+    public int ReoWndSteps
+    {
+        readonly get => _reo?.ReoWndSteps ?? 1;
+        set { if (Reo(value != 1) is { } r) r.ReoWndSteps = value; }
+    }
+    /// <summary>rack.reo_wnd_persist: recoveries the widened window is kept for (TCP_RACK_RECOVERY_THRESH 16).</summary>
+    public int ReoWndPersist
+    {
+        readonly get => _reo?.ReoWndPersist ?? 0;
+        set { if (Reo(value != 0) is { } r) r.ReoWndPersist = value; }
+    }
+    /// <summary>rack.dsack_seen: a D-SACK came after reordering was seen; tcp_rack_update_reo_wnd() widens the window.</summary>
+    public bool DsackSeen
+    {
+        readonly get => _reo?.DsackSeen ?? false;
+        set { if (Reo(value) is { } r) r.DsackSeen = value; }
+    }
+    /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
+    public long LastDelivered
+    {
+        readonly get => _reo?.LastDelivered ?? 0;
+        set { if (Reo(value != 0) is { } r) r.LastDelivered = value; }
+    }
+}
+
+/// <summary>tp->rack's reordering-window adaptation (<see cref="RackState"/>'s properties of the same names read and write it).</summary>
+internal sealed class RackReoWnd
+{
+    /// <summary>rack.reo_wnd_steps: the reordering window in min_rtt / 4 steps (1 at tcp_init_sock(), at most 255).</summary>
+    public int ReoWndSteps = 1;
     /// <summary>rack.reo_wnd_persist: recoveries the widened window is kept for (TCP_RACK_RECOVERY_THRESH 16).</summary>
     public int ReoWndPersist;
     /// <summary>rack.dsack_seen: a D-SACK came after reordering was seen; tcp_rack_update_reo_wnd() widens the window.</summary>
     public bool DsackSeen;
     /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
     public long LastDelivered;
-    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
-    public long TsortedTail;
 }

@@ -90,10 +90,13 @@ public class SocketSideStateTests
         // Never cwnd-limited past slow start and no loss: bictcp_update() and cubictcp_recalc_ssthresh() never ran.
         Assert.False(c.CubicState.HasCurve);
         Assert.False(s.CubicState.HasCurve);
+        // No RTO and no probe: icsk_backoff, icsk_retransmits and icsk_probes_out stay 0; no D-SACK: RACK's window is as made.
+        Assert.Equal((false, false), (c.HasRetransmitCounts, s.HasRetransmitCounts));
+        Assert.Equal((false, false), (c.HasRackReoWnd, s.HasRackReoWnd));
     }
 
     [Fact]
-    public void Established_RetransmissionTimeout_MakesTheLossScoreboardAndCubicsCurve()
+    public void Established_RetransmissionTimeout_MakesTheLossScoreboardCubicsCurveAndTheBackoffCounts()
     {
         // The data is black-holed: nothing is written to the scoreboard until the data is overdue.
         var h = new TwoHostHarness();
@@ -110,11 +113,15 @@ public class SocketSideStateTests
         Assert.True(c.HasLossScoreboard);
         Assert.Equal((0, 0), (c.Info.Lost, c.Info.CaState));
         Assert.False(c.CubicState.HasCurve);
+        Assert.False(c.HasRetransmitCounts);
         h.At(Ms(560));
         Assert.Equal((1, 4), (c.Info.Lost, c.Info.CaState));
         // tcp_enter_loss() → cubictcp_recalc_ssthresh() wrote Wmax (10) and made the curve; cubictcp_state(TCP_CA_Loss)'s
         // bictcp_reset() then cleared it to 0 again, in the curve it had made.
         Assert.True(c.CubicState.HasCurve);
         Assert.Equal(0u, c.CubicState.LastMaxCwnd);
+        // tcp_retransmit_timer(): icsk_backoff++ and icsk_retransmits++.
+        Assert.True(c.HasRetransmitCounts);
+        Assert.Equal(1, c.Info.Retransmits);
     }
 }
