@@ -158,6 +158,25 @@ public sealed class JournalPageCodecTests
         Assert.Contains("version 2", Assert.Throws<JournalPageFormatException>(() => JournalPageCodec.Decode(page)).Message);
     }
 
+    [Fact]
+    public void Encode_PagesOfEveryLengthUpTo48Events_TrailerIsZlibsCrc32OfTheBody()
+    {
+        // Pages of 1…48 events: bodies of many lengths, so the checksum's eight-byte steps end at every remainder 0–7.
+        var kinds = EveryKind();
+        var remainders = new HashSet<int>();
+        for (int n = 1; n <= 48; n++)
+        {
+            var events = Enumerable.Range(0, n).Select(i => kinds[i % kinds.Count] with { Seq = 41 + i }).ToList();
+            var page = JournalPageCodec.Encode(events);
+            var body = page.AsSpan(0, page.Length - 4);
+            remainders.Add(body.Length % 8);
+
+            Assert.Equal(Crc32Of(body), BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(page.Length - 4)));
+            Assert.Equal(events, JournalPageCodec.Decode(page));
+        }
+        Assert.Equal(8, remainders.Count);
+    }
+
     private static bool Any(long seq, long atNs, string type, string? host, int? socket) => true;
 
     private static string Text(JournalItem item) => $"{item.Seq} {item.AtNs} {item.Type} {item.Host} {item.SocketId} {item.Data.GetRawText()}";

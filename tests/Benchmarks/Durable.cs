@@ -74,7 +74,8 @@ static class Durable
     /// full, through the API onto SQLite. One request may add at most 20,000 journal events
     /// (<c>CommandBatch.MaxJournalEvents</c>), so the workload is posted in chunks of <c>chunk</c> connections, one
     /// after another on the same simulation (each on its own server port: a workload listens itself). Reports journal events persisted per second of wall time (the requests'
-    /// whole time: engine, serialization, commit) and bytes per event of the database file (WAL checkpointed).
+    /// whole time: engine, serialization, commit) and per CPU-second of the server process (what a shared machine cannot blur),
+    /// and bytes per event of the database file (WAL checkpointed).
     /// </summary>
     public static async Task<string> W3(long connections, int chunk = 250)
     {
@@ -88,6 +89,7 @@ static class Durable
             await ApiServer.PostAsync(client, $"/api/v1/simulations/{id}/commands", "{\"commands\":[" + string.Join(',', ChurnSetup()) + "]}");
             long events = 0, done = 0;
             var m = new Measure();
+            double serverCpu0 = server.CpuSeconds;
             while (done < connections)
             {
                 long n = Math.Min(chunk, connections - done);
@@ -102,11 +104,11 @@ static class Durable
                     Console.Error.WriteLine($"chunk {done / chunk}: {r["journalEvents"]} events, {Stopwatch.GetElapsedTime(t0).TotalSeconds:F2} s, engine {r["wallMs"]} ms");
                 done += n;
             }
-            double wall = m.WallSeconds;
+            double wall = m.WallSeconds, serverCpu = server.CpuSeconds - serverCpu0;
             await server.DisposeAsync(); // a graceful stop checkpoints the WAL into the database file
             long bytes = new FileInfo(db).Length + (File.Exists(db + "-wal") ? new FileInfo(db + "-wal").Length : 0);
             return $"W3 connections={connections} chunk={chunk} events={events} wall_s={F2(wall)} events_per_s={F(events / wall)} " +
-                $"bytes_per_event={F(bytes / (double)Math.Max(1, events))} db_mb={F2(bytes / 1048576.0)} load={Load()}";
+                $"server_cpu_s={F2(serverCpu)} events_per_server_cpu_s={F(events / serverCpu)} bytes_per_event={F(bytes / (double)Math.Max(1, events))} db_mb={F2(bytes / 1048576.0)} load={Load()}";
         }
         finally
         {

@@ -83,8 +83,8 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _last;
     int _count;
-    /// <summary>Scratch list of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered.</summary>
-    readonly List<(Chunk Chunk, int Index, byte Rank, int Seq)> _wheelSlots = [];
+    /// <summary>Scratch arrays of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered, and their items in the kernel's order.</summary>
+    WheelSlot[] _wheelSlots = new WheelSlot[16], _wheelOrder = new WheelSlot[16];
 
     public int Count => _count;
 
@@ -221,52 +221,63 @@ public sealed class EventQueue
     /// </summary>
     void OrderWheelTimers(Bucket bucket)
     {
-        var slots = _wheelSlots;
-        slots.Clear();
-        int seq = 0;
+        int count = 0, seq = 0;
+        bool oneCpu = true;
         for (var chunk = bucket.Head; chunk != null; chunk = chunk.Next)
         {
             int end = chunk == bucket.Tail ? bucket.TailIndex : ChunkSize;
             for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++, seq++)
-                if (chunk.Ranks[i] != 0 && !chunk.Items[i].Vacated) slots.Add((chunk, i, chunk.Ranks[i], seq));
-        }
-        if (slots.Count < 2)
-        {
-            slots.Clear();
-            return;
-        }
-        // One CPU's order: each host's timers are permuted among that host's slots; different hosts' timers (other
-        // CPUs, no order between them) keep their places relative to each other.
-        foreach (var group in slots.GroupBy(s => CpuOf(s.Chunk.Items[s.Index])))
-        {
-            var own = group.ToList();
-            if (own.Count < 2) continue;
-            var items = own.Select(s => (Item: s.Chunk.Items[s.Index], s.Rank, s.Seq)).ToList();
-            items.Sort((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : b.Seq.CompareTo(a.Seq));
-            for (int k = 0; k < own.Count; k++)
             {
-                var (chunk, index, _, _) = own[k];
-                var (item, rank, _) = items[k];
-                chunk.Items[index] = item;
-                chunk.Ranks[index] = rank;
-                Relocated(item, chunk, index);
+                if (chunk.Ranks[i] == 0 || chunk.Items[i].Vacated) continue;
+                if (count == _wheelSlots.Length) Array.Resize(ref _wheelSlots, count * 2);
+                var item = chunk.Items[i];
+                int cpu = CpuOf(item);
+                if (count > 0 && cpu != _wheelSlots[0].Cpu) oneCpu = false;
+                _wheelSlots[count++] = new WheelSlot(chunk, i, cpu, seq, chunk.Ranks[i], item);
             }
         }
-        slots.Clear(); // pins no chunk
+        if (count >= 2)
+        {
+            var slots = _wheelSlots.AsSpan(0, count);
+            // One CPU's order: each host's timers are permuted among that host's slots; different hosts' timers (other
+            // CPUs, no order between them) keep their places relative to each other. Sorted by (host, seq), each
+            // host's slots are one run, in the order they hold in the bucket.
+            if (!oneCpu) slots.Sort(static (a, b) => a.Cpu != b.Cpu ? a.Cpu.CompareTo(b.Cpu) : a.Seq.CompareTo(b.Seq));
+            if (_wheelOrder.Length < count) _wheelOrder = new WheelSlot[_wheelSlots.Length];
+            for (int start = 0, end; start < count; start = end)
+            {
+                for (end = start + 1; end < count && slots[end].Cpu == slots[start].Cpu; end++) { }
+                if (end - start < 2) continue;
+                var own = slots[start..end];
+                var order = _wheelOrder.AsSpan(start, end - start);
+                own.CopyTo(order);
+                order.Sort(static (a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : b.Seq.CompareTo(a.Seq));
+                for (int k = 0; k < own.Length; k++)
+                {
+                    var (chunk, index) = (own[k].Chunk, own[k].Index);
+                    chunk.Items[index] = order[k].Item;
+                    chunk.Ranks[index] = order[k].Rank;
+                    Relocated(order[k].Item, chunk, index);
+                }
+            }
+            _wheelOrder.AsSpan(0, count).Clear(); // pins no chunk nor target
+        }
+        _wheelSlots.AsSpan(0, count).Clear();
     }
 
-    /// <summary>The host (the engine's one CPU of it) whose wheel a timer item is on.</summary>
-    static object CpuOf(ScheduledItem item) => item.Target switch
-    {
-        TimeWaitTable table => table.Host,
-        RequestSocket request => request.Host,
-        TcpSocket socket => socket.Host,
-        SimTimer { Owner: TcpSocket socket } => socket.Host,
-        SimTimer { Owner: CallSleep sleep } => sleep.Socket.Host,
-        _ => UnknownCpu, // not a socket's timer: all on one CPU
-    };
+    /// <summary>A wheel timer's slot in the bucket being ordered, the item it holds and where that came in the bucket.</summary>
+    readonly record struct WheelSlot(Chunk Chunk, int Index, int Cpu, int Seq, byte Rank, ScheduledItem Item);
 
-    static readonly object UnknownCpu = new();
+    /// <summary>The host (the engine's one CPU of it) whose wheel a timer item is on, by its index; -1 for any other item.</summary>
+    static int CpuOf(ScheduledItem item) => item.Target switch
+    {
+        TimeWaitTable table => table.Host.Index,
+        RequestSocket request => request.Host.Index,
+        TcpSocket socket => socket.Host.Index,
+        SimTimer { Owner: TcpSocket socket } => socket.Host.Index,
+        SimTimer { Owner: CallSleep sleep } => sleep.Socket.Host.Index,
+        _ => -1, // not a socket's timer: all on one CPU
+    };
 
     /// <summary>A moved timer item's state learns its new slot, so that cancelling it still vacates it (<see cref="Vacate"/>).</summary>
     static void Relocated(ScheduledItem item, Chunk chunk, int index)

@@ -15,28 +15,81 @@ namespace SimService.Domain.Tcp;
 [StructLayout(LayoutKind.Auto)]
 internal struct Bictcp
 {
+    /// <summary>
+    /// The cubic curve's state (cnt, Wmax, the epoch, the Reno-friendly estimate, linux-4.4's loss_cwnd): written only by
+    /// bictcp_update(), cubictcp_recalc_ssthresh() and an epoch's TX_START shift — a connection whose cwnd never limited
+    /// it and that never lost has none, and each reads 0. Made by the first write of a value other than 0.
+    /// </summary>
+    CubicCurve? _curve;
+
+    /// <summary>The curve state to write to: made for a value other than 0, else only if it exists.</summary>
+    CubicCurve? Curve(bool nonZero) => _curve ?? (nonZero ? _curve = new CubicCurve() : null);
+
+    /// <summary>Whether the curve state was made (tests: a connection that was never cwnd-limited makes none).</summary>
+    public readonly bool HasCurve => _curve is not null;
+
     /// <summary>cnt: increase cwnd by 1 after this many ACKed packets.</summary>
-    public uint Cnt;
+    public uint Cnt
+    {
+        readonly get => _curve?.Cnt ?? 0;
+        set { if (Curve(value != 0) is { } c) c.Cnt = value; }
+    }
     /// <summary>last_max_cwnd: Wmax, the cwnd at the last loss (less by fast convergence).</summary>
-    public uint LastMaxCwnd;
+    public uint LastMaxCwnd
+    {
+        readonly get => _curve?.LastMaxCwnd ?? 0;
+        set { if (Curve(value != 0) is { } c) c.LastMaxCwnd = value; }
+    }
     /// <summary>last_cwnd: the cwnd bictcp_update() last computed <see cref="Cnt"/> for.</summary>
-    public uint LastCwnd;
+    public uint LastCwnd
+    {
+        readonly get => _curve?.LastCwnd ?? 0;
+        set { if (Curve(value != 0) is { } c) c.LastCwnd = value; }
+    }
     /// <summary>last_time: when (jiffies) it did.</summary>
-    public uint LastTime;
+    public uint LastTime
+    {
+        readonly get => _curve?.LastTime ?? 0;
+        set { if (Curve(value != 0) is { } c) c.LastTime = value; }
+    }
     /// <summary>bic_origin_point: the cubic curve's plateau, Wmax or the cwnd the epoch began with.</summary>
-    public uint BicOriginPoint;
+    public uint BicOriginPoint
+    {
+        readonly get => _curve?.BicOriginPoint ?? 0;
+        set { if (Curve(value != 0) is { } c) c.BicOriginPoint = value; }
+    }
     /// <summary>bic_K: time from the epoch's start to the plateau, in 1/1024 s (BICTCP_HZ).</summary>
-    public uint BicK;
+    public uint BicK
+    {
+        readonly get => _curve?.BicK ?? 0;
+        set { if (Curve(value != 0) is { } c) c.BicK = value; }
+    }
+    /// <summary>epoch_start: when (jiffies) the current growth epoch began; 0 = none.</summary>
+    public uint EpochStart
+    {
+        readonly get => _curve?.EpochStart ?? 0;
+        set { if (Curve(value != 0) is { } c) c.EpochStart = value; }
+    }
+    /// <summary>ack_cnt: packets ACKed in this epoch, spent by the Reno-friendly estimate.</summary>
+    public uint AckCnt
+    {
+        readonly get => _curve?.AckCnt ?? 0;
+        set { if (Curve(value != 0) is { } c) c.AckCnt = value; }
+    }
+    /// <summary>tcp_cwnd: the cwnd Reno would have by now (tcp_friendliness).</summary>
+    public uint TcpCwnd
+    {
+        readonly get => _curve?.TcpCwnd ?? 0;
+        set { if (Curve(value != 0) is { } c) c.TcpCwnd = value; }
+    }
+    /// <summary>linux-4.4's loss_cwnd: cwnd at the last loss, what bictcp_undo_cwnd() restores.</summary>
+    public uint LossCwnd
+    {
+        readonly get => _curve?.LossCwnd ?? 0;
+        set { if (Curve(value != 0) is { } c) c.LossCwnd = value; }
+    }
     /// <summary>delay_min: the smallest RTT sample (µs; linux-4.4: ms · 8).</summary>
     public uint DelayMin;
-    /// <summary>epoch_start: when (jiffies) the current growth epoch began; 0 = none.</summary>
-    public uint EpochStart;
-    /// <summary>ack_cnt: packets ACKed in this epoch, spent by the Reno-friendly estimate.</summary>
-    public uint AckCnt;
-    /// <summary>tcp_cwnd: the cwnd Reno would have by now (tcp_friendliness).</summary>
-    public uint TcpCwnd;
-    /// <summary>linux-4.4's loss_cwnd: cwnd at the last loss, what bictcp_undo_cwnd() restores.</summary>
-    public uint LossCwnd;
     /// <summary>sample_cnt: HyStart delay samples taken this round.</summary>
     public byte SampleCnt;
     /// <summary>found: HyStart found the exit point (linux-4.4: a bit mask of the detectors that did).</summary>
@@ -206,4 +259,32 @@ internal struct Bictcp
             return (x * 341) >> 10;
         }
     }
+}
+
+/// <summary>
+/// The part of struct bictcp that only the cubic curve itself uses (<see cref="Bictcp"/>'s properties of the same names read
+/// and write it): in the kernel these are the first fields of struct bictcp, the ones bictcp_reset() clears.
+/// </summary>
+internal sealed class CubicCurve
+{
+    /// <summary>cnt: increase cwnd by 1 after this many ACKed packets.</summary>
+    public uint Cnt;
+    /// <summary>last_max_cwnd: Wmax, the cwnd at the last loss (less by fast convergence).</summary>
+    public uint LastMaxCwnd;
+    /// <summary>last_cwnd: the cwnd bictcp_update() last computed <see cref="Cnt"/> for.</summary>
+    public uint LastCwnd;
+    /// <summary>last_time: when (jiffies) it did.</summary>
+    public uint LastTime;
+    /// <summary>bic_origin_point: the cubic curve's plateau, Wmax or the cwnd the epoch began with.</summary>
+    public uint BicOriginPoint;
+    /// <summary>bic_K: time from the epoch's start to the plateau, in 1/1024 s (BICTCP_HZ).</summary>
+    public uint BicK;
+    /// <summary>epoch_start: when (jiffies) the current growth epoch began; 0 = none.</summary>
+    public uint EpochStart;
+    /// <summary>ack_cnt: packets ACKed in this epoch, spent by the Reno-friendly estimate.</summary>
+    public uint AckCnt;
+    /// <summary>tcp_cwnd: the cwnd Reno would have by now (tcp_friendliness).</summary>
+    public uint TcpCwnd;
+    /// <summary>linux-4.4's loss_cwnd: cwnd at the last loss, what bictcp_undo_cwnd() restores.</summary>
+    public uint LossCwnd;
 }

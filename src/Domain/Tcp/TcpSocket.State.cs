@@ -112,7 +112,11 @@ internal struct RttEstimator
     public WinMinMax RttMin;
 }
 
-/// <summary>The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
+/// <summary>
+/// The retransmission and probe state of struct inet_connection_sock: icsk_rto, icsk_rto_min/max here; icsk_backoff,
+/// icsk_retransmits, icsk_probes_out and icsk_probes_tstamp in a <see cref="RetransmitCounts"/> made by the first write of a
+/// value other than 0 (an RTO, a zero-window or keepalive probe): a connection that never timed out or probed reads 0.
+/// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct ConnectionTimers
 {
@@ -138,6 +142,50 @@ internal struct ConnectionTimers
     }
     /// <summary>Both are whole jiffies (every writer rounds to them), kept as the kernel's u32 jiffies: 8 bytes where two durations take 16.</summary>
     uint _rtoMinJiffies, _rtoMaxJiffies;
+    /// <summary>The back-off and probe counts, or null while all are 0.</summary>
+    RetransmitCounts? _counts;
+
+    /// <summary>The counts to write to: made for a value other than 0, else only if they exist.</summary>
+    RetransmitCounts? Counts(bool nonZero) => _counts ?? (nonZero ? _counts = new RetransmitCounts() : null);
+
+    /// <summary>Whether the counts were made.</summary>
+    public readonly bool HasCounts => _counts is not null;
+
+    /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
+    public int Backoff
+    {
+        readonly get => _counts?.Backoff ?? 0;
+        set { if (Counts(value != 0) is { } c) c.Backoff = value; }
+    }
+    /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
+    public int Retransmits
+    {
+        readonly get => _counts?.Retransmits ?? 0;
+        set { if (Counts(value != 0) is { } c) c.Retransmits = value; }
+    }
+    /// <summary>icsk_probes_out: unanswered zero-window or keepalive probes.</summary>
+    public int ProbesOut
+    {
+        readonly get => _counts?.ProbesOut ?? 0;
+        set { if (Counts(value != 0) is { } c) c.ProbesOut = value; }
+    }
+    /// <summary>icsk_probes_tstamp: when the first unanswered probe of the series went out (valid when <see cref="ProbesStampSet"/>).</summary>
+    public SimTime ProbesStamp
+    {
+        readonly get => _counts?.ProbesStamp ?? default;
+        set { if (Counts(value != default) is { } c) c.ProbesStamp = value; }
+    }
+    /// <summary>Whether <see cref="ProbesStamp"/> is set (icsk_probes_tstamp is non-zero).</summary>
+    public bool ProbesStampSet
+    {
+        readonly get => _counts?.ProbesStampSet ?? false;
+        set { if (Counts(value) is { } c) c.ProbesStampSet = value; }
+    }
+}
+
+/// <summary>icsk_backoff, icsk_retransmits, icsk_probes_out, icsk_probes_tstamp (<see cref="ConnectionTimers"/>'s properties of the same names read and write them).</summary>
+internal sealed class RetransmitCounts
+{
     /// <summary>icsk_backoff: how many times the RTO has been doubled.</summary>
     public int Backoff;
     /// <summary>icsk_retransmits: consecutive retransmission timeouts without progress.</summary>
@@ -146,6 +194,7 @@ internal struct ConnectionTimers
     public int ProbesOut;
     /// <summary>icsk_probes_tstamp: when the first unanswered probe of the series went out (valid when <see cref="ProbesStampSet"/>).</summary>
     public SimTime ProbesStamp;
+    /// <summary>Whether <see cref="ProbesStamp"/> is set (icsk_probes_tstamp is non-zero).</summary>
     public bool ProbesStampSet;
 }
 
@@ -228,8 +277,11 @@ internal struct ReceiverRtt
 }
 
 /// <summary>
-/// Congestion and loss-recovery state (struct tcp_sock / inet_connection_sock): snd_cwnd, snd_ssthresh, icsk_ca_state,
-/// high_seq, the scoreboard counts (sacked_out, lost_out, retrans_out), PRR, F-RTO, undo and the TLP.
+/// Congestion and loss-recovery state (struct tcp_sock / inet_connection_sock): snd_cwnd, snd_ssthresh, icsk_ca_state and
+/// tp->reordering here; high_seq, the scoreboard counts (sacked_out, lost_out, retrans_out), PRR, F-RTO, undo, the TLP and the
+/// D-SACK counts in a <see cref="LossScoreboard"/> made by the first write of a value other than 0 (false) to any of them.
+/// A connection that never lost, SACKed, probed or undid anything has none: each reads 0 (false) through its property, and
+/// writing 0 (false) to an absent one makes nothing.
 /// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct CongestionState
@@ -240,6 +292,145 @@ internal struct CongestionState
     public int Ssthresh;
     /// <summary>icsk_ca_state: Open, Disorder, CWR, Recovery or Loss (tcp_fastretrans_alert()).</summary>
     public CaState State;
+    /// <summary>
+    /// tp->reordering: the reordering degree in segments — tcp_reordering (3) until tcp_check_sack_reordering() or
+    /// tcp_check_reno_reordering() raise it (at most tcp_max_reordering, 300); tcp_enter_loss() may lower it again.
+    /// </summary>
+    public uint Reordering;
+    /// <summary>The loss-recovery scoreboard, or null while every count in it is 0.</summary>
+    LossScoreboard? _board;
+
+    /// <summary>The scoreboard to write <paramref name="nonZero"/> to: made for a value other than 0, else only if it exists.</summary>
+    LossScoreboard? Board(bool nonZero) => _board ?? (nonZero ? _board = new LossScoreboard() : null);
+
+    /// <summary>Whether the scoreboard was made (tests: a clean connection makes none).</summary>
+    public readonly bool HasScoreboard => _board is not null;
+    /// <summary>tp->high_seq: snd_nxt when Recovery, Loss or CWR began (and where Disorder/Open last changed).</summary>
+    public uint HighSeq
+    {
+        readonly get => _board?.HighSeq ?? 0;
+        set { if (Board(value != 0) is { } b) b.HighSeq = value; }
+    }
+    /// <summary>tp->sacked_out: SACKed segments — without SACK, the duplicate ACKs counted (tcp_add_reno_sack()).</summary>
+    public int SackedOut
+    {
+        readonly get => _board?.SackedOut ?? 0;
+        set { if (Board(value != 0) is { } b) b.SackedOut = value; }
+    }
+    /// <summary>tp->lost_out: segments marked TCPCB_LOST.</summary>
+    public int LostOut
+    {
+        readonly get => _board?.LostOut ?? 0;
+        set { if (Board(value != 0) is { } b) b.LostOut = value; }
+    }
+    /// <summary>tp->retrans_out: retransmissions in flight (TCPCB_SACKED_RETRANS).</summary>
+    public int RetransOut
+    {
+        readonly get => _board?.RetransOut ?? 0;
+        set { if (Board(value != 0) is { } b) b.RetransOut = value; }
+    }
+    /// <summary>tp->lost: every segment ever marked lost (tcp_notify_skb_loss_event()); an ACK's rs->losses is its growth.</summary>
+    public long Lost
+    {
+        readonly get => _board?.Lost ?? 0;
+        set { if (Board(value != 0) is { } b) b.Lost = value; }
+    }
+    /// <summary>tp->reord_seen: reordering events seen (tcp_check_sack_reordering(), tcp_check_reno_reordering()).</summary>
+    public int ReordSeen
+    {
+        readonly get => _board?.ReordSeen ?? 0;
+        set { if (Board(value != 0) is { } b) b.ReordSeen = value; }
+    }
+    /// <summary>
+    /// tcp_highest_sack_seq() while sacked_out is non-zero: the end of the highest SACKed segment (the seq of
+    /// tp->highest_sack, the segment after it — snd_nxt when it was the last one).
+    /// </summary>
+    public uint HighestSack
+    {
+        readonly get => _board?.HighestSack ?? 0;
+        set { if (Board(value != 0) is { } b) b.HighestSack = value; }
+    }
+    /// <summary>tp->prr_delivered: segments delivered since the cwnd reduction began (PRR, RFC 6937).</summary>
+    public int PrrDelivered
+    {
+        readonly get => _board?.PrrDelivered ?? 0;
+        set { if (Board(value != 0) is { } b) b.PrrDelivered = value; }
+    }
+    /// <summary>tp->prr_out: segments sent since the cwnd reduction began.</summary>
+    public int PrrOut
+    {
+        readonly get => _board?.PrrOut ?? 0;
+        set { if (Board(value != 0) is { } b) b.PrrOut = value; }
+    }
+    /// <summary>tp->frto: F-RTO (RFC 5682) is judging the current RTO.</summary>
+    public bool Frto
+    {
+        readonly get => _board?.Frto ?? false;
+        set { if (Board(value) is { } b) b.Frto = value; }
+    }
+    /// <summary>A tail loss probe is out and not yet acknowledged (tp->tlp_high_seq != 0).</summary>
+    public bool TlpOutstanding
+    {
+        readonly get => _board?.TlpOutstanding ?? false;
+        set { if (Board(value) is { } b) b.TlpOutstanding = value; }
+    }
+    /// <summary>tp->tlp_high_seq: snd_nxt when the loss probe went out; no other probe until it is acknowledged.</summary>
+    public uint TlpHighSeq
+    {
+        readonly get => _board?.TlpHighSeq ?? 0;
+        set { if (Board(value != 0) is { } b) b.TlpHighSeq = value; }
+    }
+    /// <summary>tp->tlp_retrans: the probe was a retransmission (not new data).</summary>
+    public bool TlpRetrans
+    {
+        readonly get => _board?.TlpRetrans ?? false;
+        set { if (Board(value) is { } b) b.TlpRetrans = value; }
+    }
+    /// <summary>
+    /// tp->undo_marker: snd_una when the loss episode began (tcp_init_undo() from tcp_enter_loss()), 0 when
+    /// there is nothing to undo. Read by tcp_init_transfer() to tell a handshake whose SYN timed out.
+    /// </summary>
+    public uint UndoMarker
+    {
+        readonly get => _board?.UndoMarker ?? 0;
+        set { if (Board(value != 0) is { } b) b.UndoMarker = value; }
+    }
+    /// <summary>
+    /// tp->undo_retrans: retransmissions of this episode not yet reported back as duplicates by a D-SACK;
+    /// −1 when the episode began with none in flight (tcp_init_undo(): "avoid 0, because undo_retrans==0
+    /// means can undo now"); each retransmission adds one, each D-SACKed one takes one away.
+    /// </summary>
+    public int UndoRetrans
+    {
+        readonly get => _board?.UndoRetrans ?? 0;
+        set { if (Board(value != 0) is { } b) b.UndoRetrans = value; }
+    }
+    /// <summary>tp->prior_ssthresh: tcp_current_ssthresh() when the episode began (0: nothing to restore).</summary>
+    public int PriorSsthresh
+    {
+        readonly get => _board?.PriorSsthresh ?? 0;
+        set { if (Board(value != 0) is { } b) b.PriorSsthresh = value; }
+    }
+    /// <summary>tp->prior_cwnd: snd_cwnd when the cwnd reduction began (tcp_init_cwnd_reduction()).</summary>
+    public int PriorCwnd
+    {
+        readonly get => _board?.PriorCwnd ?? 0;
+        set { if (Board(value != 0) is { } b) b.PriorCwnd = value; }
+    }
+    /// <summary>tp->dsack_dups: segments the peer reported as duplicates by D-SACK (tcp_dsack_seen()).</summary>
+    public int DsackDups
+    {
+        readonly get => _board?.DsackDups ?? 0;
+        set { if (Board(value != 0) is { } b) b.DsackDups = value; }
+    }
+}
+
+/// <summary>
+/// The loss-recovery part of <see cref="CongestionState"/> (fields of struct tcp_sock in the kernel): what only a connection that
+/// lost, SACKed, sent a loss probe, entered CWR or undid a reduction ever sets. Made on first use, as the socket's other side objects.
+/// </summary>
+internal sealed class LossScoreboard
+{
     /// <summary>tp->high_seq: snd_nxt when Recovery, Loss or CWR began (and where Disorder/Open last changed).</summary>
     public uint HighSeq;
     /// <summary>tp->sacked_out: SACKed segments — without SACK, the duplicate ACKs counted (tcp_add_reno_sack()).</summary>
@@ -250,11 +441,6 @@ internal struct CongestionState
     public int RetransOut;
     /// <summary>tp->lost: every segment ever marked lost (tcp_notify_skb_loss_event()); an ACK's rs->losses is its growth.</summary>
     public long Lost;
-    /// <summary>
-    /// tp->reordering: the reordering degree in segments — tcp_reordering (3) until tcp_check_sack_reordering() or
-    /// tcp_check_reno_reordering() raise it (at most tcp_max_reordering, 300); tcp_enter_loss() may lower it again.
-    /// </summary>
-    public uint Reordering;
     /// <summary>tp->reord_seen: reordering events seen (tcp_check_sack_reordering(), tcp_check_reno_reordering()).</summary>
     public int ReordSeen;
     /// <summary>
@@ -293,7 +479,12 @@ internal struct CongestionState
     public int DsackDups;
 }
 
-/// <summary>struct tcp_rack (tp->rack): the most recently sent segment known delivered.</summary>
+/// <summary>
+/// struct tcp_rack (tp->rack): the most recently sent segment known delivered. Its reordering-window adaptation
+/// (reo_wnd_steps, reo_wnd_persist, dsack_seen, last_delivered) is a <see cref="RackReoWnd"/> made by the first write of a
+/// value other than its initial one (tcp_rack_update_reo_wnd() after a D-SACK, tcp_rack_reo_timeout()'s recoveries):
+/// until then each reads as tcp_init_sock() left it (reo_wnd_steps 1, the rest 0).
+/// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct RackState
 {
@@ -305,14 +496,52 @@ internal struct RackState
     public uint EndSeq;
     /// <summary>rack.advanced: something was (S)ACKed since tcp_rack_mark_lost() last looked.</summary>
     public bool Advanced;
+    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
+    public long TsortedTail;
+    /// <summary>The reordering-window adaptation, or null while it is as tcp_init_sock() left it.</summary>
+    RackReoWnd? _reo;
+
+    /// <summary>The adaptation to write to: made for a value other than the initial one, else only if it exists.</summary>
+    RackReoWnd? Reo(bool changed) => _reo ?? (changed ? _reo = new RackReoWnd() : null);
+
+    /// <summary>Whether the adaptation was made.</summary>
+    public readonly bool HasReo => _reo is not null;
+
     /// <summary>rack.reo_wnd_steps: the reordering window in min_rtt / 4 steps (1 at tcp_init_sock(), at most 255).</summary>
-    public int ReoWndSteps;
+    public int ReoWndSteps
+    {
+        readonly get => _reo?.ReoWndSteps ?? 1;
+        set { if (Reo(value != 1) is { } r) r.ReoWndSteps = value; }
+    }
+    /// <summary>rack.reo_wnd_persist: recoveries the widened window is kept for (TCP_RACK_RECOVERY_THRESH 16).</summary>
+    public int ReoWndPersist
+    {
+        readonly get => _reo?.ReoWndPersist ?? 0;
+        set { if (Reo(value != 0) is { } r) r.ReoWndPersist = value; }
+    }
+    /// <summary>rack.dsack_seen: a D-SACK came after reordering was seen; tcp_rack_update_reo_wnd() widens the window.</summary>
+    public bool DsackSeen
+    {
+        readonly get => _reo?.DsackSeen ?? false;
+        set { if (Reo(value) is { } r) r.DsackSeen = value; }
+    }
+    /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
+    public long LastDelivered
+    {
+        readonly get => _reo?.LastDelivered ?? 0;
+        set { if (Reo(value != 0) is { } r) r.LastDelivered = value; }
+    }
+}
+
+/// <summary>tp->rack's reordering-window adaptation (<see cref="RackState"/>'s properties of the same names read and write it).</summary>
+internal sealed class RackReoWnd
+{
+    /// <summary>rack.reo_wnd_steps: the reordering window in min_rtt / 4 steps (1 at tcp_init_sock(), at most 255).</summary>
+    public int ReoWndSteps = 1;
     /// <summary>rack.reo_wnd_persist: recoveries the widened window is kept for (TCP_RACK_RECOVERY_THRESH 16).</summary>
     public int ReoWndPersist;
     /// <summary>rack.dsack_seen: a D-SACK came after reordering was seen; tcp_rack_update_reo_wnd() widens the window.</summary>
     public bool DsackSeen;
     /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
     public long LastDelivered;
-    /// <summary>The tail of tp->tsorted_sent_queue: the last <see cref="TcpSocket"/> transmission's position (InFlight.TsortedPos).</summary>
-    public long TsortedTail;
 }

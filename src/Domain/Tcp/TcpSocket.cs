@@ -183,8 +183,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
+    /// <summary>Whether the loss-recovery scoreboard was made (tests: a connection that lost nothing makes none).</summary>
+    internal bool HasLossScoreboard => _ca.HasScoreboard;
+    /// <summary>Whether icsk's back-off and probe counts were made (tests: a connection that never timed out or probed makes none).</summary>
+    internal bool HasRetransmitCounts => _icsk.HasCounts;
+    /// <summary>Whether RACK's reordering-window adaptation was made (tests).</summary>
+    internal bool HasRackReoWnd => _rack.HasReo;
     /// <summary>tp->rack.</summary>
-    RackState _rack = new() { ReoWndSteps = 1 }; // tcp_init_sock(): tp->rack.reo_wnd_steps = 1
+    RackState _rack; // tcp_init_sock(): tp->rack.reo_wnd_steps = 1 — RackState.ReoWndSteps reads 1 until it is changed
 
     public uint Iss => _snd.Iss;
     public uint SndUna => _snd.Una;

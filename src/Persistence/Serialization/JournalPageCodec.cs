@@ -573,28 +573,47 @@ internal ref struct PageReader(ReadOnlySpan<byte> body, int position)
     private static JournalPageFormatException Bad(string problem) => new(problem);
 }
 
-/// <summary>CRC-32 (IEEE 802.3, reflected, as zlib and PNG compute it), table-driven.</summary>
+/// <summary>
+/// CRC-32 (IEEE 802.3, reflected, as zlib and PNG compute it), table-driven eight bytes at a time ("slicing-by-8": table k
+/// holds the CRC of a byte followed by k zero bytes, so eight lookups fold in eight bytes), then byte by byte for the tail.
+/// Byte at a time it was 2.6 % of the API server's CPU under W3.
+/// </summary>
 internal static class Crc32
 {
-    private static readonly uint[] Table = Build();
+    /// <summary>Eight 256-entry tables, one after another.</summary>
+    private static readonly uint[] Tables = Build();
 
     private static uint[] Build()
     {
-        var table = new uint[256];
+        var t = new uint[8 * 256];
         for (uint i = 0; i < 256; i++)
         {
             uint c = i;
             for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
+            t[i] = c;
         }
-        return table;
+        for (int k = 1; k < 8; k++)
+            for (int i = 0; i < 256; i++)
+            {
+                uint prev = t[(k - 1) * 256 + i];
+                t[k * 256 + i] = (prev >> 8) ^ t[prev & 0xff];
+            }
+        return t;
     }
 
     public static uint Of(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFFu;
-        var table = Table;
-        foreach (byte b in data) crc = table[(crc ^ b) & 0xff] ^ (crc >> 8);
+        var t = Tables;
+        while (data.Length >= 8)
+        {
+            uint one = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ crc;
+            uint two = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+            crc = t[7 * 256 + (one & 0xff)] ^ t[6 * 256 + ((one >> 8) & 0xff)] ^ t[5 * 256 + ((one >> 16) & 0xff)] ^ t[4 * 256 + (one >> 24)]
+                ^ t[3 * 256 + (two & 0xff)] ^ t[2 * 256 + ((two >> 8) & 0xff)] ^ t[256 + ((two >> 16) & 0xff)] ^ t[two >> 24];
+            data = data[8..];
+        }
+        foreach (byte b in data) crc = t[(crc ^ b) & 0xff] ^ (crc >> 8);
         return ~crc;
     }
 }

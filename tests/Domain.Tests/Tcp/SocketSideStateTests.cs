@@ -64,4 +64,64 @@ public class SocketSideStateTests
         Assert.Equal(inherited, Options.Select(o => Get(h, "server", l.SocketId, o)));
         Assert.Equal([0L, 10, 1, 100, 7, 3, 0], Options.Select(o => Get(h, "server", child, o)));
     }
+
+    [Fact]
+    public void Close_CleanRequestResponse_NeitherSocketMakesTheLossScoreboard()
+    {
+        // 1 KB each way and an orderly close, nothing lost: sacked_out, lost_out, retrans_out, PRR, undo, the TLP
+        // and the D-SACK counts are never anything but 0, so the scoreboard stays unmade and reads 0.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 1000);
+        h.At(Ms(150));
+        h.Call("server", SocketCallKind.Recv, s.Id);
+        h.Send(s.Id, 1000);
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Recv, c.Id);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(250));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(400));
+
+        Assert.Equal(TcpState.Close, s.State);
+        Assert.False(c.HasLossScoreboard);
+        Assert.False(s.HasLossScoreboard);
+        Assert.Equal(0, c.Info.Lost);
+        // Never cwnd-limited past slow start and no loss: bictcp_update() and cubictcp_recalc_ssthresh() never ran.
+        Assert.False(c.CubicState.HasCurve);
+        Assert.False(s.CubicState.HasCurve);
+        // No RTO and no probe: icsk_backoff, icsk_retransmits and icsk_probes_out stay 0; no D-SACK: RACK's window is as made.
+        Assert.Equal((false, false), (c.HasRetransmitCounts, s.HasRetransmitCounts));
+        Assert.Equal((false, false), (c.HasRackReoWnd, s.HasRackReoWnd));
+    }
+
+    [Fact]
+    public void Established_RetransmissionTimeout_MakesTheLossScoreboardCubicsCurveAndTheBackoffCounts()
+    {
+        // The data is black-holed: nothing is written to the scoreboard until the data is overdue.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        Assert.Null(h.Sim.ChangeLink("client", "server", oneDirection: true, delay: null, loss: null, blackhole: true));
+        h.Send(c.Id, 1000);
+        h.At(Ms(150));
+        Assert.False(c.HasLossScoreboard);
+
+
+        // The tail loss probe (tcp_send_loss_probe(): tlp_high_seq) is the first write to it; the RTO then marks the
+        // segment lost in tcp_enter_loss() (lost_out 1, TCP_CA_Loss).
+        h.At(Ms(330));
+        Assert.True(c.HasLossScoreboard);
+        Assert.Equal((0, 0), (c.Info.Lost, c.Info.CaState));
+        Assert.False(c.CubicState.HasCurve);
+        Assert.False(c.HasRetransmitCounts);
+        h.At(Ms(560));
+        Assert.Equal((1, 4), (c.Info.Lost, c.Info.CaState));
+        // tcp_enter_loss() → cubictcp_recalc_ssthresh() wrote Wmax (10) and made the curve; cubictcp_state(TCP_CA_Loss)'s
+        // bictcp_reset() then cleared it to 0 again, in the curve it had made.
+        Assert.True(c.CubicState.HasCurve);
+        Assert.Equal(0u, c.CubicState.LastMaxCwnd);
+        // tcp_retransmit_timer(): icsk_backoff++ and icsk_retransmits++.
+        Assert.True(c.HasRetransmitCounts);
+        Assert.Equal(1, c.Info.Retransmits);
+    }
 }
