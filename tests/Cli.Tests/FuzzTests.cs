@@ -94,6 +94,14 @@ public sealed class FuzzTests
         Assert.False(tun.Agrees);
         Assert.True(tun.Clean);
 
+        // With that window, a pure ACK of other ack number is its knock-on (the quick-ACK budget follows the window); a FIN's is not.
+        var acks = lower.Select(p => p.Flags == "." && p.From == "client" ? p with { Ack = p.Ack + 1 } : p).ToList();
+        var knockOn = FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = acks }, 4_000_000), passed, _ => "step");
+        Assert.True(knockOn.Clean, string.Join("; ", knockOn.NotTun));
+        var fins = acks.Select(p => p.Flags == "F." ? p with { Ack = p.Ack + 1 } : p).ToList();
+        Assert.Contains(FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = fins }, 4_000_000), passed, _ => "step").NotTun,
+            k => k.EndsWith(": F. ack", StringComparison.Ordinal));
+
         // Segments 8 ms late are time alone: not a difference key, counted for a re-run.
         var late = engine.Packets.Select(p => p.Flags == "F." ? p with { AtNs = p.AtNs + 8_000_000 } : p).ToList();
         var timing = FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = late }, 4_000_000), passed, _ => "step");

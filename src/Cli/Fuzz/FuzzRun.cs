@@ -51,7 +51,7 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
                 {
                     var what = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ").Where(w => !w.StartsWith("time ", StringComparison.Ordinal)).ToList();
                     if (what.Count == 0) timing++;
-                    else keys.Add($"packets {flow}: {string.Join(", ", what.Select(Field))}");
+                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(Field))}");
                 }
                 else if (OnlyLine().Match(text) is { Success: true } only) keys.Add($"packets {flow}: {only.Groups[1].Value} only {only.Groups[2].Value}");
             }
@@ -98,15 +98,27 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     {
         get
         {
-            bool window = Keys.Any(k => k.EndsWith(": " + TunWindow, StringComparison.Ordinal));
+            bool window = Keys.Any(k => k.EndsWith(" " + TunWindow, StringComparison.Ordinal));
             return Keys.Where(k => !TunCounters.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal))
-                && !k.EndsWith(": " + TunWindow, StringComparison.Ordinal)
-                && !(window && (k.EndsWith(" only .", StringComparison.Ordinal) || WindowKnockOn.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal)))))
+                && !OnlyTunWindow().IsMatch(k)
+                && !(window && (k.EndsWith(" only .", StringComparison.Ordinal) || PureAckKnockOn().IsMatch(k)
+                    || WindowKnockOn.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal)))))
                 .ToHashSet(StringComparer.Ordinal);
         }
     }
 
     static readonly string[] WindowKnockOn = ["Tcp.InSegs", "Tcp.OutSegs", "TcpExt.TCPPureAcks", "TcpExt.DelayedACKs", "TcpExt.TCPBacklogCoalesce"];
+
+    /// <summary>A pure ACK that differs in its ack or window alone: with the TUN's lower window, the receiver ACKs other segments (its quick-ACK budget follows the window).</summary>
+    [GeneratedRegex(@"^packets .+?: \. (ack|win|win lower \(TUN truesize\))(, (ack|win|win lower \(TUN truesize\)))*$")]
+    private static partial Regex PureAckKnockOn();
+
+    /// <summary>A segment (of any flags) that differs in the TUN's lower window alone.</summary>
+    [GeneratedRegex(@"^packets .+?: \S+ win lower \(TUN truesize\)$")]
+    private static partial Regex OnlyTunWindow();
+
+    [GeneratedRegex(@"^differ: engine \S+ \S+ (\S+) ")]
+    private static partial Regex DifferFlags();
 
     [GeneratedRegex(@"^win (\d+) → (\d+)$")]
     private static partial Regex WindowLine();
