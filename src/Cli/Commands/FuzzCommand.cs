@@ -65,9 +65,9 @@ public static partial class FuzzCommand
         int total = tally.Values.Sum();
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
-            ? $"fuzz seed {seed}: {total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, "
+            ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, "
                 + $"{Count("TUN")} differ only as a TUN device does, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
-            : $"fuzz seed {seed}: {total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
+            : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
         return Count("DIFFER") + Count("ERROR") > 0 ? ExitCodes.Failed : ExitCodes.Ok;
     }
@@ -197,10 +197,28 @@ public static partial class FuzzCommand
             target = still;
             kept++;
         }
+        Tidy(draft);
         var (final, finalDocument, _) = Write(draft, folder, fuzz.Name + "-shrunk");
         File.Delete(Path.Combine(folder, fuzz.Name + "-shrinking.json"));
         output.WriteLine($"         shrunk: {kept} of {tried} drops kept the difference ({string.Join("; ", target.Order(StringComparer.Ordinal))}): "
             + $"{finalDocument?.Steps.Length} steps, {final}");
+    }
+
+    /// <summary>A shrunk draft without what no step uses any more: empty sysctl lists, hosts no step names, their links.</summary>
+    static void Tidy(JsonObject draft)
+    {
+        var steps = draft["steps"]!.AsArray();
+        var used = steps.Select(s => s!["host"]?.GetValue<string>() ?? s!["kill"]?["host"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var step in steps) foreach (var h in step!["link"]?["between"]?.AsArray() ?? []) used.Add(h!.GetValue<string>());
+        var hosts = draft["hosts"]!.AsObject();
+        foreach (var (name, host) in hosts.ToList())
+        {
+            if (host!["sysctls"] is JsonObject { Count: 0 }) host.AsObject().Remove("sysctls");
+            if (used.Contains(name)) continue;
+            hosts.Remove(name);
+            var links = draft["links"]!.AsArray();
+            foreach (var link in links.Where(l => l!["between"]!.AsArray().Any(h => h!.GetValue<string>() == name)).ToList()) links.Remove(link);
+        }
     }
 
     /// <summary>Removes step <paramref name="index"/> (candidates go from the last step down, so earlier indices stay valid).</summary>
