@@ -22,6 +22,12 @@ const string usage = """
           --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
           --machine-orphans  a scenario's net.ipv4.tcp_max_orphans set on the whole machine for its run and restored, sockstat's
                              orphan count checked; refused while the machine has orphans
+      fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
+                         black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;
+                         a difference is re-run before it is believed (needs what kernel needs)
+          --cases N  --seed S  how many cases of which seed (20, 1); --case I  only case I of the seed
+          --keep DIR         keep every case's scenario file in DIR     --shrink  make a differing case smaller
+          --engine           only draw, validate and run the cases on the engine
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario
@@ -44,12 +50,13 @@ var (options, flags) = args[0] switch
 {
     "run" => (RunCommand.Options, RunCommand.Flags),
     "kernel" => (KernelCommand.Options, KernelCommand.Flags),
+    "fuzz" => (FuzzCommand.Options, FuzzCommand.Flags),
     "validate" => ([], []),
     "export" => (ExportCommand.Options, []),
     "new" => (new[] { "output" }, new[] { "force" }),
     _ => ((string[]?)null, (string[]?)null),
 };
-if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, kernel, validate, export, new; --help)");
+if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, kernel, fuzz, validate, export, new; --help)");
 var (line, error) = CommandLine.Parse(args[1..], options, flags!);
 if (line is null) return RunCommand.Usage(Console.Error, $"{args[0]}: {error}");
 
@@ -61,6 +68,7 @@ try
     {
         "run" => await RunCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         "kernel" => KernelCommand.Run(line, Console.Out, Console.Error, cancel.Token),
+        "fuzz" => FuzzCommand.Run(line, Console.Out, Console.Error, cancel.Token),
         "validate" => ValidateCommand.Run(line, Console.Out, Console.Error),
         "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         _ => NewCommand.Run(line, Console.Out, Console.Error),

@@ -86,7 +86,7 @@ public static class KernelCommand
     }
 
     /// <summary>uname -r: the release of the kernel the scripts ran on.</summary>
-    static string KernelRelease()
+    internal static string KernelRelease()
     {
         try
         {
@@ -149,7 +149,7 @@ public static class KernelCommand
         IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
         IReadOnlyDictionary<string, long>? Counters = null);
 
-    static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
+    internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
     {
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);

@@ -422,7 +422,7 @@ public sealed partial class TcpSocket
     /// tcp_write_xmit(push_one = 2) from tcp_send_loss_probe(): with cwnd full one segment still goes ("Force out a loss
     /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
     /// </param>
-    /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral.</param>
+    /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral, and one chunk only.</param>
     void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false,
         bool pushOne = false)
     {
@@ -515,6 +515,8 @@ public sealed partial class TcpSocket
             chunkSegs = 0;
             chunkQuota = Math.Min(CwndQuota, maxSegs);
             chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
+            // tcp_write_xmit(): "if (push_one) break;" — tcp_push_one() (1) and the loss probe (2) send one skb, one chunk.
+            if (pushOne || lossProbe) break;
         }
         if (chunkSegs > 0)
         {

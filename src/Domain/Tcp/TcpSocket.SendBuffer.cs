@@ -216,9 +216,10 @@ public sealed partial class TcpSocket
             }
             else if (tailSeq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
-                // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk (nothing when
-                // cwnd is full: "if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", maxSegments: Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()), nonagle: Nagle.Push, pushOne: true);
+                // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk — min(tcp_cwnd_test(),
+                // tcp_tso_segs()) segments, so at most half the cwnd — and stops ("if (push_one) break;"); nothing when
+                // cwnd is full ("if (!cwnd_quota) ... break").
+                Push("tcp_sendmsg", nonagle: Nagle.Push, pushOne: true);
             }
         }
         if (call.Done == before) return;

@@ -43,9 +43,9 @@ public sealed partial class TcpSocket
         if (SendHeadFitsWindow())
         {
             int before = PacketsOut;
-            // One TSO chunk (tcp_push_one()'s limit), or one forced segment when cwnd is full.
-            int quota = _ca.Cwnd > PacketsInFlight ? Math.Min(_ca.Cwnd - PacketsInFlight, TsoSegs()) : 1;
-            Push("tcp_send_loss_probe (new data)", maxSegments: quota, nonagle: Nagle.Off, lossProbe: true);
+            // tcp_write_xmit(push_one = 2): one TSO chunk (min(tcp_cwnd_test(), tcp_tso_segs()) segments), or one forced
+            // segment when cwnd is full.
+            Push("tcp_send_loss_probe (new data)", nonagle: Nagle.Off, lossProbe: true);
             if (PacketsOut == before)
             {
                 // "goto rearm_timer": tcp_rearm_rto() with the loss probe still pending — the RTO from the head.

@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Packetdrill;
 
 namespace SimService.Domain.Tests.Tcp;
@@ -140,5 +141,39 @@ public class TsoPshTests
             """, new PacketdrillOptions());
 
         Assert.True(result.Passed, result.Output);
+    }
+
+    /// <summary>
+    /// tcp_push_one() sends one TSO chunk: tcp_write_xmit(push_one = 1) takes min(tcp_cwnd_test(), tcp_tso_segs())
+    /// segments — half the cwnd — and stops ("if (push_one) break;"). Observed on Linux 6.18.44 (simservice fuzz, seed 2,
+    /// case 1): a 191343-byte MSG_DONTWAIT send over a 1 ms link (cwnd 10, tcp_tso_autosize() 9 segments) fills the first
+    /// skb to size_goal (22 MSS), tcp_push_one() sends 5, the copy stops at the send buffer (46336 bytes) and tcp_push()
+    /// sends the next 5: PSH on the 5th and the 10th segment. The engine sent 5 + 4 + 1 (PSH on the 9th).
+    /// </summary>
+    [Fact]
+    public void Established_PushOneAfterAFullSkb_SendsOneChunkOfHalfTheCwnd()
+    {
+        var outcome = SimService.Domain.Scenarios.ScenarioRunner.Run("""
+            {
+              "name": "push-one",
+              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "1ms" } ],
+              "steps": [
+                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "l" },
+                { "at": "9ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },
+                { "at": "990ms", "host": "client", "call": "send", "socket": "c", "bytes": 191343, "flags": ["MSG_DONTWAIT"], "expect": { "result": 46336 } }
+              ],
+              "runUntil": "1ms"
+            }
+            """);
+        var run = outcome.Result!;
+        var sim = run.Simulation;
+        var burst = SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(sim.Journal, a => sim.FindHost(a)?.Name)
+            .Where(p => p.From == "client" && p.Len > 0 && p.At.Ns == 990_000_000).ToList();
+
+        Assert.True(run.Passed, string.Join("; ", run.FailedChecks));
+        Assert.Equal(10, burst.Count);
+        Assert.Equal([1u, 1449u, 2897u, 4345u, 5793u, 7241u, 8689u, 10137u, 11585u, 13033u], burst.Select(p => p.RelativeSeq));
+        Assert.Equal([".", ".", ".", ".", "P.", ".", ".", ".", ".", "P."], burst.Select(p => p.Flags.ToLetters()));
     }
 }

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SimService.Cli.Kernel;
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Fuzz;
+
+/// <summary>
+/// One run of a generated case on the kernel, judged against the engine: the difference report's lines
+/// (<see cref="OutcomeDiff"/>), the document's failed checks (the calls' results the engine gave, each expect step's
+/// sockstat), and from them <see cref="Keys"/> — one short key per difference that is not time alone ("packets
+/// client:~1 > server:80: win", "sockets engine only: client FIN-WAIT-2 …", "counters client: TcpExt.TW",
+/// "call.result recv s1") — so that runs of one case, and of its shrunk versions, can be compared by what differs
+/// rather than by numbers that move from run to run.
+/// </summary>
+internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyList<string> FailedChecks, IReadOnlySet<string> Keys, int TimingOnly, string? Error)
+{
+    /// <summary>Nothing differs: the kernel did what the engine did.</summary>
+    public bool Agrees => Error is null && Keys.Count == 0 && TimingOnly == 0;
+
+    /// <summary>Nothing differs but what the TUN device causes (<see cref="NotTun"/>).</summary>
+    public bool Clean => Error is null && NotTun.Count == 0 && TimingOnly == 0;
+
+    /// <summary>A run that did not give an outcome to compare (the namespaces could not be made, the child failed).</summary>
+    public static FuzzRun Failed(string error) => new([], [], new HashSet<string>(), 0, error);
+
+    /// <summary>
+    /// Judges one kernel run: <paramref name="report"/> is the difference report against the engine, <paramref name="result"/>
+    /// the document's checks on the kernel, <paramref name="describeStep"/> names a step by its path ("recv s1").
+    /// </summary>
+    public static FuzzRun Of(OutcomeDiffReport report, FileResult result, Func<string, string> describeStep)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        int timing = 0;
+        string section = "";
+        foreach (var line in report.Lines)
+        {
+            if (!line.StartsWith("  ", StringComparison.Ordinal))
+            {
+                section = line;
+                if (CounterLine().Match(line) is { Success: true } counters)
+                    foreach (var part in counters.Groups[2].Value.Split(", "))
+                        keys.Add($"counters {counters.Groups[1].Value}: {part.Split(' ')[0]}");
+                continue;
+            }
+            var text = line.Trim();
+            if (section.StartsWith("packets ", StringComparison.Ordinal))
+            {
+                string flow = section[8..section.IndexOf(": ", StringComparison.Ordinal)];
+                if (text.StartsWith("differ: ", StringComparison.Ordinal))
+                {
+                    var what = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ").Where(w => !w.StartsWith("time ", StringComparison.Ordinal)).ToList();
+                    if (what.Count == 0) timing++;
+                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(Field))}");
+                }
+                else if (OnlyLine().Match(text) is { Success: true } only) keys.Add($"packets {flow}: {only.Groups[1].Value} only {only.Groups[2].Value}");
+            }
+            else if (section.StartsWith("sockets ", StringComparison.Ordinal) && text.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0)
+            {
+                foreach (var socket in text[(colon + 2)..].Split("; ")) keys.Add($"sockets {text[..colon]}: {socket}");
+            }
+        }
+        var failed = new List<string>();
+        foreach (var check in result.FailedChecks)
+        {
+            failed.Add($"{check.Kind} {check.Path} ({describeStep(check.Path)}): expected {check.Expected}, kernel {check.Actual}");
+            keys.Add(check.Kind == "sockstat" ? $"sockstat {check.Path[(check.Path.LastIndexOf('.') + 1)..]}" : $"{check.Kind} {describeStep(check.Path)}");
+        }
+        foreach (var problem in result.Problems)
+        {
+            failed.Add($"error {problem.Path}: {problem.Message}");
+            keys.Add($"error {describeStep(problem.Path)}");
+        }
+        return new FuzzRun(report.Lines, failed, keys, timing, null);
+    }
+
+    /// <summary>A differing field by name; a window a unit or three lower on the kernel is named apart (<see cref="TunWindow"/>).</summary>
+    static string Field(string what) =>
+        WindowLine().Match(what) is { Success: true } w && int.Parse(w.Groups[1].Value, CultureInfo.InvariantCulture) - int.Parse(w.Groups[2].Value, CultureInfo.InvariantCulture) is > 0 and <= 3 ? TunWindow : what.Split(' ')[0];
+
+    /// <summary>
+    /// The key of a receive window one to three units lower on the kernel: the TUN device's skbs have another truesize than a
+    /// NIC's, which the engine models (docs/kernel-check.md, "Receive window one unit lower over a TUN link").
+    /// </summary>
+    public const string TunWindow = "win lower (TUN truesize)";
+
+    /// <summary>
+    /// Counters that differ because the harness's device is a TUN and not a NIC (docs/kernel-check.md): a TUN's kmalloc'd skbs
+    /// are not coalesced (TCPRcvCoalesce) and fail header prediction's truesize test (TCPHPHits, TCPHPAcks).
+    /// </summary>
+    static readonly string[] TunCounters = ["TcpExt.TCPRcvCoalesce", "TcpExt.TCPHPHits", "TcpExt.TCPHPAcks"];
+
+    /// <summary>
+    /// What is left when the TUN device's known differences are set aside: its counters, its lower window, and — with such a
+    /// window — the pure ACKs and segment counts that a window a unit lower moves (a window update sent or not).
+    /// </summary>
+    public IReadOnlySet<string> NotTun
+    {
+        get
+        {
+            bool window = Keys.Any(k => k.EndsWith(" " + TunWindow, StringComparison.Ordinal));
+            return Keys.Where(k => !TunCounters.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal))
+                && !OnlyTunWindow().IsMatch(k)
+                && !(window && (k.EndsWith(" only .", StringComparison.Ordinal) || PureAckKnockOn().IsMatch(k)
+                    || WindowKnockOn.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal)))))
+                .ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
+    static readonly string[] WindowKnockOn = ["Tcp.InSegs", "Tcp.OutSegs", "TcpExt.TCPPureAcks", "TcpExt.DelayedACKs", "TcpExt.TCPBacklogCoalesce"];
+
+    /// <summary>A pure ACK that differs in its ack or window alone: with the TUN's lower window, the receiver ACKs other segments (its quick-ACK budget follows the window).</summary>
+    [GeneratedRegex(@"^packets .+?: \. (ack|win|win lower \(TUN truesize\))(, (ack|win|win lower \(TUN truesize\)))*$")]
+    private static partial Regex PureAckKnockOn();
+
+    /// <summary>A segment (of any flags) that differs in the TUN's lower window alone.</summary>
+    [GeneratedRegex(@"^packets .+?: \S+ win lower \(TUN truesize\)$")]
+    private static partial Regex OnlyTunWindow();
+
+    [GeneratedRegex(@"^differ: engine \S+ \S+ (\S+) ")]
+    private static partial Regex DifferFlags();
+
+    [GeneratedRegex(@"^win (\d+) → (\d+)$")]
+    private static partial Regex WindowLine();
+
+    [GeneratedRegex(@"^counters (\S+) \(engine → kernel\): (.*)$")]
+    private static partial Regex CounterLine();
+
+    [GeneratedRegex(@"^(engine|kernel) only: \S+ \S+ (\S+) ")]
+    private static partial Regex OnlyLine();
+}
