@@ -113,7 +113,7 @@ public sealed partial class TcpSocket
             InitMetrics(); // tcp_finish_connect() → tcp_init_transfer()
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace(activeOpen: true);
-            _lastRecv = _lastAckRecv = _sim.Now;
+            _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
@@ -218,7 +218,7 @@ public sealed partial class TcpSocket
         _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
         _snd.Wl1 = seg.Seq;
         FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
-        _lastRecv = _lastAckRecv = _sim.Now;
+        _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
         _transferStamped = true;
         LinkPeer();
@@ -364,7 +364,6 @@ public sealed partial class TcpSocket
             }
             return;
         }
-        _lastRecv = _sim.Now;
         // Step 2: RST (RFC 5961 3.2): a RST at rcv_nxt (or rcv_nxt − 1 after a FIN, tcp_reset_check()) or at the
         // right edge of the highest SACK block resets, else a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
@@ -1450,7 +1449,7 @@ public sealed partial class TcpSocket
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.EstablishBuffers();
         child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
-        child._lastRecv = child._lastAckRecv = host.Sim.Now;
+        child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         child._transferStamped = true;
         child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32
