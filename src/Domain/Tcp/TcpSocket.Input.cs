@@ -316,6 +316,15 @@ public sealed partial class TcpSocket
     {
         // tcp_rcv_established()'s header prediction decides the path (and the counters) in ESTABLISHED.
         bool slowPath = TakesSlowPath(seg);
+        // "if (!th->ack && !th->rst && !th->syn) goto discard" (SKB_DROP_REASON_TCP_FLAGS): in tcp_rcv_established()'s
+        // slow path and in tcp_rcv_state_process() alike this comes before tcp_validate_incoming(), so a segment with
+        // none of the three is dropped in silence, never answered by an out-of-window dupack or counted by PAWS —
+        // observed on Linux 6.18.44 (a far-off FIN without ACK in ESTABLISHED draws no ACK).
+        if (!seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && !seg.Has(TcpFlags.Syn))
+        {
+            Ignore(seg, "no ACK flag");
+            return;
+        }
         // tcp_validate_incoming(): PAWS (RFC 7323 H1), tcp_paws_check(&tp->rx_opt, TCP_PAWS_WINDOW), unless
         // tcp_disordered_ack_check() excuses the segment; a RST is accepted even if it did not pass PAWS.
         if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
@@ -378,11 +387,6 @@ public sealed partial class TcpSocket
         if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
             SynChallenge();
-            return;
-        }
-        if (!seg.Has(TcpFlags.Ack))
-        {
-            Ignore(seg, "no ACK flag");
             return;
         }
         // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
