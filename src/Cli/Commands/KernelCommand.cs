@@ -18,8 +18,8 @@ namespace SimService.Cli.Commands;
 /// </summary>
 public static class KernelCommand
 {
-    public static readonly string[] Options = ["junit", "json"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans"];
+    public static readonly string[] Options = ["junit", "json", "fuzz-pkt", "seed", "keep"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "record"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -27,6 +27,7 @@ public static class KernelCommand
     {
         if (line.Has("in-netns")) return RunHere(line, output);
         if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
+        if (line.Value("fuzz-pkt") is not null) return PacketFuzz.Run(line, output, error, cancellationToken);
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return RunCommand.Usage(error, pathError);
         if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
@@ -36,6 +37,7 @@ public static class KernelCommand
         var results = new List<FileResult>();
         int differing = 0;
         var counters = line.Has("counters") ? new CounterComparison() : null;
+        if (line.Has("record")) return PacketFuzz.RecordFiles(line, files, output, cancellationToken);
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -147,7 +149,7 @@ public static class KernelCommand
     internal sealed record ChildResult(IReadOnlyList<Problem>? Invalid, string? SetupError, int? Line, string? Message, string? Expected,
         string? Actual, long? AtNs, long EndNs, IReadOnlyList<string>? Log, IReadOnlyList<CheckOutcome>? Checks = null,
         IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
-        IReadOnlyDictionary<string, long>? Counters = null);
+        IReadOnlyDictionary<string, long>? Counters = null, IReadOnlyList<SimService.Domain.Packetdrill.RecordedEvent>? Recording = null);
 
     internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
     {
@@ -166,12 +168,13 @@ public static class KernelCommand
         }
     }
 
-    static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
+    internal static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken,
+        bool record = false)
     {
         var clock = Stopwatch.StartNew();
         var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
-            .. machineOrphans ? ["--machine-orphans"] : Array.Empty<string>(), "--", file.FullPath];
+            .. machineOrphans ? ["--machine-orphans"] : Array.Empty<string>(), .. record ? ["--record"] : Array.Empty<string>(), "--", file.FullPath];
         foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -229,7 +232,7 @@ public static class KernelCommand
         var path = line.Arguments.Single();
         var result = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
             ? RunScenario(File.ReadAllText(path), line.Has("machine-orphans"))
-            : RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"));
+            : RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
         // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
@@ -274,7 +277,7 @@ public static class KernelCommand
           +0 > R. 2001:2001(0) ack 101 <...>
         """;
 
-    static ChildResult RunScript(string text, string name, bool ignoreGsoPsh)
+    static ChildResult RunScript(string text, string name, bool ignoreGsoPsh, bool record)
     {
         var parsed = ScriptParser.Parse(text);
         if (parsed.Script is not { } script)
@@ -299,10 +302,11 @@ public static class KernelCommand
         warmUpRunner.Abort();
         Thread.Sleep(20);
         tun.Drain();
-        var run = new KernelScriptRunner(script, options, tun, ignoreGsoPsh: ignoreGsoPsh).Run(KernelClock.NextAlignedTick(aheadNs: 20_000_000));
+        var run = new KernelScriptRunner(script, options with { Record = record }, tun, ignoreGsoPsh: ignoreGsoPsh).Run(KernelClock.NextAlignedTick(aheadNs: 20_000_000));
         var f = run.Failure;
         IReadOnlyList<string> log = warmUp.Failure is { } w ? [$"(warm-up stopped at line {w.Line}: {w.Message.Split('\n')[0]})", .. run.Log] : run.Log;
-        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log, Counters: run.Counters);
+        return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log, Counters: run.Counters,
+            Recording: record ? run.Recording : null);
     }
 
     /// <summary>

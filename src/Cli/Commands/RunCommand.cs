@@ -14,7 +14,7 @@ namespace SimService.Cli.Commands;
 public static class RunCommand
 {
     public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout"];
-    public static readonly string[] Flags = ["in-process"];
+    public static readonly string[] Flags = ["in-process", "record"];
 
     public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -26,6 +26,7 @@ public static class RunCommand
         using var _ = client;
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return Usage(error, pathError);
+        if (line.Has("record")) return Record(files, output);
 
         string mode = client is null ? "in-process" : $"server {client.Server}";
         var started = DateTimeOffset.UtcNow;
@@ -62,6 +63,23 @@ public static class RunCommand
 
         if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
         return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// --record: each packetdrill script run in record mode on the engine — its inbound segments and calls made, every
+    /// outbound segment, call result and tcp_info value printed (what <c>kernel --record</c> compares with the kernel's).
+    /// </summary>
+    static int Record(IReadOnlyList<ScenarioFile> files, TextWriter output)
+    {
+        int failed = 0;
+        foreach (var file in files)
+        {
+            var (recording, why) = Kernel.PacketFuzz.OnEngine(file.ReadText(), Path.GetFileName(file.FullPath));
+            output.WriteLine($"{(recording is null ? "FAIL" : "RECORDED"),-9}{file.DisplayPath}");
+            foreach (var text in recording?.Select(e => e.ToString()) ?? why!.Split('\n')) output.WriteLine($"         {text}");
+            failed += recording is null ? 1 : 0;
+        }
+        return failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     /// <summary>Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server.</summary>

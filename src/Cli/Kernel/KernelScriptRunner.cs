@@ -13,7 +13,9 @@ internal sealed record KernelFailure(int Line, string Message, string Expected, 
 /// A run on the real kernel: the first failure (none when it passed), the log of what happened, event by event, and how
 /// much the namespace's Ip, Tcp, TcpExt and IpExt counters moved from just before time 0 to just after the last event.
 /// </summary>
-internal sealed record KernelRun(KernelFailure? Failure, IReadOnlyList<string> Log, long EndNs, IReadOnlyDictionary<string, long> Counters);
+/// <param name="Recording">What a record-mode run saw (<see cref="PacketdrillOptions.Record"/>); empty otherwise.</param>
+internal sealed record KernelRun(KernelFailure? Failure, IReadOnlyList<string> Log, long EndNs, IReadOnlyDictionary<string, long> Counters,
+    IReadOnlyList<RecordedEvent> Recording);
 
 /// <summary>
 /// Runs a parsed packetdrill script against the real Linux kernel of this machine, in the network namespace the
@@ -48,8 +50,10 @@ internal sealed class KernelScriptRunner
     uint IsnOf(PacketEvent p, ushort localPort, ushort remotePort) =>
         p.SourcePort is not null && _isnByPorts.TryGetValue((localPort, remotePort), out uint isn) ? isn : _localIsn;
     int _socketUnderTest = KernelSyscalls.NotOpen;
-    (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd)? _pending;
+    (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd, long Start)? _pending;
     KernelFailure? _failure;
+    /// <summary>Record mode's notebook (null when the script's outbound segments and results are checked).</summary>
+    readonly ScriptRecorder? _recorder;
 
     /// <summary>A call that took longer than this in the kernel slept there (blocked); below it, it returned at once.</summary>
     const long BlockedNs = 1_000_000;
@@ -80,6 +84,7 @@ internal sealed class KernelScriptRunner
         _remoteIp = KernelSyscalls.ParseIp(options.RemoteIp)!.Value;
         _calls = new KernelSyscalls(_localIp, _remoteIp);
         _tolerance = options.ToleranceUsecs * 1_000;
+        _recorder = options.Record ? new ScriptRecorder() : null;
     }
 
     /// <summary>Runs the script; its time 0 is <paramref name="startNs"/> on the monotonic clock (slept until), or now.</summary>
@@ -105,6 +110,7 @@ internal sealed class KernelScriptRunner
             bool ok = ev switch
             {
                 PacketEvent { Direction: PacketDirection.Inbound } p => Inbound(p),
+                PacketEvent p when _recorder is not null => Fail(p.At.Line, "error handling packet: record mode records outbound packets; the script states none", "", ""),
                 PacketEvent p => Outbound(p),
                 SyscallEvent s => Syscall(s),
                 ShellEvent c => Shell(c),
@@ -114,11 +120,18 @@ internal sealed class KernelScriptRunner
             if (!ok || _failure is not null) break;
         }
         if (_failure is null) CheckPending(block: true);
+        if (_recorder is not null && _failure is null)
+        {
+            // As the engine runner: one tolerance past the last event, what the kernel sent by then.
+            long end = Math.Max(_anchor, Now()) + _tolerance;
+            SleepUntil(end);
+            RecordCaptured();
+        }
         var counters = MibDelta.Delta(countersBefore, ReadCounters());
         if (startNs is not null && _checkTimes && KernelClock.Offset(_t0) is { } offset && offset != 0)
             _log.Add(() => $"note: the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run");
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
-        return new KernelRun(_failure, [.. _log.Select(l => l())], Now(), counters);
+        return new KernelRun(_failure, [.. _log.Select(l => l())], Now(), counters, _recorder?.Events ?? []);
     }
 
     /// <summary>
@@ -228,7 +241,14 @@ internal sealed class KernelScriptRunner
     {
         long at = StartOf(p.Time);
         SleepUntil(at);
+        RecordCaptured();
         if (!TryFlags(p.FlagsText, out byte flags)) return Fail(p.At.Line, $"error handling packet: bad flags '{p.FlagsText}'", p.FlagsText, "");
+        // Record mode has no outbound line to wait on: an ACK that needs the kernel's ISN waits for its SYN (a late wake-up).
+        if (_recorder is not null && _localIsn == 0 && (flags & WireSegment.ACK) != 0 && _tun.Next(Libc.MonotonicNs() + WaitNs / 100) is { } late)
+        {
+            _tun.PutBack(late);
+            RecordCaptured();
+        }
         ushort localPort = p.DestinationPort ?? _localPort ?? PacketdrillRunner.ScriptPort;
         ushort remotePort = p.SourcePort ?? _remotePort ?? PacketdrillRunner.RemoteEphemeralPort;
         if (flags == WireSegment.SYN && _localPort is null)
@@ -244,7 +264,7 @@ internal sealed class KernelScriptRunner
             switch (o)
             {
                 case TimestampOption ts:
-                    if (!_timestamps.TryLiveEcr(ts.Ecr, ack, _options.TcpTsEcrScaled, out uint ecr))
+                    if (!_timestamps.TryLiveEcr(ts.Ecr, ack, _options.TcpTsEcrScaled || _recorder is not null, out uint ecr))
                         return Fail(p.At.Line, $"error handling packet: unable to infer live TS ecr for script TS ecr {ts.Ecr};  no matching or preceding outbound TS val", ts.ToString(), "");
                     options.Add(ts with { Ecr = ecr });
                     break;
@@ -296,6 +316,26 @@ internal sealed class KernelScriptRunner
         _log.Add(() => $"{Secs(at)} line {p.At.Line}: > {ActualText(actual, at, isn)[(Secs(at).Length + 1)..]}");
         _anchor = at;
         return true;
+    }
+
+    /// <summary>
+    /// Record mode: every segment the kernel sent that the TUN reader has taken by now, into the notebook; the ISN
+    /// and ports learnt as <see cref="Outbound"/> learns them.
+    /// </summary>
+    void RecordCaptured()
+    {
+        if (_recorder is null) return;
+        while (_tun.TryNext() is { } captured)
+        {
+            var s = captured.Segment;
+            if (_checkTimes && s.DestinationPort == WarmUpPort) continue;
+            if (s.Has(WireSegment.SYN)) _localIsn = _isnByPorts[(s.SourcePort, s.DestinationPort)] = s.Seq;
+            if (s.Has(WireSegment.SYN) && !s.Has(WireSegment.ACK)) (_localPort, _remotePort) = (s.SourcePort, s.DestinationPort);
+            _localPort ??= s.SourcePort;
+            _remotePort ??= s.DestinationPort;
+            _recorder.Segment(captured.AtNs - _t0, Letters(s), s.Seq, _isnByPorts.GetValueOrDefault((s.SourcePort, s.DestinationPort), _localIsn), s.Has(WireSegment.ACK) ? s.Ack : null, s.PayloadLength, s.Window,
+                [.. s.Options], _timestamps);
+        }
     }
 
     string? CompareHeaders(PacketEvent p, byte flags, WireSegment actual, uint isn)
@@ -352,14 +392,21 @@ internal sealed class KernelScriptRunner
         return sb.ToString();
     }
 
-    static string ActualText(WireSegment s, long at, uint isn)
+    /// <summary>The segment's flags in packetdrill's letters and order (S F R P . U E W); "" for none.</summary>
+    static string Letters(WireSegment s)
     {
-        uint seq = unchecked(s.Seq - isn);
         var letters = new StringBuilder();
         foreach (var (bit, letter) in new[] { (WireSegment.SYN, 'S'), (WireSegment.FIN, 'F'), (WireSegment.RST, 'R'), (WireSegment.PSH, 'P'), (WireSegment.ACK, '.'), (WireSegment.URG, 'U'), (WireSegment.ECE, 'E'), (WireSegment.CWR, 'W') })
             if (s.Has(bit)) letters.Append(letter);
+        return letters.ToString();
+    }
+
+    static string ActualText(WireSegment s, long at, uint isn)
+    {
+        uint seq = unchecked(s.Seq - isn);
+        string letters = Letters(s);
         var sb = new StringBuilder();
-        sb.Append(Secs(at)).Append(' ').Append(letters.Length == 0 ? "-" : letters.ToString())
+        sb.Append(Secs(at)).Append(' ').Append(letters.Length == 0 ? "-" : letters)
             .Append(CultureInfo.InvariantCulture, $" {seq}:{unchecked(seq + (uint)s.PayloadLength)}({s.PayloadLength})");
         if (s.Has(WireSegment.ACK)) sb.Append(CultureInfo.InvariantCulture, $" ack {s.Ack}");
         sb.Append(CultureInfo.InvariantCulture, $" win {s.Window}");
@@ -382,12 +429,13 @@ internal sealed class KernelScriptRunner
         long start = StartOf(s.Time);
         long expectedEnd = s.EndUs is { } endUs ? (s.Time.IsRelative ? _anchor + endUs * 1_000 : endUs * 1_000) : start;
         SleepUntil(start);
+        RecordCaptured();
         _anchor = start;
         if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") _socketUnderTest = Live(fd);
         long late = Now() - start;
         if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
         var call = _calls.Start(s, Live);
-        _pending = (s, call, expectedEnd);
+        _pending = (s, call, expectedEnd, start);
         if (s.EndUs is not null) return true;
         CheckPending(block: true);
         return _failure is null;
@@ -414,6 +462,11 @@ internal sealed class KernelScriptRunner
         long returned = outcome.ReturnNs - _t0;
         long noticed = Now(), began = outcome.StartNs - _t0;
         _log.Add(() => $"{Secs(noticed)} line {p.Event.At.Line}: began {Secs(began)} returned {Secs(returned)} noticed {Secs(noticed)}");
+        if (_recorder is not null)
+        {
+            RecordCall(p.Event, outcome, p.Start);
+            return;
+        }
         var timing = VerifyTime(new EventTime(EventTimeKind.Absolute, 0), p.ExpectedEnd, p.ExpectedEnd, returned, "system call return");
         // As the engine runner: a call that returned at once (it did not sleep in the kernel) is judged by its result
         // first, one that blocked by when it returned first.
@@ -425,6 +478,26 @@ internal sealed class KernelScriptRunner
             return;
         }
         if (blocked) CheckResult(p.Event, outcome, returned);
+    }
+
+    /// <summary>Record mode: the call's result, errno and what it wrote back, at its script time; a descriptor it made stands for the script's number.</summary>
+    void RecordCall(SyscallEvent s, CallOutcome outcome, long start)
+    {
+        string? value = outcome.Errno != 0 ? null
+            : s.Name == "getsockopt" && s.Arguments.Length > 3 && outcome.Optval is { } optval ? KernelSyscalls.Optval(s.Arguments[3], optval)?.Actual
+            : s.Name == "ioctl" ? $"{outcome.IoctlValue}"
+            : s.Name == "poll" && outcome.Revents is { } revents ? $"\"{string.Join(",", revents.Select(PollEvents.Text))}\""
+            : null;
+        bool fdCall = s.Name is "socket" or "accept" or "accept4" or "dup";
+        // A descriptor the call made is written as the script's number (the live one is the process's).
+        long result = fdCall && s.Result is IntExpr { Value: >= 0 } written && outcome.Result >= 0 ? written.Value : outcome.Result;
+        _recorder!.Call(start, s, result, ErrnoNames.Of(outcome.Errno), value);
+        if (fdCall && s.Result is IntExpr { Value: >= 0 and var number } && outcome.Result >= 0)
+        {
+            _fds[number] = (int)outcome.Result;
+            _socketUnderTest = (int)outcome.Result;
+        }
+        if (s.Name == "close" && outcome.Result == 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } closed) _fds.Remove(closed);
     }
 
     /// <summary>The result and errno as the engine runner checks them; then getsockopt's value, poll's revents, ioctl's value.</summary>
@@ -517,9 +590,11 @@ internal sealed class KernelScriptRunner
         long at = StartOf(c.Time);
         SleepUntil(at);
         _anchor = at;
+        RecordCaptured();
         var info = new byte[256];
         int length = info.Length;
         var (level, name) = TcpInfoLayout.Option;
+        if (_recorder is not null) return RecordInfo(c, at, Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0 ? null : info);
         if (Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0)
         {
             // Closed by the script: the orphan is still the kernel's, and sock_diag finds it by its 4-tuple (as ss -ti).
@@ -546,6 +621,24 @@ internal sealed class KernelScriptRunner
         }
         long checkedAt = Now();
         _log.Add(() => $"{Secs(checkedAt)} line {c.At.Line}: %{{ {string.Join("; ", c.Assertions.Select(x => x.Text))} }}%");
+        return true;
+    }
+
+    /// <summary>
+    /// Record mode: each field the block names, from the descriptor's tcp_info, else (closed by the script) sock_diag's
+    /// by the 4-tuple — a TIME-WAIT socket has no tcp_info there, only its state — else "none": the kernel has freed it.
+    /// </summary>
+    bool RecordInfo(CodeEvent c, long at, byte[]? info)
+    {
+        int? state = null;
+        if (info is null && _localPort is { } localPort && _remotePort is { } remotePort)
+            (info, state) = SockDiag.Find(_localIp, localPort, _remoteIp, remotePort);
+        foreach (var a in c.Assertions)
+        {
+            string value = info is not null && TcpInfoLayout.Read(info, a.Field) is { } v ? $"{v}"
+                : a.Field == "tcpi_state" && state is { } st ? $"{st}" : "none";
+            _recorder!.Info(at, c.At.Line, a.Field, value);
+        }
         return true;
     }
 }

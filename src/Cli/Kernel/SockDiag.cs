@@ -38,6 +38,16 @@ internal static class SockDiag
         return info;
     }
 
+    /// <summary>tcp_info (null for a TIME-WAIT or request socket) and inet_diag_msg's state of that socket; both null when the kernel has none.</summary>
+    public static (byte[]? Info, int? State) Find(uint local, ushort localPort, uint remote, ushort remotePort)
+    {
+        (byte[]? Info, int? State) found = (null, null);
+        // The lookup by 4-tuple falls back to the listener on the local port (inet_lookup()): only the connection itself counts.
+        Ask(0, (local, localPort, remote, remotePort), (m, attributes) =>
+            found = found.State is null && BinaryPrimitives.ReadUInt16BigEndian(m[6..]) == remotePort ? (attributes, m[1]) : found);
+        return found;
+    }
+
     /// <summary>Every IPv4 TCP socket of the calling thread's network namespace (listeners, connections, request and timewait sockets), as <c>ss -tan</c> lists them.</summary>
     public static List<Row> Dump()
     {

@@ -67,6 +67,14 @@ internal sealed class TunDevice : IDisposable
         return _received.TryTake(out var packet, TimeSpan.FromMilliseconds(Math.Min(waitMs, int.MaxValue))) ? packet : null;
     }
 
+    /// <summary>The next packet already read (or put back); null without waiting.</summary>
+    public Captured? TryNext() => _putBack.TryDequeue(out var back) ? back : _received.TryTake(out var packet) ? packet : null;
+
+    /// <summary>Hands a packet taken with <see cref="Next"/> back to the next <see cref="TryNext"/>.</summary>
+    public void PutBack(Captured packet) => _putBack.Enqueue(packet);
+
+    readonly Queue<Captured> _putBack = new();
+
     /// <summary>Throws away every packet read so far (what a warm-up left).</summary>
     public void Drain()
     {

@@ -33,6 +33,12 @@ public sealed record PacketdrillOptions
     public bool TcpTsEcrScaled { get; init; }
     /// <summary>--tcp_ts_tick_usecs: when set, outbound TS vals are checked against the script within the tolerance.</summary>
     public int TcpTsTickUsecs { get; init; }
+    /// <summary>
+    /// Record mode (<c>simservice run --record</c>, <c>simservice kernel --record</c>): the script states only inbound
+    /// segments, calls and %{ }% blocks; every outbound segment, call result and tcp_info value is written down
+    /// (<see cref="ScriptRecorder"/>) instead of checked, and the run goes on one tolerance past its last event.
+    /// </summary>
+    public bool Record { get; init; }
     /// <summary>The most engine events the run may process.</summary>
     public long EventBudget { get; init; } = 50_000_000;
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>): the caller's wall-time limit.</summary>

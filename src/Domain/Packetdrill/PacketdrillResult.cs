@@ -26,6 +26,9 @@ public sealed record PacketdrillRunResult(
     ImmutableArray<SimCommand> Commands,
     ImmutableArray<string> Log)
 {
+    /// <summary>What a record-mode run saw (<see cref="PacketdrillOptions.Record"/>); empty otherwise.</summary>
+    public IReadOnlyList<RecordedEvent> Recording { get; init; } = [];
+
     /// <summary>The script ran and every event held.</summary>
     public bool Passed => Diagnostics.IsEmpty && Failure is null && Simulation is not null;
 

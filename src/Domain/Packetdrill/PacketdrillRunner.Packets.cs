@@ -57,7 +57,7 @@ public sealed partial class PacketdrillRunner
                 case WscaleOption w: options = options with { WindowScale = w.Shift }; break;
                 case SackOkOption: options = options with { SackPermitted = true }; break;
                 case TimestampOption ts:
-                    if (!_timestamps.TryLiveEcr(ts.Ecr, flags.HasFlag(TcpFlags.Ack), _options.TcpTsEcrScaled, out uint ecr))
+                    if (!_timestamps.TryLiveEcr(ts.Ecr, flags.HasFlag(TcpFlags.Ack), _options.TcpTsEcrScaled || _recorder is not null, out uint ecr))
                         return Fail(p, "error handling packet: ", $"unable to infer live TS ecr for script TS ecr {ts.Ecr};  no matching or preceding outbound TS val", ts.ToString(), "");
                     options = options with { HasTimestamp = true, TsVal = ts.Val, TsEcr = ecr };
                     break;
@@ -119,6 +119,22 @@ public sealed partial class PacketdrillRunner
         _log.Add($"{Secs(actual.At)} line {p.At.Line}: > {actualText[(Secs(actual.At).Length + 1)..]}");
         _anchor = actual.At;
         return true;
+    }
+
+    /// <summary>Record mode: every segment the host under test sent so far, into the notebook (the ISN and ports learnt as Outbound learns them).</summary>
+    void RecordOutbound()
+    {
+        if (_recorder is null) return;
+        while (NextOutbound() is { } sent)
+        {
+            _segmentCursor = sent.Index + 1;
+            var s = sent.Event;
+            if ((s.Flags & TcpFlags.Syn) != 0) _localIsn = s.SeqNo;
+            _localPort ??= s.Tuple.Local.Port;
+            _remotePort ??= s.Tuple.Remote.Port;
+            _recorder.Segment(s.At.Ns, s.Flags == TcpFlags.None ? "" : s.Flags.ToLetters(), s.SeqNo, _localIsn,
+                s.Flags.HasFlag(TcpFlags.Ack) ? s.AckNo : null, s.Len, s.Win, LiveOptions(s.Options, s.Flags.HasFlag(TcpFlags.Syn)), _timestamps);
+        }
     }
 
     /// <summary>The next segment the host under test put on the wire that the script has not yet looked at.</summary>

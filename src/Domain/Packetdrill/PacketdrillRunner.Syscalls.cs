@@ -109,6 +109,7 @@ public sealed partial class PacketdrillRunner
         string prefix = $"runtime error in {s.Name} call: ";
         var (errnoNumber, errnoText) = ErrnoTable.Describe(actualErrno);
         bool fdCall = s.Name is "socket" or "accept" or "accept4" or "dup";
+        if (_recorder is not null) return RecordCall(s, actual, actualErrno, socketId, fdCall ? null : s.Name == "getsockopt" && actualErrno is null ? GetsockoptValue(s, socketId, optval, value) : value);
         if (fdCall && expected is >= 0)
         {
             if (actual < 0)
@@ -133,6 +134,31 @@ public sealed partial class PacketdrillRunner
         if (s.Name == "getsockopt") return CheckGetsockopt(s, socketId, optval, value);
         if (s.Name == "poll") return CheckRevents(s, value);
         return true;
+    }
+
+    /// <summary>Record mode: the call's result written down; a socket() or accept() that gave a descriptor stands for the script's number as when checked.</summary>
+    bool RecordCall(SyscallEvent s, long actual, string? actualErrno, int socketId, string? value)
+    {
+        bool fdCall = s.Name is "socket" or "accept" or "accept4" or "dup";
+        // A descriptor the call made is written as the script's number (the engine's is its own).
+        _recorder!.Call(_sim.Now.Ns, s, fdCall && s.Result is IntExpr { Value: >= 0 } written && actual >= 0 ? written.Value : actual, actualErrno, value);
+        if (fdCall && s.Result is IntExpr { Value: >= 0 and var number } && actual >= 0)
+        {
+            _fds[number] = socketId;
+            _socketUnderTest = socketId;
+            if (SyscallMapping.AsksNonBlock(s))
+                Apply(new SocketCallCommand(new SocketCallRequest(PacketdrillRunner.LocalHost, PacketdrillRunner.Process, SocketCallKind.Fcntl) { SocketId = socketId, NonBlock = true }));
+        }
+        return true;
+    }
+
+    /// <summary>Record mode: what getsockopt() wrote back, as the check below words the actual value (an int option's number, SO_LINGER's struct).</summary>
+    string? GetsockoptValue(SyscallEvent s, int socketId, long optval, string? detail)
+    {
+        if (s.Arguments.Length < 4 || SyscallMapping.OptionOf(s.Arguments[2]) is not { } option) return null;
+        if (option == SocketOption.SO_LINGER && _sim.FindSocket(socketId) is { } sk) return $"{{onoff={(sk.LingerOn ? 1 : 0)}, linger={sk.LingerSec}}}";
+        return option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO or SocketOption.TCP_CONGESTION ? detail
+            : optval.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>poll()'s pollfd.revents as the script wrote it (packetdrill compares every field of the struct).</summary>
@@ -337,8 +363,8 @@ public sealed partial class PacketdrillRunner
             "SIOCOUTQ" or "TIOCOUTQ" => sk.State is TcpState.SynSent or TcpState.SynRecv ? 0 : (long)unchecked(sk.WriteSeq - sk.SndUna),
             _ => (long)unchecked(sk.WriteSeq - sk.SndNxt),
         };
-        if (!CheckResult(s, 0, null, socketId)) return false;
-        if (s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } want && want != value)
+        if (!CheckResult(s, 0, null, socketId, value: _recorder is null ? null : $"{value}")) return false;
+        if (_recorder is null && s.Arguments.Length > 2 && SyscallMapping.IntValue(s.Arguments[2]) is { } want && want != value)
             return Fail(s, $"runtime error in {s.Name} call: ", $"Bad ioctl optval: expected: {want} actual: {value}", $"{want}", $"{value}");
         return true;
     }

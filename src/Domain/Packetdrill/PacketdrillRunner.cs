@@ -39,6 +39,8 @@ public sealed partial class PacketdrillRunner
     readonly List<string> _log = [];
     readonly SimDuration _tolerance;
     PacketdrillFailure? _failure;
+    /// <summary>Record mode's notebook (null when the script's outbound segments and results are checked).</summary>
+    readonly ScriptRecorder? _recorder;
     long _eventsProcessed;
     SimTime _anchor = SimTime.Zero;
 
@@ -48,6 +50,7 @@ public sealed partial class PacketdrillRunner
         _options = options;
         _tolerance = SimDuration.FromMicroseconds(options.ToleranceUsecs);
         _sim = new Simulation(options.Profile, options.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
+        _recorder = options.Record ? new ScriptRecorder() : null;
     }
 
     /// <summary>Reads and runs a script: the domain entry point the API and the CLI call.</summary>
@@ -79,7 +82,9 @@ public sealed partial class PacketdrillRunner
             if (!RunEvent(ev)) break;
         }
         if (_failure is null) FinishPendingCall();
-        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]);
+        // Record mode runs on one tolerance past the last event, as the kernel runner waits for what is still on its way.
+        if (_recorder is not null && _failure is null) RunTo(_sim.Now + _tolerance);
+        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { Recording = _recorder?.Events ?? [] };
     }
 
     /// <summary>The two hosts and the zero-delay link; the local host gets packetdrill's defaults.sh values first.</summary>
@@ -93,6 +98,7 @@ public sealed partial class PacketdrillRunner
     bool RunEvent(ScriptEvent ev) => ev switch
     {
         PacketEvent { Direction: PacketDirection.Inbound } p => Inbound(p),
+        PacketEvent p when _recorder is not null => Fail(p, "error handling packet: ", "record mode records outbound packets; the script states none", "", ""),
         PacketEvent p => Outbound(p),
         SyscallEvent s => Syscall(s),
         ShellEvent c => Shell(c),
@@ -153,6 +159,7 @@ public sealed partial class PacketdrillRunner
         }
         AdvanceTo(until);
         CheckPendingCall();
+        RecordOutbound();
     }
 
     void AdvanceTo(SimTime until)

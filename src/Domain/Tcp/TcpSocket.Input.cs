@@ -113,7 +113,7 @@ public sealed partial class TcpSocket
             InitMetrics(); // tcp_finish_connect() → tcp_init_transfer()
             TransitionTo(TcpState.Established, "tcp_finish_connect");
             InitBufferSpace(activeOpen: true);
-            _lastRecv = _lastAckRecv = _sim.Now;
+            _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
@@ -218,7 +218,7 @@ public sealed partial class TcpSocket
         _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
         _snd.Wl1 = seg.Seq;
         FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
-        _lastRecv = _lastAckRecv = _sim.Now;
+        _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
         _transferStamped = true;
         LinkPeer();
@@ -316,6 +316,15 @@ public sealed partial class TcpSocket
     {
         // tcp_rcv_established()'s header prediction decides the path (and the counters) in ESTABLISHED.
         bool slowPath = TakesSlowPath(seg);
+        // "if (!th->ack && !th->rst && !th->syn) goto discard" (SKB_DROP_REASON_TCP_FLAGS): in tcp_rcv_established()'s
+        // slow path and in tcp_rcv_state_process() alike this comes before tcp_validate_incoming(), so a segment with
+        // none of the three is dropped in silence, never answered by an out-of-window dupack or counted by PAWS —
+        // observed on Linux 6.18.44 (a far-off FIN without ACK in ESTABLISHED draws no ACK).
+        if (!seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && !seg.Has(TcpFlags.Syn))
+        {
+            Ignore(seg, "no ACK flag");
+            return;
+        }
         // tcp_validate_incoming(): PAWS (RFC 7323 H1), tcp_paws_check(&tp->rx_opt, TCP_PAWS_WINDOW), unless
         // tcp_disordered_ack_check() excuses the segment; a RST is accepted even if it did not pass PAWS.
         if (_rxOpt.TsOk && seg.Options.HasTimestamp && _rxOpt.TsRecentStampSec != 0 && !seg.Has(TcpFlags.Rst)
@@ -364,7 +373,6 @@ public sealed partial class TcpSocket
             }
             return;
         }
-        _lastRecv = _sim.Now;
         // Step 2: RST (RFC 5961 3.2): a RST at rcv_nxt (or rcv_nxt − 1 after a FIN, tcp_reset_check()) or at the
         // right edge of the highest SACK block resets, else a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
@@ -379,11 +387,6 @@ public sealed partial class TcpSocket
         if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
             SynChallenge();
-            return;
-        }
-        if (!seg.Has(TcpFlags.Ack))
-        {
-            Ignore(seg, "no ACK flag");
             return;
         }
         // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
@@ -1450,7 +1453,7 @@ public sealed partial class TcpSocket
         child.TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         child.EstablishBuffers();
         child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
-        child._lastRecv = child._lastAckRecv = host.Sim.Now;
+        child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
         child._transferStamped = true;
         child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32

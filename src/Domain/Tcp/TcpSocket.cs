@@ -240,8 +240,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     long _retransStampNs1;
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
     long _delivered;
-    /// <summary>When a segment was last received: the idle time keepalive_time_elapsed() measures.</summary>
-    SimTime _lastRecv;
     /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
     OowRateLimit _oowAck;
     SimTime _lastAckRecv;

@@ -1,0 +1,126 @@
+using System.Globalization;
+using SimService.Cli.Commands;
+using SimService.Cli.Files;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>The fate of one record-mode script on both sides: the comparison, how many kernel runs it took, both recordings.</summary>
+internal sealed record RecordedCase(RecordingComparison? Comparison, int KernelRuns, IReadOnlyList<RecordedEvent> Engine, IReadOnlyList<RecordedEvent> Kernel, string? Error)
+{
+    /// <summary>A first kernel run differed, a later one agreed: the difference was the runner's timing, not the kernel's rules.</summary>
+    public bool AgreedOnRerun => Comparison?.Verdict == RecordingVerdict.Same && KernelRuns > 1;
+}
+
+/// <summary>
+/// Record mode against both targets: <c>simservice kernel --record FILE…</c> (a script of inbound segments and calls,
+/// recorded on the engine and on the real kernel and compared) and <c>simservice kernel --fuzz-pkt N --seed S [--keep
+/// DIR]</c> (N such scripts written by <see cref="PacketCaseGenerator"/> from seeds S, S+1, …, each compared the same way).
+/// </summary>
+internal static class PacketFuzz
+{
+    /// <summary>A kernel run that differs is run again up to this many times: one that then agrees was late, not different.</summary>
+    const int Reruns = 2;
+
+    /// <summary>Runs the script on the engine in record mode: its recording, or why it did not run.</summary>
+    internal static (IReadOnlyList<RecordedEvent>? Recording, string? Error) OnEngine(string text, string name)
+    {
+        var run = PacketdrillRunner.Run(text, new PacketdrillOptions { ScriptName = name, Record = true });
+        if (run.Refused) return (null, "not run on the engine: " + run.Output);
+        return run.Failure is { } f ? (null, f.Message) : (run.Recording, null);
+    }
+
+    /// <summary>The engine's recording and the kernel's, compared; a differing kernel run is repeated (<see cref="Reruns"/>) and the best kept.</summary>
+    internal static RecordedCase Compare(ScenarioFile file, CancellationToken cancellationToken)
+    {
+        var (engine, engineError) = OnEngine(file.ReadText(), Path.GetFileName(file.FullPath));
+        if (engine is null) return new RecordedCase(null, 0, [], [], engineError);
+        RecordedCase? best = null;
+        int runs = 0;
+        for (int run = 1; run <= 1 + Reruns; run++)
+        {
+            runs = run;
+            var (_, child) = KernelCommand.RunChild(file, false, false, cancellationToken, record: true);
+            if (child?.Recording is not { } kernel)
+                return new RecordedCase(null, run, engine, [], child?.Message ?? child?.SetupError ?? "the kernel run gave no recording");
+            var comparison = RecordingComparison.Compare(engine, kernel, PacketdrillOptions.DefaultToleranceUsecs * 1_000);
+            var now = new RecordedCase(comparison, run, engine, kernel, child.Message is { } stopped ? $"the kernel run stopped: {stopped}" : null);
+            if (best is null || comparison.Verdict < best.Comparison!.Verdict) best = now;
+            if (comparison.Verdict == RecordingVerdict.Same) break;
+        }
+        return best! with { KernelRuns = runs };
+    }
+
+    /// <summary><c>kernel --record FILE…</c>: each script recorded on both, one verdict line each (both recordings with --verbose); exit 1 when one differs.</summary>
+    internal static int RecordFiles(CommandLine line, IReadOnlyList<ScenarioFile> files, TextWriter output, CancellationToken cancellationToken)
+    {
+        int differing = 0;
+        foreach (var file in files)
+        {
+            var result = Compare(file, cancellationToken);
+            differing += Write(output, file.DisplayPath, result, line.Has("verbose")) ? 1 : 0;
+        }
+        output.WriteLine($"record: {files.Count} scripts, {files.Count - differing} agree with the engine, {differing} differ");
+        return differing == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>
+    /// <c>kernel --fuzz-pkt N [--seed S] [--keep DIR]</c>: N generated cases from seeds S, S+1, …; each written to DIR
+    /// (a temporary folder without --keep), run on both and compared; a difference prints the seed, the case file and
+    /// the first differing event, and its two recordings are saved next to it. Exit 1 when a case differs.
+    /// </summary>
+    internal static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(line.Value("fuzz-pkt"), NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
+            return RunCommand.Usage(error, $"kernel: --fuzz-pkt: '{line.Value("fuzz-pkt")}' is not a positive number of cases");
+        long seed = 1;
+        if (line.Value("seed") is { } s && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seed))
+            return RunCommand.Usage(error, $"kernel: --seed: '{s}' is not a number");
+        var folder = line.Value("keep") ?? Path.Combine(Path.GetTempPath(), $"simservice-fuzz-pkt-{seed}");
+        Directory.CreateDirectory(folder);
+        var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["differ"] = 0, ["not run"] = 0 };
+        for (long caseSeed = seed; caseSeed < seed + count; caseSeed++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var path = Path.Combine(folder, $"fuzz-{caseSeed}.pkt");
+            File.WriteAllText(path, PacketCaseGenerator.Generate(caseSeed));
+            var file = new ScenarioFile(path, Path.GetFullPath(path), FileFormats.ForPath(path)!);
+            var result = Compare(file, cancellationToken);
+            string verdict = Verdict(result);
+            tally[verdict]++;
+            if (Write(output, $"seed {caseSeed} {path}", result, line.Has("verbose")))
+            {
+                File.WriteAllLines(Path.ChangeExtension(path, ".engine.txt"), result.Engine.Select(e => e.ToString()));
+                File.WriteAllLines(Path.ChangeExtension(path, ".kernel.txt"), result.Kernel.Select(e => e.ToString()));
+            }
+            output.Flush();
+        }
+        output.WriteLine($"fuzz-pkt: {count} cases (seeds {seed}..{seed + count - 1}): " + string.Join(", ", tally.Select(t => $"{t.Value} {t.Key}")) + $"; cases in {folder}");
+        return tally["differ"] + tally["not run"] == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    static string Verdict(RecordedCase result) => result.Comparison?.Verdict switch
+    {
+        null => "not run",
+        RecordingVerdict.Same => result.AgreedOnRerun ? "agree on a re-run" : "agree",
+        RecordingVerdict.TimingOnly => "timing only",
+        _ => "differ",
+    };
+
+    /// <summary>One line for the case (with its first difference under it); true when it differs or did not run.</summary>
+    static bool Write(TextWriter output, string name, RecordedCase result, bool verbose)
+    {
+        string verdict = Verdict(result);
+        int packets = result.Engine.Count(e => e.Kind == RecordedKind.Packet);
+        output.WriteLine($"{verdict.ToUpperInvariant().Replace(' ', '-'),-18} {name}  ({packets} engine segments, {result.KernelRuns} kernel runs)");
+        if (result.Error is { } why) output.WriteLine($"         {why.Replace("\n", "\n         ", StringComparison.Ordinal)}");
+        if (result.Comparison?.First is { } first && result.Comparison.Verdict != RecordingVerdict.Same)
+            foreach (var text in first.ToString().Split('\n')) output.WriteLine($"         {text}");
+        if (verbose)
+        {
+            foreach (var e in result.Engine) output.WriteLine($"         engine | {e}");
+            foreach (var e in result.Kernel) output.WriteLine($"         kernel | {e}");
+        }
+        return verdict is "differ" or "not run";
+    }
+}

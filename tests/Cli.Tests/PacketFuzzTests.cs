@@ -1,0 +1,139 @@
+extern alias cli;
+
+using cli::SimService.Cli.Kernel;
+using SimService.Cli.Tests.Infrastructure;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// Record mode and the packetdrill-style differential fuzzer (<c>simservice run --record</c>, <c>simservice kernel
+/// --record</c>, <c>simservice kernel --fuzz-pkt</c>): the generator is deterministic per seed and its cases run on the
+/// engine; the comparison passes equal recordings, calls a late segment timing and a changed one a difference; on the
+/// real kernel (root only, skipped otherwise as the other kernel tests) a generated case is compared end to end.
+/// </summary>
+public sealed class PacketFuzzTests
+{
+    [Fact]
+    public void Generator_SameSeed_SameScript_OtherSeed_OtherScript()
+    {
+        var first = PacketCaseGenerator.Generate(42);
+
+        Assert.Equal(first, PacketCaseGenerator.Generate(42));
+        Assert.NotEqual(first, PacketCaseGenerator.Generate(43));
+        Assert.StartsWith("// simservice kernel --fuzz-pkt 1 --seed 42: ", first, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Generator_Cases_ParseAndRunOnTheEngineInRecordMode()
+    {
+        for (long seed = 1; seed <= 40; seed++)
+        {
+            var text = PacketCaseGenerator.Generate(seed);
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+            // Every case opens a connection: the first segment is a SYN (active) or a SYN-ACK (passive), at ISN 0.
+            var first = recording!.First(e => e.Kind == RecordedKind.Packet);
+            Assert.Matches(@"^S\.? 0:0\(0\)", first.Text);
+            Assert.Contains(recording!, e => e.Kind == RecordedKind.Info && e.Text.StartsWith("tcpi_state = ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Record_EngineRecording_TimesSeqRelativeTsValFromTheFirst()
+    {
+        var (recording, error) = PacketFuzz.OnEngine(Handshake + """
+               +0 write(4, ..., 10) = 10
+              +.1 %{ assert tcpi_state >= 0 }%
+            """, "t.pkt");
+
+        Assert.Null(error);
+        Assert.Equal(
+        [
+            "0.000000 > S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 700,nop,wscale 10>",
+            "0.010000 > P. 1:11(10) ack 1 win 64 <nop,nop,TS val 10 ecr 710>",
+        ], recording!.Where(e => e.Kind == RecordedKind.Packet).Select(e => e.ToString()));
+        Assert.Equal("0.010000 line 8: write(4, ..., 10) = 10", recording!.Single(e => e.Line == 8).ToString());
+        Assert.Equal("0.110000 line 9: tcpi_state = 1", recording!.Single(e => e.Kind == RecordedKind.Info).ToString());
+    }
+
+    [Fact]
+    public void Compare_EqualRecordings_Same()
+    {
+        var engine = Recorded();
+
+        Assert.Equal(RecordingVerdict.Same, RecordingComparison.Compare(engine, Recorded(shiftNs: 3_900_000), 4_000_000).Verdict);
+    }
+
+    [Fact]
+    public void Compare_ASegmentLateBeyondTheTolerance_TimingOnly()
+    {
+        var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 4_200_000), 4_000_000);
+
+        Assert.Equal(RecordingVerdict.TimingOnly, comparison.Verdict);
+        Assert.Equal(RecordedKind.Packet, comparison.First!.Kind);
+        Assert.True(comparison.First.TimingOnly);
+    }
+
+    [Fact]
+    public void Compare_APlantedDifference_IsReportedAtItsSegment()
+    {
+        var kernel = Recorded(change: "R. 1:1(0) ack 1 win 0");
+
+        var comparison = RecordingComparison.Compare(Recorded(), kernel, 4_000_000);
+
+        Assert.Equal(RecordingVerdict.Different, comparison.Verdict);
+        var first = comparison.First!;
+        Assert.Equal((RecordedKind.Packet, 1), (first.Kind, first.Index));
+        Assert.Equal("0.010000 > F. 1:1(0) ack 1 win 502", first.Engine!.ToString());
+        Assert.Equal("0.010000 > R. 1:1(0) ack 1 win 0", first.Kernel!.ToString());
+        Assert.Contains("differs: packet #2", first.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compare_AMissingCallResult_IsADifference()
+    {
+        var kernel = Recorded().Where(e => e.Kind != RecordedKind.Call).ToList();
+
+        var comparison = RecordingComparison.Compare(Recorded(), kernel, 4_000_000);
+
+        Assert.Equal(RecordingVerdict.Different, comparison.Verdict);
+        Assert.Null(comparison.First!.Kernel);
+    }
+
+    [KernelFact]
+    public async Task Kernel_FuzzPkt_GeneratedCasesRecordedOnBothAndCompared()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+        var keep = Path.Combine(Path.GetTempPath(), $"pfuzz-test-{Environment.ProcessId}");
+
+        var run = await Tool.RunAsync("kernel", "--fuzz-pkt", "2", "--seed", "101", "--keep", keep);
+
+        Assert.Contains("fuzz-pkt: 2 cases (seeds 101..102): ", run.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(keep, "fuzz-101.pkt")), run.Output + run.Error);
+        Assert.Equal(PacketCaseGenerator.Generate(102), await File.ReadAllTextAsync(Path.Combine(keep, "fuzz-102.pkt")));
+        Assert.DoesNotContain("NOT-RUN", run.Output, StringComparison.Ordinal);
+        Directory.Delete(keep, recursive: true);
+    }
+
+    const string Handshake = """
+           0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+          +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+          +0 bind(3, ..., ...) = 0
+          +0 listen(3, 1) = 0
+          +0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 700 ecr 0,nop,wscale 7>
+        +.01 < . 1:1(0) ack 1 win 257 <nop,nop,TS val 710 ecr 0>
+          +0 accept(3, ..., ...) = 4
+
+        """;
+
+    /// <summary>A recording of a handshake and a close: a SYN-ACK, a FIN (or <paramref name="change"/> in its place), a call and a state, shifted by <paramref name="shiftNs"/>.</summary>
+    static List<RecordedEvent> Recorded(long shiftNs = 0, string? change = null) =>
+    [
+        new(RecordedKind.Packet, 0 + shiftNs, 0, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val * ecr 700,nop,wscale 10>", 0),
+        new(RecordedKind.Call, 10_000_000, 9, "close(4) = 0"),
+        new(RecordedKind.Packet, 10_000_000 + shiftNs, 0, change ?? "F. 1:1(0) ack 1 win 502"),
+        new(RecordedKind.Info, 20_000_000, 10, "tcpi_state = 4"),
+    ];
+}
