@@ -345,6 +345,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         {
             var writer = apart ? _pageWriter ??= new Writer(scopes) : _writer ??= new Writer(scopes);
             more = await job.StepAsync(writer.Db);
+            writer.Db.LogCommitted(weight: Sqlite.WalCheckpoints.CommitsPerCheckpoint); // a page: a checkpoint's worth
         }
         catch (Exception failure)
         {
@@ -687,6 +688,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             }
             await db.AppendLogRowsAsync(commands, events, allGone);
             await transaction.CommitAsync(allGone);
+            db.LogCommitted();
         }
         finally
         {

@@ -118,6 +118,15 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
     public virtual async Task<GroupTransaction> BeginGroupAsync(CancellationToken cancellationToken) =>
         new EfGroupTransaction(await Database.BeginTransactionAsync(cancellationToken));
 
+    /// <summary>
+    /// The log writer (<see cref="CommandLogWriter"/>) committed a transaction on this context's connection;
+    /// <paramref name="weight"/> counts a big one (a journal page) as many. SQLite checkpoints its log beside the writer
+    /// (<see cref="Sqlite.WalCheckpoints"/>); the default does nothing.
+    /// </summary>
+    public virtual void LogCommitted(int weight = 1)
+    {
+    }
+
     /// <summary>The group commit's transaction: committed, or rolled back when disposed uncommitted.</summary>
     public abstract class GroupTransaction : IAsyncDisposable
     {

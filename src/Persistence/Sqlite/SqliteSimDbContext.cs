@@ -63,6 +63,23 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
 
     private bool? _transactionsIntercepted;
 
+    /// <inheritdoc />
+    public override void LogCommitted(int weight = 1)
+    {
+        var connection = (SqliteConnection)Database.GetDbConnection();
+        if (connection.Handle is null) return;
+        if (_checkpoints is null || _checkpointsOf != connection.Handle)
+        {
+            _checkpoints?.Dispose();
+            (_checkpoints, _checkpointsOf) = (WalCheckpoints.Take(connection), connection.Handle);
+        }
+        _checkpoints?.Committed(weight);
+    }
+
+    /// <summary>The background checkpoints of the log writer's connection (<see cref="WalCheckpoints"/>), once it committed.</summary>
+    private WalCheckpoints? _checkpoints;
+    private sqlite3? _checkpointsOf;
+
     private sealed class RawGroupTransaction(RawStatements statements) : GroupTransaction
     {
         private bool _done;
@@ -290,6 +307,8 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     {
         _raw?.Dispose();
         _raw = null;
+        _checkpoints?.Dispose();
+        (_checkpoints, _checkpointsOf) = (null, null);
     }
 
     /// <summary>

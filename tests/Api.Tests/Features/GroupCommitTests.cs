@@ -8,6 +8,8 @@ using SimService.Domain.Time;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
 using SimService.Persistence.Serialization;
+using SimService.Persistence.Sqlite;
+using Microsoft.Data.Sqlite;
 
 namespace SimService.Api.Tests.Features;
 
@@ -178,6 +180,62 @@ public sealed class GroupCommitTests
         Assert.Equal(level, (long)(await command.ExecuteScalarAsync())!);
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task SqliteWriter_CommitsPastTheAutoCheckpointSize_LogIsCheckpointedBesideTheWriterNotInItsCommits()
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-wal-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "wal.db");
+            using var writer = new SqliteConnection($"Data Source={path};Pooling=False");
+            writer.Open();
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE Rows (Data BLOB);");
+            Execute(writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+            long databaseBytes = new FileInfo(path).Length;
+            using var checkpoints = WalCheckpoints.Take(writer)!;
+            var blob = new byte[200_000]; // ≈ 49 pages a transaction: 30 of them are 1,470 pages, past SQLite's 1,000
+
+            for (int i = 0; i < 30; i++) Commit(writer, checkpoints, blob);
+
+            // SQLite's own checkpoint would have copied the log into the database file inside one of these commits.
+            Assert.Equal(databaseBytes, new FileInfo(path).Length);
+            Assert.Equal(0, checkpoints.Runs);
+            for (int i = 30; i < WalCheckpoints.CommitsPerCheckpoint; i++) Commit(writer, checkpoints, blob);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (checkpoints.Runs == 0 && DateTime.UtcNow < deadline) await Task.Yield();
+
+            Assert.Equal(1, checkpoints.Runs);
+            Assert.True(new FileInfo(path).Length >= WalCheckpoints.CommitsPerCheckpoint * blob.Length,
+                $"the database file holds {new FileInfo(path).Length} bytes after the background checkpoint");
+            Assert.InRange(checkpoints.LogPages, WalCheckpoints.CommitsPerCheckpoint * 49, WalCheckpoints.FallBackPages);
+            Commit(writer, checkpoints, blob); // the log starts afresh: the writer goes on as before
+            using var count = writer.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM Rows";
+            Assert.Equal(WalCheckpoints.CommitsPerCheckpoint + 1L, (long)count.ExecuteScalar()!);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+
+        static void Commit(SqliteConnection writer, WalCheckpoints checkpoints, byte[] blob)
+        {
+            using var insert = writer.CreateCommand();
+            insert.CommandText = "INSERT INTO Rows (Data) VALUES ($data)";
+            insert.Parameters.AddWithValue("$data", blob);
+            insert.ExecuteNonQuery();
+            checkpoints.Committed();
+        }
+
+        static void Execute(SqliteConnection connection, string sql)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
     }
 
     private static LogAppend Advance(Guid id, long from)

@@ -1,0 +1,126 @@
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace SimService.Persistence.Sqlite;
+
+/// <summary>
+/// Checkpoints of the write-ahead log beside the group commit, not in it. SQLite checkpoints a WAL database when a
+/// commit leaves more than <c>wal_autocheckpoint</c> pages (1,000) in the log, on the committing connection, inside its
+/// <c>COMMIT</c>: every ~200 small groups the log writer copied ~4 MB into the database file and waited for two
+/// fsyncs while every request queued behind it waited too — the slowest percent of W4's commands. Here the log
+/// writer's connection does not checkpoint (<c>sqlite3_wal_autocheckpoint(0)</c>); after every
+/// <see cref="CommitsPerCheckpoint"/> of its transactions a passive checkpoint
+/// (<c>sqlite3_wal_checkpoint_v2(SQLITE_CHECKPOINT_PASSIVE)</c>) runs on a connection of its own on a thread-pool thread,
+/// which copies what no reader still needs without waiting for readers or the writer, while the writer goes on
+/// committing. It is repeated while commits landed meanwhile, so that it catches up and the next write transaction
+/// starts the log from its beginning again. Should it fall behind anyway (readers holding old snapshots), past
+/// <see cref="FallBackPages"/> pages the writer's connection checkpoints as before until the log is short again.
+/// Durability is unchanged: a transaction is durable once it is in the log (<see cref="SqliteSynchronous"/>); a
+/// checkpoint only moves committed pages into the database file, syncing the log first, as SQLite's own does.
+/// </summary>
+public sealed class WalCheckpoints : IDisposable
+{
+    /// <summary>Transactions of the writer between two checkpoints (a small group writes about five pages).</summary>
+    public const int CommitsPerCheckpoint = 64;
+
+    /// <summary>Pages in the log past which the writer checkpoints itself again (SQLite's default size × 16, ≈ 64 MB).</summary>
+    public const int FallBackPages = 16_000;
+
+    /// <summary>SQLite's default <c>wal_autocheckpoint</c>, which the writer's connection gets back.</summary>
+    private const int SqliteDefaultAutoCheckpoint = 1_000;
+
+    /// <summary>Passive checkpoints in one run at most, when commits keep landing while it copies.</summary>
+    private const int CatchUpRounds = 4;
+
+    private readonly sqlite3 _writer;
+    private readonly string _connectionString;
+    private readonly string _synchronous;
+    private int _commits, _running, _logPages;
+    private bool _writerCheckpoints;
+
+    private WalCheckpoints(sqlite3 writer, string connectionString, string synchronous)
+    {
+        (_writer, _connectionString, _synchronous) = (writer, connectionString, synchronous);
+        raw.sqlite3_wal_autocheckpoint(_writer, 0);
+    }
+
+    /// <summary>
+    /// Takes over the checkpoints of <paramref name="connection"/>'s database (the log writer's open connection), or
+    /// null when it is not a file in WAL mode (an in-memory database has no log to checkpoint).
+    /// </summary>
+    public static WalCheckpoints? Take(SqliteConnection connection)
+    {
+        if (connection.Handle is not { } handle || string.IsNullOrEmpty(connection.DataSource) || connection.DataSource == ":memory:") return null;
+        using (var mode = connection.CreateCommand())
+        {
+            mode.CommandText = "PRAGMA journal_mode;";
+            if (!string.Equals(mode.ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase)) return null;
+        }
+        using var synchronous = connection.CreateCommand();
+        synchronous.CommandText = "PRAGMA synchronous;";
+        var level = Convert.ToInt64(synchronous.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= 2 ? SqliteSynchronous.Full : SqliteSynchronous.Normal;
+        var builder = new SqliteConnectionStringBuilder(connection.ConnectionString) { Pooling = false };
+        return new WalCheckpoints(handle, builder.ConnectionString, level);
+    }
+
+    /// <summary>Checkpoint runs completed (for tests).</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+
+    private long _runs;
+
+    /// <summary>Pages in the log at the last checkpoint (for tests).</summary>
+    public int LogPages => Volatile.Read(ref _logPages);
+
+    /// <summary>
+    /// The writer committed a transaction on its connection (<paramref name="weight"/> counts a big one, a journal page, as
+    /// many): every <see cref="CommitsPerCheckpoint"/> a checkpoint starts in the background unless one runs.
+    /// </summary>
+    public void Committed(int weight = 1)
+    {
+        bool behind = Volatile.Read(ref _logPages) > FallBackPages;
+        if (behind != _writerCheckpoints)
+        {
+            raw.sqlite3_wal_autocheckpoint(_writer, behind ? SqliteDefaultAutoCheckpoint : 0);
+            _writerCheckpoints = behind;
+        }
+        if ((_commits += weight) < CommitsPerCheckpoint || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
+        _commits = 0;
+        ThreadPool.UnsafeQueueUserWorkItem(static self => self.Run(), this, preferLocal: false);
+    }
+
+    private void Run()
+    {
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = $"PRAGMA synchronous={_synchronous};";
+                pragma.ExecuteNonQuery();
+            }
+            for (int round = 0; round < CatchUpRounds; round++)
+            {
+                int rc = raw.sqlite3_wal_checkpoint_v2(connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out int log, out int copied);
+                if (rc != raw.SQLITE_OK) break; // SQLITE_BUSY: another checkpoint runs; the next commits ask again
+                Volatile.Write(ref _logPages, log);
+                if (copied >= log) break; // all copied: the writer's next transaction starts the log afresh
+            }
+            Interlocked.Increment(ref _runs);
+        }
+        catch (Exception)
+        {
+            // A checkpoint is housekeeping: the log keeps every committed transaction, and the next one tries again.
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>Gives the writer's connection its own checkpoints back (it returns to the connection pool).</summary>
+    public void Dispose()
+    {
+        if (!_writer.IsInvalid) raw.sqlite3_wal_autocheckpoint(_writer, SqliteDefaultAutoCheckpoint);
+    }
+}
