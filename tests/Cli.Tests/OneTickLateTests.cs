@@ -1,0 +1,30 @@
+extern alias cli;
+
+using cli::SimService.Cli.Kernel;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// The kernel runner's note under a packet that fails only by one tick (the kernel's timer-softirq race, observed on Linux
+/// 6.18.44 at 4.07–4.18 ms past the engine's tick): it says so; a packet late by more, or one that passed, gets none.
+/// </summary>
+public sealed class OneTickLateTests
+{
+    private const long Ms = 1_000_000;
+
+    [Theory]
+    [InlineData(228.093, 224, 4, true)]     // frto-new-data-ignores-nagle.pkt line 20, 2026-12-05
+    [InlineData(2052.113, 2048, 4, true)]   // syn-sent-tcp-info-after-syn-retransmits.pkt line 14
+    [InlineData(232.0, 224, 4, true)]       // one tick and the whole tolerance
+    [InlineData(232.1, 224, 4, false)]      // more than a tick would explain
+    [InlineData(227.9, 224, 4, false)]      // within the tolerance: no failure to explain
+    [InlineData(1034.5, 1024, 8, true)]     // an 8 ms tolerance: late by a tick and 2.5 ms more
+    [InlineData(1028.1, 1024, 8, false)]
+    public void OneTickLate_PacketLateByATickBeyondTheTolerance_GetsTheNote(double actualMs, double expectedMs, long toleranceMs, bool note)
+    {
+        var text = KernelScriptRunner.OneTickLate((long)(actualMs * Ms), (long)(expectedMs * Ms), toleranceMs * Ms);
+
+        Assert.Equal(note, text is not null);
+        if (note) Assert.StartsWith(FormattableString.Invariant($"note: {actualMs - expectedMs:0.000} ms late, within the tolerance but for one tick"), text, StringComparison.Ordinal);
+    }
+}
