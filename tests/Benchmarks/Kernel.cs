@@ -11,7 +11,8 @@ namespace SimService.Benchmarks;
 /// </summary>
 static partial class Kernel
 {
-    public static double? LifecyclesPerSecond(long connections, out string note)
+    /// <summary>The kernel churn's lifecycles per second of wall time and per CPU-second of its process.</summary>
+    public static (double Wall, double Cpu)? Rates(long connections, out string note)
     {
         note = "";
         if (Environment.UserName != "root" && !string.Equals(Environment.GetEnvironmentVariable("USER"), "root", StringComparison.Ordinal)
@@ -35,7 +36,7 @@ static partial class Kernel
             var run = Run("ip", $"netns exec {ns} {exe} {connections} 1024 1024");
             var m = Rate().Match(run.Output);
             if (run.Code != 0 || !m.Success) { note = "kernel churn failed: " + run.Output.Trim(); return null; }
-            return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            return (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
         }
         finally
         {
@@ -59,6 +60,6 @@ static partial class Kernel
         }
     }
 
-    [GeneratedRegex(@"lifecycles_per_s=([0-9.]+)")]
+    [GeneratedRegex(@"lifecycles_per_s=([0-9.]+) .*lifecycles_per_cpu_s=([0-9.]+)")]
     private static partial Regex Rate();
 }

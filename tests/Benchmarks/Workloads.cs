@@ -44,10 +44,11 @@ static class Workloads
             $"gc_pause_s={F2((GC.GetTotalPauseDuration() - pause0).TotalSeconds)}";
         var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
         double rate = r.Finished / wall;
-        string kernelPart = "kernel_lifecycles_per_s=na ratio=na";
+        string kernelPart = "kernel_lifecycles_per_s=na ratio=na kernel_lifecycles_per_cpu_s=na cpu_ratio=na";
         string note = "";
-        if (kernel && Kernel.LifecyclesPerSecond(Math.Min(connections, 200_000), out note) is { } k)
-            kernelPart = $"kernel_lifecycles_per_s={F(k)} ratio={F2(rate / k)}";
+        if (kernel && Kernel.Rates(Math.Min(connections, 200_000), out note) is { } k)
+            kernelPart = $"kernel_lifecycles_per_s={F(k.Wall)} ratio={F2(rate / k.Wall)} " +
+                $"kernel_lifecycles_per_cpu_s={F(k.Cpu)} cpu_ratio={F2(r.Finished / cpu / k.Cpu)}";
         if (note != "") Console.WriteLine($"# {note}");
         return $"W1 connections={r.Finished} completed={r.Completed.ToString().ToLowerInvariant()} wall_s={F2(wall)} cpu_s={F2(cpu)} " +
             $"lifecycles_per_s={F(rate)} lifecycles_per_cpu_s={F(r.Finished / cpu)} peak_rss_mb={Measure.PeakRssMb()} " +

@@ -83,8 +83,12 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _last;
     int _count;
-    /// <summary>Scratch arrays of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered, and their items in the kernel's order.</summary>
-    WheelSlot[] _wheelSlots = new WheelSlot[16], _wheelOrder = new WheelSlot[16];
+    /// <summary>
+    /// Scratch arrays of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered, their (host,
+    /// place) keys and a run's (rank, place) keys — plain longs, sorted without a comparer.
+    /// </summary>
+    WheelSlot[] _wheelSlots = new WheelSlot[16];
+    long[] _wheelKeys = new long[16], _wheelOrder = new long[16];
 
     public int Count => _count;
 
@@ -221,52 +225,64 @@ public sealed class EventQueue
     /// </summary>
     void OrderWheelTimers(Bucket bucket)
     {
-        int count = 0, seq = 0;
+        int count = 0;
         bool oneCpu = true;
         for (var chunk = bucket.Head; chunk != null; chunk = chunk.Next)
         {
             int end = chunk == bucket.Tail ? bucket.TailIndex : ChunkSize;
-            for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++, seq++)
+            for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++)
             {
                 if (chunk.Ranks[i] == 0 || chunk.Items[i].Vacated) continue;
-                if (count == _wheelSlots.Length) Array.Resize(ref _wheelSlots, count * 2);
+                if (count == _wheelSlots.Length)
+                {
+                    Array.Resize(ref _wheelSlots, count * 2);
+                    Array.Resize(ref _wheelKeys, count * 2);
+                    Array.Resize(ref _wheelOrder, count * 2);
+                }
                 var item = chunk.Items[i];
                 int cpu = CpuOf(item);
                 if (count > 0 && cpu != _wheelSlots[0].Cpu) oneCpu = false;
-                _wheelSlots[count++] = new WheelSlot(chunk, i, cpu, seq, chunk.Ranks[i], item);
+                _wheelSlots[count] = new WheelSlot(chunk, i, cpu, chunk.Ranks[i], item);
+                // (host, place in the bucket): sorted, each host's slots are one run, in the order they hold in the bucket.
+                _wheelKeys[count] = ((long)(cpu + 1) << 32) | (uint)count;
+                count++;
             }
         }
         if (count >= 2)
         {
             var slots = _wheelSlots.AsSpan(0, count);
+            var keys = _wheelKeys.AsSpan(0, count);
             // One CPU's order: each host's timers are permuted among that host's slots; different hosts' timers (other
-            // CPUs, no order between them) keep their places relative to each other. Sorted by (host, seq), each
-            // host's slots are one run, in the order they hold in the bucket.
-            if (!oneCpu) slots.Sort(static (a, b) => a.Cpu != b.Cpu ? a.Cpu.CompareTo(b.Cpu) : a.Seq.CompareTo(b.Seq));
-            if (_wheelOrder.Length < count) _wheelOrder = new WheelSlot[_wheelSlots.Length];
+            // CPUs, no order between them) keep their places relative to each other.
+            if (!oneCpu) keys.Sort();
             for (int start = 0, end; start < count; start = end)
             {
-                for (end = start + 1; end < count && slots[end].Cpu == slots[start].Cpu; end++) { }
+                long cpuKey = keys[start] >> 32;
+                for (end = start + 1; end < count && keys[end] >> 32 == cpuKey; end++) { }
                 if (end - start < 2) continue;
-                var own = slots[start..end];
+                // The kernel's order of the run: lowest rank first, within a rank the last armed (latest place) first.
                 var order = _wheelOrder.AsSpan(start, end - start);
-                own.CopyTo(order);
-                order.Sort(static (a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : b.Seq.CompareTo(a.Seq));
-                for (int k = 0; k < own.Length; k++)
+                for (int k = 0; k < order.Length; k++)
                 {
-                    var (chunk, index) = (own[k].Chunk, own[k].Index);
-                    chunk.Items[index] = order[k].Item;
-                    chunk.Ranks[index] = order[k].Rank;
-                    Relocated(order[k].Item, chunk, index);
+                    int place = (int)keys[start + k];
+                    order[k] = ((long)slots[place].Rank << 32) | (uint)(int.MaxValue - place);
+                }
+                order.Sort();
+                for (int k = 0; k < order.Length; k++)
+                {
+                    ref readonly var to = ref slots[(int)keys[start + k]];
+                    ref readonly var from = ref slots[int.MaxValue - (int)order[k]];
+                    to.Chunk.Items[to.Index] = from.Item;
+                    to.Chunk.Ranks[to.Index] = from.Rank;
+                    Relocated(from.Item, to.Chunk, to.Index);
                 }
             }
-            _wheelOrder.AsSpan(0, count).Clear(); // pins no chunk nor target
         }
-        _wheelSlots.AsSpan(0, count).Clear();
+        _wheelSlots.AsSpan(0, count).Clear(); // pins no chunk nor target
     }
 
     /// <summary>A wheel timer's slot in the bucket being ordered, the item it holds and where that came in the bucket.</summary>
-    readonly record struct WheelSlot(Chunk Chunk, int Index, int Cpu, int Seq, byte Rank, ScheduledItem Item);
+    readonly record struct WheelSlot(Chunk Chunk, int Index, int Cpu, byte Rank, ScheduledItem Item);
 
     /// <summary>The host (the engine's one CPU of it) whose wheel a timer item is on, by its index; -1 for any other item.</summary>
     static int CpuOf(ScheduledItem item) => item.Target switch
