@@ -344,8 +344,9 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         try
         {
             var writer = apart ? _pageWriter ??= new Writer(scopes) : _writer ??= new Writer(scopes);
+            writer.Db.PagedWork(starting: true);
             more = await job.StepAsync(writer.Db);
-            writer.Db.LogCommitted(weight: Sqlite.WalCheckpoints.CommitsPerCheckpoint); // a page: a checkpoint's worth
+            writer.Db.PagedWork(starting: false);
         }
         catch (Exception failure)
         {
@@ -688,7 +689,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             }
             await db.AppendLogRowsAsync(commands, events, allGone);
             await transaction.CommitAsync(allGone);
-            db.LogCommitted();
+            db.GroupCommitted();
         }
         finally
         {

@@ -119,11 +119,19 @@ public abstract class SimDbContext(DbContextOptions options) : DbContext(options
         new EfGroupTransaction(await Database.BeginTransactionAsync(cancellationToken));
 
     /// <summary>
-    /// The log writer (<see cref="CommandLogWriter"/>) committed a transaction on this context's connection;
-    /// <paramref name="weight"/> counts a big one (a journal page) as many. SQLite checkpoints its log beside the writer
-    /// (<see cref="Sqlite.WalCheckpoints"/>); the default does nothing.
+    /// The log writer (<see cref="CommandLogWriter"/>) committed a group on this context's connection. SQLite checkpoints
+    /// its log beside the writer (<see cref="Sqlite.WalCheckpoints"/>); the default does nothing.
     /// </summary>
-    public virtual void LogCommitted(int weight = 1)
+    public virtual void GroupCommitted()
+    {
+    }
+
+    /// <summary>
+    /// The log writer starts (<paramref name="starting"/>) or ends a page of paged work — a journal page, a clean-up or a
+    /// purge — on this context's connection: on SQLite those transactions checkpoint in their own commits, as SQLite does by
+    /// itself (a page is a big transaction; many in a row would keep a background checkpoint running); the default does nothing.
+    /// </summary>
+    public virtual void PagedWork(bool starting)
     {
     }
 

@@ -64,16 +64,21 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     private bool? _transactionsIntercepted;
 
     /// <inheritdoc />
-    public override void LogCommitted(int weight = 1)
+    public override void GroupCommitted() => Checkpoints()?.Committed();
+
+    /// <inheritdoc />
+    public override void PagedWork(bool starting) => Checkpoints()?.InCommits(starting);
+
+    private WalCheckpoints? Checkpoints()
     {
         var connection = (SqliteConnection)Database.GetDbConnection();
-        if (connection.Handle is null) return;
+        if (connection.Handle is null) return null;
         if (_checkpoints is null || _checkpointsOf != connection.Handle)
         {
             _checkpoints?.Dispose();
             (_checkpoints, _checkpointsOf) = (WalCheckpoints.Take(connection), connection.Handle);
         }
-        _checkpoints?.Committed(weight);
+        return _checkpoints;
     }
 
     /// <summary>The background checkpoints of the log writer's connection (<see cref="WalCheckpoints"/>), once it committed.</summary>

@@ -8,8 +8,8 @@ namespace SimService.Persistence.Sqlite;
 /// commit leaves more than <c>wal_autocheckpoint</c> pages (1,000) in the log, on the committing connection, inside its
 /// <c>COMMIT</c>: every ~200 small groups the log writer copied ~4 MB into the database file and waited for two
 /// fsyncs while every request queued behind it waited too — the slowest percent of W4's commands. Here the log
-/// writer's connection does not checkpoint (<c>sqlite3_wal_autocheckpoint(0)</c>); after every
-/// <see cref="CommitsPerCheckpoint"/> of its transactions a passive checkpoint
+/// writer's connection does not checkpoint in its groups' commits (<c>sqlite3_wal_autocheckpoint(0)</c>); after every
+/// <see cref="CommitsPerCheckpoint"/> groups a passive checkpoint
 /// (<c>sqlite3_wal_checkpoint_v2(SQLITE_CHECKPOINT_PASSIVE)</c>) runs on a connection of its own on a thread-pool thread,
 /// which copies what no reader still needs without waiting for readers or the writer, while the writer goes on
 /// committing. It is repeated while commits landed meanwhile, so that it catches up and the next write transaction
@@ -20,7 +20,7 @@ namespace SimService.Persistence.Sqlite;
 /// </summary>
 public sealed class WalCheckpoints : IDisposable
 {
-    /// <summary>Transactions of the writer between two checkpoints (a small group writes about five pages).</summary>
+    /// <summary>Groups of the writer between two checkpoints (a small group writes about five pages).</summary>
     public const int CommitsPerCheckpoint = 64;
 
     /// <summary>Pages in the log past which the writer checkpoints itself again (SQLite's default size × 16, ≈ 64 MB).</summary>
@@ -36,7 +36,7 @@ public sealed class WalCheckpoints : IDisposable
     private readonly string _connectionString;
     private readonly string _synchronous;
     private int _commits, _running, _logPages;
-    private bool _writerCheckpoints;
+    private bool _writerCheckpoints, _paged, _behind;
 
     private WalCheckpoints(sqlite3 writer, string connectionString, string synchronous)
     {
@@ -72,20 +72,36 @@ public sealed class WalCheckpoints : IDisposable
     public int LogPages => Volatile.Read(ref _logPages);
 
     /// <summary>
-    /// The writer committed a transaction on its connection (<paramref name="weight"/> counts a big one, a journal page, as
-    /// many): every <see cref="CommitsPerCheckpoint"/> a checkpoint starts in the background unless one runs.
+    /// The writer committed a group on its connection: every <see cref="CommitsPerCheckpoint"/> a checkpoint starts in the
+    /// background unless one runs.
     /// </summary>
-    public void Committed(int weight = 1)
+    public void Committed()
     {
-        bool behind = Volatile.Read(ref _logPages) > FallBackPages;
-        if (behind != _writerCheckpoints)
-        {
-            raw.sqlite3_wal_autocheckpoint(_writer, behind ? SqliteDefaultAutoCheckpoint : 0);
-            _writerCheckpoints = behind;
-        }
-        if ((_commits += weight) < CommitsPerCheckpoint || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
+        _behind = Volatile.Read(ref _logPages) > FallBackPages;
+        Apply();
+        if (++_commits < CommitsPerCheckpoint || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
         _commits = 0;
         ThreadPool.UnsafeQueueUserWorkItem(static self => self.Run(), this, preferLocal: false);
+    }
+
+    /// <summary>
+    /// Paged work (journal pages, clean-ups, purges: big transactions, many in a row) starts or ends on the writer's
+    /// connection: meanwhile its commits checkpoint by themselves, as SQLite does, rather than keep a background checkpoint
+    /// copying (and syncing) beside every page while other simulations' groups wait to write.
+    /// </summary>
+    public void InCommits(bool paged)
+    {
+        _paged = paged;
+        Apply();
+    }
+
+    /// <summary>SQLite's own checkpoints on the writer's connection while it writes pages or the log has grown too long.</summary>
+    private void Apply()
+    {
+        bool own = _paged || _behind;
+        if (own == _writerCheckpoints) return;
+        raw.sqlite3_wal_autocheckpoint(_writer, own ? SqliteDefaultAutoCheckpoint : 0);
+        _writerCheckpoints = own;
     }
 
     private void Run()
