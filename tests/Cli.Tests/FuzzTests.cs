@@ -107,6 +107,11 @@ public sealed class FuzzTests
         var timing = FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = late }, 4_000_000), passed, _ => "step");
         Assert.Empty(timing.Keys);
         Assert.True(timing.TimingOnly > 0);
+
+        // 20 ms late is more than the runner's few jiffies: a difference (re-run before it is believed).
+        var later = engine.Packets.Select(p => p.Flags == "F." ? p with { AtNs = p.AtNs + 20_000_000 } : p).ToList();
+        Assert.Contains(FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = later }, 4_000_000), passed, _ => "step").NotTun,
+            k => k.EndsWith(": F. time", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -49,7 +49,10 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
                 string flow = section[8..section.IndexOf(": ", StringComparison.Ordinal)];
                 if (text.StartsWith("differ: ", StringComparison.Ordinal))
                 {
-                    var what = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ").Where(w => !w.StartsWith("time ", StringComparison.Ordinal)).ToList();
+                    var all = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ");
+                    // A time more than three jiffies off is a difference to re-run and believe if it stays; less is the
+                    // runner's (a timer a tick late, an RTT a jiffy longer over the user-space link, a step begun late).
+                    var what = all.Where(w => !w.StartsWith("time ", StringComparison.Ordinal) || Math.Abs(Milliseconds(w)) > TimingNoiseMs).ToList();
                     if (what.Count == 0) timing++;
                     else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(Field))}");
                 }
@@ -73,6 +76,12 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
         }
         return new FuzzRun(report.Lines, failed, keys, timing, null);
     }
+
+    /// <summary>The largest time difference (ms) counted as the runner's timing rather than a difference: three jiffies.</summary>
+    public const double TimingNoiseMs = 12;
+
+    static double Milliseconds(string time) =>
+        double.Parse(time["time ".Length..].Replace(" ms", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture);
 
     /// <summary>A differing field by name; a window a unit or three lower on the kernel is named apart (<see cref="TunWindow"/>).</summary>
     static string Field(string what) =>
