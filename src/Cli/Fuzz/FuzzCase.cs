@@ -145,6 +145,7 @@ public sealed class FuzzCase
             };
             if (third) hosts["client2"] = Host("10.0.0.3");
             var delays = clients.ToDictionary(c => c, _ => (long)Pick(DelaysMs) * 1_000_000, StringComparer.Ordinal);
+            _delays = [.. delays.Values.Distinct()];
             var links = new JsonArray([.. clients.Select(c => new JsonObject
             {
                 ["between"] = new JsonArray(c, "server"),
@@ -194,7 +195,7 @@ public sealed class FuzzCase
                 long gap = Chance(0.55) ? Between(1_000_000, 50_000_000) : Chance(0.75) ? Between(50_000_000, 600_000_000) : Between(600_000_000, 3_000_000_000);
                 gap = gap / 1_000_000 * 1_000_000;
                 if (lastWasExpect) gap = Math.Max(gap, ExpectClearanceNs);
-                at += gap;
+                at = AwayFromArrivals(at + gap);
                 lastWasExpect = false;
                 int kind = Below(100);
                 if (kind < 12)
@@ -248,6 +249,7 @@ public sealed class FuzzCase
                 at += (Chance(0.5) ? Between(1_000_000, 30_000_000) : Between(30_000_000, 800_000_000)) / 1_000_000 * 1_000_000;
                 if (lastWasExpect) at += ExpectClearanceNs;
                 lastWasExpect = false;
+                at = AwayFromArrivals(at);
                 Add(at, Close(end));
             }
             if (Chance(0.6))
@@ -280,6 +282,28 @@ public sealed class FuzzCase
         }
 
         void Add(long at, JsonObject step) => _steps.Add((at, step));
+
+        /// <summary>The links' one-way delays.</summary>
+        List<long> _delays = [];
+
+        /// <summary>How near a step may come to the arrival of what an earlier step sent: the runner's steps run a few ms late.</summary>
+        const long RaceNs = 6_000_000;
+
+        /// <summary>
+        /// <paramref name="at"/>, moved later while it falls within <see cref="RaceNs"/> of one to three one-way delays after an
+        /// earlier step (the segment it sent, its answer, the answer's answer): there a step that begins a few ms late on
+        /// the kernel meets another order of events than the engine's (a close crossing the peer's FIN, not following it).
+        /// </summary>
+        long AwayFromArrivals(long at)
+        {
+            for (int moves = 0; moves < 50; moves++)
+            {
+                bool near = _steps.Any(s => s.At > at - 300_000_000 && _delays.Any(d => Enumerable.Range(1, 3).Any(k => Math.Abs(at - (s.At + k * d)) < RaceNs)));
+                if (!near) break;
+                at += 1_000_000;
+            }
+            return at;
+        }
 
         /// <summary>One call on an open end, by the kind drawn (20–99).</summary>
         JsonObject Action(End end, int kind)
