@@ -65,7 +65,7 @@ public static partial class FuzzCommand
         int total = tally.Values.Sum();
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
-            ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, "
+            ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, "
                 + $"{Count("TUN")} differ only as a TUN device does, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
             : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
@@ -149,6 +149,16 @@ public static partial class FuzzCommand
             output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {runs.Count} runs, none agreed: {string.Join(" / ", runs.Select(Summary))}) {path}");
             foreach (var text in last.Lines.Take(12)) output.WriteLine($"         diff: {text}");
             return "TIMING";
+        }
+        if (persistent.Any(k => k.EndsWith(" time", StringComparison.Ordinal))
+            && persistent.All(k => k.EndsWith(" time", StringComparison.Ordinal) || k.EndsWith(" only .", StringComparison.Ordinal)))
+        {
+            // Only times (and the pure ACKs that pair otherwise with them): a timer chain the first late tick moved by whole
+            // wheel buckets (docs/kernel-check.md, "Wheel rounding amplifies that jiffy") — listed, not believed.
+            output.WriteLine($"LATE     {fuzz.Name}  ({shape}; times more than {FuzzRun.TimingNoiseMs} ms apart in all {runs.Count} runs: "
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
+            foreach (var text in last.Lines.Where(l => l.Contains(" — time ", StringComparison.Ordinal)).Take(6)) output.WriteLine($"         diff: {text}");
+            return "LATE";
         }
         output.WriteLine($"DIFFER   {fuzz.Name}  ({(fuzz.Seed is { } seed ? $"seed {seed}, case {fuzz.Number}; " : "")}{shape}) {path}");
         foreach (var key in persistent.Order(StringComparer.Ordinal)) output.WriteLine($"         in all {Runs} runs: {key}");
