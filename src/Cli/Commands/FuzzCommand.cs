@@ -66,7 +66,7 @@ public static partial class FuzzCommand
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
             ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, "
-                + $"{Count("TUN")} differ only as a TUN device does, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
+                + $"{Count("TUN")} differ only as a TUN device does, {Count("TUNWIN")} differ after its lower window, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
             : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
         return Count("DIFFER") + Count("ERROR") > 0 ? ExitCodes.Failed : ExitCodes.Ok;
@@ -149,6 +149,14 @@ public static partial class FuzzCommand
             output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {runs.Count} runs, none agreed: {string.Join(" / ", runs.Select(Summary))}) {path}");
             foreach (var text in last.Lines.Take(12)) output.WriteLine($"         diff: {text}");
             return "TIMING";
+        }
+        if (runs.All(r => r.Keys.Any(k => k.Contains(FuzzRun.TunWindow, StringComparison.Ordinal))))
+        {
+            // The receiver's window was the TUN device's in every run: what follows from it (other ACKs, a loss probe, a
+            // D-SACK) is not this harness's to judge — listed, not believed.
+            output.WriteLine($"TUNWIN   {fuzz.Name}  ({shape}; after the TUN device's lower window, in all {runs.Count} runs: "
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {path}");
+            return "TUNWIN";
         }
         if (persistent.Any(k => k.EndsWith(" time", StringComparison.Ordinal))
             && persistent.All(k => k.EndsWith(" time", StringComparison.Ordinal) || k.EndsWith(" only .", StringComparison.Ordinal)))
