@@ -722,9 +722,9 @@ public sealed partial class TcpSocket
     /// the request's timer fired (tcp_create_openreq_child()): two SYN-ACKs resent with one by the timer start it at 1.
     /// </remarks>
     /// <param name="activeOpen">
-    /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), before
-    /// tcp_sync_mss() — with the connect-time mss_cache (tcp_connect_init(): min(1460, mss_clamp) less the
-    /// timestamp option, mss_clamp TCP_MSS_DEFAULT or user_mss) and tcp_init_sock()'s cwnd of 10. A passive (or
+    /// SYN-SENT → ESTABLISHED: sk_pacing_rate was set by the SYN-ACK's tcp_ack() → tcp_cong_control(), with the mss_cache
+    /// that tcp_ack_update_window()'s tcp_sync_mss() gave (<see cref="SynAckMssCache"/>: the peer's MSS less the
+    /// connect-time timestamp option, 1448) and tcp_init_sock()'s cwnd of 10. A passive (or
     /// simultaneous) open sets it in tcp_rcv_state_process() SYN_RECV after tcp_init_transfer(), with the synced MSS
     /// and the new cwnd.
     /// </param>
@@ -735,7 +735,7 @@ public sealed partial class TcpSocket
         if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
         InitPushedSeq();
-        if (activeOpen) UpdatePacingRate(ConnectMssCache(), TcpConstants.InitCwnd);
+        if (activeOpen) UpdatePacingRate(SynAckMssCache(), TcpConstants.InitCwnd);
         else UpdatePacingRate(PayloadMss, _ca.Cwnd);
     }
 

@@ -192,9 +192,23 @@ public sealed partial class TcpSocket
     /// tcp_mtu_to_mss() then subtracts the options: min(1460, mss_clamp) − 12 — 524, or 988 with TCP_MAXSEG 1000.
     /// (tcp_bound_to_half_wnd() does nothing yet: max_window is 0.)
     /// </summary>
-    int ConnectMssCache()
+    int ConnectMssCache() => ConnectHeaderMss(UserMss != 0 ? UserMss : TcpConstants.MssDefault);
+
+    /// <summary>
+    /// Models the tcp_sync_mss() that the SYN-ACK's own tcp_ack() runs — net/ipv4/tcp_input.c: tcp_ack_update_window()
+    /// finds the SYN-ACK's window above max_window (0 since tcp_connect_init()) and re-syncs the MSS, with the mss_clamp
+    /// tcp_parse_options() took from the SYN-ACK (the peer's MSS, lowered to user_mss) and still the connect-time
+    /// tcp_header_len (the timestamp option counted when net.ipv4.tcp_timestamps is on, whatever the peer said), bounded
+    /// by half that window (tcp_bound_to_half_wnd()): 1448 over Ethernet. tcp_cong_control() then sets the pacing rate
+    /// from it, before tcp_rcv_synsent_state_process() syncs the MSS with the negotiated options. Observed on Linux
+    /// 6.18.44: TCP_INFO's pacing_rate after an active open is 1448 · 10 · 200 % / srtt (4686084 B/s at a 6.18 ms RTT,
+    /// 1428007 at 20.28 ms), not 524-based.
+    /// </summary>
+    int SynAckMssCache() => BoundToHalfWindow(ConnectHeaderMss(_rxOpt.MssClamp));
+
+    /// <summary>tcp_mtu_to_mss() with the connect-time tcp_header_len: min(pmtu − 40, mss_clamp), at least tcp_min_snd_mss, less the timestamp option when the sysctl is on.</summary>
+    int ConnectHeaderMss(int mssClamp)
     {
-        int mssClamp = UserMss != 0 ? UserMss : TcpConstants.MssDefault;
         int mss = Math.Max(Math.Min(RouteAdvmss, mssClamp), TcpConstants.MinSndMss);
         return mss - (Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
     }

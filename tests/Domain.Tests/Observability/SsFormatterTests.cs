@@ -208,11 +208,12 @@ public class SsFormatterTests
                      // segs_out:2 — SYN and ACK; segs_in:1 — the SYN-ACK. tcp_finish_connect() stamped lsndtime, lrcvtime
                      // and (tcp_ack()) rcv_tstamp at 21 ms, jiffy 5: 25 − 5 = 20 jiffies = 80 ms.
                      "segs_out:2 segs_in:1 send 5792000bps lastsnd:80 lastrcv:80 lastack:80 " +
-                     // pacing_rate: the SYN-ACK's tcp_ack() → tcp_update_pacing_rate() with the connect-time mss_cache 524:
-                     // 524 · 80000 · 200 % · 10 / srtt_us 160000 = 524000 B/s · 8. delivered:1 — the SYN (tcp_clean_rtx_queue()).
+                     // pacing_rate: the SYN-ACK's tcp_ack() → tcp_update_pacing_rate() with the mss_cache its
+                     // tcp_ack_update_window() → tcp_sync_mss() gave (1460 − 12, observed on Linux 6.18.44):
+                     // 1448 · 80000 · 200 % · 10 / srtt_us 160000 = 1448000 B/s · 8. delivered:1 — the SYN (tcp_clean_rtx_queue()).
                      // app_limited — tcp_init_sock()'s rate_app_limited = 1: the SYN gives no rate sample (delivered_mstamp 0).
                      // rcv_space:14480 — min(rcv_wnd, 10 · advmss 1448).
-                     "pacing_rate 4192000bps delivered:1 app_limited rcv_space:14480 " +
+                     "pacing_rate 11584000bps delivered:1 app_limited rcv_space:14480 " +
                      // snd_wnd:65160 — the server's SYN-ACK window (45 × 1448); rcv_ssthresh:64088 — the client's own SYN window
                      // (44 × 1460 = 64240) capped by tcp_init_buffer_space() at window_clamp = 65536 − advmss 1448.
                      "rcv_ssthresh:64088 minrtt:20 snd_wnd:65160", SsFormatter.InfoText(row.Info!));

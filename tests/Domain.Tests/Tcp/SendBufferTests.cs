@@ -20,9 +20,9 @@ namespace SimService.Domain.Tests.Tcp;
 /// (net/core/stream.c); tcp_poll().
 /// <para>Common arithmetic. size_goal = tcp_xmit_size_goal(): min(sk_gso_max_size 65343, max_window 65160 / 2 =
 /// 32580) in whole MSS = 22 · 1448 = 31856. Each skb costs 832 (skb_small_head_cache's truesize with MAX_TCP_HEADER 192, observed on Linux 6.18.44) plus its payload.
-/// tcp_tso_autosize() = 2 segments: the pacing rate set by the SYN-ACK's tcp_ack() (mss_cache 524 before
-/// tcp_sync_mss(), cwnd 10, srtt 20 ms: 524 · 2 · 10 / 0.020 = 524,000 B/s) gives 524,000 &gt;&gt; 10 = 511 bytes,
-/// under one MSS, so tcp_min_tso_segs 2; a 20 ms min_rtt adds nothing (20000 &gt;&gt; 9 = 39 ≥ 32).</para>
+/// tcp_tso_autosize() = 2 segments: the pacing rate set by the SYN-ACK's tcp_ack() (mss_cache 1448 from its
+/// tcp_ack_update_window() → tcp_sync_mss(), cwnd 10, srtt 20 ms: 1448 · 2 · 10 / 0.020 = 1,448,000 B/s) gives
+/// 1,448,000 &gt;&gt; 10 = 1414 bytes, under one MSS, so tcp_min_tso_segs 2; a 20 ms min_rtt adds nothing (20000 &gt;&gt; 9 = 39 ≥ 32).</para>
 /// <para>A send of at least 78192 bytes at 200 ms: skb 1 takes 31856 bytes (32752); full and the send head, so
 /// tcp_push_one() sends its first chunk of 2 segments and tso_fragment() cuts the rest into a new skb (+832).
 /// That rest is the unsent tail again: topped up by 2896 to size_goal (no memory check — only a new skb needs

@@ -46,7 +46,7 @@ public class SocketCallValueTests
             // rtt/rttvar/min_rtt/ato, ms for the last_* ages, bytes/s for pacing_rate.
             "\"ato\":0,\"rcv_mss\":536,\"last_data_sent\":80,\"last_ack_sent\":0,\"last_data_recv\":80,\"last_ack_recv\":80,\"pmtu\":1500," +
             "\"rcv_ssthresh\":64088,\"rtt\":20000,\"rttvar\":10000,\"advmss\":1448,\"reordering\":3,\"rcv_rtt\":0,\"rcv_space\":14480," +
-            "\"total_retrans\":0,\"pacing_rate\":524000,\"bytes_acked\":1,\"bytes_received\":0,\"segs_out\":2,\"segs_in\":1," +
+            "\"total_retrans\":0,\"pacing_rate\":1448000,\"bytes_acked\":1,\"bytes_received\":0,\"segs_out\":2,\"segs_in\":1," +
             "\"notsent_bytes\":0,\"min_rtt\":20000,\"data_segs_in\":0,\"data_segs_out\":0,\"delivered\":1,\"bytes_sent\":0," +
             "\"bytes_retrans\":0,\"reord_seen\":0,\"snd_wnd\":65160," +
             "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +

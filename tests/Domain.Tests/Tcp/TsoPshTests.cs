@@ -176,4 +176,41 @@ public class TsoPshTests
         Assert.Equal([1u, 1449u, 2897u, 4345u, 5793u, 7241u, 8689u, 10137u, 11585u, 13033u], burst.Select(p => p.RelativeSeq));
         Assert.Equal([".", ".", ".", ".", "P.", ".", ".", ".", ".", "P."], burst.Select(p => p.Flags.ToLetters()));
     }
+
+    /// <summary>
+    /// The pacing rate an active open starts with: the SYN-ACK's tcp_ack() → tcp_ack_update_window() raises max_window
+    /// from 0 and re-syncs the MSS (tcp_sync_mss(): the peer's 1460 less the connect-time timestamp option, 1448), then
+    /// tcp_cong_control() → tcp_update_pacing_rate(): 1448 · 10 · 200 % / 6 ms = 4826666 B/s, and tcp_tso_autosize()
+    /// lets 3 segments go as one skb. Observed on Linux 6.18.44 (simservice fuzz, seed 3, case 4): a 3871-byte send two
+    /// seconds after the handshake over a 3 ms link leaves as one 3-segment skb (PSH on the last only); TCP_INFO's
+    /// pacing_rate 4686084 at the kernel's 6.18 ms RTT. The engine paced with the connect-time 524 (1746666 B/s, 2
+    /// segments: PSH on the 2nd and the 3rd).
+    /// </summary>
+    [Fact]
+    public void Established_FirstSendAfterActiveOpen_PacedWithTheMssTheSynAcksWindowSynced()
+    {
+        var outcome = SimService.Domain.Scenarios.ScenarioRunner.Run("""
+            {
+              "name": "first-send",
+              "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "3ms" } ],
+              "steps": [
+                { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "l" },
+                { "at": "25ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },
+                { "at": "1s", "host": "client", "call": "getsockopt", "socket": "c", "option": "TCP_INFO",
+                  "expect": { "value": { "pacing_rate": 4826666, "rtt": 6000, "snd_cwnd": 10 } } },
+                { "at": "2035ms", "host": "client", "call": "send", "socket": "c", "bytes": 3871, "flags": ["MSG_DONTWAIT"], "expect": { "result": 3871 } }
+              ],
+              "runUntil": "1ms"
+            }
+            """);
+        var run = outcome.Result!;
+        var sim = run.Simulation;
+        var sent = SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(sim.Journal, a => sim.FindHost(a)?.Name)
+            .Where(p => p.From == "client" && p.Len > 0).ToList();
+
+        Assert.True(run.Passed, string.Join("; ", run.FailedChecks));
+        Assert.Equal([1u, 1449u, 2897u], sent.Select(p => p.RelativeSeq));
+        Assert.Equal([".", ".", "P."], sent.Select(p => p.Flags.ToLetters()));
+    }
 }
