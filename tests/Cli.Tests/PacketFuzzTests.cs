@@ -77,6 +77,16 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Compare_ASegmentTwoTicksLate_IsADifference()
+    {
+        var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 40_000_000), 4_000_000);
+
+        Assert.Equal(RecordingVerdict.Different, comparison.Verdict);
+        Assert.False(comparison.First!.TimingOnly);
+        Assert.Equal(0, comparison.First.Index);
+    }
+
+    [Fact]
     public void Compare_APlantedDifference_IsReportedAtItsSegment()
     {
         var kernel = Recorded(change: "R. 1:1(0) ack 1 win 0");
