@@ -1106,8 +1106,12 @@ public sealed partial class TcpSocket
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
         if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
-        long payload = Accept(seq, end, fin);
-        if (payload > 0) EventDataRecv(seg);
+        Accept(seq, end, fin);
+        // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
+        // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
+        // sets ATO before tcp_fin() enters ping-pong mode, and its ACK waits the delayed-ACK time — observed on Linux
+        // 6.18.44 (kernel --fuzz-pkt seed 1013: 40 ms, where the engine, ATO unset, ACKed at the next jiffy).
+        if (seg.Length > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
         OfoQueue();
         SackRemove();
