@@ -26,7 +26,8 @@ const string usage = """
                              orphan count checked; refused while the machine has orphans
           --record           record-mode scripts recorded on the engine and on the kernel and compared (a difference exits 1)
           --fuzz-pkt N       N random record-mode scripts (seeds --seed S, S+1, …; default 1) compared the same way;
-                             --keep DIR keeps the cases and the recordings of those that differ
+                             --keep DIR keeps the cases and the recordings of those that differ; --shrink cuts a
+                             differing case down line by line (fuzz-N.min.pkt)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario
