@@ -11,6 +11,8 @@ const string usage = """
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
           --timeout SECONDS  per request to the server (default 600)
+          --record           packetdrill scripts of inbound segments and calls only: print every outbound segment,
+                             call result and tcp_info value the engine produced instead of checking them
       kernel PATH...     run packetdrill scripts (*.pkt) and scenarios (*.json) on this machine's real Linux kernel instead of
                          the engine: a network namespace per script or scenario host, TUN devices as the wire, a user-space
                          link emulator for a scenario's links (needs root and /dev/net/tun)
@@ -22,6 +24,10 @@ const string usage = """
           --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
           --machine-orphans  a scenario's net.ipv4.tcp_max_orphans set on the whole machine for its run and restored, sockstat's
                              orphan count checked; refused while the machine has orphans
+          --record           record-mode scripts recorded on the engine and on the kernel and compared (a difference exits 1)
+          --fuzz-pkt N       N random record-mode scripts (seeds --seed S, S+1, …; default 1) compared the same way;
+                             --keep DIR keeps the cases and the recordings of those that differ; --shrink cuts a
+                             differing case down line by line (fuzz-N.min.pkt)
       fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
                          black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;
                          a difference is re-run before it is believed (needs what kernel needs)

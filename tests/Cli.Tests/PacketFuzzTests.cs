@@ -77,6 +77,16 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Compare_ASegmentTwoTicksLate_IsADifference()
+    {
+        var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 40_000_000), 4_000_000);
+
+        Assert.Equal(RecordingVerdict.Different, comparison.Verdict);
+        Assert.False(comparison.First!.TimingOnly);
+        Assert.Equal(0, comparison.First.Index);
+    }
+
+    [Fact]
     public void Compare_APlantedDifference_IsReportedAtItsSegment()
     {
         var kernel = Recorded(change: "R. 1:1(0) ack 1 win 0");
@@ -101,6 +111,29 @@ public sealed class PacketFuzzTests
         Assert.Equal(RecordingVerdict.Different, comparison.Verdict);
         Assert.Null(comparison.First!.Kernel);
     }
+
+    [Fact]
+    public void Shrink_KeepsHandshakeAndLastLine_DropsWhatTheDifferenceDoesNotNeed_GapsKept()
+    {
+        var text = PacketCaseGenerator.Generate(3);
+        var lines = text.TrimEnd('\n').Split('\n');
+        // A planted "difference": it holds while the script still closes the socket and still ends as it did.
+        string keep = lines.First(l => l.Contains("close(", StringComparison.Ordinal));
+
+        var shrunk = PacketFuzz.Shrink(text, t => t.Contains(keep.Trim()[(keep.Trim().IndexOf(' ') + 1)..], StringComparison.Ordinal));
+
+        var kept = shrunk.TrimEnd('\n').Split('\n');
+        Assert.True(kept.Length < lines.Length);
+        Assert.Equal(lines[^1].Trim()[(lines[^1].Trim().IndexOf(' ') + 1)..], kept[^1].Trim()[(kept[^1].Trim().IndexOf(' ') + 1)..]);
+        Assert.Contains(kept, l => l.Contains("close(", StringComparison.Ordinal));
+        Assert.Contains(kept, l => l.Contains("connect(", StringComparison.Ordinal) || l.Contains("accept(", StringComparison.Ordinal));
+        Assert.True(PacketFuzz.OnEngine(shrunk, "min.pkt").Recording is not null);
+        // The walk's total time is kept: the dropped lines' gaps moved onto the lines after them.
+        Assert.Equal(ScriptSeconds(text), ScriptSeconds(shrunk), 6);
+    }
+
+    static double ScriptSeconds(string text) => text.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('+'))
+        .Sum(l => double.Parse(l[1..l.IndexOf(' ')], System.Globalization.CultureInfo.InvariantCulture));
 
     [KernelFact]
     public async Task Kernel_FuzzPkt_GeneratedCasesRecordedOnBothAndCompared()

@@ -648,6 +648,8 @@ internal sealed class KernelScriptRunner
         int? state = null;
         if (info is null && _localPort is { } localPort && _remotePort is { } remotePort)
             (info, state) = SockDiag.Find(_localIp, localPort, _remoteIp, remotePort);
+        // A request socket of the same 4-tuple (a new SYN to the listener: SYN-RECV, no tcp_info) is another connection.
+        if (info is null && state == (int)TcpState.SynRecv) state = null;
         foreach (var a in c.Assertions)
         {
             string value = info is not null && TcpInfoLayout.Read(info, a.Field) is { } v ? $"{v}"

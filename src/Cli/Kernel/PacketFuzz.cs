@@ -65,9 +65,10 @@ internal static class PacketFuzz
     }
 
     /// <summary>
-    /// <c>kernel --fuzz-pkt N [--seed S] [--keep DIR]</c>: N generated cases from seeds S, S+1, …; each written to DIR
-    /// (a temporary folder without --keep), run on both and compared; a difference prints the seed, the case file and
-    /// the first differing event, and its two recordings are saved next to it. Exit 1 when a case differs.
+    /// <c>kernel --fuzz-pkt N [--seed S] [--keep DIR] [--shrink]</c>: N generated cases from seeds S, S+1, …; each written
+    /// to DIR (a temporary folder without --keep), run on both and compared; a difference prints the seed, the case file
+    /// and the first differing event, and its two recordings are saved next to it (with --shrink, the case cut down as
+    /// fuzz-N.min.pkt). Exit 1 when a case differs.
     /// </summary>
     internal static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -92,11 +93,66 @@ internal static class PacketFuzz
             {
                 File.WriteAllLines(Path.ChangeExtension(path, ".engine.txt"), result.Engine.Select(e => e.ToString()));
                 File.WriteAllLines(Path.ChangeExtension(path, ".kernel.txt"), result.Kernel.Select(e => e.ToString()));
+                if (line.Has("shrink") && verdict == "differ") ShrinkCase(output, path, cancellationToken);
             }
             output.Flush();
         }
         output.WriteLine($"fuzz-pkt: {count} cases (seeds {seed}..{seed + count - 1}): " + string.Join(", ", tally.Select(t => $"{t.Value} {t.Key}")) + $"; cases in {folder}");
         return tally["differ"] + tally["not run"] == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>--shrink: the differing case cut down (<see cref="Shrink"/>) and saved as fuzz-N.min.pkt.</summary>
+    static void ShrinkCase(TextWriter output, string path, CancellationToken cancellationToken)
+    {
+        var trial = Path.ChangeExtension(path, ".trial.pkt");
+        var file = new ScenarioFile(trial, Path.GetFullPath(trial), FileFormats.ForPath(trial)!);
+        var shrunk = Shrink(File.ReadAllText(path), text =>
+        {
+            File.WriteAllText(trial, text);
+            return Compare(file, cancellationToken).Comparison?.Verdict == RecordingVerdict.Different;
+        });
+        File.Delete(trial);
+        var min = Path.ChangeExtension(path, ".min.pkt");
+        File.WriteAllText(min, shrunk);
+        output.WriteLine($"         shrunk to {shrunk.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines: {min}");
+    }
+
+    /// <summary>
+    /// The cheap shrinker: drops the walk's lines one at a time, the last first, keeping each drop after which the case
+    /// still differs (<paramref name="stillDiffers"/>); a dropped line's gap goes to the line after it, so the later
+    /// events keep their times. The handshake (through the accepted socket's fcntl, or the SYN-ACK of an active open)
+    /// and the last line (the final tcp_info) stay.
+    /// </summary>
+    internal static string Shrink(string text, Func<string, bool> stillDiffers)
+    {
+        var lines = text.TrimEnd('\n').Split('\n').ToList();
+        int walk = lines.FindIndex(l => l.Contains("fcntl(4, F_SETFL", StringComparison.Ordinal) || l.Contains("< S. ", StringComparison.Ordinal)) + 1;
+        for (int i = lines.Count - 2; i >= Math.Max(1, walk); i--)
+        {
+            if (Without(lines, i) is { } candidate && stillDiffers(string.Join('\n', candidate) + "\n")) lines = candidate;
+        }
+        return string.Join('\n', lines) + "\n";
+    }
+
+    /// <summary>The lines without line <paramref name="i"/>, its "+gap" added to the next line's; null when it has no relative time.</summary>
+    static List<string>? Without(List<string> lines, int i)
+    {
+        if (Gap(lines[i]) is not { } gap) return null;
+        var copy = new List<string>(lines);
+        copy.RemoveAt(i);
+        if (i < copy.Count && Gap(copy[i]) is { } next && gap.Seconds > 0)
+            copy[i] = $"{"+" + (gap.Seconds + next.Seconds).ToString("0.######", CultureInfo.InvariantCulture),9} {next.Text}";
+        return copy;
+    }
+
+    /// <summary>"   +0.012 write(...)": the gap in seconds and the rest of the line.</summary>
+    static (double Seconds, string Text)? Gap(string line)
+    {
+        var trimmed = line.TrimStart();
+        int space = trimmed.IndexOf(' ', StringComparison.Ordinal);
+        return trimmed.StartsWith('+') && space > 1 && double.TryParse(trimmed[1..space], NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            ? (seconds, trimmed[(space + 1)..])
+            : null;
     }
 
     static string Verdict(RecordedCase result) => result.Comparison?.Verdict switch

@@ -34,9 +34,13 @@ public sealed partial class PacketdrillRunner
         var sk = _sim.FindSocket(_socketUnderTest);
         if (_recorder is not null)
         {
-            // Record mode: the values, not the assertions; a socket the kernel has freed has none (sock_diag finds nothing).
+            // Record mode: the values, not the assertions. A connection in TIME-WAIT (or an orphan parked in FIN-WAIT-2)
+            // is a timewait socket: sock_diag gives its tw_substate and no tcp_info. A freed socket has none.
+            bool gone = sk is null || sk.Destroyed && sk.Owner is null;
+            var tw = gone ? _sim.FindHost(LocalHost)!.TimeWaitSockets.FirstOrDefault(t => t.SocketId == _socketUnderTest && t.Alive) : null;
             foreach (var a in c.Assertions)
-                _recorder.Info(at.Ns, c.At.Line, a.Field, sk is null || sk.Destroyed && sk.Owner is null ? "none" : $"{TcpInfoFields.Read(sk.Info, a.Field)}");
+                _recorder.Info(at.Ns, c.At.Line, a.Field, !gone ? $"{TcpInfoFields.Read(sk!.Info, a.Field)}"
+                    : a.Field == "tcpi_state" && tw is not null ? $"{(int)tw.Substate}" : "none");
             return true;
         }
         if (sk is null) return Fail(c, "error in Python code: ", "no socket to read tcp_info from", "a socket", "none");

@@ -288,10 +288,14 @@ public sealed partial class TcpSocket
     void ReplaceTsRecent(Segment seg)
     {
         if (_rxOpt.TsOk && seg.Options.HasTimestamp && !SeqMath.After(seg.Seq, _rcv.Wup) && (int)(seg.Options.TsVal - _rxOpt.TsRecent) >= 0)
-        {
-            _rxOpt.TsRecent = seg.Options.TsVal;
-            _rxOpt.TsRecentStampSec = KernelSeconds.At(_sim.Now);
-        }
+            StoreTsRecent(seg.Options.TsVal);
+    }
+
+    /// <summary>Models tcp_store_ts_recent() — net/ipv4/tcp_input.c: ts_recent and its stamp (ktime_get_seconds()).</summary>
+    void StoreTsRecent(uint tsVal)
+    {
+        _rxOpt.TsRecent = tsVal;
+        _rxOpt.TsRecentStampSec = KernelSeconds.At(_sim.Now);
     }
 
     /// <summary>Links the two ends of a connection between simulated Linux hosts (for the data ledger).</summary>
@@ -389,8 +393,12 @@ public sealed partial class TcpSocket
             SynChallenge();
             return;
         }
-        // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT).
-        var verdict = ProcessAck(seg, updateTsRecent: true, slowPath);
+        // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT). tcp_rcv_established()'s fast path instead stores
+        // ts_recent itself when rcv_nxt == rcv_wup ("Predicted packet is in window by definition"), before
+        // tcp_ack(sk, skb, 0 or FLAG_DATA) — so before tcp_ack() can refuse a too-old ACK and answer it with a
+        // challenge ACK, which then echoes this segment's TSval: observed on Linux 6.18.44 (kernel --fuzz-pkt seed 1046).
+        if (!slowPath && _rxOpt.TsOk && _rcv.Nxt == _rcv.Wup) StoreTsRecent(seg.Options.TsVal);
+        var verdict = ProcessAck(seg, updateTsRecent: slowPath, slowPath);
         if (State == TcpState.SynRecv && verdict != AckVerdict.Ok)
         {
             // tcp_ack() not acceptable in SYN_RECV: "send one RST" (tcp_v4_do_rcv → tcp_v4_send_reset).
@@ -1106,8 +1114,12 @@ public sealed partial class TcpSocket
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
         if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
-        long payload = Accept(seq, end, fin);
-        if (payload > 0) EventDataRecv(seg);
+        Accept(seq, end, fin);
+        // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
+        // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
+        // sets ATO before tcp_fin() enters ping-pong mode, and its ACK waits the delayed-ACK time — observed on Linux
+        // 6.18.44 (kernel --fuzz-pkt seed 1013: 40 ms, where the engine, ATO unset, ACKed at the next jiffy).
+        if (seg.Length > 0) EventDataRecv(seg);
         bool hadOfo = _ofo.Count > 0;
         OfoQueue();
         SackRemove();

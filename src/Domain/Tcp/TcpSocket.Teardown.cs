@@ -28,7 +28,10 @@ public sealed partial class TcpSocket
         else
         {
             long unread = _rcv.Unread;
-            PurgeReceiveQueue("close() discarded unread data");
+            // __tcp_close() frees sk_receive_queue only: the out-of-order queue (and the SACK blocks that describe it)
+            // stays until the socket is destroyed, so the RST of an unread close or SO_LINGER {1, 0}, and an orphan's
+            // ACKs, still carry them — observed on Linux 6.18.44 (kernel --fuzz-pkt seeds 1021, 1023).
+            DropReceiveQueue("close() discarded unread data");
             if (State == TcpState.Close)
             {
                 // already reset or never connected
@@ -380,14 +383,20 @@ public sealed partial class TcpSocket
         _rcvQueue = null;
     }
 
-    /// <summary>Receive-queue bytes the application will never read are lost to the sender.</summary>
+    /// <summary>Receive-queue bytes the application will never read are lost to the sender; the out-of-order queue goes too.</summary>
     void PurgeReceiveQueue(string reason)
+    {
+        _ofo.Clear();
+        _rcv.NumSacks = 0;
+        DropReceiveQueue(reason);
+    }
+
+    /// <summary>The in-order receive queue freed (__tcp_close()'s loop over sk_receive_queue); its unread bytes are lost to the sender.</summary>
+    void DropReceiveQueue(string reason)
     {
         if (_rcv.Unread > 0) _sim.RecordLost(PeerSocketId, Host, _rcv.Unread, reason);
         _rcv.Unread = 0;
         ClearRcvQueue();
-        _ofo.Clear();
-        _rcv.NumSacks = 0;
         Recharge();
     }
 
