@@ -6,7 +6,7 @@ namespace SimService.Persistence.Sqlite;
 /// <summary>
 /// Checkpoints of the write-ahead log beside the group commit, not in it. SQLite checkpoints a WAL database when a
 /// commit leaves more than <c>wal_autocheckpoint</c> pages (1,000) in the log, on the committing connection, inside its
-/// <c>COMMIT</c>: every ~200 small groups the log writer copied ~4 MB into the database file and waited for two
+/// <c>COMMIT</c>: every 1,000 log pages (some hundreds of small groups) the log writer copied ~4 MB into the database file and waited for two
 /// fsyncs while every request queued behind it waited too — the slowest percent of W4's commands. Here the log
 /// writer's connection does not checkpoint in its groups' commits (<c>sqlite3_wal_autocheckpoint(0)</c>); after every
 /// <see cref="CommitsPerCheckpoint"/> groups a passive checkpoint
