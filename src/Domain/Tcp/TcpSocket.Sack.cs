@@ -101,6 +101,12 @@ public sealed partial class TcpSocket
             SyncRmemCharge();
             return;
         }
+        if (OfoTryCoalesceBareFin(seq, end, fin))
+        {
+            if (_rxOpt.SackOk) SackNewOfoSkb(seq, end); // coalesce_done: goto add_sack — no D-SACK, no merge_right
+            SyncRmemCharge();
+            return;
+        }
         int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
         if (at >= 0 && SeqMath.Before(seq, _ofo[at].End))
         {
@@ -147,6 +153,25 @@ public sealed partial class TcpSocket
         }
         if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
         SyncRmemCharge(); // skb_set_owner_r() of the queued out-of-order skb
+    }
+
+    /// <summary>
+    /// Models tcp_ooo_try_coalesce() → tcp_try_coalesce() in tcp_data_queue_ofo() for a FIN without payload: its seq
+    /// equal to a queued skb's end_seq, skb_try_coalesce() copies its 0 bytes into that skb's tailroom, whatever kind
+    /// of skb it is; the merged skb takes its end_seq and FIN (tcp_flags |=), TCPRcvCoalesce counts, and
+    /// "coalesce_done" skips the overlap checks, their D-SACK and merge_right. The kernel tries ooo_last_skb first,
+    /// then each node its rb-tree walk passes on the right-hand side; here the walk is taken to reach the skb ending
+    /// at seq before one that covers seq (observed on Linux 6.18.44, fuzz seed 5076: that skb was the tree's root).
+    /// A segment with payload is not coalesced in the out-of-order queue: a TUN device's kmalloc'd skbs had no room.
+    /// </summary>
+    bool OfoTryCoalesceBareFin(uint seq, uint end, bool fin)
+    {
+        if (!fin || end - seq != 1) return false;
+        int at = _ofo.FindLastIndex(o => o.End == seq);
+        if (at < 0) return false;
+        _ofo[at] = (_ofo[at].Seq, end, true);
+        Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
+        return true;
     }
 
     /// <summary>

@@ -112,6 +112,34 @@ public class DsackTests
         Assert.Equal((0, 1), (Count(p, MibCounter.TcpExtTCPDSACKOldSent), Count(p, MibCounter.TcpExtDelayedACKLost)));
     }
 
+    [Fact]
+    public void OutOfOrder_BareFinAtTheEndOfAQueuedSegment_CoalescedNotDsacked()
+    {
+        // Observed on Linux 6.18.44 (simservice kernel --fuzz-pkt, seed 5076; the peer's ISN 1000000): a bare FIN at
+        // 1001000, data 1001002:1001102, then 1001001:1001011 — not coalesced into the FIN skb, inserted, and
+        // merge_right D-SACKs 1001002:1001011 — then a bare FIN at 1001011: tcp_try_coalesce() merges it into
+        // 1001001:1001011, so no D-SACK 1001011:1001012 (the engine sent one before), only the SACK block.
+        var mib = Sender("""
+            `./defaults.sh`
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0...0.010 connect(3, ..., ...) = 0
+               +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+             +.01 < S. 1000000:1000000(0) ack 1 win 1000 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+               +0 > . 1:1(0) ack 1000001
+             +.01 < F. 1001000:1001000(0) ack 1 win 1000
+               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001000:1001001>
+             +.01 < P. 1001002:1001102(100) ack 1 win 1000
+               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001102 1001000:1001001>
+             +.01 < P. 1001001:1001011(10) ack 1 win 1000
+               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001011 1001000:1001102>
+               +0 < F. 1001011:1001011(0) ack 1 win 1000
+               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001000:1001102>
+            """);
+
+        Assert.Equal((1L, 0L, 1L), (mib[MibCounter.TcpExtTCPDSACKOfoSent], mib[MibCounter.TcpExtTCPOFOMerge], mib[MibCounter.TcpExtTCPRcvCoalesce]));
+        Assert.Equal(4L, mib[MibCounter.TcpExtTCPOFOQueue]);
+    }
+
     // ---- the sender: tcp_check_dsack() / tcp_dsack_seen() / tcp_try_undo_dsack() ----
 
     const string Handshake = """
