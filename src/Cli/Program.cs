@@ -34,6 +34,7 @@ const string usage = """
           --cases N  --seed S  how many cases of which seed (20, 1); --case I  only case I of the seed
           --keep DIR         keep every case's scenario file in DIR     --shrink  make a differing case smaller
           --engine           only draw, validate and run the cases on the engine
+          --profile listen   draw listen-queue and port-limit cases instead (bursts of connects, late accepts)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -19,7 +19,7 @@ namespace SimService.Cli.Tests;
 /// </summary>
 public sealed class FuzzTests
 {
-    private static readonly Lazy<JsonSchema> Schema = new(() =>
+    internal static readonly Lazy<JsonSchema> Schema = new(() =>
         JsonSchema.FromText(File.ReadAllText(Path.Combine(Tool.RepoRoot, "docs", "scenario.schema.json"))));
 
     [Fact]

@@ -20,7 +20,7 @@ namespace SimService.Cli.Commands;
 /// </summary>
 public static partial class FuzzCommand
 {
-    public static readonly string[] Options = ["cases", "seed", "case", "keep"];
+    public static readonly string[] Options = ["cases", "seed", "case", "keep", "profile"];
     public static readonly string[] Flags = ["engine", "shrink"];
 
     /// <summary>A differing case is run this many times in all before its difference is believed.</summary>
@@ -30,6 +30,9 @@ public static partial class FuzzCommand
     {
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only) || cases < 1)
             return RunCommand.Usage(error, "fuzz: --seed, --cases and --case take whole numbers (--cases at least 1)");
+        if (line.Value("profile") is { } profile && profile != "listen")
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen)");
+        bool listen = line.Value("profile") == "listen";
         bool onKernel = !line.Has("engine");
         if (onKernel && KernelCommand.Unavailable() is { } why) return RunCommand.Usage(error, $"fuzz: {why} (--engine runs the cases on the engine only)");
         string folder = line.Value("keep") is { } keep ? Directory.CreateDirectory(keep).FullName : Directory.CreateTempSubdirectory("simservice-fuzz-").FullName;
@@ -49,7 +52,7 @@ public static partial class FuzzCommand
             foreach (int number in numbers)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var fuzz = FuzzCase.Draw(seed, number);
+                var fuzz = listen ? ListenFuzzCase.Draw(seed, number) : FuzzCase.Draw(seed, number);
                 var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name);
                 string verdict = document is null ? Invalid(fuzz.Name, problems, output)
                     : onKernel ? OnKernel(fuzz, path, document, line.Has("shrink"), folder, output, cancellationToken) : OnEngine(fuzz, path, document, output);

@@ -49,6 +49,9 @@ public sealed class FuzzCase
         Draft = draft;
     }
 
+    /// <summary>A case another profile drew (<see cref="ListenFuzzCase"/>).</summary>
+    internal static FuzzCase Drawn(long seed, int number, string name, JsonObject draft) => new(seed, number, name, draft);
+
     /// <summary>A case read from a file (a kept or minimized one).</summary>
     public static FuzzCase Of(string name, JsonObject document) => new(null, 0, name, document);
 
