@@ -413,30 +413,13 @@ public sealed class FuzzCase
 
         static JsonObject Option(string name, JsonNode value) => new() { ["option"] = name, ["value"] = value };
 
-        static JsonObject Call(End end, string call, JsonObject arguments, bool withSocket = true)
-        {
-            var step = new JsonObject { ["host"] = end.Host, ["process"] = end.Process, ["call"] = call };
-            if (withSocket) step["socket"] = end.Alias;
-            foreach (var (key, value) in arguments.ToList())
-            {
-                arguments.Remove(key);
-                step[key] = value;
-            }
-            return step;
-        }
+        static JsonObject Call(End end, string call, JsonObject arguments, bool withSocket = true) =>
+            FuzzSteps.Call(end.Host, end.Process, call, arguments, withSocket ? end.Alias : null);
 
         static JsonObject Kill(string host, string process) =>
             new() { ["kill"] = new JsonObject { ["host"] = host, ["process"] = process, ["signal"] = "SIGKILL" } };
 
-        static JsonObject LinkLoss(string direction, double loss)
-        {
-            var hosts = direction.Split("->");
-            string client = hosts[0] == "server" ? hosts[1] : hosts[0];
-            return new JsonObject
-            {
-                ["link"] = new JsonObject { ["between"] = new JsonArray(client, "server"), ["loss"] = loss, ["direction"] = direction },
-            };
-        }
+        static JsonObject LinkLoss(string direction, double loss) => FuzzSteps.LinkLoss(direction, loss);
 
         /// <summary>A host with a few teardown sysctls drawn within realistic ranges (none, most of the time, for each).</summary>
         JsonObject Host(string address)

@@ -222,26 +222,10 @@ public static partial class ListenFuzzCase
 
         void Add(long at, JsonObject step) => _steps.Add((at, step));
 
-        static JsonObject Call(string host, string process, string call, JsonObject arguments)
-        {
-            var step = new JsonObject { ["host"] = host, ["process"] = process, ["call"] = call };
-            foreach (var (key, value) in arguments.ToList())
-            {
-                arguments.Remove(key);
-                step[key] = value;
-            }
-            return step;
-        }
+        static JsonObject Call(string host, string process, string call, JsonObject arguments) =>
+            FuzzSteps.Call(host, process, call, arguments);
 
-        static JsonObject LinkLoss(string direction, double loss)
-        {
-            var hosts = direction.Split("->");
-            string client = hosts[0] == "server" ? hosts[1] : hosts[0];
-            return new JsonObject
-            {
-                ["link"] = new JsonObject { ["between"] = new JsonArray(client, "server"), ["loss"] = loss, ["direction"] = direction },
-            };
-        }
+        static JsonObject LinkLoss(string direction, double loss) => FuzzSteps.LinkLoss(direction, loss);
 
         /// <summary>The server's listen-queue sysctls, each drawn or left at its default.</summary>
         JsonObject Server()
