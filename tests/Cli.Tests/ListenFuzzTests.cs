@@ -40,17 +40,7 @@ public sealed class ListenFuzzTests
         int connects = 0, backlogs = 0, queueSysctls = 0;
         for (int number = 0; number < 15; number++)
         {
-            var (json, errors) = FuzzCase.Calibrate(ListenFuzzCase.Draw(seed, number).Draft);
-            Assert.True(json is not null, $"case {number}: {string.Join("; ", errors)}");
-            using var parsed = JsonDocument.Parse(json);
-            var schema = Schema.Value.Evaluate(parsed.RootElement.Clone(), new EvaluationOptions { OutputFormat = OutputFormat.List });
-            Assert.True(schema.IsValid, $"case {number}: " + string.Join("; ", (schema.Details ?? []).Where(d => d.Errors is { Count: > 0 })
-                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")).Take(5)));
-            var document = ScenarioParser.Parse(json).Document!;
-            Assert.Empty(KernelScenarioRunner.Unsupported(document));
-            var run = ScenarioRunner.Run(document);
-            Assert.True(run.Passed, $"case {number}: " + string.Join("; ", run.FailedChecks.Concat<object>(run.Errors).Take(5)));
-            Assert.True(run.Simulation.Now.Ns <= 15_000_000_000, $"case {number} runs {run.Simulation.Now}");
+            string json = FuzzTests.CalibratedRunningOnTheEngine(ListenFuzzCase.Draw(seed, number), number);
 
             var doc = JsonNode.Parse(json)!;
             var steps = doc["steps"]!.AsArray();

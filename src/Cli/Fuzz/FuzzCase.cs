@@ -290,27 +290,9 @@ public sealed class FuzzCase
                 Add(at, new JsonObject { ["expect"] = new JsonObject() });
             }
 
-            var sorted = _steps.OrderBy(s => s.At).ToList();
-            var steps = new JsonArray();
-            foreach (var (when, step) in sorted)
-            {
-                var withTime = new JsonObject { ["at"] = Duration(when) };
-                foreach (var (key, value) in step.ToList())
-                {
-                    step.Remove(key);
-                    withTime[key] = value;
-                }
-                steps.Add(withTime);
-            }
-            return new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = "Drawn by simservice fuzz: random teardown calls on both sides, run on the engine and on the kernel.",
-                ["hosts"] = hosts,
-                ["links"] = links,
-                ["steps"] = steps,
-                ["runUntil"] = Duration(Between(300_000_000, 4_000_000_000) / 1_000_000 * 1_000_000),
-            };
+            return FuzzSteps.Document(name,
+                "Drawn by simservice fuzz: random teardown calls on both sides, run on the engine and on the kernel.",
+                hosts, links, _steps, Duration(Between(300_000_000, 4_000_000_000) / 1_000_000 * 1_000_000));
         }
 
         void Add(long at, JsonObject step) => _steps.Add((at, step));
@@ -450,8 +432,6 @@ public sealed class FuzzCase
             return host;
         }
 
-        static string Duration(long ns) => ns % 1_000_000 == 0
-            ? $"{(ns / 1_000_000).ToString(CultureInfo.InvariantCulture)}ms"
-            : $"{(ns / 1000).ToString(CultureInfo.InvariantCulture)}us";
+        static string Duration(long ns) => FuzzSteps.Duration(ns);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace SimService.Cli.Fuzz;
@@ -28,4 +29,38 @@ static class FuzzSteps
             ["link"] = new JsonObject { ["between"] = new JsonArray(client, "server"), ["loss"] = loss, ["direction"] = direction },
         };
     }
+
+    /// <summary>
+    /// The scenario document: the steps in time order (a stable sort: steps drawn for one instant keep their order),
+    /// each with its <c>at</c> first.
+    /// </summary>
+    public static JsonObject Document(string name, string description, JsonObject hosts, JsonArray links,
+        IEnumerable<(long At, JsonObject Step)> timed, string runUntil)
+    {
+        var steps = new JsonArray();
+        foreach (var (when, step) in timed.OrderBy(s => s.At))
+        {
+            var withTime = new JsonObject { ["at"] = Duration(when) };
+            foreach (var (key, value) in step.ToList())
+            {
+                step.Remove(key);
+                withTime[key] = value;
+            }
+            steps.Add(withTime);
+        }
+        return new JsonObject
+        {
+            ["name"] = name,
+            ["description"] = description,
+            ["hosts"] = hosts,
+            ["links"] = links,
+            ["steps"] = steps,
+            ["runUntil"] = runUntil,
+        };
+    }
+
+    /// <summary>A duration in the format's units: whole milliseconds as "ms", otherwise microseconds.</summary>
+    public static string Duration(long ns) => ns % 1_000_000 == 0
+        ? $"{(ns / 1_000_000).ToString(CultureInfo.InvariantCulture)}ms"
+        : $"{(ns / 1000).ToString(CultureInfo.InvariantCulture)}us";
 }

@@ -198,26 +198,9 @@ public static partial class ListenFuzzCase
             if (blackHole is { } stillOn && Chance(0.5)) Add(now = Clear(now + Ms(5, 300)), LinkLoss(stillOn, 0.0));
             if (Chance(0.7)) Add(Clear(Math.Max(now, last) + Ms(10, 1500)), new JsonObject { ["expect"] = new JsonObject() });
 
-            var steps = new JsonArray();
-            foreach (var (when, step) in _steps.OrderBy(s => s.At))
-            {
-                var withTime = new JsonObject { ["at"] = Duration(when) };
-                foreach (var (key, value) in step.ToList())
-                {
-                    step.Remove(key);
-                    withTime[key] = value;
-                }
-                steps.Add(withTime);
-            }
-            return new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = "Drawn by simservice fuzz --profile listen: bursts of non-blocking connects to one listener, accepted some, late or never, closed in random styles; run on the engine and on the kernel.",
-                ["hosts"] = hosts,
-                ["links"] = links,
-                ["steps"] = steps,
-                ["runUntil"] = Duration(Ms(300, 2500)),
-            };
+            return FuzzSteps.Document(name,
+                "Drawn by simservice fuzz --profile listen: bursts of non-blocking connects to one listener, accepted some, late or never, closed in random styles; run on the engine and on the kernel.",
+                hosts, links, _steps, Duration(Ms(300, 2500)));
         }
 
         void Add(long at, JsonObject step) => _steps.Add((at, step));
@@ -259,8 +242,6 @@ public static partial class ListenFuzzCase
             return host;
         }
 
-        static string Duration(long ns) => ns % 1_000_000 == 0
-            ? $"{(ns / 1_000_000).ToString(CultureInfo.InvariantCulture)}ms"
-            : $"{(ns / 1000).ToString(CultureInfo.InvariantCulture)}us";
+        static string Duration(long ns) => FuzzSteps.Duration(ns);
     }
 }
