@@ -53,7 +53,7 @@ internal sealed partial class PacketCaseGenerator
         // cannot write one: packetdrill's parser wants end == start + len without wrapping).
         _peerNxt = Pick(0u, 1_000_000u, 2_147_483_000u, _rng.NextUInt32() % 4_000_000_000u);
         _peerTsBase = Pick(1000u, 4_294_960_000u);
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}: {(passive ? "passive" : "active")} open, mss {_mss}"
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}: {(edges ? "edge walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
         if (edges) Edge(passive);
         else if (passive) Passive();

@@ -416,6 +416,20 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
+        if (verdict == AckVerdict.TooOld && _fastPathData)
+        {
+            // tcp_rcv_established()'s fast path queued predicted data (tcp_queue_rcv()) before tcp_ack(sk, skb, FLAG_DATA),
+            // whose verdict it ignores: the data stays, tcp_ack()'s challenge ACK carries the new rcv_nxt, then
+            // tcp_data_snd_check() and __tcp_ack_snd_check() only while an ACK is still scheduled (a rate-limited
+            // challenge) — observed on Linux 6.18.44 (kernel --fuzz-pkt --fuzz-edges seed 7040).
+            RcvRttMeasureTs(seg);
+            bool fastQueued = DataQueue(seg);
+            SendChallengeAck();
+            Push("tcp_data_snd_check");
+            if (_ack.Scheduled) AckSendCheck();
+            if (fastQueued && !Dead) DataReady();
+            return;
+        }
         if (verdict == AckVerdict.TooOld)
         {
             // RFC 5961 5.2: a challenge ACK — from tcp_ack() itself in ESTABLISHED, from tcp_rcv_state_process() (which
