@@ -27,7 +27,9 @@ const string usage = """
           --record           record-mode scripts recorded on the engine and on the kernel and compared (a difference exits 1)
           --fuzz-pkt N       N random record-mode scripts (seeds --seed S, S+1, …; default 1) compared the same way;
                              --keep DIR keeps the cases and the recordings of those that differ; --shrink cuts a
-                             differing case down line by line (fuzz-N.min.pkt)
+                             differing case down line by line (fuzz-N.min.pkt); --fuzz-edges starts each walk
+                             at an edge state (SYN-SENT, SYN-RECV, crossing FINs, zero-window FIN-WAIT-1,
+                             TIME-WAIT, SHUT_RD)
       fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
                          black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;
                          a difference is re-run before it is believed (needs what kernel needs)

@@ -41,6 +41,24 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Generator_Edges_EveryEdgeDrawn_CasesRunOnTheEngine()
+    {
+        var seen = new HashSet<string>();
+        for (long seed = 7000; seed < 7040; seed++)
+        {
+            var text = PacketCaseGenerator.Generate(seed, edges: true);
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, edges: true));
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+            if (text.Contains("shutdown(", StringComparison.Ordinal) && text.Contains("SHUT_RD", StringComparison.Ordinal)) seen.Add("shut-rd");
+            if (text.Contains("listen(", StringComparison.Ordinal) && !text.Contains("accept(", StringComparison.Ordinal)) seen.Add("syn-recv");
+            if (text.Contains("connect(", StringComparison.Ordinal) && recording!.Count(e => e.Kind == RecordedKind.Packet && e.Text.StartsWith("S 0:0", StringComparison.Ordinal)) > 0) seen.Add("syn-sent");
+        }
+
+        Assert.Equal(["shut-rd", "syn-recv", "syn-sent"], seen.Order());
+    }
+
+    [Fact]
     public void Record_EngineRecording_TimesSeqRelativeTsValFromTheFirst()
     {
         var (recording, error) = PacketFuzz.OnEngine(Handshake + """

@@ -13,7 +13,7 @@ namespace SimService.Cli.Kernel;
 /// SACK blocks, zero windows, RSTs, SYNs and FINs), with tcp_info's state read between, at random gaps. The same seed
 /// always writes the same script (our PCG, never System.Random).
 /// </summary>
-internal sealed class PacketCaseGenerator
+internal sealed partial class PacketCaseGenerator
 {
     readonly IRandomSource _rng;
     readonly StringBuilder _text = new();
@@ -39,9 +39,9 @@ internal sealed class PacketCaseGenerator
     PacketCaseGenerator(long seed) => _rng = new Pcg32(seed, stream: 0x7061636b);
 
     /// <summary>The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only).</summary>
-    public static string Generate(long seed) => new PacketCaseGenerator(seed).Write(seed);
+    public static string Generate(long seed, bool edges = false) => new PacketCaseGenerator(seed).Write(seed, edges);
 
-    string Write(long seed)
+    string Write(long seed, bool edges)
     {
         bool passive = Chance(0.5);
         _ts = Chance(0.7);
@@ -53,9 +53,10 @@ internal sealed class PacketCaseGenerator
         // cannot write one: packetdrill's parser wants end == start + len without wrapping).
         _peerNxt = Pick(0u, 1_000_000u, 2_147_483_000u, _rng.NextUInt32() % 4_000_000_000u);
         _peerTsBase = Pick(1000u, 4_294_960_000u);
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}: {(passive ? "passive" : "active")} open, mss {_mss}"
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}: {(edges ? "edge walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
-        if (passive) Passive();
+        if (edges) Edge(passive);
+        else if (passive) Passive();
         else Active();
         int steps = 3 + (int)(_rng.NextUInt32() % 18);
         for (int i = 0; i < steps && _now < Budget; i++)

@@ -190,7 +190,7 @@ public sealed partial class TcpSocket
         _rcv.Irs = seg.Seq;
         _rcv.Nxt = _rcv.Irs + 1;
         _rcv.Wup = _rcv.Nxt;
-        NegotiateOptions(seg.Options);
+        NegotiateOptions(seg.Options, crossedSyn: true);
         _snd.Wnd = seg.Window; // RFC 1323: the window of a SYN is never scaled
         _snd.MaxWindow = _snd.Wnd;
         _snd.Wl1 = seg.Seq;
@@ -254,13 +254,20 @@ public sealed partial class TcpSocket
     /// TCP_MSS_DEFAULT (536), and the send MSS is the smaller of that and ours, never under
     /// tcp_min_snd_mss (__tcp_mtu_to_mss()).
     /// </summary>
-    void NegotiateOptions(TcpOptions peer)
+    /// <param name="crossedSyn">The SYN-without-ACK branch of tcp_rcv_synsent_state_process() (simultaneous open): it has no
+    /// "if (!tp->rx_opt.wscale_ok)" reset, so a SYN without the option leaves snd_wscale 0 but our rcv_wscale (and window
+    /// clamp) as connect() chose them — our windows stay scaled although the peer never agreed (observed on Linux 6.18.44).</param>
+    void NegotiateOptions(TcpOptions peer, bool crossedSyn = false)
     {
         _rxOpt.TsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
         _rxOpt.SackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
         if (peer.WindowScale is { } ws && Host.Sysctls.TcpWindowScaling)
         {
             _rxOpt.SndWscale = Math.Min((int)ws, TcpConstants.MaxWscale);
+        }
+        else if (crossedSyn)
+        {
+            _rxOpt.SndWscale = 0;
         }
         else
         {
@@ -414,6 +421,20 @@ public sealed partial class TcpSocket
             // tcp_ack() drops it in silence.
             if (State == TcpState.Established && _sim.Profile != KernelProfile.Linux6) Ignore(seg, "ACK of unsent data");
             else SendChallengeAck();
+            return;
+        }
+        if (verdict == AckVerdict.TooOld && _fastPathData)
+        {
+            // tcp_rcv_established()'s fast path queued predicted data (tcp_queue_rcv()) before tcp_ack(sk, skb, FLAG_DATA),
+            // whose verdict it ignores: the data stays, tcp_ack()'s challenge ACK carries the new rcv_nxt, then
+            // tcp_data_snd_check() and __tcp_ack_snd_check() only while an ACK is still scheduled (a rate-limited
+            // challenge) — observed on Linux 6.18.44 (kernel --fuzz-pkt --fuzz-edges seed 7040).
+            RcvRttMeasureTs(seg);
+            bool fastQueued = DataQueue(seg);
+            SendChallengeAck();
+            Push("tcp_data_snd_check");
+            if (_ack.Scheduled) AckSendCheck();
+            if (fastQueued && !Dead) DataReady();
             return;
         }
         if (verdict == AckVerdict.TooOld)
