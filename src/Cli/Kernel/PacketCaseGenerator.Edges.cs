@@ -64,14 +64,7 @@ internal sealed partial class PacketCaseGenerator
 
     void SynRecvEdge()
     {
-        At("socket(..., SOCK_STREAM, IPPROTO_TCP) = 3");
-        At("setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0");
-        At("bind(3, ..., ...) = 0");
-        At("listen(3, 1) = 0");
-        At("fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0");
-        At($"< S {_peerNxt}:{_peerNxt}(0) win {_window} <{SynOptions()}>");
-        _peerNxt++;
-        _lastOut = _now;
+        ListenAndTakeSyn();
         _fd = 3;
         // No calls on an accepted socket: the walk below only sends segments (and reads tcpi_state).
         _closed = true;

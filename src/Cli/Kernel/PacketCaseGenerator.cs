@@ -71,7 +71,8 @@ internal sealed partial class PacketCaseGenerator
 
     // ---- handshake ----------------------------------------------------------------------------
 
-    void Passive()
+    /// <summary>A non-blocking listener on fd 3 and the peer's SYN to it (the request socket's SYN-ACK follows).</summary>
+    void ListenAndTakeSyn()
     {
         At("socket(..., SOCK_STREAM, IPPROTO_TCP) = 3");
         At("setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0");
@@ -82,6 +83,11 @@ internal sealed partial class PacketCaseGenerator
         At($"< S {_peerNxt}:{_peerNxt}(0) win {_window} <{SynOptions()}>");
         _peerNxt++;
         _lastOut = _now;
+    }
+
+    void Passive()
+    {
+        ListenAndTakeSyn();
         Advance(Pick(5_000L, 10_000L, 50_000L));
         At($"< . {_peerNxt}:{_peerNxt}(0) ack 1 win {_window}{Options(sackBlock: null, handshake: true)}");
         At("accept(3, ..., ...) = 4");
