@@ -344,7 +344,7 @@ public sealed partial class TcpSocket
         if (PacketsOut == 0) return;
         bool rearm = false;
         uint wndEnd = WndEnd;
-        int maxSegs = TsoSegs();
+        int maxSegs = TsoSegs(CurrentMss); // tcp_tso_segs(sk, tcp_current_mss(sk))
         for (int i = 0; i < _rtx.Count; i++)
         {
             int segs = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
@@ -386,6 +386,7 @@ public sealed partial class TcpSocket
         SkbSplitAt(first.Seq); // tcp_fragment(): the resent skb is one of its own
         SkbSplitAt(last.End);
         Segment? held = null;
+        TcpOptions chunkOptions = default;
         for (int k = 0; k < n; k++)
         {
             var s = _rtx[index + k];
@@ -394,7 +395,8 @@ public sealed partial class TcpSocket
             CountUndoRetrans();
             // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
             var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
-            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true);
+            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true, gsoOptions: k > 0 ? chunkOptions : null);
+            if (k == 0) chunkOptions = seg.Options; // tcp_gso_segment(): one header, the skb's, for every segment
             ChunkAppend(ref held, seg, reason, countOutSeg: false);
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);
@@ -410,7 +412,7 @@ public sealed partial class TcpSocket
     {
         var first = _rtx[index];
         if (segs <= 1 || first.Flags.Has(TcpFlags.Syn)) return 1;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // cur_mss = tcp_current_mss(sk)
         long availWnd = unchecked((int)(WndEnd - first.Seq));
         if (availWnd <= 0) availWnd = mss;
         long len = Math.Min((long)mss * segs, Math.Max(availWnd / mss * mss, mss));
@@ -439,7 +441,7 @@ public sealed partial class TcpSocket
         fragmented = false;
         var s = _rtx[index];
         if (s.Flags.Has(TcpFlags.Syn)) return true;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // cur_mss = tcp_current_mss(sk): a segment sent before SACK blocks were queued is cut to it
         int availWnd = unchecked((int)(WndEnd - s.Seq));
         if (availWnd <= 0)
         {
@@ -475,7 +477,7 @@ public sealed partial class TcpSocket
         var to = _rtx[index];
         if (!Host.Sysctls.TcpRetransCollapse || to.Flags.Has(TcpFlags.Syn)) return;
         uint wndEnd = WndEnd;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // __tcp_retransmit_skb(): avail_wnd = min(avail_wnd, cur_mss)
         int availWnd = unchecked((int)(wndEnd - to.Seq));
         if (availWnd <= 0) availWnd = mss; // a zero-window probe at snd_una (callers send nothing else past the window)
         int space = Math.Min(availWnd, mss);
