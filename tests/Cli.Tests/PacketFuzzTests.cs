@@ -77,6 +77,35 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Record_TwoConnections_EachSegmentNumberedFromItsOwnConnectionsIsn()
+    {
+        // The second connection's SYN-ACK comes last; the first one's data and FIN are still numbered from the first's ISN.
+        var (recording, error) = PacketFuzz.OnEngine("""
+                   0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+                  +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+                  +0 bind(3, ..., ...) = 0
+                  +0 listen(3, 2) = 0
+                  +0 < 47001>8080 S 0:0(0) win 4000 <mss 1000>
+                +.01 < 47001>8080 . 1:1(0) ack 1 win 4000
+                  +0 accept(3, ..., ...) = 4
+                  +0 < 47002>8080 S 0:0(0) win 4000 <mss 1000>
+                +.01 < 47002>8080 . 1:1(0) ack 1 win 4000
+                  +0 accept(3, ..., ...) = 5
+                  +0 write(4, ..., 10) = 10
+                +.01 close(4) = 0
+            """, "two.pkt");
+
+        Assert.Null(error);
+        Assert.Equal(
+        [
+            "0.000000 > S. 0:0(0) ack 1 win 64240 <mss 1460>",
+            "0.010000 > S. 0:0(0) ack 1 win 64240 <mss 1460>",
+            "0.020000 > P. 1:11(10) ack 1 win 64240",
+            "0.030000 > F. 11:11(0) ack 1 win 64240",
+        ], recording!.Where(e => e.Kind == RecordedKind.Packet).Select(e => e.ToString()));
+    }
+
+    [Fact]
     public void Compare_EqualRecordings_Same()
     {
         var engine = Recorded();
@@ -166,6 +195,23 @@ public sealed class PacketFuzzTests
         Assert.Equal(PacketCaseGenerator.Generate(102), await File.ReadAllTextAsync(Path.Combine(keep, "fuzz-102.pkt")));
         Assert.DoesNotContain("NOT-RUN", run.Output, StringComparison.Ordinal);
         Directory.Delete(keep, recursive: true);
+    }
+
+    [KernelFact]
+    public async Task Kernel_Record_SynTakenByTimeWait_SecondConnectionNumberedAndToldApartAsOnTheEngine()
+    {
+        if (KernelAvailability.Missing is { } why) Assert.Fail($"CI=true but the real-kernel tests cannot run here: {why}");
+
+        var run = await Tool.RunAsync("kernel", "--record", "--verbose", Path.Combine(Tool.Fixtures, "record", "time-wait-syn-then-ack-at-once.pkt"));
+
+        // The ACK written 0 ms after the SYN is numbered from the new ISN (out of window: an ACK back, not an RST), and
+        // the last %{ }% is the script's socket, which the SYN replaced, not the new connection of its 4-tuple.
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains("record: 1 scripts, 1 agree with the engine, 0 differ", run.Output, StringComparison.Ordinal);
+        Assert.Matches(@"kernel \| 0\.11\d+ > \. 1:1\(0\) ack 101 win 64240", run.Output);
+        Assert.Matches(@"kernel \| 0\.12\d+ > \. 1:1\(0\) ack 111 win 64230", run.Output);
+        Assert.DoesNotContain("> R", run.Output, StringComparison.Ordinal);
+        Assert.Contains("kernel | 0.220000 line 22: tcpi_state = none", run.Output, StringComparison.Ordinal);
     }
 
     const string Handshake = """
