@@ -59,6 +59,32 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Generator_Sysctls_LeadingSysctlLine_SameWalkStream_CasesRunOnTheEngine()
+    {
+        var drawn = new HashSet<string>();
+        for (long seed = 9000; seed < 9040; seed++)
+        {
+            var text = PacketCaseGenerator.Generate(seed, edges: seed % 2 == 0, sysctls: true);
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, edges: seed % 2 == 0, sysctls: true));
+            var lines = text.Split('\n');
+            Assert.Contains(" --fuzz-sysctls: ", lines[0], StringComparison.Ordinal);
+            var sysctl = System.Text.RegularExpressions.Regex.Match(lines[1], @"^\s+\+0 `sysctl -q( net\.ipv4\.\w+=\d+)+`$");
+            Assert.True(sysctl.Success, lines[1]);
+            foreach (System.Text.RegularExpressions.Capture c in sysctl.Groups[1].Captures) drawn.Add(c.Value.Trim()[9..c.Value.Trim().IndexOf('=')]);
+            // The walk is the one of the same seed without sysctls (its own stream), but for the TS options a socket
+            // without timestamps makes the peer leave out.
+            if (!lines[1].Contains("tcp_timestamps=0", StringComparison.Ordinal))
+                Assert.Equal(PacketCaseGenerator.Generate(seed, edges: seed % 2 == 0).Split('\n')[1..], lines[2..]);
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+        }
+
+        Assert.Contains("tcp_rfc1337", drawn);
+        Assert.Contains("tcp_sack", drawn);
+        Assert.Contains("tcp_timestamps", drawn);
+    }
+
+    [Fact]
     public void Record_EngineRecording_TimesSeqRelativeTsValFromTheFirst()
     {
         var (recording, error) = PacketFuzz.OnEngine(Handshake + """
