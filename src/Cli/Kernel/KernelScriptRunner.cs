@@ -50,6 +50,20 @@ internal sealed class KernelScriptRunner
     uint IsnOf(PacketEvent p, ushort localPort, ushort remotePort) =>
         p.SourcePort is not null && _isnByPorts.TryGetValue((localPort, remotePort), out uint isn) ? isn : _localIsn;
     int _socketUnderTest = KernelSyscalls.NotOpen;
+    /// <summary>
+    /// The socket cookie (SO_COOKIE, sock_gen_cookie()) of the last socket under test that was open: once the script has
+    /// closed it, sock_diag's socket of the same 4-tuple is the script's only with this cookie (an orphan, and the
+    /// timewait socket, which inet_twsk_alloc() gives the cookie of the socket it replaces); another is a later
+    /// connection (a SYN the listener or TIME-WAIT took), which the engine does not report either.
+    /// </summary>
+    ulong? _cookieUnderTest;
+
+    /// <summary>The descriptor the next %{ }% block reads, and its socket's cookie while it is open.</summary>
+    void UseSocket(int fd)
+    {
+        _socketUnderTest = fd;
+        if (SockDiag.Cookie(fd) is { } cookie) _cookieUnderTest = cookie;
+    }
     (SyscallEvent Event, Task<CallOutcome> Call, long ExpectedEnd, long Start)? _pending;
     KernelFailure? _failure;
     /// <summary>Record mode's notebook (null when the script's outbound segments and results are checked).</summary>
@@ -340,6 +354,8 @@ internal sealed class KernelScriptRunner
     void RecordCaptured()
     {
         if (_recorder is null) return;
+        // What the kernel sent before now, in hand: an answer to the segment written last (a SYN-ACK and its ISN) included.
+        _tun.Collect();
         while (_tun.TryNext() is { } captured)
         {
             var s = captured.Segment;
@@ -446,7 +462,7 @@ internal sealed class KernelScriptRunner
         SleepUntil(start);
         RecordCaptured();
         _anchor = start;
-        if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") _socketUnderTest = Live(fd);
+        if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") UseSocket(Live(fd));
         long late = Now() - start;
         if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
         var call = _calls.Start(s, Live);
@@ -510,7 +526,7 @@ internal sealed class KernelScriptRunner
         if (fdCall && s.Result is IntExpr { Value: >= 0 and var number } && outcome.Result >= 0)
         {
             _fds[number] = (int)outcome.Result;
-            _socketUnderTest = (int)outcome.Result;
+            UseSocket((int)outcome.Result);
         }
         if (s.Name == "close" && outcome.Result == 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } closed) _fds.Remove(closed);
     }
@@ -532,7 +548,7 @@ internal sealed class KernelScriptRunner
                 return false;
             }
             _fds[expected.Value] = (int)actual;
-            _socketUnderTest = (int)actual;
+            UseSocket((int)actual);
         }
         else if (expected is { } e && e != actual)
         {
@@ -614,8 +630,7 @@ internal sealed class KernelScriptRunner
         {
             // Closed by the script: the orphan is still the kernel's, and sock_diag finds it by its 4-tuple (as ss -ti).
             int errno = Libc.Errno;
-            if (_localPort is not { } localPort || _remotePort is not { } remotePort
-                || SockDiag.TcpInfo(_localIp, localPort, _remoteIp, remotePort) is not { } orphan)
+            if (ClosedSocketUnderTest().Info is not { } orphan)
                 return Fail(c.At.Line, $"error in Python code: getsockopt(TCP_INFO) failed with errno {errno} and sock_diag has no such socket", "tcp_info", "none");
             info = orphan;
         }
@@ -640,16 +655,27 @@ internal sealed class KernelScriptRunner
     }
 
     /// <summary>
+    /// The socket under test after the script closed it, found by its 4-tuple over sock_diag: its tcp_info (null for a
+    /// timewait socket) and state, both null when the kernel has freed it — or when the socket of that 4-tuple now is
+    /// another connection: another cookie than the script's socket had (a request socket of a new SYN to the listener, a
+    /// connection a SYN opened over the TIME-WAIT); without a cookie, a request socket (SYN-RECV, no tcp_info) is one.
+    /// </summary>
+    (byte[]? Info, int? State) ClosedSocketUnderTest()
+    {
+        if (_localPort is not { } localPort || _remotePort is not { } remotePort) return (null, null);
+        var (info, state, cookie) = SockDiag.Find(_localIp, localPort, _remoteIp, remotePort);
+        bool another = _cookieUnderTest is { } mine ? state is not null && cookie != mine : info is null && state == (int)TcpState.SynRecv;
+        return another ? (null, null) : (info, state);
+    }
+
+    /// <summary>
     /// Record mode: each field the block names, from the descriptor's tcp_info, else (closed by the script) sock_diag's
     /// by the 4-tuple — a TIME-WAIT socket has no tcp_info there, only its state — else "none": the kernel has freed it.
     /// </summary>
     bool RecordInfo(CodeEvent c, long at, byte[]? info)
     {
         int? state = null;
-        if (info is null && _localPort is { } localPort && _remotePort is { } remotePort)
-            (info, state) = SockDiag.Find(_localIp, localPort, _remoteIp, remotePort);
-        // A request socket of the same 4-tuple (a new SYN to the listener: SYN-RECV, no tcp_info) is another connection.
-        if (info is null && state == (int)TcpState.SynRecv) state = null;
+        if (info is null) (info, state) = ClosedSocketUnderTest();
         foreach (var a in c.Assertions)
         {
             string value = info is not null && TcpInfoLayout.Read(info, a.Field) is { } v ? $"{v}"

@@ -41,7 +41,7 @@ internal sealed partial class PacketCaseGenerator
             uint wrongAck = Pick(0u, 2u, 1000u, 0x8000_0000u);
             switch (_rng.NextUInt32() % 7)
             {
-                case 0: At($"< S. {_peerNxt}:{_peerNxt}(0) ack {wrongAck} win {_window} <{SynOptions()}>"); break;
+                case 0: At($"< S. {_peerNxt}:{_peerNxt}(0) ack {wrongAck} win {_window} <{SynOptions(ack: true)}>"); break;
                 case 1: At($"< R. {_peerNxt}:{_peerNxt}(0) ack {Pick(1u, wrongAck)} win 0"); break;
                 case 2: At($"< R {_peerNxt}:{_peerNxt}(0) win 0"); break;
                 case 3: At($"< . {_peerNxt}:{_peerNxt}(0) ack {Pick(1u, wrongAck)} win {_window}"); break;
@@ -56,7 +56,7 @@ internal sealed partial class PacketCaseGenerator
         if (Chance(0.6))
         {
             Advance(Pick(0L, 5_000L, 50_000L));
-            At($"< S. {_peerNxt}:{_peerNxt}(0) ack 1 win {_window} <{SynOptions()}>");
+            At($"< S. {_peerNxt}:{_peerNxt}(0) ack 1 win {_window} <{SynOptions(ack: true)}>");
             _lastOut = _now;
         }
         _peerNxt++;

@@ -20,6 +20,8 @@ internal sealed partial class PacketCaseGenerator
     /// <summary>Script time of the last line, in µs.</summary>
     long _now;
     bool _ts, _sack;
+    /// <summary>The peer's non-SYN segments carry timestamps: it offered them and the socket's tcp_timestamps is on.</summary>
+    bool _echoTs;
     int? _wscale;
     int _mss;
     /// <summary>The peer's next sequence number (literal: inbound numbers are written as they go on the wire).</summary>
@@ -38,11 +40,15 @@ internal sealed partial class PacketCaseGenerator
 
     PacketCaseGenerator(long seed) => _rng = new Pcg32(seed, stream: 0x7061636b);
 
-    /// <summary>The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only).</summary>
-    public static string Generate(long seed, bool edges = false) => new PacketCaseGenerator(seed).Write(seed, edges);
+    /// <summary>
+    /// The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only); with
+    /// <paramref name="sysctls"/> it starts with a line of sysctls drawn from their own stream (<see cref="DrawSysctls"/>).
+    /// </summary>
+    public static string Generate(long seed, bool edges = false, bool sysctls = false) => new PacketCaseGenerator(seed).Write(seed, edges, sysctls);
 
-    string Write(long seed, bool edges)
+    string Write(long seed, bool edges, bool sysctls)
     {
+        var settings = sysctls ? DrawSysctls(seed) : [];
         bool passive = Chance(0.5);
         _ts = Chance(0.7);
         _sack = Chance(0.6);
@@ -53,8 +59,12 @@ internal sealed partial class PacketCaseGenerator
         // cannot write one: packetdrill's parser wants end == start + len without wrapping).
         _peerNxt = Pick(0u, 1_000_000u, 2_147_483_000u, _rng.NextUInt32() % 4_000_000_000u);
         _peerTsBase = Pick(1000u, 4_294_960_000u);
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}: {(edges ? "edge walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(sysctls ? " --fuzz-sysctls" : "")}: {(edges ? "edge walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
+        if (settings.Count > 0) At($"`sysctl -q {string.Join(" ", settings.Select(x => $"net.ipv4.{x.Key}={x.Value}"))}`");
+        // Without timestamps of its own the socket sends no TS val for the peer to echo (tcp_timestamps 0: the SYN's TS
+        // option is not taken up), so the peer's later segments carry none either; its SYN still offers them.
+        _echoTs = _ts && !settings.Contains(new("tcp_timestamps", "0"));
         if (edges) Edge(passive);
         else if (passive) Passive();
         else Active();
@@ -67,6 +77,53 @@ internal sealed partial class PacketCaseGenerator
         Advance(Pick(50_000L, 300_000L, 1_000_000L, 2_500_000L));
         State();
         return _text.ToString();
+    }
+
+    // ---- sysctls (--fuzz-sysctls) --------------------------------------------------------------
+
+    /// <summary>
+    /// The sysctls a case may set, each with the values drawn and how often: only what the engine models and what the
+    /// walk can meet within its ~10 s — RFC 1337 (an RST to TIME-WAIT ignored: tcp_timewait_state_process()), SACK,
+    /// D-SACK, timestamps and window scaling off, few retransmissions (tcp_retries2, tcp_orphan_retries,
+    /// tcp_syn_retries, tcp_synack_retries), a short FIN-WAIT-2 (tcp_fin_timeout), tcp_abort_on_overflow, SACK
+    /// compression off or at once (tcp_comp_sack_nr), the delayed-ACK ping-pong threshold (tcp_pingpong_thresh) and no
+    /// rate limit on out-of-window ACKs (tcp_invalid_ratelimit). Not drawn: tcp_tw_reuse (the walk never connects
+    /// again from a TIME-WAIT's port) and the keepalive sysctls (the walk sets the socket options instead).
+    /// </summary>
+    static readonly (string Name, double Chance, string[] Values)[] Sysctls =
+    [
+        ("tcp_rfc1337", 0.5, ["1"]),
+        ("tcp_sack", 0.2, ["0"]),
+        ("tcp_dsack", 0.15, ["0"]),
+        ("tcp_timestamps", 0.2, ["0"]),
+        ("tcp_window_scaling", 0.15, ["0"]),
+        ("tcp_retries2", 0.15, ["1", "2", "3"]),
+        ("tcp_orphan_retries", 0.15, ["1", "2", "3"]),
+        ("tcp_syn_retries", 0.1, ["1", "2"]),
+        ("tcp_synack_retries", 0.1, ["0", "1", "2"]),
+        ("tcp_fin_timeout", 0.15, ["1", "2", "5"]),
+        ("tcp_abort_on_overflow", 0.1, ["1"]),
+        ("tcp_comp_sack_nr", 0.1, ["0", "1"]),
+        ("tcp_pingpong_thresh", 0.1, ["3"]),
+        ("tcp_invalid_ratelimit", 0.1, ["0"]),
+    ];
+
+    /// <summary>
+    /// A case's sysctls, from a stream of their own (the same seed's walk is drawn as without them): each of
+    /// <see cref="Sysctls"/> with its chance, at least one.
+    /// </summary>
+    static List<KeyValuePair<string, string>> DrawSysctls(long seed)
+    {
+        IRandomSource rng = new Pcg32(seed, stream: 0x73797363);
+        var drawn = new List<KeyValuePair<string, string>>();
+        foreach (var (name, chance, values) in Sysctls)
+        {
+            bool take = rng.NextDouble() < chance;
+            string value = values[rng.NextUInt32() % (uint)values.Length];
+            if (take) drawn.Add(new(name, value));
+        }
+        if (drawn.Count == 0) drawn.Add(new("tcp_rfc1337", "1"));
+        return drawn;
     }
 
     // ---- handshake ----------------------------------------------------------------------------
@@ -102,16 +159,17 @@ internal sealed partial class PacketCaseGenerator
         At("connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)");
         _lastOut = _now;
         Advance(Pick(5_000L, 10_000L, 50_000L));
-        At($"< S. {_peerNxt}:{_peerNxt}(0) ack 1 win {_window} <{SynOptions()}>");
+        At($"< S. {_peerNxt}:{_peerNxt}(0) ack 1 win {_window} <{SynOptions(ack: true)}>");
         _peerNxt++;
         _lastOut = _now;
         _fd = 3;
     }
 
-    string SynOptions()
+    /// <summary>A SYN's options; a SYN-ACK (<paramref name="ack"/>) offers timestamps only to a socket that sent them in its SYN.</summary>
+    string SynOptions(bool ack = false)
     {
         var parts = new List<string> { $"mss {_mss}" };
-        if (_ts) parts.Add($"{(_sack ? "sackOK" : "nop,nop")},TS val {PeerTs()} ecr 0");
+        if (_ts && (!ack || _echoTs)) parts.Add($"{(_sack ? "sackOK" : "nop,nop")},TS val {PeerTs()} ecr 0");
         else if (_sack) parts.Add("nop,nop,sackOK");
         if (_wscale is { } w) parts.Add($"nop,wscale {w}");
         return string.Join(",", parts);
@@ -253,7 +311,7 @@ internal sealed partial class PacketCaseGenerator
     string Options(string? sackBlock, bool handshake = false)
     {
         var parts = new List<string>();
-        if (_ts && !Chance(0.05))
+        if (_echoTs && !Chance(0.05))
         {
             uint val = Chance(0.1) && !handshake ? unchecked(PeerTs() - Pick(1u, 100_000u)) : PeerTs();
             parts.Add($"nop,nop,TS val {val} ecr {Math.Max(0, _lastOut / 1000)}");

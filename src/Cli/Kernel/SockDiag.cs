@@ -30,23 +30,31 @@ internal static class SockDiag
     /// <summary>One socket of a dump: inet_diag_msg's state, endpoints (host order), timer (0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 probe) and its expiry in ms.</summary>
     public sealed record Row(int State, uint Local, ushort LocalPort, uint Remote, ushort RemotePort, int Timer, uint ExpiresMs, uint Inode);
 
-    /// <summary>tcp_info of the TCP socket local:localPort → remote:remotePort (host order), or null when the kernel has none.</summary>
-    public static byte[]? TcpInfo(uint local, ushort localPort, uint remote, ushort remotePort)
+    /// <summary>
+    /// tcp_info (null for a TIME-WAIT or request socket), inet_diag_msg's state and the socket's cookie (idiag_cookie,
+    /// sock_gen_cookie(): one per socket, a timewait socket keeps its socket's) of the TCP socket local:localPort →
+    /// remote:remotePort (host order); all null when the kernel has none.
+    /// </summary>
+    public static (byte[]? Info, int? State, ulong? Cookie) Find(uint local, ushort localPort, uint remote, ushort remotePort)
     {
-        byte[]? info = null;
-        Ask(0, (local, localPort, remote, remotePort), (_, attributes) => info ??= attributes);
-        return info;
-    }
-
-    /// <summary>tcp_info (null for a TIME-WAIT or request socket) and inet_diag_msg's state of that socket; both null when the kernel has none.</summary>
-    public static (byte[]? Info, int? State) Find(uint local, ushort localPort, uint remote, ushort remotePort)
-    {
-        (byte[]? Info, int? State) found = (null, null);
+        (byte[]? Info, int? State, ulong? Cookie) found = (null, null, null);
         // The lookup by 4-tuple falls back to the listener on the local port (inet_lookup()): only the connection itself counts.
         Ask(0, (local, localPort, remote, remotePort), (m, attributes) =>
-            found = found.State is null && BinaryPrimitives.ReadUInt16BigEndian(m[6..]) == remotePort ? (attributes, m[1]) : found);
+            found = found.State is null && BinaryPrimitives.ReadUInt16BigEndian(m[6..]) == remotePort
+                ? (attributes, m[1], (ulong)BinaryPrimitives.ReadUInt32LittleEndian(m[48..]) << 32 | BinaryPrimitives.ReadUInt32LittleEndian(m[44..]))
+                : found);
         return found;
     }
+
+    /// <summary>The cookie of the socket behind a descriptor (getsockopt SO_COOKIE, sock_gen_cookie()); null when it is not open.</summary>
+    public static ulong? Cookie(int fd)
+    {
+        var value = new byte[8];
+        int length = value.Length;
+        return fd >= 0 && Libc.getsockopt(fd, Libc.SOL_SOCKET, SO_COOKIE, value, ref length) == 0 ? BinaryPrimitives.ReadUInt64LittleEndian(value) : null;
+    }
+
+    const int SO_COOKIE = 57;
 
     /// <summary>Every IPv4 TCP socket of the calling thread's network namespace (listeners, connections, request and timewait sockets), as <c>ss -tan</c> lists them.</summary>
     public static List<Row> Dump()

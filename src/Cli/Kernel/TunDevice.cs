@@ -10,7 +10,7 @@ internal sealed record Captured(long AtNs, WireSegment Segment);
 /// The TUN device (IFF_TUN | IFF_NO_PI: bare IPv4 packets) that stands for the wire, as packetdrill's tun0: the
 /// local address is on it and the remote address is routed through it, so every segment the kernel sends to the
 /// scripted peer is read here, and every segment written here arrives as if from the peer. A real-time reader
-/// thread stamps each packet with the monotonic clock as it is read.
+/// thread stamps each packet with the monotonic clock as it is read; <see cref="Collect"/> reads what is queued at once.
 /// </summary>
 internal sealed class TunDevice : IDisposable
 {
@@ -23,6 +23,8 @@ internal sealed class TunDevice : IDisposable
     TunDevice(int fd)
     {
         _fd = fd;
+        // Non-blocking: the reader waits in poll() and reads under the gate, so Collect() can take what is queued by itself.
+        Libc.fcntl(fd, Libc.F_SETFL, Libc.fcntl(fd, Libc.F_GETFL, 0) | Libc.O_NONBLOCK);
         _stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, 1, isAsync: false);
         var reader = new Thread(Read) { IsBackground = true, Name = "tun reader" };
         reader.Start();
@@ -75,26 +77,51 @@ internal sealed class TunDevice : IDisposable
 
     readonly Queue<Captured> _putBack = new();
 
-    /// <summary>Throws away every packet read so far (what a warm-up left).</summary>
+    /// <summary>Throws away every packet the kernel has sent so far (what a warm-up left).</summary>
     public void Drain()
     {
+        Collect();
         while (_received.TryTake(out _)) { }
     }
+
+    /// <summary>
+    /// Takes every packet the kernel has queued on the device by now, so what it sent before this moment is in hand —
+    /// the reader thread may not have woken for it yet. A segment written with <see cref="Inject"/> is processed inside
+    /// the write() (tun_get_user() → tun_rx_batched() → netif_receive_skb() under local_bh_disable()) and what the
+    /// kernel answers is queued on the device (tun_net_xmit()) before the write returns, so after an Inject, Collect
+    /// has the answer: a SYN-ACK and its ISN are known before the next line is resolved, whatever the reader's timing.
+    /// </summary>
+    public void Collect()
+    {
+        lock (_gate) ReadQueued();
+    }
+
+    readonly object _gate = new();
+    readonly byte[] _buffer = new byte[65536];
 
     void Read()
     {
         Libc.RealTime(60);
-        var buffer = new byte[65536];
+        var poll = new Libc.PollFd[1];
         while (true)
         {
-            var n = Libc.read(_fd, buffer, buffer.Length);
+            poll[0] = new Libc.PollFd { Fd = _fd, Events = Libc.POLLIN };
+            if (Libc.poll(poll, 1, -1) < 0 && Libc.Errno != Libc.EINTR) return;
+            lock (_gate)
+                if (!ReadQueued()) return;
+        }
+    }
+
+    /// <summary>Reads what the device holds until it has none (EAGAIN), each packet stamped as it is read; false when the descriptor failed.</summary>
+    bool ReadQueued()
+    {
+        while (true)
+        {
+            var n = Libc.read(_fd, _buffer, _buffer.Length);
             long at = Libc.MonotonicNs();
-            if (n < 0)
-            {
-                if (Libc.Errno is Libc.EINTR or Libc.EAGAIN) continue;
-                return;
-            }
-            if (TcpWire.Parse(buffer.AsSpan(0, (int)n)) is { } segment) _received.Add(new Captured(at, segment));
+            if (n < 0 && Libc.Errno == Libc.EINTR) continue;
+            if (n < 0) return Libc.Errno == Libc.EAGAIN;
+            if (TcpWire.Parse(_buffer.AsSpan(0, (int)n)) is { } segment) _received.Add(new Captured(at, segment));
         }
     }
 

@@ -121,7 +121,10 @@ public sealed partial class PacketdrillRunner
         return true;
     }
 
-    /// <summary>Record mode: every segment the host under test sent so far, into the notebook (the ISN and ports learnt as Outbound learns them).</summary>
+    /// <summary>
+    /// Record mode: every segment the host under test sent so far, into the notebook (the ISN and ports learnt as
+    /// Outbound learns them), each numbered from the last SYN its connection's 4-tuple sent, as the kernel runner does.
+    /// </summary>
     void RecordOutbound()
     {
         if (_recorder is null) return;
@@ -129,10 +132,11 @@ public sealed partial class PacketdrillRunner
         {
             _segmentCursor = sent.Index + 1;
             var s = sent.Event;
-            if ((s.Flags & TcpFlags.Syn) != 0) _localIsn = s.SeqNo;
+            var ports = (s.Tuple.Local.Port, s.Tuple.Remote.Port);
+            if ((s.Flags & TcpFlags.Syn) != 0) _localIsn = _isnByPorts[ports] = s.SeqNo;
             _localPort ??= s.Tuple.Local.Port;
             _remotePort ??= s.Tuple.Remote.Port;
-            _recorder.Segment(s.At.Ns, s.Flags == TcpFlags.None ? "" : s.Flags.ToLetters(), s.SeqNo, _localIsn,
+            _recorder.Segment(s.At.Ns, s.Flags == TcpFlags.None ? "" : s.Flags.ToLetters(), s.SeqNo, _isnByPorts.GetValueOrDefault(ports, _localIsn),
                 s.Flags.HasFlag(TcpFlags.Ack) ? s.AckNo : null, s.Len, s.Win, LiveOptions(s.Options, s.Flags.HasFlag(TcpFlags.Syn)), _timestamps);
         }
     }
