@@ -48,6 +48,29 @@ public sealed class FuzzTests
     }
 
     /// <summary>
+    /// No drawn case kills a client's process after it set SO_LINGER on with a timeout (before connect() or later): the
+    /// process's exit sleeps in close() while the FIN is unanswered and the kernel runner, waiting for it, began every
+    /// later step up to the linger time late — seed 11, case 65 was drawn so (the kill of c4, SO_LINGER {1, 2}, 1.72 s).
+    /// </summary>
+    [Fact]
+    public void Draw_ProcessWithALingeringSocket_IsNeverKilled()
+    {
+        for (long seed = 1; seed <= 20; seed++)
+            for (int number = 0; number < 100; number++)
+            {
+                var lingering = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var step in FuzzCase.Draw(seed, number).Draft["steps"]!.AsArray().Select(s => s!.AsObject()))
+                {
+                    if (step["kill"] is JsonObject kill)
+                        Assert.False(lingering.Contains($"{kill["host"]}/{kill["process"]}"), $"seed {seed}, case {number}: kill of {kill["process"]} after SO_LINGER");
+                    else if (step["option"]?.GetValue<string>() == "SO_LINGER" && step["value"]!["onoff"]!.GetValue<int>() == 1
+                        && step["value"]!["linger"]!.GetValue<int>() > 0)
+                        lingering.Add($"{step["host"]}/{step["process"]}");
+                }
+            }
+    }
+
+    /// <summary>
     /// A drawn case calibrated on the engine: its document validates against the schema, the kernel runner takes it, it
     /// passes on the engine within 15 s of virtual time. Returns the calibrated document.
     /// </summary>
