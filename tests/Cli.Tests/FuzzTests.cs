@@ -147,6 +147,33 @@ public sealed class FuzzTests
             k => k.EndsWith(": F. time", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// EDGE: seed 11, case 70 cut down — on 6.18.44 (two runs, 2026-12-05) the receiver ACKed the burst's second-last
+    /// segment at once (ack 44889 at 384.14 ms) and the last at 428.09 ms; the engine, its segments at exact link times,
+    /// ACKs only the last, at 396 ms. With its link 0.3 ms longer the engine does what the kernel did (384.5 ms, 428 ms):
+    /// the judge finds a shift that takes the differences away. An ACK turned into an RST is no shift's.
+    /// </summary>
+    [Fact]
+    public void Judge_DifferenceTheEngineShowsWithSlowerLinks_IsAnEdge()
+    {
+        string json = File.ReadAllText(Path.Combine(Tool.RepoRoot, "tests", "Cli.Tests", "Fixtures", "fuzz", "burst-last-segments-at-a-jiffy-edge.json"));
+        var engine = RunOutcome.OfEngine(ScenarioParser.Parse(json).Document!);
+        var slower = RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(json, 0.3)!).Document!);
+        var passed = new FileResult("case", "scenario", FileOutcome.Passed, [], [], null, null, null, 0);
+        var asOnTheKernel = FuzzRun.Of(OutcomeDiff.Compare(engine, slower, 4_000_000), passed, _ => "step");
+
+        Assert.Contains(slower.Packets, p => p.From == "server" && p.Ack == 44889 && p.AtNs == 384_500_000);
+        Assert.Contains(slower.Packets, p => p.From == "server" && p.Ack == 46337 && p.AtNs == 428_000_000);
+        Assert.Contains(asOnTheKernel.NotTun, k => k.EndsWith("kernel only .", StringComparison.Ordinal));
+        var persistent = asOnTheKernel.NotTun.ToHashSet(StringComparer.Ordinal);
+        // 0.1 ms a hop is not enough (the last segments still arrive before 384 ms); 0.2 ms is.
+        Assert.Equal(0.2, FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
+
+        var reset = slower with { Packets = [.. slower.Packets.Select(p => p.Ack == 46337 && p.From == "server" ? p with { Flags = "R." } : p)] };
+        var planted = FuzzRun.Of(OutcomeDiff.Compare(engine, reset, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+        Assert.Null(FuzzEdge.Explaining(json, [(reset, passed)], planted, _ => "step"));
+    }
+
     [Fact]
     public async Task Fuzz_EngineOnly_DrawsValidatesAndRunsEachCase()
     {
