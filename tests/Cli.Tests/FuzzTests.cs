@@ -48,6 +48,29 @@ public sealed class FuzzTests
     }
 
     /// <summary>
+    /// No drawn case kills a client's process after it set SO_LINGER on with a timeout (before connect() or later): the
+    /// process's exit sleeps in close() while the FIN is unanswered and the kernel runner, waiting for it, began every
+    /// later step up to the linger time late — seed 11, case 65 was drawn so (the kill of c4, SO_LINGER {1, 2}, 1.72 s).
+    /// </summary>
+    [Fact]
+    public void Draw_ProcessWithALingeringSocket_IsNeverKilled()
+    {
+        for (long seed = 1; seed <= 20; seed++)
+            for (int number = 0; number < 100; number++)
+            {
+                var lingering = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var step in FuzzCase.Draw(seed, number).Draft["steps"]!.AsArray().Select(s => s!.AsObject()))
+                {
+                    if (step["kill"] is JsonObject kill)
+                        Assert.False(lingering.Contains($"{kill["host"]}/{kill["process"]}"), $"seed {seed}, case {number}: kill of {kill["process"]} after SO_LINGER");
+                    else if (step["option"]?.GetValue<string>() == "SO_LINGER" && step["value"]!["onoff"]!.GetValue<int>() == 1
+                        && step["value"]!["linger"]!.GetValue<int>() > 0)
+                        lingering.Add($"{step["host"]}/{step["process"]}");
+                }
+            }
+    }
+
+    /// <summary>
     /// A drawn case calibrated on the engine: its document validates against the schema, the kernel runner takes it, it
     /// passes on the engine within 15 s of virtual time. Returns the calibrated document.
     /// </summary>
@@ -122,6 +145,33 @@ public sealed class FuzzTests
         var later = engine.Packets.Select(p => p.Flags == "F." ? p with { AtNs = p.AtNs + 20_000_000 } : p).ToList();
         Assert.Contains(FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = later }, 4_000_000), passed, _ => "step").NotTun,
             k => k.EndsWith(": F. time", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// EDGE: seed 11, case 70 cut down — on 6.18.44 (two runs, 2026-12-05) the receiver ACKed the burst's second-last
+    /// segment at once (ack 44889 at 384.14 ms) and the last at 428.09 ms; the engine, its segments at exact link times,
+    /// ACKs only the last, at 396 ms. With its link 0.3 ms longer the engine does what the kernel did (384.5 ms, 428 ms):
+    /// the judge finds a shift that takes the differences away. An ACK turned into an RST is no shift's.
+    /// </summary>
+    [Fact]
+    public void Judge_DifferenceTheEngineShowsWithSlowerLinks_IsAnEdge()
+    {
+        string json = File.ReadAllText(Path.Combine(Tool.RepoRoot, "tests", "Cli.Tests", "Fixtures", "fuzz", "burst-last-segments-at-a-jiffy-edge.json"));
+        var engine = RunOutcome.OfEngine(ScenarioParser.Parse(json).Document!);
+        var slower = RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(json, 0.3)!).Document!);
+        var passed = new FileResult("case", "scenario", FileOutcome.Passed, [], [], null, null, null, 0);
+        var asOnTheKernel = FuzzRun.Of(OutcomeDiff.Compare(engine, slower, 4_000_000), passed, _ => "step");
+
+        Assert.Contains(slower.Packets, p => p.From == "server" && p.Ack == 44889 && p.AtNs == 384_500_000);
+        Assert.Contains(slower.Packets, p => p.From == "server" && p.Ack == 46337 && p.AtNs == 428_000_000);
+        Assert.Contains(asOnTheKernel.NotTun, k => k.EndsWith("kernel only .", StringComparison.Ordinal));
+        var persistent = asOnTheKernel.NotTun.ToHashSet(StringComparer.Ordinal);
+        // 0.1 ms a hop is not enough (the last segments still arrive before 384 ms); 0.2 ms is.
+        Assert.Equal(0.2, FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
+
+        var reset = slower with { Packets = [.. slower.Packets.Select(p => p.Ack == 46337 && p.From == "server" ? p with { Flags = "R." } : p)] };
+        var planted = FuzzRun.Of(OutcomeDiff.Compare(engine, reset, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+        Assert.Null(FuzzEdge.Explaining(json, [(reset, passed)], planted, _ => "step"));
     }
 
     [Fact]

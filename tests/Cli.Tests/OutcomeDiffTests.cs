@@ -137,6 +137,24 @@ public sealed class OutcomeDiffTests
         Assert.Equal([(0, -1), (1, 0), (2, 1)], pairs);
     }
 
+    /// <summary>
+    /// Seed 20, case 34 of <c>simservice fuzz</c> on 6.18.44: a burst's pure ACKs at 2200 ms, each window one unit lower on
+    /// the kernel (the TUN device's truesize) and one ACK fewer. ACK pairs with ACK of the same number — the windows then
+    /// differ by one, which the judge sets apart — not with the engine's next ACK, which has the kernel's window.
+    /// </summary>
+    [Fact]
+    public void Align_PureAcksWithTheWindowOneLower_PairsBySameAck()
+    {
+        OutcomePacket Ack(uint ack, int win) => new(2200 * Ms, "server", "client", 80, 41000, ".", 1, ack, win, 0, "", false);
+        var engine = new[] { Ack(5841, 75), Ack(7301, 75), Ack(8761, 74), Ack(10221, 73) };
+        var kernel = new[] { Ack(5841, 75), Ack(7301, 74), Ack(8761, 73) };
+        var outcome = new RunOutcome([.. engine, .. kernel], [], new Dictionary<string, Dictionary<string, long>>());
+
+        var pairs = OutcomeDiff.Align(engine, kernel, Tolerance, new OutcomeDiff.PortNames(outcome, outcome));
+
+        Assert.Equal([(0, 0), (1, 1), (2, 2), (3, -1)], pairs);
+    }
+
     /// <summary>The engine's side of the report: every host's sockets at each expect step and at the end, the packets, the counters it models.</summary>
     [Fact]
     public void OfEngine_LingerZeroRst_TakesSocketsAtEachExpectStepPacketsAndCounters()

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using SimService.Cli.Files;
 using SimService.Cli.Fuzz;
 using SimService.Cli.Kernel;
+using SimService.Cli.Running;
 
 namespace SimService.Cli.Commands;
 
@@ -68,7 +69,7 @@ public static partial class FuzzCommand
         int total = tally.Values.Sum();
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
-            ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, "
+            ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, {Count("EDGE")} on an edge the runner's latency crosses, "
                 + $"{Count("TUN")} differ only as a TUN device does, {Count("TUNWIN")} differ after its lower window, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
             : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
@@ -117,10 +118,11 @@ public static partial class FuzzCommand
         CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var runs = new List<FuzzRun> { RunOnKernel(path, cancellationToken) };
+        var outcomes = new List<(RunOutcome Kernel, FileResult Result)>();
+        var runs = new List<FuzzRun> { RunOnKernel(path, outcomes, cancellationToken) };
         // A difference is believed only when it comes back twice more; segments a few ms off alone are the runner's timing.
         while (runs[^1].Error is null && runs[^1].NotTun.Count > 0 && runs.Count < Runs)
-            runs.Add(RunOnKernel(path, cancellationToken));
+            runs.Add(RunOnKernel(path, outcomes, cancellationToken));
         string shape = $"{Shape(fuzz.Draft)}, {document.Steps.Length} steps, {clock.Elapsed.TotalSeconds:0.0} s real";
         var last = runs[^1];
         if (last.Error is { } runError)
@@ -170,6 +172,14 @@ public static partial class FuzzCommand
                 + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
             foreach (var text in last.Lines.Where(l => l.Contains(" — time ", StringComparison.Ordinal)).Take(6)) output.WriteLine($"         diff: {text}");
             return "LATE";
+        }
+        if (FuzzEdge.Explaining(File.ReadAllText(path), outcomes, persistent, Describer(path)) is { } shift)
+        {
+            // The engine shows the kernel's outcome itself with its links a fraction of a millisecond slower, as the
+            // runner's are: its exact times sat just under a jiffy or threshold edge the kernel's crossed — listed, not believed.
+            output.WriteLine($"EDGE     {fuzz.Name}  ({shape}; in all {runs.Count} runs, gone against the engine with links "
+                + $"{shift.ToString(CultureInfo.InvariantCulture)} ms longer: {string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
+            return "EDGE";
         }
         output.WriteLine($"DIFFER   {fuzz.Name}  ({(fuzz.Seed is { } seed ? $"seed {seed}, case {fuzz.Number}; " : "")}{shape}) {path}");
         foreach (var key in persistent.Order(StringComparer.Ordinal)) output.WriteLine($"         in all {Runs} runs: {key}");
@@ -270,16 +280,26 @@ public static partial class FuzzCommand
     }
 
     /// <summary>One run of the written case on the kernel (as <c>simservice kernel --diff</c>), judged against the engine.</summary>
-    static FuzzRun RunOnKernel(string path, CancellationToken cancellationToken)
+    static FuzzRun RunOnKernel(string path, CancellationToken cancellationToken) => RunOnKernel(path, null, cancellationToken);
+
+    /// <summary>As <see cref="RunOnKernel(string, CancellationToken)"/>; the kernel's outcome and checks added to <paramref name="outcomes"/>.</summary>
+    static FuzzRun RunOnKernel(string path, List<(RunOutcome Kernel, FileResult Result)>? outcomes, CancellationToken cancellationToken)
     {
         var file = new ScenarioFile(Path.GetFileName(path), path, new ScenarioJsonFormat());
         var (result, child) = KernelCommand.RunFile(file, false, false, cancellationToken);
         if (child?.Outcome is not { } kernel)
             return FuzzRun.Failed(string.Join("; ", result.Problems.Select(p => p.ToString()).DefaultIfEmpty("the kernel run gave no outcome")));
+        outcomes?.Add((kernel, result));
         ScenarioJsonFormat.Parse(File.ReadAllText(path), out var document);
         var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document!), kernel, KernelScenarioRunner.Tolerance.Ns);
+        return FuzzRun.Of(report, result, Describer(path));
+    }
+
+    /// <summary>Names a step of the case at <paramref name="path"/> by its path (<see cref="DescribeStep"/>).</summary>
+    static Func<string, string> Describer(string path)
+    {
         var steps = JsonNode.Parse(File.ReadAllText(path))!["steps"]!.AsArray();
-        return FuzzRun.Of(report, result, p => DescribeStep(steps, p));
+        return p => DescribeStep(steps, p);
     }
 
     /// <summary>A step by its path, as a key that survives other steps' removal: "recv s1", "kill c2", "expect".</summary>

@@ -200,7 +200,11 @@ public sealed class FuzzCase
                 if (Chance(0.4))
                 {
                     Add(at, Call(client, "socket", new JsonObject { ["as"] = client.Alias }, withSocket: false));
-                    foreach (var option in Options(2)) Add(at, Call(client, "setsockopt", option));
+                    foreach (var option in Options(2))
+                    {
+                        if (Lingers(option)) client.LingerWaits = true;
+                        Add(at, Call(client, "setsockopt", option));
+                    }
                     Add(at, Call(client, "connect", new JsonObject { ["to"] = "server:80" }));
                 }
                 else Add(at, Call(client, "connect", new JsonObject { ["to"] = "server:80", ["as"] = client.Alias }, withSocket: false));
@@ -266,8 +270,10 @@ public sealed class FuzzCase
                     serverKilled = true;
                     continue;
                 }
-                if (kind < 27 && end.Host != "server")
+                if (kind < 27 && end.Host != "server" && !end.LingerWaits)
                 {
+                    // Not a process whose socket lingers: its exit blocks in close() up to SO_LINGER's seconds (the FIN
+                    // unacknowledged), and the runner waits for the process, so every later step would begin that late.
                     Add(at, Kill(end.Host, end.Process));
                     end.Closed = true;
                     continue;
@@ -340,8 +346,7 @@ public sealed class FuzzCase
             if (kind < 85)
             {
                 var option = Options(1, lingerMayWait: end.Host != "server").First();
-                if (option["option"]!.GetValue<string>() == "SO_LINGER" && option["value"]!["onoff"]!.GetValue<int>() == 1
-                    && option["value"]!["linger"]!.GetValue<int>() > 0) end.LingerWaits = true;
+                if (Lingers(option)) end.LingerWaits = true;
                 return Call(end, "setsockopt", option);
             }
             return Close(end);
@@ -392,6 +397,11 @@ public sealed class FuzzCase
                 }
             }
         }
+
+        /// <summary>SO_LINGER on with a timeout: a close() of the socket (and the exit of its process) may sleep that long.</summary>
+        static bool Lingers(JsonObject option) =>
+            option["option"]!.GetValue<string>() == "SO_LINGER" && option["value"]!["onoff"]!.GetValue<int>() == 1
+            && option["value"]!["linger"]!.GetValue<int>() > 0;
 
         static JsonObject Option(string name, JsonNode value) => new() { ["option"] = name, ["value"] = value };
 

@@ -156,11 +156,16 @@ internal static class OutcomeDiff
         return path;
     }
 
-    /// <summary>0 when the two cannot be the same segment (other flags); else 30, 60 with the same seq and length, 100 alike; +10 within the tolerance in time, +5 within 50 ms.</summary>
+    /// <summary>
+    /// 0 when the two cannot be the same segment (other flags); else 30, 60 with the same seq and length, 70 with the same
+    /// ack too, 100 alike; +10 within the tolerance in time, +5 within 50 ms. The ack tells a run of pure ACKs apart: with
+    /// the kernel's window one unit lower in each (a TUN device's truesize), ACK 7301 pairs with ACK 7301, not with the
+    /// engine's next ACK of that same window.
+    /// </summary>
     static int PairScore(OutcomePacket e, OutcomePacket k, bool alike, long tolerance)
     {
         if (e.Flags != k.Flags) return 0;
-        int content = alike ? 100 : e.Seq == k.Seq && e.Len == k.Len ? 60 : 30;
+        int content = alike ? 100 : e.Seq == k.Seq && e.Len == k.Len ? e.Ack == k.Ack ? 70 : 60 : 30;
         long dt = Math.Abs(k.AtNs - e.AtNs);
         return content + (dt <= tolerance ? 10 : dt <= 50_000_000 ? 5 : 0);
     }

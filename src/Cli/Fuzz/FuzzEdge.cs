@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using SimService.Cli.Files;
+using SimService.Cli.Kernel;
+using SimService.Cli.Running;
+
+namespace SimService.Cli.Fuzz;
+
+/// <summary>
+/// The EDGE verdict of <c>simservice fuzz</c>: a difference that the engine itself shows when its links are a fraction of
+/// a millisecond slower, as the kernel runner's user-space link emulator is (each hop through the TUN devices and the
+/// emulator adds ~0.1–0.4 ms, so the kernel's RTT over a "1 ms" link is ~2.1–2.5 ms, not 2.000). Where the engine's
+/// exact times sit just under an edge of a kernel rule — a jiffy boundary (a delayed-ACK timer "about to expire" in
+/// <c>tcp_send_delayed_ack()</c>), the <c>tcp_min_rtt() &gt;&gt; tcp_tso_rtt_log</c> step of <c>tcp_tso_autosize()</c>
+/// at 2048 µs — the kernel's slightly later segments fall on the other side in every run. Such a case is re-judged
+/// against the engine run with each link <see cref="ShiftsMs"/> longer; when one shift makes every persistent
+/// difference of every run go away, the difference is the runner's latency, not a rule: listed, not believed.
+/// </summary>
+internal static partial class FuzzEdge
+{
+    /// <summary>The one-way delays added to the engine's links, smallest first: the runner's per-hop latency on this machine.</summary>
+    public static readonly double[] ShiftsMs = [0.1, 0.2, 0.3, 0.4];
+
+    /// <summary>
+    /// The smallest shift (ms) with which none of <paramref name="persistent"/> is left in any of <paramref name="runs"/>
+    /// (the kernel's outcome and checks of each run, compared with the engine run on the case with longer links), or
+    /// null: no shift explains them, or the case has no link delay to lengthen. A failed call-result or sockstat check
+    /// is the calibrated document's and stays, so a case with one is never EDGE.
+    /// </summary>
+    public static double? Explaining(string caseJson, IReadOnlyList<(RunOutcome Kernel, FileResult Result)> runs, IReadOnlySet<string> persistent,
+        Func<string, string> describeStep)
+    {
+        if (runs.Count == 0 || persistent.Count == 0) return null;
+        foreach (double shift in ShiftsMs)
+        {
+            if (Lengthened(caseJson, shift) is not { } json) return null;
+            ScenarioJsonFormat.Parse(json, out var document);
+            if (document is null) return null;
+            var engine = RunOutcome.OfEngine(document);
+            if (runs.All(r => !FuzzRun.Of(OutcomeDiff.Compare(engine, r.Kernel, KernelScenarioRunner.Tolerance.Ns), r.Result, describeStep).NotTun.Overlaps(persistent)))
+                return shift;
+        }
+        return null;
+    }
+
+    /// <summary>The case with every link's one-way delay <paramref name="shiftMs"/> longer; null when no link has a delay written in ms or µs.</summary>
+    public static string? Lengthened(string caseJson, double shiftMs)
+    {
+        var doc = JsonNode.Parse(caseJson)!.AsObject();
+        bool any = false;
+        foreach (var link in doc["links"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            if (link["delay"]?.GetValue<string>() is not { } delay || DelayText().Match(delay) is not { Success: true } m) continue;
+            double us = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * (m.Groups[2].Value == "ms" ? 1000 : 1);
+            link["delay"] = $"{Math.Round(us + shiftMs * 1000).ToString(CultureInfo.InvariantCulture)}us";
+            any = true;
+        }
+        return any ? FuzzCase.Text(doc) : null;
+    }
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)(ms|us)$")]
+    private static partial Regex DelayText();
+}
