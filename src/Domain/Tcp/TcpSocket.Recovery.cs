@@ -378,6 +378,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
+        RetransRecut(index);
         if (!RetransFitWindow(index, out bool fragmented)) return 0;
         int n = fragmented ? 1 : RetransRunLength(index, segs);
         if (n == 1 && !fragmented) RetransTryCollapse(index);
@@ -401,6 +402,57 @@ public sealed partial class TcpSocket
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);
         return n;
+    }
+
+    /// <summary>
+    /// Models the segmentation __tcp_retransmit_skb() — net/ipv4/tcp_output.c — gives the skb it resends: from the skb's
+    /// first byte in pieces of cur_mss = tcp_current_mss() (tcp_fragment() at cur_mss · segs, then
+    /// tcp_set_skb_tso_segs(cur_mss) on both parts; tcp_adjust_pcount() moves packets_out and lost_out by the change).
+    /// The engine's skb at <paramref name="index"/> is the run of queued segments inside one send skb in the same state
+    /// (lost, not SACKed, not retransmitted alike). Their boundaries are where the first transmission cut them: after
+    /// an ACK that ended inside a segment (tcp_tso_acked() → tcp_trim_head() keeps the skb, its head trimmed), or once
+    /// tcp_current_mss() changed (SACK blocks queued), they no longer fall at cur_mss steps from the skb's start, and the
+    /// kernel resends cur_mss bytes from snd_una where the engine would resend the first segment's remains. Observed on
+    /// Linux 6.18.44 (--fuzz-pkt seeds 1008, 8005): ACK 548 of [101, 1673) sent as 3 × 524, then an RTO resends 548:1072.
+    /// Runs already cut at cur_mss steps are left as they are.
+    /// </summary>
+    void RetransRecut(int index)
+    {
+        var first = _rtx[index];
+        if (first.Flags.Has(TcpFlags.Syn)) return;
+        int mss = CurrentMss;
+        uint skbEnd = SendSkbEndAt(first.Seq);
+        int n = 1;
+        bool aligned = true;
+        while (index + n < _rtx.Count)
+        {
+            var s = _rtx[index + n];
+            var prev = _rtx[index + n - 1];
+            if (s.Seq != prev.End || SeqMath.After(s.End, skbEnd) || s.Flags.Has(TcpFlags.Syn)) break;
+            if (s.Lost != first.Lost || s.Sacked != first.Sacked || s.RetransOut != first.RetransOut) break;
+            if (PayloadOf(prev) != mss) aligned = false;
+            n++;
+        }
+        if (aligned && PayloadOf(first) <= mss) return;
+        var last = _rtx[index + n - 1];
+        bool fin = last.Flags.Has(TcpFlags.Fin);
+        uint dataEnd = last.End - (fin ? 1u : 0u);
+        var pieces = new List<InFlight>();
+        for (uint seq = first.Seq; ; )
+        {
+            uint end = (uint)Math.Min((long)(dataEnd - seq), mss) + seq;
+            bool tail = end == dataEnd;
+            pieces.Add(tail
+                ? first with { Seq = seq, End = last.End, Flags = last.Flags }
+                : first with { Seq = seq, End = end, Flags = first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) });
+            if (tail) break;
+            seq = end;
+        }
+        int diff = pieces.Count - n;
+        if (first.Lost) _ca.LostOut += diff;
+        if (first.RetransOut) _ca.RetransOut += diff;
+        _rtx.RemoveRange(index, n);
+        _rtx.InsertRange(index, pieces);
     }
 
     /// <summary>

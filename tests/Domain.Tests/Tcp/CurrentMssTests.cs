@@ -43,4 +43,24 @@ public class CurrentMssTests
             sent.Select(s => (s.SeqNo, s.Len)));
         Assert.All(sent, s => Assert.Empty(s.Options.Sack.ToArray()));
     }
+
+    /// <summary>
+    /// A retransmission is cut at cur_mss from snd_una: 3 · 1448 bytes sent at 200 ms (one TSO chunk, one skb), the
+    /// server ACKs 100 bytes at 210 ms (tcp_tso_acked() trims the skb's head: 100 … 4344 left). The loss probe resends
+    /// the tail; the RTO then resends 1448 bytes from snd_una (__tcp_retransmit_skb() → tcp_fragment() at cur_mss), not
+    /// the 1348 left of the first segment (packetdrill/retransmit-after-partial-ack-cuts-from-snd-una.pkt on Linux 6.18.44).
+    /// The probe at 248 ms, the RTO at 472 ms.
+    /// </summary>
+    [Fact]
+    public void Established_RtoAfterAckInsideASegment_ResendsAFullMssFromSndUna()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 3 * Mss);
+        f.Ack(Ms(210), 100);
+        f.H.At(S(2));
+
+        var resent = f.H.Sent("client").Where(s => s.At > Ms(210) && s.Len > 0).Take(2).ToArray();
+        Assert.Equal(new[] { (Ms(248), f.C.Iss + 1 + 2 * Mss, Mss), (Ms(472), f.C.Iss + 101, Mss) }, resent.Select(s => (s.At, s.SeqNo, s.Len)));
+        Assert.Equal(new[] { "tcp_send_loss_probe", "tcp_retransmit_timer" }, resent.Select(s => s.Reason));
+    }
 }
