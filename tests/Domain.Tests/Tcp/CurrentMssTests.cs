@@ -63,4 +63,25 @@ public class CurrentMssTests
         Assert.Equal(new[] { (Ms(248), f.C.Iss + 1 + 2 * Mss, Mss), (Ms(472), f.C.Iss + 101, Mss) }, resent.Select(s => (s.At, s.SeqNo, s.Len)));
         Assert.Equal(new[] { "tcp_send_loss_probe", "tcp_retransmit_timer" }, resent.Select(s => s.Reason));
     }
+
+    /// <summary>
+    /// The loss probe is cut at tcp_current_mss() as well: 2000 bytes sent at 200 ms as 1448 + 552 (one skb, pcount 2),
+    /// then out-of-order data (210 ms) queues a SACK block: mss 1436. tcp_send_loss_probe() cuts the last skb at
+    /// (pcount − 1) · 1436 and resends 1437:2001 (564 bytes), not the second segment's 552; the RTO then resends the
+    /// first 1436 bytes (packetdrill/current-mss-cuts-loss-probe-and-rto.pkt on Linux 6.18.44): at 248 and 472 ms.
+    /// </summary>
+    [Fact]
+    public void Established_LossProbeWhileSackBlockQueued_CutAtCurrentMss()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 2000);
+        var options = new TcpOptions(HasTimestamp: true, TsVal: f.TsVal + 10, TsEcr: f.H.Sent("client").Last().Options.TsVal);
+        f.H.Sim.Schedule(Ms(210), f.H.Client, new Segment(f.S.Tuple, TcpFlags.Ack | TcpFlags.Psh, f.S.Iss + 101, f.C.Iss + 1, 64, 100, options));
+        f.H.At(S(2));
+
+        var resent = f.H.Sent("client").Where(s => s.At > Ms(200) && s.Len > 0).Take(2).ToArray();
+        Assert.Equal(new[] { (Ms(248), f.C.Iss + 1 + Mss - 12, 2000 - (Mss - 12)), (Ms(472), f.C.Iss + 1, Mss - 12) },
+            resent.Select(s => (s.At, s.SeqNo, s.Len)));
+        Assert.Equal(new[] { "tcp_send_loss_probe", "tcp_retransmit_timer" }, resent.Select(s => s.Reason));
+    }
 }
