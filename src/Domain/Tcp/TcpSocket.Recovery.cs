@@ -378,6 +378,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
+        RetransRecut(index);
         if (!RetransFitWindow(index, out bool fragmented)) return 0;
         int n = fragmented ? 1 : RetransRunLength(index, segs);
         if (n == 1 && !fragmented) RetransTryCollapse(index);
@@ -401,6 +402,98 @@ public sealed partial class TcpSocket
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);
         return n;
+    }
+
+    /// <summary>
+    /// Models the segmentation __tcp_retransmit_skb() — net/ipv4/tcp_output.c — gives the skb it resends: from the skb's
+    /// first byte in pieces of cur_mss = tcp_current_mss() (tcp_fragment() at cur_mss · segs, then
+    /// tcp_set_skb_tso_segs(cur_mss) on both parts; tcp_adjust_pcount() moves packets_out and lost_out by the change).
+    /// The engine's skb at <paramref name="index"/> is the run of queued segments inside one send skb in the same state
+    /// (lost, not SACKed, not retransmitted alike). Their boundaries are where the first transmission cut them: after
+    /// an ACK that ended inside a segment (tcp_tso_acked() → tcp_trim_head() keeps the skb, its head trimmed), or once
+    /// tcp_current_mss() changed (SACK blocks queued), they no longer fall at cur_mss steps from the skb's start, and the
+    /// kernel resends cur_mss bytes from snd_una where the engine would resend the first segment's remains. Observed on
+    /// Linux 6.18.44 (--fuzz-pkt seeds 1008, 8005): ACK 548 of [101, 1673) sent as 3 × 524, then an RTO resends 548:1072.
+    /// Runs already cut at cur_mss steps are left as they are.
+    /// </summary>
+    void RetransRecut(int index)
+    {
+        var first = _rtx[index];
+        if (first.Flags.Has(TcpFlags.Syn)) return;
+        uint skbEnd = SendSkbEndAt(first.Seq);
+        int n = 1;
+        while (index + n < _rtx.Count && SameRtxSkb(_rtx[index + n - 1], _rtx[index + n], first) && !SeqMath.After(_rtx[index + n].End, skbEnd))
+            n++;
+        RecutAtMss(index, n, CurrentMss);
+    }
+
+    /// <summary>
+    /// Whether queued segment <paramref name="next"/> continues the kernel skb whose segment <paramref name="prev"/> is
+    /// (the send skb's bounds are the caller's): contiguous, no SYN, and in the same scoreboard state as
+    /// <paramref name="first"/> (lost, SACKed, retransmitted alike: the kernel splits skbs where these change).
+    /// </summary>
+    static bool SameRtxSkb(InFlight prev, InFlight next, InFlight first) =>
+        next.Seq == prev.End && !next.Flags.Has(TcpFlags.Syn)
+        && next.Lost == first.Lost && next.Sacked == first.Sacked && next.RetransOut == first.RetransOut;
+
+    /// <summary>
+    /// tcp_set_skb_tso_segs(skb, mss) on the skb made of the <paramref name="n"/> queued segments from
+    /// <paramref name="index"/>: unless they already fall at <paramref name="mss"/> steps from its start, they are
+    /// replaced by pieces of <paramref name="mss"/> (the last one shorter, with the skb's PSH and FIN), each taking the
+    /// first segment's fields; tcp_adjust_pcount() moves lost_out and retrans_out by the change in count.
+    /// </summary>
+    void RecutAtMss(int index, int n, int mss)
+    {
+        var first = _rtx[index];
+        bool aligned = PayloadOf(_rtx[index + n - 1]) <= mss;
+        for (int k = 0; k < n - 1 && aligned; k++) aligned = PayloadOf(_rtx[index + k]) == mss;
+        if (aligned) return;
+        var last = _rtx[index + n - 1];
+        uint dataEnd = last.End - (last.Flags.Has(TcpFlags.Fin) ? 1u : 0u);
+        var pieces = new List<InFlight>();
+        for (uint seq = first.Seq; ; )
+        {
+            uint end = seq + (uint)Math.Min((long)(dataEnd - seq), mss);
+            if (end == dataEnd)
+            {
+                pieces.Add(first with { Seq = seq, End = last.End, Flags = last.Flags });
+                break;
+            }
+            pieces.Add(first with { Seq = seq, End = end, Flags = first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) });
+            seq = end;
+        }
+        int diff = pieces.Count - n;
+        if (first.Lost) _ca.LostOut += diff;
+        if (first.RetransOut) _ca.RetransOut += diff;
+        _rtx.RemoveRange(index, n);
+        _rtx.InsertRange(index, pieces);
+    }
+
+    /// <summary>
+    /// Models what tcp_send_loss_probe() — net/ipv4/tcp_output.c — resends: the retransmission queue's last skb; with
+    /// pcount &gt; 1 segments and longer than (pcount − 1) · mss (mss = tcp_current_mss()) it is cut there
+    /// (tcp_fragment()) and the piece from the cut goes, itself cut to mss by __tcp_retransmit_skb(); else the skb's first
+    /// mss. The engine's skb is the run of queued segments at the tail inside one send skb in the same state; pcount is
+    /// their number. Returns the index of the segment to resend. Observed on Linux 6.18.44: 1000 bytes sent as 536 + 464,
+    /// a SACK block queued since (mss 524): the probe is 525:1001, not 537:1001.
+    /// </summary>
+    int LossProbeIndex()
+    {
+        int last = _rtx.Count - 1;
+        var tail = _rtx[last];
+        if (tail.Flags.Has(TcpFlags.Syn)) return last;
+        uint skbStart = SendSkbBounds(tail.Seq).Start;
+        int i0 = last;
+        while (i0 > 0 && !SeqMath.Before(_rtx[i0 - 1].Seq, skbStart) && SameRtxSkb(_rtx[i0 - 1], _rtx[i0], tail)) i0--;
+        int pcount = last - i0 + 1, mss = CurrentMss;
+        long len = (long)(tail.End - _rtx[i0].Seq) - (tail.Flags.Has(TcpFlags.Fin) ? 1 : 0);
+        if (pcount == 1 || len <= (long)(pcount - 1) * mss)
+        {
+            RetransRecut(i0);
+            return i0;
+        }
+        RecutAtMss(i0, pcount, mss);
+        return i0 + pcount - 1;
     }
 
     /// <summary>

@@ -500,17 +500,20 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// The end of the send skb that holds <paramref name="seq"/> (its end_seq, FIN included); <paramref name="seq"/>
-    /// itself when no skb holds it (no skbs were queued by tcp_sendmsg_locked()).
+    /// The send skb that holds <paramref name="seq"/>: its seq and end_seq (FIN included); <paramref name="seq"/> for both
+    /// when no skb holds it (no skbs were queued by tcp_sendmsg_locked()).
     /// </summary>
-    uint SendSkbEndAt(uint seq)
+    (uint Start, uint End) SendSkbBounds(uint seq)
     {
         var skbs = _sndSkbs;
-        if (skbs is null) return seq;
+        if (skbs is null) return (seq, seq);
         foreach (var skb in skbs)
-            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.End;
-        return seq;
+            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return (skb.Seq, skb.End);
+        return (seq, seq);
     }
+
+    /// <summary>The end of the send skb that holds <paramref name="seq"/> (<see cref="SendSkbBounds"/>).</summary>
+    uint SendSkbEndAt(uint seq) => SendSkbBounds(seq).End;
 
     /// <summary>
     /// The memory side of tcp_collapse_retrans(): the skb at <paramref name="nextSeq"/> is shifted onto the one at

@@ -56,7 +56,7 @@ public sealed partial class TcpSocket
         else
         {
             // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
-            int last = _rtx.Count - 1;
+            int last = LossProbeIndex();
             if (!RetransFitWindow(last, out _))
             {
                 // __tcp_retransmit_skb() -EAGAIN (the tail starts past a shrunk window): "goto rearm_timer" — no probe,
@@ -66,7 +66,7 @@ public sealed partial class TcpSocket
             }
             var tail = _rtx[last];
             Resent(last, sackedRetrans: false);
-            SkbSplitAt(tail.Seq); // tcp_send_loss_probe(): tcp_fragment() leaves the last segment an skb of its own
+            SkbSplitAt(tail.Seq); // tcp_send_loss_probe(): tcp_fragment() leaves the resent piece an skb of its own
             SkbSplitAt(tail.End);
             Transmit(tail.Flags, tail.Seq, PayloadOf(tail), "tcp_send_loss_probe", retransmit: true);
             _ca.TlpRetrans = true;

@@ -43,4 +43,45 @@ public class CurrentMssTests
             sent.Select(s => (s.SeqNo, s.Len)));
         Assert.All(sent, s => Assert.Empty(s.Options.Sack.ToArray()));
     }
+
+    /// <summary>
+    /// A retransmission is cut at cur_mss from snd_una: 3 · 1448 bytes sent at 200 ms (one TSO chunk, one skb), the
+    /// server ACKs 100 bytes at 210 ms (tcp_tso_acked() trims the skb's head: 100 … 4344 left). The loss probe resends
+    /// the tail; the RTO then resends 1448 bytes from snd_una (__tcp_retransmit_skb() → tcp_fragment() at cur_mss), not
+    /// the 1348 left of the first segment (packetdrill/retransmit-after-partial-ack-cuts-from-snd-una.pkt on Linux 6.18.44).
+    /// The probe at 248 ms, the RTO at 472 ms.
+    /// </summary>
+    [Fact]
+    public void Established_RtoAfterAckInsideASegment_ResendsAFullMssFromSndUna()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 3 * Mss);
+        f.Ack(Ms(210), 100);
+        f.H.At(S(2));
+
+        var resent = f.H.Sent("client").Where(s => s.At > Ms(210) && s.Len > 0).Take(2).ToArray();
+        Assert.Equal(new[] { (Ms(248), f.C.Iss + 1 + 2 * Mss, Mss), (Ms(472), f.C.Iss + 101, Mss) }, resent.Select(s => (s.At, s.SeqNo, s.Len)));
+        Assert.Equal(new[] { "tcp_send_loss_probe", "tcp_retransmit_timer" }, resent.Select(s => s.Reason));
+    }
+
+    /// <summary>
+    /// The loss probe is cut at tcp_current_mss() as well: 2000 bytes sent at 200 ms as 1448 + 552 (one skb, pcount 2),
+    /// then out-of-order data (210 ms) queues a SACK block: mss 1436. tcp_send_loss_probe() cuts the last skb at
+    /// (pcount − 1) · 1436 and resends 1437:2001 (564 bytes), not the second segment's 552; the RTO then resends the
+    /// first 1436 bytes (packetdrill/current-mss-cuts-loss-probe-and-rto.pkt on Linux 6.18.44): at 248 and 472 ms.
+    /// </summary>
+    [Fact]
+    public void Established_LossProbeWhileSackBlockQueued_CutAtCurrentMss()
+    {
+        var f = new AckedSender();
+        f.H.Send(f.C.Id, 2000);
+        var options = new TcpOptions(HasTimestamp: true, TsVal: f.TsVal + 10, TsEcr: f.H.Sent("client").Last().Options.TsVal);
+        f.H.Sim.Schedule(Ms(210), f.H.Client, new Segment(f.S.Tuple, TcpFlags.Ack | TcpFlags.Psh, f.S.Iss + 101, f.C.Iss + 1, 64, 100, options));
+        f.H.At(S(2));
+
+        var resent = f.H.Sent("client").Where(s => s.At > Ms(200) && s.Len > 0).Take(2).ToArray();
+        Assert.Equal(new[] { (Ms(248), f.C.Iss + 1 + Mss - 12, 2000 - (Mss - 12)), (Ms(472), f.C.Iss + 1, Mss - 12) },
+            resent.Select(s => (s.At, s.SeqNo, s.Len)));
+        Assert.Equal(new[] { "tcp_send_loss_probe", "tcp_retransmit_timer" }, resent.Select(s => s.Reason));
+    }
 }
