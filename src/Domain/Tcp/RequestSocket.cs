@@ -262,7 +262,8 @@ public sealed class RequestSocket : SimTimer
     /// per tcp_invalid_ratelimit (tcp_oow_rate_limited(), TCPACKSkippedSynRecv); an ACK of anything
     /// but our ISN + 1 goes to the listener, which answers with a RST; a segment outside the
     /// window gets a rate-limited ACK (tcp_v4_reqsk_send_ack()); an in-window RST or SYN (another
-    /// ISN) is an embryonic reset (AttemptFails, EmbryonicRsts; a SYN is answered with a RST); an
+    /// ISN) is an embryonic reset (AttemptFails, EmbryonicRsts; a SYN is answered with a RST) — on linux-6 an RST
+    /// only at rcv_nxt, one elsewhere in the window being answered with an ACK (<see cref="Linux6RstCheck"/>); an
     /// ACK of our ISN creates the child (or, with the listener gone, drops the request and the
     /// segment meets a host RST).
     /// </summary>
@@ -296,6 +297,8 @@ public sealed class RequestSocket : SimTimer
             if (!OowRateLimited(seg)) SendSynAck(retransmission: true);
             return;
         }
+        uint rcvNxt = Irs + 1;
+        if (rst && Linux6RstCheck(seg, rcvNxt, pawsReject || tsecrReject)) return;
         // "Invalid ACK: reset will be sent by listening socket": tcp_rcv_state_process(LISTEN) returns 1 for
         // any ACK and tcp_v4_send_reset() answers (never an RST).
         if (ack && seg.Ack != Iss + 1)
@@ -303,7 +306,6 @@ public sealed class RequestSocket : SimTimer
             Host.SendResetReply(seg, "tcp_check_req (bad ACK)");
             return;
         }
-        uint rcvNxt = Irs + 1;
         if (pawsReject || tsecrReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, rcvNxt, rcvNxt + SynAckWindow))
         {
             // "Out of window: send ACK and drop."
@@ -321,11 +323,7 @@ public sealed class RequestSocket : SimTimer
         if (seg.Seq == Irs) flg &= ~TcpFlags.Syn;
         if ((flg & (TcpFlags.Rst | TcpFlags.Syn)) != 0)
         {
-            // embryonic_reset: a SYN is answered with a RST (req->rsk_ops->send_reset); the request is dropped.
-            Host.Count(MibCounter.TcpAttemptFails);
-            if (!rst) Host.SendResetReply(seg, "tcp_check_req (embryonic reset)");
-            Drop();
-            Host.Count(MibCounter.TcpExtEmbryonicRsts);
+            EmbryonicReset(seg, rst);
             return;
         }
         if (!ack) return;
@@ -360,6 +358,45 @@ public sealed class RequestSocket : SimTimer
             RttSampleUs = TsoptRttUs(seg);
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
+    }
+
+    /// <summary>
+    /// An RST to a request socket on Linux 6.18.44, as observed there (RFC 5961 §3.2 in tcp_check_req()): the RST is
+    /// judged by its sequence number before the ACK is — at rcv_nxt it is the embryonic reset, whatever it acknowledges;
+    /// inside the window but elsewhere it is answered with a challenge ACK (<see cref="SendChallengeAck"/>) and the
+    /// request stays; outside the window, or refused by PAWS
+    /// or the TSecr check, it is dropped. True when the RST was dealt with here. linux-4.4 and the 6.18 sources we
+    /// read (net/ipv4/tcp_minisocks.c) check the ACK first and reset on any in-window RST: that path is kept for 4.4.
+    /// </summary>
+    bool Linux6RstCheck(Segment seg, uint rcvNxt, bool rejected)
+    {
+        if (_sim.Profile != KernelProfile.Linux6) return false;
+        if (rejected || !SeqMath.InWindow(seg.Seq, seg.EndSeq, rcvNxt, rcvNxt + SynAckWindow)) return false;
+        if (seg.Seq == rcvNxt) EmbryonicReset(seg, rst: true);
+        else SendChallengeAck(seg);
+        return true;
+    }
+
+    /// <summary>
+    /// The request's challenge ACK as tcp_send_challenge_ack() counts it (observed on Linux 6.18.44: TCPChallengeACK, a
+    /// skipped one TCPACKSkippedChallenge): rate limited on the request's last_oow_ack_time, then by the host-wide
+    /// tcp_challenge_ack_limit budget; the ACK is tcp_v4_reqsk_send_ack()'s.
+    /// </summary>
+    void SendChallengeAck(Segment seg)
+    {
+        if (_oowAck.Limited(Host, _sim.Now, seg, MibCounter.TcpExtTCPACKSkippedChallenge)) return;
+        if (!Host.ChallengeAckAllowed()) return;
+        Host.Count(MibCounter.TcpExtTCPChallengeACK);
+        SendAck();
+    }
+
+    /// <summary>tcp_check_req()'s embryonic_reset: a SYN is answered with a RST (req->rsk_ops->send_reset); the request is dropped.</summary>
+    void EmbryonicReset(Segment seg, bool rst)
+    {
+        Host.Count(MibCounter.TcpAttemptFails);
+        if (!rst) Host.SendResetReply(seg, "tcp_check_req (embryonic reset)");
+        Drop();
+        Host.Count(MibCounter.TcpExtEmbryonicRsts);
     }
 
     /// <summary>

@@ -109,27 +109,55 @@ public class RequestSocketTests
     }
 
     [Fact]
-    public void SynRecv_RstWithWrongAck_IgnoredByTheListener()
+    public void SynRecv_RstAtRcvNxtWithWrongAck_EmbryonicReset()
     {
         var h = Listening();
         DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        // Observed on Linux 6.18.44: the RST is judged by its sequence number before its ACK (RFC 5961 §3.2):
+        // at rcv_nxt it drops the request even though it acknowledges nothing we sent.
         DeliverAt(h, 50, TcpFlags.Rst | TcpFlags.Ack, PeerIsn + 1, 12345);
-        Assert.Single(h.Server.RequestSockets);
-        Assert.Single(ServerSent(h));
-        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
-    }
-
-    [Fact]
-    public void SynRecv_RstAtRightEdge_EmbryonicReset()
-    {
-        var h = Listening();
-        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
-        // tcp_in_window(): a bare segment at rcv_nxt + tcp_synack_window() (64240) is in the window.
-        DeliverAt(h, 50, TcpFlags.Rst, PeerIsn + 1 + 64240);
         Assert.Empty(h.Server.RequestSockets);
         Assert.Single(ServerSent(h));
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpAttemptFails]);
+    }
+
+    [Fact]
+    public void SynRecv_RstInWindowNotAtRcvNxt_ChallengeAckRateLimitedAndRequestKept()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        var synAck = ServerSent(h).Single();
+        // Observed on Linux 6.18.44 (R. 1000, R. 64241 = rcv_nxt + 64240, and an RST with a wrong ack): an ACK
+        // (tcp_v4_reqsk_send_ack(): seq snt_isn + 1, ack rcv_nxt, the SYN-ACK's window), the request kept; a
+        // second such RST 10 ms later is within tcp_invalid_ratelimit: nothing.
+        DeliverAt(h, 50, TcpFlags.Rst | TcpFlags.Ack, PeerIsn + 1000, synAck.SeqNo + 1);
+        DeliverAt(h, 60, TcpFlags.Rst, PeerIsn + 1 + 64240);
+        Assert.Single(h.Server.RequestSockets);
+        var ack = ServerSent(h).Last();
+        Assert.Equal(2, ServerSent(h).Count());
+        Assert.Equal((Ms(50), ".", synAck.SeqNo + 1, PeerIsn + 1, (ushort)64240), (ack.At, ack.Flags.ToLetters(), ack.SeqNo, ack.AckNo, ack.Win));
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPACKSkippedChallenge]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTCPACKSkippedSynRecv]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpAttemptFails]);
+        // The handshake ACK still completes the connection.
+        DeliverAt(h, 70, TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1);
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpPassiveOpens]);
+    }
+
+    [Fact]
+    public void SynRecv_RstBeyondTheWindowOrBelowRcvNxt_DroppedSilently()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 50, TcpFlags.Rst | TcpFlags.Ack, PeerIsn + 70000, 12345);
+        DeliverAt(h, 60, TcpFlags.Rst, PeerIsn);
+        Assert.Single(h.Server.RequestSockets);
+        Assert.Single(ServerSent(h));
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
     }
 
     [Fact]
