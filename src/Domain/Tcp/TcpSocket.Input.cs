@@ -214,8 +214,10 @@ public sealed partial class TcpSocket
         InitMetrics();
         TransitionTo(TcpState.Established, "tcp_rcv_state_process (SYN_RECV, ACK)");
         EstablishBuffers();
+        // "tp->snd_wnd = ntohs(th->window) << tp->rx_opt.snd_wscale" — max_window is not touched here: only
+        // tcp_ack_update_window() (ProcessAck, just before) grows it, and from a crossed SYN-ACK with the window
+        // unscaled, so mss_cache keeps the half-window bound of the peer's SYN (observed on Linux 6.18.44).
         _snd.Wnd = (uint)seg.Window << _rxOpt.SndWscale;
-        _snd.MaxWindow = Math.Max(_snd.MaxWindow, _snd.Wnd);
         _snd.Wl1 = seg.Seq;
         FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         _lastAckRecv = _sim.Now;
@@ -725,8 +727,10 @@ public sealed partial class TcpSocket
                 // "Note, it is the only place, where fast path is recovered for sending TCP."
                 FastPathOff();
                 FastPathCheck();
+                // Only a changed window may raise max_window ("if (tp->snd_wnd != nwin)"): after crossed SYNs snd_wnd
+                // (set scaled by TCP_SYN_RECV) can exceed max_window, and the same window again leaves it.
+                if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin;
             }
-            if (nwin > _snd.MaxWindow) _snd.MaxWindow = nwin; // tcp_ack_update_window()
             _snd.Wl1 = seg.Seq;
         }
         _lastAckRecv = _sim.Now;

@@ -15,9 +15,16 @@ public sealed partial class TcpSocket
     /// Build the segment and do the socket's part, but leave putting it on the link to the caller (the segment is
     /// returned): tcp_write_xmit() holds each segment of a TSO chunk until it knows whether it is the chunk's last.
     /// </param>
-    Segment Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false, bool hold = false)
+    /// <param name="gsoOptions">
+    /// A later segment of a TSO chunk: the chunk is one skb with one TCP header, written once by __tcp_transmit_skb()
+    /// (tcp_established_options() + tcp_options_write(), which clears rx_opt.dsack after it), and tcp_gso_segment()
+    /// copies that header to every segment — so each carries the first one's options, a D-SACK included. Observed on
+    /// Linux 6.18.44: both segments of a two-segment chunk carry the D-SACK block.
+    /// </param>
+    Segment Transmit(TcpFlags flags, uint seq, int len, string reason, bool syn = false, bool retransmit = false, bool hold = false,
+        TcpOptions? gsoOptions = null)
     {
-        var options = syn
+        var options = gsoOptions is { } gso ? gso : syn
             ? new TcpOptions(Mss: (ushort)ClampToUserMss(RouteAdvmss), // tcp_syn_options(): tp->advmss = tcp_mss_clamp()
                 WindowScale: Host.Sysctls.TcpWindowScaling ? (byte)_rxOpt.RcvWscale : null, SackPermitted: Host.Sysctls.TcpSack,
                 HasTimestamp: Host.Sysctls.TcpTimestamps, TsVal: Host.Sysctls.TcpTimestamps ? TsVal : 0,
@@ -25,7 +32,7 @@ public sealed partial class TcpSocket
                 // on a SYN-ACK, the TIME-WAIT's tw_ts_recent on a SYN that took one over (tcp_twsk_unique() copies it).
                 TsEcr: Host.Sysctls.TcpTimestamps ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (!syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
+        if (gsoOptions is null && !syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
@@ -423,11 +430,17 @@ public sealed partial class TcpSocket
     /// probe pkt.": cwnd_quota = 1), and no new loss probe is scheduled ("if (push_one != 2) tcp_schedule_loss_probe()").
     /// </param>
     /// <param name="pushOne">tcp_write_xmit(push_one = 1) from tcp_push_one(): no TSO deferral, and one chunk only.</param>
+    /// <param name="mssNow">
+    /// tcp_write_xmit()'s mss_now: tcp_sendmsg_locked() passes the tcp_send_mss() of its start (a D-SACK its first
+    /// segment sent does not change it); null: tcp_current_mss() now (<see cref="CurrentMss"/>).
+    /// </param>
     void Push(string reason, int maxSegments = int.MaxValue, bool windowProbe = false, Nagle? nonagle = null, bool lossProbe = false,
-        bool pushOne = false)
+        bool pushOne = false, int? mssNow = null)
     {
         var nagle = windowProbe ? Nagle.Push : nonagle ?? _nonagle;
         if (State is TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv) return;
+        // Every segment of this call is cut at one mss_now, though the first one's D-SACK leaves the later ones' options shorter.
+        int mss = mssNow ?? CurrentMss;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
@@ -435,29 +448,30 @@ public sealed partial class TcpSocket
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
-        int maxSegs = TsoSegs();
+        int maxSegs = TsoSegs(mss);
         uint chunkStart = _snd.Nxt;
         // tcp_cwnd_test(): what is in flight (tcp_packets_in_flight()), not everything unacknowledged, against cwnd.
         int chunkSegs = 0, chunkQuota = Math.Min(CwndQuota, maxSegs);
         // tcp_mss_split_point() runs before the chunk is sent: its tcp_nagle_check() sees that moment's packets_out and snd_nxt.
         bool chunkNagleHolds = NagleCheckPartial(nagle, chunkStart);
         Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
+        TcpOptions chunkOptions = default; // the chunk's one TCP header's options (the first segment's)
         (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
             // tcp_write_xmit(): "missing_bytes = cwnd_quota * mss_now - skb->len; if (missing_bytes > 0)
             // tcp_grow_skb(...)" before tcp_snd_wnd_test(), so the head grows even when the window then holds it.
-            if (chunkSegs == 0) headSkb = GrowSendHead(chunkStart, Math.Max(chunkQuota, 1), grow: !windowProbe);
+            if (chunkSegs == 0) headSkb = GrowSendHead(chunkStart, Math.Max(chunkQuota, 1), mss, grow: !windowProbe);
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
             // A chunk is its skb: it ends where the (grown) send head skb ends, its FIN only if that skb holds it.
             bool skbHoldsFin = headSkb is not { } hs || _snd.FinQueued && hs.End == _snd.FinSeq + 1;
             if (headSkb is { } head && !skbHoldsFin && SeqMath.Before(head.End, dataEnd)) dataEnd = head.End;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
-            int len = (int)Math.Min(PayloadMss, dataLeft);
+            int len = (int)Math.Min(mss, dataLeft);
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
-            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && skbHoldsFin && dataLeft <= PayloadMss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
+            if (!windowProbe && chunkSegs == 0 && _snd.FinQueued && skbHoldsFin && dataLeft <= mss && SeqMath.After(_snd.FinSeq + 1, wndEnd))
             {
                 rwndLimited = true;
                 break;
@@ -485,12 +499,12 @@ public sealed partial class TcpSocket
             // tcp_write_xmit(): a send head of more than one segment (after tcp_grow_skb()) may wait for more room
             // (tcp_tso_should_defer()); tcp_push_one(), the loss probe and tcp_write_wakeup() never defer.
             if (chunkSegs == 0 && !pushOne && !lossProbe && !windowProbe
-                && TsoShouldDefer(chunkQuota, maxSegs, ref deferCwndLimited, ref rwndLimited))
+                && TsoShouldDefer(chunkQuota, maxSegs, mss, ref deferCwndLimited, ref rwndLimited))
                 break;
             // tcp_nagle_test(): a sub-MSS segment waits under TCP_CORK / MSG_MORE, or (Nagle on) while an earlier
             // small one is unacknowledged; a FIN (and tcp_send_fin's push) never waits. Only the write queue's last
             // skb is tested with the socket's nonagle: an skb before it gets TCP_NAGLE_PUSH.
-            if (!fin && len < PayloadMss && !NagleAllowsPartial(headSkb is { Last: false } ? Nagle.Push : nagle))
+            if (!fin && len < mss && !NagleAllowsPartial(headSkb is { Last: false } ? Nagle.Push : nagle))
                 break;
             var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
             // tcp_write_wakeup() sets TCPHDR_PSH on the segment it sends.
@@ -498,13 +512,14 @@ public sealed partial class TcpSocket
             uint end = _snd.Nxt + (uint)len + (fin ? 1u : 0u);
             // __tcp_transmit_skb() → tcp_rate_skb_sent(), before tcp_event_new_data_sent() counts the skb in packets_out.
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Nxt, end, _sim.Now, false, flags), PacketsOut));
-            var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true);
+            var seg = Transmit(flags, _snd.Nxt, len, reason, hold: true, gsoOptions: chunkSegs > 0 ? chunkOptions : null);
+            if (chunkSegs == 0) chunkOptions = seg.Options;
             ChunkAppend(ref held, seg, reason); // the previous one is not the chunk's last segment
 
             Host.Count(MibCounter.TcpExtTCPOrigDataSent); // tcp_event_new_data_sent(): new data or a FIN leaves the write queue
             // tcp_write_xmit() only: tcp_write_wakeup() sends with tcp_transmit_skb() + tcp_event_new_data_sent() alone.
             if (InCwndReduction && !windowProbe) _ca.PrrOut++; // "if (tcp_in_cwnd_reduction(sk)) tp->prr_out += ..."
-            if (len < PayloadMss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
+            if (len < mss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
             if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End)) continue;

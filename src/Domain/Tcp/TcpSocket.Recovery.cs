@@ -344,7 +344,7 @@ public sealed partial class TcpSocket
         if (PacketsOut == 0) return;
         bool rearm = false;
         uint wndEnd = WndEnd;
-        int maxSegs = TsoSegs();
+        int maxSegs = TsoSegs(CurrentMss); // tcp_tso_segs(sk, tcp_current_mss(sk))
         for (int i = 0; i < _rtx.Count; i++)
         {
             int segs = Math.Min(_ca.Cwnd - PacketsInFlight, maxSegs);
@@ -378,6 +378,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
+        RetransRecut(index);
         if (!RetransFitWindow(index, out bool fragmented)) return 0;
         int n = fragmented ? 1 : RetransRunLength(index, segs);
         if (n == 1 && !fragmented) RetransTryCollapse(index);
@@ -386,6 +387,7 @@ public sealed partial class TcpSocket
         SkbSplitAt(first.Seq); // tcp_fragment(): the resent skb is one of its own
         SkbSplitAt(last.End);
         Segment? held = null;
+        TcpOptions chunkOptions = default;
         for (int k = 0; k < n; k++)
         {
             var s = _rtx[index + k];
@@ -394,11 +396,63 @@ public sealed partial class TcpSocket
             CountUndoRetrans();
             // tcp_gso_segment(): PSH and FIN stay on the last segment of the skb only.
             var flags = k < n - 1 ? s.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) : s.Flags;
-            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true);
+            var seg = Transmit(flags, s.Seq, PayloadOf(s), reason, retransmit: true, hold: true, gsoOptions: k > 0 ? chunkOptions : null);
+            if (k == 0) chunkOptions = seg.Options; // tcp_gso_segment(): one header, the skb's, for every segment
             ChunkAppend(ref held, seg, reason, countOutSeg: false);
         }
         SendChunkTail(ref held, n, reason, countOutSeg: false);
         return n;
+    }
+
+    /// <summary>
+    /// Models the segmentation __tcp_retransmit_skb() — net/ipv4/tcp_output.c — gives the skb it resends: from the skb's
+    /// first byte in pieces of cur_mss = tcp_current_mss() (tcp_fragment() at cur_mss · segs, then
+    /// tcp_set_skb_tso_segs(cur_mss) on both parts; tcp_adjust_pcount() moves packets_out and lost_out by the change).
+    /// The engine's skb at <paramref name="index"/> is the run of queued segments inside one send skb in the same state
+    /// (lost, not SACKed, not retransmitted alike). Their boundaries are where the first transmission cut them: after
+    /// an ACK that ended inside a segment (tcp_tso_acked() → tcp_trim_head() keeps the skb, its head trimmed), or once
+    /// tcp_current_mss() changed (SACK blocks queued), they no longer fall at cur_mss steps from the skb's start, and the
+    /// kernel resends cur_mss bytes from snd_una where the engine would resend the first segment's remains. Observed on
+    /// Linux 6.18.44 (--fuzz-pkt seeds 1008, 8005): ACK 548 of [101, 1673) sent as 3 × 524, then an RTO resends 548:1072.
+    /// Runs already cut at cur_mss steps are left as they are.
+    /// </summary>
+    void RetransRecut(int index)
+    {
+        var first = _rtx[index];
+        if (first.Flags.Has(TcpFlags.Syn)) return;
+        int mss = CurrentMss;
+        uint skbEnd = SendSkbEndAt(first.Seq);
+        int n = 1;
+        bool aligned = true;
+        while (index + n < _rtx.Count)
+        {
+            var s = _rtx[index + n];
+            var prev = _rtx[index + n - 1];
+            if (s.Seq != prev.End || SeqMath.After(s.End, skbEnd) || s.Flags.Has(TcpFlags.Syn)) break;
+            if (s.Lost != first.Lost || s.Sacked != first.Sacked || s.RetransOut != first.RetransOut) break;
+            if (PayloadOf(prev) != mss) aligned = false;
+            n++;
+        }
+        if (aligned && PayloadOf(first) <= mss) return;
+        var last = _rtx[index + n - 1];
+        bool fin = last.Flags.Has(TcpFlags.Fin);
+        uint dataEnd = last.End - (fin ? 1u : 0u);
+        var pieces = new List<InFlight>();
+        for (uint seq = first.Seq; ; )
+        {
+            uint end = (uint)Math.Min((long)(dataEnd - seq), mss) + seq;
+            bool tail = end == dataEnd;
+            pieces.Add(tail
+                ? first with { Seq = seq, End = last.End, Flags = last.Flags }
+                : first with { Seq = seq, End = end, Flags = first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) });
+            if (tail) break;
+            seq = end;
+        }
+        int diff = pieces.Count - n;
+        if (first.Lost) _ca.LostOut += diff;
+        if (first.RetransOut) _ca.RetransOut += diff;
+        _rtx.RemoveRange(index, n);
+        _rtx.InsertRange(index, pieces);
     }
 
     /// <summary>
@@ -410,7 +464,7 @@ public sealed partial class TcpSocket
     {
         var first = _rtx[index];
         if (segs <= 1 || first.Flags.Has(TcpFlags.Syn)) return 1;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // cur_mss = tcp_current_mss(sk)
         long availWnd = unchecked((int)(WndEnd - first.Seq));
         if (availWnd <= 0) availWnd = mss;
         long len = Math.Min((long)mss * segs, Math.Max(availWnd / mss * mss, mss));
@@ -439,7 +493,7 @@ public sealed partial class TcpSocket
         fragmented = false;
         var s = _rtx[index];
         if (s.Flags.Has(TcpFlags.Syn)) return true;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // cur_mss = tcp_current_mss(sk): a segment sent before SACK blocks were queued is cut to it
         int availWnd = unchecked((int)(WndEnd - s.Seq));
         if (availWnd <= 0)
         {
@@ -475,7 +529,7 @@ public sealed partial class TcpSocket
         var to = _rtx[index];
         if (!Host.Sysctls.TcpRetransCollapse || to.Flags.Has(TcpFlags.Syn)) return;
         uint wndEnd = WndEnd;
-        int mss = PayloadMss;
+        int mss = CurrentMss; // __tcp_retransmit_skb(): avail_wnd = min(avail_wnd, cur_mss)
         int availWnd = unchecked((int)(wndEnd - to.Seq));
         if (availWnd <= 0) availWnd = mss; // a zero-window probe at snd_una (callers send nothing else past the window)
         int space = Math.Min(availWnd, mss);

@@ -196,6 +196,24 @@ public sealed partial class TcpSocket
         }
     }
 
+    /// <summary>The SACK blocks the 40 option bytes leave room for (MAX_TCP_OPTION_SPACE less the timestamp and the 4-byte SACK base).</summary>
+    int SackBlocksRoom => (40 - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0) - 4) / 8;
+
+    /// <summary>
+    /// The SACK option's bytes in tcp_established_options() — net/ipv4/tcp_output.c — called with no skb (as
+    /// tcp_current_mss() does): eff_sacks = rx_opt.num_sacks + rx_opt.dsack; when nonzero, TCPOLEN_SACK_BASE_ALIGNED (4)
+    /// plus 8 per block that fits (<see cref="SackBlocksRoom"/>); else 0. What the next ACK-bearing segment will carry.
+    /// </summary>
+    int PendingSackOptionBytes
+    {
+        get
+        {
+            if (!_rxOpt.SackOk) return 0;
+            int effSacks = _rcv.NumSacks + (_rxOpt.Dsack ? 1 : 0);
+            return effSacks == 0 ? 0 : 4 + 8 * Math.Min(effSacks, SackBlocksRoom);
+        }
+    }
+
     /// <summary>
     /// Models the SACK part of tcp_established_options() + tcp_options_write() — net/ipv4/tcp_output.c:
     /// eff_sacks = num_sacks + rx_opt.dsack blocks — tp->duplicate_sack[0] first when set (it sits just before
@@ -205,7 +223,7 @@ public sealed partial class TcpSocket
     /// </summary>
     SackBlocks SackOption()
     {
-        int room = (40 - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0) - 4) / 8;
+        int room = SackBlocksRoom;
         Span<SackBlock> blocks = stackalloc SackBlock[SackBlocks.Max + 1];
         int n = 0;
         if (_rxOpt.Dsack) blocks[n++] = _rcv.DuplicateSack;

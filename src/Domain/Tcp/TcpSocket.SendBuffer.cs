@@ -153,9 +153,8 @@ public sealed partial class TcpSocket
     /// largest window the peer offered once that is above TCP_MSS_DEFAULT, never under 68 − tcp_header_len), in
     /// whole MSS (tp->gso_segs), at least one MSS.
     /// </summary>
-    int XmitSizeGoal()
+    int XmitSizeGoal(int mss)
     {
-        int mss = PayloadMss;
         long goal = GsoMaxSize;
         goal = BoundToHalfWindow((int)goal);
         return (int)Math.Max(goal / mss * mss, mss);
@@ -172,7 +171,9 @@ public sealed partial class TcpSocket
     void CopyToSendQueue(PendingCall call)
     {
         var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
-        int sizeGoal = XmitSizeGoal();
+        // tcp_send_mss(): mss_now = tcp_current_mss() and size_goal from it, once per call and again after wait_for_space (here: the call that resumes).
+        int mssNow = CurrentMss;
+        int sizeGoal = XmitSizeGoal(mssNow);
         long before = call.Done;
         while (call.Done < call.Requested)
         {
@@ -212,14 +213,14 @@ public sealed partial class TcpSocket
             {
                 // forced_push(): tcp_mark_push() + __tcp_push_pending_frames(TCP_NAGLE_PUSH).
                 MarkPush(skbs, tailIndex);
-                Push("tcp_sendmsg", nonagle: Nagle.Push);
+                Push("tcp_sendmsg", nonagle: Nagle.Push, mssNow: mssNow);
             }
             else if (tailSeq == _snd.Nxt && _ca.Cwnd > PacketsInFlight)
             {
                 // tcp_push_one(): tcp_write_xmit(push_one = 1) sends the send head's first TSO chunk — min(tcp_cwnd_test(),
                 // tcp_tso_segs()) segments, so at most half the cwnd — and stops ("if (push_one) break;"); nothing when
                 // cwnd is full ("if (!cwnd_quota) ... break").
-                Push("tcp_sendmsg", nonagle: Nagle.Push, pushOne: true);
+                Push("tcp_sendmsg", nonagle: Nagle.Push, pushOne: true, mssNow: mssNow);
             }
         }
         if (call.Done == before) return;
@@ -231,7 +232,7 @@ public sealed partial class TcpSocket
         bool more = !waiting && (call.MsgFlags & MsgFlags.MSG_MORE) != 0;
         bool tailUnsent = skbs.Count > 0 && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt);
         if (tailUnsent && (!more || ForcedPush)) MarkPush(skbs, skbs.Count - 1);
-        Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle);
+        Push("tcp_sendmsg", nonagle: waiting ? Nagle.Push : more ? Nagle.Cork : _nonagle, mssNow: mssNow);
     }
 
     /// <summary>Models forced_push() — net/ipv4/tcp.c: more than half the peer's largest window written since the last PSH mark.</summary>
@@ -268,11 +269,10 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models tcp_tso_segs() → tcp_tso_autosize() — net/ipv4/tcp_output.c: how many segments one skb may carry
-    /// when tcp_write_xmit() sends it.
+    /// when tcp_write_xmit() sends it, in segments of <paramref name="mss"/> (tcp_write_xmit()'s mss_now).
     /// </summary>
-    int TsoSegs()
+    int TsoSegs(int mss)
     {
-        int mss = PayloadMss;
         ulong bytes = _pacingRate >> PacingShift;
         long minRtt = MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs;
         long r = minRtt >> TsoRttLog;
@@ -293,16 +293,17 @@ public sealed partial class TcpSocket
     /// the skb carries the FIN. Without pacing tcp_wstamp_ns is the time of the socket's last segment. Linux 6.18 only:
     /// the linux-4.4 profile never defers.
     /// </summary>
-    bool TsoShouldDefer(int cwndQuota, int maxSegs, ref bool cwndLimited, ref bool rwndLimited)
+    bool TsoShouldDefer(int cwndQuota, int maxSegs, int mssNow, ref bool cwndLimited, ref bool rwndLimited)
     {
         // linux-4.4's rule differs (a jiffies stamp tso_deferred, the head's age against srtt / 2): not modelled there.
         if (_sim.Profile == KernelProfile.Linux44) return false;
         // Both tests send at once, so they come before the look at the send head (the kernel's order gives the same).
         if (_ca.State >= CaState.Recovery) return false;
         if ((_sim.Now - _wstamp).Ns > 1_000_000) return false; // "only if the last write was recent (1 ms)"
+        // The skb is cut in mss_now pieces (tcp_set_skb_tso_segs()); the windows below are counted in tp->mss_cache.
         int mss = PayloadMss;
-        var (len, isTail, fin) = SendHeadSkb(cwndQuota * mss);
-        if (len <= mss) return false; // tso_segs == 1: tcp_nagle_test() instead
+        var (len, isTail, fin) = SendHeadSkb(cwndQuota * mssNow);
+        if (len <= mssNow) return false; // tso_segs == 1: tcp_nagle_test() instead
         int inFlight = PacketsInFlight;
         long sendWin = unchecked((int)(WndEnd - _snd.Nxt));
         long congWin = (long)(_ca.Cwnd - inFlight) * mss;
@@ -386,7 +387,7 @@ public sealed partial class TcpSocket
     /// does not grow (<paramref name="grow"/> false). Returns the send head skb's end — a TSO chunk never runs past it —
     /// and whether it is the write queue's last skb; null when the socket keeps no skbs.
     /// </summary>
-    (uint End, bool Last)? GrowSendHead(uint start, int quota, bool grow)
+    (uint End, bool Last)? GrowSendHead(uint start, int quota, int mssNow, bool grow)
     {
         var skbs = _sndSkbs;
         if (skbs is null) return null;
@@ -397,7 +398,7 @@ public sealed partial class TcpSocket
         if (grow && i + 1 < skbs.Count && !skb.Fin)
         {
             ref var next = ref SndSkbAt(skbs, i + 1);
-            long missing = (long)quota * PayloadMss - (long)(skb.End - start);
+            long missing = (long)quota * mssNow - (long)(skb.End - start);
             long nlen = Math.Min(missing, next.Payload);
             if (nlen > 0)
             {

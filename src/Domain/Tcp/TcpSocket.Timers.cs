@@ -88,8 +88,9 @@ public sealed partial class TcpSocket
         if (!SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) return false;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
-        uint end = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
-        if (_snd.FinQueued && dataLeft <= PayloadMss) end++;
+        int mss = CurrentMss; // tcp_send_loss_probe(): tcp_snd_wnd_test(tp, skb, tcp_current_mss(sk))
+        uint end = _snd.Nxt + (uint)Math.Min(mss, dataLeft);
+        if (_snd.FinQueued && dataLeft <= mss) end++;
         return !SeqMath.After(end, WndEnd);
     }
 

@@ -349,6 +349,17 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// </summary>
     int PayloadMss => BoundToHalfWindow(_mss - (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0));
 
+    /// <summary>
+    /// Models tcp_current_mss() — net/ipv4/tcp_output.c: mss_cache sized for tp->tcp_header_len (the TCP header and the
+    /// timestamp option), less the header-length delta of the options the next segment carries beyond those —
+    /// tcp_established_options() with no skb: the SACK blocks queued (rx_opt.num_sacks) and a pending D-SACK
+    /// (rx_opt.dsack), 4 + 8 bytes a block. With MSS 536 and one SACK block queued a full segment is 524 bytes.
+    /// Used where the kernel calls tcp_current_mss(): tcp_send_mss() (size_goal), __tcp_push_pending_frames() /
+    /// tcp_write_xmit(), tcp_write_wakeup(), tcp_send_loss_probe() and __tcp_retransmit_skb(); the rest of the stack
+    /// (pacing, tcp_tso_should_defer()'s windows, reordering) reads mss_cache (<see cref="PayloadMss"/>).
+    /// </summary>
+    int CurrentMss => PayloadMss - PendingSackOptionBytes;
+
     /// <summary>Models tcp_bound_to_half_wnd() — include/net/tcp.h.</summary>
     int BoundToHalfWindow(int pktsize)
     {

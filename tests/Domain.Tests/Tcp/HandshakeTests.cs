@@ -214,6 +214,37 @@ public class SimultaneousOpenTests
         Assert.Null(h.Returned(cc.CallId));
     }
 
+    /// <summary>
+    /// Crossed SYNs with a small window: the peer's SYN offers window 1000 (never scaled) and MSS 536, so max_window is
+    /// 1000 and tcp_sync_mss() bounds mss_cache to half of it, 500 (tcp_bound_to_half_wnd(); 536 − 12 would be 524).
+    /// The peer's SYN-ACK at 150 ms (window 1000, unscaled in tcp_ack_update_window()) ends SYN_RECV, whose
+    /// snd_wnd = 1000 &lt;&lt; 7 leaves max_window alone; a later ACK with that same window (no change: "if (tp->snd_wnd !=
+    /// nwin)") leaves it too. So 1000 bytes go as 500 + 500 at 200 ms and tcpi_snd_mss stays 500. Observed on Linux
+    /// 6.18.44 (packetdrill/simultaneous-open-synack-window-keeps-half-window-mss.pkt, --fuzz-edges seed 7143).
+    /// </summary>
+    [Fact]
+    public void SynRecv_CrossedSynAckWithSmallWindow_MssKeepsHalfTheSynWindow()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var cc = ConnectBound(h, "client", "server", 5000, 6000);
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        h.At(Ms(100));
+        var options = new TcpOptions(Mss: 536, WindowScale: 7, SackPermitted: true, HasTimestamp: true, TsVal: 500, TsEcr: 0);
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn, 7000, 0, 1000, 0, options));
+        h.At(Ms(150));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn | TcpFlags.Ack, 7000, c.Iss + 1, 1000, 0, options with { TsVal = 550 }));
+        Assert.Equal(TcpState.Established, c.State);
+        Assert.Equal((128000u, 500), (c.Info.SndWnd, c.Info.SndMss));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1, 1000, 0, TcpOptions.None with { HasTimestamp = true, TsVal = 560 }));
+        Assert.Equal(500, c.Info.SndMss);
+        h.At(Ms(200));
+        h.Send(c.Id, 1000);
+        h.At(Ms(201));
+        Assert.Equal([(Ms(200), ".", c.Iss + 1, 500), (Ms(200), "P.", c.Iss + 501, 500)],
+            h.Sent("client").Where(x => x.Len > 0).Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo, x.Len)));
+    }
+
     [Fact]
     public void SynRecv_AcceptableAck_EstablishedAndConnectReturnsZero()
     {
