@@ -90,6 +90,18 @@ sealed partial class ApiServer : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>A counter's values from the server's <c>/metrics</c> summed over its label sets (e.g. every GC generation), 0 when it is not there yet.</summary>
+    public async Task<double> MetricSumAsync(string name)
+    {
+        using var client = Client();
+        var text = await client.GetStringAsync("/metrics");
+        double sum = 0;
+        foreach (var line in text.Split('\n'))
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is ' ' or '{')
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        return sum;
+    }
+
     /// <summary>Lines the server logged at error level or above.</summary>
     public IReadOnlyList<string> Errors { get { lock (_errors) return [.. _errors]; } }
 

@@ -39,6 +39,7 @@ static class Durable
             await RunClientsAsync(server, sims, Math.Max(Clients, commands / 10)); // warm-up: JIT, pools, caches
             double commits0 = await server.MetricAsync("simservice_log_commits_total");
             double workItems0 = await server.MetricAsync("dotnet_thread_pool_work_item_count_total");
+            var runtime0 = await RuntimeCountersAsync(server);
             long switches0 = server.ContextSwitches;
             var m = new Measure();
             double serverCpu0 = server.CpuSeconds;
@@ -47,6 +48,8 @@ static class Durable
             long switches = server.ContextSwitches - switches0;
             double commits = await server.MetricAsync("simservice_log_commits_total") - commits0;
             double workItems = await server.MetricAsync("dotnet_thread_pool_work_item_count_total") - workItems0;
+            var runtime = await RuntimeCountersAsync(server);
+            double perCmd(double after, double before) => (after - before) / latencies.Length;
 
             using var check = server.Client();
             long lost = 0;
@@ -60,13 +63,21 @@ static class Durable
                 $"cmds_per_s={F(latencies.Length / wall)} p50_ms={F2(Percentile(latencies, 0.50))} p99_ms={F2(Percentile(latencies, 0.99))} " +
                 $"server_cpu_us_per_cmd={F(serverCpu * 1e6 / latencies.Length)} client_cpu_us_per_cmd={F(cpu * 1e6 / latencies.Length)} " +
                 $"cmds_per_commit={F2(latencies.Length / Math.Max(1, commits))} server_switches_per_cmd={F2(switches / (double)latencies.Length)} " +
-                $"server_pool_items_per_cmd={F2(workItems / latencies.Length)} client={(HttpClientWanted ? "http" : "lean")} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
+                $"server_pool_items_per_cmd={F2(workItems / latencies.Length)} server_alloc_kb_per_cmd={F2(perCmd(runtime.Allocated, runtime0.Allocated) / 1024)} " +
+                $"server_gcs_per_kcmd={F2(perCmd(runtime.Collections, runtime0.Collections) * 1000)} server_gc_pause_us_per_cmd={F2(perCmd(runtime.Pause, runtime0.Pause) * 1e6)} " +
+                $"client={(HttpClientWanted ? "http" : "lean")} versions_mismatched={lost} server_error_lines={server.Errors.Count} load={Load()}";
         }
         finally
         {
             dir.Delete(recursive: true);
         }
     }
+
+    /// <summary>The server runtime's counters (meter System.Runtime): bytes allocated, collections of every generation, GC pause seconds.</summary>
+    static async Task<(double Allocated, double Collections, double Pause)> RuntimeCountersAsync(ApiServer server) => (
+        await server.MetricAsync("dotnet_gc_heap_total_allocated_bytes_total"),
+        await server.MetricSumAsync("dotnet_gc_collections_total"),
+        await server.MetricAsync("dotnet_gc_pause_time_seconds_total"));
 
     /// <summary>
     /// W3: W1's churn (32 clients with tcp_tw_reuse=1 → 1 server, 5,000 new connections per virtual second, 1 KB
