@@ -319,6 +319,16 @@ public sealed class RequestSocket : SimTimer
         if (sawTs && !SeqMath.After(seg.Seq, rcvNxt) && _sim.Profile == KernelProfile.Linux44) TsRecent = seg.Options.TsVal;
         // "Truncate SYN, it is out of window starting at rcv_isn + 1."
         if (seg.Seq == Irs) flg &= ~TcpFlags.Syn;
+        if (rst && seg.Seq != rcvNxt)
+        {
+            // An in-window RST not at rcv_nxt does not reset the request on 6.18.44: it is answered with the request's ACK
+            // (seq snt_isn + 1, ack rcv_nxt) and the request stays, its SYN-ACK timer running — RFC 5961 3.2 in
+            // tcp_check_req(); observed (--fuzz-edges seed 8166: RST at rcv_nxt + 100 → ACK, SYN-ACK resent at 1.024 s; RST
+            // at rcv_nxt → the request gone). The stored kernel sources predate this; the answer is assumed to share the
+            // out-of-window ACK's tcp_oow_rate_limited() (not observed).
+            if (!OowRateLimited(seg)) SendAck();
+            return;
+        }
         if ((flg & (TcpFlags.Rst | TcpFlags.Syn)) != 0)
         {
             // embryonic_reset: a SYN is answered with a RST (req->rsk_ops->send_reset); the request is dropped.

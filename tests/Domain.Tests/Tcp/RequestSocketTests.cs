@@ -119,13 +119,34 @@ public class RequestSocketTests
         Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
     }
 
+    /// <summary>
+    /// tcp_check_req() on 6.18.44 takes RFC 5961 3.2 for a request: a RST inside the window (tcp_in_window(): up to
+    /// rcv_nxt + tcp_synack_window(), 64240, inclusive) but not at rcv_nxt is answered with the request's ACK (seq
+    /// snt_isn + 1, ack rcv_nxt) and resets nothing — the SYN-ACK is still resent at 1.024 s. Observed on Linux 6.18.44
+    /// (packetdrill/request-rst-not-at-rcv-nxt-gets-ack.pkt; at rcv_nxt + 100 and at the right edge alike).
+    /// </summary>
     [Fact]
-    public void SynRecv_RstAtRightEdge_EmbryonicReset()
+    public void SynRecv_RstAtRightEdge_AckedAndRequestKept()
     {
         var h = Listening();
         DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
-        // tcp_in_window(): a bare segment at rcv_nxt + tcp_synack_window() (64240) is in the window.
+        var synAck = ServerSent(h).Single();
         DeliverAt(h, 50, TcpFlags.Rst, PeerIsn + 1 + 64240);
+        Assert.Single(h.Server.RequestSockets);
+        h.At(S(2));
+        Assert.Equal([(Ms(1), "S.", synAck.SeqNo, PeerIsn + 1), (Ms(50), ".", synAck.SeqNo + 1, PeerIsn + 1), (Ms(1024), "S.", synAck.SeqNo, PeerIsn + 1)],
+            ServerSent(h).Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo, x.AckNo)));
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
+        Assert.Equal(0, h.Server.Mib[MibCounter.TcpAttemptFails]);
+    }
+
+    /// <summary>A RST exactly at rcv_nxt resets the request (embryonic_reset: AttemptFails, EmbryonicRsts), silently.</summary>
+    [Fact]
+    public void SynRecv_RstAtRcvNxt_EmbryonicReset()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        DeliverAt(h, 50, TcpFlags.Rst, PeerIsn + 1);
         Assert.Empty(h.Server.RequestSockets);
         Assert.Single(ServerSent(h));
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtEmbryonicRsts]);
