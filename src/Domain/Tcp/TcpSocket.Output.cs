@@ -731,8 +731,11 @@ public sealed partial class TcpSocket
         if (head.Flags.Has(TcpFlags.Syn))
         {
             Resent(0);
-            // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack().
-            if (State is TcpState.SynSent or TcpState.SynRecv) Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
+            // In SYN_RECV (simultaneous open) the queued SYN carries ACK since tcp_send_synack(). tcp_retransmit_skb()
+            // resends the queue's head whatever the state: a crossed-SYN socket closed in SYN_RECV (FIN_WAIT1, its FIN
+            // queued behind the unacknowledged SYN-ACK) resends the SYN-ACK, its window min(rcv_wnd, 65535) as the FIN's
+            // tcp_select_window() left rcv_wnd (observed on Linux 6.18.44, --fuzz-edges seed 8159).
+            Transmit(head.Flags, _snd.Iss, 0, reason, syn: true, retransmit: true);
             return;
         }
         RetransmitSkb(0, reason);

@@ -245,6 +245,34 @@ public class SimultaneousOpenTests
             h.Sent("client").Where(x => x.Len > 0).Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo, x.Len)));
     }
 
+    /// <summary>
+    /// close() in SYN_RECV after crossed SYNs (the peer's SYN without SACK, so no loss probe): FIN_WAIT1, the FIN at once
+    /// (200 ms) behind the unacknowledged SYN-ACK.
+    /// The SYN's RTO still runs and tcp_retransmit_skb() resends the queue's head in any state: the SYN-ACK (ISN, ack
+    /// 7001) at 1024 ms and again at 3040 ms, as in SYN_RECV (packetdrill/simultaneous-open-closed-in-syn-recv-resends-synack.pkt,
+    /// observed on Linux 6.18.44).
+    /// </summary>
+    [Fact]
+    public void SynRecv_Close_FinThenTheRtoResendsTheSynAck()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        var cc = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = 6000, BindPort = 5000 });
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        h.At(Ms(100));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn, 7000, 0, 29200, 0,
+            new TcpOptions(Mss: 1460, WindowScale: 7, HasTimestamp: true, TsVal: 500, TsEcr: 0)));
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(4));
+        Assert.Equal(TcpState.FinWait1, c.State);
+        Assert.Equal([(Ms(0), "S", c.Iss), (Ms(100), "S.", c.Iss), (Ms(200), "F.", c.Iss + 1), (Ms(1024), "S.", c.Iss), (Ms(3040), "S.", c.Iss)],
+            h.Sent("client").Select(x => (x.At, x.Flags.ToLetters(), x.SeqNo)));
+        Assert.All(h.Sent("client").Skip(1), x => Assert.Equal(7001u, x.AckNo));
+    }
+
     [Fact]
     public void SynRecv_AcceptableAck_EstablishedAndConnectReturnsZero()
     {
