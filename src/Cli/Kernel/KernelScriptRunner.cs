@@ -160,7 +160,7 @@ internal sealed class KernelScriptRunner
     /// </summary>
     void WarmUp()
     {
-        foreach (var type in new[] { typeof(KernelScriptRunner), typeof(KernelSyscalls), typeof(TcpWire), typeof(TunDevice), typeof(TcpInfoLayout), typeof(ErrnoNames), typeof(Libc) })
+        foreach (var type in new[] { typeof(KernelScriptRunner), typeof(KernelSyscalls), typeof(TcpWire), typeof(TunDevice), typeof(TcpInfoLayout), typeof(ErrnoNames), typeof(Libc), typeof(SockDiag) })
             foreach (var method in type.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
                 if (!method.IsAbstract && !method.ContainsGenericParameters)
                     try { System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(method.MethodHandle); } catch (ArgumentException) { }
@@ -182,6 +182,8 @@ internal sealed class KernelScriptRunner
         foreach (var (name, args) in calls)
             _calls.Start(new SyscallEvent(at, time, name, [.. args], new IntExpr(at, -1), null, null), _ => KernelSyscalls.NotOpen).Wait();
         int fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
+        SockDiag.Cookie(fd);
+        _tun.Collect();
         var info = new byte[256];
         int length = info.Length;
         Libc.getsockopt(fd, 6, 11, info, ref length);

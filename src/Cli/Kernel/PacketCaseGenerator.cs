@@ -10,8 +10,9 @@ namespace SimService.Cli.Kernel;
 /// through teardown — calls (write, read, shutdown, close, SO_LINGER {1, 0}, TCP_LINGER2, keepalive options, SIOCINQ /
 /// SIOCOUTQ, SO_ERROR) and segments from the peer drawn relative to what is known of the sequence space when the
 /// script is written (in window, at its edges, out of it, wrapped, with and without ACK, timestamps newer and older,
-/// SACK blocks, zero windows, RSTs, SYNs and FINs), with tcp_info's state read between, at random gaps. The same seed
-/// always writes the same script (our PCG, never System.Random).
+/// SACK blocks, zero windows, RSTs, SYNs and FINs), with tcp_info's state read between, at random gaps; with
+/// --fuzz-sysctls a first line of sysctls (<see cref="DrawSysctls"/>). The same seed always writes the same script
+/// (our PCG, never System.Random).
 /// </summary>
 internal sealed partial class PacketCaseGenerator
 {

@@ -593,9 +593,21 @@ public sealed partial class TcpSocket
     /// in-order data was last queued (tcp_event_data_recv(), tcp_finish_connect(), tcp_create_openreq_child()) or an
     /// acceptable ACK last processed (tcp_ack()). A segment that only passes the sequence check — a pure ACK of unsent
     /// data or an old one, an out-of-order segment — moves neither: observed on Linux 6.18.44, TCP_KEEPIDLE 1 s set 2.3 s
-    /// after the last data sends a probe at once although ACKs came 0.2 s before.
+    /// after the last data sends a probe at once although ACKs came 0.2 s before. The subtraction is the kernel's, in u32
+    /// jiffies: before the connection is established (a simultaneous open in SYN-RECV) both fields are still 0, so the
+    /// elapsed time is the whole jiffies counter — more than any idle time (observed on Linux 6.18.44: TCP_KEEPIDLE set
+    /// in SYN-RECV fires at once, and the timer, finding the SYN-ACK unacknowledged, re-arms a full keepalive time).
     /// </summary>
-    SimDuration KeepaliveElapsed => Jiffies.ToDuration(Jiffies.At(_sim.Now) - Math.Max(_ack.LrcvTime, Jiffies.At(_lastAckRecv)));
+    SimDuration KeepaliveElapsed
+    {
+        get
+        {
+            uint now = Jiffies32At(_sim.Now);
+            uint lrcvtime = _lrcvStamped ? unchecked((uint)(Jiffies.Initial + _ack.LrcvTime)) : 0;
+            uint rcvTstamp = _transferStamped ? Jiffies32At(_lastAckRecv) : 0;
+            return Jiffies.ToDuration(Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp)));
+        }
+    }
 
     /// <summary>Models tcp_set_keepalive(): arming keepalive_time from now; off in CLOSE/LISTEN.</summary>
     void SetKeepalive(bool on)

@@ -1,5 +1,7 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Journal;
 using SimService.Domain.Network;
+using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -35,6 +37,33 @@ public class KeepaliveTests
         Assert.Equal("ETIMEDOUT", h.Returned(recv.CallId)!.Errno);
         Assert.Equal(3, h.Client.Mib[MibCounter.TcpExtTCPKeepAlive]);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
+    [Fact]
+    public void SynRecv_KeepIdleSet_FiresAtOnceThenFullIntervalAndDataMovesTheProbe()
+    {
+        // A simultaneous open in SYN-RECV: rcv_tstamp and lrcvtime are still 0, keepalive_time_elapsed() is the whole
+        // u32 jiffies counter, so TCP_KEEPIDLE arms the timer for now (jiffy 79 → runs at 80); it finds the SYN-ACK
+        // unacknowledged and re-arms 250 jiffies from within its callback (base->clk 81: level 1, bucket 336 =
+        // 1.344 s). Data at 348.8 ms (jiffy 87) leaves 249 jiffies idle there: one more jiffy, level 0, rounded up
+        // to 338 = 1.352 s — the probe's time on Linux 6.18.44 (the engine had measured idle from time 0: 1.376 s).
+        var run = PacketdrillRunner.Run("""
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+               +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+            0.300 < S 0:0(0) win 1000 <mss 1460,nop,wscale 0>
+            0.3195 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
+               +0 setsockopt(3, SOL_TCP, TCP_KEEPIDLE, [1], 4) = 0
+            0.3248 < . 1:1(0) ack 1 win 1000
+            0.3488 < P. 1:1001(1000) ack 1 win 1000
+            1.500 %{ assert tcpi_state >= 0 }%
+            """, new PacketdrillOptions { ScriptName = "t.pkt", Record = true });
+
+        Assert.Null(run.Failure);
+        var keepalive = run.Simulation!.Journal.OfType<TimerArmed>().Where(t => t.Timer == TcpTimerKind.Keepalive).Select(t => (t.At, t.Expires)).ToList();
+        Assert.Equal([(Ms(319.5), Ms(320)), (Ms(320), Ms(1344)), (Ms(1344), Ms(1352))], keepalive.Skip(1).Take(3));
+        var probe = run.Recording.Where(e => e.Kind == RecordedKind.Packet).Last();
+        Assert.Equal("1.352000 > . 0:0(0) ack 1001 win 62", probe.ToString());
     }
 
     [Fact]
