@@ -197,6 +197,24 @@ public sealed class FuzzTests
         Assert.Equal((0.2, 1.0), FuzzEdge.Explaining(json, [(later, passed)], persistent, _ => "step"));
     }
 
+    /// <summary>
+    /// Seed 22, case 0 on 6.18.44 (three runs): an orphan's FIN retransmissions into a black hole, from the third on 32 ms
+    /// later on the kernel (an RTO a jiffy longer, a wheel bucket later); one of them moved past the client's other
+    /// segment, so the report has it as engine only and kernel only. LATE, as the times alone are; a FIN on one side
+    /// only, or an RST against a FIN, is not.
+    /// </summary>
+    [Fact]
+    public void Judge_LateChainThatReordersASegment_IsLate()
+    {
+        string flow = "packets client:~3 > server:80: ";
+        Assert.True(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F.", flow + "kernel only F." }));
+        Assert.True(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "kernel only ." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F.", flow + "kernel only R." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "engine only F.", flow + "kernel only F." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", "counters client: TcpExt.TW" }));
+    }
+
     [Fact]
     public async Task Fuzz_EngineOnly_DrawsValidatesAndRunsEachCase()
     {

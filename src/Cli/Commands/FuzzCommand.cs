@@ -164,8 +164,7 @@ public static partial class FuzzCommand
                 + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {path}");
             return "TUNWIN";
         }
-        if (persistent.Any(k => k.EndsWith(" time", StringComparison.Ordinal))
-            && persistent.All(k => k.EndsWith(" time", StringComparison.Ordinal) || k.EndsWith(" only .", StringComparison.Ordinal)))
+        if (FuzzRun.LateOnly(persistent))
         {
             // Only times (and the pure ACKs that pair otherwise with them): a timer chain the first late tick moved by whole
             // wheel buckets (docs/kernel-check.md, "Wheel rounding amplifies that jiffy") — listed, not believed.
