@@ -167,11 +167,52 @@ public sealed class FuzzTests
         Assert.Contains(asOnTheKernel.NotTun, k => k.EndsWith("kernel only .", StringComparison.Ordinal));
         var persistent = asOnTheKernel.NotTun.ToHashSet(StringComparer.Ordinal);
         // 0.1 ms a hop is not enough (the last segments still arrive before 384 ms); 0.2 ms is.
-        Assert.Equal(0.2, FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
+        Assert.Equal((0.2, 0.0), FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
 
         var reset = slower with { Packets = [.. slower.Packets.Select(p => p.Ack == 46337 && p.From == "server" ? p with { Flags = "R." } : p)] };
         var planted = FuzzRun.Of(OutcomeDiff.Compare(engine, reset, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
         Assert.Null(FuzzEdge.Explaining(json, [(reset, passed)], planted, _ => "step"));
+    }
+
+    /// <summary>
+    /// EDGE by late steps: seed 21, case 39 on 6.18.44 (three runs): a client with SO_KEEPALIVE and tcp_keepalive_time 1
+    /// over an 11 ms link. The engine completes the handshake at 23 ms; its 1 s keepalive timer (250 jiffies: timer-wheel
+    /// level 1, rounded up to 8 jiffies) fires at 1024 ms and probes before the server's FIN (killed at 1026 ms) arrives.
+    /// The kernel's connect() began 0.7 ms late, its handshake completed in the next jiffy (24.9 ms), the timer's bucket
+    /// is 32 ms later, the FIN came first and no probe went. Links 0.2 ms longer and steps 1 ms later: the engine sends
+    /// no probe either.
+    /// </summary>
+    [Fact]
+    public void Judge_DifferenceTheEngineShowsWithLaterSteps_IsAnEdge()
+    {
+        string json = File.ReadAllText(Path.Combine(Tool.RepoRoot, "tests", "Cli.Tests", "Fixtures", "fuzz", "keepalive-armed-at-a-jiffy-edge.json"));
+        var engine = RunOutcome.OfEngine(ScenarioParser.Parse(json).Document!);
+        var later = RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(json, 0.2, 1.0)!).Document!);
+        var passed = new FileResult("case", "scenario", FileOutcome.Passed, [], [], null, null, null, 0);
+        var persistent = FuzzRun.Of(OutcomeDiff.Compare(engine, later, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+
+        Assert.Contains(engine.Packets, p => p.From == "client" && p.Seq == 0 && p.Flags == "." && p.AtNs == 1_024_000_000);
+        Assert.DoesNotContain(later.Packets, p => p.From == "client" && p.Seq == 0 && p.Flags == ".");
+        Assert.Contains(persistent, k => k.EndsWith("engine only .", StringComparison.Ordinal));
+        Assert.Equal((0.2, 1.0), FuzzEdge.Explaining(json, [(later, passed)], persistent, _ => "step"));
+    }
+
+    /// <summary>
+    /// Seed 22, case 0 on 6.18.44 (three runs): an orphan's FIN retransmissions into a black hole, from the third on 32 ms
+    /// later on the kernel (an RTO a jiffy longer, a wheel bucket later); one of them moved past the client's other
+    /// segment, so the report has it as engine only and kernel only. LATE, as the times alone are; a FIN on one side
+    /// only, or an RST against a FIN, is not.
+    /// </summary>
+    [Fact]
+    public void Judge_LateChainThatReordersASegment_IsLate()
+    {
+        string flow = "packets client:~3 > server:80: ";
+        Assert.True(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F.", flow + "kernel only F." }));
+        Assert.True(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "kernel only ." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F.", flow + "kernel only R." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "engine only F.", flow + "kernel only F." }));
+        Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", "counters client: TcpExt.TW" }));
     }
 
     [Fact]

@@ -14,8 +14,9 @@ namespace SimService.Cli.Commands;
 /// Draws random teardown scenarios (<see cref="FuzzCase"/>), runs each on the engine and on this machine's kernel as
 /// <c>simservice kernel --diff</c> does, and sorts them: <b>agree</b> (nothing differs), <b>noise</b> (a difference that
 /// a re-run did not show: the runner's late wake-ups), <b>timing</b> (segments' times alone differ in every run, or what
-/// differs changes from run to run), <b>differ</b> (the same difference in all three runs: the engine or the runner is
-/// wrong). A differing case is printed with its seed, its file and the report, and with <c>--shrink</c> made smaller
+/// differs changes from run to run), <b>edge</b> (the same difference in all three runs, which the engine shows itself
+/// with the case's links a fraction of a millisecond slower, as the runner's are: <see cref="FuzzEdge"/>), <b>differ</b>
+/// (the same difference in all three runs: the engine or the runner is wrong). A differing case is printed with its seed, its file and the report, and with <c>--shrink</c> made smaller
 /// (steps and sysctls dropped one by one while the difference stays). <c>--engine</c> only draws the cases, validates
 /// them and runs them on the engine (no root needed).
 /// </summary>
@@ -163,8 +164,7 @@ public static partial class FuzzCommand
                 + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {path}");
             return "TUNWIN";
         }
-        if (persistent.Any(k => k.EndsWith(" time", StringComparison.Ordinal))
-            && persistent.All(k => k.EndsWith(" time", StringComparison.Ordinal) || k.EndsWith(" only .", StringComparison.Ordinal)))
+        if (FuzzRun.LateOnly(persistent))
         {
             // Only times (and the pure ACKs that pair otherwise with them): a timer chain the first late tick moved by whole
             // wheel buckets (docs/kernel-check.md, "Wheel rounding amplifies that jiffy") — listed, not believed.
@@ -177,8 +177,10 @@ public static partial class FuzzCommand
         {
             // The engine shows the kernel's outcome itself with its links a fraction of a millisecond slower, as the
             // runner's are: its exact times sat just under a jiffy or threshold edge the kernel's crossed — listed, not believed.
-            output.WriteLine($"EDGE     {fuzz.Name}  ({shape}; in all {runs.Count} runs, gone against the engine with links "
-                + $"{shift.ToString(CultureInfo.InvariantCulture)} ms longer: {string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
+            string how = $"links {shift.LinkMs.ToString(CultureInfo.InvariantCulture)} ms longer"
+                + (shift.StepMs > 0 ? $" and steps {shift.StepMs.ToString(CultureInfo.InvariantCulture)} ms later" : "");
+            output.WriteLine($"EDGE     {fuzz.Name}  ({shape}; in all {runs.Count} runs, gone against the engine with {how}: "
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
             return "EDGE";
         }
         output.WriteLine($"DIFFER   {fuzz.Name}  ({(fuzz.Seed is { } seed ? $"seed {seed}, case {fuzz.Number}; " : "")}{shape}) {path}");

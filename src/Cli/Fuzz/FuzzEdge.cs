@@ -13,14 +13,20 @@ namespace SimService.Cli.Fuzz;
 /// emulator adds ~0.1–0.4 ms, so the kernel's RTT over a "1 ms" link is ~2.1–2.5 ms, not 2.000). Where the engine's
 /// exact times sit just under an edge of a kernel rule — a jiffy boundary (a delayed-ACK timer "about to expire" in
 /// <c>tcp_send_delayed_ack()</c>), the <c>tcp_min_rtt() &gt;&gt; tcp_tso_rtt_log</c> step of <c>tcp_tso_autosize()</c>
-/// at 2048 µs — the kernel's slightly later segments fall on the other side in every run. Such a case is re-judged
-/// against the engine run with each link <see cref="ShiftsMs"/> longer; when one shift makes every persistent
+/// at 2048 µs — the kernel's slightly later segments fall on the other side in every run. The runner's steps begin
+/// late too (a connect() 0.4–0.9 ms after its time), which moves everything they start against the jiffy grid: a
+/// handshake completed at 24.9 ms, not 23 ms, arms a 1 s keepalive timer one jiffy later, and the timer wheel's
+/// level-1 rounding (8 jiffies) puts it 32 ms later. Such a case is re-judged against the engine run with each
+/// <see cref="Shifts"/> applied (links longer, then steps later as well); when one shift makes every persistent
 /// difference of every run go away, the difference is the runner's latency, not a rule: listed, not believed.
 /// </summary>
 internal static partial class FuzzEdge
 {
-    /// <summary>The one-way delays added to the engine's links, smallest first: the runner's per-hop latency on this machine.</summary>
-    public static readonly double[] ShiftsMs = [0.1, 0.2, 0.3, 0.4];
+    /// <summary>
+    /// The one-way delays added to the engine's links (the runner's per-hop latency on this machine, smallest first), then
+    /// those with every step begun later as well (the runner's late steps).
+    /// </summary>
+    public static readonly (double LinkMs, double StepMs)[] Shifts = [(0.1, 0), (0.2, 0), (0.3, 0), (0.4, 0), (0.2, 0.5), (0.2, 1.0)];
 
     /// <summary>
     /// The smallest shift (ms) with which none of <paramref name="persistent"/> is left in any of <paramref name="runs"/>
@@ -28,13 +34,13 @@ internal static partial class FuzzEdge
     /// null: no shift explains them, or the case has no link delay to lengthen. A failed call-result or sockstat check
     /// is the calibrated document's and stays, so a case with one is never EDGE.
     /// </summary>
-    public static double? Explaining(string caseJson, IReadOnlyList<(RunOutcome Kernel, FileResult Result)> runs, IReadOnlySet<string> persistent,
-        Func<string, string> describeStep)
+    public static (double LinkMs, double StepMs)? Explaining(string caseJson, IReadOnlyList<(RunOutcome Kernel, FileResult Result)> runs,
+        IReadOnlySet<string> persistent, Func<string, string> describeStep)
     {
         if (runs.Count == 0 || persistent.Count == 0) return null;
-        foreach (double shift in ShiftsMs)
+        foreach (var shift in Shifts)
         {
-            if (Lengthened(caseJson, shift) is not { } json) return null;
+            if (Lengthened(caseJson, shift.LinkMs, shift.StepMs) is not { } json) return null;
             ScenarioJsonFormat.Parse(json, out var document);
             if (document is null) return null;
             var engine = RunOutcome.OfEngine(document);
@@ -44,19 +50,28 @@ internal static partial class FuzzEdge
         return null;
     }
 
-    /// <summary>The case with every link's one-way delay <paramref name="shiftMs"/> longer; null when no link has a delay written in ms or µs.</summary>
-    public static string? Lengthened(string caseJson, double shiftMs)
+    /// <summary>
+    /// The case with every link's one-way delay <paramref name="shiftMs"/> longer and every step <paramref name="stepMs"/>
+    /// later; null when no link has a delay written in ms or µs.
+    /// </summary>
+    public static string? Lengthened(string caseJson, double shiftMs, double stepMs = 0)
     {
         var doc = JsonNode.Parse(caseJson)!.AsObject();
         bool any = false;
         foreach (var link in doc["links"]?.AsArray().OfType<JsonObject>() ?? [])
-        {
-            if (link["delay"]?.GetValue<string>() is not { } delay || DelayText().Match(delay) is not { Success: true } m) continue;
-            double us = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * (m.Groups[2].Value == "ms" ? 1000 : 1);
-            link["delay"] = $"{Math.Round(us + shiftMs * 1000).ToString(CultureInfo.InvariantCulture)}us";
-            any = true;
-        }
+            any |= Add(link, "delay", shiftMs);
+        if (stepMs > 0)
+            foreach (var step in doc["steps"]?.AsArray().OfType<JsonObject>() ?? []) Add(step, "at", stepMs);
         return any ? FuzzCase.Text(doc) : null;
+    }
+
+    /// <summary><paramref name="node"/>'s duration <paramref name="name"/> (written in ms or µs) made <paramref name="ms"/> longer.</summary>
+    static bool Add(JsonObject node, string name, double ms)
+    {
+        if (node[name]?.GetValue<string>() is not { } text || DelayText().Match(text) is not { Success: true } m) return false;
+        double us = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * (m.Groups[2].Value == "ms" ? 1000 : 1);
+        node[name] = $"{Math.Round(us + ms * 1000).ToString(CultureInfo.InvariantCulture)}us";
+        return true;
     }
 
     [GeneratedRegex(@"^(\d+(?:\.\d+)?)(ms|us)$")]

@@ -77,6 +77,28 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
         return new FuzzRun(report.Lines, failed, keys, timing, null);
     }
 
+    /// <summary>
+    /// Persistent differences that are times alone (more than <see cref="TimingNoiseMs"/> apart): segments later, the pure
+    /// ACKs that pair otherwise with them, and a segment the engine has and the kernel has too, of the same flags on the
+    /// same flow, that the later chain moved past another segment (so the report could not pair them: "engine only F."
+    /// with "kernel only F.") — the LATE verdict: a timer chain the first late tick moved by whole wheel buckets.
+    /// </summary>
+    public static bool LateOnly(IReadOnlySet<string> persistent)
+    {
+        if (!persistent.Any(k => k.EndsWith(" time", StringComparison.Ordinal))) return false;
+        foreach (var key in persistent)
+        {
+            if (key.EndsWith(" time", StringComparison.Ordinal) || key.EndsWith(" only .", StringComparison.Ordinal)) continue;
+            if (OnlyKey().Match(key) is not { Success: true } only) return false;
+            string other = only.Groups[2].Value == "engine" ? "kernel" : "engine";
+            if (!persistent.Contains($"{only.Groups[1].Value}{other} only {only.Groups[3].Value}")) return false;
+        }
+        return true;
+    }
+
+    [GeneratedRegex(@"^(packets .+?: )(engine|kernel) only (\S+)$")]
+    private static partial Regex OnlyKey();
+
     /// <summary>The largest time difference (ms) counted as the runner's timing rather than a difference: three jiffies.</summary>
     public const double TimingNoiseMs = 12;
 
