@@ -18,20 +18,23 @@ public static class AbsoluteLocations
         var allowedHosts = (app.Configuration["AllowedHosts"] ?? "")
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(h => h != "*").ToArray();
+        // One callback for the process, the request's context as its state: no closure per request.
+        Func<object, Task> absolute = state =>
+        {
+            var context = (HttpContext)state;
+            var location = context.Response.Headers.Location.ToString();
+            if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
+            {
+                var request = context.Request;
+                var origin = publicBase ?? (IsOwnHost(context, request.Host, allowedHosts)
+                    ? $"{request.Scheme}://{request.Host}{request.PathBase}" : null);
+                if (origin is not null) context.Response.Headers.Location = origin + location;
+            }
+            return Task.CompletedTask;
+        };
         app.Use((context, next) =>
         {
-            context.Response.OnStarting(() =>
-            {
-                var location = context.Response.Headers.Location.ToString();
-                if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
-                {
-                    var request = context.Request;
-                    var origin = publicBase ?? (IsOwnHost(context, request.Host, allowedHosts)
-                        ? $"{request.Scheme}://{request.Host}{request.PathBase}" : null);
-                    if (origin is not null) context.Response.Headers.Location = origin + location;
-                }
-                return Task.CompletedTask;
-            });
+            context.Response.OnStarting(absolute, context);
             return next(context);
         });
         return app;

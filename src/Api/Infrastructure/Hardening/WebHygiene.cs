@@ -36,35 +36,32 @@ public static class WebHygiene
     public static WebApplication UseWebHygiene(this WebApplication app)
     {
         if ((app.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? []).Length > 0) app.UseForwardedHeaders();
+        // Per request without a closure or an asynchronous step of its own: one static callback, the response as its state.
         app.Use((context, next) =>
         {
-            context.Response.OnStarting(() =>
-            {
-                var headers = context.Response.Headers;
-                headers.XContentTypeOptions = "nosniff";
-                headers.XFrameOptions = "DENY";
-                headers["Referrer-Policy"] = "no-referrer";
-                headers.ContentSecurityPolicy = "frame-ancestors 'none'";
-                return Task.CompletedTask;
-            });
+            context.Response.OnStarting(SecurityHeaders, context.Response);
             return next(context);
         });
         if ((app.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? []).Length > 0) app.UseCors(CorsPolicy);
-        app.Use(async (context, next) =>
-        {
-            if (IsFormPost(context.Request))
-            {
-                await TypedResults.Problem(
-                    statusCode: StatusCodes.Status415UnsupportedMediaType,
-                    type: ProblemTypes.BadRequest,
-                    title: "Form posts are not accepted.",
-                    detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context);
-                return;
-            }
-            await next(context);
-        });
+        app.Use((context, next) => IsFormPost(context.Request)
+            ? TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                type: ProblemTypes.BadRequest,
+                title: "Form posts are not accepted.",
+                detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context)
+            : next(context));
         return app;
     }
+
+    private static readonly Func<object, Task> SecurityHeaders = static state =>
+    {
+        var headers = ((HttpResponse)state).Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+        return Task.CompletedTask;
+    };
 
     /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
     /// (packetdrill scripts are text/plain).</summary>
