@@ -38,6 +38,8 @@ const string usage = """
           --keep DIR         keep every case's scenario file in DIR     --shrink  make a differing case smaller
           --engine           only draw, validate and run the cases on the engine
           --profile listen   draw listen-queue and port-limit cases instead (bursts of connects, late accepts)
+          --profile timers   draw timer-driven teardowns under black holes instead (retries, user timeout, keepalive,
+                             FIN-WAIT-2 and zero-window orphans, the black hole lifted at a random moment)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

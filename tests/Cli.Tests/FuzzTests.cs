@@ -70,11 +70,22 @@ public sealed class FuzzTests
             }
     }
 
+    /// <summary>A profile's draw: case (7, 3) calibrated twice is the same document; another case or seed gives another.</summary>
+    internal static void AssertDeterministic(Func<long, int, FuzzCase> draw)
+    {
+        string Calibrated(long seed, int number) => FuzzCase.Calibrate(draw(seed, number).Draft).Json!;
+        string first = Calibrated(7, 3);
+
+        Assert.Equal(first, Calibrated(7, 3));
+        Assert.NotEqual(first, Calibrated(7, 4));
+        Assert.NotEqual(first, Calibrated(8, 3));
+    }
+
     /// <summary>
     /// A drawn case calibrated on the engine: its document validates against the schema, the kernel runner takes it, it
-    /// passes on the engine within 15 s of virtual time. Returns the calibrated document.
+    /// passes on the engine within <paramref name="longestNs"/> of virtual time (15 s). Returns the calibrated document.
     /// </summary>
-    internal static string CalibratedRunningOnTheEngine(FuzzCase drawn, int number)
+    internal static string CalibratedRunningOnTheEngine(FuzzCase drawn, int number, long longestNs = 15_000_000_000)
     {
         var (json, errors) = FuzzCase.Calibrate(drawn.Draft);
         Assert.True(json is not null, $"case {number}: {string.Join("; ", errors)}");
@@ -86,7 +97,7 @@ public sealed class FuzzTests
         Assert.Empty(KernelScenarioRunner.Unsupported(document));
         var run = ScenarioRunner.Run(document);
         Assert.True(run.Passed, $"case {number}: " + string.Join("; ", run.FailedChecks.Concat<object>(run.Errors).Take(5)));
-        Assert.True(run.Simulation.Now.Ns <= 15_000_000_000, $"case {number} runs {run.Simulation.Now}");
+        Assert.True(run.Simulation.Now.Ns <= longestNs, $"case {number} runs {run.Simulation.Now}");
         return json;
     }
 

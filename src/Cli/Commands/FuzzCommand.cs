@@ -32,9 +32,14 @@ public static partial class FuzzCommand
     {
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only) || cases < 1)
             return RunCommand.Usage(error, "fuzz: --seed, --cases and --case take whole numbers (--cases at least 1)");
-        if (line.Value("profile") is { } profile && profile != "listen")
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen)");
-        bool listen = line.Value("profile") == "listen";
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers)");
+        Func<long, int, FuzzCase> draw = line.Value("profile") switch
+        {
+            "listen" => ListenFuzzCase.Draw,
+            "timers" => TimersFuzzCase.Draw,
+            _ => FuzzCase.Draw,
+        };
         bool onKernel = !line.Has("engine");
         if (onKernel && KernelCommand.Unavailable() is { } why) return RunCommand.Usage(error, $"fuzz: {why} (--engine runs the cases on the engine only)");
         string folder = line.Value("keep") is { } keep ? Directory.CreateDirectory(keep).FullName : Directory.CreateTempSubdirectory("simservice-fuzz-").FullName;
@@ -54,7 +59,7 @@ public static partial class FuzzCommand
             foreach (int number in numbers)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var fuzz = listen ? ListenFuzzCase.Draw(seed, number) : FuzzCase.Draw(seed, number);
+                var fuzz = draw(seed, number);
                 var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name);
                 string verdict = document is null ? Invalid(fuzz.Name, problems, output)
                     : onKernel ? OnKernel(fuzz, path, document, line.Has("shrink"), folder, output, cancellationToken) : OnEngine(fuzz, path, document, output);

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace SimService.Cli.Fuzz;
 
-/// <summary>Scenario steps both fuzz profiles draw (<see cref="FuzzCase"/>, <see cref="ListenFuzzCase"/>).</summary>
+/// <summary>Scenario steps the fuzz profiles draw (<see cref="FuzzCase"/>, <see cref="ListenFuzzCase"/>, <see cref="TimersFuzzCase"/>).</summary>
 static class FuzzSteps
 {
     /// <summary>A call step: host, process, call, the socket's alias when it names one, then <paramref name="arguments"/> (moved in).</summary>
@@ -17,6 +17,31 @@ static class FuzzSteps
             step[key] = value;
         }
         return step;
+    }
+
+    /// <summary>A SIGKILL of a process: every socket it holds is closed at once.</summary>
+    public static JsonObject Kill(string host, string process) =>
+        new() { ["kill"] = new JsonObject { ["host"] = host, ["process"] = process, ["signal"] = "SIGKILL" } };
+
+    /// <summary>A setsockopt's arguments: the option's name and value.</summary>
+    public static JsonObject Option(string name, JsonNode value) => new() { ["option"] = name, ["value"] = value };
+
+    /// <summary>
+    /// <paramref name="at"/>, moved later (1 ms at a time, at most 50 ms) while it falls within <paramref name="raceNs"/> of an
+    /// earlier step of the last 300 ms or of one to three one-way <paramref name="delays"/> after it (the segment it sent,
+    /// its answer, the answer's answer): there a step that begins a few ms late on the kernel meets another order of
+    /// events than the engine's.
+    /// </summary>
+    public static long AwayFromArrivals(long at, IEnumerable<long> stepTimes, IReadOnlyList<long> delays, long raceNs)
+    {
+        var recent = stepTimes.ToList();
+        for (int moves = 0; moves < 50; moves++)
+        {
+            bool near = recent.Any(s => s > at - 300_000_000 && delays.Any(d => Enumerable.Range(0, 4).Any(k => Math.Abs(at - (s + k * d)) < raceNs)));
+            if (!near) break;
+            at += 1_000_000;
+        }
+        return at;
     }
 
     /// <summary>A one-way loss step on the link between a client and the server ("client->server" or "server->client").</summary>

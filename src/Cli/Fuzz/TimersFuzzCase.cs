@@ -1,0 +1,231 @@
+using System.Text.Json.Nodes;
+using SimService.Domain.Engine;
+
+namespace SimService.Cli.Fuzz;
+
+/// <summary>
+/// The "timers" profile of <c>simservice fuzz --profile timers</c>: teardown driven by timers under loss. One or two
+/// connections over a link of 1–49 ms one-way delay, data in flight (or a zero window from a peer that never reads)
+/// when a one-way or two-way black hole starts, then close, shutdown, kill and SO_LINGER in random order, random
+/// <c>tcp_retries1</c>/<c>tcp_retries2</c>, <c>tcp_orphan_retries</c>, <c>tcp_fin_timeout</c>, keepalive sysctls and
+/// per-socket <c>TCP_USER_TIMEOUT</c>, keepalive options and <c>TCP_LINGER2</c> (negative too), the black hole lifted
+/// at a random moment or never, expect steps; 8–90 s of virtual time. A pure function of (seed, case number), like
+/// <see cref="FuzzCase.Draw"/>; the calls' results and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
+/// </summary>
+/// <remarks>
+/// Loss is 0 or 1 only: a loss between them is drawn by the engine's generator and by the link emulator's differently,
+/// so the two sides would lose other segments. A lingering close (SO_LINGER on with a timeout) only on a client's own
+/// process, which is then never killed (its exit would sleep in close() and hold up every later step on the kernel).
+/// </remarks>
+public static class TimersFuzzCase
+{
+    /// <summary>One-way delays (odd milliseconds: an RTT of a multiple of 4 ms puts the RTO exactly on a jiffy, see <see cref="FuzzCase"/>).</summary>
+    static readonly int[] DelaysMs = [1, 3, 5, 7, 11, 15, 21, 31, 41, 49];
+
+    /// <summary>How near a step may come to an earlier step or the arrivals it causes (<see cref="FuzzSteps.AwayFromArrivals"/>).</summary>
+    const long RaceNs = 6_000_000;
+
+    /// <summary>The latest end of a case's virtual time: the kernel runner refuses a scenario of more than ~130 s.</summary>
+    public const long LongestNs = 90_000_000_000;
+
+    /// <summary>Case <paramref name="number"/> of <paramref name="seed"/> of the timers profile.</summary>
+    public static FuzzCase Draw(long seed, int number)
+    {
+        var drawer = new Drawer(new Pcg32(seed, 0x7153e5 + 2L * number));
+        string name = $"fuzz-timers-{seed}-{number}";
+        return FuzzCase.Drawn(seed, number, name, drawer.Document(name));
+    }
+
+    sealed class Drawer(IRandomSource random)
+    {
+        readonly List<(long At, JsonObject Step)> _steps = [];
+        List<long> _delays = [];
+
+        int Below(int n) => (int)random.NextBelow((uint)n);
+
+        bool Chance(double p) => random.NextDouble() < p;
+
+        T Pick<T>(IReadOnlyList<T> items) => items[Below(items.Count)];
+
+        /// <summary>A whole number of milliseconds in [lo, hi) ms, in ns.</summary>
+        long Ms(long lo, long hi) => (lo + (long)(random.NextDouble() * (hi - lo))) * 1_000_000;
+
+        /// <summary>One side of a connection.</summary>
+        sealed record End(string Alias, string Host, string Process);
+
+        public JsonObject Document(string name)
+        {
+            var hosts = new JsonObject { ["client"] = Host("10.0.0.1"), ["server"] = Host("10.0.0.2") };
+            long d = Pick(DelaysMs) * 1_000_000L;
+            _delays = [d];
+            var links = new JsonArray(new JsonObject { ["between"] = new JsonArray("client", "server"), ["delay"] = FuzzSteps.Duration(d) });
+
+            // One or two connections, each from its own client process, handshakes 8 ms + a delay apart; accepted in order.
+            Add(0, FuzzSteps.Call("server", "srv", "listen", new JsonObject { ["port"] = 80, ["as"] = "l" }));
+            int connections = 1 + Below(2);
+            var pairs = new List<(End Client, End Server)>();
+            long at = 1_000_000;
+            for (int i = 1; i <= connections; i++, at += d + 8_000_000)
+                Add(at, FuzzSteps.Call("client", $"c{i}", "connect", new JsonObject { ["to"] = "server:80", ["as"] = $"c{i}" }));
+            at += 3 * d + 10_000_000;
+            for (int i = 1; i <= connections; i++, at += 1_000_000)
+            {
+                Add(at, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{i}" }));
+                pairs.Add((new End($"c{i}", "client", $"c{i}"), new End($"s{i}", "server", "srv")));
+            }
+
+            // Timer options on the ends, before anything is sent.
+            var lingering = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var end in pairs.SelectMany(p => new[] { p.Client, p.Server }))
+                foreach (var option in Options(Below(3), end.Host == "client"))
+                {
+                    if (option["option"]!.GetValue<string>() == "SO_LINGER" && option["value"]!["linger"]!.GetValue<int>() > 0) lingering.Add(end.Process);
+                    Add(at, Call(end, "setsockopt", option));
+                }
+            at += 5_000_000;
+
+            // Data in flight: each connection's sender writes past a window, or keeps writing to a peer that never reads
+            // (a zero window: persist probes, and once the sender closes, an orphan in FIN-WAIT-1).
+            foreach (var (client, server) in pairs)
+            {
+                var sender = Chance(0.5) ? client : server;
+                bool zeroWindow = Chance(0.35);
+                int writes = zeroWindow ? 3 + Below(4) : 1 + Below(2);
+                for (int w = 0; w < writes; w++)
+                {
+                    at = Away(at + Ms(1, zeroWindow ? 300 : 40));
+                    int bytes = zeroWindow ? 200_000 + Below(800_000) : 1 + Below(Chance(0.5) ? 3000 : 60_000);
+                    Add(at, Call(sender, "send", new JsonObject { ["bytes"] = bytes, ["flags"] = new JsonArray("MSG_DONTWAIT") }));
+                }
+            }
+
+            // The black hole: one way or both, within a round trip of the last write (data in flight), or later.
+            long holeAt = Away(at + (Chance(0.7) ? Ms(1, Math.Max(2, 2 * d / 1_000_000)) : Ms(100, 3000)));
+            string[] directions = Below(3) switch
+            {
+                0 => ["client->server"],
+                1 => ["server->client"],
+                _ => ["client->server", "server->client"],
+            };
+            foreach (var direction in directions) Add(holeAt, FuzzSteps.LinkLoss(direction, 1.0));
+            long liftAt = Chance(0.6) ? holeAt + Ms(200, 40_000) : long.MaxValue;
+
+            // The teardown calls on every end, in random order at random gaps; the lift and expect steps among them.
+            var ends = pairs.SelectMany(p => new[] { p.Client, p.Server }).ToList();
+            var closed = new HashSet<string>(StringComparer.Ordinal);
+            at = holeAt;
+            bool serverKilled = false;
+            foreach (var end in ends.OrderBy(_ => Below(1000)).ToList())
+            {
+                at = Away(at + (Chance(0.5) ? Ms(5, 500) : Ms(500, 8000)));
+                if (liftAt <= at)
+                {
+                    Lift(directions, liftAt = Away(liftAt));
+                    at = Away(Math.Max(at, liftAt + 1_000_000));
+                    liftAt = long.MaxValue;
+                }
+                if (Chance(0.2)) Add(at = Away(at), new JsonObject { ["expect"] = new JsonObject() });
+                at = Away(at + 6_000_000);
+                if (closed.Contains(end.Alias)) continue;
+                int kind = Below(100);
+                if (kind < 15)
+                {
+                    Add(at, Call(end, "shutdown", new JsonObject { ["how"] = Pick(new[] { "SHUT_WR", "SHUT_RDWR" }) }));
+                    if (Chance(0.5)) continue;
+                    at = Away(at + Ms(5, 3000));
+                }
+                if (kind is >= 15 and < 27 && end.Host == "client" && !lingering.Contains(end.Process))
+                {
+                    Add(at, FuzzSteps.Kill("client", end.Process));
+                    closed.Add(end.Alias);
+                    continue;
+                }
+                if (kind is >= 15 and < 22 && end.Host == "server" && !serverKilled)
+                {
+                    // The server's process: its listener and every accepted connection closed at once.
+                    Add(at, FuzzSteps.Kill("server", "srv"));
+                    foreach (var s in ends.Where(e => e.Host == "server")) closed.Add(s.Alias);
+                    serverKilled = true;
+                    continue;
+                }
+                if (kind is >= 27 and < 40)
+                    Add(at, Call(end, "setsockopt", FuzzSteps.Option("SO_LINGER", new JsonObject
+                    {
+                        ["onoff"] = 1, ["linger"] = end.Host == "client" && Chance(0.3) ? 1 + Below(2) : 0,
+                    })));
+                Add(at, Call(end, "close", []));
+                closed.Add(end.Alias);
+            }
+            if (liftAt != long.MaxValue && Chance(0.7)) Lift(directions, at = Away(Math.Max(at + 6_000_000, liftAt)));
+
+            // The end: an expect step a random time on, then a run-until that keeps the whole case within LongestNs.
+            long horizon = Math.Min(LongestNs, at + Ms(2000, 25_000));
+            at = Away(at + Math.Max(6_000_000, (horizon - at) / 2));
+            Add(at, new JsonObject { ["expect"] = new JsonObject() });
+            long runUntil = Math.Max(300_000_000, horizon - at) / 1_000_000 * 1_000_000;
+            return FuzzSteps.Document(name,
+                "Drawn by simservice fuzz --profile timers: data in flight or a zero window when a black hole starts, teardown calls, timer sysctls and options; run on the engine and on the kernel.",
+                hosts, links, _steps, FuzzSteps.Duration(runUntil));
+        }
+
+        void Add(long at, JsonObject step) => _steps.Add((at, step));
+
+        long Away(long at) => FuzzSteps.AwayFromArrivals(at, _steps.Select(s => s.At), _delays, RaceNs);
+
+        void Lift(string[] directions, long at)
+        {
+            foreach (var direction in directions) Add(at, FuzzSteps.LinkLoss(direction, 0.0));
+        }
+
+        static JsonObject Call(End end, string call, JsonObject arguments) =>
+            FuzzSteps.Call(end.Host, end.Process, call, arguments, end.Alias);
+
+        /// <summary><paramref name="count"/> timer options: TCP_USER_TIMEOUT, keepalive, TCP_LINGER2, SO_LINGER.</summary>
+        IEnumerable<JsonObject> Options(int count, bool lingerMayWait)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                switch (Below(6))
+                {
+                    case 0:
+                        yield return FuzzSteps.Option("TCP_USER_TIMEOUT", Pick(new[] { 500, 1500, 3000, 6000, 12_000, 25_000 }));
+                        break;
+                    case 1:
+                        yield return FuzzSteps.Option("SO_KEEPALIVE", 1);
+                        yield return FuzzSteps.Option("TCP_KEEPIDLE", 1 + Below(4));
+                        break;
+                    case 2:
+                        yield return FuzzSteps.Option(Chance(0.5) ? "TCP_KEEPINTVL" : "TCP_KEEPCNT", 1 + Below(3));
+                        break;
+                    case 3:
+                        yield return FuzzSteps.Option("TCP_LINGER2", Pick(new[] { -1, 0, 1, 3, 8 }));
+                        break;
+                    default:
+                        int linger = lingerMayWait && Chance(0.3) ? 1 + Below(2) : 0;
+                        yield return FuzzSteps.Option("SO_LINGER", new JsonObject { ["onoff"] = Chance(0.8) ? 1 : 0, ["linger"] = linger });
+                        break;
+                }
+            }
+        }
+
+        /// <summary>A host's timer sysctls, each drawn or left at its default.</summary>
+        JsonObject Host(string address)
+        {
+            var sysctls = new JsonObject();
+            void Maybe(double p, string name, JsonNode value)
+            {
+                if (Chance(p)) sysctls[$"net.ipv4.{name}"] = value;
+            }
+            Maybe(0.3, "tcp_retries1", 1 + Below(3));
+            Maybe(0.5, "tcp_retries2", 1 + Below(6));
+            Maybe(0.5, "tcp_orphan_retries", Below(4));
+            Maybe(0.4, "tcp_fin_timeout", Pick(new[] { 1, 2, 5, 10, 30 }));
+            Maybe(0.3, "tcp_keepalive_time", 1 + Below(5));
+            Maybe(0.3, "tcp_keepalive_intvl", 1 + Below(3));
+            Maybe(0.3, "tcp_keepalive_probes", 1 + Below(4));
+            var host = new JsonObject { ["address"] = address };
+            if (sysctls.Count > 0) host["sysctls"] = sysctls;
+            return host;
+        }
+    }
+}
