@@ -59,6 +59,42 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void Generator_TimeWaitEdge_WalkIsSegmentsTimeWaitJudges_CasesRunOnTheEngine()
+    {
+        // The TIME-WAIT edge's walk sends only what tcp_timewait_state_process() judges: RSTs (at rcv_nxt, with and
+        // without ACK, and elsewhere), FINs, old data, SYNs and bare ACKs — no calls after the close.
+        var kinds = new HashSet<string>();
+        int timeWaitCases = 0, rstCases = 0, rfc1337 = 0;
+        for (long seed = 9300; seed < 9400; seed++)
+        {
+            var text = PacketCaseGenerator.Generate(seed, edges: true, sysctls: true);
+            var lines = text.Split('\n');
+            int edge = Array.FindIndex(lines, l => l.StartsWith("// edge: TIME-WAIT", StringComparison.Ordinal));
+            if (edge < 0) continue;
+            Assert.Contains("close(", lines[edge - 2] + lines[edge - 3] + lines[edge - 4], StringComparison.Ordinal);
+            var walk = lines[(edge + 1)..].Where(l => l.Length > 0).ToList();
+            timeWaitCases++;
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, edges: true, sysctls: true));
+            Assert.DoesNotContain(walk, l => l.Contains("write(", StringComparison.Ordinal) || l.Contains("setsockopt(", StringComparison.Ordinal));
+            foreach (var l in walk)
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(l, @"< (R\.|R|F\.|P\.|S|\.) ");
+                if (m.Success) kinds.Add(m.Groups[1].Value);
+            }
+            if (walk.Count(l => l.Contains("< R", StringComparison.Ordinal)) >= 2) rstCases++;
+            if (lines[1].Contains("tcp_rfc1337=1", StringComparison.Ordinal)) rfc1337++;
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+        }
+
+        Assert.Equal([".", "F.", "P.", "R", "R.", "S"], kinds.Order(StringComparer.Ordinal));
+        Assert.InRange(timeWaitCases, 10, 40);
+        Assert.InRange(rstCases, 5, 40);
+        // tcp_rfc1337 is drawn from the sysctls' own stream: both the killing RST and the ignored one are met.
+        Assert.InRange(rfc1337, 2, timeWaitCases - 2);
+    }
+
+    [Fact]
     public void Generator_Sysctls_LeadingSysctlLine_SameWalkStream_CasesRunOnTheEngine()
     {
         var drawn = new HashSet<string>();

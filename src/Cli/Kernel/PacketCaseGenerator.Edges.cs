@@ -109,17 +109,85 @@ internal sealed partial class PacketCaseGenerator
         Close();
     }
 
-    /// <summary>Our FIN acked, then the peer's: TIME-WAIT, where the walk's SYNs, RSTs and data land.</summary>
+    /// <summary>
+    /// Our FIN acked, then (mostly) the peer's: TIME-WAIT, or without the peer's FIN the orphan's FIN-WAIT-2 timewait
+    /// substate; the rest of the walk is <see cref="TimeWaitStep"/>.
+    /// </summary>
     void TimeWait()
     {
         Advance(Pick(1_000L, 30_000L));
         Close();
         Advance(Pick(0L, 1_000L));
         At($"< . {_peerNxt}:{_peerNxt}(0) ack {LocalEnd} win {_window}{Options(null)}");
-        Advance(Pick(0L, 10_000L));
-        At($"< F. {_peerNxt}:{_peerNxt}(0) ack {LocalEnd} win {_window}{Options(null)}");
-        _peerNxt++;
+        if (Chance(0.8))
+        {
+            Advance(Pick(0L, 10_000L));
+            At($"< F. {_peerNxt}:{_peerNxt}(0) ack {LocalEnd} win {_window}{Options(null)}");
+            _peerNxt++;
+        }
         _lastOut = _now;
+        _timeWaitWalk = true;
+        Line("// edge: TIME-WAIT (or the FIN-WAIT-2 timewait substate); the walk sends what tcp_timewait_state_process() judges");
+    }
+
+    /// <summary>The TIME-WAIT edge's walk: every step a segment (or a tcpi_state read) the timewait socket must judge.</summary>
+    bool _timeWaitWalk;
+
+    /// <summary>
+    /// A peer segment aimed at tcp_timewait_state_process() (net/ipv4/tcp_minisocks.c): RSTs at rcv_nxt (killed, or
+    /// ignored under tcp_rfc1337 1), inside the window, below it or far off, with and without ACK; the peer's FIN
+    /// retransmitted (or a first FIN in the FIN-WAIT-2 substate); old data, data at rcv_nxt; SYNs above and below
+    /// rcv_nxt with newer and older TS vals; bare ACKs at rcv_nxt, old, and failing PAWS.
+    /// </summary>
+    void TimeWaitStep()
+    {
+        uint seq;
+        string ack = $" ack {LocalEnd}";
+        switch (Weighted<int>((1, 0), (4, 1), (2, 2), (2, 3), (2, 4), (2, 5), (3, 6), (2, 7)))
+        {
+            case 0: State(); break;
+            case 1: // an RST at rcv_nxt: TIME-WAIT assassination
+                bool withAck = Chance(0.6);
+                At($"< {(withAck ? "R." : "R")} {_peerNxt}:{_peerNxt}(0){(withAck ? ack : "")} win 0{TimeWaitOptions()}");
+                break;
+            case 2: // an RST elsewhere: in the window, just below rcv_nxt (the FIN's own number), old, far
+                seq = unchecked(_peerNxt + (uint)Pick(1L, 100L, 5000L, -1L, -1000L, 0x8000_0000L));
+                At($"< R. {seq}:{seq}(0){ack} win 0{TimeWaitOptions()}");
+                break;
+            case 3: // the peer's FIN again (its ACK lost), or at rcv_nxt (a first FIN in the FIN-WAIT-2 substate)
+                seq = Chance(0.7) ? unchecked(_peerNxt - 1) : _peerNxt;
+                At($"< F. {seq}:{seq}(0){ack} win {_window}{TimeWaitOptions()}");
+                break;
+            case 4: // old data, or data at rcv_nxt
+                int n = Pick(1, 10, 100);
+                seq = Chance(0.6) ? unchecked(_peerNxt - (uint)Pick(n, 1000)) : _peerNxt;
+                // A segment that would run past 2^32 − 1 cannot be written (Fit); it goes at rcv_nxt instead.
+                if (Fit(seq, n) < n) seq = _peerNxt;
+                n = Fit(seq, n);
+                At($"< P. {seq}:{unchecked(seq + (uint)n)}({n}){ack} win {_window}{TimeWaitOptions()}");
+                break;
+            case 5: // a bare ACK: at rcv_nxt, old, of unsent data
+                seq = Chance(0.7) ? _peerNxt : unchecked(_peerNxt - (uint)Pick(1, 1000));
+                At($"< . {seq}:{seq}(0) ack {Pick(LocalEnd, LocalEnd, LocalEnd - 1, LocalEnd + 1000)} win {_window}{TimeWaitOptions()}");
+                break;
+            case 6: // a SYN above or below rcv_nxt, its TS val newer or older
+                seq = unchecked(_peerNxt + (uint)Pick(1L, 100_000L, 0L, -1L, -100_000L));
+                At($"< S {seq}:{seq}(0) win {_window} <{SynOptions(oldTs: Chance(0.3))}>");
+                _lastOut = _now;
+                break;
+            default: // a gap long enough for the rate limit (500 ms) to let the next answer out
+                Advance(Pick(100_000L, 600_000L));
+                State();
+                break;
+        }
+    }
+
+    /// <summary>The peer's TS option for a TIME-WAIT step: newer, or older than the last (PAWS), now and then none.</summary>
+    string TimeWaitOptions()
+    {
+        if (!_echoTs || Chance(0.05)) return "";
+        uint val = Chance(0.25) ? unchecked(PeerTs() - Pick(1u, 100_000u)) : PeerTs();
+        return $" <nop,nop,TS val {val} ecr {Math.Max(0, _lastOut / 1000)}>";
     }
 
     void ShutRead()

@@ -166,11 +166,11 @@ internal sealed partial class PacketCaseGenerator
         _fd = 3;
     }
 
-    /// <summary>A SYN's options; a SYN-ACK (<paramref name="ack"/>) offers timestamps only to a socket that sent them in its SYN.</summary>
-    string SynOptions(bool ack = false)
+    /// <summary>A SYN's options (<paramref name="oldTs"/>: a TS val 1000 older); a SYN-ACK (<paramref name="ack"/>) offers timestamps only to a socket that sent them in its SYN.</summary>
+    string SynOptions(bool ack = false, bool oldTs = false)
     {
         var parts = new List<string> { $"mss {_mss}" };
-        if (_ts && (!ack || _echoTs)) parts.Add($"{(_sack ? "sackOK" : "nop,nop")},TS val {PeerTs()} ecr 0");
+        if (_ts && (!ack || _echoTs)) parts.Add($"{(_sack ? "sackOK" : "nop,nop")},TS val {(oldTs ? unchecked(PeerTs() - 1000) : PeerTs())} ecr 0");
         else if (_sack) parts.Add("nop,nop,sackOK");
         if (_wscale is { } w) parts.Add($"nop,wscale {w}");
         return string.Join(",", parts);
@@ -180,6 +180,11 @@ internal sealed partial class PacketCaseGenerator
 
     void Step()
     {
+        if (_timeWaitWalk)
+        {
+            TimeWaitStep();
+            return;
+        }
         double r = _rng.NextDouble();
         if (r < 0.12) State();
         else if (r < 0.42 && !_closed) Call();
