@@ -309,22 +309,8 @@ public sealed class FuzzCase
         /// <summary>How near a step may come to the arrival of what an earlier step sent: the runner's steps run a few ms late.</summary>
         const long RaceNs = 6_000_000;
 
-        /// <summary>
-        /// <paramref name="at"/>, moved later while it falls within <see cref="RaceNs"/> of an earlier step or of one to three
-        /// one-way delays after it (the segment it sent, its answer, the answer's answer): there a step that begins a few ms
-        /// late on the kernel meets another order of events than the engine's (a close crossing the peer's FIN, not
-        /// following it; a kill 1 ms after the peer's send, begun 3 ms late).
-        /// </summary>
-        long AwayFromArrivals(long at)
-        {
-            for (int moves = 0; moves < 50; moves++)
-            {
-                bool near = _steps.Any(s => s.At > at - 300_000_000 && _delays.Any(d => Enumerable.Range(0, 4).Any(k => Math.Abs(at - (s.At + k * d)) < RaceNs)));
-                if (!near) break;
-                at += 1_000_000;
-            }
-            return at;
-        }
+        /// <summary><paramref name="at"/> kept clear of the arrivals of what earlier steps sent (<see cref="FuzzSteps.AwayFromArrivals"/>).</summary>
+        long AwayFromArrivals(long at) => FuzzSteps.AwayFromArrivals(at, _steps.Select(s => s.At), _delays, RaceNs);
 
         /// <summary>One call on an open end, by the kind drawn (20–99).</summary>
         JsonObject Action(End end, int kind)
@@ -403,13 +389,12 @@ public sealed class FuzzCase
             option["option"]!.GetValue<string>() == "SO_LINGER" && option["value"]!["onoff"]!.GetValue<int>() == 1
             && option["value"]!["linger"]!.GetValue<int>() > 0;
 
-        static JsonObject Option(string name, JsonNode value) => new() { ["option"] = name, ["value"] = value };
+        static JsonObject Option(string name, JsonNode value) => FuzzSteps.Option(name, value);
 
         static JsonObject Call(End end, string call, JsonObject arguments, bool withSocket = true) =>
             FuzzSteps.Call(end.Host, end.Process, call, arguments, withSocket ? end.Alias : null);
 
-        static JsonObject Kill(string host, string process) =>
-            new() { ["kill"] = new JsonObject { ["host"] = host, ["process"] = process, ["signal"] = "SIGKILL" } };
+        static JsonObject Kill(string host, string process) => FuzzSteps.Kill(host, process);
 
         static JsonObject LinkLoss(string direction, double loss) => FuzzSteps.LinkLoss(direction, loss);
 
