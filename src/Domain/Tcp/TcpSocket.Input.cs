@@ -1252,7 +1252,8 @@ public sealed partial class TcpSocket
     /// Models tcp_ack_snd_check() + __tcp_ack_snd_check() — net/ipv4/tcp_input.c: nothing when no ACK is scheduled
     /// ("We sent a data segment already"). ACK now when more than rcv_mss is unacknowledged and either fewer than
     /// SO_RCVLOWAT bytes wait to be read (rcv_nxt − copied_seq &lt; sk_rcvlowat) or the window __tcp_select_window()
-    /// would offer now reaches rcv_wnd ("right edge of window advances far enough"), in quick-ACK mode (not
+    /// would offer now reaches rcv_wnd ("right edge of window advances far enough"; that call clears the quick ACKs when
+    /// less than half the receive space is free, before the next test reads them), in quick-ACK mode (not
     /// ping-pong), or with ICSK_ACK_NOW ("Protocol state mandates a one-time immediate ACK"). Otherwise, with the
     /// out-of-order queue empty, a delayed ACK; with out-of-order data, SACK compression (4.20+;
     /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once.

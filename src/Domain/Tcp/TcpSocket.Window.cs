@@ -131,8 +131,9 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models __tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): the free space
-    /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it is rounded down to the window scale
-    /// and becomes 0 when under 1/16 of the full space or under rcv_mss; it never exceeds rcv_ssthresh.
+    /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it clears icsk_ack.quick (so a quick-ACK test made
+    /// after this call, as in __tcp_ack_snd_check(), fails), is rounded down to the window scale and becomes 0 when under
+    /// 1/16 of the full space or under rcv_mss; it never exceeds rcv_ssthresh.
     /// With window scaling the window is the free space aligned up to the scale; without it, the current
     /// window is kept while within one rcv_mss of the free space, else the free space rounded down to rcv_mss.
     /// </summary>
