@@ -187,6 +187,23 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.DoesNotContain("Failed to bind", body);
     }
 
+    /// <summary>An enum field with a name it does not have is refused naming the field and the names it takes.</summary>
+    [Theory]
+    [InlineData("closeStyle", "Slam", "Close, ShutdownThenClose, LingerZero, Linger, Kill")]
+    [InlineData("closeFirst", "Sideways", "Client, Server, Both")]
+    [InlineData("level", "everything", "Full, States, Counters")]
+    public async Task Workload_UnknownEnumName_Returns400ListingTheNames(string field, string value, string names)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        string body = $$"""{"clients":["client"],"server":"server","port":80,"count":1,"{{field}}":"{{value}}"}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal($"'{value}' is not one of {names}.", problem.GetProperty("errors").GetProperty(field)[0].GetString());
+    }
+
     [Fact]
     public void ErrorFields_OfA404_AreItsErrorsExtension()
     {
