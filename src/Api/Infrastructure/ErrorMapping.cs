@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace SimService.Api.Infrastructure;
 
 /// <summary>The one place where expected failures and rejected requests become RFC 9457 problems.</summary>
-public static class ErrorMapping
+public static partial class ErrorMapping
 {
     public static ProblemHttpResult ToProblem(Failure failure) => failure switch
     {
@@ -143,12 +143,36 @@ public static class ErrorMapping
             Title = "Unsupported media type.",
             Detail = "Send the request body as JSON, with Content-Type: application/json.",
         },
+        // A query or route value the framework could not convert ("journal?fromNs=abc"): its message names the
+        // parameter and a CLR type ("Nullable<long> fromNs"); the client gets the parameter and the form it takes.
+        null when QueryValueNotBound().Match(exception.Message) is { Success: true } bind => new HttpValidationProblemDetails(
+            new Dictionary<string, string[]>
+            {
+                [bind.Groups["name"].Value] = [$"'{bind.Groups["value"].Value}' is not {ExpectedForm(bind.Groups["type"].Value)}."],
+            })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Type = ProblemTypes.Validation,
+        },
         _ => new ProblemDetails
         {
             Status = exception.StatusCode,
             Type = exception.StatusCode == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : null,
             Detail = exception.Message,
         },
+    };
+
+    /// <summary>RequestDelegateFactory's message for a value it could not parse: <c>Failed to bind parameter "{type} {name}" from "{value}".</c></summary>
+    [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[^ "]+)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex QueryValueNotBound();
+
+    /// <summary>The form a parameter of that (display) type takes, in words: no CLR names reach the client.</summary>
+    private static string ExpectedForm(string type) => type.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>', ']', '[') switch
+    {
+        "long" or "int" or "short" or "ulong" or "uint" => "a whole number",
+        "bool" => "true or false",
+        "Guid" => "a UUID",
+        _ => "a valid value for this parameter",
     };
 
     /// <summary>

@@ -35,3 +35,44 @@ public sealed class DurationNsConverter : JsonConverter<long?>
         else writer.WriteNullValue();
     }
 }
+
+/// <summary>
+/// An enum in a request body, read by name as <see cref="JsonStringEnumConverter"/> reads it (which stays registered
+/// after this one, for the OpenAPI document's string enums); a name it does not know is refused with the names it does,
+/// not the serializer's "The JSON value could not be converted to SimService.Domain…".
+/// </summary>
+public sealed class EnumNameConverter : JsonConverterFactory
+{
+    private readonly JsonStringEnumConverter names = new();
+
+    public override bool CanConvert(Type typeToConvert) => names.CanConvert(typeToConvert);
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(Named<>).MakeGenericType(typeToConvert), names.CreateConverter(typeToConvert, options))!;
+
+    private sealed class Named<TEnum>(JsonConverter inner) : JsonConverter<TEnum> where TEnum : struct, Enum
+    {
+        private readonly JsonConverter<TEnum> byName = (JsonConverter<TEnum>)inner;
+
+        public override TEnum Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            try
+            {
+                return byName.Read(ref reader, typeToConvert, options);
+            }
+            catch (JsonException) when (text is not null)
+            {
+                throw new JsonInputException($"'{text}' is not one of {string.Join(", ", Enum.GetNames<TEnum>())}.");
+            }
+        }
+
+        public override void Write(Utf8JsonWriter writer, TEnum value, JsonSerializerOptions options) => byName.Write(writer, value, options);
+
+        public override TEnum ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            byName.ReadAsPropertyName(ref reader, typeToConvert, options);
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, TEnum value, JsonSerializerOptions options) =>
+            byName.WriteAsPropertyName(writer, value, options);
+    }
+}

@@ -162,6 +162,48 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal(["toNs"], range.ErrorFields());
     }
 
+    /// <summary>
+    /// A query value the framework cannot convert (a number that is text, a bool that is neither) is a validation
+    /// problem naming the query parameter, with no CLR type name ("Nullable&lt;long&gt;") in what the client reads.
+    /// </summary>
+    [Theory]
+    [InlineData("journal?fromNs=abc", "fromNs", "a whole number")]
+    [InlineData("journal?limit=x", "limit", "a whole number")]
+    [InlineData("socket-table?atNs=1e3", "atNs", "a whole number")]
+    [InlineData("diagram.svg?socket=x", "socket", "a whole number")]
+    [InlineData("hosts/client/ss?info=maybe", "info", "true or false")]
+    public async Task Query_ValueOfTheWrongForm_Returns400NamingTheParameter(string path, string field, string expected)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var response = await sim.Client.GetAsync($"{sim.Base}/{path}");
+        var body = await response.Content.ReadAsStringAsync();
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Contains(expected, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.DoesNotContain("Nullable", body);
+        Assert.DoesNotContain("Failed to bind", body);
+    }
+
+    /// <summary>An enum field with a name it does not have is refused naming the field and the names it takes.</summary>
+    [Theory]
+    [InlineData("closeStyle", "Slam", "Close, ShutdownThenClose, LingerZero, Linger, Kill")]
+    [InlineData("closeFirst", "Sideways", "Client, Server, Both")]
+    [InlineData("level", "everything", "Full, States, Counters")]
+    public async Task Workload_UnknownEnumName_Returns400ListingTheNames(string field, string value, string names)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        string body = $$"""{"clients":["client"],"server":"server","port":80,"count":1,"{{field}}":"{{value}}"}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal($"'{value}' is not one of {names}.", problem.GetProperty("errors").GetProperty(field)[0].GetString());
+    }
+
     [Fact]
     public void ErrorFields_OfA404_AreItsErrorsExtension()
     {
