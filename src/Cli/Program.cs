@@ -29,7 +29,10 @@ const string usage = """
                              --keep DIR keeps the cases and the recordings of those that differ; --shrink cuts a
                              differing case down line by line (fuzz-N.min.pkt); --fuzz-edges starts each walk
                              at an edge state (SYN-SENT, SYN-RECV, crossing FINs, zero-window FIN-WAIT-1,
-                             TIME-WAIT, SHUT_RD); --fuzz-sysctls starts each case with random sysctls
+                             TIME-WAIT, SHUT_RD); --fuzz-teardown at a teardown draw (shutdown then close,
+                             unread data at close, TCP_NODELAY/TCP_CORK, zero window, small SO_RCVBUF, window
+                             shrink, out-of-order FIN, SACK reneging, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT);
+                             --fuzz-sysctls starts each case with random sysctls
                              (tcp_rfc1337, tcp_sack, tcp_timestamps, tcp_window_scaling, retries, tcp_fin_timeout, …)
       fuzz               a differential fuzzer: random teardown scenarios (2–3 hosts, 1–4 connections, random calls, sysctls,
                          black holes), each run on the engine and on this machine's kernel and compared as kernel --diff does;

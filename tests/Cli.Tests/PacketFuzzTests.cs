@@ -120,6 +120,63 @@ public sealed class PacketFuzzTests
         Assert.Contains("tcp_timestamps", drawn);
     }
 
+    [Theory]
+    [InlineData(1, false, false, "A59FC6EB3688E77081BD8F08")]
+    [InlineData(7000, true, false, "F2F22F94540E45D42EE5DE9E")]
+    [InlineData(9000, true, true, "B8B00AD345491CFDC5612FCE")]
+    [InlineData(9300, false, true, "C5C4925415F6CF67B457FADE")]
+    public void Generator_EarlierSeeds_WriteTheSameCasesByteForByte(long from, bool edges, bool sysctls, string sha256)
+    {
+        // The seeds of docs/kernel-check.md's runs must keep writing the cases that were run: a hash of 100 of them each.
+        var all = string.Concat(Enumerable.Range(0, 100).Select(i => PacketCaseGenerator.Generate(from + i, edges, sysctls)));
+
+        Assert.Equal(sha256, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(all)))[..24]);
+    }
+
+    /// <summary>--fuzz-teardown's cases of seeds 10000–10199, by their "// teardown: NAME" line.</summary>
+    static readonly Lazy<ILookup<string, (long Seed, string Text)>> TeardownCases = new(() => Enumerable.Range(10000, 200)
+        .Select(i => (Seed: (long)i, Text: PacketCaseGenerator.Generate(i, sysctls: i % 3 == 0, teardown: true)))
+        .ToLookup(c => System.Text.RegularExpressions.Regex.Match(c.Text, "// teardown: ([a-z-]+)").Groups[1].Value));
+
+    [Theory]
+    [InlineData("shutdown-then-close", @"shutdown\(\d, SHUT_(RD|RDWR|WR)\) = 0(.|\n)*close\(")]
+    [InlineData("unread-at-close", @"< P\. (.|\n)*close\(")]
+    [InlineData("nodelay-cork", @"SOL_TCP, TCP_(NODELAY|CORK), \[1\](.|\n)*write\((.|\n)*write\(")]
+    [InlineData("zero-window-close", @"write\((.|\n)*< \. \d+:\d+\(0\) ack \d+ win 0(.|\n)*write\((.|\n)*(close|shutdown)\(")]
+    [InlineData("small-rcvbuf", @"setsockopt\(3, SOL_SOCKET, SO_RCVBUF, \[\d+\], 4\) = 0\n(.|\n)*(listen|connect)\((.|\n)*< P\.(.|\n)*< P\.")]
+    [InlineData("window-shrink", @"write\(\d, \.\.\., [235]000\)(.|\n)*< \. \d+:\d+\(0\) ack \d+ win (0|1|100|500)\b")]
+    [InlineData("ofo-fin", @"< F\. (\d+):")]
+    [InlineData("sack-reneging", @"< \. \d+:\d+\(0\) ack 1 win \d+ <[^>]*sack (\d+):\d+>(.|\n)*< \. \d+:\d+\(0\) ack \1 win")]
+    [InlineData("user-timeout", @"TCP_USER_TIMEOUT, \[\d+\](.|\n)*write\(")]
+    [InlineData("defer-accept", @"setsockopt\(3, SOL_TCP, TCP_DEFER_ACCEPT, \[[125]\], 4\) = 0\n(.|\n)*listen\((.|\n)*< \. (.|\n)*accept\(3, \.\.\., \.\.\.\) = 4")]
+    public void Generator_Teardown_EachDrawWritesItsShape_CasesRunOnTheEngine(string draw, string shape)
+    {
+        var cases = TeardownCases.Value[draw].ToList();
+
+        Assert.InRange(cases.Count, 3, 80);
+        foreach (var (seed, text) in cases.Take(6))
+        {
+            Assert.Equal(text, PacketCaseGenerator.Generate(seed, sysctls: seed % 3 == 0, teardown: true));
+            Assert.Contains(" --fuzz-teardown", text.Split('\n')[0], StringComparison.Ordinal);
+            Assert.Matches(shape, text);
+            var (recording, error) = PacketFuzz.OnEngine(text, $"fuzz-{seed}.pkt");
+            Assert.True(recording is not null, $"seed {seed}: {error}\n{text}");
+            Assert.Contains(recording!, e => e.Kind == RecordedKind.Info && e.Text.StartsWith("tcpi_state = ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Generator_Teardown_EveryDrawMet_WeightedAsListed()
+    {
+        var counts = PacketCaseGenerator.TeardownDraws.ToDictionary(d => d.Name, d => TeardownCases.Value[d.Name].Count());
+
+        Assert.Equal(200, counts.Values.Sum());
+        // 200 draws at weight w of 20 give about 10·w each; sack-reneging and defer-accept fall back when SACK is off or
+        // the open is active, so they get fewer.
+        Assert.All(counts, c => Assert.InRange(c.Value, 3, 80));
+        Assert.True(counts["unread-at-close"] > counts["defer-accept"], string.Join(", ", counts));
+    }
+
     [Fact]
     public void Record_EngineRecording_TimesSeqRelativeTsValFromTheFirst()
     {

@@ -19,7 +19,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json", "fuzz-pkt", "seed", "keep"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "record", "shrink", "fuzz-edges", "fuzz-sysctls"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "record", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

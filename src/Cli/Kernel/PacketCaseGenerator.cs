@@ -45,9 +45,10 @@ internal sealed partial class PacketCaseGenerator
     /// The case of <paramref name="seed"/>: a record-mode script (inbound segments, calls, %{ }% blocks only); with
     /// <paramref name="sysctls"/> it starts with a line of sysctls drawn from their own stream (<see cref="DrawSysctls"/>).
     /// </summary>
-    public static string Generate(long seed, bool edges = false, bool sysctls = false) => new PacketCaseGenerator(seed).Write(seed, edges, sysctls);
+    public static string Generate(long seed, bool edges = false, bool sysctls = false, bool teardown = false) =>
+        new PacketCaseGenerator(seed).Write(seed, edges, sysctls, teardown);
 
-    string Write(long seed, bool edges, bool sysctls)
+    string Write(long seed, bool edges, bool sysctls, bool teardown)
     {
         var settings = sysctls ? DrawSysctls(seed) : [];
         bool passive = Chance(0.5);
@@ -60,13 +61,16 @@ internal sealed partial class PacketCaseGenerator
         // cannot write one: packetdrill's parser wants end == start + len without wrapping).
         _peerNxt = Pick(0u, 1_000_000u, 2_147_483_000u, _rng.NextUInt32() % 4_000_000_000u);
         _peerTsBase = Pick(1000u, 4_294_960_000u);
-        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(sysctls ? " --fuzz-sysctls" : "")}: {(edges ? "edge walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
+        // --fuzz-teardown takes the place of --fuzz-edges (Teardown()); the other modes' lines are written as before.
+        edges &= !teardown;
+        Line($"// simservice kernel --fuzz-pkt 1 --seed {seed}{(edges ? " --fuzz-edges" : "")}{(teardown ? " --fuzz-teardown" : "")}{(sysctls ? " --fuzz-sysctls" : "")}: {(edges ? "edge walk, " : "")}{(teardown ? "teardown walk, " : "")}{(passive ? "passive" : "active")} open{(edges ? " unless the edge opens it" : "")}, mss {_mss}"
             + $"{(_sack ? ", sack" : "")}{(_ts ? ", ts" : "")}{(_wscale is { } w ? $", wscale {w}" : "")}; record mode (outbound packets are recorded, not stated)");
         if (settings.Count > 0) At($"`sysctl -q {string.Join(" ", settings.Select(x => $"net.ipv4.{x.Key}={x.Value}"))}`");
         // Without timestamps of its own the socket sends no TS val for the peer to echo (tcp_timestamps 0: the SYN's TS
         // option is not taken up), so the peer's later segments carry none either; its SYN still offers them.
         _echoTs = _ts && !settings.Contains(new("tcp_timestamps", "0"));
-        if (edges) Edge(passive);
+        if (teardown) Teardown(passive);
+        else if (edges) Edge(passive);
         else if (passive) Passive();
         else Active();
         int steps = 3 + (int)(_rng.NextUInt32() % 18);
@@ -130,10 +134,11 @@ internal sealed partial class PacketCaseGenerator
     // ---- handshake ----------------------------------------------------------------------------
 
     /// <summary>A non-blocking listener on fd 3 and the peer's SYN to it (the request socket's SYN-ACK follows).</summary>
-    void ListenAndTakeSyn()
+    void ListenAndTakeSyn(Action? beforeListen = null)
     {
         At("socket(..., SOCK_STREAM, IPPROTO_TCP) = 3");
         At("setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0");
+        beforeListen?.Invoke();
         At("bind(3, ..., ...) = 0");
         At("listen(3, 1) = 0");
         // Non-blocking, so a handshake the walk spoils makes accept() fail with EAGAIN on both sides rather than block.
@@ -143,9 +148,10 @@ internal sealed partial class PacketCaseGenerator
         _lastOut = _now;
     }
 
-    void Passive()
+    /// <summary>A passive open; <paramref name="beforeListen"/> writes lines on the listener before listen().</summary>
+    void Passive(Action? beforeListen = null)
     {
-        ListenAndTakeSyn();
+        ListenAndTakeSyn(beforeListen);
         Advance(Pick(5_000L, 10_000L, 50_000L));
         At($"< . {_peerNxt}:{_peerNxt}(0) ack 1 win {_window}{Options(sackBlock: null, handshake: true)}");
         At("accept(3, ..., ...) = 4");
@@ -153,10 +159,12 @@ internal sealed partial class PacketCaseGenerator
         At("fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0");
     }
 
-    void Active()
+    /// <summary>An active open; <paramref name="beforeConnect"/> writes lines on the socket before connect().</summary>
+    void Active(Action? beforeConnect = null)
     {
         At("socket(..., SOCK_STREAM, IPPROTO_TCP) = 3");
         At("fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0");
+        beforeConnect?.Invoke();
         At("connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)");
         _lastOut = _now;
         Advance(Pick(5_000L, 10_000L, 50_000L));

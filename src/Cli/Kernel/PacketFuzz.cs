@@ -84,7 +84,7 @@ internal static class PacketFuzz
         {
             cancellationToken.ThrowIfCancellationRequested();
             var path = Path.Combine(folder, $"fuzz-{caseSeed}.pkt");
-            File.WriteAllText(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls")));
+            File.WriteAllText(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown")));
             var file = new ScenarioFile(path, Path.GetFullPath(path), FileFormats.ForPath(path)!);
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);

@@ -175,9 +175,12 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_ofo_queue(): queued segments rcv_nxt has reached move to the receive queue in order; the
-    /// part of one that starts below dsack_high (rcv_nxt on entry, lowered to the end of such a segment) is
-    /// D-SACK-extended; one wholly below rcv_nxt is dropped.
+    /// Models tcp_ofo_queue() — net/ipv4/tcp_input.c: queued segments rcv_nxt has reached move to the receive queue in
+    /// order; the part of one that starts below dsack_high (rcv_nxt on entry) is D-SACK-extended, from its start to
+    /// its end or dsack_high, whichever comes first ("tcp: fix tcp_ofo_queue() to avoid including too much DUP SACK
+    /// range", 2025, in 6.18: a queued 101:111 covered by an in-order 1:1001 is D-SACKed as 101:111 — observed on
+    /// Linux 6.18.44, --fuzz-teardown seed 10000). Before that fix (linux-4.4) the range ran to dsack_high, which was
+    /// lowered to the end of such a segment instead. One wholly below rcv_nxt is dropped.
     /// </summary>
     void OfoQueue()
     {
@@ -188,7 +191,11 @@ public sealed partial class TcpSocket
             if (SeqMath.Before(o.Seq, dsackHigh))
             {
                 uint dsack = dsackHigh;
-                if (SeqMath.Before(o.End, dsackHigh)) dsackHigh = o.End;
+                if (SeqMath.Before(o.End, dsackHigh))
+                {
+                    if (_sim.Profile == KernelProfile.Linux44) dsackHigh = o.End;
+                    else dsack = o.End;
+                }
                 DsackExtend(o.Seq, dsack);
             }
             _ofo.RemoveAt(0);

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tests.Fixtures;
@@ -99,6 +100,21 @@ public class DsackTests
         var ack = p.Data(2500, at: 0);
         Assert.Equal(3000L, p.Acked(ack));
         Assert.Equal(new[] { (2000L, 2500L) }, p.Sacks(ack));
+        Assert.Equal(1, Count(p, MibCounter.TcpExtTCPDSACKOldSent));
+    }
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 110L)]
+    [InlineData(KernelProfile.Linux44, 1000L)]
+    public void Established_InOrderSegmentCoversAQueuedSegment_OfoQueueDsacksOnlyThatSegment(KernelProfile profile, long dsackEnd)
+    {
+        var p = InjectedPeer.Connected(profile: profile);
+        p.Data(10, at: 100);
+        // [0, 1000) covers the queued [100, 110): tcp_ofo_queue() D-SACKs [100, 110) on 6.18 (observed on Linux
+        // 6.18.44: "sack 101:111" relative to the ISN); before the 2025 fix the block ran to rcv_nxt, [100, 1000).
+        var ack = p.Data(1000, at: 0);
+        Assert.Equal(1000L, p.Acked(ack));
+        Assert.Equal(new[] { (100L, dsackEnd) }, p.Sacks(ack));
         Assert.Equal(1, Count(p, MibCounter.TcpExtTCPDSACKOldSent));
     }
 
