@@ -17,48 +17,19 @@ namespace SimService.Benchmarks;
 static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
-        double? HeldBytesPerConnection, Phase OpenPhase);
-
-    /// <summary>What a timed phase spent outside the engine's own code: the JIT's compilation time (all threads,
-    /// tier-0 and the background tier-1/PGO recompilations, which the process's CPU time counts), the methods it
-    /// compiled, and the collector's collections and pauses.</summary>
-    public readonly record struct Phase(double JitMs, long JitMethods, int Gc0, int Gc1, int Gc2, double GcPauseMs)
-    {
-        public string Format(string p) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{p}jit_ms={JitMs:F0} {p}jit_methods={JitMethods} {p}gc0={Gc0} {p}gc1={Gc1} {p}gc2={Gc2} {p}gc_pause_ms={GcPauseMs:F0}");
-    }
-
-    sealed class PhaseMeter
-    {
-        readonly TimeSpan _jit = System.Runtime.JitInfo.GetCompilationTime(), _pause = GC.GetTotalPauseDuration();
-        readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
-        readonly int _g0 = GC.CollectionCount(0), _g1 = GC.CollectionCount(1), _g2 = GC.CollectionCount(2);
-
-        public Phase Stop() => new((System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds,
-            System.Runtime.JitInfo.GetCompiledMethodCount() - _methods, GC.CollectionCount(0) - _g0, GC.CollectionCount(1) - _g1,
-            GC.CollectionCount(2) - _g2, (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds);
-    }
+        double? HeldBytesPerConnection, RuntimePhase OpenPhase);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: a pool of
     /// <paramref name="n"/> opened and closed, then waiting until the JIT has compiled nothing for 500 ms
     /// (tiered compilation promotes a method after its 30th call once 100 ms pass without new tier-0
-    /// compilations, in a background thread; dynamic PGO compiles it twice), at most 10 s. Returns the
-    /// methods compiled during the wait.
+    /// compilations, in a background thread; dynamic PGO compiles it twice), at most 10 s
+    /// (<see cref="Measure.WaitForJit"/>). Returns the methods compiled during the wait.
     /// </summary>
     public static long WarmUp(int n)
     {
         Run(n);
-        long before = System.Runtime.JitInfo.GetCompiledMethodCount(), last = before;
-        var quiet = System.Diagnostics.Stopwatch.StartNew();
-        var total = System.Diagnostics.Stopwatch.StartNew();
-        while (quiet.ElapsedMilliseconds < 500 && total.ElapsedMilliseconds < 10_000)
-        {
-            Thread.Sleep(50);
-            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now != last) { last = now; quiet.Restart(); }
-        }
-        return last - before;
+        return Measure.WaitForJit();
     }
 
     public static Result Run(int n)
@@ -80,9 +51,9 @@ static class Pool
         long heap0 = heap ? GC.GetTotalMemory(forceFullCollection: true) : 0;
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it.
-        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        Measure.CollectAll();
         var m = new Measure();
-        var phase = new PhaseMeter();
+        var phase = new RuntimeMeter();
         const int batch = 1000;
         for (int i = 0; i < n; i += batch)
         {
