@@ -69,6 +69,12 @@ static class Pool
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
         double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
+        if (Environment.GetEnvironmentVariable("SIMBENCH_PAUSE") == "1")
+        {
+            // For a heap dump of the held pool: dotnet-gcdump collect -p <pid>, then a line on stdin.
+            Console.WriteLine($"# pid {Environment.ProcessId}: {n} connections held; press enter");
+            Console.ReadLine();
+        }
         m = new Measure();
         for (int i = 0; i < n; i += batch)
         {
