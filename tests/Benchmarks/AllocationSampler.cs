@@ -4,7 +4,8 @@ namespace SimService.Benchmarks;
 
 /// <summary>
 /// Samples allocations by type in-process (the runtime's GC AllocationTick event, one per ~100 KB allocated):
-/// `SIMBENCH_ALLOC=1` prints the types that take the most bytes when the run ends. For profiling only.
+/// `SIMBENCH_ALLOC=1` prints the types that take the most bytes when the run ends, and the collections by generation and
+/// reason (GCStart). For profiling only.
 /// </summary>
 sealed class AllocationSampler : EventListener
 {
@@ -16,8 +17,23 @@ sealed class AllocationSampler : EventListener
         if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
     }
 
+    // GCStart's Reason (gc_reason in the runtime's gc.h).
+    static readonly string[] Reasons = ["alloc_soh", "induced", "lowmemory", "empty", "alloc_loh", "oos_soh", "oos_loh", "induced_noforce",
+        "gcstress", "induced_lowmem", "induced_compacting", "lowmemory_host", "pm_full_gc", "lowmemory_host_blocking", "bgc_tuning_soh",
+        "bgc_tuning_loh", "bgc_stepping", "induced_aggressive"];
+    readonly Dictionary<string, int> _collections = [];
+
     protected override void OnEventWritten(EventWrittenEventArgs e)
     {
+        if (e.EventName is { } gc && gc.StartsWith("GCStart", StringComparison.Ordinal) && e.Payload is not null)
+        {
+            int d = e.PayloadNames!.IndexOf("Depth"), r = e.PayloadNames.IndexOf("Reason");
+            if (d < 0 || r < 0) return;
+            int reason = Convert.ToInt32(e.Payload[r]);
+            var key = $"gen{Convert.ToInt32(e.Payload[d])} {(reason < Reasons.Length ? Reasons[reason] : reason.ToString())}";
+            lock (_bytes) _collections[key] = _collections.GetValueOrDefault(key) + 1;
+            return;
+        }
         if (e.EventName is not { } name || !name.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
         int i = e.PayloadNames!.IndexOf("TypeName"), a = e.PayloadNames.IndexOf("AllocationAmount64");
         if (i < 0) return;
@@ -32,6 +48,9 @@ sealed class AllocationSampler : EventListener
 
     public void Print()
     {
+        lock (_bytes)
+            foreach (var (what, count) in _collections.OrderBy(kv => kv.Key))
+                Console.WriteLine($"# gc {what}: {count}");
         lock (_bytes)
             foreach (var (type, bytes) in _bytes.OrderByDescending(kv => kv.Value).Take(40))
                 Console.WriteLine($"# alloc {100.0 * bytes / Math.Max(1, _total),5:F1}% {bytes / 1_048_576,7} MB {type}");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace SimService.Benchmarks;
 
@@ -6,10 +7,32 @@ namespace SimService.Benchmarks;
 sealed class Measure
 {
     readonly Stopwatch _wall = Stopwatch.StartNew();
-    readonly TimeSpan _cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    readonly double _cpu0 = ProcessCpuSeconds();
 
     public double WallSeconds => _wall.Elapsed.TotalSeconds;
-    public double CpuSeconds => (Process.GetCurrentProcess().TotalProcessorTime - _cpu0).TotalSeconds;
+    public double CpuSeconds => ProcessCpuSeconds() - _cpu0;
+
+    /// <summary>
+    /// The process's CPU time, all threads, in nanoseconds (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)): the
+    /// 10-ms clock ticks of /proc/self/stat, which Process.TotalProcessorTime reads, were a fifth of W6's
+    /// 10,000-connection open phase (≈ 50 ms).
+    /// </summary>
+    static double ProcessCpuSeconds()
+    {
+        if (OperatingSystem.IsLinux() && clock_gettime(2 /* CLOCK_PROCESS_CPUTIME_ID */, out var ts) == 0)
+            return ts.Sec + ts.Nsec / 1e9;
+        return Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct Timespec
+    {
+        public long Sec;
+        public long Nsec;
+    }
+
+    [DllImport("libc", SetLastError = false)]
+    static extern int clock_gettime(int clockId, out Timespec ts);
 
     public static long PeakRssMb()
     {
@@ -19,10 +42,54 @@ sealed class Measure
         return -1;
     }
 
+    /// <summary>A blocking, compacting collection of every generation: what the section before left is not charged to the next.</summary>
+    public static void CollectAll() => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+
+    /// <summary>
+    /// Waits until the JIT has compiled nothing for 500 ms (at most 10 s): tiered compilation promotes a method in a
+    /// background thread once 100 ms pass without new tier-0 compilations, and dynamic PGO compiles a hot method twice
+    /// (instrumented, then optimized), so a timed section right after a warm-up would still pay for them. Returns the
+    /// methods compiled during the wait.
+    /// </summary>
+    public static long WaitForJit()
+    {
+        long before = System.Runtime.JitInfo.GetCompiledMethodCount(), last = before;
+        var quiet = Stopwatch.StartNew();
+        var total = Stopwatch.StartNew();
+        while (quiet.ElapsedMilliseconds < 500 && total.ElapsedMilliseconds < 10_000)
+        {
+            Thread.Sleep(50);
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != last) { last = now; quiet.Restart(); }
+        }
+        return last - before;
+    }
+
     public static long Heap()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         return GC.GetTotalMemory(forceFullCollection: true);
     }
+}
+
+/// <summary>What a timed phase spent outside the engine's own code: the JIT's compilation time (all threads,
+/// tier-0 and the background tier-1/PGO recompilations, which the process's CPU time counts), the methods it
+/// compiled, and the collector's collections and pauses.</summary>
+public readonly record struct RuntimePhase(double JitMs, long JitMethods, int Gc0, int Gc1, int Gc2, double GcPauseMs)
+{
+    public string Format(string p) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{p}jit_ms={JitMs:F0} {p}jit_methods={JitMethods} {p}gc0={Gc0} {p}gc1={Gc1} {p}gc2={Gc2} {p}gc_pause_ms={GcPauseMs:F0}");
+}
+
+/// <summary>Starts counting the JIT's and the collector's work; <see cref="Stop"/> gives what a section spent.</summary>
+sealed class RuntimeMeter
+{
+    readonly TimeSpan _jit = System.Runtime.JitInfo.GetCompilationTime(), _pause = GC.GetTotalPauseDuration();
+    readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+    readonly int _g0 = GC.CollectionCount(0), _g1 = GC.CollectionCount(1), _g2 = GC.CollectionCount(2);
+
+    public RuntimePhase Stop() => new((System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds,
+        System.Runtime.JitInfo.GetCompiledMethodCount() - _methods, GC.CollectionCount(0) - _g0, GC.CollectionCount(1) - _g1,
+        GC.CollectionCount(2) - _g2, (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds);
 }

@@ -17,7 +17,20 @@ namespace SimService.Benchmarks;
 static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
-        double? HeldBytesPerConnection);
+        double? HeldBytesPerConnection, RuntimePhase OpenPhase);
+
+    /// <summary>
+    /// The untimed warm-up before the measured pools, as any benchmark harness runs one: a pool of
+    /// <paramref name="n"/> opened and closed, then waiting until the JIT has compiled nothing for 500 ms
+    /// (tiered compilation promotes a method after its 30th call once 100 ms pass without new tier-0
+    /// compilations, in a background thread; dynamic PGO compiles it twice), at most 10 s
+    /// (<see cref="Measure.WaitForJit"/>). Returns the methods compiled during the wait.
+    /// </summary>
+    public static long WarmUp(int n)
+    {
+        Run(n);
+        return Measure.WaitForJit();
+    }
 
     public static Result Run(int n)
     {
@@ -36,7 +49,11 @@ static class Pool
         // the close phase's collections, so its rate is not comparable with a run without it).
         bool heap = Environment.GetEnvironmentVariable("SIMBENCH_HEAP") == "1";
         long heap0 = heap ? GC.GetTotalMemory(forceFullCollection: true) : 0;
+        // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
+        // collection inside this one's open phase would otherwise charge to it.
+        Measure.CollectAll();
         var m = new Measure();
+        var phase = new RuntimeMeter();
         const int batch = 1000;
         for (int i = 0; i < n; i += batch)
         {
@@ -48,9 +65,16 @@ static class Pool
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds;
+        var openPhase = phase.Stop();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
         double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
+        if (Environment.GetEnvironmentVariable("SIMBENCH_PAUSE") == "1")
+        {
+            // For a heap dump of the held pool: dotnet-gcdump collect -p <pid>, then a line on stdin.
+            Console.WriteLine($"# pid {Environment.ProcessId}: {n} connections held; press enter");
+            Console.ReadLine();
+        }
         m = new Measure();
         for (int i = 0; i < n; i += batch)
         {
@@ -58,7 +82,7 @@ static class Pool
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase);
     }
 
     static void Must(Simulation sim, SimCommand c)
