@@ -15,7 +15,8 @@ internal sealed record TracedSegment(long AtNs, string From, string To, WireSegm
 /// or the seeded loss draws a drop — the engine's link rules (<see cref="Link"/>, Simulation.Send), with the engine's own
 /// direction settings. Every segment read is traced with its time: the kernel side's packet capture. The loss draws
 /// come from a <see cref="Pcg32"/> of the scenario's seed, but the engine draws ISNs and timestamp offsets from the
-/// same generator, so a loss between 0 and 1 drops other segments than the engine's run does.
+/// same generator, so a loss between 0 and 1 drops other segments than the engine's run does — unless the link loses
+/// by segment (<see cref="SegmentLoss"/>): then both drop the same segments while both send the same.
 /// </summary>
 internal sealed class LinkEmulator
 {
@@ -33,6 +34,7 @@ internal sealed class LinkEmulator
     public LinkEmulator(ScenarioLink link, int fdA, int fdB, long seed)
     {
         _link = new Link(link.A, link.B, link.Delay, link.Loss);
+        if (link.LossBySegment) _link.LoseBySegment(seed);
         _fdA = fdA;
         _fdB = fdB;
         _random = new Pcg32(seed);
@@ -114,7 +116,10 @@ internal sealed class LinkEmulator
         {
             var direction = _link.From(from);
             // Simulation.Send(): a black hole, else a loss draw (loss 1 always drops, 0 never draws).
-            bool dropped = direction.Blackhole || (direction.Loss > 0 && (direction.Loss >= 1 || ((IRandomSource)_random).NextDouble() < direction.Loss));
+            bool dropped = direction.Blackhole || (segment is null
+                ? direction.Loss >= 1 // not TCP (the engine carries nothing else): lost with the whole link only
+                : direction.Loses(_random, new Endpoint(new IPv4(segment.Source), segment.SourcePort), new Endpoint(new IPv4(segment.Destination), segment.DestinationPort),
+                    (TcpFlags)segment.Flags, segment.Seq, segment.Ack, segment.PayloadLength));
             if (segment is not null) _trace.Add(new TracedSegment(at - _t0, from, to, segment, dropped));
             if (!dropped) _inFlight.Enqueue((target, buffer[..(int)n]), (at + direction.Delay.Ns, _order++));
         }
