@@ -70,9 +70,10 @@ public sealed class FuzzTests
             }
     }
 
-    /// <summary>A profile's draw: case (7, 3) calibrated twice is the same document; another case or seed gives another.</summary>
-    internal static void AssertDeterministic(Func<long, int, FuzzCase> draw)
+    /// <summary>A profile's draw: case (7, 3) calibrated twice is the same document, named <paramref name="name"/>; another case or seed gives another.</summary>
+    internal static void AssertDeterministic(Func<long, int, FuzzCase> draw, string? name = null)
     {
+        if (name is not null) Assert.Equal(name, draw(7, 3).Name);
         string Calibrated(long seed, int number) => FuzzCase.Calibrate(draw(seed, number).Draft).Json!;
         string first = Calibrated(7, 3);
 

@@ -51,8 +51,8 @@ internal static partial class FuzzEdge
     }
 
     /// <summary>
-    /// The case with every link's one-way delay <paramref name="shiftMs"/> longer and every step <paramref name="stepMs"/>
-    /// later; null when no link has a delay written in ms or µs.
+    /// The case with every link's one-way delay (and every delay a link step sets) <paramref name="shiftMs"/> longer and
+    /// every step <paramref name="stepMs"/> later; null when no link has a delay written in ms or µs.
     /// </summary>
     public static string? Lengthened(string caseJson, double shiftMs, double stepMs = 0)
     {
@@ -60,8 +60,11 @@ internal static partial class FuzzEdge
         bool any = false;
         foreach (var link in doc["links"]?.AsArray().OfType<JsonObject>() ?? [])
             any |= Add(link, "delay", shiftMs);
-        if (stepMs > 0)
-            foreach (var step in doc["steps"]?.AsArray().OfType<JsonObject>() ?? []) Add(step, "at", stepMs);
+        foreach (var step in doc["steps"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            if (step["link"] is JsonObject change) Add(change, "delay", shiftMs); // a direction's own delay (--profile loss)
+            if (stepMs > 0) Add(step, "at", stepMs);
+        }
         return any ? FuzzCase.Text(doc) : null;
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace SimService.Cli.Fuzz;
 
-/// <summary>Scenario steps the fuzz profiles draw (<see cref="FuzzCase"/>, <see cref="ListenFuzzCase"/>, <see cref="TimersFuzzCase"/>).</summary>
+/// <summary>Scenario steps the fuzz profiles draw (<see cref="FuzzCase"/>, <see cref="ListenFuzzCase"/>, <see cref="TimersFuzzCase"/>, <see cref="LossFuzzCase"/>).</summary>
 static class FuzzSteps
 {
     /// <summary>A call step: host, process, call, the socket's alias when it names one, then <paramref name="arguments"/> (moved in).</summary>
@@ -45,14 +45,21 @@ static class FuzzSteps
     }
 
     /// <summary>A one-way loss step on the link between a client and the server ("client->server" or "server->client").</summary>
-    public static JsonObject LinkLoss(string direction, double loss)
+    public static JsonObject LinkLoss(string direction, double loss) => LinkChange(direction, new JsonObject { ["loss"] = loss });
+
+    /// <summary>A one-way link step between a client and the server: <paramref name="change"/>'s fields (delay, loss; moved in), then the direction.</summary>
+    public static JsonObject LinkChange(string direction, JsonObject change)
     {
         var hosts = direction.Split("->");
         string client = hosts[0] == "server" ? hosts[1] : hosts[0];
-        return new JsonObject
+        var link = new JsonObject { ["between"] = new JsonArray(client, "server") };
+        foreach (var (key, value) in change.ToList())
         {
-            ["link"] = new JsonObject { ["between"] = new JsonArray(client, "server"), ["loss"] = loss, ["direction"] = direction },
-        };
+            change.Remove(key);
+            link[key] = value;
+        }
+        link["direction"] = direction;
+        return new JsonObject { ["link"] = link };
     }
 
     /// <summary>

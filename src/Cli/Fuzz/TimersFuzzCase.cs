@@ -22,42 +22,19 @@ public static class TimersFuzzCase
     /// <summary>One-way delays (odd milliseconds: an RTT of a multiple of 4 ms puts the RTO exactly on a jiffy, see <see cref="FuzzCase"/>).</summary>
     static readonly int[] DelaysMs = [1, 3, 5, 7, 11, 15, 21, 31, 41, 49];
 
-    /// <summary>How near a step may come to an earlier step or the arrivals it causes (<see cref="FuzzSteps.AwayFromArrivals"/>).</summary>
-    const long RaceNs = 6_000_000;
-
     /// <summary>The latest end of a case's virtual time: the kernel runner refuses a scenario of more than ~130 s.</summary>
     public const long LongestNs = 90_000_000_000;
 
     /// <summary>Case <paramref name="number"/> of <paramref name="seed"/> of the timers profile.</summary>
-    public static FuzzCase Draw(long seed, int number)
+    public static FuzzCase Draw(long seed, int number) => FuzzDrawer.Draw("timers", 0x7153e5, seed, number, random => new Drawer(random));
+
+    sealed class Drawer(IRandomSource random) : FuzzDrawer(random)
     {
-        var drawer = new Drawer(new Pcg32(seed, 0x7153e5 + 2L * number));
-        string name = $"fuzz-timers-{seed}-{number}";
-        return FuzzCase.Drawn(seed, number, name, drawer.Document(name));
-    }
-
-    sealed class Drawer(IRandomSource random)
-    {
-        readonly List<(long At, JsonObject Step)> _steps = [];
-        List<long> _delays = [];
-
-        int Below(int n) => (int)random.NextBelow((uint)n);
-
-        bool Chance(double p) => random.NextDouble() < p;
-
-        T Pick<T>(IReadOnlyList<T> items) => items[Below(items.Count)];
-
-        /// <summary>A whole number of milliseconds in [lo, hi) ms, in ns.</summary>
-        long Ms(long lo, long hi) => (lo + (long)(random.NextDouble() * (hi - lo))) * 1_000_000;
-
-        /// <summary>One side of a connection.</summary>
-        sealed record End(string Alias, string Host, string Process);
-
-        public JsonObject Document(string name)
+        public override JsonObject Document(string name)
         {
-            var hosts = new JsonObject { ["client"] = Host("10.0.0.1"), ["server"] = Host("10.0.0.2") };
+            var hosts = ClientAndServer();
             long d = Pick(DelaysMs) * 1_000_000L;
-            _delays = [d];
+            Delays = [d];
             var links = new JsonArray(new JsonObject { ["between"] = new JsonArray("client", "server"), ["delay"] = FuzzSteps.Duration(d) });
 
             // One or two connections, each from its own client process, handshakes 8 ms + a delay apart; accepted in order.
@@ -159,26 +136,15 @@ public static class TimersFuzzCase
             if (liftAt != long.MaxValue && Chance(0.7)) Lift(directions, at = Away(Math.Max(at + 6_000_000, liftAt)));
 
             // The end: an expect step a random time on, then a run-until that keeps the whole case within LongestNs.
-            long horizon = Math.Min(LongestNs, at + Ms(2000, 25_000));
-            at = Away(at + Math.Max(6_000_000, (horizon - at) / 2));
-            Add(at, new JsonObject { ["expect"] = new JsonObject() });
-            long runUntil = Math.Max(300_000_000, horizon - at) / 1_000_000 * 1_000_000;
-            return FuzzSteps.Document(name,
+            return Finish(name,
                 "Drawn by simservice fuzz --profile timers: data in flight or a zero window when a black hole starts, teardown calls, timer sysctls and options; run on the engine and on the kernel.",
-                hosts, links, _steps, FuzzSteps.Duration(runUntil));
+                hosts, links, at, 25_000, LongestNs);
         }
-
-        void Add(long at, JsonObject step) => _steps.Add((at, step));
-
-        long Away(long at) => FuzzSteps.AwayFromArrivals(at, _steps.Select(s => s.At), _delays, RaceNs);
 
         void Lift(string[] directions, long at)
         {
             foreach (var direction in directions) Add(at, FuzzSteps.LinkLoss(direction, 0.0));
         }
-
-        static JsonObject Call(End end, string call, JsonObject arguments) =>
-            FuzzSteps.Call(end.Host, end.Process, call, arguments, end.Alias);
 
         /// <summary><paramref name="count"/> timer options: TCP_USER_TIMEOUT, keepalive, TCP_LINGER2, SO_LINGER.</summary>
         IEnumerable<JsonObject> Options(int count, bool lingerMayWait)
@@ -209,23 +175,17 @@ public static class TimersFuzzCase
         }
 
         /// <summary>A host's timer sysctls, each drawn or left at its default.</summary>
-        JsonObject Host(string address)
+        protected override JsonObject Host(string address)
         {
-            var sysctls = new JsonObject();
-            void Maybe(double p, string name, JsonNode value)
-            {
-                if (Chance(p)) sysctls[$"net.ipv4.{name}"] = value;
-            }
-            Maybe(0.3, "tcp_retries1", 1 + Below(3));
-            Maybe(0.5, "tcp_retries2", 1 + Below(6));
-            Maybe(0.5, "tcp_orphan_retries", Below(4));
-            Maybe(0.4, "tcp_fin_timeout", Pick(new[] { 1, 2, 5, 10, 30 }));
-            Maybe(0.3, "tcp_keepalive_time", 1 + Below(5));
-            Maybe(0.3, "tcp_keepalive_intvl", 1 + Below(3));
-            Maybe(0.3, "tcp_keepalive_probes", 1 + Below(4));
-            var host = new JsonObject { ["address"] = address };
-            if (sysctls.Count > 0) host["sysctls"] = sysctls;
-            return host;
+            var sysctls = new HostSysctls(this);
+            sysctls.Maybe(0.3, "tcp_retries1", 1 + Below(3));
+            sysctls.Maybe(0.5, "tcp_retries2", 1 + Below(6));
+            sysctls.Maybe(0.5, "tcp_orphan_retries", Below(4));
+            sysctls.Maybe(0.4, "tcp_fin_timeout", Pick(new[] { 1, 2, 5, 10, 30 }));
+            sysctls.Maybe(0.3, "tcp_keepalive_time", 1 + Below(5));
+            sysctls.Maybe(0.3, "tcp_keepalive_intvl", 1 + Below(3));
+            sysctls.Maybe(0.3, "tcp_keepalive_probes", 1 + Below(4));
+            return sysctls.Host(address);
         }
     }
 }

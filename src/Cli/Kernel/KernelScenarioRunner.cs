@@ -194,7 +194,7 @@ internal sealed class KernelScenarioRunner
             var (b, errorB) = Attach(link.B, link.A, $"sl{i}");
             if ((errorA ?? errorB) is { } error) return error;
             _links.Add(new LinkEmulator(link, a, b, _doc.Seed));
-            if (link.Loss is > 0 and < 1)
+            if (link.Loss is > 0 and < 1 && !link.LossBySegment)
                 _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
         }
         _sockets = new ScenarioCalls(_hosts, _addresses);

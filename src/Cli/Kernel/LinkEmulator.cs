@@ -15,10 +15,11 @@ internal sealed record TracedSegment(long AtNs, string From, string To, WireSegm
 /// or the seeded loss draws a drop — the engine's link rules (<see cref="Link"/>, Simulation.Send), with the engine's own
 /// direction settings. Every segment read is traced with its time: the kernel side's packet capture. The loss draws
 /// come from a <see cref="Pcg32"/> of the scenario's seed, but the engine draws ISNs and timestamp offsets from the
-/// same generator, so a loss between 0 and 1 drops other segments than the engine's run does.
+/// same generator, so a loss between 0 and 1 drops other segments than the engine's run does — unless the link loses
+/// by segment (<see cref="SegmentLoss"/>): then both drop the same segments while both send the same.
 /// </summary>
 /// <remarks>
-/// The forwarding thread only reads, stamps, queues and writes: packets are parsed when the trace is asked for. Parsing
+/// The forwarding thread only reads, stamps, queues and writes (a loss draw by segment reads the fixed header, no options): packets are parsed when the trace is asked for. Parsing
 /// them as they came made the thread compile the SACK-option path (ImmutableArray builders) when the first segment with a
 /// SACK block arrived — 1.4–1.8 ms in which it forwarded nothing, so the rest of that flight reached the peer late and its
 /// ACKs came back spread out (fuzz case 20-52, seen with ftrace: all ten segments on the TUN device at once, the second
@@ -41,6 +42,7 @@ internal sealed class LinkEmulator
     public LinkEmulator(ScenarioLink link, int fdA, int fdB, long seed)
     {
         _link = new Link(link.A, link.B, link.Delay, link.Loss);
+        if (link.LossBySegment) _link.LoseBySegment(seed);
         _fdA = fdA;
         _fdB = fdB;
         _random = new Pcg32(seed);
@@ -124,7 +126,12 @@ internal sealed class LinkEmulator
         {
             var direction = _link.From(from);
             // Simulation.Send(): a black hole, else a loss draw (loss 1 always drops, 0 never draws).
-            bool dropped = direction.Blackhole || (direction.Loss > 0 && (direction.Loss >= 1 || ((IRandomSource)_random).NextDouble() < direction.Loss));
+            // The header only (no options): the forwarding thread must not compile the option paths (see remarks).
+            var header = direction.Loss is > 0 and < 1 ? TcpWire.ParseHeader(packet) : null;
+            bool dropped = direction.Blackhole || (header is null
+                ? direction.Loss >= 1 // not TCP (the engine carries nothing else), or no draw: lost with the whole link only
+                : direction.Loses(_random, new Endpoint(new IPv4(header.Source), header.SourcePort), new Endpoint(new IPv4(header.Destination), header.DestinationPort),
+                    (TcpFlags)header.Flags, header.Seq, header.Ack, header.PayloadLength));
             _read.Add((at - _t0, from, to, packet, dropped));
             if (!dropped) _inFlight.Enqueue((target, packet), (at + direction.Delay.Ns, _order++));
         }

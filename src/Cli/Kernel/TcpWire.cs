@@ -54,7 +54,12 @@ internal static class TcpWire
     }
 
     /// <summary>A packet read from the TUN device, when it is IPv4 TCP (anything else — IPv6 neighbour traffic — is null).</summary>
-    public static WireSegment? Parse(ReadOnlySpan<byte> p)
+    public static WireSegment? Parse(ReadOnlySpan<byte> p) => Parse(p, options: true);
+
+    /// <summary>As <see cref="Parse(ReadOnlySpan{byte})"/>, without reading the options (they come back empty).</summary>
+    public static WireSegment? ParseHeader(ReadOnlySpan<byte> p) => Parse(p, options: false);
+
+    static WireSegment? Parse(ReadOnlySpan<byte> p, bool options)
     {
         if (p.Length < 40 || p[0] >> 4 != 4 || p[9] != 6) return null;
         int ihl = (p[0] & 0xf) * 4;
@@ -66,7 +71,7 @@ internal static class TcpWire
         return new WireSegment(BinaryPrimitives.ReadUInt32BigEndian(p[12..]), BinaryPrimitives.ReadUInt32BigEndian(p[16..]),
             BinaryPrimitives.ReadUInt16BigEndian(t), BinaryPrimitives.ReadUInt16BigEndian(t[2..]),
             BinaryPrimitives.ReadUInt32BigEndian(t[4..]), BinaryPrimitives.ReadUInt32BigEndian(t[8..]), t[13],
-            BinaryPrimitives.ReadUInt16BigEndian(t[14..]), ReadOptions(t[20..offset]), t.Length - offset);
+            BinaryPrimitives.ReadUInt16BigEndian(t[14..]), options ? ReadOptions(t[20..offset]) : [], t.Length - offset);
     }
 
     /// <summary>The options of a TCP header in wire order, NOPs and EOL included (bytes after EOL are padding).</summary>

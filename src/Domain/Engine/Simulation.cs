@@ -484,7 +484,7 @@ public sealed partial class Simulation
             RecordDrop(from, sent, "blackhole");
             return;
         }
-        if (direction.Loss > 0 && (direction.Loss >= 1 || Rng.NextDouble() < direction.Loss))
+        if (direction.Loses(Rng, sent.Source, sent.Destination, sent.Flags, sent.Seq, sent.Ack, sent.Length))
         {
             RecordDrop(from, sent, "loss");
             return;

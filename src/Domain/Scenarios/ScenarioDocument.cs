@@ -52,8 +52,11 @@ public sealed record SysctlSetting(string Name, string Text);
 /// <summary>A NAT entry of the top-level <c>nats</c> object.</summary>
 public sealed record ScenarioNat(string Name, uint Address);
 
-/// <summary>A symmetric link between hosts A and B with a one-way delay and a loss probability.</summary>
-public sealed record ScenarioLink(string A, string B, SimDuration Delay, double Loss)
+/// <summary>
+/// A symmetric link between hosts A and B with a one-way delay and a loss probability, drawn from the generator or
+/// (<paramref name="LossBySegment"/>) from what each segment is (<see cref="Network.SegmentLoss"/>).
+/// </summary>
+public sealed record ScenarioLink(string A, string B, SimDuration Delay, double Loss, bool LossBySegment = false)
 {
     /// <summary>The format's default one-way delay, "0.05ms".</summary>
     public static readonly SimDuration DefaultDelay = SimDuration.FromMicroseconds(50);

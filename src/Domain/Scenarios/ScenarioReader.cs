@@ -17,7 +17,7 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil");
     static readonly FrozenSet<string> HostFields = Set("address", "addresses", "sysctls", "behindNat", "kind");
     static readonly FrozenSet<string> NatFields = Set("address");
-    static readonly FrozenSet<string> LinkFields = Set("between", "delay", "loss");
+    static readonly FrozenSet<string> LinkFields = Set("between", "delay", "loss", "lossBySegment");
 
     /// <summary>Null while the kernel field is invalid: then sysctls are checked only structurally.</summary>
     KernelProfile? _profile;
@@ -145,11 +145,12 @@ internal sealed partial class ScenarioReader
             var between = Between(Required(fields, "between"));
             var delay = fields?["delay"] is { } d ? Duration(d) : ScenarioLink.DefaultDelay;
             var loss = fields?["loss"] is { } l ? Number(l, 0, 1) : 0;
+            var bySegment = fields?["lossBySegment"] is { } bs ? Bool(bs) : false;
             if (between is not var (a, b)) continue;
             if (_links.Any(link => link.Joins(a, b)))
                 Error(item.Path, $"{a} and {b} are already joined by another link");
-            else if (delay is { } dl && loss is { } ls)
-                _links.Add(new ScenarioLink(a, b, dl, ls));
+            else if (delay is { } dl && loss is { } ls && bySegment is { } keyed)
+                _links.Add(new ScenarioLink(a, b, dl, ls, keyed));
         }
         return [.. _links];
     }

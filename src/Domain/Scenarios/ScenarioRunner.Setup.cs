@@ -16,6 +16,7 @@ public sealed partial class ScenarioRunner
         {
             var link = _doc.Links[i];
             Report(JsonPath.Item("$.links", i), Apply(new AddLinkCommand(link.A, link.B, link.Delay, link.Loss)).Error);
+            if (link.LossBySegment) _sim.FindLink(link.A, link.B)?.LoseBySegment(_doc.Seed);
         }
         return _errors.Count == 0;
     }

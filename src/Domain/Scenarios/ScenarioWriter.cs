@@ -65,6 +65,7 @@ public static class ScenarioWriter
             WriteBetween(w, link.A, link.B);
             w.WriteString("delay", link.Delay.ToString());
             w.WriteNumber("loss", link.Loss);
+            if (link.LossBySegment) w.WriteBoolean("lossBySegment", true);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -1,0 +1,81 @@
+extern alias cli;
+
+using System.Text.Json.Nodes;
+using cli::SimService.Cli.Fuzz;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Scenarios;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// <c>simservice fuzz --profile loss</c>: the loss-recovery generator is a pure function of (seed, case); every case is a
+/// schema-valid scenario the kernel runner takes and passes on the engine with its results written in within 60 s of
+/// virtual time; it draws what it says (a link losing by segment, each direction its own loss and often its own delay,
+/// bulk writes of several MSS and of TSO size, teardown calls with SO_LINGER, the recovery sysctls), and on the engine
+/// the loss takes the segments the profile is about: a FIN, the ACK of a FIN, the last data segment of a write, an ACK
+/// carrying SACK blocks.
+/// </summary>
+public sealed class LossFuzzTests
+{
+    [Fact]
+    public void Draw_SameSeedAndCase_GivesTheSameDocument() => FuzzTests.AssertDeterministic(LossFuzzCase.Draw, "fuzz-loss-7-3");
+
+    [Fact]
+    public void Draw_TwentyCasesOfTwoSeeds_ValidRunOnTheEngineAndDrawWhatTheProfileSays()
+    {
+        int asymmetric = 0, bulk = 0, tso = 0, linger = 0, shutdowns = 0, lifted = 0;
+        var sysctls = new HashSet<string>(StringComparer.Ordinal);
+        var lost = new HashSet<string>(StringComparer.Ordinal);
+        foreach (long seed in new long[] { 1, 2 })
+            for (int number = 0; number < 20; number++)
+            {
+                string json = FuzzTests.CalibratedRunningOnTheEngine(LossFuzzCase.Draw(seed, number), number, LossFuzzCase.LongestNs);
+
+                var doc = JsonNode.Parse(json)!;
+                Assert.True(doc["links"]![0]!["lossBySegment"]!.GetValue<bool>());
+                var steps = doc["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
+                Assert.Contains(steps, s => s["link"]?["loss"]?.GetValue<double>() > 0);
+                if (steps.Any(s => s["link"]?["delay"] is not null)) asymmetric++;
+                if (steps.Any(s => s["link"]?["loss"]?.GetValue<double>() == 0.0)) lifted++;
+                var sends = steps.Where(s => s["call"]?.GetValue<string>() == "send").Select(s => s["bytes"]!.GetValue<int>()).ToList();
+                if (sends.Any(b => b >= 2 * 1448)) bulk++;
+                if (sends.Any(b => b >= 45 * 1448)) tso++;
+                if (steps.Any(s => s["option"]?.GetValue<string>() == "SO_LINGER")) linger++;
+                if (steps.Any(s => s["call"]?.GetValue<string>() == "shutdown")) shutdowns++;
+                foreach (var host in new[] { "client", "server" })
+                    foreach (var (name, _) in doc["hosts"]![host]!["sysctls"]?.AsObject() ?? []) sysctls.Add(name);
+                Assert.Equal("expect", steps[^1].Select(p => p.Key).Last(k => k != "at"));
+                lost.UnionWith(WhatWasLost(json));
+            }
+        Assert.InRange(asymmetric, 10, 38);
+        Assert.InRange(lifted, 2, 30);
+        Assert.InRange(bulk, 30, 40);
+        Assert.InRange(tso, 5, 40);
+        Assert.InRange(linger, 5, 40);
+        Assert.InRange(shutdowns, 5, 40);
+        Assert.Superset(new HashSet<string>(["net.ipv4.tcp_sack", "net.ipv4.tcp_dsack", "net.ipv4.tcp_timestamps", "net.ipv4.tcp_early_retrans",
+            "net.ipv4.tcp_recovery", "net.ipv4.tcp_frto", "net.ipv4.tcp_retries2", "net.ipv4.tcp_orphan_retries"]), sysctls);
+        Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
+    }
+
+    /// <summary>What the loss took in a case's engine run, by kind.</summary>
+    static IEnumerable<string> WhatWasLost(string json)
+    {
+        var journal = ScenarioRunner.Run(ScenarioParser.Parse(json).Document!).Simulation.Journal;
+        var sent = journal.OfType<SegmentSent>().ToList();
+        var fins = sent.Where(s => s.Flags.Has(TcpFlags.Fin)).Select(s => (s.Tuple.Reversed, s.SeqNo + (uint)s.Len + 1)).ToHashSet();
+        var highest = sent.Where(s => s.Len > 0).GroupBy(s => s.Tuple).ToDictionary(g => g.Key, g => g.Max(s => s.SeqNo + (uint)s.Len));
+        var seen = new HashSet<(FourTuple, uint, int)>();
+        foreach (var segment in sent)
+        {
+            bool again = !seen.Add((segment.Tuple, segment.SeqNo, segment.Len)) && segment.Len > 0;
+            if (!journal.OfType<SegmentDropped>().Any(d => d.SegmentId == segment.SegmentId && d.Reason == "loss")) continue;
+            if (segment.Flags.Has(TcpFlags.Fin)) yield return "FIN";
+            if (segment.Flags.Has(TcpFlags.Ack) && fins.Contains((segment.Tuple, segment.AckNo))) yield return "ACK of a FIN";
+            if (segment.Len > 0 && segment.SeqNo + (uint)segment.Len == highest[segment.Tuple]) yield return "last data segment";
+            if (segment.Len == 0 && segment.Options.HasSack) yield return "ACK with SACK blocks";
+            if (again) yield return "retransmission";
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tests.Scenarios.Runner;
+
+namespace SimService.Domain.Tests.EventLoop;
+
+/// <summary>
+/// A link's loss by segment (<c>lossBySegment</c>): the draw follows what a segment is, relative to each side's ISN, so
+/// two runs with other ISNs, ports and extra pure ACKs lose the same segments — the engine's and the kernel's behind
+/// the link emulator.
+/// </summary>
+public class SegmentLossTests
+{
+    static Endpoint At(string address, ushort port) => new(IPv4.Parse(address), port);
+
+    /// <summary>One connection's segments (client ISN <paramref name="c"/>, server ISN <paramref name="s"/>): the draws in order.</summary>
+    static List<double> Draws(SegmentLoss loss, ushort port, uint c, uint s, bool extraAck)
+    {
+        var client = At("10.0.0.1", port);
+        var server = At("10.0.0.2", 80);
+        var draws = new List<double>
+        {
+            loss.Draw(client, server, TcpFlags.Syn, c, 0, 0),
+            loss.Draw(server, client, TcpFlags.Syn | TcpFlags.Ack, s, c + 1, 0),
+            loss.Draw(client, server, TcpFlags.Ack, c + 1, s + 1, 0),
+            loss.Draw(client, server, TcpFlags.Ack | TcpFlags.Psh, c + 1, s + 1, 1448),
+        };
+        if (extraAck) loss.Draw(server, client, TcpFlags.Ack, s + 1, c + 1, 0); // a window update the other run did not send
+        draws.Add(loss.Draw(client, server, TcpFlags.Ack, c + 1449, s + 1, 1448));
+        draws.Add(loss.Draw(server, client, TcpFlags.Ack, s + 1, c + 2897, 0));
+        draws.Add(loss.Draw(client, server, TcpFlags.Ack, c + 1, s + 1, 1448)); // the first segment again, PSH off
+        draws.Add(loss.Draw(client, server, TcpFlags.Fin | TcpFlags.Ack, c + 2897, s + 1, 0));
+        return draws;
+    }
+
+    [Fact]
+    public void Draw_SameSegmentsOtherIsnsPortsAndAnExtraAck_SameDraws()
+    {
+        var engine = Draws(new SegmentLoss(7), 40000, 1000, 5000, extraAck: false);
+        var kernel = Draws(new SegmentLoss(7), 51234, 0xFFFFFF00, 123, extraAck: true);
+
+        Assert.Equal(engine, kernel);
+        Assert.All(engine, d => Assert.InRange(d, 0.0, 1.0));
+        Assert.Equal(engine.Count, engine.Distinct().Count()); // the retransmission (index 6) is a draw of its own
+        Assert.NotEqual(engine, Draws(new SegmentLoss(8), 40000, 1000, 5000, extraAck: false));
+    }
+
+    const string Steps = """
+        { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
+        { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },
+        { "at": "100ms", "host": "server", "call": "accept", "socket": "listener", "as": "s" },
+        { "at": "110ms", "link": { "between": ["client", "server"], "loss": 0.1 } },
+        { "at": "110ms", "host": "client", "call": "send", "socket": "c", "bytes": 20000 },
+        { "at": "110ms", "host": "client", "call": "close", "socket": "c" }
+        """;
+
+    static string Document(bool bySegment) => $$"""
+        {
+          "name": "loss-by-segment", "seed": 3,
+          "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+          "links": [ { "between": ["client", "server"], "delay": "10ms", "lossBySegment": {{(bySegment ? "true" : "false")}} } ],
+          "steps": [ {{Steps}} ],
+          "runUntil": "20s"
+        }
+        """;
+
+    /// <summary>The segments a run lost: the sender's host, flags, sequence relative to its first SYN, length.</summary>
+    static List<string> Lost(ScenarioRunResult run)
+    {
+        var isn = run.Simulation.Journal.OfType<SegmentSent>().Where(s => s.Flags.Has(TcpFlags.Syn))
+            .GroupBy(s => s.Host).ToDictionary(g => g.Key, g => g.First().SeqNo);
+        return [.. run.Simulation.Journal.OfType<SegmentDropped>()
+            .Select(d => $"{d.Host} {d.Flags.ToLetters()} {d.SeqNo - isn[d.Host]}:{d.Len} ({d.Reason})")];
+    }
+
+    [Fact]
+    public void Scenario_LossBySegment_LosesTheSegmentsItsHashPicks()
+    {
+        var parsed = ScenarioParser.Parse(Document(bySegment: true)).Document!;
+        Assert.True(Assert.Single(parsed.Links).LossBySegment);
+        Assert.Contains("\"lossBySegment\": true", ScenarioWriter.ToJson(parsed), StringComparison.Ordinal);
+
+        var keyed = Lost(RunnerAssert.Run(Document(bySegment: true)));
+        var drawn = Lost(RunnerAssert.Run(Document(bySegment: false)));
+
+        Assert.Equal(["client P. 1449:1448 (loss)", "client P. 7241:1448 (loss)", "server . 1:0 (loss)", "server . 1:0 (loss)"], keyed);
+        Assert.NotEqual(drawn, keyed);
+    }
+}
