@@ -637,13 +637,15 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     private sealed class WhenAllAbandoned : IDisposable
     {
         private readonly CancellationTokenSource _allGone = new();
-        private readonly List<CancellationTokenRegistration> _registrations = [];
+        private readonly List<CancellationTokenRegistration> _registrations;
         private int _waiting;
 
         public WhenAllAbandoned(List<Pending> group)
         {
             _waiting = group.Count;
-            foreach (var pending in group) _registrations.Add(pending.Abandoned.Register(OneGone));
+            _registrations = new(group.Count);
+            Action oneGone = OneGone; // one delegate for the group
+            foreach (var pending in group) _registrations.Add(pending.Abandoned.Register(oneGone));
         }
 
         public CancellationToken Token => _allGone.Token;

@@ -32,6 +32,7 @@ public static class ErrorHandlingSetup
         });
         services.AddExceptionHandler<UnhandledExceptionHandler>();
         services.AddValidation();
+        services.AddValidationInfoCache();
 
         // Without this a body that fails to bind gets an empty 400 outside Development; thrown, it reaches
         // UnhandledExceptionHandler, which names the field.

@@ -15,12 +15,19 @@ public static class MediatorSetup
         });
 }
 
-/// <summary>Logs each message the mediator handles and how long its handler took.</summary>
+/// <summary>
+/// Logs each message the mediator handles and how long its handler took (at debug level). While debug is off for it,
+/// the handler is called directly: no timing and no asynchronous step of its own per message.
+/// </summary>
 public sealed partial class LoggingBehavior<TMessage, TResponse>(ILogger<LoggingBehavior<TMessage, TResponse>> logger)
     : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
-    public async ValueTask<TResponse> Handle(
+    public ValueTask<TResponse> Handle(
+        TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken) =>
+        logger.IsEnabled(LogLevel.Debug) ? Logged(message, next, cancellationToken) : next(message, cancellationToken);
+
+    private async ValueTask<TResponse> Logged(
         TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();

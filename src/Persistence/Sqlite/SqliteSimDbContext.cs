@@ -281,7 +281,7 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
         /// <summary>The simulation's key as EF Core stores it (upper-case text), UTF-8, kept for the next rows of the same simulation.</summary>
         public byte[] KeyOf(Guid runId)
         {
-            if (runId != _keyOf || _key.Length == 0) (_keyOf, _key) = (runId, System.Text.Encoding.UTF8.GetBytes(Key(runId)));
+            if (runId != _keyOf || _key.Length == 0) (_keyOf, _key) = (runId, Utf8Key(runId));
             return _key;
         }
 
@@ -395,6 +395,15 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
     }
 
     private static string Key(Guid id) => id.ToString().ToUpperInvariant();
+
+    /// <summary><see cref="Key"/> as UTF-8, formatted straight into its array (no strings on the way: a command's append needs it).</summary>
+    private static byte[] Utf8Key(Guid id)
+    {
+        var key = new byte[36];
+        id.TryFormat(key, out _, "D");
+        System.Text.Ascii.ToUpperInPlace(key, out _);
+        return key;
+    }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTextConverter>();

@@ -118,8 +118,11 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken) =>
         RunAsync(() => { work(); return true; }, heavy, cancellationToken);
 
-    /// <summary>Workers running light work now, which the watchdog looks at.</summary>
-    private readonly ConcurrentDictionary<Worker, long> _busy = new();
+    /// <summary>The engine threads alive, which the watchdog looks at (a worker joins when its thread starts and leaves when it ends).</summary>
+    private readonly ConcurrentDictionary<Worker, bool> _workers = new();
+
+    /// <summary>Workers running light work now.</summary>
+    private int _lightRunning;
     private Timer? _watchdog;
     private bool _watching;
     private readonly Lock _watchdogGate = new();
@@ -127,11 +130,13 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// <summary>
     /// Light work started on <paramref name="worker"/> (at a <see cref="Environment.TickCount64"/>): one timer for the
     /// process, ticking every <see cref="Slice"/> while light work runs, demotes work that has run longer (a timer per
-    /// piece of work cost more than the command it watched).
+    /// piece of work cost more than the command it watched). The start is the worker's own field, not an entry of a
+    /// shared table: nothing is allocated per piece of work.
     /// </summary>
     private void Started(Worker worker)
     {
-        _busy[worker] = Environment.TickCount64;
+        Volatile.Write(ref worker.LightSince, Environment.TickCount64);
+        Interlocked.Increment(ref _lightRunning);
         lock (_watchdogGate)
         {
             if (_watching) return;
@@ -141,17 +146,21 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         }
     }
 
-    private void Finished(Worker worker) => _busy.TryRemove(worker, out _);
+    private void Finished(Worker worker)
+    {
+        Volatile.Write(ref worker.LightSince, 0);
+        Interlocked.Decrement(ref _lightRunning);
+    }
 
     /// <summary>Demotes light work past its slice; stops ticking once no light work runs (<see cref="Started"/> starts it again).</summary>
     private void Watch()
     {
         var now = Environment.TickCount64;
-        foreach (var (worker, since) in _busy)
-            if (now - since >= (long)Slice.TotalMilliseconds) worker.Demote();
+        foreach (var (worker, _) in _workers)
+            if (Volatile.Read(ref worker.LightSince) is var since and not 0 && now - since >= (long)Slice.TotalMilliseconds) worker.Demote();
         lock (_watchdogGate)
         {
-            if (!_busy.IsEmpty) return;
+            if (Volatile.Read(ref _lightRunning) > 0) return;
             _watching = false;
             _watchdog!.Change(Timeout.Infinite, Timeout.Infinite);
         }
@@ -174,9 +183,13 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         private bool _heavy, _running, _demoted;
         private int _threadId;
 
+        /// <summary>When the light work running now started (<see cref="Environment.TickCount64"/>), or 0.</summary>
+        public long LightSince;
+
         public Worker(EngineThreads owner)
         {
             _owner = owner;
+            _owner._workers[this] = true;
             new Thread(Loop) { IsBackground = true, Name = "engine" }.Start();
         }
 
@@ -219,7 +232,11 @@ public sealed partial class EngineThreads(IConfiguration configuration)
                 // The caller goes on here unless this thread was demoted (its continuation is no engine work: the
                 // watchdog no longer looks at this thread, so it is not demoted for the caller's time either).
                 work.Complete(inline: !retire);
-                if (retire || !_owner.ReturnIdle(this)) return;
+                if (retire || !_owner.ReturnIdle(this))
+                {
+                    _owner._workers.TryRemove(this, out _);
+                    return;
+                }
             }
         }
 

@@ -20,7 +20,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
         CancellationToken cancellationToken)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
+        using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
         using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(simulationId);
@@ -42,7 +42,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
         CancellationToken cancellationToken, bool heavy = false)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SimulationId"] = simulationId });
+        using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
         bool mayTrust = true;
         for (int attempt = 0, checkedAttempts = 0; checkedAttempts < 2; attempt++)
         {

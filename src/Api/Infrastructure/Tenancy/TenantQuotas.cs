@@ -45,11 +45,21 @@ public sealed class TenantQuotas(IConfiguration configuration)
     /// <summary>Stored bytes of the events (pages' encodings, older rows' UTF-8 payloads), as <see cref="SimulationRun.JournalBytes"/> counts them.</summary>
     public static long Bytes(IEnumerable<EventRecord> events) => events.Sum(e => e.StoredBytes);
 
+    /// <inheritdoc cref="Bytes(IEnumerable{EventRecord})"/>
+    public static long Bytes(IReadOnlyList<EventRecord> events)
+    {
+        long bytes = 0;
+        for (int i = 0; i < events.Count; i++) bytes += events[i].StoredBytes; // no enumerator per command
+        return bytes;
+    }
+
     private QuotaExceeded? CheckEngine(Guid? simulationId, Simulation engine)
     {
         if (engine.Hosts.Count > Hosts)
             return Hit(simulationId, "hosts", Hosts, $"A simulation may have {Hosts} hosts; this request would make {engine.Hosts.Count}.");
-        var sockets = engine.Hosts.Sum(h => (long)h.Allocated);
+        long sockets = 0;
+        var hosts = engine.Hosts;
+        for (int i = 0; i < hosts.Count; i++) sockets += hosts[i].Allocated; // no enumerator per command
         return sockets > Sockets
             ? Hit(simulationId, "sockets", Sockets, $"A simulation may have {Sockets} sockets (listeners and connections, TIME-WAIT not counted); this request would make {sockets}.")
             : null;
