@@ -50,8 +50,20 @@ public static class ErrorHandlingSetup
         var naming = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions.PropertyNamingPolicy;
         if (naming is not null)
             validation.Errors = validation.Errors.ToDictionary(
-                error => string.Join('.', error.Key.Split('.').Select(naming.ConvertName)), error => error.Value);
+                error => string.Join('.', error.Key.Split('.').Select(naming.ConvertName)),
+                error => error.Value.Select(message => WithJsonName(message, error.Key.Split('.')[^1], naming)).ToArray());
         validation.Type = ProblemTypes.Validation;
+    }
+
+    /// <summary>
+    /// The default DataAnnotations messages name the CLR member ("The field Port must be between 1 and 65535.",
+    /// "The Port field is required."); the client wrote "port". Messages of our own are left as they are.
+    /// </summary>
+    private static string WithJsonName(string message, string member, JsonNamingPolicy naming)
+    {
+        string json = naming.ConvertName(member);
+        return message.Replace($"The field {member} ", $"The field {json} ", StringComparison.Ordinal)
+            .Replace($"The {member} field ", $"The {json} field ", StringComparison.Ordinal);
     }
 
     private static void ConfigureJson(JsonSerializerOptions json)

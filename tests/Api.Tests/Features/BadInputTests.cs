@@ -204,6 +204,21 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal($"'{value}' is not one of {names}.", problem.GetProperty("errors").GetProperty(field)[0].GetString());
     }
 
+    /// <summary>The framework's own validation messages name the field as the client wrote it ("port"), not the CLR member ("Port").</summary>
+    [Theory]
+    [InlineData("""{"client":"client","server":"server"}""", "The port field is required.")]
+    [InlineData("""{"client":"client","server":"server","port":70000}""", "The field port must be between 1 and 65535.")]
+    public async Task Connection_PortMissingOrOutOfRange_MessageNamesTheJsonField(string body, string message)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/connections", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["port"], problem.ErrorFields());
+        Assert.Equal(message, problem.GetProperty("errors").GetProperty("port")[0].GetString());
+    }
+
     [Fact]
     public void ErrorFields_OfA404_AreItsErrorsExtension()
     {
