@@ -118,6 +118,8 @@ public enum MibCounter
     TcpExtTCPHPHits,
     TcpExtTCPPureAcks,
     TcpExtTCPHPAcks,
+    // tcp_timeout_mark_lost(): an RTO found the retransmission queue's head SACKed (the receiver reneged).
+    TcpExtTCPSACKReneging,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

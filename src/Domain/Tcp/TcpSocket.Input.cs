@@ -869,6 +869,8 @@ public sealed partial class TcpSocket
             acked++;
         }
         if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
+        // "if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) flag |= FLAG_SACK_RENEGING" for the skb the loop stopped at.
+        if (_rtx.Count > 0 && _rtx[0].Sacked) flag |= AckFlags.SackReneging;
         _snd.Una = ack;
         if (_rtx.Count == 0)
         {

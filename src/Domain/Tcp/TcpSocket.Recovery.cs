@@ -43,6 +43,8 @@ internal enum AckFlags
     SetXmitTimer = 0x1000,
     /// <summary>FLAG_DSACK_TLP: the D-SACK reports the loss probe.</summary>
     DsackTlp = 0x2000,
+    /// <summary>FLAG_SACK_RENEGING: after the ACK the retransmission queue's head is one the peer had SACKed.</summary>
+    SackReneging = 0x4000,
     Acked = DataAcked | SynAcked,
     NotDup = Data | WinUpdate | Acked,
     CaAlert = DataSacked | DsackingAck,
@@ -86,12 +88,14 @@ public sealed partial class TcpSocket
     /// then per state: Recovery (Reno dupacks, tcp_try_undo_partial(), tcp_try_undo_dsack() + tcp_try_to_open() — linux-4.4:
     /// + tcp_try_keep_open() and return —, loss marking),
     /// Loss (tcp_process_loss()), and Open/Disorder/CWR (Reno dupacks, D-SACK undo, loss marking, and
-    /// tcp_enter_recovery() once something is marked lost — tcp_time_to_recover(): lost_out != 0).
-    /// ECN and SACK reneging are not modelled.
+    /// tcp_enter_recovery() once something is marked lost — tcp_time_to_recover(): lost_out != 0). Before any of it,
+    /// in all states, SACK reneging (<see cref="CheckSackReneging"/>) ends the call. ECN is not modelled.
     /// </summary>
     void FastretransAlert(uint priorSndUna, int numDupack, ref AckFlags flag, ref Rexmit rexmit)
     {
         if (PacketsOut == 0 && _ca.SackedOut > 0) _ca.SackedOut = 0;
+        // B. "In all the states check for reneging SACKs."
+        if (CheckSackReneging(ref flag)) return;
         // D. Check state exit conditions. State can be terminated when high_seq is ACKed.
         if (_ca.State == CaState.Open)
         {
@@ -172,6 +176,27 @@ public sealed partial class TcpSocket
                 break;
         }
         rexmit = Rexmit.Lost;
+    }
+
+    /// <summary>
+    /// Models tcp_check_sack_reneging() — net/ipv4/tcp_input.c: an ACK that advanced snd_una up to a segment the peer
+    /// had SACKed ("our remembered SACKs do not reflect real state of receiver") gives the receiver max(RTT/2, 10 ms) —
+    /// max(usecs_to_jiffies(srtt_us &gt;&gt; 4), msecs_to_jiffies(10)) — to send ACKs that restore the scoreboard: the
+    /// RTO timer is reset to that (inet_csk_reset_xmit_timer()), FLAG_SET_XMIT_TIMER is cleared so tcp_ack() keeps it,
+    /// and tcp_fastretrans_alert() returns. If the reneging still holds when it fires, tcp_timeout_mark_lost() clears
+    /// the SACK scoreboard (<see cref="TimeoutMarkLost"/>). Observed on Linux 6.18.44 (--fuzz-teardown seed 10342: the
+    /// SACKed 1001:2001 resent 21 ms after the ACK of 1:1001, not at the 215 ms RTO). linux-4.4 resets the timer on
+    /// FLAG_SACK_RENEGING alone (the FLAG_SND_UNA_ADVANCED test came in 6.1, "tcp: fix indefinite deferral of RTO with
+    /// SACK reneging").
+    /// </summary>
+    bool CheckSackReneging(ref AckFlags flag)
+    {
+        if ((flag & AckFlags.SackReneging) == 0) return false;
+        if ((flag & AckFlags.SndUnaAdvanced) == 0 && _sim.Profile == KernelProfile.Linux6) return false;
+        long delay = Math.Max(Jiffies.FromDuration(new SimDuration((_rtt.SrttUs >> 4) * 1000)), Jiffies.FromDuration(SimDuration.FromMilliseconds(10)));
+        ResetXmitTimer(TcpTimerKind.Retransmit, Jiffies.ToDuration(delay));
+        flag &= ~AckFlags.SetXmitTimer;
+        return true;
     }
 
     /// <summary>

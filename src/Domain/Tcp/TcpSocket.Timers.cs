@@ -282,14 +282,26 @@ public sealed partial class TcpSocket
     /// (tcp_reset_reno_sack()); the head and every segment not SACKed and not sent within the last RACK RTT
     /// (tcp_rack_skb_timeout() &gt; 0: "Don't mark recently sent ones lost yet") is lost (tcp_mark_skb_lost()); a
     /// retransmission of a segment already lost is lost again (TCPCB_SACKED_RETRANS cleared: TCPLostRetransmit),
-    /// so it goes out again. SACK reneging is not modelled.
+    /// so it goes out again. When the head is SACKed the receiver reneged (is_reneg): TCPSACKReneging, sacked_out = 0,
+    /// and every segment loses its SACK mark and is lost, recently sent or not (tcp_is_sack_reneg for the rate sample
+    /// is not modelled).
     /// </summary>
     void TimeoutMarkLost()
     {
-        if (!IsSack) _ca.SackedOut = 0;
+        bool isReneg = _rtx.Count > 0 && _rtx[0].Sacked;
+        if (isReneg)
+        {
+            Host.Count(MibCounter.TcpExtTCPSACKReneging);
+            _ca.SackedOut = 0;
+        }
+        else if (!IsSack)
+        {
+            _ca.SackedOut = 0;
+        }
         for (int i = 0; i < _rtx.Count; i++)
         {
-            if (i > 0 && _rack.RttUs - (_sim.Now - _rtx[i].SentAt).Ns / 1000 > 0) continue;
+            if (isReneg) _rtx[i] = _rtx[i] with { Sacked = false };
+            else if (i > 0 && _rack.RttUs - (_sim.Now - _rtx[i].SentAt).Ns / 1000 > 0) continue;
             MarkSkbLost(i);
         }
     }

@@ -55,6 +55,19 @@ public class TsoPshTests
         Assert.True(result.Passed, result.Output);
     }
 
+    [Fact]
+    public void Corked_WriteJoiningAPushedSkb_ClearsItsPsh_FullSegmentLeavesWithout()
+    {
+        // Writes of 500 and 500 under TCP_CORK share one skb that tcp_push() marked PSH; the next write (1460) joins it
+        // and clears the mark (tcp_sendmsg_locked(): "if (!copied) ... &= ~TCPHDR_PSH"), so the full MSS 1:1449 leaves
+        // without PSH and the corked rest, this call's tail, with it. Observed on Linux 6.18.44 (the script passes on both).
+        var (sim, _, _, iss) = SackReorderingTests.Run("write-into-pushed-skb-clears-its-psh.pkt");
+
+        var data = sim.Journal.OfType<SimService.Domain.Journal.SegmentSent>()
+            .Where(s => s.Host == PacketdrillRunner.LocalHost && s.Len > 0).Select(s => (s.SeqNo - iss, s.Len, s.Flags.Has(TcpFlags.Psh))).ToList();
+        Assert.Equal([(1u, 1448, false), (1449u, 1012, true)], data);
+    }
+
     /// <summary>A handshake with timestamps at 0.010 s, MSS 1000 (as partial-undo-timestamps.pkt).</summary>
     const string TsHandshake = """
         `./defaults.sh`
