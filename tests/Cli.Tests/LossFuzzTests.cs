@@ -59,6 +59,21 @@ public sealed class LossFuzzTests
         Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
     }
 
+    /// <summary>The EDGE verdict's slower links lengthen the delay a link step gives one direction too (an asymmetric case's).</summary>
+    [Fact]
+    public void Edge_AsymmetricCase_BothDirectionsDelaysLengthened()
+    {
+        var json = Enumerable.Range(0, 20).Select(n => FuzzCase.Calibrate(LossFuzzCase.Draw(1, n).Draft).Json!)
+            .First(j => JsonNode.Parse(j)!["steps"]!.AsArray().Any(s => s!["link"]?["delay"] is not null));
+        string Delays(string doc) => string.Join(" ", new[] { JsonNode.Parse(doc)!["links"]![0]!["delay"]!.GetValue<string>() }
+            .Concat(JsonNode.Parse(doc)!["steps"]!.AsArray().Select(s => s!["link"]?["delay"]?.GetValue<string>()).OfType<string>()));
+
+        var before = Delays(json).Split(' ').Select(d => int.Parse(d[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1000);
+        var after = Delays(FuzzEdge.Lengthened(json, 0.3)!).Split(' ').Select(d => int.Parse(d[..^2], System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(before.Select(us => us + 300), after);
+    }
+
     /// <summary>What the loss took in a case's engine run, by kind.</summary>
     static IEnumerable<string> WhatWasLost(string json)
     {

@@ -8,7 +8,9 @@ namespace SimService.Cli.Fuzz;
 /// choices from one generator in a fixed order, the timed steps drawn so far, and keeping a step clear of the arrivals
 /// of what earlier steps sent (<see cref="FuzzSteps.AwayFromArrivals"/>).
 /// </summary>
-abstract class FuzzDrawer(IRandomSource random)
+/// <param name="random">The generator every choice is drawn from.</param>
+/// <param name="raceNs">How near a step may come to an earlier step or the arrivals it causes (<see cref="FuzzSteps.AwayFromArrivals"/>).</param>
+abstract class FuzzDrawer(IRandomSource random, long raceNs = 6_000_000)
 {
     /// <summary>
     /// Case <paramref name="number"/> of <paramref name="seed"/> of a profile: its drawer (<paramref name="drawer"/>) on the
@@ -29,9 +31,6 @@ abstract class FuzzDrawer(IRandomSource random)
     /// <summary>The two hosts, "client" (10.0.0.1) and "server" (10.0.0.2), each with its sysctls drawn.</summary>
     protected JsonObject ClientAndServer() => new() { ["client"] = Host("10.0.0.1"), ["server"] = Host("10.0.0.2") };
 
-    /// <summary>How near a step may come to an earlier step or the arrivals it causes (<see cref="FuzzSteps.AwayFromArrivals"/>).</summary>
-    protected const long RaceNs = 6_000_000;
-
     /// <summary>The steps drawn so far, each with its time (sorted when the document is written).</summary>
     protected readonly List<(long At, JsonObject Step)> Steps = [];
 
@@ -49,7 +48,7 @@ abstract class FuzzDrawer(IRandomSource random)
 
     protected void Add(long at, JsonObject step) => Steps.Add((at, step));
 
-    protected long Away(long at) => FuzzSteps.AwayFromArrivals(at, Steps.Select(s => s.At), Delays, RaceNs);
+    protected long Away(long at) => FuzzSteps.AwayFromArrivals(at, Steps.Select(s => s.At), Delays, raceNs);
 
     /// <summary>
     /// The document: an expect step a random time after <paramref name="at"/> (the last step drawn), then a run-until that

@@ -97,8 +97,10 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_event_data_sent() — net/ipv4/tcp_output.c, called by __tcp_transmit_skb() only
     /// for a segment that carries data (skb->len != tcp_header_size): lsndtime = now, and data sent
-    /// within ATO of the last data received means an interactive flow (ping-pong). A bare ACK,
-    /// SYN, FIN, RST or keepalive/window probe leaves lsndtime alone.
+    /// within ATO of the last data received means an interactive flow (ping-pong) — a retransmission
+    /// too (__tcp_retransmit_skb() sends through __tcp_transmit_skb(); observed on Linux 6.18.44:
+    /// <c>PingPongRetransmitTests</c>). A bare ACK, SYN, FIN, RST or keepalive/window probe leaves
+    /// lsndtime alone.
     /// </summary>
     void EventDataSent(bool retransmit)
     {
@@ -106,7 +108,7 @@ public sealed partial class TcpSocket
         EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
-        if (!retransmit && Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) IncPingPongCnt();
+        if (Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) IncPingPongCnt();
     }
 
     /// <summary>
