@@ -147,6 +147,23 @@ public sealed class FuzzTests
         Assert.Contains(FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = fins }, 4_000_000), passed, _ => "step").NotTun,
             k => k.EndsWith(": F. ack", StringComparison.Ordinal));
 
+        // TCPWantZeroWindowAdv is the TUN's on a host whose kernel pruned its receive queue (receive memory past sk_rcvbuf,
+        // which the TUN's uncoalesced skbs reach first: fuzz case timers-41-5), and a difference where it did not.
+        Assert.DoesNotContain(engine.Counters["server"].Keys, c => c == "TcpExt.PruneCalled");
+        Dictionary<string, Dictionary<string, long>> WantZero(bool pruned) => engine.Counters.ToDictionary(h => h.Key, h =>
+        {
+            var c = new Dictionary<string, long>(h.Value);
+            if (h.Key != "server") return c;
+            c["TcpExt.TCPWantZeroWindowAdv"] = c.GetValueOrDefault("TcpExt.TCPWantZeroWindowAdv") + 1;
+            if (pruned) c["TcpExt.PruneCalled"] = 3;
+            return c;
+        });
+        var wantZeroPruned = FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Counters = WantZero(pruned: true) }, 4_000_000), passed, _ => "step");
+        Assert.Contains("counters server: TcpExt.TCPWantZeroWindowAdv", wantZeroPruned.Keys);
+        Assert.True(wantZeroPruned.Clean, string.Join("; ", wantZeroPruned.NotTun));
+        Assert.Contains("counters server: TcpExt.TCPWantZeroWindowAdv",
+            FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Counters = WantZero(pruned: false) }, 4_000_000), passed, _ => "step").NotTun);
+
         // Segments 8 ms late are time alone: not a difference key, counted for a re-run.
         var late = engine.Packets.Select(p => p.Flags == "F." ? p with { AtNs = p.AtNs + 8_000_000 } : p).ToList();
         var timing = FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = late }, 4_000_000), passed, _ => "step");

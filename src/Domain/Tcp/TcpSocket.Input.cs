@@ -235,7 +235,11 @@ public sealed partial class TcpSocket
     /// Models tcp_init_metrics() — net/ipv4/tcp_metrics.c, from tcp_init_transfer() on both opens: linux-6 seeds
     /// the first RTO from the RTT the host cached for this address pair when it is above the handshake's srtt
     /// (<see cref="TcpMetrics.InitialRto"/>); without an RTT sample from the handshake nor the cache, RFC 6298 §5.7's
-    /// TCP_TIMEOUT_FALLBACK. linux-4.4's cache is not modelled there: only the fallback.
+    /// TCP_TIMEOUT_FALLBACK. linux-4.4's cache is not modelled there: only the fallback. linux-6 first restores
+    /// snd_ssthresh to TCP_INFINITE_SSTHRESH ("ssthresh may have been reduced unnecessarily during 3WHS": a SYN or SYN-ACK
+    /// timeout's tcp_enter_loss() had cut it; tcp_no_ssthresh_metrics_save, default 1, keeps a cached one out) — observed
+    /// on Linux 6.18.44: tcpi_snd_ssthresh 2147483647 right after a handshake whose SYN was resent. linux-4.4 restores it
+    /// only from a cached metrics entry, which the engine does not keep for it.
     /// </summary>
     void InitMetrics()
     {
@@ -244,6 +248,7 @@ public sealed partial class TcpSocket
             if (_rtt.SrttUs == 0) _icsk.Rto = TcpConstants.TimeoutFallback;
             return;
         }
+        _ca.Ssthresh = TcpInfo.InfiniteSsthresh;
         if (Host.TcpMetrics.InitialRto(Local.Address, Remote.Address, _sim.Now, _rtt.SrttUs, RtoMinUs) is { } rto)
             _icsk.Rto = rto;
     }

@@ -312,8 +312,14 @@ public sealed partial class TcpSocket
         else
         {
             // Karn: an ACK of a retransmitted SYN gives no sequence-based RTT sample. __tcp_retransmit_skb()
-            // counts the SYN in tp->total_retrans like any retransmission.
+            // counts the SYN in tp->total_retrans like any retransmission, and tcp_retransmit_timer() sends it through
+            // tcp_retransmit_skb(), which counts it in undo_retrans too ("if (tp->undo_retrans < 0) tp->undo_retrans = 0;
+            // tp->undo_retrans += tcp_skb_pcount(skb)"): tcp_enter_loss() had set undo_marker = the ISN and undo_retrans
+            // −1, so a connection whose SYN was resent (and not undone by the SYN-ACK) keeps undo_retrans 1 — one D-SACK
+            // of a retransmission later (a loss probe's) brings it to 0 and tcp_try_undo_dsack() undoes (TCPDSACKUndo).
+            // Observed on Linux 6.18.44 (fuzz --profile listen, seed 31 case 10).
             Resent(0);
+            CountUndoRetrans();
         }
         Transmit(TcpFlags.Syn, _snd.Iss, 0, retransmission ? "tcp_retransmit_timer (SYN)" : "tcp_connect", syn: true, retransmit: retransmission);
         ResetXmitTimer(TcpTimerKind.Retransmit, _icsk.Rto);

@@ -121,4 +121,27 @@ public class SynRetransmitCwndTests
         Assert.Equal(4, s.Info.TotalRetrans);
         Assert.Contains(" cwnd:1 ", SsFormatter.InfoText(s.Info));
     }
+
+    [Fact]
+    public void SynSent_OneSynRetransmittedThenSynAck_SsthreshRestoredToInfinite()
+    {
+        // The SYN timeout's tcp_enter_loss() cut ssthresh to max(10 · 717 / 1024, 2) = 7; tcp_init_transfer() →
+        // tcp_init_metrics() restores TCP_INFINITE_SSTHRESH ("reduced unnecessarily during 3WHS"). Observed on Linux 6.18.44
+        // (packetdrill/syn-retransmitted-then-fin-probe-dsack-undoes.pkt: tcpi_snd_ssthresh 2147483647).
+        var (_, c, _) = ConnectLosing(1, Ms(1000));
+        Assert.Equal(TcpInfo.InfiniteSsthresh, c.Info.SndSsthresh);
+        Assert.Equal(1, c.Info.TotalRetrans);
+    }
+
+    [Fact]
+    public void SynSent_SynResentThenFinProbeDsacked_UndoesAsOn61844()
+    {
+        // tcp_retransmit_skb() counts the resent SYN in undo_retrans (−1 from tcp_init_undo() → 1); the FIN's loss probe
+        // (__tcp_retransmit_skb(): EVER_RETRANS, no count) is D-SACKed, tcp_sacktag_one() takes undo_retrans to 0 and
+        // tcp_try_undo_dsack() undoes: TCPDSACKUndo 1 on Linux 6.18.44 (simservice kernel --counters), 0 on the engine before.
+        // (The script asserts tcpi_snd_ssthresh 2147483647 and tcpi_total_retrans 2 after the D-SACK, as the kernel showed.)
+        var (_, mib, _, _) = SackReorderingTests.Run("syn-retransmitted-then-fin-probe-dsack-undoes.pkt");
+        Assert.Equal((1L, 1L, 1L, 1L), (mib[MibCounter.TcpExtTCPSynRetrans], mib[MibCounter.TcpExtTCPLossProbes],
+            mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPDSACKUndo]));
+    }
 }
