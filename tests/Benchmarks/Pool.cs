@@ -52,6 +52,9 @@ static class Pool
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it.
         Measure.CollectAll();
+        // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
+        // shows the engine's own cost per connection at each N without the collector's.
+        bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
         var m = new Measure();
         var phase = new RuntimeMeter();
         const int batch = 1000;
@@ -66,6 +69,7 @@ static class Pool
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds;
         var openPhase = phase.Stop();
+        if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
         double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
