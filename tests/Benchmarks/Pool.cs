@@ -20,17 +20,10 @@ static class Pool
         double? HeldBytesPerConnection, RuntimePhase OpenPhase);
 
     /// <summary>
-    /// The untimed warm-up before the measured pools, as any benchmark harness runs one: a pool of
-    /// <paramref name="n"/> opened and closed, then waiting until the JIT has compiled nothing for 500 ms
-    /// (tiered compilation promotes a method after its 30th call once 100 ms pass without new tier-0
-    /// compilations, in a background thread; dynamic PGO compiles it twice), at most 10 s
-    /// (<see cref="Measure.WaitForJit"/>). Returns the methods compiled during the wait.
+    /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
+    /// opened and closed until the JIT has settled (<see cref="Measure.WarmUp"/>). Returns the methods compiled by each round.
     /// </summary>
-    public static long WarmUp(int n)
-    {
-        Run(n);
-        return Measure.WaitForJit();
-    }
+    public static string WarmUp(int n) => Measure.WarmUp(() => Run(n));
 
     public static Result Run(int n)
     {

@@ -25,7 +25,7 @@ if (all || which == "W6")
 {
     // SIMBENCH_WARMUP=0: no warm-up (the pools run cold, as before session 17); otherwise an untimed pool of 30,000 first (two client hosts, as the measured pools from 30k on).
     if (Environment.GetEnvironmentVariable("SIMBENCH_WARMUP") != "0")
-        Console.WriteLine($"# W6 warm-up: 30000 opened and closed untimed, {Pool.WarmUp(30_000)} methods compiled while waiting for the JIT to settle");
+        Console.WriteLine($"# W6 warm-up: 30000 opened and closed untimed until the JIT settled, {Pool.WarmUp(30_000)} methods compiled by each round");
     foreach (int n in count is { } c ? [(int)c] : new[] { 10_000, 30_000, 100_000 })
     {
         var r = Pool.Run(n);
