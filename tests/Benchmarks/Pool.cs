@@ -17,7 +17,8 @@ namespace SimService.Benchmarks;
 static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
-        double? HeldBytesPerConnection, RuntimePhase OpenPhase);
+        double? HeldBytesPerConnection, RuntimePhase OpenPhase,
+        double OpenPerThreadCpuSec);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
@@ -60,7 +61,7 @@ static class Pool
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        double open = m.WallSeconds, openCpu = m.CpuSeconds;
+        double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
@@ -79,7 +80,7 @@ static class Pool
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase, n / openThreadCpu);
     }
 
     static void Must(Simulation sim, SimCommand c)
