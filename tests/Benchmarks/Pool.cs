@@ -17,20 +17,14 @@ namespace SimService.Benchmarks;
 static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
-        double? HeldBytesPerConnection, RuntimePhase OpenPhase);
+        double? HeldBytesPerConnection, RuntimePhase OpenPhase,
+        double OpenPerThreadCpuSec);
 
     /// <summary>
-    /// The untimed warm-up before the measured pools, as any benchmark harness runs one: a pool of
-    /// <paramref name="n"/> opened and closed, then waiting until the JIT has compiled nothing for 500 ms
-    /// (tiered compilation promotes a method after its 30th call once 100 ms pass without new tier-0
-    /// compilations, in a background thread; dynamic PGO compiles it twice), at most 10 s
-    /// (<see cref="Measure.WaitForJit"/>). Returns the methods compiled during the wait.
+    /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
+    /// opened and closed until the JIT has settled (<see cref="Measure.WarmUp"/>). Returns the methods compiled by each round.
     /// </summary>
-    public static long WarmUp(int n)
-    {
-        Run(n);
-        return Measure.WaitForJit();
-    }
+    public static string WarmUp(int n) => Measure.WarmUp(() => Run(n));
 
     public static Result Run(int n)
     {
@@ -52,6 +46,9 @@ static class Pool
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it.
         Measure.CollectAll();
+        // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
+        // shows the engine's own cost per connection at each N without the collector's.
+        bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
         var m = new Measure();
         var phase = new RuntimeMeter();
         const int batch = 1000;
@@ -64,8 +61,9 @@ static class Pool
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        double open = m.WallSeconds, openCpu = m.CpuSeconds;
+        double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
+        if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
         double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
@@ -82,7 +80,7 @@ static class Pool
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase, n / openThreadCpu);
     }
 
     static void Must(Simulation sim, SimCommand c)

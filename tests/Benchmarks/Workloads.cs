@@ -20,19 +20,21 @@ static class Workloads
     /// </summary>
     public static string W1(long connections, bool kernel)
     {
-        // SIMBENCH_WARMUP=0: the timed run starts cold (as before session 17). Otherwise an untimed churn of 70,000
-        // lifecycles at 1,000/s first — 70 virtual seconds, so that TIME-WAIT expiry and reuse run too — then the JIT
-        // is left to settle and the heap is collected: the timed run measures the engine's steady state, not the
+        // SIMBENCH_WARMUP=0: the timed run starts cold (as before session 17). Otherwise untimed churns of 70,000
+        // lifecycles at 1,000/s first — 70 virtual seconds, so that TIME-WAIT expiry and reuse run too — until the JIT
+        // has settled (Measure.WarmUp), and the heap is collected: the timed run measures the engine's steady state, not the
         // tiering of its first seconds (tier-0 and PGO-instrumented code and the JIT were ≈ 20 % of a cold
         // 400,000-lifecycle run's CPU samples, scale session 17).
         string warm = "warmup=none";
         if (Environment.GetEnvironmentVariable("SIMBENCH_WARMUP") != "0")
         {
             var w = new Measure();
-            var (warmSim, warmClients) = W1World();
-            W1Workload(warmSim, warmClients, 70_000, rate: 1000);
-            long settled = Measure.WaitForJit();
-            warm = $"warmup=70000 warmup_cpu_s={F2(w.CpuSeconds)} warmup_settle_methods={settled}";
+            string rounds = Measure.WarmUp(() =>
+            {
+                var (warmSim, warmClients) = W1World();
+                W1Workload(warmSim, warmClients, 70_000, rate: 1000);
+            });
+            warm = $"warmup=70000 warmup_cpu_s={F2(w.CpuSeconds)} warmup_methods_by_round={rounds}";
             Measure.CollectAll();
         }
         var (sim, clients) = W1World();
