@@ -26,6 +26,33 @@ public sealed class HardeningTests(ApiHosts hosts)
         Assert.Equal([field], problem.ErrorFields());
     }
 
+    /// <summary>
+    /// Bodies up to <see cref="JsonTextCheck.InPlaceBytes"/> are checked where Kestrel holds them and left unread; larger
+    /// ones are copied first. Either way invalid text is refused naming its field, and a valid body reaches the endpoint whole.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(JsonTextCheck.InPlaceBytes)]
+    [InlineData(JsonTextCheck.InPlaceBytes + 1)]
+    [InlineData(200_000)]
+    public async Task Body_SmallOrLarge_InvalidTextRefusedAndValidBodyReachesTheEndpoint(int size)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        byte[] Padded(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail) =>
+            [.. head, .. Enumerable.Repeat((byte)' ', Math.Max(0, size - head.Length - tail.Length)), .. tail];
+        var bad = new ByteArrayContent(Padded([.. "{\"values\":{\"x\":\"a"u8, 0xFF, .. "\"}"u8], "}"u8));
+        bad.Headers.ContentType = new("application/json");
+        var good = new ByteArrayContent(Padded("{\"name\":\"padded\",\"seed\":7"u8, "}"u8));
+        good.Headers.ContentType = new("application/json");
+
+        var refused = await client.PostAsync("/api/v1/scenarios/run", bad);
+        var created = await client.PostAsync("/api/v1/simulations", good);
+
+        Assert.Equal(["values.x"], (await refused.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Contains("\"name\":\"padded\"", await created.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData("""{"a":"\ud800"}""", "a")]
     [InlineData("""{"a":[1,{"b":"x\udfff"}]}""", "a[1].b")]
