@@ -43,9 +43,10 @@ const string usage = """
           --profile listen   draw listen-queue and port-limit cases instead (bursts of connects, late accepts)
           --profile timers   draw timer-driven teardowns under black holes instead (retries, user timeout, keepalive,
                              FIN-WAIT-2 and zero-window orphans, the black hole lifted at a random moment)
-      --profile loss     draw teardowns during loss recovery instead (bulk writes over a link losing 0–30 % of
-                         each direction's segments, the same ones on both sides; close, shutdown, SO_LINGER mid-recovery;
-                         tcp_sack, tcp_dsack, tcp_timestamps, tcp_early_retrans, tcp_recovery, tcp_frto, retries)
+          --profile loss     draw teardowns during loss recovery instead (bulk writes over a link losing 0–30 % of
+                             each direction's segments, the same ones on both sides; close, shutdown, SO_LINGER
+                             mid-recovery; tcp_sack, tcp_dsack, tcp_timestamps, tcp_early_retrans, tcp_recovery,
+                             tcp_frto, retries)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

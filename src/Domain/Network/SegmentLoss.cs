@@ -6,7 +6,9 @@ namespace SimService.Domain.Network;
 /// link first carried it), the sequence and acknowledgment numbers relative to each side's initial sequence number (as a
 /// packet trace shows them), the flags but PSH, the payload length, and how many times the same segment went this way before.
 /// Two runs that send the same segments — the engine's and a real kernel's behind the link emulator, whose ISNs, ports
-/// and timestamps differ — lose the same ones, whatever else (a window update more or less) each sends in between.
+/// and timestamps differ — lose the same ones, whatever else (a window update more or less) each sends in between, unless
+/// the extra segment is the same as a later one: the window and options are not hashed, so a window update counts as an
+/// earlier sending of a duplicate ACK with the same seq and ack, and that ACK's draw moves on by one.
 /// Not a kernel behaviour: the network's.
 /// </summary>
 public sealed class SegmentLoss(long seed)

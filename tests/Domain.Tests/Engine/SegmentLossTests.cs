@@ -46,6 +46,47 @@ public class SegmentLossTests
         Assert.NotEqual(engine, Draws(new SegmentLoss(8), 40000, 1000, 5000, extraAck: false));
     }
 
+    /// <summary>
+    /// The draw is a fixed function of the seed and the segment, the same in every process and on every machine (no
+    /// per-process hash seed): these values were computed outside .NET from SplitMix64's finalizer over the fields
+    /// (connection 0, from the lower endpoint, seq and ack relative to the ISNs, flags without PSH, length, times sent).
+    /// </summary>
+    [Fact]
+    public void Draw_FixedSegments_ValuesPinnedAcrossProcesses()
+    {
+        var loss = new SegmentLoss(7);
+        var client = At("10.0.0.1", 40000);
+        var server = At("10.0.0.2", 80);
+
+        Assert.Equal(0.548026018647635, loss.Draw(client, server, TcpFlags.Syn, 1000, 0, 0));
+        loss.Draw(server, client, TcpFlags.Syn | TcpFlags.Ack, 5000, 1001, 0);
+        Assert.Equal(0.062078968318921235, loss.Draw(client, server, TcpFlags.Ack | TcpFlags.Psh, 1001, 5001, 1448));
+    }
+
+    /// <summary>
+    /// The limit of "the same segments lose the same": the window is not hashed, so a window update one run sends and
+    /// the other does not is an earlier sending of the duplicate ACK that follows with the same seq and ack — that ACK
+    /// gets the draw of a second sending.
+    /// </summary>
+    [Fact]
+    public void Draw_ExtraAckSameAsALaterDuplicateAck_ThatAckDrawsAsItsSecondSending()
+    {
+        var client = At("10.0.0.1", 40000);
+        var server = At("10.0.0.2", 80);
+        double DupAck(bool windowUpdateFirst)
+        {
+            var loss = new SegmentLoss(7);
+            loss.Draw(client, server, TcpFlags.Syn, 1000, 0, 0);
+            loss.Draw(server, client, TcpFlags.Syn | TcpFlags.Ack, 5000, 1001, 0);
+            if (windowUpdateFirst) loss.Draw(server, client, TcpFlags.Ack, 5001, 1001, 0);
+            return loss.Draw(server, client, TcpFlags.Ack, 5001, 1001, 0);
+        }
+
+        // SplitMix64 over (connection 0, from the higher endpoint, seq 1, ack 1, ACK, length 0, sent 0 or 1 times before).
+        Assert.Equal(0.30829026578524865, DupAck(windowUpdateFirst: false));
+        Assert.Equal(0.8606766273263422, DupAck(windowUpdateFirst: true));
+    }
+
     const string Steps = """
         { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
         { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },
