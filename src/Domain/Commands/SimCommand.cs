@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
@@ -19,7 +20,10 @@ public sealed record AddHostCommand(string Name, string Address, HostKind Kind, 
 public sealed record AddNatCommand(string Name, string Address) : SimCommand;
 
 /// <summary>Joins two hosts with a symmetric link.</summary>
-public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss) : SimCommand;
+/// <param name="LossBySegment">Draw the loss from what each segment is (<see cref="Network.SegmentLoss"/>, seeded with the
+/// simulation's seed) rather than from the generator; left out of the log when false, so older logs read and replay as before.</param>
+public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool LossBySegment = false) : SimCommand;
 
 /// <summary>Changes a link, both directions or only A→B; null fields are left as they are.</summary>
 public sealed record ChangeLinkCommand(string A, string B, bool OneDirection, SimDuration? Delay, double? Loss, bool? Blackhole) : SimCommand;
@@ -73,7 +77,7 @@ public static class CommandApplier
     {
         AddHostCommand c => AddHost(sim, c),
         AddNatCommand c => AddNat(sim, c),
-        AddLinkCommand c => FromResult(sim.AddLink(c.A, c.B, c.Delay, c.Loss).Error),
+        AddLinkCommand c => AddLink(sim, c),
         ChangeLinkCommand c => FromResult(sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole)),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
         SocketCallCommand c => Call(sim, c),
@@ -84,6 +88,13 @@ public static class CommandApplier
         WorkloadCommand c => StartWorkload(sim, c),
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
+
+    static CommandOutcome AddLink(Simulation sim, AddLinkCommand c)
+    {
+        var added = sim.AddLink(c.A, c.B, c.Delay, c.Loss);
+        if (added.Error is null && c.LossBySegment) added.Value!.LoseBySegment(sim.Seed);
+        return FromResult(added.Error);
+    }
 
     static CommandOutcome FromResult(DomainError? error) => error is null ? CommandOutcome.Ok : new CommandOutcome(error);
 

@@ -83,7 +83,7 @@ public static partial class ScenarioExporter
                 {
                     if (Apply(command, out _) is { } refused) return Refused(refused);
                     if (command is AddHostCommand host && Host(host) is { } notHost) return Refused(notHost);
-                    if (command is AddLinkCommand link) _links.Add(new ScenarioLink(link.A, link.B, link.Delay, link.Loss));
+                    if (command is AddLinkCommand link) _links.Add(new ScenarioLink(link.A, link.B, link.Delay, link.Loss, link.LossBySegment));
                     continue;
                 }
                 setup = false;

@@ -43,6 +43,31 @@ public class ScenarioExporterTests
         Assert.Equal(live.Journal, run.Result.Simulation.Journal);
     }
 
+    /// <summary>An add-link with lossBySegment loses by segment live, and its export writes the field back: the same drops.</summary>
+    [Fact]
+    public void LinkLossBySegment_Exported_RunGivesTheSameJournal()
+    {
+        SimCommand[] log =
+        [
+            .. Hosts(10)[..2], new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(10), 0.3, LossBySegment: true), Open,
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = 2, Bytes = 20_000 }),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = 2 }),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(70), 1_000_000),
+        ];
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in log) Assert.True(CommandApplier.Apply(live, c).IsOk);
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.True(live.FindLink("client", "server")!.LossBySegment);
+        Assert.Contains(live.Journal, e => e is Domain.Journal.SegmentDropped);
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"lossBySegment\": true", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
+    }
+
     [Fact]
     public void InjectedSegmentsWithOptions_Exported_RunGivesTheSameJournal()
     {

@@ -41,7 +41,8 @@ public abstract record CommandInput : IPolymorphicInput
 public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls, string[]? Addresses = null) : CommandInput;
 
 /// <summary>Joins two hosts, as POST /links.</summary>
-public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss) : CommandInput;
+public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss,
+    bool? LossBySegment = null) : CommandInput;
 
 /// <summary>Changes a link, as PATCH /links/{from}/{to} with between = [from, to].</summary>
 public sealed record ChangeLinkInput(string[]? Between, bool? OneWay, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs,
@@ -226,7 +227,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
     {
         AddHostInput h => [new AddHostCommand(h.Name!, h.Address!, h.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux,
             SysctlValues.ToText(h.Sysctls, "", []), Addresses: h.Addresses is { Length: > 0 } more ? more : null)],
-        AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0)],
+        AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0, l.LossBySegment ?? false)],
         ChangeLinkInput c => [new ChangeLinkCommand(c.Between![0], c.Between[1], c.OneWay ?? false,
             c.DelayNs is { } d ? new SimDuration(d) : null, c.Loss, c.Blackhole)],
         SetSysctlsInput s => [.. SysctlValues.ToText(s.Values, "", []).Select(v => new SetSysctlCommand(s.Host!, v.Key, v.Value))],
