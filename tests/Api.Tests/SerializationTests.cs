@@ -79,6 +79,12 @@ public sealed class SerializationTests
         var bySegment = new AddLinkCommand("client", "server", delay, 0.25, LossBySegment: true);
         Assert.Equal("""{"a":"client","b":"server","delayNs":10000000,"loss":0.25,"lossBySegment":true}""", CommandTypeMap.Payload(bySegment));
         Assert.Equal(bySegment, CommandTypeMap.FromPayload("add-link", CommandTypeMap.Payload(bySegment)));
+        var change = new ChangeLinkCommand("client", "server", false, null, 0.5, null);
+        Assert.DoesNotContain("lossBySegment", CommandTypeMap.Payload(change));
+        Assert.Equal(change, CommandTypeMap.FromPayload("change-link", CommandTypeMap.Payload(change)));
+        var changeBySegment = change with { LossBySegment = false };
+        Assert.Contains("\"lossBySegment\":false", CommandTypeMap.Payload(changeBySegment));
+        Assert.Equal(changeBySegment, CommandTypeMap.FromPayload("change-link", CommandTypeMap.Payload(changeBySegment)));
     }
 
     /// <summary>

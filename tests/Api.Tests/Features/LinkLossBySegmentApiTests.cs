@@ -33,4 +33,27 @@ public sealed class LinkLossBySegmentApiTests(ApiHosts hosts)
         Assert.True(replay.Identical, JsonSerializer.Serialize(replay));
         Assert.Contains("\"lossBySegment\": true", await sim.ExportAsync(), StringComparison.Ordinal);
     }
+
+    /// <summary>PATCH switches the whole link to the generator and back; not one way; replay gives the same journal.</summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task ChangeLink_LossBySegment_SwitchesTheWholeLinkAndReplays(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider), seed: 7);
+        var connection = await sim.ConnectAsync();
+        var on = await sim.PatchAsync("links/client/server", new { loss = 0.3, lossBySegment = true });
+        var oneWay = await sim.PatchAsync("links/client/server", new { oneWay = true, lossBySegment = false });
+        await sim.CallAsync(connection.ClientSocketId, "send", new { bytes = 20_000 });
+        await sim.AdvanceAsync(new { byNs = 5_000_000_000 });
+        var off = await sim.PatchAsync("links/client/server", new { lossBySegment = false });
+        await sim.CallAsync(connection.ClientSocketId, "close");
+        await sim.AdvanceAsync(new { untilIdle = true, maxNs = 120_000_000_000 });
+
+        Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        Assert.True(JsonDocument.Parse(await on.Content.ReadAsStringAsync()).RootElement.GetProperty("lossBySegment").GetBoolean());
+        Assert.Equal(HttpStatusCode.BadRequest, oneWay.StatusCode);
+        Assert.Contains("lossBySegment", await oneWay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(JsonDocument.Parse(await off.Content.ReadAsStringAsync()).RootElement.GetProperty("lossBySegment").GetBoolean());
+        var replay = await sim.ReplayAsync();
+        Assert.True(replay.Identical, JsonSerializer.Serialize(replay));
+    }
 }

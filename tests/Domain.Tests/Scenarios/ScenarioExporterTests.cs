@@ -85,6 +85,34 @@ public class ScenarioExporterTests
         Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
     }
 
+    /// <summary>A change-link's lossBySegment switches the whole link (both directions share one draw), and has no scenario step.</summary>
+    [Fact]
+    public void ChangeLinkLossBySegment_Applied_SwitchesTheLinkExportRefused()
+    {
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in Hosts(10)) CommandApplier.Apply(live, c);
+        var link = live.FindLink("client", "server")!;
+
+        var oneWay = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", true, null, null, null, LossBySegment: true));
+        var on = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: true));
+        var (draw, backward) = (link.AtoB.BySegment, link.BtoA.BySegment);
+        CommandApplier.Apply(live, new ChangeLinkCommand("server", "client", false, null, 0.2, null, LossBySegment: true));
+        var kept = link.AtoB.BySegment;
+        var off = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: false));
+        var export = ScenarioExporter.Export(Source([.. Hosts(10), new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: true)]));
+
+        Assert.Equal("lossBySegment", oneWay.Error!.Field);
+        Assert.True(on.IsOk);
+        Assert.NotNull(draw);
+        Assert.Same(draw, backward);
+        Assert.Same(draw, kept); // switched on again: the counts go on
+        Assert.True(off.IsOk);
+        Assert.False(link.LossBySegment);
+        Assert.Equal(0.2, link.AtoB.Loss);
+        Assert.False(export.IsOk);
+        Assert.Contains("lossBySegment", export.Refusal!.Reason);
+    }
+
     [Fact]
     public void OpenConnectionOverZeroDelayLink_Exported_RefusedNamingTheCommand()
     {

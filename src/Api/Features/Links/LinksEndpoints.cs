@@ -17,7 +17,7 @@ public static class LinksEndpoints
             .WithSummary("List the links, each direction's delay, loss and blackhole")
             .WithExamples(response: """{"items":[{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":false},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"lossBySegment":false}],"version":11}""");
         group.MapPatch("/{from}/{to}", ChangeLink).WithName(nameof(ChangeLink)).AsCommand().ProducesValidationProblem()
-            .WithSummary("Change a link at run time: delay, loss, blackhole; oneWay limits it to from→to")
+            .WithSummary("Change a link at run time: delay, loss, blackhole, lossBySegment; oneWay limits it to from→to")
             .WithExamples("""{"oneWay":true,"blackhole":true}""",
                 """{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":true},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"lossBySegment":false,"nowNs":5000000000,"version":9}""");
         return app;
