@@ -67,6 +67,26 @@ public sealed class SerializationTests
         Assert.Contains("\"option\":\"SO_LINGER\"", CommandTypeMap.Payload(commands[5]));
     }
 
+    /// <summary>An add-link's lossBySegment is stored only when true: a log written before it existed reads (and replays) as false.</summary>
+    [Fact]
+    public void AddLink_LossBySegment_StoredOnlyWhenTrue()
+    {
+        var delay = Domain.Time.SimDuration.FromMilliseconds(10);
+        const string old = """{"a":"client","b":"server","delayNs":10000000,"loss":0.25}""";
+
+        Assert.Equal(old, CommandTypeMap.Payload(new AddLinkCommand("client", "server", delay, 0.25)));
+        Assert.Equal(new AddLinkCommand("client", "server", delay, 0.25, LossBySegment: false), CommandTypeMap.FromPayload("add-link", old));
+        var bySegment = new AddLinkCommand("client", "server", delay, 0.25, LossBySegment: true);
+        Assert.Equal("""{"a":"client","b":"server","delayNs":10000000,"loss":0.25,"lossBySegment":true}""", CommandTypeMap.Payload(bySegment));
+        Assert.Equal(bySegment, CommandTypeMap.FromPayload("add-link", CommandTypeMap.Payload(bySegment)));
+        var change = new ChangeLinkCommand("client", "server", false, null, 0.5, null);
+        Assert.DoesNotContain("lossBySegment", CommandTypeMap.Payload(change));
+        Assert.Equal(change, CommandTypeMap.FromPayload("change-link", CommandTypeMap.Payload(change)));
+        var changeBySegment = change with { LossBySegment = false };
+        Assert.Contains("\"lossBySegment\":false", CommandTypeMap.Payload(changeBySegment));
+        Assert.Equal(changeBySegment, CommandTypeMap.FromPayload("change-link", CommandTypeMap.Payload(changeBySegment)));
+    }
+
     /// <summary>
     /// Socket calls of every kind with every field drawn at random (seeded), and advances of every mode: the direct reader
     /// reads each stored payload (none is left to the serializer) into a command equal to the serializer's.

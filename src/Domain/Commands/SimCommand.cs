@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
@@ -19,10 +20,17 @@ public sealed record AddHostCommand(string Name, string Address, HostKind Kind, 
 public sealed record AddNatCommand(string Name, string Address) : SimCommand;
 
 /// <summary>Joins two hosts with a symmetric link.</summary>
-public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss) : SimCommand;
+/// <param name="LossBySegment">Draw the loss from what each segment is (<see cref="Network.SegmentLoss"/>, seeded with the
+/// simulation's seed) rather than from the generator; left out of the log when false, so older logs read and replay as before.</param>
+public sealed record AddLinkCommand(string A, string B, SimDuration Delay, double Loss,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool LossBySegment = false) : SimCommand;
 
 /// <summary>Changes a link, both directions or only A→B; null fields are left as they are.</summary>
-public sealed record ChangeLinkCommand(string A, string B, bool OneDirection, SimDuration? Delay, double? Loss, bool? Blackhole) : SimCommand;
+/// <param name="LossBySegment">Switch the whole link's loss to be drawn by segment (a fresh <see cref="Network.SegmentLoss"/>
+/// seeded with the simulation's seed; already by segment: kept as it is) or back to the generator; null (left out of the log)
+/// leaves it.</param>
+public sealed record ChangeLinkCommand(string A, string B, bool OneDirection, SimDuration? Delay, double? Loss, bool? Blackhole,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? LossBySegment = null) : SimCommand;
 
 /// <summary>`sysctl -w` on a host at run time.</summary>
 public sealed record SetSysctlCommand(string Host, string Name, string Value) : SimCommand;
@@ -73,8 +81,8 @@ public static class CommandApplier
     {
         AddHostCommand c => AddHost(sim, c),
         AddNatCommand c => AddNat(sim, c),
-        AddLinkCommand c => FromResult(sim.AddLink(c.A, c.B, c.Delay, c.Loss).Error),
-        ChangeLinkCommand c => FromResult(sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole)),
+        AddLinkCommand c => AddLink(sim, c),
+        ChangeLinkCommand c => ChangeLink(sim, c),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
         SocketCallCommand c => Call(sim, c),
         KillCommand c => FromResult(sim.Kill(c.Host, c.Process, c.Signal)),
@@ -84,6 +92,24 @@ public static class CommandApplier
         WorkloadCommand c => StartWorkload(sim, c),
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
+
+    static CommandOutcome AddLink(Simulation sim, AddLinkCommand c)
+    {
+        var added = sim.AddLink(c.A, c.B, c.Delay, c.Loss);
+        if (added.Error is null && c.LossBySegment) added.Value!.LoseBySegment(sim.Seed);
+        return FromResult(added.Error);
+    }
+
+    static CommandOutcome ChangeLink(Simulation sim, ChangeLinkCommand c)
+    {
+        if (c.LossBySegment is not null && c.OneDirection)
+            return new CommandOutcome(DomainError.Invalid("lossBySegment is the whole link's: change it without oneWay", "lossBySegment"));
+        if (sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole) is { } error) return new CommandOutcome(error);
+        var link = sim.FindLink(c.A, c.B)!;
+        if (c.LossBySegment is true && !link.LossBySegment) link.LoseBySegment(sim.Seed);
+        if (c.LossBySegment is false) link.LoseByGenerator();
+        return CommandOutcome.Ok;
+    }
 
     static CommandOutcome FromResult(DomainError? error) => error is null ? CommandOutcome.Ok : new CommandOutcome(error);
 

@@ -42,6 +42,12 @@ public sealed class Link
     /// <summary>Loss drawn from what each segment is, with <paramref name="seed"/> (<see cref="SegmentLoss"/>), both ways.</summary>
     public void LoseBySegment(long seed) => AtoB.BySegment = BtoA.BySegment = new SegmentLoss(seed);
 
+    /// <summary>Loss drawn from the simulation's generator again, both ways.</summary>
+    public void LoseByGenerator() => AtoB.BySegment = BtoA.BySegment = null;
+
+    /// <summary>Whether the loss is drawn by segment (<see cref="LoseBySegment"/>).</summary>
+    public bool LossBySegment => AtoB.BySegment is not null;
+
     public bool Connects(string x, string y) => (A == x && B == y) || (A == y && B == x);
 
     public LinkDirection From(string host) => host == A ? AtoB : BtoA;

@@ -10,19 +10,33 @@ namespace SimService.Domain.Network;
 /// the extra segment is the same as a later one: the window and options are not hashed, so a window update counts as an
 /// earlier sending of a duplicate ACK with the same seq and ack, and that ACK's draw moves on by one.
 /// Not a kernel behaviour: the network's.
+/// <para>
+/// Memory: one entry per four-tuple the link ever carried, and for each the count of every distinct segment its latest
+/// connection sent. A new connection on a four-tuple (a SYN with another ISN) takes a new number, so the old one's
+/// counts can never be read again and go with it; a long-lived connection's counts grow with the distinct segments it
+/// sends (a bulk transfer: about one per MSS). Forgetting more — a connection whose sockets are both freed — would
+/// change a later segment's draw (a stray RST or an injected segment on the old four-tuple would start a new number),
+/// so it is not done.
+/// </para>
 /// </summary>
 public sealed class SegmentLoss(long seed)
 {
-    /// <summary>A connection as the link carries it: its number, and each direction's initial sequence number once seen.</summary>
+    /// <summary>
+    /// A connection as the link carries it: its number, each direction's initial sequence number once seen, and how many
+    /// times each of its segments went (dropped with the flow when a new connection takes its four-tuple).
+    /// </summary>
     sealed class Flow(int number)
     {
         public int Number { get; } = number;
         public uint? IsnLow, IsnHigh;
+        public readonly Dictionary<(bool FromLow, uint Seq, uint Ack, byte Flags, int Length), int> Sent = [];
     }
 
     readonly Dictionary<(ulong Low, ulong High), Flow> _flows = [];
-    readonly Dictionary<(int Flow, bool FromLow, uint Seq, uint Ack, byte Flags, int Length), int> _sent = [];
     int _flowCount;
+
+    /// <summary>The segment counts kept (every four-tuple's latest connection's), for tests of the bound.</summary>
+    internal int SegmentsRemembered => _flows.Values.Sum(f => f.Sent.Count);
 
     /// <summary>
     /// The draw in [0, 1) for one segment going <paramref name="source"/> → <paramref name="destination"/>: lost when
@@ -43,9 +57,9 @@ public sealed class SegmentLoss(long seed)
         uint relativeSeq = seq - (fromLow ? flow.IsnLow!.Value : flow.IsnHigh!.Value);
         uint? peer = fromLow ? flow.IsnHigh : flow.IsnLow;
         uint relativeAck = (flags & TcpFlags.Ack) != 0 && peer is { } p ? ack - p : 0;
-        var key = (flow.Number, fromLow, relativeSeq, relativeAck, (byte)flags, length);
-        int times = _sent.GetValueOrDefault(key);
-        _sent[key] = times + 1;
+        var key = (fromLow, relativeSeq, relativeAck, (byte)flags, length);
+        int times = flow.Sent.GetValueOrDefault(key);
+        flow.Sent[key] = times + 1;
         ulong h = Mix((ulong)seed);
         foreach (ulong field in (ReadOnlySpan<ulong>)[(ulong)flow.Number, fromLow ? 1UL : 0UL, relativeSeq, relativeAck, (byte)flags, (ulong)length, (ulong)times])
             h = Mix(h ^ field);

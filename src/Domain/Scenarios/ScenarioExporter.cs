@@ -83,7 +83,7 @@ public static partial class ScenarioExporter
                 {
                     if (Apply(command, out _) is { } refused) return Refused(refused);
                     if (command is AddHostCommand host && Host(host) is { } notHost) return Refused(notHost);
-                    if (command is AddLinkCommand link) _links.Add(new ScenarioLink(link.A, link.B, link.Delay, link.Loss));
+                    if (command is AddLinkCommand link) _links.Add(new ScenarioLink(link.A, link.B, link.Delay, link.Loss, link.LossBySegment));
                     continue;
                 }
                 setup = false;
@@ -178,6 +178,7 @@ public static partial class ScenarioExporter
                     return null;
                 case ChangeLinkCommand c:
                     if (c.Blackhole is not null) return No("the scenario format has no blackhole (loss 1.0 is its one-way fault)");
+                    if (c.LossBySegment is not null) return No("the scenario format's link step cannot change lossBySegment (only the links list sets it)");
                     _steps.Add(i => new LinkStep(at, Path(i), c.A, c.B, c.OneDirection ? new LinkDirection(c.A, c.B) : null, c.Delay, c.Loss));
                     return null;
                 case KillCommand k:

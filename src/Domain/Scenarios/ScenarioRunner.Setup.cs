@@ -15,8 +15,7 @@ public sealed partial class ScenarioRunner
         for (int i = 0; i < _doc.Links.Length; i++)
         {
             var link = _doc.Links[i];
-            Report(JsonPath.Item("$.links", i), Apply(new AddLinkCommand(link.A, link.B, link.Delay, link.Loss)).Error);
-            if (link.LossBySegment) _sim.FindLink(link.A, link.B)?.LoseBySegment(_doc.Seed);
+            Report(JsonPath.Item("$.links", i), Apply(new AddLinkCommand(link.A, link.B, link.Delay, link.Loss, link.LossBySegment)).Error);
         }
         return _errors.Count == 0;
     }

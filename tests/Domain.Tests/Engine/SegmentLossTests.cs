@@ -87,6 +87,26 @@ public class SegmentLossTests
         Assert.Equal(0.8606766273263422, DupAck(windowUpdateFirst: true));
     }
 
+    /// <summary>
+    /// A new connection on the same four-tuple (another ISN) forgets the old one's segment counts, and its draws are
+    /// those of a new connection (the link's second), as before the counts were kept per connection.
+    /// </summary>
+    [Fact]
+    public void Draw_NewConnectionOnTheSameFourTuple_ForgetsTheOldCountsDrawsUnchanged()
+    {
+        var loss = new SegmentLoss(7);
+        var first = Draws(loss, 40000, 1000, 5000, extraAck: false);
+        int afterFirst = loss.SegmentsRemembered;
+        var second = Draws(loss, 40000, 90000, 7000, extraAck: false);
+        var reference = new SegmentLoss(7);
+        Draws(reference, 40001, 1, 2, extraAck: false); // another four-tuple takes number 0: the same draws for number 1
+
+        Assert.Equal(7, afterFirst); // 8 segments, one sent twice
+        Assert.Equal(7, loss.SegmentsRemembered); // not 14: the first connection's counts are gone
+        Assert.NotEqual(first, second);
+        Assert.Equal(Draws(reference, 40000, 3, 4, extraAck: false), second);
+    }
+
     const string Steps = """
         { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "listener" },
         { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },

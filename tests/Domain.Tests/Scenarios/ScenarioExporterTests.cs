@@ -43,6 +43,31 @@ public class ScenarioExporterTests
         Assert.Equal(live.Journal, run.Result.Simulation.Journal);
     }
 
+    /// <summary>An add-link with lossBySegment loses by segment live, and its export writes the field back: the same drops.</summary>
+    [Fact]
+    public void LinkLossBySegment_Exported_RunGivesTheSameJournal()
+    {
+        SimCommand[] log =
+        [
+            .. Hosts(10)[..2], new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(10), 0.3, LossBySegment: true), Open,
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = 2, Bytes = 20_000 }),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = 2 }),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(70), 1_000_000),
+        ];
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in log) Assert.True(CommandApplier.Apply(live, c).IsOk);
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.True(live.FindLink("client", "server")!.LossBySegment);
+        Assert.Contains(live.Journal, e => e is Domain.Journal.SegmentDropped);
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"lossBySegment\": true", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
+    }
+
     [Fact]
     public void InjectedSegmentsWithOptions_Exported_RunGivesTheSameJournal()
     {
@@ -58,6 +83,34 @@ public class ScenarioExporterTests
         var run = ScenarioRunner.Run(export.Json!);
         Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
         Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
+    }
+
+    /// <summary>A change-link's lossBySegment switches the whole link (both directions share one draw), and has no scenario step.</summary>
+    [Fact]
+    public void ChangeLinkLossBySegment_Applied_SwitchesTheLinkExportRefused()
+    {
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in Hosts(10)) CommandApplier.Apply(live, c);
+        var link = live.FindLink("client", "server")!;
+
+        var oneWay = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", true, null, null, null, LossBySegment: true));
+        var on = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: true));
+        var (draw, backward) = (link.AtoB.BySegment, link.BtoA.BySegment);
+        CommandApplier.Apply(live, new ChangeLinkCommand("server", "client", false, null, 0.2, null, LossBySegment: true));
+        var kept = link.AtoB.BySegment;
+        var off = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: false));
+        var export = ScenarioExporter.Export(Source([.. Hosts(10), new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: true)]));
+
+        Assert.Equal("lossBySegment", oneWay.Error!.Field);
+        Assert.True(on.IsOk);
+        Assert.NotNull(draw);
+        Assert.Same(draw, backward);
+        Assert.Same(draw, kept); // switched on again: the counts go on
+        Assert.True(off.IsOk);
+        Assert.False(link.LossBySegment);
+        Assert.Equal(0.2, link.AtoB.Loss);
+        Assert.False(export.IsOk);
+        Assert.Contains("lossBySegment", export.Refusal!.Reason);
     }
 
     [Fact]

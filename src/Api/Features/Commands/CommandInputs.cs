@@ -41,11 +41,12 @@ public abstract record CommandInput : IPolymorphicInput
 public sealed record AddHostInput(string? Name, string? Address, string? Kind, Dictionary<string, JsonElement>? Sysctls, string[]? Addresses = null) : CommandInput;
 
 /// <summary>Joins two hosts, as POST /links.</summary>
-public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss) : CommandInput;
+public sealed record AddLinkInput(string[]? Between, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs, double? Loss,
+    bool? LossBySegment = null) : CommandInput;
 
 /// <summary>Changes a link, as PATCH /links/{from}/{to} with between = [from, to].</summary>
 public sealed record ChangeLinkInput(string[]? Between, bool? OneWay, [property: JsonConverter(typeof(DurationNsConverter))] long? DelayNs,
-    double? Loss, bool? Blackhole) : CommandInput;
+    double? Loss, bool? Blackhole, bool? LossBySegment = null) : CommandInput;
 
 /// <summary>Writes sysctls on a host, in order, as PATCH /hosts/{host}/sysctls.</summary>
 public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElement>? Values) : CommandInput;
@@ -114,7 +115,8 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 Between(c.Between, prefix);
                 if (c.DelayNs is < 0) Error(prefix + "delayNs", "The delay must be zero or positive.");
                 if (c.Loss is < 0 or > 1) Error(prefix + "loss", "The loss is a probability between 0 and 1.");
-                if (c.DelayNs is null && c.Loss is null && c.Blackhole is null) Error(prefix.TrimEnd('.'), "Give at least one of delayNs, loss and blackhole.");
+                if (c.DelayNs is null && c.Loss is null && c.Blackhole is null && c.LossBySegment is null)
+                    Error(prefix.TrimEnd('.'), "Give at least one of delayNs, loss, blackhole and lossBySegment.");
                 break;
             case SetSysctlsInput s:
                 Required(s.Host, prefix + "host");
@@ -226,9 +228,9 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
     {
         AddHostInput h => [new AddHostCommand(h.Name!, h.Address!, h.Kind == "scripted" ? HostKind.Scripted : HostKind.Linux,
             SysctlValues.ToText(h.Sysctls, "", []), Addresses: h.Addresses is { Length: > 0 } more ? more : null)],
-        AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0)],
+        AddLinkInput l => [new AddLinkCommand(l.Between![0], l.Between[1], new SimDuration(l.DelayNs ?? AddLinkRequest.DefaultDelayNs), l.Loss ?? 0, l.LossBySegment ?? false)],
         ChangeLinkInput c => [new ChangeLinkCommand(c.Between![0], c.Between[1], c.OneWay ?? false,
-            c.DelayNs is { } d ? new SimDuration(d) : null, c.Loss, c.Blackhole)],
+            c.DelayNs is { } d ? new SimDuration(d) : null, c.Loss, c.Blackhole, c.LossBySegment)],
         SetSysctlsInput s => [.. SysctlValues.ToText(s.Values, "", []).Select(v => new SetSysctlCommand(s.Host!, v.Key, v.Value))],
         KillInput k => [new KillCommand(k.Host!, k.Process!, k.Signal ?? "SIGKILL")],
         AdvanceInput a => [Advance(a).ToCommand(Guid.Empty).Match(c => c, _ => throw new InvalidOperationException("unchecked advance"))],

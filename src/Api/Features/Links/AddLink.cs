@@ -24,6 +24,13 @@ public sealed record AddLinkRequest
     [Range(0.0, 1.0, ErrorMessage = "The loss is a probability between 0 and 1.")]
     public double? Loss { get; init; }
 
+    /// <summary>
+    /// Draw the loss from what each segment is (a hash of the simulation's seed, the connection, relative seq/ack, flags,
+    /// length and how often that segment went before) rather than from the generator, so a rerun that sends the same
+    /// segments loses the same ones; default false. Both directions.
+    /// </summary>
+    public bool? LossBySegment { get; init; }
+
     public const long DefaultDelayNs = 50_000;
 }
 
@@ -34,7 +41,7 @@ public sealed class AddLinkHandler(LiveSimulations simulations) : ICommandHandle
     public ValueTask<Outcome<LinkResponse>> Handle(AddLink command, CancellationToken cancellationToken)
     {
         var r = command.Request;
-        var add = new AddLinkCommand(r.Between![0], r.Between[1], new SimDuration(r.DelayNs ?? AddLinkRequest.DefaultDelayNs), r.Loss ?? 0);
+        var add = new AddLinkCommand(r.Between![0], r.Between[1], new SimDuration(r.DelayNs ?? AddLinkRequest.DefaultDelayNs), r.Loss ?? 0, r.LossBySegment ?? false);
         return simulations.WriteAsync<LinkResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             var outcome = batch.Apply(add);

@@ -24,6 +24,9 @@ public sealed record ChangeLinkRequest
 
     /// <summary>Drop every segment (true) or stop doing so (false).</summary>
     public bool? Blackhole { get; init; }
+
+    /// <summary>Draw the whole link's loss by segment (true) or from the generator again (false); not with oneWay.</summary>
+    public bool? LossBySegment { get; init; }
 }
 
 /// <summary>Changes the link between From and To: both directions, or From→To only with oneWay.</summary>
@@ -35,10 +38,10 @@ public sealed class ChangeLinkHandler(LiveSimulations simulations) : ICommandHan
     public ValueTask<Outcome<LinkResponse>> Handle(ChangeLink command, CancellationToken cancellationToken)
     {
         var r = command.Request;
-        if (r.DelayNs is null && r.Loss is null && r.Blackhole is null)
-            return ValueTask.FromResult<Outcome<LinkResponse>>(new RequestInvalid("$", "Give at least one of delayNs, loss and blackhole.", command.SimulationId));
+        if (r.DelayNs is null && r.Loss is null && r.Blackhole is null && r.LossBySegment is null)
+            return ValueTask.FromResult<Outcome<LinkResponse>>(new RequestInvalid("$", "Give at least one of delayNs, loss, blackhole and lossBySegment.", command.SimulationId));
         var change = new ChangeLinkCommand(command.From, command.To, r.OneWay ?? false,
-            r.DelayNs is { } delay ? new SimDuration(delay) : null, r.Loss, r.Blackhole);
+            r.DelayNs is { } delay ? new SimDuration(delay) : null, r.Loss, r.Blackhole, r.LossBySegment);
         return simulations.WriteAsync<LinkResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             var outcome = batch.Apply(change);

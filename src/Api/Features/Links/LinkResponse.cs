@@ -14,18 +14,21 @@ public sealed record LinkDirectionView(long DelayNs, double Loss, bool Blackhole
 /// <param name="Between">The two hosts, in the order the link was created with.</param>
 /// <param name="Forward">From the first host to the second.</param>
 /// <param name="Backward">From the second host to the first.</param>
-public sealed record LinkView(IReadOnlyList<string> Between, LinkDirectionView Forward, LinkDirectionView Backward)
+/// <param name="LossBySegment">Whether the loss is drawn from what each segment is rather than from the generator.</param>
+public sealed record LinkView(IReadOnlyList<string> Between, LinkDirectionView Forward, LinkDirectionView Backward, bool LossBySegment)
 {
-    public static LinkView From(Link link) => new([link.A, link.B], LinkDirectionView.From(link.AtoB), LinkDirectionView.From(link.BtoA));
+    public static LinkView From(Link link) =>
+        new([link.A, link.B], LinkDirectionView.From(link.AtoB), LinkDirectionView.From(link.BtoA), link.LossBySegment);
 }
 
-public sealed record LinkResponse(IReadOnlyList<string> Between, LinkDirectionView Forward, LinkDirectionView Backward, long NowNs, long Version)
+public sealed record LinkResponse(IReadOnlyList<string> Between, LinkDirectionView Forward, LinkDirectionView Backward, bool LossBySegment,
+    long NowNs, long Version)
     : IVersioned
 {
     public static LinkResponse From(Link link, long nowNs, long version)
     {
         var view = LinkView.From(link);
-        return new(view.Between, view.Forward, view.Backward, nowNs, version);
+        return new(view.Between, view.Forward, view.Backward, view.LossBySegment, nowNs, version);
     }
 }
 

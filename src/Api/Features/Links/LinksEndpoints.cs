@@ -12,14 +12,14 @@ public static class LinksEndpoints
         group.MapPost("/", AddLink).WithName(nameof(AddLink)).AsCommand().ProducesValidationProblem()
             .WithSummary("Join two hosts with a symmetric link (one-way delay, seeded loss)")
             .WithExamples("""{"between":["client","server"],"delayNs":10000000,"loss":0}""",
-                """{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":false},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"nowNs":0,"version":3}""");
+                """{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":false},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"lossBySegment":false,"nowNs":0,"version":3}""");
         group.MapGet("/", ListLinks).WithName(nameof(ListLinks)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("List the links, each direction's delay, loss and blackhole")
-            .WithExamples(response: """{"items":[{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":false},"backward":{"delayNs":10000000,"loss":0,"blackhole":false}}],"version":11}""");
+            .WithExamples(response: """{"items":[{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":false},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"lossBySegment":false}],"version":11}""");
         group.MapPatch("/{from}/{to}", ChangeLink).WithName(nameof(ChangeLink)).AsCommand().ProducesValidationProblem()
-            .WithSummary("Change a link at run time: delay, loss, blackhole; oneWay limits it to from→to")
+            .WithSummary("Change a link at run time: delay, loss, blackhole, lossBySegment; oneWay limits it to from→to")
             .WithExamples("""{"oneWay":true,"blackhole":true}""",
-                """{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":true},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"nowNs":5000000000,"version":9}""");
+                """{"between":["client","server"],"forward":{"delayNs":10000000,"loss":0,"blackhole":true},"backward":{"delayNs":10000000,"loss":0,"blackhole":false},"lossBySegment":false,"nowNs":5000000000,"version":9}""");
         return app;
     }
 
