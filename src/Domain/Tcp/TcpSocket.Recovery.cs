@@ -185,9 +185,11 @@ public sealed partial class TcpSocket
     /// RTO timer is reset to that (inet_csk_reset_xmit_timer()), FLAG_SET_XMIT_TIMER is cleared so tcp_ack() keeps it,
     /// and tcp_fastretrans_alert() returns. If the reneging still holds when it fires, tcp_timeout_mark_lost() clears
     /// the SACK scoreboard (<see cref="TimeoutMarkLost"/>). Observed on Linux 6.18.44 (--fuzz-teardown seed 10342: the
-    /// SACKed 1001:2001 resent 21 ms after the ACK of 1:1001, not at the 215 ms RTO). linux-4.4 resets the timer on
-    /// FLAG_SACK_RENEGING alone (the FLAG_SND_UNA_ADVANCED test came in 6.1, "tcp: fix indefinite deferral of RTO with
-    /// SACK reneging").
+    /// SACKed 1001:2001 resent 21 ms after the ACK of 1:1001, not at the 215 ms RTO). The FLAG_SND_UNA_ADVANCED test came
+    /// in 6.1 ("tcp: fix indefinite deferral of RTO with SACK reneging"); the delay itself in 4.16 ("tcp: reduce spurious
+    /// retransmits due to transient SACK reneging"). Not modelled: linux-4.4 entered loss at once (TCPSACKReneging,
+    /// tcp_enter_loss(), icsk_retransmits++, the head resent, the RTO timer re-armed) — its profile here takes the
+    /// 4.16–6.0 delay on FLAG_SACK_RENEGING alone.
     /// </summary>
     bool CheckSackReneging(ref AckFlags flag)
     {
