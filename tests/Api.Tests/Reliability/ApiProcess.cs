@@ -80,7 +80,15 @@ public sealed partial class ApiProcess : IAsyncDisposable
         api._process.Start();
         api._process.BeginOutputReadLine();
         api._process.BeginErrorReadLine();
-        var listening = await api._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // The API runs with tiered compilation off, so its start compiles the framework once: seconds on a quiet
+        // machine, more than a minute on a 2-core machine at load 40 (seen). A bound, not a wait: it returns on listening.
+        Uri listening;
+        try { listening = await api._listening.Task.WaitAsync(TimeSpan.FromSeconds(240)); }
+        catch (TimeoutException)
+        {
+            api.Kill();
+            throw new TimeoutException($"The API did not listen within 240 s:\n{api.Output}");
+        }
         api.BaseAddress = listening;
         using var client = api.CreateClient();
         for (int attempt = 0; ; attempt++)
