@@ -248,8 +248,12 @@ public static class SysctlCatalog
                 values = new long[parts.Length];
                 for (int i = 0; i < parts.Length; i++)
                 {
-                    if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i])
-                        || values[i] < def.Min || values[i] > def.Max)
+                    if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
+                    {
+                        error = $"{name}: '{parts[i]}' is not an integer";
+                        return false;
+                    }
+                    if (values[i] < def.Min || values[i] > def.Max)
                     {
                         error = $"{name}: '{parts[i]}' is outside {def.Min}..{def.Max}";
                         return false;

@@ -84,7 +84,7 @@ public static class LadderDiagram
         svg.Append(CultureInfo.InvariantCulture, $"""<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="{width}" height="{bottom + 40}" viewBox="0 0 {width} {bottom + 40}" font-family="monospace" font-size="11">""").Append('\n');
         svg.Append("""<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1f4e9a"/></marker></defs>""").Append('\n');
         svg.Append(CultureInfo.InvariantCulture, $"""<rect width="{width}" height="{bottom + 40}" fill="white"/>""").Append('\n');
-        svg.Append(CultureInfo.InvariantCulture, $"""<text x="10" y="20" font-size="13" font-weight="bold">{Esc($"Ladder diagram — {sim.Profile}, seed {sim.Seed}, virtual time {sim.Now}")}</text>""").Append('\n');
+        svg.Append(CultureInfo.InvariantCulture, $"""<text x="10" y="20" font-size="13" font-weight="bold">{Esc($"Ladder diagram — {sim.Profile.ToWireName()}, seed {sim.Seed}, virtual time {sim.Now}")}</text>""").Append('\n');
         if (truncated)
             svg.Append(CultureInfo.InvariantCulture, $"""<text x="10" y="{bottom + 30}" fill="#b00">{Esc($"truncated at {MaxRows} rows: narrow the time range, hosts or sockets")}</text>""").Append('\n');
 
@@ -163,18 +163,23 @@ public static class LadderDiagram
             string name = armed.Timer.ToString();
             svg.Append(CultureInfo.InvariantCulture, $"""<g class="timer" data-host="{Esc(armed.Host)}" data-socket="{armed.SocketId}" data-timer="{name}" data-outcome="{outcome}"><title>{Esc($"{armed.Host} socket {armed.SocketId}: {name} armed at {armed.At} for {armed.Expires}, {outcome}")}</title><path d="M{x + 4},{y} L{x},{y} L{x},{endY} L{x + 4},{endY}" fill="none" stroke="{(outcome == "fired" ? "#2e7d32" : "#999")}" stroke-width="1.2"{(outcome == "pending" ? " stroke-dasharray=\"3 3\"" : "")}/><text x="{x - 3}" y="{y + 4}" text-anchor="end" font-size="9" fill="#2e7d32">{Esc(name)}</text></g>""").Append('\n');
         }
+        // Retransmit, LossProbe, Persist and ReorderTimeout are one timer, icsk_retransmit_timer multiplexed by
+        // icsk_pending (inet_csk_reset_xmit_timer() — include/net/inet_connection_sock.h): arming one kind re-arms
+        // whichever of them was pending, so they share one key.
+        static TcpTimerKind Slot(TcpTimerKind k) =>
+            k is TcpTimerKind.LossProbe or TcpTimerKind.Persist or TcpTimerKind.ReorderTimeout ? TcpTimerKind.Retransmit : k;
         foreach (var e in rows)
         {
             switch (e)
             {
                 case TimerArmed a:
-                    if (open.Remove((a.Host, a.SocketId, a.Timer), out var before)) Bracket(before, RowY(rowOf[a.Seq]), "re-armed");
-                    open[(a.Host, a.SocketId, a.Timer)] = a;
+                    if (open.Remove((a.Host, a.SocketId, Slot(a.Timer)), out var before)) Bracket(before, RowY(rowOf[a.Seq]), "re-armed");
+                    open[(a.Host, a.SocketId, Slot(a.Timer))] = a;
                     break;
-                case TimerFired t when open.Remove((t.Host, t.SocketId, t.Timer), out var armed):
+                case TimerFired t when open.Remove((t.Host, t.SocketId, Slot(t.Timer)), out var armed):
                     Bracket(armed, RowY(rowOf[t.Seq]), "fired");
                     break;
-                case TimerCancelled t when open.Remove((t.Host, t.SocketId, t.Timer), out var armed):
+                case TimerCancelled t when open.Remove((t.Host, t.SocketId, Slot(t.Timer)), out var armed):
                     Bracket(armed, RowY(rowOf[t.Seq]), "cancelled");
                     break;
             }

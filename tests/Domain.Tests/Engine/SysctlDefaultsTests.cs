@@ -24,4 +24,19 @@ public class SysctlDefaultsTests
     [InlineData(KernelProfile.Linux44, "net.core.wmem_max", 212992)]
     public void FreshHost_Default_IsTheObservedKernels(KernelProfile profile, string name, long value) =>
         Assert.Equal(value, new SysctlTable(profile).Get(name));
+
+    /// <summary>
+    /// proc_dointvec_minmax() refuses text that is not a number and a number past the bounds alike (EINVAL); the
+    /// message says which of the two it was ("5s" is not "outside" a range).
+    /// </summary>
+    [Theory]
+    [InlineData("net.ipv4.tcp_fin_timeout", "5s", "net.ipv4.tcp_fin_timeout: '5s' is not an integer")]
+    [InlineData("net.ipv4.tcp_tw_reuse", "abc", "net.ipv4.tcp_tw_reuse: 'abc' is not an integer")]
+    [InlineData("net.ipv4.tcp_tw_reuse", "3", "net.ipv4.tcp_tw_reuse: '3' is outside 0..2")]
+    [InlineData("net.ipv4.ip_local_port_range", "40000 x", "net.ipv4.ip_local_port_range: 'x' is not an integer")]
+    public void TryParse_BadValue_SaysWhatIsWrong(string name, string text, string expected)
+    {
+        Assert.False(SysctlCatalog.TryParse(name, KernelProfile.Linux6, text, out _, out var error));
+        Assert.Equal(expected, error);
+    }
 }

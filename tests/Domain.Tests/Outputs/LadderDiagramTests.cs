@@ -34,6 +34,32 @@ public class LadderDiagramTests
 
     public static TheoryData<string> Stories() => [.. CaptureStories.Names];
 
+    /// <summary>The title names the profile as the API and scenarios spell it ("linux-6"), not the enum ("Linux6").</summary>
+    [Fact]
+    public void OrderlyClose_Title_NamesTheProfileByItsWireName()
+    {
+        var h = CaptureStories.Run("orderly-close");
+        var doc = XDocument.Parse(LadderDiagram.Svg(h.Sim, DiagramFilter.All));
+        Assert.StartsWith("Ladder diagram — linux-6, seed 1, virtual time ", doc.Descendants(Svg + "text").First().Value, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Retransmit, LossProbe, Persist and ReorderTimeout are one timer (icsk_retransmit_timer, multiplexed by
+    /// icsk_pending): tcp_schedule_loss_probe() re-arms the RTO the FIN's send armed, and the FIN's ACK cancels the
+    /// loss probe. So the RTO's bracket ends "re-armed" there; it must not hang on to the bottom as "pending" after
+    /// both sockets are gone.
+    /// </summary>
+    [Fact]
+    public void OrderlyClose_XmitTimerReArmedAsLossProbe_EndsTheRetransmitBracket()
+    {
+        var h = CaptureStories.Run("orderly-close");
+        var doc = XDocument.Parse(LadderDiagram.Svg(h.Sim, DiagramFilter.All));
+        var xmit = Groups(doc, "timer").Where(g => (string?)g.Attribute("data-timer") is "Retransmit" or "LossProbe" or "Persist" or "ReorderTimeout").ToList();
+        Assert.NotEmpty(xmit);
+        Assert.DoesNotContain(xmit, g => (string?)g.Attribute("data-outcome") == "pending");
+        Assert.Contains(xmit, g => (string?)g.Attribute("data-timer") == "Retransmit" && (string?)g.Attribute("data-outcome") == "re-armed");
+    }
+
     [Fact]
     public void OrderlyClose_FirstSegmentsLabelled_WithFlagsRelativeNumbersAndLength()
     {

@@ -43,7 +43,7 @@ nav a { margin-right: 12px; }
 </head>
 <body>
 <h1>Simulation {{id}}</h1>
-<p>{{Esc($"Kernel profile {engine.Profile}, seed {engine.Seed}; virtual time now {engine.Now} ({engine.Now.Ns} ns); {engine.Hosts.Count} hosts; {engine.Journal.Count} journal events.")}}</p>
+<p>{{Esc($"Kernel profile {engine.Profile.ToWireName()}, seed {engine.Seed}; virtual time now {engine.Now} ({engine.Now.Ns} ns); {engine.Hosts.Count} hosts; {engine.Journal.Count} journal events.")}}</p>
 <nav>
 <a href="{{api}}">resource (JSON)</a>
 <a href="{{api}}/diagram.svg">diagram.svg</a>
