@@ -1155,7 +1155,11 @@ public sealed partial class TcpSocket
         // Then "if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) tcp_fin(sk)": after tcp_event_data_recv(), so the ACK
         // tcp_fin() sends in FIN_WAIT1/FIN_WAIT2 clears the ACK that scheduled (tcp_event_ack_sent()) and
         // tcp_ack_snd_check() sends no second one — observed on Linux 6.18.44 (--fuzz-teardown seed 10696).
-        if (fin) Fin();
+        if (fin)
+        {
+            Fin();
+            SyncRmemCharge(); // tcp_fin() purged the out-of-order queue: its skbs' memory is uncharged (as Accept() does)
+        }
         bool hadOfo = _ofo.Count > 0;
         OfoQueue();
         SackRemove();
