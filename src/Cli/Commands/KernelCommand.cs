@@ -27,10 +27,11 @@ public static class KernelCommand
     {
         if (line.Has("in-netns")) return RunHere(line, output);
         if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
+        // Before --fuzz-pkt too: its cases' namespaces write tcp_congestion_control=cubic like any script's.
+        if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
         if (line.Value("fuzz-pkt") is not null) return PacketFuzz.Run(line, output, error, cancellationToken);
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return RunCommand.Usage(error, pathError);
-        if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
 
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();

@@ -1146,12 +1146,20 @@ public sealed partial class TcpSocket
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
         if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
-        Accept(seq, end, fin);
+        Accept(seq, end, fin, runFin: false);
         // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
         // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
         // sets ATO before tcp_fin() enters ping-pong mode, and its ACK waits the delayed-ACK time — observed on Linux
         // 6.18.44 (kernel --fuzz-pkt seed 1013: 40 ms, where the engine, ATO unset, ACKed at the next jiffy).
         if (seg.Length > 0) EventDataRecv(seg);
+        // Then "if (TCP_SKB_CB(skb)->tcp_flags & TCPHDR_FIN) tcp_fin(sk)": after tcp_event_data_recv(), so the ACK
+        // tcp_fin() sends in FIN_WAIT1/FIN_WAIT2 clears the ACK that scheduled (tcp_event_ack_sent()) and
+        // tcp_ack_snd_check() sends no second one — observed on Linux 6.18.44 (--fuzz-teardown seed 10696).
+        if (fin)
+        {
+            Fin();
+            SyncRmemCharge(); // tcp_fin() purged the out-of-order queue: its skbs' memory is uncharged (as Accept() does)
+        }
         bool hadOfo = _ofo.Count > 0;
         OfoQueue();
         SackRemove();
@@ -1168,8 +1176,11 @@ public sealed partial class TcpSocket
         return true;
     }
 
-    /// <summary>Queues in-order text (tcp_queue_rcv()): rcv_nxt moves, and a FIN runs tcp_fin(). Returns the new payload.</summary>
-    long Accept(uint seq, uint end, bool fin)
+    /// <summary>
+    /// Queues in-order text (tcp_queue_rcv()): rcv_nxt moves, and a FIN runs tcp_fin() unless the caller runs it itself
+    /// (<paramref name="runFin"/> false: tcp_data_queue() first runs tcp_event_data_recv()). Returns the new payload.
+    /// </summary>
+    long Accept(uint seq, uint end, bool fin, bool runFin = true)
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0) _rcv.Unread += payload;
@@ -1177,7 +1188,7 @@ public sealed partial class TcpSocket
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
         _ack.Scheduled = true;
-        if (fin) Fin();
+        if (fin && runFin) Fin();
         SyncRmemCharge(); // skb_set_owner_r() / tcp_try_coalesce(): sk_mem_charge() as the skb is queued
         return payload;
     }

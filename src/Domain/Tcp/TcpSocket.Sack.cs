@@ -277,9 +277,8 @@ public sealed partial class TcpSocket
         }
         // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
         // D-SACK before the SACK block it lies in).
-        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - sndUna).ThenBy(x => x.i).Select(x => x.u);
-        foreach (var (b, dupSack) in ordered)
-            flag |= MarkSacked(b.Left, b.Right, sndUna, dupSack, ref state);
+        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - sndUna).ThenBy(x => x.i).Select(x => x.u).ToList();
+        flag |= SacktagBlocks(ordered, sndUna, ref state);
         if (_ca.State != CaState.Loss || _ca.UndoMarker != 0) CheckSackReordering(state.Reord, sndUna, ts: false);
         return flag;
     }

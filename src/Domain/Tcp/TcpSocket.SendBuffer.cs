@@ -37,9 +37,9 @@ namespace SimService.Domain.Tcp;
 /// rule and sets SOCK_NOSPACE when it does not.</para>
 /// <para>tcp_tso_should_defer() may hold a multi-segment send head back (<see cref="TsoShouldDefer"/>).
 /// Not modelled: autocorking, tcp_notsent_lowat (its default,
-/// UINT_MAX, never binds), MAX_SKB_FRAGS limits, skb splits at SACK block edges (tcp_sacktag_walk()'s
-/// tcp_fragment()), and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut into an skb of its
-/// own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO).</para>
+/// UINT_MAX, never binds), MAX_SKB_FRAGS limits, and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut
+/// into an skb of its own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO), and SACK blocks
+/// cut and join skbs (tcp_sacktag_walk(): <see cref="SackWalkSkbs"/>).</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
