@@ -145,7 +145,9 @@ public class SegmentLossTests
         var keyed = Lost(RunnerAssert.Run(Document(bySegment: true)));
         var drawn = Lost(RunnerAssert.Run(Document(bySegment: false)));
 
-        Assert.Equal(["client P. 1449:1448 (loss)", "client P. 7241:1448 (loss)", "server . 1:0 (loss)", "server . 1:0 (loss)"], keyed);
+        // Linux 6.18.44 behind the link emulator (`simservice kernel --trace`, 2026-12-05 09:28 UTC) loses the same three;
+        // a fourth, a second duplicate ACK, went before RACK ordered stamps of one instant by clock read (D35).
+        Assert.Equal(["client P. 1449:1448 (loss)", "client P. 7241:1448 (loss)", "server . 1:0 (loss)"], keyed);
         Assert.NotEqual(drawn, keyed);
     }
 
@@ -166,7 +168,7 @@ public class SegmentLossTests
         Assert.True(parsed.Steps.OfType<LinkStep>().Single().LossBySegment);
         Assert.Contains("\"lossBySegment\": true", ScenarioWriter.ToJson(parsed), StringComparison.Ordinal);
         Assert.Contains(oneWay.Errors, e => e.Message.Contains("whole link", StringComparison.Ordinal));
-        Assert.Equal(["client P. 1449:1448 (loss)", "client P. 7241:1448 (loss)", "server . 1:0 (loss)", "server . 1:0 (loss)"], Lost(run));
+        Assert.Equal(["client P. 1449:1448 (loss)", "client P. 7241:1448 (loss)", "server . 1:0 (loss)"], Lost(run)); // the kernel's too
         Assert.Equal([(0.1, true), (0.1, true)], run.Simulation.Journal.OfType<LinkChanged>().Select(e => (e.Loss, e.LossBySegment)));
     }
 }
