@@ -48,7 +48,26 @@ public sealed class JournalPageCodecTests
             new SysctlChanged(At(62_000_000_005), seq++, "server", "net.ipv4.tcp_tw_reuse", "1"),
             new LinkChanged(At(long.MaxValue / 2), seq++, "client", "server", SimDuration.FromMilliseconds(10), 0.25, true),
             new LinkChanged(At(long.MaxValue), seq++, "server", "client", SimDuration.Zero, double.Epsilon, false),
+            new LinkChanged(At(long.MaxValue), seq++, "client", "server", SimDuration.FromMilliseconds(7), 0.3, false, LossBySegment: true),
+            new LinkChanged(At(long.MaxValue), seq++, "server", "client", SimDuration.FromMilliseconds(7), 0.3, true, LossBySegment: true),
         ];
+    }
+
+    /// <summary>
+    /// lossBySegment is bit 1 of the byte that held only the blackhole: a link change without it encodes as before
+    /// (so a page stored before reads back with LossBySegment false), with it the byte is 2 or 3.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, 0)]
+    [InlineData(true, false, 1)]
+    [InlineData(false, true, 2)]
+    [InlineData(true, true, 3)]
+    public void LinkChanged_Flags_LastByteBeforeTheTrailer(bool blackhole, bool bySegment, byte expected)
+    {
+        var page = JournalPageCodec.Encode([new LinkChanged(new SimTime(5), 0, "client", "server", SimDuration.FromMilliseconds(7), 0.3, blackhole, bySegment)]);
+
+        Assert.Equal(expected, page[^5]); // the byte before the 4-byte CRC-32 trailer
+        Assert.Equal((blackhole, bySegment), JournalPageCodec.Decode(page) is [LinkChanged l] ? (l.Blackhole, l.LossBySegment) : default);
     }
 
     [Fact]

@@ -43,6 +43,7 @@ public static partial class FuzzCommand
         };
         bool onKernel = !line.Has("engine");
         if (onKernel && KernelCommand.Unavailable() is { } why) return RunCommand.Usage(error, $"fuzz: {why} (--engine runs the cases on the engine only)");
+        if (onKernel && KernelCommand.AllowCubic() is { } note) error.WriteLine($"simservice: fuzz: {note}");
         string folder = line.Value("keep") is { } keep ? Directory.CreateDirectory(keep).FullName : Directory.CreateTempSubdirectory("simservice-fuzz-").FullName;
         var clock = Stopwatch.StartNew();
         var tally = new Dictionary<string, int>(StringComparer.Ordinal);

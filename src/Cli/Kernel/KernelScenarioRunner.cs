@@ -326,7 +326,7 @@ internal sealed class KernelScenarioRunner
                 break;
             case LinkStep link:
                 foreach (var l in _links.Where(l => (l.A == link.A && l.B == link.B) || (l.A == link.B && l.B == link.A)))
-                    l.Change(link.Direction?.From, link.Delay, link.Loss);
+                    l.Change(link.Direction?.From, link.Delay, link.Loss, link.LossBySegment);
                 break;
             case SysctlStep sysctl:
                 foreach (var s in sysctl.Values)

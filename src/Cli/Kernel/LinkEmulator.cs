@@ -31,6 +31,7 @@ internal sealed class LinkEmulator
     readonly int _fdA, _fdB;
     long _t0;
     readonly Pcg32 _random;
+    readonly long _seed;
     readonly Lock _lock = new();
     /// <summary>Every packet read, raw: (ns since time 0, from, to, bytes, dropped); parsed by <see cref="Trace"/>.</summary>
     readonly List<(long AtNs, string From, string To, byte[] Packet, bool Dropped)> _read = [];
@@ -43,6 +44,7 @@ internal sealed class LinkEmulator
     {
         _link = new Link(link.A, link.B, link.Delay, link.Loss);
         if (link.LossBySegment) _link.LoseBySegment(seed);
+        _seed = seed;
         _fdA = fdA;
         _fdB = fdB;
         _random = new Pcg32(seed);
@@ -77,15 +79,23 @@ internal sealed class LinkEmulator
                 .OfType<TracedSegment>()];
     }
 
-    /// <summary>A <c>link</c> step: the delay and loss of one direction (from → to) or both; null leaves a field as it is.</summary>
-    public void Change(string? from, SimDuration? delay, double? loss)
+    /// <summary>
+    /// A <c>link</c> step: the delay and loss of one direction (from → to) or both, and the whole link's draw by segment
+    /// (true: a fresh <see cref="SegmentLoss"/> of the seed unless it has one, false: the generator again) as
+    /// Simulation.ChangeLink does; null leaves a field as it is.
+    /// </summary>
+    public void Change(string? from, SimDuration? delay, double? loss, bool? lossBySegment)
     {
         lock (_lock)
+        {
+            if (lossBySegment is true && !_link.LossBySegment) _link.LoseBySegment(_seed);
+            if (lossBySegment is false) _link.LoseByGenerator();
             foreach (var d in from is null ? [_link.AtoB, _link.BtoA] : new[] { _link.From(from) })
             {
                 if (delay is { } dl) d.Delay = dl;
                 if (loss is { } ls) d.Loss = ls;
             }
+        }
     }
 
     public void Stop()

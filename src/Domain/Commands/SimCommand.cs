@@ -100,16 +100,8 @@ public static class CommandApplier
         return FromResult(added.Error);
     }
 
-    static CommandOutcome ChangeLink(Simulation sim, ChangeLinkCommand c)
-    {
-        if (c.LossBySegment is not null && c.OneDirection)
-            return new CommandOutcome(DomainError.Invalid("lossBySegment is the whole link's: change it without oneWay", "lossBySegment"));
-        if (sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole) is { } error) return new CommandOutcome(error);
-        var link = sim.FindLink(c.A, c.B)!;
-        if (c.LossBySegment is true && !link.LossBySegment) link.LoseBySegment(sim.Seed);
-        if (c.LossBySegment is false) link.LoseByGenerator();
-        return CommandOutcome.Ok;
-    }
+    static CommandOutcome ChangeLink(Simulation sim, ChangeLinkCommand c) =>
+        FromResult(sim.ChangeLink(c.A, c.B, c.OneDirection, c.Delay, c.Loss, c.Blackhole, c.LossBySegment));
 
     static CommandOutcome FromResult(DomainError? error) => error is null ? CommandOutcome.Ok : new CommandOutcome(error);
 

@@ -189,13 +189,22 @@ public sealed partial class Simulation
         return false;
     }
 
-    /// <summary>Changes one or both directions of a link; null leaves a field as it is.</summary>
-    public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole)
+    /// <summary>
+    /// Changes one or both directions of a link; null leaves a field as it is. <paramref name="lossBySegment"/> is the
+    /// whole link's (both directions share one <see cref="SegmentLoss"/>): true switches a link drawing from the generator
+    /// to a fresh draw by segment seeded with <see cref="Seed"/> (a link already drawing by segment keeps its counts),
+    /// false back to the generator; with <paramref name="oneDirection"/> it is refused.
+    /// </summary>
+    public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole, bool? lossBySegment = null)
     {
         var link = FindLink(a, b);
         if (link is null) return DomainError.NotFound($"link between '{a}' and '{b}'", "between");
         if (delay is { Ns: < 0 }) return DomainError.Invalid("delay must not be negative", "delay");
         if (loss is { } l && (l is < 0 or > 1 || double.IsNaN(l))) return DomainError.Invalid("loss is a probability in [0,1]", "loss");
+        if (lossBySegment is not null && oneDirection)
+            return DomainError.Invalid("lossBySegment is the whole link's: change it without oneWay", "lossBySegment");
+        if (lossBySegment is true && !link.LossBySegment) link.LoseBySegment(Seed);
+        if (lossBySegment is false) link.LoseByGenerator();
         var directions = oneDirection ? [(a, b)] : new[] { (a, b), (b, a) };
         foreach (var (from, to) in directions)
         {
@@ -203,7 +212,8 @@ public sealed partial class Simulation
             if (delay is { } dl) d.Delay = dl;
             if (loss is { } ls) d.Loss = ls;
             if (blackhole is { } bh) d.Blackhole = bh;
-            if (Journals(JournalLevel.States)) Record(JournalLevel.States, new LinkChanged(Now, _journalSeq, from, to, d.Delay, d.Loss, d.Blackhole));
+            if (Journals(JournalLevel.States))
+                Record(JournalLevel.States, new LinkChanged(Now, _journalSeq, from, to, d.Delay, d.Loss, d.Blackhole, link.LossBySegment));
         }
         return null;
     }

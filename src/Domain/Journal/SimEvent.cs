@@ -63,8 +63,11 @@ public sealed record ProcessExited(SimTime At, long Seq, string Host, string Pro
 /// <summary>A sysctl was written at run time.</summary>
 public sealed record SysctlChanged(SimTime At, long Seq, string Host, string Name, string Value) : SimEvent(At, Seq);
 
-/// <summary>A link direction's delay, loss or blackhole changed.</summary>
-public sealed record LinkChanged(SimTime At, long Seq, string From, string To, SimDuration Delay, double Loss, bool Blackhole)
+/// <summary>
+/// A link direction's delay, loss, blackhole or the link's <c>lossBySegment</c> changed: the direction's settings after
+/// the change, and whether the link draws its loss by segment.
+/// </summary>
+public sealed record LinkChanged(SimTime At, long Seq, string From, string To, SimDuration Delay, double Loss, bool Blackhole, bool LossBySegment = false)
     : SimEvent(At, Seq);
 
 /// <summary>A segment reached a socket or timewait entry that had no use for it (the default arm of a state switch).</summary>

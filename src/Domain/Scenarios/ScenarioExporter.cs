@@ -178,8 +178,7 @@ public static partial class ScenarioExporter
                     return null;
                 case ChangeLinkCommand c:
                     if (c.Blackhole is not null) return No("the scenario format has no blackhole (loss 1.0 is its one-way fault)");
-                    if (c.LossBySegment is not null) return No("the scenario format's link step cannot change lossBySegment (only the links list sets it)");
-                    _steps.Add(i => new LinkStep(at, Path(i), c.A, c.B, c.OneDirection ? new LinkDirection(c.A, c.B) : null, c.Delay, c.Loss));
+                    _steps.Add(i => new LinkStep(at, Path(i), c.A, c.B, c.OneDirection ? new LinkDirection(c.A, c.B) : null, c.Delay, c.Loss, c.LossBySegment));
                     return null;
                 case KillCommand k:
                     if (Enum.GetValues<KillSignal>().Where(s => s.ToWireName() == k.Signal).Select(s => (KillSignal?)s).FirstOrDefault() is not { } signal)

@@ -18,7 +18,7 @@ internal sealed partial class ScenarioReader
     static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags", "expect");
     static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
-    static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss");
+    static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss", "lossBySegment");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
     static readonly FrozenSet<string> KillFields = Set("host", "process", "signal");
     static readonly FrozenSet<string> WorkloadFields = Set("clients", "generatedClients", "clientLinkDelay", "server", "port", "rate", "count",
@@ -418,10 +418,13 @@ internal sealed partial class ScenarioReader
             if (between is var (x, y) && !((direction.From, direction.To) == (x, y) || (direction.From, direction.To) == (y, x)))
                 Error(dm.Path, $"\"{text}\" does not go between {x} and {y}");
         }
-        if (!f.Has("delay") && !f.Has("loss")) Error(f.Path, "a link change needs \"delay\" or \"loss\"");
+        if (!f.Has("delay") && !f.Has("loss") && !f.Has("lossBySegment")) Error(f.Path, "a link change needs \"delay\", \"loss\" or \"lossBySegment\"");
         var delay = f["delay"] is { } d ? Duration(d) : null;
         var loss = f["loss"] is { } l ? Number(l, 0, 1) : null;
-        return between is var (la, lb) ? new LinkStep(at, path, la, lb, direction, delay, loss) : null;
+        bool? bySegment = f["lossBySegment"] is { } bs ? Bool(bs) : null;
+        if (bySegment is not null && f["direction"] is not null)
+            Error(f["lossBySegment"]!.Value.Path, "lossBySegment is the whole link's (both directions share one draw): change it without \"direction\"");
+        return between is var (la, lb) ? new LinkStep(at, path, la, lb, direction, delay, loss, bySegment) : null;
     }
 
     SysctlStep? SysctlChange(JsonMember member, SimTime at, string path)

@@ -61,8 +61,8 @@ public sealed partial class ScenarioRunner
 
     /// <summary>Both directions, or only <c>direction</c>'s ("a->b") when the step gives one.</summary>
     static ChangeLinkCommand ChangeLink(LinkStep link) => link.Direction is { } d
-        ? new ChangeLinkCommand(d.From, d.To, OneDirection: true, link.Delay, link.Loss, Blackhole: null)
-        : new ChangeLinkCommand(link.A, link.B, OneDirection: false, link.Delay, link.Loss, Blackhole: null);
+        ? new ChangeLinkCommand(d.From, d.To, OneDirection: true, link.Delay, link.Loss, Blackhole: null, link.LossBySegment)
+        : new ChangeLinkCommand(link.A, link.B, OneDirection: false, link.Delay, link.Loss, Blackhole: null, link.LossBySegment);
 
     void SetSysctls(SysctlStep step)
     {

@@ -69,7 +69,10 @@ public sealed record InjectTimestamp(uint Val, uint Ecr, bool EchoLast);
 /// <summary>A SACK block [Left, Right) as a scenario writes it.</summary>
 public readonly record struct SeqRange(uint Left, uint Right);
 
-/// <summary>A change of the link between A and B, optionally in one direction only.</summary>
+/// <summary>
+/// A change of the link between A and B, optionally in one direction only; <paramref name="LossBySegment"/> switches the
+/// whole link's loss draw (by segment or from the generator; never with a direction).
+/// </summary>
 public sealed record LinkStep(
     SimTime At,
     string Path,
@@ -77,7 +80,8 @@ public sealed record LinkStep(
     string B,
     LinkDirection? Direction,
     SimDuration? Delay,
-    double? Loss) : ScenarioStep(At, Path);
+    double? Loss,
+    bool? LossBySegment = null) : ScenarioStep(At, Path);
 
 /// <summary>Sysctl writes on one host at run time, in document order.</summary>
 public sealed record SysctlStep(SimTime At, string Path, string Host, ImmutableArray<SysctlSetting> Values)

@@ -118,6 +118,7 @@ public static class ScenarioWriter
                 if (l.Direction is not null) w.WriteString("direction", l.Direction.ToString());
                 if (l.Delay is { } delay) w.WriteString("delay", delay.ToString());
                 if (l.Loss is { } loss) w.WriteNumber("loss", loss);
+                if (l.LossBySegment is { } bySegment) w.WriteBoolean("lossBySegment", bySegment);
                 w.WriteEndObject();
                 break;
             case SysctlStep s:

@@ -16,7 +16,7 @@ public sealed partial class TcpSocket
     /// <summary>A segment for this socket's 4-tuple (tcp_v4_do_rcv).</summary>
     internal void OnSegment(Segment seg)
     {
-        _mstamp = _sim.Now; // tcp_rcv_established() / tcp_rcv_state_process(): tcp_mstamp_refresh()
+        MstampRefresh(); // tcp_rcv_established() / tcp_rcv_state_process()
         SegsIn(seg);
         switch (State)
         {

@@ -451,7 +451,7 @@ public sealed partial class TcpSocket
         int mss = mssNow ?? CurrentMss;
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
-        if (sendHead) _mstamp = _sim.Now; // tcp_write_xmit(): tcp_mstamp_refresh()
+        if (sendHead) MstampRefresh(); // tcp_write_xmit()
         bool sent = false, rwndLimited = false, deferCwndLimited = false;
         int segments = 0;
         uint wndEnd = WndEnd;

@@ -69,6 +69,7 @@ public sealed partial class TcpSocket
         return skb with
         {
             TsortedPos = ++_rack.TsortedTail,
+            SentEpoch = _mstampEpoch,
             TxFirstTxUs = _rate.FirstTxUs,
             TxDeliveredUs = _rate.DeliveredUs,
             TxDelivered = _delivered,
@@ -85,11 +86,12 @@ public sealed partial class TcpSocket
     void RateSkbDelivered(InFlight r, ref SacktagState rs)
     {
         if (r.TxDeliveredUs == 0) return;
-        if (rs.PriorDelivered != 0 && !RackSentAfter(r.SentAt, rs.PriorSentAt, r.End, rs.PriorEnd)) return;
+        if (rs.PriorDelivered != 0 && !RackSentAfter(r.SentAt, r.SentEpoch, rs.PriorSentAt, rs.PriorEpoch, r.End, rs.PriorEnd)) return;
         rs.PriorDelivered = r.TxDelivered;
         rs.PriorMstampUs = r.TxDeliveredUs;
         rs.IsAppLimited = r.TxAppLimited;
         rs.PriorSentAt = r.SentAt;
+        rs.PriorEpoch = r.SentEpoch;
         rs.PriorEnd = r.End;
         _rate.FirstTxUs = ClockUs(r.SentAt);
         rs.IntervalUs = Math.Max(_rate.FirstTxUs - r.TxFirstTxUs, 0); // tcp_stamp_us_delta()

@@ -908,7 +908,7 @@ public sealed partial class TcpSocket
         foreach (int i in order)
         {
             var r = _rtx[i];
-            if (!RackSentAfter(_rack.SentAt, r.SentAt, _rack.EndSeq, r.End)) break;
+            if (!RackSentAfter(_rack.SentAt, _rack.SentEpoch, r.SentAt, r.SentEpoch, _rack.EndSeq, r.End)) break;
             long remaining = _rack.RttUs + reoWndUs - (ClockUs(_sim.Now) - ClockUs(r.SentAt)); // tcp_stamp_us_delta()
             if (remaining <= 0) MarkSkbLost(i);
             else maxRemaining = Math.Max(maxRemaining, remaining);
@@ -958,12 +958,26 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// tcp_skb_sent_after() (tcp_rack_sent_after()): sent later, or at the same time with a later end_seq — times as the
-    /// kernel compares them, whole microseconds (tcp_skb_timestamp_us()).
+    /// kernel compares them, whole microseconds (tcp_skb_timestamp_us()). Two skbs of one virtual microsecond stamped by
+    /// different clock reads (<paramref name="e1"/>, <paramref name="e2"/>: <see cref="MstampRefresh"/>) are ordered by
+    /// the read: on the kernel each read is tcp_clock_ns() a few microseconds after the one before (a segment processed,
+    /// tcp_write_xmit(), a timer), so what left while processing a later ACK has the later stamp, and end_seq only breaks
+    /// ties within one read (D35).
     /// </summary>
-    static bool RackSentAfter(SimTime t1, SimTime t2, uint seq1, uint seq2)
+    static bool RackSentAfter(SimTime t1, long e1, SimTime t2, long e2, uint seq1, uint seq2)
     {
         long us1 = ClockUs(t1), us2 = ClockUs(t2);
-        return us1 > us2 || us1 == us2 && SeqMath.After(seq1, seq2);
+        return us1 > us2 || us1 == us2 && (e1 > e2 || e1 == e2 && SeqMath.After(seq1, seq2));
+    }
+
+    /// <summary>
+    /// Models tcp_mstamp_refresh() — net/ipv4/tcp_output.c: tp->tcp_clock_cache and tp->tcp_mstamp read the clock; the
+    /// read is counted (<see cref="_mstampEpoch"/>), the order <see cref="RackSentAfter"/> gives stamps of one instant.
+    /// </summary>
+    void MstampRefresh()
+    {
+        _mstamp = _sim.Now;
+        _mstampEpoch++;
     }
 
     /// <summary>
@@ -976,9 +990,10 @@ public sealed partial class TcpSocket
         if (r.Retransmitted && MinRttUs != long.MaxValue && rttUs < MinRttUs) return;
         _rack.Advanced = true;
         _rack.RttUs = rttUs;
-        if (RackSentAfter(r.SentAt, _rack.SentAt, r.End, _rack.EndSeq))
+        if (RackSentAfter(r.SentAt, r.SentEpoch, _rack.SentAt, _rack.SentEpoch, r.End, _rack.EndSeq))
         {
             _rack.SentAt = r.SentAt;
+            _rack.SentEpoch = r.SentEpoch;
             _rack.EndSeq = r.End;
         }
     }

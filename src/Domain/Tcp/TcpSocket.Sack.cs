@@ -31,6 +31,7 @@ internal struct SacktagState
     /// </summary>
     public long PriorDelivered;
     public SimTime PriorSentAt;
+    public long PriorEpoch;
     public uint PriorEnd;
     public long PriorMstampUs;
     public bool IsAppLimited;

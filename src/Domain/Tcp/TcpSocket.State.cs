@@ -488,8 +488,9 @@ internal sealed class LossScoreboard
 [StructLayout(LayoutKind.Auto)]
 internal struct RackState
 {
-    /// <summary>rack.mstamp: its send time.</summary>
+    /// <summary>rack.mstamp: its send time, and the clock read it was sent at (InFlight.SentEpoch).</summary>
     public SimTime SentAt;
+    public long SentEpoch;
     /// <summary>rack.rtt_us: its RTT.</summary>
     public long RttUs;
     /// <summary>rack.end_seq: its end, the tie-break between segments sent at the same time (tcp_rack_sent_after()).</summary>

@@ -6,9 +6,10 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    /// <summary>Models tcp_write_timer_handler(): dispatches on icsk_pending.</summary>
+    /// <summary>Models tcp_write_timer_handler(): tcp_mstamp_refresh(), then a dispatch on icsk_pending.</summary>
     void OnXmitTimer()
     {
+        MstampRefresh();
         var what = _xmitPending;
         RecordFired(what);
         switch (what)

@@ -73,6 +73,11 @@ public sealed partial class TcpSocket
     /// and every tcp_write_xmit() with something to send; tcp_rcv_space_adjust() measures from it, not from the read.
     /// </summary>
     SimTime _mstamp;
+    /// <summary>
+    /// How many times the socket read the clock (<see cref="MstampRefresh"/>): the order of reads at one virtual instant,
+    /// which on a real machine are microseconds apart (see <see cref="InFlight.SentEpoch"/>).
+    /// </summary>
+    long _mstampEpoch;
     ReceiverRtt _rcvRtt;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
@@ -198,7 +203,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void InitReceiveSpace()
     {
-        _mstamp = _sim.Now; // tcp_mstamp_refresh()
+        MstampRefresh();
         _rcvq.Time = _mstamp;
         _rcvq.Copied = _copied;
         long appWin = Host.Sysctls.TcpAppWin;

@@ -268,13 +268,15 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// in flight: tp->retrans_out), <see cref="Lost"/> TCPCB_LOST, <see cref="Sacked"/> TCPCB_SACKED_ACKED. The Tx* fields
     /// are TCP_SKB_CB(skb)->tx as tcp_rate_skb_sent() records it at each transmission (<see cref="RateSkbSent"/>).
     /// <see cref="TsortedPos"/> is the skb's place in tp->tsorted_sent_queue: each (re)transmission moves it to the tail.
+    /// <see cref="SentEpoch"/> is the clock read (tcp_mstamp_refresh(), <see cref="MstampRefresh"/>) whose time stamped it:
+    /// <see cref="RackSentAfter"/> orders two skbs of one virtual microsecond by it before their end_seq.
     /// Auto layout: the runtime puts the six one-byte fields together after the longs (56 bytes, not 64 with padding
     /// between them); nothing reads the struct's bytes.
     /// </summary>
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
     internal readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,
         bool RetransOut = false, bool Lost = false, long TxDelivered = 0, long TxFirstTxUs = 0, long TxDeliveredUs = 0,
-        bool TxAppLimited = false, long TsortedPos = 0);
+        bool TxAppLimited = false, long TsortedPos = 0, long SentEpoch = 0);
 
     // ---- derived views ------------------------------------------------------------------------
 

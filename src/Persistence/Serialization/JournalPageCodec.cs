@@ -201,7 +201,7 @@ public sealed class JournalPageEncoder
                 Str(l.From); Str(l.To); S(l.Delay.Ns); Reserve(9);
                 BinaryPrimitives.WriteDoubleLittleEndian(_buffer.AsSpan(_pos), l.Loss);
                 _pos += 8;
-                Byte(l.Blackhole ? (byte)1 : (byte)0);
+                Byte((byte)((l.Blackhole ? 1 : 0) | (l.LossBySegment ? 2 : 0))); // bit 1 added later: older pages read as false
                 break;
             default:
                 throw new InvalidOperationException($"Journal event type {e.GetType().Name} has no code in JournalPageCodec.");
@@ -450,9 +450,9 @@ internal ref struct PageReader(ReadOnlySpan<byte> body, int position)
                     Need(9);
                     double loss = BinaryPrimitives.ReadDoubleLittleEndian(_body[Position..]);
                     Position += 8;
-                    byte blackhole = Byte();
-                    if (blackhole > 1) throw Bad($"a bool of {blackhole}");
-                    return new LinkChanged(at, seq, from, to, new SimDuration(delay), loss, blackhole == 1);
+                    byte bits = Byte();
+                    if (bits > 3) throw Bad($"link flags of {bits}");
+                    return new LinkChanged(at, seq, from, to, new SimDuration(delay), loss, (bits & 1) != 0, (bits & 2) != 0);
                 }
             default:
                 throw Bad($"an unknown event code {code} at event {seq}");

@@ -85,9 +85,9 @@ public class ScenarioExporterTests
         Assert.Equal(scenario.Simulation.Journal, run.Result!.Simulation.Journal);
     }
 
-    /// <summary>A change-link's lossBySegment switches the whole link (both directions share one draw), and has no scenario step.</summary>
+    /// <summary>A change-link's lossBySegment switches the whole link (both directions share one draw), and the journal says so.</summary>
     [Fact]
-    public void ChangeLinkLossBySegment_Applied_SwitchesTheLinkExportRefused()
+    public void ChangeLinkLossBySegment_Applied_SwitchesTheWholeLinkJournalled()
     {
         var live = new Simulation(KernelProfile.Linux6, 11);
         foreach (var c in Hosts(10)) CommandApplier.Apply(live, c);
@@ -99,7 +99,7 @@ public class ScenarioExporterTests
         CommandApplier.Apply(live, new ChangeLinkCommand("server", "client", false, null, 0.2, null, LossBySegment: true));
         var kept = link.AtoB.BySegment;
         var off = CommandApplier.Apply(live, new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: false));
-        var export = ScenarioExporter.Export(Source([.. Hosts(10), new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: true)]));
+        var changes = live.Journal.OfType<Domain.Journal.LinkChanged>().Select(e => (e.From, e.To, e.Loss, e.LossBySegment)).ToArray();
 
         Assert.Equal("lossBySegment", oneWay.Error!.Field);
         Assert.True(on.IsOk);
@@ -109,8 +109,41 @@ public class ScenarioExporterTests
         Assert.True(off.IsOk);
         Assert.False(link.LossBySegment);
         Assert.Equal(0.2, link.AtoB.Loss);
-        Assert.False(export.IsOk);
-        Assert.Contains("lossBySegment", export.Refusal!.Reason);
+        Assert.Equal(
+            [("client", "server", 0.0, true), ("server", "client", 0.0, true), ("server", "client", 0.2, true), ("client", "server", 0.2, true),
+             ("client", "server", 0.2, false), ("server", "client", 0.2, false)],
+            changes); // the refused one-way change journals nothing
+    }
+
+    /// <summary>
+    /// A link switched to lossBySegment mid-run (30 % loss, the bulk send before and after) is exported as a link step
+    /// with the field; the export's run drops the same segments: the same journal, event for event.
+    /// </summary>
+    [Fact]
+    public void ChangeLinkLossBySegment_Exported_LinkStepRunGivesTheSameJournal()
+    {
+        SimCommand[] log =
+        [
+            .. Hosts(10), Open,
+            new ChangeLinkCommand("client", "server", false, null, 0.3, null, LossBySegment: true),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = 2, Bytes = 20_000 }),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(2), 1_000_000),
+            new ChangeLinkCommand("client", "server", false, null, null, null, LossBySegment: false),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = 2 }),
+            new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(70), 1_000_000),
+        ];
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in log) Assert.True(CommandApplier.Apply(live, c).IsOk);
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.Contains(live.Journal, e => e is Domain.Journal.SegmentDropped);
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"lossBySegment\": true", export.Json);
+        Assert.Contains("\"lossBySegment\": false", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
     }
 
     [Fact]

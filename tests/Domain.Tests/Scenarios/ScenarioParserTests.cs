@@ -324,7 +324,7 @@ public class ScenarioParserTests
 
     [Fact]
     public void Parse_LinkChangeWithNothingToChange_ReportsLink() =>
-        ScenarioJson.ParseWithStep("""{ "link": { "between": ["client", "server"] } }""").HasError("$.steps[4].link", "\"delay\" or \"loss\"");
+        ScenarioJson.ParseWithStep("""{ "link": { "between": ["client", "server"] } }""").HasError("$.steps[4].link", "\"delay\", \"loss\" or \"lossBySegment\"");
 
     // ---- sysctls
 

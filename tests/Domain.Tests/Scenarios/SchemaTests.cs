@@ -45,4 +45,25 @@ public class SchemaTests
         Assert.False(Evaluate(json).IsValid, options);
         Assert.False(SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid, options);
     }
+
+    /// <summary>A link step may change only lossBySegment; with a direction it may not (the draw is the whole link's): schema and parser agree.</summary>
+    [Theory]
+    [InlineData("""{ "between": ["client", "server"], "lossBySegment": true }""", true)]
+    [InlineData("""{ "between": ["client", "server"], "loss": 0.2, "lossBySegment": false }""", true)]
+    [InlineData("""{ "between": ["client", "server"], "direction": "client->server", "lossBySegment": true }""", false)]
+    [InlineData("""{ "between": ["client", "server"], "lossBySegment": 1 }""", false)]
+    [InlineData("""{ "between": ["client", "server"] }""", false)]
+    public void LinkStepLossBySegment_SchemaAndParser_Agree(string link, bool valid)
+    {
+        var json = $$"""
+            {
+              "name": "link-step", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "10ms" } ],
+              "steps": [ { "at": "1s", "link": {{link}} } ]
+            }
+            """;
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
+    }
 }
