@@ -633,6 +633,19 @@ public sealed partial class Host : IEventTarget
     /// <summary>Sockets kept on the free list at most: a pool of 100,000 closed at once does not stay behind.</summary>
     const int FreeSocketsKept = 1024;
 
+    /// <summary>Dropped request sockets nothing names any more, for <see cref="RequestSocket.Alloc"/>.</summary>
+    readonly Stack<RequestSocket> _freeRequests = new();
+
+    /// <summary>reqsk_free(): kmem_cache_free(req->rsk_ops->slab, req), at most <see cref="FreeSocketsKept"/> kept.</summary>
+    internal void FreeRequest(RequestSocket req)
+    {
+        if (_freeRequests.Count < FreeSocketsKept) _freeRequests.Push(req);
+    }
+
+    /// <summary>A request socket freed before the current event began, or null.</summary>
+    internal RequestSocket? TakeFreeRequest() =>
+        _freeRequests.Count > 0 && _freeRequests.Peek().FreedAtEvent < Sim.EventsProcessed ? _freeRequests.Pop() : null;
+
     /// <summary>Models sk_prot_free() — net/core/sock.c: kmem_cache_free(prot->slab, sk), bounded as a slab cache's free objects are by its shrinker.</summary>
     internal void FreeSocket(TcpSocket sk)
     {

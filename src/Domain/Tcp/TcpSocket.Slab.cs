@@ -35,7 +35,7 @@ public sealed partial class TcpSocket
         State = TcpState.Close;
         Local = new Endpoint(Host.Address, 0);
         Remote = default;
-        _ledger = null;
+        _ledger?.Clear(); // kept, zeroed: only an unreachable socket is reused, and nothing else holds its ledger at level counters
         Fd = 0;
         FileRefs = 0;
         CallRefs = 0;
