@@ -57,7 +57,36 @@ static class Workloads
         return $"W1 connections={r.Finished} completed={r.Completed.ToString().ToLowerInvariant()} wall_s={F2(wall)} cpu_s={F2(cpu)} " +
             $"lifecycles_per_s={F(rate)} lifecycles_per_cpu_s={F(r.Finished / cpu)} peak_rss_mb={Measure.PeakRssMb()} " +
             $"events_per_s={F(r.Events / wall)} virtual_s={F2((r.EndedAtNs - r.StartedAtNs) / 1e9)} " +
-            $"allocated_per_lifecycle={F(allocated / (double)Math.Max(1, r.Finished))} {gcs} {kernelPart}";
+            $"allocated_per_lifecycle={F(allocated / (double)Math.Max(1, r.Finished))} {gcs} {kernelPart} " +
+            $"events={r.Events} outcome_digest={Digest(r):x16}";
+    }
+
+    /// <summary>
+    /// FNV-1a over what the workload did — its clock, connect() results, every host's MIB counter changes, kernel log
+    /// lines and time series — so that two builds' runs can be checked for identical behaviour from their lines.
+    /// </summary>
+    static ulong Digest(WorkloadResult r)
+    {
+        ulong h = 14695981039346656037;
+        void Add(string s)
+        {
+            foreach (char c in s) h = (h ^ c) * 1099511628211;
+            h = (h ^ '|') * 1099511628211;
+        }
+        Add($"{r.Finished} {r.Unfinished} {r.StartedAtNs} {r.EndedAtNs} {r.Events}");
+        foreach (var kv in r.ConnectResults.OrderBy(kv => kv.Key, StringComparer.Ordinal)) Add($"{kv.Key}={kv.Value}");
+        foreach (var host in r.Hosts)
+        {
+            Add(host.Host);
+            foreach (var kv in host.Counters.OrderBy(kv => kv.Key, StringComparer.Ordinal)) Add($"{kv.Key}={kv.Value}");
+            foreach (var line in host.KernelLog) Add(line);
+        }
+        foreach (var series in r.Series)
+        {
+            Add(series.Host);
+            foreach (var sample in series.Samples) Add(sample.ToString());
+        }
+        return h;
     }
 
     /// <summary>W1's world: 32 clients with tcp_tw_reuse=1, one server, 1 ms links.</summary>

@@ -62,6 +62,20 @@ public struct TimerState
         if (++_generation == 0) _generation = 1;
     }
 
+    /// <summary>
+    /// An embedded timer of an object taken again from a free list (<c>TcpSocket.Init</c>): not armed, no slot, no
+    /// expiry — a new timer's state — but the generation goes on, so no queue item of the object's earlier life can
+    /// ever be current for it.
+    /// </summary>
+    internal void Recycle()
+    {
+        QueueChunk = null;
+        QueueIndex = 0;
+        Tag = 0;
+        Armed = false;
+        Expires = FiresAt = default;
+    }
+
     internal readonly bool IsCurrent(long generation) => Armed && generation == Generation;
 
     internal void MarkFired()

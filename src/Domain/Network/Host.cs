@@ -607,9 +607,19 @@ public sealed partial class Host : IEventTarget
 
     // ---- socket lifecycle bookkeeping -----------------------------------------------------
 
+    /// <summary>
+    /// Models sk_prot_alloc() — net/core/sock.c: a socket object from the host's free list (tcp_prot.slab's freed objects,
+    /// TcpSocket.Slab.cs) when one is there and was freed before the current event began, else a new one.
+    /// </summary>
     internal TcpSocket NewSocket()
     {
-        var sk = new TcpSocket(this, Sim.NextSocketId());
+        TcpSocket sk;
+        if (_freeSockets.Count > 0 && _freeSockets.Peek().FreedAtEvent < Sim.EventsProcessed)
+        {
+            sk = _freeSockets.Pop();
+            sk.Reuse(Sim.NextSocketId());
+        }
+        else sk = new TcpSocket(this, Sim.NextSocketId());
         Sockets.Add(sk.Id, sk);
         Sim.Register(sk);
         return sk;
@@ -617,6 +627,30 @@ public sealed partial class Host : IEventTarget
 
     /// <summary>Models sk_free(): the socket is no longer allocated.</summary>
     internal void Free(TcpSocket sk) => Sockets.Remove(sk.Id);
+
+    /// <summary>Destroyed sockets nothing reaches any more, for <see cref="NewSocket"/> (the most recently freed on top).</summary>
+    readonly Stack<TcpSocket> _freeSockets = new();
+    /// <summary>Sockets kept on the free list at most: a pool of 100,000 closed at once does not stay behind.</summary>
+    const int FreeSocketsKept = 1024;
+
+    /// <summary>Dropped request sockets nothing names any more, for <see cref="RequestSocket.Alloc"/>.</summary>
+    readonly Stack<RequestSocket> _freeRequests = new();
+
+    /// <summary>reqsk_free(): kmem_cache_free(req->rsk_ops->slab, req), at most <see cref="FreeSocketsKept"/> kept.</summary>
+    internal void FreeRequest(RequestSocket req)
+    {
+        if (_freeRequests.Count < FreeSocketsKept) _freeRequests.Push(req);
+    }
+
+    /// <summary>A request socket freed before the current event began, or null.</summary>
+    internal RequestSocket? TakeFreeRequest() =>
+        _freeRequests.Count > 0 && _freeRequests.Peek().FreedAtEvent < Sim.EventsProcessed ? _freeRequests.Pop() : null;
+
+    /// <summary>Models sk_prot_free() — net/core/sock.c: kmem_cache_free(prot->slab, sk), bounded as a slab cache's free objects are by its shrinker.</summary>
+    internal void FreeSocket(TcpSocket sk)
+    {
+        if (_freeSockets.Count < FreeSocketsKept) _freeSockets.Push(sk);
+    }
 
     /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>
     public IEnumerable<object> Rows()

@@ -110,4 +110,11 @@ public sealed class DataLedger
     public long Delivered { get; internal set; }
     public long Lost { get; internal set; }
     public string? LostReason { get; internal set; }
+
+    /// <summary>A new ledger's values: for a socket taken again from its host's free list, which keeps its ledger object.</summary>
+    internal void Clear()
+    {
+        Sent = Accepted = Delivered = Lost = 0;
+        LostReason = null;
+    }
 }

@@ -13,7 +13,7 @@ namespace SimService.Domain.Tcp;
 public sealed class RequestSocket : SimTimer
 {
     readonly Simulation _sim;
-    readonly SimTime _synAckSentFirst;
+    SimTime _synAckSentFirst;
     /// <summary>req->num_timeout: the timer's expiries so far (each resends the SYN-ACK unless TCP_DEFER_ACCEPT holds it back).</summary>
     int _retransmits;
     /// <summary>inet_rsk(req)->acked: a bare ACK completed the handshake but was dropped (TCP_DEFER_ACCEPT, or a full accept queue).</summary>
@@ -25,7 +25,7 @@ public sealed class RequestSocket : SimTimer
     uint _sntTsvalLast;
     /// <summary>req->num_retrans: any SYN-ACK resent (timer or duplicate SYN) rules out a sequence-based RTT sample.</summary>
     bool _resent;
-    SimDuration _timeout = TcpConstants.TimeoutInit;
+    SimDuration _timeout;
 
     /// <param name="cookie">A SYN cookie's request (req->syncookie): sent once as TCP_SYNACK_COOKIE, never hashed.</param>
     internal RequestSocket(TcpSocket listener, FourTuple tuple, Segment syn, uint iss, bool cookie = false)
@@ -35,9 +35,39 @@ public sealed class RequestSocket : SimTimer
 
     RequestSocket(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie)
     {
-        Listener = listener;
         Host = listener.Host;
         _sim = Host.Sim;
+        Init(listener, tuple, irs, iss, peerOptions, windowMss, cookie);
+    }
+
+    /// <summary>
+    /// Models inet_reqsk_alloc() — net/ipv4/tcp_input.c: a request from the listener's host's free list (reqsk_free()
+    /// gave it back to tcp_request_sock_ops.slab, <see cref="Drop"/>) once the event that freed it has ended, else a
+    /// new one; then tcp_openreq_init() and tcp_v4_init_req() (<see cref="Init"/>).
+    /// </summary>
+    internal static RequestSocket Alloc(TcpSocket listener, FourTuple tuple, Segment syn, uint iss)
+    {
+        if (listener.Host.TakeFreeRequest() is not { } req) return new RequestSocket(listener, tuple, syn, iss);
+        req.Init(listener, tuple, syn.Seq, iss, syn.Options, windowMss: null, cookie: false);
+        return req;
+    }
+
+    /// <summary>Every field as a new request's: the one place they are set, for a new object and a reused one alike.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Listener))]
+    void Init(TcpSocket listener, FourTuple tuple, uint irs, uint iss, TcpOptions peerOptions, int? windowMss, bool cookie)
+    {
+        State.Recycle(); // the generation goes on: no queue item of an earlier life can be current again
+        FreedAtEvent = 0;
+        _retransmits = 0;
+        _acked = false;
+        _oowAck = default;
+        _sntTsvalFirst = null;
+        _sntTsvalLast = 0;
+        _resent = false;
+        _timeout = TcpConstants.TimeoutInit;
+        NumRetrans = 0;
+        RttSampleUs = null;
+        Listener = listener;
         Tuple = tuple;
         Irs = irs;
         Iss = iss;
@@ -62,6 +92,9 @@ public sealed class RequestSocket : SimTimer
         _synAckSentFirst = _sim.Now;
     }
 
+    /// <summary>The event during which the request was freed: it is not handed out again before that event ends.</summary>
+    internal long FreedAtEvent { get; private set; }
+
     /// <summary>
     /// Models cookie_tcp_reqsk_alloc() and the rest of cookie_v4_check(): the request an ACK returning a valid
     /// cookie stands for — rcv_isn = seq − 1, snt_isn = ack − 1, req->mss from the cookie, window scaling and SACK
@@ -81,22 +114,22 @@ public sealed class RequestSocket : SimTimer
     /// <summary>tcp_rtt_tsopt_us(tp, 1) for the ACK's TSecr against the clock of this request's TSval; null: no sample.</summary>
     long? TsoptRttUs(Segment ack) => TcpSocket.TsoptRttUs(_sim.Profile, unchecked(TsValNow - ack.Options.TsEcr)) is var us and >= 0 ? us : null;
 
-    public TcpSocket Listener { get; }
+    public TcpSocket Listener { get; private set; }
     /// <summary>req->syncookie: a cookie's request, never in the established hash.</summary>
-    public bool Cookie { get; }
+    public bool Cookie { get; private set; }
     public Host Host { get; }
-    public FourTuple Tuple { get; }
-    public uint Irs { get; }
-    public uint Iss { get; }
-    public TcpOptions PeerOptions { get; }
-    public uint TsOffset { get; }
-    public int RcvWscale { get; }
+    public FourTuple Tuple { get; private set; }
+    public uint Irs { get; private set; }
+    public uint Iss { get; private set; }
+    public TcpOptions PeerOptions { get; private set; }
+    public uint TsOffset { get; private set; }
+    public int RcvWscale { get; private set; }
     /// <summary>ireq->wscale_ok: the peer offered window scaling and tcp_window_scaling allows it.</summary>
-    public bool WscaleOk { get; }
+    public bool WscaleOk { get; private set; }
     /// <summary>req->rsk_rcv_wnd: the window chosen by tcp_openreq_init_rwin().</summary>
-    public uint RcvWnd { get; }
+    public uint RcvWnd { get; private set; }
     /// <summary>req->rsk_window_clamp: the clamp tcp_select_initial_window() left (65535 &lt;&lt; wscale, or the full space under SO_RCVBUF).</summary>
-    public uint WindowClamp { get; }
+    public uint WindowClamp { get; private set; }
     /// <summary>req->num_timeout: the SYN-ACK timer's expiries, resending or not (/proc/net/tcp's retrnsmt column).</summary>
     public int NumTimeout => _retransmits;
     /// <summary>treq->snt_synack: when the first SYN-ACK went out (tcp_make_synack() stamps only the first).</summary>
@@ -253,6 +286,12 @@ public sealed class RequestSocket : SimTimer
             // reqsk_queue_removed(): young too while the request's timer never fired.
             if (_retransmits == 0) Listener.ReqskQueueYoung--;
             Listener.ReqskQueueLen--;
+            // reqsk_free(): back to the slab — at level counters, where nothing names a request once it is unhashed.
+            if (!_sim.Journals(JournalLevel.States))
+            {
+                FreedAtEvent = _sim.EventsProcessed;
+                Host.FreeRequest(this);
+            }
         }
     }
 

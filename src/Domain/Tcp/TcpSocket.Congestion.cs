@@ -91,7 +91,7 @@ public sealed partial class TcpSocket
     /// <summary>icsk_ca_setsockopt: TCP_CONGESTION chose the module, so an accepted child keeps it (tcp_ca_openreq_child()).</summary>
     bool _caSetsockopt;
     Bictcp _cubic;
-    CwndUse _cwnd = new() { Clamp = uint.MaxValue };
+    CwndUse _cwnd;
 
     /// <summary>The congestion control module the socket runs (TCP_CONGESTION's name).</summary>
     public CongestionAlgorithm CongestionControl => _caOps;

@@ -1419,7 +1419,7 @@ public sealed partial class TcpSocket
             SendCookieSynAck(tuple, seg);
             return;
         }
-        var req = new RequestSocket(this, tuple, seg, twIsn ?? SecureSeq(tuple));
+        var req = RequestSocket.Alloc(this, tuple, seg, twIsn ?? SecureSeq(tuple));
         Host.Requests[tuple] = req;
         ReqskQueueLen++; // inet_csk_reqsk_queue_added() → reqsk_queue_added(): qlen and young
         ReqskQueueYoung++;

@@ -6,7 +6,7 @@ namespace SimService.Domain.Tcp;
 public sealed partial class TcpSocket
 {
     /// <summary>The address bind() gave (INADDR_ANY unless bound to a specific one); SOCK_BINDADDR_LOCK when specific.</summary>
-    IPv4 _bindAddress = IPv4.Any;
+    IPv4 _bindAddress;
 
     /// <summary>
     /// inet_rcv_saddr, as the bind hash compares it: the bound address while not connected (INADDR_ANY for a

@@ -47,7 +47,7 @@ internal struct Chronograph
 public sealed partial class TcpSocket
 {
     /// <summary>tp->first_tx_mstamp … rate_app_limited.</summary>
-    RateEstimator _rate = RateEstimator.Initial;
+    RateEstimator _rate;
     /// <summary>tp->chrono_*.</summary>
     Chronograph _chrono;
 

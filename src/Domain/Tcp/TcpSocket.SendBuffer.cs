@@ -85,7 +85,7 @@ public sealed partial class TcpSocket
     /// tcp_create_openreq_child() start it at write_seq (<see cref="InitPushedSeq"/>).</summary>
     uint _pushedSeq;
     /// <summary>sk->sk_pacing_rate in bytes per second: ~0UL until tcp_update_pacing_rate().</summary>
-    ulong _pacingRate = ulong.MaxValue;
+    ulong _pacingRate;
 
     /// <summary>
     /// One skb of the write queue: a struct in the list's array (24 bytes a slot, no object per skb), changed in place
@@ -110,7 +110,7 @@ public sealed partial class TcpSocket
     /// tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then);
     /// before the first, long ago (the kernel's 0 is boot time, never within 1 ms of a send).
     /// </summary>
-    SimTime _wstamp = new(long.MinValue / 2);
+    SimTime _wstamp;
 
     /// <summary>pushed_seq = write_seq when the connection's sequence space starts (tcp_connect(), tcp_create_openreq_child()).</summary>
     void InitPushedSeq() => _pushedSeq = _snd.WriteSeq;

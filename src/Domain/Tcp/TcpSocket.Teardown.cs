@@ -369,6 +369,7 @@ public sealed partial class TcpSocket
         GiveBackQueues();
         Host.Free(this);
         _sim.Bury(this, _lastStateBeforeClose);
+        FreeToSlab();
     }
 
     /// <summary>

@@ -54,11 +54,11 @@ public sealed partial class TcpSocket
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow().</summary>
     long _rcvBuf;
     /// <summary>tp->scaling_ratio: tcp_win_from_space() = space · ratio / 256.</summary>
-    int _scalingRatio = TcpConstants.DefaultScalingRatio;
+    int _scalingRatio;
     /// <summary>tp->window_clamp: the largest window to advertise.</summary>
     uint _windowClamp;
     /// <summary>tp->advmss: the MSS we advertised, less the timestamp option on an active open that negotiated it.</summary>
-    int _advmss = TcpConstants.EthernetMss;
+    int _advmss;
     /// <summary>sk_receive_queue: payload not yet read and truesize of each skb (a FIN-only skb has no payload).</summary>
     List<RcvSkb>? _rcvQueue;
     /// <summary>sk_rmem_alloc of the receive queue (the out-of-order queue's is added by <see cref="RmemAlloc"/>).</summary>

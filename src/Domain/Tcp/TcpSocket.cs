@@ -24,33 +24,22 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     SimTimer? _keepaliveTimer;
     SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
     TcpTimerKind _xmitPending;
-    TcpState _lastStateBeforeClose = TcpState.Close;
+    TcpState _lastStateBeforeClose;
 
     internal TcpSocket(Host host, int id)
     {
         Host = host;
-        Id = id;
         _sim = host.Sim;
-        Local = new Endpoint(host.Address, 0);
-        _rtx = _sim.FreeQueues.NoRtx;
-        _sndBuf = host.Sysctls.TcpWmem[1]; // tcp_init_sock(): sk_sndbuf = tcp_wmem[1]
-        _rcvBuf = host.Sysctls.TcpRmem[1]; // tcp_init_sock(): sk_rcvbuf = tcp_rmem[1]
-        _caOps = host.Sysctls.TcpCongestionControl; // tcp_init_sock() → tcp_assign_congestion_control()
-        _ca.Reordering = unchecked((uint)host.Sysctls.TcpReordering); // tcp_init_sock(): u32 tp->reordering = net.ipv4.tcp_reordering
-        _rtt.RttMin.Reset(Jiffies32, uint.MaxValue); // tcp_init_sock() (tcp_create_openreq_child() for a child): minmax_reset(~0U)
-        // tcp_init_sock(): icsk_rto_min = usecs_to_jiffies(net.ipv4.tcp_rto_min_us) (6.11+; linux-4.4 has TCP_RTO_MIN only).
-        _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(host.Sysctls.TcpRtoMinUs)));
-        // tcp_init_sock(): icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+; linux-4.4: TCP_RTO_MAX).
-        _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(host.Sysctls.TcpRtoMaxMs)));
+        Init(id); // TcpSocket.Slab.cs: sk_alloc()'s zeroed object and tcp_init_sock()
     }
 
     /// <summary>tcp_min_rtt() — include/net/tcp.h: minmax_get(&amp;tp->rtt_min), <see cref="long.MaxValue"/> while it is ~0U (no sample).</summary>
     long MinRttUs => _rtt.RttMin.Get == uint.MaxValue ? long.MaxValue : _rtt.RttMin.Get;
 
     public Host Host { get; }
-    public int Id { get; }
+    public int Id { get; private set; }
     int IBindOwner.BindHash => Id;
-    public TcpState State { get; private set; } = TcpState.Close;
+    public TcpState State { get; private set; }
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
     public FourTuple Tuple => new(Local, Remote);
@@ -170,19 +159,19 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>
     SendSequence _snd;
     /// <summary>tp->rcv_nxt, rcv_wup, rcv_wnd, rcv_ssthresh and what is unread.</summary>
-    ReceiveSequence _rcv = new() { Ssthresh = TcpConstants.MaxTcpWindow };
+    ReceiveSequence _rcv;
     /// <summary>tp->rx_opt: negotiated options and the PAWS timestamp state.</summary>
-    ReceivedOptions _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
+    ReceivedOptions _rxOpt;
     /// <summary>tcp_rtt_estimator() state and the minimum RTT.</summary>
     RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
-    ConnectionTimers _icsk = new() { Rto = TcpConstants.TimeoutInit };
+    ConnectionTimers _icsk;
     /// <summary>icsk_ack: delayed-ACK state.</summary>
-    DelayedAck _ack = new() { RcvMss = TcpConstants.MssDefault };
+    DelayedAck _ack;
     /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression): made on first use.</summary>
     SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
-    CongestionState _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = TcpConstants.DefaultReordering };
+    CongestionState _ca;
     /// <summary>Whether the loss-recovery scoreboard was made (tests: a connection that lost nothing makes none).</summary>
     internal bool HasLossScoreboard => _ca.HasScoreboard;
     /// <summary>Whether icsk's back-off and probe counts were made (tests: a connection that never timed out or probed makes none).</summary>
@@ -202,7 +191,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public long Unread => _rcv.Unread;
 
     /// <summary>tp->mss_cache: the current MSS for sending.</summary>
-    int _mss = TcpConstants.EthernetMss;
+    int _mss;
     /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
     long _sndBuf;
     /// <summary>
