@@ -166,6 +166,20 @@ public static class LimitsFuzzCase
     /// <summary>A connection as drawn.</summary>
     sealed record Connection(string Client, string Process, string Alias, string Server, long Accepted);
 
+    /// <summary>
+    /// Handshakes complete at least this far apart at the server, and each is accepted half of it later: on a machine at
+    /// load 60 the runner began a connect() 25–30 ms late, so an accept() 4 ms after the engine's handshake found the
+    /// queue empty and every later one took the connection before its own (seed 1, case 5 of the first run).
+    /// </summary>
+    const long CompletionGapNs = 24_000_000;
+
+    /// <summary>
+    /// No step follows an expect step closer than this: its five readings (every socket of every host over netlink,
+    /// sockstat, counters) took the runner ~30 ms with four hosts and tens of sockets at load 60, and the connect() after
+    /// one began 29.5 ms late in all three runs (seed 2, case 0 of the first run).
+    /// </summary>
+    const long ExpectQuietNs = 80_000_000;
+
     sealed class Drawer(IRandomSource random) : FuzzDrawer(random)
     {
         /// <summary>Times (per host) at which a timer may change which ports a connect() can take there: a step keeps 15 ms from them.</summary>
@@ -277,13 +291,28 @@ public static class LimitsFuzzCase
                 Kill(end, "server", "srv");
             }
             foreach (var (when, _, step) in _planned) Add(when, step);
-            for (int e = 1 + Below(4); e > 0; e--) Add(Away(Ms(50, end / 1_000_000)), new JsonObject { ["expect"] = new JsonObject() });
+            for (int e = 1 + Below(4); e > 0; e--) Expect(end);
             return Finish(name,
                 "Drawn by simservice fuzz --profile limits: connect() churn over small ephemeral port ranges to EADDRNOTAVAIL, TIME-WAIT reuse and bucket overflow, bind()/SO_REUSEADDR, client- or server-first closes, kills and SO_LINGER {1, 0}; run on the engine and on the kernel.",
                 hosts, links, end, 2500, LongestNs);
         }
 
         enum Style { ClientFirst, ServerFirst, Mixed }
+
+        /// <summary>
+        /// An expect step at a random time before <paramref name="end"/> with no other step from 8 ms before it to
+        /// <see cref="ExpectQuietNs"/> after (none when no such time is found among 50 tries).
+        /// </summary>
+        void Expect(long end)
+        {
+            for (int tries = 0; tries < 50; tries++)
+            {
+                long at = Ms(50, end / 1_000_000);
+                if (Steps.Any(s => s.At > at - 8_000_000 && s.At < at + ExpectQuietNs)) continue;
+                Add(at, new JsonObject { ["expect"] = new JsonObject() });
+                return;
+            }
+        }
 
         /// <summary>A kill of <paramref name="process"/>: every socket of it is closed then; its later planned steps dropped.</summary>
         void Kill(long at, string host, string process)
@@ -301,7 +330,7 @@ public static class LimitsFuzzCase
         Connection Connect(Client client, int n, ref long start, bool fixedPort)
         {
             long d = client.Delay, at = start;
-            while (_completions.Any(c => Math.Abs(c - (at + 3 * d)) < 8_000_000)) at = Clear(at + 1_000_000, client);
+            while (_completions.Any(c => Math.Abs(c - (at + 3 * d)) < CompletionGapNs)) at = Clear(at + 1_000_000, client);
             start = at;
             long completion = at + 3 * d;
             _completions.Add(completion);
@@ -316,8 +345,9 @@ public static class LimitsFuzzCase
             Add(at, Call(end, "fcntl", new JsonObject { ["nonblock"] = true }));
             Add(at, Call(end, "connect", new JsonObject { ["to"] = "server:80" }));
 
-            // Accepted 4 ms after the handshake is done (the next completes 8 ms or more later, so accept() takes this one).
-            long accepted = completion + 4_000_000;
+            // Accepted half the gap after the handshake is done: the next completes the gap or more later, so accept() takes
+            // this one even when the runner begins a step (or the whole handshake) that much late.
+            long accepted = completion + CompletionGapNs / 2;
             string server = $"s{n}";
             _owners[server] = ("server", "srv", accepted);
             Plan(accepted, server, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = server }));
