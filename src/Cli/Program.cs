@@ -47,6 +47,9 @@ const string usage = """
                              each direction's segments, the same ones on both sides; close, shutdown, SO_LINGER
                              mid-recovery; tcp_sack, tcp_dsack, tcp_timestamps, tcp_early_retrans, tcp_recovery,
                              tcp_frto, retries)
+          --profile limits   draw many-connection limits instead (connect() churn over 4–40-port ranges to
+                             EADDRNOTAVAIL, tcp_tw_reuse, small tcp_max_tw_buckets, bind()/SO_REUSEADDR,
+                             client- or server-first closes, SYN to a TIME-WAIT 4-tuple, kills, SO_LINGER {1,0})
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -32,13 +32,14 @@ public static partial class FuzzCommand
     {
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only) || cases < 1)
             return RunCommand.Usage(error, "fuzz: --seed, --cases and --case take whole numbers (--cases at least 1)");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
             "timers" => TimersFuzzCase.Draw,
             "loss" => LossFuzzCase.Draw,
+            "limits" => LimitsFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         bool onKernel = !line.Has("engine");

@@ -93,13 +93,21 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         lock (_lock) return _fds.TryGetValue((host, process), out var table) ? [.. table.Values] : [];
     }
 
-    /// <summary>A kill: the process's descriptors close; its table empties.</summary>
+    /// <summary>
+    /// A kill: the process's descriptors close, the highest number first; its table empties. A real kill's do_exit() →
+    /// close_files() walks the descriptors upward, but each last fput() only queues ____fput() with task_work_add(),
+    /// which pushes at the head of the list, and exit_task_work() runs it from the head: tcp_close() runs for the
+    /// highest descriptor first (kernel/task_work.c, fs/file_table.c; the engine's Simulation.Kill). Closed here from a
+    /// live thread, each close(2) runs its tcp_close() on return, so the order is the one the closes are made in: upward,
+    /// as this was before, the kill's FINs left in the other order, the peer acknowledged them in that order and, with
+    /// one TIME-WAIT bucket left, another socket took it (fuzz case limits-6-3: the RST for a FIN only on the engine).
+    /// </summary>
     public void CloseAll(string host, string process)
     {
         lock (_lock)
         {
             if (!_fds.Remove((host, process), out var table)) return;
-            foreach (var fd in table.Values) Libc.close(fd);
+            foreach (var fd in table.Values.Reverse()) Libc.close(fd);
         }
     }
 
