@@ -78,6 +78,7 @@ public sealed partial class TcpSocket
         _sndBuf = Host.Sysctls.TcpWmem[1]; // sk_sndbuf = tcp_wmem[1]
         _rtx = _sim.FreeQueues.NoRtx;
         _ofo = default;
+        _recvSackCache = null; // tp->recv_sack_cache, zeroed with the socket
         _tsOffset = 0;
         _retransStats = null;
         _retransStampNs1 = 0;
@@ -125,6 +126,7 @@ public sealed partial class TcpSocket
         _copied = 0;
         _rcvq = default;
         _mstamp = default;
+        _mstampEpoch = 0;
         _rcvRtt = default;
     }
 

@@ -259,8 +259,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <see cref="TsortedPos"/> is the skb's place in tp->tsorted_sent_queue: each (re)transmission moves it to the tail.
     /// <see cref="SentEpoch"/> is the clock read (tcp_mstamp_refresh(), <see cref="MstampRefresh"/>) whose time stamped it:
     /// <see cref="RackSentAfter"/> orders two skbs of one virtual microsecond by it before their end_seq.
-    /// Auto layout: the runtime puts the six one-byte fields together after the longs (56 bytes, not 64 with padding
-    /// between them); nothing reads the struct's bytes.
+    /// Auto layout: the runtime puts the six one-byte fields together after the longs, not padded one by one between
+    /// them; nothing reads the struct's bytes.
     /// </summary>
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
     internal readonly record struct InFlight(uint Seq, uint End, SimTime SentAt, bool Retransmitted, TcpFlags Flags, bool Sacked = false,

@@ -81,7 +81,8 @@ public class SocketSlabTests
         }
         // A reference: another object of a concrete type the field can hold, or null for one that was set.
         if (current is not null) return null;
-        if (type.IsAbstract || type.IsInterface || type.IsArray || type.ContainsGenericParameters) return current;
+        if (type.IsArray) return Array.CreateInstance(type.GetElementType()!, 1); // a null array Init() must null again
+        if (type.IsAbstract || type.IsInterface || type.ContainsGenericParameters) return current;
         return RuntimeHelpers.GetUninitializedObject(type);
     }
 
