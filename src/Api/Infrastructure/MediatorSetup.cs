@@ -5,7 +5,8 @@ namespace SimService.Api.Infrastructure;
 
 public static class MediatorSetup
 {
-    public static IServiceCollection AddApiMediator(this IServiceCollection services) =>
+    public static IServiceCollection AddApiMediator(this IServiceCollection services)
+    {
         services.AddMediator((MediatorOptions options) =>
         {
             // Handlers take the request's SimDbContext: the Singleton default would capture one for ever.
@@ -13,6 +14,26 @@ public static class MediatorSetup
             options.Assemblies = [typeof(Program)];
             options.PipelineBehaviors = [typeof(LoggingBehavior<,>)];
         });
+        return SingleBehaviours(services);
+    }
+
+    /// <summary>
+    /// The logging behaviour holds nothing of a request (only its logger), so there is one per message type for the
+    /// process instead of one per request: the generator registers pipeline behaviours with the handlers' lifetime
+    /// (Scoped), and every request then made one, and the array of the message's behaviours, and grew its scope's table
+    /// of resolved services by both. As singletons the array is resolved once for the process.
+    /// </summary>
+    private static IServiceCollection SingleBehaviours(IServiceCollection services)
+    {
+        for (int i = 0; i < services.Count; i++)
+        {
+            var d = services[i];
+            if (d.ServiceType.IsGenericType && d.ServiceType.GetGenericTypeDefinition() == typeof(IPipelineBehavior<,>)
+                && d.ImplementationType is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(LoggingBehavior<,>))
+                services[i] = ServiceDescriptor.Singleton(d.ServiceType, type);
+        }
+        return services;
+    }
 }
 
 /// <summary>

@@ -11,17 +11,20 @@ namespace SimService.Persistence.Serialization;
 public sealed class JournalPageBuilder(Guid runId, int pageEvents)
 {
     private readonly int _pageEvents = Math.Clamp(pageEvents, 1, JournalPageCodec.MaxEvents);
-    private readonly JournalPageEncoder _encoder = new();
     private readonly List<EventRecord> _rows = [];
+
+    /// <summary>Taken from the encoders' pool at the first event, given back when <see cref="Rows"/> seals the last page.</summary>
+    private JournalPageEncoder? _encoder;
 
     /// <summary>Events added in all.</summary>
     public int Count { get; private set; }
 
     public void Add(SimEvent e)
     {
-        _encoder.Add(e);
+        var encoder = _encoder ??= JournalPageEncoder.Rent();
+        encoder.Add(e);
         Count++;
-        if (_encoder.Count >= _pageEvents) _rows.Add(_encoder.Seal(runId));
+        if (encoder.Count >= _pageEvents) _rows.Add(encoder.Seal(runId));
     }
 
     /// <summary>Every row so far, the page being built sealed (adding more afterwards starts a new page).</summary>
@@ -29,7 +32,12 @@ public sealed class JournalPageBuilder(Guid runId, int pageEvents)
     {
         get
         {
-            if (_encoder.Count > 0) _rows.Add(_encoder.Seal(runId));
+            if (_encoder is { } encoder)
+            {
+                if (encoder.Count > 0) _rows.Add(encoder.Seal(runId));
+                _encoder = null;
+                JournalPageEncoder.Return(encoder);
+            }
             return _rows;
         }
     }

@@ -83,10 +83,13 @@ public static class SocketsEndpoints
 
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
         ISender sender, Guid id, int socketId, CallRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
-        (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process, call with { Fd = request?.Fd ?? 0 }), ct))
-            .ToOk(http.HttpContext.Response);
+        (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process,
+            (request?.Fd ?? 0) == call.Fd ? call : call with { Fd = request?.Fd ?? 0 }), ct)).ToOk(http.HttpContext.Response);
 
-    private static SocketCallRequest Template(SocketCallKind kind) => new("", "", kind);
+    /// <summary>A call of <paramref name="kind"/> with every argument at its default (immutable: one per kind for the process).</summary>
+    private static SocketCallRequest Template(SocketCallKind kind) => Templates[(int)kind];
+
+    private static readonly SocketCallRequest[] Templates = [.. Enum.GetValues<SocketCallKind>().Select(k => new SocketCallRequest("", "", k))]; // kinds 0, 1, 2, …
 
     private static Task<Results<Created<CallResponse>, ProblemHttpResult>> OpenSocket(
         Guid id, string host, HttpRequest http, ISender sender, CancellationToken ct, OpenSocketRequest? request = null) =>

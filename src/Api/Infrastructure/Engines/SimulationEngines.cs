@@ -58,10 +58,53 @@ public sealed class SimulationEngines(IConfiguration configuration)
     private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private long _clock;
 
-    internal sealed class Slot
+    /// <summary>
+    /// What <see cref="Trim"/> must know after every request, kept as engines come and go instead of counted over every
+    /// slot each time: the slots in <see cref="_slots"/>, the engines they hold and those engines' estimates (each taken
+    /// when its engine was last kept, <see cref="Slot.SetEngine"/>).
+    /// </summary>
+    private int _slotCount, _engineCount;
+    private long _heldBytes;
+
+    internal sealed class Slot(SimulationEngines owner)
     {
         public readonly SemaphoreSlim Gate = new(1, 1);
-        public Simulation? Engine;
+        public Simulation? Engine { get; private set; }
+
+        /// <summary>The estimate of <see cref="Engine"/> counted in the owner's totals (0: not counted).</summary>
+        private long _counted;
+        private bool _counting = true;
+
+        /// <summary>Holds <paramref name="engine"/> (null: none), and moves the owner's totals by the change.</summary>
+        public void SetEngine(Simulation? engine)
+        {
+            lock (this)
+            {
+                Engine = engine;
+                if (!_counting) return;
+                long bytes = engine is null ? 0 : EstimateBytes(engine);
+                int engines = (engine is null ? 0 : 1) - (_counted == 0 ? 0 : 1);
+                if (engines != 0) Interlocked.Add(ref owner._engineCount, engines);
+                Interlocked.Add(ref owner._heldBytes, bytes - _counted);
+                _counted = bytes;
+            }
+        }
+
+        /// <summary>The slot left the owner's dictionary: its engine no longer counts, now or later.</summary>
+        public void Removed()
+        {
+            lock (this)
+            {
+                if (_counted != 0)
+                {
+                    Interlocked.Decrement(ref owner._engineCount);
+                    Interlocked.Add(ref owner._heldBytes, -_counted);
+                }
+                (_counted, _counting) = (0, false);
+            }
+            Interlocked.Decrement(ref owner._slotCount);
+        }
+
         public long Version;
         public SimulationRun? Run;
 
@@ -74,7 +117,12 @@ public sealed class SimulationEngines(IConfiguration configuration)
     /// <summary>Waits for the simulation's gate; the lease releases it when disposed.</summary>
     public async Task<EngineLease> AcquireAsync(Guid simulationId, CancellationToken cancellationToken)
     {
-        var slot = _slots.GetOrAdd(simulationId, _ => new Slot());
+        if (!_slots.TryGetValue(simulationId, out var slot))
+        {
+            var fresh = new Slot(this);
+            slot = _slots.GetOrAdd(simulationId, fresh);
+            if (slot == fresh) Interlocked.Increment(ref _slotCount);
+        }
         await slot.Gate.WaitAsync(cancellationToken);
         slot.LastUsed = Interlocked.Increment(ref _clock);
         return new EngineLease(this, slot);
@@ -89,7 +137,8 @@ public sealed class SimulationEngines(IConfiguration configuration)
     public long Forget(Guid simulationId)
     {
         var bytes = _slots.TryRemove(simulationId, out var slot) && slot.Engine is { } engine ? EstimateBytes(engine) : 0;
-        if (slot is not null) slot.Engine = null;
+        slot?.Removed();
+        slot?.SetEngine(null);
         slot?.RebuildStop?.Cancel(); // a rebuild of a deleted simulation stops at its next command
         ServiceMetrics.Evictions.Add(1);
         return bytes;
@@ -124,16 +173,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     internal void Trim()
     {
-        // The common case first, without allocating: within capacity and budget, nothing to evict.
-        int engines = 0;
-        long estimated = 0;
-        foreach (var (_, slot) in _slots)
-            if (slot.Engine is { } engine)
-            {
-                engines++;
-                estimated += EstimateBytes(engine);
-            }
-        if (engines <= Capacity && estimated <= MemoryBudgetBytes && _slots.Count <= 4 * Capacity) return;
+        // The common case first, in constant time: within capacity and budget, nothing to evict.
+        if (Volatile.Read(ref _engineCount) <= Capacity && Interlocked.Read(ref _heldBytes) <= MemoryBudgetBytes
+            && Volatile.Read(ref _slotCount) <= 4 * Capacity) return;
         var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: EstimateBytes(s.Value.Engine!))).ToList();
         long total = held.Sum(h => h.Bytes);
         int count = held.Count;
@@ -141,7 +183,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
         {
             if (count <= Capacity && total <= MemoryBudgetBytes) break;
             if (!slot.Gate.Wait(0)) continue; // in use: it is not the least recently used for long
-            slot.Engine = null;
+            slot.SetEngine(null);
             slot.Gate.Release();
             (count, total) = (count - 1, total - bytes);
             Evicted(bytes);
@@ -151,7 +193,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
             foreach (var (id, slot) in _slots)
                 if (slot.Engine is null && slot.Rebuild is null && slot.Gate.Wait(0))
                 {
-                    if (slot.Rebuild is null) _slots.TryRemove(id, out _);
+                    if (slot.Rebuild is null && _slots.TryRemove(id, out _)) slot.Removed();
                     slot.Gate.Release();
                 }
     }
@@ -209,13 +251,13 @@ public sealed class EngineLease : IDisposable
     /// </summary>
     public void Keep(Simulation engine, long version, SimulationRun? run)
     {
-        _slot.Engine = engine;
+        _slot.SetEngine(engine);
         _slot.Version = version;
         _slot.Run = run;
     }
 
     /// <summary>Drops the engine: it may hold changes that were not persisted. The next request rebuilds it.</summary>
-    public void Drop() => _slot.Engine = null;
+    public void Drop() => _slot.SetEngine(null);
 
     /// <summary>
     /// The engine rebuilt from the log: the rebuild under way for this simulation if there is one (started by an
@@ -240,7 +282,10 @@ public sealed class EngineLease : IDisposable
             {
                 if (slot.Rebuild != done) return;
                 if (done.IsCompletedSuccessfully && slot.Engine is null)
-                    (slot.Engine, slot.Version, slot.Run) = (done.Result.Engine, done.Result.Version, run);
+                {
+                    slot.SetEngine(done.Result.Engine);
+                    (slot.Version, slot.Run) = (done.Result.Version, run);
+                }
                 (slot.Rebuild, slot.RebuildStop) = (null, null);
                 stop.Dispose();
             }

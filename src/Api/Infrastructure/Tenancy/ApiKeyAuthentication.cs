@@ -13,10 +13,11 @@ namespace SimService.Api.Infrastructure.Tenancy;
 /// <c>X-Api-Key: ssk_…</c> names its tenant, which scopes the request's database access (<see cref="TenantScope"/>).
 /// While keys are off (none created, <c>ApiKeys:Required</c> unset) a request without a key is the single-tenant
 /// default. A missing key while keys are on, or an unknown or revoked key at any time, is a 401 problem with
-/// <c>WWW-Authenticate: Bearer</c>.
+/// <c>WWW-Authenticate: Bearer</c>. The key store (and the database context it rents) is taken from the request's services
+/// only when the key table must be read: while keys are off and known to be, a request needs neither.
 /// </summary>
-public sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys, TenantScope tenant)
+public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger,
+    UrlEncoder encoder, ApiKeyMode mode, TimeProvider time, TenantScope tenant)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -30,8 +31,8 @@ public sealed class ApiKeyAuthenticationHandler(
         if (Context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null) return AuthenticateResult.NoResult();
         var presented = PresentedKey(Request);
         if (presented is null)
-            return await keys.RequiredAsync(Context.RequestAborted) ? AuthenticateResult.NoResult() : Success(tenantId: null);
-        var key = await keys.FindAsync(presented, Context.RequestAborted);
+            return mode.Known(time) ?? await Keys.RequiredAsync(Context.RequestAborted) ? AuthenticateResult.NoResult() : Success(tenantId: null);
+        var key = await Keys.FindAsync(presented, Context.RequestAborted);
         return key is null ? AuthenticateResult.Fail("The API key is unknown or revoked.") : Success(key.TenantId, key.Id);
     }
 
@@ -59,6 +60,8 @@ public sealed class ApiKeyAuthenticationHandler(
                 ? "The API key is unknown or revoked."
                 : $"Send your API key as 'Authorization: Bearer <key>' or '{KeyHeader}: <key>'.").ExecuteAsync(Context);
     }
+
+    private ApiKeyStore Keys => Context.RequestServices.GetRequiredService<ApiKeyStore>();
 
     /// <summary>The key sent with the request, or null when none was sent.</summary>
     private static string? PresentedKey(HttpRequest request)

@@ -49,8 +49,7 @@ public sealed class ApiKeyStore(SimDbContext db, ApiKeyMode mode, TimeProvider t
     /// </summary>
     public async Task<bool> RequiredAsync(CancellationToken cancellationToken)
     {
-        if (mode.Required || mode.KeysExist) return true;
-        if (!mode.RecheckDue(time)) return false;
+        if (mode.Known(time) is { } known) return known;
         bool exist = await db.ApiKeys.AnyAsync(cancellationToken);
         mode.Checked(time, exist);
         return exist;
@@ -95,6 +94,12 @@ public sealed class ApiKeyMode(bool required)
 
     /// <summary>Whether the key table must be asked again (never asked, or last found empty more than the interval ago).</summary>
     public bool RecheckDue(TimeProvider time) => time.GetTimestamp() >= Interlocked.Read(ref _emptyUntil);
+
+    /// <summary>
+    /// Whether requests must carry a key, as far as this process knows without asking the key table
+    /// (<see cref="ApiKeyStore.RequiredAsync"/>); null when the table must be asked.
+    /// </summary>
+    public bool? Known(TimeProvider time) => Required || KeysExist ? true : RecheckDue(time) ? null : false;
 
     /// <summary>Remembers what the key table held just now.</summary>
     public void Checked(TimeProvider time, bool keysExist)
