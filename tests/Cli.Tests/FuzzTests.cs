@@ -17,6 +17,7 @@ namespace SimService.Cli.Tests;
 /// and sets the TUN device's known differences apart; on the real kernel the loop runs a small case and reports a
 /// planted wrong result in all of its runs.
 /// </summary>
+[Collection(RealKernelCollection.Name)]
 public sealed class FuzzTests
 {
     internal static readonly Lazy<JsonSchema> Schema = new(() =>

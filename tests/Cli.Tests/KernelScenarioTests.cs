@@ -7,6 +7,7 @@ namespace SimService.Cli.Tests;
 /// the link's delay, the expectations checked on what the real kernel did. Skipped without root or /dev/net/tun outside
 /// CI, failing under CI=true (<see cref="KernelAvailability"/>).
 /// </summary>
+[Collection(RealKernelCollection.Name)]
 public sealed class KernelScenarioTests
 {
     private static readonly string Examples = Path.Combine(Tool.RepoRoot, "scenarios", "examples");

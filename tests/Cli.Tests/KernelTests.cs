@@ -8,6 +8,7 @@ namespace SimService.Cli.Tests;
 /// missing they are reported as skipped, never as passed — and under CI=true (CI runs as root on this kind of
 /// machine) they run and fail with the reason, so a CI machine that lost the capability is noticed.
 /// </summary>
+[Collection(RealKernelCollection.Name)]
 public sealed partial class KernelTests
 {
     private static readonly string Packetdrill = Path.Combine(Tool.RepoRoot, "packetdrill");
@@ -171,12 +172,9 @@ public sealed partial class KernelTests
     /// <summary>
     /// Wrong scripts with an earlier line whose time sits on a jiffy boundary for the real kernel (RACK's reordering
     /// timer of its second phase, as in rack-reo-wnd-grows-after-dsack.pkt): on a loaded machine they may stop there,
-    /// with a timing error, before reaching the line they test. And rack-reo-timer-expected-for-the-head.pkt, whose
-    /// --tolerance_usecs=1000 is tighter than the runner's start on some machines: its first socket() returned 1.0–1.4 ms
-    /// after time 0 on a 2-core KVM guest even at load 0 (the runner's wake-up and hand-off to its call thread, 0.5–1 ms;
-    /// docs/kernel-check.md, "Session 18"), so it may stop at line 8 or 10.
+    /// with a timing error, before reaching the line they test.
     /// </summary>
-    private static readonly HashSet<string> TimingFragile = ["rack-reo-wnd-expected-one-step-after-dsack.pkt", "rack-reo-timer-expected-for-the-head.pkt"];
+    private static readonly HashSet<string> TimingFragile = ["rack-reo-wnd-expected-one-step-after-dsack.pkt"];
 
     [Fact]
     public async Task Kernel_WithoutAFile_IsAUsageError()

@@ -12,6 +12,7 @@ namespace SimService.Cli.Tests;
 /// engine; the comparison passes equal recordings, calls a late segment timing and a changed one a difference; on the
 /// real kernel (root only, skipped otherwise as the other kernel tests) a generated case is compared end to end.
 /// </summary>
+[Collection(RealKernelCollection.Name)]
 public sealed class PacketFuzzTests
 {
     [Fact]

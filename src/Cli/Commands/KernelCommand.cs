@@ -304,7 +304,7 @@ public static class KernelCommand
         warmUpRunner.Abort();
         Thread.Sleep(20);
         tun.Drain();
-        var run = new KernelScriptRunner(script, options with { Record = record }, tun, ignoreGsoPsh: ignoreGsoPsh).Run(KernelClock.NextAlignedTick(aheadNs: 20_000_000));
+        var run = new KernelScriptRunner(script, options with { Record = record }, tun, ignoreGsoPsh: ignoreGsoPsh).Run(alignedStart: true);
         var f = run.Failure;
         IReadOnlyList<string> log = warmUp.Failure is { } w ? [$"(warm-up stopped at line {w.Line}: {w.Message.Split('\n')[0]})", .. run.Log] : run.Log;
         return new ChildResult(null, null, f?.Line, f?.Message, f?.Expected, f?.Actual, f?.AtNs, run.EndNs, log, Counters: run.Counters,

@@ -69,6 +69,9 @@ internal sealed class KernelScriptRunner
     /// <summary>Record mode's notebook (null when the script's outbound segments and results are checked).</summary>
     readonly ScriptRecorder? _recorder;
 
+    /// <summary>How far ahead of the moment it is chosen an aligned time 0 lies at least: more than the spin before it.</summary>
+    const long StartAheadNs = 5_000_000;
+
     /// <summary>A call that took longer than this in the kernel slept there (blocked); below it, it returned at once.</summary>
     const long BlockedNs = 1_000_000;
 
@@ -101,8 +104,12 @@ internal sealed class KernelScriptRunner
         _recorder = options.Record ? new ScriptRecorder() : null;
     }
 
-    /// <summary>Runs the script; its time 0 is <paramref name="startNs"/> on the monotonic clock (slept until), or now.</summary>
-    public KernelRun Run(long? startNs = null)
+    /// <summary>
+    /// Runs the script. Its time 0 is now, or with <paramref name="alignedStart"/> the next tick lined up with the engine's
+    /// jiffies (<see cref="KernelClock.NextAlignedTick"/>), chosen once everything before the clock (the warm-up, the
+    /// counters, the leading sysctl writes) is done: chosen before them, a start they overran made the first events late.
+    /// </summary>
+    public KernelRun Run(bool alignedStart = false)
     {
         if (!Libc.RealTime(55)) _log.Add(() => $"note: no real-time scheduling (errno {Libc.Errno}): wake-ups may be late");
         WarmUp();
@@ -113,11 +120,20 @@ internal sealed class KernelScriptRunner
         // at time 0 in no time, and run at time 0 the writes (1–3 ms on a loaded machine) shifted the script's clock off the
         // aligned tick by what they took, every later timer bucket with it (a 1 s SYN-ACK timer at 1.0216 s for 1.024 s).
         int leading = _script.Events.TakeWhile(e => e is ShellEvent { Time: { Kind: EventTimeKind.Relative or EventTimeKind.Absolute, StartUs: 0 } }).Count();
-        _t0 = startNs ?? Libc.MonotonicNs();
+        _t0 = Libc.MonotonicNs();
         foreach (var shell in _script.Events.Take(leading).Cast<ShellEvent>())
             if (!ApplyShell(shell, 0)) break;
-        if (startNs is { } start) Libc.SleepUntil(start);
-        foreach (var ev in _script.Events.Skip(_failure is null ? leading : int.MaxValue))
+        // In hand before the clock starts: enumerated for the first time after the sleep to time 0, the events took
+        // 0.2–0.4 ms to come (a first call's cost, paid late).
+        var events = _script.Events.Skip(_failure is null ? leading : int.MaxValue).ToArray();
+        long? startNs = alignedStart ? KernelClock.NextAlignedTick(aheadNs: StartAheadNs) : null;
+        if (startNs is { } start)
+        {
+            _t0 = start;
+            _calls.StandBy(start);
+            SleepUntil(0);
+        }
+        foreach (var ev in events)
         {
             CheckPending(block: false);
             if (_failure is not null) break;
@@ -224,7 +240,12 @@ internal sealed class KernelScriptRunner
         _ => StartOf(t),
     };
 
-    void SleepUntil(long scriptNs) => Libc.SleepUntil(_t0 + scriptNs);
+    /// <summary>
+    /// Waits for a script time: asleep until <see cref="Libc.SpinNs"/> before it, then spinning. On this 2-core KVM guest
+    /// an asleep real-time thread of this process woke 0.4–0.9 ms late even at load 0 (a C program's 0.1 ms), more than
+    /// a script's --tolerance_usecs=1000 leaves once a few events add up.
+    /// </summary>
+    void SleepUntil(long scriptNs) => Libc.SleepThenSpinUntil(_t0 + scriptNs);
 
     /// <summary>verify_time() as the engine runner words it: within the tolerance of the time, or of the range.</summary>
     string? VerifyTime(EventTime kind, long expected, long expectedEnd, long actual, string description)
@@ -461,13 +482,16 @@ internal sealed class KernelScriptRunner
         if (_failure is not null) return false;
         long start = StartOf(s.Time);
         long expectedEnd = s.EndUs is { } endUs ? (s.Time.IsRelative ? _anchor + endUs * 1_000 : endUs * 1_000) : start;
+        // Handed to the worker before its time, so the worker is awake and spinning when told to go: a thread woken at
+        // the call's time began it 0.3 ms later.
+        var (call, go) = _calls.Prepare(s, Live, _t0 + start);
         SleepUntil(start);
         RecordCaptured();
         _anchor = start;
         if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") UseSocket(Live(fd));
         long late = Now() - start;
         if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
-        var call = _calls.Start(s, Live);
+        go();
         _pending = (s, call, expectedEnd, start);
         if (s.EndUs is not null) return true;
         CheckPending(block: true);
@@ -481,6 +505,8 @@ internal sealed class KernelScriptRunner
         if (!p.Call.IsCompleted)
         {
             if (!block) return;
+            // Spun for a little first: a call that returns at once is noticed on time (a blocking wait woke 0.1 ms later).
+            for (long until = Libc.MonotonicNs() + Libc.SpinNs; !p.Call.IsCompleted && Libc.MonotonicNs() < until;) Thread.SpinWait(20);
             long waitMs = Math.Max(0, (_t0 + p.ExpectedEnd + WaitNs - Libc.MonotonicNs()) / 1_000_000);
             if (!p.Call.Wait(TimeSpan.FromMilliseconds(waitMs)))
             {

@@ -34,19 +34,54 @@ internal sealed class KernelSyscalls
         var thread = new Thread(() =>
         {
             Libc.RealTime(50);
-            foreach (var item in _work.GetConsumingEnumerable()) item();
+            while (true) Next()();
         }) { IsBackground = true, Name = "syscalls" };
         thread.Start();
     }
 
+    /// <summary>
+    /// The next work item: looked for spinning for a little after the last one, then waited for asleep — a call that
+    /// follows another at once (socket() then connect() at +0) is begun at once, where a worker woken from its sleep began
+    /// it 0.3–1.3 ms later on this 2-core KVM guest.
+    /// </summary>
+    Action Next()
+    {
+        for (long until = Libc.MonotonicNs() + Libc.SpinNs; Libc.MonotonicNs() < until; Thread.SpinWait(20))
+            if (_work.TryTake(out var item)) return item;
+        return _work.Take();
+    }
+
+    /// <summary>Has the worker awake (spinning) from shortly before <paramref name="atNs"/>, for a call that may come then.</summary>
+    public void StandBy(long atNs) => _work.Add(() => Libc.SleepThenSpinUntil(atNs));
+
     /// <summary>Starts the call on the worker; the returned task completes when the kernel returns.</summary>
     public Task<CallOutcome> Start(SyscallEvent s, Func<long, int> live)
     {
+        var (call, go) = Prepare(s, live, Libc.MonotonicNs());
+        go();
+        return call;
+    }
+
+    /// <summary>How long past its time a prepared call's worker spins for its go before it blocks for it.</summary>
+    const long SpinPastNs = 10_000_000;
+
+    /// <summary>
+    /// Hands the call to the worker ahead of its time <paramref name="atNs"/> (the monotonic clock): the worker sleeps
+    /// until shortly before it (<see cref="Libc.SleepThenSpinUntil"/>), then spins until <c>go</c> is called and makes the
+    /// call at once — where a worker woken only at the call's time began it 0.3 ms late on this machine. The task completes
+    /// when the kernel returns.
+    /// </summary>
+    public (Task<CallOutcome> Call, Action Go) Prepare(SyscallEvent s, Func<long, int> live, long atNs)
+    {
         var done = new TaskCompletionSource<CallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var go = new ManualResetEventSlim(false, spinCount: 1);
         _work.Add(() =>
         {
             try
             {
+                Libc.SleepThenSpinUntil(atNs);
+                while (!go.IsSet && Libc.MonotonicNs() < atNs + SpinPastNs) Thread.SpinWait(20);
+                go.Wait();
                 long began = Libc.MonotonicNs();
                 var outcome = Execute(s, live);
                 outcome.StartNs = began;
@@ -56,8 +91,9 @@ internal sealed class KernelSyscalls
             {
                 done.SetException(e);
             }
+            go.Dispose();
         });
-        return done.Task;
+        return (done.Task, go.Set);
     }
 
     CallOutcome Execute(SyscallEvent s, Func<long, int> live)

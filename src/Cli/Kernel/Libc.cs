@@ -88,6 +88,20 @@ internal static partial class Libc
         while (MonotonicNs() < ns && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ref ts, IntPtr.Zero) == EINTR) { }
     }
 
+    /// <summary>How long before its time <see cref="SleepThenSpinUntil"/> stops sleeping and spins.</summary>
+    public const long SpinNs = 1_500_000;
+
+    /// <summary>
+    /// Sleeps until <see cref="SpinNs"/> before <paramref name="ns"/>, then spins on the clock: on time to a few µs where a
+    /// sleep alone wakes hundreds of µs late. For the few threads of a run that act at a script's times, never for a
+    /// thread that polls (a spinning real-time thread keeps every other thread of its priority off its core).
+    /// </summary>
+    public static void SleepThenSpinUntil(long ns)
+    {
+        SleepUntil(ns - SpinNs);
+        while (MonotonicNs() < ns) Thread.SpinWait(20);
+    }
+
     /// <summary>
     /// Puts the calling thread in SCHED_FIFO, so its wake-ups on this shared machine are not late behind other
     /// processes; ignored where not permitted (the run then only tolerates more lateness).
