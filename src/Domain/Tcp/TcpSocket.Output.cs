@@ -465,6 +465,7 @@ public sealed partial class TcpSocket
         Segment? held = null; // the chunk's latest segment: it goes on the link once the chunk's end is known
         TcpOptions chunkOptions = default; // the chunk's one TCP header's options (the first segment's)
         (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
+        uint? nagleCut = null; // tcp_mss_split_point(): the chunk ends here, its partial last segment cut off under Nagle
         while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
                && segments++ < maxSegments)
         {
@@ -476,6 +477,9 @@ public sealed partial class TcpSocket
             bool skbHoldsFin = headSkb is not { } hs || _snd.FinQueued && hs.End == _snd.FinSeq + 1;
             if (headSkb is { } head && !skbHoldsFin && SeqMath.Before(head.End, dataEnd)) dataEnd = head.End;
             long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
+            if (chunkSegs == 0)
+                nagleCut = windowProbe || headSkb is not { } hd ? null
+                    : MssSplitPointNagleCut(dataLeft, hd.Last, wndEnd, mss, Math.Max(chunkQuota, 1), chunkNagleHolds);
             int len = (int)Math.Min(mss, dataLeft);
             // tcp_snd_wnd_test() on an skb of at most one MSS tests its end_seq, so when the FIN rides on it (the
             // tail, tcp_send_fin()) data and FIN must fit together or nothing goes (a longer skb tests seq + mss only).
@@ -530,7 +534,7 @@ public sealed partial class TcpSocket
             if (len < mss && !windowProbe) _snd.Sml = end; // tcp_minshall_update()
             _snd.Nxt = end;
             sent = true;
-            if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End)) continue;
+            if (++chunkSegs < chunkQuota && !splitAtWindow && !(headSkb is { } h && _snd.Nxt == h.End) && _snd.Nxt != nagleCut) continue;
             SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
@@ -566,6 +570,27 @@ public sealed partial class TcpSocket
             // tcp_check_probe_timer(): data waits behind a zero window with nothing in flight.
             ResetXmitTimer(TcpTimerKind.Persist, ProbeBase);
         }
+    }
+
+    /// <summary>
+    /// Models the Nagle cut of tcp_mss_split_point() — net/ipv4/tcp_output.c — for a send head skb of more than one
+    /// segment (<paramref name="skbLen"/> bytes from snd_nxt, after tcp_grow_skb()): when the chunk cannot simply be
+    /// max_len = mss_now · cwnd_quota (the skb is the write queue's tail, or max_len passes the window), it is
+    /// needed = min(skb-&gt;len, window), and when that ends in a partial segment that tcp_nagle_check() holds (TCP_CORK,
+    /// or Nagle on with a small segment in flight: <paramref name="nagleHolds"/>), tso_fragment() cuts the skb at the
+    /// last whole MSS. Returns where the chunk then ends — the rest is a new skb, which tcp_write_xmit()'s loop grows
+    /// and tests again (window, Nagle) — or null when the chunk takes the skb's data whole (or the window cuts it:
+    /// that case is the window test's). Not tcp_write_wakeup(): it cuts at the window itself.
+    /// </summary>
+    uint? MssSplitPointNagleCut(long skbLen, bool isTail, uint wndEnd, int mssNow, int cwndQuota, bool nagleHolds)
+    {
+        if (skbLen <= mssNow || !nagleHolds) return null; // tso_segs == 1: tcp_nagle_test() decides; no Nagle hold
+        long window = unchecked((int)(wndEnd - _snd.Nxt));
+        long maxLen = (long)mssNow * cwndQuota;
+        if (maxLen <= window && !isTail) return null; // "return max_len"
+        if (skbLen > window || maxLen <= skbLen) return null; // needed is the window's (or max_len): not this cut
+        long partial = skbLen % mssNow;
+        return partial == 0 ? null : _snd.Nxt + (uint)(skbLen - partial);
     }
 
     /// <summary>

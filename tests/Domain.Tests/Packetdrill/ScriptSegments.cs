@@ -1,0 +1,23 @@
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Domain.Tests.Packetdrill;
+
+/// <summary>Runs a project script on the engine and lists what its local host sent.</summary>
+internal static class ScriptSegments
+{
+    /// <summary>
+    /// Runs packetdrill/<paramref name="name"/> (it must pass) and returns the local host's segments: the simulation's
+    /// time in ns, the flags, seq relative to the first segment's (the SYN's ISN) and the length; only those with data
+    /// unless <paramref name="withoutData"/>.
+    /// </summary>
+    public static List<(long Ns, TcpFlags Flags, uint Seq, int Len)> Sent(string name, bool withoutData = false)
+    {
+        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = "t.pkt" });
+        Assert.True(result.Passed, result.Output);
+        var sent = result.Simulation!.Journal.OfType<SegmentSent>().Where(e => e.Host == PacketdrillRunner.LocalHost).ToList();
+        uint isn = sent[0].SeqNo;
+        return [.. sent.Where(e => withoutData || e.Len > 0).Select(e => (e.At.Ns, e.Flags, e.SeqNo - isn, e.Len))];
+    }
+}
