@@ -501,11 +501,13 @@ public sealed partial class TcpSocket
     /// pcount &gt; 1 segments and longer than (pcount − 1) · mss (mss = tcp_current_mss()) it is cut there
     /// (tcp_fragment()) and the piece from the cut goes, itself cut to mss by __tcp_retransmit_skb(); else the skb's first
     /// mss. The engine's skb is the run of queued segments at the tail inside one send skb in the same state; pcount is
-    /// their number. Returns the index of the segment to resend. Observed on Linux 6.18.44: 1000 bytes sent as 536 + 464,
-    /// a SACK block queued since (mss 524): the probe is 525:1001, not 537:1001.
+    /// their number. Returns the index of the segment to resend, and in <paramref name="cut"/> whether tcp_fragment()
+    /// cut the skb (at that segment's start). Observed on Linux 6.18.44: 1000 bytes sent as 536 + 464, a SACK block
+    /// queued since (mss 524): the probe is 525:1001, not 537:1001.
     /// </summary>
-    int LossProbeIndex()
+    int LossProbeIndex(out bool cut)
     {
+        cut = false;
         int last = _rtx.Count - 1;
         var tail = _rtx[last];
         if (tail.Flags.Has(TcpFlags.Syn)) return last;
@@ -520,6 +522,7 @@ public sealed partial class TcpSocket
             return i0;
         }
         RecutAtMss(i0, pcount, mss);
+        cut = true;
         return i0 + pcount - 1;
     }
 

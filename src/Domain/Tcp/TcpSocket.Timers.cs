@@ -57,7 +57,10 @@ public sealed partial class TcpSocket
         else
         {
             // __tcp_retransmit_skb() only: TCPCB_EVER_RETRANS, not TCPCB_SACKED_RETRANS (no retrans_out, no undo_retrans).
-            int last = LossProbeIndex();
+            int last = LossProbeIndex(out bool cut);
+            // tcp_send_loss_probe(): tcp_fragment() at (pcount − 1) · mss comes before __tcp_retransmit_skb(), so the skb
+            // stays cut there when its window test then refuses the probe (the RTO later resends the head skb alone).
+            if (cut) SkbSplitAt(_rtx[last].Seq);
             if (!RetransFitWindow(last, out _))
             {
                 // __tcp_retransmit_skb() -EAGAIN (the tail starts past a shrunk window): "goto rearm_timer" — no probe,
