@@ -78,6 +78,68 @@ public sealed class LimitsFuzzTests
     }
 
     /// <summary>
+    /// The closing SO_LINGER {1, 0} aborts keep clear of the peer's: seeds 3-2, 4-7 and 5-4 (the first session-19 run)
+    /// closed the server's end 0–1 ms after the client's RST arrived on the engine (which then found it CLOSE and sent
+    /// nothing), while on the kernel the runner's step came first and sent its own RST in all three runs. Each end's abort
+    /// is now six ms or more from the arrival of its peer's, one link delay after it.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 2)]
+    [InlineData(4, 7)]
+    [InlineData(5, 4)]
+    public void Draw_ClosingAborts_KeepClearOfThePeersReset(int seed, int number)
+    {
+        var draft = LimitsFuzzCase.Draw(seed, number).Draft;
+        var delays = draft["links"]!.AsArray().ToDictionary(l => l!["between"]![0]!.GetValue<string>(), l => Ns(l!["delay"]!.GetValue<string>()));
+        var steps = draft["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        // An abort: SO_LINGER {1, 0} and close() of one socket in one instant.
+        var aborts = steps.Where(s => s["option"]?.GetValue<string>() == "SO_LINGER" && s["value"]!["linger"]!.GetValue<int>() == 0)
+            .Select(s => (Alias: s["socket"]!.GetValue<string>(), Host: s["host"]!.GetValue<string>(), At: Ns(s["at"]!.GetValue<string>())))
+            .Where(a => steps.Any(s => s["call"]?.GetValue<string>() == "close" && s["socket"]?.GetValue<string>() == a.Alias && Ns(s["at"]!.GetValue<string>()) == a.At))
+            .ToDictionary(a => a.Alias, StringComparer.Ordinal);
+        var pairs = aborts.Values.Where(a => a.Alias.StartsWith('c') && aborts.ContainsKey("s" + a.Alias[1..])).Select(c => (Client: c, Server: aborts["s" + c.Alias[1..]])).ToList();
+        Assert.NotEmpty(pairs);
+        foreach (var (client, server) in pairs)
+        {
+            long d = delays[client.Host];
+            Assert.True(Math.Abs(server.At - (client.At + d)) >= 6_000_000 && Math.Abs(client.At - (server.At + d)) >= 6_000_000,
+                $"{client.Alias} aborted at {client.At / 1e6} ms, {server.Alias} at {server.At / 1e6} ms over a {d / 1e6} ms link");
+        }
+    }
+
+    /// <summary>
+    /// A fixed-port connect() onto a connection the server still holds completes its handshake only after the challenge
+    /// ACK, the RST and the SYN again (5 delays + 10 ms): seed 13, case 1 accepted exactly then (6257 ms), and the
+    /// kernel's accept() found the queue empty in all three runs. Every accept() of a fixed-port connection keeps 8 ms
+    /// clear of that time.
+    /// </summary>
+    [Theory]
+    [InlineData(13, 1)]
+    [InlineData(1, 1)]
+    public void Draw_FixedPortAccepts_KeepClearOfTheRetriedHandshake(int seed, int number)
+    {
+        var draft = LimitsFuzzCase.Draw(seed, number).Draft;
+        var delays = draft["links"]!.AsArray().ToDictionary(l => l!["between"]![0]!.GetValue<string>(), l => Ns(l!["delay"]!.GetValue<string>()));
+        var steps = draft["steps"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        var fixedPort = steps.Where(s => s["call"]?.GetValue<string>() == "bind" && s["port"]!.GetValue<int>() != 0).Select(s => s["socket"]!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        int checkedAccepts = 0;
+        foreach (var connect in steps.Where(s => s["call"]?.GetValue<string>() == "connect" && fixedPort.Contains(s["socket"]!.GetValue<string>())))
+        {
+            string server = "s" + connect["socket"]!.GetValue<string>()[1..];
+            if (steps.FirstOrDefault(s => s["as"]?.GetValue<string>() == server) is not { } accept) continue;
+            long retried = Ns(connect["at"]!.GetValue<string>()) + 5 * delays[connect["host"]!.GetValue<string>()] + LimitsFuzzCase.RetriedSynNs;
+            Assert.True(Math.Abs(Ns(accept["at"]!.GetValue<string>()) - retried) >= LimitsFuzzCase.AcceptClearNs,
+                $"{server} accepted at {accept["at"]}, the retried handshake of {connect["socket"]} completes at {retried / 1e6} ms");
+            checkedAccepts++;
+        }
+        Assert.True(checkedAccepts > 0);
+    }
+
+    static long Ns(string duration) => duration.EndsWith("us", StringComparison.Ordinal)
+        ? long.Parse(duration[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1000
+        : long.Parse(duration[..^2], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000;
+
+    /// <summary>
     /// A seq or ack of the 4-tuple's old incarnation (a challenge ACK's, the RST after it) differs by the ISN clock times the
     /// runner's lateness: up to 12 ms of 64-ns units counts as time; near 0 or further apart it is a difference.
     /// </summary>
