@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Tests.Infrastructure;
 
@@ -70,6 +71,30 @@ public sealed class HardeningTests(ApiHosts hosts)
     [InlineData("""{"a":"é"}""", true)]
     public void JsonTextCheck_PlainAsciiWithoutEscapes_SkipsTheWalk(string json, bool walked) =>
         Assert.Equal(walked, JsonTextCheck.MayHoldInvalidText(Encoding.UTF8.GetBytes(json)));
+
+    [Theory]
+    [InlineData("application/json", true)]
+    [InlineData("application/json; charset=utf-8", true)]
+    [InlineData("Application/JSON; Charset=UTF-8", true)]
+    [InlineData("application/json;charset=utf-8", true)]
+    [InlineData("application/json; charset=utf-16", true)]
+    [InlineData("application/problem+json", true)]
+    [InlineData("application/ld+json; charset=utf-8", true)]
+    [InlineData("text/json", false)]
+    [InlineData("application/jsonx", false)]
+    [InlineData("text/plain", false)]
+    [InlineData("application/x-www-form-urlencoded", false)]
+    [InlineData("application/json; charset", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void JsonTextCheck_ContentType_IsJsonAsTheFrameworkDecides(string? contentType, bool json)
+    {
+        var request = new DefaultHttpContext().Request;
+        request.ContentType = contentType;
+
+        Assert.Equal(json, request.HasJsonContentType());
+        Assert.Equal(json, JsonTextCheck.IsJson(contentType));
+    }
 
     [Theory]
     [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nDate: Thu, 03 Dec 2026 07:49:29 GMT\r\n\r\n", 400)]

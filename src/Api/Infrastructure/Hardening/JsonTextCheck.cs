@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Microsoft.Net.Http.Headers;
 
 namespace SimService.Api.Infrastructure.Hardening;
 
@@ -23,9 +24,20 @@ public sealed class JsonTextCheck(RequestDelegate next)
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.HasJsonContentType() || context.Request.ContentLength == 0) return next(context);
+        if (!IsJson(context.Request.ContentType) || context.Request.ContentLength == 0) return next(context);
         return context.Request.ContentLength is > 0 and <= InPlaceBytes ? CheckInPlaceAsync(context) : CheckCopyAsync(context);
     }
+
+    /// <summary>
+    /// <see cref="HttpRequestJsonExtensions.HasJsonContentType(HttpRequest)"/>'s answer, without parsing the two content types
+    /// clients send (a parse is a media type object and its parameter list, and the endpoint's JSON binding parses it again).
+    /// </summary>
+    public static bool IsJson(string? contentType) =>
+        string.Equals(contentType, "application/json", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(contentType, "application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
+        || (contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var type)
+            && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+                || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>
     /// A body of known, small length (every command's): read from Kestrel's body pipe, checked, and handed back

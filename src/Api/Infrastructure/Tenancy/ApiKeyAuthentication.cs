@@ -72,10 +72,19 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
         return header.Length > 0 ? header : authorization.Length > 0 ? authorization : null;
     }
 
+    /// <summary>
+    /// The single-tenant default's answer while keys are off: one for the process, since it holds nothing of the request (no
+    /// claims, no properties) and nothing changes it — the authentication service wraps it in a ticket of its own per request.
+    /// A principal, identity, ticket, properties and result per request were ≈ 0.5 KB of each command's allocations (W4).
+    /// </summary>
+    private static readonly AuthenticateResult DefaultTenant =
+        AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([], SchemeName)), SchemeName));
+
     private AuthenticateResult Success(string? tenantId, string? keyId = null)
     {
         tenant.TenantId = tenantId;
-        var claims = tenantId is null ? [] : new[] { new Claim(TenantClaim, tenantId), new Claim("key", keyId!) };
+        if (tenantId is null) return DefaultTenant;
+        var claims = new[] { new Claim(TenantClaim, tenantId), new Claim("key", keyId!) };
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
