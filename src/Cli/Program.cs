@@ -79,6 +79,11 @@ var (options, flags) = args[0] switch
     _ => ((string[]?)null, (string[]?)null),
 };
 if (options is null) return RunCommand.Usage(Console.Error, $"unknown command '{args[0]}' (run, kernel, fuzz, validate, export, new; --help)");
+if (args[1..].Any(a => a is "-h" or "--help"))
+{
+    Console.Out.Write(usage);
+    return ExitCodes.Ok;
+}
 var (line, error) = CommandLine.Parse(args[1..], options, flags!);
 if (line is null) return RunCommand.Usage(Console.Error, $"{args[0]}: {error}");
 

@@ -42,6 +42,18 @@ public sealed class OtherCommandsTests
         Assert.StartsWith("PASS ", run.OutputLines[0]);
     }
 
+    [Theory]
+    [InlineData("kernel")]
+    [InlineData("run")]
+    [InlineData("new")]
+    public async Task HelpAfterACommand_Simservice_PrintsUsageAndExitsZero(string command)
+    {
+        var run = await Tool.RunAsync(command, "--help");
+
+        Assert.Equal((0, ""), (run.ExitCode, run.Error));
+        Assert.StartsWith("usage: simservice <command>", run.Output);
+    }
+
     [Fact]
     public async Task NoArguments_Simservice_PrintsUsageAndExitsTwo()
     {
