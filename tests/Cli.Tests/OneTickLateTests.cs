@@ -27,4 +27,14 @@ public sealed class OneTickLateTests
         Assert.Equal(note, text is not null);
         if (note) Assert.StartsWith(FormattableString.Invariant($"note: {actualMs - expectedMs:0.000} ms late, within the tolerance but for one tick"), text, StringComparison.Ordinal);
     }
+
+    /// <summary>A SYN due at connect()'s time and sent 4.7 ms late under load (README's close-linger-zero-sends-rst.pkt, line 9): no timer sent it.</summary>
+    [Fact]
+    public void OneTickLate_PacketAnsweringTheRunnersEvent_SaysTheRunnerWasLate()
+    {
+        var text = KernelScriptRunner.OneTickLate((long)(4.7 * Ms), 0, 4 * Ms, answersTheRunner: true);
+
+        Assert.StartsWith("note: 4.700 ms late, within the tolerance but for one tick: no timer sends it", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("timer may run a tick", text, StringComparison.Ordinal);
+    }
 }

@@ -264,14 +264,18 @@ internal sealed class KernelScriptRunner
     /// A note for a packet that is late only by one tick (it would have passed a jiffy earlier): the kernel runs a timer's
     /// bucket on its tick, or a tick later when that CPU's tick handler reads jiffies before the timekeeping CPU has advanced
     /// them (run_local_timers() then raises no TIMER_SOFTIRQ) — 11–16 % of expiries on a loaded 2-CPU machine, in bursts,
-    /// a race no model can hold (docs/kernel-check.md, "Why it is no rule"). Null otherwise.
+    /// a race no model can hold (docs/kernel-check.md, "Why it is no rule"). A packet due at the time of the runner's own
+    /// previous event (<paramref name="answersTheRunner"/>: a SYN at connect()'s time, an ACK at its segment's) is sent by
+    /// that event, no timer: its note says the runner was late. Null otherwise.
     /// </summary>
-    internal static string? OneTickLate(long actual, long expectedEnd, long tolerance)
+    internal static string? OneTickLate(long actual, long expectedEnd, long tolerance, bool answersTheRunner = false)
     {
         long late = actual - expectedEnd;
         if (late <= tolerance || late - KernelClock.TickNs > tolerance) return null;
-        return $"note: {(late / 1e6).ToString("0.000", CultureInfo.InvariantCulture)} ms late, within the tolerance but for one tick: the kernel's timer may run a tick after its bucket "
-            + "(its CPU read jiffies before the timekeeping CPU advanced them; 11–16 % of expiries, in bursts) — run the script again";
+        string lateBy = $"note: {(late / 1e6).ToString("0.000", CultureInfo.InvariantCulture)} ms late, within the tolerance but for one tick: ";
+        return answersTheRunner
+            ? lateBy + "no timer sends it (it answers the runner's previous event, due at the same time), so the runner's event was late — the machine's scheduling; run the script again"
+            : lateBy + "the kernel's timer may run a tick after its bucket (its CPU read jiffies before the timekeeping CPU advanced them; 11–16 % of expiries, in bursts) — run the script again";
     }
 
     /// <summary>" (12 µs late)": how much later than its time an event was carried out, for the log.</summary>
@@ -360,7 +364,7 @@ internal sealed class KernelScriptRunner
         if (error is not null)
         {
             string scriptText = Describe(p, start), actualText = ActualText(actual, at, isn);
-            string hint = error.StartsWith("timing error", StringComparison.Ordinal) && OneTickLate(at, end, _tolerance) is { } note ? $"\n{note}" : "";
+            string hint = error.StartsWith("timing error", StringComparison.Ordinal) && OneTickLate(at, end, _tolerance, answersTheRunner: end <= _anchor) is { } note ? $"\n{note}" : "";
             return Fail(p.At.Line, $"error handling packet: {error}\nscript packet:  {scriptText}\nactual packet:  {actualText}{hint}", scriptText, actualText);
         }
         if (actual.Options.OfType<TimestampOption>().FirstOrDefault() is { } liveTs && p.Options?.OfType<TimestampOption>().FirstOrDefault() is { } scriptTs)
