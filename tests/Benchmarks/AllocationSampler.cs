@@ -10,6 +10,8 @@ namespace SimService.Benchmarks;
 sealed class AllocationSampler : EventListener
 {
     readonly Dictionary<string, long> _bytes = [];
+    /// <summary>Bytes sampled on the large-object heap (AllocationKind 1: objects of 85,000 B or more), by type.</summary>
+    readonly Dictionary<string, long> _large = [];
     long _total;
 
     protected override void OnEventSourceCreated(EventSource source)
@@ -35,13 +37,15 @@ sealed class AllocationSampler : EventListener
             return;
         }
         if (e.EventName is not { } name || !name.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
-        int i = e.PayloadNames!.IndexOf("TypeName"), a = e.PayloadNames.IndexOf("AllocationAmount64");
+        int i = e.PayloadNames!.IndexOf("TypeName"), a = e.PayloadNames.IndexOf("AllocationAmount64"), k = e.PayloadNames.IndexOf("AllocationKind");
         if (i < 0) return;
         long amount = a >= 0 ? Convert.ToInt64(e.Payload[a]) : 100_000;
+        bool large = k >= 0 && Convert.ToInt32(e.Payload[k]) == 1;
         lock (_bytes)
         {
             var type = (string)e.Payload[i]!;
             _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
+            if (large) _large[type] = _large.GetValueOrDefault(type) + amount;
             _total += amount;
         }
     }
@@ -54,5 +58,8 @@ sealed class AllocationSampler : EventListener
         lock (_bytes)
             foreach (var (type, bytes) in _bytes.OrderByDescending(kv => kv.Value).Take(40))
                 Console.WriteLine($"# alloc {100.0 * bytes / Math.Max(1, _total),5:F1}% {bytes / 1_048_576,7} MB {type}");
+        lock (_bytes)
+            foreach (var (type, bytes) in _large.OrderByDescending(kv => kv.Value))
+                Console.WriteLine($"# alloc_loh {bytes / 1_048_576,7} MB {type}");
     }
 }

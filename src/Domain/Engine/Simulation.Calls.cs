@@ -8,17 +8,17 @@ namespace SimService.Domain.Engine;
 
 public sealed partial class Simulation
 {
-    readonly Dictionary<int, TcpSocket> _sockets = [];
+    readonly IdTable<TcpSocket> _sockets = new();
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
     /// <summary>Calls a socket may still complete later, by id: O(1) to add and remove; sorted by id (issue order) when listed.</summary>
     readonly Dictionary<long, PendingCall> _pending = [];
     /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
-    readonly List<CallRecord> _calls = [];
+    readonly PagedList<CallRecord> _calls = new();
     /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
     readonly string?[] _lastArgs = new string?[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
 
     /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
-    public TcpSocket? FindSocket(int id) => _sockets.GetValueOrDefault(id);
+    public TcpSocket? FindSocket(int id) => _sockets[id];
 
     /// <summary>The final record of a destroyed socket (kept while the journal level is above counters).</summary>
     public SocketRecord? FindDeadSocket(int id) => _deadSockets.GetValueOrDefault(id);
@@ -89,7 +89,7 @@ public sealed partial class Simulation
         return args;
     }
 
-    internal void Register(TcpSocket sk) => _sockets[sk.Id] = sk;
+    internal void Register(TcpSocket sk) => _sockets.Set(sk.Id, sk);
 
     /// <summary>
     /// Issues a system call. Bad references (unknown host, socket of another host) are

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Tcp;
 
@@ -20,12 +19,11 @@ public interface IBindOwner
     bool ConnectBind { get; }
 }
 
-/// <summary>Owners compare by reference and hash by <see cref="IBindOwner.BindHash"/> (RuntimeHelpers.GetHashCode costs a header write per new object).</summary>
-internal sealed class BindOwnerComparer : IEqualityComparer<IBindOwner>
+/// <summary>An owner as a key of its bucket's set: compared by reference, hashed by <see cref="IBindOwner.BindHash"/> (RuntimeHelpers.GetHashCode costs a header write per new object).</summary>
+internal readonly record struct BindOwnerKey(IBindOwner Owner)
 {
-    public static readonly BindOwnerComparer Instance = new();
-    public bool Equals(IBindOwner? x, IBindOwner? y) => ReferenceEquals(x, y);
-    public int GetHashCode(IBindOwner o) => o.BindHash;
+    public bool Equals(BindOwnerKey other) => ReferenceEquals(Owner, other.Owner);
+    public override int GetHashCode() => Owner.BindHash;
 }
 
 /// <summary>
@@ -51,7 +49,11 @@ internal struct BindBucket(ushort port, bool byConnect)
         return true;
     }
     IBindOwner? _first, _second;
-    HashSet<IBindOwner>? _many;
+    /// <summary>
+    /// The owners once a third comes: a listener's port holds every child it accepted (W6's server, 100,000), so the set
+    /// is paged (<see cref="PagedMap{TKey, TValue}"/>) and grows without reallocating a large array.
+    /// </summary>
+    PagedMap<BindOwnerKey, bool>? _many;
 
     /// <summary>Full sockets and timewait sockets holding the port.</summary>
     public readonly int Count => SocketCount + TimeWaitSlots.Count;
@@ -63,20 +65,21 @@ internal struct BindBucket(ushort port, bool byConnect)
 
     public void Add(IBindOwner owner)
     {
-        if (_many is not null) _many.Add(owner);
+        if (_many is not null) _many[new BindOwnerKey(owner)] = true;
         else if (ReferenceEquals(_first, owner) || ReferenceEquals(_second, owner)) return;
         else if (_first is null) _first = owner;
         else if (_second is null) _second = owner;
         else
         {
-            _many = new HashSet<IBindOwner>(BindOwnerComparer.Instance) { _first, _second, owner };
+            _many = new PagedMap<BindOwnerKey, bool>();
+            _many[new BindOwnerKey(_first)] = _many[new BindOwnerKey(_second)] = _many[new BindOwnerKey(owner)] = true;
             _first = _second = null;
         }
     }
 
     public bool Remove(IBindOwner owner)
     {
-        if (_many is not null) return _many.Remove(owner);
+        if (_many is not null) return _many.Remove(new BindOwnerKey(owner));
         if (ReferenceEquals(_first, owner)) _first = null;
         else if (ReferenceEquals(_second, owner)) _second = null;
         else return false;
@@ -88,7 +91,7 @@ internal struct BindBucket(ushort port, bool byConnect)
     /// <summary>Walks the inline owners or the set, without allocating.</summary>
     public struct Enumerator(BindBucket bucket)
     {
-        HashSet<IBindOwner>.Enumerator _set = bucket._many?.GetEnumerator() ?? default;
+        PagedMap<BindOwnerKey, bool>.KeyEnumerator _set = bucket._many?.Keys ?? default;
         int _slot;
 
         public IBindOwner Current { get; private set; } = null!;
@@ -98,7 +101,7 @@ internal struct BindBucket(ushort port, bool byConnect)
             if (bucket._many is not null)
             {
                 if (!_set.MoveNext()) return false;
-                Current = _set.Current;
+                Current = _set.Current.Owner;
                 return true;
             }
             while (_slot < 2)
@@ -168,7 +171,7 @@ internal struct SlotSet
 public sealed partial class Host
 {
     const int TablePerturbSize = 1 << 16;
-    readonly Dictionary<ushort, BindBucket> _bindBuckets = [];
+    readonly PagedMap<ushort, BindBucket> _bindBuckets = new();
     readonly uint[] _tablePerturb = new uint[TablePerturbSize];
     bool _perturbInitialised;
 
@@ -195,7 +198,7 @@ public sealed partial class Host
     /// </summary>
     internal ref BindBucket AddBindOwner(ushort port, IBindOwner owner)
     {
-        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        ref var b = ref _bindBuckets.GetValueRefOrAddDefault(port, out bool exists);
         if (!exists) b = new BindBucket(port, owner.ConnectBind);
         b.Add(owner);
         return ref b;
@@ -222,7 +225,7 @@ public sealed partial class Host
     /// </summary>
     internal void RemoveBindOwner(ushort port, IBindOwner owner)
     {
-        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        ref var b = ref _bindBuckets.GetValueRefOrNullRef(port);
         if (Unsafe.IsNullRef(ref b)) return;
         b.Remove(owner);
         BindOwnerLeft(port, ref b);
@@ -231,7 +234,7 @@ public sealed partial class Host
     /// <summary>inet_twsk_hashdance_schedule()'s inet_bind_hash(): a timewait socket (its slot) joins the port's bucket.</summary>
     internal void AddBindOwner(ushort port, int timeWaitSlot)
     {
-        ref var b = ref CollectionsMarshal.GetValueRefOrAddDefault(_bindBuckets, port, out bool exists);
+        ref var b = ref _bindBuckets.GetValueRefOrAddDefault(port, out bool exists);
         if (!exists) b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
         b.TimeWaitSlots.Add(timeWaitSlot);
     }
@@ -239,7 +242,7 @@ public sealed partial class Host
     /// <summary>inet_twsk_bind_unhash(): the timewait socket leaves its port (see <see cref="RemoveBindOwner(ushort, IBindOwner)"/>).</summary>
     internal void RemoveBindOwner(ushort port, int timeWaitSlot)
     {
-        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        ref var b = ref _bindBuckets.GetValueRefOrNullRef(port);
         if (Unsafe.IsNullRef(ref b)) return;
         b.TimeWaitSlots.Remove(timeWaitSlot);
         BindOwnerLeft(port, ref b);
@@ -528,7 +531,7 @@ public sealed partial class Host
 
     internal void ReplaceBindOwner(ushort port, IBindOwner from, IBindOwner to)
     {
-        ref var b = ref CollectionsMarshal.GetValueRefOrNullRef(_bindBuckets, port);
+        ref var b = ref _bindBuckets.GetValueRefOrNullRef(port);
         if (Unsafe.IsNullRef(ref b)) return;
         if (b.Remove(from)) b.Add(to);
     }

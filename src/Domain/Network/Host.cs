@@ -14,17 +14,21 @@ public sealed partial class Host : IEventTarget
 {
     readonly Dictionary<string, SimProcess> _processes = new(StringComparer.Ordinal);
     readonly List<string> _log = [];
-    internal readonly Dictionary<FourTuple, TcpSocket> Established = [];
-    internal readonly Dictionary<FourTuple, RequestSocket> Requests = [];
+    /// <summary>The established hash (tcp_hashinfo.ehash, full sockets; timewait ones are <see cref="TimeWaits"/>): paged, sized as it fills.</summary>
+    internal readonly PagedMap<FourTuple, TcpSocket> Established = new();
+    internal readonly PagedMap<FourTuple, RequestSocket> Requests = new();
     /// <summary>The SYN cookies this host issued (stands in for syncookie_secret's hash: <see cref="SynCookieJar"/>).</summary>
     internal readonly SynCookieJar IssuedCookies = new();
     internal readonly TimeWaitTable TimeWaits;
     /// <summary>The listening hash (lhash2 by port): listeners of each port in listen() order.</summary>
     readonly Dictionary<ushort, List<TcpSocket>> _listeners = [];
     int _listenerCount;
-    /// <summary>Every full socket still allocated (sockstat alloc), by id, i.e. in creation order.</summary>
-    /// <summary>Allocated sockets by id: O(1) to add and remove; listed in id order (<see cref="AllSockets"/>).</summary>
-    internal readonly Dictionary<int, TcpSocket> Sockets = [];
+    /// <summary>
+    /// Every full socket still allocated (sockstat alloc), by id: O(1) to add and remove; listed in id order
+    /// (<see cref="AllSockets"/>). Paged (<see cref="PagedMap{TKey, TValue}"/>): a server holding 100,000 grows it without
+    /// reallocating a large array.
+    /// </summary>
+    internal readonly PagedMap<int, TcpSocket> Sockets = new();
 
     public Simulation Sim { get; }
     public string Name { get; }
@@ -620,7 +624,7 @@ public sealed partial class Host : IEventTarget
             sk.Reuse(Sim.NextSocketId());
         }
         else sk = new TcpSocket(this, Sim.NextSocketId());
-        Sockets.Add(sk.Id, sk);
+        Sockets[sk.Id] = sk;
         Sim.Register(sk);
         return sk;
     }

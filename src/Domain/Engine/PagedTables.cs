@@ -1,0 +1,345 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace SimService.Domain.Engine;
+
+/// <summary>
+/// Tables that grow by small fixed-size pages and never reallocate a large array. The kernel sizes its big tables once,
+/// at boot — alloc_large_system_hash() for "TCP established" (tcp_hashinfo.ehash: 262,144 chains on this 24-GB guest)
+/// and "TCP bind" (bhash: 65,536), tcp_init() — net/ipv4/tcp.c — and the slab hands out objects page by page; it never
+/// copies a table as it fills. A simulation cannot size per host at boot (a run may have thousands of hosts of a few
+/// sockets, or one host of a million), and a .NET collection that doubles reallocates its whole array: from 85,000 B
+/// on that array lands on the large-object heap, whose allocation budget starts full (gen2) collections — what separated
+/// W6's 100,000-connection pool from its 10,000 one (README, the W6 row). These tables allocate pages of at most
+/// <see cref="PageBytes"/> (small-object heap) and copy only directories of page references.
+/// </summary>
+internal static class Paging
+{
+    /// <summary>A page's bytes at most: 64 KB, below the large-object heap's 85,000 B.</summary>
+    public const int PageBytes = 64 * 1024;
+
+    /// <summary>log2 of the slots per page for <paramref name="slotBytes"/>-byte slots: the most that fit in <see cref="PageBytes"/>, at most 1,024.</summary>
+    public static int PageBits(int slotBytes)
+    {
+        int bits = 10;
+        while (bits > 0 && (slotBytes << bits) > PageBytes) bits--;
+        return bits;
+    }
+
+    /// <summary>A directory of pages grown to hold page <paramref name="page"/> (doubling: a directory of references is 1/1,024 of what it maps).</summary>
+    public static void Grow<TPage>(ref TPage[] directory, int page)
+    {
+        if (page < directory.Length) return;
+        Array.Resize(ref directory, Math.Max(page + 1, directory.Length * 2));
+    }
+}
+
+/// <summary>
+/// Values by a dense non-negative id (the simulation's sockets: ids rise by one per socket, across hosts): pages of 1,024
+/// slots, a page made when an id in it is first stored and dropped when its last value leaves — unless it is the highest
+/// page, where new ids still land (a churn of one connection at a time would remake it per connection) — so a churn
+/// whose ids keep rising keeps only the pages of live ids. A lookup is two array reads (no hash).
+/// Not for a sparse subset of ids (one host's sockets among many hosts': a page per live socket) — that is a
+/// <see cref="PagedMap{TKey, TValue}"/>.
+/// </summary>
+internal sealed class IdTable<T> where T : class
+{
+    const int Bits = 10, Size = 1 << Bits, Mask = Size - 1;
+    T?[]?[] _pages = [];
+    int[] _used = [];
+    /// <summary>The highest page stored to so far.</summary>
+    int _top;
+
+    public int Count { get; private set; }
+
+    public T? this[int id]
+    {
+        get
+        {
+            var pages = _pages;
+            int p = id >> Bits;
+            return (uint)p < (uint)pages.Length && pages[p] is { } page ? page[id & Mask] : null;
+        }
+    }
+
+    public bool TryGetValue(int id, [NotNullWhen(true)] out T? value) => (value = this[id]) is not null;
+
+    /// <summary>Stores <paramref name="value"/> at <paramref name="id"/>, replacing what was there.</summary>
+    public void Set(int id, T value)
+    {
+        ref T? slot = ref Slot(id);
+        if (slot is null)
+        {
+            _used[id >> Bits]++;
+            Count++;
+        }
+        slot = value;
+    }
+
+    public bool Remove(int id)
+    {
+        int p = id >> Bits;
+        if ((uint)p >= (uint)_pages.Length || _pages[p] is not { } page || page[id & Mask] is null) return false;
+        page[id & Mask] = null;
+        Count--;
+        if (--_used[p] == 0 && p < _top) _pages[p] = null;
+        return true;
+    }
+
+    ref T? Slot(int id)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(id);
+        int p = id >> Bits;
+        if (p >= _pages.Length)
+        {
+            Paging.Grow(ref _pages, p);
+            Paging.Grow(ref _used, p);
+        }
+        if (p > _top)
+        {
+            if (_used[_top] == 0) _pages[_top] = null;
+            _top = p;
+        }
+        return ref (_pages[p] ??= new T?[Size])[id & Mask];
+    }
+}
+
+/// <summary>
+/// A hash map in pages: entries in pages of at most <see cref="Paging.PageBytes"/>, chained from buckets that are pages
+/// of entry numbers too; when the entries outnumber the buckets, the buckets double — new pages, every entry relinked
+/// by its stored hash — and no entry moves. Entry numbers are handed out as Dictionary hands them out (the most
+/// recently freed first, else the next never used), so <see cref="Values"/> enumerates in the order a
+/// Dictionary&lt;TKey, TValue&gt; given the same adds and removes would: swapping one for the other changes no output.
+/// </summary>
+internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
+{
+    struct Entry
+    {
+        public TKey Key;
+        public TValue Value;
+        public int Hash;
+        /// <summary>Live: the next entry of the chain + 1 (0 ends it). Free: −2 − the next free entry (−1 ends the free list).</summary>
+        public int Next;
+    }
+
+    static readonly int EntryBits = Paging.PageBits(Unsafe.SizeOf<Entry>());
+    static readonly int EntryMask = (1 << EntryBits) - 1;
+    const int BucketBits = 10, BucketPage = 1 << BucketBits, BucketMask = BucketPage - 1;
+
+    Entry[][] _entries = [];
+    /// <summary>Chain heads, entry number + 1 (0: empty); one page shorter than <see cref="BucketPage"/> while the buckets are fewer.</summary>
+    int[][] _buckets = [];
+    /// <summary>log2 of the bucket count (0 before the first add).</summary>
+    int _bucketBits;
+    int _used;
+    int _free = -1;
+
+    public int Count { get; private set; }
+
+    ref Entry At(int i) => ref _entries[i >> EntryBits][i & EntryMask];
+
+    /// <summary>Fibonacci hashing: the hash's high bits after a multiply, so keys that differ in low bits only (ports in steps of 2) spread.</summary>
+    int Bucket(int hash) => (int)(unchecked((uint)hash * 0x9E3779B9u) >> (32 - _bucketBits));
+
+    ref int Head(int bucket) => ref _buckets[bucket >> BucketBits][bucket & BucketMask];
+
+    int Find(in TKey key, int hash)
+    {
+        if (Count == 0) return -1;
+        for (int i = Head(Bucket(hash)) - 1; i >= 0;)
+        {
+            ref var e = ref At(i);
+            if (e.Hash == hash && e.Key.Equals(key)) return i;
+            i = e.Next - 1;
+        }
+        return -1;
+    }
+
+    public bool ContainsKey(in TKey key) => Find(key, key.GetHashCode()) >= 0;
+
+    public bool TryGetValue(in TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        int i = Find(key, key.GetHashCode());
+        if (i < 0)
+        {
+            value = default;
+            return false;
+        }
+        value = At(i).Value;
+        return true;
+    }
+
+    public TValue? GetValueOrDefault(in TKey key) => TryGetValue(key, out var v) ? v : default;
+
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>, replacing a value already there in place.</summary>
+    public TValue this[in TKey key]
+    {
+        set => GetValueRefOrAddDefault(key, out _) = value;
+    }
+
+    /// <summary>The value under <paramref name="key"/> by reference, or a null reference (CollectionsMarshal.GetValueRefOrNullRef's contract).</summary>
+    public ref TValue GetValueRefOrNullRef(scoped in TKey key)
+    {
+        int i = Find(key, key.GetHashCode());
+        if (i < 0) return ref Unsafe.NullRef<TValue>();
+        return ref At(i).Value;
+    }
+
+    /// <summary>The value under <paramref name="key"/> by reference, a default one added when missing (CollectionsMarshal.GetValueRefOrAddDefault's contract).</summary>
+    public ref TValue GetValueRefOrAddDefault(scoped in TKey key, out bool exists)
+    {
+        int hash = key.GetHashCode();
+        int found = Find(key, hash);
+        exists = found >= 0;
+        if (exists) return ref At(found).Value;
+        if (_bucketBits == 0 || Count >= 1 << _bucketBits) Rehash(Math.Max(4, _bucketBits + 1));
+        int i = Allocate();
+        ref var e = ref At(i);
+        e.Key = key;
+        e.Value = default!;
+        e.Hash = hash;
+        ref int head = ref Head(Bucket(hash));
+        e.Next = head;
+        head = i + 1;
+        Count++;
+        return ref e.Value;
+    }
+
+    public bool Remove(in TKey key)
+    {
+        if (Count == 0) return false;
+        int hash = key.GetHashCode();
+        ref int link = ref Head(Bucket(hash));
+        while (link != 0)
+        {
+            int i = link - 1;
+            ref var e = ref At(i);
+            if (e.Hash == hash && e.Key.Equals(key))
+            {
+                link = e.Next;
+                if (RuntimeHelpers.IsReferenceOrContainsReferences<TKey>()) e.Key = default!;
+                if (RuntimeHelpers.IsReferenceOrContainsReferences<TValue>()) e.Value = default!;
+                e.Next = -2 - _free;
+                _free = i;
+                Count--;
+                return true;
+            }
+            link = ref e.Next;
+        }
+        return false;
+    }
+
+    /// <summary>The keys in entry order, without allocating.</summary>
+    public KeyEnumerator Keys => new(this);
+
+    public struct KeyEnumerator(PagedMap<TKey, TValue> map)
+    {
+        int _i = -1;
+
+        public readonly TKey Current => map.At(_i).Key;
+
+        public bool MoveNext()
+        {
+            while (++_i < map._used)
+                if (map.At(_i).Next >= 0) return true;
+            return false;
+        }
+
+        public readonly KeyEnumerator GetEnumerator() => this;
+    }
+
+    /// <summary>The values in entry order (Dictionary's enumeration order for the same adds and removes).</summary>
+    public IEnumerable<TValue> Values
+    {
+        get
+        {
+            for (int i = 0; i < _used; i++)
+                if (At(i).Next >= 0) yield return At(i).Value;
+        }
+    }
+
+    /// <summary>
+    /// The most recently freed entry, else the next never used: the first page starts at 4 entries and doubles up to a
+    /// full page (a host of a few sockets keeps a few entries, not a page), later pages are made full.
+    /// </summary>
+    int Allocate()
+    {
+        if (_free >= 0)
+        {
+            int i = _free;
+            _free = -2 - At(i).Next;
+            return i;
+        }
+        int page = _used >> EntryBits;
+        if (page == 0 && (_entries.Length == 0 || _used == _entries[0].Length))
+        {
+            if (_entries.Length == 0) _entries = [new Entry[4]];
+            else Array.Resize(ref _entries[0], Math.Min(_used * 2, 1 << EntryBits));
+        }
+        else if (page == _entries.Length || _entries[page] is null)
+        {
+            Paging.Grow(ref _entries, page);
+            _entries[page] = new Entry[1 << EntryBits];
+        }
+        return _used++;
+    }
+
+    /// <summary>2^<paramref name="bits"/> buckets in new pages, every live entry relinked by its stored hash.</summary>
+    void Rehash(int bits)
+    {
+        _bucketBits = bits;
+        int buckets = 1 << bits;
+        _buckets = new int[(buckets + BucketPage - 1) >> BucketBits][];
+        for (int p = 0; p < _buckets.Length; p++) _buckets[p] = new int[Math.Min(buckets, BucketPage)];
+        for (int i = 0; i < _used; i++)
+        {
+            ref var e = ref At(i);
+            if (e.Next < 0) continue;
+            ref int head = ref Head(Bucket(e.Hash));
+            e.Next = head;
+            head = i + 1;
+        }
+    }
+}
+
+/// <summary>
+/// A list that only grows at its end, in pages of at most <see cref="Paging.PageBytes"/>: adding never copies what is
+/// there (the directory of pages doubles, 1/1,024 of the list's size).
+/// </summary>
+internal sealed class PagedList<T> : IReadOnlyList<T>
+{
+    static readonly int Bits = Paging.PageBits(Unsafe.SizeOf<T>());
+    static readonly int Mask = (1 << Bits) - 1;
+    T[][] _pages = [];
+
+    public int Count { get; private set; }
+
+    public T this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+            return _pages[index >> Bits][index & Mask];
+        }
+    }
+
+    public void Add(T item)
+    {
+        int page = Count >> Bits;
+        if (page == _pages.Length || _pages[page] is null)
+        {
+            Paging.Grow(ref _pages, page);
+            _pages[page] = new T[1 << Bits];
+        }
+        _pages[page][Count & Mask] = item;
+        Count++;
+    }
+
+    public IEnumerator<T> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++) yield return _pages[i >> Bits][i & Mask];
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

@@ -1,0 +1,83 @@
+using SimService.Domain.Engine;
+
+namespace SimService.Domain.Tests.EventLoop;
+
+public class PagedTablesTests
+{
+    [Fact]
+    public void PagedMap_SameAddsAndRemoves_EnumeratesInDictionaryOrder()
+    {
+        // Past several entry pages and bucket doublings, with removals that leave holes the adds refill (most recent first).
+        IRandomSource rng = new Pcg32(7);
+        var map = new PagedMap<int, string>();
+        var reference = new Dictionary<int, string>();
+        for (int step = 0; step < 200_000; step++)
+        {
+            int key = (int)rng.NextBelow(60_000);
+            if (rng.NextBelow(3) == 0)
+                Assert.Equal(reference.Remove(key), map.Remove(key));
+            else
+            {
+                map[key] = $"v{step}";
+                reference[key] = $"v{step}";
+            }
+        }
+
+        Assert.Equal(reference.Count, map.Count);
+        Assert.Equal(reference.Values, map.Values);
+        Assert.Equal(reference.Keys, Keys(map));
+        Assert.All(reference, kv => Assert.Equal(kv.Value, map.GetValueOrDefault(kv.Key)));
+        Assert.False(map.ContainsKey(60_001));
+    }
+
+    [Fact]
+    public void PagedMap_RefAccess_AddsOnceAndUpdatesInPlace()
+    {
+        var map = new PagedMap<ushort, int>();
+
+        map.GetValueRefOrAddDefault(80, out bool existed) = 1;
+        map.GetValueRefOrAddDefault(80, out bool existedAgain) += 41;
+
+        Assert.False(existed);
+        Assert.True(existedAgain);
+        Assert.Equal(42, map.GetValueRefOrNullRef(80));
+        Assert.True(System.Runtime.CompilerServices.Unsafe.IsNullRef(ref map.GetValueRefOrNullRef(81)));
+        Assert.Equal(1, map.Count);
+    }
+
+    [Fact]
+    public void IdTable_RisingIds_KeepsOnlyLiveValues()
+    {
+        var table = new IdTable<string>();
+        for (int id = 0; id < 100_000; id++)
+        {
+            table.Set(id, $"s{id}");
+            if (id >= 10) Assert.True(table.Remove(id - 10));
+        }
+
+        Assert.Equal(10, table.Count);
+        Assert.Null(table[5]);
+        Assert.Equal("s99995", table[99_995]);
+        Assert.False(table.Remove(5));
+        Assert.Null(table[1 << 30]);
+    }
+
+    [Fact]
+    public void PagedList_PastSeveralPages_KeepsOrder()
+    {
+        var list = new PagedList<long>();
+        for (long i = 0; i < 30_000; i++) list.Add(i * 3);
+
+        Assert.Equal(30_000, list.Count);
+        Assert.Equal(29_999L * 3, list[29_999]);
+        Assert.Equal(Enumerable.Range(0, 30_000).Select(i => i * 3L), list);
+        Assert.Throws<ArgumentOutOfRangeException>(() => list[30_000]);
+    }
+
+    static List<int> Keys(PagedMap<int, string> map)
+    {
+        var keys = new List<int>();
+        foreach (int k in map.Keys) keys.Add(k);
+        return keys;
+    }
+}
