@@ -111,7 +111,8 @@ sealed partial class ApiServer : IAsyncDisposable
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
-        server.BaseAddress = await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Start-up JIT-compiles the framework (DOTNET_ReadyToRun=0): on this shared machine at load 40 it took over 60 s.
+        server.BaseAddress = await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(300));
         using var client = server.Client();
         for (int attempt = 0; ; attempt++)
         {
