@@ -75,7 +75,7 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
     /// <summary>
     /// The single-tenant default's answer while keys are off: one for the process, since it holds nothing of the request (no
     /// claims, no properties) and nothing changes it — the authentication service wraps it in a ticket of its own per request.
-    /// A principal, identity, ticket, properties and result per request were ≈ 0.5 KB of each command's allocations (W4).
+    /// A principal, identity, ticket, properties and result per request: with JsonTextCheck.IsJson, 0.75 of 14.7 KB per command (W4, session 19).
     /// </summary>
     private static readonly AuthenticateResult DefaultTenant =
         AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([], SchemeName)), SchemeName));
