@@ -60,8 +60,8 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return;
-        int i = 0;
-        while (i < skbs.Count && !(SeqMath.After(skbs[i].End, walk.From) && !SeqMath.After(skbs[i].Seq, walk.From))) i++; // tcp_sacktag_bsearch()
+        int i = SndSkbHolding(skbs, walk.From); // tcp_sacktag_bsearch()
+        if (i < 0) return;
         while (i < skbs.Count && SeqMath.Before(skbs[i].Seq, _snd.Nxt) && SeqMath.Before(skbs[i].Seq, walk.End))
         {
             int shifted = SackShift(i, walk.Start, walk.End, walk.DupSack, sndUna);
@@ -93,14 +93,31 @@ public sealed partial class TcpSocket
         var skb = _sndSkbs![i];
         int pcount = 0, mss = 0;
         bool onlySacked = true, retransNotLost = false;
-        foreach (var r in _rtx)
+        for (int k = RtxFirstFrom(skb.Seq); k < _rtx.Count && !SeqMath.After(_rtx[k].End, skb.End); k++)
         {
-            if (SeqMath.Before(r.Seq, skb.Seq) || SeqMath.After(r.End, skb.End)) continue;
+            var r = _rtx[k];
             if (pcount++ == 0) retransNotLost = r.RetransOut && !r.Lost;
             mss = Math.Max(mss, PayloadOf(r));
             onlySacked &= r.Sacked && !r.RetransOut && !r.Lost;
         }
         return (Math.Max(pcount, 1), pcount > 1 ? mss : 0, pcount > 0 && onlySacked, retransNotLost);
+    }
+
+    /// <summary>
+    /// The index of the first queued segment that starts at or after <paramref name="seq"/> (the count when none does): a
+    /// binary search of the retransmission queue, which is in sequence order, so that finding an skb's or a SACK block's
+    /// segments costs O(log n) plus the segments themselves, not a scan of everything in flight.
+    /// </summary>
+    int RtxFirstFrom(uint seq)
+    {
+        int lo = 0, hi = _rtx.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (SeqMath.Before(_rtx[mid].Seq, seq)) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>tcp_skb_seglen(): an skb's length when it is one segment, else its gso_size.</summary>
