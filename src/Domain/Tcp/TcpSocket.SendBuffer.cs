@@ -39,7 +39,7 @@ namespace SimService.Domain.Tcp;
 /// Not modelled: autocorking, tcp_notsent_lowat (its default,
 /// UINT_MAX, never binds), MAX_SKB_FRAGS limits, and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut
 /// into an skb of its own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO), and SACK blocks
-/// cut and join skbs (tcp_sacktag_walk(): <see cref="SackWalkSkbs"/>).</para>
+/// cut and join skbs (tcp_sacktag_walk(): <see cref="SacktagWalk"/>).</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
