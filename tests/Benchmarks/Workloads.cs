@@ -150,7 +150,7 @@ static class Workloads
             $"heap_mb={withTw / 1_048_576} wall_s={F2(m.WallSeconds)} peak_rss_mb={Measure.PeakRssMb()} completed={r.Completed.ToString().ToLowerInvariant()}";
     }
 
-    static void Must(Simulation sim, SimCommand c)
+    internal static void Must(Simulation sim, SimCommand c)
     {
         var o = CommandApplier.Apply(sim, c);
         if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);

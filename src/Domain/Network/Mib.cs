@@ -120,6 +120,11 @@ public enum MibCounter
     TcpExtTCPHPAcks,
     // tcp_timeout_mark_lost(): an RTO found the retransmission queue's head SACKed (the receiver reneged).
     TcpExtTCPSACKReneging,
+    // tcp_shifted_skb() / tcp_shift_skb_data(): SACKed data shifted onto the previous skb (part of an skb, a whole skb
+    // eaten), and a SACKed skb that could not be shifted.
+    TcpExtTCPSackShifted,
+    TcpExtTCPSackMerged,
+    TcpExtTCPSackShiftFallback,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

@@ -25,6 +25,8 @@ public static class TcpConstants
     public const long TimeoutMinUs = 2000;
     /// <summary>TCP_TIMEOUT_MIN: 2 jiffies, the floor of tcp_clamp_probe0_to_user_timeout().</summary>
     public const long TimeoutMinJiffies = 2;
+    /// <summary>TCP_MIN_GSO_SIZE: the smallest gso_size, with which tcp_skb_shift() bounds a SACK-joined skb to 65535 of them.</summary>
+    public const int MinGsoSize = 8;
     /// <summary>TCP_RESOURCE_PROBE_INTERVAL.</summary>
     public static readonly SimDuration ResourceProbeInterval = SimDuration.FromMilliseconds(500);
     /// <summary>TW buckets armed with a timeout of at most 4 s count as TWKilled, not TW (inet_twsk_schedule).</summary>

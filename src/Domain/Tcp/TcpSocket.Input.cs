@@ -834,9 +834,9 @@ public sealed partial class TcpSocket
         int priorSacked = _ca.SackedOut;
         uint reord = _snd.Nxt; // "lowest acked un-retx un-sacked seq"
         SimTime? firstAckt = null, lastAckt = null; // never-retransmitted, not SACKed packets acknowledged
-        while (_rtx.Count > 0 && !SeqMath.After(_rtx[0].End, ack))
+        while (acked < _rtx.Count && !SeqMath.After(_rtx[acked].End, ack))
         {
-            var s = _rtx[0];
+            var s = _rtx[acked];
             uint startSeq = acked == 0 ? HeadSkbStartSeq(s.Seq) : s.Seq;
             if (s.Retransmitted)
             {
@@ -870,9 +870,9 @@ public sealed partial class TcpSocket
             {
                 flag |= AckFlags.DataAcked;
             }
-            _rtx.RemoveAt(0);
             acked++;
         }
+        _rtx.RemoveRange(0, acked); // one move of what is left, not one per segment acknowledged
         if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
         // "if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) flag |= FLAG_SACK_RENEGING" for the skb the loop stopped at.
         if (_rtx.Count > 0 && _rtx[0].Sacked) flag |= AckFlags.SackReneging;
@@ -984,10 +984,10 @@ public sealed partial class TcpSocket
     AckFlags MarkSacked(uint left, uint right, uint sndUna, bool dupSack, ref SacktagState state)
     {
         var flag = AckFlags.None;
-        for (int i = 0; i < _rtx.Count; i++)
+        // The segments the block covers whole: from the first that starts in it, while they end inside it.
+        for (int i = RtxFirstFrom(left); i < _rtx.Count && !SeqMath.After(_rtx[i].End, right); i++)
         {
             var r = _rtx[i];
-            if (SeqMath.Before(r.Seq, left) || SeqMath.After(r.End, right)) continue;
             // tcp_sacktag_walk(): tcp_rate_skb_delivered() for every segment in the block (a SACKed one is marked off).
             if (!r.Sacked) RateSkbDelivered(r, ref state);
             // "Account D-SACK for retransmitted packet."
@@ -1071,9 +1071,7 @@ public sealed partial class TcpSocket
     /// </summary>
     uint SendHeadEndSeq()
     {
-        if (_sndSkbs is { } skbs)
-            foreach (var skb in skbs)
-                if (!SeqMath.After(skb.Seq, _snd.Nxt) && SeqMath.After(skb.End, _snd.Nxt)) return skb.End;
+        if (_sndSkbs is { } skbs && SndSkbHolding(skbs, _snd.Nxt) is var head and >= 0) return skbs[head].End;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);

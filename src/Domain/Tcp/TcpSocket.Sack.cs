@@ -276,10 +276,12 @@ public sealed partial class TcpSocket
             if (!SeqMath.After(b.Right, priorSndUna)) continue; // "Ignore very old stuff early"
             used.Add((b, dupSack));
         }
-        // "order SACK blocks to allow in order walk of the retrans queue": by start_seq (a stable sort keeps a
-        // D-SACK before the SACK block it lies in).
-        var ordered = used.Select((u, i) => (u, i)).OrderBy(x => x.u.Block.Left - sndUna).ThenBy(x => x.i).Select(x => x.u).ToList();
-        flag |= SacktagBlocks(ordered, sndUna, ref state);
+        // "order SACK blocks to allow in order walk of the retrans queue": the kernel's bubble sort by start_seq in
+        // sequence space (after()), which keeps a D-SACK before a block starting where it does, and one below snd_una first.
+        for (int i = used.Count - 1; i > 0; i--)
+            for (int j = 0; j < i; j++)
+                if (SeqMath.After(used[j].Block.Left, used[j + 1].Block.Left)) (used[j], used[j + 1]) = (used[j + 1], used[j]);
+        flag |= SacktagBlocks(used, sndUna, ref state);
         if (_ca.State != CaState.Loss || _ca.UndoMarker != 0) CheckSackReordering(state.Reord, sndUna, ts: false);
         return flag;
     }

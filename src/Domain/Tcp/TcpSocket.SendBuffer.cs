@@ -39,7 +39,7 @@ namespace SimService.Domain.Tcp;
 /// Not modelled: autocorking, tcp_notsent_lowat (its default,
 /// UINT_MAX, never binds), MAX_SKB_FRAGS limits, and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut
 /// into an skb of its own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO), and SACK blocks
-/// cut and join skbs (tcp_sacktag_walk(): <see cref="SackWalkSkbs"/>).</para>
+/// cut and join skbs (tcp_sacktag_walk(): <see cref="SacktagWalk"/>).</para>
 /// </remarks>
 public sealed partial class TcpSocket
 {
@@ -105,6 +105,23 @@ public sealed partial class TcpSocket
 
     /// <summary>The write queue's skb at <paramref name="index"/>, to change in place (valid until the list next grows).</summary>
     static ref SndSkb SndSkbAt(List<SndSkb> skbs, int index) => ref CollectionsMarshal.AsSpan(skbs)[index];
+
+    /// <summary>
+    /// The index of the send skb that holds <paramref name="seq"/> (seq ≤ <paramref name="seq"/> &lt; end_seq), or -1: a
+    /// binary search of the queue, which is in sequence order (the rb-tree lookup of tcp_sacktag_bsearch() and
+    /// tcp_rtx_queue's find functions), so that looking an skb up costs O(log skbs), not a scan of the queue.
+    /// </summary>
+    static int SndSkbHolding(List<SndSkb> skbs, uint seq)
+    {
+        int lo = 0, hi = skbs.Count; // the first skb that starts after seq
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (SeqMath.After(skbs[mid].Seq, seq)) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo > 0 && SeqMath.After(skbs[lo - 1].End, seq) ? lo - 1 : -1;
+    }
 
     /// <summary>
     /// tp->tcp_wstamp_ns: when __tcp_transmit_skb() last sent a segment of this socket (without pacing, the clock then);
@@ -396,9 +413,8 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return null;
-        int i = 0;
-        while (i < skbs.Count && !(SeqMath.BeforeOrEqual(skbs[i].Seq, start) && SeqMath.After(skbs[i].End, start))) i++;
-        if (i == skbs.Count) return null;
+        int i = SndSkbHolding(skbs, start);
+        if (i < 0) return null;
         ref var skb = ref SndSkbAt(skbs, i);
         if (grow && i + 1 < skbs.Count && !skb.Fin)
         {
@@ -471,9 +487,8 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return;
-        int i = 0;
-        while (i < skbs.Count && !(SeqMath.Before(skbs[i].Seq, seq) && SeqMath.After(skbs[i].End, seq))) i++;
-        if (i == skbs.Count) return;
+        int i = SndSkbHolding(skbs, seq);
+        if (i < 0 || skbs[i].Seq == seq) return;
         ref var skb = ref SndSkbAt(skbs, i);
         if (skb.Fin && seq == skb.End - 1 && skb.Payload == (long)(seq - skb.Seq))
         {
@@ -499,9 +514,8 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return true;
-        foreach (var skb in skbs)
-            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return skb.Seq == seq && skb.End == end;
-        return true;
+        int i = SndSkbHolding(skbs, seq);
+        return i < 0 || skbs[i].Seq == seq && skbs[i].End == end;
     }
 
     /// <summary>
@@ -512,9 +526,8 @@ public sealed partial class TcpSocket
     {
         var skbs = _sndSkbs;
         if (skbs is null) return (seq, seq);
-        foreach (var skb in skbs)
-            if (!SeqMath.After(skb.Seq, seq) && SeqMath.After(skb.End, seq)) return (skb.Seq, skb.End);
-        return (seq, seq);
+        int i = SndSkbHolding(skbs, seq);
+        return i < 0 ? (seq, seq) : (skbs[i].Seq, skbs[i].End);
     }
 
     /// <summary>The end of the send skb that holds <paramref name="seq"/> (<see cref="SendSkbBounds"/>).</summary>

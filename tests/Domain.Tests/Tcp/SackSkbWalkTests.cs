@@ -40,4 +40,33 @@ public class SackSkbWalkTests
         Assert.Equal([(2001u, 1000, false)], SentAt(sim, iss, Ms(256)));
         Assert.Equal([(3001u, 1000, false), (4001u, 1000, true)], SentAt(sim, iss, Ms(300)));
     }
+
+    /// <summary>The walk's counters over a script: TCPSackShifted, TCPSackMerged, TCPSackShiftFallback.</summary>
+    static (long Shifted, long Merged, long Fallback) WalkCounters(Mib mib) =>
+        (mib[MibCounter.TcpExtTCPSackShifted], mib[MibCounter.TcpExtTCPSackMerged], mib[MibCounter.TcpExtTCPSackShiftFallback]);
+
+    [Theory]
+    // 2001:3001 cuts 2001:4001 (its skb's prev 1:2001 is not SACKed: fallback); 2001:5001 eats 3001:4001 (merged) and
+    // shifts 4001:5001, the head of 4001:6001 (shifted).
+    [InlineData("sack-shift-joins-sacked-skbs-resent-as-one.pkt", 1, 1, 1)]
+    [InlineData("prr-proportional-reduction.pkt", 4, 3, 2)]
+    [InlineData("prr-two-holes-sack-recovery.pkt", 2, 2, 4)]
+    [InlineData("dsack-undo-in-recovery-restarts-retrans-stamp.pkt", 0, 1, 3)]
+    [InlineData("sack-dsack-inside-block-tagged-once.pkt", 0, 1, 4)]
+    public void Recovery_SackBlocksOverSkbs_WalkCountersAsOn6_18(string script, long shifted, long merged, long fallback)
+    {
+        // Values of `simservice kernel --counters` on Linux 6.18.44 (engine and kernel agree).
+        var (_, mib, _, _) = SackReorderingTests.Run(script);
+        Assert.Equal((shifted, merged, fallback), WalkCounters(mib));
+    }
+
+    [Fact]
+    public void Recovery_DsackInsideTheNextSackBlock_TaggedOnceInThatBlocksWalk_NoReordering()
+    {
+        var (_, mib, sk, _) = SackReorderingTests.Run("sack-dsack-inside-block-tagged-once.pkt");
+        // D-SACK 2001:3001 in 1001:6001: tagged once (next_dup), newly SACKed — no reordering, reordering stays 3.
+        Assert.Equal(1, mib[MibCounter.TcpExtTCPDSACKOfoRecv]);
+        Assert.Equal(0, mib[MibCounter.TcpExtTCPSACKReorder]);
+        Assert.Equal((3, 0), (sk.Info.Reordering, sk.Info.ReordSeen));
+    }
 }
