@@ -42,6 +42,14 @@ internal sealed class KernelScriptRunner
     readonly LiveTimestamps _timestamps = new();
     long _t0;
     long _anchor;
+    /// <summary>Whether <see cref="_anchor"/> is the time of the runner's own act (a segment written, a call made), not of a packet read.</summary>
+    bool _anchorActs;
+
+    void Anchor(long at, bool runnersAct)
+    {
+        _anchor = at;
+        _anchorActs = runnersAct;
+    }
     ushort? _localPort, _remotePort;
     uint _localIsn;
     readonly Dictionary<(ushort Local, ushort Remote), uint> _isnByPorts = [];
@@ -111,7 +119,7 @@ internal sealed class KernelScriptRunner
     /// </summary>
     public KernelRun Run(bool alignedStart = false)
     {
-        if (!Libc.RealTime(55)) _log.Add(() => $"note: no real-time scheduling (errno {Libc.Errno}): wake-ups may be late");
+        if (!Libc.RealTime(Libc.RunnerPriority)) _log.Add(() => $"note: no real-time scheduling (errno {Libc.Errno}): wake-ups may be late");
         WarmUp();
         // No garbage collection while the script runs: a collection stops every thread of the process, the real-time ones too.
         bool noGc = GC.TryStartNoGCRegion(64L << 20);
@@ -333,7 +341,7 @@ internal sealed class KernelScriptRunner
             flags, p.Window ?? 0, options, p.Length);
         long written = _tun.Inject(TcpWire.Build(segment)) - _t0;
         _log.Add(() => $"{Secs(written)} line {p.At.Line}: < {Describe(p, at)[(Secs(at).Length + 1)..]}{Late(written, at)}");
-        _anchor = at;
+        Anchor(at, runnersAct: true);
         return true;
     }
 
@@ -364,13 +372,13 @@ internal sealed class KernelScriptRunner
         if (error is not null)
         {
             string scriptText = Describe(p, start), actualText = ActualText(actual, at, isn);
-            string hint = error.StartsWith("timing error", StringComparison.Ordinal) && OneTickLate(at, end, _tolerance, answersTheRunner: end <= _anchor) is { } note ? $"\n{note}" : "";
+            string hint = error.StartsWith("timing error", StringComparison.Ordinal) && OneTickLate(at, end, _tolerance, answersTheRunner: _anchorActs && end <= _anchor) is { } note ? $"\n{note}" : "";
             return Fail(p.At.Line, $"error handling packet: {error}\nscript packet:  {scriptText}\nactual packet:  {actualText}{hint}", scriptText, actualText);
         }
         if (actual.Options.OfType<TimestampOption>().FirstOrDefault() is { } liveTs && p.Options?.OfType<TimestampOption>().FirstOrDefault() is { } scriptTs)
             _timestamps.Record(scriptTs.Val, liveTs.Val);
         _log.Add(() => $"{Secs(at)} line {p.At.Line}: > {ActualText(actual, at, isn)[(Secs(at).Length + 1)..]}");
-        _anchor = at;
+        Anchor(at, runnersAct: false);
         return true;
     }
 
@@ -489,13 +497,19 @@ internal sealed class KernelScriptRunner
         // Handed to the worker before its time, so the worker is awake and spinning when told to go: a thread woken at
         // the call's time began it 0.3 ms later.
         var (call, go) = _calls.Prepare(s, Live, _t0 + start);
-        SleepUntil(start);
-        RecordCaptured();
-        _anchor = start;
-        if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") UseSocket(Live(fd));
-        long late = Now() - start;
-        if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
-        go();
+        try
+        {
+            SleepUntil(start);
+            RecordCaptured();
+            Anchor(start, runnersAct: true);
+            if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") UseSocket(Live(fd));
+            long late = Now() - start;
+            if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
+        }
+        finally
+        {
+            go(); // never left waiting: the call thread serves this runner's every later call
+        }
         _pending = (s, call, expectedEnd, start);
         if (s.EndUs is not null) return true;
         CheckPending(block: true);
@@ -510,7 +524,7 @@ internal sealed class KernelScriptRunner
         {
             if (!block) return;
             // Spun for a little first: a call that returns at once is noticed on time (a blocking wait woke 0.1 ms later).
-            for (long until = Libc.MonotonicNs() + Libc.SpinNs; !p.Call.IsCompleted && Libc.MonotonicNs() < until;) Thread.SpinWait(20);
+            for (long until = Libc.MonotonicNs() + Libc.SpinNs; !p.Call.IsCompleted && Libc.MonotonicNs() < until;) Libc.SpinOnce();
             long waitMs = Math.Max(0, (_t0 + p.ExpectedEnd + WaitNs - Libc.MonotonicNs()) / 1_000_000);
             if (!p.Call.Wait(TimeSpan.FromMilliseconds(waitMs)))
             {
@@ -628,7 +642,7 @@ internal sealed class KernelScriptRunner
     {
         long at = StartOf(c.Time);
         SleepUntil(at);
-        _anchor = at;
+        Anchor(at, runnersAct: false);
         long before = Libc.MonotonicNs();
         if (!ApplyShell(c, Now())) return false;
         // The command takes no script time (the engine applies it in no time): the clock of the script is shifted by what it took.
@@ -652,7 +666,7 @@ internal sealed class KernelScriptRunner
     {
         long at = StartOf(c.Time);
         SleepUntil(at);
-        _anchor = at;
+        Anchor(at, runnersAct: false);
         RecordCaptured();
         var info = new byte[256];
         int length = info.Length;

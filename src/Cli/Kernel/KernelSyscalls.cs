@@ -33,7 +33,9 @@ internal sealed class KernelSyscalls
         _remoteIp = remoteIp;
         var thread = new Thread(() =>
         {
-            Libc.RealTime(50);
+            // The script thread's priority: both spin yielding (Libc.SpinOnce), which lets a thread of the same priority
+            // on the same core run — a lower one would wait out the other's spin.
+            Libc.RealTime(Libc.RunnerPriority);
             while (true) Next()();
         }) { IsBackground = true, Name = "syscalls" };
         thread.Start();
@@ -46,7 +48,7 @@ internal sealed class KernelSyscalls
     /// </summary>
     Action Next()
     {
-        for (long until = Libc.MonotonicNs() + Libc.SpinNs; Libc.MonotonicNs() < until; Thread.SpinWait(20))
+        for (long until = Libc.MonotonicNs() + Libc.SpinNs; Libc.MonotonicNs() < until; Libc.SpinOnce())
             if (_work.TryTake(out var item)) return item;
         return _work.Take();
     }
@@ -80,7 +82,7 @@ internal sealed class KernelSyscalls
             try
             {
                 Libc.SleepThenSpinUntil(atNs);
-                while (!go.IsSet && Libc.MonotonicNs() < atNs + SpinPastNs) Thread.SpinWait(20);
+                while (!go.IsSet && Libc.MonotonicNs() < atNs + SpinPastNs) Libc.SpinOnce();
                 go.Wait();
                 long began = Libc.MonotonicNs();
                 var outcome = Execute(s, live);

@@ -99,8 +99,22 @@ internal static partial class Libc
     public static void SleepThenSpinUntil(long ns)
     {
         SleepUntil(ns - SpinNs);
-        while (MonotonicNs() < ns) Thread.SpinWait(20);
+        while (MonotonicNs() < ns) SpinOnce();
     }
+
+    /// <summary>
+    /// One turn of a spin: a short busy wait, then sched_yield(), which lets another real-time thread of the same priority
+    /// on this core run (a SCHED_FIFO thread is otherwise never preempted by its equals): the runner's threads spin at
+    /// <see cref="RunnerPriority"/>, and two kernel runs at once would else hold each other's threads off for a spin.
+    /// </summary>
+    public static void SpinOnce()
+    {
+        Thread.SpinWait(20);
+        Thread.Yield();
+    }
+
+    /// <summary>The real-time priority of a script run's threads that spin (its script thread and its call thread).</summary>
+    public const int RunnerPriority = 55;
 
     /// <summary>
     /// Puts the calling thread in SCHED_FIFO, so its wake-ups on this shared machine are not late behind other
