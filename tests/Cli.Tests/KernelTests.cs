@@ -1,3 +1,6 @@
+extern alias cli;
+
+using cli::SimService.Cli.Kernel;
 using System.Text.RegularExpressions;
 using SimService.Cli.Tests.Infrastructure;
 
@@ -120,6 +123,39 @@ public sealed partial class KernelTests
     /// Runs the scripts on the real kernel, up to twice more while one fails (the machine's timing: a packet or a call a
     /// few ms late under load, see docs/kernel-check.md), and asserts that every one passed.
     /// </summary>
+    /// <summary>
+    /// A second real-kernel run on the machine waits for the first (the machine's lock, /run/lock/simservice-kernel.lock;
+    /// here <c>flock</c> holds it): it is seen waiting in /proc/locks, says so, and runs once the holder lets go.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_AnotherRunHoldsTheMachine_WaitsItsTurnThenRuns()
+    {
+        RequireKernel();
+        var path = KernelRunLock.Machine.Path;
+        using var holder = KernelRunLockTests.HoldElsewhere(path);
+
+        var run = Tool.RunAsync("kernel", Path.Combine(Packetdrill, "rst-to-closed-port.pkt"));
+        var inode = InodeOf(path);
+        await KernelRunLockTests.UntilAsync(() => run.IsCompleted || File.ReadLines("/proc/locks").Any(l => l.Contains("-> FLOCK", StringComparison.Ordinal) && l.Contains($":{inode} ", StringComparison.Ordinal)));
+        bool ranWhileHeld = run.IsCompleted;
+        holder.StandardInput.Close();
+        var result = await run;
+
+        Assert.False(ranWhileHeld, result.Output + result.Error);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})", result.Error, StringComparison.Ordinal);
+    }
+
+    private static string InodeOf(string path)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("stat") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", "%i", path }) start.ArgumentList.Add(a);
+        using var stat = System.Diagnostics.Process.Start(start)!;
+        var inode = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return inode;
+    }
+
     private static async Task AssertAllPassOnTheKernel(string[] scripts)
     {
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);

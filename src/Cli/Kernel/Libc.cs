@@ -16,6 +16,7 @@ internal static partial class Libc
     public const uint TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
     public const int EINTR = 4, EAGAIN = 11;
+    public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -60,11 +61,13 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true, EntryPoint = "ioctl")] public static extern int ioctl_bytes(int fd, ulong request, byte[] value);
     [DllImport("libc", SetLastError = true)] public static extern int fcntl(int fd, int cmd, int arg);
     [DllImport("libc", SetLastError = true)] public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+    [DllImport("libc", SetLastError = true, EntryPoint = "open")] public static extern int open_mode([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
     [DllImport("libc", SetLastError = true)] public static extern int getsockname(int fd, ref SockaddrIn addr, ref int len);
     [DllImport("libc", SetLastError = true)] public static extern int getpeername(int fd, ref SockaddrIn addr, ref int len);
     [DllImport("libc", SetLastError = true)] public static extern int dup(int fd);
     [DllImport("libc", SetLastError = true)] public static extern long lseek(int fd, long offset, int whence);
     [DllImport("libc", SetLastError = true)] public static extern int setns(int fd, int nstype);
+    [DllImport("libc", SetLastError = true)] public static extern int flock(int fd, int operation);
     [DllImport("libc", SetLastError = true)] public static extern int ppoll([In, Out] PollFd[] fds, ulong nfds, ref Timespec timeout, IntPtr sigmask);
     [DllImport("libc")] public static extern uint geteuid();
     [DllImport("libc")] public static extern int gettid();
