@@ -58,6 +58,31 @@ public sealed class KernelRunLockTests
         Assert.Equal(1, TryLockElsewhere(runLock.Path));
     }
 
+    /// <summary>
+    /// Runs take turns: a holder that lets go and takes the lock again at once (a fuzz run's next case) queues behind a run
+    /// that was waiting — flock(2) alone lets the releaser, still on its CPU, win before the woken waiter runs.
+    /// </summary>
+    [Fact]
+    public async Task Take_HolderTakesItAgainAtOnce_TheWaitingRunGoesFirst()
+    {
+        var path = Tool.TempFile("kernel.lock");
+        KernelRunLock fuzzRun = new(path), other = new(path);
+        var firstCase = fuzzRun.Take(TextWriter.Null);
+        var said = new StringWriter();
+        var otherTaking = Task.Run(() => other.Take(TextWriter.Synchronized(said)));
+        await UntilAsync(() => said.ToString().Length > 0);
+
+        firstCase.Dispose();
+        var nextCase = Task.Run(() => fuzzRun.Take(TextWriter.Null));
+        var otherHold = await otherTaking.WaitAsync(TimeSpan.FromSeconds(30));
+        bool nextCaseRanFirst = nextCase.IsCompleted;
+        otherHold.Dispose();
+        using var nextHold = await nextCase.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(nextCaseRanFirst);
+        Assert.True(fuzzRun.HeldOnMachine());
+    }
+
     /// <summary>A <c>flock PATH cat</c>: holds the lock until its standard input closes; returned once it holds it.</summary>
     internal static Process HoldElsewhere(string path)
     {

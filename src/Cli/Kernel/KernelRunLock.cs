@@ -21,39 +21,56 @@ internal sealed class KernelRunLock(string path)
 
     public string Path => path;
 
-    /// <summary>Takes the lock, waiting for another process's hold to end (and saying so on <paramref name="waiting"/>).</summary>
+    /// <summary>
+    /// Takes the lock, waiting for another process's hold to end (and saying so on <paramref name="waiting"/>). Waiters
+    /// queue at a turnstile (a second lock file beside it) and only the one at its head waits on the lock itself:
+    /// flock(2) wakes every waiter at a release and lets any win, so a process that runs case after case (a fuzz run)
+    /// took the lock back before a waiting one woke — now it queues behind it.
+    /// </summary>
     public IDisposable Take(TextWriter waiting)
     {
         lock (_gate)
         {
             if (_depth++ > 0) return new Hold(this);
-            int fd = Open();
-            if (fd < 0)
+            int fd = Open(path), queue = Open(path + ".queue");
+            if (fd < 0 || queue < 0)
             {
                 waiting.WriteLine($"simservice: kernel: cannot open {path} (errno {Libc.Errno}): running without the one-run-at-a-time lock");
+                if (fd >= 0) Libc.close(fd);
+                if (queue >= 0) Libc.close(queue);
                 return new Hold(this);
             }
-            if (Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0)
+            if (!TryLock(queue) || !TryLock(fd))
             {
                 waiting.WriteLine($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})");
                 waiting.Flush();
-                while (Libc.flock(fd, Libc.LOCK_EX) != 0 && Libc.Errno == Libc.EINTR)
-                {
-                }
+                Lock(queue);
+                Lock(fd);
             }
+            Libc.close(queue);
             _fd = fd;
             return new Hold(this);
+        }
+    }
+
+    static bool TryLock(int fd) => Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0;
+
+    /// <summary>Blocks until <paramref name="fd"/> holds the lock (a lock already held is kept: flock converts in place).</summary>
+    static void Lock(int fd)
+    {
+        while (Libc.flock(fd, Libc.LOCK_EX) != 0 && Libc.Errno == Libc.EINTR)
+        {
         }
     }
 
     /// <summary>Whether some descriptor holds the lock now (probed with a descriptor of its own: this process's hold counts).</summary>
     public bool HeldOnMachine()
     {
-        int fd = Open();
+        int fd = Open(path);
         if (fd < 0) return false;
         try
         {
-            return Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0;
+            return !TryLock(fd);
         }
         finally
         {
@@ -61,7 +78,7 @@ internal sealed class KernelRunLock(string path)
         }
     }
 
-    int Open() => Libc.open_mode(path, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
+    static int Open(string file) => Libc.open_mode(file, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
 
     void Release()
     {
