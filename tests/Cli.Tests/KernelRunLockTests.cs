@@ -58,6 +58,16 @@ public sealed class KernelRunLockTests
         Assert.Equal(1, TryLockElsewhere(runLock.Path));
     }
 
+    [Theory]
+    [InlineData(null, "/run/lock/simservice-kernel.lock")]
+    [InlineData("", "/run/lock/simservice-kernel.lock")]
+    [InlineData("/tmp/ci-kernel.lock", "/tmp/ci-kernel.lock")]
+    [InlineData("off", null)]
+    public void For_Setting_NamesTheLockFileOrNone(string? setting, string? path)
+    {
+        Assert.Equal(path, KernelRunLock.For(setting)?.Path);
+    }
+
     /// <summary>
     /// Runs take turns: a holder that lets go and takes the lock again at once (a fuzz run's next case) queues behind a run
     /// that was waiting — flock(2) alone lets the releaser, still on its CPU, win before the woken waiter runs.

@@ -131,7 +131,7 @@ public sealed partial class KernelTests
     public async Task Kernel_AnotherRunHoldsTheMachine_WaitsItsTurnThenRuns()
     {
         RequireKernel();
-        var path = KernelRunLock.Machine.Path;
+        var path = KernelRunLock.Machine!.Path;
         using var holder = KernelRunLockTests.HoldElsewhere(path);
 
         var run = Tool.RunAsync("kernel", Path.Combine(Packetdrill, "rst-to-closed-port.pkt"));

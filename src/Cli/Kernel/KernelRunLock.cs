@@ -11,9 +11,20 @@ namespace SimService.Cli.Kernel;
 /// </summary>
 internal sealed class KernelRunLock(string path)
 {
-    /// <summary>The machine's lock: in /run/lock (shared by every user of the machine), else the temporary folder.</summary>
-    public static readonly KernelRunLock Machine = new(Directory.Exists("/run/lock")
-        ? "/run/lock/simservice-kernel.lock" : System.IO.Path.Combine(System.IO.Path.GetTempPath(), "simservice-kernel.lock"));
+    /// <summary>The machine's lock (<see cref="For"/> the environment's <c>SIMSERVICE_KERNEL_LOCK</c>), or null when it is off.</summary>
+    public static readonly KernelRunLock? Machine = For(Environment.GetEnvironmentVariable("SIMSERVICE_KERNEL_LOCK"));
+
+    /// <summary>
+    /// The lock a setting names: unset, /run/lock/simservice-kernel.lock (shared by every user of the machine; the
+    /// temporary folder where there is no /run/lock); <c>off</c>, none — runs at once, for a machine with cores to spare
+    /// or runs whose timing does not matter; any other value, that file.
+    /// </summary>
+    internal static KernelRunLock? For(string? setting) => setting switch
+    {
+        null or "" => new(Directory.Exists("/run/lock") ? "/run/lock/simservice-kernel.lock" : System.IO.Path.Combine(System.IO.Path.GetTempPath(), "simservice-kernel.lock")),
+        "off" => null,
+        _ => new(setting),
+    };
 
     readonly Lock _gate = new();
     int _depth;
