@@ -58,6 +58,20 @@ public sealed class KernelRunLockTests
         Assert.Equal(1, TryLockElsewhere(runLock.Path));
     }
 
+    [Fact]
+    public void Take_LockFileCannotBeOpened_SaysWhyOnceAndRunsWithoutIt()
+    {
+        var runLock = new KernelRunLock(Tool.TempFolder());
+        var said = new StringWriter();
+
+        runLock.Take(said).Dispose();
+        runLock.Take(said).Dispose();
+
+        var lines = said.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([$"simservice: kernel: cannot open the lock file {runLock.Path}: Is a directory; running without the one-run-at-a-time lock "
+            + "(SIMSERVICE_KERNEL_LOCK=FILE names another lock file, =off turns it off)"], lines);
+    }
+
     [Theory]
     [InlineData(null, "/run/lock/simservice-kernel.lock")]
     [InlineData("", "/run/lock/simservice-kernel.lock")]

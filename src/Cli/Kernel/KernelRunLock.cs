@@ -43,12 +43,11 @@ internal sealed class KernelRunLock(string path)
         lock (_gate)
         {
             if (_depth++ > 0) return new Hold(this);
-            int fd = Open(path), queue = Open(path + ".queue");
-            if (fd < 0 || queue < 0)
+            int fd = Open(path, waiting);
+            int queue = fd < 0 ? -1 : Open(path + ".queue", waiting);
+            if (queue < 0)
             {
-                waiting.WriteLine($"simservice: kernel: cannot open {path} (errno {Libc.Errno}): running without the one-run-at-a-time lock");
                 if (fd >= 0) Libc.close(fd);
-                if (queue >= 0) Libc.close(queue);
                 return new Hold(this);
             }
             if (!TryLock(queue) || !TryLock(fd))
@@ -90,6 +89,19 @@ internal sealed class KernelRunLock(string path)
     }
 
     static int Open(string file) => Libc.open_mode(file, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
+
+    bool _toldCannotOpen;
+
+    /// <summary>Opens a lock file; when it cannot, says why (once a process) and that the run goes ahead without the lock.</summary>
+    int Open(string file, TextWriter waiting)
+    {
+        int fd = Open(file);
+        if (fd >= 0 || _toldCannotOpen) return fd;
+        _toldCannotOpen = true;
+        waiting.WriteLine($"simservice: kernel: cannot open the lock file {file}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(Libc.Errno)}; "
+            + "running without the one-run-at-a-time lock (SIMSERVICE_KERNEL_LOCK=FILE names another lock file, =off turns it off)");
+        return fd;
+    }
 
     void Release()
     {
