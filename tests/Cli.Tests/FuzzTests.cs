@@ -197,7 +197,7 @@ public sealed class FuzzTests
         Assert.Contains(asOnTheKernel.NotTun, k => k.EndsWith("kernel only .", StringComparison.Ordinal));
         var persistent = asOnTheKernel.NotTun.ToHashSet(StringComparer.Ordinal);
         // 0.1 ms a hop is not enough (the last segments still arrive before 384 ms); 0.2 ms is.
-        Assert.Equal((0.2, 0.0), FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
+        Assert.Equal([(0.2, 0.0), (0.2, 0.0), (0.2, 0.0)], FuzzEdge.Explaining(json, [(slower, passed), (slower, passed), (slower, passed)], persistent, _ => "step"));
 
         var reset = slower with { Packets = [.. slower.Packets.Select(p => p.Ack == 46337 && p.From == "server" ? p with { Flags = "R." } : p)] };
         var planted = FuzzRun.Of(OutcomeDiff.Compare(engine, reset, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
@@ -224,7 +224,33 @@ public sealed class FuzzTests
         Assert.Contains(engine.Packets, p => p.From == "client" && p.Seq == 0 && p.Flags == "." && p.AtNs == 1_024_000_000);
         Assert.DoesNotContain(later.Packets, p => p.From == "client" && p.Seq == 0 && p.Flags == ".");
         Assert.Contains(persistent, k => k.EndsWith("engine only .", StringComparison.Ordinal));
-        Assert.Equal((0.2, 1.0), FuzzEdge.Explaining(json, [(later, passed)], persistent, _ => "step"));
+        Assert.Equal([(0.2, 1.0)], FuzzEdge.Explaining(json, [(later, passed)], persistent, _ => "step"));
+    }
+
+    /// <summary>
+    /// EDGE with a shift per run: timers seed 58, case 0 cut down (a 1 ms link; at 226 ms a flight sized by
+    /// tcp_tso_autosize()). The engine's min_rtt is 2000 µs and its chunks 17 segments (PSH on 69505); 6.18.44's min_rtt
+    /// over the link emulator was just past 2048 µs (65536 >> 4, not >> 3) and its chunks 14 (PSH on 65161, 85433), as the
+    /// engine's with links 0.1 ms longer — and 13 (63713, 82537) with 0.2 ms. Each run has the emulator's latency of its
+    /// own: one run like each is an edge, though no one shift explains both.
+    /// </summary>
+    [Fact]
+    public void Judge_RunsAtDifferentLatencies_AreAnEdgeWithAShiftEach()
+    {
+        string json = File.ReadAllText(Path.Combine(Tool.RepoRoot, "tests", "Cli.Tests", "Fixtures", "fuzz", "tso-chunks-at-the-min-rtt-edge.json"));
+        var engine = RunOutcome.OfEngine(ScenarioParser.Parse(json).Document!);
+        var by100 = RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(json, 0.1)!).Document!);
+        var by200 = RunOutcome.OfEngine(ScenarioParser.Parse(FuzzEdge.Lengthened(json, 0.2)!).Document!);
+        var passed = new FileResult("case", "scenario", FileOutcome.Passed, [], [], null, null, null, 0);
+        static IEnumerable<uint> Pushed(RunOutcome run) => run.Packets.Where(p => p.From == "client" && p.Flags == "P." && p.AtNs is >= 226_000_000 and < 227_000_000).Select(p => p.Seq);
+
+        Assert.Equal([69505u, 89777u], Pushed(engine));
+        Assert.Equal([65161u, 85433u, 89777u], Pushed(by100));
+        Assert.Equal([63713u, 82537u, 89777u], Pushed(by200));
+        var persistent = FuzzRun.Of(OutcomeDiff.Compare(engine, by100, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+        persistent.IntersectWith(FuzzRun.Of(OutcomeDiff.Compare(engine, by200, 4_000_000), passed, _ => "step").NotTun);
+        Assert.Contains(persistent, k => k.EndsWith("kernel only P.", StringComparison.Ordinal));
+        Assert.Equal([(0.1, 0.0), (0.2, 0.0), (0.1, 0.0)], FuzzEdge.Explaining(json, [(by100, passed), (by200, passed), (by100, passed)], persistent, _ => "step"));
     }
 
     /// <summary>

@@ -181,12 +181,12 @@ public static partial class FuzzCommand
             foreach (var text in last.Lines.Where(l => l.Contains(" — time ", StringComparison.Ordinal)).Take(6)) output.WriteLine($"         diff: {text}");
             return "LATE";
         }
-        if (FuzzEdge.Explaining(File.ReadAllText(path), outcomes, persistent, Describer(path)) is { } shift)
+        if (FuzzEdge.Explaining(File.ReadAllText(path), outcomes, persistent, Describer(path)) is { } shifts)
         {
             // The engine shows the kernel's outcome itself with its links a fraction of a millisecond slower, as the
             // runner's are: its exact times sat just under a jiffy or threshold edge the kernel's crossed — listed, not believed.
-            string how = $"links {shift.LinkMs.ToString(CultureInfo.InvariantCulture)} ms longer"
-                + (shift.StepMs > 0 ? $" and steps {shift.StepMs.ToString(CultureInfo.InvariantCulture)} ms later" : "");
+            string how = string.Join(" / ", shifts.Distinct().Select(shift => $"links {shift.LinkMs.ToString(CultureInfo.InvariantCulture)} ms longer"
+                + (shift.StepMs > 0 ? $" and steps {shift.StepMs.ToString(CultureInfo.InvariantCulture)} ms later" : "")));
             output.WriteLine($"EDGE     {fuzz.Name}  ({shape}; in all {runs.Count} runs, gone against the engine with {how}: "
                 + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
             return "EDGE";
