@@ -59,19 +59,21 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     /// <summary>
     /// Starts a call on a worker in the host's namespace and returns once the call has returned or sleeps in the kernel
     /// (the worker thread's state in /proc is S: a blocking call), so that a later step finds the effects of a call that
-    /// did not block, as in the engine; the task completes when the kernel returns.
+    /// did not block, as in the engine; the task completes when the kernel returns. Began: when the worker began the call
+    /// (ns since time 0).
     /// </summary>
-    public Task<ScenarioCallOutcome> Start(CallStep step)
+    public (Task<ScenarioCallOutcome> Call, long Began) Start(CallStep step)
     {
         var done = new TaskCompletionSource<ScenarioCallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!s_idle.TryTake(out var worker)) worker = new Worker();
         var started = new ManualResetEventSlim();
+        long began = 0;
         worker.Give(hosts[step.Host], () =>
         {
+            began = Now();
             started.Set();
             try
             {
-                long began = Now();
                 var outcome = Perform(step);
                 outcome.StartNs = began;
                 done.SetResult(outcome);
@@ -84,7 +86,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         started.Wait();
         // Sleep between looks, never spin: this thread is real-time and would starve a worker on the same CPU.
         while (!done.Task.IsCompleted && !worker.Sleeping()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
-        return done.Task;
+        return (done.Task, began);
     }
 
     /// <summary>The kernel descriptors a process holds (a kill closes them).</summary>
