@@ -156,6 +156,17 @@ internal sealed class KernelScenarioRunner
 
     // ---- setup -----------------------------------------------------------------------------
 
+    /// <summary>
+    /// The buckets of each host namespace's own established-hash table: tcp_set_hashinfo() (net/ipv4/tcp_ipv4.c) gives a
+    /// namespace one of its own when the namespace that makes it has net.ipv4.tcp_child_ehash_entries set, and
+    /// inet_diag_dump_icsk() walks the table a namespace uses, every bucket. The machine's has 262144 buckets: each
+    /// host's dump took 1.3 ms, an expect step's reading of two hosts 2.6 ms, and its five readings 2 ms apart made it
+    /// and the steps after it late by up to 30 ms. The table's size changes no rule of TCP; tcp_set_hashinfo() derives
+    /// the defaults of tcp_max_tw_buckets (buckets / 2) and tcp_max_syn_backlog (max(128, buckets / 128)) from it, which
+    /// the run then writes back to the engine's (<see cref="HostNamespace.ApplyEngineDefaults"/>).
+    /// </summary>
+    internal const int HostEhashEntries = 1024;
+
     string? SetUp()
     {
         bool defaultsNoted = false;
@@ -165,6 +176,10 @@ internal sealed class KernelScenarioRunner
             (_log, var why) = KernelLog.Open();
             if (why is not null) _notes.Add($"dmesg checks not made: {why}");
         }
+        // Before the hosts' namespaces are made: each then gets an established-hash table of its own, whose sock_diag dump
+        // walks its buckets only (see HostEhashEntries).
+        if (Netns.WriteSysctl("net.ipv4.tcp_child_ehash_entries", HostEhashEntries.ToString(System.Globalization.CultureInfo.InvariantCulture)) is { } ehashError)
+            _notes.Add($"the hosts share the machine's established-hash table ({ehashError}): each reading of their sockets walks all of it");
         for (int i = 0; i < _doc.Hosts.Length; i++)
         {
             var host = _doc.Hosts[i];
@@ -228,18 +243,33 @@ internal sealed class KernelScenarioRunner
         GC.Collect();
         GC.WaitForPendingFinalizers();
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
-        Libc.RealTime(55);
+        Libc.RealTime(Libc.RunnerPriority);
         _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
         foreach (var link in _links) link.Start(_t0);
         foreach (var lo in _loopbacks) lo.Start(_t0);
         _sockets.Begin(_t0);
-        foreach (var (at, label, action) in timeline)
+        int collections = GC.CollectionCount(0);
+        foreach (var (at, label, step, reading) in timeline)
         {
-            Libc.SleepUntil(_t0 + at);
-            long began = Now();
-            long? callBegan = action();
+            // A call is handed to a worker before its time and released at it (always: the worker serves nothing else
+            // until then): a worker woken only at the step's time began the call 0.1–0.5 ms late, or 2 ms for its setns.
+            var prepared = step is CallStep call ? _sockets.Prepare(call, _t0 + at) : null;
+            long began;
+            long? callBegan = null;
+            try
+            {
+                Libc.SleepThenSpinUntil(_t0 + at);
+                began = Now();
+                if (step is not null) callBegan = Perform(step, prepared);
+                else reading!();
+            }
+            finally
+            {
+                prepared?.Release();
+            }
             _timing.Step(at, label, began, callBegan, Now());
         }
+        _timing.Collections = GC.CollectionCount(0) - collections;
         if (_timing.Latest is { Late: > 1_000_000 } latest)
             _notes.Add($"the latest step began {latest.Late / 1e6:0.0} ms after its time, {new SimTime(latest.At)} (the machine's scheduling)");
         foreach (var check in _deferred) check();
@@ -291,11 +321,11 @@ internal sealed class KernelScenarioRunner
 
     /// <summary>
     /// Every step's action at its time, named for the log; an expect step becomes readings around its time, then its
-    /// checks. An action returns when its call began (ns since time 0), null when it made none.
+    /// checks.
     /// </summary>
-    List<(long At, string Label, Func<long?> Action)> Timeline()
+    List<(long At, string Label, ScenarioStep? Step, Action? Reading)> Timeline()
     {
-        var timeline = new List<(long At, int Order, string Label, Func<long?> Action)>();
+        var timeline = new List<(long At, int Order, string Label, ScenarioStep? Step, Action? Reading)>();
         var steps = _doc.Steps;
         for (int i = 0; i < steps.Length; i++)
         {
@@ -308,17 +338,13 @@ internal sealed class KernelScenarioRunner
                 var readings = new List<Reading>();
                 var times = new SortedSet<long> { low, (low + at) / 2, at, (at + high) / 2, high };
                 foreach (var t in times)
-                    timeline.Add((t, i, $"{expect.Path} expect (a reading)", () =>
-                    {
-                        readings.Add(Read(expect.Expect, t));
-                        return null;
-                    }));
+                    timeline.Add((t, i, $"{expect.Path} expect (a reading)", null, () => readings.Add(Read(expect.Expect, t))));
                 _snapshots.Add((expect.Path, at, readings));
                 _deferred.Add(() => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at));
             }
-            else timeline.Add((at, i, $"{step.Path} {Kind(step)}", () => Perform(step)));
+            else timeline.Add((at, i, $"{step.Path} {Kind(step)}", step, null));
         }
-        return [.. timeline.OrderBy(e => e.At).ThenBy(e => e.Order).Select(e => (e.At, e.Label, e.Action))];
+        return [.. timeline.OrderBy(e => e.At).ThenBy(e => e.Order).Select(e => (e.At, e.Label, e.Step, e.Reading))];
     }
 
     static string Kind(ScenarioStep step) => step switch
@@ -330,8 +356,11 @@ internal sealed class KernelScenarioRunner
         _ => step.GetType().Name,
     };
 
-    /// <summary>Carries out a step; returns when its call began (ns since time 0), null for a step that makes none.</summary>
-    long? Perform(ScenarioStep step)
+    /// <summary>
+    /// Carries out a step (a call through its <paramref name="prepared"/> worker); returns when its call began (ns since
+    /// time 0), null for a step that makes none.
+    /// </summary>
+    long? Perform(ScenarioStep step, ScenarioCalls.Prepared? prepared)
     {
         switch (step)
         {
@@ -343,7 +372,7 @@ internal sealed class KernelScenarioRunner
                 }
                 if (call.Call == SocketCall.Accept) _sockets.Pending(call);
                 // A call that returns at once does so before the next step, as in the engine; a blocking one goes on in the background.
-                var (task, began) = _sockets.Start(call);
+                var (task, began) = _sockets.Start(prepared!);
                 _calls.Add((call, call.At.Ns, task));
                 return began;
             case LinkStep link:

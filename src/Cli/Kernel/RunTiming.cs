@@ -14,6 +14,9 @@ internal sealed class RunTiming
     /// <summary>A step at <paramref name="at"/> that began at <paramref name="began"/>, its call at <paramref name="callBegan"/>, done at <paramref name="done"/> (ns since time 0).</summary>
     public void Step(long at, string label, long began, long? callBegan, long done) => _steps.Add((at, label, began, callBegan, done));
 
+    /// <summary>How many garbage collections ran while the steps ran (each stops every thread of the run).</summary>
+    public int Collections { get; set; }
+
     /// <summary>The latest step's lateness and its time.</summary>
     public (long Late, long At) Latest => _steps.Count == 0 ? (0, 0) : _steps.Select(s => (s.Began - s.At, s.At)).Max();
 
@@ -24,6 +27,7 @@ internal sealed class RunTiming
             + (s.CallBegan is { } c ? $", call began {Us(c - s.At)}" : "") + $", done {Us(s.Done - s.At)}").ToList();
         lines.Add($"steps began {Spread(_steps.Select(s => s.Began - s.At))} after their times");
         lines.Add($"calls began {Spread(_steps.Where(s => s.CallBegan is not null).Select(s => s.CallBegan!.Value - s.At))} after their times");
+        lines.Add($"{Collections} garbage collections while the steps ran");
         foreach (var (link, late) in links) lines.Add($"link {link} wrote packets {Spread(late)} after their delay");
         return lines;
     }
