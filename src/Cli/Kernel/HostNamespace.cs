@@ -49,9 +49,9 @@ internal sealed class HostNamespace : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the namespace's own thread (a real-time one, in the namespace since it started:
-    /// a sysctl write or a /proc read costs no thread or setns while the scenario runs) and waits for it, spinning first:
-    /// both threads awake, an expect step's reading of two hosts took 0.3–1 ms where with a sleep on each side of each
-    /// hand-over it took 3–6 ms, and made the readings and steps after it late by as much.
+    /// a sysctl write or a /proc read costs no thread or setns while the scenario runs) and waits for it, spinning first
+    /// (<see cref="Libc.SpinBriefly"/>); the namespace thread spins for its next item too (<see cref="RunnerQueue"/>), so
+    /// the hand-overs of an expect step's reading, one per host and file, follow each other without a wake-up between.
     /// </summary>
     public T Run<T>(Func<T> work)
     {

@@ -31,8 +31,7 @@ internal sealed class RunnerQueue
         {
             Libc.SleepThenSpinUntil(atNs);
             while (!go.IsSet && Libc.MonotonicNs() < atNs + SpinPastNs) Libc.SpinOnce();
-            go.Wait();
-            go.Dispose();
+            go.Wait(); // not disposed: the releasing thread may still be inside Set()
             work();
         });
         return go.Set;

@@ -100,14 +100,17 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     /// Releases a prepared call and returns once it has returned or sleeps in the kernel (the worker thread's state in
     /// /proc is S: a blocking call), so that a later step finds the effects of a call that did not block, as in the
     /// engine; the task completes when the kernel returns. Began: when the worker began the call (ns since time 0).
-    /// Both waits spin (<see cref="Libc.SpinOnce"/>, yielding to the worker: the same priority) — the first one only
-    /// after the worker began the call, for while it waits for its release it sleeps too.
+    /// Both waits spin first (<see cref="Libc.SpinBriefly"/>, yielding to the worker: the same priority) — the second
+    /// only after the worker began the call, for while it waits for its release it sleeps too — then sleep between
+    /// looks: a worker held off its core by a thread of higher priority is never waited for spinning.
     /// </summary>
     public (Task<ScenarioCallOutcome> Call, long Began) Start(Prepared call)
     {
         call.Release(skip: false);
         if (!Libc.SpinBriefly(() => call.Started.IsSet)) call.Started.Wait();
-        while (!call.Done.Task.IsCompleted && !call.Worker.Sleeping()) Libc.SpinOnce();
+        bool Returned() => call.Done.Task.IsCompleted || call.Worker.Sleeping();
+        if (!Libc.SpinBriefly(Returned))
+            while (!Returned()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
         return (call.Done.Task, call.Began);
     }
 
