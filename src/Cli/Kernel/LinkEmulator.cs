@@ -37,7 +37,7 @@ internal sealed class LinkEmulator
     readonly List<(long AtNs, string From, string To, byte[] Packet, bool Dropped)> _read = [];
     readonly PriorityQueue<(int Fd, byte[] Packet), (long DueNs, long Order)> _inFlight = new();
     long _order;
-    /// <summary>How late each packet was written after its delay (ns), for the run's timing log.</summary>
+    /// <summary>How late each packet's write began after its delay (ns), for the run's timing log (the write itself runs the receiver's stack).</summary>
     readonly List<long> _late = [];
     volatile bool _stop;
     readonly Thread _thread;
@@ -167,8 +167,8 @@ internal sealed class LinkEmulator
                 _inFlight.Dequeue();
                 dueNs = due.DueNs;
             }
-            Libc.write(next.Fd, next.Packet, next.Packet.Length);
             long late = Libc.MonotonicNs() - dueNs;
+            Libc.write(next.Fd, next.Packet, next.Packet.Length);
             lock (_lock) _late.Add(late);
         }
     }
