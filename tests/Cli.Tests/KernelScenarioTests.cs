@@ -51,6 +51,26 @@ public sealed class KernelScenarioTests
         Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(37 checks", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Steps at one time that each need the one before done — an accept() and a connect() that sleep in the kernel between
+    /// socket(), SO_LINGER set and read back, and the other host's calls — pass: each call is handed to its worker before
+    /// its time and released at it, and a step returns once its call returned or sleeps. --verbose prints each step's lateness.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_StepsAtOneTime_EachSeesTheOneBeforeIt()
+    {
+        RequireKernel();
+        string[] args = ["kernel", "--verbose", Path.Combine(Tool.Fixtures, "kernel", "same-time-steps-in-order.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(18 checks", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("| 0.000000 $.steps[5] connect: began ", StringComparison.Ordinal) && l.Contains(", call began ", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("| steps began 14: median ", StringComparison.Ordinal));
+        Assert.Contains(run.OutputLines, l => l.Contains("| calls began 14: median ", StringComparison.Ordinal));
+    }
+
     /// <summary>A deliberately wrong scenario (close with SO_LINGER {1,0} said to send a FIN) fails on the kernel at the two checks it breaks.</summary>
     [KernelFact]
     public async Task Kernel_WrongScenario_FailsAtTheChecksItBreaks()

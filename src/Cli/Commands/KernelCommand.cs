@@ -329,7 +329,7 @@ public static class KernelCommand
         KernelScenarioRunner.WarmUp();
         var (run, setupError) = KernelScenarioRunner.Run(document, machineOrphans);
         if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
-        return new ChildResult(null, null, null, null, null, null, null, run.EndNs, null,
+        return new ChildResult(null, null, null, null, null, null, null, run.EndNs, run.Log,
             [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],
             [.. run.Errors.Select(e => new Problem(e.Path, e.Message))], run.Notes, run.Trace, run.Outcome);
     }

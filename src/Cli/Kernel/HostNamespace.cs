@@ -19,7 +19,8 @@ internal sealed class HostNamespace : IDisposable
         Host = host;
         Name = name;
         _fd = fd;
-        new Thread(Serve) { IsBackground = true, Name = $"in {name}" }.Start();
+        _work.Add(() => _entered = Enter());
+        new Thread(_work.Serve) { IsBackground = true, Name = $"in {name}" }.Start();
     }
 
     /// <summary>The scenario's host name.</summary>
@@ -48,7 +49,9 @@ internal sealed class HostNamespace : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the namespace's own thread (a real-time one, in the namespace since it started:
-    /// a sysctl write or a /proc read costs no thread or setns while the scenario runs) and waits for it.
+    /// a sysctl write or a /proc read costs no thread or setns while the scenario runs) and waits for it, spinning first
+    /// (<see cref="Libc.SpinBriefly"/>); the namespace thread spins for its next item too (<see cref="RunnerQueue"/>), so
+    /// the hand-overs of an expect step's reading, one per host and file, follow each other without a wake-up between.
     /// </summary>
     public T Run<T>(Func<T> work)
     {
@@ -68,20 +71,13 @@ internal sealed class HostNamespace : IDisposable
             }
             done.Set();
         });
-        done.Wait();
+        if (!Libc.SpinBriefly(() => done.IsSet)) done.Wait();
         if (failed is not null) throw new InvalidOperationException(failed.Message, failed);
         return result;
     }
 
-    readonly System.Collections.Concurrent.BlockingCollection<Action> _work = [];
+    readonly RunnerQueue _work = new();
     volatile bool _entered;
-
-    void Serve()
-    {
-        Libc.RealTime(50);
-        _entered = Enter();
-        foreach (var item in _work.GetConsumingEnumerable()) item();
-    }
 
     /// <summary>ip -n NAME …: the error text, or null.</summary>
     public string? Ip(params string[] args) => Netns.Ip(["-n", Name, .. args]);

@@ -10,7 +10,7 @@ namespace SimService.Cli.Kernel;
 
 /// <summary>A scenario's run on the real kernel: each check's result, run errors, notes (what differs from the engine's run), the packet trace, and how long it ran.</summary>
 internal sealed record KernelScenarioRun(List<CheckResult> Checks, List<ScenarioError> Errors, List<string> Notes, List<string> Trace, long EndNs,
-    RunOutcome? Outcome = null);
+    RunOutcome? Outcome = null, List<string>? Log = null);
 
 /// <summary>
 /// Runs a scenario document on the real Linux kernel of this machine: each host a network namespace of its own
@@ -43,6 +43,8 @@ internal sealed class KernelScenarioRunner
     readonly List<Action> _deferred = [];
     /// <summary>Every host's listings around each expect step (the readings its checks use), for the difference report.</summary>
     readonly List<(string Label, long At, List<Reading> Readings)> _snapshots = [];
+    /// <summary>How late each step, call and forwarded packet was (--verbose).</summary>
+    readonly RunTiming _timing = new();
     ScenarioCalls _sockets = null!;
     /// <summary>The machine's kernel log since the setup began (null if /dev/kmsg cannot be read: dmesg checks are then noted, not made).</summary>
     KernelLog? _log;
@@ -154,6 +156,17 @@ internal sealed class KernelScenarioRunner
 
     // ---- setup -----------------------------------------------------------------------------
 
+    /// <summary>
+    /// The buckets of each host namespace's own established-hash table: tcp_set_hashinfo() (net/ipv4/tcp_ipv4.c) gives a
+    /// namespace one of its own when the namespace that makes it has net.ipv4.tcp_child_ehash_entries set, and
+    /// inet_diag_dump_icsk() walks the table a namespace uses, every bucket. The machine's has 262144 buckets: each
+    /// host's dump took 1.3 ms, an expect step's reading of two hosts 2.6 ms, and its five readings 2 ms apart made it
+    /// and the steps after it late by up to 30 ms. The table's size changes no rule of TCP; tcp_set_hashinfo() derives
+    /// the defaults of tcp_max_tw_buckets (buckets / 2) and tcp_max_syn_backlog (max(128, buckets / 128)) from it, which
+    /// the run then writes back to the engine's (<see cref="HostNamespace.ApplyEngineDefaults"/>).
+    /// </summary>
+    internal const int HostEhashEntries = 1024;
+
     string? SetUp()
     {
         bool defaultsNoted = false;
@@ -163,6 +176,10 @@ internal sealed class KernelScenarioRunner
             (_log, var why) = KernelLog.Open();
             if (why is not null) _notes.Add($"dmesg checks not made: {why}");
         }
+        // Before the hosts' namespaces are made: each then gets an established-hash table of its own, whose sock_diag dump
+        // walks its buckets only (see HostEhashEntries).
+        if (Netns.WriteSysctl("net.ipv4.tcp_child_ehash_entries", HostEhashEntries.ToString(System.Globalization.CultureInfo.InvariantCulture)) is { } ehashError)
+            _notes.Add($"the hosts share the machine's established-hash table ({ehashError}): each reading of their sockets walks all of it");
         for (int i = 0; i < _doc.Hosts.Length; i++)
         {
             var host = _doc.Hosts[i];
@@ -226,19 +243,34 @@ internal sealed class KernelScenarioRunner
         GC.Collect();
         GC.WaitForPendingFinalizers();
         System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
-        Libc.RealTime(55);
+        Libc.RealTime(Libc.RunnerPriority);
         _t0 = KernelClock.NextAlignedTick(aheadNs: 50_000_000) ?? Libc.MonotonicNs() + 50_000_000;
         foreach (var link in _links) link.Start(_t0);
         foreach (var lo in _loopbacks) lo.Start(_t0);
         _sockets.Begin(_t0);
-        (long Late, long At) latest = (0, 0);
-        foreach (var (at, action) in timeline)
+        int collections = GC.CollectionCount(0);
+        foreach (var (at, label, step, reading) in timeline)
         {
-            Libc.SleepUntil(_t0 + at);
-            if (Now() - at > latest.Late) latest = (Now() - at, at);
-            action();
+            // A call is handed to a worker before its time and released at it (always: the worker serves nothing else
+            // until then): a worker woken only at the step's time began the call 0.1–0.5 ms late, or 2 ms for its setns.
+            var prepared = step is CallStep call ? _sockets.Prepare(call, _t0 + at) : null;
+            long began;
+            long? callBegan = null;
+            try
+            {
+                Libc.SleepThenSpinUntil(_t0 + at);
+                began = Now();
+                if (step is not null) callBegan = Perform(step, prepared);
+                else reading!();
+            }
+            finally
+            {
+                prepared?.Release();
+            }
+            _timing.Step(at, label, began, callBegan, Now());
         }
-        if (latest.Late > 1_000_000)
+        _timing.Collections = GC.CollectionCount(0) - collections;
+        if (_timing.Latest is { Late: > 1_000_000 } latest)
             _notes.Add($"the latest step began {latest.Late / 1e6:0.0} ms after its time, {new SimTime(latest.At)} (the machine's scheduling)");
         foreach (var check in _deferred) check();
         long end = RunAfterLastStep();
@@ -265,7 +297,8 @@ internal sealed class KernelScenarioRunner
         var outcome = new RunOutcome([.. packets.Select(OutcomePacket.Of)],
             [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],
             countersAfter);
-        return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome);
+        var log = _timing.Lines(_links.Select(l => ($"{l.A}-{l.B}", l.Lateness())));
+        return new KernelScenarioRun(_checks, _errors, _notes, [.. packets.Select(p => p.ToString())], end, outcome, log);
     }
 
     /// <summary>The tcp_info fields measured on the real clock (µs): the RTT estimator's and the timers derived from it.</summary>
@@ -286,10 +319,13 @@ internal sealed class KernelScenarioRunner
         return got.ToJsonString();
     }
 
-    /// <summary>Every step's action at its time; an expect step becomes readings around its time, then its checks.</summary>
-    List<(long At, Action Action)> Timeline()
+    /// <summary>
+    /// Every step's action at its time, named for the log; an expect step becomes readings around its time, then its
+    /// checks.
+    /// </summary>
+    List<(long At, string Label, ScenarioStep? Step, Action? Reading)> Timeline()
     {
-        var timeline = new List<(long At, int Order, Action Action)>();
+        var timeline = new List<(long At, int Order, string Label, ScenarioStep? Step, Action? Reading)>();
         var steps = _doc.Steps;
         for (int i = 0; i < steps.Length; i++)
         {
@@ -301,16 +337,30 @@ internal sealed class KernelScenarioRunner
                 long high = Math.Min(at + Tolerance.Ns, i + 1 < steps.Length ? steps[i + 1].At.Ns : long.MaxValue);
                 var readings = new List<Reading>();
                 var times = new SortedSet<long> { low, (low + at) / 2, at, (at + high) / 2, high };
-                foreach (var t in times) timeline.Add((t, i, () => readings.Add(Read(expect.Expect, t))));
+                foreach (var t in times)
+                    timeline.Add((t, i, $"{expect.Path} expect (a reading)", null, () => readings.Add(Read(expect.Expect, t))));
                 _snapshots.Add((expect.Path, at, readings));
                 _deferred.Add(() => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at));
             }
-            else timeline.Add((at, i, () => Perform(step)));
+            else timeline.Add((at, i, $"{step.Path} {Kind(step)}", step, null));
         }
-        return [.. timeline.OrderBy(e => e.At).ThenBy(e => e.Order).Select(e => (e.At, e.Action))];
+        return [.. timeline.OrderBy(e => e.At).ThenBy(e => e.Order).Select(e => (e.At, e.Label, e.Step, e.Reading))];
     }
 
-    void Perform(ScenarioStep step)
+    static string Kind(ScenarioStep step) => step switch
+    {
+        CallStep c => c.Call.ToString().ToLowerInvariant(),
+        LinkStep => "link",
+        SysctlStep => "sysctl",
+        KillStep => "kill",
+        _ => step.GetType().Name,
+    };
+
+    /// <summary>
+    /// Carries out a step (a call through its <paramref name="prepared"/> worker); returns when its call began (ns since
+    /// time 0), null for a step that makes none.
+    /// </summary>
+    long? Perform(ScenarioStep step, ScenarioCalls.Prepared? prepared)
     {
         switch (step)
         {
@@ -322,8 +372,9 @@ internal sealed class KernelScenarioRunner
                 }
                 if (call.Call == SocketCall.Accept) _sockets.Pending(call);
                 // A call that returns at once does so before the next step, as in the engine; a blocking one goes on in the background.
-                _calls.Add((call, call.At.Ns, _sockets.Start(call)));
-                break;
+                var (task, began) = _sockets.Start(prepared!);
+                _calls.Add((call, call.At.Ns, task));
+                return began;
             case LinkStep link:
                 foreach (var l in _links.Where(l => (l.A == link.A && l.B == link.B) || (l.A == link.B && l.B == link.A)))
                     l.Change(link.Direction?.From, link.Delay, link.Loss, link.LossBySegment);
@@ -340,6 +391,7 @@ internal sealed class KernelScenarioRunner
             default:
                 throw new InvalidOperationException($"step {step.GetType().Name} is not run on the kernel");
         }
+        return null;
     }
 
     /// <summary>

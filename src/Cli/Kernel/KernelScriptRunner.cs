@@ -524,7 +524,7 @@ internal sealed class KernelScriptRunner
         {
             if (!block) return;
             // Spun for a little first: a call that returns at once is noticed on time (a blocking wait woke 0.1 ms later).
-            for (long until = Libc.MonotonicNs() + Libc.SpinNs; !p.Call.IsCompleted && Libc.MonotonicNs() < until;) Libc.SpinOnce();
+            Libc.SpinBriefly(() => p.Call.IsCompleted);
             long waitMs = Math.Max(0, (_t0 + p.ExpectedEnd + WaitNs - Libc.MonotonicNs()) / 1_000_000);
             if (!p.Call.Wait(TimeSpan.FromMilliseconds(waitMs)))
             {

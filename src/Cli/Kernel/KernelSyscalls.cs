@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Text;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
@@ -24,37 +23,20 @@ internal sealed class KernelSyscalls
     /// <summary>A descriptor number no process has open: calls on it fail with EBADF and poll() reports POLLNVAL.</summary>
     public const int NotOpen = 1_000_000;
 
-    readonly BlockingCollection<Action> _work = [];
+    readonly RunnerQueue _work = new();
     readonly uint _localIp, _remoteIp;
 
     public KernelSyscalls(uint localIp, uint remoteIp)
     {
         _localIp = localIp;
         _remoteIp = remoteIp;
-        var thread = new Thread(() =>
-        {
-            // The script thread's priority: both spin yielding (Libc.SpinOnce), which lets a thread of the same priority
-            // on the same core run — a lower one would wait out the other's spin.
-            Libc.RealTime(Libc.RunnerPriority);
-            while (true) Next()();
-        }) { IsBackground = true, Name = "syscalls" };
-        thread.Start();
-    }
-
-    /// <summary>
-    /// The next work item: looked for spinning for a little after the last one, then waited for asleep — a call that
-    /// follows another at once (socket() then connect() at +0) is begun at once, where a worker woken from its sleep began
-    /// it 0.3–1.3 ms later on this 2-core KVM guest.
-    /// </summary>
-    Action Next()
-    {
-        for (long until = Libc.MonotonicNs() + Libc.SpinNs; Libc.MonotonicNs() < until; Libc.SpinOnce())
-            if (_work.TryTake(out var item)) return item;
-        return _work.Take();
+        // At the script thread's priority: both spin yielding (Libc.SpinOnce), which lets a thread of the same priority
+        // on the same core run — a lower one would wait out the other's spin.
+        new Thread(_work.Serve) { IsBackground = true, Name = "syscalls" }.Start();
     }
 
     /// <summary>Has the worker awake (spinning) from shortly before <paramref name="atNs"/>, for a call that may come then.</summary>
-    public void StandBy(long atNs) => _work.Add(() => Libc.SleepThenSpinUntil(atNs));
+    public void StandBy(long atNs) => _work.StandBy(atNs);
 
     /// <summary>Starts the call on the worker; the returned task completes when the kernel returns.</summary>
     public Task<CallOutcome> Start(SyscallEvent s, Func<long, int> live)
@@ -64,26 +46,17 @@ internal sealed class KernelSyscalls
         return call;
     }
 
-    /// <summary>How long past its time a prepared call's worker spins for its go before it blocks for it.</summary>
-    const long SpinPastNs = 10_000_000;
-
     /// <summary>
-    /// Hands the call to the worker ahead of its time <paramref name="atNs"/> (the monotonic clock): the worker sleeps
-    /// until shortly before it (<see cref="Libc.SleepThenSpinUntil"/>), then spins until <c>go</c> is called and makes the
-    /// call at once — where a worker woken only at the call's time began it 0.3 ms late on this machine. The task completes
-    /// when the kernel returns.
+    /// Hands the call to the worker ahead of its time <paramref name="atNs"/> (the monotonic clock), to be made at once
+    /// when <c>go</c> is called (<see cref="RunnerQueue.AddAt"/>). The task completes when the kernel returns.
     /// </summary>
     public (Task<CallOutcome> Call, Action Go) Prepare(SyscallEvent s, Func<long, int> live, long atNs)
     {
         var done = new TaskCompletionSource<CallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var go = new ManualResetEventSlim(false, spinCount: 1);
-        _work.Add(() =>
+        var go = _work.AddAt(atNs, () =>
         {
             try
             {
-                Libc.SleepThenSpinUntil(atNs);
-                while (!go.IsSet && Libc.MonotonicNs() < atNs + SpinPastNs) Libc.SpinOnce();
-                go.Wait();
                 long began = Libc.MonotonicNs();
                 var outcome = Execute(s, live);
                 outcome.StartNs = began;
@@ -93,9 +66,8 @@ internal sealed class KernelSyscalls
             {
                 done.SetException(e);
             }
-            go.Dispose();
         });
-        return (done.Task, go.Set);
+        return (done.Task, go);
     }
 
     CallOutcome Execute(SyscallEvent s, Func<long, int> live)
@@ -132,10 +104,10 @@ internal sealed class KernelSyscalls
                         flags |= f switch { "SOCK_NONBLOCK" => Libc.SOCK_NONBLOCK, "SOCK_CLOEXEC" => Libc.SOCK_CLOEXEC, _ => 0 };
                 return Done(Libc.accept4(Fd(0), IntPtr.Zero, IntPtr.Zero, flags));
             }
-            case "write": return Done(Libc.write(Fd(0), new byte[Int(2)], (nint)Int(2)));
-            case "send" or "sendto": return Done(Libc.send(Fd(0), new byte[Int(2)], (nint)Int(2), (int)(a.Length > 3 ? SyscallMapping.MsgFlagsOf(a[3], true) ?? 0 : 0)));
-            case "read": return Done(Libc.read(Fd(0), new byte[Math.Max(1, Int(2))], (nint)Int(2)));
-            case "recv" or "recvfrom": return Done(Libc.recv(Fd(0), new byte[Math.Max(1, Int(2))], (nint)Int(2), (int)(a.Length > 3 ? SyscallMapping.MsgFlagsOf(a[3], false) ?? 0 : 0)));
+            case "write": return Done(Libc.write(Fd(0), CallBuffers.Zeros(Int(2)), (nint)Int(2)));
+            case "send" or "sendto": return Done(Libc.send(Fd(0), CallBuffers.Zeros(Int(2)), (nint)Int(2), (int)(a.Length > 3 ? SyscallMapping.MsgFlagsOf(a[3], true) ?? 0 : 0)));
+            case "read": return Done(Libc.read(Fd(0), CallBuffers.Receive(Int(2)), (nint)Int(2)));
+            case "recv" or "recvfrom": return Done(Libc.recv(Fd(0), CallBuffers.Receive(Int(2)), (nint)Int(2), (int)(a.Length > 3 ? SyscallMapping.MsgFlagsOf(a[3], false) ?? 0 : 0)));
             case "shutdown":
                 return Done(Libc.shutdown(Fd(0), (a[1] as WordExpr)?.Word switch { "SHUT_RD" => 0, "SHUT_WR" => 1, _ => 2 }));
             case "close": return Done(Libc.close(Fd(0)));

@@ -106,6 +106,17 @@ internal static partial class Libc
     }
 
     /// <summary>
+    /// Spins (<see cref="SpinOnce"/>) until <paramref name="done"/> holds or <see cref="SpinNs"/> has passed; whether it
+    /// holds. For a wait that is usually short, before a blocking one: a thread woken from a blocking wait noticed 0.1 ms later.
+    /// </summary>
+    public static bool SpinBriefly(Func<bool> done)
+    {
+        for (long until = MonotonicNs() + SpinNs; MonotonicNs() < until; SpinOnce())
+            if (done()) return true;
+        return done();
+    }
+
+    /// <summary>
     /// One turn of a spin: a short busy wait, then sched_yield(), which lets another real-time thread of the same priority
     /// on this core run (a SCHED_FIFO thread is otherwise never preempted by its equals): the runner's threads spin at
     /// <see cref="RunnerPriority"/>, and two kernel runs at once would else hold each other's threads off for a spin.
@@ -116,7 +127,10 @@ internal static partial class Libc
         Thread.Yield();
     }
 
-    /// <summary>The real-time priority of a script run's threads that spin (its script thread and its call thread).</summary>
+    /// <summary>
+    /// The real-time priority of a run's threads that spin (a script's thread and its call thread; a scenario's step thread,
+    /// its call workers and its hosts' namespace threads): equal, so each one's spin yields to the others.
+    /// </summary>
     public const int RunnerPriority = 55;
 
     /// <summary>

@@ -37,6 +37,8 @@ internal sealed class LinkEmulator
     readonly List<(long AtNs, string From, string To, byte[] Packet, bool Dropped)> _read = [];
     readonly PriorityQueue<(int Fd, byte[] Packet), (long DueNs, long Order)> _inFlight = new();
     long _order;
+    /// <summary>How late each packet's write began after its delay (ns), for the run's timing log (the write itself runs the receiver's stack).</summary>
+    readonly List<long> _late = [];
     volatile bool _stop;
     readonly Thread _thread;
 
@@ -98,6 +100,12 @@ internal sealed class LinkEmulator
         }
     }
 
+    /// <summary>How late (ns) each packet so far was written after its delay was out.</summary>
+    public IReadOnlyList<long> Lateness()
+    {
+        lock (_lock) return [.. _late];
+    }
+
     public void Stop()
     {
         _stop = true;
@@ -152,12 +160,16 @@ internal sealed class LinkEmulator
         while (true)
         {
             (int Fd, byte[] Packet) next;
+            long dueNs;
             lock (_lock)
             {
                 if (!_inFlight.TryPeek(out next, out var due) || due.DueNs > Libc.MonotonicNs()) return;
                 _inFlight.Dequeue();
+                dueNs = due.DueNs;
             }
+            long late = Libc.MonotonicNs() - dueNs;
             Libc.write(next.Fd, next.Packet, next.Packet.Length);
+            lock (_lock) _late.Add(late);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Globalization;
 using SimService.Domain.Scenarios;
 using SimService.Domain.Tcp;
@@ -39,7 +38,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     readonly Lock _lock = new();
     readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
     /// <summary>Idle workers, shared by the runs of a process (the warm-up's serve the real run: no thread is made while it runs).</summary>
-    static readonly ConcurrentBag<Worker> s_idle = [];
+    static readonly List<Worker> s_idle = [];
+    static readonly Lock s_idleLock = new();
 
     readonly Dictionary<string, AliasEntry> _aliases = new(StringComparer.Ordinal);
 
@@ -57,34 +57,101 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     }
 
     /// <summary>
-    /// Starts a call on a worker in the host's namespace and returns once the call has returned or sleeps in the kernel
-    /// (the worker thread's state in /proc is S: a blocking call), so that a later step finds the effects of a call that
-    /// did not block, as in the engine; the task completes when the kernel returns.
+    /// Hands a call to an idle worker ahead of its time <paramref name="atNs"/> (the monotonic clock): the worker enters
+    /// the host's namespace now, then waits for the time awake (<see cref="RunnerQueue.AddAt"/>); <see cref="Start"/>
+    /// releases it at the step's time. The caller must <see cref="Prepared.Release"/> it in a finally whatever happens:
+    /// until then the worker serves nothing else.
     /// </summary>
-    public Task<ScenarioCallOutcome> Start(CallStep step)
+    public Prepared Prepare(CallStep step, long atNs)
     {
-        var done = new TaskCompletionSource<ScenarioCallOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!s_idle.TryTake(out var worker)) worker = new Worker();
-        var started = new ManualResetEventSlim();
-        worker.Give(hosts[step.Host], () =>
+        var host = hosts[step.Host];
+        var worker = TakeIdle(host);
+        var prepared = new Prepared(worker);
+        prepared.Go = worker.Give(host, atNs, () =>
         {
-            started.Set();
+            if (prepared.Skipped)
+            {
+                Idle(worker);
+                return;
+            }
+            prepared.Began = Now();
+            prepared.Started.Set();
+            ScenarioCallOutcome? outcome = null;
+            Exception? failed = null;
             try
             {
-                long began = Now();
-                var outcome = Perform(step);
-                outcome.StartNs = began;
-                done.SetResult(outcome);
+                outcome = Perform(step);
+                outcome.StartNs = prepared.Began;
             }
             catch (Exception e)
             {
-                done.SetException(e);
+                failed = e;
             }
+            // Idle before the step thread learns the call returned: the next call, prepared at once, comes to this
+            // worker, which is still spinning for its next item.
+            Idle(worker);
+            if (failed is not null) prepared.Done.SetException(failed);
+            else prepared.Done.SetResult(outcome!);
         });
-        started.Wait();
-        // Sleep between looks, never spin: this thread is real-time and would starve a worker on the same CPU.
-        while (!done.Task.IsCompleted && !worker.Sleeping()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
-        return done.Task;
+        return prepared;
+    }
+
+    /// <summary>
+    /// Releases a prepared call and returns once it has returned or sleeps in the kernel (the worker thread's state in
+    /// /proc is S: a blocking call), so that a later step finds the effects of a call that did not block, as in the
+    /// engine; the task completes when the kernel returns. Began: when the worker began the call (ns since time 0).
+    /// Both waits spin first (<see cref="Libc.SpinBriefly"/>, yielding to the worker: the same priority) — the second
+    /// only after the worker began the call, for while it waits for its release it sleeps too — then sleep between
+    /// looks: a worker held off its core by a thread of higher priority is never waited for spinning.
+    /// </summary>
+    public (Task<ScenarioCallOutcome> Call, long Began) Start(Prepared call)
+    {
+        call.Release(skip: false);
+        if (!Libc.SpinBriefly(() => call.Started.IsSet)) call.Started.Wait();
+        bool Returned() => call.Done.Task.IsCompleted || call.Worker.Sleeping();
+        if (!Libc.SpinBriefly(Returned))
+            while (!Returned()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
+        return (call.Done.Task, call.Began);
+    }
+
+    /// <summary>A call handed to a worker ahead of its time, to be released (made) or let go without it (its step failed before).</summary>
+    internal sealed class Prepared(Worker worker)
+    {
+        internal Worker Worker { get; } = worker;
+        internal Action Go { get; set; } = () => { };
+        internal TaskCompletionSource<ScenarioCallOutcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal ManualResetEventSlim Started { get; } = new(false, spinCount: 1);
+        internal long Began { get; set; }
+        internal bool Skipped { get; private set; }
+        bool _released;
+
+        /// <summary>Lets the worker go: without the call when <paramref name="skip"/> (a no-op once released).</summary>
+        public void Release(bool skip = true)
+        {
+            if (_released) return;
+            _released = true;
+            Skipped = skip;
+            Go();
+        }
+    }
+
+    /// <summary>An idle worker, one already in <paramref name="host"/>'s namespace if there is one (no setns), else the last one idle (still spinning), else a new one.</summary>
+    static Worker TakeIdle(HostNamespace host)
+    {
+        lock (s_idleLock)
+        {
+            int i = s_idle.FindLastIndex(w => w.Host == host);
+            if (i < 0) i = s_idle.Count - 1;
+            if (i < 0) return new Worker();
+            var worker = s_idle[i];
+            s_idle.RemoveAt(i);
+            return worker;
+        }
+    }
+
+    static void Idle(Worker worker)
+    {
+        lock (s_idleLock) s_idle.Add(worker);
     }
 
     /// <summary>The kernel descriptors a process holds (a kill closes them).</summary>
@@ -115,7 +182,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     public void Begin(long t0)
     {
         _t0 = t0;
-        while (s_idle.Count < 4) s_idle.Add(new Worker());
+        lock (s_idleLock)
+            while (s_idle.Count < 4) s_idle.Add(new Worker());
     }
 
     long Now() => Libc.MonotonicNs() - _t0;
@@ -193,11 +261,11 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             case SocketCall.Accept:
                 return NewDescriptor(s, Libc.accept4(fd, IntPtr.Zero, IntPtr.Zero, 0));
             case SocketCall.Send:
-                return Outcome(Libc.send(fd, new byte[s.Bytes ?? 0], (nint)(s.Bytes ?? 0), (int)(s.Flags ?? MsgFlags.None)), fd);
+                return Outcome(Libc.send(fd, CallBuffers.Zeros(s.Bytes ?? 0), (nint)(s.Bytes ?? 0), (int)(s.Flags ?? MsgFlags.None)), fd);
             case SocketCall.Recv:
             {
                 long length = s.Bytes ?? 1 << 22;
-                return Outcome(Libc.recv(fd, new byte[Math.Max(1, length)], (nint)length, (int)(s.Flags ?? MsgFlags.None)), fd);
+                return Outcome(Libc.recv(fd, CallBuffers.Receive(length), (nint)length, (int)(s.Flags ?? MsgFlags.None)), fd);
             }
             case SocketCall.Shutdown:
                 return Outcome(Libc.shutdown(fd, s.How switch { ShutdownHow.Read => 0, ShutdownHow.Write => 1, _ => 2 }), fd);
@@ -355,51 +423,56 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     static string Dotted(uint a) => $"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}";
 
     /// <summary>A real-time thread that makes calls, each in the namespace of the host it is for; back in the idle pool after each.</summary>
-    sealed class Worker
+    internal sealed class Worker
     {
-        readonly BlockingCollection<(HostNamespace Host, Action Work)> _queue = [];
+        readonly RunnerQueue _queue = new();
         readonly ManualResetEventSlim _running = new();
         HostNamespace? _in;
-        int _tid;
+        /// <summary>The thread's /proc/thread-self/stat, open: read again from its start, it tells the thread's state now.</summary>
+        int _stat = -1, _syscall = -1;
+        readonly byte[] _statText = new byte[1024], _syscallText = new byte[256];
 
         public Worker()
         {
-            new Thread(() =>
+            _queue.Add(() =>
             {
-                _tid = Libc.gettid();
+                _stat = Libc.open("/proc/thread-self/stat", Libc.O_RDONLY | Libc.O_CLOEXEC);
+                _syscall = Libc.open("/proc/thread-self/syscall", Libc.O_RDONLY | Libc.O_CLOEXEC);
                 _running.Set();
-                Libc.RealTime(50);
-                foreach (var (host, work) in _queue.GetConsumingEnumerable())
-                {
-                    if (_in != host && host.Enter()) _in = host;
-                    work();
-                    s_idle.Add(this);
-                }
-            }) { IsBackground = true, Name = "scenario call" }.Start();
+            });
+            new Thread(_queue.Serve) { IsBackground = true, Name = "scenario call" }.Start();
         }
 
-        public void Give(HostNamespace host, Action work)
+        /// <summary>The namespace of the host its last call was given for (the one its thread is in once that call began).</summary>
+        public HostNamespace? Host { get; private set; }
+
+        /// <summary>Gives the thread a call for <paramref name="host"/> at <paramref name="atNs"/>: it enters the namespace now and waits for the time (<see cref="RunnerQueue.AddAt"/>).</summary>
+        public Action Give(HostNamespace host, long atNs, Action work)
         {
             _running.Wait();
-            _queue.Add((host, work));
+            Host = host;
+            _queue.Add(() =>
+            {
+                if (_in != host && host.Enter()) _in = host;
+            });
+            return _queue.AddAt(atNs, work);
         }
 
         /// <summary>
-        /// Whether the thread sleeps in the kernel in its call: state S in /proc/self/task/TID/stat (the third field) and,
-        /// in /proc/self/task/TID/syscall, a system call that is not the runtime's own wait (<see cref="InCall"/>).
+        /// Whether the thread sleeps in the kernel in its call: state S in its stat (the field after the command's closing
+        /// parenthesis) and, in its syscall file, a system call that is not the runtime's own wait (<see cref="InCall"/>).
+        /// Both files stay open and are read again from their start (a path opened per look cost more than the look).
         /// </summary>
         public bool Sleeping()
         {
-            try
-            {
-                var stat = File.ReadAllText($"/proc/self/task/{_tid}/stat");
-                return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('S') && InCall(File.ReadAllText($"/proc/self/task/{_tid}/syscall"));
-            }
-            catch (IOException)
-            {
-                return false;
-            }
+            int n = ReadAgain(_stat, _statText);
+            int close = n > 0 ? Array.LastIndexOf(_statText, (byte)')', n - 1) : -1;
+            if (close < 0 || close + 2 >= n || _statText[close + 2] != (byte)'S') return false;
+            int m = ReadAgain(_syscall, _syscallText);
+            return m > 0 && InCall(System.Text.Encoding.ASCII.GetString(_syscallText, 0, m));
         }
+
+        static int ReadAgain(int fd, byte[] buffer) => fd < 0 || Libc.lseek(fd, 0, 0) < 0 ? -1 : (int)Libc.read(fd, buffer, buffer.Length);
     }
 
     /// <summary>x86-64's futex(2): the .NET runtime's waits (a contended lock, a thread held for a garbage collection).</summary>
