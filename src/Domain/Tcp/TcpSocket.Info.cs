@@ -132,18 +132,18 @@ public sealed partial class TcpSocket
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
                 MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
                 RcvMss: _ack.RcvMss,
-                BytesSent: _bytesSent,
+                BytesSent: _data?.BytesSent ?? 0,
                 BytesRetrans: _retransStats?.BytesRetrans ?? 0,
                 SegsOut: _segsOut,
                 SegsIn: _segsIn,
-                DataSegsOut: _dataSegsOut,
-                DataSegsIn: _dataSegsIn,
+                DataSegsOut: _data?.DataSegsOut ?? 0,
+                DataSegsIn: _data?.DataSegsIn ?? 0,
                 LastDataSentMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
                 LastDataRecvMs: JiffiesAgoMs(_lrcvStamped ? unchecked((uint)(Jiffies.Initial + _ack.LrcvTime)) : 0),
                 PacingRate: _pacingRate,
                 Delivered: _delivered,
                 RcvSpace: _rcvq.Space,
-                RcvRttUs: _rcvRtt.RttUs8 >> 3,
+                RcvRttUs: RcvRttUs8 >> 3,
                 DeliveryRate: rateInfo ? DeliveryRate : 0,
                 DeliveryRateAppLimited: rateInfo && _rate.RateAppLimited,
                 BusyTimeUs: chrono.BusyUs,
@@ -195,7 +195,7 @@ public sealed partial class TcpSocket
         get
         {
             var now = _sim.Now;
-            int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_delackTimer.Armed || now < _delackTimerListUntil ? 1 : 0)
+            int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_data is { } data && (data.DelackTimer.Armed || now < data.DelackTimerListUntil) ? 1 : 0)
                 + (_keepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));

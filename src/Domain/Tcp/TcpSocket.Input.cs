@@ -56,7 +56,7 @@ public sealed partial class TcpSocket
     {
         // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
         _segsIn += (uint)seg.GsoSegs;
-        if (seg.Length > 0) _dataSegsIn += (uint)seg.GsoSegs;
+        if (seg.Length > 0) DataToWrite.DataSegsIn += (uint)seg.GsoSegs;
     }
 
     void Ignore(Segment seg, string why)
@@ -812,7 +812,7 @@ public sealed partial class TcpSocket
     /// and FIN skb acked to its last byte, then the FIN: TCPSACKReorder 1).
     /// </summary>
     uint HeadSkbStartSeq(uint segmentSeq) =>
-        _sndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
+        _data?.SndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
 
     /// <summary>
     /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
@@ -1071,7 +1071,7 @@ public sealed partial class TcpSocket
     /// </summary>
     uint SendHeadEndSeq()
     {
-        if (_sndSkbs is { } skbs && SndSkbHolding(skbs, _snd.Nxt) is var head and >= 0) return skbs[head].End;
+        if (_data?.SndSkbs is { } skbs && SndSkbHolding(skbs, _snd.Nxt) is var head and >= 0) return skbs[head].End;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
@@ -1324,7 +1324,7 @@ public sealed partial class TcpSocket
         if (comp.Timer.Armed) return; // hrtimer_is_queued()
         // "compress ack timer : 5 % of rtt, but no more than tcp_comp_sack_delay_ns": rtt in µs · 8, so
         // rtt · (NSEC_PER_USEC >> 3) / 20 ns.
-        long rtt = _rcvRtt.RttUs8;
+        long rtt = RcvRttUs8;
         if (_rtt.SrttUs != 0 && _rtt.SrttUs < rtt) rtt = _rtt.SrttUs;
         long delay = Math.Min(Host.Sysctls.TcpCompSackDelayNs, rtt * (1000 >> 3) / 20);
         ArmCompressedAckTimer(SimDuration.FromNanoseconds(delay), SimDuration.FromNanoseconds(Host.Sysctls.TcpCompSackSlackNs));

@@ -45,8 +45,9 @@ public sealed partial class TcpSocket
         _segsOut++;
         if (len > 0)
         {
-            _dataSegsOut++;
-            _bytesSent += len;
+            var data = DataToWrite;
+            data.DataSegsOut++;
+            data.BytesSent += len;
             if (retransmit) RetransStatsToWrite.BytesRetrans += len;
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
@@ -635,12 +636,9 @@ public sealed partial class TcpSocket
             chunk.Clear();
         }
         TransmitChunkPiece(held, reason, countOutSeg);
-        _chunkPiecesSent = 0;
+        Data(nonZero: false)?.ChunkPiecesSent = 0;
         held = null;
     }
-
-    /// <summary>Segments of the TSO chunk being sent that are already on a link other than lo (<see cref="TransmitChunkPiece"/>).</summary>
-    int _chunkPiecesSent;
 
     /// <summary>
     /// Puts one segment of a TSO chunk on a link other than lo. The chunk is one skb down to the device: __ip_local_out()
@@ -652,7 +650,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void TransmitChunkPiece(Segment seg, string reason, bool countOutSeg)
     {
-        if (_chunkPiecesSent++ == 0)
+        if (DataToWrite.ChunkPiecesSent++ == 0)
         {
             Host.Transmit(seg, reason, countOutSeg);
             return;

@@ -535,17 +535,17 @@ public sealed partial class TcpSocket
             ato = SimDuration.Min(ato, maxAto);
         }
         ato = CapByDelackMax(ato);
-        if (_delackTimer.Armed)
+        if (_data is { DelackTimer: { Armed: true, Expires: var expires } })
         {
             // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),
             // else the earlier of the two expiries stays.
             long now = Jiffies.At(_sim.Now), atoJiffies = Jiffies.FromDuration(ato);
-            if (Jiffies.At(_delackTimer.Expires) <= now + (atoJiffies >> 2))
+            if (Jiffies.At(expires) <= now + (atoJiffies >> 2))
             {
                 SendAck("tcp_send_delayed_ack (timer about to expire)");
                 return;
             }
-            if (Jiffies.At(_delackTimer.Expires) <= now + atoJiffies) return;
+            if (Jiffies.At(expires) <= now + atoJiffies) return;
         }
         ArmDelackTimer(ato);
     }

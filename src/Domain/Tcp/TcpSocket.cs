@@ -16,8 +16,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     readonly Simulation _sim;
     /// <summary>icsk_retransmit_timer: the one xmit timer (retransmit, loss probe, reorder, persist), a field of the socket.</summary>
     TimerState _xmitTimer;
-    /// <summary>icsk_delack_timer, a field of the socket.</summary>
-    TimerState _delackTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
     static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
@@ -239,11 +237,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     bool _transferStamped;
     /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
     bool _lrcvStamped;
-    /// <summary>tcp_info's segment and byte counts: tp->segs_out, data_segs_out, bytes_sent, bytes_retrans (__tcp_transmit_skb(),
-    /// __tcp_retransmit_skb()) and tp->segs_in, data_segs_in (tcp_segs_in()).</summary>
-    /// The segment counts are u32 in tcp_sock, bytes_sent u64.
-    uint _segsOut, _dataSegsOut, _segsIn, _dataSegsIn;
-    long _bytesSent;
+    /// <summary>tcp_info's segment counts: tp->segs_out (__tcp_transmit_skb()) and tp->segs_in (tcp_segs_in()), u32 in tcp_sock
+    /// (the data-segment and byte counts are in <see cref="DataPath"/>).</summary>
+    uint _segsOut, _segsIn;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;
@@ -428,17 +424,18 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// When the kernel's timer_list of a cleared xmit / delayed-ACK timer runs and drops its socket reference
     /// (inet_csk_clear_xmit_timer() leaves it queued); /proc/net/tcp's refcount counts it until then.
     /// </summary>
-    SimTime _xmitTimerListUntil, _delackTimerListUntil;
+    SimTime _xmitTimerListUntil;
 
     /// <summary>sk_reset_timer(icsk_delack_timer).</summary>
     void ArmDelackTimer(SimDuration timeout) =>
-        _sim.ArmTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
+        _sim.ArmTimer(ref DataToWrite.DelackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
 
     /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0; the timer_list stays queued (no sk_stop_timer()).</summary>
     void CancelDelackTimer()
     {
-        if (_delackTimer.Armed) _delackTimerListUntil = _delackTimer.FiresAt;
-        _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+        if (_data is not { } data) return; // never armed
+        if (data.DelackTimer.Armed) data.DelackTimerListUntil = data.DelackTimer.FiresAt;
+        _sim.CancelTimer(ref data.DelackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
     }
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
@@ -460,7 +457,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
-        if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
+        if (ReferenceEquals(key, DelackTimerKey)) return ref _data!.DelackTimer;
         if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck!.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
@@ -471,7 +468,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         ClearXmitTimer();
         CancelDelackTimer();
         // inet_csk_clear_xmit_timers(): sk_stop_timer() on both, so no queued timer_list is left holding a reference.
-        _xmitTimerListUntil = _delackTimerListUntil = SimTime.Zero;
+        _xmitTimerListUntil = SimTime.Zero;
+        Data(nonZero: false)?.DelackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         _ack.Scheduled = false;
