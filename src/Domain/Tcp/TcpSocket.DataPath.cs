@@ -7,7 +7,7 @@ namespace SimService.Domain.Tcp;
 /// What a socket holds only once it moves data: the write and receive queues' skbs and memory accounting, the
 /// delayed-ACK timer, the receiver's RTT estimate and tcp_info's data counts. In the kernel they are fields of
 /// struct sock (sk_write_queue, sk_receive_queue, sk_wmem_queued, sk_forward_alloc), inet_connection_sock
-/// (icsk_delack_timer) and tcp_sock (rcv_rtt_est, data_segs_in/out, bytes_sent); here they live in a
+/// (icsk_ack, icsk_delack_timer) and tcp_sock (rcv_rtt_est, data_segs_in/out, bytes_sent); here they live in a
 /// <see cref="DataPath"/> made by the first write of a value other than 0 (null) to one of them, so a connection
 /// that is only opened and held — a pool, a proxy's idle backends — carries one null reference instead: a reader takes
 /// 0 or null from an absent one (<c>_data?.Copied ?? 0</c>), the paths that move data write through
@@ -31,6 +31,13 @@ public sealed partial class TcpSocket
 
     /// <summary>sk->sk_wmem_queued: the truesize of every skb in the write and retransmission queues (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
     public long WmemQueued => _data?.WmemQueued ?? 0;
+    /// <summary>icsk_ack as a reader sees it: a new socket's (<see cref="NoAck"/>) while there is no data path.</summary>
+    ref readonly DelayedAck Ack => ref _data is { } data ? ref data.Ack : ref NoAck;
+    /// <summary>icsk_ack to write: an ACK scheduled or sent for received data, ping-pong counted for data sent.</summary>
+    ref DelayedAck AckToWrite => ref DataToWrite.Ack;
+    /// <summary>tcp_init_sock()'s icsk_ack: zeroed (never written).</summary>
+    static readonly DelayedAck NoAck;
+
     /// <summary>rcv_rtt_est.rtt_us (scaled by 8): 0 until the receiver measured one.</summary>
     long RcvRttUs8 => _data?.RcvRtt.RttUs8 ?? 0;
 
@@ -58,6 +65,8 @@ public sealed partial class TcpSocket
         public long BytesSent;
         /// <summary>tp->data_segs_out and tp->data_segs_in (u32): segments sent and received with payload (__tcp_transmit_skb(), tcp_segs_in()).</summary>
         public uint DataSegsOut, DataSegsIn;
+        /// <summary>icsk_ack but for lrcvtime and rcv_mss (the socket's own).</summary>
+        public DelayedAck Ack;
         /// <summary>icsk_delack_timer.</summary>
         public TimerState DelackTimer;
         /// <summary>When the timer_list of a cleared delayed-ACK timer runs (see <see cref="_xmitTimerListUntil"/>).</summary>
@@ -72,6 +81,7 @@ public sealed partial class TcpSocket
         public void Reset()
         {
             DelackTimer.Recycle();
+            Ack = default;
             DelackTimerListUntil = default;
             RcvRtt = default;
             SndSkbs = null;

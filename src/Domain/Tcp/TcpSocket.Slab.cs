@@ -69,7 +69,6 @@ public sealed partial class TcpSocket
         _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs)));
         // icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+; linux-4.4: TCP_RTO_MAX).
         _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs)));
-        _ack = new() { RcvMss = TcpConstants.MssDefault };
         _compAck = null;
         // u32 tp->reordering = net.ipv4.tcp_reordering.
         _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = unchecked((uint)Host.Sysctls.TcpReordering) };
@@ -86,6 +85,8 @@ public sealed partial class TcpSocket
         _oowAck = default;
         _lastAckRecv = default;
         _transferStamped = _lrcvStamped = false;
+        _lrcvTime = 0;
+        _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
         _pendingConnect = _pendingSend = _pendingRecv = _pendingClose = null;
         _xmitTimerListUntil = default;

@@ -137,7 +137,7 @@ public sealed partial class TcpSocket
     /// </summary>
     long SelectWindowRaw()
     {
-        long mss = _ack.RcvMss;
+        long mss = _rcvMss;
         long freeSpace = TcpSpace;
         long allowedSpace = RcvSpace;
         long fullSpace = Math.Min(_windowClamp, allowedSpace);
@@ -148,7 +148,7 @@ public sealed partial class TcpSocket
         }
         if (freeSpace < fullSpace >> 1)
         {
-            _ack.Quick = 0;
+            if (_data is { } data) data.Ack.Quick = 0;
             long granule = 1L << _rxOpt.RcvWscale;
             freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
             if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
@@ -223,7 +223,7 @@ public sealed partial class TcpSocket
     void InitializeRcvMss(int mssCache)
     {
         long hint = Math.Min(Math.Min(_advmss, mssCache), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
-        _ack.RcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
+        _rcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 
     /// <summary>
@@ -236,12 +236,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void MeasureRcvMss(int skbLen, bool psh, bool fin, int gsoSize = 0)
     {
-        int lss = _ack.LastSegSize;
-        _ack.LastSegSize = 0;
+        int lss = Ack.LastSegSize;
+        AckToWrite.LastSegSize = 0;
         int len = gsoSize != 0 ? gsoSize : skbLen; // "len = skb_shinfo(skb)->gso_size ? : skb->len"
-        if (len >= _ack.RcvMss)
+        if (len >= _rcvMss)
         {
-            if (len != _ack.RcvMss)
+            if (len != _rcvMss)
             {
                 int old = _scalingRatio;
                 _scalingRatio = Math.Max(1, (int)(((long)skbLen << TcpConstants.RmemToWinScale) / RcvTruesize(skbLen)));
@@ -251,8 +251,8 @@ public sealed partial class TcpSocket
                     if (_windowClamp < _rcvq.Space) _rcvq.Space = _windowClamp;
                 }
             }
-            _ack.RcvMss = Math.Min(len, _advmss);
-            if (psh) _ack.Pushed = true;
+            _rcvMss = Math.Min(len, _advmss);
+            if (psh) AckToWrite.Pushed = true;
             return;
         }
         int headerLen = 20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
@@ -260,15 +260,15 @@ public sealed partial class TcpSocket
         if (withHeader >= TcpConstants.MssDefault + 20 || withHeader >= TcpConstants.MinMss + 20 && !psh && !fin)
         {
             int l = withHeader - headerLen;
-            _ack.LastSegSize = l;
+            AckToWrite.LastSegSize = l;
             if (l == lss)
             {
-                _ack.RcvMss = l;
+                _rcvMss = l;
                 return;
             }
         }
-        if (_ack.Pushed) _ack.Pushed2 = true;
-        _ack.Pushed = true;
+        if (Ack.Pushed) AckToWrite.Pushed2 = true;
+        AckToWrite.Pushed = true;
     }
 
     /// <summary>
@@ -307,7 +307,7 @@ public sealed partial class TcpSocket
             {
                 if (t <= len)
                 {
-                    incr = 2L * _ack.RcvMss;
+                    incr = 2L * _rcvMss;
                     break;
                 }
                 t >>= 1;
@@ -317,7 +317,7 @@ public sealed partial class TcpSocket
         if (incr == 0) return;
         incr = Math.Max(incr, 2L * len);
         _rcv.Ssthresh += (uint)Math.Min(room, incr);
-        _ack.Quick |= 1;
+        AckToWrite.Quick |= 1;
     }
 
     /// <summary>
@@ -348,7 +348,7 @@ public sealed partial class TcpSocket
         ref var est = ref DataToWrite.RcvRtt; // on received data
         if (tsecr == est.LastTsecr) return;
         est.LastTsecr = tsecr;
-        if (seg.EndSeq - seg.Seq < (uint)_ack.RcvMss) return;
+        if (seg.EndSeq - seg.Seq < (uint)_rcvMss) return;
         uint delta = unchecked(TsVal - tsecr);
         if (delta == 0 || delta >= int.MaxValue / 1000) return;
         RcvRttUpdate(ref est, delta * 1000L, winDep: false);

@@ -164,8 +164,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk;
-    /// <summary>icsk_ack: delayed-ACK state.</summary>
-    DelayedAck _ack;
     /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression): made on first use.</summary>
     SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
@@ -237,6 +235,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     bool _transferStamped;
     /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
     bool _lrcvStamped;
+    /// <summary>
+    /// icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong
+    /// tests use it. Kept beside icsk_ack (<see cref="DataPath.Ack"/>): the handshake sets it.
+    /// </summary>
+    long _lrcvTime;
+    /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()); beside icsk_ack too, as connect() sets it.</summary>
+    int _rcvMss;
     /// <summary>tcp_info's segment counts: tp->segs_out (__tcp_transmit_skb()) and tp->segs_in (tcp_segs_in()), u32 in tcp_sock
     /// (the data-segment and byte counts are in <see cref="DataPath"/>).</summary>
     uint _segsOut, _segsIn;
@@ -472,7 +477,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         Data(nonZero: false)?.DelackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
-        _ack.Scheduled = false;
+        if (_data is { } data) data.Ack.Scheduled = false; // icsk_ack.pending = 0: nothing is pending without a data path
     }
 
     /// <summary>tcp_rto_max() — include/net/tcp.h: the socket's icsk_rto_max.</summary>
