@@ -45,8 +45,6 @@ public sealed partial class TcpSocket
         Destroyed = false;
         PeerSocketId = 0;
         ReuseAddr = ReusePort = ConnectBind = false;
-        _linger = null;
-        _keepalive = null;
         _sndBufSet = _rcvBufSet = 0;
         NonBlocking = false;
         _sockState = default;
@@ -111,7 +109,6 @@ public sealed partial class TcpSocket
         _pushedSeq = 0;
         _pacingRate = ulong.MaxValue; // sk_pacing_rate = ~0UL
         _wstamp = new(long.MinValue / 2);
-        _timeouts = null;
         _rcvBuf = Host.Sysctls.TcpRmem[1]; // sk_rcvbuf = tcp_rmem[1]
         _scalingRatio = TcpConstants.DefaultScalingRatio;
         _windowClamp = 0;
@@ -131,7 +128,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
-        _listen is null && _linger is null && _timeouts is null &&
+        _listen is null && LingerSet is null && TimeoutsSet is null &&
         _pendingConnect is null && _pendingSend is null && _pendingRecv is null && _pendingClose is null;
 
     /// <summary>The event during which the socket was destroyed: it is not handed out again before that event ends.</summary>

@@ -77,23 +77,23 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>SOCK_CONNECT_BIND: the port came from connect()'s ephemeral search (__inet_hash_connect()).</summary>
     public bool ConnectBind { get; internal set; }
     /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
-    LingerSettings? _linger;
-    LingerSettings Linger => _linger ??= new();
-    public bool LingerOn => _linger?.On ?? false;
+    LingerSettings? LingerSet => _rareOptions?.Linger;
+    LingerSettings Linger => RareOptionsToWrite.Linger ??= new();
+    public bool LingerOn => LingerSet?.On ?? false;
     /// <summary>
     /// l_linger as sk_getsockopt(SO_LINGER) reads it back: sk_lingertime / HZ stored in an int — its low 32 bits, so
     /// the saturated MAX_SCHEDULE_TIMEOUT reads as −1752346657.
     /// </summary>
     public int LingerSec => unchecked((int)(LingerJiffies / Jiffies.Hz));
     /// <summary>sk->sk_lingertime in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    long LingerJiffies => _linger?.Jiffies ?? 0;
+    long LingerJiffies => LingerSet?.Jiffies ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
-    public int Linger2 => _linger?.Linger2 ?? 0;
+    public int Linger2 => LingerSet?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
-    KeepaliveSettings? _keepalive;
-    KeepaliveSettings Keepalive => _keepalive ??= new();
-    public bool KeepOpen => _keepalive?.On ?? false;
-    public int UserTimeoutMs => _keepalive?.UserTimeoutMs ?? 0;
+    KeepaliveSettings? KeepaliveSet => _rareOptions?.Keepalive;
+    KeepaliveSettings Keepalive => RareOptionsToWrite.Keepalive ??= new();
+    public bool KeepOpen => KeepaliveSet?.On ?? false;
+    public int UserTimeoutMs => KeepaliveSet?.UserTimeoutMs ?? 0;
     int _sndBufSet, _rcvBufSet;
     /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
     public bool NonBlocking { get; private set; }
