@@ -18,7 +18,7 @@ static class Pool
 {
     public sealed record Result(int N, double OpenPerSec, double ClosePerSec, double OpenPerCpuSec, double ClosePerCpuSec, int Established, int ServerFds,
         double? HeldBytesPerConnection, RuntimePhase OpenPhase,
-        double OpenPerThreadCpuSec);
+        double OpenPerThreadCpuSec, RuntimePhase ClosePhase);
 
     /// <summary>
     /// The untimed warm-up before the measured pools, as any benchmark harness runs one: pools of <paramref name="n"/>
@@ -74,13 +74,14 @@ static class Pool
             Console.ReadLine();
         }
         m = new Measure();
+        phase = new RuntimeMeter();
         for (int i = 0; i < n; i += batch)
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase, n / openThreadCpu);
+        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase, n / openThreadCpu, phase.Stop());
     }
 
     static void Must(Simulation sim, SimCommand c)

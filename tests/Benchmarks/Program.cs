@@ -32,7 +32,7 @@ if (all || which == "W6")
         var r = Pool.Run(n);
         Console.WriteLine($"W6 n={n} open_per_s={r.OpenPerSec:F0} close_per_s={r.ClosePerSec:F0} open_per_cpu_s={r.OpenPerCpuSec:F0} open_per_thread_cpu_s={r.OpenPerThreadCpuSec:F0} " +
             $"close_per_cpu_s={r.ClosePerCpuSec:F0} established={r.Established} server_fds={r.ServerFds} peak_rss_mb={Measure.PeakRssMb()}" +
-            (r.HeldBytesPerConnection is { } held ? $" held_bytes_per_connection={held:F0}" : "") + " " + r.OpenPhase.Format("open_"));
+            (r.HeldBytesPerConnection is { } held ? $" held_bytes_per_connection={held:F0}" : "") + " " + r.OpenPhase.Format("open_") + " " + r.ClosePhase.Format("close_"));
     }
 }
 sampler?.Print();

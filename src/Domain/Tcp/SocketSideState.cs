@@ -122,8 +122,10 @@ internal sealed class RetransStats
 /// <summary>
 /// Socket options most sockets never set: SO_RCVLOWAT (sk->sk_rcvlowat), TCP_NOTSENT_LOWAT (tp->notsent_lowat),
 /// TCP_SYNCNT (icsk->icsk_syn_retries), TCP_MAXSEG (tp->rx_opt.user_mss), TCP_DEFER_ACCEPT (the accept queue's
-/// rskq_defer_accept) and IP_LOCAL_PORT_RANGE (inet->local_port_range). Made by the first setsockopt() of one;
-/// absent means the defaults (sk_rcvlowat 1, the others 0).
+/// rskq_defer_accept) and IP_LOCAL_PORT_RANGE (inet->local_port_range), and the groups of them made on first use
+/// (<see cref="LingerSettings"/>, <see cref="KeepaliveSettings"/>, <see cref="SockTimeouts"/>): one reference in the
+/// socket for all of them. Made by the first setsockopt() of one; absent means the defaults (sk_rcvlowat 1, the
+/// others 0, no group).
 /// </summary>
 internal sealed class RareOptions
 {
@@ -139,13 +141,25 @@ internal sealed class RareOptions
     public int DeferAcceptRetrans;
     /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 (0: not set).</summary>
     public uint LocalPortRange;
+    /// <summary>SO_LINGER and TCP_LINGER2 (null: the defaults).</summary>
+    public LingerSettings? Linger;
+    /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT (null: all zero).</summary>
+    public KeepaliveSettings? Keepalive;
+    /// <summary>SO_SNDTIMEO / SO_RCVTIMEO (null: MAX_SCHEDULE_TIMEOUT both).</summary>
+    public SockTimeouts? Timeouts;
 
     /// <summary>
     /// What an accepted child copies from its listener (<c>TcpSocket.InheritOptions</c>): sk_rcvlowat, notsent_lowat,
-    /// icsk_syn_retries and user_mss; null when those are all defaults.
+    /// icsk_syn_retries, user_mss and a copy of each group; null when those are all defaults.
     /// </summary>
-    public RareOptions? CloneForChild() =>
-        RcvLowat == 1 && NotsentLowat == 0 && SynRetries == 0 && UserMss == 0
-            ? null
-            : new() { RcvLowat = RcvLowat, NotsentLowat = NotsentLowat, SynRetries = SynRetries, UserMss = UserMss };
+    public RareOptions? CloneForChild()
+    {
+        if (RcvLowat == 1 && NotsentLowat == 0 && SynRetries == 0 && UserMss == 0 && Linger is null && Keepalive is null && Timeouts is null)
+            return null;
+        return new()
+        {
+            RcvLowat = RcvLowat, NotsentLowat = NotsentLowat, SynRetries = SynRetries, UserMss = UserMss,
+            Linger = Linger?.Clone(), Keepalive = Keepalive?.Clone(), Timeouts = Timeouts?.Clone(),
+        };
+    }
 }

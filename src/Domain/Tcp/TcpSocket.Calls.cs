@@ -513,7 +513,7 @@ public sealed partial class TcpSocket
     {
         if (onOff == 0)
         {
-            if (_linger is { } l) l.On = false;
+            if (LingerSet is { } l) l.On = false;
             return;
         }
         if (_sim.Profile == KernelProfile.Linux44)
@@ -682,24 +682,21 @@ public sealed partial class TcpSocket
         return CallOutcome.Ok();
     }
 
-    int KeepaliveTimeSec => _keepalive is { IdleSec: > 0 } k ? k.IdleSec : Host.Sysctls.TcpKeepaliveTimeSec;
-    int KeepaliveIntvlSec => _keepalive is { IntvlSec: > 0 } k ? k.IntvlSec : Host.Sysctls.TcpKeepaliveIntvlSec;
-    int KeepaliveProbes => _keepalive is { Probes: > 0 } k ? k.Probes : Host.Sysctls.TcpKeepaliveProbes;
+    int KeepaliveTimeSec => KeepaliveSet is { IdleSec: > 0 } k ? k.IdleSec : Host.Sysctls.TcpKeepaliveTimeSec;
+    int KeepaliveIntvlSec => KeepaliveSet is { IntvlSec: > 0 } k ? k.IntvlSec : Host.Sysctls.TcpKeepaliveIntvlSec;
+    int KeepaliveProbes => KeepaliveSet is { Probes: > 0 } k ? k.Probes : Host.Sysctls.TcpKeepaliveProbes;
 
     /// <summary>Copies what accepted children inherit from the listener (sk_clone_lock copies the options).</summary>
     void InheritOptions(TcpSocket listener)
     {
         ReuseAddr = listener.ReuseAddr;
         ReusePort = listener.ReusePort;
-        _linger = listener._linger?.Clone();
-        _keepalive = listener._keepalive?.Clone();
-        _timeouts = listener._timeouts?.Clone();
         _sndBufSet = listener._sndBufSet;
         _rcvBufSet = listener._rcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
-        _rareOptions = listener._rareOptions?.CloneForChild(); // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat
+        _rareOptions = listener._rareOptions?.CloneForChild(); // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat, linger, keepalive, timeouts
         _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
         _icsk.RtoMin = listener._icsk.RtoMin; // inet_csk_clone_lock(): the listener's icsk_rto_min and icsk_rto_max, not today's sysctls
         _icsk.RtoMax = listener._icsk.RtoMax;

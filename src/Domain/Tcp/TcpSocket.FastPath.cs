@@ -20,10 +20,6 @@ public sealed partial class TcpSocket
     bool _predOn;
     /// <summary>The window field pred_flags predicts (its low 16 bits: snd_wnd &gt;&gt; snd_wscale when it was set).</summary>
     uint _predWindow;
-    /// <summary>sk->sk_forward_alloc: bytes scheduled (in pages) and not yet charged to an skb.</summary>
-    long _fwdAlloc;
-    /// <summary>The sk_rmem_alloc already charged to <see cref="_fwdAlloc"/> (<see cref="SyncRmemCharge"/>).</summary>
-    long _rmemCharged;
     /// <summary>The segment being handled took the fast path with data: tcp_queue_rcv() without tcp_try_rmem_schedule().</summary>
     bool _fastPathData;
 
@@ -80,12 +76,12 @@ public sealed partial class TcpSocket
         SyncRmemCharge();
         if (State != TcpState.Established || !HeaderPredicted(seg)) return true;
         if (seg.Length == 0) return false;
-        if (RcvTruesize(seg.Length) > _fwdAlloc) return true;
+        if (RcvTruesize(seg.Length) > (_data?.FwdAlloc ?? 0)) return true;
         Host.Count(MibCounter.TcpExtTCPHPHits);
         // tcp_queue_rcv() charges the skb (or, coalesced, its data) now, before tcp_ack() frees acknowledged send skbs.
         long charge = RcvChargeFor(seg.Length);
         MemCharge(charge);
-        _rmemCharged += charge;
+        DataToWrite.RmemCharged += charge;
         _fastPathData = true;
         return false;
     }
@@ -103,7 +99,7 @@ public sealed partial class TcpSocket
 
     /// <summary>What tcp_queue_rcv() would add to sk_rmem_alloc for <paramref name="payload"/> bytes now: see <see cref="QueueRcv"/>.</summary>
     long RcvChargeFor(long payload) =>
-        payload > 0 && CoalescesIntoTail(_rcvQueue) ? RcvCoalescedCharge(payload) : RcvTruesize(payload);
+        payload > 0 && CoalescesIntoTail(_data?.RcvQueue) ? RcvCoalescedCharge(payload) : RcvTruesize(payload);
 
     /// <summary>
     /// Models sk_wmem_schedule() / sk_rmem_schedule() / sk_forced_mem_schedule() — include/net/sock.h, net/core/sock.c:
@@ -112,12 +108,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void MemSchedule(long size)
     {
-        long delta = size - _fwdAlloc;
-        if (delta > 0) _fwdAlloc += (delta + PageSize - 1) / PageSize * PageSize;
+        long delta = size - (_data?.FwdAlloc ?? 0);
+        if (delta > 0) DataToWrite.FwdAlloc += (delta + PageSize - 1) / PageSize * PageSize;
     }
 
     /// <summary>Models sk_mem_charge() — include/net/sock.h: sk_forward_alloc −= size.</summary>
-    void MemCharge(long size) => _fwdAlloc -= size;
+    void MemCharge(long size) => Data(size != 0)?.FwdAlloc -= size;
 
     /// <summary>
     /// Models sk_mem_uncharge() — include/net/sock.h: sk_forward_alloc += size, then sk_mem_reclaim(): a page or more
@@ -125,8 +121,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void MemUncharge(long size)
     {
-        _fwdAlloc += size;
-        if (_fwdAlloc >= PageSize) _fwdAlloc %= PageSize;
+        if (Data(size != 0) is not { } data) return;
+        data.FwdAlloc += size;
+        if (data.FwdAlloc >= PageSize) data.FwdAlloc %= PageSize;
     }
 
     /// <summary>A send-queue charge: sk_wmem_schedule() (or the forced one) then sk_wmem_queued_add() + sk_mem_charge().</summary>
@@ -142,8 +139,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void SyncRmemCharge()
     {
-        long delta = RmemAlloc - _rmemCharged;
-        _rmemCharged += delta;
+        long delta = RmemAlloc - (_data?.RmemCharged ?? 0);
+        Data(delta != 0)?.RmemCharged += delta;
         if (delta > 0) MemCharge(delta);
         else if (delta < 0) MemUncharge(-delta);
     }

@@ -104,7 +104,7 @@ public sealed partial class TcpSocket
                 SndWscale: wscaleOk ? _rxOpt.SndWscale : 0,
                 RcvWscale: wscaleOk ? _rxOpt.RcvWscale : 0,
                 RtoUs: _icsk.Rto.Ns / 1_000,
-                AtoUs: CapByDelackMax(_ack.Ato).Ns / 1_000, // tcp_get_info(): min(ato, tcp_delack_max(sk)); linux-4.4 the raw ato
+                AtoUs: CapByDelackMax(Ack.Ato).Ns / 1_000, // tcp_get_info(): min(ato, tcp_delack_max(sk)); linux-4.4 the raw ato
                 Backoff: _icsk.Backoff,
                 Retransmits: _icsk.Retransmits,
                 Probes: _icsk.ProbesOut,
@@ -131,19 +131,19 @@ public sealed partial class TcpSocket
                 ReordSeen: _ca.ReordSeen,
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
                 MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
-                RcvMss: _ack.RcvMss,
-                BytesSent: _bytesSent,
+                RcvMss: _rcvMss,
+                BytesSent: _data?.BytesSent ?? 0,
                 BytesRetrans: _retransStats?.BytesRetrans ?? 0,
                 SegsOut: _segsOut,
                 SegsIn: _segsIn,
-                DataSegsOut: _dataSegsOut,
-                DataSegsIn: _dataSegsIn,
+                DataSegsOut: _data?.DataSegsOut ?? 0,
+                DataSegsIn: _data?.DataSegsIn ?? 0,
                 LastDataSentMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
-                LastDataRecvMs: JiffiesAgoMs(_lrcvStamped ? unchecked((uint)(Jiffies.Initial + _ack.LrcvTime)) : 0),
+                LastDataRecvMs: JiffiesAgoMs(_lrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0),
                 PacingRate: _pacingRate,
                 Delivered: _delivered,
                 RcvSpace: _rcvq.Space,
-                RcvRttUs: _rcvRtt.RttUs8 >> 3,
+                RcvRttUs: RcvRttUs8 >> 3,
                 DeliveryRate: rateInfo ? DeliveryRate : 0,
                 DeliveryRateAppLimited: rateInfo && _rate.RateAppLimited,
                 BusyTimeUs: chrono.BusyUs,
@@ -175,12 +175,12 @@ public sealed partial class TcpSocket
     /// <summary>icsk->icsk_ack.lrcvtime = tcp_jiffies32.</summary>
     void StampLrcvTime()
     {
-        _ack.LrcvTime = Jiffies.At(_sim.Now);
+        _lrcvTime = Jiffies.At(_sim.Now);
         _lrcvStamped = true;
     }
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>
-    public int AckQuickPingPong => (_ack.Quick << 1) | (InPingPongMode ? 1 : 0);
+    public int AckQuickPingPong => (Ack.Quick << 1) | (InPingPongMode ? 1 : 0);
 
     /// <summary>
     /// sk_refcnt as /proc/net/tcp prints it, modelled as one reference plus one per queued
@@ -195,7 +195,7 @@ public sealed partial class TcpSocket
         get
         {
             var now = _sim.Now;
-            int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_delackTimer.Armed || now < _delackTimerListUntil ? 1 : 0)
+            int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_data is { } data && (data.DelackTimer.Armed || now < data.DelackTimerListUntil) ? 1 : 0)
                 + (_keepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));

@@ -56,7 +56,7 @@ public sealed partial class TcpSocket
     {
         // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
         _segsIn += (uint)seg.GsoSegs;
-        if (seg.Length > 0) _dataSegsIn += (uint)seg.GsoSegs;
+        if (seg.Length > 0) DataToWrite.DataSegsIn += (uint)seg.GsoSegs;
     }
 
     void Ignore(Segment seg, string why)
@@ -123,7 +123,7 @@ public sealed partial class TcpSocket
                 // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
                 // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
                 // and the delayed-ACK timer at TCP_DELACK_MAX; data sent meanwhile carries the ACK.
-                _ack.Scheduled = true;
+                AckToWrite.Scheduled = true;
                 EnterQuickAckMode();
                 ArmDelackTimer(TcpConstants.DelackMax);
             }
@@ -440,7 +440,7 @@ public sealed partial class TcpSocket
             bool fastQueued = DataQueue(seg);
             SendChallengeAck();
             Push("tcp_data_snd_check");
-            if (_ack.Scheduled) AckSendCheck();
+            if (Ack.Scheduled) AckSendCheck();
             if (fastQueued && !Dead) DataReady();
             return;
         }
@@ -636,7 +636,7 @@ public sealed partial class TcpSocket
     {
         IncrQuickAck();
         ExitPingPongMode();
-        _ack.Ato = TcpConstants.AtoMin;
+        AckToWrite.Ato = TcpConstants.AtoMin;
     }
 
     /// <summary>
@@ -645,10 +645,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void IncrQuickAck()
     {
-        uint quickacks = _rcv.Wnd / (2 * (uint)_ack.RcvMss);
+        uint quickacks = _rcv.Wnd / (2 * (uint)_rcvMss);
         if (quickacks == 0) quickacks = 2;
         quickacks = Math.Min(quickacks, (uint)TcpConstants.MaxQuickAcks);
-        if (quickacks > _ack.Quick) _ack.Quick = (int)quickacks;
+        if (quickacks > Ack.Quick) AckToWrite.Quick = (int)quickacks;
     }
 
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
@@ -812,7 +812,7 @@ public sealed partial class TcpSocket
     /// and FIN skb acked to its last byte, then the FIN: TCPSACKReorder 1).
     /// </summary>
     uint HeadSkbStartSeq(uint segmentSeq) =>
-        _sndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
+        _data?.SndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
 
     /// <summary>
     /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
@@ -1071,7 +1071,7 @@ public sealed partial class TcpSocket
     /// </summary>
     uint SendHeadEndSeq()
     {
-        if (_sndSkbs is { } skbs && SndSkbHolding(skbs, _snd.Nxt) is var head and >= 0) return skbs[head].End;
+        if (_data?.SndSkbs is { } skbs && SndSkbHolding(skbs, _snd.Nxt) is var head and >= 0) return skbs[head].End;
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long dataLeft = SeqMath.Before(_snd.Nxt, dataEnd) ? dataEnd - _snd.Nxt : 0;
         uint headEnd = _snd.Nxt + (uint)Math.Min(PayloadMss, dataLeft);
@@ -1101,7 +1101,7 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtDelayedACKLost);
             DsackSet(seq, end);
             EnterQuickAckMode();
-            _ack.Scheduled = true;
+            AckToWrite.Scheduled = true;
             return false;
         }
         // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
@@ -1113,14 +1113,14 @@ public sealed partial class TcpSocket
             // queued out of order — out_of_window (SKB_DROP_REASON_TCP_OVERWINDOW, no counter): quick-ACK mode and
             // the ACK scheduled for tcp_ack_snd_check(). linux-4.4 alike.
             EnterQuickAckMode();
-            _ack.Scheduled = true;
+            AckToWrite.Scheduled = true;
             return false;
         }
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
             DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
-            _ack.Scheduled = true;
+            AckToWrite.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
             if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvTruesize(seg.Length));
@@ -1139,7 +1139,7 @@ public sealed partial class TcpSocket
             // at once), after tcp_data_snd_check(): data sent then carries it (both profiles).
             if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
             EnterQuickAckMode();
-            _ack.Scheduled = true;
+            AckToWrite.Scheduled = true;
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
@@ -1169,7 +1169,7 @@ public sealed partial class TcpSocket
         if (hadOfo && _ofo.Count == 0)
         {
             if (legacy) ExitPingPongMode();
-            else _ack.Now = true;
+            else AckToWrite.Now = true;
         }
         return true;
     }
@@ -1185,7 +1185,7 @@ public sealed partial class TcpSocket
         QueueRcv(Math.Max(0, payload), fin, end);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
-        _ack.Scheduled = true;
+        AckToWrite.Scheduled = true;
         if (fin && runFin) Fin();
         SyncRmemCharge(); // skb_set_owner_r() / tcp_try_coalesce(): sk_mem_charge() as the skb is queued
         return payload;
@@ -1199,21 +1199,21 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventDataRecv(Segment seg)
     {
-        _ack.Scheduled = true;
+        AckToWrite.Scheduled = true;
         MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin), seg.GsoSize);
         RcvRttMeasure();
         long now = Jiffies.At(_sim.Now); // tcp_jiffies32
-        if (_ack.Ato == SimDuration.Zero)
+        if (Ack.Ato == SimDuration.Zero)
         {
             // "The _first_ data packet received, initialize delayed ACK engine."
             IncrQuickAck();
-            _ack.Ato = TcpConstants.AtoMin;
+            AckToWrite.Ato = TcpConstants.AtoMin;
         }
         else
         {
             // ATO follows the inter-arrival time m (jiffies since icsk_ack.lrcvtime).
-            long m = now - _ack.LrcvTime;
-            long ato = Jiffies.FromDuration(_ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
+            long m = now - _lrcvTime;
+            long ato = Jiffies.FromDuration(Ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
             if (m <= atoMin / 2)
             {
                 ato = (ato >> 1) + atoMin / 2; // "The fastest case is the first."
@@ -1227,7 +1227,7 @@ public sealed partial class TcpSocket
             {
                 IncrQuickAck(); // "Too long gap. Apparently sender failed to restart window, so that we send ACKs quickly."
             }
-            _ack.Ato = Jiffies.ToDuration(ato);
+            AckToWrite.Ato = Jiffies.ToDuration(ato);
         }
         StampLrcvTime();
         if (seg.Length >= 128) GrowWindow(seg.Length, RcvTruesize(seg.Length));
@@ -1276,10 +1276,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void AckSendCheck()
     {
-        if (!_ack.Scheduled) return;
+        if (!Ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
-            || (_ack.Quick > 0 && !InPingPongMode) || _ack.Now || (legacy && _ofo.Count > 0))
+        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+            || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && _ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
@@ -1324,7 +1324,7 @@ public sealed partial class TcpSocket
         if (comp.Timer.Armed) return; // hrtimer_is_queued()
         // "compress ack timer : 5 % of rtt, but no more than tcp_comp_sack_delay_ns": rtt in µs · 8, so
         // rtt · (NSEC_PER_USEC >> 3) / 20 ns.
-        long rtt = _rcvRtt.RttUs8;
+        long rtt = RcvRttUs8;
         if (_rtt.SrttUs != 0 && _rtt.SrttUs < rtt) rtt = _rtt.SrttUs;
         long delay = Math.Min(Host.Sysctls.TcpCompSackDelayNs, rtt * (1000 >> 3) / 20);
         ArmCompressedAckTimer(SimDuration.FromNanoseconds(delay), SimDuration.FromNanoseconds(Host.Sysctls.TcpCompSackSlackNs));
@@ -1339,8 +1339,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void CleanupRbuf(long copied)
     {
-        bool timeToAck = _ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_ack.RcvMss
-            || copied > 0 && (_ack.Pushed2 || _ack.Pushed && !InPingPongMode) && RmemAlloc == 0);
+        bool timeToAck = Ack.Scheduled && (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss
+            || copied > 0 && (Ack.Pushed2 || Ack.Pushed && !InPingPongMode) && RmemAlloc == 0);
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();

@@ -100,7 +100,7 @@ public sealed partial class TcpSocket
     {
         long avail = RcvAvail;
         if (avail <= 0) return false;
-        return avail >= target || RmemPressure || ReceiveWindow() <= (uint)_ack.RcvMss;
+        return avail >= target || RmemPressure || ReceiveWindow() <= (uint)_rcvMss;
     }
 
     /// <summary>Models sock_rcvlowat(sk, 0, len) — include/net/sock.h: min(sk_rcvlowat, len), at least 1 (MSG_WAITALL is not modelled).</summary>

@@ -100,9 +100,9 @@ public sealed partial class TcpSocket
             return;
         }
         ExitPingPongMode();
-        if (State is TcpState.Established or TcpState.CloseWait && _ack.Scheduled)
+        if (State is TcpState.Established or TcpState.CloseWait && Ack.Scheduled)
         {
-            _ack.Pushed = true;
+            AckToWrite.Pushed = true;
             CleanupRbuf(1);
             if ((value & 1) == 0) EnterPingPongMode();
         }

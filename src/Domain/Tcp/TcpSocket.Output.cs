@@ -45,8 +45,9 @@ public sealed partial class TcpSocket
         _segsOut++;
         if (len > 0)
         {
-            _dataSegsOut++;
-            _bytesSent += len;
+            var data = DataToWrite;
+            data.DataSegsOut++;
+            data.BytesSent += len;
             if (retransmit) RetransStatsToWrite.BytesRetrans += len;
         }
         if (!hold) Host.Transmit(seg, reason, countOutSeg: !retransmit);
@@ -67,8 +68,11 @@ public sealed partial class TcpSocket
             CancelCompressedAckTimer();
         }
         DecQuickAckMode();
-        _ack.Scheduled = false;
-        _ack.Pushed = _ack.Pushed2 = _ack.Now = false;
+        if (_data is { } data) // icsk_ack.pending = 0: nothing is pending without a data path
+        {
+            data.Ack.Scheduled = false;
+            data.Ack.Pushed = data.Ack.Pushed2 = data.Ack.Now = false;
+        }
         CancelDelackTimer();
     }
 
@@ -81,16 +85,16 @@ public sealed partial class TcpSocket
     /// </summary>
     void DecQuickAckMode()
     {
-        if (_ack.Quick == 0) return;
-        int pkts = _sim.Profile == KernelProfile.Linux6 ? (_ack.Scheduled ? 1 : 0) : 1;
-        if (pkts >= _ack.Quick)
+        if (Ack.Quick == 0) return;
+        int pkts = _sim.Profile == KernelProfile.Linux6 ? (Ack.Scheduled ? 1 : 0) : 1;
+        if (pkts >= Ack.Quick)
         {
-            _ack.Quick = 0;
-            _ack.Ato = TcpConstants.AtoMin;
+            AckToWrite.Quick = 0;
+            AckToWrite.Ato = TcpConstants.AtoMin;
         }
         else
         {
-            _ack.Quick -= pkts;
+            AckToWrite.Quick -= pkts;
         }
     }
 
@@ -108,28 +112,31 @@ public sealed partial class TcpSocket
         EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
-        if (Jiffies.At(_sim.Now) - _ack.LrcvTime < Jiffies.FromDuration(_ack.Ato)) IncPingPongCnt();
+        if (Jiffies.At(_sim.Now) - _lrcvTime < Jiffies.FromDuration(Ack.Ato)) IncPingPongCnt();
     }
 
     /// <summary>
     /// inet_csk_in_pingpong_mode() — include/net/inet_connection_sock.h: icsk_ack.pingpong ≥ net.ipv4.tcp_pingpong_thresh
     /// (6.5+, default 1; linux-4.4: a flag, i.e. 1).
     /// </summary>
-    bool InPingPongMode => _ack.PingPong >= PingPongThresh;
+    bool InPingPongMode => Ack.PingPong >= PingPongThresh;
 
     int PingPongThresh => _sim.Profile == KernelProfile.Linux6 ? Host.Sysctls.TcpPingpongThresh : 1;
 
     /// <summary>inet_csk_enter_pingpong_mode(): pingpong = tcp_pingpong_thresh.</summary>
-    void EnterPingPongMode() => _ack.PingPong = (byte)PingPongThresh;
+    void EnterPingPongMode() => AckToWrite.PingPong = (byte)PingPongThresh;
 
     /// <summary>inet_csk_exit_pingpong_mode(): pingpong = 0.</summary>
-    void ExitPingPongMode() => _ack.PingPong = 0;
+    void ExitPingPongMode()
+    {
+        if (_data is { } data) data.Ack.PingPong = 0;
+    }
 
     /// <summary>inet_csk_inc_pingpong_cnt(): one more quick reply, at most U8_MAX (linux-4.4: pingpong = 1).</summary>
     void IncPingPongCnt()
     {
-        if (_sim.Profile == KernelProfile.Linux44) _ack.PingPong = 1;
-        else if (_ack.PingPong < byte.MaxValue) _ack.PingPong++;
+        if (_sim.Profile == KernelProfile.Linux44) AckToWrite.PingPong = 1;
+        else if (Ack.PingPong < byte.MaxValue) AckToWrite.PingPong++;
     }
 
     /// <summary>
@@ -635,12 +642,9 @@ public sealed partial class TcpSocket
             chunk.Clear();
         }
         TransmitChunkPiece(held, reason, countOutSeg);
-        _chunkPiecesSent = 0;
+        Data(nonZero: false)?.ChunkPiecesSent = 0;
         held = null;
     }
-
-    /// <summary>Segments of the TSO chunk being sent that are already on a link other than lo (<see cref="TransmitChunkPiece"/>).</summary>
-    int _chunkPiecesSent;
 
     /// <summary>
     /// Puts one segment of a TSO chunk on a link other than lo. The chunk is one skb down to the device: __ip_local_out()
@@ -652,7 +656,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void TransmitChunkPiece(Segment seg, string reason, bool countOutSeg)
     {
-        if (_chunkPiecesSent++ == 0)
+        if (DataToWrite.ChunkPiecesSent++ == 0)
         {
             Host.Transmit(seg, reason, countOutSeg);
             return;

@@ -4,7 +4,7 @@ namespace SimService.Domain.Tcp;
 
 /// <summary>
 /// The skb side of tcp_sacktag_write_queue() — net/ipv4/tcp_input.c: how the SACK blocks of an ACK cut and join the
-/// retransmission queue's skbs (the engine's send skbs, <see cref="_sndSkbs"/>). The scoreboard itself is kept per
+/// retransmission queue's skbs (the engine's send skbs, <see cref="DataPath.SndSkbs"/>). The scoreboard itself is kept per
 /// segment (<see cref="MarkSacked"/>); what this adds is where the kernel's skbs begin and end afterwards, which decides
 /// what a later retransmission resends as one piece — after SACK reneging clears the marks, after an ACK that ends
 /// inside an skb (tcp_tso_acked()), and for the loss probe. Observed on Linux 6.18.44 (--fuzz-teardown seed 10305): a
@@ -32,7 +32,7 @@ public sealed partial class TcpSocket
     int SacktagWalk(int skb, SackBlock? nextDup, uint start, uint end, bool dupSackIn, uint sndUna, ref AckFlags flag, ref SacktagState state)
     {
         if (skb < 0) return -1;
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         for (int i = skb; i < skbs.Count && SeqMath.Before(skbs[i].Seq, _snd.Nxt); i++)
         {
             // "queue is in-order => we can short-circuit the walk early"
@@ -67,7 +67,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int SacktagSkip(int skb, uint seq)
     {
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         if (skb >= 0 && SeqMath.After(skbs[skb].Seq, seq)) return skb;
         int i = SndSkbHolding(skbs, seq);
         return i >= 0 && SeqMath.Before(skbs[i].Seq, _snd.Nxt) ? i : -1;
@@ -80,7 +80,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int HighestSackSkb(uint sndUna)
     {
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         if (_ca.SackedOut == 0) return skbs.Count > 0 && SeqMath.Before(skbs[0].Seq, _snd.Nxt) ? 0 : -1;
         return SacktagSkip(-1, HighestSackSeq(sndUna));
     }
@@ -106,7 +106,7 @@ public sealed partial class TcpSocket
     /// </summary>
     (int Pcount, int Mss, bool OnlySacked, bool RetransNotLost) SkbSegments(int i)
     {
-        var skb = _sndSkbs![i];
+        var skb = _data!.SndSkbs![i];
         int pcount = 0, mss = 0;
         bool onlySacked = true, retransNotLost = false;
         for (int k = RtxFirstFrom(skb.Seq); k < _rtx.Count && !SeqMath.After(_rtx[k].End, skb.End); k++)
@@ -140,7 +140,7 @@ public sealed partial class TcpSocket
     int SkbSeglen(int i)
     {
         var (pcount, mss, _, _) = SkbSegments(i);
-        return pcount == 1 ? (int)_sndSkbs![i].Payload : mss;
+        return pcount == 1 ? (int)_data!.SndSkbs![i].Payload : mss;
     }
 
     /// <summary>
@@ -156,7 +156,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int SackShift(int i, uint start, uint end, bool dupSack, uint sndUna, ref AckFlags flag, ref SacktagState state)
     {
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         var skb = skbs[i];
         var seg = SkbSegments(i);
         // "Normally R but no L won't result in plain S"
@@ -220,12 +220,12 @@ public sealed partial class TcpSocket
     /// than 65535 * 8 bytes per skb" — prev may not reach 524280 bytes (its 16-bit gso_segs is then never the limit for
     /// segments of at least 8 bytes).
     /// </summary>
-    bool SkbShiftFits(int prev, long len) => _sndSkbs![prev].Payload + len < 65535 * TcpConstants.MinGsoSize;
+    bool SkbShiftFits(int prev, long len) => _data!.SndSkbs![prev].Payload + len < 65535 * TcpConstants.MinGsoSize;
 
     /// <summary>skb_shift() of <paramref name="len"/> payload bytes from the head of skb <paramref name="prev"/> + 1 onto skb <paramref name="prev"/>: the bytes and their truesize move.</summary>
     void SkbShiftOnto(int prev, long len)
     {
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         ref var to = ref SndSkbAt(skbs, prev);
         ref var from = ref SndSkbAt(skbs, prev + 1);
         to.End += (uint)len;
@@ -240,7 +240,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbShiftEaten(int prev)
     {
-        var skbs = _sndSkbs!;
+        var skbs = _data!.SndSkbs!;
         var eaten = skbs[prev + 1];
         ref var to = ref SndSkbAt(skbs, prev);
         to.End = eaten.End;
@@ -261,7 +261,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int SackMatchSkb(int i, uint start, uint end)
     {
-        var skb = _sndSkbs![i];
+        var skb = _data!.SndSkbs![i];
         bool inSack = !SeqMath.After(start, skb.Seq) && !SeqMath.Before(end, skb.End);
         var seg = SkbSegments(i);
         if (seg.Pcount > 1 && !inSack && SeqMath.After(skb.End, start))
@@ -317,7 +317,7 @@ public sealed partial class TcpSocket
     {
         var c = _recvSackCache ??= new SackBlock[SackBlocks.Max];
         var flag = AckFlags.None;
-        if (_sndSkbs is null)
+        if (_data?.SndSkbs is null)
         {
             foreach (var (b, dupSack) in ordered) flag |= MarkSacked(b.Left, b.Right, sndUna, dupSack, ref state);
             SackCacheStore(ordered);

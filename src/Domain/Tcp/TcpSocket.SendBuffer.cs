@@ -73,10 +73,6 @@ public sealed partial class TcpSocket
     /// <summary>tcp_pacing_ss_ratio and tcp_pacing_ca_ratio (sysctl defaults 200 and 120, in percent).</summary>
     const ulong PacingSsRatio = 200, PacingCaRatio = 120;
 
-    /// <summary>The write and retransmission queues as skbs: [Seq, End) with the FIN, and truesize.</summary>
-    List<SndSkb>? _sndSkbs;
-    /// <summary>sk->sk_wmem_queued: the truesize of every skb in the write and retransmission queues.</summary>
-    long _wmemQueued;
     /// <summary>SOCK_NOSPACE: a writer (tcp_sendmsg_locked() or tcp_poll()) found the send buffer full.</summary>
     bool _noSpace;
     /// <summary>sk_stream_write_space() woke the socket's sleepers; the writer runs once the softirq is done.</summary>
@@ -135,35 +131,33 @@ public sealed partial class TcpSocket
     /// <summary>sk_wmem_queued_add(+size) with its sk_mem_charge(), after the schedule that made room (WmemCharge()).</summary>
     void QueueWmem(long size)
     {
-        _wmemQueued += size;
+        Data(size != 0)?.WmemQueued += size;
         WmemCharge(size);
     }
 
     /// <summary>sk_wmem_queued_add(−size) with its sk_mem_uncharge() (tcp_wmem_free_skb(), tcp_trim_head()).</summary>
     void FreeWmem(long size)
     {
-        _wmemQueued -= size;
+        Data(size != 0)?.WmemQueued -= size;
         MemUncharge(size);
     }
 
-    /// <summary>sk_wmem_queued (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
-    public long WmemQueued => _wmemQueued;
 
     /// <summary>The send skbs' number (tests and views).</summary>
-    internal int SendSkbCount => _sndSkbs?.Count ?? 0;
+    internal int SendSkbCount => _data?.SndSkbs?.Count ?? 0;
 
     /// <summary>
     /// Models sk_stream_memory_free() = __sk_stream_memory_free(sk, 0) — include/net/sock.h: sk_wmem_queued &lt;
     /// sk_sndbuf, and tcp_stream_memory_free(sk, 0): the unsent bytes are below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamMemoryFree => _wmemQueued < SkSndbuf && TcpStreamMemoryFree(0);
+    bool StreamMemoryFree => WmemQueued < SkSndbuf && TcpStreamMemoryFree(0);
 
     /// <summary>
     /// Models __sk_stream_is_writeable(sk, 1) — include/net/sock.h: sk_stream_wspace() (sk_sndbuf − sk_wmem_queued)
     /// ≥ sk_stream_min_wspace() (sk_wmem_queued / 2), and __sk_stream_memory_free(sk, 1): sk_wmem_queued &lt; sk_sndbuf
     /// and twice the unsent bytes below TCP_NOTSENT_LOWAT.
     /// </summary>
-    bool StreamWriteable => SkSndbuf - _wmemQueued >= _wmemQueued >> 1 && _wmemQueued < SkSndbuf && TcpStreamMemoryFree(1);
+    bool StreamWriteable => SkSndbuf - WmemQueued >= WmemQueued >> 1 && WmemQueued < SkSndbuf && TcpStreamMemoryFree(1);
 
     /// <summary>
     /// Models tcp_xmit_size_goal() — net/ipv4/tcp.c: sk_gso_max_size bounded by tcp_bound_to_half_wnd() (half the
@@ -188,7 +182,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CopyToSendQueue(PendingCall call)
     {
-        var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
+        var skbs = DataToWrite.SndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
         // tcp_send_mss(): mss_now = tcp_current_mss() and size_goal from it, once per call and again after wait_for_space (here: the call that resumes).
         int mssNow = CurrentMss;
         int sizeGoal = XmitSizeGoal(mssNow);
@@ -275,7 +269,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool PshAt(uint dataEnd, uint writeEnd)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null || skbs.Count == 0) return dataEnd == writeEnd;
         foreach (var skb in skbs)
             if (skb.Psh && skb.End - (skb.Fin ? 1u : 0u) == dataEnd) return true;
@@ -287,7 +281,7 @@ public sealed partial class TcpSocket
     /// where the window ended, data and FIN not fitting together): tcp_fragment() gave the cut-off rest the skb's
     /// flags, so the lone FIN goes out with PSH ("FP.").
     /// </summary>
-    bool FinSplitFromPushedData => _sndSkbs is { Count: > 0 } skbs && skbs[^1] is { Fin: true, Psh: true } tail && tail.Payload > 0;
+    bool FinSplitFromPushedData => _data?.SndSkbs is { Count: > 0 } skbs && skbs[^1] is { Fin: true, Psh: true } tail && tail.Payload > 0;
 
     /// <summary>
     /// Models tcp_tso_segs() → tcp_tso_autosize() — net/ipv4/tcp_output.c: how many segments one skb may carry
@@ -361,7 +355,7 @@ public sealed partial class TcpSocket
     /// </summary>
     (long Len, bool IsTail, bool Fin) SendHeadSkb(long missingUpTo)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null || skbs.Count == 0)
         {
             uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
@@ -411,7 +405,7 @@ public sealed partial class TcpSocket
     /// </summary>
     (uint End, bool Last)? GrowSendHead(uint start, int quota, int mssNow, bool grow)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return null;
         int i = SndSkbHolding(skbs, start);
         if (i < 0) return null;
@@ -448,7 +442,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbChunkSent(uint seq, uint end)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return;
         SkbSplitAt(seq);
         int i = 0;
@@ -485,7 +479,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbSplitAt(uint seq)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return;
         int i = SndSkbHolding(skbs, seq);
         if (i < 0 || skbs[i].Seq == seq) return;
@@ -512,7 +506,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool SkbIsOneSegment(uint seq, uint end)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return true;
         int i = SndSkbHolding(skbs, seq);
         return i < 0 || skbs[i].Seq == seq && skbs[i].End == end;
@@ -524,7 +518,7 @@ public sealed partial class TcpSocket
     /// </summary>
     (uint Start, uint End) SendSkbBounds(uint seq)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return (seq, seq);
         int i = SndSkbHolding(skbs, seq);
         return i < 0 ? (seq, seq) : (skbs[i].Seq, skbs[i].End);
@@ -540,7 +534,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbCollapse(uint toSeq, uint nextSeq)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return;
         SkbSplitAt(toSeq);
         int i = 0;
@@ -563,7 +557,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbAcked(uint una)
     {
-        var skbs = _sndSkbs;
+        var skbs = _data?.SndSkbs;
         if (skbs is null) return;
         int n = 0;
         while (n < skbs.Count && !SeqMath.After(skbs[n].End, una))
@@ -588,7 +582,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SkbQueueFin()
     {
-        var skbs = _sndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
+        var skbs = DataToWrite.SndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity);
         if (skbs.Count > 0 && !skbs[^1].Fin && !SeqMath.Before(skbs[^1].Seq, _snd.Nxt) && skbs[^1].End == _snd.FinSeq)
         {
             ref var tail = ref SndSkbAt(skbs, skbs.Count - 1);
@@ -605,7 +599,7 @@ public sealed partial class TcpSocket
     /// <summary>The memory side of tcp_send_fin() under memory pressure: the FIN flag and one sequence number on the last skb sent, no new skb.</summary>
     void SkbFinOnSentTail()
     {
-        if (_sndSkbs is not { Count: > 0 } skbs) return;
+        if (_data?.SndSkbs is not { Count: > 0 } skbs) return;
         ref var tail = ref SndSkbAt(skbs, skbs.Count - 1);
         tail.End++;
         tail.Fin = true;
@@ -614,8 +608,8 @@ public sealed partial class TcpSocket
     /// <summary>tcp_write_queue_purge(): every skb freed.</summary>
     void SkbPurge()
     {
-        _sndSkbs?.Clear();
-        FreeWmem(_wmemQueued);
+        _data?.SndSkbs?.Clear();
+        FreeWmem(WmemQueued);
     }
 
     /// <summary>

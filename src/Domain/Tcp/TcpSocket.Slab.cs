@@ -28,7 +28,7 @@ public sealed partial class TcpSocket
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
         _xmitTimer.Recycle();
-        _delackTimer.Recycle();
+        _data?.Reset(); // kept with the object, as its generation must be (TcpSocket.DataPath.cs)
         _keepaliveTimer = null;
         _xmitPending = default;
         _lastStateBeforeClose = TcpState.Close;
@@ -45,8 +45,6 @@ public sealed partial class TcpSocket
         Destroyed = false;
         PeerSocketId = 0;
         ReuseAddr = ReusePort = ConnectBind = false;
-        _linger = null;
-        _keepalive = null;
         _sndBufSet = _rcvBufSet = 0;
         NonBlocking = false;
         _sockState = default;
@@ -69,7 +67,6 @@ public sealed partial class TcpSocket
         _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs)));
         // icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+; linux-4.4: TCP_RTO_MAX).
         _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs)));
-        _ack = new() { RcvMss = TcpConstants.MssDefault };
         _compAck = null;
         // u32 tp->reordering = net.ipv4.tcp_reordering.
         _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = unchecked((uint)Host.Sysctls.TcpReordering) };
@@ -86,10 +83,11 @@ public sealed partial class TcpSocket
         _oowAck = default;
         _lastAckRecv = default;
         _transferStamped = _lrcvStamped = false;
-        _segsOut = _dataSegsOut = _segsIn = _dataSegsIn = 0;
-        _bytesSent = 0;
+        _lrcvTime = 0;
+        _rcvMss = TcpConstants.MssDefault;
+        _segsOut = _segsIn = 0;
         _pendingConnect = _pendingSend = _pendingRecv = _pendingClose = null;
-        _xmitTimerListUntil = _delackTimerListUntil = default;
+        _xmitTimerListUntil = default;
 
         _caOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
         _caSetsockopt = false;
@@ -97,37 +95,27 @@ public sealed partial class TcpSocket
         _cwnd = new() { Clamp = uint.MaxValue }; // snd_cwnd_clamp = ~0
         _predOn = false;
         _predWindow = 0;
-        _fwdAlloc = _rmemCharged = 0;
         _fastPathData = false;
         _rareOptions = null;
         _nonagle = default;
         _mssSynced = false;
         _connectMssCache = 0;
-        _chunkPiecesSent = 0;
         _bindAddress = IPv4.Any;
         BindAddressNoPort = false;
         _rate = RateEstimator.Initial;
         _chrono = default;
         _ackTsEcr = 0;
-        _sndSkbs = null;
-        _wmemQueued = 0;
         _noSpace = _writeSpaceWake = false;
         _pushedSeq = 0;
         _pacingRate = ulong.MaxValue; // sk_pacing_rate = ~0UL
         _wstamp = new(long.MinValue / 2);
-        _memCharged = 0;
-        _timeouts = null;
         _rcvBuf = Host.Sysctls.TcpRmem[1]; // sk_rcvbuf = tcp_rmem[1]
         _scalingRatio = TcpConstants.DefaultScalingRatio;
         _windowClamp = 0;
         _advmss = TcpConstants.EthernetMss;
-        _rcvQueue = null;
-        _rcvQueueTruesize = 0;
-        _copied = 0;
         _rcvq = default;
         _mstamp = default;
         _mstampEpoch = 0;
-        _rcvRtt = default;
     }
 
     /// <summary>
@@ -140,7 +128,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
-        _listen is null && _linger is null && _timeouts is null &&
+        _listen is null && LingerSet is null && TimeoutsSet is null &&
         _pendingConnect is null && _pendingSend is null && _pendingRecv is null && _pendingClose is null;
 
     /// <summary>The event during which the socket was destroyed: it is not handed out again before that event ends.</summary>

@@ -7,7 +7,7 @@ namespace SimService.Domain.Tcp;
 // The groups of a TcpSocket's protocol state, shaped as the kernel groups them in struct tcp_sock,
 // struct inet_connection_sock and their sub-structures (include/linux/tcp.h, include/net/inet_connection_sock.h).
 // Each is a mutable struct held in a field of its socket: no allocation of its own, and a field's
-// owner follows from where it sits (_snd.Una is tp->snd_una, _ack.Ato is icsk->icsk_ack.ato).
+// owner follows from where it sits (_snd.Una is tp->snd_una, Ack.Ato is icsk->icsk_ack.ato).
 // LayoutKind.Auto lets the runtime order a group's fields by size (no padding between a bool and a long),
 // as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes.
 
@@ -213,10 +213,6 @@ internal struct DelayedAck
     public SimDuration Ato;
     /// <summary>icsk_ack.pending & ICSK_ACK_SCHED: an ACK is due.</summary>
     public bool Scheduled;
-    /// <summary>icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong tests use it.</summary>
-    public long LrcvTime;
-    /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()).</summary>
-    public int RcvMss;
     /// <summary>icsk_ack.last_seg_size.</summary>
     public int LastSegSize;
     /// <summary>ICSK_ACK_PUSHED / ICSK_ACK_PUSHED2 of icsk_ack.pending, cleared with every ACK sent.</summary>

@@ -159,14 +159,11 @@ public sealed partial class TcpSocket
     bool CheckOom(int shift)
     {
         bool tooMany = Host.TooManyOrphans(shift);
-        bool outOfMemory = _wmemQueued > TcpConstants.SockMinSndBuf && Host.TcpMemPages > Host.Sysctls.TcpMem[2];
+        bool outOfMemory = WmemQueued > TcpConstants.SockMinSndBuf && Host.TcpMemPages > Host.Sysctls.TcpMem[2];
         if (tooMany) Host.LogRateLimited("TCP: too many orphaned sockets");
         if (outOfMemory) Host.LogRateLimited("TCP: out of memory -- consider tuning tcp_mem");
         return tooMany || outOfMemory;
     }
-
-    /// <summary>Bytes this socket charges to the host's TCP memory (sk_wmem_queued + sk_rmem_alloc, as truesize).</summary>
-    long _memCharged;
 
     /// <summary>
     /// Re-computes this socket's charge after its queues changed: payload in the send and receive
@@ -177,8 +174,8 @@ public sealed partial class TcpSocket
         uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
         long queued = (!_snd.QueuePurged && SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0) + _rcv.Unread;
         long charged = queued * 3 / 2;
-        Host.ChargeTcpMemory(charged - _memCharged);
-        _memCharged = charged;
+        Host.ChargeTcpMemory(charged - (_data?.MemCharged ?? 0));
+        Data(charged != 0)?.MemCharged = charged;
     }
 
     /// <summary>
@@ -363,7 +360,7 @@ public sealed partial class TcpSocket
         if (Dead) Host.OrphanCount--;
         Destroyed = true;
         _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
-        _delackTimer.Cancel(this, DelackTimerKey);
+        _data?.DelackTimer.Cancel(this, DelackTimerKey);
         _compAck?.Timer.Cancel(this, CompressedAckTimerKey);
         _keepaliveTimer?.Detach();
         GiveBackQueues();
@@ -378,10 +375,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void GiveBackQueues()
     {
-        _sim.FreeQueues.Give(_sndSkbs);
-        _sndSkbs = null;
-        _sim.FreeQueues.Give(_rcvQueue);
-        _rcvQueue = null;
+        _sim.FreeQueues.Give(_data?.SndSkbs);
+        Data(nonZero: false)?.SndSkbs = null;
+        _sim.FreeQueues.Give(_data?.RcvQueue);
+        Data(nonZero: false)?.RcvQueue = null;
     }
 
     /// <summary>Receive-queue bytes the application will never read are lost to the sender; the out-of-order queue goes too.</summary>

@@ -13,13 +13,13 @@ public sealed partial class TcpSocket
     public const long MaxScheduleTimeout = long.MaxValue;
 
     /// <summary>Made by the first SO_SNDTIMEO/SO_RCVTIMEO (null: MAX_SCHEDULE_TIMEOUT for both).</summary>
-    SockTimeouts? _timeouts;
-    SockTimeouts Timeouts => _timeouts ??= new();
+    SockTimeouts? TimeoutsSet => _rareOptions?.Timeouts;
+    SockTimeouts Timeouts => RareOptionsToWrite.Timeouts ??= new();
 
     /// <summary>sk->sk_sndtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    public long SndTimeoJiffies => _timeouts?.Snd ?? MaxScheduleTimeout;
+    public long SndTimeoJiffies => TimeoutsSet?.Snd ?? MaxScheduleTimeout;
     /// <summary>sk->sk_rcvtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    public long RcvTimeoJiffies => _timeouts?.Rcv ?? MaxScheduleTimeout;
+    public long RcvTimeoJiffies => TimeoutsSet?.Rcv ?? MaxScheduleTimeout;
 
     /// <summary>Models sock_sndtimeo() — include/net/sock.h: 0 with O_NONBLOCK, else sk_sndtimeo.</summary>
     long SockSndTimeo => NonBlocking ? 0 : SndTimeoJiffies;

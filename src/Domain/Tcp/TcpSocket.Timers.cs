@@ -473,17 +473,17 @@ public sealed partial class TcpSocket
             SackCompressSendAck();
             return;
         }
-        if (!_ack.Scheduled) return;
+        if (!Ack.Scheduled) return;
         if (!InPingPongMode)
         {
             // Delayed ACK missed: inflate ATO.
-            _ack.Ato = SimDuration.Min(_ack.Ato * 2, _icsk.Rto);
+            AckToWrite.Ato = SimDuration.Min(Ack.Ato * 2, _icsk.Rto);
         }
         else
         {
             // Delayed ACK missed: leave ping-pong mode and deflate ATO.
             ExitPingPongMode();
-            _ack.Ato = TcpConstants.AtoMin;
+            AckToWrite.Ato = TcpConstants.AtoMin;
         }
         SendAck("tcp_delack_timer");
         Host.Count(MibCounter.TcpExtDelayedACKs);
@@ -521,12 +521,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void ScheduleDelayedAck()
     {
-        _ack.Scheduled = true;
-        var ato = _ack.Ato;
+        AckToWrite.Scheduled = true;
+        var ato = Ack.Ato;
         if (ato > TcpConstants.AtoMin)
         {
             // Bounded by HZ/2 (TCP_DELACK_MAX in ping-pong mode or with ICSK_ACK_PUSHED) and by the smoothed RTT.
-            var maxAto = InPingPongMode || _ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
+            var maxAto = InPingPongMode || Ack.Pushed ? TcpConstants.DelackMax : SimDuration.FromMilliseconds(500);
             if (_rtt.SrttUs != 0)
             {
                 var rtt = SimDuration.Max(Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3))), TcpConstants.AtoMin);
@@ -535,17 +535,17 @@ public sealed partial class TcpSocket
             ato = SimDuration.Min(ato, maxAto);
         }
         ato = CapByDelackMax(ato);
-        if (_delackTimer.Armed)
+        if (_data is { DelackTimer: { Armed: true, Expires: var expires } })
         {
             // ICSK_ACK_TIMER already: "If delack timer is about to expire, send ACK now" (within ato / 4 jiffies),
             // else the earlier of the two expiries stays.
             long now = Jiffies.At(_sim.Now), atoJiffies = Jiffies.FromDuration(ato);
-            if (Jiffies.At(_delackTimer.Expires) <= now + (atoJiffies >> 2))
+            if (Jiffies.At(expires) <= now + (atoJiffies >> 2))
             {
                 SendAck("tcp_send_delayed_ack (timer about to expire)");
                 return;
             }
-            if (Jiffies.At(_delackTimer.Expires) <= now + atoJiffies) return;
+            if (Jiffies.At(expires) <= now + atoJiffies) return;
         }
         ArmDelackTimer(ato);
     }
@@ -619,7 +619,7 @@ public sealed partial class TcpSocket
         get
         {
             uint now = Jiffies32At(_sim.Now);
-            uint lrcvtime = _lrcvStamped ? unchecked((uint)(Jiffies.Initial + _ack.LrcvTime)) : 0;
+            uint lrcvtime = _lrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
             uint rcvTstamp = _transferStamped ? Jiffies32At(_lastAckRecv) : 0;
             return Jiffies.ToDuration(Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp)));
         }

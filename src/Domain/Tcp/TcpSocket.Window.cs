@@ -59,12 +59,6 @@ public sealed partial class TcpSocket
     uint _windowClamp;
     /// <summary>tp->advmss: the MSS we advertised, less the timestamp option on an active open that negotiated it.</summary>
     int _advmss;
-    /// <summary>sk_receive_queue: payload not yet read and truesize of each skb (a FIN-only skb has no payload).</summary>
-    List<RcvSkb>? _rcvQueue;
-    /// <summary>sk_rmem_alloc of the receive queue (the out-of-order queue's is added by <see cref="RmemAlloc"/>).</summary>
-    long _rcvQueueTruesize;
-    /// <summary>Payload bytes the application has read (copied_seq − irs − 1, without the FIN).</summary>
-    long _copied;
 
     /// <summary>tp->rcvq_space (autotuning's measure) and tp->rcv_rtt_est (the receiver's RTT).</summary>
     ReceiveSpace _rcvq;
@@ -78,7 +72,6 @@ public sealed partial class TcpSocket
     /// which on a real machine are microseconds apart (see <see cref="InFlight.SentEpoch"/>).
     /// </summary>
     long _mstampEpoch;
-    ReceiverRtt _rcvRtt;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
     internal struct RcvSkb(long left, int truesize, uint headEnd = 0)
@@ -95,7 +88,7 @@ public sealed partial class TcpSocket
     internal long SkRcvbuf => _rcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
 
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
-    internal long RmemAlloc => _rcvQueueTruesize + OfoTruesize();
+    internal long RmemAlloc => (_data?.RcvQueueTruesize ?? 0) + OfoTruesize();
 
     /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
     long OfoTruesize()
@@ -144,7 +137,7 @@ public sealed partial class TcpSocket
     /// </summary>
     long SelectWindowRaw()
     {
-        long mss = _ack.RcvMss;
+        long mss = _rcvMss;
         long freeSpace = TcpSpace;
         long allowedSpace = RcvSpace;
         long fullSpace = Math.Min(_windowClamp, allowedSpace);
@@ -155,7 +148,7 @@ public sealed partial class TcpSocket
         }
         if (freeSpace < fullSpace >> 1)
         {
-            _ack.Quick = 0;
+            if (_data is { } data) data.Ack.Quick = 0;
             long granule = 1L << _rxOpt.RcvWscale;
             freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
             if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
@@ -205,7 +198,7 @@ public sealed partial class TcpSocket
     {
         MstampRefresh();
         _rcvq.Time = _mstamp;
-        _rcvq.Copied = _copied;
+        _rcvq.Copied = _data?.Copied ?? 0;
         long appWin = Host.Sysctls.TcpAppWin;
         long maxwin = RcvSpace;
         if (_windowClamp >= maxwin)
@@ -230,7 +223,7 @@ public sealed partial class TcpSocket
     void InitializeRcvMss(int mssCache)
     {
         long hint = Math.Min(Math.Min(_advmss, mssCache), Math.Min(_rcv.Wnd / 2, TcpConstants.MssDefault));
-        _ack.RcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
+        _rcvMss = (int)Math.Max(hint, TcpConstants.MinMss);
     }
 
     /// <summary>
@@ -243,12 +236,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void MeasureRcvMss(int skbLen, bool psh, bool fin, int gsoSize = 0)
     {
-        int lss = _ack.LastSegSize;
-        _ack.LastSegSize = 0;
+        int lss = Ack.LastSegSize;
+        AckToWrite.LastSegSize = 0;
         int len = gsoSize != 0 ? gsoSize : skbLen; // "len = skb_shinfo(skb)->gso_size ? : skb->len"
-        if (len >= _ack.RcvMss)
+        if (len >= _rcvMss)
         {
-            if (len != _ack.RcvMss)
+            if (len != _rcvMss)
             {
                 int old = _scalingRatio;
                 _scalingRatio = Math.Max(1, (int)(((long)skbLen << TcpConstants.RmemToWinScale) / RcvTruesize(skbLen)));
@@ -258,8 +251,8 @@ public sealed partial class TcpSocket
                     if (_windowClamp < _rcvq.Space) _rcvq.Space = _windowClamp;
                 }
             }
-            _ack.RcvMss = Math.Min(len, _advmss);
-            if (psh) _ack.Pushed = true;
+            _rcvMss = Math.Min(len, _advmss);
+            if (psh) AckToWrite.Pushed = true;
             return;
         }
         int headerLen = 20 + (_rxOpt.TsOk ? TcpConstants.TimestampOptionBytes : 0);
@@ -267,15 +260,15 @@ public sealed partial class TcpSocket
         if (withHeader >= TcpConstants.MssDefault + 20 || withHeader >= TcpConstants.MinMss + 20 && !psh && !fin)
         {
             int l = withHeader - headerLen;
-            _ack.LastSegSize = l;
+            AckToWrite.LastSegSize = l;
             if (l == lss)
             {
-                _ack.RcvMss = l;
+                _rcvMss = l;
                 return;
             }
         }
-        if (_ack.Pushed) _ack.Pushed2 = true;
-        _ack.Pushed = true;
+        if (Ack.Pushed) AckToWrite.Pushed2 = true;
+        AckToWrite.Pushed = true;
     }
 
     /// <summary>
@@ -314,7 +307,7 @@ public sealed partial class TcpSocket
             {
                 if (t <= len)
                 {
-                    incr = 2L * _ack.RcvMss;
+                    incr = 2L * _rcvMss;
                     break;
                 }
                 t >>= 1;
@@ -324,7 +317,7 @@ public sealed partial class TcpSocket
         if (incr == 0) return;
         incr = Math.Max(incr, 2L * len);
         _rcv.Ssthresh += (uint)Math.Min(room, incr);
-        _ack.Quick |= 1;
+        AckToWrite.Quick |= 1;
     }
 
     /// <summary>
@@ -333,13 +326,14 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvRttMeasure()
     {
-        if (_rcvRtt.Time is { } t)
+        ref var est = ref DataToWrite.RcvRtt; // on received data
+        if (est.Time is { } t)
         {
-            if (SeqMath.Before(_rcv.Nxt, _rcvRtt.Seq)) return;
-            RcvRttUpdate(Math.Max(1, (_sim.Now - t).Ns / 1000), winDep: true);
+            if (SeqMath.Before(_rcv.Nxt, est.Seq)) return;
+            RcvRttUpdate(ref est, Math.Max(1, (_sim.Now - t).Ns / 1000), winDep: true);
         }
-        _rcvRtt.Seq = _rcv.Nxt + _rcv.Wnd;
-        _rcvRtt.Time = _sim.Now;
+        est.Seq = _rcv.Nxt + _rcv.Wnd;
+        est.Time = _sim.Now;
     }
 
     /// <summary>
@@ -351,12 +345,13 @@ public sealed partial class TcpSocket
     {
         if (!_rxOpt.TsOk || !seg.Options.HasTimestamp) return;
         uint tsecr = seg.Options.TsEcr;
-        if (tsecr == _rcvRtt.LastTsecr) return;
-        _rcvRtt.LastTsecr = tsecr;
-        if (seg.EndSeq - seg.Seq < (uint)_ack.RcvMss) return;
+        ref var est = ref DataToWrite.RcvRtt; // on received data
+        if (tsecr == est.LastTsecr) return;
+        est.LastTsecr = tsecr;
+        if (seg.EndSeq - seg.Seq < (uint)_rcvMss) return;
         uint delta = unchecked(TsVal - tsecr);
         if (delta == 0 || delta >= int.MaxValue / 1000) return;
-        RcvRttUpdate(delta * 1000L, winDep: false);
+        RcvRttUpdate(ref est, delta * 1000L, winDep: false);
     }
 
     /// <summary>
@@ -364,17 +359,17 @@ public sealed partial class TcpSocket
     /// queue is not empty") — net/ipv4/tcp_input.c: a smaller sample (×8) replaces the estimate; a larger one
     /// is ignored from the window-based measure, or while data is unread, else smoothed by 1/8.
     /// </summary>
-    void RcvRttUpdate(long sampleUs, bool winDep)
+    void RcvRttUpdate(ref ReceiverRtt est, long sampleUs, bool winDep)
     {
-        long old = _rcvRtt.RttUs8;
+        long old = est.RttUs8;
         long m = sampleUs << 3;
         if (old == 0 || m < old)
         {
-            _rcvRtt.RttUs8 = m;
+            est.RttUs8 = m;
             return;
         }
         if (winDep || _rcv.Unread > 0) return;
-        _rcvRtt.RttUs8 = old - (old >> 3) + sampleUs;
+        est.RttUs8 = old - (old >> 3) + sampleUs;
     }
 
     /// <summary>
@@ -388,16 +383,17 @@ public sealed partial class TcpSocket
     /// </summary>
     void RcvSpaceAdjust(long inq)
     {
-        if (_rcvRtt.RttUs8 == 0) return;
+        long rttUs8 = RcvRttUs8;
+        if (rttUs8 == 0) return;
         long time = (_mstamp - _rcvq.Time).Ns / 1000;
-        if (time < _rcvRtt.RttUs8 >> 3) return;
-        long copied = _copied - _rcvq.Copied - inq;
+        if (time < rttUs8 >> 3) return;
+        long copied = (_data?.Copied ?? 0) - _rcvq.Copied - inq;
         if (copied > _rcvq.Space)
         {
             _rcvq.Space = copied;
             RcvbufGrow();
         }
-        _rcvq.Copied = _copied;
+        _rcvq.Copied = _data?.Copied ?? 0;
         _rcvq.Time = _mstamp;
     }
 
@@ -422,7 +418,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void QueueRcv(long payload, bool fin, uint end)
     {
-        var q = _rcvQueue ??= _sim.FreeQueues.ReceiveQueue(SmallQueueCapacity);
+        var q = DataToWrite.RcvQueue ??= _sim.FreeQueues.ReceiveQueue(SmallQueueCapacity);
         if (payload == 0)
         {
             if (!fin) return;
@@ -436,7 +432,7 @@ public sealed partial class TcpSocket
                 return;
             }
             q.Add(new RcvSkb(0, RcvTruesize(0)) { Fin = true });
-            _rcvQueueTruesize += RcvTruesize(0);
+            DataToWrite.RcvQueueTruesize += RcvTruesize(0);
             return;
         }
         if (CoalescesIntoTail(q))
@@ -446,12 +442,12 @@ public sealed partial class TcpSocket
             tail.Truesize += RcvCoalescedCharge(payload);
             tail.Frags++;
             tail.Fin = fin;
-            _rcvQueueTruesize += RcvCoalescedCharge(payload);
+            DataToWrite.RcvQueueTruesize += RcvCoalescedCharge(payload);
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
         q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin });
-        _rcvQueueTruesize += RcvTruesize(payload);
+        DataToWrite.RcvQueueTruesize += RcvTruesize(payload);
     }
 
     /// <summary>
@@ -461,10 +457,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void ConsumeRcv(long n, bool eatFin)
     {
-        var q = _rcvQueue;
+        var q = _data?.RcvQueue;
         if (q is null || q.Count == 0)
         {
-            _copied += n;
+            DataToWrite.Copied += n;
             if (n > 0) RcvSpaceAdjust(_rcv.Unread);
             return;
         }
@@ -476,21 +472,21 @@ public sealed partial class TcpSocket
             n -= take;
             if (take > 0)
             {
-                _copied += take;
+                DataToWrite.Copied += take;
                 RcvSpaceAdjust(_rcv.Unread + n);
             }
             if (head.Left > 0 || head.Fin && !eatFin) break;
-            _rcvQueueTruesize -= head.Truesize;
+            DataToWrite.RcvQueueTruesize -= head.Truesize;
             q.RemoveAt(0);
         }
-        _copied += n; // nothing is read past the queue's skbs; kept exact should they ever disagree
+        DataToWrite.Copied += n; // nothing is read past the queue's skbs; kept exact should they ever disagree
         SyncRmemCharge(); // sock_rfree() of each skb eaten: sk_mem_uncharge()
     }
 
     void ClearRcvQueue()
     {
-        _rcvQueue?.Clear();
-        _rcvQueueTruesize = 0;
+        _data?.RcvQueue?.Clear();
+        Data(nonZero: false)?.RcvQueueTruesize = 0;
         SyncRmemCharge();
     }
 }

@@ -16,8 +16,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     readonly Simulation _sim;
     /// <summary>icsk_retransmit_timer: the one xmit timer (retransmit, loss probe, reorder, persist), a field of the socket.</summary>
     TimerState _xmitTimer;
-    /// <summary>icsk_delack_timer, a field of the socket.</summary>
-    TimerState _delackTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
     static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
@@ -79,23 +77,23 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>SOCK_CONNECT_BIND: the port came from connect()'s ephemeral search (__inet_hash_connect()).</summary>
     public bool ConnectBind { get; internal set; }
     /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
-    LingerSettings? _linger;
-    LingerSettings Linger => _linger ??= new();
-    public bool LingerOn => _linger?.On ?? false;
+    LingerSettings? LingerSet => _rareOptions?.Linger;
+    LingerSettings Linger => RareOptionsToWrite.Linger ??= new();
+    public bool LingerOn => LingerSet?.On ?? false;
     /// <summary>
     /// l_linger as sk_getsockopt(SO_LINGER) reads it back: sk_lingertime / HZ stored in an int — its low 32 bits, so
     /// the saturated MAX_SCHEDULE_TIMEOUT reads as −1752346657.
     /// </summary>
     public int LingerSec => unchecked((int)(LingerJiffies / Jiffies.Hz));
     /// <summary>sk->sk_lingertime in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
-    long LingerJiffies => _linger?.Jiffies ?? 0;
+    long LingerJiffies => LingerSet?.Jiffies ?? 0;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
-    public int Linger2 => _linger?.Linger2 ?? 0;
+    public int Linger2 => LingerSet?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
-    KeepaliveSettings? _keepalive;
-    KeepaliveSettings Keepalive => _keepalive ??= new();
-    public bool KeepOpen => _keepalive?.On ?? false;
-    public int UserTimeoutMs => _keepalive?.UserTimeoutMs ?? 0;
+    KeepaliveSettings? KeepaliveSet => _rareOptions?.Keepalive;
+    KeepaliveSettings Keepalive => RareOptionsToWrite.Keepalive ??= new();
+    public bool KeepOpen => KeepaliveSet?.On ?? false;
+    public int UserTimeoutMs => KeepaliveSet?.UserTimeoutMs ?? 0;
     int _sndBufSet, _rcvBufSet;
     /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
     public bool NonBlocking { get; private set; }
@@ -166,8 +164,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk;
-    /// <summary>icsk_ack: delayed-ACK state.</summary>
-    DelayedAck _ack;
     /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression): made on first use.</summary>
     SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
@@ -239,11 +235,16 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     bool _transferStamped;
     /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
     bool _lrcvStamped;
-    /// <summary>tcp_info's segment and byte counts: tp->segs_out, data_segs_out, bytes_sent, bytes_retrans (__tcp_transmit_skb(),
-    /// __tcp_retransmit_skb()) and tp->segs_in, data_segs_in (tcp_segs_in()).</summary>
-    /// The segment counts are u32 in tcp_sock, bytes_sent u64.
-    uint _segsOut, _dataSegsOut, _segsIn, _dataSegsIn;
-    long _bytesSent;
+    /// <summary>
+    /// icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong
+    /// tests use it. Kept beside icsk_ack (<see cref="DataPath.Ack"/>): the handshake sets it.
+    /// </summary>
+    long _lrcvTime;
+    /// <summary>icsk_ack.rcv_mss: the guess of the peer's MSS (tcp_initialize_rcv_mss(), tcp_measure_rcv_mss()); beside icsk_ack too, as connect() sets it.</summary>
+    int _rcvMss;
+    /// <summary>tcp_info's segment counts: tp->segs_out (__tcp_transmit_skb()) and tp->segs_in (tcp_segs_in()), u32 in tcp_sock
+    /// (the data-segment and byte counts are in <see cref="DataPath"/>).</summary>
+    uint _segsOut, _segsIn;
 
     // ---- blocked calls ------------------------------------------------------------------------
     PendingCall? _pendingConnect;
@@ -428,17 +429,18 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// When the kernel's timer_list of a cleared xmit / delayed-ACK timer runs and drops its socket reference
     /// (inet_csk_clear_xmit_timer() leaves it queued); /proc/net/tcp's refcount counts it until then.
     /// </summary>
-    SimTime _xmitTimerListUntil, _delackTimerListUntil;
+    SimTime _xmitTimerListUntil;
 
     /// <summary>sk_reset_timer(icsk_delack_timer).</summary>
     void ArmDelackTimer(SimDuration timeout) =>
-        _sim.ArmTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
+        _sim.ArmTimer(ref DataToWrite.DelackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck, Jiffies.Expiry(_sim.Now, timeout));
 
     /// <summary>inet_csk_clear_xmit_timer(ICSK_TIME_DACK): icsk_ack.pending = 0; the timer_list stays queued (no sk_stop_timer()).</summary>
     void CancelDelackTimer()
     {
-        if (_delackTimer.Armed) _delackTimerListUntil = _delackTimer.FiresAt;
-        _sim.CancelTimer(ref _delackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+        if (_data is not { } data) return; // never armed
+        if (data.DelackTimer.Armed) data.DelackTimerListUntil = data.DelackTimer.FiresAt;
+        _sim.CancelTimer(ref data.DelackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
     }
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
@@ -460,7 +462,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
-        if (ReferenceEquals(key, DelackTimerKey)) return ref _delackTimer;
+        if (ReferenceEquals(key, DelackTimerKey)) return ref _data!.DelackTimer;
         if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck!.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
@@ -471,10 +473,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         ClearXmitTimer();
         CancelDelackTimer();
         // inet_csk_clear_xmit_timers(): sk_stop_timer() on both, so no queued timer_list is left holding a reference.
-        _xmitTimerListUntil = _delackTimerListUntil = SimTime.Zero;
+        _xmitTimerListUntil = SimTime.Zero;
+        Data(nonZero: false)?.DelackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
         if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
-        _ack.Scheduled = false;
+        if (_data is { } data) data.Ack.Scheduled = false; // icsk_ack.pending = 0: nothing is pending without a data path
     }
 
     /// <summary>tcp_rto_max() — include/net/tcp.h: the socket's icsk_rto_max.</summary>

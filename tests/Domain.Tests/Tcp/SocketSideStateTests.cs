@@ -124,4 +124,24 @@ public class SocketSideStateTests
         Assert.True(c.HasRetransmitCounts);
         Assert.Equal(1, c.Info.Retransmits);
     }
+
+    [Fact]
+    public void Established_OpenedAndHeld_NeitherSocketMakesTheDataPath_TheFirstByteSentMakesBoth()
+    {
+        // A pool's connections: the handshake queues, sends and receives no payload and arms no delayed ACK, so neither
+        // socket makes the data path (the queues' skbs and memory, icsk_delack_timer, rcv_rtt_est, the data counts);
+        // each reads 0 through its property.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(1000));
+
+        Assert.Equal((false, false), (c.HasDataPath, s.HasDataPath));
+        Assert.Equal((0L, 0L, 0L), (c.WmemQueued, c.Info.BytesSent, s.Info.DataSegsIn));
+
+        // 1,000 bytes: the client queues an skb and counts a data segment, the server receives one (and arms its delayed ACK).
+        h.Send(c.Id, 1000);
+        h.At(Ms(1100));
+        Assert.Equal((true, true), (c.HasDataPath, s.HasDataPath));
+        Assert.Equal((1000L, 1L, 1L), (c.Info.BytesSent, c.Info.DataSegsOut, s.Info.DataSegsIn));
+    }
 }
