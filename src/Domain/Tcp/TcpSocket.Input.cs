@@ -815,6 +815,87 @@ public sealed partial class TcpSocket
         _data?.SndSkbs is { Count: > 0 } skbs && SeqMath.Before(skbs[0].Seq, segmentSeq) ? skbs[0].Seq : segmentSeq;
 
     /// <summary>
+    /// The body of tcp_clean_rtx_queue()'s loop — net/ipv4/tcp_input.c — for <paramref name="pcount"/> packets of the skb
+    /// <paramref name="s"/> stands for (<paramref name="startSeq"/>, <paramref name="endSeq"/>: its scb->seq before any
+    /// trim and scb->end_seq): FLAG_RETRANS_DATA_ACKED, or the first and last ackt, the lowest start (reord) and
+    /// FLAG_ORIG_SACK_ACKED below high_seq; retrans_out, sacked_out and lost_out less pcount; with SACK the packets
+    /// delivered and RACK advanced; the rate sample; FLAG_DATA_ACKED (FLAG_SYN_ACKED for the SYN).
+    /// </summary>
+    void AckedSkb(InFlight s, uint startSeq, uint endSeq, int pcount, ref AckFlags flag, ref uint reord, ref SimTime? firstAckt,
+        ref SimTime? lastAckt, ref SacktagState sack)
+    {
+        if (s.Retransmitted)
+        {
+            flag |= AckFlags.RetransDataAcked;
+        }
+        else if (!s.Sacked)
+        {
+            firstAckt ??= s.SentAt;
+            lastAckt = s.SentAt;
+            if (SeqMath.Before(startSeq, reord)) reord = startSeq;
+            if (!SeqMath.After(endSeq, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
+        }
+        if (s.RetransOut) _ca.RetransOut -= pcount;
+        if (s.Sacked)
+        {
+            _ca.SackedOut -= pcount;
+        }
+        else if (IsSack)
+        {
+            _delivered += pcount;
+            if (!SpuriousRetrans(s)) RackAdvance(s with { End = endSeq });
+        }
+        if (s.Lost) _ca.LostOut -= pcount;
+        if (!s.Sacked) RateSkbDelivered(s, ref sack);
+        if (s.Flags.Has(TcpFlags.Syn))
+        {
+            flag |= AckFlags.SynAcked;
+            RetransStamp = null;
+        }
+        else
+        {
+            flag |= AckFlags.DataAcked;
+        }
+    }
+
+    /// <summary>
+    /// Models tcp_tso_acked() — net/ipv4/tcp_input.c — for the skb <paramref name="ack"/> ends inside (the queue's head
+    /// segment and those after it in the same send skb and scoreboard state): unless the skb is one packet,
+    /// tcp_trim_head() cuts it to snd_una and tcp_set_skb_tso_segs() counts its packets again at tcp_skb_mss() (the
+    /// length of its segments); the packets that count drops by are acknowledged (<see cref="AckedSkb"/>) and the rest is
+    /// cut at that MSS from snd_una. The engine keeps one entry per segment first sent, so a trimmed skb whose last
+    /// segment was short (1449:2921 as 1448 + 24, acked to 2080) would stay two packets where the kernel's 841 bytes
+    /// are one: packets_out, lost_out and what the ACK delivered (the cwnd's growth) follow the kernel's count. Returns
+    /// the packets acknowledged; the head's seq becomes <paramref name="ack"/> either way.
+    /// Observed on Linux 6.18.44 (--fuzz-pkt seed 13306 --fuzz-sysctls, no SACK: ack 2080 after RTOs of 1:1449 let
+    /// three new segments go in slow start, not two).
+    /// </summary>
+    int TsoAcked(uint ack, bool headSkb, ref AckFlags flag, ref uint reord, ref SimTime? firstAckt, ref SimTime? lastAckt, ref SacktagState sack)
+    {
+        if (_rtx.Count == 0 || !SeqMath.After(ack, _rtx[0].Seq)) return 0;
+        var first = _rtx[0];
+        uint startSeq = headSkb ? HeadSkbStartSeq(first.Seq) : first.Seq;
+        int n = 0;
+        if (!first.Flags.Has(TcpFlags.Syn))
+        {
+            uint skbEnd = SendSkbEndAt(first.Seq);
+            n = 1;
+            while (n < _rtx.Count && SameRtxSkb(_rtx[n - 1], _rtx[n], first) && !SeqMath.After(_rtx[n].End, skbEnd)) n++;
+        }
+        int mss = PayloadOf(first); // the skb's segments lie at tcp_skb_mss() steps from its start (below)
+        _rtx[0] = first with { Seq = ack };
+        if (n < 2) return 0; // "if (tcp_skb_pcount(skb) == 1 || ...) break;"
+        var last = _rtx[n - 1];
+        RecutAtMss(0, n, mss, adjustCounts: false); // tcp_trim_head() → tcp_set_skb_tso_segs(skb, tcp_skb_mss(skb))
+        int pieces = 1;
+        while (_rtx[pieces - 1].End != last.End) pieces++;
+        int packetsAcked = n - pieces;
+        if (packetsAcked <= 0) return 0; // "if (!acked_pcount) break;"
+        AckedSkb(first, startSeq, last.End, packetsAcked, ref flag, ref reord, ref firstAckt, ref lastAckt, ref sack);
+        return packetsAcked;
+    }
+
+    /// <summary>
     /// Models tcp_clean_rtx_queue() — net/ipv4/tcp_input.c: removes what <paramref name="ack"/> covers, keeping the
     /// scoreboard counts (sacked_out, lost_out, retrans_out); with SACK each segment not SACKed before is delivered
     /// now and advances RACK (unless its retransmission was spurious), without SACK tcp_remove_reno_sacks(). The RTT
@@ -837,43 +918,11 @@ public sealed partial class TcpSocket
         while (acked < _rtx.Count && !SeqMath.After(_rtx[acked].End, ack))
         {
             var s = _rtx[acked];
-            uint startSeq = acked == 0 ? HeadSkbStartSeq(s.Seq) : s.Seq;
-            if (s.Retransmitted)
-            {
-                flag |= AckFlags.RetransDataAcked;
-            }
-            else if (!s.Sacked)
-            {
-                firstAckt ??= s.SentAt;
-                lastAckt = s.SentAt;
-                if (SeqMath.Before(startSeq, reord)) reord = startSeq;
-                if (!SeqMath.After(s.End, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
-            }
-            if (s.RetransOut) _ca.RetransOut--;
-            if (s.Sacked)
-            {
-                _ca.SackedOut--;
-            }
-            else if (IsSack)
-            {
-                _delivered++;
-                if (!SpuriousRetrans(s)) RackAdvance(s);
-            }
-            if (s.Lost) _ca.LostOut--;
-            if (!s.Sacked) RateSkbDelivered(s, ref sack);
-            if (s.Flags.Has(TcpFlags.Syn))
-            {
-                flag |= AckFlags.SynAcked;
-                RetransStamp = null;
-            }
-            else
-            {
-                flag |= AckFlags.DataAcked;
-            }
+            AckedSkb(s, acked == 0 ? HeadSkbStartSeq(s.Seq) : s.Seq, s.End, 1, ref flag, ref reord, ref firstAckt, ref lastAckt, ref sack);
             acked++;
         }
         _rtx.RemoveRange(0, acked); // one move of what is left, not one per segment acknowledged
-        if (_rtx.Count > 0 && SeqMath.After(ack, _rtx[0].Seq)) _rtx[0] = _rtx[0] with { Seq = ack };
+        int pktsAcked = acked + TsoAcked(ack, acked == 0, ref flag, ref reord, ref firstAckt, ref lastAckt, ref sack);
         // "if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) flag |= FLAG_SACK_RENEGING" for the skb the loop stopped at.
         if (_rtx.Count > 0 && _rtx[0].Sacked) flag |= AckFlags.SackReneging;
         _snd.Una = ack;
@@ -892,7 +941,7 @@ public sealed partial class TcpSocket
             caRttUs = UsSince(lastAckt!.Value);
             // "Conservatively mark a delayed ACK. It's typically from a lone runt packet over the round trip to a receiver
             // w/o out-of-order or CE events." (The function's own flags: FLAG_CA_ALERT is never among them.)
-            maybeDelayed = acked == 1 && priorSacked == 0 && ack - priorSndUna < PayloadMss
+            maybeDelayed = pktsAcked == 1 && priorSacked == 0 && ack - priorSndUna < PayloadMss
                 && sack.PriorDelivered + 1 == _delivered && (flag & AckFlags.SynAcked) == 0;
         }
         if (sack.FirstSackt is { } firstSackt)
@@ -908,7 +957,7 @@ public sealed partial class TcpSocket
             flag |= AckFlags.SetXmitTimer;
             if (!IsSack)
             {
-                RemoveRenoSacks(acked);
+                RemoveRenoSacks(pktsAcked);
                 // "non-SACK case cannot confirm that progress was due to original transmission"
                 if ((flag & AckFlags.RetransDataAcked) != 0) flag &= ~AckFlags.OrigSackAcked;
             }

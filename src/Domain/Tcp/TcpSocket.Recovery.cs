@@ -467,9 +467,10 @@ public sealed partial class TcpSocket
     /// tcp_set_skb_tso_segs(skb, mss) on the skb made of the <paramref name="n"/> queued segments from
     /// <paramref name="index"/>: unless they already fall at <paramref name="mss"/> steps from its start, they are
     /// replaced by pieces of <paramref name="mss"/> (the last one shorter, with the skb's PSH and FIN), each taking the
-    /// first segment's fields; tcp_adjust_pcount() moves lost_out and retrans_out by the change in count.
+    /// first segment's fields; tcp_adjust_pcount() moves lost_out and retrans_out by the change in count (not with
+    /// <paramref name="adjustCounts"/> false: tcp_tso_acked() counts the packets it loses as acknowledged).
     /// </summary>
-    void RecutAtMss(int index, int n, int mss)
+    void RecutAtMss(int index, int n, int mss, bool adjustCounts = true)
     {
         var first = _rtx[index];
         bool aligned = PayloadOf(_rtx[index + n - 1]) <= mss;
@@ -489,7 +490,7 @@ public sealed partial class TcpSocket
             pieces.Add(first with { Seq = seq, End = end, Flags = first.Flags & ~(TcpFlags.Psh | TcpFlags.Fin) });
             seq = end;
         }
-        int diff = pieces.Count - n;
+        int diff = adjustCounts ? pieces.Count - n : 0;
         if (first.Lost) _ca.LostOut += diff;
         if (first.RetransOut) _ca.RetransOut += diff;
         _rtx.RemoveRange(index, n);
