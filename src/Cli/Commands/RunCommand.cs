@@ -95,9 +95,9 @@ public static class RunCommand
             output.WriteLine($"         {artefact.Option} not saved: {why}");
             return;
         }
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, Artefacts.FileName(result.File, artefact));
-        await File.WriteAllBytesAsync(path, bytes, cancellationToken);
+        var path = Path.Combine(OutputFiles.Folder(artefact.Option, folder), Artefacts.FileName(result.File, artefact));
+        byte[] data = bytes;
+        OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data));
         output.WriteLine($"         saved {artefact.Option}: {path}");
     }
 

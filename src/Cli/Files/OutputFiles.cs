@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+
+namespace SimService.Cli.Files;
+
+/// <summary>
+/// A file or folder the command line asked the tool to write (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>,
+/// <c>--diagram</c>, <c>--keep</c>, <c>--output</c>) could not be written: the option, the path and the OS's reason
+/// (<c>--json /x/y: Not a directory</c>). The tool prints it on one line and exits 2.
+/// </summary>
+public sealed class OutputFileException(string option, string path, string reason) : Exception($"--{option} {path}: {reason}");
+
+/// <summary>
+/// Every output the command line names goes through here, by one rule: missing parent folders are created (a
+/// folder option's folder too); a write that fails throws <see cref="OutputFileException"/>.
+/// </summary>
+public static class OutputFiles
+{
+    /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, its folder created first.</summary>
+    public static void Write(string option, string path, Action<string> write) => Guard(option, path, () =>
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        write(path);
+    });
+
+    /// <summary>The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), created when missing; its full path.</summary>
+    public static string Folder(string option, string folder)
+    {
+        string full = "";
+        Guard(option, folder, () => full = Directory.CreateDirectory(folder).FullName);
+        return full;
+    }
+
+    static void Guard(string option, string path, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not OperationCanceledException)
+        {
+            throw new OutputFileException(option, path, Reason(e, path));
+        }
+    }
+
+    /// <summary>
+    /// The OS's reason as strerror words: a path through an existing file is ENOTDIR (.NET reports it as "not found" or
+    /// "exists"); .NET keeps errno in an IOException's HResult, but turns ENOENT into *NotFoundException and EACCES/EPERM
+    /// into UnauthorizedAccessException.
+    /// </summary>
+    static string Reason(Exception e, string path)
+    {
+        for (var ancestor = Path.GetDirectoryName(Path.GetFullPath(path)); ancestor is not null; ancestor = Path.GetDirectoryName(ancestor))
+            if (File.Exists(ancestor)) return "Not a directory";
+        switch (e)
+        {
+            case UnauthorizedAccessException:
+                return "Permission denied";
+            case FileNotFoundException or DirectoryNotFoundException:
+                return "No such file or directory";
+            case IOException when e.HResult is > 0 and < 4096:
+                return Marshal.GetPInvokeErrorMessage(e.HResult);
+            default:
+                return e.Message;
+        }
+    }
+}
