@@ -64,4 +64,18 @@ public sealed class OutputFileTests
         Assert.StartsWith("// A SimService scenario", File.ReadAllText(created));
         Assert.Equal((2, $"simservice: new: --output {file}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
+
+    [Fact]
+    public async Task CasesNotKept_FuzzEngine_SaysSoInsteadOfPrintingPathsThatWillNotExist()
+    {
+        var keep = Path.Combine(Tool.TempFolder(), "kept");
+
+        var temporary = await Tool.RunAsync("fuzz", "--engine", "--cases", "1", "--seed", "3");
+        var kept = await Tool.RunAsync("fuzz", "--engine", "--cases", "1", "--seed", "3", "--keep", keep);
+
+        Assert.Equal((0, 0), (temporary.ExitCode, kept.ExitCode));
+        Assert.EndsWith(" fuzz-3-0.json (not kept: use --keep DIR)", temporary.OutputLines[0]);
+        Assert.EndsWith($" {Path.Combine(keep, "fuzz-3-0.json")}", kept.OutputLines[0]);
+        Assert.True(File.Exists(Path.Combine(keep, "fuzz-3-0.json")));
+    }
 }

@@ -64,3 +64,28 @@ public static class OutputFiles
         }
     }
 }
+
+/// <summary>
+/// The folder a fuzz run writes its cases to: <c>--keep DIR</c> (created, kept), or a unique temporary folder deleted
+/// when the run ends (disposed).
+/// </summary>
+public sealed class CaseFolder : IDisposable
+{
+    CaseFolder(string path, bool kept) => (Path, Kept) = (path, kept);
+
+    public string Path { get; }
+
+    public bool Kept { get; }
+
+    public static CaseFolder Of(string? keep, string temporaryPrefix) =>
+        keep is null ? new(Directory.CreateTempSubdirectory(temporaryPrefix).FullName, false) : new(OutputFiles.Folder("keep", keep), true);
+
+    /// <summary>A file's path as printed: a file in a temporary folder is named with a note that it will not exist after the run.</summary>
+    public string Shown(string file) => Kept || !file.StartsWith(Path + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)
+        ? file : $"{System.IO.Path.GetFileName(file)} (not kept: use --keep DIR)";
+
+    public void Dispose()
+    {
+        if (!Kept && Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
