@@ -266,6 +266,35 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal("The field eventBudget must be between 1 and 50000000.", problem.GetProperty("errors").GetProperty("eventBudget")[0].GetString());
     }
 
+    [Fact]
+    public async Task Connection_NeitherHostExists_Returns404NamingTheClientFirst()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        const string body = """{"client":"nohost","server":"noserver","port":80}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/connections", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(["client"], problem.ErrorFields());
+        Assert.Equal("There is no host 'nohost' in the simulation.", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("null", HttpStatusCode.BadRequest)]
+    [InlineData("[]", HttpStatusCode.BadRequest)]
+    [InlineData("{}", HttpStatusCode.Created)]
+    [InlineData("", HttpStatusCode.Created)]
+    public async Task CreateSimulation_BodyThatIsNoObject_Returns400NamingTheBody(string body, HttpStatusCode status)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+
+        var response = await client.PostAsync("/api/v1/simulations", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, response.StatusCode);
+        if (status == HttpStatusCode.BadRequest)
+            Assert.Equal(["$"], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+    }
+
     /// <summary>Every Range on a long request field has long or double operands (an int one overflows on a large value).</summary>
     [Fact]
     public void RangeAttributes_OnLongFields_DoNotConvertToInt32()
