@@ -9,6 +9,6 @@ public static class ExitCodes
     /// <summary>A check failed, or a run stopped on an error.</summary>
     public const int Failed = 1;
 
-    /// <summary>Invalid input (usage, a missing path, an invalid file) or an unreachable server.</summary>
+    /// <summary>Invalid input (usage, a missing path, an invalid file), an unreachable server, or an output path that cannot be written.</summary>
     public const int Invalid = 2;
 }

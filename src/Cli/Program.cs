@@ -54,7 +54,7 @@ const string usage = """
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario
 
-    exit codes: 0 all passed, 1 a check failed, 2 invalid input or unreachable server
+    exit codes: 0 all passed, 1 a check failed, 2 invalid input, an unreachable server or an output path that cannot be written
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -100,6 +100,10 @@ try
         "export" => await ExportCommand.RunAsync(line, Console.Out, Console.Error, cancel.Token),
         _ => NewCommand.Run(line, Console.Out, Console.Error),
     };
+}
+catch (SimService.Cli.Files.OutputFileException e)
+{
+    return RunCommand.Usage(Console.Error, $"{args[0]}: {e.Message}");
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {

@@ -144,4 +144,19 @@ public sealed class RunTests
 
     private static string WithoutWallClock(string line) =>
         System.Text.RegularExpressions.Regex.Replace(line, @"(, |\()\d+\.\d\d s\)", "$1<t>)");
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("-5")]
+    [InlineData("0")]
+    [InlineData("1e300")]
+    public async Task BadTimeout_RunInProcess_IsRefusedAsWithServer(string timeout)
+    {
+        var inProcess = await Tool.RunAsync("run", "--timeout", timeout, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json");
+        var withServer = await Tool.RunAsync("run", "--server", "http://127.0.0.1:9", "--timeout", timeout, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json");
+
+        string expected = $"simservice: --timeout: '{timeout}' is not a positive number of seconds\n";
+        Assert.Equal((2, expected), (inProcess.ExitCode, inProcess.Error));
+        Assert.Equal((2, expected), (withServer.ExitCode, withServer.Error));
+    }
 }

@@ -64,14 +64,19 @@ public sealed class ServerModeTests(ApiServer server)
         setup.EnsureSuccessStatusCode();
         (await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/connections", new { client = "client", server = "server", port = 80 }))
             .EnsureSuccessStatusCode();
-        var file = Tool.TempFile("exported.json");
+        // --output's missing folders are created, as every output option's are; a path through a file is exit 2, one line.
+        var file = Path.Combine(Tool.TempFolder(), "new", "exported.json");
+        var notAFolder = Tool.TempFile("a-file");
+        File.WriteAllText(notAFolder, "");
 
         var export = await Tool.RunAsync("export", "--server", server.Url, "--output", file, id);
         var run = await Tool.RunAsync("run", file);
+        var refused = await Tool.RunAsync("export", "--server", server.Url, "--output", Path.Combine(notAFolder, "x.json"), id);
 
         Assert.Equal((0, $"saved simulation {id} as {file}\n"), (export.ExitCode, export.Output));
         Assert.Contains("\"name\": \"cli-export\"", File.ReadAllText(file));
         Assert.Equal(0, run.ExitCode);
+        Assert.Equal((2, $"simservice: export: --output {notAFolder}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using SimService.Cli.Files;
 using SimService.Cli.Running;
 
 namespace SimService.Cli.Commands;
@@ -24,7 +25,7 @@ public static class ExportCommand
             if (refusal is not null) return RunCommand.Usage(error, $"simulation {id} was not exported: {refusal}");
             if (line.Value("output") is { } file)
             {
-                File.WriteAllText(file, document!.EndsWith('\n') ? document : document + "\n");
+                OutputFiles.Write("output", file, p => File.WriteAllText(p, document!.EndsWith('\n') ? document : document + "\n"));
                 output.WriteLine($"saved simulation {id} as {file}");
             }
             else output.WriteLine(document);

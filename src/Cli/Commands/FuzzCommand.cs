@@ -45,34 +45,27 @@ public static partial class FuzzCommand
         bool onKernel = !line.Has("engine");
         if (onKernel && KernelCommand.Unavailable() is { } why) return RunCommand.Usage(error, $"fuzz: {why} (--engine runs the cases on the engine only)");
         if (onKernel && KernelCommand.AllowCubic() is { } note) error.WriteLine($"simservice: fuzz: {note}");
-        string folder = line.Value("keep") is { } keep ? Directory.CreateDirectory(keep).FullName : Directory.CreateTempSubdirectory("simservice-fuzz-").FullName;
+        using var folder = CaseFolder.Of(line.Value("keep"), "simservice-fuzz-");
         var clock = Stopwatch.StartNew();
         var tally = new Dictionary<string, int>(StringComparer.Ordinal);
-        try
+        // Files given: each judged as a case as it is written (a kept or minimized case, a planted difference).
+        foreach (var file in line.Arguments)
         {
-            // Files given: each judged as a case as it is written (a kept or minimized case, a planted difference).
-            foreach (var file in line.Arguments)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                string verdict = Given(file, folder, onKernel, line.Has("shrink"), output, cancellationToken);
-                tally[verdict] = tally.GetValueOrDefault(verdict) + 1;
-                output.Flush();
-            }
-            var numbers = line.Arguments.Count > 0 ? [] : only >= 0 ? [(int)only] : Enumerable.Range(0, (int)cases);
-            foreach (int number in numbers)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var fuzz = draw(seed, number);
-                var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name);
-                string verdict = document is null ? Invalid(fuzz.Name, problems, output)
-                    : onKernel ? OnKernel(fuzz, path, document, line.Has("shrink"), folder, output, cancellationToken) : OnEngine(fuzz, path, document, output);
-                tally[verdict] = tally.GetValueOrDefault(verdict) + 1;
-                output.Flush();
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            string verdict = Given(file, folder, onKernel, line.Has("shrink"), output, cancellationToken);
+            tally[verdict] = tally.GetValueOrDefault(verdict) + 1;
+            output.Flush();
         }
-        finally
+        var numbers = line.Arguments.Count > 0 ? [] : only >= 0 ? [(int)only] : Enumerable.Range(0, (int)cases);
+        foreach (int number in numbers)
         {
-            if (line.Value("keep") is null) Directory.Delete(folder, recursive: true);
+            cancellationToken.ThrowIfCancellationRequested();
+            var fuzz = draw(seed, number);
+            var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name);
+            string verdict = document is null ? Invalid(fuzz.Name, problems, output)
+                : onKernel ? OnKernel(fuzz, path, document, line.Has("shrink"), folder, output, cancellationToken) : OnEngine(fuzz, folder.Shown(path), document, output);
+            tally[verdict] = tally.GetValueOrDefault(verdict) + 1;
+            output.Flush();
         }
         int Count(string verdict) => tally.GetValueOrDefault(verdict);
         int total = tally.Values.Sum();
@@ -99,7 +92,7 @@ public static partial class FuzzCommand
     }
 
     /// <summary>A case file given on the command line, judged as written (not calibrated again).</summary>
-    static string Given(string file, string folder, bool onKernel, bool shrink, TextWriter output, CancellationToken cancellationToken)
+    static string Given(string file, CaseFolder folder, bool onKernel, bool shrink, TextWriter output, CancellationToken cancellationToken)
     {
         string name = Path.GetFileNameWithoutExtension(file);
         if (!File.Exists(file)) return Invalid(file, ["no such file"], output);
@@ -123,10 +116,11 @@ public static partial class FuzzCommand
     }
 
     /// <summary>The case on the kernel, re-run while it differs, judged; a differing one printed (and shrunk with --shrink).</summary>
-    static string OnKernel(FuzzCase fuzz, string path, SimService.Domain.Scenarios.ScenarioDocument document, bool shrink, string folder, TextWriter output,
+    static string OnKernel(FuzzCase fuzz, string path, SimService.Domain.Scenarios.ScenarioDocument document, bool shrink, CaseFolder folder, TextWriter output,
         CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        string shown = folder.Shown(path);
         var outcomes = new List<(RunOutcome Kernel, FileResult Result)>();
         var runs = new List<FuzzRun> { RunOnKernel(path, outcomes, cancellationToken) };
         // A difference is believed only when it comes back twice more; segments a few ms off alone are the runner's timing.
@@ -136,7 +130,7 @@ public static partial class FuzzCommand
         var last = runs[^1];
         if (last.Error is { } runError)
         {
-            output.WriteLine($"ERROR    {fuzz.Name}  ({shape}) {path}");
+            output.WriteLine($"ERROR    {fuzz.Name}  ({shape}) {shown}");
             output.WriteLine($"         {runError}");
             return "ERROR";
         }
@@ -160,7 +154,7 @@ public static partial class FuzzCommand
         var persistent = Persistent(runs);
         if (persistent.Count == 0)
         {
-            output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {runs.Count} runs, none agreed: {string.Join(" / ", runs.Select(Summary))}) {path}");
+            output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {runs.Count} runs, none agreed: {string.Join(" / ", runs.Select(Summary))}) {shown}");
             foreach (var text in last.Lines.Take(12)) output.WriteLine($"         diff: {text}");
             return "TIMING";
         }
@@ -169,7 +163,7 @@ public static partial class FuzzCommand
             // The receiver's window was the TUN device's in every run: what follows from it (other ACKs, a loss probe, a
             // D-SACK) is not this harness's to judge — listed, not believed.
             output.WriteLine($"TUNWIN   {fuzz.Name}  ({shape}; after the TUN device's lower window, in all {runs.Count} runs: "
-                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {path}");
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {shown}");
             return "TUNWIN";
         }
         if (FuzzRun.LateOnly(persistent))
@@ -177,7 +171,7 @@ public static partial class FuzzCommand
             // Only times (and the pure ACKs that pair otherwise with them): a timer chain the first late tick moved by whole
             // wheel buckets (docs/kernel-check.md, "Wheel rounding amplifies that jiffy") — listed, not believed.
             output.WriteLine($"LATE     {fuzz.Name}  ({shape}; times more than {FuzzRun.TimingNoiseMs} ms apart in all {runs.Count} runs: "
-                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {shown}");
             foreach (var text in last.Lines.Where(l => l.Contains(" — time ", StringComparison.Ordinal)).Take(6)) output.WriteLine($"         diff: {text}");
             return "LATE";
         }
@@ -188,10 +182,10 @@ public static partial class FuzzCommand
             string how = string.Join(" / ", shifts.Distinct().Select(shift => $"links {shift.LinkMs.ToString(CultureInfo.InvariantCulture)} ms longer"
                 + (shift.StepMs > 0 ? $" and steps {shift.StepMs.ToString(CultureInfo.InvariantCulture)} ms later" : "")));
             output.WriteLine($"EDGE     {fuzz.Name}  ({shape}; in all {runs.Count} runs, gone against the engine with {how}: "
-                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {path}");
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal))}) {shown}");
             return "EDGE";
         }
-        output.WriteLine($"DIFFER   {fuzz.Name}  ({(fuzz.Seed is { } seed ? $"seed {seed}, case {fuzz.Number}; " : "")}{shape}) {path}");
+        output.WriteLine($"DIFFER   {fuzz.Name}  ({(fuzz.Seed is { } seed ? $"seed {seed}, case {fuzz.Number}; " : "")}{shape}) {shown}");
         foreach (var key in persistent.Order(StringComparer.Ordinal)) output.WriteLine($"         in all {Runs} runs: {key}");
         foreach (var text in last.FailedChecks) output.WriteLine($"         check: {text}");
         foreach (var text in last.Lines) output.WriteLine($"         diff: {text}");
@@ -214,7 +208,7 @@ public static partial class FuzzCommand
     /// The shrinker: drops one step (from the last) or one host sysctl at a time, keeps the drop when the smaller case,
     /// run once on the kernel, still shows one of the differences; the smallest case is written beside the original.
     /// </summary>
-    static void Shrink(FuzzCase fuzz, HashSet<string> target, string folder, TextWriter output, CancellationToken cancellationToken)
+    static void Shrink(FuzzCase fuzz, HashSet<string> target, CaseFolder folder, TextWriter output, CancellationToken cancellationToken)
     {
         var draft = (JsonObject)fuzz.Draft.DeepClone();
         int tried = 0, kept = 0;
@@ -245,9 +239,9 @@ public static partial class FuzzCommand
         }
         Tidy(draft);
         var (final, finalDocument, _) = Write(draft, folder, fuzz.Name + "-shrunk");
-        File.Delete(Path.Combine(folder, fuzz.Name + "-shrinking.json"));
+        File.Delete(Path.Combine(folder.Path, fuzz.Name + "-shrinking.json"));
         output.WriteLine($"         shrunk: {kept} of {tried} drops kept the difference ({string.Join("; ", target.Order(StringComparer.Ordinal))}): "
-            + $"{finalDocument?.Steps.Length} steps, {final}");
+            + $"{finalDocument?.Steps.Length} steps, {folder.Shown(final)}");
     }
 
     /// <summary>A shrunk draft without what no step uses any more: empty sysctl lists, hosts no step names, their links.</summary>
@@ -276,10 +270,10 @@ public static partial class FuzzCommand
     }
 
     /// <summary>The case calibrated on the engine and written to <paramref name="folder"/>; its path and parsed document, or the problems.</summary>
-    static (string Path, SimService.Domain.Scenarios.ScenarioDocument? Document, IReadOnlyList<string> Problems) Write(JsonObject draft, string folder, string name)
+    static (string Path, SimService.Domain.Scenarios.ScenarioDocument? Document, IReadOnlyList<string> Problems) Write(JsonObject draft, CaseFolder folder, string name)
     {
         var (json, errors) = FuzzCase.Calibrate(draft);
-        string path = Path.Combine(folder, name + ".json");
+        string path = Path.Combine(folder.Path, name + ".json");
         if (json is null) return (path, null, errors);
         File.WriteAllText(path, json);
         var problems = ScenarioJsonFormat.Parse(json, out var document);

@@ -1,3 +1,5 @@
+using SimService.Cli.Files;
+
 namespace SimService.Cli.Commands;
 
 /// <summary><c>simservice new [--output FILE] [--force]</c>: the commented starter scenario, on stdout or into a new file.</summary>
@@ -12,7 +14,7 @@ public static class NewCommand
             return ExitCodes.Ok;
         }
         if (File.Exists(file) && !line.Has("force")) return RunCommand.Usage(error, $"{file} exists (--force replaces it)");
-        File.WriteAllText(file, Starter.Text);
+        OutputFiles.Write("output", file, p => File.WriteAllText(p, Starter.Text));
         output.WriteLine($"wrote {file}: edit it, then: simservice run {file}");
         return ExitCodes.Ok;
     }

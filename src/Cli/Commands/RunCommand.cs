@@ -95,9 +95,9 @@ public static class RunCommand
             output.WriteLine($"         {artefact.Option} not saved: {why}");
             return;
         }
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, Artefacts.FileName(result.File, artefact));
-        await File.WriteAllBytesAsync(path, bytes, cancellationToken);
+        var path = Path.Combine(OutputFiles.Folder(artefact.Option, folder), Artefacts.FileName(result.File, artefact));
+        byte[] data = bytes;
+        OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data));
         output.WriteLine($"         saved {artefact.Option}: {path}");
     }
 
@@ -123,16 +123,17 @@ public static class RunCommand
     /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>
     internal static (SimServiceClient? Client, string? Error) Connect(CommandLine line)
     {
-        if (line.Value("server") is not { } server) return (null, null);
-        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            return (null, $"--server: '{server}' is not an http:// or https:// URL");
+        // --timeout is checked in process too, where no request uses it: a wrong value is an error in either mode.
         var timeout = TimeSpan.FromMinutes(10);
         if (line.Value("timeout") is { } t)
         {
-            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || s <= 0)
+            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || !(s > 0) || s > int.MaxValue / 1000)
                 return (null, $"--timeout: '{t}' is not a positive number of seconds");
             timeout = TimeSpan.FromSeconds(s);
         }
+        if (line.Value("server") is not { } server) return (null, null);
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            return (null, $"--server: '{server}' is not an http:// or https:// URL");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
     }

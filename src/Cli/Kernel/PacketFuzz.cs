@@ -66,7 +66,7 @@ internal static class PacketFuzz
 
     /// <summary>
     /// <c>kernel --fuzz-pkt N [--seed S] [--keep DIR] [--shrink]</c>: N generated cases from seeds S, S+1, …; each written
-    /// to DIR (a temporary folder without --keep), run on both and compared; a difference prints the seed, the case file
+    /// to DIR (without --keep a unique temporary folder, removed at exit), run on both and compared; a difference prints the seed, the case file
     /// and the first differing event, and its two recordings are saved next to it (with --shrink, the case cut down as
     /// fuzz-N.min.pkt). Exit 1 when a case differs.
     /// </summary>
@@ -77,32 +77,31 @@ internal static class PacketFuzz
         long seed = 1;
         if (line.Value("seed") is { } s && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seed))
             return RunCommand.Usage(error, $"kernel: --seed: '{s}' is not a number");
-        var folder = line.Value("keep") ?? Path.Combine(Path.GetTempPath(), $"simservice-fuzz-pkt-{seed}");
-        Directory.CreateDirectory(folder);
+        using var folder = CaseFolder.Of(line.Value("keep"), $"simservice-fuzz-pkt-{seed}-");
         var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["differ"] = 0, ["not run"] = 0 };
         for (long caseSeed = seed; caseSeed < seed + count; caseSeed++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = Path.Combine(folder, $"fuzz-{caseSeed}.pkt");
+            var path = Path.Combine(folder.Path, $"fuzz-{caseSeed}.pkt");
             File.WriteAllText(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown")));
             var file = new ScenarioFile(path, Path.GetFullPath(path), FileFormats.ForPath(path)!);
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);
             tally[verdict]++;
-            if (Write(output, $"seed {caseSeed} {path}", result, line.Has("verbose")))
+            if (Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose")))
             {
                 File.WriteAllLines(Path.ChangeExtension(path, ".engine.txt"), result.Engine.Select(e => e.ToString()));
                 File.WriteAllLines(Path.ChangeExtension(path, ".kernel.txt"), result.Kernel.Select(e => e.ToString()));
-                if (line.Has("shrink") && verdict == "differ") ShrinkCase(output, path, cancellationToken);
+                if (line.Has("shrink") && verdict == "differ") ShrinkCase(output, path, folder, cancellationToken);
             }
             output.Flush();
         }
-        output.WriteLine($"fuzz-pkt: {count} cases (seeds {seed}..{seed + count - 1}): " + string.Join(", ", tally.Select(t => $"{t.Value} {t.Key}")) + $"; cases in {folder}");
+        output.WriteLine($"fuzz-pkt: {count} cases (seeds {seed}..{seed + count - 1}): " + string.Join(", ", tally.Select(t => $"{t.Value} {t.Key}")) + (folder.Kept ? $"; cases in {folder.Path}" : "; cases not kept (use --keep DIR)"));
         return tally["differ"] + tally["not run"] == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     /// <summary>--shrink: the differing case cut down (<see cref="Shrink"/>) and saved as fuzz-N.min.pkt.</summary>
-    static void ShrinkCase(TextWriter output, string path, CancellationToken cancellationToken)
+    static void ShrinkCase(TextWriter output, string path, CaseFolder folder, CancellationToken cancellationToken)
     {
         var trial = Path.ChangeExtension(path, ".trial.pkt");
         var file = new ScenarioFile(trial, Path.GetFullPath(trial), FileFormats.ForPath(trial)!);
@@ -114,7 +113,7 @@ internal static class PacketFuzz
         File.Delete(trial);
         var min = Path.ChangeExtension(path, ".min.pkt");
         File.WriteAllText(min, shrunk);
-        output.WriteLine($"         shrunk to {shrunk.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines: {min}");
+        output.WriteLine($"         shrunk to {shrunk.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines: {folder.Shown(min)}");
     }
 
     /// <summary>

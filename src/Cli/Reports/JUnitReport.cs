@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
+using SimService.Cli.Files;
 using SimService.Cli.Running;
 
 namespace SimService.Cli.Reports;
@@ -36,9 +37,11 @@ public static class JUnitReport
                 new XAttribute("errors", errors),
                 new XAttribute("time", Seconds(seconds)),
                 suite));
-        Reports.EnsureFolder(path);
-        using var writer = System.Xml.XmlWriter.Create(path, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) });
-        document.Save(writer);
+        OutputFiles.Write("junit", path, p =>
+        {
+            using var writer = System.Xml.XmlWriter.Create(p, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) });
+            document.Save(writer);
+        });
     }
 
     private static XElement Case(FileResult r)

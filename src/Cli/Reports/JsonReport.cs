@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SimService.Cli.Files;
 using SimService.Cli.Running;
 
 namespace SimService.Cli.Reports;
@@ -26,16 +27,6 @@ public static class JsonReport
                 results.Count(r => r.Outcome == FileOutcome.Invalid), Math.Round(seconds, 3),
                 results.Any(r => r.Diff is not null) ? results.Count(r => r.Diff is { Differences: > 0 }) : null),
             results);
-        Reports.EnsureFolder(path);
-        File.WriteAllText(path, JsonSerializer.Serialize(document, Options) + "\n");
-    }
-}
-
-internal static class Reports
-{
-    public static void EnsureFolder(string file)
-    {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
-        if (folder is not null) Directory.CreateDirectory(folder);
+        OutputFiles.Write("json", path, p => File.WriteAllText(p, JsonSerializer.Serialize(document, Options) + "\n"));
     }
 }

@@ -225,4 +225,87 @@ public sealed class BadInputTests(ApiHosts hosts)
         var problem = JsonDocument.Parse("""{"errors":{"host":["x"]}}""").RootElement;
         Assert.Equal(["host"], problem.ErrorFields());
     }
+
+    /// <summary>
+    /// A number past a workload field's type or range is a problem naming the field, never .NET's "Value was either too
+    /// large or too small for an Int32." (a Range(int, int) on a long field converted the value to Int32).
+    /// </summary>
+    [Theory]
+    [InlineData("count", "The field count must be between 0 and 100000000.")]
+    [InlineData("port", null)]
+    [InlineData("generatedClients", null)]
+    [InlineData("lingerSeconds", null)]
+    [InlineData("userTimeoutMs", null)]
+    [InlineData("backlog", null)]
+    [InlineData("linger2", null)]
+    [InlineData("eventBudget", "The field eventBudget must be between 1 and 1000000000.")]
+    public async Task Workload_NumberPastTheFieldsRange_Returns400NamingTheField(string field, string? message)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var body = System.Text.Json.Nodes.JsonNode.Parse("""{"clients":["client"],"server":"server","port":80,"count":1}""")!.AsObject();
+        body[field] = 100_000_000_000;
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.ErrorFields());
+        string text = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
+        Assert.DoesNotContain("Int32", text);
+        if (message is not null) Assert.Equal(message, text);
+    }
+
+    [Fact]
+    public async Task Connection_EventBudgetPastInt32_Returns400NamingItsRange()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        const string body = """{"client":"client","server":"server","port":80,"eventBudget":100000000000}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/connections", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("The field eventBudget must be between 1 and 50000000.", problem.GetProperty("errors").GetProperty("eventBudget")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Connection_NeitherHostExists_Returns404NamingTheClientFirst()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        const string body = """{"client":"nohost","server":"noserver","port":80}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/connections", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(["client"], problem.ErrorFields());
+        Assert.Equal("There is no host 'nohost' in the simulation.", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("null", HttpStatusCode.BadRequest)]
+    [InlineData("[]", HttpStatusCode.BadRequest)]
+    [InlineData("{}", HttpStatusCode.Created)]
+    [InlineData("", HttpStatusCode.Created)]
+    public async Task CreateSimulation_BodyThatIsNoObject_Returns400NamingTheBody(string body, HttpStatusCode status)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+
+        var response = await client.PostAsync("/api/v1/simulations", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, response.StatusCode);
+        if (status == HttpStatusCode.BadRequest)
+            Assert.Equal(["$"], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+    }
+
+    /// <summary>Every Range on a long request field has long or double operands (an int one overflows on a large value).</summary>
+    [Fact]
+    public void RangeAttributes_OnLongFields_DoNotConvertToInt32()
+    {
+        var wrong = typeof(SimService.Api.Features.Workloads.WorkloadRequest).Assembly.GetTypes()
+            .SelectMany(t => t.GetProperties())
+            .Where(p => Nullable.GetUnderlyingType(p.PropertyType) == typeof(long) || p.PropertyType == typeof(long))
+            .Where(p => p.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), true)
+                .Cast<System.ComponentModel.DataAnnotations.RangeAttribute>().Any(r => r.OperandType == typeof(int)))
+            .Select(p => $"{p.DeclaringType!.Name}.{p.Name}");
+
+        Assert.Empty(wrong);
+    }
 }

@@ -44,7 +44,7 @@ public sealed record OpenConnectionRequest
     public int? Backlog { get; init; }
 
     /// <summary>The most events to process while the handshake runs (default 1,000,000).</summary>
-    [Range(1, 50_000_000)]
+    [Range(typeof(long), "1", "50000000")]
     public long? EventBudget { get; init; }
 
     /// <summary>How far the clock may run while the handshake runs (default one hour of virtual time).</summary>

@@ -38,9 +38,12 @@ public static class SimulationsEndpoints
     }
 
     // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
+    // No body is a simulation of the defaults, as {} is; a body of JSON null is no object (as [] is not): a 400.
     private static async Task<Results<Created<SimulationResponse>, ProblemHttpResult>> CreateSimulation(
         CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
-        (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
+        request is null && (response.HttpContext.Request.ContentLength is > 0 || response.HttpContext.Request.Headers.TransferEncoding.Count > 0)
+            ? ErrorMapping.ToProblem(new RequestInvalid("$", "The request body must be a JSON object."))
+            : (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
 
     private static async Task<Ok<SimulationList>> ListSimulations(ISender sender, CancellationToken cancellationToken,
         Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>

@@ -31,7 +31,8 @@ public sealed record WorkloadRequest
     /// <example>1000</example>
     [Range(1e-6, 1e9)] public double? Rate { get; init; }
     /// <example>10000</example>
-    [Range(0, 100_000_000)] public long? Count { get; init; }
+    // A long field takes long operands: Range(int, int) converts the value to Int32 and a larger one leaked .NET's overflow text.
+    [Range(typeof(long), "0", "100000000")] public long? Count { get; init; }
     [Range(0, long.MaxValue)] public long? DurationNs { get; init; }
     [Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }

@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+
+namespace SimService.Cli.Files;
+
+/// <summary>
+/// A file or folder the command line asked the tool to write (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>,
+/// <c>--diagram</c>, <c>--keep</c>, <c>--output</c>) could not be written: the option, the path and the OS's reason
+/// (<c>--json /x/y: Not a directory</c>). The tool prints it on one line and exits 2.
+/// </summary>
+public sealed class OutputFileException(string option, string path, string reason) : Exception($"--{option} {path}: {reason}");
+
+/// <summary>
+/// Every output the command line names goes through here, by one rule: missing parent folders are created (a
+/// folder option's folder too); a write that fails throws <see cref="OutputFileException"/>.
+/// </summary>
+public static class OutputFiles
+{
+    /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, its folder created first.</summary>
+    public static void Write(string option, string path, Action<string> write) => Guard(option, path, () =>
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        write(path);
+    });
+
+    /// <summary>The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), created when missing; its full path.</summary>
+    public static string Folder(string option, string folder)
+    {
+        string full = "";
+        Guard(option, folder, () => full = Directory.CreateDirectory(folder).FullName);
+        return full;
+    }
+
+    static void Guard(string option, string path, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not OperationCanceledException)
+        {
+            throw new OutputFileException(option, path, Reason(e, path));
+        }
+    }
+
+    /// <summary>
+    /// The OS's reason as strerror words: a path through an existing file is ENOTDIR (.NET reports it as "not found" or
+    /// "exists"); .NET keeps errno in an IOException's HResult, but turns ENOENT into *NotFoundException and EACCES/EPERM
+    /// into UnauthorizedAccessException.
+    /// </summary>
+    static string Reason(Exception e, string path)
+    {
+        for (var ancestor = Path.GetDirectoryName(Path.GetFullPath(path)); ancestor is not null; ancestor = Path.GetDirectoryName(ancestor))
+            if (File.Exists(ancestor)) return "Not a directory";
+        switch (e)
+        {
+            case UnauthorizedAccessException:
+                return "Permission denied";
+            case FileNotFoundException or DirectoryNotFoundException:
+                return "No such file or directory";
+            case IOException when e.HResult is > 0 and < 4096:
+                return Marshal.GetPInvokeErrorMessage(e.HResult);
+            default:
+                return e.Message;
+        }
+    }
+}
+
+/// <summary>
+/// The folder a fuzz run writes its cases to: <c>--keep DIR</c> (created, kept), or a unique temporary folder deleted
+/// when the run ends (disposed).
+/// </summary>
+public sealed class CaseFolder : IDisposable
+{
+    CaseFolder(string path, bool kept) => (Path, Kept) = (path, kept);
+
+    public string Path { get; }
+
+    public bool Kept { get; }
+
+    public static CaseFolder Of(string? keep, string temporaryPrefix) =>
+        keep is null ? new(Directory.CreateTempSubdirectory(temporaryPrefix).FullName, false) : new(OutputFiles.Folder("keep", keep), true);
+
+    /// <summary>A file's path as printed: a file in a temporary folder is named with a note that it will not exist after the run.</summary>
+    public string Shown(string file) => Kept || !file.StartsWith(Path + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)
+        ? file : $"{System.IO.Path.GetFileName(file)} (not kept: use --keep DIR)";
+
+    public void Dispose()
+    {
+        if (!Kept && Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
