@@ -61,15 +61,67 @@ public sealed class KernelRunLockTests
     [Fact]
     public void Take_LockFileCannotBeOpened_SaysWhyOnceAndRunsWithoutIt()
     {
-        var runLock = new KernelRunLock(Tool.TempFolder());
+        var runLock = new KernelRunLock(Path.Combine(Tool.TempFolder(), "missing", "kernel.lock"));
         var said = new StringWriter();
 
         runLock.Take(said).Dispose();
         runLock.Take(said).Dispose();
 
         var lines = said.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal([$"simservice: kernel: cannot open the lock file {runLock.Path}: Is a directory; running without the one-run-at-a-time lock "
+        Assert.Equal([$"simservice: kernel: cannot open the lock file {runLock.Path}: No such file or directory; running without the one-run-at-a-time lock "
             + "(SIMSERVICE_KERNEL_LOCK=FILE names another lock file, =off turns it off)"], lines);
+    }
+
+    /// <summary>Ctrl-C while waiting: the wait ends with OperationCanceledException and nothing is held or queued.</summary>
+    [Fact]
+    public async Task Take_CancelledWhileWaiting_GivesUpHoldingNothing()
+    {
+        var path = Tool.TempFile("kernel.lock");
+        KernelRunLock holder = new(path), waiter = new(path);
+        var holding = holder.Take(TextWriter.Null);
+        var said = new StringWriter();
+        using var ctrlC = new CancellationTokenSource();
+        var taking = Task.Run(() => waiter.Take(TextWriter.Synchronized(said), ctrlC.Token));
+        await UntilAsync(() => said.ToString().Length > 0);
+
+        ctrlC.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => taking.WaitAsync(TimeSpan.FromSeconds(30)));
+        holding.Dispose();
+
+        Assert.False(new KernelRunLock(path + ".queue").HeldOnMachine());
+        Assert.False(waiter.HeldOnMachine());
+        using (waiter.Take(TextWriter.Null)) Assert.True(holder.HeldOnMachine());
+    }
+
+    /// <summary>
+    /// Another user's lock file in /tmp under fs.protected_regular 1 (set for the test, as distributions ship it): opened
+    /// without O_CREAT, so may_create_in_sticky() does not refuse it — an O_CREAT open was EACCES even for root.
+    /// </summary>
+    [KernelFact]
+    public void Take_ExistingFileOfAnotherUserInStickyTmp_IsLocked()
+    {
+        const string protectedRegular = "/proc/sys/fs/protected_regular";
+        var path = Path.Combine("/tmp", $"simservice-lock-test-{Guid.NewGuid():N}");
+        File.WriteAllText(path, "");
+        File.WriteAllText(path + ".queue", "");
+        var was = File.ReadAllText(protectedRegular);
+        File.WriteAllText(protectedRegular, "1");
+        try
+        {
+            foreach (var f in new[] { path, path + ".queue" }) Assert.Equal(0, Run("chown", "nobody", f));
+            var runLock = new KernelRunLock(path);
+            var said = new StringWriter();
+
+            using (runLock.Take(said)) Assert.True(new KernelRunLock(path).HeldOnMachine());
+
+            Assert.Equal("", said.ToString());
+        }
+        finally
+        {
+            File.WriteAllText(protectedRegular, was);
+            File.Delete(path);
+            File.Delete(path + ".queue");
+        }
     }
 
     [Theory]
@@ -135,10 +187,12 @@ public sealed class KernelRunLockTests
     }
 
     /// <summary><c>flock -n PATH true</c>'s exit: 0 when it got the lock, 1 when another holds it.</summary>
-    private static int TryLockElsewhere(string path)
+    private static int TryLockElsewhere(string path) => Run("flock", "-n", path, "true");
+
+    private static int Run(string program, params string[] args)
     {
-        var start = new ProcessStartInfo("flock") { UseShellExecute = false };
-        foreach (var a in new[] { "-n", path, "true" }) start.ArgumentList.Add(a);
+        var start = new ProcessStartInfo(program) { UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         process.WaitForExit();
         return process.ExitCode;

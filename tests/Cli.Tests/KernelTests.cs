@@ -125,7 +125,7 @@ public sealed partial class KernelTests
     /// </summary>
     /// <summary>
     /// A second real-kernel run on the machine waits for the first (the machine's lock, /run/lock/simservice-kernel.lock;
-    /// here <c>flock</c> holds it): it is seen waiting in /proc/locks, says so, and runs once the holder lets go.
+    /// here <c>flock</c> holds it): it is seen waiting (holding the turnstile beside the lock), says so, and runs once the holder lets go.
     /// </summary>
     [KernelFact]
     public async Task Kernel_AnotherRunHoldsTheMachine_WaitsItsTurnThenRuns()
@@ -135,8 +135,9 @@ public sealed partial class KernelTests
         using var holder = KernelRunLockTests.HoldElsewhere(path);
 
         var run = Tool.RunAsync("kernel", Path.Combine(Packetdrill, "rst-to-closed-port.pkt"));
-        var inode = InodeOf(path);
-        await KernelRunLockTests.UntilAsync(() => run.IsCompleted || File.ReadLines("/proc/locks").Any(l => l.Contains("-> FLOCK", StringComparison.Ordinal) && l.Contains($":{inode} ", StringComparison.Ordinal)));
+        // The waiting run holds the turnstile beside the lock while it waits for the lock itself.
+        var turnstile = new KernelRunLock(path + ".queue");
+        await KernelRunLockTests.UntilAsync(() => run.IsCompleted || (File.Exists(turnstile.Path) && turnstile.HeldOnMachine()));
         bool ranWhileHeld = run.IsCompleted;
         holder.StandardInput.Close();
         var result = await run;
@@ -144,16 +145,6 @@ public sealed partial class KernelTests
         Assert.False(ranWhileHeld, result.Output + result.Error);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})", result.Error, StringComparison.Ordinal);
-    }
-
-    private static string InodeOf(string path)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("stat") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "-c", "%i", path }) start.ArgumentList.Add(a);
-        using var stat = System.Diagnostics.Process.Start(start)!;
-        var inode = stat.StandardOutput.ReadToEnd().Trim();
-        stat.WaitForExit();
-        return inode;
     }
 
     private static async Task AssertAllPassOnTheKernel(string[] scripts)

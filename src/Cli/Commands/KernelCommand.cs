@@ -158,7 +158,7 @@ public static class KernelCommand
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
         // Before the machine's tcp_max_orphans is set for it: another run may be using the machine.
-        using var turn = KernelRunLock.Machine?.Take(Console.Error);
+        using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         if (!machineOrphans || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, false, cancellationToken);
         // --machine-orphans: the scenario's tcp_max_orphans set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
@@ -175,7 +175,7 @@ public static class KernelCommand
     internal static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken,
         bool record = false)
     {
-        using var turn = KernelRunLock.Machine?.Take(Console.Error);
+        using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         var clock = Stopwatch.StartNew();
         var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),

@@ -86,6 +86,14 @@ public sealed class CaseFolder : IDisposable
 
     public void Dispose()
     {
-        if (!Kept && Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        if (Kept || !Directory.Exists(Path)) return;
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A temporary folder left behind must not hide the run's own result.
+        }
     }
 }

@@ -57,7 +57,8 @@ internal sealed class HostNamespace : IDisposable
     {
         T result = default!;
         Exception? failed = null;
-        using var done = new ManualResetEventSlim();
+        // Not disposed: the namespace thread may still be inside Set() when the waiter sees it set (RunnerQueue's go, fb9ce50).
+        var done = new ManualResetEventSlim();
         _work.Add(() =>
         {
             try

@@ -33,45 +33,65 @@ internal sealed class KernelRunLock(string path)
     public string Path => path;
 
     /// <summary>
-    /// Takes the lock, waiting for another process's hold to end (and saying so on <paramref name="waiting"/>). Waiters
-    /// queue at a turnstile (a second lock file beside it) and only the one at its head waits on the lock itself:
-    /// flock(2) wakes every waiter at a release and lets any win, so a process that runs case after case (a fuzz run)
-    /// took the lock back before a waiting one woke — now it queues behind it.
+    /// Takes the lock, waiting for another process's hold to end (and saying so on <paramref name="waiting"/>) until
+    /// <paramref name="cancellationToken"/> is cancelled (Ctrl-C: <see cref="OperationCanceledException"/>, nothing held).
+    /// Waiters queue at a turnstile (a second lock file beside it) and only the one at its head waits on the lock
+    /// itself: flock(2) lets any waiter win at a release, so a process that runs case after case (a fuzz run) took the
+    /// lock back before a waiting one woke — now it queues behind it. The waits look every 20 ms (LOCK_NB), so a
+    /// cancellation is seen.
     /// </summary>
-    public IDisposable Take(TextWriter waiting)
+    public IDisposable Take(TextWriter waiting, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            if (_depth++ > 0) return new Hold(this);
-            int fd = Open(path, waiting);
-            int queue = fd < 0 ? -1 : Open(path + ".queue", waiting);
-            if (queue < 0)
+            if (_depth > 0)
             {
-                if (fd >= 0) Libc.close(fd);
+                _depth++;
                 return new Hold(this);
             }
-            if (!TryLock(queue) || !TryLock(fd))
+            int fd = Open(path, waiting);
+            int queue = fd < 0 ? -1 : Open(path + ".queue", waiting);
+            try
             {
-                waiting.WriteLine($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})");
-                waiting.Flush();
-                Lock(queue);
-                Lock(fd);
+                if (queue >= 0 && !(TryLock(queue) && TryLock(fd)))
+                {
+                    waiting.WriteLine($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})");
+                    waiting.Flush();
+                    if (!Wait(queue, cancellationToken) || !Wait(fd, cancellationToken)) Unlockable(waiting);
+                }
             }
-            Libc.close(queue);
-            _fd = fd;
+            catch (OperationCanceledException)
+            {
+                Libc.close(fd);
+                Libc.close(queue);
+                throw;
+            }
+            if (queue >= 0) Libc.close(queue);
+            if (queue < 0 && fd >= 0) Libc.close(fd);
+            else _fd = fd;
+            _depth = 1;
             return new Hold(this);
         }
     }
 
     static bool TryLock(int fd) => Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0;
 
-    /// <summary>Blocks until <paramref name="fd"/> holds the lock (a lock already held is kept: flock converts in place).</summary>
-    static void Lock(int fd)
+    /// <summary>
+    /// Waits until <paramref name="fd"/> holds the lock (one already held is kept: flock converts in place); false when
+    /// flock fails for another reason than the lock being held (ENOLCK).
+    /// </summary>
+    static bool Wait(int fd, CancellationToken cancellationToken)
     {
-        while (Libc.flock(fd, Libc.LOCK_EX) != 0 && Libc.Errno == Libc.EINTR)
+        while (!TryLock(fd))
         {
+            if (Libc.Errno is not (Libc.EAGAIN or Libc.EINTR)) return false;
+            if (cancellationToken.WaitHandle.WaitOne(20)) cancellationToken.ThrowIfCancellationRequested();
         }
+        return true;
     }
+
+    static void Unlockable(TextWriter waiting) =>
+        waiting.WriteLine($"simservice: kernel: cannot lock: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(Libc.Errno)}; running without the one-run-at-a-time lock");
 
     /// <summary>Whether some descriptor holds the lock now (probed with a descriptor of its own: this process's hold counts).</summary>
     public bool HeldOnMachine()
@@ -88,7 +108,15 @@ internal sealed class KernelRunLock(string path)
         }
     }
 
-    static int Open(string file) => Libc.open_mode(file, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
+    /// <summary>
+    /// Opens a lock file, making it only when it is missing: an O_CREAT open of another user's file in a sticky folder
+    /// (/tmp) is refused even to root under fs.protected_regular (may_create_in_sticky()).
+    /// </summary>
+    static int Open(string file)
+    {
+        int fd = Libc.open(file, Libc.O_RDONLY | Libc.O_CLOEXEC);
+        return fd >= 0 || Libc.Errno != Libc.ENOENT ? fd : Libc.open_mode(file, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0b110_110_110);
+    }
 
     bool _toldCannotOpen;
 

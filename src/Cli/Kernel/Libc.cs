@@ -15,7 +15,7 @@ internal static partial class Libc
     public const int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1, SCHED_FIFO = 1;
     public const uint TUNSETIFF = 0x400454ca;
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
-    public const int EINTR = 4, EAGAIN = 11;
+    public const int ENOENT = 2, EINTR = 4, EAGAIN = 11;
     public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
 

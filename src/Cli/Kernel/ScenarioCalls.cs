@@ -468,6 +468,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             int n = ReadAgain(_stat, _statText);
             int close = n > 0 ? Array.LastIndexOf(_statText, (byte)')', n - 1) : -1;
             if (close < 0 || close + 2 >= n || _statText[close + 2] != (byte)'S') return false;
+            // Without the syscall file (a kernel built without it), the state alone, as before session 20.
+            if (_syscall < 0) return true;
             int m = ReadAgain(_syscall, _syscallText);
             return m > 0 && InCall(System.Text.Encoding.ASCII.GetString(_syscallText, 0, m));
         }
@@ -475,8 +477,12 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         static int ReadAgain(int fd, byte[] buffer) => fd < 0 || Libc.lseek(fd, 0, 0) < 0 ? -1 : (int)Libc.read(fd, buffer, buffer.Length);
     }
 
-    /// <summary>x86-64's futex(2): the .NET runtime's waits (a contended lock, a thread held for a garbage collection).</summary>
-    const int FutexSyscall = 202;
+    /// <summary>
+    /// futex(2)'s number, the .NET runtime's waits (a contended lock, a thread held for a garbage collection): 202 on
+    /// x86-64 (arch/x86/entry/syscalls/syscall_64.tbl), 98 on arm64 and the other architectures of the generic table
+    /// (include/uapi/asm-generic/unistd.h), where 202 is accept(2).
+    /// </summary>
+    static readonly int FutexSyscall = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64 ? 202 : 98;
 
     /// <summary>
     /// Whether /proc/…/syscall's text shows a thread blocked in a system call that may be its socket call: a number

@@ -922,7 +922,9 @@ public sealed partial class TcpSocket
             acked++;
         }
         _rtx.RemoveRange(0, acked); // one move of what is left, not one per segment acknowledged
-        int pktsAcked = acked + TsoAcked(ack, acked == 0, ref flag, ref reord, ref firstAckt, ref lastAckt, ref sack);
+        int tsoAcked = TsoAcked(ack, acked == 0, ref flag, ref reord, ref firstAckt, ref lastAckt, ref sack);
+        int pktsAcked = acked + tsoAcked;
+        bool fullyAcked = tsoAcked == 0; // "fully_acked = false" once tcp_tso_acked() counted packets of a trimmed skb
         // "if (TCP_SKB_CB(skb)->sacked & TCPCB_SACKED_ACKED) flag |= FLAG_SACK_RENEGING" for the skb the loop stopped at.
         if (_rtx.Count > 0 && _rtx[0].Sacked) flag |= AckFlags.SackReneging;
         _snd.Una = ack;
@@ -941,7 +943,7 @@ public sealed partial class TcpSocket
             caRttUs = UsSince(lastAckt!.Value);
             // "Conservatively mark a delayed ACK. It's typically from a lone runt packet over the round trip to a receiver
             // w/o out-of-order or CE events." (The function's own flags: FLAG_CA_ALERT is never among them.)
-            maybeDelayed = pktsAcked == 1 && priorSacked == 0 && ack - priorSndUna < PayloadMss
+            maybeDelayed = pktsAcked == 1 && fullyAcked && priorSacked == 0 && ack - priorSndUna < PayloadMss
                 && sack.PriorDelivered + 1 == _delivered && (flag & AckFlags.SynAcked) == 0;
         }
         if (sack.FirstSackt is { } firstSackt)
