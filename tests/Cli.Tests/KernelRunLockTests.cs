@@ -44,8 +44,8 @@ public sealed class KernelRunLockTests
     {
         var runLock = new KernelRunLock(Tool.TempFile("kernel.lock"));
         using var holder = HoldElsewhere(runLock.Path);
-        var said = new StringWriter();
-        var waiting = TextWriter.Synchronized(said);
+        var said = new SharedWriter();
+        var waiting = said;
 
         var taking = Task.Run(() => runLock.Take(waiting));
         await UntilAsync(() => said.ToString().Length > 0 || taking.IsCompleted);
@@ -79,9 +79,9 @@ public sealed class KernelRunLockTests
         var path = Tool.TempFile("kernel.lock");
         KernelRunLock holder = new(path), waiter = new(path);
         var holding = holder.Take(TextWriter.Null);
-        var said = new StringWriter();
+        var said = new SharedWriter();
         using var ctrlC = new CancellationTokenSource();
-        var taking = Task.Run(() => waiter.Take(TextWriter.Synchronized(said), ctrlC.Token));
+        var taking = Task.Run(() => waiter.Take(said, ctrlC.Token));
         await UntilAsync(() => said.ToString().Length > 0);
 
         ctrlC.Cancel();
@@ -144,8 +144,8 @@ public sealed class KernelRunLockTests
         var path = Tool.TempFile("kernel.lock");
         KernelRunLock fuzzRun = new(path), other = new(path);
         var firstCase = fuzzRun.Take(TextWriter.Null);
-        var said = new StringWriter();
-        var otherTaking = Task.Run(() => other.Take(TextWriter.Synchronized(said)));
+        var said = new SharedWriter();
+        var otherTaking = Task.Run(() => other.Take(said));
         await UntilAsync(() => said.ToString().Length > 0);
 
         firstCase.Dispose();
@@ -196,5 +196,36 @@ public sealed class KernelRunLockTests
         using var process = Process.Start(start)!;
         process.WaitForExit();
         return process.ExitCode;
+    }
+
+    /// <summary>What a taker on another thread says, read while it may still write (a StringWriter read then races its writer).</summary>
+    private sealed class SharedWriter : StringWriter
+    {
+        private readonly Lock _gate = new();
+
+        public override void Write(char value)
+        {
+            lock (_gate) base.Write(value);
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_gate) base.Write(value);
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            lock (_gate) base.Write(buffer, index, count);
+        }
+
+        public override void WriteLine(string? value)
+        {
+            lock (_gate) base.WriteLine(value);
+        }
+
+        public override string ToString()
+        {
+            lock (_gate) return base.ToString();
+        }
     }
 }
