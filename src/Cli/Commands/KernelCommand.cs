@@ -38,7 +38,8 @@ public static class KernelCommand
         var results = new List<FileResult>();
         int differing = 0;
         var counters = line.Has("counters") ? new CounterComparison() : null;
-        if (line.Has("record")) return PacketFuzz.RecordFiles(line, files, output, cancellationToken);
+        if (line.Has("record"))
+            return PacketFuzz.NotScripts(files) is { } notScripts ? RunCommand.Usage(error, $"kernel: {notScripts}") : PacketFuzz.RecordFiles(line, files, output, cancellationToken);
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
