@@ -39,7 +39,9 @@ public sealed class CommandLine
             }
             else if (options.Contains(name))
             {
-                var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
+                // The next argument is the value unless it is an option itself (`--json --junit r.xml` forgot the
+                // value; --json=--x names such a file).
+                var value = inline ?? (i + 1 < args.Count && !IsOption(args[i + 1]) ? args[++i] : null);
                 if (string.IsNullOrEmpty(value)) return (null, $"--{name} needs a value");
                 line._values[name] = value;
             }
@@ -47,6 +49,8 @@ public sealed class CommandLine
         }
         return (line, null);
     }
+
+    static bool IsOption(string arg) => arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2;
 
     public string? Value(string name) => _values.GetValueOrDefault(name);
 

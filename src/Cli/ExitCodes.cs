@@ -9,6 +9,13 @@ public static class ExitCodes
     /// <summary>A check failed, or a run stopped on an error.</summary>
     public const int Failed = 1;
 
-    /// <summary>Invalid input (usage, a missing path, an invalid file), an unreachable server, or an output path that cannot be written.</summary>
+    /// <summary>Invalid input (usage, a missing path, an invalid file) or an unreachable server.</summary>
     public const int Invalid = 2;
+
+    /// <summary>
+    /// An output the command line names (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>, <c>--diagram</c>, <c>--keep</c>,
+    /// <c>--output</c>) could not be written. <c>run</c> and <c>kernel</c> still run every file and write every other
+    /// output; this code then stands over the runs' own (0, 1 or 2), which their summary line still says.
+    /// </summary>
+    public const int OutputFailed = 3;
 }

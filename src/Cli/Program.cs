@@ -54,7 +54,8 @@ const string usage = """
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario
 
-    exit codes: 0 all passed, 1 a check failed, 2 invalid input, an unreachable server or an output path that cannot be written
+    exit codes: 0 all passed, 1 a check failed, 2 invalid input or an unreachable server, 3 an output that cannot be written
+                (run and kernel still run every file and write every other output)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -103,7 +104,8 @@ try
 }
 catch (SimService.Cli.Files.OutputFileException e)
 {
-    return RunCommand.Usage(Console.Error, $"{args[0]}: {e.Message}");
+    Console.Error.WriteLine($"simservice: {args[0]}: {e.Message}");
+    return ExitCodes.OutputFailed;
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {

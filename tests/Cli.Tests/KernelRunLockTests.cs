@@ -8,7 +8,7 @@ namespace SimService.Cli.Tests;
 
 /// <summary>
 /// One real-kernel run at a time: the lock is an flock(2) another process sees (util-linux's <c>flock -n</c> as that
-/// process), taken once however deeply a process asks, and a taker waits for another process's hold and says so.
+/// process), taken once however deeply a thread asks, and a taker waits for another process's or thread's hold and says so.
 /// </summary>
 public sealed class KernelRunLockTests
 {
@@ -36,6 +36,44 @@ public sealed class KernelRunLockTests
         outer.Dispose();
 
         Assert.True(heldAfterInner);
+        Assert.False(runLock.HeldOnMachine());
+    }
+
+    /// <summary>
+    /// Two threads of one process (two kernel runs in one test host): the second waits for the first's outermost hold to
+    /// end, as another process would, and then holds the one flock itself — the nesting was the process's, so it took
+    /// the lock at once while the first still held it.
+    /// </summary>
+    [Fact]
+    public async Task Take_AnotherThreadOfThisProcessHoldsIt_WaitsForItsOutermostHold()
+    {
+        var runLock = new KernelRunLock(Tool.TempFile("kernel.lock"));
+        var said = new SharedWriter();
+        var taken = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new ManualResetEventSlim();
+        var outer = runLock.Take(TextWriter.Null);
+        var inner = runLock.Take(TextWriter.Null);
+        var second = new Thread(() =>
+        {
+            var hold = runLock.Take(said);
+            taken.SetResult(hold);
+            releaseSecond.Wait();
+            hold.Dispose();
+        });
+
+        second.Start();
+        await UntilAsync(() => said.ToString().Length > 0 || taken.Task.IsCompleted);
+        bool tookWhileHeld = taken.Task.IsCompleted;
+        inner.Dispose();
+        bool tookAfterInner = taken.Task.IsCompleted;
+        outer.Dispose();
+        await taken.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        bool heldBySecond = runLock.HeldOnMachine();
+        releaseSecond.Set();
+        second.Join();
+
+        Assert.Equal((false, false, true), (tookWhileHeld, tookAfterInner, heldBySecond));
+        Assert.Equal($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {runLock.Path})\n", said.ToString());
         Assert.False(runLock.HeldOnMachine());
     }
 

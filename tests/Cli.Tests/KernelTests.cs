@@ -203,6 +203,21 @@ public sealed partial class KernelTests
     /// </summary>
     private static readonly HashSet<string> TimingFragile = ["rack-reo-wnd-expected-one-step-after-dsack.pkt"];
 
+    /// <summary>An unwritable --junit of kernel: the file still runs, --json is written, the --junit is one line, exit 3.</summary>
+    [KernelFact]
+    public async Task Kernel_UnwritableJunit_WritesTheJsonAndExitsThree()
+    {
+        var file = Tool.TempFile("a-file");
+        File.WriteAllText(file, "");
+        var json = Tool.TempFile("r.json");
+
+        var run = await Tool.RunAsync("kernel", "--junit", Path.Combine(file, "r.xml"), "--json", json, "tests/Cli.Tests/Fixtures/invalid/not-json.json");
+
+        Assert.True(run.ExitCode == 3, run.Output + run.Error);
+        Assert.Equal([$"simservice: kernel: --junit {file}/r.xml: Not a directory"], run.ErrorLines.Where(l => l.StartsWith("simservice: kernel: --", StringComparison.Ordinal)));
+        Assert.Contains("\"invalid\": 1", File.ReadAllText(json), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Kernel_WithoutAFile_IsAUsageError()
     {

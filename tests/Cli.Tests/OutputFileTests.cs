@@ -4,35 +4,64 @@ namespace SimService.Cli.Tests;
 
 /// <summary>
 /// Output options (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>, <c>--diagram</c>, <c>--output</c>) by one rule: missing
-/// folders are created; a path that cannot be written is exit 2 with one line naming the option, the path and the OS's
-/// reason — never a stack trace.
+/// folders are created; a path that cannot be written is one line naming the option, the path and the OS's reason, and
+/// exit 3 — never a stack trace. <c>run</c> and <c>kernel</c> still run every file and write every other output.
 /// </summary>
 public sealed class OutputFileTests
 {
     const string Failing = "tests/Cli.Tests/Fixtures/mixed/failing-checks.json";
+    const string Passing = "tests/Cli.Tests/Fixtures/mixed/passing.json";
+    const string FailingScript = "packetdrill/wrong/time-wait-expected-over-at-30s.pkt";
 
+    /// <summary>
+    /// One unwritable output among four: the runs all run, the three others are written, the failing one is one line on
+    /// stderr however many failed runs it was asked for, and the exit is 3 (it stopped the run before --json and --junit).
+    /// </summary>
     [Theory]
     [InlineData("json", "x.json")]
     [InlineData("junit", "x.xml")]
     [InlineData("pcap", "dir")]
     [InlineData("diagram", "dir")]
-    public async Task PathThroughAFile_Run_ExitsTwoWithOneLineNamingTheOptionPathAndReason(string option, string name)
+    public async Task PathThroughAFile_Run_RunsEveryFileWritesTheOtherOutputsAndExitsThree(string option, string name)
     {
         var file = Tool.TempFile("a-file");
         File.WriteAllText(file, "");
-        var path = Path.Combine(file, name);
+        var folder = Tool.TempFolder();
+        var outputs = new Dictionary<string, string>
+        {
+            ["json"] = Path.Combine(folder, "r.json"), ["junit"] = Path.Combine(folder, "r.xml"),
+            ["pcap"] = Path.Combine(folder, "pcap"), ["diagram"] = Path.Combine(folder, "diagram"),
+        };
+        var path = outputs[option] = Path.Combine(file, name);
 
-        var run = await Tool.RunAsync("run", $"--{option}", path, Failing);
+        var run = await Tool.RunAsync(["run", .. outputs.SelectMany(o => new[] { $"--{o.Key}", o.Value }), Failing, Passing, FailingScript]);
 
-        Assert.Equal((2, $"simservice: run: --{option} {path}: Not a directory\n"), (run.ExitCode, run.Error));
+        Assert.Equal((3, $"simservice: run: --{option} {path}: Not a directory\n"), (run.ExitCode, run.Error));
+        Assert.StartsWith("3 files: 1 passed, 2 failed, 0 invalid (in-process", run.OutputLines[^1]);
+        foreach (var (other, written) in outputs.Where(o => o.Key != option))
+            Assert.True(other is "json" or "junit" ? File.Exists(written) : Directory.GetFiles(written).Length == 2, $"--{other} {written} not written");
     }
 
     [Fact]
-    public async Task FolderThatCannotBeMade_RunWithPcap_ExitsTwoWithOneLine()
+    public async Task FolderThatCannotBeMade_RunWithPcap_RunsAndExitsThreeWithOneLine()
     {
         var run = await Tool.RunAsync("run", "--pcap", "/proc/simservice-x", Failing);
 
-        Assert.Equal((2, "simservice: run: --pcap /proc/simservice-x: No such file or directory\n"), (run.ExitCode, run.Error));
+        Assert.Equal((3, "simservice: run: --pcap /proc/simservice-x: No such file or directory\n"), (run.ExitCode, run.Error));
+        Assert.StartsWith("1 file: 0 passed, 1 failed, 0 invalid", run.OutputLines[^1]);
+    }
+
+    /// <summary>A file option naming a folder is EISDIR, a folder option naming a file ENOTDIR (.NET said "access denied" and "exists").</summary>
+    [Fact]
+    public async Task FolderForAFileAndFileForAFolder_Run_SayWhatTheyAre()
+    {
+        var folder = Tool.TempFolder();
+        var file = Tool.TempFile("a-file");
+        File.WriteAllText(file, "");
+
+        var run = await Tool.RunAsync("run", "--json", folder, "--diagram", file, Failing);
+
+        Assert.Equal((3, $"simservice: run: --diagram {file}: Not a directory\nsimservice: run: --json {folder}: Is a directory\n"), (run.ExitCode, run.Error));
     }
 
     [Theory]
@@ -51,7 +80,7 @@ public sealed class OutputFileTests
     }
 
     [Fact]
-    public async Task MissingFolderAndPathThroughAFile_NewWithOutput_CreatesTheFolderOrExitsTwoWithOneLine()
+    public async Task MissingFolderAndPathThroughAFile_NewWithOutput_CreatesTheFolderOrExitsThreeWithOneLine()
     {
         var created = Path.Combine(Tool.TempFolder(), "a", "starter.json");
         var file = Tool.TempFile("a-file");
@@ -62,7 +91,7 @@ public sealed class OutputFileTests
 
         Assert.Equal((0, ""), (made.ExitCode, made.Error));
         Assert.StartsWith("// A SimService scenario", File.ReadAllText(created));
-        Assert.Equal((2, $"simservice: new: --output {file}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
+        Assert.Equal((3, $"simservice: new: --output {file}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
 
     [Fact]

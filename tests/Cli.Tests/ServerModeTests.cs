@@ -76,7 +76,7 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal((0, $"saved simulation {id} as {file}\n"), (export.ExitCode, export.Output));
         Assert.Contains("\"name\": \"cli-export\"", File.ReadAllText(file));
         Assert.Equal(0, run.ExitCode);
-        Assert.Equal((2, $"simservice: export: --output {notAFolder}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
+        Assert.Equal((3, $"simservice: export: --output {notAFolder}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public static class ExportCommand
     {
         if (line.Value("server") is null) return RunCommand.Usage(error, "export needs --server URL");
         if (line.Arguments.Count != 1) return RunCommand.Usage(error, "export needs exactly one simulation id");
+        if (!Guid.TryParse(line.Arguments[0], out var simulationId))
+            return RunCommand.Usage(error, $"export: '{line.Arguments[0]}' is not a simulation id (a UUID such as 01a20b44-0000-7000-8000-000000000000)");
         var (client, clientError) = RunCommand.Connect(line);
         if (clientError is not null) return RunCommand.Usage(error, clientError);
         using var _ = client;

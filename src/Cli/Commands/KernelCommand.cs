@@ -38,7 +38,8 @@ public static class KernelCommand
         var results = new List<FileResult>();
         int differing = 0;
         var counters = line.Has("counters") ? new CounterComparison() : null;
-        if (line.Has("record")) return PacketFuzz.RecordFiles(line, files, output, cancellationToken);
+        if (line.Has("record"))
+            return PacketFuzz.NotScripts(files) is { } notScripts ? RunCommand.Usage(error, $"kernel: {notScripts}") : PacketFuzz.RecordFiles(line, files, output, cancellationToken);
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -70,13 +71,13 @@ public static class KernelCommand
         ConsoleReport.WriteSummary(output, results, mode, seconds);
         if (counters is not null)
             foreach (var text in counters.Summary()) output.WriteLine(text);
-        if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
-        if (line.Value("json") is { } json) JsonReport.Write(json, results, "kernel", null, seconds);
+        var outputs = new OutputFailures(error, "kernel");
+        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
+        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, "kernel", null, seconds));
         if (line.Has("diff") || line.Has("strict"))
             output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations");
-        if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
-        if (line.Has("strict") && differing > 0) return ExitCodes.Failed;
-        return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+        int runs = RunCommand.Outcome(results);
+        return outputs.ExitCode(runs == ExitCodes.Ok && line.Has("strict") && differing > 0 ? ExitCodes.Failed : runs);
     }
 
     /// <summary>--counters: the script run on the engine too, and its counter changes compared with the kernel's.</summary>

@@ -9,7 +9,8 @@ namespace SimService.Cli.Commands;
 /// <c>simservice run PATH... [--server URL [--api-key KEY] | --in-process] [--junit FILE] [--json FILE] [--pcap DIR] [--diagram DIR]</c>:
 /// runs every file, prints one line per file (and each failed check), saves the packet capture and ladder diagram of
 /// each failed run when asked, writes the reports, and exits 0 when all
-/// passed, 1 when a check failed, 2 when a file is invalid or the server cannot be used.
+/// passed, 1 when a check failed, 2 when a file is invalid or the server cannot be used, 3 when an output could not be
+/// written (every file still runs and every other output is written: <see cref="OutputFailures"/>).
 /// </summary>
 public static class RunCommand
 {
@@ -26,12 +27,13 @@ public static class RunCommand
         using var _ = client;
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return Usage(error, pathError);
-        if (line.Has("record")) return Record(files, output);
+        if (line.Has("record")) return Kernel.PacketFuzz.NotScripts(files) is { } notScripts ? Usage(error, $"run: {notScripts}") : Record(files, output);
 
         string mode = client is null ? "in-process" : $"server {client.Server}";
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var results = new List<FileResult>();
+        var outputs = new OutputFailures(error, "run");
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -51,19 +53,22 @@ public static class RunCommand
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result);
                 if (result.Outcome == FileOutcome.Failed && run is not null)
-                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, folder, artefact, result, run, client, cancellationToken);
+                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, artefact, result, run, client, cancellationToken);
                 output.Flush();
                 results.Add(result);
             }
         }
         double seconds = clock.Elapsed.TotalSeconds;
         ConsoleReport.WriteSummary(output, results, mode, seconds);
-        if (line.Value("junit") is { } junit) JUnitReport.Write(junit, results, mode, seconds, started);
-        if (line.Value("json") is { } json) JsonReport.Write(json, results, client is null ? "in-process" : "server", client?.Server.ToString(), seconds);
-
-        if (results.Any(r => r.Outcome == FileOutcome.Invalid)) return ExitCodes.Invalid;
-        return results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
+        if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
+        if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, client is null ? "in-process" : "server", client?.Server.ToString(), seconds));
+        return outputs.ExitCode(Outcome(results));
     }
+
+    /// <summary>The runs' exit code: 2 when a file is invalid, 0 when all passed, else 1.</summary>
+    internal static int Outcome(IReadOnlyList<FileResult> results) =>
+        results.Any(r => r.Outcome == FileOutcome.Invalid) ? ExitCodes.Invalid
+        : results.All(r => r.Outcome == FileOutcome.Passed) ? ExitCodes.Ok : ExitCodes.Failed;
 
     /// <summary>
     /// --record: each packetdrill script run in record mode on the engine — its inbound segments and calls made, every
@@ -82,10 +87,14 @@ public static class RunCommand
         return failed == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    /// <summary>Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server.</summary>
-    private static async Task SaveAsync(TextWriter output, string folder, IArtefact artefact, FileResult result, RunOutput run,
+    /// <summary>
+    /// Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server. A folder or file
+    /// that cannot be written is said once (<paramref name="outputs"/>) and the option not tried again.
+    /// </summary>
+    private static async Task SaveAsync(TextWriter output, OutputFailures outputs, string folder, IArtefact artefact, FileResult result, RunOutput run,
         SimServiceClient? client, CancellationToken cancellationToken)
     {
+        if (!outputs.Try(artefact.Option, () => OutputFiles.Folder(artefact.Option, folder))) return;
         byte[]? bytes;
         string? why = null;
         if (client is null) bytes = artefact.FromSimulation(run.Simulation!);
@@ -95,10 +104,10 @@ public static class RunCommand
             output.WriteLine($"         {artefact.Option} not saved: {why}");
             return;
         }
-        var path = Path.Combine(OutputFiles.Folder(artefact.Option, folder), Artefacts.FileName(result.File, artefact));
+        var path = Path.Combine(Path.GetFullPath(folder), Artefacts.FileName(result.File, artefact));
         byte[] data = bytes;
-        OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data));
-        output.WriteLine($"         saved {artefact.Option}: {path}");
+        if (outputs.Try(artefact.Option, () => OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data))))
+            output.WriteLine($"         saved {artefact.Option}: {path}");
     }
 
     private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, CancellationToken cancellationToken)

@@ -5,9 +5,44 @@ namespace SimService.Cli.Files;
 /// <summary>
 /// A file or folder the command line asked the tool to write (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>,
 /// <c>--diagram</c>, <c>--keep</c>, <c>--output</c>) could not be written: the option, the path and the OS's reason
-/// (<c>--json /x/y: Not a directory</c>). The tool prints it on one line and exits 2.
+/// (<c>--json /x/y: Not a directory</c>). The tool prints it on one line and exits 3 (<see cref="ExitCodes.OutputFailed"/>).
 /// </summary>
-public sealed class OutputFileException(string option, string path, string reason) : Exception($"--{option} {path}: {reason}");
+public sealed class OutputFileException(string option, string path, string reason) : Exception($"--{option} {path}: {reason}")
+{
+    public string Option => option;
+}
+
+/// <summary>
+/// The outputs of one <c>run</c> or <c>kernel</c> (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>, <c>--diagram</c>) that
+/// could not be written. One unwritable output does not stop the runs or the other outputs: each failing option is said
+/// once, as one line on standard error when it fails, is not tried again, and the command exits
+/// <see cref="ExitCodes.OutputFailed"/>.
+/// </summary>
+public sealed class OutputFailures(TextWriter error, string command)
+{
+    readonly HashSet<string> _failed = new(StringComparer.Ordinal);
+
+    /// <summary>Runs <paramref name="write"/> for <c>--<paramref name="option"/></c> unless that option failed before; false when it is not written.</summary>
+    public bool Try(string option, Action write)
+    {
+        if (_failed.Contains(option)) return false;
+        try
+        {
+            write();
+            return true;
+        }
+        catch (OutputFileException e)
+        {
+            _failed.Add(e.Option);
+            error.WriteLine($"simservice: {command}: {e.Message}");
+            error.Flush();
+            return false;
+        }
+    }
+
+    /// <summary>The command's exit code: <see cref="ExitCodes.OutputFailed"/> when an output failed, else the runs' own <paramref name="outcome"/>.</summary>
+    public int ExitCode(int outcome) => _failed.Count > 0 ? ExitCodes.OutputFailed : outcome;
+}
 
 /// <summary>
 /// Every output the command line names goes through here, by one rule: missing parent folders are created (a
@@ -16,7 +51,7 @@ public sealed class OutputFileException(string option, string path, string reaso
 public static class OutputFiles
 {
     /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, its folder created first.</summary>
-    public static void Write(string option, string path, Action<string> write) => Guard(option, path, () =>
+    public static void Write(string option, string path, Action<string> write) => Guard(option, path, folder: false, () =>
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         write(path);
@@ -26,11 +61,11 @@ public static class OutputFiles
     public static string Folder(string option, string folder)
     {
         string full = "";
-        Guard(option, folder, () => full = Directory.CreateDirectory(folder).FullName);
+        Guard(option, folder, folder: true, () => full = Directory.CreateDirectory(folder).FullName);
         return full;
     }
 
-    static void Guard(string option, string path, Action action)
+    static void Guard(string option, string path, bool folder, Action action)
     {
         try
         {
@@ -38,17 +73,20 @@ public static class OutputFiles
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not OperationCanceledException)
         {
-            throw new OutputFileException(option, path, Reason(e, path));
+            throw new OutputFileException(option, path, Reason(e, path, folder));
         }
     }
 
     /// <summary>
     /// The OS's reason as strerror words: a path through an existing file is ENOTDIR (.NET reports it as "not found" or
     /// "exists"); .NET keeps errno in an IOException's HResult, but turns ENOENT into *NotFoundException and EACCES/EPERM
-    /// into UnauthorizedAccessException.
+    /// into UnauthorizedAccessException. A folder option naming a file is ENOTDIR too, and a file option naming a folder
+    /// EISDIR (.NET says "access denied" to both).
     /// </summary>
-    static string Reason(Exception e, string path)
+    static string Reason(Exception e, string path, bool folder)
     {
+        if (folder && File.Exists(path)) return "Not a directory";
+        if (!folder && Directory.Exists(path)) return "Is a directory";
         for (var ancestor = Path.GetDirectoryName(Path.GetFullPath(path)); ancestor is not null; ancestor = Path.GetDirectoryName(ancestor))
             if (File.Exists(ancestor)) return "Not a directory";
         switch (e)

@@ -6,8 +6,11 @@ namespace SimService.Cli.Kernel;
 /// the child has ended. Two runs at once on a small machine take each other's cores in their real-time spins and come
 /// late by milliseconds (two runs of one script at once failed 8 of 8 at its line 8 in session 19); and two runs that
 /// set the machine's tcp_max_orphans would undo each other. A run that must wait says so on standard error. The kernel
-/// drops the lock when the holder ends, killed too. Within a process the lock is taken once however deeply it is asked
-/// for. flock(2) needs no write access to the file: any user may wait.
+/// drops the lock when the holder ends, killed too. The process holds one flock; a thread that holds it may ask again
+/// (a scenario's run inside a --machine-orphans hold) and nests, while another thread of the same process waits for the
+/// holding thread's outermost hold to end, as another process would (two kernel runs in one test host each ran as
+/// though they held it). A hold is the thread's: take and dispose it on one thread (the runs are synchronous).
+/// flock(2) needs no write access to the file: any user may wait.
 /// </summary>
 internal sealed class KernelRunLock(string path)
 {
@@ -26,15 +29,19 @@ internal sealed class KernelRunLock(string path)
         _ => new(setting),
     };
 
+    /// <summary>One thread of this process at a time takes and holds the flock; the others wait here (in order).</summary>
+    readonly SemaphoreSlim _turn = new(1, 1);
     readonly Lock _gate = new();
+    int _owner;
     int _depth;
     int _fd = -1;
 
     public string Path => path;
 
     /// <summary>
-    /// Takes the lock, waiting for another process's hold to end (and saying so on <paramref name="waiting"/>) until
-    /// <paramref name="cancellationToken"/> is cancelled (Ctrl-C: <see cref="OperationCanceledException"/>, nothing held).
+    /// Takes the lock, waiting for another process's hold (or another thread's of this process) to end, and saying so on
+    /// <paramref name="waiting"/>, until <paramref name="cancellationToken"/> is cancelled (Ctrl-C:
+    /// <see cref="OperationCanceledException"/>, nothing held). The thread that holds it nests.
     /// Waiters queue at a turnstile (a second lock file beside it) and only the one at its head waits on the lock
     /// itself: flock(2) lets any waiter win at a release, so a process that runs case after case (a fuzz run) took the
     /// lock back before a waiting one woke — now it queues behind it. The waits look every 20 ms (LOCK_NB), so a
@@ -42,36 +49,58 @@ internal sealed class KernelRunLock(string path)
     /// </summary>
     public IDisposable Take(TextWriter waiting, CancellationToken cancellationToken = default)
     {
+        int me = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
-            if (_depth > 0)
+            if (_owner == me)
             {
                 _depth++;
                 return new Hold(this);
             }
-            int fd = Open(path, waiting);
-            int queue = fd < 0 ? -1 : Open(path + ".queue", waiting);
-            try
-            {
-                if (queue >= 0 && !(TryLock(queue) && TryLock(fd)))
-                {
-                    waiting.WriteLine($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})");
-                    waiting.Flush();
-                    if (!Wait(queue, cancellationToken) || !Wait(fd, cancellationToken)) Unlockable(waiting);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                Libc.close(fd);
-                Libc.close(queue);
-                throw;
-            }
-            if (queue >= 0) Libc.close(queue);
-            if (queue < 0 && fd >= 0) Libc.close(fd);
-            else _fd = fd;
-            _depth = 1;
-            return new Hold(this);
         }
+        bool told = false;
+        if (!_turn.Wait(0))
+        {
+            told = Waiting(waiting);
+            _turn.Wait(cancellationToken);
+        }
+        int fd = -1, queue = -1;
+        try
+        {
+            fd = Open(path, waiting);
+            queue = fd < 0 ? -1 : Open(path + ".queue", waiting);
+            if (queue >= 0 && !(TryLock(queue) && TryLock(fd)))
+            {
+                if (!told) Waiting(waiting);
+                if (!Wait(queue, cancellationToken) || !Wait(fd, cancellationToken)) Unlockable(waiting);
+            }
+        }
+        catch
+        {
+            // Ctrl-C while waiting (or a writer that failed): nothing held, nothing queued, the turn handed on.
+            Libc.close(fd);
+            Libc.close(queue);
+            _turn.Release();
+            throw;
+        }
+        if (queue >= 0) Libc.close(queue);
+        if (queue < 0 && fd >= 0)
+        {
+            Libc.close(fd);
+            fd = -1;
+        }
+        lock (_gate)
+        {
+            (_owner, _depth, _fd) = (me, 1, fd);
+        }
+        return new Hold(this);
+    }
+
+    bool Waiting(TextWriter waiting)
+    {
+        waiting.WriteLine($"simservice: kernel: waiting for another real-kernel run on this machine to end (lock {path})");
+        waiting.Flush();
+        return true;
     }
 
     static bool TryLock(int fd) => Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0;
@@ -135,10 +164,11 @@ internal sealed class KernelRunLock(string path)
     {
         lock (_gate)
         {
-            if (--_depth > 0 || _fd < 0) return;
-            Libc.close(_fd);
-            _fd = -1;
+            if (--_depth > 0) return;
+            if (_fd >= 0) Libc.close(_fd);
+            (_owner, _fd) = (0, -1);
         }
+        _turn.Release();
     }
 
     sealed class Hold(KernelRunLock owner) : IDisposable

@@ -51,6 +51,11 @@ internal static class PacketFuzz
         return best! with { KernelRuns = runs };
     }
 
+    /// <summary>Why <c>--record</c> cannot take these files (a scenario among them: record mode is packetdrill's), or null.</summary>
+    internal static string? NotScripts(IReadOnlyList<ScenarioFile> files) =>
+        files.FirstOrDefault(f => f.Format is not PacketdrillFormat) is { } other
+            ? $"--record records packetdrill scripts (*.pkt) only: {other.DisplayPath} is not one" : null;
+
     /// <summary><c>kernel --record FILE…</c>: each script recorded on both, one verdict line each (both recordings with --verbose); exit 1 when one differs.</summary>
     internal static int RecordFiles(CommandLine line, IReadOnlyList<ScenarioFile> files, TextWriter output, CancellationToken cancellationToken)
     {
@@ -77,6 +82,8 @@ internal static class PacketFuzz
         long seed = 1;
         if (line.Value("seed") is { } s && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seed))
             return RunCommand.Usage(error, $"kernel: --seed: '{s}' is not a number");
+        if (seed > long.MaxValue - count)
+            return RunCommand.Usage(error, $"kernel: --seed: {seed} leaves no room for {count} cases (seeds S to S+N-1 must stay below {long.MaxValue})");
         using var folder = CaseFolder.Of(line.Value("keep"), $"simservice-fuzz-pkt-{seed}-");
         var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["differ"] = 0, ["not run"] = 0 };
         for (long caseSeed = seed; caseSeed < seed + count; caseSeed++)

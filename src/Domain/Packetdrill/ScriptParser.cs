@@ -81,6 +81,9 @@ public sealed partial class ScriptParser
                 while (Cur.Kind != TokenKind.End && !Cur.StartsLine) Take();
             }
         }
+        // packetdrill's grammar (parser.y): script: opt_options opt_init_command events opt_cleanup_command, where
+        // events: event | events event — a script with no event (an empty file, only comments or options) does not parse.
+        if (events.Count == 0 && _errors.Count == 0) _errors.Add(new ScriptDiagnostic(Cur.At, "the script has no events (packetdrill needs at least one)"));
         var errors = _errors.OrderBy(e => e.At.Line).ThenBy(e => e.At.Column).ToImmutableArray();
         return new ScriptParseResult(errors.IsEmpty ? new PacketdrillScript(options.ToImmutable(), events.ToImmutable()) : null, errors);
     }

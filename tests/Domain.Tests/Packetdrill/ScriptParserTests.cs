@@ -18,6 +18,18 @@ public class ScriptParserTests
         return Assert.Single(parsed.Errors);
     }
 
+    /// <summary>packetdrill's grammar: <c>events: event | events event</c> — a script of no event does not parse.</summary>
+    [Theory]
+    [InlineData("", 1, 1)]
+    [InlineData("// only a comment\n\n", 3, 1)]
+    [InlineData("--tolerance_usecs=1000\n", 2, 1)]
+    public void Script_NoEvents_IsAnError(string text, int line, int column)
+    {
+        var error = SingleError(text);
+
+        Assert.Equal((line, column, "the script has no events (packetdrill needs at least one)"), (error.At.Line, error.At.Column, error.Message));
+    }
+
     [Fact]
     public void Times_AllForms_ReadInMicroseconds()
     {

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Mediator;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
 
 namespace SimService.Api.Features.Simulations;
@@ -38,10 +39,12 @@ public static class SimulationsEndpoints
     }
 
     // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
-    // No body is a simulation of the defaults, as {} is; a body of JSON null is no object (as [] is not): a 400.
+    // No body (however framed: Content-Length 0, an empty chunked or HTTP/2 body) is a simulation of the defaults, as {}
+    // is; a body of JSON null is no object (as [] is not): a 400. The binding gives null for both, and reads a body with
+    // bytes that are not a JSON document as a 400 of its own, so a null request with bytes was a JSON null.
     private static async Task<Results<Created<SimulationResponse>, ProblemHttpResult>> CreateSimulation(
         CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
-        request is null && (response.HttpContext.Request.ContentLength is > 0 || response.HttpContext.Request.Headers.TransferEncoding.Count > 0)
+        request is null && EmptyBodyDetection.HasBytes(response.HttpContext.Request)
             ? ErrorMapping.ToProblem(new RequestInvalid("$", "The request body must be a JSON object."))
             : (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
 

@@ -58,6 +58,7 @@ public static class HardeningSetup
     {
         app.UseWebHygiene();
         app.UseRequestTimeouts();
+        app.UseMiddleware<EmptyBodyDetection>();
         app.UseMiddleware<JsonTextCheck>();
         return app;
     }

@@ -1,0 +1,86 @@
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary>
+/// What a new user gets wrong on the command line: each is one line on stderr and exit 2 (or an INVALID file) — never a
+/// crash (exit 134 and a stack trace), a .NET exception's text, or exit 0.
+/// </summary>
+public sealed class BadInputTests
+{
+    const string Passing = "tests/Cli.Tests/Fixtures/mixed/passing.json";
+
+    /// <summary>--cases past int crashed Enumerable.Range (exit 134); --case past int wrapped to another case; a negative --case ran them all.</summary>
+    [Theory]
+    [InlineData("--cases", "3000000000")]
+    [InlineData("--case", "5000000000")]
+    [InlineData("--case", "-5")]
+    public async Task Fuzz_CaseNumbersOutOfRange_IsOneLineAndExitTwo(string option, string value)
+    {
+        var run = await Tool.RunAsync("fuzz", "--engine", option, value);
+
+        Assert.Equal((2, "", $"simservice: fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})\n"),
+            (run.ExitCode, run.Output, run.Error));
+    }
+
+    /// <summary>An option whose value is forgotten took the next option as its value (<c>--json --junit r.xml</c>: --json "--junit", then "r.xml: no such file").</summary>
+    [Fact]
+    public async Task OptionFollowedByAnotherOption_Run_SaysItNeedsAValue()
+    {
+        var folder = Tool.TempFolder();
+        var passing = Path.Combine(Tool.RepoRoot, Passing);
+
+        var forgotten = await Tool.RunInAsync(folder, "run", "--json", "--junit", "r.xml", passing);
+        var inline = await Tool.RunInAsync(folder, "run", "--json=--r.json", passing);
+
+        Assert.Equal((2, "simservice: run: --json needs a value\n"), (forgotten.ExitCode, forgotten.Error));
+        Assert.Empty(Directory.GetFiles(folder, "r.xml"));
+        Assert.Equal((0, ""), (inline.ExitCode, inline.Error));
+        Assert.True(File.Exists(Path.Combine(folder, "--r.json")));
+    }
+
+    /// <summary>An empty script passed with 0 checks (exit 0); packetdrill's grammar needs one event.</summary>
+    [Fact]
+    public async Task EmptyScript_RunAndValidate_AreInvalid()
+    {
+        var script = Tool.TempFile("empty.pkt");
+        File.WriteAllText(script, "// nothing yet\n");
+
+        var run = await Tool.RunAsync("run", script);
+        var validate = await Tool.RunAsync("validate", script);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"INVALID  {script}  (1 problem)", "         line 2, column 1: the script has no events (packetdrill needs at least one)"], run.OutputLines[..2]);
+        Assert.Equal(2, validate.ExitCode);
+    }
+
+    /// <summary>--record with a scenario tried to read the JSON as a script: "FAIL … expected an event time, found '{'" for every line, exit 1.</summary>
+    [Fact]
+    public async Task Scenario_RunRecord_IsAUsageErrorNamingIt()
+    {
+        var run = await Tool.RunAsync("run", "--record", "packetdrill/zero-window-probe.pkt", Passing);
+
+        Assert.Equal((2, "", $"simservice: run: --record records packetdrill scripts (*.pkt) only: {Passing} is not one\n"), (run.ExitCode, run.Output, run.Error));
+    }
+
+    /// <summary>An id that is no UUID went into the request's path (<c>../x</c> asked another endpoint) and came back as "not JSON: is it a SimService server?".</summary>
+    [Theory]
+    [InlineData("not-an-id")]
+    [InlineData("../../health")]
+    public async Task IdThatIsNoUuid_Export_IsAUsageErrorBeforeAnyRequest(string id)
+    {
+        var run = await Tool.RunAsync("export", "--server", "http://127.0.0.1:1", id);
+
+        Assert.Equal((2, $"simservice: export: '{id}' is not a simulation id (a UUID such as 01a20b44-0000-7000-8000-000000000000)\n"), (run.ExitCode, run.Error));
+    }
+
+    /// <summary>Seeds S..S+N-1 past long.MaxValue ran no case and exited 0 ("1 cases: 0 agree, … 0 differ").</summary>
+    [KernelFact]
+    public async Task SeedsPastTheLastLong_KernelFuzzPkt_IsAUsageError()
+    {
+        var run = await Tool.RunAsync("kernel", "--fuzz-pkt", "2", "--seed", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"simservice: kernel: --seed: {long.MaxValue} leaves no room for 2 cases (seeds S to S+N-1 must stay below {long.MaxValue})", run.ErrorLines[^1]);
+    }
+}
