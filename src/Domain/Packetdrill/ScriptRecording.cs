@@ -32,9 +32,10 @@ public sealed record RecordedEvent(RecordedKind Kind, long AtNs, int Line, strin
 /// <summary>
 /// Record mode's notebook, shared by the engine runner and <c>simservice kernel</c>'s: a script of inbound segments and
 /// calls only runs, and every outbound segment is written down (sequence numbers relative to the ISN, as the runners
-/// print an actual packet) with each call's result and each %{ }% block's tcp_info values. TS vals are taken relative
-/// to the first outbound one, which stands for script TS val 0: an inbound TS ecr of N (with --tcp_ts_ecr_scaled
-/// semantics) is that first live value + N, so a generator can write ecrs before either side has run.
+/// print an actual packet) with each call's result and each %{ }% block's tcp_info values. TS vals are written relative
+/// to the first outbound one; script TS val 0 stands for the host's TS clock at script time 0
+/// (<see cref="LiveTimestamps.RecordClock"/>): an inbound TS ecr of N (with --tcp_ts_ecr_scaled semantics) is that
+/// clock + N, the TS val of a segment sent at N ms, so a generator can write ecrs before either side has run.
 /// </summary>
 public sealed class ScriptRecorder
 {
@@ -63,11 +64,8 @@ public sealed class ScriptRecorder
         {
             if (o is TimestampOption ts)
             {
-                if (_firstTsVal is null)
-                {
-                    _firstTsVal = ts.Val;
-                    timestamps.Record(0, ts.Val);
-                }
+                _firstTsVal ??= ts.Val;
+                timestamps.RecordClock(atNs, ts.Val);
                 tsVal = unchecked((int)(ts.Val - _firstTsVal.Value));
                 parts.Add(string.Create(CultureInfo.InvariantCulture, $"TS val * ecr {ts.Ecr}"));
             }
