@@ -143,16 +143,16 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     /// <summary>
     /// What is left when the TUN device's known differences are set aside: its counters, its lower window, and — with such a
     /// window — the pure ACKs and segment counts that a window a unit lower moves (a window update sent or not); and, on a
-    /// host whose kernel called tcp_prune_queue() (<see cref="PrunedHosts"/>), TCPWantZeroWindowAdv.
+    /// host whose kernel charged the TUN's uncoalesced skbs (<see cref="TunMemoryHosts"/>), TCPWantZeroWindowAdv.
     /// </summary>
     public IReadOnlySet<string> NotTun
     {
         get
         {
             bool window = Keys.Any(k => k.EndsWith(" " + TunWindow, StringComparison.Ordinal));
-            var pruned = PrunedHosts;
+            var tunMemory = TunMemoryHosts;
             return Keys.Where(k => !TunCounters.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal))
-                && !pruned.Any(h => k == $"counters {h}: TcpExt.TCPWantZeroWindowAdv")
+                && !tunMemory.Any(h => k == $"counters {h}: TcpExt.TCPWantZeroWindowAdv")
                 && !OnlyTunWindow().IsMatch(k)
                 && !(window && (k.EndsWith(" only .", StringComparison.Ordinal) || PureAckKnockOn().IsMatch(k)
                     || WindowKnockOn.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal)))))
@@ -161,15 +161,29 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     }
 
     /// <summary>
-    /// Hosts whose kernel counted PruneCalled (a counter the engine does not model): its receive memory went past sk_rcvbuf,
-    /// which the TUN device's uncoalesced skbs (a whole 2304-byte skb per full segment, where the engine's NIC model adds
-    /// 2048) reach first. There __tcp_select_window() finds the free space under rcv_mss or 1/16 of the buffer — a zero
-    /// window it may not advertise yet (tcp_select_window() keeps the offered one), counted as TCPWantZeroWindowAdv — while
-    /// the engine's receiver, with 256 bytes less per segment, does not; the windows on the wire stay the same (fuzz case
-    /// timers-41-5: a receiver that never reads, TCPRcvCoalesce 60 → 1, PruneCalled 3, TCPWantZeroWindowAdv 0 → 1).
+    /// Hosts whose kernel's receive memory was the TUN device's: it counted PruneCalled (a counter the engine does not model)
+    /// or coalesced fewer segments than the engine (TCPRcvCoalesce lower on the kernel). A TUN's kmalloc'd skbs are not
+    /// coalesced, so each segment is charged a whole skb (2304 bytes for a full one, and as much for a short one), where the
+    /// engine's NIC model adds 2048 per coalesced segment; the kernel's sk_rmem_alloc is the higher, and past sk_rcvbuf
+    /// tcp_prune_queue() runs. Short of that, __tcp_select_window() finds tcp_space() under rcv_mss or 1/16 of the buffer
+    /// sooner — a zero window it may not advertise yet (tcp_select_window() keeps the offered one), counted as
+    /// TCPWantZeroWindowAdv — while the engine's receiver does not; the windows on the wire stay the same (fuzz case
+    /// timers-41-5: TCPRcvCoalesce 60 → 1, PruneCalled 3; timers-59-2: no prune, a client that never reads with 55 skbs,
+    /// skmem r126720 of rb131072, tcp_space 2720 under 81920 / 16, TCPRcvCoalesce 51 → 0, TCPWantZeroWindowAdv 0 → 1).
     /// </summary>
-    IReadOnlyList<string> PrunedHosts =>
-        [.. Lines.Select(l => PrunedLine().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value)];
+    IReadOnlyList<string> TunMemoryHosts =>
+    [
+        .. Lines.Select(l => PrunedLine().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value),
+        .. Lines.Select(l => CounterLine().Match(l)).Where(m => m.Success && FewerCoalesced(m.Groups[2].Value)).Select(m => m.Groups[1].Value),
+    ];
+
+    /// <summary>Whether a counter line's TCPRcvCoalesce went down from the engine to the kernel.</summary>
+    static bool FewerCoalesced(string counters) =>
+        counters.Split(", ").Select(part => CoalescePart().Match(part)).Any(m => m.Success
+            && long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) < long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+
+    [GeneratedRegex(@"^TcpExt\.TCPRcvCoalesce (\d+) → (\d+)$")]
+    private static partial Regex CoalescePart();
 
     [GeneratedRegex(@"^counters (\S+) the engine does not model \(kernel deltas\): .*\bTcpExt\.PruneCalled [1-9]")]
     private static partial Regex PrunedLine();
