@@ -59,6 +59,37 @@ public sealed class LossFuzzTests
         Assert.Superset(new HashSet<string>(["FIN", "ACK of a FIN", "last data segment", "ACK with SACK blocks", "retransmission"]), lost);
     }
 
+    /// <summary>
+    /// loss-21-1 (41 ms each way): the server's send was drawn 371 ms and moved 50 ms, the old search's limit, to 421 ms —
+    /// exactly the arrival of the client's 380 ms burst, so on the kernel, whose burst the emulator spread over 6 ms, the
+    /// send met the first segment's ACK and not the rest, and its data left before the duplicate ACKs. The search goes on
+    /// past 50 ms to the first time 12 ms clear of every step of the last 300 ms and of one to three delays after it.
+    /// </summary>
+    [Fact]
+    public void AwayFromArrivals_NoClearTimeWithin50Ms_SearchesOnToAClearOne()
+    {
+        const long ms = 1_000_000;
+        long[] steps = [0, 1 * ms, 91 * ms, 355 * ms, 356 * ms, 368 * ms, 368 * ms, 380 * ms];
+        long[] delays = [41 * ms, 41 * ms, 82 * ms];
+
+        long at = FuzzSteps.AwayFromArrivals(371 * ms, steps, delays, 12 * ms);
+
+        Assert.Equal(556 * ms, at);
+        Assert.All(steps, s => Assert.All(delays, d => Assert.All(Enumerable.Range(0, 4), k => Assert.True(Math.Abs(at - (s + k * d)) >= 12 * ms))));
+    }
+
+    /// <summary>With no clear time within the search (a step every 50 ms, 30 ms to keep clear), the step goes to the time farthest from every step and arrival, the earliest of equals.</summary>
+    [Fact]
+    public void AwayFromArrivals_NoClearTimeAtAll_TakesTheFarthestFromEveryArrival()
+    {
+        const long ms = 1_000_000;
+        var steps = Enumerable.Range(0, 21).Select(i => i * 50 * ms).ToArray();
+
+        long at = FuzzSteps.AwayFromArrivals(10 * ms, steps, [1000 * ms], 30 * ms);
+
+        Assert.Equal(25 * ms, at);
+    }
+
     /// <summary>The EDGE verdict's slower links lengthen the delay a link step gives one direction too (an asymmetric case's).</summary>
     [Fact]
     public void Edge_AsymmetricCase_BothDirectionsDelaysLengthened()
