@@ -54,7 +54,8 @@ public sealed class KernelScenarioTests
     /// <summary>
     /// Steps at one time that each need the one before done — an accept() and a connect() that sleep in the kernel between
     /// socket(), SO_LINGER set and read back, and the other host's calls — pass: each call is handed to its worker before
-    /// its time and released at it, and a step returns once its call returned or sleeps. --verbose prints each step's lateness.
+    /// its time and released at it, and a step returns once its call returned or sleeps. --verbose prints each step's lateness
+    /// and that no method was compiled while the steps ran.
     /// </summary>
     [KernelFact]
     public async Task Kernel_StepsAtOneTime_EachSeesTheOneBeforeIt()
@@ -69,6 +70,8 @@ public sealed class KernelScenarioTests
         Assert.Contains(run.OutputLines, l => l.Contains("| 0.000000 $.steps[5] connect: began ", StringComparison.Ordinal) && l.Contains(", call began ", StringComparison.Ordinal));
         Assert.Contains(run.OutputLines, l => l.Contains("| steps began 14: median ", StringComparison.Ordinal));
         Assert.Contains(run.OutputLines, l => l.Contains("| calls began 14: median ", StringComparison.Ordinal));
+        // Nothing compiled while the steps ran: the warm-up compiled every path, and the child's tiered compilation is off.
+        Assert.Contains(run.OutputLines, l => l.EndsWith("| 0 methods compiled while the steps ran", StringComparison.Ordinal));
     }
 
     /// <summary>A deliberately wrong scenario (close with SO_LINGER {1,0} said to send a FIN) fails on the kernel at the two checks it breaks.</summary>

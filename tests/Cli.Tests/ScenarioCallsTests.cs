@@ -1,6 +1,8 @@
 extern alias cli;
 
+using cli::SimService.Cli.Commands;
 using cli::SimService.Cli.Kernel;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Cli.Tests;
 
@@ -21,4 +23,57 @@ public sealed class ScenarioCallsTests
     [InlineData("running", false)]
     [InlineData("", false)]
     public void InCall_SocketCallYesRuntimeWaitNo(string syscall, bool inCall) => Assert.Equal(inCall, ScenarioCalls.InCall(syscall));
+
+    /// <summary>
+    /// A worker whose setns() into the host's namespace fails makes no call — it is still in the namespace of its call
+    /// before, or the tool's own — and the call fails with why: the runner reports it as the step's error. /dev/null's
+    /// descriptor names no namespace, so setns() refuses it (EINVAL); before, the socket was made where the worker was.
+    /// </summary>
+    [Fact]
+    public void Start_SetnsIntoTheHostFails_NoCallMadeAndTheCallFailsWithWhy()
+    {
+        int devNull = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC);
+        Assert.True(devNull >= 0);
+        using var host = HostNamespace.OfDescriptor("a", "not-a-netns", devNull);
+        var doc = ScenarioParser.Parse("""
+            { "name": "setns", "hosts": { "a": { "address": "10.0.0.1" } }, "steps": [ { "host": "a", "call": "socket", "as": "s" } ] }
+            """).Document!;
+        var calls = new ScenarioCalls(new Dictionary<string, HostNamespace> { ["a"] = host }, new Dictionary<string, uint> { ["a"] = 0x0a000001 });
+        calls.Begin(Libc.MonotonicNs());
+
+        var (call, _) = calls.Start(calls.Prepare((CallStep)doc.Steps[0], Libc.MonotonicNs()));
+
+        Assert.True(call.IsFaulted);
+        Assert.Equal("setns into not-a-netns failed (errno 22)", call.Exception!.InnerException!.Message);
+        Assert.Null(calls.Alias("s"));
+        Assert.Empty(calls.DescriptorsOf("a", ((CallStep)doc.Steps[0]).Process));
+    }
+
+    /// <summary>
+    /// The warm-up run before each scenario is a valid scenario: an invalid one is not run, and nothing is compiled
+    /// before the real run's steps (its first connect() with a "bind" said "reuseAddr", which the format spells "reuseaddr").
+    /// </summary>
+    [Fact]
+    public void WarmUpScenario_IsValid()
+    {
+        var parsed = ScenarioParser.Parse(KernelScenarioRunner.WarmUpScenario);
+
+        Assert.Empty(parsed.Errors);
+        Assert.NotNull(parsed.Document);
+    }
+
+    /// <summary>
+    /// The kernel run's child has the .NET runtime's tiered compilation off: with it on, the runtime compiled 470 methods
+    /// again while linger-zero-rst's steps ran, and the run's real-time threads waited for it (a send seen done 1.1 ms late).
+    /// </summary>
+    [Fact]
+    public void ChildStart_UnshareTheToolWithTieredCompilationOff()
+    {
+        var start = KernelCommand.ChildStart("/usr/bin/unshare", ["kernel", "--in-netns", "--", "a.json"]);
+
+        Assert.Equal("/usr/bin/unshare", start.FileName);
+        Assert.Equal(["--net", "--"], start.ArgumentList.Take(2));
+        Assert.Equal(["kernel", "--in-netns", "--", "a.json"], start.ArgumentList.TakeLast(4));
+        Assert.Equal("0", start.Environment["DOTNET_TieredCompilation"]);
+    }
 }

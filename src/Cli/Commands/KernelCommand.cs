@@ -178,11 +178,9 @@ public static class KernelCommand
     {
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         var clock = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(FindOnPath("unshare")!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
             .. machineOrphans ? ["--machine-orphans"] : Array.Empty<string>(), .. record ? ["--record"] : Array.Empty<string>(), "--", file.FullPath];
-        foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(ChildStart(FindOnPath("unshare")!, childArgs))!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         bool ended = process.WaitForExit(TimeSpan.FromMinutes(10));
@@ -212,6 +210,22 @@ public static class KernelCommand
             : [];
         return (new FileResult(file.DisplayPath, file.Format.Kind, checks.Count == 0 ? FileOutcome.Passed : FileOutcome.Failed, checks, [], null, child.EndNs, null,
             clock.Elapsed.TotalSeconds), child);
+    }
+
+    /// <summary>
+    /// How the child is started: <c>unshare --net -- SELF ARGS</c>, with the .NET runtime's tiered compilation off
+    /// (DOTNET_TieredCompilation=0). With it on, the runtime compiled the warm-up's methods again, optimized, while the
+    /// run's steps ran — 470 methods during <c>scenarios/examples/linger-zero-rst.json</c>'s 0.3 s of steps (the JIT's
+    /// DOTNET_JitStdOutFile) — and the run's real-time threads waited on that (the step thread's read of a worker's
+    /// /proc stat took 1.0 ms where it takes 10 µs: the send at 0.1 s seen done 1.1 ms after it began, in 4 of 6 runs).
+    /// Off, every method is compiled once, before the steps, by the warm-up (<see cref="KernelScenarioRunner.WarmUp"/>).
+    /// </summary>
+    internal static ProcessStartInfo ChildStart(string unshare, IEnumerable<string> childArgs)
+    {
+        var start = new ProcessStartInfo(unshare) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--net", "--" }.Concat(Self()).Concat(childArgs)) start.ArgumentList.Add(a);
+        start.Environment["DOTNET_TieredCompilation"] = "0";
+        return start;
     }
 
     static FileResult Failed(ScenarioFile file, Stopwatch clock, string message) =>

@@ -19,7 +19,7 @@ internal sealed class HostNamespace : IDisposable
         Host = host;
         Name = name;
         _fd = fd;
-        _work.Add(() => _entered = Enter());
+        _work.Add(() => _notEntered = Enter());
         new Thread(_work.Serve) { IsBackground = true, Name = $"in {name}" }.Start();
     }
 
@@ -44,8 +44,16 @@ internal sealed class HostNamespace : IDisposable
         return (ns, ns.Ip("link", "set", "lo", "up"));
     }
 
-    /// <summary>Moves the calling thread into the namespace (false if the kernel refused).</summary>
-    public bool Enter() => Libc.setns(_fd, Libc.CLONE_NEWNET) == 0;
+    /// <summary>
+    /// Moves the calling thread into the namespace: null, or why the kernel refused (the thread is then still where it was).
+    /// </summary>
+    public string? Enter() => Libc.setns(_fd, Libc.CLONE_NEWNET) == 0 ? null : $"setns into {Name} failed (errno {Libc.Errno})";
+
+    /// <summary>
+    /// For tests: a namespace whose descriptor is <paramref name="fd"/> (one that names no network namespace, /dev/null's,
+    /// makes every setns() into it fail with EINVAL); nothing is made, and disposing it closes the descriptor.
+    /// </summary>
+    internal static HostNamespace OfDescriptor(string host, string name, int fd) => new(host, name, fd) { _made = false };
 
     /// <summary>
     /// Runs <paramref name="work"/> on the namespace's own thread (a real-time one, in the namespace since it started:
@@ -63,7 +71,7 @@ internal sealed class HostNamespace : IDisposable
         {
             try
             {
-                if (!_entered) throw new InvalidOperationException($"setns into {Name} failed");
+                if (_notEntered is { } why) throw new InvalidOperationException(why);
                 result = work();
             }
             catch (Exception e)
@@ -78,7 +86,8 @@ internal sealed class HostNamespace : IDisposable
     }
 
     readonly RunnerQueue _work = new();
-    volatile bool _entered;
+    volatile string? _notEntered = "not entered yet";
+    bool _made = true;
 
     /// <summary>ip -n NAME …: the error text, or null.</summary>
     public string? Ip(params string[] args) => Netns.Ip(["-n", Name, .. args]);
@@ -160,6 +169,6 @@ internal sealed class HostNamespace : IDisposable
     {
         _work.CompleteAdding();
         Libc.close(_fd);
-        Netns.Ip("netns", "del", Name);
+        if (_made) Netns.Ip("netns", "del", Name);
     }
 }

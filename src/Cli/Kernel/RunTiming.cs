@@ -17,6 +17,12 @@ internal sealed class RunTiming
     /// <summary>How many garbage collections ran while the steps ran (each stops every thread of the run).</summary>
     public int Collections { get; set; }
 
+    /// <summary>
+    /// How many methods the JIT compiled while the steps ran: each on the thread that first called it (a worker's call
+    /// waits for it), or, with tiered compilation on, again optimized on a background thread (see KernelCommand.ChildStart).
+    /// </summary>
+    public long Compiled { get; set; }
+
     /// <summary>The latest step's lateness and its time.</summary>
     public (long Late, long At) Latest => _steps.Count == 0 ? (0, 0) : _steps.Select(s => (s.Began - s.At, s.At)).Max();
 
@@ -28,6 +34,7 @@ internal sealed class RunTiming
         lines.Add($"steps began {Spread(_steps.Select(s => s.Began - s.At))} after their times");
         lines.Add($"calls began {Spread(_steps.Where(s => s.CallBegan is not null).Select(s => s.CallBegan!.Value - s.At))} after their times");
         lines.Add($"{Collections} garbage collections while the steps ran");
+        lines.Add($"{Compiled} methods compiled while the steps ran");
         foreach (var (link, late) in links) lines.Add($"link {link} wrote packets {Spread(late)} after their delay");
         return lines;
     }

@@ -80,6 +80,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             Exception? failed = null;
             try
             {
+                // Never in another host's namespace: a worker whose setns() failed is still in the one before.
+                if (worker.NotEntered is { } why) throw new InvalidOperationException(why);
                 outcome = Perform(step);
                 outcome.StartNs = prepared.Began;
             }
@@ -453,10 +455,14 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             Host = host;
             _queue.Add(() =>
             {
-                if (_in != host && host.Enter()) _in = host;
+                if (_in == host) NotEntered = null;
+                else if ((NotEntered = host.Enter()) is null) _in = host;
             });
             return _queue.AddAt(atNs, work);
         }
+
+        /// <summary>Why the thread is not in the namespace of the host its last call was given for (its setns() failed), or null; read on the thread.</summary>
+        public string? NotEntered { get; private set; }
 
         /// <summary>
         /// Whether the thread sleeps in the kernel in its call: state S in its stat (the field after the command's closing
