@@ -164,6 +164,20 @@ public sealed class FuzzTests
         Assert.True(wantZeroPruned.Clean, string.Join("; ", wantZeroPruned.NotTun));
         Assert.Contains("counters server: TcpExt.TCPWantZeroWindowAdv",
             FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Counters = WantZero(pruned: false) }, 4_000_000), passed, _ => "step").NotTun);
+        // And on a host whose kernel coalesced fewer received segments than the engine, pruned or not (the TUN's uncoalesced
+        // skbs: fuzz case loss-23-5, TCPRcvCoalesce 29 → 0, TCPWantZeroWindowAdv 0 → 3, no PruneCalled); not where it coalesced more.
+        Dictionary<string, Dictionary<string, long>> Coalesced(Dictionary<string, Dictionary<string, long>> hosts, long count)
+        {
+            hosts["server"]["TcpExt.TCPRcvCoalesce"] = count;
+            return hosts;
+        }
+        var engineCoalescing = engine with { Counters = Coalesced(WantZero(pruned: false), 29) };
+        engineCoalescing.Counters["server"]["TcpExt.TCPWantZeroWindowAdv"] -= 1;
+        var uncoalesced = FuzzRun.Of(OutcomeDiff.Compare(engineCoalescing, engine with { Counters = Coalesced(WantZero(pruned: false), 0) }, 4_000_000), passed, _ => "step");
+        Assert.Contains("counters server: TcpExt.TCPWantZeroWindowAdv", uncoalesced.Keys);
+        Assert.True(uncoalesced.Clean, string.Join("; ", uncoalesced.NotTun));
+        Assert.Contains("counters server: TcpExt.TCPWantZeroWindowAdv",
+            FuzzRun.Of(OutcomeDiff.Compare(engineCoalescing, engine with { Counters = Coalesced(WantZero(pruned: false), 40) }, 4_000_000), passed, _ => "step").NotTun);
 
         // Segments 8 ms late are time alone: not a difference key, counted for a re-run.
         var late = engine.Packets.Select(p => p.Flags == "F." ? p with { AtNs = p.AtNs + 8_000_000 } : p).ToList();
