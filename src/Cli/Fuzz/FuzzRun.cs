@@ -169,7 +169,8 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     /// sooner — a zero window it may not advertise yet (tcp_select_window() keeps the offered one), counted as
     /// TCPWantZeroWindowAdv — while the engine's receiver does not; the windows on the wire stay the same (fuzz case
     /// timers-41-5: TCPRcvCoalesce 60 → 1, PruneCalled 3; timers-59-2: no prune, a client that never reads with 55 skbs,
-    /// skmem r126720 of rb131072, tcp_space 2720 under 81920 / 16, TCPRcvCoalesce 51 → 0, TCPWantZeroWindowAdv 0 → 1).
+    /// skmem r126720 of rb131072, tcp_space 2720 under 81920 / 16, TCPRcvCoalesce 51 → 0, TCPWantZeroWindowAdv 0 → 1; loss-23-5:
+    /// every segment alike, TCPRcvCoalesce 29 → 0 and TCPWantZeroWindowAdv 0 → 3 without PruneCalled).
     /// </summary>
     IReadOnlyList<string> TunMemoryHosts =>
     [
