@@ -63,6 +63,22 @@ public sealed class BadInputTests
         Assert.Equal((2, "", $"simservice: run: --record records packetdrill scripts (*.pkt) only: {Passing} is not one\n"), (run.ExitCode, run.Output, run.Error));
     }
 
+    /// <summary>An option the mode drops was dropped without a word (a --json never written, --record on the engine despite --server; exit 0).</summary>
+    [Theory]
+    [InlineData("run --record --json r.json packetdrill/zero-window-probe.pkt", "run: --json is not used with --record, which records on the engine in process and prints the recordings")]
+    [InlineData("run --record --server http://127.0.0.1:1 packetdrill/zero-window-probe.pkt", "run: --server is not used with --record, which records on the engine in process and prints the recordings")]
+    [InlineData("kernel --keep kept packetdrill/zero-window-probe.pkt", "kernel: --keep goes with --fuzz-pkt N")]
+    [InlineData("kernel --fuzz-edges packetdrill/zero-window-probe.pkt", "kernel: --fuzz-edges goes with --fuzz-pkt N")]
+    [InlineData("kernel --fuzz-pkt 2 --junit r.xml", "kernel: --junit is not written with --fuzz-pkt, which prints a verdict per script instead")]
+    [InlineData("kernel --record --json r.json packetdrill/zero-window-probe.pkt", "kernel: --json is not written with --record, which prints a verdict per script instead")]
+    [InlineData("kernel --fuzz-pkt 2 packetdrill/zero-window-probe.pkt", "kernel: --fuzz-pkt writes its own cases, so packetdrill/zero-window-probe.pkt would not run (--record FILE… records given scripts)")]
+    public async Task OptionTheModeDoesNotUse_IsOneLineAndExitTwo(string command, string message)
+    {
+        var run = await Tool.RunAsync(command.Split(' '));
+
+        Assert.Equal((2, "", $"simservice: {message}\n"), (run.ExitCode, run.Output, run.Error));
+    }
+
     /// <summary>An id that is no UUID went into the request's path (<c>../x</c> asked another endpoint) and came back as "not JSON: is it a SimService server?".</summary>
     [Theory]
     [InlineData("not-an-id")]

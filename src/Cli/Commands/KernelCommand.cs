@@ -26,6 +26,7 @@ public static class KernelCommand
     public static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (line.Has("in-netns")) return RunHere(line, output);
+        if (Unused(line) is { } unused) return RunCommand.Usage(error, $"kernel: {unused}");
         if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
         // Before --fuzz-pkt too: its cases' namespaces write tcp_congestion_control=cubic like any script's.
         if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");
@@ -78,6 +79,21 @@ public static class KernelCommand
             output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations");
         int runs = RunCommand.Outcome(results);
         return outputs.ExitCode(runs == ExitCodes.Ok && line.Has("strict") && differing > 0 ? ExitCodes.Failed : runs);
+    }
+
+    /// <summary>
+    /// An option the chosen mode would drop without a word — a fuzz option without --fuzz-pkt, a report asked of
+    /// --fuzz-pkt or --record (they print verdicts, not results), files given to --fuzz-pkt — or null.
+    /// </summary>
+    static string? Unused(CommandLine line)
+    {
+        bool fuzz = line.Value("fuzz-pkt") is not null;
+        string[] fuzzOnly = ["seed", "keep", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown"];
+        if (!fuzz && fuzzOnly.FirstOrDefault(o => line.Value(o) is not null || line.Has(o)) is { } fuzzOption) return $"--{fuzzOption} goes with --fuzz-pkt N";
+        if ((fuzz || line.Has("record")) && new[] { "junit", "json" }.FirstOrDefault(o => line.Value(o) is not null) is { } report)
+            return $"--{report} is not written with {(fuzz ? "--fuzz-pkt" : "--record")}, which prints a verdict per script instead";
+        if (fuzz && line.Arguments.Count > 0) return $"--fuzz-pkt writes its own cases, so {line.Arguments[0]} would not run (--record FILE… records given scripts)";
+        return null;
     }
 
     /// <summary>--counters: the script run on the engine too, and its counter changes compared with the kernel's.</summary>

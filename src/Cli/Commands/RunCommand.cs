@@ -21,6 +21,8 @@ public static class RunCommand
     {
         var server = line.Value("server");
         if (server is not null && line.Has("in-process")) return Usage(error, "choose one of --server URL and --in-process");
+        if (line.Has("record") && new[] { "server", "junit", "json", "pcap", "diagram" }.FirstOrDefault(o => line.Value(o) is not null) is { } unused)
+            return Usage(error, $"run: --{unused} is not used with --record, which records on the engine in process and prints the recordings");
         var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
         var (client, clientError) = Connect(line);
         if (clientError is not null) return Usage(error, clientError);
