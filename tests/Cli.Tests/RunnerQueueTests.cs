@@ -55,6 +55,20 @@ public sealed class RunnerQueueTests
         Assert.All(CallBuffers.Zeros(70_000), b => Assert.Equal(0, b));
     }
 
+    /// <summary>
+    /// The link emulator's ppoll() times out 60 µs before a packet's time and then polls without sleeping until it: a
+    /// timeout's wake-up came 40–100 µs late. With nothing queued it still wakes every 10 ms to see it is stopped.
+    /// </summary>
+    [Fact]
+    public void LinkEmulatorTimeout_WakesEarlyThenPollsUntilThePacketsTime()
+    {
+        Assert.Equal(940_000, LinkEmulator.Timeout(5_000_000, 6_000_000));
+        Assert.Equal(0, LinkEmulator.Timeout(5_000_000, 5_030_000));
+        Assert.Equal(0, LinkEmulator.Timeout(5_000_000, 4_000_000));
+        Assert.Equal(10_000_000, LinkEmulator.Timeout(5_000_000, 50_000_000));
+        Assert.Equal(10_000_000, LinkEmulator.Timeout(5_000_000, null));
+    }
+
     [Fact]
     public void Spread_MedianNinetiethAndMaximum_InMicroseconds()
     {
