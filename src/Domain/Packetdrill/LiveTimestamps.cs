@@ -44,7 +44,8 @@ public sealed class LiveTimestamps
     /// Record mode: the live TS val an ecr of <paramref name="scriptEcr"/> stands for — that of the first segment sent
     /// at that script ms or up to <see cref="LateMs"/> after it (a kernel's answer leaves after the segment it answers,
     /// late by the runner's delivery on a loaded machine: an ACK echoing a request's SYN-ACK must echo the TS val that
-    /// SYN-ACK carried, or tcp_check_req() rejects it); else the host's clock at script time 0 + the ecr.
+    /// SYN-ACK carried, or tcp_check_req() rejects it); an ecr before the first segment sent (a handshake ACK's ecr 0
+    /// when the first SYN-ACK left more than that late) that of the first; else the host's clock at script time 0 + the ecr.
     /// </summary>
     bool TryRecordedEcr(uint scriptEcr, out uint live)
     {
@@ -59,7 +60,7 @@ public sealed class LiveTimestamps
                 return true;
             }
         }
-        live = unchecked(zero + scriptEcr);
+        live = _sent.Count > 0 && unchecked((int)(_sent[0] - zero)) > scriptEcr ? _sent[0] : unchecked(zero + scriptEcr);
         return true;
     }
 

@@ -50,6 +50,18 @@ public sealed class RecordModeTimestampTests
     }
 
     [Fact]
+    public void FirstSegmentLaterThanTheSlack_EcrBeforeIt_IsItsTsVal()
+    {
+        var (recorder, timestamps) = (new ScriptRecorder(), new LiveTimestamps());
+        Sent(recorder, timestamps, 12_400_000, 7_000_012);
+
+        Assert.Equal(7_000_012u, Ecr(timestamps, 0));
+        Assert.Equal(7_000_012u, Ecr(timestamps, 1));
+        Assert.Equal(7_000_012u, Ecr(timestamps, 2));
+        Assert.Equal(7_000_013u, Ecr(timestamps, 13));
+    }
+
+    [Fact]
     public void FirstSegmentAtZero_EcrsAreTheFirstTsValPlusN()
     {
         var (recorder, timestamps) = (new ScriptRecorder(), new LiveTimestamps());
