@@ -259,6 +259,18 @@ public sealed class FuzzTests
         persistent.IntersectWith(FuzzRun.Of(OutcomeDiff.Compare(engine, by200, 4_000_000), passed, _ => "step").NotTun);
         Assert.Contains(persistent, k => k.EndsWith("kernel only P.", StringComparison.Ordinal));
         Assert.Equal([(0.1, 0.0), (0.2, 0.0), (0.1, 0.0)], FuzzEdge.Explaining(json, [(by100, passed), (by200, passed), (by100, passed)], persistent, _ => "step"));
+
+        // With a timer chain a wheel bucket later besides (the last segment 32 ms late, fuzz case 28-8): the shift leaves
+        // only the late chain, an edge still; a segment of other flags left is not.
+        var last = by100.Packets.Count - 1;
+        var late = by100 with { Packets = [.. by100.Packets.Select((p, i) => i == last ? p with { AtNs = p.AtNs + 32_000_000 } : p)] };
+        var withLate = FuzzRun.Of(OutcomeDiff.Compare(engine, late, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+        Assert.Contains(withLate, k => k.EndsWith(" time", StringComparison.Ordinal));
+        Assert.Contains(withLate, k => k.EndsWith("kernel only P.", StringComparison.Ordinal));
+        Assert.Equal([(0.1, 0.0)], FuzzEdge.Explaining(json, [(late, passed)], withLate, _ => "step"));
+        var reset = by100 with { Packets = [.. by100.Packets.Select((p, i) => i == last ? p with { Flags = "R." } : p)] };
+        var withReset = FuzzRun.Of(OutcomeDiff.Compare(engine, reset, 4_000_000), passed, _ => "step").NotTun.ToHashSet(StringComparer.Ordinal);
+        Assert.Null(FuzzEdge.Explaining(json, [(reset, passed)], withReset, _ => "step"));
     }
 
     /// <summary>
