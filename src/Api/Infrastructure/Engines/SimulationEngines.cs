@@ -21,8 +21,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     /// <summary>
     /// Estimated memory the live engines may hold together (configuration <c>Engines:MemoryBudgetMB</c>, default
-    /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal plus
-    /// <see cref="BytesPerEngine"/>: the journal dominates an engine's size.
+    /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal,
+    /// <see cref="BytesPerSample"/> per sample of its workloads' time series, plus <see cref="BytesPerEngine"/>: the
+    /// journal dominates an engine's size.
     /// </summary>
     public long MemoryBudgetBytes { get; } = configuration.GetValue("Engines:MemoryBudgetMB", 512L) * 1024 * 1024;
 
@@ -47,10 +48,14 @@ public sealed class SimulationEngines(IConfiguration configuration)
     public const long BytesPerJournalEvent = 400;
     public const long BytesPerEngine = 256 * 1024;
 
+    /// <summary>A workload's time-series sample as held (a record of ten numbers and its list entry).</summary>
+    public const long BytesPerSample = 80;
+
     /// <summary>Engines this large (estimated), or a collector holding this much at a delete, make the process give memory back.</summary>
     private const long CollectAboveBytes = 64L * 1024 * 1024;
 
-    public static long EstimateBytes(Simulation engine) => BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent;
+    public static long EstimateBytes(Simulation engine) =>
+        BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.Workloads.Sum(w => w.SampleCount) * BytesPerSample;
 
     /// <summary>Estimated memory of the engines held now.</summary>
     public long EstimatedBytes => _slots.Values.Sum(s => s.Engine is { } e ? EstimateBytes(e) : 0);
