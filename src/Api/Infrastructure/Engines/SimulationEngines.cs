@@ -76,6 +76,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
         public readonly SemaphoreSlim Gate = new(1, 1);
         public Simulation? Engine { get; private set; }
 
+        /// <summary>Cancelled when the simulation is deleted (<see cref="Forget"/>): the work running on it stops.</summary>
+        public readonly CancellationTokenSource Deleted = new();
+
         /// <summary>The estimate of <see cref="Engine"/> counted in the owner's totals (0: not counted).</summary>
         private long _counted;
         private bool _counting = true;
@@ -145,6 +148,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
         slot?.Removed();
         slot?.SetEngine(null);
         slot?.RebuildStop?.Cancel(); // a rebuild of a deleted simulation stops at its next command
+        slot?.Deleted.Cancel(); // so does the work running on it (a workload): nothing of it is persisted, its slot is freed
         ServiceMetrics.Evictions.Add(1);
         return bytes;
     }
@@ -246,6 +250,9 @@ public sealed class EngineLease : IDisposable
 
     /// <summary>The cached engine and the number of commands it has applied, if there is one.</summary>
     public (Simulation Engine, long Version)? Cached => _slot.Engine is { } engine ? (engine, _slot.Version) : null;
+
+    /// <summary>Fires when the simulation is deleted while this lease is held (or was deleted before).</summary>
+    public CancellationToken Deleted => _slot.Deleted.Token;
 
     /// <summary>The simulation's row as last read with the engine kept (its tenant; its version is <see cref="Cached"/>'s).</summary>
     public SimulationRun? Run => _slot.Engine is null ? null : _slot.Run;
