@@ -41,6 +41,12 @@ public sealed partial class Workload : IEventTarget
     public bool Done { get; private set; }
     public bool Truncated { get; internal set; }
 
+    /// <summary>The time series' sampling interval now: <see cref="WorkloadSpec.Resolution"/>, doubled each time the series was coarsened.</summary>
+    public SimDuration Resolution { get; private set; }
+
+    /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
+    public long SampleCount => (long)_series[0].Count * _series.Length;
+
     /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>
     public Action<int>? OnSample { get; set; }
 
@@ -54,6 +60,7 @@ public sealed partial class Workload : IEventTarget
         _clientProcess = $"w{id}";
         _serverProcess = $"w{id}-srv";
         StartedAt = sim.Now;
+        Resolution = spec.Resolution;
         _series = [.. Enumerable.Range(0, clients.Length + 1).Select(_ => new List<WorkloadSample>())];
         var hosts = Hosts();
         _mibAtStart = [.. hosts.Select(h => Enum.GetValues<MibCounter>().Select(c => h.Mib[c]).ToArray())];
@@ -219,7 +226,12 @@ public sealed partial class Workload : IEventTarget
         _sim.JournalFloor = _floorBefore;
     }
 
-    /// <summary>Reads every host's counts (O(1) each: the state counters TransitionTo keeps) and schedules the next sample.</summary>
+    /// <summary>
+    /// Reads every host's counts (O(1) each: the state counters TransitionTo keeps) and schedules the next sample. Samples
+    /// lie on a grid of <see cref="Resolution"/> from the start (the last one, at the end, may lie between); past
+    /// <see cref="WorkloadSpec.MaxSamples"/> the series is coarsened (<see cref="Coarsen"/>) and the next sample is the
+    /// next point of the coarser grid.
+    /// </summary>
     void Sample(bool scheduleNext)
     {
         int k = 0;
@@ -231,7 +243,28 @@ public sealed partial class Workload : IEventTarget
                 h.OrphanCount, h.TcpMemPages, h.InUse, h.TimeWaitCount, h.Allocated));
         }
         OnSample?.Invoke(_series[0].Count - 1);
-        if (scheduleNext) _sim.Schedule(_sim.Now + Spec.Resolution, this, SampleTick);
+        if (_series[0].Count > WorkloadSpec.MaxSamples) Coarsen(keepLast: !scheduleNext);
+        if (!scheduleNext) return;
+        long since = _sim.Now.Ns - StartedAt.Ns, step = Resolution.Ns;
+        _sim.Schedule(new SimTime(StartedAt.Ns + (since / step + 1) * step), this, SampleTick);
+    }
+
+    /// <summary>
+    /// Halves the series: the resolution doubles and the samples off the new grid (every other one, from the second) go,
+    /// so a long run's series never holds more than <see cref="WorkloadSpec.MaxSamples"/> samples per host.
+    /// </summary>
+    /// <param name="keepLast">The last sample is the end's (off the grid): it stays.</param>
+    void Coarsen(bool keepLast)
+    {
+        Resolution = new SimDuration(Resolution.Ns * 2);
+        foreach (var series in _series)
+        {
+            var last = series[^1];
+            int kept = 0;
+            for (int i = 0; i < series.Count; i += 2) series[kept++] = series[i];
+            series.RemoveRange(kept, series.Count - kept);
+            if (keepLast && !ReferenceEquals(series[^1], last)) series.Add(last);
+        }
     }
 
     /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
@@ -253,7 +286,7 @@ public sealed partial class Workload : IEventTarget
             Done ? _unfinished : (_started - _clientsFinished) + (_accepted - _serversFinished),
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             new SortedDictionary<string, long>(_connectResults, StringComparer.Ordinal),
-            [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes);
+            [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns);
     }
 
     // ---- calls ------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ public sealed record HostOutcome(string Host, IReadOnlyDictionary<string, long> 
 /// What a workload did. <see cref="Completed"/>: every connection finished (or the drain limit
 /// ended the wait — <see cref="Unfinished"/> says how many did not); <see cref="Truncated"/>: the
 /// event budget ran out first. <see cref="ConnectResults"/> counts connect() outcomes by errno
-/// ("0" for success).
+/// ("0" for success). <see cref="ResolutionNs"/>: the series' sampling interval — the spec's, doubled each time a long
+/// run's series was coarsened to stay within <see cref="WorkloadSpec.MaxSamples"/> samples per host.
 /// </summary>
 public sealed record WorkloadResult(
     int Id,
@@ -31,4 +32,5 @@ public sealed record WorkloadResult(
     long Events,
     IReadOnlyDictionary<string, long> ConnectResults,
     IReadOnlyList<HostSeries> Series,
-    IReadOnlyList<HostOutcome> Hosts);
+    IReadOnlyList<HostOutcome> Hosts,
+    long ResolutionNs);

@@ -74,6 +74,27 @@ public sealed record WorkloadSpec
     /// <summary>How many connections the workload opens.</summary>
     public long Connections => Count > 0 ? Count : (long)Math.Floor(Duration.Ns / 1e9 * Rate);
 
+    /// <summary>
+    /// The most samples a workload's time series keeps per host. A spec whose arrivals alone would take more at its
+    /// <see cref="Resolution"/> is refused (<see cref="SeriesTooFine"/>); a run that goes on longer (connections draining)
+    /// coarsens its series instead — the resolution doubles and every other sample goes — so it never holds more.
+    /// </summary>
+    public const int MaxSamples = 10_000;
+
+    /// <summary>
+    /// Why the time series would be too fine (more than <see cref="MaxSamples"/> samples per host over the span of the
+    /// arrivals, at <see cref="Resolution"/>), or null. Two connections 5,000 s apart at 1 ms were 5 million samples a host.
+    /// </summary>
+    public string? SeriesTooFine()
+    {
+        if (Resolution.Ns <= 0 || !(Rate > 0) || Connections <= 1) return null;
+        double spanNs = (Connections - 1) * (1e9 / Rate);
+        if (spanNs / Resolution.Ns + 1 <= MaxSamples) return null;
+        double least = Math.Ceiling(spanNs / (MaxSamples - 1));
+        return $"the arrivals span {spanNs / 1e9:0.###} s: at this resolution the time series would take more than {MaxSamples:N0} samples per host; "
+            + $"use a resolution of at least {least:0} ns";
+    }
+
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
     public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
 
@@ -92,6 +113,7 @@ public sealed record WorkloadSpec
         if (RequestBytes < 0 || ResponseBytes < 0) return DomainError.Invalid("sizes must not be negative", "requestBytes");
         if (ThinkTime.Ns < 0 || ClientLinkDelay.Ns < 0) return DomainError.Invalid("times must not be negative", "thinkTime");
         if (Resolution.Ns < 1_000_000) return DomainError.Invalid("the resolution is at least 1 ms", "resolution");
+        if (SeriesTooFine() is { } tooFine) return DomainError.Invalid(tooFine, "resolution");
         if (DrainLimit.Ns <= 0) return DomainError.Invalid("the drain limit must be positive", "drainLimit");
         if (LingerSeconds < 0) return DomainError.Invalid("linger seconds must not be negative", "lingerSeconds");
         if (UserTimeoutMs < 0) return DomainError.Invalid("TCP_USER_TIMEOUT must not be negative", "userTimeoutMs");

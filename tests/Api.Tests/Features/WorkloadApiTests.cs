@@ -118,4 +118,25 @@ public sealed class WorkloadApiTests
         Assert.Contains("1 s limit", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(version, await sim.VersionAsync());
     }
+
+    /// <summary>
+    /// Two connections 5,000 s apart sampled every 1 ms (5 million samples a host; it took 44 s and returned a 1.31 GB body,
+    /// the process's memory 405 → 1,609 MB): a 400 naming resolutionNs, nothing applied.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Workload_SeriesBeyondMaxSamples_400NamingResolutionNsNothingApplied(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "fine series");
+        var version = await sim.VersionAsync();
+
+        var response = await sim.PostAsync("workloads",
+            new { clients = new[] { "client" }, server = "server", port = 91, rate = 0.0002, count = 2, resolutionNs = 1_000_000 });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        var message = Assert.Single(problem.GetProperty("errors").GetProperty("resolutionNs").EnumerateArray()).GetString();
+        Assert.Contains("more than 10,000 samples per host", message);
+        Assert.Equal(version, await sim.VersionAsync());
+    }
 }

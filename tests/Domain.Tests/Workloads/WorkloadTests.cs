@@ -269,4 +269,42 @@ public class WorkloadTests
         Assert.Empty(sim.Workloads);
         Assert.Equal(2, sim.Hosts.Count);
     }
+
+    /// <summary>Two connections 5,000 s apart at 1 ms would be 5,000,001 samples a host: refused, naming the resolution.</summary>
+    [Fact]
+    public void Workload_ArrivalsSpanTooManySamples_RefusedNamingTheResolution()
+    {
+        var sim = World();
+
+        var o = CommandApplier.Apply(sim, new WorkloadCommand(Spec(2, 0.0002) with { Resolution = SimDuration.FromMilliseconds(1) }));
+
+        Assert.False(o.IsOk);
+        Assert.Equal("resolution", o.Error!.Field);
+        Assert.Contains("use a resolution of at least 500050006 ns", o.Error.Message);
+        Assert.Empty(sim.Workloads);
+        Assert.Null((Spec(2, 0.0002) with { Resolution = SimDuration.FromNanoseconds(500_050_006) }).SeriesTooFine());
+    }
+
+    /// <summary>
+    /// One connection whose server thinks for 100 s, sampled every 1 ms: the run goes on past the arrivals, so its series is
+    /// coarsened as it grows — four doublings to 16 ms — and never holds more than <see cref="WorkloadSpec.MaxSamples"/>
+    /// samples a host (the end's sample kept too); every sample but the end's lies on the 16 ms grid.
+    /// </summary>
+    [Fact]
+    public void Workload_RunLongerThanMaxSamples_SeriesCoarsenedToTheBoundAndResolutionReported()
+    {
+        var sim = World(level: JournalLevel.Counters);
+        var r = Run(sim, Spec(1, 1) with { Resolution = SimDuration.FromMilliseconds(1), ThinkTime = SimDuration.FromSeconds(100) });
+
+        Assert.True(r.Completed);
+        Assert.Equal(16_000_000, r.ResolutionNs);
+        foreach (var series in r.Series)
+        {
+            Assert.InRange(series.Samples.Count, WorkloadSpec.MaxSamples / 2, WorkloadSpec.MaxSamples + 1);
+            Assert.All(series.Samples.SkipLast(1), s => Assert.Equal(0, s.AtNs % 16_000_000));
+            Assert.Equal(r.EndedAtNs, series.Samples[^1].AtNs);
+            Assert.Equal(series.Samples.Count, series.Samples.Select(s => s.AtNs).Distinct().Count());
+        }
+        Assert.Equal(2L * r.Series[0].Samples.Count, sim.FindWorkload(1)!.SampleCount);
+    }
 }

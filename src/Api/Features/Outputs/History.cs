@@ -19,6 +19,6 @@ public sealed class History(SimDbContext db, EngineThreads threads)
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return null;
         var log = await db.ReadLogAsync(run.Id, 0, run.Version, cancellationToken);
-        return (run, await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken, attach), heavy: true, cancellationToken));
+        return (run, await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken, attach), heavy: true, cancellationToken, run.TenantId));
     }
 }

@@ -44,7 +44,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
 
         var result = await threads.RunAsync(() => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken)),
-            heavy: true, cancellationToken);
+            heavy: true, cancellationToken, db.TenantId);
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

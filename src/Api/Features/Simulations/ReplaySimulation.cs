@@ -51,7 +51,7 @@ public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threa
             fresh.Interruption = cancellationToken;
             return Replay.Compare(fresh,
                 log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), [.. JournalRows.Events(stored)]);
-        }, heavy: true, cancellationToken);
+        }, heavy: true, cancellationToken, run.TenantId);
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Sum(r => r.Count), comparison.Engine.Journal.Count, difference,
             comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);

@@ -95,14 +95,20 @@ public sealed record RunWorkload(Guid SimulationId, long? ExpectedVersion, Workl
 
 public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
 {
-    public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken) =>
-        simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
+    public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
+    {
+        var workload = command.Request.ToCommand();
+        // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
+        if (workload.Spec.SeriesTooFine() is { } tooFine)
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
+        return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             var clock = Stopwatch.StartNew();
-            var outcome = batch.Apply(command.Request.ToCommand());
+            var outcome = batch.Apply(workload);
             if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!);
             return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
         }, cancellationToken, heavy: true);
+    }
 }
 
 public sealed record GetWorkload(Guid SimulationId, int WorkloadId) : IQuery<Outcome<WorkloadResult>>;

@@ -10,13 +10,16 @@ namespace SimService.Api.Infrastructure.Engines;
 /// (Linux nice <see cref="HeavyNice"/>, <c>setpriority(2)</c> on that one thread), so on a small machine the light
 /// commands of other simulations get the processor first, and the thread is retired when the work ends (an
 /// unprivileged process cannot raise a thread's priority again). Work known to be heavy before it starts (replays,
-/// rebuilds of long logs, workloads, scenario and packetdrill runs) also waits for one of <see cref="HeavyParallelism"/>
-/// slots (bounded parallelism) and runs demoted from its start. Light work never waits for a slot.
-/// Settings: <c>Engines:HeavyParallelism</c> (default: processors − 1, at least 1), <c>Engines:SliceMs</c> (20).
+/// rebuilds of long logs, workloads, scenario and packetdrill runs) also waits for one of its tenant's
+/// <see cref="HeavyParallelism"/> slots (bounded parallelism per tenant, a first-come queue) and runs demoted from its
+/// start. Each tenant has slots of its own: one tenant's long workload holds only that tenant's slots, so another
+/// tenant's replay never waits behind it (it used to share the process's one slot on 2 cores and was cut off at its
+/// wall-time limit). Light work never waits for a slot.
+/// Settings: <c>Engines:HeavyParallelism</c> (per tenant; default: processors − 1, at least 1), <c>Engines:SliceMs</c> (20).
 /// </summary>
 public sealed partial class EngineThreads(IConfiguration configuration)
 {
-    /// <summary>Heavy work (known up front) that may run at once.</summary>
+    /// <summary>Heavy work (known up front) that one tenant may run at once.</summary>
     public int HeavyParallelism { get; } = ParallelismFrom(configuration);
 
     /// <summary>How long work may run before it counts as heavy and its thread is demoted.</summary>
@@ -29,7 +32,8 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     public long Demotions => Interlocked.Read(ref _demotions);
 
     private long _demotions;
-    private readonly SemaphoreSlim _heavySlots = new(ParallelismFrom(configuration));
+    /// <summary>Each tenant's heavy slots (the key "" for requests without a tenant), made at its first heavy work.</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _heavySlots = new();
 
     private static int ParallelismFrom(IConfiguration configuration) =>
         Math.Max(1, configuration.GetValue("Engines:HeavyParallelism", Environment.ProcessorCount - 1));
@@ -48,11 +52,13 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// project's virtual machines a switch costs more CPU than a small command's engine work. After heavy (demoted)
     /// work the continuation goes to the thread pool, at normal priority.
     /// </summary>
-    /// <param name="heavy">Known to be long: wait for a heavy slot, run demoted from the start.</param>
+    /// <param name="heavy">Known to be long: wait for one of <paramref name="tenant"/>'s heavy slots, run demoted from the start.</param>
     /// <param name="cancellationToken">Stops the wait for a heavy slot; the work itself watches its own token.</param>
-    public async Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken)
+    /// <param name="tenant">Whose heavy slots heavy work takes (null: requests without a tenant).</param>
+    public async Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken, string? tenant = null)
     {
-        if (heavy) await _heavySlots.WaitAsync(cancellationToken);
+        var slots = heavy ? _heavySlots.GetOrAdd(tenant ?? "", static (_, n) => new SemaphoreSlim(n), HeavyParallelism) : null;
+        if (slots is not null) await slots.WaitAsync(cancellationToken);
         try
         {
             var job = new Job<T>(work, ExecutionContext.Capture()); // log scopes and the request's activity go with the work
@@ -62,7 +68,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         }
         finally
         {
-            if (heavy) _heavySlots.Release();
+            slots?.Release();
         }
     }
 
@@ -114,9 +120,9 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{T}, bool, CancellationToken)"/>).</summary>
-    public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken) =>
-        RunAsync(() => { work(); return true; }, heavy, cancellationToken);
+    /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{T}, bool, CancellationToken, string?)"/>).</summary>
+    public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken, string? tenant = null) =>
+        RunAsync(() => { work(); return true; }, heavy, cancellationToken, tenant);
 
     /// <summary>The engine threads alive, which the watchdog looks at (a worker joins when its thread starts and leaves when it ends).</summary>
     private readonly ConcurrentDictionary<Worker, bool> _workers = new();

@@ -14,7 +14,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// process appended since are applied on top. Never a replay per request.
 /// </summary>
 public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines engines, EngineThreads threads, CommandLogWriter log,
-    TenantQuotas quotas, IServiceScopeFactory scopes, ILogger<LiveSimulations> logger)
+    TenantQuotas quotas, IServiceScopeFactory scopes, IHostApplicationLifetime lifetime, ILogger<LiveSimulations> logger)
 {
     /// <summary>Runs a query against the engine (read only).</summary>
     public async ValueTask<Outcome<T>> ReadAsync<T>(Guid simulationId, Func<Simulation, SimulationRun, Outcome<T>> read,
@@ -69,10 +69,12 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
             var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents);
+            // The engine work also stops when the simulation is deleted meanwhile or the process is stopping.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Deleted, lifetime.ApplicationStopping);
             try
             {
-                engine.Interruption = cancellationToken;
-                var outcome = await threads.RunAsync(() => write(batch), heavy, cancellationToken);
+                engine.Interruption = stop.Token;
+                var outcome = await threads.RunAsync(() => write(batch), heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
                 {
@@ -109,6 +111,14 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 }
                 lease.Drop();
                 LogWriteConflict(simulationId, version, attempt + 1);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Deleted or stopping: the engine is part-way through a command and nothing was saved (as below).
+                lease.Drop();
+                if (lease.Deleted.IsCancellationRequested) return new SimulationNotFound(simulationId);
+                return new WorkLimitExceeded(simulationId, "$",
+                    "The service is stopping: the request was cancelled and nothing was applied. Send it again.");
             }
             catch
             {
@@ -164,7 +174,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (lease.Cached is { } behind && behind.Version < run.Version)
         {
             var missing = await LogAsync(run, behind.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(behind.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken);
+            await threads.RunAsync(() => SimulationReplay.CatchUp(behind.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
+                run.TenantId);
             return behind.Engine;
         }
         lease.Drop();
@@ -183,7 +194,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
         {
             var missing = await LogAsync(run, rebuilt.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken);
+            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
+                run.TenantId);
         }
         return rebuilt.Engine;
     }
@@ -198,7 +210,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
         // The log is read as it is replayed, on the engine thread: no list of every command and its text held at once.
         var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop),
-            run.Version >= HeavyLog, stop);
+            run.Version >= HeavyLog, stop, run.TenantId);
         return (engine, run.Version);
     }
 

@@ -21,8 +21,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
 
     /// <summary>
     /// Estimated memory the live engines may hold together (configuration <c>Engines:MemoryBudgetMB</c>, default
-    /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal plus
-    /// <see cref="BytesPerEngine"/>: the journal dominates an engine's size.
+    /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal,
+    /// <see cref="BytesPerSample"/> per sample of its workloads' time series, plus <see cref="BytesPerEngine"/>: the
+    /// journal dominates an engine's size.
     /// </summary>
     public long MemoryBudgetBytes { get; } = configuration.GetValue("Engines:MemoryBudgetMB", 512L) * 1024 * 1024;
 
@@ -47,10 +48,14 @@ public sealed class SimulationEngines(IConfiguration configuration)
     public const long BytesPerJournalEvent = 400;
     public const long BytesPerEngine = 256 * 1024;
 
+    /// <summary>A workload's time-series sample as held (a record of ten numbers and its list entry).</summary>
+    public const long BytesPerSample = 80;
+
     /// <summary>Engines this large (estimated), or a collector holding this much at a delete, make the process give memory back.</summary>
     private const long CollectAboveBytes = 64L * 1024 * 1024;
 
-    public static long EstimateBytes(Simulation engine) => BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent;
+    public static long EstimateBytes(Simulation engine) =>
+        BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.Workloads.Sum(w => w.SampleCount) * BytesPerSample;
 
     /// <summary>Estimated memory of the engines held now.</summary>
     public long EstimatedBytes => _slots.Values.Sum(s => s.Engine is { } e ? EstimateBytes(e) : 0);
@@ -70,6 +75,9 @@ public sealed class SimulationEngines(IConfiguration configuration)
     {
         public readonly SemaphoreSlim Gate = new(1, 1);
         public Simulation? Engine { get; private set; }
+
+        /// <summary>Cancelled when the simulation is deleted (<see cref="Forget"/>): the work running on it stops.</summary>
+        public readonly CancellationTokenSource Deleted = new();
 
         /// <summary>The estimate of <see cref="Engine"/> counted in the owner's totals (0: not counted).</summary>
         private long _counted;
@@ -140,6 +148,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
         slot?.Removed();
         slot?.SetEngine(null);
         slot?.RebuildStop?.Cancel(); // a rebuild of a deleted simulation stops at its next command
+        slot?.Deleted.Cancel(); // so does the work running on it (a workload): nothing of it is persisted, its slot is freed
         ServiceMetrics.Evictions.Add(1);
         return bytes;
     }
@@ -241,6 +250,9 @@ public sealed class EngineLease : IDisposable
 
     /// <summary>The cached engine and the number of commands it has applied, if there is one.</summary>
     public (Simulation Engine, long Version)? Cached => _slot.Engine is { } engine ? (engine, _slot.Version) : null;
+
+    /// <summary>Fires when the simulation is deleted while this lease is held (or was deleted before).</summary>
+    public CancellationToken Deleted => _slot.Deleted.Token;
 
     /// <summary>The simulation's row as last read with the engine kept (its tenant; its version is <see cref="Cached"/>'s).</summary>
     public SimulationRun? Run => _slot.Engine is null ? null : _slot.Run;
