@@ -121,6 +121,17 @@ public sealed class HardeningTests(ApiHosts hosts)
     public void KestrelRejection_AnyOtherResponse_PassesUnchanged(string response) =>
         Assert.Null(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(response)));
 
+    [Theory]
+    [InlineData("""{"name":"a\u0000b"}""")]
+    [InlineData("""{"name":"\u001b[31mred"}""")]
+    public async Task Create_NameWithAControlCharacter_Returns400NamingName(string body)
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync("/api/v1/simulations",
+            new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(["name"], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+    }
+
     [Fact]
     public async Task AnyResponse_SecurityHeaders_AreSet()
     {
