@@ -19,24 +19,16 @@ using SimService.Api.Infrastructure.Tenancy;
 using SimService.Persistence;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddApiHardening();
-if (args is ["keys", ..]) builder.Logging.ClearProviders(); // the key commands print only their own output
-
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddPersistence(builder.Configuration);
-builder.Services.AddSimulationEngines();
-builder.Services.AddApiMediator();
-builder.Services.AddApiErrorHandling();
-builder.Services.AddApiDocumentation();
-builder.Services.AddApiHealthChecks();
-builder.Services.AddServiceMetrics();
-builder.Services.AddOutputs();
-builder.Services.AddTenancy(builder.Configuration);
-
-var app = builder.Build();
-
+// The key commands check their own arguments first, then build the services and prepare the database, and report any
+// failure (a malformed connection string, an unknown provider) in one line; they print only their own output.
+if (args is ["keys", ..])
+{
+    builder.Logging.ClearProviders();
+    Environment.ExitCode = await ApiKeyCommands.RunAsync(() => AddServices(builder).Build().Services, args[1..]);
+    return;
+}
+var app = AddServices(builder).Build();
 await app.Services.PrepareDatabaseAsync();
-if (args is ["keys", ..]) { Environment.ExitCode = await ApiKeyCommands.RunAsync(app.Services, args[1..]); return; }
 
 app.UseAbsoluteLocations();
 app.UseExceptionHandler();
@@ -55,6 +47,22 @@ api.MapPacketdrill();
 api.MapWorkloads();
 
 app.Run();
+
+static WebApplicationBuilder AddServices(WebApplicationBuilder builder)
+{
+    builder.AddApiHardening();
+    builder.Services.AddSingleton(TimeProvider.System);
+    builder.Services.AddPersistence(builder.Configuration);
+    builder.Services.AddSimulationEngines();
+    builder.Services.AddApiMediator();
+    builder.Services.AddApiErrorHandling();
+    builder.Services.AddApiDocumentation();
+    builder.Services.AddApiHealthChecks();
+    builder.Services.AddServiceMetrics();
+    builder.Services.AddOutputs();
+    builder.Services.AddTenancy(builder.Configuration);
+    return builder;
+}
 
 /// <summary>Entry point; public so that WebApplicationFactory&lt;Program&gt; can host the API in tests.</summary>
 public partial class Program;

@@ -23,7 +23,7 @@ public static class ErrorHandlingSetup
             {
                 context.ProblemDetails.Type = ProblemTypes.UnsupportedMediaType;
                 context.ProblemDetails.Title = "Unsupported media type.";
-                context.ProblemDetails.Detail = "Send the request body as JSON, with Content-Type: application/json.";
+                context.ProblemDetails.Detail = AcceptedMediaTypes.Advice(context.HttpContext);
             }
             // Problems written by ErrorMapping already carry our type and JSON field names (or JSON paths).
             if (context.ProblemDetails is HttpValidationProblemDetails validation

@@ -141,7 +141,7 @@ public static partial class ErrorMapping
             Status = StatusCodes.Status415UnsupportedMediaType,
             Type = ProblemTypes.UnsupportedMediaType,
             Title = "Unsupported media type.",
-            Detail = "Send the request body as JSON, with Content-Type: application/json.",
+            Detail = AcceptedMediaTypes.JsonAdvice,
         },
         // A query or route value the framework could not convert ("journal?fromNs=abc"): its message names the
         // parameter and a CLR type ("Nullable<long> fromNs"); the client gets the parameter and the form it takes.

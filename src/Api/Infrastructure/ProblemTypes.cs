@@ -59,6 +59,9 @@ public static class ProblemTypes
     /// <summary>403: the request would take the tenant past a quota (simulations, hosts, sockets, journal bytes); <c>quota</c> names it.</summary>
     public const string QuotaExceeded = "urn:simservice:problem:quota-exceeded";
 
+    /// <summary>403: a POST, PUT, PATCH or DELETE sent by a page of another site (<c>Sec-Fetch-Site: cross-site</c>, or a foreign <c>Origin</c>).</summary>
+    public const string CrossSiteRequest = "urn:simservice:problem:cross-site-request";
+
     /// <summary>500: a bug; the response carries no details outside Development.</summary>
     public const string Internal = "urn:simservice:problem:internal";
 }

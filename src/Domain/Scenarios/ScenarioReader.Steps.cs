@@ -87,13 +87,13 @@ internal sealed partial class ScenarioReader
         if (text is null) return null;
         bool relative = text.StartsWith('+');
         if (DurationValue(relative ? text[1..] : text, m.Path) is not { } d) return null;
-        if (relative)
+        var at = relative ? (d.Ns <= SimTime.MaxClock.Ns - previous.Ns ? previous.Ns + d.Ns : long.MaxValue) : d.Ns;
+        if (at > SimTime.MaxClock.Ns)
         {
-            if (d.Ns <= long.MaxValue - previous.Ns) return previous + d;
-            Error(m.Path, $"{previous}{text} is beyond the end of virtual time");
+            Error(m.Path, $"{(relative ? $"{previous}{text}" : text)} is past the clock's maximum, {SimTime.MaxClock.Ns} ns (100 years of virtual time)");
             return null;
         }
-        if (d.Ns >= previous.Ns) return new SimTime(d.Ns);
+        if (relative || at >= previous.Ns) return new SimTime(at);
         Error(m.Path, $"{text} is before the previous step's time {previous}: times never go backwards");
         return null;
     }

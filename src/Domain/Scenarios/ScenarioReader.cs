@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
+using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
 
@@ -35,17 +36,31 @@ internal sealed partial class ScenarioReader
         var name = Matching(Required(top, "name"), ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
         var description = String(top["description"]);
         _profile = top["kernel"] is { } k ? Kernel(k) : KernelProfile.Linux6;
-        long? seed = top["seed"] is { } s ? Integer(s, long.MinValue, long.MaxValue) : 1;
+        // As POST /simulations: a seed is zero or positive.
+        long? seed = top["seed"] is { } s ? Integer(s, 0, long.MaxValue) : 1;
         var nats = Nats(top["nats"]);
         var hosts = Hosts(Required(top, "hosts"));
         var links = Links(top["links"]);
         var steps = Steps(Required(top, "steps"));
         var expect = top["expect"] is { } e ? FinalExpect(e) : null;
-        var runUntil = top["runUntil"] is { } r ? Duration(r) : null;
+        var runUntil = top["runUntil"] is { } r ? RunUntil(r, steps) : null;
 
         if (_errors.Count > 0) return ScenarioParseResult.Invalid(_errors);
         return ScenarioParseResult.Valid(new ScenarioDocument(
             name!, description, _profile!.Value, seed!.Value, hosts, nats, links, steps, expect, runUntil));
+    }
+
+    /// <summary>
+    /// runUntil: the run's end after the last step, which (as an advance to a time past it) may not pass
+    /// <see cref="SimTime.MaxClock"/>.
+    /// </summary>
+    SimDuration? RunUntil(JsonMember member, ImmutableArray<ScenarioStep> steps)
+    {
+        if (Duration(member) is not { } runFor) return null;
+        var last = steps.IsEmpty ? SimTime.Zero : steps[^1].At;
+        if (runFor.Ns <= SimTime.MaxClock.Ns - last.Ns) return runFor;
+        Error(member.Path, $"{last} + {runFor} is past the clock's maximum, {SimTime.MaxClock.Ns} ns (100 years of virtual time)");
+        return null;
     }
 
     KernelProfile? Kernel(JsonMember member)

@@ -87,4 +87,28 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["profile", "seed"], problem.ErrorFields());
     }
+
+    /// <summary>The script is text: a JSON body is a 415 that names text/plain, not the JSON advice of the other endpoints.</summary>
+    [Fact]
+    public async Task JsonBody_Refused415NamingTextPlain()
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync("/api/v1/packetdrill/run",
+            new StringContent("{\"script\":\"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\"}", Encoding.UTF8, "application/json"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(ProblemTypes.UnsupportedMediaType, problem.GetProperty("type").GetString());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains("Content-Type: text/plain", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("JSON", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JsonEndpoint_TextBody_Refused415WithTheJsonAdvice()
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync(SimServiceApi.Simulations,
+            new StringContent("name", Encoding.UTF8, "text/csv"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(AcceptedMediaTypes.JsonAdvice, problem.GetProperty("detail").GetString());
+    }
 }

@@ -98,6 +98,43 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
         Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
     }
 
+    /// <summary>
+    /// Bounds the rest of the API keeps: a seed is zero or positive (as POST /simulations), and no time — a step's or the
+    /// end that runUntil sets after the last step — may pass the clock's maximum (an advance past it is a 400 naming the
+    /// field; a run used to end silently at the last step).
+    /// </summary>
+    [Theory]
+    [InlineData("\"seed\": -1", "$.seed")]
+    [InlineData("\"runUntil\": \"3155760001s\"", "$.runUntil")]
+    [InlineData("\"runUntil\": \"876601h\"", "$.runUntil")]
+    [InlineData("\"runUntil\": \"9223372036854775807ns\"", "$.runUntil")]
+    [InlineData("\"steps\": [{\"at\": \"3155760001s\", \"host\": \"a\", \"call\": \"socket\", \"as\": \"s\"}]", "$.steps[0].at")]
+    [InlineData("\"steps\": [{\"at\": \"3155760000s\", \"host\": \"a\", \"call\": \"socket\", \"as\": \"s\"}, {\"at\": \"+1ns\", \"host\": \"a\", \"call\": \"socket\", \"as\": \"t\"}]", "$.steps[1].at")]
+    public async Task Run_SeedOrTimePastItsBound_Returns400NamingTheField(string member, string field)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var before = (await client.ListSimulationsAsync()).Count;
+        var document = "{\"name\": \"bounds\", \"hosts\": {\"a\": {\"address\": \"10.0.0.1\"}}, "
+            + (member.StartsWith("\"steps\"", StringComparison.Ordinal) ? member : "\"steps\": [], " + member) + "}";
+
+        var response = await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(document, Encoding.UTF8, "application/json"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Run_RunUntilExactlyAtTheClocksMaximum_EndsThere()
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
+            """{"name": "to-the-end", "hosts": {"a": {"address": "10.0.0.1"}}, "steps": [{"at": "1s", "host": "a", "call": "socket", "as": "s"}], "runUntil": "3155759999s"}""",
+            Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"nowNs\":3155760000000000000", await response.Content.ReadAsStringAsync());
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Run_NotJson_Returns400(DatabaseProvider provider)
     {

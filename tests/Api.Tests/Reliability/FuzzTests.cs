@@ -119,27 +119,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     /// <summary>Bytes on a fresh connection, for requests HttpClient would not send; the response is read to the close.</summary>
     private static async Task<FuzzResponse> SendRawAsync(Uri address, byte[] raw)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(address.Host, address.Port);
-        try
-        {
-            await socket.SendAsync(raw);
-        }
-        catch (SocketException)
-        {
-            // Kestrel may answer and close before it has read everything (a huge header); the answer is still there.
-        }
-        var received = new MemoryStream();
-        var buffer = new byte[16384];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) is var n and > 0) received.Write(buffer, 0, n);
-        }
-        catch (SocketException)
-        {
-        }
-        var text = Encoding.Latin1.GetString(received.ToArray());
+        var text = await RawHttp.ExchangeAsync(address, raw);
         int headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         if (!text.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) || headEnd < 0) return new FuzzResponse(-1, null, text);
         var head = text[..headEnd].Split("\r\n");

@@ -101,6 +101,7 @@ public sealed class HardeningTests(ApiHosts hosts)
     [InlineData("HTTP/1.1 414 URI Too Long\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 414)]
     [InlineData("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\nDate: x\r\n\r\n", 431)]
     [InlineData("HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 400)]
+    [InlineData("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\nDate: x\r\nAllow: OPTIONS\r\n\r\n", 405)]
     public void KestrelRejection_EmptyErrorResponse_GetsAProblemBody(string kestrel, int status)
     {
         var rewritten = Encoding.Latin1.GetString(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(kestrel))!);
@@ -110,6 +111,7 @@ public sealed class HardeningTests(ApiHosts hosts)
         var body = rewritten[(rewritten.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
         Assert.Contains($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", rewritten);
         Assert.Contains($"\"status\":{status}", body);
+        Assert.Contains("\r\nX-Content-Type-Options: nosniff\r\n", rewritten);
     }
 
     [Theory]
@@ -118,6 +120,17 @@ public sealed class HardeningTests(ApiHosts hosts)
     [InlineData("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n{")]
     public void KestrelRejection_AnyOtherResponse_PassesUnchanged(string response) =>
         Assert.Null(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(response)));
+
+    [Theory]
+    [InlineData("""{"name":"a\u0000b"}""")]
+    [InlineData("""{"name":"\u001b[31mred"}""")]
+    public async Task Create_NameWithAControlCharacter_Returns400NamingName(string body)
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync("/api/v1/simulations",
+            new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(["name"], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+    }
 
     [Fact]
     public async Task AnyResponse_SecurityHeaders_AreSet()

@@ -136,6 +136,27 @@ public sealed class TenancyTests
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/swagger/v1/swagger.json")).StatusCode);
     }
 
+    /// <summary>A Bearer key and an X-Api-Key naming different keys (even two valid ones) are ambiguous: 401, neither wins.</summary>
+    [Fact]
+    public async Task BearerAndXApiKey_DifferentKeys_Returns401Ambiguous()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        var acme = await factory.CreateKeyAsync("acme");
+        var globex = await factory.CreateKeyAsync("globex");
+        var both = factory.CreateClient();
+        both.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", acme.Key);
+        both.DefaultRequestHeaders.Add("X-Api-Key", globex.Key);
+        var same = factory.CreateClient();
+        same.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", acme.Key);
+        same.DefaultRequestHeaders.Add("X-Api-Key", acme.Key);
+
+        var problem = await (await both.GetAsync(SimServiceApi.Simulations)).ReadProblemAsync(HttpStatusCode.Unauthorized);
+
+        Assert.Contains("different keys", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await same.GetAsync(SimServiceApi.Simulations)).StatusCode);
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task KeysExist_WrongOrRevokedKey_Returns401(DatabaseProvider provider)
     {

@@ -10,7 +10,7 @@ public class ScenarioWriterTests
           "name": "everything",
           "description": "ünïcode \"quoted\" text",
           "kernel": "linux-4.4",
-          "seed": -42,
+          "seed": 42,
           "hosts": {
             "client": { "address": "10.0.0.1", "behindNat": "nat1",
                         "sysctls": { "net.ipv4.tcp_tw_recycle": 1, "net.ipv4.ip_local_port_range": "40000\t40009",

@@ -15,6 +15,7 @@ public sealed record CreateSimulationRequest
     /// <example>close-wait demo</example>
     [StringLength(SimulationRun.NameMaxLength, MinimumLength = 1)]
     [RegularExpression(@"[\s\S]*\S[\s\S]*", ErrorMessage = "The name must not be blank.")]
+    [NoControlCharacters]
     public string? Name { get; init; }
 
     /// <summary>The kernel whose rules the simulation follows: "linux-6" (default) or "linux-4.4".</summary>

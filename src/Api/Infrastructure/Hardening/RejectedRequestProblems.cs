@@ -14,7 +14,7 @@ namespace SimService.Api.Infrastructure.Hardening;
 /// <c>MaxRequestHeadersTotalSize</c> (431), headers that arrive too slowly (408) — by itself, before any
 /// middleware runs, with an empty body and <c>Connection: close</c>. There is no hook for that response
 /// (dotnet/aspnetcore#4726), so this connection middleware watches the bytes Kestrel writes: a write that is
-/// exactly such an empty 4xx response (or 505 for an unknown HTTP version, which becomes a 400) is sent on with an <c>application/problem+json</c> body instead. The
+/// exactly such an empty 4xx response (405 for a target of <c>*</c> with a method other than OPTIONS, or 505 for an unknown HTTP version, which becomes a 400) is sent on with an <c>application/problem+json</c> body and the security headers of every response instead. The
 /// application itself never writes an empty 4xx (<c>UseStatusCodePages</c> fills every one), so nothing else
 /// matches.
 /// </summary>
@@ -94,8 +94,9 @@ public static partial class RejectedRequestProblems
         return written.EndsWith("\r\n\r\n"u8) && written.IndexOf(EmptyBodyClose) >= 0;
     }
 
-    // Kestrel's own error response: status line, Content-Length: 0, Connection: close, then only Date/Server.
-    [GeneratedRegex(@"HTTP/1\.[01] (4\d\d|505) ([^\r\n]*)\r\nContent-Length: 0\r\nConnection: close\r\n((?:(?:Date|Server): [^\r\n]*\r\n)*)\r\n\z")]
+    // Kestrel's own error response: status line, Content-Length: 0, Connection: close, then only Date/Server (and Allow
+    // on the 405 for a target of "*" with a method other than OPTIONS).
+    [GeneratedRegex(@"HTTP/1\.[01] (4\d\d|505) ([^\r\n]*)\r\nContent-Length: 0\r\nConnection: close\r\n((?:(?:Date|Server|Allow): [^\r\n]*\r\n)*)\r\n\z")]
     private static partial Regex KestrelRejection();
 
     /// <summary>The bytes with Kestrel's empty error response (at their end) given a problem body, or null.</summary>
@@ -117,8 +118,10 @@ public static partial class RejectedRequestProblems
             ["status"] = status,
             ["detail"] = match.Groups[1].Value == "505" ? "Only HTTP/1.1 and HTTP/1.0 are served here." : Detail(status),
         });
-        var head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}\r\n";
-        return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head), .. body];
+        var head = new StringBuilder($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}");
+        foreach (var (name, value) in WebHygiene.SecurityHeaderValues) head.Append(name).Append(": ").Append(value).Append("\r\n");
+        head.Append("\r\n");
+        return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head.ToString()), .. body];
     }
 
     private static string Detail(int status) => status switch
@@ -127,6 +130,7 @@ public static partial class RejectedRequestProblems
         StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request headers are larger than the server accepts.",
         StatusCodes.Status408RequestTimeout => "The request headers did not arrive in time.",
         StatusCodes.Status413PayloadTooLarge => "The request body is larger than the server accepts.",
+        StatusCodes.Status405MethodNotAllowed => "The request target \"*\" is only for OPTIONS.",
         _ => "The request could not be parsed: its method, target (for example a control character or an encoded NUL in the path), "
             + "version or headers are malformed.",
     };

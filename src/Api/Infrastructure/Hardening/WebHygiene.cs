@@ -5,8 +5,9 @@ namespace SimService.Api.Infrastructure.Hardening;
 
 /// <summary>
 /// What a browser on another site must not be able to use: security headers on every response, CORS closed
-/// unless origins are configured (<c>Cors:AllowedOrigins</c>), state-changing requests that an HTML form can
-/// send refused (a cross-site form POST could otherwise trigger a replay or a delete), and forwarded headers
+/// unless origins are configured (<c>Cors:AllowedOrigins</c>), state-changing requests from another site refused
+/// (<see cref="CrossSite"/>: a cross-site form or a <c>no-cors</c> fetch could otherwise run a script, a replay or a
+/// delete while API keys are off), state-changing requests that an HTML form can send refused, and forwarded headers
 /// honoured only from configured proxies (<c>ForwardedHeaders:KnownProxies</c>). Every <c>Location</c> the
 /// API writes is a relative path, so no request header ends up in it.
 /// </summary>
@@ -42,8 +43,17 @@ public static class WebHygiene
             context.Response.OnStarting(SecurityHeaders, context.Response);
             return next(context);
         });
-        if ((app.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? []).Length > 0) app.UseCors(CorsPolicy);
-        app.Use((context, next) => IsFormPost(context.Request)
+        var corsOrigins = app.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        if (corsOrigins.Length > 0) app.UseCors(CorsPolicy);
+        var crossSite = new CrossSite([.. corsOrigins, .. CrossSite.OriginOf(app.Configuration["Api:PublicBaseUrl"])]);
+        app.Use((context, next) => crossSite.Refuses(context.Request)
+            ? TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                type: ProblemTypes.CrossSiteRequest,
+                title: "Cross-site requests may not change state.",
+                detail: "A POST, PUT, PATCH or DELETE sent by a page of another site (Sec-Fetch-Site: cross-site, or an Origin that is "
+                    + "neither this server's nor one of Cors:AllowedOrigins) is refused.").ExecuteAsync(context)
+            : IsFormPost(context.Request)
             ? TypedResults.Problem(
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
                 type: ProblemTypes.BadRequest,
@@ -53,13 +63,19 @@ public static class WebHygiene
         return app;
     }
 
+    /// <summary>The headers every response carries: those the application writes and Kestrel's own rejections (<see cref="RejectedRequestProblems"/>).</summary>
+    public static readonly IReadOnlyList<KeyValuePair<string, string>> SecurityHeaderValues =
+    [
+        new("X-Content-Type-Options", "nosniff"),
+        new("X-Frame-Options", "DENY"),
+        new("Referrer-Policy", "no-referrer"),
+        new("Content-Security-Policy", "frame-ancestors 'none'"),
+    ];
+
     private static readonly Func<object, Task> SecurityHeaders = static state =>
     {
         var headers = ((HttpResponse)state).Headers;
-        headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+        foreach (var (name, value) in SecurityHeaderValues) headers[name] = value;
         return Task.CompletedTask;
     };
 

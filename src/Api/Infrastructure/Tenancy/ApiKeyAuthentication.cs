@@ -29,6 +29,7 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
         // Health, metrics and Swagger need no tenant: they never touch the key table (readiness must not fail
         // on it when the database is gone).
         if (Context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null) return AuthenticateResult.NoResult();
+        if (Ambiguous(Request)) return AuthenticateResult.Fail(AmbiguousKeys);
         var presented = PresentedKey(Request);
         if (presented is null)
             return mode.Known(time) ?? await Keys.RequiredAsync(Context.RequestAborted) ? AuthenticateResult.NoResult() : Success(tenantId: null);
@@ -57,11 +58,22 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
             type: ProblemTypes.Unauthorized,
             title: "A valid API key is needed.",
             detail: presented
-                ? "The API key is unknown or revoked."
+                ? Ambiguous(Request) ? AmbiguousKeys : "The API key is unknown or revoked."
                 : $"Send your API key as 'Authorization: Bearer <key>' or '{KeyHeader}: <key>'.").ExecuteAsync(Context);
     }
 
     private ApiKeyStore Keys => Context.RequestServices.GetRequiredService<ApiKeyStore>();
+
+    private const string AmbiguousKeys = "Authorization: Bearer and X-Api-Key name different keys; send one key.";
+
+    /// <summary>Whether the request sends two different keys (a Bearer key and an <c>X-Api-Key</c>): neither is chosen.</summary>
+    private static bool Ambiguous(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        var header = request.Headers[KeyHeader].ToString().Trim();
+        return header.Length > 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(authorization[7..].Trim(), header, StringComparison.Ordinal);
+    }
 
     /// <summary>The key sent with the request, or null when none was sent.</summary>
     private static string? PresentedKey(HttpRequest request)

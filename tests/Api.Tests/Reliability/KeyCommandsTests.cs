@@ -1,0 +1,74 @@
+using System.Diagnostics;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// The key commands of the API binary (<c>dotnet SimService.Api.dll keys …</c>) as an operator runs them: every
+/// command takes the host's configuration arguments, and bad input is one line on standard error and a non-zero exit.
+/// </summary>
+[Collection(RealProcessCollection.Name)]
+public sealed class KeyCommandsTests
+{
+    private static async Task<(int Exit, string Out, string Error)> KeysAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SimService.Api.dll"));
+        start.ArgumentList.Add("keys");
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240));
+        return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task EveryCommand_TakesConfigurationArguments_AndBadInputIsOneLineAndNonZero()
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-keys-").FullName;
+        try
+        {
+            var database = $"--ConnectionStrings:Sqlite=Data Source={Path.Combine(folder, "keys.db")}";
+
+            var created = await KeysAsync("create", "--tenant", "acme", database, "--name", "ci");
+            var id = created.Out.Split(' ')[2];
+            var listed = await KeysAsync("list", database);
+            var revoked = await KeysAsync("revoke", id, "--Persistence:Provider", "sqlite", database);
+            var listedAgain = await KeysAsync(database, "list");
+
+            Assert.Equal((0, ""), (created.Exit, created.Error));
+            Assert.Equal((0, ""), (listed.Exit, listed.Error));
+            Assert.Contains($"{id}  acme", listed.Out, StringComparison.Ordinal);
+            Assert.Equal((0, $"Revoked key {id}.\n"), (revoked.Exit, revoked.Out));
+            Assert.Matches(@$"{id}  acme +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ  \d{{4}}-", listedAgain.Out);
+
+            foreach (var bad in new[]
+            {
+                new[] { "revoke", id, "--ConnectionStrings:Sqlite=x" },
+                ["list", "--Persistence:Provider=mongo", database],
+                ["list", "extra", database],
+                ["create", "--tenant", "a b", database],
+                ["create", database],
+                ["frobnicate", database],
+                ["revoke", "no-such-key", database],
+            })
+            {
+                var (exit, _, error) = await KeysAsync(bad);
+                Assert.True(exit != 0, $"keys {string.Join(' ', bad)} exited 0");
+                Assert.Single(error.TrimEnd('\n').Split('\n'));
+                Assert.StartsWith("keys: ", error, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

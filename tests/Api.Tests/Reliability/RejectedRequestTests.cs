@@ -1,0 +1,49 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// Requests Kestrel refuses itself, before any middleware runs, on a real API process: each is a problem document
+/// with the security headers every response carries (<c>RejectedRequestProblems</c>), the 405 for a target of
+/// <c>*</c> included (it used to be an empty body with no headers).
+/// </summary>
+[Collection(RealProcessCollection.Name)]
+public sealed class RejectedRequestTests
+{
+    public static TheoryData<string, string, int> Requests => new()
+    {
+        { "nul in the path", "GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
+        { "target over 8 KB", $"GET /{new string('a', 9000)} HTTP/1.1\r\nHost: x\r\n\r\n", 414 },
+        { "headers over 32 KB", $"GET / HTTP/1.1\r\nHost: x\r\nX-Big: {new string('b', 40_000)}\r\n\r\n", 431 },
+        { "asterisk target, not OPTIONS", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 405 },
+        { "unknown version", "GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400 },
+    };
+
+    [Fact]
+    public async Task KestrelRejections_OnARealProcess_AreProblemsWithTheSecurityHeaders()
+    {
+        await ApiProcess.OnTemporarySqliteAsync("rejected", async api =>
+        {
+            foreach (var row in Requests)
+            {
+                var (name, raw, status) = ((string)row[0], (string)row[1], (int)row[2]);
+                var text = await RawHttp.ExchangeAsync(api.BaseAddress, Encoding.Latin1.GetBytes(raw));
+                int headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                Assert.True(headEnd > 0, $"{name}: no response head in {text}");
+                var head = text[..headEnd].Split("\r\n");
+                string? Header(string header) => head.Skip(1).Select(h => h.Split(": ", 2))
+                    .FirstOrDefault(h => h[0].Equals(header, StringComparison.OrdinalIgnoreCase))?[1];
+
+                Assert.StartsWith($"HTTP/1.1 {status} ", head[0]);
+                Assert.Equal("application/problem+json", Header("Content-Type"));
+                Assert.Equal(status, JsonDocument.Parse(text[(headEnd + 4)..]).RootElement.GetProperty("status").GetInt32());
+                Assert.Equal("nosniff", Header("X-Content-Type-Options"));
+                Assert.Equal("DENY", Header("X-Frame-Options"));
+                Assert.Equal("no-referrer", Header("Referrer-Policy"));
+                Assert.Equal("frame-ancestors 'none'", Header("Content-Security-Policy"));
+                if (status == 405) Assert.Equal("OPTIONS", Header("Allow"));
+            }
+        });
+    }
+}
