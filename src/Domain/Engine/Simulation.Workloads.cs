@@ -9,6 +9,21 @@ public sealed partial class Simulation
     /// <summary>Workloads started in this simulation, by id (1, 2, …).</summary>
     public IReadOnlyList<Workload> Workloads => _workloads;
 
+    /// <summary>
+    /// The time-series samples the workloads hold, for a memory estimate taken on another thread while this engine's
+    /// thread may start a workload: an index loop over the add-only list (a slot just grown may still be empty), never an
+    /// enumerator that a concurrent Add invalidates.
+    /// </summary>
+    public long WorkloadSamples
+    {
+        get
+        {
+            long samples = 0;
+            for (int i = 0; i < _workloads.Count; i++) samples += _workloads[i]?.SampleCount ?? 0;
+            return samples;
+        }
+    }
+
     public Workload? FindWorkload(int id) => id >= 1 && id <= _workloads.Count ? _workloads[id - 1] : null;
 
     /// <summary>

@@ -10,13 +10,22 @@ namespace SimService.Domain.Scenarios;
 public static class ScenarioParser
 {
     /// <summary>Parses JSON text; malformed JSON is one error at "$".</summary>
-    public static ScenarioParseResult Parse(string json)
+    public static ScenarioParseResult Parse(string json) => Parse(json, stored: false);
+
+    /// <summary>
+    /// Parses a document a simulation was started from and stored, for its rebuild: with the bounds it was accepted under,
+    /// so a rule added later (a seed zero or positive, times within <c>SimTime.MaxClock</c>, a workload's series bound)
+    /// does not make a stored simulation unbuildable. Every other rule is the same.
+    /// </summary>
+    public static ScenarioParseResult ParseStored(string json) => Parse(json, stored: true);
+
+    static ScenarioParseResult Parse(string json, bool stored)
     {
         if (json is null) return ScenarioParseResult.Invalid([new ScenarioError(JsonPath.Root, "no document")]);
         try
         {
             using var document = JsonDocument.Parse(json);
-            return Parse(document.RootElement);
+            return new ScenarioReader(stored).Read(document.RootElement);
         }
         catch (JsonException e)
         {

@@ -87,8 +87,8 @@ internal sealed partial class ScenarioReader
         if (text is null) return null;
         bool relative = text.StartsWith('+');
         if (DurationValue(relative ? text[1..] : text, m.Path) is not { } d) return null;
-        var at = relative ? (d.Ns <= SimTime.MaxClock.Ns - previous.Ns ? previous.Ns + d.Ns : long.MaxValue) : d.Ns;
-        if (at > SimTime.MaxClock.Ns)
+        var at = relative ? (d.Ns <= ClockEnd - previous.Ns ? previous.Ns + d.Ns : long.MaxValue) : d.Ns;
+        if (at > ClockEnd)
         {
             Error(m.Path, $"{(relative ? $"{previous}{text}" : text)} is past the clock's maximum, {SimTime.MaxClock.Ns} ns (100 years of virtual time)");
             return null;
@@ -481,6 +481,11 @@ internal sealed partial class ScenarioReader
         if (spec.Validate() is { } invalid)
         {
             Error(JsonPath.Member(path, "workload"), invalid.Message);
+            return null;
+        }
+        if (!stored && spec.SeriesTooFine() is { } tooFine)
+        {
+            Error(JsonPath.Member(JsonPath.Member(path, "workload"), "resolution"), tooFine);
             return null;
         }
         return new WorkloadStep(at, path, spec);

@@ -13,8 +13,11 @@ namespace SimService.Domain.Scenarios;
 /// leaves to the runner (hosts, NATs, links, aliases, step times, sysctl values as the kernel checks
 /// them). Collects every error; never throws on any input.
 /// </summary>
-internal sealed partial class ScenarioReader
+internal sealed partial class ScenarioReader(bool stored = false)
 {
+    /// <summary>The last instant a step or the run's end may have: the clock's maximum, or (a stored document) none.</summary>
+    long ClockEnd => stored ? long.MaxValue : SimTime.MaxClock.Ns;
+
     static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil");
     static readonly FrozenSet<string> HostFields = Set("address", "addresses", "sysctls", "behindNat", "kind");
     static readonly FrozenSet<string> NatFields = Set("address");
@@ -36,8 +39,8 @@ internal sealed partial class ScenarioReader
         var name = Matching(Required(top, "name"), ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
         var description = String(top["description"]);
         _profile = top["kernel"] is { } k ? Kernel(k) : KernelProfile.Linux6;
-        // As POST /simulations: a seed is zero or positive.
-        long? seed = top["seed"] is { } s ? Integer(s, 0, long.MaxValue) : 1;
+        // As POST /simulations: a seed is zero or positive (a stored document keeps the seed it was run with).
+        long? seed = top["seed"] is { } s ? Integer(s, stored ? long.MinValue : 0, long.MaxValue) : 1;
         var nats = Nats(top["nats"]);
         var hosts = Hosts(Required(top, "hosts"));
         var links = Links(top["links"]);
@@ -58,7 +61,7 @@ internal sealed partial class ScenarioReader
     {
         if (Duration(member) is not { } runFor) return null;
         var last = steps.IsEmpty ? SimTime.Zero : steps[^1].At;
-        if (runFor.Ns <= SimTime.MaxClock.Ns - last.Ns) return runFor;
+        if (stored || runFor.Ns <= ClockEnd - last.Ns) return runFor;
         Error(member.Path, $"{last} + {runFor} is past the clock's maximum, {SimTime.MaxClock.Ns} ns (100 years of virtual time)");
         return null;
     }

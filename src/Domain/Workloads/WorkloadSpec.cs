@@ -76,8 +76,10 @@ public sealed record WorkloadSpec
 
     /// <summary>
     /// The most samples a workload's time series keeps per host. A spec whose arrivals alone would take more at its
-    /// <see cref="Resolution"/> is refused (<see cref="SeriesTooFine"/>); a run that goes on longer (connections draining)
-    /// coarsens its series instead — the resolution doubles and every other sample goes — so it never holds more.
+    /// <see cref="Resolution"/> is refused when it is asked for (<see cref="SeriesTooFine"/>: the API's workload request, a new
+    /// scenario's workload step — not <see cref="Validate"/>, which a rebuild runs on commands logged before the bound); a run
+    /// that goes on longer (connections draining), or such a logged one, coarsens its series instead — the resolution doubles
+    /// and every other sample goes — so it never holds more.
     /// </summary>
     public const int MaxSamples = 10_000;
 
@@ -113,7 +115,6 @@ public sealed record WorkloadSpec
         if (RequestBytes < 0 || ResponseBytes < 0) return DomainError.Invalid("sizes must not be negative", "requestBytes");
         if (ThinkTime.Ns < 0 || ClientLinkDelay.Ns < 0) return DomainError.Invalid("times must not be negative", "thinkTime");
         if (Resolution.Ns < 1_000_000) return DomainError.Invalid("the resolution is at least 1 ms", "resolution");
-        if (SeriesTooFine() is { } tooFine) return DomainError.Invalid(tooFine, "resolution");
         if (DrainLimit.Ns <= 0) return DomainError.Invalid("the drain limit must be positive", "drainLimit");
         if (LingerSeconds < 0) return DomainError.Invalid("linger seconds must not be negative", "lingerSeconds");
         if (UserTimeoutMs < 0) return DomainError.Invalid("TCP_USER_TIMEOUT must not be negative", "userTimeoutMs");

@@ -81,6 +81,22 @@ public sealed class CrossSiteTests(ApiHosts hosts)
         Assert.Equal(HttpStatusCode.Created, create.StatusCode);
     }
 
+    /// <summary>Swagger UI opened at an IPv6 address: its Origin is the Host header's own, brackets and all.</summary>
+    [Theory]
+    [InlineData("http://[::1]:5180", "[::1]:5180", false)]
+    [InlineData("http://[::1]:5181", "[::1]:5180", true)]
+    [InlineData("http://127.0.0.1:5180", "[::1]:5180", true)]
+    public void Origin_AnIPv6Address_IsItsOwnOnlyAtThatAddressAndPort(string origin, string host, bool refused)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Scheme = "http";
+        context.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        context.Request.Headers.Origin = origin;
+
+        Assert.Equal(refused, new SimService.Api.Infrastructure.Hardening.CrossSite([]).Refuses(context.Request));
+    }
+
     [Fact]
     public async Task GetFromAnotherSite_IsNotRefused()
     {

@@ -38,14 +38,36 @@ public class WorkloadStepTests
     [InlineData("""{ "server": "server", "rate": 5, "clients": ["client"] }""", "$.steps[0].workload")]
     [InlineData("""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "closeStyle": "slam" }""", "$.steps[0].workload.closeStyle")]
     [InlineData("""{ "server": "nowhere", "rate": 5, "count": 5, "clients": ["client"] }""", "$.steps[0].workload.server")]
-    public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path)
+    [InlineData("""{ "server": "server", "rate": 0.0002, "count": 2, "clients": ["client"], "resolution": "1ms" }""", "$.steps[0].workload.resolution")]
+    public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path) =>
+        Assert.Contains(ScenarioParser.Parse(WorkloadDocument(workload)).Errors, e => e.Path == path);
+
+    /// <summary>
+    /// A stored scenario is rebuilt with the bounds it was accepted under: a workload step whose series the bound added later
+    /// refuses (two connections 5,000 s apart at 1 ms), a negative seed, a run's end past the clock's maximum — each refused
+    /// for a new run and parsed for a rebuild; any other rule stays (an unknown server).
+    /// </summary>
+    [Fact]
+    public void StoredScenario_BoundsAddedLater_ParsedForItsRebuildOnly()
     {
-        var doc = $$"""
-            { "name": "bad", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
-              "links": [ { "between": ["client", "server"] } ],
-              "steps": [ { "workload": {{workload}} } ] }
-            """;
-        var parsed = ScenarioParser.Parse(doc);
-        Assert.Contains(parsed.Errors, e => e.Path == path);
+        var tooFine = WorkloadDocument("""{ "server": "server", "rate": 0.0002, "count": 2, "clients": ["client"], "resolution": "1ms" }""");
+        var negativeSeed = tooFine.Replace("\"name\": \"bad\",", "\"name\": \"bad\", \"seed\": -1,", StringComparison.Ordinal)
+            .Replace("\"resolution\": \"1ms\"", "\"resolution\": \"1s\"", StringComparison.Ordinal);
+        var pastTheClock = negativeSeed.Replace("\"seed\": -1,", "\"runUntil\": \"876601h\",", StringComparison.Ordinal);
+        foreach (var (doc, path) in new[] { (tooFine, "$.steps[0].workload.resolution"), (negativeSeed, "$.seed"), (pastTheClock, "$.runUntil") })
+        {
+            Assert.Contains(ScenarioParser.Parse(doc).Errors, e => e.Path == path);
+            var stored = ScenarioParser.ParseStored(doc);
+            Assert.True(stored.IsValid, string.Join("\n", stored.Errors));
+        }
+        Assert.Equal(-1, ScenarioParser.ParseStored(negativeSeed).Document!.Seed);
+        Assert.Contains(ScenarioParser.ParseStored(tooFine.Replace("\"server\": \"server\"", "\"server\": \"nowhere\"", StringComparison.Ordinal)).Errors,
+            e => e.Path == "$.steps[0].workload.server");
     }
+
+    static string WorkloadDocument(string workload) => $$"""
+        { "name": "bad", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+          "links": [ { "between": ["client", "server"] } ],
+          "steps": [ { "workload": {{workload}} } ] }
+        """;
 }

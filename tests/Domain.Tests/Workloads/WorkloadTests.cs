@@ -270,19 +270,25 @@ public class WorkloadTests
         Assert.Equal(2, sim.Hosts.Count);
     }
 
-    /// <summary>Two connections 5,000 s apart at 1 ms would be 5,000,001 samples a host: refused, naming the resolution.</summary>
+    /// <summary>
+    /// Two connections 5,000 s apart at 1 ms would be 5,000,001 samples a host: the spec says so, naming the least resolution
+    /// (the API's workload request and a new scenario's step refuse it). The command itself — as a rebuild replays one logged
+    /// before the bound — is not refused: it runs, its series coarsened to the bound (1 ms doubled nine times, 512 ms).
+    /// </summary>
     [Fact]
-    public void Workload_ArrivalsSpanTooManySamples_RefusedNamingTheResolution()
+    public void Workload_ArrivalsSpanTooManySamples_TheSpecSaysSoAndALoggedOneRunsCoarsened()
     {
-        var sim = World();
-
-        var o = CommandApplier.Apply(sim, new WorkloadCommand(Spec(2, 0.0002) with { Resolution = SimDuration.FromMilliseconds(1) }));
-
-        Assert.False(o.IsOk);
-        Assert.Equal("resolution", o.Error!.Field);
-        Assert.Contains("use a resolution of at least 500050006 ns", o.Error.Message);
-        Assert.Empty(sim.Workloads);
+        var tooFine = Spec(2, 0.0002) with { Resolution = SimDuration.FromMilliseconds(1) };
+        Assert.Contains("use a resolution of at least 500050006 ns", tooFine.SeriesTooFine());
         Assert.Null((Spec(2, 0.0002) with { Resolution = SimDuration.FromNanoseconds(500_050_006) }).SeriesTooFine());
+        Assert.Null(tooFine.Validate());
+
+        var sim = World(level: JournalLevel.Counters);
+        var r = Run(sim, tooFine);
+
+        Assert.True(r.Completed);
+        Assert.Equal(512_000_000, r.ResolutionNs);
+        Assert.All(r.Series, series => Assert.InRange(series.Samples.Count, WorkloadSpec.MaxSamples / 2, WorkloadSpec.MaxSamples + 1));
     }
 
     /// <summary>

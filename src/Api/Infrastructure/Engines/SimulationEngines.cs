@@ -55,7 +55,7 @@ public sealed class SimulationEngines(IConfiguration configuration)
     private const long CollectAboveBytes = 64L * 1024 * 1024;
 
     public static long EstimateBytes(Simulation engine) =>
-        BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.Workloads.Sum(w => w.SampleCount) * BytesPerSample;
+        BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.WorkloadSamples * BytesPerSample;
 
     /// <summary>Estimated memory of the engines held now.</summary>
     public long EstimatedBytes => _slots.Values.Sum(s => s.Engine is { } e ? EstimateBytes(e) : 0);

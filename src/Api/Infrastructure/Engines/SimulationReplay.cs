@@ -22,7 +22,7 @@ public static class SimulationReplay
             attach?.Invoke(sim);
             return sim;
         }
-        var parsed = ScenarioParser.Parse(json);
+        var parsed = ScenarioParser.ParseStored(json);
         return parsed.Document is { } document
             ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption) with { Attach = attach }).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");

@@ -28,10 +28,13 @@ public sealed class CrossSite(IEnumerable<string> allowedOrigins)
         return origin.Count > 1 || !(_allowed.Contains(origin.ToString()) || (!crossSite && IsOwn(request, origin.ToString())));
     }
 
-    /// <summary>Whether the origin is the request's own: its scheme, host and port (default ports filled in on both sides).</summary>
+    /// <summary>
+    /// Whether the origin is the request's own: its scheme, host and port (default ports filled in on both sides; an IPv6
+    /// address compared without the brackets the Host header keeps and <see cref="Uri.IdnHost"/> drops).
+    /// </summary>
     private static bool IsOwn(HttpRequest request, string origin) =>
         Uri.TryCreate(origin, UriKind.Absolute, out var uri) && uri.AbsolutePath == "/"
         && string.Equals(uri.Scheme, request.Scheme, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(uri.IdnHost, request.Host.Host, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(uri.IdnHost.Trim('[', ']'), request.Host.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase)
         && uri.Port == (request.Host.Port ?? (string.Equals(request.Scheme, "https", StringComparison.OrdinalIgnoreCase) ? 443 : 80));
 }
