@@ -1170,11 +1170,14 @@ public sealed partial class TcpSocket
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
+            var ofoSkb = DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
             AckToWrite.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
-            // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket).
-            if (_rxOpt.SackOk) GrowWindow(seg.Length, RcvTruesize(seg.Length));
+            // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket). A queued skb is not in
+            // sk_rmem_alloc yet when its window grows (skb_set_owner_r() comes after), so tcp_space() leaves out its
+            // truesize; a dropped duplicate grows nothing. Observed on Linux 6.18.44 (loss profile seed 18 case 1).
+            if (_rxOpt.SackOk && ofoSkb != OfoSkb.Dropped)
+                GrowWindow(seg.Length, RcvTruesize(seg.Length), ofoSkb == OfoSkb.Queued ? RcvTruesize((long)(end - seq) - (fin ? 1 : 0)) : 0);
             if (Owner is not null) RcvbufGrow();
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
             // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.

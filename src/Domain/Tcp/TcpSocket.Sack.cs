@@ -81,9 +81,10 @@ public sealed partial class TcpSocket
     /// sequence, the new one replaces it (tcp_dsack_extend() with the old one, TCPOFOMerge). Then later
     /// segments the new one covers are removed (merge_right: each D-SACK-extended, TCPOFOMerge), one it
     /// only reaches into extends the D-SACK by the overlap; and tcp_sack_new_ofo_skb() in every case
-    /// but the first. Since 6.17 it first runs tcp_measure_rcv_mss().
+    /// but the first. Since 6.17 it first runs tcp_measure_rcv_mss(). Returns what became of the segment's skb, for
+    /// the tcp_grow_window() at the function's end (<see cref="OfoSkb"/>).
     /// </summary>
-    void DataQueueOfo(uint seq, uint end, bool fin, bool psh)
+    OfoSkb DataQueueOfo(uint seq, uint end, bool fin, bool psh)
     {
         MemSchedule(RcvTruesize(end - seq - (fin ? 1u : 0u))); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
         // 6.17+ ("tcp: call tcp_measure_rcv_mss() for ooo packets", in 6.12+ stable too): rcv_mss, scaling_ratio and
@@ -100,13 +101,13 @@ public sealed partial class TcpSocket
                 _rcv.NumSacks = 1;
             }
             SyncRmemCharge();
-            return;
+            return OfoSkb.Queued;
         }
         if (OfoTryCoalesceBareFin(seq, end, fin))
         {
             if (_rxOpt.SackOk) SackNewOfoSkb(seq, end); // coalesce_done: goto add_sack — no D-SACK, no merge_right
             SyncRmemCharge();
-            return;
+            return OfoSkb.Coalesced;
         }
         int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
         if (at >= 0 && SeqMath.Before(seq, _ofo[at].End))
@@ -119,7 +120,7 @@ public sealed partial class TcpSocket
                 DsackSet(seq, end);
                 if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
                 SyncRmemCharge();
-                return;
+                return OfoSkb.Dropped;
             }
             if (SeqMath.After(seq, skb1.Seq))
             {
@@ -154,7 +155,16 @@ public sealed partial class TcpSocket
         }
         if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
         SyncRmemCharge(); // skb_set_owner_r() of the queued out-of-order skb
+        return OfoSkb.Queued;
     }
+
+    /// <summary>
+    /// What tcp_data_queue_ofo() did with a segment's skb. Its end runs tcp_grow_window() only while it still holds the
+    /// skb ("if (skb)"): <see cref="Queued"/> — in the queue as an skb of its own, grown before skb_set_owner_r()
+    /// charges it; <see cref="Coalesced"/> — coalesce_done, grown after tcp_try_coalesce() charged its delta, then
+    /// freed; <see cref="Dropped"/> — every byte queued already (skb = NULL): no growth.
+    /// </summary>
+    enum OfoSkb { Queued, Coalesced, Dropped }
 
     /// <summary>
     /// Models tcp_ooo_try_coalesce() → tcp_try_coalesce() in tcp_data_queue_ofo() for a FIN without payload: its seq

@@ -290,11 +290,13 @@ public sealed partial class TcpSocket
     /// 128 bytes: room = min(window_clamp, tcp_space()) − rcv_ssthresh; when the skb's truesize, as window,
     /// fits its length (tcp_win_from_space(truesize) ≤ len) the increment is 2 · advmss, else 2 · rcv_mss
     /// while rcv_ssthresh is under the halved tcp_rmem[2] window that the halved truesize fits; at least
-    /// 2 · len, at most room; a grown window also sets icsk_ack.quick |= 1.
+    /// 2 · len, at most room; a grown window also sets icsk_ack.quick |= 1 (an extra quick ACK when the count was even).
+    /// <paramref name="uncharged"/> is the truesize of the segment's skb that the queue holds but sk_rmem_alloc does not
+    /// count yet (tcp_data_queue_ofo() grows before skb_set_owner_r()); tcp_space() leaves it out.
     /// </summary>
-    void GrowWindow(int len, int truesize)
+    void GrowWindow(int len, int truesize, long uncharged = 0)
     {
-        long room = Math.Min(_windowClamp, TcpSpace) - _rcv.Ssthresh;
+        long room = Math.Min(_windowClamp, WinFromSpace(SkRcvbuf - (RmemAlloc - uncharged))) - _rcv.Ssthresh;
         if (room <= 0) return;
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;

@@ -277,8 +277,9 @@ public class ReceiveWindowTests
     /// tcp_data_queue_ofo() grows the window for every out-of-order segment with SACK (tcp_grow_window(sk, skb,
     /// false)), however short — the 128-byte floor is tcp_event_data_recv()'s, for in-order data. Segment 1 (1448
     /// bytes) gives win 525 as above (rcv_ssthresh 67152, rcv_mss 1448, scaling_ratio 160, window_clamp 81920).
-    /// Then 100 bytes one MSS beyond rcv_nxt: sk_rmem_alloc 4608, tcp_space = (131072 − 4608) · 160 / 256 = 79040,
-    /// room = min(81920, 79040) − 67152 = 11888; tcp_win_from_space(2304) / 2 = 720 halves to 90 ≤ 100 → incr =
+    /// Then 100 bytes one MSS beyond rcv_nxt: tcp_data_queue_ofo() grows the window before skb_set_owner_r() charges
+    /// the new skb, so sk_rmem_alloc is segment 1's 2304: tcp_space = (131072 − 2304) · 160 / 256 = 80480,
+    /// room = min(81920, 80480) − 67152 = 13328; tcp_win_from_space(2304) / 2 = 720 halves to 90 ≤ 100 → incr =
     /// max(2 · rcv_mss, 200) = 2896, rcv_ssthresh 70048. The immediate (SACK) ACK: free space capped by it →
     /// ALIGN(70048, 128) = 70144 → win 548 (525 without the growth: what is left of the last window).
     /// </summary>
@@ -291,5 +292,51 @@ public class ReceiveWindowTests
         var ack = f.Data(100, at: 2896);
 
         Assert.Equal(((ushort)548, "__tcp_ack_snd_check"), (ack.Win, ack.Reason));
+    }
+
+    /// <summary>
+    /// tcp_data_queue_ofo() ends with "if (skb) { tcp_grow_window(sk, skb, false); skb_condense(skb);
+    /// skb_set_owner_r(skb, sk); }": the window grows before the segment's own skb is in sk_rmem_alloc. Five 1448-byte
+    /// segments beyond a hole (tcp_rmem[1] 131072, timestamps; scaling_ratio 160, window_clamp 81920): segments 1–4
+    /// raise rcv_ssthresh by 2 · advmss each, 64512 → 76096. For segment 5 sk_rmem_alloc holds the four queued skbs:
+    /// tcp_space = (131072 − 4 · 2304) · 160 / 256 = 76160, room 64 → rcv_ssthresh 76160 and icsk_ack.quick |= 1
+    /// (with the fifth skb counted, the room was none). Segment 6 finds none. Observed on Linux 6.18.44: tcpi_rcv_ssthresh
+    /// 76096, then 76160 (fuzz --profile loss seed 18 case 1, whose extra quick ACK this was).
+    /// </summary>
+    [Fact]
+    public void Established_FifthOutOfOrderSegment_GrowsRcvSsthreshBeforeItsSkbIsCharged()
+    {
+        var f = InjectedPeer.Connected();
+        for (int k = 1; k <= 4; k++) f.Data(1448, at: 1448L * k);
+        Assert.Contains(" rcv_ssthresh:76096 ", SsFormatter.InfoText(f.C.Info));
+
+        f.Data(1448, at: 1448L * 5);
+        Assert.Contains(" rcv_ssthresh:76160 ", SsFormatter.InfoText(f.C.Info));
+
+        f.Data(1448, at: 1448L * 6);
+        Assert.Contains(" rcv_ssthresh:76160 ", SsFormatter.InfoText(f.C.Info));
+    }
+
+    /// <summary>
+    /// A segment whose every byte is queued out of order already is dropped ("All the bits are present. Drop.":
+    /// TCPOFOMerge, skb = NULL) and D-SACKed; tcp_data_queue_ofo()'s end grows the window only for an skb it still
+    /// holds. Three segments beyond a hole raise rcv_ssthresh to 64512 + 3 · 2896 = 73200; segment 2 again leaves it
+    /// there (76096 before the engine followed the rule), and the D-SACK's ACK offers what the last one did. Observed on
+    /// Linux 6.18.44 (packetdrill/ofo-duplicate-segment-dropped-grows-no-window.pkt, MSS 1460: 73272 kept, win 72).
+    /// </summary>
+    [Fact]
+    public void Established_OutOfOrderDuplicateDropped_WindowDoesNotGrow()
+    {
+        var f = InjectedPeer.Connected();
+        ushort win = 0;
+        for (int k = 1; k <= 3; k++) win = f.Data(1448, at: 1448L * k).Win;
+        Assert.Contains(" rcv_ssthresh:73200 ", SsFormatter.InfoText(f.C.Info));
+
+        var dsack = f.Data(1448, at: 1448L * 2);
+
+        Assert.Equal(win, dsack.Win);
+        Assert.Equal(new[] { (2896L, 4344L), (1448L, 5792L) }, f.Sacks(dsack));
+        Assert.Contains(" rcv_ssthresh:73200 ", SsFormatter.InfoText(f.C.Info));
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPOFOMerge]);
     }
 }

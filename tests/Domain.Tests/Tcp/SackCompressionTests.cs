@@ -18,8 +18,12 @@ namespace SimService.Domain.Tests.Tcp;
 /// so from the second one on the receiver's RTT estimate (tcp_rcv_rtt_measure_ts(), slow path, every segment) is
 /// 1 ms: rcv_rtt_est.rtt_us = 8000 (µs · 8), below srtt (20 ms), so the delay is 8000 · 125 / 20 = 50 000 ns.
 /// A fresh receiver first grows its window: tcp_data_queue_ofo() → tcp_grow_window() sets icsk_ack.quick |= 1 while
-/// rcv_ssthresh rises (the first four segments here, window 66 → 75), and quick-ACK mode sends at once without
-/// counting a duplicate ACK; the next three are dup_ack_counter's. So compression starts with the 8th segment.
+/// rcv_ssthresh rises (the first five segments here: window 66 → 75, rcv_ssthresh 64512 → 76096 in four steps of
+/// 2 · advmss, then the 64 bytes of room tcp_space() leaves for the fifth, whose skb is charged after the growth),
+/// and quick-ACK mode sends at once without counting a duplicate ACK; the next three are dup_ack_counter's. So
+/// compression starts with the 9th segment — observed on Linux 6.18.44 (packetdrill
+/// ofo-segment-grows-window-before-its-skb-is-charged.pkt, and the same 1448-byte segments with timestamps in
+/// record mode: the 8th segment's ACK at once, the 9th's held).
 /// </summary>
 public class SackCompressionTests
 {
@@ -36,15 +40,15 @@ public class SackCompressionTests
         return AcksAfter(p, before);
     }
 
-    /// <summary>Segments 1–3 at 300, 301, 302 ms, 4 at 303 ms, 5 and 6 20 µs apart.</summary>
-    static readonly (double, int)[] SixAfterAHole = [(300, 1), (301, 2), (302, 3), (303, 4), (303.020, 5), (303.040, 6)];
+    /// <summary>Segments 1–4 at 300…303 ms, 5 at 304 ms, 6 and 7 20 µs apart.</summary>
+    static readonly (double, int)[] SevenAfterAHole = [(300, 1), (301, 2), (302, 3), (303, 4), (304, 5), (304.020, 6), (304.040, 7)];
 
-    /// <summary>Segments 1–7 at 300…306 ms (four quick ACKs while the window grows, three duplicate ACKs), then 8 at
-    /// 307 ms and 9, 10 20 µs apart.</summary>
-    static readonly (double, int)[] TenAfterAHole =
-        [(300, 1), (301, 2), (302, 3), (303, 4), (304, 5), (305, 6), (306, 7), (307, 8), (307.020, 9), (307.040, 10)];
+    /// <summary>Segments 1–8 at 300…307 ms (five quick ACKs while the window grows, three duplicate ACKs), then 9 and
+    /// 10 20 µs apart, 11 20 µs later.</summary>
+    static readonly (double, int)[] ElevenAfterAHole =
+        [(300, 1), (301, 2), (302, 3), (303, 4), (304, 5), (305, 6), (306, 7), (307, 8), (307.020, 9), (307.040, 10), (307.060, 11)];
 
-    static readonly SimTime[] SevenAtOnce = [Ms(300), Ms(301), Ms(302), Ms(303), Ms(304), Ms(305), Ms(306)];
+    static readonly SimTime[] EightAtOnce = [Ms(300), Ms(301), Ms(302), Ms(303), Ms(304), Ms(305), Ms(306), Ms(307)];
 
     [Fact]
     public void Established_InOrderSegments_NeverMakeTheCompressionState()
@@ -62,35 +66,35 @@ public class SackCompressionTests
     [Fact]
     public void Established_OutOfOrderSegmentsPastTheQuickAcks_MakeTheCompressionState()
     {
-        // Segments 1–4 are ACKed in quick-ACK mode (the window growing); segment 5 is the first whose ACK reaches
+        // Segments 1–5 are ACKed in quick-ACK mode (the window growing); segment 6 is the first whose ACK reaches
         // the compression path (dup_ack_counter 1), which makes the state.
         var p = InjectedPeer.Connected();
-        Inject(p, 303.030, [.. SixAfterAHole.Take(4)]);
+        Inject(p, 304.010, [.. SevenAfterAHole.Take(5)]);
         Assert.False(p.C.HasSackCompressionState);
 
-        Inject(p, 303.030, [.. SixAfterAHole.Skip(4).Take(1)]);
+        Inject(p, 304.030, [.. SevenAfterAHole.Skip(5).Take(1)]);
         Assert.True(p.C.HasSackCompressionState);
     }
 
     [Fact]
-    public void Established_TenOutOfOrderSegments_SevenAckedAtOnceThenThreeInOneAckAfter150Us()
+    public void Established_ElevenOutOfOrderSegments_EightAckedAtOnceThenThreeInOneAckAfter150Us()
     {
         var p = InjectedPeer.Connected();
         int before = p.H.Sent("client").Count();
-        // The 8th ACK (4th duplicate) for rcv_nxt 0 is held back: compressed_ack 1, the hrtimer armed for
-        // 307 ms + 50 µs + 100 µs slack; the 9th and 10th only add to compressed_ack.
-        Assert.Equal(7, Inject(p, 307.149, TenAfterAHole).Length);
+        // The 9th ACK (4th duplicate) for rcv_nxt 0 is held back: compressed_ack 1, the hrtimer armed for
+        // 307.020 ms + 50 µs + 100 µs slack; the 10th and 11th only add to compressed_ack.
+        Assert.Equal(8, Inject(p, 307.169, ElevenAfterAHole).Length);
         p.H.At(Ms(307.5));
         var acks = AcksAfter(p, before);
-        Assert.Equal([.. SevenAtOnce, Ms(307.150)], acks.Select(a => a.At));
+        Assert.Equal([.. EightAtOnce, Ms(307.170)], acks.Select(a => a.At));
         Assert.All(acks, a => Assert.Equal(0, p.Acked(a)));
-        Assert.Equal(new[] { (1448L, 15928L) }, p.Sacks(acks[7]));
+        Assert.Equal(new[] { (1448L, 17376L) }, p.Sacks(acks[8]));
         // tcp_compressed_ack_kick(): compressed_ack 3 − 1 sent = 2 saved.
         Assert.Equal(2, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
         // The hole filled: ICSK_ACK_NOW, the ACK at once and without blocks.
         p.DataAt(Ms(309), L, 0);
-        var last = Assert.Single(AcksAfter(p, before + 8));
-        Assert.Equal((Ms(309), 11L * L), (last.At, p.Acked(last)));
+        var last = Assert.Single(AcksAfter(p, before + 9));
+        Assert.Equal((Ms(309), 12L * L), (last.At, p.Acked(last)));
         Assert.Empty(p.Sacks(last));
     }
 
@@ -98,9 +102,9 @@ public class SackCompressionTests
     public void Established_CompSackNrTwo_ThirdHeldBackAckGoesAtOnceAndCountsBoth()
     {
         var p = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_comp_sack_nr", "2"));
-        // Segment 10: compressed_ack (2) ≥ tcp_comp_sack_nr, the ACK goes now; tcp_event_ack_sent() counts the 2 held back.
-        var acks = Inject(p, 308, TenAfterAHole);
-        Assert.Equal([.. SevenAtOnce, Ms(307.040)], acks.Select(a => a.At));
+        // Segment 11: compressed_ack (2) ≥ tcp_comp_sack_nr, the ACK goes now; tcp_event_ack_sent() counts the 2 held back.
+        var acks = Inject(p, 308, ElevenAfterAHole);
+        Assert.Equal([.. EightAtOnce, Ms(307.060)], acks.Select(a => a.At));
         Assert.Equal(2, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
         Assert.DoesNotContain(p.H.Sim.Journal.OfType<TimerFired>(), t => t.Timer == SimService.Domain.Tcp.TcpTimerKind.CompressedAck);
     }
@@ -108,10 +112,10 @@ public class SackCompressionTests
     [Fact]
     public void Established_CompSackDelayAndSlackSet_HrtimerFiresAtTheirSumNotOnAJiffy()
     {
-        // delay min(1 ms, 50 µs) = 50 µs, slack 0: the ACK at 307.050 ms exactly — an hrtimer, not the 4 ms wheel.
+        // delay min(1 ms, 50 µs) = 50 µs, slack 0: the ACK at 307.070 ms exactly — an hrtimer, not the 4 ms wheel.
         var p = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_comp_sack_slack_ns", "0"));
-        Assert.Equal(Ms(307.050), Inject(p, 308, TenAfterAHole[..8])[7].At);
-        Assert.Contains(p.H.Sim.Journal.OfType<TimerArmed>(), t => t.Timer == SimService.Domain.Tcp.TcpTimerKind.CompressedAck && t.Expires == Ms(307.050));
+        Assert.Equal(Ms(307.070), Inject(p, 308, ElevenAfterAHole[..9])[8].At);
+        Assert.Contains(p.H.Sim.Journal.OfType<TimerArmed>(), t => t.Timer == SimService.Domain.Tcp.TcpTimerKind.CompressedAck && t.Expires == Ms(307.070));
         Assert.Equal(0, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
     }
 
@@ -119,24 +123,24 @@ public class SackCompressionTests
     public void Established_NewBlockWhileAnAckIsHeldBack_HeldAckGoesFirstWithTheOldBlocks()
     {
         var p = InjectedPeer.Connected();
-        // Segments 1, 3, …, 13: a block each, seven ACKs at once. Segment 14 extends the newest block: held back
-        // (compressed_ack 1). Segment 16 starts a new block: tcp_sack_new_ofo_skb() finds this_sack (4) ≥
+        // Segments 1, 3, …, 15: a block each, eight ACKs at once. Segment 16 extends the newest block: held back
+        // (compressed_ack 1). Segment 18 starts a new block: tcp_sack_new_ofo_skb() finds this_sack (4) ≥
         // TCP_SACK_BLOCKS_EXPECTED (2) and tcp_sack_compress_send_ack() sends the held ACK with the blocks as they
         // were; the new segment's own ACK is then held back again (dup_ack_counter is still 3) and leaves on the
         // re-armed hrtimer.
-        var acks = Inject(p, 308, (300, 1), (301, 3), (302, 5), (303, 7), (304, 9), (305, 11), (306, 13), (307, 14), (307.100, 16));
-        Assert.Equal([.. SevenAtOnce, Ms(307.100), Ms(307.250)], acks.Select(a => a.At));
-        Assert.Equal(new[] { (18824L, 21720L), (15928L, 17376L), (13032L, 14480L) }, p.Sacks(acks[7]));
-        Assert.Equal(new[] { (23168L, 24616L), (18824L, 21720L), (15928L, 17376L) }, p.Sacks(acks[8]));
+        var acks = Inject(p, 309, (300, 1), (301, 3), (302, 5), (303, 7), (304, 9), (305, 11), (306, 13), (307, 15), (308, 16), (308.100, 18));
+        Assert.Equal([.. EightAtOnce, Ms(308.100), Ms(308.250)], acks.Select(a => a.At));
+        Assert.Equal(new[] { (21720L, 24616L), (18824L, 20272L), (15928L, 17376L) }, p.Sacks(acks[8]));
+        Assert.Equal(new[] { (26064L, 27512L), (21720L, 24616L), (18824L, 20272L) }, p.Sacks(acks[9]));
         Assert.Equal(0, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
     }
 
     [Fact]
-    public void Linux44_SixOutOfOrderSegments_EachAckedAtOnce()
+    public void Linux44_SevenOutOfOrderSegments_EachAckedAtOnce()
     {
         // SACK compression came in 4.20: linux-4.4's __tcp_ack_snd_check() ACKs out-of-order data at once.
         var p = InjectedPeer.Connected(profile: KernelProfile.Linux44);
-        Assert.Equal(new[] { Ms(300), Ms(301), Ms(302), Ms(303), Ms(303.020), Ms(303.040) }, Inject(p, 304, SixAfterAHole).Select(a => a.At));
+        Assert.Equal(new[] { Ms(300), Ms(301), Ms(302), Ms(303), Ms(304), Ms(304.020), Ms(304.040) }, Inject(p, 305, SevenAfterAHole).Select(a => a.At));
         Assert.Equal(0, p.H.Client.Mib[MibCounter.TcpExtTCPAckCompressed]);
     }
 
