@@ -178,6 +178,23 @@ public sealed class PacketFuzzTests
         Assert.True(counts["unread-at-close"] > counts["defer-accept"], string.Join(", ", counts));
     }
 
+    /// <summary>
+    /// The kernel runner's warm-up takes record mode's notebook once before the clock starts (session 22: compiled on the
+    /// first segment recorded, the SYN-ACK line of every record-mode script was written 5–7 ms late, lengthening the
+    /// kernel's handshake RTT sample — one tick later after the fix at a load of 33): a segment with the options a kernel
+    /// sends, through the runner's flag letters and the TS clock, a call and a tcp_info value, on a throwaway recorder.
+    /// </summary>
+    [Fact]
+    public void Record_KernelRunnerWarmUp_RecordsEveryKindOnceOnAThrowawayRecorder()
+    {
+        var events = KernelScriptRunner.WarmUpRecording();
+
+        Assert.Equal(new[] { RecordedKind.Packet, RecordedKind.Call, RecordedKind.Info }, events.Select(e => e.Kind));
+        Assert.Equal("P. 1:1(0) ack 1 win 0 <nop,TS val * ecr 0,sack 1:2>", events[0].Text);
+        Assert.Equal(0, events[0].TsVal);
+        Assert.Equal(new[] { "read(-1) = -1 EAGAIN -> 0", "tcpi_state = none" }, events.Skip(1).Select(e => e.Text));
+    }
+
     [Fact]
     public void Record_EngineRecording_TimesSeqRelativeTsValFromTheFirst()
     {

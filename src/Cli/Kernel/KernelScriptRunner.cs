@@ -184,7 +184,7 @@ internal sealed class KernelScriptRunner
     /// </summary>
     void WarmUp()
     {
-        foreach (var type in new[] { typeof(KernelScriptRunner), typeof(KernelSyscalls), typeof(TcpWire), typeof(TunDevice), typeof(TcpInfoLayout), typeof(ErrnoNames), typeof(Libc), typeof(SockDiag) })
+        foreach (var type in new[] { typeof(KernelScriptRunner), typeof(KernelSyscalls), typeof(TcpWire), typeof(TunDevice), typeof(TcpInfoLayout), typeof(ErrnoNames), typeof(Libc), typeof(SockDiag), typeof(ScriptRecorder), typeof(LiveTimestamps) })
             foreach (var method in type.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
                 if (!method.IsAbstract && !method.ContainsGenericParameters)
                     try { System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(method.MethodHandle); } catch (ArgumentException) { }
@@ -214,6 +214,34 @@ internal sealed class KernelScriptRunner
         Libc.close(fd);
         Libc.SleepUntil(Libc.MonotonicNs() + 1_000);
         TcpWire.Build(new WireSegment(0, 0, 0, 0, 0, 0, 0, 0, [new NopOption(at)], 0));
+        if (_recorder is not null) WarmUpRecording();
+        // The ISN table's generic code (value-tuple keys are compiled per instantiation), on a throwaway of its type: in
+        // record mode RecordCaptured() is its first user, on the SYN-ACK line's time.
+        var isns = new Dictionary<(ushort Local, ushort Remote), uint> { [(0, 0)] = 0 };
+        isns.TryGetValue((0, 0), out _);
+        _ = isns.GetValueOrDefault(((ushort)0, (ushort)0), 0u);
+    }
+
+    /// <summary>
+    /// Record mode's notebook run once on a throwaway recorder and TS clock, as the run will use them: a segment with every
+    /// option kind a kernel sends after the handshake (through <see cref="Letters"/>), a mapped ecr, a call, a tcp_info
+    /// value. Without it the first <see cref="RecordCaptured"/> that found a segment — the connect()'s SYN, taken when the
+    /// SYN-ACK's line came — compiled them then: the SYN-ACK was written 5–7 ms late in every record-mode run of session 22
+    /// (the kernel's handshake ACK at 0.1056 s for a SYN-ACK line at 0.100), so the kernel's first RTT sample, and every
+    /// timer derived from it, was that much longer than the engine's. Returns what it recorded.
+    /// </summary>
+    internal static IReadOnlyList<RecordedEvent> WarmUpRecording()
+    {
+        var at = new ScriptPosition(0, 0);
+        var recorder = new ScriptRecorder();
+        var clock = new LiveTimestamps();
+        var segment = new WireSegment(0, 0, 0, 0, 1, 1, WireSegment.ACK | WireSegment.PSH, 0,
+            [new NopOption(at), new TimestampOption(at, 1, 0), new SackOption(at, [(1u, 2u)])], 0);
+        recorder.Segment(0, Letters(segment), segment.Seq, 0, segment.Ack, segment.PayloadLength, segment.Window, [.. segment.Options], clock);
+        clock.TryLiveEcr(0, ack: true, ecrScaled: true, out _);
+        recorder.Call(0, new SyscallEvent(at, new EventTime(EventTimeKind.Absolute, 0), "read", [new IntExpr(at, -1)], new IntExpr(at, -1), null, null), -1, "EAGAIN", "0");
+        recorder.Info(0, 0, "tcpi_state", "none");
+        return recorder.Events;
     }
 
     /// <summary>Closes every descriptor the script still has with an RST (SO_LINGER {1, 0}): nothing of the run sends again.</summary>
