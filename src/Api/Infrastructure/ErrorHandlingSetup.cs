@@ -16,6 +16,10 @@ public static class ErrorHandlingSetup
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            // A problem that says when to retry says it in the header too (RFC 9110 §10.2.3): 503 while stopping.
+            if (context.ProblemDetails.Type == ProblemTypes.ServiceStopping
+                && context.ProblemDetails.Extensions.TryGetValue("retryAfterSeconds", out var retryAfter) && retryAfter is int seconds)
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             UnmatchedIdProblems.Apply(context);
             // However the framework answers 415 (thrown while binding, or written by status code pages).
             if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType

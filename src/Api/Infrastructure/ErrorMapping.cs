@@ -27,6 +27,12 @@ public static partial class ErrorMapping
             title: "The simulation was changed by another request.",
             detail: "Another API process appended to this simulation's command log twice while this request was applied; nothing was applied. Retry it.",
             extensions: new Dictionary<string, object?> { ["simulationId"] = conflict.SimulationId }),
+        ServiceStopping stopping => TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            type: ProblemTypes.ServiceStopping,
+            title: "The service is stopping.",
+            detail: $"The request's work was not run, or was cancelled, because the service is stopping; nothing was applied. Send it again in {ServiceStopping.RetryAfterSeconds} s.",
+            extensions: new Dictionary<string, object?> { ["simulationId"] = stopping.SimulationId, ["retryAfterSeconds"] = ServiceStopping.RetryAfterSeconds }),
         CommandRefused refused => Refused(refused),
         WorkLimitExceeded limit => WorkLimit(limit.Field, limit.Message, limit.SimulationId),
         Tenancy.QuotaExceeded quota => TypedResults.Problem(

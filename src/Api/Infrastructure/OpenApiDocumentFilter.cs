@@ -81,6 +81,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.WriteConflict] = ["simulationId"],
         [ProblemTypes.NotExportable] = ["simulationId", "commandSeq"],
         [ProblemTypes.RateLimited] = ["retryAfterSeconds"],
+        [ProblemTypes.ServiceStopping] = ["simulationId", "retryAfterSeconds"],
         [ProblemTypes.QuotaExceeded] = ["quota", "limit", "simulationId"],
     };
 
@@ -187,7 +188,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         "currentVersion" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The simulation's version now: send it as If-Match to retry." },
         "commandSeq" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The command of the log that cannot be exported." },
         "socketId" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "The socket the refused call acted on." },
-        "retryAfterSeconds" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "Seconds until the tenant's bucket has a token again (also the Retry-After header)." },
+        "retryAfterSeconds" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "Seconds to wait before sending the request again (also the Retry-After header): until the tenant's bucket has a token again (429), about a restart (503)." },
         "quota" => new OpenApiSchema { Type = JsonSchemaType.String, Description = "The quota the request would exceed: simulations, hosts, sockets or journalBytes." },
         "limit" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = "The quota's limit." },
         _ => throw new ArgumentOutOfRangeException(nameof(member), member, null),

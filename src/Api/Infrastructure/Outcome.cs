@@ -17,6 +17,17 @@ public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion) : F
 /// <summary>422: the request needs more work than one request may do; nothing was applied.</summary>
 public sealed record WorkLimitExceeded(Guid? SimulationId, string Field, string Message) : Failure;
 
+/// <summary>
+/// 503: the service is stopping (SIGTERM): heavy work (a workload, replay, scenario or packetdrill run) is not started,
+/// and heavy work that was running is cancelled; nothing was applied. <c>Retry-After</c> says when to send it again (to
+/// this service once it is back, or to another process).
+/// </summary>
+public sealed record ServiceStopping(Guid? SimulationId) : Failure
+{
+    /// <summary>The <c>Retry-After</c> of the answer: about what a restart takes to be ready (3–5 s in the crash tests).</summary>
+    public const int RetryAfterSeconds = 5;
+}
+
 /// <summary>409: another API process kept appending to this simulation's log while this one retried.</summary>
 public sealed record WriteConflict(Guid SimulationId) : Failure;
 

@@ -50,6 +50,9 @@ public static class ProblemTypes
     /// <summary>422: the request needs more work than one request may do (wall time, events, journal); nothing was applied.</summary>
     public const string WorkLimit = "urn:simservice:problem:work-limit";
 
+    /// <summary>503: the service is stopping; the request's heavy work was not run or was cancelled, nothing was applied; <c>Retry-After</c> says when to retry.</summary>
+    public const string ServiceStopping = "urn:simservice:problem:service-stopping";
+
     /// <summary>401: no API key while keys are on, or an unknown or revoked key.</summary>
     public const string Unauthorized = "urn:simservice:problem:unauthorized";
 

@@ -31,7 +31,7 @@ public static class Replay
         int? refused = null;
         for (int i = 0; i < log.Count; i++)
         {
-            fresh.Interruption.ThrowIfCancellationRequested();
+            fresh.BetweenSteps();
             if (CommandApplier.Apply(fresh, log[i]).IsOk) continue;
             refused = i;
             break;

@@ -62,6 +62,24 @@ public sealed partial class Simulation
     public CancellationToken Interruption { get; set; }
 
     /// <summary>
+    /// This engine's turn on a shared processor (<see cref="EngineTurn"/>), or null: asked between events to pass while
+    /// other work waits. Set by whoever runs the engine, for the duration of that work.
+    /// </summary>
+    public EngineTurn? Turn { get; set; }
+
+    /// <summary>
+    /// The boundary between two events (and between two commands of a replay or rebuild): stops with
+    /// <see cref="OperationCanceledException"/> once <see cref="Interruption"/> is cancelled, and passes the
+    /// <see cref="Turn"/> while someone waits for it. Nothing is pending mid-way here: the simulation is between steps.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void BetweenSteps()
+    {
+        Interruption.ThrowIfCancellationRequested();
+        if (Turn is { Wanted: true } turn) turn.Pass();
+    }
+
+    /// <summary>
     /// <see cref="RunUntil"/> and <see cref="RunUntilIdle"/> stop, reporting <c>Truncated</c>, once the journal
     /// holds this many events. A run stopped here would not replay the same way from its logged command, so
     /// whoever sets it must refuse the command that hit it (the API does, and rebuilds the engine).
@@ -242,7 +260,7 @@ public sealed partial class Simulation
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
             if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
-            Interruption.ThrowIfCancellationRequested();
+            BetweenSteps();
             Step();
             processed++;
         }
@@ -258,7 +276,7 @@ public sealed partial class Simulation
         {
             if (at > horizon) return new AdvanceResult(Now, processed, false, false);
             if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
-            Interruption.ThrowIfCancellationRequested();
+            BetweenSteps();
             Step();
             processed++;
         }
@@ -333,7 +351,7 @@ public sealed partial class Simulation
         while (keepGoing() && _queue.Count > 0)
         {
             if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
-            Interruption.ThrowIfCancellationRequested(); // a workload too stops at the caller's wall-time limit
+            BetweenSteps(); // a workload too stops at the caller's wall-time limit, and passes its turn
             Step();
             processed++;
         }

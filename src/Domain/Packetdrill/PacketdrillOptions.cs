@@ -43,6 +43,8 @@ public sealed record PacketdrillOptions
     public long EventBudget { get; init; } = 50_000_000;
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>): the caller's wall-time limit.</summary>
     public CancellationToken Interruption { get; init; }
+    /// <summary>The run's turn on a shared processor (see <see cref="Simulation.Turn"/>), passed between events while other work waits.</summary>
+    public EngineTurn? Turn { get; init; }
 
     /// <summary>The option names this reader understands (command line or script header).</summary>
     public static readonly ImmutableArray<string> Known =

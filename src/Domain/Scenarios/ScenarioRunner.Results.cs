@@ -19,6 +19,9 @@ public sealed record ScenarioRunOptions
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>).</summary>
     public CancellationToken Interruption { get; init; }
 
+    /// <summary>The run's turn on a shared processor (see <see cref="Simulation.Turn"/>), passed between events while other work waits.</summary>
+    public EngineTurn? Turn { get; init; }
+
     /// <summary>Called at each <c>expect</c> step, after its checks, with the simulation as the step saw it (to take a snapshot of it).</summary>
     public Action<ExpectStep, Simulation>? AtExpect { get; init; }
 }

@@ -27,7 +27,7 @@ public sealed partial class ScenarioRunner
         _doc = doc;
         _eventBudget = options.EventBudget;
         _atExpect = options.AtExpect;
-        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption };
+        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn };
         options.Attach?.Invoke(_sim);
     }
 

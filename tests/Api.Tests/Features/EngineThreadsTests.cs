@@ -70,4 +70,50 @@ public sealed class EngineThreadsTests
 
         Assert.Equal("engine bug", failure.Message);
     }
+
+    /// <summary>One heavy slot, shared in turns at every boundary (slice 0).</summary>
+    private static EngineThreads OneSlotInTurns() => new(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Engines:SliceMs"] = "600000",
+        ["Engines:HeavyParallelism"] = "1",
+        ["Engines:HeavySliceMs"] = "0",
+    }).Build());
+
+    [Fact]
+    public async Task HeavyWork_NobodyWaits_HasATurnNotWanted()
+    {
+        var threads = OneSlotInTurns();
+
+        Assert.False(await threads.RunAsync(turn => turn!.Wanted, heavy: true, CancellationToken.None));
+        Assert.Null(await threads.RunAsync(turn => turn, heavy: false, CancellationToken.None));
+    }
+
+    /// <summary>
+    /// Work holding the only slot is told that other work waits, passes its turn at its boundary — the waiting work runs
+    /// to its end on the slot meanwhile — and gets the slot back after it; then nobody waits and it runs on.
+    /// </summary>
+    [Fact]
+    public async Task HeavyWork_AnotherWaits_PassesItsSlotAndGetsItBackAfterIt()
+    {
+        var threads = OneSlotInTurns();
+        using var holding = new ManualResetEventSlim();
+        bool otherRan = false;
+        var first = Task.Run(() => threads.RunAsync(turn =>
+        {
+            holding.Set();
+            while (!turn!.Wanted) Thread.Yield(); // until the other work waits
+            turn.Pass();
+            return (Volatile.Read(ref otherRan), turn.Wanted);
+        }, heavy: true, CancellationToken.None));
+        holding.Wait();
+
+        var second = threads.RunAsync(() => Volatile.Write(ref otherRan, true), heavy: true, CancellationToken.None);
+        await second;
+        var (otherRanWhilePassed, wantedAfter) = await first;
+
+        Assert.True(otherRanWhilePassed);
+        Assert.False(wantedAfter);
+        Assert.Equal(1, threads.TurnsPassed);
+        Assert.Equal(0, threads.HeavyWaiting);
+    }
 }

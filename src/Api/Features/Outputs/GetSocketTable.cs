@@ -30,7 +30,7 @@ public sealed class GetSocketTableHandler(LiveSimulations simulations, History h
         SocketTable? sampled = null;
         var sampler = new TimeSampler([at], (sim, t) => sampled = Table(sim, t, 0));
         var replay = await history.ReplayAsync(query.SimulationId, sampler.Attach, cancellationToken);
-        if (replay is not { } r) return new SimulationNotFound(query.SimulationId);
+        if (!replay.TryGet(out var r, out var stopped)) return stopped;
         sampler.Finish(r.Replayed);
         return (sampled ?? Table(r.Replayed, r.Replayed.Now, 0)) with { Version = r.Run.Version };
     }

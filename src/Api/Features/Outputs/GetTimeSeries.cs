@@ -40,7 +40,7 @@ public sealed class GetTimeSeriesHandler(LiveSimulations simulations, History hi
             }
         });
         var replay = await history.ReplayAsync(query.SimulationId, sampler.Attach, cancellationToken);
-        if (replay is not { } r) return new SimulationNotFound(query.SimulationId);
+        if (!replay.TryGet(out var r, out var stopped)) return stopped;
         sampler.Finish(r.Replayed);
         return new TimeSeriesResponse(from.Ns, to.Ns, TimeSampler.Series(r.Replayed, samples), r.Run.Version);
     }

@@ -41,15 +41,6 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
 {
     public async ValueTask<Outcome<PacketdrillRunResponse>> Handle(RunPacketdrill command, CancellationToken cancellationToken)
     {
-        // The request's wall-time limit (and its client leaving) stops the run between events, as for every command.
-        // On an engine thread, heavy from its start (EngineThreads).
-        var result = await threads.RunAsync(() => PacketdrillRunner.Run(command.Script, command.Options with
-        {
-            Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = cancellationToken,
-        }), heavy: true, cancellationToken, db.TenantId);
-        if (result.Simulation is not { } engine)
-            return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
-
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
@@ -61,18 +52,43 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             Seed = command.Seed,
             CreatedAt = now,
         };
-        // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
-        // engine is the one kept, so a rebuild after a restart lands on the same state.
-        var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0, engines.JournalEventsPerRequest, engines.JournalPageEvents);
-        await threads.RunAsync(() => { foreach (var c in result.Commands) batch.Apply(c); }, heavy: true, cancellationToken, db.TenantId);
+        // The request's wall-time limit (and its client leaving) stops the run between events, as for every command, and so
+        // does the service stopping (WorkStop: a 503, nothing stored). On an engine thread, heavy from its start, in turns
+        // with other heavy work (EngineThreads).
+        PacketdrillRunResult result;
+        CommandBatch batch;
+        using (var stop = engines.StopFor(null, cancellationToken))
+            try
+            {
+                result = await threads.RunAsync(turn => PacketdrillRunner.Run(command.Script, command.Options with
+                {
+                    Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = stop.Token, Turn = turn,
+                }), heavy: true, stop.Token, db.TenantId);
+                if (result.Simulation is null)
+                    return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
+                // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
+                // engine is the one kept, so a rebuild after a restart lands on the same state.
+                batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = stop.Token }, 0,
+                    engines.JournalEventsPerRequest, engines.JournalPageEvents);
+                await threads.RunAsync(turn =>
+                {
+                    batch.Engine.Turn = turn;
+                    foreach (var c in result.Commands) batch.Apply(c);
+                    return true;
+                }, heavy: true, stop.Token, db.TenantId);
+            }
+            catch (OperationCanceledException) when (stop.Reason(null) is { } reason)
+            {
+                return reason;
+            }
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;
         run.JournalBytes = TenantQuotas.Bytes(batch.Events);
         db.Commands.AddRange(batch.Commands);
         db.Events.AddRange(batch.Events);
-        engine = batch.Engine;
-        engine.Interruption = default;
+        var engine = batch.Engine;
+        (engine.Interruption, engine.Turn) = (default, null);
         await db.SaveChangesAsync(cancellationToken);
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version, run);
 

@@ -43,8 +43,18 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var parsed = ScenarioParser.Parse(command.Document);
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
 
-        var result = await threads.RunAsync(() => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken)),
-            heavy: true, cancellationToken, db.TenantId);
+        // Heavy work in turns (EngineThreads); the service stopping cancels it (WorkStop): a 503, nothing stored.
+        ScenarioRunResult result;
+        using (var stop = engines.StopFor(null, cancellationToken))
+            try
+            {
+                result = await threads.RunAsync(turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn)),
+                    heavy: true, stop.Token, db.TenantId);
+            }
+            catch (OperationCanceledException) when (stop.Reason(null) is { } reason)
+            {
+                return reason;
+            }
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun
@@ -58,6 +68,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             ScenarioJson = command.Document.GetRawText(),
         };
         var engine = result.Simulation;
+        (engine.Interruption, engine.Turn) = (default, null); // kept as the simulation's live engine
         var events = JournalPageBuilder.Of(run.Id, engine.Journal, engines.JournalPageEvents);
         if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } quota) return quota;
         run.JournalBytes = TenantQuotas.Bytes(events);

@@ -28,9 +28,25 @@ public sealed record ReplayReport(bool Identical, long Commands, long StoredEven
 /// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals (<see cref="Replay"/>).</summary>
 public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
 
-public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threads) : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
+public sealed class ReplaySimulationHandler(SimDbContext db, SimulationEngines engines, EngineThreads threads)
+    : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
 {
     public async ValueTask<Outcome<ReplayReport>> Handle(ReplaySimulation query, CancellationToken cancellationToken)
+    {
+        // Heavy work on an engine thread (EngineThreads), in turns with other heavy work: the request's wall-time limit
+        // and its client bound it, and a DELETE of the simulation or the service stopping cancel it (WorkStop).
+        using var stop = engines.StopFor(query.SimulationId, cancellationToken);
+        try
+        {
+            return await ReplayAsync(query.SimulationId, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.Reason(query.SimulationId) is { } reason)
+        {
+            return reason;
+        }
+    }
+
+    private async Task<Outcome<ReplayReport>> ReplayAsync(Guid simulationId, CancellationToken cancellationToken)
     {
         SimulationRun? run;
         List<CommandRecord> log;
@@ -38,17 +54,17 @@ public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threa
         // One snapshot: the log and the journal as one committed version left them (a reader: writers go on meanwhile).
         await using (await db.BeginSnapshotAsync(cancellationToken))
         {
-            run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
-            if (run is null) return new SimulationNotFound(query.SimulationId);
+            run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+            if (run is null) return new SimulationNotFound(simulationId);
             log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
             stored = await db.JournalOf(run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
         }
 
-        // Heavy work on an engine thread (EngineThreads): the request's wall-time limit and its client bound it too.
-        var comparison = await threads.RunAsync(() =>
+        var comparison = await threads.RunAsync(turn =>
         {
-            var fresh = SimulationReplay.Start(run, cancellationToken);
+            var fresh = SimulationReplay.Start(run, cancellationToken, turn: turn);
             fresh.Interruption = cancellationToken;
+            fresh.Turn = turn;
             return Replay.Compare(fresh,
                 log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), [.. JournalRows.Events(stored)]);
         }, heavy: true, cancellationToken, run.TenantId);

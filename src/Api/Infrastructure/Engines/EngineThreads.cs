@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using SimService.Domain.Engine;
 
 namespace SimService.Api.Infrastructure.Engines;
 
@@ -10,12 +11,15 @@ namespace SimService.Api.Infrastructure.Engines;
 /// (Linux nice <see cref="HeavyNice"/>, <c>setpriority(2)</c> on that one thread), so on a small machine the light
 /// commands of other simulations get the processor first, and the thread is retired when the work ends (an
 /// unprivileged process cannot raise a thread's priority again). Work known to be heavy before it starts (replays,
-/// rebuilds of long logs, workloads, scenario and packetdrill runs) also waits for one of its tenant's
-/// <see cref="HeavyParallelism"/> slots (bounded parallelism per tenant, a first-come queue) and runs demoted from its
-/// start. Each tenant has slots of its own: one tenant's long workload holds only that tenant's slots, so another
-/// tenant's replay never waits behind it (it used to share the process's one slot on 2 cores and was cut off at its
-/// wall-time limit). Light work never waits for a slot.
-/// Settings: <c>Engines:HeavyParallelism</c> (per tenant; default: processors − 1, at least 1), <c>Engines:SliceMs</c> (20).
+/// rebuilds of long logs, workloads, scenario and packetdrill runs) also takes one of its tenant's
+/// <see cref="HeavyParallelism"/> slots (bounded parallelism per tenant) and runs demoted from its start. The slots are
+/// shared in turns (<see cref="HeavySlots"/>): work that has run <see cref="HeavySlice"/> gives its slot up at the next
+/// event boundary when other heavy work of its tenant waits, and queues again behind it (first come, first served), so a
+/// short replay on simulation B waits about one slice behind simulation A's 300 s workload instead of all of it (it used
+/// to be cut off at its wall-time limit, a 422), and two long pieces of work alternate. Each tenant has slots of its
+/// own: one tenant's work never waits for another's. Light work never waits for a slot.
+/// Settings: <c>Engines:HeavyParallelism</c> (per tenant; default: processors − 1, at least 1), <c>Engines:HeavySliceMs</c>
+/// (50), <c>Engines:SliceMs</c> (20).
 /// </summary>
 public sealed partial class EngineThreads(IConfiguration configuration)
 {
@@ -25,6 +29,23 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// <summary>How long work may run before it counts as heavy and its thread is demoted.</summary>
     public TimeSpan Slice { get; } = TimeSpan.FromMilliseconds(configuration.GetValue("Engines:SliceMs", 20));
 
+    /// <summary>
+    /// How long heavy work runs before it gives its slot to heavy work that waits for one (configuration
+    /// <c>Engines:HeavySliceMs</c>, default 50 ms; 0: at every event while someone waits). It goes on without a pause
+    /// while nobody waits.
+    /// </summary>
+    public TimeSpan HeavySlice { get; } = TimeSpan.FromMilliseconds(Math.Max(0, configuration.GetValue("Engines:HeavySliceMs", 50)));
+
+    /// <summary>Times heavy work gave its slot to waiting work at an event boundary (for tests and metrics).</summary>
+    public long TurnsPassed => Interlocked.Read(ref _turnsPassed);
+
+    private long _turnsPassed;
+
+    internal void TurnPassed() => Interlocked.Increment(ref _turnsPassed);
+
+    /// <summary>Heavy work waiting for a slot now, every tenant's (for tests and metrics).</summary>
+    public int HeavyWaiting => _heavySlots.Values.Sum(s => s.Waiting);
+
     /// <summary>The nice value of a demoted thread (0 is normal, 19 the lowest priority).</summary>
     public const int HeavyNice = 10;
 
@@ -33,7 +54,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
 
     private long _demotions;
     /// <summary>Each tenant's heavy slots (the key "" for requests without a tenant), made at its first heavy work.</summary>
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _heavySlots = new();
+    private readonly ConcurrentDictionary<string, HeavySlots> _heavySlots = new();
 
     private static int ParallelismFrom(IConfiguration configuration) =>
         Math.Max(1, configuration.GetValue("Engines:HeavyParallelism", Environment.ProcessorCount - 1));
@@ -52,25 +73,32 @@ public sealed partial class EngineThreads(IConfiguration configuration)
     /// project's virtual machines a switch costs more CPU than a small command's engine work. After heavy (demoted)
     /// work the continuation goes to the thread pool, at normal priority.
     /// </summary>
-    /// <param name="heavy">Known to be long: wait for one of <paramref name="tenant"/>'s heavy slots, run demoted from the start.</param>
-    /// <param name="cancellationToken">Stops the wait for a heavy slot; the work itself watches its own token.</param>
+    /// <param name="work">The work; for heavy work it is given the slot's <see cref="EngineTurn"/>, to set as the turn of the
+    /// engine it runs (<see cref="Simulation.Turn"/>) so that it passes its slot while other heavy work waits (null for light work).</param>
+    /// <param name="heavy">Known to be long: take one of <paramref name="tenant"/>'s heavy slots, in turns, and run demoted from the start.</param>
+    /// <param name="cancellationToken">Stops the wait for a heavy slot, and a wait after passing the turn; the work itself watches its own token.</param>
     /// <param name="tenant">Whose heavy slots heavy work takes (null: requests without a tenant).</param>
-    public async Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken, string? tenant = null)
+    public async Task<T> RunAsync<T>(Func<EngineTurn?, T> work, bool heavy, CancellationToken cancellationToken, string? tenant = null)
     {
-        var slots = heavy ? _heavySlots.GetOrAdd(tenant ?? "", static (_, n) => new SemaphoreSlim(n), HeavyParallelism) : null;
-        if (slots is not null) await slots.WaitAsync(cancellationToken);
+        var slots = heavy ? _heavySlots.GetOrAdd(tenant ?? "", static (_, owner) => new HeavySlots(owner.HeavyParallelism,
+            (long)owner.HeavySlice.TotalMilliseconds, owner), this) : null;
+        var turn = slots is null ? null : await slots.EnterAsync(cancellationToken);
         try
         {
-            var job = new Job<T>(work, ExecutionContext.Capture()); // log scopes and the request's activity go with the work
+            var job = new Job<T>(work, turn, ExecutionContext.Capture()); // log scopes and the request's activity go with the work
             var worker = _idle.TryPop(out var idle) ? idle : new Worker(this);
             worker.Post(job, heavy);
             return await job.Task;
         }
         finally
         {
-            slots?.Release();
+            if (turn is not null) slots!.Release(turn);
         }
     }
+
+    /// <summary>Runs <paramref name="work"/>, which sets no engine turn, on an engine thread (see <see cref="RunAsync{T}(Func{EngineTurn?, T}, bool, CancellationToken, string?)"/>).</summary>
+    public Task<T> RunAsync<T>(Func<T> work, bool heavy, CancellationToken cancellationToken, string? tenant = null) =>
+        RunAsync(_ => work(), heavy, cancellationToken, tenant);
 
     /// <summary>Work posted to an engine thread: run, then completed (its caller continued) apart from the run.</summary>
     private abstract class Job
@@ -81,7 +109,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         public abstract void Complete(bool inline);
     }
 
-    private sealed class Job<T>(Func<T> work, ExecutionContext? context) : Job
+    private sealed class Job<T>(Func<EngineTurn?, T> work, EngineTurn? turn, ExecutionContext? context) : Job
     {
         // Without RunContinuationsAsynchronously: completing runs the awaiting caller right here (see RunAsync).
         private readonly TaskCompletionSource<T> _done = new();
@@ -100,7 +128,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         {
             try
             {
-                _result = work();
+                _result = work(turn);
             }
             catch (Exception exception)
             {
@@ -120,7 +148,7 @@ public sealed partial class EngineThreads(IConfiguration configuration)
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{T}, bool, CancellationToken, string?)"/>).</summary>
+    /// <summary>Runs <paramref name="work"/> on an engine thread (see <see cref="RunAsync{T}(Func{EngineTurn?, T}, bool, CancellationToken, string?)"/>).</summary>
     public Task RunAsync(Action work, bool heavy, CancellationToken cancellationToken, string? tenant = null) =>
         RunAsync(() => { work(); return true; }, heavy, cancellationToken, tenant);
 

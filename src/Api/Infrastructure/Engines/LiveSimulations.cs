@@ -26,7 +26,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (run is null) return new SimulationNotFound(simulationId);
         var engine = await SyncAsync(lease, run, cancellationToken);
         lease.Keep(engine, run.Version, run);
-        return await threads.RunAsync(() => read(engine, run), heavy: false, cancellationToken);
+        return await threads.RunAsync(_ => read(engine, run), heavy: false, cancellationToken);
     }
 
     /// <summary>
@@ -69,12 +69,19 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
             var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents);
-            // The engine work also stops when the simulation is deleted meanwhile or the process is stopping.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Deleted, lifetime.ApplicationStopping);
+            // The engine work also stops when the simulation is deleted meanwhile, and heavy work when the process is
+            // stopping (light commands finish within the shutdown timeout).
+            using var stop = heavy
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Deleted, lifetime.ApplicationStopping)
+                : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Deleted);
             try
             {
                 engine.Interruption = stop.Token;
-                var outcome = await threads.RunAsync(() => write(batch), heavy, stop.Token, run.TenantId);
+                var outcome = await threads.RunAsync(turn =>
+                {
+                    engine.Turn = turn; // heavy work passes its slot between events while other heavy work waits
+                    return write(batch);
+                }, heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
                 {
@@ -117,8 +124,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 // Deleted or stopping: the engine is part-way through a command and nothing was saved (as below).
                 lease.Drop();
                 if (lease.Deleted.IsCancellationRequested) return new SimulationNotFound(simulationId);
-                return new WorkLimitExceeded(simulationId, "$",
-                    "The service is stopping: the request was cancelled and nothing was applied. Send it again.");
+                return new ServiceStopping(simulationId);
             }
             catch
             {
@@ -130,6 +136,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             finally
             {
                 engine.Interruption = default;
+                engine.Turn = null;
                 engine.JournalLimit = long.MaxValue;
             }
         }
@@ -173,9 +180,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (lease.Cached is { } cached && cached.Version == run.Version) return cached.Engine;
         if (lease.Cached is { } behind && behind.Version < run.Version)
         {
-            var missing = await LogAsync(run, behind.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(behind.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
-                run.TenantId);
+            await CatchUpAsync(behind.Engine, run, behind.Version, cancellationToken);
             return behind.Engine;
         }
         lease.Drop();
@@ -192,12 +197,27 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         }
         lease.TakeRebuild();
         if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
-        {
-            var missing = await LogAsync(run, rebuilt.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
-                run.TenantId);
-        }
+            await CatchUpAsync(rebuilt.Engine, run, rebuilt.Version, cancellationToken);
         return rebuilt.Engine;
+    }
+
+    /// <summary>Applies to <paramref name="engine"/> (at <paramref name="version"/>) what the log holds after it.</summary>
+    private async Task CatchUpAsync(Simulation engine, SimulationRun run, long version, CancellationToken cancellationToken)
+    {
+        var missing = await LogAsync(run, version, cancellationToken);
+        await threads.RunAsync(turn =>
+        {
+            engine.Turn = turn;
+            try
+            {
+                SimulationReplay.CatchUp(engine, run.Id, missing);
+            }
+            finally
+            {
+                engine.Turn = null;
+            }
+            return true;
+        }, missing.Count >= HeavyLog, cancellationToken, run.TenantId);
     }
 
     /// <summary>
@@ -209,7 +229,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
         // The log is read as it is replayed, on the engine thread: no list of every command and its text held at once.
-        var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop),
+        var engine = await threads.RunAsync(turn => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop, turn: turn),
             run.Version >= HeavyLog, stop, run.TenantId);
         return (engine, run.Version);
     }

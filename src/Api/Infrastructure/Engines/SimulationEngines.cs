@@ -14,7 +14,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// miss (<see cref="LiveSimulations"/>); past <see cref="Capacity"/> engines, or past <see cref="MemoryBudgetBytes"/>
 /// of estimated engine memory, the least recently used idle ones are dropped.
 /// </summary>
-public sealed class SimulationEngines(IConfiguration configuration)
+public sealed class SimulationEngines(IConfiguration configuration, IHostApplicationLifetime lifetime)
 {
     /// <summary>How many engines stay in memory (configuration <c>Engines:Capacity</c>).</summary>
     public int Capacity { get; } = configuration.GetValue("Engines:Capacity", 256);
@@ -98,11 +98,18 @@ public sealed class SimulationEngines(IConfiguration configuration)
             }
         }
 
+        /// <summary>Work that watches for the simulation's deletion without holding its gate (<see cref="WorkStop"/>): the slot stays.</summary>
+        public int Watchers;
+
+        /// <summary>The slot left the owner's dictionary: a watcher takes the simulation's new slot instead.</summary>
+        public bool Gone;
+
         /// <summary>The slot left the owner's dictionary: its engine no longer counts, now or later.</summary>
         public void Removed()
         {
             lock (this)
             {
+                Gone = true;
                 if (_counted != 0)
                 {
                     Interlocked.Decrement(ref owner._engineCount);
@@ -125,15 +132,39 @@ public sealed class SimulationEngines(IConfiguration configuration)
     /// <summary>Waits for the simulation's gate; the lease releases it when disposed.</summary>
     public async Task<EngineLease> AcquireAsync(Guid simulationId, CancellationToken cancellationToken)
     {
-        if (!_slots.TryGetValue(simulationId, out var slot))
-        {
-            var fresh = new Slot(this);
-            slot = _slots.GetOrAdd(simulationId, fresh);
-            if (slot == fresh) Interlocked.Increment(ref _slotCount);
-        }
+        var slot = SlotOf(simulationId);
         await slot.Gate.WaitAsync(cancellationToken);
         slot.LastUsed = Interlocked.Increment(ref _clock);
         return new EngineLease(this, slot);
+    }
+
+    private Slot SlotOf(Guid simulationId)
+    {
+        if (_slots.TryGetValue(simulationId, out var slot)) return slot;
+        var fresh = new Slot(this);
+        slot = _slots.GetOrAdd(simulationId, fresh);
+        if (slot == fresh) Interlocked.Increment(ref _slotCount);
+        return slot;
+    }
+
+    /// <summary>
+    /// What stops heavy work besides its request: the deletion of <paramref name="simulationId"/> (if it works on a stored
+    /// simulation without holding its gate: a replay, a look back in time) and the process stopping. Take it before
+    /// reading the simulation: a delete after that cancels the work, one before it is seen as a 404 by the read.
+    /// </summary>
+    public WorkStop StopFor(Guid? simulationId, CancellationToken request)
+    {
+        if (simulationId is not { } id) return new WorkStop(request, null, lifetime.ApplicationStopping);
+        while (true)
+        {
+            var slot = SlotOf(id);
+            lock (slot)
+            {
+                if (slot.Gone) continue; // removed meanwhile: the simulation's next slot is the one a delete cancels
+                slot.Watchers++;
+            }
+            return new WorkStop(request, slot, lifetime.ApplicationStopping);
+        }
     }
 
     /// <summary>
@@ -202,7 +233,8 @@ public sealed class SimulationEngines(IConfiguration configuration)
             foreach (var (id, slot) in _slots)
                 if (slot.Engine is null && slot.Rebuild is null && slot.Gate.Wait(0))
                 {
-                    if (slot.Rebuild is null && _slots.TryRemove(id, out _)) slot.Removed();
+                    lock (slot) // a watcher of the deletion registers under it (StopFor)
+                        if (slot.Rebuild is null && slot.Watchers == 0 && _slots.TryRemove(id, out _)) slot.Removed();
                     slot.Gate.Release();
                 }
     }

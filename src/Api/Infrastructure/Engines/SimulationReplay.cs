@@ -13,8 +13,11 @@ namespace SimService.Api.Infrastructure.Engines;
 public static class SimulationReplay
 {
     /// <summary>A fresh engine with the simulation's inputs before its first command.</summary>
+    /// <param name="interruption">Stops the scenario a simulation was made from, between events.</param>
+    /// <param name="turn">The heavy slot's turn (<see cref="EngineThreads"/>): the engine passes it while other heavy work waits.</param>
     /// <param name="attach">Called with the engine before anything runs on it (observers of a look back in time).</param>
-    public static Simulation Start(SimulationRun run, CancellationToken interruption = default, Action<Simulation>? attach = null)
+    public static Simulation Start(SimulationRun run, CancellationToken interruption = default, Action<Simulation>? attach = null,
+        EngineTurn? turn = null)
     {
         if (run.ScenarioJson is not { } json)
         {
@@ -24,7 +27,7 @@ public static class SimulationReplay
         }
         var parsed = ScenarioParser.ParseStored(json);
         return parsed.Document is { } document
-            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption) with { Attach = attach }).Simulation
+            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption, turn) with { Attach = attach }).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
     }
 
@@ -32,18 +35,22 @@ public static class SimulationReplay
     public static CommandOutcome Apply(Simulation engine, CommandRecord record) =>
         CommandApplier.Apply(engine, CommandTypeMap.FromPayload(record.Type, record.PayloadJson));
 
-    /// <summary>Rebuilds the engine; a logged command the engine refuses now means replay is broken, a bug.</summary>
-    /// <summary>The limits a stored scenario runs with: the same budget it was first run with, and the caller's interruption.</summary>
-    public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption) => new() { Interruption = interruption };
+    /// <summary>The limits a stored scenario runs with: the same budget it was first run with, the caller's interruption and turn.</summary>
+    public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption, EngineTurn? turn) =>
+        new() { Interruption = interruption, Turn = turn };
 
+    /// <summary>Rebuilds the engine; a logged command the engine refuses now means replay is broken, a bug.</summary>
     /// <param name="interruption">Stops the rebuild between events; the half-built engine is then thrown away.</param>
+    /// <param name="turn">The heavy slot's turn, passed between events while other heavy work waits; the rebuilt engine keeps none.</param>
     public static Simulation Rebuild(SimulationRun run, IEnumerable<CommandRecord> log, CancellationToken interruption = default,
-        Action<Simulation>? attach = null)
+        Action<Simulation>? attach = null, EngineTurn? turn = null)
     {
-        var engine = Start(run, interruption, attach);
+        var engine = Start(run, interruption, attach, turn);
         engine.Interruption = interruption;
+        engine.Turn = turn;
         CatchUp(engine, run.Id, log);
         engine.Interruption = default;
+        engine.Turn = null;
         return engine;
     }
 
@@ -52,7 +59,7 @@ public static class SimulationReplay
     {
         foreach (var record in log)
         {
-            engine.Interruption.ThrowIfCancellationRequested();
+            engine.BetweenSteps();
             var outcome = Apply(engine, record);
             if (!outcome.IsOk)
                 throw new InvalidOperationException(
