@@ -76,17 +76,21 @@ public static partial class ErrorMapping
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
 
-    /// <summary>422: more work than one request may do (events, journal, wall time); nothing was applied.</summary>
-    public static ProblemHttpResult WorkLimit(string field, string message, Guid? simulationId) => TypedResults.Problem(
-        statusCode: StatusCodes.Status422UnprocessableEntity,
-        type: ProblemTypes.WorkLimit,
-        title: "The request needs more work than one request may do.",
-        detail: message,
-        extensions: new Dictionary<string, object?>
-        {
-            ["simulationId"] = simulationId,
-            ["errors"] = new Dictionary<string, string[]> { [field] = [message] },
-        });
+    /// <summary>
+    /// 422: more work than one request may do (events, journal, wall time); nothing was applied. Without a
+    /// <paramref name="field"/>, <see cref="ProblemFields"/> names the endpoint's <see cref="WorkField"/>.
+    /// </summary>
+    public static ProblemHttpResult WorkLimit(string? field, string message, Guid? simulationId)
+    {
+        var extensions = new Dictionary<string, object?> { ["simulationId"] = simulationId };
+        if (field is not null) extensions[ProblemFields.Member] = ProblemFields.Errors(field, message);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            type: ProblemTypes.WorkLimit,
+            title: "The request needs more work than one request may do.",
+            detail: message,
+            extensions: extensions);
+    }
 
     /// <summary>An engine refusal: 404 (not-found), 409 (conflict) or 400 (invalid), naming the field either way.</summary>
     private static ProblemHttpResult Refused(CommandRefused refused)
