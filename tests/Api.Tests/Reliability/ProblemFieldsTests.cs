@@ -82,6 +82,10 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
             new { type = "advance", byNs = 1_000 },
             new { type = "add-host", name = "third", address = "10.0.0.3" },
         } }), HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "commands");
+        // Refused before the engine makes any host: 200,000 generated clients were built (4 GB, minutes) and then refused.
+        await NamesAsync(await sim.PostAsync("workloads", new { generatedClients = 200_000, server = "server", count = 1 }),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "generatedClients");
+        Assert.Equal(2, (await sim.GetJsonAsync("hosts")).GetProperty("items").GetArrayLength());
     }
 
     [Fact]
