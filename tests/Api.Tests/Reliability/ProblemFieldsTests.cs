@@ -86,6 +86,15 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         await NamesAsync(await sim.PostAsync("workloads", new { generatedClients = 200_000, server = "server", count = 1 }),
             HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "generatedClients");
         Assert.Equal(2, (await sim.GetJsonAsync("hosts")).GetProperty("items").GetArrayLength());
+        // A scenario is held to the hosts quota before it runs, naming its hosts or the workload step that generates them.
+        const string Hosts = "\"hosts\": {\"client\": {\"address\": \"10.0.0.1\"}, \"server\": {\"address\": \"10.0.0.2\"}";
+        await NamesAsync(await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
+            "{\"name\": \"three\", " + Hosts + ", \"third\": {\"address\": \"10.0.0.3\"}}, \"steps\": []}", Encoding.UTF8, "application/json")),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.hosts");
+        await NamesAsync(await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
+            "{\"name\": \"generated\", " + Hosts + "}, \"steps\": [{\"at\": \"0ms\", \"workload\": "
+            + "{\"generatedClients\": 200000, \"server\": \"server\", \"rate\": 100, \"count\": 1}}]}", Encoding.UTF8, "application/json")),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.steps[0].generatedClients");
     }
 
     [Fact]

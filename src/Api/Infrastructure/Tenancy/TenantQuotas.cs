@@ -47,7 +47,7 @@ public sealed class TenantQuotas(IConfiguration configuration)
     /// Before a request that adds <paramref name="adding"/> hosts at once (a workload's generated clients, up to 200,000) runs:
     /// the hosts quota refuses it up front rather than after the engine built them all (4 GB and minutes for 200,000).
     /// </summary>
-    public QuotaExceeded? CheckHostsToAdd(Guid simulationId, int existing, long adding, string field) =>
+    public QuotaExceeded? CheckHostsToAdd(Guid? simulationId, int existing, long adding, string field) =>
         existing + adding > Hosts
             ? Hit(simulationId, "hosts", Hosts, $"A simulation may have {Hosts} hosts; this request would make {existing + adding}.") with { Field = field }
             : null;
