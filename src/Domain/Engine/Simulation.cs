@@ -124,7 +124,8 @@ public sealed partial class Simulation
         return host;
     }
 
-    public Host? FindHost(string name) => _hostsByName.GetValueOrDefault(name);
+    /// <summary>The host of that name, or null — for no name too (a null from a request's JSON is not a host).</summary>
+    public Host? FindHost(string? name) => name is null ? null : _hostsByName.GetValueOrDefault(name);
 
     /// <summary>Adds a NAT address that hosts can be placed behind.</summary>
     public Result<Nat> AddNat(string name, IPv4 address)
