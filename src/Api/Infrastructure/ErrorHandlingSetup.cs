@@ -33,6 +33,7 @@ public static class ErrorHandlingSetup
             if (context.ProblemDetails is HttpValidationProblemDetails validation
                 && validation.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)
                 UseJsonFieldNames(validation, context.HttpContext);
+            ProblemFields.Apply(context);
         });
         services.AddExceptionHandler<UnhandledExceptionHandler>();
         services.AddValidation();

@@ -35,12 +35,7 @@ public static partial class ErrorMapping
             extensions: new Dictionary<string, object?> { ["simulationId"] = stopping.SimulationId, ["retryAfterSeconds"] = ServiceStopping.RetryAfterSeconds }),
         CommandRefused refused => Refused(refused),
         WorkLimitExceeded limit => WorkLimit(limit.Field, limit.Message, limit.SimulationId),
-        Tenancy.QuotaExceeded quota => TypedResults.Problem(
-            statusCode: StatusCodes.Status403Forbidden,
-            type: ProblemTypes.QuotaExceeded,
-            title: $"The tenant's {quota.Quota} quota would be exceeded.",
-            detail: quota.Message + " Nothing was stored.",
-            extensions: new Dictionary<string, object?> { ["quota"] = quota.Quota, ["limit"] = quota.Limit, ["simulationId"] = quota.SimulationId }),
+        Tenancy.QuotaExceeded quota => Quota(quota),
         RequestInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(invalid.Errors.ToDictionary())
         {
             Status = StatusCodes.Status400BadRequest,
@@ -82,17 +77,31 @@ public static partial class ErrorMapping
         _ => throw new ArgumentOutOfRangeException(nameof(failure), failure, "Unmapped failure type."),
     };
 
-    /// <summary>422: more work than one request may do (events, journal, wall time); nothing was applied.</summary>
-    public static ProblemHttpResult WorkLimit(string field, string message, Guid? simulationId) => TypedResults.Problem(
-        statusCode: StatusCodes.Status422UnprocessableEntity,
-        type: ProblemTypes.WorkLimit,
-        title: "The request needs more work than one request may do.",
-        detail: message,
-        extensions: new Dictionary<string, object?>
-        {
-            ["simulationId"] = simulationId,
-            ["errors"] = new Dictionary<string, string[]> { [field] = [message] },
-        });
+    /// <summary>
+    /// 422: more work than one request may do (events, journal, wall time); nothing was applied. Without a
+    /// <paramref name="field"/>, <see cref="ProblemFields"/> names the endpoint's <see cref="WorkField"/>.
+    /// </summary>
+    public static ProblemHttpResult WorkLimit(string? field, string message, Guid? simulationId)
+    {
+        var extensions = new Dictionary<string, object?> { ["simulationId"] = simulationId };
+        if (field is not null) extensions[ProblemFields.Member] = ProblemFields.Errors(field, message);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            type: ProblemTypes.WorkLimit,
+            title: "The request needs more work than one request may do.",
+            detail: message,
+            extensions: extensions);
+    }
+
+    /// <summary>403: a quota; <c>errors</c> names the field when the failure knows it, else <see cref="ProblemFields"/> the endpoint's.</summary>
+    private static ProblemHttpResult Quota(Tenancy.QuotaExceeded quota)
+    {
+        var detail = quota.Message + " Nothing was stored.";
+        var extensions = new Dictionary<string, object?> { ["quota"] = quota.Quota, ["limit"] = quota.Limit, ["simulationId"] = quota.SimulationId };
+        if (quota.Field is not null) extensions[ProblemFields.Member] = ProblemFields.Errors(quota.Field, detail);
+        return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, type: ProblemTypes.QuotaExceeded,
+            title: $"The tenant's {quota.Quota} quota would be exceeded.", detail: detail, extensions: extensions);
+    }
 
     /// <summary>An engine refusal: 404 (not-found), 409 (conflict) or 400 (invalid), naming the field either way.</summary>
     private static ProblemHttpResult Refused(CommandRefused refused)

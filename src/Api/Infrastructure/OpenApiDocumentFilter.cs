@@ -74,27 +74,32 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
     {
         [ProblemTypes.Validation] = ["errors", "simulationId"],
         [ProblemTypes.InvalidScenario] = ["errors"],
-        [ProblemTypes.SimulationNotFound] = ["simulationId"],
+        [ProblemTypes.InvalidScript] = ["errors"],
+        [ProblemTypes.UnsupportedMediaType] = ["errors"],
+        [ProblemTypes.SimulationNotFound] = ["errors", "simulationId"],
         [ProblemTypes.NotFound] = ["errors", "simulationId", "socketId"],
         [ProblemTypes.Conflict] = ["errors", "simulationId", "socketId"],
-        [ProblemTypes.VersionMismatch] = ["simulationId", "currentVersion"],
+        [ProblemTypes.VersionMismatch] = ["errors", "simulationId", "currentVersion"],
         [ProblemTypes.WriteConflict] = ["simulationId"],
         [ProblemTypes.NotExportable] = ["simulationId", "commandSeq"],
+        [ProblemTypes.WorkLimit] = ["errors", "simulationId"],
+        [ProblemTypes.Unauthorized] = ["errors"],
         [ProblemTypes.RateLimited] = ["retryAfterSeconds"],
         [ProblemTypes.ServiceStopping] = ["simulationId", "retryAfterSeconds"],
-        [ProblemTypes.QuotaExceeded] = ["quota", "limit", "simulationId"],
+        [ProblemTypes.QuotaExceeded] = ["errors", "quota", "limit", "simulationId"],
+        [ProblemTypes.CrossSiteRequest] = ["errors"],
     };
 
     /// <summary>One example per error status, as the service writes them.</summary>
     public static readonly Dictionary<string, string> ProblemExamples = new(StringComparer.Ordinal)
     {
         ["400"] = """{"type":"urn:simservice:problem:validation","title":"One or more validation errors occurred.","status":400,"instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/links","errors":{"loss":["The loss is a probability between 0 and 1."]}}""",
-        ["404"] = """{"type":"urn:simservice:problem:simulation-not-found","title":"Simulation not found.","status":404,"detail":"There is no simulation with id '01a20b15-731b-7031-af62-fe6f69d15d9f'.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f"}""",
+        ["404"] = """{"type":"urn:simservice:problem:simulation-not-found","title":"Simulation not found.","status":404,"detail":"There is no simulation with id '01a20b15-731b-7031-af62-fe6f69d15d9f'.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","errors":{"id":["There is no simulation with id '01a20b15-731b-7031-af62-fe6f69d15d9f'."]}}""",
         ["409"] = """{"type":"urn:simservice:problem:conflict","title":"The command conflicts with the simulation's state.","status":409,"detail":"host 'client' already exists","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/hosts","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","errors":{"name":["host 'client' already exists"]}}""",
-        ["401"] = """{"type":"urn:simservice:problem:unauthorized","title":"A valid API key is needed.","status":401,"detail":"Send your API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."}""",
-        ["403"] = """{"type":"urn:simservice:problem:quota-exceeded","title":"The tenant's hosts quota would be exceeded.","status":403,"detail":"A simulation may have 64 hosts; this request would make 65. Nothing was stored.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/hosts","quota":"hosts","limit":64,"simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f"}""",
+        ["401"] = """{"type":"urn:simservice:problem:unauthorized","title":"A valid API key is needed.","status":401,"detail":"Send your API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.","errors":{"Authorization":["Send your API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."]}}""",
+        ["403"] = """{"type":"urn:simservice:problem:quota-exceeded","title":"The tenant's hosts quota would be exceeded.","status":403,"detail":"A simulation may have 64 hosts; this request would make 65. Nothing was stored.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/hosts","quota":"hosts","limit":64,"simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","errors":{"$":["A simulation may have 64 hosts; this request would make 65. Nothing was stored."]}}""",
         ["429"] = """{"type":"urn:simservice:problem:rate-limited","title":"Too many requests.","status":429,"detail":"This tenant sent more than its rate limit allows; retry after 1 s.","retryAfterSeconds":1}""",
-        ["412"] = """{"type":"urn:simservice:problem:version-mismatch","title":"The simulation has changed.","status":412,"detail":"If-Match does not name the simulation's current version, \"3\"; nothing was applied.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/advance","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","currentVersion":3}""",
+        ["412"] = """{"type":"urn:simservice:problem:version-mismatch","title":"The simulation has changed.","status":412,"detail":"If-Match does not name the simulation's current version, \"3\"; nothing was applied.","instance":"/api/v1/simulations/01a20b15-731b-7031-af62-fe6f69d15d9f/advance","simulationId":"01a20b15-731b-7031-af62-fe6f69d15d9f","currentVersion":3,"errors":{"If-Match":["If-Match does not name the simulation's current version, \"3\"; nothing was applied."]}}""",
     };
 
     public void Apply(OpenApiDocument document, DocumentFilterContext context)
@@ -181,7 +186,8 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         "errors" => new OpenApiSchema
         {
             Type = JsonSchemaType.Object,
-            Description = "Messages by field: a JSON name (\"seed\", \"commands[1].address\") or, for scenarios, a JSON path (\"$.steps[3].at\").",
+            Description = "Messages by the field at fault: a JSON name (\"seed\", \"commands[1].address\"), for scenarios a JSON path "
+                + "(\"$.steps[3].at\"), a path, query or header parameter (\"id\", \"limit\", \"If-Match\"), or \"$\" for the request as a whole.",
             AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
         },
         "simulationId" => new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid", Description = "The simulation the request was about." },

@@ -14,8 +14,9 @@ public sealed record SimulationNotFound(Guid SimulationId) : Failure;
 /// <summary>412: the request's If-Match names another version than the stored one.</summary>
 public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion) : Failure;
 
-/// <summary>422: the request needs more work than one request may do; nothing was applied.</summary>
-public sealed record WorkLimitExceeded(Guid? SimulationId, string Field, string Message) : Failure;
+/// <summary>422: the request needs more work than one request may do; nothing was applied. <see cref="Field"/>: the field at
+/// fault as the request spells it, or null for the endpoint's <see cref="WorkField"/>.</summary>
+public sealed record WorkLimitExceeded(Guid? SimulationId, string? Field, string Message) : Failure;
 
 /// <summary>
 /// 503: the service is stopping (SIGTERM): heavy work (a workload, replay, scenario or packetdrill run) is not started,

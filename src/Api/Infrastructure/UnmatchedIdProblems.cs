@@ -28,7 +28,7 @@ internal static class UnmatchedIdProblems
         if (!path.StartsWith(Prefix, StringComparison.Ordinal)) return;
         var segments = path[Prefix.Length..].Split('/');
         string id = Uri.UnescapeDataString(segments[0]);
-        if (id.Length == 0) return;
+        if (id.Length == 0 && segments.Length == 1) return; // the collection itself; an empty id ("simulations//hosts") is not one
         if (!Guid.TryParse(id, out var simulationId))
         {
             problem.Type = ProblemTypes.SimulationNotFound;

@@ -19,6 +19,8 @@ public sealed partial class Simulation
     readonly Dictionary<string, Host> _hostsByName = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Host> _hostsByAddress = [];
     readonly List<Link> _links = [];
+    /// <summary>The links by their two host names (the lesser first, ordinal): a lookup per link added, not a scan of all.</summary>
+    readonly Dictionary<(string, string), Link> _linksByPair = [];
     /// <summary>The link direction from one host to another, keyed by both hosts' indexes: one probe per segment sent.</summary>
     readonly Dictionary<string, Nat> _nats = new(StringComparer.Ordinal);
     readonly Dictionary<IPv4, Nat> _natsByAddress = [];
@@ -140,7 +142,8 @@ public sealed partial class Simulation
         return host;
     }
 
-    public Host? FindHost(string name) => _hostsByName.GetValueOrDefault(name);
+    /// <summary>The host of that name, or null — for no name too (a null from a request's JSON is not a host).</summary>
+    public Host? FindHost(string? name) => name is null ? null : _hostsByName.GetValueOrDefault(name);
 
     /// <summary>Adds a NAT address that hosts can be placed behind.</summary>
     public Result<Nat> AddNat(string name, IPv4 address)
@@ -179,13 +182,16 @@ public sealed partial class Simulation
         if (loss is < 0 or > 1 || double.IsNaN(loss)) return DomainError.Invalid("loss is a probability in [0,1]", "loss");
         var link = new Link(a, b, delay, loss);
         _links.Add(link);
+        _linksByPair.Add(Pair(a, b), link);
         int ia = _hostsByName[a].Index, ib = _hostsByName[b].Index;
         _hosts[ia].SetDirection(ib, link.AtoB);
         _hosts[ib].SetDirection(ia, link.BtoA);
         return link;
     }
 
-    public Link? FindLink(string a, string b) => _links.Find(l => l.Connects(a, b));
+    public Link? FindLink(string a, string b) => _linksByPair.GetValueOrDefault(Pair(a, b));
+
+    static (string, string) Pair(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
 
     /// <summary>The direction of the link from <paramref name="from"/> to <paramref name="to"/>, or null when they are not linked.</summary>
     static LinkDirection? DirectionBetween(Host from, Host to) => from.DirectionTo(to.Index);

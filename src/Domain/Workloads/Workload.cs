@@ -22,6 +22,7 @@ public sealed partial class Workload : IEventTarget
     readonly Simulation _sim;
     readonly Host _server;
     readonly Host[] _clients;
+    readonly Host[] _hosts;
     readonly string _clientProcess;
     readonly string _serverProcess;
     readonly SortedDictionary<string, long> _connectResults = new(StringComparer.Ordinal);
@@ -61,7 +62,10 @@ public sealed partial class Workload : IEventTarget
         _serverProcess = $"w{id}-srv";
         StartedAt = sim.Now;
         Resolution = spec.Resolution;
-        _series = [.. Enumerable.Range(0, clients.Length + 1).Select(_ => new List<WorkloadSample>())];
+        // A host named twice in the client list (a round-robin weight) is sampled and reported once: per entry, a list of
+        // 380,000 "client"s held as many series and counter snapshots (a one-connection workload ran out its 300 s).
+        _hosts = [.. clients.Distinct(), server];
+        _series = [.. _hosts.Select(_ => new List<WorkloadSample>())];
         var hosts = Hosts();
         _mibAtStart = [.. hosts.Select(h => Enum.GetValues<MibCounter>().Select(c => h.Mib[c]).ToArray())];
         _logAtStart = [.. hosts.Select(h => h.KernelLog.Count)];
@@ -69,7 +73,8 @@ public sealed partial class Workload : IEventTarget
         _eventsAtStart = sim.EventsProcessed;
     }
 
-    IEnumerable<Host> Hosts() => _clients.Append(_server);
+    /// <summary>The distinct client hosts in the order of the list, then the server: one series and one outcome each.</summary>
+    Host[] Hosts() => _hosts;
 
     /// <summary>Checks the spec, creates generated clients and the listener, and schedules the first arrival and sample.</summary>
     internal static Result<Workload> Start(Simulation sim, int id, WorkloadSpec spec)
@@ -90,6 +95,8 @@ public sealed partial class Workload : IEventTarget
             clients = new Host[spec.GeneratedClients];
             for (int i = 0; i < clients.Length; i++)
             {
+                // Up to 200,000 hosts: the caller's wall-time limit stops it here too (Simulation.Interruption).
+                sim.Interruption.ThrowIfCancellationRequested();
                 var address = new IPv4(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
                 clients[i] = sim.AddHost($"w{id}-c{i + 1}", address).Value!;
                 var linked = sim.AddLink(clients[i].Name, server.Name, spec.ClientLinkDelay, 0);
@@ -270,7 +277,7 @@ public sealed partial class Workload : IEventTarget
     /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
     public WorkloadResult Result()
     {
-        var hosts = Hosts().ToList();
+        var hosts = Hosts();
         var counters = Enum.GetValues<MibCounter>();
         var outcomes = hosts.Select((h, k) =>
         {

@@ -105,6 +105,8 @@ public sealed record WorkloadSpec
     {
         if (Clients.Count == 0 && GeneratedClients <= 0) return DomainError.Invalid("give client hosts or a count of generated clients", "clients");
         if (Clients.Count > 0 && GeneratedClients > 0) return DomainError.Invalid("give client hosts or a count of generated clients, not both", "generatedClients");
+        for (int i = 0; i < Clients.Count; i++)
+            if (string.IsNullOrEmpty(Clients[i])) return DomainError.Invalid("a client is the name of a host", $"clients[{i}]");
         if (GeneratedClients > 200_000) return DomainError.Invalid("at most 200,000 generated clients", "generatedClients");
         if (string.IsNullOrEmpty(Server)) return DomainError.Invalid("the server host is required", "server");
         if (Port == 0) return DomainError.Invalid("the port is 1–65535", "port");

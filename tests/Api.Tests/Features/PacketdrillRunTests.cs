@@ -88,6 +88,33 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         Assert.Equal(["profile", "seed"], problem.ErrorFields());
     }
 
+    /// <summary>
+    /// The script's name follows the simulation name's rule (no control characters: it is the simulation's name and the
+    /// prefix of packetdrill's messages), and packetdrill's options are refused by the parameter that carries them. Until
+    /// 2026-12-05 <c>name=a%00b</c> ran and was stored, and <c>mss=0</c> or <c>ip_version=ipv6</c> were keyed "line 1, column 1".
+    /// </summary>
+    [Theory]
+    [InlineData("?name=a%00b.pkt", "name")]
+    [InlineData("?name=%1B%5B31mred.pkt", "name")]
+    [InlineData("?name=del%7F.pkt", "name")]
+    [InlineData("?name=c1%C2%9B.pkt", "name")]
+    [InlineData("?mss=0", "mss")]
+    [InlineData("?mss=-1", "mss")]
+    [InlineData("?mss=70000", "mss")]
+    [InlineData("?ip_version=ipv6", "ip_version")]
+    [InlineData("?ip_version=%00", "ip_version")]
+    public async Task BadNameOrOption_Refused400NamingTheParameterAndRunsNothing(string query, string field)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var count = (await client.ListSimulationsAsync()).Count;
+
+        var problem = await (await PostScript(client, ListenerRst, query)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(count, (await client.ListSimulationsAsync()).Count);
+    }
+
     /// <summary>The script is text: a JSON body is a 415 that names text/plain, not the JSON advice of the other endpoints.</summary>
     [Fact]
     public async Task JsonBody_Refused415NamingTextPlain()

@@ -121,6 +121,26 @@ public sealed class HardeningTests(ApiHosts hosts)
     public void KestrelRejection_AnyOtherResponse_PassesUnchanged(string response) =>
         Assert.Null(RejectedRequestProblems.Rewrite(Encoding.Latin1.GetBytes(response)));
 
+    /// <summary>
+    /// A null or empty host name inside an array — a link's <c>between</c>, a workload's <c>clients</c> — is a 400 naming it; both
+    /// were 500s from the host lookup (found by the fuzz test's "null in an array" and by hand, 2026-12-05).
+    /// </summary>
+    [Theory]
+    [InlineData("links", """{"between":["client",null]}""", "between")]
+    [InlineData("links", """{"between":["","server"]}""", "between")]
+    [InlineData("workloads", """{"clients":[null],"server":"server","count":1}""", "clients[0]")]
+    [InlineData("workloads", """{"clients":["client",""],"server":"server","count":1}""", "clients[1]")]
+    public async Task HostNameInAnArray_NullOrEmpty_Returns400NamingIt(string path, string body, string field)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite), "null host");
+        var version = await sim.VersionAsync();
+
+        var response = await sim.Client.PostAsync($"{sim.Base}/{path}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal([field], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
     [Theory]
     [InlineData("""{"name":"a\u0000b"}""")]
     [InlineData("""{"name":"\u001b[31mred"}""")]

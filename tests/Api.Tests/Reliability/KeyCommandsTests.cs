@@ -49,6 +49,14 @@ public sealed class KeyCommandsTests
             Assert.Equal((0, $"Revoked key {id}.\n"), (revoked.Exit, revoked.Out));
             Assert.Matches(@$"{id}  acme +\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ  \d{{4}}-", listedAgain.Out);
 
+            // Both forms of an option: --tenant=T --name=N (until 2026-12-05 read as configuration, the name silently dropped).
+            var equalsForm = await KeysAsync("create", "--tenant=globex", $"--ConnectionStrings:Sqlite=Data Source={Path.Combine(folder, "keys.db")}", "--name=nightly ci");
+            Assert.Equal((0, ""), (equalsForm.Exit, equalsForm.Error));
+            Assert.Matches(@$"{equalsForm.Out.Split(' ')[2]}  globex .*  nightly ci\n", (await KeysAsync("list", database)).Out);
+            var help = await KeysAsync("--help");
+            Assert.Equal((0, ""), (help.Exit, help.Error));
+            Assert.StartsWith("usage: keys create --tenant TENANT [--name NAME]", help.Out, StringComparison.Ordinal);
+
             foreach (var bad in new[]
             {
                 new[] { "revoke", id, "--ConnectionStrings:Sqlite=x" },
@@ -58,6 +66,13 @@ public sealed class KeyCommandsTests
                 ["create", database],
                 ["frobnicate", database],
                 ["revoke", "no-such-key", database],
+                ["create", "--tenant=acme", "--name=", database],
+                ["create", "--tenant", "acme", "--name", "  ", database],
+                ["create", "--tenant", "acme", "--name", "a\u001b[31mred", database],
+                ["create", "--tenant", "acme", "--name", new string('n', 201), database],
+                ["create", "--tenant", "acme", "--Name", "ci", database],
+                ["create", "--tenant", "acme", "--name", "ci", "--name=again", database],
+                ["adopt", "--tenant=acme", "--name=ci", database],
             })
             {
                 var (exit, _, error) = await KeysAsync(bad);

@@ -271,6 +271,60 @@ public class WorkloadTests
     }
 
     /// <summary>
+    /// A host listed twice among the clients (a round-robin weight) has one series and one outcome: they were kept per list
+    /// entry, so a list of 380,000 "client"s held 380,000 series and counter snapshots and ran out its 300 s for one connection.
+    /// </summary>
+    [Fact]
+    public void Workload_SameClientListedThrice_OneSeriesAndOneOutcomePerHost()
+    {
+        var once = Run(World(), Spec(4, 100));
+        var thrice = Run(World(), Spec(4, 100) with { Clients = ["client", "client", "client"] });
+
+        Assert.Equal(["client", "server"], thrice.Series.Select(s => s.Host));
+        Assert.Equal(["client", "server"], thrice.Hosts.Select(h => h.Host));
+        Assert.Equal(JsonSerializer.Serialize(once), JsonSerializer.Serialize(thrice));
+    }
+
+    /// <summary>
+    /// Generated clients (up to 200,000 hosts and links) are made between checks of the caller's wall-time limit: a cancelled
+    /// request stops at the next host, where it went on making them all (its adding a link scanned every link too: minutes).
+    /// </summary>
+    [Fact]
+    public void Workload_GeneratedClientsWhileCancelled_StopsBeforeMakingThem()
+    {
+        var sim = World();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        sim.Interruption = cancelled.Token;
+
+        Assert.Throws<OperationCanceledException>(() => CommandApplier.Apply(sim, new WorkloadCommand(Spec(1, 10) with { Clients = [], GeneratedClients = 1000 })));
+        Assert.Equal(2, sim.Hosts.Count);
+    }
+
+    [Fact]
+    public void Simulation_FindLink_EitherOrderOfItsHosts()
+    {
+        var sim = World();
+
+        Assert.Same(sim.Links[0], sim.FindLink("client", "server"));
+        Assert.Same(sim.Links[0], sim.FindLink("server", "client"));
+        Assert.Null(sim.FindLink("client", "nobody"));
+    }
+
+    /// <summary>A client list with a null or empty name (JSON <c>"clients": [null]</c>) is refused naming the element; it threw from the host lookup (a 500).</summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void Workload_ClientWithoutAName_RefusedNamingTheElement(string? name)
+    {
+        var sim = World();
+        var o = CommandApplier.Apply(sim, new WorkloadCommand(Spec(10, 10) with { Clients = ["client", name!] }));
+
+        Assert.Equal(("invalid", "clients[1]"), (o.Error!.Code, o.Error.Field));
+        Assert.Empty(sim.Workloads);
+    }
+
+    /// <summary>
     /// Two connections 5,000 s apart at 1 ms would be 5,000,001 samples a host: the spec says so, naming the least resolution
     /// (the API's workload request and a new scenario's step refuse it). The command itself — as a rebuild replays one logged
     /// before the bound — is not refused: it runs, its series coarsened to the bound (1 ms doubled nine times, 512 ms).

@@ -68,7 +68,8 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                 {
                     var (at, events) = (batch.Engine.Now.Ns, batch.EventCount);
                     var outcome = batch.Apply(c);
-                    if (!outcome.IsOk) return CommandRefused.From(id, outcome.Error!, field => prefix + FieldName(c, field));
+                    // A refusal of the command as a whole ("$": a journal limit, a field-less engine error) names the command.
+                    if (!outcome.IsOk) return CommandRefused.From(id, outcome.Error!, field => field == "$" ? prefix[..^1] : prefix + FieldName(c, field));
                     results.Add(new AppliedCommand(batch.Version, CommandTypeMap.DiscriminatorOf(c), at, batch.EventCount - events,
                         c is SocketCallCommand s ? CallResponse.From(outcome.Call!.Value, s.Request, at, batch.Version) : null,
                         outcome.Advance is { } a

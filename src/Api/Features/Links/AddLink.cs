@@ -41,6 +41,9 @@ public sealed class AddLinkHandler(LiveSimulations simulations) : ICommandHandle
     public ValueTask<Outcome<LinkResponse>> Handle(AddLink command, CancellationToken cancellationToken)
     {
         var r = command.Request;
+        // The batch's rule (CommandInputReader): ["client", null] was a 500 from the host lookup.
+        if (r.Between!.Any(string.IsNullOrEmpty))
+            return ValueTask.FromResult<Outcome<LinkResponse>>(new RequestInvalid("between", "A link joins exactly two hosts.", command.SimulationId));
         var add = new AddLinkCommand(r.Between![0], r.Between[1], new SimDuration(r.DelayNs ?? AddLinkRequest.DefaultDelayNs), r.Loss ?? 0, r.LossBySegment ?? false);
         return simulations.WriteAsync<LinkResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {

@@ -42,7 +42,15 @@ public static class PacketdrillEndpoints
         if (seed is < 0) errors["seed"] = ["The seed must be zero or positive."];
         if (tolerance_usecs is < 0) errors["tolerance_usecs"] = ["The tolerance must be zero or positive."];
         if (string.IsNullOrWhiteSpace(script)) errors["script"] = ["The body must be a packetdrill script (text/plain)."];
-        var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs, Mss = mss, IpVersion = ip_version ?? "ipv4" };
+        if (!Simulations.NoControlCharactersAttribute.IsFree(name)) errors["name"] = [Simulations.NoControlCharactersAttribute.Message];
+        var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs };
+        // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the script).
+        foreach (var (option, value) in new[] { ("mss", mss?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("ip_version", ip_version) })
+        {
+            if (value is null) continue;
+            options = options.With(option, value, out var error, out _);
+            if (error is not null) errors[option] = [error];
+        }
         if (errors.Count > 0) return ErrorMapping.ToProblem(new RequestInvalid(errors));
         var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, string.IsNullOrWhiteSpace(name) ? "script.pkt" : name), cancellationToken);
         return outcome.ToOk();

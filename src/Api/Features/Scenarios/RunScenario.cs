@@ -42,6 +42,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
     {
         var parsed = ScenarioParser.Parse(command.Document);
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
+        if (HostsPastQuota(document) is { } quota) return quota;
 
         // Heavy work in turns (EngineThreads); the service stopping cancels it (WorkStop): a 503, nothing stored.
         ScenarioRunResult result;
@@ -70,7 +71,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var engine = result.Simulation;
         (engine.Interruption, engine.Turn) = (default, null); // kept as the simulation's live engine
         var events = JournalPageBuilder.Of(run.Id, engine.Journal, engines.JournalPageEvents);
-        if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } quota) return quota;
+        if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } exceeded) return exceeded;
         run.JournalBytes = TenantQuotas.Bytes(events);
         db.Simulations.Add(run);
         db.Events.AddRange(events);
@@ -81,5 +82,21 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             [.. result.Checks.Select(c => new CheckView(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
             [.. result.Errors.Select(e => new RunErrorView(e.Path, e.Message))],
             $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count, engine.Now.Ns);
+    }
+
+    /// <summary>
+    /// The hosts quota, before the run: the document's hosts and its workloads' generated clients (a 3 MB document of 50,000
+    /// hosts, or one step of 200,000 generated clients, was built — gigabytes — before the quota refused it), naming the part.
+    /// </summary>
+    private QuotaExceeded? HostsPastQuota(ScenarioDocument document)
+    {
+        long hosts = document.Hosts.Length;
+        if (quotas.CheckHostsToAdd(null, 0, hosts, "$.hosts") is { } quota) return quota;
+        foreach (var step in document.Steps.OfType<WorkloadStep>())
+        {
+            if (quotas.CheckHostsToAdd(null, 0, hosts + step.Spec.GeneratedClients, step.Path + ".generatedClients") is { } generated) return generated;
+            hosts += step.Spec.GeneratedClients;
+        }
+        return null;
     }
 }

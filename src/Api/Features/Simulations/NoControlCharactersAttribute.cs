@@ -9,7 +9,12 @@ namespace SimService.Api.Features.Simulations;
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
 public sealed class NoControlCharactersAttribute : ValidationAttribute
 {
-    public NoControlCharactersAttribute() => ErrorMessage = "The name must not contain control characters (U+0000-U+001F, U+007F-U+009F).";
+    public const string Message = "The name must not contain control characters (U+0000-U+001F, U+007F-U+009F).";
 
-    public override bool IsValid(object? value) => value is not string text || !text.Any(char.IsControl);
+    public NoControlCharactersAttribute() => ErrorMessage = Message;
+
+    public override bool IsValid(object? value) => value is not string text || IsFree(text);
+
+    /// <summary>The rule itself, for a name taken outside a request body (a query parameter, a command-line option).</summary>
+    public static bool IsFree(string? text) => text is null || !text.Any(char.IsControl);
 }

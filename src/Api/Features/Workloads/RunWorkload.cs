@@ -93,7 +93,7 @@ public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int Jo
 
 public sealed record RunWorkload(Guid SimulationId, long? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
 
-public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
+public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructure.Tenancy.TenantQuotas quotas) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
 {
     public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
     {
@@ -103,6 +103,7 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHa
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
         return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
+            if (quotas.CheckHostsToAdd(command.SimulationId, batch.Engine.Hosts.Count, workload.Spec.GeneratedClients, "generatedClients") is { } quota) return quota;
             var clock = Stopwatch.StartNew();
             var outcome = batch.Apply(workload);
             if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!);

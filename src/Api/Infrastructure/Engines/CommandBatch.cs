@@ -66,16 +66,19 @@ public sealed class CommandBatch
         Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
         var outcome = CommandApplier.Apply(Engine, command);
         EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
-        if (Engine.JournalFull) return LimitReached();
+        if (Engine.JournalFull) return LimitReached(command);
         if (outcome.IsOk) Record(command, at);
         return outcome;
     }
 
-    private CommandOutcome LimitReached()
+    /// <summary>The refusal of a command that filled the journal: an advance's or workload's event budget is at fault, else the command.</summary>
+    private CommandOutcome LimitReached(SimCommand command)
     {
         JournalLimitReached = true;
+        var budgeted = command is AdvanceCommand or WorkloadCommand;
         return new CommandOutcome(new DomainError("limit",
-            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied: advance in smaller steps", "eventBudget"));
+            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied"
+            + (budgeted ? ": use a smaller event budget or advance in smaller steps" : ""), budgeted ? "eventBudget" : null));
     }
 
     private void Record(SimCommand command, SimTime at)

@@ -95,8 +95,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     }
                     if (!batch.JournalLimitReached) return outcome;
                     ServiceMetrics.WorkLimitHits.Add(1);
-                    return new WorkLimitExceeded(simulationId, "eventBudget",
-                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. Advance in smaller steps.");
+                    // The handler's refusal names the field as the request spells it (an advance's eventBudget, commands[3]).
+                    outcome.TryGet(out _, out var refusal);
+                    return new WorkLimitExceeded(simulationId, (refusal as CommandRefused)?.Field,
+                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. Use a smaller event budget, advance in smaller steps or send fewer commands.");
                 }
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)

@@ -49,7 +49,7 @@ public static class HardeningSetup
     {
         Timeout = TimeSpan.FromSeconds(seconds),
         TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
-        WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit("$",
+        WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit(null,
             $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. " + advice,
             null).ExecuteAsync(context); },
     };

@@ -56,7 +56,7 @@ public static class WebHygiene
             : IsFormPost(context.Request)
             ? TypedResults.Problem(
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
-                type: ProblemTypes.BadRequest,
+                type: ProblemTypes.UnsupportedMediaType,
                 title: "Form posts are not accepted.",
                 detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context)
             : next(context));

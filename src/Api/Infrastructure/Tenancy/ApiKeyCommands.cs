@@ -20,7 +20,13 @@ public static class ApiKeyCommands
     /// <summary>Runs the command <paramref name="args"/> names; <paramref name="build"/> makes the host's services once the arguments are known to be good.</summary>
     public static async Task<int> RunAsync(Func<IServiceProvider> build, string[] args)
     {
-        var command = Parse(OwnArguments(args));
+        var own = OwnArguments(args);
+        if (own is ["help" or "--help" or "-h"])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        var command = Parse(own);
         if (command.Error is { } error)
         {
             Console.Error.WriteLine($"keys: {error}. {Usage}");
@@ -60,7 +66,9 @@ public static class ApiKeyCommands
                 if (Options(rest, create ? ["--tenant", "--name"] : ["--tenant"], out var options) is { } problem) return Fail(problem);
                 if (!options.TryGetValue("--tenant", out var tenant)) return Fail($"'{args[0]}' needs --tenant TENANT");
                 if (!ValidTenant(tenant)) return Fail($"'{tenant}' is not a tenant id (1-64 letters, digits, '-', '_', '.')");
-                return create ? new(keys => Create(keys, tenant, options.GetValueOrDefault("--name")), null) : new(keys => Adopt(keys, tenant), null);
+                var name = options.GetValueOrDefault("--name");
+                if (name is not null && InvalidName(name) is { } bad) return Fail(bad);
+                return create ? new(keys => Create(keys, tenant, name), null) : new(keys => Adopt(keys, tenant), null);
             case ["list" or "revoke", ..]:
                 return Fail($"'{args[0]}' takes {(args[0] == "list" ? "no arguments" : "one key id")}; found '{string.Join(' ', args.Skip(1))}'");
             default:
@@ -97,16 +105,39 @@ public static class ApiKeyCommands
         return 0;
     }
 
+    /// <summary>
+    /// A key's name follows a simulation name's rule: a label for people, 1–200 characters, not blank, without control
+    /// characters (it is printed by <c>keys list</c> on the operator's terminal).
+    /// </summary>
+    private static string? InvalidName(string name) =>
+        string.IsNullOrWhiteSpace(name) ? "--name must not be blank"
+        : name.Length > Persistence.Entities.ApiKey.NameMaxLength ? $"--name is at most {Persistence.Entities.ApiKey.NameMaxLength} characters"
+        : !Features.Simulations.NoControlCharactersAttribute.IsFree(name) ? "--name must not contain control characters (U+0000-U+001F, U+007F-U+009F)"
+        : null;
+
+    private static readonly string[] OwnOptions = ["--tenant", "--name"];
+
     /// <summary>The command's own words: the arguments without the configuration ones the host reads
-    /// (<c>--Key=value</c>, <c>/Key=value</c>, <c>Key=value</c>, and <c>--Key value</c> for a key that is not one of ours).</summary>
+    /// (<c>--Key=value</c>, <c>/Key=value</c>, <c>Key=value</c>, and <c>--Key value</c> for a key that is not one of ours).
+    /// Our options are taken as <c>--tenant T</c> or <c>--tenant=T</c> (they used to be read as configuration in the second
+    /// form: <c>--name=ci</c> made a key without a name); one of them in another case (<c>--Name</c>), which the host would
+    /// read as a configuration key, is kept, to be refused.</summary>
     private static List<string> OwnArguments(string[] args)
     {
         var own = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            if (arg is "--tenant" or "--name") { own.Add(arg); if (i + 1 < args.Length) own.Add(args[++i]); }
-            else if (arg.Contains('=')) continue;
+            var equals = arg.IndexOf('=');
+            var option = equals < 0 ? arg : arg[..equals];
+            if (OwnOptions.Contains(option, StringComparer.OrdinalIgnoreCase))
+            {
+                own.Add(option);
+                if (equals >= 0) own.Add(arg[(equals + 1)..]);
+                else if (i + 1 < args.Length) own.Add(args[++i]);
+            }
+            else if (equals >= 0) continue;
+            else if (arg is "--help") own.Add(arg);
             else if ((arg.StartsWith("--", StringComparison.Ordinal) || arg.StartsWith('/')) && arg.Length > 2 && i + 1 < args.Length) i++;
             else own.Add(arg);
         }
@@ -119,7 +150,10 @@ public static class ApiKeyCommands
         options = new(StringComparer.Ordinal);
         for (int i = 0; i < given.Count; i += 2)
         {
-            if (!allowed.Contains(given[i])) return $"unexpected argument '{given[i]}'";
+            if (!allowed.Contains(given[i]))
+                return allowed.FirstOrDefault(a => string.Equals(a, given[i], StringComparison.OrdinalIgnoreCase)) is { } meant
+                    ? $"unexpected argument '{given[i]}' (options are lower-case: {meant})"
+                    : $"unexpected argument '{given[i]}'";
             if (i + 1 >= given.Count) return $"{given[i]} needs a value";
             if (!options.TryAdd(given[i], given[i + 1])) return $"{given[i]} is given twice";
         }
@@ -129,9 +163,6 @@ public static class ApiKeyCommands
     /// <summary>A tenant id is 1–64 characters of letters, digits, '-', '_' and '.'.</summary>
     public static bool ValidTenant(string tenant) =>
         tenant.Length is > 0 and <= 64 && tenant.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
-
-    private static string? Option(string[] options, string name) =>
-        Array.IndexOf(options, name) is var i and >= 0 && i + 1 < options.Length ? options[i + 1] : null;
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z";
 }

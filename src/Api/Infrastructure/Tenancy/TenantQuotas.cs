@@ -7,8 +7,9 @@ using SimService.Persistence.Entities;
 
 namespace SimService.Api.Infrastructure.Tenancy;
 
-/// <summary>403: the request would take the tenant past a quota; nothing was stored.</summary>
-public sealed record QuotaExceeded(Guid? SimulationId, string Quota, long Limit, string Message) : Failure;
+/// <summary>403: the request would take the tenant past a quota; nothing was stored. <see cref="Field"/>: the request field at
+/// fault when one is known (a workload's <c>generatedClients</c>), else the endpoint's <see cref="WorkField"/>.</summary>
+public sealed record QuotaExceeded(Guid? SimulationId, string Quota, long Limit, string Message, string? Field = null) : Failure;
 
 /// <summary>
 /// Per-tenant quotas (the single default tenant has them too): simulations a tenant keeps, stored journal bytes
@@ -41,6 +42,15 @@ public sealed class TenantQuotas(IConfiguration configuration)
     /// <summary>For a command batch on <paramref name="simulationId"/> that left <paramref name="engine"/> as it is.</summary>
     public async Task<QuotaExceeded?> CheckWriteAsync(SimDbContext db, Guid simulationId, Simulation engine, long addedBytes, CancellationToken cancellationToken) =>
         CheckEngine(simulationId, engine) ?? await CheckJournalAsync(db, simulationId, addedBytes, cancellationToken);
+
+    /// <summary>
+    /// Before a request that adds <paramref name="adding"/> hosts at once (a workload's generated clients, up to 200,000) runs:
+    /// the hosts quota refuses it up front rather than after the engine built them all (4 GB and minutes for 200,000).
+    /// </summary>
+    public QuotaExceeded? CheckHostsToAdd(Guid? simulationId, int existing, long adding, string field) =>
+        existing + adding > Hosts
+            ? Hit(simulationId, "hosts", Hosts, $"A simulation may have {Hosts} hosts; this request would make {existing + adding}.") with { Field = field }
+            : null;
 
     /// <summary>Stored bytes of the events (pages' encodings, older rows' UTF-8 payloads), as <see cref="SimulationRun.JournalBytes"/> counts them.</summary>
     public static long Bytes(IEnumerable<EventRecord> events) => events.Sum(e => e.StoredBytes);

@@ -1,0 +1,151 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Reliability;
+
+/// <summary>
+/// Every problem names the field, parameter or header at fault in <c>errors</c>, as the validation problems do: a
+/// simulation that is not there (<c>id</c>), a stale <c>If-Match</c>, a refused <c>Content-Type</c>, a cross-site
+/// <c>Origin</c> or <c>Sec-Fetch-Site</c>, a missing key (<c>Authorization</c>), and for a quota or work limit the field
+/// that decides how much the request does — <c>$</c> for the request as a whole. Until 2026-12-05 403s, 422s, 412s and
+/// simulation-not-found 404s had no <c>errors</c>, and a journal limit named <c>eventBudget</c> on requests that have none.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class ProblemFieldsTests(ApiHosts hosts)
+{
+    private static async Task<JsonElement> NamesAsync(HttpResponseMessage response, HttpStatusCode status, string type, string field)
+    {
+        var problem = await response.ReadProblemAsync(status);
+        Assert.Equal(type, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(problem.GetProperty("detail").GetString(), Assert.Single(problem.GetProperty("errors").GetProperty(field).EnumerateArray()).GetString());
+        return problem;
+    }
+
+    [Fact]
+    public async Task RequestRefusedByItsPathOrHeaders_Problem_NamesTheParameterOrHeader()
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var sim = await SimulationDriver.TwoHostsAsync(client, "problem fields");
+        var json = () => new StringContent("""{"byNs":1}""", Encoding.UTF8, "application/json");
+
+        await NamesAsync(await client.GetAsync($"{SimServiceApi.Simulations}/{Guid.Empty}/clock"), HttpStatusCode.NotFound, ProblemTypes.SimulationNotFound, "id");
+        await NamesAsync(await client.GetAsync($"{SimServiceApi.Simulations}/not-a-uuid/clock"), HttpStatusCode.NotFound, ProblemTypes.SimulationNotFound, "id");
+        await NamesAsync(await client.PostAsync($"{SimServiceApi.Simulations}//advance", json()), HttpStatusCode.NotFound, ProblemTypes.SimulationNotFound, "id");
+        await NamesAsync(await sim.PostAsync("advance", new { byNs = 1 }, ifMatch: "\"999\""), HttpStatusCode.PreconditionFailed, ProblemTypes.VersionMismatch, "If-Match");
+        await NamesAsync(await client.PostAsync($"{sim.Base}/advance", new StringContent("byNs=1", Encoding.UTF8, "application/x-www-form-urlencoded")),
+            HttpStatusCode.UnsupportedMediaType, ProblemTypes.UnsupportedMediaType, "Content-Type");
+        await NamesAsync(await client.PostAsync($"{sim.Base}/advance", new StringContent("""{"byNs":1}""", Encoding.UTF8, "application/xml")),
+            HttpStatusCode.UnsupportedMediaType, ProblemTypes.UnsupportedMediaType, "Content-Type");
+        var foreign = new HttpRequestMessage(HttpMethod.Post, $"{sim.Base}/advance") { Content = json() };
+        foreign.Headers.Add("Origin", "https://evil.example");
+        await NamesAsync(await client.SendAsync(foreign), HttpStatusCode.Forbidden, ProblemTypes.CrossSiteRequest, "Origin");
+        var crossSite = new HttpRequestMessage(HttpMethod.Post, $"{sim.Base}/advance") { Content = json() };
+        crossSite.Headers.Add("Sec-Fetch-Site", "cross-site");
+        await NamesAsync(await client.SendAsync(crossSite), HttpStatusCode.Forbidden, ProblemTypes.CrossSiteRequest, "Sec-Fetch-Site");
+    }
+
+    [Fact]
+    public async Task KeysOn_NoKeyOrAWrongOne_401NamesTheHeader()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        await factory.CreateKeyAsync("acme");
+        var client = factory.CreateClient();
+
+        await NamesAsync(await client.GetAsync(SimServiceApi.Simulations), HttpStatusCode.Unauthorized, ProblemTypes.Unauthorized, "Authorization");
+        var wrong = new HttpRequestMessage(HttpMethod.Get, SimServiceApi.Simulations);
+        wrong.Headers.Add("X-Api-Key", "ssk_0000000000000000_wrong");
+        await NamesAsync(await client.SendAsync(wrong), HttpStatusCode.Unauthorized, ProblemTypes.Unauthorized, "X-Api-Key");
+    }
+
+    [Fact]
+    public async Task QuotaHit_403_NamesTheEndpointsWorkFieldOrTheWholeRequest()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Quotas:Simulations"] = "1", ["Quotas:HostsPerSimulation"] = "2", ["Quotas:SocketsPerSimulation"] = "2",
+        });
+        var client = factory.CreateClient();
+        var sim = await SimulationDriver.TwoHostsAsync(client, "quota fields");
+
+        await NamesAsync(await client.PostJsonAsync("""{"name":"second"}"""), HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$");
+        await NamesAsync(await sim.PostAsync("hosts", new { name = "third", address = "10.0.0.3" }), HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$");
+        await NamesAsync(await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "advance", byNs = 1_000 },
+            new { type = "add-host", name = "third", address = "10.0.0.3" },
+        } }), HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "commands");
+        // Refused before the engine makes any host: 200,000 generated clients were built (4 GB, minutes) and then refused.
+        await NamesAsync(await sim.PostAsync("workloads", new { generatedClients = 200_000, server = "server", count = 1 }),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "generatedClients");
+        Assert.Equal(2, (await sim.GetJsonAsync("hosts")).GetProperty("items").GetArrayLength());
+        // A scenario is held to the hosts quota before it runs, naming its hosts or the workload step that generates them.
+        const string Hosts = "\"hosts\": {\"client\": {\"address\": \"10.0.0.1\"}, \"server\": {\"address\": \"10.0.0.2\"}";
+        await NamesAsync(await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
+            "{\"name\": \"three\", " + Hosts + ", \"third\": {\"address\": \"10.0.0.3\"}}, \"steps\": []}", Encoding.UTF8, "application/json")),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.hosts");
+        await NamesAsync(await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
+            "{\"name\": \"generated\", " + Hosts + "}, \"steps\": [{\"at\": \"0ms\", \"workload\": "
+            + "{\"generatedClients\": 200000, \"server\": \"server\", \"rate\": 100, \"count\": 1}}]}", Encoding.UTF8, "application/json")),
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.steps[0].generatedClients");
+    }
+
+    [Fact]
+    public async Task JournalLimitHit_422_NamesTheBudgetOfAnAdvanceTheCommandOfABatchOrTheWholeRequest()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "5" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal fields");
+
+        // A connection's handshake journals more than 5 events: the request as a whole (it has no eventBudget).
+        await NamesAsync(await sim.PostAsync("connections", new { client = "client", server = "server", port = 80 }),
+            HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "$");
+        await NamesAsync(await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "advance", byNs = 1_000 },
+            new { type = "call", call = "listen", host = "server", port = 80 },
+            new { type = "call", call = "connect", host = "client", to = "server:80" },
+        } }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "commands[2]");
+        // The listener and the SYN fit; the advance that completes the handshake does not: its budget is at fault.
+        Assert.Equal(HttpStatusCode.OK, (await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "call", call = "listen", host = "server", port = 80 },
+        } })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "call", call = "connect", host = "client", to = "server:80" },
+        } })).StatusCode);
+        await NamesAsync(await sim.PostAsync("advance", new { byNs = 1_000_000_000 }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "eventBudget");
+    }
+
+    [Fact]
+    public async Task WallTimeLimitHit_422_NamesTheEndpointsWorkField()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Limits:WorkloadSeconds"] = "1", ["Engines:HeavyParallelism"] = "1",
+        });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "time fields");
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+        try
+        {
+            // The workload waits for the tenant's only heavy slot past its 1 s limit.
+            await NamesAsync(await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", count = 1 }),
+                HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "eventBudget");
+        }
+        finally
+        {
+            holdSlot.Set();
+            await heavyWork;
+        }
+    }
+}
