@@ -118,7 +118,7 @@ public sealed partial class TcpSocket
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-            if (_pendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
+            if (PendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
             {
                 // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
                 // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
@@ -619,10 +619,10 @@ public sealed partial class TcpSocket
     /// tcp_invalid_ratelimit per socket (tp->last_oow_ack_time, shared with challenge ACKs);
     /// segments with data are never limited.
     /// </summary>
-    bool OowRateLimited(Segment seg, MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, seg, skipped);
+    bool OowRateLimited(Segment seg, MibCounter skipped) => RareToWrite.OowAck.Limited(Host, _sim.Now, seg, skipped);
 
     /// <summary>__tcp_oow_rate_limited().</summary>
-    bool RateLimited(MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, skipped);
+    bool RateLimited(MibCounter skipped) => RareToWrite.OowAck.Limited(Host, _sim.Now, skipped);
 
     /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode and a D-SACK (<see cref="DupAckDsack"/>).</summary>
     void SendDupAck(Segment seg, string reason)
@@ -1359,7 +1359,7 @@ public sealed partial class TcpSocket
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        var comp = _compAck ??= new();
+        var comp = RareToWrite.CompAck ??= new();
         if (comp.RcvNxt != _rcv.Nxt)
         {
             comp.RcvNxt = _rcv.Nxt;

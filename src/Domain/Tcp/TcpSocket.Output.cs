@@ -61,7 +61,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventAckSent()
     {
-        if (_compAck is { Count: > 0 } comp)
+        if (_rare?.CompAck is { Count: > 0 } comp)
         {
             Host.Count(MibCounter.TcpExtTCPAckCompressed, comp.Count);
             comp.Count = 0;
@@ -222,7 +222,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackCompressSendAck()
     {
-        if (_compAck is not { Count: > 0 } comp) return;
+        if (_rare?.CompAck is not { Count: > 0 } comp) return;
         CancelCompressedAckTimer();
         comp.Count--;
         SendAck("tcp_sack_compress_send_ack");
@@ -354,7 +354,7 @@ public sealed partial class TcpSocket
         - (_rxOpt.TsRecentStampSec != 0 && Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
-    internal bool RcvBufLocked => _rcvBufSet > 0;
+    internal bool RcvBufLocked => RcvBufSet > 0;
 
     /// <summary>
     /// Models tcp_select_initial_window() — net/ipv4/tcp_output.c, with the window clamp its callers
