@@ -555,10 +555,10 @@ public sealed partial class TcpSocket
     /// </summary>
     bool RstAtMaxSack(Segment seg)
     {
-        if (_sim.Profile != KernelProfile.Linux6 || !_rxOpt.SackOk || _rcv.NumSacks == 0) return false;
-        var sp = _rcv.SelectiveAcks!;
+        if (_sim.Profile != KernelProfile.Linux6 || !_rxOpt.SackOk || NumSacks == 0) return false;
+        var sp = _rare!.SelectiveAcks!;
         uint maxSack = sp[0].Right;
-        for (int i = 1; i < _rcv.NumSacks; i++)
+        for (int i = 1; i < NumSacks; i++)
             if (SeqMath.After(sp[i].Right, maxSack)) maxSack = sp[i].Right;
         return seg.Seq == maxSack;
     }
@@ -1209,7 +1209,7 @@ public sealed partial class TcpSocket
             Fin();
             SyncRmemCharge(); // tcp_fin() purged the out-of-order queue: its skbs' memory is uncharged (as Accept() does)
         }
-        bool hadOfo = _ofo.Count > 0;
+        bool hadOfo = Ofo.Count > 0;
         OfoQueue();
         SackRemove();
         FastPathCheck();
@@ -1217,7 +1217,7 @@ public sealed partial class TcpSocket
         // for tcp_ack_snd_check(); with a hole left, that check finds the out-of-order data (SACK compression, whose
         // duplicate-ACK count starts again for the new rcv_nxt). linux-4.4 ("RFC2581. 4.2.") only leaves ping-pong mode
         // (icsk_ack.pingpong = 0): the quick ACKs the out-of-order segments granted make the ACK go at once.
-        if (hadOfo && _ofo.Count == 0)
+        if (hadOfo && Ofo.Count == 0)
         {
             if (legacy) ExitPingPongMode();
             else AckToWrite.Now = true;
@@ -1308,8 +1308,8 @@ public sealed partial class TcpSocket
                 TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_fin");
                 break;
         }
-        _ofo.Clear();
-        _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
+        Ofo.Clear();
+        NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
         _rxOpt.Dsack = false;
         // "if (!sock_flag(sk, SOCK_DEAD)) sk->sk_state_change(sk)": a lingering close() wakes (and, in CLOSING, sleeps again).
         if (!Dead) WakeLingeringClose();
@@ -1330,12 +1330,12 @@ public sealed partial class TcpSocket
         if (!Ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
         if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
-            || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && _ofo.Count > 0))
+            || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && Ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        if (_ofo.Count == 0)
+        if (Ofo.Count == 0)
         {
             ScheduleDelayedAck();
             return;

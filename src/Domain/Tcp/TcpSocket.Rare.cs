@@ -83,8 +83,30 @@ public sealed partial class TcpSocket
         set { if (value != IPv4.Any || _rare is not null) RareToWrite.BindAddress = value; }
     }
 
+    /// <summary>tp->rx_opt.num_sacks: how many of <see cref="Rare.SelectiveAcks"/> are in use (0 until out-of-order data arrives).</summary>
+    int NumSacks
+    {
+        get => _rare?.NumSacks ?? 0;
+        set { if (value != 0 || _rare is not null) RareToWrite.NumSacks = value; }
+    }
+
+    /// <summary>tp->out_of_order_queue as a reader sees it: an empty one (<see cref="NoOfo"/>) while there is no rare state.</summary>
+    ref readonly OfoQueue Ofo => ref _rare is { } rare ? ref rare.Ofo : ref NoOfo;
+    /// <summary>tp->out_of_order_queue to add to.</summary>
+    ref OfoQueue OfoToWrite => ref RareToWrite.Ofo;
+    /// <summary>An empty out-of-order queue (never written).</summary>
+    static readonly OfoQueue NoOfo;
+
     sealed class Rare
     {
+        /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
+        public OfoQueue Ofo;
+        /// <summary>tp->selective_acks[TCP_NUM_SACKS]: the SACK blocks to report, most recent first (made by the first out-of-order segment).</summary>
+        public SackBlock[]? SelectiveAcks;
+        /// <summary>tp->rx_opt.num_sacks.</summary>
+        public int NumSacks;
+        /// <summary>tp->duplicate_sack[0]: the D-SACK block to report (RFC 2883), sent before the SACK blocks while rx_opt.dsack is set.</summary>
+        public SackBlock DuplicateSack;
         /// <summary>The accept queue, backlog and SYN-queue state: a listener's only (made by listen()).</summary>
         public ListenerQueues? Listen;
         /// <summary>The bytes sent, queued, delivered and lost (made by the first look or count).</summary>
@@ -118,6 +140,10 @@ public sealed partial class TcpSocket
         /// </summary>
         public void Reset()
         {
+            Ofo = default;
+            SelectiveAcks = null;
+            NumSacks = 0;
+            DuplicateSack = default;
             Listen = null;
             Ledger?.Clear();
             CompAck = null;

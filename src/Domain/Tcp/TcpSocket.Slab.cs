@@ -24,7 +24,6 @@ public sealed partial class TcpSocket
     void Init(int id)
     {
         Id = id;
-        FreedAtEvent = 0;
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
         _xmitTimer.Recycle();
@@ -68,7 +67,6 @@ public sealed partial class TcpSocket
         _mss = TcpConstants.EthernetMss;
         _sndBuf = Host.Sysctls.TcpWmem[1]; // sk_sndbuf = tcp_wmem[1]
         _rtx = _sim.FreeQueues.NoRtx;
-        _ofo = default;
         _tsOffset = 0;
         _retransStampNs1 = 0;
         _delivered = 0;
@@ -120,15 +118,10 @@ public sealed partial class TcpSocket
         _rare?.Listen is null && LingerSet is null && TimeoutsSet is null &&
         _pendingConnect is null && PendingSend is null && PendingRecv is null && PendingClose is null;
 
-    /// <summary>The event during which the socket was destroyed: it is not handed out again before that event ends.</summary>
-    internal long FreedAtEvent { get; private set; }
-
     /// <summary>sk_prot_free(): gives a destroyed, unreachable socket back to its host's free list.</summary>
     void FreeToSlab()
     {
-        if (!Reusable) return;
-        FreedAtEvent = _sim.EventsProcessed;
-        Host.FreeSocket(this);
+        if (Reusable) Host.FreeSocket(this);
     }
 
     /// <summary>sk_prot_alloc() of an object from the free list: a new socket with a new id.</summary>

@@ -384,8 +384,8 @@ public sealed partial class TcpSocket
     /// <summary>Receive-queue bytes the application will never read are lost to the sender; the out-of-order queue goes too.</summary>
     void PurgeReceiveQueue(string reason)
     {
-        _ofo.Clear();
-        _rcv.NumSacks = 0;
+        Ofo.Clear();
+        NumSacks = 0;
         DropReceiveQueue(reason);
     }
 

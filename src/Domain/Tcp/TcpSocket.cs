@@ -13,7 +13,8 @@ namespace SimService.Domain.Tcp;
 /// </summary>
 public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 {
-    readonly Simulation _sim;
+    /// <summary>The simulation (sock_net(sk)): the host's, not a field of every socket.</summary>
+    Simulation _sim => Host.Sim;
     /// <summary>icsk_retransmit_timer: the one xmit timer (retransmit, loss probe, reorder, persist), a field of the socket.</summary>
     TimerState _xmitTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
@@ -26,7 +27,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     internal TcpSocket(Host host, int id)
     {
         Host = host;
-        _sim = host.Sim;
         Init(id); // TcpSocket.Slab.cs: sk_alloc()'s zeroed object and tcp_init_sock()
     }
 
@@ -191,8 +191,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// its lists' arrays; a queue that needs more grows as any list does (1, 2, 4 …).
     /// </summary>
     const int SmallQueueCapacity = 1;
-    /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
-    OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
     uint _tsOffset;
     /// <summary>
