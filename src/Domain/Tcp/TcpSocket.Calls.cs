@@ -547,7 +547,7 @@ public sealed partial class TcpSocket
                 var error = SoftError;
                 SoftError = null;
                 return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
-            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
+            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{CaOps.ToName()}\"");
             case SocketOption.TCP_RTO_MAX_MS when _sim.Profile == KernelProfile.Linux44:
                 return CallOutcome.Fail(Errno.ENOPROTOOPT); // 4.4's do_tcp_getsockopt() has no such case: default
             case SocketOption.TCP_INFO:

@@ -89,7 +89,7 @@ public sealed partial class TcpSocket
             if (State == TcpState.Listen)
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
-                return new TcpInfo(State, _caOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                return new TcpInfo(State, CaOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                     AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
@@ -97,7 +97,7 @@ public sealed partial class TcpSocket
             var chrono = rateInfo ? ChronoStatsUs() : default;
             return new TcpInfo(
                 State,
-                _caOps.ToName(),
+                CaOps.ToName(),
                 Timestamps: _rxOpt.TsOk,
                 Sack: _rxOpt.SackOk,
                 WindowScale: wscaleOk,

@@ -749,7 +749,7 @@ public sealed partial class TcpSocket
                 FastretransAlert(priorSndUna, 0, ref flag, ref none);
             }
             CountDelivered(priorDelivered);
-            if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+            if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
             if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
             return AckVerdict.Ok;
         }
@@ -770,7 +770,7 @@ public sealed partial class TcpSocket
         CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
-        if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+        if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
     }
 

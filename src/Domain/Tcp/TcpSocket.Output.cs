@@ -568,7 +568,7 @@ public sealed partial class TcpSocket
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
-            if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
+            if (!_xmitTimer.Armed || XmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
             // tcp_write_xmit(): "if (push_one != 2) tcp_schedule_loss_probe(sk, false)" — not after tcp_write_wakeup().
             if (!lossProbe && !windowProbe) ScheduleLossProbe(advancingRto: false);
         }
@@ -708,11 +708,11 @@ public sealed partial class TcpSocket
     {
         if (PacketsOut == 0)
         {
-            if (_xmitPending != TcpTimerKind.Persist) ClearXmitTimer();
+            if (XmitPending != TcpTimerKind.Persist) ClearXmitTimer();
             return;
         }
         var rto = _icsk.Rto;
-        if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.ReorderTimeout)
+        if (fromHead || _xmitTimer.Armed && XmitPending is TcpTimerKind.LossProbe or TcpTimerKind.ReorderTimeout)
         {
             // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);

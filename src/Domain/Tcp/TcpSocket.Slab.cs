@@ -20,7 +20,7 @@ public sealed partial class TcpSocket
     /// place the initial values are written, for a new object and for one taken from the free list alike.
     /// <c>SocketSlabTests</c> writes every field of a socket and checks that this gives it back a new one's values.
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_rtx), nameof(_caOps))]
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_rtx))]
     void Init(int id)
     {
         Id = id;
@@ -28,8 +28,8 @@ public sealed partial class TcpSocket
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
         _xmitTimer.Recycle();
         _data?.Reset(); // kept with the object, as its generation must be (TcpSocket.DataPath.cs)
-        _xmitPending = default;
-        _lastStateBeforeClose = TcpState.Close;
+        XmitPending = default;
+        LastStateBeforeClose = TcpState.Close;
         State = TcpState.Close;
         Local = new Endpoint(Host.Address, 0);
         Remote = default;
@@ -78,7 +78,7 @@ public sealed partial class TcpSocket
         _pendingConnect = null;
         _xmitTimerListUntil = default;
 
-        _caOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
+        CaOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
         _caSetsockopt = false;
         _cubic = default;
         _cwnd = new() { Clamp = uint.MaxValue }; // snd_cwnd_clamp = ~0

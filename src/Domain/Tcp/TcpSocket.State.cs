@@ -9,7 +9,8 @@ namespace SimService.Domain.Tcp;
 // Each is a mutable struct held in a field of its socket: no allocation of its own, and a field's
 // owner follows from where it sits (_snd.Una is tp->snd_una, Ack.Ato is icsk->icsk_ack.ato).
 // LayoutKind.Auto lets the runtime order a group's fields by size (no padding between a bool and a long),
-// as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes.
+// as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes. Auto rounds a struct's size
+// up to 8 bytes, so a group of 4-byte and smaller fields is Sequential instead, its fields in an order without padding.
 
 /// <summary>The send sequence space of struct tcp_sock: snd_una … write_seq, the peer's window, the queued FIN.</summary>
 [StructLayout(LayoutKind.Auto)]
@@ -68,7 +69,8 @@ internal struct ReceiveSequence
 }
 
 /// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>
-[StructLayout(LayoutKind.Auto)]
+// Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
+[StructLayout(LayoutKind.Sequential)]
 internal struct ReceivedOptions
 {
     /// <summary>rx_opt.tstamp_ok: timestamps negotiated.</summary>
@@ -95,7 +97,8 @@ internal struct ReceivedOptions
 }
 
 /// <summary>The RTT estimator of struct tcp_sock (tcp_rtt_estimator(), tcp_set_rto()) and the windowed minimum RTT.</summary>
-[StructLayout(LayoutKind.Auto)]
+// Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
+[StructLayout(LayoutKind.Sequential)]
 internal struct RttEstimator
 {
     // u32 as in tcp_sock; tcp_rtt_estimator() computes in a long and stores the low 32 bits, as the kernel's does (none of

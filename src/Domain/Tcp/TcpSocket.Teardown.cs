@@ -365,7 +365,7 @@ public sealed partial class TcpSocket
         _rare?.KeepaliveTimer?.Detach();
         GiveBackQueues();
         Host.Free(this);
-        _sim.Bury(this, _lastStateBeforeClose);
+        _sim.Bury(this, LastStateBeforeClose);
         FreeToSlab();
     }
 

@@ -10,7 +10,7 @@ public sealed partial class TcpSocket
     void OnXmitTimer()
     {
         MstampRefresh();
-        var what = _xmitPending;
+        var what = XmitPending;
         RecordFired(what);
         switch (what)
         {

@@ -21,8 +21,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it (<see cref="Rare"/>).</summary>
     SimTimer KeepaliveTimer => RareToWrite.KeepaliveTimer ??= new SimTimer(this, 2);
-    TcpTimerKind _xmitPending;
-    TcpState _lastStateBeforeClose;
+    // The socket's enums are kept in a byte each, as the kernel keeps sk_state and icsk_pending in a u8.
+    byte _xmitPending, _lastStateBeforeClose, _state, _caOps;
+    /// <summary>icsk_pending: what the xmit timer is armed for.</summary>
+    TcpTimerKind XmitPending { get => (TcpTimerKind)_xmitPending; set => _xmitPending = checked((byte)value); }
+    /// <summary>The state a socket left for CLOSE (what a destroyed socket's record shows).</summary>
+    TcpState LastStateBeforeClose { get => (TcpState)_lastStateBeforeClose; set => _lastStateBeforeClose = checked((byte)value); }
 
     internal TcpSocket(Host host, int id)
     {
@@ -36,7 +40,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public Host Host { get; }
     public int Id { get; private set; }
     int IBindOwner.BindHash => Id;
-    public TcpState State { get; private set; }
+    /// <summary>sk->sk_state.</summary>
+    public TcpState State { get => (TcpState)_state; private set => _state = checked((byte)value); }
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
     public FourTuple Tuple => new(Local, Remote);
@@ -285,7 +290,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         {
             if (_xmitTimer.Armed)
             {
-                return _xmitPending == TcpTimerKind.Persist
+                return XmitPending == TcpTimerKind.Persist
                     ? ("persist", _xmitTimer.Expires, _icsk.ProbesOut)
                     : ("on", _xmitTimer.Expires, _icsk.Retransmits);
             }
@@ -295,7 +300,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     }
 
     /// <summary>/proc/net/tcp "tr" code: 0 none, 1 retransmit/TLP, 2 keepalive (sk_timer), 4 zero-window probe.</summary>
-    public int ProcTimerCode => _xmitTimer.Armed ? (_xmitPending == TcpTimerKind.Persist ? 4 : 1) : _rare?.KeepaliveTimer is { Armed: true } ? 2 : 0;
+    public int ProcTimerCode => _xmitTimer.Armed ? (XmitPending == TcpTimerKind.Persist ? 4 : 1) : _rare?.KeepaliveTimer is { Armed: true } ? 2 : 0;
 
     bool IsSynchronized => State is not (TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv or TcpState.NewSynRecv);
 
@@ -356,7 +361,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         if (old == next) return;
         State = next;
         Host.StateMoved(old, next);
-        if (next == TcpState.Close) _lastStateBeforeClose = old;
+        if (next == TcpState.Close) LastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
@@ -390,7 +395,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
     {
-        _xmitPending = what;
+        XmitPending = what;
         _sim.ArmTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, what, Jiffies.Expiry(_sim.Now, SimDuration.Min(timeout, RtoMax)));
     }
 
@@ -402,7 +407,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     void ClearXmitTimer()
     {
         if (_xmitTimer.Armed) _xmitTimerListUntil = _xmitTimer.FiresAt;
-        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, XmitPending);
     }
 
     /// <summary>
