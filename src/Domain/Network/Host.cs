@@ -620,7 +620,7 @@ public sealed partial class Host : IEventTarget
         TcpSocket sk;
         if (_freeSockets.Count > 0 && _freeSockets.Peek().FreedAtEvent < Sim.EventsProcessed)
         {
-            sk = _freeSockets.Pop();
+            sk = _freeSockets.Pop().Socket;
             sk.Reuse(Sim.NextSocketId());
         }
         else sk = new TcpSocket(this, Sim.NextSocketId());
@@ -632,8 +632,12 @@ public sealed partial class Host : IEventTarget
     /// <summary>Models sk_free(): the socket is no longer allocated.</summary>
     internal void Free(TcpSocket sk) => Sockets.Remove(sk.Id);
 
-    /// <summary>Destroyed sockets nothing reaches any more, for <see cref="NewSocket"/> (the most recently freed on top).</summary>
-    readonly Stack<TcpSocket> _freeSockets = new();
+    /// <summary>
+    /// Destroyed sockets nothing reaches any more, for <see cref="NewSocket"/> (the most recently freed on top), each with
+    /// the event during which it was destroyed: it is not handed out again before that event ends. The event is the free
+    /// list's, not a field of every socket.
+    /// </summary>
+    readonly Stack<(TcpSocket Socket, long FreedAtEvent)> _freeSockets = new();
     /// <summary>Sockets kept on the free list at most: a pool of 100,000 closed at once does not stay behind.</summary>
     const int FreeSocketsKept = 1024;
 
@@ -653,7 +657,7 @@ public sealed partial class Host : IEventTarget
     /// <summary>Models sk_prot_free() — net/core/sock.c: kmem_cache_free(prot->slab, sk), bounded as a slab cache's free objects are by its shrinker.</summary>
     internal void FreeSocket(TcpSocket sk)
     {
-        if (_freeSockets.Count < FreeSocketsKept) _freeSockets.Push(sk);
+        if (_freeSockets.Count < FreeSocketsKept) _freeSockets.Push((sk, Sim.EventsProcessed));
     }
 
     /// <summary>Every row `ss -tan` would print for this host: listeners, full sockets, request and timewait sockets.</summary>

@@ -21,13 +21,13 @@ public sealed partial class TcpSocket
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
         if (address != IPv4.Any && !Host.IsLocal(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
-        var before = _bindAddress;
-        _bindAddress = address;
+        var before = BindAddress;
+        BindAddress = address;
         if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
         var err = port == 0 ? Host.BindEphemeral(this) : Host.BindExplicit(this, port);
         if (err is not null)
         {
-            _bindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
+            BindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
             return CallOutcome.Fail(err);
         }
         _userBoundPort = port != 0;
@@ -57,7 +57,7 @@ public sealed partial class TcpSocket
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
         RcvShutdown = SendShutdown = false;
-        Local = new Endpoint(_bindAddress, Local.Port);
+        Local = new Endpoint(BindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
         return CallOutcome.Ok();
@@ -174,11 +174,11 @@ public sealed partial class TcpSocket
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
-            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(_softError is not null ? TakeStreamError() : Errno.EAGAIN);
-            _pendingSend = call;
+            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(SoftError is not null ? TakeStreamError() : Errno.EAGAIN);
+            PendingSend = call;
             return CallOutcome.Block;
         }
-        if (_softError is not null || SendShutdown || State is not (TcpState.Established or TcpState.CloseWait))
+        if (SoftError is not null || SendShutdown || State is not (TcpState.Established or TcpState.CloseWait))
             return CallOutcome.Fail(TakeStreamError());
         Ledger.Sent += bytes;
         CopyToSendQueue(call);
@@ -191,15 +191,15 @@ public sealed partial class TcpSocket
             Ledger.Sent -= bytes - call.Done;
             return call.Done > 0 ? CallOutcome.Ok(call.Done) : CallOutcome.Fail(Errno.EAGAIN);
         }
-        _pendingSend = call;
+        PendingSend = call;
         return CallOutcome.Block;
     }
 
     /// <summary>sk_stream_error(): the pending socket error if any (consumed), else EPIPE.</summary>
     string TakeStreamError()
     {
-        var e = _softError ?? Errno.EPIPE;
-        _softError = null;
+        var e = SoftError ?? Errno.EPIPE;
+        SoftError = null;
         return e;
     }
 
@@ -213,8 +213,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeWriter()
     {
-        if (_pendingSend is not { } call) return;
-        if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && _softError is null)
+        if (PendingSend is not { } call) return;
+        if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && SoftError is null)
         {
             if (!StreamMemoryFree)
             {
@@ -229,7 +229,7 @@ public sealed partial class TcpSocket
                 Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
                 return;
             }
-            _pendingSend = null;
+            PendingSend = null;
             _sim.CompleteCall(call, call.Done, null);
             return;
         }
@@ -239,7 +239,7 @@ public sealed partial class TcpSocket
             Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
             return;
         }
-        _pendingSend = null;
+        PendingSend = null;
         // A blocked send returns what it copied, or the error when it copied nothing.
         if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
         else _sim.CompleteCall(call, -1, TakeStreamError());
@@ -248,8 +248,8 @@ public sealed partial class TcpSocket
     /// <summary>Starts a send that blocked until the handshake ended.</summary>
     void StartDeferredSend()
     {
-        if (_pendingSend is not { } call) return;
-        _pendingSend = null;
+        if (PendingSend is not { } call) return;
+        PendingSend = null;
         var outcome = SendAfterRateCheck(call.Requested, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
@@ -306,7 +306,7 @@ public sealed partial class TcpSocket
             // found_fin_ok breaks the loop; so do copied >= target and an exhausted len.
             bool done = copied >= target || finEaten || copied == len;
             long timeo = timedOut || (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo;
-            if (done || timeo == 0 || _softError is not null || State == TcpState.Close || RcvShutdown)
+            if (done || timeo == 0 || SoftError is not null || State == TcpState.Close || RcvShutdown)
             {
                 // After the loop, tcp_cleanup_rbuf(sk, copied).
                 CleanupRbuf(copied);
@@ -315,7 +315,7 @@ public sealed partial class TcpSocket
             // copied < target: tcp_cleanup_rbuf(sk, copied), then sk_wait_data() with the timeo left (a new timer).
             CleanupRbuf(copied);
             Sleep(call, timeo, TcpTimerKind.ReceiveTimeout);
-            _pendingRecv = call;
+            PendingRecv = call;
             return CallOutcome.Block;
         }
         if (_done)
@@ -328,10 +328,10 @@ public sealed partial class TcpSocket
         }
         // len 0 takes the same checks (target = sock_rcvlowat(…, 0) = 1): EAGAIN, the error, ENOTCONN, or a sleep that
         // any wakeup ends (EndZeroLengthRecv).
-        if (_softError is not null)
+        if (SoftError is not null)
         {
-            var e = _softError;
-            _softError = null;
+            var e = SoftError;
+            SoftError = null;
             return CallOutcome.Fail(e);
         }
         if (RcvShutdown) return CallOutcome.Ok(0);
@@ -341,7 +341,7 @@ public sealed partial class TcpSocket
         // for its first expiry, placed on the wheel from the clock of the new sleep.
         if (timedOut || !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
             return CallOutcome.Fail(Errno.EAGAIN);
-        _pendingRecv = call;
+        PendingRecv = call;
         return CallOutcome.Block;
     }
 
@@ -373,9 +373,9 @@ public sealed partial class TcpSocket
     /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>
     void WakeReader()
     {
-        if (_pendingRecv is not { } call) return;
-        _pendingRecv = null;
-        if (call.DisconnectsAtSleep != _disconnects)
+        if (PendingRecv is not { } call) return;
+        PendingRecv = null;
+        if (call.DisconnectsAtSleep != Disconnects)
         {
             // sk_wait_data() → sk_wait_event() saw sk_disconnects move: -EPIPE; tcp_recvmsg_locked() "err = copied ? : err".
             if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
@@ -384,7 +384,7 @@ public sealed partial class TcpSocket
         }
         if (EndZeroLengthRecv(call)) return;
         var outcome = Recv(call.Requested, call.MsgFlags, call);
-        if (outcome.Blocked) _pendingRecv = call;
+        if (outcome.Blocked) PendingRecv = call;
         else _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 
@@ -485,10 +485,10 @@ public sealed partial class TcpSocket
             case SocketOption.SO_SNDBUF:
                 // sk_setsockopt() SO_SNDBUF: SOCK_SNDBUF_LOCK, sk_sndbuf = max(2 · min(val, wmem_max), SOCK_MIN_SNDBUF),
                 // then sk->sk_write_space(): a writer asleep for space wakes if the new size makes the buffer writeable.
-                _sndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2);
+                SndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2);
                 StreamWriteSpace();
                 break;
-            case SocketOption.SO_RCVBUF: _rcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
+            case SocketOption.SO_RCVBUF: RcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
             case SocketOption.TCP_NODELAY: SetNoDelay(value != 0); break;
             case SocketOption.TCP_CORK: SetCork(value != 0); break;
             case SocketOption.TCP_QUICKACK: SetQuickAck(value); break;
@@ -544,10 +544,10 @@ public sealed partial class TcpSocket
             case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
             case SocketOption.SO_ERROR:
                 // sock_error(): xchg(&sk->sk_err, 0) — the next read sees 0.
-                var error = _softError;
-                _softError = null;
+                var error = SoftError;
+                SoftError = null;
                 return error is null ? CallOutcome.Ok(0, "0") : CallOutcome.Ok(Errno.Number(error), $"\"{error}\"");
-            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{_caOps.ToName()}\"");
+            case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{CaOps.ToName()}\"");
             case SocketOption.TCP_RTO_MAX_MS when _sim.Profile == KernelProfile.Linux44:
                 return CallOutcome.Fail(Errno.ENOPROTOOPT); // 4.4's do_tcp_getsockopt() has no such case: default
             case SocketOption.TCP_INFO:
@@ -633,7 +633,7 @@ public sealed partial class TcpSocket
             if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
             else _noSpace = true;
         }
-        if (_softError is not null) mask |= PollEvents.POLLERR;
+        if (SoftError is not null) mask |= PollEvents.POLLERR;
         return mask;
     }
 
@@ -691,12 +691,14 @@ public sealed partial class TcpSocket
     {
         ReuseAddr = listener.ReuseAddr;
         ReusePort = listener.ReusePort;
-        _sndBufSet = listener._sndBufSet;
-        _rcvBufSet = listener._rcvBufSet;
+        SndBufSet = listener.SndBufSet;
+        RcvBufSet = listener.RcvBufSet;
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
-        _rareOptions = listener._rareOptions?.CloneForChild(); // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat, linger, keepalive, timeouts
+        // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat, linger, keepalive, timeouts
+        if (listener._rare?.Options?.CloneForChild() is { } options) RareToWrite.Options = options;
+        else _rare?.Options = null;
         _ca.Reordering = listener._ca.Reordering; // sk_clone_lock(): the listener's tp->reordering, as tcp_init_sock() set it
         _icsk.RtoMin = listener._icsk.RtoMin; // inet_csk_clone_lock(): the listener's icsk_rto_min and icsk_rto_max, not today's sysctls
         _icsk.RtoMax = listener._icsk.RtoMax;
@@ -704,7 +706,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>
-    long SkSndbuf => _sndBufSet > 0 ? 2L * Math.Min(_sndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
+    long SkSndbuf => SndBufSet > 0 ? 2L * Math.Min(SndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
 
     /// <summary>
     /// Models tcp_init_transfer() + tcp_init_buffer_space() — net/ipv4/tcp_input.c, when the connection
@@ -729,7 +731,7 @@ public sealed partial class TcpSocket
     {
         _ca.Cwnd = TotalRetrans > 1 && _ca.UndoMarker != 0 ? 1 : TcpConstants.InitCwnd;
         InitCongestionControl();
-        if (_sndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
+        if (SndBufSet == 0) SndbufExpand(TcpConstants.InitCwnd);
         InitReceiveSpace();
         InitPushedSeq();
         if (activeOpen) UpdatePacingRate(SynAckMssCache(), TcpConstants.InitCwnd);
@@ -783,12 +785,12 @@ public sealed partial class TcpSocket
     internal void Interrupt(PendingCall call)
     {
         if (_pendingConnect == call) _pendingConnect = null;
-        if (_pendingSend == call) _pendingSend = null;
-        if (_pendingRecv == call) _pendingRecv = null;
-        if (_pendingClose == call)
+        if (PendingSend == call) PendingSend = null;
+        if (PendingRecv == call) PendingRecv = null;
+        if (PendingClose == call)
         {
             // sk_stream_wait_close(): the loop ends on signal_pending(); __tcp_close() goes on to orphan the socket.
-            _pendingClose = null;
+            PendingClose = null;
             FinishClose();
         }
         RemovePendingAccept(call);

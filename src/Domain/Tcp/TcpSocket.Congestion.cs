@@ -87,14 +87,14 @@ public sealed partial class TcpSocket
     /// icsk_ca_ops: tcp_init_sock() → tcp_assign_congestion_control() gives every new socket the host's
     /// tcp_congestion_control; a passive child gets it again (tcp_ca_openreq_child(), no TCP_CONGESTION here).
     /// </summary>
-    CongestionAlgorithm _caOps;
+    CongestionAlgorithm CaOps { get => (CongestionAlgorithm)_caOps; set => _caOps = checked((byte)value); }
     /// <summary>icsk_ca_setsockopt: TCP_CONGESTION chose the module, so an accepted child keeps it (tcp_ca_openreq_child()).</summary>
     bool _caSetsockopt;
     Bictcp _cubic;
     CwndUse _cwnd;
 
     /// <summary>The congestion control module the socket runs (TCP_CONGESTION's name).</summary>
-    public CongestionAlgorithm CongestionControl => _caOps;
+    public CongestionAlgorithm CongestionControl => CaOps;
 
     /// <summary>CUBIC's state (inet_csk_ca()), for tests.</summary>
     internal Bictcp CubicState => _cubic;
@@ -158,8 +158,8 @@ public sealed partial class TcpSocket
         if (name.Length > 15) name = name[..15];
         if (CongestionAlgorithms.Find(name) is not { } ca) return CallOutcome.Fail(Errno.ENOENT);
         _caSetsockopt = true;
-        if (ca == _caOps) return CallOutcome.Ok();
-        _caOps = ca;
+        if (ca == CaOps) return CallOutcome.Ok();
+        CaOps = ca;
         _cubic = default; // memset(icsk->icsk_ca_priv, 0, ...)
         if (State is not (TcpState.Close or TcpState.Listen))
         {
@@ -173,14 +173,14 @@ public sealed partial class TcpSocket
     void InheritCongestionControl(TcpSocket listener)
     {
         if (!listener._caSetsockopt) return;
-        _caOps = listener._caOps;
+        CaOps = listener.CaOps;
         _caSetsockopt = true;
     }
 
     /// <summary>bictcp_reset() + bictcp_hystart_reset(): what cubictcp_init() and cubictcp_state(TCP_CA_Loss) both do.</summary>
     void CubicReset()
     {
-        if (_caOps != CongestionAlgorithm.Cubic) return;
+        if (CaOps != CongestionAlgorithm.Cubic) return;
         _cubic.Reset();
         HystartReset();
     }
@@ -192,7 +192,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CaPktsAcked(long caRttUs)
     {
-        if (_caOps == CongestionAlgorithm.Cubic) CubicAcked(caRttUs);
+        if (CaOps == CongestionAlgorithm.Cubic) CubicAcked(caRttUs);
     }
 
     /// <summary>
@@ -225,7 +225,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CongAvoid(uint acked)
     {
-        if (_caOps == CongestionAlgorithm.Cubic) CubicCongAvoid(_snd.Una, acked);
+        if (CaOps == CongestionAlgorithm.Cubic) CubicCongAvoid(_snd.Una, acked);
         else RenoCongAvoid(acked);
         _cwnd.Stamp = Jiffies32;
     }
@@ -308,7 +308,7 @@ public sealed partial class TcpSocket
     int CaSsthresh()
     {
         _cwnd.Cnt = 0;
-        if (_caOps == CongestionAlgorithm.Reno) return Math.Max(_ca.Cwnd >> 1, 2);
+        if (CaOps == CongestionAlgorithm.Reno) return Math.Max(_ca.Cwnd >> 1, 2);
         return (int)_cubic.RecalcSsthresh((uint)_ca.Cwnd);
     }
 
@@ -544,7 +544,7 @@ public sealed partial class TcpSocket
             int delta = unchecked((int)(Jiffies32 - Jiffies32At(_snd.Lsndtime)));
             if (delta > Jiffies.FromDuration(_icsk.Rto)) CwndRestart(delta);
         }
-        if (inFlightBefore == 0 && _caOps == CongestionAlgorithm.Cubic)
+        if (inFlightBefore == 0 && CaOps == CongestionAlgorithm.Cubic)
             _cubic.TxStart(Jiffies32, Jiffies32At(_snd.Lsndtime));
     }
 }

@@ -42,7 +42,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void FastPathCheck()
     {
-        if (_ofo.Count == 0 && _rcv.Wnd != 0 && RmemAlloc < SkRcvbuf) FastPathOn();
+        if (Ofo.Count == 0 && _rcv.Wnd != 0 && RmemAlloc < SkRcvbuf) FastPathOn();
     }
 
     /// <summary>tp->tcp_header_len: 20 bytes, 32 with timestamps.</summary>

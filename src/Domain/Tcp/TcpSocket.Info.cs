@@ -89,7 +89,7 @@ public sealed partial class TcpSocket
             if (State == TcpState.Listen)
             {
                 // tcp_get_info(): "listeners aliased fields": tcpi_unacked is the accept queue; return early.
-                return new TcpInfo(State, _caOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                return new TcpInfo(State, CaOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                     AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
@@ -97,7 +97,7 @@ public sealed partial class TcpSocket
             var chrono = rateInfo ? ChronoStatsUs() : default;
             return new TcpInfo(
                 State,
-                _caOps.ToName(),
+                CaOps.ToName(),
                 Timestamps: _rxOpt.TsOk,
                 Sack: _rxOpt.SackOk,
                 WindowScale: wscaleOk,
@@ -133,7 +133,7 @@ public sealed partial class TcpSocket
                 MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
                 RcvMss: _rcvMss,
                 BytesSent: _data?.BytesSent ?? 0,
-                BytesRetrans: _retransStats?.BytesRetrans ?? 0,
+                BytesRetrans: _rare?.RetransStats?.BytesRetrans ?? 0,
                 SegsOut: _segsOut,
                 SegsIn: _segsIn,
                 DataSegsOut: _data?.DataSegsOut ?? 0,
@@ -153,9 +153,9 @@ public sealed partial class TcpSocket
                 CaState: (int)_ca.State,
                 // 6.7+: tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time (ms; an unfinished recovery counts
                 // up to now: tcp_clock_ms() − rto_stamp).
-                TotalRto: _retransStats?.TotalRto ?? 0,
-                TotalRtoRecoveries: _retransStats?.TotalRtoRecoveries ?? 0,
-                TotalRtoTimeMs: _retransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
+                TotalRto: _rare?.RetransStats?.TotalRto ?? 0,
+                TotalRtoRecoveries: _rare?.RetransStats?.TotalRtoRecoveries ?? 0,
+                TotalRtoTimeMs: _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
         }
     }
 
@@ -196,7 +196,7 @@ public sealed partial class TcpSocket
         {
             var now = _sim.Now;
             int timers = (_xmitTimer.Armed || now < _xmitTimerListUntil ? 1 : 0) + (_data is { } data && (data.DelackTimer.Armed || now < data.DelackTimerListUntil) ? 1 : 0)
-                + (_keepaliveTimer is { Armed: true } ? 1 : 0);
+                + (_rare?.KeepaliveTimer is { Armed: true } ? 1 : 0);
             if (State != TcpState.Listen) return 1 + timers;
             int requests = Host.RequestSockets.Count(r => ReferenceEquals(r.Listener, this));
             return 1 + timers + requests + AcceptQueueCount;

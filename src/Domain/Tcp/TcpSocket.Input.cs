@@ -118,7 +118,7 @@ public sealed partial class TcpSocket
             _transferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-            if (_pendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
+            if (PendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
             {
                 // sk_write_pending, rskq_defer_accept or ping-pong (TCP_QUICKACK 0): "Save one ACK. Data will be ready
                 // after several ticks, if write_pending is set." inet_csk_schedule_ack(), tcp_enter_quickack_mode(),
@@ -555,10 +555,10 @@ public sealed partial class TcpSocket
     /// </summary>
     bool RstAtMaxSack(Segment seg)
     {
-        if (_sim.Profile != KernelProfile.Linux6 || !_rxOpt.SackOk || _rcv.NumSacks == 0) return false;
-        var sp = _rcv.SelectiveAcks!;
+        if (_sim.Profile != KernelProfile.Linux6 || !_rxOpt.SackOk || NumSacks == 0) return false;
+        var sp = _rare!.SelectiveAcks!;
         uint maxSack = sp[0].Right;
-        for (int i = 1; i < _rcv.NumSacks; i++)
+        for (int i = 1; i < NumSacks; i++)
             if (SeqMath.After(sp[i].Right, maxSack)) maxSack = sp[i].Right;
         return seg.Seq == maxSack;
     }
@@ -619,10 +619,10 @@ public sealed partial class TcpSocket
     /// tcp_invalid_ratelimit per socket (tp->last_oow_ack_time, shared with challenge ACKs);
     /// segments with data are never limited.
     /// </summary>
-    bool OowRateLimited(Segment seg, MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, seg, skipped);
+    bool OowRateLimited(Segment seg, MibCounter skipped) => RareToWrite.OowAck.Limited(Host, _sim.Now, seg, skipped);
 
     /// <summary>__tcp_oow_rate_limited().</summary>
-    bool RateLimited(MibCounter skipped) => _oowAck.Limited(Host, _sim.Now, skipped);
+    bool RateLimited(MibCounter skipped) => RareToWrite.OowAck.Limited(Host, _sim.Now, skipped);
 
     /// <summary>Models tcp_send_dupack(): a duplicate with data means our ACK was lost — quick-ACK mode and a D-SACK (<see cref="DupAckDsack"/>).</summary>
     void SendDupAck(Segment seg, string reason)
@@ -749,7 +749,7 @@ public sealed partial class TcpSocket
                 FastretransAlert(priorSndUna, 0, ref flag, ref none);
             }
             CountDelivered(priorDelivered);
-            if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+            if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
             if (_ca.TlpOutstanding) ProcessTlpAck(ack, flag);
             return AckVerdict.Ok;
         }
@@ -770,7 +770,7 @@ public sealed partial class TcpSocket
         CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
-        if (_xmitTimer.Armed && _xmitPending == TcpTimerKind.Persist) AckProbe();
+        if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
     }
 
@@ -1212,7 +1212,7 @@ public sealed partial class TcpSocket
             Fin();
             SyncRmemCharge(); // tcp_fin() purged the out-of-order queue: its skbs' memory is uncharged (as Accept() does)
         }
-        bool hadOfo = _ofo.Count > 0;
+        bool hadOfo = Ofo.Count > 0;
         OfoQueue();
         SackRemove();
         FastPathCheck();
@@ -1220,7 +1220,7 @@ public sealed partial class TcpSocket
         // for tcp_ack_snd_check(); with a hole left, that check finds the out-of-order data (SACK compression, whose
         // duplicate-ACK count starts again for the new rcv_nxt). linux-4.4 ("RFC2581. 4.2.") only leaves ping-pong mode
         // (icsk_ack.pingpong = 0): the quick ACKs the out-of-order segments granted make the ACK go at once.
-        if (hadOfo && _ofo.Count == 0)
+        if (hadOfo && Ofo.Count == 0)
         {
             if (legacy) ExitPingPongMode();
             else AckToWrite.Now = true;
@@ -1311,8 +1311,8 @@ public sealed partial class TcpSocket
                 TimeWait(TcpState.TimeWait, SimDuration.Zero, "tcp_fin");
                 break;
         }
-        _ofo.Clear();
-        _rcv.NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
+        Ofo.Clear();
+        NumSacks = 0; // tcp_sack_reset(): num_sacks and dsack
         _rxOpt.Dsack = false;
         // "if (!sock_flag(sk, SOCK_DEAD)) sk->sk_state_change(sk)": a lingering close() wakes (and, in CLOSING, sleeps again).
         if (!Dead) WakeLingeringClose();
@@ -1333,12 +1333,12 @@ public sealed partial class TcpSocket
         if (!Ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
         if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
-            || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && _ofo.Count > 0))
+            || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && Ofo.Count > 0))
         {
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        if (_ofo.Count == 0)
+        if (Ofo.Count == 0)
         {
             ScheduleDelayedAck();
             return;
@@ -1362,7 +1362,7 @@ public sealed partial class TcpSocket
             SendAck("__tcp_ack_snd_check");
             return;
         }
-        var comp = _compAck ??= new();
+        var comp = RareToWrite.CompAck ??= new();
         if (comp.RcvNxt != _rcv.Nxt)
         {
             comp.RcvNxt = _rcv.Nxt;

@@ -13,13 +13,12 @@ public sealed partial class TcpSocket
     /// The options most sockets never set (<see cref="RareOptions"/>): made by the first setsockopt() of one, so a
     /// socket that sets none carries a null reference.
     /// </summary>
-    RareOptions? _rareOptions;
-    RareOptions RareOptionsToWrite => _rareOptions ??= new RareOptions();
+    RareOptions RareOptionsToWrite => RareToWrite.Options ??= new RareOptions();
 
     /// <summary>sk->sk_rcvlowat: sock_init_data() sets 1; never 0 (sock_setsockopt() / tcp_set_rcvlowat(): "val ? : 1").</summary>
-    int RcvLowat => _rareOptions?.RcvLowat ?? 1;
+    int RcvLowat => _rare?.Options?.RcvLowat ?? 1;
     /// <summary>tp->notsent_lowat: 0 until TCP_NOTSENT_LOWAT sets it (then tcp_notsent_lowat() reads the sysctl).</summary>
-    uint NotsentLowatSet => _rareOptions?.NotsentLowat ?? 0;
+    uint NotsentLowatSet => _rare?.Options?.NotsentLowat ?? 0;
 
     /// <summary>
     /// Models sk_setsockopt(SO_RCVLOWAT) — net/core/sock.c: a negative value becomes INT_MAX, then the protocol's
@@ -32,7 +31,7 @@ public sealed partial class TcpSocket
     void SetRcvLowat(int value)
     {
         long val = value < 0 ? int.MaxValue : value;
-        bool locked = _rcvBufSet > 0; // SOCK_RCVBUF_LOCK
+        bool locked = RcvBufSet > 0; // SOCK_RCVBUF_LOCK
         long cap = locked ? SkRcvbuf >> 1 : Host.Sysctls.TcpRmem[2] >> 1;
         val = Math.Min(val, cap);
         RareOptionsToWrite.RcvLowat = val == 0 ? 1 : (int)val;

@@ -43,7 +43,7 @@ public sealed partial class TcpSocket
     /// <summary>tp->nonagle.</summary>
     Nagle _nonagle;
     /// <summary>icsk->icsk_syn_retries: 0 uses net.ipv4.tcp_syn_retries (SYN) / tcp_synack_retries (a listener's SYN-ACKs).</summary>
-    int SynRetriesSet => _rareOptions?.SynRetries ?? 0;
+    int SynRetriesSet => _rare?.Options?.SynRetries ?? 0;
 
     /// <summary>
     /// Models __tcp_sock_set_nodelay() — net/ipv4/tcp.c: on sets TCP_NAGLE_OFF | TCP_NAGLE_PUSH and pushes what is
@@ -109,7 +109,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>icsk_accept_queue.rskq_defer_accept: TCP_DEFER_ACCEPT as a count of SYN-ACK retransmissions (0: off).</summary>
-    internal int DeferAcceptRetrans => _rareOptions?.DeferAcceptRetrans ?? 0;
+    internal int DeferAcceptRetrans => _rare?.Options?.DeferAcceptRetrans ?? 0;
 
     /// <summary>
     /// Models do_tcp_setsockopt(TCP_DEFER_ACCEPT) — net/ipv4/tcp.c: the seconds become retransmits with
@@ -130,7 +130,7 @@ public sealed partial class TcpSocket
                 period += timeout;
             }
         }
-        if (retrans != 0 || _rareOptions is not null) RareOptionsToWrite.DeferAcceptRetrans = retrans;
+        if (retrans != 0 || _rare?.Options is not null) RareOptionsToWrite.DeferAcceptRetrans = retrans;
     }
 
     /// <summary>Models retrans_to_secs(rskq_defer_accept, 1, 120) — net/ipv4/tcp.c: getsockopt(TCP_DEFER_ACCEPT) in seconds.</summary>
@@ -150,7 +150,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>tp->rx_opt.user_mss: TCP_MAXSEG (0: none).</summary>
-    int UserMss => _rareOptions?.UserMss ?? 0;
+    int UserMss => _rare?.Options?.UserMss ?? 0;
     /// <summary>tcp_sync_mss() has run (tcp_connect_init(), or a child's creation): mss_cache is the connection's.</summary>
     bool _mssSynced;
 
@@ -161,7 +161,7 @@ public sealed partial class TcpSocket
     CallOutcome SetMaxSeg(int value)
     {
         if (value != 0 && value is < TcpConstants.MinMss or > MaxTcpMaxseg) return CallOutcome.Fail(Errno.EINVAL);
-        if (value != 0 || _rareOptions is not null) RareOptionsToWrite.UserMss = value;
+        if (value != 0 || _rare?.Options is not null) RareOptionsToWrite.UserMss = value;
         return CallOutcome.Ok();
     }
 

@@ -32,7 +32,7 @@ public sealed partial class TcpSocket
                 // on a SYN-ACK, the TIME-WAIT's tw_ts_recent on a SYN that took one over (tcp_twsk_unique() copies it).
                 TsEcr: Host.Sysctls.TcpTimestamps ? _rxOpt.TsRecent : 0)
             : _rxOpt.TsOk ? new TcpOptions(HasTimestamp: true, TsVal: TsVal, TsEcr: _rxOpt.TsRecent) : TcpOptions.None;
-        if (gsoOptions is null && !syn && _rxOpt.SackOk && (_rcv.NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
+        if (gsoOptions is null && !syn && _rxOpt.SackOk && (NumSacks > 0 || _rxOpt.Dsack) && flags.Has(TcpFlags.Ack))
             options = options with { Sack = SackOption() };
         uint ack = flags.Has(TcpFlags.Ack) ? _rcv.Nxt : 0;
         ushort win = flags.Has(TcpFlags.Rst) && !flags.Has(TcpFlags.Ack) ? (ushort)0 : SelectWindow(syn);
@@ -61,7 +61,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void EventAckSent()
     {
-        if (_compAck is { Count: > 0 } comp)
+        if (_rare?.CompAck is { Count: > 0 } comp)
         {
             Host.Count(MibCounter.TcpExtTCPAckCompressed, comp.Count);
             comp.Count = 0;
@@ -188,8 +188,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackNewOfoSkb(uint seq, uint end)
     {
-        var sp = _rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max];
-        int cur = _rcv.NumSacks;
+        var sp = RareToWrite.SelectiveAcks ??= new SackBlock[SackBlocks.Max];
+        int cur = NumSacks;
         for (int i = 0; i < cur; i++)
         {
             if (!SackExtend(ref sp[i], seq, end)) continue;
@@ -205,11 +205,11 @@ public sealed partial class TcpSocket
         if (at >= SackBlocks.Max)
         {
             at--;
-            _rcv.NumSacks--;
+            NumSacks--;
         }
         for (; at > 0; at--) sp[at] = sp[at - 1];
         sp[0] = new SackBlock(seq, end);
-        _rcv.NumSacks++;
+        NumSacks++;
     }
 
     /// <summary>TCP_SACK_BLOCKS_EXPECTED — net/ipv4/tcp_input.c.</summary>
@@ -222,7 +222,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackCompressSendAck()
     {
-        if (_compAck is not { Count: > 0 } comp) return;
+        if (_rare?.CompAck is not { Count: > 0 } comp) return;
         CancelCompressedAckTimer();
         comp.Count--;
         SendAck("tcp_sack_compress_send_ack");
@@ -231,13 +231,13 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_sack_maybe_coalesce() — net/ipv4/tcp_input.c: the first block absorbs any later one it now reaches.</summary>
     void SackMaybeCoalesce()
     {
-        var sp = _rcv.SelectiveAcks!;
-        for (int i = 1; i < _rcv.NumSacks;)
+        var sp = _rare!.SelectiveAcks!;
+        for (int i = 1; i < NumSacks;)
         {
             if (SackExtend(ref sp[0], sp[i].Left, sp[i].Right))
             {
-                _rcv.NumSacks--;
-                for (int j = i; j < _rcv.NumSacks; j++) sp[j] = sp[j + 1];
+                NumSacks--;
+                for (int j = i; j < NumSacks; j++) sp[j] = sp[j + 1];
                 continue;
             }
             i++;
@@ -250,19 +250,19 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackRemove()
     {
-        if (_rcv.NumSacks == 0) return;
-        if (_ofo.Count == 0)
+        if (NumSacks == 0) return;
+        if (Ofo.Count == 0)
         {
-            _rcv.NumSacks = 0;
+            NumSacks = 0;
             return;
         }
-        var sp = _rcv.SelectiveAcks!;
-        for (int i = 0; i < _rcv.NumSacks;)
+        var sp = _rare!.SelectiveAcks!;
+        for (int i = 0; i < NumSacks;)
         {
             if (!SeqMath.Before(_rcv.Nxt, sp[i].Left))
             {
-                for (int j = i + 1; j < _rcv.NumSacks; j++) sp[j - 1] = sp[j];
-                _rcv.NumSacks--;
+                for (int j = i + 1; j < NumSacks; j++) sp[j - 1] = sp[j];
+                NumSacks--;
                 continue;
             }
             i++;
@@ -354,7 +354,7 @@ public sealed partial class TcpSocket
         - (_rxOpt.TsRecentStampSec != 0 && Host.Sysctls.TcpTimestamps ? TcpConstants.TimestampOptionBytes : 0);
 
     /// <summary>SOCK_RCVBUF_LOCK: SO_RCVBUF was set, so the window clamp is the full space.</summary>
-    internal bool RcvBufLocked => _rcvBufSet > 0;
+    internal bool RcvBufLocked => RcvBufSet > 0;
 
     /// <summary>
     /// Models tcp_select_initial_window() — net/ipv4/tcp_output.c, with the window clamp its callers
@@ -568,7 +568,7 @@ public sealed partial class TcpSocket
         if (sent)
         {
             // tcp_event_new_data_sent(): (re)arm the RTO if nothing was pending, then maybe a loss probe.
-            if (!_xmitTimer.Armed || _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
+            if (!_xmitTimer.Armed || XmitPending is TcpTimerKind.LossProbe or TcpTimerKind.Persist) RearmRto();
             // tcp_write_xmit(): "if (push_one != 2) tcp_schedule_loss_probe(sk, false)" — not after tcp_write_wakeup().
             if (!lossProbe && !windowProbe) ScheduleLossProbe(advancingRto: false);
         }
@@ -708,11 +708,11 @@ public sealed partial class TcpSocket
     {
         if (PacketsOut == 0)
         {
-            if (_xmitPending != TcpTimerKind.Persist) ClearXmitTimer();
+            if (XmitPending != TcpTimerKind.Persist) ClearXmitTimer();
             return;
         }
         var rto = _icsk.Rto;
-        if (fromHead || _xmitTimer.Armed && _xmitPending is TcpTimerKind.LossProbe or TcpTimerKind.ReorderTimeout)
+        if (fromHead || _xmitTimer.Armed && XmitPending is TcpTimerKind.LossProbe or TcpTimerKind.ReorderTimeout)
         {
             // Offset the time elapsed since the head was sent (tcp_rto_delta_us).
             var delta = _icsk.Rto - (_sim.Now - _rtx[0].SentAt);

@@ -5,23 +5,20 @@ namespace SimService.Domain.Tcp;
 /// <summary>The IPPROTO_IP options that steer the choice of the local port: IP_LOCAL_PORT_RANGE and IP_BIND_ADDRESS_NO_PORT.</summary>
 public sealed partial class TcpSocket
 {
-    /// <summary>The address bind() gave (INADDR_ANY unless bound to a specific one); SOCK_BINDADDR_LOCK when specific.</summary>
-    IPv4 _bindAddress;
-
     /// <summary>
     /// inet_rcv_saddr, as the bind hash compares it: the bound address while not connected (INADDR_ANY for a
     /// wildcard bind, also a listener's), the connection's local address once connect() or the handshake set it.
     /// </summary>
-    public IPv4 RcvSaddr => State is TcpState.Close or TcpState.Listen ? _bindAddress : Local.Address;
+    public IPv4 RcvSaddr => State is TcpState.Close or TcpState.Listen ? BindAddress : Local.Address;
 
     /// <summary>
     /// The source address of a connect() (tcp_v4_connect() → ip_route_connect()): the bound address if bind()
     /// gave one, else the route's source for the destination (<see cref="Host.SourceFor"/>).
     /// </summary>
-    IPv4 ConnectSource(IPv4 destination) => _bindAddress != IPv4.Any ? _bindAddress : Host.SourceFor(destination);
+    IPv4 ConnectSource(IPv4 destination) => BindAddress != IPv4.Any ? BindAddress : Host.SourceFor(destination);
 
     /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 as IP_LOCAL_PORT_RANGE set it (0: not set).</summary>
-    public uint LocalPortRangeOption => _rareOptions?.LocalPortRange ?? 0;
+    public uint LocalPortRangeOption => _rare?.Options?.LocalPortRange ?? 0;
 
     /// <summary>inet->bind_address_no_port (IP_BIND_ADDRESS_NO_PORT).</summary>
     public bool BindAddressNoPort { get; private set; }
@@ -36,7 +33,7 @@ public sealed partial class TcpSocket
         uint range = unchecked((uint)value);
         uint lo = range & 0xffff, hi = range >> 16;
         if (lo != 0 && hi != 0 && lo > hi) return CallOutcome.Fail(Errno.EINVAL);
-        if (range != 0 || _rareOptions is not null) RareOptionsToWrite.LocalPortRange = range;
+        if (range != 0 || _rare?.Options is not null) RareOptionsToWrite.LocalPortRange = range;
         return CallOutcome.Ok();
     }
 

@@ -36,7 +36,8 @@ internal struct RateEstimator
 internal enum TcpChrono : byte { Unspec, Busy, RwndLimited, SndbufLimited }
 
 /// <summary>tp->chrono_type, tp->chrono_start (tcp_jiffies32) and tp->chrono_stat[] (jiffies spent in each condition).</summary>
-[StructLayout(LayoutKind.Auto)]
+// Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
+[StructLayout(LayoutKind.Sequential)]
 internal struct Chronograph
 {
     public TcpChrono Type;

@@ -50,14 +50,14 @@ public sealed partial class TcpSocket
         if (!_rxOpt.SackOk || !Host.Sysctls.TcpDsack) return;
         Host.Count(SeqMath.Before(seq, _rcv.Nxt) ? MibCounter.TcpExtTCPDSACKOldSent : MibCounter.TcpExtTCPDSACKOfoSent);
         _rxOpt.Dsack = true;
-        _rcv.DuplicateSack = new SackBlock(seq, end);
+        RareToWrite.DuplicateSack = new SackBlock(seq, end);
     }
 
     /// <summary>Models tcp_dsack_extend(): a first duplicate sets the block, later ones widen it (tcp_sack_extend()).</summary>
     void DsackExtend(uint seq, uint end)
     {
         if (!_rxOpt.Dsack) DsackSet(seq, end);
-        else SackExtend(ref _rcv.DuplicateSack, seq, end);
+        else SackExtend(ref RareToWrite.DuplicateSack, seq, end);
     }
 
     /// <summary>
@@ -92,13 +92,13 @@ public sealed partial class TcpSocket
         if (_sim.Profile == KernelProfile.Linux6) MeasureRcvMss((int)(end - seq) - (fin ? 1 : 0), psh, fin);
         FastPathOff(); // "Disable header prediction."
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
-        if (_ofo.Count == 0)
+        if (Ofo.Count == 0)
         {
-            _ofo.Add((seq, end, fin));
+            OfoToWrite.Add((seq, end, fin));
             if (_rxOpt.SackOk)
             {
-                (_rcv.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
-                _rcv.NumSacks = 1;
+                (RareToWrite.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
+                NumSacks = 1;
             }
             SyncRmemCharge();
             return OfoSkb.Queued;
@@ -109,10 +109,10 @@ public sealed partial class TcpSocket
             SyncRmemCharge();
             return OfoSkb.Coalesced;
         }
-        int at = _ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
-        if (at >= 0 && SeqMath.Before(seq, _ofo[at].End))
+        int at = Ofo.FindLastIndex(o => !SeqMath.After(o.Seq, seq));
+        if (at >= 0 && SeqMath.Before(seq, Ofo[at].End))
         {
-            var skb1 = _ofo[at];
+            var skb1 = Ofo[at];
             if (!SeqMath.After(end, skb1.End))
             {
                 // "All the bits are present. Drop."
@@ -125,31 +125,31 @@ public sealed partial class TcpSocket
             if (SeqMath.After(seq, skb1.Seq))
             {
                 DsackSet(seq, skb1.End); // partial overlap
-                _ofo.Insert(++at, (seq, end, fin));
+                OfoToWrite.Insert(++at, (seq, end, fin));
             }
             else
             {
                 // Same start, the new segment covers the old one: it takes its place.
                 DsackExtend(skb1.Seq, skb1.End);
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
-                _ofo[at] = (seq, end, fin);
+                OfoToWrite[at] = (seq, end, fin);
             }
         }
         else
         {
-            _ofo.Insert(++at, (seq, end, fin));
+            OfoToWrite.Insert(++at, (seq, end, fin));
         }
         // merge_right: remove the segments the new one covers.
-        while (at + 1 < _ofo.Count)
+        while (at + 1 < Ofo.Count)
         {
-            var next = _ofo[at + 1];
+            var next = Ofo[at + 1];
             if (!SeqMath.After(end, next.Seq)) break;
             if (SeqMath.Before(end, next.End))
             {
                 DsackExtend(next.Seq, end);
                 break;
             }
-            _ofo.RemoveAt(at + 1);
+            Ofo.RemoveAt(at + 1);
             DsackExtend(next.Seq, next.End);
             Host.Count(MibCounter.TcpExtTCPOFOMerge);
         }
@@ -178,9 +178,9 @@ public sealed partial class TcpSocket
     bool OfoTryCoalesceBareFin(uint seq, uint end, bool fin)
     {
         if (!fin || end - seq != 1) return false;
-        int at = _ofo.FindLastIndex(o => o.End == seq);
+        int at = Ofo.FindLastIndex(o => o.End == seq);
         if (at < 0) return false;
-        _ofo[at] = (_ofo[at].Seq, end, true);
+        OfoToWrite[at] = (Ofo[at].Seq, end, true);
         Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
         return true;
     }
@@ -196,9 +196,9 @@ public sealed partial class TcpSocket
     void OfoQueue()
     {
         uint dsackHigh = _rcv.Nxt;
-        while (State != TcpState.Close && _ofo.Count > 0 && !SeqMath.After(_ofo[0].Seq, _rcv.Nxt))
+        while (State != TcpState.Close && Ofo.Count > 0 && !SeqMath.After(Ofo[0].Seq, _rcv.Nxt))
         {
-            var o = _ofo[0];
+            var o = Ofo[0];
             if (SeqMath.Before(o.Seq, dsackHigh))
             {
                 uint dsack = dsackHigh;
@@ -209,7 +209,7 @@ public sealed partial class TcpSocket
                 }
                 DsackExtend(o.Seq, dsack);
             }
-            _ofo.RemoveAt(0);
+            Ofo.RemoveAt(0);
             if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
         }
     }
@@ -227,7 +227,7 @@ public sealed partial class TcpSocket
         get
         {
             if (!_rxOpt.SackOk) return 0;
-            int effSacks = _rcv.NumSacks + (_rxOpt.Dsack ? 1 : 0);
+            int effSacks = NumSacks + (_rxOpt.Dsack ? 1 : 0);
             return effSacks == 0 ? 0 : 4 + 8 * Math.Min(effSacks, SackBlocksRoom);
         }
     }
@@ -244,8 +244,8 @@ public sealed partial class TcpSocket
         int room = SackBlocksRoom;
         Span<SackBlock> blocks = stackalloc SackBlock[SackBlocks.Max + 1];
         int n = 0;
-        if (_rxOpt.Dsack) blocks[n++] = _rcv.DuplicateSack;
-        for (int i = 0; i < _rcv.NumSacks; i++) blocks[n++] = _rcv.SelectiveAcks![i];
+        if (_rxOpt.Dsack) blocks[n++] = _rare!.DuplicateSack;
+        for (int i = 0; i < NumSacks; i++) blocks[n++] = _rare!.SelectiveAcks![i];
         _rxOpt.Dsack = false;
         return SackBlocks.Of(blocks[..Math.Min(n, room)]);
     }

@@ -17,9 +17,6 @@ namespace SimService.Domain.Tcp;
 /// </summary>
 public sealed partial class TcpSocket
 {
-    /// <summary>tp->recv_sack_cache: the blocks the last SACK-tagging ACK used, sorted, right-aligned (empty: 0, 0).</summary>
-    SackBlock[]? _recvSackCache;
-
     /// <summary>
     /// Models tcp_sacktag_walk() — net/ipv4/tcp_input.c: from send skb <paramref name="skb"/> (-1: NULL) while the skbs
     /// start below <paramref name="end"/>. An skb below the end of <paramref name="nextDup"/> (the D-SACK block that lies
@@ -297,7 +294,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void SackCacheStore(List<(SackBlock Block, bool DupSack)> ordered)
     {
-        var c = _recvSackCache!;
+        var c = _rare!.RecvSackCache!;
         int empty = c.Length - ordered.Count;
         for (int k = 0; k < c.Length; k++) c[k] = k < empty ? default : ordered[k - empty].Block;
     }
@@ -315,7 +312,7 @@ public sealed partial class TcpSocket
     /// </summary>
     AckFlags SacktagBlocks(List<(SackBlock Block, bool DupSack)> ordered, uint sndUna, ref SacktagState state)
     {
-        var c = _recvSackCache ??= new SackBlock[SackBlocks.Max];
+        var c = RareToWrite.RecvSackCache ??= new SackBlock[SackBlocks.Max];
         var flag = AckFlags.None;
         if (_data?.SndSkbs is null)
         {

@@ -651,7 +651,7 @@ public sealed partial class TcpSocket
     /// tcp_mem pressure nor at or above tcp_mem[0] pages (sk_memory_allocated() ≥ sk_prot_mem_limits(sk, 0), which
     /// the pressure state implies), not when the packets in flight fill cwnd.
     /// </summary>
-    bool ShouldExpandSndbuf => _sndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
+    bool ShouldExpandSndbuf => SndBufSet == 0 && Host.TcpMemPages < Host.Sysctls.TcpMem[0] && PacketsInFlight < _ca.Cwnd;
 
     /// <summary>
     /// Models sk_stream_write_space() called directly (sk->sk_write_space() after setsockopt(SO_SNDBUF)) —

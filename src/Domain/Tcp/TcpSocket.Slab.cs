@@ -20,22 +20,20 @@ public sealed partial class TcpSocket
     /// place the initial values are written, for a new object and for one taken from the free list alike.
     /// <c>SocketSlabTests</c> writes every field of a socket and checks that this gives it back a new one's values.
     /// </summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_rtx), nameof(_caOps))]
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_rtx))]
     void Init(int id)
     {
         Id = id;
-        FreedAtEvent = 0;
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
         _xmitTimer.Recycle();
         _data?.Reset(); // kept with the object, as its generation must be (TcpSocket.DataPath.cs)
-        _keepaliveTimer = null;
-        _xmitPending = default;
-        _lastStateBeforeClose = TcpState.Close;
+        XmitPending = default;
+        LastStateBeforeClose = TcpState.Close;
         State = TcpState.Close;
         Local = new Endpoint(Host.Address, 0);
         Remote = default;
-        _ledger?.Clear(); // kept, zeroed: only an unreachable socket is reused, and nothing else holds its ledger at level counters
+        _rare?.Reset(); // kept, as the data path is (TcpSocket.Rare.cs): its ledger zeroed, the rest a new socket's
         Fd = 0;
         FileRefs = 0;
         CallRefs = 0;
@@ -45,16 +43,12 @@ public sealed partial class TcpSocket
         Destroyed = false;
         PeerSocketId = 0;
         ReuseAddr = ReusePort = ConnectBind = false;
-        _sndBufSet = _rcvBufSet = 0;
         NonBlocking = false;
         _sockState = default;
-        _disconnects = 0;
         RcvShutdown = SendShutdown = false;
         _done = _finCopied = false;
-        _softError = null;
         BoundPort = _userBoundPort = false;
         Parent = null;
-        _listen = null;
 
         // tcp_init_sock() and sock_init_data().
         _snd = default;
@@ -67,40 +61,33 @@ public sealed partial class TcpSocket
         _icsk.RtoMin = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMicroseconds(Host.Sysctls.TcpRtoMinUs)));
         // icsk_rto_max = msecs_to_jiffies(net.ipv4.tcp_rto_max_ms) (6.15+; linux-4.4: TCP_RTO_MAX).
         _icsk.RtoMax = Jiffies.ToDuration(Jiffies.FromDuration(SimDuration.FromMilliseconds(Host.Sysctls.TcpRtoMaxMs)));
-        _compAck = null;
         // u32 tp->reordering = net.ipv4.tcp_reordering.
         _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = unchecked((uint)Host.Sysctls.TcpReordering) };
         _rack = default;
         _mss = TcpConstants.EthernetMss;
         _sndBuf = Host.Sysctls.TcpWmem[1]; // sk_sndbuf = tcp_wmem[1]
         _rtx = _sim.FreeQueues.NoRtx;
-        _ofo = default;
-        _recvSackCache = null; // tp->recv_sack_cache, zeroed with the socket
         _tsOffset = 0;
-        _retransStats = null;
         _retransStampNs1 = 0;
         _delivered = 0;
-        _oowAck = default;
         _lastAckRecv = default;
         _transferStamped = _lrcvStamped = false;
         _lrcvTime = 0;
         _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
-        _pendingConnect = _pendingSend = _pendingRecv = _pendingClose = null;
+        _pendingConnect = null;
         _xmitTimerListUntil = default;
 
-        _caOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
+        CaOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
         _caSetsockopt = false;
         _cubic = default;
         _cwnd = new() { Clamp = uint.MaxValue }; // snd_cwnd_clamp = ~0
         _predOn = false;
         _predWindow = 0;
         _fastPathData = false;
-        _rareOptions = null;
         _nonagle = default;
         _mssSynced = false;
         _connectMssCache = 0;
-        _bindAddress = IPv4.Any;
         BindAddressNoPort = false;
         _rate = RateEstimator.Initial;
         _chrono = default;
@@ -128,18 +115,13 @@ public sealed partial class TcpSocket
     /// </summary>
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
-        _listen is null && LingerSet is null && TimeoutsSet is null &&
-        _pendingConnect is null && _pendingSend is null && _pendingRecv is null && _pendingClose is null;
-
-    /// <summary>The event during which the socket was destroyed: it is not handed out again before that event ends.</summary>
-    internal long FreedAtEvent { get; private set; }
+        _rare?.Listen is null && LingerSet is null && TimeoutsSet is null &&
+        _pendingConnect is null && PendingSend is null && PendingRecv is null && PendingClose is null;
 
     /// <summary>sk_prot_free(): gives a destroyed, unreachable socket back to its host's free list.</summary>
     void FreeToSlab()
     {
-        if (!Reusable) return;
-        FreedAtEvent = _sim.EventsProcessed;
-        Host.FreeSocket(this);
+        if (Reusable) Host.FreeSocket(this);
     }
 
     /// <summary>sk_prot_alloc() of an object from the free list: a new socket with a new id.</summary>

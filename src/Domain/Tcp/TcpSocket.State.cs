@@ -9,7 +9,8 @@ namespace SimService.Domain.Tcp;
 // Each is a mutable struct held in a field of its socket: no allocation of its own, and a field's
 // owner follows from where it sits (_snd.Una is tp->snd_una, Ack.Ato is icsk->icsk_ack.ato).
 // LayoutKind.Auto lets the runtime order a group's fields by size (no padding between a bool and a long),
-// as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes.
+// as the kernel orders tcp_sock's fields by hand; nothing reads these structs' bytes. Auto rounds a struct's size
+// up to 8 bytes, so a group of 4-byte and smaller fields is Sequential instead, its fields in an order without padding.
 
 /// <summary>The send sequence space of struct tcp_sock: snd_una … write_seq, the peer's window, the queued FIN.</summary>
 [StructLayout(LayoutKind.Auto)]
@@ -46,7 +47,10 @@ internal struct SendSequence
     public SimTime Lsndtime;
 }
 
-/// <summary>The receive sequence space of struct tcp_sock: rcv_nxt, the advertised window and its clamp, what is unread.</summary>
+/// <summary>
+/// The receive sequence space of struct tcp_sock: rcv_nxt, the advertised window and its clamp, what is unread (the SACK
+/// blocks to report — selective_acks, duplicate_sack, rx_opt.num_sacks — are the rare state's: TcpSocket.Rare.cs).
+/// </summary>
 [StructLayout(LayoutKind.Auto)]
 internal struct ReceiveSequence
 {
@@ -62,16 +66,11 @@ internal struct ReceiveSequence
     public uint Ssthresh;
     /// <summary>Payload bytes received in order and not yet read by the application (rcv_nxt − copied_seq without the FIN).</summary>
     public long Unread;
-    /// <summary>tp->selective_acks[TCP_NUM_SACKS]: the SACK blocks to report, most recent first (allocated on the first out-of-order segment).</summary>
-    public Network.SackBlock[]? SelectiveAcks;
-    /// <summary>tp->rx_opt.num_sacks: how many of them are in use.</summary>
-    public int NumSacks;
-    /// <summary>tp->duplicate_sack[0]: the D-SACK block to report (RFC 2883), sent before the SACK blocks while rx_opt.dsack is set.</summary>
-    public Network.SackBlock DuplicateSack;
 }
 
 /// <summary>struct tcp_options_received (tp->rx_opt): what the handshake negotiated and the timestamp state PAWS keeps.</summary>
-[StructLayout(LayoutKind.Auto)]
+// Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
+[StructLayout(LayoutKind.Sequential)]
 internal struct ReceivedOptions
 {
     /// <summary>rx_opt.tstamp_ok: timestamps negotiated.</summary>
@@ -84,28 +83,35 @@ internal struct ReceivedOptions
     public bool Dsack;
     /// <summary>rx_opt.ts_recent: the peer's TSval to echo.</summary>
     public uint TsRecent;
-    /// <summary>rx_opt.ts_recent_stamp: when ts_recent was taken, in kernel seconds.</summary>
-    public long TsRecentStampSec;
+    int _tsRecentStampSec;
+    /// <summary>rx_opt.ts_recent_stamp: when ts_recent was taken, in kernel seconds (an int in the kernel's struct, as here).</summary>
+    public long TsRecentStampSec { readonly get => _tsRecentStampSec; set => _tsRecentStampSec = unchecked((int)value); }
+    // The window scales are 4-bit fields in the kernel's struct (0–14, TCP_MAX_WSCALE): a byte each here.
+    byte _sndWscale, _rcvWscale;
     /// <summary>rx_opt.snd_wscale: the peer's window scale (applied to windows it sends).</summary>
-    public int SndWscale;
+    public int SndWscale { readonly get => _sndWscale; set => _sndWscale = checked((byte)value); }
     /// <summary>rx_opt.rcv_wscale: our window scale (applied to windows we send).</summary>
-    public int RcvWscale;
+    public int RcvWscale { readonly get => _rcvWscale; set => _rcvWscale = checked((byte)value); }
     /// <summary>rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option).</summary>
     public int MssClamp;
 }
 
 /// <summary>The RTT estimator of struct tcp_sock (tcp_rtt_estimator(), tcp_set_rto()) and the windowed minimum RTT.</summary>
-[StructLayout(LayoutKind.Auto)]
+// Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
+[StructLayout(LayoutKind.Sequential)]
 internal struct RttEstimator
 {
-    /// <summary>tp->srtt_us (kept unscaled here: the smoothed RTT in µs).</summary>
-    public long SrttUs;
-    /// <summary>tp->mdev_us: the mean deviation.</summary>
-    public long MdevUs;
+    // u32 as in tcp_sock; tcp_rtt_estimator() computes in a long and stores the low 32 bits, as the kernel's does (none of
+    // these is negative: mdev_us and rttvar_us lose at most a quarter of themselves per update).
+    uint _srttUs, _mdevUs, _mdevMaxUs, _rttvarUs;
+    /// <summary>tp->srtt_us: the smoothed RTT in µs, scaled by 8 (0: no sample yet).</summary>
+    public long SrttUs { readonly get => _srttUs; set => _srttUs = unchecked((uint)value); }
+    /// <summary>tp->mdev_us: the mean deviation (scaled by 4).</summary>
+    public long MdevUs { readonly get => _mdevUs; set => _mdevUs = unchecked((uint)value); }
     /// <summary>tp->mdev_max_us: the largest mdev of the current window of data.</summary>
-    public long MdevMaxUs;
+    public long MdevMaxUs { readonly get => _mdevMaxUs; set => _mdevMaxUs = unchecked((uint)value); }
     /// <summary>tp->rttvar_us: the variance that feeds the RTO.</summary>
-    public long RttvarUs;
+    public long RttvarUs { readonly get => _rttvarUs; set => _rttvarUs = unchecked((uint)value); }
     /// <summary>tp->rtt_seq: snd_nxt when mdev_max was last reset (once per window of data).</summary>
     public uint RttSeq;
     /// <summary>tp->rtt_min: the windowed minimum RTT in µs (tcp_min_rtt(); RACK's reordering window is a quarter of it).</summary>

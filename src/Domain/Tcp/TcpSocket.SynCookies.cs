@@ -71,7 +71,7 @@ public sealed partial class TcpSocket
     bool CookieCheck(Segment ack)
     {
         if (Host.Sysctls.TcpSyncookies == 0) return false;
-        if (SynCookies.NoRecentOverflow(_listen?.SynqOverflowStamp ?? 0, _sim.Now)) return false;
+        if (SynCookies.NoRecentOverflow(_rare?.Listen?.SynqOverflowStamp ?? 0, _sim.Now)) return false;
         var tuple = new FourTuple(ack.Destination, ack.Source);
         int mss = Host.IssuedCookies.Check(tuple, ack.Ack - 1, ack.Seq - 1, SynCookies.CookieTime(_sim.Now));
         if (mss == 0)

@@ -56,7 +56,7 @@ public sealed partial class TcpSocket
             {
                 // sk_stream_wait_close(sk, sk_lingertime): sk_wait_event() until !sk_stream_closing(), the
                 // timeout used up or a signal.
-                _pendingClose = call;
+                PendingClose = call;
                 return CallOutcome.Block;
             }
         }
@@ -74,7 +74,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeLingeringClose()
     {
-        if (_pendingClose is null || Linger.Woken) return;
+        if (PendingClose is null || Linger.Woken) return;
         Linger.Woken = true;
         _sim.Schedule(_sim.Now, this, LingerWake);
     }
@@ -88,7 +88,7 @@ public sealed partial class TcpSocket
     void LingerWoken()
     {
         Linger.Woken = false;
-        if (_pendingClose is not { } call) return;
+        if (PendingClose is not { } call) return;
         if (StreamClosing)
         {
             Sleep(call, LingerJiffies, TcpTimerKind.Linger);
@@ -99,8 +99,8 @@ public sealed partial class TcpSocket
 
     void EndLinger()
     {
-        if (_pendingClose is not { } call) return;
-        _pendingClose = null;
+        if (PendingClose is not { } call) return;
+        PendingClose = null;
         call.Sleep?.Cancel(); // also for a close no caller waits on (dup2(), a returning call's fdput())
         FinishClose();
         _sim.CompleteCall(call, 0, null);
@@ -216,11 +216,11 @@ public sealed partial class TcpSocket
                  || (_snd.Nxt != _snd.WriteSeq && old is TcpState.Closing or TcpState.LastAck))
         {
             SendActiveReset(cause);
-            _softError = Errno.ECONNRESET;
+            SoftError = Errno.ECONNRESET;
         }
         else if (old == TcpState.SynSent)
         {
-            _softError = Errno.ECONNRESET;
+            SoftError = Errno.ECONNRESET;
         }
         CancelAllTimers();
         PurgeReceiveQueue("tcp_disconnect discarded received data");
@@ -272,14 +272,14 @@ public sealed partial class TcpSocket
             default: err = Errno.ECONNRESET; break;
         }
         PurgeWriteQueue("RST received");
-        _softError = err;
+        SoftError = err;
         Done(cause);
     }
 
     /// <summary>Models tcp_write_err(): ETIMEDOUT (silent: no RST), queue purged, TCPAbortOnTimeout.</summary>
     void WriteErr(string cause)
     {
-        _softError = Errno.ETIMEDOUT;
+        SoftError = Errno.ETIMEDOUT;
         PurgeWriteQueue("connection timed out");
         Done(cause);
         Host.Count(MibCounter.TcpExtTCPAbortOnTimeout);
@@ -337,7 +337,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void ListenStop()
     {
-        if (_listen is not { } listen) return;
+        if (_rare?.Listen is not { } listen) return;
         while (listen.Accept.TryDequeue(out var child))
         {
             child.Disconnect("inet_csk_listen_stop");
@@ -361,11 +361,11 @@ public sealed partial class TcpSocket
         Destroyed = true;
         _xmitTimer.Cancel(this, XmitTimerKey); // silently, as Detach() does: CancelAllTimers() journaled the armed ones
         _data?.DelackTimer.Cancel(this, DelackTimerKey);
-        _compAck?.Timer.Cancel(this, CompressedAckTimerKey);
-        _keepaliveTimer?.Detach();
+        _rare?.CompAck?.Timer.Cancel(this, CompressedAckTimerKey);
+        _rare?.KeepaliveTimer?.Detach();
         GiveBackQueues();
         Host.Free(this);
-        _sim.Bury(this, _lastStateBeforeClose);
+        _sim.Bury(this, LastStateBeforeClose);
         FreeToSlab();
     }
 
@@ -384,8 +384,8 @@ public sealed partial class TcpSocket
     /// <summary>Receive-queue bytes the application will never read are lost to the sender; the out-of-order queue goes too.</summary>
     void PurgeReceiveQueue(string reason)
     {
-        _ofo.Clear();
-        _rcv.NumSacks = 0;
+        Ofo.Clear();
+        NumSacks = 0;
         DropReceiveQueue(reason);
     }
 
@@ -433,7 +433,7 @@ public sealed partial class TcpSocket
         {
             _pendingConnect = null;
             // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
-            if (c.DisconnectsAtSleep != _disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
+            if (c.DisconnectsAtSleep != Disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
             else if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
             else
             {
@@ -476,8 +476,8 @@ public sealed partial class TcpSocket
 
     string TakeStreamErrorOr(string fallback)
     {
-        var e = _softError ?? fallback;
-        _softError = null;
+        var e = SoftError ?? fallback;
+        SoftError = null;
         return e;
     }
 }

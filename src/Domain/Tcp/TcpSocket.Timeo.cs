@@ -13,7 +13,7 @@ public sealed partial class TcpSocket
     public const long MaxScheduleTimeout = long.MaxValue;
 
     /// <summary>Made by the first SO_SNDTIMEO/SO_RCVTIMEO (null: MAX_SCHEDULE_TIMEOUT for both).</summary>
-    SockTimeouts? TimeoutsSet => _rareOptions?.Timeouts;
+    SockTimeouts? TimeoutsSet => _rare?.Options?.Timeouts;
     SockTimeouts Timeouts => RareOptionsToWrite.Timeouts ??= new();
 
     /// <summary>sk->sk_sndtimeo in jiffies (<see cref="MaxScheduleTimeout"/>: no limit).</summary>
@@ -86,7 +86,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool Sleep(PendingCall call, long timeo, TcpTimerKind kind)
     {
-        call.DisconnectsAtSleep = _disconnects;
+        call.DisconnectsAtSleep = Disconnects;
         if (call.Sleep is { } asleep)
         {
             asleep.Arm();
@@ -108,7 +108,7 @@ public sealed partial class TcpSocket
     internal void OnSleepTimeout(PendingCall call)
     {
         // A lingering close may be no caller's pending call (the close dup2() or a returning call's fdput() made).
-        if (call.Kind == SocketCallKind.Close ? _pendingClose != call : !_sim.IsPending(call.Id)) return;
+        if (call.Kind == SocketCallKind.Close ? PendingClose != call : !_sim.IsPending(call.Id)) return;
         _sim.TimerFired(Host, Id, call.Sleep!.Kind);
         if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
         {
@@ -133,7 +133,7 @@ public sealed partial class TcpSocket
             case SocketCallKind.Recv:
                 // tcp_recvmsg_locked()'s next pass with timeo 0: it copies what came meanwhile (below SO_RCVLOWAT,
                 // no wakeup) and returns the count; nothing copied → -EAGAIN.
-                if (_pendingRecv == call) _pendingRecv = null;
+                if (PendingRecv == call) PendingRecv = null;
                 if (EndZeroLengthRecv(call)) break;
                 var read = Recv(call.Requested, call.MsgFlags, call, timedOut: true);
                 _sim.CompleteCall(call, read.Value, read.Errno);
@@ -145,7 +145,7 @@ public sealed partial class TcpSocket
             case SocketCallKind.Send:
                 // sk_stream_wait_connect() / sk_stream_wait_memory(): !*timeo_p → -EAGAIN; tcp_sendmsg_locked()
                 // then returns what it copied, if anything ("if (copied + copied_syn) goto out").
-                if (_pendingSend == call) _pendingSend = null;
+                if (PendingSend == call) PendingSend = null;
                 if (State is not (TcpState.SynSent or TcpState.SynRecv)) Ledger.Sent -= call.Requested - call.Done;
                 _sim.CompleteCall(call, call.Done > 0 ? call.Done : -1, call.Done > 0 ? null : Errno.EAGAIN);
                 break;
@@ -154,7 +154,7 @@ public sealed partial class TcpSocket
 
     void RemovePendingAccept(PendingCall call)
     {
-        if (_listen is not { Waiters: var waiters }) return;
+        if (_rare?.Listen is not { Waiters: var waiters }) return;
         for (int n = waiters.Count; n > 0; n--)
         {
             var c = waiters.Dequeue();

@@ -10,7 +10,7 @@ public sealed partial class TcpSocket
     void OnXmitTimer()
     {
         MstampRefresh();
-        var what = _xmitPending;
+        var what = XmitPending;
         RecordFired(what);
         switch (what)
         {
@@ -195,7 +195,7 @@ public sealed partial class TcpSocket
             var floor = _sim.Profile == KernelProfile.Linux44 ? SimDuration.Zero : RtoMinimum;
             _icsk.Rto = SimDuration.Min(SimDuration.Max(EstimatedRto, floor), RtoMax);
         }
-        else if (State != TcpState.SynSent || (_retransStats?.TotalRto ?? 0) > Host.Sysctls.TcpSynLinearTimeouts)
+        else if (State != TcpState.SynSent || (_rare?.RetransStats?.TotalRto ?? 0) > Host.Sysctls.TcpSynLinearTimeouts)
         {
             // 6.8+: the backoff grows only with the doubling — not during SYN_SENT's linear timeouts, and also on the
             // zero-window branch, which jumps here.
@@ -233,7 +233,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void UpdateRtoTime()
     {
-        if (_retransStats is not { RtoStampMs: not 0 } stats) return;
+        if (_rare?.RetransStats is not { RtoStampMs: not 0 } stats) return;
         stats.TotalRtoTimeMs += ClockMs(_sim.Now) - stats.RtoStampMs;
         stats.RtoStampMs = 0;
     }
@@ -244,7 +244,7 @@ public sealed partial class TcpSocket
     /// <summary>tcp_clear_retrans()'s reset of the RTO statistics (tcp_connect_init(), tcp_disconnect()).</summary>
     void ClearRtoStats()
     {
-        if (_retransStats is not { } stats) return;
+        if (_rare?.RetransStats is not { } stats) return;
         stats.TotalRto = stats.TotalRtoRecoveries = 0;
         stats.TotalRtoTimeMs = stats.RtoStampMs = 0;
     }
@@ -497,7 +497,7 @@ public sealed partial class TcpSocket
     void OnCompressedAckTimer()
     {
         RecordFired(TcpTimerKind.CompressedAck);
-        if (_compAck is not { Count: > 0 } comp) return;
+        if (_rare?.CompAck is not { Count: > 0 } comp) return;
         comp.Count--;
         SendAck("tcp_compressed_ack_kick");
     }
@@ -632,7 +632,7 @@ public sealed partial class TcpSocket
         Keepalive.On = on;
         if (State is TcpState.Close or TcpState.Listen) return;
         if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-        else if (!on && _keepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
+        else if (!on && _rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
     }
 
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>

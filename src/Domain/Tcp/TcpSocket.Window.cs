@@ -85,7 +85,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
-    internal long SkRcvbuf => _rcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(_rcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
+    internal long SkRcvbuf => RcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(RcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
 
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
     internal long RmemAlloc => (_data?.RcvQueueTruesize ?? 0) + OfoTruesize();
@@ -93,11 +93,11 @@ public sealed partial class TcpSocket
     /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
     long OfoTruesize()
     {
-        if (_ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
-        if (!ViaLoopback) return _ofo.Count * (long)RcvSkbTruesize;
+        if (Ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
+        if (!ViaLoopback) return Ofo.Count * (long)RcvSkbTruesize;
         long sum = 0;
-        for (int i = 0; i < _ofo.Count; i++)
-            sum += RcvTruesize(_ofo[i].End - _ofo[i].Seq - (_ofo[i].Fin ? 1u : 0u));
+        for (int i = 0; i < Ofo.Count; i++)
+            sum += RcvTruesize(Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u));
         return sum;
     }
 
@@ -402,9 +402,9 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
     void RcvbufGrow()
     {
-        if (!Host.Sysctls.TcpModerateRcvbuf || _rcvBufSet > 0) return;
+        if (!Host.Sysctls.TcpModerateRcvbuf || RcvBufSet > 0) return;
         long rcvwin = _rcvq.Space << 1;
-        if (_ofo.Count > 0) rcvwin += (long)(_ofo[^1].End - _rcv.Nxt);
+        if (Ofo.Count > 0) rcvwin += (long)(Ofo[^1].End - _rcv.Nxt);
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
         if (rcvbuf > _rcvBuf)
         {

@@ -13,21 +13,24 @@ namespace SimService.Domain.Tcp;
 /// </summary>
 public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 {
-    readonly Simulation _sim;
+    /// <summary>The simulation (sock_net(sk)): the host's, not a field of every socket.</summary>
+    Simulation _sim => Host.Sim;
     /// <summary>icsk_retransmit_timer: the one xmit timer (retransmit, loss probe, reorder, persist), a field of the socket.</summary>
     TimerState _xmitTimer;
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
     static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
-    /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it.</summary>
-    SimTimer? _keepaliveTimer;
-    SimTimer KeepaliveTimer => _keepaliveTimer ??= new SimTimer(this, 2);
-    TcpTimerKind _xmitPending;
-    TcpState _lastStateBeforeClose;
+    /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it (<see cref="Rare"/>).</summary>
+    SimTimer KeepaliveTimer => RareToWrite.KeepaliveTimer ??= new SimTimer(this, 2);
+    // The socket's enums are kept in a byte each, as the kernel keeps sk_state and icsk_pending in a u8.
+    byte _xmitPending, _lastStateBeforeClose, _state, _caOps;
+    /// <summary>icsk_pending: what the xmit timer is armed for.</summary>
+    TcpTimerKind XmitPending { get => (TcpTimerKind)_xmitPending; set => _xmitPending = checked((byte)value); }
+    /// <summary>The state a socket left for CLOSE (what a destroyed socket's record shows).</summary>
+    TcpState LastStateBeforeClose { get => (TcpState)_lastStateBeforeClose; set => _lastStateBeforeClose = checked((byte)value); }
 
     internal TcpSocket(Host host, int id)
     {
         Host = host;
-        _sim = host.Sim;
         Init(id); // TcpSocket.Slab.cs: sk_alloc()'s zeroed object and tcp_init_sock()
     }
 
@@ -37,13 +40,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public Host Host { get; }
     public int Id { get; private set; }
     int IBindOwner.BindHash => Id;
-    public TcpState State { get; private set; }
+    /// <summary>sk->sk_state.</summary>
+    public TcpState State { get => (TcpState)_state; private set => _state = checked((byte)value); }
     public Endpoint Local { get; internal set; }
     public Endpoint Remote { get; private set; }
     public FourTuple Tuple => new(Local, Remote);
     /// <summary>The bytes sent, queued, delivered and lost: made by the first look or count, so a connection that moves no data holds none.</summary>
-    public DataLedger Ledger => _ledger ??= new DataLedger();
-    DataLedger? _ledger;
+    public DataLedger Ledger => RareToWrite.Ledger ??= new DataLedger();
 
     /// <summary>The descriptor number in its owner process (0 when none).</summary>
     public int Fd { get; internal set; }
@@ -54,7 +57,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public int FileRefs { get; internal set; }
     /// <summary>
     /// References held by blocked calls (fdget() in a multi-threaded process: __fget_light() takes a reference when
-    /// the file table is shared, and fdput() drops it when the call returns; a sleeping poll() holds one too).
+    /// the file table is shared, and fdput() drops it when the call returns; a sleeping poll() holds one too). The
+    /// socket's own, not <see cref="Rare"/>'s: every blocked connect() takes one.
     /// </summary>
     internal int CallRefs { get; set; }
     /// <summary>The last descriptor was closed while a blocked call still held the file: tcp_close() waits for its fdput().</summary>
@@ -77,7 +81,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>SOCK_CONNECT_BIND: the port came from connect()'s ephemeral search (__inet_hash_connect()).</summary>
     public bool ConnectBind { get; internal set; }
     /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
-    LingerSettings? LingerSet => _rareOptions?.Linger;
+    LingerSettings? LingerSet => _rare?.Options?.Linger;
     LingerSettings Linger => RareOptionsToWrite.Linger ??= new();
     public bool LingerOn => LingerSet?.On ?? false;
     /// <summary>
@@ -90,11 +94,10 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2 => LingerSet?.Linger2 ?? 0;
     /// <summary>SO_KEEPALIVE, TCP_KEEP* and TCP_USER_TIMEOUT, made by the first setsockopt() of one (null: all zero).</summary>
-    KeepaliveSettings? KeepaliveSet => _rareOptions?.Keepalive;
+    KeepaliveSettings? KeepaliveSet => _rare?.Options?.Keepalive;
     KeepaliveSettings Keepalive => RareOptionsToWrite.Keepalive ??= new();
     public bool KeepOpen => KeepaliveSet?.On ?? false;
     public int UserTimeoutMs => KeepaliveSet?.UserTimeoutMs ?? 0;
-    int _sndBufSet, _rcvBufSet;
     /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
     public bool NonBlocking { get; private set; }
     /// <summary>
@@ -102,17 +105,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// __inet_stream_connect(), inet_listen() and inet_shutdown() switch on. SS_UNCONNECTED after socket().
     /// </summary>
     SocketState _sockState;
-    /// <summary>
-    /// sk->sk_disconnects: bumped by connect(AF_UNSPEC) and by a failed connect()'s sock_error path before they call
-    /// tcp_disconnect(). A call asleep meanwhile (sk_wait_event(), inet_wait_for_connect()) wakes to -EPIPE.
-    /// An int, as the kernel's.
-    /// </summary>
-    int _disconnects;
 
     /// <summary>sk->sk_disconnects++ before sk_prot->disconnect() (af_inet.c, 6.6+); linux-4.4 has no such count.</summary>
     void CountDisconnect()
     {
-        if (_sim.Profile != KernelProfile.Linux44) _disconnects++;
+        if (_sim.Profile != KernelProfile.Linux44) RareToWrite.Disconnects++;
     }
 
     // ---- shutdown flags, errors -------------------------------------------------------------
@@ -122,8 +119,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     bool _done;
     /// <summary>copied_seq has passed the FIN: a read reached it (tcp_recvmsg_locked found_fin_ok).</summary>
     bool _finCopied;
-    /// <summary>sk->sk_err: a pending error reported once by the next call.</summary>
-    string? _softError;
     internal bool BoundPort;
     /// <summary>SOCK_BINDPORT_LOCK: the port came from an explicit bind(), so CLOSE does not release it.</summary>
     bool _userBoundPort;
@@ -132,26 +127,25 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public bool IsListener => State == TcpState.Listen;
     internal TcpSocket? Parent;
     /// <summary>The accept queue, backlog and SYN-queue state: a listener's only (made by listen()).</summary>
-    ListenerQueues? _listen;
-    ListenerQueues ListenState => _listen ??= new();
+    ListenerQueues ListenState => RareToWrite.Listen ??= new();
     /// <summary>Established children not yet accepted, oldest first.</summary>
     internal Queue<TcpSocket> AcceptQueue => ListenState.Accept;
     /// <summary>How many children wait in the accept queue (0 for a socket that never listened).</summary>
-    int AcceptQueueCount => _listen?.Accept.Count ?? 0;
+    int AcceptQueueCount => _rare?.Listen?.Accept.Count ?? 0;
     /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
     internal int ReqskQueueLen
     {
-        get => _listen?.Qlen ?? 0;
+        get => _rare?.Listen?.Qlen ?? 0;
         set => ListenState.Qlen = value;
     }
     /// <summary>reqsk_queue_len_young(): this listener's requests whose SYN-ACK timer has not fired yet.</summary>
     internal int ReqskQueueYoung
     {
-        get => _listen?.Young ?? 0;
+        get => _rare?.Listen?.Young ?? 0;
         set => ListenState.Young = value;
     }
     /// <summary>sk_max_ack_backlog.</summary>
-    internal int Backlog => _listen?.Backlog ?? 0;
+    internal int Backlog => _rare?.Listen?.Backlog ?? 0;
 
     // ---- protocol state, grouped as the kernel groups it (TcpSocket.State.cs) ------------------
     /// <summary>tp->snd_una … write_seq, the peer's window, the queued FIN, lsndtime.</summary>
@@ -164,8 +158,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     RttEstimator _rtt;
     /// <summary>icsk_rto, icsk_backoff, icsk_retransmits, icsk_probes_out.</summary>
     ConnectionTimers _icsk;
-    /// <summary>tp->compressed_ack, compressed_ack_rcv_nxt, dup_ack_counter and compressed_ack_timer (SACK compression): made on first use.</summary>
-    SackCompression? _compAck;
     /// <summary>snd_cwnd, snd_ssthresh, the Loss/Recovery states and the TLP.</summary>
     CongestionState _ca;
     /// <summary>Whether the loss-recovery scoreboard was made (tests: a connection that lost nothing makes none).</summary>
@@ -204,17 +196,14 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// its lists' arrays; a queue that needs more grows as any list does (1, 2, 4 …).
     /// </summary>
     const int SmallQueueCapacity = 1;
-    /// <summary>tp->out_of_order_queue: segments received beyond rcv_nxt (its list made by the first one).</summary>
-    OfoQueue _ofo;
     /// <summary>tp->tsoffset: this connection's TSval offset.</summary>
     uint _tsOffset;
     /// <summary>
     /// tp->total_retrans, bytes_retrans and 6.7's RTO statistics (<see cref="UpdateRtoStats"/>, <see cref="UpdateRtoTime"/>):
-    /// made by the first retransmission or RTO, so a connection that never lost a segment carries a null reference.
+    /// made by the first retransmission or RTO (in <see cref="Rare"/>), so a connection that never lost a segment has none.
     /// </summary>
-    RetransStats? _retransStats;
-    RetransStats RetransStatsToWrite => _retransStats ??= new RetransStats();
-    int TotalRetrans => _retransStats?.TotalRetrans ?? 0;
+    RetransStats RetransStatsToWrite => RareToWrite.RetransStats ??= new RetransStats();
+    int TotalRetrans => _rare?.RetransStats?.TotalRetrans ?? 0;
     /// <summary>tp->retrans_stamp (null: none).</summary>
     SimTime? RetransStamp
     {
@@ -225,8 +214,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     long _retransStampNs1;
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
     long _delivered;
-    /// <summary>tp->last_oow_ack_time: the one rate limit of dup-ACKs to invalid segments and of challenge ACKs.</summary>
-    OowRateLimit _oowAck;
     SimTime _lastAckRecv;
     /// <summary>
     /// tcp_finish_connect() / tcp_create_openreq_child() (or a simultaneous open's SYN_RECV → ESTABLISHED) has
@@ -246,11 +233,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// (the data-segment and byte counts are in <see cref="DataPath"/>).</summary>
     uint _segsOut, _segsIn;
 
-    // ---- blocked calls ------------------------------------------------------------------------
+    // ---- blocked calls (send, recv and close in TcpSocket.Rare.cs) --------------------------------
+    /// <summary>A connect() asleep in inet_wait_for_connect(): every client's first call, so the socket's own.</summary>
     PendingCall? _pendingConnect;
-    PendingCall? _pendingSend;
-    PendingCall? _pendingRecv;
-    PendingCall? _pendingClose;
 
     /// <summary>
     /// One segment of the retransmission queue with its skb sacked bits: <see cref="Retransmitted"/> is
@@ -305,17 +290,17 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         {
             if (_xmitTimer.Armed)
             {
-                return _xmitPending == TcpTimerKind.Persist
+                return XmitPending == TcpTimerKind.Persist
                     ? ("persist", _xmitTimer.Expires, _icsk.ProbesOut)
                     : ("on", _xmitTimer.Expires, _icsk.Retransmits);
             }
-            if (_keepaliveTimer is { Armed: true } keepalive) return ("keepalive", keepalive.Expires, _icsk.ProbesOut);
+            if (_rare?.KeepaliveTimer is { Armed: true } keepalive) return ("keepalive", keepalive.Expires, _icsk.ProbesOut);
             return null;
         }
     }
 
     /// <summary>/proc/net/tcp "tr" code: 0 none, 1 retransmit/TLP, 2 keepalive (sk_timer), 4 zero-window probe.</summary>
-    public int ProcTimerCode => _xmitTimer.Armed ? (_xmitPending == TcpTimerKind.Persist ? 4 : 1) : _keepaliveTimer is { Armed: true } ? 2 : 0;
+    public int ProcTimerCode => _xmitTimer.Armed ? (XmitPending == TcpTimerKind.Persist ? 4 : 1) : _rare?.KeepaliveTimer is { Armed: true } ? 2 : 0;
 
     bool IsSynchronized => State is not (TcpState.Close or TcpState.Listen or TcpState.SynSent or TcpState.SynRecv or TcpState.NewSynRecv);
 
@@ -376,7 +361,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         if (old == next) return;
         State = next;
         Host.StateMoved(old, next);
-        if (next == TcpState.Close) _lastStateBeforeClose = old;
+        if (next == TcpState.Close) LastStateBeforeClose = old;
         if (next == TcpState.Close)
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
@@ -410,7 +395,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
     {
-        _xmitPending = what;
+        XmitPending = what;
         _sim.ArmTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, what, Jiffies.Expiry(_sim.Now, SimDuration.Min(timeout, RtoMax)));
     }
 
@@ -422,7 +407,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     void ClearXmitTimer()
     {
         if (_xmitTimer.Armed) _xmitTimerListUntil = _xmitTimer.FiresAt;
-        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, _xmitPending);
+        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, XmitPending);
     }
 
     /// <summary>
@@ -445,25 +430,25 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
     void ArmCompressedAckTimer(SimDuration delay, SimDuration slack) =>
-        _sim.ArmHrtimer(ref _compAck!.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
+        _sim.ArmHrtimer(ref _rare!.CompAck!.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck, delay, slack);
 
     /// <summary>hrtimer_try_to_cancel(&amp;tp->compressed_ack_timer).</summary>
     void CancelCompressedAckTimer()
     {
-        if (_compAck is { } comp) _sim.CancelTimer(ref comp.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+        if (_rare?.CompAck is { } comp) _sim.CancelTimer(ref comp.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
     }
 
     /// <summary>tp->compressed_ack: ACKs held back by SACK compression (0 until it first holds one).</summary>
-    int CompressedAcks => _compAck?.Count ?? 0;
+    int CompressedAcks => _rare?.CompAck?.Count ?? 0;
 
     /// <summary>Whether the SACK-compression state was made (tests: only out-of-order data makes it).</summary>
-    internal bool HasSackCompressionState => _compAck is not null;
+    internal bool HasSackCompressionState => _rare?.CompAck is not null;
 
     ref TimerState ITimerOwner.TimerFor(object? key)
     {
         if (ReferenceEquals(key, XmitTimerKey)) return ref _xmitTimer;
         if (ReferenceEquals(key, DelackTimerKey)) return ref _data!.DelackTimer;
-        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _compAck!.Timer;
+        if (ReferenceEquals(key, CompressedAckTimerKey)) return ref _rare!.CompAck!.Timer;
         throw new InvalidOperationException("not a timer of this socket");
     }
 
@@ -476,7 +461,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _xmitTimerListUntil = SimTime.Zero;
         Data(nonZero: false)?.DelackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
-        if (_keepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
+        if (_rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
         if (_data is { } data) data.Ack.Scheduled = false; // icsk_ack.pending = 0: nothing is pending without a data path
     }
 
@@ -505,7 +490,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
             return;
         }
         if (payload is not SimTimer t) throw new InvalidOperationException("a socket only receives its timers");
-        if (ReferenceEquals(t, _keepaliveTimer)) OnKeepaliveTimer();
+        if (ReferenceEquals(t, _rare?.KeepaliveTimer)) OnKeepaliveTimer();
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 

@@ -144,4 +144,22 @@ public class SocketSideStateTests
         Assert.Equal((true, true), (c.HasDataPath, s.HasDataPath));
         Assert.Equal((1000L, 1L, 1L), (c.Info.BytesSent, c.Info.DataSegsOut, s.Info.DataSegsIn));
     }
+
+    [Fact]
+    public void Established_OpenedAndHeld_NeitherSocketMakesTheRareState_ABlockedRecvMakesIt()
+    {
+        // A pool's connections: nothing listens, blocks in send/recv/close, sets SO_SNDBUF/SO_RCVBUF, binds an address,
+        // takes an error, retransmits, answers an out-of-window segment or counts data, so neither socket makes the rare
+        // state; each reads the kernel's defaults through its properties.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(1000));
+
+        Assert.Equal((false, false), (c.HasRareState, s.HasRareState));
+        Assert.Equal((0, 0, 0L, 0L, 0), (c.Info.Retransmits, c.Info.TotalRetrans, s.Info.BytesRetrans, s.RecvQueue, c.Backlog));
+
+        // A recv() with nothing to read sleeps in sk_wait_data(): the server's rare state holds the blocked call.
+        Assert.True(h.Call("server", SocketCallKind.Recv, s.Id).Blocked);
+        Assert.Equal((false, true), (c.HasRareState, s.HasRareState));
+    }
 }

@@ -56,12 +56,24 @@ public class SocketSlabTests
         Assert.Empty(differences);
     }
 
-    /// <summary>Every writable field of <paramref name="o"/> (its base classes' too) given another value.</summary>
+    /// <summary>
+    /// Every writable field of <paramref name="o"/> (its base classes' too) given another value; a socket's side objects kept
+    /// across reuse (the data path, the rare state) are made and scribbled field by field, so that their Reset() is checked too.
+    /// </summary>
     static void ScribbleAll(object o)
     {
         for (var t = o.GetType(); t is not null && t != typeof(object); t = t.BaseType)
             foreach (var f in t.GetFields(Fields | BindingFlags.DeclaredOnly))
-                if (!f.IsInitOnly) f.SetValue(o, Scribbled(f.FieldType, f.GetValue(o), depth: 0));
+            {
+                if (f.IsInitOnly) continue;
+                if (f.DeclaringType == typeof(TcpSocket) && f.Name is "_data" or "_rare")
+                {
+                    var side = f.GetValue(o) ?? Activator.CreateInstance(f.FieldType, nonPublic: true)!;
+                    ScribbleAll(side);
+                    f.SetValue(o, side);
+                }
+                else f.SetValue(o, Scribbled(f.FieldType, f.GetValue(o), depth: 0));
+            }
     }
 
     /// <summary>A value of <paramref name="type"/> other than <paramref name="current"/>: structs field by field, references replaced.</summary>
@@ -102,9 +114,9 @@ public class SocketSlabTests
                 // The ledger object is kept and zeroed; a new socket makes one on first use: both read as a new ledger.
                 if (Values((DataLedger?)a) != Values((DataLedger?)e)) differences.Add($"{name}: {Values((DataLedger?)a)} ≠ {Values((DataLedger?)e)}");
             }
-            else if (f.DeclaringType == typeof(TcpSocket) && f.Name == "_data")
+            else if (f.DeclaringType == typeof(TcpSocket) && f.Name is "_data" or "_rare")
             {
-                // The data path is kept and reset; a new socket makes one on first use: both read as a new one.
+                // The data path and the rare state are kept and reset; a new socket makes them on first use: both read as new ones.
                 var empty = Activator.CreateInstance(f.FieldType, nonPublic: true);
                 Compare(f.FieldType, a ?? empty, e ?? empty, name, differences);
             }
