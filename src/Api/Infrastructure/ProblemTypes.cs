@@ -50,6 +50,12 @@ public static class ProblemTypes
     /// <summary>422: the request needs more work than one request may do (wall time, events, journal); nothing was applied.</summary>
     public const string WorkLimit = "urn:simservice:problem:work-limit";
 
+    /// <summary>
+    /// 503: the request waited its whole wall-time limit and did not start (its simulation was being rebuilt from its log,
+    /// the tenant's heavy slots stayed taken, or the simulation's earlier requests ran on); nothing ran. <c>Retry-After</c>.
+    /// </summary>
+    public const string Busy = "urn:simservice:problem:busy";
+
     /// <summary>401: no API key while keys are on, or an unknown or revoked key.</summary>
     public const string Unauthorized = "urn:simservice:problem:unauthorized";
 

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -19,6 +20,6 @@ public sealed class History(SimDbContext db, EngineThreads threads)
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return null;
         var log = await db.ReadLogAsync(run.Id, 0, run.Version, cancellationToken);
-        return (run, await threads.RunAsync(() => SimulationReplay.Rebuild(run, log, cancellationToken, attach), heavy: true, cancellationToken, run.TenantId));
+        return (run, await threads.RunAsync(RequestWork.Tracked(true, () => SimulationReplay.Rebuild(run, log, cancellationToken, attach)), heavy: true, cancellationToken, run.TenantId));
     }
 }

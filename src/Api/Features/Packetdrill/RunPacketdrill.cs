@@ -2,6 +2,7 @@ using Mediator;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
@@ -43,10 +44,10 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
     {
         // The request's wall-time limit (and its client leaving) stops the run between events, as for every command.
         // On an engine thread, heavy from its start (EngineThreads).
-        var result = await threads.RunAsync(() => PacketdrillRunner.Run(command.Script, command.Options with
+        var result = await threads.RunAsync(RequestWork.Tracked(true, () => PacketdrillRunner.Run(command.Script, command.Options with
         {
             Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = cancellationToken,
-        }), heavy: true, cancellationToken, db.TenantId);
+        })), heavy: true, cancellationToken, db.TenantId);
         if (result.Simulation is not { } engine)
             return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
 
@@ -64,7 +65,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
         // engine is the one kept, so a rebuild after a restart lands on the same state.
         var batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = cancellationToken }, 0, engines.JournalEventsPerRequest, engines.JournalPageEvents);
-        await threads.RunAsync(() => { foreach (var c in result.Commands) batch.Apply(c); }, heavy: true, cancellationToken, db.TenantId);
+        await threads.RunAsync(RequestWork.Tracked(true, () => { foreach (var c in result.Commands) batch.Apply(c); }), heavy: true, cancellationToken, db.TenantId);
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Scenarios;
@@ -43,7 +44,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var parsed = ScenarioParser.Parse(command.Document);
         if (parsed.Document is not { } document) return new ScenarioInvalid([.. parsed.Errors.Select(e => (e.Path, e.Message))]);
 
-        var result = await threads.RunAsync(() => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken)),
+        var result = await threads.RunAsync(RequestWork.Tracked(true, () => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(cancellationToken))),
             heavy: true, cancellationToken, db.TenantId);
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));

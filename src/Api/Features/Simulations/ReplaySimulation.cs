@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Persistence;
@@ -45,13 +46,13 @@ public sealed class ReplaySimulationHandler(SimDbContext db, EngineThreads threa
         }
 
         // Heavy work on an engine thread (EngineThreads): the request's wall-time limit and its client bound it too.
-        var comparison = await threads.RunAsync(() =>
+        var comparison = await threads.RunAsync(RequestWork.Tracked(true, () =>
         {
             var fresh = SimulationReplay.Start(run, cancellationToken);
             fresh.Interruption = cancellationToken;
             return Replay.Compare(fresh,
                 log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), [.. JournalRows.Events(stored)]);
-        }, heavy: true, cancellationToken, run.TenantId);
+        }), heavy: true, cancellationToken, run.TenantId);
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Sum(r => r.Count), comparison.Engine.Journal.Count, difference,
             comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);

@@ -29,7 +29,8 @@ public static class SimulationsEndpoints
             .WithSummary("Delete a simulation with its command log and journal");
         group.MapPost("/{id:guid}/replay", ReplaySimulation).WithName(nameof(ReplaySimulation)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Re-run the command log on a fresh engine and compare the journals")
-            .WithExamples(response: """{"identical":true,"commands":14,"storedEvents":57,"replayedEvents":57,"firstDifference":null,"refusedCommandSeq":null,"nowNs":60301000000,"version":14}""");
+            .WithExamples(response: """{"identical":true,"commands":14,"storedEvents":57,"replayedEvents":57,"firstDifference":null,"refusedCommandSeq":null,"nowNs":60301000000,"version":14}""")
+            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
         group.MapGet("/{id:guid}/export", ExportSimulation).WithName(nameof(ExportSimulation))
             .Produces<string>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
@@ -21,12 +22,12 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
-        using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+        using var lease = await AcquireAsync(simulationId, cancellationToken);
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(simulationId);
         var engine = await SyncAsync(lease, run, cancellationToken);
         lease.Keep(engine, run.Version, run);
-        return await threads.RunAsync(() => read(engine, run), heavy: false, cancellationToken);
+        return await threads.RunAsync(RequestWork.Tracked(false, () => read(engine, run)), heavy: false, cancellationToken);
     }
 
     /// <summary>
@@ -46,7 +47,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         bool mayTrust = true;
         for (int attempt = 0, checkedAttempts = 0; checkedAttempts < 2; attempt++)
         {
-            using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+            using var lease = await AcquireAsync(simulationId, cancellationToken);
             Simulation engine;
             SimulationRun run;
             long version;
@@ -74,7 +75,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             try
             {
                 engine.Interruption = stop.Token;
-                var outcome = await threads.RunAsync(() => write(batch), heavy, stop.Token, run.TenantId);
+                var outcome = await threads.RunAsync(RequestWork.Tracked(heavy, () => write(batch)), heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
                 {
@@ -174,8 +175,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (lease.Cached is { } behind && behind.Version < run.Version)
         {
             var missing = await LogAsync(run, behind.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(behind.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
-                run.TenantId);
+            await threads.RunAsync(RequestWork.Tracked(missing.Count >= HeavyLog, () => SimulationReplay.CatchUp(behind.Engine, run.Id, missing)),
+                missing.Count >= HeavyLog, cancellationToken, run.TenantId);
             return behind.Engine;
         }
         lease.Drop();
@@ -183,7 +184,9 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         (Simulation Engine, long Version) rebuilt;
         try
         {
+            RequestWork.Enter(WorkPhase.Rebuilding); // a request whose limit runs out now is told so: 503, retry
             rebuilt = await rebuild.WaitAsync(cancellationToken); // a request that gives up leaves the rebuild running
+            RequestWork.Enter(WorkPhase.Running);
         }
         catch (Exception) when (rebuild.IsCompleted)
         {
@@ -194,8 +197,8 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
         {
             var missing = await LogAsync(run, rebuilt.Version, cancellationToken);
-            await threads.RunAsync(() => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing), missing.Count >= HeavyLog, cancellationToken,
-                run.TenantId);
+            await threads.RunAsync(RequestWork.Tracked(missing.Count >= HeavyLog, () => SimulationReplay.CatchUp(rebuilt.Engine, run.Id, missing)),
+                missing.Count >= HeavyLog, cancellationToken, run.TenantId);
         }
         return rebuilt.Engine;
     }
@@ -212,6 +215,15 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         var engine = await threads.RunAsync(() => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop),
             run.Version >= HeavyLog, stop, run.TenantId);
         return (engine, run.Version);
+    }
+
+    /// <summary>The simulation's gate: the request waits for the simulation's earlier requests (<see cref="WorkPhase.WaitingForSimulation"/>).</summary>
+    private async Task<EngineLease> AcquireAsync(Guid simulationId, CancellationToken cancellationToken)
+    {
+        RequestWork.Enter(WorkPhase.WaitingForSimulation);
+        var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+        RequestWork.Enter(WorkPhase.Running);
+        return lease;
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>
