@@ -122,7 +122,7 @@ public sealed class WallTimeLimitTests
         string?[] Policies(params string[] names) => [.. names.Select(name => endpoints.Single(e =>
             e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == name).Metadata.GetMetadata<RequestTimeoutAttribute>()?.PolicyName)];
 
-        Assert.All(Policies("ReplaySimulation", "GetTimeSeries", "GetTimeSeriesChart", "GetSocketTable"), policy => Assert.Equal(HardeningSetup.HeavyPolicy, policy));
+        Assert.All(Policies("ReplaySimulation", "ExportSimulation", "GetTimeSeries", "GetTimeSeriesChart", "GetSocketTable"), policy => Assert.Equal(HardeningSetup.HeavyPolicy, policy));
         Assert.All(Policies("GetClock", "Advance"), Assert.Null);
     }
 }
