@@ -101,6 +101,35 @@ public sealed class WallTimeLimitTests
         }
     }
 
+    /// <summary>
+    /// The chart after the JSON of the same range (and any second look at an unchanged simulation) is answered from the
+    /// series already computed: no replay, so no heavy slot — it is answered while the only one is held. A new command
+    /// (a new version) computes afresh.
+    /// </summary>
+    [Fact]
+    public async Task TimeSeries_AskedAgainAtTheSameVersion_AnsweredWithoutAReplay()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var id = await SimulationWithAConnectionAsync(database);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Engines:HeavyParallelism"] = "1" });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+        var first = await sim.Client.GetStringAsync($"{sim.Base}/timeseries?points=10");
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+        try
+        {
+            Assert.Equal(first, await sim.Client.GetStringAsync($"{sim.Base}/timeseries?points=10").WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("<svg", await sim.Client.GetStringAsync($"{sim.Base}/timeseries.svg?points=10").WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            holdSlot.Set();
+            await heavyWork;
+        }
+        await sim.AdvanceToAsync(3_000_000_000);
+        Assert.Equal(3_000_000_000, (await sim.GetJsonAsync("timeseries?points=10")).GetProperty("toNs").GetInt64());
+    }
+
     /// <summary>A simulation with a connection and 2 s of virtual time, made under the default limits (a loaded machine's first requests are slow).</summary>
     private static async Task<Guid> SimulationWithAConnectionAsync(TestDatabase database)
     {

@@ -53,8 +53,8 @@ public static class OutputsEndpoints
         return app;
     }
 
-    /// <summary>The services the outputs need (the look back in time).</summary>
-    public static IServiceCollection AddOutputs(this IServiceCollection services) => services.AddScoped<History>();
+    /// <summary>The services the outputs need (the look back in time, and the time series already computed).</summary>
+    public static IServiceCollection AddOutputs(this IServiceCollection services) => services.AddScoped<History>().AddSingleton<LookBackCache>();
 
     private static async Task<Results<Ok<SocketTable>, ProblemHttpResult>> GetSocketTable(
         Guid id, ISender sender, CancellationToken cancellationToken, long? atNs = null) =>
