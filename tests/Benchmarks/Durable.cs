@@ -259,7 +259,8 @@ static class Durable
         try
         {
             var db = Path.Combine(dir.FullName, "m.db");
-            await using var server = await ApiServer.StartAsync(db, Unlimited());
+            // The service's defaults: the workload under Limits:WorkloadSeconds, its replay under Limits:HeavySeconds.
+            await using var server = await ApiServer.StartAsync(db, Settings());
             using var client = server.Client();
             client.Timeout = TimeSpan.FromHours(1);
             var id = await ApiServer.CreateSimulationAsync(client, "million");

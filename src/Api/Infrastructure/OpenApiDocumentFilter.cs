@@ -86,6 +86,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.Unauthorized] = ["errors"],
         [ProblemTypes.RateLimited] = ["retryAfterSeconds"],
         [ProblemTypes.ServiceStopping] = ["simulationId", "retryAfterSeconds"],
+        [ProblemTypes.Busy] = ["errors", "simulationId", "retryAfterSeconds"],
         [ProblemTypes.QuotaExceeded] = ["errors", "quota", "limit", "simulationId"],
         [ProblemTypes.CrossSiteRequest] = ["errors"],
     };

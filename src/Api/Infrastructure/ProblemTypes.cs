@@ -52,6 +52,11 @@ public static class ProblemTypes
 
     /// <summary>503: the service is stopping; the request's heavy work was not run or was cancelled, nothing was applied; <c>Retry-After</c> says when to retry.</summary>
     public const string ServiceStopping = "urn:simservice:problem:service-stopping";
+    /// <summary>
+    /// 503: the request waited its whole wall-time limit and did not start (its simulation was being rebuilt from its log,
+    /// the tenant's heavy slots stayed taken, or the simulation's earlier requests ran on); nothing ran. <c>Retry-After</c>.
+    /// </summary>
+    public const string Busy = "urn:simservice:problem:busy";
 
     /// <summary>401: no API key while keys are on, or an unknown or revoked key.</summary>
     public const string Unauthorized = "urn:simservice:problem:unauthorized";

@@ -47,8 +47,8 @@ public sealed class RestartTests
     }
 
     /// <summary>
-    /// A rebuild after a restart that outlasts its request's wall-time limit is not thrown away: the request is a 422,
-    /// the rebuild runs on, and the next request takes its engine instead of replaying the log again. The rebuild (of
+    /// A rebuild after a restart that outlasts its request's wall-time limit is not thrown away: the request is a 503
+    /// with Retry-After saying the simulation is being rebuilt, the rebuild runs on, and the next request takes its engine instead of replaying the log again. The rebuild (of
     /// 1,003 commands, heavy work) is held deterministically by taking the process's only heavy slot first.
     /// </summary>
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -76,8 +76,13 @@ public sealed class RestartTests
         var heavyWork = second.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
 
         var cutOff = await again.Client.GetAsync($"{again.Base}/clock");
-        var problem = await cutOff.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
-        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        var problem = await cutOff.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
+        Assert.Equal(id, problem.GetProperty("simulationId").GetGuid());
+        Assert.Equal("5", cutOff.Headers.GetValues("Retry-After").Single());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains($"The read waited the 1 s limit on one request's wall time (Limits:RequestSeconds) for simulation {id} to be rebuilt", detail);
+        Assert.DoesNotContain("event budget", detail);
         Assert.Equal(1, engines.Rebuilds);
         holdSlot.Set();
         await heavyWork;

@@ -115,7 +115,9 @@ public sealed class WorkloadApiTests
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
-        Assert.Contains("1 s limit", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("The command ran longer than the 1 s limit on one request's wall time (Limits:WorkloadSeconds); nothing was applied. " +
+            "Use fewer connections", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
         Assert.Equal(version, await sim.VersionAsync());
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -27,7 +28,7 @@ public sealed class History(SimDbContext db, SimulationEngines engines, EngineTh
             var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, stop.Token);
             if (run is null) return new SimulationNotFound(simulationId);
             var log = await db.ReadLogAsync(run.Id, 0, run.Version, stop.Token);
-            return (run, await threads.RunAsync(turn => SimulationReplay.Rebuild(run, log, stop.Token, attach, turn), heavy: true, stop.Token,
+            return (run, await threads.RunAsync(RequestWork.Tracked(true, turn => SimulationReplay.Rebuild(run, log, stop.Token, attach, turn)), heavy: true, stop.Token,
                 run.TenantId));
         }
         catch (OperationCanceledException) when (stop.Reason(simulationId) is { } reason)

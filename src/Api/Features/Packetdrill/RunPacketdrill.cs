@@ -2,6 +2,7 @@ using Mediator;
 using SimService.Api.Features.Scenarios;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
@@ -60,22 +61,22 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         using (var stop = engines.StopFor(null, cancellationToken))
             try
             {
-                result = await threads.RunAsync(turn => PacketdrillRunner.Run(command.Script, command.Options with
+                result = await threads.RunAsync(RequestWork.Tracked(true, turn => PacketdrillRunner.Run(command.Script, command.Options with
                 {
                     Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = stop.Token, Turn = turn,
-                }), heavy: true, stop.Token, db.TenantId);
+                })), heavy: true, stop.Token, db.TenantId);
                 if (result.Simulation is null)
                     return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
                 // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
                 // engine is the one kept, so a rebuild after a restart lands on the same state.
                 batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = stop.Token }, 0,
                     engines.JournalEventsPerRequest, engines.JournalPageEvents);
-                await threads.RunAsync(turn =>
+                await threads.RunAsync(RequestWork.Tracked(true, turn =>
                 {
                     batch.Engine.Turn = turn;
                     foreach (var c in result.Commands) batch.Apply(c);
                     return true;
-                }, heavy: true, stop.Token, db.TenantId);
+                }), heavy: true, stop.Token, db.TenantId);
             }
             catch (OperationCanceledException) when (stop.Reason(null) is { } reason)
             {

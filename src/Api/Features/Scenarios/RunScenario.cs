@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
 using SimService.Domain.Scenarios;
@@ -49,7 +50,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         using (var stop = engines.StopFor(null, cancellationToken))
             try
             {
-                result = await threads.RunAsync(turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn)),
+                result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn))),
                     heavy: true, stop.Token, db.TenantId);
             }
             catch (OperationCanceledException) when (stop.Reason(null) is { } reason)

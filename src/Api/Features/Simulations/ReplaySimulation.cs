@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Persistence;
@@ -60,14 +61,14 @@ public sealed class ReplaySimulationHandler(SimDbContext db, SimulationEngines e
             stored = await db.JournalOf(run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
         }
 
-        var comparison = await threads.RunAsync(turn =>
+        var comparison = await threads.RunAsync(RequestWork.Tracked(true, turn =>
         {
             var fresh = SimulationReplay.Start(run, cancellationToken, turn: turn);
             fresh.Interruption = cancellationToken;
             fresh.Turn = turn;
             return Replay.Compare(fresh,
                 log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), [.. JournalRows.Events(stored)]);
-        }, heavy: true, cancellationToken, run.TenantId);
+        }), heavy: true, cancellationToken, run.TenantId);
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Sum(r => r.Count), comparison.Engine.Journal.Count, difference,
             comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);

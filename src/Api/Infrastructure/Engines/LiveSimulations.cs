@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Observability;
 using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Engine;
@@ -21,12 +22,12 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
-        using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+        using var lease = await AcquireAsync(simulationId, cancellationToken);
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(simulationId);
         var engine = await SyncAsync(lease, run, cancellationToken);
         lease.Keep(engine, run.Version, run);
-        return await threads.RunAsync(_ => read(engine, run), heavy: false, cancellationToken);
+        return await threads.RunAsync(RequestWork.Tracked(false, _ => read(engine, run)), heavy: false, cancellationToken);
     }
 
     /// <summary>
@@ -46,7 +47,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         bool mayTrust = true;
         for (int attempt = 0, checkedAttempts = 0; checkedAttempts < 2; attempt++)
         {
-            using var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+            using var lease = await AcquireAsync(simulationId, cancellationToken);
             Simulation engine;
             SimulationRun run;
             long version;
@@ -77,11 +78,11 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             try
             {
                 engine.Interruption = stop.Token;
-                var outcome = await threads.RunAsync(turn =>
+                var outcome = await threads.RunAsync(RequestWork.Tracked(heavy, turn =>
                 {
                     engine.Turn = turn; // heavy work passes its slot between events while other heavy work waits
                     return write(batch);
-                }, heavy, stop.Token, run.TenantId);
+                }), heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
                 {
@@ -190,7 +191,9 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         (Simulation Engine, long Version) rebuilt;
         try
         {
+            RequestWork.Enter(WorkPhase.Rebuilding); // a request whose limit runs out now is told so: 503, retry
             rebuilt = await rebuild.WaitAsync(cancellationToken); // a request that gives up leaves the rebuild running
+            RequestWork.Enter(WorkPhase.Running);
         }
         catch (Exception) when (rebuild.IsCompleted)
         {
@@ -207,7 +210,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     private async Task CatchUpAsync(Simulation engine, SimulationRun run, long version, CancellationToken cancellationToken)
     {
         var missing = await LogAsync(run, version, cancellationToken);
-        await threads.RunAsync(turn =>
+        await threads.RunAsync(RequestWork.Tracked(missing.Count >= HeavyLog, turn =>
         {
             engine.Turn = turn;
             try
@@ -219,7 +222,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 engine.Turn = null;
             }
             return true;
-        }, missing.Count >= HeavyLog, cancellationToken, run.TenantId);
+        }), missing.Count >= HeavyLog, cancellationToken, run.TenantId);
     }
 
     /// <summary>
@@ -234,6 +237,15 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         var engine = await threads.RunAsync(turn => SimulationReplay.Rebuild(run, db.StreamLog(run.Id, 0, run.Version), stop, turn: turn),
             run.Version >= HeavyLog, stop, run.TenantId);
         return (engine, run.Version);
+    }
+
+    /// <summary>The simulation's gate: the request waits for the simulation's earlier requests (<see cref="WorkPhase.WaitingForSimulation"/>).</summary>
+    private async Task<EngineLease> AcquireAsync(Guid simulationId, CancellationToken cancellationToken)
+    {
+        RequestWork.Enter(WorkPhase.WaitingForSimulation);
+        var lease = await engines.AcquireAsync(simulationId, cancellationToken);
+        RequestWork.Enter(WorkPhase.Running);
+        return lease;
     }
 
     private Task<List<CommandRecord>> LogAsync(SimulationRun run, long afterSeq, CancellationToken cancellationToken) =>

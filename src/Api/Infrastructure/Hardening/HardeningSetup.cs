@@ -22,6 +22,13 @@ public static class HardeningSetup
     /// <summary>The request-timeout policy name of the workload endpoint.</summary>
     public const string WorkloadPolicy = "workload";
 
+    /// <summary>
+    /// The request-timeout policy of work as heavy as the log it replays (a replay, the time series, the socket table at a
+    /// past time): configuration <c>Limits:HeavySeconds</c>, by default <c>Limits:WorkloadSeconds</c> — what one command
+    /// may take to build, a look back over it may take to rebuild.
+    /// </summary>
+    public const string HeavyPolicy = "heavy";
+
     public static WebApplicationBuilder AddApiHardening(this WebApplicationBuilder builder)
     {
         var maxBody = builder.Configuration.GetValue("Limits:MaxRequestBodyBytes", DefaultMaxRequestBodyBytes);
@@ -37,27 +44,32 @@ public static class HardeningSetup
         builder.Services.AddWebHygiene(builder.Configuration);
         var seconds = builder.Configuration.GetValue("Limits:RequestSeconds", DefaultRequestSeconds);
         var workloadSeconds = builder.Configuration.GetValue("Limits:WorkloadSeconds", DefaultWorkloadSeconds);
+        var heavySeconds = builder.Configuration.GetValue("Limits:HeavySeconds", workloadSeconds);
         builder.Services.AddRequestTimeouts(options =>
         {
-            options.DefaultPolicy = WallTimeLimit(seconds, "Use a smaller event budget or advance in smaller steps.");
-            options.AddPolicy(WorkloadPolicy, WallTimeLimit(workloadSeconds, "Use fewer connections or a smaller event budget."));
+            options.DefaultPolicy = WallTimeLimit(new("Limits:RequestSeconds", seconds, Reads: false,
+                "Use a smaller event budget, advance in smaller steps, or run a shorter scenario or script.",
+                "Ask for less at a time: a page of the journal or the log, a time range (fromNs, toNs) of a capture or diagram."));
+            options.AddPolicy(WorkloadPolicy, WallTimeLimit(new("Limits:WorkloadSeconds", workloadSeconds, Reads: false,
+                "Use fewer connections or a smaller event budget.", "")));
+            options.AddPolicy(HeavyPolicy, WallTimeLimit(new("Limits:HeavySeconds", heavySeconds, Reads: true, "",
+                "It replays the simulation's whole log, and this log takes longer than that to replay: the limit is the service's setting.")));
         });
         return builder;
     }
 
-    static RequestTimeoutPolicy WallTimeLimit(int seconds, string advice) => new()
+    static RequestTimeoutPolicy WallTimeLimit(WallTimeLimit limit) => new()
     {
-        Timeout = TimeSpan.FromSeconds(seconds),
+        Timeout = TimeSpan.FromSeconds(limit.Seconds),
         TimeoutStatusCode = StatusCodes.Status422UnprocessableEntity,
-        WriteTimeoutResponse = context => { Observability.ServiceMetrics.WorkLimitHits.Add(1); return ErrorMapping.WorkLimit(null,
-            $"The request did not finish within the {seconds} s limit on one request's wall time; nothing was applied. " + advice,
-            null).ExecuteAsync(context); },
+        WriteTimeoutResponse = context => RequestWork.WriteTimeout(context, limit),
     };
 
     public static WebApplication UseApiHardening(this WebApplication app)
     {
         app.UseWebHygiene();
         app.UseRequestTimeouts();
+        app.Use(RequestWork.Track);
         app.UseMiddleware<EmptyBodyDetection>();
         app.UseMiddleware<JsonTextCheck>();
         return app;

@@ -1,0 +1,114 @@
+using System.Globalization;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Domain.Engine;
+
+namespace SimService.Api.Infrastructure.Hardening;
+
+/// <summary>Where a request stands, as its wall-time limit sees it: what it was waiting for, or that its work was running.</summary>
+public enum WorkPhase
+{
+    /// <summary>Reading the database, answering: counted as running.</summary>
+    Running,
+    /// <summary>Waiting for the simulation's earlier requests (one runs at a time per simulation in a process).</summary>
+    WaitingForSimulation,
+    /// <summary>Waiting for the simulation's engine to be rebuilt from its log (after a restart or an eviction).</summary>
+    Rebuilding,
+    /// <summary>Waiting for one of the tenant's heavy slots (<c>Engines:HeavyParallelism</c>).</summary>
+    WaitingForHeavySlot,
+}
+
+/// <summary>One wall-time limit: its setting, its value, and the advice for work that outlasts it.</summary>
+/// <param name="Setting">The configuration key (<c>Limits:RequestSeconds</c>, …).</param>
+/// <param name="Reads">The endpoints under it change nothing, whatever their method (look-backs, replays).</param>
+/// <param name="CommandAdvice">What helps a command that ran too long.</param>
+/// <param name="ReadAdvice">What helps a read that ran too long.</param>
+public sealed record WallTimeLimit(string Setting, int Seconds, bool Reads, string CommandAdvice, string ReadAdvice);
+
+/// <summary>
+/// What a request was doing when its wall-time limit ran out, so that the problem says what ran out and advises what
+/// fits: the request's engine work running too long is a 422 (less work per request helps); waiting for the simulation,
+/// for its rebuild after a restart, or for a heavy slot is a 503 with <c>Retry-After</c> (nothing ran; the same request
+/// later succeeds). The handlers' engine calls mark the phases (<see cref="Tracked{T}"/>, <see cref="Enter"/>).
+/// </summary>
+public sealed class RequestWork
+{
+    /// <summary>The <c>Retry-After</c> of a request that timed out waiting (seconds).</summary>
+    public const int RetryAfterSeconds = 5;
+
+    private static readonly AsyncLocal<RequestWork?> CurrentRequest = new();
+    private int _phase;
+
+    /// <summary>The request this code runs for, if any (null in background work and tests that call handlers directly).</summary>
+    public static RequestWork? Current => CurrentRequest.Value;
+
+    public WorkPhase Phase => (WorkPhase)Volatile.Read(ref _phase);
+
+    /// <summary>Marks the current request's phase (nothing outside a request).</summary>
+    public static void Enter(WorkPhase phase)
+    {
+        if (Current is { } request) Volatile.Write(ref request._phase, (int)phase);
+    }
+
+    /// <summary>
+    /// <paramref name="work"/> for <see cref="EngineThreads.RunAsync{T}"/>: the request waits for a heavy slot (when
+    /// <paramref name="heavy"/>) until the work starts, and runs from then on.
+    /// </summary>
+    public static Func<EngineTurn?, T> Tracked<T>(bool heavy, Func<EngineTurn?, T> work)
+    {
+        if (Current is not { } request) return work;
+        Volatile.Write(ref request._phase, (int)(heavy ? WorkPhase.WaitingForHeavySlot : WorkPhase.Running));
+        return turn =>
+        {
+            Volatile.Write(ref request._phase, (int)WorkPhase.Running);
+            return work(turn);
+        };
+    }
+
+    /// <summary>Gives every request its <see cref="RequestWork"/> (middleware inside the request timeouts, which read it).</summary>
+    public static Task Track(HttpContext context, RequestDelegate next)
+    {
+        var work = new RequestWork();
+        context.Features.Set(work);
+        CurrentRequest.Value = work;
+        return next(context);
+    }
+
+    /// <summary>The problem of a request that outlasted <paramref name="limit"/>, by what it was doing then.</summary>
+    public static Task WriteTimeout(HttpContext context, WallTimeLimit limit)
+    {
+        var phase = context.Features.Get<RequestWork>()?.Phase ?? WorkPhase.Running;
+        var simulationId = context.GetRouteValue("id") is string id && Guid.TryParse(id, out var parsed) ? parsed : (Guid?)null;
+        var read = limit.Reads || HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
+        var what = read ? "read" : "command";
+        var within = $"the {limit.Seconds} s limit on one request's wall time ({limit.Setting})";
+        var unapplied = read ? "it changed nothing" : "nothing was applied";
+        if (phase is WorkPhase.Running)
+        {
+            Observability.ServiceMetrics.WorkLimitHits.Add(1);
+            return ErrorMapping.WorkLimit("$", $"The {what} ran longer than {within}; {unapplied}. " + (read ? limit.ReadAdvice : limit.CommandAdvice),
+                simulationId).ExecuteAsync(context);
+        }
+        var (title, waited) = phase switch
+        {
+            WorkPhase.Rebuilding => ("The simulation is being rebuilt from its log.",
+                $"The {what} waited {within} for simulation {simulationId} to be rebuilt from its stored log (after a restart or an eviction) " +
+                "and did not start; " + unapplied + ". The rebuild goes on without it: retry after Retry-After seconds, or until the rebuild has ended."),
+            WorkPhase.WaitingForHeavySlot => ("The tenant's heavy slots stayed taken.",
+                $"The {what} waited {within} for one of the tenant's " +
+                $"{context.RequestServices.GetRequiredService<EngineThreads>().HeavyParallelism} heavy slots (Engines:HeavyParallelism) " +
+                $"and did not start; {unapplied}. The tenant's other heavy work (replays, look-backs, scenario and packetdrill runs, " +
+                "workloads, rebuilds of long logs) holds them: retry after Retry-After seconds, or when that work has finished."),
+            _ => ("The simulation stayed busy.",
+                $"The {what} waited {within} for the simulation's earlier requests (one runs at a time per simulation) and did not start; " +
+                $"{unapplied}. Retry after Retry-After seconds."),
+        };
+        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: ProblemTypes.Busy, title: title, detail: waited,
+            extensions: new Dictionary<string, object?>
+            {
+                ["simulationId"] = simulationId,
+                ["retryAfterSeconds"] = RetryAfterSeconds,
+                [ProblemFields.Member] = ProblemFields.Errors("$", waited),
+            }).ExecuteAsync(context);
+    }
+}

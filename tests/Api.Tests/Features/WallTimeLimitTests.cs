@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Hardening;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// The wall-time limits (issue #11): work as heavy as the log it replays runs under <c>Limits:HeavySeconds</c>, not the
+/// 10 s of an ordinary request; a request whose limit runs out says what ran out — waiting for a heavy slot or for the
+/// simulation is a 503 with Retry-After, its own work running too long a 422 naming the setting — and names the
+/// simulation of its path. Time passes by the limit itself: a 1 s request limit fires while a heavy slot is held.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class WallTimeLimitTests
+{
+    [Fact]
+    public async Task LookBacksAndReplay_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs503()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var id = await SimulationWithAConnectionAsync(database);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Limits:RequestSeconds"] = "1",
+            ["Engines:HeavyParallelism"] = "1",
+        });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+
+        var replay = sim.Client.PostAsync($"{sim.Base}/replay", null);
+        var series = sim.Client.GetAsync($"{sim.Base}/timeseries?points=10");
+        var chart = sim.Client.GetAsync($"{sim.Base}/timeseries.svg");
+        var table = sim.Client.GetAsync($"{sim.Base}/socket-table?atNs=1000000000");
+        // Started after them, under the 1 s limit, waiting for the same slot: its limit runs out first.
+        var scenario = await sim.Client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(ScenarioFiles.Read("examples/orderly-close-time-wait.json"), Encoding.UTF8, "application/json"));
+
+        var busy = await scenario.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(ProblemTypes.Busy, busy.GetProperty("type").GetString());
+        Assert.Equal("5", scenario.Headers.GetValues("Retry-After").Single());
+        var detail = busy.GetProperty("detail").GetString()!;
+        Assert.Contains("waited the 1 s limit on one request's wall time (Limits:RequestSeconds) for one of the tenant's 1 heavy slots", detail);
+        Assert.DoesNotContain("event budget", detail);
+        Assert.False(replay.IsCompleted || series.IsCompleted || chart.IsCompleted || table.IsCompleted,
+            "the look-backs have waited longer than Limits:RequestSeconds and go on");
+
+        holdSlot.Set();
+        await heavyWork;
+        Assert.Equal(HttpStatusCode.OK, (await replay).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await series).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await chart).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await table).StatusCode);
+    }
+
+    [Fact]
+    public async Task LookBack_WaitingPastHeavySeconds_503NamingTheSettingAndTheSimulation()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var id = await SimulationWithAConnectionAsync(database);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Limits:HeavySeconds"] = "1",
+            ["Engines:HeavyParallelism"] = "1",
+        });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+
+        var response = await sim.Client.GetAsync($"{sim.Base}/timeseries");
+        holdSlot.Set();
+        await heavyWork;
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+        Assert.Contains("The read waited the 1 s limit on one request's wall time (Limits:HeavySeconds)", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Read_WaitingForTheSimulationsEarlierRequest_503SayingSo_WithTheSimulationId()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var id = await SimulationWithAConnectionAsync(database);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:RequestSeconds"] = "1" });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+        var engines = factory.Services.GetRequiredService<SimulationEngines>();
+
+        using (await engines.AcquireAsync(sim.Id, CancellationToken.None)) // an earlier request holding the simulation
+        {
+            var response = await sim.Client.GetAsync($"{sim.Base}/clock");
+            var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
+            Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+            var detail = problem.GetProperty("detail").GetString()!;
+            Assert.Contains("The read waited the 1 s limit on one request's wall time (Limits:RequestSeconds) for the simulation's earlier requests", detail);
+            Assert.Contains("it changed nothing", detail);
+        }
+    }
+
+    /// <summary>
+    /// The chart after the JSON of the same range (and any second look at an unchanged simulation) is answered from the
+    /// series already computed: no replay, so no heavy slot — it is answered while the only one is held. A new command
+    /// (a new version) computes afresh.
+    /// </summary>
+    [Fact]
+    public async Task TimeSeries_AskedAgainAtTheSameVersion_AnsweredWithoutAReplay()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        var id = await SimulationWithAConnectionAsync(database);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Engines:HeavyParallelism"] = "1" });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+        var first = await sim.Client.GetStringAsync($"{sim.Base}/timeseries?points=10");
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+        try
+        {
+            Assert.Equal(first, await sim.Client.GetStringAsync($"{sim.Base}/timeseries?points=10").WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("<svg", await sim.Client.GetStringAsync($"{sim.Base}/timeseries.svg?points=10").WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            holdSlot.Set();
+            await heavyWork;
+        }
+        await sim.AdvanceToAsync(3_000_000_000);
+        Assert.Equal(3_000_000_000, (await sim.GetJsonAsync("timeseries?points=10")).GetProperty("toNs").GetInt64());
+    }
+
+    /// <summary>A simulation with a connection and 2 s of virtual time, made under the default limits (a loaded machine's first requests are slow).</summary>
+    private static async Task<Guid> SimulationWithAConnectionAsync(TestDatabase database)
+    {
+        await using var first = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "look back");
+        await sim.ConnectAsync();
+        await sim.AdvanceToAsync(2_000_000_000);
+        return sim.Id;
+    }
+
+    [Fact]
+    public async Task EveryLookBackAndTheReplay_HaveTheHeavyPolicy()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        _ = factory.CreateClient();
+        var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints;
+
+        string?[] Policies(params string[] names) => [.. names.Select(name => endpoints.Single(e =>
+            e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == name).Metadata.GetMetadata<RequestTimeoutAttribute>()?.PolicyName)];
+
+        Assert.All(Policies("ReplaySimulation", "ExportSimulation", "GetTimeSeries", "GetTimeSeriesChart", "GetSocketTable"), policy => Assert.Equal(HardeningSetup.HeavyPolicy, policy));
+        Assert.All(Policies("GetClock", "Advance"), Assert.Null);
+    }
+}
