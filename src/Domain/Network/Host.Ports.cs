@@ -259,7 +259,7 @@ public sealed partial class Host
     /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
     /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
     /// </summary>
-    bool BindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
+    bool BindConflict(in BindBucket bucket, IBindOwner sk, bool relax)
     {
         foreach (var o in bucket) // a loop, not Any(lambda): no closure per bind
         {
@@ -328,6 +328,25 @@ public sealed partial class Host
         if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
         BindOwnPort(sk, port);
         return null;
+    }
+
+    /// <summary>
+    /// Whether bind() of a new socket to INADDR_ANY:<paramref name="port"/> (SO_REUSEADDR as given, no SO_REUSEPORT)
+    /// would fail with EADDRINUSE — <see cref="BindExplicit"/>'s rule (inet_csk_bind_conflict()), asked without making
+    /// the socket, so a caller can refuse before it changes anything.
+    /// </summary>
+    internal bool WildcardBindConflicts(ushort port, bool reuseAddr) =>
+        _bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, new BindProbe(port, reuseAddr), relax: true);
+
+    /// <summary>A socket about to bind INADDR_ANY:port, as inet_csk_bind_conflict() sees it: not listening, owning nothing yet.</summary>
+    sealed record BindProbe(ushort Port, bool ReuseAddr) : IBindOwner
+    {
+        public Endpoint Local => new(IPv4.Any, Port);
+        public bool ReusePort => false;
+        public bool IsListener => false;
+        public IPv4 RcvSaddr => IPv4.Any;
+        public int BindHash => 0;
+        public bool ConnectBind => false;
     }
 
     /// <summary>
