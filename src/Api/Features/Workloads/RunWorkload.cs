@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Infrastructure.Tenancy;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Time;
@@ -93,7 +94,7 @@ public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int Jo
 
 public sealed record RunWorkload(Guid SimulationId, long? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
 
-public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
+public sealed class RunWorkloadHandler(LiveSimulations simulations, TenantQuotas quotas) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
 {
     public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
     {
@@ -101,6 +102,11 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations) : ICommandHa
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
         if (workload.Spec.SeriesTooFine() is { } tooFine)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
+        // Each generated client is a host: more than the simulation may have is refused before one is made (100,000 of
+        // them ran past the request's time limit making hosts, only to be refused by the host quota afterwards).
+        if (workload.Spec.GeneratedClients > quotas.Hosts)
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("generatedClients",
+                $"at most {quotas.Hosts} generated clients: each is a host, and a simulation may have {quotas.Hosts} hosts (the hosts quota)", command.SimulationId));
         return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             var clock = Stopwatch.StartNew();
