@@ -7,7 +7,8 @@ const string usage = """
 
       run PATH...        run scenario files (*.json) and packetdrill scripts (*.pkt); folders are searched recursively
           --in-process       on the engine linked into the tool (the default)
-          --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key
+          --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key; each
+                             passed file's simulation is deleted after its run (failed ones are kept), --keep keeps all
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
           --timeout SECONDS  per request to the server (default 600)

@@ -1,3 +1,4 @@
+extern alias cli;
 using System.Net.Http.Json;
 using System.Text.Json;
 using SimService.Cli.Tests.Infrastructure;
@@ -98,5 +99,45 @@ public sealed class ServerModeTests(ApiServer server)
             f.GetProperty("file").GetString(), f.GetProperty("outcome").GetString(), f.GetProperty("nowNs").ToString(),
             f.GetProperty("journalEvents").ToString(), f.GetProperty("checks").GetRawText(),
             string.Join("|", f.GetProperty("problems").EnumerateArray().Select(p => p.GetRawText()).Order(StringComparer.Ordinal))))];
+    }
+    /// <summary>
+    /// On a server a passed file's simulation is deleted after its run (three runs of packetdrill/ filled the 1,000
+    /// simulations quota); a failed one's stays, and --keep keeps every one.
+    /// </summary>
+    [Fact]
+    public async Task PassedAndFailedFiles_RunOnServer_ThePassedSimulationIsDeletedUnlessKeep()
+    {
+        string[] files = ["tests/Cli.Tests/Fixtures/mixed/failing-checks.json", "tests/Cli.Tests/Fixtures/mixed/passing.json"];
+        int before = await SimulationCountAsync();
+
+        var cleaned = await Tool.RunAsync(["run", "--server", server.Url, .. files]);
+        int afterCleaned = await SimulationCountAsync();
+        var kept = await Tool.RunAsync(["run", "--server", server.Url, "--keep", .. files]);
+        int afterKept = await SimulationCountAsync();
+
+        Assert.Equal((1, 1), (cleaned.ExitCode, kept.ExitCode));
+        Assert.Equal(before + 1, afterCleaned);
+        Assert.Equal(afterCleaned + 2, afterKept);
+    }
+
+    /// <summary>A 403 that is not about the key (a quota) prints the server's problem title and detail, not "check --api-key"; a 401 asks for the key.</summary>
+    [Fact]
+    public void Refusal_QuotaExceededSaysTheServersProblem_UnauthorizedAsksForTheKey()
+    {
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(1));
+        const string quota = """{"type":"urn:simservice:problem:quota-exceeded","title":"The tenant's simulations quota would be exceeded.","status":403,"detail":"The tenant keeps 1000 simulations already; delete one first."}""";
+        const string key = """{"type":"urn:simservice:problem:unauthorized","title":"A valid API key is needed.","status":401}""";
+
+        var forbidden = client.Refusal(System.Net.HttpStatusCode.Forbidden, "Forbidden", quota);
+        var unauthorized = client.Refusal(System.Net.HttpStatusCode.Unauthorized, "Unauthorized", key);
+
+        Assert.Equal("http://127.0.0.1:9/ refused the request (403 Forbidden): The tenant's simulations quota would be exceeded. The tenant keeps 1000 simulations already; delete one first.", forbidden);
+        Assert.Equal("http://127.0.0.1:9/ refused the request (401 Unauthorized): check --api-key (A valid API key is needed.)", unauthorized);
+    }
+
+    private async Task<int> SimulationCountAsync()
+    {
+        var list = await server.Client.GetFromJsonAsync<JsonElement>("api/v1/simulations?limit=1000");
+        return list.GetProperty("items").GetArrayLength();
     }
 }

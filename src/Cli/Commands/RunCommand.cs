@@ -6,7 +6,7 @@ using SimService.Cli.Running;
 namespace SimService.Cli.Commands;
 
 /// <summary>
-/// <c>simservice run PATH... [--server URL [--api-key KEY] | --in-process] [--junit FILE] [--json FILE] [--pcap DIR] [--diagram DIR]</c>:
+/// <c>simservice run PATH... [--server URL [--api-key KEY] [--keep] | --in-process] [--junit FILE] [--json FILE] [--pcap DIR] [--diagram DIR]</c>:
 /// runs every file, prints one line per file (and each failed check), saves the packet capture and ladder diagram of
 /// each failed run when asked, writes the reports, and exits 0 when all
 /// passed, 1 when a check failed, 2 when a file is invalid or the server cannot be used, 3 when an output could not be
@@ -15,7 +15,7 @@ namespace SimService.Cli.Commands;
 public static class RunCommand
 {
     public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout"];
-    public static readonly string[] Flags = ["in-process", "record"];
+    public static readonly string[] Flags = ["in-process", "record", "keep"];
 
     public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
@@ -56,6 +56,19 @@ public static class RunCommand
                 ConsoleReport.WriteFile(output, result);
                 if (result.Outcome == FileOutcome.Failed && run is not null)
                     foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, artefact, result, run, client, cancellationToken);
+                // A passed file's simulation is deleted (a CI job's runs would fill the tenant's simulations quota);
+                // a failed one's stays for its artefacts and a look, and --keep keeps them all.
+                if (client is not null && !line.Has("keep") && result.Outcome == FileOutcome.Passed && result.SimulationId is { } passedId)
+                {
+                    try
+                    {
+                        if (await client.DeleteSimulationAsync(passedId, cancellationToken) is { } why) output.WriteLine($"         not deleted: {why}");
+                    }
+                    catch (ServerUnavailableException e)
+                    {
+                        output.WriteLine($"         not deleted: {e.Message}");
+                    }
+                }
                 output.Flush();
                 results.Add(result);
             }

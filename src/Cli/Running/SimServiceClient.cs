@@ -94,7 +94,7 @@ public sealed class SimServiceClient : IDisposable
             using var request = new HttpRequestMessage(method, path) { Content = content };
             using var response = await _http.SendAsync(request, cancellationToken);
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-                throw new ServerUnavailableException($"{Server} refused the request ({(int)response.StatusCode} {response.ReasonPhrase}): check --api-key");
+                throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, await response.Content.ReadAsStringAsync(cancellationToken)));
             return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
         }
         catch (HttpRequestException e)
@@ -105,6 +105,42 @@ public sealed class SimServiceClient : IDisposable
         {
             throw new ServerUnavailableException($"{Server} did not answer within {_http.Timeout.TotalSeconds:0} s (--timeout)");
         }
+    }
+
+    /// <summary>The problem type of a refused API key (401, or a 403 of that type).</summary>
+    internal const string UnauthorizedType = "urn:simservice:problem:unauthorized";
+
+    /// <summary>
+    /// What a 401/403 says: a refused key (401, or a 403 whose problem type is the key's) asks for --api-key; any other 403
+    /// — a quota, a cross-site refusal — is the server's own problem title and detail.
+    /// </summary>
+    internal string Refusal(HttpStatusCode status, string? reason, string body)
+    {
+        string? type = null, title = null, detail = null;
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            if (problem.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                type = problem.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null;
+                title = problem.RootElement.TryGetProperty("title", out var ti) ? ti.GetString() : null;
+                detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
+            }
+        }
+        catch (JsonException) { } // not a problem document: the status says it
+        var said = string.Join(" ", new[] { title, detail }.Where(x => !string.IsNullOrEmpty(x)));
+        var head = $"{Server} refused the request ({(int)status} {reason})";
+        if (status == HttpStatusCode.Unauthorized || type == UnauthorizedType)
+            return $"{head}: check --api-key" + (said.Length > 0 ? $" ({said})" : "");
+        return said.Length > 0 ? $"{head}: {said}" : head;
+    }
+
+    /// <summary>Deletes a simulation (after its file passed, unless --keep): null, or why it was not deleted.</summary>
+    public async Task<string?> DeleteSimulationAsync(string simulationId, CancellationToken cancellationToken)
+    {
+        var path = $"api/v1/simulations/{Uri.EscapeDataString(simulationId)}";
+        var (status, _) = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+        return status is HttpStatusCode.NoContent or HttpStatusCode.OK or HttpStatusCode.NotFound ? null : $"{Server} answered DELETE /{path} with {(int)status}";
     }
 
     private JsonDocument Json(string body, string path)

@@ -27,7 +27,13 @@ public readonly record struct ScheduledItem(IEventTarget Target, object? Payload
     /// </summary>
     public bool Vacated => Generation < 0;
 
+    /// <summary>What the item of a dropped timer becomes (<see cref="EventQueue.Remove"/>): it never comes due.</summary>
+    internal bool Removed => Generation == RemovedGeneration;
+
     internal static readonly ScheduledItem VacatedItem = new(NoTarget.Instance, null, -1);
+
+    const long RemovedGeneration = -2;
+    internal static readonly ScheduledItem RemovedItem = new(NoTarget.Instance, null, RemovedGeneration);
 
     sealed class NoTarget : IEventTarget
     {
@@ -83,6 +89,8 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _last;
     int _count;
+    /// <summary>Removed items still in their buckets (<see cref="Remove"/>): skipped, uncounted, before the queue is read.</summary>
+    int _removed;
     /// <summary>
     /// Scratch arrays of <see cref="OrderWheelTimers"/>: the wheel-timer slots of the bucket being ordered, their (host,
     /// place) keys and a run's (rank, place) keys — plain longs, sorted without a comparer.
@@ -119,6 +127,31 @@ public sealed class EventQueue
     {
         ref var slot = ref chunk.Items[index];
         if (ReferenceEquals(slot.Target, target) && ReferenceEquals(slot.Payload, key) && slot.Generation == generation) slot = ScheduledItem.VacatedItem;
+    }
+
+    /// <summary>
+    /// Takes a timer's pending item out of the queue altogether, unlike <see cref="Vacate"/>: it never comes due, moves
+    /// no clock and counts in neither <see cref="Count"/> nor <see cref="Simulation.EventsProcessed"/>. For the engine's
+    /// own timers that stand for no kernel timer_list (a workload's drain limit); the caller then cancels the timer.
+    /// </summary>
+    internal void Remove(ref TimerState state, object target, object key)
+    {
+        if (!state.Armed || state.QueueChunk is not { } chunk) return;
+        ref var slot = ref chunk.Items[state.QueueIndex];
+        if (!ReferenceEquals(slot.Target, target) || !ReferenceEquals(slot.Payload, key) || slot.Generation != state.Generation) return;
+        slot = ScheduledItem.RemovedItem;
+        _count--;
+        _removed++;
+    }
+
+    /// <summary>Drops the removed items at the front of the queue, so the first item left is a live one.</summary>
+    void SkipRemoved()
+    {
+        while (_removed > 0 && _times.TryPeek(out var bucket, out _) && bucket.Head.Items[bucket.HeadIndex].Removed)
+        {
+            Take(bucket);
+            _removed--;
+        }
     }
 
     /// <summary>The wheel rank of an armed timer's pending item (0: none pending, or not a wheel item).</summary>
@@ -173,6 +206,7 @@ public sealed class EventQueue
 
     public bool TryPeekTime(out SimTime at)
     {
+        if (_removed > 0) SkipRemoved();
         if (_times.TryPeek(out _, out var ns))
         {
             at = new SimTime(ns);
@@ -187,6 +221,7 @@ public sealed class EventQueue
     /// <summary>Takes the first item, and says when it is due.</summary>
     public ScheduledItem Dequeue(out SimTime at)
     {
+        if (_removed > 0) SkipRemoved();
         var bucket = _times.Peek();
         if (!bucket.Ordered)
         {
@@ -194,11 +229,17 @@ public sealed class EventQueue
             if (bucket.HasWheelTimers) OrderWheelTimers(bucket);
         }
         at = new SimTime(bucket.At);
+        _count--;
+        return Take(bucket);
+    }
+
+    /// <summary>Takes the bucket's head item (returning drained chunks, and the bucket once empty).</summary>
+    ScheduledItem Take(Bucket bucket)
+    {
         var head = bucket.Head;
         var item = head.Items[bucket.HeadIndex];
         head.Items[bucket.HeadIndex] = default; // a drained slot pins nothing
         head.Ranks[bucket.HeadIndex++] = 0;
-        _count--;
         if (bucket.HeadIndex == ChunkSize && head.Next is { } next)
         {
             bucket.Head = next;

@@ -376,6 +376,17 @@ public sealed partial class Simulation
     internal void ScheduleTimer(SimTimer timer, SimTime expires) => _queue.EnqueueTimer(expires, timer, timer.Arm(expires, expires));
 
     /// <summary>
+    /// Cancels a timer armed by <see cref="ScheduleTimer"/> that stands for no kernel timer (a workload's drain limit) and
+    /// takes its item out of the queue: nothing is pending for it any more, so <see cref="RunUntilIdle"/> stops without
+    /// running the clock to it (a cancelled kernel timer's slot stays and is popped, <see cref="CancelTimer(SimTimer, Host, int, TcpTimerKind)"/>).
+    /// </summary>
+    internal void DropTimer(SimTimer timer)
+    {
+        _queue.Remove(ref timer.State, timer, timer);
+        timer.Cancel();
+    }
+
+    /// <summary>
     /// Arms (or re-arms) a timer and journals it (sk_reset_timer / mod_timer): the one place any
     /// timer of a socket, request socket or timewait socket is armed.
     /// </summary>

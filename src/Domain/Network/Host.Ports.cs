@@ -172,8 +172,32 @@ public sealed partial class Host
 {
     const int TablePerturbSize = 1 << 16;
     readonly PagedMap<ushort, BindBucket> _bindBuckets = new();
-    readonly uint[] _tablePerturb = new uint[TablePerturbSize];
-    bool _perturbInitialised;
+    /// <summary>
+    /// table_perturb[]: INET_TABLE_PERTURB_SIZE random u32s, drawn at the host's first connect() autobind (the kernel
+    /// fills it once, at boot, for the whole machine — net/ipv4/inet_hashtables.c inet_hashinfo2_init()). Only the
+    /// entries a connect() touched are held (<see cref="_perturbTouched"/>); the others are read back from the
+    /// generator's draws (<see cref="Pcg32.Skip"/>), so a host that connects a few times holds a few entries, not the
+    /// 256 KB array every host — a generated workload client too — once took.
+    /// </summary>
+    Pcg32.Draws _perturbDraws;
+    Dictionary<int, uint>? _perturbTouched;
+    /// <summary>The whole table, once so many entries were touched that the array is the smaller.</summary>
+    uint[]? _tablePerturb;
+
+    uint TablePerturb(int index) =>
+        _tablePerturb is { } table ? table[index]
+        : _perturbTouched!.TryGetValue(index, out var v) ? v : _perturbDraws[(ulong)index];
+
+    void SetTablePerturb(int index, uint value)
+    {
+        if (_tablePerturb is { } table) { table[index] = value; return; }
+        _perturbTouched![index] = value;
+        if (_perturbTouched.Count < TablePerturbSize / 16) return; // a dictionary entry costs ≈ 16× an array slot
+        table = new uint[TablePerturbSize];
+        for (int i = 0; i < table.Length; i++) table[i] = TablePerturb(i);
+        _tablePerturb = table;
+        _perturbTouched = null;
+    }
 
     internal bool IsReserved(int port) => Sysctls.IsReservedPort(port);
 
@@ -259,7 +283,7 @@ public sealed partial class Host
     /// an owner unless both set SO_REUSEADDR and the owner is not listening, or both set
     /// SO_REUSEPORT. A timewait owner carries the closed socket's SO_REUSEADDR (tw_reuse).
     /// </summary>
-    bool BindConflict(in BindBucket bucket, TcpSocket sk, bool relax)
+    bool BindConflict(in BindBucket bucket, IBindOwner sk, bool relax)
     {
         foreach (var o in bucket) // a loop, not Any(lambda): no closure per bind
         {
@@ -328,6 +352,25 @@ public sealed partial class Host
         if (_bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, sk, relax: true)) return Errno.EADDRINUSE;
         BindOwnPort(sk, port);
         return null;
+    }
+
+    /// <summary>
+    /// Whether bind() of a new socket to INADDR_ANY:<paramref name="port"/> (SO_REUSEADDR as given, no SO_REUSEPORT)
+    /// would fail with EADDRINUSE — <see cref="BindExplicit"/>'s rule (inet_csk_bind_conflict()), asked without making
+    /// the socket, so a caller can refuse before it changes anything.
+    /// </summary>
+    internal bool WildcardBindConflicts(ushort port, bool reuseAddr) =>
+        _bindBuckets.TryGetValue(port, out var bucket) && BindConflict(bucket, new BindProbe(port, reuseAddr), relax: true);
+
+    /// <summary>A socket about to bind INADDR_ANY:port, as inet_csk_bind_conflict() sees it: not listening, owning nothing yet.</summary>
+    sealed record BindProbe(ushort Port, bool ReuseAddr) : IBindOwner
+    {
+        public Endpoint Local => new(IPv4.Any, Port);
+        public bool ReusePort => false;
+        public bool IsListener => false;
+        public IPv4 RcvSaddr => IPv4.Any;
+        public int BindHash => 0;
+        public bool ConnectBind => false;
     }
 
     /// <summary>
@@ -439,10 +482,10 @@ public sealed partial class Host
     /// </summary>
     internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
-        if (!_perturbInitialised)
+        if (_perturbTouched is null && _tablePerturb is null)
         {
-            for (int i = 0; i < TablePerturbSize; i++) _tablePerturb[i] = Sim.Rng.NextUInt32();
-            _perturbInitialised = true;
+            _perturbDraws = ((Pcg32)Sim.Rng).Skip(TablePerturbSize);
+            _perturbTouched = [];
         }
         // inet_sk_get_local_port_range(): IP_LOCAL_PORT_RANGE makes the search one pass over every port (step 1).
         bool localPorts = LocalPortRange(sk, out int low, out int high);
@@ -453,7 +496,7 @@ public sealed partial class Host
         // inet_sk_port_offset(): secure_ipv4_port_ephemeral(inet_rcv_saddr, daddr, dport) — the source chosen by the route.
         ulong portOffset = KeyedHash.Of(Sim.PortSecret, saddr.Value, remote.Address.Value, remote.Port);
         int index = (int)(portOffset & (TablePerturbSize - 1));
-        uint offset = unchecked(_tablePerturb[index] + (uint)(portOffset >> 32)) % remaining;
+        uint offset = unchecked(TablePerturb(index) + (uint)(portOffset >> 32)) % remaining;
         if (!localPorts) offset &= ~1u;
         while (true)
         {
@@ -473,7 +516,7 @@ public sealed partial class Host
                 AddBindOwner(p, sk);
                 // Add a little randomness to the next search (max of scan length and a random step).
                 int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
-                _tablePerturb[index] = unchecked(_tablePerturb[index] + (uint)(step + stride));
+                SetTablePerturb(index, unchecked(TablePerturb(index) + (uint)(step + stride)));
                 return null;
             }
             if (localPorts) return Errno.EADDRNOTAVAIL;

@@ -17,7 +17,6 @@ public sealed partial class Workload : IEventTarget
 {
     static readonly object ArrivalTick = new();
     static readonly object SampleTick = new();
-    static readonly object DrainTick = new();
 
     readonly Simulation _sim;
     readonly Host _server;
@@ -30,6 +29,8 @@ public sealed partial class Workload : IEventTarget
     readonly long[][] _mibAtStart;
     readonly int[] _logAtStart;
     readonly JournalLevel _floorBefore;
+    /// <summary>The drain limit, armed at the last arrival; dropped when the workload finishes before it.</summary>
+    readonly SimTimer _drain;
     int _listenerId;
     bool _ownListener;
     long _started, _clientsFinished, _accepted, _serversFinished, _unfinished;
@@ -71,67 +72,83 @@ public sealed partial class Workload : IEventTarget
         _logAtStart = [.. hosts.Select(h => h.KernelLog.Count)];
         _floorBefore = sim.JournalFloor;
         _eventsAtStart = sim.EventsProcessed;
+        _drain = new SimTimer(this, 0);
     }
 
     /// <summary>The distinct client hosts in the order of the list, then the server: one series and one outcome each.</summary>
     Host[] Hosts() => _hosts;
 
-    /// <summary>Checks the spec, creates generated clients and the listener, and schedules the first arrival and sample.</summary>
+    /// <summary>
+    /// Checks the spec, creates generated clients and the listener, and schedules the first arrival and sample. Every
+    /// refusal comes before anything changes — hosts, sockets, socket ids, the journal floor — so a refused workload
+    /// leaves the simulation exactly as it was (its command is not logged, and a rebuild must reach the same state).
+    /// </summary>
     internal static Result<Workload> Start(Simulation sim, int id, WorkloadSpec spec)
     {
         if (spec.Validate() is { } invalid) return invalid;
         var server = sim.FindHost(spec.Server);
         if (server is null) return DomainError.NotFound($"host '{spec.Server}'", "server");
         if (server.Kind != HostKind.Linux) return DomainError.Invalid($"host '{spec.Server}' is scripted", "server");
-        Host[] clients;
         if (spec.GeneratedClients > 0)
         {
             for (int i = 0; i < spec.GeneratedClients; i++)
             {
-                var address = new IPv4(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
-                if (sim.FindHost($"w{id}-c{i + 1}") is not null || sim.FindHost(address) is not null)
-                    return DomainError.Conflict($"generated client w{id}-c{i + 1} ({address}) is already taken", "generatedClients");
-            }
-            clients = new Host[spec.GeneratedClients];
-            for (int i = 0; i < clients.Length; i++)
-            {
-                // Up to 200,000 hosts: the caller's wall-time limit stops it here too (Simulation.Interruption).
-                sim.Interruption.ThrowIfCancellationRequested();
-                var address = new IPv4(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
-                clients[i] = sim.AddHost($"w{id}-c{i + 1}", address).Value!;
-                var linked = sim.AddLink(clients[i].Name, server.Name, spec.ClientLinkDelay, 0);
-                if (!linked.IsOk) return linked.Error!;
+                if (sim.FindHost(GeneratedName(id, i)) is not null || sim.FindHost(GeneratedAddress(id, i)) is not null)
+                    return DomainError.Conflict($"generated client {GeneratedName(id, i)} ({GeneratedAddress(id, i)}) is already taken", "generatedClients");
             }
         }
         else
         {
-            clients = new Host[spec.Clients.Count];
-            for (int i = 0; i < clients.Length; i++)
+            for (int i = 0; i < spec.Clients.Count; i++)
             {
                 var c = sim.FindHost(spec.Clients[i]);
                 if (c is null) return DomainError.NotFound($"host '{spec.Clients[i]}'", $"clients[{i}]");
                 if (c.Kind != HostKind.Linux) return DomainError.Invalid($"host '{c.Name}' is scripted", $"clients[{i}]");
                 if (c == server) return DomainError.Invalid("a client cannot be the server", $"clients[{i}]");
-                clients[i] = c;
             }
         }
+        // The listener's bind(), asked before its socket is made: the one refusal the kernel itself decides.
+        if (OwnedListener(server, spec.Port) is null && server.WildcardBindConflicts(spec.Port, spec.ReuseAddr))
+            return DomainError.Conflict($"listen on {server.Name}:{spec.Port} failed with {Errno.EADDRINUSE}", "port");
+
+        // Nothing below refuses: the checks above are every way it could.
+        Host[] clients;
+        if (spec.GeneratedClients > 0)
+        {
+            clients = new Host[spec.GeneratedClients];
+            for (int i = 0; i < clients.Length; i++)
+            {
+                sim.Interruption.ThrowIfCancellationRequested(); // a large count stops at the caller's wall-time limit too
+                clients[i] = Checked(sim.AddHost(GeneratedName(id, i), GeneratedAddress(id, i)));
+                Checked(sim.AddLink(clients[i].Name, server.Name, spec.ClientLinkDelay, 0));
+            }
+        }
+        else clients = [.. spec.Clients.Select(name => sim.FindHost(name)!)];
         var w = new Workload(sim, id, spec, server, clients);
         sim.JournalFloor = spec.Level;
-        if (!w.Listen(out var refused)) return refused!;
+        w.Listen();
         sim.Schedule(sim.Now, w, ArrivalTick);
         sim.Schedule(sim.Now, w, SampleTick);
         return w;
     }
 
+    static string GeneratedName(int id, int i) => $"w{id}-c{i + 1}";
+
+    static IPv4 GeneratedAddress(int id, int i) => new(IPv4.Parse("100.64.0.0").Value + (uint)(((id - 1) & 15) << 18) + (uint)i + 1);
+
+    static T Checked<T>(Result<T> r) => r.IsOk ? r.Value! : throw new InvalidOperationException($"workload setup refused after its checks: {r.Error!.Message}");
+
+    /// <summary>The server's listener on the port that a process owns (the workload accepts on it), or null.</summary>
+    static TcpSocket? OwnedListener(Host server, ushort port) =>
+        server.FindListener(new Endpoint(server.Address, port)) is { Owner: not null } l ? l : null;
+
     /// <summary>Uses the server's listener on the port, or opens one (socket, options, bind, listen) and starts accepting.</summary>
-    bool Listen(out DomainError? refused)
+    void Listen()
     {
-        refused = null;
-        var existing = _server.FindListener(new Endpoint(_server.Address, Spec.Port));
-        if (existing is not null && existing.Owner is { } owner)
+        if (OwnedListener(_server, Spec.Port) is { } existing)
         {
             _listenerId = existing.Id;
-            _serverProcessName = owner.Name;
+            _serverProcessName = existing.Owner!.Name;
         }
         else
         {
@@ -140,15 +157,11 @@ public sealed partial class Workload : IEventTarget
             SetOptions(_server, _serverProcess, _listenerId);
             var bound = Call(_server, _serverProcess, SocketCallKind.Bind, _listenerId, port: Spec.Port);
             var listened = bound.Errno is null ? Call(_server, _serverProcess, SocketCallKind.Listen, _listenerId, backlog: Spec.Backlog) : bound;
-            if (listened.Errno is not null)
-            {
-                refused = DomainError.Conflict($"listen on {_server.Name}:{Spec.Port} failed with {listened.Errno}", "port");
-                return false;
-            }
+            if (listened.Errno is not null) // Start() asked the same rule before anything changed
+                throw new InvalidOperationException($"listen on {_server.Name}:{Spec.Port} failed with {listened.Errno} after its check");
             _ownListener = true;
         }
         Accept();
-        return true;
     }
 
     /// <summary>The accept() asleep on the listener (its id; 0 before the first).</summary>
@@ -169,7 +182,7 @@ public sealed partial class Workload : IEventTarget
         else if (Done) return;
         else if (ReferenceEquals(payload, ArrivalTick)) Arrive();
         else if (ReferenceEquals(payload, SampleTick)) Sample(scheduleNext: true);
-        else if (ReferenceEquals(payload, DrainTick)) Finish(drained: true);
+        else if (ReferenceEquals(payload, _drain)) Finish(drained: true);
     }
 
     void Arrive()
@@ -181,7 +194,7 @@ public sealed partial class Workload : IEventTarget
         if (_started < Spec.Connections)
             _sim.Schedule(StartedAt + new SimDuration(Spec.ArrivalOffsetNs(_started)), this, ArrivalTick);
         else
-            _sim.Schedule(_sim.Now + Spec.DrainLimit, this, DrainTick);
+            _sim.ScheduleTimer(_drain, _sim.Now + Spec.DrainLimit);
     }
 
     /// <summary>One accept() at a time: each returned child starts its server side and the next accept.</summary>
@@ -224,6 +237,7 @@ public sealed partial class Workload : IEventTarget
         Sample(scheduleNext: false);
         Done = true;
         EndedAt = _sim.Now;
+        _sim.DropTimer(_drain); // nothing stays pending for a finished workload (untilIdle ends with it)
         if (_ownListener)
         {
             _sim.JournalFloor = Spec.Level;

@@ -141,4 +141,47 @@ public sealed class WorkloadApiTests
         Assert.Contains("more than 10,000 samples per host", message);
         Assert.Equal(version, await sim.VersionAsync());
     }
+    /// <summary>
+    /// A workload refused by the server's bind() (port 81 still held by the first one's connections) leaves nothing
+    /// behind: no socket, no journal floor (the next advance journals), the same socket numbering, and a replay that
+    /// matches (it was 722 stored events against 724 replayed, with a socket left in process w2-srv).
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Workload_RefusedByBindConflict_409AndNothingLeftBehind(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "refused workload");
+        await sim.OnHostAsync("server", "listen", new { port = 80 });
+        Assert.Equal(2, (await sim.OnHostAsync("server", "sockets")).SocketId);
+        var spec = new { clients = new[] { "client" }, server = "server", port = 81, rate = 1000, count = 10, level = "Full" };
+        await sim.PostOkAsync("workloads", spec);
+        var version = await sim.VersionAsync();
+
+        var refused = await sim.PostAsync("workloads", spec);
+
+        var problem = await refused.ReadProblemAsync(HttpStatusCode.Conflict);
+        Assert.Contains("EADDRINUSE", problem.GetProperty("detail").GetString());
+        Assert.Equal(version, await sim.VersionAsync());
+        Assert.Equal(24, (await sim.OnHostAsync("server", "sockets")).SocketId);
+        Assert.True((await sim.AdvanceAsync(new { byNs = 1_000_000_000 })).JournalEvents > 0);
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>Each generated client is a host: more than the hosts quota (64) is a 400 naming generatedClients, before any host is made.</summary>
+    [Fact]
+    public async Task Workload_MoreGeneratedClientsThanTheHostsQuota_400NamingGeneratedClientsNothingApplied()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "generated");
+        var version = await sim.VersionAsync();
+
+        var response = await sim.PostAsync("workloads", new { generatedClients = 100_000, server = "server", port = 80, rate = 1000, count = 10 });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        var message = Assert.Single(problem.GetProperty("errors").GetProperty("generatedClients").EnumerateArray()).GetString();
+        Assert.Contains("at most 64 generated clients", message);
+        Assert.Equal(version, await sim.VersionAsync());
+    }
 }

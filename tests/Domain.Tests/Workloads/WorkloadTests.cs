@@ -258,6 +258,24 @@ public class WorkloadTests
         Assert.Equal(abortive ? 0 : 20, sim.FindHost("client")!.TimeWaitCount);
     }
 
+    /// <summary>
+    /// A finished workload leaves no drain-limit timer pending: untilIdle after it ends when the kernel's own work does
+    /// (the client's last TIME-WAIT, 60 s after its close, run by its timer-wheel bucket at 60.384 s), not at the last arrival + the 300 s
+    /// drain limit (300.09 s), where the timer's item used to take the clock.
+    /// </summary>
+    [Fact]
+    public void Workload_Finished_UntilIdleEndsWithTheKernelsWorkNotAtTheDrainLimit()
+    {
+        var sim = World();
+        var r = Run(sim, Spec(10, 100));
+        Assert.True(r.Completed);
+        var idle = Apply(sim, new AdvanceCommand(AdvanceMode.UntilIdle, SimDuration.FromSeconds(3600), 1_000_000)).Advance!;
+        Assert.True(idle.Idle);
+        Assert.Equal(0, sim.PendingEvents);
+        Assert.Equal(60_384_000_000L, sim.Now.Ns);
+        Assert.Equal(0, sim.FindHost("client")!.TimeWaitCount);
+    }
+
     [Fact]
     public void Workload_BadSpec_RefusedAndNothingChanged()
     {

@@ -50,7 +50,7 @@ public sealed class RequestWork
     }
 
     /// <summary>
-    /// <paramref name="work"/> for <see cref="EngineThreads.RunAsync{T}"/>: the request waits for a heavy slot (when
+    /// <paramref name="work"/> for <see cref="EngineThreads.RunAsync{T}(Func{EngineTurn?, T}, bool, CancellationToken, string?)"/>: the request waits for a heavy slot (when
     /// <paramref name="heavy"/>) until the work starts, and runs from then on.
     /// </summary>
     public static Func<EngineTurn?, T> Tracked<T>(bool heavy, Func<EngineTurn?, T> work)
