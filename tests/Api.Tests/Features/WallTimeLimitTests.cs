@@ -13,14 +13,14 @@ namespace SimService.Api.Tests.Features;
 /// <summary>
 /// The wall-time limits (issue #11): work as heavy as the log it replays runs under <c>Limits:HeavySeconds</c>, not the
 /// 10 s of an ordinary request; a request whose limit runs out says what ran out — waiting for a heavy slot or for the
-/// simulation is a 503 with Retry-After, its own work running too long a 422 naming the setting — and names the
+/// simulation is a 429 with Retry-After (a rebuild after a restart: 503), its own work running too long a 422 naming the setting — and names the
 /// simulation of its path. Time passes by the limit itself: a 1 s request limit fires while a heavy slot is held.
 /// </summary>
 [Collection(ApiCollection.Name)]
 public sealed class WallTimeLimitTests
 {
     [Fact]
-    public async Task LookBacksAndReplay_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs503()
+    public async Task LookBacksAndReplay_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs429()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -40,7 +40,7 @@ public sealed class WallTimeLimitTests
         // Started after them, under the 1 s limit, waiting for the same slot: its limit runs out first.
         var scenario = await sim.Client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(ScenarioFiles.Read("examples/orderly-close-time-wait.json"), Encoding.UTF8, "application/json"));
 
-        var busy = await scenario.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+        var busy = await scenario.ReadProblemAsync(HttpStatusCode.TooManyRequests);
         Assert.Equal(ProblemTypes.Busy, busy.GetProperty("type").GetString());
         Assert.Equal("5", scenario.Headers.GetValues("Retry-After").Single());
         var detail = busy.GetProperty("detail").GetString()!;
@@ -58,7 +58,7 @@ public sealed class WallTimeLimitTests
     }
 
     [Fact]
-    public async Task LookBack_WaitingPastHeavySeconds_503NamingTheSettingAndTheSimulation()
+    public async Task LookBack_WaitingPastHeavySeconds_429NamingTheSettingAndTheSimulation()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -75,13 +75,13 @@ public sealed class WallTimeLimitTests
         holdSlot.Set();
         await heavyWork;
 
-        var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+        var problem = await response.ReadProblemAsync(HttpStatusCode.TooManyRequests);
         Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
         Assert.Contains("The read waited the 1 s limit on one request's wall time (Limits:HeavySeconds)", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
-    public async Task Read_WaitingForTheSimulationsEarlierRequest_503SayingSo_WithTheSimulationId()
+    public async Task Read_WaitingForTheSimulationsEarlierRequest_429SayingSo_WithTheSimulationId()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -92,7 +92,7 @@ public sealed class WallTimeLimitTests
         using (await engines.AcquireAsync(sim.Id, CancellationToken.None)) // an earlier request holding the simulation
         {
             var response = await sim.Client.GetAsync($"{sim.Base}/clock");
-            var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+            var problem = await response.ReadProblemAsync(HttpStatusCode.TooManyRequests);
             Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
             Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
             var detail = problem.GetProperty("detail").GetString()!;

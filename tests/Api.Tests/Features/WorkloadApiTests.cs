@@ -168,9 +168,9 @@ public sealed class WorkloadApiTests
         Assert.True((await sim.ReplayAsync()).Identical);
     }
 
-    /// <summary>Each generated client is a host: more than the hosts quota (64) is a 400 naming generatedClients, before any host is made.</summary>
+    /// <summary>Each generated client is a host: more than the hosts quota (64) is a 403 quota-exceeded naming generatedClients, before any host is made.</summary>
     [Fact]
-    public async Task Workload_MoreGeneratedClientsThanTheHostsQuota_400NamingGeneratedClientsNothingApplied()
+    public async Task Workload_MoreGeneratedClientsThanTheHostsQuota_403NamingGeneratedClientsNothingApplied()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         await using var factory = new SimServiceFactory(database);
@@ -179,9 +179,10 @@ public sealed class WorkloadApiTests
 
         var response = await sim.PostAsync("workloads", new { generatedClients = 100_000, server = "server", port = 80, rate = 1000, count = 10 });
 
-        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        var problem = await response.ReadProblemAsync(HttpStatusCode.Forbidden);
+        Assert.Equal(ProblemTypes.QuotaExceeded, problem.GetProperty("type").GetString());
         var message = Assert.Single(problem.GetProperty("errors").GetProperty("generatedClients").EnumerateArray()).GetString();
-        Assert.Contains("at most 64 generated clients", message);
+        Assert.Contains("A simulation may have 64 hosts; this request would make 100002", message);
         Assert.Equal(version, await sim.VersionAsync());
     }
 }

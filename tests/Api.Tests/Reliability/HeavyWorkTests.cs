@@ -23,7 +23,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
     /// <summary>
     /// Tenant globex's heavy work holds its only slot (as a 300 s workload would); tenant acme's replay runs at once (it
     /// used to wait for the process's one slot and be cut off at its wall-time limit, a 422), while globex's own replay
-    /// still waits for globex's slot (bounded per tenant) and is cut off: a 503 saying it waited for a heavy slot.
+    /// still waits for globex's slot (bounded per tenant) and is cut off: a 429 saying it waited for a heavy slot.
     /// </summary>
     [Theory, MemberData(nameof(Providers))]
     public async Task OneTenantsHeavySlotHeld_OtherTenantsReplay_RunsAtOnceWhileTheHoldersOwnWaits(DatabaseProvider provider)
@@ -47,7 +47,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
         {
             Assert.True((await acmes.ReplayAsync()).Identical);
             var waited = await globex.PostAsync($"{globexs.Base}/replay", null);
-            var problem = await waited.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
+            var problem = await waited.ReadProblemAsync(HttpStatusCode.TooManyRequests);
             Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
             Assert.Contains("for one of the tenant's 1 heavy slots", problem.GetProperty("detail").GetString());
         }

@@ -102,13 +102,10 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
         if (workload.Spec.SeriesTooFine() is { } tooFine)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
-        // Each generated client is a host: more than the simulation may have is refused before one is made (100,000 of
-        // them ran past the request's time limit making hosts, only to be refused by the host quota afterwards).
-        if (workload.Spec.GeneratedClients > quotas.Hosts)
-            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("generatedClients",
-                $"at most {quotas.Hosts} generated clients: each is a host, and a simulation may have {quotas.Hosts} hosts (the hosts quota)", command.SimulationId));
         return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
+            // Each generated client is a host: more than the simulation may have is refused before one is made (100,000 of
+            // them ran past the request's time limit making hosts, only to be refused by the host quota afterwards).
             if (quotas.CheckHostsToAdd(command.SimulationId, batch.Engine.Hosts.Count, workload.Spec.GeneratedClients, "generatedClients") is { } quota) return quota;
             var clock = Stopwatch.StartNew();
             var outcome = batch.Apply(workload);

@@ -78,7 +78,7 @@ internal sealed class HeavySlots(int parallelism, long sliceMs, EngineThreads ow
     private void Hold(Turn turn)
     {
         turn.Node = null;
-        turn.Since = Environment.TickCount64;
+        turn.Since = 0; // its slice starts at its first event boundary (Pass): the thread it runs on may wake late
         _holding.Add(turn);
         TellHolders();
     }
@@ -166,7 +166,11 @@ internal sealed class HeavySlots(int parallelism, long sliceMs, EngineThreads ow
         /// <summary>Its place in the queue while it waits.</summary>
         public LinkedListNode<Turn>? Node;
 
-        /// <summary>When it last got its slot (<see cref="Environment.TickCount64"/>).</summary>
+        /// <summary>
+        /// When its slice began (<see cref="Environment.TickCount64"/>): its first event boundary after it got its slot, on
+        /// its own thread — a demoted thread on a busy machine may wake longer than a slice after the slot was handed over,
+        /// and a slice timed from the hand-over would be spent before the work ran one event. 0 until then.
+        /// </summary>
         public long Since;
 
         /// <summary>The work ended (or gave up waiting): it never passes again, and no waiter is told to it.</summary>
@@ -183,7 +187,9 @@ internal sealed class HeavySlots(int parallelism, long sliceMs, EngineThreads ow
         /// </summary>
         public override void Pass()
         {
-            if (Environment.TickCount64 - Since < slots._sliceMs || !slots.Requeue(this)) return;
+            var now = Environment.TickCount64;
+            if (Since == 0) Since = now;
+            if (now - Since < slots._sliceMs || !slots.Requeue(this)) return;
             try
             {
                 Granted.Task.Wait(cancellationToken);

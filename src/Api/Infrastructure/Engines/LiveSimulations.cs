@@ -183,7 +183,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         if (lease.Cached is { } cached && cached.Version == run.Version) return cached.Engine;
         if (lease.Cached is { } behind && behind.Version < run.Version)
         {
-            await CatchUpAsync(behind.Engine, run, behind.Version, cancellationToken);
+            await CatchUpAsync(lease, behind.Engine, run, behind.Version, cancellationToken);
             return behind.Engine;
         }
         lease.Drop();
@@ -202,27 +202,39 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
         }
         lease.TakeRebuild();
         if (rebuilt.Version < run.Version) // rebuilt to an earlier request's version; another process appended since
-            await CatchUpAsync(rebuilt.Engine, run, rebuilt.Version, cancellationToken);
+            await CatchUpAsync(lease, rebuilt.Engine, run, rebuilt.Version, cancellationToken);
         return rebuilt.Engine;
     }
 
-    /// <summary>Applies to <paramref name="engine"/> (at <paramref name="version"/>) what the log holds after it.</summary>
-    private async Task CatchUpAsync(Simulation engine, SimulationRun run, long version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies to <paramref name="engine"/> (at <paramref name="version"/>) what the log holds after it. A catch-up that
+    /// stops part-way (its request cancelled while it waited for its turn, or any failure) leaves an engine some commands
+    /// past the version it is cached at: it is dropped, and the next request rebuilds from the log.
+    /// </summary>
+    private async Task CatchUpAsync(EngineLease lease, Simulation engine, SimulationRun run, long version, CancellationToken cancellationToken)
     {
-        var missing = await LogAsync(run, version, cancellationToken);
-        await threads.RunAsync(RequestWork.Tracked(missing.Count >= HeavyLog, turn =>
+        try
         {
-            engine.Turn = turn;
-            try
+            var missing = await LogAsync(run, version, cancellationToken);
+            await threads.RunAsync(RequestWork.Tracked(missing.Count >= HeavyLog, turn =>
             {
-                SimulationReplay.CatchUp(engine, run.Id, missing);
-            }
-            finally
-            {
-                engine.Turn = null;
-            }
-            return true;
-        }), missing.Count >= HeavyLog, cancellationToken, run.TenantId);
+                engine.Turn = turn;
+                try
+                {
+                    SimulationReplay.CatchUp(engine, run.Id, missing);
+                }
+                finally
+                {
+                    engine.Turn = null;
+                }
+                return true;
+            }), missing.Count >= HeavyLog, cancellationToken, run.TenantId);
+        }
+        catch
+        {
+            lease.Drop();
+            throw;
+        }
     }
 
     /// <summary>

@@ -85,7 +85,7 @@ public sealed class RequestWork
         if (phase is WorkPhase.Running)
         {
             Observability.ServiceMetrics.WorkLimitHits.Add(1);
-            return ErrorMapping.WorkLimit("$", $"The {what} ran longer than {within}; {unapplied}. " + (read ? limit.ReadAdvice : limit.CommandAdvice),
+            return ErrorMapping.WorkLimit(null, $"The {what} ran longer than {within}; {unapplied}. " + (read ? limit.ReadAdvice : limit.CommandAdvice),
                 simulationId).ExecuteAsync(context);
         }
         var (title, waited) = phase switch
@@ -103,7 +103,10 @@ public sealed class RequestWork
                 $"{unapplied}. Retry after Retry-After seconds."),
         };
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: ProblemTypes.Busy, title: title, detail: waited,
+        // Waiting behind the simulation's or the tenant's own earlier work is the caller's load: 429 (the fuzz test's rule is
+        // no 5xx for anything a client sends); a rebuild after a restart or an eviction is the service's: 503.
+        var status = phase is WorkPhase.Rebuilding ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+        return TypedResults.Problem(statusCode: status, type: ProblemTypes.Busy, title: title, detail: waited,
             extensions: new Dictionary<string, object?>
             {
                 ["simulationId"] = simulationId,
