@@ -135,6 +135,49 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal("http://127.0.0.1:9/ refused the request (401 Unauthorized): check --api-key (A valid API key is needed.)", unauthorized);
     }
 
+    /// <summary>
+    /// A 429 (or 503) busy with Retry-After means nothing ran: the CLI sends the same request again (the same body) and
+    /// takes the answer that follows — a full run on a loaded server used to abort the whole run at the first busy answer.
+    /// </summary>
+    [Fact]
+    public async Task BusyAnswerWithRetryAfter_SameRequestSentAgain_RunTakesTheNextAnswer()
+    {
+        var handler = new BusyOnce();
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), handler);
+
+        var run = await client.RunPacketdrillAsync("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "x.pkt", CancellationToken.None);
+
+        Assert.True(run.Passed);
+        Assert.Equal(2, handler.Bodies.Count);
+        Assert.Equal(handler.Bodies[0], handler.Bodies[1]);
+        Assert.Equal(["text/plain; charset=utf-8", "text/plain; charset=utf-8"], handler.ContentTypes);
+    }
+
+    private sealed class BusyOnce : HttpMessageHandler
+    {
+        public List<string> Bodies { get; } = [];
+        public List<string?> ContentTypes { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Bodies.Add(await request.Content!.ReadAsStringAsync(cancellationToken));
+            ContentTypes.Add(request.Content.Headers.ContentType?.ToString());
+            if (Bodies.Count == 1)
+            {
+                var busy = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests)
+                {
+                    Content = new StringContent("""{"type":"urn:simservice:problem:busy","status":429}"""),
+                };
+                busy.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.Zero);
+                return busy;
+            }
+            return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+            {
+                Content = new StringContent("""{"passed":true,"checks":[],"errors":[],"simulationId":"x","nowNs":0,"journalEvents":0}"""),
+            };
+        }
+    }
+
     private async Task<int> SimulationCountAsync()
     {
         var list = await server.Client.GetFromJsonAsync<JsonElement>("api/v1/simulations?limit=1000");

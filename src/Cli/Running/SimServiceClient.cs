@@ -17,9 +17,14 @@ public sealed class SimServiceClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public SimServiceClient(Uri server, string? apiKey, TimeSpan timeout)
+    public SimServiceClient(Uri server, string? apiKey, TimeSpan timeout) : this(server, apiKey, timeout, null) { }
+
+    /// <summary>The client over <paramref name="handler"/> (tests: a server's answers made up); null: the network.</summary>
+    internal SimServiceClient(Uri server, string? apiKey, TimeSpan timeout, HttpMessageHandler? handler)
     {
-        _http = new HttpClient { BaseAddress = server, Timeout = timeout };
+        _http = handler is null ? new HttpClient() : new HttpClient(handler);
+        _http.BaseAddress = server;
+        _http.Timeout = timeout;
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("simservice-cli", typeof(SimServiceClient).Assembly.GetName().Version?.ToString(3)));
         if (apiKey is not null) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
@@ -87,15 +92,35 @@ public sealed class SimServiceClient : IDisposable
         }
     }
 
+    /// <summary>How many times a request the server answered "busy, retry" (429 or 503 with Retry-After) is sent again.</summary>
+    private const int BusyRetries = 6;
+
     private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
     {
         try
         {
-            using var request = new HttpRequestMessage(method, path) { Content = content };
-            using var response = await _http.SendAsync(request, cancellationToken);
-            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-                throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, await response.Content.ReadAsStringAsync(cancellationToken)));
-            return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            // A 429 or 503 with Retry-After means nothing ran (the server waited behind other work, or was rebuilding or
+            // stopping): the same request is sent again after the time it names, a few times, before the answer stands.
+            var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
+            for (int attempt = 0; ; attempt++)
+            {
+                using var request = new HttpRequestMessage(method, path);
+                if (body is not null)
+                {
+                    request.Content = new ByteArrayContent(body);
+                    foreach (var header in content!.Headers) request.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                }
+                using var response = await _http.SendAsync(request, cancellationToken);
+                if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                    && response.Headers.RetryAfter?.Delta is { } wait && attempt < BusyRetries)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                    continue;
+                }
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                    throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, await response.Content.ReadAsStringAsync(cancellationToken)));
+                return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            }
         }
         catch (HttpRequestException e)
         {
