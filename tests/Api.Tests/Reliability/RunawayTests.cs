@@ -35,6 +35,7 @@ public sealed class RunawayTests(ITestOutputHelper output)
             using var client = api.CreateClient();
             var busy = await KeepaliveSimulationAsync(client);
             var quiet = await KeepaliveSimulationAsync(client);
+            await WarmUpAsync(client);
             var baseline = api.ResidentBytes;
 
             using var stop = new CancellationTokenSource();
@@ -104,7 +105,7 @@ public sealed class RunawayTests(ITestOutputHelper output)
             // Its rows are removed in the background, and the memory given back once they are: measured after.
             while (await MetricAsync(client, "simservice_simulations_purging") != 0)
                 Assert.False(api.HasExited);
-            Assert.Equal(1, await MetricAsync(client, "simservice_simulations_purged_total"));
+            Assert.Equal(2, await MetricAsync(client, "simservice_simulations_purged_total"));
             var afterDelete = api.ResidentBytes;
 
             latencies.Sort();
@@ -123,6 +124,27 @@ public sealed class RunawayTests(ITestOutputHelper output)
                 $"{afterDelete >> 20} MB after delete, {baseline >> 20} MB at the start: more than {MemoryReturnSlack >> 20} MB kept");
             Assert.False(api.HasExited);
         });
+    }
+
+    /// <summary>
+    /// Warm-up, not measured: every path the shapes take once on a simulation of their own (an advance until idle, a batch
+    /// of connects, a replay, a small workload, a delete and its purge), so that the baseline holds the process's first-use
+    /// costs (compiled code, caches, the database's page cache) and the figure after delete only what the busy simulation kept.
+    /// Without it the start was measured before any of that code had run: 166 MB at the start, 247 MB after delete in a CI run.
+    /// </summary>
+    private static async Task WarmUpAsync(HttpClient client)
+    {
+        var warm = await KeepaliveSimulationAsync(client);
+        (await client.PostAsync($"/api/v1/simulations/{warm}/advance", Json("""{"untilIdle":true,"maxNs":1000000000000000000}"""))).EnsureSuccessStatusCode();
+        var connects = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 100)) + "]}";
+        (await client.PostAsync($"/api/v1/simulations/{warm}/commands", Json(connects))).EnsureSuccessStatusCode();
+        (await client.PostAsync($"/api/v1/simulations/{warm}/replay", Json(""))).EnsureSuccessStatusCode();
+        var workload = """{"clients":["client"],"server":"server","port":8080,"rate":5000,"count":2000,"level":"Counters"}""";
+        (await client.PostAsync($"/api/v1/simulations/{warm}/workloads", Json(workload))).EnsureSuccessStatusCode();
+        (await client.DeleteAsync($"/api/v1/simulations/{warm}")).EnsureSuccessStatusCode();
+        while (await MetricAsync(client, "simservice_simulations_purging") != 0)
+        {
+        }
     }
 
     /// <summary>The value of metric <paramref name="name"/> on /metrics (its first series), NaN when absent.</summary>
