@@ -1172,12 +1172,17 @@ public sealed partial class TcpSocket
         {
             var ofoSkb = DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
             AckToWrite.Scheduled = true;
-            // tcp_data_queue_ofo(): tcp_grow_window(sk, skb, false) with SACK — whatever the length; the 128-byte floor is
+            // tcp_data_queue_ofo(): tcp_grow_window() with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket). A queued skb is not in
-            // sk_rmem_alloc yet when its window grows (skb_set_owner_r() comes after), so tcp_space() leaves out its
-            // truesize; a dropped duplicate grows nothing. Observed on Linux 6.18.44 (loss profile seed 18 case 1).
+            // sk_rmem_alloc yet when its window grows (end: tcp_grow_window(sk, skb, false) before skb_set_owner_r()), so
+            // tcp_space() leaves out its truesize; a dropped duplicate grows nothing. Observed on Linux 6.18.44 (loss
+            // profile seed 18 case 1). A coalesced bare FIN grows by coalesce_done's tcp_grow_window(sk, skb, true), its
+            // truesize adjusted to nothing (<see cref="OfoCoalescedTruesize"/>): 2 · advmss while there is room.
             if (_rxOpt.SackOk && ofoSkb != OfoSkb.Dropped)
-                GrowWindow(seg.Length, RcvTruesize(seg.Length), ofoSkb == OfoSkb.Queued ? RcvTruesize((long)(end - seq) - (fin ? 1 : 0)) : 0);
+            {
+                if (ofoSkb == OfoSkb.Coalesced) GrowWindow(seg.Length, OfoCoalescedTruesize);
+                else GrowWindow(seg.Length, RcvTruesize(seg.Length), RcvTruesize((long)(end - seq) - (fin ? 1 : 0)));
+            }
             if (Owner is not null) RcvbufGrow();
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
             // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.

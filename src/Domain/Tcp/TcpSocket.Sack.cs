@@ -167,6 +167,16 @@ public sealed partial class TcpSocket
     enum OfoSkb { Queued, Coalesced, Dropped }
 
     /// <summary>
+    /// Models truesize_adjust(true, skb) — net/ipv4/tcp_input.c — for the skb coalesce_done grows the window by: only the
+    /// bare FIN is coalesced here (<see cref="OfoTryCoalesceBareFin"/>), and with no payload skb_headlen() is 0, so its
+    /// head, SKB_TRUESIZE(skb_end_offset(skb)) — all of its truesize, whether a NIC's page fragment or lo's sender
+    /// head — comes off: 0, not below its length 0. So tcp_win_from_space(0) ≤ len and tcp_grow_window() takes
+    /// 2 · advmss, up to the room left (observed on Linux 6.18.44: rcv_ssthresh 67432 → 70352 at MSS 1460, and
+    /// 76192 → 77112 when 920 bytes of room were left).
+    /// </summary>
+    const int OfoCoalescedTruesize = 0;
+
+    /// <summary>
     /// Models tcp_ooo_try_coalesce() → tcp_try_coalesce() in tcp_data_queue_ofo() for a FIN without payload: its seq
     /// equal to a queued skb's end_seq, skb_try_coalesce() copies its 0 bytes into that skb's tailroom, whatever kind
     /// of skb it is; the merged skb takes its end_seq and FIN (tcp_flags |=), TCPRcvCoalesce counts, and

@@ -59,15 +59,15 @@ public sealed class InjectedPeer
     /// <summary>
     /// Injects <paramref name="len"/> bytes of the server's data at offset <paramref name="at"/> (default: the
     /// next in-order byte) with the timestamp option when the connection has it; runs 199 ms and returns the
-    /// client's one ACK.
+    /// client's one ACK. <paramref name="fin"/> sets FIN on it (a bare FIN with <paramref name="len"/> 0).
     /// </summary>
-    public SegmentSent Data(int len, long? at = null, bool psh = false)
+    public SegmentSent Data(int len, long? at = null, bool psh = false, bool fin = false)
     {
         int before = _h.Sent("client").Count();
         var lastClient = _h.Sent("client").Last();
         long off = at ?? Next;
         var options = _c.Info.Timestamps ? new TcpOptions(HasTimestamp: true, TsVal: _tsVal += 200, TsEcr: lastClient.Options.TsVal) : TcpOptions.None;
-        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack | (psh ? TcpFlags.Psh : 0), _s.Iss + 1 + (uint)off, _c.SndNxt, 502, len, options));
+        _h.Deliver(_h.Client, new Segment(_s.Tuple, TcpFlags.Ack | (psh ? TcpFlags.Psh : 0) | (fin ? TcpFlags.Fin : 0), _s.Iss + 1 + (uint)off, _c.SndNxt, 502, len, options));
         if (off + len > Next && off <= Next) Next = off + len;
         _h.At(_h.Sim.Now + SimDuration.FromMilliseconds(199));
         return Assert.Single(_h.Sent("client").Skip(before));

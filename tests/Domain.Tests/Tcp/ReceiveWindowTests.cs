@@ -339,4 +339,46 @@ public class ReceiveWindowTests
         Assert.Contains(" rcv_ssthresh:73200 ", SsFormatter.InfoText(f.C.Info));
         Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPOFOMerge]);
     }
+
+    /// <summary>
+    /// A bare FIN at the end of the last out-of-order skb is coalesced into it (coalesce_done), and coalesce_done grows the
+    /// window too: tcp_grow_window(sk, skb, true), the FIN skb's truesize adjusted to 0 (no payload: all of it is head), so
+    /// the increment is 2 · advmss — 64512 + 2896 = 67408 after the segment, 70304 after the FIN — and the FIN's ACK offers
+    /// the larger window (rcv_wscale 10: 66 → 69). Observed on Linux 6.18.44 (MSS 1460: 67432 → 70352, win 66 → 69).
+    /// </summary>
+    [Fact]
+    public void Established_BareFinCoalescedOutOfOrder_GrowsRcvSsthreshByTwoAdvmss()
+    {
+        var f = InjectedPeer.Connected();
+        var sack = f.Data(1448, at: 1448);
+        Assert.Contains(" rcv_ssthresh:67408 ", SsFormatter.InfoText(f.C.Info));
+
+        var finAck = f.Data(0, at: 2896, fin: true);
+
+        Assert.Equal(new[] { (1448L, 2897L) }, f.Sacks(finAck));
+        Assert.Contains(" rcv_ssthresh:70304 ", SsFormatter.InfoText(f.C.Info));
+        Assert.Equal(66, sack.Win);
+        Assert.Equal(69, finAck.Win);
+        Assert.Equal(1, f.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]);
+    }
+
+    /// <summary>
+    /// The coalesced bare FIN takes only the room left: after four segments beyond a hole (76096), tcp_space() with the four
+    /// skbs charged (the FIN adds nothing: skb_try_coalesce() copies its 0 bytes, delta 0) is (131072 − 4 · 2304) · 160 /
+    /// 256 = 76160, so rcv_ssthresh becomes 76160 — and a fifth segment then finds no room. Observed on Linux 6.18.44
+    /// (MSS 1460: 76192 → 77112).
+    /// </summary>
+    [Fact]
+    public void Established_BareFinCoalescedOutOfOrder_TakesTheRoomLeft()
+    {
+        var f = InjectedPeer.Connected();
+        for (int k = 1; k <= 4; k++) f.Data(1448, at: 1448L * k);
+        Assert.Contains(" rcv_ssthresh:76096 ", SsFormatter.InfoText(f.C.Info));
+
+        f.Data(0, at: 1448L * 5, fin: true);
+        Assert.Contains(" rcv_ssthresh:76160 ", SsFormatter.InfoText(f.C.Info));
+
+        f.Data(1448, at: 0);
+        Assert.Contains(" rcv_ssthresh:76160 ", SsFormatter.InfoText(f.C.Info));
+    }
 }
