@@ -148,28 +148,103 @@ public sealed class KernelScenarioTests
     /// option cost its real-time thread 1.4–1.8 ms of compiling, the other nine segments of the flight reached the server
     /// late, their ACKs came back spread out and the kernel's next TSO chunks were 2 + 2 + 6 + 3 segments where the
     /// engine sends 2 + 6 + 5 (fuzz case 20-52). Now the kernel's segments are the engine's, PSH for PSH.
+    /// <para>What load may change: the chunks after the flight are tcp_tso_should_defer()'s and tcp_tso_autosize()'s,
+    /// which read the client's srtt — a handshake or 46 ms exchange whose ACK came late (or a packet the emulator wrote
+    /// late) leaves a larger srtt, a slower pacing rate and an ACK "expected too far" away, so the kernel sends more,
+    /// smaller chunks, as the engine does with that RTT (a 5 ms sample at 46 ms: 2 + 2 + 2 + … on both) — the likely
+    /// cause of the one failure under a parallel test run (two more chunks). So each run's RTT samples are read from the trace (an ACK's read
+    /// time + the 1 ms link − its segment's read time) and the emulator's lateness from --verbose: only a run whose
+    /// samples are the engine's 2 ms (within 0.5 ms) and whose packets were written on time (under 0.5 ms late) must
+    /// send the engine's chunks; up to three runs are made for one. The flight itself must be read whole (under 1 ms) in
+    /// every run, and a run that load slowed must still send every segment, end the first flight at cwnd's tenth segment
+    /// and the second flight's first chunk at the two segments cwnd then allows, and send at least the engine's number of
+    /// chunks (a larger srtt never merges them; with RTT samples of 23 ms the first flight itself went as 3 + 4 + 3).</para>
     /// </summary>
     [KernelFact]
     public async Task Kernel_FlightStartingWithTheFirstSackBlock_ForwardedWholeSoTheNextChunksAreTheEngines()
     {
         RequireKernel();
-        string[] args = ["kernel", "--trace", Path.Combine(Tool.Fixtures, "kernel", "first-sack-segment-flight-forwarded-at-once.json")];
-        var run = await Tool.RunAsync(args);
-        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+        string[] args = ["kernel", "--trace", "--verbose", Path.Combine(Tool.Fixtures, "kernel", "first-sack-segment-flight-forwarded-at-once.json")];
+        long[] engines = [15406, 22586, 25470, 34158, 41398];
+        FlightRun run = null!;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            run = FlightRun.Of(await Tool.RunAsync(args));
+            Assert.True(run.Result.ExitCode == 0, run.Result.Output + run.Result.Error);
+            Assert.True(run.Kernel.Count >= 10 && run.Kernel[9].AtMs - run.Kernel[0].AtMs < 1,
+                $"the first flight read over {run.Kernel[Math.Min(9, run.Kernel.Count - 1)].AtMs - run.Kernel[0].AtMs} ms");
+            Assert.Equal(23, run.Kernel.Count);
+            Assert.Equal(engines, run.Engine.Where(s => s.Flags == "P.").Select(s => s.Seq));
+            if (run.OnTheEnginesTime) break;
+        }
 
-        Assert.True(run.ExitCode == 0, run.Output + run.Error);
-        var client = run.OutputLines
-            .Select(l => l.Split(" | ", 2))
-            .Where(cols => cols.Length == 2)
-            .Select(cols => System.Text.RegularExpressions.Regex.Match(cols[1], @"^\s*([\d.]+)ms client:\d+ > server:80 (\S+) seq=(\d+) .* len=[1-9]"))
-            .Where(m => m.Success)
-            .Select(m => (AtMs: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Flags: m.Groups[2].Value,
-                Seq: long.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture)))
-            .Where(s => s.AtMs is >= 900 and < 910)
-            .ToList();
-        Assert.Equal(23, client.Count);
-        Assert.True(client[9].AtMs - client[0].AtMs < 1, $"the first flight read over {client[9].AtMs - client[0].AtMs} ms");
-        Assert.Equal([15406L, 22586, 25470, 34158, 41398], client.Where(s => s.Flags == "P.").Select(s => s.Seq));
+        var kernelPsh = run.Kernel.Where(s => s.Flags == "P.").Select(s => s.Seq).ToList();
+        if (run.OnTheEnginesTime)
+        {
+            Assert.Equal(engines, kernelPsh);
+            return;
+        }
+        // Three runs slowed by the machine: what a larger srtt cannot change — the first flight ends at cwnd's tenth
+        // segment, the first ACK back (the last write over 1 ms old) sends the two segments cwnd then allows, the write
+        // ends at 41398, and the chunks are no fewer than the engine's (a smaller TSO autosize, an ACK "too far").
+        Assert.Subset(kernelPsh.ToHashSet(), new HashSet<long> { 22586, 25470, 41398 });
+        Assert.True(kernelPsh.Count >= engines.Length, $"fewer chunks than the engine's: {string.Join(", ", kernelPsh)} ({run.Timing})");
+    }
+
+    /// <summary>
+    /// One run of the first-SACK flight scenario: the client's data segments of 900–950 ms on each side of the trace (each
+    /// sequence's first: the loss probe at 916 ms resends 41398), and whether the kernel's run kept the engine's timing — the client's RTT samples before its second flight (each ACK's
+    /// read time, plus the 1 ms link, less the read time of the client segment it acknowledges first) within 0.5 ms of
+    /// the engine's 2 ms, and every packet written under 0.5 ms after its delay.
+    /// </summary>
+    private sealed record FlightRun(ToolRun Result, List<(double AtMs, string Flags, long Seq)> Kernel, List<(double AtMs, string Flags, long Seq)> Engine,
+        bool OnTheEnginesTime, string Timing)
+    {
+        private static readonly System.Text.RegularExpressions.Regex Line =
+            new(@"^\s*([\d.]+)ms (client|server):\d+ > \S+ (\S+) seq=(\d+) ack=(\d+) win=\d+ len=(\d+)");
+        private static readonly System.Text.RegularExpressions.Regex Late = new(@"wrote packets \d+: .*max (\d+) µs after their delay");
+
+        public static FlightRun Of(ToolRun result)
+        {
+            var columns = result.OutputLines.Select(l => l.Split(" | ", 2)).Where(c => c.Length == 2).ToList();
+            var kernel = columns.Select(c => Parse(c[1])).OfType<Seg>().ToList();
+            var engine = columns.Select(c => Parse(c[0])).OfType<Seg>().ToList();
+            var samples = RttSamples(kernel, beforeMs: 904);
+            long maxLateUs = result.OutputLines.Select(l => Late.Match(l)).Where(m => m.Success)
+                .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(long.MaxValue).Max();
+            bool onTime = samples.Count > 0 && samples.All(s => Math.Abs(s - 2) <= 0.5) && maxLateUs < 500;
+            string timing = $"RTT samples {string.Join(", ", samples.Select(s => s.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} ms, packets written up to {maxLateUs} µs late";
+            return new FlightRun(result, Data(kernel), Data(engine), onTime, timing);
+        }
+
+        private sealed record Seg(double AtMs, bool FromClient, string Flags, long Seq, long Ack, long Len);
+
+        private static Seg? Parse(string column)
+        {
+            var m = Line.Match(column);
+            if (!m.Success) return null;
+            long N(int g) => long.Parse(m.Groups[g].Value, System.Globalization.CultureInfo.InvariantCulture);
+            return new Seg(double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m.Groups[2].Value == "client",
+                m.Groups[3].Value, N(4), N(5), N(6));
+        }
+
+        private static List<(double AtMs, string Flags, long Seq)> Data(List<Seg> side) =>
+            [.. side.Where(s => s.FromClient && s.Len > 0 && s.AtMs is >= 900 and < 950).DistinctBy(s => s.Seq).Select(s => (s.AtMs, s.Flags, s.Seq))];
+
+        /// <summary>tcp_ack()'s RTT samples at the client: each server segment that acknowledges a client segment's end for the first time.</summary>
+        private static List<double> RttSamples(List<Seg> side, double beforeMs)
+        {
+            var samples = new List<double>();
+            long acked = -1;
+            foreach (var ack in side.Where(s => !s.FromClient && s.AtMs < beforeMs))
+            {
+                if (ack.Ack <= acked) continue;
+                acked = ack.Ack;
+                var sent = side.FirstOrDefault(s => s.FromClient && s.AtMs < ack.AtMs && s.Seq + Math.Max(1, s.Len) == ack.Ack);
+                if (sent is not null) samples.Add(ack.AtMs + 1 - sent.AtMs);
+            }
+            return samples;
+        }
     }
 
     private static void RequireKernel()
