@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -20,7 +21,7 @@ namespace SimService.Api.Tests.Features;
 public sealed class WallTimeLimitTests
 {
     [Fact]
-    public async Task LookBacksAndReplay_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs429()
+    public async Task LookBacksReplayAndExport_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs429()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -37,6 +38,7 @@ public sealed class WallTimeLimitTests
         var series = sim.Client.GetAsync($"{sim.Base}/timeseries?points=10");
         var chart = sim.Client.GetAsync($"{sim.Base}/timeseries.svg");
         var table = sim.Client.GetAsync($"{sim.Base}/socket-table?atNs=1000000000");
+        var export = sim.Client.GetAsync($"{sim.Base}/export");
         // Started after them, under the 1 s limit, waiting for the same slot: its limit runs out first.
         var scenario = await sim.Client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(ScenarioFiles.Read("examples/orderly-close-time-wait.json"), Encoding.UTF8, "application/json"));
 
@@ -46,7 +48,7 @@ public sealed class WallTimeLimitTests
         var detail = busy.GetProperty("detail").GetString()!;
         Assert.Contains("waited the 1 s limit on one request's wall time (Limits:RequestSeconds) for one of the tenant's 1 heavy slots", detail);
         Assert.DoesNotContain("event budget", detail);
-        Assert.False(replay.IsCompleted || series.IsCompleted || chart.IsCompleted || table.IsCompleted,
+        Assert.False(replay.IsCompleted || series.IsCompleted || chart.IsCompleted || table.IsCompleted || export.IsCompleted,
             "the look-backs have waited longer than Limits:RequestSeconds and go on");
 
         holdSlot.Set();
@@ -55,10 +57,13 @@ public sealed class WallTimeLimitTests
         Assert.Equal(HttpStatusCode.OK, (await series).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await chart).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await table).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await export).StatusCode);
     }
 
-    [Fact]
-    public async Task LookBack_WaitingPastHeavySeconds_429NamingTheSettingAndTheSimulation()
+    [Theory]
+    [InlineData("timeseries")]
+    [InlineData("export")] // before: run on the request's thread, it took no slot and ran to its end
+    public async Task HeavyRead_WaitingPastHeavySeconds_429NamingTheSettingAndTheSimulation(string path)
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -71,13 +76,53 @@ public sealed class WallTimeLimitTests
         using var holdSlot = new ManualResetEventSlim();
         var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
 
-        var response = await sim.Client.GetAsync($"{sim.Base}/timeseries");
+        var response = await sim.Client.GetAsync($"{sim.Base}/{path}");
         holdSlot.Set();
         await heavyWork;
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
+        Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
         Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
         Assert.Contains("The read waited the 1 s limit on one request's wall time (Limits:HeavySeconds)", problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>
+    /// An export replays the whole log: of 100,000 connections (one workload; about as long to export as it took to make,
+    /// 9–11 s each at load 10–17) it runs past a 1 s <c>Limits:HeavySeconds</c> and is cut off there — a 422 work-limit
+    /// naming the setting and, the export having no field that sets its work, the request as a whole. Before, it ran on the
+    /// request's thread without watching its token: a 200 after all of it.
+    /// </summary>
+    [Fact]
+    public async Task Export_OfABigSimulation_OutlastingHeavySeconds_422WorkLimitNamingTheSettingAndTheRequest()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        Guid id;
+        await using (var first = new SimServiceFactory(database))
+        {
+            var big = await SimulationDriver.TwoHostsAsync(first.CreateClient(), "big", clientSysctls: new Dictionary<string, string>
+            {
+                ["net.ipv4.tcp_tw_reuse"] = "1",
+                ["net.ipv4.ip_local_port_range"] = "1024 65535",
+            });
+            await big.PostOkAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 5000, count = 100_000, level = "Counters" });
+            id = big.Id;
+        }
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:HeavySeconds"] = "1" });
+        var sim = new SimulationDriver(factory.CreateClient(), id);
+
+        var started = Stopwatch.GetTimestamp();
+        var response = await sim.Client.GetAsync($"{sim.Base}/export");
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.StartsWith("The read ran longer than the 1 s limit on one request's wall time (Limits:HeavySeconds); it changed nothing. ", detail);
+        Assert.Equal(["$"], problem.ErrorFields());
+        Assert.True(seconds < 1 + 3, $"the export was answered after {seconds:F1} s"); // the engine stops at its next event
+        Assert.Equal(4, await sim.VersionAsync()); // unchanged: two hosts, a link, the workload
     }
 
     [Fact]
