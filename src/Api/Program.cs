@@ -30,6 +30,7 @@ if (args is ["keys", ..])
 var app = AddServices(builder).Build();
 await app.Services.PrepareDatabaseAsync();
 
+app.UseHeadRequests();
 app.UseAbsoluteLocations();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -39,7 +40,7 @@ app.UseTenancy();
 
 app.MapHealthEndpoints();
 app.MapServiceMetrics();
-var api = app.MapTenantApi();
+var api = app.MapTenantApi().AnswerHead();
 api.MapSimulations().MapHosts().MapLinks().MapProcesses().MapSockets().MapConnections();
 api.MapClock().MapCommands().MapJournal().MapScenarios();
 api.MapOutputs();

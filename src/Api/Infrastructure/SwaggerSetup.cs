@@ -17,8 +17,11 @@ public static class SwaggerSetup
                 Version = DocumentName,
                 Description = "Simulates, in virtual time, how the Linux kernel tears TCP connections down. " +
                     "To look at a simulation, open its page GET /api/v1/simulations/{id}/view (linked as links.view from each simulation): " +
-                    "the ladder diagram, every host's socket table at any virtual time, the time series and the journal.",
+                    "the ladder diagram, every host's socket table at any virtual time, the time series and the journal. " +
+                    "Every GET also answers HEAD: the same status and headers, no body.",
             });
+            // Every GET answers HEAD too (HeadRequests); listed per operation it would repeat each GET under its operation id.
+            options.DocInclusionPredicate((document, api) => !HttpMethods.IsHead(api.HttpMethod ?? "") && (api.GroupName is null || api.GroupName == document));
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<AllowedValuesSchemaFilter>();
             options.SchemaFilter<DurationSchemaFilter>();

@@ -40,10 +40,16 @@ public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
 /// loss 1.0, which journals differently), NAT, and a call made while events at
 /// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
 /// link), since the runner processes those before every step.
+/// The replay is as heavy as the log: it stops between commands and between events once <c>interruption</c> is
+/// cancelled (an <see cref="OperationCanceledException"/>; nothing is returned), and passes its <c>turn</c> there while
+/// other work waits for it (<see cref="Simulation.BetweenSteps"/>).
 /// </summary>
 public static partial class ScenarioExporter
 {
-    public static ExportResult Export(ExportSource source)
+    /// <param name="source">The simulation's inputs.</param>
+    /// <param name="interruption">Stops the export between commands and between events (<see cref="OperationCanceledException"/>).</param>
+    /// <param name="turn">The turn of a shared processor (<see cref="Simulation.Turn"/>), passed there while someone waits.</param>
+    public static ExportResult Export(ExportSource source, CancellationToken interruption = default, EngineTurn? turn = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.ScenarioJson is { } scenario)
@@ -51,16 +57,16 @@ public static partial class ScenarioExporter
                 ? new ExportResult(scenario, null)
                 : new ExportResult(null, new ExportRefusal("The simulation was made from a scenario and then changed by commands; " +
                     "its commands cannot name the scenario's sockets. Export is only its scenario while it has no commands.", 1));
-        return new Writer(source).Write();
+        return new Writer(source, interruption, turn).Write();
     }
 
     /// <summary>The log name of a command ("socket-call", "open-connection"), for messages.</summary>
     public static string KindOf(SimCommand command) =>
         KebabBoundary().Replace(command.GetType().Name.Replace("Command", "", StringComparison.Ordinal), "-$1").ToLowerInvariant();
 
-    private sealed class Writer(ExportSource source)
+    private sealed class Writer(ExportSource source, CancellationToken interruption, EngineTurn? turn)
     {
-        private readonly Simulation _engine = new(source.Profile, source.Seed);
+        private readonly Simulation _engine = new(source.Profile, source.Seed) { Interruption = interruption, Turn = turn };
         private readonly List<ScenarioHost> _hosts = [];
         private readonly List<ScenarioLink> _links = [];
         private readonly List<Func<int, ScenarioStep>> _steps = [];
@@ -77,6 +83,7 @@ public static partial class ScenarioExporter
             bool setup = true;
             foreach (var command in source.Commands)
             {
+                _engine.BetweenSteps(); // a long log stops here once cancelled (and its events between themselves)
                 _number++;
                 _command = command;
                 if (setup && command is AddHostCommand or AddLinkCommand && _engine.Now == SimTime.Zero)
@@ -98,6 +105,7 @@ public static partial class ScenarioExporter
             if (_engine.RunUntil(_engine.Now, eventBudget: 0).Truncated)
                 return Refused(new ExportRefusal($"The last advance stopped on its event budget with events due at {_engine.Now} still " +
                     "pending; a scenario's run would process them.", null));
+            _engine.BetweenSteps();
             return Document();
         }
 

@@ -1,12 +1,16 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Persistence;
 
 namespace SimService.Api.Tests.Features;
 
@@ -20,7 +24,7 @@ namespace SimService.Api.Tests.Features;
 public sealed class WallTimeLimitTests
 {
     [Fact]
-    public async Task LookBacksAndReplay_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs429()
+    public async Task LookBacksReplayAndExport_OutlastingRequestSeconds_RunUnderHeavySeconds_WhileAScenarioWaitingForTheSlotIs429()
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -37,6 +41,7 @@ public sealed class WallTimeLimitTests
         var series = sim.Client.GetAsync($"{sim.Base}/timeseries?points=10");
         var chart = sim.Client.GetAsync($"{sim.Base}/timeseries.svg");
         var table = sim.Client.GetAsync($"{sim.Base}/socket-table?atNs=1000000000");
+        var export = sim.Client.GetAsync($"{sim.Base}/export");
         // Started after them, under the 1 s limit, waiting for the same slot: its limit runs out first.
         var scenario = await sim.Client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(ScenarioFiles.Read("examples/orderly-close-time-wait.json"), Encoding.UTF8, "application/json"));
 
@@ -46,7 +51,7 @@ public sealed class WallTimeLimitTests
         var detail = busy.GetProperty("detail").GetString()!;
         Assert.Contains("waited the 1 s limit on one request's wall time (Limits:RequestSeconds) for one of the tenant's 1 heavy slots", detail);
         Assert.DoesNotContain("event budget", detail);
-        Assert.False(replay.IsCompleted || series.IsCompleted || chart.IsCompleted || table.IsCompleted,
+        Assert.False(replay.IsCompleted || series.IsCompleted || chart.IsCompleted || table.IsCompleted || export.IsCompleted,
             "the look-backs have waited longer than Limits:RequestSeconds and go on");
 
         holdSlot.Set();
@@ -55,10 +60,13 @@ public sealed class WallTimeLimitTests
         Assert.Equal(HttpStatusCode.OK, (await series).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await chart).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await table).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await export).StatusCode);
     }
 
-    [Fact]
-    public async Task LookBack_WaitingPastHeavySeconds_429NamingTheSettingAndTheSimulation()
+    [Theory]
+    [InlineData("timeseries")]
+    [InlineData("export")] // before: run on the request's thread, it took no slot and ran to its end
+    public async Task HeavyRead_WaitingPastHeavySeconds_429NamingTheSettingAndTheSimulation(string path)
     {
         await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
         var id = await SimulationWithAConnectionAsync(database);
@@ -71,13 +79,60 @@ public sealed class WallTimeLimitTests
         using var holdSlot = new ManualResetEventSlim();
         var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
 
-        var response = await sim.Client.GetAsync($"{sim.Base}/timeseries");
+        var response = await sim.Client.GetAsync($"{sim.Base}/{path}");
         holdSlot.Set();
         await heavyWork;
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Equal(ProblemTypes.Busy, problem.GetProperty("type").GetString());
+        Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
         Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
         Assert.Contains("The read waited the 1 s limit on one request's wall time (Limits:HeavySeconds)", problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>
+    /// An export replays the whole log: of a workload of 1,000,000 connections (100,000 took 10.6 s to export at load
+    /// 10–17) it runs past a 1 s <c>Limits:HeavySeconds</c> and is cut off there — a 422 work-limit naming the setting
+    /// and, the export having no field that sets its work, the request as a whole. Before, it ran on the request's thread
+    /// without watching its token: a 200 after all of it. The workload is run through the API with 10 connections and its
+    /// logged count then raised in the database (running a million through the API first would take minutes): the export
+    /// reads only the log.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_OfABigSimulation_OutlastingHeavySeconds_422WorkLimitNamingTheSettingAndTheRequest(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:HeavySeconds"] = "1" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "big", clientSysctls: new Dictionary<string, string>
+        {
+            ["net.ipv4.tcp_tw_reuse"] = "1",
+            ["net.ipv4.ip_local_port_range"] = "1024 65535",
+        });
+        await sim.PostOkAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 5000, count = 10, level = "Counters" });
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+            var workload = await db.Commands.SingleAsync(c => c.RunId == sim.Id && c.Type == "workload");
+            var payload = JsonNode.Parse(workload.PayloadJson)!;
+            payload["spec"]!["count"] = 1_000_000;
+            payload["spec"]!["connections"] = 1_000_000;
+            var json = payload.ToJsonString();
+            Assert.Equal(1, await db.Commands.Where(c => c.RunId == sim.Id && c.Seq == workload.Seq)
+                .ExecuteUpdateAsync(set => set.SetProperty(c => c.PayloadJson, json)));
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var response = await sim.Client.GetAsync($"{sim.Base}/export");
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.StartsWith("The read ran longer than the 1 s limit on one request's wall time (Limits:HeavySeconds); it changed nothing. ", detail);
+        Assert.Equal(["$"], problem.ErrorFields());
+        Assert.True(seconds < 1 + 3, $"the export was answered after {seconds:F1} s"); // the engine stops at its next event
+        Assert.Equal(4, await sim.VersionAsync()); // unchanged: two hosts, a link, the workload
     }
 
     [Fact]

@@ -47,7 +47,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
             Assert.False(api.HasExited, "the API process died");
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
             Figures.Report(output, $"fuzz: {tally.Total} requests (seed {Seed}; {tally.Raw} raw HTTP) against a real API process: "
-                + $"{tally.ServerErrors} responses >= 500, {tally.ClientErrors} 4xx ({tally.Problems} problem documents), {tally.Successes} 2xx; "
+                + $"{tally.ServerErrors} responses >= 500, {tally.ClientErrors} 4xx ({tally.Problems} problem documents), {tally.Successes} 2xx, "
+                + $"{tally.HeadsOfGets} HEADs of GET operations (none 405, none with a body); "
                 + "process alive and ready");
             Assert.True(tally.Failures.Count == 0, $"{tally.Failures.Count} bad responses, first ones:\n{string.Join("\n", tally.Failures.DistinctBy(f => f[..Math.Min(f.Length, 60)]).Take(40))}");
             Assert.Equal(0, tally.ServerErrors);
@@ -57,7 +58,11 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
     private sealed record Operation(string Method, string Path, JsonNode? Example, string[] Query);
 
-    private sealed record FuzzRequest(string Method, string Path, byte[]? Body, string? ContentType, string Kind, byte[]? Raw = null);
+    private sealed record FuzzRequest(string Method, string Path, byte[]? Body, string? ContentType, string Kind, byte[]? Raw = null)
+    {
+        /// <summary>HEAD sent to a GET operation's path: answered as the GET is (never a 405), without a body.</summary>
+        public bool HeadOfGet { get; init; }
+    }
 
     private sealed record FuzzResponse(int Status, string? ContentType, string Body);
 
@@ -148,7 +153,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
     private sealed class Tally
     {
-        public int Total, Raw, ServerErrors, ClientErrors, Problems, Successes;
+        public int Total, Raw, ServerErrors, ClientErrors, Problems, Successes, HeadsOfGets;
         public readonly List<string> Failures = [];
 
         public void Add(FuzzRequest request, FuzzResponse response)
@@ -159,6 +164,9 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 if (request.Raw is not null) Raw++;
                 var what = $"{request.Kind}: {request.Method} {Shorten(request.Path)} {Shorten(request.Body is null ? "" : Encoding.UTF8.GetString(request.Body))}"
                     + $" → {response.Status} {response.ContentType} {Shorten(response.Body)}";
+                if (request.HeadOfGet) HeadsOfGets++;
+                if (request.Method == "HEAD" && response.Body.Length > 0) Failures.Add("a body on HEAD: " + what);
+                if (request.HeadOfGet && response.Status == 405) Failures.Add("HEAD of a GET operation refused: " + what);
                 if (response.Status >= 500) ServerErrors++;
                 if (response.Status is >= 200 and < 300) Successes++;
                 if (response.Status is < 100 or >= 500) Failures.Add(what);
@@ -172,7 +180,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         private static bool IsProblem(FuzzRequest request, FuzzResponse response)
         {
             if (response.ContentType != "application/problem+json") return false;
-            if (request.Method == "HEAD") return true; // no body on HEAD
+            if (request.Method == "HEAD") return true; // no body on HEAD (a body is a failure of its own): its content type says it
             try
             {
                 return JsonNode.Parse(response.Body) is JsonObject problem && (int?)problem["status"] == response.Status
@@ -213,7 +221,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             var path = FillPath(operation.Path) + Query(operation);
             var method = random.Next(12) == 0 ? Methods[random.Next(Methods.Length)] : operation.Method;
             var (kind, body, type) = Body(operation);
-            return new FuzzRequest(method, path, body, type, kind);
+            return new FuzzRequest(method, path, body, type, kind) { HeadOfGet = method == "HEAD" && operation.Method == "GET" };
         }
 
         private string FillPath(string template)
@@ -446,10 +454,16 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 $"POST /api/v1/simulations/{id}/advance HTTP/1.1",
                 "\u00ff\u00fe / HTTP/1.1",
                 "GET /api/v1/simulations HTTP/1.1\nX",
+                // HEAD through Kestrel itself (HttpClient reads no body for HEAD, whatever is sent): a GET's answer, a 404 and
+                // a 405 problem, each without a body. Their headers are well formed: the problem Kestrel's own rejection of
+                // a malformed request gets (RejectedRequestProblems) is written for every method.
+                $"HEAD /api/v1/simulations/{id}/export HTTP/1.1",
+                $"HEAD /api/v1/simulations/{Guid.Empty}/clock HTTP/1.1",
+                $"HEAD /api/v1/simulations/{id}/replay HTTP/1.1",
             ];
             var line = lines[random.Next(lines.Length)];
             var headers = new StringBuilder("Host: 127.0.0.1\r\nConnection: close\r\n");
-            switch (random.Next(5))
+            switch (line.StartsWith("HEAD ", StringComparison.Ordinal) ? -1 : random.Next(5))
             {
                 case 0: headers.Append("X-Big: ").Append('h', 40_000).Append("\r\n"); break;
                 case 1: headers.Append("Bad Header: x\r\n"); break;
@@ -460,7 +474,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 ? "Content-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"byNs\":\"\u00ff\"}"
                 : "\r\n";
             if (headers.ToString().Contains("chunked", StringComparison.Ordinal)) body = "\r\nzz\r\n{}\r\n0\r\n\r\n";
-            return new FuzzRequest("RAW", line.Length > 80 ? line[..80] : line, null, null, "raw HTTP",
+            return new FuzzRequest(line.StartsWith("HEAD ", StringComparison.Ordinal) ? "HEAD" : "RAW", line.Length > 80 ? line[..80] : line, null, null, "raw HTTP",
                 Encoding.Latin1.GetBytes(line + "\r\n" + headers + body));
         }
     }

@@ -198,24 +198,27 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
         await (await second.WaitAsync(TimeSpan.FromSeconds(60))).ReadProblemAsync(HttpStatusCode.NotFound);
     }
 
-    public static TheoryData<DatabaseProvider, string> ProvidersAndMakers
+    /// <summary>Each heavy read and how its simulation was made: a replay of a command log or of a scenario, an export of a
+    /// command log (a simulation made from a scenario exports as its scenario, with no replay).</summary>
+    public static TheoryData<DatabaseProvider, string, string> ProvidersAndReads
     {
         get
         {
-            var data = new TheoryData<DatabaseProvider, string>();
+            var data = new TheoryData<DatabaseProvider, string, string>();
             foreach (var provider in TestDatabase.Available)
-                foreach (var made in new[] { "commands", "scenario" }) data.Add(provider, made);
+                foreach (var (read, made) in new[] { ("replay", "commands"), ("replay", "scenario"), ("export", "commands") }) data.Add(provider, read, made);
             return data;
         }
     }
 
     /// <summary>
-    /// A replay is running — part-way through its engine work (of the command log, or of the scenario a simulation was
-    /// made from), its turn passed to other heavy work (slice 0) — when its simulation is deleted: it is cancelled (404)
-    /// and its slot is free. Before, a replay watched only its request: it ran on to its end or its 10 s limit.
+    /// A replay or an export is running — part-way through its engine work (of the command log, or of the scenario a
+    /// simulation was made from), its turn passed to other heavy work (slice 0) — when its simulation is deleted: it is
+    /// cancelled (404) and its slot is free. Before, a replay watched only its request: it ran on to its end or its 10 s
+    /// limit; an export ran on the request's thread, took no slot and watched nothing.
     /// </summary>
-    [Theory, MemberData(nameof(ProvidersAndMakers))]
-    public async Task ReplayRunning_SimulationDeleted_Cancelled404AndSlotFreed(DatabaseProvider provider, string made)
+    [Theory, MemberData(nameof(ProvidersAndReads))]
+    public async Task HeavyReadRunning_SimulationDeleted_Cancelled404AndSlotFreed(DatabaseProvider provider, string read, string made)
     {
         await using var database = TestDatabase.Create(provider);
         await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
@@ -239,15 +242,15 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
         using var second = new ManualResetEventSlim();
         using var secondRuns = new ManualResetEventSlim();
         var holder = threads.RunAsync(() => first.Wait(), heavy: true, CancellationToken.None);
-        var replay = client.PostAsync($"{sim.Base}/replay", null);
+        var replay = read == "export" ? client.GetAsync($"{sim.Base}/export") : client.PostAsync($"{sim.Base}/replay", null);
         await Until(() => threads.HeavyWaiting == 1);
         var next = threads.RunAsync(() => { secondRuns.Set(); second.Wait(); }, heavy: true, CancellationToken.None);
         Assert.Equal(2, threads.HeavyWaiting);
         try
         {
-            first.Set(); // the replay gets the slot, and passes it at its first event: the next work waits
+            first.Set(); // the replay or export gets the slot, and passes it at its first boundary: the next work waits
             await Until(() => secondRuns.IsSet);
-            Assert.Equal(1, threads.TurnsPassed); // the replay passed its turn part-way: it is waiting for it again
+            Assert.Equal(1, threads.TurnsPassed); // it passed its turn part-way: it is waiting for it again
             Assert.False(replay.IsCompleted);
 
             Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(sim.Base)).StatusCode);
@@ -280,7 +283,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
 
     /// <summary>
     /// The process is stopping (SIGTERM's ApplicationStopping; the host held before its server stops): heavy work that
-    /// waited for its slot, and heavy work sent now, cannot run — 503 <c>service-stopping</c> with <c>Retry-After</c>
+    /// waited for its slot, and heavy work sent now (a replay, an export), cannot run — 503 <c>service-stopping</c> with <c>Retry-After</c>
     /// (before: a 422 <c>work-limit</c> that no client would retry); a light command waiting for its simulation still
     /// runs (before: cancelled by the stop too, a 422).
     /// </summary>
@@ -307,7 +310,11 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
         {
             factory.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
 
-            foreach (var response in new[] { await waitingReplay.WaitAsync(TimeSpan.FromSeconds(60)), await client.PostAsync($"{sim.Base}/replay", null) })
+            foreach (var response in new[]
+            {
+                await waitingReplay.WaitAsync(TimeSpan.FromSeconds(60)), await client.PostAsync($"{sim.Base}/replay", null),
+                await client.GetAsync($"{sim.Base}/export"),
+            })
             {
                 var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
                 Assert.Equal(ProblemTypes.ServiceStopping, problem.GetProperty("type").GetString());

@@ -165,6 +165,66 @@ public class ScenarioExporterTests
         Assert.Contains("(add-host)", export.Refusal.Reason);
     }
 
+    /// <summary>A turn that is always wanted and counts its passes; at pass <see cref="CancelAt"/> it cancels the export's token.</summary>
+    private sealed class CancellingTurn : EngineTurn
+    {
+        public readonly CancellationTokenSource Source = new();
+        public int Passes;
+        public int CancelAt = int.MaxValue;
+
+        public CancellingTurn() => SetWanted(true);
+
+        public override void Pass()
+        {
+            if (++Passes == CancelAt) Source.Cancel();
+        }
+    }
+
+    static SimCommand[] OpenAndClose =>
+    [
+        .. Hosts(10), Open,
+        new AdvanceCommand(AdvanceMode.By, SimDuration.FromMilliseconds(5), 1_000_000),
+        new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = 2 }),
+        new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(70), 1_000_000),
+    ];
+
+    /// <summary>
+    /// The export is as heavy as the log it replays: its turn is passed at every boundary (before each of the 7 commands,
+    /// each of the replay's events, and the writing) and changes nothing of the document.
+    /// </summary>
+    [Fact]
+    public void TurnWantedThroughout_Export_PassedAtEveryBoundaryDocumentUnchanged()
+    {
+        var turn = new CancellingTurn();
+
+        var passing = ScenarioExporter.Export(Source(OpenAndClose), turn.Source.Token, turn);
+
+        Assert.Equal(ScenarioExporter.Export(Source(OpenAndClose)).Json, passing.Json);
+        Assert.Equal(PassesOfOpenAndClose, turn.Passes);
+    }
+
+    const int PassesOfOpenAndClose = 18; // 7 commands, 10 events, the writing
+
+    /// <summary>Cancelled part-way through its replay (at boundary 10 of 18): it stops there, throwing, and runs nothing more.</summary>
+    [Fact]
+    public void CancelledPartWay_Export_ThrowsOperationCanceledAtTheNextBoundary()
+    {
+        var turn = new CancellingTurn { CancelAt = 10 };
+
+        Assert.Throws<OperationCanceledException>(() => ScenarioExporter.Export(Source(OpenAndClose), turn.Source.Token, turn));
+
+        Assert.Equal(10, turn.Passes);
+    }
+
+    [Fact]
+    public void CancelledBeforeItStarts_Export_ThrowsOperationCanceled()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => ScenarioExporter.Export(Source(OpenAndClose), cancelled.Token));
+    }
+
     [Fact]
     public void MadeFromScenario_NoCommands_ExportIsTheScenario()
     {

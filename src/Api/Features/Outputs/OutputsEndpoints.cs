@@ -34,18 +34,18 @@ public static class OutputsEndpoints
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Every host's sockets (ss -tan rows) at a virtual time atNs (default: now); a past time is computed by replaying the inputs up to it")
             .WithExamples(response: """{"atNs":400000000,"hosts":[{"host":"client","items":[{"kind":"full","socketId":2,"state":"FIN-WAIT-2","local":"10.0.0.1:39746","remote":"10.0.0.2:80","recvQ":0,"sendQ":0,"timer":{"name":"timewait","expiresNs":60358000000,"leftNs":59958000000,"count":0},"orphan":false}]},{"host":"server","items":[]}],"version":12}""")
-            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
+            .AsHeavyRead();
         group.MapGet("/timeseries", GetTimeSeries).WithName(nameof(GetTimeSeries))
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Per host over virtual time: ESTABLISHED, TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT and orphan counts and sockstat mem (pages), " +
                          "at `points` evenly spaced times in [fromNs, toNs] (default the whole run), with tcp_max_tw_buckets and the ephemeral port count")
             .WithExamples(response: """{"fromNs":0,"toNs":2000000000,"hosts":[{"host":"client","limits":{"tcpMaxTwBuckets":262144,"ephemeralPorts":28232},"points":[{"atNs":0,"established":0,"timeWait":0,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0},{"atNs":1000000000,"established":0,"timeWait":1,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0}]}],"version":12}""")
-            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
+            .AsHeavyRead();
         group.MapGet("/timeseries.svg", GetTimeSeriesChart).WithName(nameof(GetTimeSeriesChart))
             .Produces<string>(StatusCodes.Status200OK, "image/svg+xml").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The time series as an SVG chart per host: axes with units, legend, limit lines (tcp_max_tw_buckets, ephemeral ports)")
             .WithExamples(response: "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeseries\" …><g class=\"panel\" data-host=\"client\">…<g class=\"series\" data-series=\"time-wait\">…</g>…</svg>")
-            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
+            .AsHeavyRead();
         group.MapGet("/view", GetView).WithName(nameof(GetView)).WithMetadata(new BrowserPage(ViewPage.KeyPrompt))
             .Produces<string>(StatusCodes.Status200OK, "text/html").ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The simulation's page for a browser: ladder diagram, every host's socket table at a chosen virtual time, time series, counters, journal")

@@ -2,7 +2,6 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
-using SimService.Api.Infrastructure.Hardening;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Persistence;
@@ -29,46 +28,36 @@ public sealed record ReplayReport(bool Identical, long Commands, long StoredEven
 /// <summary>Re-runs the stored inputs on a fresh engine (never the cached one) and compares the journals (<see cref="Replay"/>).</summary>
 public sealed record ReplaySimulation(Guid SimulationId) : IQuery<Outcome<ReplayReport>>;
 
-public sealed class ReplaySimulationHandler(SimDbContext db, SimulationEngines engines, EngineThreads threads)
+public sealed class ReplaySimulationHandler(SimDbContext db, HeavyReads heavy)
     : IQueryHandler<ReplaySimulation, Outcome<ReplayReport>>
 {
-    public async ValueTask<Outcome<ReplayReport>> Handle(ReplaySimulation query, CancellationToken cancellationToken)
-    {
-        // Heavy work on an engine thread (EngineThreads), in turns with other heavy work: the request's wall-time limit
-        // and its client bound it, and a DELETE of the simulation or the service stopping cancel it (WorkStop).
-        using var stop = engines.StopFor(query.SimulationId, cancellationToken);
-        try
-        {
-            return await ReplayAsync(query.SimulationId, stop.Token);
-        }
-        catch (OperationCanceledException) when (stop.Reason(query.SimulationId) is { } reason)
-        {
-            return reason;
-        }
-    }
+    // Heavy work on an engine thread, in turns with other heavy work, bounded by Limits:HeavySeconds and cancelled by a
+    // DELETE of the simulation or the service stopping (HeavyReads).
+    public async ValueTask<Outcome<ReplayReport>> Handle(ReplaySimulation query, CancellationToken cancellationToken) =>
+        await heavy.RunAsync(query.SimulationId, read => ReplayAsync(query.SimulationId, read), cancellationToken);
 
-    private async Task<Outcome<ReplayReport>> ReplayAsync(Guid simulationId, CancellationToken cancellationToken)
+    private async Task<Outcome<ReplayReport>> ReplayAsync(Guid simulationId, HeavyRead read)
     {
         SimulationRun? run;
         List<CommandRecord> log;
         List<EventRecord> stored;
         // One snapshot: the log and the journal as one committed version left them (a reader: writers go on meanwhile).
-        await using (await db.BeginSnapshotAsync(cancellationToken))
+        await using (await db.BeginSnapshotAsync(read.Token))
         {
-            run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
+            run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, read.Token);
             if (run is null) return new SimulationNotFound(simulationId);
-            log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(cancellationToken);
-            stored = await db.JournalOf(run.Id).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+            log = await db.Commands.AsNoTracking().Where(c => c.RunId == run.Id).OrderBy(c => c.Seq).ToListAsync(read.Token);
+            stored = await db.JournalOf(run.Id).OrderBy(e => e.Seq).ToListAsync(read.Token);
         }
 
-        var comparison = await threads.RunAsync(RequestWork.Tracked(true, turn =>
+        var comparison = await read.OnEngineAsync(run.TenantId, (stop, turn) =>
         {
-            var fresh = SimulationReplay.Start(run, cancellationToken, turn: turn);
-            fresh.Interruption = cancellationToken;
+            var fresh = SimulationReplay.Start(run, stop, turn: turn);
+            fresh.Interruption = stop;
             fresh.Turn = turn;
             return Replay.Compare(fresh,
                 log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), [.. JournalRows.Events(stored)]);
-        }), heavy: true, cancellationToken, run.TenantId);
+        });
         var difference = comparison.FirstDifference is { } d ? new JournalDifference(d.Index, Describe(d.Expected), Describe(d.Actual)) : null;
         return new ReplayReport(comparison.Identical, log.Count, stored.Sum(r => r.Count), comparison.Engine.Journal.Count, difference,
             comparison.RefusedCommand is { } refused ? log[refused].Seq : null, comparison.Engine.Now.Ns, run.Version);

@@ -30,13 +30,16 @@ public static class SimulationsEndpoints
         group.MapPost("/{id:guid}/replay", ReplaySimulation).WithName(nameof(ReplaySimulation)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Re-run the command log on a fresh engine and compare the journals")
             .WithExamples(response: """{"identical":true,"commands":14,"storedEvents":57,"replayedEvents":57,"firstDifference":null,"refusedCommandSeq":null,"nowNs":60301000000,"version":14}""")
-            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
+            .AsHeavyRead();
         group.MapGet("/{id:guid}/export", ExportSimulation).WithName(nameof(ExportSimulation))
             .Produces<string>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("The simulation as a scenario document; POST /api/v1/scenarios/run of it gives the same journal")
+            .WithDescription("It replays the command log, so it is as heavy as a replay: it runs in one of the tenant's heavy slots " +
+                "under Limits:HeavySeconds (a 422 work-limit once it ran longer; a 429 busy with Retry-After when it waited that long " +
+                "for a slot), and a DELETE of the simulation (404) or the service stopping (503) cancels it.")
             .WithExamples(response: """{"name":"port-exhaustion","description":"Exported from simulation 01a20b43-bcac-7836-ab56-251cc9b7f3c1 (\"port exhaustion\") at version 42.","kernel":"linux-6","seed":42,"hosts":{"client":{"address":"10.0.0.1","kind":"linux","sysctls":{"net.ipv4.ip_local_port_range":"40000\t40003"}},"server":{"address":"10.0.0.2","kind":"linux"}},"links":[{"between":["client","server"],"delay":"10ms","loss":0}],"steps":[{"at":"0s","host":"server","process":"app","call":"listen","as":"s1","port":80,"backlog":128},{"at":"0s","host":"client","process":"app","call":"connect","as":"s2","to":"server:80"},{"at":"0s","host":"server","process":"app","call":"accept","as":"s3","socket":"s1"}],"runUntil":"2.5s"}""")
-            .WithRequestTimeout(HardeningSetup.HeavyPolicy);
+            .AsHeavyRead();
         return app;
     }
 

@@ -362,5 +362,5 @@ public static class SimulationEnginesSetup
 {
     /// <summary>The process-wide engine cache and the scoped access to it that handlers use.</summary>
     public static IServiceCollection AddSimulationEngines(this IServiceCollection services) =>
-        services.AddSingleton<SimulationEngines>().AddSingleton<EngineThreads>().AddScoped<LiveSimulations>();
+        services.AddSingleton<SimulationEngines>().AddSingleton<EngineThreads>().AddSingleton<HeavyReads>().AddScoped<LiveSimulations>();
 }

@@ -58,6 +58,17 @@ public static class HardeningSetup
         return builder;
     }
 
+    /// <summary>
+    /// Marks an endpoint whose work is as heavy as the log it replays (<see cref="Engines.HeavyReads"/>): it runs under
+    /// <see cref="HeavyPolicy"/> and documents what that answers besides the group's 429 busy — a 422 <c>work-limit</c> once
+    /// the work ran past <c>Limits:HeavySeconds</c>, a 503 <c>service-stopping</c> when the service stops under it.
+    /// </summary>
+    public static RouteHandlerBuilder AsHeavyRead(this RouteHandlerBuilder builder)
+    {
+        builder.WithRequestTimeout(HeavyPolicy);
+        return builder.ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
     static RequestTimeoutPolicy WallTimeLimit(WallTimeLimit limit) => new()
     {
         Timeout = TimeSpan.FromSeconds(limit.Seconds),
