@@ -36,7 +36,7 @@ public sealed class AppFuzzTests
                     if (call is "dup" or "dup2" or "poll" or "getsockopt") drawn.Add(call);
                     if (step["family"] is not null) drawn.Add("AF_UNSPEC");
                     if (step["how"]?.GetValue<string>() == "SHUT_RD") drawn.Add("SHUT_RD");
-                    if (step["option"]?.GetValue<string>() is { } option and ("TCP_CORK" or "SO_RCVBUF" or "SO_REUSEADDR" or "TCP_USER_TIMEOUT")) drawn.Add(option);
+                    if (step["option"]?.GetValue<string>() is { } option and ("TCP_CORK" or "SO_RCVBUF" or "SO_REUSEADDR" or "TCP_USER_TIMEOUT" or "SO_RCVTIMEO")) drawn.Add(option);
                     if (step["flags"]?.AsArray().Any(f => f!.GetValue<string>() == "MSG_MORE") == true) drawn.Add("MSG_MORE");
                     if (call == "close" && step["socket"]?.GetValue<string>() == "l") drawn.Add("close listener");
                     if (step["kill"]?["process"]?.GetValue<string>() is { } killed) drawn.Add($"kill {killed}");
@@ -45,7 +45,7 @@ public sealed class AppFuzzTests
                 }
             }
         Assert.Empty(new[] { "dup", "dup2", "poll", "getsockopt", "AF_UNSPEC", "SHUT_RD", "TCP_CORK", "SO_RCVBUF",
-            "SO_REUSEADDR", "TCP_USER_TIMEOUT", "MSG_MORE", "close listener", "kill srv", "kill pool" }.Except(drawn));
+            "SO_REUSEADDR", "TCP_USER_TIMEOUT", "SO_RCVTIMEO", "MSG_MORE", "close listener", "kill srv", "kill pool" }.Except(drawn));
         Assert.Empty(new[] { "send EPIPE", "send ECONNRESET", "connect EINPROGRESS", "recv EAGAIN", "poll 1" }.Except(results));
     }
 

@@ -16,7 +16,8 @@ namespace SimService.Cli.Fuzz;
 /// window from a tiny <c>SO_RCVBUF</c> under a server that writes and closes (an orphan probing it); keepalive with
 /// <c>TCP_USER_TIMEOUT</c>; a client reconnecting from its fixed port (<c>SO_REUSEADDR</c>) onto a TIME-WAIT; children
 /// never accepted, then the listener closed or the server's process killed with them in its queue; a kill of the pool
-/// process holding every client socket. <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
+/// process holding every client socket; a client asleep in recv() (<c>SO_RCVTIMEO</c>) or poll() with a timeout while
+/// the server answers, closes, aborts or stays silent. <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
 /// black hole may come and go; timestamps, <c>tcp_tw_reuse</c>, <c>tcp_rfc1337</c>, retries, orphan retries,
 /// <c>tcp_fin_timeout</c>, keepalive and <c>tcp_abort_on_overflow</c> sysctls. A pure function of (seed, case number),
 /// like <see cref="FuzzCase.Draw"/>; the calls' results and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
@@ -24,7 +25,8 @@ namespace SimService.Cli.Fuzz;
 /// <remarks>
 /// No call sleeps where a later step needs it not to: sends and receives are MSG_DONTWAIT, accept() takes connections
 /// already queued, the reconnect is non-blocking, and a lingering close (SO_LINGER {1, N}) is the last call of a client
-/// process of its own, which is never killed. A read of a bulk transfer waits until the transfer has stalled or ended.
+/// process of its own, which is never killed; a blocking recv() or poll() is a lone client process's, answered well within
+/// its 3 s. A read of a bulk transfer waits until the transfer has stalled or ended.
 /// </remarks>
 public static class AppFuzzCase
 {
@@ -41,7 +43,7 @@ public static class AppFuzzCase
     public static readonly string[] Stories =
     [
         "server-closes", "client-closes", "unread-close", "half-close", "shut-rd", "fork", "cork", "disconnect",
-        "linger-abort", "linger-wait", "zero-window", "keepalive", "reconnect", "never-accepted",
+        "linger-abort", "linger-wait", "zero-window", "keepalive", "reconnect", "never-accepted", "blocking-read",
     ];
 
     /// <summary>Case <paramref name="number"/> of <paramref name="seed"/> of the app profile.</summary>
@@ -99,6 +101,7 @@ public static class AppFuzzCase
             {
                 string story = Pick(Stories);
                 if (pooled && story == "linger-wait") story = "linger-abort";
+                if (pooled && story == "blocking-read") story = "server-closes";
                 var client = new End($"c{i}", "client", pooled ? "pool" : $"c{i}");
                 var connection = new Connection(i, client, story);
                 connections.Add(connection);
@@ -161,8 +164,8 @@ public static class AppFuzzCase
                 }
                 if (make() is { } step) Add(at, step);
                 connection.Last = at;
-                // A look-on (poll, SO_ERROR), never through a process asleep in a lingering close().
-                var lookable = connections.Where(c => c.Story != "linger-wait").ToList();
+                // A look-on (poll, SO_ERROR), never through a process asleep in a lingering close() or a blocking read.
+                var lookable = connections.Where(c => c.Story is not ("linger-wait" or "blocking-read")).ToList();
                 if (lookable.Count > 0 && Chance(0.12)) Add(at = Away(at + Ms(1, 30)), LookOn(Pick(lookable)));
             }
 
@@ -348,6 +351,31 @@ public static class AppFuzzCase
                         Do(0, again, "connect", new JsonObject { ["to"] = "server:80" });
                         // Closed clear of the SYN's retransmissions (1 s and 3 s after it, when a TIME-WAIT refused it).
                         Do(Ms(1100, 2400), again, "close", []);
+                        break;
+                    }
+                case "blocking-read":
+                    {
+                        // The client sleeps in recv() or poll() (SO_RCVTIMEO 3 s, a 3 s poll) while the server answers with one
+                        // segment, its FIN or an RST, or stays silent; the answer comes well before the timeout, which ends
+                        // on the wheel at 3.0–3.3 s. One segment only: a reader woken late would find more bytes.
+                        bool polls = Chance(0.4);
+                        if (!polls) Do(0, c, "setsockopt", FuzzSteps.Option("SO_RCVTIMEO", new JsonObject { ["sec"] = 3, ["usec"] = 0 }));
+                        Do(0, c, "send", Send(request));
+                        Do(0, c, polls ? "poll" : "recv", polls
+                            ? new JsonObject { ["events"] = new JsonArray("POLLIN", "POLLRDHUP"), ["timeout"] = 3000 }
+                            : new JsonObject());
+                        Do(Arrival(request), s!, "recv", Recv());
+                        int answer = Below(4);
+                        if (answer == 0) Do(Ms(1, 300), s!, "send", Send(1 + Below(1400)));
+                        else if (answer == 1) Do(Ms(1, 300), s!, "shutdown", new JsonObject { ["how"] = "SHUT_WR" });
+                        else if (answer == 2)
+                        {
+                            Do(Ms(1, 300), s!, "setsockopt", FuzzSteps.Option("SO_LINGER", new JsonObject { ["onoff"] = 1, ["linger"] = 0 }));
+                            Do(0, s!, "close", []);
+                        }
+                        Do(answer == 3 ? Ms(3500, 4000) : 2 * _d + Ms(5, 100), c, "recv", Recv());
+                        Do(Gap(), c, "close", []);
+                        if (answer != 2) Do(Gap(), s!, "close", []);
                         break;
                     }
                 default:
