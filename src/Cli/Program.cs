@@ -51,6 +51,12 @@ const string usage = """
           --profile limits   draw many-connection limits instead (connect() churn over 4–40-port ranges to
                              EADDRNOTAVAIL, tcp_tw_reuse, small tcp_max_tw_buckets, bind()/SO_REUSEADDR,
                              client- or server-first closes, SYN to a TIME-WAIT 4-tuple, kills, SO_LINGER {1,0})
+          --profile app      draw application teardown stories instead (a story per connection: request and response,
+                             close with data unread, SHUT_WR read to EOF, SHUT_RD then data, dup/dup2 descriptors
+                             closed in turn, TCP_CORK/MSG_MORE/TCP_NODELAY around close, connect(AF_UNSPEC),
+                             SO_LINGER {1,0} and {1,N}, a tiny SO_RCVBUF's zero window, keepalive with
+                             TCP_USER_TIMEOUT, SO_REUSEADDR reconnect onto TIME-WAIT, children never accepted;
+                             the listener closed or the server or a pool process killed; poll, SO_ERROR)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

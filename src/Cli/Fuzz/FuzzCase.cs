@@ -65,7 +65,7 @@ public sealed class FuzzCase
 
     /// <summary>
     /// The draft run on the engine and its results written in: each call's <c>expect.result</c> (dropped for a call still
-    /// blocked at the end), each expect step's sockstat <c>inuse</c> and <c>tw</c> per host. Null with the parser's
+    /// blocked at the end) and a poll's <c>expect.value</c> (the events), each expect step's sockstat <c>inuse</c> and <c>tw</c> per host. Null with the parser's
     /// errors when the draft is not a valid document (a shrinker's edit can make one).
     /// </summary>
     public static (string? Json, IReadOnlyList<string> Errors) Calibrate(JsonObject draft)
@@ -75,7 +75,7 @@ public sealed class FuzzCase
         var hostNames = doc["hosts"]!.AsObject().Select(h => h.Key).ToList();
         foreach (var step in steps.Select(s => s!.AsObject()))
         {
-            if (step.ContainsKey("call")) step["expect"] = new JsonObject { ["result"] = 0 };
+            if (step.ContainsKey("call")) step["expect"] = Polls(step) ? new JsonObject { ["result"] = 0, ["value"] = "0" } : new JsonObject { ["result"] = 0 };
             else if (step["expect"] is JsonObject e) e["sockstat"] = Placeholder(hostNames);
         }
         var parsed = ScenarioParser.Parse(Text(doc));
@@ -93,6 +93,7 @@ public sealed class FuzzCase
         });
         if (!result.Errors.IsEmpty) return (null, [.. result.Errors.Select(e => $"{e.Path}: {e.Message} (on the engine)")]);
         var results = result.Checks.Where(c => c.Kind == CheckKinds.CallResult).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
+        var values = result.Checks.Where(c => c.Kind == CheckKinds.CallValue).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
         for (int i = 0; i < steps.Count; i++)
         {
             var step = steps[i]!.AsObject();
@@ -100,10 +101,14 @@ public sealed class FuzzCase
             if (step.ContainsKey("call"))
             {
                 if (results.TryGetValue($"{path}.expect.result", out var actual) && !actual.StartsWith("still blocked", StringComparison.Ordinal))
-                    step["expect"] = new JsonObject
+                {
+                    var expect = new JsonObject
                     {
                         ["result"] = long.TryParse(actual, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : JsonValue.Create(actual),
                     };
+                    if (Polls(step) && values.TryGetValue($"{path}.expect.value", out var events) && events.StartsWith('"')) expect["value"] = JsonNode.Parse(events);
+                    step["expect"] = expect;
+                }
                 else step.Remove("expect");
             }
             else if (step["expect"] is JsonObject e) e["sockstat"] = sockstats.TryGetValue(path, out var s) ? s : Placeholder(hostNames);
@@ -134,6 +139,9 @@ public sealed class FuzzCase
         doc["runUntil"] = $"{(end - last) / 1_000_000}ms";
         return doc["runUntil"]!.GetValue<string>();
     }
+
+    /// <summary>A poll step: its returned events are written in beside its result, so the kernel's revents are compared too.</summary>
+    static bool Polls(JsonObject step) => step["call"]?.GetValue<string>() == "poll";
 
     static JsonObject Placeholder(IEnumerable<string> hosts) =>
         new(hosts.Select(h => KeyValuePair.Create<string, JsonNode?>(h, new JsonObject { ["tw"] = 0 })));

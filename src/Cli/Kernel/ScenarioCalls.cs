@@ -20,6 +20,8 @@ internal sealed class AliasEntry(string host, string process)
     public string Host { get; } = host;
     public string Process { get; } = process;
     public int KernelFd { get; set; } = -1;
+    /// <summary>The alias's descriptor was closed (by close() or a kill): a call through it goes to a number no process has open.</summary>
+    public bool Closed { get; set; }
     public (uint Local, ushort LocalPort, uint Remote, ushort RemotePort)? Tuple { get; set; }
     /// <summary>Why the alias names no descriptor yet (an accept not returned, or failed).</summary>
     public string? Unbound { get; set; }
@@ -177,6 +179,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         {
             if (!_fds.Remove((host, process), out var table)) return;
             foreach (var fd in table.Values.Reverse()) Libc.close(fd);
+            foreach (var a in _aliases.Values.Where(a => a.Host == host && a.Process == process && a.KernelFd >= 0)) (a.KernelFd, a.Closed) = (-1, true);
         }
     }
 
@@ -192,7 +195,10 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
 
     int KernelFd(string? alias)
     {
-        lock (_lock) return alias is not null && _aliases.TryGetValue(alias, out var a) ? a.KernelFd : -1;
+        // A closed alias's calls go to a descriptor no process has open, not to -1: poll() skips a negative fd (revents 0,
+        // result 0) but reports POLLNVAL for a closed one, as for the number the application closed; a number the kernel
+        // gave out again would reach another socket.
+        lock (_lock) return alias is not null && _aliases.TryGetValue(alias, out var a) ? a.Closed ? KernelSyscalls.NotOpen : a.KernelFd : -1;
     }
 
     /// <summary>Gives a kernel descriptor the process's lowest free number (from 3, as the engine) and the alias, if any.</summary>
@@ -216,7 +222,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         {
             if (_fds.TryGetValue((step.Host, step.Process), out var table))
                 foreach (var n in table.Where(e => e.Value == kernelFd).Select(e => e.Key).ToList()) table.Remove(n);
-            if (step.Socket is { } alias && _aliases.TryGetValue(alias, out var a)) a.KernelFd = -1;
+            if (step.Socket is { } alias && _aliases.TryGetValue(alias, out var a)) (a.KernelFd, a.Closed) = (-1, true);
         }
     }
 

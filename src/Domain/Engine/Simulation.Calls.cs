@@ -144,7 +144,7 @@ public sealed partial class Simulation
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
         if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || target.FileRefs == 0 || r.Fd != 0 && process.At(r.Fd) != target))
-            return Finish(call, target, CallOutcome.Fail(Errno.EBADF)); // fdget() finds no such file in the caller's table
+            return Finish(call, target, NoFile(r.Call)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         var handle = Finish(call, sk, outcome);
         if (!outcome.Blocked && waiter is not null) RecycleCall(call); // returned at once: its handle says it all
@@ -194,9 +194,19 @@ public sealed partial class Simulation
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }
-        RecordReturn(call, r.SocketId, -1, Errno.EBADF);
-        return new CallHandle(id, r.SocketId, false, -1, Errno.EBADF);
+        var outcome = NoFile(r.Call);
+        RecordReturn(call, r.SocketId, outcome.Value, outcome.Errno, outcome.Detail);
+        return new CallHandle(id, r.SocketId, false, outcome.Value, outcome.Errno, outcome.Detail);
     }
+
+    /// <summary>
+    /// A call through a descriptor the process has no file at (closed, or never its own): fdget() finds nothing and the
+    /// call fails with EBADF — except poll(). Models do_pollfd() — fs/select.c: a pollfd whose fd has no file is not an
+    /// error; its revents are EPOLLNVAL, which counts, so poll() returns 1 at once with POLLNVAL (it never sleeps).
+    /// </summary>
+    static CallOutcome NoFile(SocketCallKind call) => call == SocketCallKind.Poll
+        ? CallOutcome.Ok(1, $"\"{PollEvents.Text(PollEvents.POLLNVAL)}\"")
+        : CallOutcome.Fail(Errno.EBADF);
 
     static bool NeedsSocket(in CallArgs r) => r.Call switch
     {

@@ -144,5 +144,8 @@ public class BoundedMemoryTests
         Assert.True(r.IsOk);
         Assert.Equal((client, Errno.EBADF), (r.Value.SocketId, r.Value.Errno));
         Assert.False(churn.Sim.Call(new SocketCallRequest("server", "app", SocketCallKind.Close) { SocketId = client }).IsOk);
+        // poll() through it reports POLLNVAL (do_pollfd()), counted: 1.
+        var poll = churn.Sim.Call(new SocketCallRequest("client", "app", SocketCallKind.Poll) { SocketId = client, Events = PollEvents.POLLIN });
+        Assert.Equal((client, 1L, (string?)null, "\"POLLNVAL\""), (poll.Value.SocketId, poll.Value.Result, poll.Value.Errno, poll.Value.Value));
     }
 }

@@ -66,6 +66,29 @@ public class DupTests
     }
 
     [Fact]
+    public void Established_PollThroughAClosedDescriptor_OneWithPollnvalNotEbadf()
+    {
+        // do_pollfd() — fs/select.c: fdget() finds no file at fd 3, so revents = POLLNVAL and it counts: poll() returns 1
+        // (at once, a timeout notwithstanding); other calls through fd 3 fail with EBADF; fd 4 polls the live connection.
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        Dup(h, c.Id);
+        Close(h, c.Id, fd: 3);
+        CallHandle Poll(int fd, int timeoutMs = 0) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Poll)
+        {
+            SocketId = c.Id, Fd = fd, Events = PollEvents.POLLIN | PollEvents.POLLOUT, TimeoutMs = timeoutMs,
+        });
+
+        var closed = Poll(3, timeoutMs: 1000);
+        var open = Poll(4);
+        var getsockopt = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = c.Id, Fd = 3, Option = SocketOption.SO_ERROR });
+
+        Assert.Equal((false, 1L, (string?)null, "\"POLLNVAL\""), (closed.Blocked, closed.Result, closed.Errno, closed.Value));
+        Assert.Equal((1L, "\"POLLOUT\""), (open.Result, open.Value));
+        Assert.Equal((-1L, Errno.EBADF), (getsockopt.Result, getsockopt.Errno));
+    }
+
+    [Fact]
     public void Established_ShutdownThroughADup_FinAtOnceWhileBothDescriptorsAreOpen()
     {
         // shutdown() acts on the socket (inet_shutdown → tcp_shutdown), whatever the file's reference count.
