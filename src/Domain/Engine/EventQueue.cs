@@ -71,22 +71,38 @@ public sealed class EventQueue
         public Chunk? Next;
     }
 
-    /// <summary>The items due at one time, in insertion order: a list of chunks read from the head, written at the tail.</summary>
-    sealed class Bucket(long at, Chunk first)
+    /// <summary>
+    /// The items due at one time, in insertion order: a list of chunks read from the head, written at the tail. A drained
+    /// bucket goes to a free list for the next new time (a churn makes about one per connection).
+    /// </summary>
+    sealed class Bucket
     {
-        public readonly long At = at;
-        public Chunk Head = first, Tail = first;
+        public long At;
+        public Chunk Head = null!, Tail = null!;
         public int HeadIndex, TailIndex;
         /// <summary>Whether its wheel timers were put in the kernel's order (at its first dequeue).</summary>
         public bool Ordered;
         /// <summary>Whether it holds a timer-wheel expiry at all.</summary>
         public bool HasWheelTimers;
+        /// <summary>The next bucket of the free list (null while in use).</summary>
+        public Bucket? NextFree;
+
+        /// <summary>A new bucket's values: due at <paramref name="at"/>, empty, its first chunk <paramref name="first"/>.</summary>
+        public void Init(long at, Chunk first)
+        {
+            At = at;
+            Head = Tail = first;
+            HeadIndex = TailIndex = 0;
+            Ordered = HasWheelTimers = false;
+        }
     }
 
     readonly Dictionary<long, Bucket> _buckets = [];
     readonly PriorityQueue<Bucket, long> _times = new();
     Chunk? _freeChunks;
     int _freeChunkCount;
+    Bucket? _freeBuckets;
+    int _freeBucketCount;
     Bucket? _last;
     int _count;
     /// <summary>Removed items still in their buckets (<see cref="Remove"/>): skipped, uncounted, before the queue is read.</summary>
@@ -179,12 +195,32 @@ public sealed class EventQueue
     {
         if (!_buckets.TryGetValue(at, out var bucket))
         {
-            bucket = new Bucket(at, RentChunk());
+            bucket = RentBucket();
+            bucket.Init(at, RentChunk());
             _buckets.Add(at, bucket);
             _times.Enqueue(bucket, at);
         }
         _last = bucket;
         return bucket;
+    }
+
+    Bucket RentBucket()
+    {
+        if (_freeBuckets is not { } bucket) return new Bucket();
+        _freeBuckets = bucket.NextFree;
+        _freeBucketCount--;
+        bucket.NextFree = null;
+        return bucket;
+    }
+
+    /// <summary>A drained bucket for reuse (as many as chunks are kept at most); its chunk went back on its own.</summary>
+    void ReturnBucket(Bucket bucket)
+    {
+        bucket.Head = bucket.Tail = null!; // pins no chunk
+        if (_freeBucketCount >= PooledChunks) return;
+        bucket.NextFree = _freeBuckets;
+        _freeBuckets = bucket;
+        _freeBucketCount++;
     }
 
     Chunk RentChunk()
@@ -252,6 +288,7 @@ public sealed class EventQueue
             _buckets.Remove(bucket.At);
             if (ReferenceEquals(_last, bucket)) _last = null;
             ReturnChunk(head);
+            ReturnBucket(bucket);
         }
         return item;
     }

@@ -143,6 +143,19 @@ public class SimTimer : IEventTarget
         Owner = null;
     }
 
+    /// <summary>
+    /// The timer of an owner taken again from a free list (<c>TcpSocket.Init</c>): attached to <paramref name="owner"/>
+    /// again as a new timer of <paramref name="kind"/> — not armed, no slot, no expiry — while its generation goes on
+    /// (<see cref="TimerState.Recycle"/>), so no queue item of an earlier life can be current for it. The kernel's
+    /// sk_timer is a field of struct sock, kept in the slab object; this keeps the object rather than making another.
+    /// </summary>
+    internal void Reuse(IEventTarget owner, int kind)
+    {
+        State.Recycle();
+        State.Tag = checked((byte)kind);
+        Owner = owner;
+    }
+
     /// <summary>The queue item of an armed timer targets the timer itself, which hands the expiry to its owner.</summary>
     void IEventTarget.OnDue(Simulation sim, object? payload) => Expired(sim);
 

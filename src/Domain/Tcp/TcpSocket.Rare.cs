@@ -136,7 +136,8 @@ public sealed partial class TcpSocket
 
         /// <summary>
         /// A new socket's values (sk_alloc()'s zeroed object), for an object taken again from the free list. The ledger is
-        /// kept, zeroed: only an unreachable socket is reused, and nothing else holds its ledger at level counters.
+        /// kept, zeroed: only an unreachable socket is reused, and nothing else holds its ledger at level counters; the
+        /// keepalive timer object is kept too (a churn's FIN-WAIT-2 arms it once per connection).
         /// </summary>
         public void Reset()
         {
@@ -151,7 +152,7 @@ public sealed partial class TcpSocket
             Options = null;
             RecvSackCache = null;
             SoftError = null;
-            KeepaliveTimer = null;
+            // KeepaliveTimer is kept: TcpSocket.Init() attaches it to the socket again as a new timer (SimTimer.Reuse()).
             PendingSend = PendingRecv = PendingClose = null;
             SndBufSet = RcvBufSet = Disconnects = 0;
             OowAck = default;

@@ -34,6 +34,7 @@ public sealed partial class TcpSocket
         Local = new Endpoint(Host.Address, 0);
         Remote = default;
         _rare?.Reset(); // kept, as the data path is (TcpSocket.Rare.cs): its ledger zeroed, the rest a new socket's
+        _rare?.KeepaliveTimer?.Reuse(this, KeepaliveTimerKind); // a new timer that keeps its generation, as _xmitTimer
         Fd = 0;
         FileRefs = 0;
         CallRefs = 0;

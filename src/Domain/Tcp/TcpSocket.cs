@@ -20,7 +20,9 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>The keys of the embedded timers' queue items (<see cref="ITimerOwner.TimerFor"/>).</summary>
     static readonly object XmitTimerKey = new(), DelackTimerKey = new(), CompressedAckTimerKey = new();
     /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is): made on first use — most sockets never arm it (<see cref="Rare"/>).</summary>
-    SimTimer KeepaliveTimer => RareToWrite.KeepaliveTimer ??= new SimTimer(this, 2);
+    SimTimer KeepaliveTimer => RareToWrite.KeepaliveTimer ??= new SimTimer(this, KeepaliveTimerKind);
+    /// <summary>The keepalive timer's <see cref="SimTimer.Kind"/>.</summary>
+    const int KeepaliveTimerKind = 2;
     // The socket's enums are kept in a byte each, as the kernel keeps sk_state and icsk_pending in a u8.
     byte _xmitPending, _lastStateBeforeClose, _state, _caOps;
     /// <summary>icsk_pending: what the xmit timer is armed for.</summary>

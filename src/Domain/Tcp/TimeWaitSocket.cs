@@ -154,6 +154,13 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     readonly Host _host = host;
     Simulation Sim => _host.Sim;
     TimeWaitEntry[][] _pages = [];
+    /// <summary>
+    /// Each slot's pending arming (<see cref="TimeWaitEntry.TimerArming"/> while the entry is alive and its timer armed,
+    /// else 0), in pages beside the entries': 4 bytes a slot, so the expiry of a stale item — the timer of an entry
+    /// killed since (a connect() reused its 4-tuple) — finds it stale without reading the 80-byte entry, which is cold by
+    /// then (written up to 60 s before). The kernel's del_timer() unlinks the timer_list, so its expiry never runs.
+    /// </summary>
+    uint[][] _pendingArmings = [];
     int _used;
     int _alive;
     int _free = -1;
@@ -175,6 +182,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     public int FinWait2Count { get; private set; }
 
     public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
+
+    ref uint PendingArming(int slot) => ref _pendingArmings[slot >> PageBits][slot & (PageSize - 1)];
 
     public bool TryFind(in FourTuple tuple, out int slot)
     {
@@ -298,6 +307,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             if (_used == 1 << SlotBits) throw new InvalidOperationException("timewait table full");
             Array.Resize(ref _pages, _pages.Length + 1);
             _pages[^1] = new TimeWaitEntry[PageSize];
+            Array.Resize(ref _pendingArmings, _pendingArmings.Length + 1);
+            _pendingArmings[^1] = new uint[PageSize];
         }
         _alive++;
         return _used++;
@@ -313,6 +324,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             // The last entry went: the pages and the hash go with it (as the entries' slab pages would), so an idle host keeps nothing.
             _pages = [];
+            _pendingArmings = [];
             _buckets = [];
             _count = 0;
             _used = 0;
@@ -341,6 +353,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (unchecked((uint)++_armings) == 0) _armings++; // a key is never 0
         e.TimerArming = unchecked((uint)_armings);
         e.TimerArmed = true;
+        PendingArming(slot) = e.TimerArming;
         e.Expires = expires;
         e.FiresAt = fires;
         Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming), Jiffies.WheelRank(Sim.Now, expires, Sim.Profile, pinned: false, clockAhead));
@@ -355,10 +368,10 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     internal bool Expire(long key)
     {
         int slot = SlotOf(key);
-        if (slot >= _used) return false;
+        if (slot >= _used || KeyOf(slot, PendingArming(slot)) != key) return false; // stale: killed, re-armed or fired
         ref var e = ref this[slot];
-        if (!e.Alive || !e.TimerArmed || KeyOf(slot, e.TimerArming) != key) return false;
         e.TimerArmed = false;
+        PendingArming(slot) = 0;
         _host.WheelRan(TcpTimerKind.TimeWait, Sim.Now);
         if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
         if (Sim.Profile == KernelProfile.Linux44) _host.Count(e.TwKill ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
@@ -376,6 +389,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         if (e.TimerArmed)
         {
             e.TimerArmed = false; // del_timer(): the pending item goes stale and pins nothing (its target is this table)
+            PendingArming(slot) = 0;
             if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerCancelled(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
         }
         var tuple = e.Tuple;

@@ -30,12 +30,26 @@ public sealed partial class Workload
     abstract class Connection(Workload w, Host host, string process) : IEventTarget
     {
         protected readonly Workload W = w;
-        protected readonly Host Host = host;
-        protected readonly string Process = process;
+        protected Host Host = host;
+        protected string Process = process;
         protected int Socket;
         protected long Received;
         protected Phase Step;
         bool _closing;
+
+        /// <summary>
+        /// A new connection's values, for an object taken again from its workload's free list: only a connection whose
+        /// close() returned goes there (its calls are sequential, so none of them is pending any more, nor a think timer).
+        /// </summary>
+        protected void Reset(Host host, string process)
+        {
+            Host = host;
+            Process = process;
+            Socket = 0;
+            Received = 0;
+            Step = default;
+            _closing = false;
+        }
 
         void IEventTarget.OnDue(Simulation sim, object? payload)
         {
@@ -117,6 +131,9 @@ public sealed partial class Workload
         }
 
         protected abstract void Finished();
+
+        /// <summary>Its close() returned: the object goes to its workload's free list (nothing runs on it after this).</summary>
+        protected abstract void Free();
     }
 
     /// <summary>connect → send the request → read the response → close first, or wait for the server's EOF.</summary>
@@ -168,6 +185,7 @@ public sealed partial class Workload
                     break;
                 case Phase.Closing:
                     Finished();
+                    Free();
                     break;
             }
         }
@@ -187,12 +205,29 @@ public sealed partial class Workload
         }
 
         protected override void Finished() => W.ClientFinished();
+
+        protected override void Free() => W._freeClients.Push(this);
+
+        /// <summary>A new client connection on <paramref name="host"/> in <paramref name="process"/> (a free one taken again).</summary>
+        public ClientConnection Reuse(Host host, string process)
+        {
+            Reset(host, process);
+            return this;
+        }
     }
 
     /// <summary>read the request → think → send the response → close first (server, both) or wait for the client's EOF.</summary>
     sealed class ServerConnection : Connection
     {
         public ServerConnection(Workload w, int child) : base(w, w._server, w.ServerProcess) => Socket = child;
+
+        /// <summary>A new server connection for <paramref name="child"/> (a free one taken again).</summary>
+        public ServerConnection Reuse(int child)
+        {
+            Reset(W._server, W.ServerProcess);
+            Socket = child;
+            return this;
+        }
 
         public void Begin()
         {
@@ -222,6 +257,7 @@ public sealed partial class Workload
                     break;
                 case Phase.Closing:
                     Finished();
+                    Free();
                     break;
             }
         }
@@ -242,5 +278,7 @@ public sealed partial class Workload
         }
 
         protected override void Finished() => W.ServerFinished();
+
+        protected override void Free() => W._freeServers.Push(this);
     }
 }

@@ -190,7 +190,7 @@ public sealed partial class Workload : IEventTarget
         long i = _started++;
         var client = _clients[i % _clients.Length];
         var process = Spec.CloseStyle == CloseStyle.Kill ? $"{_clientProcess}-{i}" : _clientProcess;
-        new ClientConnection(this, client, process).Begin();
+        (_freeClients.TryPop(out var free) ? free.Reuse(client, process) : new ClientConnection(this, client, process)).Begin();
         if (_started < Spec.Connections)
             _sim.Schedule(StartedAt + new SimDuration(Spec.ArrivalOffsetNs(_started)), this, ArrivalTick);
         else
@@ -209,9 +209,16 @@ public sealed partial class Workload : IEventTarget
     {
         if (errno is not null) return; // the listener went away
         _accepted++;
-        new ServerConnection(this, childId).Begin();
+        (_freeServers.TryPop(out var free) ? free.Reuse(childId) : new ServerConnection(this, childId)).Begin();
         if (!Done) Accept();
     }
+
+    /// <summary>
+    /// Connections whose close() returned, taken again by the next ones (a churn keeps as many as are open at once,
+    /// where it made two objects per connection).
+    /// </summary>
+    readonly Stack<ClientConnection> _freeClients = new();
+    readonly Stack<ServerConnection> _freeServers = new();
 
     void ClientFinished()
     {
