@@ -202,7 +202,7 @@ public sealed class KernelScenarioTests
     {
         private static readonly System.Text.RegularExpressions.Regex Line =
             new(@"^\s*([\d.]+)ms (client|server):\d+ > \S+ (\S+) seq=(\d+) ack=(\d+) win=\d+ len=(\d+)");
-        private static readonly System.Text.RegularExpressions.Regex Late = new(@"wrote packets \d+: .*max (\d+) µs after their delay");
+        private static readonly System.Text.RegularExpressions.Regex Late = new(@"wrote packets \d+: .*max (-?\d+) µs after their delay");
 
         public static FlightRun Of(ToolRun result)
         {
@@ -210,8 +210,12 @@ public sealed class KernelScenarioTests
             var kernel = columns.Select(c => Parse(c[1])).OfType<Seg>().ToList();
             var engine = columns.Select(c => Parse(c[0])).OfType<Seg>().ToList();
             var samples = RttSamples(kernel, beforeMs: 904);
-            long maxLateUs = result.OutputLines.Select(l => Late.Match(l)).Where(m => m.Success)
-                .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(long.MaxValue).Max();
+            var lateUs = result.OutputLines.Select(l => Late.Match(l)).Where(m => m.Success)
+                .Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            // The emulator's lateness line is what tells a run on the engine's timing from a slowed one: without it the
+            // exact check would be skipped silently, so a changed RunTiming format fails here instead.
+            Assert.True(lateUs.Count > 0, "no \"wrote packets … after their delay\" line in the run's output");
+            long maxLateUs = lateUs.Max();
             bool onTime = samples.Count > 0 && samples.All(s => Math.Abs(s - 2) <= 0.5) && maxLateUs < 500;
             string timing = $"RTT samples {string.Join(", ", samples.Select(s => s.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} ms, packets written up to {maxLateUs} µs late";
             return new FlightRun(result, Data(kernel), Data(engine), onTime, timing);
