@@ -97,6 +97,26 @@ public sealed record WorkloadSpec
             + $"use a resolution of at least {least:0} ns";
     }
 
+    /// <summary>
+    /// Why the connections' requests and responses cannot all be delivered within <paramref name="eventBudget"/> events
+    /// (<see cref="EventBudgetBound"/>: each connection's share of the budget, less the segments of its smaller size, bounds
+    /// the larger), naming the larger size's field and the most it may be; or null. Refused when it is asked for (the API's
+    /// workload request, a new scenario's workload step), not by <see cref="Validate"/>: a logged workload rebuilds as it ran.
+    /// A budget smaller than the connections truncates the workload whatever the sizes: not refused here.
+    /// </summary>
+    public DomainError? BeyondEventBudget(long eventBudget)
+    {
+        long connections = Connections;
+        if (connections <= 0 || eventBudget / connections == 0) return null;
+        var (field, bytes, otherField, other) = RequestBytes >= ResponseBytes
+            ? ("requestBytes", RequestBytes, "responseBytes", ResponseBytes)
+            : ("responseBytes", ResponseBytes, "requestBytes", RequestBytes);
+        long share = eventBudget / connections;
+        return EventBudgetBound.Bytes(bytes, share - EventBudgetBound.SegmentsFor(other), field,
+            $"the event budget of {eventBudget:N0} events shared by {connections:N0} connection(s), {share:N0} events each, "
+            + $"{EventBudgetBound.SegmentsFor(other):N0} of them for the {otherField} ({other:N0} bytes)");
+    }
+
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
     public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
 
