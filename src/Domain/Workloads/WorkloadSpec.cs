@@ -98,23 +98,21 @@ public sealed record WorkloadSpec
     }
 
     /// <summary>
-    /// Why the connections' requests and responses cannot all be delivered within <paramref name="eventBudget"/> events
-    /// (<see cref="EventBudgetBound"/>: each connection's share of the budget, less the segments of its smaller size, bounds
-    /// the larger), naming the larger size's field and the most it may be; or null. Refused when it is asked for (the API's
-    /// workload request, a new scenario's workload step), not by <see cref="Validate"/>: a logged workload rebuilds as it ran.
-    /// A budget smaller than the connections truncates the workload whatever the sizes: not refused here.
+    /// Why one connection's request and response cannot be delivered within <paramref name="eventBudget"/> events
+    /// (<see cref="EventBudgetBound"/>: the budget, less the segments of the smaller size, bounds the larger), naming the larger
+    /// size's field and the most it may be; or null. No connection of such a workload could ever finish: it ran to its budget
+    /// or its wall-time limit. (Many connections whose sizes fit one are not refused: the budget truncates them, as it does a
+    /// workload of more connections than it has events.) Refused when it is asked for (the API's workload request, a new
+    /// scenario's workload step), not by <see cref="Validate"/>: a logged workload rebuilds as it ran.
     /// </summary>
     public DomainError? BeyondEventBudget(long eventBudget)
     {
-        long connections = Connections;
-        if (connections <= 0 || eventBudget / connections == 0) return null;
         var (field, bytes, otherField, other) = RequestBytes >= ResponseBytes
             ? ("requestBytes", RequestBytes, "responseBytes", ResponseBytes)
             : ("responseBytes", ResponseBytes, "requestBytes", RequestBytes);
-        long share = eventBudget / connections;
-        return EventBudgetBound.Bytes(bytes, share - EventBudgetBound.SegmentsFor(other), field,
-            $"the event budget of {eventBudget:N0} events shared by {connections:N0} connection(s), {share:N0} events each, "
-            + $"{EventBudgetBound.SegmentsFor(other):N0} of them for the {otherField} ({other:N0} bytes)");
+        long otherSegments = EventBudgetBound.SegmentsFor(other);
+        return EventBudgetBound.Bytes(bytes, eventBudget - otherSegments, field,
+            $"the event budget of {eventBudget:N0} events, {otherSegments:N0} of them for the {otherField} ({other:N0} bytes)");
     }
 
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>

@@ -142,7 +142,7 @@ public sealed class WorkloadApiTests
         Assert.Equal(version, await sim.VersionAsync());
     }
     /// <summary>
-    /// A size the request's event budget cannot deliver (each segment at least one event, at most 65,495 bytes): a 400 naming
+    /// A size the request's event budget cannot deliver for one connection (each segment at least one event, at most 65,495 bytes): a 400 naming
     /// the field, with its maximum, nothing applied — <c>requestBytes</c> near 2^63 ran to the 300 s limit, then a 422.
     /// </summary>
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -156,7 +156,7 @@ public sealed class WorkloadApiTests
         foreach (var (field, spec) in new (string, object)[]
         {
             ("requestBytes", new { clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 10, requestBytes = long.MaxValue - 1 }),
-            ("responseBytes", new { clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 10, responseBytes = 6_549_500_001L, eventBudget = 1_000_000 }),
+            ("responseBytes", new { clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 10, responseBytes = 65_494_934_506L, eventBudget = 1_000_000 }),
         })
         {
             var response = await sim.PostAsync("workloads", spec);
@@ -164,7 +164,7 @@ public sealed class WorkloadApiTests
             var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
             var message = Assert.Single(problem.GetProperty("errors").GetProperty(field).EnumerateArray()).GetString();
             Assert.Contains("cannot be delivered within the event budget of", message);
-            Assert.Contains(field == "requestBytes" ? "at most 654,949,934,505 bytes" : "at most 6,549,434,505 bytes", message);
+            Assert.Contains(field == "requestBytes" ? "at most 6,549,499,934,505 bytes" : "at most 65,494,934,505 bytes", message);
         }
         Assert.Equal(version, await sim.VersionAsync());
     }

@@ -20,26 +20,27 @@ public class EventBudgetBoundTests
 
         Assert.NotNull(error);
         Assert.Equal("requestBytes", error.Field);
-        Assert.Equal("9,223,372,036,854,775,807 bytes cannot be delivered within the event budget of 100,000,000 events shared by 10 connection(s), "
-            + "10,000,000 events each, 1 of them for the responseBytes (1,024 bytes): at most 654,949,934,505 bytes "
+        Assert.Equal("9,223,372,036,854,775,807 bytes cannot be delivered within the event budget of 100,000,000 events, "
+            + "1 of them for the responseBytes (1,024 bytes): at most 6,549,499,934,505 bytes "
             + "(each segment is at least one event and carries at most 65,495 bytes)", error.Message);
     }
 
     [Fact]
     public void Workload_LargerResponse_ItsMaximumFitsOneByteMoreDoesNot()
     {
-        // 1,000 events per connection, 1 of them for the 1,024-byte request: 999 segments of 65,495 bytes.
-        var most = TenConnections with { ResponseBytes = 999 * 65_495 };
+        // 10,000 events, 1 of them for the 1,024-byte request: 9,999 segments of 65,495 bytes.
+        var most = TenConnections with { ResponseBytes = 9_999 * 65_495 };
 
         Assert.Null(most.BeyondEventBudget(10_000));
         var error = (most with { ResponseBytes = most.ResponseBytes + 1 }).BeyondEventBudget(10_000);
         Assert.Equal("responseBytes", error?.Field);
-        Assert.EndsWith(": at most 65,429,505 bytes (each segment is at least one event and carries at most 65,495 bytes)", error?.Message);
+        Assert.EndsWith(": at most 654,884,505 bytes (each segment is at least one event and carries at most 65,495 bytes)", error?.Message);
     }
 
+    /// <summary>More connections than the budget has events: truncated by the budget as before, not refused for sizes one connection fits.</summary>
     [Fact]
-    public void Workload_FewerEventsThanConnections_NotRefusedForItsSizes() =>
-        Assert.Null((TenConnections with { RequestBytes = long.MaxValue }).BeyondEventBudget(9));
+    public void Workload_ManyConnectionsSizesFitOne_NotRefused() =>
+        Assert.Null((TenConnections with { Count = 100_000_000 }).BeyondEventBudget(100_000_000));
 
     [Fact]
     public void ScenarioWorkloadStep_RequestBytesBeyondTheScenarioBudget_ErrorAtItsPath()
@@ -49,8 +50,8 @@ public class EventBudgetBoundTests
         var error = Assert.Single(ScenarioParser.Parse(json).Errors);
 
         Assert.Equal("$.steps[0].workload.requestBytes", error.Path);
-        Assert.Equal("9,223,372,036,854,775,807 bytes cannot be delivered within the event budget of 50,000,000 events shared by 5 connection(s), "
-            + "10,000,000 events each, 1 of them for the responseBytes (1,024 bytes): at most 654,949,934,505 bytes "
+        Assert.Equal("9,223,372,036,854,775,807 bytes cannot be delivered within the event budget of 50,000,000 events, "
+            + "1 of them for the responseBytes (1,024 bytes): at most 3,274,749,934,505 bytes "
             + "(each segment is at least one event and carries at most 65,495 bytes)", error.Message);
     }
 
