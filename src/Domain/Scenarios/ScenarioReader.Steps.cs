@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
+using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using PollEvents = SimService.Domain.Tcp.PollEvents;
 using SimService.Domain.Time;
@@ -159,6 +160,10 @@ internal sealed partial class ScenarioReader
         var to = Arg(f, "to", allowed) is { } t ? ConnectTarget(t) : null;
         var bind = Arg(f, "bind", allowed) is { } bm ? BindValue(bm) : null;
         var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
+        // A send the scenario's budget cannot deliver ran to the budget or the run's wall-time limit (EventBudgetBound).
+        if (!stored && c == SocketCall.Send && bytes is { } sent
+            && EventBudgetBound.Bytes(sent, ScenarioRunOptions.DefaultEventBudget, "bytes", $"a scenario's event budget of {ScenarioRunOptions.DefaultEventBudget:N0} events") is { } beyond)
+            Error(f!["bytes"]!.Value.Path, beyond.Message);
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
         if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo)
@@ -486,6 +491,11 @@ internal sealed partial class ScenarioReader
         if (!stored && spec.SeriesTooFine() is { } tooFine)
         {
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), "resolution"), tooFine);
+            return null;
+        }
+        if (!stored && spec.BeyondEventBudget(ScenarioRunOptions.DefaultEventBudget) is { } beyond)
+        {
+            Error(JsonPath.Member(JsonPath.Member(path, "workload"), beyond.Field!), beyond.Message);
             return null;
         }
         return new WorkloadStep(at, path, spec);

@@ -97,6 +97,24 @@ public sealed record WorkloadSpec
             + $"use a resolution of at least {least:0} ns";
     }
 
+    /// <summary>
+    /// Why one connection's request and response cannot be delivered within <paramref name="eventBudget"/> events
+    /// (<see cref="EventBudgetBound"/>: the budget, less the segments of the smaller size, bounds the larger), naming the larger
+    /// size's field and the most it may be; or null. No connection of such a workload could ever finish: it ran to its budget
+    /// or its wall-time limit. (Many connections whose sizes fit one are not refused: the budget truncates them, as it does a
+    /// workload of more connections than it has events.) Refused when it is asked for (the API's workload request, a new
+    /// scenario's workload step), not by <see cref="Validate"/>: a logged workload rebuilds as it ran.
+    /// </summary>
+    public DomainError? BeyondEventBudget(long eventBudget)
+    {
+        var (field, bytes, otherField, other) = RequestBytes >= ResponseBytes
+            ? ("requestBytes", RequestBytes, "responseBytes", ResponseBytes)
+            : ("responseBytes", ResponseBytes, "requestBytes", RequestBytes);
+        long otherSegments = EventBudgetBound.SegmentsFor(other);
+        return EventBudgetBound.Bytes(bytes, eventBudget - otherSegments, field,
+            $"the event budget of {eventBudget:N0} events, {otherSegments:N0} of them for the {otherField} ({other:N0} bytes)");
+    }
+
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
     public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
 

@@ -142,6 +142,34 @@ public sealed class WorkloadApiTests
         Assert.Equal(version, await sim.VersionAsync());
     }
     /// <summary>
+    /// A size the request's event budget cannot deliver for one connection (each segment at least one event, at most 65,495 bytes): a 400 naming
+    /// the field, with its maximum, nothing applied — <c>requestBytes</c> near 2^63 ran to the 300 s limit, then a 422.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Workload_BytesBeyondTheEventBudget_400NamingTheFieldWithItsMaximumNothingApplied(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "huge sizes");
+        var version = await sim.VersionAsync();
+
+        foreach (var (field, spec) in new (string, object)[]
+        {
+            ("requestBytes", new { clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 10, requestBytes = long.MaxValue - 1 }),
+            ("responseBytes", new { clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 10, responseBytes = 65_494_934_506L, eventBudget = 1_000_000 }),
+        })
+        {
+            var response = await sim.PostAsync("workloads", spec);
+
+            var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+            var message = Assert.Single(problem.GetProperty("errors").GetProperty(field).EnumerateArray()).GetString();
+            Assert.Contains("cannot be delivered within the event budget of", message);
+            Assert.Contains(field == "requestBytes" ? "at most 6,549,499,934,505 bytes" : "at most 65,494,934,505 bytes", message);
+        }
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
+    /// <summary>
     /// A workload refused by the server's bind() (port 81 still held by the first one's connections) leaves nothing
     /// behind: no socket, no journal floor (the next advance journals), the same socket numbering, and a replay that
     /// matches (it was 722 stored events against 724 replayed, with a socket left in process w2-srv).

@@ -66,4 +66,20 @@ public class SchemaTests
         Assert.Equal(valid, Evaluate(json).IsValid);
         Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
     }
+
+    /// <summary>A send's bytes are bounded by what a run's event budget can deliver (EventBudgetBound): schema and parser agree.</summary>
+    [Theory]
+    [InlineData(3_274_750_000_000L, true)]
+    [InlineData(3_274_750_000_001L, false)]
+    public void SendBytes_SchemaAndParser_AgreeOnTheMaximum(long bytes, bool valid)
+    {
+        var json = SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.TwoHosts($$"""
+            {{SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": {{bytes}} }
+            """);
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
+        Assert.Equal(3_274_750_000_000L, SimService.Domain.Scenarios.ScenarioRunOptions.DefaultEventBudget * SimService.Domain.Engine.EventBudgetBound.MaxSegmentPayload);
+    }
 }

@@ -102,6 +102,10 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
         if (workload.Spec.SeriesTooFine() is { } tooFine)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));
+        // So is a size whose segments alone need more events than the request's budget (EventBudgetBound): it ran to the budget
+        // or to the 300 s wall-time limit.
+        if (workload.Spec.BeyondEventBudget(workload.EventBudget) is { } beyond)
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(beyond.Field!, beyond.Message, command.SimulationId));
         return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             // Each generated client is a host: more than the simulation may have is refused before one is made (100,000 of

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 
@@ -239,39 +240,49 @@ public sealed partial class EngineThreads(IConfiguration configuration)
             _threadId = Nice.CurrentThreadId();
             while (true)
             {
-                Job work;
-                bool heavy;
-                while (true)
-                {
-                    lock (_state)
-                        if (_work is not null)
-                        {
-                            (work, heavy) = (_work, _heavy);
-                            _work = null;
-                            _running = true;
-                            break;
-                        }
-                    _parking.Park();
-                }
-                if (heavy) Demote();
-                else _owner.Started(this);
-                work.Run();
-                if (!heavy) _owner.Finished(this);
-                bool retire;
-                lock (_state)
-                {
-                    _running = false;
-                    retire = _demoted;
-                }
-                // The caller goes on here unless this thread was demoted (its continuation is no engine work: the
-                // watchdog no longer looks at this thread, so it is not demoted for the caller's time either).
-                work.Complete(inline: !retire);
-                if (retire || !_owner.ReturnIdle(this))
-                {
-                    _owner._workers.TryRemove(this, out _);
-                    return;
-                }
+                while (!HasWork()) _parking.Park();
+                if (!RunPosted()) return;
             }
+        }
+
+        private bool HasWork()
+        {
+            lock (_state) return _work is not null;
+        }
+
+        /// <summary>
+        /// Takes the posted work, runs and completes it; false when the thread is to end. A frame of its own, never inlined,
+        /// so that no frame of a parked thread refers to its last work: when the loop held it in a local while parked, that
+        /// work (its delegate, its result) kept the engine it had used alive until the thread's next work — an idle thread
+        /// kept a deleted simulation of 30,000 generated clients (3.4 GB of heap) until the process ended.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool RunPosted()
+        {
+            Job work;
+            bool heavy;
+            lock (_state)
+            {
+                (work, heavy) = (_work!, _heavy);
+                _work = null;
+                _running = true;
+            }
+            if (heavy) Demote();
+            else _owner.Started(this);
+            work.Run();
+            if (!heavy) _owner.Finished(this);
+            bool retire;
+            lock (_state)
+            {
+                _running = false;
+                retire = _demoted;
+            }
+            // The caller goes on here unless this thread was demoted (its continuation is no engine work: the
+            // watchdog no longer looks at this thread, so it is not demoted for the caller's time either).
+            work.Complete(inline: !retire);
+            if (!retire && _owner.ReturnIdle(this)) return true;
+            _owner._workers.TryRemove(this, out _);
+            return false;
         }
 
         /// <summary>Lowers this thread's priority if it is still running work (the slice ran out).</summary>

@@ -65,12 +65,45 @@ public sealed class RequestWork
     }
 
     /// <summary>Gives every request its <see cref="RequestWork"/> (middleware inside the request timeouts, which read it).</summary>
-    public static Task Track(HttpContext context, RequestDelegate next)
+    public static async Task Track(HttpContext context, RequestDelegate next)
     {
         var work = new RequestWork();
         context.Features.Set(work);
         CurrentRequest.Value = work;
-        return next(context);
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            work.Ended();
+        }
+    }
+
+    private Action? _atEnd;
+    private bool _ended;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the current request has ended (its handler and its response written, so that
+    /// nothing of its frames refers to what it used); at once outside a request, or when the request has ended already.
+    /// </summary>
+    public static void AtEnd(Action action)
+    {
+        if (Current is { } request)
+            lock (request)
+                if (!request._ended)
+                {
+                    request._atEnd += action;
+                    return;
+                }
+        action();
+    }
+
+    private void Ended()
+    {
+        Action? atEnd;
+        lock (this) (atEnd, _atEnd, _ended) = (_atEnd, null, true);
+        atEnd?.Invoke();
     }
 
     /// <summary>The problem of a request that outlasted <paramref name="limit"/>, by what it was doing then.</summary>

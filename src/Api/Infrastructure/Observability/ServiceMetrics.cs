@@ -62,6 +62,10 @@ public static class ServiceMetrics
             "Deleted simulations whose rows are being removed (a page per short transaction)");
         Meter.CreateObservableCounter("simservice.simulations.purged", () => log.SimulationsPurged, "{simulation}",
             "Deleted simulations whose rows were all removed");
+        Meter.CreateObservableCounter("simservice.memory.give_backs", () => SimulationEngines.GiveBacks, "{collection}",
+            "Times the process gave memory back to the system (a full compacting collection and malloc_trim) after a big engine was deleted or evicted");
+        Meter.CreateObservableGauge("simservice.memory.give_back_pending", () => SimulationEngines.GiveBackPending ? 1 : 0, "{collection}",
+            "1 while a give-back is scheduled and has not run yet");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
