@@ -75,7 +75,7 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     }
 
     /// <summary>Estimated memory of the engines held now.</summary>
-    public long EstimatedBytes => _slots.Values.Sum(s => s.Engine is { } e ? EstimateBytes(e) : 0);
+    public long EstimatedBytes => _slots.Values.Sum(s => s.Estimate);
 
     private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private long _clock;
@@ -98,6 +98,12 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
 
         /// <summary>The estimate of <see cref="Engine"/> counted in the owner's totals (0: not counted).</summary>
         private long _counted;
+
+        /// <summary>
+        /// The estimate of the engine held, taken when it was kept (under the simulation's gate). Never counted again from
+        /// outside the gate: a workload on another engine thread adds hosts to it meanwhile, and its list's enumerator throws.
+        /// </summary>
+        public long Estimate => Interlocked.Read(ref _counted);
         private bool _counting = true;
 
         /// <summary>Holds <paramref name="engine"/> (null: none), and moves the owner's totals by the change.</summary>
@@ -192,7 +198,7 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// </summary>
     public long Forget(Guid simulationId)
     {
-        var bytes = _slots.TryRemove(simulationId, out var slot) && slot.Engine is { } engine ? EstimateBytes(engine) : 0;
+        var bytes = _slots.TryRemove(simulationId, out var slot) ? slot.Estimate : 0;
         slot?.Removed();
         slot?.SetEngine(null);
         slot?.RebuildStop?.Cancel(); // a rebuild of a deleted simulation stops at its next command
@@ -233,7 +239,7 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
         // The common case first, in constant time: within capacity and budget, nothing to evict.
         if (Volatile.Read(ref _engineCount) <= Capacity && Interlocked.Read(ref _heldBytes) <= MemoryBudgetBytes
             && Volatile.Read(ref _slotCount) <= 4 * Capacity) return;
-        var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: EstimateBytes(s.Value.Engine!))).ToList();
+        var held = _slots.Where(s => s.Value.Engine is not null).Select(s => (s.Key, s.Value, Bytes: s.Value.Estimate)).ToList();
         long total = held.Sum(h => h.Bytes);
         int count = held.Count;
         foreach (var (id, slot, bytes) in held.OrderBy(h => h.Value.LastUsed))
