@@ -1,3 +1,4 @@
+using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Engine;
@@ -21,6 +22,8 @@ public struct TimerState
     internal byte QueueIndex;
     /// <summary>A byte of the owner's (a <see cref="SimTimer"/>'s kind), kept here where the struct has room: 32 bytes either way.</summary>
     internal byte Tag;
+    /// <summary>What the timer was last armed as (a <c>TcpTimerKind</c>): its cancel and its firing are journaled under that name.</summary>
+    byte _armedAs;
     /// <summary>
     /// Bumped by every arming and cancel: an item armed with an older one is stale. 32 bits kept, 0 skipped (an item of
     /// generation 0 is not a timer's): 4 billion armings of one timer before a number comes back.
@@ -32,6 +35,17 @@ public struct TimerState
     public SimTime Expires { readonly get; private set; }
     /// <summary>When the timer wheel runs it: its bucket's expiry (<see cref="Jiffies.WheelFires"/>).</summary>
     public SimTime FiresAt { readonly get; private set; }
+
+    /// <summary>
+    /// What the current (or, once it fired or was cancelled, the last) arming was for: one kernel timer serves several
+    /// uses (icsk_retransmit_timer: RTO, loss probe, zero-window probe, RACK reordering; sk_timer: keepalive and the orphan
+    /// FIN_WAIT2 timer), and an arming's cancel or expiry is journaled under the name it was armed with.
+    /// </summary>
+    public TcpTimerKind ArmedAs
+    {
+        readonly get => (TcpTimerKind)_armedAs;
+        internal set => _armedAs = checked((byte)value);
+    }
 
     /// <summary>mod_timer(): the old pending item (if any) is unlinked; returns the new generation.</summary>
     internal long Arm(object target, object key, SimTime expires, SimTime firesAt)
@@ -72,6 +86,7 @@ public struct TimerState
         QueueChunk = null;
         QueueIndex = 0;
         Tag = 0;
+        _armedAs = 0;
         Armed = false;
         Expires = FiresAt = default;
     }
@@ -125,6 +140,8 @@ public class SimTimer : IEventTarget
     public bool Armed => State.Armed;
     /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
     public SimTime Expires => State.Expires;
+    /// <summary>What the timer was last armed as (<see cref="TimerState.ArmedAs"/>).</summary>
+    public TcpTimerKind ArmedAs => State.ArmedAs;
     /// <summary>When the timer wheel runs it: its bucket's expiry (<see cref="Jiffies.WheelFires"/>).</summary>
     public SimTime FiresAt => State.FiresAt;
 

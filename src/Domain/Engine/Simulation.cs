@@ -378,7 +378,7 @@ public sealed partial class Simulation
     /// <summary>
     /// Cancels a timer armed by <see cref="ScheduleTimer"/> that stands for no kernel timer (a workload's drain limit) and
     /// takes its item out of the queue: nothing is pending for it any more, so <see cref="RunUntilIdle"/> stops without
-    /// running the clock to it (a cancelled kernel timer's slot stays and is popped, <see cref="CancelTimer(SimTimer, Host, int, TcpTimerKind)"/>).
+    /// running the clock to it (a cancelled kernel timer's slot stays and is popped, <see cref="CancelTimer(SimTimer, Host, int)"/>).
     /// </summary>
     internal void DropTimer(SimTimer timer)
     {
@@ -410,11 +410,12 @@ public sealed partial class Simulation
         if (Profile == KernelProfile.Linux44 && kind is not (TcpTimerKind.TimeWait or TcpTimerKind.SynAckRetransmit or TcpTimerKind.Linger
             or TcpTimerKind.SendTimeout or TcpTimerKind.ReceiveTimeout))
             expires = Jiffies.WithSlack(Now, expires);
+        timer.ArmedAs = kind;
         if (timer.Armed && timer.Expires == expires)
         {
             // __mod_timer(): a pending timer "re-modified to have the same timeout" just returns — it stays where it
             // is in its wheel bucket, so its queue item stays too (no stale item left behind, no new one queued).
-            if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, timer.FiresAt));
+            JournalTimerArmed(host, socketId, kind, timer.FiresAt);
             return;
         }
         bool clockAhead = host.WheelClockAhead(kind, Now);
@@ -425,12 +426,12 @@ public sealed partial class Simulation
             // __mod_timer(): a new expiry whose calc_wheel_index() is the pending timer's own index (same level, same
             // bucket) only updates timer->expires — the timer keeps its place in the bucket, so its item stays.
             timer.ExpiresInPlace(expires);
-            if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+            JournalTimerArmed(host, socketId, kind, fires);
             return;
         }
         var generation = timer.Arm(target, key, expires, fires);
         _queue.EnqueueTimer(fires, target, key, ref timer, generation, rank);
-        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+        JournalTimerArmed(host, socketId, kind, fires);
     }
 
     /// <summary>
@@ -442,26 +443,47 @@ public sealed partial class Simulation
     internal void ArmHrtimer(ref TimerState timer, IEventTarget target, object key, Host host, int socketId, TcpTimerKind kind, SimDuration delay, SimDuration slack)
     {
         var fires = Now + delay + slack;
+        timer.ArmedAs = kind;
         var generation = timer.Arm(target, key, fires, fires);
         _queue.EnqueueTimer(fires, target, key, ref timer, generation);
-        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+        JournalTimerArmed(host, socketId, kind, fires);
     }
 
-    /// <summary>Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed: the one place any timer is cancelled.</summary>
-    internal void CancelTimer(SimTimer timer, Host host, int socketId, TcpTimerKind kind) => CancelTimer(ref timer.State, timer, timer, host, socketId, kind);
+    /// <summary>
+    /// Stops a timer (sk_stop_timer / del_timer) and journals it when it was armed, under the name it was armed as
+    /// (<see cref="TimerState.ArmedAs"/>): the one place any timer is cancelled.
+    /// </summary>
+    internal void CancelTimer(SimTimer timer, Host host, int socketId) => CancelTimer(ref timer.State, timer, timer, host, socketId);
 
     /// <summary>The same for a timer embedded in <paramref name="target"/>, named by <paramref name="key"/>.</summary>
-    internal void CancelTimer(ref TimerState timer, object target, object key, Host host, int socketId, TcpTimerKind kind)
+    internal void CancelTimer(ref TimerState timer, object target, object key, Host host, int socketId)
     {
-        if (timer.Cancel(target, key) && Journals(JournalLevel.Full))
-            Record(JournalLevel.Full, new TimerCancelled(Now, _journalSeq, host.Name, socketId, kind));
+        if (timer.Cancel(target, key)) JournalTimerCancelled(host, socketId, timer.ArmedAs);
     }
 
-    /// <summary>Journals a timer's expiry (the handler runs next).</summary>
+    /// <summary>Journals a timer's expiry (the handler runs next), under the name it was armed as.</summary>
+    internal void TimerFired(Host host, int socketId, in TimerState timer) => TimerFired(host, socketId, timer.ArmedAs);
+
+    /// <summary>The same for a timer whose use is its only one (a timewait socket's tw_timer, a request socket's rsk_timer).</summary>
     internal void TimerFired(Host host, int socketId, TcpTimerKind kind)
     {
         host.WheelRan(kind, Now);
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerFired(Now, _journalSeq, host.Name, socketId, kind));
+    }
+
+    /// <summary>
+    /// The one writer of <see cref="Journal.TimerArmed"/> (the arming helpers above and the timewait table's
+    /// inet_twsk_schedule()); <paramref name="fires"/> is when the wheel runs it.
+    /// </summary>
+    internal void JournalTimerArmed(Host host, int socketId, TcpTimerKind kind, SimTime fires)
+    {
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerArmed(Now, _journalSeq, host.Name, socketId, kind, fires));
+    }
+
+    /// <summary>The one writer of <see cref="Journal.TimerCancelled"/> (<see cref="CancelTimer(ref TimerState, object, object, Host, int)"/> and inet_twsk_deschedule_put()).</summary>
+    internal void JournalTimerCancelled(Host host, int socketId, TcpTimerKind kind)
+    {
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new TimerCancelled(Now, _journalSeq, host.Name, socketId, kind));
     }
 
     internal int NextSocketId() => _nextSocketId++;

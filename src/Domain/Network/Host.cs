@@ -333,6 +333,12 @@ public sealed partial class Host : IEventTarget
     /// <summary>Full sockets in a state (not CLOSE), kept by TcpSocket.TransitionTo: O(1) for time series.</summary>
     public int CountInState(TcpState state) => _stateCounts[(int)state];
 
+    /// <summary>`ss` rows in TIME-WAIT: full sockets in that state and timewait sockets of substate TIME_WAIT (O(1)).</summary>
+    public int TimeWaitRows => TimeWaitCount - TimeWaitFinWait2Count + CountInState(TcpState.TimeWait);
+
+    /// <summary>`ss` rows in FIN-WAIT-2: full sockets in that state and timewait sockets of substate FIN_WAIT2 (O(1)).</summary>
+    public int FinWait2Rows => CountInState(TcpState.FinWait2) + TimeWaitFinWait2Count;
+
     internal void StateMoved(TcpState from, TcpState to)
     {
         if (from != TcpState.Close) _stateCounts[(int)from]--;

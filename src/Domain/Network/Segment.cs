@@ -66,6 +66,21 @@ public readonly record struct TcpOptions(
     public int WireLength(TcpFlags flags) =>
         (Mss != 0 ? 4 : 0) + (HasTimestamp ? 12 : SackPermitted ? 4 : 0) + (WindowScale is null ? 0 : 4)
         + (HasSack && (flags & TcpFlags.Syn) == 0 ? 4 + 8 * Sack.Count : 0);
+
+    /// <summary>
+    /// The options as tcpdump lists them, comma-separated ("mss 1460,sackOK,TS val 1 ecr 0,wscale 7,sack 1:2"), each SACK
+    /// edge less <paramref name="sackBase"/> (0: absolute); "" when there are none.
+    /// </summary>
+    public string ToTcpdumpList(uint sackBase = 0)
+    {
+        var parts = new List<string>(5);
+        if (Mss > 0) parts.Add($"mss {Mss}");
+        if (SackPermitted) parts.Add("sackOK");
+        if (HasTimestamp) parts.Add($"TS val {TsVal} ecr {TsEcr}");
+        if (WindowScale is not null) parts.Add($"wscale {WindowScale}");
+        if (HasSack) parts.Add("sack " + string.Join(" ", Sack.ToArray().Select(b => $"{unchecked(b.Left - sackBase)}:{unchecked(b.Right - sackBase)}")));
+        return string.Join(",", parts);
+    }
 }
 
 /// <summary>

@@ -153,42 +153,72 @@ public static class LadderDiagram
             svg.Append(CultureInfo.InvariantCulture, $"""<g class="state" data-host="{Esc(c.Host)}" data-socket="{c.SocketId}" data-to="{Esc(c.To.ToDisplayName())}"><title>{Esc($"{c.Host} socket {c.SocketId} at {c.At}: {text} ({c.Cause})")}</title><rect x="{x + 6}" y="{y - 9}" width="{text.Length * 6.7 + 8:F0}" height="16" rx="3" fill="#fff6d5" stroke="#c9a400"/><text x="{x + 10}" y="{y + 3}">{Esc(text)}</text><text x="{x + text.Length * 6.7 + 20:F0}" y="{y + 3}" fill="#7a5c00" font-style="italic">{Esc(c.Cause)}</text></g>""").Append('\n');
         }
 
-        // Timers: bracket from armed to fired / cancelled / re-armed, or to the bottom while pending.
+        // Timers: bracket from armed to fired / cancelled / re-armed, or to the bottom when that came after the last row
+        // (the diagram truncated or its window ended: the fate is looked up in the rest of the journal) or never came.
         var open = new Dictionary<(string, int, TcpTimerKind), TimerArmed>();
         var slots = Enum.GetValues<TcpTimerKind>().Select((k, i) => (k, i)).ToDictionary(x => x.k, x => x.i);
-        void Bracket(TimerArmed armed, int endY, string outcome)
+        void Bracket(TimerArmed armed, int endY, string outcome, SimEvent? end)
         {
-            int x = LaneX(laneOf[armed.Host]) - 10 - slots[armed.Timer] * 7;
+            int x = LaneX(laneOf[armed.Host]) - 10 - slots[Slot(armed.Timer)] * 7;
             int y = RowY(rowOf[armed.Seq]);
             string name = armed.Timer.ToString();
-            svg.Append(CultureInfo.InvariantCulture, $"""<g class="timer" data-host="{Esc(armed.Host)}" data-socket="{armed.SocketId}" data-timer="{name}" data-outcome="{outcome}"><title>{Esc($"{armed.Host} socket {armed.SocketId}: {name} armed at {armed.At} for {armed.Expires}, {outcome}")}</title><path d="M{x + 4},{y} L{x},{y} L{x},{endY} L{x + 4},{endY}" fill="none" stroke="{(outcome == "fired" ? "#2e7d32" : "#999")}" stroke-width="1.2"{(outcome == "pending" ? " stroke-dasharray=\"3 3\"" : "")}/><text x="{x - 3}" y="{y + 4}" text-anchor="end" font-size="9" fill="#2e7d32">{Esc(name)}</text></g>""").Append('\n');
+            string fate = end switch
+            {
+                null => outcome,
+                TimerArmed again => $"re-armed as {again.Timer} at {again.At}",
+                _ => $"{outcome} at {end.At}",
+            };
+            if (end is not null && !rowOf.ContainsKey(end.Seq)) fate += " (after the diagram's last row)";
+            svg.Append(CultureInfo.InvariantCulture, $"""<g class="timer" data-host="{Esc(armed.Host)}" data-socket="{armed.SocketId}" data-timer="{name}" data-outcome="{outcome}"><title>{Esc($"{armed.Host} socket {armed.SocketId}: {name} armed at {armed.At} for {armed.Expires}, {fate}")}</title><path d="M{x + 4},{y} L{x},{y} L{x},{endY} L{x + 4},{endY}" fill="none" stroke="{(outcome == "fired" ? "#2e7d32" : "#999")}" stroke-width="1.2"{(outcome == "pending" ? " stroke-dasharray=\"3 3\"" : "")}/><text x="{x - 3}" y="{y + 4}" text-anchor="end" font-size="9" fill="#2e7d32">{Esc(name)}</text></g>""").Append('\n');
         }
-        // Retransmit, LossProbe, Persist and ReorderTimeout are one timer, icsk_retransmit_timer multiplexed by
-        // icsk_pending (inet_csk_reset_xmit_timer() — include/net/inet_connection_sock.h): arming one kind re-arms
-        // whichever of them was pending, so they share one key.
-        static TcpTimerKind Slot(TcpTimerKind k) =>
-            k is TcpTimerKind.LossProbe or TcpTimerKind.Persist or TcpTimerKind.ReorderTimeout ? TcpTimerKind.Retransmit : k;
+        // What ends an arming: a later arming of the same timer, its expiry or its cancel.
+        static (string Outcome, (string, int, TcpTimerKind) Key)? Ends(SimEvent e) => e switch
+        {
+            TimerArmed a => ("re-armed", (a.Host, a.SocketId, Slot(a.Timer))),
+            TimerFired t => ("fired", (t.Host, t.SocketId, Slot(t.Timer))),
+            TimerCancelled t => ("cancelled", (t.Host, t.SocketId, Slot(t.Timer))),
+            _ => null,
+        };
         foreach (var e in rows)
         {
-            switch (e)
+            if (Ends(e) is not var (outcome, key)) continue;
+            if (open.Remove(key, out var armed)) Bracket(armed, RowY(rowOf[e.Seq]), outcome, e);
+            if (e is TimerArmed a) open[key] = a;
+        }
+        // Armings still open at the last row: their fate from the events after it (in journal order).
+        if (open.Count > 0 && rows.Count > 0)
+        {
+            long lastSeq = rows[^1].Seq;
+            var fates = new Dictionary<(string, int, TcpTimerKind), (string, SimEvent)>();
+            foreach (var e in sim.Journal)
             {
-                case TimerArmed a:
-                    if (open.Remove((a.Host, a.SocketId, Slot(a.Timer)), out var before)) Bracket(before, RowY(rowOf[a.Seq]), "re-armed");
-                    open[(a.Host, a.SocketId, Slot(a.Timer))] = a;
-                    break;
-                case TimerFired t when open.Remove((t.Host, t.SocketId, Slot(t.Timer)), out var armed):
-                    Bracket(armed, RowY(rowOf[t.Seq]), "fired");
-                    break;
-                case TimerCancelled t when open.Remove((t.Host, t.SocketId, Slot(t.Timer)), out var armed):
-                    Bracket(armed, RowY(rowOf[t.Seq]), "cancelled");
-                    break;
+                if (fates.Count == open.Count) break;
+                if (e.Seq <= lastSeq || Ends(e) is not var (outcome, key)) continue;
+                if (open.ContainsKey(key)) fates.TryAdd(key, (outcome, e));
+            }
+            foreach (var (key, armed) in open.OrderBy(kv => kv.Value.Seq))
+            {
+                if (fates.TryGetValue(key, out var fate)) Bracket(armed, bottom, fate.Item1, fate.Item2);
+                else Bracket(armed, bottom, "pending", null);
             }
         }
-        foreach (var armed in open.Values.OrderBy(a => a.Seq)) Bracket(armed, bottom, "pending");
 
         svg.Append("</svg>\n");
         return svg.ToString();
     }
+
+    /// <summary>
+    /// The kernel timer an arming is of. Retransmit, LossProbe, Persist and ReorderTimeout are one timer,
+    /// icsk_retransmit_timer multiplexed by icsk_pending (inet_csk_reset_xmit_timer() — include/net/inet_connection_sock.h),
+    /// and Keepalive and FinWait2 are sk_timer (inet_csk_reset_keepalive_timer(), tcp_keepalive_timer() —
+    /// net/ipv4/tcp_timer.c): arming one re-arms whichever of its kinds was pending, so they share one bracket column.
+    /// </summary>
+    static TcpTimerKind Slot(TcpTimerKind k) => k switch
+    {
+        TcpTimerKind.LossProbe or TcpTimerKind.Persist or TcpTimerKind.ReorderTimeout => TcpTimerKind.Retransmit,
+        TcpTimerKind.FinWait2 => TcpTimerKind.Keepalive,
+        _ => k,
+    };
 
     static int LaneX(int lane) => FirstLane + lane * LaneSpacing;
     static int RowY(int row) => Top + RowHeight / 2 + row * RowHeight;

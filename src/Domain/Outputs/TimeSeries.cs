@@ -12,23 +12,13 @@ public sealed record HostSample(long AtNs, int Established, int TimeWait, int Fi
     /// <summary>
     /// Counts the host's rows as `ss -tan` shows them (SocketListing): ESTABLISHED, TIME-WAIT,
     /// FIN-WAIT-2 (full sockets and timewait entries in the FIN_WAIT2 substate), CLOSE-WAIT; orphans
-    /// and mem as /proc/net/sockstat prints them (tcp_orphan_count, proto_memory_allocated).
+    /// and mem as /proc/net/sockstat prints them (tcp_orphan_count, proto_memory_allocated). O(1): the per-state counts
+    /// the host keeps (as a workload's own samples read them), not a walk over its sockets at every sample — a replay for
+    /// 240 points of a host with 10,000 sockets walked 2.4 million rows.
     /// </summary>
-    public static HostSample Of(Host host, SimTime at)
-    {
-        int established = 0, timeWait = 0, finWait2 = 0, closeWait = 0;
-        foreach (var row in SocketListing.Rows(host))
-        {
-            switch (row.State)
-            {
-                case TcpState.Established: established++; break;
-                case TcpState.TimeWait: timeWait++; break;
-                case TcpState.FinWait2: finWait2++; break;
-                case TcpState.CloseWait: closeWait++; break;
-            }
-        }
-        return new HostSample(at.Ns, established, timeWait, finWait2, closeWait, host.OrphanCount, host.TcpMemPages);
-    }
+    public static HostSample Of(Host host, SimTime at) =>
+        new(at.Ns, host.CountInState(TcpState.Established), host.TimeWaitRows, host.FinWait2Rows, host.CountInState(TcpState.CloseWait),
+            host.OrphanCount, host.TcpMemPages);
 }
 
 /// <summary>A host's limits drawn on its chart: net.ipv4.tcp_max_tw_buckets and the size of ip_local_port_range.</summary>

@@ -35,16 +35,7 @@ internal sealed record WirePacket(
         + OptionsText() + (Dropped ? " (dropped)" : "");
 
     /// <summary>The options as tcpdump prints them: &lt;mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7&gt;.</summary>
-    string OptionsText()
-    {
-        var parts = new List<string>();
-        if (Options.Mss > 0) parts.Add($"mss {Options.Mss}");
-        if (Options.SackPermitted) parts.Add("sackOK");
-        if (Options.HasTimestamp) parts.Add($"TS val {Options.TsVal} ecr {Options.TsEcr}");
-        if (Options.WindowScale is not null) parts.Add($"wscale {Options.WindowScale}");
-        if (Options.HasSack) parts.Add("sack " + string.Join(" ", RelativeSack.Select(b => $"{b.Left}:{b.Right}")));
-        return parts.Count == 0 ? "" : $" <{string.Join(",", parts)}>";
-    }
+    string OptionsText() => Options.ToTcpdumpList(ReceiverIsn) is { Length: > 0 } list ? $" <{list}>" : "";
 }
 
 /// <summary>Packet checks: packets (ordered subsequence), packetsExact (one to one), noPackets.</summary>

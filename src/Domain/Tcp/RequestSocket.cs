@@ -280,7 +280,7 @@ public sealed class RequestSocket : SimTimer
 
     void Drop()
     {
-        _sim.CancelTimer(this, Host, 0, TcpTimerKind.SynAckRetransmit); // its queue slot is vacated: nothing pins the request (reqsk_free())
+        _sim.CancelTimer(this, Host, 0); // its queue slot is vacated: nothing pins the request (reqsk_free())
         if (Host.Requests.Remove(Tuple))
         {
             // reqsk_queue_removed(): young too while the request's timer never fired.

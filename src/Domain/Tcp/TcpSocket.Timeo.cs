@@ -109,7 +109,7 @@ public sealed partial class TcpSocket
     {
         // A lingering close may be no caller's pending call (the close dup2() or a returning call's fdput() made).
         if (call.Kind == SocketCallKind.Close ? PendingClose != call : !_sim.IsPending(call.Id)) return;
-        _sim.TimerFired(Host, Id, call.Sleep!.Kind);
+        _sim.TimerFired(Host, Id, call.Sleep!.Kind); // a sleep's timer has one use: its kind
         if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
         {
             call.Sleep.Arm();
@@ -165,7 +165,7 @@ public sealed partial class TcpSocket
     /// <summary>Arms or stops a sleeping call's timer through the socket's timer choke points.</summary>
     internal void ArmSleep(SimTimer timer, TcpTimerKind kind, SimTime expires) => _sim.ArmTimer(timer, Host, Id, kind, expires);
 
-    internal void CancelSleep(SimTimer timer, TcpTimerKind kind) => CancelTimer(timer, kind);
+    internal void CancelSleep(SimTimer timer) => CancelTimer(timer);
 }
 
 /// <summary>
@@ -203,7 +203,7 @@ internal sealed class CallSleep : IEventTarget
     /// </summary>
     public void Arm()
     {
-        _socket.CancelSleep(_timer, Kind);
+        _socket.CancelSleep(_timer);
         long now = Jiffies.Absolute(_socket.Host.Sim.Now);
         long expires = Math.Min(ExpiresJiffies, now + MaxWheelReach);
         _socket.ArmSleep(_timer, Kind, new SimTime((expires - Jiffies.Initial) * Jiffies.Tick.Ns));
@@ -213,7 +213,7 @@ internal sealed class CallSleep : IEventTarget
     const long MaxWheelReach = 1L << 31;
 
     /// <summary>The call returned by other means (woken, interrupted): del_timer_sync() of the on-stack timer.</summary>
-    public void Cancel() => _socket.CancelSleep(_timer, Kind);
+    public void Cancel() => _socket.CancelSleep(_timer);
 
     void IEventTarget.OnDue(Simulation sim, object? payload) => _socket.OnSleepTimeout(_call);
 }

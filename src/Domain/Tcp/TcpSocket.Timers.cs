@@ -11,7 +11,7 @@ public sealed partial class TcpSocket
     {
         MstampRefresh();
         var what = XmitPending;
-        RecordFired(what);
+        RecordFired(_xmitTimer);
         switch (what)
         {
             case TcpTimerKind.LossProbe: SendLossProbe(); break;
@@ -466,7 +466,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void OnDelayedAckTimer()
     {
-        RecordFired(TcpTimerKind.DelayedAck);
+        RecordFired(_data!.DelackTimer);
         if (State is TcpState.Close or TcpState.Listen) return;
         if (CompressedAcks > 0)
         {
@@ -496,7 +496,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void OnCompressedAckTimer()
     {
-        RecordFired(TcpTimerKind.CompressedAck);
+        RecordFired(_rare!.CompAck!.Timer);
         if (_rare?.CompAck is not { Count: > 0 } comp) return;
         comp.Count--;
         SendAck("tcp_compressed_ack_kick");
@@ -558,9 +558,9 @@ public sealed partial class TcpSocket
     /// </summary>
     void OnKeepaliveTimer()
     {
+        RecordFired(KeepaliveTimer.State); // FinWait2 when the orphan's FIN_WAIT2 arming fired, else Keepalive
         if (State == TcpState.FinWait2 && Dead)
         {
-            RecordFired(TcpTimerKind.FinWait2);
             if (Linger2 >= 0)
             {
                 var tmo = FinTime() - TcpConstants.TimeWaitLen;
@@ -574,7 +574,6 @@ public sealed partial class TcpSocket
             Done("tcp_keepalive_timer (FIN_WAIT2)");
             return;
         }
-        RecordFired(TcpTimerKind.Keepalive);
         if (!KeepOpen || State is TcpState.Close or TcpState.SynSent or TcpState.Listen) return;
         var when = SimDuration.FromSeconds(KeepaliveTimeSec);
         if (PacketsOut > 0 || SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
@@ -632,7 +631,7 @@ public sealed partial class TcpSocket
         Keepalive.On = on;
         if (State is TcpState.Close or TcpState.Listen) return;
         if (on && !was) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
-        else if (!on && _rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive, TcpTimerKind.Keepalive);
+        else if (!on && _rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive);
     }
 
     /// <summary>tcp_sock_set_keepidle_locked(): re-arms an active keepalive for the remaining idle time.</summary>

@@ -392,7 +392,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     void ArmTimer(SimTimer timer, TcpTimerKind kind, SimDuration timeout) =>
         _sim.ArmTimer(timer, Host, Id, kind, Jiffies.Expiry(_sim.Now, timeout));
 
-    void CancelTimer(SimTimer timer, TcpTimerKind kind) => _sim.CancelTimer(timer, Host, Id, kind);
+    void CancelTimer(SimTimer timer) => _sim.CancelTimer(timer, Host, Id);
 
     /// <summary>inet_csk_reset_xmit_timer(): the one xmit timer, with what it is pending for.</summary>
     void ResetXmitTimer(TcpTimerKind what, SimDuration timeout)
@@ -409,7 +409,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     void ClearXmitTimer()
     {
         if (_xmitTimer.Armed) _xmitTimerListUntil = _xmitTimer.FiresAt;
-        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id, XmitPending);
+        _sim.CancelTimer(ref _xmitTimer, this, XmitTimerKey, Host, Id);
     }
 
     /// <summary>
@@ -427,7 +427,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     {
         if (_data is not { } data) return; // never armed
         if (data.DelackTimer.Armed) data.DelackTimerListUntil = data.DelackTimer.FiresAt;
-        _sim.CancelTimer(ref data.DelackTimer, this, DelackTimerKey, Host, Id, TcpTimerKind.DelayedAck);
+        _sim.CancelTimer(ref data.DelackTimer, this, DelackTimerKey, Host, Id);
     }
 
     /// <summary>hrtimer_start_range_ns(&amp;tp->compressed_ack_timer, delay, slack, HRTIMER_MODE_REL_PINNED_SOFT).</summary>
@@ -437,7 +437,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>hrtimer_try_to_cancel(&amp;tp->compressed_ack_timer).</summary>
     void CancelCompressedAckTimer()
     {
-        if (_rare?.CompAck is { } comp) _sim.CancelTimer(ref comp.Timer, this, CompressedAckTimerKey, Host, Id, TcpTimerKind.CompressedAck);
+        if (_rare?.CompAck is { } comp) _sim.CancelTimer(ref comp.Timer, this, CompressedAckTimerKey, Host, Id);
     }
 
     /// <summary>tp->compressed_ack: ACKs held back by SACK compression (0 until it first holds one).</summary>
@@ -463,7 +463,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         _xmitTimerListUntil = SimTime.Zero;
         Data(nonZero: false)?.DelackTimerListUntil = SimTime.Zero;
         CancelCompressedAckTimer(); // tcp_clear_xmit_timers(): hrtimer_try_to_cancel(&tp->compressed_ack_timer)
-        if (_rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive, State == TcpState.FinWait2 ? TcpTimerKind.FinWait2 : TcpTimerKind.Keepalive);
+        if (_rare?.KeepaliveTimer is { } keepalive) CancelTimer(keepalive); // inet_csk_clear_xmit_timers(): sk_stop_timer(sk, &sk->sk_timer)
         if (_data is { } data) data.Ack.Scheduled = false; // icsk_ack.pending = 0: nothing is pending without a data path
     }
 
@@ -496,7 +496,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         WakeWriteSpace(); // a wakeup made by the timer's transmissions (tcp_event_new_data_sent() → tcp_check_space())
     }
 
-    void RecordFired(TcpTimerKind kind) => _sim.TimerFired(Host, Id, kind);
+    /// <summary>Journals the expiry of one of this socket's timers under the name it was armed as.</summary>
+    void RecordFired(in TimerState timer) => _sim.TimerFired(Host, Id, timer);
 
     // ---- RTT estimation -----------------------------------------------------------------------
 

@@ -44,4 +44,7 @@ public static class TcpStateNames
         TcpState.NewSynRecv => "SYN-RECV",
         _ => s.ToSsName(),
     };
+
+    /// <summary>The state as the journal names it (the API's JSON and the journal's text): the display name, with the request socket's NEW-SYN-RECV kept apart.</summary>
+    public static string ToJournalName(this TcpState s) => s == TcpState.NewSynRecv ? "NEW-SYN-RECV" : s.ToDisplayName();
 }

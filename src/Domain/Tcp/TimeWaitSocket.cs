@@ -348,7 +348,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             // __mod_timer(): "re-modified to have the same timeout" returns — the timer keeps its place in its bucket
             // (which matters for the order the bucket runs in, EventQueue.OrderWheelTimers()), so its item stays.
-            if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, e.FiresAt));
+            Sim.JournalTimerArmed(_host, e.SocketId, TcpTimerKind.TimeWait, e.FiresAt);
             return;
         }
         bool clockAhead = _host.WheelClockAhead(TcpTimerKind.TimeWait, Sim.Now);
@@ -360,7 +360,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         e.Expires = expires;
         e.FiresAt = fires;
         Sim.ScheduleKeyed(fires, this, KeyOf(slot, e.TimerArming), Jiffies.WheelRank(Sim.Now, expires, Sim.Profile, pinned: false, clockAhead));
-        if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerArmed(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait, fires));
+        Sim.JournalTimerArmed(_host, e.SocketId, TcpTimerKind.TimeWait, fires);
     }
 
     /// <summary>
@@ -375,8 +375,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         ref var e = ref this[slot];
         e.TimerArmed = false;
         PendingArming(slot) = 0;
-        _host.WheelRan(TcpTimerKind.TimeWait, Sim.Now);
-        if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerFired(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+        Sim.TimerFired(_host, e.SocketId, TcpTimerKind.TimeWait);
         if (Sim.Profile == KernelProfile.Linux44) _host.Count(e.TwKill ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         Kill(slot, "tw_timer_handler");
         return true;
@@ -393,7 +392,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             e.TimerArmed = false; // del_timer(): the pending item goes stale and pins nothing (its target is this table)
             PendingArming(slot) = 0;
-            if (Sim.Journals(JournalLevel.Full)) Sim.Record(JournalLevel.Full, new TimerCancelled(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId, TcpTimerKind.TimeWait));
+            Sim.JournalTimerCancelled(_host, e.SocketId, TcpTimerKind.TimeWait);
         }
         var tuple = e.Tuple;
         var substate = e.State;

@@ -265,9 +265,8 @@ public sealed partial class Workload : IEventTarget
         int k = 0;
         foreach (var h in Hosts())
         {
-            _series[k++].Add(new WorkloadSample(_sim.Now.Ns, h.CountInState(TcpState.Established),
-                h.TimeWaitCount - h.TimeWaitFinWait2Count + h.CountInState(TcpState.TimeWait),
-                h.CountInState(TcpState.FinWait2) + h.TimeWaitFinWait2Count, h.CountInState(TcpState.CloseWait),
+            _series[k++].Add(new WorkloadSample(_sim.Now.Ns, h.CountInState(TcpState.Established), h.TimeWaitRows, h.FinWait2Rows,
+                h.CountInState(TcpState.CloseWait),
                 h.OrphanCount, h.TcpMemPages, h.InUse, h.TimeWaitCount, h.Allocated));
         }
         OnSample?.Invoke(_series[0].Count - 1);

@@ -98,7 +98,7 @@ public sealed class TcpStateConverter : JsonConverter<TcpState>
     private static readonly Dictionary<string, TcpState> ByName =
         Enum.GetValues<TcpState>().ToDictionary(Name, StringComparer.Ordinal);
 
-    public static string Name(TcpState state) => state == TcpState.NewSynRecv ? "NEW-SYN-RECV" : state.ToDisplayName();
+    public static string Name(TcpState state) => state.ToJournalName();
 
     public override TcpState Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         ByName.TryGetValue(reader.GetString() ?? "", out var state) ? state : throw new JsonException("not a TCP state");

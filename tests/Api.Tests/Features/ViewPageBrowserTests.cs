@@ -34,6 +34,32 @@ public sealed class ViewPageBrowserTests
         Assert.True(area > 100_000, $"the diagram covers {area} px²");
         Assert.True(await page.EvaluateAsync<bool>("() => document.querySelector('#timeseries').naturalWidth > 0"), "the chart image loaded");
 
+        // The journal table in the API's words (JournalText): kernel state names, tcpdump flags and options, kebab timer names —
+        // each row checked against the same event of GET …/journal, never the record's C# text.
+        var journal = (await client.GetFromJsonAsync<JsonElement>($"{sim.Base}/journal?limit=5000")).GetProperty("items").EnumerateArray().ToList();
+        async Task<string> RowText(JsonElement e) =>
+            await page.Locator($"table#journal tr.event[data-seq='{e.GetProperty("seq").GetInt64()}'] td").Last.InnerTextAsync();
+        async Task<string> RowType(JsonElement e) =>
+            await page.Locator($"table#journal tr.event[data-seq='{e.GetProperty("seq").GetInt64()}'] td").Nth(2).InnerTextAsync();
+        var listen = journal.First(e => e.GetProperty("type").GetString() == "state-changed").GetProperty("data");
+        Assert.Equal("CLOSED", listen.GetProperty("from").GetString());
+        Assert.Equal($"server socket {listen.GetProperty("socketId").GetInt32()}: CLOSED → LISTEN ({listen.GetProperty("cause").GetString()})",
+            await RowText(journal.First(e => e.GetProperty("type").GetString() == "state-changed")));
+        var synAckEvent = journal.First(e => e.GetProperty("type").GetString() == "segment-sent" && e.GetProperty("data").GetProperty("flags").GetString() == "S.");
+        var synAck = synAckEvent.GetProperty("data");
+        var o = synAck.GetProperty("options");
+        Assert.Equal($"server 10.0.0.2.80 > {synAck.GetProperty("tuple").GetProperty("remote").GetString()!.Replace(':', '.')}: Flags [S.], "
+            + $"seq {synAck.GetProperty("seqNo").GetUInt32()}, ack {synAck.GetProperty("ackNo").GetUInt32()}, length 0, win {synAck.GetProperty("win").GetInt32()}, "
+            + $"options [mss 1460,sackOK,TS val {o.GetProperty("tsVal").GetUInt32()} ecr {o.GetProperty("tsEcr").GetUInt32()},wscale {o.GetProperty("windowScale").GetInt32()}] (tcp_conn_request) → client",
+            await RowText(synAckEvent));
+        Assert.Equal("segment-sent", await RowType(synAckEvent));
+        var timeWait = journal.Last(e => e.GetProperty("type").GetString() == "timer-armed" && e.GetProperty("data").GetProperty("timer").GetString() == "time-wait");
+        Assert.Equal($"client socket {pair(timeWait)}: timer time-wait armed, runs at 62.432s", await RowText(timeWait));
+        static int pair(JsonElement e) => e.GetProperty("data").GetProperty("socketId").GetInt32();
+        var texts = await page.Locator("table#journal tr.event td:last-child").AllInnerTextsAsync();
+        Assert.Equal(journal.Count, texts.Count);
+        Assert.DoesNotContain(texts, t => t.Contains("{ At =", StringComparison.Ordinal) || t.Contains("TcpOptions", StringComparison.Ordinal));
+
         async Task<string[]> ClientStatesAfter(Func<Task> move, string expectedAtNs)
         {
             await move();

@@ -213,7 +213,7 @@ public class TimerTests
         var timer = new SimTimer(target, 0);
         var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
         sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
-        sim.CancelTimer(timer, host, 1, TcpTimerKind.Retransmit);
+        sim.CancelTimer(timer, host, 1);
         sim.RunUntilIdle(new SimTime(1_000_000_000));
         Assert.Equal(0, target.Fired);
         // TimerArmed records when the wheel would run it: jiffy 25 + 1 = 104 ms.
@@ -309,7 +309,7 @@ public class TimerTests
         var timer = new SimTimer(target, 0);
         var host = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
         sim.ArmTimer(timer, host, 1, TcpTimerKind.Retransmit, new SimTime(100_000_000));
-        sim.CancelTimer(timer, host, 1, TcpTimerKind.Retransmit);
+        sim.CancelTimer(timer, host, 1);
         var result = sim.RunUntilIdle(new SimTime(1_000_000_000));
         // The vacated slot is popped at the wheel's firing time (jiffy 25 + 1 = 104 ms) and counted, firing nothing.
         Assert.Equal(1, result.EventsProcessed);

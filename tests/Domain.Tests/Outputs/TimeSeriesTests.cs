@@ -47,6 +47,48 @@ public class TimeSeriesTests
         return (h, samples);
     }
 
+    /// <summary>
+    /// HostSample.Of reads the host's per-state counts; at every sample of the storm they equal the rows `ss -tan`
+    /// lists (SocketListing), state by state — the series served is the one the socket table gives.
+    /// </summary>
+    [Fact]
+    public void TimeWaitStorm_EverySample_CountsEqualTheSsRowsOfThatMoment()
+    {
+        var h = new TwoHostHarness();
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "30"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_fin_timeout", "3"));
+        int checkedSamples = 0;
+        var sampler = new TimeSampler(TimeSampler.Evenly(SimTime.Zero, S(70), 701), (sim, at) =>
+        {
+            foreach (var host in sim.Hosts)
+            {
+                var rows = SimService.Domain.Observability.SocketListing.Rows(host).ToList();
+                int Rows(TcpState state) => rows.Count(r => r.State == state);
+                Assert.Equal(new HostSample(at.Ns, Rows(TcpState.Established), Rows(TcpState.TimeWait), Rows(TcpState.FinWait2),
+                    Rows(TcpState.CloseWait), host.OrphanCount, host.TcpMemPages), HostSample.Of(host, at));
+                checkedSamples++;
+            }
+        });
+        sampler.Attach(h.Sim);
+        var listener = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        for (int i = 0; i < 40; i++)
+        {
+            h.At(Ms(10 + i * 100));
+            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+            var a = h.Call("server", SocketCallKind.Accept, listener.SocketId);
+            h.At(Ms(60 + i * 100));
+            // Every other connection: the server closes first (CLOSE-WAIT on the client until it closes 20 ms later).
+            var (first, second) = i % 2 == 0 ? ("client", "server") : ("server", "client");
+            int Of(string host) => host == "client" ? c.SocketId : h.Returned(a.CallId)!.SocketId;
+            h.Call(first, SocketCallKind.Close, Of(first));
+            h.At(Ms(80 + i * 100));
+            if (i % 4 != 3) h.Call(second, SocketCallKind.Close, Of(second)); // a quarter of the second closes never come
+        }
+        h.At(S(70));
+        sampler.Finish(h.Sim);
+        Assert.Equal(2 * 701, checkedSamples);
+    }
+
     [Fact]
     public void TimeWaitStorm_Sampled_TimeWaitClimbsToTheBucketLimitThenDrainsAfter60s()
     {

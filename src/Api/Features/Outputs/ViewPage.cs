@@ -5,6 +5,7 @@ using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Outputs;
+using SimService.Persistence.Serialization;
 
 namespace SimService.Api.Features.Outputs;
 
@@ -82,9 +83,10 @@ nav a { margin-right: 12px; }
             sb.Append("</table>\n");
         }
 
-        sb.Append("<h2>Journal</h2>\n<div class=\"journal\"><table id=\"journal\"><tr><th>seq</th><th>time</th><th>event</th></tr>\n");
+        // Each event in the journal's own words (JournalText: kernel state names, tcpdump flags and options), typed as the API types it.
+        sb.Append("<h2>Journal</h2>\n<div class=\"journal\"><table id=\"journal\"><tr><th>seq</th><th>time</th><th>type</th><th>event</th></tr>\n");
         foreach (var e in engine.Journal.Take(JournalRows))
-            sb.Append(CultureInfo.InvariantCulture, $"<tr><td>{e.Seq}</td><td>{LadderDiagram.Seconds(e.At.Ns)}</td><td>{Esc(e.ToString())}</td></tr>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"""<tr class="event" data-seq="{e.Seq}"><td>{e.Seq}</td><td>{LadderDiagram.Seconds(e.At.Ns)}</td><td>{EventTypeMap.DiscriminatorOf(e)}</td><td>{Esc(JournalText.Describe(e))}</td></tr>""").Append('\n');
         sb.Append("</table></div>\n");
         if (engine.Journal.Count > JournalRows)
             sb.Append(CultureInfo.InvariantCulture, $"""<p>First {JournalRows} of {engine.Journal.Count} events; the rest: <a href="{api}/journal">journal (JSON, paged)</a>.</p>""");
