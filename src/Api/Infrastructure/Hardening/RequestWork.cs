@@ -51,7 +51,8 @@ public sealed class RequestWork
     {
         if (Current is not { } request) return;
         Volatile.Write(ref request._heavyAhead, ahead);
-        Volatile.Write(ref request._phase, (int)WorkPhase.WaitingForHeavySlot);
+        // A rebuild the request waits for queues in the request's context too: the request still waits for the rebuild (a 503).
+        if (request.Phase != WorkPhase.Rebuilding) Volatile.Write(ref request._phase, (int)WorkPhase.WaitingForHeavySlot);
     }
 
     /// <summary>The request this code runs for, if any (null in background work and tests that call handlers directly).</summary>
