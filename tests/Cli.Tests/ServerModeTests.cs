@@ -153,13 +153,32 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(["text/plain; charset=utf-8", "text/plain; charset=utf-8"], handler.ContentTypes);
     }
 
+    /// <summary>README's <c>$B</c> (the API's base, …/api/v1) given as --server is taken for the server root before it.</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:9/api/v1/", "http://127.0.0.1:9/api/v1/packetdrill/run?name=x.pkt")]
+    [InlineData("http://127.0.0.1:9/api/v1", "http://127.0.0.1:9/api/v1/packetdrill/run?name=x.pkt")]
+    [InlineData("http://127.0.0.1:9/sim/api/v1/", "http://127.0.0.1:9/sim/api/v1/packetdrill/run?name=x.pkt")]
+    [InlineData("http://127.0.0.1:9/", "http://127.0.0.1:9/api/v1/packetdrill/run?name=x.pkt")]
+    public async Task ServerUrlEndingInApiV1_TakenForTheRoot_RequestsGoToTheApiOnce(string server, string expected)
+    {
+        var handler = new BusyOnce();
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri(server), null, TimeSpan.FromSeconds(5), handler);
+
+        var run = await client.RunPacketdrillAsync("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "x.pkt", CancellationToken.None);
+
+        Assert.True(run.Passed);
+        Assert.Equal(expected, handler.Uris[0]);
+    }
+
     private sealed class BusyOnce : HttpMessageHandler
     {
         public List<string> Bodies { get; } = [];
         public List<string?> ContentTypes { get; } = [];
+        public List<string> Uris { get; } = [];
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            Uris.Add(request.RequestUri!.ToString());
             Bodies.Add(await request.Content!.ReadAsStringAsync(cancellationToken));
             ContentTypes.Add(request.Content.Headers.ContentType?.ToString());
             if (Bodies.Count == 1)

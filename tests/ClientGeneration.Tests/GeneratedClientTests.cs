@@ -33,7 +33,7 @@ public sealed class GeneratedClientTests(ServerFixture server) : IClassFixture<S
         var advanced = await api.AdvanceAsync(sim.Id, new AdvanceRequest { ByNs = 1_000_000_000 });
         Assert.True(advanced.NowNs >= 1_000_000_000, $"now {advanced.NowNs}");
 
-        var journal = await api.GetJournalAsync(sim.Id, host: "client", type: ["segment-sent"]);
+        var journal = await api.GetJournalAsync(sim.Id, host: ["client"], type: ["segment-sent"]);
         Assert.True(journal.Items.Any(e => e.Data.ToString()!.Contains("\"R.\"", StringComparison.Ordinal)),
             string.Join("\n", journal.Items.Select(e => e.Data.ToString())));
         Assert.Equal("CLOSED", (await api.GetSocketAsync(sim.Id, clientSocket)).State);

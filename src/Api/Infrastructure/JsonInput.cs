@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SimService.Domain.Scenarios;
+using SimService.Domain.Time;
 
 namespace SimService.Api.Infrastructure;
 
@@ -15,19 +16,28 @@ public sealed class JsonInputException(string message, string? member = null) : 
 }
 
 /// <summary>
-/// A duration in a request body: integer nanoseconds, or the scenario format's text ("60s", "1.5ms"),
-/// read with the scenario parser's own rules (<see cref="DurationText"/>). Written back as nanoseconds.
+/// A duration (or a virtual time) in a request body: integer nanoseconds, or the scenario format's text ("60s", "1.5ms"),
+/// read with the scenario parser's own rules (<see cref="DurationText"/>). Written back as nanoseconds. Every such field
+/// schedules events or moves the clock, so none may exceed the clock's maximum (<see cref="SimTime.MaxClock"/>, 100 years):
+/// a link delay of long.MaxValue ns was taken and its segments could never arrive.
 /// </summary>
 public sealed class DurationNsConverter : JsonConverter<long?>
 {
     public const string Message = "A duration is integer nanoseconds or a string such as \"60s\" or \"1.5ms\" (ns, us, ms, s, m, h).";
 
-    public override long? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    public static readonly string TooLong =
+        $"A duration is at most {SimTime.MaxClock.Ns} ns (3155760000s, 100 years): the simulation's clock may not pass that time.";
+
+    public override long? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        JsonTokenType.Number when reader.TryGetInt64(out var ns) => ns,
-        JsonTokenType.String when DurationText.TryParseFormat(reader.GetString(), out var duration) => duration.Ns,
-        _ => throw new JsonInputException(Message),
-    };
+        long ns = reader.TokenType switch
+        {
+            JsonTokenType.Number when reader.TryGetInt64(out var n) => n,
+            JsonTokenType.String when DurationText.TryParseFormat(reader.GetString(), out var duration) => duration.Ns,
+            _ => throw new JsonInputException(Message),
+        };
+        return ns > SimTime.MaxClock.Ns ? throw new JsonInputException(TooLong) : ns;
+    }
 
     public override void Write(Utf8JsonWriter writer, long? value, JsonSerializerOptions options)
     {

@@ -43,10 +43,12 @@ internal static class ProblemFields
 /// tenant's simulation (an advance's <c>eventBudget</c>, a batch's <c>commands</c>), which a 422 <c>work-limit</c> or a
 /// 403 <c>quota-exceeded</c> names when nothing more precise is known.
 /// </summary>
-public sealed record WorkField(string Name);
+/// <param name="Advice">What makes the endpoint's work fit its wall-time limit (the 422's advice).</param>
+public sealed record WorkField(string Name, string Advice);
 
 public static class WorkFieldExtensions
 {
-    /// <summary>Declares the field a work limit or quota on this endpoint names (<see cref="WorkField"/>).</summary>
-    public static RouteHandlerBuilder WithWorkField(this RouteHandlerBuilder builder, string field) => builder.WithMetadata(new WorkField(field));
+    /// <summary>Declares the field a work limit or quota on this endpoint names, and the advice for work that outlasts its limit (<see cref="WorkField"/>).</summary>
+    public static RouteHandlerBuilder WithWorkField(this RouteHandlerBuilder builder, string field, string advice) =>
+        builder.WithMetadata(new WorkField(field, advice));
 }

@@ -11,12 +11,16 @@ internal static class UnmatchedIdProblems
 {
     private const string Prefix = "/api/v1/simulations/";
 
-    /// <summary>The item ids under a simulation that routes constrain to numbers: path segment → JSON field.</summary>
-    private static readonly Dictionary<string, string> NumericIds = new(StringComparer.Ordinal)
+    /// <summary>
+    /// The item ids under a simulation that routes constrain to numbers: path segment → JSON field, and whether the route's
+    /// constraint is <c>long</c> (else <c>int</c>): a number the constraint takes and the path still matched no route is an
+    /// unknown path; one past it (a socket id of 2^31) is an id of no item, as "abc" is.
+    /// </summary>
+    private static readonly Dictionary<string, (string Field, bool Long)> NumericIds = new(StringComparer.Ordinal)
     {
-        ["sockets"] = "socketId",
-        ["workloads"] = "workloadId",
-        ["calls"] = "callId",
+        ["sockets"] = ("socketId", false),
+        ["workloads"] = ("workloadId", false),
+        ["calls"] = ("callId", true),
     };
 
     public static void Apply(ProblemDetailsContext context)
@@ -37,8 +41,9 @@ internal static class UnmatchedIdProblems
             problem.Detail = $"There is no simulation with id '{id}'.";
             return;
         }
-        if (segments.Length < 3 || !NumericIds.TryGetValue(segments[1], out var field) || segments[2].Length == 0
-            || long.TryParse(segments[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)) return;
+        if (segments.Length < 3 || !NumericIds.TryGetValue(segments[1], out var route) || segments[2].Length == 0
+            || FitsConstraint(segments[2], route.Long)) return;
+        var field = route.Field;
         string item = Uri.UnescapeDataString(segments[2]);
         string message = $"There is no {segments[1][..^1]} '{item}' in the simulation.";
         problem.Type = ProblemTypes.NotFound;
@@ -47,4 +52,8 @@ internal static class UnmatchedIdProblems
         problem.Extensions["simulationId"] = simulationId;
         problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
     }
+
+    private static bool FitsConstraint(string segment, bool isLong) => isLong
+        ? long.TryParse(segment, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)
+        : int.TryParse(segment, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _);
 }

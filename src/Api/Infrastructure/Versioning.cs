@@ -10,18 +10,24 @@ namespace SimService.Api.Infrastructure;
 public static class Versioning
 {
     /// <summary>
-    /// The version If-Match asks for: null without the header (or with <c>*</c>), and -1 — which no version
-    /// equals — for a value that is not one of our ETags, so that it fails with 412 as RFC 9110 says.
-    /// The version may be sent as the ETag is written (<c>"7"</c>, or weak <c>W/"7"</c>) or bare (<c>7</c>):
+    /// The versions If-Match allows: null without the header or with <c>*</c> (any current version), else the
+    /// entity-tags it lists — RFC 9110 §13.1.1: the condition holds when any one of them matches. A member that is not
+    /// one of our ETags matches no version, so a header of only such members fails with 412 as RFC 9110 says.
+    /// A version may be sent as the ETag is written (<c>"7"</c>, or weak <c>W/"7"</c>) or bare (<c>7</c>):
     /// RFC 9110 wants the quotes, but many clients and shells drop them.
     /// </summary>
-    public static long? ExpectedVersion(HttpRequest request)
+    public static IfMatch? ExpectedVersion(HttpRequest request)
     {
-        var header = request.Headers.IfMatch.ToString().Trim();
-        if (header is "" or "*") return null;
-        if (header.StartsWith("W/", StringComparison.Ordinal)) header = header[2..];
-        if (header.Length >= 2 && header[0] == '"' && header[^1] == '"') header = header[1..^1];
-        return header.Length > 0 && header.All(char.IsAsciiDigit) && long.TryParse(header, out var version) ? version : -1;
+        var members = request.Headers.IfMatch.SelectMany(v => (v ?? "").Split(',')).Select(m => m.Trim()).Where(m => m.Length > 0).ToList();
+        if (members.Count == 0 || members.Contains("*")) return null;
+        return new IfMatch([.. members.Select(ParseVersion).OfType<long>()]);
+    }
+
+    private static long? ParseVersion(string member)
+    {
+        if (member.StartsWith("W/", StringComparison.Ordinal)) member = member[2..];
+        if (member.Length >= 2 && member[0] == '"' && member[^1] == '"') member = member[1..^1];
+        return member.Length > 0 && member.All(char.IsAsciiDigit) && long.TryParse(member, out var version) ? version : null;
     }
 
     public static void SetETag(HttpResponse response, long version) => response.Headers[HeaderNames.ETag] = $"\"{version}\"";
@@ -30,4 +36,10 @@ public static class Versioning
     public static RouteHandlerBuilder AsCommand(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(new HonoursIfMatch()).WithinQuotas().ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status404NotFound);
+}
+
+/// <summary>The versions an If-Match header names (possibly none that could match); see <see cref="Versioning.ExpectedVersion"/>.</summary>
+public sealed record IfMatch(IReadOnlyList<long> Versions)
+{
+    public bool Allows(long version) => Versions.Contains(version);
 }

@@ -22,6 +22,7 @@ public sealed class SimServiceClient : IDisposable
     /// <summary>The client over <paramref name="handler"/> (tests: a server's answers made up); null: the network.</summary>
     internal SimServiceClient(Uri server, string? apiKey, TimeSpan timeout, HttpMessageHandler? handler)
     {
+        server = Root(server);
         _http = handler is null ? new HttpClient() : new HttpClient(handler);
         _http.BaseAddress = server;
         _http.Timeout = timeout;
@@ -32,6 +33,17 @@ public sealed class SimServiceClient : IDisposable
     }
 
     public Uri Server { get; }
+
+    /// <summary>
+    /// The server's root: a URL ending in <c>/api/v1</c> (README's <c>$B</c>, the API's base) is taken for the root before it,
+    /// since the tool's paths start with <c>api/v1/</c> themselves — it used to post to …/api/v1/api/v1/scenarios/run and
+    /// report "has no POST /api/v1/scenarios/run (a SimService server older than this tool?)".
+    /// </summary>
+    internal static Uri Root(Uri server)
+    {
+        var path = server.AbsolutePath.TrimEnd('/');
+        return path.EndsWith("/api/v1", StringComparison.OrdinalIgnoreCase) ? new Uri(server, path[..^"api/v1".Length]) : server;
+    }
 
     /// <summary>Runs a scenario document: 200 is a run (passed or not), 400 an invalid document with each problem's JSON path.</summary>
     public async Task<RunOutput> RunScenarioAsync(string json, CancellationToken cancellationToken)

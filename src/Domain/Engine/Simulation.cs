@@ -6,7 +6,9 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Engine;
 
 /// <summary>Why an advance stopped.</summary>
-public sealed record AdvanceResult(SimTime Now, long EventsProcessed, bool Truncated, bool Idle);
+/// <param name="PastHorizon">A run until idle that stopped at its horizon: the time of the next pending event, which lies
+/// past it (the clock stays at the last event processed). Null otherwise.</param>
+public sealed record AdvanceResult(SimTime Now, long EventsProcessed, bool Truncated, bool Idle, SimTime? PastHorizon = null);
 
 /// <summary>
 /// An isolated simulated world: hosts, links, one virtual clock and one event queue. Single
@@ -131,7 +133,7 @@ public sealed partial class Simulation
         for (int i = 0; i < addresses.Length; i++)
         {
             string field = i == 0 ? "address" : $"addresses[{i - 1}]";
-            if (addresses[i].IsLoopback || addresses[i] == IPv4.Any) return DomainError.Invalid($"{addresses[i]} is not a host address (127.0.0.0/8 is every host's loopback)", field);
+            if (addresses[i].NotAHostAddress() is { } notHost) return DomainError.Invalid(notHost, field);
             if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]) || Array.IndexOf(addresses, addresses[i]) < i)
                 return DomainError.Conflict($"address {addresses[i]} is already used", field);
         }
@@ -149,6 +151,7 @@ public sealed partial class Simulation
     public Result<Nat> AddNat(string name, IPv4 address)
     {
         if (_nats.ContainsKey(name)) return DomainError.Conflict($"NAT '{name}' already exists", "name");
+        if (address.NotAHostAddress() is { } notHost) return DomainError.Invalid(notHost, "address");
         if (_hostsByAddress.ContainsKey(address) || _natsByAddress.ContainsKey(address))
             return DomainError.Conflict($"address {address} is already used", "address");
         var nat = new Nat(name, address);
@@ -280,7 +283,7 @@ public sealed partial class Simulation
         long processed = 0;
         while (_queue.TryPeekTime(out var at))
         {
-            if (at > horizon) return new AdvanceResult(Now, processed, false, false);
+            if (at > horizon) return new AdvanceResult(Now, processed, false, false, at);
             if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps();
             Step();

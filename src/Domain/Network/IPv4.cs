@@ -9,6 +9,28 @@ public readonly record struct IPv4(uint Value) : IComparable<IPv4>
 
     public bool IsLoopback => (Value >> 24) == 127;
 
+    /// <summary>ipv4_is_multicast() — include/linux/in.h: 224.0.0.0/4.</summary>
+    public bool IsMulticast => (Value & 0xF0000000) == 0xE0000000;
+
+    /// <summary>ipv4_is_lbcast() — include/linux/in.h: the limited broadcast 255.255.255.255.</summary>
+    public bool IsLimitedBroadcast => Value == 0xFFFFFFFF;
+
+    /// <summary>ipv4_is_zeronet() — include/linux/in.h: 0.0.0.0/8 ("this network").</summary>
+    public bool IsZeroNet => (Value & 0xFF000000) == 0;
+
+    /// <summary>
+    /// Why this cannot be a host's own address, or null. Models the martian-source checks of ip_route_input_slow() —
+    /// net/ipv4/route.c: a packet whose source is multicast or the limited broadcast (ipv4_is_multicast(saddr) ||
+    /// ipv4_is_lbcast(saddr)), or in 0.0.0.0/8 (ipv4_is_zeronet(saddr)), goes to martian_source and is dropped, so a host
+    /// with such an address could never be answered; 127.0.0.0/8 is every host's loopback.
+    /// </summary>
+    public string? NotAHostAddress() =>
+        IsLoopback ? $"{this} is not a host address (127.0.0.0/8 is every host's loopback)"
+        : IsMulticast ? $"{this} is a multicast address (224.0.0.0/4): the kernel drops a packet from it as a martian source (ip_route_input_slow())"
+        : IsLimitedBroadcast ? $"{this} is the limited broadcast address: the kernel drops a packet from it as a martian source (ip_route_input_slow())"
+        : IsZeroNet ? $"{this} is in 0.0.0.0/8: the kernel drops a packet from it as a martian source (ip_route_input_slow())"
+        : null;
+
     public static bool TryParse(string? text, out IPv4 address)
     {
         address = Any;

@@ -9,6 +9,25 @@ public sealed class SimProcess(Host host, string name)
     public Host Host { get; } = host;
     public string Name { get; } = name;
 
+    /// <summary>The longest process name (a simulation's name has the same bound).</summary>
+    public const int NameMaxLength = 200;
+
+    /// <summary>
+    /// What a process name may be: 1 to 200 characters, no control characters (U+0000–U+001F, U+007F–U+009F: they would
+    /// reach every journal line, listing and terminal), and neither '/' nor '%' nor "." or ".." alone — so that a name
+    /// round-trips as one path segment of …/processes/{process}/kill (a server keeps "%2F" encoded, so '/' and '%' could
+    /// not be told apart there, and clients resolve dot segments). Null when <paramref name="name"/> is one.
+    /// </summary>
+    public static string? NameProblem(string? name) => name switch
+    {
+        null or "" => "A process name is not empty.",
+        { Length: > NameMaxLength } => $"A process name is at most {NameMaxLength} characters.",
+        "." or ".." => "A process name is not \".\" or \"..\" (they are path segments of their own).",
+        _ when name.Any(char.IsControl) => "A process name must not contain control characters (U+0000-U+001F, U+007F-U+009F).",
+        _ when name.Contains('/') || name.Contains('%') => "A process name contains neither '/' nor '%': it is one path segment of …/processes/{process}/kill.",
+        _ => null,
+    };
+
     /// <summary>
     /// The fd table (struct fdtable): fd → socket, open_fds with one bit per descriptor, and
     /// full_fds_bits with one bit per open_fds word that is all ones, so the lowest free

@@ -91,6 +91,20 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("batch call on an unknown socket", "POST", "commands", """{"commands":[{"type":"advance","byNs":5},{"type":"call","call":"close","socketId":77}]}""", HttpStatusCode.NotFound, "commands[1].socketId"),
         ("oversized batch", "POST", "commands", "{\"commands\":[" + string.Join(",", Enumerable.Repeat("""{"type":"advance","byNs":1}""", 1001)) + "]}", HttpStatusCode.BadRequest, "commands"),
         ("empty batch", "POST", "commands", """{"commands":[]}""", HttpStatusCode.BadRequest, "commands"),
+        // Session 23: durations past the clock's maximum, martian host addresses, process names that cannot be names.
+        ("link delay past the clock's maximum", "POST", "links", """{"between":["client","server"],"delayNs":9223372036854775807}""", HttpStatusCode.BadRequest, "delayNs"),
+        ("link change to a delay past the clock's maximum", "PATCH", "links/client/server", """{"delayNs":3155760000000000001}""", HttpStatusCode.BadRequest, "delayNs"),
+        ("batch link delay past the clock's maximum", "POST", "commands", """{"commands":[{"type":"change-link","between":["client","server"],"delayNs":3155760000000000001}]}""", HttpStatusCode.BadRequest, "commands[0].delayNs"),
+        ("workload think time past the clock's maximum", "POST", "workloads", """{"clients":["client"],"server":"server","count":1,"thinkTimeNs":9223372036854775807}""", HttpStatusCode.BadRequest, "thinkTimeNs"),
+        ("multicast host address", "POST", "hosts", """{"name":"third","address":"224.0.0.1"}""", HttpStatusCode.BadRequest, "address"),
+        ("limited broadcast host address", "POST", "hosts", """{"name":"third","address":"255.255.255.255"}""", HttpStatusCode.BadRequest, "address"),
+        ("zeronet host address", "POST", "hosts", """{"name":"third","address":"0.1.2.3"}""", HttpStatusCode.BadRequest, "address"),
+        ("multicast second address", "POST", "hosts", """{"name":"third","address":"10.0.0.3","addresses":["239.1.2.3"]}""", HttpStatusCode.BadRequest, "addresses[0]"),
+        ("batch multicast host address", "POST", "commands", """{"commands":[{"type":"add-host","name":"third","address":"224.0.0.251"}]}""", HttpStatusCode.BadRequest, "commands[0].address"),
+        ("process name with a NUL", "POST", "hosts/client/listen", """{"port":81,"process":"a\u0000b"}""", HttpStatusCode.BadRequest, "process"),
+        ("process name with a slash", "POST", "hosts/client/listen", """{"port":81,"process":"a/b c"}""", HttpStatusCode.BadRequest, "process"),
+        ("batch process name with an escape", "POST", "commands", """{"commands":[{"type":"call","call":"listen","host":"client","port":81,"process":"\u001b[31m"}]}""", HttpStatusCode.BadRequest, "commands[0].process"),
+        ("kill of a process named with an encoded slash", "POST", "hosts/client/processes/a%2Fb%20c/kill", "{}", HttpStatusCode.BadRequest, "process"),
     ];
 
     public static TheoryData<DatabaseProvider, string> CasesOnEveryProvider()

@@ -94,7 +94,7 @@ public sealed class JournalPageReadTests
         queries.AddRange(
         [
             "journal?type=segment-sent&limit=9", "journal?type=state-changed&type=timer-fired", "journal?type=link-changed",
-            "journal?host=server&limit=11", "journal?host=nobody", "journal?socketId=3&limit=13", "journal?socketId=3&host=server",
+            "journal?host=server&limit=11", "journal?host=client&host=server&limit=17", "journal?socketId=3&limit=13", "journal?socketId=3&host=server",
             $"journal?fromNs={mid}&limit=10", $"journal?toNs={mid}&afterSeq=10&limit=10", $"journal?fromNs={mid}&toNs={late}&type=segment-delivered",
             $"journal?fromNs={late + 1}", "journal?host=client&type=call-returned&type=call-issued&afterSeq=3&limit=4",
         ]);

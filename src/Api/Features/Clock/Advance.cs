@@ -4,6 +4,7 @@ using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Time;
 
 namespace SimService.Api.Features.Clock;
@@ -17,18 +18,18 @@ namespace SimService.Api.Features.Clock;
 public sealed record AdvanceRequest
 {
     /// <example>60000000000</example>
-    [Range(0, long.MaxValue, ErrorMessage = "byNs is a duration: zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "byNs is a duration: zero or positive.")]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? ByNs { get; init; }
 
-    [Range(0, long.MaxValue, ErrorMessage = "toNs is a virtual time: zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "toNs is a virtual time: zero or positive.")]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? ToNs { get; init; }
 
     public bool? UntilIdle { get; init; }
 
     /// <summary>With untilIdle: how far to run at most (default one hour of virtual time).</summary>
-    [Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "maxNs is a duration: zero or positive.")]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? MaxNs { get; init; }
 
@@ -71,9 +72,19 @@ public sealed record AdvanceRequest
 /// <param name="Truncated">The event budget ran out before the advance was done.</param>
 /// <param name="Idle">Nothing is pending any more.</param>
 /// <param name="JournalEvents">Journal events the advance produced.</param>
-public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version) : IVersioned;
+/// <param name="StoppedBy">Present only when an untilIdle advance stopped neither idle nor on its budget: "horizon" — the next
+/// pending event lies past now + maxNs (default one hour), so the clock stays at the last event processed.</param>
+/// <param name="NextEventNs">With stoppedBy "horizon": the virtual time the next pending event is due.</param>
+public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null) : IVersioned
+{
+    public static AdvanceResponse From(AdvanceResult result, int journalEvents, long version) => new(
+        result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
+        result.PastHorizon is null ? null : "horizon", result.PastHorizon?.Ns);
+}
 
-public sealed record Advance(Guid SimulationId, long? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
+public sealed record Advance(Guid SimulationId, IfMatch? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
 
 public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandler<Advance, Outcome<AdvanceResponse>>
 {
@@ -86,8 +97,7 @@ public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandle
             var outcome = batch.Apply(c);
             if (!outcome.IsOk)
                 return CommandRefused.From(command.SimulationId, outcome.Error!, field => AdvanceRequest.FieldName(c.Mode, field));
-            var result = outcome.Advance!;
-            return new AdvanceResponse(result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, batch.EventCount, batch.Version);
+            return AdvanceResponse.From(outcome.Advance!, batch.EventCount, batch.Version);
         }, cancellationToken);
     }
 }

@@ -9,7 +9,7 @@ public static class ClockEndpoints
     public static IEndpointRouteBuilder MapClock(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations/{id:guid}").WithTags("Clock");
-        group.MapPost("/advance", Advance).WithName(nameof(Advance)).AsCommand().ProducesValidationProblem().WithWorkField("eventBudget")
+        group.MapPost("/advance", Advance).WithName(nameof(Advance)).AsCommand().ProducesValidationProblem().WithWorkField("eventBudget", "Use a smaller event budget, or advance in smaller steps.")
             .WithSummary("Advance virtual time by a duration, to a time, or until idle, within an event budget")
             .WithExamples("""{"byNs":60000000000,"eventBudget":100000}""",
                 """{"nowNs":60301000000,"eventsProcessed":12,"truncated":false,"idle":true,"journalEvents":21,"version":14}""");

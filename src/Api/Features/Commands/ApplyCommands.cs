@@ -29,7 +29,7 @@ public sealed record AppliedCommand(long Seq, string Type, long AtNs, int Journa
 public sealed record CommandsApplied(IReadOnlyList<AppliedCommand> Results, long NowNs, long Version) : IVersioned;
 
 /// <summary>A batch of commands applied atomically in order: if one is refused, none is kept.</summary>
-public sealed record ApplyCommands(Guid SimulationId, long? ExpectedVersion, ApplyCommandsRequest Request) : ICommand<Outcome<CommandsApplied>>;
+public sealed record ApplyCommands(Guid SimulationId, IfMatch? ExpectedVersion, ApplyCommandsRequest Request) : ICommand<Outcome<CommandsApplied>>;
 
 public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommandHandler<ApplyCommands, Outcome<CommandsApplied>>
 {
@@ -73,7 +73,7 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                     results.Add(new AppliedCommand(batch.Version, CommandTypeMap.DiscriminatorOf(c), at, batch.EventCount - events,
                         c is SocketCallCommand s ? CallResponse.From(outcome.Call!.Value, s.Request, at, batch.Version) : null,
                         outcome.Advance is { } a
-                            ? new AdvanceResponse(a.Now.Ns, a.EventsProcessed, a.Truncated, a.Idle, batch.EventCount - events, batch.Version)
+                            ? AdvanceResponse.From(a, batch.EventCount - events, batch.Version)
                             : null));
                 }
             }

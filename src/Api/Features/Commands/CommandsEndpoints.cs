@@ -10,7 +10,7 @@ public static class CommandsEndpoints
     public static IEndpointRouteBuilder MapCommands(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations/{id:guid}/commands").WithTags("Commands");
-        group.MapPost("/", ApplyCommands).WithName(nameof(ApplyCommands)).AsCommand().ProducesValidationProblem().WithWorkField("commands")
+        group.MapPost("/", ApplyCommands).WithName(nameof(ApplyCommands)).AsCommand().ProducesValidationProblem().WithWorkField("commands", "Send fewer commands per batch, or advances with smaller event budgets or steps.")
             .WithSummary("Apply a batch of commands atomically, in order (at most 1000)")
             .WithExamples(
                 """{"commands":[{"type":"add-host","name":"client","address":"10.0.0.1"},{"type":"add-host","name":"server","address":"10.0.0.2"},{"type":"add-link","between":["client","server"],"delayNs":10000000},{"type":"call","call":"listen","host":"server","port":80},{"type":"call","call":"connect","host":"client","to":"server:80"},{"type":"advance","byNs":100000000}]}""",
@@ -27,6 +27,6 @@ public static class CommandsEndpoints
 
     private static async Task<Results<Ok<CommandLogPage>, ProblemHttpResult>> GetCommandLog(
         Guid id, ISender sender, CancellationToken cancellationToken,
-        [Range(0, long.MaxValue)] long afterSeq = 0, [Range(1, GetCommandLogHandler.MaxLimit)] int limit = GetCommandLogHandler.DefaultLimit) =>
+        [Int64Range(0, long.MaxValue)] long afterSeq = 0, [Range(1, GetCommandLogHandler.MaxLimit)] int limit = GetCommandLogHandler.DefaultLimit) =>
         (await sender.Send(new GetCommandLog(id, afterSeq, limit), cancellationToken)).ToOk();
 }

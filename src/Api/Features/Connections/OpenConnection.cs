@@ -44,11 +44,11 @@ public sealed record OpenConnectionRequest
     public int? Backlog { get; init; }
 
     /// <summary>The most events to process while the handshake runs (default 1,000,000).</summary>
-    [Range(typeof(long), "1", "50000000")]
+    [Int64Range(1, 50_000_000)]
     public long? EventBudget { get; init; }
 
     /// <summary>How far the clock may run while the handshake runs (default one hour of virtual time).</summary>
-    [Range(0, long.MaxValue)]
+    [Int64Range(0, long.MaxValue)]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? MaxNs { get; init; }
 }
@@ -67,7 +67,7 @@ public sealed record ConnectionResponse(CallResponse? Listen, int ListenerSocket
 /// connect failed, or the budget or horizon ran out): the ESTABLISHED pair in one request, logged as one
 /// <c>open-connection</c> command (<see cref="ConnectionOpener"/>).
 /// </summary>
-public sealed record OpenConnection(Guid SimulationId, long? ExpectedVersion, OpenConnectionRequest Request) : ICommand<Outcome<ConnectionResponse>>;
+public sealed record OpenConnection(Guid SimulationId, IfMatch? ExpectedVersion, OpenConnectionRequest Request) : ICommand<Outcome<ConnectionResponse>>;
 
 public sealed class OpenConnectionHandler(LiveSimulations simulations) : ICommandHandler<OpenConnection, Outcome<ConnectionResponse>>
 {

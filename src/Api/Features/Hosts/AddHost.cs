@@ -25,14 +25,14 @@ public sealed record AddHostRequest
     public string[]? Addresses { get; init; }
 
     /// <summary>"linux" (default): a simulated kernel; "scripted": no kernel, it only sends injected segments.</summary>
-    [AllowedValues("linux", "scripted", null, ErrorMessage = "The kind is \"linux\" or \"scripted\".")]
+    [OneOf("linux", "scripted", null)]
     public string? Kind { get; init; }
 
     /// <summary>Sysctls written in order at creation (real names, kernel validation); integers or text.</summary>
     public Dictionary<string, JsonElement>? Sysctls { get; init; }
 }
 
-public sealed record AddHost(Guid SimulationId, long? ExpectedVersion, AddHostRequest Request) : ICommand<Outcome<HostResponse>>;
+public sealed record AddHost(Guid SimulationId, IfMatch? ExpectedVersion, AddHostRequest Request) : ICommand<Outcome<HostResponse>>;
 
 public sealed class AddHostHandler(LiveSimulations simulations) : ICommandHandler<AddHost, Outcome<HostResponse>>
 {

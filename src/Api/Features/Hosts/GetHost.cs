@@ -32,4 +32,13 @@ public static class HostLookup
         engine.FindHost(name) is { } host
             ? host
             : new ResourceNotFound(simulationId, "host", $"There is no host '{name}' in the simulation.");
+
+    /// <summary>
+    /// The rule of every <c>host</c> filter (journal, capture, diagram): a name that is no host of the simulation — an empty
+    /// one too — is a 404 naming <c>host</c>, not an empty result. Null when all are hosts.
+    /// </summary>
+    public static ResourceNotFound? Unknown(Simulation engine, Guid simulationId, IEnumerable<string> names) =>
+        names.FirstOrDefault(name => engine.FindHost(name) is null) is { } unknown
+            ? new ResourceNotFound(simulationId, "host", $"There is no host '{unknown}' in the simulation.")
+            : null;
 }

@@ -10,7 +10,7 @@ namespace SimService.Api.Features.Hosts;
 public sealed record SysctlsChanged(string Host, IReadOnlyDictionary<string, string> Values, long NowNs, long Version) : IVersioned;
 
 /// <summary>`sysctl -w` at run time: each name → value in order, all or nothing.</summary>
-public sealed record SetSysctls(Guid SimulationId, long? ExpectedVersion, string Host, Dictionary<string, JsonElement> Values)
+public sealed record SetSysctls(Guid SimulationId, IfMatch? ExpectedVersion, string Host, Dictionary<string, JsonElement> Values)
     : ICommand<Outcome<SysctlsChanged>>;
 
 public sealed class SetSysctlsHandler(LiveSimulations simulations) : ICommandHandler<SetSysctls, Outcome<SysctlsChanged>>

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using SimService.Api.Features.Hosts;
 using SimService.Api.Infrastructure;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Persistence;
 using SimService.Persistence.Serialization;
 
@@ -20,11 +22,15 @@ public sealed record JournalEntry(long Seq, long AtNs, string Type, string? Host
 /// <param name="Total">Events in the whole journal (unfiltered).</param>
 public sealed record JournalPage(IReadOnlyList<JournalEntry> Items, long? NextAfterSeq, long Total, long Version) : IVersioned;
 
-public sealed record JournalFilter(string? Host, int? SocketId, IReadOnlyList<string> Types, long? FromNs, long? ToNs, long? AfterSeq, int Limit);
+/// <param name="Hosts">Events of any of these hosts (none: every host's); each must be a host of the simulation.</param>
+/// <param name="SocketIds">Events of any of these sockets (none: every event).</param>
+/// <param name="Types">Events of any of these types (none: every type).</param>
+public sealed record JournalFilter(IReadOnlyList<string> Hosts, IReadOnlyList<int> SocketIds, IReadOnlyList<string> Types, long? FromNs, long? ToNs,
+    long? AfterSeq, int Limit);
 
 public sealed record GetJournal(Guid SimulationId, JournalFilter Filter) : IQuery<Outcome<JournalPage>>;
 
-public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJournal, Outcome<JournalPage>>
+public sealed class GetJournalHandler(SimDbContext db, LiveSimulations simulations) : IQueryHandler<GetJournal, Outcome<JournalPage>>
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 5000;
@@ -49,6 +55,13 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
 
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(query.SimulationId);
+        if (f.Hosts.Count > 0)
+        {
+            // The hosts are the live engine's (HostLookup's rule, as for the capture and the diagram); the journal itself is the database's.
+            var hosts = await simulations.ReadAsync(query.SimulationId, (engine, _) =>
+                HostLookup.Unknown(engine, query.SimulationId, f.Hosts) is { } unknown ? unknown : (Outcome<bool>)true, cancellationToken);
+            if (!hosts.TryGet(out _, out var failure)) return failure;
+        }
 
         var rows = db.JournalOf(query.SimulationId);
         var total = await rows.SumAsync(e => e.LastSeq - e.Seq + 1, cancellationToken);
@@ -64,11 +77,14 @@ public sealed class GetJournalHandler(SimDbContext db) : IQueryHandler<GetJourna
         }
         if (f.FromNs is { } fromNs) candidates = candidates.Where(e => e.LastAtNs >= fromNs);
         if (f.ToNs is { } toNs) candidates = candidates.Where(e => e.AtNs <= toNs);
-        if (f.Host is { } host) candidates = candidates.Where(e => e.Page != null || e.Host == host);
-        if (f.SocketId is { } socket) candidates = candidates.Where(e => e.Page != null || e.SocketId == socket);
+        var hostNames = f.Hosts.Distinct(StringComparer.Ordinal).ToList();
+        var socketIds = f.SocketIds.Distinct().ToList();
+        if (hostNames.Count > 0) candidates = candidates.Where(e => e.Page != null || hostNames.Contains(e.Host!));
+        if (socketIds.Count > 0) candidates = candidates.Where(e => e.Page != null || (e.SocketId != null && socketIds.Contains(e.SocketId.Value)));
         var types = f.Types.ToHashSet(StringComparer.Ordinal);
         bool Keep(long seq, long atNs, string type, string? host, int? socket) =>
-            (f.Host is null || f.Host == host) && (f.SocketId is null || f.SocketId == socket) && (types.Count == 0 || types.Contains(type))
+            (hostNames.Count == 0 || (host is not null && hostNames.Contains(host))) && (socketIds.Count == 0 || (socket is { } s && socketIds.Contains(s)))
+            && (types.Count == 0 || types.Contains(type))
             && (f.FromNs is null || atNs >= f.FromNs) && (f.ToNs is null || atNs <= f.ToNs);
 
         var records = new List<JournalItem>(Math.Min(f.Limit + 1, 1024));

@@ -16,7 +16,7 @@ public sealed record AddLinkRequest
 
     /// <summary>One-way delay in nanoseconds; default 50 µs (the scenario format's "0.05ms").</summary>
     /// <example>10000000</example>
-    [Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? DelayNs { get; init; }
 
@@ -34,7 +34,7 @@ public sealed record AddLinkRequest
     public const long DefaultDelayNs = 50_000;
 }
 
-public sealed record AddLink(Guid SimulationId, long? ExpectedVersion, AddLinkRequest Request) : ICommand<Outcome<LinkResponse>>;
+public sealed record AddLink(Guid SimulationId, IfMatch? ExpectedVersion, AddLinkRequest Request) : ICommand<Outcome<LinkResponse>>;
 
 public sealed class AddLinkHandler(LiveSimulations simulations) : ICommandHandler<AddLink, Outcome<LinkResponse>>
 {

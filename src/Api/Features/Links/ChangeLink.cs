@@ -14,7 +14,7 @@ public sealed record ChangeLinkRequest
     public bool? OneWay { get; init; }
 
     /// <summary>New one-way delay in nanoseconds.</summary>
-    [Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "The delay must be zero or positive.")]
     [JsonConverter(typeof(DurationNsConverter))]
     public long? DelayNs { get; init; }
 
@@ -30,7 +30,7 @@ public sealed record ChangeLinkRequest
 }
 
 /// <summary>Changes the link between From and To: both directions, or From→To only with oneWay.</summary>
-public sealed record ChangeLink(Guid SimulationId, long? ExpectedVersion, string From, string To, ChangeLinkRequest Request)
+public sealed record ChangeLink(Guid SimulationId, IfMatch? ExpectedVersion, string From, string To, ChangeLinkRequest Request)
     : ICommand<Outcome<LinkResponse>>;
 
 public sealed class ChangeLinkHandler(LiveSimulations simulations) : ICommandHandler<ChangeLink, Outcome<LinkResponse>>

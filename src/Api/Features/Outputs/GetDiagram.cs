@@ -1,4 +1,5 @@
 using Mediator;
+using SimService.Api.Features.Hosts;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Outputs;
@@ -16,8 +17,7 @@ public sealed class GetDiagramHandler(LiveSimulations simulations) : IQueryHandl
         if (TimeRange.Validate(query.SimulationId, query.FromNs, query.ToNs) is { } invalid) return invalid;
         var filter = new DiagramFilter(query.Hosts, query.Sockets, TimeRange.Window(query.FromNs, query.ToNs));
         return await simulations.ReadAsync(query.SimulationId, (engine, _) =>
-            query.Hosts.FirstOrDefault(h => engine.FindHost(h) is null) is { } unknown
-                ? new ResourceNotFound(query.SimulationId, "host", $"There is no host '{unknown}' in the simulation.")
-                : (Outcome<string>)LadderDiagram.Svg(engine, filter), cancellationToken);
+            HostLookup.Unknown(engine, query.SimulationId, query.Hosts) is { } unknown ? unknown : (Outcome<string>)LadderDiagram.Svg(engine, filter),
+            cancellationToken);
     }
 }

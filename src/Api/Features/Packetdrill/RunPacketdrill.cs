@@ -48,7 +48,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         {
             TenantId = db.TenantId,
             Id = Guid.CreateVersion7(now),
-            Name = command.Name.Length <= SimulationRun.NameMaxLength ? command.Name : command.Name[..SimulationRun.NameMaxLength],
+            Name = command.Name,
             Profile = command.Profile.ToWireName(),
             Seed = command.Seed,
             CreatedAt = now,

@@ -18,7 +18,7 @@ public sealed record KillProcessRequest
 /// <param name="EventCount">Journal events the kill produced (closes, FINs or RSTs, lost bytes).</param>
 public sealed record ProcessKilled(string Host, string Process, string Signal, int EventCount, long NowNs, long Version) : IVersioned;
 
-public sealed record KillProcess(Guid SimulationId, long? ExpectedVersion, string Host, string Process, string Signal)
+public sealed record KillProcess(Guid SimulationId, IfMatch? ExpectedVersion, string Host, string Process, string Signal)
     : ICommand<Outcome<ProcessKilled>>;
 
 public sealed class KillProcessHandler(LiveSimulations simulations) : ICommandHandler<KillProcess, Outcome<ProcessKilled>>

@@ -11,7 +11,8 @@ public static class ScenariosEndpoints
     public static IEndpointRouteBuilder MapScenarios(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/api/v1/scenarios").WithTags("Scenarios")
-            .MapPost("/run", RunScenario).WithName(nameof(RunScenario)).WithinQuotas().ProducesValidationProblem()
+            .MapPost("/run", RunScenario).WithName(nameof(RunScenario)).WithinQuotas()
+            .WithWorkField("$", "Run a shorter scenario: less virtual time (runUntil), fewer steps or connections.").ProducesValidationProblem()
             .WithSummary("Run a scenario document (docs/scenario-format.md): 200 with every check, whatever they say; 400 for an invalid document")
             .WithExamples(
                 """{"name":"linger-zero-rst","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},"links":[{"between":["client","server"],"delay":"10ms"}],"steps":[{"at":"0ms","host":"server","call":"listen","port":80,"as":"listener"},{"at":"1ms","host":"client","call":"connect","to":"server:80","as":"c","expect":{"result":0}},{"at":"1ms","host":"server","call":"accept","socket":"listener","as":"s"},{"at":"200ms","host":"client","call":"setsockopt","socket":"c","option":"SO_LINGER","value":{"onoff":1,"linger":0}},{"at":"200ms","host":"client","call":"close","socket":"c","expect":{"result":0}},{"at":"300ms","host":"server","call":"recv","socket":"s","expect":{"result":"ECONNRESET"}}],"expect":{"packets":[{"from":"client","to":"server","flags":"R.","at":"~200ms"}]}}""",

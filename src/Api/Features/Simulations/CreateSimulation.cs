@@ -25,7 +25,7 @@ public sealed record CreateSimulationRequest
 
     /// <summary>Seeds the simulation's random source (initial sequence numbers, link loss); default 0.</summary>
     /// <example>42</example>
-    [Range(0, long.MaxValue, ErrorMessage = "The seed must be zero or positive.")]
+    [Int64Range(0, long.MaxValue, ErrorMessage = "The seed must be zero or positive.")]
     public long? Seed { get; init; }
 
     public const string DefaultProfile = "linux-6";

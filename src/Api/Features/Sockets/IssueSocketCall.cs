@@ -10,7 +10,7 @@ namespace SimService.Api.Features.Sockets;
 /// and the listen/connect conveniences, on a host. <see cref="Call"/> carries the call's arguments; its host,
 /// process and socket are filled in here.
 /// </summary>
-public sealed record IssueSocketCall(Guid SimulationId, long? ExpectedVersion, string? Host, int? SocketId, string? Process,
+public sealed record IssueSocketCall(Guid SimulationId, IfMatch? ExpectedVersion, string? Host, int? SocketId, string? Process,
     SocketCallRequest Call) : ICommand<Outcome<CallResponse>>;
 
 public sealed class IssueSocketCallHandler(LiveSimulations simulations) : ICommandHandler<IssueSocketCall, Outcome<CallResponse>>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Domain.Tcp;
 
@@ -95,7 +96,7 @@ public sealed record ConnectRequest : CallRequest
     public string? To { get; init; }
 
     /// <summary>"AF_UNSPEC": connect(AF_UNSPEC), i.e. tcp_disconnect() — the socket goes to CLOSE (a RST if the connection needed one) and can connect again. Not with to.</summary>
-    [AllowedValues("AF_UNSPEC", null)]
+    [OneOf("AF_UNSPEC", null)]
     public string? Family { get; init; }
 }
 
@@ -106,7 +107,7 @@ public sealed record SendRequest : CallRequest
 {
     /// <summary>How many bytes the application writes (payload is counted, not carried).</summary>
     /// <example>100</example>
-    [Required, Range(0, long.MaxValue)]
+    [Required, Int64Range(0, long.MaxValue)]
     public long? Bytes { get; init; }
 
     /// <summary>send()'s flags: MSG_MORE (cork this write's tail), MSG_DONTWAIT (this call does not block), MSG_NOSIGNAL.</summary>
@@ -117,7 +118,7 @@ public sealed record SendRequest : CallRequest
 public sealed record RecvRequest : CallRequest
 {
     /// <summary>How many bytes to read at most; default all that are available.</summary>
-    [Range(1, long.MaxValue)]
+    [Int64Range(1, long.MaxValue)]
     public long? Bytes { get; init; }
 
     /// <summary>recv()'s flags: MSG_PEEK (read without consuming), MSG_DONTWAIT (this call does not block).</summary>
@@ -128,7 +129,7 @@ public sealed record RecvRequest : CallRequest
 public sealed record ShutdownRequest : CallRequest
 {
     /// <example>SHUT_WR</example>
-    [Required, AllowedValues("SHUT_RD", "SHUT_WR", "SHUT_RDWR", ErrorMessage = "how is SHUT_RD, SHUT_WR or SHUT_RDWR.")]
+    [Required, OneOf("SHUT_RD", "SHUT_WR", "SHUT_RDWR")]
     public string? How { get; init; }
 }
 

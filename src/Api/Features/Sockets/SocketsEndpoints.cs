@@ -75,7 +75,7 @@ public static class SocketsEndpoints
     private static void Call(RouteHandlerBuilder endpoint, string summary, string? request, string? response) =>
         endpoint.AsCommand().ProducesValidationProblem().WithSummary(summary).WithExamples(request, response);
 
-    private static long? IfMatch(HttpRequest http) => Versioning.ExpectedVersion(http);
+    private static IfMatch? IfMatch(HttpRequest http) => Versioning.ExpectedVersion(http);
 
     private static async Task<Results<Created<CallResponse>, ProblemHttpResult>> Created(
         ISender sender, Guid id, IssueSocketCall call, HttpRequest http, CancellationToken ct) =>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
@@ -23,7 +24,7 @@ public sealed record WorkloadRequest
     /// <example>["client"]</example>
     public IReadOnlyList<string>? Clients { get; init; }
     [Range(0, 200_000)] public int? GeneratedClients { get; init; }
-    [Range(0, long.MaxValue)] public long? ClientLinkDelayNs { get; init; }
+    [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ClientLinkDelayNs { get; init; }
     /// <example>server</example>
     [Required] public string? Server { get; init; }
     /// <example>80</example>
@@ -32,12 +33,11 @@ public sealed record WorkloadRequest
     /// <example>1000</example>
     [Range(1e-6, 1e9)] public double? Rate { get; init; }
     /// <example>10000</example>
-    // A long field takes long operands: Range(int, int) converts the value to Int32 and a larger one leaked .NET's overflow text.
-    [Range(typeof(long), "0", "100000000")] public long? Count { get; init; }
-    [Range(0, long.MaxValue)] public long? DurationNs { get; init; }
+    [Int64Range(0, 100_000_000)] public long? Count { get; init; }
+    [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
     [Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
-    [Range(0, long.MaxValue)] public long? ThinkTimeNs { get; init; }
+    [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
     public CloseFirst? CloseFirst { get; init; }
     public CloseStyle? CloseStyle { get; init; }
     [Range(0, 3600)] public int? LingerSeconds { get; init; }
@@ -47,8 +47,8 @@ public sealed record WorkloadRequest
     [Range(0, int.MaxValue)] public int? UserTimeoutMs { get; init; }
     [Range(1, int.MaxValue)] public int? Backlog { get; init; }
     /// <summary>The time series' sampling interval (default 1 s).</summary>
-    [Range(1_000_000, long.MaxValue)] public long? ResolutionNs { get; init; }
-    [Range(1, long.MaxValue)] public long? DrainLimitNs { get; init; }
+    [Int64Range(1_000_000, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ResolutionNs { get; init; }
+    [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DrainLimitNs { get; init; }
     public JournalLevel? Level { get; init; }
     /// <summary>The most queue items to process (default 100,000,000; at most 1,000,000,000).</summary>
     [Range(1, MaxEventBudget)] public long? EventBudget { get; init; }
@@ -92,7 +92,7 @@ public sealed record WorkloadRequest
 /// <param name="JournalEvents">Journal events the workload added (0 at level counters).</param>
 public sealed record WorkloadResponse(WorkloadResult Result, long WallMs, int JournalEvents, long NowNs, long Version) : IVersioned;
 
-public sealed record RunWorkload(Guid SimulationId, long? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
+public sealed record RunWorkload(Guid SimulationId, IfMatch? ExpectedVersion, WorkloadRequest Request) : ICommand<Outcome<WorkloadResponse>>;
 
 public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructure.Tenancy.TenantQuotas quotas) : ICommandHandler<RunWorkload, Outcome<WorkloadResponse>>
 {

@@ -10,7 +10,7 @@ public static class WorkloadsEndpoints
     public static IEndpointRouteBuilder MapWorkloads(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations/{id:guid}/workloads").WithTags("Workloads");
-        group.MapPost("", RunWorkload).WithName(nameof(RunWorkload)).AsCommand().ProducesValidationProblem().WithWorkField("eventBudget")
+        group.MapPost("", RunWorkload).WithName(nameof(RunWorkload)).AsCommand().ProducesValidationProblem().WithWorkField("eventBudget", "Use fewer connections (count, rate, durationNs) or a smaller event budget.")
             .WithSummary("Run a connection workload to its end in one request (logged as one command; level counters journals nothing)")
             .WithExamples("""{"clients":["client"],"server":"server","port":80,"rate":1000,"count":10000,"requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Counters"}""")
             .WithRequestTimeout(Infrastructure.Hardening.HardeningSetup.WorkloadPolicy);

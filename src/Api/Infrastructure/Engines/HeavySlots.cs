@@ -47,6 +47,7 @@ internal sealed class HeavySlots(int parallelism, long sliceMs, EngineThreads ow
                 Hold(turn);
                 return turn;
             }
+            Hardening.RequestWork.QueuedForHeavySlot(_holding.Count + _waiting.Count);
             Enqueue(turn);
         }
         try

@@ -40,7 +40,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     /// and the batch runs once more; a second loss is a 409. The commands run on an engine thread (<see cref="EngineThreads"/>);
     /// <paramref name="heavy"/> says they are long before they start (a workload).
     /// </summary>
-    public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, long? expectedVersion, Func<CommandBatch, Outcome<T>> write,
+    public async ValueTask<Outcome<T>> WriteAsync<T>(Guid simulationId, IfMatch? expectedVersion, Func<CommandBatch, Outcome<T>> write,
         CancellationToken cancellationToken, bool heavy = false)
     {
         using var scope = logger.BeginScope(new SimulationLogScope(simulationId));
@@ -52,7 +52,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
             SimulationRun run;
             long version;
             bool trusted = mayTrust && lease.Cached is { } cached && lease.Run is { } known && known.TenantId == db.TenantId
-                && (expectedVersion is null || expectedVersion == cached.Version);
+                && (expectedVersion is null || expectedVersion.Allows(cached.Version));
             mayTrust = false;
             if (trusted)
             {
@@ -66,7 +66,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 checkedAttempts++;
                 var stored = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
                 if (stored is null) return new SimulationNotFound(simulationId);
-                if (expectedVersion is { } expected && expected != stored.Version) return new VersionMismatch(simulationId, stored.Version);
+                if (expectedVersion is { } expected && !expected.Allows(stored.Version)) return new VersionMismatch(simulationId, stored.Version);
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
             var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents);

@@ -83,6 +83,7 @@ public static class HardeningSetup
         app.Use(RequestWork.Track);
         app.UseMiddleware<EmptyBodyDetection>();
         app.UseMiddleware<JsonTextCheck>();
+        app.Use(QueryParameters.Check);
         return app;
     }
 }

@@ -37,6 +37,23 @@ public sealed class RequestWork
 
     private static readonly AsyncLocal<RequestWork?> CurrentRequest = new();
     private int _phase;
+    private int _engineWorkStarted;
+    private int _heavyAhead;
+
+    /// <summary>The request's engine work has begun on an engine thread (until then its time went to the service: startup, the database, the queue of threads).</summary>
+    public bool EngineWorkStarted => Volatile.Read(ref _engineWorkStarted) != 0;
+
+    /// <summary>Heavy work of the tenant that held or waited for the slots when this request queued for one.</summary>
+    public int HeavyAhead => Volatile.Read(ref _heavyAhead);
+
+    /// <summary>The current request queues for a heavy slot behind <paramref name="ahead"/> pieces of heavy work (<see cref="HeavySlots"/>).</summary>
+    public static void QueuedForHeavySlot(int ahead)
+    {
+        if (Current is not { } request) return;
+        Volatile.Write(ref request._heavyAhead, ahead);
+        // A rebuild the request waits for queues in the request's context too: the request still waits for the rebuild (a 503).
+        if (request.Phase != WorkPhase.Rebuilding) Volatile.Write(ref request._phase, (int)WorkPhase.WaitingForHeavySlot);
+    }
 
     /// <summary>The request this code runs for, if any (null in background work and tests that call handlers directly).</summary>
     public static RequestWork? Current => CurrentRequest.Value;
@@ -50,16 +67,19 @@ public sealed class RequestWork
     }
 
     /// <summary>
-    /// <paramref name="work"/> for <see cref="EngineThreads.RunAsync{T}(Func{EngineTurn?, T}, bool, CancellationToken, string?)"/>: the request waits for a heavy slot (when
-    /// <paramref name="heavy"/>) until the work starts, and runs from then on.
+    /// <paramref name="work"/> for <see cref="EngineThreads.RunAsync{T}(Func{EngineTurn?, T}, bool, CancellationToken, string?)"/>: the
+    /// request waits for a heavy slot only while <see cref="HeavySlots"/> has queued it (<see cref="QueuedForHeavySlot"/>; a free
+    /// slot is no wait), and its engine work runs from the moment the work starts. <paramref name="heavy"/> is kept for the callers' sake.
     /// </summary>
     public static Func<EngineTurn?, T> Tracked<T>(bool heavy, Func<EngineTurn?, T> work)
     {
+        _ = heavy;
         if (Current is not { } request) return work;
-        Volatile.Write(ref request._phase, (int)(heavy ? WorkPhase.WaitingForHeavySlot : WorkPhase.Running));
+        Volatile.Write(ref request._phase, (int)WorkPhase.Running);
         return turn =>
         {
             Volatile.Write(ref request._phase, (int)WorkPhase.Running);
+            Volatile.Write(ref request._engineWorkStarted, 1);
             return work(turn);
         };
     }
@@ -115,11 +135,14 @@ public sealed class RequestWork
         var what = read ? "read" : "command";
         var within = $"the {limit.Seconds} s limit on one request's wall time ({limit.Setting})";
         var unapplied = read ? "it changed nothing" : "nothing was applied";
-        if (phase is WorkPhase.Running)
+        var work = context.Features.Get<RequestWork>();
+        var declared = context.GetEndpoint()?.Metadata.GetMetadata<WorkField>();
+        // Its own work ran too long: a read (less at a time helps), or engine work an endpoint sizes by a field (its advice helps).
+        if (phase is WorkPhase.Running && (read && declared is null || declared is not null && work?.EngineWorkStarted == true))
         {
             Observability.ServiceMetrics.WorkLimitHits.Add(1);
-            return ErrorMapping.WorkLimit(null, $"The {what} ran longer than {within}; {unapplied}. " + (read ? limit.ReadAdvice : limit.CommandAdvice),
-                simulationId).ExecuteAsync(context);
+            return ErrorMapping.WorkLimit(null, $"The {what} ran longer than {within}; {unapplied}. " + (read && declared is null ? limit.ReadAdvice
+                : declared?.Advice ?? limit.CommandAdvice), simulationId).ExecuteAsync(context);
         }
         var (title, waited) = phase switch
         {
@@ -129,16 +152,22 @@ public sealed class RequestWork
             WorkPhase.WaitingForHeavySlot => ("The tenant's heavy slots stayed taken.",
                 $"The {what} waited {within} for one of the tenant's " +
                 $"{context.RequestServices.GetRequiredService<EngineThreads>().HeavyParallelism} heavy slots (Engines:HeavyParallelism) " +
-                $"and did not start; {unapplied}. The tenant's other heavy work (replays, look-backs, scenario and packetdrill runs, " +
-                "workloads, rebuilds of long logs) holds them: retry after Retry-After seconds, or when that work has finished."),
+                $"and did not start; {unapplied}. When it queued, {work?.HeavyAhead ?? 0} other heavy requests of the tenant (replays, " +
+                "look-backs, scenario and packetdrill runs, workloads, rebuilds of long logs) held the slots or waited for them: " +
+                "retry after Retry-After seconds, or when that work has finished."),
+            WorkPhase.Running => ("The service was slow to do the request's work.",
+                $"The {what} did not finish within {within}, and its own work is not what took the time: " +
+                (declared is not null ? "its engine work had not started" : "this request's work is small and does not grow with its input") +
+                $"; {unapplied}. The service was slow — the first requests after a start compile code and open the database, " +
+                "or the machine is loaded. Retry after Retry-After seconds."),
             _ => ("The simulation stayed busy.",
                 $"The {what} waited {within} for the simulation's earlier requests (one runs at a time per simulation) and did not start; " +
                 $"{unapplied}. Retry after Retry-After seconds."),
         };
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         // Waiting behind the simulation's or the tenant's own earlier work is the caller's load: 429 (the fuzz test's rule is
-        // no 5xx for anything a client sends); a rebuild after a restart or an eviction is the service's: 503.
-        var status = phase is WorkPhase.Rebuilding ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+        // no 5xx for anything a client sends); a rebuild after a restart or an eviction, or the service's own slowness, is the service's: 503.
+        var status = phase is WorkPhase.Rebuilding or WorkPhase.Running ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
         return TypedResults.Problem(statusCode: status, type: ProblemTypes.Busy, title: title, detail: waited,
             extensions: new Dictionary<string, object?>
             {

@@ -59,6 +59,8 @@ public static class WebHygiene
                 type: ProblemTypes.UnsupportedMediaType,
                 title: "Form posts are not accepted.",
                 detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context)
+            : IsEncoded(context.Request)
+            ? UnsupportedCoding(context)
             : next(context));
         return app;
     }
@@ -78,6 +80,28 @@ public static class WebHygiene
         foreach (var (name, value) in SecurityHeaderValues) headers[name] = value;
         return Task.CompletedTask;
     };
+
+    /// <summary>A request body in a content coding (gzip, br, ...): the API reads its bodies as sent, so any coding but identity.</summary>
+    private static bool IsEncoded(HttpRequest request) =>
+        request.Headers.ContentEncoding.SelectMany(v => (v ?? "").Split(',')).Select(c => c.Trim())
+            .Any(c => c.Length > 0 && !c.Equals("identity", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// RFC 9110 §15.5.16: a content coding the server does not support is a 415, with Accept-Encoding (§12.5.3) saying which
+    /// codings it would have taken — none but identity. Read as JSON, a gzip body was a 400 "malformed JSON at byte 0".
+    /// </summary>
+    private static Task UnsupportedCoding(HttpContext context)
+    {
+        const string detail = "Request bodies are read as sent: a Content-Encoding (gzip, br, deflate, ...) is not supported. Send the body uncompressed.";
+        context.Response.Headers.AcceptEncoding = "identity";
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status415UnsupportedMediaType,
+            type: ProblemTypes.UnsupportedMediaType,
+            title: "Unsupported content coding.",
+            detail: detail,
+            extensions: new Dictionary<string, object?> { [ProblemFields.Member] = ProblemFields.Errors(Microsoft.Net.Http.Headers.HeaderNames.ContentEncoding, detail) })
+            .ExecuteAsync(context);
+    }
 
     /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
     /// (packetdrill scripts are text/plain).</summary>

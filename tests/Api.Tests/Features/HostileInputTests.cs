@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Findings of a fresh-clone hostile tester (session 23): repeated and unknown query parameters, unknown hosts in filters,
+/// ids past Int32, duration text, If-Match lists, content codings, validation messages and where an advance stopped.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class HostileInputTests(ApiHosts hosts)
+{
+    private async Task<SimulationDriver> ConnectedAsync()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite), "hostile");
+        await sim.ConnectAsync();
+        return sim;
+    }
+
+    private static IEnumerable<(string Host, int Socket)> Items(JsonElement page) =>
+        page.GetProperty("items").EnumerateArray().Select(e => (e.GetProperty("host").GetString()!, e.TryGetProperty("socketId", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : 0));
+
+    /// <summary>The journal's host and socketId filters are repeatable: events of any of the values (they were joined "client,server": no events).</summary>
+    [Fact]
+    public async Task Journal_RepeatedHostAndSocketId_EventsOfAnyOfThem()
+    {
+        var sim = await ConnectedAsync();
+
+        var both = await sim.GetJsonAsync("journal?host=client&host=server&limit=5000");
+        var twice = await sim.GetJsonAsync("journal?host=client&host=client&limit=5000");
+        var client = await sim.GetJsonAsync("journal?host=client&limit=5000");
+        var all = await sim.GetJsonAsync("journal?limit=5000");
+        var sockets = await sim.GetJsonAsync("journal?socketId=2&socketId=3&limit=5000");
+
+        Assert.Equal(Items(all).Count(i => i.Host is "client" or "server"), Items(both).Count());
+        Assert.Equal(Items(client), Items(twice));
+        Assert.NotEmpty(Items(client));
+        Assert.Equal(Items(all).Where(i => i.Socket is 2 or 3), Items(sockets));
+        Assert.Contains(Items(sockets), i => i.Socket == 2);
+        Assert.Contains(Items(sockets), i => i.Socket == 3);
+    }
+
+    /// <summary>A host filter naming no host is a 404 naming host on every output (the journal answered an empty 200).</summary>
+    [Theory]
+    [InlineData("journal?host=nohost")]
+    [InlineData("journal?host=")]
+    [InlineData("journal?host=client&host=nohost")]
+    [InlineData("pcap?host=nohost")]
+    [InlineData("diagram.svg?host=nohost")]
+    public async Task HostFilter_UnknownHost_404NamingHost(string path)
+    {
+        var sim = await ConnectedAsync();
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/{path}")).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(["host"], problem.ErrorFields());
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+    }
+
+    /// <summary>A parameter that takes one value given twice, or one the endpoint does not take, is a 400 naming it.</summary>
+    [Theory]
+    [InlineData("pcap?host=client&host=server", "host")]
+    [InlineData("socket-table?atNs=1&atNs=2", "atNs")]
+    [InlineData("journal?bogus=1", "bogus")]
+    [InlineData("journal?hots=client", "hots")]
+    [InlineData("clock?x=1", "x")]
+    public async Task Query_RepeatedSingleValueOrUnknownParameter_400NamingIt(string path, string field)
+    {
+        var sim = await ConnectedAsync();
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/{path}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+    }
+
+    /// <summary>packetdrill's ?name= past 200 characters was cut to 200 silently, and ?bogus=1 ignored; both are 400s now, and no simulation is made.</summary>
+    [Theory]
+    [InlineData("name", 201)]
+    [InlineData("bogus", 1)]
+    public async Task Packetdrill_LongNameOrUnknownParameter_400NamingIt(string parameter, int length)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        int before = (await client.ListSimulationsAsync()).Count;
+
+        var response = await client.PostAsync($"/api/v1/packetdrill/run?{parameter}={new string('a', length)}",
+            new StringContent("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", Encoding.UTF8, "text/plain"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal([parameter], problem.ErrorFields());
+        Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    /// <summary>Ids past Int32 matched no route and got the framework's bare 404; they are the project's not-found naming the id now.</summary>
+    [Theory]
+    [InlineData("GET", "sockets/2147483648", "socketId")]
+    [InlineData("GET", "sockets/9223372036854775807", "socketId")]
+    [InlineData("POST", "sockets/2147483648/close", "socketId")]
+    [InlineData("GET", "workloads/2147483648", "workloadId")]
+    [InlineData("GET", "calls/9223372036854775808", "callId")]
+    public async Task Id_PastTheRoutesInteger_NotFoundNamingIt(string method, string path, string field)
+    {
+        var sim = await ConnectedAsync();
+
+        var response = await sim.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"{sim.Base}/{path}")
+        {
+            Content = method == "POST" ? new StringContent("{}", Encoding.UTF8, "application/json") : null,
+        });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(ProblemTypes.NotFound, problem.GetProperty("type").GetString());
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(sim.Id, problem.GetProperty("simulationId").GetGuid());
+    }
+
+    /// <summary>A workload's durations take duration text as byNs and delayNs do (they were "The value is not valid for this field").</summary>
+    [Fact]
+    public async Task Workload_DurationText_Accepted()
+    {
+        var sim = await ConnectedAsync();
+
+        var run = await sim.PostOkAsync("workloads", """{"clients":["client"],"server":"server","port":8080,"count":2,"rate":100,"thinkTimeNs":"1ms","drainLimitNs":"10s","resolutionNs":"100ms","clientLinkDelayNs":"1ms"}""");
+
+        Assert.Equal(2, run.GetProperty("result").GetProperty("connections").GetInt64());
+        Assert.Equal(100_000_000, run.GetProperty("result").GetProperty("resolutionNs").GetInt64());
+    }
+
+    /// <summary>RFC 9110 §13.1.1: If-Match holds when any listed entity-tag matches (or it is *); a list of none is a 412.</summary>
+    [Fact]
+    public async Task IfMatch_ListNamingTheCurrentVersion_Applied_ListOfOthers412()
+    {
+        var sim = await ConnectedAsync();
+        long version = await sim.VersionAsync();
+
+        var listed = await sim.PostAsync("advance", new { byNs = 1 }, $"\"1\", \"{version}\"");
+        var star = await sim.PostAsync("advance", new { byNs = 1 }, "*");
+        var others = await sim.PostAsync("advance", new { byNs = 1 }, "\"1\", W/\"2\"");
+
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, star.StatusCode);
+        var problem = await others.ReadProblemAsync(HttpStatusCode.PreconditionFailed);
+        Assert.Equal(["If-Match"], problem.ErrorFields());
+        Assert.Equal(version + 2, await sim.VersionAsync());
+    }
+
+    /// <summary>A gzip body was read as JSON ("malformed at byte 0"); a content coding is a 415 naming Content-Encoding, and nothing is applied.</summary>
+    [Fact]
+    public async Task ContentEncoding_Gzip_415NamingTheHeader()
+    {
+        var sim = await ConnectedAsync();
+        long version = await sim.VersionAsync();
+        var body = new ByteArrayContent([0x1f, 0x8b, 0x08, 0x00]);
+        body.Headers.ContentType = new("application/json");
+        body.Headers.ContentEncoding.Add("gzip");
+
+        var response = await sim.Client.PostAsync($"{sim.Base}/advance", body);
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(ProblemTypes.UnsupportedMediaType, problem.GetProperty("type").GetString());
+        Assert.Equal(["Content-Encoding"], problem.ErrorFields());
+        Assert.Equal(["identity"], response.Headers.GetValues("Accept-Encoding"));
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
+    /// <summary>Validation messages name the allowed values and print 64-bit bounds as integers.</summary>
+    [Theory]
+    [InlineData("sockets/2/connect", """{"family":"AF_INET6"}""", "family", "The field family is AF_UNSPEC (or left out).")]
+    [InlineData("sockets/2/send", """{"bytes":-5}""", "bytes", "The field bytes must be 0 or more.")]
+    [InlineData("sockets/2/shutdown", """{"how":"SHUT_NONE"}""", "how", "The field how is one of SHUT_RD, SHUT_WR, SHUT_RDWR.")]
+    public async Task Validation_Messages_NameTheAllowedValuesExactly(string path, string body, string field, string message)
+    {
+        var sim = await ConnectedAsync();
+
+        var problem = await (await sim.PostAsync(path, body)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([message], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()));
+    }
+
+    /// <summary>
+    /// An untilIdle that stops because the next event lies past its horizon (now + maxNs, default 1 h) says so: it stopped at
+    /// 134.112 s with idle and truncated false and no reason (connect() had timed out; the SYN's copies were still in flight).
+    /// </summary>
+    [Fact]
+    public async Task AdvanceUntilIdle_NextEventPastTheHorizon_SaysHorizonAndWhenTheNextIsDue()
+    {
+        var sim = await SimulationDriver.CreateAsync(hosts.Client(DatabaseProvider.Sqlite), "far");
+        await sim.PostOkAsync("hosts", new { name = "client", address = "10.0.0.1" }, HttpStatusCode.Created);
+        await sim.PostOkAsync("hosts", new { name = "server", address = "10.0.0.2" }, HttpStatusCode.Created);
+        await sim.PostOkAsync("links", new { between = new[] { "client", "server" }, delayNs = "100000h" }, HttpStatusCode.Created);
+        await sim.OnHostAsync("client", "connect", new { to = "server:80" });
+
+        var advance = await sim.PostOkAsync("advance", new { untilIdle = true });
+
+        Assert.False(advance.GetProperty("idle").GetBoolean());
+        Assert.False(advance.GetProperty("truncated").GetBoolean());
+        Assert.Equal("horizon", advance.GetProperty("stoppedBy").GetString());
+        Assert.Equal(360_000_000_000_000_000, advance.GetProperty("nextEventNs").GetInt64());
+        // The clock stands at the last event processed: connect()'s ETIMEDOUT at 134.112 s, after the SYN's retransmissions
+        // (tcp_syn_linear_timeouts 4 then backoff, tcp_syn_retries 6: tcp_write_timeout()); the first SYN arrives at 100,000 h.
+        Assert.Equal(134_112_000_000, advance.GetProperty("nowNs").GetInt64());
+    }
+}
