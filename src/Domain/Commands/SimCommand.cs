@@ -93,6 +93,27 @@ public static class CommandApplier
         _ => throw new InvalidOperationException($"unknown command {command.GetType().Name}"),
     };
 
+    /// <summary>
+    /// What a command must meet as it arrives (a request's command, a new scenario document's host or step), beyond what
+    /// the engine refuses: rules added after logs were stored with commands they refuse — host and NAT addresses the
+    /// kernel drops as martian sources (<see cref="IPv4.NotAHostAddress"/>), process names that cannot be one path segment
+    /// (<see cref="SimProcess.NameProblem"/>). Never asked of a stored log, which rebuilds and replays as it was accepted.
+    /// </summary>
+    public static DomainError? ArrivalProblem(SimCommand command) => command switch
+    {
+        AddHostCommand c => AddressProblem(c.Address, "address")
+            ?? (c.Addresses ?? []).Select((a, i) => AddressProblem(a, $"addresses[{i}]")).FirstOrDefault(p => p is not null),
+        AddNatCommand c => AddressProblem(c.Address, "address"),
+        SocketCallCommand c => ProcessProblem(c.Request.Process),
+        KillCommand c => ProcessProblem(c.Process),
+        _ => null,
+    };
+
+    static DomainError? AddressProblem(string text, string field) =>
+        IPv4.TryParse(text, out var address) && address.NotAHostAddress() is { } why ? DomainError.Invalid(why, field) : null;
+
+    static DomainError? ProcessProblem(string? name) => SimProcess.NameProblem(name) is { } why ? DomainError.Invalid(why, "process") : null;
+
     static CommandOutcome AddLink(Simulation sim, AddLinkCommand c)
     {
         var added = sim.AddLink(c.A, c.B, c.Delay, c.Loss);

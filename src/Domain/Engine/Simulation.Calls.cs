@@ -110,7 +110,6 @@ public sealed partial class Simulation
         var host = r.HostRef ?? FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
         if (host.Kind != HostKind.Linux) return DomainError.Invalid($"host '{r.Host}' is scripted: it makes no calls", "host");
-        if (r.HostRef is null && SimProcess.NameProblem(r.Process) is { } badName) return DomainError.Invalid(badName, "process");
         TcpSocket? target = null;
         if (NeedsSocket(r))
         {
@@ -436,7 +435,6 @@ public sealed partial class Simulation
     {
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
-        if (SimProcess.NameProblem(processName) is { } badName) return DomainError.Invalid(badName, "process");
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;

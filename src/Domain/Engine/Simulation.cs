@@ -133,7 +133,7 @@ public sealed partial class Simulation
         for (int i = 0; i < addresses.Length; i++)
         {
             string field = i == 0 ? "address" : $"addresses[{i - 1}]";
-            if (addresses[i].NotAHostAddress() is { } notHost) return DomainError.Invalid(notHost, field);
+            if (addresses[i].IsLoopback || addresses[i] == IPv4.Any) return DomainError.Invalid(addresses[i].NotAHostAddress()!, field);
             if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]) || Array.IndexOf(addresses, addresses[i]) < i)
                 return DomainError.Conflict($"address {addresses[i]} is already used", field);
         }
@@ -151,7 +151,6 @@ public sealed partial class Simulation
     public Result<Nat> AddNat(string name, IPv4 address)
     {
         if (_nats.ContainsKey(name)) return DomainError.Conflict($"NAT '{name}' already exists", "name");
-        if (address.NotAHostAddress() is { } notHost) return DomainError.Invalid(notHost, "address");
         if (_hostsByAddress.ContainsKey(address) || _natsByAddress.ContainsKey(address))
             return DomainError.Conflict($"address {address} is already used", "address");
         var nat = new Nat(name, address);

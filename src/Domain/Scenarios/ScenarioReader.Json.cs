@@ -62,6 +62,15 @@ internal sealed partial class ScenarioReader
     string? String(JsonMember? member) =>
         member is { } m && IsKind(m, JsonValueKind.String, "a string") ? m.Value.GetString() : null;
 
+    /// <summary>A process name: in a new document one a request may give (<see cref="Network.SimProcess.NameProblem"/>).</summary>
+    string? ProcessName(JsonMember? member)
+    {
+        var name = NonEmptyString(member);
+        if (stored || name is null || Network.SimProcess.NameProblem(name) is not { } why) return name;
+        Error(member!.Value.Path, why);
+        return null;
+    }
+
     string? NonEmptyString(JsonMember? member)
     {
         var text = String(member);

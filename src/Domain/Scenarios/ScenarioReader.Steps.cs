@@ -129,7 +129,7 @@ internal sealed partial class ScenarioReader
         ReportUnknown(f, CallFields);
         var call = Enum(f["call"], ScenarioWireNames.Calls);
         var host = LinuxHost(Required(f, "host"));
-        var process = f["process"] is { } p ? NonEmptyString(p) : CallStep.DefaultProcess;
+        var process = f["process"] is { } p ? ProcessName(p) : CallStep.DefaultProcess;
         if (call is not { } c) return null;
 
         var (required, allowed) = CallRules[c];
@@ -444,7 +444,7 @@ internal sealed partial class ScenarioReader
     {
         var f = Object(member, KillFields);
         var host = LinuxHost(Required(f, "host"));
-        var process = f?["process"] is { } p ? NonEmptyString(p) : CallStep.DefaultProcess;
+        var process = f?["process"] is { } p ? ProcessName(p) : CallStep.DefaultProcess;
         var signal = Enum(Required(f, "signal"), ScenarioWireNames.Signals);
         return host is not null && process is not null && signal is { } s ? new KillStep(at, path, host, process, s) : null;
     }

@@ -146,6 +146,12 @@ internal sealed partial class ScenarioReader(bool stored = false)
             Error(path, $"\"{text}\" is not an IPv4 address (dotted quad, no leading zeros)");
             return null;
         }
+        // A new document meets the rules a request does (CommandApplier.ArrivalProblem); a stored one rebuilds as accepted.
+        if (!stored && new Network.IPv4(address).NotAHostAddress() is { } notHost)
+        {
+            Error(path, notHost);
+            return null;
+        }
         if (_addressOwners.TryGetValue(address, out var owner))
         {
             Error(path, $"address {text} is already used at {owner}");

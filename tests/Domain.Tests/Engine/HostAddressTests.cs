@@ -1,3 +1,4 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 
@@ -17,13 +18,37 @@ public sealed class HostAddressTests
     [InlineData("0.0.0.0", "0.0.0.0 is in 0.0.0.0/8: the kernel drops a packet from it as a martian source (ip_route_input_slow())")]
     [InlineData("0.255.1.2", "0.255.1.2 is in 0.0.0.0/8: the kernel drops a packet from it as a martian source (ip_route_input_slow())")]
     [InlineData("127.0.0.5", "127.0.0.5 is not a host address (127.0.0.0/8 is every host's loopback)")]
-    public void AddHost_MartianSourceAddress_RefusedNamingAddress(string address, string message)
+    public void AddHost_MartianSourceAddress_RefusedOnArrivalNamingAddress(string address, string message)
+    {
+        Assert.Equal(DomainError.Invalid(message, "address"), CommandApplier.ArrivalProblem(new AddHostCommand("h", address, HostKind.Linux, [])));
+        Assert.Equal(DomainError.Invalid(message, "addresses[1]"),
+            CommandApplier.ArrivalProblem(new AddHostCommand("h", "10.0.0.1", HostKind.Linux, [], Addresses: ["10.0.0.2", address])));
+        Assert.Equal(DomainError.Invalid(message, "address"), CommandApplier.ArrivalProblem(new AddNatCommand("n", address)));
+    }
+
+    /// <summary>
+    /// The martian rule came after logs were stored: a stored command with such an address is applied as it was accepted
+    /// (a rebuild would otherwise stop at it), and so is a stored scenario document; a new document is refused.
+    /// </summary>
+    [Fact]
+    public void StoredLogWithAMulticastHost_AppliesAsAccepted_NewScenarioRefused()
     {
         var sim = new Simulation(KernelProfile.Linux6, 1);
 
-        var added = sim.AddHost("h", IPv4.Parse(address));
+        Assert.True(CommandApplier.Apply(sim, new AddHostCommand("h", "224.0.0.1", HostKind.Linux, [])).IsOk);
+        Assert.Equal(IPv4.Parse("224.0.0.1"), Assert.Single(sim.Hosts).Address);
+        const string document = """{"name":"m","hosts":{"h":{"address":"224.0.0.1"}},"steps":[],"runUntil":"1s"}""";
+        Assert.Equal("$.hosts.h.address", Assert.Single(SimService.Domain.Scenarios.ScenarioParser.Parse(document).Errors).Path);
+        Assert.NotNull(SimService.Domain.Scenarios.ScenarioParser.ParseStored(document).Document);
+    }
 
-        Assert.Equal(DomainError.Invalid(message, "address"), added.Error);
+    [Fact]
+    public void AddHost_Loopback_RefusedByTheEngineToo()
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+
+        Assert.Equal(DomainError.Invalid("127.0.0.5 is not a host address (127.0.0.0/8 is every host's loopback)", "address"),
+            sim.AddHost("h", IPv4.Parse("127.0.0.5")).Error);
         Assert.Empty(sim.Hosts);
     }
 
@@ -36,6 +61,7 @@ public sealed class HostAddressTests
     {
         var sim = new Simulation(KernelProfile.Linux6, 1);
 
+        Assert.Null(CommandApplier.ArrivalProblem(new AddHostCommand("h", address, HostKind.Linux, [])));
         Assert.Null(sim.AddHost("h", IPv4.Parse(address)).Error);
     }
 }

@@ -64,6 +64,7 @@ public sealed class CommandBatch
     {
         var at = Engine.Now;
         Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
+        if (CommandApplier.ArrivalProblem(command) is { } problem) return new CommandOutcome(problem);
         var outcome = CommandApplier.Apply(Engine, command);
         EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
         if (Engine.JournalFull) return LimitReached(command);
