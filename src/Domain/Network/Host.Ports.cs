@@ -506,7 +506,10 @@ public sealed partial class Host
                 if (port >= high) port -= (int)remaining;
                 if (IsReserved(port)) continue;
                 var p = (ushort)port;
-                if (_bindBuckets.TryGetValue(p, out var bucket))
+                // The bucket is read in place (inet_bind_bucket's fastreuse): a copy would read all of its bytes, a cache
+                // line more when the port's bucket was last touched long ago.
+                ref var bucket = ref _bindBuckets.GetValueRefOrNullRef(p);
+                if (!Unsafe.IsNullRef(ref bucket))
                 {
                     if (!bucket.ByConnect) continue;
                     if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
@@ -25,41 +26,49 @@ public enum TimeWaitVerdict
 /// substate and the state it came from as the halves of a byte, the free list's link in the socket id (a free slot
 /// has no socket), the stamps as 32-bit counts (seconds and milliseconds of virtual time, as the kernel's u32
 /// tw_entry_stamp), and the link of its 4-tuple hash chain (the kernel's tw_node in an ehash bucket).
+/// <para>
+/// Laid out in declaration order, what a lookup, a reuse and a kill read first: the 4-tuple and the chain link (an
+/// ehash walk, __inet_lookup_established() and __inet_check_established()), then the id, state, flags and the fields
+/// tcp_twsk_unique() and a reusing connect() read (tw_entry_stamp, tw_snd_nxt, tw_ts_recent, tw_ts_recent_stamp) —
+/// 40 bytes, as the kernel keeps sock_common (skc_addrpair, skc_portpair, skc_nulls_node, skc_state) at the head of
+/// inet_timewait_sock. An entry is read 20–60 s after it was written, from memory, so the fewer cache lines those paths
+/// touch the better: with the compiler's automatic layout they were spread over all 80 bytes.
+/// </para>
 /// </summary>
-[StructLayout(LayoutKind.Auto)]
+[StructLayout(LayoutKind.Sequential)]
 internal struct TimeWaitEntry
 {
     uint _localAddress, _remoteAddress;
     ushort _localPort, _remotePort;
+    /// <summary>The next slot + 1 in this entry's 4-tuple hash chain, 0 at its end (tw_node).</summary>
+    internal int NextInChain;
     /// <summary>The id of the full socket this one replaced: the connection's identity; while the slot is free, the next free slot.</summary>
     public int SocketId;
-    public uint RcvNxt;
-    public uint SndNxt;
-    /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
-    public uint RcvWnd;
-    public uint TsRecent;
-    public uint TsOffset;
-    /// <summary>tw_last_oow_ack_time.</summary>
-    public OowRateLimit OowAck;
-    /// <summary>tw_ts_recent_stamp (<see cref="KernelSeconds"/>: whole seconds from 1, 0 for none).</summary>
-    int _tsRecentStampSec;
     /// <summary>tw_entry_stamp (ms, a u32 as in the kernel): when the connection entered TIME_WAIT (tcp_tw_reuse_delay).</summary>
     public uint EntryStampMs;
-    /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
-    public SimDuration RecycleTimeout;
-    /// <summary>The arming the pending item belongs to (<see cref="TimeWaitTable.KeyOf"/>): a stale item's differs.</summary>
-    public uint TimerArming;
-    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
-    public SimTime Expires;
-    /// <summary>Jiffies from <see cref="Expires"/> to when the timer wheel runs it (never negative: a timer never fires early).</summary>
-    uint _firesAfterJiffies;
-    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
-    public ushort Window;
+    public uint SndNxt;
+    public uint TsRecent;
+    /// <summary>tw_ts_recent_stamp (<see cref="KernelSeconds"/>: whole seconds from 1, 0 for none).</summary>
+    int _tsRecentStampSec;
     /// <summary>tw_substate (low half) and the state it came from (high half): a TcpState is below 16.</summary>
     byte _states;
     byte _flags;
-    /// <summary>The next slot + 1 in this entry's 4-tuple hash chain, 0 at its end (tw_node).</summary>
-    internal int NextInChain;
+    /// <summary>The window field of its ACKs: tw_rcv_wnd >> rcv_wscale.</summary>
+    public ushort Window;
+    public uint RcvNxt;
+    /// <summary>tw_rcv_wnd: the receive window in bytes (tcp_receive_window at entry).</summary>
+    public uint RcvWnd;
+    public uint TsOffset;
+    /// <summary>tw_last_oow_ack_time.</summary>
+    public OowRateLimit OowAck;
+    /// <summary>The arming the pending item belongs to (<see cref="TimeWaitTable.KeyOf"/>): a stale item's differs.</summary>
+    public uint TimerArming;
+    /// <summary>Jiffies from <see cref="Expires"/> to when the timer wheel runs it (never negative: a timer never fires early).</summary>
+    uint _firesAfterJiffies;
+    /// <summary>tw_timeout: 3.5 × RTO, the TIME-WAIT length under linux-4.4 tcp_tw_recycle.</summary>
+    public SimDuration RecycleTimeout;
+    /// <summary>timer->expires: the tick asked for (what ss and /proc/net/tcp count down to).</summary>
+    public SimTime Expires;
 
     /// <summary>tw_substate: TIME_WAIT, or FIN_WAIT2 for a parked orphan (inet_timewait_sock keeps it in a u8).</summary>
     public TcpState Substate
@@ -184,9 +193,17 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// <summary>Timewait sockets in substate FIN_WAIT2 (parked orphans).</summary>
     public int FinWait2Count { get; private set; }
 
-    public ref TimeWaitEntry this[int slot] => ref _pages[slot >> PageBits][slot & (PageSize - 1)];
+    /// <summary>
+    /// The entry of <paramref name="slot"/>. Every page holds <see cref="PageSize"/> entries, so the index within it is
+    /// always in range and the page's length is not read: a bounds check would read the page's header, a cache line of
+    /// its own for most entries, on top of the entry's (the entries are read long after they were written, from memory).
+    /// </summary>
+    public ref TimeWaitEntry this[int slot] => ref InPage(_pages[slot >> PageBits], slot);
 
-    ref uint PendingArming(int slot) => ref _pendingArmings[slot >> PageBits][slot & (PageSize - 1)];
+    ref uint PendingArming(int slot) => ref InPage(_pendingArmings[slot >> PageBits], slot);
+
+    /// <summary>A slot's element of its page (<see cref="PageSize"/> long), without reading the page's length.</summary>
+    static ref T InPage<T>(T[] page, int slot) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), slot & (PageSize - 1));
 
     public bool TryFind(in FourTuple tuple, out int slot)
     {
