@@ -10,8 +10,13 @@ public sealed partial class Simulation
 {
     readonly IdTable<TcpSocket> _sockets = new();
     readonly Dictionary<int, SocketRecord> _deadSockets = [];
-    /// <summary>Calls a socket may still complete later, by id: O(1) to add and remove; sorted by id (issue order) when listed.</summary>
-    readonly Dictionary<long, PendingCall> _pending = [];
+    /// <summary>
+    /// Calls a socket may still complete later: a dense array, each call knowing its slot (<see cref="PendingCall.PendingSlot"/>),
+    /// so adding and removing one is an array store — no hash per call (a churn makes nine per connection); the last call
+    /// fills a removed one's slot. Sorted by id (issue order) when listed; a lookup by id is a scan (a workload's end, tests).
+    /// </summary>
+    PendingCall?[] _pending = new PendingCall?[16];
+    int _pendingCount;
     /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
     readonly PagedList<CallRecord> _calls = new();
     /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
@@ -44,9 +49,56 @@ public sealed partial class Simulation
     }
 
     /// <summary>Blocked calls that have not returned, oldest first.</summary>
-    public IReadOnlyCollection<PendingCall> PendingCalls => [.. _pending.Values.OrderBy(c => c.Id)];
+    public IReadOnlyCollection<PendingCall> PendingCalls => PendingOf(null);
 
-    public bool IsPending(long callId) => _pending.ContainsKey(callId);
+    /// <summary>The pending calls (of <paramref name="process"/>, or all), oldest first.</summary>
+    List<PendingCall> PendingOf(SimProcess? process)
+    {
+        var calls = new List<PendingCall>();
+        foreach (var call in PendingSpan)
+            if (process is null || call!.Process == process) calls.Add(call!);
+        calls.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        return calls;
+    }
+
+    public bool IsPending(long callId) => FindPending(callId) is not null;
+
+    /// <summary>Whether the call has not returned yet (it is in the pending table).</summary>
+    internal static bool IsPending(PendingCall call) => call.PendingSlot >= 0;
+
+    ReadOnlySpan<PendingCall?> PendingSpan => _pending.AsSpan(0, _pendingCount);
+
+    PendingCall? FindPending(long callId)
+    {
+        foreach (var call in PendingSpan)
+            if (call!.Id == callId) return call;
+        return null;
+    }
+
+    PendingCall Track(PendingCall call)
+    {
+        if (_pendingCount == _pending.Length) Array.Resize(ref _pending, _pendingCount * 2);
+        call.PendingSlot = _pendingCount;
+        _pending[_pendingCount++] = call;
+        return call;
+    }
+
+    /// <summary>Takes a call out of the pending table; false when it was not in it.</summary>
+    bool Untrack(PendingCall call)
+    {
+        int slot = call.PendingSlot;
+        if (slot < 0) return false;
+        call.PendingSlot = -1;
+        int last = --_pendingCount;
+        if (slot != last)
+        {
+            var moved = _pending[last]!;
+            _pending[slot] = moved;
+            moved.PendingSlot = slot;
+        }
+        _pending[last] = null;
+        return true;
+    }
 
     bool KeepsCalls => JournalFloor != JournalLevel.Counters;
 
@@ -171,7 +223,7 @@ public sealed partial class Simulation
     /// </summary>
     internal void RecycleCall(PendingCall call)
     {
-        if (call.Sleep is not null || _pending.ContainsKey(call.Id)) return;
+        if (call.Sleep is not null || IsPending(call)) return;
         call.Waiter = null;
         call.Socket = null!;
         call.NextFree = _freeCalls;
@@ -275,12 +327,6 @@ public sealed partial class Simulation
     /// <summary>bind()'s sin_addr: the request's address, INADDR_ANY when it names none.</summary>
     static IPv4 BindAddress(in CallArgs r) => r.Address is { } a && IPv4.TryParse(a, out var address) ? address : IPv4.Any;
 
-    PendingCall Track(PendingCall call)
-    {
-        _pending.Add(call.Id, call);
-        return call;
-    }
-
     TcpSocket Open(Host host, SimProcess process)
     {
         var sk = host.NewSocket();
@@ -300,7 +346,7 @@ public sealed partial class Simulation
             if (sk is not null && call.Record is { } entry) entry.SocketId = sk.Id;
             return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         }
-        _pending.Remove(call.Id);
+        Untrack(call);
         int socketId = sk?.Id ?? 0;
         RecordReturn(call, socketId, outcome.Value, outcome.Errno, outcome.Detail);
         return new CallHandle(call.Id, socketId, false, outcome.Value, outcome.Errno, outcome.Detail);
@@ -309,7 +355,7 @@ public sealed partial class Simulation
     /// <summary>A blocked call returns (its completion event in virtual time).</summary>
     internal void CompleteCall(PendingCall call, long value, string? errno, TcpSocket? resultSocket = null, string? detail = null)
     {
-        if (!_pending.Remove(call.Id)) return;
+        if (!Untrack(call)) return;
         call.Sleep?.Cancel();
         int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
         RecordReturn(call, socketId, value, errno, detail);
@@ -438,7 +484,7 @@ public sealed partial class Simulation
         var process = host.FindProcess(processName);
         if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
         process.Exiting = true;
-        foreach (var call in _pending.Values.Where(c => c.Process == process).OrderBy(c => c.Id).ToList())
+        foreach (var call in PendingOf(process))
             Interrupt(call, "process killed while blocked in send()");
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
         var lastFputs = new List<TcpSocket>();
@@ -459,7 +505,7 @@ public sealed partial class Simulation
     /// </summary>
     void Interrupt(PendingCall call, string lostReason)
     {
-        _pending.Remove(call.Id);
+        Untrack(call);
         call.Sleep?.Cancel();
         call.Socket?.Interrupt(call);
         DropPoll(call);
@@ -481,7 +527,7 @@ public sealed partial class Simulation
     /// </summary>
     internal void InterruptCall(long callId)
     {
-        if (_pending.TryGetValue(callId, out var call)) Interrupt(call, "workload stopped");
+        if (FindPending(callId) is { } call) Interrupt(call, "workload stopped");
     }
 
     /// <summary>The receiving application read bytes: they count as delivered on the sender's ledger.</summary>

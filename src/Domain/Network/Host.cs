@@ -301,13 +301,18 @@ public sealed partial class Host : IEventTarget
 
     public SimProcess Process(string name)
     {
+        // The same name string as the last call's (a workload passes one string for all its calls): no hash.
+        if (_lastProcess is { } last && ReferenceEquals(last.Name, name)) return last;
         if (!_processes.TryGetValue(name, out var p))
         {
             p = new SimProcess(this, name);
             _processes[name] = p;
         }
-        return p;
+        return _lastProcess = p;
     }
+
+    /// <summary>The process <see cref="Process"/> last answered, while it is the one of its name in the table.</summary>
+    SimProcess? _lastProcess;
 
     public SimProcess? FindProcess(string name) => _processes.GetValueOrDefault(name);
 
@@ -315,6 +320,7 @@ public sealed partial class Host : IEventTarget
     internal void ForgetProcess(SimProcess p)
     {
         if (_processes.TryGetValue(p.Name, out var current) && ReferenceEquals(current, p)) _processes.Remove(p.Name);
+        if (ReferenceEquals(_lastProcess, p)) _lastProcess = null;
     }
 
     /// <summary>A new process under the name of one that exited.</summary>
@@ -322,6 +328,7 @@ public sealed partial class Host : IEventTarget
     {
         var p = new SimProcess(this, name);
         _processes[name] = p;
+        if (_lastProcess?.Name == name) _lastProcess = null;
         return p;
     }
 

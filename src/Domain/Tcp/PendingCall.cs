@@ -67,6 +67,9 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         Record = null;
     }
 
+    /// <summary>Its slot in the simulation's pending table while it has not returned; -1 otherwise.</summary>
+    internal int PendingSlot { get; set; } = -1;
+
 /// <summary>The timer of the call's schedule_timeout() sleep under SO_SNDTIMEO / SO_RCVTIMEO (null: none, or no limit).</summary>
     internal CallSleep? Sleep { get; set; }
     /// <summary>The socket whose file this blocked call holds (see <see cref="TcpSocket.CallRefs"/>); null once it returned.</summary>

@@ -108,7 +108,7 @@ public sealed partial class TcpSocket
     internal void OnSleepTimeout(PendingCall call)
     {
         // A lingering close may be no caller's pending call (the close dup2() or a returning call's fdput() made).
-        if (call.Kind == SocketCallKind.Close ? PendingClose != call : !_sim.IsPending(call.Id)) return;
+        if (call.Kind == SocketCallKind.Close ? PendingClose != call : !Simulation.IsPending(call)) return;
         _sim.TimerFired(Host, Id, call.Sleep!.Kind); // a sleep's timer has one use: its kind
         if (Jiffies.Absolute(_sim.Now) < call.Sleep.ExpiresJiffies)
         {
