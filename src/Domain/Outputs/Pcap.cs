@@ -24,7 +24,6 @@ public static class Pcap
     {
         using var ms = new MemoryStream();
         Span<byte> header = stackalloc byte[24];
-        header.Clear(); // thiszone and sigfigs stay 0 (the assembly skips locals' zeroing)
         BinaryPrimitives.WriteUInt32LittleEndian(header, 0xa1b23c4d);
         BinaryPrimitives.WriteUInt16LittleEndian(header[4..], 2);
         BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 4);
