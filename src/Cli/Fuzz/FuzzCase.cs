@@ -75,8 +75,17 @@ public sealed class FuzzCase
         var hostNames = doc["hosts"]!.AsObject().Select(h => h.Key).ToList();
         foreach (var step in steps.Select(s => s!.AsObject()))
         {
-            if (step.ContainsKey("call")) step["expect"] = Polls(step) ? new JsonObject { ["result"] = 0, ["value"] = "0" } : new JsonObject { ["result"] = 0 };
-            else if (step["expect"] is JsonObject e) e["sockstat"] = Placeholder(hostNames);
+            if (step.ContainsKey("call"))
+            {
+                var placeholder = Polls(step) || Reads(step) ? new JsonObject { ["result"] = 0, ["value"] = "0" } : new JsonObject { ["result"] = 0 };
+                if (Timed(step)) placeholder["returnsAfter"] = "0s";
+                step["expect"] = placeholder;
+            }
+            else if (step["expect"] is JsonObject e)
+            {
+                e["sockstat"] = Placeholder(hostNames);
+                if (e["sockets"] is JsonArray looks) FuzzLooks.Probe(looks);
+            }
         }
         var parsed = ScenarioParser.Parse(Text(doc));
         if (parsed.Document is not { } document) return (null, [.. parsed.Errors.Select(e => $"{e.Path}: {e.Message}")]);
@@ -94,6 +103,8 @@ public sealed class FuzzCase
         if (!result.Errors.IsEmpty) return (null, [.. result.Errors.Select(e => $"{e.Path}: {e.Message} (on the engine)")]);
         var results = result.Checks.Where(c => c.Kind == CheckKinds.CallResult).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
         var values = result.Checks.Where(c => c.Kind == CheckKinds.CallValue).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
+        var blocked = result.Checks.Where(c => c.Kind == CheckKinds.CallReturnsAfter).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
+        var rows = result.Checks.Where(c => c.Kind == CheckKinds.Sockets).ToDictionary(c => c.Path, c => c.Actual, StringComparer.Ordinal);
         for (int i = 0; i < steps.Count; i++)
         {
             var step = steps[i]!.AsObject();
@@ -107,11 +118,18 @@ public sealed class FuzzCase
                         ["result"] = long.TryParse(actual, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : JsonValue.Create(actual),
                     };
                     if (Polls(step) && values.TryGetValue($"{path}.expect.value", out var events) && events.StartsWith('"')) expect["value"] = JsonNode.Parse(events);
+                    if (Reads(step) && values.TryGetValue($"{path}.expect.value", out var read) && FuzzLooks.Value(step, read) is { } value) expect["value"] = value;
+                    if (Timed(step) && blocked.TryGetValue($"{path}.expect.returnsAfter", out var after) && FuzzLooks.ReturnsAfter(after) is { } range)
+                        expect["returnsAfter"] = range;
                     step["expect"] = expect;
                 }
                 else step.Remove("expect");
             }
-            else if (step["expect"] is JsonObject e) e["sockstat"] = sockstats.TryGetValue(path, out var s) ? s : Placeholder(hostNames);
+            else if (step["expect"] is JsonObject e)
+            {
+                e["sockstat"] = sockstats.TryGetValue(path, out var s) ? s : Placeholder(hostNames);
+                if (e["sockets"] is JsonArray looks) e["sockets"] = FuzzLooks.Written(looks, i => rows.GetValueOrDefault($"{path}.expect.sockets[{i}]"));
+            }
         }
         return (Text(doc), []);
     }
@@ -142,6 +160,12 @@ public sealed class FuzzCase
 
     /// <summary>A poll step: its returned events are written in beside its result, so the kernel's revents are compared too.</summary>
     static bool Polls(JsonObject step) => step["call"]?.GetValue<string>() == "poll";
+
+    /// <summary>A getsockopt step: the value it read is written in beside its result (<see cref="FuzzLooks.Value"/>).</summary>
+    static bool Reads(JsonObject step) => step["call"]?.GetValue<string>() == "getsockopt";
+
+    /// <summary>A call drawn with <c>expect.returnsAfter</c> (the observe profile's lingering close): how long it blocked is written in.</summary>
+    static bool Timed(JsonObject step) => step["expect"] is JsonObject e && e.ContainsKey("returnsAfter");
 
     static JsonObject Placeholder(IEnumerable<string> hosts) =>
         new(hosts.Select(h => KeyValuePair.Create<string, JsonNode?>(h, new JsonObject { ["tw"] = 0 })));
