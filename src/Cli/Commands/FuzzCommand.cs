@@ -33,8 +33,8 @@ public static partial class FuzzCommand
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only)
             || cases is < 1 or > int.MaxValue || only < -1 || only > int.MaxValue || (line.Value("case") is not null && only < 0))
             return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "options"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, options)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
@@ -42,6 +42,7 @@ public static partial class FuzzCommand
             "loss" => LossFuzzCase.Draw,
             "limits" => LimitsFuzzCase.Draw,
             "app" => AppFuzzCase.Draw,
+            "options" => OptionsFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         bool onKernel = !line.Has("engine");

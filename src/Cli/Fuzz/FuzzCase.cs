@@ -75,7 +75,8 @@ public sealed class FuzzCase
         var hostNames = doc["hosts"]!.AsObject().Select(h => h.Key).ToList();
         foreach (var step in steps.Select(s => s!.AsObject()))
         {
-            if (step.ContainsKey("call")) step["expect"] = Polls(step) ? new JsonObject { ["result"] = 0, ["value"] = "0" } : new JsonObject { ["result"] = 0 };
+            if (step.ContainsKey("call")) step["expect"] = Polls(step) ? new JsonObject { ["result"] = 0, ["value"] = "0" }
+                : ReadsValue(step) ? new JsonObject { ["result"] = 0, ["value"] = 0 } : new JsonObject { ["result"] = 0 };
             else if (step["expect"] is JsonObject e) e["sockstat"] = Placeholder(hostNames);
         }
         var parsed = ScenarioParser.Parse(Text(doc));
@@ -107,6 +108,7 @@ public sealed class FuzzCase
                         ["result"] = long.TryParse(actual, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : JsonValue.Create(actual),
                     };
                     if (Polls(step) && values.TryGetValue($"{path}.expect.value", out var events) && events.StartsWith('"')) expect["value"] = JsonNode.Parse(events);
+                    if (ReadsValue(step) && values.TryGetValue($"{path}.expect.value", out var value) && ValueNode(value) is { } read) expect["value"] = read;
                     step["expect"] = expect;
                 }
                 else step.Remove("expect");
@@ -138,6 +140,27 @@ public sealed class FuzzCase
         if (end == start) return null;
         doc["runUntil"] = $"{(end - last) / 1_000_000}ms";
         return doc["runUntil"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// A getsockopt of an option whose value is a number or a small object (TCP_MAXSEG, SO_RCVTIMEO, IP_LOCAL_PORT_RANGE …;
+    /// not SO_ERROR, whose result is the value, nor TCP_INFO's times): the value the engine read is written in beside its
+    /// result, so the kernel's is compared too.
+    /// </summary>
+    static bool ReadsValue(JsonObject step) =>
+        step["call"]?.GetValue<string>() == "getsockopt" && step["option"]?.GetValue<string>() is { } option && option is not ("SO_ERROR" or "TCP_INFO");
+
+    /// <summary>A value the engine read, as JSON; null when the call failed ("failed with EINVAL", "no value").</summary>
+    static JsonNode? ValueNode(string value)
+    {
+        try
+        {
+            return JsonNode.Parse(value);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A poll step: its returned events are written in beside its result, so the kernel's revents are compared too.</summary>
