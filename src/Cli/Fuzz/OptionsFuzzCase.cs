@@ -14,7 +14,7 @@ namespace SimService.Cli.Fuzz;
 /// POLLOUT; <c>TCP_QUICKACK</c> 0 or 1 under small writes; <c>TCP_MAXSEG</c> before connect() (and after) with a bulk
 /// exchange; a send blocked on a full window until <c>SO_SNDTIMEO</c>; a recv asleep until <c>SO_RCVTIMEO</c> or the
 /// peer's answer; a connection over loopback (127.0.0.1 or the server's own address, MSS 65483) and a reconnect from its
-/// fixed port onto its TIME-WAIT (<c>tcp_tw_reuse</c> 2's loopback rule); <c>IP_LOCAL_PORT_RANGE</c> inside or across the
+/// fixed port onto its TIME-WAIT, bound or by a one-port <c>IP_LOCAL_PORT_RANGE</c> (<c>tcp_tw_reuse</c> 2's loopback rule); <c>IP_LOCAL_PORT_RANGE</c> inside or across the
 /// host's narrow <c>ip_local_port_range</c>, further non-blocking connects to EADDRNOTAVAIL; a <c>TCP_SYNCNT</c> connect
 /// under a one-way black hole. A pure function of (seed, case number), like <see cref="FuzzCase.Draw"/>; the calls' results,
 /// getsockopt's values and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
@@ -218,7 +218,11 @@ public static class OptionsFuzzCase
                 connection.Queued = at + handshake;
                 queued.Add(connection.Queued);
                 var options = BeforeConnect(connection).ToList();
-                bool bound = loopback && Chance(0.6);
+                // A loopback client on a port of its own, for the reconnect onto its TIME-WAIT: bound to it, or given it as
+                // its one-port IP_LOCAL_PORT_RANGE (connect() takes it, its bind bucket connect()'s: fastreuse −1).
+                int fixedPort = !loopback ? 0 : Below(10) switch { < 3 => 0, < 6 => 1, _ => 2 };
+                bool bound = fixedPort == 1;
+                if (fixedPort == 2) options.Add(FuzzSteps.Option("IP_LOCAL_PORT_RANGE", new JsonObject { ["lo"] = 50_000 + i, ["hi"] = 50_000 + i }));
                 if (options.Count > 0 || bound)
                 {
                     Add(at, NewSocket(client));
@@ -450,7 +454,7 @@ public static class OptionsFuzzCase
                     }
                 case "loopback":
                     {
-                        var (bound, to) = HowConnected(c);
+                        var (bound, ranged, to) = HowConnected(c);
                         Do(0, c, "send", Send(1 + Below(Chance(0.5) ? 3000 : 120_000)));
                         Do(Ms(20, 200), s!, "recv", Recv(null));
                         Do(Gap(), s!, "send", Send(1 + Below(70_000)));
@@ -459,14 +463,22 @@ public static class OptionsFuzzCase
                         Do(Gap(), first, "close", []);
                         Do(Ms(1, 50), second, "recv", Recv(null));
                         Do(Gap(), second, "close", []);
-                        if (!bound) break;
-                        // A new socket on the same fixed port, connecting again while the first one's TIME-WAIT lasts: allowed
-                        // when tcp_tw_reuse lets tcp_twsk_unique() take it (2: only for a loopback address), more than a second
-                        // after its last timestamp.
+                        if (!bound && !ranged) break;
+                        // A new socket connecting again from the same port, the same way, while the first one's TIME-WAIT
+                        // lasts, 1.2–2.5 s after it began. Bound to the port (SO_REUSEADDR), __inet_hash_connect() passes
+                        // tcp_twsk_unique() no twp: any TIME-WAIT with a timestamp is taken, whatever tcp_tw_reuse says. Given
+                        // the port as its IP_LOCAL_PORT_RANGE, the ephemeral search passes twp: tcp_tw_reuse decides (2: only
+                        // for a loopback address), tcp_tw_reuse_delay (1 s) after the TIME-WAIT began. (A range onto a port
+                        // a bind() made would skip it: its bucket's fastreuse is not −1.)
                         var again = new End($"c{connection.Index}r", "server", $"lo{connection.Index}r");
+                        int port = 50_000 + connection.Index;
                         Act(Ms(1200, 2500), () => NewSocket(again));
-                        Do(0, again, "setsockopt", FuzzSteps.Option("SO_REUSEADDR", 1));
-                        Do(0, again, "bind", new JsonObject { ["port"] = 50_000 + connection.Index });
+                        if (bound)
+                        {
+                            Do(0, again, "setsockopt", FuzzSteps.Option("SO_REUSEADDR", 1));
+                            Do(0, again, "bind", new JsonObject { ["port"] = port });
+                        }
+                        else Do(0, again, "setsockopt", FuzzSteps.Option("IP_LOCAL_PORT_RANGE", new JsonObject { ["lo"] = port, ["hi"] = port }));
                         Do(0, again, "fcntl", new JsonObject { ["nonblock"] = true });
                         Do(0, again, "connect", new JsonObject { ["to"] = to });
                         Do(Ms(100, 700), again, "close", []);
@@ -517,11 +529,12 @@ public static class OptionsFuzzCase
             }
         }
 
-        /// <summary>Whether <paramref name="end"/>'s socket was bound to a fixed port before its connect(), and where it connected.</summary>
-        (bool Bound, string To) HowConnected(End end)
+        /// <summary>Whether <paramref name="end"/>'s socket was bound to a fixed port before its connect() or given one as its range, and where it connected.</summary>
+        (bool Bound, bool Ranged, string To) HowConnected(End end)
         {
             var steps = Steps.Select(s => s.Step).Where(s => s["process"]?.GetValue<string>() == end.Process).ToList();
             return (steps.Any(s => s["call"]?.GetValue<string>() == "bind"),
+                steps.Any(s => s["option"]?.GetValue<string>() == "IP_LOCAL_PORT_RANGE"),
                 steps.First(s => s["call"]?.GetValue<string>() == "connect")["to"]!.GetValue<string>());
         }
 
