@@ -57,11 +57,16 @@ const string usage = """
                              SO_LINGER {1,0} and {1,N}, a tiny SO_RCVBUF's zero window, keepalive with
                              TCP_USER_TIMEOUT, SO_REUSEADDR reconnect onto TIME-WAIT, children never accepted;
                              the listener closed or the server or a pool process killed; poll, SO_ERROR)
-      --profile observe  draw teardowns looked at as judged scenarios look (each alias's state, ss timer and time left
+          --profile observe  draw teardowns looked at as judged scenarios look (each alias's state, ss timer and time left
                              at every expect step; getsockopt of every core option, SO_ERROR and TCP_INFO's counts read
                              back; SO_LINGER {1,N} closes under black holes timed by returnsAfter; teardown sysctls drawn
                              together: tcp_max_tw_buckets, tcp_tw_reuse, tcp_rfc1337, tcp_abort_on_overflow, syncookies,
                              somaxconn, retries, keepalive; a pool process killed with all its connections)
+          --profile options  draw socket options and flags in teardown stories instead (MSG_PEEK, SO_RCVLOWAT and
+                             TCP_NOTSENT_LOWAT with poll, TCP_QUICKACK, TCP_MAXSEG, a send asleep until SO_SNDTIMEO, a
+                             recv until SO_RCVTIMEO, loopback connections and a reconnect onto their TIME-WAIT under
+                             tcp_tw_reuse, IP_LOCAL_PORT_RANGE to EADDRNOTAVAIL, a TCP_SYNCNT connect under a black
+                             hole, a TCP_DEFER_ACCEPT listener, SO_REUSEPORT listeners; getsockopt values compared)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -15,7 +15,9 @@ namespace SimService.Cli.Commands;
 /// <c>simservice kernel --diff</c> does, and sorts them: <b>agree</b> (nothing differs), <b>noise</b> (a difference that
 /// a re-run did not show: the runner's late wake-ups), <b>timing</b> (segments' times alone differ in every run, or what
 /// differs changes from run to run), <b>edge</b> (the same difference in all three runs, which the engine shows itself
-/// with the case's links a fraction of a millisecond slower, as the runner's are: <see cref="FuzzEdge"/>), <b>differ</b>
+/// with the case's links a fraction of a millisecond slower, as the runner's are: <see cref="FuzzEdge"/>), <b>tunmem</b> (in
+/// all three runs a receive buffer filled on a host whose kernel charged the TUN device's skbs, and what it took differs:
+/// <see cref="FuzzRun.TunMemory"/>), <b>differ</b>
 /// (the same difference in all three runs: the engine or the runner is wrong). A differing case is printed with its seed, its file and the report, and with <c>--shrink</c> made smaller
 /// (steps and sysctls dropped one by one while the difference stays). <c>--engine</c> only draws the cases, validates
 /// them and runs them on the engine (no root needed).
@@ -33,8 +35,8 @@ public static partial class FuzzCommand
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only)
             || cases is < 1 or > int.MaxValue || only < -1 || only > int.MaxValue || (line.Value("case") is not null && only < 0))
             return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
@@ -43,6 +45,7 @@ public static partial class FuzzCommand
             "limits" => LimitsFuzzCase.Draw,
             "app" => AppFuzzCase.Draw,
             "observe" => ObserveFuzzCase.Draw,
+            "options" => OptionsFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         bool onKernel = !line.Has("engine");
@@ -75,7 +78,7 @@ public static partial class FuzzCommand
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
             ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, {Count("EDGE")} on an edge the runner's latency crosses, "
-                + $"{Count("TUN")} differ only as a TUN device does, {Count("TUNWIN")} differ after its lower window, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
+                + $"{Count("TUN")} differ only as a TUN device does, {Count("TUNWIN")} differ after its lower window, {Count("TUNMEM")} after a receive buffer it filled, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
             : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
         return Count("DIFFER") + Count("ERROR") > 0 ? ExitCodes.Failed : ExitCodes.Ok;
@@ -168,6 +171,14 @@ public static partial class FuzzCommand
             output.WriteLine($"TUNWIN   {fuzz.Name}  ({shape}; after the TUN device's lower window, in all {runs.Count} runs: "
                 + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {shown}");
             return "TUNWIN";
+        }
+        if (runs.Select(r => r.TunMemory(persistent)).ToList() is var full && full.All(e => e is not null))
+        {
+            // A receive buffer filled on a host whose kernel charged the TUN device's skbs, and what it took differs: the
+            // environment's, not the engine's (FuzzRun.TunMemory) — listed with the evidence, not believed.
+            output.WriteLine($"TUNMEM   {fuzz.Name}  ({shape}; a receive buffer the TUN device filled, in all {runs.Count} runs — {full[^1]}: "
+                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {shown}");
+            return "TUNMEM";
         }
         if (FuzzRun.LateOnly(persistent))
         {
@@ -298,8 +309,9 @@ public static partial class FuzzCommand
             return FuzzRun.Failed(string.Join("; ", result.Problems.Select(p => p.ToString()).DefaultIfEmpty("the kernel run gave no outcome")));
         outcomes?.Add((kernel, result));
         ScenarioJsonFormat.Parse(File.ReadAllText(path), out var document);
-        var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document!), kernel, KernelScenarioRunner.Tolerance.Ns);
-        return FuzzRun.Of(report, result, Describer(path));
+        var engine = RunOutcome.OfEngine(document!);
+        var report = OutcomeDiff.Compare(engine, kernel, KernelScenarioRunner.Tolerance.Ns);
+        return FuzzRun.Of(report, result, Describer(path)) with { ZeroWindows = FuzzRun.ZeroWindowsOf(engine, kernel) };
     }
 
     /// <summary>Names a step of the case at <paramref name="path"/> by its path (<see cref="DescribeStep"/>).</summary>
