@@ -13,14 +13,17 @@ public sealed partial class TcpSocket
     /// by the 4-tuple.
     /// </summary>
     /// <remarks>
-    /// The address must be INADDR_ANY or local to the host (inet_addr_valid_or_nonlocal(): 127.0.0.0/8 or one of
-    /// its addresses), else EADDRNOTAVAIL; it becomes inet_rcv_saddr, which the bind hash compares
-    /// (inet_rcv_saddr_equal()), the listener's address and the source of a later connect().
+    /// The address must be INADDR_ANY or of a type inet_addr_valid_or_nonlocal() accepts — RTN_LOCAL (127.0.0.0/8 or
+    /// one of the host's addresses), RTN_MULTICAST or RTN_BROADCAST (<see cref="IsBroadcastOrMulticast"/>) — else
+    /// EADDRNOTAVAIL; it becomes inet_rcv_saddr, which the bind hash compares (inet_rcv_saddr_equal()) and a listener
+    /// listens on. A local address is also inet_saddr, the source of a later connect(); a multicast or broadcast one
+    /// leaves inet_saddr 0 ("Use device"), so connect() takes the route's source (observed on Linux 6.18.44: bound
+    /// to 224.0.0.1, 255.255.255.255 or 127.255.255.255, connect() to 127.0.0.1 succeeds from 127.0.0.1).
     /// </remarks>
     internal CallOutcome Bind(IPv4 address, ushort port)
     {
         if (BoundPort || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
-        if (address != IPv4.Any && !Host.IsLocal(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
+        if (address != IPv4.Any && !Host.IsLocal(address) && !IsBroadcastOrMulticast(address)) return CallOutcome.Fail(Errno.EADDRNOTAVAIL);
         var before = BindAddress;
         BindAddress = address;
         if (port == 0 && BindAddressNoPort) return CallOutcome.Ok();
@@ -485,10 +488,10 @@ public sealed partial class TcpSocket
             case SocketOption.SO_SNDBUF:
                 // sk_setsockopt() SO_SNDBUF: SOCK_SNDBUF_LOCK, sk_sndbuf = max(2 · min(val, wmem_max), SOCK_MIN_SNDBUF),
                 // then sk->sk_write_space(): a writer asleep for space wakes if the new size makes the buffer writeable.
-                SndBufSet = Math.Max(value, TcpConstants.SockMinSndBuf / 2);
+                SndBufSet = BufferOptionValue(value, TcpConstants.SockMinSndBuf);
                 StreamWriteSpace();
                 break;
-            case SocketOption.SO_RCVBUF: RcvBufSet = Math.Max(value, TcpConstants.SockMinRcvBuf / 2); break;
+            case SocketOption.SO_RCVBUF: RcvBufSet = BufferOptionValue(value, TcpConstants.SockMinRcvBuf); break;
             case SocketOption.TCP_NODELAY: SetNoDelay(value != 0); break;
             case SocketOption.TCP_CORK: SetCork(value != 0); break;
             case SocketOption.TCP_QUICKACK: SetQuickAck(value); break;
@@ -501,6 +504,16 @@ public sealed partial class TcpSocket
         }
         return CallOutcome.Ok();
     }
+
+    /// <summary>
+    /// The SO_SNDBUF / SO_RCVBUF value kept, as sk_setsockopt() — net/core/sock.c — reads it: <c>min_t(u32, val,
+    /// sysctl_[wr]mem_max)</c> takes the int as u32 (so -1 is 4294967295, capped at the maximum: sk_sndbuf/sk_rcvbuf
+    /// 2 · [wr]mem_max, not the minimum), then <c>min_t(int, val, INT_MAX / 2)</c> so val · 2 fits an int, and
+    /// <c>max_t(int, val * 2, SOCK_MIN_[SND|RCV]BUF)</c>. The [wr]mem_max cap is applied where the size is read
+    /// (<see cref="SkSndbuf"/>, <see cref="SkRcvbuf"/>); kept here at least half the minimum, never 0 ("not set").
+    /// </summary>
+    static int BufferOptionValue(int value, int minBuffer) =>
+        (int)Math.Max(minBuffer / 2, Math.Min(unchecked((uint)value), int.MaxValue / 2));
 
     /// <summary>
     /// Models sk_setsockopt(SO_LINGER) — net/core/sock.c: l_onoff 0 only clears SOCK_LINGER (sk_lingertime stays, the

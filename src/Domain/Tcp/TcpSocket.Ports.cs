@@ -12,10 +12,22 @@ public sealed partial class TcpSocket
     public IPv4 RcvSaddr => State is TcpState.Close or TcpState.Listen ? BindAddress : Local.Address;
 
     /// <summary>
-    /// The source address of a connect() (tcp_v4_connect() → ip_route_connect()): the bound address if bind()
-    /// gave one, else the route's source for the destination (<see cref="Host.SourceFor"/>).
+    /// The source address of a connect() (tcp_v4_connect() → ip_route_connect()): inet_saddr — the bound address if
+    /// bind() gave a local one — else the route's source for the destination (<see cref="Host.SourceFor"/>).
     /// </summary>
-    IPv4 ConnectSource(IPv4 destination) => BindAddress != IPv4.Any ? BindAddress : Host.SourceFor(destination);
+    IPv4 ConnectSource(IPv4 destination) =>
+        BindAddress != IPv4.Any && !IsBroadcastOrMulticast(BindAddress) ? BindAddress : Host.SourceFor(destination);
+
+    /// <summary>
+    /// inet_addr_type_table() — net/ipv4/fib_frontend.c — is RTN_MULTICAST or RTN_BROADCAST: 224.0.0.0/4
+    /// (ipv4_is_multicast()), 255.255.255.255 (ipv4_is_lbcast()), and lo's broadcast route in the local table,
+    /// 127.255.255.255. __inet_bind() accepts such an address but sets inet_saddr = 0.
+    /// </summary>
+    static bool IsBroadcastOrMulticast(IPv4 address) =>
+        address.IsMulticast || address.IsLimitedBroadcast || address == LoopbackBroadcast;
+
+    /// <summary>The broadcast address of lo's 127.0.0.1/8: RTN_BROADCAST in the local table.</summary>
+    static readonly IPv4 LoopbackBroadcast = new(0x7FFFFFFF);
 
     /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 as IP_LOCAL_PORT_RANGE set it (0: not set).</summary>
     public uint LocalPortRangeOption => _rare?.Options?.LocalPortRange ?? 0;

@@ -323,6 +323,40 @@ public class LoopbackTests
         Assert.False(h.Sim.FindSocket(s.SocketId)!.BoundPort);
     }
 
+    /// <summary>
+    /// __inet_bind(): inet_addr_type_table() is RTN_MULTICAST for 224.0.0.0/4 and RTN_BROADCAST for 255.255.255.255 and
+    /// lo's 127.255.255.255; inet_addr_valid_or_nonlocal() accepts both, and inet_saddr stays 0, so connect() leaves
+    /// from the route's source. Observed on Linux 6.18.44: bind((a, 0)) succeeds for each, connect() to 127.0.0.1:80
+    /// returns 0 and getsockname() is 127.0.0.1 with the bound port; 240.0.0.1 (class E, unicast) is EADDRNOTAVAIL.
+    /// </summary>
+    [Theory]
+    [InlineData("224.0.0.1")]
+    [InlineData("255.255.255.255")]
+    [InlineData("127.255.255.255")]
+    public void Close_BindToMulticastOrBroadcast_AcceptedAndConnectLeavesFromTheRouteSource(string address)
+    {
+        var h = new TwoHostHarness();
+        ListenOn(h, "client", "127.0.0.1");
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        var bind = Bind(h, "client", s.SocketId, address, 5000);
+        var connect = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "127.0.0.1", ToPort = 80 });
+        h.At(Ms(1));
+
+        var sk = h.Sim.FindSocket(s.SocketId)!;
+        Assert.Equal((0L, (string?)null), (bind.Result, bind.Errno));
+        Assert.Equal((0L, "127.0.0.1:5000", TcpState.Established), (h.Returned(connect.CallId)!.Result, sk.Local.ToString(), sk.State));
+    }
+
+    [Fact]
+    public void Close_BindToClassE_Eaddrnotavail()
+    {
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+
+        Assert.Equal(Errno.EADDRNOTAVAIL, Bind(h, "client", s.SocketId, "240.0.0.1", 80).Errno);
+    }
+
     [Fact]
     public void Listen_On127001Only_ASynFromTheServerGetsARstAndLoopbackConnects()
     {

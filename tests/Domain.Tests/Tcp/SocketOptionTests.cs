@@ -45,6 +45,15 @@ public class SocketOptionTests
     [InlineData(KernelProfile.Linux6, SocketOption.SO_RCVBUF, 8_388_608, 8_388_608)]
     [InlineData(KernelProfile.Linux44, SocketOption.SO_SNDBUF, 262_144, 425_984)]
     [InlineData(KernelProfile.Linux44, SocketOption.SO_RCVBUF, 262_144, 425_984)]
+    // min_t(u32, val, [wr]mem_max): a negative int is a huge u32, so the maximum (observed on Linux 6.18.44: -1 reads
+    // 8388608 for both); 0 and 1 the minimum; INT_MAX the maximum (min_t(int, val, INT_MAX / 2) keeps val · 2 an int).
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_SNDBUF, -1, 8_388_608)]
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_RCVBUF, -1, 8_388_608)]
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_RCVBUF, int.MinValue, 8_388_608)]
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_SNDBUF, int.MaxValue, 8_388_608)]
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_SNDBUF, 0, 4_608)]
+    [InlineData(KernelProfile.Linux6, SocketOption.SO_RCVBUF, 1, 2_304)]
+    [InlineData(KernelProfile.Linux44, SocketOption.SO_SNDBUF, -1, 425_984)]
     public void Close_SetBuffer_DoubledAndClampedToTheMax(KernelProfile profile, SocketOption option, int set, long get)
     {
         var (h, s) = NewSocket(profile);
