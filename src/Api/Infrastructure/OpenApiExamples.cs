@@ -51,8 +51,28 @@ public sealed class IfMatchOperationFilter : IOperationFilter
             Name = "If-Match",
             In = ParameterLocation.Header,
             Required = false,
-            Description = "The simulation version (ETag) the command was written against, e.g. \"7\". When it is not the " +
-                "current version the request fails with 412 and nothing is applied.",
+            Description = "The simulation version (ETag) the request was written against, e.g. \"7\" (a weak W/\"7\" never matches: " +
+                "strong comparison, RFC 9110 §13.1.1). When it is not the current version the request fails with 412 and nothing " +
+                "is applied.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+        });
+    }
+}
+
+/// <summary>Documents the optional If-None-Match header on every read that honours it.</summary>
+public sealed class IfNoneMatchOperationFilter : IOperationFilter
+{
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        if (!context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<HonoursIfNoneMatch>().Any()) return;
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "If-None-Match",
+            In = ParameterLocation.Header,
+            Required = false,
+            Description = "ETags the client holds, e.g. \"7\" (W/\"7\" and * too): when one is the current version the answer is 304 " +
+                "Not Modified with the ETag and no body.",
             Schema = new OpenApiSchema { Type = JsonSchemaType.String },
         });
     }
@@ -60,3 +80,6 @@ public sealed class IfMatchOperationFilter : IOperationFilter
 
 /// <summary>Endpoint metadata: the endpoint is a command that honours If-Match.</summary>
 public sealed class HonoursIfMatch;
+
+/// <summary>Endpoint metadata: the endpoint is a read that answers 304 to an If-None-Match naming its current ETag.</summary>
+public sealed class HonoursIfNoneMatch;

@@ -13,19 +13,35 @@ public static class Versioning
     /// The versions If-Match allows: null without the header or with <c>*</c> (any current version), else the
     /// entity-tags it lists — RFC 9110 §13.1.1: the condition holds when any one of them matches. A member that is not
     /// one of our ETags matches no version, so a header of only such members fails with 412 as RFC 9110 says.
-    /// A version may be sent as the ETag is written (<c>"7"</c>, or weak <c>W/"7"</c>) or bare (<c>7</c>):
-    /// RFC 9110 wants the quotes, but many clients and shells drop them.
+    /// A version may be sent as the ETag is written (<c>"7"</c>) or bare (<c>7</c>): RFC 9110 wants the quotes, but many
+    /// clients and shells drop them. If-Match compares strongly (§13.1.1, §8.8.3.2): a weak tag (<c>W/"7"</c>) never
+    /// matches, so a header of only weak tags is a 412.
     /// </summary>
     public static IfMatch? ExpectedVersion(HttpRequest request)
     {
-        var members = request.Headers.IfMatch.SelectMany(v => (v ?? "").Split(',')).Select(m => m.Trim()).Where(m => m.Length > 0).ToList();
+        var members = Members(request.Headers.IfMatch);
         if (members.Count == 0 || members.Contains("*")) return null;
-        return new IfMatch([.. members.Select(ParseVersion).OfType<long>()]);
+        return new IfMatch([.. members.Where(m => !IsWeak(m)).Select(ParseVersion).OfType<long>()]);
     }
+
+    /// <summary>
+    /// RFC 9110 §13.1.2: If-None-Match on a GET or HEAD holds (the representation is sent) unless one of its entity-tags
+    /// matches the current one by weak comparison (<c>W/"7"</c> matches <c>"7"</c>), or it is <c>*</c> and the resource
+    /// exists; when it does not hold the answer is 304 Not Modified. Without the header it holds.
+    /// </summary>
+    public static bool NoneMatch(HttpRequest request, long version)
+    {
+        var members = Members(request.Headers.IfNoneMatch);
+        return !members.Contains("*") && !members.Select(m => ParseVersion(IsWeak(m) ? m[2..] : m)).Contains(version);
+    }
+
+    private static List<string> Members(Microsoft.Extensions.Primitives.StringValues header) =>
+        [.. header.SelectMany(v => (v ?? "").Split(',')).Select(m => m.Trim()).Where(m => m.Length > 0)];
+
+    private static bool IsWeak(string member) => member.StartsWith("W/", StringComparison.Ordinal);
 
     private static long? ParseVersion(string member)
     {
-        if (member.StartsWith("W/", StringComparison.Ordinal)) member = member[2..];
         if (member.Length >= 2 && member[0] == '"' && member[^1] == '"') member = member[1..^1];
         return member.Length > 0 && member.All(char.IsAsciiDigit) && long.TryParse(member, out var version) ? version : null;
     }

@@ -28,6 +28,9 @@ public sealed partial class Simulation
     /// <summary>The final record of a destroyed socket (kept while the journal level is above counters).</summary>
     public SocketRecord? FindDeadSocket(int id) => _deadSockets.GetValueOrDefault(id);
 
+    /// <summary>Whether a socket with this id was ever allocated (ids rise from 1 and are never reused), alive, dead or forgotten.</summary>
+    public bool SocketWasAllocated(int id) => id >= 1 && id < _nextSocketId;
+
     /// <summary>Full sockets allocated now, across hosts; and the dead ones whose records are kept.</summary>
     public int LiveSocketCount => _sockets.Count;
     public int DeadSocketCount => _deadSockets.Count;

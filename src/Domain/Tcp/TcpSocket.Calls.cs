@@ -38,6 +38,17 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
+    /// Models __sys_listen_socket() — net/socket.c: <c>if ((unsigned int)backlog > somaxconn) backlog = somaxconn;</c> — any int
+    /// is taken, and a negative one (compared unsigned) becomes somaxconn as a too big one does; inet_listen() stores the
+    /// result as sk_max_ack_backlog. Math.Min kept a negative backlog, and the accept queue was then always full.
+    /// </summary>
+    int CappedBacklog(int backlog)
+    {
+        int somaxconn = Host.Sysctls.Somaxconn;
+        return (uint)backlog > (uint)somaxconn ? somaxconn : backlog;
+    }
+
+    /// <summary>
     /// Models inet_listen() / inet_csk_listen_start(): autobinds if needed; then the socket is put in
     /// TCP_LISTEN and inet_csk_get_port() re-checks the whole port (<see cref="Host.ListenPortFree"/>);
     /// on a conflict the state goes back to TCP_CLOSE with the port still bound, and listen() fails
@@ -48,7 +59,7 @@ public sealed partial class TcpSocket
         // inet_listen(): "if (sock->state != SS_UNCONNECTED ...) goto out" (EINVAL) — a connected socket, even reset.
         if (State == TcpState.Listen && _sockState == SocketState.Unconnected)
         {
-            ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+            ListenState.Backlog = CappedBacklog(backlog);
             return CallOutcome.Ok();
         }
         if (_sockState != SocketState.Unconnected || State != TcpState.Close) return CallOutcome.Fail(Errno.EINVAL);
@@ -58,7 +69,7 @@ public sealed partial class TcpSocket
             if (err is not null) return CallOutcome.Fail(err);
         }
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
-        ListenState.Backlog = Math.Min(backlog, Host.Sysctls.Somaxconn);
+        ListenState.Backlog = CappedBacklog(backlog);
         RcvShutdown = SendShutdown = false;
         Local = new Endpoint(BindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");

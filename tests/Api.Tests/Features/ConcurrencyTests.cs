@@ -43,6 +43,73 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         Assert.Equal(HttpStatusCode.PreconditionFailed, (await sim.PostAsync("advance", new { byNs = 1_000 }, ifMatch: "not-a-version")).StatusCode);
     }
 
+    /// <summary>RFC 9110 §13.1.1: a DELETE with an If-Match that names another version (or only a weak tag) is a 412 and deletes nothing.</summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Delete_IfMatchStaleOrWeak_412KeepsIt_CurrentDeletes(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider));
+
+        using var stale = await sim.Client.SendAsync(Delete(sim, "\"1\""));
+        using var weak = await sim.Client.SendAsync(Delete(sim, "W/\"3\""));
+
+        foreach (var refused in new[] { stale, weak })
+        {
+            var problem = await refused.ReadProblemAsync(HttpStatusCode.PreconditionFailed);
+            Assert.Equal(ProblemTypes.VersionMismatch, problem.GetProperty("type").GetString());
+            Assert.Equal(3, problem.GetProperty("currentVersion").GetInt64());
+            Assert.Equal(["If-Match"], problem.ErrorFields());
+        }
+        Assert.Equal(3, await sim.VersionAsync());
+        using var current = await sim.Client.SendAsync(Delete(sim, "\"1\", \"3\""));
+        Assert.Equal(HttpStatusCode.NoContent, current.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync(sim.Base)).StatusCode);
+        using var gone = await sim.Client.SendAsync(Delete(sim, "\"3\""));
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
+    public async Task Delete_IfMatchStar_Deletes()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        using var response = await sim.Client.SendAsync(Delete(sim, "*"));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    private static HttpRequestMessage Delete(SimulationDriver sim, string ifMatch)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Delete, sim.Base);
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        return request;
+    }
+
+    /// <summary>
+    /// RFC 9110 §13.1.2: GET (and HEAD) of a simulation with an If-None-Match naming its ETag — weak comparison, so W/"3"
+    /// too — or * is 304 Not Modified with the ETag and no body; another version gets the 200 with the body.
+    /// </summary>
+    [Theory]
+    [InlineData("GET", "\"3\"", HttpStatusCode.NotModified)]
+    [InlineData("GET", "W/\"3\"", HttpStatusCode.NotModified)]
+    [InlineData("GET", "\"1\", \"3\"", HttpStatusCode.NotModified)]
+    [InlineData("GET", "*", HttpStatusCode.NotModified)]
+    [InlineData("GET", "\"2\"", HttpStatusCode.OK)]
+    [InlineData("HEAD", "W/\"3\"", HttpStatusCode.NotModified)]
+    [InlineData("HEAD", "\"2\"", HttpStatusCode.OK)]
+    public async Task GetSimulation_IfNoneMatch_304WithETagWhenItNamesTheVersion(string method, string ifNoneMatch, HttpStatusCode expected)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var request = new HttpRequestMessage(new HttpMethod(method), sim.Base);
+        request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+
+        using var response = await sim.Client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("\"3\"", response.Headers.ETag?.Tag);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(expected == HttpStatusCode.OK && method == "GET", body.Length > 0);
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task ParallelCommands_OneProcess_AreSerializedIntoAGapFreeLog(DatabaseProvider provider)
     {

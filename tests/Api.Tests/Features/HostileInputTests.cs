@@ -147,6 +147,29 @@ public sealed class HostileInputTests(ApiHosts hosts)
         Assert.Equal(version + 2, await sim.VersionAsync());
     }
 
+    /// <summary>
+    /// Only application/json (no charset, or charset=utf-8) is taken as a JSON body: another charset (it was decoded as
+    /// latin1) or another +json type the API does not declare (application/merge-patch+json was read as JSON) is a 415
+    /// naming Content-Type, and nothing is created (tester session 24).
+    /// </summary>
+    [Theory]
+    [InlineData("application/json; charset=latin1", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("application/merge-patch+json", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("application/problem+json", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("application/json; charset=UTF-8", HttpStatusCode.Created)]
+    [InlineData("application/json", HttpStatusCode.Created)]
+    public async Task CreateSimulation_JsonContentTypeOtherThanUtf8ApplicationJson_415NamingContentType(string contentType, HttpStatusCode expected)
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var content = new ByteArrayContent("{\"name\":\"ct\"}"u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await client.PostAsync(SimServiceApi.Simulations, content);
+
+        if (expected == HttpStatusCode.Created) Assert.Equal(expected, response.StatusCode);
+        else Assert.Equal(["Content-Type"], (await response.ReadProblemAsync(expected)).ErrorFields());
+    }
+
     /// <summary>A gzip body was read as JSON ("malformed at byte 0"); a content coding is a 415 naming Content-Encoding, and nothing is applied.</summary>
     [Fact]
     public async Task ContentEncoding_Gzip_415NamingTheHeader()

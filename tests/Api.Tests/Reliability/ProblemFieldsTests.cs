@@ -125,6 +125,27 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         await NamesAsync(await sim.PostAsync("advance", new { byNs = 1_000_000_000 }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "eventBudget");
     }
 
+    /// <summary>
+    /// A workload that journals past the request's journal cap is told what makes it fit: its count (with the number) or a
+    /// coarser level — not an advance's "smaller event budget, smaller steps" (tester session 24).
+    /// </summary>
+    [Theory]
+    [InlineData("Full", "lower count or set a coarser level: \"States\" (state changes only) or \"Counters\" (no journal events)")]
+    [InlineData("States", "lower count or set level \"Counters\" (no journal events)")]
+    public async Task JournalLimitHit_Workload_AdvisesItsCountAndLevel(string level, string advice)
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "20" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal advice");
+
+        var problem = await NamesAsync(await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 100, count = 5000, level }),
+            HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "count");
+
+        Assert.Equal($"The request would add more than 20 journal events; nothing was applied. The workload's 5000 connections at level \"{level}\" "
+            + $"journal more than that: {advice}.", problem.GetProperty("detail").GetString());
+        Assert.Equal(3, await sim.VersionAsync());
+    }
+
     [Fact]
     public async Task WallTimeLimitHit_422_NamesTheEndpointsWorkField()
     {

@@ -76,6 +76,29 @@ public class SocketCallValueTests
         Assert.Contains("\"min_rtt\":0,", info, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// __sys_listen_socket() — net/socket.c: <c>if ((unsigned int)backlog > somaxconn) backlog = somaxconn;</c>. A negative
+    /// backlog (compared unsigned) and one above somaxconn (4096) both become 4096 (the listener's tcpi_sacked), and the
+    /// connections are queued; the engine kept -1, so its accept queue was always full and every SYN was dropped.
+    /// </summary>
+    [Theory]
+    [InlineData(-1, 4096)]
+    [InlineData(int.MinValue, 4096)]
+    [InlineData(5000, 4096)]
+    [InlineData(0, 0)]
+    public void Listen_NegativeOrAboveSomaxconn_BacklogIsSomaxconnAndConnectionsQueue(int backlog, int expected)
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = backlog });
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(Ms(100));
+
+        var info = GetOption(h, h.Sim.FindSocket(l.SocketId)!, SocketOption.TCP_INFO).Value!;
+
+        Assert.Contains($"\"unacked\":1,\"sacked\":{expected},", info, StringComparison.Ordinal);
+    }
+
     /// <summary>linux-4.4's struct tcp_info ends at tcpi_segs_in: no notsent_bytes, min_rtt, data_segs_*, delivered, snd_wnd.</summary>
     [Fact]
     public void Established_Linux44_GetsockoptTcpInfoHasOnly44sFields()

@@ -164,7 +164,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         else Required(c.SocketId, prefix + "socketId");
         if (c.Process is { Length: 0 or > 64 }) Error(prefix + "process", "A process name has 1 to 64 characters.");
         if (c.Port is < 0 or > 65535) Error(prefix + "port", "A port is between 0 and 65535.");
-        if (c.Backlog is < 0 or > 65535) Error(prefix + "backlog", "The backlog is between 0 and 65535.");
+        // backlog: any int, as __sys_listen_socket() takes it (a negative or too big one is somaxconn).
         if (c.Bind?.Port is < 0 or > 65535) Error(prefix + "bind.port", "A port is between 0 and 65535.");
         if (c.Fd is < 0 or >= Domain.Engine.Simulation.NrOpen) Error(prefix + "fd", $"fd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
         switch (kind)

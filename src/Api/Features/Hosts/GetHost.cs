@@ -41,4 +41,19 @@ public static class HostLookup
         names.FirstOrDefault(name => engine.FindHost(name) is null) is { } unknown
             ? new ResourceNotFound(simulationId, "host", $"There is no host '{unknown}' in the simulation.")
             : null;
+
+    /// <summary>
+    /// The rule of every socket filter (the diagram's <c>socket</c>, the journal's <c>socketId</c>), as for hosts: a negative
+    /// id is a 400 and an id the simulation never allocated a 404, each naming <paramref name="field"/>, not an empty result.
+    /// Null when all were allocated (a closed socket's id stays known: its past is in the journal).
+    /// </summary>
+    public static Failure? UnknownSocket(Simulation engine, Guid simulationId, IEnumerable<int> ids, string field)
+    {
+        var list = ids.ToList();
+        if (list.FirstOrDefault(id => id < 0) is var negative && negative < 0)
+            return new RequestInvalid(field, $"{field} is a socket id, 1 or more; {negative} is not.", simulationId);
+        return list.FirstOrDefault(id => !engine.SocketWasAllocated(id), -1) is var unknown && unknown >= 0
+            ? new ResourceNotFound(simulationId, field, $"There is no socket {unknown} in the simulation.")
+            : null;
+    }
 }

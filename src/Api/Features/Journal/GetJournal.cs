@@ -55,11 +55,12 @@ public sealed class GetJournalHandler(SimDbContext db, LiveSimulations simulatio
 
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);
         if (run is null) return new SimulationNotFound(query.SimulationId);
-        if (f.Hosts.Count > 0)
+        if (f.Hosts.Count > 0 || f.SocketIds.Count > 0)
         {
-            // The hosts are the live engine's (HostLookup's rule, as for the capture and the diagram); the journal itself is the database's.
+            // The hosts and sockets are the live engine's (HostLookup's rules, as for the capture and the diagram); the journal itself is the database's.
             var hosts = await simulations.ReadAsync(query.SimulationId, (engine, _) =>
-                HostLookup.Unknown(engine, query.SimulationId, f.Hosts) is { } unknown ? unknown : (Outcome<bool>)true, cancellationToken);
+                ((Failure?)HostLookup.Unknown(engine, query.SimulationId, f.Hosts) ?? HostLookup.UnknownSocket(engine, query.SimulationId, f.SocketIds, "socketId"))
+                    is { } unknown ? unknown : (Outcome<bool>)true, cancellationToken);
             if (!hosts.TryGet(out _, out var failure)) return failure;
         }
 

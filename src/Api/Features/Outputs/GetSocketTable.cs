@@ -10,7 +10,7 @@ namespace SimService.Api.Features.Outputs;
 
 public sealed record HostSocketTable(string Host, IReadOnlyList<SocketRowView> Items);
 
-/// <param name="AtNs">The virtual time of the table (a time past the simulation's clock is answered with the present).</param>
+/// <param name="AtNs">The virtual time of the table, at most the simulation's clock (a later one is a 400 naming atNs).</param>
 public sealed record SocketTable(long AtNs, IReadOnlyList<HostSocketTable> Hosts, long Version) : IVersioned;
 
 /// <summary>Every host's `ss -tan` rows at a virtual time: the present from the live engine, the past by replaying to that time.</summary>
@@ -21,8 +21,15 @@ public sealed class GetSocketTableHandler(LiveSimulations simulations, History h
     public async ValueTask<Outcome<SocketTable>> Handle(GetSocketTable query, CancellationToken cancellationToken)
     {
         if (query.AtNs is < 0) return new RequestInvalid("atNs", "atNs is a virtual time: zero or positive.", query.SimulationId);
-        var present = await simulations.ReadAsync(query.SimulationId, (engine, run) =>
-            query.AtNs is { } at && at < engine.Now.Ns ? (Outcome<SocketTable?>)(SocketTable?)null : Table(engine, engine.Now, run.Version), cancellationToken);
+        // A time past the clock is a 400 naming atNs: the table of a future the simulation has not run was answered with
+        // the present, silently.
+        var present = await simulations.ReadAsync<SocketTable?>(query.SimulationId, (engine, run) => query.AtNs switch
+        {
+            { } at when at > engine.Now.Ns => new RequestInvalid("atNs",
+                $"atNs {new SimTime(at)} is after the simulation's current time {engine.Now} ({engine.Now.Ns} ns); advance the clock first.", query.SimulationId),
+            { } at when at < engine.Now.Ns => (SocketTable?)null,
+            _ => Table(engine, engine.Now, run.Version),
+        }, cancellationToken);
         if (!present.TryGet(out var table, out var failure)) return failure;
         if (table is not null) return table;
 

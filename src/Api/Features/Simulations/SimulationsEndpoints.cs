@@ -23,10 +23,15 @@ public static class SimulationsEndpoints
             .WithSummary("List simulations, oldest first, a page at a time (limit, default 100; after: the previous page's next)")
             .WithExamples(response: $$"""{"items":[{{SimulationExample}}],"next":null}""");
         group.MapGet("/{id:guid}", GetSimulation).WithName(nameof(GetSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithMetadata(new HonoursIfNoneMatch()).Produces(StatusCodes.Status304NotModified)
             .WithSummary("Read a simulation; its version (ETag) is the number of commands in its log")
+            .WithDescription("With `If-None-Match` naming the current version (`\"7\"`, `W/\"7\"` or `*`) the answer is 304 Not Modified " +
+                "with the ETag and no body (RFC 9110 §13.1.2).")
             .WithExamples(response: SimulationExample);
         group.MapDelete("/{id:guid}", DeleteSimulation).WithName(nameof(DeleteSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Delete a simulation with its command log and journal");
+            .WithMetadata(new HonoursIfMatch()).ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .WithSummary("Delete a simulation with its command log and journal")
+            .WithDescription("With `If-Match` it is deleted only while at that version: otherwise 412 and nothing is deleted.");
         group.MapPost("/{id:guid}/replay", ReplaySimulation).WithName(nameof(ReplaySimulation)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Re-run the command log on a fresh engine and compare the journals")
             .WithExamples(response: """{"identical":true,"commands":14,"storedEvents":57,"replayedEvents":57,"firstDifference":null,"refusedCommandSeq":null,"nowNs":60301000000,"version":14}""")
@@ -57,13 +62,20 @@ public static class SimulationsEndpoints
         Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>
         TypedResults.Ok(await sender.Send(new ListSimulations(after, limit), cancellationToken));
 
-    private static async Task<Results<Ok<SimulationResponse>, ProblemHttpResult>> GetSimulation(
+    // RFC 9110 §13.1.2: an If-None-Match that names the current version (weakly) or is * is a 304 with the ETag, no body.
+    private static async Task<Results<Ok<SimulationResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetSimulation(
         Guid id, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
-        (await sender.Send(new GetSimulation(id), cancellationToken)).ToOk(response);
+        (await sender.Send(new GetSimulation(id), cancellationToken)).Match<Results<Ok<SimulationResponse>, StatusCodeHttpResult, ProblemHttpResult>>(
+            simulation =>
+            {
+                Versioning.SetETag(response, simulation.Version);
+                return Versioning.NoneMatch(response.HttpContext.Request, simulation.Version)
+                    ? TypedResults.Ok(simulation) : TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            }, failure => ErrorMapping.ToProblem(failure));
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteSimulation(
-        Guid id, ISender sender, CancellationToken cancellationToken) =>
-        (await sender.Send(new DeleteSimulation(id), cancellationToken))
+        Guid id, ISender sender, HttpRequest http, CancellationToken cancellationToken) =>
+        (await sender.Send(new DeleteSimulation(id, Versioning.ExpectedVersion(http)), cancellationToken))
             .Match<Results<NoContent, ProblemHttpResult>>(
                 _ => TypedResults.NoContent(), failure => ErrorMapping.ToProblem(failure));
 

@@ -34,8 +34,7 @@ public sealed record ListenOnPortRequest : CallRequest
     [Required, Range(0, 65535)]
     public int? Port { get; init; }
 
-    /// <summary>listen()'s backlog; default 128.</summary>
-    [Range(0, 65535)]
+    /// <summary>listen()'s backlog; default 128. Any int, as Linux takes it: one above net.core.somaxconn, or negative, is somaxconn.</summary>
     public int? Backlog { get; init; }
 
     /// <summary>Set SO_REUSEADDR before bind (default false).</summary>
@@ -81,7 +80,7 @@ public sealed record BindRequest : CallRequest
 
 public sealed record ListenRequest : CallRequest
 {
-    [Range(0, 65535)]
+    /// <summary>listen()'s backlog; default 128. Any int, as Linux takes it: one above net.core.somaxconn, or negative, is somaxconn.</summary>
     public int? Backlog { get; init; }
 }
 

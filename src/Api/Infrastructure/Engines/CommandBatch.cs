@@ -1,5 +1,7 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Workloads;
 using SimService.Domain.Time;
 using SimService.Persistence.Entities;
 using SimService.Persistence.Serialization;
@@ -72,14 +74,39 @@ public sealed class CommandBatch
         return outcome;
     }
 
-    /// <summary>The refusal of a command that filled the journal: an advance's or workload's event budget is at fault, else the command.</summary>
+    /// <summary>
+    /// What would make the request that filled the journal fit, said for the command that filled it (set with
+    /// <see cref="JournalLimitReached"/>): an advance's budget or steps, a workload's count or journal level, else fewer commands.
+    /// </summary>
+    public string LimitAdvice { get; private set; } = "";
+
+    /// <summary>
+    /// The refusal of a command that filled the journal: an advance's event budget is at fault, a workload's count (its
+    /// connections at its journal level), else the command.
+    /// </summary>
     private CommandOutcome LimitReached(SimCommand command)
     {
         JournalLimitReached = true;
-        var budgeted = command is AdvanceCommand or WorkloadCommand;
+        (string? field, LimitAdvice) = command switch
+        {
+            AdvanceCommand => ("eventBudget", "Use a smaller event budget (eventBudget), or advance in smaller steps."),
+            WorkloadCommand workload => ("count", WorkloadAdvice(workload.Spec)),
+            _ => ((string?)null, "Send fewer commands per request, or advance in smaller steps."),
+        };
         return new CommandOutcome(new DomainError("limit",
-            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied"
-            + (budgeted ? ": use a smaller event budget or advance in smaller steps" : ""), budgeted ? "eventBudget" : null));
+            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied. {LimitAdvice}", field));
+    }
+
+    /// <summary>A workload journals per connection at its level: fewer connections, or a coarser level, make it fit.</summary>
+    private static string WorkloadAdvice(WorkloadSpec spec)
+    {
+        var coarser = spec.Level switch
+        {
+            JournalLevel.Full => " or set a coarser level: \"States\" (state changes only) or \"Counters\" (no journal events)",
+            JournalLevel.States => " or set level \"Counters\" (no journal events)",
+            _ => "",
+        };
+        return $"The workload's {spec.Connections} connections at level \"{spec.Level}\" journal more than that: lower count{coarser}.";
     }
 
     private void Record(SimCommand command, SimTime at)

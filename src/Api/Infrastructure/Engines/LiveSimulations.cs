@@ -99,7 +99,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     // The handler's refusal names the field as the request spells it (an advance's eventBudget, commands[3]).
                     outcome.TryGet(out _, out var refusal);
                     return new WorkLimitExceeded(simulationId, (refusal as CommandRefused)?.Field,
-                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. Use a smaller event budget, advance in smaller steps or send fewer commands.");
+                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. {batch.LimitAdvice}");
                 }
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)

@@ -61,6 +61,13 @@ public static class WebHygiene
                 detail: "Requests that change state take application/json (or no body); an HTML form's content types are refused.").ExecuteAsync(context)
             : IsEncoded(context.Request)
             ? UnsupportedCoding(context)
+            : UndeclaredJsonType(context.Request) is { } refused
+            ? TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                type: ProblemTypes.UnsupportedMediaType,
+                title: "Unsupported media type.",
+                detail: $"Content-Type {refused} is not taken: request bodies are application/json in UTF-8 (RFC 8259 §8.1), "
+                    + "with no charset or charset=utf-8.").ExecuteAsync(context)
             : next(context));
         return app;
     }
@@ -101,6 +108,26 @@ public static class WebHygiene
             detail: detail,
             extensions: new Dictionary<string, object?> { [ProblemFields.Member] = ProblemFields.Errors(Microsoft.Net.Http.Headers.HeaderNames.ContentEncoding, detail) })
             .ExecuteAsync(context);
+    }
+
+    /// <summary>
+    /// A JSON content type the endpoint does not declare: another <c>+json</c> type (<c>application/merge-patch+json</c>:
+    /// the framework read it as JSON) or a charset other than UTF-8 (<c>charset=latin1</c>: it was decoded as such). Null
+    /// when the body is application/json (no charset, or utf-8), not JSON at all (the framework's own 415), or declared.
+    /// </summary>
+    private static string? UndeclaredJsonType(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
+            || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)) return null;
+        var media = type.MediaType.Value ?? "";
+        bool json = media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        if (!json && !media.EndsWith("+json", StringComparison.OrdinalIgnoreCase)) return null;
+        var charset = type.Charset.Value?.Trim('"');
+        bool utf8 = charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
+        if (json && utf8) return null;
+        bool declared = request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes
+            .Contains(media, StringComparer.OrdinalIgnoreCase) == true;
+        return declared && utf8 ? null : request.ContentType;
     }
 
     /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
