@@ -85,7 +85,7 @@ public static class CommandApplier
         ChangeLinkCommand c => ChangeLink(sim, c),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
         SocketCallCommand c => Call(sim, c),
-        KillCommand c => Kill(sim, c),
+        KillCommand c => FromResult(sim.Kill(c.Host, c.Process, c.Signal)),
         InjectCommand c => Inject(sim, c),
         AdvanceCommand c => Advance(sim, c),
         OpenConnectionCommand c => OpenConnection(sim, c),
@@ -158,35 +158,8 @@ public static class CommandApplier
     static CommandOutcome Call(Simulation sim, SocketCallCommand c)
     {
         var r = sim.Call(c.Request);
-        if (!r.IsOk) return new CommandOutcome(r.Error);
-        RunSameInstant(sim);
-        return new CommandOutcome(null, r.Value);
+        return r.IsOk ? new CommandOutcome(null, r.Value) : new CommandOutcome(r.Error);
     }
-
-    static CommandOutcome Kill(Simulation sim, KillCommand c)
-    {
-        var error = sim.Kill(c.Host, c.Process, c.Signal);
-        if (error is null) RunSameInstant(sim);
-        return FromResult(error);
-    }
-
-    /// <summary>
-    /// Models the softirq a system call runs before it returns: a segment the call sends through lo goes
-    /// loopback_xmit() → __netif_rx() — drivers/net/loopback.c — and the NET_RX softirq raised there runs at the
-    /// rcu_read_unlock_bh() / local_bh_enable() of __dev_queue_xmit() — net/core/dev.c — still inside the call: the
-    /// receiver takes the segment (tcp_v4_rcv()), and what it sends back to the caller's own socket waits in that
-    /// socket's backlog until release_sock() — also before the call returns. Observed on Linux 6.18.44 (python in a
-    /// fresh netns): after send() of 10 bytes on a 127.0.0.1 connection the peer's Recv-Q is 10 and the sender's
-    /// bytes_acked 11, so a recv(MSG_DONTWAIT) gets the 10 bytes; after close() the two sides are FIN-WAIT-2 and
-    /// CLOSE-WAIT at once. So every event the command left due at the current instant (a loopback segment, one over a
-    /// zero-delay link, and what they cause at that instant) happens before the next command: the rule scenarios
-    /// and packetdrill scripts already had by advancing to each step's time, now for each command of the API and of
-    /// its replay alike. Bounded by <see cref="SameInstantBudget"/> events; what is left waits for the next advance.
-    /// </summary>
-    static void RunSameInstant(Simulation sim) => sim.RunUntil(sim.Now, SameInstantBudget);
-
-    /// <summary>The most events one command runs at its own instant (<see cref="RunSameInstant"/>).</summary>
-    internal const long SameInstantBudget = 10_000_000;
 
     static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
     {

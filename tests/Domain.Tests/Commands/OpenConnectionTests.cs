@@ -26,34 +26,6 @@ public class OpenConnectionTests
         return sim;
     }
 
-    /// <summary>
-    /// One host connected to itself (the tester's API story): each command's loopback segments are processed before the
-    /// next command, as the NET_RX softirq runs before send() and close() return. Observed on Linux 6.18.44: after
-    /// send() of 10 bytes a recv(MSG_DONTWAIT) gets 10 (the peer's Recv-Q 10, the sender's bytes_acked 11), and after
-    /// close() the peer has taken the FIN: CLOSE-WAIT (the client FIN-WAIT-1, as `simservice kernel` read it 0 ms
-    /// later). Before, the API answered EAGAIN and showed ESTABLISHED until an advance.
-    /// </summary>
-    [Fact]
-    public void Loopback_SendThenRecvDontwaitAndClose_TheLoopbackSegmentsArriveWithinEachCommand()
-    {
-        var sim = new Simulation(KernelProfile.Linux6, 1);
-        Assert.True(CommandApplier.Apply(sim, new AddHostCommand("a", "10.0.0.1", HostKind.Linux, [])).IsOk);
-        var opened = CommandApplier.Apply(sim, Open("a", "a")).Connection!;
-        int client = opened.Connect!.Value.SocketId, server = sim.FindCall(opened.Accept!.Value.CallId)!.SocketId;
-        var now = sim.Now;
-
-        var send = Apply(sim, new SocketCallRequest("a", "app", SocketCallKind.Send) { SocketId = client, Bytes = 10 });
-        var recv = Apply(sim, new SocketCallRequest("a", "app", SocketCallKind.Recv) { SocketId = server, Bytes = 100, Flags = MsgFlags.MSG_DONTWAIT });
-        var unackedAfterSend = sim.FindSocket(client)!.Info.Unacked;
-        Apply(sim, new SocketCallRequest("a", "app", SocketCallKind.Close) { SocketId = client });
-
-        Assert.Equal((10L, 10L, (string?)null, 0), (send.Result, recv.Result, recv.Errno, unackedAfterSend));
-        Assert.Equal((TcpState.FinWait1, TcpState.CloseWait), (sim.FindSocket(client)!.State, sim.FindSocket(server)!.State));
-        Assert.Equal(now, sim.Now);
-    }
-
-    static CallHandle Apply(Simulation sim, SocketCallRequest r) => CommandApplier.Apply(sim, new SocketCallCommand(r)).Call!.Value;
-
     [Fact]
     public void NoListener_OpenConnection_ListensConnectsAcceptsAndStopsWhenBothReturned()
     {
