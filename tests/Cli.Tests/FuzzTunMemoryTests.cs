@@ -41,6 +41,17 @@ public sealed class FuzzTunMemoryTests
         Assert.Null(Run(["counters server (engine → kernel): TcpExt.TCPRcvCoalesce 3 → 5"], "call.result recv s1").TunMemory(run.Keys));
         Assert.Null(run.TunMemory(new HashSet<string>(StringComparer.Ordinal) { "packets client:~1 > server:80: . time", "packets server:80 > client:~1: kernel only ." }));
         Assert.Null(run.TunMemory(new HashSet<string>(StringComparer.Ordinal) { "packets client:~1 > server:80: . win" }));
+        Assert.Null((run with { ZeroWindows = [new("server", "engine", 743_289_000)] }).TunMemory(run.Keys));
+    }
+
+    [Fact]
+    public void Judge_BytesDifferBesideAStateOrAOneSidedSegment_IsNotTunMemory()
+    {
+        var run = Run(Lines, "call.result recv s1");
+
+        Assert.Null(run.TunMemory(new HashSet<string>(StringComparer.Ordinal) { "call.result recv s1", "state s1" }));
+        Assert.Null(run.TunMemory(new HashSet<string>(StringComparer.Ordinal) { "call.result recv s1", "packets server:80 > client:~1: kernel only R." }));
+        Assert.NotNull(run.TunMemory(new HashSet<string>(StringComparer.Ordinal) { "call.result recv s1", "packets server:80 > client:~1: P. seq, win", "counters server (engine → kernel): Tcp.InSegs" }));
     }
 
     [Fact]

@@ -33,15 +33,25 @@ internal sealed partial record FuzzRun
 
     /// <summary>
     /// The evidence that <paramref name="persistent"/> follows from a receive buffer the TUN device filled, or null: a host
-    /// that advertised a zero window and whose kernel pruned or coalesced fewer segments than the engine, and among the
+    /// whose kernel advertised a zero window and whose kernel pruned or coalesced fewer segments than the engine, and among the
     /// differences one in what that buffer took (a window of that host's, a recv's or send's byte count).
     /// </summary>
     public string? TunMemory(IReadOnlySet<string> persistent)
     {
-        var hosts = TunMemoryHosts.Distinct(StringComparer.Ordinal).Where(h => ZeroWindows.Any(z => z.Host == h)).ToList();
-        if (hosts.Count == 0 || !persistent.Any(k => BytesTaken(k, hosts))) return null;
+        var hosts = TunMemoryHosts.Distinct(StringComparer.Ordinal).Where(h => ZeroWindows.Any(z => z.Host == h && z.Side == "kernel")).ToList();
+        if (hosts.Count == 0 || !persistent.Any(k => BytesTaken(k, hosts)) || !persistent.All(k => KnockOn(k, hosts))) return null;
         return string.Join("; ", hosts.Select(Evidence));
     }
+
+    /// <summary>
+    /// A difference a full buffer's other size explains: what it took, or a segment, counter or sockstat line that follows
+    /// from its windows — not a state, an errno, an expect's value, nor a segment one side alone sent (a RST, a FIN), which
+    /// stay differences to look at (review, session 24: one differing recv must not hide them).
+    /// </summary>
+    static bool KnockOn(string key, IReadOnlyList<string> hosts) =>
+        BytesTaken(key, hosts)
+        || (key.StartsWith("packets ", StringComparison.Ordinal) && !key.Contains(" only ", StringComparison.Ordinal))
+        || key.StartsWith("counters ", StringComparison.Ordinal) || key.StartsWith("sockstat ", StringComparison.Ordinal);
 
     /// <summary>A difference in how much a full buffer took: a window of one of <paramref name="hosts"/> (beyond ±3), or a recv's or send's result.</summary>
     static bool BytesTaken(string key, IReadOnlyList<string> hosts) =>

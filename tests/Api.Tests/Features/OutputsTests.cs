@@ -236,6 +236,7 @@ public sealed class OutputsTests(ApiHosts hosts)
     [InlineData("diagram.svg?socket=2&socket=-1", HttpStatusCode.BadRequest, "socket", "socket is a socket id, 1 or more; -1 is not.")]
     [InlineData("journal?socketId=999", HttpStatusCode.NotFound, "socketId", "There is no socket 999 in the simulation.")]
     [InlineData("journal?socketId=-1", HttpStatusCode.BadRequest, "socketId", "socketId is a socket id, 1 or more; -1 is not.")]
+    [InlineData("diagram.svg?socket=0", HttpStatusCode.BadRequest, "socket", "socket is a socket id, 1 or more; 0 is not.")]
     [InlineData("socket-table?atNs=99999999999999999", HttpStatusCode.BadRequest, "atNs",
         "atNs 99999999.999999999s is after the simulation's current time 1s (1000000000 ns); advance the clock first.")]
     public async Task Connected_UnknownSocketOrFutureTime_IsAProblemNamingTheParameter(string path, HttpStatusCode expected, string field, string message)

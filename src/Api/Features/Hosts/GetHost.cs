@@ -50,8 +50,8 @@ public static class HostLookup
     public static Failure? UnknownSocket(Simulation engine, Guid simulationId, IEnumerable<int> ids, string field)
     {
         var list = ids.ToList();
-        if (list.FirstOrDefault(id => id < 0) is var negative && negative < 0)
-            return new RequestInvalid(field, $"{field} is a socket id, 1 or more; {negative} is not.", simulationId);
+        if (list.FirstOrDefault(id => id < 1, 1) is var invalid && invalid < 1)
+            return new RequestInvalid(field, $"{field} is a socket id, 1 or more; {invalid} is not.", simulationId);
         return list.FirstOrDefault(id => !engine.SocketWasAllocated(id), -1) is var unknown && unknown >= 0
             ? new ResourceNotFound(simulationId, field, $"There is no socket {unknown} in the simulation.")
             : null;

@@ -112,6 +112,7 @@ function cell(text) { const td = document.createElement("td"); td.textContent = 
 async function show(atNs) {
   const response = await fetch(`${api}/socket-table?atNs=${atNs}`, { headers: auth });
   const table = await response.json();
+  if (!response.ok) { label.textContent = table.detail ?? `${response.status}`; return; }
   label.textContent = `${(table.atNs / 1e9).toFixed(6)} s`;
   tables.replaceChildren(...table.hosts.map(h => {
     const div = document.createElement("div"); div.className = "host-ss"; div.dataset.host = h.host;

@@ -28,13 +28,17 @@ public sealed class JsonTextCheck(RequestDelegate next)
         return context.Request.ContentLength is > 0 and <= InPlaceBytes ? CheckInPlaceAsync(context) : CheckCopyAsync(context);
     }
 
+    /// <summary>The two JSON content types clients send, recognised without a parse.</summary>
+    public static bool IsPlainJson(string? contentType) =>
+        string.Equals(contentType, "application/json", StringComparison.OrdinalIgnoreCase)
+        || string.Equals(contentType, "application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// <see cref="HttpRequestJsonExtensions.HasJsonContentType(HttpRequest)"/>'s answer, without parsing the two content types
     /// clients send (a parse is a media type object and its parameter list, and the endpoint's JSON binding parses it again).
     /// </summary>
     public static bool IsJson(string? contentType) =>
-        string.Equals(contentType, "application/json", StringComparison.OrdinalIgnoreCase)
-        || string.Equals(contentType, "application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase)
+        IsPlainJson(contentType)
         || (contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var type)
             && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
                 || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)));

@@ -118,6 +118,7 @@ public static class WebHygiene
     private static string? UndeclaredJsonType(HttpRequest request)
     {
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)
+            || JsonTextCheck.IsPlainJson(request.ContentType) // the two types clients send, without a parse (W4's path)
             || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var type)) return null;
         var media = type.MediaType.Value ?? "";
         bool json = media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
