@@ -3,6 +3,7 @@ using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
+using SimService.Domain.Workloads;
 
 namespace SimService.Domain.Outputs;
 
@@ -62,6 +63,18 @@ public sealed class TimeSampler
     {
         if (points < 2 || to <= from) return [from];
         return [.. Enumerable.Range(0, points).Select(i => new SimTime(from.Ns + (long)((to.Ns - from.Ns) * (double)i / (points - 1))))];
+    }
+
+    /// <summary>
+    /// The series a replay of the log with a sampler at <paramref name="times"/> gives, read from what a workload of the
+    /// simulation already knows (<see cref="Workload.SettledSamples"/>: its hosts are the simulation's, every time is one
+    /// of its sample instants), or null when none does — then only a replay knows.
+    /// </summary>
+    public static IReadOnlyList<HostTimeSeries>? FromWorkloads(Simulation sim, IReadOnlyList<SimTime> times)
+    {
+        for (int i = sim.Workloads.Count - 1; i >= 0; i--)
+            if (sim.Workloads[i].SettledSamples(times) is { } samples) return Series(sim, samples);
+        return null;
     }
 
     /// <summary>Per-host series at the given times, the limits read from each host's sysctls at the end.</summary>

@@ -2,6 +2,7 @@ using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
+using SimService.Domain.Outputs;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 
@@ -47,7 +48,7 @@ public sealed partial class Workload : IEventTarget
     public SimDuration Resolution { get; private set; }
 
     /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
-    public long SampleCount => (long)_series[0].Count * _series.Length;
+    public long SampleCount => (long)_series[0].Count * _series.Length + _settledCount;
 
     /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>
     public Action<int>? OnSample { get; set; }
@@ -73,6 +74,8 @@ public sealed partial class Workload : IEventTarget
         _floorBefore = sim.JournalFloor;
         _eventsAtStart = sim.EventsProcessed;
         _drain = new SimTimer(this, 0);
+        _settled = new Dictionary<long, HostSample>?[_hosts.Length];
+        sim.ClockAdvancing += OnClockLeaving;
     }
 
     /// <summary>The distinct client hosts in the order of the list, then the server: one series and one outcome each.</summary>
@@ -292,6 +295,7 @@ public sealed partial class Workload : IEventTarget
             series.RemoveRange(kept, series.Count - kept);
             if (keepLast && !ReferenceEquals(series[^1], last)) series.Add(last);
         }
+        ForgetSettledOffTheSeries();
     }
 
     /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
