@@ -45,6 +45,17 @@ public sealed class TimeSampler
         _sample = sample;
     }
 
+    /// <summary>A sampler that adds every host's counts (<see cref="HostSample.Of"/>) to <paramref name="samples"/>, by host name, at each time.</summary>
+    public static TimeSampler HostCounts(IReadOnlyList<SimTime> ascendingTimes, Dictionary<string, List<HostSample>> samples) =>
+        new(ascendingTimes, (sim, at) =>
+        {
+            foreach (var h in sim.Hosts)
+            {
+                if (!samples.TryGetValue(h.Name, out var list)) samples[h.Name] = list = [];
+                list.Add(HostSample.Of(h, at));
+            }
+        });
+
     public void Attach(Simulation sim) => sim.ClockAdvancing += OnClockAdvancing;
 
     void OnClockAdvancing(Simulation sim, SimTime next)

@@ -47,14 +47,7 @@ public class WorkloadSeriesTests
     static string Replayed(IReadOnlyList<SimCommand> log, IReadOnlyList<SimTime> times)
     {
         var samples = new Dictionary<string, List<HostSample>>(StringComparer.Ordinal);
-        var sampler = new TimeSampler(times, (sim, at) =>
-        {
-            foreach (var h in sim.Hosts)
-            {
-                if (!samples.TryGetValue(h.Name, out var list)) samples[h.Name] = list = [];
-                list.Add(HostSample.Of(h, at));
-            }
-        });
+        var sampler = TimeSampler.HostCounts(times, samples);
         var replayed = Run(log, sampler.Attach);
         sampler.Finish(replayed);
         return JsonSerializer.Serialize(TimeSampler.Series(replayed, samples));

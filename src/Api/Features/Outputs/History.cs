@@ -35,14 +35,7 @@ public sealed class History(SimDbContext db, HeavyReads heavy)
         CancellationToken cancellationToken)
     {
         var samples = new Dictionary<string, List<HostSample>>(StringComparer.Ordinal);
-        var sampler = new TimeSampler(TimeSampler.Evenly(from, to, points), (sim, at) =>
-        {
-            foreach (var h in sim.Hosts)
-            {
-                if (!samples.TryGetValue(h.Name, out var list)) samples[h.Name] = list = [];
-                list.Add(HostSample.Of(h, at));
-            }
-        });
+        var sampler = TimeSampler.HostCounts(TimeSampler.Evenly(from, to, points), samples);
         var replay = await ReplayAsync(simulationId, sampler.Attach, cancellationToken);
         if (!replay.TryGet(out var r, out var stopped)) return stopped;
         sampler.Finish(r.Replayed);
