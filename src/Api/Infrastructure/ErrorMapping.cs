@@ -19,7 +19,7 @@ public static partial class ErrorMapping
             statusCode: StatusCodes.Status412PreconditionFailed,
             type: ProblemTypes.VersionMismatch,
             title: "The simulation has changed.",
-            detail: $"If-Match does not name the simulation's current version, \"{mismatch.CurrentVersion}\"; nothing was applied.",
+            detail: mismatch.Detail,
             extensions: new Dictionary<string, object?> { ["simulationId"] = mismatch.SimulationId, ["currentVersion"] = mismatch.CurrentVersion }),
         WriteConflict conflict => TypedResults.Problem(
             statusCode: StatusCodes.Status409Conflict,

@@ -12,7 +12,19 @@ public abstract record Failure;
 public sealed record SimulationNotFound(Guid SimulationId) : Failure;
 
 /// <summary>412: the request's If-Match names another version than the stored one.</summary>
-public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion) : Failure;
+public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion, IReadOnlyList<long> Given) : Failure
+{
+    /// <summary>
+    /// What the header named and what the version is: <c>If-Match names version "2", not the simulation's current version,
+    /// "3"</c>; a list names each (<c>versions "1", "2", none of them …</c>); members that are no version of ours name none.
+    /// </summary>
+    public string Detail => (Given.Count switch
+    {
+        0 => $"If-Match names no version of this simulation; its current version is \"{CurrentVersion}\"",
+        1 => $"If-Match names version \"{Given[0]}\", not the simulation's current version, \"{CurrentVersion}\"",
+        _ => $"If-Match names versions {string.Join(", ", Given.Select(v => $"\"{v}\""))}, none of them the simulation's current version, \"{CurrentVersion}\"",
+    }) + "; nothing was applied.";
+}
 
 /// <summary>422: the request needs more work than one request may do; nothing was applied. <see cref="Field"/>: the field at
 /// fault as the request spells it, or null for the endpoint's <see cref="WorkField"/>.</summary>

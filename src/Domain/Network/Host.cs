@@ -335,7 +335,8 @@ public sealed partial class Host : IEventTarget
     /// <summary>/proc/net/sockstat "inuse": hashed full sockets (listeners and established-hash entries).</summary>
     public int InUse => _listenerCount + Established.Count;
 
-    readonly int[] _stateCounts = new int[Enum.GetValues<TcpState>().Length];
+    static readonly int StateCount = Enum.GetValues<TcpState>().Length;
+    readonly int[] _stateCounts = new int[StateCount];
 
     /// <summary>Full sockets in a state (not CLOSE), kept by TcpSocket.TransitionTo: O(1) for time series.</summary>
     public int CountInState(TcpState state) => _stateCounts[(int)state];

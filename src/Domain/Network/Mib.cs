@@ -141,6 +141,9 @@ public sealed class Mib
 
     public void Increment(MibCounter c, long by = 1) => _values[(int)c] += by;
 
+    /// <summary>A copy of every counter, or null while all are 0 (a new host's: nothing to copy).</summary>
+    public long[]? SnapshotUnlessZero() => Array.FindIndex(_values, v => v != 0) < 0 ? null : (long[])_values.Clone();
+
     /// <summary>"Ip", "Tcp", "TcpExt" or "IpExt".</summary>
     public static string Group(MibCounter c) =>
         c < MibCounter.TcpActiveOpens ? "Ip" : c < MibCounter.TcpExtEmbryonicRsts ? "Tcp" : c < MibCounter.IpExtInOctets ? "TcpExt" : "IpExt";

@@ -3,6 +3,7 @@ using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
+using SimService.Domain.Workloads;
 
 namespace SimService.Domain.Outputs;
 
@@ -44,6 +45,17 @@ public sealed class TimeSampler
         _sample = sample;
     }
 
+    /// <summary>A sampler that adds every host's counts (<see cref="HostSample.Of"/>) to <paramref name="samples"/>, by host name, at each time.</summary>
+    public static TimeSampler HostCounts(IReadOnlyList<SimTime> ascendingTimes, Dictionary<string, List<HostSample>> samples) =>
+        new(ascendingTimes, (sim, at) =>
+        {
+            foreach (var h in sim.Hosts)
+            {
+                if (!samples.TryGetValue(h.Name, out var list)) samples[h.Name] = list = [];
+                list.Add(HostSample.Of(h, at));
+            }
+        });
+
     public void Attach(Simulation sim) => sim.ClockAdvancing += OnClockAdvancing;
 
     void OnClockAdvancing(Simulation sim, SimTime next)
@@ -62,6 +74,18 @@ public sealed class TimeSampler
     {
         if (points < 2 || to <= from) return [from];
         return [.. Enumerable.Range(0, points).Select(i => new SimTime(from.Ns + (long)((to.Ns - from.Ns) * (double)i / (points - 1))))];
+    }
+
+    /// <summary>
+    /// The series a replay of the log with a sampler at <paramref name="times"/> gives, read from what a workload of the
+    /// simulation already knows (<see cref="Workload.SettledSamples"/>: its hosts are the simulation's, every time is one
+    /// of its sample instants), or null when none does — then only a replay knows.
+    /// </summary>
+    public static IReadOnlyList<HostTimeSeries>? FromWorkloads(Simulation sim, IReadOnlyList<SimTime> times)
+    {
+        for (int i = sim.Workloads.Count - 1; i >= 0; i--)
+            if (sim.Workloads[i].SettledSamples(times) is { } samples) return Series(sim, samples);
+        return null;
     }
 
     /// <summary>Per-host series at the given times, the limits read from each host's sysctls at the end.</summary>

@@ -36,7 +36,14 @@ internal sealed partial class ScenarioReader(bool stored = false)
         var top = Object(new JsonMember(root, JsonPath.Root), TopFields);
         if (top is null) return ScenarioParseResult.Invalid(_errors);
 
-        var name = Matching(Required(top, "name"), ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
+        var nameMember = Required(top, "name");
+        var name = Matching(nameMember, ScenarioSyntax.ScenarioName(), "a scenario name ([a-z0-9-]+)");
+        // The simulation's name, as POST /simulations takes it (it was cut to the length silently); a stored one rebuilds as run.
+        if (!stored && name is { Length: > ScenarioSyntax.MaxNameLength })
+        {
+            Error(nameMember!.Value.Path, $"a scenario name is at most {ScenarioSyntax.MaxNameLength} characters (it names the simulation); this one has {name.Length}");
+            name = null;
+        }
         var description = String(top["description"]);
         _profile = top["kernel"] is { } k ? Kernel(k) : KernelProfile.Linux6;
         // As POST /simulations: a seed is zero or positive (a stored document keeps the seed it was run with).

@@ -48,6 +48,9 @@ internal static partial class ScenarioSyntax
     [GeneratedRegex(@"^[a-z0-9-]+\z")]
     public static partial Regex ScenarioName();
 
+    /// <summary>The longest scenario name: the simulation's name it becomes (a simulation's name is 1–200 characters).</summary>
+    public const int MaxNameLength = 200;
+
     [GeneratedRegex(@"^[a-z][a-z0-9-]*\z")]
     public static partial Regex HostName();
 

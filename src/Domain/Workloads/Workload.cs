@@ -2,6 +2,7 @@ using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
+using SimService.Domain.Outputs;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
 
@@ -26,7 +27,7 @@ public sealed partial class Workload : IEventTarget
     readonly string _serverProcess;
     readonly SortedDictionary<string, long> _connectResults = new(StringComparer.Ordinal);
     readonly List<WorkloadSample>[] _series;
-    readonly long[][] _mibAtStart;
+    readonly long[]?[] _mibAtStart;
     readonly int[] _logAtStart;
     readonly JournalLevel _floorBefore;
     /// <summary>The drain limit, armed at the last arrival; dropped when the workload finishes before it.</summary>
@@ -47,7 +48,7 @@ public sealed partial class Workload : IEventTarget
     public SimDuration Resolution { get; private set; }
 
     /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
-    public long SampleCount => (long)_series[0].Count * _series.Length;
+    public long SampleCount => (long)_series[0].Count * _series.Length + _settledCount;
 
     /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>
     public Action<int>? OnSample { get; set; }
@@ -68,11 +69,13 @@ public sealed partial class Workload : IEventTarget
         _hosts = [.. clients.Distinct(), server];
         _series = [.. _hosts.Select(_ => new List<WorkloadSample>())];
         var hosts = Hosts();
-        _mibAtStart = [.. hosts.Select(h => Enum.GetValues<MibCounter>().Select(c => h.Mib[c]).ToArray())];
+        // A generated client's counters are all 0 at the start: no copy (a long per counter, for each of 20,000 clients).
+        _mibAtStart = [.. hosts.Select(h => h.Mib.SnapshotUnlessZero())];
         _logAtStart = [.. hosts.Select(h => h.KernelLog.Count)];
         _floorBefore = sim.JournalFloor;
         _eventsAtStart = sim.EventsProcessed;
         _drain = new SimTimer(this, 0);
+        _settled = new Dictionary<long, HostSample>?[_hosts.Length];
     }
 
     /// <summary>The distinct client hosts in the order of the list, then the server: one series and one outcome each.</summary>
@@ -269,6 +272,11 @@ public sealed partial class Workload : IEventTarget
                 h.CountInState(TcpState.CloseWait),
                 h.OrphanCount, h.TcpMemPages, h.InUse, h.TimeWaitCount, h.Allocated));
         }
+        if (!_watchingClock)
+        {
+            _sim.ClockAdvancing += OnClockLeaving; // until the clock leaves this instant (Workload.Settled.cs)
+            _watchingClock = true;
+        }
         OnSample?.Invoke(_series[0].Count - 1);
         if (_series[0].Count > WorkloadSpec.MaxSamples) Coarsen(keepLast: !scheduleNext);
         if (!scheduleNext) return;
@@ -292,6 +300,7 @@ public sealed partial class Workload : IEventTarget
             series.RemoveRange(kept, series.Count - kept);
             if (keepLast && !ReferenceEquals(series[^1], last)) series.Add(last);
         }
+        ForgetSettledOffTheSeries();
     }
 
     /// <summary>The outcome so far (final once <see cref="Done"/>).</summary>
@@ -304,7 +313,7 @@ public sealed partial class Workload : IEventTarget
             var moved = new SortedDictionary<string, long>(StringComparer.Ordinal);
             foreach (var c in counters)
             {
-                long delta = h.Mib[c] - _mibAtStart[k][(int)c];
+                long delta = h.Mib[c] - (_mibAtStart[k] is { } start ? start[(int)c] : 0);
                 if (delta != 0) moved[$"{Mib.Group(c)}.{Mib.Name(c)}"] = delta;
             }
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);

@@ -26,7 +26,21 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         var problem = await response.ReadProblemAsync(HttpStatusCode.PreconditionFailed);
         Assert.Equal(ProblemTypes.VersionMismatch, problem.GetProperty("type").GetString());
         Assert.Equal(3, problem.GetProperty("currentVersion").GetInt64());
+        Assert.Equal("If-Match names version \"2\", not the simulation's current version, \"3\"; nothing was applied.", problem.GetProperty("detail").GetString());
         Assert.Equal((3L, 0L), (await sim.VersionAsync(), (await sim.ClockAsync()).NowNs));
+    }
+
+    /// <summary>A list in If-Match (RFC 9110: any member may match) is named member by member, then the current version.</summary>
+    [Theory]
+    [InlineData("\"1\", W/\"2\"", "If-Match names versions \"1\", \"2\", none of them the simulation's current version, \"3\"; nothing was applied.")]
+    [InlineData("\"x\", abc", "If-Match names no version of this simulation; its current version is \"3\"; nothing was applied.")]
+    public async Task IfMatch_ListOfStaleVersions_412NamesEachAndTheCurrent(string ifMatch, string detail)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var problem = await (await sim.PostAsync("advance", new { byNs = 1_000 }, ifMatch: ifMatch)).ReadProblemAsync(HttpStatusCode.PreconditionFailed);
+
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -194,6 +194,8 @@ public sealed class HostileInputTests(ApiHosts hosts)
     [InlineData("sockets/2/connect", """{"family":"AF_INET6"}""", "family", "The field family is AF_UNSPEC (or left out).")]
     [InlineData("sockets/2/send", """{"bytes":-5}""", "bytes", "The field bytes must be 0 or more.")]
     [InlineData("sockets/2/shutdown", """{"how":"SHUT_NONE"}""", "how", "The field how is one of SHUT_RD, SHUT_WR, SHUT_RDWR.")]
+    [InlineData("workloads", """{"clients":["client"],"server":"server","requestBytes":-1}""", "requestBytes", "The field requestBytes must be 0 or more.")]
+    [InlineData("workloads", """{"clients":["client"],"server":"server","responseBytes":-1}""", "responseBytes", "The field responseBytes must be 0 or more.")]
     public async Task Validation_Messages_NameTheAllowedValuesExactly(string path, string body, string field, string message)
     {
         var sim = await ConnectedAsync();

@@ -1,15 +1,20 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SimService.Api.Features.Outputs;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Time;
 using SimService.Persistence;
 
 namespace SimService.Api.Tests.Features;
@@ -186,6 +191,47 @@ public sealed class WallTimeLimitTests
         }
         await sim.AdvanceToAsync(3_000_000_000);
         Assert.Equal(3_000_000_000, (await sim.GetJsonAsync("timeseries?points=10")).GetProperty("toNs").GetInt64());
+    }
+
+    /// <summary>
+    /// A time series over a workload's own sample instants (10 ms here, the workload's resolution; arrivals and deliveries
+    /// share them) is read from the workload: no replay, so no heavy slot — it is answered while the only one is held — and
+    /// it is, byte for byte, the series a replay of the log with a sampler gives (History.TimeSeriesAsync, what a request
+    /// off the workload's grid runs).
+    /// </summary>
+    [Fact]
+    public async Task TimeSeries_OverAWorkloadsSampleInstants_AnsweredWithoutAReplayAndEqualToTheReplayed()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Engines:HeavyParallelism"] = "1" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "workload series");
+        var workload = (await sim.PostOkAsync("workloads", new
+        {
+            clients = new[] { "client" }, server = "server", port = 80, rate = 1000, count = 200, resolutionNs = 10_000_000,
+        })).GetProperty("result");
+        Assert.True(workload.GetProperty("completed").GetBoolean());
+        const string Range = "timeseries?fromNs=0&toNs=200000000&points=21";
+        using var holdSlot = new ManualResetEventSlim();
+        var heavyWork = factory.Services.GetRequiredService<EngineThreads>().RunAsync(() => holdSlot.Wait(), heavy: true, CancellationToken.None);
+        string served;
+        try
+        {
+            served = await sim.Client.GetStringAsync($"{sim.Base}/{Range}").WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            holdSlot.Set();
+            await heavyWork;
+        }
+
+        using var scope = factory.Services.CreateScope();
+        var replayed = await scope.ServiceProvider.GetRequiredService<History>()
+            .TimeSeriesAsync(sim.Id, SimTime.Zero, new SimTime(200_000_000), 21, CancellationToken.None);
+        Assert.True(replayed.TryGet(out var series, out var failure), failure?.ToString());
+        var json = scope.ServiceProvider.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        Assert.Equal(JsonSerializer.Serialize(series, json), served);
+        Assert.Equal([21, 21], series.Hosts.Select(h => h.Points.Count));
+        Assert.Contains(series.Hosts[1].Points, p => p.Established > 0);
     }
 
     /// <summary>A simulation with a connection and 2 s of virtual time, made under the default limits (a loaded machine's first requests are slow).</summary>

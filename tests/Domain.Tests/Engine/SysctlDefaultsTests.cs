@@ -26,6 +26,28 @@ public class SysctlDefaultsTests
         Assert.Equal(value, new SysctlTable(profile).Get(name));
 
     /// <summary>
+    /// Every table of a profile starts from one shared set of defaults, copied at its first write: a write to one host's
+    /// table (a vector, a typed value) changes neither another host's nor a table made after it.
+    /// </summary>
+    [Fact]
+    public void TwoHosts_OneWritesASysctl_TheOtherAndALaterHostKeepTheDefault()
+    {
+        var written = new SysctlTable(KernelProfile.Linux6);
+        var other = new SysctlTable(KernelProfile.Linux6);
+        Assert.True(written.TrySet("net.ipv4.ip_local_port_range", "40000 40049", out _));
+        Assert.True(written.TrySet("net.ipv4.tcp_fin_timeout", "3", out _));
+        var later = new SysctlTable(KernelProfile.Linux6);
+
+        Assert.Equal((40000, 40049, 3), (written.PortRangeLow, written.PortRangeHigh, written.TcpFinTimeoutSec));
+        foreach (var table in new[] { other, later })
+        {
+            Assert.Equal([32768L, 60999L], table.GetVector("net.ipv4.ip_local_port_range"));
+            Assert.Equal((32768, 60999, 60), (table.PortRangeLow, table.PortRangeHigh, table.TcpFinTimeoutSec));
+            Assert.Equal(60, table.Get("net.ipv4.tcp_fin_timeout"));
+        }
+    }
+
+    /// <summary>
     /// proc_dointvec_minmax() refuses text that is not a number and a number past the bounds alike (EINVAL); the
     /// message says which of the two it was ("5s" is not "outside" a range).
     /// </summary>

@@ -22,22 +22,12 @@ public class TimeSeriesTests
         Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "30"));
         Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40049"));
         var samples = new Dictionary<string, List<HostSample>>();
-        var sampler = new TimeSampler(TimeSampler.Evenly(SimTime.Zero, S(70), 281), (sim, at) =>
-        {
-            foreach (var host in sim.Hosts)
-            {
-                if (!samples.TryGetValue(host.Name, out var list)) samples[host.Name] = list = [];
-                list.Add(HostSample.Of(host, at));
-            }
-        });
+        var sampler = TimeSampler.HostCounts(TimeSampler.Evenly(SimTime.Zero, S(70), 281), samples);
         sampler.Attach(h.Sim);
         var listener = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         for (int i = 0; i < 40; i++)
         {
-            h.At(Ms(10 + i * 100));
-            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
-            var a = h.Call("server", SocketCallKind.Accept, listener.SocketId);
-            h.At(Ms(60 + i * 100));
+            var (c, a) = Open(h, listener, i);
             h.Call("client", SocketCallKind.Close, c.SocketId);
             h.At(Ms(80 + i * 100));
             h.Call("server", SocketCallKind.Close, h.Returned(a.CallId)!.SocketId);
@@ -45,6 +35,16 @@ public class TimeSeriesTests
         h.At(S(70));
         sampler.Finish(h.Sim);
         return (h, samples);
+    }
+
+    /// <summary>Connection <paramref name="i"/> of a storm: connect and accept at 10 + 100·i ms, run to 60 + 100·i ms.</summary>
+    static (CallHandle Connect, CallHandle Accept) Open(TwoHostHarness h, CallHandle listener, int i)
+    {
+        h.At(Ms(10 + i * 100));
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = h.Call("server", SocketCallKind.Accept, listener.SocketId);
+        h.At(Ms(60 + i * 100));
+        return (c, a);
     }
 
     /// <summary>
@@ -73,10 +73,7 @@ public class TimeSeriesTests
         var listener = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
         for (int i = 0; i < 40; i++)
         {
-            h.At(Ms(10 + i * 100));
-            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
-            var a = h.Call("server", SocketCallKind.Accept, listener.SocketId);
-            h.At(Ms(60 + i * 100));
+            var (c, a) = Open(h, listener, i);
             // Every other connection: the server closes first (CLOSE-WAIT on the client until it closes 20 ms later).
             var (first, second) = i % 2 == 0 ? ("client", "server") : ("server", "client");
             int Of(string host) => host == "client" ? c.SocketId : h.Returned(a.CallId)!.SocketId;

@@ -82,4 +82,21 @@ public class SchemaTests
         Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
         Assert.Equal(3_274_750_000_000L, SimService.Domain.Scenarios.ScenarioRunOptions.DefaultEventBudget * SimService.Domain.Engine.EventBudgetBound.MaxSegmentPayload);
     }
+
+    /// <summary>A scenario's name becomes the simulation's, 1–200 characters: schema and parser agree (it was cut to 200 silently).</summary>
+    [Theory]
+    [InlineData(200, true)]
+    [InlineData(201, false)]
+    public void ScenarioName_SchemaAndParserAgreeOnTheLongest(int length, bool valid)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.TwoHosts(
+            SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.Connected))!;
+        node["name"] = new string('a', length);
+        var json = node.ToJsonString();
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        var parsed = SimService.Domain.Scenarios.ScenarioParser.Parse(json);
+        if (valid) Assert.True(parsed.IsValid);
+        else parsed.HasError("$.name", "at most 200 characters");
+    }
 }

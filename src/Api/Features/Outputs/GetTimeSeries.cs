@@ -14,6 +14,11 @@ public sealed record TimeSeriesResponse(long FromNs, long ToNs, IReadOnlyList<Ho
 /// <summary>Per-host socket counts and sockstat mem over virtual time, sampled at <c>points</c> evenly spaced times.</summary>
 public sealed record GetTimeSeries(Guid SimulationId, long? FromNs, long? ToNs, int Points) : IQuery<Outcome<TimeSeriesResponse>>;
 
+/// <summary>
+/// Answers from what is known before replaying: a series computed already (<see cref="LookBackCache"/>), or a workload's own
+/// samples when they cover the request (<see cref="TimeSampler.FromWorkloads"/>); only otherwise is the log replayed
+/// (<see cref="History.TimeSeriesAsync"/>).
+/// </summary>
 public sealed class GetTimeSeriesHandler(LiveSimulations simulations, History history, LookBackCache cache) : IQueryHandler<GetTimeSeries, Outcome<TimeSeriesResponse>>
 {
     public const int DefaultPoints = 240;
@@ -25,27 +30,21 @@ public sealed class GetTimeSeriesHandler(LiveSimulations simulations, History hi
         if (query.Points is < 2 or > MaxPoints)
             return new RequestInvalid("points", $"points is between 2 and {MaxPoints}.", query.SimulationId);
 
-        var now = await simulations.ReadAsync(query.SimulationId, (engine, run) => (Outcome<(long, long)>)(engine.Now.Ns, run.Version), cancellationToken);
-        if (!now.TryGet(out var state, out var failure)) return failure;
-        var (clockEnd, version) = state;
-        var samples = new Dictionary<string, List<HostSample>>(StringComparer.Ordinal);
-        var from = new SimTime(query.FromNs ?? 0);
-        var to = new SimTime(Math.Min(query.ToNs ?? clockEnd, clockEnd));
-        if (to < from) to = from;
-        if (cache.Find(query.SimulationId, version, from.Ns, to.Ns, query.Points) is { } known) return known;
-        var sampler = new TimeSampler(TimeSampler.Evenly(from, to, query.Points), (sim, at) =>
+        var live = await simulations.ReadAsync(query.SimulationId, (engine, run) =>
         {
-            foreach (var h in sim.Hosts)
-            {
-                if (!samples.TryGetValue(h.Name, out var list)) samples[h.Name] = list = [];
-                list.Add(HostSample.Of(h, at));
-            }
-        });
-        var replay = await history.ReplayAsync(query.SimulationId, sampler.Attach, cancellationToken);
-        if (!replay.TryGet(out var r, out var stopped)) return stopped;
-        sampler.Finish(r.Replayed);
-        var series = new TimeSeriesResponse(from.Ns, to.Ns, TimeSampler.Series(r.Replayed, samples), r.Run.Version);
-        if (r.Run.Version == version) cache.Keep(query.SimulationId, series, query.Points);
-        return series;
+            var from = new SimTime(query.FromNs ?? 0);
+            var to = new SimTime(Math.Min(query.ToNs ?? engine.Now.Ns, engine.Now.Ns));
+            if (to < from) to = from;
+            var known = cache.Find(query.SimulationId, run.Version, from.Ns, to.Ns, query.Points)
+                ?? (TimeSampler.FromWorkloads(engine, TimeSampler.Evenly(from, to, query.Points)) is { } hosts
+                    ? new TimeSeriesResponse(from.Ns, to.Ns, hosts, run.Version) : null);
+            return (Outcome<(SimTime, SimTime, long, TimeSeriesResponse?)>)(from, to, run.Version, known);
+        }, cancellationToken);
+        if (!live.TryGet(out var state, out var failure)) return failure;
+        var (from, to, version, known) = state;
+        if (known is not null) return known;
+        var replayed = await history.TimeSeriesAsync(query.SimulationId, from, to, query.Points, cancellationToken);
+        if (replayed.TryGet(out var series, out _) && series.Version == version) cache.Keep(query.SimulationId, series, query.Points);
+        return replayed;
     }
 }

@@ -2,6 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Engine;
+using SimService.Domain.Outputs;
+using SimService.Domain.Time;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
 
@@ -24,4 +26,19 @@ public sealed class History(SimDbContext db, HeavyReads heavy)
             var log = await db.ReadLogAsync(run.Id, 0, run.Version, read.Token);
             return (run, await read.OnEngineAsync(run.TenantId, (stop, turn) => SimulationReplay.Rebuild(run, log, stop, attach, turn)));
         }, cancellationToken);
+
+    /// <summary>
+    /// Per-host counts at <paramref name="points"/> times evenly spread over [<paramref name="from"/>, <paramref name="to"/>],
+    /// sampled while the log replays (<see cref="TimeSampler"/>): each time, the state as the clock left it.
+    /// </summary>
+    public async Task<Outcome<TimeSeriesResponse>> TimeSeriesAsync(Guid simulationId, SimTime from, SimTime to, int points,
+        CancellationToken cancellationToken)
+    {
+        var samples = new Dictionary<string, List<HostSample>>(StringComparer.Ordinal);
+        var sampler = TimeSampler.HostCounts(TimeSampler.Evenly(from, to, points), samples);
+        var replay = await ReplayAsync(simulationId, sampler.Attach, cancellationToken);
+        if (!replay.TryGet(out var r, out var stopped)) return stopped;
+        sampler.Finish(r.Replayed);
+        return new TimeSeriesResponse(from.Ns, to.Ns, TimeSampler.Series(r.Replayed, samples), r.Run.Version);
+    }
 }

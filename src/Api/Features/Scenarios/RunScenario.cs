@@ -63,7 +63,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         {
             TenantId = db.TenantId,
             Id = Guid.CreateVersion7(now),
-            Name = document.Name.Length <= SimulationRun.NameMaxLength ? document.Name : document.Name[..SimulationRun.NameMaxLength],
+            Name = document.Name, // at most ScenarioSyntax.MaxNameLength (SimulationRun.NameMaxLength) characters: the parser says so
             Profile = document.Kernel.ToWireName(),
             Seed = document.Seed,
             CreatedAt = now,

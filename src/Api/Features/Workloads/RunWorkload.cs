@@ -35,8 +35,8 @@ public sealed record WorkloadRequest
     /// <example>10000</example>
     [Int64Range(0, 100_000_000)] public long? Count { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
-    [Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
-    [Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
+    [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
+    [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
     public CloseFirst? CloseFirst { get; init; }
     public CloseStyle? CloseStyle { get; init; }
