@@ -32,7 +32,8 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
 
     /// <summary>A list in If-Match (RFC 9110: any member may match) is named member by member, then the current version.</summary>
     [Theory]
-    [InlineData("\"1\", W/\"2\"", "If-Match names versions \"1\", \"2\", none of them the simulation's current version, \"3\"; nothing was applied.")]
+    [InlineData("\"1\", \"2\"", "If-Match names versions \"1\", \"2\", none of them the simulation's current version, \"3\"; nothing was applied.")]
+    [InlineData("\"1\", W/\"3\"", "If-Match names version \"1\", not the simulation's current version, \"3\"; nothing was applied.")] // a weak tag never matches (RFC 9110 §13.1.1)
     [InlineData("\"x\", abc", "If-Match names no version of this simulation; its current version is \"3\"; nothing was applied.")]
     public async Task IfMatch_ListOfStaleVersions_412NamesEachAndTheCurrent(string ifMatch, string detail)
     {
