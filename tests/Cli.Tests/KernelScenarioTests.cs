@@ -52,6 +52,23 @@ public sealed class KernelScenarioTests
     }
 
     /// <summary>
+    /// A descriptor tcp_time_wait() left in CLOSE, with setsockopt and recv called on it (getpeername() ENOTCONN there):
+    /// CLOSED while open, and after close() its alias names the TIME-WAIT entry by the 4-tuple it kept. The runner before
+    /// session 25 lost the peer at the setsockopt and failed the two checks after close() (observe-24111-16).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_CallsOnACloseSocketBeforeItsClose_AliasNamesTheTimeWaitEntry()
+    {
+        RequireKernel();
+        string[] args = ["kernel", Path.Combine(Tool.RepoRoot, "scenarios", "time-wait-alias-after-calls-on-close-socket.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(13 checks", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// Steps at one time that each need the one before done — an accept() and a connect() that sleep in the kernel between
     /// socket(), SO_LINGER set and read back, and the other host's calls — pass: each call is handed to its worker before
     /// its time and released at it, and a step returns once its call returned or sleeps. --verbose prints each step's lateness

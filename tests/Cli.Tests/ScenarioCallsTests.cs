@@ -25,6 +25,24 @@ public sealed class ScenarioCallsTests
     public void InCall_SocketCallYesRuntimeWaitNo(string syscall, bool inCall) => Assert.Equal(inCall, ScenarioCalls.InCall(syscall));
 
     /// <summary>
+    /// An alias's remote end: getpeername()'s peer, else the call's target, else the one it had — inet_getname() refuses
+    /// the peer of a socket in CLOSE (ENOTCONN), and a setsockopt on a descriptor tcp_time_wait() left in CLOSE took the
+    /// tuple's remote to 0:0, so after close() the alias named no TIME-WAIT entry (observe-24111-16). connect(AF_UNSPEC)
+    /// gives the target 0:0: tcp_disconnect() clears the peer.
+    /// </summary>
+    [Fact]
+    public void RemoteOf_NoPeerOnACloseSocket_KeepsTheKnownRemoteUnlessDisconnected()
+    {
+        (uint, ushort, uint, ushort) known = (0x0a000001, 40000, 0x0a000002, 80);
+
+        Assert.Equal((0x0a000002u, (ushort)80), ScenarioCalls.RemoteOf(null, null, known));
+        Assert.Equal((0u, (ushort)0), ScenarioCalls.RemoteOf(null, (0u, (ushort)0), known));
+        Assert.Equal((0x0a000003u, (ushort)8080), ScenarioCalls.RemoteOf((0x0a000003u, (ushort)8080), (0u, (ushort)0), known));
+        Assert.Equal((0x0a000002u, (ushort)443), ScenarioCalls.RemoteOf(null, (0x0a000002u, (ushort)443), null));
+        Assert.Equal((0u, (ushort)0), ScenarioCalls.RemoteOf(null, null, null));
+    }
+
+    /// <summary>
     /// A worker whose setns() into the host's namespace fails makes no call — it is still in the namespace of its call
     /// before, or the tool's own — and the call fails with why: the runner reports it as the step's error. /dev/null's
     /// descriptor names no namespace, so setns() refuses it (EINVAL); before, the socket was made where the worker was.

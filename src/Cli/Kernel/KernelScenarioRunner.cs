@@ -481,12 +481,14 @@ internal sealed class KernelScenarioRunner
     /// (unhashed, no ss row: the alias is CLOSED and the TIME-WAIT entry a row of its own, as docs/scenario-format.md
     /// and the engine's SocketListing.RowsOf have it). Until session 24 the runner gave such an alias a CLOSED row and
     /// the TIME-WAIT entry both, so an alias check of CLOSED failed where the engine's passed (fuzz case observe-24103-26).
+    /// Any open descriptor in CLOSE is unhashed, so a row of its 4-tuple — the TIME-WAIT entry, or another socket's
+    /// connection on the same ports — is never its own (the alias keeps its tuple: <see cref="ScenarioCalls.RemoteOf"/>).
     /// </summary>
     List<SocketRow> AliasRows(AliasEntry alias, List<SocketRow> rows)
     {
         if (alias.Tuple is not { } t) return [];
         var mine = rows.Where(r => r.Local.Address.Value == t.Local && r.Local.Port == t.LocalPort && r.Remote.Address.Value == t.Remote && r.Remote.Port == t.RemotePort).ToList();
-        if (alias.KernelFd >= 0 && mine.Count > 0 && mine.All(r => r.Kind == SocketRowKind.TimeWait))
+        if (alias.KernelFd >= 0 && mine.Count > 0)
         {
             var info = new byte[256];
             int length = info.Length;

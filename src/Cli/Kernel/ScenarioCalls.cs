@@ -247,8 +247,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                 return Outcome(Libc.listen(fd, s.Backlog ?? CallStep.DefaultBacklog), fd);
             case SocketCall.Connect when s.Unspec == true:
             {
+                // tcp_disconnect() clears inet_dport: the alias forgets its peer (target 0:0, see RemoteOf).
                 var unspec = new Libc.SockaddrIn();
-                return Outcome(Libc.connect(fd, ref unspec, 16), fd);
+                return Outcome(Libc.connect(fd, ref unspec, 16), fd, (0u, (ushort)0));
             }
             case SocketCall.Connect:
             {
@@ -344,13 +345,28 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         var peer = new Libc.SockaddrIn();
         int length = 16, peerLength = 16;
         if (Libc.getsockname(fd, ref local, ref length) < 0) return;
-        var remote = Libc.getpeername(fd, ref peer, ref peerLength) == 0
+        (uint, ushort)? peerName = Libc.getpeername(fd, ref peer, ref peerLength) == 0
             ? (BinaryPrimitives.ReverseEndianness(peer.AddrBe), Port(peer.PortBe))
-            : target ?? (0u, (ushort)0);
+            : null;
         lock (_lock)
             foreach (var a in _aliases.Values.Where(a => a.KernelFd == fd))
-                a.Tuple = (BinaryPrimitives.ReverseEndianness(local.AddrBe), Port(local.PortBe), remote.Item1, remote.Item2);
+            {
+                var (remote, remotePort) = RemoteOf(peerName, target, a.Tuple);
+                a.Tuple = (BinaryPrimitives.ReverseEndianness(local.AddrBe), Port(local.PortBe), remote, remotePort);
+            }
     }
+
+    /// <summary>
+    /// The remote end of an alias's 4-tuple: the peer getpeername() gave, else the call's target, else the one the alias
+    /// had. Models inet_getname() — net/ipv4/af_inet.c: the peer of a socket in CLOSE (or SYN-SENT) is ENOTCONN though
+    /// inet_dport still holds it — a descriptor that tcp_time_wait() left in CLOSE keeps its connection's 4-tuple for the
+    /// TIME-WAIT entry its alias names after close(); only tcp_disconnect() (connect(AF_UNSPEC), whose target is 0:0)
+    /// clears it. Until session 25 a call on such a descriptor (setsockopt, recv) took the tuple's remote end to 0:0,
+    /// and after close() the alias named no row (fuzz case observe-24111-16).
+    /// </summary>
+    internal static (uint Address, ushort Port) RemoteOf((uint, ushort)? peer,
+        (uint, ushort)? target, (uint Local, ushort LocalPort, uint Remote, ushort RemotePort)? known) =>
+        peer ?? target ?? (known is { } k ? (k.Remote, k.RemotePort) : (0u, (ushort)0));
 
     /// <summary>
     /// Before a connect: the aliases of the descriptor take the target as their remote end, so that while the call
@@ -366,7 +382,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     /// <summary>Learns the 4-tuple again (a listener's children, a connect that went on in the background).</summary>
     public void Refresh(AliasEntry alias)
     {
-        if (alias.KernelFd >= 0) Learn(alias.KernelFd, alias.Tuple is { RemotePort: > 0 } t ? (t.Remote, t.RemotePort) : null);
+        if (alias.KernelFd >= 0) Learn(alias.KernelFd, null);
     }
 
     static int Bind(int fd, uint address, int port)
