@@ -186,6 +186,55 @@ public sealed class FuzzTests
     }
 
     /// <summary>
+    /// A window one unit lower is the TUN device's only on a flow over the TUN link: on a host's connection to itself
+    /// (127.0.0.1, lo) it is a difference, and a TUN window elsewhere in the run sets apart neither it nor the pure ACKs
+    /// of the loopback flow (the options profile's loopback stories; before, any window ±1–3 was the TUN's and a case
+    /// whose loopback window alone differed was TUNWIN).
+    /// </summary>
+    [Fact]
+    public void Judge_WindowOffOnALoopbackFlow_IsADifferenceNotTheTuns()
+    {
+        var document = ScenarioParser.Parse("""
+            { "name": "lo", "hosts": { "client": { "address": "10.0.0.1" }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "5ms" } ],
+              "steps": [
+                { "host": "server", "process": "srv", "call": "listen", "port": 80, "as": "l" },
+                { "at": "1ms", "host": "server", "process": "app", "call": "connect", "to": "127.0.0.1:80", "as": "lc" },
+                { "at": "1ms", "host": "client", "call": "connect", "to": "server:80", "as": "c" },
+                { "at": "50ms", "host": "server", "process": "srv", "call": "accept", "socket": "l", "as": "s1" },
+                { "at": "50ms", "host": "server", "process": "srv", "call": "accept", "socket": "l", "as": "s2" },
+                { "at": "100ms", "host": "server", "process": "app", "call": "send", "socket": "lc", "bytes": 3000 },
+                { "at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": 3000 },
+                { "at": "200ms", "host": "server", "process": "app", "call": "close", "socket": "lc" },
+                { "at": "200ms", "host": "client", "call": "close", "socket": "c" }
+              ], "runUntil": "1s" }
+            """).Document!;
+        var engine = RunOutcome.OfEngine(document);
+        var passed = new FileResult("case", "scenario", FileOutcome.Passed, [], [], null, null, null, 0);
+        bool Lo(OutcomePacket p) => p.From == "server" && p.To == "server";
+        Assert.Contains(engine.Packets, p => Lo(p) && p.Flags == ".");
+        Assert.Contains(engine.Packets, p => p.From == "client" && p.Flags == ".");
+        FuzzRun Judge(Func<OutcomePacket, OutcomePacket> plant) =>
+            FuzzRun.Of(OutcomeDiff.Compare(engine, engine with { Packets = [.. engine.Packets.Select(plant)] }, 4_000_000), passed, _ => "step");
+
+        // The loopback flow's pure ACKs a unit lower: a window difference, not the TUN's.
+        var loopback = Judge(p => Lo(p) && p.Flags == "." ? p with { Win = p.Win - 1 } : p);
+        Assert.DoesNotContain(loopback.Keys, k => k.Contains(FuzzRun.TunWindow, StringComparison.Ordinal));
+        Assert.Contains(loopback.NotTun, k => k.StartsWith("packets server:", StringComparison.Ordinal) && FuzzRun.Loopback(k) && k.EndsWith(": . win", StringComparison.Ordinal));
+        Assert.False(loopback.Clean);
+
+        // The client's window a unit lower over the TUN is the TUN's; with it, the client's pure ACKs of another ack are
+        // its knock-on — the loopback flow's are not.
+        var both = Judge(p => p.Flags == "." && p.From == "client" ? p with { Win = p.Win - 1, Ack = p.Ack + 1 } : Lo(p) && p.Flags == "." ? p with { Ack = p.Ack + 1 } : p);
+        Assert.Contains(both.Keys, k => k.StartsWith("packets client:", StringComparison.Ordinal) && k.EndsWith(FuzzRun.TunWindow, StringComparison.Ordinal));
+        Assert.DoesNotContain(both.NotTun, k => k.StartsWith("packets client:", StringComparison.Ordinal));
+        Assert.Contains(both.NotTun, k => FuzzRun.Loopback(k) && k.EndsWith(": . ack", StringComparison.Ordinal));
+
+        Assert.True(FuzzRun.Loopback("server:~1 > server:80"));
+        Assert.False(FuzzRun.Loopback("packets client:~1 > server:80: . win"));
+    }
+
+    /// <summary>
     /// EDGE: seed 11, case 70 cut down — on 6.18.44 (two runs, 2026-12-05) the receiver ACKed the burst's second-last
     /// segment at once (ack 44889 at 384.14 ms) and the last at 428.09 ms; the engine, its segments at exact link times,
     /// ACKs only the last, at 396 ms. With its link 0.3 ms longer the engine does what the kernel did (384.5 ms, 428 ms):

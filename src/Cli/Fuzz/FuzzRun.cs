@@ -54,7 +54,7 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
                     // runner's (a timer a tick late, an RTT a jiffy longer over the user-space link, a step begun late).
                     var what = all.Where(w => (!w.StartsWith("time ", StringComparison.Ordinal) || Math.Abs(Milliseconds(w)) > TimingNoiseMs) && !IsnClock(w)).ToList();
                     if (what.Count == 0) timing++;
-                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(Field))}");
+                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => Field(w, Loopback(flow))))}");
                 }
                 else if (OnlyLine().Match(text) is { Success: true } only) keys.Add($"packets {flow}: {only.Groups[1].Value} only {only.Groups[2].Value}");
             }
@@ -123,9 +123,23 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     static double Milliseconds(string time) =>
         double.Parse(time["time ".Length..].Replace(" ms", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture);
 
-    /// <summary>A differing field by name; a window one to three units off on the kernel is named apart (<see cref="TunWindow"/>).</summary>
-    static string Field(string what) =>
-        WindowLine().Match(what) is { Success: true } w && Math.Abs(int.Parse(w.Groups[1].Value, CultureInfo.InvariantCulture) - int.Parse(w.Groups[2].Value, CultureInfo.InvariantCulture)) is > 0 and <= 3 ? TunWindow : what.Split(' ')[0];
+    /// <summary>
+    /// A differing field by name; a window one to three units off on the kernel is named apart (<see cref="TunWindow"/>) —
+    /// but not on a <paramref name="loopback"/> flow, whose receiver took lo's skbs, not the TUN device's.
+    /// </summary>
+    static string Field(string what, bool loopback) =>
+        !loopback && WindowLine().Match(what) is { Success: true } w && Math.Abs(int.Parse(w.Groups[1].Value, CultureInfo.InvariantCulture) - int.Parse(w.Groups[2].Value, CultureInfo.InvariantCulture)) is > 0 and <= 3 ? TunWindow : what.Split(' ')[0];
+
+    /// <summary>
+    /// Whether a flow ("server:~1 > server:80", or a key that begins "packets " with it) is a host's segments to itself —
+    /// 127/8 or one of its own addresses, over lo (<see cref="LoopbackCapture"/>): no TUN device on the way, so neither its
+    /// windows nor the ACKs that follow them are the TUN's (a TUN window elsewhere in the case explains nothing here).
+    /// </summary>
+    internal static bool Loopback(string flow) =>
+        FlowHosts().Match(flow) is { Success: true } m && m.Groups[1].Value == m.Groups[2].Value;
+
+    [GeneratedRegex(@"^(?:packets )?(\S+):[^:\s]+ > (\S+):[^:\s]+(?::|$)")]
+    private static partial Regex FlowHosts();
 
     /// <summary>
     /// The key of a receive window one to three units off on the kernel — lower after in-order data, higher with an
@@ -142,7 +156,8 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
 
     /// <summary>
     /// What is left when the TUN device's known differences are set aside: its counters, its lower window, and — with such a
-    /// window — the pure ACKs and segment counts that a window a unit lower moves (a window update sent or not); and, on a
+    /// window — the pure ACKs (of flows over the TUN, not lo) and segment counts that a window a unit lower moves (a window
+    /// update sent or not); and, on a
     /// host whose kernel charged the TUN's uncoalesced skbs (<see cref="TunMemoryHosts"/>), TCPWantZeroWindowAdv.
     /// </summary>
     public IReadOnlySet<string> NotTun
@@ -154,7 +169,7 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
             return Keys.Where(k => !TunCounters.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal))
                 && !tunMemory.Any(h => k == $"counters {h}: TcpExt.TCPWantZeroWindowAdv")
                 && !OnlyTunWindow().IsMatch(k)
-                && !(window && (k.EndsWith(" only .", StringComparison.Ordinal) || PureAckKnockOn().IsMatch(k)
+                && !(window && ((!Loopback(k) && (k.EndsWith(" only .", StringComparison.Ordinal) || PureAckKnockOn().IsMatch(k)))
                     || WindowKnockOn.Any(c => k.EndsWith(": " + c, StringComparison.Ordinal)))))
                 .ToHashSet(StringComparer.Ordinal);
         }
