@@ -285,6 +285,28 @@ public sealed class PacketFuzzTests
         Assert.Contains("differs: packet #2", first.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A differing case says which kernel runs' jiffies were not lined up with the engine's: pkt 24316 (session 24) had
+    /// its third RTO on a level-1 wheel bucket 27 ms before the engine's in all three runs and 1.504 s as the engine in
+    /// 16 runs of session 25 — a run's clock, which the verdict did not show.
+    /// </summary>
+    [Fact]
+    public void Write_DifferingCaseWithMisalignedRuns_NamesThem()
+    {
+        var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 40_000_000), 4_000_000);
+        var result = new RecordedCase(comparison, 3, Recorded(), Recorded(shiftNs: 40_000_000), null)
+        {
+            Misaligned = ["run 1: the kernel's jiffies were 1 ahead of the engine's (mod 512) during the run"],
+        };
+        var output = new StringWriter();
+
+        Assert.True(PacketFuzz.Write(output, "seed 1", result, verbose: false));
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("DIFFER ", lines[0], StringComparison.Ordinal);
+        Assert.Equal("         note: run 1: the kernel's jiffies were 1 ahead of the engine's (mod 512) during the run", lines[^1]);
+    }
+
     [Fact]
     public void Compare_AMissingCallResult_IsADifference()
     {

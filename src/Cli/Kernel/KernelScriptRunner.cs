@@ -117,6 +117,9 @@ internal sealed class KernelScriptRunner
     /// jiffies (<see cref="KernelClock.NextAlignedTick"/>), chosen once everything before the clock (the warm-up, the
     /// counters, the leading sysctl writes) is done: chosen before them, a start they overran made the first events late.
     /// </summary>
+    /// <summary>How the log begins the note of a run whose jiffies were not the engine's (<see cref="KernelClock.Offset"/>).</summary>
+    public const string MisalignedNote = "note: the kernel's jiffies were ";
+
     public KernelRun Run(bool alignedStart = false)
     {
         if (!Libc.RealTime(Libc.RunnerPriority)) _log.Add(() => $"note: no real-time scheduling (errno {Libc.Errno}): wake-ups may be late");
@@ -167,7 +170,7 @@ internal sealed class KernelScriptRunner
         }
         var counters = MibDelta.Delta(countersBefore, ReadCounters());
         if (startNs is not null && _checkTimes && KernelClock.Offset(_t0) is { } offset && offset != 0)
-            _log.Add(() => $"note: the kernel's jiffies were {offset} ahead of the engine's (mod 512) during the run");
+            _log.Add(() => $"{MisalignedNote}{offset} ahead of the engine's (mod 512) during the run");
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         return new KernelRun(_failure, [.. _log.Select(l => l())], Now(), counters, _recorder?.Events ?? []);
     }
