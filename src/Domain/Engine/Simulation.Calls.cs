@@ -194,7 +194,7 @@ public sealed partial class Simulation
             var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
             if (KeepsCalls)
             {
-                AddCallRecord(call, new CallRecord(id, r.Call, host.Name, process.Name, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
+                AddCallRecord(call, new CallRecord(id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
@@ -245,7 +245,7 @@ public sealed partial class Simulation
             var args = Describe(r);
             if (KeepsCalls)
             {
-                AddCallRecord(call, new CallRecord(id, r.Call, host.Name, process.Name, r.SocketId, ShareArgs(r.Call, args), Now));
+                AddCallRecord(call, new CallRecord(id, r.Call, process, r.SocketId, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }

@@ -33,7 +33,7 @@ public sealed partial class TcpSocket
             BindAddress = before; // inet->inet_saddr = inet->inet_rcv_saddr = 0 on failure
             return CallOutcome.Fail(err);
         }
-        _userBoundPort = port != 0;
+        UserBoundPort = port != 0;
         return CallOutcome.Ok();
     }
 
@@ -299,7 +299,7 @@ public sealed partial class TcpSocket
             else
             {
                 _rcv.Unread -= n;
-                finEaten = _rcv.Unread == 0 && _done;
+                finEaten = _rcv.Unread == 0 && SockDone;
                 ConsumeRcv(n, eatFin: finEaten);
                 Recharge();
                 _sim.RecordDelivered(this, n);
@@ -307,7 +307,7 @@ public sealed partial class TcpSocket
             }
             call.Done += n;
         }
-        else if (!peek && call.Done > 0 && _done && !_finCopied)
+        else if (!peek && call.Done > 0 && SockDone && !FinCopied)
         {
             // Woken with nothing new but the FIN skb at copied_seq: found_fin_ok eats it and ends the loop.
             ConsumeRcv(0, eatFin: true);
@@ -332,7 +332,7 @@ public sealed partial class TcpSocket
             PendingRecv = call;
             return CallOutcome.Block;
         }
-        if (_done)
+        if (SockDone)
         {
             if (peek) return CallOutcome.Ok(0); // found_fin_ok with MSG_PEEK: only peek_seq moves past the FIN
             // The loop runs once even for len 0: the FIN skb at copied_seq is found and eaten.
@@ -368,7 +368,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CopyFin()
     {
-        if (_done) _finCopied = true;
+        if (SockDone) FinCopied = true;
     }
 
     /// <summary>
@@ -646,8 +646,8 @@ public sealed partial class TcpSocket
     {
         if (State == TcpState.Listen) return AcceptQueueCount > 0 ? PollEvents.POLLIN | PollEvents.POLLRDNORM : 0;
         int mask = 0;
-        if (((RcvShutdown || _done) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
-        if (RcvShutdown || _done) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
+        if (((RcvShutdown || SockDone) && SendShutdown) || State == TcpState.Close) mask |= PollEvents.POLLHUP;
+        if (RcvShutdown || SockDone) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM | PollEvents.POLLRDHUP;
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
             // tcp_stream_is_readable(sk, sock_rcvlowat(sk, 0, INT_MAX)) → tcp_epollin_ready(sk, sk_rcvlowat).
@@ -655,7 +655,7 @@ public sealed partial class TcpSocket
             // __sk_stream_is_writeable(sk, 1); when not, SOCK_NOSPACE is set so that tcp_check_space() will run
             // tcp_new_space() on the next ACK.
             if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;
-            else _noSpace = true;
+            else NoSpace = true;
         }
         if (SoftError is not null) mask |= PollEvents.POLLERR;
         return mask;
@@ -778,7 +778,7 @@ public sealed partial class TcpSocket
         // max_t(u32, nr_segs, tp->reordering + 1): u32 arithmetic.
         long nrSegs = Math.Max((uint)Math.Max(TcpConstants.InitCwnd, cwnd), unchecked(_ca.Reordering + 1));
         long sndmem = 2L * nrSegs * perMss;
-        if (_sndBuf < sndmem) _sndBuf = Math.Min(sndmem, Host.Sysctls.TcpWmem[2]);
+        if (_sndBuf < sndmem) _sndBuf = (int)Math.Min(sndmem, Host.Sysctls.TcpWmem[2]); // ≤ tcp_wmem[2], an int
     }
 
     /// <summary>secure_tcp_seq(): keyed hash of the 4-tuple plus the clock in 64 ns units.</summary>

@@ -44,7 +44,8 @@ public static class CongestionAlgorithms
 
 /// <summary>
 /// The tcp_sock fields of cwnd growth and validation: snd_cwnd_cnt, snd_cwnd_clamp, snd_cwnd_used,
-/// snd_cwnd_stamp, is_cwnd_limited, max_packets_out and cwnd_usage_seq (linux-4.4: max_packets_seq).
+/// snd_cwnd_stamp, max_packets_out and cwnd_usage_seq (linux-4.4: max_packets_seq); is_cwnd_limited, a bit of tcp_sock's
+/// bitfields, is one of the socket's flags (<see cref="TcpSocket.CwndLimited"/>), so the struct is 24 bytes, not 28 padded to 32.
 /// </summary>
 internal struct CwndUse
 {
@@ -56,8 +57,6 @@ internal struct CwndUse
     public uint Used;
     /// <summary>tp->snd_cwnd_stamp: tcp_jiffies32 when cwnd was last used in full or changed.</summary>
     public uint Stamp;
-    /// <summary>tp->is_cwnd_limited: the current window was limited by cwnd (tcp_cwnd_validate()).</summary>
-    public bool IsCwndLimited;
     /// <summary>tp->max_packets_out: the most packets out in the current window.</summary>
     public uint MaxPacketsOut;
     /// <summary>tp->cwnd_usage_seq: the window ends once snd_una reaches it.</summary>
@@ -88,8 +87,6 @@ public sealed partial class TcpSocket
     /// tcp_congestion_control; a passive child gets it again (tcp_ca_openreq_child(), no TCP_CONGESTION here).
     /// </summary>
     CongestionAlgorithm CaOps { get => (CongestionAlgorithm)_caOps; set => _caOps = checked((byte)value); }
-    /// <summary>icsk_ca_setsockopt: TCP_CONGESTION chose the module, so an accepted child keeps it (tcp_ca_openreq_child()).</summary>
-    bool _caSetsockopt;
     Bictcp _cubic;
     CwndUse _cwnd;
 
@@ -127,8 +124,8 @@ public sealed partial class TcpSocket
         get
         {
             bool slowStartRoom = (ulong)_ca.Cwnd < 2UL * _cwnd.MaxPacketsOut;
-            if (_sim.Profile == KernelProfile.Linux44) return InSlowStart ? slowStartRoom : _cwnd.IsCwndLimited;
-            if (_cwnd.IsCwndLimited) return true;
+            if (_sim.Profile == KernelProfile.Linux44) return InSlowStart ? slowStartRoom : CwndLimited;
+            if (CwndLimited) return true;
             return InSlowStart && slowStartRoom;
         }
     }
@@ -157,7 +154,7 @@ public sealed partial class TcpSocket
         if (string.IsNullOrEmpty(name)) return CallOutcome.Fail(Errno.EINVAL);
         if (name.Length > 15) name = name[..15];
         if (CongestionAlgorithms.Find(name) is not { } ca) return CallOutcome.Fail(Errno.ENOENT);
-        _caSetsockopt = true;
+        CaSetsockopt = true;
         if (ca == CaOps) return CallOutcome.Ok();
         CaOps = ca;
         _cubic = default; // memset(icsk->icsk_ca_priv, 0, ...)
@@ -172,9 +169,9 @@ public sealed partial class TcpSocket
     /// <summary>tcp_ca_openreq_child(): a listener's TCP_CONGESTION choice (icsk_ca_setsockopt, copied by sk_clone_lock()) stays; else the host's default.</summary>
     void InheritCongestionControl(TcpSocket listener)
     {
-        if (!listener._caSetsockopt) return;
+        if (!listener.CaSetsockopt) return;
         CaOps = listener.CaOps;
-        _caSetsockopt = true;
+        CaSetsockopt = true;
     }
 
     /// <summary>bictcp_reset() + bictcp_hystart_reset(): what cubictcp_init() and cubictcp_state(TCP_CA_Loss) both do.</summary>
@@ -453,10 +450,10 @@ public sealed partial class TcpSocket
         uint packetsOut = (uint)PacketsOut;
         bool update = _sim.Profile == KernelProfile.Linux44
             ? !SeqMath.Before(_snd.Una, _cwnd.UsageSeq) || packetsOut > _cwnd.MaxPacketsOut
-            : !SeqMath.Before(_snd.Una, _cwnd.UsageSeq) || isCwndLimited || (!_cwnd.IsCwndLimited && packetsOut > _cwnd.MaxPacketsOut);
+            : !SeqMath.Before(_snd.Una, _cwnd.UsageSeq) || isCwndLimited || (!CwndLimited && packetsOut > _cwnd.MaxPacketsOut);
         if (update)
         {
-            _cwnd.IsCwndLimited = isCwndLimited;
+            CwndLimited = isCwndLimited;
             _cwnd.MaxPacketsOut = packetsOut;
             _cwnd.UsageSeq = _snd.Nxt;
         }
@@ -473,7 +470,7 @@ public sealed partial class TcpSocket
             CwndApplicationLimited();
         // "The following conditions together indicate the starvation is caused by insufficient sender buffer": nothing
         // left unsent, not cwnd-limited, the application hitting the buffer limit (SOCK_NOSPACE), ESTABLISHED or CLOSE_WAIT.
-        if (_snd.Nxt == _snd.WriteSeq && !Dead && _noSpace && State is TcpState.Established or TcpState.CloseWait)
+        if (_snd.Nxt == _snd.WriteSeq && !Dead && NoSpace && State is TcpState.Established or TcpState.CloseWait)
             ChronoStart(TcpChrono.SndbufLimited);
     }
 
@@ -484,7 +481,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void CwndApplicationLimited()
     {
-        if (_ca.State == CaState.Open && !_noSpace)
+        if (_ca.State == CaState.Open && !NoSpace)
         {
             uint winUsed = Math.Max(_cwnd.Used, (uint)TcpConstants.InitCwnd);
             if (winUsed < (uint)_ca.Cwnd)

@@ -16,17 +16,13 @@ public sealed partial class TcpSocket
     /// <summary>PAGE_SIZE: __sk_mem_schedule() and sk_mem_reclaim() move sk_forward_alloc in whole pages.</summary>
     const int PageSize = 4096;
 
-    /// <summary>tp->pred_flags != 0: header prediction is on.</summary>
-    bool _predOn;
     /// <summary>The window field pred_flags predicts (its low 16 bits: snd_wnd &gt;&gt; snd_wscale when it was set).</summary>
     uint _predWindow;
-    /// <summary>The segment being handled took the fast path with data: tcp_queue_rcv() without tcp_try_rmem_schedule().</summary>
-    bool _fastPathData;
 
     /// <summary>Models __tcp_fast_path_on() — include/net/tcp.h: pred_flags = (tcp_header_len &lt;&lt; 26) | ACK | <paramref name="window"/>.</summary>
     void FastPathOn(uint window)
     {
-        _predOn = true;
+        PredOn = true;
         _predWindow = window & 0xffff;
     }
 
@@ -34,7 +30,7 @@ public sealed partial class TcpSocket
     void FastPathOn() => FastPathOn(_snd.Wnd >> _rxOpt.SndWscale);
 
     /// <summary>"tp->pred_flags = 0": header prediction off.</summary>
-    void FastPathOff() => _predOn = false;
+    void FastPathOff() => PredOn = false;
 
     /// <summary>
     /// Models tcp_fast_path_check() — include/net/tcp.h: on again when the out-of-order queue is empty, rcv_wnd is
@@ -58,7 +54,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool HeaderPredicted(Segment seg)
     {
-        if (!_predOn || (seg.Flags & ~TcpFlags.Psh) != TcpFlags.Ack || seg.Window != _predWindow) return false;
+        if (!PredOn || (seg.Flags & ~TcpFlags.Psh) != TcpFlags.Ack || seg.Window != _predWindow) return false;
         if (20 + seg.Options.WireLength(seg.Flags) != TcpHeaderLen) return false;
         if (seg.Seq != _rcv.Nxt || SeqMath.After(seg.Ack, _snd.Nxt)) return false;
         if (_rxOpt.TsOk && (!seg.Options.HasTimestamp || unchecked((int)(seg.Options.TsVal - _rxOpt.TsRecent)) < 0)) return false;
@@ -82,7 +78,7 @@ public sealed partial class TcpSocket
         long charge = RcvChargeFor(seg.Length);
         MemCharge(charge);
         DataToWrite.RmemCharged += charge;
-        _fastPathData = true;
+        FastPathData = true;
         return false;
     }
 

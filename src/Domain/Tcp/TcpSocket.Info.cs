@@ -114,7 +114,7 @@ public sealed partial class TcpSocket
                 Unacked: PacketsOut,
                 Retrans: _ca.RetransOut,
                 TotalRetrans: TotalRetrans,
-                LastAckRecvMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_lastAckRecv) : 0),
+                LastAckRecvMs: JiffiesAgoMs(TransferStamped ? Jiffies32At(_lastAckRecv) : 0),
                 RttUs: _rtt.SrttUs >> 3,
                 RttVarUs: _rtt.MdevUs >> 2,
                 SndSsthresh: _ca.Ssthresh,
@@ -138,8 +138,8 @@ public sealed partial class TcpSocket
                 SegsIn: _segsIn,
                 DataSegsOut: _data?.DataSegsOut ?? 0,
                 DataSegsIn: _data?.DataSegsIn ?? 0,
-                LastDataSentMs: JiffiesAgoMs(_transferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
-                LastDataRecvMs: JiffiesAgoMs(_lrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0),
+                LastDataSentMs: JiffiesAgoMs(TransferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
+                LastDataRecvMs: JiffiesAgoMs(LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0),
                 PacingRate: _pacingRate,
                 Delivered: _delivered,
                 RcvSpace: _rcvq.Space,
@@ -176,7 +176,7 @@ public sealed partial class TcpSocket
     void StampLrcvTime()
     {
         _lrcvTime = Jiffies.At(_sim.Now);
-        _lrcvStamped = true;
+        LrcvStamped = true;
     }
 
     /// <summary>/proc/net/tcp's "(icsk_ack.quick &lt;&lt; 1) | inet_csk_in_pingpong_mode(sk)" column (get_tcp4_sock).</summary>

@@ -32,7 +32,7 @@ public sealed partial class TcpSocket
                 break;
         }
         SyncRmemCharge();
-        _fastPathData = false;
+        FastPathData = false;
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed partial class TcpSocket
             InitBufferSpace(activeOpen: true);
             _lastAckRecv = _sim.Now;
             _snd.Lsndtime = _sim.Now; // tcp_finish_connect(): "Prevent spurious tcp_cwnd_restart() on first data packet"
-            _transferStamped = true;
+            TransferStamped = true;
             StampLrcvTime(); // tcp_finish_connect(): icsk->icsk_ack.lrcvtime = tcp_jiffies32
             if (KeepOpen) ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(KeepaliveTimeSec));
             if (PendingSend is not null || DeferAcceptRetrans != 0 || InPingPongMode)
@@ -222,7 +222,7 @@ public sealed partial class TcpSocket
         FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
-        _transferStamped = true;
+        TransferStamped = true;
         LinkPeer();
         // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
         // sends its FIN now (6.10+).
@@ -430,7 +430,7 @@ public sealed partial class TcpSocket
             else SendChallengeAck();
             return;
         }
-        if (verdict == AckVerdict.TooOld && _fastPathData)
+        if (verdict == AckVerdict.TooOld && FastPathData)
         {
             // tcp_rcv_established()'s fast path queued predicted data (tcp_queue_rcv()) before tcp_ack(sk, skb, FLAG_DATA),
             // whose verdict it ignores: the data stays, tcp_ack()'s challenge ACK carries the new rcv_nxt, then
@@ -1204,7 +1204,7 @@ public sealed partial class TcpSocket
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
-        if (!_fastPathData) MemSchedule(RcvTruesize(seg.Length));
+        if (!FastPathData) MemSchedule(RcvTruesize(seg.Length));
         Accept(seq, end, fin, runFin: false);
         // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
         // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
@@ -1302,7 +1302,7 @@ public sealed partial class TcpSocket
     void Fin()
     {
         RcvShutdown = true;
-        _done = true;
+        SockDone = true;
         switch (State)
         {
             case TcpState.SynRecv or TcpState.Established:
@@ -1511,7 +1511,7 @@ public sealed partial class TcpSocket
         child.Local = req.Tuple.Local;
         child.Remote = req.Tuple.Remote;
         child.BoundPort = true;
-        child._userBoundPort = true;
+        child.UserBoundPort = true;
         host.AddBindOwner(child.Local.Port, child);
         child._snd.Iss = req.Iss;
         child._snd.Una = child._snd.Nxt = child._snd.WriteSeq = req.Iss + 1;
@@ -1522,7 +1522,7 @@ public sealed partial class TcpSocket
         // tcp_v4_syn_recv_sock(): newtp->advmss = tcp_mss_clamp(listener, dst advmss); tcp_sync_mss().
         child._advmss = child.ClampToUserMss(child.RouteAdvmss);
         child._mss = child._advmss;
-        child._mssSynced = true;
+        child.MssSynced = true;
         child.NegotiateOptions(req.PeerOptions);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
         if (req.NumRetrans != 0) child.RetransStatsToWrite.TotalRetrans = req.NumRetrans;
@@ -1570,7 +1570,7 @@ public sealed partial class TcpSocket
         child.FastPathOn(); // tcp_rcv_state_process(), TCP_SYN_RECV: tcp_fast_path_on(tp)
         child._lastAckRecv = host.Sim.Now;
         child._snd.Lsndtime = host.Sim.Now; // tcp_create_openreq_child(): newtp->lsndtime = tcp_jiffies32
-        child._transferStamped = true;
+        child.TransferStamped = true;
         child.StampLrcvTime(); // tcp_create_openreq_child(): newicsk->icsk_ack.lrcvtime = tcp_jiffies32
         // tcp_create_openreq_child(): segs_in = 1 (the SYN); tcp_child_process() → tcp_segs_in() for the ACK.
         child._segsIn = 1;

@@ -37,7 +37,7 @@ public sealed partial class TcpSocket
         RareOptionsToWrite.RcvLowat = val == 0 ? 1 : (int)val;
         DataReady();
         if (locked) return;
-        long space = SpaceFromWin(val);
+        int space = unchecked((int)SpaceFromWin(val)); // tcp_space_from_win() returns an int
         if (space > _rcvBuf)
         {
             _rcvBuf = space;
@@ -88,7 +88,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>rcv_nxt − copied_seq: the unread bytes and, once received and not yet read, the FIN's sequence number.</summary>
-    long RcvAvail => _rcv.Unread + (_done && !_finCopied ? 1 : 0);
+    long RcvAvail => _rcv.Unread + (SockDone && !FinCopied ? 1 : 0);
 
     /// <summary>
     /// Models tcp_epollin_ready() — include/net/tcp.h: something is queued (rcv_nxt − copied_seq &gt; 0) and either
@@ -113,7 +113,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void DataReady()
     {
-        if (!EpollinReady(RcvLowat) && !_done) return;
+        if (!EpollinReady(RcvLowat) && !SockDone) return;
         WakeReader();
         WakeWriter();
         WakeLingeringClose();

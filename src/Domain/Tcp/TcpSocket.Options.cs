@@ -151,8 +151,6 @@ public sealed partial class TcpSocket
 
     /// <summary>tp->rx_opt.user_mss: TCP_MAXSEG (0: none).</summary>
     int UserMss => _rare?.Options?.UserMss ?? 0;
-    /// <summary>tcp_sync_mss() has run (tcp_connect_init(), or a child's creation): mss_cache is the connection's.</summary>
-    bool _mssSynced;
 
     /// <summary>MAX_TCP_WINDOW — include/net/tcp.h (32767): TCP_MAXSEG's upper bound.</summary>
     const int MaxTcpMaxseg = 32767;
@@ -182,7 +180,7 @@ public sealed partial class TcpSocket
     /// (536) until tcp_sync_mss() first runs; from tcp_connect_init() until the SYN-ACK (or crossed SYN) the
     /// connect-time value (<see cref="ConnectMssCache"/>); then the connection's payload MSS.
     /// </summary>
-    int MssCache => !_mssSynced ? TcpConstants.MssDefault : _connectMssCache != 0 ? _connectMssCache : PayloadMss;
+    int MssCache => !MssSynced ? TcpConstants.MssDefault : _connectMssCache != 0 ? _connectMssCache : PayloadMss;
 
     /// <summary>
     /// Models tcp_connect_init() → tcp_sync_mss(sk, dst_mtu) — net/ipv4/tcp_output.c: tcp_v4_connect() set

@@ -303,7 +303,7 @@ public sealed partial class TcpSocket
             // tcp_connect_init(): advmss = tcp_mss_clamp(dst advmss), mss_clamp = user_mss when set, tcp_sync_mss().
             _advmss = ClampToUserMss(RouteAdvmss);
             _mss = ClampToUserMss(RouteAdvmss);
-            _mssSynced = true;
+            MssSynced = true;
             _connectMssCache = ConnectMssCache();
             InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();

@@ -32,8 +32,6 @@ public sealed partial class TcpSocket
     /// <summary>inet->local_port_range: lo | hi &lt;&lt; 16 as IP_LOCAL_PORT_RANGE set it (0: not set).</summary>
     public uint LocalPortRangeOption => _rare?.Options?.LocalPortRange ?? 0;
 
-    /// <summary>inet->bind_address_no_port (IP_BIND_ADDRESS_NO_PORT).</summary>
-    public bool BindAddressNoPort { get; private set; }
 
     /// <summary>
     /// Models do_ip_setsockopt(IP_LOCAL_PORT_RANGE) — net/ipv4/ip_sockglue.c: lo = (u16)val, hi = val &gt;&gt; 16;

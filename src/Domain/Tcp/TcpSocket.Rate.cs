@@ -35,12 +35,12 @@ internal struct RateEstimator
 /// <summary>enum tcp_chrono — include/net/tcp.h: the ordered conditions tcp_chrono_start() tracks, the higher one winning.</summary>
 internal enum TcpChrono : byte { Unspec, Busy, RwndLimited, SndbufLimited }
 
-/// <summary>tp->chrono_type, tp->chrono_start (tcp_jiffies32) and tp->chrono_stat[] (jiffies spent in each condition).</summary>
+/// <summary>tp->chrono_start (tcp_jiffies32) and tp->chrono_stat[] (jiffies spent in each condition); tp->chrono_type:2 is a byte of
+/// the socket's (<see cref="TcpSocket.ChronoType"/>), so the struct is 16 bytes, not 17 padded to 24.</summary>
 // Sequential, in this order: no field is wider than 4 bytes, so no padding, where LayoutKind.Auto rounds a struct's size up to 8.
 [StructLayout(LayoutKind.Sequential)]
 internal struct Chronograph
 {
-    public TcpChrono Type;
     public uint Start;
     public uint Busy, RwndLimited, SndbufLimited;
 }
@@ -51,6 +51,8 @@ public sealed partial class TcpSocket
     RateEstimator _rate;
     /// <summary>tp->chrono_*.</summary>
     Chronograph _chrono;
+    /// <summary>tp->chrono_type: the condition the chronograph is timing (a byte beside the socket's other small fields).</summary>
+    TcpChrono ChronoType;
 
     /// <summary>tcp_clock_us() of a virtual time: the microsecond clock of tp->tcp_mstamp and tcp_skb_timestamp_us().</summary>
     static long ClockUs(SimTime t) => t.Ns / 1000;
@@ -158,20 +160,20 @@ public sealed partial class TcpSocket
     {
         uint now = Jiffies32;
         uint elapsed = unchecked(now - _chrono.Start);
-        switch (_chrono.Type)
+        switch (ChronoType)
         {
             case TcpChrono.Busy: _chrono.Busy = unchecked(_chrono.Busy + elapsed); break;
             case TcpChrono.RwndLimited: _chrono.RwndLimited = unchecked(_chrono.RwndLimited + elapsed); break;
             case TcpChrono.SndbufLimited: _chrono.SndbufLimited = unchecked(_chrono.SndbufLimited + elapsed); break;
         }
         _chrono.Start = now;
-        _chrono.Type = next;
+        ChronoType = next;
     }
 
     /// <summary>Models tcp_chrono_start() — include/net/tcp.h: "the highest priority enum takes precedence".</summary>
     void ChronoStart(TcpChrono type)
     {
-        if (type > _chrono.Type) ChronoSet(type);
+        if (type > ChronoType) ChronoSet(type);
     }
 
     /// <summary>
@@ -181,7 +183,7 @@ public sealed partial class TcpSocket
     void ChronoStop(TcpChrono type)
     {
         if (RtxAndWriteQueuesEmpty) ChronoSet(TcpChrono.Unspec);
-        else if (type == _chrono.Type) ChronoSet(TcpChrono.Busy);
+        else if (type == ChronoType) ChronoSet(TcpChrono.Busy);
     }
 
     /// <summary>tcp_rtx_and_write_queues_empty(): nothing unacknowledged and nothing unsent (a queued FIN counts).</summary>
@@ -194,9 +196,9 @@ public sealed partial class TcpSocket
     (long BusyUs, long RwndLimitedUs, long SndbufLimitedUs) ChronoStatsUs()
     {
         uint running = unchecked(Jiffies32 - _chrono.Start);
-        long busy = _chrono.Busy + (_chrono.Type == TcpChrono.Busy ? (long)running : 0);
-        long rwnd = _chrono.RwndLimited + (_chrono.Type == TcpChrono.RwndLimited ? (long)running : 0);
-        long sndbuf = _chrono.SndbufLimited + (_chrono.Type == TcpChrono.SndbufLimited ? (long)running : 0);
+        long busy = _chrono.Busy + (ChronoType == TcpChrono.Busy ? (long)running : 0);
+        long rwnd = _chrono.RwndLimited + (ChronoType == TcpChrono.RwndLimited ? (long)running : 0);
+        long sndbuf = _chrono.SndbufLimited + (ChronoType == TcpChrono.SndbufLimited ? (long)running : 0);
         long usPerJiffy = Jiffies.Tick.Ns / 1000;
         return ((busy + rwnd + sndbuf) * usPerJiffy, rwnd * usPerJiffy, sndbuf * usPerJiffy);
     }

@@ -73,10 +73,6 @@ public sealed partial class TcpSocket
     /// <summary>tcp_pacing_ss_ratio and tcp_pacing_ca_ratio (sysctl defaults 200 and 120, in percent).</summary>
     const ulong PacingSsRatio = 200, PacingCaRatio = 120;
 
-    /// <summary>SOCK_NOSPACE: a writer (tcp_sendmsg_locked() or tcp_poll()) found the send buffer full.</summary>
-    bool _noSpace;
-    /// <summary>sk_stream_write_space() woke the socket's sleepers; the writer runs once the softirq is done.</summary>
-    bool _writeSpaceWake;
     /// <summary>tp->pushed_seq: write_seq at the last PSH mark (tcp_mark_push()); tcp_connect() and
     /// tcp_create_openreq_child() start it at write_seq (<see cref="InitPushedSeq"/>).</summary>
     uint _pushedSeq;
@@ -197,8 +193,8 @@ public sealed partial class TcpSocket
                 if (!StreamMemoryFree)
                 {
                     // wait_for_space: set_bit(SOCK_NOSPACE); a wakeup made while this call ran is not a later one.
-                    _noSpace = true;
-                    _writeSpaceWake = false;
+                    NoSpace = true;
+                    WriteSpaceWake = false;
                     break;
                 }
                 // tcp_skb_entail() → tcp_add_write_queue_tail(): the first skb of an empty write queue starts the busy chrono.
@@ -621,12 +617,12 @@ public sealed partial class TcpSocket
     /// </summary>
     void CheckSpace()
     {
-        if (!_noSpace || Dead) return;
+        if (!NoSpace || Dead) return;
         if (ShouldExpandSndbuf) SndbufExpand(_ca.Cwnd);
         if (!StreamWriteable) return;
         // sk_stream_write_space(): SOCK_NOSPACE cleared, the sleepers woken with EPOLLOUT.
-        _noSpace = false;
-        _writeSpaceWake = true;
+        NoSpace = false;
+        WriteSpaceWake = true;
         ChronoStop(TcpChrono.SndbufLimited); // tcp_check_space(): "if (!test_bit(SOCK_NOSPACE, ...))"
     }
 
@@ -637,8 +633,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeWriteSpace()
     {
-        if (!_writeSpaceWake) return;
-        _writeSpaceWake = false;
+        if (!WriteSpaceWake) return;
+        WriteSpaceWake = false;
         WakeWriter();
         // wake_up_interruptible_poll(EPOLLOUT) reaches every sleeper of the wait queue (woken_wake_function() ignores
         // the key): a recv() without data sleeps again, a lingering close() re-tests its state.
@@ -660,7 +656,7 @@ public sealed partial class TcpSocket
     void StreamWriteSpace()
     {
         if (!StreamWriteable) return;
-        _noSpace = false;
+        NoSpace = false;
         WakeWriter();
     }
 }

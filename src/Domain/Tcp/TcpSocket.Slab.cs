@@ -24,6 +24,7 @@ public sealed partial class TcpSocket
     void Init(int id)
     {
         Id = id;
+        _flags = default; // every yes/no flag off (TcpSocket.Flags.cs)
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
         _xmitTimer.Recycle();
@@ -38,17 +39,9 @@ public sealed partial class TcpSocket
         Fd = 0;
         FileRefs = 0;
         CallRefs = 0;
-        CloseDeferred = false;
         Owner = null;
-        Dead = false;
-        Destroyed = false;
         PeerSocketId = 0;
-        ReuseAddr = ReusePort = ConnectBind = false;
-        NonBlocking = false;
         _sockState = default;
-        RcvShutdown = SendShutdown = false;
-        _done = _finCopied = false;
-        BoundPort = _userBoundPort = false;
         Parent = null;
 
         // tcp_init_sock() and sock_init_data().
@@ -66,13 +59,12 @@ public sealed partial class TcpSocket
         _ca = new() { Cwnd = TcpConstants.InitCwnd, Ssthresh = int.MaxValue, Reordering = unchecked((uint)Host.Sysctls.TcpReordering) };
         _rack = default;
         _mss = TcpConstants.EthernetMss;
-        _sndBuf = Host.Sysctls.TcpWmem[1]; // sk_sndbuf = tcp_wmem[1]
+        _sndBuf = (int)Host.Sysctls.TcpWmem[1]; // sk_sndbuf = tcp_wmem[1]
         _rtx = _sim.FreeQueues.NoRtx;
         _tsOffset = 0;
         _retransStampNs1 = 0;
         _delivered = 0;
         _lastAckRecv = default;
-        _transferStamped = _lrcvStamped = false;
         _lrcvTime = 0;
         _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
@@ -80,24 +72,19 @@ public sealed partial class TcpSocket
         _xmitTimerListUntil = default;
 
         CaOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()
-        _caSetsockopt = false;
         _cubic = default;
         _cwnd = new() { Clamp = uint.MaxValue }; // snd_cwnd_clamp = ~0
-        _predOn = false;
         _predWindow = 0;
-        _fastPathData = false;
         _nonagle = default;
-        _mssSynced = false;
         _connectMssCache = 0;
-        BindAddressNoPort = false;
         _rate = RateEstimator.Initial;
         _chrono = default;
+        ChronoType = default;
         _ackTsEcr = 0;
-        _noSpace = _writeSpaceWake = false;
         _pushedSeq = 0;
         _pacingRate = ulong.MaxValue; // sk_pacing_rate = ~0UL
         _wstamp = new(long.MinValue / 2);
-        _rcvBuf = Host.Sysctls.TcpRmem[1]; // sk_rcvbuf = tcp_rmem[1]
+        _rcvBuf = (int)Host.Sysctls.TcpRmem[1]; // sk_rcvbuf = tcp_rmem[1]
         _scalingRatio = TcpConstants.DefaultScalingRatio;
         _windowClamp = 0;
         _advmss = TcpConstants.EthernetMss;

@@ -92,8 +92,9 @@ internal struct ReceivedOptions
     public int SndWscale { readonly get => _sndWscale; set => _sndWscale = checked((byte)value); }
     /// <summary>rx_opt.rcv_wscale: our window scale (applied to windows we send).</summary>
     public int RcvWscale { readonly get => _rcvWscale; set => _rcvWscale = checked((byte)value); }
-    /// <summary>rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option).</summary>
-    public int MssClamp;
+    ushort _mssClamp;
+    /// <summary>rx_opt.mss_clamp: the MSS the peer's SYN offered (TCP_MSS_DEFAULT without the option); a u16, as the kernel's (16 bytes, not 20).</summary>
+    public int MssClamp { readonly get => _mssClamp; set => _mssClamp = checked((ushort)value); }
 }
 
 /// <summary>The RTT estimator of struct tcp_sock (tcp_rtt_estimator(), tcp_set_rto()) and the windowed minimum RTT.</summary>

@@ -226,9 +226,9 @@ public sealed partial class TcpSocket
         PurgeReceiveQueue("tcp_disconnect discarded received data");
         PurgeWriteQueue("tcp_disconnect discarded queued data");
         ClearRtoStats(); // tcp_clear_retrans()
-        if (BoundPort && !_userBoundPort) ReleasePort();
+        if (BoundPort && !UserBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
-        _done = _finCopied = false;
+        SockDone = FinCopied = false;
         Remote = default;
         uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
         _snd.WriteSeq = seq == 0 ? 1 : seq;

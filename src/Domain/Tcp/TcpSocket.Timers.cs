@@ -618,8 +618,8 @@ public sealed partial class TcpSocket
         get
         {
             uint now = Jiffies32At(_sim.Now);
-            uint lrcvtime = _lrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
-            uint rcvTstamp = _transferStamped ? Jiffies32At(_lastAckRecv) : 0;
+            uint lrcvtime = LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
+            uint rcvTstamp = TransferStamped ? Jiffies32At(_lastAckRecv) : 0;
             return Jiffies.ToDuration(Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp)));
         }
     }

@@ -51,8 +51,8 @@ public sealed partial class TcpSocket
     /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
     int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : RcvCoalescedTruesize;
 
-    /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow().</summary>
-    long _rcvBuf;
+    /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow(). An int, as the kernel's (tcp_rmem's values are ints).</summary>
+    int _rcvBuf;
     /// <summary>tp->scaling_ratio: tcp_win_from_space() = space · ratio / 256.</summary>
     int _scalingRatio;
     /// <summary>tp->window_clamp: the largest window to advertise.</summary>
@@ -408,7 +408,7 @@ public sealed partial class TcpSocket
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
         if (rcvbuf > _rcvBuf)
         {
-            _rcvBuf = rcvbuf;
+            _rcvBuf = (int)rcvbuf; // ≤ tcp_rmem[2], an int
             _windowClamp = (uint)WinFromSpace(rcvbuf);
         }
     }

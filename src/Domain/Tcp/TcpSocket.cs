@@ -63,25 +63,15 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// socket's own, not <see cref="Rare"/>'s: every blocked connect() takes one.
     /// </summary>
     internal int CallRefs { get; set; }
-    /// <summary>The last descriptor was closed while a blocked call still held the file: tcp_close() waits for its fdput().</summary>
-    internal bool CloseDeferred { get; set; }
 
     /// <summary>The process whose file holds the socket (sk->sk_socket); null once tcp_close() orphans it (after any linger wait).</summary>
     public SimProcess? Owner { get; internal set; }
-    /// <summary>SOCK_DEAD: no descriptor any more; an orphan while not CLOSE.</summary>
-    public bool Dead { get; private set; }
     public bool IsOrphan => Dead && State != TcpState.Close;
-    /// <summary>Destroyed (inet_csk_destroy_sock) — nothing of it remains in the kernel.</summary>
-    public bool Destroyed { get; private set; }
 
     /// <summary>The peer socket's id when both ends are simulated Linux sockets (for the data ledger).</summary>
     public int PeerSocketId { get; internal set; }
 
     // ---- options (setsockopt) -------------------------------------------------------------
-    public bool ReuseAddr { get; internal set; }
-    public bool ReusePort { get; internal set; }
-    /// <summary>SOCK_CONNECT_BIND: the port came from connect()'s ephemeral search (__inet_hash_connect()).</summary>
-    public bool ConnectBind { get; internal set; }
     /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
     LingerSettings? LingerSet => _rare?.Options?.Linger;
     LingerSettings Linger => RareOptionsToWrite.Linger ??= new();
@@ -100,8 +90,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     KeepaliveSettings Keepalive => RareOptionsToWrite.Keepalive ??= new();
     public bool KeepOpen => KeepaliveSet?.On ?? false;
     public int UserTimeoutMs => KeepaliveSet?.UserTimeoutMs ?? 0;
-    /// <summary>O_NONBLOCK on the socket's file (fcntl F_SETFL).</summary>
-    public bool NonBlocking { get; private set; }
     /// <summary>
     /// struct socket's state (include/uapi/linux/net.h socket_state), distinct from sk_state: what
     /// __inet_stream_connect(), inet_listen() and inet_shutdown() switch on. SS_UNCONNECTED after socket().
@@ -115,15 +103,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     }
 
     // ---- shutdown flags, errors -------------------------------------------------------------
-    public bool RcvShutdown { get; private set; }
-    public bool SendShutdown { get; private set; }
-    /// <summary>SOCK_DONE: the peer's FIN was received.</summary>
-    bool _done;
-    /// <summary>copied_seq has passed the FIN: a read reached it (tcp_recvmsg_locked found_fin_ok).</summary>
-    bool _finCopied;
-    internal bool BoundPort;
-    /// <summary>SOCK_BINDPORT_LOCK: the port came from an explicit bind(), so CLOSE does not release it.</summary>
-    bool _userBoundPort;
 
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
@@ -182,8 +161,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     /// <summary>tp->mss_cache: the current MSS for sending.</summary>
     int _mss;
-    /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand().</summary>
-    long _sndBuf;
+    /// <summary>sk_sndbuf while SO_SNDBUF has not locked it: tcp_wmem[1], then tcp_sndbuf_expand(). An int, as the kernel's (tcp_wmem's values are ints).</summary>
+    int _sndBuf;
     /// <summary>
     /// The retransmission queue (tcp_rtx_queue): what was sent and not yet acknowledged, with transmit times. While it is
     /// empty this is the simulation's one empty list (<see cref="FreeQueues.NoRtx"/>, never written): a list of the
@@ -217,13 +196,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->delivered: segments delivered to the peer, cumulatively acknowledged or SACKed (tcp_count_delivered()).</summary>
     long _delivered;
     SimTime _lastAckRecv;
-    /// <summary>
-    /// tcp_finish_connect() / tcp_create_openreq_child() (or a simultaneous open's SYN_RECV → ESTABLISHED) has
-    /// stamped tp->rcv_tstamp and tp->lsndtime: before, both are still 0 — raw jiffies 0, not the boot time.
-    /// </summary>
-    bool _transferStamped;
-    /// <summary>icsk_ack.lrcvtime was set (tcp_finish_connect(), tcp_create_openreq_child(), tcp_event_data_recv()).</summary>
-    bool _lrcvStamped;
     /// <summary>
     /// icsk_ack.lrcvtime: the jiffy (since boot) in-order data was last received (tcp_event_data_recv()); the ATO and ping-pong
     /// tests use it. Kept beside icsk_ack (<see cref="DataPath.Ack"/>): the handshake sets it.
@@ -279,7 +251,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// Recv-Q: rcv_nxt − copied_seq — the FIN's byte counts until a read passes it (tcp_recvmsg_locked);
     /// for a listener the accept queue length.
     /// </summary>
-    public long RecvQueue => State == TcpState.Listen ? AcceptQueueCount : _rcv.Unread + (_done && !_finCopied && State != TcpState.Close ? 1 : 0);
+    public long RecvQueue => State == TcpState.Listen ? AcceptQueueCount : _rcv.Unread + (SockDone && !FinCopied && State != TcpState.Close ? 1 : 0);
 
     public SimDuration Rto => _icsk.Rto;
     public int Retransmits => _icsk.Retransmits;
@@ -368,7 +340,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         {
             if (old is TcpState.Established or TcpState.CloseWait) Host.Count(MibCounter.TcpEstabResets);
             Unhash();
-            if (BoundPort && !_userBoundPort) ReleasePort();
+            if (BoundPort && !UserBoundPort) ReleasePort();
         }
         if (_sim.Journals(JournalLevel.States)) _sim.Record(JournalLevel.States, new StateChanged(_sim.Now, _sim.JournalSeq, Host.Name, Id, old, next, cause));
     }
