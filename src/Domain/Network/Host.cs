@@ -466,7 +466,16 @@ public sealed partial class Host : IEventTarget
             Received.Add(seg);
             return;
         }
-        Receive(seg);
+        // net_rx_action(): the segment is received in the softirq; a task it wakes runs after it.
+        sim.InSoftirq = true;
+        try
+        {
+            Receive(seg);
+        }
+        finally
+        {
+            sim.InSoftirq = false;
+        }
         sim.RecycleSegment(seg); // handled: nothing keeps a received segment (kfree_skb after tcp_v4_rcv())
     }
 

@@ -384,8 +384,47 @@ public sealed partial class TcpSocket
         return true;
     }
 
-    /// <summary>Re-runs a blocked recv after data, a FIN, an error or a shutdown.</summary>
+    /// <summary>
+    /// A wakeup of the socket's wait queue reaches a recv() asleep in sk_wait_data() — net/core/sock.c: sk_data_ready()
+    /// (sock_def_readable() → wake_up_interruptible_sync_poll()), sk_state_change(), sk_error_report(),
+    /// sk_stream_write_space(). woken_wake_function() only makes the task runnable (try_to_wake_up()); it runs once its
+    /// waker is done — after the softirq that received the segment, which has by then taken every segment of the
+    /// burst that arrived with it (net_rx_action() polls the device until its queue is empty or the budget is spent;
+    /// a softirq is not preempted by a task). A reader that does run at once on another CPU holds the socket lock, so
+    /// the rest of the burst goes to the backlog, and tcp_recvmsg_locked() goes on copying while sk->sk_backlog.tail
+    /// is set (__sk_flush_backlog()) — the same bytes. So a call woken from a softirq (<see cref="Simulation.InSoftirq"/>)
+    /// runs as an item of this instant queued after those already due (<see cref="ReaderWoken"/>), once however many
+    /// wakeups came. A wakeup made by a call (shutdown(), connect(AF_UNSPEC), setsockopt(SO_RCVLOWAT)) comes with the
+    /// socket lock held: the woken task takes it as the waker releases it, so the call returns with the waker's.
+    /// </summary>
     void WakeReader()
+    {
+        if (PendingRecv is null) return;
+        if (!_sim.InSoftirq)
+        {
+            RunWokenReader();
+            return;
+        }
+        if (_rare!.ReaderWoken) return;
+        _rare.ReaderWoken = true;
+        _sim.Schedule(_sim.Now, this, ReaderWake);
+    }
+
+    static readonly object ReaderWake = new();
+
+    /// <summary>
+    /// The recv() woken by <see cref="WakeReader"/> runs: sk_wait_event() re-takes the socket lock and tests its
+    /// condition, and tcp_recvmsg_locked()'s loop copies what is queued now (or sleeps again).
+    /// </summary>
+    void ReaderWoken()
+    {
+        if (_rare is not { ReaderWoken: true } rare) return; // the socket was reused meanwhile
+        rare.ReaderWoken = false;
+        RunWokenReader();
+    }
+
+    /// <summary>sk_wait_event() returns to tcp_recvmsg_locked(): -EPIPE after a disconnect, else the loop copies again.</summary>
+    void RunWokenReader()
     {
         if (PendingRecv is not { } call) return;
         PendingRecv = null;

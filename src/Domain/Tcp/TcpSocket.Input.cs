@@ -537,8 +537,9 @@ public sealed partial class TcpSocket
             CheckSpace();
             WakeWriteSpace();
         }
-        // tcp_data_ready() only wakes the reader; it runs after this softirq's ACK decision, so the ACK's
-        // window still counts the segment it acknowledges (then tcp_recvmsg() → tcp_cleanup_rbuf()). The same
+        // tcp_data_ready() only wakes the reader; it runs after this softirq (WakeReader) — after the ACK decision, so
+        // the ACK's window still counts the segment it acknowledges, and after the other segments of the burst that
+        // arrived with it (then tcp_recvmsg() → tcp_cleanup_rbuf()). The same
         // wakeup reaches a send() asleep in sk_stream_wait_memory() (woken_wake_function() takes any wakeup).
         if (queued && !Dead) DataReady();
     }

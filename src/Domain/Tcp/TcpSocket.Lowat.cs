@@ -108,8 +108,8 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_data_ready() — net/ipv4/tcp_input.c: sk->sk_data_ready() (a wakeup of the sleepers: a recv() in
     /// sk_wait_data(), a send() in sk_stream_wait_memory() — woken_wake_function() takes any wakeup) only when
-    /// tcp_epollin_ready(sk, sk_rcvlowat) or SOCK_DONE. A sleeping poll() is re-run by the engine after every
-    /// event; its tcp_poll() applies the same test.
+    /// tcp_epollin_ready(sk, sk_rcvlowat) or SOCK_DONE. A woken recv() runs after the softirq (<see cref="WakeReader"/>).
+    /// A sleeping poll() is re-run by the engine after every event; its tcp_poll() applies the same test.
     /// </summary>
     void DataReady()
     {

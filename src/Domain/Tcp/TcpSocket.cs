@@ -454,6 +454,25 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
             LingerWoken();
             return;
         }
+        if (ReferenceEquals(payload, ReaderWake))
+        {
+            ReaderWoken();
+            return;
+        }
+        // run_timer_softirq() / the hrtimer softirq: a task the timer wakes runs after it.
+        sim.InSoftirq = true;
+        try
+        {
+            OnTimerDue(payload);
+        }
+        finally
+        {
+            sim.InSoftirq = false;
+        }
+    }
+
+    void OnTimerDue(object? payload)
+    {
         if (ReferenceEquals(payload, XmitTimerKey) || ReferenceEquals(payload, DelackTimerKey) || ReferenceEquals(payload, CompressedAckTimerKey))
         {
             if (Destroyed) return; // a destroyed socket's timers hand nothing on (as a detached timer object did)
