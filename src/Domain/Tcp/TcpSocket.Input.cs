@@ -1186,7 +1186,7 @@ public sealed partial class TcpSocket
                     GrowWindow(seg.Length, _sim.Profile == KernelProfile.Linux6 ? OfoCoalescedTruesize : RcvTruesize(seg.Length));
                 else GrowWindow(seg.Length, RcvTruesize(seg.Length), RcvTruesize((long)(end - seq) - (fin ? 1 : 0)));
             }
-            if (Owner is not null) RcvbufGrow();
+            if (Owner is not null) RcvbufGrow(_rcvq.Space);
             // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
             // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
             return false;
@@ -1292,7 +1292,7 @@ public sealed partial class TcpSocket
             AckToWrite.Ato = Jiffies.ToDuration(ato);
         }
         StampLrcvTime();
-        if (seg.Length >= 128) GrowWindow(seg.Length, RcvTruesize(seg.Length));
+        if (seg.Length >= 128) GrowWindow(seg.Length, GrowTruesize(seg.Length)); // tcp_grow_window(sk, skb, true)
     }
 
     /// <summary>

@@ -48,6 +48,17 @@ public sealed partial class TcpSocket
     /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
     int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : RcvSkbTruesize;
 
+    /// <summary>
+    /// Models truesize_adjust(adjust = true, skb) — net/ipv4/tcp_input.c (240bfd134c59, 5.16), what tcp_event_data_recv()'s
+    /// tcp_grow_window(sk, skb, true) weighs: an skb with nothing in its head (skb_headlen() 0) less its head's
+    /// SKB_TRUESIZE(skb_end_offset()). Through lo the skb is the sender's clone, its payload all in page fragments once
+    /// the headers are pulled, so <paramref name="len"/> alone: tcp_win_from_space() of it never passes len, and the
+    /// increment is 2 · advmss. The NIC model's skb holds its payload in the head (napi_build_skb()): its whole truesize.
+    /// linux-4.4 has no truesize_adjust(). Observed on Linux 6.18.44 over lo: a 45226-byte segment took rcv_ssthresh
+    /// from 95232 to 226198 (+ 2 · 65483), where the whole truesize would have given 2 · rcv_mss (+ 95232).
+    /// </summary>
+    int GrowTruesize(long len) => ViaLoopback && _sim.Profile != KernelProfile.Linux44 ? (int)len : RcvTruesize(len);
+
     /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
     int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : RcvCoalescedTruesize;
 
@@ -375,13 +386,12 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models tcp_rcv_space_adjust() + tcp_rcvbuf_grow() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, which
+    /// Models tcp_rcv_space_adjust() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, which
     /// tcp_recvmsg_locked() calls after each skb's bytes are copied, <paramref name="inq"/> (rcv_nxt − copied_seq)
     /// still queued: once per receiver RTT (rcv_rtt_est.rtt_us / 8, measured from tp->tcp_mstamp — "We do not
     /// refresh tp->tcp_mstamp here"), the bytes read since the last measure less what is still queued; if more
-    /// than rcvq_space.space, that becomes the space and — with tcp_moderate_rcvbuf and no SO_RCVBUF lock —
-    /// sk_rcvbuf grows to tcp_space_from_win(2 · space (+ the out-of-order span)), at most tcp_rmem[2], with
-    /// window_clamp = tcp_win_from_space(sk_rcvbuf). A new measure starts at copied_seq and tcp_mstamp.
+    /// than rcvq_space.space, tcp_rcvbuf_grow() makes that the space and grows sk_rcvbuf (<see cref="RcvbufGrow"/>).
+    /// A new measure starts at copied_seq and tcp_mstamp.
     /// </summary>
     void RcvSpaceAdjust(long inq)
     {
@@ -390,21 +400,33 @@ public sealed partial class TcpSocket
         long time = (_mstamp - _rcvq.Time).Ns / 1000;
         if (time < rttUs8 >> 3) return;
         long copied = (_data?.Copied ?? 0) - _rcvq.Copied - inq;
-        if (copied > _rcvq.Space)
-        {
-            _rcvq.Space = copied;
-            RcvbufGrow();
-        }
+        if (copied > _rcvq.Space) RcvbufGrow(copied);
         _rcvq.Copied = _data?.Copied ?? 0;
         _rcvq.Time = _mstamp;
     }
 
-    /// <summary>Models tcp_rcvbuf_grow() (6.16–6.18) — net/ipv4/tcp_input.c.</summary>
-    void RcvbufGrow()
+    /// <summary>
+    /// Models tcp_rcvbuf_grow(sk, newval) of Linux 6.18.44 — net/ipv4/tcp_input.c, with "tcp: fix too slow
+    /// tcp_rcvbuf_grow() action": rcvq_space.space becomes <paramref name="newval"/>; with tcp_moderate_rcvbuf and no
+    /// SO_RCVBUF lock, rcvwin = 2 · newval ("DRS is always one RTT late"), plus twice rcvwin · (newval − oldval) /
+    /// oldval ("slow start: allow the sender to double its rate"; u32 rcvwin, u64 grow), plus the out-of-order span;
+    /// sk_rcvbuf grows to tcp_space_from_win(rcvwin), at most tcp_rmem[2], window_clamp following. The out-of-order
+    /// path passes the unchanged space (no grow term). Observed on Linux 6.18.44 over lo: a read of 95232 bytes after
+    /// a space of 65483 (scaling_ratio 252) gives SO_RCVBUF 369290 = (190464 + 2 · 86528) · 256 / 252, where 6.16's
+    /// 2 · space alone gave 193487. The linux-4.4 profile keeps 2 · space (4.4's own rule is not modelled).
+    /// </summary>
+    void RcvbufGrow(long newval)
     {
+        long oldval = _rcvq.Space;
+        _rcvq.Space = newval;
         if (!Host.Sysctls.TcpModerateRcvbuf || RcvBufSet > 0) return;
-        long rcvwin = _rcvq.Space << 1;
-        if (Ofo.Count > 0) rcvwin += (long)(Ofo[^1].End - _rcv.Nxt);
+        uint rcvwin = (uint)newval << 1;
+        if (_sim.Profile != KernelProfile.Linux44 && oldval > 0)
+        {
+            ulong grow = (ulong)rcvwin * (uint)(newval - oldval) / (uint)oldval;
+            rcvwin += (uint)(grow << 1);
+        }
+        if (Ofo.Count > 0) rcvwin += Ofo[^1].End - _rcv.Nxt;
         long rcvbuf = Math.Min(SpaceFromWin(rcvwin), Host.Sysctls.TcpRmem[2]);
         if (rcvbuf > _rcvBuf)
         {

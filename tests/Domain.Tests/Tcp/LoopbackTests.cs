@@ -119,6 +119,33 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-read-grows-rcvbuf-and-window.json; fuzz --profile options seed 2,
+    /// case 15): 268431 bytes written over 127.0.0.1 at 137 ms, read at 317 ms (127973) and 464 ms (95232). The second
+    /// read ends a receiver RTT with 95232 bytes read beyond rcvq_space.space 65483, and tcp_rcvbuf_grow(sk, 95232) adds
+    /// the slow-start term: rcvwin = 190464 + 2 · (190464 · 29749 / 65483 = 86528) = 363520, sk_rcvbuf = 363520 · 256 /
+    /// 252 = 369290 (2 · space alone: 193487). The last 45226 bytes with the FIN arrive as one skb with no payload in its
+    /// head: truesize_adjust() weighs its payload alone, tcp_grow_window() adds 2 · advmss (130966, not 2 · rcv_mss):
+    /// rcv_ssthresh 95232 → 226198, and the ACK of the FIN offers 221 (the engine offered 142 before both fixes).
+    /// </summary>
+    [Fact]
+    public void Established_LoWriteReadInTwoParts_RcvbufGrowsWithTheSlowStartTermAndTheLastSkbByTwoAdvmss()
+    {
+        var (h, c, _, server) = LocalHandshake(atMs: 137);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 268431 });
+        h.At(Ms(317));
+        var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(464));
+        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(600));
+
+        Assert.Equal((127973L, 95232L), (first.Result, second.Result));
+        long rcvbuf = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result;
+        Assert.Equal((369290L, 95232L, 226198L), (rcvbuf, server.Info.RcvSpace, server.Info.RcvSsthresh));
+        var finAck = h.Sent("client").Last(x => x.Tuple.Local.Port == 80);
+        Assert.Equal((268432u, (ushort)221), (finAck.AckNo - server.Irs, finAck.Win));
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (a veth address of the namespace's own): a connection to the host's own non-loopback
     /// address takes the local route through lo too — pmtu 65535, advmss 65483, mss 32741 / 32768.
     /// </summary>
