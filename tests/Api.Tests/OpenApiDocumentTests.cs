@@ -25,7 +25,8 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
     [Fact]
     public async Task ServedDocument_MatchesTheCommittedFile()
     {
-        var served = Normalise(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"));
+        // Fetched from the documented default instance: the served document names the instance that served it.
+        var served = Normalise(await hosts.Client(DatabaseProvider.Sqlite, new Uri("http://localhost:5080")).GetStringAsync("/swagger/v1/swagger.json"));
         var path = Path.Combine(RepositoryRoot(), CommittedPath);
 
         if (Environment.GetEnvironmentVariable("UPDATE_OPENAPI") == "1")
@@ -57,6 +58,23 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
             Assert.True(bodies.Count == 0 || bodies.Any(b => b!["example"] is not null), $"{o.Name} has no example");
         });
         Assert.Equal(operations.Count, operations.Select(o => (string?)o.Operation["operationId"]).Distinct().Count());
+    }
+
+    /// <summary>
+    /// Swagger UI's "Try it out" sends to the document's server: a service started with --urls on another port named
+    /// http://localhost:5080 and sent there. The served document names the origin it was fetched from when that is one the
+    /// service answers on (the rule of Location headers, AbsoluteLocations), and only the path base for a foreign Host header.
+    /// </summary>
+    [Theory]
+    [InlineData("http://localhost:5080", "http://localhost:5080")]
+    [InlineData("http://localhost:6123", "http://localhost:6123")]
+    [InlineData("http://sim.example:8080", "/")]
+    public async Task ServedDocument_ServerIsTheInstanceItWasFetchedFrom(string origin, string server)
+    {
+        var document = JsonNode.Parse(await hosts.Client(DatabaseProvider.Sqlite, new Uri(origin)).GetStringAsync("/swagger/v1/swagger.json"))!;
+
+        var servers = document["servers"]!.AsArray();
+        Assert.Equal([server], servers.Select(s => (string?)s!["url"]));
     }
 
     [Fact]

@@ -26,6 +26,22 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(expected, Comparable(remote));
     }
 
+    /// <summary>A duplicated key: the server names its path as the in-process reader does (it said "$: must be a JSON object").</summary>
+    [Fact]
+    public async Task DuplicateKey_RunInProcessAndOnServer_GiveTheSameErrorAtItsPath()
+    {
+        var file = Tool.TempFile("dupkey.json");
+        await File.WriteAllTextAsync(file, """{"name":"t","hosts":{"a":{"address":"10.0.0.1","address":"10.0.0.2"}},"steps":[{"host":"a","call":"socket","as":"x"}]}""");
+        var local = Tool.TempFile("dup-in-process.json");
+        var remote = Tool.TempFile("dup-server.json");
+
+        var inProcess = await Tool.RunAsync(["run", "--in-process", file, "--json", local]);
+        var onServer = await Tool.RunAsync(["run", "--server", server.Url, file, "--json", remote]);
+
+        Assert.Equal(inProcess.ExitCode, onServer.ExitCode);
+        Assert.All(new[] { inProcess, onServer }, run => Assert.Contains("$.hosts.a.address: duplicate key \"address\"", run.Output + run.Error));
+    }
+
     [Fact]
     public async Task FailedAndPassedFiles_RunWithPcapAndDiagramInProcessAndOnServer_SaveTheSameArtefactsForTheFailedOneOnly()
     {

@@ -14,22 +14,15 @@ public static class AbsoluteLocations
 {
     public static WebApplication UseAbsoluteLocations(this WebApplication app)
     {
-        var publicBase = app.Configuration["Api:PublicBaseUrl"]?.TrimEnd('/');
-        var allowedHosts = (app.Configuration["AllowedHosts"] ?? "")
-            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(h => h != "*").ToArray();
+        var origins = Origins(app.Configuration);
         // One callback for the process, the request's context as its state: no closure per request.
         Func<object, Task> absolute = state =>
         {
             var context = (HttpContext)state;
             var location = context.Response.Headers.Location.ToString();
-            if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
-            {
-                var request = context.Request;
-                var origin = publicBase ?? (IsOwnHost(context, request.Host, allowedHosts)
-                    ? $"{request.Scheme}://{request.Host}{request.PathBase}" : null);
-                if (origin is not null) context.Response.Headers.Location = origin + location;
-            }
+            if (location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal)
+                && origins(context) is { } origin)
+                context.Response.Headers.Location = origin + location;
             return Task.CompletedTask;
         };
         app.Use((context, next) =>
@@ -38,6 +31,21 @@ public static class AbsoluteLocations
             return next(context);
         });
         return app;
+    }
+
+    /// <summary>
+    /// The origin (scheme, host and path base) that this service's absolute URIs start with for a request:
+    /// <c>Api:PublicBaseUrl</c> when configured, else the request's own when its Host is one the server answers on,
+    /// else null (a foreign Host header: the caller uses a relative URI).
+    /// </summary>
+    public static Func<HttpContext, string?> Origins(IConfiguration configuration)
+    {
+        var publicBase = configuration["Api:PublicBaseUrl"]?.TrimEnd('/');
+        var allowedHosts = (configuration["AllowedHosts"] ?? "")
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(h => h != "*").ToArray();
+        return context => publicBase ?? (IsOwnHost(context, context.Request.Host, allowedHosts)
+            ? $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}" : null);
     }
 
     private static bool IsOwnHost(HttpContext context, HostString host, string[] allowedHosts)

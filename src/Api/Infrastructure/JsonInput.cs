@@ -25,15 +25,18 @@ public sealed class DurationNsConverter : JsonConverter<long?>
 {
     public const string Message = "A duration is integer nanoseconds or a string such as \"60s\" or \"1.5ms\" (ns, us, ms, s, m, h).";
 
-    public static readonly string TooLong =
-        $"A duration is at most {SimTime.MaxClock.Ns} ns (3155760000s, 100 years): the simulation's clock may not pass that time.";
+    public static readonly string TooLong = $"A duration is {DurationText.PastClock}.";
 
     public override long? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
         long ns = reader.TokenType switch
         {
             JsonTokenType.Number when reader.TryGetInt64(out var n) => n,
-            JsonTokenType.String when DurationText.TryParseFormat(reader.GetString(), out var duration) => duration.Ns,
+            JsonTokenType.Number when reader.TryGetDouble(out var big) && big > SimTime.MaxClock.Ns => throw new JsonInputException(TooLong),
+            JsonTokenType.String when DurationText.TryParseFormat(text, out var duration) => duration.Ns,
+            // "100000000h" has a duration's syntax but is past long nanoseconds: the range, as for the same number of ns.
+            JsonTokenType.String when DurationText.IsPastClock(text) => throw new JsonInputException(TooLong),
             _ => throw new JsonInputException(Message),
         };
         return ns > SimTime.MaxClock.Ns ? throw new JsonInputException(TooLong) : ns;

@@ -18,7 +18,10 @@ namespace SimService.Api.Infrastructure;
 /// </summary>
 public sealed class OpenApiDocumentFilter : IDocumentFilter
 {
+    /// <summary>The committed document's server: a local instance (dotnet run, docker compose up). A served document names the instance that served it.</summary>
     public const string LocalServer = "http://localhost:5080";
+
+    public const string ServerDescription = "The instance that served this document (http://localhost:5080 for dotnet run and docker compose up).";
 
     private static readonly (string Name, string Description)[] Tags =
     [
@@ -107,7 +110,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
 
     public void Apply(OpenApiDocument document, DocumentFilterContext context)
     {
-        document.Servers = [new OpenApiServer { Url = LocalServer, Description = "A local instance (dotnet run, docker compose up)." }];
+        document.Servers = [new OpenApiServer { Url = LocalServer, Description = ServerDescription }];
         document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
         var schemas = document.Components!.Schemas!;
         Problems(document, schemas);

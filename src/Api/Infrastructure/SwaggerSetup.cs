@@ -23,6 +23,8 @@ public static class SwaggerSetup
             // Every GET answers HEAD too (HeadRequests); listed per operation it would repeat each GET under its operation id.
             options.DocInclusionPredicate((document, api) => !HttpMethods.IsHead(api.HttpMethod ?? "") && (api.GroupName is null || api.GroupName == document));
             options.SupportNonNullableReferenceTypes();
+            // Any JSON value, as the JsonElement it wraps: the schema is the scenario format's (docs/scenario.schema.json).
+            options.MapType<Features.Scenarios.ScenarioBody>(() => new OpenApiSchema());
             options.SchemaFilter<AllowedValuesSchemaFilter>();
             options.SchemaFilter<DurationSchemaFilter>();
             options.OperationFilter<ExamplesOperationFilter>();
@@ -50,9 +52,18 @@ public static class SwaggerSetup
     /// </remarks>
     public static WebApplication UseApiDocumentation(this WebApplication app)
     {
+        var origins = AbsoluteLocations.Origins(app.Configuration);
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), docs =>
         {
-            docs.UseSwagger();
+            // "Try it out" sends to the document's first server: the instance that served it (a service started with
+            // --urls on another port sent to 5080), by the rule Location headers follow; a foreign Host header gets the
+            // path base alone, which Swagger UI resolves against the page's own URL.
+            docs.UseSwagger(swagger => swagger.PreSerializeFilters.Add((document, request) =>
+                document.Servers = [new OpenApiServer
+                {
+                    Url = origins(request.HttpContext) ?? (request.PathBase.HasValue ? request.PathBase.Value : "/"),
+                    Description = OpenApiDocumentFilter.ServerDescription,
+                }]));
             docs.UseSwaggerUI(options =>
             {
                 options.DocumentTitle = "SimService API";

@@ -315,7 +315,7 @@ public sealed partial class Simulation
             case SocketCallKind.Setsockopt:
                 return (sk, r.Option switch
                 {
-                    SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => sk!.SetTimeoOption(r.Option, r.TvSec, r.TvUsec),
+                    SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => sk!.SetTimeoOption(r.Option, r.TvSec, r.TvUsec, process),
                     SocketOption.TCP_CONGESTION => sk!.SetCongestionControl(r.Text),
                     _ => sk!.SetOption(r.Option, r.Value, r.LingerOnOff),
                 });

@@ -134,7 +134,10 @@ public sealed partial class Simulation
         {
             string field = i == 0 ? "address" : $"addresses[{i - 1}]";
             if (addresses[i].IsLoopback || addresses[i] == IPv4.Any) return DomainError.Invalid(addresses[i].NotAHostAddress()!, field);
-            if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]) || Array.IndexOf(addresses, addresses[i]) < i)
+            // The request naming one address twice is its own mistake (400 at the second), not a clash with the world (409).
+            if (Array.IndexOf(addresses, addresses[i]) is var first && first < i)
+                return DomainError.Invalid($"address {addresses[i]} appears twice in this host's addresses (also as {(first == 0 ? "address" : $"addresses[{first - 1}]")})", field);
+            if (_hostsByAddress.ContainsKey(addresses[i]) || _natsByAddress.ContainsKey(addresses[i]))
                 return DomainError.Conflict($"address {addresses[i]} is already used", field);
         }
         var host = new Host(this, name, address, kind, _hosts.Count, addresses);

@@ -449,11 +449,42 @@ public sealed partial class Host : IEventTarget
     /// </summary>
     internal void LogRateLimited(string line)
     {
+        if (NetRatelimit()) Log(line);
+    }
+
+    /// <summary>
+    /// Models net_ratelimit() — net/core/utils.c: __ratelimit(&amp;net_ratelimit_state), which itself prints the count a
+    /// closed window refused ("net_ratelimit: N callbacks suppressed") when the next one opens.
+    /// </summary>
+    bool NetRatelimit()
+    {
         long interval = Sysctls.NetMessageCostSec * Jiffies.Hz; // proc_dointvec_jiffies
         bool allow = _netRatelimit.Allow(Jiffies.Absolute(Sim.Now), interval, Sysctls.NetMessageBurst, out int suppressed);
         if (suppressed > 0) Log($"net_ratelimit: {suppressed} callbacks suppressed");
-        if (allow) Log(line);
+        return allow;
     }
+
+    /// <summary>sock_set_timeout()'s <c>static int warned</c>: lines printed since boot (a host is one boot).</summary>
+    int _negativeTimeoutWarned;
+
+    /// <summary>
+    /// Models sock_set_timeout() — net/core/sock.c (6.18), a negative tv_sec: <c>if (warned &lt; 10 &amp;&amp; net_ratelimit())
+    /// { warned++; pr_info("%s: `%s' (pid %d) tries to set negative timeout\n", __func__, current->comm,
+    /// task_pid_nr(current)); }</c> with sock.c's <c>pr_fmt(fmt) KBUILD_MODNAME ": " fmt</c> ("sock: "). At most 10 lines
+    /// per boot; net_ratelimit() is not asked once 10 are printed. comm is the calling task's name
+    /// (<see cref="SimProcess.Comm"/>), the pid the engine's (<see cref="SimProcess.Pid"/>).
+    /// </summary>
+    internal void WarnNegativeTimeout(SimProcess caller)
+    {
+        if (_negativeTimeoutWarned >= 10 || !NetRatelimit()) return;
+        _negativeTimeoutWarned++;
+        Log($"sock: sock_set_timeout: `{caller.Comm}' (pid {caller.Pid}) tries to set negative timeout");
+    }
+
+    /// <summary>The last pid given (alloc_pid(): the next one goes to the next process of this host).</summary>
+    int _lastPid;
+
+    internal int NextPid() => ++_lastPid;
 
     // ---- receive path ---------------------------------------------------------------------
 

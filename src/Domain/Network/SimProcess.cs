@@ -9,6 +9,28 @@ public sealed class SimProcess(Host host, string name)
     public Host Host { get; } = host;
     public string Name { get; } = name;
 
+    /// <summary>The process's pid: the host's processes are numbered from 1 in the order they start (<see cref="Host.NextPid"/>).</summary>
+    public int Pid { get; } = host.NextPid();
+
+    /// <summary>
+    /// current->comm: the name cut to TASK_COMM_LEN − 1 = 15 bytes of UTF-8 (__set_task_comm() → strscpy_pad()), not
+    /// splitting a character here (the kernel cuts bytes).
+    /// </summary>
+    public string Comm
+    {
+        get
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(Name) <= 15) return Name;
+            int end = 0;
+            foreach (var rune in Name.EnumerateRunes())
+            {
+                if (System.Text.Encoding.UTF8.GetByteCount(Name.AsSpan(0, end + rune.Utf16SequenceLength)) > 15) break;
+                end += rune.Utf16SequenceLength;
+            }
+            return Name[..end];
+        }
+    }
+
     /// <summary>The longest process name (a simulation's name has the same bound).</summary>
     public const int NameMaxLength = 200;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Scenarios;
@@ -23,6 +24,26 @@ public static class DurationText
         if (integerDigits > 16 && !text.EndsWith("ns", StringComparison.Ordinal)) return false;
         return SimDuration.TryParse(text, out duration);
     }
+
+    /// <summary>
+    /// Text of a duration's syntax whose value is past the clock's maximum (<see cref="SimTime.MaxClock"/>, 100 years):
+    /// "100000000h" — so that it is refused with that range, as the same size in integer nanoseconds is, and not as
+    /// text that is no duration (it may be beyond long nanoseconds too, where <see cref="SimDuration.TryParse"/> fails).
+    /// </summary>
+    public static bool IsPastClock(string? text)
+    {
+        if (text is null || !ScenarioSyntax.Duration().IsMatch(text)) return false;
+        int unitStart = text.AsSpan().IndexOfAnyInRange('a', 'z');
+        var number = text[..unitStart];
+        // More than 20 integer digits is past any unit's range; below that a decimal holds the number (28 digits).
+        if (number.Split('.')[0].TrimStart('0').Length > 20) return true;
+        var value = decimal.Parse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        return value > (decimal)SimTime.MaxClock.Ns / SimDuration.UnitNs(text[unitStart..]);
+    }
+
+    /// <summary>The message for a duration past the clock's maximum (<see cref="IsPastClock"/>).</summary>
+    public static readonly string PastClock =
+        $"at most {SimTime.MaxClock.Ns} ns (3155760000s, 100 years): the simulation's clock may not pass that time";
 
     /// <summary>A whole duration as the scenario format writes one: the syntax of <see cref="Pattern"/>, within long nanoseconds.</summary>
     public static bool TryParseFormat(string? text, out SimDuration duration)

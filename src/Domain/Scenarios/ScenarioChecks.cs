@@ -65,6 +65,14 @@ public sealed record SockstatCheck(string Host, long? InUse, long? Orphan, long?
 /// <summary>A MIB counter, canonically ("TcpExt", "TW") for TcpExt.TW, TcpExtTW and the like.</summary>
 public sealed record CounterName(string Table, string Name)
 {
+    /// <summary>
+    /// A field of a Linux kernel's lists (either profile's): /proc/net/netstat's TcpExt (snmp4_net_list) or
+    /// /proc/net/snmp's Tcp (snmp4_tcp_list) — the names nstat prints. Whether the engine counts it is another matter.
+    /// </summary>
+    public bool IsLinux => Table == "TcpExt"
+        ? Observability.ProcNetNetstat.TcpExt.Contains(Name) || Observability.ProcNetNetstat.TcpExt44.Contains(Name)
+        : Observability.ProcNetSnmp.Tcp.Contains(Name);
+
     /// <inheritdoc/>
     public override string ToString() => $"{Table}.{Name}";
 }

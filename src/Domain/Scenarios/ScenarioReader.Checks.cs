@@ -71,7 +71,9 @@ internal sealed partial class ScenarioReader
             var total = Count(value);
             if (!ScenarioSyntax.Counter().IsMatch(name))
                 Error(value.Path, $"\"{name}\" is not a counter name (TcpExt.NAME, Tcp.NAME, TcpExtNAME or TcpNAME)");
-            else if (CounterNameOf(name) is var counter && checks.Any(c => c.Counter == counter))
+            else if (CounterNameOf(name) is var counter && !counter.IsLinux)
+                Error(value.Path, $"{counter} is not a Linux counter (no field of /proc/net/netstat's TcpExt or /proc/net/snmp's Tcp is named {counter.Name})");
+            else if (checks.Any(c => c.Counter == counter))
                 Error(value.Path, $"{counter} is already checked for host {host}");
             else if (total is { } t)
                 checks.Add(new CounterCheck(host, counter, t));

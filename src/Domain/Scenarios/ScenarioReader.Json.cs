@@ -151,8 +151,11 @@ internal sealed partial class ScenarioReader
 
     SimDuration? DurationValue(string text, string path)
     {
-        if (DurationText.TryParse(text, out var d)) return d;
-        Error(path, $"\"{text}\" is not a whole number of nanoseconds within range");
+        // A new document meets the rules a request does (a duration within the clock's range); a stored one rebuilds as accepted.
+        if (DurationText.TryParse(text, out var d) && (stored || d.Ns <= SimTime.MaxClock.Ns)) return d;
+        Error(path, DurationText.IsPastClock(text)
+            ? $"\"{text}\" is past the clock's range: a duration is {DurationText.PastClock}"
+            : $"\"{text}\" is not a whole number of nanoseconds within range");
         return null;
     }
 

@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Time;
 
 namespace SimService.Domain.Tcp;
@@ -32,16 +33,17 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Models sock_set_timeout() — net/core/sock.c: tv_usec outside [0, USEC_PER_SEC) → EDOM; tv_sec &lt; 0 →
-    /// a timeout of 0 (every blocking call then fails at once, as with O_NONBLOCK; the kernel's rate-limited
-    /// pr_info "tries to set negative timeout" is not logged); {0, 0}, or tv_sec ≥ MAX_SCHEDULE_TIMEOUT/HZ − 1 →
-    /// MAX_SCHEDULE_TIMEOUT (no limit); else tv_sec·HZ + DIV_ROUND_UP(tv_usec, USEC_PER_SEC/HZ) jiffies.
+    /// a timeout of 0 (every blocking call then fails at once, as with O_NONBLOCK) and the kernel's pr_info "tries to set
+    /// negative timeout", at most 10 per boot and rate-limited (<see cref="Host.WarnNegativeTimeout"/>); {0, 0}, or tv_sec ≥
+    /// MAX_SCHEDULE_TIMEOUT/HZ − 1 → MAX_SCHEDULE_TIMEOUT (no limit); else tv_sec·HZ + DIV_ROUND_UP(tv_usec, USEC_PER_SEC/HZ) jiffies.
     /// </summary>
-    static CallOutcome SetTimeout(ref long timeo, long sec, long usec)
+    CallOutcome SetTimeout(ref long timeo, long sec, long usec, SimProcess caller)
     {
         if (usec is < 0 or >= UsecPerSec) return CallOutcome.Fail(Errno.EDOM);
         if (sec < 0)
         {
             timeo = 0;
+            Host.WarnNegativeTimeout(caller);
             return CallOutcome.Ok();
         }
         timeo = MaxScheduleTimeout;
@@ -69,9 +71,9 @@ public sealed partial class TcpSocket
     const long UsecPerSec = 1_000_000;
 
     /// <summary>sock_setsockopt(): SO_SNDTIMEO → sock_set_timeout(&amp;sk->sk_sndtimeo), SO_RCVTIMEO → &amp;sk->sk_rcvtimeo.</summary>
-    internal CallOutcome SetTimeoOption(SocketOption option, long sec, long usec) => option == SocketOption.SO_SNDTIMEO
-        ? SetTimeout(ref Timeouts.Snd, sec, usec)
-        : SetTimeout(ref Timeouts.Rcv, sec, usec);
+    internal CallOutcome SetTimeoOption(SocketOption option, long sec, long usec, SimProcess caller) => option == SocketOption.SO_SNDTIMEO
+        ? SetTimeout(ref Timeouts.Snd, sec, usec, caller)
+        : SetTimeout(ref Timeouts.Rcv, sec, usec, caller);
 
     /// <summary>
     /// A blocked call goes to sleep (sk_wait_event() → wait_woken() → schedule_timeout(timeo) —

@@ -53,16 +53,7 @@ public readonly record struct SimDuration(long Ns) : IComparable<SimDuration>
         int unitStart = text.Length;
         while (unitStart > 0 && char.IsAsciiLetterLower(text[unitStart - 1])) unitStart--;
         var number = text[..unitStart];
-        long scale = text[unitStart..] switch
-        {
-            "ns" => 1L,
-            "us" => 1_000L,
-            "ms" => 1_000_000L,
-            "s" => 1_000_000_000L,
-            "m" => 60_000_000_000L,
-            "h" => 3_600_000_000_000L,
-            _ => 0L,
-        };
+        long scale = UnitNs(text[unitStart..]);
         if (scale == 0 || number.Length == 0) return false;
         foreach (var c in number)
             if (!char.IsAsciiDigit(c) && c != '.') return false;
@@ -76,6 +67,18 @@ public readonly record struct SimDuration(long Ns) : IComparable<SimDuration>
         duration = new SimDuration((long)ns);
         return true;
     }
+
+    /// <summary>Nanoseconds in one of the format's units (ns, us, ms, s, m, h); 0 for any other text.</summary>
+    internal static long UnitNs(string unit) => unit switch
+    {
+        "ns" => 1L,
+        "us" => 1_000L,
+        "ms" => 1_000_000L,
+        "s" => 1_000_000_000L,
+        "m" => 60_000_000_000L,
+        "h" => 3_600_000_000_000L,
+        _ => 0L,
+    };
 
     /// <summary>Shortest exact text for a nanosecond count, e.g. 1500000000 → "1.5s", 200000000 → "200ms".</summary>
     public static string Format(long ns)

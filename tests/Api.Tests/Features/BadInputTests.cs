@@ -99,6 +99,8 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("multicast host address", "POST", "hosts", """{"name":"third","address":"224.0.0.1"}""", HttpStatusCode.BadRequest, "address"),
         ("limited broadcast host address", "POST", "hosts", """{"name":"third","address":"255.255.255.255"}""", HttpStatusCode.BadRequest, "address"),
         ("zeronet host address", "POST", "hosts", """{"name":"third","address":"0.1.2.3"}""", HttpStatusCode.BadRequest, "address"),
+        ("an address twice in one host", "POST", "hosts", """{"name":"third","address":"10.0.0.78","addresses":["10.0.0.78"]}""", HttpStatusCode.BadRequest, "addresses[0]"),
+        ("batch second address twice", "POST", "commands", """{"commands":[{"type":"add-host","name":"third","address":"10.0.0.78","addresses":["10.0.0.79","10.0.0.79"]}]}""", HttpStatusCode.BadRequest, "commands[0].addresses[1]"),
         ("multicast second address", "POST", "hosts", """{"name":"third","address":"10.0.0.3","addresses":["239.1.2.3"]}""", HttpStatusCode.BadRequest, "addresses[0]"),
         ("batch multicast host address", "POST", "commands", """{"commands":[{"type":"add-host","name":"third","address":"224.0.0.251"}]}""", HttpStatusCode.BadRequest, "commands[0].address"),
         ("process name with a NUL", "POST", "hosts/client/listen", """{"port":81,"process":"a\u0000b"}""", HttpStatusCode.BadRequest, "process"),
@@ -136,6 +138,27 @@ public sealed class BadInputTests(ApiHosts hosts)
         Assert.Equal(journal, await sim.JournalAsync());
         Assert.Equal(ss, await sim.GetTextAsync("hosts/client/ss"));
         Assert.Equal(HttpStatusCode.NotFound, (await sim.Client.GetAsync($"{sim.Base}/hosts/third")).StatusCode);
+    }
+
+    /// <summary>
+    /// A duration past the clock's range says the range whatever its form: integer nanoseconds, duration text ("100000000h"
+    /// is past long nanoseconds, "1000000h" within them), or an integer past long (it said "A duration is integer
+    /// nanoseconds or a string such as …" for the text and the big integer).
+    /// </summary>
+    [Theory]
+    [InlineData("advance", """{"byNs":"100000000h"}""", "byNs")]
+    [InlineData("advance", """{"byNs":"1000000h"}""", "byNs")]
+    [InlineData("advance", """{"byNs":3155760000000000001}""", "byNs")]
+    [InlineData("advance", """{"byNs":360000000000000000000}""", "byNs")]
+    [InlineData("commands", """{"commands":[{"type":"change-link","between":["client","server"],"delayNs":"99999999999999999999999s"}]}""", "commands[0].delayNs")]
+    public async Task Duration_PastTheClocksRange_400SayingTheRange(string path, string body, string field)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var problem = await (await sim.PostAsync(path, body)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["A duration is at most 3155760000000000000 ns (3155760000s, 100 years): the simulation's clock may not pass that time."],
+            problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()));
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using SimService.Api.Infrastructure;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Tests.Features;
 
@@ -122,6 +123,24 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal([field], problem.ErrorFields());
         Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
+    }
+
+    /// <summary>
+    /// A duplicated key anywhere in the document is the scenario reader's error at its path, as simservice validate and an
+    /// in-process simservice run say it (it was a 400 at "$": "The request body must be a JSON object.").
+    /// </summary>
+    [Theory]
+    [InlineData("""{"name":"t","name":"u","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{"host":"a","call":"socket","as":"x"}]}""", "$", "name")]
+    [InlineData("""{"name":"t","hosts":{"a":{"address":"10.0.0.1","address":"10.0.0.2"}},"steps":[{"host":"a","call":"socket","as":"x"}]}""", "$.hosts.a", "address")]
+    [InlineData("""{"name":"t","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{"host":"a","call":"socket","as":"x","as":"y"}]}""", "$.steps[0]", "as")]
+    public async Task Run_DuplicateKey_400AtItsPathAsTheScenarioReaderSaysIt(string document, string objectPath, string key)
+    {
+        var response = await hosts.Client(DatabaseProvider.Sqlite).PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(document, Encoding.UTF8, "application/json"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        var expected = ScenarioParser.Parse(document).Errors.Single(e => e.Message.Contains("duplicate key", StringComparison.Ordinal));
+        Assert.Equal((ProblemTypes.InvalidScenario, $"{objectPath}.{key}", $"duplicate key \"{key}\""), (problem.GetProperty("type").GetString(), expected.Path, expected.Message));
+        Assert.Equal([expected.Message], problem.GetProperty("errors").GetProperty(expected.Path).EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

@@ -13,6 +13,10 @@ public sealed class ApiHosts : IAsyncLifetime
 
     public HttpClient Client(DatabaseProvider provider) => Host(provider).CreateClient();
 
+    /// <summary>A client whose requests name <paramref name="baseAddress"/>'s host and port (the Host header the service sees).</summary>
+    public HttpClient Client(DatabaseProvider provider, Uri baseAddress) =>
+        Host(provider).CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { BaseAddress = baseAddress });
+
     public IServiceProvider Services(DatabaseProvider provider) => Host(provider).Services;
 
     private SimServiceFactory Host(DatabaseProvider provider)

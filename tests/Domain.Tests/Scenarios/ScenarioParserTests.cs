@@ -141,6 +141,22 @@ public class ScenarioParserTests
     public void Parse_UnknownNat_ReportsPath() =>
         ScenarioJson.ParseWith(d => d.Host("client")["behindNat"] = "nat9").HasError("$.hosts.client.behindNat", "unknown NAT");
 
+    /// <summary>
+    /// Duration text of the right syntax but past the clock's range is refused with that range, as the API refuses the
+    /// same size in integer nanoseconds ("100000000h" is past long nanoseconds too; "1000000h" within them).
+    /// </summary>
+    [Theory]
+    [InlineData("100000000h")]
+    [InlineData("1000000h")]
+    [InlineData("99999999999999999999999999999999s")]
+    public void Parse_DurationPastTheClocksRange_SaysTheRange(string delay) =>
+        ScenarioJson.ParseWith(d => d["links"]![0]!["delay"] = delay)
+            .HasError("$.links[0].delay", "at most 3155760000000000000 ns (3155760000s, 100 years)");
+
+    [Fact]
+    public void Parse_DurationOfSubNanoseconds_IsNotARangeError() =>
+        ScenarioJson.ParseWith(d => d["links"]![0]!["delay"] = "1.5ns").HasError("$.links[0].delay", "not a whole number of nanoseconds");
+
     [Fact]
     public void Parse_DuplicateAddress_ReportsSecondUse() =>
         ScenarioJson.ParseWith(d => d.Host("server")["address"] = "10.0.0.1").HasError("$.hosts.server.address", "already used");
@@ -614,6 +630,15 @@ public class ScenarioParserTests
     public void Parse_SameCounterTwoSpellings_ReportsSecond() =>
         ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse("""{ "counters": { "client": { "TcpExt.TW": 1, "TcpExtTW": 1 } } }"""))
             .HasError("$.expect.counters.client.TcpExtTW", "already checked");
+
+    /// <summary>A counter name no Linux kernel has is an input error; a Linux counter the engine does not count is a failed check (runner).</summary>
+    [Theory]
+    [InlineData("TcpExt.Bogus", "$.expect.counters.client[\"TcpExt.Bogus\"]")]
+    [InlineData("TcpExtBogus", "$.expect.counters.client.TcpExtBogus")]
+    [InlineData("Tcp.Bogus", "$.expect.counters.client[\"Tcp.Bogus\"]")]
+    public void Parse_CounterNoLinuxKernelHas_ReportsPath(string name, string path) =>
+        ScenarioJson.ParseWith(d => d["expect"] = JsonNode.Parse($$"""{ "counters": { "client": { "{{name}}": 0 } } }"""))
+            .HasError(path, $"{name.Replace("TcpExtB", "TcpExt.B")} is not a Linux counter (no field of /proc/net/netstat's TcpExt or /proc/net/snmp's Tcp is named Bogus)");
 
     [Fact]
     public void Parse_BadCounterName_ReportsPath() =>

@@ -419,6 +419,23 @@ public class LoopbackTests
     }
 
     [Fact]
+    public void AddHost_TheSameAddressTwiceInOneRequest_InvalidAtTheSecond_AnotherHostsAddressAConflict()
+    {
+        // The request's own repetition is its input error (400 at the repeat); an address another host holds is a clash (409).
+        var sim = new Engine.Simulation(Engine.KernelProfile.Linux6, 1);
+        sim.AddHost("a", IPv4.Parse("10.0.0.1"));
+
+        var twice = sim.AddHost("multi", IPv4.Parse("10.0.0.78"), HostKind.Linux, [IPv4.Parse("10.0.0.79"), IPv4.Parse("10.0.0.79")]);
+        var again = sim.AddHost("multi", IPv4.Parse("10.0.0.78"), HostKind.Linux, [IPv4.Parse("10.0.0.78")]);
+        var taken = sim.AddHost("multi", IPv4.Parse("10.0.0.78"), HostKind.Linux, [IPv4.Parse("10.0.0.1")]);
+
+        Assert.Equal(new Engine.DomainError("invalid", "address 10.0.0.79 appears twice in this host's addresses (also as addresses[0])", "addresses[1]"), twice.Error);
+        Assert.Equal(new Engine.DomainError("invalid", "address 10.0.0.78 appears twice in this host's addresses (also as address)", "addresses[0]"), again.Error);
+        Assert.Equal(new Engine.DomainError("conflict", "address 10.0.0.1 is already used", "addresses[0]"), taken.Error);
+        Assert.Null(sim.FindHost("multi"));
+    }
+
+    [Fact]
     public void Close_HostWithASecondAddress_ReachableThereAndABoundSocketConnectsFromIt()
     {
         // A host may have several addresses (ip addr add): each maps to it, the link is the host's; a socket bound

@@ -59,6 +59,41 @@ public class SocketTimeoutTests
         Assert.Equal((0L, $"{{\"sec\":{readSec},\"usec\":{readUsec}}}"), (get.Result, get.Value));
     }
 
+    [Fact]
+    public void Close_SetsockoptNegativeTvSec_LogsTheKernelsLineAtMostTenTimesPerBoot()
+    {
+        // sock_set_timeout(): tv_sec < 0 → timeo 0 and, if (warned < 10 && net_ratelimit()), warned++ and
+        // pr_info("%s: `%s' (pid %d) tries to set negative timeout\n", __func__, current->comm, task_pid_nr(current))
+        // under sock.c's pr_fmt "sock: ". 4 calls at 0 ms, then 8 more 10 s later (a new net_ratelimit window of 10
+        // lines): 4 + 6 lines, the last 2 refused by the per-boot cap alone (net_ratelimit() is not asked, so no
+        // "callbacks suppressed"); the server, another boot, has its own count.
+        var h = new TwoHostHarness();
+        var s = h.Call("client", SocketCallKind.Socket);
+        var other = h.Call("server", SocketCallKind.Socket);
+        for (int i = 0; i < 4; i++) SetTimeo(h, "client", s.SocketId, i % 2 == 0 ? SocketOption.SO_RCVTIMEO : SocketOption.SO_SNDTIMEO, -1, 0);
+        h.At(Ms(10_000));
+        for (int i = 0; i < 8; i++) SetTimeo(h, "client", s.SocketId, SocketOption.SO_RCVTIMEO, -5, 999_999);
+        var last = SetTimeo(h, "server", other.SocketId, SocketOption.SO_SNDTIMEO, -1, 0);
+
+        const string Line = "sock: sock_set_timeout: `app' (pid 1) tries to set negative timeout";
+        Assert.Equal(Enumerable.Repeat(Line, 10), h.Client.KernelLog);
+        Assert.Equal([Line], h.Server.KernelLog);
+        Assert.Equal((0L, 0L), (last.Result, h.Sim.FindSocket(s.SocketId)!.RcvTimeoJiffies));
+    }
+
+    [Fact]
+    public void SimProcess_LongName_CommIsItsFirst15Bytes()
+    {
+        // TASK_COMM_LEN 16: comm holds 15 bytes and the NUL; a character is not split here.
+        var h = new TwoHostHarness();
+        var shortName = h.Client.Process("scenario call");
+        var longName = h.Client.Process("a-very-long-process-name");
+        var wide = h.Client.Process("ééééééééé"); // 18 bytes of UTF-8
+
+        Assert.Equal(("scenario call", "a-very-long-pro", "ééééééé"), (shortName.Comm, longName.Comm, wide.Comm));
+        Assert.Equal((1, 2, 3), (shortName.Pid, longName.Pid, wide.Pid));
+    }
+
     [Theory]
     [InlineData(1_000_000)]
     [InlineData(-1)]

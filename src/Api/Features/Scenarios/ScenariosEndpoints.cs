@@ -21,6 +21,6 @@ public static class ScenariosEndpoints
     }
 
     private static async Task<Results<Ok<ScenarioRunResponse>, ProblemHttpResult>> RunScenario(
-        JsonElement document, ISender sender, CancellationToken cancellationToken) =>
-        (await sender.Send(new RunScenario(document), cancellationToken)).ToOk();
+        ScenarioBody document, ISender sender, CancellationToken cancellationToken) =>
+        (await sender.Send(new RunScenario(document.Document), cancellationToken)).ToOk();
 }

@@ -17,7 +17,7 @@ public sealed class EmptyBodyDetection(RequestDelegate next)
         if (context.Request.ContentLength is null && HasBytes(context.Request))
         {
             var reader = context.Request.BodyReader;
-            var read = await reader.ReadAsync(context.RequestAborted);
+            var read = await BodyReads.ReadAtLeastAsync(reader, 1, context.RequestAborted);
             bool empty = read.IsCompleted && read.Buffer.IsEmpty;
             reader.AdvanceTo(read.Buffer.Start); // nothing consumed, nothing examined: the next read returns the same bytes
             if (empty) context.Features.Set<IHttpRequestBodyDetectionFeature>(NoBody.Instance);

@@ -51,7 +51,7 @@ public sealed class JsonTextCheck(RequestDelegate next)
     private async Task CheckInPlaceAsync(HttpContext context)
     {
         var reader = context.Request.BodyReader;
-        var read = await reader.ReadAtLeastAsync((int)context.Request.ContentLength!.Value, context.RequestAborted);
+        var read = await BodyReads.ReadAtLeastAsync(reader, (int)context.Request.ContentLength!.Value, context.RequestAborted);
         var body = read.Buffer;
         var field = body.IsSingleSegment ? InvalidTextIn(body.FirstSpan) : InvalidTextIn(body.ToArray());
         reader.AdvanceTo(body.Start); // nothing consumed, nothing examined: the next read returns the same bytes
@@ -66,7 +66,7 @@ public sealed class JsonTextCheck(RequestDelegate next)
     private async Task CheckCopyAsync(HttpContext context)
     {
         var copy = new MemoryStream(context.Request.ContentLength is > 0 and <= 1 << 20 ? (int)context.Request.ContentLength : 0);
-        await context.Request.Body.CopyToAsync(copy, context.RequestAborted);
+        await BodyReads.CopyToAsync(context.Request.BodyReader, copy, context.RequestAborted);
         context.Request.Body = new MemoryStream(copy.GetBuffer(), 0, (int)copy.Length, writable: false, publiclyVisible: true);
         if (InvalidTextIn(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } field) await RefuseAsync(context, field);
         else await next(context);
