@@ -11,8 +11,10 @@ namespace SimService.Domain.Scenarios;
 /// <summary>A simulation's inputs, as the exporter needs them: its profile, seed, name and command log.</summary>
 /// <param name="ScenarioJson">The scenario the simulation was made from, if any (then it is the export while there are no commands).</param>
 /// <param name="Description">The exported document's description.</param>
+/// <param name="EngineRules">The rules the log was recorded under (<see cref="Commands.EngineRules"/>): the export replays it
+/// under them and writes them as the document's <c>engineRules</c>, so the document's run follows them too.</param>
 public sealed record ExportSource(string Name, string? Description, KernelProfile Profile, long Seed, string? ScenarioJson,
-    IReadOnlyList<SimCommand> Commands);
+    IReadOnlyList<SimCommand> Commands, int EngineRules = global::SimService.Domain.Commands.EngineRules.Current);
 
 /// <summary>Why a simulation cannot be exported; <see cref="CommandNumber"/> is the 1-based log position of the culprit.</summary>
 public sealed record ExportRefusal(string Reason, long? CommandNumber);
@@ -66,7 +68,7 @@ public static partial class ScenarioExporter
 
     private sealed class Writer(ExportSource source, CancellationToken interruption, EngineTurn? turn)
     {
-        private readonly Simulation _engine = new(source.Profile, source.Seed) { Interruption = interruption, Turn = turn };
+        private readonly Simulation _engine = new(source.Profile, source.Seed) { Interruption = interruption, Turn = turn, EngineRules = source.EngineRules };
         private readonly List<ScenarioHost> _hosts = [];
         private readonly List<ScenarioLink> _links = [];
         private readonly List<Func<int, ScenarioStep>> _steps = [];
@@ -139,7 +141,7 @@ public static partial class ScenarioExporter
             var steps = _steps.Select((step, i) => step(i)).ToImmutableArray();
             var last = steps.IsEmpty ? SimTime.Zero : steps[^1].At;
             var document = new ScenarioDocument(Slug(source.Name), source.Description, _engine.Profile, source.Seed, [.. _hosts], [],
-                [.. _links], steps, null, _engine.Now - last);
+                [.. _links], steps, null, _engine.Now - last, source.EngineRules);
             var json = ScenarioWriter.ToJson(document);
             var parsed = ScenarioParser.Parse(json);
             return parsed.IsValid
