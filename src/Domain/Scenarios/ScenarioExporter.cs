@@ -40,8 +40,9 @@ public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
 /// What the format cannot say is refused rather than exported wrong: a host or link added later (the runner
 /// builds them first, and a host draws from the seeded generator when it is made), a blackhole (the format has
 /// loss 1.0, which journals differently), NAT, and a call made while events at
-/// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
-/// link), since the runner processes those before every step.
+/// its own time were still pending (after an advance that stopped on its event budget, or, under
+/// <see cref="EngineRules.Original"/>, with a zero-delay link), since the runner processes those before every step. The
+/// document carries the log's engine rules (<c>engineRules</c>), so its run and later commands follow them.
 /// The replay is as heavy as the log: it stops between commands and between events once <c>interruption</c> is
 /// cancelled (an <see cref="OperationCanceledException"/>; nothing is returned), and passes its <c>turn</c> there while
 /// other work waits for it (<see cref="Simulation.BetweenSteps"/>).
