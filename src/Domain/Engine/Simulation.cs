@@ -58,6 +58,13 @@ public sealed partial class Simulation
     public SimTime Now { get; private set; } = SimTime.Zero;
 
     /// <summary>
+    /// The version of the rules by which commands meet this engine (<see cref="Commands.EngineRules"/>): what
+    /// <see cref="Commands.CommandApplier"/> does around each command. A stored simulation's rebuild sets the version its row
+    /// keeps; an engine made for anything new follows <see cref="Commands.EngineRules.Current"/>.
+    /// </summary>
+    public int EngineRules { get; set; } = Commands.EngineRules.Current;
+
+    /// <summary>
     /// Checked between events by <see cref="RunUntil"/> and <see cref="RunUntilIdle"/>: once it is cancelled the
     /// loop stops with <see cref="OperationCanceledException"/>. The engine is then part-way through a command and
     /// must be thrown away — the caller rebuilds it from the command log. The engine never looks at a clock

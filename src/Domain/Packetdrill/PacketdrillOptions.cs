@@ -45,6 +45,8 @@ public sealed record PacketdrillOptions
     public CancellationToken Interruption { get; init; }
     /// <summary>The run's turn on a shared processor (see <see cref="Simulation.Turn"/>), passed between events while other work waits.</summary>
     public EngineTurn? Turn { get; init; }
+    /// <summary>The engine rules the run follows (<see cref="Commands.EngineRules"/>; the current ones unless a stored run's differ).</summary>
+    public int EngineRules { get; init; } = Commands.EngineRules.Current;
 
     /// <summary>The option names this reader understands (command line or script header).</summary>
     public static readonly ImmutableArray<string> Known =

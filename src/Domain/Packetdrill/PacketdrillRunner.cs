@@ -49,7 +49,10 @@ public sealed partial class PacketdrillRunner
         _script = script;
         _options = options;
         _tolerance = SimDuration.FromMicroseconds(options.ToleranceUsecs);
-        _sim = new Simulation(options.Profile, options.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn };
+        _sim = new Simulation(options.Profile, options.Seed)
+        {
+            JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn, EngineRules = options.EngineRules,
+        };
         _recorder = options.Record ? new ScriptRecorder() : null;
     }
 

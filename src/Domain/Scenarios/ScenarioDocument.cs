@@ -19,7 +19,8 @@ public sealed record ScenarioDocument(
     ImmutableArray<ScenarioLink> Links,
     ImmutableArray<ScenarioStep> Steps,
     FinalExpect? Expect,
-    SimDuration? RunUntil)
+    SimDuration? RunUntil,
+    int? EngineRules = null)
 {
     /// <summary>Run time after the last step when <see cref="RunUntil"/> is omitted and the queue never drains.</summary>
     public static readonly SimDuration IdleCap = SimDuration.FromSeconds(3600);

@@ -11,8 +11,10 @@ namespace SimService.Domain.Scenarios;
 /// <summary>A simulation's inputs, as the exporter needs them: its profile, seed, name and command log.</summary>
 /// <param name="ScenarioJson">The scenario the simulation was made from, if any (then it is the export while there are no commands).</param>
 /// <param name="Description">The exported document's description.</param>
+/// <param name="EngineRules">The rules the log was recorded under (<see cref="Commands.EngineRules"/>): the export replays it
+/// under them and writes them as the document's <c>engineRules</c>, so the document's run follows them too.</param>
 public sealed record ExportSource(string Name, string? Description, KernelProfile Profile, long Seed, string? ScenarioJson,
-    IReadOnlyList<SimCommand> Commands);
+    IReadOnlyList<SimCommand> Commands, int EngineRules = global::SimService.Domain.Commands.EngineRules.Current);
 
 /// <summary>Why a simulation cannot be exported; <see cref="CommandNumber"/> is the 1-based log position of the culprit.</summary>
 public sealed record ExportRefusal(string Reason, long? CommandNumber);
@@ -38,8 +40,9 @@ public sealed record ExportResult(string? Json, ExportRefusal? Refusal)
 /// What the format cannot say is refused rather than exported wrong: a host or link added later (the runner
 /// builds them first, and a host draws from the seeded generator when it is made), a blackhole (the format has
 /// loss 1.0, which journals differently), NAT, and a call made while events at
-/// its own time were still pending (after an advance that stopped on its event budget, or with a zero-delay
-/// link), since the runner processes those before every step.
+/// its own time were still pending (after an advance that stopped on its event budget, or, under
+/// <see cref="EngineRules.Original"/>, with a zero-delay link), since the runner processes those before every step. The
+/// document carries the log's engine rules (<c>engineRules</c>), so its run and later commands follow them.
 /// The replay is as heavy as the log: it stops between commands and between events once <c>interruption</c> is
 /// cancelled (an <see cref="OperationCanceledException"/>; nothing is returned), and passes its <c>turn</c> there while
 /// other work waits for it (<see cref="Simulation.BetweenSteps"/>).
@@ -66,7 +69,7 @@ public static partial class ScenarioExporter
 
     private sealed class Writer(ExportSource source, CancellationToken interruption, EngineTurn? turn)
     {
-        private readonly Simulation _engine = new(source.Profile, source.Seed) { Interruption = interruption, Turn = turn };
+        private readonly Simulation _engine = new(source.Profile, source.Seed) { Interruption = interruption, Turn = turn, EngineRules = source.EngineRules };
         private readonly List<ScenarioHost> _hosts = [];
         private readonly List<ScenarioLink> _links = [];
         private readonly List<Func<int, ScenarioStep>> _steps = [];
@@ -139,7 +142,7 @@ public static partial class ScenarioExporter
             var steps = _steps.Select((step, i) => step(i)).ToImmutableArray();
             var last = steps.IsEmpty ? SimTime.Zero : steps[^1].At;
             var document = new ScenarioDocument(Slug(source.Name), source.Description, _engine.Profile, source.Seed, [.. _hosts], [],
-                [.. _links], steps, null, _engine.Now - last);
+                [.. _links], steps, null, _engine.Now - last, source.EngineRules);
             var json = ScenarioWriter.ToJson(document);
             var parsed = ScenarioParser.Parse(json);
             return parsed.IsValid

@@ -18,7 +18,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
     /// <summary>The last instant a step or the run's end may have: the clock's maximum, or (a stored document) none.</summary>
     long ClockEnd => stored ? long.MaxValue : SimTime.MaxClock.Ns;
 
-    static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil");
+    static readonly FrozenSet<string> TopFields = Set("name", "description", "kernel", "seed", "hosts", "nats", "links", "steps", "expect", "runUntil", "engineRules");
     static readonly FrozenSet<string> HostFields = Set("address", "addresses", "sysctls", "behindNat", "kind");
     static readonly FrozenSet<string> NatFields = Set("address");
     static readonly FrozenSet<string> LinkFields = Set("between", "delay", "loss", "lossBySegment");
@@ -54,10 +54,12 @@ internal sealed partial class ScenarioReader(bool stored = false)
         var steps = Steps(Required(top, "steps"));
         var expect = top["expect"] is { } e ? FinalExpect(e) : null;
         var runUntil = top["runUntil"] is { } r ? RunUntil(r, steps) : null;
+        // The rules the simulation follows (Commands.EngineRules): what an export carries; absent, the current ones.
+        int? engineRules = top["engineRules"] is { } rules ? Int32(rules, Commands.EngineRules.Original, Commands.EngineRules.Current) : null;
 
         if (_errors.Count > 0) return ScenarioParseResult.Invalid(_errors);
         return ScenarioParseResult.Valid(new ScenarioDocument(
-            name!, description, _profile!.Value, seed!.Value, hosts, nats, links, steps, expect, runUntil));
+            name!, description, _profile!.Value, seed!.Value, hosts, nats, links, steps, expect, runUntil, engineRules));
     }
 
     /// <summary>

@@ -22,6 +22,12 @@ public sealed record ScenarioRunOptions
     /// <summary>The run's turn on a shared processor (see <see cref="Simulation.Turn"/>), passed between events while other work waits.</summary>
     public EngineTurn? Turn { get; init; }
 
+    /// <summary>
+    /// The engine rules the run follows (<see cref="Commands.EngineRules"/>) whatever the document says: a stored simulation's
+    /// rebuild passes the version its row keeps. Null: the document's <c>engineRules</c>, else the current rules.
+    /// </summary>
+    public int? EngineRules { get; init; }
+
     /// <summary>Called at each <c>expect</c> step, after its checks, with the simulation as the step saw it (to take a snapshot of it).</summary>
     public Action<ExpectStep, Simulation>? AtExpect { get; init; }
 }

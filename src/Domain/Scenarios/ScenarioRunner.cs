@@ -27,7 +27,11 @@ public sealed partial class ScenarioRunner
         _doc = doc;
         _eventBudget = options.EventBudget;
         _atExpect = options.AtExpect;
-        _sim = new Simulation(doc.Kernel, doc.Seed) { JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn };
+        _sim = new Simulation(doc.Kernel, doc.Seed)
+        {
+            JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn,
+            EngineRules = options.EngineRules ?? doc.EngineRules ?? EngineRules.Current,
+        };
         options.Attach?.Invoke(_sim);
     }
 

@@ -35,6 +35,7 @@ public static class ScenarioWriter
             w.WriteEndArray();
             if (doc.Expect is { } expect) WriteFinalExpect(w, expect);
             if (doc.RunUntil is { } runUntil) w.WriteString("runUntil", runUntil.ToString());
+            if (doc.EngineRules is { } rules) w.WriteNumber("engineRules", rules);
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());

@@ -16,6 +16,13 @@ public sealed class SimulationRun
 
     public long Seed { get; init; }
 
+    /// <summary>
+    /// The version of the rules by which its commands meet the engine (Domain.Commands.EngineRules), fixed at creation: every
+    /// rebuild, replay and export applies the log under it. A row stored before versions existed reads 0 (migration
+    /// <c>EngineRules</c>), the rules its log was recorded under; a new simulation takes the current version.
+    /// </summary>
+    public int EngineRules { get; init; }
+
     /// <summary>Wall-clock creation time (metadata only; the simulation's own clock is virtual).</summary>
     public DateTimeOffset CreatedAt { get; init; }
 

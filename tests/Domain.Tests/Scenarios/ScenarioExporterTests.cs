@@ -19,7 +19,8 @@ public class ScenarioExporterTests
 
     static readonly OpenConnectionCommand Open = new("client", "server", 80, "app", "app", null, false, 128, 1_000_000, SimDuration.FromSeconds(60));
 
-    static ExportSource Source(IReadOnlyList<SimCommand> log) => new("Open & Close!", "test", KernelProfile.Linux6, 11, null, log);
+    static ExportSource Source(IReadOnlyList<SimCommand> log, int engineRules = EngineRules.Current) =>
+        new("Open & Close!", "test", KernelProfile.Linux6, 11, null, log, engineRules);
 
     [Fact]
     public void OpenConnectionThenClose_Exported_RunGivesTheSameJournal()
@@ -146,10 +147,49 @@ public class ScenarioExporterTests
         Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
     }
 
+    /// <summary>
+    /// Over a zero-delay link the handshake's segments are due at the instant of the call that sent them. Under the current
+    /// rules each call runs them before it returns (as the softirq runs before a syscall returns), as a scenario does before
+    /// its next step, so the log is exported with its rules and the export's run gives the same journal, event for event.
+    /// </summary>
     [Fact]
-    public void OpenConnectionOverZeroDelayLink_Exported_RefusedNamingTheCommand()
+    public void OpenConnectionOverZeroDelayLink_Exported_RunGivesTheSameJournalUnderItsRules()
     {
-        var export = ScenarioExporter.Export(Source([.. Hosts(0), Open]));
+        SimCommand[] log = [.. Hosts(0), Open];
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        foreach (var c in log) Assert.True(CommandApplier.Apply(live, c).IsOk);
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"engineRules\": 1", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(EngineRules.SameInstant, run.Result!.Simulation.EngineRules);
+        Assert.Equal(live.Journal, run.Result.Simulation.Journal);
+    }
+
+    /// <summary>A log recorded under the original rules exports with them: the document's run follows them as well.</summary>
+    [Fact]
+    public void LogOfTheOriginalRules_Exported_CarriesThemToTheRun()
+    {
+        SimCommand[] log = [.. Hosts(10), Open, new AdvanceCommand(AdvanceMode.By, SimDuration.FromMilliseconds(5), 1_000_000)];
+        var live = new Simulation(KernelProfile.Linux6, 11) { EngineRules = EngineRules.Original };
+        foreach (var c in log) Assert.True(CommandApplier.Apply(live, c).IsOk);
+
+        var export = ScenarioExporter.Export(Source(log, EngineRules.Original));
+
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        Assert.Contains("\"engineRules\": 0", export.Json);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.Equal(EngineRules.Original, run.Result!.Simulation.EngineRules);
+        Assert.Equal(live.Journal, run.Result.Simulation.Journal);
+    }
+
+    [Fact]
+    public void OpenConnectionOverZeroDelayLink_UnderTheOriginalRules_RefusedNamingTheCommand()
+    {
+        var export = ScenarioExporter.Export(Source([.. Hosts(0), Open], EngineRules.Original));
 
         Assert.False(export.IsOk);
         Assert.Equal(4, export.Refusal!.CommandNumber);

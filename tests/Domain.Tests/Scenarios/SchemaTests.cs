@@ -83,6 +83,26 @@ public class SchemaTests
         Assert.Equal(3_274_750_000_000L, SimService.Domain.Scenarios.ScenarioRunOptions.DefaultEventBudget * SimService.Domain.Engine.EventBudgetBound.MaxSegmentPayload);
     }
 
+    /// <summary>The engine rules a document carries (an export's) are 0 or 1 (<see cref="Domain.Commands.EngineRules"/>): schema and parser agree.</summary>
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    [InlineData(-1, false)]
+    public void EngineRules_SchemaAndParserAgree(int rules, bool valid)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.TwoHosts(
+            SimService.Domain.Tests.Scenarios.Runner.RunnerScenarios.Connected))!;
+        node["engineRules"] = rules;
+        var json = node.ToJsonString();
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        var parsed = SimService.Domain.Scenarios.ScenarioParser.Parse(json);
+        Assert.Equal(valid, parsed.IsValid);
+        if (valid) Assert.Equal(rules, parsed.Document!.EngineRules);
+        else parsed.HasError("$.engineRules");
+    }
+
     /// <summary>A scenario's name becomes the simulation's, 1–200 characters: schema and parser agree (it was cut to 200 silently).</summary>
     [Theory]
     [InlineData(200, true)]

@@ -4,6 +4,7 @@ using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Packetdrill;
 using SimService.Persistence;
@@ -51,6 +52,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             Name = command.Name,
             Profile = command.Profile.ToWireName(),
             Seed = command.Seed,
+            EngineRules = EngineRules.Current,
             CreatedAt = now,
         };
         // The request's wall-time limit (and its client leaving) stops the run between events, as for every command, and so
@@ -64,12 +66,13 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                 result = await threads.RunAsync(RequestWork.Tracked(true, turn => PacketdrillRunner.Run(command.Script, command.Options with
                 {
                     Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = stop.Token, Turn = turn,
+                    EngineRules = run.EngineRules,
                 })), heavy: true, stop.Token, db.TenantId);
                 if (result.Simulation is null)
                     return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
                 // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
                 // engine is the one kept, so a rebuild after a restart lands on the same state.
-                batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = stop.Token }, 0,
+                batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = stop.Token, EngineRules = run.EngineRules }, 0,
                     engines.JournalEventsPerRequest, engines.JournalPageEvents);
                 await threads.RunAsync(RequestWork.Tracked(true, turn =>
                 {

@@ -4,6 +4,7 @@ using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Tenancy;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Scenarios;
 using SimService.Persistence;
@@ -50,7 +51,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         using (var stop = engines.StopFor(null, cancellationToken))
             try
             {
-                result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn))),
+                result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn, EngineRulesOf(document)))),
                     heavy: true, stop.Token, db.TenantId);
             }
             catch (OperationCanceledException) when (stop.Reason(null) is { } reason)
@@ -66,6 +67,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             Name = document.Name, // at most ScenarioSyntax.MaxNameLength (SimulationRun.NameMaxLength) characters: the parser says so
             Profile = document.Kernel.ToWireName(),
             Seed = document.Seed,
+            EngineRules = EngineRulesOf(document),
             CreatedAt = now,
             ScenarioJson = command.Document.GetRawText(),
         };
@@ -84,6 +86,9 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             [.. result.Errors.Select(e => new RunErrorView(e.Path, e.Message))],
             $"/api/v1/simulations/{run.Id}/journal", engine.Journal.Count, engine.Now.Ns);
     }
+
+    /// <summary>The rules the document's simulation follows: those it carries (an export's), else the current ones.</summary>
+    private static int EngineRulesOf(ScenarioDocument document) => document.EngineRules ?? EngineRules.Current;
 
     /// <summary>
     /// The hosts quota, before the run: the document's hosts and its workloads' generated clients (a 3 MB document of 50,000

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Mediator;
 using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Tenancy;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -58,6 +59,7 @@ public sealed class CreateSimulationHandler(SimDbContext db, TenantQuotas quotas
             Name = command.Name ?? "simulation-" + id.ToString("N")[^8..],
             Profile = command.Profile.ToWireName(),
             Seed = command.Seed,
+            EngineRules = EngineRules.Current,
             CreatedAt = now,
         };
         db.Simulations.Add(run);

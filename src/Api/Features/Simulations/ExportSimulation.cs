@@ -25,7 +25,7 @@ public sealed class ExportSimulationHandler(SimDbContext db, HeavyReads heavy) :
         var log = await db.ReadLogAsync(run.Id, 0, run.Version, read.Token);
         var result = await read.OnEngineAsync(run.TenantId, (stop, turn) => ScenarioExporter.Export(new ExportSource(run.Name,
             $"Exported from simulation {run.Id} (\"{run.Name}\") at version {run.Version}.", SimulationReplay.ProfileOf(run), run.Seed,
-            run.ScenarioJson, log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson))), stop, turn));
+            run.ScenarioJson, log.ConvertAll(record => CommandTypeMap.FromPayload(record.Type, record.PayloadJson)), run.EngineRules), stop, turn));
         return result.Refusal is { } refusal
             ? new NotExportable(run.Id, refusal.Reason, refusal.CommandNumber is { } n ? log[(int)n - 1].Seq : null)
             : result.Json!;

@@ -28,7 +28,7 @@ public sealed class ListSimulationsHandler(SimDbContext db) : IQueryHandler<List
             runs = runs.Where(r => r.CreatedAt > createdAt || (r.CreatedAt == createdAt && r.Id.CompareTo(after) > 0));
         var page = await runs
             .OrderBy(r => r.CreatedAt).ThenBy(r => r.Id)
-            .Select(r => new SimulationResponse(r.Id, r.Name, r.Profile, r.Seed, r.CreatedAt, r.Version, r.ScenarioJson != null, SimulationResponse.LinksOf(r.Id)))
+            .Select(r => new SimulationResponse(r.Id, r.Name, r.Profile, r.Seed, r.CreatedAt, r.Version, r.ScenarioJson != null, r.EngineRules, SimulationResponse.LinksOf(r.Id)))
             .Take(query.Limit + 1)
             .ToListAsync(cancellationToken);
         return page.Count > query.Limit ? new SimulationList(page[..query.Limit], page[query.Limit - 1].Id) : new SimulationList(page, null);

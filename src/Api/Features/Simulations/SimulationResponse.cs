@@ -7,14 +7,18 @@ namespace SimService.Api.Features.Simulations;
 /// <param name="CreatedAt">Wall-clock creation time (UTC); the simulation's own clock is virtual.</param>
 /// <param name="Version">The number of commands in the simulation's log; also its ETag, for If-Match.</param>
 /// <param name="FromScenario">The simulation was made by running a scenario (POST /api/v1/scenarios/run).</param>
+/// <param name="EngineRules">The version of the rules by which its commands meet the engine, fixed when it was made: 1 (every
+/// simulation made since it was introduced) runs the events a socket call, kill or inject leaves due at its own instant before
+/// it answers, as the kernel's softirq does inside the system call (a loopback send is received at once, a blocking loopback
+/// connect returns 0); 0 (simulations stored before) leaves them to the next advance, as they were recorded.</param>
 /// <param name="Links">Where to look at it: "view" (an HTML page: ladder diagram, sockets at any virtual time, charts, journal),
 /// "diagram", "timeseries", "pcap".</param>
 public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario,
-    SimulationLinks Links)
+    int EngineRules, SimulationLinks Links)
     : IVersioned
 {
     public static SimulationResponse From(SimulationRun run) =>
-        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null, LinksOf(run.Id));
+        new(run.Id, run.Name, run.Profile, run.Seed, run.CreatedAt, run.Version, run.ScenarioJson is not null, run.EngineRules, LinksOf(run.Id));
 
     public static SimulationLinks LinksOf(Guid id) => new(
         $"/api/v1/simulations/{id}/view", $"/api/v1/simulations/{id}/diagram.svg",

@@ -8,7 +8,8 @@ namespace SimService.Api.Infrastructure.Engines;
 
 /// <summary>
 /// Builds a simulation from its stored inputs on a fresh engine: the profile and seed, the scenario it was
-/// made from (if any), then every command of the log, in order, through <see cref="CommandApplier"/>.
+/// made from (if any), then every command of the log, in order, through <see cref="CommandApplier"/> — all under the engine
+/// rules the row keeps (<see cref="SimulationRun.EngineRules"/>), so a log rebuilds under the rules it was recorded with.
 /// </summary>
 public static class SimulationReplay
 {
@@ -21,13 +22,13 @@ public static class SimulationReplay
     {
         if (run.ScenarioJson is not { } json)
         {
-            var sim = new Simulation(ProfileOf(run), run.Seed);
+            var sim = new Simulation(ProfileOf(run), run.Seed) { EngineRules = run.EngineRules };
             attach?.Invoke(sim);
             return sim;
         }
         var parsed = ScenarioParser.ParseStored(json);
         return parsed.Document is { } document
-            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption, turn) with { Attach = attach }).Simulation
+            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption, turn, run.EngineRules) with { Attach = attach }).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
     }
 
@@ -35,9 +36,12 @@ public static class SimulationReplay
     public static CommandOutcome Apply(Simulation engine, CommandRecord record) =>
         CommandApplier.Apply(engine, CommandTypeMap.FromPayload(record.Type, record.PayloadJson));
 
-    /// <summary>The limits a stored scenario runs with: the same budget it was first run with, the caller's interruption and turn.</summary>
-    public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption, EngineTurn? turn) =>
-        new() { Interruption = interruption, Turn = turn };
+    /// <summary>
+    /// The limits a stored scenario runs with: the same budget it was first run with, the caller's interruption and turn,
+    /// and the simulation's engine rules.
+    /// </summary>
+    public static ScenarioRunOptions ScenarioRunOptionsFor(CancellationToken interruption, EngineTurn? turn, int engineRules) =>
+        new() { Interruption = interruption, Turn = turn, EngineRules = engineRules };
 
     /// <summary>Rebuilds the engine; a logged command the engine refuses now means replay is broken, a bug.</summary>
     /// <param name="interruption">Stops the rebuild between events; the half-built engine is then thrown away.</param>

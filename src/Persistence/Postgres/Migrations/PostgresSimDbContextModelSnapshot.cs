@@ -168,6 +168,9 @@ namespace SimService.Persistence.Postgres.Migrations
                     b.Property<bool>("Deleted")
                         .HasColumnType("boolean");
 
+                    b.Property<int>("EngineRules")
+                        .HasColumnType("integer");
+
                     b.Property<long>("JournalBytes")
                         .HasColumnType("bigint");
 

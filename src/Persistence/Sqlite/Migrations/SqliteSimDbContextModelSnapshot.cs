@@ -163,6 +163,9 @@ namespace SimService.Persistence.Sqlite.Migrations
                     b.Property<bool>("Deleted")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("EngineRules")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("JournalBytes")
                         .HasColumnType("INTEGER");
 

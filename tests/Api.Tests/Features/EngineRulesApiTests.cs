@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Features.Simulations;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Commands;
+using SimService.Persistence;
+using SimService.Persistence.Entities;
+using SimService.Persistence.Serialization;
+
+namespace SimService.Api.Tests.Features;
+
+/// <summary>
+/// Engine rules versioned per simulation (<see cref="EngineRules"/>): a new simulation runs each call's same-instant events
+/// (a loopback segment) before it answers, as the kernel's softirq does inside the system call; a simulation stored before
+/// (the checked-in fixture, made through the API by main's code) rebuilds, replays and goes on under the rules it was made with.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class EngineRulesApiTests(ApiHosts hosts)
+{
+    /// <summary>
+    /// The tester's story on one host `a`: a connection to itself, send 10, recv MSG_DONTWAIT on the accepted socket. Linux
+    /// 6.18.44 returns the 10 bytes (the API answered EAGAIN before); a blocking connect to the lo listener returns 0 within
+    /// the call (it was "pending"); a non-blocking one EINPROGRESS, its socket ESTABLISHED right after; close() leaves the
+    /// peer CLOSE-WAIT at once.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task NewSimulation_LoopbackSegmentsAreProcessedWithinTheCall(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.CreateAsync(hosts.Client(provider));
+        await sim.PostOkAsync("hosts", new { name = "a", address = "10.0.0.1" }, HttpStatusCode.Created);
+        var opened = await sim.PostOkAsync("connections", new { client = "a", server = "a", port = 80 }, HttpStatusCode.Created);
+        int client = opened.GetProperty("clientSocketId").GetInt32(), server = opened.GetProperty("serverSocketId").GetInt32();
+
+        var send = await sim.CallAsync(client, "send", new { bytes = 10 });
+        var recv = await sim.CallAsync(server, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
+        var connect = await sim.OnHostAsync("a", "connect", new { to = "127.0.0.1:80" });
+        var nonBlocking = await sim.OnHostAsync("a", "sockets");
+        await sim.CallAsync(nonBlocking.SocketId, "fcntl", new { nonblock = true });
+        var inProgress = await sim.CallAsync(nonBlocking.SocketId, "connect", new { to = "127.0.0.1:80" });
+        await sim.CallAsync(client, "close");
+
+        Assert.Equal(EngineRules.Current, (await sim.GetAsync()).EngineRules);
+        Assert.Equal((10L, 10L, (string?)null), (send.Result, recv.Result, recv.Errno));
+        Assert.Equal(("returned", 0L), (connect.Status, connect.Result));
+        Assert.Equal(("returned", "EINPROGRESS"), (inProgress.Status, inProgress.Errno));
+        Assert.Equal("ESTABLISHED", (await sim.SocketAsync(connect.SocketId)).State);
+        Assert.Equal("ESTABLISHED", (await sim.SocketAsync(nonBlocking.SocketId)).State);
+        Assert.Equal("CLOSE-WAIT", (await sim.SocketAsync(server)).State);
+        Assert.Equal(0, (await sim.ClockAsync()).NowNs);
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// A simulation stored before engine rules were versioned (the fixture: its row, command log and journal as main's code
+    /// at 520e531 stored them, with the API's answers then) is a row the migration gave rules 0: it replays identically, its
+    /// calls read as they were answered (recv EAGAIN; the connect pending, so socket() made socket 5 and accept returned 6),
+    /// and a command appended now still follows its rules. Under the current rules the same log would make other sockets.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task SimulationStoredBeforeTheRules_RebuildsAndGoesOnAsRecorded(DatabaseProvider provider)
+    {
+        var fixture = StoredFixture.Read();
+        var id = await fixture.InsertAsync(hosts.Services(provider));
+        var sim = new SimulationDriver(hosts.Client(provider), id);
+
+        var replay = await sim.ReplayAsync();
+        var recv = await sim.GetJsonAsync("calls/5");
+        var connect = await sim.GetJsonAsync("calls/6");
+        var socket = await sim.GetJsonAsync("calls/7");
+        var accept = await sim.GetJsonAsync("calls/8");
+        // The second connection: socket 4 connected to the listener, accepted as socket 6.
+        var send = await sim.CallAsync(6, "send", new { bytes = 10 });
+        var echo = await sim.CallAsync(4, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
+
+        Assert.Equal(EngineRules.Original, (await sim.GetAsync()).EngineRules);
+        Assert.True(replay.Identical, JsonSerializer.Serialize(replay.FirstDifference));
+        Assert.Equal(((long)fixture.Commands.Count, (long)fixture.Journal.Count), (replay.Commands, replay.StoredEvents));
+        Assert.Equal(fixture.Answer("POST sockets/3/recv 100 MSG_DONTWAIT").GetProperty("errno").GetString(), recv.GetProperty("errno").GetString());
+        Assert.Equal("EAGAIN", recv.GetProperty("errno").GetString());
+        Assert.Equal((5, 6), (socket.GetProperty("socketId").GetInt32(), accept.GetProperty("socketId").GetInt32()));
+        Assert.Equal(fixture.Answer("POST sockets/1/accept").GetProperty("socketId").GetInt32(), accept.GetProperty("socketId").GetInt32());
+        Assert.Equal(4, connect.GetProperty("socketId").GetInt32());
+        Assert.Equal((10L, "EAGAIN"), (send.Result, echo.Errno));
+    }
+
+    /// <summary>The fixture's log under each rules: identical to its stored journal under 0; other socket ids under 1.</summary>
+    [Fact]
+    public void StoredFixture_RebuiltUnderEachRules_OnlyItsOwnGivesItsJournal()
+    {
+        var fixture = StoredFixture.Read();
+
+        var original = SimulationReplay.Rebuild(fixture.Run(EngineRules.Original), fixture.Commands);
+        var current = SimulationReplay.Rebuild(fixture.Run(EngineRules.SameInstant), fixture.Commands);
+
+        Assert.Null(Replay.FirstDifference(fixture.Journal, original.Journal));
+        Assert.NotNull(Replay.FirstDifference(fixture.Journal, current.Journal));
+        Assert.Equal((5, 6), (original.FindCall(7)!.SocketId, original.FindCall(8)!.SocketId));
+        Assert.Equal((6, 5), (current.FindCall(7)!.SocketId, current.FindCall(8)!.SocketId));
+    }
+
+    /// <summary>
+    /// Export carries the rules (<c>engineRules</c>) and a run of the document (the import) makes a simulation under them:
+    /// a new simulation's export says 1; a document that says 0 makes a simulation whose loopback recv is EAGAIN again.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task ExportAndRun_CarryTheEngineRules(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var sim = await SimulationDriver.CreateAsync(client);
+        await sim.PostOkAsync("hosts", new { name = "a", address = "10.0.0.1" }, HttpStatusCode.Created);
+        await sim.PostOkAsync("connections", new { client = "a", server = "a", port = 80 }, HttpStatusCode.Created);
+        var exported = await sim.ExportAsync();
+
+        var imported = await client.RunScenarioAsync(exported);
+        var original = await client.RunScenarioAsync(exported.Replace("\"engineRules\": 1", "\"engineRules\": 0", StringComparison.Ordinal));
+        var old = new SimulationDriver(client, original.SimulationId);
+        await old.CallAsync(2, "send", new { bytes = 10 });
+        var recv = await old.CallAsync(3, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
+
+        Assert.Contains("\"engineRules\": 1", exported);
+        Assert.Equal(EngineRules.SameInstant, (await new SimulationDriver(client, imported.SimulationId).GetAsync()).EngineRules);
+        Assert.Equal(EngineRules.Original, (await old.GetAsync()).EngineRules);
+        Assert.Equal("EAGAIN", recv.Errno);
+        Assert.True((await old.ReplayAsync()).Identical);
+    }
+
+    /// <summary>The fixture file: a simulation stored by main's code before engine rules, with the API's answers then.</summary>
+    private sealed record StoredFixture(string Name, string Profile, long Seed, long Version, IReadOnlyList<CommandRecord> Commands,
+        IReadOnlyList<Domain.Journal.SimEvent> Journal, JsonElement Answers)
+    {
+        private static readonly Guid FixtureId = Guid.Parse("01990000-0000-7000-8000-00000000e125");
+
+        public static StoredFixture Read()
+        {
+            var path = Path.Combine(ScenarioFiles.RepositoryRoot, "tests", "Api.Tests", "Fixtures", "simulation-stored-before-engine-rules.json");
+            var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+            var commands = root.GetProperty("commands").EnumerateArray().Select(c => new CommandRecord
+            {
+                RunId = FixtureId, Seq = c.GetProperty("seq").GetInt64(), AtNs = c.GetProperty("atNs").GetInt64(),
+                Type = c.GetProperty("type").GetString()!, PayloadJson = c.GetProperty("payloadJson").GetString()!,
+            }).ToList();
+            var journal = root.GetProperty("journal").EnumerateArray().Select(e => EventTypeMap.FromRecord(new EventRecord
+            {
+                RunId = FixtureId, Seq = e.GetProperty("seq").GetInt64(), AtNs = e.GetProperty("atNs").GetInt64(),
+                Type = e.GetProperty("type").GetString(), PayloadJson = e.GetProperty("payloadJson").GetString(),
+            })).ToList();
+            return new StoredFixture(root.GetProperty("name").GetString()!, root.GetProperty("profile").GetString()!,
+                root.GetProperty("seed").GetInt64(), root.GetProperty("version").GetInt64(), commands, journal, root.GetProperty("answers").Clone());
+        }
+
+        /// <summary>The row as the migration leaves a simulation stored before it (rules 0), or under other rules.</summary>
+        public SimulationRun Run(int engineRules, Guid? id = null) => new()
+        {
+            Id = id ?? FixtureId, Name = Name, Profile = Profile, Seed = Seed, Version = Version, EngineRules = engineRules,
+            CreatedAt = DateTimeOffset.UnixEpoch,
+        };
+
+        /// <summary>What the API answered to a request of the story (the fixture's "answers").</summary>
+        public JsonElement Answer(string request) =>
+            Answers.EnumerateArray().Single(a => a.GetProperty("request").GetString() == request).GetProperty("response");
+
+        /// <summary>Stores it under a fresh id as it was stored: the row (rules 0), its command log and its journal pages.</summary>
+        public async Task<Guid> InsertAsync(IServiceProvider services)
+        {
+            var id = Guid.CreateVersion7();
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+            var events = JournalPageBuilder.Of(id, Journal, 1024);
+            var run = Run(EngineRules.Original, id);
+            run.JournalBytes = SimService.Api.Infrastructure.Tenancy.TenantQuotas.Bytes(events);
+            db.Simulations.Add(run);
+            db.Commands.AddRange(Commands.Select(c => new CommandRecord { RunId = id, Seq = c.Seq, AtNs = c.AtNs, Type = c.Type, PayloadJson = c.PayloadJson }));
+            db.Events.AddRange(events);
+            await db.SaveChangesAsync();
+            return id;
+        }
+    }
+}
