@@ -229,7 +229,7 @@ public sealed class BadInputTests(ApiHosts hosts)
     /// <summary>The framework's own validation messages name the field as the client wrote it ("port"), not the CLR member ("Port").</summary>
     [Theory]
     [InlineData("""{"client":"client","server":"server"}""", "The port field is required.")]
-    [InlineData("""{"client":"client","server":"server","port":70000}""", "The field port must be between 1 and 65535.")]
+    [InlineData("""{"client":"client","server":"server","port":70000}""", "The field port must be between 0 and 65535.")]
     public async Task Connection_PortMissingOrOutOfRange_MessageNamesTheJsonField(string body, string message)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));

@@ -245,11 +245,14 @@ public static class SocketArguments
         return flags;
     }
 
-    /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
-    public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    /// <summary>
+    /// connect()'s peer: "host:port" or "address:port" (a dotted quad), with a port from 0 to 65535 — Linux takes port 0
+    /// (__inet_stream_connect() and tcp_v4_connect() check none) and sends the SYN there.
+    /// </summary>
+    public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
     /// <summary>A dotted quad, no leading zeros.</summary>
     public const string Ipv4Pattern = "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
-    public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 1 to 65535.";
+    public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 0 to 65535.";
 
     public static (string Host, ushort Port) HostPort(string text)
     {
