@@ -12,6 +12,8 @@ const string usage = """
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
           --timeout SECONDS  per request to the server (default 600)
+          --event-budget N   in process, the most engine events a file's run may process (default 2000000, at most
+                             50000000); a run that needs more stops with an error at the step or line it was running
           --record           packetdrill scripts of inbound segments and calls only: print every outbound segment,
                              call result and tcp_info value the engine produced instead of checking them
       kernel PATH...     run packetdrill scripts (*.pkt) and scenarios (*.json) on this machine's real Linux kernel instead of

@@ -142,6 +142,56 @@ public sealed class RunTests
         Assert.Equal([$"simservice: cannot reach http://127.0.0.1:{port}/: Connection refused (127.0.0.1:{port})"], run.ErrorLines);
     }
 
+    /// <summary>
+    /// A run in process stops at its event budget (default RunCommand.DefaultEventBudget, as an API advance has its
+    /// eventBudget) with an error at the step or line it was running: keepalives for a 100-year runUntil ran for
+    /// minutes. --event-budget raises it.
+    /// </summary>
+    [Fact]
+    public async Task RunawayScenario_Run_StopsAtTheEventBudgetNamingTheStep()
+    {
+        var run = await Tool.RunAsync("run", "--event-budget", "20000", "tests/Cli.Tests/Fixtures/budget/keepalive-for-a-century.json");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(["FAIL     tests/Cli.Tests/Fixtures/budget/keepalive-for-a-century.json  (all checks passed, 2 run errors, <v> virtual, <t>)",
+            "         run error $.runUntil: the event budget of 20000 events was spent at <v>, before 3153600000s: the run stopped there",
+            "         run error $: the run needs more than 20000 events; --event-budget N allows more (at most 50000000)"],
+            run.OutputLines[..3].Select(l => System.Text.RegularExpressions.Regex.Replace(WithoutWallClock(l), @"\d+(\.\d+)?s\b(?=( virtual|, before))", "<v>")));
+    }
+
+    [Fact]
+    public async Task RunawayScript_Run_StopsAtTheEventBudgetNamingTheLine()
+    {
+        var run = await Tool.RunAsync("run", "--event-budget", "3", "packetdrill/connect-to-port-zero-established.pkt");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(run.OutputLines, l => l.Contains("the event budget of 3 events spent at", StringComparison.Ordinal));
+        Assert.Contains("         run error $: the run needs more than 3 events; --event-budget N allows more (at most 50000000)", run.OutputLines);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    [InlineData("50000001")]
+    public async Task BadEventBudget_Run_ExitsTwoWithAOneLineReason(string budget)
+    {
+        var run = await Tool.RunAsync("run", "--event-budget", budget, "scenarios");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"simservice: --event-budget: '{budget}' is not a number of events from 1 to 50000000"], run.ErrorLines);
+    }
+
+    [Fact]
+    public async Task EventBudgetWithServer_Run_ExitsTwo()
+    {
+        var run = await Tool.RunAsync("run", "--server", "http://127.0.0.1:9", "--event-budget", "10", "scenarios");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(["simservice: --event-budget bounds a run on the engine in process; a server bounds its runs by its own limits (Limits:HeavySeconds)"],
+            run.ErrorLines);
+    }
+
     private static string WithoutWallClock(string line) =>
         System.Text.RegularExpressions.Regex.Replace(line, @"(, |\()\d+\.\d\d s\)", "$1<t>)");
 

@@ -14,7 +14,18 @@ namespace SimService.Cli.Commands;
 /// </summary>
 public static class RunCommand
 {
-    public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout"];
+    public static readonly string[] Options = ["server", "api-key", "junit", "json", "pcap", "diagram", "timeout", "event-budget"];
+
+    /// <summary>
+    /// The most engine events one in-process run may process unless --event-budget says otherwise, as an advance of the API
+    /// has its eventBudget: a run that needs more stops where it got to, with an error at the step (or line) it was
+    /// running. Far above what a teardown needs (every scenario and script of the repository passes with 1,000,000),
+    /// and a few seconds of work, so a runaway (keepalives for a 100-year runUntil) stops instead of running for minutes.
+    /// </summary>
+    public const long DefaultEventBudget = 2_000_000;
+
+    /// <summary>--event-budget's ceiling: ScenarioRunOptions.DefaultEventBudget, the API's and the kernel runner's own cap.</summary>
+    public const long MaxEventBudget = SimService.Domain.Scenarios.ScenarioRunOptions.DefaultEventBudget;
     public static readonly string[] Flags = ["in-process", "record", "keep"];
 
     public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
@@ -26,6 +37,8 @@ public static class RunCommand
         var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
         var (client, clientError) = Connect(line);
         if (clientError is not null) return Usage(error, clientError);
+        var (eventBudget, budgetError) = EventBudget(line);
+        if (budgetError is not null) return Usage(error, budgetError);
         using var _ = client;
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return Usage(error, pathError);
@@ -45,7 +58,7 @@ public static class RunCommand
                 RunOutput? run;
                 try
                 {
-                    (result, run) = await RunFileAsync(files[i], client, cancellationToken);
+                    (result, run) = await RunFileAsync(files[i], client, eventBudget, cancellationToken);
                 }
                 catch (ServerUnavailableException e)
                 {
@@ -125,7 +138,8 @@ public static class RunCommand
             output.WriteLine($"         saved {artefact.Option}: {path}");
     }
 
-    private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, CancellationToken cancellationToken)
+    private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, long eventBudget,
+        CancellationToken cancellationToken)
     {
         string text;
         try
@@ -138,10 +152,25 @@ public static class RunCommand
         }
         var clock = Stopwatch.StartNew();
         var name = Path.GetFileName(file.FullPath);
-        var run = client is null ? file.Format.RunInProcess(text, name) : await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
+        var run = client is null ? file.Format.RunInProcess(text, name, eventBudget) : await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
         if (!run.Valid) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems), run);
-        return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, run.Problems,
+        IReadOnlyList<Problem> problems = run.EventBudgetSpent
+            ? [.. run.Problems, new Problem("$", $"the run needs more than {eventBudget} events; --event-budget N allows more (at most {MaxEventBudget})")]
+            : run.Problems;
+        return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, problems,
             run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
+    }
+
+    /// <summary>--event-budget's value (default <see cref="DefaultEventBudget"/>), or why it is wrong; the engine in process only.</summary>
+    internal static (long Budget, string? Error) EventBudget(CommandLine line)
+    {
+        if (line.Value("event-budget") is not { } text) return (DefaultEventBudget, null);
+        if (line.Value("server") is not null)
+            return (0, "--event-budget bounds a run on the engine in process; a server bounds its runs by its own limits (Limits:HeavySeconds)");
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var budget)
+            && budget is >= 1 and <= MaxEventBudget
+            ? (budget, null)
+            : (0, $"--event-budget: '{text}' is not a number of events from 1 to {MaxEventBudget}");
     }
 
     /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>

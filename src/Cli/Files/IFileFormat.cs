@@ -18,8 +18,8 @@ public interface IFileFormat
     /// <summary>Every problem of the text (<paramref name="fileName"/> names it in messages) (JSON path or line first), none when it is valid; nothing runs.</summary>
     IReadOnlyList<Problem> Validate(string text, string fileName);
 
-    /// <summary>Runs the text on the engine linked into the tool.</summary>
-    RunOutput RunInProcess(string text, string fileName);
+    /// <summary>Runs the text on the engine linked into the tool, processing at most <paramref name="eventBudget"/> events.</summary>
+    RunOutput RunInProcess(string text, string fileName, long eventBudget);
 
     /// <summary>Runs the text on a server.</summary>
     Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken);
@@ -30,4 +30,7 @@ public sealed record RunOutput(bool Valid, bool Passed, IReadOnlyList<CheckOutco
     long? NowNs, long? JournalEvents, SimService.Domain.Engine.Simulation? Simulation = null)
 {
     public static RunOutput Invalid(IReadOnlyList<Problem> problems) => new(false, false, [], problems, null, null, null);
+
+    /// <summary>An in-process run stopped at its event budget (its problems or failed check say where).</summary>
+    public bool EventBudgetSpent { get; init; }
 }

@@ -18,14 +18,14 @@ public sealed class PacketdrillFormat : IFileFormat
     public IReadOnlyList<Problem> Validate(string text, string fileName) =>
         [.. PacketdrillRunner.Validate(text, Options(fileName)).Select(Problem)];
 
-    public RunOutput RunInProcess(string text, string fileName)
+    public RunOutput RunInProcess(string text, string fileName, long eventBudget)
     {
-        var result = PacketdrillRunner.Run(text, Options(fileName));
+        var result = PacketdrillRunner.Run(text, Options(fileName) with { EventBudget = eventBudget });
         if (result.Simulation is not { } simulation) return RunOutput.Invalid([.. result.Diagnostics.Select(Problem)]);
         IReadOnlyList<CheckOutcome> checks = result.Failure is { } f
             ? [new CheckOutcome(false, "packetdrill", $"line {f.Line}", f.Expected, f.Actual, f.At.ToString(), f.At.Ns)]
             : [];
-        return new RunOutput(true, result.Passed, checks, [], null, simulation.Now.Ns, simulation.Journal.Count, simulation);
+        return new RunOutput(true, result.Passed, checks, [], null, simulation.Now.Ns, simulation.Journal.Count, simulation) { EventBudgetSpent = result.EventBudgetSpent };
     }
 
     public Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken) =>

@@ -21,15 +21,15 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public IReadOnlyList<Problem> Validate(string text, string fileName) => Parse(text, out _);
 
-    public RunOutput RunInProcess(string text, string fileName)
+    public RunOutput RunInProcess(string text, string fileName, long eventBudget)
     {
         var problems = Parse(text, out var document);
         if (document is null) return RunOutput.Invalid(problems);
-        var result = ScenarioRunner.Run(document);
+        var result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget });
         return new RunOutput(true, result.Passed,
             [.. result.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
             [.. result.Errors.Select(e => new Problem(e.Path, e.Message))],
-            null, result.Simulation.Now.Ns, result.Simulation.Journal.Count, result.Simulation);
+            null, result.Simulation.Now.Ns, result.Simulation.Journal.Count, result.Simulation) { EventBudgetSpent = result.EventBudgetSpent };
     }
 
     public async Task<RunOutput> RunOnServerAsync(SimServiceClient server, string text, string fileName, CancellationToken cancellationToken)

@@ -43,7 +43,6 @@ public static class ConnectionOpener
         // The request's fields in order: with neither host there, the client is the one named.
         if (CheckHost(sim, c.Client, "client") is { } badClient) return badClient;
         if (CheckHost(sim, c.Server, "server") is { } badServer) return badServer;
-        if (c.Port == 0) return DomainError.Invalid("the port must be 1-65535", "port");
         if (c.EventBudget <= 0) return DomainError.Invalid("the event budget must be positive", "eventBudget");
         if (c.MaxWait.Ns < 0) return DomainError.Invalid("the wait cannot be negative", "maxNs");
         var server = sim.FindHost(c.Server)!;

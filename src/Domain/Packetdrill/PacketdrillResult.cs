@@ -29,6 +29,9 @@ public sealed record PacketdrillRunResult(
     /// <summary>What a record-mode run saw (<see cref="PacketdrillOptions.Record"/>); empty otherwise.</summary>
     public IReadOnlyList<RecordedEvent> Recording { get; init; } = [];
 
+    /// <summary>The run stopped because it spent <see cref="PacketdrillOptions.EventBudget"/> (<see cref="Failure"/> says at which line).</summary>
+    public bool EventBudgetSpent { get; init; }
+
     /// <summary>The script ran and every event held.</summary>
     public bool Passed => Diagnostics.IsEmpty && Failure is null && Simulation is not null;
 

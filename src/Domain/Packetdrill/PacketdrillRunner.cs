@@ -42,6 +42,9 @@ public sealed partial class PacketdrillRunner
     /// <summary>Record mode's notebook (null when the script's outbound segments and results are checked).</summary>
     readonly ScriptRecorder? _recorder;
     long _eventsProcessed;
+    /// <summary>The script event being run (the last one once all ran): where a spent event budget is reported.</summary>
+    ScriptEvent? _event;
+    bool _budgetSpent;
     SimTime _anchor = SimTime.Zero;
 
     PacketdrillRunner(PacketdrillScript script, PacketdrillOptions options)
@@ -82,12 +85,13 @@ public sealed partial class PacketdrillRunner
         SetUp();
         foreach (var ev in _script.Events)
         {
+            _event = ev;
             if (!RunEvent(ev)) break;
         }
         if (_failure is null) FinishPendingCall();
         // Record mode runs on one tolerance past the last event, as the kernel runner waits for what is still on its way.
         if (_recorder is not null && _failure is null) RunTo(_sim.Now + _tolerance);
-        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { Recording = _recorder?.Events ?? [] };
+        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { Recording = _recorder?.Events ?? [], EventBudgetSpent = _budgetSpent };
     }
 
     /// <summary>The two hosts and the zero-delay link; the local host gets packetdrill's defaults.sh values first.</summary>
@@ -168,8 +172,27 @@ public sealed partial class PacketdrillRunner
     void AdvanceTo(SimTime until)
     {
         if (until < _sim.Now) return;
-        var outcome = Apply(new AdvanceCommand(AdvanceMode.To, new SimDuration(until.Ns), Math.Max(1, _options.EventBudget - _eventsProcessed)));
+        long left = _options.EventBudget - _eventsProcessed;
+        if (left <= 0 && _sim.NextEventTime is { } due && due <= until)
+        {
+            BudgetSpent(until);
+            return;
+        }
+        var outcome = Apply(new AdvanceCommand(AdvanceMode.To, new SimDuration(until.Ns), Math.Max(1, left)));
         _eventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
+        if (outcome.Advance is { Truncated: true }) BudgetSpent(until);
+    }
+
+    /// <summary>
+    /// The budget ran out with events still due by <paramref name="until"/>: the run stops at the line being run, since
+    /// what follows would be checked against a simulation that never got there.
+    /// </summary>
+    void BudgetSpent(SimTime until)
+    {
+        if (_failure is not null || _event is not { } ev) return;
+        _budgetSpent = true;
+        Fail(ev, "", $"the event budget of {_options.EventBudget} events was spent at {Secs(_sim.Now)} sec, before {Secs(until)} sec: the run stopped there",
+            $"the events due by {Secs(until)} sec processed", $"the event budget of {_options.EventBudget} events spent at {Secs(_sim.Now)} sec");
     }
 
     /// <summary>Runs the engine one due time at a time until <paramref name="done"/> holds, nothing is pending, or the horizon passes.</summary>

@@ -155,7 +155,7 @@ internal sealed partial class ScenarioReader
         // The socket acted on must exist before this step; the alias this step defines exists after it.
         var socket = Arg(f, "socket", allowed) is { } s ? SocketRef(s, host) : null;
         var port = Arg(f, "port", allowed) is { } pm ? Int32(pm, 0, 65535) : null;
-        int? backlog = c == SocketCall.Listen ? (Arg(f, "backlog", allowed) is { } b ? Int32(b, 0) : CallStep.DefaultBacklog) : null;
+        int? backlog = c == SocketCall.Listen ? (Arg(f, "backlog", allowed) is { } b ? Int32(b) : CallStep.DefaultBacklog) : null;
         bool? reuse = Arg(f, "reuseaddr", allowed) is { } r ? Bool(r) : false;
         var to = Arg(f, "to", allowed) is { } t ? ConnectTarget(t) : null;
         var bind = Arg(f, "bind", allowed) is { } bm ? BindValue(bm) : null;
@@ -273,31 +273,34 @@ internal sealed partial class ScenarioReader
         return null;
     }
 
-    HostPort? HostPortValue(JsonMember member)
+    HostPort? HostPortValue(JsonMember member) => HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 1-65535)");
+
+    HostPort? HostPortValue(JsonMember member, System.Text.RegularExpressions.Regex syntax, string expected)
     {
-        var text = Matching(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 1-65535)");
+        var text = Matching(member, syntax, expected);
         if (text is null) return null;
-        var match = ScenarioSyntax.HostPort().Match(text);
+        var match = syntax.Match(text);
         var host = match.Groups["host"].Value;
         return KnownHost(host, member.Path) ? new HostPort(host, int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)) : null;
     }
 
     /// <summary>
     /// connect()'s "to": "host:port", or "address:port" with a dotted quad — 127.0.0.1 (loopback) or an address a host
-    /// has besides its first — kept as text for the engine to route.
+    /// has besides its first — kept as text for the engine to route. Port 0 included: __inet_stream_connect() and
+    /// tcp_v4_connect() check no port, so the SYN goes to port 0 (nothing can listen there: a RST, ECONNREFUSED).
     /// </summary>
     HostPort? ConnectTarget(JsonMember member)
     {
         if (member.Value.ValueKind == System.Text.Json.JsonValueKind.String && member.Value.GetString() is { } text
             && text.LastIndexOf(':') is var colon and > 0 && Ipv4Text.TryParse(text[..colon], out _))
         {
-            if (int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+            if (int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
                 && text[(colon + 1)..] == port.ToString(CultureInfo.InvariantCulture))
                 return new HostPort(text[..colon], port);
-            Error(member.Path, "expected \"host:port\" or \"address:port\" (port 1-65535)");
+            Error(member.Path, "expected \"host:port\" or \"address:port\" (port 0-65535)");
             return null;
         }
-        return HostPortValue(member);
+        return HostPortValue(member, ScenarioSyntax.ConnectHostPort(), "\"host:port\" or \"address:port\" (port 0-65535)");
     }
 
     BindOptions? BindValue(JsonMember member)

@@ -81,6 +81,9 @@ public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simul
     /// </summary>
     public ImmutableArray<SimService.Domain.Commands.SimCommand> Commands { get; init; } = [];
 
+    /// <summary>The run stopped because it spent <see cref="ScenarioRunOptions.EventBudget"/> (one of <see cref="Errors"/> says where).</summary>
+    public bool EventBudgetSpent { get; init; }
+
     /// <summary>Every check passed and nothing went wrong while running.</summary>
     public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);
 

@@ -17,6 +17,7 @@ public sealed partial class ScenarioRunner
     readonly long _eventBudget;
     readonly Action<ExpectStep, Simulation>? _atExpect;
     long _eventsProcessed;
+    bool _budgetSpent;
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
@@ -56,7 +57,7 @@ public sealed partial class ScenarioRunner
             FailUnreturnedCalls();
             if (_doc.Expect is { } final) CheckFinal(final);
         }
-        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands] };
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent };
     }
 
     /// <summary>
@@ -97,6 +98,7 @@ public sealed partial class ScenarioRunner
 
     bool BudgetSpent(string path, SimTime target)
     {
+        _budgetSpent = true;
         Error(path, $"the event budget of {_eventBudget} events was spent at {_sim.Now}, before {target}: the run stopped there");
         return false;
     }

@@ -64,6 +64,10 @@ internal static partial class ScenarioSyntax
     [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*):(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})\z")]
     public static partial Regex HostPort();
 
+    /// <summary>connect()'s "host:port": port 0–65535 without leading zeros (Linux sends a SYN to port 0).</summary>
+    [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*):(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)\z")]
+    public static partial Regex ConnectHostPort();
+
     /// <summary>"host" or "host:port".</summary>
     [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*)(:(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?\z")]
     public static partial Regex Endpoint();

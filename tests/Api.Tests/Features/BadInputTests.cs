@@ -65,7 +65,15 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("unknown socket id", "POST", "sockets/999/close", "{}", HttpStatusCode.NotFound, "socketId"),
         ("socket() on an unknown host", "POST", "hosts/nohost/sockets", "{}", HttpStatusCode.NotFound, "host"),
         ("connect to an unknown host", "POST", "hosts/client/connect", """{"to":"nohost:80"}""", HttpStatusCode.NotFound, "to"),
-        ("connect to no port", "POST", "hosts/client/connect", """{"to":"server:0"}""", HttpStatusCode.BadRequest, "to"),
+        ("connect to no port", "POST", "hosts/client/connect", """{"to":"server:65536"}""", HttpStatusCode.BadRequest, "to"),
+        // socket() and the listen/connect conveniences make a socket: no descriptor to name (it was ignored).
+        ("socket() with a descriptor", "POST", "hosts/client/sockets", """{"fd":3}""", HttpStatusCode.BadRequest, "fd"),
+        ("listen convenience with a descriptor", "POST", "hosts/server/listen", """{"port":81,"fd":3}""", HttpStatusCode.BadRequest, "fd"),
+        ("connect convenience with a descriptor", "POST", "hosts/client/connect", """{"to":"server:80","fd":3}""", HttpStatusCode.BadRequest, "fd"),
+        ("batch socket() with a descriptor", "POST", "commands", """{"commands":[{"type":"call","call":"socket","host":"client","fd":3}]}""", HttpStatusCode.BadRequest, "commands[0].fd"),
+        ("batch connect convenience with a descriptor", "POST", "commands", """{"commands":[{"type":"call","call":"connect","host":"client","to":"server:80","fd":3}]}""", HttpStatusCode.BadRequest, "commands[0].fd"),
+        ("batch close with bytes", "POST", "commands", """{"commands":[{"type":"call","call":"close","socketId":2,"bytes":5}]}""", HttpStatusCode.BadRequest, "commands[0].bytes"),
+        ("batch listen on a socket with a port", "POST", "commands", """{"commands":[{"type":"call","call":"listen","socketId":2,"port":81}]}""", HttpStatusCode.BadRequest, "commands[0].port"),
         ("send of negative bytes", "POST", "sockets/2/send", """{"bytes":-5}""", HttpStatusCode.BadRequest, "bytes"),
         ("kill of an unknown process", "POST", "hosts/client/processes/nobody/kill", "{}", HttpStatusCode.NotFound, "process"),
         ("kill with an unknown signal", "POST", "hosts/client/processes/app/kill", """{"signal":"SIGNOPE"}""", HttpStatusCode.BadRequest, "signal"),
@@ -244,7 +252,7 @@ public sealed class BadInputTests(ApiHosts hosts)
     /// <summary>The framework's own validation messages name the field as the client wrote it ("port"), not the CLR member ("Port").</summary>
     [Theory]
     [InlineData("""{"client":"client","server":"server"}""", "The port field is required.")]
-    [InlineData("""{"client":"client","server":"server","port":70000}""", "The field port must be between 1 and 65535.")]
+    [InlineData("""{"client":"client","server":"server","port":70000}""", "The field port must be between 0 and 65535.")]
     public async Task Connection_PortMissingOrOutOfRange_MessageNamesTheJsonField(string body, string message)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));

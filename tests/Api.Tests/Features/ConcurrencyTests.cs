@@ -125,6 +125,41 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         Assert.Equal(expected == HttpStatusCode.OK && method == "GET", body.Length > 0);
     }
 
+    /// <summary>
+    /// RFC 9110 §13.1.1: If-Match holds for GET and HEAD too (it was not looked at): one naming no current version —
+    /// strong comparison, so W/"3" never matches — is a 412 naming If-Match, before If-None-Match is looked at (§13.2.2);
+    /// one naming it, or *, gets the 200.
+    /// </summary>
+    [Theory]
+    [InlineData("GET", "\"2\"", null, HttpStatusCode.PreconditionFailed)]
+    [InlineData("GET", "W/\"3\"", null, HttpStatusCode.PreconditionFailed)]
+    [InlineData("GET", "\"2\"", "\"3\"", HttpStatusCode.PreconditionFailed)]
+    [InlineData("HEAD", "\"7\"", null, HttpStatusCode.PreconditionFailed)]
+    [InlineData("GET", "\"1\", \"3\"", null, HttpStatusCode.OK)]
+    [InlineData("GET", "*", null, HttpStatusCode.OK)]
+    [InlineData("HEAD", "3", null, HttpStatusCode.OK)]
+    [InlineData("GET", "\"3\"", "\"3\"", HttpStatusCode.NotModified)]
+    public async Task GetSimulation_IfMatch_412WhenItNamesNoCurrentVersion(string method, string ifMatch, string? ifNoneMatch, HttpStatusCode expected)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var request = new HttpRequestMessage(new HttpMethod(method), sim.Base);
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        if (ifNoneMatch is not null) request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+
+        using var response = await sim.Client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(method == "GET" && expected != HttpStatusCode.NotModified, body.Length > 0);
+        if (expected == HttpStatusCode.PreconditionFailed && method == "GET")
+        {
+            var problem = await response.ReadProblemAsync(HttpStatusCode.PreconditionFailed);
+            Assert.Equal(["If-Match"], problem.ErrorFields());
+            Assert.Equal(3L, problem.GetProperty("currentVersion").GetInt64());
+        }
+        else if (expected != HttpStatusCode.PreconditionFailed) Assert.Equal("\"3\"", response.Headers.ETag?.Tag);
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task ParallelCommands_OneProcess_AreSerializedIntoAGapFreeLog(DatabaseProvider provider)
     {

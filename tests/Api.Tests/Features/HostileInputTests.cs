@@ -158,6 +158,11 @@ public sealed class HostileInputTests(ApiHosts hosts)
     [InlineData("application/problem+json", HttpStatusCode.UnsupportedMediaType)]
     [InlineData("application/json; charset=UTF-8", HttpStatusCode.Created)]
     [InlineData("application/json", HttpStatusCode.Created)]
+    // RFC 9110 §8.3.2 and §5.6.6: a parameter value may be a quoted-string, and charset is case-insensitive (it was a 415).
+    [InlineData("application/json; charset=\"utf-8\"", HttpStatusCode.Created)]
+    [InlineData("application/json;charset=\"UTF-8\"", HttpStatusCode.Created)]
+    [InlineData("Application/JSON; Charset=\"Utf-8\"", HttpStatusCode.Created)]
+    [InlineData("application/json; charset=\"latin1\"", HttpStatusCode.UnsupportedMediaType)]
     public async Task CreateSimulation_JsonContentTypeOtherThanUtf8ApplicationJson_415NamingContentType(string contentType, HttpStatusCode expected)
     {
         var client = hosts.Client(DatabaseProvider.Sqlite);

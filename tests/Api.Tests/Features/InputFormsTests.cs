@@ -112,6 +112,44 @@ public sealed class InputFormsTests(ApiHosts hosts)
         Assert.Contains("ESTAB", await sim.GetTextAsync("hosts/server/ss"));
     }
 
+    /// <summary>POST /connections's backlog is any int too, as the listen endpoints take it (it was 0 to 65535).</summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(100_000)]
+    public async Task Connections_BacklogNegativeOrAboveSomaxconn_Established(int backlog)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var pair = await sim.PostOkAsync("connections", new { client = "client", server = "server", port = 80, backlog }, HttpStatusCode.Created);
+
+        Assert.True(pair.GetProperty("established").GetBoolean());
+    }
+
+    /// <summary>
+    /// connect() to port 0, as Linux takes it (tcp_v4_connect() checks no port; observed on 6.18.44): the SYN goes to
+    /// port 0, where nothing listens, and the server's RST from port 0 refuses it — on the connect endpoints, the batch
+    /// and POST /connections (whose listener binds port 0: an ephemeral one). Each was a 400.
+    /// </summary>
+    [Fact]
+    public async Task Connect_ToPortZero_SynThereAndEconnrefused()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+
+        var onHost = await sim.OnHostAsync("client", "connect", new { to = "server:0" });
+        var socket = await sim.OnHostAsync("client", "sockets");
+        var onSocket = await sim.CallAsync(socket.SocketId, "connect", new { to = "10.0.0.2:0" });
+        var batch = await sim.PostAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:0" } } });
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+        var pair = await sim.PostOkAsync("connections", new { client = "client", server = "server", port = 0 }, HttpStatusCode.Created);
+
+        Assert.Equal(("pending", "pending", HttpStatusCode.OK), (onHost.Status, onSocket.Status, batch.StatusCode));
+        foreach (var call in new[] { onHost.CallId, onSocket.CallId })
+            Assert.Equal(("ECONNREFUSED", 20_000_000L),
+                ((await sim.GetJsonAsync($"calls/{call}")).GetProperty("errno").GetString(), (await sim.GetJsonAsync($"calls/{call}")).GetProperty("blockedNs").GetInt64()));
+        Assert.Equal((false, "ECONNREFUSED"), (pair.GetProperty("established").GetBoolean(), pair.GetProperty("connect").GetProperty("errno").GetString()));
+        Assert.Contains("10.0.0.2:0", (await sim.JournalAsync("&type=segment-sent")).First());
+    }
+
     [Theory]
     [InlineData("3")]
     [InlineData("\"3\"")]

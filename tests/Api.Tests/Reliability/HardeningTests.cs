@@ -114,6 +114,18 @@ public sealed class HardeningTests(ApiHosts hosts)
         Assert.Contains("\r\nX-Content-Type-Options: nosniff\r\n", rewritten);
     }
 
+    /// <summary>RFC 9110 §9.3.2: the answer to a HEAD Kestrel rejects has a GET's header fields and no body (it had the problem body).</summary>
+    [Fact]
+    public void KestrelRejection_OfAHead_HeadersWithoutTheBody()
+    {
+        var kestrel = Encoding.Latin1.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var asGet = Encoding.Latin1.GetString(RejectedRequestProblems.Rewrite(kestrel)!);
+
+        var asHead = Encoding.Latin1.GetString(RejectedRequestProblems.Rewrite(kestrel, forHead: true)!);
+
+        Assert.Equal(asGet[..(asGet.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)], asHead);
+    }
+
     [Theory]
     [InlineData("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nContent-Type: application/problem+json\r\n\r\n")]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")]

@@ -93,6 +93,38 @@ public class ScenarioParserTests
         Assert.Equal(80, ((CallStep)doc.Steps[0]).Port);
     }
 
+    // connect() takes port 0 as Linux does (tcp_v4_connect() checks no port): the SYN goes to port 0.
+    [Theory]
+    [InlineData("server:0", "server")]
+    [InlineData("127.0.0.1:0", "127.0.0.1")]
+    public void Parse_ConnectToPortZero_IsValid(string to, string host)
+    {
+        var doc = ScenarioJson.ParseWith(d => d.Step(1)["to"] = to).Valid();
+        Assert.Equal(new HostPort(host, 0), ((CallStep)doc.Steps[1]).To);
+    }
+
+    [Theory]
+    [InlineData("server:65536")]
+    [InlineData("server:00")]
+    [InlineData("10.0.0.2:65536")]
+    public void Parse_ConnectToNoPort_ReportsPath(string to) =>
+        ScenarioJson.ParseWith(d => d.Step(1)["to"] = to).HasError("$.steps[1].to", "port 0-65535");
+
+    // listen()'s backlog is any int, as __sys_listen_socket() takes it (docs/kernel-check.md D49), as on the API.
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    [InlineData(int.MaxValue)]
+    public void Parse_ListenBacklogAnyInt_IsKept(int backlog)
+    {
+        var doc = ScenarioJson.ParseWith(d => d.Step(0)["backlog"] = backlog).Valid();
+        Assert.Equal(backlog, ((CallStep)doc.Steps[0]).Backlog);
+    }
+
+    [Fact]
+    public void Parse_ListenBacklogPastInt_ReportsPath() =>
+        ScenarioJson.ParseWith(d => d.Step(0)["backlog"] = 2147483648L).HasError("$.steps[0].backlog");
+
     [Fact]
     public void Parse_FractionalPort_ReportsPath() =>
         ScenarioJson.ParseWith(d => d.Step(0)["port"] = JsonValue.Create(80.5)).HasError("$.steps[0].port", "not an integer");

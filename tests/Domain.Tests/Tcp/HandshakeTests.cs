@@ -79,6 +79,26 @@ public class HandshakeTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);
     }
 
+    [Fact]
+    public void SynSent_ConnectToPortZero_SynToPortZeroRefusedByRstFromPortZero()
+    {
+        // __inet_stream_connect() and tcp_v4_connect() check no destination port: the SYN goes to port 0, where
+        // nothing can listen (inet_csk_listen_start() gives a listener a port), so the peer's tcp_v4_rcv() finds no
+        // socket and tcp_v4_send_reset() answers R. from port 0. Observed on 6.18.44: connect() to 127.0.0.1:0 and
+        // to another local address's port 0 fail with ECONNREFUSED after S then R. (ack = ISS + 1, win 0).
+        var h = new TwoHostHarness();
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 0 });
+        h.At(Ms(100));
+        var syn = h.Sent("client").Single();
+        var rst = h.Sent("server").Single();
+        Assert.Equal(("S", (ushort)0, Ms(0)), (syn.Flags.ToLetters(), syn.Tuple.Remote.Port, syn.At));
+        Assert.Equal(("R.", (ushort)0, syn.Tuple.Local.Port, 0u, syn.SeqNo + 1, (ushort)0, Ms(10)),
+            (rst.Flags.ToLetters(), rst.Tuple.Local.Port, rst.Tuple.Remote.Port, rst.SeqNo, rst.AckNo, rst.Win, rst.At));
+        Assert.Equal((Ms(20), "ECONNREFUSED"), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Errno));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);
+        Assert.Equal(1, h.Server.Mib[MibCounter.TcpOutRsts]);
+    }
+
     [Theory]
     [InlineData(false, 3000)]
     [InlineData(true, 220)]

@@ -162,6 +162,12 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         bool onHost = kind == SocketCallKind.Socket || (kind == SocketCallKind.Listen && c.SocketId is null) || (kind == SocketCallKind.Connect && c.SocketId is null);
         if (onHost) Required(c.Host, prefix + "host");
         else Required(c.SocketId, prefix + "socketId");
+        // As the call's own endpoint body would (an unknown member is a 400 there): an argument of another call is refused.
+        string[] takes = Arguments(kind, onHost);
+        foreach (var (member, given) in Given(c))
+            if (given && !takes.Contains(member))
+                Error(prefix + member, $"{c.Call}{(onHost ? " on a host" : "")} takes no {member}"
+                    + (takes.Length == 0 ? "." : $"; its arguments are {string.Join(", ", takes)}."));
         if (c.Process is { Length: 0 or > 64 }) Error(prefix + "process", "A process name has 1 to 64 characters.");
         if (c.Port is < 0 or > 65535) Error(prefix + "port", "A port is between 0 and 65535.");
         // backlog: any int, as __sys_listen_socket() takes it (a negative or too big one is somaxconn).
@@ -215,6 +221,39 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 break;
         }
     }
+
+    /// <summary>
+    /// What a call takes besides call, host, process and socketId: the members of its endpoint's body. socket() and the
+    /// listen/connect conveniences make a socket on a host, so they name no descriptor (fd).
+    /// </summary>
+    private static string[] Arguments(SocketCallKind kind, bool onHost) => kind switch
+    {
+        SocketCallKind.Socket => [],
+        SocketCallKind.Listen when onHost => ["port", "backlog", "reuseAddr", "address"],
+        SocketCallKind.Listen => ["fd", "backlog"],
+        SocketCallKind.Connect when onHost => ["to", "bind"],
+        SocketCallKind.Connect => ["fd", "to", "family"],
+        SocketCallKind.Bind => ["fd", "port", "address"],
+        SocketCallKind.Send or SocketCallKind.Recv => ["fd", "bytes", "flags"],
+        SocketCallKind.Shutdown => ["fd", "how"],
+        SocketCallKind.Setsockopt => ["fd", "option", "value"],
+        SocketCallKind.Getsockopt => ["fd", "option"],
+        SocketCallKind.Fcntl => ["fd", "nonblock"],
+        SocketCallKind.Poll => ["fd", "events", "timeoutMs"],
+        SocketCallKind.Dup2 => ["fd", "newFd"],
+        _ => ["fd"], // accept, close, getpeername, dup
+    };
+
+    /// <summary>Each call argument of a batch item by its JSON name, and whether the item gives it.</summary>
+    private static IEnumerable<(string Member, bool Given)> Given(CallInput c) =>
+    [
+        ("port", c.Port is not null), ("backlog", c.Backlog is not null), ("reuseAddr", c.ReuseAddr is not null),
+        ("to", c.To is not null), ("bind", c.Bind is not null), ("bytes", c.Bytes is not null), ("how", c.How is not null),
+        ("option", c.Option is not null), ("value", c.Value is not null), ("nonblock", c.Nonblock is not null),
+        ("events", c.Events is not null), ("timeoutMs", c.TimeoutMs is not null), ("fd", c.Fd is not null),
+        ("newFd", c.NewFd is not null), ("family", c.Family is not null), ("address", c.Address is not null),
+        ("flags", c.Flags is not null),
+    ];
 
     public static SocketCallKind Kind(CallInput c) => Enum.Parse<SocketCallKind>(c.Call!, ignoreCase: true);
 

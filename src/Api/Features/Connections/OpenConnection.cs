@@ -24,8 +24,12 @@ public sealed record OpenConnectionRequest
     [Required]
     public string? Server { get; init; }
 
+    /// <summary>
+    /// The port to listen on and connect to. 0 is taken as Linux takes it: the listener binds an ephemeral port, and
+    /// connect() sends its SYN to port 0, where nothing listens: a RST, and connect fails with ECONNREFUSED.
+    /// </summary>
     /// <example>80</example>
-    [Required, Range(1, 65535)]
+    [Required, Range(0, 65535)]
     public int? Port { get; init; }
 
     /// <summary>The connecting process (default "app").</summary>
@@ -39,8 +43,7 @@ public sealed record OpenConnectionRequest
     /// <summary>Bind the client socket first (port 0: ephemeral), as connect's convenience bind.</summary>
     public BindOptions? Bind { get; init; }
 
-    /// <summary>listen()'s backlog when a listener is created (default 128).</summary>
-    [Range(0, 65535)]
+    /// <summary>listen()'s backlog when a listener is created (default 128). Any int, as Linux takes it: one above net.core.somaxconn, or negative, is somaxconn.</summary>
     public int? Backlog { get; init; }
 
     /// <summary>The most events to process while the handshake runs (default 1,000,000).</summary>

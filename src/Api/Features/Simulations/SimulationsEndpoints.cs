@@ -23,10 +23,12 @@ public static class SimulationsEndpoints
             .WithSummary("List simulations, oldest first, a page at a time (limit, default 100; after: the previous page's next)")
             .WithExamples(response: $$"""{"items":[{{SimulationExample}}],"next":null}""");
         group.MapGet("/{id:guid}", GetSimulation).WithName(nameof(GetSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithMetadata(new HonoursIfMatch()).ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .WithMetadata(new HonoursIfNoneMatch()).Produces(StatusCodes.Status304NotModified)
             .WithSummary("Read a simulation; its version (ETag) is the number of commands in its log")
-            .WithDescription("With `If-None-Match` naming the current version (`\"7\"`, `W/\"7\"` or `*`) the answer is 304 Not Modified " +
-                "with the ETag and no body (RFC 9110 §13.1.2).")
+            .WithDescription("With `If-Match` naming no current version (strong comparison: `W/\"7\"` never matches) the answer is 412 " +
+                "(RFC 9110 §13.1.1, which holds for GET and HEAD too; checked before If-None-Match, §13.2.2). With `If-None-Match` " +
+                "naming the current version (`\"7\"`, `W/\"7\"` or `*`) the answer is 304 Not Modified with the ETag and no body (RFC 9110 §13.1.2).")
             .WithExamples(response: SimulationExample);
         group.MapDelete("/{id:guid}", DeleteSimulation).WithName(nameof(DeleteSimulation)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithMetadata(new HonoursIfMatch()).ProducesProblem(StatusCodes.Status412PreconditionFailed)
@@ -62,14 +64,18 @@ public static class SimulationsEndpoints
         Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>
         TypedResults.Ok(await sender.Send(new ListSimulations(after, limit), cancellationToken));
 
-    // RFC 9110 §13.1.2: an If-None-Match that names the current version (weakly) or is * is a 304 with the ETag, no body.
+    // RFC 9110 §13.2.2's order: an If-Match that names no current version (strongly, §13.1.1 — GET and HEAD included) is
+    // a 412; then an If-None-Match that names the current version (weakly) or is * is a 304 with the ETag, no body (§13.1.2).
     private static async Task<Results<Ok<SimulationResponse>, StatusCodeHttpResult, ProblemHttpResult>> GetSimulation(
         Guid id, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
         (await sender.Send(new GetSimulation(id), cancellationToken)).Match<Results<Ok<SimulationResponse>, StatusCodeHttpResult, ProblemHttpResult>>(
             simulation =>
             {
+                var request = response.HttpContext.Request;
+                if (Versioning.ExpectedVersion(request) is { } expected && !expected.Allows(simulation.Version))
+                    return ErrorMapping.ToProblem(new VersionMismatch(id, simulation.Version, expected.Versions));
                 Versioning.SetETag(response, simulation.Version);
-                return Versioning.NoneMatch(response.HttpContext.Request, simulation.Version)
+                return Versioning.NoneMatch(request, simulation.Version)
                     ? TypedResults.Ok(simulation) : TypedResults.StatusCode(StatusCodes.Status304NotModified);
             }, failure => ErrorMapping.ToProblem(failure));
 

@@ -15,7 +15,15 @@ public abstract record CallRequest
     /// <summary>The calling process (default: the socket's owner, or "app").</summary>
     [StringLength(64, MinimumLength = 1)]
     public string? Process { get; init; }
+}
 
+/// <summary>
+/// A call on an existing socket: the calling process and the descriptor it goes through. The calls that make a socket
+/// on a host (socket() and the listen/connect conveniences) have no descriptor to name: there <c>fd</c> is an unknown
+/// field, a 400 like any other.
+/// </summary>
+public abstract record OnSocketRequest : CallRequest
+{
     /// <summary>
     /// The descriptor of the socket the call goes through (after dup or dup2 a socket has several); default the
     /// socket's own (its lowest open one once that was closed). A descriptor that does not hold the socket: EBADF.
@@ -66,7 +74,7 @@ public sealed record ConnectToRequest : CallRequest
     public BindOptions? Bind { get; init; }
 }
 
-public sealed record BindRequest : CallRequest
+public sealed record BindRequest : OnSocketRequest
 {
     /// <summary>The local port; 0 picks an ephemeral one.</summary>
     [Required, Range(0, 65535)]
@@ -78,13 +86,13 @@ public sealed record BindRequest : CallRequest
     public string? Address { get; init; }
 }
 
-public sealed record ListenRequest : CallRequest
+public sealed record ListenRequest : OnSocketRequest
 {
     /// <summary>listen()'s backlog; default 128. Any int, as Linux takes it: one above net.core.somaxconn, or negative, is somaxconn.</summary>
     public int? Backlog { get; init; }
 }
 
-public sealed record ConnectRequest : CallRequest
+public sealed record ConnectRequest : OnSocketRequest
 {
     /// <summary>
     /// The peer: "host:port" or "address:port". With no link to it, connect fails at once with ENETUNREACH.
@@ -100,9 +108,9 @@ public sealed record ConnectRequest : CallRequest
 }
 
 /// <summary>accept() and close() take nothing but the calling process.</summary>
-public sealed record PlainCallRequest : CallRequest;
+public sealed record PlainCallRequest : OnSocketRequest;
 
-public sealed record SendRequest : CallRequest
+public sealed record SendRequest : OnSocketRequest
 {
     /// <summary>How many bytes the application writes (payload is counted, not carried).</summary>
     /// <example>100</example>
@@ -114,7 +122,7 @@ public sealed record SendRequest : CallRequest
     public string[]? Flags { get; init; }
 }
 
-public sealed record RecvRequest : CallRequest
+public sealed record RecvRequest : OnSocketRequest
 {
     /// <summary>How many bytes to read at most; default all that are available.</summary>
     [Int64Range(1, long.MaxValue)]
@@ -125,14 +133,14 @@ public sealed record RecvRequest : CallRequest
     public string[]? Flags { get; init; }
 }
 
-public sealed record ShutdownRequest : CallRequest
+public sealed record ShutdownRequest : OnSocketRequest
 {
     /// <example>SHUT_WR</example>
     [Required, OneOf("SHUT_RD", "SHUT_WR", "SHUT_RDWR")]
     public string? How { get; init; }
 }
 
-public sealed record SetsockoptRequest : CallRequest
+public sealed record SetsockoptRequest : OnSocketRequest
 {
     /// <example>SO_LINGER</example>
     [Required, SocketOptionName]
@@ -150,7 +158,7 @@ public sealed record SetsockoptRequest : CallRequest
     }
 }
 
-public sealed record GetsockoptRequest : CallRequest
+public sealed record GetsockoptRequest : OnSocketRequest
 {
     /// <example>SO_LINGER</example>
     [Required, SocketOptionName]
@@ -158,7 +166,7 @@ public sealed record GetsockoptRequest : CallRequest
 }
 
 /// <summary>dup2(newfd): the socket's file installed at newfd; a socket newfd held is closed first.</summary>
-public sealed record Dup2Request : CallRequest
+public sealed record Dup2Request : OnSocketRequest
 {
     /// <example>10</example>
     [Required, Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
@@ -166,7 +174,7 @@ public sealed record Dup2Request : CallRequest
 }
 
 /// <summary>fcntl(F_SETFL): O_NONBLOCK on or off.</summary>
-public sealed record FcntlRequest : CallRequest
+public sealed record FcntlRequest : OnSocketRequest
 {
     /// <summary>Whether O_NONBLOCK is set.</summary>
     /// <example>true</example>
@@ -175,7 +183,7 @@ public sealed record FcntlRequest : CallRequest
 }
 
 /// <summary>poll() on this socket: at once (timeout 0), or sleeping until an event or the timeout.</summary>
-public sealed record PollRequest : CallRequest
+public sealed record PollRequest : OnSocketRequest
 {
     /// <summary>The requested events (POLLIN, POLLOUT, POLLRDHUP, ...); default POLLIN and POLLOUT.</summary>
     public string[]? Events { get; init; }
@@ -237,11 +245,14 @@ public static class SocketArguments
         return flags;
     }
 
-    /// <summary>"host:port" or "address:port" (a dotted quad), with a port from 1 to 65535.</summary>
-    public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+    /// <summary>
+    /// connect()'s peer: "host:port" or "address:port" (a dotted quad), with a port from 0 to 65535 — Linux takes port 0
+    /// (__inet_stream_connect() and tcp_v4_connect() check none) and sends the SYN there.
+    /// </summary>
+    public const string HostPortPattern = "^([a-z][a-z0-9-]*|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])):(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
     /// <summary>A dotted quad, no leading zeros.</summary>
     public const string Ipv4Pattern = "^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
-    public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 1 to 65535.";
+    public const string HostPortMessage = "A peer is \"host:port\" or \"address:port\", with a port from 0 to 65535.";
 
     public static (string Host, ushort Port) HostPort(string text)
     {

@@ -82,7 +82,7 @@ public static class SocketsEndpoints
         (await sender.Send(call, ct)).ToCreated(http.HttpContext.Response, r => $"/api/v1/simulations/{id}/sockets/{r.SocketId}");
 
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
-        ISender sender, Guid id, int socketId, CallRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
+        ISender sender, Guid id, int socketId, OnSocketRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
         (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process,
             (request?.Fd ?? 0) == call.Fd ? call : call with { Fd = request?.Fd ?? 0 }), ct)).ToOk(http.HttpContext.Response);
 

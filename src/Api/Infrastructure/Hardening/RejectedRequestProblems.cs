@@ -28,8 +28,9 @@ public static partial class RejectedRequestProblems
             // Inline: the pump runs on the thread that flushes the response, not as a thread-pool work item per write.
             var output = new Pipe(new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
-            connection.Transport = new DuplexPipe(transport.Input, output.Writer);
-            var pump = PumpAsync(output.Reader, transport.Output);
+            var input = new RequestLineWatch(transport.Input);
+            connection.Transport = new DuplexPipe(input, output.Writer);
+            var pump = PumpAsync(output.Reader, transport.Output, input);
             try
             {
                 await next(connection);
@@ -50,7 +51,46 @@ public static partial class RejectedRequestProblems
         public PipeWriter Output { get; } = output;
     }
 
-    private static async Task PumpAsync(PipeReader reader, PipeWriter writer)
+    /// <summary>
+    /// The connection's input as Kestrel reads it, noting whether the request it is parsing is a HEAD: HTTP/1.1 requests on a
+    /// connection are parsed one after another, and each read while a request line is unparsed starts at that line (Kestrel
+    /// consumes it whole, or not at all), so a read that starts with a method, a space and a target is the next request.
+    /// A read of headers or a body starts otherwise and changes nothing.
+    /// </summary>
+    private sealed class RequestLineWatch(PipeReader inner) : PipeReader
+    {
+        public bool Head { get; private set; }
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) => Watch(await inner.ReadAsync(cancellationToken));
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (!inner.TryRead(out result)) return false;
+            result = Watch(result);
+            return true;
+        }
+
+        private ReadResult Watch(ReadResult result)
+        {
+            var buffer = result.Buffer;
+            if (buffer.IsEmpty) return result;
+            Span<byte> start = stackalloc byte[16];
+            var first = start[..(int)Math.Min(buffer.Length, start.Length)];
+            buffer.Slice(0, first.Length).CopyTo(first);
+            int space = first.IndexOf((byte)' ');
+            if (space > 0 && space + 1 < first.Length && first[..space].IndexOfAnyExceptInRange((byte)'A', (byte)'Z') < 0
+                && first[space + 1] is (byte)'/' or (byte)'*' or (byte)'h')
+                Head = first[..space].SequenceEqual("HEAD"u8);
+            return result;
+        }
+
+        public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    }
+
+    private static async Task PumpAsync(PipeReader reader, PipeWriter writer, RequestLineWatch requests)
     {
         try
         {
@@ -60,7 +100,7 @@ public static partial class RejectedRequestProblems
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    if (buffer.Length <= 1024 && MayBeRejection(buffer) && Rewrite(buffer.ToArray()) is { } rewritten) writer.Write(rewritten);
+                    if (buffer.Length <= 1024 && MayBeRejection(buffer) && Rewrite(buffer.ToArray(), requests.Head) is { } rewritten) writer.Write(rewritten);
                     else foreach (var segment in buffer) writer.Write(segment.Span);
                     var flushed = await writer.FlushAsync();
                     if (flushed.IsCompleted) { reader.AdvanceTo(buffer.End); break; }
@@ -99,8 +139,11 @@ public static partial class RejectedRequestProblems
     [GeneratedRegex(@"HTTP/1\.[01] (4\d\d|505) ([^\r\n]*)\r\nContent-Length: 0\r\nConnection: close\r\n((?:(?:Date|Server|Allow): [^\r\n]*\r\n)*)\r\n\z")]
     private static partial Regex KestrelRejection();
 
-    /// <summary>The bytes with Kestrel's empty error response (at their end) given a problem body, or null.</summary>
-    public static byte[]? Rewrite(byte[] bytes)
+    /// <summary>
+    /// The bytes with Kestrel's empty error response (at their end) given a problem body, or null. The answer to a HEAD gets
+    /// the header fields a GET's would have, Content-Length included, and no body (RFC 9110 §9.3.2).
+    /// </summary>
+    public static byte[]? Rewrite(byte[] bytes, bool forHead = false)
     {
         var text = Encoding.Latin1.GetString(bytes);
         int start = text.LastIndexOf("HTTP/1.", StringComparison.Ordinal);
@@ -121,7 +164,7 @@ public static partial class RejectedRequestProblems
         var head = new StringBuilder($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}");
         foreach (var (name, value) in WebHygiene.SecurityHeaderValues) head.Append(name).Append(": ").Append(value).Append("\r\n");
         head.Append("\r\n");
-        return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head.ToString()), .. body];
+        return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head.ToString()), .. (forHead ? [] : body)];
     }
 
     private static string Detail(int status) => status switch

@@ -113,7 +113,8 @@ public static class WebHygiene
     /// <summary>
     /// A JSON content type the endpoint does not declare: another <c>+json</c> type (<c>application/merge-patch+json</c>:
     /// the framework read it as JSON) or a charset other than UTF-8 (<c>charset=latin1</c>: it was decoded as such). Null
-    /// when the body is application/json (no charset, or utf-8), not JSON at all (the framework's own 415), or declared.
+    /// when the body is application/json (no charset, or utf-8 in any case, quoted or not: then the header is rewritten as
+    /// <c>application/json; charset=utf-8</c>), not JSON at all (the framework's own 415), or declared.
     /// </summary>
     private static string? UndeclaredJsonType(HttpRequest request)
     {
@@ -125,7 +126,14 @@ public static class WebHygiene
         if (!json && !media.EndsWith("+json", StringComparison.OrdinalIgnoreCase)) return null;
         var charset = type.Charset.Value?.Trim('"');
         bool utf8 = charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
-        if (json && utf8) return null;
+        if (json && utf8)
+        {
+            // RFC 9110 §8.3.2: a parameter value may be a quoted-string (charset="utf-8", "UTF-8") and is compared
+            // case-insensitively for charset; the framework's JSON reader looks the charset up as written, quotes and all
+            // (an unknown encoding: a 415). The same type, written the way the reader takes it.
+            if (charset is not null) request.ContentType = "application/json; charset=utf-8";
+            return null;
+        }
         bool declared = request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.ContentTypes
             .Contains(media, StringComparer.OrdinalIgnoreCase) == true;
         return declared && utf8 ? null : request.ContentType;
