@@ -3,7 +3,9 @@ namespace SimService.Domain.Commands;
 /// <summary>
 /// Versions of the rules by which commands meet the engine (<see cref="CommandApplier"/>). A simulation keeps the version it
 /// was created under for its whole life — its row stores it and every rebuild, replay and export applies its log under it —
-/// so a log recorded before a rule changed rebuilds as it was recorded, while a new simulation follows the kernel more closely.
+/// so a log recorded before a rule changed meets the engine as it did then (which events a command runs, which socket ids it
+/// allocates, whether a call answered "pending"), while a new simulation follows the kernel more closely. Only these rules are
+/// versioned: a fix to a kernel rule inside the engine (docs/kernel-check.md's D entries) applies to every rebuild.
 /// </summary>
 public static class EngineRules
 {
