@@ -179,7 +179,6 @@ public sealed partial class PacketdrillRunner
             return;
         }
         var outcome = Apply(new AdvanceCommand(AdvanceMode.To, new SimDuration(until.Ns), Math.Max(1, left)));
-        _eventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
         if (outcome.Advance is { Truncated: true }) BudgetSpent(until);
     }
 
@@ -207,10 +206,18 @@ public sealed partial class PacketdrillRunner
         return true;
     }
 
+    /// <summary>
+    /// Applies one command, counting against the budget every event it ran: an advance's, and those a call or an injected
+    /// segment ran at its own instant (<see cref="EngineRules.SameInstant"/>). A call that takes the count past the budget
+    /// stops the run at its line, as an advance that ran out does.
+    /// </summary>
     CommandOutcome Apply(SimCommand command)
     {
+        long before = _sim.EventsProcessed;
         var outcome = CommandApplier.Apply(_sim, command);
+        _eventsProcessed += _sim.EventsProcessed - before;
         if (outcome.IsOk) _commands.Add(command);
+        if (command is not AdvanceCommand && _eventsProcessed > _options.EventBudget) BudgetSpent(_sim.Now);
         return outcome;
     }
 
