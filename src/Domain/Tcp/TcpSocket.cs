@@ -460,6 +460,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
             return;
         }
         // run_timer_softirq() / the hrtimer softirq: a task the timer wakes runs after it.
+        bool outer = sim.InSoftirq; // restored, not cleared: a handler nested in another stays inside its softirq
         sim.InSoftirq = true;
         try
         {
@@ -467,7 +468,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         }
         finally
         {
-            sim.InSoftirq = false;
+            sim.InSoftirq = outer;
         }
     }
 
