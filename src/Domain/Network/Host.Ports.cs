@@ -63,6 +63,10 @@ internal struct BindBucket(ushort port, bool byConnect)
     /// <summary>The timewait sockets holding the port, by their slot in the host's <see cref="TimeWaitTable"/> (entries are structs, not owners).</summary>
     public SlotSet TimeWaitSlots;
 
+    public readonly int TimeWaitCount => TimeWaitSlots.Count;
+    public void AddTimeWait(int slot) => TimeWaitSlots.Add(slot);
+    public bool RemoveTimeWait(int slot) => TimeWaitSlots.Remove(slot);
+
     public void Add(IBindOwner owner)
     {
         if (_many is not null) _many[new BindOwnerKey(owner)] = true;
