@@ -113,6 +113,10 @@ public class BindBucketTests
         Assert.False(b.AllConnectBind(null!)); // empty
     }
 
+    [Fact]
+    public void Bucket_TwoSetsBehindOneReference_Is40Bytes() =>
+        Assert.Equal(40, System.Runtime.CompilerServices.Unsafe.SizeOf<BindBucket>()); // 48 with a reference per set
+
     /// <summary>
     /// A listener's port with three owners (the listener, two open children) and three TIME-WAITs its server closed
     /// first, then five TIME-WAITs alone: inet_csk_bind_conflict() over every one of them, until the last expires and
