@@ -1,6 +1,7 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
 
 namespace SimService.Domain.Tests.EventLoop;
 
@@ -49,17 +50,6 @@ public class ReuseTests
         Assert.Equal(TcpFlags.Ack, mine.Flags);
     }
 
-    sealed class Owner(int id) : IBindOwner
-    {
-        public Endpoint Local => new(IPv4.Any, 80);
-        public bool ReuseAddr => false;
-        public bool ReusePort => false;
-        public bool IsListener => false;
-        public IPv4 RcvSaddr => IPv4.Any;
-        public int BindHash => id;
-        public bool ConnectBind => false;
-    }
-
     static List<IBindOwner> Owners(BindBucket bucket)
     {
         var list = new List<IBindOwner>();
@@ -71,7 +61,7 @@ public class ReuseTests
     public void BindBucket_TwoOwnersThenAThird_EnumeratesEachOnceAndRemovesEach()
     {
         var bucket = new BindBucket(80, byConnect: false);
-        Owner a = new(1), b = new(2), c = new(3);
+        TestBindOwner a = new(1), b = new(2), c = new(3);
         bucket.Add(a);
         bucket.Add(a); // an owner already there is not added twice
         bucket.Add(b);
@@ -93,7 +83,7 @@ public class ReuseTests
     public void BindBucket_FirstOwnerRemoved_SecondStillEnumeratedAndTheSlotReused()
     {
         var bucket = new BindBucket(40000, byConnect: true);
-        Owner a = new(1), b = new(2), c = new(3);
+        TestBindOwner a = new(1), b = new(2), c = new(3);
         bucket.Add(a);
         bucket.Add(b);
         Assert.True(bucket.Remove(a));

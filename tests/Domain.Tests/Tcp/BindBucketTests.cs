@@ -14,18 +14,6 @@ namespace SimService.Domain.Tests.Tcp;
 /// </summary>
 public class BindBucketTests
 {
-    sealed class Owner(int id) : IBindOwner
-    {
-        public Endpoint Local => new(IPv4.Any, 80);
-        public bool ReuseAddr => false;
-        public bool ReusePort => false;
-        public bool IsListener => false;
-        public IPv4 RcvSaddr => IPv4.Any;
-        public int BindHash => id;
-        public bool ConnectBind => id > 0;
-        public override string ToString() => $"o{id}";
-    }
-
     static List<string> Owners(BindBucket b)
     {
         var list = new List<string>();
@@ -43,7 +31,7 @@ public class BindBucketTests
     [Fact]
     public void Owners_TwoInlineThenASet_EnumerateInTheirPlacesThenInsertionOrder()
     {
-        var o = Enumerable.Range(0, 8).Select(i => new Owner(i)).ToArray();
+        var o = Enumerable.Range(0, 8).Select(i => new TestBindOwner(i)).ToArray();
         var b = new BindBucket(80, byConnect: false);
         b.Add(o[1]);
         b.Add(o[2]);
@@ -95,7 +83,7 @@ public class BindBucketTests
     [Fact]
     public void OwnersAndSlotsBothBeyondTwo_KeepTheirOwnOrdersAndCount()
     {
-        var o = Enumerable.Range(0, 5).Select(i => new Owner(i)).ToArray();
+        var o = Enumerable.Range(0, 5).Select(i => new TestBindOwner(i)).ToArray();
         var b = new BindBucket(80, byConnect: true);
         b.AddTimeWait(7);
         b.AddTimeWait(8);
@@ -137,10 +125,15 @@ public class BindBucketTests
         }
         h.At(Ms(100));
         var children = accepts.Select(a => h.Returned(a)!.SocketId).ToList();
-        for (int i = 0; i < 3; i++) h.Call("server", SocketCallKind.Close, children[i]);
-        h.At(Ms(150));
-        for (int i = 0; i < 3; i++) h.Call("client", SocketCallKind.Close, clients[i]);
-        h.At(Ms(200));
+        // The server closes first, the client 50 ms later: the server's child goes to TIME-WAIT at the client's FIN.
+        void CloseServerFirst(int from, int to, double atMs)
+        {
+            for (int i = from; i < to; i++) h.Call("server", SocketCallKind.Close, children[i]);
+            h.At(Ms(atMs + 50));
+            for (int i = from; i < to; i++) h.Call("client", SocketCallKind.Close, clients[i]);
+            h.At(Ms(atMs + 100));
+        }
+        CloseServerFirst(0, 3, atMs: 100);
         Assert.Equal(3, h.Server.TimeWaitCount);
 
         Assert.True(h.Server.WildcardBindConflicts(80, reuseAddr: false));
@@ -151,10 +144,7 @@ public class BindBucketTests
         Assert.True(h.Server.WildcardBindConflicts(80, reuseAddr: false));
 
         h.At(S(5));
-        for (int i = 3; i < 5; i++) h.Call("server", SocketCallKind.Close, children[i]);
-        h.At(S(5.05));
-        for (int i = 3; i < 5; i++) h.Call("client", SocketCallKind.Close, clients[i]);
-        h.At(S(5.1));
+        CloseServerFirst(3, 5, atMs: 5000);
         Assert.Equal(5, h.Server.TimeWaitCount);
         Assert.True(h.Server.WildcardBindConflicts(80, reuseAddr: false));
         Assert.False(h.Server.WildcardBindConflicts(80, reuseAddr: true));
