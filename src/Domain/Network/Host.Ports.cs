@@ -33,17 +33,10 @@ internal readonly record struct BindOwnerKey(IBindOwner Owner)
 /// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
 /// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
 /// port was most of what a churn kept alive. A struct, the value of its port in the host's table: no object per
-/// port for the collector to copy (an ephemeral port's bucket lives as long as its TIME-WAIT). The timewait sockets
-/// are held the same way, by their slot: two inline, a set beyond. Both sets hang off one object
-/// (<see cref="BindBucketSets"/>), one reference a port: a bucket is 40 B, its port's table entry 56 (was 64).
+/// port for the collector to copy (an ephemeral port's bucket lives as long as its TIME-WAIT).
 /// </summary>
 internal struct BindBucket(ushort port, bool byConnect)
 {
-    IBindOwner? _first, _second;
-    /// <summary>The owners' and the slots' sets, made when either first holds a third.</summary>
-    BindBucketSets? _sets;
-    int _slotA, _slotB; // slot + 1; 0 is empty
-
     public readonly ushort Port => port;
     public bool ByConnect { readonly get; set; } = byConnect;
 
@@ -55,72 +48,61 @@ internal struct BindBucket(ushort port, bool byConnect)
         foreach (int tw in TimeWaitSlots) if (!timeWaits[tw].ConnectBind) return false;
         return true;
     }
-
-    readonly PagedMap<BindOwnerKey, bool>? Many => _sets?.Owners;
+    IBindOwner? _first, _second;
+    /// <summary>
+    /// The owners once a third comes: a listener's port holds every child it accepted (W6's server, 100,000), so the set
+    /// is paged (<see cref="PagedMap{TKey, TValue}"/>) and grows without reallocating a large array.
+    /// </summary>
+    PagedMap<BindOwnerKey, bool>? _many;
 
     /// <summary>Full sockets and timewait sockets holding the port.</summary>
-    public readonly int Count => SocketCount + TimeWaitCount;
+    public readonly int Count => SocketCount + TimeWaitSlots.Count;
 
-    readonly int SocketCount => Many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
+    readonly int SocketCount => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
 
-    public readonly int TimeWaitCount => (_slotA != 0 ? 1 : 0) + (_slotB != 0 ? 1 : 0) + (_sets?.Slots?.Count ?? 0);
+    /// <summary>The timewait sockets holding the port, by their slot in the host's <see cref="TimeWaitTable"/> (entries are structs, not owners).</summary>
+    public SlotSet TimeWaitSlots;
+
+    public readonly int TimeWaitCount => TimeWaitSlots.Count;
+    public void AddTimeWait(int slot) => TimeWaitSlots.Add(slot);
+    public bool RemoveTimeWait(int slot) => TimeWaitSlots.Remove(slot);
 
     public void Add(IBindOwner owner)
     {
-        if (Many is { } many) many[new BindOwnerKey(owner)] = true;
+        if (_many is not null) _many[new BindOwnerKey(owner)] = true;
         else if (ReferenceEquals(_first, owner) || ReferenceEquals(_second, owner)) return;
         else if (_first is null) _first = owner;
         else if (_second is null) _second = owner;
         else
         {
-            many = (_sets ??= new()).Owners = new PagedMap<BindOwnerKey, bool>();
-            many[new BindOwnerKey(_first)] = many[new BindOwnerKey(_second)] = many[new BindOwnerKey(owner)] = true;
+            _many = new PagedMap<BindOwnerKey, bool>();
+            _many[new BindOwnerKey(_first)] = _many[new BindOwnerKey(_second)] = _many[new BindOwnerKey(owner)] = true;
             _first = _second = null;
         }
     }
 
     public bool Remove(IBindOwner owner)
     {
-        if (Many is { } many) return many.Remove(new BindOwnerKey(owner));
+        if (_many is not null) return _many.Remove(new BindOwnerKey(owner));
         if (ReferenceEquals(_first, owner)) _first = null;
         else if (ReferenceEquals(_second, owner)) _second = null;
         else return false;
         return true;
     }
 
-    /// <summary>A timewait socket joins the port by its slot in the host's <see cref="TimeWaitTable"/> (entries are structs, not owners).</summary>
-    public void AddTimeWait(int slot)
-    {
-        if (_slotA == 0) _slotA = slot + 1;
-        else if (_slotB == 0) _slotB = slot + 1;
-        else ((_sets ??= new()).Slots ??= []).Add(slot);
-    }
-
-    public bool RemoveTimeWait(int slot)
-    {
-        if (_slotA == slot + 1) _slotA = 0;
-        else if (_slotB == slot + 1) _slotB = 0;
-        else if (_sets?.Slots is { } more && more.Remove(slot)) { }
-        else return false;
-        return true;
-    }
-
     public readonly Enumerator GetEnumerator() => new(this);
-
-    /// <summary>The timewait sockets holding the port, by their slot.</summary>
-    public readonly SlotSet TimeWaitSlots => new(_slotA, _slotB, _sets?.Slots);
 
     /// <summary>Walks the inline owners or the set, without allocating.</summary>
     public struct Enumerator(BindBucket bucket)
     {
-        PagedMap<BindOwnerKey, bool>.KeyEnumerator _set = bucket.Many?.Keys ?? default;
+        PagedMap<BindOwnerKey, bool>.KeyEnumerator _set = bucket._many?.Keys ?? default;
         int _slot;
 
         public IBindOwner Current { get; private set; } = null!;
 
         public bool MoveNext()
         {
-            if (bucket.Many is not null)
+            if (bucket._many is not null)
             {
                 if (!_set.MoveNext()) return false;
                 Current = _set.Current.Owner;
@@ -139,26 +121,38 @@ internal struct BindBucket(ushort port, bool byConnect)
 }
 
 /// <summary>
-/// A bind bucket's overflows: the owners beyond two (a listener's port holds every child it accepted — W6's server,
-/// 100,000 —, so the set is paged, <see cref="PagedMap{TKey, TValue}"/>, and grows without reallocating a large array) and
-/// the TIME-WAIT slots beyond two (a listener's port holds every TIME-WAIT its server closed first: O(1) removal).
-/// Each is made when its side first holds a third and kept while the bucket lives.
+/// A set of slot numbers: two inline, a hash set beyond (a listener's port holds every TIME-WAIT its server closed
+/// first: O(1) removal); order-free, like the bucket's owners.
 /// </summary>
-internal sealed class BindBucketSets
+internal struct SlotSet
 {
-    public PagedMap<BindOwnerKey, bool>? Owners;
-    public HashSet<int>? Slots;
-}
+    int _a, _b; // slot + 1; 0 is empty
+    HashSet<int>? _more;
 
-/// <summary>A bucket's TIME-WAIT slots as read (order-free, like the owners): the two inline, then the set.</summary>
-internal readonly struct SlotSet(int a, int b, HashSet<int>? more)
-{
-    public Enumerator GetEnumerator() => new(a, b, more);
+    public readonly int Count => (_a != 0 ? 1 : 0) + (_b != 0 ? 1 : 0) + (_more?.Count ?? 0);
 
-    public struct Enumerator(int a, int b, HashSet<int>? more)
+    public void Add(int slot)
+    {
+        if (_a == 0) _a = slot + 1;
+        else if (_b == 0) _b = slot + 1;
+        else (_more ??= []).Add(slot);
+    }
+
+    public bool Remove(int slot)
+    {
+        if (_a == slot + 1) _a = 0;
+        else if (_b == slot + 1) _b = 0;
+        else if (_more is not null && _more.Remove(slot)) { }
+        else return false;
+        return true;
+    }
+
+    public readonly Enumerator GetEnumerator() => new(this);
+
+    public struct Enumerator(SlotSet set)
     {
         int _i = -1;
-        HashSet<int>.Enumerator _rest = more?.GetEnumerator() ?? default;
+        HashSet<int>.Enumerator _rest = set._more?.GetEnumerator() ?? default;
 
         public int Current { get; private set; }
 
@@ -166,12 +160,12 @@ internal readonly struct SlotSet(int a, int b, HashSet<int>? more)
         {
             while (++_i < 2)
             {
-                int v = _i == 0 ? a - 1 : b - 1;
+                int v = _i == 0 ? set._a - 1 : set._b - 1;
                 if (v < 0) continue;
                 Current = v;
                 return true;
             }
-            if (more is null || !_rest.MoveNext()) return false;
+            if (set._more is null || !_rest.MoveNext()) return false;
             Current = _rest.Current;
             return true;
         }
@@ -270,7 +264,7 @@ public sealed partial class Host
     {
         ref var b = ref _bindBuckets.GetValueRefOrAddDefault(port, out bool exists);
         if (!exists) b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
-        b.AddTimeWait(timeWaitSlot);
+        b.TimeWaitSlots.Add(timeWaitSlot);
     }
 
     /// <summary>inet_twsk_bind_unhash(): the timewait socket leaves its port (see <see cref="RemoveBindOwner(ushort, IBindOwner)"/>).</summary>
@@ -278,7 +272,7 @@ public sealed partial class Host
     {
         ref var b = ref _bindBuckets.GetValueRefOrNullRef(port);
         if (Unsafe.IsNullRef(ref b)) return;
-        b.RemoveTimeWait(timeWaitSlot);
+        b.TimeWaitSlots.Remove(timeWaitSlot);
         BindOwnerLeft(port, ref b);
     }
 
