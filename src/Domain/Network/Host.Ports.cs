@@ -56,7 +56,7 @@ internal struct BindBucket(ushort port, bool byConnect)
     PagedMap<BindOwnerKey, bool>? _many;
 
     /// <summary>Full sockets and timewait sockets holding the port.</summary>
-    public readonly int Count => SocketCount + TimeWaitSlots.Count;
+    public readonly int Count => SocketCount + TimeWaitCount;
 
     readonly int SocketCount => _many?.Count ?? (_first is null ? 0 : 1) + (_second is null ? 0 : 1);
 
@@ -64,6 +64,7 @@ internal struct BindBucket(ushort port, bool byConnect)
     public SlotSet TimeWaitSlots;
 
     public readonly int TimeWaitCount => TimeWaitSlots.Count;
+    /// <summary>inet_twsk_hashdance_schedule()'s inet_bind_hash() / inet_twsk_bind_unhash() for a timewait socket's slot.</summary>
     public void AddTimeWait(int slot) => TimeWaitSlots.Add(slot);
     public bool RemoveTimeWait(int slot) => TimeWaitSlots.Remove(slot);
 
@@ -264,7 +265,7 @@ public sealed partial class Host
     {
         ref var b = ref _bindBuckets.GetValueRefOrAddDefault(port, out bool exists);
         if (!exists) b = new BindBucket(port, TimeWaits[timeWaitSlot].ConnectBind);
-        b.TimeWaitSlots.Add(timeWaitSlot);
+        b.AddTimeWait(timeWaitSlot);
     }
 
     /// <summary>inet_twsk_bind_unhash(): the timewait socket leaves its port (see <see cref="RemoveBindOwner(ushort, IBindOwner)"/>).</summary>
@@ -272,7 +273,7 @@ public sealed partial class Host
     {
         ref var b = ref _bindBuckets.GetValueRefOrNullRef(port);
         if (Unsafe.IsNullRef(ref b)) return;
-        b.TimeWaitSlots.Remove(timeWaitSlot);
+        b.RemoveTimeWait(timeWaitSlot);
         BindOwnerLeft(port, ref b);
     }
 
