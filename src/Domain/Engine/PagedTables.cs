@@ -109,8 +109,8 @@ internal sealed class IdTable<T> where T : class
 /// A set of objects in a dense list of pages of 1,024 references, each member keeping its own slot (the caller stores what
 /// <see cref="Add"/> returns): adding writes the end, removing moves the last member into the freed slot — O(1), no key, no
 /// hash, 8 bytes a member where a <see cref="PagedMap{TKey, TValue}"/> entry takes 24 and its bucket 4–8. Members are in no
-/// particular order. A page that empties is kept for the next add (a count that goes up and down across a page boundary does
-/// not remake it) and the one after it dropped, so a pool that closes gives its pages back.
+/// particular order. Pages stay once made, as a <see cref="PagedMap{TKey, TValue}"/>'s entry pages do: a count that goes up
+/// and down across a page boundary (W1's) does not remake one.
 /// </summary>
 internal sealed class DenseSet<T> where T : class
 {
@@ -119,12 +119,24 @@ internal sealed class DenseSet<T> where T : class
 
     public int Count { get; private set; }
 
-    /// <summary>Adds <paramref name="item"/> at the end; returns its slot.</summary>
+    /// <summary>
+    /// Adds <paramref name="item"/> at the end; returns its slot. The first page starts at 4 slots and doubles up to a full
+    /// page (a host of a few sockets keeps a few slots, not a page), later pages are made full.
+    /// </summary>
     public int Add(T item)
     {
         int p = Count >> Bits;
-        Paging.Grow(ref _pages, p);
-        (_pages[p] ??= new T?[Size])[Count & Mask] = item;
+        if (p == 0)
+        {
+            if (_pages.Length == 0) _pages = [new T?[4]];
+            else if (Count == _pages[0]!.Length) Array.Resize(ref _pages[0], Count * 2);
+        }
+        else
+        {
+            Paging.Grow(ref _pages, p);
+            _pages[p] ??= new T?[Size];
+        }
+        _pages[p]![Count & Mask] = item;
         return Count++;
     }
 
@@ -139,8 +151,6 @@ internal sealed class DenseSet<T> where T : class
         T? moved = null;
         if (slot != last) _pages[slot >> Bits]![slot & Mask] = moved = end;
         end = null;
-        int next = (last >> Bits) + 1; // the page now empty is kept for the next add; the one after it goes
-        if ((last & Mask) == 0 && next < _pages.Length) _pages[next] = null;
         return moved;
     }
 

@@ -85,20 +85,6 @@ public class PagedTablesTests
     }
 
     [Fact]
-    public void DenseSet_EmptiedPages_AreDroppedButTheNextOne()
-    {
-        var set = new DenseSet<Member>();
-        var members = Enumerable.Range(0, 5 * 1024).Select(i => new Member(i)).ToList();
-        foreach (var m in members) m.Slot = set.Add(m);
-        for (int i = members.Count - 1; i >= 1024 + 10; i--) Assert.Null(set.RemoveAt(members[i].Slot)); // the last: nothing moves
-
-        var pages = (Member?[]?[])typeof(DenseSet<Member>).GetField("_pages", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.GetValue(set)!;
-        // 1,034 members: pages 0 and 1 in use; page 2 (emptied last) kept for the next add, pages 3 and 4 dropped.
-        Assert.Equal([true, true, true, false, false], pages.Take(5).Select(p => p is not null));
-        Assert.Equal(1034, set.Count);
-    }
-
-    [Fact]
     public void IdTable_RisingIds_KeepsOnlyLiveValues()
     {
         var table = new IdTable<string>();
