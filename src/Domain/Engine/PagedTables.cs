@@ -106,6 +106,65 @@ internal sealed class IdTable<T> where T : class
 }
 
 /// <summary>
+/// A set of objects in a dense list of pages of 1,024 references, each member keeping its own slot (the caller stores what
+/// <see cref="Add"/> returns): adding writes the end, removing moves the last member into the freed slot — O(1), no key, no
+/// hash, 8 bytes a member where a <see cref="PagedMap{TKey, TValue}"/> entry takes 24 and its bucket 4–8. Members are in no
+/// particular order. Pages stay once made, as a <see cref="PagedMap{TKey, TValue}"/>'s entry pages do: a count that goes up
+/// and down across a page boundary (W1's) does not remake one.
+/// </summary>
+internal sealed class DenseSet<T> where T : class
+{
+    const int Bits = 10, Size = 1 << Bits, Mask = Size - 1;
+    T?[]?[] _pages = [];
+
+    public int Count { get; private set; }
+
+    /// <summary>
+    /// Adds <paramref name="item"/> at the end; returns its slot. The first page starts at 4 slots and doubles up to a full
+    /// page (a host of a few sockets keeps a few slots, not a page), later pages are made full.
+    /// </summary>
+    public int Add(T item)
+    {
+        int p = Count >> Bits;
+        if (p == 0)
+        {
+            if (_pages.Length == 0) _pages = [new T?[4]];
+            else if (Count == _pages[0]!.Length) Array.Resize(ref _pages[0], Count * 2);
+        }
+        else
+        {
+            Paging.Grow(ref _pages, p);
+            _pages[p] ??= new T?[Size];
+        }
+        _pages[p]![Count & Mask] = item;
+        return Count++;
+    }
+
+    /// <summary>
+    /// Removes the member in <paramref name="slot"/>: the last member moves into it and is returned (its slot is now
+    /// <paramref name="slot"/>), or null when the removed one was the last.
+    /// </summary>
+    public T? RemoveAt(int slot)
+    {
+        int last = --Count;
+        ref T? end = ref _pages[last >> Bits]![last & Mask];
+        T? moved = null;
+        if (slot != last) _pages[slot >> Bits]![slot & Mask] = moved = end;
+        end = null;
+        return moved;
+    }
+
+    /// <summary>The members in slot order (no particular order).</summary>
+    public IEnumerable<T> Items
+    {
+        get
+        {
+            for (int i = 0; i < Count; i++) yield return _pages[i >> Bits]![i & Mask]!;
+        }
+    }
+}
+
+/// <summary>
 /// A hash map in pages: entries in pages of at most <see cref="Paging.PageBytes"/>, chained from buckets that are pages
 /// of entry numbers too; when the entries outnumber the buckets, the buckets double — new pages, every entry relinked
 /// by its stored hash — and no entry moves. Entry numbers are handed out as Dictionary hands them out (the most

@@ -281,7 +281,7 @@ public sealed partial class TcpSocket
             // "if (!tp->rx_opt.wscale_ok) { snd_wscale = rcv_wscale = 0; window_clamp = min(window_clamp, 65535) }"
             _rxOpt.SndWscale = 0;
             _rxOpt.RcvWscale = 0;
-            _windowClamp = Math.Min(_windowClamp, (uint)TcpConstants.MaxTcpWindow);
+            _rcv.WindowClamp = Math.Min(_rcv.WindowClamp, (uint)TcpConstants.MaxTcpWindow);
         }
         // tcp_parse_options(): a SYN's MSS option, lowered to user_mss (TCP_MAXSEG) when that is smaller.
         int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
@@ -1406,7 +1406,7 @@ public sealed partial class TcpSocket
         if (!timeToAck && copied > 0 && !RcvShutdown)
         {
             long current = ReceiveWindow();
-            if (2 * current <= _windowClamp)
+            if (2 * current <= _rcv.WindowClamp)
             {
                 long newWindow = SelectWindowRaw();
                 if (newWindow != 0 && newWindow >= 2 * current) timeToAck = true;
@@ -1546,7 +1546,7 @@ public sealed partial class TcpSocket
         }
         child._rcv.Wnd = req.RcvWnd;
         child._rcv.Ssthresh = req.RcvWnd;
-        child._windowClamp = req.WindowClamp;
+        child._rcv.WindowClamp = req.WindowClamp;
         child._snd.Wnd = (uint)ack.Window << child._rxOpt.SndWscale;
         child._snd.MaxWindow = child._snd.Wnd; // tcp_create_openreq_child(): newtp->max_window = newtp->snd_wnd
         child._snd.Wl1 = ack.Seq;

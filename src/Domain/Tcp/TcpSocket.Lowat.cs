@@ -41,7 +41,7 @@ public sealed partial class TcpSocket
         if (space > _rcvBuf)
         {
             _rcvBuf = space;
-            if (_windowClamp != 0 && _windowClamp < val) _windowClamp = (uint)val;
+            if (_rcv.WindowClamp != 0 && _rcv.WindowClamp < val) _rcv.WindowClamp = (uint)val;
         }
     }
 

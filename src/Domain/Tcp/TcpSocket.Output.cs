@@ -339,7 +339,7 @@ public sealed partial class TcpSocket
     int InitialWindowScale()
     {
         var initial = SelectInitialWindow(Host, RcvSpace, ClampToUserMss(RouteAdvmss), Host.Sysctls.TcpWindowScaling, RcvBufLocked);
-        _windowClamp = initial.WindowClamp;
+        _rcv.WindowClamp = initial.WindowClamp;
         return initial.RcvWscale;
     }
 

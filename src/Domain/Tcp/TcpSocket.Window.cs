@@ -66,8 +66,6 @@ public sealed partial class TcpSocket
     int _rcvBuf;
     /// <summary>tp->scaling_ratio: tcp_win_from_space() = space · ratio / 256.</summary>
     int _scalingRatio;
-    /// <summary>tp->window_clamp: the largest window to advertise.</summary>
-    uint _windowClamp;
     /// <summary>tp->advmss: the MSS we advertised, less the timestamp option on an active open that negotiated it.</summary>
     int _advmss;
 
@@ -151,7 +149,7 @@ public sealed partial class TcpSocket
         long mss = _rcvMss;
         long freeSpace = TcpSpace;
         long allowedSpace = RcvSpace;
-        long fullSpace = Math.Min(_windowClamp, allowedSpace);
+        long fullSpace = Math.Min(_rcv.WindowClamp, allowedSpace);
         if (mss > fullSpace)
         {
             mss = fullSpace;
@@ -212,15 +210,15 @@ public sealed partial class TcpSocket
         _rcvq.Copied = _data?.Copied ?? 0;
         long appWin = Host.Sysctls.TcpAppWin;
         long maxwin = RcvSpace;
-        if (_windowClamp >= maxwin)
+        if (_rcv.WindowClamp >= maxwin)
         {
-            _windowClamp = (uint)maxwin;
+            _rcv.WindowClamp = (uint)maxwin;
             if (appWin != 0 && maxwin > 4L * _advmss)
-                _windowClamp = (uint)Math.Max(maxwin - (maxwin >> (int)appWin), 4L * _advmss);
+                _rcv.WindowClamp = (uint)Math.Max(maxwin - (maxwin >> (int)appWin), 4L * _advmss);
         }
-        if (appWin != 0 && _windowClamp > 2L * _advmss && _windowClamp + (long)_advmss > maxwin)
-            _windowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
-        _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _windowClamp);
+        if (appWin != 0 && _rcv.WindowClamp > 2L * _advmss && _rcv.WindowClamp + (long)_advmss > maxwin)
+            _rcv.WindowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
+        _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _rcv.WindowClamp);
         _rcvq.Space = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
         InitializeRcvMss(PayloadMss);
     }
@@ -259,7 +257,7 @@ public sealed partial class TcpSocket
                 if (old != _scalingRatio)
                 {
                     SetWindowClamp(WinFromSpace(SkRcvbuf));
-                    if (_windowClamp < _rcvq.Space) _rcvq.Space = _windowClamp;
+                    if (_rcv.WindowClamp < _rcvq.Space) _rcvq.Space = _rcv.WindowClamp;
                 }
             }
             _rcvMss = Math.Min(len, _advmss);
@@ -288,10 +286,10 @@ public sealed partial class TcpSocket
     /// </summary>
     void SetWindowClamp(long val)
     {
-        uint old = _windowClamp;
+        uint old = _rcv.WindowClamp;
         uint clamp = (uint)Math.Max(TcpConstants.SockMinRcvBuf / 2, val);
         if (clamp == old) return;
-        _windowClamp = clamp;
+        _rcv.WindowClamp = clamp;
         if (clamp < old) _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, clamp);
         else _rcv.Ssthresh = Math.Max(Math.Min(_rcv.Wnd, clamp), _rcv.Ssthresh);
     }
@@ -307,7 +305,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void GrowWindow(int len, int truesize, long uncharged = 0)
     {
-        long room = Math.Min(_windowClamp, WinFromSpace(SkRcvbuf - (RmemAlloc - uncharged))) - _rcv.Ssthresh;
+        long room = Math.Min(_rcv.WindowClamp, WinFromSpace(SkRcvbuf - (RmemAlloc - uncharged))) - _rcv.Ssthresh;
         if (room <= 0) return;
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;
@@ -431,7 +429,7 @@ public sealed partial class TcpSocket
         if (rcvbuf > _rcvBuf)
         {
             _rcvBuf = (int)rcvbuf; // ≤ tcp_rmem[2], an int
-            _windowClamp = (uint)WinFromSpace(rcvbuf);
+            _rcv.WindowClamp = (uint)WinFromSpace(rcvbuf);
         }
     }
 

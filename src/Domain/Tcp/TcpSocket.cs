@@ -41,6 +41,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     public Host Host { get; }
     public int Id { get; private set; }
+    /// <summary>
+    /// The socket's slot in its host's set of allocated sockets (<see cref="Host.Free"/>): the 4 bytes tp->window_clamp left
+    /// when it moved into <see cref="ReceiveSequence"/>'s padding, so the socket stays 648 bytes.
+    /// </summary>
+    internal int HostSlot;
     int IBindOwner.BindHash => Id;
     /// <summary>sk->sk_state.</summary>
     public TcpState State { get => (TcpState)_state; private set => _state = checked((byte)value); }

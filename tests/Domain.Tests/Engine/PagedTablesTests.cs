@@ -45,6 +45,45 @@ public class PagedTablesTests
         Assert.Equal(1, map.Count);
     }
 
+    sealed class Member(int id)
+    {
+        public int Id => id;
+        public int Slot;
+    }
+
+    [Fact]
+    public void DenseSet_RandomAddsAndRemoves_HoldsTheLiveMembersEachInItsSlot()
+    {
+        // Past several pages, removals anywhere: the last member moves into the freed slot and is told so.
+        IRandomSource rng = new Pcg32(11);
+        var set = new DenseSet<Member>();
+        var live = new List<Member>();
+        for (int step = 0; step < 100_000; step++)
+        {
+            if (live.Count > 0 && rng.NextBelow(5) < 2)
+            {
+                var gone = live[(int)rng.NextBelow((uint)live.Count)];
+                live.Remove(gone);
+                if (set.RemoveAt(gone.Slot) is { } moved)
+                {
+                    Assert.NotSame(gone, moved);
+                    moved.Slot = gone.Slot;
+                }
+            }
+            else
+            {
+                var m = new Member(step);
+                m.Slot = set.Add(m);
+                live.Add(m);
+            }
+        }
+
+        Assert.Equal(live.Count, set.Count);
+        Assert.True(live.Count > 3 * 1024);
+        Assert.Equal(live.Select(m => m.Id).Order(), set.Items.Select(m => m.Id).Order());
+        Assert.Equal(Enumerable.Range(0, live.Count), set.Items.Select(m => m.Slot));
+    }
+
     [Fact]
     public void IdTable_RisingIds_KeepsOnlyLiveValues()
     {
