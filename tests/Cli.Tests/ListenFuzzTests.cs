@@ -56,4 +56,26 @@ public sealed class ListenFuzzTests
         Assert.InRange(queueSysctls, 5, 15);
         Assert.True(connects > 15 * 10, $"{connects} connects");
     }
+    /// <summary>
+    /// Listen 26105-6 on 6.18.44: c18's SYN (client3, 1 ms link, connect at 1654.5 ms) was dropped by the full queue and
+    /// resent 1001.5 ms later — the first SYN timer expires 1000–1032 ms after the connect, on the level-1 wheel bucket
+    /// its jiffy phase gives — and its final ACK reached the server in the millisecond of an accept() step, which the
+    /// engine's ACK won and the kernel's (the emulator's few hundred µs later) lost. The generator kept 12 ms around the
+    /// nominal 1024 ms only (accepts at 2654–2666 ms); it now keeps the whole span clear.
+    /// </summary>
+    [Fact]
+    public void Draw_Listen26105Case6_AcceptsKeepClearOfAResentSynsWholeSpan()
+    {
+        var steps = ListenFuzzCase.Draw(26105, 6).Draft["steps"]!.AsArray();
+        var c18 = steps.Single(s => s!["call"]?.GetValue<string>() == "connect" && s["process"]!.GetValue<string>() == "c18");
+        Assert.Equal("1654500us", c18!["at"]!.GetValue<string>());
+        // Its resent SYN leaves 1000–1032 ms after the connect; SYN, SYN-ACK and ACK cross the 1 ms link 1–3 ms after that.
+        const long earliest = 1_654_500_000L + 1_000_000_000 + 1_000_000 - 12_000_000, latest = 1_654_500_000L + 1_032_000_000 + 3_000_000 + 12_000_000;
+        var accepts = steps.Where(s => s!["call"]?.GetValue<string>() == "accept").Select(s => At(s!)).ToList();
+        Assert.Equal(18, accepts.Count);
+        Assert.DoesNotContain(accepts, at => at > earliest && at < latest);
+    }
+
+    static long At(JsonNode step) =>
+        SimService.Domain.Scenarios.DurationText.TryParseFormat(step["at"]!.GetValue<string>(), out var at) ? at.Ns : throw new FormatException();
 }

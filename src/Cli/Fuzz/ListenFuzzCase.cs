@@ -17,9 +17,9 @@ namespace SimService.Cli.Fuzz;
 /// Kept within what the kernel runner takes and free of races the two sides would settle differently: every socket is
 /// non-blocking (connect() returns EINPROGRESS or EADDRNOTAVAIL, accept() EAGAIN on an empty queue), bursts of different
 /// clients never overlap at the server, and an action step keeps 12 ms clear of each time a handshake segment (first or
-/// retransmitted on the 1 s exponential timers) may reach either end. An accept() that the engine answers with EAGAIN
-/// names no socket, so the steps that use its alias are dropped after a run on the engine (<see cref="Prune"/>), which
-/// keeps the draw deterministic. <c>tcp_max_orphans</c> is machine-wide on the kernel and is not drawn.
+/// retransmitted on the 1 s timers, anywhere in the timer wheel's bucket) may reach either end. An accept() that the
+/// engine answers with EAGAIN names no socket, so the steps that use its alias are dropped after a run on the engine
+/// (<see cref="Prune"/>), which keeps the draw deterministic. <c>tcp_max_orphans</c> is machine-wide on the kernel and is not drawn.
 /// </remarks>
 public static partial class ListenFuzzCase
 {
@@ -27,6 +27,12 @@ public static partial class ListenFuzzCase
 
     /// <summary>An action step keeps this far from each time a handshake segment may arrive.</summary>
     const long ClearNs = 12_000_000;
+
+    /// <summary>
+    /// How far before its nominal time a handshake segment may come (a SYN's, with its answers): the first SYN as sent;
+    /// a resent one 24 ms early to 8 ms late, three points whose <see cref="ClearNs"/> around each cover that span.
+    /// </summary>
+    static readonly long[] OnTime = [0], Spread = [24_000_000, 8_000_000, -8_000_000];
 
     /// <summary>Case <paramref name="number"/> of <paramref name="seed"/> of the listen profile.</summary>
     public static FuzzCase Draw(long seed, int number)
@@ -120,9 +126,15 @@ public static partial class ListenFuzzCase
                     Add(t, Call(host, alias, "fcntl", new JsonObject { ["socket"] = alias, ["nonblock"] = true }));
                     Add(t, Call(host, alias, "connect", new JsonObject { ["socket"] = alias, ["to"] = "server:80" }));
                     // The SYN and its retransmissions (linear 1.024 s while the queue drops it, or exponential), the SYN-ACK's, the ACKs.
+                    // A retransmission is not at its nominal time: the first SYN timer (250 jiffies, level 1 of the timer wheel,
+                    // calc_index() rounding up to an 8-jiffy bucket) expires 1000–1032 ms after the connect, by the connect's
+                    // jiffy phase (not worked out here), and each later one 1024 ms after the one before; so
+                    // each is busy from 24 ms before its nominal time to 8 ms after (listen 26105-6: c18's resent SYN 1001.5 ms
+                    // after its connect, its ACK in the millisecond of an accept() step).
                     foreach (long r in new long[] { 0, 1_024_000_000, 2_048_000_000, 3_072_000_000, 4_096_000_000, 5_120_000_000, 7_168_000_000 })
                         foreach (long hop in new[] { 1, 2, 3 })
-                            _busy.Add(t + r + hop * d);
+                            foreach (long early in r == 0 ? OnTime : Spread)
+                                _busy.Add(t + r - early + hop * d);
                     clientEnds.Add((alias, host));
                 }
                 at += size * spacing + 3 * d + (b >= bursts - 1 ? Ms(20, 200) : Ms(20, b == 0 ? 600 : 2500));
