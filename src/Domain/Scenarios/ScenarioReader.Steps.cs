@@ -480,7 +480,7 @@ internal sealed partial class ScenarioReader
             Linger2 = f["linger2"] is { } l2 ? Int32(l2) : null,
             KeepAlive = f["keepalive"] is { } ka && (Bool(ka) ?? false),
             UserTimeoutMs = f["userTimeoutMs"] is { } ut ? Int32(ut, 0) ?? 0 : 0,
-            Backlog = f["backlog"] is { } bl ? Int32(bl, 1) ?? d.Backlog : d.Backlog,
+            Backlog = f["backlog"] is { } bl ? Int32(bl) ?? d.Backlog : d.Backlog,
             Resolution = f["resolution"] is { } re ? Duration(re) ?? d.Resolution : d.Resolution,
             DrainLimit = f["drainLimit"] is { } dl ? Duration(dl) ?? d.DrainLimit : d.DrainLimit,
             Level = f["level"] is { } lv ? Enum(lv, ScenarioWireNames.JournalLevels) ?? d.Level : d.Level,
