@@ -273,7 +273,8 @@ internal sealed partial class ScenarioReader
         return null;
     }
 
-    HostPort? HostPortValue(JsonMember member) => HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 1-65535)");
+    /// <summary>An inject step's end, "host:port" (port 0–65535: see <see cref="ScenarioSyntax.HostPort"/>).</summary>
+    HostPort? HostPortValue(JsonMember member) => HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 0-65535)");
 
     HostPort? HostPortValue(JsonMember member, System.Text.RegularExpressions.Regex syntax, string expected)
     {
@@ -300,7 +301,7 @@ internal sealed partial class ScenarioReader
             Error(member.Path, "expected \"host:port\" or \"address:port\" (port 0-65535)");
             return null;
         }
-        return HostPortValue(member, ScenarioSyntax.ConnectHostPort(), "\"host:port\" or \"address:port\" (port 0-65535)");
+        return HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" or \"address:port\" (port 0-65535)");
     }
 
     BindOptions? BindValue(JsonMember member)
