@@ -354,7 +354,7 @@ internal sealed class KernelScenarioRunner
                 foreach (var t in times)
                     timeline.Add((t, i, $"{expect.Path} expect (a reading)", null, () => readings.Add(Read(expect.Expect, t))));
                 _snapshots.Add((expect.Path, at, readings));
-                _deferred.Add(() => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at));
+                _deferred.Add(() => CheckState(expect.Expect, JsonPath.Member(expect.Path, "expect"), readings, at, LoggedBy(high)));
             }
             else timeline.Add((at, i, $"{step.Path} {Kind(step)}", step, null));
         }
@@ -438,7 +438,7 @@ internal sealed class KernelScenarioRunner
 
     /// <summary>What an expect step checks, as the kernel shows it at one instant: each host's sockets, sockstat and counters, each alias's rows.</summary>
     sealed record Reading(long AtNs, Dictionary<string, List<SocketRow>> Hosts, Dictionary<string, List<SocketRow>> Aliases,
-        Dictionary<string, Dictionary<string, long>> Sockstat, Dictionary<string, Dictionary<string, long>> Counters, IReadOnlyList<string> Log);
+        Dictionary<string, Dictionary<string, long>> Sockstat, Dictionary<string, Dictionary<string, long>> Counters);
 
     /// <summary>A reading's listings of every host as the difference report takes them.</summary>
     OutcomeReading Outcome(Reading reading) => new(reading.AtNs,
@@ -465,8 +465,7 @@ internal sealed class KernelScenarioRunner
         }
         var sockstat = checks.Sockstat.Where(s => _hosts.ContainsKey(s.Host)).DistinctBy(s => s.Host).ToDictionary(s => s.Host, s => _hosts[s.Host].Sockstat());
         var counters = checks.Counters.Where(s => _hosts.ContainsKey(s.Host)).DistinctBy(s => s.Host).ToDictionary(s => s.Host, s => _hosts[s.Host].Counters());
-        var log = !checks.Dmesg.IsEmpty && _log is not null ? _log.Lines() : [];
-        return new Reading(at, hosts, aliases, sockstat, counters, log);
+        return new Reading(at, hosts, aliases, sockstat, counters);
     }
 
     /// <summary>A sock_diag row as the engine's listing row: state (a timewait socket shows its substate), endpoints, the ss -o timer and its time left.</summary>
@@ -499,8 +498,21 @@ internal sealed class KernelScenarioRunner
 
     // ---- checks ----------------------------------------------------------------------------
 
-    /// <summary>Each check of an expect step holds when one reading shows it; the actual text is the reading nearest the step's time, or the one that held.</summary>
-    void CheckState(StateChecks checks, string path, List<Reading> readings, long at)
+    /// <summary>
+    /// The last instant (ns since time 0) whose kernel log lines an expect step's <c>dmesg</c> checks count: its last
+    /// reading's time, <paramref name="high"/>, as late as the run was by then (the latest step's lateness up to it,
+    /// <see cref="RunTiming.LateBy"/>). A step made late makes the packets it sends and their log lines late too: when the
+    /// machine held the run up 42.8 ms, the readings read the log before the emulator had written the SYN whose SYN flood
+    /// line they looked for. The log is read when the checks are made, after the last step, so a line the kernel printed
+    /// after a reading counts if it was stamped by this instant; one a later step caused does not.
+    /// </summary>
+    long LoggedBy(long high) => high + _timing.LateBy(high);
+
+    /// <summary>
+    /// Each check of an expect step holds when one reading shows it; the actual text is the reading nearest the step's
+    /// time, or the one that held. A <c>dmesg</c> check holds when a kernel log line stamped by <paramref name="loggedBy"/> has the text.
+    /// </summary>
+    void CheckState(StateChecks checks, string path, List<Reading> readings, long at, long loggedBy)
     {
         var nearest = readings.OrderBy(r => Math.Abs(r.AtNs - at)).ToList();
         var sockets = JsonPath.Member(path, "sockets");
@@ -522,16 +534,13 @@ internal sealed class KernelScenarioRunner
             var results = nearest.Select(r => CounterCheck(c, p, r)).ToList();
             _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
         }
+        if (checks.Dmesg.IsEmpty || _log is null) return;
+        var log = _log.Lines(_t0 + loggedBy);
         foreach (var c in checks.Dmesg)
         {
             var p = JsonPath.Member(JsonPath.Member(path, "dmesg"), c.Host);
-            if (_log is null) continue;
             _notes.Add($"{p}: the kernel log is the machine's, not the namespace's: a line of another namespace counts too, and net_ratelimit() is shared");
-            for (int i = 0; i < c.Substrings.Length; i++)
-            {
-                var results = nearest.Select(r => DmesgCheck(c.Substrings[i], JsonPath.Item(p, i), r)).ToList();
-                _checks.Add(results.FirstOrDefault(r => r.Passed) ?? results[0]);
-            }
+            for (int i = 0; i < c.Substrings.Length; i++) _checks.Add(DmesgCheck(c.Substrings[i], JsonPath.Item(p, i), log, at, loggedBy));
         }
     }
 
@@ -580,12 +589,12 @@ internal sealed class KernelScenarioRunner
             new SimTime(reading.AtNs));
     }
 
-    /// <summary>As the engine's check: a line logged since the run began contains the text.</summary>
-    static CheckResult DmesgCheck(string substring, string path, Reading reading)
+    /// <summary>As the engine's check: a line logged since the run began (and by <paramref name="loggedBy"/>) contains the text.</summary>
+    static CheckResult DmesgCheck(string substring, string path, IReadOnlyList<string> log, long at, long loggedBy)
     {
-        var line = reading.Log.FirstOrDefault(l => l.Contains(substring, StringComparison.Ordinal));
+        var line = log.FirstOrDefault(l => l.Contains(substring, StringComparison.Ordinal));
         return new CheckResult(line is not null, CheckKinds.Dmesg, path, $"a kernel log line containing \"{substring}\"",
-            line is not null ? $"\"{line}\"" : $"no such line among {reading.Log.Count} kernel log lines since the run began", new SimTime(reading.AtNs));
+            line is not null ? $"\"{line}\"" : $"no such line among {log.Count} kernel log lines from the run's start to {new SimTime(loggedBy)}", new SimTime(at));
     }
 
     static CheckResult CounterCheck(CounterCheck c, string path, Reading reading)
@@ -601,7 +610,7 @@ internal sealed class KernelScenarioRunner
     {
         const string path = "$.expect";
         var reading = Read(expect.State, end);
-        CheckState(expect.State, path, [reading], end);
+        CheckState(expect.State, path, [reading], end, Now());
         foreach (var c in expect.State.Sockstat.Where(c => (c.Orphan is not null && !_machineOrphans) || c.Alloc is not null))
             _notes.Add($"not checked on the kernel: {JsonPath.Member(JsonPath.Member(path, "sockstat"), c.Host)} {(_machineOrphans ? "alloc" : "orphan/alloc")} (machine-wide counters on Linux 6.18)");
         foreach (var c in expect.Data)

@@ -26,6 +26,18 @@ internal sealed class RunTiming
     /// <summary>The latest step's lateness and its time.</summary>
     public (long Late, long At) Latest => _steps.Count == 0 ? (0, 0) : _steps.Select(s => (s.Began - s.At, s.At)).Max();
 
+    /// <summary>
+    /// How late the run was by <paramref name="at"/> (ns since time 0): the latest lateness of a step (or reading) due by
+    /// then, 0 if none was late. What those steps did happened that much later on the machine than on the engine.
+    /// </summary>
+    public long LateBy(long at)
+    {
+        long late = 0;
+        foreach (var s in _steps)
+            if (s.At <= at) late = Math.Max(late, s.Began - s.At);
+        return late;
+    }
+
     /// <summary>The lines: each step, then a summary of the steps', the calls' and the links' lateness.</summary>
     public List<string> Lines(IEnumerable<(string Link, IReadOnlyList<long> Late)> links)
     {

@@ -72,21 +72,35 @@ public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null,
 {
     public bool IsOk => Error is null;
     public static readonly CommandOutcome Ok = new((DomainError?)null);
+
+    /// <summary>
+    /// The command's own instant (<see cref="EngineRules.SameInstant"/>) ran out of the smaller budget it was applied with
+    /// (<see cref="CommandApplier.Apply(Simulation, SimCommand, long)"/>: an API request's) with events still due at it:
+    /// the engine is part-way through, and the caller refuses the command whole and rebuilds the engine from its log.
+    /// </summary>
+    public bool InstantCut { get; init; }
 }
 
 /// <summary>The one place commands meet the engine (live use and replay alike).</summary>
 public static class CommandApplier
 {
-    public static CommandOutcome Apply(Simulation sim, SimCommand command) => command switch
+    public static CommandOutcome Apply(Simulation sim, SimCommand command) => Apply(sim, command, SameInstantBudget);
+
+    /// <summary>
+    /// Applies a command whose own instant may run at most <paramref name="instantBudget"/> events (at most
+    /// <see cref="SameInstantBudget"/>, the rule's): past a smaller one the outcome says <see cref="CommandOutcome.InstantCut"/>,
+    /// and the command must not be logged — its log entry would rebuild under the rule's budget and run on.
+    /// </summary>
+    public static CommandOutcome Apply(Simulation sim, SimCommand command, long instantBudget) => command switch
     {
         AddHostCommand c => AddHost(sim, c),
         AddNatCommand c => AddNat(sim, c),
         AddLinkCommand c => AddLink(sim, c),
         ChangeLinkCommand c => ChangeLink(sim, c),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
-        SocketCallCommand c => Call(sim, c),
-        KillCommand c => WithinTheInstant(sim, FromResult(sim.Kill(c.Host, c.Process, c.Signal))),
-        InjectCommand c => WithinTheInstant(sim, Inject(sim, c)),
+        SocketCallCommand c => Call(sim, c, instantBudget),
+        KillCommand c => WithinTheInstant(sim, FromResult(sim.Kill(c.Host, c.Process, c.Signal)), instantBudget),
+        InjectCommand c => WithinTheInstant(sim, Inject(sim, c), instantBudget),
         AdvanceCommand c => Advance(sim, c),
         OpenConnectionCommand c => OpenConnection(sim, c),
         WorkloadCommand c => StartWorkload(sim, c),
@@ -155,21 +169,18 @@ public static class CommandApplier
             ? new(DomainError.Invalid($"'{c.Address}' is not an IPv4 address", "address"))
             : FromResult(sim.AddNat(c.Name, address).Error);
 
-    static CommandOutcome Call(Simulation sim, SocketCallCommand c)
+    static CommandOutcome Call(Simulation sim, SocketCallCommand c, long instantBudget)
     {
         var r = sim.Call(c.Request);
         if (!r.IsOk) return new CommandOutcome(r.Error);
         if (sim.EngineRules < EngineRules.SameInstant) return new CommandOutcome(null, r.Value);
-        RunSameInstant(sim);
-        return new CommandOutcome(null, AfterTheInstant(sim, r.Value));
+        bool cut = RunSameInstant(sim, instantBudget);
+        return new CommandOutcome(null, AfterTheInstant(sim, r.Value)) { InstantCut = cut };
     }
 
     /// <summary>Under <see cref="EngineRules.SameInstant"/>, an accepted command's events due at its instant run before it returns.</summary>
-    static CommandOutcome WithinTheInstant(Simulation sim, CommandOutcome outcome)
-    {
-        if (outcome.IsOk && sim.EngineRules >= EngineRules.SameInstant) RunSameInstant(sim);
-        return outcome;
-    }
+    static CommandOutcome WithinTheInstant(Simulation sim, CommandOutcome outcome, long instantBudget) =>
+        outcome.IsOk && sim.EngineRules >= EngineRules.SameInstant && RunSameInstant(sim, instantBudget) ? outcome with { InstantCut = true } : outcome;
 
     /// <summary>
     /// Models the softirq a system call runs before it returns (<see cref="EngineRules.SameInstant"/>): a segment the call
@@ -181,9 +192,10 @@ public static class CommandApplier
     /// every event the command left due at the current instant (a loopback segment, one over a zero-delay link, and what
     /// they cause at that instant) happens before the next command — the rule scenarios and packetdrill scripts have by
     /// running the clock to each step's time first. Bounded by <see cref="SameInstantBudget"/> events; what is left waits
-    /// for the next advance.
+    /// for the next advance. True when a smaller <paramref name="budget"/> (a caller's) stopped it with events still due.
     /// </summary>
-    static void RunSameInstant(Simulation sim) => sim.RunUntil(sim.Now, SameInstantBudget);
+    static bool RunSameInstant(Simulation sim, long budget) =>
+        sim.RunUntil(sim.Now, Math.Min(budget, SameInstantBudget)).Truncated && budget < SameInstantBudget;
 
     /// <summary>The most events one command runs at its own instant (<see cref="RunSameInstant"/>).</summary>
     public const long SameInstantBudget = 10_000_000;
@@ -203,7 +215,7 @@ public static class CommandApplier
 
     static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
     {
-        var opened = ConnectionOpener.Open(sim, c, call => Call(sim, call));
+        var opened = ConnectionOpener.Open(sim, c, call => Call(sim, call, SameInstantBudget));
         return opened.IsOk ? new CommandOutcome(null, Connection: opened.Value) : new CommandOutcome(opened.Error);
     }
 

@@ -273,7 +273,8 @@ internal sealed partial class ScenarioReader
         return null;
     }
 
-    HostPort? HostPortValue(JsonMember member) => HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 1-65535)");
+    /// <summary>An inject step's end, "host:port" (port 0–65535: see <see cref="ScenarioSyntax.HostPort"/>).</summary>
+    HostPort? HostPortValue(JsonMember member) => HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" (port 0-65535)");
 
     HostPort? HostPortValue(JsonMember member, System.Text.RegularExpressions.Regex syntax, string expected)
     {
@@ -300,7 +301,7 @@ internal sealed partial class ScenarioReader
             Error(member.Path, "expected \"host:port\" or \"address:port\" (port 0-65535)");
             return null;
         }
-        return HostPortValue(member, ScenarioSyntax.ConnectHostPort(), "\"host:port\" or \"address:port\" (port 0-65535)");
+        return HostPortValue(member, ScenarioSyntax.HostPort(), "\"host:port\" or \"address:port\" (port 0-65535)");
     }
 
     BindOptions? BindValue(JsonMember member)
@@ -480,7 +481,7 @@ internal sealed partial class ScenarioReader
             Linger2 = f["linger2"] is { } l2 ? Int32(l2) : null,
             KeepAlive = f["keepalive"] is { } ka && (Bool(ka) ?? false),
             UserTimeoutMs = f["userTimeoutMs"] is { } ut ? Int32(ut, 0) ?? 0 : 0,
-            Backlog = f["backlog"] is { } bl ? Int32(bl, 1) ?? d.Backlog : d.Backlog,
+            Backlog = f["backlog"] is { } bl ? Int32(bl) ?? d.Backlog : d.Backlog,
             Resolution = f["resolution"] is { } re ? Duration(re) ?? d.Resolution : d.Resolution,
             DrainLimit = f["drainLimit"] is { } dl ? Duration(dl) ?? d.DrainLimit : d.DrainLimit,
             Level = f["level"] is { } lv ? Enum(lv, ScenarioWireNames.JournalLevels) ?? d.Level : d.Level,

@@ -37,6 +37,8 @@ public sealed partial class ScenarioRunner
             if (!Advance(step.At, step.Path)) return false;
             Execute(step);
             ObserveJournal();
+            // A step whose own instant took the count past the budget stops the run at it, as an advance that ran out does.
+            if (_eventsProcessed > _eventBudget) return BudgetSpent(step.Path, step.At);
         }
         return true;
     }

@@ -78,20 +78,31 @@ public sealed partial class ScenarioRunner
     bool Advance(SimTime until, string path) =>
         !RunClock(AdvanceMode.To, new SimDuration(until.Ns)).Truncated || BudgetSpent(path, until);
 
-    /// <summary>Moves the clock through a logged <see cref="AdvanceCommand"/> with what is left of the budget.</summary>
+    /// <summary>
+    /// Moves the clock through a logged <see cref="AdvanceCommand"/> with what is left of the budget. With none left it
+    /// processes nothing: an event due by the target truncates the run there; otherwise the clock moves (an advance's
+    /// budget is at least 1, and no event is due for it to spend). Until session 26 the advance was given
+    /// max(1, what is left), so a spent budget still ran one more event at each step.
+    /// </summary>
     AdvanceResult RunClock(AdvanceMode mode, SimDuration amount)
     {
-        var outcome = Apply(new AdvanceCommand(mode, amount, Math.Max(1, _eventBudget - _eventsProcessed)));
-        var result = outcome.Advance ?? new AdvanceResult(_sim.Now, 0, false, false);
-        _eventsProcessed += result.EventsProcessed;
+        long left = _eventBudget - _eventsProcessed;
+        var target = mode == AdvanceMode.To ? new SimTime(amount.Ns) : Later(_sim.Now, amount);
+        if (left <= 0 && _sim.NextEventTime is { } due && due <= target) return new AdvanceResult(_sim.Now, 0, Truncated: true, Idle: false);
+        var outcome = Apply(new AdvanceCommand(mode, amount, Math.Max(1, left)));
         ObserveJournal();
-        return result;
+        return outcome.Advance ?? new AdvanceResult(_sim.Now, 0, false, false);
     }
 
-    /// <summary>Applies one command to the engine through the one applier, and logs it.</summary>
+    /// <summary>
+    /// Applies one command to the engine through the one applier, and logs it; every event it ran counts against the
+    /// budget — an advance's, and those a call, kill or inject ran at its own instant (<see cref="EngineRules.SameInstant"/>).
+    /// </summary>
     CommandOutcome Apply(SimCommand command)
     {
+        long before = _sim.EventsProcessed;
         var outcome = CommandApplier.Apply(_sim, command);
+        _eventsProcessed += _sim.EventsProcessed - before;
         if (outcome.IsOk) _commands.Add(command);
         return outcome;
     }

@@ -60,13 +60,13 @@ internal static partial class ScenarioSyntax
     [GeneratedRegex(@"^\+?[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h)\z")]
     public static partial Regex StepTime();
 
-    /// <summary>"host:port", port 1–65535 without leading zeros.</summary>
-    [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*):(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})\z")]
-    public static partial Regex HostPort();
-
-    /// <summary>connect()'s "host:port": port 0–65535 without leading zeros (Linux sends a SYN to port 0).</summary>
+    /// <summary>
+    /// "host:port", port 0–65535 without leading zeros: connect()'s peer (Linux sends a SYN to port 0) and an inject
+    /// step's ends (a segment to or from port 0 is one like any other on Linux: no socket has port 0, so tcp_v4_rcv()
+    /// answers it with tcp_v4_send_reset(), and a listener answers a SYN from port 0 with a SYN-ACK to port 0).
+    /// </summary>
     [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*):(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)\z")]
-    public static partial Regex ConnectHostPort();
+    public static partial Regex HostPort();
 
     /// <summary>"host" or "host:port".</summary>
     [GeneratedRegex(@"^(?<host>[a-z][a-z0-9-]*)(:(?<port>6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?\z")]

@@ -63,6 +63,10 @@ public sealed record WorkloadSpec
     public bool KeepAlive { get; init; }
     /// <summary>TCP_USER_TIMEOUT in ms on every socket (0: not set).</summary>
     public int UserTimeoutMs { get; init; }
+    /// <summary>
+    /// listen()'s backlog for the workload's listener: any int, as __sys_listen_socket() takes it (one above
+    /// net.core.somaxconn, or a negative one, is somaxconn; 0 queues one child, sk_acceptq_is_full() being 1 &gt; 0).
+    /// </summary>
     public int Backlog { get; init; } = 4096;
     /// <summary>The time series' sampling interval.</summary>
     public SimDuration Resolution { get; init; } = SimDuration.FromSeconds(1);
@@ -138,7 +142,6 @@ public sealed record WorkloadSpec
         if (DrainLimit.Ns <= 0) return DomainError.Invalid("the drain limit must be positive", "drainLimit");
         if (LingerSeconds < 0) return DomainError.Invalid("linger seconds must not be negative", "lingerSeconds");
         if (UserTimeoutMs < 0) return DomainError.Invalid("TCP_USER_TIMEOUT must not be negative", "userTimeoutMs");
-        if (Backlog <= 0) return DomainError.Invalid("the backlog must be positive", "backlog");
         if (CloseStyle == CloseStyle.Kill && CloseFirst != CloseFirst.Client)
             return DomainError.Invalid("kill closes client processes: the server's one process holds every accepted connection", "closeStyle");
         return null;

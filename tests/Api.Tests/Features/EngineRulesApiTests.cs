@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Features.Simulations;
+using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Domain.Commands;
@@ -20,6 +21,42 @@ namespace SimService.Api.Tests.Features;
 [Collection(ApiCollection.Name)]
 public sealed class EngineRulesApiTests(ApiHosts hosts)
 {
+    /// <summary>
+    /// A call's own instant runs within the request's limit (<c>Limits:InstantEventsPerRequest</c>, by default an advance
+    /// request's most, 100,000; before session 26 only the rule's 10,000,000): past it the call is a 422 work-limit and
+    /// nothing of it is applied — no version, no journal event, the bytes never sent (the engine is rebuilt from the log,
+    /// not left part-way through the instant). Under a limit the instant fits, the same send is taken and read at once.
+    /// </summary>
+    [Fact]
+    public async Task CallWhoseInstantPassesTheRequestsLimit_422AndNothingApplied()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        foreach (var (limit, refused) in new[] { ("1", true), ("100", false) })
+        {
+            await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:InstantEventsPerRequest"] = limit });
+            var sim = await SimulationDriver.CreateAsync(factory.CreateClient());
+            await sim.PostOkAsync("hosts", new { name = "a", address = "10.0.0.1" }, HttpStatusCode.Created);
+            var opened = await sim.PostOkAsync("connections", new { client = "a", server = "a", port = 80 }, HttpStatusCode.Created);
+            int client = opened.GetProperty("clientSocketId").GetInt32(), server = opened.GetProperty("serverSocketId").GetInt32();
+            var (version, journal) = (await sim.VersionAsync(), await sim.JournalAsync());
+
+            var send = await sim.PostAsync($"sockets/{client}/send", new { bytes = 10 });
+
+            if (refused)
+            {
+                var problem = await send.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+                Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+                Assert.StartsWith("The command's own instant would process more than 1 events (the most one request may); nothing was applied.",
+                    problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Equal(version, await sim.VersionAsync());
+                Assert.Equal(journal, await sim.JournalAsync());
+            }
+            else Assert.Equal(HttpStatusCode.OK, send.StatusCode);
+            var recv = await sim.CallAsync(server, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
+            Assert.Equal(refused ? ((long?)null, "EAGAIN") : (10L, (string?)null), (recv.Result, recv.Errno));
+        }
+    }
+
     /// <summary>
     /// The tester's story on one host `a`: a connection to itself, send 10, recv MSG_DONTWAIT on the accepted socket. Linux
     /// 6.18.44 returns the 10 bytes (the API answered EAGAIN before); a blocking connect to the lo listener returns 0 within

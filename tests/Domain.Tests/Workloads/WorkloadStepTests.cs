@@ -42,6 +42,20 @@ public class WorkloadStepTests
     public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path) =>
         Assert.Contains(ScenarioParser.Parse(WorkloadDocument(workload)).Errors, e => e.Path == path);
 
+    /// <summary>A workload's backlog is any int, as listen()'s (read and written back as given); it was "outside [1, …]" below 1.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public void WorkloadStep_BacklogZeroOrNegative_ReadAndWrittenBack(int backlog)
+    {
+        var parsed = ScenarioParser.Parse(WorkloadDocument($$"""{ "server": "server", "rate": 5, "count": 5, "clients": ["client"], "backlog": {{backlog}} }"""));
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(backlog, Assert.IsType<WorkloadStep>(parsed.Document!.Steps[0]).Spec.Backlog);
+        var again = ScenarioParser.Parse(ScenarioWriter.ToJson(parsed.Document));
+        Assert.Equal(backlog, Assert.IsType<WorkloadStep>(again.Document!.Steps[0]).Spec.Backlog);
+    }
+
     /// <summary>
     /// A stored scenario is rebuilt with the bounds it was accepted under: a workload step whose series the bound added later
     /// refuses (two connections 5,000 s apart at 1 ms), a negative seed, a run's end past the clock's maximum — each refused

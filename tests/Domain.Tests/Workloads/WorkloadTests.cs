@@ -189,6 +189,30 @@ public class WorkloadTests
         Assert.Contains(w.Result().Series[0].Samples, s => s.Established > 0 && s.TimeWait > 0);
     }
 
+    /// <summary>
+    /// The listener's backlog is any int, as listen() takes it (__sys_listen_socket(): a negative one, compared unsigned,
+    /// is somaxconn): ten connects 1 µs apart with backlog -1 run as with 4096, and with 0 the SYN queue is full once one
+    /// request is in it (inet_csk_reqsk_queue_is_full(): qlen &gt; 0; tcp_syncookies 1 sends cookies).
+    /// </summary>
+    [Fact]
+    public void Workload_BacklogAnyInt_NegativeIsSomaxconnAndZeroIsAQueueOfOne()
+    {
+        var burst = Spec(10, 1e6);
+        var negative = Run(World(), burst with { Backlog = -1 });
+        var somaxconn = Run(World(), burst with { Backlog = 4096 });
+        var zero = Run(World(), burst with { Backlog = 0 });
+
+        Assert.Equal(JsonSerializer.Serialize(somaxconn), JsonSerializer.Serialize(negative));
+        Assert.Equal(0, Counter(somaxconn, "server", "TcpExt.SyncookiesSent"));
+        Assert.True(zero.Completed);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 10 }, zero.ConnectResults);
+        // The first SYN's request fills the SYN queue of one: the nine others get cookies, whose ACKs make the children;
+        // the server accepts each at once, so the accept queue of one never overflows, and the run ends as with 4096.
+        Assert.Equal((9L, 9L, 9L, 0L), (Counter(zero, "server", "TcpExt.TCPReqQFullDoCookies"), Counter(zero, "server", "TcpExt.SyncookiesSent"),
+            Counter(zero, "server", "TcpExt.SyncookiesRecv"), Counter(zero, "server", "TcpExt.ListenOverflows")));
+        Assert.Equal(somaxconn.EndedAtNs, zero.EndedAtNs);
+    }
+
     [Fact]
     public void Workload_SameWorkloadTwice_IdenticalResultsAndJournals()
     {

@@ -73,7 +73,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                 // The run is an ordinary command log: replayed on a fresh engine it makes the same journal, and that
                 // engine is the one kept, so a rebuild after a restart lands on the same state.
                 batch = new CommandBatch(run.Id, new Simulation(command.Profile, command.Seed) { Interruption = stop.Token, EngineRules = run.EngineRules }, 0,
-                    engines.JournalEventsPerRequest, engines.JournalPageEvents);
+                    engines.JournalEventsPerRequest, engines.JournalPageEvents, CommandApplier.SameInstantBudget);
                 await threads.RunAsync(RequestWork.Tracked(true, turn =>
                 {
                     batch.Engine.Turn = turn;

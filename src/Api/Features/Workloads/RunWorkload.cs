@@ -45,7 +45,8 @@ public sealed record WorkloadRequest
     public int? Linger2 { get; init; }
     public bool? KeepAlive { get; init; }
     [Range(0, int.MaxValue)] public int? UserTimeoutMs { get; init; }
-    [Range(1, int.MaxValue)] public int? Backlog { get; init; }
+    /// <summary>listen()'s backlog: any int, as __sys_listen_socket() takes it (one above net.core.somaxconn, or a negative one, is somaxconn).</summary>
+    public int? Backlog { get; init; }
     /// <summary>The time series' sampling interval (default 1 s).</summary>
     [Int64Range(1_000_000, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ResolutionNs { get; init; }
     [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DrainLimitNs { get; init; }

@@ -23,8 +23,9 @@ public sealed class CommandBatch
     /// <summary>The most journal events this request may add (<see cref="SimulationEngines.JournalEventsPerRequest"/>); a request that needs more is refused whole.</summary>
     public int MaxJournalEvents { get; }
 
-    internal CommandBatch(Guid simulationId, Simulation engine, long version, int maxJournalEvents, int pageEvents)
+    internal CommandBatch(Guid simulationId, Simulation engine, long version, int maxJournalEvents, int pageEvents, long maxInstantEvents)
     {
+        MaxInstantEvents = maxInstantEvents;
         _pages = new JournalPageBuilder(simulationId, pageEvents);
         MaxJournalEvents = maxJournalEvents;
         _simulationId = simulationId;
@@ -35,10 +36,20 @@ public sealed class CommandBatch
     }
 
     /// <summary>
-    /// A command of this batch filled the journal up to <see cref="MaxJournalEvents"/> and stopped part-way:
-    /// the whole request is refused and the engine rebuilt (<see cref="LiveSimulations"/>).
+    /// The most events a command's own instant may run in this request (<see cref="EngineRules.SameInstant"/>,
+    /// <see cref="SimulationEngines.InstantEventsPerRequest"/>); a command whose instant needs more is refused whole.
     /// </summary>
-    public bool JournalLimitReached { get; private set; }
+    public long MaxInstantEvents { get; }
+
+    /// <summary>
+    /// A command of this batch stopped part-way on a work limit: it filled the journal up to <see cref="MaxJournalEvents"/>,
+    /// or its own instant ran <see cref="MaxInstantEvents"/> with events still due. The whole request is refused and
+    /// the engine rebuilt (<see cref="LiveSimulations"/>): nothing of it is applied.
+    /// </summary>
+    public bool WorkLimitReached { get; private set; }
+
+    /// <summary>What the refused request would have gone past, and what would make it fit (set with <see cref="WorkLimitReached"/>).</summary>
+    public string LimitMessage { get; private set; } = "";
 
     /// <summary>Queue items the commands of this batch processed (for the service's metrics).</summary>
     public long EventsProcessed { get; private set; }
@@ -50,7 +61,7 @@ public sealed class CommandBatch
     public long Version { get; private set; }
 
     /// <summary>Whether any command changed the engine (then a failure must drop it).</summary>
-    public bool Changed => Commands.Count > 0 || JournalLimitReached;
+    public bool Changed => Commands.Count > 0 || WorkLimitReached;
 
     internal List<CommandRecord> Commands { get; } = [];
     /// <summary>The journal rows (pages) of the events the commands of this batch produced; read once they are all applied.</summary>
@@ -67,18 +78,14 @@ public sealed class CommandBatch
         var at = Engine.Now;
         Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
         if (CommandApplier.ArrivalProblem(command) is { } problem) return new CommandOutcome(problem);
-        var outcome = CommandApplier.Apply(Engine, command);
-        EventsProcessed += outcome.Advance?.EventsProcessed ?? 0;
+        long before = Engine.EventsProcessed;
+        var outcome = CommandApplier.Apply(Engine, command, MaxInstantEvents);
+        EventsProcessed += Engine.EventsProcessed - before;
         if (Engine.JournalFull) return LimitReached(command);
+        if (outcome.InstantCut) return InstantLimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;
     }
-
-    /// <summary>
-    /// What would make the request that filled the journal fit, said for the command that filled it (set with
-    /// <see cref="JournalLimitReached"/>): an advance's budget or steps, a workload's count or journal level, else fewer commands.
-    /// </summary>
-    public string LimitAdvice { get; private set; } = "";
 
     /// <summary>
     /// The refusal of a command that filled the journal: an advance's event budget is at fault, a workload's count (its
@@ -86,15 +93,28 @@ public sealed class CommandBatch
     /// </summary>
     private CommandOutcome LimitReached(SimCommand command)
     {
-        JournalLimitReached = true;
-        (string? field, LimitAdvice) = command switch
+        var (field, advice) = command switch
         {
             AdvanceCommand => ("eventBudget", "Use a smaller event budget (eventBudget), or advance in smaller steps."),
             WorkloadCommand workload => ("count", WorkloadAdvice(workload.Spec)),
             _ => ((string?)null, "Send fewer commands per request, or advance in smaller steps."),
         };
-        return new CommandOutcome(new DomainError("limit",
-            $"the request would add more than {MaxJournalEvents} journal events; nothing was applied. {LimitAdvice}", field));
+        return Refuse(field, $"The request would add more than {MaxJournalEvents} journal events; nothing was applied. {advice}");
+    }
+
+    /// <summary>
+    /// The refusal of a call, kill or inject whose own instant ran <see cref="MaxInstantEvents"/> events with more due: a
+    /// truncated instant logged would rebuild under the rule's bound and run on, so it is not applied at all.
+    /// </summary>
+    private CommandOutcome InstantLimitReached() => Refuse(null,
+        $"The command's own instant would process more than {MaxInstantEvents} events (the most one request may); nothing was applied. "
+        + "Send less per call (bytes), or split the work over calls with advances between them.");
+
+    private CommandOutcome Refuse(string? field, string message)
+    {
+        WorkLimitReached = true;
+        LimitMessage = message;
+        return new CommandOutcome(new DomainError("limit", message, field));
     }
 
     /// <summary>A workload journals per connection at its level: fewer connections, or a coarser level, make it fit.</summary>

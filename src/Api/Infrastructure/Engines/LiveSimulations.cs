@@ -69,7 +69,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 if (expectedVersion is { } expected && !expected.Allows(stored.Version)) return new VersionMismatch(simulationId, stored.Version, expected.Versions);
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
-            var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents);
+            var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents, engines.InstantEventsPerRequest);
             // The engine work also stops when the simulation is deleted meanwhile, and heavy work when the process is
             // stopping (light commands finish within the shutdown timeout).
             using var stop = heavy
@@ -84,7 +84,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                     return write(batch);
                 }), heavy, stop.Token, run.TenantId);
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
-                if (batch.JournalLimitReached || outcome.IsFailure || !batch.Changed)
+                if (batch.WorkLimitReached || outcome.IsFailure || !batch.Changed)
                 {
                     if (batch.Changed) lease.Drop();
                     else lease.Keep(engine, version, run);
@@ -94,12 +94,11 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                         lease.Drop();
                         continue;
                     }
-                    if (!batch.JournalLimitReached) return outcome;
+                    if (!batch.WorkLimitReached) return outcome;
                     ServiceMetrics.WorkLimitHits.Add(1);
                     // The handler's refusal names the field as the request spells it (an advance's eventBudget, commands[3]).
                     outcome.TryGet(out _, out var refusal);
-                    return new WorkLimitExceeded(simulationId, (refusal as CommandRefused)?.Field,
-                        $"The request would add more than {batch.MaxJournalEvents} journal events; nothing was applied. {batch.LimitAdvice}");
+                    return new WorkLimitExceeded(simulationId, (refusal as CommandRefused)?.Field, batch.LimitMessage);
                 }
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Infrastructure.Observability;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Persistence.Entities;
 using SimService.Persistence.Serialization;
@@ -39,6 +40,17 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     public int JournalEventsPerRequest { get; } = Math.Max(1, configuration.GetValue("Limits:JournalEventsPerRequest", DefaultJournalEventsPerRequest));
 
     public const int DefaultJournalEventsPerRequest = 20_000;
+
+    /// <summary>
+    /// The most events a call's, kill's or injected segment's own instant may run in one request (configuration
+    /// <c>Limits:InstantEventsPerRequest</c>, default as many as one advance request may process,
+    /// <see cref="Features.Clock.AdvanceRequest.MaxEventBudget"/>; at most the rule's own bound,
+    /// <see cref="CommandApplier.SameInstantBudget"/>). A command whose instant needs more is refused whole, a 422
+    /// <c>work-limit</c>, and nothing of it applied: before session 26 only the rule's 10,000,000 bounded it, a hundred
+    /// times what an advance may process, under no request's limit.
+    /// </summary>
+    public long InstantEventsPerRequest { get; } =
+        Math.Clamp(configuration.GetValue("Limits:InstantEventsPerRequest", Features.Clock.AdvanceRequest.MaxEventBudget), 1, CommandApplier.SameInstantBudget);
 
     /// <summary>
     /// Events per stored journal page (configuration <c>Persistence:JournalPageEvents</c>, default

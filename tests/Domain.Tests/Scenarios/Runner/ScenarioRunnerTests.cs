@@ -307,6 +307,38 @@ public class ScenarioRunnerTests
         Assert.DoesNotContain(result.Checks, c => c.Path.StartsWith("$.steps[3]", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The budget is exact: a budget of N stops the run at N events, whatever the steps after it; a budget of the run's own
+    /// count runs it whole. A spent budget gave each later step's advance a budget of 1 (max(1, what was left)), and the
+    /// events a call ran at its own instant were not counted: budget 3 ran 4 events here.
+    /// </summary>
+    [Fact]
+    public void EventBudget_ExactlyN_StopsAtNEvents()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "100ms", "host": "client", "call": "send", "socket": "c", "bytes": 3000 },
+            { "at": "100ms", "host": "server", "call": "recv", "socket": "s" },
+            { "at": "200ms", "host": "client", "call": "close", "socket": "c" },
+            { "at": "300ms", "host": "server", "call": "close", "socket": "s" },
+            { "at": "1s", "expect": { "sockets": [ { "socket": "c", "state": "TIME-WAIT" } ] } }
+            """);
+        var whole = RunnerAssert.Run(json);
+        RunnerAssert.Passed(whole);
+        long total = whole.Simulation.EventsProcessed;
+
+        foreach (var budget in new[] { 1L, 2, 3, total / 2, total - 1 })
+        {
+            var cut = RunnerAssert.Run(json, new ScenarioRunOptions { EventBudget = budget });
+            Assert.True(cut.EventBudgetSpent, $"budget {budget}");
+            Assert.Equal(budget, cut.Simulation.EventsProcessed);
+        }
+        var exact = RunnerAssert.Run(json, new ScenarioRunOptions { EventBudget = total });
+        Assert.False(exact.EventBudgetSpent);
+        RunnerAssert.Passed(exact);
+        Assert.Equal(total, exact.Simulation.EventsProcessed);
+    }
+
     [Fact]
     public void ManySeeds_RunTwice_SameJournalAndChecks()
     {
