@@ -146,6 +146,31 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
+    /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
+    /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
+    /// usecs_to_jiffies(1 + 200000) = 51 jiffies (204 ms), as the kernel's. On the client after the handshake (the
+    /// SYN-ACK's sample), on the server after it (tcp_synack_rtt_meas()) and on both after data and its ACK.
+    /// </summary>
+    [Fact]
+    public void Established_OverLoopback_RttSamplesAreOneMicrosecondForSrttAndMinRttAlike()
+    {
+        var (h, c, client, server) = LocalHandshake(atMs: 10);
+        static (long, long, long, long) Rtt(TcpSocket sk) => (sk.Info.RttUs, sk.Info.RttVarUs, sk.Info.MinRttUs, sk.Info.RtoUs);
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+
+        // 100 bytes each way, each ACKed at once (the quick-ACK credit): samples of 1 µs again.
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 100 });
+        h.At(Ms(20));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 100 });
+        h.At(Ms(30));
+        Assert.Equal((101L, 100L), (client.Info.BytesAcked, server.Info.BytesAcked)); // the client's bytes_acked counts its SYN
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (a veth address of the namespace's own): a connection to the host's own non-loopback
     /// address takes the local route through lo too — pmtu 65535, advmss 65483, mss 32741 / 32768.
     /// </summary>
