@@ -43,10 +43,15 @@ public sealed partial class Simulation
         Schedule(Now, device, seg);
     }
 
-    /// <summary>After a call on <paramref name="sk"/>: the socket owns the lo segments it sent (release_sock() handles what comes back).</summary>
+    /// <summary>
+    /// After a call on <paramref name="sk"/>: the socket owns the lo segments it sent (release_sock() handles what comes
+    /// back). Under <see cref="Commands.EngineRules.Original"/> (simulations stored before session 25) a call leaves the
+    /// events of its instant to the next advance, long after it released its socket: nothing waits in a backlog, and
+    /// their rebuilds keep the order they were recorded in.
+    /// </summary>
     void OwnLo(TcpSocket? sk)
     {
-        if (_loDue > 0 && _loOwner is null) _loOwner = sk;
+        if (_loDue > 0 && _loOwner is null && EngineRules != Commands.EngineRules.Original) _loOwner = sk;
     }
 
     /// <summary>
