@@ -201,6 +201,7 @@ public sealed partial class Simulation
         if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || target.FileRefs == 0 || r.Fd != 0 && process.At(r.Fd) != target))
             return Finish(call, target, NoFile(r.Call)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
+        OwnLo(target ?? sk);
         var handle = Finish(call, sk, outcome);
         if (!outcome.Blocked && waiter is not null) RecycleCall(call); // returned at once: its handle says it all
         if (_polls.Count > 0) WakePolls(); // the call itself may have made a socket readable, writable or hung up

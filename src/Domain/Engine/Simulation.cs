@@ -556,7 +556,7 @@ public sealed partial class Simulation
         if (ReferenceEquals(to, from))
         {
             // A segment to one of the host's own addresses goes through the loopback device: no link, no delay, no loss.
-            Schedule(Now, to, seg);
+            ScheduleLo(from, seg);
             return;
         }
         var direction = to is null ? null : DirectionBetween(from, to);

@@ -940,8 +940,8 @@ public sealed partial class TcpSocket
         bool maybeDelayed = false;
         if (firstAckt is { } first && (flag & AckFlags.RetransDataAcked) == 0)
         {
-            seqRttUs = UsSince(first);
-            caRttUs = UsSince(lastAckt!.Value);
+            seqRttUs = RttSampleUs(first);
+            caRttUs = RttSampleUs(lastAckt!.Value);
             // "Conservatively mark a delayed ACK. It's typically from a lone runt packet over the round trip to a receiver
             // w/o out-of-order or CE events." (The function's own flags: FLAG_CA_ALERT is never among them.)
             maybeDelayed = pktsAcked == 1 && fullyAcked && priorSacked == 0 && ack - priorSndUna < PayloadMss
@@ -949,8 +949,8 @@ public sealed partial class TcpSocket
         }
         if (sack.FirstSackt is { } firstSackt)
         {
-            sackRttUs = UsSince(firstSackt);
-            caRttUs = UsSince(sack.LastSackt);
+            sackRttUs = RttSampleUs(firstSackt);
+            caRttUs = RttSampleUs(sack.LastSackt);
         }
         bool rttUpdate = AckUpdateRtt(seg, flag, seqRttUs, sackRttUs, ref caRttUs, maybeDelayed);
         // tcp_ack_update_rtt(): "RFC6298: only reset backoff on valid RTT measurement" — RttEstimator() clears
@@ -983,6 +983,18 @@ public sealed partial class TcpSocket
 
     /// <summary>tcp_stamp_us_delta(tp->tcp_mstamp, t): microseconds from <paramref name="t"/> to now.</summary>
     long UsSince(SimTime t) => (_sim.Now - t).Ns / 1000;
+
+    /// <summary>
+    /// An RTT sample of tcp_clean_rtx_queue() or tcp_synack_rtt_meas(): tcp_stamp_us_delta() from the send, at least 1 µs.
+    /// The engine's lo (and a zero-delay link) hands a segment over in the instant it is sent, so its samples would be
+    /// 0 µs; no real transit is: over lo 6.18.44 measures the CPU's 7–230 µs (docs/kernel-behaviour.md, "Loopback and
+    /// several addresses per host"). A 0 µs sample would take the kernel's paths no real connection takes —
+    /// tcp_update_rtt_min()'s one jiffy (min_rtt 4000) and srtt_us = max(1U, 0), so tcp_set_rto()'s 200 ms where lo's
+    /// RTO is 204 ms (51 jiffies) — so the engine takes the smallest sample the microsecond clock gives for a transit.
+    /// </summary>
+    internal static long AtLeastOneUs(long us) => Math.Max(1, us);
+
+    long RttSampleUs(SimTime sent) => AtLeastOneUs(UsSince(sent));
 
     /// <summary>
     /// Models tcp_ack_update_rtt() — net/ipv4/tcp_input.c: "Prefer RTT measured from ACK's timing to TS-ECR": seq_rtt_us,

@@ -501,7 +501,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>Models tcp_rtt_estimator() — net/ipv4/tcp_input.c (Jacobson/Karels with Linux's mdev_max).</summary>
     void RttEstimator(long mrttUs)
     {
-        long m = Math.Max(1, mrttUs);
+        long m = mrttUs;
         long srtt = _rtt.SrttUs;
         long rtoMinUs = RtoMinUs; // tcp_rto_min_us(sk)
         if (srtt != 0)

@@ -146,6 +146,64 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
+    /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
+    /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
+    /// usecs_to_jiffies(1 + 200000) = 51 jiffies (204 ms), as the kernel's. On the client after the handshake (the
+    /// SYN-ACK's sample), on the server after it (tcp_synack_rtt_meas()) and on both after data and its ACK.
+    /// </summary>
+    [Fact]
+    public void Established_OverLoopback_RttSamplesAreOneMicrosecondForSrttAndMinRttAlike()
+    {
+        var (h, c, client, server) = LocalHandshake(atMs: 10);
+        static (long, long, long, long) Rtt(TcpSocket sk) => (sk.Info.RttUs, sk.Info.RttVarUs, sk.Info.MinRttUs, sk.Info.RtoUs);
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+
+        // 100 bytes each way, each ACKed at once (the quick-ACK credit): samples of 1 µs again.
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 100 });
+        h.At(Ms(20));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 100 });
+        h.At(Ms(30));
+        Assert.Equal((101L, 100L), (client.Info.BytesAcked, server.Info.BytesAcked)); // the client's bytes_acked counts its SYN
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
+        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+    }
+
+    /// <summary>
+    /// A burst over lo to a receiver that does not read, as 6.18.44 sends it (scenarios/loopback-burst-acks-wait-in-the-
+    /// senders-backlog.json, the kernel's packets the engine's): send() of 8908 bytes at MSS 524 (TCP_MAXSEG 536 on the
+    /// listener) puts 5 + 5 segments on lo, each handled by the receiver before the next leaves, its ACKs waiting in the
+    /// sender's backlog; release_sock() handles ACK 2621 (cwnd 15: the last 7 segments go and are received at once), then
+    /// ACK 5241. So the 7-segment packet reaches the receiver while the sender still holds the clone of the one before it,
+    /// and skb_try_coalesce() refuses it (cloned): three skbs of payload + 832, TCPRcvCoalesce 0, as the kernel counts. The
+    /// engine handled ACK 5241 first before (the segments of an instant in the order sent): the sender had freed the
+    /// clone, the packet coalesced (TCPRcvCoalesce 1, sk_rmem_alloc 10572).
+    /// </summary>
+    [Fact]
+    public void Established_LoBurstToAnIdleReader_AcksWaitInTheSendersBacklogSoNothingCoalesces()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 8908 });
+        h.At(Ms(60));
+
+        var burst = h.Segments().Where(s => s.At == Ms(50)).ToList();
+        Assert.Equal(["80:2620", "80:2620", "~:0/63", "~:0/61", "80:3668", "~:0/59"],
+            burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~:{s.Len}/{s.Win}"));
+        var client = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal((0L, 8908L + 3 * 832), (h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce], client.RmemAlloc));
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (a veth address of the namespace's own): a connection to the host's own non-loopback
     /// address takes the local route through lo too — pmtu 65535, advmss 65483, mss 32741 / 32768.
     /// </summary>
