@@ -13,7 +13,8 @@ public sealed partial class Simulation
     /// POLLERR/POLLHUP) is set, or the timeout is 0, the call returns at once. Otherwise the process sleeps
     /// in poll_schedule_timeout() until a wakeup of the socket's wait queue (sk_state_change, sk_data_ready,
     /// sk_write_space, sk_error_report) makes the next pass find an event — <see cref="WakePolls"/> runs
-    /// that pass after every event — or the hrtimer ends the wait and poll() returns 0.
+    /// that pass after every event (after the whole softirq when one woke it) — or the hrtimer ends the wait and
+    /// poll() returns 0.
     /// </summary>
     CallOutcome Poll(TcpSocket sk, int events, int timeoutMs, PendingCall call)
     {
@@ -50,15 +51,18 @@ public sealed partial class Simulation
     /// Re-runs tcp_poll() for each sleeping poll(): whatever the event just handled did to a socket
     /// (state change, data, freed send space, an error) is what the kernel's wakeup would have signalled,
     /// and the woken poll() returns at the same virtual time with the events it found (pollwake() filters
-    /// on the requested events plus POLLERR|POLLHUP, as the mask check here does).
+    /// on the requested events plus POLLERR|POLLHUP, as the mask check here does). pollwake() only makes the task
+    /// runnable: woken from a softirq, do_poll()'s next pass runs after it (<see cref="WakeTask"/>), so it reports
+    /// what the whole burst did (data and the FIN behind it: EPOLLIN with EPOLLRDHUP; data and a RST: EPOLLERR too).
     /// </summary>
     void WakePolls()
     {
         for (int i = 0; i < _polls.Count; i++)
         {
             var wait = _polls[i];
+            if (wait.Woken != WokenTasks.None) continue; // its pass is queued
             var outcome = wait.Socket.PollNow(wait.Events);
-            if (outcome.Value == 0) continue;
+            if (outcome.Value == 0 || WakeTask(wait, ref wait.Woken, WokenTasks.Poll)) continue;
             _polls.RemoveAt(i--);
             wait.Cancel();
             CompleteCall(wait.Call, 1, null, detail: outcome.Detail);
@@ -100,10 +104,17 @@ internal sealed class PollWait : IEventTarget
     public PendingCall Call { get; }
     public TcpSocket Socket { get; }
     public int Events { get; }
+    /// <summary>Its next do_poll() pass is queued at this instant (<see cref="Simulation.WakeTask"/>).</summary>
+    public WokenTasks Woken;
 
     public void Arm(SimTime expires) => _sim.ScheduleTimer(_timer, expires);
 
     public void Cancel() => _timer.Cancel();
 
-    void IEventTarget.OnDue(Simulation s, object? payload) => s.PollTimedOut(this);
+    /// <summary>The hrtimer ran, or the woken task does: the pass after this item (Simulation.WakePolls) finds its events.</summary>
+    void IEventTarget.OnDue(Simulation s, object? payload)
+    {
+        if (payload is TaskWake) Woken = WokenTasks.None;
+        else s.PollTimedOut(this);
+    }
 }

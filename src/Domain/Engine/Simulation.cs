@@ -362,13 +362,6 @@ public sealed partial class Simulation
     /// <summary>Items popped from the queue so far (stale timers included).</summary>
     public long EventsProcessed { get; private set; }
 
-    /// <summary>
-    /// Whether the item being handled is a softirq's: a segment's receive (net_rx_action()) or a socket timer
-    /// (run_timer_softirq()). A task it wakes runs only after it (<see cref="TcpSocket"/>'s woken reader), where a
-    /// wakeup made by a call runs the woken call as the waker releases the socket lock.
-    /// </summary>
-    internal bool InSoftirq { get; set; }
-
     /// <summary>Processes items while <paramref name="keepGoing"/> holds, something is pending and the budget lasts.</summary>
     internal AdvanceResult RunWhile(Func<bool> keepGoing, long eventBudget)
     {

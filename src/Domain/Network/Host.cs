@@ -499,16 +499,7 @@ public sealed partial class Host : IEventTarget
             return;
         }
         // net_rx_action(): the segment is received in the softirq; a task it wakes runs after it.
-        bool outer = sim.InSoftirq; // restored, not cleared: a handler nested in another stays inside its softirq
-        sim.InSoftirq = true;
-        try
-        {
-            Receive(seg);
-        }
-        finally
-        {
-            sim.InSoftirq = outer;
-        }
+        using (sim.EnterSoftirq()) Receive(seg);
         sim.RecycleSegment(seg); // handled: nothing keeps a received segment (kfree_skb after tcp_v4_rcv())
     }
 

@@ -16,8 +16,6 @@ internal sealed class LingerSettings
     public long Jiffies;
     /// <summary>tp->linger2 in seconds: 0 = use tcp_fin_timeout, -1 = RST instead of FIN_WAIT2.</summary>
     public int Linger2;
-    /// <summary>A lingering close() has been woken and runs at this instant (never copied to a child).</summary>
-    public bool Woken;
 
     /// <summary>sk_clone_lock() copies them into an accepted child.</summary>
     public LingerSettings Clone() => new() { On = On, Jiffies = Jiffies, Linger2 = Linger2 };

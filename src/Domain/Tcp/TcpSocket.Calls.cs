@@ -223,9 +223,19 @@ public sealed partial class TcpSocket
     /// woken_wake_function() takes any wakeup). Its sk_wait_event() condition is sk_err, SEND_SHUTDOWN or
     /// sk_stream_memory_free(): with room it copies again (tcp_sendmsg_locked()'s loop), and sleeps again for the
     /// rest of its timeo if the buffer fills once more; without room it sleeps again at once for the rest of its
-    /// timeo — a new timer for the same expiry, placed on the wheel from the clock of the new sleep.
+    /// timeo — a new timer for the same expiry, placed on the wheel from the clock of the new sleep. From a softirq the
+    /// writer runs after it (<see cref="Simulation.WakeTask"/>): an ACK's sk_stream_write_space() wakes it, and it
+    /// copies and pushes once net_rx_action() has processed every ACK of the burst — the space they all freed, the
+    /// cwnd they grew, SOCK_NOSPACE cleared by the first (tcp_check_space() does not run again for the others).
     /// </summary>
     void WakeWriter()
+    {
+        if (PendingSend is null || WakeLater(WokenTasks.Writer)) return;
+        RunWokenWriter();
+    }
+
+    /// <summary>sk_stream_wait_memory() (or sk_stream_wait_connect()) returns to tcp_sendmsg_locked()'s loop.</summary>
+    void RunWokenWriter()
     {
         if (PendingSend is not { } call) return;
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && SoftError is null)
@@ -387,40 +397,57 @@ public sealed partial class TcpSocket
     /// <summary>
     /// A wakeup of the socket's wait queue reaches a recv() asleep in sk_wait_data() — net/core/sock.c: sk_data_ready()
     /// (sock_def_readable() → wake_up_interruptible_sync_poll()), sk_state_change(), sk_error_report(),
-    /// sk_stream_write_space(). woken_wake_function() only makes the task runnable (try_to_wake_up()); it runs once its
-    /// waker is done — after the softirq that received the segment, which has by then taken every segment of the
-    /// burst that arrived with it (net_rx_action() polls the device until its queue is empty or the budget is spent;
-    /// a softirq is not preempted by a task). A reader that does run at once on another CPU holds the socket lock, so
-    /// the rest of the burst goes to the backlog, and tcp_recvmsg_locked() goes on copying while sk->sk_backlog.tail
-    /// is set (__sk_flush_backlog()) — the same bytes. So a call woken from a softirq (<see cref="Simulation.InSoftirq"/>)
-    /// runs as an item of this instant queued after those already due (<see cref="ReaderWoken"/>), once however many
-    /// wakeups came. A wakeup made by a call (shutdown(), connect(AF_UNSPEC), setsockopt(SO_RCVLOWAT)) comes with the
-    /// socket lock held: the woken task takes it as the waker releases it, so the call returns with the waker's.
+    /// sk_stream_write_space(). From a softirq the reader runs after it (<see cref="Simulation.WakeTask"/>): by then
+    /// net_rx_action() has received every segment of the burst; a reader that does run at once on another CPU holds
+    /// the socket lock, so the rest of the burst goes to the backlog, and tcp_recvmsg_locked() goes on copying while
+    /// sk->sk_backlog.tail is set (__sk_flush_backlog()) — the same bytes. A wakeup made by a call (shutdown(),
+    /// connect(AF_UNSPEC), setsockopt(SO_RCVLOWAT)) completes the woken recv with the waker's call.
     /// </summary>
     void WakeReader()
     {
-        if (PendingRecv is null) return;
-        if (!_sim.InSoftirq)
-        {
-            RunWokenReader();
-            return;
-        }
-        if (_rare!.ReaderWoken) return;
-        _rare.ReaderWoken = true;
-        _sim.Schedule(_sim.Now, this, ReaderWake);
+        if (PendingRecv is null || WakeLater(WokenTasks.Reader)) return;
+        RunWokenReader();
     }
 
-    static readonly object ReaderWake = new();
+    /// <summary>Whether a task of this socket woken now runs later, after the softirq (<see cref="Simulation.WakeTask"/>).</summary>
+    bool WakeLater(WokenTasks task) => _sim.WakeTask(this, ref _woken, task);
+
+    /// <summary>A woken task of this socket runs: its sk_wait_event() (or wait loop) re-takes the socket lock and tests its condition.</summary>
+    void TaskWoken(WokenTasks task)
+    {
+        if ((_woken & task) == 0) return; // the socket was reused meanwhile
+        _woken &= ~task;
+        switch (task)
+        {
+            case WokenTasks.Reader: RunWokenReader(); break;
+            case WokenTasks.Writer: RunWokenWriter(); break;
+            case WokenTasks.Close: LingerWoken(); break;
+            case WokenTasks.Connect: RunWokenConnect(); break;
+            case WokenTasks.Accept: RunWokenAcceptor(); break;
+        }
+    }
 
     /// <summary>
-    /// The recv() woken by <see cref="WakeReader"/> runs: sk_wait_event() re-takes the socket lock and tests its
-    /// condition, and tcp_recvmsg_locked()'s loop copies what is queued now (or sleeps again).
+    /// The listener's sk_data_ready() (a child queued by inet_csk_reqsk_queue_add()) reaches an accept() asleep in
+    /// inet_csk_wait_for_connect() (prepare_to_wait_exclusive(): one sleeper per wakeup); from a softirq it runs after it
+    /// (<see cref="Simulation.WakeTask"/>), so until then the child counts in sk_ack_backlog — a SYN of the same burst
+    /// meets the queue as full as it is.
     /// </summary>
-    void ReaderWoken()
+    void WakeAcceptor()
     {
-        if (_rare is not { ReaderWoken: true } rare) return; // the socket was reused meanwhile
-        rare.ReaderWoken = false;
-        RunWokenReader();
+        if (_rare?.Listen is not { Waiters.Count: > 0 } || WakeLater(WokenTasks.Accept)) return;
+        RunWokenAcceptor();
+    }
+
+    /// <summary>Models inet_csk_accept() after the wait: each woken accept() takes the oldest child (reqsk_queue_remove()).</summary>
+    void RunWokenAcceptor()
+    {
+        if (_rare?.Listen is not { } listen) return;
+        while (listen.Accept.Count > 0 && listen.Waiters.TryDequeue(out var call))
+        {
+            var child = listen.Accept.Dequeue();
+            _sim.CompleteCall(call, call.Process.Install(child), null, child);
+        }
     }
 
     /// <summary>sk_wait_event() returns to tcp_recvmsg_locked(): -EPIPE after a disconnect, else the loop copies again.</summary>

@@ -129,7 +129,7 @@ public sealed partial class TcpSocket
             }
             else SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
-            if (_pendingConnect is { } call) ConnectSucceeded(call);
+            WakeConnector();
             StartDeferredSend();
             return;
         }
@@ -227,7 +227,7 @@ public sealed partial class TcpSocket
         // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
         // sends its FIN now (6.10+).
         if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
-        if (_pendingConnect is { } call) ConnectSucceeded(call);
+        WakeConnector();
         StartDeferredSend();
     }
 
@@ -1591,10 +1591,10 @@ public sealed partial class TcpSocket
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
         child._sockState = SocketState.Connected; // __inet_accept() when accept() takes it; no call reaches it before
-        if (listener.ListenState.Waiters.TryDequeue(out var call))
-            host.Sim.CompleteCall(call, call.Process.Install(child), null, child);
-        else
-            listener.AcceptQueue.Enqueue(child);
+        // inet_csk_complete_hashdance() → inet_csk_reqsk_queue_add(), then the listener's sk_data_ready() wakes an
+        // accept() (WakeAcceptor).
+        listener.AcceptQueue.Enqueue(child);
+        listener.WakeAcceptor();
         // The ACK that completed the handshake may carry data.
         if (ack.Length > 0 || ack.Has(TcpFlags.Fin)) child.RcvStateProcess(ack);
         return child;

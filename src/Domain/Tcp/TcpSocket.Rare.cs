@@ -125,8 +125,6 @@ public sealed partial class TcpSocket
         public SimTimer? KeepaliveTimer;
         /// <summary>Blocked send(), recv() and close() calls (a connect() is the socket's own: every client makes one).</summary>
         public PendingCall? PendingSend, PendingRecv, PendingClose;
-        /// <summary>A woken recv() is queued to run at this instant (<see cref="TcpSocket.WakeReader"/>).</summary>
-        public bool ReaderWoken;
         /// <summary>SO_SNDBUF / SO_RCVBUF as set (0: not set).</summary>
         public int SndBufSet, RcvBufSet;
         /// <summary>sk->sk_disconnects.</summary>
@@ -156,7 +154,6 @@ public sealed partial class TcpSocket
             SoftError = null;
             // KeepaliveTimer is kept: TcpSocket.Init() attaches it to the socket again as a new timer (SimTimer.Reuse()).
             PendingSend = PendingRecv = PendingClose = null;
-            ReaderWoken = false;
             SndBufSet = RcvBufSet = Disconnects = 0;
             OowAck = default;
             BindAddress = IPv4.Any;

@@ -70,6 +70,7 @@ public sealed partial class TcpSocket
         _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
         _pendingConnect = null;
+        _woken = WokenTasks.None;
         _xmitTimerListUntil = default;
 
         CaOps = Host.Sysctls.TcpCongestionControl; // tcp_assign_congestion_control()

@@ -6,8 +6,6 @@ namespace SimService.Domain.Tcp;
 
 public sealed partial class TcpSocket
 {
-    static readonly object LingerWake = new();
-
     /// <summary>
     /// Models tcp_close() / __tcp_close() — net/ipv4/tcp.c, steps 1–7: reached when the last
     /// descriptor goes (the caller has released it: <see cref="SimProcess.ReleaseFd"/>). Unread data → RST (TCPAbortOnClose); SO_LINGER {1,0} → tcp_disconnect
@@ -69,14 +67,12 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// A wakeup of the socket's wait queue (sk_state_change(), sk_data_ready(), sk_stream_write_space():
-    /// woken_wake_function() takes any) reaches a close() asleep in sk_stream_wait_close(); the task runs after
-    /// the softirq (<see cref="LingerWoken"/>), once however many wakeups came at this instant.
+    /// woken_wake_function() takes any) reaches a close() asleep in sk_stream_wait_close(); the task runs as an item
+    /// of this instant queued after those already due (<see cref="LingerWoken"/>), whoever woke it.
     /// </summary>
     void WakeLingeringClose()
     {
-        if (PendingClose is null || Linger.Woken) return;
-        Linger.Woken = true;
-        _sim.Schedule(_sim.Now, this, LingerWake);
+        if (PendingClose is not null) _sim.QueueTask(this, ref _woken, WokenTasks.Close);
     }
 
     /// <summary>
@@ -87,7 +83,6 @@ public sealed partial class TcpSocket
     /// </summary>
     void LingerWoken()
     {
-        Linger.Woken = false;
         if (PendingClose is not { } call) return;
         if (StreamClosing)
         {
@@ -424,39 +419,66 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// sk_state_change(): wakes every blocked call of this socket. A connect() that finds the handshake ended in CLOSE
-    /// takes the error and disconnects the socket (<see cref="ConnectFailed"/>) once the other sleepers have run.
+    /// takes the error and disconnects the socket (<see cref="ConnectFailed"/>) once the other sleepers have run: run
+    /// now it completes first and disconnects last; from a softirq it is queued after them.
     /// </summary>
     void WakeAll()
     {
-        bool connectFailed = false;
-        if (_pendingConnect is { } c)
-        {
-            _pendingConnect = null;
-            // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
-            if (c.DisconnectsAtSleep != Disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
-            else if (State is TcpState.Established or TcpState.CloseWait) ConnectSucceeded(c);
-            else
-            {
-                _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
-                connectFailed = true;
-            }
-        }
+        bool later = _sim.InSoftirq, connectFailed = !later && _pendingConnect is not null && ConnectWoken();
         WakeReader();
         WakeWriter();
         WakeLingeringClose();
-        if (connectFailed)
-        {
-            CountDisconnect();
-            Disconnect("__inet_stream_connect (sock_error)");
-        }
+        if (later) WakeConnector();
+        if (connectFailed) DisconnectFailedConnect();
     }
 
-    /// <summary>A sleeping connect() finds the handshake done: sock->state = SS_CONNECTED and 0 (__inet_stream_connect()).</summary>
-    void ConnectSucceeded(PendingCall call)
+    /// <summary>
+    /// A wakeup (sk_state_change(): tcp_finish_connect(), tcp_done(), tcp_set_state()) reaches a connect() asleep in
+    /// inet_wait_for_connect(); from a softirq it runs after it (<see cref="Simulation.WakeTask"/>) — so a segment of the
+    /// same burst that followed the SYN-ACK (a RST: TCP_CLOSE, sk_err) is what it finds.
+    /// </summary>
+    void WakeConnector()
     {
+        if (_pendingConnect is null || WakeLater(WokenTasks.Connect)) return;
+        RunWokenConnect();
+    }
+
+    /// <summary>The woken connect() runs (<see cref="WakeConnector"/>): a failed handshake disconnects the socket.</summary>
+    void RunWokenConnect()
+    {
+        if (ConnectWoken()) DisconnectFailedConnect();
+    }
+
+    /// <summary>
+    /// Models __inet_stream_connect() after inet_wait_for_connect() — net/ipv4/af_inet.c: still SYN_SENT or SYN_RECV,
+    /// it sleeps on (the loop's condition); -EPIPE when another call disconnected the socket meanwhile; TCP_CLOSE →
+    /// sock_error() (consumed), else -ECONNABORTED, and true (the caller disconnects); any other state: sock->state =
+    /// SS_CONNECTED and 0.
+    /// </summary>
+    bool ConnectWoken()
+    {
+        if (_pendingConnect is not { } c || State is TcpState.SynSent or TcpState.SynRecv) return false;
         _pendingConnect = null;
-        _sockState = SocketState.Connected;
-        _sim.CompleteCall(call, 0, null);
+        // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
+        if (c.DisconnectsAtSleep != Disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
+        else if (State != TcpState.Close)
+        {
+            _sockState = SocketState.Connected;
+            _sim.CompleteCall(c, 0, null);
+        }
+        else
+        {
+            _sim.CompleteCall(c, -1, TakeStreamErrorOr(Errno.ECONNABORTED));
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>__inet_stream_connect()'s sock_error path, after the call's error: sk_disconnects++ and tcp_disconnect().</summary>
+    void DisconnectFailedConnect()
+    {
+        CountDisconnect();
+        Disconnect("__inet_stream_connect (sock_error)");
     }
 
     /// <summary>
@@ -469,8 +491,7 @@ public sealed partial class TcpSocket
     string ConnectFailed()
     {
         var err = TakeStreamErrorOr(Errno.ECONNABORTED);
-        CountDisconnect();
-        Disconnect("__inet_stream_connect (sock_error)");
+        DisconnectFailedConnect();
         return err;
     }
 

@@ -215,6 +215,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     // ---- blocked calls (send, recv and close in TcpSocket.Rare.cs) --------------------------------
     /// <summary>A connect() asleep in inet_wait_for_connect(): every client's first call, so the socket's own.</summary>
     PendingCall? _pendingConnect;
+    /// <summary>This socket's woken tasks queued to run at this instant (<see cref="Simulation.WakeTask"/>).</summary>
+    WokenTasks _woken;
 
     /// <summary>
     /// One segment of the retransmission queue with its skb sacked bits: <see cref="Retransmitted"/> is
@@ -454,27 +456,13 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     void IEventTarget.OnDue(Simulation sim, object? payload)
     {
-        if (ReferenceEquals(payload, LingerWake))
+        if (payload is TaskWake woken)
         {
-            LingerWoken();
-            return;
-        }
-        if (ReferenceEquals(payload, ReaderWake))
-        {
-            ReaderWoken();
+            TaskWoken(woken.Task);
             return;
         }
         // run_timer_softirq() / the hrtimer softirq: a task the timer wakes runs after it.
-        bool outer = sim.InSoftirq; // restored, not cleared: a handler nested in another stays inside its softirq
-        sim.InSoftirq = true;
-        try
-        {
-            OnTimerDue(payload);
-        }
-        finally
-        {
-            sim.InSoftirq = outer;
-        }
+        using (sim.EnterSoftirq()) OnTimerDue(payload);
     }
 
     void OnTimerDue(object? payload)

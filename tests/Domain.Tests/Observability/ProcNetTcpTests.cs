@@ -225,7 +225,7 @@ public class ProcNetTcpTests
         // icsk_probes_out (1); inet_diag reports probes_out as the ss count.
         Assert.Equal(Lines(
             Header,
-            $"   0: 0100000A:{c.Local.Port:X4} 0200000A:0050 01 00040170:00000000 04:000002E6 00000000     0        1 {c.Id} 2 {NoPointer} 23 0 0 60 -1"),
+            $"   0: 0100000A:{c.Local.Port:X4} 0200000A:0050 01 000450A0:00000000 04:000002E6 00000000     0        1 {c.Id} 2 {NoPointer} 23 0 0 60 -1"),
             ProcNetTcp.Format(h.Client));
         Assert.EndsWith(" timer:(persist,7.420ms,1)\n", SsFormatter.Format(h.Client, info: false));
     }

@@ -243,9 +243,9 @@ public class ScenarioExporterTests
         Assert.Equal(PassesOfOpenAndClose, turn.Passes);
     }
 
-    const int PassesOfOpenAndClose = 18; // 7 commands, 10 events, the writing
+    const int PassesOfOpenAndClose = 20; // 7 commands, 12 events (the woken connect() and accept() each run as one), the writing
 
-    /// <summary>Cancelled part-way through its replay (at boundary 10 of 18): it stops there, throwing, and runs nothing more.</summary>
+    /// <summary>Cancelled part-way through its replay (at boundary 10 of 20): it stops there, throwing, and runs nothing more.</summary>
     [Fact]
     public void CancelledPartWay_Export_ThrowsOperationCanceledAtTheNextBoundary()
     {

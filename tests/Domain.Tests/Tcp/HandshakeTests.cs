@@ -299,6 +299,7 @@ public class SimultaneousOpenTests
         var (h, c, cc) = SynRecvAfterInjectedSyn();
         h.At(Ms(150));
         h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1, 229, 0, TcpOptions.None with { HasTimestamp = true, TsVal = 550, TsEcr = 0 }));
+        h.At(Ms(150)); // the woken connect() runs after the softirq, at the same instant
         Assert.Equal(TcpState.Established, c.State);
         Assert.Equal((0L, Ms(150)), (h.Returned(cc.CallId)!.Result, h.Returned(cc.CallId)!.At));
         Assert.Equal(229u << 7, c.Info.SndWnd);
@@ -326,6 +327,7 @@ public class SimultaneousOpenTests
 
         h.At(Ms(150));
         h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1, 229, 0, TcpOptions.None with { HasTimestamp = true, TsVal = 550, TsEcr = 0 }));
+        h.At(Ms(150)); // the woken connect() runs after the softirq, at the same instant
 
         Assert.Equal([TcpState.SynSent, TcpState.SynRecv, TcpState.Established, TcpState.FinWait1], h.States(c.Id).Select(e => e.To));
         var fin = h.Sent("client").Last();
@@ -350,6 +352,7 @@ public class SimultaneousOpenTests
         var (h, c, cc) = SynRecvAfterInjectedSyn();
         h.At(Ms(120));
         h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Rst, 7001, 0, 0, 0, TcpOptions.None));
+        h.At(Ms(120)); // the woken connect() runs after the softirq, at the same instant
         Assert.Equal(TcpState.Close, c.State);
         Assert.Equal(("ECONNRESET", Ms(120)), (h.Returned(cc.CallId)!.Errno, h.Returned(cc.CallId)!.At));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpAttemptFails]);

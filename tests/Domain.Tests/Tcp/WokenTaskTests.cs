@@ -1,0 +1,129 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// A task asleep in a call (send(), connect(), accept(), poll()) woken from a softirq runs after it — try_to_wake_up()
+/// only makes it runnable, and net_rx_action() receives every segment of a burst before any task runs — so it sees what
+/// the whole burst did. Segments handed to a host one after the other without running the simulation between them
+/// (<see cref="TwoHostHarness.Deliver"/>) are such a burst; running it between them makes them apart. Each case was
+/// observed on Linux 6.18.44 with a peer writing the segments on a TUN device back to back from a SCHED_FIFO thread
+/// on the woken task's CPU (burst), or 50 ms apart (docs/kernel-check.md, "Woken send(), connect(), accept(), poll()").
+/// </summary>
+public class WokenTaskTests
+{
+    /// <summary>Client 10.0.0.1's connect() to a black-holed server, answered by an injected SYN-ACK (ISN 7000, MSS 1000, window 65535) at 0.05 ms.</summary>
+    static (TwoHostHarness H, TcpSocket C, CallHandle Connect) ConnectToAScriptedPeer()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var cc = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        h.At(Ms(0.05));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn | TcpFlags.Ack, 7000, c.Iss + 1, 65535, 0, TcpOptions.None with { Mss = 1000 }));
+        return (h, c, cc);
+    }
+
+    static Segment FromPeer(TcpSocket c, TcpFlags flags, uint seq, int len = 0) => new(c.Tuple.Reversed, flags, seq, c.Iss + 1, 65535, len, TcpOptions.None);
+
+    [Fact]
+    public void SynSent_SynAckAndRstInOneBurst_ConnectReturnsEconnreset()
+    {
+        // The SYN-ACK's tcp_finish_connect() wakes connect(); the RST behind it (at rcv_nxt) resets the new connection
+        // before the task runs: inet_wait_for_connect() returns, __inet_stream_connect() finds TCP_CLOSE → sock_error().
+        var (h, c, cc) = ConnectToAScriptedPeer();
+        h.Deliver(h.Client, FromPeer(c, TcpFlags.Rst, 7001));
+        h.At(Ms(100));
+
+        var r = h.Returned(cc.CallId)!;
+        Assert.Equal((Ms(0.05), -1L, "ECONNRESET"), (r.At, r.Result, r.Errno));
+        Assert.Equal(["S", "."], h.Sent("client").Select(e => e.Flags.ToLetters()));
+        Assert.Equal((1, 0), (h.Client.Mib[MibCounter.TcpEstabResets], h.Client.Mib[MibCounter.TcpAttemptFails]));
+    }
+
+    [Fact]
+    public void SynSent_RstApartFromTheSynAck_ConnectReturnsZero()
+    {
+        var (h, c, cc) = ConnectToAScriptedPeer();
+        h.At(Ms(50));
+        h.Deliver(h.Client, FromPeer(c, TcpFlags.Rst, 7001));
+
+        var r = h.Returned(cc.CallId)!;
+        Assert.Equal((Ms(0.05), 0L, (string?)null), (r.At, r.Result, r.Errno));
+    }
+
+    static CallHandle PollIn(TwoHostHarness h, TcpSocket c) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Poll)
+        { SocketId = c.Id, Events = PollEvents.POLLIN | PollEvents.POLLRDHUP, TimeoutMs = -1 });
+
+    [Theory]
+    [InlineData(true, "POLLIN|POLLRDHUP")]
+    [InlineData(false, "POLLIN")]
+    public void Established_PollWokenByDataWithTheFinBehind_ReportsWhatTheBurstDid(bool burst, string revents)
+    {
+        // 100 bytes and the FIN: in one burst do_poll()'s pass after the softirq finds RCV_SHUTDOWN too (tcp_poll():
+        // EPOLLIN | EPOLLRDNORM | EPOLLRDHUP); apart, the pass runs before the FIN arrives.
+        var (h, c, _) = ConnectToAScriptedPeer();
+        h.At(Ms(1));
+        var poll = PollIn(h, c);
+        h.At(Ms(50));
+        h.Deliver(h.Client, FromPeer(c, TcpFlags.Psh | TcpFlags.Ack, 7001, 100));
+        if (!burst) h.At(Ms(50));
+        h.Deliver(h.Client, FromPeer(c, TcpFlags.Fin | TcpFlags.Ack, 7101));
+        h.At(Ms(100));
+
+        var r = h.Returned(poll.CallId)!;
+        Assert.Equal((Ms(50), 1L, $"\"{revents}\""), (r.At, r.Result, r.Value));
+    }
+
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 0)]
+    public void Listen_AcceptWokenByAChildWithASynBehind_TheSynMeetsTheQueueFull(bool burst, int overflows)
+    {
+        // listen(backlog 0) and a sleeping accept(). Peer 10.0.0.1:1001's handshake ACK makes a child
+        // (inet_csk_reqsk_queue_add(): sk_ack_backlog 1) and wakes accept(); 10.0.0.1:1002's SYN behind it in the same
+        // burst meets sk_acceptq_is_full() (1 > 0): dropped, ListenOverflows and ListenDrops. Apart, accept() has taken
+        // the child (sk_ack_backlog 0) and the SYN is answered.
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = 0 });
+        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        FourTuple From(ushort port) => new(new Endpoint(IPv4.Parse("10.0.0.1"), port), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
+        var mss = TcpOptions.None with { Mss = 1000 };
+        h.At(Ms(1));
+        h.Deliver(h.Server, new Segment(From(1001), TcpFlags.Syn, 100, 0, 65535, 0, mss));
+        var synAck = h.Sent("server").Single();
+        h.At(Ms(50));
+        h.Deliver(h.Server, new Segment(From(1001), TcpFlags.Ack, 101, synAck.SeqNo + 1, 65535, 0, TcpOptions.None));
+        if (!burst) h.At(Ms(50));
+        h.Deliver(h.Server, new Segment(From(1002), TcpFlags.Syn, 300, 0, 65535, 0, mss));
+        h.At(Ms(100));
+
+        var r = h.Returned(accept.CallId)!;
+        Assert.Equal((Ms(50), 4L), (r.At, r.Result));
+        Assert.Equal((overflows, overflows), (h.Server.Mib[MibCounter.TcpExtListenOverflows], h.Server.Mib[MibCounter.TcpExtListenDrops]));
+        Assert.Equal(1 - overflows, h.Sent("server").Count(e => e.Tuple.Remote.Port == 1002 && e.Flags == (TcpFlags.Syn | TcpFlags.Ack)));
+    }
+
+    [Fact]
+    public void Established_SendWokenByAckBursts_CopiesIntoWhatTheWholeBurstFreed()
+    {
+        // Client to a server that never reads, 10 ms apart; send(10 MB) under SO_SNDTIMEO 0.5 s. The server's ACKs of
+        // each flight leave together and arrive together: the writer woken by the first ACK's sk_stream_write_space()
+        // copies once all of them are processed, into the space they all freed (larger skbs, so more bytes per truesize
+        // in the same sk_sndbuf). Inside the first ACK's softirq it returned 353312; 373584 observed on Linux 6.18.44
+        // (scenarios/observed-blocked-send-woken-by-ack-bursts.json).
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_SNDTIMEO, TvUsec = 500_000 });
+        var send = h.Send(c.Id, 10_000_000);
+        h.At(S(1));
+
+        var r = h.Returned(send.CallId)!;
+        Assert.Equal(373584L, r.Result);
+    }
+}
