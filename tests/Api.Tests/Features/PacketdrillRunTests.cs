@@ -74,6 +74,19 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         Assert.True(run.Passed, run.Output);
     }
 
+    /// <summary>An absolute time going backward stops packetdrill (run.c, get_next_event()): a 400 at its line, nothing run. It passed.</summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TimeGoingBackward_Refused_400AtItsLine(DatabaseProvider provider)
+    {
+        var response = await PostScript(hosts.Client(provider), "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n0.100 bind(3, ..., ...) = 0\n0.050 close(3) = 0\n");
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(ProblemTypes.InvalidScript, problem.GetProperty("type").GetString());
+        Assert.Equal(["line 3, column 1"], problem.ErrorFields());
+        Assert.Equal("time goes backward in script from 100000 usec to 50000 usec",
+            problem.GetProperty("errors").GetProperty("line 3, column 1")[0].GetString());
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task UnsupportedScript_Refused_400KeyedByLineAndColumn(DatabaseProvider provider)
     {
