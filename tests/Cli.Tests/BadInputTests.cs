@@ -54,6 +54,34 @@ public sealed class BadInputTests
         Assert.Equal(2, validate.ExitCode);
     }
 
+    /// <summary>
+    /// What packetdrill itself stops at is INVALID at its line: an absolute time before the absolute time of the event before
+    /// it (run.c's get_next_event()), a descriptor past 32 bits (run_system_call.c's get_s32()). Both passed.
+    /// </summary>
+    [Theory]
+    [InlineData("0.050 close(4) = 0", "line 9, column 1: time goes backward in script from 100000 usec to 50000 usec")]
+    [InlineData("0.100 close(99999999999) = -1 EBADF (Bad file descriptor)", "line 9, column 13: Value out of range for 32-bit integer: 99999999999")]
+    public async Task ScriptPacketdrillStops_RunIsInvalidAtTheLine(string line, string problem)
+    {
+        var script = Tool.TempFile("stops.pkt");
+        File.WriteAllText(script, """
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+            0 bind(3, ..., ...) = 0
+            0 listen(3, 1) = 0
+            0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+            0 > S. 0:0(0) ack 1 <...>
+            0.100 < . 1:1(0) ack 1 win 257
+            0.100 accept(3, ..., ...) = 4
+
+            """ + line + "\n");
+
+        var run = await Tool.RunAsync("run", script);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal([$"INVALID  {script}  (1 problem)", $"         {problem}"], run.OutputLines[..2]);
+    }
+
     /// <summary>--record with a scenario tried to read the JSON as a script: "FAIL … expected an event time, found '{'" for every line, exit 1.</summary>
     [Fact]
     public async Task Scenario_RunRecord_IsAUsageErrorNamingIt()

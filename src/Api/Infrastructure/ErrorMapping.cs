@@ -163,7 +163,7 @@ public static partial class ErrorMapping
         null when QueryValueNotBound().Match(exception.Message) is { Success: true } bind => new HttpValidationProblemDetails(
             new Dictionary<string, string[]>
             {
-                [bind.Groups["name"].Value] = [$"'{bind.Groups["value"].Value}' is not {ExpectedForm(bind.Groups["type"].Value)}."],
+                [bind.Groups["name"].Value] = [NotBound(bind.Groups["type"].Value, bind.Groups["value"].Value)],
             })
         {
             Status = StatusCodes.Status400BadRequest,
@@ -181,8 +181,33 @@ public static partial class ErrorMapping
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[^ "]+)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex QueryValueNotBound();
 
-    /// <summary>The form a parameter of that (display) type takes, in words: no CLR names reach the client.</summary>
-    private static string ExpectedForm(string type) => type.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>', ']', '[') switch
+    /// <summary>
+    /// Why a query or route value did not bind, in words (no CLR names reach the client): a whole number past its
+    /// parameter's type is out of range ("toNs=99999999999999999999" was called "not a whole number"), else the form it takes.
+    /// </summary>
+    private static string NotBound(string displayType, string value)
+    {
+        var type = displayType.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>', ']', '[');
+        (decimal Min, decimal Max)? range = type switch
+        {
+            "long" => (long.MinValue, long.MaxValue),
+            "int" => (int.MinValue, int.MaxValue),
+            "short" => (short.MinValue, short.MaxValue),
+            "ulong" => (0, ulong.MaxValue),
+            "uint" => (0, uint.MaxValue),
+            _ => null,
+        };
+        if (range is { } r && WholeNumber().IsMatch(value))
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{value}' is outside {r.Min}..{r.Max}.");
+        return $"'{value}' is not {ExpectedForm(type)}.";
+    }
+
+    /// <summary>Digits with an optional sign, as the integer parsers take them (NumberStyles.Integer: surrounding white space too).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*[+-]?[0-9]+\s*$")]
+    private static partial System.Text.RegularExpressions.Regex WholeNumber();
+
+    /// <summary>The form a parameter of that type takes, in words.</summary>
+    private static string ExpectedForm(string type) => type switch
     {
         "long" or "int" or "short" or "ulong" or "uint" => "a whole number",
         "bool" => "true or false",

@@ -91,7 +91,7 @@ public sealed partial class Simulation
     }
 
     /// <summary>
-    /// <see cref="RunUntil"/> and <see cref="RunUntilIdle"/> stop, reporting <c>Truncated</c>, once the journal
+    /// <see cref="RunUntil"/>, <see cref="RunUntilIdle"/> and a workload's run (<see cref="RunWhile"/>) stop, reporting <c>Truncated</c>, once the journal
     /// holds this many events. A run stopped here would not replay the same way from its logged command, so
     /// whoever sets it must refuse the command that hit it (the API does, and rebuilds the engine).
     /// </summary>
@@ -368,7 +368,8 @@ public sealed partial class Simulation
         long processed = 0;
         while (keepGoing() && _queue.Count > 0)
         {
-            if (processed >= eventBudget) return new AdvanceResult(Now, processed, true, false);
+            // The journal limit too: a Full workload past it ran on to its wall-time limit, to be refused anyway.
+            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps(); // a workload too stops at the caller's wall-time limit, and passes its turn
             Step();
             processed++;

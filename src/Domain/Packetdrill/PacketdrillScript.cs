@@ -34,6 +34,9 @@ public sealed record EventTime(EventTimeKind Kind, long StartUs, long EndUs = 0)
 {
     /// <summary>The relative kinds, anchored on the previous event.</summary>
     public bool IsRelative => Kind is EventTimeKind.Relative or EventTimeKind.RelativeRange;
+
+    /// <summary>The absolute kinds (packetdrill's is_event_time_absolute()).</summary>
+    public bool IsAbsolute => Kind is EventTimeKind.Absolute or EventTimeKind.AbsoluteRange;
 }
 
 /// <summary>One event line of a script; <see cref="At"/> is where its time starts.</summary>

@@ -23,8 +23,11 @@ internal static class ScriptSupport
         if (options.Mss is { } mss && mss <= 0) problems.Add(new ScriptDiagnostic(first, "--mss must be positive"));
         foreach (var o in script.Options) Option(ref options, o.Name, o.Value, o.At, problems);
         var scratch = new SysctlTable(options.Profile);
+        ScriptEvent? last = null;
         foreach (var ev in script.Events)
         {
+            TimeGoesBackward(last, ev, problems);
+            last = ev;
             switch (ev)
             {
                 case SyscallEvent s: Syscall(s, problems); break;
@@ -53,6 +56,23 @@ internal static class ScriptSupport
     }
 
     static ScriptDiagnostic Unsupported(ScriptPosition at, string message) => new(at, message, Unsupported: true);
+
+    /// <summary>
+    /// get_next_event() in packetdrill's run.c: an event at an absolute time earlier than the absolute time of the event
+    /// before it stops the script ("time goes backward in script"). A relative event on either side is not compared.
+    /// </summary>
+    static void TimeGoesBackward(ScriptEvent? last, ScriptEvent ev, List<ScriptDiagnostic> problems)
+    {
+        if (last is { Time: { IsAbsolute: true } before } && ev.Time is { IsAbsolute: true } now && now.StartUs < before.StartUs)
+            problems.Add(new ScriptDiagnostic(ev.At, $"time goes backward in script from {before.StartUs} usec to {now.StartUs} usec"));
+    }
+
+    /// <summary>get_s32() in packetdrill's run_system_call.c: a 32-bit argument takes INT_MIN..UINT_MAX.</summary>
+    static void Int32Argument(IntExpr value, List<ScriptDiagnostic> problems)
+    {
+        if (value.Value is > uint.MaxValue or < int.MinValue)
+            problems.Add(new ScriptDiagnostic(value.At, $"Value out of range for 32-bit integer: {value.Value}"));
+    }
 
     /// <summary>MAX_TCP_OPTION_BYTES: a 60-byte TCP header less its 20 fixed bytes.</summary>
     const int MaxTcpOptionBytes = 40;
@@ -100,6 +120,7 @@ internal static class ScriptSupport
             problems.Add(new ScriptDiagnostic(args.Length > 0 ? args[0].At : s.At, $"{s.Name}(): the first argument is a file descriptor number"));
             return;
         }
+        if (args.Length > 0 && args[0] is IntExpr fd) Int32Argument(fd, problems);
         switch (s.Name)
         {
             case "socket":

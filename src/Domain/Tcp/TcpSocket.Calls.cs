@@ -128,6 +128,7 @@ public sealed partial class TcpSocket
         _snd.WriteSeq = _snd.Iss + 1;
         _snd.QueuePurged = false;
         Host.Established[Tuple] = this;
+        Host.ConnectHeld(this, held: true);
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _icsk.Rto = TcpConstants.TimeoutInit;

@@ -354,13 +354,18 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     void Unhash()
     {
-        if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this)) Host.Established.Remove(Tuple);
+        if (Host.Established.TryGetValue(Tuple, out var s) && ReferenceEquals(s, this))
+        {
+            Host.Established.Remove(Tuple);
+            Host.ConnectHeld(this, held: false);
+        }
         Host.RemoveListener(this);
     }
 
     /// <summary>__inet_put_port(): leaves the port's bucket; SOCK_CONNECT_BIND goes with it.</summary>
     void ReleasePort()
     {
+        Host.ConnectHeld(this, held: false);
         ConnectBind = false;
         Host.RemoveBindOwner(Local.Port, this);
         BoundPort = false;

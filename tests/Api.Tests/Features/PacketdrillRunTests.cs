@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Features.Packetdrill;
 using SimService.Api.Infrastructure;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Persistence;
 
 namespace SimService.Api.Tests.Features;
 
@@ -69,6 +72,19 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
     {
         var run = await Run(hosts.Client(provider), ListenerRst.Replace("+0 > R 1:1(0)", "+.1 > R 1:1(0)"), "?tolerance_usecs=100000&profile=linux-4.4");
         Assert.True(run.Passed, run.Output);
+    }
+
+    /// <summary>An absolute time going backward stops packetdrill (run.c, get_next_event()): a 400 at its line, nothing run. It passed.</summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task TimeGoingBackward_Refused_400AtItsLine(DatabaseProvider provider)
+    {
+        var response = await PostScript(hosts.Client(provider), "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n0.100 bind(3, ..., ...) = 0\n0.050 close(3) = 0\n");
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(ProblemTypes.InvalidScript, problem.GetProperty("type").GetString());
+        Assert.Equal(["line 3, column 1"], problem.ErrorFields());
+        Assert.Equal("time goes backward in script from 100000 usec to 50000 usec",
+            problem.GetProperty("errors").GetProperty("line 3, column 1")[0].GetString());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
@@ -137,5 +153,62 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
         Assert.Equal(AcceptedMediaTypes.JsonAdvice, problem.GetProperty("detail").GetString());
+    }
+
+    /// <summary>
+    /// A script whose log would add more journal events than one request may (Limits:JournalEventsPerRequest) is refused
+    /// whole: 422 work-limit, nothing stored. It was a 200 "passed" whose stored log was cut at the limit (no close), while
+    /// the cached engine had run the whole script; a restart then showed another simulation. A script under the limit is
+    /// stored whole, and a new process on the same database rebuilds exactly what the run answered.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task ScriptPastTheJournalLimit_IsRefusedWhole_AndOneUnderItIsStoredWhole(DatabaseProvider provider)
+    {
+        const int limit = 60;
+        await using var database = TestDatabase.Create(provider);
+        var settings = new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" };
+        static string AcksThenClose(int acks) => """
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+            +0 bind(3, ..., ...) = 0
+            +0 listen(3, 1) = 0
+            +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+            +0 > S. 0:0(0) ack 1 <...>
+            +.1 < . 1:1(0) ack 1 win 257
+            +0 accept(3, ..., ...) = 4
+
+            """ + string.Concat(Enumerable.Repeat("+0 < . 1:1(0) ack 1 win 257\n", acks)) + "+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n";
+        PacketdrillRunResponse fits;
+        (string Ss, IReadOnlyList<string> Journal, long Version) before;
+        await using (var first = new SimServiceFactory(database, settings: settings))
+        {
+            var client = first.CreateClient();
+            var refused = await PostScript(client, AcksThenClose(100));
+            var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+            Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+            Assert.Equal(["$"], problem.ErrorFields());
+            Assert.Equal($"The script would add more than {limit} journal events; nothing was stored. Run a shorter script.",
+                problem.GetProperty("detail").GetString());
+            await using (var scope = first.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+                Assert.Equal((0, 0, 0), (await db.Simulations.IgnoreQueryFilters().CountAsync(), await db.Commands.CountAsync(), await db.Events.CountAsync()));
+            }
+
+            fits = await Run(client, AcksThenClose(2));
+            Assert.True(fits.Passed, fits.Output);
+            Assert.InRange(fits.JournalEvents, 1, limit - 1);
+            var sim = new SimulationDriver(client, fits.SimulationId);
+            before = (await sim.GetTextAsync("hosts/local/ss"), await sim.JournalAsync(), await sim.VersionAsync());
+            Assert.Contains("FIN-WAIT-1", before.Ss);
+            Assert.Equal(fits.JournalEvents, before.Journal.Count);
+        }
+
+        await using var second = new SimServiceFactory(database, settings: settings);
+        var again = new SimulationDriver(second.CreateClient(), fits.SimulationId);
+        Assert.Equal(before.Ss, await again.GetTextAsync("hosts/local/ss"));
+        Assert.Equal(before.Journal, await again.JournalAsync());
+        Assert.Equal(before.Version, await again.VersionAsync());
+        Assert.Equal(fits.NowNs, (await again.ClockAsync()).NowNs);
     }
 }

@@ -146,6 +146,28 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         Assert.Equal(3, await sim.VersionAsync());
     }
 
+    /// <summary>
+    /// A Full workload far past the journal cap stops at the event that reached it (Simulation.RunWhile) and is refused
+    /// naming its count; it ran on to the wall-time limit, a 422 naming eventBudget, which the request had not sent
+    /// (tester session 26: 300 s of CPU for count 100,000).
+    /// </summary>
+    [Fact]
+    public async Task JournalLimitHit_FullWorkloadOfAMillion_StopsThereNamingCount()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Limits:JournalEventsPerRequest"] = "20", ["Limits:WorkloadSeconds"] = "20",
+        });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal stop");
+
+        var problem = await NamesAsync(await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 1000, count = 1_000_000, level = "Full" }),
+            HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "count");
+
+        Assert.StartsWith("The request would add more than 20 journal events; nothing was applied.", problem.GetProperty("detail").GetString());
+        Assert.Equal(3, await sim.VersionAsync());
+    }
+
     [Fact]
     public async Task WallTimeLimitHit_422_NamesTheEndpointsWorkField()
     {

@@ -88,4 +88,54 @@ public class ValidateTests
 
         Assert.Equal((2, 18, true), (problem.At.Line, problem.At.Column, problem.Unsupported));
     }
+
+    const string AbsoluteHandshake = """
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+        0 bind(3, ..., ...) = 0
+        0 listen(3, 1) = 0
+        0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+        0 > S. 0:0(0) ack 1 <...>
+        0.100 < . 1:1(0) ack 1 win 257
+        0.100 accept(3, ..., ...) = 4
+
+        """;
+
+    /// <summary>
+    /// get_next_event() in packetdrill's run.c: an absolute time earlier than the absolute time before it is an error at
+    /// its line, "time goes backward in script from 100000 usec to 50000 usec" (the script passed). Relative events are not
+    /// compared, and an absolute event equal to the one before is in order.
+    /// </summary>
+    [Fact]
+    public void AbsoluteTimeEarlierThanTheAbsoluteTimeBefore_TimeGoesBackwardAtItsLine()
+    {
+        var script = AbsoluteHandshake + "0.050 close(4) = 0\n";
+
+        var problem = Assert.Single(PacketdrillRunner.Validate(script));
+        Assert.Equal((9, 1, false, "time goes backward in script from 100000 usec to 50000 usec"),
+            (problem.At.Line, problem.At.Column, problem.Unsupported, problem.Message));
+        Assert.Equal(problem, Assert.Single(PacketdrillRunner.Run(script).Diagnostics));
+        Assert.Empty(PacketdrillRunner.Validate(AbsoluteHandshake + "0.100 close(4) = 0\n"));
+        Assert.Empty(PacketdrillRunner.Validate(AbsoluteHandshake + "+0 close(4) = 0\n"));
+        var afterRange = Assert.Single(PacketdrillRunner.Validate(AbsoluteHandshake + "0.100 close(4) = 0\n0.2~0.3 > F. 1:1(0) ack 1\n0.150 < . 1:1(0) ack 2 win 257\n"));
+        Assert.Equal((11, "time goes backward in script from 200000 usec to 150000 usec"), (afterRange.At.Line, afterRange.Message));
+    }
+
+    /// <summary>get_s32() in packetdrill's run_system_call.c: a descriptor past INT_MIN..UINT_MAX is out of range at the argument.</summary>
+    [Theory]
+    [InlineData("99999999999", true)]
+    [InlineData("-2147483649", true)]
+    [InlineData("4294967295", false)]
+    public void DescriptorPast32Bits_OutOfRangeAtTheArgument(string fd, bool refused)
+    {
+        var problems = PacketdrillRunner.Validate(Socket + $"+0 close({fd}) = -1 EBADF (Bad file descriptor)\n");
+
+        if (!refused)
+        {
+            Assert.Empty(problems);
+            return;
+        }
+        var problem = Assert.Single(problems);
+        Assert.Equal((2, 10, false, $"Value out of range for 32-bit integer: {fd}"), (problem.At.Line, problem.At.Column, problem.Unsupported, problem.Message));
+    }
 }

@@ -44,6 +44,27 @@ public class WorkloadTests
 
     static long Counter(WorkloadResult r, string host, string name) => r.Hosts.Single(h => h.Host == host).Counters.GetValueOrDefault(name);
 
+    /// <summary>
+    /// The journal limit (<see cref="Simulation.JournalLimit"/>, the API's per-request cap) stops a workload's run at the
+    /// event that reached it, truncated, as it stops an advance: a Full workload of 2,000 connections journaled all of
+    /// them (through the API, a large one ran to its 300 s wall-time limit) before being refused for the limit.
+    /// </summary>
+    [Fact]
+    public void Workload_FullLevelPastTheJournalLimit_StopsAtTheEventThatReachedIt()
+    {
+        var sim = World();
+        long limit = sim.Sink.Appended + 50;
+        sim.JournalLimit = limit;
+
+        var r = Run(sim, Spec(2000, 1000) with { Level = JournalLevel.Full });
+
+        Assert.True(r.Truncated);
+        Assert.True(sim.JournalFull);
+        // The event before the last left the journal short of the limit: one event journals a few entries at most.
+        Assert.InRange(sim.Sink.Appended, limit, limit + 5);
+        Assert.InRange(r.Started, 1, 5);
+    }
+
     [Fact]
     public void Workload_TenLifecycles_EachSideReadsAndClosesAndTheClientHoldsTimeWait()
     {

@@ -77,7 +77,13 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                 await threads.RunAsync(RequestWork.Tracked(true, turn =>
                 {
                     batch.Engine.Turn = turn;
-                    foreach (var c in result.Commands) batch.Apply(c);
+                    // A command that fills the request's journal limit stops the replay: the commands after it are not
+                    // recorded, so their engine would disagree with the stored log (the run is refused below).
+                    foreach (var c in result.Commands)
+                    {
+                        batch.Apply(c);
+                        if (batch.JournalLimitReached) break;
+                    }
                     return true;
                 }), heavy: true, stop.Token, db.TenantId);
             }
@@ -85,6 +91,14 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             {
                 return reason;
             }
+        // A run whose log would add more journal events than one request may is refused whole, as any command is
+        // (LiveSimulations): nothing stored. It was answered 200 with the log cut at the limit and the engine kept beyond it.
+        if (batch.JournalLimitReached)
+        {
+            Infrastructure.Observability.ServiceMetrics.WorkLimitHits.Add(1);
+            return new WorkLimitExceeded(null, "$",
+                $"The script would add more than {batch.MaxJournalEvents} journal events; nothing was stored. Run a shorter script.");
+        }
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;
