@@ -82,7 +82,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                     foreach (var c in result.Commands)
                     {
                         batch.Apply(c);
-                        if (batch.JournalLimitReached) break;
+                        if (batch.WorkLimitReached) break;
                     }
                     return true;
                 }), heavy: true, stop.Token, db.TenantId);
@@ -93,7 +93,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             }
         // A run whose log would add more journal events than one request may is refused whole, as any command is
         // (LiveSimulations): nothing stored. It was answered 200 with the log cut at the limit and the engine kept beyond it.
-        if (batch.JournalLimitReached)
+        if (batch.WorkLimitReached)
         {
             Infrastructure.Observability.ServiceMetrics.WorkLimitHits.Add(1);
             return new WorkLimitExceeded(null, "$",
