@@ -5,7 +5,9 @@ namespace SimService.Domain.Commands;
 /// was created under for its whole life — its row stores it and every rebuild, replay and export applies its log under it —
 /// so a log recorded before a rule changed meets the engine as it did then (which events a command runs, which socket ids it
 /// allocates, whether a call answered "pending"), while a new simulation follows the kernel more closely. Only these rules are
-/// versioned: a fix to a kernel rule inside the engine (docs/kernel-check.md's D entries) applies to every rebuild.
+/// versioned, with what follows from them inside the engine (under <see cref="SameInstant"/> a loopback burst's answers wait
+/// in the sending socket's backlog, Simulation.Loopback.cs; under <see cref="Original"/> the call left them to the next
+/// advance): any other fix to a kernel rule inside the engine (docs/kernel-check.md's D entries) applies to every rebuild.
 /// </summary>
 public static class EngineRules
 {

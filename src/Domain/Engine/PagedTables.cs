@@ -146,6 +146,7 @@ internal sealed class DenseSet<T> where T : class
     /// </summary>
     public T? RemoveAt(int slot)
     {
+        if ((uint)slot >= (uint)Count) throw new InvalidOperationException($"slot {slot} is not a member's (count {Count})");
         int last = --Count;
         ref T? end = ref _pages[last >> Bits]![last & Mask];
         T? moved = null;
@@ -153,6 +154,9 @@ internal sealed class DenseSet<T> where T : class
         end = null;
         return moved;
     }
+
+    /// <summary>The member in <paramref name="slot"/>.</summary>
+    public T? this[int slot] => (uint)slot < (uint)Count ? _pages[slot >> Bits]![slot & Mask] : null;
 
     /// <summary>The members in slot order (no particular order).</summary>
     public IEnumerable<T> Items

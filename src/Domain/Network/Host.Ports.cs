@@ -28,8 +28,8 @@ internal readonly record struct BindOwnerKey(IBindOwner Owner)
 
 /// <summary>
 /// inet_bind_bucket: the owners of one local port (the kernel's owners hlist); <see cref="ByConnect"/> is
-/// fastreuse == fastreuseport == -1, the state in which connect() may share the port. O(1) to add and remove; conflicts are order-free, so the owners are enumerated in no
-/// particular order. Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
+/// fastreuse == fastreuseport == -1, the state in which connect() may share the port. O(1) to add and remove; conflicts are order-free; the owners are enumerated in a
+/// fixed order all the same (the inline places, then the set's insertion order: BindBucketTests). Most ports have one or two owners (an ephemeral port: its connection, its TIME-WAIT, and
 /// for a moment the connection that reuses it), held inline; a hash set is made when a third owner comes (a
 /// listener's port and its children). A bucket lives as long as its port's TIME-WAIT, so a set per ephemeral
 /// port was most of what a churn kept alive. A struct, the value of its port in the host's table: no object per

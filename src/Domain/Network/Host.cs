@@ -679,7 +679,10 @@ public sealed partial class Host : IEventTarget
     /// <summary>Models sk_free(): the socket is no longer allocated (the set's last socket takes its slot).</summary>
     internal void Free(TcpSocket sk)
     {
+        // A socket freed twice would move another socket out of its slot: refuse it (a slot names one socket only).
+        if (!ReferenceEquals(_sockets[sk.HostSlot], sk)) throw new InvalidOperationException($"socket {sk.Id} is not allocated on {Name}");
         if (_sockets.RemoveAt(sk.HostSlot) is { } moved) moved.HostSlot = sk.HostSlot;
+        sk.HostSlot = -1;
     }
 
     /// <summary>

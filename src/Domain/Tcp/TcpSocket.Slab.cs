@@ -24,7 +24,7 @@ public sealed partial class TcpSocket
     void Init(int id)
     {
         Id = id;
-        HostSlot = 0; // the host's set gives it one (Host.NewSocket)
+        HostSlot = -1; // none until the host's set gives it one (Host.NewSocket)
         _flags = default; // every yes/no flag off (TcpSocket.Flags.cs)
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
