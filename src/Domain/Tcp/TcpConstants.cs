@@ -83,6 +83,8 @@ public static class TcpConstants
     public const int SkbSharedInfoSize = 320;
     /// <summary>SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64: 232 bytes aligned to 256.</summary>
     public const int SkBuffSize = 256;
+    /// <summary>NET_SKB_PAD on x86_64: max(32, L1_CACHE_BYTES), the headroom a receive buffer keeps before the packet.</summary>
+    public const int NetSkbPad = 64;
     /// <summary>TCP_FASTRETRANS_THRESH — include/net/tcp.h: duplicate ACKs that mean a loss; SACK compression sends that many at once.</summary>
     public const int FastRetransThresh = 3;
     /// <summary>sysctl_tcp_reordering's default (TCP_FASTRETRANS_THRESH): tp->reordering of a new socket.</summary>

@@ -14,10 +14,11 @@ namespace SimService.Domain.Tcp;
 /// <para><b>The truesize model.</b> Every segment the engine receives is one skb built around a 2 KB page
 /// fragment, as NICs with 2 KB receive buffers (virtio_net, igb/ixgbe-class drivers) build them at MTU 1500
 /// with napi_build_skb(): truesize = SKB_TRUESIZE(2048 − SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
-/// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) whatever the payload. An in-order segment
+/// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) for a packet of up to 1664 bytes, 2048 more per further
+/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>). An in-order segment
 /// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
 /// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
-/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) = <see cref="RcvCoalescedTruesize"/> (2048)), at most
+/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>, 2048, for one buffer)), at most
 /// MAX_SKB_FRAGS (17) times per skb. Not modelled: skb_try_coalesce()'s copy into the tail room (delta 0)
 /// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
@@ -34,6 +35,10 @@ public sealed partial class TcpSocket
     public const int RcvSkbTruesize = 2048 - TcpConstants.SkbSharedInfoSize + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
     /// <summary>What a coalesced segment adds to the tail's truesize: its truesize less the freed sk_buff.</summary>
     public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
+    /// <summary>The IP packet bytes the 2 KB head fragment holds: SKB_WITH_OVERHEAD(2048) less NET_SKB_PAD (64) of headroom.</summary>
+    const int RcvHeadPacketBytes = 2048 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
+    /// <summary>A further 2 KB receive buffer a larger packet spills into: skb_add_rx_frag(…, truesize 2048).</summary>
+    const int RcvFragTruesize = 2048;
     const int MaxSkbFrags = 17;
     /// <summary>
     /// What a segment received through lo is charged beyond its payload: the truesize of the sender's skb head
@@ -46,7 +51,22 @@ public sealed partial class TcpSocket
     bool ViaLoopback => Host.IsLocal(Remote.Address);
 
     /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
-    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : RcvSkbTruesize;
+    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len);
+
+    /// <summary>
+    /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more
+    /// for each further 2 KB buffer a packet (20-byte IP header, the TCP header with timestamps if negotiated) longer
+    /// than <see cref="RcvHeadPacketBytes"/> (1664) fills — a driver's skb_add_rx_frag() of each buffer. So truesize
+    /// stays above len and tcp_measure_rcv_mss()'s u8 scaling_ratio = len · 256 / truesize under 256, as on every
+    /// kernel path (a 3000-byte segment: 4352, ratio 176). A TUN device's kmalloc'd head (tun_alloc_skb() → alloc_skb():
+    /// SKB_TRUESIZE(kmalloc_size_roundup(SKB_HEAD_ALIGN(NET_SKB_PAD + packet)) − 320)) is the same 2304 and 4352 for
+    /// packets of 641–1664 and 1665–3712 bytes; observed on Linux 6.18.44 (packetdrill/jumbo-segment-scaling-ratio-from-its-truesize.pkt).
+    /// </summary>
+    int NicRcvTruesize(long len)
+    {
+        long beyond = len + 20 + TcpHeaderLen - RcvHeadPacketBytes;
+        return beyond <= 0 ? RcvSkbTruesize : RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize;
+    }
 
     /// <summary>
     /// Models truesize_adjust(adjust = true, skb) — net/ipv4/tcp_input.c (240bfd134c59, 5.16), what tcp_event_data_recv()'s
@@ -60,7 +80,7 @@ public sealed partial class TcpSocket
     int GrowTruesize(long len) => ViaLoopback && _sim.Profile != KernelProfile.Linux44 ? (int)len : RcvTruesize(len);
 
     /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
-    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : RcvCoalescedTruesize;
+    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : NicRcvTruesize(len) - TcpConstants.SkBuffSize;
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow(). An int, as the kernel's (tcp_rmem's values are ints).</summary>
     int _rcvBuf;
@@ -99,11 +119,10 @@ public sealed partial class TcpSocket
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
     internal long RmemAlloc => (_data?.RcvQueueTruesize ?? 0) + OfoTruesize();
 
-    /// <summary>The out-of-order queue's truesize: one skb per entry (over lo, its payload and the sender's head).</summary>
+    /// <summary>The out-of-order queue's truesize: one skb per entry, of its payload's truesize.</summary>
     long OfoTruesize()
     {
         if (Ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
-        if (!ViaLoopback) return Ofo.Count * (long)RcvSkbTruesize;
         long sum = 0;
         for (int i = 0; i < Ofo.Count; i++)
             sum += RcvTruesize(Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u));

@@ -381,4 +381,30 @@ public class ReceiveWindowTests
         f.Data(1448, at: 0);
         Assert.Contains(" rcv_ssthresh:76160 ", SsFormatter.InfoText(f.C.Info));
     }
+
+    /// <summary>
+    /// A segment longer than the head's 2 KB buffer takes 2048 bytes of truesize per further buffer, so tcp_measure_rcv_mss()'s
+    /// u8 scaling_ratio = len · 256 / truesize stays under 256 (the engine's fixed 2304 gave 3000 bytes a ratio of 333).
+    /// Timestamps, tcp_rmem[1] 131072: 3000 bytes are a 3052-byte packet, 1388 beyond the head's 1664, one more buffer:
+    /// truesize 4352, ratio 176, window_clamp 131072 · 176 / 256 = 90112 (grown: rcv_ssthresh = rcv_wnd 64256);
+    /// tcp_grow_window(): tcp_win_from_space(4352) = 2992 ≤ 3000, so max(2 · 1448, 2 · 3000) = 6000 → rcv_ssthresh
+    /// 70256, ALIGN(70256, 128) → win 549. The read empties the queue. 2000 bytes (2052-byte packet): truesize 4352
+    /// again, ratio 2000 · 256 / 4352 = 117, window_clamp 59904 (shrunk: rcv_ssthresh 59904); no room to grow, and
+    /// tcp_select_window() keeps what is left of the last window. With a fixed 2304 the ratios were 333 and 222 (the
+    /// second clamp 113664, so no cut). Observed on Linux 6.18.44 over TUN (whose kmalloc'd skb is 4352 too):
+    /// packetdrill/jumbo-segment-scaling-ratio-from-its-truesize.pkt, tcpi_rcv_ssthresh 70512 then 59904 without timestamps.
+    /// </summary>
+    [Fact]
+    public void Established_SegmentsLongerThanOneBuffer_TruesizeGrowsAndScalingRatioStaysUnder256()
+    {
+        var f = InjectedPeer.Connected(Rmem6Mb);
+        Assert.Equal(549, f.Data(3000, psh: true).Win);
+        Assert.Contains(" rcv_ssthresh:70256 ", SsFormatter.InfoText(f.C.Info));
+        Assert.Equal(3000, f.H.Call("client", SocketCallKind.Recv, f.C.Id).Result);
+
+        var ack = f.Data(2000, psh: true);
+
+        Assert.Contains(" rcv_ssthresh:59904 ", SsFormatter.InfoText(f.C.Info));
+        Assert.Equal(534, ack.Win); // ALIGN(70272 − 2000, 128)
+    }
 }
