@@ -7,9 +7,11 @@ the segments behind the one that woke it arrive in the same burst, or apart. Run
 CASE: connect | poll | accept | send; MODE: burst (written back to back) | apart (50 ms between them).
 The peer is this process on a TUN device (t0, 10.9.0.1 the kernel's side, 10.9.0.2 the peer), SCHED_FIFO on CPU 0;
 the woken call runs in a forked child on CPU 0 at normal priority, so it cannot run until the peer sleeps — as a
-task woken by net_rx_action() runs after the whole NAPI poll. Linux 6.18.44 (docs/kernel-check.md, the woken calls):
-connect ECONNRESET / 0; poll revents 0x2001 / 0x1; accept: the second SYN dropped (ListenOverflows 1) / answered;
-send 138000 (SO_SNDBUF 124416) / 74000 (69120).
+task woken by net_rx_action() runs after the whole NAPI poll. The netns's congestion control is set to cubic, the
+engine's (a fresh netns inherits the host's, here bbr, whose bbr_sndbuf_expand() provisions 3 cwnd, not 2). Linux
+6.18.44 (docs/kernel-check.md, the woken calls): connect ECONNRESET / 0; poll revents 0x2001 / 0x1; accept: the
+second SYN dropped (ListenOverflows 1) / answered; send 74000 (SO_SNDBUF 82944, PSH at 13000/21000/29000) / 74000
+(46080, PSH every 4000) — under bbr it was 138000 (124416) / 74000 (69120).
 """
 import os, sys, fcntl, struct, socket, select, time, subprocess
 
@@ -168,6 +170,8 @@ def send_case(t, gap):
 
 if __name__ == '__main__':
     case, mode = sys.argv[1], sys.argv[2]
+    with open('/proc/sys/net/ipv4/tcp_congestion_control', 'w') as f:  # this netns only
+        f.write('cubic')
     os.sched_setaffinity(0, {0})
     os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
     print(case, mode, globals()[case + '_case'](Tun(), 0.05 if mode == 'apart' else 0.0))

@@ -126,4 +126,40 @@ public class WokenTaskTests
         var r = h.Returned(send.CallId)!;
         Assert.Equal(373584L, r.Result);
     }
+    /// <summary>
+    /// The TUN peer's send case (docs/experiments/woken-tasks-on-tun.py send, cubic): send(300000) under SO_SNDTIMEO
+    /// 0.4 s copies what sk_sndbuf 46080 (2 · 10 · 2304) lets it queue in skbs of size_goal 32000 (half the 65535
+    /// window in whole MSS of 1000) and sleeps with cwnd 10 in flight; 100 ms later five ACKs of 2000 bytes each. tcp_sndbuf_expand() runs from
+    /// tcp_check_space() while SOCK_NOSPACE is set and tcp_should_expand_sndbuf() finds cwnd room
+    /// (tcp_packets_in_flight() &lt; cwnd): apart, each ACK's tcp_data_snd_check() pushes what slow start opened (4
+    /// segments, PSH on each push) and fills cwnd, so sk_sndbuf stays 46080; in one burst the second and
+    /// fourth ACKs' pushes are deferred (tcp_tso_should_defer(): the last write was within 1 ms, and the 4 segments cwnd
+    /// allows are under a third of it), so their tcp_check_space() expands with cwnd 14, then 18: 2 · 18 · 2304 = 82944. The writer is never writeable
+    /// (sk_stream_wspace() ≥ sk_wmem_queued / 2) and returns 74000 at the timeout either way. Observed on Linux 6.18.44
+    /// with the host's bbr replaced by cubic in the netns: 74000 / 46080, PSH every 4000 (apart); 74000 / 82944, PSH at
+    /// 13000, 21000, 29000 (burst). Under bbr (a fresh netns inherits the host's) bbr_sndbuf_expand()'s factor 3 gave 69120 / 124416.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 46080, new[] { 13000, 17000, 21000, 25000, 29000 })]
+    [InlineData(true, 82944, new[] { 13000, 21000, 29000 })]
+    public void Established_SendAsleepWhileAcksArrive_SndbufExpandsWhereAPushLeavesCwndRoom(bool burst, int sndbuf, int[] pshAfterAcks)
+    {
+        var (h, c, _) = ConnectToAScriptedPeer();
+        h.At(Ms(0.1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_SNDTIMEO, TvUsec = 400_000 });
+        var send = h.Send(c.Id, 300_000);
+        h.At(Ms(100));
+        for (int i = 1; i <= 5; i++)
+        {
+            if (!burst) h.At(Ms(100 + 50 * (i - 1)));
+            h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Ack, 7001, c.Iss + 1 + (uint)(2000 * i), 65535, 0, TcpOptions.None));
+        }
+        h.At(Ms(500));
+
+        var r = h.Returned(send.CallId)!;
+        Assert.Equal((Ms(416), 74000L), (r.At, r.Result));
+        Assert.Equal(sndbuf, h.Returned(h.GetOption(c.Id, SocketOption.SO_SNDBUF).CallId)!.Result);
+        Assert.Equal(pshAfterAcks, h.Sent("client").Where(s => s.At >= Ms(100) && s.Len > 0 && (s.Flags & TcpFlags.Psh) != 0)
+            .Select(s => (int)(s.SeqNo - c.Iss - 1)));
+    }
 }
