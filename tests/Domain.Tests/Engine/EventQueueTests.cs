@@ -55,6 +55,63 @@ public class EventQueueTests
         Assert.Equal(expected, order);
     }
 
+    [Fact]
+    public void Queue_RandomWork_ComesOutAsAReferenceModelOrdersIt()
+    {
+        // A reference model (every item sorted by time, then insertion order) beside the queue: items queued for the instant
+        // just popped (while it drains and after it drained), for later times, more than a chunk at once, and timers'
+        // items taken out (Remove) — the queue must give the model's order, times and counts.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        var rng = new Random(27);
+        var model = new List<(long At, int Seq)>();
+        var timers = new Dictionary<int, SimTimer>();
+        int seq = 0, popped = 0;
+        long now = 0;
+        void Add(long at)
+        {
+            if (rng.Next(8) == 0)
+            {
+                var timer = new SimTimer(t, 0);
+                var due = new SimTime(at);
+                q.EnqueueTimer(due, timer, timer.Arm(due, due));
+                timers[seq] = timer;
+            }
+            else q.Enqueue(new SimTime(at), t, seq);
+            model.Add((at, seq++));
+        }
+        for (int i = 0; i < 20; i++) Add(rng.Next(4) * 10);
+        while (model.Count > 0)
+        {
+            Assert.Equal(model.Count, q.Count);
+            var first = model.MinBy(e => (e.At, e.Seq));
+            Assert.True(q.TryPeekTime(out var next));
+            Assert.Equal(first.At, next.Ns);
+            var item = q.Dequeue(out var at);
+            model.Remove(first);
+            Assert.Equal(first.At, at.Ns);
+            Assert.Equal(first.Seq, item.Payload is SimTimer fired ? timers.Single(p => p.Value == fired).Key : (int)item.Payload!);
+            now = at.Ns;
+            popped++;
+            // What the item does: mostly queue work for now (0–2 items, or a run of 70: past a chunk), sometimes for later.
+            int r = rng.Next(10);
+            int n = r < 6 ? rng.Next(3) : r < 7 ? 70 : 0;
+            for (int k = 0; k < n && seq < 3000; k++) Add(now);
+            if (r >= 8 && seq < 3000) Add(now + rng.Next(1, 4) * 10);
+            // Or takes a pending timer's item out: it is gone from both.
+            if (rng.Next(6) == 0 && timers.Keys.FirstOrDefault(k => model.Exists(e => e.Seq == k)) is var key && key > 0)
+            {
+                var pending = timers[key];
+                q.Remove(ref pending.State, pending, pending);
+                pending.Cancel();
+                model.RemoveAll(e => e.Seq == key);
+            }
+        }
+        Assert.Equal(0, q.Count);
+        Assert.False(q.TryPeekTime(out _));
+        Assert.True(popped > 2000, $"{popped} popped");
+    }
+
     /// <summary>Queues a wheel timer armed at jiffy <paramref name="armedAt"/> for jiffy <paramref name="expires"/>; returns when it fires.</summary>
     static SimTime ArmWheelTimer(EventQueue q, IEventTarget t, string name, long armedAt, long expires, bool pinned = false)
     {
