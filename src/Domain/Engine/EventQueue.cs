@@ -99,19 +99,6 @@ public sealed class EventQueue
 
     readonly Dictionary<long, Bucket> _buckets = [];
     readonly PriorityQueue<Bucket, long> _times = new();
-    /// <summary>
-    /// The bucket of the instant being run that was opened after that instant's bucket had drained — a task woken by a
-    /// softirq (<see cref="Simulation.WakeTask"/>), a call's return, a loopback segment: kept out of
-    /// <see cref="_buckets"/> and <see cref="_times"/>, so an item queued for now and popped next costs no dictionary
-    /// insert and remove nor a heap push and pop. It is a bucket like the others, only found by a field: opened only
-    /// while no other bucket is due at or before its time, and every item for its time goes to it while it holds any, so
-    /// the order is the same (<see cref="First"/>).
-    /// </summary>
-    readonly Bucket _front = new();
-    /// <summary>Whether <see cref="_front"/> holds items (its time is then <c>_front.At</c>).</summary>
-    bool _frontLive;
-    /// <summary>The time of the item dequeued last: the instant being run.</summary>
-    long _runningAt = long.MinValue;
     Chunk? _freeChunks;
     int _freeChunkCount;
     Bucket? _freeBuckets;
@@ -176,7 +163,7 @@ public sealed class EventQueue
     /// <summary>Drops the removed items at the front of the queue, so the first item left is a live one.</summary>
     void SkipRemoved()
     {
-        while (_removed > 0 && First() is { } bucket && bucket.Head.Items[bucket.HeadIndex].Removed)
+        while (_removed > 0 && _times.TryPeek(out var bucket, out _) && bucket.Head.Items[bucket.HeadIndex].Removed)
         {
             Take(bucket);
             _removed--;
@@ -188,9 +175,7 @@ public sealed class EventQueue
 
     (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation, byte wheelRank)
     {
-        var bucket = _last is { } last && last.At == at.Ns ? last
-            : (_frontLive ? at.Ns == _front.At : at.Ns == _runningAt && NothingDueBy(at.Ns)) ? Front(at.Ns)
-            : BucketFor(at.Ns);
+        var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
         if (bucket.TailIndex == ChunkSize)
         {
             var chunk = RentChunk();
@@ -204,28 +189,6 @@ public sealed class EventQueue
         if (wheelRank != 0) bucket.HasWheelTimers = true;
         _count++;
         return (bucket.Tail, index);
-    }
-
-    /// <summary>Whether no bucket of the heap is due at or before <paramref name="at"/>.</summary>
-    bool NothingDueBy(long at) => !_times.TryPeek(out _, out var first) || first > at;
-
-    /// <summary>The front bucket (<see cref="_front"/>), opened at <paramref name="at"/> unless it holds items already.</summary>
-    Bucket Front(long at)
-    {
-        if (!_frontLive)
-        {
-            _front.Init(at, RentChunk());
-            _frontLive = true;
-        }
-        _last = _front;
-        return _front;
-    }
-
-    /// <summary>The bucket whose head is popped next: the front one while it holds items and none is due before it, else the heap's first.</summary>
-    Bucket? First()
-    {
-        bool any = _times.TryPeek(out var bucket, out var at);
-        return _frontLive && (!any || _front.At <= at) ? _front : bucket;
     }
 
     Bucket BucketFor(long at)
@@ -280,9 +243,9 @@ public sealed class EventQueue
     public bool TryPeekTime(out SimTime at)
     {
         if (_removed > 0) SkipRemoved();
-        if (First() is { } bucket)
+        if (_times.TryPeek(out _, out var ns))
         {
-            at = new SimTime(bucket.At);
+            at = new SimTime(ns);
             return true;
         }
         at = default;
@@ -295,14 +258,13 @@ public sealed class EventQueue
     public ScheduledItem Dequeue(out SimTime at)
     {
         if (_removed > 0) SkipRemoved();
-        var bucket = First() ?? throw new InvalidOperationException("The queue is empty.");
+        var bucket = _times.Peek();
         if (!bucket.Ordered)
         {
             bucket.Ordered = true;
             if (bucket.HasWheelTimers) OrderWheelTimers(bucket);
         }
         at = new SimTime(bucket.At);
-        _runningAt = bucket.At;
         _count--;
         return Take(bucket);
     }
@@ -322,16 +284,10 @@ public sealed class EventQueue
         }
         else if (head == bucket.Tail && bucket.HeadIndex == bucket.TailIndex)
         {
-            if (ReferenceEquals(_last, bucket)) _last = null;
-            ReturnChunk(head);
-            if (ReferenceEquals(bucket, _front))
-            {
-                _frontLive = false;
-                bucket.Head = bucket.Tail = null!; // pins no chunk
-                return item;
-            }
             _times.Dequeue();
             _buckets.Remove(bucket.At);
+            if (ReferenceEquals(_last, bucket)) _last = null;
+            ReturnChunk(head);
             ReturnBucket(bucket);
         }
         return item;
