@@ -5,7 +5,7 @@ times, with what tcp_tso_should_defer() and tcp_add_backlog() decide. Run as roo
     ip netns add x && CAP=read ip netns exec x python3 docs/experiments/lo-backlog-acks-and-tso-defer.py 20; ip netns del x
 
 CAP: none | hold (a packet socket on lo, as the kernel runner's LoopbackCapture, read only after the run) | read (a
-thread reads it, as the runner does). BYTES: 23721 (default; 8908 is scenarios/loopback-burst-acks-wait-in-the-
+thread reads it, as the runner does) | ring (a TPACKET_V2 rx ring on lo instead, never read). BYTES: 23721 (default; 8908 is scenarios/loopback-burst-acks-wait-in-the-
 senders-backlog.json). An ftrace instance (tracefs mounted in the netns's mount namespace if needed) records
 tcp:tcp_probe (the server's srtt at each ACK it handles) and net:net_dev_start_xmit on lo (every namespace's lo: a run
 mixed with another namespace's lo traffic shows extra packets; leave it out). The machine's simservice run lock is
@@ -15,9 +15,10 @@ segments after the 7 are tested (the 7-segment transmit less the first packet's:
 tcp_write_xmit(), one clock read, one stamp), and whether they were deferred. Linux 6.18.44 (docs/kernel-check.md,
 session 27): CAP=read 26 runs and CAP=hold 6, no ACK coalesced, all deferred (age 40-86 us, srtt/2 14.5-23 us);
 CAP=none 6 of 6 coalesced the two backlog ACKs (packets 2620, 2620, 5240, 5240, 8001), and with BYTES=8908 4 of 4 did,
-the receiver then coalescing the last packet too (TCPRcvCoalesce 1).
+the receiver then coalescing the last packet too (TCPRcvCoalesce 1); CAP=ring as CAP=none (4 of 4, and 3 of 3 with
+BYTES=8908): the ring's copy holds no clone.
 """
-import os, sys, socket, time, fcntl, re, subprocess, threading
+import os, sys, socket, time, fcntl, re, subprocess, threading, struct, mmap
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 CAP = os.environ.get('CAP', 'none')
@@ -55,6 +56,10 @@ def run(port):
         cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
         cap.bind(('lo', 0x0800))
         cap.settimeout(0.01)
+        if CAP == 'ring':  # TPACKET_V2 rx ring: tpacket_rcv() copies each packet into the ring and frees its reference
+            cap.setsockopt(263, 10, struct.pack('i', 1))  # SOL_PACKET, PACKET_VERSION, TPACKET_V2
+            cap.setsockopt(263, 5, struct.pack('IIII', 1 << 16, 64, 2048, 64 * 32))  # PACKET_RX_RING
+            ring = mmap.mmap(cap.fileno(), 64 << 16)
         if CAP == 'read':
             def read():
                 while not stop[0]:
@@ -91,6 +96,8 @@ def run(port):
     c.close(); s.close(); l.close()
     n1 = netstat()
     if cap:
+        if CAP == 'ring':
+            ring.close()
         stop[0] = True
         if reader:
             reader.join()
@@ -142,7 +149,8 @@ def main():
             line = f'run {i:2}: TCPBacklogCoalesce {backlog} TCPRcvCoalesce {rcv} packets {[n for _, n in xmits]}'
             burst = [p for p in probes if xmits and p[0] > xmits[0][0]]
             hs = [p for p in probes if xmits and p[0] <= xmits[0][0]]
-            if len(xmits) >= 4 and len(burst) >= 2 and hs:
+            # the deferral is tested only where ACK 2621 was handled alone (the 7-segment packet third)
+            if len(xmits) >= 4 and xmits[2][1] == 7 * MSS and len(burst) >= 2 and hs:
                 sample = burst[0][0] - xmits[0][0]
                 age = xmits[2][0] - xmits[0][0]
                 deferred = xmits[3][1] != 3 * MSS
