@@ -823,7 +823,7 @@ public sealed partial class TcpSocket
     /// delivered and RACK advanced; the rate sample; FLAG_DATA_ACKED (FLAG_SYN_ACKED for the SYN).
     /// </summary>
     void AckedSkb(InFlight s, uint startSeq, uint endSeq, int pcount, ref AckFlags flag, ref uint reord, ref SimTime? firstAckt,
-        ref SimTime? lastAckt, ref SacktagState sack)
+        ref (SimTime At, long Epoch)? lastAckt, ref SacktagState sack)
     {
         if (s.Retransmitted)
         {
@@ -832,7 +832,7 @@ public sealed partial class TcpSocket
         else if (!s.Sacked)
         {
             firstAckt ??= s.SentAt;
-            lastAckt = s.SentAt;
+            lastAckt = (s.SentAt, s.SentEpoch);
             if (SeqMath.Before(startSeq, reord)) reord = startSeq;
             if (!SeqMath.After(endSeq, _ca.HighSeq)) flag |= AckFlags.OrigSackAcked;
         }
@@ -871,7 +871,7 @@ public sealed partial class TcpSocket
     /// Observed on Linux 6.18.44 (--fuzz-pkt seed 13306 --fuzz-sysctls, no SACK: ack 2080 after RTOs of 1:1449 let
     /// three new segments go in slow start, not two).
     /// </summary>
-    int TsoAcked(uint ack, bool headSkb, ref AckFlags flag, ref uint reord, ref SimTime? firstAckt, ref SimTime? lastAckt, ref SacktagState sack)
+    int TsoAcked(uint ack, bool headSkb, ref AckFlags flag, ref uint reord, ref SimTime? firstAckt, ref (SimTime At, long Epoch)? lastAckt, ref SacktagState sack)
     {
         if (_rtx.Count == 0 || !SeqMath.After(ack, _rtx[0].Seq)) return 0;
         var first = _rtx[0];
@@ -915,7 +915,9 @@ public sealed partial class TcpSocket
         uint priorSndUna = _snd.Una;
         int priorSacked = _ca.SackedOut;
         uint reord = _snd.Nxt; // "lowest acked un-retx un-sacked seq"
-        SimTime? firstAckt = null, lastAckt = null; // never-retransmitted, not SACKed packets acknowledged
+        // never-retransmitted, not SACKed packets acknowledged: the first one's send time, the last one's and its clock read
+        SimTime? firstAckt = null;
+        (SimTime At, long Epoch)? lastAckt = null;
         while (acked < _rtx.Count && !SeqMath.After(_rtx[acked].End, ack))
         {
             var s = _rtx[acked];
@@ -941,7 +943,9 @@ public sealed partial class TcpSocket
         if (firstAckt is { } first && (flag & AckFlags.RetransDataAcked) == 0)
         {
             seqRttUs = RttSampleUs(first);
-            caRttUs = RttSampleUs(lastAckt!.Value);
+            var last = lastAckt!.Value;
+            caRttUs = RttSampleUs(last.At);
+            _sampledRead = (last.Epoch, caRttUs * 1000);
             // "Conservatively mark a delayed ACK. It's typically from a lone runt packet over the round trip to a receiver
             // w/o out-of-order or CE events." (The function's own flags: FLAG_CA_ALERT is never among them.)
             maybeDelayed = pktsAcked == 1 && fullyAcked && priorSacked == 0 && ack - priorSndUna < PayloadMss

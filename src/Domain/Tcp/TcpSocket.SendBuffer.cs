@@ -300,7 +300,9 @@ public sealed partial class TcpSocket
     /// when the last transmission of the socket (tcp_wstamp_ns) is more than 1 ms old; not when min(send window, free
     /// cwnd · mss_cache) takes a full TSO skb (max_segs), or the whole skb when it is not the write queue's tail, or a
     /// tcp_tso_win_divisor-th (3) of min(snd_wnd, cwnd · mss_cache); not when the ACK of the retransmission queue's head
-    /// (sent + srtt) is due more than min(srtt / 2, 1 ms) from now. Otherwise it defers: cwnd-limited when the free cwnd
+    /// (sent + srtt) is due more than min(srtt / 2, 1 ms) from now — the head's age taken as at least the RTT sample of
+    /// a segment the same clock read stamped (<see cref="_sampledRead"/>: one tcp_write_xmit() stamps all it sends with
+    /// one tcp_clock_cache). Otherwise it defers: cwnd-limited when the free cwnd
     /// is under the send window and at most the skb's length, rwnd-limited likewise — else (application-limited) unless
     /// the skb carries the FIN. Without pacing tcp_wstamp_ns is the time of the socket's last segment. Linux 6.18 only:
     /// the linux-4.4 profile never defers.
@@ -326,7 +328,12 @@ public sealed partial class TcpSocket
         if (limit >= chunk) return false; // "If at least some fraction of a window is available, just use it."
         if (_rtx.Count == 0) return false;
         long srttNs = _rtt.SrttUs * 125; // (NSEC_PER_USEC >> 3) * srtt_us
-        long howFarIsTheAck = (_rtx[0].SentAt - _sim.Now).Ns + srttNs;
+        // "expected_ack = head->tstamp + srtt_in_ns; how_far_is_the_ack = expected_ack - tp->tcp_clock_cache": the
+        // head's age. A head stamped by the clock read of a segment an ACK has measured is at least that sample old.
+        var head = _rtx[0];
+        long ageNs = (_sim.Now - head.SentAt).Ns;
+        if (head.SentEpoch == _sampledRead.Epoch) ageNs = Math.Max(ageNs, _sampledRead.AgeNs);
+        long howFarIsTheAck = srttNs - ageNs;
         if (howFarIsTheAck - Math.Min(srttNs >> 1, 1_000_000) > 0) return false; // the ACK would come too late
         if (congWin < sendWin)
         {

@@ -92,6 +92,7 @@ public sealed partial class TcpSocket
         _rcvq = default;
         _mstamp = default;
         _mstampEpoch = 0;
+        _sampledRead = default;
     }
 
     /// <summary>

@@ -101,6 +101,13 @@ public sealed partial class TcpSocket
     /// which on a real machine are microseconds apart (see <see cref="InFlight.SentEpoch"/>).
     /// </summary>
     long _mstampEpoch;
+    /// <summary>
+    /// The clock read (<see cref="InFlight.SentEpoch"/>) that stamped the last segment a cumulative ACK gave an RTT
+    /// sample of (tcp_clean_rtx_queue()'s last_ackt), and that sample (ca_rtt_us) in ns. Every skb that read stamped
+    /// carries the same skb_mstamp_ns, so it is at least that old from then on: over lo, where the engine's clock does
+    /// not move, the sample's 1 µs is all the engine knows of that age (<see cref="TsoShouldDefer"/>).
+    /// </summary>
+    (long Epoch, long AgeNs) _sampledRead;
 
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
     internal struct RcvSkb(long left, int truesize, uint headEnd = 0)

@@ -183,6 +183,20 @@ public class LoopbackTests
     [Fact]
     public void Established_LoBurstToAnIdleReader_AcksWaitInTheSendersBacklogSoNothingCoalesces()
     {
+        var (h, client, _, burst) = LoBurstToAnIdleReader(8908);
+
+        Assert.Equal(["80:2620", "80:2620", "~:0/63", "~:0/61", "80:3668", "~:0/59"],
+            burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~:{s.Len}/{s.Win}"));
+        Assert.Equal((0L, 8908L + 3 * 832), (h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce], client.RmemAlloc));
+    }
+
+    /// <summary>
+    /// A listener with TCP_MAXSEG 536 (MSS 524) on port 80 and a connection to it over 127.0.0.1 at 1 ms; at 50 ms the
+    /// accepted socket sends <paramref name="bytes"/> to the reader, which does not read. Returns the sockets and what
+    /// went on lo at 50 ms, in the order the engine sent it.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server, List<SegmentSent> Burst) LoBurstToAnIdleReader(int bytes)
+    {
         var h = new TwoHostHarness();
         var l = h.Call("client", SocketCallKind.Socket);
         h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
@@ -193,14 +207,33 @@ public class LoopbackTests
         var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         h.At(Ms(50));
         var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 8908 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = bytes });
         h.At(Ms(60));
+        return (h, h.Sim.FindSocket(c.SocketId)!, server, h.Segments().Where(s => s.At == Ms(50)).ToList());
+    }
 
-        var burst = h.Segments().Where(s => s.At == Ms(50)).ToList();
-        Assert.Equal(["80:2620", "80:2620", "~:0/63", "~:0/61", "80:3668", "~:0/59"],
-            burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~:{s.Len}/{s.Win}"));
-        var client = h.Sim.FindSocket(c.SocketId)!;
-        Assert.Equal((0L, 8908L + 3 * 832), (h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce], client.RmemAlloc));
+    /// <summary>
+    /// tcp_tso_should_defer() on lo (fuzz options-25002-11): send() of 23721 bytes at MSS 524 to a reader that sleeps.
+    /// tcp_push() sends 5 + 5 segments in one tcp_write_xmit(), both skbs stamped with its one tcp_clock_cache. ACK 2621
+    /// from the backlog (its RTT sample 1 µs, as every lo sample) lets 7 segments go (cwnd 15, quota min(cwnd / 2, 10));
+    /// the next 3 fill cwnd and take less than a third of it, so the head's ACK time decides: the head (2621:5241) bears
+    /// the stamp of the segment just measured, so it is that sample old, 1 µs ≥ srtt / 2 — the kernel defers them.
+    /// ACK 5241 then sends 10, and the 3 after them go: the head is now the 7-segment skb of a later clock read (0 ns old
+    /// to the engine, a few µs on the kernel), its ACK due later than srtt / 2. On 6.18.44 (ftrace tcp_probe and lo's
+    /// transmits, 32 runs with a packet socket on lo) the first burst ACK's sample was 34–81 µs, srtt 28–67 µs after it,
+    /// the head's age 40–86 µs where it was taken: deferred in every run. The engine took the head as 0 ns old and sent 7 + 3 at once (the
+    /// next packets 3 then 10, one ACK 10481 where the kernel's is 14149).
+    /// </summary>
+    [Fact]
+    public void Established_LoBurstToAnIdleReader_HeadStampedWithTheMeasuredSegmentDefersTheCwndLimitedTail()
+    {
+        var (_, _, server, burst) = LoBurstToAnIdleReader(23721);
+
+        uint iss = burst[0].SeqNo - 1;
+        Assert.Equal(["80:2620", "80:2620", "~2621", "~5241", "80:3668", "~8909", "80:5240", "80:1572", "~14149", "~15721",
+                "80:6812", "80:524", "~22533", "~23057", "80:665", "~23722"],
+            burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~{s.AckNo - iss}"));
+        Assert.Equal(23721L, server.Info.BytesAcked);
     }
 
     /// <summary>
