@@ -4,28 +4,40 @@ namespace SimService.Domain.Commands;
 /// Versions of the rules by which commands meet the engine (<see cref="CommandApplier"/>). A simulation keeps the version it
 /// was created under for its whole life — its row stores it and every rebuild, replay and export applies its log under it —
 /// so a log recorded before a rule changed meets the engine as it did then (which events a command runs, which socket ids it
-/// allocates, whether a call answered "pending"), while a new simulation follows the kernel more closely. Only these rules are
-/// versioned, with what follows from them inside the engine (under <see cref="SameInstant"/> a loopback burst's answers wait
+/// allocates, whether a call answered "pending"), while a new simulation follows the kernel more closely. Versioned are these
+/// rules, with what follows from them inside the engine (under <see cref="SameInstant"/> a loopback burst's answers wait
 /// in the sending socket's backlog, Simulation.Loopback.cs; under <see cref="Original"/> the call left them to the next
-/// advance): any other fix to a kernel rule inside the engine (docs/kernel-check.md's D entries) applies to every rebuild.
+/// advance), and when a task woken from a softirq runs (<see cref="WokenAfterSoftirq"/>, decided in one place:
+/// Simulation.Wakeups.cs): any other fix to a kernel rule inside the engine (docs/kernel-check.md's D entries) applies to
+/// every rebuild.
 /// </summary>
 public static class EngineRules
 {
     /// <summary>
     /// The rules before versions existed (every simulation stored before session 25): a command leaves the events due at its
-    /// own instant to the next advance, so a loopback segment a call sent is processed only when the clock is next run.
+    /// own instant to the next advance, so a loopback segment a call sent is processed only when the clock is next run; a
+    /// call woken from a softirq (a segment's receive, a socket timer) runs inside it, a blocked recv() too (before D50).
     /// </summary>
     public const int Original = 0;
 
     /// <summary>
     /// Each socket call, kill and injected segment runs the events due at its own instant before it returns, as the kernel's
     /// NET_RX softirq processes a loopback segment inside the system call that sent it (<see cref="CommandApplier"/>); a
-    /// blocking call that those events complete has returned (a blocking connect() on lo returns 0, never "pending").
+    /// blocking call that those events complete has returned (a blocking connect() on lo returns 0, never "pending"). Of the
+    /// calls a softirq wakes only a recv() runs after it (D50, session 25); a send(), connect(), accept() or poll() runs inside it.
     /// </summary>
     public const int SameInstant = 1;
 
+    /// <summary>
+    /// As <see cref="SameInstant"/>, and every call woken from a softirq runs after it (docs/kernel-check.md D56, session 26):
+    /// try_to_wake_up() only makes the task runnable, so a woken send(), connect(), accept() or poll() — as a recv() —
+    /// runs as an item of its instant after the segments due then, and sees what the whole burst did (a blocking
+    /// connect()'s return follows the segment due at its instant).
+    /// </summary>
+    public const int WokenAfterSoftirq = 2;
+
     /// <summary>The version a new simulation is created under.</summary>
-    public const int Current = SameInstant;
+    public const int Current = WokenAfterSoftirq;
 
     /// <summary>Whether <paramref name="version"/> is one this engine knows (0 … <see cref="Current"/>).</summary>
     public static bool IsKnown(int version) => version is >= Original and <= Current;

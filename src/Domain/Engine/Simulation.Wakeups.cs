@@ -59,17 +59,32 @@ public sealed partial class Simulation
 
     /// <summary>
     /// The handling of one softirq item. On leaving the outermost one, the sleeping poll() calls it made ready are
-    /// woken (their tcp_poll() pass queued after it, <see cref="WakePolls"/>); the flag is restored, not cleared: a
-    /// handler nested in another stays inside its softirq.
+    /// woken (their tcp_poll() pass queued after it, <see cref="WakePolls"/>) when a woken poll() runs after the softirq
+    /// (<see cref="RunsAfterSoftirq"/>; otherwise they are woken after the item, as after any); the flag is restored, not
+    /// cleared: a handler nested in another stays inside its softirq.
     /// </summary>
     internal readonly ref struct Softirq(Simulation sim, bool outer)
     {
         public void Dispose()
         {
-            if (!outer && sim._polls.Count > 0) sim.WakePolls();
+            if (!outer && sim._polls.Count > 0 && sim.RunsAfterSoftirq(WokenTasks.Poll)) sim.WakePolls();
             sim.InSoftirq = outer;
         }
     }
+
+    /// <summary>
+    /// Whether a task woken now runs after the softirq being handled (<see cref="WakeTask"/>) — the one place the engine
+    /// rules (<see cref="Commands.EngineRules"/>) decide it, so a stored log rebuilds with its calls woken as when it was
+    /// recorded: under <see cref="Commands.EngineRules.WokenAfterSoftirq"/> every woken call does (D56); under
+    /// <see cref="Commands.EngineRules.SameInstant"/> only a recv() (D50), a send(), connect(), accept() or poll() running
+    /// inside the softirq that woke it; under <see cref="Commands.EngineRules.Original"/> a recv() too runs inside it.
+    /// </summary>
+    internal bool RunsAfterSoftirq(WokenTasks task) => InSoftirq && EngineRules switch
+    {
+        Commands.EngineRules.Original => false,
+        Commands.EngineRules.SameInstant => task == WokenTasks.Reader,
+        _ => true,
+    };
 
     /// <summary>
     /// A wakeup reaches a task asleep in a call — try_to_wake_up() from the wait queue's wake function
@@ -80,11 +95,12 @@ public sealed partial class Simulation
     /// handler. So a task woken while <see cref="InSoftirq"/> runs as an item of this instant queued after those
     /// already due, once however many wakeups came (<paramref name="queued"/> holds its target's queued tasks); the
     /// target's OnDue gets a <see cref="TaskWake"/> naming it. A wakeup made by a call comes with the socket lock
-    /// held: the woken task takes it as the waker releases it, so it runs with the waker's call — false, run it now.
+    /// held: the woken task takes it as the waker releases it, so it runs with the waker's call — false, run it now. A log
+    /// recorded under older engine rules runs the task now from a softirq too (<see cref="RunsAfterSoftirq"/>).
     /// </summary>
     internal bool WakeTask(IEventTarget target, ref WokenTasks queued, WokenTasks task)
     {
-        if (!InSoftirq) return false;
+        if (!RunsAfterSoftirq(task)) return false;
         QueueTask(target, ref queued, task);
         return true;
     }

@@ -487,7 +487,8 @@ public sealed partial class Host
     /// </summary>
     internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
-        var held = _connectHeld?.GetValueOrDefault((saddr, remote));
+        var held = _connectHeld?.GetValueOrDefault((saddr, remote))?.Bits;
+        int keepHeldAt = ConnectHeldAfterProbes; // past it, one look a search for the destination's held ports
         if (_perturbTouched is null && _tablePerturb is null)
         {
             _perturbDraws = ((Pcg32)Sim.Rng).Skip(TablePerturbSize);
@@ -510,11 +511,12 @@ public sealed partial class Host
             for (int i = 0; i < remaining; i += stride, port += stride)
             {
                 if (port >= high) port -= (int)remaining;
-                if (held is null)
+                if (held is null && i >= keepHeldAt)
                 {
-                    if (i >= ConnectHeldAfterProbes) held = ConnectHeldTo(saddr, remote);
+                    keepHeldAt = int.MaxValue;
+                    held = ConnectHeldTo(saddr, remote);
                 }
-                else if ((held[port >> 6] & (1UL << port)) != 0) continue;
+                if (held is not null && (held[port >> 6] & (1UL << port)) != 0) continue;
                 if (IsReserved(port)) continue;
                 ConnectPortProbes++;
                 var p = (ushort)port;
@@ -543,13 +545,33 @@ public sealed partial class Host
     /// <summary>
     /// The ports whose 4-tuple to one destination (saddr, daddr:dport) a connect()-bound socket holds in the established
     /// table, a bit per port: made for a destination when one connect()'s search to it has passed
-    /// <see cref="ConnectHeldAfterProbes"/> ports, kept up to date from then on (<see cref="ConnectHeld"/>). The search
-    /// (<see cref="ConnectAutobind"/>) passes such a port over with one bit test: its bucket is connect()'s and
-    /// __inet_check_established() finds the tuple taken, the same answer without side effects. A range held to one
-    /// destination made every connect() probe the whole range, two hash lookups a port (a 20,000-connection burst: 72 s
-    /// for 30,000 events); the ports it takes are the same.
+    /// <see cref="ConnectHeldAfterProbes"/> ports and a port is held to it, kept up to date from then on
+    /// (<see cref="ConnectHeld"/>) and freed when the last such socket leaves the table or its port — as the kernel frees an
+    /// empty bind bucket (inet_bind_bucket_destroy() from __inet_put_port()), so a host keeps one only while a port is held
+    /// to its destination. The search (<see cref="ConnectAutobind"/>) passes such a port over with one bit test: its bucket
+    /// is connect()'s and __inet_check_established() finds the tuple taken, the same answer without side effects. A range
+    /// held to one destination made every connect() probe the whole range, two hash lookups a port (a 20,000-connection
+    /// burst: 72 s for 30,000 events); the ports it takes are the same.
     /// </summary>
-    Dictionary<(IPv4 Saddr, Endpoint Remote), ulong[]>? _connectHeld;
+    Dictionary<(IPv4 Saddr, Endpoint Remote), HeldPorts>? _connectHeld;
+
+    /// <summary>One destination's held ports (<see cref="_connectHeld"/>): a bit per port and how many are set.</summary>
+    sealed class HeldPorts
+    {
+        public readonly ulong[] Bits = new ulong[(ushort.MaxValue + 1) / 64];
+        public int Count;
+
+        /// <summary>Sets or clears a port's bit; whether it changed.</summary>
+        public bool Mark(int port, bool held)
+        {
+            ref ulong word = ref Bits[port >> 6];
+            ulong bit = 1UL << port;
+            if (((word & bit) != 0) == held) return false;
+            word ^= bit;
+            Count += held ? 1 : -1;
+            return true;
+        }
+    }
 
     /// <summary>Ports one connect() passes before its destination's held ports are kept (<see cref="_connectHeld"/>); a test sets it past any range to search as before.</summary>
     internal int ConnectHeldAfterProbes { get; set; } = 256;
@@ -557,29 +579,33 @@ public sealed partial class Host
     /// <summary>Ports connect()'s searches looked up in the bind and established tables (not passed over by a held bit): their cost.</summary>
     internal long ConnectPortProbes { get; private set; }
 
-    /// <summary>The held ports to a destination (<see cref="_connectHeld"/>), made from the established table the first time.</summary>
-    ulong[] ConnectHeldTo(IPv4 saddr, Endpoint remote)
+    /// <summary>The destinations whose held ports are kept (<see cref="_connectHeld"/>), and how many each has.</summary>
+    internal IReadOnlyDictionary<(IPv4 Saddr, Endpoint Remote), int> ConnectHeldCounts =>
+        _connectHeld?.ToDictionary(e => e.Key, e => e.Value.Count) ?? [];
+
+    /// <summary>
+    /// The held ports to a destination (<see cref="_connectHeld"/>), made from the established table; null, and nothing
+    /// kept, when no connect()-bound socket holds a port to it (nothing to pass over).
+    /// </summary>
+    ulong[]? ConnectHeldTo(IPv4 saddr, Endpoint remote)
     {
-        _connectHeld ??= [];
-        if (_connectHeld.TryGetValue((saddr, remote), out var bits)) return bits;
-        bits = new ulong[(ushort.MaxValue + 1) / 64];
+        HeldPorts? held = null;
         foreach (var other in Established.Values)
             if (other.ConnectBind && other.Remote == remote && other.Local.Address == saddr)
-                bits[other.Local.Port >> 6] |= 1UL << other.Local.Port;
-        _connectHeld[(saddr, remote)] = bits;
-        return bits;
+                (held ??= new HeldPorts()).Mark(other.Local.Port, true);
+        if (held is null) return null;
+        (_connectHeld ??= [])[(saddr, remote)] = held;
+        return held.Bits;
     }
 
     /// <summary>
     /// A connect()-bound socket entered the established table (<paramref name="held"/>), or left it or its port: its bit in
-    /// <see cref="_connectHeld"/>, where its destination has one.
+    /// <see cref="_connectHeld"/>, where its destination has one — freed with the last bit.
     /// </summary>
     internal void ConnectHeld(TcpSocket sk, bool held)
     {
-        if (_connectHeld is null || !sk.ConnectBind || !_connectHeld.TryGetValue((sk.Local.Address, sk.Remote), out var bits)) return;
-        int port = sk.Local.Port;
-        if (held) bits[port >> 6] |= 1UL << port;
-        else bits[port >> 6] &= ~(1UL << port);
+        if (_connectHeld is null || !sk.ConnectBind || !_connectHeld.TryGetValue((sk.Local.Address, sk.Remote), out var ports)) return;
+        if (ports.Mark(sk.Local.Port, held) && ports.Count == 0) _connectHeld.Remove((sk.Local.Address, sk.Remote));
     }
 
     /// <summary>

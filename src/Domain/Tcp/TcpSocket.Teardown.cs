@@ -420,11 +420,12 @@ public sealed partial class TcpSocket
     /// <summary>
     /// sk_state_change(): wakes every blocked call of this socket. A connect() that finds the handshake ended in CLOSE
     /// takes the error and disconnects the socket (<see cref="ConnectFailed"/>) once the other sleepers have run: run
-    /// now it completes first and disconnects last; from a softirq it is queued after them.
+    /// now it completes first and disconnects last; after the softirq (<see cref="Simulation.RunsAfterSoftirq"/>) it is
+    /// queued after them.
     /// </summary>
     void WakeAll()
     {
-        bool later = _sim.InSoftirq, connectFailed = !later && _pendingConnect is not null && ConnectWoken();
+        bool later = _sim.RunsAfterSoftirq(WokenTasks.Connect), connectFailed = !later && _pendingConnect is not null && ConnectWoken();
         WakeReader();
         WakeWriter();
         WakeLingeringClose();

@@ -92,7 +92,8 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
 
     /// <summary>
     /// A simulation stored before engine rules were versioned (the fixture: its row, command log and journal as main's code
-    /// at 520e531 stored them, with the API's answers then) is a row the migration gave rules 0: it replays identically, its
+    /// at 520e531 stored them, with the API's answers then) is a row the migration gave rules 0: it replays identically (its
+    /// woken calls as recorded), its
     /// calls read as they were answered (recv EAGAIN; the connect pending, so socket() made socket 5 and accept returned 6),
     /// and a command appended now still follows its rules. Under the current rules the same log would make other sockets.
     /// </summary>
@@ -113,12 +114,9 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
         var echo = await sim.CallAsync(4, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
 
         Assert.Equal(EngineRules.Original, (await sim.GetAsync()).EngineRules);
-        // An engine fix applies to every rebuild (docs/kernel-check.md, the woken send, connect, accept and poll): the woken
-        // connect() now returns after the segment due at its instant, so the replay first differs there.
-        Assert.False(replay.Identical);
-        Assert.Equal(15L, replay.FirstDifference!.Seq);
-        Assert.StartsWith("call-returned", replay.FirstDifference.Stored, StringComparison.Ordinal);
-        Assert.StartsWith("segment-delivered", replay.FirstDifference.Replayed, StringComparison.Ordinal);
+        // Its woken connect() and accept() return inside the softirq that woke them, as recorded (the woken calls are
+        // versioned with the rules: session 26's D56 applied to every rebuild made this replay differ at seq 15).
+        Assert.True(replay.Identical);
         Assert.Equal(((long)fixture.Commands.Count, (long)fixture.Journal.Count), (replay.Commands, replay.StoredEvents));
         Assert.Equal(fixture.Answer("POST sockets/3/recv 100 MSG_DONTWAIT").GetProperty("errno").GetString(), recv.GetProperty("errno").GetString());
         Assert.Equal("EAGAIN", recv.GetProperty("errno").GetString());
@@ -129,9 +127,8 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
     }
 
     /// <summary>
-    /// The fixture's log under each rules: under 0 its stored journal's events, at their instants — only the woken
-    /// connect()'s return moved behind the segment due at its instant (an engine fix, applied to every rebuild); other
-    /// socket ids under 1.
+    /// The fixture's log under each rules: under 0 its stored journal (its woken connect() and accept() inside the softirq
+    /// that woke them, as recorded); under 1 and 2 other socket ids.
     /// </summary>
     [Fact]
     public void StoredFixture_RebuiltUnderEachRules_OnlyItsOwnGivesItsJournal()
@@ -139,19 +136,50 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
         var fixture = StoredFixture.Read();
 
         var original = SimulationReplay.Rebuild(fixture.Run(EngineRules.Original), fixture.Commands);
-        var current = SimulationReplay.Rebuild(fixture.Run(EngineRules.SameInstant), fixture.Commands);
+        var sameInstant = SimulationReplay.Rebuild(fixture.Run(EngineRules.SameInstant), fixture.Commands);
+        var wokenAfter = SimulationReplay.Rebuild(fixture.Run(EngineRules.WokenAfterSoftirq), fixture.Commands);
 
-        var moved = Replay.FirstDifference(fixture.Journal, original.Journal)!;
-        Assert.Equal((15, "CallReturned", "SegmentDelivered"), (moved.Index, moved.Expected!.GetType().Name, moved.Actual!.GetType().Name));
-        Assert.Equal(ByInstant(fixture.Journal), ByInstant(original.Journal));
-        Assert.NotNull(Replay.FirstDifference(fixture.Journal, current.Journal));
+        Assert.Null(Replay.FirstDifference(fixture.Journal, original.Journal));
+        Assert.NotNull(Replay.FirstDifference(fixture.Journal, sameInstant.Journal));
         Assert.Equal((5, 6), (original.FindCall(7)!.SocketId, original.FindCall(8)!.SocketId));
-        Assert.Equal((6, 5), (current.FindCall(7)!.SocketId, current.FindCall(8)!.SocketId));
+        Assert.Equal((6, 5), (sameInstant.FindCall(7)!.SocketId, sameInstant.FindCall(8)!.SocketId));
+        Assert.NotNull(Replay.FirstDifference(fixture.Journal, wokenAfter.Journal));
+        Assert.Equal((6, 5), (wokenAfter.FindCall(7)!.SocketId, wokenAfter.FindCall(8)!.SocketId));
+    }
+
+    /// <summary>
+    /// A simulation stored by session 25's release under engine rules 1 (the fixture: main's code at dc1e4a9, before D56)
+    /// with a poll(), an accept() and a connect() woken inside a loopback segment's softirq: it replays identically, its
+    /// calls read as they were answered. Rebuilt under rules 2 (D56 applied to it, as session 26 did) the woken connect()
+    /// of the "connections" command returns after the ACK due at its instant: the replay would differ at seq 14.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task SimulationStoredUnderRulesOne_WokenCallsAsRecorded_ReplaysIdentically(DatabaseProvider provider)
+    {
+        var fixture = StoredFixture.Read(StoredFixture.UnderRulesOne);
+        var id = await fixture.InsertAsync(hosts.Services(provider));
+        var sim = new SimulationDriver(hosts.Client(provider), id);
+
+        var replay = await sim.ReplayAsync();
+        var poll = await sim.GetJsonAsync("calls/4");
+        var accept = await sim.GetJsonAsync("calls/7");
+        var connect = await sim.GetJsonAsync("calls/8");
+        var withD56 = SimulationReplay.Rebuild(fixture.Run(EngineRules.WokenAfterSoftirq), fixture.Commands);
+
+        Assert.Equal(EngineRules.SameInstant, (await sim.GetAsync()).EngineRules);
+        Assert.True(replay.Identical);
+        Assert.Equal((10L, 62L), (replay.Commands, replay.StoredEvents));
+        Assert.Equal(("returned", 1L, "POLLIN"), (poll.GetProperty("status").GetString(), poll.GetProperty("result").GetInt64(), poll.GetProperty("value").GetString()));
+        Assert.Equal(("returned", 7L), (accept.GetProperty("status").GetString(), accept.GetProperty("result").GetInt64()));
+        Assert.Equal(fixture.Answer("POST hosts/a/connect 127.0.0.1:80").GetProperty("result").GetInt64(), connect.GetProperty("result").GetInt64());
+        Assert.Equal(("returned", 0L, 4), (connect.GetProperty("status").GetString(), connect.GetProperty("result").GetInt64(), connect.GetProperty("socketId").GetInt32()));
+        var moved = Replay.FirstDifference(fixture.Journal, withD56.Journal)!;
+        Assert.Equal((14, "CallReturned", "SegmentDelivered"), (moved.Index, moved.Expected!.GetType().Name, moved.Actual!.GetType().Name));
     }
 
     /// <summary>
     /// Export carries the rules (<c>engineRules</c>) and a run of the document (the import) makes a simulation under them:
-    /// a new simulation's export says 1; a document that says 0 makes a simulation whose loopback recv is EAGAIN again.
+    /// a new simulation's export says 2; a document that says 0 makes a simulation whose loopback recv is EAGAIN again.
     /// </summary>
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task ExportAndRun_CarryTheEngineRules(DatabaseProvider provider)
@@ -163,31 +191,33 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
         var exported = await sim.ExportAsync();
 
         var imported = await client.RunScenarioAsync(exported);
-        var original = await client.RunScenarioAsync(exported.Replace("\"engineRules\": 1", "\"engineRules\": 0", StringComparison.Ordinal));
+        var original = await client.RunScenarioAsync(exported.Replace("\"engineRules\": 2", "\"engineRules\": 0", StringComparison.Ordinal));
         var old = new SimulationDriver(client, original.SimulationId);
         await old.CallAsync(2, "send", new { bytes = 10 });
         var recv = await old.CallAsync(3, "recv", new { bytes = 100, flags = new[] { "MSG_DONTWAIT" } });
 
-        Assert.Contains("\"engineRules\": 1", exported);
-        Assert.Equal(EngineRules.SameInstant, (await new SimulationDriver(client, imported.SimulationId).GetAsync()).EngineRules);
+        Assert.Contains("\"engineRules\": 2", exported);
+        Assert.Equal(EngineRules.WokenAfterSoftirq, (await new SimulationDriver(client, imported.SimulationId).GetAsync()).EngineRules);
         Assert.Equal(EngineRules.Original, (await old.GetAsync()).EngineRules);
         Assert.Equal("EAGAIN", recv.Errno);
         Assert.True((await old.ReplayAsync()).Identical);
     }
 
-    /// <summary>A journal's events without their sequence numbers, sorted within each instant.</summary>
-    static string[] ByInstant(IEnumerable<Domain.Journal.SimEvent> journal) =>
-        [.. journal.Select(e => $"{e.At.Ns:D20} {e with { Seq = 0 }}").Order(StringComparer.Ordinal)];
-
     /// <summary>The fixture file: a simulation stored by main's code before engine rules, with the API's answers then.</summary>
-    private sealed record StoredFixture(string Name, string Profile, long Seed, long Version, IReadOnlyList<CommandRecord> Commands,
+    private sealed record StoredFixture(string Name, string Profile, long Seed, long Version, int EngineRules, IReadOnlyList<CommandRecord> Commands,
         IReadOnlyList<Domain.Journal.SimEvent> Journal, JsonElement Answers)
     {
         private static readonly Guid FixtureId = Guid.Parse("01990000-0000-7000-8000-00000000e125");
 
-        public static StoredFixture Read()
+        /// <summary>Main's code at 520e531 (session 24's release), before engine rules: its row has rules 0.</summary>
+        public const string BeforeEngineRules = "simulation-stored-before-engine-rules.json";
+
+        /// <summary>Main's code at dc1e4a9 (session 25's release), engine rules 1, before D56's woken calls.</summary>
+        public const string UnderRulesOne = "simulation-stored-under-engine-rules-1.json";
+
+        public static StoredFixture Read(string file = BeforeEngineRules)
         {
-            var path = Path.Combine(ScenarioFiles.RepositoryRoot, "tests", "Api.Tests", "Fixtures", "simulation-stored-before-engine-rules.json");
+            var path = Path.Combine(ScenarioFiles.RepositoryRoot, "tests", "Api.Tests", "Fixtures", file);
             var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
             var commands = root.GetProperty("commands").EnumerateArray().Select(c => new CommandRecord
             {
@@ -199,11 +229,13 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
                 RunId = FixtureId, Seq = e.GetProperty("seq").GetInt64(), AtNs = e.GetProperty("atNs").GetInt64(),
                 Type = e.GetProperty("type").GetString(), PayloadJson = e.GetProperty("payloadJson").GetString(),
             })).ToList();
+            // The fixture stored before engine rules has no engineRules: the migration gave its row 0.
+            int rules = root.TryGetProperty("engineRules", out var stored) ? stored.GetInt32() : Domain.Commands.EngineRules.Original;
             return new StoredFixture(root.GetProperty("name").GetString()!, root.GetProperty("profile").GetString()!,
-                root.GetProperty("seed").GetInt64(), root.GetProperty("version").GetInt64(), commands, journal, root.GetProperty("answers").Clone());
+                root.GetProperty("seed").GetInt64(), root.GetProperty("version").GetInt64(), rules, commands, journal, root.GetProperty("answers").Clone());
         }
 
-        /// <summary>The row as the migration leaves a simulation stored before it (rules 0), or under other rules.</summary>
+        /// <summary>Its row under the given rules (as stored: <see cref="EngineRules"/>).</summary>
         public SimulationRun Run(int engineRules, Guid? id = null) => new()
         {
             Id = id ?? FixtureId, Name = Name, Profile = Profile, Seed = Seed, Version = Version, EngineRules = engineRules,
@@ -214,14 +246,14 @@ public sealed class EngineRulesApiTests(ApiHosts hosts)
         public JsonElement Answer(string request) =>
             Answers.EnumerateArray().Single(a => a.GetProperty("request").GetString() == request).GetProperty("response");
 
-        /// <summary>Stores it under a fresh id as it was stored: the row (rules 0), its command log and its journal pages.</summary>
+        /// <summary>Stores it under a fresh id as it was stored: the row (its rules), its command log and its journal pages.</summary>
         public async Task<Guid> InsertAsync(IServiceProvider services)
         {
             var id = Guid.CreateVersion7();
             await using var scope = services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
             var events = JournalPageBuilder.Of(id, Journal, 1024);
-            var run = Run(EngineRules.Original, id);
+            var run = Run(EngineRules, id);
             run.JournalBytes = SimService.Api.Infrastructure.Tenancy.TenantQuotas.Bytes(events);
             db.Simulations.Add(run);
             db.Commands.AddRange(Commands.Select(c => new CommandRecord { RunId = id, Seq = c.Seq, AtNs = c.AtNs, Type = c.Type, PayloadJson = c.PayloadJson }));

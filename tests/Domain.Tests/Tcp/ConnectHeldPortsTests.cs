@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 
@@ -43,6 +44,72 @@ public class ConnectHeldPortsTests
         for (int i = 0; i < 6; i++) Connect(80);         // the four ports closed, then none again
         for (int i = 0; i < 5; i++) Connect(81);         // another destination: every port is free for it
         return outcomes;
+    }
+
+    /// <summary>
+    /// The held ports to a destination are kept only while a connect()-bound socket holds one (8 KB each): made by a search
+    /// once one is held, freed with the last — closed in SYN_SENT, or gone to TIME-WAIT (the timewait socket is not in the
+    /// established table; its port is looked up as before) — and made again by the next search. Each step's ports and
+    /// errnos are the search's without them; the kept destinations and their counts after each step.
+    /// </summary>
+    [Fact]
+    public void HeldPortsFreedWithTheLastSocketHoldingOne_SamePortsAndErrnos()
+    {
+        var before = World(heldAfter: int.MaxValue);
+        var held = World(heldAfter: 0);
+
+        var (expected, none) = Steps(before);
+        var (outcomes, kept) = Steps(held);
+
+        Assert.Equal(expected, outcomes);
+        Assert.All(none, Assert.Empty);
+        var (a, to80) = (IPv4.Parse("10.0.0.1"), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
+        Assert.Equal([
+            [(a, to80, 3)], // three connects: the first found none held (nothing kept), the second kept its one, then its own
+            [(a, to80, 2)], // one closed in SYN_SENT; a connect to port 81 found none held to it (nothing kept)
+            [(a, to80, 2)], // established
+            [(a, to80, 2)], // one closed: FIN_WAIT1 is still in the established table …
+            [],             // … until it and the last are timewait sockets: freed
+            [],             // a connect found none held (nothing kept) …
+            [(a, to80, 2)], // … the next one made them again
+        ], kept);
+        Assert.Equal("2 TIME-WAIT", expected[^1]);
+    }
+
+    /// <summary>The steps of <see cref="HeldPortsFreedWithTheLastSocketHoldingOne_SamePortsAndErrnos"/>: each connect's port, and the kept destinations after each step.</summary>
+    static (List<string> Outcomes, List<(IPv4, Endpoint Remote, int Count)[]> Kept) Steps(TwoHostHarness h)
+    {
+        var outcomes = new List<string>();
+        var kept = new List<(IPv4, Endpoint, int)[]>();
+        var sockets = new List<int>();
+        void Keep() => kept.Add([.. h.Client.ConnectHeldCounts.Select(e => (e.Key.Saddr, e.Key.Remote, e.Value))]);
+        void Connect(ushort port)
+        {
+            var sock = h.Call("client", SocketCallKind.Socket);
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = port });
+            outcomes.Add(c.Errno == Errno.EINPROGRESS ? $"{h.Sim.FindSocket(c.SocketId)!.Local.Port}" : c.Errno!);
+            sockets.Add(c.SocketId);
+        }
+        for (int i = 0; i < 3; i++) Connect(80);
+        Keep();
+        h.Call("client", SocketCallKind.Close, sockets[0]); // in SYN_SENT: tcp_disconnect() → inet_put_port()
+        Connect(81);
+        Keep();
+        h.At(TwoHostHarness.Ms(100)); // the handshakes done
+        Keep();
+        h.Call("client", SocketCallKind.Close, sockets[1]);
+        Keep();
+        h.At(TwoHostHarness.Ms(200)); // FIN acked: an orphan FIN_WAIT2 becomes a timewait socket (tcp_time_wait())
+        h.Call("client", SocketCallKind.Close, sockets[2]);
+        h.At(TwoHostHarness.Ms(300));
+        Keep();
+        Connect(80);
+        Keep();
+        Connect(80);
+        Keep();
+        outcomes.Add($"{h.Client.TimeWaitSockets.Count} TIME-WAIT");
+        return (outcomes, kept);
     }
 
     [Fact]

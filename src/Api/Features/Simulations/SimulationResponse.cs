@@ -7,10 +7,12 @@ namespace SimService.Api.Features.Simulations;
 /// <param name="CreatedAt">Wall-clock creation time (UTC); the simulation's own clock is virtual.</param>
 /// <param name="Version">The number of commands in the simulation's log; also its ETag, for If-Match.</param>
 /// <param name="FromScenario">The simulation was made by running a scenario (POST /api/v1/scenarios/run).</param>
-/// <param name="EngineRules">The version of the rules by which its commands meet the engine, fixed when it was made: 1 (every
-/// simulation made since it was introduced) runs the events a socket call, kill or inject leaves due at its own instant before
-/// it answers, as the kernel's softirq does inside the system call (a loopback send is received at once, a blocking loopback
-/// connect returns 0); 0 (simulations stored before) leaves them to the next advance, as they were recorded.</param>
+/// <param name="EngineRules">The version of the rules by which its commands meet the engine, fixed when it was made, so its log
+/// rebuilds as it was recorded: 2 (every simulation made since session 27) runs the events a socket call, kill or inject leaves
+/// due at its own instant before it answers, as the kernel's softirq does inside the system call (a loopback send is received at
+/// once, a blocking loopback connect returns 0), and a call woken from a softirq after it; 1 (simulations made in session 25
+/// and 26) the same, but a woken send, connect, accept or poll runs inside the softirq that woke it; 0 (simulations stored
+/// before) leaves those events to the next advance and runs every woken call inside the softirq.</param>
 /// <param name="Links">Where to look at it: "view" (an HTML page: ladder diagram, sockets at any virtual time, charts, journal),
 /// "diagram", "timeseries", "pcap".</param>
 public sealed record SimulationResponse(Guid Id, string Name, string Profile, long Seed, DateTimeOffset CreatedAt, long Version, bool FromScenario,
