@@ -5,15 +5,16 @@ namespace SimService.Benchmarks;
 /// <summary>
 /// `SIMBENCH_GCLOG=1`: one line per collection inside W6's timed phases — its generation and reason, the wall time from
 /// GCStart to GCEnd, the bytes it promoted out of each condemned generation and the bytes that survived through references
-/// from older generations (GCMarkWithType's "older": the card table), the generations' sizes after it and whether it
-/// compacted (GCGlobalHeapHistory's mechanisms). The runtime's GC events, read in-process; for profiling only.
+/// from older generations (GCMarkWithType's "older": the card table), the generations' sizes after it, whether it
+/// compacted and why (GCGlobalHeapHistory's mechanisms, GCPerHeapHistory's compact reason). The runtime's GC events, read
+/// in-process; for profiling only.
 /// </summary>
 sealed class GcLog : EventListener
 {
     readonly List<string> _lines = [];
     string? _gen;
     double _start, _wall;
-    long _older, _p0, _p1, _p2, _s0, _s1, _s2, _mechanisms;
+    long _older, _p0, _p1, _p2, _s0, _s1, _s2, _mechanisms, _compact;
 
     protected override void OnEventSourceCreated(EventSource source)
     {
@@ -37,6 +38,7 @@ sealed class GcLog : EventListener
                 _gen = $"gen{Field(e, "Depth")} reason={Field(e, "Reason")}";
                 _start = e.TimeStamp.Ticks / 1e4;
                 _older = _mechanisms = 0;
+                _compact = -1;
             }
             else if (name.StartsWith("GCMarkWithType", StringComparison.Ordinal) && Field(e, "Type") == 3)
                 _older += Field(e, "Bytes");
@@ -47,6 +49,8 @@ sealed class GcLog : EventListener
                     Field(e, "GenerationSize0"), Field(e, "GenerationSize1"), Field(e, "GenerationSize2"));
             else if (name.StartsWith("GCGlobalHeapHistory", StringComparison.Ordinal))
                 _mechanisms = Field(e, "GlobalMechanisms");
+            else if (name.StartsWith("GCPerHeapHistory", StringComparison.Ordinal) && Field(e, "CompactMechanisms") is var c and > 0)
+                _compact = System.Numerics.BitOperations.Log2((ulong)c & 0x7fffffff); // gc_heap_compact_reason: the highest bit below the flag
         }
     }
 
@@ -54,7 +58,10 @@ sealed class GcLog : EventListener
     {
         if (_gen is null) return;
         _lines.Add($"{_gen} wall_ms={_wall:F0} promoted_mb={_p0 / 1e6:F1}/{_p1 / 1e6:F1}/{_p2 / 1e6:F1} via_cards_mb={_older / 1e6:F1} " +
-            $"sizes_mb={_s0 / 1e6:F0}/{_s1 / 1e6:F0}/{_s2 / 1e6:F0} compacted={(_mechanisms & 2) != 0}");
+            $"sizes_mb={_s0 / 1e6:F0}/{_s1 / 1e6:F0}/{_s2 / 1e6:F0} compacted={(_mechanisms & 2) != 0}" +
+            // gcrecord.h: GlobalMechanisms is a bit a gc_global_mechanism_p (1 compaction, 2 promotion, 3 demotion, 4 card bundles,
+            // 5 elevation); the compact reason is GCPerHeapHistory's gc_heap_compact_reason (1 compact_high_frag, 6 compact_fragmented_gen0 …).
+            $" mechanisms=0x{_mechanisms:x} compact_reason={_compact}");
         _gen = null;
     }
 
