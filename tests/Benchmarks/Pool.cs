@@ -46,6 +46,9 @@ static class Pool
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it.
         Measure.CollectAll();
+        // SIMBENCH_GCLOG=1: each collection of the timed phases on a "# gc" line (GcLog; the warm-up's pools print theirs too).
+        using var gcLog = Environment.GetEnvironmentVariable("SIMBENCH_GCLOG") == "1" ? new GcLog() : null;
+        gcLog?.Drain("before");
         // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
         // shows the engine's own cost per connection at each N without the collector's.
         bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
@@ -66,6 +69,7 @@ static class Pool
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
+        Console.Write(gcLog?.Drain($"n={n} open"));
         double? held = heap ? (GC.GetTotalMemory(forceFullCollection: true) - heap0) / (double)n : null;
         if (Environment.GetEnvironmentVariable("SIMBENCH_PAUSE") == "1")
         {
@@ -81,7 +85,10 @@ static class Pool
                 Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Close) { SocketId = connections[j] });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
-        return new Result(n, n / open, n / m.WallSeconds, n / openCpu, n / m.CpuSeconds, established, serverFds, held, openPhase, n / openThreadCpu, phase.Stop());
+        double close = m.WallSeconds, closeCpu = m.CpuSeconds;
+        var closePhase = phase.Stop();
+        Console.Write(gcLog?.Drain($"n={n} close"));
+        return new Result(n, n / open, n / close, n / openCpu, n / closeCpu, established, serverFds, held, openPhase, n / openThreadCpu, closePhase);
     }
 
     static void Must(Simulation sim, SimCommand c)
