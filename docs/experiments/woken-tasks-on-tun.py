@@ -4,14 +4,16 @@ the segments behind the one that woke it arrive in the same burst, or apart. Run
 
     ip netns add w && ip netns exec w python3 docs/experiments/woken-tasks-on-tun.py connect burst; ip netns del w
 
-CASE: connect | poll | accept | send; MODE: burst (written back to back) | apart (50 ms between them).
+CASE: connect | poll | accept | send | sendrst | senddata; MODE: burst (written back to back) | apart (50 ms between them).
 The peer is this process on a TUN device (t0, 10.9.0.1 the kernel's side, 10.9.0.2 the peer), SCHED_FIFO on CPU 0;
 the woken call runs in a forked child on CPU 0 at normal priority, so it cannot run until the peer sleeps — as a
 task woken by net_rx_action() runs after the whole NAPI poll. The netns's congestion control is set to cubic, the
 engine's (a fresh netns inherits the host's, here bbr, whose bbr_sndbuf_expand() provisions 3 cwnd, not 2). Linux
 6.18.44 (docs/kernel-check.md, the woken calls): connect ECONNRESET / 0; poll revents 0x2001 / 0x1; accept: the
 second SYN dropped (ListenOverflows 1) / answered; send 74000 (SO_SNDBUF 82944, PSH at 13000/21000/29000) / 74000
-(46080, PSH every 4000) — under bbr it was 138000 (124416) / 74000 (69120).
+(46080, PSH every 4000) — under bbr it was 138000 (124416) / 74000 (69120). A send() asleep in
+sk_stream_wait_connect() (session 27): sendrst ECONNRESET, nothing sent / 100, P. 1:101 ack 1; senddata ". ack 101"
+then "P. 1:101 ack 101" / "P. 1:101 ack 1" first.
 """
 import os, sys, fcntl, struct, socket, select, time, subprocess
 
@@ -166,6 +168,33 @@ def send_case(t, gap):
     t.write(*[pkt(80, port, 7001, iss + 1 + 2000 * i, A) for i in range(1, 6)], gap=gap)
     data = [(p['seq'] - iss - 1, p['len'], letters(p['flags'])) for p in t.drain(0.1) if p['len']]
     return '%s; PSH after the ACKs at %s' % (res(), [seq for seq, _, fl in data if 'P' in fl])
+
+
+def connect_then_send(t, gap, *behind):
+    """A blocking send() asleep in sk_stream_wait_connect() (connect() made non-blocking, then the socket blocking),
+    woken by the SYN-ACK with the segments built by behind(port, iss) right behind it; returns what send() returned
+    and every segment the kernel sent after the SYN (seq and ack relative to the ISNs)."""
+    def client():
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex((PEER, 80))
+        s.setblocking(True)
+        return 'send %d' % s.send(b'x' * 100)
+    res = app(client)
+    syn = t.read()
+    port, iss = syn['sport'], syn['seq']
+    time.sleep(0.05)  # send() sleeps in sk_stream_wait_connect()
+    t.write(pkt(80, port, 7000, iss + 1, S | A, opts=MSS), *[b(port, iss) for b in behind], gap=gap)
+    seen = [(p['seq'] - iss, p['ack'] - 7000, p['len'], letters(p['flags'])) for p in t.drain(0.3)]
+    return '%s; sent %s' % (res(), seen)
+
+
+def sendrst_case(t, gap):
+    return connect_then_send(t, gap, lambda port, iss: pkt(80, port, 7001, 0, R))
+
+
+def senddata_case(t, gap):
+    return connect_then_send(t, gap, lambda port, iss: pkt(80, port, 7001, iss + 1, P | A, b'y' * 100))
 
 
 if __name__ == '__main__':

@@ -300,6 +300,19 @@ internal sealed class KernelScriptRunner
     }
 
     /// <summary>
+    /// check_event_time() of packetdrill's run.c for an event it starts (an inbound packet, a system call, a command, a
+    /// code block) at an absolute time the run is already past by more than the tolerance when it gets there — an earlier
+    /// event took the clock beyond it: a timing error at its line, as the engine's runner gives
+    /// (<c>PacketdrillRunner.StartsOnTime</c>). Tested before the wait, so a late wake-up of this machine is not the script's.
+    /// </summary>
+    bool StartsOnTime(ScriptEvent ev, long at, string description)
+    {
+        long now = Now();
+        if (!ev.Time.IsAbsolute || now <= at + _tolerance || VerifyTime(ev.Time, at, at, now, description) is not { } error) return true;
+        return Fail(ev.At.Line, error, Secs(at), Secs(now));
+    }
+
+    /// <summary>
     /// A note for a packet that is late only by one tick (it would have passed a jiffy earlier): the kernel runs a timer's
     /// bucket on its tick, or a tick later when that CPU's tick handler reads jiffies before the timekeeping CPU has advanced
     /// them (run_local_timers() then raises no TIMER_SOFTIRQ) — 11–16 % of expiries on a loaded 2-CPU machine, in bursts,
@@ -334,6 +347,7 @@ internal sealed class KernelScriptRunner
     bool Inbound(PacketEvent p)
     {
         long at = StartOf(p.Time);
+        if (!StartsOnTime(p, at, "inbound packet")) return false;
         SleepUntil(at);
         RecordCaptured();
         if (!TryFlags(p.FlagsText, out byte flags)) return Fail(p.At.Line, $"error handling packet: bad flags '{p.FlagsText}'", p.FlagsText, "");
@@ -525,6 +539,7 @@ internal sealed class KernelScriptRunner
         if (_failure is not null) return false;
         long start = StartOf(s.Time);
         long expectedEnd = s.EndUs is { } endUs ? (s.Time.IsRelative ? _anchor + endUs * 1_000 : endUs * 1_000) : start;
+        if (!StartsOnTime(s, start, "system call start")) return false;
         // Handed to the worker before its time, so the worker is awake and spinning when told to go: a thread woken at
         // the call's time began it 0.3 ms later.
         var (call, go) = _calls.Prepare(s, Live, _t0 + start);
@@ -672,6 +687,7 @@ internal sealed class KernelScriptRunner
     bool Shell(ShellEvent c)
     {
         long at = StartOf(c.Time);
+        if (!StartsOnTime(c, at, "command")) return false;
         SleepUntil(at);
         Anchor(at, runnersAct: false);
         long before = Libc.MonotonicNs();
@@ -696,6 +712,7 @@ internal sealed class KernelScriptRunner
     bool Code(CodeEvent c)
     {
         long at = StartOf(c.Time);
+        if (!StartsOnTime(c, at, "data collection for code")) return false;
         SleepUntil(at);
         Anchor(at, runnersAct: false);
         RecordCaptured();

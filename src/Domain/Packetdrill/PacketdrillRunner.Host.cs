@@ -9,7 +9,7 @@ public sealed partial class PacketdrillRunner
     {
         var at = StartOf(c.Time);
         RunTo(at);
-        if (_failure is not null) return false;
+        if (_failure is not null || !StartsOnTime(c, at, "command")) return false;
         _anchor = at;
         var (sets, _) = ShellCommands.Parse(c.Command);
         foreach (var (name, value) in sets)
@@ -29,7 +29,7 @@ public sealed partial class PacketdrillRunner
     {
         var at = StartOf(c.Time);
         RunTo(at);
-        if (_failure is not null) return false;
+        if (_failure is not null || !StartsOnTime(c, at, "data collection for code")) return false;
         _anchor = at;
         var sk = _sim.FindSocket(_socketUnderTest);
         if (_recorder is not null)

@@ -34,7 +34,7 @@ public sealed partial class PacketdrillRunner
     {
         var at = StartOf(p.Time);
         RunTo(at);
-        if (_failure is not null) return false;
+        if (_failure is not null || !StartsOnTime(p, at, "inbound packet")) return false;
         if (!TryFlags(p.FlagsText, out var flags)) return Fail(p, "error handling packet: ", $"bad flags '{p.FlagsText}'", p.FlagsText, "");
         ushort localPort = p.DestinationPort ?? _localPort ?? ScriptPort;
         ushort remotePort = p.SourcePort ?? _remotePort ?? RemoteEphemeralPort;

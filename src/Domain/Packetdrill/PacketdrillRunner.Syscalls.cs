@@ -32,7 +32,7 @@ public sealed partial class PacketdrillRunner
             ? (s.Time.IsRelative ? _anchor + SimDuration.FromMicroseconds(endUs) : new SimTime(endUs * 1_000))
             : start;
         RunTo(start);
-        if (_failure is not null) return false;
+        if (_failure is not null || !StartsOnTime(s, start, "system call start")) return false;
         _anchor = start;
         if (s.Name == "ioctl") return Ioctl(s);
         if (s.Name == "fcntl" && s.Arguments[1] is WordExpr { Word: "F_GETFL" }) return GetFileFlags(s);

@@ -146,6 +146,20 @@ public sealed partial class PacketdrillRunner
         return $"timing error: expected {description} at {Secs(expected)} sec but happened at {Secs(actual)} sec; tolerance {Secs(new SimTime(_tolerance.Ns))} sec";
     }
 
+    /// <summary>
+    /// Models wait_for_event() → check_event_time() of packetdrill's run.c for an event it starts (an inbound packet, a
+    /// system call, a command, a code block): at an absolute time the run is already past by more than the tolerance —
+    /// an earlier event took the clock beyond it (a relative one, a blocking call, a late outbound packet) — the event runs
+    /// at once and verify_time() stops the script at its line. get_next_event() only refuses an absolute time before
+    /// the time of an absolute event right before it ("time goes backward in script"), so an absolute time after a
+    /// relative event gets here. A relative time is anchored on the previous event as it happened, so never late.
+    /// </summary>
+    bool StartsOnTime(ScriptEvent ev, SimTime start, string description)
+    {
+        if (!ev.Time.IsAbsolute || _sim.Now <= start + _tolerance) return true;
+        return Fail(ev, "", VerifyTime(ev.Time, start, start, _sim.Now, description)!, Secs(start), Secs(_sim.Now));
+    }
+
     /// <summary>Seconds with microseconds, as packetdrill prints times (%.6f).</summary>
     internal static string Secs(SimTime t) => (t.Ns / 1e9).ToString("F6", CultureInfo.InvariantCulture);
 

@@ -57,6 +57,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         MsgFlags = MsgFlags.None;
         Sleep = null;
         ConnectWasConnecting = false;
+        SendWaitsConnect = false;
         DisconnectsAtSleep = 0;
         Holds = null;
         Waiter = waiter;
@@ -76,6 +77,8 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     internal TcpSocket? Holds { get; set; }
     /// <summary>A connect() made while the socket was already SS_CONNECTING: its timeout returns EALREADY, not EINPROGRESS.</summary>
     internal bool ConnectWasConnecting { get; set; }
+    /// <summary>A send() asleep in sk_stream_wait_connect(): tcp_sendmsg_locked() has not reached its copy loop yet.</summary>
+    internal bool SendWaitsConnect { get; set; }
     /// <summary>sk->sk_disconnects when the call last went to sleep (sk_wait_event()'s and __inet_stream_connect()'s "dis").</summary>
     internal long DisconnectsAtSleep { get; set; }
 

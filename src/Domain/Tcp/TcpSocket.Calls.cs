@@ -190,6 +190,7 @@ public sealed partial class TcpSocket
         {
             // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
             if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(SoftError is not null ? TakeStreamError() : Errno.EAGAIN);
+            call.SendWaitsConnect = true;
             PendingSend = call;
             return CallOutcome.Block;
         }
@@ -219,7 +220,8 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// A wakeup of the socket's wait queue reaches a send() asleep in sk_stream_wait_memory() — net/core/stream.c:
+    /// A wakeup of the socket's wait queue reaches a send() asleep in sk_stream_wait_memory() (or in
+    /// sk_stream_wait_connect(): <see cref="RunWokenConnectWaiter"/>) — net/core/stream.c:
     /// sk_stream_write_space() once the buffer is writeable, sk_state_change(), sk_data_ready() (the sleeper's
     /// woken_wake_function() takes any wakeup). Its sk_wait_event() condition is sk_err, SEND_SHUTDOWN or
     /// sk_stream_memory_free(): with room it copies again (tcp_sendmsg_locked()'s loop), and sleeps again for the
@@ -239,6 +241,11 @@ public sealed partial class TcpSocket
     void RunWokenWriter()
     {
         if (PendingSend is not { } call) return;
+        if (call.SendWaitsConnect)
+        {
+            RunWokenConnectWaiter(call);
+            return;
+        }
         if (State is TcpState.Established or TcpState.CloseWait && !SendShutdown && SoftError is null)
         {
             if (!StreamMemoryFree)
@@ -258,23 +265,24 @@ public sealed partial class TcpSocket
             _sim.CompleteCall(call, call.Done, null);
             return;
         }
-        if (State is TcpState.SynSent or TcpState.SynRecv)
-        {
-            // sk_stream_wait_connect()'s loop: still connecting, sleep again with the timeo left.
-            Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout);
-            return;
-        }
         PendingSend = null;
         // A blocked send returns what it copied, or the error when it copied nothing.
         if (call.Done > 0) _sim.CompleteCall(call, call.Done, null);
         else _sim.CompleteCall(call, -1, TakeStreamError());
     }
 
-    /// <summary>Starts a send that blocked until the handshake ended.</summary>
-    void StartDeferredSend()
+    /// <summary>
+    /// A send() asleep in sk_stream_wait_connect() (net/core/stream.c) runs: still SYN_SENT or SYN_RECV, it sleeps again
+    /// with the timeo left; else the loop returns sock_error() or -EPIPE (a reset, a disconnect), or 0 in ESTABLISHED or
+    /// CLOSE_WAIT, and tcp_sendmsg_locked() goes on to copy. Woken by the handshake's sk_state_change()
+    /// (tcp_finish_connect(), tcp_rcv_state_process() in SYN_RECV) it runs after the softirq
+    /// (<see cref="Simulation.WakeTask"/>): a RST right behind the SYN-ACK fails it with ECONNRESET, nothing sent;
+    /// data right behind is ACKed first (quickack mode), and the first data segment carries that ACK.
+    /// </summary>
+    void RunWokenConnectWaiter(PendingCall call)
     {
-        if (PendingSend is not { } call) return;
         PendingSend = null;
+        call.SendWaitsConnect = false;
         var outcome = SendAfterRateCheck(call.Requested, call);
         if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }

@@ -130,7 +130,7 @@ public sealed partial class TcpSocket
             else SendAck("tcp_rcv_synsent_state_process");
             LinkPeer();
             WakeConnector();
-            StartDeferredSend();
+            WakeWriter(); // sk_state_change(): a send() asleep in sk_stream_wait_connect()
             return;
         }
         if (seg.Has(TcpFlags.Rst))
@@ -228,7 +228,7 @@ public sealed partial class TcpSocket
         // sends its FIN now (6.10+).
         if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
         WakeConnector();
-        StartDeferredSend();
+        WakeWriter(); // sk_state_change(): a send() asleep in sk_stream_wait_connect()
     }
 
     /// <summary>

@@ -41,6 +41,26 @@ public class PacketdrillRunnerTests
         Assert.Equal(message, result.Output.Split('\n')[0]);
     }
 
+    /// <summary>
+    /// wait_for_event() → check_event_time() in packetdrill's run.c: an event packetdrill starts at an absolute time the run
+    /// is already past by more than the tolerance (here 5 ms, after relative lines that reached 10 ms) runs at once and
+    /// verify_time() stops the script at its line — get_next_event()'s "time goes backward" compares absolute times only
+    /// with an absolute event right before. Within the tolerance (7 ms) or at the clock (10 ms) it runs.
+    /// </summary>
+    [Theory]
+    [InlineData("close(3) = 0", "system call start")]
+    [InlineData("< . 1:1(0) ack 1 win 257", "inbound packet")]
+    [InlineData("`sysctl -q net.ipv4.tcp_fin_timeout=30`", "command")]
+    [InlineData("%{ assert tcpi_state == TCP_ESTABLISHED }%", "data collection for code")]
+    public void AbsoluteTimeAfterRelativeEvents_PastItByMoreThanTheTolerance_TimingErrorAtItsLine(string line, string description)
+    {
+        var late = Run(Handshake + "0.005 " + line + "\n");
+        Assert.Equal((8, $"t.pkt:8: timing error: expected {description} at 0.005000 sec but happened at 0.010000 sec; tolerance 0.004000 sec"),
+            (late.Failure?.Line, late.Output));
+        Assert.True(Run(Handshake + "0.007 " + line + "\n").Passed);
+        Assert.True(Run(Handshake + "0.010 " + line + "\n").Passed);
+    }
+
     [Fact]
     public void AnyScript_InterruptedByItsCaller_StopsBetweenEventsWithOperationCanceled()
     {

@@ -162,4 +162,73 @@ public class WokenTaskTests
         Assert.Equal(pshAfterAcks, h.Sent("client").Where(s => s.At >= Ms(100) && s.Len > 0 && (s.Flags & TcpFlags.Psh) != 0)
             .Select(s => (int)(s.SeqNo - c.Iss - 1)));
     }
+
+    /// <summary>
+    /// A send(100) asleep in sk_stream_wait_connect() — a non-blocking connect() (EINPROGRESS), the socket made blocking
+    /// again, then send() at 0.02 ms — woken by the SYN-ACK at 0.05 ms with <paramref name="behind"/> right behind it
+    /// (a burst) or 50 ms later (apart); returns the send.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket C, CallHandle Send) SendAsleepInConnect(Func<TcpSocket, Segment> behind, bool burst)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        var sock = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        var cc = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = 80 });
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = false });
+        var c = h.Sim.FindSocket(cc.SocketId)!;
+        Assert.Equal("EINPROGRESS", h.Returned(cc.CallId)!.Errno);
+        h.At(Ms(0.02));
+        var send = h.Send(c.Id, 100);
+        h.At(Ms(0.05));
+        h.Deliver(h.Client, new Segment(c.Tuple.Reversed, TcpFlags.Syn | TcpFlags.Ack, 7000, c.Iss + 1, 65535, 0, TcpOptions.None with { Mss = 1000 }));
+        if (!burst) h.At(Ms(50));
+        h.Deliver(h.Client, behind(c));
+        h.At(Ms(100));
+        return (h, c, send);
+    }
+
+    /// <summary>What the client sent after its SYN: (seq − ISS, ack − 7000, len, flags).</summary>
+    static IEnumerable<(long, long, int, string)> AfterSyn(TwoHostHarness h, TcpSocket c) => h.Sent("client").Skip(1)
+        .Select(s => ((long)(s.SeqNo - c.Iss), s.AckNo == 0 ? 0L : s.AckNo - 7000L, s.Len, s.Flags.ToLetters()));
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SynSent_SendAsleepInConnectWokenBySynAckWithRstBehind_FailsWithEconnresetInABurst(bool burst)
+    {
+        // tcp_finish_connect()'s sk_state_change() wakes the send; the RST behind it in the same burst resets the
+        // connection (tcp_reset(): sk_err ECONNRESET, tcp_done()) before it runs: sk_stream_wait_connect() returns
+        // sock_error(), nothing is sent — the SYN-ACK's ACK was held for the data (sk_write_pending) and tcp_done()
+        // cleared its timer. Apart, the send ran at the SYN-ACK and sent its 100 bytes with the ACK.
+        // Observed on Linux 6.18.44: docs/experiments/woken-tasks-on-tun.py sendrst burst|apart.
+        var (h, c, send) = SendAsleepInConnect(c => FromPeer(c, TcpFlags.Rst, 7001), burst);
+
+        var r = h.Returned(send.CallId)!;
+        if (burst)
+        {
+            Assert.Equal((Ms(0.05), -1L, "ECONNRESET"), (r.At, r.Result, r.Errno));
+            Assert.Empty(AfterSyn(h, c));
+        }
+        else
+        {
+            Assert.Equal((Ms(0.05), 100L, (string?)null), (r.At, r.Result, r.Errno));
+            Assert.Equal([(1L, 1L, 100, "P.")], AfterSyn(h, c));
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SynSent_SendAsleepInConnectWokenBySynAckWithDataBehind_TheDataIsAckedFirstInABurst(bool burst)
+    {
+        // The SYN-ACK enters quickack mode and holds its ACK for the sleeping writer; 100 bytes behind it in the same
+        // burst are received before the writer runs and ACKed at once (quickack), and the writer's segment carries
+        // that ACK too. Apart, the writer's segment carries the SYN-ACK's ACK, and the data is ACKed 50 ms later.
+        // Observed on Linux 6.18.44 (woken-tasks-on-tun.py senddata burst): ".", ack 101, then "P." 100 bytes, ack 101.
+        var (h, c, send) = SendAsleepInConnect(c => FromPeer(c, TcpFlags.Psh | TcpFlags.Ack, 7001, 100), burst);
+
+        Assert.Equal((Ms(0.05), 100L), (h.Returned(send.CallId)!.At, h.Returned(send.CallId)!.Result));
+        Assert.Equal(burst ? [(1L, 101L, 0, "."), (1L, 101L, 100, "P.")] : [(1L, 1L, 100, "P."), (101L, 101L, 0, ".")], AfterSyn(h, c));
+    }
 }
