@@ -124,6 +124,29 @@ public sealed class OutcomeDiffTests
         Assert.Empty(report.Lines);
     }
 
+    /// <summary>
+    /// Two connections over 127.0.0.1 on one host (fuzz case options-26003-9): a listing names the far end of a lo
+    /// socket by its address, 127.0.0.1, and the kernel lists its sockets in its hash's order, not the engine's; its
+    /// ephemeral port also fell on the other side of the bound 50002. The far end's port is the same host's, named as
+    /// lo's packets name it (by the order the connections were made), so nothing differs.
+    /// </summary>
+    [Fact]
+    public void Compare_LoopbackConnectionsListedInAnotherOrder_NamesTheFarEndAsItsOwnHost()
+    {
+        OutcomePacket Syn(long ms, int port) => new(ms * Ms, "server", "server", port, 80, "S", 0, 0, 65495, 0, "", false);
+        OutcomeSocket Connected(int port) => new("server", "ESTABLISHED", false, port, "127.0.0.1", 80, null);
+        OutcomeSocket Accepted(int port) => new("server", "ESTABLISHED", false, 80, "127.0.0.1", port, null);
+        RunOutcome Outcome(int first, int second, IEnumerable<OutcomeSocket> listed) => new([Syn(20, first), Syn(40, second)],
+            [new OutcomeSnapshot("$.steps[25]", 247 * Ms, [new OutcomeReading(247 * Ms, [.. listed])])],
+            new Dictionary<string, Dictionary<string, long>>());
+
+        var engine = Outcome(50002, 52746, [Accepted(50002), Accepted(52746), Connected(50002), Connected(52746)]);
+        var kernel = Outcome(50002, 41000, [Connected(41000), Accepted(41000), Connected(50002), Accepted(50002)]);
+        var report = OutcomeDiff.Compare(engine, kernel, Tolerance);
+
+        Assert.Empty(report.Lines);
+    }
+
     [Fact]
     public void Align_RepeatedAlikeSegments_PairsByNearestTime()
     {

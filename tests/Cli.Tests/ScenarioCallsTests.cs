@@ -81,6 +81,26 @@ public sealed class ScenarioCallsTests
     }
 
     /// <summary>
+    /// The warm-up draws a link's loss both ways — from the generator, then by segment — with segments still sent after
+    /// each change, and loses none of them: otherwise the case's first segment on a lossy link compiled the draw on the
+    /// link emulator's thread, ~9 ms in which it forwarded nothing (fuzz cases loss-27102-3 and loss-27112-1).
+    /// </summary>
+    [Fact]
+    public void WarmUpScenario_DrawsLossFromTheGeneratorThenBySegmentAndLosesNothing()
+    {
+        var document = ScenarioParser.Parse(KernelScenarioRunner.WarmUpScenario).Document!;
+        var links = document.Steps.OfType<LinkStep>().ToList();
+        var generator = Assert.Single(links, l => l.Loss is > 0 and < 1);
+        var bySegment = Assert.Single(links, l => l.LossBySegment == true);
+        var outcome = RunOutcome.OfEngine(document);
+
+        Assert.True(document.Steps.IndexOf(generator) < document.Steps.IndexOf(bySegment));
+        Assert.Contains(outcome.Packets, p => p.AtNs >= generator.At.Ns && p.AtNs < bySegment.At.Ns);
+        Assert.Contains(outcome.Packets, p => p.AtNs >= bySegment.At.Ns);
+        Assert.DoesNotContain(outcome.Packets, p => p.Dropped);
+    }
+
+    /// <summary>
     /// The kernel run's child has the .NET runtime's tiered compilation off: with it on, the runtime compiled 470 methods
     /// again while linger-zero-rst's steps ran, and the run's real-time threads waited for it (a send seen done 1.1 ms late).
     /// </summary>

@@ -110,7 +110,12 @@ internal sealed class KernelScenarioRunner
     /// JIT has compiled each path and libc's stubs are bound: otherwise the first calls come several milliseconds late.
     /// Each form of a call counts: a connect() that makes its own socket compiled CallStep.Bind's getter at the real run's
     /// first such connect, on its worker, 0.4 ms of the call (a <c>kernel --verbose</c> run counts the methods compiled
-    /// while the steps ran); a kill step compiled 14 methods at its time (kill-keeps-buffered-data's took 10 ms).
+    /// while the steps ran); a kill step compiled 14 methods at its time (kill-keeps-buffered-data's took 10 ms). A link
+    /// that loses (0 &lt; loss &lt; 1) draws for every segment on the link emulator's thread — from the generator, or by
+    /// segment (<see cref="SegmentLoss"/>: its dictionaries of tuple keys are generic code compiled for them) — so the
+    /// warm-up draws both ways with a loss that never drops: without it, the case's first segment on a lossy link stopped
+    /// the forwarding for ~9 ms while that was compiled (fuzz cases loss-27102-3 and loss-27112-1: the rest of a flight,
+    /// or its ACKs, 9 ms behind the first segment in every run).
     /// </summary>
     internal const string WarmUpScenario = """
         {
@@ -138,8 +143,9 @@ internal sealed class KernelScenarioRunner
             { "host": "a", "call": "close", "socket": "d" },
             { "at": "+5ms", "host": "b", "call": "recv", "socket": "s", "bytes": 10 },
             { "sysctl": { "host": "a", "values": { "net.ipv4.tcp_fin_timeout": 60 } } },
-            { "link": { "between": ["a", "b"], "delay": "1ms" } },
+            { "link": { "between": ["a", "b"], "delay": "1ms", "loss": 0.000001 } },
             { "host": "a", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
+            { "at": "+1ms", "link": { "between": ["a", "b"], "lossBySegment": true } },
             { "host": "a", "call": "setsockopt", "socket": "c", "option": "SO_LINGER", "value": { "onoff": 1, "linger": 0 } },
             { "host": "a", "call": "getsockopt", "socket": "c", "option": "SO_LINGER" },
             { "at": "+5ms", "expect": { "sockets": [ { "socket": "c", "state": "FIN-WAIT-2" }, { "host": "b", "local": ":9", "count": 3 } ],
@@ -159,6 +165,9 @@ internal sealed class KernelScenarioRunner
     public static void WarmUp()
     {
         if (ScenarioParser.Parse(WarmUpScenario).Document is { } doc) Run(doc);
+        // A flight's worth of distinct segments drawn by segment: its dictionaries grow (resize) as a bulk transfer's do.
+        var bySegment = new SegmentLoss(0);
+        for (uint i = 0; i < 64; i++) bySegment.Draw(new Endpoint(new IPv4(1), 1), new Endpoint(new IPv4(2), 2), TcpFlags.Ack, 1 + i * 1448, 1, 1448);
     }
 
     // ---- setup -----------------------------------------------------------------------------

@@ -223,7 +223,7 @@ internal static class OutcomeDiff
 
     static List<string> Keys(IEnumerable<OutcomeSocket> sockets, PortNames ports, Side side) =>
         [.. sockets.Select(s => $"{s.Host} {s.State}{(s.TimeWait ? " (timewait socket)" : "")} :{ports.Name(side, s.Host, s.LocalPort)} > "
-            + (s.Remote == "*" ? "*" : $"{s.Remote}:{ports.Name(side, s.Remote, s.RemotePort)}")).Order(StringComparer.Ordinal)];
+            + (s.Remote == "*" ? "*" : $"{s.Remote}:{ports.Name(side, PortNames.RemoteHost(s), s.RemotePort)}")).Order(StringComparer.Ordinal)];
 
     /// <summary>The multiset difference a − b.</summary>
     static List<string> Minus(List<string> a, List<string> b)
@@ -303,6 +303,13 @@ internal static class OutcomeDiff
             outcome.Packets.Where(p => p.Flags == "S").Select(p => (p.To, p.ToPort))
                 .Concat(outcome.Snapshots.SelectMany(s => s.Readings).SelectMany(r => r.Sockets).Where(s => s.State == "LISTEN").Select(s => (s.Host, s.LocalPort)));
 
+        /// <summary>
+        /// The host a listing row's remote port is named on: the row's own host when the remote is a loopback address
+        /// (127.0.0.0/8) — lo's packets name both ends by that host, so a lo connection's far end is the port its own
+        /// packets named, not a name taken in the order the listing rows come (the kernel lists in its hash's order).
+        /// </summary>
+        internal static string RemoteHost(OutcomeSocket s) => s.Remote.StartsWith("127.", StringComparison.Ordinal) ? s.Host : s.Remote;
+
         static List<(string, int)> Used(RunOutcome outcome)
         {
             var used = new List<(string, int)>();
@@ -314,7 +321,7 @@ internal static class OutcomeDiff
             foreach (var s in outcome.Snapshots.SelectMany(s => s.Readings).SelectMany(r => r.Sockets))
             {
                 used.Add((s.Host, s.LocalPort));
-                used.Add((s.Remote, s.RemotePort));
+                used.Add((RemoteHost(s), s.RemotePort));
             }
             return [.. used.Where(u => u.Item2 != 0).Distinct()];
         }
