@@ -101,13 +101,15 @@ public sealed partial class Simulation
     /// Models tcp_add_backlog()'s coalescing — net/ipv4/tcp_ipv4.c (since 4.20): a segment coming to wait in the backlog
     /// is merged into the backlog's tail when it starts where the tail ends, neither has SYN, RST or URG, both have ACK,
     /// ECE and CWR agree, and the TCP options are byte for byte the same (the same doff, the same TSval and TSecr, the
-    /// same SACK blocks) — then skb_try_coalesce() must take it: never into a cloned tail, and every segment with data
-    /// or a FIN through lo is the clone of an skb its sender still keeps for retransmission, so the tail is a pure ACK
-    /// (tcp_send_ack()'s own skb). A pure ACK after it fits its tail room: merged, the tail takes the later ack_seq and
-    /// its window (not when the ACK is before the tail's), the flags of both (gso_segs grows by one, which nothing reads of
-    /// a pure ACK); TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment (InSegs, tcp_segs_in()) before offering it to the backlog.
-    /// Not modelled: a data segment merged behind a pure ACK tail (skb_try_coalesce() takes the clone's page fragments
-    /// by reference) — one skb of its payload the receiver would handle with the ACK's head.
+    /// same SACK blocks) — then skb_try_coalesce() must take it, never into a cloned tail. A pure ACK (tcp_send_ack()'s
+    /// own skb, no clone) behind a pure ACK fits its tail room: merged, the tail takes the later ack_seq and its window
+    /// (not when the ACK is before the tail's), the flags of both (gso_segs grows by one, which nothing reads of a pure
+    /// ACK); TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment (InSegs,
+    /// tcp_segs_in()) before offering it to the backlog.
+    /// Not modelled: merges with data. A data or FIN segment through lo is the clone of an skb its sender keeps for
+    /// retransmission, which skb_try_coalesce() refuses as a tail while the sender holds it; yet 6.18.44 merged data in a
+    /// reader's backlog (scenarios/loopback-read-grows-rcvbuf-and-window.json, docs/kernel-check.md session 27), and data
+    /// behind a pure ACK would be taken by reference to its page fragments — neither measured.
     /// </summary>
     /// <returns>Whether <paramref name="seg"/> went into the tail (it is then handled and freed).</returns>
     bool BacklogCoalesce(TcpSocket owner, Segment seg)
@@ -116,7 +118,7 @@ public sealed partial class Simulation
         const TcpFlags never = TcpFlags.Syn | TcpFlags.Rst;
         if (tail.EndSeq != seg.Seq || ((tail.Flags | seg.Flags) & never) != 0 || !tail.Has(TcpFlags.Ack) || !seg.Has(TcpFlags.Ack)
             || tail.Options != seg.Options) return false;
-        if (tail.SeqSpace != 0 || seg.SeqSpace != 0) return false; // skb_try_coalesce(): a cloned tail; data behind an ACK not modelled
+        if (tail.SeqSpace != 0 || seg.SeqSpace != 0) return false; // pure ACKs only (merges with data not modelled)
         var host = owner.Host;
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDelivered(Now, JournalSeq, host.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
         host.CountReceived(seg);
