@@ -1,3 +1,4 @@
+using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 
@@ -12,7 +13,9 @@ namespace SimService.Domain.Engine;
 /// before the next backlog segment: a lo receiver's ACKs of a burst reach the sender one by one, each after the data the
 /// previous one released. The engine runs a call to its end and the segments it sent after it, at the same instant; a
 /// segment to the call's socket waits while other lo segments are due, then the socket handles its waiting segments one
-/// at a time, each followed by the lo segments it made (<see cref="LoDue"/>).
+/// at a time, each followed by the lo segments it made (<see cref="LoDue"/>). A pure ACK that comes to the backlog
+/// right behind another is merged into it (tcp_add_backlog(), <see cref="BacklogCoalesce"/>): the socket then handles
+/// one ACK of the later ack_seq.
 /// </summary>
 public sealed partial class Simulation
 {
@@ -34,6 +37,12 @@ public sealed partial class Simulation
 
     /// <summary>The owner's backlog: segments to it that came while other lo segments were due.</summary>
     readonly Queue<Segment> _loBacklog = new();
+
+    /// <summary>sk_backlog.tail: the backlog's last segment, until __release_sock() takes the backlog (then null).</summary>
+    Segment? _loBacklogTail;
+
+    /// <summary>The segments __release_sock() took off the backlog and has not handled yet (the rest came after).</summary>
+    int _loTaken;
 
     /// <summary>Schedules a segment through lo, now.</summary>
     void ScheduleLo(Host host, Segment seg)
@@ -61,12 +70,62 @@ public sealed partial class Simulation
     void LoDue(Host host, Segment seg)
     {
         _loDue--;
-        if (_loOwner is { } owner && ReferenceEquals(owner.Host, host) && seg.Tuple.Reversed == owner.Tuple) _loBacklog.Enqueue(seg);
+        if (_loOwner is { } owner && ReferenceEquals(owner.Host, host) && seg.Tuple.Reversed == owner.Tuple)
+        {
+            if (!BacklogCoalesce(owner, seg))
+            {
+                _loBacklog.Enqueue(seg);
+                _loBacklogTail = seg;
+            }
+        }
         else ((IEventTarget)host).OnDue(this, seg);
         while (_loDue == 0 && _loOwner is { } releasing)
         {
-            if (_loBacklog.TryDequeue(out var waiting)) ((IEventTarget)releasing.Host).OnDue(this, waiting);
+            if (_loTaken == 0)
+            {
+                // __release_sock(): takes the whole backlog (sk_backlog.head = tail = NULL) and handles it; what comes
+                // meanwhile starts a new one.
+                _loTaken = _loBacklog.Count;
+                _loBacklogTail = null;
+            }
+            if (_loBacklog.TryDequeue(out var waiting))
+            {
+                _loTaken--;
+                ((IEventTarget)releasing.Host).OnDue(this, waiting);
+            }
             else _loOwner = null;
         }
+    }
+
+    /// <summary>
+    /// Models tcp_add_backlog()'s coalescing — net/ipv4/tcp_ipv4.c (since 4.20): a segment coming to wait in the backlog
+    /// is merged into the backlog's tail when it starts where the tail ends, neither has SYN, RST or URG, both have ACK,
+    /// ECE and CWR agree, and the TCP options are byte for byte the same (the same doff, the same TSval and TSecr, the
+    /// same SACK blocks) — then skb_try_coalesce() must take it, never into a cloned tail. A pure ACK (tcp_send_ack()'s
+    /// own skb, no clone) behind a pure ACK fits its tail room: merged, the tail takes the later ack_seq and its window
+    /// (not when the ACK is before the tail's), the flags of both (gso_segs grows by one, which nothing reads of a pure
+    /// ACK); TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment (InSegs,
+    /// tcp_segs_in()) before offering it to the backlog.
+    /// Not modelled: merges with data. A data or FIN segment through lo is the clone of an skb its sender keeps for
+    /// retransmission, which skb_try_coalesce() refuses as a tail while the sender holds it; yet 6.18.44 merged data in a
+    /// reader's backlog (scenarios/loopback-read-grows-rcvbuf-and-window.json, docs/kernel-check.md session 27), and data
+    /// behind a pure ACK would be taken by reference to its page fragments — neither measured.
+    /// </summary>
+    /// <returns>Whether <paramref name="seg"/> went into the tail (it is then handled and freed).</returns>
+    bool BacklogCoalesce(TcpSocket owner, Segment seg)
+    {
+        if (Profile != KernelProfile.Linux6 || _loBacklogTail is not { } tail) return false;
+        const TcpFlags never = TcpFlags.Syn | TcpFlags.Rst;
+        if (tail.EndSeq != seg.Seq || ((tail.Flags | seg.Flags) & never) != 0 || !tail.Has(TcpFlags.Ack) || !seg.Has(TcpFlags.Ack)
+            || tail.Options != seg.Options) return false;
+        if (tail.SeqSpace != 0 || seg.SeqSpace != 0) return false; // pure ACKs only (merges with data not modelled)
+        var host = owner.Host;
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDelivered(Now, JournalSeq, host.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
+        host.CountReceived(seg);
+        owner.SegsIn(seg);
+        tail.CoalesceBacklog(seg);
+        host.Count(MibCounter.TcpExtTCPBacklogCoalesce);
+        RecycleSegment(seg); // kfree_skb_partial()
+        return true;
     }
 }

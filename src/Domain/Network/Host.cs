@@ -504,18 +504,26 @@ public sealed partial class Host : IEventTarget
     }
 
     /// <summary>
-    /// Models tcp_v4_rcv() — net/ipv4/tcp_ipv4.c: one lookup in the established hash (full,
-    /// request and timewait sockets), then the listeners, else a reset from the host.
+    /// What every datagram is counted before TCP handles it, or leaves it in a socket's backlog: ip_rcv_core() counts the
+    /// datagram and its octets (__IP_UPD_PO_STATS(IPSTATS_MIB_IN, skb->len)) and its ECN codepoint (not ECN-capable:
+    /// InNoECTPkts), ip_local_deliver_finish() hands it to TCP (InDelivers), tcp_v4_rcv() counts it (InSegs).
     /// </summary>
-    void Receive(Segment seg)
+    internal void CountReceived(Segment seg)
     {
-        // ip_rcv_core() counts the datagram and its octets (__IP_UPD_PO_STATS(IPSTATS_MIB_IN, skb->len))
-        // and its ECN codepoint (not ECN-capable: InNoECTPkts); ip_local_deliver_finish() hands it to TCP (InDelivers).
         Count(MibCounter.IpInReceives);
         Count(MibCounter.IpExtInOctets, seg.DatagramLength);
         Count(MibCounter.IpExtInNoECTPkts, seg.GsoSegs); // max(1, gso_segs): a GSO packet from lo counts its segments
         Count(MibCounter.IpInDelivers);
         Count(MibCounter.TcpInSegs);
+    }
+
+    /// <summary>
+    /// Models tcp_v4_rcv() — net/ipv4/tcp_ipv4.c: one lookup in the established hash (full,
+    /// request and timewait sockets), then the listeners, else a reset from the host.
+    /// </summary>
+    void Receive(Segment seg)
+    {
+        CountReceived(seg);
         var key = seg.Tuple.Reversed;
         if (Established.TryGetValue(key, out var sk))
         {

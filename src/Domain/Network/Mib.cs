@@ -125,6 +125,8 @@ public enum MibCounter
     TcpExtTCPSackShifted,
     TcpExtTCPSackMerged,
     TcpExtTCPSackShiftFallback,
+    // tcp_add_backlog(): a segment merged into the tail of the socket backlog it came to wait in.
+    TcpExtTCPBacklogCoalesce,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,
@@ -164,14 +166,14 @@ public sealed class Mib
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
     /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
-    /// TCPDelivered in 4.10, TCPAckCompressed in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
     static readonly HashSet<MibCounter> AddedAfter44 =
     [
         MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
-        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
+        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
     ];

@@ -164,6 +164,21 @@ public sealed record Segment(
         _flags = (_flags & ~(TcpFlags.Psh | TcpFlags.Fin)) | (next._flags & (TcpFlags.Psh | TcpFlags.Fin));
     }
 
+    /// <summary>
+    /// tcp_add_backlog()'s merge of <paramref name="next"/>, a pure ACK, into this one, the backlog's tail (delivered, not
+    /// yet handled): the later ack_seq with its window (kept when <paramref name="next"/>'s is before this one's), the
+    /// flags of both.
+    /// </summary>
+    internal void CoalesceBacklog(Segment next)
+    {
+        if (!SeqMath.Before(next._ack, _ack))
+        {
+            _ack = next._ack;
+            _window = next._window;
+        }
+        _flags |= next._flags;
+    }
+
     internal void AddFlags(TcpFlags flags)
     {
         if (Id != 0) throw new InvalidOperationException("segment already sent");

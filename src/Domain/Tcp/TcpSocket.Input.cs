@@ -52,7 +52,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>Models tcp_segs_in() — include/net/tcp.h, which tcp_v4_rcv() calls for every segment a full, non-listening socket gets.</summary>
-    void SegsIn(Segment seg)
+    internal void SegsIn(Segment seg)
     {
         // tcp_segs_in(): max(1, gso_segs) — a GSO packet that crossed lo whole counts its segments.
         _segsIn += (uint)seg.GsoSegs;

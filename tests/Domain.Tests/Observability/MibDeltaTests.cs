@@ -180,7 +180,8 @@ public class MibDeltaTests
     [InlineData("IpExt.InOctets", true)]
     [InlineData("TcpExt.TCPRcvCoalesce", true)]
     [InlineData("TcpExt.TCPSackShiftFallback", true)]
-    [InlineData("TcpExt.TCPBacklogCoalesce", false)]
+    [InlineData("TcpExt.TCPBacklogCoalesce", true)]
+    [InlineData("TcpExt.TCPAutoCorking", false)]
     [InlineData("IpExt.InMcastPkts", false)]
     public void IsModelled_Counter_WhetherTheEngineKeepsIt(string name, bool modelled) =>
         Assert.Equal(modelled, MibDelta.IsModelled(name));

@@ -174,20 +174,24 @@ public class LoopbackTests
     /// A burst over lo to a receiver that does not read, as 6.18.44 sends it (scenarios/loopback-burst-acks-wait-in-the-
     /// senders-backlog.json, the kernel's packets the engine's): send() of 8908 bytes at MSS 524 (TCP_MAXSEG 536 on the
     /// listener) puts 5 + 5 segments on lo, each handled by the receiver before the next leaves, its ACKs waiting in the
-    /// sender's backlog; release_sock() handles ACK 2621 (cwnd 15: the last 7 segments go and are received at once), then
-    /// ACK 5241. So the 7-segment packet reaches the receiver while the sender still holds the clone of the one before it,
-    /// and skb_try_coalesce() refuses it (cloned): three skbs of payload + 832, TCPRcvCoalesce 0, as the kernel counts. The
-    /// engine handled ACK 5241 first before (the segments of an instant in the order sent): the sender had freed the
-    /// clone, the packet coalesced (TCPRcvCoalesce 1, sk_rmem_alloc 10572).
+    /// sender's backlog. The second ACK comes right behind the first, contiguous, with the same flags and options: 
+    /// tcp_add_backlog() merges them (TCPBacklogCoalesce 1), and release_sock() handles one ACK 5241 (cwnd 20: the last 7
+    /// segments go). The sender has freed both packets' clones by then, so the receiver coalesces the 7-segment packet
+    /// into the one before (TCPRcvCoalesce 1: two skbs, payload + 2 · 832). Without the merge (D58's engine, the kernel as
+    /// a packet socket on lo saw it) ACK 2621 was handled alone, the 7 segments reached the receiver while the sender still
+    /// held the clone of the packet before, and nothing coalesced (0, 0 and payload + 3 · 832).
     /// </summary>
     [Fact]
-    public void Established_LoBurstToAnIdleReader_AcksWaitInTheSendersBacklogSoNothingCoalesces()
+    public void Established_LoBurstToAnIdleReader_AcksWaitingInTheSendersBacklogAreMergedSoTheLastPacketCoalesces()
     {
-        var (h, client, _, burst) = LoBurstToAnIdleReader(8908);
+        var (h, client, server, burst) = LoBurstToAnIdleReader(8908);
 
         Assert.Equal(["80:2620", "80:2620", "~:0/63", "~:0/61", "80:3668", "~:0/59"],
             burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~:{s.Len}/{s.Win}"));
-        Assert.Equal((0L, 8908L + 3 * 832), (h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce], client.RmemAlloc));
+        Assert.Equal((1L, 1L, 8908L + 2 * 832), (h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce],
+            h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce], client.RmemAlloc));
+        // tcp_v4_rcv() counted both ACKs before the backlog: segs_in and InSegs as without the merge.
+        Assert.Equal((5L, 9L), (server.Info.SegsIn, h.Client.Mib[MibCounter.TcpInSegs]));
     }
 
     /// <summary>
@@ -213,26 +217,24 @@ public class LoopbackTests
     }
 
     /// <summary>
-    /// tcp_tso_should_defer() on lo (fuzz options-25002-11): send() of 23721 bytes at MSS 524 to a reader that sleeps.
-    /// tcp_push() sends 5 + 5 segments in one tcp_write_xmit(), both skbs stamped with its one tcp_clock_cache. ACK 2621
-    /// from the backlog (its RTT sample 1 µs, as every lo sample) lets 7 segments go (cwnd 15, quota min(cwnd / 2, 10));
-    /// the next 3 fill cwnd and take less than a third of it, so the head's ACK time decides: the head (2621:5241) bears
-    /// the stamp of the segment just measured, so it is that sample old, 1 µs ≥ srtt / 2 — the kernel defers them.
-    /// ACK 5241 then sends 10, and the 3 after them go: the head is now the 7-segment skb of a later clock read (0 ns old
-    /// to the engine, a few µs on the kernel), its ACK due later than srtt / 2. On 6.18.44 (ftrace tcp_probe and lo's
-    /// transmits, 32 runs with a packet socket on lo) the first burst ACK's sample was 34–81 µs, srtt 28–67 µs after it,
-    /// the head's age 40–86 µs where it was taken: deferred in every run. The engine took the head as 0 ns old and sent 7 + 3 at once (the
-    /// next packets 3 then 10, one ACK 10481 where the kernel's is 14149).
+    /// tcp_add_backlog() on lo (fuzz options-25002-11): send() of 23721 bytes at MSS 524 to a reader that sleeps, as
+    /// 6.18.44 sends it unobserved or under a ring capture (scenarios/loopback-burst-backlog-acks-merged-in-each-release.json).
+    /// tcp_push() sends 5 + 5 segments; their two ACKs wait in the sender's backlog, the second merged into the first, so
+    /// release_sock() handles one ACK 5241: cwnd 20, 10 + 10 segments go. Their two ACKs come while release_sock() still
+    /// owns the socket, to a new backlog, and are merged again: one ACK 15721, cwnd 40, the last 8001 bytes in one packet.
+    /// TCPBacklogCoalesce 2. Each ACK handled acks everything in flight, so tcp_tso_should_defer() never finds a
+    /// cwnd-limited tail here. Without the merge (the kernel under a packet socket's queue, D58's engine) ACK 2621 was
+    /// handled alone: 7 segments, then 3 deferred, 10, …, ACK 8909 and 14149 (packets 3668, 5240, 1572, 6812, …).
     /// </summary>
     [Fact]
-    public void Established_LoBurstToAnIdleReader_HeadStampedWithTheMeasuredSegmentDefersTheCwndLimitedTail()
+    public void Established_LoBurstToAnIdleReader_EachReleaseHandlesTheBacklogsAcksMergedIntoOne()
     {
-        var (_, _, server, burst) = LoBurstToAnIdleReader(23721);
+        var (h, _, server, burst) = LoBurstToAnIdleReader(23721);
 
         uint iss = burst[0].SeqNo - 1;
-        Assert.Equal(["80:2620", "80:2620", "~2621", "~5241", "80:3668", "~8909", "80:5240", "80:1572", "~14149", "~15721",
-                "80:6812", "80:524", "~22533", "~23057", "80:665", "~23722"],
+        Assert.Equal(["80:2620", "80:2620", "~2621", "~5241", "80:5240", "80:5240", "~10481", "~15721", "80:8001", "~23722"],
             burst.Select(s => s.Tuple.Local.Port == 80 ? $"80:{s.Len}" : $"~{s.AckNo - iss}"));
+        Assert.Equal(2L, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]);
         Assert.Equal(23721L, server.Info.BytesAcked);
     }
 
