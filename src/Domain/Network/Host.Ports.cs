@@ -488,6 +488,9 @@ public sealed partial class Host
     internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
         var held = _connectHeld?.GetValueOrDefault((saddr, remote));
+        // tcp_twsk_unique() with twp: a timewait socket of a timestamped connection is taken over only when tcp_tw_reuse
+        // allows it for this pair of addresses (after a delay); where it does not, it holds its port like one without.
+        bool timeWaitsHold = TwReuse(saddr, remote.Address, finWait2: false) == 0;
         if (_perturbTouched is null && _tablePerturb is null)
         {
             _perturbDraws = ((Pcg32)Sim.Rng).Skip(TablePerturbSize);
@@ -514,7 +517,25 @@ public sealed partial class Host
                 {
                     if (i >= ConnectHeldAfterProbes) held = ConnectHeldTo(saddr, remote);
                 }
-                else if ((held[port >> 6] & (1UL << port)) != 0) continue;
+                else
+                {
+                    int word = port >> 6;
+                    ulong taken = held[word] | held[HeldTimeWait + word] | (timeWaitsHold ? held[HeldTimeWaitTs + word] : 0);
+                    if ((taken & (1UL << port)) != 0)
+                    {
+                        // The rest of the word's ports on this pass held too: passed over at once (as many steps as ports).
+                        int end = Math.Min((word + 1) << 6, high);
+                        ulong mask = (~0UL << port) & (end == (word + 1) << 6 ? ~0UL : (1UL << end) - 1);
+                        if (stride == 2) mask &= (port & 1) == 0 ? 0x5555_5555_5555_5555UL : 0xAAAA_AAAA_AAAA_AAAAUL;
+                        if ((taken & mask) == mask)
+                        {
+                            int steps = (end - port + stride - 1) / stride - 1;
+                            i += steps * stride;
+                            port += steps * stride;
+                        }
+                        continue;
+                    }
+                }
                 if (IsReserved(port)) continue;
                 ConnectPortProbes++;
                 var p = (ushort)port;
@@ -557,17 +578,49 @@ public sealed partial class Host
     /// <summary>Ports connect()'s searches looked up in the bind and established tables (not passed over by a held bit): their cost.</summary>
     internal long ConnectPortProbes { get; private set; }
 
-    /// <summary>The held ports to a destination (<see cref="_connectHeld"/>), made from the established table the first time.</summary>
+    /// <summary>
+    /// The three bitmaps of <see cref="_connectHeld"/>'s arrays, each a bit per port: a connect()-bound socket in the established
+    /// table (from word 0), a timewait socket of a connection without timestamps (from <see cref="HeldTimeWait"/>), and one
+    /// with (from <see cref="HeldTimeWaitTs"/>). tcp_twsk_unique() never lets a connect() take over the first kind; the second
+    /// only where tcp_tw_reuse allows it, which the search asks each time (a sysctl write changes it at once). A timewait
+    /// socket holds its port whether its bucket is connect()'s or bind()'s: the search passes over it either way.
+    /// </summary>
+    const int HeldWords = (ushort.MaxValue + 1) / 64, HeldTimeWait = HeldWords, HeldTimeWaitTs = 2 * HeldWords;
+
+    /// <summary>The held ports to a destination (<see cref="_connectHeld"/>), made from the established and timewait tables the first time.</summary>
     ulong[] ConnectHeldTo(IPv4 saddr, Endpoint remote)
     {
         _connectHeld ??= [];
         if (_connectHeld.TryGetValue((saddr, remote), out var bits)) return bits;
-        bits = new ulong[(ushort.MaxValue + 1) / 64];
+        bits = new ulong[3 * HeldWords];
         foreach (var other in Established.Values)
             if (other.ConnectBind && other.Remote == remote && other.Local.Address == saddr)
                 bits[other.Local.Port >> 6] |= 1UL << other.Local.Port;
+        foreach (int slot in TimeWaits.Slots)
+        {
+            ref var tw = ref TimeWaits[slot];
+            if (tw.LocalAddress == saddr && tw.Tuple.Remote == remote) MarkTimeWait(bits, in tw, held: true);
+        }
         _connectHeld[(saddr, remote)] = bits;
         return bits;
+    }
+
+    static void MarkTimeWait(ulong[] bits, in TimeWaitEntry tw, bool held)
+    {
+        int port = tw.LocalPort;
+        int word = (tw.UsedTimestamps ? HeldTimeWaitTs : HeldTimeWait) + (port >> 6);
+        if (held) bits[word] |= 1UL << port;
+        else bits[word] &= ~(1UL << port);
+    }
+
+    /// <summary>
+    /// A timewait socket was made (<paramref name="held"/>) or went (inet_twsk_hashdance_schedule(), inet_twsk_deschedule_put()):
+    /// its bit in <see cref="_connectHeld"/>, where its destination has one.
+    /// </summary>
+    internal void ConnectTimeWaitHeld(in TimeWaitEntry tw, bool held)
+    {
+        if (_connectHeld is null || !_connectHeld.TryGetValue((tw.LocalAddress, tw.Tuple.Remote), out var bits)) return;
+        MarkTimeWait(bits, in tw, held);
     }
 
     /// <summary>
@@ -601,12 +654,19 @@ public sealed partial class Host
         return true;
     }
 
+    /// <summary>tcp_twsk_unique()'s reuse: net.ipv4.tcp_tw_reuse, 0 for a FIN-WAIT-2 timewait socket (6.x) and, at 2, off loopback.</summary>
+    int TwReuse(IPv4 local, IPv4 remote, bool finWait2)
+    {
+        int reuse = Sysctls.TcpTwReuse;
+        if (finWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
+        if (reuse == 2 && !(local.IsLoopback || remote.IsLoopback)) reuse = 0;
+        return reuse;
+    }
+
     /// <summary>Models tcp_twsk_unique() — net/ipv4/tcp_ipv4.c (6.14+ with tcp_tw_reuse_delay).</summary>
     bool TwUnique(in TimeWaitEntry tw, bool twp)
     {
-        int reuse = Sysctls.TcpTwReuse;
-        if (tw.State == TcpState.FinWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
-        if (reuse == 2 && !(tw.Tuple.Local.Address.IsLoopback || tw.Tuple.Remote.Address.IsLoopback)) reuse = 0;
+        int reuse = TwReuse(tw.LocalAddress, tw.RemoteAddress, tw.State == TcpState.FinWait2);
         if (!tw.UsedTimestamps) return false;
         if (!twp) return true;
         if (reuse == 0) return false;
