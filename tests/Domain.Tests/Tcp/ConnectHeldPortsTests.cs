@@ -23,21 +23,27 @@ public class ConnectHeldPortsTests
         return h;
     }
 
+    /// <summary>
+    /// A non-blocking connect() to server:<paramref name="port"/>: its port (the socket kept in <paramref name="sockets"/>) or
+    /// errno (the socket closed) added to <paramref name="outcomes"/>. Non-blocking (EINPROGRESS): a close() then closes the
+    /// socket, where one blocked in connect() holds it.
+    /// </summary>
+    static void ConnectNonBlocking(TwoHostHarness h, ushort port, List<string> outcomes, List<int> sockets)
+    {
+        var sock = h.Call("client", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = port });
+        outcomes.Add(c.Errno == Errno.EINPROGRESS ? $"{h.Sim.FindSocket(c.SocketId)!.Local.Port}" : c.Errno!);
+        if (c.Errno == Errno.EINPROGRESS) sockets.Add(c.SocketId);
+        else h.Call("client", SocketCallKind.Close, sock.SocketId);
+    }
+
     /// <summary>Connects (the SYNs stay in flight: the clock does not move) and closes; each connect's port or errno.</summary>
     static List<string> Script(TwoHostHarness h)
     {
         var outcomes = new List<string>();
         var sockets = new List<int>();
-        void Connect(ushort port)
-        {
-            // Non-blocking (EINPROGRESS): a close() then closes the socket, where one blocked in connect() holds it.
-            var sock = h.Call("client", SocketCallKind.Socket);
-            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
-            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = port });
-            outcomes.Add(c.Errno == Errno.EINPROGRESS ? $"{h.Sim.FindSocket(c.SocketId)!.Local.Port}" : c.Errno!);
-            if (c.Errno == Errno.EINPROGRESS) sockets.Add(c.SocketId);
-            else h.Call("client", SocketCallKind.Close, sock.SocketId);
-        }
+        void Connect(ushort port) => ConnectNonBlocking(h, port, outcomes, sockets);
         for (int i = 0; i < 1003; i++) Connect(80);      // every even port, every odd port, then EADDRNOTAVAIL
         foreach (int i in new[] { 10, 600, 999, 3 }) h.Call("client", SocketCallKind.Close, sockets[i]);
         for (int i = 0; i < 6; i++) Connect(80);         // the four ports closed, then none again
@@ -81,15 +87,7 @@ public class ConnectHeldPortsTests
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 81, Backlog = 200 });
         var outcomes = new List<string>();
         var clients = new List<int>();
-        void Connect(ushort port)
-        {
-            var sock = h.Call("client", SocketCallKind.Socket);
-            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
-            var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = sock.SocketId, ToHost = "server", ToPort = port });
-            outcomes.Add(c.Errno == Errno.EINPROGRESS ? $"{h.Sim.FindSocket(c.SocketId)!.Local.Port}" : c.Errno!);
-            if (c.Errno == Errno.EINPROGRESS) clients.Add(c.SocketId);
-            else h.Call("client", SocketCallKind.Close, sock.SocketId);
-        }
+        void Connect(ushort port) => ConnectNonBlocking(h, port, outcomes, clients);
         for (int i = 0; i < 100; i++) Connect(80);
         h.At(TwoHostHarness.Ms(100));
         var children = new List<int>();
