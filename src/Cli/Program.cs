@@ -11,7 +11,8 @@ const string usage = """
                              passed file's simulation is deleted after its run (failed ones are kept), --keep keeps all
           --junit FILE       write a JUnit XML report        --json FILE   write the raw results
           --pcap DIR         save failed runs' packet captures  --diagram DIR  their sequence diagrams
-          --timeout SECONDS  per request to the server (default 600)
+          --timeout SECONDS  per request to the server, in process per file's run in wall time (default 600); a run
+                             past it stops with an error saying the virtual time it got to
           --event-budget N   in process, the most engine events a file's run may process (default 2000000, at most
                              50000000); a run that needs more stops with an error at the step or line it was running
           --record           packetdrill scripts of inbound segments and calls only: print every outbound segment,

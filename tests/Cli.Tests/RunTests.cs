@@ -155,10 +155,43 @@ public sealed class RunTests
         var run = await Tool.RunAsync("run", "--event-budget", "20000", "tests/Cli.Tests/Runaway/keepalive-for-a-century.json");
 
         Assert.Equal(1, run.ExitCode);
-        Assert.Equal(["FAIL     tests/Cli.Tests/Runaway/keepalive-for-a-century.json  (all checks passed, 2 run errors, <v> virtual, <t>)",
-            "         run error $.runUntil: the event budget of 20000 events was spent at <v>, before 3153600000s: the run stopped there",
-            "         run error $: the run needs more than 20000 events; --event-budget N allows more (at most 50000000)"],
+        Assert.Equal(["FAIL     tests/Cli.Tests/Runaway/keepalive-for-a-century.json  (0 checks passed, 1 run error, <v> virtual, <t>)",
+            "         run error $.runUntil: the event budget of 20000 events was spent at <v>, before 3153600000s: the run stopped there; --event-budget N allows more (at most 50000000)",
+            "1 file: 0 passed, 1 failed, 0 invalid (in-process, <t>)"],
             run.OutputLines[..3].Select(l => System.Text.RegularExpressions.Regex.Replace(WithoutWallClock(l), @"\d+(\.\d+)?s\b(?=( virtual|, before))", "<v>")));
+    }
+
+    /// <summary>
+    /// In process --timeout bounds each file's run in wall time (default 600 s, as a request on a server): a run still going
+    /// stops between two events with an error naming the limit and the virtual time it got to (each file has its own).
+    /// The budget alone did not bound it: a workload past port exhaustion ran more than 16 minutes within its 2,000,000 events.
+    /// </summary>
+    [Fact]
+    public async Task RunawayScenario_RunWithATimeout_StopsAtTheWallLimitSayingWhere()
+    {
+        var run = await Tool.RunAsync("run", "--event-budget", "50000000", "--timeout", "1.5", "tests/Cli.Tests/Runaway/keepalive-for-a-century.json");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(["FAIL     tests/Cli.Tests/Runaway/keepalive-for-a-century.json  (0 checks passed, 1 run error, <v> virtual, <t>)",
+            "         run error $: the run was stopped after 1.5 s of wall time, at <v> virtual; --timeout SECONDS allows more",
+            "1 file: 0 passed, 1 failed, 0 invalid (in-process, <t>)"],
+            run.OutputLines.Select(l => System.Text.RegularExpressions.Regex.Replace(WithoutWallClock(l), @"\d+(\.\d+)?s\b(?= virtual)", "<v>")));
+    }
+
+    /// <summary>
+    /// validate cannot know a server's hosts quota, but a document past the default one (64) is VALID with a warning at the
+    /// step that passes it: in process it runs, a server with the default quota refuses it (ServerModeTests).
+    /// </summary>
+    [Fact]
+    public async Task PastTheDefaultHostsQuota_Validate_ValidWithAWarningAtTheStep()
+    {
+        var run = await Tool.RunAsync("validate", "tests/Cli.Tests/Runaway/workload-65-generated-clients.json", "tests/Cli.Tests/Fixtures/mixed/passing.json");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(["VALID    tests/Cli.Tests/Runaway/workload-65-generated-clients.json",
+            "         warning $.steps[0].workload.generatedClients: 67 hosts with the generated clients: a server with the default hosts quota (64, Quotas:HostsPerSimulation) refuses the run (403); in process it runs",
+            "VALID    tests/Cli.Tests/Fixtures/mixed/passing.json",
+            "2 files: 2 valid, 0 invalid"], run.OutputLines);
     }
 
     [Fact]

@@ -136,6 +136,34 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(afterCleaned + 2, afterKept);
     }
 
+    /// <summary>
+    /// A file the server refuses (here 403, the hosts quota: 2 hosts and 65 generated clients) is that file's run error with the
+    /// server's problem: the other files run, the reports are written and the exit code is 1 — it used to stop the whole
+    /// batch with exit 2, later files never run and no report written. In process the same file passes (no quota there).
+    /// </summary>
+    [Fact]
+    public async Task FileOverTheHostsQuota_RunOnServer_IsThatFilesErrorTheOthersRunAndTheReportsAreWritten()
+    {
+        var junit = Tool.TempFile("quota.xml");
+        var json = Tool.TempFile("quota.json");
+        string[] files = ["tests/Cli.Tests/Runaway/workload-65-generated-clients.json", "tests/Cli.Tests/Fixtures/mixed/passing.json"];
+
+        var run = await Tool.RunAsync(["run", "--server", server.Url, .. files, "--junit", junit, "--json", json]);
+        var inProcess = await Tool.RunAsync(["run", files[0]]);
+
+        Assert.Equal((1, 0), (run.ExitCode, inProcess.ExitCode));
+        Assert.Equal("", run.Error);
+        Assert.Equal("FAIL     tests/Cli.Tests/Runaway/workload-65-generated-clients.json  (0 checks passed, 1 run error, no run, <t>)",
+            System.Text.RegularExpressions.Regex.Replace(run.OutputLines[0], @", \d+\.\d\d s\)$", ", <t>)"));
+        Assert.StartsWith($"         run error $: {server.Url.TrimEnd('/')}/ refused the request (403 Forbidden): The tenant's hosts quota would be exceeded. "
+            + "A simulation may have 64 hosts; this request would make 67.", run.OutputLines[1]);
+        Assert.StartsWith("PASS     tests/Cli.Tests/Fixtures/mixed/passing.json  (", run.OutputLines[2]);
+        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(["failed", "passed"], report.RootElement.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("outcome").GetString()));
+        var xml = System.Xml.Linq.XDocument.Load(junit);
+        Assert.Equal(["1", "0"], new[] { "errors", "failures" }.Select(a => xml.Root!.Attribute(a)?.Value));
+    }
+
     /// <summary>A 403 that is not about the key (a quota) prints the server's problem title and detail, not "check --api-key"; a 401 asks for the key.</summary>
     [Fact]
     public void Refusal_QuotaExceededSaysTheServersProblem_UnauthorizedAsksForTheKey()
@@ -167,6 +195,26 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(2, handler.Bodies.Count);
         Assert.Equal(handler.Bodies[0], handler.Bodies[1]);
         Assert.Equal(["text/plain; charset=utf-8", "text/plain; charset=utf-8"], handler.ContentTypes);
+    }
+
+    /// <summary>A request past --timeout names the limit as given (it said "within 0 s" for 0.0000001).</summary>
+    [Fact]
+    public async Task RequestPastTheTimeout_SaysTheTimeoutAsGiven()
+    {
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(0.0000001), new Never());
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
+
+        Assert.Equal("http://127.0.0.1:9/ did not answer within 0.0000001 s (--timeout)", e.Message);
+    }
+
+    private sealed class Never : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException();
+        }
     }
 
     /// <summary>README's <c>$B</c> (the API's base, …/api/v1) given as --server is taken for the server root before it.</summary>

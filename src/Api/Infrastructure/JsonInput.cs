@@ -70,17 +70,29 @@ public sealed class EnumNameConverter : JsonConverterFactory
         public override TEnum Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            // The scenario format's spelling too (shutdown-then-close for ShutdownThenClose): dashes between the words, any case.
+            if (text is not null && text.Contains('-') && Enum.TryParse<TEnum>(text.Replace("-", ""), ignoreCase: true, out var dashed)
+                && Enum.IsDefined(dashed) && !char.IsAsciiDigit(text[0]))
+                return dashed;
             try
             {
                 return byName.Read(ref reader, typeToConvert, options);
             }
             catch (JsonException) when (text is not null)
             {
-                throw new JsonInputException($"'{text}' is not one of {string.Join(", ", Enum.GetNames<TEnum>())}.");
+                var names = Enum.GetNames<TEnum>();
+                var dashedNames = names.Where(n => n.Skip(1).Any(char.IsUpper)).Select(Dashed).ToList();
+                throw new JsonInputException($"'{text}' is not one of {string.Join(", ", names)} (in any case"
+                    + (dashedNames.Count > 0 ? $"; or with dashes between the words, as the scenario format writes them: {string.Join(", ", dashedNames)}" : "")
+                    + ").");
             }
         }
 
         public override void Write(Utf8JsonWriter writer, TEnum value, JsonSerializerOptions options) => byName.Write(writer, value, options);
+
+        /// <summary>ShutdownThenClose as shutdown-then-close.</summary>
+        private static string Dashed(string name) =>
+            string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
         public override TEnum ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             byName.ReadAsPropertyName(ref reader, typeToConvert, options);

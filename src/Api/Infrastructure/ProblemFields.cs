@@ -28,7 +28,7 @@ internal static class ProblemFields
             ProblemTypes.CrossSiteRequest => request.Headers.Origin.Count > 0 ? HeaderNames.Origin : "Sec-Fetch-Site",
             ProblemTypes.Unauthorized => request.Headers.ContainsKey(Tenancy.ApiKeyAuthenticationHandler.KeyHeader) && request.Headers.Authorization.Count == 0
                 ? Tenancy.ApiKeyAuthenticationHandler.KeyHeader : HeaderNames.Authorization,
-            ProblemTypes.QuotaExceeded or ProblemTypes.WorkLimit => context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<WorkField>()?.Name ?? "$",
+            ProblemTypes.QuotaExceeded or ProblemTypes.WorkLimit => WorkFieldExtensions.Of(context.HttpContext)?.Name ?? "$",
             _ => null,
         };
         if (field is not null) problem.Extensions[Member] = Errors(field, problem.Detail ?? problem.Title ?? "");
@@ -51,4 +51,16 @@ public static class WorkFieldExtensions
     /// <summary>Declares the field a work limit or quota on this endpoint names, and the advice for work that outlasts its limit (<see cref="WorkField"/>).</summary>
     public static RouteHandlerBuilder WithWorkField(this RouteHandlerBuilder builder, string field, string advice) =>
         builder.WithMetadata(new WorkField(field, advice));
+
+    /// <summary>
+    /// The request's work field: one its endpoint set for this request (a field the request did send, where the declared one
+    /// may be absent: a workload without eventBudget), else the endpoint's declared one.
+    /// </summary>
+    public static WorkField? Of(HttpContext context) => context.Features.Get<WorkField>() ?? context.GetEndpoint()?.Metadata.GetMetadata<WorkField>();
+
+    /// <summary>Names <paramref name="field"/> (a field this request sent; "$" for none) in its work limit or quota problems, with the endpoint's advice.</summary>
+    public static void NameWorkField(HttpContext context, string field)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<WorkField>() is { } declared) context.Features.Set(declared with { Name = field });
+    }
 }

@@ -37,6 +37,7 @@ public static class RunCommand
         var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
         var (client, clientError) = Connect(line);
         if (clientError is not null) return Usage(error, clientError);
+        var wallLimit = Timeout(line).Timeout;
         var (eventBudget, budgetError) = EventBudget(line);
         if (budgetError is not null) return Usage(error, budgetError);
         using var _ = client;
@@ -58,7 +59,7 @@ public static class RunCommand
                 RunOutput? run;
                 try
                 {
-                    (result, run) = await RunFileAsync(files[i], client, eventBudget, cancellationToken);
+                    (result, run) = await RunFileAsync(files[i], client, eventBudget, wallLimit, cancellationToken);
                 }
                 catch (ServerUnavailableException e)
                 {
@@ -139,7 +140,7 @@ public static class RunCommand
     }
 
     private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, long eventBudget,
-        CancellationToken cancellationToken)
+        TimeSpan wallLimit, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -152,11 +153,28 @@ public static class RunCommand
         }
         var clock = Stopwatch.StartNew();
         var name = Path.GetFileName(file.FullPath);
-        var run = client is null ? file.Format.RunInProcess(text, name, eventBudget) : await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
+        RunOutput run;
+        if (client is null)
+        {
+            // --timeout bounds a file's run in process as it bounds a request on a server: the run stops between two events.
+            using var limit = new CancellationTokenSource(wallLimit);
+            run = file.Format.RunInProcess(text, name, eventBudget, limit.Token);
+        }
+        else run = await file.Format.RunOnServerAsync(client, text, name, cancellationToken);
         if (!run.Valid) return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, run.Problems), run);
-        IReadOnlyList<Problem> problems = run.EventBudgetSpent
-            ? [.. run.Problems, new Problem("$", $"the run needs more than {eventBudget} events; --event-budget N allows more (at most {MaxEventBudget})")]
-            : run.Problems;
+        var problems = run.Problems;
+        if (run.EventBudgetSpent)
+        {
+            // The runner's own error says where the budget ran out: the hint joins it, else (a script's failed line) it is one more.
+            var hint = $"--event-budget N allows more (at most {MaxEventBudget})";
+            int at = problems.ToList().FindIndex(p => p.Message.StartsWith("the event budget of", StringComparison.Ordinal));
+            problems = at >= 0
+                ? [.. problems.Select((p, i) => i == at ? p with { Message = $"{p.Message}; {hint}" } : p)]
+                : [.. problems, new Problem("$", $"the run needs more than {eventBudget} events; {hint}")];
+        }
+        if (run.WallLimitReached)
+            problems = [.. problems, new Problem("$", $"the run was stopped after {SimServiceClient.Seconds(wallLimit)} s of wall time"
+                + (run.NowNs is { } now ? $", at {new SimService.Domain.Time.SimTime(now)} virtual" : "") + "; --timeout SECONDS allows more")];
         return (new FileResult(file.DisplayPath, file.Format.Kind, run.Passed ? FileOutcome.Passed : FileOutcome.Failed, run.Checks, problems,
             run.SimulationId, run.NowNs, run.JournalEvents, clock.Elapsed.TotalSeconds), run);
     }
@@ -176,19 +194,25 @@ public static class RunCommand
     /// <summary>The server client for <c>--server</c> (null in process), or why the options are wrong.</summary>
     internal static (SimServiceClient? Client, string? Error) Connect(CommandLine line)
     {
-        // --timeout is checked in process too, where no request uses it: a wrong value is an error in either mode.
-        var timeout = TimeSpan.FromMinutes(10);
-        if (line.Value("timeout") is { } t)
-        {
-            if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || !(s > 0) || s > int.MaxValue / 1000)
-                return (null, $"--timeout: '{t}' is not a positive number of seconds");
-            timeout = TimeSpan.FromSeconds(s);
-        }
+        var (timeout, timeoutError) = Timeout(line);
+        if (timeoutError is not null) return (null, timeoutError);
         if (line.Value("server") is not { } server) return (null, null);
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             return (null, $"--server: '{server}' is not an http:// or https:// URL");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
+    }
+
+    /// <summary>
+    /// --timeout's value (default 600 s), or why it is wrong: a request's limit on a server, a file's wall-time limit in
+    /// process (<c>run</c>: the run stops where it got to, as a server's run stops at its own limit).
+    /// </summary>
+    internal static (TimeSpan Timeout, string? Error) Timeout(CommandLine line)
+    {
+        if (line.Value("timeout") is not { } t) return (TimeSpan.FromMinutes(10), null);
+        if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || !(s > 0) || s > int.MaxValue / 1000)
+            return (default, $"--timeout: '{t}' is not a positive number of seconds");
+        return (TimeSpan.FromSeconds(s), null);
     }
 
     internal static int Usage(TextWriter error, string message)

@@ -28,6 +28,8 @@ public static class ValidateCommand
             if (problems.Count == 0)
             {
                 output.WriteLine($"VALID    {file.DisplayPath}");
+                if (file.Format is ScenarioJsonFormat)
+                    foreach (var warning in ScenarioJsonFormat.ServerWarnings(file.ReadText())) output.WriteLine($"         warning {warning.Path}: {warning.Message}");
                 continue;
             }
             invalid++;

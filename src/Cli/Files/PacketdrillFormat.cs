@@ -18,9 +18,17 @@ public sealed class PacketdrillFormat : IFileFormat
     public IReadOnlyList<Problem> Validate(string text, string fileName) =>
         [.. PacketdrillRunner.Validate(text, Options(fileName)).Select(Problem)];
 
-    public RunOutput RunInProcess(string text, string fileName, long eventBudget)
+    public RunOutput RunInProcess(string text, string fileName, long eventBudget, CancellationToken wallLimit)
     {
-        var result = PacketdrillRunner.Run(text, Options(fileName) with { EventBudget = eventBudget });
+        PacketdrillRunResult result;
+        try
+        {
+            result = PacketdrillRunner.Run(text, Options(fileName) with { EventBudget = eventBudget, Interruption = wallLimit });
+        }
+        catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
+        {
+            return RunOutput.StoppedByWallLimit(null);
+        }
         if (result.Simulation is not { } simulation) return RunOutput.Invalid([.. result.Diagnostics.Select(Problem)]);
         IReadOnlyList<CheckOutcome> checks = result.Failure is { } f
             ? [new CheckOutcome(false, "packetdrill", $"line {f.Line}", f.Expected, f.Actual, f.At.ToString(), f.At.Ns)]

@@ -21,11 +21,44 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public IReadOnlyList<Problem> Validate(string text, string fileName) => Parse(text, out _);
 
-    public RunOutput RunInProcess(string text, string fileName, long eventBudget)
+    /// <summary>A server's hosts quota unless it sets its own (the API's <c>Quotas:HostsPerSimulation</c>, TenantQuotas.DefaultHosts).</summary>
+    public const long DefaultServerHosts = 64;
+
+    /// <summary>
+    /// What a valid document meets on a server that it does not meet in process: more hosts — its own and its workloads'
+    /// generated clients — than a server's default hosts quota. A server may set another quota; the tool cannot know it.
+    /// </summary>
+    public static IReadOnlyList<Problem> ServerWarnings(string text)
+    {
+        Parse(text, out var document);
+        if (document is null) return [];
+        long hosts = document.Hosts.Length;
+        foreach (var step in document.Steps.OfType<WorkloadStep>())
+        {
+            hosts += step.Spec.GeneratedClients;
+            if (hosts > DefaultServerHosts)
+                return [new Problem(step.Path + ".workload.generatedClients", $"{hosts} hosts with the generated clients: a server with the default hosts quota "
+                    + $"({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")];
+        }
+        return hosts > DefaultServerHosts
+            ? [new Problem("$.hosts", $"{hosts} hosts: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")]
+            : [];
+    }
+
+    public RunOutput RunInProcess(string text, string fileName, long eventBudget, CancellationToken wallLimit)
     {
         var problems = Parse(text, out var document);
         if (document is null) return RunOutput.Invalid(problems);
-        var result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget });
+        SimService.Domain.Engine.Simulation? simulation = null;
+        ScenarioRunResult result;
+        try
+        {
+            result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget, Interruption = wallLimit, Attach = s => simulation = s });
+        }
+        catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
+        {
+            return RunOutput.StoppedByWallLimit(simulation?.Now.Ns);
+        }
         return new RunOutput(true, result.Passed,
             [.. result.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, c.At.ToString(), c.At.Ns))],
             [.. result.Errors.Select(e => new Problem(e.Path, e.Message))],

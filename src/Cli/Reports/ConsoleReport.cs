@@ -17,7 +17,8 @@ public static class ConsoleReport
                 break;
             case FileOutcome.Failed:
                 int failed = result.FailedChecks.Count();
-                var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : "all checks passed";
+                // "all checks passed" said nothing of the checks a stopped run never reached: the count that ran and passed.
+                var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : $"{Count(result.Checks.Count, "check")} passed";
                 if (result.Problems.Count > 0) what += $", {Count(result.Problems.Count, "run error")}";
                 output.WriteLine($"FAIL     {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)");
                 foreach (var check in result.FailedChecks)

@@ -6,7 +6,10 @@ using SimService.Cli.Files;
 
 namespace SimService.Cli.Running;
 
-/// <summary>The server could not be used at all (unreachable, refused the key, answered with an error): the tool stops with exit code 2.</summary>
+/// <summary>
+/// The server could not be used at all (unreachable, refused the key, answered with an error): the tool stops with exit code 2.
+/// A run the server refuses for its file (a quota, its run-time limit) is that file's error instead (<see cref="RunOutput.Refused"/>).
+/// </summary>
 public sealed class ServerUnavailableException(string message) : Exception(message);
 
 /// <summary>
@@ -61,9 +64,12 @@ public sealed class SimServiceClient : IDisposable
 
     private async Task<RunOutput> RunAsync(string path, HttpContent content, CancellationToken cancellationToken)
     {
-        var (status, body) = await SendAsync(HttpMethod.Post, path, content, cancellationToken);
+        var (status, body, reason) = await SendAsync(HttpMethod.Post, path, content, cancellationToken, fileRefusals: true);
         if (status == HttpStatusCode.NotFound)
             throw new ServerUnavailableException($"{Server} has no POST /{path.Split('?')[0]} (a SimService server older than this tool?)");
+        // The server refused this file's run (a quota, its run-time limit, a body too large): the file's error, the batch goes on.
+        if (status is HttpStatusCode.Forbidden or HttpStatusCode.Conflict or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity)
+            return RunOutput.Refused(Refusal(status, reason, body));
         using var document = Json(body, path);
         var root = document.RootElement;
         if (status == HttpStatusCode.BadRequest && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
@@ -80,7 +86,7 @@ public sealed class SimServiceClient : IDisposable
     public async Task<(string? Document, string? Refusal)> ExportAsync(string simulationId, CancellationToken cancellationToken)
     {
         var path = $"api/v1/simulations/{Uri.EscapeDataString(simulationId)}/export";
-        var (status, body) = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        var (status, body, _) = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
         if (status == HttpStatusCode.OK) return (body, null);
         using var document = Json(body, path);
         if (status is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest)
@@ -107,7 +113,12 @@ public sealed class SimServiceClient : IDisposable
     /// <summary>How many times a request the server answered "busy, retry" (429 or 503 with Retry-After) is sent again.</summary>
     private const int BusyRetries = 6;
 
-    private async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a request: a refused key (401, a 403 of the key's type) throws, as does any other 403 unless
+    /// <paramref name="fileRefusals"/> (a run: a quota refuses that file only).
+    /// </summary>
+    private async Task<(HttpStatusCode Status, string Body, string? Reason)> SendAsync(HttpMethod method, string path, HttpContent? content,
+        CancellationToken cancellationToken, bool fileRefusals = false)
     {
         try
         {
@@ -129,9 +140,11 @@ public sealed class SimServiceClient : IDisposable
                     await Task.Delay(wait, cancellationToken);
                     continue;
                 }
-                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-                    throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, await response.Content.ReadAsStringAsync(cancellationToken)));
-                return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                if (response.StatusCode is HttpStatusCode.Unauthorized
+                    || response.StatusCode == HttpStatusCode.Forbidden && (!fileRefusals || ProblemType(text) == UnauthorizedType))
+                    throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, text));
+                return (response.StatusCode, text, response.ReasonPhrase);
             }
         }
         catch (HttpRequestException e)
@@ -140,7 +153,7 @@ public sealed class SimServiceClient : IDisposable
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ServerUnavailableException($"{Server} did not answer within {_http.Timeout.TotalSeconds:0} s (--timeout)");
+            throw new ServerUnavailableException($"{Server} did not answer within {Seconds(_http.Timeout)} s (--timeout)");
         }
     }
 
@@ -153,18 +166,7 @@ public sealed class SimServiceClient : IDisposable
     /// </summary>
     internal string Refusal(HttpStatusCode status, string? reason, string body)
     {
-        string? type = null, title = null, detail = null;
-        try
-        {
-            using var problem = JsonDocument.Parse(body);
-            if (problem.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                type = problem.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null;
-                title = problem.RootElement.TryGetProperty("title", out var ti) ? ti.GetString() : null;
-                detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
-            }
-        }
-        catch (JsonException) { } // not a problem document: the status says it
+        var (type, title, detail) = ProblemFields(body);
         var said = string.Join(" ", new[] { title, detail }.Where(x => !string.IsNullOrEmpty(x)));
         var head = $"{Server} refused the request ({(int)status} {reason})";
         if (status == HttpStatusCode.Unauthorized || type == UnauthorizedType)
@@ -172,11 +174,33 @@ public sealed class SimServiceClient : IDisposable
         return said.Length > 0 ? $"{head}: {said}" : head;
     }
 
+    /// <summary>A problem document's type, title and detail (nulls when the body is not one: the status says it).</summary>
+    private static (string? Type, string? Title, string? Detail) ProblemFields(string body)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            var root = problem.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return default;
+            return (root.TryGetProperty("type", out var t) ? t.GetString() : null, root.TryGetProperty("title", out var ti) ? ti.GetString() : null,
+                root.TryGetProperty("detail", out var d) ? d.GetString() : null);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return default;
+        }
+    }
+
+    private static string? ProblemType(string body) => ProblemFields(body).Type;
+
+    /// <summary>A number of seconds as the user wrote it (0.0000001, not "0").</summary>
+    internal static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.#######", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Deletes a simulation (after its file passed, unless --keep): null, or why it was not deleted.</summary>
     public async Task<string?> DeleteSimulationAsync(string simulationId, CancellationToken cancellationToken)
     {
         var path = $"api/v1/simulations/{Uri.EscapeDataString(simulationId)}";
-        var (status, _) = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+        var (status, _, _) = await SendAsync(HttpMethod.Delete, path, null, cancellationToken);
         return status is HttpStatusCode.NoContent or HttpStatusCode.OK or HttpStatusCode.NotFound ? null : $"{Server} answered DELETE /{path} with {(int)status}";
     }
 

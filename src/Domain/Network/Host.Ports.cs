@@ -489,6 +489,9 @@ public sealed partial class Host
     {
         var held = _connectHeld?.GetValueOrDefault((saddr, remote))?.Bits;
         int keepHeldAt = ConnectHeldAfterProbes; // past it, one look a search for the destination's held ports
+        // tcp_twsk_unique() with twp: a timewait socket of a timestamped connection is taken over only when tcp_tw_reuse
+        // allows it for this pair of addresses (after a delay); where it does not, it holds its port like one without.
+        bool timeWaitsHold = TwReuse(saddr, remote.Address, finWait2: false) == 0;
         if (_perturbTouched is null && _tablePerturb is null)
         {
             _perturbDraws = ((Pcg32)Sim.Rng).Skip(TablePerturbSize);
@@ -516,7 +519,25 @@ public sealed partial class Host
                     keepHeldAt = int.MaxValue;
                     held = ConnectHeldTo(saddr, remote);
                 }
-                if (held is not null && (held[port >> 6] & (1UL << port)) != 0) continue;
+                if (held is not null)
+                {
+                    int word = port >> 6;
+                    ulong taken = held[word] | held[HeldTimeWait + word] | (timeWaitsHold ? held[HeldTimeWaitTs + word] : 0);
+                    if ((taken & (1UL << port)) != 0)
+                    {
+                        // The rest of the word's ports on this pass held too: passed over at once (as many steps as ports).
+                        int end = Math.Min((word + 1) << 6, high);
+                        ulong mask = (~0UL << port) & (end == (word + 1) << 6 ? ~0UL : (1UL << end) - 1);
+                        if (stride == 2) mask &= (port & 1) == 0 ? 0x5555_5555_5555_5555UL : 0xAAAA_AAAA_AAAA_AAAAUL;
+                        if ((taken & mask) == mask)
+                        {
+                            int steps = (end - port + stride - 1) / stride - 1;
+                            i += steps * stride;
+                            port += steps * stride;
+                        }
+                        continue;
+                    }
+                }
                 if (IsReserved(port)) continue;
                 ConnectPortProbes++;
                 var p = (ushort)port;
@@ -544,9 +565,9 @@ public sealed partial class Host
 
     /// <summary>
     /// The ports whose 4-tuple to one destination (saddr, daddr:dport) a connect()-bound socket holds in the established
-    /// table, a bit per port: made for a destination when one connect()'s search to it has passed
-    /// <see cref="ConnectHeldAfterProbes"/> ports and a port is held to it, kept up to date from then on
-    /// (<see cref="ConnectHeld"/>) and freed when the last such socket leaves the table or its port — as the kernel frees an
+    /// table or a timewait socket holds (<see cref="HeldPorts"/>): made for a destination when one connect()'s search to it
+    /// has passed <see cref="ConnectHeldAfterProbes"/> ports and a port is held to it, kept up to date from then on
+    /// (<see cref="ConnectHeld"/>, <see cref="ConnectTimeWaitHeld"/>) and freed when the last such socket leaves the tables or its port — as the kernel frees an
     /// empty bind bucket (inet_bind_bucket_destroy() from __inet_put_port()), so a host keeps one only while a port is held
     /// to its destination. The search (<see cref="ConnectAutobind"/>) passes such a port over with one bit test: its bucket
     /// is connect()'s and __inet_check_established() finds the tuple taken, the same answer without side effects. A range
@@ -555,23 +576,36 @@ public sealed partial class Host
     /// </summary>
     Dictionary<(IPv4 Saddr, Endpoint Remote), HeldPorts>? _connectHeld;
 
-    /// <summary>One destination's held ports (<see cref="_connectHeld"/>): a bit per port and how many are set.</summary>
+    /// <summary>
+    /// One destination's held ports (<see cref="_connectHeld"/>): three bitmaps, each a bit per port — a connect()-bound
+    /// socket in the established table (from word 0), a timewait socket of a connection without timestamps (from
+    /// <see cref="HeldTimeWait"/>), and one with (from <see cref="HeldTimeWaitTs"/>) — and how many bits are set.
+    /// tcp_twsk_unique() never lets a connect() take over the second kind; the third only where tcp_tw_reuse allows it,
+    /// which the search asks each time (a sysctl write changes it at once). A timewait socket holds its port whether its
+    /// bucket is connect()'s or bind()'s: the search passes over it either way.
+    /// </summary>
     sealed class HeldPorts
     {
-        public readonly ulong[] Bits = new ulong[(ushort.MaxValue + 1) / 64];
+        public readonly ulong[] Bits = new ulong[3 * HeldWords];
         public int Count;
 
-        /// <summary>Sets or clears a port's bit; whether it changed.</summary>
-        public bool Mark(int port, bool held)
+        /// <summary>Sets or clears a bit (a port, plus its bitmap's first word × 64); whether it changed.</summary>
+        public bool Mark(int bit, bool held)
         {
-            ref ulong word = ref Bits[port >> 6];
-            ulong bit = 1UL << port;
-            if (((word & bit) != 0) == held) return false;
-            word ^= bit;
+            ref ulong word = ref Bits[bit >> 6];
+            ulong mask = 1UL << bit;
+            if (((word & mask) != 0) == held) return false;
+            word ^= mask;
             Count += held ? 1 : -1;
             return true;
         }
     }
+
+    /// <summary>The first words of <see cref="HeldPorts"/>' bitmaps.</summary>
+    const int HeldWords = (ushort.MaxValue + 1) / 64, HeldTimeWait = HeldWords, HeldTimeWaitTs = 2 * HeldWords;
+
+    /// <summary>A timewait socket's bit in <see cref="HeldPorts"/>.</summary>
+    static int TimeWaitBit(in TimeWaitEntry tw) => ((tw.UsedTimestamps ? HeldTimeWaitTs : HeldTimeWait) << 6) + tw.LocalPort;
 
     /// <summary>Ports one connect() passes before its destination's held ports are kept (<see cref="_connectHeld"/>); a test sets it past any range to search as before.</summary>
     internal int ConnectHeldAfterProbes { get; set; } = 256;
@@ -584,8 +618,8 @@ public sealed partial class Host
         _connectHeld?.ToDictionary(e => e.Key, e => e.Value.Count) ?? [];
 
     /// <summary>
-    /// The held ports to a destination (<see cref="_connectHeld"/>), made from the established table; null, and nothing
-    /// kept, when no connect()-bound socket holds a port to it (nothing to pass over).
+    /// The held ports to a destination (<see cref="_connectHeld"/>), made from the established and timewait tables; null,
+    /// and nothing kept, when no connect()-bound socket nor timewait socket holds a port to it (nothing to pass over).
     /// </summary>
     ulong[]? ConnectHeldTo(IPv4 saddr, Endpoint remote)
     {
@@ -593,9 +627,25 @@ public sealed partial class Host
         foreach (var other in Established.Values)
             if (other.ConnectBind && other.Remote == remote && other.Local.Address == saddr)
                 (held ??= new HeldPorts()).Mark(other.Local.Port, true);
+        foreach (int slot in TimeWaits.Slots)
+        {
+            ref var tw = ref TimeWaits[slot];
+            if (tw.LocalAddress == saddr && tw.Tuple.Remote == remote) (held ??= new HeldPorts()).Mark(TimeWaitBit(in tw), true);
+        }
         if (held is null) return null;
         (_connectHeld ??= [])[(saddr, remote)] = held;
         return held.Bits;
+    }
+
+    /// <summary>
+    /// A timewait socket was made (<paramref name="held"/>) or went (inet_twsk_hashdance_schedule(), inet_twsk_deschedule_put()):
+    /// its bit in <see cref="_connectHeld"/>, where its destination has one — freed with the last bit.
+    /// </summary>
+    internal void ConnectTimeWaitHeld(in TimeWaitEntry tw, bool held)
+    {
+        var key = (tw.LocalAddress, tw.Tuple.Remote);
+        if (_connectHeld is null || !_connectHeld.TryGetValue(key, out var ports)) return;
+        if (ports.Mark(TimeWaitBit(in tw), held) && ports.Count == 0) _connectHeld.Remove(key);
     }
 
     /// <summary>
@@ -627,12 +677,19 @@ public sealed partial class Host
         return true;
     }
 
+    /// <summary>tcp_twsk_unique()'s reuse: net.ipv4.tcp_tw_reuse, 0 for a FIN-WAIT-2 timewait socket (6.x) and, at 2, off loopback.</summary>
+    int TwReuse(IPv4 local, IPv4 remote, bool finWait2)
+    {
+        int reuse = Sysctls.TcpTwReuse;
+        if (finWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
+        if (reuse == 2 && !(local.IsLoopback || remote.IsLoopback)) reuse = 0;
+        return reuse;
+    }
+
     /// <summary>Models tcp_twsk_unique() — net/ipv4/tcp_ipv4.c (6.14+ with tcp_tw_reuse_delay).</summary>
     bool TwUnique(in TimeWaitEntry tw, bool twp)
     {
-        int reuse = Sysctls.TcpTwReuse;
-        if (tw.State == TcpState.FinWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
-        if (reuse == 2 && !(tw.Tuple.Local.Address.IsLoopback || tw.Tuple.Remote.Address.IsLoopback)) reuse = 0;
+        int reuse = TwReuse(tw.LocalAddress, tw.RemoteAddress, tw.State == TcpState.FinWait2);
         if (!tw.UsedTimestamps) return false;
         if (!twp) return true;
         if (reuse == 0) return false;

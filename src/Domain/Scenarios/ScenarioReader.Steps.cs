@@ -492,6 +492,11 @@ internal sealed partial class ScenarioReader
             Error(JsonPath.Member(path, "workload"), invalid.Message);
             return null;
         }
+        if (!stored && spec.CountAndDuration("duration") is { } both)
+        {
+            Error(JsonPath.Member(JsonPath.Member(path, "workload"), both.Field!), both.Message);
+            return null;
+        }
         if (!stored && spec.SeriesTooFine() is { } tooFine)
         {
             Error(JsonPath.Member(JsonPath.Member(path, "workload"), "resolution"), tooFine);

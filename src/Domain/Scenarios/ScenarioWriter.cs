@@ -398,7 +398,7 @@ public static class ScenarioWriter
         if (s.Port != d.Port) w.WriteNumber("port", s.Port);
         w.WriteNumber("rate", s.Rate);
         if (s.Count > 0) w.WriteNumber("count", s.Count);
-        if (s.Duration.Ns > 0) w.WriteString("duration", s.Duration.ToString());
+        if (s.Duration.Ns > 0 && s.Count == 0) w.WriteString("duration", s.Duration.ToString()); // one of them (a count wins: WorkloadSpec.Connections)
         if (s.RequestBytes != d.RequestBytes) w.WriteNumber("requestBytes", s.RequestBytes);
         if (s.ResponseBytes != d.ResponseBytes) w.WriteNumber("responseBytes", s.ResponseBytes);
         if (s.ThinkTime.Ns > 0) w.WriteString("thinkTime", s.ThinkTime.ToString());

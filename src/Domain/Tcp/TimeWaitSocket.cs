@@ -306,6 +306,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         Link(slot);
         if (substate == TcpState.FinWait2) FinWait2Count++;
         _host.AddBindOwner(e.LocalPort, slot);
+        _host.ConnectTimeWaitHeld(in e, held: true);
         // 6.x counts at the first arming (__inet_twsk_schedule(), !rearm); linux-4.4 when the timer fires (Expire).
         if (Sim.Profile == KernelProfile.Linux6) _host.Count(timeout <= TcpConstants.TwKillThreshold ? MibCounter.TcpExtTWKilled : MibCounter.TcpExtTW);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, e.SocketId,
@@ -417,6 +418,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         Unlink(slot);
         if (substate == TcpState.FinWait2) FinWait2Count--;
         _host.RemoveBindOwner(tuple.Local.Port, slot);
+        _host.ConnectTimeWaitHeld(in e, held: false);
         Release(slot);
         if (Sim.Journals(JournalLevel.States)) Sim.Record(JournalLevel.States, new StateChanged(Sim.Now, Sim.JournalSeq, _host.Name, socketId, substate, TcpState.Close, cause));
     }

@@ -119,6 +119,17 @@ public sealed record WorkloadSpec
             $"the event budget of {eventBudget:N0} events, {otherSegments:N0} of them for the {otherField} ({other:N0} bytes)");
     }
 
+    /// <summary>
+    /// Why a count and a duration given together are refused (the format says one of them; the count won, the duration was
+    /// silently dropped), naming <paramref name="durationField"/> as the request spells it; or null. Refused when it is asked
+    /// for (the API's workload request, a scenario's workload step), not by <see cref="Validate"/>: a logged workload
+    /// rebuilds as it ran.
+    /// </summary>
+    public DomainError? CountAndDuration(string durationField) =>
+        Count > 0 && Duration.Ns > 0
+            ? DomainError.Invalid($"give count or {durationField}, not both (count connections, or {durationField} × rate)", durationField)
+            : null;
+
     /// <summary>Connection i's start, in ns after the workload's start (exact: floor(i · 10⁹ / rate)).</summary>
     public long ArrivalOffsetNs(long i) => (long)Math.Floor(i * (1e9 / Rate));
 

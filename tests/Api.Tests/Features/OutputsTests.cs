@@ -239,6 +239,10 @@ public sealed class OutputsTests(ApiHosts hosts)
     [InlineData("diagram.svg?socket=0", HttpStatusCode.BadRequest, "socket", "socket is a socket id, 1 or more; 0 is not.")]
     [InlineData("socket-table?atNs=99999999999999999", HttpStatusCode.BadRequest, "atNs",
         "atNs 99999999.999999999s is after the simulation's current time 1s (1000000000 ns); advance the clock first.")]
+    [InlineData("timeseries?fromNs=1000000001", HttpStatusCode.BadRequest, "fromNs",
+        "fromNs 1.000000001s is after the simulation's current time 1s (1000000000 ns); advance the clock first.")]
+    [InlineData("timeseries.svg?fromNs=5000000000", HttpStatusCode.BadRequest, "fromNs",
+        "fromNs 5s is after the simulation's current time 1s (1000000000 ns); advance the clock first.")]
     public async Task Connected_UnknownSocketOrFutureTime_IsAProblemNamingTheParameter(string path, HttpStatusCode expected, string field, string message)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
@@ -252,6 +256,26 @@ public sealed class OutputsTests(ApiHosts hosts)
         Assert.Equal(message, problem.GetProperty("errors").GetProperty(field)[0].GetString());
         Assert.Equal(HttpStatusCode.OK, (await sim.Client.GetAsync($"{sim.Base}/diagram.svg?socket={pair.ClientSocketId}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await sim.Client.GetAsync($"{sim.Base}/journal?socketId={pair.ClientSocketId}")).StatusCode);
+    }
+
+    /// <summary>
+    /// A series has at most one point per nanosecond of its range: fromNs=1&amp;toNs=3&amp;points=5000 gave 5,000 points, each
+    /// instant ~1,700 times; now 1, 2, 3. A range of 1 s keeps the 5 points asked.
+    /// </summary>
+    [Theory]
+    [InlineData("timeseries?fromNs=1&toNs=3&points=5000", new long[] { 1, 2, 3 })]
+    [InlineData("timeseries?fromNs=7&toNs=7&points=2", new long[] { 7 })]
+    [InlineData("timeseries?fromNs=0&toNs=1000000000&points=5", new long[] { 0, 250_000_000, 500_000_000, 750_000_000, 1_000_000_000 })]
+    public async Task TimeSeries_MorePointsThanNanoseconds_OnePointPerInstant(string path, long[] atNs)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        await sim.ConnectAsync();
+        await sim.AdvanceToAsync(1_000_000_000);
+
+        var series = await sim.GetJsonAsync(path);
+
+        Assert.All(series.GetProperty("hosts").EnumerateArray(), host =>
+            Assert.Equal(atNs, host.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("atNs").GetInt64())));
     }
 
     /// <summary>The virtual timestamps (ns) of a nanosecond classic pcap's records.</summary>

@@ -102,6 +102,35 @@ public sealed class SimulationsTests(ApiHosts hosts)
         Assert.Equal(["limit"], (await tooMany.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
     }
 
+    /// <summary>
+    /// A page's next deleted before it is used continues after it, not from the first page (the cursor was looked up, found
+    /// nothing and the filter was dropped): ids are UUIDv7 of the creation time, so the next page starts at its millisecond.
+    /// A malformed after, or an id that is no UUIDv7, is a 400 naming after.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task List_AfterADeletedCursor_ContinuesFromItsPlace(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        await using var host = new SimServiceFactory(database, services => services.AddSingleton<TimeProvider>(new SteppingClock()));
+        var client = host.CreateClient();
+        var created = new List<Guid>();
+        for (int i = 0; i < 5; i++) created.Add((await client.CreateSimulationAsync($"cursor {i}")).Id);
+        var first = (await client.GetFromJsonAsync<SimulationList>($"{SimServiceApi.Simulations}?limit=2"))!;
+
+        Assert.Equal(created[..2], first.Items.Select(s => s.Id));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"{SimServiceApi.Simulations}/{first.Next}")).StatusCode);
+        var page = (await client.GetFromJsonAsync<SimulationList>($"{SimServiceApi.Simulations}?limit=2&after={first.Next}"))!;
+
+        Assert.Equal(created[2..4], page.Items.Select(s => s.Id));
+        Assert.Equal(created[3], page.Next);
+        foreach (var bad in new[] { "not-a-guid", Guid.NewGuid().ToString() })
+        {
+            var problem = await (await client.GetAsync($"{SimServiceApi.Simulations}?after={bad}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Equal(["after"], problem.ErrorFields());
+            Assert.Equal("after is the next of a previous page: a simulation id (a UUIDv7).", problem.GetProperty("errors").GetProperty("after")[0].GetString());
+        }
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Delete_Existing_Returns204AndTheSimulationIsGone(DatabaseProvider provider)
     {
@@ -151,5 +180,13 @@ public sealed class SimulationsTests(ApiHosts hosts)
         var fetched = await secondRun.CreateClient().GetFromJsonAsync<SimulationResponse>($"{SimServiceApi.Simulations}/{created.Id}");
 
         Assert.Equal(created, fetched);
+    }
+
+    /// <summary>A clock a millisecond further at each reading: simulations created one after another are a millisecond apart.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private long _readings;
+
+        public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 12, 6, 0, 0, 0, TimeSpan.Zero).AddMilliseconds(Interlocked.Increment(ref _readings));
     }
 }

@@ -178,7 +178,10 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         });
         var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "time fields");
         // The workload runs past its 1 s limit (a hundred million connections); one that only waited is a 429 busy (WallTimeLimitTests).
+        // It names the field that sized the work as the request sent it: count (it named eventBudget, never sent), or eventBudget.
         await NamesAsync(await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 1_000_000, count = 100_000_000 }),
+            HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "count");
+        await NamesAsync(await sim.PostAsync("workloads", new { clients = new[] { "client" }, server = "server", rate = 1_000_000, count = 100_000_000, eventBudget = 1_000_000_000 }),
             HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "eventBudget");
     }
 }

@@ -42,6 +42,26 @@ public class WorkloadStepTests
     public void WorkloadStep_BadField_ErrorAtItsPath(string workload, string path) =>
         Assert.Contains(ScenarioParser.Parse(WorkloadDocument(workload)).Errors, e => e.Path == path);
 
+    /// <summary>
+    /// count and duration together: the format says one of them, and the duration was dropped silently (the count won); an
+    /// error at duration for a new run, parsed as it was for a stored one's rebuild, and an export writes the count only.
+    /// </summary>
+    [Fact]
+    public void WorkloadStep_CountAndDuration_ErrorAtDurationForANewRunOnly()
+    {
+        var both = WorkloadDocument("""{ "server": "server", "rate": 5, "count": 5, "duration": "2s", "clients": ["client"] }""");
+
+        var errors = ScenarioParser.Parse(both).Errors;
+        var stored = ScenarioParser.ParseStored(both);
+
+        Assert.Equal([("$.steps[0].workload.duration", "give count or duration, not both (count connections, or duration × rate)")],
+            errors.Select(e => (e.Path, e.Message)));
+        Assert.True(stored.IsValid, string.Join("\n", stored.Errors));
+        var written = ScenarioWriter.ToJson(stored.Document!);
+        Assert.DoesNotContain("\"duration\"", written);
+        Assert.Equal(5, Assert.IsType<WorkloadStep>(ScenarioParser.Parse(written).Document!.Steps[0]).Spec.Connections);
+    }
+
     /// <summary>A workload's backlog is any int, as listen()'s (read and written back as given); it was "outside [1, …]" below 1.</summary>
     [Theory]
     [InlineData(0)]

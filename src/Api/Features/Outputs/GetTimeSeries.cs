@@ -6,12 +6,15 @@ using SimService.Domain.Time;
 
 namespace SimService.Api.Features.Outputs;
 
-/// <param name="FromNs">First sample's time.</param>
+/// <param name="FromNs">First sample's time (at most the simulation's clock: a later one is a 400 naming fromNs).</param>
 /// <param name="ToNs">Last sample's time (at most the simulation's clock).</param>
 /// <param name="Hosts">Per host: its limits and the samples.</param>
 public sealed record TimeSeriesResponse(long FromNs, long ToNs, IReadOnlyList<HostTimeSeries> Hosts, long Version) : IVersioned;
 
-/// <summary>Per-host socket counts and sockstat mem over virtual time, sampled at <c>points</c> evenly spaced times.</summary>
+/// <summary>
+/// Per-host socket counts and sockstat mem over virtual time, sampled at <c>points</c> evenly spaced times — at most one per
+/// nanosecond of the range (fromNs 1 to toNs 3 gives 3 points, whatever more <c>points</c> asks).
+/// </summary>
 public sealed record GetTimeSeries(Guid SimulationId, long? FromNs, long? ToNs, int Points) : IQuery<Outcome<TimeSeriesResponse>>;
 
 /// <summary>
@@ -32,19 +35,26 @@ public sealed class GetTimeSeriesHandler(LiveSimulations simulations, History hi
 
         var live = await simulations.ReadAsync(query.SimulationId, (engine, run) =>
         {
+            // A start past the clock is a 400 naming fromNs, as socket-table's atNs: it was a 200 with no points (and an
+            // empty chart), a future the simulation has not run.
+            if (query.FromNs is { } f && f > engine.Now.Ns)
+                return new RequestInvalid("fromNs",
+                    $"fromNs {new SimTime(f)} is after the simulation's current time {engine.Now} ({engine.Now.Ns} ns); advance the clock first.", query.SimulationId);
             var from = new SimTime(query.FromNs ?? 0);
             var to = new SimTime(Math.Min(query.ToNs ?? engine.Now.Ns, engine.Now.Ns));
             if (to < from) to = from;
-            var known = cache.Find(query.SimulationId, run.Version, from.Ns, to.Ns, query.Points)
-                ?? (TimeSampler.FromWorkloads(engine, TimeSampler.Evenly(from, to, query.Points)) is { } hosts
+            // At most one point per nanosecond of the range: 5,000 points over 3 ns repeated each instant ~1,700 times.
+            int points = (int)Math.Min(query.Points, to.Ns - from.Ns + 1);
+            var known = cache.Find(query.SimulationId, run.Version, from.Ns, to.Ns, points)
+                ?? (TimeSampler.FromWorkloads(engine, TimeSampler.Evenly(from, to, points)) is { } hosts
                     ? new TimeSeriesResponse(from.Ns, to.Ns, hosts, run.Version) : null);
-            return (Outcome<(SimTime, SimTime, long, TimeSeriesResponse?)>)(from, to, run.Version, known);
+            return (Outcome<(SimTime, SimTime, int, long, TimeSeriesResponse?)>)(from, to, points, run.Version, known);
         }, cancellationToken);
         if (!live.TryGet(out var state, out var failure)) return failure;
-        var (from, to, version, known) = state;
+        var (from, to, points, version, known) = state;
         if (known is not null) return known;
-        var replayed = await history.TimeSeriesAsync(query.SimulationId, from, to, query.Points, cancellationToken);
-        if (replayed.TryGet(out var series, out _) && series.Version == version) cache.Keep(query.SimulationId, series, query.Points);
+        var replayed = await history.TimeSeriesAsync(query.SimulationId, from, to, points, cancellationToken);
+        if (replayed.TryGet(out var series, out _) && series.Version == version) cache.Keep(query.SimulationId, series, points);
         return replayed;
     }
 }

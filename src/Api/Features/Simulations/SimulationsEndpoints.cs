@@ -60,9 +60,20 @@ public static class SimulationsEndpoints
             ? ErrorMapping.ToProblem(new RequestInvalid("$", "The request body must be a JSON object."))
             : (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
 
-    private static async Task<Ok<SimulationList>> ListSimulations(ISender sender, CancellationToken cancellationToken,
-        Guid? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit) =>
-        TypedResults.Ok(await sender.Send(new ListSimulations(after, limit), cancellationToken));
+    // after is read as text: a malformed one, or an id that is no UUIDv7 (no simulation's), is a 400 naming after (a Guid
+    // parameter answered a malformed one with a bare 400); an unknown UUIDv7 pages on from its place (ListSimulationsHandler).
+    private static async Task<Results<Ok<SimulationList>, ProblemHttpResult>> ListSimulations(ISender sender, CancellationToken cancellationToken,
+        string? after = null, [Range(1, ListSimulationsHandler.MaxLimit)] int limit = ListSimulationsHandler.DefaultLimit)
+    {
+        Guid? cursor = null;
+        if (after is not null)
+        {
+            if (!Guid.TryParse(after, out var id) || ListSimulationsHandler.CreatedAtOf(id) is null)
+                return ErrorMapping.ToProblem(new RequestInvalid("after", "after is the next of a previous page: a simulation id (a UUIDv7)."));
+            cursor = id;
+        }
+        return TypedResults.Ok(await sender.Send(new ListSimulations(cursor, limit), cancellationToken));
+    }
 
     // RFC 9110 §13.2.2's order: an If-Match that names no current version (strongly, §13.1.1 — GET and HEAD included) is
     // a 412; then an If-None-Match that names the current version (weakly) or is * is a 304 with the ETag, no body (§13.1.2).

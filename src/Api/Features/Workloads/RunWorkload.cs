@@ -38,7 +38,9 @@ public sealed record WorkloadRequest
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
+    /// <summary>Client, Server or Both; any case, and as the scenario format spells it (client, server, both).</summary>
     public CloseFirst? CloseFirst { get; init; }
+    /// <summary>Close, ShutdownThenClose, LingerZero, Linger or Kill; any case, and as the scenario format spells it (close, shutdown-then-close, linger-zero, linger, kill).</summary>
     public CloseStyle? CloseStyle { get; init; }
     [Range(0, 3600)] public int? LingerSeconds { get; init; }
     public bool? ReuseAddr { get; init; }
@@ -50,6 +52,7 @@ public sealed record WorkloadRequest
     /// <summary>The time series' sampling interval (default 1 s).</summary>
     [Int64Range(1_000_000, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ResolutionNs { get; init; }
     [Int64Range(1, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DrainLimitNs { get; init; }
+    /// <summary>Full, States or Counters (the default); any case (full, states, counters as the scenario format spells them).</summary>
     public JournalLevel? Level { get; init; }
     /// <summary>The most queue items to process (default 100,000,000; at most 1,000,000,000).</summary>
     [Range(1, MaxEventBudget)] public long? EventBudget { get; init; }
@@ -100,6 +103,8 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
     public ValueTask<Outcome<WorkloadResponse>> Handle(RunWorkload command, CancellationToken cancellationToken)
     {
         var workload = command.Request.ToCommand();
+        if (workload.Spec.CountAndDuration("durationNs") is { } both)
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(both.Field!, both.Message, command.SimulationId));
         // The series' bound is the domain's (WorkloadSpec.MaxSamples); refused here, before the simulation is touched.
         if (workload.Spec.SeriesTooFine() is { } tooFine)
             return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid("resolutionNs", tooFine, command.SimulationId));

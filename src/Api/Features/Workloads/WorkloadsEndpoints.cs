@@ -12,6 +12,9 @@ public static class WorkloadsEndpoints
         var group = app.MapGroup("/api/v1/simulations/{id:guid}/workloads").WithTags("Workloads");
         group.MapPost("", RunWorkload).WithName(nameof(RunWorkload)).AsCommand().ProducesValidationProblem().WithWorkField("eventBudget", "Use fewer connections (count, rate, durationNs) or a smaller event budget.")
             .WithSummary("Run a connection workload to its end in one request (logged as one command; level counters journals nothing)")
+            .WithDescription("`closeFirst`, `closeStyle` and `level` take their enum names in any case (`ShutdownThenClose`, `counters`) or as the " +
+                "scenario format spells them (`shutdown-then-close`, `linger-zero`). Give `count` or `durationNs`, not both (a 400 naming `durationNs`). " +
+                "Past its wall-time limit the 422 names the field that sized the work as the request sent it: `eventBudget`, else `count` or `durationNs`.")
             .WithExamples("""{"clients":["client"],"server":"server","port":80,"rate":1000,"count":10000,"requestBytes":1024,"responseBytes":1024,"closeFirst":"Client","closeStyle":"Close","level":"Counters"}""")
             .WithRequestTimeout(Infrastructure.Hardening.HardeningSetup.WorkloadPolicy);
         group.MapGet("/{workloadId:int}", GetWorkload).WithName(nameof(GetWorkload)).ProducesProblem(StatusCodes.Status404NotFound)
@@ -20,9 +23,15 @@ public static class WorkloadsEndpoints
         return app;
     }
 
+    // A work limit names the field that sized the work as the request sent it: eventBudget, else count or durationNs (it
+    // named eventBudget, a field the request never sent), else none ($).
     private static async Task<Results<Ok<WorkloadResponse>, ProblemHttpResult>> RunWorkload(
-        Guid id, WorkloadRequest request, HttpRequest http, ISender sender, CancellationToken cancellationToken) =>
-        (await sender.Send(new RunWorkload(id, Versioning.ExpectedVersion(http), request), cancellationToken)).ToOk(http.HttpContext.Response);
+        Guid id, WorkloadRequest request, HttpRequest http, ISender sender, CancellationToken cancellationToken)
+    {
+        if (request.EventBudget is null)
+            WorkFieldExtensions.NameWorkField(http.HttpContext, request.Count is not null ? "count" : request.DurationNs is not null ? "durationNs" : "$");
+        return (await sender.Send(new RunWorkload(id, Versioning.ExpectedVersion(http), request), cancellationToken)).ToOk(http.HttpContext.Response);
+    }
 
     private static async Task<Results<Ok<WorkloadResult>, ProblemHttpResult>> GetWorkload(Guid id, int workloadId, ISender sender,
         CancellationToken cancellationToken) =>

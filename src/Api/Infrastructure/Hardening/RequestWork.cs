@@ -136,7 +136,7 @@ public sealed class RequestWork
         var within = $"the {limit.Seconds} s limit on one request's wall time ({limit.Setting})";
         var unapplied = read ? "it changed nothing" : "nothing was applied";
         var work = context.Features.Get<RequestWork>();
-        var declared = context.GetEndpoint()?.Metadata.GetMetadata<WorkField>();
+        var declared = WorkFieldExtensions.Of(context);
         // Its own work ran too long: a read (less at a time helps), or engine work an endpoint sizes by a field (its advice helps).
         if (phase is WorkPhase.Running && (read && declared is null || declared is not null && work?.EngineWorkStarted == true))
         {
