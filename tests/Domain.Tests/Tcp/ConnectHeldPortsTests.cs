@@ -75,11 +75,12 @@ public class ConnectHeldPortsTests
             [(a, to80, 2)], // one closed in SYN_SENT; a connect to port 81 found none held to it (nothing kept)
             [(a, to80, 2)], // established
             [(a, to80, 2)], // one closed: FIN_WAIT1 is still in the established table …
-            [],             // … until it and the last are timewait sockets: freed
+            [(a, to80, 2)], // … then it and the last are timewait sockets, which hold their ports too …
+            [],             // … until tcp_fin_timeout ends them: freed
             [],             // a connect found none held (nothing kept) …
             [(a, to80, 2)], // … the next one made them again
         ], kept);
-        Assert.Equal("2 TIME-WAIT", expected[^1]);
+        Assert.Equal("0 TIME-WAIT", expected[^1]);
     }
 
     /// <summary>The steps of <see cref="HeldPortsFreedWithTheLastSocketHoldingOne_SamePortsAndErrnos"/>: each connect's port, and the kept destinations after each step.</summary>
@@ -109,6 +110,8 @@ public class ConnectHeldPortsTests
         h.At(TwoHostHarness.Ms(200)); // FIN acked: an orphan FIN_WAIT2 becomes a timewait socket (tcp_time_wait())
         h.Call("client", SocketCallKind.Close, sockets[2]);
         h.At(TwoHostHarness.Ms(300));
+        Keep();
+        h.At(TwoHostHarness.Ms(61_000)); // past both timewait sockets' 60 s (tcp_fin_timeout: FIN_WAIT2 substate)
         Keep();
         Connect(80);
         Keep();
