@@ -70,10 +70,11 @@ public sealed class EnumNameConverter : JsonConverterFactory
         public override TEnum Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            // The scenario format's spelling too (shutdown-then-close for ShutdownThenClose): dashes between the words, any case.
-            if (text is not null && text.Contains('-') && Enum.TryParse<TEnum>(text.Replace("-", ""), ignoreCase: true, out var dashed)
-                && Enum.IsDefined(dashed) && !char.IsAsciiDigit(text[0]))
-                return dashed;
+            // The scenario format's spelling too (shutdown-then-close for ShutdownThenClose): a member's name with dashes
+            // exactly between its words, any case — not c-lient, -client nor a list (client-,server).
+            if (text is not null && text.Contains('-'))
+                foreach (var name in Enum.GetNames<TEnum>())
+                    if (string.Equals(text, Dashed(name), StringComparison.OrdinalIgnoreCase)) return Enum.Parse<TEnum>(name);
             try
             {
                 return byName.Read(ref reader, typeToConvert, options);

@@ -307,8 +307,9 @@ internal sealed class KernelScriptRunner
     /// </summary>
     bool StartsOnTime(ScriptEvent ev, long at, string description)
     {
-        long now = Now();
-        if (!ev.Time.IsAbsolute || now <= at + _tolerance || VerifyTime(ev.Time, at, at, now, description) is not { } error) return true;
+        if (!ev.Time.IsAbsolute) return true;
+        long now = Now(), end = EndOf(ev.Time); // an absolute range (0.1~0.2) is late only past its end (time_usecs_end)
+        if (now <= end + _tolerance || VerifyTime(ev.Time, at, end, now, description) is not { } error) return true;
         return Fail(ev.At.Line, error, Secs(at), Secs(now));
     }
 

@@ -156,8 +156,11 @@ public sealed partial class PacketdrillRunner
     /// </summary>
     bool StartsOnTime(ScriptEvent ev, SimTime start, string description)
     {
-        if (!ev.Time.IsAbsolute || _sim.Now <= start + _tolerance) return true;
-        return Fail(ev, "", VerifyTime(ev.Time, start, start, _sim.Now, description)!, Secs(start), Secs(_sim.Now));
+        // An absolute range (0.1~0.2) is late only past its end: verify_time() gets time_usecs_end.
+        if (!ev.Time.IsAbsolute) return true;
+        var end = EndOf(ev.Time);
+        if (_sim.Now <= end + _tolerance) return true;
+        return Fail(ev, "", VerifyTime(ev.Time, start, end, _sim.Now, description)!, Secs(start), Secs(_sim.Now));
     }
 
     /// <summary>Seconds with microseconds, as packetdrill prints times (%.6f).</summary>

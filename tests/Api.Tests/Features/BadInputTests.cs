@@ -240,6 +240,11 @@ public sealed class BadInputTests(ApiHosts hosts)
     [InlineData("closeStyle", "Slam", "Close, ShutdownThenClose, LingerZero, Linger, Kill (in any case; or with dashes between the words, as the scenario format writes them: shutdown-then-close, linger-zero)")]
     [InlineData("closeFirst", "Sideways", "Client, Server, Both (in any case)")]
     [InlineData("level", "everything", "Full, States, Counters (in any case)")]
+    // Dashes only exactly between a name's words: not inside a word, before it, or in a list (client-,server was Server).
+    [InlineData("closeFirst", "c-lient", "Client, Server, Both (in any case)")]
+    [InlineData("closeFirst", "-client", "Client, Server, Both (in any case)")]
+    [InlineData("closeFirst", "client-,server", "Client, Server, Both (in any case)")]
+    [InlineData("closeStyle", "shutdownthen-close", "Close, ShutdownThenClose, LingerZero, Linger, Kill (in any case; or with dashes between the words, as the scenario format writes them: shutdown-then-close, linger-zero)")]
     public async Task Workload_UnknownEnumName_Returns400ListingTheNames(string field, string value, string names)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));

@@ -59,6 +59,9 @@ public class PacketdrillRunnerTests
             (late.Failure?.Line, late.Output));
         Assert.True(Run(Handshake + "0.007 " + line + "\n").Passed);
         Assert.True(Run(Handshake + "0.010 " + line + "\n").Passed);
+        // A range (0.005~0.012) never gets here: packetdrill's parser takes one only on an outbound packet.
+        Assert.Contains("event time range can only be used with outbound packets",
+            Run(Handshake + "0.005~0.012 " + line + "\n").Output);
     }
 
     [Fact]
