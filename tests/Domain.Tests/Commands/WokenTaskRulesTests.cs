@@ -4,6 +4,8 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
+using SimService.Domain.Tests.Tcp;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.CommandLog;
 
@@ -96,5 +98,41 @@ public class WokenTaskRulesTests
 
         var recv = sim.Journal.OfType<CallReturned>().Single(r => r.Call == SocketCallKind.Recv);
         Assert.Equal((bytes, 40_000_000L), (recv.Result, recv.At.Ns));
+    }
+
+    /// <summary>
+    /// A blocking send(100) asleep in sk_stream_wait_connect() woken by the SYN-ACK's tcp_finish_connect() with a segment
+    /// right behind it in the same burst (<see cref="WokenTaskTests.SendAsleepInConnect"/>). Before D62 (rules 0 and 1) the
+    /// send ran inside the SYN-ACK's softirq: it sent its 100 bytes with the SYN-ACK's ACK (ack 1) before the segment
+    /// behind was received — a RST then reset a connection whose send had returned 100; 100 bytes of data were ACKed
+    /// after it. Since (rules 2) it runs after the burst: the RST fails it with ECONNRESET, nothing sent; the data is ACKed
+    /// first (ack 101) and the writer's segment carries that ACK too.
+    /// </summary>
+    [Theory]
+    [InlineData(EngineRules.Original, true)]
+    [InlineData(EngineRules.SameInstant, true)]
+    [InlineData(EngineRules.WokenAfterSoftirq, false)]
+    public void SendAsleepInConnect_WokenBySynAckWithRstBehind_RunsWhereItsRulesPutIt(int rules, bool insideSoftirq)
+    {
+        var (h, c, send) = WokenTaskTests.SendAsleepInConnect(c => WokenTaskTests.FromPeer(c, TcpFlags.Rst, 7001), burst: true, rules);
+
+        var r = h.Returned(send.CallId)!;
+        Assert.Equal(insideSoftirq ? (Ms(0.05), 100L, null) : (Ms(0.05), -1L, "ECONNRESET"), (r.At, r.Result, r.Errno));
+        Assert.Equal(insideSoftirq ? [(1L, 1L, 100, "P.")] : [], WokenTaskTests.AfterSyn(h, c));
+    }
+
+    /// <inheritdoc cref="SendAsleepInConnect_WokenBySynAckWithRstBehind_RunsWhereItsRulesPutIt"/>
+    [Theory]
+    [InlineData(EngineRules.Original, true)]
+    [InlineData(EngineRules.SameInstant, true)]
+    [InlineData(EngineRules.WokenAfterSoftirq, false)]
+    public void SendAsleepInConnect_WokenBySynAckWithDataBehind_RunsWhereItsRulesPutIt(int rules, bool insideSoftirq)
+    {
+        var (h, c, send) = WokenTaskTests.SendAsleepInConnect(
+            c => WokenTaskTests.FromPeer(c, TcpFlags.Psh | TcpFlags.Ack, 7001, 100), burst: true, rules);
+
+        Assert.Equal((Ms(0.05), 100L), (h.Returned(send.CallId)!.At, h.Returned(send.CallId)!.Result));
+        Assert.Equal(insideSoftirq ? [(1L, 1L, 100, "P."), (101L, 101L, 0, ".")] : [(1L, 101L, 0, "."), (1L, 101L, 100, "P.")],
+            WokenTaskTests.AfterSyn(h, c));
     }
 }

@@ -1,4 +1,8 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Packetdrill;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
 
@@ -85,5 +89,36 @@ public class TsoDeferTests
             """);
 
         Assert.True(result.Passed, result.Output);
+    }
+
+    /// <summary>
+    /// tcp_tso_should_defer() (D61): the head's age is taken as at least the RTT sample of the segment an ACK measured when
+    /// both were stamped by the same clock read (one tcp_write_xmit()). Two hosts with no delay, a listener on "server"
+    /// with TCP_MAXSEG 536 (MSS 524); at 50 ms the client sends 23721 bytes to the accepted socket, which does not read.
+    /// What goes at 50 ms, in order (data segment lengths, "~ack" for the server's ACKs, relative to the client's ISS):
+    /// 10 segments, their 10 ACKs, 20 segments, 6 ACKs, then 8 segments — without the rule the head looked younger than
+    /// the sample, its ACK not due yet, and the last group was 12.
+    /// </summary>
+    [Fact]
+    public void Established_ZeroDelayBurstToAnIdleReader_HeadStampedByTheMeasuredReadIsThatSampleOld()
+    {
+        var h = new TwoHostHarness(delayMs: 0);
+        var l = h.Call("server", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        h.At(Ms(1));
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        h.Send(c.SocketId, 23721);
+        h.At(Ms(60));
+
+        var burst = h.Segments().Where(s => s.At == Ms(50)).ToList();
+        uint iss = burst[0].SeqNo - 1;
+        string d10 = string.Join(" ", Enumerable.Repeat("524", 10));
+        Assert.Equal($"{d10} ~525 ~1049 ~1573 ~2097 ~2621 ~3145 ~3669 ~4193 ~4717 ~5241 {d10} {d10} "
+            + "~5765 ~6289 ~6813 ~7337 ~7861 ~8385 524 524 524 524 524 524 524 524",
+            string.Join(" ", burst.Select(s => s.Host == "client" ? $"{s.Len}" : $"~{s.AckNo - iss}")));
     }
 }

@@ -28,7 +28,7 @@ public class WokenTaskTests
         return (h, c, cc);
     }
 
-    static Segment FromPeer(TcpSocket c, TcpFlags flags, uint seq, int len = 0) => new(c.Tuple.Reversed, flags, seq, c.Iss + 1, 65535, len, TcpOptions.None);
+    internal static Segment FromPeer(TcpSocket c, TcpFlags flags, uint seq, int len = 0) => new(c.Tuple.Reversed, flags, seq, c.Iss + 1, 65535, len, TcpOptions.None);
 
     [Fact]
     public void SynSent_SynAckAndRstInOneBurst_ConnectReturnsEconnreset()
@@ -166,11 +166,14 @@ public class WokenTaskTests
     /// <summary>
     /// A send(100) asleep in sk_stream_wait_connect() — a non-blocking connect() (EINPROGRESS), the socket made blocking
     /// again, then send() at 0.02 ms — woken by the SYN-ACK at 0.05 ms with <paramref name="behind"/> right behind it
-    /// (a burst) or 50 ms later (apart); returns the send.
+    /// (a burst) or 50 ms later (apart), under the engine rules <paramref name="rules"/> (<see cref="EngineRules"/>);
+    /// returns the send.
     /// </summary>
-    static (TwoHostHarness H, TcpSocket C, CallHandle Send) SendAsleepInConnect(Func<TcpSocket, Segment> behind, bool burst)
+    internal static (TwoHostHarness H, TcpSocket C, CallHandle Send) SendAsleepInConnect(Func<TcpSocket, Segment> behind, bool burst,
+        int rules = EngineRules.Current)
     {
         var h = new TwoHostHarness();
+        h.Sim.EngineRules = rules;
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
         var sock = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket));
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Fcntl) { SocketId = sock.SocketId, NonBlock = true });
@@ -189,7 +192,7 @@ public class WokenTaskTests
     }
 
     /// <summary>What the client sent after its SYN: (seq − ISS, ack − 7000, len, flags).</summary>
-    static IEnumerable<(long, long, int, string)> AfterSyn(TwoHostHarness h, TcpSocket c) => h.Sent("client").Skip(1)
+    internal static IEnumerable<(long, long, int, string)> AfterSyn(TwoHostHarness h, TcpSocket c) => h.Sent("client").Skip(1)
         .Select(s => ((long)(s.SeqNo - c.Iss), s.AckNo == 0 ? 0L : s.AckNo - 7000L, s.Len, s.Flags.ToLetters()));
 
     [Theory]
