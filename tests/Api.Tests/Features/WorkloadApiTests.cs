@@ -62,7 +62,9 @@ public sealed class WorkloadApiTests
             id = sim.Id;
         }
 
-        await using var second = new SimServiceFactory(database);
+        // The restarted service rebuilds the 3,000 connections from the log before it answers; on a loaded CI machine that
+        // may pass the default 10 s a read waits (a 503 busy, no difference in what is answered), so this one waits 60 s.
+        await using var second = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:RequestSeconds"] = "60" });
         var again = new SimulationDriver(second.CreateClient(), id);
         Assert.Equal(result, (await again.GetJsonAsync("workloads/1")).GetRawText());
     }
