@@ -9,6 +9,43 @@ namespace SimService.Benchmarks;
 /// </summary>
 sealed class AllocationSampler : EventListener
 {
+    /// <summary>The sampler of this process while one runs (`SIMBENCH_ALLOC=1`), so a workload can sample its timed run alone.</summary>
+    public static AllocationSampler? Current { get; private set; }
+
+    public AllocationSampler() => Current = this;
+
+    public override void Dispose()
+    {
+        if (Current == this) Current = null;
+        base.Dispose();
+    }
+
+    /// <summary>Forgets what was sampled so far (a warm-up's allocations), keeping the collections' counts.</summary>
+    public void Reset()
+    {
+        lock (_bytes)
+        {
+            _bytes.Clear();
+            _large.Clear();
+            _total = 0;
+        }
+    }
+
+    /// <summary>
+    /// The types sampled since <see cref="Reset"/>, as bytes per <paramref name="per"/> (a W1 lifecycle): `# alloc_per_{what}`
+    /// lines, largest first. Each sample stands for the ≈ 100 KB allocated since the one before (the events come on the
+    /// runtime's own thread, a little late), so a type's figure is its share of the samples times <paramref name="allocated"/>,
+    /// the bytes GC.GetTotalAllocatedBytes counted over the same span.
+    /// </summary>
+    public void PrintPer(long allocated, long per, string what)
+    {
+        lock (_bytes)
+        {
+            Console.WriteLine($"# alloc_samples {_bytes.Values.Sum() / 1_048_576} MB sampled of {allocated / 1_048_576} MB allocated");
+            foreach (var (type, bytes) in _bytes.OrderByDescending(kv => kv.Value).Take(20))
+                Console.WriteLine($"# alloc_per_{what} {allocated * (bytes / (double)Math.Max(1, _total)) / Math.Max(1, per),8:F1} B {type}");
+        }
+    }
     readonly Dictionary<string, long> _bytes = [];
     /// <summary>Bytes sampled on the large-object heap (AllocationKind 1: objects of 85,000 B or more), by type.</summary>
     readonly Dictionary<string, long> _large = [];

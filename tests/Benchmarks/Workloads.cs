@@ -40,6 +40,7 @@ static class Workloads
         var (sim, clients) = W1World();
         var m = new Measure();
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        AllocationSampler.Current?.Reset(); // SIMBENCH_ALLOC=1: the timed run's allocations alone, per lifecycle below
         var runtime = new RuntimeMeter();
         var outcome = W1Workload(sim, clients, connections, rate: 5000);
         double wall = m.WallSeconds, cpu = m.CpuSeconds;
@@ -47,6 +48,7 @@ static class Workloads
         var rt = runtime.Stop();
         string gcs = $"gc0={rt.Gc0} gc1={rt.Gc1} gc2={rt.Gc2} gc_pause_s={F2(rt.GcPauseMs / 1000)} jit_ms={F(rt.JitMs)} jit_methods={rt.JitMethods} {warm}";
         var r = outcome.Workload ?? throw new InvalidOperationException(outcome.Error!.Message);
+        AllocationSampler.Current?.PrintPer(allocated, r.Finished, "lifecycle");
         double rate = r.Finished / wall;
         string kernelPart = "kernel_lifecycles_per_s=na ratio=na kernel_lifecycles_per_cpu_s=na cpu_ratio=na";
         string note = "";

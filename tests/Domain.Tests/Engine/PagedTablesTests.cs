@@ -102,6 +102,33 @@ public class PagedTablesTests
     }
 
     [Fact]
+    public void IdTable_RisingIds_ReuseTheDroppedPage()
+    {
+        // W1's sockets: ids rise by one, each value leaves a little later. Every 1,024 ids a page is dropped and one made; the
+        // made one is the dropped one (8 KB each: 100 pages were ≈ 800 KB), so only the page directory grows.
+        var table = new IdTable<string>();
+        string[] values = [.. Enumerable.Range(0, 16).Select(i => $"v{i}")];
+        for (int id = 0; id < 4_096; id++)
+        {
+            table.Set(id, values[id & 15]);
+            if (id >= 10) table.Remove(id - 10);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int id = 4_096; id < 106_496; id++)
+        {
+            Assert.Null(table[id]); // a reused page comes back empty
+            table.Set(id, values[id & 15]);
+            if (id >= 10) Assert.True(table.Remove(id - 10));
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.InRange(allocated, 0, 16 * 1024); // the directory's doublings (128 pages: 1 KB of references, 512 B of counts)
+        Assert.Equal(10, table.Count);
+        Assert.Equal(values[106_495 & 15], table[106_495]);
+        Assert.Null(table[106_485]);
+    }
+
+    [Fact]
     public void PagedList_PastSeveralPages_KeepsOrder()
     {
         var list = new PagedList<long>();
