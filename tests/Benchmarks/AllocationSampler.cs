@@ -5,7 +5,8 @@ namespace SimService.Benchmarks;
 /// <summary>
 /// Samples allocations by type in-process (the runtime's GC AllocationTick event, one per ~100 KB allocated):
 /// `SIMBENCH_ALLOC=1` prints the types that take the most bytes when the run ends, and the collections by generation and
-/// reason (GCStart). For profiling only.
+/// reason (GCStart); W1 also prints its timed run's bytes per lifecycle by type (<see cref="Reset"/>, <see cref="PrintPer"/>).
+/// For profiling only.
 /// </summary>
 sealed class AllocationSampler : EventListener
 {
