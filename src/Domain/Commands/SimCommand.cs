@@ -209,9 +209,7 @@ public static class CommandApplier
     /// waits, so it is a returned call already — and the socket is ESTABLISHED right after it).
     /// </summary>
     static CallHandle AfterTheInstant(Simulation sim, CallHandle handle) =>
-        handle.Blocked && sim.FindCall(handle.CallId) is { Returned: true } call
-            ? new CallHandle(call.CallId, call.SocketId, false, call.Result, call.Errno, call.Value)
-            : handle;
+        handle.Blocked && sim.ReturnedHandle(handle.CallId) is { } returned ? returned : handle;
 
     static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
     {

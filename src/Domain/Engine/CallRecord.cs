@@ -1,3 +1,4 @@
+using System.Collections;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
@@ -5,83 +6,153 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Engine;
 
 /// <summary>
-/// One row of the simulation's call table: a system call a process made, the socket it created or acted on,
-/// and how it returned (or that it is still blocked). The engine keeps the table itself, whatever the journal
+/// One row of the simulation's call table as the table stores it: a system call a process made, the socket it created
+/// or acted on, and how it returned (or that it is still blocked). The engine keeps the table itself, whatever the journal
 /// level, so "which call made which socket" never depends on what was journaled.
-/// Each row is kept as long as the simulation (a held W6 connection keeps two: its connect() and its accept()), so it is
-/// small: the host and process names are read from the process object (one reference, not two strings), and the rarely
-/// set errno and value share one side object (<see cref="Outcome"/>) — 88 bytes a row, not 104 (README, the session-25 note).
+/// Each row is kept as long as the simulation (a held W6 connection keeps two: its connect() and its accept()), so it is a
+/// struct in the table's pages (<see cref="CallTable"/>), not an object of its own: 72 bytes a row in a page, where an
+/// object was 88 B and its page slot 8 — and the collector marks, plans and moves two objects fewer per held connection
+/// (README, the session-28 note). The host and process names are read from the process object (one reference, not two
+/// strings), and the rarely set errno and value share one side object (<see cref="Outcome"/>).
 /// </summary>
-public sealed class CallRecord
+internal struct CallRow
 {
-    internal CallRecord(long callId, SocketCallKind call, SimProcess process, int issuedOnSocket, string args, SimTime issuedAt)
+    public long CallId;
+    public SimTime IssuedAt;
+    /// <summary>When the call returned (meaningful once <see cref="Returned"/>).</summary>
+    public SimTime ReturnedAt;
+    public long Result;
+    /// <summary>The process that made the call (its name and host's never change; an exited one's restart is a new object).</summary>
+    public SimProcess Process;
+    public string Args;
+    /// <summary>The errno and the value, made by the first of them that is not null (most calls return neither).</summary>
+    public Outcome? Outcome;
+    public int IssuedOnSocket;
+    public int SocketId;
+    public SocketCallKind Call;
+    public bool Returned;
+
+    public CallRow(long callId, SocketCallKind call, SimProcess process, int issuedOnSocket, string args, SimTime issuedAt)
     {
         CallId = callId;
         Call = call;
-        _process = process;
+        Process = process;
         IssuedOnSocket = issuedOnSocket;
         SocketId = issuedOnSocket;
         Args = args;
         IssuedAt = issuedAt;
     }
 
-    public long CallId { get; }
-    public SocketCallKind Call { get; }
-    /// <summary>The process that made the call (its name and host's never change; an exited one's restart is a new object).</summary>
-    readonly SimProcess _process;
-    public string Host => _process.Host.Name;
-    public string Process => _process.Name;
+    /// <summary>Writes the errno and the value; the side object is made only for a non-null one.</summary>
+    public void SetOutcome(string? errno, string? value)
+    {
+        if (Outcome is null && errno is null && value is null) return;
+        Outcome ??= new Outcome();
+        Outcome.Errno = errno;
+        Outcome.Value = value;
+    }
+}
+
+/// <summary>A call row's errno and value (a side object: most calls return neither).</summary>
+internal sealed class Outcome
+{
+    public string? Value, Errno;
+}
+
+/// <summary>
+/// The call table: rows in id order (ids rise with every call, and a row is added as its call is made), in pages of
+/// structs (<see cref="PagedList{T}"/>). Read as <see cref="CallRecord"/>s, each a view of its row.
+/// </summary>
+internal sealed class CallTable : IReadOnlyList<CallRecord>
+{
+    readonly PagedList<CallRow> _rows = new();
+
+    public int Count => _rows.Count;
+
+    public CallRecord this[int index] =>
+        (uint)index < (uint)Count ? new(this, index) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    /// <summary>The row at <paramref name="index"/>, to read or write in place.</summary>
+    public ref CallRow Row(int index) => ref _rows.RefAt(index);
+
+    /// <summary>Adds a row; returns its index.</summary>
+    public int Add(in CallRow row)
+    {
+        _rows.Add(row);
+        return _rows.Count - 1;
+    }
+
+    /// <summary>The index of the row of call <paramref name="callId"/>, or −1 (a binary search: ids rise with the rows).</summary>
+    public int IndexOf(long callId)
+    {
+        // A by-id hash of every row would keep ≈ 60 B per call (a held connection's connect and accept).
+        int lo = 0, hi = _rows.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = lo + (hi - lo) / 2;
+            long at = _rows.RefAt(mid).CallId;
+            if (at == callId) return mid;
+            if (at < callId) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return -1;
+    }
+
+    public IEnumerator<CallRecord> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++) yield return new CallRecord(this, i);
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// A row of the simulation's call table (<see cref="Simulation.Calls"/>), read live: a view of the row, so a call that
+/// returns later shows its return through a view taken while it was blocked.
+/// </summary>
+public sealed class CallRecord
+{
+    readonly CallTable _table;
+    readonly int _index;
+
+    internal CallRecord(CallTable table, int index)
+    {
+        _table = table;
+        _index = index;
+    }
+
+    ref CallRow Row => ref _table.Row(_index);
+
+    public long CallId => Row.CallId;
+    public SocketCallKind Call => Row.Call;
+    public string Host => Row.Process.Host.Name;
+    public string Process => Row.Process.Name;
 
     /// <summary>The socket the call was issued on (0 for socket() and the convenience listen/connect that make one).</summary>
-    public int IssuedOnSocket { get; }
+    public int IssuedOnSocket => Row.IssuedOnSocket;
 
     /// <summary>The socket the call created or acted on; for an accept that returned, the new connection's socket.</summary>
-    public int SocketId { get; internal set; }
+    public int SocketId => Row.SocketId;
 
     /// <summary>The call's arguments as the journal describes them ("to=server:80").</summary>
-    public string Args { get; }
+    public string Args => Row.Args;
 
-    public SimTime IssuedAt { get; }
+    public SimTime IssuedAt => Row.IssuedAt;
 
     /// <summary>The call has returned (false: it is blocked).</summary>
-    public bool Returned { get; internal set; }
+    public bool Returned => Row.Returned;
 
     /// <summary>The return value (-1 with an errno).</summary>
-    public long Result { get; internal set; }
+    public long Result => Row.Result;
 
     /// <summary>What the call wrote besides its return value (getsockopt's optval, getpeername's address), as compact JSON.</summary>
-    public string? Value
-    {
-        get => _outcome?.Value;
-        internal set => OutcomeFor(value)?.Value = value;
-    }
+    public string? Value => Row.Outcome?.Value;
 
     /// <summary>The errno name when the call failed.</summary>
-    public string? Errno
-    {
-        get => _outcome?.Errno;
-        internal set => OutcomeFor(value)?.Errno = value;
-    }
+    public string? Errno => Row.Outcome?.Errno;
 
-    /// <summary>The errno and the value, made by the first of them that is not null (most calls return neither).</summary>
-    sealed class Outcome
-    {
-        public string? Value, Errno;
-    }
-
-    Outcome? _outcome;
-
-    /// <summary>The side object to write <paramref name="value"/> to: made for a non-null value, else only if it exists.</summary>
-    Outcome? OutcomeFor(string? value) => _outcome ?? (value is null ? null : _outcome = new Outcome());
-
-    /// <summary>When the call returned; null while it is blocked (kept as a plain time beside <see cref="Returned"/>: 8 B less a row).</summary>
-    public SimTime? ReturnedAt
-    {
-        get => Returned ? _returnedAt : null;
-        internal set => _returnedAt = value ?? default;
-    }
-
-    SimTime _returnedAt;
+    /// <summary>When the call returned; null while it is blocked.</summary>
+    public SimTime? ReturnedAt => Returned ? Row.ReturnedAt : null;
 
     /// <summary>How long the call blocked (zero when it returned at once); null while it is blocked.</summary>
     public SimDuration? Blocked => ReturnedAt is { } at ? at - IssuedAt : null;

@@ -403,6 +403,13 @@ internal sealed class PagedList<T> : IReadOnlyList<T>
         }
     }
 
+    /// <summary>The item at <paramref name="index"/> in place (a struct list's rows are written through it).</summary>
+    public ref T RefAt(int index)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+        return ref _pages[index >> Bits][index & Mask];
+    }
+
     public void Add(T item)
     {
         int page = Count >> Bits;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -18,7 +19,7 @@ public sealed partial class Simulation
     PendingCall?[] _pending = new PendingCall?[16];
     int _pendingCount;
     /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
-    readonly PagedList<CallRecord> _calls = new();
+    readonly CallTable _calls = new();
     /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
     readonly string?[] _lastArgs = new string?[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
 
@@ -113,26 +114,25 @@ public sealed partial class Simulation
     public IReadOnlyList<CallRecord> Calls => _calls;
 
     /// <summary>A call of the table by id, or null when no process made it.</summary>
-    public CallRecord? FindCall(long callId)
+    public CallRecord? FindCall(long callId) => _calls.IndexOf(callId) is var i and >= 0 ? _calls[i] : null;
+
+    /// <summary>The handle of call <paramref name="callId"/> as it returned, or null while it is blocked or not in the table (its row read in place).</summary>
+    internal CallHandle? ReturnedHandle(long callId)
     {
-        // Binary search: a by-id hash of every row would keep ≈ 60 B per call (a held connection's connect and accept).
-        int lo = 0, hi = _calls.Count - 1;
-        while (lo <= hi)
-        {
-            int mid = lo + (hi - lo) / 2;
-            long at = _calls[mid].CallId;
-            if (at == callId) return _calls[mid];
-            if (at < callId) lo = mid + 1;
-            else hi = mid - 1;
-        }
-        return null;
+        int i = _calls.IndexOf(callId);
+        if (i < 0) return null;
+        ref var row = ref _calls.Row(i);
+        return row.Returned ? new CallHandle(row.CallId, row.SocketId, false, row.Result, row.Outcome?.Errno, row.Outcome?.Value) : null;
     }
 
-    /// <summary>Adds a row to the call table; its call finds it again through <see cref="PendingCall.Record"/>.</summary>
-    void AddCallRecord(PendingCall call, CallRecord entry)
+    /// <summary>Adds a row to the call table; its call finds it again through <see cref="PendingCall.RecordRow"/>.</summary>
+    void AddCallRecord(PendingCall call, in CallRow row) => call.RecordRow = _calls.Add(row) + 1;
+
+    /// <summary>The call's row in the call table (a null reference when the table does not keep it: test with <see cref="Unsafe.IsNullRef"/>).</summary>
+    ref CallRow RowOf(PendingCall call)
     {
-        _calls.Add(entry);
-        call.Record = entry;
+        if (call.RecordRow == 0) return ref Unsafe.NullRef<CallRow>();
+        return ref _calls.Row(call.RecordRow - 1);
     }
 
     /// <summary>The arguments' text, as the last row's string when equal (one string for many alike rows).</summary>
@@ -194,7 +194,7 @@ public sealed partial class Simulation
             var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
             if (KeepsCalls)
             {
-                AddCallRecord(call, new CallRecord(id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
+                AddCallRecord(call, new CallRow(id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, target?.Id ?? 0, args));
         }
@@ -203,26 +203,31 @@ public sealed partial class Simulation
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         OwnLo(target ?? sk);
         var handle = Finish(call, sk, outcome);
-        if (!outcome.Blocked && waiter is not null) RecycleCall(call); // returned at once: its handle says it all
+        if (!outcome.Blocked) RecycleCall(call); // returned at once: its handle says it all
         if (_polls.Count > 0) WakePolls(); // the call itself may have made a socket readable, writable or hung up
         return handle;
     }
 
-    /// <summary>A workload's calls that returned and were handed over, for reuse (singly linked through NextFree).</summary>
+    /// <summary>
+    /// Calls that returned and whose return was handed over, for reuse (singly linked through NextFree): a workload's once
+    /// its waiter took the return, a direct call's (no waiter: its handle or the call table says how it returned) as it
+    /// returns — a W6 pool's connect() and accept() would otherwise leave ≈ 120 B of garbage each among the sockets it holds.
+    /// </summary>
     PendingCall? _freeCalls;
 
-    /// <summary>A new pending call; a workload's (it has a waiter) reuses one that has returned.</summary>
+    /// <summary>A new pending call, reusing one that has returned.</summary>
     PendingCall NewCall(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, long requested, IEventTarget? waiter)
     {
-        if (waiter is null || _freeCalls is not { } call) return new PendingCall(id, process, kind, socket, Now, requested) { Waiter = waiter };
+        if (_freeCalls is not { } call) return new PendingCall(id, process, kind, socket, Now, requested) { Waiter = waiter };
         _freeCalls = call.NextFree;
         call.Reuse(id, process, kind, socket, Now, requested, waiter);
         return call;
     }
 
     /// <summary>
-    /// A workload's call whose return its waiter has taken (or that returned at once): nothing refers to it any
-    /// more — no socket keeps a call that is not blocked, and it left the pending table — so it can be reused.
+    /// A call whose return was handed over — a workload's that its waiter has taken, a direct call's as it returns, or one
+    /// that returned at once: nothing refers to it any more — no socket keeps a call that is not blocked, and it left the
+    /// pending table — so it can be reused.
     /// A call with a sleep timer is left to the collector (its timer object still names it).
     /// </summary>
     internal void RecycleCall(PendingCall call)
@@ -246,7 +251,7 @@ public sealed partial class Simulation
             var args = Describe(r);
             if (KeepsCalls)
             {
-                AddCallRecord(call, new CallRecord(id, r.Call, process, r.SocketId, ShareArgs(r.Call, args), Now));
+                AddCallRecord(call, new CallRow(id, r.Call, process, r.SocketId, ShareArgs(r.Call, args), Now));
             }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }
@@ -347,7 +352,7 @@ public sealed partial class Simulation
                 call.Holds = sk;
                 sk.CallRefs++;
             }
-            if (sk is not null && call.Record is { } entry) entry.SocketId = sk.Id;
+            if (sk is not null && call.RecordRow != 0) RowOf(call).SocketId = sk.Id;
             return new CallHandle(call.Id, sk?.Id ?? 0, true, 0, null);
         }
         Untrack(call);
@@ -369,6 +374,7 @@ public sealed partial class Simulation
             Schedule(Now, waiter, call);
         }
         FdPut(call);
+        if (call.Waiter is null) RecycleCall(call); // a direct call: its row in the call table keeps its return
     }
 
     /// <summary>
@@ -387,13 +393,13 @@ public sealed partial class Simulation
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno, string? detail = null)
     {
-        if (call.Record is { } entry)
+        ref var entry = ref RowOf(call);
+        if (!Unsafe.IsNullRef(ref entry))
         {
             if (socketId != 0) entry.SocketId = socketId;
             entry.Returned = true;
             entry.Result = errno is null ? value : -1;
-            entry.Errno = errno;
-            entry.Value = detail;
+            entry.SetOutcome(errno, detail);
             entry.ReturnedAt = Now;
         }
         if (Journals(JournalLevel.States))

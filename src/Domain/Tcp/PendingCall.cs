@@ -25,24 +25,10 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     public MsgFlags MsgFlags { get; internal set; }
 
     /// <summary>The next call of the simulation's free list while this one waits to be reused.</summary>
-    internal PendingCall? NextFree
-    {
-        get => _link as PendingCall;
-        set => _link = value;
-    }
+    internal PendingCall? NextFree { get; set; }
 
-    /// <summary>The call's row in the simulation's call table (null when the table does not keep it).</summary>
-    internal CallRecord? Record
-    {
-        get => _link as CallRecord;
-        set => _link = value;
-    }
-
-    /// <summary>
-    /// <see cref="Record"/> while the call is live, <see cref="NextFree"/> once it is on the free list — never both, so
-    /// one field (the many close() calls tcp_close() paths make are allocated fresh: every byte counts in a churn).
-    /// </summary>
-    object? _link;
+    /// <summary>The call's row in the simulation's call table, as its index plus one (0: the table does not keep it).</summary>
+    internal int RecordRow { get; set; }
 
     /// <summary>Makes a finished call a new one, every field as the constructor leaves it.</summary>
     internal void Reuse(long id, SimProcess process, SocketCallKind kind, TcpSocket socket, SimTime issued, long requested, IEventTarget? waiter)
@@ -65,7 +51,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         ReturnErrno = null;
         ReturnSocketId = 0;
         NextFree = null;
-        Record = null;
+        RecordRow = 0;
     }
 
     /// <summary>Its slot in the simulation's pending table while it has not returned; -1 otherwise.</summary>

@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
@@ -64,5 +65,47 @@ public class CallTableTests
         h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
 
         Assert.Null(h.Sim.FindCall(999));
+    }
+
+    [Fact]
+    public void Handshake_RecordTakenWhileBlocked_ShowsTheLaterReturn()
+    {
+        // A record is a view of its row in the table's pages, read live: taken while connect() sleeps, it shows the return.
+        var h = new TwoHostHarness();
+        h.Sim.JournalLevel = JournalLevel.Counters;
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var connect = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var taken = h.Sim.FindCall(connect.CallId)!;
+        Assert.False(taken.Returned);
+        Assert.Null(taken.ReturnedAt);
+
+        h.At(TwoHostHarness.Ms(100));
+
+        Assert.True(taken.Returned);
+        Assert.Equal(TwoHostHarness.Ms(20), taken.ReturnedAt);
+        Assert.Null(taken.Errno);
+        Assert.Equal("client", taken.Host);
+        Assert.Equal("app", taken.Process);
+        Assert.Equal("to=server:80", taken.Args);
+    }
+
+    [Fact]
+    public void CallRow_IsA72ByteStructInTheTablesPages()
+    {
+        // A held W6 connection keeps two rows (its connect() and its accept()): no object of their own for the collector
+        // to mark and move, 72 B each in a page (a row object was 88 B and its page slot 8).
+        Assert.True(typeof(CallRow).IsValueType);
+        Assert.Equal(72, System.Runtime.CompilerServices.Unsafe.SizeOf<CallRow>());
+    }
+
+    [Fact]
+    public void Calls_IndexOutsideTheTable_Throws()
+    {
+        var h = new TwoHostHarness();
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+
+        Assert.Single(h.Sim.Calls);
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.Sim.Calls[1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.Sim.Calls[-1]);
     }
 }
