@@ -308,6 +308,74 @@ public sealed class PacketFuzzTests
     }
 
     [Fact]
+    public void InboundLagged_SecondOfTwoSameInstantInboundSegmentsLater_LaterEventsNotBeforeIt_TimesAfterTheNextGapKept()
+    {
+        const string script = """
+            // c
+                   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+                +0.01 < F. 1:1(0) ack 1 win 257
+                   +0 < . 5:5(0) ack 1 win 257
+                   +0 < R 1:1(0) win 0
+                   +0 %{ assert tcpi_state >= 0 }%
+              +0.0015 read(3, ..., 10) = 0
+                +0.01 < . 1:1(0) ack 1 win 257
+
+            """;
+
+        Assert.Equal("""
+            // c
+                   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+                +0.01 < F. 1:1(0) ack 1 win 257
+               +0.001 < . 5:5(0) ack 1 win 257
+               +0.001 < R 1:1(0) win 0
+                   +0 %{ assert tcpi_state >= 0 }%
+                   +0 read(3, ..., 10) = 0
+              +0.0095 < . 1:1(0) ack 1 win 257
+
+            """, PacketFuzz.InboundLagged(script, 1000));
+        Assert.Null(PacketFuzz.InboundLagged(script.Replace("   +0 < .", "+0.002 < .", StringComparison.Ordinal).Replace("   +0 < R", "+0.002 < R", StringComparison.Ordinal), 1000));
+        Assert.Null(PacketFuzz.InboundLagged(script.Replace("+0.01 < F.", " 0.01 < F.", StringComparison.Ordinal), 1000));
+    }
+
+    /// <summary>
+    /// pkt 25311 (sessions 25 and 28): a FIN before any data, then at the same script instant an out-of-window ACK. The
+    /// FIN's ACK waits for the next tick (ato 0), 0.8 ms away; the engine takes both segments in that instant, so the
+    /// dupack carries it (one ACK), while the kernel runner writes the second segment 0.7–0.9 ms after the first, and in
+    /// half the runs the tick came between (two ACKs, 4.044148 and 4.044448 on 6.18.44). Written 1 ms later the engine
+    /// gives the kernel's two; 0.5 ms later it does not (the tick is not crossed). A kernel difference of another kind
+    /// is no edge.
+    /// </summary>
+    [Fact]
+    public void EdgeLag_25311sFinAckRacingTheTick_TheEngineWithTheSecondSegment1msLaterGivesTheKernelsTwoAcks()
+    {
+        string text = PacketCaseGenerator.Generate(25311, edges: false, sysctls: true);
+        var engine = PacketFuzz.OnEngine(text, "fuzz-25311.pkt").Recording!;
+        int i = engine.ToList().FindIndex(e => e.Kind == RecordedKind.Packet && e.AtNs == 4_043_193_000);
+        Assert.Equal("4.043193 > . 1001:1001(0) ack 2147483002 win 64239 <nop,nop,TS val 4043 ecr 4294961640>", engine[i].ToString());
+        var kernel = engine.ToList();
+        kernel[i] = engine[i] with { AtNs = 4_044_148_000, TsVal = 4044 };
+        kernel.Insert(i + 1, engine[i] with { AtNs = 4_044_448_000, TsVal = 4044 });
+
+        Assert.Equal(RecordingVerdict.Different, RecordingComparison.Compare(engine, kernel, 4_000_000).Verdict);
+        Assert.Equal(1.0, PacketFuzz.EdgeLag(text, "fuzz-25311.pkt", kernel));
+        kernel[i + 1] = engine[i] with { AtNs = 4_044_448_000, TsVal = 4044, Text = engine[i].Text.Replace("win 64239", "win 64238", StringComparison.Ordinal) };
+        Assert.Null(PacketFuzz.EdgeLag(text, "fuzz-25311.pkt", kernel));
+    }
+
+    [Fact]
+    public void Write_EdgeCase_SaysSoAndIsNotADifference()
+    {
+        var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 40_000_000), 4_000_000);
+        var output = new StringWriter();
+
+        Assert.False(PacketFuzz.Write(output, "seed 1", new RecordedCase(comparison, 3, Recorded(), Recorded(shiftNs: 40_000_000), null) { EdgeLagMs = 1.0 }, verbose: false));
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("EDGE ", lines[0], StringComparison.Ordinal);
+        Assert.Equal("         note: the engine gives the kernel's recording with each inbound segment sharing an instant with the one before it written 1 ms later (the runner writes them one after the other)", lines[^1]);
+    }
+
+    [Fact]
     public void Compare_AMissingCallResult_IsADifference()
     {
         var kernel = Recorded().Where(e => e.Kind != RecordedKind.Call).ToList();

@@ -17,6 +17,13 @@ internal sealed record RecordedCase(RecordingComparison? Comparison, int KernelR
 
     /// <summary>A first kernel run differed, a later one agreed: the difference was the runner's timing, not the kernel's rules.</summary>
     public bool AgreedOnRerun => Comparison?.Verdict == RecordingVerdict.Same && KernelRuns > 1;
+
+    /// <summary>
+    /// The kernel's recording differs, and the engine gives it with each inbound segment that shares an instant with the
+    /// one before it written this many ms later (<see cref="PacketFuzz.InboundLagged"/>): EDGE, the runner's write order,
+    /// not a rule. Null when no lag explains it.
+    /// </summary>
+    public double? EdgeLagMs { get; init; }
 }
 
 /// <summary>
@@ -58,7 +65,67 @@ internal static class PacketFuzz
             if (best is null || comparison.Verdict < best.Comparison!.Verdict) best = now;
             if (comparison.Verdict == RecordingVerdict.Same) break;
         }
-        return best! with { KernelRuns = runs, Misaligned = misaligned };
+        best = best! with { KernelRuns = runs, Misaligned = misaligned };
+        return best.Comparison!.Verdict == RecordingVerdict.Different
+            ? best with { EdgeLagMs = EdgeLag(file.ReadText(), Path.GetFileName(file.FullPath), best.Kernel) }
+            : best;
+    }
+
+    /// <summary>
+    /// How much later the kernel runner writes an inbound segment that the script gives the instant of the one before it
+    /// (ms, smallest first): the runner writes them one write() after the other, and the kernel handles each within its
+    /// write, so the second comes 0.3–0.9 ms after the first on this machine (pkt 25311: a FIN, then 0.75 ms later an
+    /// out-of-window ACK; the FIN's delayed ACK, armed for the next tick 0.8 ms on, went in between in about half the runs).
+    /// </summary>
+    internal static readonly double[] InboundLagsMs = [0.5, 1.0];
+
+    /// <summary>
+    /// The smallest of <see cref="InboundLagsMs"/> with which the engine's recording of the script, its same-instant
+    /// inbound segments written that much later (<see cref="InboundLagged"/>), is the kernel's (times within the
+    /// tolerance and a tick); null when none is, or the script cannot be lagged.
+    /// </summary>
+    internal static double? EdgeLag(string text, string name, IReadOnlyList<RecordedEvent> kernel)
+    {
+        foreach (double lagMs in InboundLagsMs)
+        {
+            if (InboundLagged(text, (long)(lagMs * 1000)) is not { } lagged) return null;
+            if (OnEngine(lagged, name).Recording is { } engine
+                && RecordingComparison.Compare(engine, kernel, PacketdrillOptions.DefaultToleranceUsecs * 1_000).Verdict != RecordingVerdict.Different)
+                return lagMs;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The script with each inbound segment ("&lt; …") at "+0" after another inbound segment written
+    /// <paramref name="lagUs"/> later, and every later event at max(its own time, the time of the event before it as
+    /// moved) — the runner's order: an event never goes before the one before it — so the events after the next gap keep
+    /// their times. Null when a line's time is not relative (absolute, a range, "*") or no segment moved.
+    /// </summary>
+    internal static string? InboundLagged(string text, long lagUs)
+    {
+        var lines = text.TrimEnd('\n').Split('\n');
+        long written = 0, moved = 0; // the last event's time as written and as moved (µs)
+        bool afterInbound = false, any = false;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var trimmed = lines[i].TrimStart();
+            if (trimmed.Length == 0 || trimmed.StartsWith("//", StringComparison.Ordinal) || trimmed.StartsWith("--", StringComparison.Ordinal)) continue;
+            if (Gap(lines[i]) is not { } gap) return null;
+            long gapUs = (long)Math.Round(gap.Seconds * 1_000_000);
+            bool inbound = gap.Text.StartsWith("< ", StringComparison.Ordinal);
+            long at = Math.Max(written + gapUs, moved);
+            if (inbound && afterInbound && gapUs == 0)
+            {
+                at = moved + lagUs;
+                any = true;
+            }
+            lines[i] = $"{"+" + ((at - moved) / 1e6).ToString("0.######", CultureInfo.InvariantCulture),9} {gap.Text}";
+            written += gapUs;
+            moved = at;
+            afterInbound = inbound;
+        }
+        return any ? string.Join('\n', lines) + "\n" : null;
     }
 
     /// <summary>Why <c>--record</c> cannot take these files (a scenario among them: record mode is packetdrill's), or null.</summary>
@@ -95,7 +162,7 @@ internal static class PacketFuzz
         if (seed > long.MaxValue - count)
             return RunCommand.Usage(error, $"kernel: --seed: {seed} leaves no room for {count} cases (seeds S to S+N-1 must stay below {long.MaxValue})");
         using var folder = CaseFolder.Of(line.Value("keep"), $"simservice-fuzz-pkt-{seed}-");
-        var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["differ"] = 0, ["not run"] = 0 };
+        var tally = new Dictionary<string, int> { ["agree"] = 0, ["agree on a re-run"] = 0, ["timing only"] = 0, ["edge"] = 0, ["differ"] = 0, ["not run"] = 0 };
         for (long caseSeed = seed; caseSeed < seed + count; caseSeed++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -105,7 +172,7 @@ internal static class PacketFuzz
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);
             tally[verdict]++;
-            if (Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose")))
+            if (Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose")) || verdict == "edge")
             {
                 File.WriteAllLines(Path.ChangeExtension(path, ".engine.txt"), result.Engine.Select(e => e.ToString()));
                 File.WriteAllLines(Path.ChangeExtension(path, ".kernel.txt"), result.Kernel.Select(e => e.ToString()));
@@ -176,7 +243,7 @@ internal static class PacketFuzz
         null => "not run",
         RecordingVerdict.Same => result.AgreedOnRerun ? "agree on a re-run" : "agree",
         RecordingVerdict.TimingOnly => "timing only",
-        _ => "differ",
+        _ => result.EdgeLagMs is null ? "differ" : "edge",
     };
 
     /// <summary>One line for the case (with its first difference under it); true when it differs or did not run.</summary>
@@ -189,6 +256,9 @@ internal static class PacketFuzz
         if (result.Comparison?.First is { } first && result.Comparison.Verdict != RecordingVerdict.Same)
             foreach (var text in first.ToString().Split('\n')) output.WriteLine($"         {text}");
         foreach (var text in result.Misaligned) output.WriteLine($"         note: {text}");
+        if (result.EdgeLagMs is { } lag)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"         note: the engine gives the kernel's recording with each inbound segment sharing an instant with the one before it written {lag} ms later (the runner writes them one after the other)"));
         if (verbose)
         {
             foreach (var e in result.Engine) output.WriteLine($"         engine | {e}");
