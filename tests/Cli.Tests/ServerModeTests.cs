@@ -208,6 +208,28 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal("http://127.0.0.1:9/ did not answer within 0.0000001 s (--timeout)", e.Message);
     }
 
+    /// <summary>
+    /// A 404 says which URL answered it and what --server takes: a URL with a path of its own (…/swagger) is a page, not
+    /// the service's base (it said "a SimService server older than this tool?"); at a bare host:port, not a SimService.
+    /// </summary>
+    [Theory]
+    [InlineData("http://localhost:5128/swagger/", "POST http://localhost:5128/swagger/api/v1/scenarios/run answered 404 Not Found: --server takes the service's base URL, such as http://localhost:5128/ (or http://localhost:5128/api/v1), not a page of it")]
+    [InlineData("http://localhost:5128/", "POST http://localhost:5128/api/v1/scenarios/run answered 404 Not Found: not a SimService server, or one older than this tool")]
+    public async Task NotFound_SaysTheUrlAndTheBaseUrlExpected(string server, string expected)
+    {
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri(server), null, TimeSpan.FromSeconds(5), new NotFoundHandler());
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
+
+        Assert.Equal(expected, e.Message);
+    }
+
+    private sealed class NotFoundHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.NotFound) { RequestMessage = request });
+    }
+
     private sealed class Never : HttpMessageHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

@@ -33,6 +33,7 @@ public static class KernelCommand
         if (line.Value("fuzz-pkt") is not null) return PacketFuzz.Run(line, output, error, cancellationToken);
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return RunCommand.Usage(error, pathError);
+        if (OwnReports.Refusal(line, files) is { } overwrite) return RunCommand.Usage(error, $"kernel: {overwrite}");
 
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();

@@ -43,6 +43,7 @@ public static class RunCommand
         using var _ = client;
         var (files, pathError) = FileCollector.Collect(line.Arguments);
         if (pathError is not null) return Usage(error, pathError);
+        if (OwnReports.Refusal(line, files) is { } overwrite) return Usage(error, $"run: {overwrite}");
         if (line.Has("record")) return Kernel.PacketFuzz.NotScripts(files) is { } notScripts ? Usage(error, $"run: {notScripts}") : Record(files, output);
 
         string mode = client is null ? "in-process" : $"server {client.Server}";

@@ -2,7 +2,8 @@ namespace SimService.Cli.Files;
 
 /// <summary>
 /// Turns the paths on the command line into files: a file is taken as given (its extension picks the format); a
-/// folder is searched recursively for every extension a format reads, in ordinal path order, so reports are stable.
+/// folder is searched recursively for every extension a format reads, in ordinal path order, so reports are stable;
+/// the tool's own reports found there are skipped (<see cref="OwnReports.IsReport"/>), a report named as a file is not.
 /// </summary>
 public static class FileCollector
 {
@@ -16,7 +17,7 @@ public static class FileCollector
             if (Directory.Exists(path))
             {
                 var found = Directory.EnumerateFiles(path, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
-                    .Where(f => FileFormats.ForPath(f) is not null)
+                    .Where(f => FileFormats.ForPath(f) is not null && !OwnReports.IsReport(f))
                     .Order(StringComparer.Ordinal)
                     .Select(f => new ScenarioFile(f, Path.GetFullPath(f), FileFormats.ForPath(f)!))
                     .ToList();

@@ -42,6 +42,21 @@ public sealed class SimServiceClient : IDisposable
     /// since the tool's paths start with <c>api/v1/</c> themselves — it used to post to …/api/v1/api/v1/scenarios/run and
     /// report "has no POST /api/v1/scenarios/run (a SimService server older than this tool?)".
     /// </summary>
+    /// <summary>
+    /// A 404 to one of the tool's requests: the URL that answered it, and what --server should be. A server URL with a
+    /// path of its own (…/swagger, a page of the service) is most likely not the service's base, so that is said
+    /// first; at a bare host:port it is another program, or a SimService older than the tool.
+    /// </summary>
+    internal string NotFound(string path)
+    {
+        var url = new Uri(Server, path.Split('?')[0]);
+        var root = new UriBuilder(Server) { Path = "/" }.Uri;
+        var why = Server.AbsolutePath == "/"
+            ? "not a SimService server, or one older than this tool"
+            : $"--server takes the service's base URL, such as {root} (or {root}api/v1), not a page of it";
+        return $"POST {url} answered 404 Not Found: {why}";
+    }
+
     internal static Uri Root(Uri server)
     {
         var path = server.AbsolutePath.TrimEnd('/');
@@ -65,8 +80,7 @@ public sealed class SimServiceClient : IDisposable
     private async Task<RunOutput> RunAsync(string path, HttpContent content, CancellationToken cancellationToken)
     {
         var (status, body, reason) = await SendAsync(HttpMethod.Post, path, content, cancellationToken, fileRefusals: true);
-        if (status == HttpStatusCode.NotFound)
-            throw new ServerUnavailableException($"{Server} has no POST /{path.Split('?')[0]} (a SimService server older than this tool?)");
+        if (status == HttpStatusCode.NotFound) throw new ServerUnavailableException(NotFound(path));
         // The server refused this file's run (a quota, its run-time limit, a body too large): the file's error, the batch goes on.
         if (status is HttpStatusCode.Forbidden or HttpStatusCode.Conflict or HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.UnprocessableEntity)
             return RunOutput.Refused(Refusal(status, reason, body));

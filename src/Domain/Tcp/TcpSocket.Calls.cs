@@ -82,7 +82,8 @@ public sealed partial class TcpSocket
     /// (secure_tcp_seq: a keyed hash of the 4-tuple plus a 64 ns clock, unless a TIME-WAIT was
     /// reused) and the timestamp offset, sends the SYN and blocks until the handshake ends.
     /// Before any of that, ip_route_connect() looks the destination up: with no route it fails with
-    /// ENETUNREACH at once, no port taken and no SYN sent (the socket stays as it was).
+    /// ENETUNREACH at once, no port taken and no SYN sent (the socket stays as it was); 0.0.0.0 is routed to the
+    /// socket's own bound address or 127.0.0.1 (<see cref="UnspecifiedDestination"/>).
     /// </summary>
     internal CallOutcome Connect(Endpoint remote, PendingCall call)
     {
@@ -111,6 +112,7 @@ public sealed partial class TcpSocket
                 // "err = -EISCONN; if (sk->sk_state != TCP_CLOSE) goto out;" — a listener too.
                 return CallOutcome.Fail(Errno.EISCONN);
         }
+        if (remote.Address == IPv4.Any) remote = new Endpoint(UnspecifiedDestination(), remote.Port);
         if (!_sim.HasRoute(Host, remote.Address)) return CallOutcome.Fail(Errno.ENETUNREACH);
         Remote = remote;
         var saddr = ConnectSource(remote.Address);
@@ -141,6 +143,16 @@ public sealed partial class TcpSocket
         _pendingConnect = call;
         return CallOutcome.Block;
     }
+
+    /// <summary>
+    /// The destination a connect() to 0.0.0.0 goes to — ip_route_output_key_hash_rcu() (net/ipv4/route.c), reached from
+    /// tcp_v4_connect()'s ip_route_connect() with the socket's inet_saddr: "if (!fl4->daddr) { fl4->daddr = fl4->saddr;
+    /// if (!fl4->daddr) fl4->daddr = fl4->saddr = htonl(INADDR_LOOPBACK); dev_out = net->loopback_dev; … RTN_LOCAL }".
+    /// The bound source address if the socket has one (a broadcast or multicast bind leaves inet_saddr 0), else
+    /// 127.0.0.1; tcp_v4_connect() then takes fl4->daddr as the peer, so getpeername() and the journal say that
+    /// address, never 0.0.0.0. The route is lo's: never unreachable while lo is up (every simulated host's is).
+    /// </summary>
+    IPv4 UnspecifiedDestination() => InetSaddr != IPv4.Any ? InetSaddr : Host.Loopback;
 
     /// <summary>
     /// Models __inet_stream_connect() with an AF_UNSPEC address — net/ipv4/af_inet.c: sk_prot->disconnect(),

@@ -15,8 +15,10 @@ public sealed partial class TcpSocket
     /// The source address of a connect() (tcp_v4_connect() → ip_route_connect()): inet_saddr — the bound address if
     /// bind() gave a local one — else the route's source for the destination (<see cref="Host.SourceFor"/>).
     /// </summary>
-    IPv4 ConnectSource(IPv4 destination) =>
-        BindAddress != IPv4.Any && !IsBroadcastOrMulticast(BindAddress) ? BindAddress : Host.SourceFor(destination);
+    IPv4 ConnectSource(IPv4 destination) => InetSaddr != IPv4.Any ? InetSaddr : Host.SourceFor(destination);
+
+    /// <summary>inet_saddr before connect(): the address bind() gave, 0.0.0.0 for none or a broadcast or multicast one (__inet_bind()).</summary>
+    IPv4 InetSaddr => IsBroadcastOrMulticast(BindAddress) ? IPv4.Any : BindAddress;
 
     /// <summary>
     /// inet_addr_type_table() — net/ipv4/fib_frontend.c — is RTN_MULTICAST or RTN_BROADCAST: 224.0.0.0/4

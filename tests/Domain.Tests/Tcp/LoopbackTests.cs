@@ -56,6 +56,51 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// connect() to 0.0.0.0: ip_route_output_key_hash_rcu() makes a flow with no destination a local route through lo
+    /// with daddr = saddr = 127.0.0.1 for an unbound socket, and tcp_v4_connect() keeps fl4->daddr as the peer. The
+    /// handshake is the one to 127.0.0.1 (all at 1 ms, no link); the socket's peer is 127.0.0.1:80, never 0.0.0.0 (it
+    /// was ENETUNREACH: no route to 0.0.0.0). Observed on Linux 6.18.44: peer ('127.0.0.1', 80).
+    /// </summary>
+    [Fact]
+    public void Close_ConnectTo0000_ConnectsOverLoFrom127001To127001()
+    {
+        var (h, c, sk, child) = LocalHandshake(atMs: 50, listenAddress: null, to: "0.0.0.0");
+
+        Assert.Equal((Ms(1), 0L), (h.Returned(c.CallId)!.At, h.Returned(c.CallId)!.Result));
+        Assert.Equal(("127.0.0.1", "127.0.0.1:80", TcpState.Established), (sk.Local.Address.ToString(), sk.Remote.ToString(), sk.State));
+        Assert.Equal(["S:client 127.0.0.1:80", "S.:client 127.0.0.1:" + sk.Local.Port, ".:client 127.0.0.1:80"],
+            h.Segments().Take(3).Select(s => $"{s.Flags.ToLetters()}:{s.To} {s.Tuple.Remote}"));
+        Assert.All(h.Segments(), s => Assert.Equal(Ms(1), s.At));
+        Assert.Equal(("127.0.0.1:80", sk.Local.ToString()), (child.Local.ToString(), child.Remote.ToString()));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpActiveOpens]);
+    }
+
+    /// <summary>
+    /// A socket bound to the host's own 10.0.0.1 has inet_saddr 10.0.0.1: "fl4->daddr = fl4->saddr" makes that the
+    /// destination (through lo), so it connects to 10.0.0.1:80 from 10.0.0.1; with nothing listening on port 81 lo's
+    /// RST refuses it at once (ECONNREFUSED at 1 ms, not ENETUNREACH).
+    /// </summary>
+    [Fact]
+    public void BoundSocket_ConnectTo0000_GoesToItsOwnAddress_NoListenerIsRefusedAtOnce()
+    {
+        var h = new TwoHostHarness();
+        ListenOn(h, "client", null);
+        h.At(Ms(1));
+        var s = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Socket));
+        Bind(h, "client", s.SocketId, "10.0.0.1", 0);
+        var bound = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = s.SocketId, ToHost = "0.0.0.0", ToPort = 80 });
+        var refused = ConnectTo(h, "client", "0.0.0.0", 81);
+        h.At(Ms(50));
+
+        var sk = h.Sim.FindSocket(bound.SocketId)!;
+        Assert.Equal((Ms(1), 0L), (h.Returned(bound.CallId)!.At, h.Returned(bound.CallId)!.Result));
+        Assert.Equal(("10.0.0.1", "10.0.0.1:80", TcpState.Established), (sk.Local.Address.ToString(), sk.Remote.ToString(), sk.State));
+        Assert.Equal((Ms(1), Errno.ECONNREFUSED), (h.Returned(refused.CallId)!.At, h.Returned(refused.CallId)!.Errno));
+        Assert.Contains(h.Segments(), seg => seg.Flags == (TcpFlags.Rst | TcpFlags.Ack) && seg.Tuple.Local.ToString() == "127.0.0.1:81" && seg.At == Ms(1));
+        Assert.DoesNotContain(h.Segments(), seg => seg.To == "server");
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (ss -tanoie, TCP_INFO) for a handshake on 127.0.0.1: lo's MTU 65536, capped at
     /// IP_MAX_MTU by ipv4_mtu(), gives pmtu 65535 and advmss 65535 − 40 = 65495 (ipv4_default_advmss()), the MSS both
     /// SYNs carry; the SYN offers rcv_wnd = tcp_full_space 65536 rounded down to that MSS (65495), the SYN-ACK 65536

@@ -194,7 +194,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 if (SocketArguments.MsgFlagsOf(c.Flags, sending: true, out var sendFlags) is null) Error(prefix + "flags", sendFlags!);
                 break;
             case SocketCallKind.Recv:
-                if (c.Bytes is < 1) Error(prefix + "bytes", "bytes is at least 1 (omit it to read all).");
+                if (c.Bytes is < 0) Error(prefix + "bytes", "bytes is zero or positive (omit it to read all).");
                 if (SocketArguments.MsgFlagsOf(c.Flags, sending: false, out var recvFlags) is null) Error(prefix + "flags", recvFlags!);
                 break;
             case SocketCallKind.Shutdown:

@@ -124,8 +124,8 @@ public sealed record SendRequest : OnSocketRequest
 
 public sealed record RecvRequest : OnSocketRequest
 {
-    /// <summary>How many bytes to read at most; default all that are available.</summary>
-    [Int64Range(1, long.MaxValue)]
+    /// <summary>How many bytes to read at most; default all that are available. 0 is recv(fd, buf, 0, flags) as Linux runs it (tcp_recvmsg_locked(): 0 at once with data or a FIN queued, EAGAIN with MSG_DONTWAIT and nothing queued, else it sleeps until any wakeup or SO_RCVTIMEO and returns 0).</summary>
+    [Int64Range(0, long.MaxValue)]
     public long? Bytes { get; init; }
 
     /// <summary>recv()'s flags: MSG_PEEK (read without consuming), MSG_DONTWAIT (this call does not block).</summary>

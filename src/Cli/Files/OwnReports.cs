@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
+namespace SimService.Cli.Files;
+
+/// <summary>
+/// The tool's own reports among the files it reads or writes. A folder search skips them (a CI job that writes
+/// <c>--json DIR/report.json</c> runs DIR again the next time without taking the report for a scenario), and a
+/// report is never written over a file the run reads or over an existing scenario or script: <c>run --json v.json
+/// v.json</c> used to replace the scenario with its own report.
+/// </summary>
+public static class OwnReports
+{
+    /// <summary>The options that name a report file of <c>run</c> and <c>kernel</c>.</summary>
+    static readonly string[] ReportOptions = ["junit", "json"];
+
+    /// <summary>
+    /// True when <paramref name="path"/> holds a report this tool wrote, by its shape: a JSON object whose "tool" is
+    /// "simservice" (<see cref="Reports.JsonReport"/>; no scenario has that field), or JUnit XML whose root is
+    /// <c>&lt;testsuites name="simservice"&gt;</c> (<see cref="Reports.JUnitReport"/>, whatever the file is named).
+    /// </summary>
+    public static bool IsReport(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        var start = text.AsSpan().TrimStart();
+        try
+        {
+            if (start.StartsWith("<"))
+                return XDocument.Parse(text).Root is { Name.LocalName: "testsuites" } root && (string?)root.Attribute("name") == "simservice";
+            if (!start.StartsWith("{") || !text.Contains("\"tool\"", StringComparison.Ordinal)) return false;
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String && tool.GetString() == "simservice";
+        }
+        catch (Exception e) when (e is JsonException or System.Xml.XmlException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Why a report option of <paramref name="line"/> must not be written (null when none): its path — after
+    /// normalisation and symbolic links — is one of the <paramref name="inputs"/>, or an existing file of a format this
+    /// tool runs (*.json, *.pkt) that is not one of its reports.
+    /// </summary>
+    public static string? Refusal(CommandLine line, IReadOnlyList<ScenarioFile> inputs)
+    {
+        foreach (var option in ReportOptions)
+        {
+            if (line.Value(option) is not { } path || !File.Exists(path)) continue;
+            var target = Resolved(path);
+            foreach (var input in inputs)
+                if (Resolved(input.FullPath) == target)
+                    return $"--{option} {path} is {input.DisplayPath}, a file this run reads: the report would overwrite it; name another file";
+            if (FileFormats.ForPath(target) is not null || FileFormats.ForPath(path) is not null)
+                if (!IsReport(target))
+                    return $"--{option} {path} is an existing {FileFormats.Patterns} file and not a report of this tool: the report would overwrite it; name another file (or delete it first)";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The path with every symbolic link on it followed (realpath(3), in managed code): each folder from the root down,
+    /// then the file; a loop gives up after 40 links (ELOOP) and leaves the path as it is.
+    /// </summary>
+    internal static string Resolved(string path, int links = 0)
+    {
+        var full = Path.GetFullPath(path);
+        if (Path.GetDirectoryName(full) is not { } parent || links > 40) return full;
+        var here = Path.Combine(Resolved(parent, links), Path.GetFileName(full));
+        return new FileInfo(here).LinkTarget is { } target ? Resolved(Path.Combine(Path.GetDirectoryName(here)!, target), links + 1) : here;
+    }
+}
