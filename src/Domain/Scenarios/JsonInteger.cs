@@ -23,19 +23,13 @@ public static class JsonInteger
     /// </summary>
     public static string? Read(ReadOnlySpan<byte> utf8, long min, long max, out long value)
     {
+        var kind = Clamped(utf8, out long v);
         value = 0;
-        switch (Parse(utf8, out var magnitude, out bool negative))
+        if (kind == Kind.Fractional) return NotAnInteger(utf8);
+        if (kind == Kind.Integral && v >= min && v <= max)
         {
-            case Kind.Fractional:
-                return NotAnInteger(utf8);
-            case Kind.Integral when negative ? magnitude <= (ulong)long.MaxValue + 1 : magnitude <= long.MaxValue:
-                long v = negative ? unchecked((long)(0 - magnitude)) : (long)magnitude;
-                if (v >= min && v <= max)
-                {
-                    value = v;
-                    return null;
-                }
-                break;
+            value = v;
+            return null;
         }
         return string.Create(CultureInfo.InvariantCulture, $"{Encoding.UTF8.GetString(utf8)} is outside {min}..{max}");
     }
@@ -53,7 +47,7 @@ public static class JsonInteger
     {
         value = 0;
         if (reader.TokenType != JsonTokenType.Number) return Expected(KindOf(reader.TokenType));
-        return Read(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan, min, max, out value);
+        return Read(Raw(ref reader), min, max, out value);
     }
 
     /// <summary>
@@ -63,14 +57,12 @@ public static class JsonInteger
     public static bool TryReadClamped(ref Utf8JsonReader reader, out long value)
     {
         value = 0;
-        if (reader.TokenType != JsonTokenType.Number) return false;
-        var kind = Parse(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan, out var magnitude, out bool negative);
-        if (kind == Kind.Fractional) return false;
-        value = negative
-            ? (kind == Kind.TooLarge || magnitude > (ulong)long.MaxValue ? long.MinValue : -(long)magnitude)
-            : (kind == Kind.TooLarge || magnitude > long.MaxValue ? long.MaxValue : (long)magnitude);
-        return true;
+        return reader.TokenType == JsonTokenType.Number && Clamped(Raw(ref reader), out value) != Kind.Fractional;
     }
+
+    /// <summary>The text of the reader's current token, also when it spans buffers.</summary>
+    static ReadOnlySpan<byte> Raw(ref Utf8JsonReader reader) =>
+        reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
 
     /// <summary>"1.5 is not an integer".</summary>
     public static string NotAnInteger(ReadOnlySpan<byte> utf8) => $"{Encoding.UTF8.GetString(utf8)} is not an integer";
@@ -103,6 +95,23 @@ public static class JsonInteger
     };
 
     enum Kind { Integral, Fractional, TooLarge }
+
+    /// <summary>
+    /// The number's value: <see cref="Kind.Integral"/> when it is a 64-bit integer, <see cref="Kind.TooLarge"/> when it is
+    /// integral past that range (the value clamped to long.MinValue or long.MaxValue), or <see cref="Kind.Fractional"/>.
+    /// </summary>
+    static Kind Clamped(ReadOnlySpan<byte> text, out long value)
+    {
+        var kind = Parse(text, out var magnitude, out bool negative);
+        if (kind == Kind.Integral && magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue)) kind = Kind.TooLarge;
+        value = kind switch
+        {
+            Kind.Fractional => 0,
+            Kind.TooLarge => negative ? long.MinValue : long.MaxValue,
+            _ => negative ? unchecked((long)(0 - magnitude)) : (long)magnitude,
+        };
+        return kind;
+    }
 
     /// <summary>
     /// The number's magnitude when it is integral and has at most 19 digits: its digits (integer and fraction parts
