@@ -64,17 +64,7 @@ public sealed class BadInputTests
     public async Task ScriptPacketdrillStops_RunIsInvalidAtTheLine(string line, string problem)
     {
         var script = Tool.TempFile("stops.pkt");
-        File.WriteAllText(script, """
-            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-            0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-            0 bind(3, ..., ...) = 0
-            0 listen(3, 1) = 0
-            0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-            0 > S. 0:0(0) ack 1 <...>
-            0.100 < . 1:1(0) ack 1 win 257
-            0.100 accept(3, ..., ...) = 4
-
-            """ + line + "\n");
+        File.WriteAllText(script, SimService.Tests.Shared.SharedTestData.AbsoluteHandshake + line + "\n");
 
         var run = await Tool.RunAsync("run", script);
 

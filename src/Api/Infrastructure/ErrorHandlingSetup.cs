@@ -78,6 +78,7 @@ public static class ErrorHandlingSetup
         json.NumberHandling = JsonNumberHandling.Strict;
         // A batch command's "type" need not come first.
         json.AllowOutOfOrderMetadataProperties = true;
+        json.Converters.Add(new IntegerConverter());
         json.Converters.Add(new EnumNameConverter());
         json.Converters.Add(new JsonStringEnumConverter());
     }

@@ -16,6 +16,33 @@ public sealed class JsonInputException(string message, string? member = null) : 
 }
 
 /// <summary>
+/// An integer field of a request body (long, int, ushort, and their nullable forms) read by the rule scenario files are
+/// read with (<see cref="JsonInteger"/>, JSON Schema's "integer"): a number with a zero fractional part is one however it
+/// is written — 1.0 and 1e3 are taken as 1 and 1000 —, 1.5 is refused as not an integer, an integral number past the
+/// type's range (1e400, 9223372036854775808 for a long) as outside it, and a string ("1") as not a number; each with the
+/// scenario reader's own message, and the problem names the field. The field's own range ([Range], [Int64Range]) is
+/// checked after it binds, as before. Query and route values are not JSON: they stay digits (ASP.NET's parsers).
+/// </summary>
+public sealed class IntegerConverter : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) =>
+        typeToConvert == typeof(long) || typeToConvert == typeof(int) || typeToConvert == typeof(ushort);
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        typeToConvert == typeof(long) ? new Of<long>() : typeToConvert == typeof(int) ? new Of<int>() : new Of<ushort>();
+
+    private sealed class Of<T> : JsonConverter<T> where T : struct, System.Numerics.IBinaryInteger<T>, System.Numerics.IMinMaxValue<T>
+    {
+        private static readonly long Min = long.CreateTruncating(T.MinValue), Max = long.CreateTruncating(T.MaxValue);
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            JsonInteger.Read(ref reader, Min, Max, out long value) is { } problem ? throw new JsonInputException(problem) : T.CreateTruncating(value);
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteNumberValue(long.CreateTruncating(value));
+    }
+}
+
+/// <summary>
 /// A duration (or a virtual time) in a request body: integer nanoseconds, or the scenario format's text ("60s", "1.5ms"),
 /// read with the scenario parser's own rules (<see cref="DurationText"/>). Written back as nanoseconds. Every such field
 /// schedules events or moves the clock, so none may exceed the clock's maximum (<see cref="SimTime.MaxClock"/>, 100 years):
@@ -32,8 +59,9 @@ public sealed class DurationNsConverter : JsonConverter<long?>
         string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
         long ns = reader.TokenType switch
         {
-            JsonTokenType.Number when reader.TryGetInt64(out var n) => n,
-            JsonTokenType.Number when reader.TryGetDouble(out var big) && big > SimTime.MaxClock.Ns => throw new JsonInputException(TooLong),
+            // Integral numbers by the rule of every integer field (IntegerConverter): 1e9 is a second, 1.5 is not nanoseconds,
+            // and 1e400 is past the clock as 9223372036854775808 is (clamped to long, then refused below).
+            JsonTokenType.Number when JsonInteger.TryReadClamped(ref reader, out var n) => n,
             JsonTokenType.String when DurationText.TryParseFormat(text, out var duration) => duration.Ns,
             // "100000000h" has a duration's syntax but is past long nanoseconds: the range, as for the same number of ns.
             JsonTokenType.String when DurationText.IsPastClock(text) => throw new JsonInputException(TooLong),

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using SimService.Domain.Time;
@@ -94,30 +93,12 @@ internal sealed partial class ScenarioReader
         return null;
     }
 
-    /// <summary>
-    /// A JSON integer within [min, max]. As in JSON Schema, any number with no fractional part is an
-    /// integer (2.0 and 2e3 are; 2.5 is not).
-    /// </summary>
+    /// <summary>A JSON integer within [min, max], by the rule request bodies follow too (<see cref="JsonInteger"/>: 2.0 and 2e3 are integers, 2.5 is not).</summary>
     long? Integer(JsonMember? member, long min, long max)
     {
-        if (member is not { } m || !IsKind(m, JsonValueKind.Number, "an integer")) return null;
-        if (!m.Value.TryGetInt64(out long value))
-        {
-            bool parsed = decimal.TryParse(m.Value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d);
-            if (parsed && d != decimal.Truncate(d))
-            {
-                Error(m.Path, $"{m.Value.GetRawText()} is not an integer");
-                return null;
-            }
-            if (!parsed || d < long.MinValue || d > long.MaxValue)
-            {
-                Error(m.Path, $"{m.Value.GetRawText()} is outside {min}..{max}");
-                return null;
-            }
-            value = (long)d;
-        }
-        if (value >= min && value <= max) return value;
-        Error(m.Path, $"{value} is outside {min}..{max}");
+        if (member is not { } m) return null;
+        if (JsonInteger.Read(m.Value, min, max, out long value) is not { } problem) return value;
+        Error(m.Path, problem);
         return null;
     }
 
@@ -176,14 +157,5 @@ internal sealed partial class ScenarioReader
         return false;
     }
 
-    static string KindName(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    static string KindName(JsonElement e) => JsonInteger.KindName(e.ValueKind);
 }

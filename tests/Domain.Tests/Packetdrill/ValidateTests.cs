@@ -89,17 +89,8 @@ public class ValidateTests
         Assert.Equal((2, 18, true), (problem.At.Line, problem.At.Column, problem.Unsupported));
     }
 
-    const string AbsoluteHandshake = """
-        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-        0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-        0 bind(3, ..., ...) = 0
-        0 listen(3, 1) = 0
-        0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-        0 > S. 0:0(0) ack 1 <...>
-        0.100 < . 1:1(0) ack 1 win 257
-        0.100 accept(3, ..., ...) = 4
-
-        """;
+    /// <summary>tests/TestData/packetdrill/absolute-handshake.pkt (Cli.Tests' BadInputTests runs the same lines through the tool).</summary>
+    static string AbsoluteHandshake => SimService.Tests.Shared.SharedTestData.AbsoluteHandshake;
 
     /// <summary>
     /// get_next_event() in packetdrill's run.c: an absolute time earlier than the absolute time before it is an error at

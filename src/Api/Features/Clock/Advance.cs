@@ -34,7 +34,7 @@ public sealed record AdvanceRequest
     public long? MaxNs { get; init; }
 
     /// <summary>The most events to process (default 10,000; at most 100,000).</summary>
-    [Range(1, MaxEventBudget, ErrorMessage = "The event budget is between 1 and 100000.")]
+    [Range(1, MaxEventBudget, ErrorMessage = "eventBudget is between 1 and 100000 (10000 when left out).")]
     public long? EventBudget { get; init; }
 
     /// <summary>Events an advance processes when it names no budget: a few seconds of work at most.</summary>
@@ -72,16 +72,25 @@ public sealed record AdvanceRequest
 /// <param name="Truncated">The event budget ran out before the advance was done.</param>
 /// <param name="Idle">Nothing is pending any more.</param>
 /// <param name="JournalEvents">Journal events the advance produced.</param>
-/// <param name="StoppedBy">Present only when an untilIdle advance stopped neither idle nor on its budget: "horizon" — the next
-/// pending event lies past now + maxNs (default one hour), so the clock stays at the last event processed.</param>
+/// <param name="StoppedBy">Present only when the advance stopped before its end: "eventBudget" — it processed its event budget
+/// (<c>truncated</c>; the request's <c>eventBudget</c>, else the default 10,000) with events still due, and the clock stands
+/// at the last event processed: send a larger <c>eventBudget</c> (at most 100,000) or advance again; or, for an untilIdle
+/// advance that stopped neither idle nor on its budget, "horizon" — the next pending event lies past now + maxNs (default
+/// one hour), so the clock stays at the last event processed.</param>
 /// <param name="NextEventNs">With stoppedBy "horizon": the virtual time the next pending event is due.</param>
+/// <param name="EventBudget">With stoppedBy "eventBudget": the budget that stopped it, the request's or the default.</param>
 public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null) : IVersioned
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? EventBudget = null) : IVersioned
 {
-    public static AdvanceResponse From(AdvanceResult result, int journalEvents, long version) => new(
+    /// <summary>The field a truncated advance names: what the request may send to let it go further.</summary>
+    public const string StoppedByEventBudget = "eventBudget";
+
+    public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version) => new(
         result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
-        result.PastHorizon is null ? null : "horizon", result.PastHorizon?.Ns);
+        result.Truncated ? StoppedByEventBudget : result.PastHorizon is null ? null : "horizon", result.PastHorizon?.Ns,
+        result.Truncated ? command.EventBudget : null);
 }
 
 public sealed record Advance(Guid SimulationId, IfMatch? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
@@ -97,7 +106,7 @@ public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandle
             var outcome = batch.Apply(c);
             if (!outcome.IsOk)
                 return CommandRefused.From(command.SimulationId, outcome.Error!, field => AdvanceRequest.FieldName(c.Mode, field));
-            return AdvanceResponse.From(outcome.Advance!, batch.EventCount, batch.Version);
+            return AdvanceResponse.From(c, outcome.Advance!, batch.EventCount, batch.Version);
         }, cancellationToken);
     }
 }

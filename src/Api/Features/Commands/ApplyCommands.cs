@@ -72,8 +72,8 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                     if (!outcome.IsOk) return CommandRefused.From(id, outcome.Error!, field => field == "$" ? prefix[..^1] : prefix + FieldName(c, field));
                     results.Add(new AppliedCommand(batch.Version, CommandTypeMap.DiscriminatorOf(c), at, batch.EventCount - events,
                         c is SocketCallCommand s ? CallResponse.From(outcome.Call!.Value, s.Request, at, batch.Version) : null,
-                        outcome.Advance is { } a
-                            ? AdvanceResponse.From(a, batch.EventCount - events, batch.Version)
+                        c is AdvanceCommand advance && outcome.Advance is { } a
+                            ? AdvanceResponse.From(advance, a, batch.EventCount - events, batch.Version)
                             : null));
                 }
             }

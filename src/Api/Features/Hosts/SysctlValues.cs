@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Features.Hosts;
 
@@ -13,8 +14,12 @@ public static class SysctlValues
         var list = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in values ?? new Dictionary<string, JsonElement>())
         {
-            if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number))
-                list.Add(new(name, number.ToString(CultureInfo.InvariantCulture)));
+            if (value.ValueKind == JsonValueKind.Number)
+            {
+                // By the integer rule of every field (JsonInteger): 40000.0 is 40000; 1.5 is refused, as a scenario's is.
+                if (JsonInteger.Read(value, long.MinValue, long.MaxValue, out var number) is { } problem) errors[prefix + name] = [problem];
+                else list.Add(new(name, number.ToString(CultureInfo.InvariantCulture)));
+            }
             else if (value.ValueKind == JsonValueKind.String)
                 list.Add(new(name, value.GetString()!));
             else

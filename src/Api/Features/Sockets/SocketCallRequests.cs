@@ -271,12 +271,12 @@ public static class SocketArguments
         switch (option)
         {
             case SocketOption.SO_LINGER:
-                if (Members(value, "onoff", "linger") is [var onoff, var linger] && onoff.TryGetInt32(out var on) && linger.TryGetInt32(out var seconds))
-                    return request with { Value = seconds, LingerOnOff = on };
+                if (Members(value, "onoff", "linger") is [var onoff, var linger] && Int(onoff, int.MinValue, int.MaxValue, out var on) && Int(linger, int.MinValue, int.MaxValue, out var seconds))
+                    return request with { Value = (int)seconds, LingerOnOff = (int)on };
                 error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";
                 return null;
             case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
-                if (Members(value, "sec", "usec") is [var sec, var usec] && sec.TryGetInt64(out var s) && usec.TryGetInt64(out var us))
+                if (Members(value, "sec", "usec") is [var sec, var usec] && Int(sec, long.MinValue, long.MaxValue, out var s) && Int(usec, long.MinValue, long.MaxValue, out var us))
                     return request with { TvSec = s, TvUsec = us };
                 error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
                 return null;
@@ -286,15 +286,23 @@ public static class SocketArguments
                 error = "TCP_CONGESTION's value is the name of a congestion control the engine runs: \"reno\" or \"cubic\".";
                 return null;
             case SocketOption.IP_LOCAL_PORT_RANGE:
-                if (Members(value, "lo", "hi") is [var lo, var hi] && lo.TryGetUInt16(out var l) && hi.TryGetUInt16(out var h))
-                    return request with { Value = unchecked((int)((uint)h << 16 | l)) };
+                if (Members(value, "lo", "hi") is [var lo, var hi] && Int(lo, 0, ushort.MaxValue, out var l) && Int(hi, 0, ushort.MaxValue, out var h))
+                    return request with { Value = unchecked((int)((uint)h << 16 | (uint)l)) };
                 error = "IP_LOCAL_PORT_RANGE's value is {\"lo\": port, \"hi\": port}, each 0 to 65535 (0: that end of ip_local_port_range).";
                 return null;
         }
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)) return request with { Value = number };
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            error = SimService.Domain.Scenarios.JsonInteger.Read(value, int.MinValue, int.MaxValue, out var number);
+            return error is null ? request with { Value = (int)number } : null;
+        }
         error = $"{option}'s value is an integer.";
         return null;
     }
+
+    /// <summary>A member of a struct value as an integer by the rule every integer field follows (1.0 is 1; 1.5 is refused).</summary>
+    private static bool Int(JsonElement member, long min, long max, out long value) =>
+        SimService.Domain.Scenarios.JsonInteger.Read(member, min, max, out value) is null;
 
     /// <summary>The named numeric members of an object that has exactly those members, in the order named; else null.</summary>
     private static JsonElement[]? Members(JsonElement value, params string[] names)
