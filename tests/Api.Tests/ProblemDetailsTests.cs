@@ -160,20 +160,44 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
         }
     }
 
+    /// <summary>A path no endpoint has is the project's own problem (it was the framework's, of type an RFC 9110 section URI).</summary>
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Get_UnknownPathUnderAKnownSimulation_KeepsTheFrameworks404(DatabaseProvider provider)
+    public async Task Get_UnknownPathUnderAKnownSimulation_Returns404UnknownPath(DatabaseProvider provider)
     {
         var client = hosts.Client(provider);
         var simulation = await client.CreateSimulationAsync("unknown-path");
 
         var problem = await (await client.GetAsync($"{SimServiceApi.Simulations}/{simulation.Id}/nonsense")).ReadProblemAsync(HttpStatusCode.NotFound);
 
-        Assert.StartsWith("https://tools.ietf.org/html/rfc9110", problem.GetProperty("type").GetString());
+        Assert.Equal(ProblemTypes.UnknownPath, problem.GetProperty("type").GetString());
+        Assert.Equal($"No endpoint has the path {SimServiceApi.Simulations}/{simulation.Id}/nonsense.", problem.GetProperty("detail").GetString());
+        Assert.False(problem.TryGetProperty("errors", out _), "nothing of the request is at fault but its path");
     }
 
+    /// <summary>A method the path does not take is the project's 405, naming what <c>Allow</c> lists (it was the framework's).</summary>
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
-    public async Task Put_OnTheCollection_Returns405Problem(DatabaseProvider provider) =>
-        await (await hosts.Client(provider).PutAsJsonAsync(SimServiceApi.Simulations, new { })).ReadProblemAsync(HttpStatusCode.MethodNotAllowed);
+    public async Task WrongMethod_Returns405MethodNotAllowedNamingAllow(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var simulation = await client.CreateSimulationAsync("wrong-method");
+
+        foreach (var (method, path, allow) in new[]
+        {
+            (HttpMethod.Put, SimServiceApi.Simulations, "GET, HEAD, POST"),
+            (HttpMethod.Put, $"{SimServiceApi.Simulations}/{simulation.Id}", "DELETE, GET, HEAD"),
+            (HttpMethod.Get, $"{SimServiceApi.Simulations}/{simulation.Id}/workloads", "POST"),
+        })
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(new { }) };
+            var response = await client.SendAsync(request);
+            var problem = await response.ReadProblemAsync(HttpStatusCode.MethodNotAllowed);
+
+            Assert.Equal(ProblemTypes.MethodNotAllowed, problem.GetProperty("type").GetString());
+            var allowed = string.Join(", ", response.Content.Headers.Allow);
+            Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow.Order(StringComparer.Ordinal)));
+            Assert.Equal($"{method} is not a method of {path}: it takes {allowed} (the Allow header).", problem.GetProperty("detail").GetString());
+        }
+    }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task UnhandledException_Returns500ProblemWithoutDetails(DatabaseProvider provider)

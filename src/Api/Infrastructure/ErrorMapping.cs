@@ -126,7 +126,7 @@ public static partial class ErrorMapping
     /// A request the framework could not bind. JSON errors name the offending field by its JSON path
     /// (<c>$.seed</c> → <c>seed</c>); CLR type names from the serializer's messages never reach the client.
     /// </summary>
-    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing) => exception.InnerException switch
+    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing, long? maxBodyBytes = null) => exception.InnerException switch
     {
         // A reader error (the serializer wraps the internal JsonReaderException): the body is not JSON.
         JsonException { InnerException: JsonException } syntax => new ProblemDetails
@@ -169,10 +169,20 @@ public static partial class ErrorMapping
             Status = StatusCodes.Status400BadRequest,
             Type = ProblemTypes.Validation,
         },
+        // A body over Kestrel's MaxRequestBodySize, found when the API reads it: the problem Kestrel's own refusals get.
+        _ when exception.StatusCode == StatusCodes.Status413PayloadTooLarge => new ProblemDetails
+        {
+            Status = StatusCodes.Status413PayloadTooLarge,
+            Type = ProblemTypes.RejectedRequest,
+            Title = "Content Too Large.",
+            Detail = maxBodyBytes is { } most
+                ? $"The request body is larger than the server accepts: at most {most:N0} bytes (Limits:MaxRequestBodyBytes)."
+                : "The request body is larger than the server accepts (Limits:MaxRequestBodyBytes).",
+        },
         _ => new ProblemDetails
         {
             Status = exception.StatusCode,
-            Type = exception.StatusCode == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : null,
+            Type = exception.StatusCode == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : ProblemTypes.RejectedRequest,
             Detail = exception.Message,
         },
     };

@@ -61,7 +61,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:type"] = "Only events of these types (repeat the parameter, or separate with commas).",
         ["query:fromNs"] = "Only events at or after this virtual time (ns).",
         ["query:toNs"] = "Only events at or before this virtual time (ns).",
-        ["query:afterSeq"] = "Only entries after this sequence number: the previous page's nextAfterSeq.",
+        ["query:afterSeq"] = "Only entries after this sequence number: the previous page's nextAfterSeq (-1: from the start).",
         ["query:limit"] = "The most entries to return.",
         ["query:info"] = "ss's -i: add the TCP internals of each socket.",
         ["query:extended"] = "ss's -e: add each socket's inode, cookie, cgroup and shutdown mask (full sockets; inode and cookie for TIME-WAIT and request sockets).",

@@ -3,8 +3,9 @@ namespace SimService.Api.Infrastructure;
 /// <summary>
 /// The <c>type</c> member of every problem this service writes itself (RFC 9457 §3.1.1). They are
 /// absolute URNs: stable identifiers that do not pretend to be documentation pages we do not host.
-/// Problems written by the framework for plain HTTP failures (405, an unknown route) keep its RFC 9110
-/// section URIs.
+/// The framework's own answers to plain HTTP failures (an unknown path, a method the path does not take, a body over the
+/// size limit) get one of these too (<see cref="UnmatchedIdProblems"/>, <see cref="ErrorMapping"/>); they had its
+/// RFC 9110 section URIs until 2026-12-06.
 /// </summary>
 public static class ProblemTypes
 {
@@ -43,6 +44,12 @@ public static class ProblemTypes
 
     /// <summary>400: a packetdrill script that does not parse or uses what the simulator does not run; <c>errors</c> is keyed "line L, column C".</summary>
     public const string InvalidScript = "urn:simservice:problem:invalid-script";
+
+    /// <summary>404: no endpoint has the request's path (dot segments resolved first: <c>processes/%2e%2e/kill</c> is <c>…/kill</c>).</summary>
+    public const string UnknownPath = "urn:simservice:problem:unknown-path";
+
+    /// <summary>405: the path's endpoints take other methods; the <c>Allow</c> header lists them.</summary>
+    public const string MethodNotAllowed = "urn:simservice:problem:method-not-allowed";
 
     /// <summary>408, 413, 414, 431: Kestrel refused the request before it reached the API (too long, too large, too slow).</summary>
     public const string RejectedRequest = "urn:simservice:problem:rejected-request";

@@ -17,7 +17,8 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
     {
         var problem = exception switch
         {
-            BadHttpRequestException badRequest => ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext)),
+            BadHttpRequestException badRequest => ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext),
+                httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize),
             NotSupportedException { Source: "System.Text.Json" } unsupported => ErrorMapping.FromUnsupportedJson(unsupported),
             _ => Internal(exception),
         };

@@ -5,7 +5,8 @@ namespace SimService.Api.Infrastructure;
 /// so an id of the wrong form matches no route and the framework answers its plain RFC 9110 404. Under
 /// <c>/api/v1/simulations/</c> that 404 is the project's own instead: <c>simulation-not-found</c> naming (in its detail) a
 /// simulation id that is not a UUID, or <c>not-found</c> naming the field of a socket, workload or call id that is not a number.
-/// An unknown path with well-formed ids keeps the framework's 404.
+/// Any other path no endpoint has is an <c>unknown-path</c> 404, and a method the path does not take a
+/// <c>method-not-allowed</c> 405 (both were the framework's RFC 9110 problems until 2026-12-06).
 /// </summary>
 internal static class UnmatchedIdProblems
 {
@@ -26,9 +27,21 @@ internal static class UnmatchedIdProblems
     public static void Apply(ProblemDetailsContext context)
     {
         var problem = context.ProblemDetails;
-        if (problem.Status != StatusCodes.Status404NotFound || problem.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) == true
-            || context.HttpContext.GetEndpoint() is not null) return;
-        string path = context.HttpContext.Request.Path.Value ?? "";
+        if (problem.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) == true) return;
+        var request = context.HttpContext.Request;
+        if (problem.Status == StatusCodes.Status405MethodNotAllowed)
+        {
+            problem.Type = ProblemTypes.MethodNotAllowed;
+            problem.Title = "Method not allowed.";
+            problem.Detail = $"{request.Method} is not a method of {request.Path}: it takes {context.HttpContext.Response.Headers.Allow} (the Allow header).";
+            return;
+        }
+        if (problem.Status != StatusCodes.Status404NotFound || context.HttpContext.GetEndpoint() is not null) return;
+        problem.Type = ProblemTypes.UnknownPath;
+        problem.Title = "Not found.";
+        // Kestrel resolves dot segments (RFC 3986 §5.2.4) before routing: the path named is the one no endpoint has.
+        problem.Detail = $"No endpoint has the path {request.Path}.";
+        string path = request.Path.Value ?? "";
         if (!path.StartsWith(Prefix, StringComparison.Ordinal)) return;
         var segments = path[Prefix.Length..].Split('/');
         string id = Uri.UnescapeDataString(segments[0]);

@@ -93,6 +93,11 @@ public sealed class ScenarioJsonFormat : IFileFormat
             plain = Encoding.UTF8.GetString(buffer.ToArray());
             return true;
         }
+        catch (JsonException) when (JsonNesting.TooDeep(Encoding.UTF8.GetBytes(text)) is { } deep)
+        {
+            malformed = new Problem(JsonNesting.PathOf(deep), JsonNesting.Message);
+            return false;
+        }
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" (line {line + 1}, column {e.BytePositionInLine + 1})" : "";

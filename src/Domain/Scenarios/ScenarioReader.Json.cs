@@ -111,7 +111,8 @@ internal sealed partial class ScenarioReader
         if (member is not { } m || !IsKind(m, JsonValueKind.Number, "a number")) return null;
         double value = m.Value.GetDouble();
         if (value >= min && value <= max) return value;
-        Error(m.Path, $"{m.Value.GetRawText()} is outside [{min}, {max}]");
+        // Bounds as decimals ("0.000001", not "1E-06").
+        Error(m.Path, FormattableString.Invariant($"{m.Value.GetRawText()} is outside [{(decimal)min}, {(decimal)max}]"));
         return null;
     }
 

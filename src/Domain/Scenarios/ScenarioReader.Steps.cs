@@ -76,6 +76,9 @@ internal sealed partial class ScenarioReader
             previous = at ?? previous;
             var step = Step(fields, at ?? previous);
             if (step is not null && at is not null) steps.Add(step);
+            // The alias of a step found invalid counts as defined (holder unknown): its error is reported once, at that step,
+            // not again at every later step that uses the alias.
+            if (fields["as"] is { Value.ValueKind: JsonValueKind.String } alias) _aliases.TryAdd(alias.Value.GetString()!, (null, fields.Path));
         }
         return steps.ToImmutable();
     }

@@ -98,7 +98,7 @@ public sealed record WorkloadSpec
         if (spanNs / Resolution.Ns + 1 <= MaxSamples) return null;
         double least = Math.Ceiling(spanNs / (MaxSamples - 1));
         return $"the arrivals span {spanNs / 1e9:0.###} s: at this resolution the time series would take more than {MaxSamples:N0} samples per host; "
-            + $"use a resolution of at least {least:0} ns";
+            + $"use a resolution of at least {least:0} ns ({SimDuration.Format((long)least)})";
     }
 
     /// <summary>
@@ -118,6 +118,24 @@ public sealed record WorkloadSpec
         return EventBudgetBound.Bytes(bytes, eventBudget - otherSegments, field,
             $"the event budget of {eventBudget:N0} events, {otherSegments:N0} of them for the {otherField} ({other:N0} bytes)");
     }
+
+    /// <summary>
+    /// The least event budget that can deliver one connection's request and response (<see cref="EventBudgetBound"/>: the
+    /// segments of both sizes, each at least one event); <see cref="BeyondEventBudget"/> refuses a smaller one.
+    /// </summary>
+    public long LeastEventBudget => EventBudgetBound.SegmentsFor(RequestBytes) + EventBudgetBound.SegmentsFor(ResponseBytes);
+
+    /// <summary>
+    /// <see cref="BeyondEventBudget"/> told by the budget, for a request that set it in <paramref name="budgetField"/>: the
+    /// least budget the sizes need (an eventBudget of 1 named the default requestBytes, which the request never sent); null
+    /// when the budget is enough.
+    /// </summary>
+    public DomainError? EventBudgetTooSmall(long eventBudget, string budgetField) =>
+        LeastEventBudget <= eventBudget ? null
+        : DomainError.Invalid($"{budgetField} {eventBudget:N0} cannot deliver one connection's request ({RequestBytes:N0} bytes) and response "
+            + $"({ResponseBytes:N0} bytes): they take at least {LeastEventBudget:N0} segments, each at least one event and at most "
+            + $"{EventBudgetBound.MaxSegmentPayload:N0} bytes. Give {budgetField} {LeastEventBudget:N0} or more (the handshake and close of "
+            + "a connection take events too).", budgetField);
 
     /// <summary>
     /// Why a count and a duration given together are refused (the format says one of them; the count won, the duration was
@@ -146,7 +164,8 @@ public sealed record WorkloadSpec
         if (!(Rate > 0) || double.IsInfinity(Rate)) return DomainError.Invalid("the rate is a positive number of connections per second", "rate");
         if (Count < 0) return DomainError.Invalid("the count must not be negative", "count");
         if (Count == 0 && Duration.Ns <= 0) return DomainError.Invalid("give a count or a positive duration", "count");
-        if (Connections <= 0) return DomainError.Invalid("the workload opens no connection", "count");
+        // Only a duration opens none (a count is at least 1): named, as the request sent it.
+        if (Connections <= 0) return DomainError.Invalid("the workload opens no connection: duration × rate is less than one", "duration");
         if (RequestBytes < 0 || ResponseBytes < 0) return DomainError.Invalid("sizes must not be negative", "requestBytes");
         if (ThinkTime.Ns < 0 || ClientLinkDelay.Ns < 0) return DomainError.Invalid("times must not be negative", "thinkTime");
         if (Resolution.Ns < 1_000_000) return DomainError.Invalid("the resolution is at least 1 ms", "resolution");

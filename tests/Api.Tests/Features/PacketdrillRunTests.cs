@@ -131,6 +131,48 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         Assert.Equal(count, (await client.ListSimulationsAsync()).Count);
     }
 
+    /// <summary>The parameter's message is the API's, naming it as the query does (it was packetdrill's command line: "--mss: bad value '0'").</summary>
+    [Fact]
+    public async Task MssZero_MessageNamesTheQueryParameter()
+    {
+        var problem = await (await PostScript(hosts.Client(DatabaseProvider.Sqlite), ListenerRst, "?mss=0&ip_version=ipv6")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        var errors = problem.GetProperty("errors");
+        Assert.Equal("mss is packetdrill's --mss: a segment size from 1 to 65535, not '0'.", errors.GetProperty("mss")[0].GetString());
+        Assert.Equal("ip_version is packetdrill's --ip_version: only ipv4 runs here, not 'ipv6'.", errors.GetProperty("ip_version")[0].GetString());
+    }
+
+    /// <summary>
+    /// The script is read as UTF-8, as JSON bodies are: bytes that are not UTF-8 are a 400 naming the body and the byte (a
+    /// body starting FF FE was guessed to be UTF-16 and answered "found '戀摡'"), a charset other than UTF-8 is a 415, and a
+    /// UTF-8 byte order mark is skipped. Nothing is run or stored for a refused body.
+    /// </summary>
+    [Fact]
+    public async Task BodyNotUtf8_Refused400NamingTheScript_OtherCharset415_Utf8BomRuns()
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var count = (await client.ListSimulationsAsync()).Count;
+
+        var notUtf8 = new ByteArrayContent([0xFF, 0xFE, 0x00, (byte)'b', (byte)'a', (byte)'d']);
+        notUtf8.Headers.ContentType = new("text/plain");
+        var problem = await (await client.PostAsync("/api/v1/packetdrill/run", notUtf8)).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(ProblemTypes.Validation, problem.GetProperty("type").GetString());
+        Assert.Equal("The body is not UTF-8 text: byte 0 (0xFF) begins no UTF-8 character. Send it in UTF-8 (a byte order mark EF BB BF may lead).",
+            problem.GetProperty("errors").GetProperty("script")[0].GetString());
+
+        var latin1 = new StringContent(ListenerRst, Encoding.Latin1, "text/plain");
+        var unsupported = await (await client.PostAsync("/api/v1/packetdrill/run", latin1)).ReadProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(ProblemTypes.UnsupportedMediaType, unsupported.GetProperty("type").GetString());
+        Assert.Equal(["Content-Type"], unsupported.ErrorFields());
+        Assert.Equal(count, (await client.ListSimulationsAsync()).Count);
+
+        var withBom = new ByteArrayContent([.. Encoding.UTF8.Preamble, .. Encoding.UTF8.GetBytes(ListenerRst)]);
+        withBom.Headers.ContentType = new("text/plain") { CharSet = "utf-8" };
+        var response = await client.PostAsync("/api/v1/packetdrill/run", withBom);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(JsonSerializer.Deserialize<PacketdrillRunResponse>(await response.Content.ReadAsStringAsync(), JsonSerializerOptions.Web)!.Passed);
+    }
+
     /// <summary>The script is text: a JSON body is a 415 that names text/plain, not the JSON advice of the other endpoints.</summary>
     [Fact]
     public async Task JsonBody_Refused415NamingTextPlain()

@@ -53,4 +53,43 @@ public sealed class RejectedRequestTests
             }
         });
     }
+
+    /// <summary>
+    /// What the framework answered once a request reached the API are the project's problems too (they were its RFC 9110
+    /// ones): a body over <c>Limits:MaxRequestBodyBytes</c> (found when the body is read: a 413 <c>rejected-request</c>
+    /// with the limit), and a path Kestrel resolves to no endpoint (<c>processes/%2e%2e/kill</c> is <c>…/kill</c>: a 404
+    /// <c>unknown-path</c> naming that path).
+    /// </summary>
+    [Fact]
+    public async Task FrameworkAnswers_OnARealProcess_AreTheProjectsProblems()
+    {
+        await ApiProcess.OnTemporarySqliteAsync("framework-answers", async api =>
+        {
+            static async Task<(string Status, JsonElement Problem)> Exchange(Uri address, string raw)
+            {
+                var text = await RawHttp.ExchangeAsync(address, Encoding.Latin1.GetBytes(raw));
+                int body = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                Assert.True(body > 0, text);
+                Assert.Contains("Content-Type: application/problem+json", text[..body], StringComparison.Ordinal);
+                // The body may be chunked: the problem is its one JSON object.
+                int start = text.IndexOf('{', body), end = text.LastIndexOf('}');
+                return (text[..text.IndexOf("\r\n", StringComparison.Ordinal)], JsonDocument.Parse(text[start..(end + 1)]).RootElement.Clone());
+            }
+
+            var (tooLarge, problem) = await Exchange(api.BaseAddress,
+                "POST /api/v1/simulations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{");
+            Assert.StartsWith("HTTP/1.1 413 ", tooLarge);
+            Assert.Equal("urn:simservice:problem:rejected-request", problem.GetProperty("type").GetString());
+            Assert.Equal("The request body is larger than the server accepts: at most 4,194,304 bytes (Limits:MaxRequestBodyBytes).",
+                problem.GetProperty("detail").GetString());
+
+            var id = Guid.NewGuid();
+            var (notFound, unknown) = await Exchange(api.BaseAddress,
+                $"POST /api/v1/simulations/{id}/hosts/client/processes/%2e%2e/kill HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+            Assert.StartsWith("HTTP/1.1 404 ", notFound);
+            Assert.Equal("urn:simservice:problem:unknown-path", unknown.GetProperty("type").GetString());
+            Assert.Equal($"No endpoint has the path /api/v1/simulations/{id}/hosts/client/kill.", unknown.GetProperty("detail").GetString());
+        });
+    }
 }

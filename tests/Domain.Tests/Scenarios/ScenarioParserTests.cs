@@ -245,6 +245,26 @@ public class ScenarioParserTests
     public void Parse_SubNanosecondDuration_ReportsPath() =>
         ScenarioJson.ParseWith(d => d["runUntil"] = "0.5ns").HasError("$.runUntil", "nanoseconds");
 
+    /// <summary>Valid JSON nested past the reader's 64 levels is that error, at the path of the first value past them (it was "not valid JSON").</summary>
+    [Fact]
+    public void Parse_NestedPast64Levels_ReportsTheLimitAtThePath()
+    {
+        var json = ScenarioJson.Base.Replace("\"name\": \"base\",", "\"name\": \"base\", \"description\": " + new string('[', 100_000) + new string(']', 100_000) + ",");
+
+        var error = Assert.Single(ScenarioParser.Parse(json).Errors);
+
+        Assert.Equal("$.description" + string.Concat(Enumerable.Repeat("[0]", 63)), error.Path);
+        Assert.Equal(JsonNesting.Message, error.Message);
+        // 64 levels are read: a description array 63 deep (levels 2–64) is only the wrong type.
+        var deepest = ScenarioJson.Base.Replace("\"name\": \"base\",", "\"name\": \"base\", \"description\": " + new string('[', 63) + new string(']', 63) + ",");
+        ScenarioParser.Parse(deepest).HasError("$.description", "expected a string");
+    }
+
+    [Fact]
+    public void Parse_WorkloadRateOutOfRange_BoundsReadAsDecimals() =>
+        ScenarioJson.ParseWithStep("""{ "workload": { "clients": ["client"], "server": "server", "rate": 0, "count": 1 } }""")
+            .HasError("$.steps[4].workload.rate", "0 is outside [0.000001, 1000000000]");
+
     // ---- aliases
 
     [Fact]
@@ -254,6 +274,19 @@ public class ScenarioParserTests
     [Fact]
     public void Parse_AliasUsedBeforeDefinition_ReportsSocket() =>
         ScenarioJson.ParseWith(d => d.Step(2)["socket"] = "s").HasError("$.steps[2].socket", "used before $.steps[2] defines it");
+
+    [Fact]
+    public void Parse_AliasOfInvalidStep_ReportsOnlyThatStep()
+    {
+        // Step 2 (accept, "as": "s") has a misspelt call; the later steps that use "s" are not blamed for it.
+        var result = ScenarioJson.ParseWith(d =>
+        {
+            d.Step(2)["call"] = "acceptt";
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "host": "server", "call": "recv", "socket": "s" }"""));
+            d["steps"]!.AsArray().Add(JsonNode.Parse("""{ "expect": { "sockets": [ { "socket": "s", "state": "CLOSE-WAIT" } ] } }"""));
+        });
+        Assert.Equal(["$.steps[2].call"], result.Errors.Select(e => e.Path));
+    }
 
     [Fact]
     public void Parse_UnknownAlias_ReportsSocket() =>

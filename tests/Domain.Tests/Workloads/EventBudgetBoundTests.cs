@@ -37,6 +37,26 @@ public class EventBudgetBoundTests
         Assert.EndsWith(": at most 654,884,505 bytes (each segment is at least one event and carries at most 65,495 bytes)", error?.Message);
     }
 
+    /// <summary>
+    /// A budget the request set is told by the budget: the least that delivers both sizes (an eventBudget of 1 named the
+    /// default requestBytes, "at most 0 bytes"); and that least is exactly where BeyondEventBudget stops refusing.
+    /// </summary>
+    [Fact]
+    public void Workload_EventBudgetTooSmall_NamesTheBudgetFieldWithTheLeastThatDelivers()
+    {
+        var error = TenConnections.EventBudgetTooSmall(1, "eventBudget");
+
+        Assert.Equal("eventBudget", error?.Field);
+        Assert.Equal("eventBudget 1 cannot deliver one connection's request (1,024 bytes) and response (1,024 bytes): they take at least 2 segments, "
+            + "each at least one event and at most 65,495 bytes. Give eventBudget 2 or more (the handshake and close of a connection take events too).", error?.Message);
+        var large = TenConnections with { ResponseBytes = 3 * 65_495 + 1 };
+        Assert.Equal(5, large.LeastEventBudget);
+        Assert.NotNull(large.BeyondEventBudget(4));
+        Assert.NotNull(large.EventBudgetTooSmall(4, "eventBudget"));
+        Assert.Null(large.BeyondEventBudget(5));
+        Assert.Null(large.EventBudgetTooSmall(5, "eventBudget"));
+    }
+
     /// <summary>More connections than the budget has events: truncated by the budget as before, not refused for sizes one connection fits.</summary>
     [Fact]
     public void Workload_ManyConnectionsSizesFitOne_NotRefused() =>

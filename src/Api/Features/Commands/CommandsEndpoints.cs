@@ -27,6 +27,6 @@ public static class CommandsEndpoints
 
     private static async Task<Results<Ok<CommandLogPage>, ProblemHttpResult>> GetCommandLog(
         Guid id, ISender sender, CancellationToken cancellationToken,
-        [Int64Range(0, long.MaxValue)] long afterSeq = 0, [Range(1, GetCommandLogHandler.MaxLimit)] int limit = GetCommandLogHandler.DefaultLimit) =>
+        [Int64Range(-1, long.MaxValue)] long afterSeq = 0, [Range(1, GetCommandLogHandler.MaxLimit)] int limit = GetCommandLogHandler.DefaultLimit) =>
         (await sender.Send(new GetCommandLog(id, afterSeq, limit), cancellationToken)).ToOk();
 }

@@ -49,8 +49,9 @@ public sealed class GetJournalHandler(SimDbContext db, LiveSimulations simulatio
         if (f.FromNs is < 0) errors["fromNs"] = ["fromNs is a virtual time: zero or positive."];
         if (f.ToNs is < 0) errors["toNs"] = ["toNs is a virtual time: zero or positive."];
         if (f.FromNs is { } from && f.ToNs is { } to && to < from) errors["toNs"] = ["toNs is before fromNs."];
-        if (f.AfterSeq is < -1) errors["afterSeq"] = ["afterSeq is -1 (the default: from the start) or a sequence number."];
-        if (f.Limit is < 1 or > MaxLimit) errors["limit"] = [$"limit is between 1 and {MaxLimit}."];
+        // In the words and by the rule of the command log's paging (Int64Range, Range on GetCommandLog's parameters).
+        if (f.AfterSeq is < -1) errors["afterSeq"] = ["The field afterSeq must be -1 or more."];
+        if (f.Limit is < 1 or > MaxLimit) errors["limit"] = [$"The field limit must be between 1 and {MaxLimit}."];
         if (errors.Count > 0) return new RequestInvalid(errors, query.SimulationId);
 
         var run = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == query.SimulationId, cancellationToken);

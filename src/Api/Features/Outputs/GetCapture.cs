@@ -19,7 +19,9 @@ public sealed class GetCaptureHandler(LiveSimulations simulations) : IQueryHandl
     {
         if (TimeRange.Validate(query.SimulationId, query.FromNs, query.ToNs) is { } invalid) return invalid;
         var window = TimeRange.Window(query.FromNs, query.ToNs);
-        return await simulations.ReadAsync(query.SimulationId, (engine, _) => query.Host is { } name
+        return await simulations.ReadAsync(query.SimulationId, (engine, _) =>
+            TimeRange.PastClock(query.SimulationId, query.FromNs, engine.Now) is { } future ? future
+            : query.Host is { } name
             ? HostLookup.Find(engine, query.SimulationId, name).Map(host => new OutputFile(
                 PacketCapture.ForHost(engine.Journal, host.Name, window), "application/vnd.tcpdump.pcap", $"{host.Name}.pcap"))
             : new OutputFile(PacketCapture.Wire(engine.Journal, window), "application/x-pcapng", "simulation.pcapng"), cancellationToken);
@@ -37,6 +39,15 @@ public static class TimeRange
         if (fromNs is { } from && toNs is { } to && to < from) errors["toNs"] = ["toNs is before fromNs."];
         return errors.Count > 0 ? new RequestInvalid(errors, simulationId) : null;
     }
+
+    /// <summary>
+    /// A start past the simulation's clock, a 400 naming fromNs: a future the simulation has not run (the time series, the
+    /// diagram and the capture alike; the diagram was a 200 with an empty ladder and the capture one of 24 bytes).
+    /// </summary>
+    public static RequestInvalid? PastClock(Guid simulationId, long? fromNs, SimTime now) =>
+        fromNs is { } f && f > now.Ns
+            ? new RequestInvalid("fromNs", $"fromNs {new SimTime(f)} is after the simulation's current time {now} ({now.Ns} ns); advance the clock first.", simulationId)
+            : null;
 
     public static TimeWindow Window(long? fromNs, long? toNs) =>
         new(fromNs is { } f ? new SimTime(f) : null, toNs is { } t ? new SimTime(t) : null);

@@ -17,7 +17,8 @@ public sealed class GetDiagramHandler(LiveSimulations simulations) : IQueryHandl
         if (TimeRange.Validate(query.SimulationId, query.FromNs, query.ToNs) is { } invalid) return invalid;
         var filter = new DiagramFilter(query.Hosts, query.Sockets, TimeRange.Window(query.FromNs, query.ToNs));
         return await simulations.ReadAsync(query.SimulationId, (engine, _) =>
-            (HostLookup.Unknown(engine, query.SimulationId, query.Hosts) ?? HostLookup.UnknownSocket(engine, query.SimulationId, query.Sockets, "socket"))
+            ((Failure?)HostLookup.Unknown(engine, query.SimulationId, query.Hosts) ?? HostLookup.UnknownSocket(engine, query.SimulationId, query.Sockets, "socket")
+                ?? TimeRange.PastClock(query.SimulationId, query.FromNs, engine.Now))
                 is { } unknown ? unknown : (Outcome<string>)LadderDiagram.Svg(engine, filter),
             cancellationToken);
     }

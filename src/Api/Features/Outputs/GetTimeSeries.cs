@@ -37,9 +37,7 @@ public sealed class GetTimeSeriesHandler(LiveSimulations simulations, History hi
         {
             // A start past the clock is a 400 naming fromNs, as socket-table's atNs: it was a 200 with no points (and an
             // empty chart), a future the simulation has not run.
-            if (query.FromNs is { } f && f > engine.Now.Ns)
-                return new RequestInvalid("fromNs",
-                    $"fromNs {new SimTime(f)} is after the simulation's current time {engine.Now} ({engine.Now.Ns} ns); advance the clock first.", query.SimulationId);
+            if (TimeRange.PastClock(query.SimulationId, query.FromNs, engine.Now) is { } future) return future;
             var from = new SimTime(query.FromNs ?? 0);
             var to = new SimTime(Math.Min(query.ToNs ?? engine.Now.Ns, engine.Now.Ns));
             if (to < from) to = from;

@@ -36,8 +36,8 @@ public static class PacketdrillEndpoints
         string? profile, long? seed, long? tolerance_usecs, int? mss, string? ip_version, string? name,
         ISender sender, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(request.Body);
-        var script = await reader.ReadToEndAsync(cancellationToken);
+        var (script, refused) = await TextBody.ReadUtf8Async(request, "script", cancellationToken);
+        if (refused is not null) return refused;
         var errors = new Dictionary<string, string[]>();
         if (!KernelProfiles.TryParse(profile ?? "linux-6", out var kernel)) errors["profile"] = ["Unknown kernel profile; expected one of linux-6, linux-4.4."];
         if (seed is < 0) errors["seed"] = ["The seed must be zero or positive."];
@@ -47,12 +47,17 @@ public static class PacketdrillEndpoints
         else if (name is { Length: > Persistence.Entities.SimulationRun.NameMaxLength })
             errors["name"] = [$"The name is the simulation's name: at most {Persistence.Entities.SimulationRun.NameMaxLength} characters, as POST /simulations takes."];
         var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs };
-        // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the script).
-        foreach (var (option, value) in new[] { ("mss", mss?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("ip_version", ip_version) })
+        // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the
+        // script), in the API's words (its command line's were "--mss: bad value '0'").
+        foreach (var (option, value, rule) in new[]
+        {
+            ("mss", mss?.ToString(System.Globalization.CultureInfo.InvariantCulture), "a segment size from 1 to 65535"),
+            ("ip_version", ip_version, "only ipv4 runs here"),
+        })
         {
             if (value is null) continue;
             options = options.With(option, value, out var error, out _);
-            if (error is not null) errors[option] = [error];
+            if (error is not null) errors[option] = [$"{option} is packetdrill's --{option}: {rule}, not '{value}'."];
         }
         if (errors.Count > 0) return ErrorMapping.ToProblem(new RequestInvalid(errors));
         var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, string.IsNullOrWhiteSpace(name) ? "script.pkt" : name), cancellationToken);

@@ -31,7 +31,7 @@ public sealed record WorkloadRequest
     [Range(1, 65535)] public int? Port { get; init; }
     /// <summary>New connections per virtual second.</summary>
     /// <example>1000</example>
-    [Range(1e-6, 1e9)] public double? Rate { get; init; }
+    [Range(1e-6, 1e9, ErrorMessage = "The field {0} must be between 0.000001 and 1000000000.")] public double? Rate { get; init; }
     /// <example>10000</example>
     [Int64Range(0, 100_000_000)] public long? Count { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
@@ -56,6 +56,10 @@ public sealed record WorkloadRequest
     public JournalLevel? Level { get; init; }
     /// <summary>The most queue items to process (default 100,000,000; at most 1,000,000,000).</summary>
     [Range(1, MaxEventBudget)] public long? EventBudget { get; init; }
+
+    /// <summary>A field of <see cref="WorkloadSpec"/> as this request spells it: its durations are …Ns fields here.</summary>
+    public static string FieldName(string specField) =>
+        specField is "clientLinkDelay" or "duration" or "thinkTime" or "resolution" or "drainLimit" ? specField + "Ns" : specField;
 
     public const long DefaultEventBudget = 100_000_000;
     public const long MaxEventBudget = 1_000_000_000;
@@ -111,7 +115,7 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
         // So is a size whose segments alone need more events than the request's budget (EventBudgetBound): it ran to the budget
         // or to the 300 s wall-time limit.
         if (workload.Spec.BeyondEventBudget(workload.EventBudget) is { } beyond)
-            return ValueTask.FromResult<Outcome<WorkloadResponse>>(new RequestInvalid(beyond.Field!, beyond.Message, command.SimulationId));
+            return ValueTask.FromResult<Outcome<WorkloadResponse>>(BeyondEventBudget(command, workload.Spec, beyond));
         return simulations.WriteAsync<WorkloadResponse>(command.SimulationId, command.ExpectedVersion, batch =>
         {
             // Each generated client is a host: more than the simulation may have is refused before one is made (100,000 of
@@ -119,9 +123,25 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
             if (quotas.CheckHostsToAdd(command.SimulationId, batch.Engine.Hosts.Count, workload.Spec.GeneratedClients, "generatedClients") is { } quota) return quota;
             var clock = Stopwatch.StartNew();
             var outcome = batch.Apply(workload);
-            if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!);
+            if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!, WorkloadRequest.FieldName);
             return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
         }, cancellationToken, heavy: true);
+    }
+
+    /// <summary>
+    /// The fields the request sent that set the refused bound: the larger size, with the most it may be, if the request gave
+    /// it; its eventBudget, with the least that delivers the sizes, if it gave one (up to <see cref="WorkloadRequest.MaxEventBudget"/>).
+    /// </summary>
+    private static RequestInvalid BeyondEventBudget(RunWorkload command, WorkloadSpec spec, Domain.Engine.DomainError bySize)
+    {
+        var request = command.Request;
+        var errors = new Dictionary<string, string[]>();
+        if ((bySize.Field == "requestBytes" ? request.RequestBytes : request.ResponseBytes) is not null) errors[bySize.Field!] = [bySize.Message];
+        if (request.EventBudget is { } budget && spec.LeastEventBudget <= WorkloadRequest.MaxEventBudget
+            && spec.EventBudgetTooSmall(budget, "eventBudget") is { } byBudget)
+            errors["eventBudget"] = [byBudget.Message];
+        if (errors.Count == 0) errors[bySize.Field!] = [bySize.Message];
+        return new RequestInvalid(errors, command.SimulationId);
     }
 }
 

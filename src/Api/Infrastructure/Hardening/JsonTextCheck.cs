@@ -3,12 +3,14 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.Net.Http.Headers;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Infrastructure.Hardening;
 
 /// <summary>
 /// Refuses a JSON body whose strings are not valid Unicode — raw bytes that are not UTF-8, or a <c>\uD800</c>
-/// escape without its other half — with a 400 naming the field, before any endpoint reads it. System.Text.Json
+/// escape without its other half — with a 400 naming the field, before any endpoint reads it; so too a body nested
+/// deeper than the JSON reader reads (<see cref="JsonNesting"/>: it was a syntax error, or "not valid for this field"). System.Text.Json
 /// only finds these when a string is finally decoded (<c>GetString()</c> throws InvalidOperationException), and
 /// several requests keep parts of their body as raw JSON (sysctl values, scenario documents) that are decoded
 /// late. Checking every string once, here, covers them all. A body that is not JSON at all is left to the
@@ -53,9 +55,9 @@ public sealed class JsonTextCheck(RequestDelegate next)
         var reader = context.Request.BodyReader;
         var read = await BodyReads.ReadAtLeastAsync(reader, (int)context.Request.ContentLength!.Value, context.RequestAborted);
         var body = read.Buffer;
-        var field = body.IsSingleSegment ? InvalidTextIn(body.FirstSpan) : InvalidTextIn(body.ToArray());
+        var refusal = body.IsSingleSegment ? Refusal(body.FirstSpan) : Refusal(body.ToArray());
         reader.AdvanceTo(body.Start); // nothing consumed, nothing examined: the next read returns the same bytes
-        if (field is not null) await RefuseAsync(context, field);
+        if (refusal is { } r) await RefuseAsync(context, r.Field, r.Message);
         else await next(context);
     }
 
@@ -68,14 +70,16 @@ public sealed class JsonTextCheck(RequestDelegate next)
         var copy = new MemoryStream(context.Request.ContentLength is > 0 and <= 1 << 20 ? (int)context.Request.ContentLength : 0);
         await BodyReads.CopyToAsync(context.Request.BodyReader, copy, context.RequestAborted);
         context.Request.Body = new MemoryStream(copy.GetBuffer(), 0, (int)copy.Length, writable: false, publiclyVisible: true);
-        if (InvalidTextIn(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } field) await RefuseAsync(context, field);
+        if (Refusal(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } r) await RefuseAsync(context, r.Field, r.Message);
         else await next(context);
     }
 
-    private static Task RefuseAsync(HttpContext context, string field) =>
+    private const string InvalidText = "The text is not valid Unicode: invalid UTF-8 bytes or a lone surrogate escape.";
+
+    private static Task RefuseAsync(HttpContext context, string field, string message) =>
         TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
-            [field] = ["The text is not valid Unicode: invalid UTF-8 bytes or a lone surrogate escape."],
+            [field] = [message],
         })
         {
             Status = StatusCodes.Status400BadRequest,
@@ -83,7 +87,19 @@ public sealed class JsonTextCheck(RequestDelegate next)
             Instance = context.Request.Path,
         }).ExecuteAsync(context);
 
-    private static string? InvalidTextIn(ReadOnlySpan<byte> json) => MayHoldInvalidText(json) ? FindInvalidText(json) : null;
+    /// <summary>The field at fault and why: nested too deep (first: the walk for invalid text stops there), or invalid text.</summary>
+    private static (string Field, string Message)? Refusal(ReadOnlySpan<byte> json) =>
+        JsonNesting.TooDeep(json) is { } deep ? (FieldOf(deep), JsonNesting.Message)
+        : MayHoldInvalidText(json) && FindInvalidText(json) is { } field ? (field, InvalidText)
+        : null;
+
+    /// <summary>A path from <see cref="JsonNesting"/> as fields are named here (<c>description[0][0]</c>, <c>$</c> for the root).</summary>
+    private static string FieldOf(IReadOnlyList<JsonNesting.Step> steps)
+    {
+        var text = new StringBuilder();
+        foreach (var step in steps) Append(text, step.Name, step.Name is null ? step.Index : -1);
+        return text.Length == 0 ? "$" : text.ToString();
+    }
 
     /// <summary>
     /// False when the body cannot hold invalid text: plain ASCII is valid UTF-8, and without a backslash there is

@@ -124,8 +124,8 @@ public static class WebHygiene
         var media = type.MediaType.Value ?? "";
         bool json = media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
         if (!json && !media.EndsWith("+json", StringComparison.OrdinalIgnoreCase)) return null;
-        var charset = type.Charset.Value?.Trim('"');
-        bool utf8 = charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
+        var charset = type.Charset.Value;
+        bool utf8 = IsUtf8(type);
         if (json && utf8)
         {
             // RFC 9110 §8.3.2: a parameter value may be a quoted-string (charset="utf-8", "UTF-8") and is compared
@@ -138,6 +138,11 @@ public static class WebHygiene
             .Contains(media, StringComparer.OrdinalIgnoreCase) == true;
         return declared && utf8 ? null : request.ContentType;
     }
+
+    /// <summary>A content type in UTF-8: no charset, or utf-8 (utf8) in any case, quoted or not (RFC 9110 §8.3.2).</summary>
+    public static bool IsUtf8(Microsoft.Net.Http.Headers.MediaTypeHeaderValue type) =>
+        type.Charset.Value?.Trim('"') is not { } charset
+        || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A form's content type on a state-changing request, unless the endpoint declares that it takes it
     /// (packetdrill scripts are text/plain).</summary>

@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using SimService.Cli.Tests.Infrastructure;
+
+namespace SimService.Cli.Tests;
+
+/// <summary><c>validate</c> names the real problem of a file, once (session 28's tester).</summary>
+public sealed class ValidateProblemsTests
+{
+    /// <summary>
+    /// scenarios/examples/linger-zero-rst.json with step 2's call misspelt: that step is the one problem. The steps that use
+    /// its alias "s" were blamed too ("socket alias \"s\" is used before $.steps[2] defines it", at steps 4 and 7).
+    /// </summary>
+    [Fact]
+    public async Task MisspeltCallOfAStepDefiningAnAlias_Validate_OnlyThatStep()
+    {
+        var document = JsonNode.Parse(File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios/examples/linger-zero-rst.json")))!;
+        document["steps"]![2]!["call"] = "acceptt";
+        var file = Tool.TempFile("acceptt.json");
+        File.WriteAllText(file, document.ToJsonString());
+
+        var run = await Tool.RunAsync("validate", file);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"INVALID  {file}  (1 problem)", run.OutputLines[0]);
+        Assert.StartsWith("         $.steps[2].call: unknown value \"acceptt\"", run.OutputLines[1]);
+    }
+
+    /// <summary>A description nested 100,000 arrays deep is valid JSON past the reader's 64 levels: said so at its path (it was "not valid JSON").</summary>
+    [Fact]
+    public async Task NestedPast64Levels_Validate_TheLimitAtThePath()
+    {
+        var file = Tool.TempFile("deep.json");
+        File.WriteAllText(file, File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios/examples/linger-zero-rst.json"))
+            .Replace("\"name\": \"linger-zero-rst\",", "\"name\": \"linger-zero-rst\", // deep\n \"labels\": " + new string('[', 100_000) + new string(']', 100_000) + ","));
+
+        var run = await Tool.RunAsync("validate", file);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"INVALID  {file}  (1 problem)", run.OutputLines[0]);
+        Assert.Equal("         $.labels" + string.Concat(Enumerable.Repeat("[0]", 63)) + ": The JSON nests arrays and objects more than 64 deep here; "
+            + "at most 64 levels are read (the outermost counted).", run.OutputLines[1]);
+    }
+}
