@@ -51,7 +51,19 @@ public sealed partial class TcpSocket
     bool ViaLoopback => Host.IsLocal(Remote.Address);
 
     /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
-    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len);
+    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoRxOverhead() : NicRcvTruesize(len);
+
+    /// <summary>
+    /// What the lo skb being received is charged beyond its payload: <see cref="LoopbackSkbOverhead"/> for the sender's
+    /// clone; a software GSO piece's own head (<see cref="Segment.LoHead"/>: 1280 with timestamps); an skb the backlog
+    /// merged others into, its truesize less its payload (tcp_add_backlog()).
+    /// </summary>
+    int LoRxOverhead()
+    {
+        if (_sim.LoRxSkb is not { } skb || _sim.Profile != KernelProfile.Linux6) return LoopbackSkbOverhead;
+        if (skb.Truesize != 0) return skb.Truesize - skb.Length;
+        return skb.Segmented ? Segment.LoHead(true, 20 + skb.Options.WireLength(skb.Flags)).Truesize : LoopbackSkbOverhead;
+    }
 
     /// <summary>
     /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more
@@ -118,6 +130,8 @@ public sealed partial class TcpSocket
         public uint HeadEnd = headEnd;
         public int Frags;
         public bool Fin;
+        /// <summary>Not a clone of a skb the sender keeps: a lo software GSO piece, or a backlog merge into one or into a pure ACK.</summary>
+        public bool Own;
     }
 
     /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
@@ -132,7 +146,10 @@ public sealed partial class TcpSocket
         if (Ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
         long sum = 0;
         for (int i = 0; i < Ofo.Count; i++)
-            sum += RcvTruesize(Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u));
+        {
+            long len = Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u);
+            sum += ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len); // each queued as lo's whole skb
+        }
         return sum;
     }
 
@@ -145,7 +162,7 @@ public sealed partial class TcpSocket
     /// the same segments 50 ms apart coalesce to 2880 + 2048).
     /// </summary>
     bool TailShared(in RcvSkb tail) =>
-        ViaLoopback && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+        ViaLoopback && !tail.Own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
 
     /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
     bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
@@ -494,7 +511,7 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin });
+        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin, Own = _sim.LoRxSkb is { } skb && (skb.Segmented || skb.Truesize != 0) });
         DataToWrite.RcvQueueTruesize += RcvTruesize(payload);
     }
 
