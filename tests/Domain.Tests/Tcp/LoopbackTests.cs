@@ -154,6 +154,32 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json): 223205 bytes written
+    /// over 127.0.0.1 at 137 ms and the writer closed at 200 ms. The read at 317 ms releases the last 95232 bytes with the
+    /// FIN, cut in software into 47616 and 47616 FP, merged in the reader's backlog FIN and all: the read returns with
+    /// the socket in CLOSE-WAIT. The read at 464 ms copies the one skb; rcv_nxt − copied_seq still counts the FIN, so
+    /// tcp_rcvbuf_grow(sk, 190463): SO_RCVBUF 1864112 (1864135 without the FIN); the next read returns 0.
+    /// </summary>
+    [Fact]
+    public void CloseWait_LoWriteAndCloseReadInTwoParts_TheFinPieceMergesAndTheUnpassedFinCountsAsQueued()
+    {
+        var (h, c, _, server) = LocalHandshake(atMs: 137);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 223205 });
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.At(Ms(317));
+        var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(318));
+        Assert.Equal((127973L, TcpState.CloseWait, 1L), (first.Result, server.State, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]));
+        h.At(Ms(464));
+        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        var eof = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+
+        long rcvbuf = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result;
+        Assert.Equal((95232L, 0L, 1864112L, 190463L), (second.Result, eof.Result, rcvbuf, server.Info.RcvSpace));
+    }
+
+    /// <summary>
     /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
     /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
     /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
