@@ -194,26 +194,14 @@ public sealed record Segment(
     int _frags;
 
     /// <summary>
-    /// The head __alloc_skb() gives a lo skb — net/core/skbuff.c, MAX_TCP_HEADER <paramref name="maxTcpHeader"/> (linux-6:
-    /// 192): tcp_send_ack()'s or the sender's own skb, alloc_skb(MAX_TCP_HEADER), takes skb_small_head_cache's
-    /// SKB_SMALL_HEAD_CACHE_SIZE (512 + 64) — truesize 832, a 256-byte data area whose first MAX_TCP_HEADER bytes are
-    /// headroom; a software GSO piece, __alloc_skb(headroom MAX_TCP_HEADER + the 14 + 20 + TCP header bytes it copies),
-    /// fits that cache when those are at most 256 bytes (a 20-byte TCP header) and else takes kmalloc-1024
-    /// (kmalloc_size_roundup(SKB_HEAD_ALIGN(258)) with timestamps): data area 1024 − 320 = 704, truesize
-    /// SKB_TRUESIZE(704) = 1280. Returns the head's truesize and the tail room left after the headers
-    /// (skb_tailroom(), what skb_try_coalesce() can copy into).
+    /// The head of a lo skb (linux-6, MAX_TCP_HEADER 192): tcp_send_ack()'s skb and the sender's, alloc_skb(MAX_TCP_HEADER),
+    /// and a software GSO piece, __alloc_skb(hsize 0 + the 66 bytes of headers + headroom 126) — skb_segment() reads the
+    /// headroom after pushing the headers back — all take skb_small_head_cache's SKB_SMALL_HEAD_CACHE_SIZE (512 + 64):
+    /// truesize 832, a 256-byte data area of which 192 are headroom and headers, so 64 bytes of tail room
+    /// (skb_tailroom(), what skb_try_coalesce() copies into). Observed on Linux 6.18.44: a 72425-byte merge of two
+    /// pieces left the reader's window as for payload + 832.
     /// </summary>
-    internal static (int Truesize, int TailRoom) LoHead(bool segmented, int tcpHeaderLen, int maxTcpHeader = 192)
-    {
-        const int sharedInfo = 320, skBuff = 256, l1 = 64;
-        int smallCache = maxTcpHeader + sharedInfo;
-        if (System.Numerics.BitOperations.IsPow2(smallCache)) smallCache += l1; // SKB_SMALL_HEAD_CACHE_SIZE
-        int used = segmented ? maxTcpHeader + 14 + 20 + tcpHeaderLen : maxTcpHeader;
-        int size = (used + l1 - 1) / l1 * l1 + sharedInfo; // SKB_HEAD_ALIGN()
-        int obj = size <= smallCache ? smallCache : (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size); // kmalloc_size_roundup()
-        int data = obj - sharedInfo; // SKB_WITH_OVERHEAD()
-        return (data + skBuff + sharedInfo, data - used);
-    }
+    internal const int LoHeadTruesize = 832, LoHeadTailRoom = 64;
 
     /// <summary>
     /// The page fragments a lo data skb of <paramref name="len"/> bytes holds, at the fewest: tcp_sendmsg_locked() copies
@@ -238,8 +226,8 @@ public sealed record Segment(
         if (Truesize == 0)
         {
             if (!Segmented && SeqSpace != 0) return false; // skb_cloned(to)
-            (Truesize, _tailRoom) = LoHead(Segmented, 20 + _options.WireLength(_flags));
-            Truesize += _length;
+            Truesize = LoHeadTruesize + _length;
+            _tailRoom = LoHeadTailRoom;
             _frags = Segmented ? LoFrags(_length) : 0;
             _tailSegs = GsoSegs;
         }

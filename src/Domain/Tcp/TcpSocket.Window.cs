@@ -54,16 +54,11 @@ public sealed partial class TcpSocket
     int RcvTruesize(long len) => ViaLoopback ? (int)len + LoRxOverhead() : NicRcvTruesize(len);
 
     /// <summary>
-    /// What the lo skb being received is charged beyond its payload: <see cref="LoopbackSkbOverhead"/> for the sender's
-    /// clone; a software GSO piece's own head (<see cref="Segment.LoHead"/>: 1280 with timestamps); an skb the backlog
-    /// merged others into, its truesize less its payload (tcp_add_backlog()).
+    /// What the lo skb being received is charged beyond its payload: its head, <see cref="LoopbackSkbOverhead"/> — the
+    /// sender's clone's and a software GSO piece's alike — or, for an skb tcp_add_backlog() merged others into, its
+    /// truesize less its payload (the tail room took the small ones whole).
     /// </summary>
-    int LoRxOverhead()
-    {
-        if (_sim.LoRxSkb is not { } skb || _sim.Profile != KernelProfile.Linux6) return LoopbackSkbOverhead;
-        if (skb.Truesize != 0) return skb.Truesize - skb.Length;
-        return skb.Segmented ? Segment.LoHead(true, 20 + skb.Options.WireLength(skb.Flags)).Truesize : LoopbackSkbOverhead;
-    }
+    int LoRxOverhead() => _sim.LoRxSkb is { Truesize: > 0 } skb ? skb.Truesize - skb.Length : LoopbackSkbOverhead;
 
     /// <summary>
     /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more

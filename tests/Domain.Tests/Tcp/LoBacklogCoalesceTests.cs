@@ -19,25 +19,15 @@ public class LoBacklogCoalesceTests
         return seg;
     }
 
-    [Fact]
-    public void LoHead_TheSendersSkbTakesTheSmallHeadCacheAndACutPieceWithTimestampsKmalloc1024()
-    {
-        Assert.Equal((832, 64), Segment.LoHead(segmented: false, tcpHeaderLen: 32));
-        // __alloc_skb(192 + 14 + 20 + 32 = 258): SKB_HEAD_ALIGN 640 → kmalloc-1024, data area 704, tail room 704 − 258.
-        Assert.Equal((1280, 446), Segment.LoHead(segmented: true, tcpHeaderLen: 32));
-        // Without timestamps 246 bytes: 256 + 320 fits SKB_SMALL_HEAD_CACHE_SIZE (576).
-        Assert.Equal((832, 10), Segment.LoHead(segmented: true, tcpHeaderLen: 20));
-    }
-
     /// <summary>The two pieces software GSO cut from a 95232-byte lo skb (scenarios/loopback-read-grows-rcvbuf-and-window.json).</summary>
     [Fact]
-    public void CoalesceBacklog_TwoCutPieces_OneSkbOfBothPayloadsGsoSizeTheMssTruesizeOneHead()
+    public void CoalesceBacklog_TwoCutPieces_OneSkbOfBothPayloadsGsoSizeTheMssTruesizeOneSmallHead()
     {
         var a = Data(1, 47616, segmented: true);
         var b = Data(47617, 47616, segmented: true, TcpFlags.Psh, ack: 1, win: 93);
 
         Assert.True(a.CoalesceBacklog(b));
-        Assert.Equal((95232, 47616, 95232 + 1280), (a.Length, a.GsoSize, a.Truesize));
+        Assert.Equal((95232, 47616, 95232 + 832), (a.Length, a.GsoSize, a.Truesize));
         Assert.Equal((TcpFlags.Ack | TcpFlags.Psh, (ushort)93, 95233u), (a.Flags, a.Window, a.EndSeq));
         Assert.Equal(1, a.GsoSegs); // the tail's own count: tcp_v4_rcv() counted the piece merged into it
     }
@@ -81,6 +71,6 @@ public class LoBacklogCoalesceTests
         for (int i = 0; i < 7; i++, seq += 65483) Assert.True(tail.CoalesceBacklog(Data(seq, 65483, segmented: true)));
 
         Assert.False(tail.CoalesceBacklog(Data(seq, 65483, segmented: true)));
-        Assert.Equal((8 * 65483, 8 * 65483 + 1280), (tail.Length, tail.Truesize));
+        Assert.Equal((8 * 65483, 8 * 65483 + 832), (tail.Length, tail.Truesize));
     }
 }
