@@ -316,6 +316,9 @@ internal sealed class KernelScenarioRunner
             _checks.AddRange(ScenarioRunner.CallChecks(step, expect, returned, HostPortAddress, Tolerance));
         }
         if (_doc.Expect is { } final) CheckFinal(final, end);
+        foreach (var lo in _loopbacks)
+            if (lo.Drops() is { Drops: > 0 } stats)
+                _errors.Add(new("$", $"the capture on lo of {lo.Host} dropped {stats.Drops} of {stats.Packets} packets (PACKET_STATISTICS tp_drops, its ring full): the run's packets are not evidence"));
         var packets = Packets();
         var outcome = new RunOutcome([.. packets.Select(OutcomePacket.Of)],
             [.. _snapshots.Select(s => new OutcomeSnapshot(s.Label, s.At, [.. s.Readings.Select(Outcome)])), new OutcomeSnapshot(RunOutcome.End, end, [Outcome(endReading)])],

@@ -6,8 +6,9 @@ namespace SimService.Cli.Kernel;
 /// The segments a host sends to itself (to 127.x or one of its own addresses: lo, no link), for the packet trace: a
 /// packet socket (AF_PACKET, SOCK_DGRAM, ETH_P_IP) on the namespace's lo with a TPACKET_V2 receive ring (PACKET_RX_RING),
 /// as tcpdump's. Bound to one protocol it sees each packet once, as lo receives it (PACKET_HOST; the outgoing copy goes
-/// only to ETH_P_ALL taps), in the same instant it was sent. lo does no segmentation: a GSO skb is one packet here, as
-/// it is on lo.
+/// only to ETH_P_ALL taps), in the same instant it was sent. lo does no segmentation below its gso_max_size: a GSO skb
+/// is one packet here, as it is on lo. Each frame keeps the packet's headers only (the trace needs no payload; the IP
+/// total length gives its size), and a capture whose ring overflowed fails its run (<see cref="Drops"/>).
 /// </summary>
 /// <remarks>
 /// A ring, not the socket's receive queue: packet_rcv() queues a clone of each packet until the reader takes it, and
@@ -22,15 +23,19 @@ internal sealed class LoopbackCapture
     const ushort EthPIpBe = 0x0008;
 
     const int AF_PACKET = 17, SOCK_DGRAM = 2, LoIndex = 1;
-    const int SOL_PACKET = 263, PACKET_RX_RING = 5, PACKET_VERSION = 10, TPACKET_V2 = 1;
+    const int SOL_PACKET = 263, PACKET_RX_RING = 5, PACKET_STATISTICS = 6, PACKET_VERSION = 10, TPACKET_V2 = 1;
     const int TP_STATUS_KERNEL = 0, TP_STATUS_USER = 1;
     const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
 
     /// <summary>
-    /// One frame per block, each large enough for the tpacket2_hdr, its sockaddr_ll and a whole 64 KB lo packet (lo's MTU
-    /// is 65536, a GSO skb crosses it whole): 17 pages.
+    /// Frames of 256 bytes: tpacket_rcv() puts a SOCK_DGRAM packet at netoff = TPACKET_ALIGN(TPACKET2_HDRLEN 52 + 16) = 80
+    /// and cuts it to the frame (snaplen 176), room for the IP header and a TCP header with 40 bytes of options (80).
+    /// Sixteen to a one-page block (order-0 pages, the easiest the kernel allocates), 512 blocks: 8192 frames in 2 MB.
+    /// The most a scenario run on the kernel puts on lo is 59 packets (observed-loopback-port-exhaustion-tw-reuse.json),
+    /// and the reader, a real-time thread woken by poll(), frees each frame as it comes, so the ring holds 100 times the
+    /// largest case. (Until session 28: one whole 64 KB packet a frame, 128 frames of 17 pages, order-5 blocks: 16 MB.)
     /// </summary>
-    const int FrameSize = 17 * 4096, FrameCount = 128;
+    const int FrameSize = 256, BlockSize = 4096, BlockCount = 512, FrameCount = BlockSize / FrameSize * BlockCount;
 
     [StructLayout(LayoutKind.Sequential)]
     struct SockaddrLl
@@ -81,7 +86,7 @@ internal sealed class LoopbackCapture
             if (s < 0) return s;
             // tpacket_req: block size, block count, frame size, frame count. The ring is set before bind(), so no
             // packet is ever queued the other way.
-            byte[] request = [.. BitConverter.GetBytes(FrameSize), .. BitConverter.GetBytes(FrameCount), .. BitConverter.GetBytes(FrameSize), .. BitConverter.GetBytes(FrameCount)];
+            byte[] request = [.. BitConverter.GetBytes(BlockSize), .. BitConverter.GetBytes(BlockCount), .. BitConverter.GetBytes(FrameSize), .. BitConverter.GetBytes(FrameCount)];
             var lo = new SockaddrLl { Family = AF_PACKET, ProtocolBe = EthPIpBe, IfIndex = LoIndex };
             if (Libc.setsockopt(s, SOL_PACKET, PACKET_VERSION, BitConverter.GetBytes(TPACKET_V2), 4) < 0
                 || Libc.setsockopt(s, SOL_PACKET, PACKET_RX_RING, request, request.Length) < 0
@@ -105,7 +110,7 @@ internal sealed class LoopbackCapture
         return (new LoopbackCapture(ns.Host, own, fd, ring), null);
     }
 
-    const long RingBytes = (long)FrameSize * FrameCount;
+    const long RingBytes = (long)BlockSize * BlockCount;
 
     public void Start(long t0)
     {
@@ -118,6 +123,23 @@ internal sealed class LoopbackCapture
     {
         lock (_lock) return [.. _trace];
     }
+
+    /// <summary>
+    /// PACKET_STATISTICS (packet_getsockopt(), net/packet/af_packet.c): the packets that came to the ring (tp_packets,
+    /// drops included) and those it dropped for want of a free frame (tp_drops) since the capture began — read once, it
+    /// resets them. A capture that dropped one is not a packet trace of the run.
+    /// </summary>
+    public (uint Packets, uint Drops) Drops()
+    {
+        var stats = new byte[8];
+        int length = stats.Length;
+        if (Libc.getsockopt(_fd, SOL_PACKET, PACKET_STATISTICS, stats, ref length) < 0)
+            throw new InvalidOperationException($"PACKET_STATISTICS of the lo capture of {_host}: errno {Libc.Errno}");
+        return (BitConverter.ToUInt32(stats, 0), BitConverter.ToUInt32(stats, 4));
+    }
+
+    /// <summary>The host whose lo this captures.</summary>
+    public string Host => _host;
 
     public void Stop()
     {
@@ -154,7 +176,7 @@ internal sealed class LoopbackCapture
             Interlocked.MemoryBarrier(); // and handed back after they were copied (smp_wmb())
             Marshal.WriteInt32(header, TP_STATUS_KERNEL);
             frame = (frame + 1) % FrameCount;
-            if (TcpWire.Parse(buffer.AsSpan(0, length)) is not { } segment || !_own(segment.Destination)) continue;
+            if (TcpWire.ParseCaptured(buffer.AsSpan(0, length)) is not { } segment || !_own(segment.Destination)) continue;
             lock (_lock) _trace.Add(new TracedSegment(at, _host, _host, segment, false));
         }
     }

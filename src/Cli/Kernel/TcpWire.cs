@@ -59,19 +59,25 @@ internal static class TcpWire
     /// <summary>As <see cref="Parse(ReadOnlySpan{byte})"/>, without reading the options (they come back empty).</summary>
     public static WireSegment? ParseHeader(ReadOnlySpan<byte> p) => Parse(p, options: false);
 
-    static WireSegment? Parse(ReadOnlySpan<byte> p, bool options)
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlySpan{byte})"/> for a capture cut after the headers (a packet socket's snaplen): the
+    /// payload's length is the IP total length's, its bytes need not be there.
+    /// </summary>
+    public static WireSegment? ParseCaptured(ReadOnlySpan<byte> p) => Parse(p, options: true, captured: true);
+
+    static WireSegment? Parse(ReadOnlySpan<byte> p, bool options, bool captured = false)
     {
         if (p.Length < 40 || p[0] >> 4 != 4 || p[9] != 6) return null;
         int ihl = (p[0] & 0xf) * 4;
         int total = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
-        if (total > p.Length || ihl + 20 > total) return null;
-        var t = p[ihl..total];
+        if (total > p.Length && !captured || ihl + 20 > total) return null;
+        var t = p[ihl..Math.Min(total, p.Length)];
         int offset = (t[12] >> 4) * 4;
         if (offset < 20 || offset > t.Length) return null;
         return new WireSegment(BinaryPrimitives.ReadUInt32BigEndian(p[12..]), BinaryPrimitives.ReadUInt32BigEndian(p[16..]),
             BinaryPrimitives.ReadUInt16BigEndian(t), BinaryPrimitives.ReadUInt16BigEndian(t[2..]),
             BinaryPrimitives.ReadUInt32BigEndian(t[4..]), BinaryPrimitives.ReadUInt32BigEndian(t[8..]), t[13],
-            BinaryPrimitives.ReadUInt16BigEndian(t[14..]), options ? ReadOptions(t[20..offset]) : [], t.Length - offset);
+            BinaryPrimitives.ReadUInt16BigEndian(t[14..]), options ? ReadOptions(t[20..offset]) : [], total - ihl - offset);
     }
 
     /// <summary>The options of a TCP header in wire order, NOPs and EOL included (bytes after EOL are padding).</summary>

@@ -44,6 +44,9 @@ public sealed partial class Simulation
     /// <summary>The segments __release_sock() took off the backlog and has not handled yet (the rest came after).</summary>
     int _loTaken;
 
+    /// <summary>The lo segment a socket is handling (its skb's truesize and clone state), else null.</summary>
+    internal Segment? LoRxSkb;
+
     /// <summary>Schedules a segment through lo, now.</summary>
     void ScheduleLo(Host host, Segment seg)
     {
@@ -101,15 +104,14 @@ public sealed partial class Simulation
     /// Models tcp_add_backlog()'s coalescing — net/ipv4/tcp_ipv4.c (since 4.20): a segment coming to wait in the backlog
     /// is merged into the backlog's tail when it starts where the tail ends, neither has SYN, RST or URG, both have ACK,
     /// ECE and CWR agree, and the TCP options are byte for byte the same (the same doff, the same TSval and TSecr, the
-    /// same SACK blocks) — then skb_try_coalesce() must take it, never into a cloned tail. A pure ACK (tcp_send_ack()'s
-    /// own skb, no clone) behind a pure ACK fits its tail room: merged, the tail takes the later ack_seq and its window
-    /// (not when the ACK is before the tail's), the flags of both (gso_segs grows by one, which nothing reads of a pure
-    /// ACK); TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment (InSegs,
-    /// tcp_segs_in()) before offering it to the backlog.
-    /// Not modelled: merges with data. A data or FIN segment through lo is the clone of an skb its sender keeps for
-    /// retransmission, which skb_try_coalesce() refuses as a tail while the sender holds it; yet 6.18.44 merged data in a
-    /// reader's backlog (scenarios/loopback-read-grows-rcvbuf-and-window.json, docs/kernel-check.md session 27), and data
-    /// behind a pure ACK would be taken by reference to its page fragments — neither measured.
+    /// same SACK blocks) — PSH and FIN may differ — and skb_try_coalesce() takes it (<see cref="Segment.CoalesceBacklog"/>:
+    /// never into a clone, so data sent whole merges only behind a pure ACK or a software GSO piece; observed on Linux
+    /// 6.18.44: the two 47616-byte pieces of a 95232-byte lo GSO skb, both in a reading socket's backlog, became one
+    /// skb). TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment
+    /// (InSegs, tcp_segs_in()) before offering it to the backlog. The merge happens "even if we are above the limits":
+    /// sk_add_backlog()'s limit (sk_rcvbuf + sk_sndbuf / 2 + 64 KB) is tested only for a segment that is not merged,
+    /// and the engine drops nothing at it (TCPBacklogDrop is not modelled). Only lo segments wait in a backlog in the
+    /// engine: a socket call takes no virtual time, so a segment from a link is handled before or after it.
     /// </summary>
     /// <returns>Whether <paramref name="seg"/> went into the tail (it is then handled and freed).</returns>
     bool BacklogCoalesce(TcpSocket owner, Segment seg)
@@ -117,13 +119,11 @@ public sealed partial class Simulation
         if (Profile != KernelProfile.Linux6 || _loBacklogTail is not { } tail) return false;
         const TcpFlags never = TcpFlags.Syn | TcpFlags.Rst;
         if (tail.EndSeq != seg.Seq || ((tail.Flags | seg.Flags) & never) != 0 || !tail.Has(TcpFlags.Ack) || !seg.Has(TcpFlags.Ack)
-            || tail.Options != seg.Options) return false;
-        if (tail.SeqSpace != 0 || seg.SeqSpace != 0) return false; // pure ACKs only (merges with data not modelled)
+            || tail.Options != seg.Options || !tail.CoalesceBacklog(seg)) return false;
         var host = owner.Host;
         if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDelivered(Now, JournalSeq, host.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
         host.CountReceived(seg);
         owner.SegsIn(seg);
-        tail.CoalesceBacklog(seg);
         host.Count(MibCounter.TcpExtTCPBacklogCoalesce);
         RecycleSegment(seg); // kfree_skb_partial()
         return true;

@@ -150,7 +150,13 @@ public sealed record Segment(
     internal int GsoSize { get; private set; }
 
     /// <summary>skb_shinfo(skb)->gso_segs: the MSS-sized segments the packet stands for, at least 1.</summary>
-    internal int GsoSegs => GsoSize == 0 ? 1 : (Length + GsoSize - 1) / GsoSize;
+    internal int GsoSegs => _tailSegs != 0 ? _tailSegs : GsoSize == 0 ? 1 : (Length + GsoSize - 1) / GsoSize;
+
+    /// <summary>
+    /// A backlog tail's own gso_segs from before the segments merged into it: tcp_v4_rcv() counted each of those as it
+    /// came, and the engine counts the tail's receipt (InSegs, InNoECTPkts, tcp_segs_in()) when the socket handles it.
+    /// </summary>
+    int _tailSegs;
 
     /// <summary>
     /// A GSO skb handed to lo whole (not yet sent): <paramref name="next"/>'s payload is appended to this one's, and this
@@ -165,18 +171,85 @@ public sealed record Segment(
     }
 
     /// <summary>
-    /// tcp_add_backlog()'s merge of <paramref name="next"/>, a pure ACK, into this one, the backlog's tail (delivered, not
-    /// yet handled): the later ack_seq with its window (kept when <paramref name="next"/>'s is before this one's), the
-    /// flags of both.
+    /// A piece software GSO cut from a lo GSO skb (validate_xmit_skb() → skb_segment(), net/core/skbuff.c): an skb of its
+    /// own — a new head holding the headers, the payload referenced in the sender's page fragments — not a clone of the
+    /// skb the sender keeps, so skb_try_coalesce() may merge into it while the sender holds its data.
     /// </summary>
-    internal void CoalesceBacklog(Segment next)
+    internal bool Segmented { get; private set; }
+
+    /// <summary>Marks a segment software GSO cut (before it is put on lo).</summary>
+    internal void MarkSegmented()
     {
+        if (Id != 0) throw new InvalidOperationException("segment already sent");
+        Segmented = true;
+    }
+
+    /// <summary>
+    /// The skb this lo segment arrived in, once tcp_add_backlog() merged a later one into it (else <see cref="Truesize"/>
+    /// is 0 and the receiver charges the segment as lo's whole or cut skb): its truesize, the room left in its head, its
+    /// page fragments.
+    /// </summary>
+    internal int Truesize { get; private set; }
+    int _tailRoom;
+    int _frags;
+
+    /// <summary>
+    /// The head of a lo skb (linux-6, MAX_TCP_HEADER 192): tcp_send_ack()'s skb and the sender's, alloc_skb(MAX_TCP_HEADER),
+    /// and a software GSO piece, __alloc_skb(hsize 0 + the 66 bytes of headers + headroom 126) — skb_segment() reads the
+    /// headroom after pushing the headers back — all take skb_small_head_cache's SKB_SMALL_HEAD_CACHE_SIZE (512 + 64):
+    /// truesize 832, a 256-byte data area of which 192 are headroom and headers, so 64 bytes of tail room
+    /// (skb_tailroom(), what skb_try_coalesce() copies into). Observed on Linux 6.18.44: a 72425-byte merge of two
+    /// pieces left the reader's window as for payload + 832.
+    /// </summary>
+    internal const int LoHeadTruesize = 832, LoHeadTailRoom = 64;
+
+    /// <summary>
+    /// The page fragments a lo data skb of <paramref name="len"/> bytes holds, at the fewest: tcp_sendmsg_locked() copies
+    /// into the task's page_frag, SKB_FRAG_PAGE_ORDER pages of 32 KB, one fragment per page.
+    /// </summary>
+    static int LoFrags(int len) => (len + 32767) >> 15;
+
+    /// <summary>
+    /// Models skb_try_coalesce(this, next) — net/core/skbuff.c — as tcp_add_backlog() (net/ipv4/tcp_ipv4.c) calls it for
+    /// <paramref name="next"/>, a lo segment contiguous with this one, the backlog's tail (delivered, not yet handled),
+    /// their flags and options already found mergeable. Refused when this skb is cloned — a data segment sent whole is
+    /// the clone of the skb its sender keeps until an ACK covers it, and nothing in a backlog was ACKed; a pure ACK
+    /// (tcp_send_ack()'s own skb) and a software GSO piece are not clones. A payload that fits the tail room is copied
+    /// there (truesize unchanged); a larger one is taken by reference to its page fragments, unless the two skbs
+    /// would hold more than MAX_SKB_FRAGS (17), and adds its payload to the truesize (delta = truesize −
+    /// SKB_TRUESIZE(skb_end_offset())). Merged, the tail takes <paramref name="next"/>'s end_seq, its ack_seq and window
+    /// unless that ack_seq is before the tail's, the OR of the flags (PSH and FIN included), gso_size the larger of the
+    /// two (an skb without one counts its length) and gso_segs their sum (which nothing reads after tcp_v4_rcv(): <see cref="GsoSegs"/> keeps the tail's own).
+    /// </summary>
+    internal bool CoalesceBacklog(Segment next)
+    {
+        if (Truesize == 0)
+        {
+            if (!Segmented && SeqSpace != 0) return false; // skb_cloned(to)
+            Truesize = LoHeadTruesize + _length;
+            _tailRoom = LoHeadTailRoom;
+            _frags = Segmented ? LoFrags(_length) : 0;
+            _tailSegs = GsoSegs;
+        }
+        int len = next._length;
+        if (len <= _tailRoom) _tailRoom -= len; // skb_put() + skb_copy_bits(): *delta_truesize = 0
+        else
+        {
+            int frags = LoFrags(len);
+            if (_frags + frags > 17) return false;
+            _frags += frags;
+            Truesize += len;
+        }
+        int gso = Math.Max(GsoSize != 0 ? GsoSize : _length, next.GsoSize != 0 ? next.GsoSize : len);
+        _length += len;
+        GsoSize = _length > gso ? gso : 0;
         if (!SeqMath.Before(next._ack, _ack))
         {
             _ack = next._ack;
             _window = next._window;
         }
         _flags |= next._flags;
+        return true;
     }
 
     internal void AddFlags(TcpFlags flags)
@@ -196,6 +269,9 @@ public sealed record Segment(
         _length = length;
         _options = options;
         GsoSize = 0;
+        Segmented = false;
+        Truesize = 0;
+        _tailSegs = 0;
         Id = 0;
         Pooled = true;
         NextFree = null;

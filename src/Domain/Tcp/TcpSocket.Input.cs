@@ -16,6 +16,14 @@ public sealed partial class TcpSocket
     /// <summary>A segment for this socket's 4-tuple (tcp_v4_do_rcv).</summary>
     internal void OnSegment(Segment seg)
     {
+        var outer = _sim.LoRxSkb;
+        _sim.LoRxSkb = ViaLoopback ? seg : null;
+        Receive(seg);
+        _sim.LoRxSkb = outer;
+    }
+
+    void Receive(Segment seg)
+    {
         MstampRefresh(); // tcp_rcv_established() / tcp_rcv_state_process()
         SegsIn(seg);
         switch (State)

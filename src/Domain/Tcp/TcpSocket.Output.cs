@@ -632,8 +632,14 @@ public sealed partial class TcpSocket
             }
             else
             {
-                // Software GSO after the IP layer: OutRequests, OutTransmits and OutOctets counted the skb once.
-                for (int i = 0; i < chunk.Count; i++) Host.Transmit(chunk[i], reason, countOutSeg, ipDatagram: i == 0 ? datagram : 0);
+                // Software GSO after the IP layer: OutRequests, OutTransmits and OutOctets counted the skb once; each
+                // piece is a new skb (skb_segment()), not a clone of the one the sender keeps.
+                for (int i = 0; i < chunk.Count; i++)
+                {
+                    chunk[i].MarkSegmented();
+                    Host.Transmit(chunk[i], reason, countOutSeg, ipDatagram: i == 0 ? datagram : 0);
+                }
+                held.MarkSegmented();
                 Host.Transmit(held, reason, countOutSeg, ipDatagram: 0);
                 chunk.Clear();
                 held = null;

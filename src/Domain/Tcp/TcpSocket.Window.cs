@@ -51,7 +51,14 @@ public sealed partial class TcpSocket
     bool ViaLoopback => Host.IsLocal(Remote.Address);
 
     /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
-    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len);
+    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoRxOverhead() : NicRcvTruesize(len);
+
+    /// <summary>
+    /// What the lo skb being received is charged beyond its payload: its head, <see cref="LoopbackSkbOverhead"/> — the
+    /// sender's clone's and a software GSO piece's alike — or, for an skb tcp_add_backlog() merged others into, its
+    /// truesize less its payload (the tail room took the small ones whole).
+    /// </summary>
+    int LoRxOverhead() => _sim.LoRxSkb is { Truesize: > 0 } skb ? skb.Truesize - skb.Length : LoopbackSkbOverhead;
 
     /// <summary>
     /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more
@@ -118,6 +125,8 @@ public sealed partial class TcpSocket
         public uint HeadEnd = headEnd;
         public int Frags;
         public bool Fin;
+        /// <summary>Not a clone of a skb the sender keeps: a lo software GSO piece, or a backlog merge into one or into a pure ACK.</summary>
+        public bool Own;
     }
 
     /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
@@ -132,7 +141,10 @@ public sealed partial class TcpSocket
         if (Ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
         long sum = 0;
         for (int i = 0; i < Ofo.Count; i++)
-            sum += RcvTruesize(Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u));
+        {
+            long len = Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u);
+            sum += ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len); // each queued as lo's whole skb
+        }
         return sum;
     }
 
@@ -145,7 +157,7 @@ public sealed partial class TcpSocket
     /// the same segments 50 ms apart coalesce to 2880 + 2048).
     /// </summary>
     bool TailShared(in RcvSkb tail) =>
-        ViaLoopback && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+        ViaLoopback && !tail.Own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
 
     /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
     bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
@@ -415,7 +427,10 @@ public sealed partial class TcpSocket
     /// still queued: once per receiver RTT (rcv_rtt_est.rtt_us / 8, measured from tp->tcp_mstamp — "We do not
     /// refresh tp->tcp_mstamp here"), the bytes read since the last measure less what is still queued; if more
     /// than rcvq_space.space, tcp_rcvbuf_grow() makes that the space and grows sk_rcvbuf (<see cref="RcvbufGrow"/>).
-    /// A new measure starts at copied_seq and tcp_mstamp.
+    /// A new measure starts at copied_seq and tcp_mstamp. A FIN received and not yet passed is in rcv_nxt − copied_seq
+    /// (copied_seq passes it at found_fin_ok, after the skb's bytes): observed on Linux 6.18.44, a read of 95232 bytes
+    /// ending at the FIN grew from 190463 (SO_RCVBUF 1864112), where the same bytes without a FIN grew from 190464
+    /// (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json).
     /// </summary>
     void RcvSpaceAdjust(long inq)
     {
@@ -423,6 +438,7 @@ public sealed partial class TcpSocket
         if (rttUs8 == 0) return;
         long time = (_mstamp - _rcvq.Time).Ns / 1000;
         if (time < rttUs8 >> 3) return;
+        if (SockDone && !FinCopied) inq++;
         long copied = (_data?.Copied ?? 0) - _rcvq.Copied - inq;
         if (copied > _rcvq.Space) RcvbufGrow(copied);
         _rcvq.Copied = _data?.Copied ?? 0;
@@ -494,7 +510,7 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin });
+        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin, Own = _sim.LoRxSkb is { } skb && (skb.Segmented || skb.Truesize != 0) });
         DataToWrite.RcvQueueTruesize += RcvTruesize(payload);
     }
 

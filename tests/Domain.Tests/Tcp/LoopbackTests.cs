@@ -165,29 +165,63 @@ public class LoopbackTests
 
     /// <summary>
     /// Observed on Linux 6.18.44 (scenarios/loopback-read-grows-rcvbuf-and-window.json; fuzz --profile options seed 2,
-    /// case 15): 268431 bytes written over 127.0.0.1 at 137 ms, read at 317 ms (127973) and 464 ms (95232). The second
-    /// read ends a receiver RTT with 95232 bytes read beyond rcvq_space.space 65483, and tcp_rcvbuf_grow(sk, 95232) adds
-    /// the slow-start term: rcvwin = 190464 + 2 · (190464 · 29749 / 65483 = 86528) = 363520, sk_rcvbuf = 363520 · 256 /
-    /// 252 = 369290 (2 · space alone: 193487). The last 45226 bytes with the FIN arrive as one skb with no payload in its
-    /// head: truesize_adjust() weighs its payload alone, tcp_grow_window() adds 2 · advmss (130966, not 2 · rcv_mss):
-    /// rcv_ssthresh 95232 → 226198, and the ACK of the FIN offers 221 (the engine offered 142 before both fixes).
+    /// case 15): 268431 bytes written over 127.0.0.1 at 137 ms, read at 317 ms (127973) and 464 ms (95232). The first
+    /// read's window update (93 &lt;&lt; 10) releases a 95232-byte GSO skb (mss 47616), which reaches lo's gso_max_size
+    /// and is cut in software into two 47616-byte skbs of their own; both come while the read owns the socket, and
+    /// tcp_add_backlog() merges them (TCPBacklogCoalesce 1): one skb, truesize 95232 + 832 (one small head), so the
+    /// reader holds 96064 bytes of rmem where two skbs held 2 · (47616 + 832) = 96896. tcp_v4_rcv() counted both
+    /// pieces before (segs_in 11, data_segs_in 9 — the kernel's TCP_INFO). The second read copies the one skb: a receiver
+    /// RTT with 190464 bytes read beyond rcvq_space.space 65483, tcp_rcvbuf_grow(sk, 190464): rcvwin = 380928 + 2 ·
+    /// (380928 · 124981 / 65483 = 727040) = 1835008, sk_rcvbuf = 1835008 · 256 / 252 = 1864135 (the skbs kept apart, as
+    /// before session 28, measured after the first: 95232 and 369290). The last 45226 bytes arrive as one skb with no
+    /// payload in its head: truesize_adjust() weighs its payload alone, tcp_grow_window() adds 2 · advmss (130966):
+    /// rcv_ssthresh 95232 → 226198, and the ACK offers 221.
     /// </summary>
     [Fact]
-    public void Established_LoWriteReadInTwoParts_RcvbufGrowsWithTheSlowStartTermAndTheLastSkbByTwoAdvmss()
+    public void Established_LoWriteReadInTwoParts_TheCutGsoPiecesMergeInTheReadersBacklogAndRcvbufGrowsFromTheWholeRead()
     {
         var (h, c, _, server) = LocalHandshake(atMs: 137);
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 268431 });
         h.At(Ms(317));
         var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(318));
+        Assert.Equal((1L, 96064L), (h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce], server.RmemAlloc));
         h.At(Ms(464));
         var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
         h.At(Ms(600));
 
         Assert.Equal((127973L, 95232L), (first.Result, second.Result));
         long rcvbuf = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result;
-        Assert.Equal((369290L, 95232L, 226198L), (rcvbuf, server.Info.RcvSpace, server.Info.RcvSsthresh));
+        Assert.Equal((1864135L, 190464L, 226198L), (rcvbuf, server.Info.RcvSpace, server.Info.RcvSsthresh));
+        Assert.Equal((11L, 9L, 47616), (server.Info.SegsIn, server.Info.DataSegsIn, server.Info.RcvMss));
         var finAck = h.Sent("client").Last(x => x.Tuple.Local.Port == 80);
         Assert.Equal((268432u, (ushort)221), (finAck.AckNo - server.Irs, finAck.Win));
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json): 223205 bytes written
+    /// over 127.0.0.1 at 137 ms and the writer closed at 200 ms. The read at 317 ms releases the last 95232 bytes with the
+    /// FIN, cut in software into 47616 and 47616 FP, merged in the reader's backlog FIN and all: the read returns with
+    /// the socket in CLOSE-WAIT. The read at 464 ms copies the one skb; rcv_nxt − copied_seq still counts the FIN, so
+    /// tcp_rcvbuf_grow(sk, 190463): SO_RCVBUF 1864112 (1864135 without the FIN); the next read returns 0.
+    /// </summary>
+    [Fact]
+    public void CloseWait_LoWriteAndCloseReadInTwoParts_TheFinPieceMergesAndTheUnpassedFinCountsAsQueued()
+    {
+        var (h, c, _, server) = LocalHandshake(atMs: 137);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 223205 });
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Close, c.SocketId);
+        h.At(Ms(317));
+        var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(318));
+        Assert.Equal((127973L, TcpState.CloseWait, 1L), (first.Result, server.State, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]));
+        h.At(Ms(464));
+        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        var eof = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+
+        long rcvbuf = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result;
+        Assert.Equal((95232L, 0L, 1864112L, 190463L), (second.Result, eof.Result, rcvbuf, server.Info.RcvSpace));
     }
 
     /// <summary>
