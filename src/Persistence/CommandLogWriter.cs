@@ -47,6 +47,13 @@ public enum AppendResult
 /// write that can no longer commit (its simulation's version moved past the one it was applied on: refused, rolled
 /// back, or its process died), found at start-up (<see cref="SweepOrphans"/>) and after commits.
 /// </para>
+/// <para>
+/// Shutdown (<see cref="CloseAsync"/>, once the host has stopped serving, and <see cref="DisposeAsync"/>): nothing new
+/// starts — no append, page, clean-up, sweep or purge, nor a purge's next page after its pause — and the transaction
+/// being written is awaited, with the appends queued before it (their callers wait), for <see cref="CloseWait"/> at most.
+/// What is left (pages, clean-ups, purges) the next start-up's sweeps finish; nothing of the writer touches the
+/// database after.
+/// </para>
 /// </summary>
 public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration configuration) : IAsyncDisposable
 {
@@ -123,6 +130,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         bool start;
         lock (_gate)
         {
+            if (_closed) return Task.FromCanceled<AppendResult>(new CancellationToken(true)); // nothing written: not acknowledged
             _queue.Add(pending);
             start = !_writing;
             _writing = true;
@@ -149,7 +157,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     public void Forget(long writeId)
     {
         lock (_gate)
-            if (!_forgetting.Add(writeId)) return;
+            if (_closed || !_forgetting.Add(writeId)) return; // closed: the next start-up's sweep deletes it
         Enqueue(new Cleanup(this, writeId));
     }
 
@@ -167,6 +175,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     {
         lock (_gate)
         {
+            if (_closed) return; // the next start-up's sweep purges it (SweepDeleted)
             if (_purging.Count == 0) _purgesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!_purging.Add(runId)) return;
         }
@@ -229,11 +238,27 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         bool start;
         lock (_gate)
         {
+            if (_closed)
+            {
+                job.Abandon();
+                return;
+            }
             _jobs.Enqueue(job);
             if (_pagesApart) (start, _paging) = (!_paging, true);
             else (start, _writing) = (!_writing, true);
         }
         if (start) _ = Task.Run(_pagesApart ? PageQueuedAsync : () => WriteQueuedAsync());
+    }
+
+    /// <summary>
+    /// Under the lock, in the loop that runs the paged work: once the writer is closed, the queued pages, clean-ups and
+    /// purges are left (<see cref="PagedJob.Abandon"/>) and true is returned; none starts.
+    /// </summary>
+    private bool LeaveJobsIfClosed()
+    {
+        if (!_closed) return false;
+        while (_jobs.TryDequeue(out var left)) left.Abandon();
+        return true;
     }
 
     /// <summary>Called under the lock when a loop stops: completes <see cref="WhenIdleAsync"/> once neither runs.</summary>
@@ -251,7 +276,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         {
             PagedJob? job;
             lock (_gate)
-                if (!_jobs.TryPeek(out job))
+                if (LeaveJobsIfClosed() || !_jobs.TryPeek(out job))
                 {
                     _paging = false;
                     Stopped();
@@ -285,7 +310,8 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             PagedJob? job = null;
             lock (_gate)
             {
-                if (_queue.Count == 0 && (_pagesApart || !_jobs.TryPeek(out job)))
+                // Closed: the appends queued before are still written (their callers wait); the paged work is left.
+                if (_queue.Count == 0 && (_pagesApart || LeaveJobsIfClosed() || !_jobs.TryPeek(out job)))
                 {
                     _writing = false;
                     Stopped();
@@ -392,6 +418,14 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         public abstract Task<bool> StepAsync(SimDbContext db);
 
         public abstract void Fail(Exception failure);
+
+        /// <summary>
+        /// The writer closed before the job's next page (under its lock): the job stops where it is. Only a pre-write has a
+        /// caller waiting, whose task is cancelled; what it wrote the next start-up's sweep deletes (<see cref="SweepOrphans"/>).
+        /// </summary>
+        public virtual void Abandon()
+        {
+        }
     }
 
     /// <summary>A request's journal rows, a page per transaction, under a new <see cref="JournalWrite"/>.</summary>
@@ -432,6 +466,8 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             Done.TrySetResult(_writeId);
             return false;
         }
+
+        public override void Abandon() => Done.TrySetCanceled();
 
         public override void Fail(Exception failure)
         {
@@ -517,9 +553,10 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             return false;
         }
 
+        /// <summary>The pause ends early when the writer closes; the job is then left (<see cref="Enqueue"/>).</summary>
         private async Task PauseThenQueueAsync(TimeSpan pause)
         {
-            await Task.Delay(pause);
+            await Task.Delay(pause, writer._closing.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             writer.Enqueue(this);
         }
 
@@ -596,19 +633,77 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
         }
     }
 
-    /// <summary>Closes the writer's context (at shutdown: the container disposes its singletons).</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>How long <see cref="CloseAsync"/> waits for the transaction being written (and the appends queued before it).</summary>
+    public static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Set (under the lock) by <see cref="CloseAsync"/>: nothing new starts.</summary>
+    private bool _closed;
+
+    /// <summary>The writer is closed (<see cref="CloseAsync"/>): an append's task is cancelled, nothing of it written.</summary>
+    public bool Closed
     {
-        Writer? writer = null, pageWriter = null;
+        get
+        {
+            lock (_gate) return _closed;
+        }
+    }
+
+    /// <summary>Cancelled by <see cref="CloseAsync"/>, after <see cref="_closed"/> is set: ends the purges' pauses.</summary>
+    private readonly CancellationTokenSource _closing = new();
+
+    /// <summary>The close under way or done: every call waits for the same one.</summary>
+    private TaskCompletionSource? _closedTask;
+
+    /// <summary>
+    /// Stops the writer at shutdown, once the host has stopped serving requests: after it nothing starts — an append's task
+    /// is cancelled (nothing of it written, not acknowledged), a pre-write's too; pages, clean-ups, sweeps and purges
+    /// (and a purge's next page, after its pause) are left, for the next start-up's sweeps (<see cref="SweepOrphans"/>,
+    /// <see cref="SweepDeleted"/>) to finish. The transaction being written is awaited, and the appends queued before the
+    /// close (their callers wait for them) are written, for <see cref="CloseWait"/> at most; a transaction still running
+    /// then (SQLite busy past its timeout) keeps its context and goes with the process. Then the writer's contexts are
+    /// closed. Any number of calls, from any thread, wait for the same close.
+    /// </summary>
+    public Task CloseAsync()
+    {
+        Task idle;
+        TaskCompletionSource closed;
         lock (_gate)
         {
-            // A transaction being written keeps its context: it goes with the process.
-            if (!_writing) (writer, _writer) = (_writer, null);
-            if (!_paging) (pageWriter, _pageWriter) = (_pageWriter, null);
+            if (_closedTask is { } closing) return closing.Task;
+            (_closed, _closedTask) = (true, closed = new(TaskCreationOptions.RunContinuationsAsynchronously));
+            // The purges and clean-ups under way stop at their next page: none is waited for any more (WhenIdleAsync).
+            _purging.Clear();
+            _purgesDone.TrySetResult();
+            _forgetting.Clear();
+            idle = _writing || _paging ? _idle.Task : Task.CompletedTask;
         }
-        if (writer is not null) await writer.DisposeAsync();
-        if (pageWriter is not null) await pageWriter.DisposeAsync();
+        _closing.Cancel(); // outside the lock: a purge's pause ends, and its Enqueue takes the lock
+        return CloseAfterAsync(idle, closed);
     }
+
+    private async Task CloseAfterAsync(Task idle, TaskCompletionSource closed)
+    {
+        try
+        {
+            await idle.WaitAsync(CloseWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Writer? writer = null, pageWriter = null;
+            lock (_gate)
+            {
+                // A transaction still being written keeps its context: it goes with the process.
+                if (!_writing) (writer, _writer) = (_writer, null);
+                if (!_paging) (pageWriter, _pageWriter) = (_pageWriter, null);
+            }
+            if (writer is not null) await writer.DisposeAsync();
+            if (pageWriter is not null) await pageWriter.DisposeAsync();
+        }
+        finally
+        {
+            closed.TrySetResult();
+        }
+    }
+
+    /// <summary>Closes the writer (<see cref="CloseAsync"/>) if the host has not (the container disposes its singletons).</summary>
+    public async ValueTask DisposeAsync() => await CloseAsync();
 
     /// <summary>The writer's own scope and context; its connection is opened by the first group and kept open.</summary>
     private sealed class Writer(IServiceScopeFactory scopes) : IAsyncDisposable

@@ -12,6 +12,9 @@ namespace SimService.Cli.Tests;
 /// </summary>
 public sealed class KernelRunLockTests
 {
+    /// <summary>How long a test waits for what it needs (another process took the lock, a wait ended): a bound on a loaded machine, not a wait.</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+
     [Fact]
     public void Take_HeldAndReleased_AnotherProcessSeesIt()
     {
@@ -67,7 +70,7 @@ public sealed class KernelRunLockTests
         inner.Dispose();
         bool tookAfterInner = taken.Task.IsCompleted;
         outer.Dispose();
-        await taken.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await taken.Task.WaitAsync(Bound);
         bool heldBySecond = runLock.HeldOnMachine();
         releaseSecond.Set();
         second.Join();
@@ -89,7 +92,7 @@ public sealed class KernelRunLockTests
         await UntilAsync(() => said.ToString().Length > 0 || taking.IsCompleted);
         bool tookWhileHeld = taking.IsCompleted;
         holder.StandardInput.Close();
-        using var hold = await taking.WaitAsync(TimeSpan.FromSeconds(30));
+        using var hold = await taking.WaitAsync(Bound);
 
         Assert.False(tookWhileHeld);
         Assert.Contains($"waiting for another real-kernel run on this machine to end (lock {runLock.Path})", said.ToString(), StringComparison.Ordinal);
@@ -123,7 +126,7 @@ public sealed class KernelRunLockTests
         await UntilAsync(() => said.ToString().Length > 0);
 
         ctrlC.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => taking.WaitAsync(TimeSpan.FromSeconds(30)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => taking.WaitAsync(Bound));
         holding.Dispose();
 
         Assert.False(new KernelRunLock(path + ".queue").HeldOnMachine());
@@ -188,10 +191,10 @@ public sealed class KernelRunLockTests
 
         firstCase.Dispose();
         var nextCase = Task.Run(() => fuzzRun.Take(TextWriter.Null));
-        var otherHold = await otherTaking.WaitAsync(TimeSpan.FromSeconds(30));
+        var otherHold = await otherTaking.WaitAsync(Bound);
         bool nextCaseRanFirst = nextCase.IsCompleted;
         otherHold.Dispose();
-        using var nextHold = await nextCase.WaitAsync(TimeSpan.FromSeconds(30));
+        using var nextHold = await nextCase.WaitAsync(Bound);
 
         Assert.False(nextCaseRanFirst);
         Assert.True(fuzzRun.HeldOnMachine());
@@ -207,19 +210,19 @@ public sealed class KernelRunLockTests
         var deadline = Stopwatch.StartNew();
         while (!probe.HeldOnMachine())
         {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "flock did not take the lock");
+            Assert.True(deadline.Elapsed < Bound, "flock did not take the lock");
             Thread.Yield();
         }
         return process;
     }
 
-    /// <summary>Polls (yielding, no sleep) until the condition holds, for at most 30 s.</summary>
+    /// <summary>Polls (yielding, no sleep) until the condition holds, for at most <see cref="Bound"/>.</summary>
     internal static async Task UntilAsync(Func<bool> condition)
     {
         var deadline = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "the condition did not come within 30 s");
+            Assert.True(deadline.Elapsed < Bound, $"the condition did not come within {Bound.TotalSeconds} s");
             await Task.Yield();
         }
     }

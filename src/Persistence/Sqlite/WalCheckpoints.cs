@@ -38,6 +38,12 @@ public sealed class WalCheckpoints : IDisposable
     private int _commits, _running, _logPages;
     private bool _writerCheckpoints, _paged, _behind;
 
+    /// <summary>Set by <see cref="Dispose"/>: a checkpoint queued and not yet begun does not open its connection.</summary>
+    private volatile bool _disposed;
+
+    /// <summary>How long <see cref="Dispose"/> waits for a checkpoint running (copying up to <see cref="FallBackPages"/> pages).</summary>
+    private static readonly TimeSpan RunningWait = TimeSpan.FromSeconds(10);
+
     private WalCheckpoints(sqlite3 writer, string connectionString, string synchronous)
     {
         (_writer, _connectionString, _synchronous) = (writer, connectionString, synchronous);
@@ -59,7 +65,8 @@ public sealed class WalCheckpoints : IDisposable
         using var synchronous = connection.CreateCommand();
         synchronous.CommandText = "PRAGMA synchronous;";
         var level = Convert.ToInt64(synchronous.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= 2 ? SqliteSynchronous.Full : SqliteSynchronous.Normal;
-        var builder = new SqliteConnectionStringBuilder(connection.ConnectionString) { Pooling = false };
+        // ReadWrite: a checkpoint never creates a database file (one deleted meanwhile, a test's folder being removed).
+        var builder = new SqliteConnectionStringBuilder(connection.ConnectionString) { Pooling = false, Mode = SqliteOpenMode.ReadWrite };
         return new WalCheckpoints(handle, builder.ConnectionString, level);
     }
 
@@ -108,6 +115,7 @@ public sealed class WalCheckpoints : IDisposable
     {
         try
         {
+            if (_disposed) return;
             using var connection = new SqliteConnection(_connectionString);
             connection.Open();
             using (var pragma = connection.CreateCommand())
@@ -134,9 +142,15 @@ public sealed class WalCheckpoints : IDisposable
         }
     }
 
-    /// <summary>Gives the writer's connection its own checkpoints back (it returns to the connection pool).</summary>
+    /// <summary>
+    /// Gives the writer's connection its own checkpoints back (it returns to the connection pool), once the background
+    /// checkpoint running, if any, has ended (for <see cref="RunningWait"/> at most): none runs on after the writer's
+    /// context is closed (at shutdown, <see cref="CommandLogWriter.CloseAsync"/>).
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
+        SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, RunningWait);
         if (!_writer.IsInvalid) raw.sqlite3_wal_autocheckpoint(_writer, SqliteDefaultAutoCheckpoint);
     }
 }

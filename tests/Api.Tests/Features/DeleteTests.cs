@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -121,6 +122,47 @@ public sealed class DeleteTests
         Assert.Equal(1, restarted.Services.GetRequiredService<CommandLogWriter>().SimulationsPurged);
     }
 
+    /// <summary>
+    /// The host stops part-way through a purge, one of its pages running (held until the host is stopping): that page is
+    /// awaited, and nothing of the writer runs after the host's disposal — the purge is no longer under way, no page starts
+    /// after (a purge or an append asked for then starts nothing), and the database's folder deletes at once (it did not
+    /// when a purge's next page, after its pause, opened the database again while the folder was being deleted: "Directory
+    /// not empty"). The purge cut short is left to the next start (<see cref="Startup_HalfPurgedSimulation_IsInvisibleAndItsPurgeFinished"/>).
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Dispose_DuringAPurge_NothingRunsAfterAndTheFolderDeletes(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        var held = new HoldJournalDelete(2);
+        var host = new SimServiceFactory(database, services => held.Install(services, provider), settings: SmallPages);
+        var sim = await SimulationDriver.TwoHostsAsync(host.CreateClient(), "purged at shutdown");
+        var pair = await sim.ConnectAsync();
+        await sim.CallAsync(pair.ClientSocketId, "send", new { bytes = 20_000 });
+        await sim.AdvanceAsync(new { byNs = 1_000_000_000 });
+        var writer = host.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        held.ReleaseWhen(host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        Assert.Equal(HttpStatusCode.NoContent, (await sim.Client.DeleteAsync(sim.Base)).StatusCode);
+        await held.Reached; // the purge's second journal page is running
+
+        await host.DisposeAsync();
+
+        long pages = writer.PurgePages, commands = held.Commands;
+        Assert.True(writer.WhenIdleAsync().IsCompletedSuccessfully, "the writer is still busy after the host's disposal");
+        Assert.Equal(0, writer.Purging);
+        writer.Purge(sim.Id);
+        writer.SweepDeleted();
+        var late = writer.AppendAsync(new LogAppend(Guid.NewGuid(), 0, 1, [], []));
+        Assert.True(writer.WhenIdleAsync().IsCompletedSuccessfully, "a purge or sweep asked for after the disposal started work");
+        Assert.Equal(0, writer.Purging);
+        Assert.Equal(TaskStatus.Canceled, late.Status); // nothing of it written
+        Assert.Equal((pages, commands), (writer.PurgePages, held.Commands));
+        // Cut short: rows left, the simulation marked deleted (invisible), for the next start's sweep.
+        var (events, _) = await RowsOfAsync(database, sim.Id);
+        Assert.True(events > 0, "the purge was not cut short: the test did not stop the host during it");
+        await database.DisposeAsync(); // the folder deletes: nothing holds or reopens the database
+    }
+
     private static async Task<(int Events, int Commands)> RowsOfAsync(TestDatabase database, Guid id)
     {
         await using var db = database.Open();
@@ -159,6 +201,58 @@ internal sealed class FailJournalDeletes(int count) : DbCommandInterceptor
     {
         if (command.CommandText.StartsWith("DELETE FROM \"Events\"", StringComparison.Ordinal) && Interlocked.Increment(ref _failed) <= count)
             throw new InvalidOperationException("injected transient failure");
+        return ValueTask.FromResult(result);
+    }
+}
+
+/// <summary>
+/// Holds the <c>count</c>th delete of journal rows (a purge page) until <see cref="ReleaseWhen"/>'s token fires; counts
+/// every command the hosts' contexts run.
+/// </summary>
+internal sealed class HoldJournalDelete(int count) : DbCommandInterceptor
+{
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _deletes;
+    private long _commands;
+
+    /// <summary>Completes when the held delete is running.</summary>
+    public Task Reached => _reached.Task;
+
+    public long Commands => Interlocked.Read(ref _commands);
+
+    public void ReleaseWhen(CancellationToken token) => token.Register(() => _release.TrySetResult());
+
+    public void Install(IServiceCollection services, DatabaseProvider provider)
+    {
+        void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
+        if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<Persistence.Sqlite.SqliteSimDbContext>(Add);
+        else services.ConfigureDbContext<Persistence.Postgres.PostgresSimDbContext>(Add);
+    }
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _commands);
+        if (command.CommandText.StartsWith("DELETE FROM \"Events\"", StringComparison.Ordinal) && Interlocked.Increment(ref _deletes) == count)
+        {
+            _reached.TrySetResult();
+            await _release.Task;
+        }
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _commands);
+        return ValueTask.FromResult(result);
+    }
+
+    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _commands);
         return ValueTask.FromResult(result);
     }
 }

@@ -91,17 +91,20 @@ public sealed partial class ApiProcess : IAsyncDisposable
         }
         api.BaseAddress = listening;
         using var client = api.CreateClient();
-        for (int attempt = 0; ; attempt++)
+        // Ready once its database answers: asked again until it does, for as long as the start may take (it was 50 asks in a
+        // row without a pause, a few milliseconds, which a database busy for a moment on a loaded machine could outlast).
+        var deadline = Stopwatch.GetTimestamp() + 240 * Stopwatch.Frequency;
+        while (true)
         {
             try
             {
                 if ((await client.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK) return api;
             }
-            catch (HttpRequestException) when (attempt < 50)
+            catch (HttpRequestException) when (Stopwatch.GetTimestamp() < deadline)
             {
             }
-            if (attempt >= 50) throw new InvalidOperationException($"The API never became ready:\n{api.Output}");
-            await Task.Yield();
+            if (Stopwatch.GetTimestamp() >= deadline) throw new InvalidOperationException($"The API never became ready:\n{api.Output}");
+            await Task.Delay(50); // a poll of another process's readiness, not a wait for time to pass
         }
     }
 
@@ -151,10 +154,11 @@ public sealed partial class ApiProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            // SIGTERM: the host's graceful shutdown.
+            // SIGTERM: the host's graceful shutdown, which waits for the work in flight (up to 10 s for the log writer's
+            // transaction, as long for a rebuild): a generous bound on a loaded machine, not a wait.
             using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             await term.WaitForExitAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
             try
             {
                 await _process.WaitForExitAsync(timeout.Token);
@@ -162,6 +166,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync(); // gone before the caller deletes its database folder
             }
         }
         _process.Dispose();

@@ -121,9 +121,10 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 lease.Drop();
                 LogWriteConflict(simulationId, version, attempt + 1);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when ((stop.IsCancellationRequested || log.Closed) && !cancellationToken.IsCancellationRequested)
             {
-                // Deleted or stopping: the engine is part-way through a command and nothing was saved (as below).
+                // Deleted or stopping (or stopped: the log writer took no more appends): the engine is part-way through a
+                // command and nothing was saved (as below).
                 lease.Drop();
                 if (lease.Deleted.IsCancellationRequested) return new SimulationNotFound(simulationId);
                 return new ServiceStopping(simulationId);
@@ -238,7 +239,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
 
     /// <summary>
     /// Reads the log and replays it on a fresh engine, in a scope of its own (it may outlive the request that started
-    /// it: <see cref="EngineLease.Rebuild"/>); <paramref name="stop"/> fires only when the simulation is deleted.
+    /// it: <see cref="EngineLease.Rebuild"/>); <paramref name="stop"/> fires only when the simulation is deleted or the host has stopped.
     /// </summary>
     private async Task<(Simulation Engine, long Version)> RebuildAsync(SimulationRun run, CancellationToken stop)
     {

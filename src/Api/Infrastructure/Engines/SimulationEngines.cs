@@ -232,6 +232,34 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
             GiveMemoryBack();
     }
 
+    /// <summary>Cancelled when the host has stopped (<see cref="StopRebuildsAsync"/>): every rebuild's stop is linked to it.</summary>
+    private readonly CancellationTokenSource _shutdown = new();
+
+    /// <summary>The rebuilds running (<see cref="EngineLease.Rebuild"/>), each until it ends.</summary>
+    private readonly ConcurrentDictionary<Task, byte> _rebuilding = new();
+
+    /// <summary>How long <see cref="StopRebuildsAsync"/> waits for the rebuilds it stopped.</summary>
+    public static readonly TimeSpan RebuildStopWait = TimeSpan.FromSeconds(10);
+
+    internal CancellationToken Shutdown => _shutdown.Token;
+
+    internal void Rebuilding(Task rebuild, bool running)
+    {
+        if (running) _rebuilding.TryAdd(rebuild, 0);
+        else _rebuilding.TryRemove(rebuild, out _);
+    }
+
+    /// <summary>
+    /// At shutdown, once the server has stopped serving (<see cref="BackgroundShutdown"/>): the rebuilds still running —
+    /// they outlive the requests that started them — stop at their next command, and one asked for later starts stopped;
+    /// they are awaited for <see cref="RebuildStopWait"/> at most, so that none reads the database after the host stopped.
+    /// </summary>
+    public async Task StopRebuildsAsync()
+    {
+        await _shutdown.CancelAsync();
+        await Task.WhenAll(_rebuilding.Keys).WaitAsync(RebuildStopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
     /// <summary>Rebuilds from the log started since start (a request that joins one under way starts none).</summary>
     public long Rebuilds => Interlocked.Read(ref _rebuilds);
 
@@ -413,19 +441,22 @@ public sealed class EngineLease : IDisposable
     /// earlier request that gave up waiting — the 10 s limit — or has gone), else a new one started by
     /// <paramref name="start"/>. The rebuild is not the request's: it runs to its end whether or not anyone waits for it,
     /// and the next request continues waiting for it instead of starting again from scratch. It stops only when the
-    /// simulation is deleted. When it ends while no request holds the simulation, its engine is kept (see
+    /// simulation is deleted, or when the host has stopped (<see cref="SimulationEngines.StopRebuildsAsync"/>, which awaits
+    /// it). When it ends while no request holds the simulation, its engine is kept (see
     /// <see cref="SimulationEngines"/>); otherwise the request waiting for it takes it (<see cref="TakeRebuild"/>).
     /// </summary>
     public Task<(Simulation Engine, long Version)> Rebuild(SimulationRun run, Func<CancellationToken, Task<(Simulation Engine, long Version)>> start)
     {
         if (_slot.Rebuild is { } running) return running;
         _owner.RebuildStarted();
-        var stop = new CancellationTokenSource();
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_owner.Shutdown); // and when the host has stopped
         var slot = _slot;
         var rebuild = Task.Run(() => start(stop.Token));
         (slot.Rebuild, slot.RebuildStop) = (rebuild, stop);
+        _owner.Rebuilding(rebuild, running: true);
         _ = rebuild.ContinueWith(done =>
         {
+            _owner.Rebuilding(done, running: false);
             if (!slot.Gate.Wait(0)) return; // a request holds the simulation: it waits for this rebuild and takes it
             try
             {
@@ -467,5 +498,6 @@ public static class SimulationEnginesSetup
 {
     /// <summary>The process-wide engine cache and the scoped access to it that handlers use.</summary>
     public static IServiceCollection AddSimulationEngines(this IServiceCollection services) =>
-        services.AddSingleton<SimulationEngines>().AddSingleton<EngineThreads>().AddSingleton<HeavyReads>().AddScoped<LiveSimulations>();
+        services.AddSingleton<SimulationEngines>().AddSingleton<EngineThreads>().AddSingleton<HeavyReads>().AddScoped<LiveSimulations>()
+            .AddHostedService<BackgroundShutdown>();
 }
