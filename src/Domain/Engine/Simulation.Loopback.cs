@@ -109,7 +109,7 @@ public sealed partial class Simulation
     /// 6.18.44: the two 47616-byte pieces of a 95232-byte lo GSO skb, both in a reading socket's backlog, became one
     /// skb). TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment
     /// (InSegs, tcp_segs_in()) before offering it to the backlog. The merge happens "even if we are above the limits":
-    /// sk_add_backlog()'s limit (sk_rcvbuf + sk_sndbuf / 2 + 64 KB) is tested only for a segment that is not merged,
+    /// tcp_add_backlog()'s limit (2 × sk_rcvbuf + sk_sndbuf / 2 + 64 KB, capped at UINT_MAX) is tested only for a segment that is not merged,
     /// and the engine drops nothing at it (TCPBacklogDrop is not modelled). Only lo segments wait in a backlog in the
     /// engine: a socket call takes no virtual time, so a segment from a link is handled before or after it.
     /// </summary>
