@@ -651,6 +651,9 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     /// <summary>Cancelled by <see cref="CloseAsync"/>, after <see cref="_closed"/> is set: ends the purges' pauses.</summary>
     private readonly CancellationTokenSource _closing = new();
 
+    /// <summary>Cancelled once the writer is closed (<see cref="Closed"/> already true): work still running then is the last (for tests).</summary>
+    public CancellationToken Closing => _closing.Token;
+
     /// <summary>The close under way or done: every call waits for the same one.</summary>
     private TaskCompletionSource? _closedTask;
 

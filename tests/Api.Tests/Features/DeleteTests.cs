@@ -123,7 +123,7 @@ public sealed class DeleteTests
     }
 
     /// <summary>
-    /// The host stops part-way through a purge, one of its pages running (held until the host is stopping): that page is
+    /// The host stops part-way through a purge, one of its pages running (held until the writer is closed, so that it is the last): that page is
     /// awaited, and nothing of the writer runs after the host's disposal — the purge is no longer under way, no page starts
     /// after (a purge or an append asked for then starts nothing), and the database's folder deletes at once (it did not
     /// when a purge's next page, after its pause, opened the database again while the folder was being deleted: "Directory
@@ -141,7 +141,7 @@ public sealed class DeleteTests
         await sim.AdvanceAsync(new { byNs = 1_000_000_000 });
         var writer = host.Services.GetRequiredService<CommandLogWriter>();
         await writer.WhenIdleAsync();
-        held.ReleaseWhen(host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        held.ReleaseWhen(writer.Closing); // released only once nothing new can start: the page running is the purge's last
         Assert.Equal(HttpStatusCode.NoContent, (await sim.Client.DeleteAsync(sim.Base)).StatusCode);
         await held.Reached; // the purge's second journal page is running
 
