@@ -68,6 +68,29 @@ public sealed class OwnReportTests
     }
 
     /// <summary>
+    /// <c>--json</c> and <c>--junit</c> naming one file, spelled alike or not and whether it exists or not: refused before
+    /// anything runs (the JUnit report used to overwrite the JSON one), and nothing is written.
+    /// </summary>
+    [Theory]
+    [InlineData("run", "same")]
+    [InlineData("run", "dotdot")]
+    [InlineData("kernel", "same")]
+    public async Task JsonAndJunitNamingOneFile_Refused_NothingWritten(string command, string spelling)
+    {
+        var folder = Tool.TempFolder();
+        Directory.CreateDirectory(Path.Combine(folder, "sub"));
+        var json = Path.Combine(folder, "report.xml");
+        var junit = spelling == "same" ? json : Path.Combine(folder, "sub", "..", "report.xml");
+
+        var run = await Tool.RunAsync(command, "--json", json, "--junit", junit, Passing);
+
+        // kernel may print a note on the machine's congestion control first.
+        Assert.Equal((2, "", $"simservice: {command}: --json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files"),
+            (run.ExitCode, run.Output, run.ErrorLines[^1]));
+        Assert.False(File.Exists(json));
+    }
+
+    /// <summary>
     /// CI's loop: the reports written into the folder the run searches — the JUnit one named *.json too — are skipped
     /// by the next run of the folder (and written over by it); the second run passes as the first did.
     /// </summary>

@@ -48,10 +48,13 @@ public static class OwnReports
     /// <summary>
     /// Why a report option of <paramref name="line"/> must not be written (null when none): its path — after
     /// normalisation and symbolic links — is one of the <paramref name="inputs"/>, or an existing file of a format this
-    /// tool runs (*.json, *.pkt) that is not one of its reports.
+    /// tool runs (*.json, *.pkt) that is not one of its reports; or <c>--json</c> and <c>--junit</c> name the same file
+    /// (one report would overwrite the other).
     /// </summary>
     public static string? Refusal(CommandLine line, IReadOnlyList<ScenarioFile> inputs)
     {
+        if (line.Value("json") is { } json && line.Value("junit") is { } junit && Resolved(json) == Resolved(junit))
+            return $"--json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files";
         foreach (var option in ReportOptions)
         {
             if (line.Value(option) is not { } path || !File.Exists(path)) continue;

@@ -42,6 +42,12 @@ public sealed class SimServiceClient : IDisposable
     /// since the tool's paths start with <c>api/v1/</c> themselves — it used to post to …/api/v1/api/v1/scenarios/run and
     /// report "has no POST /api/v1/scenarios/run (a SimService server older than this tool?)".
     /// </summary>
+    internal static Uri Root(Uri server)
+    {
+        var path = server.AbsolutePath.TrimEnd('/');
+        return path.EndsWith("/api/v1", StringComparison.OrdinalIgnoreCase) ? new Uri(server, path[..^"api/v1".Length]) : server;
+    }
+
     /// <summary>
     /// A 404 to one of the tool's requests: the URL that answered it, and what --server should be. A server URL with a
     /// path of its own (…/swagger, a page of the service) is most likely not the service's base, so that is said
@@ -55,12 +61,6 @@ public sealed class SimServiceClient : IDisposable
             ? "not a SimService server, or one older than this tool"
             : $"--server takes the service's base URL, such as {root} (or {root}api/v1), not a page of it";
         return $"POST {url} answered 404 Not Found: {why}";
-    }
-
-    internal static Uri Root(Uri server)
-    {
-        var path = server.AbsolutePath.TrimEnd('/');
-        return path.EndsWith("/api/v1", StringComparison.OrdinalIgnoreCase) ? new Uri(server, path[..^"api/v1".Length]) : server;
     }
 
     /// <summary>Runs a scenario document: 200 is a run (passed or not), 400 an invalid document with each problem's JSON path.</summary>

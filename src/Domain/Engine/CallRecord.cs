@@ -98,6 +98,22 @@ internal sealed class CallTable : IReadOnlyList<CallRecord>
         return -1;
     }
 
+    /// <summary>
+    /// The calls that created or acted on socket <paramref name="socketId"/>, or were issued on it (an accept on its
+    /// listener), in id order: the rows are read in place and a view is made only for a match — enumerating the table
+    /// would make one per row (two per held connection in a pool).
+    /// </summary>
+    public List<CallRecord> OfSocket(int socketId)
+    {
+        var found = new List<CallRecord>();
+        for (int i = 0; i < _rows.Count; i++)
+        {
+            ref readonly var row = ref _rows.RefAt(i);
+            if (row.SocketId == socketId || row.IssuedOnSocket == socketId) found.Add(new CallRecord(this, i));
+        }
+        return found;
+    }
+
     public IEnumerator<CallRecord> GetEnumerator()
     {
         for (int i = 0; i < Count; i++) yield return new CallRecord(this, i);

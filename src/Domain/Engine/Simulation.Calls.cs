@@ -113,6 +113,12 @@ public sealed partial class Simulation
     /// </summary>
     public IReadOnlyList<CallRecord> Calls => _calls;
 
+    /// <summary>
+    /// The calls of the table that created or acted on socket <paramref name="socketId"/> or were issued on it, in the
+    /// order made (<see cref="CallTable.OfSocket"/>: no view made for the other rows).
+    /// </summary>
+    public IReadOnlyList<CallRecord> CallsOfSocket(int socketId) => _calls.OfSocket(socketId);
+
     /// <summary>A call of the table by id, or null when no process made it.</summary>
     public CallRecord? FindCall(long callId) => _calls.IndexOf(callId) is var i and >= 0 ? _calls[i] : null;
 

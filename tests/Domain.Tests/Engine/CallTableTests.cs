@@ -90,6 +90,36 @@ public class CallTableTests
     }
 
     [Fact]
+    public void CallsOfSocket_TwoConnections_ExactlyEachSocketsCallsInTheOrderMade()
+    {
+        // Read in place (GET …/sockets/{id} at a 100k pool made a view per row): the listener's are its listen() and the
+        // accepts issued on it; an accepted socket's, the accept that made it and the calls on it; no other socket's.
+        var h = new TwoHostHarness();
+        var listen = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.At(TwoHostHarness.Ms(100));
+        var accept1 = h.Call("server", SocketCallKind.Accept, listen.SocketId);
+        var accept2 = h.Call("server", SocketCallKind.Accept, listen.SocketId);
+        int accepted1 = h.Sim.FindCall(accept1.CallId)!.SocketId, accepted2 = h.Sim.FindCall(accept2.CallId)!.SocketId;
+        Assert.Equal(5, new HashSet<int> { listen.SocketId, first.SocketId, second.SocketId, accepted1, accepted2 }.Count);
+        var closeFirst = h.Call("client", SocketCallKind.Close, first.SocketId);
+        var closeAccepted = h.Call("server", SocketCallKind.Close, accepted1);
+        h.At(TwoHostHarness.Ms(200));
+
+        Assert.Equal([listen.CallId, accept1.CallId, accept2.CallId], h.Sim.CallsOfSocket(listen.SocketId).Select(c => c.CallId));
+        Assert.Equal([first.CallId, closeFirst.CallId], h.Sim.CallsOfSocket(first.SocketId).Select(c => c.CallId));
+        Assert.Equal([second.CallId], h.Sim.CallsOfSocket(second.SocketId).Select(c => c.CallId));
+        Assert.Equal([accept1.CallId, closeAccepted.CallId], h.Sim.CallsOfSocket(accepted1).Select(c => c.CallId));
+        Assert.Equal([accept2.CallId], h.Sim.CallsOfSocket(accepted2).Select(c => c.CallId));
+        Assert.Empty(h.Sim.CallsOfSocket(999));
+        Assert.Equal(7, h.Sim.Calls.Count);
+        // Views of the rows, read live as the table's own.
+        var accepted = h.Sim.CallsOfSocket(accepted1)[0];
+        Assert.Equal((true, listen.SocketId, accepted1), (accepted.Returned, accepted.IssuedOnSocket, accepted.SocketId));
+    }
+
+    [Fact]
     public void CallRow_IsA72ByteStructInTheTablesPages()
     {
         // A held W6 connection keeps two rows (its connect() and its accept()): no object of their own for the collector

@@ -57,7 +57,7 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
             }
             var rows = SocketListing.RowsOf(socket.Host, socket.Id);
             var state = rows.LastOrDefault()?.State ?? (socket.Destroyed ? TcpState.Close : socket.State);
-            var calls = engine.Calls.Where(c => c.SocketId == socket.Id || c.IssuedOnSocket == socket.Id).Select(CallStatus.From).ToList();
+            var calls = engine.CallsOfSocket(socket.Id).Select(CallStatus.From).ToList();
             var ledger = socket.Ledger;
             return new SocketResponse(socket.Id, socket.Host.Name, socket.Owner?.Name, state.ToDisplayName(),
                 socket.Local.ToString(), socket.Remote.ToString(), socket.RecvQueue, socket.SendQueue, socket.IsOrphan, socket.Destroyed,
@@ -73,7 +73,7 @@ public sealed class GetSocketHandler(LiveSimulations simulations) : IQueryHandle
     {
         var rows = SocketListing.RowsOf(dead.Host, dead.Id);
         var state = rows.LastOrDefault()?.State ?? TcpState.Close;
-        var calls = engine.Calls.Where(c => c.SocketId == dead.Id || c.IssuedOnSocket == dead.Id).Select(CallStatus.From).ToList();
+        var calls = engine.CallsOfSocket(dead.Id).Select(CallStatus.From).ToList();
         var ledger = dead.Ledger;
         return new SocketResponse(dead.Id, dead.Host.Name, null, state.ToDisplayName(), dead.Local.ToString(), dead.Remote.ToString(),
             0, 0, false, true, [.. rows.Select(row => SocketRowView.From(row, engine.Now))],
