@@ -39,6 +39,22 @@ public sealed class IntegerConverter : JsonConverterFactory
             JsonInteger.Read(ref reader, Min, Max, out long value) is { } problem ? throw new JsonInputException(problem) : T.CreateTruncating(value);
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteNumberValue(long.CreateTruncating(value));
+
+        /// <summary>
+        /// A dictionary key (<c>Dictionary&lt;int, …&gt;</c>): a property name is a string, so digits (an optional '-'),
+        /// then the same range as a value's, with its message; anything else ("1.0", "1e3", "x") is not an integer.
+        /// </summary>
+        public override T ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var name = reader.GetString() ?? "";
+            var digits = name.StartsWith('-') ? name.AsSpan(1) : name;
+            if (digits.IsEmpty || digits.ContainsAnyExceptInRange('0', '9')) throw new JsonInputException($"\"{name}\" is not an integer");
+            return JsonInteger.Read(System.Text.Encoding.UTF8.GetBytes(name), Min, Max, out long value) is { } problem
+                ? throw new JsonInputException(problem) : T.CreateTruncating(value);
+        }
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WritePropertyName(long.CreateTruncating(value).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }
 

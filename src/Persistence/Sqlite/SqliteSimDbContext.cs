@@ -298,22 +298,25 @@ public sealed class SqliteSimDbContext(DbContextOptions<SqliteSimDbContext> opti
 
     public override void Dispose()
     {
-        DisposeStatements();
+        DisposeStatements()?.Dispose();
         base.Dispose();
     }
 
-    public override ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        DisposeStatements();
-        return base.DisposeAsync();
+        var checkpoints = DisposeStatements();
+        if (checkpoints is not null) await checkpoints.DisposeAsync(); // awaits a checkpoint running, holding no thread
+        await base.DisposeAsync();
     }
 
-    private void DisposeStatements()
+    /// <summary>Disposes the statements, and hands over the checkpoints for the caller to dispose (it waits for one running).</summary>
+    private WalCheckpoints? DisposeStatements()
     {
         _raw?.Dispose();
         _raw = null;
-        _checkpoints?.Dispose();
+        var checkpoints = _checkpoints;
         (_checkpoints, _checkpointsOf) = (null, null);
+        return checkpoints;
     }
 
     /// <summary>

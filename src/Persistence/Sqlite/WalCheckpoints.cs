@@ -18,7 +18,7 @@ namespace SimService.Persistence.Sqlite;
 /// Durability is unchanged: a transaction is durable once it is in the log (<see cref="SqliteSynchronous"/>); a
 /// checkpoint only moves committed pages into the database file, syncing the log first, as SQLite's own does.
 /// </summary>
-public sealed class WalCheckpoints : IDisposable
+public sealed class WalCheckpoints : IDisposable, IAsyncDisposable
 {
     /// <summary>Groups of the writer between two checkpoints (a small group writes about five pages).</summary>
     public const int CommitsPerCheckpoint = 64;
@@ -35,8 +35,11 @@ public sealed class WalCheckpoints : IDisposable
     private readonly sqlite3 _writer;
     private readonly string _connectionString;
     private readonly string _synchronous;
-    private int _commits, _running, _logPages;
+    private int _commits, _logPages;
     private bool _writerCheckpoints, _paged, _behind;
+
+    /// <summary>The checkpoint queued or running, completed when its <see cref="Run"/> ends; null when none is.</summary>
+    private TaskCompletionSource? _run;
 
     /// <summary>Set by <see cref="Dispose"/>: a checkpoint queued and not yet begun does not open its connection.</summary>
     private volatile bool _disposed;
@@ -86,7 +89,8 @@ public sealed class WalCheckpoints : IDisposable
     {
         _behind = Volatile.Read(ref _logPages) > FallBackPages;
         Apply();
-        if (++_commits < CommitsPerCheckpoint || Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
+        if (++_commits < CommitsPerCheckpoint || Volatile.Read(ref _run) is not null
+            || Interlocked.CompareExchange(ref _run, new(TaskCreationOptions.RunContinuationsAsynchronously), null) is not null) return;
         _commits = 0;
         ThreadPool.UnsafeQueueUserWorkItem(static self => self.Run(), this, preferLocal: false);
     }
@@ -138,19 +142,33 @@ public sealed class WalCheckpoints : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _running, 0);
+            Interlocked.Exchange(ref _run, null)?.TrySetResult();
         }
     }
 
     /// <summary>
     /// Gives the writer's connection its own checkpoints back (it returns to the connection pool), once the background
     /// checkpoint running, if any, has ended (for <see cref="RunningWait"/> at most): none runs on after the writer's
-    /// context is closed (at shutdown, <see cref="CommandLogWriter.CloseAsync"/>).
+    /// context is closed (at shutdown, <see cref="CommandLogWriter.CloseAsync"/>, through <see cref="DisposeAsync"/>: no
+    /// thread is held while it waits).
     /// </summary>
     public void Dispose()
     {
         _disposed = true;
-        SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, RunningWait);
+        Volatile.Read(ref _run)?.Task.Wait(RunningWait);
+        GiveBack();
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        if (Volatile.Read(ref _run) is { } run) await run.Task.WaitAsync(RunningWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        GiveBack();
+    }
+
+    private void GiveBack()
+    {
         if (!_writer.IsInvalid) raw.sqlite3_wal_autocheckpoint(_writer, SqliteDefaultAutoCheckpoint);
     }
 }

@@ -111,6 +111,33 @@ public sealed class IntegerRuleTests(ApiHosts hosts)
         Assert.Equal(0, (await sim.CallAsync(socket.SocketId, "setsockopt", """{"option":"SO_KEEPALIVE","value":1.0}""")).Result);
         Assert.Equal(0, (await sim.CallAsync(socket.SocketId, "setsockopt", """{"option":"SO_LINGER","value":{"onoff":1.0,"linger":5e0}}""")).Result);
         var option = await (await sim.PostAsync($"sockets/{socket.SocketId}/setsockopt", """{"option":"SO_KEEPALIVE","value":0.5}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal(["0.5 is not an integer"], option.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["SO_KEEPALIVE's value: 0.5 is not an integer"], option.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
+        var range = await (await sim.PostAsync($"sockets/{socket.SocketId}/setsockopt", """{"option":"TCP_KEEPIDLE","value":1e10}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["TCP_KEEPIDLE's value: 1e10 is outside -2147483648..2147483647"], range.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    /// <summary>
+    /// An integer dictionary key (a property name, so a string) is read by the converter too: digits within the type's
+    /// range, written back as digits; "1.5", "1e3" and a key past the range are refused with the rule's messages.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"7":"a","-2":"b"}""", null)]
+    [InlineData("""{"1.5":"a"}""", "\"1.5\" is not an integer")]
+    [InlineData("""{"1e3":"a"}""", "\"1e3\" is not an integer")]
+    [InlineData("""{"-":"a"}""", "\"-\" is not an integer")]
+    [InlineData("""{"2147483648":"a"}""", "2147483648 is outside -2147483648..2147483647")]
+    public void DictionaryKey_IntegerConverter_ReadsDigitsAndWritesThemBack(string json, string? problem)
+    {
+        var options = new System.Text.Json.JsonSerializerOptions { Converters = { new IntegerConverter() } };
+
+        if (problem is null)
+        {
+            var read = System.Text.Json.JsonSerializer.Deserialize<Dictionary<int, string>>(json, options)!;
+            Assert.Equal(new Dictionary<int, string> { [7] = "a", [-2] = "b" }, read);
+            Assert.Equal(json, System.Text.Json.JsonSerializer.Serialize(read, options));
+            return;
+        }
+        var refused = Assert.Throws<JsonInputException>(() => System.Text.Json.JsonSerializer.Deserialize<Dictionary<int, string>>(json, options));
+        Assert.Equal(problem, refused.Message);
     }
 }

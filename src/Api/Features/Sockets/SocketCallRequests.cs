@@ -293,8 +293,11 @@ public static class SocketArguments
         }
         if (value.ValueKind == JsonValueKind.Number)
         {
-            error = SimService.Domain.Scenarios.JsonInteger.Read(value, int.MinValue, int.MaxValue, out var number);
-            return error is null ? request with { Value = (int)number } : null;
+            // The rule's message, after the option's name: "SO_KEEPALIVE's value: 1.5 is not an integer".
+            var problem = SimService.Domain.Scenarios.JsonInteger.Read(value, int.MinValue, int.MaxValue, out var number);
+            if (problem is null) return request with { Value = (int)number };
+            error = $"{option}'s value: {problem}";
+            return null;
         }
         error = $"{option}'s value is an integer.";
         return null;

@@ -6,7 +6,8 @@ namespace SimService.Api.Infrastructure.Engines;
 /// The end of the host's stop, once the server has stopped serving requests (<see cref="StoppedAsync"/>, after every
 /// hosted service's stop): the work that outlives requests stops — the rebuilds (<see cref="SimulationEngines.StopRebuildsAsync"/>)
 /// and the command log writer's background work (<see cref="CommandLogWriter.CloseAsync"/>: the transaction being written
-/// is awaited, no page, clean-up or purge starts after) — each awaited for a bounded time. When the host's stop returns,
+/// is awaited, no page, clean-up or purge starts after) — each awaited for a bounded time, and no longer than the host's
+/// <c>ShutdownTimeout</c> allows (its token). When the host's stop returns (within that timeout),
 /// nothing of the service touches the database any more (a test host's SQLite folder can be deleted; a process can exit
 /// without a write in flight). Both stops are idempotent: a second stop of the host (the test host's and the
 /// application's own) waits for the same.
@@ -15,8 +16,11 @@ internal sealed class BackgroundShutdown(SimulationEngines engines, CommandLogWr
 {
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        await engines.StopRebuildsAsync(); // a rebuild only reads; the writer may still commit what was queued
-        await log.CloseAsync();
+        // Each wait is bounded (10 s) and all of them also by the host's ShutdownTimeout (cancellationToken): past it the
+        // rebuilds are stopped and the writer closed all the same, only no longer awaited, and the host's stop goes on.
+        const ConfigureAwaitOptions GoOn = ConfigureAwaitOptions.SuppressThrowing;
+        await engines.StopRebuildsAsync().WaitAsync(cancellationToken).ConfigureAwait(GoOn); // a rebuild only reads; the writer may still commit what was queued
+        await log.CloseAsync().WaitAsync(cancellationToken).ConfigureAwait(GoOn);
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;

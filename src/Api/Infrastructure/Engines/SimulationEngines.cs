@@ -16,7 +16,7 @@ namespace SimService.Api.Infrastructure.Engines;
 /// miss (<see cref="LiveSimulations"/>); past <see cref="Capacity"/> engines, or past <see cref="MemoryBudgetBytes"/>
 /// of estimated engine memory, the least recently used idle ones are dropped.
 /// </summary>
-public sealed class SimulationEngines(IConfiguration configuration, IHostApplicationLifetime lifetime)
+public sealed class SimulationEngines(IConfiguration configuration, IHostApplicationLifetime lifetime) : IDisposable
 {
     /// <summary>How many engines stay in memory (configuration <c>Engines:Capacity</c>).</summary>
     public int Capacity { get; } = configuration.GetValue("Engines:Capacity", 256);
@@ -241,7 +241,21 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// <summary>How long <see cref="StopRebuildsAsync"/> waits for the rebuilds it stopped.</summary>
     public static readonly TimeSpan RebuildStopWait = TimeSpan.FromSeconds(10);
 
-    internal CancellationToken Shutdown => _shutdown.Token;
+    /// <summary>Cancelled when the host has stopped; once the cache is disposed (<see cref="Dispose"/>), a cancelled token.</summary>
+    internal CancellationToken Shutdown
+    {
+        get
+        {
+            try
+            {
+                return _shutdown.Token;
+            }
+            catch (ObjectDisposedException)
+            {
+                return new CancellationToken(canceled: true); // after the host: a rebuild asked for now starts stopped
+            }
+        }
+    }
 
     internal void Rebuilding(Task rebuild, bool running)
     {
@@ -259,6 +273,12 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
         await _shutdown.CancelAsync();
         await Task.WhenAll(_rebuilding.Keys).WaitAsync(RebuildStopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    /// <summary>
+    /// The container disposes the cache with the host, after its stop (<see cref="StopRebuildsAsync"/>): the shutdown's
+    /// source goes; a rebuild that outlived the stop's wait keeps its own linked stop, already cancelled.
+    /// </summary>
+    public void Dispose() => _shutdown.Dispose();
 
     /// <summary>Rebuilds from the log started since start (a request that joins one under way starts none).</summary>
     public long Rebuilds => Interlocked.Read(ref _rebuilds);
