@@ -1,3 +1,4 @@
+using System.Globalization;
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
@@ -25,6 +26,65 @@ static class Pool
     /// opened and closed until the JIT has settled (<see cref="Measure.WarmUp"/>). Returns the methods compiled by each round.
     /// </summary>
     public static string WarmUp(int n) => Measure.WarmUp(() => Run(n));
+
+    /// <summary>
+    /// How many pools of <paramref name="n"/> are measured, each in a fresh world: a pool of up to 30,000 opens in 30–100 ms of
+    /// CPU and one run of it swings up to 2× (session 28: the 10k phase within a pair), so five; the 100k pool three, so that its
+    /// own spread shows. <c>SIMBENCH_REPS=k</c> measures every N k times (1: one pool each, as before session 29).
+    /// </summary>
+    static int Repetitions(int n) =>
+        Environment.GetEnvironmentVariable("SIMBENCH_REPS") is { Length: > 0 } reps ? int.Parse(reps, CultureInfo.InvariantCulture) : n <= 30_000 ? 5 : 3;
+
+    /// <summary>
+    /// Measures each N of <paramref name="ns"/> <see cref="Repetitions"/> times, in rounds (each round opens and closes one pool
+    /// of every N still due, smallest first, so that a change of the machine's load falls on all N alike), prints one "# W6 … rep="
+    /// line per pool, and returns W6's line per N: the rates are the medians of its pools (the phase counters — JIT, collections,
+    /// faults — are those of the pool with the median open rate), followed by every pool's open and close rate and collections
+    /// (gen0.gen1.gen2) in the order run and, from the second N on, its median open rate per CPU-second over the first N's.
+    /// </summary>
+    public static IEnumerable<string> Series(IReadOnlyList<int> ns)
+    {
+        var runs = ns.Select(_ => new List<Result>()).ToArray();
+        int rounds = ns.Max(Repetitions);
+        for (int round = 1; round <= rounds; round++)
+            for (int k = 0; k < ns.Count; k++)
+            {
+                if (round > Repetitions(ns[k])) continue;
+                var r = Run(ns[k]);
+                runs[k].Add(r);
+                Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)}"));
+            }
+        double first = 0;
+        for (int k = 0; k < ns.Count; k++)
+        {
+            var all = runs[k];
+            var mid = all.OrderBy(r => r.OpenPerCpuSec).ElementAt(all.Count / 2);
+            double Median(Func<Result, double> f) => MedianOf(all.Select(f));
+            double open = Median(r => r.OpenPerCpuSec);
+            var line = Inv($"W6 n={mid.N} open_per_s={Median(r => r.OpenPerSec):F0} close_per_s={Median(r => r.ClosePerSec):F0} open_per_cpu_s={open:F0} ") +
+                Inv($"open_per_thread_cpu_s={Median(r => r.OpenPerThreadCpuSec):F0} close_per_cpu_s={Median(r => r.ClosePerCpuSec):F0} established={mid.Established} ") +
+                Inv($"server_fds={mid.ServerFds} peak_rss_mb={Measure.PeakRssMb()}") +
+                (mid.HeldBytesPerConnection is { } held ? Inv($" held_bytes_per_connection={held:F0}") : "") + " " + mid.OpenPhase.Format("open_") + " " + mid.ClosePhase.Format("close_") +
+                Inv($" reps={all.Count} open_per_cpu_s_reps={Join(all, r => Inv($"{r.OpenPerCpuSec:F0}"))} close_per_cpu_s_reps={Join(all, r => Inv($"{r.ClosePerCpuSec:F0}"))}") +
+                $" open_gc_reps={Join(all, r => Gcs(r.OpenPhase))} close_gc_reps={Join(all, r => Gcs(r.ClosePhase))}" +
+                (k > 0 ? Inv($" open_ratio_to_n{ns[0]}={open / first:F2}") : "");
+            if (k == 0) first = open;
+            yield return line;
+        }
+    }
+
+    /// <summary>The median (the mean of the middle two for an even count).</summary>
+    static double MedianOf(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    static string Gcs(RuntimePhase p) => Inv($"{p.Gc0}.{p.Gc1}.{p.Gc2}");
+
+    static string Join(List<Result> runs, Func<Result, string> f) => string.Join('/', runs.Select(f));
+
+    static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     public static Result Run(int n)
     {

@@ -27,13 +27,8 @@ if (all || which == "W6")
     // SIMBENCH_WARMUP=0: no warm-up (the pools run cold, as before session 17); otherwise an untimed pool of 30,000 first (two client hosts, as the measured pools from 30k on).
     if (Environment.GetEnvironmentVariable("SIMBENCH_WARMUP") != "0")
         Console.WriteLine($"# W6 warm-up: 30000 opened and closed untimed until the JIT settled, {Pool.WarmUp(30_000)} methods compiled by each round");
-    foreach (int n in count is { } c ? [(int)c] : new[] { 10_000, 30_000, 100_000 })
-    {
-        var r = Pool.Run(n);
-        Console.WriteLine($"W6 n={n} open_per_s={r.OpenPerSec:F0} close_per_s={r.ClosePerSec:F0} open_per_cpu_s={r.OpenPerCpuSec:F0} open_per_thread_cpu_s={r.OpenPerThreadCpuSec:F0} " +
-            $"close_per_cpu_s={r.ClosePerCpuSec:F0} established={r.Established} server_fds={r.ServerFds} peak_rss_mb={Measure.PeakRssMb()}" +
-            (r.HeldBytesPerConnection is { } held ? $" held_bytes_per_connection={held:F0}" : "") + " " + r.OpenPhase.Format("open_") + " " + r.ClosePhase.Format("close_"));
-    }
+    foreach (var line in Pool.Series(count is { } c ? [(int)c] : [10_000, 30_000, 100_000]))
+        Console.WriteLine(line);
 }
 sampler?.Print();
 return 0;
