@@ -82,12 +82,23 @@ internal sealed class CallTable : IReadOnlyList<CallRecord>
         return _rows.Count - 1;
     }
 
-    /// <summary>The index of the row of call <paramref name="callId"/>, or −1 (a binary search: ids rise with the rows).</summary>
+    /// <summary>
+    /// The index of the row of call <paramref name="callId"/>, or −1: an exponential search back from the newest row (steps of 1,
+    /// 2, 4 … until a row's id is not above <paramref name="callId"/>), then a binary search between the last two steps — ids rise
+    /// with the rows. The row asked for is nearly always one just added (a call's own return read right after its instant,
+    /// <see cref="Simulation.ReturnedHandle"/>), which this finds in one or two reads of the last page, where a binary search over
+    /// the whole table read ≈ log2(rows) rows scattered over its pages (W6's 100k pool keeps 200,000: 3 % of its open phase).
+    /// </summary>
     public int IndexOf(long callId)
     {
         // A by-id hash of every row would keep ≈ 60 B per call (a held connection's connect and accept).
-        int lo = 0, hi = _rows.Count - 1;
-        while (lo <= hi)
+        int hi = _rows.Count - 1, lo = hi;
+        for (int step = 1; lo > 0 && _rows.RefAt(lo).CallId > callId; step <<= 1)
+        {
+            hi = lo - 1;
+            lo = Math.Max(0, lo - step);
+        }
+        for (lo = Math.Max(lo, 0); lo <= hi;)
         {
             int mid = lo + (hi - lo) / 2;
             long at = _rows.RefAt(mid).CallId;

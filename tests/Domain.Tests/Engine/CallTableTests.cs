@@ -42,6 +42,31 @@ public class CallTableTests
         Assert.Equal([listen.CallId, connect.CallId, accept.CallId], h.Sim.Calls.Select(call => call.CallId));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(1000)]
+    [InlineData(3000)]
+    public void IndexOf_IdsWithGaps_FindsEveryRowAndNoOtherId(int rows)
+    {
+        // Ids rise with the rows but skip (a counters workload's calls keep no row): row i holds id 10 + 3i.
+        var table = new CallTable();
+        for (int i = 0; i < rows; i++) table.Add(new CallRow { CallId = 10 + 3L * i });
+
+        for (int i = 0; i < rows; i++)
+        {
+            Assert.Equal(i, table.IndexOf(10 + 3L * i));
+            Assert.Equal(-1, table.IndexOf(11 + 3L * i));
+            Assert.Equal(-1, table.IndexOf(12 + 3L * i));
+        }
+        Assert.Equal(-1, table.IndexOf(9));
+        Assert.Equal(-1, table.IndexOf(0));
+        Assert.Equal(-1, table.IndexOf(10 + 3L * rows));
+        Assert.Equal(-1, table.IndexOf(long.MaxValue));
+    }
+
     [Fact]
     public void Closed_ConnectRefused_TableHoldsTheErrno()
     {
