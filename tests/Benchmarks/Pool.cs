@@ -41,6 +41,7 @@ static class Pool
     /// line per pool, and returns W6's line per N: the rates are the medians of its pools (the phase counters — JIT, collections,
     /// faults — are those of the pool with the median open rate), followed by every pool's open and close rate and collections
     /// (gen0.gen1.gen2) in the order run and, from the second N on, its median open rate per CPU-second over the first N's.
+    /// peak_rss_mb is the process's peak over all the pools (VmHWM, and the rounds interleave the N), on every line alike.
     /// </summary>
     public static IEnumerable<string> Series(IReadOnlyList<int> ns)
     {
