@@ -225,6 +225,42 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-gso-cut-counts-the-ethernet-header.json): a writer over 127.0.0.1 at
+    /// TCP_MAXSEG <paramref name="maxseg"/> fills a sleeping reader's window with 127967 bytes (one more with mss
+    /// 32735); the read at 100 ms opens it and tcp_write_xmit() sends the rest as one GSO skb of two segments. lo's
+    /// validate_xmit_skb() sees skb->len with the 14-byte Ethernet header: at mss 32735 the 65470-byte skb is a datagram
+    /// of 65522, skb->len 65536 reaches gso_max_size and skb_segment() cuts it (32735 and 32735 P, merged again in the
+    /// reader's backlog: TCPBacklogCoalesce 1); at mss 32734 the 65468-byte skb (skb->len 65534) goes whole. The engine
+    /// compared the datagram alone and sent both whole.
+    /// </summary>
+    [Theory]
+    [InlineData(32747, 127967, 65470, new[] { ".:32735", "P.:32735" }, 1L)]
+    [InlineData(32746, 127966, 65468, new[] { "P.:65468" }, 0L)]
+    public void Established_LoWindowUpdateSendsTwoSegmentSkb_CutInSoftwareWhenItsLengthWithTheEthernetHeaderReachesGsoMaxSize(
+        int maxseg, long first, long second, string[] packets, long backlogCoalesce)
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(c.SocketId, SocketOption.TCP_MAXSEG, maxseg);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c.SocketId, ToHost = "127.0.0.1", ToPort = 80 });
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = first + second });
+        h.At(Ms(100));
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(101));
+        var rest = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+
+        Assert.Equal((first, second), (read.Result, rest.Result));
+        Assert.Equal(packets, h.Segments().Where(s => s.At == Ms(100) && s.Tuple.Remote.Port == 80 && s.Len > 0)
+            .Select(s => $"{s.Flags.ToLetters()}:{s.Len}"));
+        Assert.Equal(backlogCoalesce, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]);
+    }
+
+    /// <summary>
     /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
     /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
     /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
