@@ -459,7 +459,7 @@ public sealed partial class TcpSocket
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) MstampRefresh(); // tcp_write_xmit()
-        bool sent = false, rwndLimited = false, deferCwndLimited = false;
+        bool sent = false, rwndLimited = false, deferCwndLimited = false, growAfterChunk = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -504,6 +504,9 @@ public sealed partial class TcpSocket
                 if (!windowProbe && (chunkSegs == 0 || chunkNagleHolds || !SeqMath.Before(_snd.Nxt, wndEnd)))
                 {
                     rwndLimited = true; // "if (unlikely(!tcp_snd_wnd_test(tp, skb, mss_now))) { is_rwnd_limited = true; break; }"
+                    // Mid-chunk: the kernel cut the skb here (tcp_mss_split_point(), tso_fragment()), sent it, and met
+                    // the window test on its next turn, after growing the new send head.
+                    growAfterChunk = chunkSegs > 0;
                     break;
                 }
                 len = (int)(wndEnd - _snd.Nxt);
@@ -557,6 +560,11 @@ public sealed partial class TcpSocket
             SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
+            // tcp_write_xmit(): the turn after a chunk that ended at the window's edge takes tcp_cwnd_test()'s quota and
+            // grows the send head (tcp_grow_skb()) before tcp_snd_wnd_test() stops the loop — the head stays grown for
+            // the next window update. Not after tcp_push_one() or a loss probe ("if (push_one) break;").
+            if (growAfterChunk && !pushOne && !lossProbe && CwndQuota > 0)
+                GrowSendHead(_snd.Nxt, Math.Min(CwndQuota, maxSegs), mss, grow: true);
         }
         // tcp_write_xmit(): the receive-window chrono (tcp_write_wakeup() sends through tcp_transmit_skb() alone).
         if (sendHead && !windowProbe)
