@@ -332,6 +332,40 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-window-update-sends-the-head-grown-at-the-window-edge.json): 30000
+    /// bytes at MSS 524 over 127.0.0.1 to a reader with SO_RCVBUF 8192, queued as 3668-byte skbs (half the peer's
+    /// 8192-byte window). Each time tcp_write_xmit() sends a chunk cut at the window's edge, its next turn grows the
+    /// rest of the cut skb (tcp_grow_skb(), up to cwnd quota 10 · 524) before tcp_snd_wnd_test() stops it: after the
+    /// 4716 at 50 ms the rest is 524 + 2096, after the 2096 at 92 ms 3144 + 1048. So the read's window update at 100 ms
+    /// (7860) sends a 5240-byte head and 2620; without the next turn's grow the head was 524 + 3668 and left as 4192 + 3668.
+    /// </summary>
+    [Fact]
+    public void Established_LoWindowUpdateAfterAChunkCutAtTheWindowsEdge_SendsTheHeadGrownByTheTurnAfterIt()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(c.SocketId, SocketOption.SO_RCVBUF, 8192);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c.SocketId, ToHost = "127.0.0.1", ToPort = 80 });
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 30000 });
+        h.At(Ms(100));
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = c.SocketId, Bytes = 1 << 20 });
+        h.At(Ms(101));
+
+        uint iss = h.Segments().First(s => s.Tuple.Local.Port == 80 && s.Len > 0).SeqNo - 1;
+        Assert.Equal(["50:1:2620", "50:2621:2620", "50:5241:4716", "56:9433:524", "92:9957:2096", "100:12053:5240", "100:17293:2620"],
+            h.Segments().Where(s => s.Tuple.Local.Port == 80 && s.Len > 0).Select(s => $"{s.At.Ns / 1_000_000}:{s.SeqNo - iss}:{s.Len}"));
+        Assert.Equal(12052L, read.Result);
+    }
+
+    /// <summary>
     /// tcp_add_backlog() on lo (fuzz options-25002-11): send() of 23721 bytes at MSS 524 to a reader that sleeps, as
     /// 6.18.44 sends it unobserved or under a ring capture (scenarios/loopback-burst-backlog-acks-merged-in-each-release.json).
     /// tcp_push() sends 5 + 5 segments; their two ACKs wait in the sender's backlog, the second merged into the first, so
