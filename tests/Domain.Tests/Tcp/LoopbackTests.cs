@@ -316,19 +316,38 @@ public class LoopbackTests
     /// </summary>
     static (TwoHostHarness H, TcpSocket Client, TcpSocket Server, List<SegmentSent> Burst) LoBurstToAnIdleReader(int bytes)
     {
+        var (h, client, server) = LoWriteAt50Ms(bytes);
+        h.At(Ms(60));
+        return (h, client, server, h.Segments().Where(s => s.At == Ms(50)).ToList());
+    }
+
+    /// <summary>
+    /// A listener with TCP_MAXSEG 536 (MSS 524) on port 80 and a connection to it over 127.0.0.1 at 1 ms (the reader's
+    /// SO_RCVBUF set first when <paramref name="readerRcvbuf"/> is given); at 50 ms the accepted socket sends
+    /// <paramref name="bytes"/> to the reader. The clock stays at 50 ms.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) LoWriteAt50Ms(int bytes, int? readerRcvbuf = null)
+    {
         var h = new TwoHostHarness();
         var l = h.Call("client", SocketCallKind.Socket);
         h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
         Bind(h, "client", l.SocketId, null, 80);
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
         h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
+        int c;
+        if (readerRcvbuf is { } rcvbuf)
+        {
+            c = h.Call("client", SocketCallKind.Socket).SocketId;
+            h.SetOption(c, SocketOption.SO_RCVBUF, rcvbuf);
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c, ToHost = "127.0.0.1", ToPort = 80 });
+        }
+        else
+            c = ConnectTo(h, "client", "127.0.0.1").SocketId;
         var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         h.At(Ms(50));
         var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = bytes });
-        h.At(Ms(60));
-        return (h, h.Sim.FindSocket(c.SocketId)!, server, h.Segments().Where(s => s.At == Ms(50)).ToList());
+        return (h, h.Sim.FindSocket(c)!, server);
     }
 
     /// <summary>
@@ -342,21 +361,9 @@ public class LoopbackTests
     [Fact]
     public void Established_LoWindowUpdateAfterAChunkCutAtTheWindowsEdge_SendsTheHeadGrownByTheTurnAfterIt()
     {
-        var h = new TwoHostHarness();
-        var l = h.Call("client", SocketCallKind.Socket);
-        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
-        Bind(h, "client", l.SocketId, null, 80);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
-        h.At(Ms(1));
-        var c = h.Call("client", SocketCallKind.Socket);
-        h.SetOption(c.SocketId, SocketOption.SO_RCVBUF, 8192);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c.SocketId, ToHost = "127.0.0.1", ToPort = 80 });
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(50));
-        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 30000 });
+        var (h, client, _) = LoWriteAt50Ms(30000, readerRcvbuf: 8192);
         h.At(Ms(100));
-        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = c.SocketId, Bytes = 1 << 20 });
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = client.Id, Bytes = 1 << 20 });
         h.At(Ms(101));
 
         uint iss = h.Segments().First(s => s.Tuple.Local.Port == 80 && s.Len > 0).SeqNo - 1;
