@@ -459,7 +459,7 @@ public sealed partial class TcpSocket
         // tcp_push_pending_frames() reaches tcp_write_xmit() only with a send head.
         bool sendHead = SeqMath.Before(_snd.Nxt, _snd.WriteSeq);
         if (sendHead) MstampRefresh(); // tcp_write_xmit()
-        bool sent = false, rwndLimited = false, deferCwndLimited = false;
+        bool sent = false, rwndLimited = false, deferCwndLimited = false, growAfterChunk = false;
         int segments = 0;
         uint wndEnd = WndEnd;
         // Each TSO chunk of tcp_write_xmit() is one skb: at most min(cwnd quota, tcp_tso_segs()) segments.
@@ -504,6 +504,9 @@ public sealed partial class TcpSocket
                 if (!windowProbe && (chunkSegs == 0 || chunkNagleHolds || !SeqMath.Before(_snd.Nxt, wndEnd)))
                 {
                     rwndLimited = true; // "if (unlikely(!tcp_snd_wnd_test(tp, skb, mss_now))) { is_rwnd_limited = true; break; }"
+                    // Mid-chunk: the kernel cut the skb here (tcp_mss_split_point(), tso_fragment()), sent it, and met
+                    // the window test on its next turn, after growing the new send head.
+                    growAfterChunk = chunkSegs > 0;
                     break;
                 }
                 len = (int)(wndEnd - _snd.Nxt);
@@ -557,6 +560,11 @@ public sealed partial class TcpSocket
             SendChunkTail(ref held, chunkSegs, reason);
             SkbChunkSent(chunkStart, _snd.Nxt);
             CheckSpace(); // tcp_event_new_data_sent()
+            // tcp_write_xmit(): the turn after a chunk that ended at the window's edge takes tcp_cwnd_test()'s quota and
+            // grows the send head (tcp_grow_skb()) before tcp_snd_wnd_test() stops the loop — the head stays grown for
+            // the next window update. Not after tcp_push_one() or a loss probe ("if (push_one) break;").
+            if (growAfterChunk && !pushOne && !lossProbe && CwndQuota > 0)
+                GrowSendHead(_snd.Nxt, Math.Min(CwndQuota, maxSegs), mss, grow: true);
         }
         // tcp_write_xmit(): the receive-window chrono (tcp_write_wakeup() sends through tcp_transmit_skb() alone).
         if (sendHead && !windowProbe)
@@ -610,10 +618,13 @@ public sealed partial class TcpSocket
     /// <remarks>
     /// Over lo the chunk is one packet: loopback_xmit() takes a GSO skb whole (lo has every GSO feature), so the
     /// chunk's segments are joined into the first (gso_size = its length, PSH and FIN of the last) — unless
-    /// gso_features_check() — net/core/dev.c — takes the GSO features away because skb->len (IP and TCP headers
-    /// included) reaches lo's gso_max_size 65536: then tcp_gso_segment() cuts it in software into gso_size pieces,
-    /// the segments as built. Observed on Linux 6.18.44 (tshark on lo): a 62491-byte chunk leaves as one packet with
-    /// PSH, a 72027-byte one with the FIN as 47616 + 24411 FP.
+    /// gso_features_check() — net/core/dev.c — takes the GSO features away because skb->len reaches lo's
+    /// gso_ipv4_max_size 65536: then tcp_gso_segment() cuts it in software into gso_size pieces, the segments as
+    /// built. validate_xmit_skb() runs in __dev_queue_xmit(), after neigh_hh_output() pushed lo's 14-byte Ethernet
+    /// header, so skb->len is the IP datagram + 14: a datagram of 65522 bytes or more is cut. Observed on Linux
+    /// 6.18.44 (tshark on lo): a 62491-byte chunk leaves as one packet with PSH, a 72027-byte one with the FIN as
+    /// 47616 + 24411 FP; at mss 32735 a 65470-byte chunk (datagram 65522) as 32735 + 32735, at mss 32734 a
+    /// 65468-byte one (datagram 65520) whole.
     /// </remarks>
     void SendChunkTail(ref Segment? held, int chunkSegs, string reason, bool countOutSeg = true)
     {
@@ -624,7 +635,7 @@ public sealed partial class TcpSocket
             var first = chunk[0];
             long datagram = first.DatagramLength + (long)held.Length;
             for (int i = 1; i < chunk.Count; i++) datagram += chunk[i].Length;
-            if (datagram < LoGsoMaxSize)
+            if (datagram + LoHardHeaderLen < LoGsoMaxSize) // gso_features_check(): skb->len >= gso_ipv4_max_size
             {
                 for (int i = 1; i < chunk.Count; i++) Absorb(first, chunk[i]);
                 Absorb(first, held);
@@ -673,6 +684,12 @@ public sealed partial class TcpSocket
 
     /// <summary>lo's gso_max_size and gso_ipv4_max_size (GSO_LEGACY_MAX_SIZE, 65536): gso_features_check()'s bound.</summary>
     const int LoGsoMaxSize = 65536;
+
+    /// <summary>
+    /// lo's hard_header_len (ETH_HLEN, 14; loopback_setup()): the Ethernet header neigh_hh_output() pushes before
+    /// dev_queue_xmit(), part of skb->len when validate_xmit_skb() compares it with gso_max_size.
+    /// </summary>
+    const int LoHardHeaderLen = 14;
 
 
     /// <summary>

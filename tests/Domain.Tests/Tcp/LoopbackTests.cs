@@ -225,6 +225,42 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-gso-cut-counts-the-ethernet-header.json): a writer over 127.0.0.1 at
+    /// TCP_MAXSEG <paramref name="maxseg"/> fills a sleeping reader's window with 127967 bytes (one more with mss
+    /// 32735); the read at 100 ms opens it and tcp_write_xmit() sends the rest as one GSO skb of two segments. lo's
+    /// validate_xmit_skb() sees skb->len with the 14-byte Ethernet header: at mss 32735 the 65470-byte skb is a datagram
+    /// of 65522, skb->len 65536 reaches gso_max_size and skb_segment() cuts it (32735 and 32735 P, merged again in the
+    /// reader's backlog: TCPBacklogCoalesce 1); at mss 32734 the 65468-byte skb (skb->len 65534) goes whole. The engine
+    /// compared the datagram alone and sent both whole.
+    /// </summary>
+    [Theory]
+    [InlineData(32747, 127967, 65470, new[] { ".:32735", "P.:32735" }, 1L)]
+    [InlineData(32746, 127966, 65468, new[] { "P.:65468" }, 0L)]
+    public void Established_LoWindowUpdateSendsTwoSegmentSkb_CutInSoftwareWhenItsLengthWithTheEthernetHeaderReachesGsoMaxSize(
+        int maxseg, long first, long second, string[] packets, long backlogCoalesce)
+    {
+        var h = new TwoHostHarness();
+        var l = ListenOn(h, "client", "127.0.0.1");
+        h.At(Ms(1));
+        var c = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(c.SocketId, SocketOption.TCP_MAXSEG, maxseg);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c.SocketId, ToHost = "127.0.0.1", ToPort = 80 });
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(50));
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = first + second });
+        h.At(Ms(100));
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(101));
+        var rest = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+
+        Assert.Equal((first, second), (read.Result, rest.Result));
+        Assert.Equal(packets, h.Segments().Where(s => s.At == Ms(100) && s.Tuple.Remote.Port == 80 && s.Len > 0)
+            .Select(s => $"{s.Flags.ToLetters()}:{s.Len}"));
+        Assert.Equal(backlogCoalesce, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]);
+    }
+
+    /// <summary>
     /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
     /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
     /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
@@ -280,19 +316,60 @@ public class LoopbackTests
     /// </summary>
     static (TwoHostHarness H, TcpSocket Client, TcpSocket Server, List<SegmentSent> Burst) LoBurstToAnIdleReader(int bytes)
     {
+        var (h, client, server) = LoWriteAt50Ms(bytes);
+        h.At(Ms(60));
+        return (h, client, server, h.Segments().Where(s => s.At == Ms(50)).ToList());
+    }
+
+    /// <summary>
+    /// A listener with TCP_MAXSEG 536 (MSS 524) on port 80 and a connection to it over 127.0.0.1 at 1 ms (the reader's
+    /// SO_RCVBUF set first when <paramref name="readerRcvbuf"/> is given); at 50 ms the accepted socket sends
+    /// <paramref name="bytes"/> to the reader. The clock stays at 50 ms.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket Client, TcpSocket Server) LoWriteAt50Ms(int bytes, int? readerRcvbuf = null)
+    {
         var h = new TwoHostHarness();
         var l = h.Call("client", SocketCallKind.Socket);
         h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 536);
         Bind(h, "client", l.SocketId, null, 80);
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
         h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
+        int c;
+        if (readerRcvbuf is { } rcvbuf)
+        {
+            c = h.Call("client", SocketCallKind.Socket).SocketId;
+            h.SetOption(c, SocketOption.SO_RCVBUF, rcvbuf);
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { SocketId = c, ToHost = "127.0.0.1", ToPort = 80 });
+        }
+        else
+            c = ConnectTo(h, "client", "127.0.0.1").SocketId;
         var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         h.At(Ms(50));
         var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = bytes });
-        h.At(Ms(60));
-        return (h, h.Sim.FindSocket(c.SocketId)!, server, h.Segments().Where(s => s.At == Ms(50)).ToList());
+        return (h, h.Sim.FindSocket(c)!, server);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-window-update-sends-the-head-grown-at-the-window-edge.json): 30000
+    /// bytes at MSS 524 over 127.0.0.1 to a reader with SO_RCVBUF 8192, queued as 3668-byte skbs (half the peer's
+    /// 8192-byte window). Each time tcp_write_xmit() sends a chunk cut at the window's edge, its next turn grows the
+    /// rest of the cut skb (tcp_grow_skb(), up to cwnd quota 10 · 524) before tcp_snd_wnd_test() stops it: after the
+    /// 4716 at 50 ms the rest is 524 + 2096, after the 2096 at 92 ms 3144 + 1048. So the read's window update at 100 ms
+    /// (7860) sends a 5240-byte head and 2620; without the next turn's grow the head was 524 + 3668 and left as 4192 + 3668.
+    /// </summary>
+    [Fact]
+    public void Established_LoWindowUpdateAfterAChunkCutAtTheWindowsEdge_SendsTheHeadGrownByTheTurnAfterIt()
+    {
+        var (h, client, _) = LoWriteAt50Ms(30000, readerRcvbuf: 8192);
+        h.At(Ms(100));
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = client.Id, Bytes = 1 << 20 });
+        h.At(Ms(101));
+
+        uint iss = h.Segments().First(s => s.Tuple.Local.Port == 80 && s.Len > 0).SeqNo - 1;
+        Assert.Equal(["50:1:2620", "50:2621:2620", "50:5241:4716", "56:9433:524", "92:9957:2096", "100:12053:5240", "100:17293:2620"],
+            h.Segments().Where(s => s.Tuple.Local.Port == 80 && s.Len > 0).Select(s => $"{s.At.Ns / 1_000_000}:{s.SeqNo - iss}:{s.Len}"));
+        Assert.Equal(12052L, read.Result);
     }
 
     /// <summary>
