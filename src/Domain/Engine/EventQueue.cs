@@ -82,8 +82,8 @@ public sealed class EventQueue
         public int HeadIndex, TailIndex;
         /// <summary>Whether its wheel timers were put in the kernel's order (at its first dequeue).</summary>
         public bool Ordered;
-        /// <summary>Whether it holds a timer-wheel expiry at all.</summary>
-        public bool HasWheelTimers;
+        /// <summary>How many timer-wheel expiries were queued in it (vacated ones too): fewer than two need no ordering.</summary>
+        public int WheelItems;
         /// <summary>The next bucket of the free list (null while in use).</summary>
         public Bucket? NextFree;
 
@@ -93,7 +93,8 @@ public sealed class EventQueue
             At = at;
             Head = Tail = first;
             HeadIndex = TailIndex = 0;
-            Ordered = HasWheelTimers = false;
+            Ordered = false;
+            WheelItems = 0;
         }
     }
 
@@ -186,7 +187,7 @@ public sealed class EventQueue
         int index = bucket.TailIndex++;
         bucket.Tail.Items[index] = new ScheduledItem(target, payload, generation);
         bucket.Tail.Ranks[index] = wheelRank;
-        if (wheelRank != 0) bucket.HasWheelTimers = true;
+        if (wheelRank != 0) bucket.WheelItems++;
         _count++;
         return (bucket.Tail, index);
     }
@@ -262,7 +263,7 @@ public sealed class EventQueue
         if (!bucket.Ordered)
         {
             bucket.Ordered = true;
-            if (bucket.HasWheelTimers) OrderWheelTimers(bucket);
+            if (bucket.WheelItems >= 2) OrderWheelTimers(bucket);
         }
         at = new SimTime(bucket.At);
         _count--;
@@ -303,14 +304,17 @@ public sealed class EventQueue
     /// </summary>
     void OrderWheelTimers(Bucket bucket)
     {
-        int count = 0;
+        int count = 0, seen = 0;
         bool oneCpu = true;
-        for (var chunk = bucket.Head; chunk != null; chunk = chunk.Next)
+        // The scan ends at the bucket's last wheel item: the segments, calls and tasks queued after it are not read.
+        for (var chunk = bucket.Head; chunk != null && seen < bucket.WheelItems; chunk = chunk.Next)
         {
             int end = chunk == bucket.Tail ? bucket.TailIndex : ChunkSize;
-            for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end; i++)
+            for (int i = chunk == bucket.Head ? bucket.HeadIndex : 0; i < end && seen < bucket.WheelItems; i++)
             {
-                if (chunk.Ranks[i] == 0 || chunk.Items[i].Vacated) continue;
+                if (chunk.Ranks[i] == 0) continue;
+                seen++;
+                if (chunk.Items[i].Vacated) continue;
                 if (count == _wheelSlots.Length)
                 {
                     Array.Resize(ref _wheelSlots, count * 2);
