@@ -4,6 +4,7 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
@@ -95,13 +96,14 @@ public class LoReceiveSkbTests
     }
 
     /// <summary>
-    /// In host "client": a listener on 127.0.0.1:80 at 0 ms, a connect to it at 1 ms, its accept at
-    /// <paramref name="acceptAtMs"/>. The connecting socket and the accepted one.
+    /// In host "client": a listener on 127.0.0.1:80 at 0 ms (TCP_MAXSEG <paramref name="listenerMaxseg"/> unless 0), a
+    /// connect to it at 1 ms, its accept at <paramref name="acceptAtMs"/>. The connecting socket and the accepted one.
     /// </summary>
-    static (TwoHostHarness H, TcpSocket Connected, TcpSocket Accepted) LoConnection(double acceptAtMs)
+    static (TwoHostHarness H, TcpSocket Connected, TcpSocket Accepted) LoConnection(double acceptAtMs, int listenerMaxseg = 0)
     {
         var h = new TwoHostHarness();
         var l = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { Port = 80, Address = "127.0.0.1" });
+        if (listenerMaxseg != 0) h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, listenerMaxseg);
         h.At(Ms(1));
         var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "127.0.0.1", ToPort = 80 });
         h.At(Ms(acceptAtMs));
@@ -168,5 +170,49 @@ public class LoReceiveSkbTests
         h.Deliver(h.Client, Data(sender, ts, 0, 100));
 
         Assert.Equal((932L + 832, sender.Iss + 141), (receiver.RmemAlloc, receiver.RcvNxt));
+    }
+
+    /// <summary>
+    /// scenarios/loopback-backlog-length-counts-the-whole-release.json on the engine: the 23721-byte burst at MSS 524 of
+    /// scenarios/loopback-burst-backlog-acks-merged-in-each-release.json from a sender holding 100000 unread bytes of
+    /// its peer's (sent at 20 ms), SO_RCVBUF 1 and SO_SNDBUF <paramref name="sndbuf"/> at 40 ms.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket Sender, TcpSocket Reader) BurstFromASenderHoldingUnreadData(int sndbuf)
+    {
+        var (h, reader, sender) = LoConnection(acceptAtMs: 10, listenerMaxseg: 536);
+        h.At(Ms(15));
+        h.SetOption(reader.Id, SocketOption.SO_SNDBUF, 500000);
+        h.At(Ms(20));
+        h.Send(reader.Id, 100000);
+        h.At(Ms(40));
+        h.SetOption(sender.Id, SocketOption.SO_RCVBUF, 1);
+        h.SetOption(sender.Id, SocketOption.SO_SNDBUF, sndbuf);
+        h.At(Ms(50));
+        h.Send(sender.Id, 23721);
+        h.At(Ms(320));
+        return (h, sender, reader);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-backlog-length-counts-the-whole-release.json; SO_SNDBUF 27688 and
+    /// 26856 under `kernel --diff` too, the kernel's packets and counters the engine's): sk_backlog.len is zeroed only
+    /// when __release_sock() ends, so each batch's merged ACK (832) still counts when the next batch comes. Limit
+    /// 70144 + <paramref name="sndbuf"/>: the first ACK finds 96168, the second 97000, the third — after the last
+    /// 8121 bytes went at 50 ms — 97832: dropped when over the limit (27687: 97831), so the loss probe resends the last
+    /// 261 bytes at 56 ms; taken at 27688. A length zeroed per batch took it at 27687 too.
+    /// </summary>
+    [Theory]
+    [InlineData(27687, 1)]
+    [InlineData(27688, 0)]
+    public void Established_LoBurstFromASenderHoldingUnreadData_BacklogLengthCountsEveryBatchOfTheRelease(int sndbuf, long drops)
+    {
+        var (h, sender, _) = BurstFromASenderHoldingUnreadData(sndbuf);
+
+        Assert.Equal((96168L, 70144L + sndbuf), (sender.RmemAlloc, sender.BacklogLimit));
+        Assert.Equal((drops, 5L), (h.Client.Mib[MibCounter.TcpExtTCPBacklogDrop], h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]));
+        var sent = h.Sent("client").Where(s => s.Tuple == sender.Tuple && s.Len > 0).Select(s => (s.At, s.SeqNo - sender.Iss, s.Len));
+        (SimTime, uint, int)[] burst = [(Ms(50), 1, 2560), (Ms(50), 2561, 2560), (Ms(50), 5121, 5240), (Ms(50), 10361, 5240), (Ms(50), 15601, 8121)];
+        Assert.Equal(drops == 1 ? [.. burst, (Ms(56), 23461, 261)] : burst, sent);
+        Assert.Equal(sender.Iss + 23722, sender.SndUna);
     }
 }
