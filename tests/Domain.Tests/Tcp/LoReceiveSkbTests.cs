@@ -29,12 +29,18 @@ public class LoReceiveSkbTests
         h.Send(writer.Id, 100000);
         h.At(Ms(100));
         Assert.Equal(102496L, reader.RmemAlloc);
-        h.SetOption(reader.Id, SocketOption.SO_RCVBUF, 1);
-        h.SetOption(reader.Id, SocketOption.SO_SNDBUF, sndbuf);
+        ShrinkBuffers(h, reader, sndbuf);
         h.At(Ms(110));
         h.Send(reader.Id, 1);
         h.At(Ms(1000));
         return (h, reader, writer);
+    }
+
+    /// <summary>SO_RCVBUF 1 (sk_rcvbuf 2304) and SO_SNDBUF <paramref name="sndbuf"/>: tcp_add_backlog()'s limit 70144 + sndbuf.</summary>
+    static void ShrinkBuffers(TwoHostHarness h, TcpSocket sk, int sndbuf)
+    {
+        h.SetOption(sk.Id, SocketOption.SO_RCVBUF, 1);
+        h.SetOption(sk.Id, SocketOption.SO_SNDBUF, sndbuf);
     }
 
     /// <summary>
@@ -185,8 +191,7 @@ public class LoReceiveSkbTests
         h.At(Ms(20));
         h.Send(reader.Id, 100000);
         h.At(Ms(40));
-        h.SetOption(sender.Id, SocketOption.SO_RCVBUF, 1);
-        h.SetOption(sender.Id, SocketOption.SO_SNDBUF, sndbuf);
+        ShrinkBuffers(h, sender, sndbuf);
         h.At(Ms(50));
         h.Send(sender.Id, 23721);
         h.At(Ms(320));
