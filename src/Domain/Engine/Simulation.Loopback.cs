@@ -15,7 +15,8 @@ namespace SimService.Domain.Engine;
 /// segment to the call's socket waits while other lo segments are due, then the socket handles its waiting segments one
 /// at a time, each followed by the lo segments it made (<see cref="LoDue"/>). A pure ACK that comes to the backlog
 /// right behind another is merged into it (tcp_add_backlog(), <see cref="BacklogCoalesce"/>): the socket then handles
-/// one ACK of the later ack_seq.
+/// one ACK of the later ack_seq. One that is not merged is dropped when the backlog and the receive queues hold more
+/// than tcp_add_backlog()'s limit (<see cref="AddBacklog"/>, TCPBacklogDrop).
 /// </summary>
 public sealed partial class Simulation
 {
@@ -43,6 +44,12 @@ public sealed partial class Simulation
 
     /// <summary>The segments __release_sock() took off the backlog and has not handled yet (the rest came after).</summary>
     int _loTaken;
+
+    /// <summary>
+    /// sk_backlog.len: the truesize of every skb the owner's backlog took (sk_add_backlog()) and what merges added to
+    /// it, until __release_sock() has handled the last one — it is zeroed only then, not as each batch is taken.
+    /// </summary>
+    long _loBacklogLen;
 
     /// <summary>The lo segment a socket is handling (its skb's truesize and clone state), else null.</summary>
     internal Segment? LoRxSkb;
@@ -75,11 +82,7 @@ public sealed partial class Simulation
         _loDue--;
         if (_loOwner is { } owner && ReferenceEquals(owner.Host, host) && seg.Tuple.Reversed == owner.Tuple)
         {
-            if (!BacklogCoalesce(owner, seg))
-            {
-                _loBacklog.Enqueue(seg);
-                _loBacklogTail = seg;
-            }
+            if (!BacklogCoalesce(owner, seg)) AddBacklog(owner, seg);
         }
         else ((IEventTarget)host).OnDue(this, seg);
         while (_loDue == 0 && _loOwner is { } releasing)
@@ -96,8 +99,46 @@ public sealed partial class Simulation
                 _loTaken--;
                 ((IEventTarget)releasing.Host).OnDue(this, waiting);
             }
-            else _loOwner = null;
+            else
+            {
+                _loOwner = null;
+                _loBacklogLen = 0; // __release_sock(): "Doing the zeroing here guarantee we can not loop forever"
+            }
         }
+    }
+
+    /// <summary>
+    /// Models tcp_add_backlog()'s no_coalesce: part — net/ipv4/tcp_ipv4.c — and sk_add_backlog() / sk_rcvqueues_full()
+    /// (include/net/sock.h): a segment the backlog's tail did not take is dropped when sk_backlog.len + sk_rmem_alloc
+    /// is over the limit (<see cref="TcpSocket.BacklogLimit"/>) — its own truesize not counted, "to allow even a
+    /// single big packet to come" — else queued, sk_backlog.len growing by its truesize. The drop counts
+    /// TCPBacklogDrop (sk_drops too, which the engine does not keep) and frees the skb: tcp_v4_rcv() had counted it
+    /// (InSegs, tcp_segs_in()); the sender retransmits it. Observed on Linux 6.18.44: with SO_RCVBUF 1 (sk_rcvbuf 2304)
+    /// and 102496 bytes of truesize unread, the ACK of the reader's own 1-byte send was queued with SO_SNDBUF 32352
+    /// (limit 102496) and dropped with 32351 (limit 102495).
+    /// </summary>
+    void AddBacklog(TcpSocket owner, Segment seg)
+    {
+        if (_loBacklogLen + owner.RmemAlloc > owner.BacklogLimit)
+        {
+            ReceivedIntoBacklog(owner, seg);
+            owner.Ignore(seg, "backlog full (TCPBacklogDrop)");
+            owner.Host.Count(MibCounter.TcpExtTCPBacklogDrop);
+            RecycleSegment(seg); // discard_and_relse: kfree_skb_reason(SKB_DROP_REASON_SOCKET_BACKLOG)
+            return;
+        }
+        _loBacklog.Enqueue(seg);
+        _loBacklogTail = seg;
+        _loBacklogLen += seg.LoTruesize;
+    }
+
+    /// <summary>A segment the backlog merged or dropped: what tcp_v4_rcv() journaled and counted (InSegs, tcp_segs_in()) before tcp_add_backlog().</summary>
+    void ReceivedIntoBacklog(TcpSocket owner, Segment seg)
+    {
+        var host = owner.Host;
+        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDelivered(Now, JournalSeq, host.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
+        host.CountReceived(seg);
+        owner.SegsIn(seg);
     }
 
     /// <summary>
@@ -109,8 +150,8 @@ public sealed partial class Simulation
     /// 6.18.44: the two 47616-byte pieces of a 95232-byte lo GSO skb, both in a reading socket's backlog, became one
     /// skb). TCPBacklogCoalesce counts it. The engine sends no URG, ECE or CWR. tcp_v4_rcv() counted the segment
     /// (InSegs, tcp_segs_in()) before offering it to the backlog. The merge happens "even if we are above the limits":
-    /// tcp_add_backlog()'s limit (2 × sk_rcvbuf + sk_sndbuf / 2 + 64 KB, capped at UINT_MAX) is tested only for a segment that is not merged,
-    /// and the engine drops nothing at it (TCPBacklogDrop is not modelled). Only lo segments wait in a backlog in the
+    /// the limit is tested only for a segment that is not merged (<see cref="AddBacklog"/>); what the merge adds to the
+    /// tail's truesize (delta) adds to sk_backlog.len. Only lo segments wait in a backlog in the
     /// engine: a socket call takes no virtual time, so a segment from a link is handled before or after it.
     /// </summary>
     /// <returns>Whether <paramref name="seg"/> went into the tail (it is then handled and freed).</returns>
@@ -118,13 +159,12 @@ public sealed partial class Simulation
     {
         if (Profile != KernelProfile.Linux6 || _loBacklogTail is not { } tail) return false;
         const TcpFlags never = TcpFlags.Syn | TcpFlags.Rst;
+        int truesize = tail.LoTruesize;
         if (tail.EndSeq != seg.Seq || ((tail.Flags | seg.Flags) & never) != 0 || !tail.Has(TcpFlags.Ack) || !seg.Has(TcpFlags.Ack)
             || tail.Options != seg.Options || !tail.CoalesceBacklog(seg)) return false;
-        var host = owner.Host;
-        if (Journals(JournalLevel.Full)) Record(JournalLevel.Full, new SegmentDelivered(Now, JournalSeq, host.Name, seg.Tuple, seg.Flags, seg.Seq, seg.Ack, seg.Length, seg.Id));
-        host.CountReceived(seg);
-        owner.SegsIn(seg);
-        host.Count(MibCounter.TcpExtTCPBacklogCoalesce);
+        _loBacklogLen += tail.LoTruesize - truesize; // sk->sk_backlog.len += delta
+        ReceivedIntoBacklog(owner, seg);
+        owner.Host.Count(MibCounter.TcpExtTCPBacklogCoalesce);
         RecycleSegment(seg); // kfree_skb_partial()
         return true;
     }

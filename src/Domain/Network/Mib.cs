@@ -127,6 +127,8 @@ public enum MibCounter
     TcpExtTCPSackShiftFallback,
     // tcp_add_backlog(): a segment merged into the tail of the socket backlog it came to wait in.
     TcpExtTCPBacklogCoalesce,
+    // tcp_add_backlog() / sk_add_backlog(): a segment dropped at the limit of the socket backlog it came to wait in.
+    TcpExtTCPBacklogDrop,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,

@@ -204,6 +204,13 @@ public sealed record Segment(
     internal const int LoHeadTruesize = 832, LoHeadTailRoom = 64;
 
     /// <summary>
+    /// skb->truesize of this lo segment as tcp_add_backlog() finds it: the merged skb's (<see cref="Truesize"/>), else
+    /// its head and payload — the sender's clone, a software GSO piece and tcp_send_ack()'s skb alike
+    /// (skb_condense() leaves a clone's truesize and sets a pure ACK's to SKB_TRUESIZE(skb_end_offset()), the same 832).
+    /// </summary>
+    internal int LoTruesize => Truesize != 0 ? Truesize : LoHeadTruesize + _length;
+
+    /// <summary>
     /// The page fragments a lo data skb of <paramref name="len"/> bytes holds, at the fewest: tcp_sendmsg_locked() copies
     /// into the task's page_frag, SKB_FRAG_PAGE_ORDER pages of 32 KB, one fragment per page.
     /// </summary>

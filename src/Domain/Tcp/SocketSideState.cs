@@ -74,27 +74,37 @@ internal sealed class ListenerQueues
 
 /// <summary>
 /// tp->out_of_order_queue, kept sorted by sequence (tcp_data_queue_ofo()): its list is made by the first
-/// out-of-order segment — most connections never see one — so an empty queue is one null reference.
+/// out-of-order segment — most connections never see one — so an empty queue is one null reference. Each skb keeps
+/// the lo skb it arrived in (<see cref="LoSkb"/>), which it still is when tcp_ofo_queue() moves it to the receive queue.
 /// </summary>
+/// <summary>
+/// What the receive queues keep of a received lo skb besides its sequence: its truesize less its payload — the head it
+/// came in (<c>TcpSocket.LoopbackSkbOverhead</c>), or what a tcp_add_backlog() merge left — and whether it is an skb of its own
+/// (a software GSO piece, a backlog merge) rather than the clone of an skb its sender keeps until an ACK covers it,
+/// which skb_try_coalesce() refuses to add to (skb_cloned()). A segment off a link keeps the default: the NIC model's
+/// truesize depends on its length alone (<c>TcpSocket.NicRcvTruesize</c>).
+/// </summary>
+internal readonly record struct LoSkb(int Overhead, bool Own);
+
 internal struct OfoQueue
 {
-    List<(uint Seq, uint End, bool Fin)>? _items;
+    List<(uint Seq, uint End, bool Fin, LoSkb Skb)>? _items;
 
     public readonly int Count => _items?.Count ?? 0;
 
-    public (uint Seq, uint End, bool Fin) this[int index]
+    public (uint Seq, uint End, bool Fin, LoSkb Skb) this[int index]
     {
         readonly get => _items![index];
         set => _items![index] = value;
     }
 
-    public void Add((uint Seq, uint End, bool Fin) skb) => (_items ??= []).Add(skb);
+    public void Add((uint Seq, uint End, bool Fin, LoSkb Skb) skb) => (_items ??= []).Add(skb);
 
-    public void Insert(int index, (uint Seq, uint End, bool Fin) skb) => (_items ??= []).Insert(index, skb);
+    public void Insert(int index, (uint Seq, uint End, bool Fin, LoSkb Skb) skb) => (_items ??= []).Insert(index, skb);
 
     public readonly void RemoveAt(int index) => _items!.RemoveAt(index);
 
-    public readonly int FindLastIndex(Predicate<(uint Seq, uint End, bool Fin)> match) => _items?.FindLastIndex(match) ?? -1;
+    public readonly int FindLastIndex(Predicate<(uint Seq, uint End, bool Fin, LoSkb Skb)> match) => _items?.FindLastIndex(match) ?? -1;
 
     public readonly void Clear() => _items?.Clear();
 }

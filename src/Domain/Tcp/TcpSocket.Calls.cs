@@ -817,7 +817,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>sk_sndbuf: 2 × SO_SNDBUF (at most wmem_max) once set (SOCK_SNDBUF_LOCK), else the autotuned value.</summary>
-    long SkSndbuf => SndBufSet > 0 ? 2L * Math.Min(SndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
+    internal long SkSndbuf => SndBufSet > 0 ? 2L * Math.Min(SndBufSet, Host.Sysctls.WmemMax) : _sndBuf;
 
     /// <summary>
     /// Models tcp_init_transfer() + tcp_init_buffer_space() — net/ipv4/tcp_input.c, when the connection

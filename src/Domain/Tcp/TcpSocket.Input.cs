@@ -67,7 +67,7 @@ public sealed partial class TcpSocket
         if (seg.Length > 0) DataToWrite.DataSegsIn += (uint)seg.GsoSegs;
     }
 
-    void Ignore(Segment seg, string why)
+    internal void Ignore(Segment seg, string why)
     {
         if (_sim.Journals(JournalLevel.Full)) _sim.Record(JournalLevel.Full, new SegmentIgnored(_sim.Now, _sim.JournalSeq, Host.Name, Id, seg.Tuple, seg.Flags, why));
     }
@@ -1230,7 +1230,7 @@ public sealed partial class TcpSocket
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
         if (!FastPathData) MemSchedule(RcvTruesize(seg.Length));
-        Accept(seq, end, fin, runFin: false);
+        Accept(seq, end, fin, ArrivingLoSkb, runFin: false);
         // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
         // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
         // sets ATO before tcp_fin() enters ping-pong mode, and its ACK waits the delayed-ACK time — observed on Linux
@@ -1261,14 +1261,15 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Queues in-order text (tcp_queue_rcv()): rcv_nxt moves, and a FIN runs tcp_fin() unless the caller runs it itself
-    /// (<paramref name="runFin"/> false: tcp_data_queue() first runs tcp_event_data_recv()). Returns the new payload.
+    /// Queues in-order text (tcp_queue_rcv()) of <paramref name="skb"/>: rcv_nxt moves, and a FIN runs tcp_fin() unless
+    /// the caller runs it itself (<paramref name="runFin"/> false: tcp_data_queue() first runs tcp_event_data_recv()).
+    /// Returns the new payload.
     /// </summary>
-    long Accept(uint seq, uint end, bool fin, bool runFin = true)
+    long Accept(uint seq, uint end, bool fin, LoSkb skb, bool runFin = true)
     {
         long payload = (long)(end - seq) - (fin ? 1 : 0) - (long)(_rcv.Nxt - seq);
         if (payload > 0) _rcv.Unread += payload;
-        QueueRcv(Math.Max(0, payload), fin, end);
+        QueueRcv(Math.Max(0, payload), fin, end, skb);
         if (payload > 0) Recharge();
         _rcv.Nxt = end;
         AckToWrite.Scheduled = true;

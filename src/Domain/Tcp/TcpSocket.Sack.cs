@@ -94,7 +94,7 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (Ofo.Count == 0)
         {
-            OfoToWrite.Add((seq, end, fin));
+            OfoToWrite.Add((seq, end, fin, ArrivingLoSkb));
             if (_rxOpt.SackOk)
             {
                 (RareToWrite.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
@@ -125,19 +125,19 @@ public sealed partial class TcpSocket
             if (SeqMath.After(seq, skb1.Seq))
             {
                 DsackSet(seq, skb1.End); // partial overlap
-                OfoToWrite.Insert(++at, (seq, end, fin));
+                OfoToWrite.Insert(++at, (seq, end, fin, ArrivingLoSkb));
             }
             else
             {
                 // Same start, the new segment covers the old one: it takes its place.
                 DsackExtend(skb1.Seq, skb1.End);
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
-                OfoToWrite[at] = (seq, end, fin);
+                OfoToWrite[at] = (seq, end, fin, ArrivingLoSkb);
             }
         }
         else
         {
-            OfoToWrite.Insert(++at, (seq, end, fin));
+            OfoToWrite.Insert(++at, (seq, end, fin, ArrivingLoSkb));
         }
         // merge_right: remove the segments the new one covers.
         while (at + 1 < Ofo.Count)
@@ -190,7 +190,7 @@ public sealed partial class TcpSocket
         if (!fin || end - seq != 1) return false;
         int at = Ofo.FindLastIndex(o => o.End == seq);
         if (at < 0) return false;
-        OfoToWrite[at] = (Ofo[at].Seq, end, true);
+        OfoToWrite[at] = Ofo[at] with { End = end, Fin = true };
         Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
         return true;
     }
@@ -201,7 +201,9 @@ public sealed partial class TcpSocket
     /// its end or dsack_high, whichever comes first ("tcp: fix tcp_ofo_queue() to avoid including too much DUP SACK
     /// range", 2025, in 6.18: a queued 101:111 covered by an in-order 1:1001 is D-SACKed as 101:111 — observed on
     /// Linux 6.18.44, --fuzz-teardown seed 10000). Before that fix (linux-4.4) the range ran to dsack_high, which was
-    /// lowered to the end of such a segment instead. One wholly below rcv_nxt is dropped.
+    /// lowered to the end of such a segment instead. One wholly below rcv_nxt is dropped. Each moves as the skb it
+    /// arrived in (tcp_try_coalesce() into the receive queue's tail, else __skb_queue_tail() of that skb): over lo its
+    /// own truesize and clone state (<see cref="LoSkb"/>), not the segment that filled the hole.
     /// </summary>
     void OfoQueue()
     {
@@ -220,7 +222,7 @@ public sealed partial class TcpSocket
                 DsackExtend(o.Seq, dsack);
             }
             Ofo.RemoveAt(0);
-            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin);
+            if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin, o.Skb); // the skb it came in, not the segment in hand
         }
     }
 

@@ -50,15 +50,25 @@ public sealed partial class TcpSocket
     /// <summary>Whether this connection's segments come through lo (a local peer address).</summary>
     bool ViaLoopback => Host.IsLocal(Remote.Address);
 
-    /// <summary>skb->truesize of a received in-order segment of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
-    int RcvTruesize(long len) => ViaLoopback ? (int)len + LoRxOverhead() : NicRcvTruesize(len);
+    /// <summary>skb->truesize of the segment being received, of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
+    int RcvTruesize(long len) => RcvTruesize(len, ArrivingLoSkb);
+
+    /// <summary>skb->truesize of <paramref name="len"/> bytes in <paramref name="skb"/>: its payload and overhead over lo, else the NIC model.</summary>
+    int RcvTruesize(long len, LoSkb skb) => ViaLoopback ? (int)len + skb.Overhead : NicRcvTruesize(len);
+
+    /// <summary>A lo skb as the sender's clone or a software GSO piece arrives: one small head (<see cref="LoopbackSkbOverhead"/>).</summary>
+    static readonly LoSkb LoWholeSkb = new(LoopbackSkbOverhead, Own: false);
 
     /// <summary>
-    /// What the lo skb being received is charged beyond its payload: its head, <see cref="LoopbackSkbOverhead"/> — the
-    /// sender's clone's and a software GSO piece's alike — or, for an skb tcp_add_backlog() merged others into, its
-    /// truesize less its payload (the tail room took the small ones whole).
+    /// The lo skb being received (<see cref="Simulation.LoRxSkb"/>): charged beyond its payload its head,
+    /// <see cref="LoopbackSkbOverhead"/> — the sender's clone's and a software GSO piece's alike — or, for an skb
+    /// tcp_add_backlog() merged others into, its truesize less its payload (the tail room took the small ones whole);
+    /// its own skb when a piece or a merge. Only the segment in hand: an skb tcp_ofo_queue() moves keeps the one it came
+    /// in. Off lo <see cref="TcpSocket.OnSegment"/> sets no segment and the NIC model reads none.
     /// </summary>
-    int LoRxOverhead() => _sim.LoRxSkb is { Truesize: > 0 } skb ? skb.Truesize - skb.Length : LoopbackSkbOverhead;
+    LoSkb ArrivingLoSkb => ViaLoopback && _sim.LoRxSkb is { } seg
+        ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0)
+        : LoWholeSkb;
 
     /// <summary>
     /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more
@@ -132,10 +142,20 @@ public sealed partial class TcpSocket
     /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
     internal long SkRcvbuf => RcvBufSet > 0 ? Math.Max(TcpConstants.SockMinRcvBuf, 2L * Math.Min(RcvBufSet, Host.Sysctls.RmemMax)) : _rcvBuf;
 
+    /// <summary>
+    /// The limit tcp_add_backlog() — net/ipv4/tcp_ipv4.c — gives sk_add_backlog() for a segment it did not merge: 6.18
+    /// allows 2 · sk_rcvbuf, since "sk->sk_backlog.len is reset only at the end of __release_sock()" and both it and
+    /// sk_rmem_alloc may reach sk_rcvbuf, plus sk_sndbuf / 2 and 64 KB of headroom (only the owner can collapse or
+    /// prune its queues), as a u64 capped at UINT_MAX; linux-4.4's tcp_v4_rcv() passed sk_rcvbuf + sk_sndbuf.
+    /// </summary>
+    internal long BacklogLimit => _sim.Profile == KernelProfile.Linux44
+        ? SkRcvbuf + SkSndbuf
+        : Math.Min((SkRcvbuf << 1) + (SkSndbuf >> 1) + 64 * 1024, uint.MaxValue);
+
     /// <summary>sk_rmem_alloc: truesize of the receive and out-of-order queues.</summary>
     internal long RmemAlloc => (_data?.RcvQueueTruesize ?? 0) + OfoTruesize();
 
-    /// <summary>The out-of-order queue's truesize: one skb per entry, of its payload's truesize.</summary>
+    /// <summary>The out-of-order queue's truesize: one skb per entry, the one it arrived in.</summary>
     long OfoTruesize()
     {
         if (Ofo.Count == 0) return 0; // the usual case: no locality test on every window computation
@@ -143,7 +163,7 @@ public sealed partial class TcpSocket
         for (int i = 0; i < Ofo.Count; i++)
         {
             long len = Ofo[i].End - Ofo[i].Seq - (Ofo[i].Fin ? 1u : 0u);
-            sum += ViaLoopback ? (int)len + LoopbackSkbOverhead : NicRcvTruesize(len); // each queued as lo's whole skb
+            sum += RcvTruesize(len, Ofo[i].Skb);
         }
         return sum;
     }
@@ -480,7 +500,7 @@ public sealed partial class TcpSocket
     /// fragment (tcp_try_coalesce(), which counts TCPRcvCoalesce), else a new skb; a FIN without payload is its own
     /// skb only on an empty queue.
     /// </summary>
-    void QueueRcv(long payload, bool fin, uint end)
+    void QueueRcv(long payload, bool fin, uint end, LoSkb skb)
     {
         var q = DataToWrite.RcvQueue ??= _sim.FreeQueues.ReceiveQueue(SmallQueueCapacity);
         if (payload == 0)
@@ -495,8 +515,8 @@ public sealed partial class TcpSocket
                 CollectionsMarshal.AsSpan(q)[^1].Fin = true;
                 return;
             }
-            q.Add(new RcvSkb(0, RcvTruesize(0)) { Fin = true });
-            DataToWrite.RcvQueueTruesize += RcvTruesize(0);
+            q.Add(new RcvSkb(0, RcvTruesize(0, skb)) { Fin = true });
+            DataToWrite.RcvQueueTruesize += RcvTruesize(0, skb);
             return;
         }
         if (CoalescesIntoTail(q))
@@ -510,8 +530,8 @@ public sealed partial class TcpSocket
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload), end) { Fin = fin, Own = _sim.LoRxSkb is { } skb && (skb.Segmented || skb.Truesize != 0) });
-        DataToWrite.RcvQueueTruesize += RcvTruesize(payload);
+        q.Add(new RcvSkb(payload, RcvTruesize(payload, skb), end) { Fin = fin, Own = skb.Own });
+        DataToWrite.RcvQueueTruesize += RcvTruesize(payload, skb);
     }
 
     /// <summary>

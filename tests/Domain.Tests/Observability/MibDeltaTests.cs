@@ -181,6 +181,7 @@ public class MibDeltaTests
     [InlineData("TcpExt.TCPRcvCoalesce", true)]
     [InlineData("TcpExt.TCPSackShiftFallback", true)]
     [InlineData("TcpExt.TCPBacklogCoalesce", true)]
+    [InlineData("TcpExt.TCPBacklogDrop", true)]
     [InlineData("TcpExt.TCPAutoCorking", false)]
     [InlineData("IpExt.InMcastPkts", false)]
     public void IsModelled_Counter_WhetherTheEngineKeepsIt(string name, bool modelled) =>
