@@ -6,6 +6,7 @@ const string usage = """
     usage: simservice <command> [options]
 
       run PATH...        run scenario files (*.json) and packetdrill scripts (*.pkt); folders are searched recursively
+                         (not through symbolic links to folders); regular files of at most 4 MiB are read
           --in-process       on the engine linked into the tool (the default)
           --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key; each
                              passed file's simulation is deleted after its run (failed ones are kept), --keep keeps all
@@ -75,7 +76,8 @@ const string usage = """
       new [--output FILE]                      print a commented starter scenario
 
     exit codes: 0 all passed, 1 a check failed, 2 invalid input or an unreachable server, 3 an output that cannot be written
-                (run and kernel still run every file and write every other output)
+                (run and kernel still run every file and write every other output; an output's folder must exist, a
+                folder option makes its own folder only)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

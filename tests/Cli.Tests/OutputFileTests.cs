@@ -3,9 +3,10 @@ using SimService.Cli.Tests.Infrastructure;
 namespace SimService.Cli.Tests;
 
 /// <summary>
-/// Output options (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>, <c>--diagram</c>, <c>--output</c>) by one rule: missing
-/// folders are created; a path that cannot be written is one line naming the option, the path and the OS's reason, and
-/// exit 3 — never a stack trace. <c>run</c> and <c>kernel</c> still run every file and write every other output.
+/// Output options (<c>--json</c>, <c>--junit</c>, <c>--pcap</c>, <c>--diagram</c>, <c>--keep</c>, <c>--output</c>) by one
+/// rule: the folder an output goes into must exist (a folder option's own folder is made, never a missing parent); a path
+/// that cannot be written is one line naming the option, the path and the OS's reason, and exit 3 — never a stack trace.
+/// <c>run</c> and <c>kernel</c> still run every file and write every other output.
 /// </summary>
 public sealed class OutputFileTests
 {
@@ -64,34 +65,74 @@ public sealed class OutputFileTests
         Assert.Equal((3, $"simservice: run: --diagram {file}: Not a directory\nsimservice: run: --json {folder}: Is a directory\n"), (run.ExitCode, run.Error));
     }
 
+    /// <summary>
+    /// A missing folder on the way to an output is not made (session 29: <c>new --output /nonexistent/dir/x.json</c> made
+    /// /nonexistent/dir and exited 0): one line, exit 3, nothing created; the runs still run and the other outputs are written.
+    /// </summary>
     [Theory]
     [InlineData("json", "x.json")]
     [InlineData("junit", "x.xml")]
     [InlineData("pcap", "dir")]
     [InlineData("diagram", "dir")]
-    public async Task MissingFolders_Run_AreCreated(string option, string name)
+    public async Task MissingParentFolder_Run_NotMadeExitsThreeWithOneLine(string option, string name)
     {
-        var path = Path.Combine(Tool.TempFolder(), "a", "b", name);
+        var folder = Tool.TempFolder();
+        var path = Path.Combine(folder, "a", "b", name);
+        var other = Path.Combine(folder, option == "json" ? "r.xml" : "r.json");
+
+        var run = await Tool.RunAsync("run", $"--{option}", path, option == "json" ? "--junit" : "--json", other, Failing);
+
+        Assert.Equal((3, $"simservice: run: --{option} {path}: No such file or directory\n"), (run.ExitCode, run.Error));
+        Assert.StartsWith("1 file: 0 passed, 1 failed, 0 invalid", run.OutputLines[^1]);
+        Assert.False(Directory.Exists(Path.Combine(folder, "a")));
+        Assert.True(File.Exists(other));
+    }
+
+    /// <summary>A folder option's own folder is made when missing, in a folder that exists.</summary>
+    [Theory]
+    [InlineData("pcap")]
+    [InlineData("diagram")]
+    public async Task MissingFolderOfAFolderOption_Run_IsMade(string option)
+    {
+        var path = Path.Combine(Tool.TempFolder(), "new");
 
         var run = await Tool.RunAsync("run", $"--{option}", path, Failing);
 
         Assert.Equal((1, ""), (run.ExitCode, run.Error));
-        Assert.True(File.Exists(path) || Directory.GetFiles(path).Length == 1, $"{path} not written");
+        Assert.Single(Directory.GetFiles(path));
     }
 
     [Fact]
-    public async Task MissingFolderAndPathThroughAFile_NewWithOutput_CreatesTheFolderOrExitsThreeWithOneLine()
+    public async Task MissingParentFolderAndPathThroughAFile_NewWithOutput_ExitThreeWithOneLineNothingMade()
     {
-        var created = Path.Combine(Tool.TempFolder(), "a", "starter.json");
+        var folder = Tool.TempFolder();
+        var written = Path.Combine(folder, "starter.json");
+        var missing = Path.Combine(folder, "a", "starter.json");
         var file = Tool.TempFile("a-file");
         File.WriteAllText(file, "");
 
-        var made = await Tool.RunAsync("new", "--output", created);
+        var made = await Tool.RunAsync("new", "--output", written);
+        var noFolder = await Tool.RunAsync("new", "--output", missing);
         var refused = await Tool.RunAsync("new", "--output", Path.Combine(file, "x.json"));
 
         Assert.Equal((0, ""), (made.ExitCode, made.Error));
-        Assert.StartsWith("// A SimService scenario", File.ReadAllText(created));
+        Assert.StartsWith("// A SimService scenario", File.ReadAllText(written));
+        Assert.Equal((3, "", $"simservice: new: --output {missing}: No such file or directory\n"), (noFolder.ExitCode, noFolder.Output, noFolder.Error));
+        Assert.False(Directory.Exists(Path.Combine(folder, "a")));
         Assert.Equal((3, $"simservice: new: --output {file}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
+    }
+
+    /// <summary><c>fuzz --keep DIR</c>: DIR is made, its missing parent is not (one line, exit 3, no case drawn).</summary>
+    [Fact]
+    public async Task KeepInAMissingFolder_FuzzEngine_NotMadeExitsThreeWithOneLine()
+    {
+        var folder = Tool.TempFolder();
+        var keep = Path.Combine(folder, "a", "kept");
+
+        var run = await Tool.RunAsync("fuzz", "--engine", "--cases", "1", "--keep", keep);
+
+        Assert.Equal((3, "", $"simservice: fuzz: --keep {keep}: No such file or directory\n"), (run.ExitCode, run.Output, run.Error));
+        Assert.False(Directory.Exists(Path.Combine(folder, "a")));
     }
 
     [Fact]

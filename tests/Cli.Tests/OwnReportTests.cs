@@ -99,7 +99,7 @@ public sealed class OwnReportTests
     {
         var folder = Tool.TempFolder();
         CopyOfPassing(folder);
-        string json = Path.Combine(folder, "report.json"), junit = Path.Combine(folder, "out", "junit.json");
+        string json = Path.Combine(folder, "report.json"), junit = Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "out")).FullName, "junit.json");
         string[] args = ["run", folder, "--json", json, "--junit", junit];
 
         var first = await Tool.RunAsync(args);

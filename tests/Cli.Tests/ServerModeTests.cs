@@ -81,8 +81,8 @@ public sealed class ServerModeTests(ApiServer server)
         setup.EnsureSuccessStatusCode();
         (await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/connections", new { client = "client", server = "server", port = 80 }))
             .EnsureSuccessStatusCode();
-        // --output's missing folders are created, as every output option's are; a path through a file is exit 2, one line.
-        var file = Path.Combine(Tool.TempFolder(), "new", "exported.json");
+        // --output's file is made in a folder that exists, as every output option's; a path through a file is exit 3, one line.
+        var file = Path.Combine(Tool.TempFolder(), "exported.json");
         var notAFolder = Tool.TempFile("a-file");
         File.WriteAllText(notAFolder, "");
 

@@ -101,8 +101,15 @@ public static partial class FuzzCommand
     static string Given(string file, CaseFolder folder, bool onKernel, bool shrink, TextWriter output, CancellationToken cancellationToken)
     {
         string name = Path.GetFileNameWithoutExtension(file);
-        if (!File.Exists(file)) return Invalid(file, ["no such file"], output);
-        var text = File.ReadAllText(file);
+        string text;
+        try
+        {
+            text = InputFiles.ReadText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Invalid(file, [InputFiles.Reason(e)], output);
+        }
         var problems = ScenarioJsonFormat.Parse(text, out var document);
         if (document is null) return Invalid(name, [.. problems.Select(p => p.ToString())], output);
         if (KernelScenarioRunner.Unsupported(document) is { Count: > 0 } unsupported)

@@ -102,7 +102,7 @@ public static class KernelCommand
     {
         if (result.Outcome != FileOutcome.Passed || child?.Counters is not { } kernel)
             return counters.Check(file.DisplayPath, null, null, "it did not pass on the kernel");
-        var engine = CounterComparison.EngineDelta(File.ReadAllText(file.FullPath), Path.GetFileName(file.FullPath));
+        var engine = CounterComparison.EngineDelta(file.ReadText(), Path.GetFileName(file.FullPath));
         return counters.Check(file.DisplayPath, engine, kernel, engine is null ? "it did not pass on the engine" : null);
     }
 
@@ -179,7 +179,7 @@ public static class KernelCommand
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         if (!machineOrphans || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, false, cancellationToken);
         // --machine-orphans: the scenario's tcp_max_orphans set here, in the initial namespace, around the child's run.
-        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         if (document is null || MachineOrphanLimit.ValueOf(document) is not { Value: { } value }) return RunChild(file, ignoreGsoPsh, true, cancellationToken);
         var (limit, error) = MachineOrphanLimit.Set(value);
         if (limit is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
@@ -268,8 +268,8 @@ public static class KernelCommand
     {
         var path = line.Arguments.Single();
         var result = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-            ? RunScenario(File.ReadAllText(path), line.Has("machine-orphans"))
-            : RunScript(File.ReadAllText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
+            ? RunScenario(InputFiles.ReadText(path), line.Has("machine-orphans"))
+            : RunScript(InputFiles.ReadText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
         // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
@@ -372,7 +372,7 @@ public static class KernelCommand
     /// </summary>
     static OutcomeDiffReport? WriteDiff(TextWriter output, ScenarioFile file, RunOutcome kernel)
     {
-        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         if (document is null) return null;
         var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document), kernel, KernelScenarioRunner.Tolerance.Ns);
         output.WriteLine(report.Differences == 0
@@ -385,7 +385,7 @@ public static class KernelCommand
     /// <summary>--trace: the engine's segments of the same scenario beside the kernel's, one pair per line in the order each was sent.</summary>
     static void WriteTraces(TextWriter output, ScenarioFile file, IReadOnlyList<string> kernel)
     {
-        ScenarioJsonFormat.Parse(File.ReadAllText(file.FullPath), out var document);
+        ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         if (document is null) return;
         var run = SimService.Domain.Scenarios.ScenarioRunner.Run(document);
         var engine = SimService.Domain.Scenarios.ScenarioRunner.CapturePackets(run.Simulation.Journal, a => run.Simulation.FindHost(a)?.Name)

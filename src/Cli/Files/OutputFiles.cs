@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace SimService.Cli.Files;
 
 /// <summary>
@@ -45,23 +43,29 @@ public sealed class OutputFailures(TextWriter error, string command)
 }
 
 /// <summary>
-/// Every output the command line names goes through here, by one rule: missing parent folders are created (a
-/// folder option's folder too); a write that fails throws <see cref="OutputFileException"/>.
+/// Every output the command line names goes through here, by one rule: the folder it goes into must exist, as for
+/// <c>cp</c> or a shell's <c>&gt;</c> — a file option's file and a folder option's own folder are made, never a missing
+/// parent (a mistyped <c>--output /nonexistent/dir/x.json</c> made the whole path until session 29); a write that fails
+/// throws <see cref="OutputFileException"/>.
 /// </summary>
 public static class OutputFiles
 {
-    /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, its folder created first.</summary>
-    public static void Write(string option, string path, Action<string> write) => Guard(option, path, folder: false, () =>
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        write(path);
-    });
+    /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, in a folder that exists.</summary>
+    public static void Write(string option, string path, Action<string> write) => Guard(option, path, folder: false, () => write(path));
 
-    /// <summary>The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), created when missing; its full path.</summary>
+    /// <summary>
+    /// The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), made when missing (its parent
+    /// is not: mkdir(2) without -p); its full path.
+    /// </summary>
     public static string Folder(string option, string folder)
     {
-        string full = "";
-        Guard(option, folder, folder: true, () => full = Directory.CreateDirectory(folder).FullName);
+        string full = Path.GetFullPath(folder);
+        Guard(option, folder, folder: true, () =>
+        {
+            if (Directory.Exists(full)) return;
+            if (Path.GetDirectoryName(full) is { } parent && !Directory.Exists(parent)) throw new DirectoryNotFoundException();
+            Directory.CreateDirectory(full);
+        });
         return full;
     }
 
@@ -78,10 +82,9 @@ public static class OutputFiles
     }
 
     /// <summary>
-    /// The OS's reason as strerror words: a path through an existing file is ENOTDIR (.NET reports it as "not found" or
-    /// "exists"); .NET keeps errno in an IOException's HResult, but turns ENOENT into *NotFoundException and EACCES/EPERM
-    /// into UnauthorizedAccessException. A folder option naming a file is ENOTDIR too, and a file option naming a folder
-    /// EISDIR (.NET says "access denied" to both).
+    /// The OS's reason as strerror words (<see cref="InputFiles.Reason"/>): a path through an existing file is ENOTDIR
+    /// (.NET reports it as "not found" or "exists"); a folder option naming a file is ENOTDIR too, and a file option naming a
+    /// folder EISDIR (.NET says "access denied" to both).
     /// </summary>
     static string Reason(Exception e, string path, bool folder)
     {
@@ -89,22 +92,12 @@ public static class OutputFiles
         if (!folder && Directory.Exists(path)) return "Is a directory";
         for (var ancestor = Path.GetDirectoryName(Path.GetFullPath(path)); ancestor is not null; ancestor = Path.GetDirectoryName(ancestor))
             if (File.Exists(ancestor)) return "Not a directory";
-        switch (e)
-        {
-            case UnauthorizedAccessException:
-                return "Permission denied";
-            case FileNotFoundException or DirectoryNotFoundException:
-                return "No such file or directory";
-            case IOException when e.HResult is > 0 and < 4096:
-                return Marshal.GetPInvokeErrorMessage(e.HResult);
-            default:
-                return e.Message;
-        }
+        return InputFiles.Reason(e);
     }
 }
 
 /// <summary>
-/// The folder a fuzz run writes its cases to: <c>--keep DIR</c> (created, kept), or a unique temporary folder deleted
+/// The folder a fuzz run writes its cases to: <c>--keep DIR</c> (made if missing, in a folder that exists; kept), or a unique temporary folder deleted
 /// when the run ends (disposed).
 /// </summary>
 public sealed class CaseFolder : IDisposable

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Xml.Linq;
+using System.Xml;
 
 namespace SimService.Cli.Files;
 
@@ -14,35 +14,65 @@ public static class OwnReports
     /// <summary>The options that name a report file of <c>run</c> and <c>kernel</c>.</summary>
     static readonly string[] ReportOptions = ["junit", "json"];
 
+    /// <summary>How much of a file <see cref="IsReport"/> reads: a report says what it is in its first line or two.</summary>
+    internal const int SniffBytes = 4096;
+
     /// <summary>
     /// True when <paramref name="path"/> holds a report this tool wrote, by its shape: a JSON object whose "tool" is
-    /// "simservice" (<see cref="Reports.JsonReport"/>; no scenario has that field), or JUnit XML whose root is
-    /// <c>&lt;testsuites name="simservice"&gt;</c> (<see cref="Reports.JUnitReport"/>, whatever the file is named).
+    /// "simservice" (<see cref="Reports.JsonReport"/> writes it first; no scenario has that field), or JUnit XML whose root
+    /// is <c>&lt;testsuites name="simservice"&gt;</c> (<see cref="Reports.JUnitReport"/>, whatever the file is named). Only a
+    /// regular file is looked at, and only its first <see cref="SniffBytes"/>: a file that short must be whole and well
+    /// formed, a longer one must say so within them (a search used to read every file whole: a FIFO hung it).
     /// </summary>
     public static bool IsReport(string path)
     {
-        string text;
+        byte[] head;
         try
         {
-            text = File.ReadAllText(path);
+            head = InputFiles.Head(path, SniffBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return false;
         }
-        var start = text.AsSpan().TrimStart();
+        bool whole = head.Length <= SniffBytes;
+        ReadOnlySpan<byte> text = head.AsSpan(0, Math.Min(head.Length, SniffBytes));
+        if (text.StartsWith("\uFEFF"u8)) text = text[3..];
+        text = text.TrimStart(" \t\r\n"u8);
         try
         {
-            if (start.StartsWith("<"))
-                return XDocument.Parse(text).Root is { Name.LocalName: "testsuites" } root && (string?)root.Attribute("name") == "simservice";
-            if (!start.StartsWith("{") || !text.Contains("\"tool\"", StringComparison.Ordinal)) return false;
-            using var document = JsonDocument.Parse(text);
-            return document.RootElement.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String && tool.GetString() == "simservice";
+            if (text.StartsWith("<"u8)) return IsJUnitReport(text, whole);
+            return text.StartsWith("{"u8) && IsJsonReport(text, whole);
         }
         catch (Exception e) when (e is JsonException or System.Xml.XmlException)
         {
             return false;
         }
+    }
+
+    /// <summary>The root element is <c>&lt;testsuites name="simservice"&gt;</c>; a whole file is well formed to its end.</summary>
+    static bool IsJUnitReport(ReadOnlySpan<byte> text, bool whole)
+    {
+        using var reader = XmlReader.Create(new MemoryStream(text.ToArray()), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit });
+        if (reader.MoveToContent() != XmlNodeType.Element || reader.LocalName != "testsuites" || reader.GetAttribute("name") != "simservice") return false;
+        if (!whole) return true;
+        while (reader.Read()) { }
+        return true;
+    }
+
+    /// <summary>A top-level "tool" is "simservice"; a whole file is well formed to its end.</summary>
+    static bool IsJsonReport(ReadOnlySpan<byte> text, bool whole)
+    {
+        var reader = new Utf8JsonReader(text, whole, new JsonReaderState(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip }));
+        bool tool = false;
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth != 1 || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("tool"u8)) continue;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals("simservice"u8)) return false;
+            if (!whole) return true;
+            tool = true;
+        }
+        return tool && whole;
     }
 
     /// <summary>
@@ -57,7 +87,8 @@ public static class OwnReports
             return $"--json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files";
         foreach (var option in ReportOptions)
         {
-            if (line.Value(option) is not { } path || !File.Exists(path)) continue;
+            // Only a regular file can be a scenario the report would replace (a FIFO or a device is written to as it is).
+            if (line.Value(option) is not { } path || InputFiles.Status(path).Kind != PathKind.Regular) continue;
             var target = Resolved(path);
             foreach (var input in inputs)
                 if (Resolved(input.FullPath) == target)

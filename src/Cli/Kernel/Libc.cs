@@ -4,7 +4,8 @@ namespace SimService.Cli.Kernel;
 
 /// <summary>
 /// The libc calls the real-kernel runner makes (x86-64 and arm64 Linux numbering): sockets, the TUN device, the
-/// monotonic clock and the real-time scheduler. Each returns what libc returns; the errno of a failed call is
+/// monotonic clock and the real-time scheduler; and statx(2), by which every command tells a regular file it may read from
+/// a FIFO or a device (<see cref="Files.InputFiles"/>). Each returns what libc returns; the errno of a failed call is
 /// <see cref="Marshal.GetLastPInvokeError"/>.
 /// </summary>
 internal static partial class Libc
@@ -18,6 +19,11 @@ internal static partial class Libc
     public const int ENOENT = 2, EINTR = 4, EAGAIN = 11;
     public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
+    public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
+    public const uint STATX_TYPE = 0x1, STATX_SIZE = 0x200;
+
+    /// <summary>struct statx's size, and where stx_mode (u16) and stx_size (u64) sit in it: the same on every Linux architecture.</summary>
+    public const int StatxSize = 256, StatxModeOffset = 28, StatxSizeOffset = 40;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SockaddrIn
@@ -69,6 +75,7 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true)] public static extern int setns(int fd, int nstype);
     [DllImport("libc", SetLastError = true)] public static extern int flock(int fd, int operation);
     [DllImport("libc", SetLastError = true)] public static extern int ppoll([In, Out] PollFd[] fds, ulong nfds, ref Timespec timeout, IntPtr sigmask);
+    [DllImport("libc", SetLastError = true)] public static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
     [DllImport("libc")] public static extern uint geteuid();
     [DllImport("libc")] public static extern int gettid();
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);

@@ -1,0 +1,137 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using SimService.Cli.Kernel;
+
+namespace SimService.Cli.Files;
+
+/// <summary>What a path names, its symbolic links followed (stat(2), not lstat(2)).</summary>
+public enum PathKind
+{
+    /// <summary>Nothing there (ENOENT), a dangling symbolic link too.</summary>
+    Missing,
+    Regular,
+    Folder,
+
+    /// <summary>A FIFO, a device or a socket: never read (a FIFO's open() waits for a writer, /dev/zero never ends).</summary>
+    Other,
+
+    /// <summary>The OS would not say (a loop of symbolic links, no permission on a folder on the way, …).</summary>
+    Unreadable,
+}
+
+/// <summary>A path's kind; a regular file's size in bytes; for <see cref="PathKind.Other"/> what it is ("a FIFO"), for <see cref="PathKind.Unreadable"/> the OS's reason.</summary>
+public readonly record struct PathStatus(PathKind Kind, long Size = 0, string? What = null);
+
+/// <summary>
+/// How the tool reads a file it was given or found (a scenario, a script, a file it looks at for one of its own reports):
+/// a regular file only, and at most <see cref="MaxBytes"/> of it, so no path hangs the tool or fills its memory.
+/// </summary>
+public static class InputFiles
+{
+    /// <summary>
+    /// The most bytes of a scenario or script the tool reads: the API's request-body limit
+    /// (<c>HardeningSetup.DefaultMaxRequestBodyBytes</c>, <c>Limits:MaxRequestBodyBytes</c>), so what runs in process could
+    /// also be sent to a server with the default limit. The repository's largest scenario is 30 KB.
+    /// </summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>"4 MiB (4194304 bytes)", for messages.</summary>
+    public static string Limit => $"{MaxBytes / (1024 * 1024)} MiB ({MaxBytes} bytes)";
+
+    /// <summary>What <paramref name="path"/> names, its symbolic links followed: statx(2) on Linux, .NET's view elsewhere (where FIFOs and devices look like files).</summary>
+    public static PathStatus Status(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+            return Directory.Exists(path) ? new(PathKind.Folder) : File.Exists(path) ? new(PathKind.Regular, new FileInfo(path).Length) : new(PathKind.Missing);
+        var buffer = new byte[Libc.StatxSize];
+        if (Libc.statx(Libc.AT_FDCWD, path, 0, Libc.STATX_TYPE | Libc.STATX_SIZE, buffer) == 0) return StatusOf(buffer);
+        int errno = Libc.Errno;
+        return errno == Libc.ENOENT ? new(PathKind.Missing) : new(PathKind.Unreadable, What: Marshal.GetPInvokeErrorMessage(errno));
+    }
+
+    /// <summary>
+    /// The text of the regular file at <paramref name="path"/> (its byte order mark read as File.ReadAllText reads it, UTF-8
+    /// without one); an <see cref="IOException"/> whose message is the one-line reason when it is not a regular file,
+    /// cannot be read, or is larger than <see cref="MaxBytes"/>.
+    /// </summary>
+    public static string ReadText(string path)
+    {
+        var head = Head(path, MaxBytes);
+        if (head.Length > MaxBytes) throw new IOException(TooLarge);
+        using var reader = new StreamReader(new MemoryStream(head), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>"larger than 4 MiB (4194304 bytes), the most the tool reads of a file (a server's request-body limit)".</summary>
+    public static string TooLarge => $"larger than {Limit}, the most the tool reads of a file (a server's request-body limit)";
+
+    /// <summary>
+    /// The first bytes of the regular file at <paramref name="path"/>, at most <paramref name="limit"/> + 1: more than
+    /// <paramref name="limit"/> means the file goes on. The file is opened without waiting (O_NONBLOCK) and its kind checked
+    /// on the open descriptor, so a FIFO put in its place after <see cref="Status"/> still cannot hang the tool.
+    /// </summary>
+    public static byte[] Head(string path, int limit)
+    {
+        using var handle = OpenRegular(path);
+        long length = RandomAccess.GetLength(handle);
+        var buffer = new byte[(int)Math.Clamp(length + 1, 1, limit + 1L)];
+        int count = 0;
+        for (int read; count <= limit; count += read)
+        {
+            if (count == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(buffer.Length * 2L, limit + 1L));
+            if ((read = RandomAccess.Read(handle, buffer.AsSpan(count), count)) == 0) break;
+        }
+        return count == buffer.Length ? buffer : buffer[..count];
+    }
+
+    static SafeFileHandle OpenRegular(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return File.OpenHandle(path);
+        int fd = Libc.open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        if (fd < 0) throw new IOException(Marshal.GetPInvokeErrorMessage(Libc.Errno));
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var buffer = new byte[Libc.StatxSize];
+        var status = Libc.statx(fd, "", Libc.AT_EMPTY_PATH, Libc.STATX_TYPE, buffer) == 0
+            ? StatusOf(buffer) : new(PathKind.Unreadable, What: Marshal.GetPInvokeErrorMessage(Libc.Errno));
+        if (status.Kind == PathKind.Regular) return handle;
+        handle.Dispose();
+        throw new IOException(status.Kind switch
+        {
+            PathKind.Folder => "Is a directory",
+            PathKind.Other => NotRegular(status.What!),
+            _ => status.What!,
+        });
+    }
+
+    /// <summary>"a FIFO, not a regular file: the tool reads regular files only".</summary>
+    public static string NotRegular(string what) => $"{what}, not a regular file: the tool reads regular files only";
+
+    /// <summary>stx_mode's file type (S_IFMT) and stx_size.</summary>
+    static PathStatus StatusOf(byte[] statx)
+    {
+        int type = MemoryMarshal.Read<ushort>(statx.AsSpan(Libc.StatxModeOffset)) & 0xF000;
+        return type switch
+        {
+            0x8000 => new(PathKind.Regular, MemoryMarshal.Read<long>(statx.AsSpan(Libc.StatxSizeOffset))),
+            0x4000 => new(PathKind.Folder),
+            0x1000 => new(PathKind.Other, What: "a FIFO"),
+            0x2000 => new(PathKind.Other, What: "a character device"),
+            0x6000 => new(PathKind.Other, What: "a block device"),
+            0xC000 => new(PathKind.Other, What: "a socket"),
+            _ => new(PathKind.Other, What: "not a file"),
+        };
+    }
+
+    /// <summary>
+    /// An IO exception's reason in the OS's words (strerror): .NET keeps errno in an IOException's HResult, but turns
+    /// ENOENT into *NotFoundException and EACCES/EPERM into UnauthorizedAccessException.
+    /// </summary>
+    internal static string Reason(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "Permission denied",
+        FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+        IOException when e.HResult is > 0 and < 4096 => Marshal.GetPInvokeErrorMessage(e.HResult),
+        _ => e.Message,
+    };
+}
