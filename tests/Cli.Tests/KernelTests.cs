@@ -97,6 +97,8 @@ public sealed partial class KernelTests
         [
             "shutdown-unconnected-enotconn-still-shuts.pkt", "rst-established-so-error-read-and-cleared.pkt",
             "close-of-a-dup-sends-fin-only-at-the-last.pkt",
+            // a %{ }% after a call on a descriptor never opened reads the socket used before it (the listener), as the engine runner
+            "defer-accept-failed-accept-tcp-info-reads-the-listener.pkt",
         ];
         await AssertAllPassOnTheKernel(scripts);
     }

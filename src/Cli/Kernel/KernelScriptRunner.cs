@@ -549,7 +549,10 @@ internal sealed class KernelScriptRunner
             SleepUntil(start);
             RecordCaptured();
             Anchor(start, runnersAct: true);
-            if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll") UseSocket(Live(fd));
+            // A descriptor the script has not open (the call fails with EBADF) leaves the socket under test as it was, as
+            // in the engine runner: a %{ }% after fcntl(4) of a deferred accept() that failed reads the listener.
+            if (s.Name != "socket" && s.Arguments.Length > 0 && SyscallMapping.IntValue(s.Arguments[0]) is { } fd && s.Name != "poll"
+                && _fds.TryGetValue(fd, out int live)) UseSocket(live);
             long late = Now() - start;
             if (late > 100_000) _log.Add(() => $"{Secs(start + late)} line {s.At.Line}: {s.Name} started {late / 1000} µs late");
         }
