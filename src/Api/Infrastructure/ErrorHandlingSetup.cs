@@ -79,6 +79,7 @@ public static class ErrorHandlingSetup
         // A batch command's "type" need not come first.
         json.AllowOutOfOrderMetadataProperties = true;
         json.Converters.Add(new IntegerConverter());
+        json.Converters.Add(new FloatConverter());
         json.Converters.Add(new EnumNameConverter());
         json.Converters.Add(new JsonStringEnumConverter());
     }

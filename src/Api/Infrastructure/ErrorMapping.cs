@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -126,7 +127,8 @@ public static partial class ErrorMapping
     /// A request the framework could not bind. JSON errors name the offending field by its JSON path
     /// (<c>$.seed</c> → <c>seed</c>); CLR type names from the serializer's messages never reach the client.
     /// </summary>
-    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing, long? maxBodyBytes = null) => exception.InnerException switch
+    /// <param name="bodyType">The endpoint's body type, to name the values a string field takes (<see cref="OneOfAttribute"/>).</param>
+    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing, long? maxBodyBytes = null, Type? bodyType = null) => exception.InnerException switch
     {
         // A reader error (the serializer wraps the internal JsonReaderException): the body is not JSON.
         JsonException { InnerException: JsonException } syntax => new ProblemDetails
@@ -138,7 +140,7 @@ public static partial class ErrorMapping
         },
         JsonException json => new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
-            [FieldName(json)] = [Describe(json)],
+            [FieldName(json)] = [Describe(json, bodyType)],
         })
         {
             Status = StatusCodes.Status400BadRequest,
@@ -257,12 +259,60 @@ public static partial class ErrorMapping
     // System.Text.Json reports an unknown or duplicated member with a plain JsonException: its message
     // (resources UnmappedJsonProperty, DuplicatePropertiesNotAllowed) is the only thing that tells them
     // from a value of the wrong type. The message itself names CLR types, so it is never passed on.
-    internal static string Describe(JsonException json) => json.Message switch
+    internal static string Describe(JsonException json, Type? bodyType = null) => json.Message switch
     {
         _ when json is JsonInputException => json.Message,
         _ when json.Path is "$" => "The request body must be a JSON object.",
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) => "This field is not part of the request.",
         var m when m.StartsWith("Duplicate", StringComparison.Ordinal) => "This field appears more than once.",
+        var m when NotConverted().Match(m) is { Success: true } target && Expected(target.Groups["type"].Value, json.Path, bodyType) is { } expected => expected,
         _ => "The value is not valid for this field.",
     };
+
+    /// <summary>The serializer's "The JSON value could not be converted to {CLR type}. Path: …": a value of another kind.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"could not be converted to (?<type>\S+)\. Path:")]
+    private static partial System.Text.RegularExpressions.Regex NotConverted();
+
+    /// <summary>
+    /// What a field of that CLR type takes, in words ("expected a list (a JSON array)"; a string field with
+    /// <see cref="OneOfAttribute"/> names its values): the serializer says only that the value did not convert.
+    /// </summary>
+    private static string? Expected(string clrType, string? path, Type? bodyType)
+    {
+        const string nullable = "System.Nullable`1[";
+        var type = clrType.StartsWith(nullable, StringComparison.Ordinal) ? clrType[nullable.Length..^1] : clrType;
+        if (type.EndsWith("[]", StringComparison.Ordinal) || type.Contains("List`1", StringComparison.Ordinal)
+            || type.Contains("IEnumerable`1", StringComparison.Ordinal) || type.Contains("ImmutableArray`1", StringComparison.Ordinal))
+            return "Expected a list (a JSON array).";
+        return type switch
+        {
+            "System.String" => FieldAt(bodyType, path)?.GetCustomAttribute<OneOfAttribute>() is { } oneOf
+                ? $"Expected a string: one of {string.Join(", ", oneOf.Values.OfType<object>())}."
+                : "Expected a string.",
+            "System.Boolean" => "Expected true or false.",
+            "System.Guid" => "Expected a UUID, as a string.",
+            _ when type.Contains("Dictionary`2", StringComparison.Ordinal) => "Expected an object.",
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The property a JSON path ("$.how", "$.bind.port", "$.items[2].name") names in <paramref name="bodyType"/>, by the
+    /// camelCase names the API reads; null where the path leaves the declared types (a polymorphic command).
+    /// </summary>
+    private static System.Reflection.PropertyInfo? FieldAt(Type? bodyType, string? path)
+    {
+        if (bodyType is null || path is null || !path.StartsWith("$.", StringComparison.Ordinal)) return null;
+        System.Reflection.PropertyInfo? property = null;
+        var type = bodyType;
+        foreach (var segment in path[2..].Split('.'))
+        {
+            var name = segment.Split('[')[0];
+            property = type.GetProperties().FirstOrDefault(p => string.Equals(JsonNamingPolicy.CamelCase.ConvertName(p.Name), name, StringComparison.Ordinal));
+            if (property is null) return null;
+            type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (segment.Contains('[')) type = type.IsArray ? type.GetElementType()! : type.GenericTypeArguments.FirstOrDefault() ?? type;
+        }
+        return property;
+    }
 }

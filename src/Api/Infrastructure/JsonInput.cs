@@ -59,6 +59,36 @@ public sealed class IntegerConverter : JsonConverterFactory
 }
 
 /// <summary>
+/// A floating-point field of a request body (a link's loss, a workload's rate): a JSON number. Anything else is refused
+/// with what was found, as an integer field refuses it ("NaN" and "Infinity" are strings: JSON has no such numbers); a
+/// number past a double's range (1e400) is refused with that range, and one too small for a double (1e-400), which the
+/// serializer read as 0, is refused as underflowing instead of being taken as 0. The field's own range ([Range]) is
+/// checked after it binds, as before.
+/// </summary>
+public sealed class FloatConverter : JsonConverter<double>
+{
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            var found = JsonInteger.KindName(JsonInteger.KindOf(reader.TokenType));
+            throw new JsonInputException(reader.TokenType == JsonTokenType.String
+                ? $"expected a number, found a string (\"{reader.GetString()}\"): write the number without quotes; JSON has no NaN or Infinity"
+                : $"expected a number, found {found}");
+        }
+        var raw = System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
+        if (!reader.TryGetDouble(out double value) || !double.IsFinite(value))
+            throw new JsonInputException($"{raw} is outside the range of a number here (±{double.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)})");
+        // A mantissa with a digit other than 0 read as 0: the number is below the smallest double, 4.9e-324.
+        if (value == 0 && raw.Split('e', 'E')[0].AsSpan().IndexOfAnyInRange('1', '9') >= 0)
+            throw new JsonInputException($"{raw} is too small to be held (below 4.9E-324, it would be read as 0): write 0 for none");
+        return value;
+    }
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+}
+
+/// <summary>
 /// A duration (or a virtual time) in a request body: integer nanoseconds, or the scenario format's text ("60s", "1.5ms"),
 /// read with the scenario parser's own rules (<see cref="DurationText"/>). Written back as nanoseconds. Every such field
 /// schedules events or moves the clock, so none may exceed the clock's maximum (<see cref="SimTime.MaxClock"/>, 100 years):
@@ -81,6 +111,8 @@ public sealed class DurationNsConverter : JsonConverter<long?>
             JsonTokenType.String when DurationText.TryParseFormat(text, out var duration) => duration.Ns,
             // "100000000h" has a duration's syntax but is past long nanoseconds: the range, as for the same number of ns.
             JsonTokenType.String when DurationText.IsPastClock(text) => throw new JsonInputException(TooLong),
+            // Text that is no duration: why ("0.0000000001ns" is finer than the clock, "1e9s" has an exponent), then the forms.
+            JsonTokenType.String => throw new JsonInputException($"\"{text}\" {DurationText.Refusal(text!)}. {Message}"),
             _ => throw new JsonInputException(Message),
         };
         return ns > SimTime.MaxClock.Ns ? throw new JsonInputException(TooLong) : ns;

@@ -12,23 +12,35 @@ public abstract record Failure;
 public sealed record SimulationNotFound(Guid SimulationId) : Failure;
 
 /// <summary>412: the request's If-Match names another version than the stored one.</summary>
-public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion, IReadOnlyList<long> Given) : Failure
+public sealed record VersionMismatch(Guid SimulationId, long CurrentVersion, IfMatch Given) : Failure
 {
     /// <summary>
     /// What the header named and what the version is: <c>If-Match names version "2", not the simulation's current version,
-    /// "3"</c>; a list names each (<c>versions "1", "2", none of them …</c>); members that are no version of ours name none.
+    /// "3"</c>; a list names each (<c>versions "1", "2", none of them …</c>); members that are no version of ours name none,
+    /// and are quoted as sent (<c>If-Match names no version of this simulation ("04")</c>).
     /// </summary>
-    public string Detail => (Given.Count switch
+    public string Detail => (Given.Versions.Count switch
     {
-        0 => $"If-Match names no version of this simulation; its current version is \"{CurrentVersion}\"",
-        1 => $"If-Match names version \"{Given[0]}\", not the simulation's current version, \"{CurrentVersion}\"",
-        _ => $"If-Match names versions {string.Join(", ", Given.Select(v => $"\"{v}\""))}, none of them the simulation's current version, \"{CurrentVersion}\"",
+        0 => $"If-Match names no version of this simulation{(Given.Others.Count > 0 ? $" ({string.Join(", ", Given.Others)})" : "")}; its current version is \"{CurrentVersion}\"",
+        1 => $"If-Match names version \"{Given.Versions[0]}\", not the simulation's current version, \"{CurrentVersion}\"",
+        _ => $"If-Match names versions {string.Join(", ", Given.Versions.Select(v => $"\"{v}\""))}, none of them the simulation's current version, \"{CurrentVersion}\"",
     }) + "; nothing was applied.";
 }
 
 /// <summary>422: the request needs more work than one request may do; nothing was applied. <see cref="Field"/>: the field at
 /// fault as the request spells it, or null for the endpoint's <see cref="WorkField"/>.</summary>
-public sealed record WorkLimitExceeded(Guid? SimulationId, string? Field, string Message) : Failure;
+public sealed record WorkLimitExceeded(Guid? SimulationId, string? Field, string Message) : Failure
+{
+    /// <summary>
+    /// A run (a scenario, a packetdrill script) whose journal would pass the request's limit
+    /// (<c>Limits:JournalEventsPerRequest</c>): refused whole, as any command is, counted as a work-limit hit.
+    /// </summary>
+    public static WorkLimitExceeded RunJournalFull(string what, long limit)
+    {
+        Observability.ServiceMetrics.WorkLimitHits.Add(1);
+        return new(null, "$", $"The {what} would add more than {limit} journal events; nothing was stored. Run a shorter {what}.");
+    }
+}
 
 /// <summary>
 /// 503: the service is stopping (SIGTERM): heavy work (a workload, replay, scenario or packetdrill run) is not started,

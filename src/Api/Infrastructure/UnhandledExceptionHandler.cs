@@ -18,7 +18,8 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
         var problem = exception switch
         {
             BadHttpRequestException badRequest => ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext),
-                httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize),
+                httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize,
+                httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType),
             NotSupportedException { Source: "System.Text.Json" } unsupported => ErrorMapping.FromUnsupportedJson(unsupported),
             _ => Internal(exception),
         };

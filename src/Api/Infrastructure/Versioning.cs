@@ -15,13 +15,15 @@ public static class Versioning
     /// one of our ETags matches no version, so a header of only such members fails with 412 as RFC 9110 says.
     /// A version may be sent as the ETag is written (<c>"7"</c>) or bare (<c>7</c>): RFC 9110 wants the quotes, but many
     /// clients and shells drop them. If-Match compares strongly (§13.1.1, §8.8.3.2): a weak tag (<c>W/"7"</c>) never
-    /// matches, so a header of only weak tags is a 412.
+    /// matches, so a header of only weak tags is a 412; and an entity-tag is compared character by character, so
+    /// <c>"012"</c> is not <c>"12"</c> (it matched until session 29: the digits were compared as numbers).
     /// </summary>
     public static IfMatch? ExpectedVersion(HttpRequest request)
     {
         var members = Members(request.Headers.IfMatch);
         if (members.Count == 0 || members.Contains("*")) return null;
-        return new IfMatch([.. members.Where(m => !IsWeak(m)).Select(ParseVersion).OfType<long>()]);
+        var strong = members.Where(m => !IsWeak(m)).ToList();
+        return new IfMatch([.. strong.Select(ParseVersion).OfType<long>()], [.. strong.Where(m => ParseVersion(m) is null)]);
     }
 
     /// <summary>
@@ -40,10 +42,15 @@ public static class Versioning
 
     private static bool IsWeak(string member) => member.StartsWith("W/", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The version an entity-tag names: its opaque-tag must be exactly an ETag we send (<see cref="SetETag"/>, the
+    /// version's decimal digits without leading zeros) — "04" is another tag than "4" (RFC 9110 §8.8.3.2).
+    /// </summary>
     private static long? ParseVersion(string member)
     {
         if (member.Length >= 2 && member[0] == '"' && member[^1] == '"') member = member[1..^1];
-        return member.Length > 0 && member.All(char.IsAsciiDigit) && long.TryParse(member, out var version) ? version : null;
+        return member.Length > 0 && member.All(char.IsAsciiDigit) && long.TryParse(member, out var version)
+            && member == version.ToString(System.Globalization.CultureInfo.InvariantCulture) ? version : null;
     }
 
     public static void SetETag(HttpResponse response, long version) => response.Headers[HeaderNames.ETag] = $"\"{version}\"";
@@ -54,8 +61,11 @@ public static class Versioning
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status404NotFound);
 }
 
-/// <summary>The versions an If-Match header names (possibly none that could match); see <see cref="Versioning.ExpectedVersion"/>.</summary>
-public sealed record IfMatch(IReadOnlyList<long> Versions)
+/// <summary>
+/// The versions an If-Match header names (possibly none that could match), and its strong members that name none, as sent
+/// (<c>"04"</c>, <c>abc</c>); see <see cref="Versioning.ExpectedVersion"/>.
+/// </summary>
+public sealed record IfMatch(IReadOnlyList<long> Versions, IReadOnlyList<string> Others)
 {
     public bool Allows(long version) => Versions.Contains(version);
 }

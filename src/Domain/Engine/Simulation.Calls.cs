@@ -535,7 +535,10 @@ public sealed partial class Simulation
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
         var process = host.FindProcess(processName);
-        if (process is null || process.Exited) return DomainError.NotFound($"process '{processName}' on host '{hostName}'", "process");
+        // An exited process is reaped at once (nothing waits for it: no zombie), so a process killed before, or one that
+        // never ran, is kill() of a pid that no longer exists: ESRCH (kill_pid_info() finds no task), nothing happens.
+        if (process is null || process.Exited)
+            return new DomainError("not-found", $"process '{processName}' on host '{hostName}' does not exist (it exited, or never ran): kill() fails with ESRCH; nothing was applied", "process");
         process.Exiting = true;
         foreach (var call in PendingOf(process))
             Interrupt(call, "process killed while blocked in send()");

@@ -41,7 +41,8 @@ public sealed record SysctlDefinition(
     SysctlScope Scope = SysctlScope.Netns,
     int VectorLength = 1,
     KernelProfile? OnlyIn = null,
-    IReadOnlyList<string>? Choices = null);
+    IReadOnlyList<string>? Choices = null,
+    bool MsJiffies = false);
 
 /// <summary>
 /// The sysctls of the simulated kernel. Defaults are Linux 6.18's as a freshly booted
@@ -152,8 +153,8 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ONE (6.5+); tcp_sk_init(): 1. inet_csk_in_pingpong_mode()'s threshold.
         new("net.ipv4.tcp_pingpong_thresh", SysctlKind.Integer, "1", 1, 255, OnlyIn: KernelProfile.Linux6),
-        // proc_dointvec_ms_jiffies: msecs_to_jiffies() of a negative int is MAX_JIFFY_OFFSET > INT_MAX, refused
-        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax),
+        // proc_dointvec_ms_jiffies (bounds in MsJiffiesValue(): the text is cut to an unsigned int first)
+        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax + 1, MsJiffies: true),
         // proc_dointvec
         new("net.ipv4.tcp_challenge_ack_limit", SysctlKind.Integer, "2147483647", IntMin, IntMax),
         // proc_dou8vec_minmax, extra1 = &tcp_syn_retries_min (1), extra2 = &tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)
@@ -188,9 +189,11 @@ public static class SysctlCatalog
         // proc_douintvec (4.4: a global proc_dointvec); tcp_sk_init(): UINT_MAX. tcp_notsent_lowat() — include/net/tcp.h: the
         // limit of a socket without TCP_NOTSENT_LOWAT.
         new("net.ipv4.tcp_notsent_lowat", SysctlKind.Integer, "4294967295", 0, uint.MaxValue),
-        // proc_dointvec; tcp_sk_init(): TCP_FASTRETRANS_THRESH. tcp_init_sock(): a new socket's tp->reordering.
+        // proc_dointvec upstream (SysctlTable narrows both on linux-6, as Linux 6.18.44 does); tcp_sk_init():
+        // TCP_FASTRETRANS_THRESH. tcp_init_sock(): a new socket's tp->reordering.
         new("net.ipv4.tcp_reordering", SysctlKind.Integer, "3", IntMin, IntMax),
-        // proc_dointvec; tcp_sk_init(): 300. The cap of tp->reordering (tcp_check_sack_reordering(), tcp_check_reno_reordering()).
+        // proc_dointvec upstream; tcp_sk_init(): 300. The cap of tp->reordering (tcp_check_sack_reordering(),
+        // tcp_check_reno_reordering()).
         new("net.ipv4.tcp_max_reordering", SysctlKind.Integer, "300", IntMin, IntMax),
         // proc_dointvec_minmax, extra1 = SYSCTL_ZERO, extra2 = &one_day_secs; tcp_sk_init(): 300. The min-RTT filter's
         // window in seconds (tcp_update_rtt_min(), since 4.6).
@@ -248,6 +251,15 @@ public static class SysctlCatalog
                 values = new long[parts.Length];
                 for (int i = 0; i < parts.Length; i++)
                 {
+                    if (def.MsJiffies)
+                    {
+                        if (!MsJiffiesValue(parts[i], out values[i]))
+                        {
+                            error = $"{name}: '{parts[i]}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)";
+                            return false;
+                        }
+                        continue;
+                    }
                     if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
                     {
                         error = $"{name}: '{parts[i]}' is not an integer";
@@ -293,6 +305,26 @@ public static class SysctlCatalog
                 break;
         }
         error = "";
+        return true;
+    }
+
+    /// <summary>
+    /// proc_dointvec_ms_jiffies() — kernel/sysctl.c: proc_get_long() takes a sign and up to ULONG_MAX; then
+    /// do_proc_dointvec_ms_jiffies_conv() hands <c>-lval</c> or <c>lval</c> to msecs_to_jiffies(const unsigned int m), so
+    /// only the low 32 bits count; <c>(int)m &lt; 0</c> gives MAX_JIFFY_OFFSET, above INT_MAX: EINVAL. The int holds
+    /// jiffies (rounded up, HZ 250), and /proc/sys prints jiffies_to_msecs() of them: 1 reads back as 4, and
+    /// 2147483647, 4294967296 and -2147483649 are taken (as 2147483648, 0 and 2147483648; observed on Linux 6.18.44).
+    /// </summary>
+    static bool MsJiffiesValue(string text, out long ms)
+    {
+        ms = 0;
+        bool negative = text.StartsWith('-');
+        if (!ulong.TryParse(negative ? text.AsSpan(1) : text, NumberStyles.None, CultureInfo.InvariantCulture, out var magnitude))
+            return false;
+        uint m = unchecked((uint)(negative ? 0 - magnitude : magnitude));
+        if ((int)m < 0) return false;
+        long jiffies = ((long)m + (1000 / Hz) - 1) / (1000 / Hz); // msecs_to_jiffies(), HZ dividing 1000
+        ms = jiffies * (1000 / Hz);
         return true;
     }
 }

@@ -54,6 +54,15 @@ public sealed class SysctlTable
             error = $"{name}: low {values[0]} is below net.ipv4.ip_unprivileged_port_start";
             return false;
         }
+        // Upstream's table has proc_dointvec for both (linux-4.4 takes any int), but Linux 6.18.44 refuses with EINVAL
+        // a tcp_reordering below 1 or above the netns' tcp_max_reordering, and a tcp_max_reordering below 1 (even one
+        // under tcp_reordering is taken): proc_dointvec_minmax with extra1 = SYSCTL_ONE, extra2 the other sysctl.
+        if (Profile == KernelProfile.Linux6 && name is "net.ipv4.tcp_reordering" or "net.ipv4.tcp_max_reordering"
+            && (values[0] < 1 || (name == "net.ipv4.tcp_reordering" && values[0] > TcpMaxReordering)))
+        {
+            error = $"{name}: '{text.Trim()}' is outside 1..{(name == "net.ipv4.tcp_reordering" ? TcpMaxReordering : int.MaxValue)}";
+            return false;
+        }
         // ipv4_privileged_ports(): the reverse check.
         if (name == "net.ipv4.ip_unprivileged_port_start" && values[0] > PortRangeLow)
         {
@@ -132,7 +141,7 @@ public sealed class SysctlTable
     public int TcpCompSackNr { get; private set; }
     /// <summary>net.ipv4.tcp_pingpong_thresh: quick replies that make a connection interactive (inet_csk_in_pingpong_mode()).</summary>
     public int TcpPingpongThresh { get; private set; }
-    public int TcpInvalidRatelimitMs { get; private set; }
+    public long TcpInvalidRatelimitMs { get; private set; }
     public int TcpSynRetries { get; private set; }
     public int TcpSynackRetries { get; private set; }
     public int TcpSynLinearTimeouts { get; private set; }
@@ -210,7 +219,7 @@ public sealed class SysctlTable
         TcpCompSackSlackNs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_comp_sack_slack_ns") : 0;
         TcpCompSackNr = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_comp_sack_nr") : 0;
         TcpPingpongThresh = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_pingpong_thresh") : 1;
-        TcpInvalidRatelimitMs = (int)Get("net.ipv4.tcp_invalid_ratelimit");
+        TcpInvalidRatelimitMs = Get("net.ipv4.tcp_invalid_ratelimit");
         TcpSynRetries = (int)Get("net.ipv4.tcp_syn_retries");
         TcpSynackRetries = (int)Get("net.ipv4.tcp_synack_retries");
         TcpSynLinearTimeouts = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_syn_linear_timeouts") : 0;

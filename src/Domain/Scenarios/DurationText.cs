@@ -45,6 +45,27 @@ public static class DurationText
     public static readonly string PastClock =
         $"at most {SimTime.MaxClock.Ns} ns (3155760000s, 100 years): the simulation's clock may not pass that time";
 
+    /// <summary>
+    /// Why <paramref name="text"/> is no duration, for a message after <c>"text" </c>: past the clock (<see cref="PastClock"/>),
+    /// a finer step than the clock's 1 ns ("0.0000000001ns", "1.5ns"), or not the syntax — with the plain form of a number
+    /// written with an exponent ("1e9s" → "1000000000s"), which the syntax does not take.
+    /// </summary>
+    public static string Refusal(string text)
+    {
+        if (IsPastClock(text)) return $"is past the clock's range: a duration is {PastClock}";
+        if (ScenarioSyntax.Duration().IsMatch(text)) return "is not a whole number of nanoseconds: the clock's step is 1 ns (1.5ns is none, 1.5us is 1500 ns)";
+        int unitStart = text.Length;
+        while (unitStart > 0 && char.IsAsciiLetterLower(text[unitStart - 1])) unitStart--;
+        if (SimDuration.UnitNs(text[unitStart..]) > 0 && text.AsSpan(0, unitStart).ContainsAny('e', 'E')
+            && decimal.TryParse(text[..unitStart], NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var value)
+            && value >= 0)
+        {
+            var plain = value.ToString("0.############################", CultureInfo.InvariantCulture) + text[unitStart..];
+            return $"is not a duration: a duration has no exponent (\"{plain}\"{(IsPastClock(plain) ? $", which is past the clock's range: a duration is {PastClock}" : "")})";
+        }
+        return $"is not a duration: {Syntax}";
+    }
+
     /// <summary>A whole duration as the scenario format writes one: the syntax of <see cref="Pattern"/>, within long nanoseconds.</summary>
     public static bool TryParseFormat(string? text, out SimDuration duration)
     {

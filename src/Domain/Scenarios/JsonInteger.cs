@@ -82,7 +82,8 @@ public static class JsonInteger
         _ => "nothing",
     };
 
-    static JsonValueKind KindOf(JsonTokenType token) => token switch
+    /// <summary>The kind of value a reader's token starts (a string, an array, …).</summary>
+    public static JsonValueKind KindOf(JsonTokenType token) => token switch
     {
         JsonTokenType.StartObject => JsonValueKind.Object,
         JsonTokenType.StartArray => JsonValueKind.Array,

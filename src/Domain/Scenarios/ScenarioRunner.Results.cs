@@ -13,6 +13,13 @@ public sealed record ScenarioRunOptions
     /// <summary>The most events the whole run may process; a run that needs more stops with an error.</summary>
     public long EventBudget { get; init; } = DefaultEventBudget;
 
+    /// <summary>
+    /// The most journal events the run may write (<see cref="Simulation.JournalLimit"/>): the run stops at the step or
+    /// advance that reaches it, with an error and <see cref="ScenarioRunResult.JournalLimitReached"/> (the API then
+    /// refuses the whole run, as it refuses a command past its request's limit).
+    /// </summary>
+    public long JournalLimit { get; init; } = long.MaxValue;
+
     /// <summary>Called with the fresh simulation before anything runs (to attach observers such as a time sampler).</summary>
     public Action<Simulation>? Attach { get; init; }
 
@@ -83,6 +90,9 @@ public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simul
 
     /// <summary>The run stopped because it spent <see cref="ScenarioRunOptions.EventBudget"/> (one of <see cref="Errors"/> says where).</summary>
     public bool EventBudgetSpent { get; init; }
+
+    /// <summary>The run stopped because its journal reached <see cref="ScenarioRunOptions.JournalLimit"/> (one of <see cref="Errors"/> says where).</summary>
+    public bool JournalLimitReached { get; init; }
 
     /// <summary>Every check passed and nothing went wrong while running.</summary>
     public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);

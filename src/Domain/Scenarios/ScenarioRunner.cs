@@ -18,6 +18,7 @@ public sealed partial class ScenarioRunner
     readonly Action<ExpectStep, Simulation>? _atExpect;
     long _eventsProcessed;
     bool _budgetSpent;
+    bool _journalFull;
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
@@ -32,6 +33,7 @@ public sealed partial class ScenarioRunner
         {
             JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn,
             EngineRules = options.EngineRules ?? doc.EngineRules ?? EngineRules.Current,
+            JournalLimit = options.JournalLimit,
         };
         options.Attach?.Invoke(_sim);
     }
@@ -57,7 +59,7 @@ public sealed partial class ScenarioRunner
             FailUnreturnedCalls();
             if (_doc.Expect is { } final) CheckFinal(final);
         }
-        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent };
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalLimitReached = _journalFull };
     }
 
     /// <summary>
@@ -109,8 +111,17 @@ public sealed partial class ScenarioRunner
 
     bool BudgetSpent(string path, SimTime target)
     {
+        if (_sim.JournalFull) return JournalFilled(path);
         _budgetSpent = true;
         Error(path, $"the event budget of {_eventBudget} events was spent at {_sim.Now}, before {target}: the run stopped there");
+        return false;
+    }
+
+    /// <summary>The journal reached <see cref="ScenarioRunOptions.JournalLimit"/>: the run stops at <paramref name="path"/>.</summary>
+    bool JournalFilled(string path)
+    {
+        _journalFull = true;
+        Error(path, $"the journal limit of {_sim.JournalLimit} events was reached at {_sim.Now}: the run stopped there");
         return false;
     }
 

@@ -299,7 +299,7 @@ public sealed partial class TcpSocket
                 timeout = ThreeAndAHalfRto;
             }
         }
-        if (Host.TimeWaitCount >= Host.Sysctls.TcpMaxTwBuckets)
+        if (TimeWaitBucketsFull())
         {
             // Counted, never logged: "TCP: time wait bucket table overflow" went in 2.6/3.x, long before 4.4.
             Host.Count(MibCounter.TcpExtTCPTimeWaitOverflow);
@@ -311,6 +311,20 @@ public sealed partial class TcpSocket
         }
         UpdateMetrics();
         Done(cause);
+    }
+
+    /// <summary>
+    /// inet_twsk_alloc()'s limit — net/ipv4/inet_timewait_sock.c. 6.x: <c>refcount_read(&amp;dr->tw_refcount) - 1 >=
+    /// READ_ONCE(dr->sysctl_max_tw_buckets)</c>, an unsigned int against the int sysctl, so the comparison is unsigned and
+    /// a negative tcp_max_tw_buckets (proc_dointvec takes any int) is no limit at all. linux-4.4:
+    /// <c>atomic_read(&amp;dr->tw_count) >= dr->sysctl_max_tw_buckets</c>, int against int: a negative one keeps none.
+    /// </summary>
+    bool TimeWaitBucketsFull()
+    {
+        long max = Host.Sysctls.TcpMaxTwBuckets;
+        return _sim.Profile == KernelProfile.Linux44
+            ? Host.TimeWaitCount >= max
+            : unchecked((uint)Host.TimeWaitCount) >= unchecked((uint)max);
     }
 
     /// <summary>

@@ -575,32 +575,38 @@ public sealed partial class TcpSocket
             return;
         }
         if (!KeepOpen || State is TcpState.Close or TcpState.SynSent or TcpState.Listen) return;
-        var when = SimDuration.FromSeconds(KeepaliveTimeSec);
+        // The timer's `u32 elapsed` takes keepalive_time_when() / keepalive_intvl_when() (int jiffies) and is compared
+        // with the int keepalive_time_when() as unsigned: a negative tcp_keepalive_time (proc_dointvec_jiffies takes
+        // one) is never reached and re-arms ~2^32 jiffies ahead; a negative tcp_keepalive_intvl re-arms as far after a
+        // probe. Observed on Linux 6.18.44: tcp_keepalive_time -1 sends no probe, the timer reads 71582min in ss.
+        uint when = unchecked((uint)(KeepaliveTimeSec * Jiffies.Hz));
+        uint next;
         if (PacketsOut > 0 || SeqMath.Before(_snd.Nxt, _snd.WriteSeq))
         {
-            ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, when);
-            return;
-        }
-        var elapsed = KeepaliveElapsed;
-        SimDuration next;
-        if (elapsed >= when)
-        {
-            bool userExpired = UserTimeoutMs != 0 && elapsed >= SimDuration.FromMilliseconds(UserTimeoutMs) && _icsk.ProbesOut > 0;
-            if (userExpired || (UserTimeoutMs == 0 && _icsk.ProbesOut >= KeepaliveProbes))
-            {
-                SendActiveReset("tcp_keepalive_timer");
-                WriteErr("tcp_keepalive_timer");
-                return;
-            }
-            WriteWakeup(MibCounter.TcpExtTCPKeepAlive);
-            _icsk.ProbesOut++;
-            next = SimDuration.FromSeconds(KeepaliveIntvlSec);
+            next = when;
         }
         else
         {
-            next = when - elapsed;
+            uint elapsed = KeepaliveElapsedJiffies;
+            if (elapsed >= when)
+            {
+                bool userExpired = UserTimeoutMs != 0 && Jiffies.ToDuration(elapsed) >= SimDuration.FromMilliseconds(UserTimeoutMs) && _icsk.ProbesOut > 0;
+                if (userExpired || (UserTimeoutMs == 0 && _icsk.ProbesOut >= KeepaliveProbes))
+                {
+                    SendActiveReset("tcp_keepalive_timer");
+                    WriteErr("tcp_keepalive_timer");
+                    return;
+                }
+                WriteWakeup(MibCounter.TcpExtTCPKeepAlive);
+                _icsk.ProbesOut++;
+                next = unchecked((uint)(KeepaliveIntvlSec * Jiffies.Hz));
+            }
+            else
+            {
+                next = when - elapsed; // "It is tp->rcv_tstamp + keepalive_time_when(tp)"
+            }
         }
-        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, next);
+        ArmTimer(KeepaliveTimer, TcpTimerKind.Keepalive, Jiffies.ToDuration(next));
     }
 
     /// <summary>
@@ -613,16 +619,18 @@ public sealed partial class TcpSocket
     /// elapsed time is the whole jiffies counter — more than any idle time (observed on Linux 6.18.44: TCP_KEEPIDLE set
     /// in SYN-RECV fires at once, and the timer, finding the SYN-ACK unacknowledged, re-arms a full keepalive time).
     /// </summary>
-    SimDuration KeepaliveElapsed
+    uint KeepaliveElapsedJiffies
     {
         get
         {
             uint now = Jiffies32At(_sim.Now);
             uint lrcvtime = LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
             uint rcvTstamp = TransferStamped ? Jiffies32At(_lastAckRecv) : 0;
-            return Jiffies.ToDuration(Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp)));
+            return Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp));
         }
     }
+
+    SimDuration KeepaliveElapsed => Jiffies.ToDuration(KeepaliveElapsedJiffies);
 
     /// <summary>Models tcp_set_keepalive(): arming keepalive_time from now; off in CLOSE/LISTEN.</summary>
     void SetKeepalive(bool on)

@@ -165,4 +165,63 @@ public sealed class ProblemWordingTests(ApiHosts hosts)
         Assert.Equal(ProblemTypes.InvalidScenario, problem.GetProperty("type").GetString());
         Assert.Equal(["$.steps[2].call"], problem.ErrorFields());
     }
+    /// <summary>
+    /// A value of the wrong kind says what the field takes (and, for numbers, what was found): each was "The value is not
+    /// valid for this field.", and 1e-400 was taken as a loss of 0. Duration text says why it is none: an exponent, a step
+    /// finer than the clock's nanosecond. Nothing is applied.
+    /// </summary>
+    [Theory]
+    [InlineData("PATCH", "links/client/server", """{"loss":"NaN"}""", "loss",
+        "expected a number, found a string (\"NaN\"): write the number without quotes; JSON has no NaN or Infinity")]
+    [InlineData("POST", "workloads", """{"clients":["client"],"server":"server","port":80,"count":1,"rate":"Infinity"}""", "rate",
+        "expected a number, found a string (\"Infinity\"): write the number without quotes; JSON has no NaN or Infinity")]
+    [InlineData("PATCH", "links/client/server", """{"loss":true}""", "loss", "expected a number, found a boolean")]
+    [InlineData("PATCH", "links/client/server", """{"loss":1e-400}""", "loss",
+        "1e-400 is too small to be held (below 4.9E-324, it would be read as 0): write 0 for none")]
+    [InlineData("PATCH", "links/client/server", """{"loss":1e400}""", "loss", "1e400 is outside the range of a number here (±1.7976931348623157E+308)")]
+    [InlineData("POST", "sockets/2/send", """{"bytes":1,"flags":"MSG_DONTWAIT"}""", "flags", "Expected a list (a JSON array).")]
+    [InlineData("POST", "sockets/2/shutdown", """{"how":3}""", "how", "Expected a string: one of SHUT_RD, SHUT_WR, SHUT_RDWR.")]
+    [InlineData("POST", "advance", """{"byNs":"1e9s"}""", "byNs",
+        "\"1e9s\" is not a duration: a duration has no exponent (\"1000000000s\"). " + DurationNsConverter.Message)]
+    [InlineData("POST", "advance", """{"byNs":"1e12s"}""", "byNs",
+        "\"1e12s\" is not a duration: a duration has no exponent (\"1000000000000s\", which is past the clock's range: a duration is at most 3155760000000000000 ns (3155760000s, 100 years): the simulation's clock may not pass that time). " + DurationNsConverter.Message)]
+    [InlineData("POST", "advance", """{"byNs":"0.0000000001ns"}""", "byNs",
+        "\"0.0000000001ns\" is not a whole number of nanoseconds: the clock's step is 1 ns (1.5ns is none, 1.5us is 1500 ns). " + DurationNsConverter.Message)]
+    public async Task Body_ValueOfTheWrongKind_400SaysWhatTheFieldTakes(string method, string path, string body, string field, string message)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite), "wording");
+        await sim.ConnectAsync();
+        var version = await sim.VersionAsync();
+
+        var response = await sim.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"{sim.Base}/{path}")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal([message], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(version, await sim.VersionAsync());
+    }
+
+    /// <summary>
+    /// An exited process is reaped at once (no zombie), so a second kill is kill() of a pid that no longer exists: ESRCH,
+    /// a 404 naming the process, nothing applied.
+    /// </summary>
+    [Fact]
+    public async Task Kill_AProcessKilledBefore_404SayingEsrch_NothingApplied()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite), "kill twice");
+        await sim.ConnectAsync();
+        await sim.PostOkAsync("hosts/client/processes/app/kill", new { });
+        var (version, journal) = (await sim.VersionAsync(), await sim.JournalAsync());
+
+        var problem = await (await sim.PostAsync("hosts/client/processes/app/kill", new { })).ReadProblemAsync(HttpStatusCode.NotFound);
+
+        Assert.Equal(["process"], problem.ErrorFields());
+        Assert.Equal("process 'app' on host 'client' does not exist (it exited, or never ran): kill() fails with ESRCH; nothing was applied",
+            problem.GetProperty("detail").GetString());
+        Assert.Equal(version, await sim.VersionAsync());
+        Assert.Equal(journal, await sim.JournalAsync());
+    }
 }

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Infrastructure;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Domain.Scenarios;
+using SimService.Persistence;
 
 namespace SimService.Api.Tests.Features;
 
@@ -80,6 +83,42 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
         var failed = Assert.Single(run.Checks, c => !c.Passed);
         Assert.Equal(("call.result", "$.steps[7].expect.result", "EPIPE", "ECONNRESET"), (failed.Kind, failed.Path, failed.Expected, failed.Actual));
         Assert.Equal((300_000_000L, "300ms"), (failed.AtNs, failed.At));
+    }
+
+    /// <summary>
+    /// A run whose journal would pass what one request may add (Limits:JournalEventsPerRequest) is refused whole as a
+    /// packetdrill run is: 422 work-limit naming "$", nothing stored. It was a 200 (a tester's 20,000 self-connects:
+    /// 1,373,166 journal events). A document under the limit is run and stored as before.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Run_PastTheJournalLimit_IsRefusedWhole_AndOneUnderItIsStored(DatabaseProvider provider)
+    {
+        const int limit = 20;
+        await using var database = TestDatabase.Create(provider);
+        await using var host = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
+        var client = host.CreateClient();
+
+        var refused = await client.PostAsync($"{SimServiceApi.Scenarios}/run",
+            new StringContent(ScenarioFiles.Read("examples/linger-zero-rst.json"), Encoding.UTF8, "application/json"));
+
+        var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Equal(["$"], problem.ErrorFields());
+        Assert.Equal($"The scenario would add more than {limit} journal events; nothing was stored. Run a shorter scenario.",
+            problem.GetProperty("detail").GetString());
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+            Assert.Equal((0, 0), (await db.Simulations.IgnoreQueryFilters().CountAsync(), await db.Events.CountAsync()));
+        }
+
+        var fits = await client.RunScenarioAsync("""
+            { "name": "small", "hosts": { "server": { "address": "10.0.0.2" } },
+              "steps": [ { "at": "0ms", "host": "server", "call": "listen", "port": 80, "as": "l" } ], "runUntil": "1ms" }
+            """);
+        Assert.True(fits.Passed);
+        Assert.InRange(fits.JournalEvents, 1, limit - 1);
+        Assert.Equal(fits.JournalEvents, (await new SimulationDriver(client, fits.SimulationId).JournalAsync()).Count);
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -61,4 +61,52 @@ public class SysctlDefaultsTests
         Assert.False(SysctlCatalog.TryParse(name, KernelProfile.Linux6, text, out _, out var error));
         Assert.Equal(expected, error);
     }
+
+    /// <summary>
+    /// What Linux 6.18.44 takes and refuses (EINVAL) in a fresh network namespace (`echo V > /proc/sys/...`), and what it
+    /// then reads back, where the engine had differed. tcp_invalid_ratelimit (proc_dointvec_ms_jiffies) cuts the text to
+    /// an unsigned int before msecs_to_jiffies() and prints the jiffies back in ms; tcp_reordering and tcp_max_reordering
+    /// refuse values below 1, tcp_reordering values above tcp_max_reordering.
+    /// </summary>
+    [Theory]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "1", "4")]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "2147483647", "2147483648")]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "-2147483649", "2147483648")]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "4294967296", "0")]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "-1", null)]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "2147483648", null)]
+    [InlineData("net.ipv4.tcp_invalid_ratelimit", "18446744073709551616", null)]
+    [InlineData("net.ipv4.tcp_reordering", "300", "300")]
+    [InlineData("net.ipv4.tcp_reordering", "301", null)]
+    [InlineData("net.ipv4.tcp_reordering", "0", null)]
+    [InlineData("net.ipv4.tcp_reordering", "-1", null)]
+    [InlineData("net.ipv4.tcp_max_reordering", "2147483647", "2147483647")]
+    [InlineData("net.ipv4.tcp_max_reordering", "1", "1")]
+    [InlineData("net.ipv4.tcp_max_reordering", "0", null)]
+    [InlineData("net.ipv4.tcp_max_tw_buckets", "-1", "-1")]
+    [InlineData("net.ipv4.tcp_max_tw_buckets", "-2147483648", "-2147483648")]
+    [InlineData("net.ipv4.tcp_max_tw_buckets", "-2147483649", null)]
+    [InlineData("net.ipv4.tcp_keepalive_time", "-1", "-1")]
+    [InlineData("net.ipv4.tcp_keepalive_intvl", "-8589934", "-8589934")]
+    public void Write_AsLinux6_TakesAndReadsBackWhatTheKernelDoes(string name, string text, string? readBack)
+    {
+        var table = new SysctlTable(KernelProfile.Linux6);
+        Assert.Equal(readBack is not null, table.TrySet(name, text, out _));
+        if (readBack is not null) Assert.Equal(readBack, table.Format(name));
+    }
+
+    [Fact]
+    public void TcpReordering_AboveALoweredMaximum_IsRefusedOnLinux6Only()
+    {
+        var table = new SysctlTable(KernelProfile.Linux6);
+        Assert.True(table.TrySet("net.ipv4.tcp_max_reordering", "10", out _));
+        Assert.True(table.TrySet("net.ipv4.tcp_reordering", "10", out _));
+        Assert.False(table.TrySet("net.ipv4.tcp_reordering", "11", out var error));
+        Assert.Equal("net.ipv4.tcp_reordering: '11' is outside 1..10", error);
+        Assert.True(table.TrySet("net.ipv4.tcp_max_reordering", "1", out _)); // below tcp_reordering: taken
+
+        var old = new SysctlTable(KernelProfile.Linux44); // proc_dointvec: any int
+        Assert.True(old.TrySet("net.ipv4.tcp_reordering", "-1", out _));
+        Assert.True(old.TrySet("net.ipv4.tcp_max_reordering", "0", out _));
+    }
 }

@@ -1,3 +1,4 @@
+using SimService.Domain.Engine;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -77,5 +78,50 @@ public class KeepaliveTests
         h.SetOption(s.Id, SocketOption.TCP_KEEPIDLE, 5);
         h.At(S(7));
         Assert.Equal(1, h.Server.Mib[MibCounter.TcpExtTCPKeepAlive]);
+    }
+
+    /// <summary>
+    /// tcp_keepalive_timer() keeps keepalive_time_when() — an int, negative when tcp_keepalive_time is (proc_dointvec_jiffies
+    /// takes -1) — in its u32 <c>elapsed</c> and compares unsigned: the idle time is never reached. SO_KEEPALIVE at 100 ms
+    /// arms the timer in the past (inet_csk_reset_keepalive_timer()'s unsigned long), it runs at once and re-arms
+    /// (u32)(−250) − elapsed jiffies ahead, ~198 days, which the timer wheel holds at WHEEL_TIMEOUT_MAX (1,040,187,392
+    /// jiffies, ~48 days: __mod_timer()'s calc_wheel_index()); no probe. Observed on Linux 6.18.44: no probe, ss shows the
+    /// keepalive timer 71582min ahead.
+    /// </summary>
+    [Fact]
+    public void Established_KeepaliveTimeMinusOne_NeverProbes()
+    {
+        var h = new TwoHostHarness();
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_keepalive_time", "-1"));
+        var (c, _, _) = h.Establish();
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_KEEPALIVE, Value = 1 });
+        h.At(S(600));
+
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPKeepAlive]);
+        Assert.DoesNotContain(h.Sent("client"), x => x.At > Ms(100));
+        var armed = h.Sim.Journal.OfType<TimerArmed>().Last(t => t.Host == "client" && t.Timer == TcpTimerKind.Keepalive);
+        Assert.InRange((armed.Expires - armed.At).Ns, S(47 * 86400).Ns, S(49 * 86400).Ns); // WHEEL_TIMEOUT_MAX: 48.15 days
+    }
+
+    /// <summary>
+    /// A negative tcp_keepalive_intvl: the probe after tcp_keepalive_time (1 s) goes out, and the timer re-arms the u32
+    /// (−250) jiffies after it — no second probe (Linux 6.18.44: TCPKeepAlive 1, the timer 71582min ahead).
+    /// </summary>
+    [Fact]
+    public void Established_KeepaliveIntvlMinusOne_OneProbeThenNone()
+    {
+        var h = new TwoHostHarness();
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_keepalive_time", "1"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_keepalive_intvl", "-1"));
+        var (c, _, _) = h.Establish();
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Setsockopt) { SocketId = c.Id, Option = SocketOption.SO_KEEPALIVE, Value = 1 });
+        h.At(S(600));
+
+        var probe = Assert.Single(h.Sent("client"), x => x.Flags == TcpFlags.Ack && x.SeqNo == c.Iss);
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPKeepAlive]);
+        var armed = h.Sim.Journal.OfType<TimerArmed>().Last(t => t.Host == "client" && t.Timer == TcpTimerKind.Keepalive);
+        Assert.Equal(probe.At, armed.At);
+        Assert.InRange((armed.Expires - armed.At).Ns, S(47 * 86400).Ns, S(49 * 86400).Ns); // WHEEL_TIMEOUT_MAX: 48.15 days
     }
 }

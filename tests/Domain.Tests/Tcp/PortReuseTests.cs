@@ -257,4 +257,31 @@ public class PortReuseTests
         Assert.Equal(TcpFlags.Rst, h.Sent("client").Last().Flags);
         Assert.Equal(TcpState.Close, h.StateOf(s));
     }
+
+    /// <summary>
+    /// inet_twsk_alloc() (6.x) compares the unsigned <c>refcount_read(&amp;dr->tw_refcount) - 1</c> with the int
+    /// tcp_max_tw_buckets: a negative sysctl is ~UINT_MAX, no limit — the orphan FIN-WAIT-2 becomes a timewait socket
+    /// and the peer's FIN (sent at 200 ms, in at 210 ms) gets its ACK and a TIME-WAIT. linux-4.4 compares int with
+    /// int: a negative one keeps none, and the FIN gets tcp_v4_send_reset()'s RST.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, "-1", true)]
+    [InlineData(KernelProfile.Linux6, "-2147483648", true)]
+    [InlineData(KernelProfile.Linux44, "-1", false)]
+    public void FinWait2Orphan_MaxTwBucketsNegative_NoLimitOnLinux6(KernelProfile profile, string buckets, bool kept)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", buckets));
+        var (c, s, _) = h.Establish();
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(200));
+        Assert.Equal(kept ? 0 : 1, h.Client.Mib[MibCounter.TcpExtTCPTimeWaitOverflow]);
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(300));
+
+        var answer = h.Sent("client").Last();
+        Assert.Equal(Ms(210), answer.At);
+        Assert.Equal(kept ? TcpFlags.Ack : TcpFlags.Rst, answer.Flags);
+        Assert.Equal(kept ? [TcpState.TimeWait] : Array.Empty<TcpState>(), h.Client.TimeWaitSockets.Select(t => t.Substate).ToArray());
+    }
 }

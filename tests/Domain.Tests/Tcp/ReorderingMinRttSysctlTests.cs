@@ -65,13 +65,13 @@ public class ReorderingMinRttSysctlTests
     }
 
     /// <summary>
-    /// tcp_reordering is an int sysctl (proc_dointvec) read into the u32 tp->reordering: -1 is 4294967295, which ss
-    /// prints with %u; tcpi_reordering carries the same 32 bits.
+    /// tcp_reordering is an int sysctl (proc_dointvec on linux-4.4; 6.18.44 refuses -1) read into the u32 tp->reordering:
+    /// -1 is 4294967295, which ss prints with %u; tcpi_reordering carries the same 32 bits.
     /// </summary>
     [Fact]
     public void Established_TcpReorderingMinusOne_ReorderingIsTheU32Maximum()
     {
-        var h = new TwoHostHarness();
+        var h = new TwoHostHarness(profile: SimService.Domain.Engine.KernelProfile.Linux44);
         h.Sim.SetSysctl("client", "net.ipv4.tcp_reordering", "-1");
         var (c, _, _) = h.Establish();
         Assert.Equal(-1, c.Info.Reordering);

@@ -93,12 +93,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
             }
         // A run whose log would add more journal events than one request may is refused whole, as any command is
         // (LiveSimulations): nothing stored. It was answered 200 with the log cut at the limit and the engine kept beyond it.
-        if (batch.WorkLimitReached)
-        {
-            Infrastructure.Observability.ServiceMetrics.WorkLimitHits.Add(1);
-            return new WorkLimitExceeded(null, "$",
-                $"The script would add more than {batch.MaxJournalEvents} journal events; nothing was stored. Run a shorter script.");
-        }
+        if (batch.WorkLimitReached) return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents);
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;

@@ -51,13 +51,17 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         using (var stop = engines.StopFor(null, cancellationToken))
             try
             {
-                result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn, EngineRulesOf(document)))),
+                // The request's journal limit, as for packetdrill/run and every command: the run stops at the step that
+                // reaches it and is refused whole (it ran on, and was stored, past a million events).
+                var options = SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn: null, EngineRulesOf(document)) with { JournalLimit = engines.JournalEventsPerRequest };
+                result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, options with { Turn = turn })),
                     heavy: true, stop.Token, db.TenantId);
             }
             catch (OperationCanceledException) when (stop.Reason(null) is { } reason)
             {
                 return reason;
             }
+        if (result.JournalLimitReached) return WorkLimitExceeded.RunJournalFull("scenario", engines.JournalEventsPerRequest);
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

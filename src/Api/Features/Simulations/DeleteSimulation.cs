@@ -31,7 +31,7 @@ public sealed class DeleteSimulationHandler(SimDbContext db, SimulationEngines e
         // Not found (or another tenant's: the query filter hides it) leaves its engine alone; so does a stale If-Match.
         if (deleted == 0)
             return await db.Simulations.Where(r => r.Id == command.Id).Select(r => (long?)r.Version).SingleOrDefaultAsync(cancellationToken) is { } current
-                ? new VersionMismatch(command.Id, current, command.ExpectedVersion!.Versions)
+                ? new VersionMismatch(command.Id, current, command.ExpectedVersion!)
                 : new SimulationNotFound(command.Id);
         var engineBytes = engines.Forget(command.Id);
         log.Purge(command.Id, () => SimulationEngines.Purged(engineBytes));

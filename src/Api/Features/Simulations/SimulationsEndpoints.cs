@@ -84,7 +84,7 @@ public static class SimulationsEndpoints
             {
                 var request = response.HttpContext.Request;
                 if (Versioning.ExpectedVersion(request) is { } expected && !expected.Allows(simulation.Version))
-                    return ErrorMapping.ToProblem(new VersionMismatch(id, simulation.Version, expected.Versions));
+                    return ErrorMapping.ToProblem(new VersionMismatch(id, simulation.Version, expected));
                 Versioning.SetETag(response, simulation.Version);
                 return Versioning.NoneMatch(request, simulation.Version)
                     ? TypedResults.Ok(simulation) : TypedResults.StatusCode(StatusCodes.Status304NotModified);

@@ -66,7 +66,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 checkedAttempts++;
                 var stored = await db.Simulations.AsNoTracking().SingleOrDefaultAsync(r => r.Id == simulationId, cancellationToken);
                 if (stored is null) return new SimulationNotFound(simulationId);
-                if (expectedVersion is { } expected && !expected.Allows(stored.Version)) return new VersionMismatch(simulationId, stored.Version, expected.Versions);
+                if (expectedVersion is { } expected && !expected.Allows(stored.Version)) return new VersionMismatch(simulationId, stored.Version, expected);
                 (engine, version, run) = (await SyncAsync(lease, stored, cancellationToken), stored.Version, stored);
             }
             var batch = new CommandBatch(run.Id, engine, version, engines.JournalEventsPerRequest, engines.JournalPageEvents, engines.InstantEventsPerRequest);
