@@ -313,7 +313,7 @@ static class Durable
     }
 
     /// <summary>W1's world as API commands: a server and 32 clients (tcp_tw_reuse=1), each linked to it with a 1 ms delay.</summary>
-    static List<string> ChurnSetup()
+    internal static List<string> ChurnSetup()
     {
         var setup = new List<string> { """{"type":"add-host","name":"server","address":"10.0.0.1"}""" };
         for (int i = 0; i < 32; i++)
@@ -325,10 +325,10 @@ static class Durable
     }
 
     /// <summary>The clients of <see cref="ChurnSetup"/> as a JSON list's items.</summary>
-    static string ChurnClients() => string.Join(',', Enumerable.Range(0, 32).Select(i => $"\"c{i}\""));
+    internal static string ChurnClients() => string.Join(',', Enumerable.Range(0, 32).Select(i => $"\"c{i}\""));
 
     /// <summary>Server settings from the environment: SIMBENCH_SERVER_key=value (e.g. Persistence:SqliteSynchronous).</summary>
-    static Dictionary<string, string> Settings()
+    internal static Dictionary<string, string> Settings()
     {
         var settings = new Dictionary<string, string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
@@ -428,7 +428,7 @@ static class Durable
     static async Task<JsonNode> GetFromJson(this HttpClient client, string path) =>
         JsonNode.Parse(await client.GetStringAsync(path))!;
 
-    static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    internal static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     /// <summary>The 1-minute load average, to say how busy the shared machine was.</summary>
     public static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];

@@ -1,7 +1,7 @@
 using System.Globalization;
 using SimService.Benchmarks;
 
-// dotnet run -c Release --project tests/Benchmarks -- W1 | W2 | W4 | W6 | SACK | all [count]
+// dotnet run -c Release --project tests/Benchmarks -- W1 | W2 | W4 | W6 | SACK | ISO | JP1M | all [count]
 // Each workload ends with one machine-readable line starting with its name. A first argument that is a
 // number runs the older churn loop: [connections] [full|states|counters].
 if (args.Length > 0 && char.IsDigit(args[0][0])) return Churn.Run(args);
@@ -10,9 +10,9 @@ var which = args.Length > 0 ? args[0].ToUpperInvariant() : "ALL";
 long? count = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : null;
 bool all = which == "ALL";
 using var sampler = Environment.GetEnvironmentVariable("SIMBENCH_ALLOC") == "1" ? new AllocationSampler() : null;
-if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "SACK" or "API1M" or "ALL"))
+if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "SACK" or "API1M" or "ISO" or "JP1M" or "ALL"))
 {
-    Console.Error.WriteLine("usage: W1|W2|W3|W4|W5|W6|SACK|API1M|all [count]");
+    Console.Error.WriteLine("usage: W1|W2|W3|W4|W5|W6|SACK|API1M|ISO|JP1M|all [count]");
     return 2;
 }
 if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"));
@@ -20,6 +20,9 @@ if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
 if (all || which == "W3") Console.WriteLine(await Durable.W3(count ?? 100_000));
 if (which == "SACK") Console.WriteLine(SackLoss.Run(count ?? 64L << 20)); // not part of all: an engine hot path, not a workload
 if (which == "API1M") Console.WriteLine(await Durable.Million(count ?? 1_000_000)); // not part of all: a long run
+// Not part of all: latencies of one simulation beside another's heavy work (README, Reliability: Isolation, Journal pages).
+if (which == "ISO") Console.WriteLine(await Isolation.Iso((int)(count ?? 5)));
+if (which == "JP1M") Console.WriteLine(await Isolation.JournalPages((int)(count ?? 14_500)));
 if (all || which == "W4") Console.WriteLine(await Durable.W4(count ?? 20_000));
 if (all || which == "W5") Console.WriteLine(await Durable.W5(count ?? 100_000));
 if (all || which == "W6")

@@ -139,7 +139,11 @@ public sealed class WallTimeLimitTests
         var detail = problem.GetProperty("detail").GetString()!;
         Assert.StartsWith("The read ran longer than the 1 s limit on one request's wall time (Limits:HeavySeconds); it changed nothing. ", detail);
         Assert.Equal(["$"], problem.ErrorFields());
-        Assert.True(seconds < 1 + 3, $"the export was answered after {seconds:F1} s"); // the engine stops at its next event
+        // The engine stops at its next event, not at the end of the export. The limit is wall time by design (ASP.NET Core's
+        // request timeout), so is this bound: the whole export runs for minutes (100,000 connections took 10.6 s at load
+        // 10-17), and 30 s past the limit tells the two apart on a loaded machine too (the stop and the response wait
+        // for the processor there).
+        Assert.True(seconds < 1 + 30, $"the export was answered after {seconds:F1} s");
         Assert.Equal(4, await sim.VersionAsync()); // unchanged: two hosts, a link, the workload
     }
 

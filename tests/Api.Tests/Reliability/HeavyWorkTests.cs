@@ -60,7 +60,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
     }
 
     /// <summary>A workload that would run for minutes: 100 million connections at 1,000 a virtual second, sampled every 100 s.</summary>
-    private static readonly object Endless = new
+    internal static readonly object Endless = new
     {
         clients = new[] { "client" }, server = "server", port = 91, rate = 1000, count = 100_000_000, resolutionNs = 100_000_000_000,
     };
@@ -69,7 +69,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
     /// Starts <see cref="Endless"/> and returns once its engine work runs (heavy work is demoted at its start: the count of
     /// demotions moves). Spins on the counter, yielding; no sleep.
     /// </summary>
-    private static async Task<Task<HttpResponseMessage>> StartEndlessAsync(SimServiceFactory factory, SimulationDriver sim)
+    internal static async Task<Task<HttpResponseMessage>> StartEndlessAsync(SimServiceFactory factory, SimulationDriver sim)
     {
         var threads = factory.Services.GetRequiredService<EngineThreads>();
         var before = threads.Demotions;
@@ -339,7 +339,7 @@ public sealed class HeavyWorkTests(ITestOutputHelper output)
     }
 
     /// <summary>Spins (yielding) until <paramref name="condition"/> holds; no sleep. Fails after two minutes.</summary>
-    private static async Task Until(Func<bool> condition)
+    internal static async Task Until(Func<bool> condition)
     {
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         while (!condition())

@@ -1,114 +1,132 @@
-using System.Diagnostics;
 using System.Net;
-using Xunit.Abstractions;
-using static SimService.Api.Tests.Reliability.RunawayTests;
+using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Features.Simulations;
+using SimService.Api.Infrastructure.Engines;
+using SimService.Api.Tests.Infrastructure;
+using static SimService.Api.Tests.Reliability.HeavyWorkTests;
 
 namespace SimService.Api.Tests.Reliability;
 
 /// <summary>
-/// Work on one simulation does not hold up another's (issue #11): light commands keep a p99 below 100 ms while a
-/// simulation runs away. Alone in its collection, which xUnit runs after every parallel one: the figure is a latency,
-/// and the suite's other tests on the same two cores would measure themselves, not the service.
+/// Work on one simulation does not hold up another's (issue #11), asserted as an order of events, not a latency: another
+/// simulation's commands and reads are all answered while the heavy work is provably still under way — a replay parked
+/// part-way through its log (its turn passed to work the test holds), a workload of minutes running on its demoted
+/// engine thread. Before, a replay held SQLite's write lock while it replayed, and engine work ran on the request
+/// threads: the quiet simulation's commands waited for it. How fast they are answered meanwhile is a measurement, not a
+/// test: the benchmark <c>ISO</c> (tests/Benchmarks, README "Reliability", Isolation).
 /// </summary>
-[Collection(IsolationCollection.Name)]
-public sealed class IsolationTests(ITestOutputHelper output)
+public sealed class IsolationTests
 {
-    /// <summary>Isolation rounds, each this many commands (advance + read) on the quiet simulation.</summary>
-    private const int RoundSamples = 200;
-
-    private const int Rounds = 5;
+    public static TheoryData<DatabaseProvider> Providers => [.. TestDatabase.Available];
 
     /// <summary>
-    /// While one simulation runs away — back to back, advances until idle with the maximum event budget on a keepalive
-    /// connection (engine work refused at the journal cap; the shape of issue #11 that stalled other simulations for
-    /// 13 s) and replays of its 2,006-command log (which held SQLite's write lock while replaying) — another
-    /// simulation's commands keep a p99 below 100 ms. Measured in <see cref="Rounds"/> rounds of <see cref="RoundSamples"/>
-    /// commands; the median round's p99 is asserted (a round can land on a burst of other load on a shared two-core
-    /// machine), every round's is reported.
+    /// The request limit: 120 s, not 10, so that the setup's commands are not cut on a machine at load 40 and more (they
+    /// were). What is asserted is an order, not a time; a quiet command held behind the busy work fails all the same (a
+    /// 429 or 422 at the limit).
     /// </summary>
-    [Fact]
-    public async Task QuietSimulation_WhileAnotherRunsAway_CommandsKeepP99Below100Ms()
+    private const string RequestSeconds = "120";
+
+    /// <summary>Commands (an advance and a read each) the quiet simulation is sent while the busy one's work is held.</summary>
+    private const int QuietCommands = 20;
+
+    /// <summary>
+    /// Simulation A's replay (a log of 500 connects) is parked part-way: it took the tenant's only heavy slot, passed
+    /// its turn at its first event boundary (slice 0) to heavy work the test holds, and waits for the slot again — with
+    /// the snapshot it read, its simulation's gate and everything else a running replay holds. Simulation B's advances
+    /// and clock reads are all answered meanwhile, and only then is the held work let go: A's replay then finishes,
+    /// identical. (Light work never waits for a heavy slot; a replay reads its snapshot in a deferred transaction that
+    /// it ends before replaying.)
+    /// </summary>
+    [Theory, MemberData(nameof(Providers))]
+    public async Task QuietSimulation_WhileAnotherReplayIsPartWay_EveryCommandAnsweredBeforeTheReplayEnds(DatabaseProvider provider)
     {
-        await ApiProcess.OnTemporarySqliteAsync("isolation", async api =>
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
         {
-            using var client = api.CreateClient();
-            var busy = await KeepaliveSimulationAsync(client);
-            var quiet = await KeepaliveSimulationAsync(client);
-            // A log worth replaying: 2,000 connects (a replay of it is a second of work).
-            var connects = "{\"commands\":[" + string.Join(',', Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 1000)) + "]}";
-            for (int i = 0; i < 2; i++) (await client.PostAsync($"/api/v1/simulations/{busy}/commands", Json(connects))).EnsureSuccessStatusCode();
-            using var own = api.CreateClient();
-            // Warm-up, not measured: every path once, so that no round pays for the process's first compilations.
-            await client.PostAsync($"/api/v1/simulations/{busy}/advance", Json("""{"untilIdle":true,"maxNs":1000000000000000000,"eventBudget":100000}"""));
-            (await client.PostAsync($"/api/v1/simulations/{busy}/replay", null)).EnsureSuccessStatusCode();
-            for (int i = 0; i < 20; i++)
-            {
-                (await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""))).EnsureSuccessStatusCode();
-                (await own.GetAsync($"/api/v1/simulations/{quiet}/clock")).EnsureSuccessStatusCode();
-            }
-            var advances = new List<double>[Rounds];
-            var reads = new List<double>[Rounds];
-            int runaways = 0;
-            for (int round = 0; round < Rounds; round++)
-            {
-                (advances[round], reads[round]) = ([], []);
-                using var stop = new CancellationTokenSource();
-                var runaway = Task.Run(async () =>
-                {
-                    for (int i = 0; !stop.IsCancellationRequested; i++)
-                    {
-                        try
-                        {
-                            // Alternately: engine work until the journal cap refuses it, and a replay of the whole log.
-                            var response = i % 2 == 0
-                                ? await client.PostAsync($"/api/v1/simulations/{busy}/advance",
-                                    Json("""{"untilIdle":true,"maxNs":1000000000000000000,"eventBudget":100000}"""), stop.Token)
-                                : await client.PostAsync($"/api/v1/simulations/{busy}/replay", null, stop.Token);
-                            Assert.Equal(i % 2 == 0 ? HttpStatusCode.UnprocessableEntity : HttpStatusCode.OK, response.StatusCode);
-                            Interlocked.Increment(ref runaways);
-                        }
-                        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                        {
-                        }
-                    }
-                });
-                for (int i = 0; i < RoundSamples; i++)
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    var response = await own.PostAsync($"/api/v1/simulations/{quiet}/advance", Json("""{"byNs":1000000}"""));
-                    advances[round].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                    started = Stopwatch.GetTimestamp();
-                    (await own.GetAsync($"/api/v1/simulations/{quiet}/clock")).EnsureSuccessStatusCode();
-                    reads[round].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                }
-                stop.Cancel();
-                await runaway;
-            }
-
-            var advanceP99 = advances.Select(a => Percentile(a, 0.99)).ToList();
-            var readP99 = reads.Select(r => Percentile(r, 0.99)).ToList();
-            var median = advanceP99.Order().ElementAt(Rounds / 2);
-            Figures.Report(output, $"isolation: {Rounds} rounds of {RoundSamples} advances and {RoundSamples} reads on one simulation while another "
-                + $"ran {runaways} heavy requests back to back (advances until idle of 100,000 events, replays of 2,006 commands): advances p99 {string.Join(" / ", advanceP99.Select(p => $"{p:F0}"))} ms "
-                + $"(median round {median:F0} ms, p50 {Percentile([.. advances.SelectMany(a => a)], 0.5):F0} ms), "
-                + $"reads p99 {string.Join(" / ", readP99.Select(p => $"{p:F0}"))} ms; {Environment.ProcessorCount} processors");
-            Assert.True(runaways >= Rounds, $"the runaway simulation finished only {runaways} advances");
-            Assert.True(median < 100, $"p99 of the quiet simulation's advances, median round: {median:F0} ms");
-            Assert.False(api.HasExited);
+            ["Engines:HeavyParallelism"] = "1",
+            ["Engines:HeavySliceMs"] = "0",
+            ["Limits:RequestSeconds"] = RequestSeconds,
         });
+        var threads = factory.Services.GetRequiredService<EngineThreads>();
+        var client = factory.CreateClient();
+        var busy = await SimulationDriver.TwoHostsAsync(client, "busy: replayed");
+        var quiet = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "quiet");
+        var log = "{\"commands\":[" + string.Join(',', ["""{"type":"call","call":"listen","host":"server","port":80,"backlog":4096}""",
+            .. Enumerable.Repeat("""{"type":"call","call":"connect","host":"client","to":"server:80"}""", 500)]) + "]}";
+        var logged = await client.PostAsync($"{busy.Base}/commands", RunawayTests.Json(log));
+        Assert.True(logged.IsSuccessStatusCode, await logged.Content.ReadAsStringAsync());
+        var version = await quiet.VersionAsync();
+
+        using var first = new ManualResetEventSlim();
+        using var second = new ManualResetEventSlim();
+        using var secondRuns = new ManualResetEventSlim();
+        var holder = threads.RunAsync(() => first.Wait(), heavy: true, CancellationToken.None);
+        var replay = client.PostAsync($"{busy.Base}/replay", null);
+        await Until(() => threads.HeavyWaiting == 1);
+        var next = threads.RunAsync(() => { secondRuns.Set(); second.Wait(); }, heavy: true, CancellationToken.None);
+        try
+        {
+            first.Set(); // the replay gets the slot, starts, and passes it at its first boundary: the next work holds it
+            await Until(() => secondRuns.IsSet);
+            Assert.Equal(1, threads.TurnsPassed);
+            Assert.False(replay.IsCompleted, "the replay ended before it was parked part-way");
+
+            await CommandsAnsweredAsync(quiet);
+
+            Assert.False(replay.IsCompleted, "the replay was no longer under way when the quiet simulation's commands were answered");
+            Assert.Equal(1, threads.TurnsPassed); // still parked where it passed its turn
+        }
+        finally
+        {
+            first.Set();
+            second.Set();
+            await holder;
+            await next;
+        }
+        Assert.Equal(version + QuietCommands, await quiet.VersionAsync());
+        var replayed = await busy.ReadAsync<ReplayReport>(await replay, HttpStatusCode.OK);
+        Assert.True(replayed!.Identical);
+        Assert.True(replayed.Commands > 500, $"{replayed.Commands} commands replayed");
     }
 
-    private static double Percentile(List<double> samples, double q)
+    /// <summary>
+    /// Simulation A's workload of 100 million connections runs (its engine thread demoted, the tenant's only heavy slot
+    /// held, and kept: its slice is an hour, so it never passes its turn); simulation B's advances and clock reads are all
+    /// answered while it still runs, and it is still running after them — light work never waits for a heavy slot, nor
+    /// for another simulation's engine. Then A is deleted: its workload is cancelled (404).
+    /// </summary>
+    [Theory, MemberData(nameof(Providers))]
+    public async Task QuietSimulation_WhileAnotherRunsAWorkloadOfMinutes_EveryCommandAnsweredWhileItRuns(DatabaseProvider provider)
     {
-        var sorted = samples.Order().ToList();
-        return sorted[(int)Math.Ceiling(sorted.Count * q) - 1];
-    }
-}
+        await using var database = TestDatabase.Create(provider);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?>
+        {
+            ["Engines:HeavyParallelism"] = "1",
+            ["Engines:HeavySliceMs"] = "3600000",
+            ["Limits:RequestSeconds"] = RequestSeconds,
+        });
+        var client = factory.CreateClient();
+        var busy = await SimulationDriver.TwoHostsAsync(client, "busy: a workload of minutes");
+        var quiet = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "quiet");
+        var version = await quiet.VersionAsync();
+        var workload = await StartEndlessAsync(factory, busy);
 
-/// <summary>Runs alone: no other test of the assembly runs meanwhile (xUnit runs it after the parallel collections).</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class IsolationCollection
-{
-    public const string Name = "isolation, alone";
+        await CommandsAnsweredAsync(quiet);
+
+        Assert.False(workload.IsCompleted, "the workload was no longer running when the quiet simulation's commands were answered");
+        Assert.Equal(version + QuietCommands, await quiet.VersionAsync());
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync(busy.Base)).StatusCode);
+        await (await workload.WaitAsync(TimeSpan.FromSeconds(60))).ReadProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    /// <summary><see cref="QuietCommands"/> advances of 1 ms, each followed by a clock read: every one a 200.</summary>
+    private static async Task CommandsAnsweredAsync(SimulationDriver quiet)
+    {
+        for (int i = 0; i < QuietCommands; i++)
+        {
+            var advanced = await quiet.PostAsync("advance", new { byNs = 1_000_000 });
+            Assert.True(advanced.StatusCode == HttpStatusCode.OK, $"advance {i}: {(int)advanced.StatusCode} {await advanced.Content.ReadAsStringAsync()}");
+            Assert.Equal((i + 1) * 1_000_000L, (await quiet.ClockAsync()).NowNs);
+        }
+    }
 }

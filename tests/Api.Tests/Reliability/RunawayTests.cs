@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using SimService.Api.Infrastructure;
+using SimService.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace SimService.Api.Tests.Reliability;
@@ -21,14 +23,20 @@ public sealed class RunawayTests(ITestOutputHelper output)
     /// <summary>A replay is as heavy as the log it replays: its limit is Limits:HeavySeconds (by default Limits:WorkloadSeconds).</summary>
     private const int HeavyLimitSeconds = 300; // HardeningSetup.DefaultWorkloadSeconds
 
-    /// <summary>Slack over the limit: answering once the token fires (the engine checks it between events, the save before its commit).</summary>
-    private const int SlackSeconds = 3;
+    /// <summary>
+    /// Slack over the limit: answering once the token fires (the engine checks it between events, the save before its
+    /// commit). The limit is wall time by design (ASP.NET Core's request timeout: what a client waits), so this bound is
+    /// on the wall clock too; it only has to tell a request cut at its limit from one that ran on, and the shapes of issue
+    /// #11 ran on for minutes to hours (1,000 advances of 50 million events each). 30 s holds on a loaded machine, where
+    /// the stop waits for the processor twice (the engine thread at nice 10, then the thread pool's response).
+    /// </summary>
+    private const int SlackSeconds = 30;
 
     /// <summary>How far above its resident size at the start the process may stay once the busy simulation is deleted.</summary>
     internal const long MemoryReturnSlack = 64L << 20;
 
     [Fact]
-    public async Task RunawayShapes_OnOneSimulation_BoundedWhileAnotherStaysFast()
+    public async Task RunawayShapes_OnOneSimulation_BoundedWhileAnotherIsAnswered()
     {
         await ApiProcess.OnTemporarySqliteAsync("runaway", async api =>
         {
@@ -67,6 +75,9 @@ public sealed class RunawayTests(ITestOutputHelper output)
                 figures.Add($"{name} {(int)response.StatusCode} in {seconds:F1} s");
                 output.WriteLine(figures[^1]);
                 Assert.True(allowed.Contains(response.StatusCode), $"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                // Cut, not failed: a 422 is the work-limit problem (its wall time, its event budget or the journal cap ran out).
+                if (response.StatusCode == HttpStatusCode.UnprocessableEntity)
+                    Assert.Equal(ProblemTypes.WorkLimit, (await response.ReadProblemAsync(HttpStatusCode.UnprocessableEntity)).GetProperty("type").GetString());
                 Assert.True(seconds < limitSeconds + SlackSeconds, $"{name} took {seconds:F1} s");
                 return response.StatusCode;
             }
