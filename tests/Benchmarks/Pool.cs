@@ -32,8 +32,16 @@ static class Pool
     /// CPU and one run of it swings up to 2× (session 28: the 10k phase within a pair), so five; the 100k pool three, so that its
     /// own spread shows. <c>SIMBENCH_REPS=k</c> measures every N k times (1: one pool each, as before session 29).
     /// </summary>
-    static int Repetitions(int n) =>
-        Environment.GetEnvironmentVariable("SIMBENCH_REPS") is { Length: > 0 } reps ? int.Parse(reps, CultureInfo.InvariantCulture) : n <= 30_000 ? 5 : 3;
+    static int Repetitions(int n) => RepsSetting() ?? (n <= 30_000 ? 5 : 3);
+
+    static int? RepsSetting() =>
+        Environment.GetEnvironmentVariable("SIMBENCH_REPS") is { Length: > 0 } reps
+        && int.TryParse(reps, NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k >= 1 ? k : null;
+
+    /// <summary>What is wrong with <c>SIMBENCH_REPS</c> (set but not a whole number ≥ 1), or null; checked before any run starts.</summary>
+    public static string? SettingsError() =>
+        Environment.GetEnvironmentVariable("SIMBENCH_REPS") is { Length: > 0 } reps && RepsSetting() is null
+            ? $"SIMBENCH_REPS={reps}: expected a whole number of pools per N, at least 1" : null;
 
     /// <summary>
     /// Measures each N of <paramref name="ns"/> <see cref="Repetitions"/> times, in rounds (each round opens and closes one pool

@@ -15,6 +15,11 @@ if (which is not ("W1" or "W2" or "W3" or "W4" or "W5" or "W6" or "SACK" or "API
     Console.Error.WriteLine("usage: W1|W2|W3|W4|W5|W6|SACK|API1M|ISO|JP1M|all [count]");
     return 2;
 }
+if ((all || which == "W6") && Pool.SettingsError() is { } error)
+{
+    Console.Error.WriteLine(error);
+    return 2;
+}
 if (all || which == "W1") Console.WriteLine(Workloads.W1(count ?? 1_000_000, kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"));
 if (all || which == "W2") Console.WriteLine(Workloads.W2(count ?? 1_000_000));
 if (all || which == "W3") Console.WriteLine(await Durable.W3(count ?? 100_000));

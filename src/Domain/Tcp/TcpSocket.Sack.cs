@@ -184,6 +184,8 @@ public sealed partial class TcpSocket
     /// then each node its rb-tree walk passes on the right-hand side; here the walk is taken to reach the skb ending
     /// at seq before one that covers seq (observed on Linux 6.18.44, fuzz seed 5076: that skb was the tree's root).
     /// A segment with payload is not coalesced in the out-of-order queue: a TUN device's kmalloc'd skbs had no room.
+    /// Over lo the kernel would merge payload into an out-of-order skb that is not a clone (a software-GSO piece or a
+    /// backlog merge, reachable once the backlog limit drops a segment); not modelled (docs/kernel-behaviour.md, Loopback).
     /// </summary>
     bool OfoTryCoalesceBareFin(uint seq, uint end, bool fin)
     {

@@ -14,7 +14,7 @@ namespace SimService.Domain.Tests.Tcp;
 /// exact link times, so a probe over an unchanged link ties the handshake's min_rtt; on a real host the two samples
 /// differ by the CPU's microseconds and either outcome happens (fuzz case listen-28011-1, docs/kernel-check.md session
 /// 29: traced on Linux 6.18.44, the kernel recovered at the SACK when the probe's sample was the larger and waited for
-/// the RTO when it was the smaller, 2 runs each). Two 1811 bytes' segments are sent into a black hole at 100 ms; the
+/// the RTO when it was the smaller, 2 runs each). 1811 bytes in two segments (1448 + 363) are sent into a black hole at 100 ms; the
 /// hole lifts at 110 ms; the probe re-sends the tail 363 bytes and the server SACKs it.
 /// </summary>
 public class RackProbeSampleTests
