@@ -53,6 +53,7 @@ static class Pool
     /// </summary>
     public static IEnumerable<string> Series(IReadOnlyList<int> ns)
     {
+        Perf ??= PerfControl.FromEnvironment();
         var runs = ns.Select(_ => new List<Result>()).ToArray();
         int rounds = ns.Max(Repetitions);
         for (int round = 1; round <= rounds; round++)
@@ -95,6 +96,9 @@ static class Pool
 
     static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>SIMBENCH_PERFCTL's FIFOs, opened by <see cref="Series"/>: the warm-up's pools are not profiled.</summary>
+    static PerfControl? Perf;
+
     public static Result Run(int n)
     {
         var sim = new Simulation(KernelProfile.Linux6, seed: 1) { Sink = new CountersJournal() };
@@ -121,6 +125,7 @@ static class Pool
         // SIMBENCH_NOGC=1 (a diagnostic, not a rate to report): the open phase inside a no-GC region of 1.5 GB, so that it
         // shows the engine's own cost per connection at each N without the collector's.
         bool noGc = Environment.GetEnvironmentVariable("SIMBENCH_NOGC") == "1" && GC.TryStartNoGCRegion(1_500_000_000);
+        Perf?.Enable();
         var m = new Measure();
         var phase = new RuntimeMeter();
         const int batch = 1000;
@@ -135,6 +140,7 @@ static class Pool
         }
         double open = m.WallSeconds, openCpu = m.CpuSeconds, openThreadCpu = m.ThreadCpuSeconds();
         var openPhase = phase.Stop();
+        Perf?.Disable();
         if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         int established = sim.Hosts.Skip(1).Sum(h => h.InUse);
         int serverFds = sim.FindHost("server")!.FindProcess("srv")!.OpenCount;
