@@ -128,6 +128,13 @@ public sealed class SysctlTable
     public int TcpRetries2 { get; private set; }
     public long TcpMaxOrphans { get; private set; }
     public long TcpMaxTwBuckets { get; private set; }
+    /// <summary>
+    /// The TIME-WAIT count at which inet_twsk_alloc() — net/ipv4/inet_timewait_sock.c — refuses a timewait socket; null
+    /// for none. 6.x tests <c>refcount_read(&amp;dr->tw_refcount) - 1 >= sysctl_max_tw_buckets</c>, an unsigned int
+    /// against the int: a negative tcp_max_tw_buckets is above every count. linux-4.4's <c>atomic_read(&amp;dr->tw_count)
+    /// >= sysctl_max_tw_buckets</c> is int against int: a negative one keeps none.
+    /// </summary>
+    public long? TimeWaitLimit { get; private set; }
     public int TcpTwReuse { get; private set; }
     public int TcpTwReuseDelayMs { get; private set; }
     public bool TcpTwRecycle { get; private set; }
@@ -214,6 +221,7 @@ public sealed class SysctlTable
         TcpRetries2 = (int)Get("net.ipv4.tcp_retries2");
         TcpMaxOrphans = Get("net.ipv4.tcp_max_orphans");
         TcpMaxTwBuckets = Get("net.ipv4.tcp_max_tw_buckets");
+        TimeWaitLimit = TcpMaxTwBuckets >= 0 ? TcpMaxTwBuckets : Profile == KernelProfile.Linux44 ? 0 : null;
         TcpTwReuse = (int)Get("net.ipv4.tcp_tw_reuse");
         TcpTwReuseDelayMs = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_tw_reuse_delay") : 1000;
         TcpTwRecycle = Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
