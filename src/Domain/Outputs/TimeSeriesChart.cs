@@ -74,7 +74,9 @@ public static class TimeSeriesChart
         {
             if (l.Value is not { } value) { offScale.Add(l.Text); continue; }
             if (value > yMax) { offScale.Add($"{l.Text} (off scale)"); continue; }
-            sb.Append(Inv($"""<g class="limit" data-limit="{l.Name}" data-value="{value}"><line x1="{Left}" y1="{Y(value, yMax):F1}" x2="{Right}" y2="{Y(value, yMax):F1}" stroke="{l.Color}" stroke-dasharray="8 4" stroke-width="1.2"/><text x="{Right - 4}" y="{Y(value, yMax) + 13:F1}" text-anchor="end" fill="{l.Color}">{Esc(l.Text)}</text></g>""")).Append('\n');
+            // The label under its line, or over it where it would fall on the time axis (a limit of 0).
+            double y = Y(value, yMax), labelY = y + 13 < top + PlotBottom ? y + 13 : y - 4;
+            sb.Append(Inv($"""<g class="limit" data-limit="{l.Name}" data-value="{value}"><line x1="{Left}" y1="{y:F1}" x2="{Right}" y2="{y:F1}" stroke="{l.Color}" stroke-dasharray="8 4" stroke-width="1.2"/><text x="{Right - 4}" y="{labelY:F1}" text-anchor="end" fill="{l.Color}">{Esc(l.Text)}</text></g>""")).Append('\n');
         }
 
         // Series: steps (the state holds until the next sample).

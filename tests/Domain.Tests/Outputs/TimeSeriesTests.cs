@@ -155,6 +155,7 @@ public class TimeSeriesTests
         var line = oldClient.Descendants(Svg + "g").Single(g => (string?)g.Attribute("data-limit") == "tcp_max_tw_buckets");
         Assert.Equal(("0", "net.ipv4.tcp_max_tw_buckets = -1 (keeps none)"), ((string?)line.Attribute("data-value"), line.Element(Svg + "text")!.Value));
         Assert.Equal(plotBottom, (double)line.Element(Svg + "line")!.Attribute("y1")!);
+        Assert.True((double)line.Element(Svg + "text")!.Attribute("y")! < plotBottom); // its label over the line, off the time axis
     }
 
     static List<XElement> Panels(string svg) =>
