@@ -13,9 +13,9 @@ namespace SimService.Domain.Tests.EventLoop;
 public class SysctlTextTests
 {
     /// <summary>
-    /// Every write of SysctlWrites.6.18.44.tsv — 2,397 texts written to the engine's sysctls in a fresh namespace of
+    /// Every write of SysctlWrites.6.18.44.tsv — 2,398 texts written to the engine's sysctls in a fresh namespace of
     /// Linux 6.18.44 (tcp_mem on the host, put back at once), each taken or refused and read back — gives the same
-    /// answer and the same read-back on the engine. With the old reader 1,0xx of them differed.
+    /// answer and the same read-back on the engine. With the old reader 909 of them differed.
     /// </summary>
     [Fact]
     public void EveryObservedWrite_TakenOrRefusedAndReadBackAsLinux6()
