@@ -42,7 +42,23 @@ public sealed record SysctlDefinition(
     int VectorLength = 1,
     KernelProfile? OnlyIn = null,
     IReadOnlyList<string>? Choices = null,
-    bool MsJiffies = false);
+    SysctlHandler Handler = SysctlHandler.Signed);
+
+/// <summary>
+/// How a numeric sysctl's proc handler converts each number that proc_get_long() read (kernel/sysctl.c): the sign it takes
+/// and the range it holds. Every one reads the text alike (<see cref="ProcText"/>).
+/// </summary>
+public enum SysctlHandler
+{
+    /// <summary>proc_dointvec, proc_dointvec_minmax, proc_dointvec_jiffies: an int, "-0" is 0; the bounds are Min..Max.</summary>
+    Signed,
+    /// <summary>proc_douintvec(_minmax), proc_dou8vec_minmax: any '-' is refused, even "-0" (EINVAL); Min..Max.</summary>
+    Unsigned,
+    /// <summary>proc_doulongvec_minmax without bounds: 0..ULONG_MAX, no sign; held as the long of the same 64 bits.</summary>
+    ULong,
+    /// <summary>proc_dointvec_ms_jiffies: see <see cref="SysctlCatalog"/>'s MsJiffiesValue().</summary>
+    MsJiffies,
+}
 
 /// <summary>
 /// The sysctls of the simulated kernel. Defaults are Linux 6.18's as a freshly booted
@@ -72,17 +88,17 @@ public static class SysctlCatalog
         // proc_dointvec_jiffies
         new("net.ipv4.tcp_fin_timeout", SysctlKind.Integer, "60", -JiffiesSecMax, JiffiesSecMax),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", 0, U8Max),
+        new("net.ipv4.tcp_orphan_retries", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra2 = &tcp_retr1_max (255)
-        new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", 0, 255),
+        new("net.ipv4.tcp_retries1", SysctlKind.Integer, "3", 0, 255, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (tcp_retrans_try_collapse())
-        new("net.ipv4.tcp_retrans_collapse", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_retrans_collapse", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", 0, U8Max),
+        new("net.ipv4.tcp_retries2", SysctlKind.Integer, "15", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dointvec
         new("net.ipv4.tcp_max_orphans", SysctlKind.Integer, "131072", IntMin, IntMax, SysctlScope.Global),
         // proc_doulongvec_minmax, no extra: 0..ULONG_MAX, negative refused (held here as long)
-        new("net.ipv4.tcp_mem", SysctlKind.IntegerVector, "287898 383866 575796", 0, long.MaxValue, SysctlScope.Global, 3),
+        new("net.ipv4.tcp_mem", SysctlKind.IntegerVector, "287898 383866 575796", 0, long.MaxValue, SysctlScope.Global, 3, Handler: SysctlHandler.ULong),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE. tcp_init() — net/ipv4/tcp.c: {PAGE_SIZE, 131072,
         // max(131072, min(32 MB, limit))} with limit = nr_free_buffer_pages() << (PAGE_SHIFT - 7), i.e. 1/128 of the
         // buffer memory; 32 MB since 6.16 ("tcp: increase tcp_rmem[2] to 32 MB", was 6 MB), reached from 4 GiB of
@@ -99,37 +115,37 @@ public static class SysctlCatalog
         // proc_dointvec
         new("net.ipv4.tcp_max_tw_buckets", SysctlKind.Integer, "131072", IntMin, IntMax),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO
-        new("net.ipv4.tcp_tw_reuse", SysctlKind.Integer, "2", 0, 2),
+        new("net.ipv4.tcp_tw_reuse", SysctlKind.Integer, "2", 0, 2, Handler: SysctlHandler.Unsigned),
         // proc_douintvec_minmax, extra1 = SYSCTL_ONE, extra2 = &tcp_tw_reuse_delay_max (TCP_PAWS_MSL * MSEC_PER_SEC)
-        new("net.ipv4.tcp_tw_reuse_delay", SysctlKind.Integer, "1000", 1, 60000, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_tw_reuse_delay", SysctlKind.Integer, "1000", 1, 60000, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // 4.4: proc_dointvec (removed in 4.12)
         new("net.ipv4.tcp_tw_recycle", SysctlKind.Integer, "0", IntMin, IntMax, OnlyIn: KernelProfile.Linux44),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_timestamps", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_sack", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (tcp_dsack_set(), tcp_send_dupack())
-        new("net.ipv4.tcp_dsack", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_dsack", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_window_scaling", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_app_win_max (31)
-        new("net.ipv4.tcp_app_win", SysctlKind.Integer, "31", 0, 31),
-        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
-        new("net.ipv4.tcp_moderate_rcvbuf", SysctlKind.Integer, "1", 0, 1),
+        new("net.ipv4.tcp_app_win", SysctlKind.Integer, "31", 0, 31, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax without extra1/extra2 on Linux 6.18.44 (0x10 and 255 are taken, 256 refused); read as a bool
+        new("net.ipv4.tcp_moderate_rcvbuf", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_FOUR
-        new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4),
+        new("net.ipv4.tcp_early_retrans", SysctlKind.Integer, "3", 0, 4, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (tcp_enter_loss(): tp->frto, F-RTO RFC 5682)
-        new("net.ipv4.tcp_frto", SysctlKind.Integer, "2", 0, U8Max),
+        new("net.ipv4.tcp_frto", SysctlKind.Integer, "2", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax: RACK's bits (tcp_rack_reo_wnd(), tcp_rack_update_reo_wnd()); 0x1 no longer switches anything
-        new("net.ipv4.tcp_recovery", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_recovery", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, U8Max),
+        new("net.ipv4.tcp_rfc1337", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dointvec_jiffies
         new("net.ipv4.tcp_keepalive_time", SysctlKind.Integer, "7200", -JiffiesSecMax, JiffiesSecMax),
         // proc_dointvec_jiffies
         new("net.ipv4.tcp_keepalive_intvl", SysctlKind.Integer, "75", -JiffiesSecMax, JiffiesSecMax),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, U8Max),
+        new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // ipv4_local_port_range: proc_dointvec_minmax over ip_local_port_range_min/max {1,1}..{65535,65535},
         // then EINVAL if high < low or low < ip_unprivileged_port_start (SysctlTable checks the latter)
         new("net.ipv4.ip_local_port_range", SysctlKind.PortRange, "32768 60999", 1, 65535, VectorLength: 2),
@@ -139,7 +155,7 @@ public static class SysctlCatalog
         // if the port range's low end is below it
         new("net.ipv4.ip_unprivileged_port_start", SysctlKind.Integer, "1024", 0, 65535),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
-        new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1),
+        new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1, Handler: SysctlHandler.Unsigned),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE
         new("net.ipv4.tcp_rto_min_us", SysctlKind.Integer, "200000", 1, IntMax, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE_THOUSAND, extra2 = &tcp_rto_max_max (TCP_RTO_MAX_SEC * MSEC_PER_SEC)
@@ -148,35 +164,35 @@ public static class SysctlCatalog
         // delay NSEC_PER_MSEC, slack 100 * NSEC_PER_USEC, nr 44 (6.19 changed the slack to 10 µs). The two times are
         // proc_doulongvec_minmax without bounds (0..ULONG_MAX, held here as long); nr is proc_dou8vec_minmax,
         // extra1 = SYSCTL_ZERO, extra2 = &comp_sack_nr_max (255).
-        new("net.ipv4.tcp_comp_sack_delay_ns", SysctlKind.Integer, "1000000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
-        new("net.ipv4.tcp_comp_sack_slack_ns", SysctlKind.Integer, "100000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6),
-        new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_comp_sack_delay_ns", SysctlKind.Integer, "1000000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.ULong),
+        new("net.ipv4.tcp_comp_sack_slack_ns", SysctlKind.Integer, "100000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.ULong),
+        new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ONE (6.5+); tcp_sk_init(): 1. inet_csk_in_pingpong_mode()'s threshold.
-        new("net.ipv4.tcp_pingpong_thresh", SysctlKind.Integer, "1", 1, 255, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_pingpong_thresh", SysctlKind.Integer, "1", 1, 255, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dointvec_ms_jiffies (bounds in MsJiffiesValue(): the text is cut to an unsigned int first)
-        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax + 1, MsJiffies: true),
+        new("net.ipv4.tcp_invalid_ratelimit", SysctlKind.Integer, "500", 0, IntMax + 1, Handler: SysctlHandler.MsJiffies),
         // proc_dointvec
         new("net.ipv4.tcp_challenge_ack_limit", SysctlKind.Integer, "2147483647", IntMin, IntMax),
         // proc_dou8vec_minmax, extra1 = &tcp_syn_retries_min (1), extra2 = &tcp_syn_retries_max (MAX_TCP_SYNCNT = 127)
-        new("net.ipv4.tcp_syn_retries", SysctlKind.Integer, "6", 1, 127),
+        new("net.ipv4.tcp_syn_retries", SysctlKind.Integer, "6", 1, 127, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, U8Max),
+        new("net.ipv4.tcp_synack_retries", SysctlKind.Integer, "5", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT)
-        new("net.ipv4.tcp_syn_linear_timeouts", SysctlKind.Integer, "4", 0, 127, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_syn_linear_timeouts", SysctlKind.Integer, "4", 0, 127, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (4.4: proc_dointvec); tcp_sk_init(): 1. 0 never, 1 when the SYN queue is full, 2 always.
-        new("net.ipv4.tcp_syncookies", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_syncookies", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, U8Max),
+        new("net.ipv4.tcp_abort_on_overflow", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
-        new("net.ipv4.tcp_migrate_req", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_migrate_req", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_douintvec_minmax, extra1 = SYSCTL_ZERO, extra2 = &tcp_child_ehash_entries_max (16M); 6.1+
-        new("net.ipv4.tcp_child_ehash_entries", SysctlKind.Integer, "0", 0, 16 * 1024 * 1024, OnlyIn: KernelProfile.Linux6),
+        new("net.ipv4.tcp_child_ehash_entries", SysctlKind.Integer, "0", 0, 16 * 1024 * 1024, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax
-        new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, U8Max),
+        new("net.ipv4.tcp_thin_linear_timeouts", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (4.4: proc_dointvec); tcp_update_metrics() saves nothing when set
-        new("net.ipv4.tcp_no_metrics_save", SysctlKind.Integer, "0", 0, U8Max),
+        new("net.ipv4.tcp_no_metrics_save", SysctlKind.Integer, "0", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax (linux-4.4: proc_dointvec — any int; the u8 bounds are kept for both profiles)
-        new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max),
+        new("net.ipv4.tcp_slow_start_after_idle", SysctlKind.Integer, "1", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // proc_dointvec. tcp_set_hashinfo(): max(128, ehash_entries / 128) — 2048 beside tcp_max_tw_buckets' 131072
         // (ehash_entries / 2), observed on Linux 6.18.44; linux-4.4's tcp_init() divided by 256 (1024).
         new("net.ipv4.tcp_max_syn_backlog", SysctlKind.Integer, "2048", IntMin, IntMax),
@@ -188,7 +204,7 @@ public static class SysctlCatalog
         new("net.core.somaxconn", SysctlKind.Integer, "4096", 0, IntMax),
         // proc_douintvec (4.4: a global proc_dointvec); tcp_sk_init(): UINT_MAX. tcp_notsent_lowat() — include/net/tcp.h: the
         // limit of a socket without TCP_NOTSENT_LOWAT.
-        new("net.ipv4.tcp_notsent_lowat", SysctlKind.Integer, "4294967295", 0, uint.MaxValue),
+        new("net.ipv4.tcp_notsent_lowat", SysctlKind.Integer, "4294967295", 0, uint.MaxValue, Handler: SysctlHandler.Unsigned),
         // proc_dointvec upstream (SysctlTable narrows both on linux-6, as Linux 6.18.44 does); tcp_sk_init():
         // TCP_FASTRETRANS_THRESH. tcp_init_sock(): a new socket's tp->reordering.
         new("net.ipv4.tcp_reordering", SysctlKind.Integer, "3", IntMin, IntMax),
@@ -221,11 +237,14 @@ public static class SysctlCatalog
         All.TryGetValue(name, out var def) && (def.OnlyIn is null || def.OnlyIn == profile);
 
     /// <summary>
-    /// Parses and validates a value as the kernel's proc handler would. Returns the parsed numbers
-    /// or an error message (the kernel's EINVAL). <paramref name="text"/> is the text written to
-    /// /proc/sys (an integer's decimal text, "low high", "1,2-4").
+    /// Parses and validates a value as the kernel's proc handler would. Returns the values the sysctl then holds or an
+    /// error message (the kernel's EINVAL or ENOENT). <paramref name="text"/> is the text written to /proc/sys (a newline
+    /// follows it, as `echo` and `sysctl -w` write one). A vector written in part keeps the rest of
+    /// <paramref name="current"/> (the profile's default when null), as __do_proc_dointvec() writes element by element;
+    /// numbers past the vector's length are not read.
     /// </summary>
-    public static bool TryParse(string name, KernelProfile profile, string text, out long[] values, out string error)
+    public static bool TryParse(string name, KernelProfile profile, string text, out long[] values, out string error,
+        IReadOnlyList<long>? current = null)
     {
         values = [];
         if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile))
@@ -235,42 +254,13 @@ public static class SysctlCatalog
                 : $"unknown sysctl '{name}' for kernel profile {profile.ToWireName()}";
             return false;
         }
-        var parts = def.Kind == SysctlKind.PortList
-            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        string written = text + "\n";
         switch (def.Kind)
         {
             case SysctlKind.Integer:
             case SysctlKind.IntegerVector:
             case SysctlKind.PortRange:
-                if (parts.Length != def.VectorLength)
-                {
-                    error = $"{name} takes {def.VectorLength} integer(s)";
-                    return false;
-                }
-                values = new long[parts.Length];
-                for (int i = 0; i < parts.Length; i++)
-                {
-                    if (def.MsJiffies)
-                    {
-                        if (!MsJiffiesValue(parts[i], out values[i]))
-                        {
-                            error = $"{name}: '{parts[i]}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)";
-                            return false;
-                        }
-                        continue;
-                    }
-                    if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
-                    {
-                        error = $"{name}: '{parts[i]}' is not an integer";
-                        return false;
-                    }
-                    if (values[i] < def.Min || values[i] > def.Max)
-                    {
-                        error = $"{name}: '{parts[i]}' is outside {def.Min}..{def.Max}";
-                        return false;
-                    }
-                }
+                if (!TryParseNumbers(def, profile, written, out values, out error, current)) return false;
                 if (def.Kind == SysctlKind.PortRange && values[0] > values[1])
                 {
                     error = $"{name}: low {values[0]} is above high {values[1]} (ipv4_local_port_range)";
@@ -278,34 +268,130 @@ public static class SysctlCatalog
                 }
                 break;
             case SysctlKind.Name:
-                int index = def.Choices!.ToList().IndexOf(text.Trim());
+                // proc_dostring(): the text up to the first newline or NUL, nothing trimmed (" cubic": ENOENT).
+                var word = written[..written.IndexOfAny(['\n', '\0'])];
+                int index = def.Choices!.ToList().IndexOf(word);
                 if (index < 0)
                 {
-                    error = $"{name}: no congestion control '{text.Trim()}' (ENOENT; available: {string.Join(" ", def.Choices!)})";
+                    error = $"{name}: no congestion control '{word}' (ENOENT; available: {string.Join(" ", def.Choices!)})";
                     return false;
                 }
                 values = [index];
                 break;
             case SysctlKind.PortList:
-                var ports = new List<long>();
-                foreach (var p in parts)
-                {
-                    var ends = p.Split('-');
-                    if (ends.Length > 2
-                        || !int.TryParse(ends[0], NumberStyles.None, CultureInfo.InvariantCulture, out var lo)
-                        || !int.TryParse(ends[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var hi)
-                        || lo > hi || hi > 65535)
-                    {
-                        error = $"{name}: '{p}' is not a port or port range within 0..65535";
-                        return false;
-                    }
-                    for (long port = lo; port <= hi; port++) ports.Add(port);
-                }
-                values = ports.Distinct().Order().ToArray();
+                if (!TryParseBitmap(name, written, out values, out error)) return false;
                 break;
         }
         error = "";
         return true;
+    }
+
+    /// <summary>
+    /// __do_proc_dointvec(), __do_proc_doulongvec_minmax(), do_proc_douintvec_w(): for each element, proc_skip_spaces(),
+    /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds.
+    /// </summary>
+    static bool TryParseNumbers(SysctlDefinition def, KernelProfile profile, string written, out long[] values, out string error,
+        IReadOnlyList<long>? current)
+    {
+        values = new long[def.VectorLength];
+        int read = 0, pos = 0;
+        for (; read < def.VectorLength; read++)
+        {
+            ProcText.SkipSpaces(written, ref pos);
+            if (pos == written.Length) break;
+            var word = ProcText.WordAt(written, pos);
+            if (!ProcText.GetLong(written, ref pos, ProcText.WhitespaceSeparators, out ulong magnitude, out bool negative))
+            {
+                error = $"{def.Name}: '{word}' is not an integer";
+                return false;
+            }
+            if (!Convert(def, profile, magnitude, negative, out values[read]))
+            {
+                error = def.Handler == SysctlHandler.MsJiffies
+                    ? $"{def.Name}: '{word}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)"
+                    : $"{def.Name}: '{word}' is outside {MinFor(def, profile)}..{(def.Handler == SysctlHandler.ULong ? ulong.MaxValue : (ulong)def.Max)}"
+                        + (negative && magnitude == 0 ? " (an unsigned handler refuses any '-')" : "");
+                return false;
+            }
+        }
+        if (read == 0)
+        {
+            error = $"{def.Name}: no number written";
+            return false;
+        }
+        if (read < def.VectorLength)
+        {
+            IReadOnlyList<long> rest = current ?? (TryParse(def.Name, profile, DefaultFor(def, profile), out var defaults, out _)
+                ? defaults : throw new InvalidOperationException($"bad built-in default of {def.Name}"));
+            for (int i = read; i < def.VectorLength; i++) values[i] = rest[i];
+        }
+        error = "";
+        return true;
+    }
+
+    /// <summary>The handler's conversion of one number proc_get_long() read: do_proc_dointvec_conv() and the rest.</summary>
+    static bool Convert(SysctlDefinition def, KernelProfile profile, ulong magnitude, bool negative, out long value)
+    {
+        value = 0;
+        switch (def.Handler)
+        {
+            case SysctlHandler.MsJiffies:
+                return MsJiffiesValue(magnitude, negative, out value);
+            case SysctlHandler.ULong:
+                // __do_proc_doulongvec_minmax(): a '-' is EINVAL; the 64 bits are kept (tcp_mem is a long array: from 2^63
+                // on it holds a negative limit, printed back unsigned).
+                value = unchecked((long)magnitude);
+                return !negative;
+            case SysctlHandler.Unsigned when negative:
+                return false; // do_proc_douintvec_w(): "if (err || neg)", even for -0
+        }
+        if (magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue)) return false;
+        value = negative ? unchecked(-(long)magnitude) : (long)magnitude;
+        return value >= MinFor(def, profile) && value <= def.Max;
+    }
+
+    /// <summary>
+    /// The least value a sysctl takes: its handler's, but Linux 6.18.44 (the observed machine) refuses each of tcp_rmem's
+    /// three below 4096 (4095: EINVAL) where upstream's table says extra1 = SYSCTL_ONE.
+    /// </summary>
+    static long MinFor(SysctlDefinition def, KernelProfile profile) =>
+        profile == KernelProfile.Linux6 && def.Name == "net.ipv4.tcp_rmem" ? 4096 : def.Min;
+
+    /// <summary>
+    /// proc_do_large_bitmap(): numbers and ranges ("1-3") split by ',' or a newline, each read by proc_get_long() (hex and
+    /// octal too; a space is no separator: "16 17" is EINVAL), below 65536, no sign, a range's low end not above its high.
+    /// </summary>
+    static bool TryParseBitmap(string name, string written, out long[] values, out string error)
+    {
+        values = [];
+        var ports = new SortedSet<long>();
+        int pos = 0;
+        ProcText.SkipChar(written, ref pos, '\n');
+        while (pos < written.Length)
+        {
+            int start = pos;
+            if (!ProcText.GetLong(written, ref pos, "-,\n", out ulong low, out bool negative) || negative || low > 65535)
+                return BadPort(name, written, start, out error);
+            ulong high = low;
+            if (pos < written.Length && written[pos++] == '-')
+            {
+                if (!ProcText.GetLong(written, ref pos, ",\n", out high, out negative) || negative || high > 65535 || low > high)
+                    return BadPort(name, written, start, out error);
+                if (pos < written.Length) pos++; // the ',' or newline after the range
+            }
+            for (ulong port = low; port <= high; port++) ports.Add((long)port);
+            ProcText.SkipChar(written, ref pos, '\n');
+        }
+        values = [.. ports];
+        error = "";
+        return true;
+    }
+
+    static bool BadPort(string name, string written, int start, out string error)
+    {
+        int end = written.IndexOfAny([',', '\n'], start);
+        error = $"{name}: '{written[start..(end < 0 ? written.Length : end)]}' is not a port or port range within 0..65535";
+        return false;
     }
 
     /// <summary>
@@ -315,12 +401,9 @@ public static class SysctlCatalog
     /// jiffies (rounded up, HZ 250), and /proc/sys prints jiffies_to_msecs() of them: 1 reads back as 4, and
     /// 2147483647, 4294967296 and -2147483649 are taken (as 2147483648, 0 and 2147483648; observed on Linux 6.18.44).
     /// </summary>
-    static bool MsJiffiesValue(string text, out long ms)
+    static bool MsJiffiesValue(ulong magnitude, bool negative, out long ms)
     {
         ms = 0;
-        bool negative = text.StartsWith('-');
-        if (!ulong.TryParse(negative ? text.AsSpan(1) : text, NumberStyles.None, CultureInfo.InvariantCulture, out var magnitude))
-            return false;
         uint m = unchecked((uint)(negative ? 0 - magnitude : magnitude));
         if ((int)m < 0) return false;
         long jiffies = ((long)m + (1000 / Hz) - 1) / (1000 / Hz); // msecs_to_jiffies(), HZ dividing 1000

@@ -47,7 +47,7 @@ public sealed class SysctlTable
     /// <summary>Writes a sysctl as `sysctl -w name=text` would; false with the kernel's reason when refused.</summary>
     public bool TrySet(string name, string text, out string error)
     {
-        if (!SysctlCatalog.TryParse(name, Profile, text, out var values, out error)) return false;
+        if (!SysctlCatalog.TryParse(name, Profile, text, out var values, out error, _values.GetValueOrDefault(name))) return false;
         // ipv4_local_port_range(): the low end must not be a privileged port.
         if (name == "net.ipv4.ip_local_port_range" && values[0] < Get("net.ipv4.ip_unprivileged_port_start"))
         {
@@ -97,14 +97,29 @@ public sealed class SysctlTable
     public long Get(string name) => _values[name][0];
     public IReadOnlyList<long> GetVector(string name) => _values[name];
 
-    /// <summary>The value as the kernel prints it in /proc/sys.</summary>
-    public string Format(string name) => SysctlCatalog.All[name].Kind switch
+    /// <summary>The value as the kernel prints it in /proc/sys (an unsigned long's 64 bits unsigned: proc_put_long()).</summary>
+    public string Format(string name) => SysctlCatalog.All[name] switch
     {
-        SysctlKind.PortList => string.Join(",", _values[name]),
-        SysctlKind.PortRange => string.Join("\t", _values[name]),
-        SysctlKind.Name => SysctlCatalog.All[name].Choices![(int)_values[name][0]],
+        { Kind: SysctlKind.PortList } => FormatBitmap(_values[name]),
+        { Kind: SysctlKind.Name } def => def.Choices![(int)_values[name][0]],
+        { Handler: SysctlHandler.ULong } => string.Join("\t", _values[name].Select(v => unchecked((ulong)v))),
         _ => string.Join("\t", _values[name]),
     };
+
+    /// <summary>proc_do_large_bitmap()'s read: runs of set bits as "low-high", a single one as its number, ',' between.</summary>
+    static string FormatBitmap(long[] ports)
+    {
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < ports.Length; i++)
+        {
+            int first = i;
+            while (i + 1 < ports.Length && ports[i + 1] == ports[i] + 1) i++;
+            if (text.Length > 0) text.Append(',');
+            text.Append(ports[first]);
+            if (i > first) text.Append('-').Append(ports[i]);
+        }
+        return text.ToString();
+    }
 
     public IEnumerable<string> Names => _values.Keys.Order(StringComparer.Ordinal);
 
@@ -113,6 +128,13 @@ public sealed class SysctlTable
     public int TcpRetries2 { get; private set; }
     public long TcpMaxOrphans { get; private set; }
     public long TcpMaxTwBuckets { get; private set; }
+    /// <summary>
+    /// The TIME-WAIT count at which inet_twsk_alloc() — net/ipv4/inet_timewait_sock.c — refuses a timewait socket; null
+    /// for none. 6.x tests <c>refcount_read(&amp;dr->tw_refcount) - 1 >= sysctl_max_tw_buckets</c>, an unsigned int
+    /// against the int: a negative tcp_max_tw_buckets is above every count. linux-4.4's <c>atomic_read(&amp;dr->tw_count)
+    /// >= sysctl_max_tw_buckets</c> is int against int: a negative one keeps none.
+    /// </summary>
+    public long? TimeWaitLimit { get; private set; }
     public int TcpTwReuse { get; private set; }
     public int TcpTwReuseDelayMs { get; private set; }
     public bool TcpTwRecycle { get; private set; }
@@ -188,6 +210,9 @@ public sealed class SysctlTable
     /// <summary>net.ipv4.tcp_min_rtt_wlen: the windowed min-RTT filter's length in seconds (linux-4.4: none, the minimum is kept).</summary>
     public int TcpMinRttWlenSec { get; private set; }
 
+    /// <summary>An unsigned long sysctl's value, at most long.MaxValue.</summary>
+    static long Unsigned(long bits) => bits < 0 ? long.MaxValue : bits;
+
     /// <summary>Re-reads the typed values the engine uses on hot paths (after every write).</summary>
     void RefreshTyped()
     {
@@ -196,6 +221,7 @@ public sealed class SysctlTable
         TcpRetries2 = (int)Get("net.ipv4.tcp_retries2");
         TcpMaxOrphans = Get("net.ipv4.tcp_max_orphans");
         TcpMaxTwBuckets = Get("net.ipv4.tcp_max_tw_buckets");
+        TimeWaitLimit = TcpMaxTwBuckets >= 0 ? TcpMaxTwBuckets : Profile == KernelProfile.Linux44 ? 0 : null;
         TcpTwReuse = (int)Get("net.ipv4.tcp_tw_reuse");
         TcpTwReuseDelayMs = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_tw_reuse_delay") : 1000;
         TcpTwRecycle = Profile == KernelProfile.Linux44 && Get("net.ipv4.tcp_tw_recycle") != 0;
@@ -215,8 +241,11 @@ public sealed class SysctlTable
         TcpRtoMinUs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_min_us") : 200_000;
         TcpRtoMaxMs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_max_ms") : 120_000;
         // linux-4.4 has no SACK compression (added in 4.20): nr 0 sends every ACK at once.
-        TcpCompSackDelayNs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_comp_sack_delay_ns") : 0;
-        TcpCompSackSlackNs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_comp_sack_slack_ns") : 0;
+        // Both are unsigned long: __tcp_ack_snd_check() takes min_t(unsigned long, delay, 5 % of the RTT) and
+        // hrtimer_start_range_ns() adds the slack with ktime_add_safe(), which stops at KTIME_MAX: from 2^63 on either
+        // acts as the largest time.
+        TcpCompSackDelayNs = Profile == KernelProfile.Linux6 ? Unsigned(Get("net.ipv4.tcp_comp_sack_delay_ns")) : 0;
+        TcpCompSackSlackNs = Profile == KernelProfile.Linux6 ? Unsigned(Get("net.ipv4.tcp_comp_sack_slack_ns")) : 0;
         TcpCompSackNr = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_comp_sack_nr") : 0;
         TcpPingpongThresh = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_pingpong_thresh") : 1;
         TcpInvalidRatelimitMs = Get("net.ipv4.tcp_invalid_ratelimit");

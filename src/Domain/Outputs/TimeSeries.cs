@@ -22,8 +22,12 @@ public sealed record HostSample(long AtNs, int Established, int TimeWait, int Fi
             host.OrphanCount, host.TcpMemPages);
 }
 
-/// <summary>A host's limits drawn on its chart: net.ipv4.tcp_max_tw_buckets and the size of ip_local_port_range.</summary>
-public sealed record HostLimits(long TcpMaxTwBuckets, long EphemeralPorts);
+/// <summary>
+/// A host's limits drawn on its chart: net.ipv4.tcp_max_tw_buckets, the TIME-WAIT count at which the kernel then keeps no
+/// more (<see cref="SysctlTable.TimeWaitLimit"/>: null for none — a negative tcp_max_tw_buckets on linux-6; 0 for a
+/// negative one on linux-4.4), and the size of ip_local_port_range.
+/// </summary>
+public sealed record HostLimits(long TcpMaxTwBuckets, long EphemeralPorts, long? TimeWaitLimit);
 
 public sealed record HostTimeSeries(string Host, HostLimits Limits, IReadOnlyList<HostSample> Points);
 
@@ -92,7 +96,7 @@ public sealed class TimeSampler
     public static IReadOnlyList<HostTimeSeries> Series(Simulation replayed, IReadOnlyDictionary<string, List<HostSample>> samples) =>
     [
         .. replayed.Hosts.Select(h => new HostTimeSeries(h.Name,
-            new HostLimits(h.Sysctls.TcpMaxTwBuckets, h.Sysctls.PortRangeHigh - h.Sysctls.PortRangeLow + 1),
+            new HostLimits(h.Sysctls.TcpMaxTwBuckets, h.Sysctls.PortRangeHigh - h.Sysctls.PortRangeLow + 1, h.Sysctls.TimeWaitLimit),
             samples.TryGetValue(h.Name, out var list) ? list : [])),
     ];
 }

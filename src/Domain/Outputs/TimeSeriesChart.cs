@@ -8,7 +8,8 @@ namespace SimService.Domain.Outputs;
 /// The time series as an SVG chart: one panel per host, virtual time (s) across, socket counts on
 /// the left axis (established, TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT, orphans) and sockstat mem (pages)
 /// on the right, a legend, and the host's limits — tcp_max_tw_buckets and the ephemeral port count —
-/// as dashed lines (listed as off scale when they are more than 4× the largest count).
+/// as dashed lines at the count each stops at (listed below as off scale when more than 4× the largest count, or as no
+/// limit: a negative tcp_max_tw_buckets on linux-6).
 /// </summary>
 public static class TimeSeriesChart
 {
@@ -40,12 +41,15 @@ public static class TimeSeriesChart
         long t0 = points.Count > 0 ? points[0].AtNs : 0, t1 = points.Count > 0 ? points[^1].AtNs : 1;
         if (t1 <= t0) t1 = t0 + 1;
         long dataMax = Math.Max(1, points.Count == 0 ? 0 : points.Max(p => Counts.Max(c => c.Value(p))));
-        var limits = new List<(string Name, string Label, long Value, string Color)>
+        // A limit is drawn at the count it stops at (null: none, only named below the chart), labelled with the sysctl.
+        long tw = host.Limits.TcpMaxTwBuckets;
+        var limits = new List<(string Name, long? Value, string Text, string Color)>
         {
-            ("tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets", host.Limits.TcpMaxTwBuckets, "#d62728"),
-            ("ephemeral-ports", "ephemeral ports (ip_local_port_range)", host.Limits.EphemeralPorts, "#555555"),
+            ("tcp_max_tw_buckets", host.Limits.TimeWaitLimit,
+                $"net.ipv4.tcp_max_tw_buckets = {tw}{(tw >= 0 ? "" : host.Limits.TimeWaitLimit is null ? " (no limit)" : " (keeps none)")}", "#d62728"),
+            ("ephemeral-ports", host.Limits.EphemeralPorts, $"ephemeral ports (ip_local_port_range) = {host.Limits.EphemeralPorts}", "#555555"),
         };
-        long yMax = NiceCeiling(Math.Max(dataMax, limits.Where(l => l.Value <= 4 * dataMax).Select(l => l.Value).DefaultIfEmpty(0).Max()));
+        long yMax = NiceCeiling(Math.Max(dataMax, limits.Where(l => l.Value <= 4 * dataMax).Select(l => l.Value ?? 0).DefaultIfEmpty(0).Max()));
         long memMax = NiceCeiling(Math.Max(1, points.Count == 0 ? 0 : points.Max(p => p.MemPages)));
         double X(long ns) => Left + (Right - Left) * (double)(ns - t0) / (t1 - t0);
         double Y(double v, long max) => top + PlotBottom - (PlotBottom - PlotTop) * v / max;
@@ -68,8 +72,11 @@ public static class TimeSeriesChart
         var offScale = new List<string>();
         foreach (var l in limits)
         {
-            if (l.Value > yMax) { offScale.Add($"{l.Label} = {l.Value} (off scale)"); continue; }
-            sb.Append(Inv($"""<g class="limit" data-limit="{l.Name}" data-value="{l.Value}"><line x1="{Left}" y1="{Y(l.Value, yMax):F1}" x2="{Right}" y2="{Y(l.Value, yMax):F1}" stroke="{l.Color}" stroke-dasharray="8 4" stroke-width="1.2"/><text x="{Right - 4}" y="{Y(l.Value, yMax) + 13:F1}" text-anchor="end" fill="{l.Color}">{Esc($"{l.Label} = {l.Value}")}</text></g>""")).Append('\n');
+            if (l.Value is not { } value) { offScale.Add(l.Text); continue; }
+            if (value > yMax) { offScale.Add($"{l.Text} (off scale)"); continue; }
+            // The label under its line, or over it where it would fall on the time axis (a limit of 0).
+            double y = Y(value, yMax), labelY = y + 13 < top + PlotBottom ? y + 13 : y - 4;
+            sb.Append(Inv($"""<g class="limit" data-limit="{l.Name}" data-value="{value}"><line x1="{Left}" y1="{y:F1}" x2="{Right}" y2="{y:F1}" stroke="{l.Color}" stroke-dasharray="8 4" stroke-width="1.2"/><text x="{Right - 4}" y="{labelY:F1}" text-anchor="end" fill="{l.Color}">{Esc(l.Text)}</text></g>""")).Append('\n');
         }
 
         // Series: steps (the state holds until the next sample).

@@ -247,7 +247,7 @@ internal sealed partial class ScenarioReader(bool stored = false)
         return settings.ToImmutable();
     }
 
-    /// <summary>The value's text as written to /proc/sys, after the schema's checks of name and JSON type.</summary>
+    /// <summary>The value's text as written to /proc/sys (a JSON integer as its decimal text), after the schema's checks of name and JSON type.</summary>
     string? SysctlText(string name, JsonMember entry)
     {
         if (!ScenarioSyntax.SysctlNames.Contains(name))
@@ -263,21 +263,12 @@ internal sealed partial class ScenarioReader(bool stored = false)
                 : $"sysctl \"{name}\" is not simulated by kernel profile {profile.ToWireName()}");
             return null;
         }
-        var definition = SysctlCatalog.All[name];
-        if (definition.Kind == SysctlKind.Integer)
-        {
-            // The schema narrows tcp_tw_recycle to 0/1, below what 4.4's proc_dointvec accepts.
-            var (min, max) = name == "net.ipv4.tcp_tw_recycle" ? (0L, 1L) : (long.MinValue, long.MaxValue);
-            return Integer(entry, min, max)?.ToString(CultureInfo.InvariantCulture);
-        }
-        var pattern = definition.Kind switch
-        {
-            SysctlKind.PortRange => ScenarioSyntax.PortRange(),
-            SysctlKind.PortList => ScenarioSyntax.PortList(),
-            SysctlKind.Name => ScenarioSyntax.SysctlName(),
-            _ => ScenarioSyntax.IntegerTriple(),
-        };
-        return Matching(entry, pattern, $"a value of {name} (\"{definition.Default}\" for example)");
+        // The schema narrows tcp_tw_recycle's integer to 0/1, below what 4.4's proc_dointvec accepts.
+        if (name == "net.ipv4.tcp_tw_recycle" && entry.Value.ValueKind == JsonValueKind.Number)
+            return Integer(entry, 0, 1)?.ToString(CultureInfo.InvariantCulture);
+        if (SysctlJson.Text(entry.Value, out var problem) is { } text) return text;
+        Error(entry.Path, problem);
+        return null;
     }
 
     /// <summary>

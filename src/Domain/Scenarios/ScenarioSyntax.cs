@@ -82,20 +82,4 @@ internal static partial class ScenarioSyntax
     /// <summary>"TcpExt.NAME", "Tcp.NAME" or nstat's "TcpExtNAME"/"TcpNAME".</summary>
     [GeneratedRegex(@"^(TcpExt|Tcp)\.?[A-Za-z][A-Za-z0-9]*\z")]
     public static partial Regex Counter();
-
-    /// <summary>ip_local_port_range: "low high".</summary>
-    /// <summary>A name-valued sysctl (tcp_congestion_control): the schema's pattern.</summary>
-    [GeneratedRegex(@"^[a-z0-9_]+\z")]
-    public static partial Regex SysctlName();
-
-    [GeneratedRegex(@"^[0-9]{1,5}[ \t]+[0-9]{1,5}\z")]
-    public static partial Regex PortRange();
-
-    /// <summary>tcp_mem, tcp_rmem, tcp_wmem: three integers.</summary>
-    [GeneratedRegex(@"^[0-9]+[ \t]+[0-9]+[ \t]+[0-9]+\z")]
-    public static partial Regex IntegerTriple();
-
-    /// <summary>ip_local_reserved_ports: "1,2-4,10" or empty.</summary>
-    [GeneratedRegex(@"^([0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?)*)?\z")]
-    public static partial Regex PortList();
 }

@@ -80,14 +80,19 @@ public static class ScenarioWriter
         w.WriteEndArray();
     }
 
-    /// <summary>Integer sysctls as JSON integers, the others (ranges, vectors, port lists) as their text.</summary>
+    /// <summary>
+    /// Integer sysctls written as a plain decimal as JSON integers, the others (ranges, vectors, port lists, "0x10") as
+    /// their text.
+    /// </summary>
     static void WriteSysctls(Utf8JsonWriter w, string name, IEnumerable<SysctlSetting> settings)
     {
         w.WriteStartObject(name);
         foreach (var s in settings)
         {
-            if (SysctlCatalog.All.TryGetValue(s.Name, out var definition) && definition.Kind == SysctlKind.Integer)
-                w.WriteNumber(s.Name, long.Parse(s.Text, CultureInfo.InvariantCulture));
+            if (SysctlCatalog.All.TryGetValue(s.Name, out var definition) && definition.Kind == SysctlKind.Integer
+                && long.TryParse(s.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number)
+                && number.ToString(CultureInfo.InvariantCulture) == s.Text)
+                w.WriteNumber(s.Name, number);
             else
                 w.WriteString(s.Name, s.Text);
         }

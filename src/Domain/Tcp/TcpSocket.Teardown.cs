@@ -313,19 +313,8 @@ public sealed partial class TcpSocket
         Done(cause);
     }
 
-    /// <summary>
-    /// inet_twsk_alloc()'s limit — net/ipv4/inet_timewait_sock.c. 6.x: <c>refcount_read(&amp;dr->tw_refcount) - 1 >=
-    /// READ_ONCE(dr->sysctl_max_tw_buckets)</c>, an unsigned int against the int sysctl, so the comparison is unsigned and
-    /// a negative tcp_max_tw_buckets (proc_dointvec takes any int) is no limit at all. linux-4.4:
-    /// <c>atomic_read(&amp;dr->tw_count) >= dr->sysctl_max_tw_buckets</c>, int against int: a negative one keeps none.
-    /// </summary>
-    bool TimeWaitBucketsFull()
-    {
-        long max = Host.Sysctls.TcpMaxTwBuckets;
-        return _sim.Profile == KernelProfile.Linux44
-            ? Host.TimeWaitCount >= max
-            : unchecked((uint)Host.TimeWaitCount) >= unchecked((uint)max);
-    }
+    /// <summary>inet_twsk_alloc()'s limit, as each profile's kernel compares it (<see cref="SysctlTable.TimeWaitLimit"/>).</summary>
+    bool TimeWaitBucketsFull() => Host.Sysctls.TimeWaitLimit is { } limit && Host.TimeWaitCount >= limit;
 
     /// <summary>
     /// Models tcp_update_metrics() — net/ipv4/tcp_metrics.c, called by tcp_time_wait() (TIME-WAIT and the orphan

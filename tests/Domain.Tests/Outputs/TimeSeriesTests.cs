@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using SimService.Domain.Commands;
+using SimService.Domain.Engine;
 using SimService.Domain.Outputs;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
@@ -16,10 +17,11 @@ public class TimeSeriesTests
     /// A TIME-WAIT storm made of calls: 40 short connections, one every 100 ms, each closed by the client first,
     /// on a client with 50 ephemeral ports and tcp_max_tw_buckets 30. Sampled every 250 ms while it runs.
     /// </summary>
-    static (TwoHostHarness H, Dictionary<string, List<HostSample>> Samples) Storm()
+    static (TwoHostHarness H, Dictionary<string, List<HostSample>> Samples) Storm(string twBuckets = "30",
+        KernelProfile profile = KernelProfile.Linux6)
     {
-        var h = new TwoHostHarness();
-        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", "30"));
+        var h = new TwoHostHarness(profile: profile);
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_max_tw_buckets", twBuckets));
         Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40049"));
         var samples = new Dictionary<string, List<HostSample>>();
         var sampler = TimeSampler.HostCounts(TimeSampler.Evenly(SimTime.Zero, S(70), 281), samples);
@@ -126,4 +128,36 @@ public class TimeSeriesTests
         var ys = System.Text.RegularExpressions.Regex.Matches(twPath, @"V(-?[0-9.]+)").Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(limitY, ys.Min(), 1);
     }
+
+    /// <summary>
+    /// A negative tcp_max_tw_buckets is no limit on linux-6 (inet_twsk_alloc() compares unsigned, D69): no limit line —
+    /// it was drawn below the zero of the axis, at -1 — and the limit named under the chart; every TIME-WAIT kept (40 at
+    /// 4 s, the ephemeral ports' 50 the only line). On linux-4.4 the same value keeps none: its line lies on zero.
+    /// </summary>
+    [Fact]
+    public void NegativeTwBuckets_Chart_NoLimitLineOnLinux6AndALineAtZeroOnLinux44()
+    {
+        var (h, samples) = Storm("-1");
+        var series = TimeSampler.Series(h.Sim, samples);
+        Assert.Equal(new HostLimits(-1, 50, null), series[0].Limits);
+        Assert.Equal(40, samples["client"].Single(s => s.AtNs == 4_000_000_000).TimeWait);
+
+        var client = Panels(TimeSeriesChart.Svg(series))[0];
+        Assert.Equal(["ephemeral-ports"], client.Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "limit").Select(g => (string?)g.Attribute("data-limit")));
+        Assert.Contains(client.Descendants(Svg + "text"), t => t.Value == "limits: net.ipv4.tcp_max_tw_buckets = -1 (no limit)");
+        var plotBottom = (double)client.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "axes").Element(Svg + "line")!.Attribute("y1")!;
+        Assert.All(client.Descendants(Svg + "line"), l => Assert.True((double)l.Attribute("y1")! <= plotBottom + 5, l.ToString()));
+
+        var (old, oldSamples) = Storm("-1", KernelProfile.Linux44);
+        var oldSeries = TimeSampler.Series(old.Sim, oldSamples);
+        Assert.Equal(new HostLimits(-1, 50, 0), oldSeries[0].Limits);
+        var oldClient = Panels(TimeSeriesChart.Svg(oldSeries))[0];
+        var line = oldClient.Descendants(Svg + "g").Single(g => (string?)g.Attribute("data-limit") == "tcp_max_tw_buckets");
+        Assert.Equal(("0", "net.ipv4.tcp_max_tw_buckets = -1 (keeps none)"), ((string?)line.Attribute("data-value"), line.Element(Svg + "text")!.Value));
+        Assert.Equal(plotBottom, (double)line.Element(Svg + "line")!.Attribute("y1")!);
+        Assert.True((double)line.Element(Svg + "text")!.Attribute("y")! < plotBottom); // its label over the line, off the time axis
+    }
+
+    static List<XElement> Panels(string svg) =>
+        [.. XDocument.Parse(svg).Descendants(Svg + "g").Where(g => (string?)g.Attribute("class") == "panel")];
 }

@@ -1,10 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Features.Hosts;
 
-/// <summary>Sysctl values as requests give them: a JSON integer, or the text the kernel takes ("40000 40009").</summary>
+/// <summary>Sysctl values as requests give them: the text written to /proc/sys ("40000 40009", "0x10") or a JSON integer (<see cref="SysctlJson"/>).</summary>
 public static class SysctlValues
 {
     /// <summary>The values as sysctl -w text, in request order; errors keyed <c>{prefix}{name}</c>.</summary>
@@ -14,16 +13,8 @@ public static class SysctlValues
         var list = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in values ?? new Dictionary<string, JsonElement>())
         {
-            if (value.ValueKind == JsonValueKind.Number)
-            {
-                // By the integer rule of every field (JsonInteger): 40000.0 is 40000; 1.5 is refused, as a scenario's is.
-                if (JsonInteger.Read(value, long.MinValue, long.MaxValue, out var number) is { } problem) errors[prefix + name] = [problem];
-                else list.Add(new(name, number.ToString(CultureInfo.InvariantCulture)));
-            }
-            else if (value.ValueKind == JsonValueKind.String)
-                list.Add(new(name, value.GetString()!));
-            else
-                errors[prefix + name] = ["A sysctl value is an integer or a string such as \"40000 40009\"."];
+            if (SysctlJson.Text(value, out var problem) is { } text) list.Add(new(name, text));
+            else errors[prefix + name] = [problem];
         }
         return list;
     }

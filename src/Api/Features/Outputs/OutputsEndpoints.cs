@@ -39,7 +39,7 @@ public static class OutputsEndpoints
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Per host over virtual time: ESTABLISHED, TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT and orphan counts and sockstat mem (pages), " +
                          "at `points` evenly spaced times in [fromNs, toNs] (default the whole run), with tcp_max_tw_buckets and the ephemeral port count")
-            .WithExamples(response: """{"fromNs":0,"toNs":2000000000,"hosts":[{"host":"client","limits":{"tcpMaxTwBuckets":262144,"ephemeralPorts":28232},"points":[{"atNs":0,"established":0,"timeWait":0,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0},{"atNs":1000000000,"established":0,"timeWait":1,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0}]}],"version":12}""")
+            .WithExamples(response: """{"fromNs":0,"toNs":2000000000,"hosts":[{"host":"client","limits":{"tcpMaxTwBuckets":262144,"ephemeralPorts":28232,"timeWaitLimit":262144},"points":[{"atNs":0,"established":0,"timeWait":0,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0},{"atNs":1000000000,"established":0,"timeWait":1,"finWait2":0,"closeWait":0,"orphans":0,"memPages":0}]}],"version":12}""")
             .AsHeavyRead();
         group.MapGet("/timeseries.svg", GetTimeSeriesChart).WithName(nameof(GetTimeSeriesChart))
             .Produces<string>(StatusCodes.Status200OK, "image/svg+xml").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
