@@ -210,6 +210,15 @@ public sealed record Segment(
     /// </summary>
     internal int LoTruesize => Truesize != 0 ? Truesize : LoHeadTruesize + _length;
 
+    /// <summary>skb_tailroom() of this lo skb's head: a merged skb's, else a fresh head's <see cref="LoHeadTailRoom"/>.</summary>
+    internal int LoTailRoom => Truesize != 0 ? _tailRoom : LoHeadTailRoom;
+
+    /// <summary>The page fragments of this lo skb (nr_frags): a merged skb's, else the fewest its payload takes.</summary>
+    internal int LoFragCount => Truesize != 0 ? _frags : LoFrags(_length);
+
+    /// <summary>skb_headlen() once the headers are pulled: what a backlog merge copied into the head's tail room, else 0.</summary>
+    internal int LoHeadLen => Truesize != 0 ? LoHeadTailRoom - _tailRoom : 0;
+
     /// <summary>
     /// The page fragments a lo data skb of <paramref name="len"/> bytes holds, at the fewest: tcp_sendmsg_locked() copies
     /// into the task's page_frag, SKB_FRAG_PAGE_ORDER pages of 32 KB, one fragment per page.

@@ -67,7 +67,8 @@ public sealed partial class TcpSocket
     /// in. Off lo <see cref="TcpSocket.OnSegment"/> sets no segment and the NIC model reads none.
     /// </summary>
     LoSkb ArrivingLoSkb => ViaLoopback && _sim.LoRxSkb is { } seg
-        ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0)
+        ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0,
+            seg.LoTailRoom, seg.LoFragCount, seg.LoHeadLen)
         : LoWholeSkb;
 
     /// <summary>
@@ -176,8 +177,11 @@ public sealed partial class TcpSocket
     /// with SO_RCVBUF 4096 two back-to-back 2048-byte segments make sk_rmem_alloc 2 · 2880 and close the window, where
     /// the same segments 50 ms apart coalesce to 2880 + 2048).
     /// </summary>
-    bool TailShared(in RcvSkb tail) =>
-        ViaLoopback && !tail.Own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+    bool TailShared(in RcvSkb tail) => LoShared(tail.Own, tail.HeadEnd);
+
+    /// <summary>skb_cloned() of a received lo skb that is not its own (<paramref name="own"/> false): its sender still holds the segment ending at <paramref name="headEnd"/>.</summary>
+    bool LoShared(bool own, uint headEnd) =>
+        ViaLoopback && !own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, headEnd);
 
     /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
     bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
