@@ -19,8 +19,9 @@ namespace SimService.Domain.Tcp;
 /// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
 /// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
 /// SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>, 2048, for one buffer)), at most
-/// MAX_SKB_FRAGS (17) times per skb. Not modelled: skb_try_coalesce()'s copy into the tail room (delta 0)
-/// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
+/// MAX_SKB_FRAGS (17) times per skb. Not modelled for this model's skbs: skb_try_coalesce()'s copy into the tail room
+/// (delta 0) for segments of a few dozen bytes, coalescing in the out-of-order queue (modelled over lo for an skb of
+/// its own: <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
