@@ -769,7 +769,11 @@ public sealed partial class TcpSocket
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
         if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
         {
-            int numDupack = (flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DsackingAck)) == 0 ? 1 : 0;
+            // num_dupack: "Consider if pure acks were aggregated in tcp_add_backlog()" — a merged pure ACK counts its
+            // gso_segs, the ACKs merged into it (observed on Linux 6.18.44: two merged duplicate ACKs of a Reno sender
+            // counted 2 in TCPDelivered through tcp_add_reno_sack()).
+            int numDupack = (flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DsackingAck)) != 0 ? 0
+                : (flag & AckFlags.Data) == 0 ? Math.Max(1, seg.BacklogSegs) : 1;
             FastretransAlert(priorSndUna, numDupack, ref flag, ref rexmit);
         }
         // "If needed, reset TLP/RTO timer when RACK doesn't set."

@@ -4,6 +4,8 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Tests.Scenarios;
+using SimService.Domain.Tests.Scenarios.Runner;
 using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
@@ -179,6 +181,24 @@ public class LoReceiveSkbTests
         h.Deliver(h.Client, Data(sender, ts, 0, 100));
         Assert.Equal((932 + rmem, sender.Iss + 1101 + (uint)len), (receiver.RmemAlloc, receiver.RcvNxt));
         Assert.Equal(1L, h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]);
+    }
+
+    /// <summary>
+    /// scenarios/loopback-ofo-piece-takes-the-next-piece-after-a-backlog-drop.json on the engine, as on Linux 6.18.44
+    /// (`kernel --diff`: the kernel's packets, socket states and counters the engine's): after the 200 bytes dropped in
+    /// the client's backlog (TCPBacklogDrop 1), the server's 65483-byte clone and the two pieces of its 81973-byte chunk
+    /// are queued out of order (TCPOFOQueue 3) and the second piece is merged into the first (TCPRcvCoalesce 1 — 0 without
+    /// the merge, the hole never filled); the two duplicate ACKs merged in the server's backlog count 2 (TCPDelivered 6 —
+    /// 5 when a merged pure ACK counted one).
+    /// </summary>
+    [Fact]
+    public void Established_LoRenoChunkAfterABacklogDrop_SecondPieceMergedOutOfOrderAndMergedDupacksCountEach()
+    {
+        var result = RunnerAssert.Run(File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder,
+            "loopback-ofo-piece-takes-the-next-piece-after-a-backlog-drop.json")));
+
+        RunnerAssert.Passed(result);
+        Assert.Equal(4, result.Checks.Count(c => c.Path.Contains("counters", StringComparison.Ordinal)));
     }
 
     /// <summary>
