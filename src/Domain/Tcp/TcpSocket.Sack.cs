@@ -203,7 +203,8 @@ public sealed partial class TcpSocket
     /// </summary>
     bool OfoTryCoalesce(uint seq, uint end, bool fin)
     {
-        int at = Ofo.FindLastIndex(o => o.End == seq);
+        int at = Ofo.Count - 1;
+        while (at >= 0 && Ofo[at].End != seq) at--;
         if (at < 0) return false;
         var to = Ofo[at];
         if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
