@@ -159,6 +159,13 @@ public sealed record Segment(
     int _tailSegs;
 
     /// <summary>
+    /// skb_shinfo(skb)->gso_segs of a backlog tail after tcp_add_backlog() merged segments into it: the sum of theirs,
+    /// at most 0xFFFF; else <see cref="GsoSegs"/>.
+    /// </summary>
+    internal int BacklogSegs => Truesize != 0 ? _mergedSegs : GsoSegs;
+    int _mergedSegs;
+
+    /// <summary>
     /// A GSO skb handed to lo whole (not yet sent): <paramref name="next"/>'s payload is appended to this one's, and this
     /// segment takes its PSH and FIN; gso_size is this segment's first length.
     /// </summary>
@@ -210,6 +217,15 @@ public sealed record Segment(
     /// </summary>
     internal int LoTruesize => Truesize != 0 ? Truesize : LoHeadTruesize + _length;
 
+    /// <summary>skb_tailroom() of this lo skb's head: a merged skb's, else a fresh head's <see cref="LoHeadTailRoom"/>.</summary>
+    internal int LoTailRoom => Truesize != 0 ? _tailRoom : LoHeadTailRoom;
+
+    /// <summary>The page fragments of this lo skb (nr_frags): a merged skb's, else the fewest its payload takes.</summary>
+    internal int LoFragCount => Truesize != 0 ? _frags : LoFrags(_length);
+
+    /// <summary>skb_headlen() once the headers are pulled: what a backlog merge copied into the head's tail room, else 0.</summary>
+    internal int LoHeadLen => Truesize != 0 ? LoHeadTailRoom - _tailRoom : 0;
+
     /// <summary>
     /// The page fragments a lo data skb of <paramref name="len"/> bytes holds, at the fewest: tcp_sendmsg_locked() copies
     /// into the task's page_frag, SKB_FRAG_PAGE_ORDER pages of 32 KB, one fragment per page.
@@ -226,7 +242,8 @@ public sealed record Segment(
     /// would hold more than MAX_SKB_FRAGS (17), and adds its payload to the truesize (delta = truesize −
     /// SKB_TRUESIZE(skb_end_offset())). Merged, the tail takes <paramref name="next"/>'s end_seq, its ack_seq and window
     /// unless that ack_seq is before the tail's, the OR of the flags (PSH and FIN included), gso_size the larger of the
-    /// two (an skb without one counts its length) and gso_segs their sum (which nothing reads after tcp_v4_rcv(): <see cref="GsoSegs"/> keeps the tail's own).
+    /// two (an skb without one counts its length) and gso_segs their sum (<see cref="BacklogSegs"/>, which tcp_ack() reads
+    /// of a pure ACK as its duplicate ACKs; <see cref="GsoSegs"/> keeps the tail's own for the receipt counters).
     /// </summary>
     internal bool CoalesceBacklog(Segment next)
     {
@@ -237,7 +254,9 @@ public sealed record Segment(
             _tailRoom = LoHeadTailRoom;
             _frags = Segmented ? LoFrags(_length) : 0;
             _tailSegs = GsoSegs;
+            _mergedSegs = _tailSegs;
         }
+        _mergedSegs = Math.Min(_mergedSegs + next.GsoSegs, 0xFFFF); // min_t(u32, gso_segs + tail_gso_segs, 0xFFFF)
         int len = next._length;
         if (len <= _tailRoom) _tailRoom -= len; // skb_put() + skb_copy_bits(): *delta_truesize = 0
         else
@@ -279,6 +298,7 @@ public sealed record Segment(
         Segmented = false;
         Truesize = 0;
         _tailSegs = 0;
+        _mergedSegs = 0;
         Id = 0;
         Pooled = true;
         NextFree = null;

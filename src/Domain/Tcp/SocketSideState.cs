@@ -82,9 +82,12 @@ internal sealed class ListenerQueues
 /// came in (<c>TcpSocket.LoopbackSkbOverhead</c>), or what a tcp_add_backlog() merge left — and whether it is an skb of its own
 /// (a software GSO piece, a backlog merge) rather than the clone of an skb its sender keeps until an ACK covers it,
 /// which skb_try_coalesce() refuses to add to (skb_cloned()). A segment off a link keeps the default: the NIC model's
-/// truesize depends on its length alone (<c>TcpSocket.NicRcvTruesize</c>).
+/// truesize depends on its length alone (<c>TcpSocket.NicRcvTruesize</c>). What skb_try_coalesce() reads of it when
+/// tcp_data_queue_ofo() merges a later segment into it (<c>TcpSocket.OfoTryCoalesce</c>): the room left in its head
+/// (skb_tailroom()), its page fragments (nr_frags), and the payload bytes in its head (skb_headlen(), once a backlog
+/// merge copied some into its tail room: a kmalloc'd head skb_head_is_locked(), which no merge may steal).
 /// </summary>
-internal readonly record struct LoSkb(int Overhead, bool Own);
+internal readonly record struct LoSkb(int Overhead, bool Own, int TailRoom = 0, int Frags = 0, int HeadLen = 0);
 
 internal struct OfoQueue
 {

@@ -769,7 +769,11 @@ public sealed partial class TcpSocket
         // tcp_ack_is_dubious(): a duplicate, a SACK or D-SACK, or any ACK outside Open.
         if ((flag & AckFlags.NotDup) == 0 || (flag & AckFlags.CaAlert) != 0 || _ca.State != CaState.Open)
         {
-            int numDupack = (flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DsackingAck)) == 0 ? 1 : 0;
+            // num_dupack: "Consider if pure acks were aggregated in tcp_add_backlog()" — a merged pure ACK counts its
+            // gso_segs, the ACKs merged into it (observed on Linux 6.18.44: two merged duplicate ACKs of a Reno sender
+            // counted 2 in TCPDelivered through tcp_add_reno_sack()).
+            int numDupack = (flag & (AckFlags.SndUnaAdvanced | AckFlags.NotDup | AckFlags.DsackingAck)) != 0 ? 0
+                : (flag & AckFlags.Data) == 0 ? Math.Max(1, seg.BacklogSegs) : 1;
             FastretransAlert(priorSndUna, numDupack, ref flag, ref rexmit);
         }
         // "If needed, reset TLP/RTO timer when RACK doesn't set."
@@ -1201,13 +1205,12 @@ public sealed partial class TcpSocket
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket). A queued skb is not in
             // sk_rmem_alloc yet when its window grows (end: tcp_grow_window(sk, skb, false) before skb_set_owner_r()), so
             // tcp_space() leaves out its truesize; a dropped duplicate grows nothing. Observed on Linux 6.18.44 (loss
-            // profile seed 18 case 1). A coalesced bare FIN grows by coalesce_done's tcp_grow_window(sk, skb, true), its
-            // truesize adjusted to nothing (<see cref="OfoCoalescedTruesize"/>): 2 · advmss while there is room. linux-4.4
-            // has no truesize_adjust() (240bfd134c59, 2021): its tcp_grow_window(sk, skb) weighs the skb's whole truesize.
+            // profile seed 18 case 1). A coalesced segment grows by coalesce_done's tcp_grow_window(sk, skb, true), its
+            // truesize adjusted (<see cref="OfoCoalescedTruesize"/>: nothing for a bare FIN, 2 · advmss while there is room).
             if (_rxOpt.SackOk && ofoSkb != OfoSkb.Dropped)
             {
                 if (ofoSkb == OfoSkb.Coalesced)
-                    GrowWindow(seg.Length, _sim.Profile == KernelProfile.Linux6 ? OfoCoalescedTruesize : RcvTruesize(seg.Length));
+                    GrowWindow(seg.Length, OfoCoalescedTruesize(seg.Length));
                 else GrowWindow(seg.Length, RcvTruesize(seg.Length), RcvTruesize((long)(end - seq) - (fin ? 1 : 0)));
             }
             if (Owner is not null) RcvbufGrow(_rcvq.Space);

@@ -103,7 +103,7 @@ public sealed partial class TcpSocket
             SyncRmemCharge();
             return OfoSkb.Queued;
         }
-        if (OfoTryCoalesceBareFin(seq, end, fin))
+        if (OfoTryCoalesce(seq, end, fin))
         {
             if (_rxOpt.SackOk) SackNewOfoSkb(seq, end); // coalesce_done: goto add_sack — no D-SACK, no merge_right
             SyncRmemCharge();
@@ -167,32 +167,58 @@ public sealed partial class TcpSocket
     enum OfoSkb { Queued, Coalesced, Dropped }
 
     /// <summary>
-    /// Models truesize_adjust(true, skb) — net/ipv4/tcp_input.c — for the skb coalesce_done grows the window by: only the
-    /// bare FIN is coalesced here (<see cref="OfoTryCoalesceBareFin"/>), and with no payload skb_headlen() is 0, so its
-    /// head, SKB_TRUESIZE(skb_end_offset(skb)) — all of its truesize, whether a NIC's page fragment or lo's sender
-    /// head — comes off: 0, not below its length 0. So tcp_win_from_space(0) ≤ len and tcp_grow_window() takes
-    /// 2 · advmss, up to the room left (observed on Linux 6.18.44: rcv_ssthresh 67432 → 70352 at MSS 1460, and
-    /// 76192 → 77112 when 920 bytes of room were left).
+    /// Models truesize_adjust(true, skb) — net/ipv4/tcp_input.c — for the skb coalesce_done grows the window by: with
+    /// nothing in its head once the headers are pulled (skb_headlen() 0) its head, SKB_TRUESIZE(skb_end_offset(skb)),
+    /// comes off its truesize. A bare FIN keeps nothing else — whether a NIC's page fragment or lo's sender head — so
+    /// 0, not below its length 0: tcp_win_from_space(0) ≤ len and tcp_grow_window() takes 2 · advmss, up to the room left
+    /// (observed on Linux 6.18.44: rcv_ssthresh 67432 → 70352 at MSS 1460, and 76192 → 77112 when 920 bytes of room were
+    /// left). A lo segment with payload keeps its fragments' truesize, its payload (a backlog merge's truesize less
+    /// the head), or all of its truesize when a merge copied payload into its head. linux-4.4 has no truesize_adjust()
+    /// (240bfd134c59, 2021): the whole truesize.
     /// </summary>
-    const int OfoCoalescedTruesize = 0;
+    int OfoCoalescedTruesize(long len)
+    {
+        if (_sim.Profile == KernelProfile.Linux44) return RcvTruesize(len);
+        if (!ViaLoopback) return 0; // only a bare FIN is coalesced off lo
+        var skb = ArrivingLoSkb;
+        return (int)len + skb.Overhead - (skb.HeadLen == 0 ? LoopbackSkbOverhead : 0);
+    }
 
     /// <summary>
-    /// Models tcp_ooo_try_coalesce() → tcp_try_coalesce() in tcp_data_queue_ofo() for a FIN without payload: its seq
-    /// equal to a queued skb's end_seq, skb_try_coalesce() copies its 0 bytes into that skb's tailroom, whatever kind
-    /// of skb it is; the merged skb takes its end_seq and FIN (tcp_flags |=), TCPRcvCoalesce counts, and
-    /// "coalesce_done" skips the overlap checks, their D-SACK and merge_right. The kernel tries ooo_last_skb first,
-    /// then each node its rb-tree walk passes on the right-hand side; here the walk is taken to reach the skb ending
-    /// at seq before one that covers seq (observed on Linux 6.18.44, fuzz seed 5076: that skb was the tree's root).
-    /// A segment with payload is not coalesced in the out-of-order queue: a TUN device's kmalloc'd skbs had no room.
-    /// Over lo the kernel would merge payload into an out-of-order skb that is not a clone (a software-GSO piece or a
-    /// backlog merge, reachable once the backlog limit drops a segment); not modelled (docs/kernel-behaviour.md, Loopback).
+    /// Models tcp_ooo_try_coalesce() → tcp_try_coalesce() → skb_try_coalesce() (net/core/skbuff.c) in
+    /// tcp_data_queue_ofo(): a segment whose seq is a queued skb's end_seq is merged into that skb when
+    /// skb_try_coalesce() takes it; the merged skb takes its end_seq and FIN (tcp_flags |=), TCPRcvCoalesce counts, and
+    /// "coalesce_done" skips the overlap checks, their D-SACK and merge_right. The kernel tries ooo_last_skb first, then
+    /// each node its rb-tree walk passes on the right-hand side; here the walk is taken to reach the skb ending at seq
+    /// before one that covers seq (observed on Linux 6.18.44, fuzz seed 5076: that skb was the tree's root).
+    /// skb_try_coalesce() refuses a cloned destination first (skb_cloned(to)): over lo the clone of a segment its sender
+    /// still holds (<see cref="LoShared"/>) — every data segment sent whole, for its sender keeps it until an ACK covers
+    /// it — takes nothing, not even a bare FIN. An skb of its own (a software GSO piece, a backlog merge) takes a
+    /// payload that fits its head's tail room by copy (truesize unchanged), else the new skb's page fragments — refused
+    /// when that skb has payload in a kmalloc'd head (skb_head_is_locked()) or the two would hold more than
+    /// MAX_SKB_FRAGS — adding what the new skb's truesize holds beyond its head (delta = truesize −
+    /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo only a bare FIN is
+    /// coalesced (0 bytes always fit): a TUN device's kmalloc'd skbs had no room (6.18.44 inserted and D-SACKed 10 bytes
+    /// that followed a queued bare FIN).
     /// </summary>
-    bool OfoTryCoalesceBareFin(uint seq, uint end, bool fin)
+    bool OfoTryCoalesce(uint seq, uint end, bool fin)
     {
-        if (!fin || end - seq != 1) return false;
-        int at = Ofo.FindLastIndex(o => o.End == seq);
+        int at = Ofo.Count - 1;
+        while (at >= 0 && Ofo[at].End != seq) at--;
         if (at < 0) return false;
-        OfoToWrite[at] = Ofo[at] with { End = end, Fin = true };
+        var to = Ofo[at];
+        if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
+        int len = (int)(end - seq) - (fin ? 1 : 0);
+        var into = to.Skb;
+        if (len > 0)
+        {
+            if (!ViaLoopback) return false;
+            var from = ArrivingLoSkb;
+            if (len <= into.TailRoom) into = into with { Overhead = into.Overhead - len, TailRoom = into.TailRoom - len, HeadLen = into.HeadLen + len };
+            else if (from.HeadLen != 0 || into.Frags + from.Frags > MaxSkbFrags) return false;
+            else into = into with { Overhead = into.Overhead + from.Overhead - LoopbackSkbOverhead, Frags = into.Frags + from.Frags };
+        }
+        OfoToWrite[at] = to with { End = end, Fin = to.Fin || fin, Skb = into };
         Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
         return true;
     }

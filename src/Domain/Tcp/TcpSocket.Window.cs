@@ -19,8 +19,9 @@ namespace SimService.Domain.Tcp;
 /// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
 /// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
 /// SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>, 2048, for one buffer)), at most
-/// MAX_SKB_FRAGS (17) times per skb. Not modelled: skb_try_coalesce()'s copy into the tail room (delta 0)
-/// for segments of a few dozen bytes, coalescing in the out-of-order queue, and GRO (one skb per segment).</para>
+/// MAX_SKB_FRAGS (17) times per skb. Not modelled for this model's skbs: skb_try_coalesce()'s copy into the tail room
+/// (delta 0) for segments of a few dozen bytes, coalescing in the out-of-order queue (modelled over lo for an skb of
+/// its own: <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
@@ -67,7 +68,8 @@ public sealed partial class TcpSocket
     /// in. Off lo <see cref="TcpSocket.OnSegment"/> sets no segment and the NIC model reads none.
     /// </summary>
     LoSkb ArrivingLoSkb => ViaLoopback && _sim.LoRxSkb is { } seg
-        ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0)
+        ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0,
+            seg.LoTailRoom, seg.LoFragCount, seg.LoHeadLen)
         : LoWholeSkb;
 
     /// <summary>
@@ -176,8 +178,11 @@ public sealed partial class TcpSocket
     /// with SO_RCVBUF 4096 two back-to-back 2048-byte segments make sk_rmem_alloc 2 · 2880 and close the window, where
     /// the same segments 50 ms apart coalesce to 2880 + 2048).
     /// </summary>
-    bool TailShared(in RcvSkb tail) =>
-        ViaLoopback && !tail.Own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, tail.HeadEnd);
+    bool TailShared(in RcvSkb tail) => LoShared(tail.Own, tail.HeadEnd);
+
+    /// <summary>skb_cloned() of a received lo skb that is not its own (<paramref name="own"/> false): its sender still holds the segment ending at <paramref name="headEnd"/>.</summary>
+    bool LoShared(bool own, uint headEnd) =>
+        ViaLoopback && !own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, headEnd);
 
     /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
     bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);

@@ -4,6 +4,8 @@ using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Tests.Scenarios;
+using SimService.Domain.Tests.Scenarios.Runner;
 using SimService.Domain.Time;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
@@ -155,6 +157,68 @@ public class LoReceiveSkbTests
 
         Assert.Equal((932L + 1832 + 500, 1L), (receiver.RmemAlloc, h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]));
         Assert.Equal(sender.Iss + 1601, receiver.RcvNxt);
+    }
+
+    /// <summary>
+    /// tcp_data_queue_ofo()'s tcp_ooo_try_coalesce() over lo: a segment that lands right after an out-of-order software
+    /// GSO piece — its own skb, not a clone — is merged into it by skb_try_coalesce(): 500 bytes of a clone take their
+    /// page fragments and add their payload (sk_rmem_alloc 1832 + 500, TCPRcvCoalesce 1) and 40 bytes fit the piece's
+    /// 64 bytes of tail room (copied: 1832, nothing added). When the clone before it fills the hole, tcp_ofo_queue()
+    /// moves the piece as one skb behind it. Without the merge the segment was a second out-of-order skb: 1832 + 1332
+    /// (1832 + 872), TCPRcvCoalesce 0.
+    /// </summary>
+    [Theory]
+    [InlineData(500, 1000L + 832 + 500)]
+    [InlineData(40, 1000L + 832)]
+    public void Established_LoSegmentAfterAnOfoPiece_MergedIntoThePieceInTheOfoQueue(int len, long rmem)
+    {
+        var (h, sender, receiver, ts) = Crafting();
+        h.Deliver(h.Client, Data(sender, ts, 100, 1000, piece: true));
+
+        h.Deliver(h.Client, Data(sender, ts, 1100, len));
+
+        Assert.Equal((rmem, 1L), (receiver.RmemAlloc, h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]));
+        h.Deliver(h.Client, Data(sender, ts, 0, 100));
+        Assert.Equal((932 + rmem, sender.Iss + 1101 + (uint)len), (receiver.RmemAlloc, receiver.RcvNxt));
+        Assert.Equal(1L, h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]);
+    }
+
+    /// <summary>
+    /// scenarios/loopback-ofo-piece-takes-the-next-piece-after-a-backlog-drop.json on the engine, as on Linux 6.18.44
+    /// (`kernel --diff`: the kernel's packets, socket states and counters the engine's): after the 200 bytes dropped in
+    /// the client's backlog (TCPBacklogDrop 1), the server's 65483-byte clone and the two pieces of its 81973-byte chunk
+    /// are queued out of order (TCPOFOQueue 3) and the second piece is merged into the first (TCPRcvCoalesce 1 — 0 without
+    /// the merge, the hole never filled); the two duplicate ACKs merged in the server's backlog count 2 (TCPDelivered 6 —
+    /// 5 when a merged pure ACK counted one).
+    /// </summary>
+    [Fact]
+    public void Established_LoRenoChunkAfterABacklogDrop_SecondPieceMergedOutOfOrderAndMergedDupacksCountEach()
+    {
+        var result = RunnerAssert.Run(File.ReadAllText(Path.Combine(ExampleScenarios.ProjectFolder,
+            "loopback-ofo-piece-takes-the-next-piece-after-a-backlog-drop.json")));
+
+        RunnerAssert.Passed(result);
+        Assert.Equal(4, result.Checks.Count(c => c.Path.Contains("counters", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// skb_try_coalesce() refuses a cloned destination before anything else: over lo an out-of-order segment sent whole
+    /// is the clone of the skb its sender keeps until an ACK covers it, so neither the next 500 bytes (1832 + 1332) nor
+    /// a bare FIN (1832 + 832, its own skb) is merged into it — the FIN, coalesced into any skb before, added nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 1000L + 832 + 500 + 832)]
+    [InlineData(true, 1000L + 832 + 832)]
+    public void Established_LoSegmentAfterAnOfoClone_NotMergedIntoTheClone(bool bareFin, long rmem)
+    {
+        var (h, sender, receiver, ts) = Crafting();
+        h.Deliver(h.Client, Data(sender, ts, 100, 1000));
+
+        h.Deliver(h.Client, bareFin
+            ? new Segment(sender.Tuple, TcpFlags.Ack | TcpFlags.Fin, sender.Iss + 1101, sender.RcvNxt, 64, 0, ts)
+            : Data(sender, ts, 1100, 500));
+
+        Assert.Equal((rmem, 0L), (receiver.RmemAlloc, h.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce]));
     }
 
     /// <summary>
