@@ -453,9 +453,12 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         var o = seg.Options;
         bool rst = seg.Has(TcpFlags.Rst), syn = seg.Has(TcpFlags.Syn), ack = seg.Has(TcpFlags.Ack), fin = seg.Has(TcpFlags.Fin);
         long nowSec = KernelSeconds.At(Sim.Now);
-        // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0).
+        // Options are parsed only when the connection used timestamps (tw_ts_recent_stamp != 0), and with estab = 0:
+        // tcp_parse_options() takes the timestamp option only while net.ipv4.tcp_timestamps is on now, so with the sysctl
+        // turned off after the connection closed nothing is PAWS-checked, remembered or taken for a newer SYN — observed
+        // on Linux 6.18.44 (an old TS val at rcv_nxt is a bare in-window ACK then, taken in silence).
         if (e.TsRecentStampSec != 0) TcpSocket.ParseSynWindowScale(_host, seg);
-        bool sawTs = o.HasTimestamp && e.TsRecentStampSec != 0;
+        bool sawTs = o.HasTimestamp && e.TsRecentStampSec != 0 && _host.Sysctls.TcpTimestamps;
         bool pawsReject = false;
         if (sawTs)
         {

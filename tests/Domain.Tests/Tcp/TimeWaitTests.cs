@@ -109,6 +109,57 @@ public class TimeWaitTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPACKSkippedTimeWait]);
     }
 
+    [Fact]
+    public void TimeWait_TimestampsSysctlOff_OldTsValAtRcvNxtIsABareAckTakenInSilence()
+    {
+        // tcp_timewait_state_process() parses with estab = 0: tcp_parse_options() sees the timestamp only while
+        // net.ipv4.tcp_timestamps is on, so no PAWS check — the in-window bare ACK branch: the timer restarts, no reply,
+        // tw_ts_recent untouched. Observed on Linux 6.18.44 (packetdrill/time-wait-timestamps-sysctl-off-no-paws.pkt).
+        var (h, c, s, tw) = InTimeWait();
+        uint tsRecent = tw.TsRecent;
+        var old = new TcpOptions(HasTimestamp: true, TsVal: tsRecent - 5, TsEcr: 0);
+        h.At(S(20));
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "0");
+        int sent = h.Sent("client").Count();
+        h.Deliver(h.Client, From(s, TcpFlags.Ack, tw.RcvNxt, tw.SndNxt, options: old));
+        Assert.Equal(sent, h.Sent("client").Count());
+        Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtPAWSTimewait]);
+        Assert.Equal((S(20) + TcpConstants.TimeWaitLen, tsRecent), (tw.Expires, tw.TsRecent));
+        // With the sysctl on again the same segment fails PAWS: counted, answered with an ACK echoing tw_ts_recent.
+        h.At(S(21));
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_timestamps", "1");
+        h.Deliver(h.Client, From(s, TcpFlags.Ack, tw.RcvNxt, tw.SndNxt, options: old));
+        var ack = Assert.Single(h.Sent("client").Skip(sent));
+        Assert.Equal((TcpFlags.Ack, tw.SndNxt, tw.RcvNxt, tsRecent), (ack.Flags, ack.SeqNo, ack.AckNo, ack.Options.TsEcr));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtPAWSTimewait]);
+    }
+
+    [Fact]
+    public void TimeWait_TimestampsSysctlOff_SynBelowRcvNxtWithNewerTsValIsAcked()
+    {
+        // The server closed first and holds the TIME-WAIT; its listener is still there. A SYN below tw_rcv_nxt whose TS
+        // val is newer than tw_ts_recent would open a new connection (TCP_TW_SYN), but with net.ipv4.tcp_timestamps
+        // off the timestamp is not parsed: an out-of-window SYN without ACK, answered with the old connection's ACK
+        // and the timer left alone. Observed on Linux 6.18.44.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(200));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(300));
+        var tw = h.TimeWaitOf(s)!;
+        Assert.Equal(TcpState.TimeWait, tw.Substate);
+        var expires = tw.Expires;
+        h.At(S(1));
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_timestamps", "0");
+        int sent = h.Sent("server").Count();
+        h.Deliver(h.Server, From(c, TcpFlags.Syn, tw.RcvNxt - 1000, 0, options: new TcpOptions(HasTimestamp: true, TsVal: tw.TsRecent + 1000, TsEcr: 0)));
+        var ack = Assert.Single(h.Sent("server").Skip(sent));
+        Assert.Equal((TcpFlags.Ack, tw.SndNxt, tw.RcvNxt), (ack.Flags, ack.SeqNo, ack.AckNo));
+        Assert.True(tw.Alive);
+        Assert.Equal(expires, tw.Expires);
+    }
+
     /// <summary>
     /// The client shuts down its write side at 100 ms and keeps the descriptor; the server closes at
     /// 200 ms, its FIN reaches the client's FIN-WAIT-2 at 210 ms.
