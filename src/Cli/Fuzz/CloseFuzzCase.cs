@@ -60,19 +60,9 @@ public static class CloseFuzzCase
                 ["between"] = new JsonArray("client", "server"), ["delay"] = FuzzSteps.Duration(_d), ["loss"] = 0, ["lossBySegment"] = true,
             });
 
-            // One or two connections, each from its own client process, handshakes d + 8 ms apart; accepted in order.
-            Add(0, FuzzSteps.Call("server", "srv", "listen", new JsonObject { ["port"] = 80, ["as"] = "l" }));
-            int count = 1 + Below(2);
-            var pairs = new List<(End Client, End Server, string Story)>();
-            long at = 1_000_000;
-            for (int i = 1; i <= count; i++, at += _d + 8_000_000)
-                Add(at, FuzzSteps.Call("client", $"c{i}", "connect", new JsonObject { ["to"] = "server:80", ["as"] = $"c{i}" }));
-            at += 3 * _d + 10_000_000;
-            for (int i = 1; i <= count; i++, at += 1_000_000)
-            {
-                Add(at, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{i}" }));
-                pairs.Add((new End($"c{i}", "client", $"c{i}"), new End($"s{i}", "server", "srv"), Pick(Stories)));
-            }
+            // One or two connections, each from its own client process, handshakes d + 8 ms apart; accepted in order; a story each.
+            var (ends, at) = ListenConnectAccept(1 + Below(2), _d + 8_000_000, 3 * _d + 10_000_000);
+            var pairs = ends.Select(p => (p.Client, p.Server, Story: Pick(Stories))).ToList();
 
             // The loss by segment, each direction its own, from after the handshakes: drawn when a crossing close is told.
             if (pairs.Any(p => p.Story == "crossing-close") && Chance(0.7))
