@@ -71,6 +71,10 @@ const string usage = """
                              recv until SO_RCVTIMEO, loopback connections and a reconnect onto their TIME-WAIT under
                              tcp_tw_reuse, IP_LOCAL_PORT_RANGE to EADDRNOTAVAIL, a TCP_SYNCNT connect under a black
                              hole, a TCP_DEFER_ACCEPT listener, SO_REUSEPORT listeners; getsockopt values compared)
+          --profile close    draw teardown edges instead (both ends closing at once over a link losing chosen
+                             segments: crossing FINs, CLOSING, an RST crossing a FIN; SO_LINGER {1,N} running out
+                             on a zero window, then the orphan's probes; TCP_USER_TIMEOUT on a zero window whose
+                             probes the peer answers)
       validate PATH...   check files against the format and its schema without running them
       export --server URL [--output FILE] ID   save a simulation as a scenario file
       new [--output FILE]                      print a commented starter scenario

@@ -35,8 +35,8 @@ public static partial class FuzzCommand
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only)
             || cases is < 1 or > int.MaxValue || only < -1 || only > int.MaxValue || (line.Value("case") is not null && only < 0))
             return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
-        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options"))
-            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options)");
+        if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close"))
+            return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
         {
             "listen" => ListenFuzzCase.Draw,
@@ -46,6 +46,7 @@ public static partial class FuzzCommand
             "app" => AppFuzzCase.Draw,
             "observe" => ObserveFuzzCase.Draw,
             "options" => OptionsFuzzCase.Draw,
+            "close" => CloseFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
         bool onKernel = !line.Has("engine");

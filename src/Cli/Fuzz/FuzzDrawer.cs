@@ -63,6 +63,28 @@ abstract class FuzzDrawer(IRandomSource random, long raceNs = 6_000_000)
         return FuzzSteps.Document(name, description, hosts, links, Steps, FuzzSteps.Duration(runUntil));
     }
 
+    /// <summary>
+    /// The server's listener on port 80 (alias "l"), then <paramref name="count"/> connections c1…cN, each from a client
+    /// process of its own, connected <paramref name="spacing"/> apart from 1 ms and accepted in order (s1…sN, 1 ms apart)
+    /// <paramref name="settle"/> after the last connect, when every handshake has ended: the ends, and the time after the
+    /// last accept.
+    /// </summary>
+    protected (List<(End Client, End Server)> Pairs, long At) ListenConnectAccept(int count, long spacing, long settle)
+    {
+        Add(0, FuzzSteps.Call("server", "srv", "listen", new JsonObject { ["port"] = 80, ["as"] = "l" }));
+        var pairs = new List<(End Client, End Server)>();
+        long at = 1_000_000;
+        for (int i = 1; i <= count; i++, at += spacing)
+            Add(at, FuzzSteps.Call("client", $"c{i}", "connect", new JsonObject { ["to"] = "server:80", ["as"] = $"c{i}" }));
+        at += settle;
+        for (int i = 1; i <= count; i++, at += 1_000_000)
+        {
+            Add(at, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{i}" }));
+            pairs.Add((new End($"c{i}", "client", $"c{i}"), new End($"s{i}", "server", "srv")));
+        }
+        return (pairs, at);
+    }
+
     /// <summary>One side of a connection.</summary>
     protected sealed record End(string Alias, string Host, string Process);
 

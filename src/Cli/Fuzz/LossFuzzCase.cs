@@ -63,18 +63,7 @@ public static class LossFuzzCase
             if (down != up) Add(0, FuzzSteps.LinkChange("server->client", new JsonObject { ["delay"] = FuzzSteps.Duration(down) }));
 
             // One or two connections, each from its own client process; accepted in order.
-            Add(0, FuzzSteps.Call("server", "srv", "listen", new JsonObject { ["port"] = 80, ["as"] = "l" }));
-            int connections = 1 + Below(2);
-            var pairs = new List<(End Client, End Server)>();
-            long at = 1_000_000;
-            for (int i = 1; i <= connections; i++, at += up + down + 8_000_000)
-                Add(at, FuzzSteps.Call("client", $"c{i}", "connect", new JsonObject { ["to"] = "server:80", ["as"] = $"c{i}" }));
-            at += 2 * (up + down) + 10_000_000;
-            for (int i = 1; i <= connections; i++, at += 1_000_000)
-            {
-                Add(at, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{i}" }));
-                pairs.Add((new End($"c{i}", "client", $"c{i}"), new End($"s{i}", "server", "srv")));
-            }
+            var (pairs, at) = ListenConnectAccept(1 + Below(2), up + down + 8_000_000, 2 * (up + down) + 10_000_000);
 
             // The loss, each direction its own, from after the handshakes; at least one direction loses.
             at = Away(at + 5_000_000);

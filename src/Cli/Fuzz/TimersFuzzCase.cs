@@ -38,18 +38,7 @@ public static class TimersFuzzCase
             var links = new JsonArray(new JsonObject { ["between"] = new JsonArray("client", "server"), ["delay"] = FuzzSteps.Duration(d) });
 
             // One or two connections, each from its own client process, handshakes 8 ms + a delay apart; accepted in order.
-            Add(0, FuzzSteps.Call("server", "srv", "listen", new JsonObject { ["port"] = 80, ["as"] = "l" }));
-            int connections = 1 + Below(2);
-            var pairs = new List<(End Client, End Server)>();
-            long at = 1_000_000;
-            for (int i = 1; i <= connections; i++, at += d + 8_000_000)
-                Add(at, FuzzSteps.Call("client", $"c{i}", "connect", new JsonObject { ["to"] = "server:80", ["as"] = $"c{i}" }));
-            at += 3 * d + 10_000_000;
-            for (int i = 1; i <= connections; i++, at += 1_000_000)
-            {
-                Add(at, FuzzSteps.Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{i}" }));
-                pairs.Add((new End($"c{i}", "client", $"c{i}"), new End($"s{i}", "server", "srv")));
-            }
+            var (pairs, at) = ListenConnectAccept(1 + Below(2), d + 8_000_000, 3 * d + 10_000_000);
 
             // Timer options on the ends, before anything is sent.
             var lingering = new HashSet<string>(StringComparer.Ordinal);
