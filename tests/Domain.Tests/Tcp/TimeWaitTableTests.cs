@@ -24,9 +24,9 @@ public class TimeWaitTableTests
         var client = sim.Hosts.Single(h => h.Name == "client");
 
         var ids = new List<int>();
-        for (int i = 0; i < 300; i++)
+        void Lifecycle()
         {
-            // A connection the client closes first, 10 ms of virtual time each: its socket becomes a timewait socket.
+            // A connection the client closes first, 10 ms of virtual time: its socket becomes a timewait socket.
             var c = Call(sim, new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(3));
             var a = Call(sim, new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = listener });
@@ -36,6 +36,7 @@ public class TimeWaitTableTests
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(4));
             ids.Add(c.SocketId);
         }
+        for (int i = 0; i < 300; i++) Lifecycle();
 
         var tws = client.TimeWaitSockets.ToList();
         Assert.Equal(ids, tws.Select(t => t.SocketId));
@@ -50,17 +51,8 @@ public class TimeWaitTableTests
         client.TimeWaits.Kill(slots[5], "test");
         Assert.False(client.TimeWaits.TryFind(tws[70].Tuple, out _));
         Assert.Equal(298, client.TimeWaits.Count);
-        for (int i = 0; i < 2; i++)
-        {
-            var c = Call(sim, new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
-            sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(3));
-            var a = Call(sim, new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = listener });
-            Call(sim, new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = c.SocketId });
-            sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(3));
-            Call(sim, new SocketCallRequest("server", "app", SocketCallKind.Close) { SocketId = a.SocketId });
-            sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(4));
-            ids.Add(c.SocketId);
-        }
+        Lifecycle();
+        Lifecycle();
         var after = client.TimeWaitSockets.Select(t => t.SocketId).ToList();
         Assert.Equal(ids[300], after[5]);
         Assert.Equal(ids[301], after[70]);
