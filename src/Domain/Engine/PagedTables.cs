@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SimService.Domain.Engine;
 
@@ -32,6 +33,20 @@ internal static class Paging
     {
         if (page < directory.Length) return;
         Array.Resize(ref directory, Math.Max(page + 1, directory.Length * 2));
+    }
+
+    /// <summary>
+    /// Element <paramref name="index"/> of <paramref name="page"/>, which the caller knows to be in range, without reading
+    /// the page's header: a bounds check reads its length and a bare array-data reference its type, a cache line of their
+    /// own for most elements of a large page — a line missed on every lookup when the page was last touched long ago (an
+    /// ephemeral port's bind bucket, a timewait socket: README, the session-30 note under W1–W6). The null test is on the
+    /// register, and it lets the JIT drop the reference's own null check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref T At<T>(T[] page, int index)
+    {
+        if (page is null) throw new InvalidOperationException("a table's page is missing");
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(uint)index);
     }
 }
 
@@ -216,12 +231,12 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
 
     public int Count { get; private set; }
 
-    ref Entry At(int i) => ref _entries[i >> EntryBits][i & EntryMask];
+    ref Entry At(int i) => ref Paging.At(_entries[i >> EntryBits], i & EntryMask);
 
     /// <summary>Fibonacci hashing: the hash's high bits after a multiply, so keys that differ in low bits only (ports in steps of 2) spread.</summary>
     int Bucket(int hash) => (int)(unchecked((uint)hash * 0x9E3779B9u) >> (32 - _bucketBits));
 
-    ref int Head(int bucket) => ref _buckets[bucket >> BucketBits][bucket & BucketMask];
+    ref int Head(int bucket) => ref Paging.At(_buckets[bucket >> BucketBits], bucket & BucketMask);
 
     int Find(in TKey key, int hash)
     {

@@ -84,6 +84,7 @@ internal struct TimeWaitEntry
     }
 
     /// <summary>The 4-tuple is <paramref name="t"/> (compared field by field, no FourTuple made).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool Is(in FourTuple t) =>
         _localAddress == t.Local.Address.Value && _remoteAddress == t.Remote.Address.Value
         && _localPort == t.Local.Port && _remotePort == t.Remote.Port;
@@ -183,6 +184,8 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     /// bucket and 4 of link per entry, where a Dictionary keyed by the 4-tuple kept 32 and up to twice that in slack.
     /// </summary>
     int[] _buckets = [];
+    /// <summary><see cref="_buckets"/>' length − 1, kept apart so that a lookup does not read the array's header.</summary>
+    int _bucketMask = -1;
     int _count;
 
     public int Count => _count;
@@ -203,13 +206,13 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
     ref uint PendingArming(int slot) => ref InPage(_pendingArmings[slot >> PageBits], slot);
 
     /// <summary>A slot's element of its page (<see cref="PageSize"/> long), without reading the page's length.</summary>
-    static ref T InPage<T>(T[] page, int slot) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), slot & (PageSize - 1));
+    static ref T InPage<T>(T[] page, int slot) => ref Paging.At(page, slot & (PageSize - 1));
 
     public bool TryFind(in FourTuple tuple, out int slot)
     {
         if (_count > 0)
         {
-            for (int i = _buckets[Bucket(tuple)] - 1; i >= 0; i = this[i].NextInChain - 1)
+            for (int i = Head(Bucket(tuple)) - 1; i >= 0; i = this[i].NextInChain - 1)
             {
                 if (!this[i].Is(tuple)) continue;
                 slot = i;
@@ -230,7 +233,11 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         }
     }
 
-    int Bucket(in FourTuple tuple) => tuple.GetHashCode() & (_buckets.Length - 1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    int Bucket(in FourTuple tuple) => tuple.GetHashCode() & _bucketMask;
+
+    /// <summary>A bucket's chain head, read without the bucket array's header (<see cref="Paging.At{T}"/>; the bucket is masked to its length).</summary>
+    ref int Head(int bucket) => ref Paging.At(_buckets, bucket);
 
     /// <summary>Hashes <paramref name="slot"/>'s entry by its 4-tuple (inet_ehash_insert()); the buckets double when they are fewer than the entries.</summary>
     void Link(int slot)
@@ -239,26 +246,27 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
         {
             // Rehash every live entry into twice the buckets (the new entry is not live yet).
             _buckets = new int[Math.Max(64, _buckets.Length * 2)];
+            _bucketMask = _buckets.Length - 1;
             for (int i = 0; i < _used; i++)
             {
                 ref var live = ref this[i];
                 if (!live.Alive || i == slot) continue;
                 int b = Bucket(live.Tuple);
-                live.NextInChain = _buckets[b];
-                _buckets[b] = i + 1;
+                live.NextInChain = Head(b);
+                Head(b) = i + 1;
             }
         }
         ref var e = ref this[slot];
-        int bucket = Bucket(e.Tuple);
-        e.NextInChain = _buckets[bucket];
-        _buckets[bucket] = slot + 1;
+        ref int head = ref Head(Bucket(e.Tuple));
+        e.NextInChain = head;
+        head = slot + 1;
         _count++;
     }
 
     /// <summary>Takes <paramref name="slot"/>'s entry out of its chain (inet_ehash_nolisten's sk_nulls_del_node_init_rcu()).</summary>
     void Unlink(int slot)
     {
-        ref int link = ref _buckets[Bucket(this[slot].Tuple)];
+        ref int link = ref Head(Bucket(this[slot].Tuple));
         while (link != slot + 1) link = ref this[link - 1].NextInChain;
         link = this[slot].NextInChain;
         _count--;
@@ -347,6 +355,7 @@ internal sealed class TimeWaitTable(Host host) : IEventTarget
             _pages = [];
             _pendingArmings = [];
             _buckets = [];
+            _bucketMask = -1;
             _count = 0;
             _used = 0;
             _free = -1;
