@@ -233,6 +233,8 @@ public sealed partial class Simulation
     /// </summary>
     public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole, bool? lossBySegment = null)
     {
+        if (FindHost(a) is null) return DomainError.NotFound($"host '{a}'", "between[0]");
+        if (FindHost(b) is null) return DomainError.NotFound($"host '{b}'", "between[1]");
         var link = FindLink(a, b);
         if (link is null) return DomainError.NotFound($"link between '{a}' and '{b}'", "between");
         if (delay is { Ns: < 0 }) return DomainError.Invalid("delay must not be negative", "delay");
