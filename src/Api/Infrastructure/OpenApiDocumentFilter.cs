@@ -92,6 +92,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.Busy] = ["errors", "simulationId", "retryAfterSeconds"],
         [ProblemTypes.QuotaExceeded] = ["errors", "quota", "limit", "simulationId"],
         [ProblemTypes.CrossSiteRequest] = ["errors"],
+        [ProblemTypes.RejectedRequest] = ["errors"],
     };
 
     /// <summary>One example per error status, as the service writes them.</summary>

@@ -8,7 +8,7 @@ namespace SimService.Api.Infrastructure;
 /// names the fields it knows (a JSON path, a command of a batch); this fills in the rest from the request itself —
 /// the path's <c>id</c> of a simulation that is not there, <c>If-Match</c>, <c>Content-Type</c>, the header that made a
 /// request cross-site or unauthorized, and for a quota or work limit the field its endpoint declares as deciding how
-/// much the request does (<see cref="WorkField"/>), else <c>$</c>, the request as a whole. Problems with no field at fault
+/// much the request does (<see cref="WorkField"/>), else <c>$</c>, the request as a whole (also a 413's body past its limit). Problems with no field at fault
 /// (a rate limit, a write conflict, an unknown route) have no <c>errors</c>.
 /// </summary>
 internal static class ProblemFields
@@ -29,6 +29,8 @@ internal static class ProblemFields
             ProblemTypes.Unauthorized => request.Headers.ContainsKey(Tenancy.ApiKeyAuthenticationHandler.KeyHeader) && request.Headers.Authorization.Count == 0
                 ? Tenancy.ApiKeyAuthenticationHandler.KeyHeader : HeaderNames.Authorization,
             ProblemTypes.QuotaExceeded or ProblemTypes.WorkLimit => WorkFieldExtensions.Of(context.HttpContext)?.Name ?? "$",
+            // A body past Limits:MaxRequestBodyBytes: the body as a whole, whatever its media type (a JSON document or a script).
+            ProblemTypes.RejectedRequest when problem.Status == StatusCodes.Status413PayloadTooLarge => "$",
             _ => null,
         };
         if (field is not null) problem.Extensions[Member] = Errors(field, problem.Detail ?? problem.Title ?? "");

@@ -117,6 +117,15 @@ public sealed class EventQueue
 
     public int Count => _count;
 
+    /// <summary>
+    /// Chunks the queue holds, for a memory estimate: those kept for reuse, and at least one a bucket plus one per
+    /// <see cref="ChunkSize"/> items (removed ones included) in use.
+    /// </summary>
+    public long ChunksHeld => _freeChunkCount + _buckets.Count + (_count + _removed) / ChunkSize;
+
+    /// <summary>A chunk's bytes: its item and rank arrays with their headers, and the chunk object.</summary>
+    public const int ChunkBytes = 1792;
+
     public void Enqueue(SimTime at, IEventTarget target, object? payload, long generation = 0, byte wheelRank = 0) =>
         Put(at, target, payload, generation, wheelRank);
 

@@ -24,6 +24,17 @@ public sealed partial class Simulation
         }
     }
 
+    /// <summary>The workloads' connection objects in use (a client's and a server's side each): memory an estimate counts.</summary>
+    public long WorkloadConnections
+    {
+        get
+        {
+            long open = 0;
+            for (int i = 0; i < _workloads.Count; i++) open += _workloads[i]?.OpenConnections ?? 0;
+            return open;
+        }
+    }
+
     public Workload? FindWorkload(int id) => id >= 1 && id <= _workloads.Count ? _workloads[id - 1] : null;
 
     /// <summary>

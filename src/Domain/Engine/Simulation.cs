@@ -112,6 +112,9 @@ public sealed partial class Simulation
     public IReadOnlyList<SimEvent> Journal => _sink.Held;
     public int PendingEvents => _queue.Count;
 
+    /// <summary>The event queue's chunks in use and kept for reuse (<see cref="EventQueue.ChunksHeld"/>), for a memory estimate.</summary>
+    public long QueueChunksHeld => _queue.ChunksHeld;
+
     /// <summary>When the next pending item is due (it may be a stale timer that will be skipped), or null when idle.</summary>
     public SimTime? NextEventTime => _queue.TryPeekTime(out var at) ? at : null;
 
@@ -233,6 +236,8 @@ public sealed partial class Simulation
     /// </summary>
     public DomainError? ChangeLink(string a, string b, bool oneDirection, SimDuration? delay, double? loss, bool? blackhole, bool? lossBySegment = null)
     {
+        if (FindHost(a) is null) return DomainError.NotFound($"host '{a}'", "between[0]");
+        if (FindHost(b) is null) return DomainError.NotFound($"host '{b}'", "between[1]");
         var link = FindLink(a, b);
         if (link is null) return DomainError.NotFound($"link between '{a}' and '{b}'", "between");
         if (delay is { Ns: < 0 }) return DomainError.Invalid("delay must not be negative", "delay");
@@ -507,6 +512,10 @@ public sealed partial class Simulation
     /// <summary>Puts a segment on the link from <paramref name="from"/> toward the segment's destination address.</summary>
     /// <summary>Free segments (singly linked through NextFree), handed out by <see cref="NewSegment"/>.</summary>
     Segment? _freeSegments;
+    int _freeSegmentCount;
+
+    /// <summary>Segments on the free list (as many as were once in flight together): memory an estimate counts.</summary>
+    public int FreeSegmentsHeld => _freeSegmentCount;
 
     /// <summary>
     /// The segments of the TSO chunk a socket is sending over lo, but its latest (TcpSocket.SendChunkTail() joins or
@@ -527,6 +536,7 @@ public sealed partial class Simulation
             return seg;
         }
         _freeSegments = seg.NextFree;
+        _freeSegmentCount--;
         seg.Reuse(tuple, flags, seq, ack, window, length, options);
         return seg;
     }
@@ -537,6 +547,7 @@ public sealed partial class Simulation
         if (!seg.Pooled) return;
         seg.NextFree = _freeSegments;
         _freeSegments = seg;
+        _freeSegmentCount++;
     }
 
     internal void Transmit(Host from, Segment seg, string reason)

@@ -363,6 +363,27 @@ public sealed partial class Host : IEventTarget
     /// <summary>/proc/net/sockstat "alloc": full sockets allocated, hashed or not.</summary>
     public int Allocated => _sockets.Count;
 
+    /// <summary>
+    /// Allocated sockets that moved data or a FIN, so hold their data path (<c>TcpSocket.DataPath.cs</c>): O(sockets), for a
+    /// memory estimate taken between commands.
+    /// </summary>
+    public int SocketsWithDataPath()
+    {
+        int n = 0;
+        for (int i = 0; i < _sockets.Count; i++)
+            if (_sockets[i]!.HasDataPath) n++;
+        return n;
+    }
+
+    /// <summary>Request sockets (SYN_RECV) in the request table: what <c>ss</c> lists as SYN-RECV.</summary>
+    public int RequestCount => Requests.Count;
+
+    /// <summary>Freed sockets kept for reuse (at most <see cref="FreeSocketsKept"/>): memory the host holds.</summary>
+    public int FreeSocketsHeld => _freeSockets.Count;
+
+    /// <summary>Freed request sockets kept for reuse (at most <see cref="FreeSocketsKept"/>).</summary>
+    public int FreeRequestSocketsHeld => _freeRequests.Count;
+
     /// <summary>A view of each timewait socket, in the hash's order.</summary>
     public IReadOnlyCollection<TimeWaitSocket> TimeWaitSockets => [.. TimeWaits.Slots.Select(slot => new TimeWaitSocket(this, TimeWaits, slot))];
     public IReadOnlyCollection<TcpSocket> AllSockets => [.. _sockets.Items.OrderBy(sk => sk.Id)];

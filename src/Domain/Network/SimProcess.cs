@@ -43,7 +43,7 @@ public sealed class SimProcess(Host host, string name)
     public static string? NameProblem(string? name) => name switch
     {
         null or "" => "A process name is not empty.",
-        { Length: > NameMaxLength } => $"A process name is at most {NameMaxLength} characters.",
+        _ when Text.TextLength.Characters(name) > NameMaxLength => $"A process name is at most {NameMaxLength} characters.",
         "." or ".." => "A process name is not \".\" or \"..\" (they are path segments of their own).",
         _ when name.Any(char.IsControl) => "A process name must not contain control characters (U+0000-U+001F, U+007F-U+009F).",
         _ when name.Contains('/') || name.Contains('%') => "A process name contains neither '/' nor '%': it is one path segment of …/processes/{process}/kill.",

@@ -206,7 +206,10 @@ public sealed partial class Workload
 
         protected override void Finished() => W.ClientFinished();
 
-        protected override void Free() => W._freeClients.Push(this);
+        protected override void Free()
+        {
+            if (!W.Done) W._freeClients.Push(this);
+        }
 
         /// <summary>A new client connection on <paramref name="host"/> in <paramref name="process"/> (a free one taken again).</summary>
         public ClientConnection Reuse(Host host, string process)
@@ -279,6 +282,9 @@ public sealed partial class Workload
 
         protected override void Finished() => W.ServerFinished();
 
-        protected override void Free() => W._freeServers.Push(this);
+        protected override void Free()
+        {
+            if (!W.Done) W._freeServers.Push(this);
+        }
     }
 }

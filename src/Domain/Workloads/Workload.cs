@@ -49,6 +49,9 @@ public sealed partial class Workload : IEventTarget
     public SimDuration Resolution { get; private set; }
 
     /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
+    /// <summary>Connections not finished, a client's and a server's side each (when drained: those left unfinished).</summary>
+    public long OpenConnections => Done ? _unfinished : (_started - _clientsFinished) + (_accepted - _serversFinished);
+
     public long SampleCount => (long)_series[0].Count * _series.Length + _settledCount;
 
     /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>
@@ -248,6 +251,9 @@ public sealed partial class Workload : IEventTarget
         Sample(scheduleNext: false);
         Done = true;
         EndedAt = _sim.Now;
+        // Nothing takes a connection object again: the free ones go (a finished workload of 100,000 kept up to as many).
+        _freeClients.Clear();
+        _freeServers.Clear();
         _sim.DropTimer(_drain); // nothing stays pending for a finished workload (untilIdle ends with it)
         if (_ownListener)
         {
@@ -320,7 +326,7 @@ public sealed partial class Workload : IEventTarget
             return new HostOutcome(h.Name, moved, [.. h.KernelLog.Skip(_logAtStart[k])]);
         }).ToList();
         return new WorkloadResult(Id, Done && !Truncated, Truncated, Spec.Connections, _started, _clientsFinished,
-            Done ? _unfinished : (_started - _clientsFinished) + (_accepted - _serversFinished),
+            OpenConnections,
             StartedAt.Ns, (Done ? EndedAt : _sim.Now).Ns, _sim.EventsProcessed - _eventsAtStart,
             new SortedDictionary<string, long>(_connectResults, StringComparer.Ordinal),
             [.. hosts.Select((h, k) => new HostSeries(h.Name, [.. _series[k]]))], outcomes, Resolution.Ns);

@@ -38,7 +38,10 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("link to an unknown host", "POST", "links", """{"between":["client","nohost"]}""", HttpStatusCode.NotFound, "between[1]"),
         ("link that exists", "POST", "links", """{"between":["server","client"]}""", HttpStatusCode.Conflict, "between"),
         ("loss above 1", "POST", "links", """{"between":["client","server"],"loss":1.5}""", HttpStatusCode.BadRequest, "loss"),
-        ("change of no link", "PATCH", "links/client/nohost", """{"loss":0.5}""", HttpStatusCode.NotFound, "between"),
+        // The path's route values, not a between the request never sent (it was "between" for all three until session 30).
+        ("change of a link to an unknown host", "PATCH", "links/client/nohost", """{"loss":0.5}""", HttpStatusCode.NotFound, "to"),
+        ("change of a link from an unknown host", "PATCH", "links/nohost/client", """{"loss":0.5}""", HttpStatusCode.NotFound, "from"),
+        ("change of no link between two hosts", "PATCH", "links/client/client", """{"loss":0.5}""", HttpStatusCode.NotFound, "to"),
         ("unknown socket option", "POST", "sockets/2/setsockopt", """{"option":"SO_BOGUS","value":1}""", HttpStatusCode.BadRequest, "option"),
         ("SO_LINGER without its struct", "POST", "sockets/2/setsockopt", """{"option":"SO_LINGER","value":1}""", HttpStatusCode.BadRequest, "value"),
         ("SO_RCVTIMEO without its timeval", "POST", "sockets/2/setsockopt", """{"option":"SO_RCVTIMEO","value":5}""", HttpStatusCode.BadRequest, "value"),

@@ -95,6 +95,40 @@ public sealed class HostileInputTests(ApiHosts hosts)
         Assert.Equal(before, (await client.ListSimulationsAsync()).Count);
     }
 
+    /// <summary>
+    /// Names are limited in characters — Unicode scalar values, as README says and JSON Schema's maxLength counts —, not UTF-16
+    /// code units: 200 "😀" (400 code units) are a simulation's name, a packetdrill run's name and a process name; 201 are
+    /// not (150 of them were a 400 "maximum length of 200"). A process name's limit is the domain's 200 in every body (the
+    /// call bodies said 64).
+    /// </summary>
+    [Fact]
+    public async Task Names_CountedInUnicodeCharacters_NotUtf16Units()
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        string emoji = string.Concat(Enumerable.Repeat("😀", 200)), over = emoji + "😀";
+
+        var made = await client.PostAsJsonAsync("/api/v1/simulations", new { name = emoji });
+        Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        Assert.Equal(emoji, (await made.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString());
+        var refused = await (await client.PostAsJsonAsync("/api/v1/simulations", new { name = over })).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["name"], refused.ErrorFields());
+        Assert.Equal("The field name must be a string with a minimum length of 1 and a maximum length of 200.", refused.GetProperty("errors").GetProperty("name")[0].GetString());
+
+        var script = new StringContent("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", Encoding.UTF8, "text/plain");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/packetdrill/run?name={Uri.EscapeDataString(emoji)}", script)).StatusCode);
+        var scriptRefused = await (await client.PostAsync($"/api/v1/packetdrill/run?name={Uri.EscapeDataString(over)}",
+            new StringContent("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", Encoding.UTF8, "text/plain"))).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["name"], scriptRefused.ErrorFields());
+
+        var sim = await SimulationDriver.TwoHostsAsync(client, "names");
+        Assert.Equal(emoji, (await sim.OnHostAsync("client", "sockets", new { process = emoji })).Process);
+        var processRefused = await (await sim.PostAsync("hosts/client/sockets", new { process = over })).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["process"], processRefused.ErrorFields());
+        var batchRefused = await (await sim.PostAsync("commands", new { commands = new object[] { new { type = "call", call = "socket", host = "client", process = over } } }))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["commands[0].process"], batchRefused.ErrorFields());
+    }
+
     /// <summary>Ids past Int32 matched no route and got the framework's bare 404; they are the project's not-found naming the id now.</summary>
     [Theory]
     [InlineData("GET", "sockets/2147483648", "socketId")]

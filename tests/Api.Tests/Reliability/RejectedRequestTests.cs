@@ -82,6 +82,12 @@ public sealed class RejectedRequestTests
             Assert.Equal("urn:simservice:problem:rejected-request", problem.GetProperty("type").GetString());
             Assert.Equal("The request body is larger than the server accepts: at most 4,194,304 bytes (Limits:MaxRequestBodyBytes).",
                 problem.GetProperty("detail").GetString());
+            // The body as a whole is at fault: errors names "$", as a 422 past a run's limit does (it had no errors).
+            Assert.Equal(problem.GetProperty("detail").GetString(), problem.GetProperty("errors").GetProperty("$")[0].GetString());
+            var (scriptTooLarge, script) = await Exchange(api.BaseAddress,
+                "POST /api/v1/packetdrill/run HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 8000000\r\n\r\n0 socket");
+            Assert.StartsWith("HTTP/1.1 413 ", scriptTooLarge);
+            Assert.Equal(script.GetProperty("detail").GetString(), script.GetProperty("errors").GetProperty("$")[0].GetString());
 
             var id = Guid.NewGuid();
             var (notFound, unknown) = await Exchange(api.BaseAddress,

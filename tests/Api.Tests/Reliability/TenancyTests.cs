@@ -157,6 +157,35 @@ public sealed class TenancyTests
         Assert.Equal(HttpStatusCode.OK, (await same.GetAsync(SimServiceApi.Simulations)).StatusCode);
     }
 
+    /// <summary>
+    /// Two X-Api-Key values (two field lines, or a comma-separated list) naming different keys are ambiguous as a Bearer key
+    /// and an X-Api-Key are: 401 "send one key", not "unknown or revoked" (it was, even for two valid keys). The same key twice is one key.
+    /// </summary>
+    [Fact]
+    public async Task XApiKeyTwice_DifferentKeys_Returns401Ambiguous_SameKeyTwiceIsOneKey()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database);
+        var acme = await factory.CreateKeyAsync("acme");
+        var globex = await factory.CreateKeyAsync("globex");
+        HttpClient Sending(params string[] lines)
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.TryAddWithoutValidation("X-Api-Key", lines);
+            return client;
+        }
+
+        foreach (var client in new[] { Sending(acme.Key, globex.Key), Sending($"{acme.Key}, {globex.Key}") })
+        {
+            var problem = await (await client.GetAsync(SimServiceApi.Simulations)).ReadProblemAsync(HttpStatusCode.Unauthorized);
+            var detail = problem.GetProperty("detail").GetString();
+            Assert.Equal("The request names different keys (Authorization: Bearer, X-Api-Key, or X-Api-Key twice); send one key.", detail);
+            Assert.Equal(detail, problem.GetProperty("errors").GetProperty("X-Api-Key")[0].GetString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await Sending(acme.Key, acme.Key).GetAsync(SimServiceApi.Simulations)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Sending($"{acme.Key},{acme.Key}").GetAsync(SimServiceApi.Simulations)).StatusCode);
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task KeysExist_WrongOrRevokedKey_Returns401(DatabaseProvider provider)
     {

@@ -10,6 +10,7 @@ using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
 using SimService.Domain.Tcp;
+using SimService.Domain.Text;
 using SimService.Domain.Time;
 
 namespace SimService.Api.Features.Commands;
@@ -168,7 +169,8 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             if (given && !takes.Contains(member))
                 Error(prefix + member, $"{c.Call}{(onHost ? " on a host" : "")} takes no {member}"
                     + (takes.Length == 0 ? "." : $"; its arguments are {string.Join(", ", takes)}."));
-        if (c.Process is { Length: 0 or > 64 }) Error(prefix + "process", "A process name has 1 to 64 characters.");
+        if (c.Process is { } process && TextLength.Characters(process) is 0 or > SimProcess.NameMaxLength)
+            Error(prefix + "process", $"A process name has 1 to {SimProcess.NameMaxLength} characters.");
         if (c.Port is < 0 or > 65535) Error(prefix + "port", "A port is between 0 and 65535.");
         // backlog: any int, as __sys_listen_socket() takes it (a negative or too big one is somaxconn).
         if (c.Bind?.Port is < 0 or > 65535) Error(prefix + "bind.port", "A port is between 0 and 65535.");

@@ -6,6 +6,7 @@ using SimService.Api.Infrastructure;
 using SimService.Api.Infrastructure.Engines;
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Observability;
 using SimService.Domain.Tcp;
 using SimService.Domain.Time;
@@ -33,11 +34,11 @@ public sealed record OpenConnectionRequest
     public int? Port { get; init; }
 
     /// <summary>The connecting process (default "app").</summary>
-    [StringLength(64, MinimumLength = 1)]
+    [CharacterLength(SimProcess.NameMaxLength, MinimumLength = 1)]
     public string? ClientProcess { get; init; }
 
     /// <summary>The listening process when a listener must be created (default "app"); an existing listener's owner accepts.</summary>
-    [StringLength(64, MinimumLength = 1)]
+    [CharacterLength(SimProcess.NameMaxLength, MinimumLength = 1)]
     public string? ServerProcess { get; init; }
 
     /// <summary>Bind the client socket first (port 0: ephemeral), as connect's convenience bind.</summary>

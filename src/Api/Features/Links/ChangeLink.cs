@@ -47,7 +47,18 @@ public sealed class ChangeLinkHandler(LiveSimulations simulations) : ICommandHan
             var outcome = batch.Apply(change);
             return outcome.IsOk
                 ? LinkResponse.From(batch.Engine.FindLink(change.A, change.B)!, batch.Engine.Now.Ns, batch.Version)
-                : CommandRefused.From(command.SimulationId, outcome.Error!, LinkFields.Name);
+                : CommandRefused.From(command.SimulationId, outcome.Error!, RouteName);
         }, cancellationToken);
     }
+
+    /// <summary>
+    /// The request names the link by its path's from and to, not by a body's between: an unknown host is the route value
+    /// naming it, a pair of hosts with no link between them is <c>to</c> (the host from has no link to).
+    /// </summary>
+    private static string RouteName(string field) => field switch
+    {
+        "between[0]" => "from",
+        "between[1]" or "between" => "to",
+        _ => LinkFields.Name(field),
+    };
 }

@@ -44,7 +44,7 @@ public static class PacketdrillEndpoints
         if (tolerance_usecs is < 0) errors["tolerance_usecs"] = ["The tolerance must be zero or positive."];
         if (string.IsNullOrWhiteSpace(script)) errors["script"] = ["The body must be a packetdrill script (text/plain)."];
         if (!Simulations.NoControlCharactersAttribute.IsFree(name)) errors["name"] = [Simulations.NoControlCharactersAttribute.Message];
-        else if (name is { Length: > Persistence.Entities.SimulationRun.NameMaxLength })
+        else if (name is not null && Domain.Text.TextLength.Characters(name) > Persistence.Entities.SimulationRun.NameMaxLength)
             errors["name"] = [$"The name is the simulation's name: at most {Persistence.Entities.SimulationRun.NameMaxLength} characters, as POST /simulations takes."];
         var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs };
         // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the

@@ -14,7 +14,7 @@ public sealed record CreateSimulationRequest
 {
     /// <summary>A label for people; default "simulation-" and 8 hex digits of the id.</summary>
     /// <example>close-wait demo</example>
-    [StringLength(SimulationRun.NameMaxLength, MinimumLength = 1)]
+    [CharacterLength(SimulationRun.NameMaxLength, MinimumLength = 1)]
     [RegularExpression(@"[\s\S]*\S[\s\S]*", ErrorMessage = "The name must not be blank.")]
     [NoControlCharacters]
     public string? Name { get; init; }

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 
 namespace SimService.Api.Features.Sockets;
@@ -13,7 +14,7 @@ namespace SimService.Api.Features.Sockets;
 public abstract record CallRequest
 {
     /// <summary>The calling process (default: the socket's owner, or "app").</summary>
-    [StringLength(64, MinimumLength = 1)]
+    [CharacterLength(SimProcess.NameMaxLength, MinimumLength = 1)]
     public string? Process { get; init; }
 }
 

@@ -25,7 +25,7 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// Estimated memory the live engines may hold together (configuration <c>Engines:MemoryBudgetMB</c>, default
     /// 512). An engine is estimated at <see cref="BytesPerJournalEvent"/> per event of its in-memory journal,
     /// <see cref="BytesPerSample"/> per sample of its workloads' time series, <see cref="BytesPerHost"/> per host,
-    /// <see cref="BytesPerSocket"/> per full socket, plus <see cref="BytesPerEngine"/>: the journal, or a workload's
+    /// <see cref="BytesPerSocket"/> and the rest by kind (<see cref="EstimateBytes"/>), plus <see cref="BytesPerEngine"/>: the journal, or a workload's
     /// generated clients, dominate an engine's size (the hosts used to be left out: 20,000 generated clients, 2.4 GB of
     /// heap, were estimated at about 3 MB (their time series), and no budget evicted them).
     /// </summary>
@@ -75,15 +75,30 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// </summary>
     public const long BytesPerHost = 20 * 1024;
 
-    /// <summary>A full socket (listener or connection) as held: the socket, its data path and its rarer fields.</summary>
-    public const long BytesPerSocket = 1024;
+    /// <summary>
+    /// What an engine holds, by kind, fitted to the growth of <c>GC.GetTotalMemory(true)</c> over engines holding 5,000–40,000
+    /// of a kind (session 30, <c>EngineMemoryEstimateTests</c>, which keeps the estimate between 1× and 1.5× of it): a full
+    /// socket with its fd and table entries (socket() calls: 767 B with the call row), a call row, the data path a socket
+    /// makes once it moves data or a FIN, a workload's connection object, a TIME-WAIT socket (≈ 226 B), a request socket
+    /// (SYN_RECV, ≈ 260 B), a freed socket kept for reuse (≤ 1,024 of each kind a host), a free segment (the most once in
+    /// flight together) and an event-queue chunk (64 items; a bucket of one instant holds at least one, so a held workload's
+    /// think timers, each at its own instant, hold one each). A held workload socket is ≈ 2.2–2.5 KB with its share of
+    /// chunks; until session 30 every socket was 1 KiB and nothing else was counted, so the tester's eight held workloads of
+    /// 98,001 sockets were estimated at 503 MB and held 1.08 GB.
+    /// </summary>
+    public const long BytesPerSocket = 768, BytesPerCall = 96, BytesPerDataPath = 512, BytesPerWorkloadConnection = 640,
+        BytesPerTimeWait = 256, BytesPerRequestSocket = 512, BytesPerFreeSocket = BytesPerSocket + BytesPerDataPath, BytesPerSegment = 256;
 
+    /// <summary>The engine's memory, counted by kind (<see cref="BytesPerSocket"/>); O(sockets), taken when an engine is kept.</summary>
     public static long EstimateBytes(Simulation engine)
     {
-        long sockets = 0;
-        foreach (var host in engine.Hosts) sockets += host.Allocated;
-        return BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.WorkloadSamples * BytesPerSample
-            + engine.Hosts.Count * BytesPerHost + sockets * BytesPerSocket;
+        long bytes = BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.WorkloadSamples * BytesPerSample
+            + engine.Hosts.Count * BytesPerHost + engine.WorkloadConnections * BytesPerWorkloadConnection
+            + engine.Calls.Count * BytesPerCall + engine.QueueChunksHeld * EventQueue.ChunkBytes + engine.FreeSegmentsHeld * BytesPerSegment;
+        foreach (var host in engine.Hosts)
+            bytes += host.Allocated * BytesPerSocket + host.SocketsWithDataPath() * BytesPerDataPath + host.TimeWaitCount * BytesPerTimeWait
+                + (host.RequestCount + host.FreeRequestSocketsHeld) * BytesPerRequestSocket + host.FreeSocketsHeld * BytesPerFreeSocket;
+        return bytes;
     }
 
     /// <summary>Estimated memory of the engines held now.</summary>

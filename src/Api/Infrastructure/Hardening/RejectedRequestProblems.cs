@@ -154,13 +154,16 @@ public static partial class RejectedRequestProblems
         // 505 HTTP Version Not Supported is the client's doing, not a server failure: it becomes a 400.
         var reason = match.Groups[2].Value;
         if (status == StatusCodes.Status505HttpVersionNotsupported) (status, reason) = (StatusCodes.Status400BadRequest, "Bad Request");
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        var problem = new Dictionary<string, object>
         {
             ["type"] = status == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : ProblemTypes.RejectedRequest,
             ["title"] = reason + ".",
             ["status"] = status,
             ["detail"] = match.Groups[1].Value == "505" ? "Only HTTP/1.1 and HTTP/1.0 are served here." : Detail(status),
-        });
+        };
+        // As ProblemFields names a 413 the API writes: the body as a whole.
+        if (status == StatusCodes.Status413PayloadTooLarge) problem[ProblemFields.Member] = ProblemFields.Errors("$", Detail(status));
+        var body = JsonSerializer.SerializeToUtf8Bytes(problem);
         var head = new StringBuilder($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}");
         foreach (var (name, value) in WebHygiene.SecurityHeaderValues) head.Append(name).Append(": ").Append(value).Append("\r\n");
         head.Append("\r\n");

@@ -64,24 +64,42 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     private ApiKeyStore Keys => Context.RequestServices.GetRequiredService<ApiKeyStore>();
 
-    private const string AmbiguousKeys = "Authorization: Bearer and X-Api-Key name different keys; send one key.";
+    private const string AmbiguousKeys = "The request names different keys (Authorization: Bearer, X-Api-Key, or X-Api-Key twice); send one key.";
 
-    /// <summary>Whether the request sends two different keys (a Bearer key and an <c>X-Api-Key</c>): neither is chosen.</summary>
+    /// <summary>
+    /// Whether the request sends two different keys — a Bearer key and an <c>X-Api-Key</c>, or two <c>X-Api-Key</c> values
+    /// (two field lines, or one line's comma-separated list, RFC 9110 §5.3): neither is chosen. The same key sent twice is one key.
+    /// </summary>
     private static bool Ambiguous(HttpRequest request)
     {
-        var authorization = request.Headers.Authorization.ToString();
-        var header = request.Headers[KeyHeader].ToString().Trim();
-        return header.Length > 0 && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && !string.Equals(authorization[7..].Trim(), header, StringComparison.Ordinal);
+        string? first = null;
+        foreach (var authorization in request.Headers.Authorization)
+            if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && !Same(ref first, authorization.AsSpan(7)))
+                return true;
+        foreach (var line in request.Headers[KeyHeader])
+            foreach (var range in line.AsSpan().Split(','))
+                if (!line.AsSpan()[range].IsWhiteSpace() && !Same(ref first, line.AsSpan()[range])) return true;
+        return false;
     }
 
-    /// <summary>The key sent with the request, or null when none was sent.</summary>
+    /// <summary>Whether <paramref name="key"/> (trimmed) is the first key seen, which it becomes when none was.</summary>
+    private static bool Same(ref string? first, ReadOnlySpan<char> key)
+    {
+        key = key.Trim();
+        first ??= key.ToString();
+        return key.SequenceEqual(first);
+    }
+
+    /// <summary>The key sent with the request, or null when none was sent (two of the same key are that key).</summary>
     private static string? PresentedKey(HttpRequest request)
     {
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
-        var header = request.Headers[KeyHeader].ToString().Trim();
-        return header.Length > 0 ? header : authorization.Length > 0 ? authorization : null;
+        foreach (var authorization in request.Headers.Authorization)
+            if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..].Trim();
+        foreach (var line in request.Headers[KeyHeader])
+            foreach (var range in line.AsSpan().Split(','))
+                if (!line.AsSpan()[range].IsWhiteSpace()) return line.AsSpan()[range].Trim().ToString();
+        var other = request.Headers.Authorization.ToString();
+        return other.Length > 0 ? other : null;
     }
 
     /// <summary>

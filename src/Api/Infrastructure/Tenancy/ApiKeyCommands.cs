@@ -111,7 +111,7 @@ public static class ApiKeyCommands
     /// </summary>
     private static string? InvalidName(string name) =>
         string.IsNullOrWhiteSpace(name) ? "--name must not be blank"
-        : name.Length > Persistence.Entities.ApiKey.NameMaxLength ? $"--name is at most {Persistence.Entities.ApiKey.NameMaxLength} characters"
+        : Domain.Text.TextLength.Characters(name) > Persistence.Entities.ApiKey.NameMaxLength ? $"--name is at most {Persistence.Entities.ApiKey.NameMaxLength} characters"
         : !Features.Simulations.NoControlCharactersAttribute.IsFree(name) ? "--name must not contain control characters (U+0000-U+001F, U+007F-U+009F)"
         : null;
 
