@@ -164,6 +164,32 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(["1", "0"], new[] { "errors", "failures" }.Select(a => xml.Root!.Attribute(a)?.Value));
     }
 
+    /// <summary>
+    /// A --server URL with user info (user:password@) is printed with it replaced by ***: in the summary line, the JUnit and
+    /// JSON reports, an error about the server, and a --server value that is not a URL (it printed the password in all).
+    /// </summary>
+    [Fact]
+    public async Task ServerUrlWithUserInfo_Run_NeverPrintsTheCredentials()
+    {
+        var junit = Tool.TempFile("creds.xml");
+        var json = Tool.TempFile("creds.json");
+        var secret = server.Url.Replace("://", "://ci-user:s3cr%40t@");
+        var shown = new Uri(server.Url).AbsoluteUri.Replace("://", "://***@");
+
+        var run = await Tool.RunAsync(["run", "--server", secret, "tests/Cli.Tests/Fixtures/mixed/passing.json", "--junit", junit, "--json", json]);
+        var unreachable = await Tool.RunAsync(["run", "--server", "http://ci-user:s3cr%40t@127.0.0.1:9/", "tests/Cli.Tests/Fixtures/mixed/passing.json"]);
+        var notUrl = await Tool.RunAsync(["run", "--server", "http://ci-user:s3cr@t@host name/", "tests/Cli.Tests/Fixtures/mixed/passing.json"]);
+
+        Assert.Equal((0, 2, 2), (run.ExitCode, unreachable.ExitCode, notUrl.ExitCode));
+        Assert.EndsWith($"(server {shown}", System.Text.RegularExpressions.Regex.Replace(run.OutputLines[^1], @", \d+\.\d\d s\)$", ""));
+        Assert.StartsWith("simservice: cannot reach http://***@127.0.0.1:9/: ", unreachable.Error);
+        Assert.Equal("simservice: --server: 'http://***@host name/' is not an http:// or https:// URL", notUrl.Error.TrimEnd());
+        Assert.All(new[] { run.Output, run.Error, File.ReadAllText(junit), File.ReadAllText(json), unreachable.Error, notUrl.Error },
+            text => Assert.DoesNotContain("s3cr", text));
+        Assert.Contains(shown, File.ReadAllText(junit));
+        Assert.Contains(shown, File.ReadAllText(json));
+    }
+
     /// <summary>A 403 that is not about the key (a quota) prints the server's problem title and detail, not "check --api-key"; a 401 asks for the key.</summary>
     [Fact]
     public void Refusal_QuotaExceededSaysTheServersProblem_UnauthorizedAsksForTheKey()

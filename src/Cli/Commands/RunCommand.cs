@@ -199,7 +199,7 @@ public static class RunCommand
         if (timeoutError is not null) return (null, timeoutError);
         if (line.Value("server") is not { } server) return (null, null);
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            return (null, $"--server: '{server}' is not an http:// or https:// URL");
+            return (null, $"--server: '{SimServiceClient.Shown(server)}' is not an http:// or https:// URL");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
     }
