@@ -96,6 +96,32 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal((3, $"simservice: export: --output {notAFolder}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
 
+    /// <summary>
+    /// export --output follows new's rule: an existing file is replaced only with --force (it was replaced silently), and
+    /// "-" is standard output (it made a file named "-").
+    /// </summary>
+    [Fact]
+    public async Task ExportOutput_ExistingFileNeedsForce_DashIsStandardOutput()
+    {
+        var created = await server.Client.PostAsJsonAsync("api/v1/simulations", new { name = "cli export force", profile = "linux-6", seed = 5 });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/hosts", new { name = "a", address = "10.0.0.1" });
+        var folder = Tool.TempFolder();
+        var file = Path.Combine(folder, "kept.json");
+        File.WriteAllText(file, "kept");
+
+        var refused = await Tool.RunAsync("export", "--server", server.Url, "--output", file, id);
+        var kept = File.ReadAllText(file);
+        var forced = await Tool.RunAsync("export", "--server", server.Url, "--output", file, "--force", id);
+        var dash = await Tool.RunInAsync(folder, "export", "--server", server.Url, "--output", "-", id);
+
+        Assert.Equal((2, $"simservice: export: {file} exists (--force replaces it)\n", "kept"), (refused.ExitCode, refused.Error, kept));
+        Assert.Equal((0, $"saved simulation {id} as {file}\n"), (forced.ExitCode, forced.Output));
+        Assert.Contains("\"name\": \"cli-export-force\"", File.ReadAllText(file));
+        Assert.Equal((0, File.ReadAllText(file)), (dash.ExitCode, dash.Output));
+        Assert.False(File.Exists(Path.Combine(folder, "-")));
+    }
+
     [Fact]
     public async Task UnknownSimulation_Export_ExitsTwoWithTheServersReason()
     {

@@ -62,6 +62,17 @@ public static class OutputFiles
     }
 
     /// <summary>
+    /// The one rule of <c>new</c>'s and <c>export</c>'s <c>--output FILE [--force]</c>: no file (standard output) without the
+    /// option or for <c>-</c>, as for most tools (it made a file named "-"); else the file, or why it is not written — it
+    /// exists and <c>--force</c> was not given (<c>export</c> replaced an existing scenario silently, <c>new</c> refused).
+    /// </summary>
+    public static (string? File, string? Refusal) Output(CommandLine line)
+    {
+        if (line.Value("output") is not { } file || file == "-") return (null, null);
+        return File.Exists(file) && !line.Has("force") ? (file, $"{file} exists (--force replaces it)") : (file, null);
+    }
+
+    /// <summary>
     /// The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), made when missing (its parent
     /// is not: mkdir(2) without -p); its full path.
     /// </summary>
