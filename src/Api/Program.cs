@@ -47,7 +47,17 @@ api.MapOutputs();
 api.MapPacketdrill();
 api.MapWorkloads();
 
-app.Run();
+try
+{
+    await app.RunAsync();
+}
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
+{
+    // An address that cannot be listened on (in use, not this machine's, a port below 1024 without the right): one line
+    // and exit 1, as the key commands report theirs — it was .NET's unhandled exception, a 40-line trace and SIGABRT (134).
+    Console.Error.WriteLine($"SimService.Api: cannot listen: {e.Message}");
+    Environment.ExitCode = 1;
+}
 
 static WebApplicationBuilder AddServices(WebApplicationBuilder builder)
 {

@@ -76,8 +76,9 @@ const string usage = """
                              on a zero window, then the orphan's probes; TCP_USER_TIMEOUT on a zero window whose
                              probes the peer answers)
       validate PATH...   check files against the format and its schema without running them
-      export --server URL [--output FILE] ID   save a simulation as a scenario file
-      new [--output FILE]                      print a commented starter scenario
+      export --server URL [--output FILE [--force]] ID   save a simulation as a scenario file
+      new [--output FILE [--force]]                      print a commented starter scenario
+                         (--output - is stdout; an existing FILE is replaced only with --force)
 
     exit codes: 0 all passed, 1 a check failed, 2 invalid input or an unreachable server, 3 an output that cannot be written
                 (run and kernel still run every file and write every other output; an output's folder must exist, a
@@ -101,7 +102,7 @@ var (options, flags) = args[0] switch
     "kernel" => (KernelCommand.Options, KernelCommand.Flags),
     "fuzz" => (FuzzCommand.Options, FuzzCommand.Flags),
     "validate" => ([], []),
-    "export" => (ExportCommand.Options, []),
+    "export" => (ExportCommand.Options, ["force"]),
     "new" => (new[] { "output" }, new[] { "force" }),
     _ => ((string[]?)null, (string[]?)null),
 };

@@ -20,13 +20,27 @@ public sealed class OwnReportTests
         return copy;
     }
 
-    /// <summary>The report named as the input itself, as another spelling of its path, and through a symbolic link.</summary>
+    /// <summary>
+    /// A hard link: another name of the file, which no resolving of the path shows (<c>ln v.json r.xml; run v.json --junit
+    /// r.xml</c> printed PASS and left v.json holding the JUnit XML).
+    /// </summary>
+    static string HardLink(string target, string link)
+    {
+        using var ln = System.Diagnostics.Process.Start("ln", [target, link])!;
+        ln.WaitForExit();
+        Assert.Equal(0, ln.ExitCode);
+        return link;
+    }
+
+    /// <summary>The report named as the input itself, as another spelling of its path, through a symbolic link, and as a hard link to it.</summary>
     [Theory]
     [InlineData("run", "json", "same")]
     [InlineData("run", "junit", "same")]
     [InlineData("run", "json", "dotdot")]
     [InlineData("run", "json", "symlink")]
     [InlineData("run", "junit", "folderlink")]
+    [InlineData("run", "junit", "hardlink")]
+    [InlineData("run", "json", "hardlink")]
     [InlineData("kernel", "json", "same")]
     public async Task ReportNamingAnInput_Refused_ExitTwoAndTheFileUntouched(string command, string option, string spelling)
     {
@@ -38,6 +52,7 @@ public sealed class OwnReportTests
             "same" => input,
             "dotdot" => Path.Combine(folder, "sub", "..", "v.json"),
             "symlink" => File.CreateSymbolicLink(Path.Combine(folder, "link.json"), input).FullName,
+            "hardlink" => HardLink(input, Path.Combine(folder, "hl-report.xml")),
             _ => Path.Combine(Directory.CreateSymbolicLink(Path.Combine(folder, "dir"), folder).FullName, "v.json"),
         };
         Directory.CreateDirectory(Path.Combine(folder, "sub"));
@@ -88,6 +103,47 @@ public sealed class OwnReportTests
         Assert.Equal((2, "", $"simservice: {command}: --json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files"),
             (run.ExitCode, run.Output, run.ErrorLines[^1]));
         Assert.False(File.Exists(json));
+    }
+
+    /// <summary>--junit a hard link to the --json report (an earlier one, so not refused for itself): one report would overwrite the other.</summary>
+    [Fact]
+    public async Task JsonAndJunitHardLinkedToOneFile_Refused_TheEarlierReportUntouched()
+    {
+        var folder = Tool.TempFolder();
+        var json = Path.Combine(folder, "report.json");
+        File.WriteAllText(json, """{ "tool": "simservice", "mode": "in-process", "files": [] }""");
+        var junit = HardLink(json, Path.Combine(folder, "report.xml"));
+
+        var run = await Tool.RunAsync("run", "--json", json, "--junit", junit, Passing);
+
+        Assert.Equal((2, "", $"simservice: run: --json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files"),
+            (run.ExitCode, run.Output, run.ErrorLines[^1]));
+        Assert.Equal("""{ "tool": "simservice", "mode": "in-process", "files": [] }""", File.ReadAllText(json));
+    }
+
+    /// <summary>
+    /// A --pcap or --diagram file already in the folder under the name the artefact takes, as a hard or symbolic link to a
+    /// scenario the run reads, is not written through (the scenario became an SVG): exit 3 with the option, the path and
+    /// why; the run's line and summary stand.
+    /// </summary>
+    [Theory]
+    [InlineData("diagram", ".svg", "hardlink")]
+    [InlineData("pcap", ".pcapng", "symlink")]
+    public async Task ArtefactNameLinkedToAnInput_NotWrittenThrough_ExitThree(string option, string extension, string spelling)
+    {
+        var folder = Tool.TempFolder();
+        var input = Path.Combine(folder, "f.json");
+        File.Copy(Path.Combine(Tool.Fixtures, "mixed", "failing-checks.json"), input);
+        var before = File.ReadAllText(input);
+        var artefact = Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "out")).FullName, "f" + extension);
+        if (spelling == "hardlink") HardLink(input, artefact);
+        else File.CreateSymbolicLink(artefact, input);
+
+        var run = await Tool.RunInAsync(folder, "run", "f.json", $"--{option}", "out");
+
+        Assert.Equal((3, $"simservice: run: --{option} {artefact}: is f.json, a file this run reads: not written over it\n"), (run.ExitCode, run.Error));
+        Assert.StartsWith("FAIL     f.json", run.Output);
+        Assert.Equal(before, File.ReadAllText(input));
     }
 
     /// <summary>

@@ -96,6 +96,32 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal((3, $"simservice: export: --output {notAFolder}/x.json: Not a directory\n"), (refused.ExitCode, refused.Error));
     }
 
+    /// <summary>
+    /// export --output follows new's rule: an existing file is replaced only with --force (it was replaced silently), and
+    /// "-" is standard output (it made a file named "-").
+    /// </summary>
+    [Fact]
+    public async Task ExportOutput_ExistingFileNeedsForce_DashIsStandardOutput()
+    {
+        var created = await server.Client.PostAsJsonAsync("api/v1/simulations", new { name = "cli export force", profile = "linux-6", seed = 5 });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await server.Client.PostAsJsonAsync($"api/v1/simulations/{id}/hosts", new { name = "a", address = "10.0.0.1" });
+        var folder = Tool.TempFolder();
+        var file = Path.Combine(folder, "kept.json");
+        File.WriteAllText(file, "kept");
+
+        var refused = await Tool.RunAsync("export", "--server", server.Url, "--output", file, id);
+        var kept = File.ReadAllText(file);
+        var forced = await Tool.RunAsync("export", "--server", server.Url, "--output", file, "--force", id);
+        var dash = await Tool.RunInAsync(folder, "export", "--server", server.Url, "--output", "-", id);
+
+        Assert.Equal((2, $"simservice: export: {file} exists (--force replaces it)\n", "kept"), (refused.ExitCode, refused.Error, kept));
+        Assert.Equal((0, $"saved simulation {id} as {file}\n"), (forced.ExitCode, forced.Output));
+        Assert.Contains("\"name\": \"cli-export-force\"", File.ReadAllText(file));
+        Assert.Equal((0, File.ReadAllText(file)), (dash.ExitCode, dash.Output));
+        Assert.False(File.Exists(Path.Combine(folder, "-")));
+    }
+
     [Fact]
     public async Task UnknownSimulation_Export_ExitsTwoWithTheServersReason()
     {
@@ -162,6 +188,32 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(["failed", "passed"], report.RootElement.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("outcome").GetString()));
         var xml = System.Xml.Linq.XDocument.Load(junit);
         Assert.Equal(["1", "0"], new[] { "errors", "failures" }.Select(a => xml.Root!.Attribute(a)?.Value));
+    }
+
+    /// <summary>
+    /// A --server URL with user info (user:password@) is printed with it replaced by ***: in the summary line, the JUnit and
+    /// JSON reports, an error about the server, and a --server value that is not a URL (it printed the password in all).
+    /// </summary>
+    [Fact]
+    public async Task ServerUrlWithUserInfo_Run_NeverPrintsTheCredentials()
+    {
+        var junit = Tool.TempFile("creds.xml");
+        var json = Tool.TempFile("creds.json");
+        var secret = server.Url.Replace("://", "://ci-user:s3cr%40t@");
+        var shown = new Uri(server.Url).AbsoluteUri.Replace("://", "://***@");
+
+        var run = await Tool.RunAsync(["run", "--server", secret, "tests/Cli.Tests/Fixtures/mixed/passing.json", "--junit", junit, "--json", json]);
+        var unreachable = await Tool.RunAsync(["run", "--server", "http://ci-user:s3cr%40t@127.0.0.1:9/", "tests/Cli.Tests/Fixtures/mixed/passing.json"]);
+        var notUrl = await Tool.RunAsync(["run", "--server", "http://ci-user:s3cr@t@host name/", "tests/Cli.Tests/Fixtures/mixed/passing.json"]);
+
+        Assert.Equal((0, 2, 2), (run.ExitCode, unreachable.ExitCode, notUrl.ExitCode));
+        Assert.EndsWith($"(server {shown}", System.Text.RegularExpressions.Regex.Replace(run.OutputLines[^1], @", \d+\.\d\d s\)$", ""));
+        Assert.StartsWith("simservice: cannot reach http://***@127.0.0.1:9/: ", unreachable.Error);
+        Assert.Equal("simservice: --server: 'http://***@host name/' is not an http:// or https:// URL", notUrl.Error.TrimEnd());
+        Assert.All(new[] { run.Output, run.Error, File.ReadAllText(junit), File.ReadAllText(json), unreachable.Error, notUrl.Error },
+            text => Assert.DoesNotContain("s3cr", text));
+        Assert.Contains(shown, File.ReadAllText(junit));
+        Assert.Contains(shown, File.ReadAllText(json));
     }
 
     /// <summary>A 403 that is not about the key (a quota) prints the server's problem title and detail, not "check --api-key"; a 401 asks for the key.</summary>

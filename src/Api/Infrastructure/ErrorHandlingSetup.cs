@@ -34,6 +34,7 @@ public static class ErrorHandlingSetup
                 && validation.Type?.StartsWith("urn:simservice:", StringComparison.Ordinal) != true)
                 UseJsonFieldNames(validation, context.HttpContext);
             ProblemFields.Apply(context);
+            ProblemText.Apply(context.ProblemDetails);
         });
         services.AddExceptionHandler<UnhandledExceptionHandler>();
         services.AddValidation();

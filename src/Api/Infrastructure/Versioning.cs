@@ -16,12 +16,16 @@ public static class Versioning
     /// A version may be sent as the ETag is written (<c>"7"</c>) or bare (<c>7</c>): RFC 9110 wants the quotes, but many
     /// clients and shells drop them. If-Match compares strongly (§13.1.1, §8.8.3.2): a weak tag (<c>W/"7"</c>) never
     /// matches, so a header of only weak tags is a 412; and an entity-tag is compared character by character, so
-    /// <c>"012"</c> is not <c>"12"</c> (it matched until session 29: the digits were compared as numbers).
+    /// <c>"012"</c> is not <c>"12"</c> (it matched until session 29: the digits were compared as numbers). A header sent
+    /// empty (<c>If-Match:</c>, or only commas) is a list of no entity-tag (§5.6.1's #rule allows zero members), which
+    /// §13.1.1 evaluates as false — "true if any of the listed tags match …; otherwise, the condition is false" — so a
+    /// 412 like any other list that names no current version (it was taken for no header: the command was applied).
     /// </summary>
     public static IfMatch? ExpectedVersion(HttpRequest request)
     {
-        var members = Members(request.Headers.IfMatch);
-        if (members.Count == 0 || members.Contains("*")) return null;
+        if (!request.Headers.TryGetValue(HeaderNames.IfMatch, out var header)) return null;
+        var members = Members(header);
+        if (members.Contains("*")) return null;
         var strong = members.Where(m => !IsWeak(m)).ToList();
         return new IfMatch([.. strong.Select(ParseVersion).OfType<long>()], [.. strong.Where(m => ParseVersion(m) is null)]);
     }

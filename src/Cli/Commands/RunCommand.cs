@@ -70,7 +70,7 @@ public static class RunCommand
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result);
                 if (result.Outcome == FileOutcome.Failed && run is not null)
-                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, artefact, result, run, client, cancellationToken);
+                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, artefact, result, run, client, files, cancellationToken);
                 // A passed file's simulation is deleted (a CI job's runs would fill the tenant's simulations quota);
                 // a failed one's stays for its artefacts and a look, and --keep keeps them all.
                 if (client is not null && !line.Has("keep") && result.Outcome == FileOutcome.Passed && result.SimulationId is { } passedId)
@@ -119,10 +119,11 @@ public static class RunCommand
 
     /// <summary>
     /// Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server. A folder or file
-    /// that cannot be written is said once (<paramref name="outputs"/>) and the option not tried again.
+    /// that cannot be written is said once (<paramref name="outputs"/>) and the option not tried again; so is one that is a
+    /// file of <paramref name="inputs"/> (a hard or symbolic link to a scenario, left in the folder under the artefact's name).
     /// </summary>
     private static async Task SaveAsync(TextWriter output, OutputFailures outputs, string folder, IArtefact artefact, FileResult result, RunOutput run,
-        SimServiceClient? client, CancellationToken cancellationToken)
+        SimServiceClient? client, IReadOnlyList<ScenarioFile> inputs, CancellationToken cancellationToken)
     {
         if (!outputs.Try(artefact.Option, () => OutputFiles.Folder(artefact.Option, folder))) return;
         byte[]? bytes;
@@ -136,7 +137,7 @@ public static class RunCommand
         }
         var path = Path.Combine(Path.GetFullPath(folder), Artefacts.FileName(result.File, artefact));
         byte[] data = bytes;
-        if (outputs.Try(artefact.Option, () => OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data))))
+        if (outputs.Try(artefact.Option, () => OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data), inputs)))
             output.WriteLine($"         saved {artefact.Option}: {path}");
     }
 
@@ -199,7 +200,7 @@ public static class RunCommand
         if (timeoutError is not null) return (null, timeoutError);
         if (line.Value("server") is not { } server) return (null, null);
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            return (null, $"--server: '{server}' is not an http:// or https:// URL");
+            return (null, $"--server: '{SimServiceClient.Shown(server)}' is not an http:// or https:// URL");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
     }

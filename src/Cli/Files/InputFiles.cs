@@ -51,6 +51,25 @@ public static class InputFiles
     }
 
     /// <summary>
+    /// True when <paramref name="a"/> and <paramref name="b"/> name one file: the same path once <c>..</c>, <c>.</c> and
+    /// symbolic links are resolved, or — both existing — the same device and inode (statx(2): a hard link is another name
+    /// of the file, which a resolved path does not show).
+    /// </summary>
+    public static bool SameFile(string a, string b) =>
+        OwnReports.Resolved(a) == OwnReports.Resolved(b) || Identity(a) is { } file && Identity(b) == file;
+
+    /// <summary>The device (major, minor) and inode of the file <paramref name="path"/> names, its symbolic links followed; null when it does not exist (or off Linux).</summary>
+    static (uint Major, uint Minor, ulong Inode)? Identity(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var buffer = new byte[Libc.StatxSize];
+        if (Libc.statx(Libc.AT_FDCWD, path, 0, Libc.STATX_INO, buffer) != 0) return null;
+        var statx = buffer.AsSpan();
+        return (MemoryMarshal.Read<uint>(statx[Libc.StatxDevOffset..]), MemoryMarshal.Read<uint>(statx[(Libc.StatxDevOffset + 4)..]),
+            MemoryMarshal.Read<ulong>(statx[Libc.StatxInoOffset..]));
+    }
+
+    /// <summary>
     /// The text of the regular file at <paramref name="path"/> (its byte order mark read as File.ReadAllText reads it, UTF-8
     /// without one); an <see cref="IOException"/> whose message is the one-line reason when it is not a regular file,
     /// cannot be read, or is larger than <see cref="MaxBytes"/>.

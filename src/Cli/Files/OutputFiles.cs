@@ -50,8 +50,27 @@ public sealed class OutputFailures(TextWriter error, string command)
 /// </summary>
 public static class OutputFiles
 {
-    /// <summary>Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, in a folder that exists.</summary>
-    public static void Write(string option, string path, Action<string> write) => Guard(option, path, folder: false, () => write(path));
+    /// <summary>
+    /// Writes <paramref name="path"/> (named by <c>--<paramref name="option"/></c>) with <paramref name="write"/>, in a folder
+    /// that exists; never over one of the files the command <paramref name="reads"/> (<see cref="InputFiles.SameFile"/>).
+    /// </summary>
+    public static void Write(string option, string path, Action<string> write, IReadOnlyList<ScenarioFile>? reads = null)
+    {
+        if (reads?.FirstOrDefault(input => InputFiles.SameFile(path, input.FullPath)) is { } read)
+            throw new OutputFileException(option, path, $"is {read.DisplayPath}, a file this run reads: not written over it");
+        Guard(option, path, folder: false, () => write(path));
+    }
+
+    /// <summary>
+    /// The one rule of <c>new</c>'s and <c>export</c>'s <c>--output FILE [--force]</c>: no file (standard output) without the
+    /// option or for <c>-</c>, as for most tools (it made a file named "-"); else the file, or why it is not written — it
+    /// exists and <c>--force</c> was not given (<c>export</c> replaced an existing scenario silently, <c>new</c> refused).
+    /// </summary>
+    public static (string? File, string? Refusal) Output(CommandLine line)
+    {
+        if (line.Value("output") is not { } file || file == "-") return (null, null);
+        return File.Exists(file) && !line.Has("force") ? (file, $"{file} exists (--force replaces it)") : (file, null);
+    }
 
     /// <summary>
     /// The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), made when missing (its parent

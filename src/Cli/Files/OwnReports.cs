@@ -76,14 +76,14 @@ public static class OwnReports
     }
 
     /// <summary>
-    /// Why a report option of <paramref name="line"/> must not be written (null when none): its path — after
-    /// normalisation and symbolic links — is one of the <paramref name="inputs"/>, or an existing file of a format this
-    /// tool runs (*.json, *.pkt) that is not one of its reports; or <c>--json</c> and <c>--junit</c> name the same file
-    /// (one report would overwrite the other).
+    /// Why a report option of <paramref name="line"/> must not be written (null when none): it names one of the
+    /// <paramref name="inputs"/> (<see cref="InputFiles.SameFile"/>: after normalisation and symbolic links, or a hard link
+    /// to it), or an existing file of a format this tool runs (*.json, *.pkt) that is not one of its reports; or
+    /// <c>--json</c> and <c>--junit</c> name the same file (one report would overwrite the other).
     /// </summary>
     public static string? Refusal(CommandLine line, IReadOnlyList<ScenarioFile> inputs)
     {
-        if (line.Value("json") is { } json && line.Value("junit") is { } junit && Resolved(json) == Resolved(junit))
+        if (line.Value("json") is { } json && line.Value("junit") is { } junit && InputFiles.SameFile(json, junit))
             return $"--json {json} and --junit {junit} are the same file: one report would overwrite the other; name two files";
         foreach (var option in ReportOptions)
         {
@@ -91,7 +91,7 @@ public static class OwnReports
             if (line.Value(option) is not { } path || InputFiles.Status(path).Kind != PathKind.Regular) continue;
             var target = Resolved(path);
             foreach (var input in inputs)
-                if (Resolved(input.FullPath) == target)
+                if (InputFiles.SameFile(path, input.FullPath))
                     return $"--{option} {path} is {input.DisplayPath}, a file this run reads: the report would overwrite it; name another file";
             if (FileFormats.ForPath(target) is not null || FileFormats.ForPath(path) is not null)
                 if (!IsReport(target))

@@ -20,10 +20,13 @@ internal static partial class Libc
     public const int LOCK_EX = 2, LOCK_NB = 4, O_RDONLY = 0, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000, POLLIN = 1;
     public const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
-    public const uint STATX_TYPE = 0x1, STATX_SIZE = 0x200;
+    public const uint STATX_TYPE = 0x1, STATX_INO = 0x100, STATX_SIZE = 0x200;
 
-    /// <summary>struct statx's size, and where stx_mode (u16) and stx_size (u64) sit in it: the same on every Linux architecture.</summary>
-    public const int StatxSize = 256, StatxModeOffset = 28, StatxSizeOffset = 40;
+    /// <summary>
+    /// struct statx's size, and where stx_mode (u16), stx_ino (u64), stx_size (u64) and stx_dev_major, stx_dev_minor (u32
+    /// each) sit in it: the same on every Linux architecture.
+    /// </summary>
+    public const int StatxSize = 256, StatxModeOffset = 28, StatxInoOffset = 32, StatxSizeOffset = 40, StatxDevOffset = 136;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct SockaddrIn

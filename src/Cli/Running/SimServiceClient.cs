@@ -32,10 +32,20 @@ public sealed class SimServiceClient : IDisposable
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("simservice-cli", typeof(SimServiceClient).Assembly.GetName().Version?.ToString(3)));
         if (apiKey is not null) _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
-        Server = server;
+        Server = new Uri(Shown(server.AbsoluteUri));
     }
 
+    /// <summary>The server's root as the tool prints it (summary line, reports, errors): any user info replaced by <c>***</c>.</summary>
     public Uri Server { get; }
+
+    /// <summary>
+    /// A URL to print: the user info of its authority (<c>user:password@</c>) replaced by <c>***@</c>, so that a --server URL
+    /// with credentials does not land in a CI log or a report; also for a --server value that is not a URL at all.
+    /// </summary>
+    internal static string Shown(string url) => UserInfo.Replace(url, "$1***@");
+
+    private static readonly System.Text.RegularExpressions.Regex UserInfo =
+        new(@"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>
     /// The server's root: a URL ending in <c>/api/v1</c> (README's <c>$B</c>, the API's base) is taken for the root before it,

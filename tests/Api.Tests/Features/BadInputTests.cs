@@ -322,7 +322,7 @@ public sealed class BadInputTests(ApiHosts hosts)
     /// large or too small for an Int32." (a Range(int, int) on a long field converted the value to Int32).
     /// </summary>
     [Theory]
-    [InlineData("count", "The field count must be between 0 and 100000000.")]
+    [InlineData("count", "The field count must be between 1 and 100000000.")]
     [InlineData("port", null)]
     [InlineData("generatedClients", null)]
     [InlineData("lingerSeconds", null)]
@@ -343,6 +343,25 @@ public sealed class BadInputTests(ApiHosts hosts)
         string text = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
         Assert.DoesNotContain("Int32", text);
         if (message is not null) Assert.Equal(message, text);
+    }
+
+    /// <summary>
+    /// A workload's count of 0, alone or beside a duration, is out of the range its message gives (it said "between 0 and
+    /// 100000000", then refused 0 alone with "give a count or a positive duration"): 1 to 100,000,000, as a scenario's count.
+    /// </summary>
+    [Theory]
+    [InlineData(""","count":0""")]
+    [InlineData(""","count":0,"durationNs":1000000000""")]
+    public async Task Workload_CountZero_Returns400WithTheRangeFromOne(string fields)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var body = """{"clients":["client"],"server":"server","port":80""" + fields + "}";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["count"], problem.ErrorFields());
+        Assert.Equal("The field count must be between 1 and 100000000.", problem.GetProperty("errors").GetProperty("count")[0].GetString());
     }
 
     [Fact]

@@ -104,3 +104,29 @@ public sealed class BodyFramingTests(KestrelApi api) : IClassFixture<KestrelApi>
         }
     }
 }
+
+/// <summary>
+/// <c>If-Match:</c> sent empty on the wire (<c>curl -H 'If-Match;'</c>; the in-memory test server drops an empty header):
+/// a list of no entity-tag, which RFC 9110 §13.1.1 evaluates as false — the 412 <c>version-mismatch</c> problem and nothing
+/// applied, where it was taken for no header and the command applied (201).
+/// </summary>
+public sealed class EmptyIfMatchTests(KestrelApi api) : IClassFixture<KestrelApi>
+{
+    [Fact]
+    public async Task EmptyIfMatch_OnTheWire_Returns412AndAppliesNothing()
+    {
+        using var client = api.Client(http2: false);
+        var created = await client.PostAsJsonAsync("/api/v1/simulations", new { name = "empty if-match" });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        const string body = """{"name":"e","address":"10.0.2.1"}""";
+        var raw = $"POST /api/v1/simulations/{id}/hosts HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nIf-Match:\r\n"
+            + $"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+
+        var response = await Reliability.RawHttp.ExchangeAsync(client.BaseAddress!, Encoding.ASCII.GetBytes(raw));
+
+        Assert.StartsWith("HTTP/1.1 412 Precondition Failed\r\n", response);
+        Assert.Contains("\"detail\":\"If-Match names no version of this simulation; its current version is \\\"0\\\"; nothing was applied.\"", response);
+        var simulation = await client.GetFromJsonAsync<JsonElement>($"/api/v1/simulations/{id}");
+        Assert.Equal(0, simulation.GetProperty("version").GetInt64());
+    }
+}

@@ -39,6 +39,9 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
     [InlineData("\"03\"", "If-Match names no version of this simulation (\"03\"); its current version is \"3\"; nothing was applied.")]
     [InlineData("03", "If-Match names no version of this simulation (03); its current version is \"3\"; nothing was applied.")]
     [InlineData("W/\"3\"", "If-Match names no version of this simulation; its current version is \"3\"; nothing was applied.")]
+    // Only commas: a list of no entity-tag, which RFC 9110 §13.1.1 evaluates as false (it was taken for no header, and the
+    // command applied); sent empty, as curl -H 'If-Match;' sends it: EmptyIfMatchTests, on the wire.
+    [InlineData(" , ,", "If-Match names no version of this simulation; its current version is \"3\"; nothing was applied.")]
     public async Task IfMatch_ListOfStaleVersions_412NamesEachAndTheCurrent(string ifMatch, string detail)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
@@ -46,6 +49,7 @@ public sealed class ConcurrencyTests(ApiHosts hosts)
         var problem = await (await sim.PostAsync("advance", new { byNs = 1_000 }, ifMatch: ifMatch)).ReadProblemAsync(HttpStatusCode.PreconditionFailed);
 
         Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        Assert.Equal((3L, 0L), (await sim.VersionAsync(), (await sim.ClockAsync()).NowNs));
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -267,4 +267,36 @@ public sealed class HostileInputTests(ApiHosts hosts)
         // (tcp_syn_linear_timeouts 4 then backoff, tcp_syn_retries 6: tcp_write_timeout()); the first SYN arrives at 100,000 h.
         Assert.Equal(134_112_000_000, advance.GetProperty("nowNs").GetInt64());
     }
+
+    /// <summary>
+    /// A problem quotes at most 64 characters of a value or member name sent, then "…" (ProblemText): a 4,000,000-digit seed,
+    /// a 3 MB address and a 3 MB unknown member (the errors key) made problems as large as the body; a value with spaces is
+    /// cut at 2,048 characters.
+    /// </summary>
+    [Theory]
+    [InlineData("seed")]
+    [InlineData("address")]
+    [InlineData("member")]
+    [InlineData("spaces")]
+    public async Task LongValueOrMemberName_ProblemQuotesItsFirst64Characters(string what)
+    {
+        var sim = await SimulationDriver.CreateAsync(hosts.Client(DatabaseProvider.Sqlite), "long");
+        string ones = new('1', 1_000_000), first64 = new('1', 64), spaced = string.Join(' ', Enumerable.Repeat("x", 500_000));
+        var (path, body, field, message) = what switch
+        {
+            "seed" => (SimServiceApi.Simulations, $$"""{"seed":{{ones}}}""", "seed", $"{first64}… is outside -9223372036854775808..9223372036854775807"),
+            "address" => ($"{sim.Base}/hosts", $$"""{"name":"e","address":"{{ones}}"}""", "address", $"'{first64}…' is not an IPv4 address"),
+            "member" => (SimServiceApi.Simulations, $$"""{"name":"x","{{ones}}":1}""", $"{first64}…", "This field is not part of the request."),
+            _ => ($"{sim.Base}/workloads", $$"""{"clients":["client"],"server":"server","count":1,"closeStyle":"{{spaced}}"}""", "closeStyle", null as string),
+        };
+
+        using var response = await sim.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(text.Length < 3_000, $"{text.Length} characters");
+        var messages = JsonDocument.Parse(text).RootElement.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()!).ToList();
+        if (message is not null) Assert.Equal([message], messages);
+        else Assert.Equal((2_049, "'x x x", "…"), (messages[0].Length, messages[0][..6], messages[0][^1..]));
+    }
 }

@@ -32,8 +32,9 @@ public sealed record WorkloadRequest
     /// <summary>New connections per virtual second.</summary>
     /// <example>1000</example>
     [Range(1e-6, 1e9, ErrorMessage = "The field {0} must be between 0.000001 and 1000000000.")] public double? Rate { get; init; }
+    /// <summary>How many connections, 1 to 100,000,000, as the scenario format's <c>count</c> (or <c>durationNs</c>; a count of 0 is not "none").</summary>
     /// <example>10000</example>
-    [Int64Range(0, 100_000_000)] public long? Count { get; init; }
+    [Int64Range(1, 100_000_000)] public long? Count { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? DurationNs { get; init; }
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
