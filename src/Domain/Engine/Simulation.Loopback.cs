@@ -51,6 +51,12 @@ public sealed partial class Simulation
     /// </summary>
     long _loBacklogLen;
 
+    /// <summary>Whether the owner is handling a segment of its backlog (__release_sock(): sock_owned_by_user_nocheck()).</summary>
+    bool _loReleasing;
+
+    /// <summary>TCP_ACK_DEFERRED of the owner's sk_tsq_flags: an ACK due now waits for tcp_release_cb().</summary>
+    bool _loAckDeferred;
+
     /// <summary>The lo segment a socket is handling (its skb's truesize and clone state), else null.</summary>
     internal Segment? LoRxSkb;
 
@@ -97,14 +103,38 @@ public sealed partial class Simulation
             if (_loBacklog.TryDequeue(out var waiting))
             {
                 _loTaken--;
+                _loReleasing = true;
                 ((IEventTarget)releasing.Host).OnDue(this, waiting);
+                _loReleasing = false;
             }
             else
             {
                 _loOwner = null;
                 _loBacklogLen = 0; // __release_sock(): "Doing the zeroing here guarantee we can not loop forever"
+                // release_sock() → tcp_release_cb(), under spin_lock_bh(): lo hands its ACK to the peer once the
+                // socket is released.
+                if (_loAckDeferred)
+                {
+                    _loAckDeferred = false;
+                    releasing.SendDeferredAck();
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Models the deferral in __tcp_ack_snd_check() — net/ipv4/tcp_input.c (6.7+): an ACK due now (more than one full
+    /// frame, quick-ACK mode, ICSK_ACK_NOW) while <paramref name="sk"/> handles its backlog in __release_sock()
+    /// (sock_owned_by_user_nocheck()) and net.ipv4.tcp_backlog_ack_defer is set only sets TCP_ACK_DEFERRED; tcp_release_cb()
+    /// sends one ACK for the whole release (<see cref="TcpSocket.SendDeferredAck"/>). A delayed ACK and SACK
+    /// compression's ACKs are not deferred.
+    /// </summary>
+    /// <returns>Whether the ACK was deferred.</returns>
+    internal bool DeferAck(TcpSocket sk)
+    {
+        if (!_loReleasing || !ReferenceEquals(sk, _loOwner) || !sk.Host.Sysctls.TcpBacklogAckDefer) return false;
+        _loAckDeferred = true;
+        return true;
     }
 
     /// <summary>

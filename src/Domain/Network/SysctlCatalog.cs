@@ -167,6 +167,9 @@ public static class SysctlCatalog
         new("net.ipv4.tcp_comp_sack_delay_ns", SysctlKind.Integer, "1000000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.ULong),
         new("net.ipv4.tcp_comp_sack_slack_ns", SysctlKind.Integer, "100000", 0, long.MaxValue, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.ULong),
         new("net.ipv4.tcp_comp_sack_nr", SysctlKind.Integer, "44", 0, 255, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE (6.7+); tcp_sk_init(): 1. __tcp_ack_snd_check()
+        // defers an ACK due now while __release_sock() runs (TCP_ACK_DEFERRED) to tcp_release_cb().
+        new("net.ipv4.tcp_backlog_ack_defer", SysctlKind.Integer, "1", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dou8vec_minmax, extra1 = SYSCTL_ONE (6.5+); tcp_sk_init(): 1. inet_csk_in_pingpong_mode()'s threshold.
         new("net.ipv4.tcp_pingpong_thresh", SysctlKind.Integer, "1", 1, 255, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dointvec_ms_jiffies (bounds in MsJiffiesValue(): the text is cut to an unsigned int first)

@@ -161,6 +161,8 @@ public sealed class SysctlTable
     public long TcpCompSackSlackNs { get; private set; }
     /// <summary>net.ipv4.tcp_comp_sack_nr: the most ACKs compressed into one (0: none; always 0 on linux-4.4).</summary>
     public int TcpCompSackNr { get; private set; }
+    /// <summary>net.ipv4.tcp_backlog_ack_defer: an ACK due now while the backlog is handled waits for tcp_release_cb() (never on linux-4.4).</summary>
+    public bool TcpBacklogAckDefer { get; private set; }
     /// <summary>net.ipv4.tcp_pingpong_thresh: quick replies that make a connection interactive (inet_csk_in_pingpong_mode()).</summary>
     public int TcpPingpongThresh { get; private set; }
     public long TcpInvalidRatelimitMs { get; private set; }
@@ -247,6 +249,7 @@ public sealed class SysctlTable
         TcpCompSackDelayNs = Profile == KernelProfile.Linux6 ? Unsigned(Get("net.ipv4.tcp_comp_sack_delay_ns")) : 0;
         TcpCompSackSlackNs = Profile == KernelProfile.Linux6 ? Unsigned(Get("net.ipv4.tcp_comp_sack_slack_ns")) : 0;
         TcpCompSackNr = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_comp_sack_nr") : 0;
+        TcpBacklogAckDefer = Profile == KernelProfile.Linux6 && Get("net.ipv4.tcp_backlog_ack_defer") != 0;
         TcpPingpongThresh = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_pingpong_thresh") : 1;
         TcpInvalidRatelimitMs = Get("net.ipv4.tcp_invalid_ratelimit");
         TcpSynRetries = (int)Get("net.ipv4.tcp_syn_retries");

@@ -1362,7 +1362,9 @@ public sealed partial class TcpSocket
     /// less than half the receive space is free, before the next test reads them), in quick-ACK mode (not
     /// ping-pong), or with ICSK_ACK_NOW ("Protocol state mandates a one-time immediate ACK"). Otherwise, with the
     /// out-of-order queue empty, a delayed ACK; with out-of-order data, SACK compression (4.20+;
-    /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once.
+    /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once. An ACK due now while the socket
+    /// handles its backlog waits for tcp_release_cb() (6.7+, tcp_backlog_ack_defer: <see cref="Simulation.DeferAck"/>);
+    /// SACK compression's ACKs sent at once (goto send_now) are not deferred.
     /// </summary>
     void AckSendCheck()
     {
@@ -1371,6 +1373,8 @@ public sealed partial class TcpSocket
         if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
             || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && Ofo.Count > 0))
         {
+            // "If we are running from __release_sock() in user context, Defer the ack until tcp_release_cb()."
+            if (_sim.DeferAck(this)) return;
             SendAck("__tcp_ack_snd_check");
             return;
         }
@@ -1418,6 +1422,16 @@ public sealed partial class TcpSocket
         if (_rtt.SrttUs != 0 && _rtt.SrttUs < rtt) rtt = _rtt.SrttUs;
         long delay = Math.Min(Host.Sysctls.TcpCompSackDelayNs, rtt * (1000 >> 3) / 20);
         ArmCompressedAckTimer(SimDuration.FromNanoseconds(delay), SimDuration.FromNanoseconds(Host.Sysctls.TcpCompSackSlackNs));
+    }
+
+    /// <summary>
+    /// Models tcp_release_cb()'s TCPF_ACK_DEFERRED — net/ipv4/tcp_output.c, from release_sock() after __release_sock():
+    /// the ACK __tcp_ack_snd_check() deferred goes now if one is still scheduled (inet_csk_ack_scheduled(); data the
+    /// release sent carried it otherwise).
+    /// </summary>
+    internal void SendDeferredAck()
+    {
+        if (Ack.Scheduled && State != TcpState.Close) SendAck("tcp_release_cb");
     }
 
     /// <summary>

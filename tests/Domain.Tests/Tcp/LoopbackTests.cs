@@ -199,6 +199,47 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-backlog-acks-deferred-to-the-release.json and
+    /// loopback-backlog-ack-defer-off-acks-each-skb.json): a listener at TCP_MAXSEG 20000, 327481 bytes written over
+    /// 127.0.0.1 at 137 ms, read at 317 and 464 ms. The read at 464 ms offers 98 &lt;&lt; 10 and the last 59964 and 20001
+    /// bytes come as two whole (cloned) skbs while it owns the socket. Each makes an ACK due now in __tcp_ack_snd_check()
+    /// (more than one full frame, the window at rcv_wnd); with tcp_backlog_ack_defer 1 it only sets TCP_ACK_DEFERRED and
+    /// tcp_release_cb() sends one ACK, with 0 each skb gets its own.
+    /// </summary>
+    [Theory]
+    [InlineData("1", new[] { "327482 win 254" })]
+    [InlineData("0", new[] { "307481 win 215", "327482 win 254" })]
+    public void Established_LoReadReleasesTwoSkbsIntoItsBacklog_TheirAcksDueNowAreOneAckFromTcpReleaseCbUnlessTheSysctlIsOff(
+        string defer, string[] acks)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_backlog_ack_defer", defer);
+        var l = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 20000);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(137));
+        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        ushort writer = h.Sim.FindSocket(c.SocketId)!.Local.Port;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 327481 });
+        h.At(Ms(317));
+        var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(464));
+        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
+        h.At(Ms(465));
+
+        Assert.Equal((119928L, 127588L), (first.Result, second.Result));
+        var released = h.Sent("client").Where(s => s.At == Ms(464) && s.Tuple.Local.Port == writer).Select(s => $"{s.Len}{s.Flags.ToLetters()}");
+        Assert.Equal(["59964P.", "20001P."], released);
+        var replies = h.Sent("client").Where(s => s.At == Ms(464) && s.Tuple.Local.Port == 80).Skip(1).Select(s => $"{s.AckNo - server.Irs} win {s.Win}");
+        Assert.Equal(acks, replies);
+        Assert.Equal(0L, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]);
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json): 223205 bytes written
     /// over 127.0.0.1 at 137 ms and the writer closed at 200 ms. The read at 317 ms releases the last 95232 bytes with the
     /// FIN, cut in software into 47616 and 47616 FP, merged in the reader's backlog FIN and all: the read returns with
