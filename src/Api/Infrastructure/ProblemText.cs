@@ -7,7 +7,7 @@ namespace SimService.Api.Infrastructure;
 /// What a problem quotes of the request, bounded, for every problem the service writes: a message or an <c>errors</c> key
 /// quotes the offending value or member name as sent, and a 4 MiB body made a 4 MB problem (a 4,000,000-digit
 /// <c>seed</c>, a 3 MB host <c>address</c>, an unknown 3 MB member used as the <c>errors</c> key). A run of more than
-/// <see cref="MaxRun"/> characters without a space, a quote or a JSON path's separator (<c>.</c>, <c>[</c>, <c>]</c>) —
+/// <see cref="MaxRun"/> characters without a space, a quote, a URL path's <c>/</c> or a JSON path's separator (<c>.</c>, <c>[</c>, <c>]</c>) —
 /// only a value or name sent can be that long; a path 64 levels deep is many short runs — is cut to its first
 /// <see cref="MaxRun"/> and "…" (the quotes around it stay), and a text still longer than <see cref="MaxText"/> (a value
 /// with spaces or dots in it) is cut there. A 500's detail (the exception, in Development) is left whole.
@@ -52,6 +52,6 @@ internal static partial class ProblemText
     }
 
     // A run one longer than MaxRun.
-    [GeneratedRegex("""[^\s'".\[\]]{65,}""", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("""[^\s'"./\[\]]{65,}""", RegexOptions.CultureInvariant)]
     private static partial Regex LongRun();
 }
