@@ -150,7 +150,7 @@ public static class CommandApplier
         if (c.BehindNat is not null && sim.FindNat(c.BehindNat) is null) return new(DomainError.NotFound($"NAT '{c.BehindNat}'", "behindNat"));
         var scratch = new SysctlTable(sim.Profile);
         foreach (var (name, value) in c.Sysctls)
-            if (!scratch.TrySet(name, value, out var why)) return new(DomainError.Invalid(why, $"sysctls.{name}"));
+            if (!scratch.TrySet(name, value, out var why, sim.RebuildingStored)) return new(DomainError.Invalid(why, $"sysctls.{name}"));
         var extra = new List<IPv4>();
         for (int i = 0; i < (c.Addresses?.Count ?? 0); i++)
         {

@@ -65,6 +65,12 @@ public sealed partial class Simulation
     public int EngineRules { get; set; } = Commands.EngineRules.Current;
 
     /// <summary>
+    /// True while the engine is rebuilt from stored inputs (a stored scenario, the command log): a sysctl text is then
+    /// also read as the engine read it when it was stored (<see cref="Network.SysctlCatalog.TryParseStored"/>).
+    /// </summary>
+    public bool RebuildingStored { get; set; }
+
+    /// <summary>
     /// Checked between events by <see cref="RunUntil"/> and <see cref="RunUntilIdle"/>: once it is cancelled the
     /// loop stops with <see cref="OperationCanceledException"/>. The engine is then part-way through a command and
     /// must be thrown away — the caller rebuilds it from the command log. The engine never looks at a clock
@@ -268,7 +274,7 @@ public sealed partial class Simulation
     {
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
-        if (!host.Sysctls.TrySet(name, text, out var error)) return DomainError.Invalid(error, name);
+        if (!host.Sysctls.TrySet(name, text, out var error, RebuildingStored)) return DomainError.Invalid(error, name);
         if (name == "net.ipv4.ip_local_port_range") host.WarnPortRangeParity();
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new SysctlChanged(Now, _journalSeq, host.Name, name, host.Sysctls.Format(name)));
         return null;

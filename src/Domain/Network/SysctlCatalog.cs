@@ -293,6 +293,63 @@ public static class SysctlCatalog
     /// __do_proc_dointvec(), __do_proc_doulongvec_minmax(), do_proc_douintvec_w(): for each element, proc_skip_spaces(),
     /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds.
     /// </summary>
+    /// <summary>
+    /// Reads a sysctl text from a stored command or scenario: as <see cref="TryParse"/> does, and a text it refuses that the
+    /// decimal reader of sessions up to 29 took (<c>"08"</c>, <c>"+5"</c>, <c>"-0"</c> on an unsigned sysctl,
+    /// <c>" cubic"</c>, <c>"1, 2"</c>, a <c>tcp_rmem</c> below 4096) as that reader took it — so a simulation stored
+    /// before the kernel's reading (docs/kernel-check.md D73) rebuilds with the values it ran with. A text both read
+    /// alike is read the kernel's way (<c>"010"</c> is 8 now: a fix that changes an answer, as every engine fix may).
+    /// </summary>
+    public static bool TryParseStored(string name, KernelProfile profile, string text, out long[] values, out string error,
+        IReadOnlyList<long>? current = null) =>
+        TryParse(name, profile, text, out values, out error, current)
+        || (TryParseDecimal(name, profile, text, out var taken) && Taken(taken, out values, out error));
+
+    static bool Taken(long[] taken, out long[] values, out string error)
+    {
+        values = taken;
+        error = "";
+        return true;
+    }
+
+    /// <summary>The reader of sessions up to 29: white-space-separated decimal numbers within the catalog's bounds, a
+    /// trimmed congestion control name, a comma-separated port list. Kept only for <see cref="TryParseStored"/>.</summary>
+    static bool TryParseDecimal(string name, KernelProfile profile, string text, out long[] values)
+    {
+        values = [];
+        if (!All.TryGetValue(name, out var def) || (def.OnlyIn is not null && def.OnlyIn != profile)) return false;
+        var parts = def.Kind == SysctlKind.PortList
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : text.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        switch (def.Kind)
+        {
+            case SysctlKind.Name:
+                int index = def.Choices!.ToList().IndexOf(text.Trim());
+                values = [index];
+                return index >= 0;
+            case SysctlKind.PortList:
+                var ports = new SortedSet<long>();
+                foreach (var part in parts)
+                {
+                    var ends = part.Split('-');
+                    if (ends.Length > 2
+                        || !int.TryParse(ends[0], NumberStyles.None, CultureInfo.InvariantCulture, out var lo)
+                        || !int.TryParse(ends[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var hi)
+                        || lo > hi || hi > 65535) return false;
+                    for (long port = lo; port <= hi; port++) ports.Add(port);
+                }
+                values = [.. ports];
+                return true;
+            default:
+                if (parts.Length != def.VectorLength || def.Handler == SysctlHandler.MsJiffies) return false;
+                values = new long[parts.Length];
+                for (int i = 0; i < parts.Length; i++)
+                    if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i])
+                        || values[i] < def.Min || values[i] > def.Max) return false;
+                return def.Kind != SysctlKind.PortRange || values[0] <= values[1];
+        }
+    }
+
     static bool TryParseNumbers(SysctlDefinition def, KernelProfile profile, string written, out long[] values, out string error,
         IReadOnlyList<long>? current)
     {
@@ -367,7 +424,7 @@ public static class SysctlCatalog
     static bool TryParseBitmap(string name, string written, out long[] values, out string error)
     {
         values = [];
-        var ports = new SortedSet<long>();
+        var cover = new int[65537]; // +1 where a range starts, −1 past its end: linear in the text however wide its ranges
         int pos = 0;
         ProcText.SkipChar(written, ref pos, '\n');
         while (pos < written.Length)
@@ -382,9 +439,13 @@ public static class SysctlCatalog
                     return BadPort(name, written, start, out error);
                 if (pos < written.Length) pos++; // the ',' or newline after the range
             }
-            for (ulong port = low; port <= high; port++) ports.Add((long)port);
+            cover[low]++;
+            cover[high + 1]--;
             ProcText.SkipChar(written, ref pos, '\n');
         }
+        var ports = new List<long>();
+        for (int port = 0, depth = 0; port <= 65535; port++)
+            if ((depth += cover[port]) > 0) ports.Add(port);
         values = [.. ports];
         error = "";
         return true;

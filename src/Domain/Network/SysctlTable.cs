@@ -44,10 +44,15 @@ public sealed class SysctlTable
         return values;
     }
 
-    /// <summary>Writes a sysctl as `sysctl -w name=text` would; false with the kernel's reason when refused.</summary>
-    public bool TrySet(string name, string text, out string error)
+    /// <summary>Writes a sysctl as `sysctl -w name=text` would; false with the kernel's reason when refused. A
+    /// <paramref name="stored"/> text (a rebuild from the log) may also be one the engine once took
+    /// (<see cref="SysctlCatalog.TryParseStored"/>).</summary>
+    public bool TrySet(string name, string text, out string error, bool stored = false)
     {
-        if (!SysctlCatalog.TryParse(name, Profile, text, out var values, out error, _values.GetValueOrDefault(name))) return false;
+        var current = _values.GetValueOrDefault(name);
+        if (!(stored
+                ? SysctlCatalog.TryParseStored(name, Profile, text, out var values, out error, current)
+                : SysctlCatalog.TryParse(name, Profile, text, out values, out error, current))) return false;
         // ipv4_local_port_range(): the low end must not be a privileged port.
         if (name == "net.ipv4.ip_local_port_range" && values[0] < Get("net.ipv4.ip_unprivileged_port_start"))
         {

@@ -275,16 +275,17 @@ internal sealed partial class ScenarioReader(bool stored = false)
     /// SysctlTable.TrySet, plus ipv4_privileged_ports() (net/ipv4/sysctl_net_ipv4.c): raising
     /// ip_unprivileged_port_start above the low end of ip_local_port_range is refused with EINVAL.
     /// </summary>
-    static bool Write(SysctlTable table, string name, string text, out string error)
+    bool Write(SysctlTable table, string name, string text, out string error)
     {
         if (name == "net.ipv4.ip_unprivileged_port_start"
-            && SysctlCatalog.TryParse(name, table.Profile, text, out var values, out _)
+            && (stored ? SysctlCatalog.TryParseStored(name, table.Profile, text, out var values, out _)
+                : SysctlCatalog.TryParse(name, table.Profile, text, out values, out _))
             && values[0] > table.PortRangeLow)
         {
             error = $"{name}: {values[0]} is above the low end {table.PortRangeLow} of net.ipv4.ip_local_port_range (ipv4_privileged_ports)";
             return false;
         }
-        return table.TrySet(name, text, out error);
+        return table.TrySet(name, text, out error, stored);
     }
 
     static FrozenSet<string> Set(params string[] names) => names.ToFrozenSet(StringComparer.Ordinal);

@@ -86,4 +86,42 @@ public class SysctlTextTests
         Assert.False(table.TrySet("net.ipv4.ip_local_port_range", "40010", out var error)); // above the kept high
         Assert.Equal("net.ipv4.ip_local_port_range: low 40010 is above high 40009 (ipv4_local_port_range)", error);
     }
+
+    /// <summary>
+    /// A text the decimal reader of sessions up to 29 took and the kernel's reading refuses, met again when a stored
+    /// simulation is rebuilt: a request is refused, a rebuild (<see cref="Simulation.RebuildingStored"/>) reads it as it was
+    /// read when stored — else the simulation could not be rebuilt at all.
+    /// </summary>
+    [Theory]
+    [InlineData("net.ipv4.tcp_fin_timeout", "08", "8")]
+    [InlineData("net.ipv4.tcp_fin_timeout", "+5", "5")]
+    [InlineData("net.ipv4.tcp_sack", "-0", "0")]
+    [InlineData("net.ipv4.tcp_congestion_control", " cubic", "cubic")]
+    [InlineData("net.ipv4.ip_local_reserved_ports", "1, 2", "1-2")]
+    [InlineData("net.ipv4.tcp_rmem", "1024 87380 6291456", "1024\t87380\t6291456")]
+    public void StoredTextTheOldReaderTook_RefusedOnARequest_ReadAsStoredOnARebuild(string name, string text, string formatted)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1);
+        Assert.True(sim.AddHost("h", IPv4.Parse("10.0.0.1")).IsOk);
+
+        var refused = sim.SetSysctl("h", name, text);
+        sim.RebuildingStored = true;
+        var rebuilt = sim.SetSysctl("h", name, text);
+
+        Assert.NotNull(refused);
+        Assert.Null(rebuilt);
+        Assert.Equal(formatted, sim.FindHost("h")!.Sysctls.Format(name));
+    }
+
+    /// <summary>A text both readers take is read the kernel's way on a rebuild too (octal "010" is 8, not 10), and one
+    /// neither takes stays refused.</summary>
+    [Fact]
+    public void StoredText_BothReadersTakeIt_TheKernelsReading_NeitherTakesIt_Refused()
+    {
+        var table = new SysctlTable(KernelProfile.Linux6);
+        Assert.True(table.TrySet("net.ipv4.tcp_fin_timeout", "010", out _, stored: true));
+        Assert.Equal("8", table.Format("net.ipv4.tcp_fin_timeout"));
+        Assert.False(table.TrySet("net.ipv4.tcp_fin_timeout", "ten", out var error, stored: true));
+        Assert.Equal(SysctlCatalog.TryParse("net.ipv4.tcp_fin_timeout", KernelProfile.Linux6, "ten", out _, out var kernels) ? "" : kernels, error);
+    }
 }

@@ -22,15 +22,22 @@ public static class SimulationReplay
     {
         if (run.ScenarioJson is not { } json)
         {
-            var sim = new Simulation(ProfileOf(run), run.Seed) { EngineRules = run.EngineRules };
+            var sim = new Simulation(ProfileOf(run), run.Seed) { EngineRules = run.EngineRules, RebuildingStored = true };
             attach?.Invoke(sim);
             return sim;
         }
         var parsed = ScenarioParser.ParseStored(json);
         return parsed.Document is { } document
-            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption, turn, run.EngineRules) with { Attach = attach }).Simulation
+            ? ScenarioRunner.Run(document, ScenarioRunOptionsFor(interruption, turn, run.EngineRules) with { Attach = Stored(attach) }).Simulation
             : throw new InvalidOperationException($"The stored scenario of simulation {run.Id} no longer parses: {parsed.Errors[0]}");
     }
+
+    /// <summary>Marks the engine as rebuilt from stored inputs (<see cref="Simulation.RebuildingStored"/>) before <paramref name="attach"/>.</summary>
+    static Action<Simulation> Stored(Action<Simulation>? attach) => sim =>
+    {
+        sim.RebuildingStored = true;
+        attach?.Invoke(sim);
+    };
 
     /// <summary>Applies one logged command; the outcome says whether the engine accepted it again.</summary>
     public static CommandOutcome Apply(Simulation engine, CommandRecord record) =>
@@ -61,13 +68,21 @@ public static class SimulationReplay
     /// <summary>Applies commands another process appended since this engine last saw the log.</summary>
     public static void CatchUp(Simulation engine, Guid simulationId, IEnumerable<CommandRecord> log)
     {
-        foreach (var record in log)
+        engine.RebuildingStored = true;
+        try
         {
-            engine.BetweenSteps();
-            var outcome = Apply(engine, record);
-            if (!outcome.IsOk)
-                throw new InvalidOperationException(
-                    $"Command {record.Seq} of simulation {simulationId} was refused on replay: {outcome.Error!.Message}");
+            foreach (var record in log)
+            {
+                engine.BetweenSteps();
+                var outcome = Apply(engine, record);
+                if (!outcome.IsOk)
+                    throw new InvalidOperationException(
+                        $"Command {record.Seq} of simulation {simulationId} was refused on replay: {outcome.Error!.Message}");
+            }
+        }
+        finally
+        {
+            engine.RebuildingStored = false;
         }
     }
 
