@@ -104,8 +104,14 @@ public sealed partial class Simulation
             {
                 _loTaken--;
                 _loReleasing = true;
-                ((IEventTarget)releasing.Host).OnDue(this, waiting);
-                _loReleasing = false;
+                try
+                {
+                    ((IEventTarget)releasing.Host).OnDue(this, waiting);
+                }
+                finally
+                {
+                    _loReleasing = false;
+                }
             }
             else
             {

@@ -256,7 +256,6 @@ public sealed record Segment(
             _tailSegs = GsoSegs;
             _mergedSegs = _tailSegs;
         }
-        _mergedSegs = Math.Min(_mergedSegs + next.GsoSegs, 0xFFFF); // min_t(u32, gso_segs + tail_gso_segs, 0xFFFF)
         int len = next._length;
         if (len <= _tailRoom) _tailRoom -= len; // skb_put() + skb_copy_bits(): *delta_truesize = 0
         else
@@ -266,6 +265,8 @@ public sealed record Segment(
             _frags += frags;
             Truesize += len;
         }
+        // Only a merge that happens counts the merged segments (tcp_add_backlog(), after skb_try_coalesce() took it).
+        _mergedSegs = Math.Min(_mergedSegs + next.GsoSegs, 0xFFFF); // min_t(u32, gso_segs + tail_gso_segs, 0xFFFF)
         int gso = Math.Max(GsoSize != 0 ? GsoSize : _length, next.GsoSize != 0 ? next.GsoSize : len);
         _length += len;
         GsoSize = _length > gso ? gso : 0;
