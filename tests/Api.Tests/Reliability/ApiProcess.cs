@@ -74,6 +74,31 @@ public sealed partial class ApiProcess : IAsyncDisposable
         get { lock (_output) return [.. _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal))]; }
     }
 
+    /// <summary>
+    /// The API binary run as an operator runs it (<c>dotnet SimService.Api.dll ARGS</c>, Production, the
+    /// <paramref name="environment"/> given) until it exits: its exit code, standard output and standard error.
+    /// </summary>
+    public static async Task<(int Exit, string Out, string Error)> RunToExitAsync(IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SimService.Api.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240));
+        return (process.ExitCode, await output, await error);
+    }
+
     public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var api = new ApiProcess(settings);

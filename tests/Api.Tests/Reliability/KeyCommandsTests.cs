@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace SimService.Api.Tests.Reliability;
 
@@ -9,25 +8,8 @@ namespace SimService.Api.Tests.Reliability;
 [Collection(RealProcessCollection.Name)]
 public sealed class KeyCommandsTests
 {
-    private static async Task<(int Exit, string Out, string Error)> KeysAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SimService.Api.dll"));
-        start.ArgumentList.Add("keys");
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240));
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Exit, string Out, string Error)> KeysAsync(params string[] args) =>
+        ApiProcess.RunToExitAsync(["keys", .. args]);
 
     [Fact]
     public async Task EveryCommand_TakesConfigurationArguments_AndBadInputIsOneLineAndNonZero()

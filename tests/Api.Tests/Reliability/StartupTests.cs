@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -21,27 +20,14 @@ public sealed class StartupTests
         var folder = Directory.CreateTempSubdirectory("simservice-startup-").FullName;
         try
         {
-            var start = new ProcessStartInfo("dotnet")
+            var (exit, _, error) = await ApiProcess.RunToExitAsync(["--urls", $"http://127.0.0.1:{port}"], new Dictionary<string, string>
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = AppContext.BaseDirectory,
-            };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SimService.Api.dll"));
-            start.ArgumentList.Add("--urls");
-            start.ArgumentList.Add($"http://127.0.0.1:{port}");
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["Persistence__Provider"] = "sqlite";
-            start.Environment["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}";
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(240));
-            await output;
+                ["Persistence__Provider"] = "sqlite",
+                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(folder, "startup.db")}",
+            });
 
             Assert.Equal((1, $"SimService.Api: cannot listen: Failed to bind to address http://127.0.0.1:{port}: address already in use.\n"),
-                (process.ExitCode, await error));
+                (exit, error));
         }
         finally
         {
