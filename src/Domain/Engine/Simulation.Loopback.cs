@@ -143,6 +143,9 @@ public sealed partial class Simulation
         return true;
     }
 
+    /// <summary>sk_backlog.len of <paramref name="sk"/> (tcp_space() takes it off the free space): the lo owner's, else 0.</summary>
+    internal long BacklogLen(TcpSocket sk) => ReferenceEquals(sk, _loOwner) ? _loBacklogLen : 0;
+
     /// <summary>
     /// Models tcp_add_backlog()'s no_coalesce: part — net/ipv4/tcp_ipv4.c — and sk_add_backlog() / sk_rcvqueues_full()
     /// (include/net/sock.h): a segment the backlog's tail did not take is dropped when sk_backlog.len + sk_rmem_alloc

@@ -193,8 +193,15 @@ public sealed partial class TcpSocket
     /// <summary>Models tcp_space_from_win() — include/net/tcp.h: the inverse, win &lt;&lt; 8 / scaling_ratio.</summary>
     long SpaceFromWin(long win) => (win << TcpConstants.RmemToWinScale) / _scalingRatio;
 
-    /// <summary>Models tcp_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc) (no backlog); may be negative.</summary>
-    long TcpSpace => WinFromSpace(SkRcvbuf - RmemAlloc);
+    /// <summary>
+    /// Models tcp_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf − sk_backlog.len − sk_rmem_alloc); may be
+    /// negative. <paramref name="uncharged"/> is truesize the queues hold that sk_rmem_alloc does not count yet. While
+    /// __release_sock() handles a lo backlog, sk_backlog.len still counts every skb it took (<see cref="Simulation.BacklogLen"/>),
+    /// so the free space, and what __tcp_select_window() and tcp_grow_window() make of it, is smaller until the release
+    /// ends. linux-4.4's tcp_space() is tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc): no backlog term.
+    /// </summary>
+    long FreeSpace(long uncharged = 0) =>
+        WinFromSpace(SkRcvbuf - (_sim.Profile == KernelProfile.Linux6 ? _sim.BacklogLen(this) : 0) - (RmemAlloc - uncharged));
 
     /// <summary>Models tcp_full_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf).</summary>
     internal long RcvSpace => WinFromSpace(SkRcvbuf);
@@ -210,7 +217,7 @@ public sealed partial class TcpSocket
     long SelectWindowRaw()
     {
         long mss = _rcvMss;
-        long freeSpace = TcpSpace;
+        long freeSpace = FreeSpace();
         long allowedSpace = RcvSpace;
         long fullSpace = Math.Min(_rcv.WindowClamp, allowedSpace);
         if (mss > fullSpace)
@@ -368,7 +375,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void GrowWindow(int len, int truesize, long uncharged = 0)
     {
-        long room = Math.Min(_rcv.WindowClamp, WinFromSpace(SkRcvbuf - (RmemAlloc - uncharged))) - _rcv.Ssthresh;
+        long room = Math.Min(_rcv.WindowClamp, FreeSpace(uncharged)) - _rcv.Ssthresh;
         if (room <= 0) return;
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;

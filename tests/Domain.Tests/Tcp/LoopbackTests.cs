@@ -199,6 +199,29 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// A listener of "client" on :80 at TCP_MAXSEG 20000 (mss 19988), a connect to 127.0.0.1:80 at 1 ms and its accept,
+    /// and 327481 bytes written at 137 ms, net.ipv4.tcp_backlog_ack_defer at <paramref name="defer"/>. The accepted
+    /// socket (the reader) and the writer's port.
+    /// </summary>
+    static (TwoHostHarness H, TcpSocket Reader, ushort Writer) MaxSeg20000Write(string defer)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_backlog_ack_defer", defer);
+        var l = h.Call("client", SocketCallKind.Socket);
+        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 20000);
+        Bind(h, "client", l.SocketId, null, 80);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
+        h.At(Ms(1));
+        var c = ConnectTo(h, "client", "127.0.0.1");
+        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(137));
+        var reader = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
+        ushort writer = h.Sim.FindSocket(c.SocketId)!.Local.Port;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 327481 });
+        return (h, reader, writer);
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (scenarios/loopback-backlog-acks-deferred-to-the-release.json and
     /// loopback-backlog-ack-defer-off-acks-each-skb.json): a listener at TCP_MAXSEG 20000, 327481 bytes written over
     /// 127.0.0.1 at 137 ms, read at 317 and 464 ms. The read at 464 ms offers 98 &lt;&lt; 10 and the last 59964 and 20001
@@ -212,19 +235,7 @@ public class LoopbackTests
     public void Established_LoReadReleasesTwoSkbsIntoItsBacklog_TheirAcksDueNowAreOneAckFromTcpReleaseCbUnlessTheSysctlIsOff(
         string defer, string[] acks)
     {
-        var h = new TwoHostHarness();
-        h.Sim.SetSysctl("client", "net.ipv4.tcp_backlog_ack_defer", defer);
-        var l = h.Call("client", SocketCallKind.Socket);
-        h.SetOption(l.SocketId, SocketOption.TCP_MAXSEG, 20000);
-        Bind(h, "client", l.SocketId, null, 80);
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Listen) { SocketId = l.SocketId, Backlog = 8 });
-        h.At(Ms(1));
-        var c = ConnectTo(h, "client", "127.0.0.1");
-        var accept = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
-        h.At(Ms(137));
-        var server = h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!;
-        ushort writer = h.Sim.FindSocket(c.SocketId)!.Local.Port;
-        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 327481 });
+        var (h, server, writer) = MaxSeg20000Write(defer);
         h.At(Ms(317));
         var first = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 });
         h.At(Ms(464));
@@ -237,6 +248,37 @@ public class LoopbackTests
         var replies = h.Sent("client").Where(s => s.At == Ms(464) && s.Tuple.Local.Port == 80).Skip(1).Select(s => $"{s.AckNo - server.Irs} win {s.Win}");
         Assert.Equal(acks, replies);
         Assert.Equal(0L, h.Client.Mib[MibCounter.TcpExtTCPBacklogCoalesce]);
+    }
+
+    /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-late-read-backlog-space-clears-the-quick-acks.json and its
+    /// -defer-off twin): the same write read first at 800 ms. The window closed at 392 ms (the last data); the read
+    /// offers 98 &lt;&lt; 10 and the writer's 59964 and 38952 bytes land in the reader's backlog, 404 ms after the last
+    /// data, more than the reader's RTO: tcp_event_data_recv() grants quick ACKs ("Too long gap"). __tcp_ack_snd_check()
+    /// runs __tcp_select_window() first (more than one full frame unacknowledged), and its tcp_space() takes
+    /// sk_backlog.len — both skbs, until __release_sock() ends — off the free space: under half the full space, so
+    /// icsk_ack.quick is cleared and no ACK is due now, with the sysctl at 1 or 0. The delayed ACK goes at 844 ms, after
+    /// the writer's loss probe; /proc/net/tcp's quick column reads 0 right after the read, as on the kernel. The engine
+    /// without the backlog term ACKed at 800 ms: 219869 win 28 from tcp_release_cb() with the sysctl at 1, 180917 win 66
+    /// after the first skb with it at 0.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("0")]
+    public void Established_LoReadAfterTheRtoReleasesTwoSkbs_TheBacklogInTcpSpaceClearsTheQuickAcksAndTheDelayedAckGoes(string defer)
+    {
+        var (h, reader, writer) = MaxSeg20000Write(defer);
+        h.At(Ms(800));
+        var read = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = reader.Id, Bytes = 1 << 20 });
+        h.At(Ms(801));
+        int quickPingPong = reader.AckQuickPingPong;
+        h.At(Ms(900));
+
+        Assert.Equal((120952L, 0), (read.Result, quickPingPong));
+        var sent = h.Sent("client").Where(s => s.At >= Ms(800)).Select(s => (s.At, s.Tuple.Local.Port == writer ? $"{s.SeqNo - reader.Irs}:{s.Len}" : $"ack {s.AckNo - reader.Irs} win {s.Win}"));
+        Assert.Equal([(Ms(800), "ack 120953 win 98"), (Ms(800), "120953:59964"), (Ms(800), "180917:38952"), (Ms(816), "200905:18964"),
+            (Ms(844), "ack 219869 win 28"), (Ms(844), "219869:28672"), (Ms(872), "239857:8684"), (Ms(888), "ack 248541 win 0")], sent);
+        Assert.Equal((3L, 3L), (h.Client.Mib[MibCounter.TcpExtDelayedACKs], h.Client.Mib[MibCounter.TcpExtTCPLossProbes]));
     }
 
     /// <summary>
