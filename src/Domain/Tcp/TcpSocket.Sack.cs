@@ -199,13 +199,17 @@ public sealed partial class TcpSocket
     /// MAX_SKB_FRAGS — adding what the new skb's truesize holds beyond its head (delta = truesize −
     /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo only a bare FIN is
     /// coalesced (0 bytes always fit): a TUN device's kmalloc'd skbs had no room (6.18.44 inserted and D-SACKed 10 bytes
-    /// that followed a queued bare FIN).
+    /// that followed a queued bare FIN). linux-4.4's queue was a list and its tcp_data_queue_ofo() offered the segment to
+    /// its tail alone: "skb1 = skb_peek_tail(&amp;tp->out_of_order_queue); … if (seq == TCP_SKB_CB(skb1)->end_seq) { … if
+    /// (!tcp_try_coalesce(sk, skb1, skb, &amp;fragstolen))" — a segment ending another queued skb goes to the walk ("Find
+    /// place to insert this segment"), its overlap checks and D-SACKs, with no merge.
     /// </summary>
     bool OfoTryCoalesce(uint seq, uint end, bool fin)
     {
         int at = Ofo.Count - 1;
-        while (at >= 0 && Ofo[at].End != seq) at--;
-        if (at < 0) return false;
+        if (_sim.Profile == KernelProfile.Linux6)
+            while (at >= 0 && Ofo[at].End != seq) at--;
+        if (at < 0 || Ofo[at].End != seq) return false;
         var to = Ofo[at];
         if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
         int len = (int)(end - seq) - (fin ? 1 : 0);

@@ -128,31 +128,53 @@ public class DsackTests
         Assert.Equal((0, 1), (Count(p, MibCounter.TcpExtTCPDSACKOldSent), Count(p, MibCounter.TcpExtDelayedACKLost)));
     }
 
+    /// <summary>
+    /// Seed 5076's exchange (the peer's ISN 1000000): a bare FIN at 1001000, data 1001002:1001102, then 1001001:1001011 —
+    /// not coalesced into the FIN skb, inserted, and merge_right D-SACKs 1001002:1001011 — then a bare FIN at 1001011,
+    /// answered by <paramref name="lastAck"/>.
+    /// </summary>
+    static string BareFinAtTheEndOfAQueuedSegment(string lastAck) => $"""
+        `./defaults.sh`
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0...0.010 connect(3, ..., ...) = 0
+           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+         +.01 < S. 1000000:1000000(0) ack 1 win 1000 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+           +0 > . 1:1(0) ack 1000001
+         +.01 < F. 1001000:1001000(0) ack 1 win 1000
+           +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001000:1001001>
+         +.01 < P. 1001002:1001102(100) ack 1 win 1000
+           +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001102 1001000:1001001>
+         +.01 < P. 1001001:1001011(10) ack 1 win 1000
+           +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001011 1001000:1001102>
+           +0 < F. 1001011:1001011(0) ack 1 win 1000
+           +0 > . 1:1(0) ack 1000001 <nop,nop,{lastAck}>
+        """;
+
     [Fact]
     public void OutOfOrder_BareFinAtTheEndOfAQueuedSegment_CoalescedNotDsacked()
     {
-        // Observed on Linux 6.18.44 (simservice kernel --fuzz-pkt, seed 5076; the peer's ISN 1000000): a bare FIN at
-        // 1001000, data 1001002:1001102, then 1001001:1001011 — not coalesced into the FIN skb, inserted, and
-        // merge_right D-SACKs 1001002:1001011 — then a bare FIN at 1001011: tcp_try_coalesce() merges it into
-        // 1001001:1001011, so no D-SACK 1001011:1001012 (the engine sent one before), only the SACK block.
-        var mib = Sender("""
-            `./defaults.sh`
-                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-               +0...0.010 connect(3, ..., ...) = 0
-               +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
-             +.01 < S. 1000000:1000000(0) ack 1 win 1000 <mss 1460,nop,nop,sackOK,nop,wscale 7>
-               +0 > . 1:1(0) ack 1000001
-             +.01 < F. 1001000:1001000(0) ack 1 win 1000
-               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001000:1001001>
-             +.01 < P. 1001002:1001102(100) ack 1 win 1000
-               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001102 1001000:1001001>
-             +.01 < P. 1001001:1001011(10) ack 1 win 1000
-               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001002:1001011 1001000:1001102>
-               +0 < F. 1001011:1001011(0) ack 1 win 1000
-               +0 > . 1:1(0) ack 1000001 <nop,nop,sack 1001000:1001102>
-            """);
+        // Observed on Linux 6.18.44 (simservice kernel --fuzz-pkt, seed 5076): tcp_try_coalesce() merges the last FIN
+        // into 1001001:1001011, so no D-SACK 1001011:1001012 (the engine sent one before), only the SACK block.
+        var mib = Sender(BareFinAtTheEndOfAQueuedSegment("sack 1001000:1001102"));
 
         Assert.Equal((1L, 0L, 1L), (mib[MibCounter.TcpExtTCPDSACKOfoSent], mib[MibCounter.TcpExtTCPOFOMerge], mib[MibCounter.TcpExtTCPRcvCoalesce]));
+        Assert.Equal(4L, mib[MibCounter.TcpExtTCPOFOQueue]);
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_data_queue_ofo() (net/ipv4/tcp_input.c, v4.4: a list) offers a segment to the queue's tail alone —
+    /// "skb1 = skb_peek_tail(&amp;tp->out_of_order_queue)", then "if (seq == TCP_SKB_CB(skb1)->end_seq)" and only there
+    /// tcp_try_coalesce(sk, skb1, skb, &amp;fragstolen). The last FIN ends 1001001:1001011, which is not the tail
+    /// (1001002:1001102): the walk ("Find place to insert this segment") stops at 1001002:1001102, which holds every
+    /// bit ("All the bits are present. Drop."): TCPOFOMerge, tcp_dsack_set(1001011, 1001012) and no merge. Not run on
+    /// a 4.4 kernel here; the rule is the source's.
+    /// </summary>
+    [Fact]
+    public void Linux44_BareFinAtTheEndOfAQueuedSegmentNotTheTail_NotCoalescedButDroppedAndDsacked()
+    {
+        var mib = Sender(BareFinAtTheEndOfAQueuedSegment("sack 1001011:1001012 1001000:1001102"), profile: KernelProfile.Linux44);
+
+        Assert.Equal((2L, 1L, 0L), (mib[MibCounter.TcpExtTCPDSACKOfoSent], mib[MibCounter.TcpExtTCPOFOMerge], mib[MibCounter.TcpExtTCPRcvCoalesce]));
         Assert.Equal(4L, mib[MibCounter.TcpExtTCPOFOQueue]);
     }
 
@@ -168,9 +190,9 @@ public class DsackTests
 
         """;
 
-    static Mib Sender(string script, string name = "t.pkt")
+    static Mib Sender(string script, string name = "t.pkt", KernelProfile profile = KernelProfile.Linux6)
     {
-        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = name });
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = name, Profile = profile });
         Assert.True(result.Passed, result.Output);
         return result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
     }
