@@ -1,5 +1,9 @@
+extern alias cli;
+
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Xml.Linq;
+using cli::SimService.Cli.Reports;
 using SimService.Cli.Tests.Infrastructure;
 
 namespace SimService.Cli.Tests;
@@ -25,6 +29,43 @@ public sealed class RunTests
         Assert.Contains("call.result $.steps[3].expect.result at 100ms: expected 99; actual 100", failed.Element("failure")!.Value);
         Assert.Single(cases, c => !c.HasElements);
     }
+
+    [Fact]
+    public async Task ControlCharacterInAFileNameOrAScenarioName_Run_EveryReportIsWrittenWithTheCharacterEscaped()
+    {
+        var folder = Tool.TempFolder();
+        File.Copy(Path.Combine(Tool.Fixtures, "mixed", "passing.json"), Path.Combine(folder, "ctl\u0001.json"));
+        var named = JsonNode.Parse(File.ReadAllText(Path.Combine(Tool.Fixtures, "mixed", "passing.json")))!;
+        named["name"] = "n\u0001x";
+        File.WriteAllText(Path.Combine(folder, "named.json"), named.ToJsonString());
+        var junit = Tool.TempFile("report.xml");
+        var json = Tool.TempFile("report.json");
+
+        var run = await Tool.RunInAsync(folder, "run", "--in-process", ".", "--junit", junit, "--json", json);
+
+        // The invalid name makes the run exit 2 (the file is INVALID); the XML writer refused U+0001, which ended
+        // the process with a stack trace (exit 134), a truncated JUnit file and no JSON report.
+        Assert.Equal(2, run.ExitCode);
+        Assert.DoesNotContain("Unhandled exception", run.Error);
+        var cases = XDocument.Load(junit).Root!.Descendants("testcase").ToList();
+        Assert.Equal(["./ctl\\u0001.json", "./named.json"], cases.Select(c => c.Attribute("name")!.Value).Order(StringComparer.Ordinal));
+        Assert.Contains("\\u0001", cases.Single(c => c.Attribute("name")!.Value == "./named.json").Element("error")!.Value);
+        using var results = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(2, results.RootElement.GetProperty("summary").GetProperty("files").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("plain name.json", "plain name.json")]
+    [InlineData("tab\tand\u00e9", "tab\tand\u00e9")]
+    [InlineData("a\u0001b\u001fc", "a\\u0001b\\u001fc")]
+    [InlineData("pair \ud83d\ude00 kept", "pair \ud83d\ude00 kept")]
+    [InlineData("\ufffe\uffff", "\\ufffe\\uffff")]
+    public void Holdable_WritesOnlyWhatXmlCannotHoldAsEscapes(string text, string expected) =>
+        Assert.Equal(expected, JUnitReport.Holdable(text));
+
+    [Fact]
+    public void Holdable_WritesALoneSurrogateAsAnEscape() =>
+        Assert.Equal("lone \\ud800 surrogate", JUnitReport.Holdable("lone " + (char)0xD800 + " surrogate"));
 
     [Fact]
     public async Task MixedFolder_Run_ConsoleHasALinePerFileAndEachFailedCheck()

@@ -37,6 +37,7 @@ public static class JUnitReport
                 new XAttribute("errors", errors),
                 new XAttribute("time", Seconds(seconds)),
                 suite));
+        HoldableInXml(document);
         OutputFiles.Write("junit", path, p =>
         {
             using var writer = System.Xml.XmlWriter.Create(p, new System.Xml.XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) });
@@ -78,6 +79,48 @@ public static class JUnitReport
             existing.Value = $"{existing.Value}\n{message} (--strict):\n{text}";
         else
             testCase.Add(new XElement("failure", new XAttribute("type", "diff"), new XAttribute("message", $"{message} (--strict)"), text));
+    }
+
+    /// <summary>
+    /// Every name and text put in the report (file names, aliases and option values quoted by checks and problems, a
+    /// server's problem details) with the characters XML 1.0 cannot hold — C0 controls but tab, LF and CR, lone
+    /// surrogates, U+FFFE/U+FFFF — written as <c>\uXXXX</c>, as the JSON report writes them: the XML writer throws on
+    /// them, which ended the run with a stack trace and a truncated report (tester31 HIGH-8).
+    /// </summary>
+    private static void HoldableInXml(XDocument document)
+    {
+        foreach (var element in document.Descendants())
+        {
+            foreach (var attribute in element.Attributes()) attribute.Value = Holdable(attribute.Value);
+            foreach (var text in element.Nodes().OfType<XText>()) text.Value = Holdable(text.Value);
+        }
+    }
+
+    internal static string Holdable(string text)
+    {
+        int i = 0;
+        while (i < text.Length && IsXmlChar(text, i, out int width)) i += width;
+        if (i == text.Length) return text;
+        var held = new System.Text.StringBuilder(text.Length + 8).Append(text, 0, i);
+        while (i < text.Length)
+        {
+            if (IsXmlChar(text, i, out int width)) held.Append(text, i, width);
+            else held.Append(CultureInfo.InvariantCulture, $"\\u{(int)text[i]:x4}");
+            i += width;
+        }
+        return held.ToString();
+    }
+
+    /// <summary>Whether the character (or surrogate pair, <paramref name="width"/> 2) at <paramref name="i"/> is an XML 1.0 <c>Char</c>.</summary>
+    private static bool IsXmlChar(string text, int i, out int width)
+    {
+        if (i + 1 < text.Length && char.IsSurrogatePair(text[i], text[i + 1]))
+        {
+            width = 2;
+            return true;
+        }
+        width = 1;
+        return System.Xml.XmlConvert.IsXmlChar(text[i]);
     }
 
     private static string Seconds(double s) => s.ToString("0.000", CultureInfo.InvariantCulture);
