@@ -99,10 +99,10 @@ public sealed partial class TcpSocket
                 if (State is TcpState.SynSent or TcpState.SynRecv)
                 {
                     // The engine keeps one sleeping connect() per socket: a second caller gets EALREADY at once.
-                    if (PendingConnect is not null) return CallOutcome.Fail(Errno.EALREADY);
+                    if (_pendingConnect is not null) return CallOutcome.Fail(Errno.EALREADY);
                     call.ConnectWasConnecting = true;
                     if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EALREADY);
-                    PendingConnect = call;
+                    _pendingConnect = call;
                     return CallOutcome.Block;
                 }
                 if (State == TcpState.Close) return CallOutcome.Fail(ConnectFailed());
@@ -140,7 +140,7 @@ public sealed partial class TcpSocket
         // __inet_stream_connect(): timeo = sock_sndtimeo(sk, O_NONBLOCK); with 0 (O_NONBLOCK, or SO_SNDTIMEO with a
         // negative tv_sec) no wait in inet_wait_for_connect(): -EINPROGRESS, sock->state SS_CONNECTING.
         if (!Sleep(call, SockSndTimeo, TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EINPROGRESS);
-        PendingConnect = call;
+        _pendingConnect = call;
         return CallOutcome.Block;
     }
 
@@ -895,7 +895,7 @@ public sealed partial class TcpSocket
     /// <summary>A signal interrupts a blocked call of this socket (the process is being killed).</summary>
     internal void Interrupt(PendingCall call)
     {
-        if (PendingConnect == call) PendingConnect = null;
+        if (_pendingConnect == call) _pendingConnect = null;
         if (PendingSend == call) PendingSend = null;
         if (PendingRecv == call) PendingRecv = null;
         if (PendingClose == call)

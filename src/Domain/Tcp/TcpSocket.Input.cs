@@ -295,7 +295,7 @@ public sealed partial class TcpSocket
         int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
-        ConnectTimeMss = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
+        _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
         if (_rxOpt.TsOk)
         {
             _rxOpt.TsRecent = peer.TsVal;

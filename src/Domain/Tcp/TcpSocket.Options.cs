@@ -173,14 +173,14 @@ public sealed partial class TcpSocket
     /// tp->mss_cache as tcp_connect_init()'s tcp_sync_mss() left it, until the handshake's tcp_sync_mss() replaces it
     /// (0: not connecting, or synced since).
     /// </summary>
-    int ConnectTimeMss { get => _calls.ConnectTimeMss; set => _calls.ConnectTimeMss = value; }
+    int _connectMssCache;
 
     /// <summary>
     /// tp->mss_cache, what TCP_INFO's tcpi_snd_mss, TCP_MAXSEG and ss `mss:` read: tcp_init_sock()'s TCP_MSS_DEFAULT
     /// (536) until tcp_sync_mss() first runs; from tcp_connect_init() until the SYN-ACK (or crossed SYN) the
     /// connect-time value (<see cref="ConnectMssCache"/>); then the connection's payload MSS.
     /// </summary>
-    int MssCache => !MssSynced ? TcpConstants.MssDefault : ConnectTimeMss != 0 ? ConnectTimeMss : PayloadMss;
+    int MssCache => !MssSynced ? TcpConstants.MssDefault : _connectMssCache != 0 ? _connectMssCache : PayloadMss;
 
     /// <summary>
     /// Models tcp_connect_init() → tcp_sync_mss(sk, dst_mtu) — net/ipv4/tcp_output.c: tcp_v4_connect() set

@@ -304,8 +304,8 @@ public sealed partial class TcpSocket
             _advmss = ClampToUserMss(RouteAdvmss);
             _mss = ClampToUserMss(RouteAdvmss);
             MssSynced = true;
-            ConnectTimeMss = ConnectMssCache();
-            InitializeRcvMss(ConnectTimeMss); // tcp_connect_init(), while rcv_wnd is still 0
+            _connectMssCache = ConnectMssCache();
+            InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();
             // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with ConnectInitWindowMss;
             // rcv_ssthresh starts at rcv_wnd, the cap on later windows until tcp_grow_window().

@@ -24,7 +24,7 @@ public sealed partial class TcpSocket
     void Init(int id)
     {
         Id = id;
-        _calls = new() { HostSlot = -1 }; // no slot until the host's set gives it one (Host.NewSocket)
+        HostSlot = -1; // none until the host's set gives it one (Host.NewSocket)
         _flags = default; // every yes/no flag off (TcpSocket.Flags.cs)
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.
@@ -35,9 +35,15 @@ public sealed partial class TcpSocket
         State = TcpState.Close;
         Local = new Endpoint(Host.Address, 0);
         Remote = default;
-        _sockState = default;
         _rare?.Reset(); // kept, as the data path is (TcpSocket.Rare.cs): its ledger zeroed, the rest a new socket's
         _rare?.KeepaliveTimer?.Reuse(this, KeepaliveTimerKind); // a new timer that keeps its generation, as _xmitTimer
+        Fd = 0;
+        FileRefs = 0;
+        CallRefs = 0;
+        Owner = null;
+        PeerSocketId = 0;
+        _sockState = default;
+        Parent = null;
 
         // tcp_init_sock() and sock_init_data().
         _snd = default;
@@ -63,6 +69,7 @@ public sealed partial class TcpSocket
         _lrcvTime = 0;
         _rcvMss = TcpConstants.MssDefault;
         _segsOut = _segsIn = 0;
+        _pendingConnect = null;
         _woken = WokenTasks.None;
         _xmitTimerListUntil = default;
 
@@ -71,6 +78,7 @@ public sealed partial class TcpSocket
         _cwnd = new() { Clamp = uint.MaxValue }; // snd_cwnd_clamp = ~0
         _predWindow = 0;
         _nonagle = default;
+        _connectMssCache = 0;
         _rate = RateEstimator.Initial;
         _chrono = default;
         ChronoType = default;
@@ -98,7 +106,7 @@ public sealed partial class TcpSocket
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
         _rare?.Listen is null && LingerSet is null && TimeoutsSet is null &&
-        PendingConnect is null && PendingSend is null && PendingRecv is null && PendingClose is null;
+        _pendingConnect is null && PendingSend is null && PendingRecv is null && PendingClose is null;
 
     /// <summary>sk_prot_free(): gives a destroyed, unreachable socket back to its host's free list.</summary>
     void FreeToSlab()

@@ -555,36 +555,3 @@ internal sealed class RackReoWnd
     /// <summary>rack.last_delivered: tp->delivered when the window was last widened (once per round trip).</summary>
     public long LastDelivered;
 }
-
-/// <summary>
-/// The socket's cold part: what the calls, the handshake's set-up and the teardown read and write and no segment or timer
-/// does — struct socket's side (sk->sk_socket, socket->state, the file's f_count and its descriptor, the connect() sleeper
-/// on sk_wq), the listener a child came from (req->rsk_listener), tcp_connect_init()'s mss_cache and the simulation's own
-/// bookkeeping (the host's slot, the peer's id for the ledger). The kernel keeps the
-/// fields a segment touches together too (tcp_sock's __cacheline_group_begin(tcp_sock_read_tx) … groups, 6.8+) and the
-/// rest after them; here this group is the socket object's last field (<c>TcpSocket._calls</c>), so the per-segment state
-/// before it spans one run of cache lines. Auto layout: the references first, then the ints (48 bytes: the cold bytes — socket->state,
-/// the state a closed socket's record shows — stay among the socket's own bytes, in what was their padding, so the object stays 664 bytes).
-/// </summary>
-[StructLayout(LayoutKind.Auto)]
-internal struct CallSide
-{
-    /// <summary>The process whose file holds the socket (sk->sk_socket).</summary>
-    public Network.SimProcess? Owner;
-    /// <summary>The listener a child was made by (null for a socket made by socket()).</summary>
-    public TcpSocket? Parent;
-    /// <summary>A connect() asleep in inet_wait_for_connect().</summary>
-    public PendingCall? PendingConnect;
-    /// <summary>The descriptor number in its owner process (0 when none).</summary>
-    public int Fd;
-    /// <summary>The socket file's f_count held by descriptors.</summary>
-    public int FileRefs;
-    /// <summary>References held by blocked calls (fdget()).</summary>
-    public int CallRefs;
-    /// <summary>The peer socket's id (for the data ledger).</summary>
-    public int PeerSocketId;
-    /// <summary>The socket's slot in its host's set of allocated sockets (−1: none).</summary>
-    public int HostSlot;
-    /// <summary>tp->mss_cache as tcp_connect_init() left it, until the handshake's tcp_sync_mss() (0: none).</summary>
-    public int ConnectTimeMss;
-}

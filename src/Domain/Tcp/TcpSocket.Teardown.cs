@@ -428,7 +428,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeAll()
     {
-        bool later = _sim.RunsAfterSoftirq(WokenTasks.Connect), connectFailed = !later && PendingConnect is not null && ConnectWoken();
+        bool later = _sim.RunsAfterSoftirq(WokenTasks.Connect), connectFailed = !later && _pendingConnect is not null && ConnectWoken();
         WakeReader();
         WakeWriter();
         WakeLingeringClose();
@@ -443,7 +443,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeConnector()
     {
-        if (PendingConnect is null || WakeLater(WokenTasks.Connect)) return;
+        if (_pendingConnect is null || WakeLater(WokenTasks.Connect)) return;
         RunWokenConnect();
     }
 
@@ -461,8 +461,8 @@ public sealed partial class TcpSocket
     /// </summary>
     bool ConnectWoken()
     {
-        if (PendingConnect is not { } c || State is TcpState.SynSent or TcpState.SynRecv) return false;
-        PendingConnect = null;
+        if (_pendingConnect is not { } c || State is TcpState.SynSent or TcpState.SynRecv) return false;
+        _pendingConnect = null;
         // "if (dis != sk->sk_disconnects) { err = -EPIPE; goto out; }": another call disconnected the socket.
         if (c.DisconnectsAtSleep != Disconnects) _sim.CompleteCall(c, -1, Errno.EPIPE);
         else if (State != TcpState.Close)

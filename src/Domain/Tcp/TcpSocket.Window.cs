@@ -128,14 +128,6 @@ public sealed partial class TcpSocket
     /// </summary>
     (long Epoch, long AgeNs) _sampledRead;
 
-    /// <summary>
-    /// What calls, set-up and teardown read and write and a segment does not (<see cref="CallSide"/>), as the socket's last
-    /// field: the runtime places a class's references first, then its primitives by size, then its struct fields in
-    /// declaration order — partial files in name order, this file last —, so the per-segment state before it stays in
-    /// one run of cache lines (<c>TcpSocketLayoutTests</c>).
-    /// </summary>
-    CallSide _calls;
-
     /// <summary>One skb of sk_receive_queue: a struct in the queue's array (no object per skb), changed in place by reference.</summary>
     internal struct RcvSkb(long left, int truesize, uint headEnd = 0)
     {

@@ -41,8 +41,11 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     public Host Host { get; }
     public int Id { get; private set; }
-    /// <summary>The socket's slot in its host's set of allocated sockets (<see cref="Host.Free"/>).</summary>
-    internal int HostSlot { get => _calls.HostSlot; set => _calls.HostSlot = value; }
+    /// <summary>
+    /// The socket's slot in its host's set of allocated sockets (<see cref="Host.Free"/>): the 4 bytes tp->window_clamp left
+    /// when it moved into <see cref="ReceiveSequence"/>'s padding, so the socket stays 648 bytes.
+    /// </summary>
+    internal int HostSlot;
     int IBindOwner.BindHash => Id;
     /// <summary>sk->sk_state.</summary>
     public TcpState State { get => (TcpState)_state; private set => _state = checked((byte)value); }
@@ -53,25 +56,25 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     public DataLedger Ledger => RareToWrite.Ledger ??= new DataLedger();
 
     /// <summary>The descriptor number in its owner process (0 when none).</summary>
-    public int Fd { get => _calls.Fd; internal set => _calls.Fd = value; }
+    public int Fd { get; internal set; }
     /// <summary>
     /// The socket file's reference count (struct file f_count) held by descriptors: dup() adds one, close()
     /// of a descriptor drops one, and only the last drop reaches __fput() → sock_close() → tcp_close().
     /// </summary>
-    public int FileRefs { get => _calls.FileRefs; internal set => _calls.FileRefs = value; }
+    public int FileRefs { get; internal set; }
     /// <summary>
     /// References held by blocked calls (fdget() in a multi-threaded process: __fget_light() takes a reference when
     /// the file table is shared, and fdput() drops it when the call returns; a sleeping poll() holds one too). The
     /// socket's own, not <see cref="Rare"/>'s: every blocked connect() takes one.
     /// </summary>
-    internal int CallRefs { get => _calls.CallRefs; set => _calls.CallRefs = value; }
+    internal int CallRefs { get; set; }
 
     /// <summary>The process whose file holds the socket (sk->sk_socket); null once tcp_close() orphans it (after any linger wait).</summary>
-    public SimProcess? Owner { get => _calls.Owner; internal set => _calls.Owner = value; }
+    public SimProcess? Owner { get; internal set; }
     public bool IsOrphan => Dead && State != TcpState.Close;
 
     /// <summary>The peer socket's id when both ends are simulated Linux sockets (for the data ledger).</summary>
-    public int PeerSocketId { get => _calls.PeerSocketId; internal set => _calls.PeerSocketId = value; }
+    public int PeerSocketId { get; internal set; }
 
     // ---- options (setsockopt) -------------------------------------------------------------
     /// <summary>SO_LINGER and TCP_LINGER2, made by the first setsockopt() of either (null: the defaults).</summary>
@@ -108,8 +111,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     // ---- listener ---------------------------------------------------------------------------
     public bool IsListener => State == TcpState.Listen;
-    /// <summary>The listener a child was made by (req->rsk_listener); null for a socket made by socket().</summary>
-    internal TcpSocket? Parent { get => _calls.Parent; set => _calls.Parent = value; }
+    internal TcpSocket? Parent;
     /// <summary>The accept queue, backlog and SYN-queue state: a listener's only (made by listen()).</summary>
     ListenerQueues ListenState => RareToWrite.Listen ??= new();
     /// <summary>Established children not yet accepted, oldest first.</summary>
@@ -212,7 +214,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
 
     // ---- blocked calls (send, recv and close in TcpSocket.Rare.cs) --------------------------------
     /// <summary>A connect() asleep in inet_wait_for_connect(): every client's first call, so the socket's own.</summary>
-    PendingCall? PendingConnect { get => _calls.PendingConnect; set => _calls.PendingConnect = value; }
+    PendingCall? _pendingConnect;
     /// <summary>This socket's woken tasks queued to run at this instant (<see cref="Simulation.WakeTask"/>).</summary>
     WokenTasks _woken;
 
