@@ -487,7 +487,8 @@ public sealed partial class Host
     /// </summary>
     internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
-        var held = ConnectHeldFor(saddr, remote);
+        var held = _connectHeld?.GetValueOrDefault((saddr, remote))?.Bits;
+        int keepHeldAt = ConnectHeldAfterProbes; // past it, one look a search for the destination's held ports
         // tcp_twsk_unique() with twp: a timewait socket of a timestamped connection is taken over only when tcp_tw_reuse
         // allows it for this pair of addresses (after a delay); where it does not, it holds its port like one without.
         bool timeWaitsHold = TwReuse(saddr, remote.Address, finWait2: false) == 0;
@@ -513,11 +514,15 @@ public sealed partial class Host
             for (int i = 0; i < remaining; i += stride, port += stride)
             {
                 if (port >= high) port -= (int)remaining;
+                if (held is null && i >= keepHeldAt)
+                {
+                    keepHeldAt = int.MaxValue;
+                    held = ConnectHeldTo(saddr, remote);
+                }
                 if (held is not null)
                 {
-                    var bits = held.Bits;
                     int word = port >> 6;
-                    ulong taken = bits[word] | bits[HeldTimeWait + word] | (timeWaitsHold ? bits[HeldTimeWaitTs + word] : 0);
+                    ulong taken = held[word] | held[HeldTimeWait + word] | (timeWaitsHold ? held[HeldTimeWaitTs + word] : 0);
                     if ((taken & (1UL << port)) != 0)
                     {
                         // The rest of the word's ports on this pass held too: passed over at once (as many steps as ports).
@@ -542,12 +547,7 @@ public sealed partial class Host
                 if (!Unsafe.IsNullRef(ref bucket))
                 {
                     if (!bucket.ByConnect) continue;
-                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true, out int heldBit))
-                    {
-                        // Held by what clears its bit as it goes: from now on the searches to this destination pass its held ports by bit.
-                        if (heldBit >= 0 && i >= ConnectHeldAfterProbes) (held ??= NewConnectHeld(saddr, remote)).Mark(heldBit, true);
-                        continue;
-                    }
+                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;
                 }
                 sk.Local = new Endpoint(saddr, p);
                 sk.ConnectBind = true; // sk->sk_userlocks |= SOCK_CONNECT_BIND
@@ -564,17 +564,15 @@ public sealed partial class Host
     }
 
     /// <summary>
-    /// Ports whose 4-tuple to one destination (saddr, daddr:dport) a connect()-bound socket holds in the established table or
-    /// a timewait socket holds (<see cref="HeldPorts"/>): made from those tables when a search to the destination first
-    /// finds a port's tuple taken (<see cref="NewConnectHeld"/>), kept up to date from then on (<see cref="ConnectHeld"/>,
-    /// <see cref="ConnectTimeWaitHeld"/>), each bit cleared when its socket leaves the tables or its port, and freed with
-    /// the last bit — as the kernel frees an empty bind bucket (inet_bind_bucket_destroy() from __inet_put_port()), so a host
-    /// keeps one only while a port is held to its destination. The search (<see cref="ConnectAutobind"/>) passes such a port over with one bit test — its
-    /// bucket is connect()'s and __inet_check_established() finds the tuple taken, the same answer without side effects. A
-    /// range held to one destination made every connect() probe the whole range, two hash lookups a port (a 20,000-connection
-    /// burst: 72 s for 30,000 events), and a pool of 100,000 (W6) 1.56 ports a connect() where the ports sit in another
-    /// table's cold lines; the ports taken are the same. Until session 31 it was made by a scan of the tables once a search
-    /// had passed <see cref="ConnectHeldAfterProbes"/> (256) ports.
+    /// The ports whose 4-tuple to one destination (saddr, daddr:dport) a connect()-bound socket holds in the established
+    /// table or a timewait socket holds (<see cref="HeldPorts"/>): made for a destination when one connect()'s search to it
+    /// has passed <see cref="ConnectHeldAfterProbes"/> ports and a port is held to it, kept up to date from then on
+    /// (<see cref="ConnectHeld"/>, <see cref="ConnectTimeWaitHeld"/>) and freed when the last such socket leaves the tables or its port — as the kernel frees an
+    /// empty bind bucket (inet_bind_bucket_destroy() from __inet_put_port()), so a host keeps one only while a port is held
+    /// to its destination. The search (<see cref="ConnectAutobind"/>) passes such a port over with one bit test: its bucket
+    /// is connect()'s and __inet_check_established() finds the tuple taken, the same answer without side effects. A range
+    /// held to one destination made every connect() probe the whole range, two hash lookups a port (a 20,000-connection
+    /// burst: 72 s for 30,000 events); the ports it takes are the same.
     /// </summary>
     Dictionary<(IPv4 Saddr, Endpoint Remote), HeldPorts>? _connectHeld;
 
@@ -609,8 +607,8 @@ public sealed partial class Host
     /// <summary>A timewait socket's bit in <see cref="HeldPorts"/>.</summary>
     static int TimeWaitBit(in TimeWaitEntry tw) => ((tw.UsedTimestamps ? HeldTimeWaitTs : HeldTimeWait) << 6) + tw.LocalPort;
 
-    /// <summary>Ports a search passes before a held port it finds is kept (<see cref="_connectHeld"/>); a test sets it past any range to search without them.</summary>
-    internal int ConnectHeldAfterProbes { get; set; }
+    /// <summary>Ports one connect() passes before its destination's held ports are kept (<see cref="_connectHeld"/>); a test sets it past any range to search as before.</summary>
+    internal int ConnectHeldAfterProbes { get; set; } = 256;
 
     /// <summary>Ports connect()'s searches looked up in the bind and established tables (not passed over by a held bit): their cost.</summary>
     internal long ConnectPortProbes { get; private set; }
@@ -619,45 +617,24 @@ public sealed partial class Host
     internal IReadOnlyDictionary<(IPv4 Saddr, Endpoint Remote), int> ConnectHeldCounts =>
         _connectHeld?.ToDictionary(e => e.Key, e => e.Value.Count) ?? [];
 
-    /// <summary>The destination last asked for in <see cref="_connectHeld"/> (a client host mostly connects to one): no dictionary probe.</summary>
-    (IPv4 Saddr, Endpoint Remote) _heldLastKey;
-    HeldPorts? _heldLast;
-
-    /// <summary>A destination's held ports (<see cref="_connectHeld"/>), or null.</summary>
-    HeldPorts? ConnectHeldFor(IPv4 saddr, Endpoint remote)
-    {
-        if (_connectHeld is null) return null;
-        if (_heldLast is not null && _heldLastKey.Saddr == saddr && _heldLastKey.Remote == remote) return _heldLast;
-        if (!_connectHeld.TryGetValue((saddr, remote), out var held)) return null;
-        (_heldLastKey, _heldLast) = ((saddr, remote), held);
-        return held;
-    }
-
     /// <summary>
-    /// A destination's held ports (<see cref="_connectHeld"/>) made from the established and timewait tables, once a search
-    /// to it has found a port held (so not for a destination no search ever passes a held port to: its bitmaps are 24 KB).
+    /// The held ports to a destination (<see cref="_connectHeld"/>), made from the established and timewait tables; null,
+    /// and nothing kept, when no connect()-bound socket nor timewait socket holds a port to it (nothing to pass over).
     /// </summary>
-    HeldPorts NewConnectHeld(IPv4 saddr, Endpoint remote)
+    ulong[]? ConnectHeldTo(IPv4 saddr, Endpoint remote)
     {
-        var held = new HeldPorts();
+        HeldPorts? held = null;
         foreach (var other in Established.Values)
-            if (other.ConnectBind && other.Remote == remote && other.Local.Address == saddr) held.Mark(other.Local.Port, true);
+            if (other.ConnectBind && other.Remote == remote && other.Local.Address == saddr)
+                (held ??= new HeldPorts()).Mark(other.Local.Port, true);
         foreach (int slot in TimeWaits.Slots)
         {
             ref var tw = ref TimeWaits[slot];
-            if (tw.LocalAddress == saddr && tw.Tuple.Remote == remote) held.Mark(TimeWaitBit(in tw), true);
+            if (tw.LocalAddress == saddr && tw.Tuple.Remote == remote) (held ??= new HeldPorts()).Mark(TimeWaitBit(in tw), true);
         }
+        if (held is null) return null;
         (_connectHeld ??= [])[(saddr, remote)] = held;
-        (_heldLastKey, _heldLast) = ((saddr, remote), held);
-        return held;
-    }
-
-    /// <summary>Clears a bit of a destination's held ports; the last one frees them.</summary>
-    void ConnectUnheld(IPv4 saddr, Endpoint remote, int bit)
-    {
-        if (ConnectHeldFor(saddr, remote) is not { } held || !held.Mark(bit, false) || held.Count != 0) return;
-        _connectHeld!.Remove((saddr, remote));
-        _heldLast = null;
+        return held.Bits;
     }
 
     /// <summary>
@@ -666,8 +643,9 @@ public sealed partial class Host
     /// </summary>
     internal void ConnectTimeWaitHeld(in TimeWaitEntry tw, bool held)
     {
-        if (!held) ConnectUnheld(tw.LocalAddress, tw.Tuple.Remote, TimeWaitBit(in tw));
-        else ConnectHeldFor(tw.LocalAddress, tw.Tuple.Remote)?.Mark(TimeWaitBit(in tw), true);
+        var key = (tw.LocalAddress, tw.Tuple.Remote);
+        if (_connectHeld is null || !_connectHeld.TryGetValue(key, out var ports)) return;
+        if (ports.Mark(TimeWaitBit(in tw), held) && ports.Count == 0) _connectHeld.Remove(key);
     }
 
     /// <summary>
@@ -676,9 +654,8 @@ public sealed partial class Host
     /// </summary>
     internal void ConnectHeld(TcpSocket sk, bool held)
     {
-        if (_connectHeld is null || !sk.ConnectBind) return;
-        if (!held) ConnectUnheld(sk.Local.Address, sk.Remote, sk.Local.Port);
-        else ConnectHeldFor(sk.Local.Address, sk.Remote)?.Mark(sk.Local.Port, true);
+        if (_connectHeld is null || !sk.ConnectBind || !_connectHeld.TryGetValue((sk.Local.Address, sk.Remote), out var ports)) return;
+        if (ports.Mark(sk.Local.Port, held) && ports.Count == 0) _connectHeld.Remove((sk.Local.Address, sk.Remote));
     }
 
     /// <summary>
@@ -688,28 +665,12 @@ public sealed partial class Host
     /// <paramref name="allowTwReuseDelay"/> is the kernel's "twp != NULL" (an ephemeral search):
     /// for an explicitly bound port tcp_tw_reuse is not consulted at all.
     /// </summary>
-    internal bool CheckEstablished(TcpSocket sk, FourTuple tuple, bool allowTwReuseDelay) => CheckEstablished(sk, tuple, allowTwReuseDelay, out _);
-
-    /// <summary>
-    /// The same; when the tuple is taken, <paramref name="heldBit"/> is its bit in <see cref="HeldPorts"/> where what holds
-    /// it clears that bit as it goes (a connect()-bound socket in the established table, a timewait socket), else -1.
-    /// </summary>
-    bool CheckEstablished(TcpSocket sk, FourTuple tuple, bool allowTwReuseDelay, out int heldBit)
+    internal bool CheckEstablished(TcpSocket sk, FourTuple tuple, bool allowTwReuseDelay)
     {
-        heldBit = -1;
-        if (Established.TryGetValue(tuple, out var other))
-        {
-            if (other.ConnectBind) heldBit = tuple.Local.Port;
-            return false;
-        }
-        if (Requests.ContainsKey(tuple)) return false;
+        if (Established.ContainsKey(tuple) || Requests.ContainsKey(tuple)) return false;
         if (!TimeWaits.TryFind(tuple, out int slot)) return true;
         ref var tw = ref TimeWaits[slot];
-        if (!TwUnique(in tw, allowTwReuseDelay))
-        {
-            heldBit = TimeWaitBit(in tw);
-            return false;
-        }
+        if (!TwUnique(in tw, allowTwReuseDelay)) return false;
         sk.InheritFromTimeWait(in tw);
         Count(MibCounter.TcpExtTWRecycled);
         TimeWaits.Kill(slot, "__inet_check_established (TIME-WAIT reused)");
