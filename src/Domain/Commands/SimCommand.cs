@@ -99,7 +99,7 @@ public static class CommandApplier
         ChangeLinkCommand c => ChangeLink(sim, c),
         SetSysctlCommand c => FromResult(sim.SetSysctl(c.Host, c.Name, c.Value)),
         SocketCallCommand c => Call(sim, c, instantBudget),
-        KillCommand c => WithinTheInstant(sim, FromResult(sim.Kill(c.Host, c.Process, c.Signal)), instantBudget),
+        KillCommand c => Kill(sim, c, instantBudget),
         InjectCommand c => WithinTheInstant(sim, Inject(sim, c), instantBudget),
         AdvanceCommand c => Advance(sim, c),
         OpenConnectionCommand c => OpenConnection(sim, c),
@@ -210,6 +210,20 @@ public static class CommandApplier
     /// </summary>
     static CallHandle AfterTheInstant(Simulation sim, CallHandle handle) =>
         handle.Blocked && sim.ReturnedHandle(handle.CallId) is { } returned ? returned : handle;
+
+    /// <summary>
+    /// A kill under <see cref="EngineRules.SameInstant"/>: each descriptor's tcp_close() runs the events of its instant
+    /// before the next one's (Simulation.Kill(), the softirq inside each ____fput()), and the last one's run here, within
+    /// what those left of the budget.
+    /// </summary>
+    static CommandOutcome Kill(Simulation sim, KillCommand c, long instantBudget)
+    {
+        if (sim.EngineRules < EngineRules.SameInstant) return FromResult(sim.Kill(c.Host, c.Process, c.Signal));
+        var error = sim.Kill(c.Host, c.Process, c.Signal, Math.Min(instantBudget, SameInstantBudget), out long left, out bool truncated);
+        if (error is not null) return new CommandOutcome(error);
+        truncated = truncated || sim.RunUntil(sim.Now, left).Truncated;
+        return truncated && instantBudget < SameInstantBudget ? CommandOutcome.Ok with { InstantCut = true } : CommandOutcome.Ok;
+    }
 
     static CommandOutcome OpenConnection(Simulation sim, OpenConnectionCommand c)
     {

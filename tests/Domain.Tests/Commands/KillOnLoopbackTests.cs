@@ -1,0 +1,109 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.CommandLog;
+
+/// <summary>
+/// A killed process's descriptors are closed one ____fput() at a time by exit_task_work() (highest descriptor first), and
+/// each tcp_close() runs the NET_RX softirq its lo segments raised (loopback_xmit() → __netif_rx(), run at the
+/// local_bh_enable() of __dev_queue_xmit()) before the next file is closed. Observed on Linux 6.18.44
+/// (scenarios/observed-loopback-kill-process-holding-both-ends-and-listener.json, simservice kernel --diff, and a real
+/// SIGKILL of a python process in a netns: OutRsts 3, EstabResets 5, TCPAbortOnClose 1).
+/// </summary>
+public class KillOnLoopbackTests
+{
+    /// <summary>
+    /// One process holds a 127.0.0.1 listener (fd 3), a client c1 (fd 4) that sent 10 bytes, the accepted s1 (fd 5) that
+    /// did not read them, and a client c2 (fd 6) whose child waits in the accept queue; another process's c3 waits there
+    /// too. The kill closes c2 (its FIN reaches the child, which takes it: CLOSE-WAIT), then s1 (R. with its unread data,
+    /// which resets c1 at once), then c1 (already CLOSE: nothing), then the listener, whose queued children are reset —
+    /// the first at rcv_nxt 2, past c2's FIN. Closing every descriptor first and running lo after (the engine before
+    /// this fix, and still a workload's kill and engine rules 0) sent c1's FIN, answered by a bare R from a port
+    /// without a socket, and the child's R. at ack 1.
+    /// </summary>
+    [Theory]
+    [InlineData(EngineRules.WokenAfterSoftirq)]
+    [InlineData(EngineRules.SameInstant)]
+    public void Kill_ProcessWithBothEndsOnLo_EachCloseHandlesItsSegmentsBeforeTheNext(int rules)
+    {
+        var (sim, h, names) = ProcessWithBothEnds(rules);
+
+        var outcome = CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
+
+        Assert.True(outcome.IsOk);
+        Assert.Equal(["c2>q2 F. 1 1", "s1>c1 R. 1 11", "q2>c2 R. 1 2", "q3>c3 R. 1 1"], SentAt(sim, Ms(100), names));
+        Assert.Equal((3L, 5L, 1L, 0L), (h.Mib[MibCounter.TcpOutRsts], h.Mib[MibCounter.TcpEstabResets],
+            h.Mib[MibCounter.TcpExtTCPAbortOnClose], h.Mib[MibCounter.TcpExtTCPAbortOnData]));
+        sim.RunUntil(Ms(150));
+        Assert.DoesNotContain(sim.Journal.OfType<SegmentSent>(), s => s.At > Ms(100));
+        Assert.Empty(h.TimeWaitSockets);
+    }
+
+    /// <summary>Under engine rules 0 a kill leaves its instant to the next advance, as before: every descriptor closes first.</summary>
+    [Fact]
+    public void Kill_UnderOriginalRules_ClosesEveryDescriptorBeforeLoRuns()
+    {
+        var (sim, h, names) = ProcessWithBothEnds(EngineRules.Original);
+
+        CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
+        sim.RunUntil(Ms(100));
+
+        Assert.Equal(["c2>q2 F. 1 1", "s1>c1 R. 1 11", "c1>s1 F. 11 1", "q2>c2 R. 1 1", "q3>c3 R. 1 1", "q2>c2 R 1 0", "s1>c1 R 1 0"],
+            SentAt(sim, Ms(100), names));
+        Assert.Equal((5L, 4L), (h.Mib[MibCounter.TcpOutRsts], h.Mib[MibCounter.TcpEstabResets]));
+    }
+
+    /// <summary>
+    /// The story up to the kill at 100 ms, and each socket's name by its port pair (a child by its client's port), with
+    /// its initial sequence number.
+    /// </summary>
+    static (Simulation Sim, Host H, Dictionary<(ushort, ushort), (string Name, uint Iss)> Names) ProcessWithBothEnds(int rules)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1) { EngineRules = rules };
+        var h = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        CallHandle Call(SocketCallRequest r)
+        {
+            var result = sim.Call(r);
+            Assert.True(result.IsOk, result.Error?.Message);
+            return result.Value;
+        }
+        SocketCallRequest Connect(string process) => new("h", process, SocketCallKind.Connect) { ToHost = "127.0.0.1", ToPort = 8080 };
+
+        var l = Call(new SocketCallRequest("h", "app", SocketCallKind.Listen) { Port = 8080, Address = "127.0.0.1" });
+        sim.RunUntil(Ms(1));
+        var c1 = Call(Connect("app"));
+        var a1 = Call(new SocketCallRequest("h", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        sim.RunUntil(Ms(2));
+        var c2 = Call(Connect("app"));
+        sim.RunUntil(Ms(3));
+        var c3 = Call(Connect("other"));
+        sim.RunUntil(Ms(10));
+        Call(new SocketCallRequest("h", "app", SocketCallKind.Send) { SocketId = c1.SocketId, Bytes = 10 });
+        sim.RunUntil(Ms(100));
+
+        var s1 = sim.FindSocket(sim.Journal.OfType<CallReturned>().Single(e => e.CallId == a1.CallId).SocketId)!;
+        var names = new Dictionary<(ushort, ushort), (string, uint)>();
+        foreach (var (client, name, child) in new[] { (c1, "c1", "s1"), (c2, "c2", "q2"), (c3, "c3", "q3") })
+        {
+            var sk = sim.FindSocket(client.SocketId)!;
+            var peer = child == "s1" ? s1 : h.AllSockets.Single(x => x.Local.Port == 8080 && x.Remote.Port == sk.Local.Port);
+            names[(sk.Local.Port, 8080)] = (name, sk.Iss);
+            names[(8080, sk.Local.Port)] = (child, peer.Iss);
+        }
+        return (sim, h, names);
+    }
+
+    /// <summary>The segments sent at <paramref name="at"/> as "from>to flags seq ack", relative to each end's ISN.</summary>
+    static string[] SentAt(Simulation sim, SimTime at, Dictionary<(ushort, ushort), (string Name, uint Iss)> names) =>
+        [.. sim.Journal.OfType<SegmentSent>().Where(s => s.At == at).Select(s =>
+        {
+            var (from, iss) = names[(s.Tuple.Local.Port, s.Tuple.Remote.Port)];
+            var (to, peerIss) = names[(s.Tuple.Remote.Port, s.Tuple.Local.Port)];
+            return $"{from}>{to} {s.Flags.ToLetters()} {s.SeqNo - iss} {(s.AckNo == 0 ? 0 : s.AckNo - peerIss)}";
+        })];
+}
