@@ -318,7 +318,7 @@ public sealed class RequestSocket : SimTimer
         }
         // tcp_v4_rcv(): "if (!nsk) { reqsk_put(req); … goto discard_and_relse; }" — sk_drops_skbadd() on the listener
         // for every segment tcp_check_req() returns NULL for.
-        if (!CheckReq(seg)) Listener.Drop(seg, "tcp_check_req: NULL (discard_and_relse)");
+        if (!CheckReq(seg)) Listener.SkDropsAdd(seg);
     }
 
     /// <summary>

@@ -373,7 +373,7 @@ public sealed partial class TcpSocket
             }
             Host.Count(MibCounter.TcpExtPAWSEstab);
             if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedPAWS)) SendDupAck(seg, "tcp_validate_incoming (PAWS)");
-            Drop(seg, "tcp_validate_incoming (PAWS)");
+            SkDropsAdd(seg); // discard: tcp_drop_reason()
             return;
         }
         // Step 1: tcp_sequence().
@@ -389,7 +389,7 @@ public sealed partial class TcpSocket
                 }
                 if (sequence != SequenceVerdict.Old) Host.Count(MibCounter.TcpExtBeyondWindow);
                 if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedSeq)) SendDupAck(seg, "tcp_validate_incoming (out of window)");
-                Drop(seg, "tcp_validate_incoming (out of window)");
+                SkDropsAdd(seg);
             }
             else if (ResetCheck(seg))
             {
@@ -410,7 +410,7 @@ public sealed partial class TcpSocket
             else
             {
                 SendChallengeAck();
-                Drop(seg, "tcp_validate_incoming (RST challenged)");
+                SkDropsAdd(seg);
             }
             return;
         }
@@ -440,8 +440,9 @@ public sealed partial class TcpSocket
             // FLAG_NO_CHALLENGE_ACK) in the other states. tcp_ack() gained its challenge ACK with 42726ec644cb ("tcp: send
             // a challenge ACK on SEG.ACK > SND.NXT", 7.1), in 6.18.y since 6.18.38 (observed on Linux 6.18.44); linux-4.4's
             // tcp_ack() drops it in silence.
-            if (State != TcpState.Established || _sim.Profile == KernelProfile.Linux6) SendChallengeAck();
-            Drop(seg, "ACK of unsent data"); // tcp_ack() < 0: goto discard
+            SkDropsAdd(seg); // tcp_ack() < 0: goto discard
+            if (State == TcpState.Established && _sim.Profile != KernelProfile.Linux6) Ignore(seg, "ACK of unsent data");
+            else SendChallengeAck();
             return;
         }
         if (verdict == AckVerdict.TooOld && FastPathData)
@@ -527,7 +528,8 @@ public sealed partial class TcpSocket
         if (pastPeerFin && !SeqMath.Before(seg.Seq, _rcv.Nxt))
         {
             // Not queued: "if (!queued) discard: tcp_drop_reason()" — a pure ACK too.
-            Drop(seg, seg.Length > 0 || seg.Has(TcpFlags.Fin) ? "data beyond the peer's FIN" : "CLOSE-WAIT, CLOSING or LAST-ACK: not queued");
+            SkDropsAdd(seg);
+            if (seg.Length > 0 || seg.Has(TcpFlags.Fin)) Ignore(seg, "data beyond the peer's FIN");
         }
         else if (State != TcpState.Established && RcvShutdown && newData)
         {
@@ -674,7 +676,7 @@ public sealed partial class TcpSocket
         if (State == TcpState.Established) Host.Count(MibCounter.TcpInErrs);
         Host.Count(MibCounter.TcpExtTCPSYNChallenge);
         SendChallengeAck();
-        Drop(seg, "SYN in a synchronized state"); // goto discard
+        SkDropsAdd(seg); // goto discard
     }
 
     /// <summary>
@@ -1190,7 +1192,7 @@ public sealed partial class TcpSocket
             DsackSet(seq, end);
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
-            Drop(seg, "tcp_data_queue (old text)"); // out_of_window: … drop: tcp_drop_reason()
+            SkDropsAdd(seg); // out_of_window: … drop: tcp_drop_reason()
             return false;
         }
         // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
@@ -1203,7 +1205,7 @@ public sealed partial class TcpSocket
             // the ACK scheduled for tcp_ack_snd_check(). linux-4.4 alike.
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
-            Drop(seg, "tcp_data_queue (beyond the window)");
+            SkDropsAdd(seg);
             return false;
         }
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
@@ -1239,7 +1241,7 @@ public sealed partial class TcpSocket
             if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
-            Drop(seg, "tcp_data_queue (zero window)");
+            SkDropsAdd(seg);
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
@@ -1482,7 +1484,7 @@ public sealed partial class TcpSocket
         // reset:); a RST without: "goto discard", tcp_drop_reason().
         if (seg.Has(TcpFlags.Rst))
         {
-            if (!seg.Has(TcpFlags.Ack)) Drop(seg, "LISTEN: RST");
+            if (!seg.Has(TcpFlags.Ack)) SkDropsAdd(seg);
             return;
         }
         if (seg.Has(TcpFlags.Ack))

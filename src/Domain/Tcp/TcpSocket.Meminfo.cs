@@ -40,9 +40,12 @@ public sealed partial class TcpSocket
     /// Models sk_drops_skbadd() — include/net/sock.h — for <paramref name="seg"/>, dropped where the kernel calls it or
     /// tcp_drop_reason() (net/ipv4/tcp_input.c): sk_drops grows by max(1, gso_segs) of the skb.
     /// </summary>
+    internal void SkDropsAdd(Segment seg) => CountDrops(Math.Max(1, seg.GsoSegs));
+
+    /// <summary><see cref="SkDropsAdd"/>, and the segment journaled as ignored (<paramref name="why"/>).</summary>
     internal void Drop(Segment seg, string why)
     {
-        CountDrops(Math.Max(1, seg.GsoSegs));
+        SkDropsAdd(seg);
         Ignore(seg, why);
     }
 

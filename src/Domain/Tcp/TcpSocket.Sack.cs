@@ -118,7 +118,7 @@ public sealed partial class TcpSocket
             {
                 // "All the bits are present. Drop."
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
-                Drop(seg, "tcp_data_queue_ofo (all the bits are present)"); // tcp_drop_reason(…, TCP_OFOMERGE)
+                SkDropsAdd(seg); // tcp_drop_reason(…, TCP_OFOMERGE)
                 DsackSet(seq, end);
                 if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
                 SyncRmemCharge();
