@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using SimService.Domain.Observability;
@@ -723,7 +724,11 @@ internal sealed class KernelScriptRunner
         var info = new byte[256];
         int length = info.Length;
         var (level, name) = TcpInfoLayout.Option;
-        if (_recorder is not null) return RecordInfo(c, at, Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0 ? null : info);
+        // skmem_ names: getsockopt(SOL_SOCKET, SO_MEMINFO) now, as tcp_info is read (a closed socket has no descriptor: -1).
+        var meminfo = new byte[4 * 9];
+        int meminfoLength = meminfo.Length;
+        bool hasMeminfo = Libc.getsockopt(_socketUnderTest, 1, 55, meminfo, ref meminfoLength) == 0;
+        if (_recorder is not null) return RecordInfo(c, at, Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0 ? null : info, hasMeminfo ? meminfo : null);
         if (Libc.getsockopt(_socketUnderTest, level, name, info, ref length) < 0)
         {
             // Closed by the script: the orphan is still the kernel's, and sock_diag finds it by its 4-tuple (as ss -ti).
@@ -734,7 +739,10 @@ internal sealed class KernelScriptRunner
         }
         foreach (var a in c.Assertions)
         {
-            if (TcpInfoLayout.Read(info, a.Field) is not { } actual)
+            int m = SkmemFields.IndexOf(a.Field);
+            if (m >= 0 && !hasMeminfo)
+                return Fail(c.At.Line, $"error in Python code: getsockopt(SO_MEMINFO) failed with errno {Libc.Errno}", a.Field, "none");
+            if ((m >= 0 ? BinaryPrimitives.ReadUInt32LittleEndian(meminfo.AsSpan(4 * m)) : TcpInfoLayout.Read(info, a.Field)) is not { } actual)
                 return Fail(c.At.Line, $"error in Python code: unknown tcp_info field {a.Field}", a.Field, "");
             if (!TcpInfoFields.TryValue(a.Value, out long expected))
                 return Fail(c.At.Line, $"error in Python code: unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
@@ -770,13 +778,14 @@ internal sealed class KernelScriptRunner
     /// Record mode: each field the block names, from the descriptor's tcp_info, else (closed by the script) sock_diag's
     /// by the 4-tuple — a TIME-WAIT socket has no tcp_info there, only its state — else "none": the kernel has freed it.
     /// </summary>
-    bool RecordInfo(CodeEvent c, long at, byte[]? info)
+    bool RecordInfo(CodeEvent c, long at, byte[]? info, byte[]? meminfo)
     {
         int? state = null;
         if (info is null) (info, state) = ClosedSocketUnderTest();
         foreach (var a in c.Assertions)
         {
-            string value = info is not null && TcpInfoLayout.Read(info, a.Field) is { } v ? $"{v}"
+            string value = SkmemFields.IndexOf(a.Field) is var m and >= 0 ? meminfo is null ? "none" : $"{BinaryPrimitives.ReadUInt32LittleEndian(meminfo.AsSpan(4 * m))}"
+                : info is not null && TcpInfoLayout.Read(info, a.Field) is { } v ? $"{v}"
                 : a.Field == "tcpi_state" && state is { } st ? $"{st}" : "none";
             _recorder!.Info(at, c.At.Line, a.Field, value);
         }

@@ -151,7 +151,7 @@ internal sealed class KernelSyscalls
     public static (int Level, int Name)? Option(string name) => name switch
     {
         "SO_REUSEADDR" => (1, 2), "SO_ERROR" => (1, 4), "SO_SNDBUF" => (1, 7), "SO_RCVBUF" => (1, 8), "SO_KEEPALIVE" => (1, 9),
-        "SO_LINGER" => (1, 13), "SO_REUSEPORT" => (1, 15), "SO_RCVLOWAT" => (1, 18), "SO_RCVTIMEO" => (1, 20), "SO_SNDTIMEO" => (1, 21),
+        "SO_LINGER" => (1, 13), "SO_REUSEPORT" => (1, 15), "SO_RCVLOWAT" => (1, 18), "SO_RCVTIMEO" => (1, 20), "SO_SNDTIMEO" => (1, 21), "SO_MEMINFO" => (1, 55),
         "TCP_NODELAY" => (6, 1), "TCP_MAXSEG" => (6, 2), "TCP_CORK" => (6, 3), "TCP_KEEPIDLE" => (6, 4), "TCP_KEEPINTVL" => (6, 5),
         "TCP_KEEPCNT" => (6, 6), "TCP_SYNCNT" => (6, 7), "TCP_LINGER2" => (6, 8), "TCP_DEFER_ACCEPT" => (6, 9), "TCP_INFO" => (6, 11),
         "TCP_QUICKACK" => (6, 12), "TCP_CONGESTION" => (6, 13), "TCP_USER_TIMEOUT" => (6, 18), "TCP_NOTSENT_LOWAT" => (6, 25),

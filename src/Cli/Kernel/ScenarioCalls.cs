@@ -427,8 +427,16 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             SocketOption.TcpCongestion => new(0, null, $"\"{System.Text.Encoding.ASCII.GetString(v, 0, Math.Max(0, Array.IndexOf(v, (byte)0)))}\"", Now()),
             SocketOption.IpLocalPortRange => new((uint)i32, null, $"{{\"lo\":{(uint)i32 & 0xffff},\"hi\":{(uint)i32 >> 16}}}", Now()),
             SocketOption.TcpInfo => new(0, null, TcpInfoJson(v), Now()),
+            SocketOption.SoMeminfo => new(0, null, MeminfoJson(v), Now()),
             _ => new(i32, null, i32.ToString(CultureInfo.InvariantCulture), Now()),
         };
+    }
+
+    /// <summary>SO_MEMINFO's u32 meminfo[SK_MEMINFO_VARS] (sk_get_meminfo()) as the engine writes it (<see cref="SkMeminfo"/>).</summary>
+    static string MeminfoJson(byte[] v)
+    {
+        uint At(int i) => BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(4 * i));
+        return new SkMeminfo(At(0), At(1), At(2), At(3), At(4), At(5), At(6), At(7), At(8)).Json;
     }
 
     /// <summary>struct tcp_info as the engine writes TCP_INFO's value: the state's name, then every field by its name without "tcpi_".</summary>

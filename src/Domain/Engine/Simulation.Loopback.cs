@@ -51,6 +51,9 @@ public sealed partial class Simulation
     /// </summary>
     long _loBacklogLen;
 
+    /// <summary>sk_backlog.len of <paramref name="sk"/>: the lo backlog's while it owns it, else 0.</summary>
+    internal long LoBacklogLen(TcpSocket sk) => ReferenceEquals(sk, _loOwner) ? _loBacklogLen : 0;
+
     /// <summary>Whether the owner is handling a segment of its backlog (__release_sock(): sock_owned_by_user_nocheck()).</summary>
     bool _loReleasing;
 
@@ -151,7 +154,7 @@ public sealed partial class Simulation
     /// (include/net/sock.h): a segment the backlog's tail did not take is dropped when sk_backlog.len + sk_rmem_alloc
     /// is over the limit (<see cref="TcpSocket.BacklogLimit"/>) — its own truesize not counted, "to allow even a
     /// single big packet to come" — else queued, sk_backlog.len growing by its truesize. The drop counts
-    /// TCPBacklogDrop (sk_drops too, which the engine does not keep) and frees the skb: tcp_v4_rcv() had counted it
+    /// TCPBacklogDrop and sk_drops (<see cref="TcpSocket.Drop"/>) and frees the skb: tcp_v4_rcv() had counted it
     /// (InSegs, tcp_segs_in()); the sender retransmits it. Observed on Linux 6.18.44: with SO_RCVBUF 1 (sk_rcvbuf 2304)
     /// and 102496 bytes of truesize unread, the ACK of the reader's own 1-byte send was queued with SO_SNDBUF 32352
     /// (limit 102496) and dropped with 32351 (limit 102495).
@@ -161,7 +164,7 @@ public sealed partial class Simulation
         if (_loBacklogLen + owner.RmemAlloc > owner.BacklogLimit)
         {
             ReceivedIntoBacklog(owner, seg);
-            owner.Ignore(seg, "backlog full (TCPBacklogDrop)");
+            owner.Drop(seg, "backlog full (TCPBacklogDrop)"); // discard_and_relse: sk_drops_skbadd()
             owner.Host.Count(MibCounter.TcpExtTCPBacklogDrop);
             RecycleSegment(seg); // discard_and_relse: kfree_skb_reason(SKB_DROP_REASON_SOCKET_BACKLOG)
             return;

@@ -26,7 +26,8 @@ public enum SocketRowKind
 /// <see cref="NumTimeout"/> a request's num_timeout, which /proc/net/tcp prints instead (get_openreq4()).
 /// <see cref="Inode"/> is idiag_inode (sock_i_ino(): the socket id while a descriptor holds it, else 0) and
 /// <see cref="Shutdown"/> sk_shutdown as INET_DIAG_SHUTDOWN (bit 0 RCV_SHUTDOWN, bit 1 SEND_SHUTDOWN), −1 where
-/// inet_diag sends no such attribute (timewait and request sockets).
+/// inet_diag sends no such attribute (timewait and request sockets). <see cref="Memory"/> is a full socket's
+/// sk_get_meminfo() (INET_DIAG_SKMEMINFO, what `ss -m` prints; null for timewait and request sockets, which have none).
 /// </summary>
 public sealed record SocketRow(
     string Host,
@@ -44,7 +45,8 @@ public sealed record SocketRow(
     TcpInfo? Info = null,
     int NumTimeout = 0,
     long Inode = 0,
-    int Shutdown = -1)
+    int Shutdown = -1,
+    SkMeminfo? Memory = null)
 {
     /// <summary>
     /// Time left on the timer at <paramref name="now"/> as inet_diag reports it (what `ss -o` prints): whole jiffies,
@@ -86,7 +88,7 @@ public static class SocketListing
         var timer = sk.SsTimer;
         return new SocketRow(host.Name, SocketRowKind.Full, sk.Id, sk.State, sk.Local, sk.Remote, sk.RecvQueue, sk.SendQueue,
             timer?.Name, timer?.Expires ?? default, timer?.Count ?? 0, sk.IsOrphan, sk.Info,
-            Inode: sk.Owner is null ? 0 : sk.Id, Shutdown: (sk.RcvShutdown ? 1 : 0) | (sk.SendShutdown ? 2 : 0));
+            Inode: sk.Owner is null ? 0 : sk.Id, Shutdown: (sk.RcvShutdown ? 1 : 0) | (sk.SendShutdown ? 2 : 0), Memory: sk.Meminfo);
     }
 
     static (uint, ushort, uint, ushort) TupleOrder(SocketRow r) =>

@@ -32,16 +32,16 @@ public static class SsFormatter
 
     /// <summary>
     /// `ss -tanoi` (or `ss -tano` without <paramref name="info"/>; with <paramref name="extended"/> `ss -tanoie` /
-    /// `ss -tanoe`) of a host at its simulation's current time.
+    /// `ss -tanoe`; with <paramref name="memory"/> `-m` too) of a host at its simulation's current time.
     /// </summary>
-    public static string Format(Host host, bool info = true, bool extended = false) =>
-        Format(SocketListing.Rows(host), host.Sim.Now, info, extended);
+    public static string Format(Host host, bool info = true, bool extended = false, bool memory = false) =>
+        Format(SocketListing.Rows(host), host.Sim.Now, info, extended, memory);
 
     /// <summary>The same text for rows taken at <paramref name="now"/>.</summary>
-    public static string Format(IReadOnlyList<SocketRow> rows, SimTime now, bool info, bool extended = false)
+    public static string Format(IReadOnlyList<SocketRow> rows, SimTime now, bool info, bool extended = false, bool memory = false)
     {
         var lines = new List<string[]>(rows.Count + 1) { Columns.Select(c => c.Header).ToArray() };
-        foreach (var row in rows) lines.Add(Fields(row, now, info, extended));
+        foreach (var row in rows) lines.Add(Fields(row, now, info, extended, memory));
         return Render(lines);
     }
 
@@ -49,18 +49,17 @@ public static class SsFormatter
     /// One socket's fields as inet_show_sock() writes them: sock_state_print() (state, "%-6d"
     /// queues), inet_addr_print() twice ("addr:" then the port, "*" for port 0), then — still in
     /// the Process column, since 6.1's proc_ctx_print() does not move to the next field — the
-    /// tcp_timer_print() text, with -e the <see cref="DetailsText"/>, and with -i "\n\t" followed by tcp_show_info().
+    /// tcp_timer_print() text, with -e the <see cref="DetailsText"/>, and with -m or -i "\n\t" followed by -m's
+    /// print_skmeminfo() (<see cref="SkMeminfo.SsText"/>, a full socket's only) and -i's tcp_show_info().
     /// </summary>
-    static string[] Fields(SocketRow row, SimTime now, bool info, bool extended)
+    static string[] Fields(SocketRow row, SimTime now, bool info, bool extended, bool memory)
     {
         var process = new StringBuilder();
         if (row.TimerName is not null) process.Append(' ').Append(TimerText(row, now));
         if (extended) process.Append(DetailsText(row));
-        if (info)
-        {
-            process.Append("\n\t");
-            if (row.Info is { } tcpInfo) process.Append(InfoText(tcpInfo));
-        }
+        if (info || memory) process.Append("\n\t");
+        if (memory && row.Memory is { } skmem) process.Append(' ').Append(skmem.SsText);
+        if (info && row.Info is { } tcpInfo) process.Append(InfoText(tcpInfo));
         return
         [
             row.State.ToSsName(),

@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Packetdrill;
 
@@ -39,15 +40,14 @@ public sealed partial class PacketdrillRunner
             bool gone = sk is null || sk.Destroyed && sk.Owner is null;
             var tw = gone ? _sim.FindHost(LocalHost)!.TimeWaitSockets.FirstOrDefault(t => t.SocketId == _socketUnderTest && t.Alive) : null;
             foreach (var a in c.Assertions)
-                _recorder.Info(at.Ns, c.At.Line, a.Field, !gone ? $"{TcpInfoFields.Read(sk!.Info, a.Field)}"
+                _recorder.Info(at.Ns, c.At.Line, a.Field, !gone ? $"{Read(sk!, a.Field)}"
                     : a.Field == "tcpi_state" && tw is not null ? $"{(int)tw.Substate}" : "none");
             return true;
         }
         if (sk is null) return Fail(c, "error in Python code: ", "no socket to read tcp_info from", "a socket", "none");
-        var info = sk.Info;
         foreach (var a in c.Assertions)
         {
-            long actual = TcpInfoFields.Read(info, a.Field);
+            long actual = Read(sk, a.Field);
             if (!TcpInfoFields.TryValue(a.Value, out long expected))
                 return Fail(c, "error in Python code: ", $"unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
             if (!Holds(a.Operator, actual, expected))
@@ -55,6 +55,10 @@ public sealed partial class PacketdrillRunner
         }
         return true;
     }
+
+    /// <summary>A field an assertion names: tcp_get_info()'s, or sk_get_meminfo()'s for a skmem_ name.</summary>
+    static long Read(TcpSocket sk, string field) =>
+        SkmemFields.IndexOf(field) is var i and >= 0 ? sk.Meminfo.Field(i) : TcpInfoFields.Read(sk.Info, field);
 
     /// <summary>A tcp_info assertion's comparison (==, !=, &lt;, &lt;=, &gt;, &gt;=) of the actual value with the script's.</summary>
     public static bool Holds(string op, long actual, long expected) => op switch

@@ -415,7 +415,7 @@ public sealed partial class ScriptParser
 
     // ---- inline code --------------------------------------------------------------------------
 
-    [GeneratedRegex(@"^assert\s+(tcpi_[A-Za-z0-9_]+)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_\-]+)\s*(,.*)?$")]
+    [GeneratedRegex(@"^assert\s+((?:tcpi|skmem)_[A-Za-z0-9_]+)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_\-]+)\s*(,.*)?$")]
     private static partial Regex AssertLine();
 
     CodeEvent ParseCode(ScriptPosition at, EventTime time)
@@ -432,7 +432,7 @@ public sealed partial class ScriptParser
             var pos = new ScriptPosition(t.At.Line + n, (n == 0 ? t.At.Column + 2 : 1) + indent);
             var m = AssertLine().Match(trimmed);
             if (!m.Success)
-                throw Unsupported(pos, $"inline Python beyond simple tcpi_* assertions: '{trimmed}'");
+                throw Unsupported(pos, $"inline Python beyond simple tcpi_* and skmem_* assertions: '{trimmed}'");
             assertions.Add(new TcpInfoAssertion(pos, m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value, trimmed));
         }
         return new CodeEvent(at, time, assertions.ToImmutable());

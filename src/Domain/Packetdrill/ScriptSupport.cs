@@ -34,7 +34,7 @@ internal static class ScriptSupport
                 case ShellEvent c: Shell(c, scratch, problems); break;
                 case CodeEvent c:
                     foreach (var a in c.Assertions)
-                        if (!TcpInfoFields.IsKnown(a.Field)) problems.Add(Unsupported(a.At, $"tcp_info field {a.Field} is not modelled by the engine"));
+                        if (!TcpInfoFields.IsKnown(a.Field) && SkmemFields.IndexOf(a.Field) < 0) problems.Add(Unsupported(a.At, $"tcp_info field {a.Field} is not modelled by the engine"));
                     break;
                 case PacketEvent { Options: { } list }:
                     // tcp_options_append() in packetdrill's tcp_options.c: the TCP option space is 40 bytes
@@ -219,6 +219,19 @@ internal static class ScriptSupport
             else if (!scratch.TrySet(name, value, out var error)) problems.Add(new ScriptDiagnostic(c.At, $"sysctl {name}={value}: {error}"));
         }
     }
+}
+
+/// <summary>
+/// The SO_MEMINFO fields a %{ }% assertion may read as <c>skmem_NAME</c> — this project's addition to packetdrill's
+/// tcpi_* names — in sk_get_meminfo()'s order, each SK_MEMINFO_NAME in lower case (<see cref="SkMeminfo"/>).
+/// </summary>
+public static class SkmemFields
+{
+    static readonly string[] Names =
+        ["skmem_rmem_alloc", "skmem_rcvbuf", "skmem_wmem_alloc", "skmem_sndbuf", "skmem_fwd_alloc", "skmem_wmem_queued", "skmem_optmem", "skmem_backlog", "skmem_drops"];
+
+    /// <summary>The field's index in u32 meminfo[SK_MEMINFO_VARS], or -1 when <paramref name="field"/> is not one.</summary>
+    public static int IndexOf(string field) => Array.IndexOf(Names, field);
 }
 
 /// <summary>The struct tcp_info fields a %{ }% assertion may read, from the engine's <see cref="TcpInfo"/>.</summary>

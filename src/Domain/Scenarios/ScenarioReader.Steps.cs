@@ -169,7 +169,7 @@ internal sealed partial class ScenarioReader
             Error(f!["bytes"]!.Value.Path, beyond.Message);
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
-        if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo)
+        if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo or SocketOption.SoMeminfo)
             Error(f["option"]!.Value.Path, $"{option.Value.ToWireName()} is read-only: getsockopt only");
         var value = option is { } opt && Arg(f, "value", allowed) is { } v ? SockoptValueOf(v, opt) : null;
         var nonblock = Arg(f, "nonblock", allowed) is { } nb ? Bool(nb) : null;

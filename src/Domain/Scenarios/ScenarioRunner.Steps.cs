@@ -187,6 +187,7 @@ public sealed partial class ScenarioRunner
         SocketOption.SoRcvBuf => TcpOption.SO_RCVBUF,
         SocketOption.SoError => TcpOption.SO_ERROR,
         SocketOption.TcpInfo => TcpOption.TCP_INFO,
+        SocketOption.SoMeminfo => TcpOption.SO_MEMINFO,
         SocketOption.SoSndTimeo => TcpOption.SO_SNDTIMEO,
         SocketOption.SoRcvTimeo => TcpOption.SO_RCVTIMEO,
         SocketOption.IpLocalPortRange => TcpOption.IP_LOCAL_PORT_RANGE,

@@ -104,7 +104,7 @@ public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shut
 public enum ShutdownHow { Read, Write, ReadWrite }
 
 /// <summary>The socket options the format knows.</summary>
-public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort, TcpNoDelay, TcpCork, TcpQuickAck, TcpSynCnt, TcpDeferAccept, TcpMaxSeg, TcpCongestion, SoRcvLowat, TcpNotsentLowat, TcpRtoMaxMs, SoReusePort }
+public enum SocketOption { SoLinger, TcpLinger2, SoReuseAddr, SoKeepAlive, TcpKeepIdle, TcpKeepIntvl, TcpKeepCnt, TcpUserTimeout, SoSndBuf, SoRcvBuf, SoError, TcpInfo, SoSndTimeo, SoRcvTimeo, IpLocalPortRange, IpBindAddressNoPort, TcpNoDelay, TcpCork, TcpQuickAck, TcpSynCnt, TcpDeferAccept, TcpMaxSeg, TcpCongestion, SoRcvLowat, TcpNotsentLowat, TcpRtoMaxMs, SoReusePort, SoMeminfo }
 
 /// <summary>The signals a kill step may send.</summary>
 public enum KillSignal { Kill, Term, Int, Hup, Quit, Abrt, Segv, Pipe, Alrm, Usr1, Usr2 }

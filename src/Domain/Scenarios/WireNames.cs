@@ -48,7 +48,7 @@ public static class ScenarioWireNames
         ("TCP_KEEPIDLE", SocketOption.TcpKeepIdle), ("TCP_KEEPINTVL", SocketOption.TcpKeepIntvl),
         ("TCP_KEEPCNT", SocketOption.TcpKeepCnt), ("TCP_USER_TIMEOUT", SocketOption.TcpUserTimeout),
         ("SO_SNDBUF", SocketOption.SoSndBuf), ("SO_RCVBUF", SocketOption.SoRcvBuf),
-        ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo),
+        ("SO_ERROR", SocketOption.SoError), ("TCP_INFO", SocketOption.TcpInfo), ("SO_MEMINFO", SocketOption.SoMeminfo),
         ("SO_SNDTIMEO", SocketOption.SoSndTimeo), ("SO_RCVTIMEO", SocketOption.SoRcvTimeo),
         ("IP_LOCAL_PORT_RANGE", SocketOption.IpLocalPortRange), ("IP_BIND_ADDRESS_NO_PORT", SocketOption.IpBindAddressNoPort),
         ("TCP_NODELAY", SocketOption.TcpNoDelay), ("TCP_CORK", SocketOption.TcpCork),

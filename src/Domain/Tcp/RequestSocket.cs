@@ -316,6 +316,17 @@ public sealed class RequestSocket : SimTimer
             Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
             return;
         }
+        // tcp_v4_rcv(): "if (!nsk) { reqsk_put(req); … goto discard_and_relse; }" — sk_drops_skbadd() on the listener
+        // for every segment tcp_check_req() returns NULL for.
+        if (!CheckReq(seg)) Listener.SkDropsAdd(seg);
+    }
+
+    /// <summary>
+    /// tcp_check_req() for <paramref name="seg"/>: false where it returns NULL (the segment is dropped), true where the
+    /// listener (a bad ACK: nsk == sk) or a new child takes it.
+    /// </summary>
+    bool CheckReq(Segment seg)
+    {
         var flg = seg.Flags & (TcpFlags.Rst | TcpFlags.Syn | TcpFlags.Ack);
         bool rst = seg.Has(TcpFlags.Rst), ack = seg.Has(TcpFlags.Ack);
         // tcp_parse_options(estab = 0): a timestamp counts only under tcp_timestamps.
@@ -334,16 +345,16 @@ public sealed class RequestSocket : SimTimer
         if (seg.Seq == Irs && flg == TcpFlags.Syn && !pawsReject)
         {
             if (!OowRateLimited(seg)) SendSynAck(retransmission: true);
-            return;
+            return false;
         }
         uint rcvNxt = Irs + 1;
-        if (rst && Linux6RstCheck(seg, rcvNxt, pawsReject || tsecrReject)) return;
+        if (rst && Linux6RstCheck(seg, rcvNxt, pawsReject || tsecrReject)) return false;
         // "Invalid ACK: reset will be sent by listening socket": tcp_rcv_state_process(LISTEN) returns 1 for
         // any ACK and tcp_v4_send_reset() answers (never an RST).
         if (ack && seg.Ack != Iss + 1)
         {
             Host.SendResetReply(seg, "tcp_check_req (bad ACK)");
-            return;
+            return true;
         }
         if (pawsReject || tsecrReject || !SeqMath.InWindow(seg.Seq, seg.EndSeq, rcvNxt, rcvNxt + SynAckWindow))
         {
@@ -351,7 +362,7 @@ public sealed class RequestSocket : SimTimer
             if (!rst && !OowRateLimited(seg)) SendAck();
             if (pawsReject) Host.Count(MibCounter.TcpExtPAWSEstab);
             else if (tsecrReject) Host.Count(MibCounter.TcpExtTSEcrRejected);
-            return;
+            return false;
         }
         // "In sequence, PAWS is OK": 4.4 stores the TSval in req->ts_recent here. 6.14+ ("tcp: Defer ts_recent
         // changes until req is owned") leaves req->ts_recent the SYN's — a SYN-ACK resent after an ACK the full
@@ -363,21 +374,21 @@ public sealed class RequestSocket : SimTimer
         if ((flg & (TcpFlags.Rst | TcpFlags.Syn)) != 0)
         {
             EmbryonicReset(seg, rst);
-            return;
+            return false;
         }
-        if (!ack) return;
+        if (!ack) return false;
         if (_retransmits < Listener.DeferAcceptRetrans && seg.EndSeq == Irs + 1)
         {
             // "While TCP_DEFER_ACCEPT is active, drop bare ACK": the request stays in SYN-RECV, marked acked.
             _acked = true;
             Host.Count(MibCounter.TcpExtTCPDeferAcceptDrop);
-            return;
+            return false;
         }
         if (Listener.AcceptQueue.Count > Listener.SendQueue)
         {
             // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → exit_overflow (ListenOverflows) → tcp_listendrop().
             Host.Count(MibCounter.TcpExtListenOverflows);
-            Host.Count(MibCounter.TcpExtListenDrops);
+            Listener.ListenDrop();
             _acked = true;
             // listen_overflow: without tcp_abort_on_overflow the request stays (inet_rsk(req)->acked = 1); with it,
             // fall into embryonic_reset: send_reset(), then inet_csk_reqsk_queue_drop() — which unlinks the
@@ -388,7 +399,7 @@ public sealed class RequestSocket : SimTimer
                 Drop();
                 Host.Count(MibCounter.TcpExtEmbryonicRsts);
             }
-            return;
+            return false;
         }
         // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo
         // (tcp_ack_update_rtt(FLAG_SYN_ACKED) → tcp_rtt_tsopt_us(tp, 1): an echo of this very millisecond is 1 ms).
@@ -397,6 +408,7 @@ public sealed class RequestSocket : SimTimer
             RttSampleUs = TsoptRttUs(seg);
         Drop();
         TcpSocket.CreateChild(Listener, this, seg);
+        return true;
     }
 
     /// <summary>

@@ -46,6 +46,8 @@ public enum SocketOption
     SO_ERROR,
     /// <summary>getsockopt only: struct tcp_info (tcp_get_info()).</summary>
     TCP_INFO,
+    /// <summary>getsockopt only: u32 meminfo[SK_MEMINFO_VARS] (sk_get_meminfo()), <c>ss -m</c>'s skmem.</summary>
+    SO_MEMINFO,
 }
 
 /// <summary>shutdown()'s how: RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2 after the kernel's how++.</summary>

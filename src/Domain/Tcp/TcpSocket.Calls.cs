@@ -548,7 +548,7 @@ public sealed partial class TcpSocket
             case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
                 // sock_set_timeout() → sock_copy_user_timeval(): an int is shorter than struct timeval: EINVAL.
                 return CallOutcome.Fail(Errno.EINVAL);
-            case SocketOption.SO_ERROR or SocketOption.TCP_INFO:
+            case SocketOption.SO_ERROR or SocketOption.TCP_INFO or SocketOption.SO_MEMINFO:
                 // Read-only: sock_setsockopt() / do_tcp_setsockopt() have no case for them.
                 return CallOutcome.Fail(Errno.ENOPROTOOPT);
             case SocketOption.SO_LINGER:
@@ -661,6 +661,7 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{CaOps.ToName()}\"");
             case SocketOption.TCP_RTO_MAX_MS when _sim.Profile == KernelProfile.Linux44:
                 return CallOutcome.Fail(Errno.ENOPROTOOPT); // 4.4's do_tcp_getsockopt() has no such case: default
+            case SocketOption.SO_MEMINFO: return CallOutcome.Ok(0, Meminfo.Json); // sk_getsockopt(): sk_get_meminfo()
             case SocketOption.TCP_INFO:
                 var i = Info;
                 return CallOutcome.Ok(0, $"{{\"state\":\"{i.State.ToDisplayName()}\",\"ca_state\":{i.CaState},\"retransmits\":{i.Retransmits},\"probes\":{i.Probes}," +

@@ -73,6 +73,8 @@ public sealed partial class TcpSocket
         public SimTime DelackTimerListUntil;
         /// <summary>tp->rcv_rtt_est and tp->rcv_rtt_last_tsecr.</summary>
         public ReceiverRtt RcvRtt;
+        /// <summary>sk->sk_drops: the segments this socket dropped (<see cref="Drop"/>, <see cref="ListenDrop"/>).</summary>
+        public uint Drops;
 
         /// <summary>
         /// A new socket's values (zeroed by sk_alloc()), for an object taken again from the free list. The delayed-ACK timer
@@ -87,7 +89,7 @@ public sealed partial class TcpSocket
             SndSkbs = null;
             RcvQueue = null;
             WmemQueued = MemCharged = RcvQueueTruesize = Copied = FwdAlloc = RmemCharged = BytesSent = 0;
-            DataSegsOut = DataSegsIn = 0;
+            DataSegsOut = DataSegsIn = Drops = 0;
             ChunkPiecesSent = 0;
         }
     }

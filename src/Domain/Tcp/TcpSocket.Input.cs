@@ -348,7 +348,7 @@ public sealed partial class TcpSocket
         // observed on Linux 6.18.44 (a far-off FIN without ACK in ESTABLISHED draws no ACK).
         if (!seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Rst) && !seg.Has(TcpFlags.Syn))
         {
-            Ignore(seg, "no ACK flag");
+            Drop(seg, "no ACK flag"); // goto discard: tcp_drop_reason()
             return;
         }
         // tcp_validate_incoming(): PAWS (RFC 7323 H1), tcp_paws_check(&tp->rx_opt, TCP_PAWS_WINDOW), unless
@@ -361,18 +361,19 @@ public sealed partial class TcpSocket
             // a rate-limited dupack).
             if (seg.Has(TcpFlags.Syn) && _sim.Profile == KernelProfile.Linux6)
             {
-                SynChallenge();
+                SynChallenge(seg);
                 return;
             }
             if (paws == PawsVerdict.OldAck)
             {
                 // "Old ACK are common, increment PAWS_OLD_ACK and do not send a dupack."
                 Host.Count(MibCounter.TcpExtPAWSOldAck);
-                Ignore(seg, "tcp_validate_incoming (PAWS: old ACK)");
+                Drop(seg, "tcp_validate_incoming (PAWS: old ACK)");
                 return;
             }
             Host.Count(MibCounter.TcpExtPAWSEstab);
             if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedPAWS)) SendDupAck(seg, "tcp_validate_incoming (PAWS)");
+            SkDropsAdd(seg); // discard: tcp_drop_reason()
             return;
         }
         // Step 1: tcp_sequence().
@@ -383,19 +384,20 @@ public sealed partial class TcpSocket
             {
                 if (seg.Has(TcpFlags.Syn))
                 {
-                    SynChallenge();
+                    SynChallenge(seg);
                     return;
                 }
                 if (sequence != SequenceVerdict.Old) Host.Count(MibCounter.TcpExtBeyondWindow);
                 if (!OowRateLimited(seg, MibCounter.TcpExtTCPACKSkippedSeq)) SendDupAck(seg, "tcp_validate_incoming (out of window)");
+                SkDropsAdd(seg);
             }
             else if (ResetCheck(seg))
             {
-                Reset("tcp_validate_incoming (RST at rcv_nxt - 1)");
+                Reset("tcp_validate_incoming (RST at rcv_nxt - 1)"); // reset: tcp_reset(), __kfree_skb(): no drop
             }
             else
             {
-                Ignore(seg, "out-of-window RST");
+                Drop(seg, "out-of-window RST");
             }
             return;
         }
@@ -405,14 +407,18 @@ public sealed partial class TcpSocket
         {
             if (seg.Seq == _rcv.Nxt || ResetCheck(seg)) Reset("tcp_validate_incoming (RST)");
             else if (RstAtMaxSack(seg)) Reset("tcp_validate_incoming (RST at max_sack)");
-            else SendChallengeAck();
+            else
+            {
+                SendChallengeAck();
+                SkDropsAdd(seg);
+            }
             return;
         }
         // Step 4: a SYN in a synchronized state gets a challenge ACK — except, in SYN_RECV with a user
         // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass".
         if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
-            SynChallenge();
+            SynChallenge(seg);
             return;
         }
         // Step 5: the ACK (tcp_ack() with FLAG_UPDATE_TS_RECENT). tcp_rcv_established()'s fast path instead stores
@@ -434,6 +440,7 @@ public sealed partial class TcpSocket
             // FLAG_NO_CHALLENGE_ACK) in the other states. tcp_ack() gained its challenge ACK with 42726ec644cb ("tcp: send
             // a challenge ACK on SEG.ACK > SND.NXT", 7.1), in 6.18.y since 6.18.38 (observed on Linux 6.18.44); linux-4.4's
             // tcp_ack() drops it in silence.
+            SkDropsAdd(seg); // tcp_ack() < 0: goto discard
             if (State == TcpState.Established && _sim.Profile != KernelProfile.Linux6) Ignore(seg, "ACK of unsent data");
             else SendChallengeAck();
             return;
@@ -457,7 +464,7 @@ public sealed partial class TcpSocket
             // RFC 5961 5.2: a challenge ACK — from tcp_ack() itself in ESTABLISHED, from tcp_rcv_state_process() (which
             // passes FLAG_NO_CHALLENGE_ACK) in the other states — and the segment is dropped.
             SendChallengeAck();
-            Ignore(seg, "ACK older than snd_una - max_window (RFC 5961 5.2)");
+            Drop(seg, "ACK older than snd_una - max_window (RFC 5961 5.2)");
             return;
         }
         // ts_recent was taken inside tcp_ack() (ProcessAck, updateTsRecent) — not for an old ACK (old_ack: returns first).
@@ -520,6 +527,8 @@ public sealed partial class TcpSocket
         bool pastPeerFin = State is TcpState.CloseWait or TcpState.Closing or TcpState.LastAck;
         if (pastPeerFin && !SeqMath.Before(seg.Seq, _rcv.Nxt))
         {
+            // Not queued: "if (!queued) discard: tcp_drop_reason()" — a pure ACK too.
+            SkDropsAdd(seg);
             if (seg.Length > 0 || seg.Has(TcpFlags.Fin)) Ignore(seg, "data beyond the peer's FIN");
         }
         else if (State != TcpState.Established && RcvShutdown && newData)
@@ -661,12 +670,13 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>The "syn_challenge" path of tcp_validate_incoming().</summary>
-    void SynChallenge()
+    void SynChallenge(Segment seg)
     {
         // syn_challenge: "if (syn_inerr) TCP_INC_STATS(TCP_MIB_INERRS)" — syn_inerr is 1 only from tcp_rcv_established().
         if (State == TcpState.Established) Host.Count(MibCounter.TcpInErrs);
         Host.Count(MibCounter.TcpExtTCPSYNChallenge);
         SendChallengeAck();
+        SkDropsAdd(seg); // goto discard
     }
 
     /// <summary>
@@ -1182,6 +1192,7 @@ public sealed partial class TcpSocket
             DsackSet(seq, end);
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
+            SkDropsAdd(seg); // out_of_window: … drop: tcp_drop_reason()
             return false;
         }
         // linux-4.4 (until 4.18, "tcp: do not force quickack when receiving out-of-order packets"): tcp_data_queue() runs
@@ -1194,12 +1205,13 @@ public sealed partial class TcpSocket
             // the ACK scheduled for tcp_ack_snd_check(). linux-4.4 alike.
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
+            SkDropsAdd(seg);
             return false;
         }
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
-            var ofoSkb = DataQueueOfo(seq, end, fin, seg.Has(TcpFlags.Psh));
+            var ofoSkb = DataQueueOfo(seg, seq, end, fin);
             AckToWrite.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window() with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket). A queued skb is not in
@@ -1229,6 +1241,7 @@ public sealed partial class TcpSocket
             if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTCPZeroWindowDrop);
             EnterQuickAckMode();
             AckToWrite.Scheduled = true;
+            SkDropsAdd(seg);
             return false;
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
@@ -1467,7 +1480,13 @@ public sealed partial class TcpSocket
     /// </summary>
     internal void OnListenSegment(Segment seg, uint? twIsn)
     {
-        if (seg.Has(TcpFlags.Rst)) return;
+        // "if (th->ack) return 1" comes first (a RST with ACK is answered by nothing and freed, tcp_v4_do_rcv()'s
+        // reset:); a RST without: "goto discard", tcp_drop_reason().
+        if (seg.Has(TcpFlags.Rst))
+        {
+            if (!seg.Has(TcpFlags.Ack)) SkDropsAdd(seg);
+            return;
+        }
         if (seg.Has(TcpFlags.Ack))
         {
             if (!seg.Has(TcpFlags.Syn) && CookieCheck(seg)) return;
@@ -1476,7 +1495,7 @@ public sealed partial class TcpSocket
         }
         if (!seg.Has(TcpFlags.Syn) || seg.Has(TcpFlags.Fin))
         {
-            Ignore(seg, seg.Has(TcpFlags.Syn) ? "LISTEN: SYN with FIN is discarded" : "LISTEN: neither SYN nor ACK");
+            Drop(seg, seg.Has(TcpFlags.Syn) ? "LISTEN: SYN with FIN is discarded" : "LISTEN: neither SYN nor ACK");
             return;
         }
         if (twIsn is null && Host.Sysctls.TcpTwRecycle
@@ -1495,7 +1514,7 @@ public sealed partial class TcpSocket
             wantCookie = SynFloodAction();
             if (!wantCookie)
             {
-                Host.Count(MibCounter.TcpExtListenDrops); // drop: tcp_listendrop()
+                ListenDrop(); // drop: tcp_listendrop()
                 Ignore(seg, "SYN queue full (tcp_syncookies=0)");
                 return;
             }
@@ -1503,7 +1522,7 @@ public sealed partial class TcpSocket
         if (AcceptQueueCount > Backlog)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
-            Host.Count(MibCounter.TcpExtListenDrops);
+            ListenDrop();
             Ignore(seg, "accept queue full");
             return;
         }
@@ -1512,7 +1531,7 @@ public sealed partial class TcpSocket
         var tuple = new FourTuple(seg.Destination, seg.Source);
         if (!wantCookie && twIsn is null && SynBacklogKeptForProvenPeers(tuple))
         {
-            Host.Count(MibCounter.TcpExtListenDrops); // drop_and_release → tcp_listendrop(); pr_drop_req() is a debug line
+            ListenDrop(); // drop_and_release → tcp_listendrop(); pr_drop_req() is a debug line
             Ignore(seg, "tcp_max_syn_backlog: the last quarter of the SYN queue is kept for proven peers (tcp_syncookies=0)");
             return;
         }

@@ -84,8 +84,9 @@ public sealed partial class TcpSocket
     /// but the first. Since 6.17 it first runs tcp_measure_rcv_mss(). Returns what became of the segment's skb, for
     /// the tcp_grow_window() at the function's end (<see cref="OfoSkb"/>).
     /// </summary>
-    OfoSkb DataQueueOfo(uint seq, uint end, bool fin, bool psh)
+    OfoSkb DataQueueOfo(Segment seg, uint seq, uint end, bool fin)
     {
+        bool psh = seg.Has(TcpFlags.Psh);
         MemSchedule(RcvTruesize(end - seq - (fin ? 1u : 0u))); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
         // 6.17+ ("tcp: call tcp_measure_rcv_mss() for ooo packets", in 6.12+ stable too): rcv_mss, scaling_ratio and
         // the PUSHED bits follow out-of-order segments as well. linux-4.4 measures in-order data only.
@@ -117,6 +118,7 @@ public sealed partial class TcpSocket
             {
                 // "All the bits are present. Drop."
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
+                SkDropsAdd(seg); // tcp_drop_reason(…, TCP_OFOMERGE)
                 DsackSet(seq, end);
                 if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
                 SyncRmemCharge();
@@ -132,6 +134,7 @@ public sealed partial class TcpSocket
                 // Same start, the new segment covers the old one: it takes its place.
                 DsackExtend(skb1.Seq, skb1.End);
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
+                CountDrops(1); // tcp_drop_reason(sk, skb1, TCP_OFOMERGE): the skb replaced
                 OfoToWrite[at] = (seq, end, fin, ArrivingLoSkb);
             }
         }
@@ -152,6 +155,7 @@ public sealed partial class TcpSocket
             Ofo.RemoveAt(at + 1);
             DsackExtend(next.Seq, next.End);
             Host.Count(MibCounter.TcpExtTCPOFOMerge);
+            CountDrops(1); // tcp_drop_reason(sk, skb1, TCP_OFOMERGE)
         }
         if (_rxOpt.SackOk) SackNewOfoSkb(seq, end);
         SyncRmemCharge(); // skb_set_owner_r() of the queued out-of-order skb
@@ -255,6 +259,7 @@ public sealed partial class TcpSocket
             }
             Ofo.RemoveAt(0);
             if (SeqMath.After(o.End, _rcv.Nxt)) Accept(_rcv.Nxt, o.End, o.Fin, o.Skb); // the skb it came in, not the segment in hand
+            else CountDrops(1); // "ofo packet was already received": tcp_drop_reason(…, TCP_OFO_DROP)
         }
     }
 

@@ -91,8 +91,8 @@ public sealed partial class TcpSocket
         {
             // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → ListenOverflows, tcp_listendrop(); cookie_v4_check() drops.
             Host.Count(MibCounter.TcpExtListenOverflows);
-            Host.Count(MibCounter.TcpExtListenDrops);
-            Ignore(ack, "SYN cookie valid but the accept queue is full");
+            ListenDrop();
+            Ignore(ack, "SYN cookie valid but the accept queue is full"); // tcp_v4_do_rcv(): discard, no sk_drops
             return true;
         }
         CreateChild(this, req, ack);

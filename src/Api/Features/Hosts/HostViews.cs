@@ -24,24 +24,25 @@ public enum HostTextView
 }
 
 /// <param name="Extended">For the ss views: add `-e` (ino, sk cookie, shutdown mask).</param>
-public sealed record GetHostText(Guid SimulationId, string Host, HostTextView View, bool Extended = false) : IQuery<Outcome<string>>;
+/// <param name="Memory">For the ss views: add `-m` (skmem, sk_get_meminfo()).</param>
+public sealed record GetHostText(Guid SimulationId, string Host, HostTextView View, bool Extended = false, bool Memory = false) : IQuery<Outcome<string>>;
 
 public sealed class GetHostTextHandler(LiveSimulations simulations) : IQueryHandler<GetHostText, Outcome<string>>
 {
     public ValueTask<Outcome<string>> Handle(GetHostText query, CancellationToken cancellationToken) =>
         simulations.ReadAsync(query.SimulationId, (engine, _) =>
-            HostLookup.Find(engine, query.SimulationId, query.Host).Map(host => Render(host, query.View, query.Extended)), cancellationToken);
+            HostLookup.Find(engine, query.SimulationId, query.Host).Map(host => Render(host, query)), cancellationToken);
 
-    private static string Render(Host host, HostTextView view, bool extended) => view switch
+    private static string Render(Host host, GetHostText query) => query.View switch
     {
-        HostTextView.Ss => SsFormatter.Format(host, info: true, extended),
-        HostTextView.SsNoInfo => SsFormatter.Format(host, info: false, extended),
+        HostTextView.Ss => SsFormatter.Format(host, info: true, query.Extended, query.Memory),
+        HostTextView.SsNoInfo => SsFormatter.Format(host, info: false, query.Extended, query.Memory),
         HostTextView.Sockstat => ProcNetSockstat.Format(host),
         HostTextView.ProcNetTcp => ProcNetTcp.Format(host),
         HostTextView.Netstat => ProcNetNetstat.Format(host),
         HostTextView.Snmp => ProcNetSnmp.Format(host),
         HostTextView.Dmesg => KernelLog.Dmesg(host),
-        _ => throw new ArgumentOutOfRangeException(nameof(view), view, null),
+        _ => throw new ArgumentOutOfRangeException(nameof(query), query.View, null),
     };
 }
 
@@ -53,15 +54,28 @@ public sealed record TimerView(string Name, long ExpiresNs, long LeftNs, int Cou
 /// <param name="Kind">"full" (a socket), "timewait" (an inet_timewait_sock) or "request" (a SYN-RECV request socket).</param>
 /// <param name="SocketId">The connection's socket id (a timewait row keeps the id of the socket it replaced; a request row has 0).</param>
 /// <param name="State">ESTABLISHED, FIN-WAIT-2, TIME-WAIT, LISTEN, CLOSED ... (ss prints ESTAB and UNCONN for two of them).</param>
+/// <param name="Skmem">A full socket's memory as `ss -m` and getsockopt(SO_MEMINFO) report it; null for timewait and request rows.</param>
 public sealed record SocketRowView(string Kind, int SocketId, string State, string Local, string Remote, long RecvQ, long SendQ,
-    TimerView? Timer, bool Orphan)
+    TimerView? Timer, bool Orphan, SkmemView? Skmem)
 {
     public static SocketRowView From(SocketRow row, SimTime now) => new(
         row.Kind switch { SocketRowKind.TimeWait => "timewait", SocketRowKind.Request => "request", _ => "full" },
         row.SocketId, row.State.ToDisplayName(), row.Local.ToString(), row.Remote.ToString(),
         row.RecvQ, row.SendQ,
         row.TimerName is { } name ? new TimerView(name, row.TimerExpires.Ns, row.TimerLeft(now).Ns, row.TimerCount) : null,
-        row.Orphan);
+        row.Orphan, row.Memory is { } m ? SkmemView.From(m) : null);
+}
+
+/// <summary>
+/// sk_get_meminfo() — net/core/sock.c — as `ss -m` prints it, skmem:(r,rb,t,tb,f,w,o,bl,d): sk_rmem_alloc, sk_rcvbuf,
+/// sk_wmem_alloc (0: the engine's skbs leave the socket's account at the device), sk_sndbuf, sk_forward_alloc,
+/// sk_wmem_queued, sk_omem_alloc (0), sk_backlog.len and sk_drops, in bytes (drops in segments).
+/// </summary>
+public sealed record SkmemView(uint RmemAlloc, uint Rcvbuf, uint WmemAlloc, uint Sndbuf, uint FwdAlloc, uint WmemQueued, uint Optmem,
+    uint Backlog, uint Drops)
+{
+    public static SkmemView From(SkMeminfo m) =>
+        new(m.RmemAlloc, m.Rcvbuf, m.WmemAlloc, m.Sndbuf, m.FwdAlloc, m.WmemQueued, m.Optmem, m.Backlog, m.Drops);
 }
 
 public sealed record HostSockets(string Host, long NowNs, IReadOnlyList<SocketRowView> Items, long Version) : IVersioned;

@@ -31,7 +31,7 @@ public static class HostsEndpoints
         group.MapGet("/{host}/counters", GetHostCounters).WithName(nameof(GetHostCounters)).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The host's MIB counters and sockstat numbers (JSON)")
             .WithExamples(response: """{"host":"client","nowNs":1000000000,"counters":{"Tcp.ActiveOpens":1,"Tcp.InSegs":3,"Tcp.OutSegs":4,"Tcp.OutRsts":0,"TcpExt.TW":1,"TcpExt.TWRecycled":0,"TcpExt.TCPAbortOnData":0},"sockstat":{"inuse":0,"orphan":0,"tw":1,"alloc":0,"mem":0},"version":11}""");
-        Text(group.MapGet("/{host}/ss", GetSs).WithName(nameof(GetSs)), "ss -tanoi (?info=false: ss -tano; &extended=true adds -e)",
+        Text(group.MapGet("/{host}/ss", GetSs).WithName(nameof(GetSs)), "ss -tanoi (?info=false: ss -tano; &extended=true adds -e; &memory=true adds -m)",
             "State     Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\nTIME-WAIT 0      0           10.0.0.1:39746     10.0.0.2:80   timer:(timewait,59sec,0)\n\t\n");
         Text(group.MapGet("/{host}/proc/net/sockstat", GetProcNetSockstat).WithName(nameof(GetProcNetSockstat)), "/proc/net/sockstat",
             "sockets: used 0\nTCP: inuse 0 orphan 0 tw 1 alloc 0 mem 0\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n");
@@ -52,8 +52,8 @@ public static class HostsEndpoints
             .WithExamples(response: example);
 
     private static Task<Results<ContentHttpResult, ProblemHttpResult>> GetSs(
-        Guid id, string host, ISender sender, CancellationToken cancellationToken, bool info = true, bool extended = false) =>
-        Text(sender, new GetHostText(id, host, info ? HostTextView.Ss : HostTextView.SsNoInfo, extended), cancellationToken);
+        Guid id, string host, ISender sender, CancellationToken cancellationToken, bool info = true, bool extended = false, bool memory = false) =>
+        Text(sender, new GetHostText(id, host, info ? HostTextView.Ss : HostTextView.SsNoInfo, extended, memory), cancellationToken);
 
     private static Task<Results<ContentHttpResult, ProblemHttpResult>> GetProcNetSockstat(Guid id, string host, ISender sender, CancellationToken cancellationToken) =>
         Text(sender, new GetHostText(id, host, HostTextView.Sockstat), cancellationToken);

@@ -23,7 +23,8 @@ namespace SimService.Api.Features.Sockets;
 /// rttvar (µs), advmss, reordering, rcv_rtt (µs), rcv_space, total_retrans, pacing_rate (bytes/s), bytes_acked, bytes_received, segs_out,
 /// segs_in, and on linux-6 notsent_bytes, min_rtt (µs), data_segs_in, data_segs_out, delivered, bytes_sent, bytes_retrans, reord_seen, snd_wnd;
 /// delivery_rate, delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce, total_rto, total_rto_recoveries, total_rto_time (ms; not on linux-4.4) for
-/// TCP_INFO) and getpeername's "address:port". Absent for other calls.
+/// TCP_INFO; sk_get_meminfo()'s rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops for SO_MEMINFO)
+/// and getpeername's "address:port". Absent for other calls.
 /// </param>
 public sealed record CallResponse(long CallId, string Call, string Host, string Process, int SocketId, string Status, long? Result,
     string? Errno, long IssuedAtNs, long Version, System.Text.Json.JsonElement? Value = null) : IVersioned

@@ -1,0 +1,145 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// sk_get_meminfo() — net/core/sock.c — as getsockopt(SO_MEMINFO) and `ss -m` report it, and sk->sk_drops at each site
+/// the engine reaches: tcp_drop_reason() in tcp_data_queue(), tcp_data_queue_ofo() and tcp_ofo_queue();
+/// tcp_validate_incoming() and the flag check before it; tcp_ack() &lt; 0; tcp_rcv_state_process()'s "if (!queued)
+/// discard"; tcp_v4_rcv()'s discard_and_relse (tcp_check_req() returning NULL); tcp_listendrop(). The server's data is
+/// injected into the client (<see cref="InjectedPeer"/>): offsets relative to the server's ISN + 1; the client's
+/// segments carry timestamps, so a 1000-byte segment is a 1052-byte packet, one 2304-byte skb of the NIC model.
+/// </summary>
+public class SkMeminfoTests
+{
+    static uint Drops(TcpSocket sk) => sk.Meminfo.Drops;
+
+    /// <summary>A segment from the server's side of the connection with <paramref name="flags"/> only (no timestamp).</summary>
+    static void Inject(InjectedPeer p, TcpFlags flags, long at, int len = 0, uint? ack = null)
+    {
+        p.H.Deliver(p.H.Client, new Segment(p.S.Tuple, flags, p.S.Iss + 1 + (uint)at, ack ?? p.C.SndNxt, 502, len, TcpOptions.None));
+        p.H.At(p.H.Sim.Now + SimDuration.FromMilliseconds(10));
+    }
+
+    [Fact]
+    public void Established_UnreadSegment_ItsSkbChargedAndOnePageScheduled()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000);
+
+        // sk_rmem_schedule() scheduled one page for the 2304-byte skb: 4096 − 2304 left in sk_forward_alloc.
+        Assert.Equal(new SkMeminfo(2304, 131072, 0, 46080, 1792, 0, 0, 0, 0), p.C.Meminfo);
+        var call = p.H.GetOption(p.C.Id, SocketOption.SO_MEMINFO);
+        Assert.Equal("""{"rmem_alloc":2304,"rcvbuf":131072,"wmem_alloc":0,"sndbuf":46080,"fwd_alloc":1792,"wmem_queued":0,"optmem":0,"backlog":0,"drops":0}""",
+            p.H.Returned(call.CallId)!.Value);
+        Assert.Equal("ENOPROTOOPT", p.H.Returned(p.H.SetOption(p.C.Id, SocketOption.SO_MEMINFO, 1).CallId)!.Errno);
+        Assert.Contains("\n\t skmem:(r2304,rb131072,t0,tb46080,f1792,w0,o0,bl0,d0)\n", SsFormatter.Format(p.H.Client, info: false, memory: true));
+    }
+
+    [Fact]
+    public void Established_ReadAll_EverySkbUnchargedAndThePagesReclaimed()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000);
+        p.Data(1000);
+        p.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = p.C.Id, Bytes = 2000 });
+
+        // sock_rfree() → sk_mem_uncharge() → sk_mem_reclaim(): every whole page goes back.
+        Assert.Equal((0u, 0u), (p.C.Meminfo.RmemAlloc, p.C.Meminfo.FwdAlloc));
+    }
+
+    [Fact]
+    public void Established_OldText_DroppedByTcpDataQueue()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000);
+        p.Data(1000, at: 0);
+        Assert.Equal(1u, Drops(p.C));
+    }
+
+    [Fact]
+    public void Established_OutOfOrderCopyReplacementAndCoveredSkb_EachDropped()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000, at: 2000);
+        p.Data(1000, at: 2000); // "All the bits are present. Drop."
+        Assert.Equal(1u, Drops(p.C));
+        p.Data(1500, at: 2000); // same start, longer: the queued skb is replaced and dropped
+        Assert.Equal(2u, Drops(p.C));
+        p.Data(1000, at: 5000);
+        p.Data(3000, at: 3000); // reaches over the whole of [5000, 6000): merge_right drops it
+        Assert.Equal((3u, 3L), (Drops(p.C), p.H.Client.Mib[MibCounter.TcpExtTCPOFOMerge]));
+    }
+
+    [Fact]
+    public void Established_SegmentPastTheWindowSynAndNoAckFlag_EachDropped()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(1000);
+        Inject(p, TcpFlags.Ack, at: 400_000, len: 10); // tcp_sequence(): a duplicate ACK, then discard
+        Assert.Equal(1u, Drops(p.C));
+        Inject(p, TcpFlags.Syn, at: 5000); // syn_challenge: a challenge ACK, then discard
+        Assert.Equal(2u, Drops(p.C));
+        Inject(p, TcpFlags.Psh, at: 1000, len: 100); // neither ACK, RST nor SYN: SKB_DROP_REASON_TCP_FLAGS
+        Assert.Equal(3u, Drops(p.C));
+    }
+
+    [Fact]
+    public void CloseWait_PureAckAndAckOfUnsentData_Dropped()
+    {
+        var p = InjectedPeer.Connected();
+        p.Data(0, fin: true);
+        Assert.Equal(TcpState.CloseWait, p.C.State);
+        Inject(p, TcpFlags.Ack, at: 1); // not queued: "if (!queued) discard"
+        Assert.Equal(1u, Drops(p.C));
+        Inject(p, TcpFlags.Ack, at: 1, ack: p.C.SndNxt + 1000); // tcp_ack() < 0
+        Assert.Equal(2u, Drops(p.C));
+    }
+
+    [Fact]
+    public void Established_ResetAtRcvNxt_NotCountedAsADrop()
+    {
+        var p = InjectedPeer.Connected();
+        Inject(p, TcpFlags.Rst, at: 0); // tcp_validate_incoming()'s reset: tcp_reset() then __kfree_skb()
+        Assert.Equal((TcpState.Close, 0u), (p.C.State, Drops(p.C)));
+    }
+
+    [Fact]
+    public void Linux44_OldText_NoDropCounted()
+    {
+        // tcp_drop() came in 4.7: linux-4.4's tcp_data_queue() frees the skb with __kfree_skb().
+        var p = InjectedPeer.Connected(profile: KernelProfile.Linux44);
+        p.Data(1000);
+        p.Data(1000, at: 0);
+        Assert.Equal(0u, Drops(p.C));
+    }
+
+    [Fact]
+    public void Listener_RstSynFinRetransmittedSynAndFullQueue_EachCountedOnTheListener()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80, Backlog = 0 });
+        var listener = h.Sim.FindSocket(l.SocketId)!;
+        var server = new Endpoint(h.Server.Address, 80);
+        Segment From(ushort port, TcpFlags flags, uint seq = 1000, uint ack = 0) =>
+            new(new FourTuple(new Endpoint(h.Client.Address, port), server), flags, seq, ack, 65535, 0, new TcpOptions(Mss: 1460));
+
+        h.Deliver(h.Server, From(40000, TcpFlags.Rst));
+        h.Deliver(h.Server, From(40000, TcpFlags.Syn | TcpFlags.Fin));
+        Assert.Equal(2u, Drops(listener)); // tcp_rcv_state_process(LISTEN): "goto discard"
+        h.Deliver(h.Server, From(40001, TcpFlags.Syn));
+        h.Deliver(h.Server, From(40001, TcpFlags.Syn)); // tcp_check_req(): SYN-ACK again, NULL → discard_and_relse
+        Assert.Equal(3u, Drops(listener));
+        var synAck = h.Sent("server").Last();
+        h.Deliver(h.Server, From(40001, TcpFlags.Ack, 1001, synAck.SeqNo + 1)); // the child: no drop
+        h.Deliver(h.Server, From(40002, TcpFlags.Syn)); // backlog 0, one child queued: tcp_conn_request() → tcp_listendrop()
+        Assert.Equal((4u, 1L), (Drops(listener), h.Server.Mib[MibCounter.TcpExtListenDrops]));
+    }
+}
