@@ -128,7 +128,9 @@ public static partial class ErrorMapping
     /// (<c>$.seed</c> → <c>seed</c>); CLR type names from the serializer's messages never reach the client.
     /// </summary>
     /// <param name="bodyType">The endpoint's body type, to name the values a string field takes (<see cref="OneOfAttribute"/>).</param>
-    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing, long? maxBodyBytes = null, Type? bodyType = null) => exception.InnerException switch
+    /// <param name="bodySent">The endpoint takes a body and the request's holds bytes (<see cref="Hardening.EmptyBodyDetection.HasBytes"/>).</param>
+    public static ProblemDetails FromBadRequest(BadHttpRequestException exception, bool bodyMissing, long? maxBodyBytes = null, Type? bodyType = null,
+        bool bodySent = false) => exception.InnerException switch
     {
         // A reader error (the serializer wraps the internal JsonReaderException): the body is not JSON.
         JsonException { InnerException: JsonException } syntax => new ProblemDetails
@@ -153,6 +155,15 @@ public static partial class ErrorMapping
             Title = "The request body is not valid JSON.",
             Detail = "The request body is empty; send a JSON object.",
         },
+        // A body with bytes that the binder read as no object: JSON null (bytes that are no JSON throw a JsonException, an
+        // empty body is the case above). RequestDelegateFactory's "Implicit body inferred for parameter … but no body was
+        // provided" names a C# parameter; the client gets what [] and "x" get.
+        null when bodySent && exception.StatusCode == StatusCodes.Status400BadRequest && BodyNotProvided().IsMatch(exception.Message) =>
+            new HttpValidationProblemDetails(new Dictionary<string, string[]> { ["$"] = [Hardening.NullBody.NoObject] })
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Type = ProblemTypes.Validation,
+            },
         null when exception.StatusCode == StatusCodes.Status415UnsupportedMediaType => new ProblemDetails
         {
             Status = StatusCodes.Status415UnsupportedMediaType,
@@ -188,6 +199,10 @@ public static partial class ErrorMapping
             Detail = exception.Message,
         },
     };
+
+    /// <summary>RequestDelegateFactory's messages for a body parameter bound to null: an inferred one, and a [FromBody] one.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("""^(Implicit body inferred for parameter "[^"]+" but no body was provided|Required parameter "[^"]+" was not provided from body)""")]
+    private static partial System.Text.RegularExpressions.Regex BodyNotProvided();
 
     /// <summary>RequestDelegateFactory's message for a value it could not parse: <c>Failed to bind parameter "{type} {name}" from "{value}".</c></summary>
     [System.Text.RegularExpressions.GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>[^ "]+)" from "(?<value>.*)"\.$""", System.Text.RegularExpressions.RegexOptions.Singleline)]
@@ -262,7 +277,7 @@ public static partial class ErrorMapping
     internal static string Describe(JsonException json, Type? bodyType = null) => json.Message switch
     {
         _ when json is JsonInputException => json.Message,
-        _ when json.Path is "$" => "The request body must be a JSON object.",
+        _ when json.Path is "$" => Hardening.NullBody.NoObject,
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) => "This field is not part of the request.",
         var m when m.StartsWith("Duplicate", StringComparison.Ordinal) => "This field appears more than once.",
         var m when NotConverted().Match(m) is { Success: true } target && Expected(target.Groups["type"].Value, json.Path, bodyType) is { } expected => expected,

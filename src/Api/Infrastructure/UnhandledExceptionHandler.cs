@@ -19,7 +19,8 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
         {
             BadHttpRequestException badRequest => ErrorMapping.FromBadRequest(badRequest, BodyExpectedButAbsent(httpContext),
                 httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize,
-                httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType),
+                httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType,
+                BodyExpected(httpContext) && Hardening.EmptyBodyDetection.HasBytes(httpContext.Request)),
             NotSupportedException { Source: "System.Text.Json" } unsupported => ErrorMapping.FromUnsupportedJson(unsupported),
             _ => Internal(exception),
         };
@@ -28,8 +29,11 @@ public sealed partial class UnhandledExceptionHandler(IHostEnvironment environme
     }
 
     // The middleware has cleared the request's endpoint by now; its feature keeps the one that threw.
+    private static bool BodyExpected(HttpContext httpContext) =>
+        httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is not null;
+
     private static bool BodyExpectedButAbsent(HttpContext httpContext) =>
-        httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is not null
+        BodyExpected(httpContext)
         && (httpContext.Request.ContentLength == 0
             || httpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false });
 

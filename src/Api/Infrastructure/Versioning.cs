@@ -59,9 +59,9 @@ public static class Versioning
 
     public static void SetETag(HttpResponse response, long version) => response.Headers[HeaderNames.ETag] = $"\"{version}\"";
 
-    /// <summary>Marks a command endpoint: it documents If-Match and answers 412 for a stale version.</summary>
+    /// <summary>Marks a command endpoint: it documents If-Match and answers 412 for a stale version; a JSON null body is a 400 (<see cref="Hardening.NullBody"/>).</summary>
     public static RouteHandlerBuilder AsCommand(this RouteHandlerBuilder builder) =>
-        builder.WithMetadata(new HonoursIfMatch()).WithinQuotas().ProducesProblem(StatusCodes.Status412PreconditionFailed)
+        builder.WithMetadata(new HonoursIfMatch()).WithinQuotas().AddEndpointFilter(Hardening.NullBody.Filter).ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status404NotFound);
 }
 

@@ -364,16 +364,11 @@ public sealed partial class Host : IEventTarget
     public int Allocated => _sockets.Count;
 
     /// <summary>
-    /// Allocated sockets that moved data or a FIN, so hold their data path (<c>TcpSocket.DataPath.cs</c>): O(sockets), for a
-    /// memory estimate taken between commands.
+    /// Allocated sockets holding their data path (<c>TcpSocket.DataPath.cs</c>): made when one moved data or a FIN, kept by a
+    /// socket object taken again from the free list. Kept as sockets are allocated and freed and as a data path is made, so
+    /// a memory estimate taken after every command is O(hosts), not O(sockets).
     /// </summary>
-    public int SocketsWithDataPath()
-    {
-        int n = 0;
-        for (int i = 0; i < _sockets.Count; i++)
-            if (_sockets[i]!.HasDataPath) n++;
-        return n;
-    }
+    public int SocketsWithDataPath { get; internal set; }
 
     /// <summary>Request sockets (SYN_RECV) in the request table: what <c>ss</c> lists as SYN-RECV.</summary>
     public int RequestCount => Requests.Count;
@@ -701,6 +696,7 @@ public sealed partial class Host : IEventTarget
         }
         else sk = new TcpSocket(this, Sim.NextSocketId());
         sk.HostSlot = _sockets.Add(sk);
+        if (sk.HasDataPath) SocketsWithDataPath++; // an object from the free list keeps its data path (TcpSocket.Slab.cs)
         Sim.Register(sk);
         return sk;
     }
@@ -712,6 +708,7 @@ public sealed partial class Host : IEventTarget
         if (!ReferenceEquals(_sockets[sk.HostSlot], sk)) throw new InvalidOperationException($"socket {sk.Id} is not allocated on {Name}");
         if (_sockets.RemoveAt(sk.HostSlot) is { } moved) moved.HostSlot = sk.HostSlot;
         sk.HostSlot = -1;
+        if (sk.HasDataPath) SocketsWithDataPath--;
     }
 
     /// <summary>

@@ -52,7 +52,10 @@ public enum SysctlHandler
 {
     /// <summary>proc_dointvec, proc_dointvec_minmax, proc_dointvec_jiffies: an int, "-0" is 0; the bounds are Min..Max.</summary>
     Signed,
-    /// <summary>proc_douintvec(_minmax), proc_dou8vec_minmax: any '-' is refused, even "-0" (EINVAL); Min..Max.</summary>
+    /// <summary>
+    /// proc_douintvec(_minmax), proc_dou8vec_minmax: any '-' is refused, even "-0" (EINVAL); Min..Max. On linux-4.4, whose
+    /// handlers for these were all proc_dointvec(_minmax), "-0" is 0.
+    /// </summary>
     Unsigned,
     /// <summary>proc_doulongvec_minmax without bounds: 0..ULONG_MAX, no sign; held as the long of the same 64 bits.</summary>
     ULong,
@@ -290,10 +293,6 @@ public static class SysctlCatalog
     }
 
     /// <summary>
-    /// __do_proc_dointvec(), __do_proc_doulongvec_minmax(), do_proc_douintvec_w(): for each element, proc_skip_spaces(),
-    /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds.
-    /// </summary>
-    /// <summary>
     /// Reads a sysctl text from a stored command or scenario: as <see cref="TryParse"/> does, and a text it refuses that the
     /// decimal reader of sessions up to 29 took (<c>"08"</c>, <c>"+5"</c>, <c>"-0"</c> on an unsigned sysctl,
     /// <c>" cubic"</c>, <c>"1, 2"</c>, a <c>tcp_rmem</c> below 4096) as that reader took it — so a simulation stored
@@ -350,6 +349,10 @@ public static class SysctlCatalog
         }
     }
 
+    /// <summary>
+    /// __do_proc_dointvec(), __do_proc_doulongvec_minmax(), do_proc_douintvec_w(): for each element, proc_skip_spaces(),
+    /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds.
+    /// </summary>
     static bool TryParseNumbers(SysctlDefinition def, KernelProfile profile, string written, out long[] values, out string error,
         IReadOnlyList<long>? current)
     {
@@ -370,7 +373,7 @@ public static class SysctlCatalog
                 error = def.Handler == SysctlHandler.MsJiffies
                     ? $"{def.Name}: '{word}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)"
                     : $"{def.Name}: '{word}' is outside {MinFor(def, profile)}..{(def.Handler == SysctlHandler.ULong ? ulong.MaxValue : (ulong)def.Max)}"
-                        + (negative && magnitude == 0 ? " (an unsigned handler refuses any '-')" : "");
+                        + (negative && magnitude == 0 && RefusesAnyMinus(def, profile) ? " (an unsigned handler refuses any '-')" : "");
                 return false;
             }
         }
@@ -402,13 +405,20 @@ public static class SysctlCatalog
                 // on it holds a negative limit, printed back unsigned).
                 value = unchecked((long)magnitude);
                 return !negative;
-            case SysctlHandler.Unsigned when negative:
-                return false; // do_proc_douintvec_w(): "if (err || neg)", even for -0
+            // do_proc_douintvec_w(): "if (err || neg)", even for -0. linux-4.4 has neither proc_douintvec (4.13) nor
+            // proc_dou8vec_minmax (5.13): each of these was a proc_dointvec or proc_dointvec_minmax there, whose
+            // do_proc_dointvec_conv() / do_proc_dointvec_minmax_conv() take "-0" as 0 (the bounds below refuse the rest).
+            case SysctlHandler.Unsigned when negative && RefusesAnyMinus(def, profile):
+                return false;
         }
         if (magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue)) return false;
         value = negative ? unchecked(-(long)magnitude) : (long)magnitude;
         return value >= MinFor(def, profile) && value <= def.Max;
     }
+
+    /// <summary>Whether the handler refuses a '-' before its number, even "-0": the unsigned ones (on linux-6).</summary>
+    static bool RefusesAnyMinus(SysctlDefinition def, KernelProfile profile) =>
+        def.Handler == SysctlHandler.ULong || (def.Handler == SysctlHandler.Unsigned && profile == KernelProfile.Linux6);
 
     /// <summary>
     /// The least value a sysctl takes: its handler's, but Linux 6.18.44 (the observed machine) refuses each of tcp_rmem's

@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Text.Json;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
@@ -263,9 +262,6 @@ internal sealed partial class ScenarioReader(bool stored = false)
                 : $"sysctl \"{name}\" is not simulated by kernel profile {profile.ToWireName()}");
             return null;
         }
-        // The schema narrows tcp_tw_recycle's integer to 0/1, below what 4.4's proc_dointvec accepts.
-        if (name == "net.ipv4.tcp_tw_recycle" && entry.Value.ValueKind == JsonValueKind.Number)
-            return Integer(entry, 0, 1)?.ToString(CultureInfo.InvariantCulture);
         if (SysctlJson.Text(entry.Value, out var problem) is { } text) return text;
         Error(entry.Path, problem);
         return null;

@@ -73,11 +73,6 @@ internal sealed class ListenerQueues
 }
 
 /// <summary>
-/// tp->out_of_order_queue, kept sorted by sequence (tcp_data_queue_ofo()): its list is made by the first
-/// out-of-order segment — most connections never see one — so an empty queue is one null reference. Each skb keeps
-/// the lo skb it arrived in (<see cref="LoSkb"/>), which it still is when tcp_ofo_queue() moves it to the receive queue.
-/// </summary>
-/// <summary>
 /// What the receive queues keep of a received lo skb besides its sequence: its truesize less its payload — the head it
 /// came in (<c>TcpSocket.LoopbackSkbOverhead</c>), or what a tcp_add_backlog() merge left — and whether it is an skb of its own
 /// (a software GSO piece, a backlog merge) rather than the clone of an skb its sender keeps until an ACK covers it,
@@ -89,6 +84,11 @@ internal sealed class ListenerQueues
 /// </summary>
 internal readonly record struct LoSkb(int Overhead, bool Own, int TailRoom = 0, int Frags = 0, int HeadLen = 0);
 
+/// <summary>
+/// tp->out_of_order_queue, kept sorted by sequence (tcp_data_queue_ofo()): its list is made by the first
+/// out-of-order segment — most connections never see one — so an empty queue is one null reference. Each skb keeps
+/// the lo skb it arrived in (<see cref="LoSkb"/>), which it still is when tcp_ofo_queue() moves it to the receive queue.
+/// </summary>
 internal struct OfoQueue
 {
     List<(uint Seq, uint End, bool Fin, LoSkb Skb)>? _items;

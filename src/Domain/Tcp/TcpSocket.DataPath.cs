@@ -21,13 +21,21 @@ public sealed partial class TcpSocket
     DataPath? _data;
 
     /// <summary>The data path to write <paramref name="nonZero"/> to: made for a value other than 0, else only if it exists.</summary>
-    DataPath? Data(bool nonZero) => _data ?? (nonZero ? _data = new DataPath() : null);
+    DataPath? Data(bool nonZero) => _data ?? (nonZero ? MakeDataPath() : null);
 
     /// <summary>Whether the data path was made (tests: a connection only opened and held makes none).</summary>
     internal bool HasDataPath => _data is not null;
 
     /// <summary>The data path, made if absent (a delayed ACK armed, data received).</summary>
-    DataPath DataToWrite => _data ??= new DataPath();
+    DataPath DataToWrite => _data ?? MakeDataPath();
+
+    /// <summary>The data path made, and counted in its host's <see cref="Host.SocketsWithDataPath"/> while the socket is allocated.</summary>
+    DataPath MakeDataPath()
+    {
+        _data = new DataPath();
+        if (HostSlot >= 0) Host.SocketsWithDataPath++;
+        return _data;
+    }
 
     /// <summary>sk->sk_wmem_queued: the truesize of every skb in the write and retransmission queues (the <c>w</c> of <c>ss -m</c>'s skmem).</summary>
     public long WmemQueued => _data?.WmemQueued ?? 0;

@@ -5,11 +5,6 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Tcp;
 
 /// <summary>
-/// The receiver's out-of-order queue and D-SACK (RFC 2883 as Linux does it — net/ipv4/tcp_input.c):
-/// duplicate text below rcv_nxt, and out-of-order text the queue already holds, is reported in
-/// tp->duplicate_sack[0], sent once as the first SACK block of the next segment.
-/// </summary>
-/// <summary>
 /// struct tcp_sacktag_state — net/ipv4/tcp_input.c: what tcp_sacktag_write_queue() learns from one ACK's SACK blocks, for
 /// tcp_ack() and tcp_clean_rtx_queue() to use after it.
 /// </summary>
@@ -38,6 +33,11 @@ internal struct SacktagState
     public long IntervalUs;
 }
 
+/// <summary>
+/// The receiver's out-of-order queue and D-SACK (RFC 2883 as Linux does it — net/ipv4/tcp_input.c):
+/// duplicate text below rcv_nxt, and out-of-order text the queue already holds, is reported in
+/// tp->duplicate_sack[0], sent once as the first SACK block of the next segment.
+/// </summary>
 public sealed partial class TcpSocket
 {
     /// <summary>

@@ -48,10 +48,10 @@ public sealed partial class Workload : IEventTarget
     /// <summary>The time series' sampling interval now: <see cref="WorkloadSpec.Resolution"/>, doubled each time the series was coarsened.</summary>
     public SimDuration Resolution { get; private set; }
 
-    /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
     /// <summary>Connections not finished, a client's and a server's side each (when drained: those left unfinished).</summary>
     public long OpenConnections => Done ? _unfinished : (_started - _clientsFinished) + (_accepted - _serversFinished);
 
+    /// <summary>Samples held now, all hosts together (for the engine's memory estimate).</summary>
     public long SampleCount => (long)_series[0].Count * _series.Length + _settledCount;
 
     /// <summary>Called after each sample is taken (tests compare it with sockstat at that instant).</summary>

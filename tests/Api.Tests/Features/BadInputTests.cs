@@ -405,6 +405,44 @@ public sealed class BadInputTests(ApiHosts hosts)
             Assert.Equal(["$"], (await response.ReadProblemAsync(HttpStatusCode.BadRequest)).ErrorFields());
     }
 
+    /// <summary>
+    /// A body of JSON null is no object on every endpoint that takes one, as on POST /simulations: a 400 at "$" (a required
+    /// body's was the framework's "Implicit body inferred for parameter \"request\" but no body was provided. Did you mean
+    /// to use a Service instead?", no errors member; an optional body's was taken for none), and nothing is applied.
+    /// </summary>
+    [Theory]
+    [InlineData("POST", "advance", "null")]
+    [InlineData("POST", "commands", " null ")]
+    [InlineData("PATCH", "hosts/client/sysctls", "null")]
+    [InlineData("POST", "links", "null")]
+    [InlineData("PATCH", "links/client/server", "null")]
+    [InlineData("POST", "hosts", "null")]
+    [InlineData("POST", "connections", "null")]
+    [InlineData("POST", "workloads", "null")]
+    [InlineData("POST", "hosts/client/connect", "null")]
+    [InlineData("POST", "hosts/client/processes/app/kill", "null")]
+    [InlineData("POST", "sockets/2/setsockopt", "null")]
+    [InlineData("POST", "sockets/2/send", "\uFEFFnull")]
+    [InlineData("POST", "sockets/2/close", "null")] // an optional body: null was taken for none and the socket closed
+    [InlineData("POST", "hosts/client/sockets", "null")]
+    public async Task JsonNullBody_OnAnEndpointTakingABody_Returns400AtTheBodyAndAppliesNothing(string method, string path, string body)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite), "null body");
+        await sim.ConnectAsync();
+        var (version, journal) = (await sim.VersionAsync(), await sim.JournalAsync());
+
+        var response = await sim.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"{sim.Base}/{path}")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        });
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("urn:simservice:problem:validation", problem.GetProperty("type").GetString());
+        Assert.Equal("""["The request body must be a JSON object."]""", problem.GetProperty("errors").GetProperty("$").GetRawText());
+        Assert.Equal(version, await sim.VersionAsync());
+        Assert.Equal(journal, await sim.JournalAsync());
+    }
+
     /// <summary>Every Range on a long request field has long or double operands (an int one overflows on a large value).</summary>
     [Fact]
     public void RangeAttributes_OnLongFields_DoNotConvertToInt32()

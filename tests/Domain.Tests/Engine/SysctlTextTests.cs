@@ -42,6 +42,7 @@ public class SysctlTextTests
     [InlineData("net.ipv4.tcp_fin_timeout", "000000000000000000016", "net.ipv4.tcp_fin_timeout: '000000000000000000016' is not an integer")]
     [InlineData("net.ipv4.tcp_fin_timeout", "", "net.ipv4.tcp_fin_timeout: no number written")]
     [InlineData("net.ipv4.tcp_tw_reuse", "-0", "net.ipv4.tcp_tw_reuse: '-0' is outside 0..2 (an unsigned handler refuses any '-')")]
+    [InlineData("net.ipv4.tcp_rto_min_us", "-0", "net.ipv4.tcp_rto_min_us: '-0' is outside 1..2147483647")]
     [InlineData("net.ipv4.tcp_comp_sack_delay_ns", "18446744073709551616", "net.ipv4.tcp_comp_sack_delay_ns: '18446744073709551616' is not an integer")]
     [InlineData("net.ipv4.tcp_comp_sack_delay_ns", "-1", "net.ipv4.tcp_comp_sack_delay_ns: '-1' is outside 0..18446744073709551615")]
     [InlineData("net.ipv4.tcp_rmem", "4095 131072 33554432", "net.ipv4.tcp_rmem: '4095' is outside 4096..2147483647")]
@@ -54,6 +55,36 @@ public class SysctlTextTests
         Assert.False(table.TrySet(name, text, out var error));
         Assert.Equal(expected, error);
         Assert.Equal(before, table.Format(name));
+    }
+
+    /// <summary>
+    /// linux-4.4 had neither proc_douintvec (4.13) nor proc_dou8vec_minmax (5.13): every sysctl 6.18 reads unsigned was a
+    /// proc_dointvec or proc_dointvec_minmax there (net/ipv4/sysctl_net_ipv4.c), whose do_proc_dointvec_conv() and
+    /// do_proc_dointvec_minmax_conv() take "-0" as 0 — refused only below a bound of 1 (tcp_syn_retries). Linux 6.18
+    /// refuses it on each.
+    /// </summary>
+    [Fact]
+    public void MinusZero_OnTheUnsignedSysctls_TakenAsZeroOnLinux44BelowNoBound_RefusedOnLinux6()
+    {
+        var unsigned = SysctlCatalog.All.Values.Where(d => d.Handler == SysctlHandler.Unsigned).ToList();
+        Assert.Equal(32, unsigned.Count);
+        int taken = 0;
+        foreach (var def in unsigned)
+        {
+            if (SysctlCatalog.Exists(def.Name, KernelProfile.Linux6))
+                Assert.False(new SysctlTable(KernelProfile.Linux6).TrySet(def.Name, "-0", out _), def.Name);
+            if (!SysctlCatalog.Exists(def.Name, KernelProfile.Linux44)) continue;
+            var table = new SysctlTable(KernelProfile.Linux44);
+            Assert.True(table.TrySet(def.Name, "-0", out var error) == def.Min <= 0, $"{def.Name}: {error}");
+            if (def.Min > 0) Assert.Equal($"{def.Name}: '-0' is outside {def.Min}..{def.Max}", error);
+            else
+            {
+                Assert.Equal("0", table.Format(def.Name));
+                taken++;
+            }
+            Assert.False(table.TrySet(def.Name, "-1", out _), def.Name); // the catalog's bounds hold on both profiles
+        }
+        Assert.Equal(24, taken);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Scenarios;
 using SimService.Domain.Time;
@@ -500,11 +501,41 @@ public class ScenarioParserTests
             d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_tw_recycle": 1 }""");
         }).Valid();
         Assert.Equal(KernelProfile.Linux44, doc.Kernel);
-        ScenarioJson.ParseWith(d =>
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_tw_recycle is a proc_dointvec (net/ipv4/sysctl_net_ipv4.c, tcp_death_row.sysctl_tw_recycle): any int
+    /// is taken and read back as written, and tcp_time_wait() / tcp_conn_request() test it for other than 0. A JSON integer
+    /// and its text behave alike: the format took "5" and refused 5 (it narrowed the integer to 0/1).
+    /// </summary>
+    [Theory]
+    [InlineData("5", "5", true)]
+    [InlineData("\"5\"", "5", true)]
+    [InlineData("-1", "-1", true)]
+    [InlineData("\"-1\"", "-1", true)]
+    [InlineData("\"0x10\"", "16", true)]
+    [InlineData("2147483647", "2147483647", true)]
+    [InlineData("0", "0", false)]
+    [InlineData("\"-0\"", "0", false)]
+    [InlineData("2147483648", null, false)]
+    [InlineData("\"2147483648\"", null, false)]
+    public void Parse_TwRecycleOnLinux44_AnIntegerAndItsTextAlike_AsProcDointvec(string json, string? readBack, bool on)
+    {
+        var parsed = ScenarioJson.ParseWith(d =>
         {
             d["kernel"] = "linux-4.4";
-            d.Host("client")["sysctls"] = JsonNode.Parse("""{ "net.ipv4.tcp_tw_recycle": 2 }""");
-        }).HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_tw_recycle\"]");
+            d.Host("client")["sysctls"] = JsonNode.Parse($$"""{ "net.ipv4.tcp_tw_recycle": {{json}} }""");
+        });
+        if (readBack is null)
+        {
+            parsed.HasError("$.hosts.client.sysctls[\"net.ipv4.tcp_tw_recycle\"]");
+            return;
+        }
+        var text = parsed.Valid().Hosts.Single(h => h.Name == "client").Sysctls.Single().Text;
+        var sim = new Simulation(KernelProfile.Linux44, seed: 1);
+        Assert.True(CommandApplier.Apply(sim, new AddHostCommand("client", "10.0.0.1", SimService.Domain.Network.HostKind.Linux, [new("net.ipv4.tcp_tw_recycle", text)])).IsOk);
+        var sysctls = sim.FindHost("client")!.Sysctls;
+        Assert.Equal((readBack, on), (sysctls.Format("net.ipv4.tcp_tw_recycle"), sysctls.TcpTwRecycle));
     }
 
     [Fact]

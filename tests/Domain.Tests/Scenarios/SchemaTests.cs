@@ -67,6 +67,26 @@ public class SchemaTests
         Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
     }
 
+    /// <summary>linux-4.4's tcp_tw_recycle takes any int as a JSON integer, as its text (proc_dointvec): schema and parser agree.</summary>
+    [Theory]
+    [InlineData("5", true)]
+    [InlineData("-2147483648", true)]
+    [InlineData("2147483648", false)]
+    public void TwRecycleInteger_SchemaAndParser_AgreeOnTheIntRange(string value, bool valid)
+    {
+        var json = $$"""
+            {
+              "name": "tw-recycle", "kernel": "linux-4.4",
+              "hosts": { "client": { "address": "10.0.0.1", "sysctls": { "net.ipv4.tcp_tw_recycle": {{value}} } }, "server": { "address": "10.0.0.2" } },
+              "links": [ { "between": ["client", "server"], "delay": "10ms" } ],
+              "steps": []
+            }
+            """;
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
+    }
+
     /// <summary>A send's bytes are bounded by what a run's event budget can deliver (EventBudgetBound): schema and parser agree.</summary>
     [Theory]
     [InlineData(3_274_750_000_000L, true)]

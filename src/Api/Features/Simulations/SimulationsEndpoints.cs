@@ -15,7 +15,7 @@ public static class SimulationsEndpoints
     public static IEndpointRouteBuilder MapSimulations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/simulations").WithTags("Simulations");
-        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).WithinQuotas().ProducesValidationProblem()
+        group.MapPost("/", CreateSimulation).WithName(nameof(CreateSimulation)).WithinQuotas().AddEndpointFilter(NullBody.Filter).ProducesValidationProblem()
             .WithSummary("Create an empty simulation: kernel profile, seed, virtual clock at 0")
             .WithDescription("Every field is optional: `{}` (or no body) gives profile linux-6, seed 0 and a generated name.")
             .WithExamples("""{"name":"close-wait demo","profile":"linux-6","seed":42}""", SimulationExample);
@@ -52,13 +52,10 @@ public static class SimulationsEndpoints
 
     // AbsoluteLocations completes the path with a trusted origin; a foreign Host header is never echoed.
     // No body (however framed: Content-Length 0, an empty chunked or HTTP/2 body) is a simulation of the defaults, as {}
-    // is; a body of JSON null is no object (as [] is not): a 400. The binding gives null for both, and reads a body with
-    // bytes that are not a JSON document as a 400 of its own, so a null request with bytes was a JSON null.
+    // is; a body of JSON null is no object (as [] is not): a 400 (NullBody, the endpoint's filter).
     private static async Task<Results<Created<SimulationResponse>, ProblemHttpResult>> CreateSimulation(
         CreateSimulationRequest? request, ISender sender, HttpResponse response, CancellationToken cancellationToken) =>
-        request is null && EmptyBodyDetection.HasBytes(response.HttpContext.Request)
-            ? ErrorMapping.ToProblem(new RequestInvalid("$", "The request body must be a JSON object."))
-            : (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
+        (await sender.Send((request ?? new()).ToCommand(), cancellationToken)).ToCreated(response, created => $"/api/v1/simulations/{created.Id}");
 
     // after is read as text: a malformed one, or an id that is no UUIDv7 (no simulation's), is a 400 naming after (a Guid
     // parameter answered a malformed one with a bare 400); an unknown UUIDv7 pages on from its place (ListSimulationsHandler).

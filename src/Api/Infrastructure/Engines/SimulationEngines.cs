@@ -89,14 +89,14 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     public const long BytesPerSocket = 768, BytesPerCall = 96, BytesPerDataPath = 512, BytesPerWorkloadConnection = 640,
         BytesPerTimeWait = 256, BytesPerRequestSocket = 512, BytesPerFreeSocket = BytesPerSocket + BytesPerDataPath, BytesPerSegment = 256;
 
-    /// <summary>The engine's memory, counted by kind (<see cref="BytesPerSocket"/>); O(sockets), taken when an engine is kept.</summary>
+    /// <summary>The engine's memory, counted by kind (<see cref="BytesPerSocket"/>); O(hosts), taken when an engine is kept.</summary>
     public static long EstimateBytes(Simulation engine)
     {
         long bytes = BytesPerEngine + engine.Journal.Count * BytesPerJournalEvent + engine.WorkloadSamples * BytesPerSample
             + engine.Hosts.Count * BytesPerHost + engine.WorkloadConnections * BytesPerWorkloadConnection
             + engine.Calls.Count * BytesPerCall + engine.QueueChunksHeld * EventQueue.ChunkBytes + engine.FreeSegmentsHeld * BytesPerSegment;
         foreach (var host in engine.Hosts)
-            bytes += host.Allocated * BytesPerSocket + host.SocketsWithDataPath() * BytesPerDataPath + host.TimeWaitCount * BytesPerTimeWait
+            bytes += host.Allocated * BytesPerSocket + host.SocketsWithDataPath * BytesPerDataPath + host.TimeWaitCount * BytesPerTimeWait
                 + (host.RequestCount + host.FreeRequestSocketsHeld) * BytesPerRequestSocket + host.FreeSocketsHeld * BytesPerFreeSocket;
         return bytes;
     }
