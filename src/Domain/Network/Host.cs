@@ -572,6 +572,16 @@ public sealed partial class Host : IEventTarget
             }
             return;
         }
+        ReceiveByListener(seg);
+    }
+
+    /// <summary>
+    /// tcp_v4_rcv()'s lookup past the established hash: a listener takes the segment, else no_tcp_socket and a reset
+    /// from the host. Also where a request whose listener left LISTEN sends its segment after dropping itself
+    /// (inet_csk_reqsk_queue_drop_and_put(), goto lookup): a new listener on the port takes it.
+    /// </summary>
+    internal void ReceiveByListener(Segment seg)
+    {
         var l = FindListener(seg.Destination);
         if (l is not null)
         {

@@ -303,17 +303,18 @@ public sealed class RequestSocket : SimTimer
     /// window gets a rate-limited ACK (tcp_v4_reqsk_send_ack()); an in-window RST or SYN (another
     /// ISN) is an embryonic reset (AttemptFails, EmbryonicRsts; a SYN is answered with a RST) — on linux-6 an RST
     /// only at rcv_nxt, one elsewhere in the window being answered with an ACK (<see cref="Linux6RstCheck"/>); an
-    /// ACK of our ISN creates the child (or, with the listener gone, drops the request and the
-    /// segment meets a host RST).
+    /// ACK of our ISN creates the child. With the listener gone any segment drops the request and is looked up
+    /// again: a new listener on the port takes it, else a host RST.
     /// </summary>
     internal void OnSegment(Segment seg)
     {
         if (Listener.State != TcpState.Listen)
         {
-            // tcp_v4_rcv(): a request whose listener is gone is dropped and the segment looked up again —
-            // it finds no socket, so the host answers it as any stray segment.
+            // tcp_v4_rcv(): a request whose listener left TCP_LISTEN is dropped (inet_csk_reqsk_queue_drop_and_put())
+            // and the segment looked up again (goto lookup): a new listener on the port takes it (a retransmitted SYN
+            // gets its SYN-ACK), else no socket, and the host answers it as any stray segment — as on Linux 6.18.44.
             Drop();
-            Host.SendResetReply(seg, "tcp_v4_rcv (listener gone)");
+            Host.ReceiveByListener(seg);
             return;
         }
         // tcp_v4_rcv(): "if (!nsk) { reqsk_put(req); … goto discard_and_relse; }" — sk_drops_skbadd() on the listener

@@ -207,7 +207,6 @@ public class RequestSocketTests
         DeliverAt(h, 4, c, TcpFlags.Syn, PeerIsn);
         uint cIss = ServerSent(h).Last().SeqNo;
         DeliverAt(h, 5, b, TcpFlags.Ack, PeerIsn + 1, bIss + 1);
-        Assert.Equal(2, h.Server.Mib[MibCounter.TcpPassiveOpens]);
         DeliverAt(h, 6, c, TcpFlags.Ack, PeerIsn + 1, cIss + 1);
         return (h, c, cIss);
     }
@@ -291,6 +290,29 @@ public class RequestSocketTests
         Assert.Equal(0, h.Server.Mib[MibCounter.TcpExtTCPTimeouts]);
         Assert.Equal(0, h.Server.Mib[MibCounter.TcpRetransSegs]);
         Assert.Equal([Ms(1024)], h.Sim.Journal.OfType<TimerFired>().Where(t => t.Host == "server").Select(t => t.At));
+    }
+
+    [Fact]
+    public void SynRecv_ListenerClosedAndANewOneListening_RetransmittedSynTakenByTheNewListener()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        var old = h.Server.AllSockets.Single(s => s.State == TcpState.Listen);
+        var oldIss = Assert.Single(h.Server.RequestSockets).Iss;
+        h.At(Ms(50));
+        h.Call("server", SocketCallKind.Close, old.Id);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        // tcp_v4_rcv(): the old request's listener left TCP_LISTEN — inet_csk_reqsk_queue_drop_and_put(), then the
+        // lookup again finds the new listener, whose tcp_conn_request() answers the SYN (observed on Linux 6.18.44,
+        // packetdrill/listen-close-request-then-new-listener-takes-retransmitted-syn.pkt); no RST.
+        DeliverAt(h, 100, TcpFlags.Syn, PeerIsn);
+        var req = Assert.Single(h.Server.RequestSockets);
+        Assert.NotEqual(oldIss, req.Iss);
+        Assert.Equal(TcpState.Listen, req.Listener.State);
+        Assert.NotSame(old, req.Listener);
+        Assert.Equal([("S.", Ms(1)), ("S.", Ms(100))], ServerSent(h).Select(s => (s.Flags.ToLetters(), s.At)));
+        Assert.Equal((0, 0, 0, 0), (h.Server.Mib[MibCounter.TcpOutRsts], h.Server.Mib[MibCounter.TcpRetransSegs],
+            h.Server.Mib[MibCounter.TcpExtEmbryonicRsts], h.Server.Mib[MibCounter.TcpAttemptFails]));
     }
 
     [Fact]
