@@ -59,13 +59,13 @@ public sealed class RunTests
     [InlineData("tab\tand\u00e9", "tab\tand\u00e9")]
     [InlineData("a\u0001b\u001fc", "a\\u0001b\\u001fc")]
     [InlineData("pair \ud83d\ude00 kept", "pair \ud83d\ude00 kept")]
-    [InlineData("\ufffe\uffff", "\\ufffe\\uffff")]
+    [InlineData("\ufffe\uffff", "\\uFFFE\\uFFFF")]
     public void Holdable_WritesOnlyWhatXmlCannotHoldAsEscapes(string text, string expected) =>
         Assert.Equal(expected, JUnitReport.Holdable(text));
 
     [Fact]
     public void Holdable_WritesALoneSurrogateAsAnEscape() =>
-        Assert.Equal("lone \\ud800 surrogate", JUnitReport.Holdable("lone " + (char)0xD800 + " surrogate"));
+        Assert.Equal("lone \\uD800 surrogate", JUnitReport.Holdable("lone " + (char)0xD800 + " surrogate"));
 
     [Fact]
     public async Task MixedFolder_Run_ConsoleHasALinePerFileAndEachFailedCheck()

@@ -105,7 +105,7 @@ public static class JUnitReport
         while (i < text.Length)
         {
             if (IsXmlChar(text, i, out int width)) held.Append(text, i, width);
-            else held.Append(CultureInfo.InvariantCulture, $"\\u{(int)text[i]:x4}");
+            else held.Append(CultureInfo.InvariantCulture, $"\\u{(int)text[i]:X4}");
             i += width;
         }
         return held.ToString();

@@ -51,7 +51,7 @@ public sealed partial class Simulation
     /// </summary>
     long _loBacklogLen;
 
-    /// <summary>sk_backlog.len of <paramref name="sk"/>: the lo backlog's while it owns it, else 0.</summary>
+    /// <summary>sk_backlog.len of <paramref name="sk"/> (SO_MEMINFO's backlog; tcp_space() takes it off the free space): the lo backlog's while it owns it, else 0.</summary>
     internal long LoBacklogLen(TcpSocket sk) => ReferenceEquals(sk, _loOwner) ? _loBacklogLen : 0;
 
     /// <summary>Whether the owner is handling a segment of its backlog (__release_sock(): sock_owned_by_user_nocheck()).</summary>
@@ -145,9 +145,6 @@ public sealed partial class Simulation
         _loAckDeferred = true;
         return true;
     }
-
-    /// <summary>sk_backlog.len of <paramref name="sk"/> (tcp_space() takes it off the free space): the lo owner's, else 0.</summary>
-    internal long BacklogLen(TcpSocket sk) => ReferenceEquals(sk, _loOwner) ? _loBacklogLen : 0;
 
     /// <summary>
     /// Models tcp_add_backlog()'s no_coalesce: part — net/ipv4/tcp_ipv4.c — and sk_add_backlog() / sk_rcvqueues_full()

@@ -196,12 +196,12 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf − sk_backlog.len − sk_rmem_alloc); may be
     /// negative. <paramref name="uncharged"/> is truesize the queues hold that sk_rmem_alloc does not count yet. While
-    /// __release_sock() handles a lo backlog, sk_backlog.len still counts every skb it took (<see cref="Simulation.BacklogLen"/>),
+    /// __release_sock() handles a lo backlog, sk_backlog.len still counts every skb it took (<see cref="Simulation.LoBacklogLen"/>),
     /// so the free space, and what __tcp_select_window() and tcp_grow_window() make of it, is smaller until the release
     /// ends. linux-4.4's tcp_space() is tcp_win_from_space(sk_rcvbuf − sk_rmem_alloc): no backlog term.
     /// </summary>
-    long FreeSpace(long uncharged = 0) =>
-        WinFromSpace(SkRcvbuf - (_sim.Profile == KernelProfile.Linux6 ? _sim.BacklogLen(this) : 0) - (RmemAlloc - uncharged));
+    long TcpSpace(long uncharged = 0) =>
+        WinFromSpace(SkRcvbuf - (_sim.Profile == KernelProfile.Linux6 ? _sim.LoBacklogLen(this) : 0) - (RmemAlloc - uncharged));
 
     /// <summary>Models tcp_full_space() — include/net/tcp.h: tcp_win_from_space(sk_rcvbuf).</summary>
     internal long RcvSpace => WinFromSpace(SkRcvbuf);
@@ -217,7 +217,7 @@ public sealed partial class TcpSocket
     long SelectWindowRaw()
     {
         long mss = _rcvMss;
-        long freeSpace = FreeSpace();
+        long freeSpace = TcpSpace();
         long allowedSpace = RcvSpace;
         long fullSpace = Math.Min(_rcv.WindowClamp, allowedSpace);
         if (mss > fullSpace)
@@ -375,7 +375,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void GrowWindow(int len, int truesize, long uncharged = 0)
     {
-        long room = Math.Min(_rcv.WindowClamp, FreeSpace(uncharged)) - _rcv.Ssthresh;
+        long room = Math.Min(_rcv.WindowClamp, TcpSpace(uncharged)) - _rcv.Ssthresh;
         if (room <= 0) return;
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;

@@ -44,6 +44,28 @@ public class KillOnLoopbackTests
         Assert.Empty(h.TimeWaitSockets);
     }
 
+    /// <summary>
+    /// The kill's instant runs within the request's budget, across its closes: the four events the story needs run one
+    /// by one up to the budget, and a budget below them says <see cref="CommandOutcome.InstantCut"/> (the command is not
+    /// logged and the engine rebuilt, as for a call) — never more events than the budget.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1, true)]
+    [InlineData(2, 2, true)]
+    [InlineData(3, 3, true)]
+    [InlineData(4, 4, false)]
+    [InlineData(5, 4, false)]
+    public void Kill_WithASmallInstantBudget_RunsAtMostTheBudgetAndSaysItWasCut(long budget, long ran, bool cut)
+    {
+        var (sim, _, _) = ProcessWithBothEnds(EngineRules.WokenAfterSoftirq);
+        long before = sim.EventsProcessed;
+
+        var outcome = CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"), budget);
+
+        Assert.True(outcome.IsOk);
+        Assert.Equal((ran, cut), (sim.EventsProcessed - before, outcome.InstantCut));
+    }
+
     /// <summary>Under engine rules 0 a kill leaves its instant to the next advance, as before: every descriptor closes first.</summary>
     [Fact]
     public void Kill_UnderOriginalRules_ClosesEveryDescriptorBeforeLoRuns()
