@@ -19,7 +19,7 @@ public sealed class BadInputTests
     {
         var run = await Tool.RunAsync("fuzz", "--engine", option, value);
 
-        Assert.Equal((2, "", $"simservice: fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})\n"),
+        Assert.Equal((2, "", $"simservice: fuzz: --seed, --cases and --case take whole numbers (--seed {long.MinValue} to {long.MaxValue}, --cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})\n"),
             (run.ExitCode, run.Output, run.Error));
     }
 
@@ -106,6 +106,51 @@ public sealed class BadInputTests
         var run = await Tool.RunAsync("export", "--server", "http://127.0.0.1:1", id);
 
         Assert.Equal((2, $"simservice: export: '{id}' is not a simulation id (a UUID such as 01a20b44-0000-7000-8000-000000000000)\n"), (run.ExitCode, run.Error));
+    }
+
+    /// <summary>
+    /// "-" names no file or folder (it made a file named "-"): <c>new</c>'s and <c>export</c>'s --output take it for standard
+    /// output, the only output they have; run's and kernel's reports and the folder options share standard output with the
+    /// command's lines, so there it is one line and exit 2 before anything runs — nothing named "-" is made.
+    /// </summary>
+    [Theory]
+    [InlineData("run --json -", "run: --json -", "file")]
+    [InlineData("run --junit=-", "run: --junit -", "file")]
+    [InlineData("run --pcap -", "run: --pcap -", "folder")]
+    [InlineData("run --diagram -", "run: --diagram -", "folder")]
+    [InlineData("kernel --json -", "kernel: --json -", "file")]
+    [InlineData("fuzz --engine --keep -", "fuzz: --keep -", "folder")]
+    public async Task DashForAnOutputThatSharesStandardOutput_IsOneLineAndExitTwo(string command, string option, string what)
+    {
+        var folder = Tool.TempFolder();
+        string[] file = command.StartsWith("fuzz", StringComparison.Ordinal) ? [] : [Path.Combine(Tool.RepoRoot, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json")];
+
+        var run = await Tool.RunInAsync(folder, [.. command.Split(' '), .. file]);
+
+        Assert.Equal((2, "", $"simservice: {option}: standard output carries this command's own lines, so \"-\" is not taken for it; name a {what}\n"),
+            (run.ExitCode, run.Output, run.Error));
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+    }
+
+    /// <summary>A refusal says what is allowed: a port past 65535 is not "not an http:// URL"; a seed past the signed 64-bit range is a number.</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:99999", "--server: 'http://127.0.0.1:99999' has port 99999: a port is 1 to 65535")]
+    [InlineData("https://u:p@h:123456/api/v1", "--server: 'https://***@h:123456/api/v1' has port 123456: a port is 1 to 65535")]
+    [InlineData("http://host name:80/", "--server: 'http://host name:80/' is not an http:// or https:// URL")]
+    public async Task ServerUrlThatIsRefused_SaysWhy(string server, string message)
+    {
+        var run = await Tool.RunAsync("run", "--server", server, Passing);
+
+        Assert.Equal((2, $"simservice: {message}\n"), (run.ExitCode, run.Error));
+    }
+
+    /// <summary>A seed past the signed 64-bit range is a number all the same: the refusal names the range.</summary>
+    [KernelFact]
+    public async Task SeedPastTheSigned64BitRange_KernelFuzzPkt_NamesTheRange()
+    {
+        var run = await Tool.RunAsync("kernel", "--fuzz-pkt", "1", "--seed", "18446744073709551615");
+
+        Assert.Equal((2, $"simservice: kernel: --seed: '18446744073709551615' is not a whole number from {long.MinValue} to {long.MaxValue}"), (run.ExitCode, run.ErrorLines[^1]));
     }
 
     /// <summary>Seeds S..S+N-1 past long.MaxValue ran no case and exited 0 ("1 cases: 0 agree, … 0 differ").</summary>

@@ -190,4 +190,41 @@ public sealed class InputPathTests
         socket.Bind(new UnixDomainSocketEndPoint(path));
         return socket;
     }
+    /// <summary>Runs <paramref name="script"/> with sh, its arguments as $0, $1, …: names of raw bytes that .NET cannot make or remove.</summary>
+    static void Shell(string script, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("sh") { ArgumentList = { "-c", script } };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var shell = System.Diagnostics.Process.Start(start)!;
+        shell.WaitForExit();
+        Assert.Equal(0, shell.ExitCode);
+    }
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="folder"/> under a name of raw bytes (printf's octal escapes), as .NET cannot name one.</summary>
+    static void CopyAsBytes(string source, string folder, string printfName) =>
+        Shell("mkdir -p \"$(dirname \"$1/$(printf \"$2\")\")\" && cp \"$0\" \"$1/$(printf \"$2\")\"", source, folder, printfName);
+
+    /// <summary>
+    /// A name that is not UTF-8 (bad\xff.json) reaches .NET with U+FFFD for the bad byte, a name of no file: a folder search
+    /// passed it by without a word ("1 file: 1 passed" — a CI run passing with a case it did not read), and named it was "no
+    /// such file or folder". Found or named, file or folder, it is one line naming it and why, exit 2.
+    /// </summary>
+    [Theory]
+    [InlineData("run", "odd", "odd/bad\uFFFD.json", "bad\uFFFD.json")]
+    [InlineData("validate", "odd", "odd/bad\uFFFD.json", "bad\uFFFD.json")]
+    [InlineData("run", "odd/bad\uFFFD.json", "odd/bad\uFFFD.json", "bad\uFFFD.json")]
+    [InlineData("run", "odder", "odder/dir\uFFFD", "dir\uFFFD")]
+    public async Task NameThatIsNotUtf8_FoundOrNamed_IsOneLineAndExitTwo(string command, string path, string shown, string name)
+    {
+        var root = Tool.TempFolder();
+        CopyOfPassing(Path.Combine(root, "odd"), "ok.json");
+        CopyAsBytes(Path.Combine(Tool.RepoRoot, Passing), Path.Combine(root, "odd"), "bad\\377.json");
+        CopyAsBytes(Path.Combine(Tool.RepoRoot, Passing), Path.Combine(root, "odder"), "dir\\377/v.json");
+
+        var run = await Tool.RunInAsync(root, command, path);
+        Shell("rm -r \"$0\"", root);
+
+        Assert.Equal((2, "", $"simservice: {shown}: the name {name} is not valid UTF-8 (\uFFFD stands for each byte that is not): the tool opens files by UTF-8 names only; rename it\n"),
+            (run.ExitCode, run.Output, run.Error));
+    }
 }

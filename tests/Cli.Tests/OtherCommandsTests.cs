@@ -37,7 +37,7 @@ public sealed class OtherCommandsTests
 
         Assert.Equal(0, created.ExitCode);
         Assert.StartsWith("// A SimService scenario", File.ReadAllText(file));
-        Assert.Equal((2, $"simservice: {file} exists (--force replaces it)\n"), (again.ExitCode, again.Error));
+        Assert.Equal((2, $"simservice: new: {file} exists (--force replaces it)\n"), (again.ExitCode, again.Error));
         Assert.Equal(0, run.ExitCode);
         Assert.StartsWith("PASS ", run.OutputLines[0]);
     }

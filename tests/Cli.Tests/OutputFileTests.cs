@@ -148,4 +148,74 @@ public sealed class OutputFileTests
         Assert.EndsWith($" {Path.Combine(keep, "fuzz-3-0.json")}", kept.OutputLines[0]);
         Assert.True(File.Exists(Path.Combine(keep, "fuzz-3-0.json")));
     }
+    /// <summary>
+    /// Two failed files whose paths flatten alike (x/y_z.json and x_y/z.pkt are both x_y_z) each keep their own capture and
+    /// diagram: the second takes x_y_z-2 (it overwrote the first's, and both lines said "saved"). Each saved file is the one
+    /// its file makes alone.
+    /// </summary>
+    [Fact]
+    public async Task FailedFilesWhosePathsFlattenAlike_Run_EachKeepsItsArtefacts()
+    {
+        var root = Tool.TempFolder();
+        Directory.CreateDirectory(Path.Combine(root, "x"));
+        Directory.CreateDirectory(Path.Combine(root, "x_y"));
+        File.Copy(Path.Combine(Tool.RepoRoot, Failing), Path.Combine(root, "x", "y_z.json"));
+        File.Copy(Path.Combine(Tool.RepoRoot, FailingScript), Path.Combine(root, "x_y", "z.pkt"));
+
+        var both = await Tool.RunInAsync(root, "run", "x/y_z.json", "x_y/z.pkt", "--pcap", "pc", "--diagram", "dg");
+        var first = await Tool.RunInAsync(root, "run", "x/y_z.json", "--pcap", "pc1", "--diagram", "dg1");
+        var second = await Tool.RunInAsync(root, "run", "x_y/z.pkt", "--pcap", "pc2", "--diagram", "dg2");
+
+        Assert.Equal((1, 1, 1), (both.ExitCode, first.ExitCode, second.ExitCode));
+        Assert.Equal([$"saved pcap: {root}/pc/x_y_z.pcapng", $"saved diagram: {root}/dg/x_y_z.svg", $"saved pcap: {root}/pc/x_y_z-2.pcapng", $"saved diagram: {root}/dg/x_y_z-2.svg"],
+            both.OutputLines.Where(l => l.Contains("saved ", StringComparison.Ordinal)).Select(l => l.Trim()));
+        foreach (var (folder, ext) in new[] { ("pc", ".pcapng"), ("dg", ".svg") })
+        {
+            Assert.Equal(2, Directory.GetFiles(Path.Combine(root, folder)).Length);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(root, folder + "1", "x_y_z" + ext)), File.ReadAllBytes(Path.Combine(root, folder, "x_y_z" + ext)));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(root, folder + "2", "x_y_z" + ext)), File.ReadAllBytes(Path.Combine(root, folder, "x_y_z-2" + ext)));
+        }
+    }
+
+    /// <summary>
+    /// <c>fuzz --keep DIR</c> wrote a case over whatever file had its name — a kept case edited into a regression scenario
+    /// was lost without a word. The same seed again replaces its own identical case; an edited one is not written over:
+    /// one line naming it, exit 3, the file as the user left it.
+    /// </summary>
+    [Fact]
+    public async Task KeptCaseEdited_FuzzAgain_IsNotWrittenOver()
+    {
+        var keep = Tool.TempFolder();
+        string[] fuzz = ["fuzz", "--engine", "--profile", "close", "--cases", "1", "--seed", "5", "--keep", keep];
+        var kept = Path.Combine(keep, "fuzz-close-5-0.json");
+
+        var first = await Tool.RunAsync(fuzz);
+        var drawn = File.ReadAllText(kept);
+        var again = await Tool.RunAsync(fuzz);
+        var redrawn = File.ReadAllText(kept);
+        File.WriteAllText(kept, "{\"mine\":true}");
+        var edited = await Tool.RunAsync(fuzz);
+
+        Assert.Equal((0, 0, ""), (first.ExitCode, again.ExitCode, again.Error));
+        Assert.Equal(drawn, redrawn);
+        Assert.Equal((3, $"simservice: fuzz: --keep {kept}: exists and is not this case as drawn (an edited case?): not written over it; move it, or keep the cases in another folder\n"),
+            (edited.ExitCode, edited.Error));
+        Assert.Equal("{\"mine\":true}", File.ReadAllText(kept));
+    }
+
+    /// <summary><c>kernel --fuzz-pkt --keep DIR</c> by the same rule: an edited fuzz-S.pkt is not written over, before any case runs.</summary>
+    [KernelFact]
+    public async Task KeptScriptEdited_FuzzPktAgain_IsNotWrittenOver()
+    {
+        var keep = Tool.TempFolder();
+        var kept = Path.Combine(keep, "fuzz-5.pkt");
+        File.WriteAllText(kept, "// mine\n");
+
+        var run = await Tool.RunAsync("kernel", "--fuzz-pkt", "1", "--seed", "5", "--keep", keep);
+
+        Assert.Equal((3, $"simservice: kernel: --keep {kept}: exists and is not this case as drawn (an edited case?): not written over it; move it, or keep the cases in another folder"),
+            (run.ExitCode, run.ErrorLines[^1]));
+        Assert.Equal("// mine\n", File.ReadAllText(kept));
+        Assert.Equal([kept], Directory.GetFiles(keep));
+    }
 }

@@ -276,12 +276,13 @@ public sealed class RunTests
     [InlineData("-5")]
     [InlineData("0")]
     [InlineData("1e300")]
+    [InlineData("2147484")]
     public async Task BadTimeout_RunInProcess_IsRefusedAsWithServer(string timeout)
     {
         var inProcess = await Tool.RunAsync("run", "--timeout", timeout, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json");
         var withServer = await Tool.RunAsync("run", "--server", "http://127.0.0.1:9", "--timeout", timeout, "tests/Cli.Tests/Fixtures/mixed/failing-checks.json");
 
-        string expected = $"simservice: --timeout: '{timeout}' is not a positive number of seconds\n";
+        string expected = $"simservice: --timeout: '{timeout}' is not a number of seconds above 0 and at most 2147483\n";
         Assert.Equal((2, expected), (inProcess.ExitCode, inProcess.Error));
         Assert.Equal((2, expected), (withServer.ExitCode, withServer.Error));
     }

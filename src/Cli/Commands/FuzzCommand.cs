@@ -34,7 +34,7 @@ public static partial class FuzzCommand
     {
         if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only)
             || cases is < 1 or > int.MaxValue || only < -1 || only > int.MaxValue || (line.Value("case") is not null && only < 0))
-            return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
+            return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--seed {long.MinValue} to {long.MaxValue}, --cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
         if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close"))
             return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
@@ -49,6 +49,7 @@ public static partial class FuzzCommand
             "close" => CloseFuzzCase.Draw,
             _ => FuzzCase.Draw,
         };
+        if (OutputFiles.Dash(line, "keep") is { } dash) return RunCommand.Usage(error, $"fuzz: {dash}");
         bool onKernel = !line.Has("engine");
         if (onKernel && KernelCommand.Unavailable() is { } why) return RunCommand.Usage(error, $"fuzz: {why} (--engine runs the cases on the engine only)");
         if (onKernel && KernelCommand.AllowCubic() is { } note) error.WriteLine($"simservice: fuzz: {note}");
@@ -297,7 +298,7 @@ public static partial class FuzzCommand
         var (json, errors) = FuzzCase.Calibrate(draft);
         string path = Path.Combine(folder.Path, name + ".json");
         if (json is null) return (path, null, errors);
-        File.WriteAllText(path, json);
+        folder.Write(path, json);
         var problems = ScenarioJsonFormat.Parse(json, out var document);
         if (document is null) return (path, null, [.. problems.Select(p => p.ToString())]);
         var unsupported = KernelScenarioRunner.Unsupported(document);

@@ -26,7 +26,7 @@ public static class KernelCommand
     public static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (line.Has("in-netns")) return RunHere(line, output);
-        if (Unused(line) is { } unused) return RunCommand.Usage(error, $"kernel: {unused}");
+        if ((Unused(line) ?? OutputFiles.Dash(line, "json", "junit", "keep")) is { } unused) return RunCommand.Usage(error, $"kernel: {unused}");
         if (Unavailable() is { } why) return RunCommand.Usage(error, $"kernel: {why}");
         // Before --fuzz-pkt too: its cases' namespaces write tcp_congestion_control=cubic like any script's.
         if (AllowCubic() is { } note) error.WriteLine($"simservice: kernel: {note}");

@@ -9,7 +9,7 @@ public static class NewCommand
     {
         if (line.Arguments.Count > 0) return RunCommand.Usage(error, "new takes no arguments (use --output FILE)");
         var (file, refusal) = OutputFiles.Output(line);
-        if (refusal is not null) return RunCommand.Usage(error, refusal);
+        if (refusal is not null) return RunCommand.Usage(error, $"new: {refusal}");
         if (file is null)
         {
             output.Write(Starter.Text);

@@ -32,6 +32,7 @@ public static class RunCommand
     {
         var server = line.Value("server");
         if (server is not null && line.Has("in-process")) return Usage(error, "choose one of --server URL and --in-process");
+        if (OutputFiles.Dash(line, "json", "junit", "pcap", "diagram") is { } dash) return Usage(error, $"run: {dash}");
         if (line.Has("record") && new[] { "server", "junit", "json", "pcap", "diagram" }.FirstOrDefault(o => line.Value(o) is not null) is { } unused)
             return Usage(error, $"run: --{unused} is not used with --record, which records on the engine in process and prints the recordings");
         var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
@@ -51,6 +52,7 @@ public static class RunCommand
         var clock = Stopwatch.StartNew();
         var results = new List<FileResult>();
         var outputs = new OutputFailures(error, "run");
+        var names = new ArtefactNames();
         using (var progress = new Progress(error, Progress.IsInteractive()))
         {
             for (int i = 0; i < files.Count; i++)
@@ -70,7 +72,7 @@ public static class RunCommand
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result);
                 if (result.Outcome == FileOutcome.Failed && run is not null)
-                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, artefact, result, run, client, files, cancellationToken);
+                    foreach (var (folder, artefact) in artefacts) await SaveAsync(output, outputs, folder, names.FileName(result.File, artefact), artefact, result, run, client, files, cancellationToken);
                 // A passed file's simulation is deleted (a CI job's runs would fill the tenant's simulations quota);
                 // a failed one's stays for its artefacts and a look, and --keep keeps them all.
                 if (client is not null && !line.Has("keep") && result.Outcome == FileOutcome.Passed && result.SimulationId is { } passedId)
@@ -118,11 +120,11 @@ public static class RunCommand
     }
 
     /// <summary>
-    /// Saves an artefact of a failed run: made from the in-process simulation, or fetched from the server. A folder or file
+    /// Saves an artefact of a failed run as <paramref name="name"/> (<see cref="ArtefactNames"/>): made from the in-process simulation, or fetched from the server. A folder or file
     /// that cannot be written is said once (<paramref name="outputs"/>) and the option not tried again; so is one that is a
     /// file of <paramref name="inputs"/> (a hard or symbolic link to a scenario, left in the folder under the artefact's name).
     /// </summary>
-    private static async Task SaveAsync(TextWriter output, OutputFailures outputs, string folder, IArtefact artefact, FileResult result, RunOutput run,
+    private static async Task SaveAsync(TextWriter output, OutputFailures outputs, string folder, string name, IArtefact artefact, FileResult result, RunOutput run,
         SimServiceClient? client, IReadOnlyList<ScenarioFile> inputs, CancellationToken cancellationToken)
     {
         if (!outputs.Try(artefact.Option, () => OutputFiles.Folder(artefact.Option, folder))) return;
@@ -135,7 +137,7 @@ public static class RunCommand
             output.WriteLine($"         {artefact.Option} not saved: {why}");
             return;
         }
-        var path = Path.Combine(Path.GetFullPath(folder), Artefacts.FileName(result.File, artefact));
+        var path = Path.Combine(Path.GetFullPath(folder), name);
         byte[] data = bytes;
         if (outputs.Try(artefact.Option, () => OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data), inputs)))
             output.WriteLine($"         saved {artefact.Option}: {path}");
@@ -200,7 +202,10 @@ public static class RunCommand
         if (timeoutError is not null) return (null, timeoutError);
         if (line.Value("server") is not { } server) return (null, null);
         if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            return (null, $"--server: '{SimServiceClient.Shown(server)}' is not an http:// or https:// URL");
+            return (null, System.Text.RegularExpressions.Regex.Match(server, @"^https?://[^/?#]*:(\d+)(?:[/?#]|$)", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } port
+                && !(int.TryParse(port.Groups[1].Value, out var number) && number <= 65535)
+                ? $"--server: '{SimServiceClient.Shown(server)}' has port {port.Groups[1].Value}: a port is 1 to 65535"
+                : $"--server: '{SimServiceClient.Shown(server)}' is not an http:// or https:// URL");
         var key = line.Value("api-key") ?? Environment.GetEnvironmentVariable("SIMSERVICE_API_KEY");
         return (new SimServiceClient(uri, string.IsNullOrEmpty(key) ? null : key, timeout), null);
     }
@@ -213,7 +218,7 @@ public static class RunCommand
     {
         if (line.Value("timeout") is not { } t) return (TimeSpan.FromMinutes(10), null);
         if (!double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var s) || !(s > 0) || s > int.MaxValue / 1000)
-            return (default, $"--timeout: '{t}' is not a positive number of seconds");
+            return (default, $"--timeout: '{t}' is not a number of seconds above 0 and at most {int.MaxValue / 1000}");
         return (TimeSpan.FromSeconds(s), null);
     }
 

@@ -7,7 +7,8 @@ namespace SimService.Cli.Files;
 /// A search goes as <c>find</c> and <c>rg</c> go: it does not follow a symbolic link to a folder (a link back up the tree
 /// looped until .NET's enumeration died, exit 134), nor hidden folders; of what it finds it takes regular files
 /// (a symbolic link to one too) and passes FIFOs, devices and sockets by. A file named on the command line must be a
-/// regular file, and every file at most <see cref="InputFiles.MaxBytes"/>.
+/// regular file, and every file at most <see cref="InputFiles.MaxBytes"/>. A name that is not UTF-8, found or named, stops
+/// the tool (<see cref="InputFiles.NotUtf8"/>): a CI run must not pass with a case it did not read.
 /// </summary>
 public static class FileCollector
 {
@@ -24,7 +25,7 @@ public static class FileCollector
             var status = InputFiles.Status(path);
             string? error = status.Kind switch
             {
-                PathKind.Missing => $"{path}: no such file or folder",
+                PathKind.Missing => InputFiles.NotUtf8(path) ?? $"{path}: no such file or folder",
                 PathKind.Unreadable => $"{path}: {status.What}",
                 PathKind.Other => $"{path}: {InputFiles.NotRegular(status.What!)}",
                 PathKind.Folder => Search(path, files),
@@ -52,21 +53,23 @@ public static class FileCollector
                 foreach (var entry in new DirectoryInfo(current).EnumerateFileSystemInfos("*", options))
                 {
                     var path = Path.Join(current, entry.Name);
-                    bool link = entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
                     if (entry is DirectoryInfo)
                     {
-                        if (!link) folders.Push(path);
+                        // A folder whose name is not UTF-8 cannot be searched (and looked like a link: its attributes read as -1).
+                        if (InputFiles.NotUtf8(path) is { } folderNotUtf8) return folderNotUtf8;
+                        if (!entry.Attributes.HasFlag(FileAttributes.ReparsePoint)) folders.Push(path);
                         continue;
                     }
                     if (FileFormats.ForPath(path) is null) continue;
                     var status = InputFiles.Status(path);
                     if (status.Kind == PathKind.Unreadable) return $"{path}: {status.What}";
+                    if (status.Kind == PathKind.Missing && InputFiles.NotUtf8(path) is { } notUtf8) return notUtf8;
                     if (status.Kind == PathKind.Regular) found.Add((path, status));
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return $"{current}: {InputFiles.Reason(e)}";
+                return InputFiles.NotUtf8(current) ?? $"{current}: {InputFiles.Reason(e)}";
             }
         }
         int before = files.Count;

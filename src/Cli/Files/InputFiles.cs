@@ -51,6 +51,32 @@ public static class InputFiles
     }
 
     /// <summary>
+    /// Why <paramref name="path"/>, which stat(2) says is missing, is there all the same: a name on it whose bytes are not
+    /// UTF-8. .NET reads such a name with U+FFFD for each bad byte, and that name names no file, so a folder search passed
+    /// <c>bad\xff.json</c> by without a word and the file named on the command line was "no such file". The one-line reason
+    /// when the first missing name on the path is listed by its folder; null when the path is only missing.
+    /// </summary>
+    public static string? NotUtf8(string path)
+    {
+        if (!path.Contains('\uFFFD')) return null;
+        for (var at = Path.GetFullPath(path); Path.GetDirectoryName(at) is { } folder; at = folder)
+        {
+            if (Status(folder).Kind == PathKind.Missing) continue;
+            var name = Path.GetFileName(at);
+            try
+            {
+                if (!name.Contains('\uFFFD') || !Directory.EnumerateFileSystemEntries(folder).Any(e => Path.GetFileName(e) == name)) return null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+            return $"{path}: the name {name} is not valid UTF-8 (\uFFFD stands for each byte that is not): the tool opens files by UTF-8 names only; rename it";
+        }
+        return null;
+    }
+
+    /// <summary>
     /// True when <paramref name="a"/> and <paramref name="b"/> name one file: the same path once <c>..</c>, <c>.</c> and
     /// symbolic links are resolved, or — both existing — the same device and inode (statx(2): a hard link is another name
     /// of the file, which a resolved path does not show).

@@ -73,6 +73,18 @@ public static class OutputFiles
     }
 
     /// <summary>
+    /// The one rule of <c>-</c> for every output option: it names no file or folder (it made a file named "-", which
+    /// <c>rm -</c> cannot remove). It is standard output where the file is the command's only output (<see cref="Output"/>:
+    /// <c>new</c>'s and <c>export</c>'s <c>--output</c>); <paramref name="options"/> share standard output with the
+    /// command's own lines (<c>run</c>'s and <c>kernel</c>'s reports, the folder options), so there it is refused: the
+    /// one-line reason, or null. <c>./-</c> still names a file called "-".
+    /// </summary>
+    public static string? Dash(CommandLine line, params string[] options) =>
+        options.FirstOrDefault(o => line.Value(o) == "-") is { } option
+            ? $"--{option} -: standard output carries this command's own lines, so \"-\" is not taken for it; name a {(option is "json" or "junit" ? "file" : "folder")}"
+            : null;
+
+    /// <summary>
     /// The folder <paramref name="folder"/> (named by <c>--<paramref name="option"/></c>), made when missing (its parent
     /// is not: mkdir(2) without -p); its full path.
     /// </summary>
@@ -126,6 +138,35 @@ public sealed class CaseFolder : IDisposable
     public string Path { get; }
 
     public bool Kept { get; }
+
+    /// <summary>The case files (*.json, *.pkt) this run wrote: only those it may write again with other text.</summary>
+    readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Writes <paramref name="text"/> to <paramref name="path"/> in the folder (<see cref="OutputFiles.Write"/>). In a kept
+    /// folder an existing case file (*.json, *.pkt) that this run did not write is replaced only when it holds this very
+    /// text — the same seed drawn again; one that differs (a kept case edited into a regression scenario, say) is not
+    /// written over (<see cref="OutputFileException"/>: one line, exit 3). The recordings beside a case are the run's
+    /// output and replaced, as a report is.
+    /// </summary>
+    public void Write(string path, string text)
+    {
+        if (Kept && FileFormats.ForPath(path) is not null && _written.Add(path) && File.Exists(path) && !Holds(path, text))
+            throw new OutputFileException("keep", path, "exists and is not this case as drawn (an edited case?): not written over it; move it, or keep the cases in another folder");
+        OutputFiles.Write("keep", path, p => File.WriteAllText(p, text));
+    }
+
+    static bool Holds(string path, string text)
+    {
+        try
+        {
+            return InputFiles.Head(path, InputFiles.MaxBytes).AsSpan().SequenceEqual(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     public static CaseFolder Of(string? keep, string temporaryPrefix) =>
         keep is null ? new(Directory.CreateTempSubdirectory(temporaryPrefix).FullName, false) : new(OutputFiles.Folder("keep", keep), true);

@@ -159,7 +159,7 @@ internal static class PacketFuzz
             return RunCommand.Usage(error, $"kernel: --fuzz-pkt: '{line.Value("fuzz-pkt")}' is not a positive number of cases");
         long seed = 1;
         if (line.Value("seed") is { } s && !long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out seed))
-            return RunCommand.Usage(error, $"kernel: --seed: '{s}' is not a number");
+            return RunCommand.Usage(error, $"kernel: --seed: '{s}' is not a whole number from {long.MinValue} to {long.MaxValue}");
         if (seed > long.MaxValue - count)
             return RunCommand.Usage(error, $"kernel: --seed: {seed} leaves no room for {count} cases (seeds S to S+N-1 must stay below {long.MaxValue})");
         using var folder = CaseFolder.Of(line.Value("keep"), $"simservice-fuzz-pkt-{seed}-");
@@ -168,15 +168,15 @@ internal static class PacketFuzz
         {
             cancellationToken.ThrowIfCancellationRequested();
             var path = Path.Combine(folder.Path, $"fuzz-{caseSeed}.pkt");
-            File.WriteAllText(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown")));
+            folder.Write(path, PacketCaseGenerator.Generate(caseSeed, line.Has("fuzz-edges"), line.Has("fuzz-sysctls"), line.Has("fuzz-teardown")));
             var file = new ScenarioFile(path, Path.GetFullPath(path), FileFormats.ForPath(path)!);
             var result = Compare(file, cancellationToken);
             string verdict = Verdict(result);
             tally[verdict]++;
             if (Write(output, $"seed {caseSeed} {folder.Shown(path)}", result, line.Has("verbose")) || verdict == "edge")
             {
-                File.WriteAllLines(Path.ChangeExtension(path, ".engine.txt"), result.Engine.Select(e => e.ToString()));
-                File.WriteAllLines(Path.ChangeExtension(path, ".kernel.txt"), result.Kernel.Select(e => e.ToString()));
+                folder.Write(Path.ChangeExtension(path, ".engine.txt"), Lines(result.Engine));
+                folder.Write(Path.ChangeExtension(path, ".kernel.txt"), Lines(result.Kernel));
                 if (line.Has("shrink") && verdict == "differ") ShrinkCase(output, path, folder, cancellationToken);
             }
             output.Flush();
@@ -185,6 +185,9 @@ internal static class PacketFuzz
         return tally["differ"] + tally["not run"] == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
+    /// <summary>A recording as its file holds it: one event a line.</summary>
+    static string Lines(IEnumerable<RecordedEvent> events) => string.Concat(events.Select(e => e + "\n"));
+
     /// <summary>--shrink: the differing case cut down (<see cref="Shrink"/>) and saved as fuzz-N.min.pkt.</summary>
     static void ShrinkCase(TextWriter output, string path, CaseFolder folder, CancellationToken cancellationToken)
     {
@@ -192,12 +195,12 @@ internal static class PacketFuzz
         var file = new ScenarioFile(trial, Path.GetFullPath(trial), FileFormats.ForPath(trial)!);
         var shrunk = Shrink(File.ReadAllText(path), text =>
         {
-            File.WriteAllText(trial, text);
+            folder.Write(trial, text);
             return Compare(file, cancellationToken).Comparison?.Verdict == RecordingVerdict.Different;
         });
         File.Delete(trial);
         var min = Path.ChangeExtension(path, ".min.pkt");
-        File.WriteAllText(min, shrunk);
+        folder.Write(min, shrunk);
         output.WriteLine($"         shrunk to {shrunk.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines: {folder.Shown(min)}");
     }
 

@@ -51,11 +51,30 @@ public static class Artefacts
     public static IReadOnlyList<IArtefact> All { get; } = [new PcapArtefact(), new DiagramArtefact()];
 
     public static IArtefact? Find(string option) => All.FirstOrDefault(a => a.Option == option);
+}
 
-    /// <summary>The saved file's name: the file's path with separators as '_' and the artefact's extension.</summary>
-    public static string FileName(string displayPath, IArtefact artefact)
+/// <summary>
+/// The names of one run's artefacts: the file's path with separators as '_', then the artefact's extension; a name an
+/// earlier failed file of the run already took gets "-2", "-3", … — <c>x/y_z.json</c> and <c>x_y/z.json</c>, <c>a.json</c>
+/// and <c>a.pkt</c>, <c>../a.json</c> and <c>a.json</c> flatten alike, and the second overwrote the first's capture and
+/// diagram while both lines said "saved". A file's artefacts all share its one stem.
+/// </summary>
+public sealed class ArtefactNames
+{
+    // Ignoring case: two names a case-insensitive file system holds as one are one name.
+    readonly HashSet<string> _taken = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, string> _stems = new(StringComparer.Ordinal);
+
+    /// <summary>The saved file's name for <paramref name="displayPath"/>'s <paramref name="artefact"/>.</summary>
+    public string FileName(string displayPath, IArtefact artefact)
     {
-        var stem = Path.ChangeExtension(displayPath, null).Replace('\\', '/').TrimStart('/').Replace("../", "", StringComparison.Ordinal);
-        return stem.Replace('/', '_') + artefact.Extension;
+        if (!_stems.TryGetValue(displayPath, out var stem))
+        {
+            var flat = Path.ChangeExtension(displayPath, null).Replace('\\', '/').TrimStart('/').Replace("../", "", StringComparison.Ordinal).Replace('/', '_');
+            stem = flat;
+            for (int n = 2; !_taken.Add(stem); n++) stem = $"{flat}-{n}";
+            _stems[displayPath] = stem;
+        }
+        return stem + artefact.Extension;
     }
 }

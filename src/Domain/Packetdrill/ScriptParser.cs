@@ -149,13 +149,16 @@ public sealed partial class ScriptParser
         throw Fail(Cur, $"expected an event time (0.100, +0.1, * or a range), found {Cur}");
     }
 
+    /// <summary>The most seconds one time of a script may say (a later event gets further by steps: +1000000000 twice).</summary>
+    const decimal MaxSeconds = 1_000_000_000m;
+
     /// <summary>Seconds as written (integer or decimal) to microseconds, truncated as packetdrill's (s64)(secs * 1e6).</summary>
     static long ParseSeconds(Token t, string what)
     {
         if (t.Kind is not (TokenKind.Integer or TokenKind.Float) || t.Text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
             throw Fail(t, $"expected {what} in seconds, found {t}");
         var secs = decimal.Parse(t.Text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
-        if (secs > 1_000_000_000m) throw Fail(t, "time out of range");
+        if (secs > MaxSeconds) throw Fail(t, $"time out of range: {what} is at most {MaxSeconds} seconds, found {t.Text}");
         return (long)decimal.Truncate(secs * 1_000_000m);
     }
 

@@ -164,6 +164,10 @@ internal static class ScriptSupport
                     problems.Add(Unsupported(args[3].At, $"congestion control \"{ca}\" (modelled: reno, cubic)"));
                 else if (s.Name == "setsockopt" && !Readable(option, args[3]))
                     problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
+                else if (option == SocketOption.SO_LINGER && SyscallMapping.LingerMembers(args[3]) is { } linger)
+                    // struct linger's two ints: packetdrill reads each member with get_s32() (run_system_call.c), as an int argument.
+                    foreach (var member in new[] { linger.OnOff, linger.Linger })
+                        if (SyscallMapping.IntOf(member) is { } value) Int32Argument(value, problems);
                 break;
             case "ioctl":
                 if (args.Length < 2 || args[1] is not WordExpr { Word: "SIOCINQ" or "FIONREAD" or "SIOCOUTQ" or "TIOCOUTQ" or "SIOCOUTQNSD" })

@@ -117,22 +117,28 @@ public static class SyscallMapping
     /// <summary>The socket options the engine models, by their script names.</summary>
     public static SocketOption? OptionOf(ScriptExpr e) => e is WordExpr { Word: var w } && Enum.TryParse<SocketOption>(w, out var o) && Enum.IsDefined(o) ? o : null;
 
-    public static long? IntValue(ScriptExpr e) => e switch
+    public static long? IntValue(ScriptExpr e) => IntOf(e)?.Value;
+
+    /// <summary>An integer as written, <c>N</c> or <c>[N]</c>; null when it is something else.</summary>
+    public static IntExpr? IntOf(ScriptExpr e) => e switch
     {
-        IntExpr i => i.Value,
-        ListExpr { Items: [IntExpr i] } => i.Value,
+        IntExpr i => i,
+        ListExpr { Items: [IntExpr i] } => i,
         _ => null,
     };
 
-    public static (int OnOff, int Seconds)? Linger(ScriptExpr e)
+    /// <summary>SO_LINGER's struct linger, <c>{onoff=1, linger=5}</c> (or l_onoff, l_linger; optionally in brackets), as ints; null if it is not one.</summary>
+    public static (int OnOff, int Seconds)? Linger(ScriptExpr e) =>
+        LingerMembers(e) is { } m && IntValue(m.OnOff) is { } onoff && IntValue(m.Linger) is { } secs ? (unchecked((int)onoff), unchecked((int)secs)) : null;
+
+    /// <summary>The two members of a struct linger as written (onoff and linger, or l_onoff and l_linger); null if it is not one.</summary>
+    public static (ScriptExpr OnOff, ScriptExpr Linger)? LingerMembers(ScriptExpr e)
     {
         if (e is ListExpr { Items: [var inner] }) e = inner;
         if (e is not StructExpr s) return null;
-        return s.Field("onoff") is { } on && IntValue(on) is { } onoff && s.Field("l_onoff") is null && s.Field("linger") is { } l && IntValue(l) is { } secs
-            ? ((int)onoff, (int)secs)
-            : s.Field("l_onoff") is { } on2 && IntValue(on2) is { } onoff2 && s.Field("l_linger") is { } l2 && IntValue(l2) is { } secs2
-                ? ((int)onoff2, (int)secs2)
-                : null;
+        return s.Field("onoff") is { } on && s.Field("l_onoff") is null && s.Field("linger") is { } l ? (on, l)
+            : s.Field("l_onoff") is { } on2 && s.Field("l_linger") is { } l2 ? (on2, l2)
+            : null;
     }
 
     /// <summary>

@@ -114,6 +114,13 @@ public sealed class IntegerRuleTests(ApiHosts hosts)
         Assert.Equal(["SO_KEEPALIVE's value: 0.5 is not an integer"], option.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
         var range = await (await sim.PostAsync($"sockets/{socket.SocketId}/setsockopt", """{"option":"TCP_KEEPIDLE","value":1e10}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(["TCP_KEEPIDLE's value: 1e10 is outside -2147483648..2147483647"], range.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
+        // SO_LINGER's members by the same rule, the one out of range named (it said only the shape, "onoff": 0 or 1, which is not what is taken).
+        var linger = await (await sim.PostAsync($"sockets/{socket.SocketId}/setsockopt", """{"option":"SO_LINGER","value":{"onoff":2,"linger":2147483648}}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["SO_LINGER's value: linger: 2147483648 is outside -2147483648..2147483647 (struct linger holds two ints; onoff 0 is off, any other value on)."],
+            linger.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
+        var shape = await (await sim.PostAsync($"sockets/{socket.SocketId}/setsockopt", """{"option":"SO_LINGER","value":{"onoff":1}}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(["SO_LINGER's value is {\"onoff\": int, \"linger\": seconds}, struct linger's two ints (onoff 0 is off, any other value on)."],
+            shape.GetProperty("errors").GetProperty("value").EnumerateArray().Select(e => e.GetString()));
     }
 
     /// <summary>

@@ -129,4 +129,33 @@ public class ValidateTests
         var problem = Assert.Single(problems);
         Assert.Equal((2, 10, false, $"Value out of range for 32-bit integer: {fd}"), (problem.At.Line, problem.At.Column, problem.Unsupported, problem.Message));
     }
+    /// <summary>
+    /// struct linger holds two ints: packetdrill reads onoff and linger with get_s32() as it reads an int argument, so a
+    /// member past INT_MIN..UINT_MAX is out of range at the member (99999999999 ran and read back 99999999999 before).
+    /// </summary>
+    [Theory]
+    [InlineData("setsockopt", "{onoff=1, linger=99999999999}", 58)]
+    [InlineData("setsockopt", "{onoff=-2147483649, linger=5}", 48)]
+    [InlineData("getsockopt", "{l_onoff=1, l_linger=[4294967296]}", 63)]
+    public void LingerMemberPast32Bits_OutOfRangeAtTheMember(string call, string linger, int column)
+    {
+        var length = call == "setsockopt" ? "8" : "[8]";
+        var problem = Assert.Single(PacketdrillRunner.Validate(Socket + $"+0 {call}(3, SOL_SOCKET, SO_LINGER, {linger}, {length}) = 0\n"));
+
+        var member = linger.Split('=', ',', '}', '[', ']').First(w => w.Length > 9);
+        Assert.Equal((2, column, false, $"Value out of range for 32-bit integer: {member}"), (problem.At.Line, problem.At.Column, problem.Unsupported, problem.Message));
+        Assert.Empty(PacketdrillRunner.Validate(Socket + "+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=4294967295}, 8) = 0\n"));
+    }
+
+    /// <summary>One time of a script is at most 1,000,000,000 s: the message says so (it said "time out of range" only).</summary>
+    [Theory]
+    [InlineData("+2000000000 close(3) = 0\n", "a relative time", "2000000000")]
+    [InlineData("1~1000000000.5 close(3) = 0\n", "the end of a time range", "1000000000.5")]
+    public void TimePastTheLimit_SaysTheLimit(string line, string what, string found)
+    {
+        var problem = Assert.Single(PacketdrillRunner.Validate(Socket + line));
+
+        Assert.Equal((2, $"time out of range: {what} is at most 1000000000 seconds, found {found}"), (problem.At.Line, problem.Message));
+        Assert.Empty(PacketdrillRunner.Validate(Socket + "+1000000000 close(3) = 0\n"));
+    }
 }

@@ -274,7 +274,10 @@ public static class SocketArguments
             case SocketOption.SO_LINGER:
                 if (Members(value, "onoff", "linger") is [var onoff, var linger] && Int(onoff, int.MinValue, int.MaxValue, out var on) && Int(linger, int.MinValue, int.MaxValue, out var seconds))
                     return request with { Value = (int)seconds, LingerOnOff = (int)on };
-                error = "SO_LINGER's value is {\"onoff\": 0 or 1, \"linger\": seconds}.";
+                // struct linger's two ints (sock_setsockopt(): l_onoff 0 is off, any other value on): a member out of range is named.
+                error = Members(value, "onoff", "linger") is { } members && OutOfRange(members, ["onoff", "linger"], int.MinValue, int.MaxValue) is { } range
+                    ? $"SO_LINGER's value: {range} (struct linger holds two ints; onoff 0 is off, any other value on)."
+                    : "SO_LINGER's value is {\"onoff\": int, \"linger\": seconds}, struct linger's two ints (onoff 0 is off, any other value on).";
                 return null;
             case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
                 if (Members(value, "sec", "usec") is [var sec, var usec] && Int(sec, long.MinValue, long.MaxValue, out var s) && Int(usec, long.MinValue, long.MaxValue, out var us))
@@ -307,6 +310,14 @@ public static class SocketArguments
     /// <summary>A member of a struct value as an integer by the rule every integer field follows (1.0 is 1; 1.5 is refused).</summary>
     private static bool Int(JsonElement member, long min, long max, out long value) =>
         SimService.Domain.Scenarios.JsonInteger.Read(member, min, max, out value) is null;
+
+    /// <summary>The first of <paramref name="members"/> that is not an integer in [min, max], "linger: 2147483648 is outside …"; null when none.</summary>
+    private static string? OutOfRange(JsonElement[] members, string[] names, long min, long max)
+    {
+        for (int i = 0; i < members.Length; i++)
+            if (SimService.Domain.Scenarios.JsonInteger.Read(members[i], min, max, out _) is { } problem) return $"{names[i]}: {problem}";
+        return null;
+    }
 
     /// <summary>The named numeric members of an object that has exactly those members, in the order named; else null.</summary>
     private static JsonElement[]? Members(JsonElement value, params string[] names)
