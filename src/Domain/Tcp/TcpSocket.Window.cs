@@ -40,6 +40,14 @@ public sealed partial class TcpSocket
     const int RcvHeadPacketBytes = 2048 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
     /// <summary>A further 2 KB receive buffer a larger packet spills into: skb_add_rx_frag(…, truesize 2048).</summary>
     const int RcvFragTruesize = 2048;
+    /// <summary>The longest packet a tun skb's kmalloc-512 head holds: 512 − skb_shared_info (320) − NET_SKB_PAD (64).</summary>
+    const int SmallSlabPacketBytes = 512 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
+    /// <summary>The longest packet a tun skb's kmalloc-1024 head holds: 1024 − 320 − 64.</summary>
+    const int MidSlabPacketBytes = 1024 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
+    /// <summary>SKB_TRUESIZE(512 − 320): 768.</summary>
+    const int SmallSlabTruesize = 512 - TcpConstants.SkbSharedInfoSize + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
+    /// <summary>SKB_TRUESIZE(1024 − 320): 1280.</summary>
+    const int MidSlabTruesize = 1024 - TcpConstants.SkbSharedInfoSize + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
     const int MaxSkbFrags = 17;
     /// <summary>
     /// What a segment received through lo is charged beyond its payload: the truesize of the sender's skb head
@@ -83,7 +91,14 @@ public sealed partial class TcpSocket
     /// </summary>
     int NicRcvTruesize(long len)
     {
-        long beyond = len + 20 + TcpHeaderLen - RcvHeadPacketBytes;
+        long packet = len + 20 + TcpHeaderLen;
+        // tun_alloc_skb() -> alloc_skb(): a short packet's kmalloc'd head is a 512- or 1024-byte slab object (with
+        // NET_SKB_PAD and skb_shared_info), not a 2 KB buffer: SKB_TRUESIZE(512 - 320) = 768 up to 128 bytes,
+        // SKB_TRUESIZE(1024 - 320) = 1280 up to 640. Observed on Linux 6.18.44 through scaling_ratio and the
+        // window (packetdrill/short-segment-tun-truesize-sets-scaling-ratio-and-window.pkt).
+        if (packet <= SmallSlabPacketBytes) return SmallSlabTruesize;
+        if (packet <= MidSlabPacketBytes) return MidSlabTruesize;
+        long beyond = packet - RcvHeadPacketBytes;
         return beyond <= 0 ? RcvSkbTruesize : RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize;
     }
 
