@@ -131,7 +131,7 @@ try
 }
 catch (SimService.Cli.Files.OutputFileException e)
 {
-    Console.Error.WriteLine($"simservice: {args[0]}: {e.Message}");
+    Console.Error.WriteLine(SimService.Cli.Reports.ConsoleReport.Shown($"simservice: {args[0]}: {e.Message}"));
     return ExitCodes.OutputFailed;
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)

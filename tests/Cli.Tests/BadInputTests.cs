@@ -39,6 +39,47 @@ public sealed class BadInputTests
         Assert.True(File.Exists(Path.Combine(folder, "--r.json")));
     }
 
+    /// <summary>
+    /// A script nesting 100,000 braces overflowed the parser's stack: "Stack overflow." and exit 134 on validate, run and
+    /// kernel. It is INVALID at the first brace past the 64 levels a value may nest.
+    /// </summary>
+    [Fact]
+    public async Task DeeplyNestedScript_Validate_IsInvalidAtTheBrace()
+    {
+        var script = Tool.TempFile("deep.pkt");
+        File.WriteAllText(script, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_LINGER, "
+            + new string('{', 100_000) + new string('}', 100_000) + ", 8) = 0\n");
+
+        var validate = await Tool.RunAsync("validate", script);
+
+        Assert.Equal((2, ""), (validate.ExitCode, validate.Error));
+        Assert.Equal([$"INVALID  {script}  (1 problem)",
+            "         line 2, column 105: a value nested deeper than 64 levels ({ }, [ ], ( ) and each | or = count one)",
+            "1 file: 0 valid, 1 invalid"], validate.OutputLines);
+    }
+
+    /// <summary>
+    /// Control characters quoted from a file reached the terminal raw: an ESC [2J cleared the screen, an OSC retitled the
+    /// window, a newline in a value started a line that looked like the tool's own. They are written as JSON escapes.
+    /// </summary>
+    [Fact]
+    public async Task ControlCharactersFromAFile_AreEscapedOnTheConsole()
+    {
+        var scenario = Tool.TempFile("escape.json");
+        File.WriteAllText(scenario, """{"name":"x","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{"at":"0s","host":"a","call":"\u001b[2J\u001b]0;pwned\u0007listen\nPASS     all.json","port":80}]}""");
+
+        var validate = await Tool.RunAsync("validate", scenario);
+        var run = await Tool.RunAsync("run", scenario);
+
+        Assert.Equal(2, validate.ExitCode);
+        Assert.DoesNotContain(validate.Output, c => char.IsControl(c) && c != '\n');
+        Assert.DoesNotContain(run.Output, c => char.IsControl(c) && c != '\n');
+        var quoted = validate.OutputLines.Single(l => l.Contains("unknown value", StringComparison.Ordinal));
+        Assert.StartsWith("         $.steps[0].call: unknown value \"\\u001b[2J\\u001b]0;pwned\\u0007listen\\nPASS     all.json\"", quoted);
+        Assert.Contains(quoted, run.OutputLines);
+        Assert.DoesNotContain(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal));
+    }
+
     /// <summary>An empty script passed with 0 checks (exit 0); packetdrill's grammar needs one event.</summary>
     [Fact]
     public async Task EmptyScript_RunAndValidate_AreInvalid()

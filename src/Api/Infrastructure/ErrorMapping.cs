@@ -58,7 +58,13 @@ public static partial class ErrorMapping
             type: ProblemTypes.NotExportable,
             title: "The simulation cannot be exported as a scenario.",
             detail: notExportable.Reason,
-            extensions: new Dictionary<string, object?> { ["simulationId"] = notExportable.SimulationId, ["commandSeq"] = notExportable.CommandSeq }),
+            extensions: new Dictionary<string, object?>
+            {
+                ["simulationId"] = notExportable.SimulationId,
+                ["commandSeq"] = notExportable.CommandSeq,
+                // the command that cannot be written as a step, or the whole simulation ("$") when no one command is at fault
+                ["errors"] = new Dictionary<string, string[]> { [notExportable.CommandSeq is null ? "$" : "commandSeq"] = [notExportable.Reason] },
+            }),
         ScenarioInvalid invalid => TypedResults.Problem(new HttpValidationProblemDetails(
             invalid.Errors.GroupBy(e => e.Path).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()))
         {

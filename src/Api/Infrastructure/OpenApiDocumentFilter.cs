@@ -84,7 +84,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         [ProblemTypes.Conflict] = ["errors", "simulationId", "socketId"],
         [ProblemTypes.VersionMismatch] = ["errors", "simulationId", "currentVersion"],
         [ProblemTypes.WriteConflict] = ["simulationId"],
-        [ProblemTypes.NotExportable] = ["simulationId", "commandSeq"],
+        [ProblemTypes.NotExportable] = ["errors", "simulationId", "commandSeq"],
         [ProblemTypes.WorkLimit] = ["errors", "simulationId"],
         [ProblemTypes.Unauthorized] = ["errors"],
         [ProblemTypes.RateLimited] = ["retryAfterSeconds"],

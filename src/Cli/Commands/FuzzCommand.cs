@@ -94,8 +94,8 @@ public static partial class FuzzCommand
 
     static string Invalid(string name, IReadOnlyList<string> problems, TextWriter output)
     {
-        output.WriteLine($"INVALID  {name}");
-        foreach (var p in problems) output.WriteLine($"         {p}");
+        output.WriteLine(Reports.ConsoleReport.Shown($"INVALID  {name}"));
+        foreach (var p in problems) output.WriteLine(Reports.ConsoleReport.Shown($"         {p}"));
         return "INVALID";
     }
 

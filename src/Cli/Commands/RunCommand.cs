@@ -112,7 +112,7 @@ public static class RunCommand
         foreach (var file in files)
         {
             var (recording, why) = Kernel.PacketFuzz.OnEngine(file.ReadText(), Path.GetFileName(file.FullPath));
-            output.WriteLine($"{(recording is null ? "FAIL" : "RECORDED"),-9}{file.DisplayPath}");
+            output.WriteLine(ConsoleReport.Shown($"{(recording is null ? "FAIL" : "RECORDED"),-9}{file.DisplayPath}"));
             foreach (var text in recording?.Select(e => e.ToString()) ?? why!.Split('\n')) output.WriteLine($"         {text}");
             failed += recording is null ? 1 : 0;
         }
@@ -134,13 +134,13 @@ public static class RunCommand
         else (bytes, why) = await client.GetBytesAsync(artefact.ServerPath(result.SimulationId!), cancellationToken);
         if (bytes is null)
         {
-            output.WriteLine($"         {artefact.Option} not saved: {why}");
+            output.WriteLine(ConsoleReport.Shown($"         {artefact.Option} not saved: {why}"));
             return;
         }
         var path = Path.Combine(Path.GetFullPath(folder), name);
         byte[] data = bytes;
         if (outputs.Try(artefact.Option, () => OutputFiles.Write(artefact.Option, path, p => File.WriteAllBytes(p, data), inputs)))
-            output.WriteLine($"         saved {artefact.Option}: {path}");
+            output.WriteLine(ConsoleReport.Shown($"         saved {artefact.Option}: {path}"));
     }
 
     private static async Task<(FileResult Result, RunOutput? Run)> RunFileAsync(ScenarioFile file, SimServiceClient? client, long eventBudget,
@@ -224,7 +224,7 @@ public static class RunCommand
 
     internal static int Usage(TextWriter error, string message)
     {
-        error.WriteLine($"simservice: {message}");
+        error.WriteLine(ConsoleReport.Shown($"simservice: {message}"));
         return ExitCodes.Invalid;
     }
 }

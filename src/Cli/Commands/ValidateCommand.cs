@@ -27,14 +27,14 @@ public static class ValidateCommand
             }
             if (problems.Count == 0)
             {
-                output.WriteLine($"VALID    {file.DisplayPath}");
+                output.WriteLine(ConsoleReport.Shown($"VALID    {file.DisplayPath}"));
                 if (file.Format is ScenarioJsonFormat)
-                    foreach (var warning in ScenarioJsonFormat.ServerWarnings(file.ReadText())) output.WriteLine($"         warning {warning.Path}: {warning.Message}");
+                    foreach (var warning in ScenarioJsonFormat.ServerWarnings(file.ReadText())) output.WriteLine(ConsoleReport.Shown($"         warning {warning.Path}: {warning.Message}"));
                 continue;
             }
             invalid++;
-            output.WriteLine($"INVALID  {file.DisplayPath}  ({ConsoleReport.Count(problems.Count, "problem")})");
-            foreach (var problem in problems) output.WriteLine($"         {problem.Path}: {problem.Message}");
+            output.WriteLine(ConsoleReport.Shown($"INVALID  {file.DisplayPath}  ({ConsoleReport.Count(problems.Count, "problem")})"));
+            foreach (var problem in problems) output.WriteLine(ConsoleReport.Shown($"         {problem.Path}: {problem.Message}"));
         }
         output.WriteLine($"{ConsoleReport.Count(files.Count, "file")}: {files.Count - invalid} valid, {invalid} invalid");
         return invalid == 0 ? ExitCodes.Ok : ExitCodes.Invalid;

@@ -32,7 +32,7 @@ public sealed class OutputFailures(TextWriter error, string command)
         catch (OutputFileException e)
         {
             _failed.Add(e.Option);
-            error.WriteLine($"simservice: {command}: {e.Message}");
+            error.WriteLine(Reports.ConsoleReport.Shown($"simservice: {command}: {e.Message}"));
             error.Flush();
             return false;
         }

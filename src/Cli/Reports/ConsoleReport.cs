@@ -13,21 +13,21 @@ public static class ConsoleReport
         switch (result.Outcome)
         {
             case FileOutcome.Passed:
-                output.WriteLine($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result, clock)}, {result.Seconds:0.00} s)");
+                output.WriteLine(Shown($"PASS     {result.File}  ({Count(result.Checks.Count, "check")}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 break;
             case FileOutcome.Failed:
                 int failed = result.FailedChecks.Count();
                 // "all checks passed" said nothing of the checks a stopped run never reached: the count that ran and passed.
                 var what = failed > 0 ? $"{failed} of {Count(result.Checks.Count, "check")} failed" : $"{Count(result.Checks.Count, "check")} passed";
                 if (result.Problems.Count > 0) what += $", {Count(result.Problems.Count, "run error")}";
-                output.WriteLine($"FAIL     {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)");
+                output.WriteLine(Shown($"FAIL     {result.File}  ({what}, {Virtual(result, clock)}, {result.Seconds:0.00} s)"));
                 foreach (var check in result.FailedChecks)
-                    output.WriteLine($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}");
-                foreach (var problem in result.Problems) output.WriteLine($"         run error {problem.Path}: {problem.Message}");
+                    output.WriteLine(Shown($"         {check.Kind} {check.Path} at {check.At}: expected {check.Expected}; actual {check.Actual}"));
+                foreach (var problem in result.Problems) output.WriteLine(Shown($"         run error {problem.Path}: {problem.Message}"));
                 break;
             default:
-                output.WriteLine($"INVALID  {result.File}  ({Count(result.Problems.Count, "problem")})");
-                foreach (var problem in result.Problems) output.WriteLine($"         {problem.Path}: {problem.Message}");
+                output.WriteLine(Shown($"INVALID  {result.File}  ({Count(result.Problems.Count, "problem")})"));
+                foreach (var problem in result.Problems) output.WriteLine(Shown($"         {problem.Path}: {problem.Message}"));
                 break;
         }
     }
@@ -43,6 +43,38 @@ public static class ConsoleReport
     /// <summary>How long the run went: in virtual time (the engine), or in real time (<c>simservice kernel</c>).</summary>
     private static string Virtual(FileResult result, string clock) =>
         result.NowNs is { } ns ? $"{new SimService.Domain.Time.SimTime(ns)} {clock}" : "no run";
+
+    /// <summary>
+    /// A line as the console shows it: every control character (C0, DEL, C1) and bidirectional override written as JSON
+    /// writes it (<c>\n</c>, <c>\u001b</c>), so a name, alias, value or problem text quoted from a file cannot clear the
+    /// screen, retitle the terminal, reorder the line or start a line that looks like the tool's own. The lines the tool
+    /// writes itself hold none.
+    /// </summary>
+    public static string Shown(string line)
+    {
+        int first = line.AsSpan().IndexOfAny(Escaped);
+        if (first < 0) return line;
+        var shown = new System.Text.StringBuilder(line.Length + 16).Append(line, 0, first);
+        foreach (var c in line.AsSpan(first))
+        {
+            if (!Escaped.Contains(c)) shown.Append(c);
+            else shown.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\b' => "\\b",
+                '\f' => "\\f",
+                _ => $"\\u{(int)c:x4}",
+            });
+        }
+        return shown.ToString();
+    }
+
+    /// <summary>C0 controls, DEL, C1 controls and the bidirectional embeddings, overrides and isolates (U+202A–E, U+2066–9).</summary>
+    static readonly System.Buffers.SearchValues<char> Escaped = System.Buffers.SearchValues.Create(
+        string.Concat(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7f, 0x21)).Concat(Enumerable.Range(0x202a, 5)).Concat(Enumerable.Range(0x2066, 4))
+            .Select(c => (char)c)));
 
     internal static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 }

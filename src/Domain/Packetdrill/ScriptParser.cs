@@ -343,10 +343,25 @@ public sealed partial class ScriptParser
         return new SyscallEvent(at, time, name.Text, args, result, errno, endUs);
     }
 
-    ImmutableArray<ScriptExpr> ParseArguments(string close)
+    /// <summary>
+    /// How many levels a value may nest: each <c>{ }</c>, <c>[ ]</c> and call's <c>( )</c>, and each <c>|</c> or
+    /// <c>=</c> of a chain, is one level. packetdrill's own structs nest a few levels (msghdr → iovec → …); the bound
+    /// keeps the parser and every walk over a parsed value (flags, words, printing, comparing) within the stack:
+    /// a script nested deeper is a parse problem at the token that goes past it, never a crash.
+    /// </summary>
+    public const int MaxNesting = 64;
+
+    static ParseError TooDeep(Token t) => Fail(t, $"a value nested deeper than {MaxNesting} levels ({{ }}, [ ], ( ) and each | or = count one)");
+
+    /// <summary>A system call's arguments: values with no level above them.</summary>
+    ImmutableArray<ScriptExpr> ParseArguments(string close) => ParseArguments(close, 0, out _);
+
+    /// <summary>A bracketed list of values with <paramref name="depth"/> levels above them; <paramref name="height"/> is their tallest.</summary>
+    ImmutableArray<ScriptExpr> ParseArguments(string close, int depth, out int height)
     {
         Take(); // the opening bracket
         var items = ImmutableArray.CreateBuilder<ScriptExpr>();
+        height = 0;
         if (Cur.Is(close))
         {
             Take();
@@ -354,7 +369,8 @@ public sealed partial class ScriptParser
         }
         while (true)
         {
-            items.Add(ParseExpr());
+            items.Add(ParseExpr(depth, out int h));
+            height = Math.Max(height, h);
             if (Cur.Is(","))
             {
                 Take();
@@ -365,29 +381,46 @@ public sealed partial class ScriptParser
         }
     }
 
-    ScriptExpr ParseExpr()
+    /// <summary>A syscall's result: a value with no level above it.</summary>
+    ScriptExpr ParseExpr() => ParseExpr(0, out _);
+
+    /// <summary>
+    /// A value with <paramref name="depth"/> levels above it; <paramref name="height"/> is the levels it makes (a word
+    /// or number none). Brackets and <c>=</c> recurse, so the depth is checked before going in; a <c>|</c> chain is
+    /// read in a loop into a left-deep tree, so every chain is checked as it grows.
+    /// </summary>
+    ScriptExpr ParseExpr(int depth, out int height)
     {
-        var left = ParsePrimary();
+        var left = ParsePrimary(depth, out height);
         while (true)
         {
+            Token op;
+            ScriptExpr right;
+            int h;
             if (Cur.Is("|"))
             {
-                var op = Take();
-                left = new BinaryExpr(op.At, "|", left, ParsePrimary());
+                op = Take();
+                right = ParsePrimary(depth, out h);
             }
             else if (Cur.Is("=") && left is WordExpr or CallExpr && (PeekAt(1).Kind != TokenKind.End))
             {
                 // name=value inside a struct (msg_name(...)=... too); a syscall's " = result" is read by its caller.
-                var op = Take();
-                left = new BinaryExpr(op.At, "=", left, ParseExpr());
+                op = Take();
+                if (depth + 1 > MaxNesting) throw TooDeep(op);
+                right = ParseExpr(depth + 1, out h);
             }
             else return left;
+            height = 1 + Math.Max(height, h);
+            if (depth + height > MaxNesting) throw TooDeep(op);
+            left = new BinaryExpr(op.At, op.Text, left, right);
         }
     }
 
-    ScriptExpr ParsePrimary()
+    /// <summary>One value with <paramref name="depth"/> levels above it: a bracket is one level more than its tallest item.</summary>
+    ScriptExpr ParsePrimary(int depth, out int height)
     {
         var t = Cur;
+        height = 0;
         switch (t.Kind)
         {
             case TokenKind.Ellipsis:
@@ -405,15 +438,24 @@ public sealed partial class ScriptParser
                 return new StringExpr(t.At, text);
             case TokenKind.Word:
                 Take();
-                if (Cur.Is("(") && !Cur.StartsLine) return new CallExpr(t.At, t.Text, ParseArguments(")"));
+                if (Cur.Is("(") && !Cur.StartsLine) return new CallExpr(t.At, t.Text, ParseNested(")", depth, out height));
                 return new WordExpr(t.At, t.Text);
             case TokenKind.Punct when t.Text == "[":
-                return new ListExpr(t.At, ParseArguments("]"));
+                return new ListExpr(t.At, ParseNested("]", depth, out height));
             case TokenKind.Punct when t.Text == "{":
-                return new StructExpr(t.At, ParseArguments("}"));
+                return new StructExpr(t.At, ParseNested("}", depth, out height));
             default:
                 throw Fail(t, $"expected an expression, found {t}");
         }
+    }
+
+    /// <summary>The items of the bracket opening at the current token, one level below <paramref name="depth"/>: checked before going in.</summary>
+    ImmutableArray<ScriptExpr> ParseNested(string close, int depth, out int height)
+    {
+        if (depth + 1 > MaxNesting) throw TooDeep(Cur);
+        var items = ParseArguments(close, depth + 1, out int inner);
+        height = 1 + inner;
+        return items;
     }
 
     // ---- inline code --------------------------------------------------------------------------

@@ -164,9 +164,8 @@ internal sealed partial class ScenarioReader
         var bind = Arg(f, "bind", allowed) is { } bm ? BindValue(bm) : null;
         var bytes = Arg(f, "bytes", allowed) is { } by ? Count(by) : null;
         // A send the scenario's budget cannot deliver ran to the budget or the run's wall-time limit (EventBudgetBound).
-        if (!stored && c == SocketCall.Send && bytes is { } sent
-            && EventBudgetBound.Bytes(sent, ScenarioRunOptions.DefaultEventBudget, "bytes", $"a scenario's event budget of {ScenarioRunOptions.DefaultEventBudget:N0} events") is { } beyond)
-            Error(f!["bytes"]!.Value.Path, beyond.Message);
+        if (!stored && c == SocketCall.Send && bytes is { } sent && ScenarioRunOptions.SendBytesProblem(sent) is { } beyond)
+            Error(f!["bytes"]!.Value.Path, beyond);
         var how = Arg(f, "how", allowed) is { } h ? Enum(h, ScenarioWireNames.Hows) : null;
         var option = Arg(f, "option", allowed) is { } o ? Enum(o, ScenarioWireNames.Options) : null;
         if (c == SocketCall.Setsockopt && option is SocketOption.SoError or SocketOption.TcpInfo or SocketOption.SoMeminfo)

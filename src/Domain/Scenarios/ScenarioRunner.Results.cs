@@ -10,6 +10,16 @@ public sealed record ScenarioRunOptions
     /// <summary>The default cap on processed events: far above any teardown scenario, low enough to stop a runaway one.</summary>
     public const long DefaultEventBudget = 50_000_000;
 
+    /// <summary>
+    /// The most bytes one send may write: what <see cref="DefaultEventBudget"/> events can deliver (<see cref="EventBudgetBound"/>).
+    /// A scenario's send is bounded by it, and so is the API's, so every simulation the API builds exports as a scenario.
+    /// </summary>
+    public const long MaxSendBytes = DefaultEventBudget * EventBudgetBound.MaxSegmentPayload;
+
+    /// <summary>Why one send of <paramref name="bytes"/> is more than <see cref="MaxSendBytes"/>, naming it; null when it is not.</summary>
+    public static string? SendBytesProblem(long bytes) =>
+        EventBudgetBound.Bytes(bytes, DefaultEventBudget, "bytes", $"a scenario's event budget of {DefaultEventBudget:N0} events")?.Message;
+
     /// <summary>The most events the whole run may process; a run that needs more stops with an error.</summary>
     public long EventBudget { get; init; } = DefaultEventBudget;
 

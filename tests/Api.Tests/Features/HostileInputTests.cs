@@ -231,7 +231,10 @@ public sealed class HostileInputTests(ApiHosts hosts)
     /// <summary>Validation messages name the allowed values and print 64-bit bounds as integers.</summary>
     [Theory]
     [InlineData("sockets/2/connect", """{"family":"AF_INET6"}""", "family", "The field family is AF_UNSPEC (or left out).")]
-    [InlineData("sockets/2/send", """{"bytes":-5}""", "bytes", "The field bytes must be 0 or more.")]
+    [InlineData("sockets/2/send", """{"bytes":-5}""", "bytes", "The field bytes must be between 0 and 3274750000000.")]
+    [InlineData("sockets/2/send", """{"bytes":3274750000001}""", "bytes", "The field bytes must be between 0 and 3274750000000.")]
+    [InlineData("commands", """{"commands":[{"type":"call","call":"send","socketId":2,"bytes":9223372036854775807}]}""", "commands[0].bytes",
+        "9,223,372,036,854,775,807 bytes cannot be delivered within a scenario's event budget of 50,000,000 events: at most 3,274,750,000,000 bytes (each segment is at least one event and carries at most 65,495 bytes)")]
     [InlineData("sockets/2/shutdown", """{"how":"SHUT_NONE"}""", "how", "The field how is one of SHUT_RD, SHUT_WR, SHUT_RDWR.")]
     [InlineData("workloads", """{"clients":["client"],"server":"server","requestBytes":-1}""", "requestBytes", "The field requestBytes must be 0 or more.")]
     [InlineData("workloads", """{"clients":["client"],"server":"server","responseBytes":-1}""", "responseBytes", "The field responseBytes must be 0 or more.")]
@@ -242,6 +245,36 @@ public sealed class HostileInputTests(ApiHosts hosts)
         var problem = await (await sim.PostAsync(path, body)).ReadProblemAsync(HttpStatusCode.BadRequest);
 
         Assert.Equal([message], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()));
+    }
+
+    /// <summary>
+    /// A send takes what a scenario's send takes (<see cref="Domain.Scenarios.ScenarioRunOptions.MaxSendBytes"/>), so the
+    /// simulation still exports: a send of 2^63 - 1 bytes was taken and the export then answered 409 with no errors.
+    /// </summary>
+    [Fact]
+    public async Task Send_OfTheMostAScenarioSends_IsTakenAndTheSimulationExports()
+    {
+        var sim = await ConnectedAsync();
+        await sim.PostOkAsync("sockets/2/send", $$"""{"bytes":{{Domain.Scenarios.ScenarioRunOptions.MaxSendBytes}}}""");
+
+        var export = await sim.Client.GetAsync($"{sim.Base}/export");
+
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        Assert.Contains("3274750000000", await export.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A simulation the scenario format cannot express: the 409 names what is at fault in errors (it had none).</summary>
+    [Fact]
+    public async Task Export_Refused_409ErrorsNameTheCommandOrTheWhole()
+    {
+        var sim = await ConnectedAsync();
+        await sim.PostOkAsync("advance", """{"byNs":"1s","eventBudget":1}""");
+
+        var problem = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
+
+        Assert.Equal(ProblemTypes.NotExportable, problem.GetProperty("type").GetString());
+        Assert.Equal(["$"], problem.ErrorFields());
+        Assert.Equal(problem.GetProperty("detail").GetString(), problem.GetProperty("errors").GetProperty("$")[0].GetString());
     }
 
     /// <summary>

@@ -96,6 +96,31 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         Assert.Equal(["line 3, column 15"], problem.ErrorFields());
     }
 
+    /// <summary>
+    /// A 12 KB script nesting 6,000 braces overflowed the parser's stack and ended the service process (2026-12-06):
+    /// now values nest at most <see cref="SimService.Domain.Packetdrill.ScriptParser.MaxNesting"/> levels, and the
+    /// first brace past it is the problem; nothing is run or kept, and the service goes on answering.
+    /// </summary>
+    [Fact]
+    public async Task DeeplyNestedScript_Refused_400AtTheFirstBracePastTheLimit_TheServiceGoesOn()
+    {
+        var client = hosts.Client(DatabaseProvider.Sqlite);
+        var count = (await client.ListSimulationsAsync()).Count;
+        var script = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_LINGER, "
+            + new string('{', 6000) + new string('}', 6000) + ", 8) = 0\n";
+
+        var problem = await (await PostScript(client, script)).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(ProblemTypes.InvalidScript, problem.GetProperty("type").GetString());
+        // "+0 setsockopt(3, SOL_SOCKET, SO_LINGER, " is 40 characters: the 65th brace is column 105
+        Assert.Equal(["line 2, column 105"], problem.ErrorFields());
+        Assert.Equal("a value nested deeper than 64 levels ({ }, [ ], ( ) and each | or = count one)",
+            problem.GetProperty("errors").GetProperty("line 2, column 105")[0].GetString());
+        Assert.Equal(count, (await client.ListSimulationsAsync()).Count);
+        Assert.True((await Run(client, ListenerRst)).Passed);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task BadQuery_Refused_400NamingTheParameters(DatabaseProvider provider)
     {

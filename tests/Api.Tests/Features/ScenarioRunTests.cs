@@ -68,8 +68,9 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
         Assert.Equal(2, await sim.VersionAsync());
         Assert.True((await sim.ReplayAsync()).Identical);
         Assert.Equal("CLOSED", (await sim.SocketAsync(socket.SocketId)).State);
-        var export = await sim.Client.GetAsync($"{sim.Base}/export");
-        Assert.Equal(ProblemTypes.NotExportable, (await export.ReadProblemAsync(HttpStatusCode.Conflict)).GetProperty("type").GetString());
+        var export = await (await sim.Client.GetAsync($"{sim.Base}/export")).ReadProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal(ProblemTypes.NotExportable, export.GetProperty("type").GetString());
+        Assert.Equal(["commandSeq"], export.ErrorFields());
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]

@@ -89,6 +89,9 @@ public class EventBudgetBoundTests
         Assert.Equal("3,274,750,000,001 bytes cannot be delivered within a scenario's event budget of 50,000,000 events: at most 3,274,750,000,000 bytes "
             + "(each segment is at least one event and carries at most 65,495 bytes)", error.Message);
         Assert.True(ScenarioParser.Parse(Send(3_274_750_000_000)).IsValid);
+        // the bound the API's send takes too (ScenarioRunOptions.MaxSendBytes): the same number, the same message
+        Assert.Equal(3_274_750_000_000, ScenarioRunOptions.MaxSendBytes);
+        Assert.Equal((null, error.Message), (ScenarioRunOptions.SendBytesProblem(ScenarioRunOptions.MaxSendBytes), ScenarioRunOptions.SendBytesProblem(ScenarioRunOptions.MaxSendBytes + 1)));
         Assert.True(ScenarioParser.ParseStored(Send(3_274_750_000_001)).IsValid); // a stored run rebuilds as it was accepted
     }
 }

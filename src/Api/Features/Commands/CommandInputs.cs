@@ -9,6 +9,7 @@ using SimService.Api.Features.Sockets;
 using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
+using ScenarioRunOptions = SimService.Domain.Scenarios.ScenarioRunOptions;
 using SimService.Domain.Tcp;
 using SimService.Domain.Text;
 using SimService.Domain.Time;
@@ -193,6 +194,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 break;
             case SocketCallKind.Send:
                 if (Required(c.Bytes, prefix + "bytes") && c.Bytes < 0) Error(prefix + "bytes", "bytes is zero or positive.");
+                else if (c.Bytes is { } sent && ScenarioRunOptions.SendBytesProblem(sent) is { } beyond) Error(prefix + "bytes", beyond);
                 if (SocketArguments.MsgFlagsOf(c.Flags, sending: true, out var sendFlags) is null) Error(prefix + "flags", sendFlags!);
                 break;
             case SocketCallKind.Recv:

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SimService.Api.Infrastructure;
 using SimService.Domain.Commands;
 using SimService.Domain.Network;
+using ScenarioRunOptions = SimService.Domain.Scenarios.ScenarioRunOptions;
 using SimService.Domain.Tcp;
 
 namespace SimService.Api.Features.Sockets;
@@ -113,9 +114,9 @@ public sealed record PlainCallRequest : OnSocketRequest;
 
 public sealed record SendRequest : OnSocketRequest
 {
-    /// <summary>How many bytes the application writes (payload is counted, not carried).</summary>
+    /// <summary>How many bytes the application writes (payload is counted, not carried); at most what a scenario's send may write, so the simulation stays exportable.</summary>
     /// <example>100</example>
-    [Required, Int64Range(0, long.MaxValue)]
+    [Required, Int64Range(0, ScenarioRunOptions.MaxSendBytes)]
     public long? Bytes { get; init; }
 
     /// <summary>send()'s flags: MSG_MORE (cork this write's tail), MSG_DONTWAIT (this call does not block), MSG_NOSIGNAL.</summary>
