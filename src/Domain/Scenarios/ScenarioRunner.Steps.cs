@@ -131,6 +131,8 @@ public sealed partial class ScenarioRunner
             Unspec = s.Unspec ?? false,
             Address = s.Address is { } address ? Ipv4Text.Format(address) : null,
             Flags = s.Flags ?? MsgFlags.None,
+            RlimCur = s.Soft ?? 0,
+            RlimMax = s.Hard ?? 0,
         };
         return s.Value switch
         {
@@ -161,6 +163,7 @@ public sealed partial class ScenarioRunner
         SocketCall.Poll => SocketCallKind.Poll,
         SocketCall.Dup => SocketCallKind.Dup,
         SocketCall.Dup2 => SocketCallKind.Dup2,
+        SocketCall.Setrlimit => SocketCallKind.Setrlimit,
         _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
     };
 
