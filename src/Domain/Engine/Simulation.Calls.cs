@@ -171,6 +171,7 @@ public sealed partial class Simulation
         var host = r.HostRef ?? FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
         if (host.Kind != HostKind.Linux) return DomainError.Invalid($"host '{r.Host}' is scripted: it makes no calls", "host");
+        if (r.Call == SocketCallKind.Setrlimit && (r.RlimCur < 0 || r.RlimMax < 0)) return NegativeRlimit(r);
         TcpSocket? target = null;
         if (NeedsSocket(r))
         {
@@ -221,6 +222,11 @@ public sealed partial class Simulation
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, call.Id, r.Call, target?.Id ?? 0, args));
     }
+
+    /// <summary>struct rlimit holds rlim_t values, unsigned: a negative limit is no input at all (not a call the kernel refuses).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static DomainError NegativeRlimit(in CallArgs r) =>
+        DomainError.Invalid("setrlimit's limits are rlim_t values: zero or positive", r.RlimCur < 0 ? "soft" : "hard");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static DomainError UnknownSocket(in CallArgs r) => DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
