@@ -56,7 +56,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// A system call, as the socket endpoints make it. <c>socketId</c> names the socket for calls on one (its host
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll, dup, dup2, setrlimit.</param>
 /// <param name="Value">setsockopt's value: an integer, {"onoff": 1, "linger": 0} for SO_LINGER, {"sec": 1, "usec": 0} for SO_SNDTIMEO and SO_RCVTIMEO, {"lo": 40000, "hi": 40009} for IP_LOCAL_PORT_RANGE.</param>
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
