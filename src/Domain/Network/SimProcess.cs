@@ -114,18 +114,7 @@ public sealed class SimProcess(Host host, string name)
     /// <summary>Whether <paramref name="fd"/> is reserved by a call (open in open_fds, no file installed yet): dup2() onto it is EBUSY.</summary>
     internal bool IsReserved(int fd) => fd < _fds.Length && _fds[fd] is null && (_openFds[fd >> 6] & (1UL << fd)) != 0;
 
-    /// <summary>
-    /// Models get_unused_fd_flags() + fd_install() — fs/file.c: installs a socket as the lowest free descriptor and
-    /// returns that number; -1 (EMFILE) at the soft limit, nothing installed.
-    /// </summary>
-    internal int Install(TcpSocket sk)
-    {
-        int fd = AllocFd();
-        if (fd >= 0) InstallOwn(sk, fd);
-        return fd;
-    }
-
-    /// <summary>fd_install() of a new socket's file at the descriptor reserved for it: the socket's own descriptor.</summary>
+    /// <summary>fd_install() of a new socket's file at the descriptor <see cref="AllocFd"/> took for it: the socket's own descriptor.</summary>
     internal void InstallOwn(TcpSocket sk, int fd)
     {
         Fill(sk, fd);
