@@ -257,15 +257,21 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     {
         kernelFd = -1;
         number = Reserve(s);
-        if (number < 0) return Refused(Errno.EMFILE);
-        kernelFd = make();
-        if (kernelFd >= 0)
+        var failed = number < 0 ? Refused(Errno.EMFILE) : null;
+        if (failed is null)
         {
-            Register(s, kernelFd, number);
-            return null;
+            kernelFd = make();
+            if (kernelFd >= 0)
+            {
+                Register(s, kernelFd, number);
+                return null;
+            }
+            failed = Outcome(kernelFd, -1);
+            Unreserve(s, number);
         }
-        var failed = Outcome(kernelFd, -1);
-        Unreserve(s, number);
+        // As the engine's runner: the alias of a socket() that made nothing names no descriptor (an accept's stays unreturned).
+        if (s.As is { } alias && s.Call != SocketCall.Accept)
+            lock (_lock) _aliases[alias] = new AliasEntry(s.Host, s.Process) { Unbound = $"the {s.Call.ToWireName()} at {s.Path} failed with {failed.Errno}" };
         return failed;
     }
 

@@ -93,6 +93,8 @@ public sealed partial class ScenarioRunner
         if (step.As is { } name)
         {
             if (step.Call == SocketCall.Accept) _unbound[name] = $"the accept at {step.Path} has not returned";
+            // socket() and the listen/connect forms that make one: EMFILE left no descriptor to name, as an accept that failed.
+            else if (handle.SocketId == 0 && handle.Errno is { } errno) _unbound[name] = $"the {step.Call.ToWireName()} at {step.Path} failed with {errno}";
             else
             {
                 _aliases[name] = handle.SocketId;
