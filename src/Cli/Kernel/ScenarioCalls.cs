@@ -235,6 +235,11 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         }
     }
 
+    bool HasNoFile(CallStep s)
+    {
+        lock (_lock) return _noFile.GetValueOrDefault((s.Host, s.Process), Simulation.NrOpen) < Simulation.NrOpen;
+    }
+
     /// <summary>put_unused_fd(): the number a failed call took is free again.</summary>
     void Unreserve(CallStep step, int number)
     {
@@ -258,16 +263,20 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         kernelFd = -1;
         number = Reserve(s);
         var failed = number < 0 ? Refused(Errno.EMFILE) : null;
+        // As the engine: an accept holds its number across its sleep only in a process with a limit of its own.
+        bool held = s.Call != SocketCall.Accept || HasNoFile(s);
+        if (failed is null && !held) Unreserve(s, number);
         if (failed is null)
         {
             kernelFd = make();
             if (kernelFd >= 0)
             {
+                if (!held) number = Reserve(s);
                 Register(s, kernelFd, number);
                 return null;
             }
             failed = Outcome(kernelFd, -1);
-            Unreserve(s, number);
+            if (held) Unreserve(s, number);
         }
         // As the engine's runner: the alias of a socket() that made nothing names no descriptor (an accept's stays unreturned).
         if (s.As is { } alias && s.Call != SocketCall.Accept)

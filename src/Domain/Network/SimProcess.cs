@@ -85,6 +85,9 @@ public sealed class SimProcess(Host host, string name)
         return null;
     }
 
+    /// <summary>Whether a setrlimit() call gave the process a soft limit below fs.nr_open.</summary>
+    public bool LimitsNoFile => NoFileCur < Engine.Simulation.NrOpen;
+
     /// <summary>do_prlimit()'s tests of a new RLIMIT_NOFILE, in its order: the errno it returns, or null.</summary>
     public static string? NoFileRefusal(long cur, long max) =>
         cur > max ? Errno.EINVAL : max > Engine.Simulation.NrOpen ? Errno.EPERM : null;
@@ -94,10 +97,13 @@ public sealed class SimProcess(Host host, string name)
     /// open with no file yet (get_unused_fd_flags(); fd_install() or <see cref="PutUnusedFd"/> follows); -1 for
     /// EMFILE when that descriptor is at or above the soft limit.
     /// </summary>
-    internal int AllocFd()
+    internal int AllocFd() => AllocFd(NoFileCur);
+
+    /// <summary>alloc_fd() with <paramref name="end"/> as its bound.</summary>
+    internal int AllocFd(int end)
     {
         int fd = FindNextFd(_nextFd);
-        if (fd >= NoFileCur) return -1;
+        if (fd >= end) return -1;
         if (fd >= _fds.Length) Expand(fd + 1);
         SetOpen(fd);
         _nextFd = fd + 1;

@@ -194,7 +194,10 @@ public sealed partial class TcpSocket
             process.PutUnusedFd(fd);
             return CallOutcome.Fail(Errno.EAGAIN);
         }
-        call.ReservedFd = fd;
+        // The descriptor is held across the sleep while the process has a limit of its own; without one (every simulation
+        // stored before RLIMIT_NOFILE was modelled) it is taken again at the return, so stored journals replay as recorded.
+        if (process.LimitsNoFile) call.ReservedFd = fd;
+        else process.PutUnusedFd(fd);
         ListenState.Waiters.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -484,7 +487,8 @@ public sealed partial class TcpSocket
         while (listen.Accept.Count > 0 && listen.Waiters.TryDequeue(out var call))
         {
             var child = listen.Accept.Dequeue();
-            int fd = call.ReservedFd; // fd_install() at the descriptor accept() took before it slept
+            // fd_install() at the descriptor accept() took before it slept (or, without a limit, the lowest free now).
+            int fd = call.ReservedFd >= 0 ? call.ReservedFd : call.Process.AllocFd(Engine.Simulation.NrOpen);
             call.ReservedFd = -1;
             call.Process.InstallOwn(child, fd);
             _sim.CompleteCall(call, fd, null, child);
