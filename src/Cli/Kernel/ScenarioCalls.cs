@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
 using SimService.Domain.Tcp;
 using SocketOption = SimService.Domain.Scenarios.SocketOption;
@@ -39,6 +41,17 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     long _t0;
     readonly Lock _lock = new();
     readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
+    /// <summary>Numbers a call took before it made its descriptor (a sleeping accept's): open, no descriptor yet.</summary>
+    readonly Dictionary<(string Host, string Process), HashSet<int>> _reserved = [];
+    /// <summary>
+    /// Each scenario process's RLIMIT_NOFILE soft limit (absent: fs.nr_open). The runner does not set the real one:
+    /// RLIMIT_NOFILE is the thread group's (signal->rlim), and the runner's worker threads are one process whose table also
+    /// holds the .NET runtime's own descriptors, so a limit of 16 would be met at once and by every host alike. It applies
+    /// the limit to the scenario process's own numbering instead, as alloc_fd() does: a call whose lowest free number is
+    /// at or above it fails EMFILE without being made — as in the kernel, where get_unused_fd_flags() fails before
+    /// __sys_socket() keeps a socket or __sys_accept4_file() reaches do_accept(), so no packet and no queue differs.
+    /// </summary>
+    readonly Dictionary<(string Host, string Process), long> _noFile = [];
     /// <summary>Idle workers, shared by the runs of a process (the warm-up's serve the real run: no thread is made while it runs).</summary>
     static readonly List<Worker> s_idle = [];
     static readonly Lock s_idleLock = new();
@@ -177,6 +190,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     {
         lock (_lock)
         {
+            _reserved.Remove((host, process));
+            _noFile.Remove((host, process)); // the process a later call starts is a new one, with the default limit
             if (!_fds.Remove((host, process), out var table)) return;
             foreach (var fd in table.Values.Reverse()) Libc.close(fd);
             foreach (var a in _aliases.Values.Where(a => a.Host == host && a.Process == process && a.KernelFd >= 0)) (a.KernelFd, a.Closed) = (-1, true);
@@ -201,14 +216,85 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         lock (_lock) return alias is not null && _aliases.TryGetValue(alias, out var a) ? a.Closed ? KernelSyscalls.NotOpen : a.KernelFd : -1;
     }
 
-    /// <summary>Gives a kernel descriptor the process's lowest free number (from 3, as the engine) and the alias, if any.</summary>
-    int Register(CallStep step, int kernelFd, int? number = null)
+    /// <summary>
+    /// alloc_fd() on the scenario process's numbering: the lowest number from 3 (as the engine) neither open nor taken by a
+    /// call still running, taken now; -1 (EMFILE) when it is at or above the process's RLIMIT_NOFILE.
+    /// </summary>
+    int Reserve(CallStep step)
     {
         lock (_lock)
         {
-            if (!_fds.TryGetValue((step.Host, step.Process), out var table)) _fds[(step.Host, step.Process)] = table = [];
-            int n = number ?? 3;
-            while (number is null && table.ContainsKey(n)) n++;
+            var key = (step.Host, step.Process);
+            _fds.TryGetValue(key, out var table);
+            if (!_reserved.TryGetValue(key, out var reserved)) _reserved[key] = reserved = [];
+            int n = 3;
+            while (table?.ContainsKey(n) == true || reserved.Contains(n)) n++;
+            if (n >= _noFile.GetValueOrDefault(key, Simulation.NrOpen)) return -1;
+            reserved.Add(n);
+            return n;
+        }
+    }
+
+    bool HasNoFile(CallStep s)
+    {
+        lock (_lock) return _noFile.GetValueOrDefault((s.Host, s.Process), Simulation.NrOpen) < Simulation.NrOpen;
+    }
+
+    /// <summary>put_unused_fd(): the number a failed call took is free again.</summary>
+    void Unreserve(CallStep step, int number)
+    {
+        lock (_lock)
+            if (_reserved.TryGetValue((step.Host, step.Process), out var reserved)) reserved.Remove(number);
+    }
+
+    /// <summary>A call refused before the kernel saw it, as the kernel refuses it (EMFILE, EBADF, EBUSY).</summary>
+    ScenarioCallOutcome Refused(string errno) => new(-1, errno, null, Now());
+
+    /// <summary>
+    /// A call that makes a descriptor: the number first (<see cref="Reserve"/>: EMFILE at the limit, the call not made),
+    /// then the kernel's call, then the number is the new descriptor's — or free again if the call failed.
+    /// </summary>
+    ScenarioCallOutcome NewDescriptor(CallStep s, Func<int> make) =>
+        Open(s, make, out int kernelFd, out int number) ?? Outcome(number, kernelFd);
+
+    /// <summary>The steps of <see cref="NewDescriptor"/>: null and the kernel descriptor with its number, or the outcome that refused it.</summary>
+    ScenarioCallOutcome? Open(CallStep s, Func<int> make, out int kernelFd, out int number)
+    {
+        kernelFd = -1;
+        number = Reserve(s);
+        var failed = number < 0 ? Refused(Errno.EMFILE) : null;
+        // As the engine: an accept holds its number across its sleep only in a process with a limit of its own.
+        bool held = s.Call != SocketCall.Accept || HasNoFile(s);
+        if (failed is null && !held) Unreserve(s, number);
+        if (failed is null)
+        {
+            kernelFd = make();
+            if (kernelFd >= 0)
+            {
+                if (!held) number = Reserve(s);
+                Register(s, kernelFd, number);
+                return null;
+            }
+            failed = Outcome(kernelFd, -1);
+            if (held) Unreserve(s, number);
+        }
+        // As the engine's runner: the alias of a socket() that made nothing names no descriptor (an accept's stays unreturned).
+        if (s.As is { } alias && s.Call != SocketCall.Accept)
+            lock (_lock) _aliases[alias] = new AliasEntry(s.Host, s.Process) { Unbound = $"the {s.Call.ToWireName()} at {s.Path} failed with {failed.Errno}" };
+        return failed;
+    }
+
+    static int NewTcpSocket() => Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
+
+    /// <summary>Installs a kernel descriptor at the number the call took, with the alias, if any.</summary>
+    int Register(CallStep step, int kernelFd, int number)
+    {
+        lock (_lock)
+        {
+            var key = (step.Host, step.Process);
+            if (!_fds.TryGetValue(key, out var table)) _fds[key] = table = [];
+            if (_reserved.TryGetValue(key, out var reserved)) reserved.Remove(number);
+            int n = number;
             table[n] = kernelFd;
             if (step.As is { } alias)
                 _aliases[alias] = new AliasEntry(step.Host, step.Process) { KernelFd = kernelFd };
@@ -232,13 +318,12 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         switch (s.Call)
         {
             case SocketCall.Socket:
-                return NewDescriptor(s, Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP));
+                return NewDescriptor(s, NewTcpSocket);
             case SocketCall.Bind:
                 return Outcome(Bind(fd, s.Address ?? 0, s.Port ?? 0), fd);
             case SocketCall.Listen when s.Socket is null:
             {
-                int made = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
-                Register(s, made);
+                if (Open(s, NewTcpSocket, out int made, out _) is { } refused) return refused;
                 if (s.ReuseAddr) SetInt(made, 1, 2, 1);
                 int r = Bind(made, s.Address ?? 0, s.Port ?? 0);
                 return Outcome(r < 0 ? r : Libc.listen(made, s.Backlog ?? CallStep.DefaultBacklog), made);
@@ -255,8 +340,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             {
                 if (s.Socket is null)
                 {
-                    fd = Libc.socket(Libc.AF_INET, Libc.SOCK_STREAM, Libc.IPPROTO_TCP);
-                    Register(s, fd);
+                    if (Open(s, NewTcpSocket, out fd, out _) is { } refused) return refused;
                     if (s.Bind is { } b)
                     {
                         if (b.ReuseAddr) SetInt(fd, 1, 2, 1);
@@ -268,7 +352,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                 return Outcome(Libc.connect(fd, ref to, 16), fd, (AddressOf(s.To.Host), (ushort)s.To.Port));
             }
             case SocketCall.Accept:
-                return NewDescriptor(s, Libc.accept4(fd, IntPtr.Zero, IntPtr.Zero, 0));
+                // __sys_accept4_file(): the number is taken before the kernel's accept sleeps (EMFILE: not made at all).
+                return NewDescriptor(s, () => Libc.accept4(fd, IntPtr.Zero, IntPtr.Zero, 0));
             case SocketCall.Send:
                 return Outcome(Libc.send(fd, CallBuffers.Zeros(s.Bytes ?? 0), (nint)(s.Bytes ?? 0), (int)(s.Flags ?? MsgFlags.None)), fd);
             case SocketCall.Recv:
@@ -308,26 +393,34 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
                 return r < 0 ? Outcome(r, -1) : new(r, null, $"\"{PollEvents.Text((ushort)fds[0].Revents)}\"", Now());
             }
             case SocketCall.Dup:
-                return NewDescriptor(s, Libc.dup(fd));
+                return NewDescriptor(s, () => Libc.dup(fd));
             case SocketCall.Dup2:
             {
                 int newFd = s.NewFd!.Value;
                 int held;
                 lock (_lock) held = _fds.TryGetValue((s.Host, s.Process), out var table) && table.TryGetValue(newFd, out var k) ? k : -1;
                 if (held == fd && fd >= 0) return new(newFd, null, null, Now());
+                // ksys_dup3(): newfd at or above RLIMIT_NOFILE → EBADF; do_dup2(): a number a sleeping accept took → EBUSY.
+                if (newFd >= _noFile.GetValueOrDefault((s.Host, s.Process), Simulation.NrOpen)) return Refused(Errno.EBADF);
+                lock (_lock)
+                    if (_reserved.TryGetValue((s.Host, s.Process), out var reserved) && reserved.Contains(newFd)) return Refused(Errno.EBUSY);
                 int copy = Libc.dup(fd);
                 if (copy < 0) return Outcome(copy, -1);
                 if (held >= 0) Libc.close(held);
                 Register(s, copy, newFd);
                 return new(newFd, null, null, Now());
             }
+            case SocketCall.Setrlimit:
+            {
+                // do_prlimit()'s tests (SimProcess.NoFileRefusal), then the limit of this scenario process (see _noFile).
+                if (SimProcess.NoFileRefusal(s.Soft!.Value, s.Hard!.Value) is { } refused) return Refused(refused);
+                lock (_lock) _noFile[(s.Host, s.Process)] = s.Soft.Value;
+                return new(0, null, null, Now());
+            }
             default:
                 throw new InvalidOperationException($"call {s.Call} is not run on the real kernel");
         }
     }
-
-    ScenarioCallOutcome NewDescriptor(CallStep s, int kernelFd) =>
-        kernelFd < 0 ? Outcome(kernelFd, -1) : Outcome(Register(s, kernelFd), kernelFd);
 
     /// <summary>A call's outcome; after a successful call on a socket, the alias's 4-tuple is read (getsockname, getpeername or the connect's target).</summary>
     ScenarioCallOutcome Outcome(long result, int fd, (uint Address, ushort Port)? target = null)

@@ -37,6 +37,8 @@ internal struct CallArgs
     public bool Unspec;
     public MsgFlags Flags;
     public string? Text;
+    public long RlimCur;
+    public long RlimMax;
     /// <summary>The host named by <see cref="Host"/>, when the caller already holds it (else looked up by name).</summary>
     public Host? HostRef;
     /// <summary>connect()'s destination, when the caller already resolved <see cref="ToHost"/> (else resolved by name).</summary>
@@ -57,5 +59,6 @@ internal struct CallArgs
         ToPort = r.ToPort, BindPort = r.BindPort, BindReuseAddr = r.BindReuseAddr, Bytes = r.Bytes, How = r.How, Option = r.Option,
         Value = r.Value, LingerOnOff = r.LingerOnOff, TvSec = r.TvSec, TvUsec = r.TvUsec, NonBlock = r.NonBlock, Events = r.Events,
         TimeoutMs = r.TimeoutMs, Fd = r.Fd, NewFd = r.NewFd, Unspec = r.Unspec, Flags = r.Flags, Text = r.Text,
+        RlimCur = r.RlimCur, RlimMax = r.RlimMax,
     };
 }

@@ -44,6 +44,9 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public MsgFlags Flags { get; init; }
     /// <summary>setsockopt()'s string value: TCP_CONGESTION's module name.</summary>
     public string? Text { get; init; }
+    /// <summary>setrlimit(RLIMIT_NOFILE)'s struct rlimit: rlim_cur (the soft limit) and rlim_max (the hard one).</summary>
+    public long RlimCur { get; init; }
+    public long RlimMax { get; init; }
 }
 
 /// <summary>

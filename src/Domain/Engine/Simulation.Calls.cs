@@ -171,6 +171,7 @@ public sealed partial class Simulation
         var host = r.HostRef ?? FindHost(r.Host);
         if (host is null) return DomainError.NotFound($"host '{r.Host}'", "host");
         if (host.Kind != HostKind.Linux) return DomainError.Invalid($"host '{r.Host}' is scripted: it makes no calls", "host");
+        if (r.Call == SocketCallKind.Setrlimit && (r.RlimCur < 0 || r.RlimMax < 0)) return NegativeRlimit(r);
         TcpSocket? target = null;
         if (NeedsSocket(r))
         {
@@ -221,6 +222,11 @@ public sealed partial class Simulation
         }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, call.Id, r.Call, target?.Id ?? 0, args));
     }
+
+    /// <summary>struct rlimit holds rlim_t values, unsigned: a negative limit is no input at all (not a call the kernel refuses).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static DomainError NegativeRlimit(in CallArgs r) =>
+        DomainError.Invalid("setrlimit's limits are rlim_t values: zero or positive", r.RlimCur < 0 ? "soft" : "hard");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static DomainError UnknownSocket(in CallArgs r) => DomainError.NotFound($"socket {r.SocketId} on host '{r.Host}'", "socket");
@@ -288,7 +294,7 @@ public sealed partial class Simulation
 
     static bool NeedsSocket(in CallArgs r) => r.Call switch
     {
-        SocketCallKind.Socket => false,
+        SocketCallKind.Socket or SocketCallKind.Setrlimit => false,
         SocketCallKind.Listen or SocketCallKind.Connect => r.SocketId != 0,
         _ => true,
     };
@@ -309,6 +315,7 @@ public sealed partial class Simulation
                 if (sk is null)
                 {
                     sk = Open(host, process);
+                    if (sk is null) return (null, CallOutcome.Fail(Errno.EMFILE));
                     call.Socket = sk;
                 }
                 outcome = sk.Connect(remote, Track(call));
@@ -334,13 +341,16 @@ public sealed partial class Simulation
         {
             case SocketCallKind.Socket:
                 var opened = Open(host, process);
-                return (opened, CallOutcome.Ok(opened.Fd));
+                return (opened, opened is null ? CallOutcome.Fail(Errno.EMFILE) : CallOutcome.Ok(opened.Fd));
+            case SocketCallKind.Setrlimit:
+                return (null, process.SetNoFile(r.RlimCur, r.RlimMax) is { } refused ? CallOutcome.Fail(refused) : CallOutcome.Ok());
             case SocketCallKind.Bind:
                 return (sk, sk!.Bind(BindAddress(r), r.Port));
             case SocketCallKind.Listen:
                 if (sk is null)
                 {
                     sk = Open(host, process);
+                    if (sk is null) return (null, CallOutcome.Fail(Errno.EMFILE));
                     call.Socket = sk;
                     if (r.ReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
                     var bound = sk.Bind(BindAddress(r), r.Port);
@@ -352,6 +362,7 @@ public sealed partial class Simulation
             {
                 // A new socket bound to the port asked for first (Dispatch() connects the rest).
                 sk = Open(host, process);
+                if (sk is null) return (null, CallOutcome.Fail(Errno.EMFILE));
                 call.Socket = sk;
                 if (r.BindReuseAddr) sk.SetOption(SocketOption.SO_REUSEADDR, 1, 0);
                 var bound = sk.Bind(IPv4.Any, r.BindPort!.Value);
@@ -359,7 +370,7 @@ public sealed partial class Simulation
                 return (sk, sk.Connect(remote, Track(call)));
             }
             case SocketCallKind.Shutdown: return (sk, sk!.Shutdown(r.How));
-            case SocketCallKind.Dup: return (sk, CallOutcome.Ok(process.Dup(sk!)));
+            case SocketCallKind.Dup: return (sk, process.Dup(sk!) is var dupFd and >= 0 ? CallOutcome.Ok(dupFd) : CallOutcome.Fail(Errno.EMFILE));
             case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, r.NewFd));
             case SocketCallKind.Setsockopt:
                 return (sk, r.Option switch
@@ -379,10 +390,16 @@ public sealed partial class Simulation
     /// <summary>bind()'s sin_addr: the request's address, INADDR_ANY when it names none.</summary>
     static IPv4 BindAddress(in CallArgs r) => r.Address is { } a && IPv4.TryParse(a, out var address) ? address : IPv4.Any;
 
-    TcpSocket Open(Host host, SimProcess process)
+    /// <summary>
+    /// Models __sys_socket() → sock_map_fd() — net/socket.c: a new socket at the lowest free descriptor; null when
+    /// get_unused_fd_flags() fails EMFILE (the kernel releases the socket it made: nothing is left of it, no id taken here).
+    /// </summary>
+    TcpSocket? Open(Host host, SimProcess process)
     {
+        int fd = process.AllocFd();
+        if (fd < 0) return null;
         var sk = host.NewSocket();
-        process.Install(sk);
+        process.InstallOwn(sk, fd);
         return sk;
     }
 
@@ -409,6 +426,7 @@ public sealed partial class Simulation
     {
         if (!Untrack(call)) return;
         call.Sleep?.Cancel();
+        PutReservedFd(call);
         int socketId = resultSocket?.Id ?? call.Socket?.Id ?? 0;
         RecordReturn(call, socketId, value, errno, detail);
         if (call.Waiter is { } waiter)
@@ -418,6 +436,14 @@ public sealed partial class Simulation
         }
         FdPut(call);
         if (call.Waiter is null) RecycleCall(call); // a direct call: its row in the call table keeps its return
+    }
+
+    /// <summary>put_unused_fd() — fs/file.c: an accept() that fails after its sleep frees the descriptor it held (__sys_accept4_file()).</summary>
+    static void PutReservedFd(PendingCall call)
+    {
+        if (call.ReservedFd < 0) return;
+        call.Process.PutUnusedFd(call.ReservedFd);
+        call.ReservedFd = -1;
     }
 
     /// <summary>
@@ -473,6 +499,7 @@ public sealed partial class Simulation
         SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
         SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}" + (r.TimeoutMs != 0 ? $" timeout={r.TimeoutMs}" : ""),
         SocketCallKind.Dup2 => $"newfd={r.NewFd}",
+        SocketCallKind.Setrlimit => $"RLIMIT_NOFILE cur={r.RlimCur} max={r.RlimMax}",
         _ => "",
     };
 
@@ -501,20 +528,22 @@ public sealed partial class Simulation
         return false;
     }
 
-    /// <summary>The highest descriptor dup2() accepts: fs.nr_open's default (the engine models no RLIMIT_NOFILE below it).</summary>
+    /// <summary>fs.nr_open's default: the ceiling of RLIMIT_NOFILE, and every process's limit until it calls setrlimit().</summary>
     public const int NrOpen = 1_048_576;
 
     /// <summary>
-    /// Models ksys_dup3() / do_dup2() — fs/file.c, as dup2(): newfd out of range → EBADF; newfd == oldfd
-    /// → newfd, nothing else; otherwise the socket's file is installed at newfd and the file newfd held
+    /// Models sys_dup2() → ksys_dup3() / do_dup2() — fs/file.c: newfd == oldfd → newfd, nothing else (sys_dup2() returns
+    /// before any limit test); newfd at or above RLIMIT_NOFILE's soft limit → EBADF; newfd reserved by a sleeping
+    /// accept() (open, no file) → EBUSY; otherwise the socket's file is installed at newfd and the file newfd held
     /// is closed afterwards (filp_close(): its last reference runs tcp_close(), so a socket replaced
     /// this way sends its FIN or RST at the call). The replaced socket's SO_LINGER wait, which the kernel
     /// runs in the caller's task_work before dup2() returns, is not waited for here: dup2() returns at once.
     /// </summary>
     CallOutcome Dup2(SimProcess process, TcpSocket sk, int oldFd, int newFd)
     {
-        if (newFd is < 0 or >= NrOpen) return CallOutcome.Fail(Errno.EBADF);
         if (newFd == oldFd) return CallOutcome.Ok(newFd);
+        if (newFd < 0 || newFd >= process.NoFileCur) return CallOutcome.Fail(Errno.EBADF);
+        if (process.IsReserved(newFd)) return CallOutcome.Fail(Errno.EBUSY);
         var replaced = process.At(newFd);
         int left = replaced is null ? -1 : process.ReleaseFd(newFd);
         process.InstallAt(sk, newFd);
@@ -586,6 +615,7 @@ public sealed partial class Simulation
     {
         Untrack(call);
         call.Sleep?.Cancel();
+        PutReservedFd(call);
         call.Socket?.Interrupt(call);
         DropPoll(call);
         if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)

@@ -66,26 +66,76 @@ public sealed class SimProcess(Host host, string name)
     public int OpenCount { get; private set; }
 
     /// <summary>
-    /// Models alloc_fd() → find_next_fd() — fs/file.c: installs a socket as the lowest free
-    /// descriptor at or above next_fd, and returns that number.
+    /// RLIMIT_NOFILE (signal->rlim[RLIMIT_NOFILE]): rlim_cur, the soft limit that alloc_fd() and dup2() test, and
+    /// rlim_max, the ceiling setrlimit() may raise it to. Both fs.nr_open until a setrlimit() call lowers them, so a
+    /// process that never calls it gets descriptors up to fs.nr_open.
     /// </summary>
-    internal int Install(TcpSocket sk)
+    public int NoFileCur { get; private set; } = Engine.Simulation.NrOpen;
+    public int NoFileMax { get; private set; } = Engine.Simulation.NrOpen;
+
+    /// <summary>
+    /// Models do_prlimit() for RLIMIT_NOFILE — kernel/sys.c: rlim_cur above rlim_max → EINVAL; rlim_max above
+    /// fs.nr_open → EPERM (the CAP_SYS_RESOURCE test for raising rlim_max passes: a simulated process runs as root).
+    /// Nothing already open is closed: only later allocations meet the new limit. Null: set.
+    /// </summary>
+    internal string? SetNoFile(long cur, long max)
     {
-        int fd = Dup(sk);
+        if (NoFileRefusal(cur, max) is { } refused) return refused;
+        (NoFileCur, NoFileMax) = ((int)cur, (int)max);
+        return null;
+    }
+
+    /// <summary>Whether a setrlimit() call gave the process a soft limit below fs.nr_open.</summary>
+    public bool LimitsNoFile => NoFileCur < Engine.Simulation.NrOpen;
+
+    /// <summary>do_prlimit()'s tests of a new RLIMIT_NOFILE, in its order: the errno it returns, or null.</summary>
+    public static string? NoFileRefusal(long cur, long max) =>
+        cur > max ? Errno.EINVAL : max > Engine.Simulation.NrOpen ? Errno.EPERM : null;
+
+    /// <summary>
+    /// Models alloc_fd(0, rlimit(RLIMIT_NOFILE)) — fs/file.c: the lowest free descriptor at or above next_fd, marked
+    /// open with no file yet (get_unused_fd_flags(); fd_install() or <see cref="PutUnusedFd"/> follows); -1 for
+    /// EMFILE when that descriptor is at or above the soft limit.
+    /// </summary>
+    internal int AllocFd() => AllocFd(NoFileCur);
+
+    /// <summary>alloc_fd() with <paramref name="end"/> as its bound.</summary>
+    internal int AllocFd(int end)
+    {
+        int fd = FindNextFd(_nextFd);
+        if (fd >= end) return -1;
+        if (fd >= _fds.Length) Expand(fd + 1);
+        SetOpen(fd);
+        _nextFd = fd + 1;
+        return fd;
+    }
+
+    /// <summary>put_unused_fd() — fs/file.c: a descriptor <see cref="AllocFd"/> reserved is free again (the call failed).</summary>
+    internal void PutUnusedFd(int fd)
+    {
+        ClearOpen(fd);
+        if (fd < _nextFd) _nextFd = fd;
+    }
+
+    /// <summary>Whether <paramref name="fd"/> is reserved by a call (open in open_fds, no file installed yet): dup2() onto it is EBUSY.</summary>
+    internal bool IsReserved(int fd) => fd < _fds.Length && _fds[fd] is null && (_openFds[fd >> 6] & (1UL << fd)) != 0;
+
+    /// <summary>fd_install() of a new socket's file at the descriptor <see cref="AllocFd"/> took for it: the socket's own descriptor.</summary>
+    internal void InstallOwn(TcpSocket sk, int fd)
+    {
+        Fill(sk, fd);
         sk.Fd = fd;
         sk.Owner = this;
-        return fd;
     }
 
     /// <summary>
     /// Models dup() — fs/file.c: get_file() (one more reference to the socket's file) installed at the
-    /// lowest free descriptor. The socket's own <see cref="TcpSocket.Fd"/> stays the one it had.
+    /// lowest free descriptor; -1 (EMFILE) at the soft limit. The socket's own <see cref="TcpSocket.Fd"/> stays the one it had.
     /// </summary>
     internal int Dup(TcpSocket sk)
     {
-        int fd = FindNextFd(_nextFd);
-        InstallAt(sk, fd);
-        _nextFd = fd + 1;
+        int fd = AllocFd();
+        if (fd >= 0) Fill(sk, fd);
         return fd;
     }
 
@@ -94,6 +144,11 @@ public sealed class SimProcess(Host host, string name)
     {
         if (fd >= _fds.Length) Expand(fd + 1);
         SetOpen(fd);
+        Fill(sk, fd);
+    }
+
+    void Fill(TcpSocket sk, int fd)
+    {
         _fds[fd] = sk;
         OpenCount++;
         sk.FileRefs++;
@@ -111,8 +166,7 @@ public sealed class SimProcess(Host host, string name)
     {
         if (At(fd) is not { } sk) return -1;
         _fds[fd] = null;
-        _openFds[fd >> 6] &= ~(1UL << fd);
-        _fullFdsBits[fd >> 12] &= ~(1UL << (fd >> 6));
+        ClearOpen(fd);
         if (fd < _nextFd) _nextFd = fd;
         OpenCount--;
         int left = --sk.FileRefs;
@@ -179,6 +233,12 @@ public sealed class SimProcess(Host host, string name)
         ref ulong word = ref _openFds[fd >> 6];
         word |= 1UL << fd;
         if (word == ulong.MaxValue) _fullFdsBits[fd >> 12] |= 1UL << (fd >> 6);
+    }
+
+    void ClearOpen(int fd)
+    {
+        _openFds[fd >> 6] &= ~(1UL << fd);
+        _fullFdsBits[fd >> 12] &= ~(1UL << (fd >> 6));
     }
 
     /// <summary>expand_fdtable(): doubles the table (whole words of 64 descriptors).</summary>

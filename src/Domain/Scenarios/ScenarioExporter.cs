@@ -240,7 +240,7 @@ public static partial class ScenarioExporter
 
         private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at)
         {
-            bool onSocket = r.Call is not TcpCall.Socket && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
+            bool onSocket = r.Call is not (TcpCall.Socket or TcpCall.Setrlimit) && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
             if (onSocket && !_named.Contains(r.SocketId))
                 return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
             if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(PeerName(r.ToHost!)) is null
@@ -296,7 +296,9 @@ public static partial class ScenarioExporter
                 r.Call is TcpCall.Dup2 ? r.NewFd : null,
                 r.Call is TcpCall.Connect && r.Unspec ? true : null,
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? ExportedAddress(r.Address) : null,
-                r.Call is TcpCall.Send or TcpCall.Recv && r.Flags != Tcp.MsgFlags.None ? r.Flags : null);
+                r.Call is TcpCall.Send or TcpCall.Recv && r.Flags != Tcp.MsgFlags.None ? r.Flags : null,
+                r.Call is TcpCall.Setrlimit ? r.RlimCur : null,
+                r.Call is TcpCall.Setrlimit ? r.RlimMax : null);
             _steps.Add(step);
             return null;
         }

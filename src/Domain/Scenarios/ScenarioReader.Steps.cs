@@ -16,8 +16,8 @@ internal sealed partial class ScenarioReader
     static readonly string[] StepKinds = ["inject", "link", "sysctl", "kill", "workload", "expect"];
     /// <summary>The fields of a step of each of those kinds: "at" and the kind's member.</summary>
     static readonly FrozenDictionary<string, FrozenSet<string>> StepKindFields = StepKinds.ToFrozenDictionary(k => k, k => Set("at", k));
-    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags", "expect");
-    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags");
+    static readonly FrozenSet<string> CallFields = Set("at", "host", "process", "call", "as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags", "resource", "soft", "hard", "expect");
+    static readonly FrozenSet<string> CallArguments = Set("as", "socket", "port", "backlog", "reuseaddr", "to", "bind", "bytes", "how", "option", "value", "nonblock", "events", "timeout", "newfd", "family", "address", "flags", "resource", "soft", "hard");
     static readonly FrozenSet<string> InjectFields = Set("from", "to", "flags", "seq", "ack", "win", "len", "options");
     static readonly FrozenSet<string> LinkChangeFields = Set("between", "direction", "delay", "loss", "lossBySegment");
     static readonly FrozenSet<string> SysctlStepFields = Set("host", "values");
@@ -50,6 +50,7 @@ internal sealed partial class ScenarioReader
             [SocketCall.Poll] = (["socket"], Set("socket", "events", "timeout")),
             [SocketCall.Dup] = (["socket"], Set("socket", "as")),
             [SocketCall.Dup2] = (["socket", "newfd"], Set("socket", "newfd", "as")),
+            [SocketCall.Setrlimit] = (["resource", "soft"], Set("resource", "soft", "hard")),
         }.ToFrozenDictionary();
 
     /// <summary>Socket aliases defined so far: the host that holds the socket (null if that host is invalid) and the step that named it.</summary>
@@ -189,12 +190,17 @@ internal sealed partial class ScenarioReader
             if (c == SocketCall.Listen && f["socket"] is not null) Error(am.Path, "a listen on an existing socket takes its address from bind");
         }
         var flags = Arg(f, "flags", allowed) is { } fl ? MsgFlagsOf(fl, c == SocketCall.Send) : null;
+        if (Arg(f, "resource", allowed) is { } res && String(res) is { } resource && resource != "RLIMIT_NOFILE")
+            Error(res.Path, $"\"{resource}\" is not a resource the engine limits; the only one is \"RLIMIT_NOFILE\"");
+        // struct rlimit's rlim_cur and rlim_max (rlim_t, unsigned: no negative value); hard defaults to soft, as `ulimit -n N` sets both.
+        var soft = Arg(f, "soft", allowed) is { } sm ? Count(sm) : null;
+        var hard = Arg(f, "hard", allowed) is { } hm ? Count(hm) : soft;
         var expect = f["expect"] is { } e ? CallExpectation(e) : null;
         var alias = Arg(f, "as", allowed) is { } a ? DefineAlias(a, host, f.Path) : null;
 
         if (host is null || process is null || reuse is null) return null;
         return new CallStep(at, f.Path, host, process, c, alias, socket, port, backlog, reuse.Value, to, bind, bytes, how, option, value, expect,
-            nonblock, events, timeout, newfd, unspec, bindAddress, flags);
+            nonblock, events, timeout, newfd, unspec, bindAddress, flags, soft, hard);
     }
 
     /// <summary>send()/recv()'s flags: an array of names — send MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv MSG_PEEK, MSG_DONTWAIT.</summary>

@@ -93,6 +93,8 @@ public sealed partial class ScenarioRunner
         if (step.As is { } name)
         {
             if (step.Call == SocketCall.Accept) _unbound[name] = $"the accept at {step.Path} has not returned";
+            // socket() and the listen/connect forms that make one: EMFILE left no descriptor to name, as an accept that failed.
+            else if (handle.SocketId == 0 && handle.Errno is { } errno) _unbound[name] = $"the {step.Call.ToWireName()} at {step.Path} failed with {errno}";
             else
             {
                 _aliases[name] = handle.SocketId;
@@ -131,6 +133,8 @@ public sealed partial class ScenarioRunner
             Unspec = s.Unspec ?? false,
             Address = s.Address is { } address ? Ipv4Text.Format(address) : null,
             Flags = s.Flags ?? MsgFlags.None,
+            RlimCur = s.Soft ?? 0,
+            RlimMax = s.Hard ?? 0,
         };
         return s.Value switch
         {
@@ -161,6 +165,7 @@ public sealed partial class ScenarioRunner
         SocketCall.Poll => SocketCallKind.Poll,
         SocketCall.Dup => SocketCallKind.Dup,
         SocketCall.Dup2 => SocketCallKind.Dup2,
+        SocketCall.Setrlimit => SocketCallKind.Setrlimit,
         _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
     };
 

@@ -35,7 +35,9 @@ public sealed record CallStep(
     int? NewFd = null,
     bool? Unspec = null,
     uint? Address = null,
-    Tcp.MsgFlags? Flags = null) : ScenarioStep(At, Path)
+    Tcp.MsgFlags? Flags = null,
+    long? Soft = null,
+    long? Hard = null) : ScenarioStep(At, Path)
 {
     /// <summary>The process a call runs in when the step names none.</summary>
     public const string DefaultProcess = "app";
@@ -98,7 +100,7 @@ public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpe
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);
 
 /// <summary>The socket system calls a step can make.</summary>
-public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll, Dup, Dup2 }
+public enum SocketCall { Socket, Bind, Listen, Connect, Accept, Send, Recv, Shutdown, Close, Setsockopt, Getsockopt, Getpeername, Fcntl, Poll, Dup, Dup2, Setrlimit }
 
 /// <summary>shutdown()'s <c>how</c>.</summary>
 public enum ShutdownHow { Read, Write, ReadWrite }

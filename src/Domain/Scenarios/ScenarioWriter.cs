@@ -183,6 +183,12 @@ public static class ScenarioWriter
         }
         if (c.TimeoutMs is { } timeout) w.WriteNumber("timeout", timeout);
         if (c.NewFd is { } newfd) w.WriteNumber("newfd", newfd);
+        if (c.Soft is { } soft)
+        {
+            w.WriteString("resource", "RLIMIT_NOFILE");
+            w.WriteNumber("soft", soft);
+            if (c.Hard is { } hard) w.WriteNumber("hard", hard);
+        }
         if (c.Unspec is true) w.WriteString("family", "AF_UNSPEC");
         if (c.Address is { } address) w.WriteString("address", Ipv4Text.Format(address));
         if (c.Flags is { } flags)

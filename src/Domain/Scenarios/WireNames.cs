@@ -37,7 +37,8 @@ public static class ScenarioWireNames
         ("connect", SocketCall.Connect), ("accept", SocketCall.Accept), ("send", SocketCall.Send),
         ("recv", SocketCall.Recv), ("shutdown", SocketCall.Shutdown), ("close", SocketCall.Close),
         ("setsockopt", SocketCall.Setsockopt), ("getsockopt", SocketCall.Getsockopt), ("getpeername", SocketCall.Getpeername),
-        ("fcntl", SocketCall.Fcntl), ("poll", SocketCall.Poll), ("dup", SocketCall.Dup), ("dup2", SocketCall.Dup2));
+        ("fcntl", SocketCall.Fcntl), ("poll", SocketCall.Poll), ("dup", SocketCall.Dup), ("dup2", SocketCall.Dup2),
+        ("setrlimit", SocketCall.Setrlimit));
 
     internal static readonly WireTable<ShutdownHow> Hows = new(
         ("SHUT_RD", ShutdownHow.Read), ("SHUT_WR", ShutdownHow.Write), ("SHUT_RDWR", ShutdownHow.ReadWrite));

@@ -52,6 +52,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         ReturnSocketId = 0;
         NextFree = null;
         RecordRow = 0;
+        ReservedFd = -1;
     }
 
     /// <summary>Its slot in the simulation's pending table while it has not returned; -1 otherwise.</summary>
@@ -61,6 +62,11 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     internal CallSleep? Sleep { get; set; }
     /// <summary>The socket whose file this blocked call holds (see <see cref="TcpSocket.CallRefs"/>); null once it returned.</summary>
     internal TcpSocket? Holds { get; set; }
+    /// <summary>
+    /// The descriptor an accept() asleep in inet_csk_wait_for_connect() holds: __sys_accept4_file() took it with
+    /// get_unused_fd_flags() before do_accept(), so it is open in the table with no file yet; -1: none.
+    /// </summary>
+    internal int ReservedFd { get; set; } = -1;
     /// <summary>A connect() made while the socket was already SS_CONNECTING: its timeout returns EALREADY, not EINPROGRESS.</summary>
     internal bool ConnectWasConnecting { get; set; }
     /// <summary>A send() asleep in sk_stream_wait_connect(): tcp_sendmsg_locked() has not reached its copy loop yet.</summary>

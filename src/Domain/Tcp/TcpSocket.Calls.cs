@@ -165,19 +165,39 @@ public sealed partial class TcpSocket
         return CallOutcome.Ok();
     }
 
-    /// <summary>Models inet_csk_accept(): takes the oldest established child, or blocks.</summary>
+    /// <summary>
+    /// Models __sys_accept4_file() — net/socket.c: get_unused_fd_flags() first, so a table full up to RLIMIT_NOFILE
+    /// fails EMFILE at once — nothing dequeued, no sleep, even on an empty queue or a socket not listening; then
+    /// do_accept() → inet_csk_accept(): takes the oldest established child, or sleeps holding the descriptor.
+    /// </summary>
     internal CallOutcome Accept(PendingCall call, out TcpSocket? child)
     {
         child = null;
-        if (State != TcpState.Listen) return CallOutcome.Fail(Errno.EINVAL);
+        var process = call.Process;
+        int fd = process.AllocFd();
+        if (fd < 0) return CallOutcome.Fail(Errno.EMFILE);
+        if (State != TcpState.Listen)
+        {
+            process.PutUnusedFd(fd);
+            return CallOutcome.Fail(Errno.EINVAL);
+        }
         if (AcceptQueue.Count > 0)
         {
             child = AcceptQueue.Dequeue();
-            return CallOutcome.Ok(call.Process.Install(child));
+            process.InstallOwn(child, fd);
+            return CallOutcome.Ok(fd);
         }
         // inet_csk_accept(): timeo = sock_rcvtimeo(); with 0 (O_NONBLOCK) inet_csk_wait_for_connect() is not
-        // entered: EAGAIN. Otherwise it sleeps, bounded by SO_RCVTIMEO.
-        if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
+        // entered: EAGAIN (put_unused_fd()). Otherwise it sleeps, bounded by SO_RCVTIMEO, the descriptor reserved.
+        if (!Sleep(call, SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
+        {
+            process.PutUnusedFd(fd);
+            return CallOutcome.Fail(Errno.EAGAIN);
+        }
+        // The descriptor is held across the sleep while the process has a limit of its own; without one (every simulation
+        // stored before RLIMIT_NOFILE was modelled) it is taken again at the return, so stored journals replay as recorded.
+        if (process.LimitsNoFile) call.ReservedFd = fd;
+        else process.PutUnusedFd(fd);
         ListenState.Waiters.Enqueue(call);
         return CallOutcome.Block;
     }
@@ -467,7 +487,11 @@ public sealed partial class TcpSocket
         while (listen.Accept.Count > 0 && listen.Waiters.TryDequeue(out var call))
         {
             var child = listen.Accept.Dequeue();
-            _sim.CompleteCall(call, call.Process.Install(child), null, child);
+            // fd_install() at the descriptor accept() took before it slept (or, without a limit, the lowest free now).
+            int fd = call.ReservedFd >= 0 ? call.ReservedFd : call.Process.AllocFd(Engine.Simulation.NrOpen);
+            call.ReservedFd = -1;
+            call.Process.InstallOwn(child, fd);
+            _sim.CompleteCall(call, fd, null, child);
         }
     }
 

@@ -117,7 +117,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>Established children not yet accepted, oldest first.</summary>
     internal Queue<TcpSocket> AcceptQueue => ListenState.Accept;
     /// <summary>How many children wait in the accept queue (0 for a socket that never listened).</summary>
-    int AcceptQueueCount => _rare?.Listen?.Accept.Count ?? 0;
+    internal int AcceptQueueCount => _rare?.Listen?.Accept.Count ?? 0;
     /// <summary>inet_csk_reqsk_queue_len(): this listener's request sockets (SYN-RECV) in the established hash.</summary>
     internal int ReqskQueueLen
     {

@@ -49,4 +49,6 @@ public enum SocketCallKind
     Dup,
     /// <summary>dup2(newfd): the socket's file at newfd, closing what newfd held.</summary>
     Dup2,
+    /// <summary>setrlimit(RLIMIT_NOFILE, {cur, max}): the process's descriptor limit.</summary>
+    Setrlimit,
 }

@@ -99,7 +99,7 @@ public static class CommandPayloadReader
         ushort port = d.Port, toPort = d.ToPort;
         ushort? bindPort = d.BindPort;
         bool reuseAddr = d.ReuseAddr, bindReuseAddr = d.BindReuseAddr, nonBlock = d.NonBlock, unspec = d.Unspec;
-        long bytes = d.Bytes, tvSec = d.TvSec, tvUsec = d.TvUsec;
+        long bytes = d.Bytes, tvSec = d.TvSec, tvUsec = d.TvUsec, rlimCur = d.RlimCur, rlimMax = d.RlimMax;
         ShutdownHow how = d.How;
         SocketOption option = d.Option;
         long seen = 0;
@@ -137,6 +137,8 @@ public static class CommandPayloadReader
                 24 => ReadBool(ref reader, out unspec),
                 25 => ReadInt32(ref reader, out flags),
                 26 => ReadString(ref reader, out text),
+                27 => ReadInt64(ref reader, out rlimCur),
+                28 => ReadInt64(ref reader, out rlimMax),
                 _ => false,
             };
             if (!ok) return null;
@@ -148,6 +150,7 @@ public static class CommandPayloadReader
             ToPort = toPort, BindPort = bindPort, BindReuseAddr = bindReuseAddr, Bytes = bytes, How = how, Option = option,
             Value = value, LingerOnOff = lingerOnOff, TvSec = tvSec, TvUsec = tvUsec, NonBlock = nonBlock, Events = events,
             TimeoutMs = timeoutMs, Fd = fd, NewFd = newFd, Unspec = unspec, Flags = (MsgFlags)flags, Text = text,
+            RlimCur = rlimCur, RlimMax = rlimMax,
         };
     }
 
@@ -184,6 +187,8 @@ public static class CommandPayloadReader
             _ when name.SequenceEqual("unspec"u8) => 24,
             _ when name.SequenceEqual("flags"u8) => 25,
             _ when name.SequenceEqual("text"u8) => 26,
+            _ when name.SequenceEqual("rlimCur"u8) => 27,
+            _ when name.SequenceEqual("rlimMax"u8) => 28,
             _ => -1,
         };
     }

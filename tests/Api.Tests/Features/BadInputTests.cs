@@ -118,6 +118,15 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("process name with a slash", "POST", "hosts/client/listen", """{"port":81,"process":"a/b c"}""", HttpStatusCode.BadRequest, "process"),
         ("batch process name with an escape", "POST", "commands", """{"commands":[{"type":"call","call":"listen","host":"client","port":81,"process":"\u001b[31m"}]}""", HttpStatusCode.BadRequest, "commands[0].process"),
         ("kill of a process named with an encoded slash", "POST", "hosts/client/processes/a%2Fb%20c/kill", "{}", HttpStatusCode.BadRequest, "process"),
+        // Session 31: setrlimit(RLIMIT_NOFILE). rlim_t is unsigned: a negative limit is no input; other resources are not modelled.
+        ("setrlimit with a negative soft limit", "POST", "hosts/server/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":-1}""", HttpStatusCode.BadRequest, "soft"),
+        ("setrlimit with a negative hard limit", "POST", "hosts/server/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":16,"hard":-16}""", HttpStatusCode.BadRequest, "hard"),
+        ("setrlimit without a soft limit", "POST", "hosts/server/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE"}""", HttpStatusCode.BadRequest, "soft"),
+        ("setrlimit of another resource", "POST", "hosts/server/processes/app/setrlimit", """{"resource":"RLIMIT_NPROC","soft":16}""", HttpStatusCode.BadRequest, "resource"),
+        ("setrlimit on an unknown host", "POST", "hosts/nohost/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":16}""", HttpStatusCode.NotFound, "host"),
+        ("setrlimit by a process named with an encoded slash", "POST", "hosts/server/processes/a%2Fb/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":16}""", HttpStatusCode.BadRequest, "process"),
+        ("batch setrlimit with a negative hard limit", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"server","resource":"RLIMIT_NOFILE","soft":16,"hard":-1}]}""", HttpStatusCode.BadRequest, "commands[0].hard"),
+        ("batch setrlimit with a descriptor", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"server","resource":"RLIMIT_NOFILE","soft":16,"fd":3}]}""", HttpStatusCode.BadRequest, "commands[0].fd"),
     ];
 
     public static TheoryData<DatabaseProvider, string> CasesOnEveryProvider()

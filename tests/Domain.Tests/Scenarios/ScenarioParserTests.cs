@@ -51,6 +51,26 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "dup2", "socket": "c", "newfd": 1048576 }""").HasError("$.steps[4].newfd");
 
     [Fact]
+    public void Parse_SetrlimitNegativeSoft_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "host": "server", "call": "setrlimit", "resource": "RLIMIT_NOFILE", "soft": -1 }""").HasError("$.steps[4].soft", "outside 0..");
+
+    [Fact]
+    public void Parse_SetrlimitOtherResource_ReportsPath() =>
+        ScenarioJson.ParseWithStep("""{ "host": "server", "call": "setrlimit", "resource": "RLIMIT_NPROC", "soft": 16 }""").HasError("$.steps[4].resource", "RLIMIT_NOFILE");
+
+    [Fact]
+    public void Parse_SetrlimitWithASocket_ReportsNotAnArgument() =>
+        ScenarioJson.ParseWithStep("""{ "host": "server", "call": "setrlimit", "socket": "c", "resource": "RLIMIT_NOFILE", "soft": 16 }""")
+            .HasError("$.steps[4].socket", "not an argument of setrlimit");
+
+    [Fact]
+    public void Parse_SetrlimitWithoutHard_HardIsSoft()
+    {
+        var step = (CallStep)ScenarioJson.ParseWithStep("""{ "host": "server", "call": "setrlimit", "resource": "RLIMIT_NOFILE", "soft": 16 }""").Valid().Steps[4];
+        Assert.Equal((16L, 16L), (step.Soft, step.Hard));
+    }
+
+    [Fact]
     public void Parse_ConnectUnspecWithTo_ReportsTheCombination() =>
         ScenarioJson.ParseWithStep("""{ "host": "client", "call": "connect", "socket": "c", "family": "AF_UNSPEC", "to": "server:80" }""")
             .HasError("$.steps[4].to", "cannot be combined with \"family\"");

@@ -41,6 +41,7 @@ public class ScenarioWriterTests
             { "host": "server", "call": "poll", "socket": "s", "events": ["POLLIN"], "timeout": 250, "expect": { "result": 0, "returnsAfter": "250.25ms" } },
             { "host": "server", "call": "dup", "socket": "s", "as": "s2", "expect": { "result": 5 } },
             { "host": "server", "call": "dup2", "socket": "s2", "newfd": 9, "as": "s9", "expect": { "result": 9 } },
+            { "host": "server", "process": "srv", "call": "setrlimit", "resource": "RLIMIT_NOFILE", "soft": 1024, "hard": 4096, "expect": { "result": 0 } },
             { "host": "server", "call": "connect", "socket": "s9", "family": "AF_UNSPEC", "expect": { "result": 0 } },
             { "host": "server", "call": "setsockopt", "socket": "s", "option": "TCP_LINGER2", "value": -1 },
             { "host": "client", "process": "p1", "call": "shutdown", "socket": "c", "how": "SHUT_WR" },
@@ -82,7 +83,8 @@ public class ScenarioWriterTests
 
         StructuralEquality.AssertEqual(doc, again);
         Assert.Equal(canonical, ScenarioWriter.ToJson(again));
-        Assert.Equal(31, doc.Steps.Length);
+        Assert.Equal(32, doc.Steps.Length);
+        Assert.Contains("\"resource\": \"RLIMIT_NOFILE\",", canonical);  // setrlimit with its resource
         Assert.Contains("\"at\": \"1.200000001s\"", canonical);   // relative times written as absolute
         Assert.Contains("\"flags\": \"S.\"", canonical);          // flags in canonical letter order
         Assert.Contains("\"state\": \"FIN-WAIT-2\"", canonical);  // states as ss prints them

@@ -57,7 +57,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// A system call, as the socket endpoints make it. <c>socketId</c> names the socket for calls on one (its host
 /// is the socket's); socket, listen with a port and connect without a socket are made on <c>host</c>.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll, dup, dup2, setrlimit.</param>
 /// <param name="Value">setsockopt's value: an integer, {"onoff": 1, "linger": 0} for SO_LINGER, {"sec": 1, "usec": 0} for SO_SNDTIMEO and SO_RCVTIMEO, {"lo": 40000, "hi": 40009} for IP_LOCAL_PORT_RANGE.</param>
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
@@ -66,10 +66,13 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="NewFd">dup2's newfd.</param>
 /// <param name="Family">connect's AF_UNSPEC (instead of to): tcp_disconnect().</param>
 /// <param name="Flags">send's MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv's MSG_PEEK, MSG_DONTWAIT.</param>
+/// <param name="Resource">setrlimit's resource: RLIMIT_NOFILE (setrlimit is made on a host, by its process).</param>
+/// <param name="Soft">setrlimit's rlim_cur.</param>
+/// <param name="Hard">setrlimit's rlim_max (default soft).</param>
 public sealed record CallInput(string? Call, string? Host, string? Process, int? SocketId, int? Port, int? Backlog, bool? ReuseAddr,
     string? To, BindOptions? Bind, long? Bytes, string? How, string? Option, JsonElement? Value,
     bool? Nonblock = null, string[]? Events = null, int? TimeoutMs = null, int? Fd = null, int? NewFd = null, string? Family = null,
-    string? Address = null, string[]? Flags = null) : CommandInput;
+    string? Address = null, string[]? Flags = null, string? Resource = null, long? Soft = null, long? Hard = null) : CommandInput;
 
 /// <summary>Kills a process, as POST /hosts/{host}/processes/{process}/kill.</summary>
 public sealed record KillInput(string? Host, string? Process, string? Signal) : CommandInput;
@@ -161,7 +164,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             return;
         }
         var kind = Kind(c);
-        bool onHost = kind == SocketCallKind.Socket || (kind == SocketCallKind.Listen && c.SocketId is null) || (kind == SocketCallKind.Connect && c.SocketId is null);
+        bool onHost = kind is SocketCallKind.Socket or SocketCallKind.Setrlimit || (kind == SocketCallKind.Listen && c.SocketId is null) || (kind == SocketCallKind.Connect && c.SocketId is null);
         if (onHost) Required(c.Host, prefix + "host");
         else Required(c.SocketId, prefix + "socketId");
         // As the call's own endpoint body would (an unknown member is a 400 there): an argument of another call is refused.
@@ -220,6 +223,12 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
                 if (Required(c.NewFd, prefix + "newFd") && c.NewFd is < 0 or >= Domain.Engine.Simulation.NrOpen)
                     Error(prefix + "newFd", $"newFd is a descriptor from 0 to {Domain.Engine.Simulation.NrOpen - 1}.");
                 break;
+            case SocketCallKind.Setrlimit:
+                if (Required(c.Resource, prefix + "resource") && c.Resource != "RLIMIT_NOFILE")
+                    Error(prefix + "resource", "The only resource the engine limits is RLIMIT_NOFILE.");
+                if (Required(c.Soft, prefix + "soft") && c.Soft < 0) Error(prefix + "soft", "soft is an rlim_t: zero or positive.");
+                if (c.Hard is < 0) Error(prefix + "hard", "hard is an rlim_t: zero or positive.");
+                break;
             case SocketCallKind.Poll when c.TimeoutMs is < -1:
                 Error(prefix + "timeoutMs", "timeoutMs is -1 (no limit), 0 (at once) or a number of milliseconds.");
                 break;
@@ -233,6 +242,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
     private static string[] Arguments(SocketCallKind kind, bool onHost) => kind switch
     {
         SocketCallKind.Socket => [],
+        SocketCallKind.Setrlimit => ["resource", "soft", "hard"],
         SocketCallKind.Listen when onHost => ["port", "backlog", "reuseAddr", "address"],
         SocketCallKind.Listen => ["fd", "backlog"],
         SocketCallKind.Connect when onHost => ["to", "bind"],
@@ -256,7 +266,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         ("option", c.Option is not null), ("value", c.Value is not null), ("nonblock", c.Nonblock is not null),
         ("events", c.Events is not null), ("timeoutMs", c.TimeoutMs is not null), ("fd", c.Fd is not null),
         ("newFd", c.NewFd is not null), ("family", c.Family is not null), ("address", c.Address is not null),
-        ("flags", c.Flags is not null),
+        ("flags", c.Flags is not null), ("resource", c.Resource is not null), ("soft", c.Soft is not null), ("hard", c.Hard is not null),
     ];
 
     public static SocketCallKind Kind(CallInput c) => Enum.Parse<SocketCallKind>(c.Call!, ignoreCase: true);
@@ -311,6 +321,8 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             NewFd = c.NewFd ?? 0,
             Unspec = kind == SocketCallKind.Connect && c.Family == "AF_UNSPEC",
             Address = kind is SocketCallKind.Bind or SocketCallKind.Listen ? c.Address : null,
+            RlimCur = c.Soft ?? 0,
+            RlimMax = c.Hard ?? c.Soft ?? 0,
         };
         if (c.To is not null)
         {

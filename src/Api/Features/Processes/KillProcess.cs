@@ -15,6 +15,25 @@ public sealed record KillProcessRequest
     public string? Signal { get; init; }
 }
 
+/// <summary>setrlimit(resource, {rlim_cur, rlim_max}) by the process: only RLIMIT_NOFILE, the descriptor limit.</summary>
+public sealed record SetrlimitRequest
+{
+    /// <summary>The resource: RLIMIT_NOFILE (the only one the engine limits).</summary>
+    /// <example>RLIMIT_NOFILE</example>
+    [Required, AllowedValues("RLIMIT_NOFILE", ErrorMessage = "The only resource the engine limits is RLIMIT_NOFILE.")]
+    public string? Resource { get; init; }
+
+    /// <summary>rlim_cur, the soft limit alloc_fd() and dup2() test (rlim_t: not negative).</summary>
+    /// <example>1024</example>
+    [Required, Int64Range(0, long.MaxValue)]
+    public long? Soft { get; init; }
+
+    /// <summary>rlim_max, the hard limit; default soft (as `ulimit -n N` sets both).</summary>
+    /// <example>4096</example>
+    [Int64Range(0, long.MaxValue)]
+    public long? Hard { get; init; }
+}
+
 /// <param name="EventCount">Journal events the kill produced (closes, FINs or RSTs, lost bytes).</param>
 public sealed record ProcessKilled(string Host, string Process, string Signal, int EventCount, long NowNs, long Version) : IVersioned;
 

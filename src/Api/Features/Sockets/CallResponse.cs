@@ -10,7 +10,7 @@ namespace SimService.Api.Features.Sockets;
 /// and shows on <c>GET /calls/{callId}</c> and on the socket. A call that fails inside the simulation carries
 /// its errno here; that is a result, not an HTTP error.
 /// </summary>
-/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername.</param>
+/// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll, dup, dup2, setrlimit.</param>
 /// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket).</param>
 /// <param name="Status">"returned" or "pending".</param>
 /// <param name="Result">The return value when it returned without error (socket() and accept() return a descriptor number, lowest free from 3).</param>

@@ -95,6 +95,25 @@ public class ScenarioRunnerTests
     }
 
     [Fact]
+    public void Alias_OfASocketThatFailedEmfile_IsRunErrorNamingTheStep()
+    {
+        // setrlimit(RLIMIT_NOFILE) 4: fd 3 is the last; the second socket() fails EMFILE and its alias names nothing.
+        var json = RunnerScenarios.TwoHosts("""
+            { "at": "0ms", "host": "client", "call": "setrlimit", "resource": "RLIMIT_NOFILE", "soft": 4, "expect": { "result": 0 } },
+            { "host": "client", "call": "socket", "as": "a", "expect": { "result": 3 } },
+            { "host": "client", "call": "socket", "as": "b", "expect": { "result": "EMFILE" } },
+            { "host": "client", "call": "close", "socket": "b" }
+            """);
+
+        var result = RunnerAssert.Run(json);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$.steps[3]", error.Path);
+        Assert.Contains("the socket at $.steps[2] failed with EMFILE", error.Message);
+        Assert.All(result.Checks, c => Assert.True(c.Passed, c.Actual));
+    }
+
+    [Fact]
     public void Kill_UnknownProcess_IsRunErrorAndRunGoesOn()
     {
         var json = RunnerScenarios.TwoHosts($$"""
