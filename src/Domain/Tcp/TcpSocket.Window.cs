@@ -454,9 +454,9 @@ public sealed partial class TcpSocket
     /// rcvq_space.space, tcp_rcvbuf_grow() makes that the space and grows sk_rcvbuf (<see cref="RcvbufGrow"/>).
     /// A new measure starts at copied_seq and now. The read is the clock: 6.18.44 still calls tcp_mstamp_refresh()
     /// here (6.19's "tcp: remove one ktime_get() from recvmsg() fast path" drops it for the last cached stamp).
-    /// Observed on Linux 6.18.44 over lo: 100000 bytes queued by 50 ms, read as 500 at 70 ms and the rest at 90 ms
-    /// (rcv_rtt 20 ms), grow at the second read (tcp_rcvbuf_grow time=20 ms: SO_RCVBUF 420704); the same reads 5 ms
-    /// apart do not (scenarios/loopback-reads-an-rtt-apart-grow-rcvbuf.json). A FIN received and not yet passed is in rcv_nxt − copied_seq
+    /// Observed on Linux 6.18.44 over lo: 100000 bytes queued by 50 ms (rcv_rtt 20 ms), read as 500 at 70 ms, 10000 at
+    /// 80 ms and the rest at 100 ms: the last read grows (SO_RCVBUF 420704; the tcp_rcvbuf_grow tracepoint's time is the
+    /// gap to the first read), reads closer than the RTT do not (scenarios/loopback-reads-an-rtt-apart-grow-rcvbuf.json). A FIN received and not yet passed is in rcv_nxt − copied_seq
     /// (copied_seq passes it at found_fin_ok, after the skb's bytes): observed on Linux 6.18.44, a read of 95232 bytes
     /// ending at the FIN grew from 190463 (SO_RCVBUF 1864112), where the same bytes without a FIN grew from 190464
     /// (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json).
