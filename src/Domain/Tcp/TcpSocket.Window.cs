@@ -471,16 +471,21 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_rcv_space_adjust() of Linux 6.16–6.18 — net/ipv4/tcp_input.c, which
     /// tcp_recvmsg_locked() calls after each skb's bytes are copied, <paramref name="inq"/> (rcv_nxt − copied_seq)
-    /// still queued: once per receiver RTT (rcv_rtt_est.rtt_us / 8, measured from tp->tcp_mstamp — "We do not
-    /// refresh tp->tcp_mstamp here"), the bytes read since the last measure less what is still queued; if more
-    /// than rcvq_space.space, tcp_rcvbuf_grow() makes that the space and grows sk_rcvbuf (<see cref="RcvbufGrow"/>).
-    /// A new measure starts at copied_seq and tcp_mstamp. A FIN received and not yet passed is in rcv_nxt − copied_seq
+    /// still queued: tcp_mstamp_refresh() first, then once per receiver RTT (rcv_rtt_est.rtt_us / 8 since
+    /// rcvq_space.time), the bytes read since the last measure less what is still queued; if more than
+    /// rcvq_space.space, tcp_rcvbuf_grow() makes that the space and grows sk_rcvbuf (<see cref="RcvbufGrow"/>).
+    /// A new measure starts at copied_seq and now. The read is the clock: 6.18.44 still calls tcp_mstamp_refresh()
+    /// here (6.19's "tcp: remove one ktime_get() from recvmsg() fast path" drops it for the last cached stamp).
+    /// Observed on Linux 6.18.44 over lo: 100000 bytes queued by 50 ms (rcv_rtt 20 ms), read as 500 at 70 ms, 10000 at
+    /// 80 ms and the rest at 100 ms: the last read grows (SO_RCVBUF 420704; the tcp_rcvbuf_grow tracepoint's time is the
+    /// gap to the first read), reads closer than the RTT do not (scenarios/loopback-reads-an-rtt-apart-grow-rcvbuf.json). A FIN received and not yet passed is in rcv_nxt − copied_seq
     /// (copied_seq passes it at found_fin_ok, after the skb's bytes): observed on Linux 6.18.44, a read of 95232 bytes
     /// ending at the FIN grew from 190463 (SO_RCVBUF 1864112), where the same bytes without a FIN grew from 190464
     /// (scenarios/loopback-read-merges-the-cut-pieces-with-the-fin.json).
     /// </summary>
     void RcvSpaceAdjust(long inq)
     {
+        MstampRefresh(); // tcp_mstamp_refresh(): the read is the clock
         long rttUs8 = RcvRttUs8;
         if (rttUs8 == 0) return;
         long time = (_mstamp - _rcvq.Time).Ns / 1000;

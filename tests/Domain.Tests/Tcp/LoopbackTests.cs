@@ -222,6 +222,38 @@ public class LoopbackTests
     }
 
     /// <summary>
+    /// Observed on Linux 6.18.44 (scenarios/loopback-reads-an-rtt-apart-grow-rcvbuf.json; python over lo with the
+    /// tcp:tcp_rcvbuf_grow tracepoint): 1000 bytes written over 127.0.0.1 at 30 ms and 99500 at 50 ms; the 35328-byte
+    /// segments echo the ACK of 30 ms, so the receiver's RTT is 20 ms (tcp_rcv_rtt_measure_ts()), and nothing arrives
+    /// after 50 ms. tcp_rcv_space_adjust() reads the clock itself on 6.18 (tcp_mstamp_refresh(); 6.19 drops it): the
+    /// read of 500 at 70 ms starts a new measure at 70 ms (100000 still queued), one of 10000 at 80 ms is under the RTT,
+    /// and the rest read at <paramref name="lastReadMs"/> ms grows sk_rcvbuf once an RTT has passed since 70 ms:
+    /// tcp_rcvbuf_grow(sk, 100000), SO_RCVBUF 420704 (the tracepoint's time = the gap between the reads). From the
+    /// stamp of the last segment (50 ms), as the engine had it, no RTT passes after the first read: 131072.
+    /// </summary>
+    [Theory]
+    [InlineData(100, 420704L, 100000L)]
+    [InlineData(85, 131072L, 65483L)]
+    public void Established_LoReadsWithNothingArriving_TheReadsClockTimesTheAutotuningMeasure(double lastReadMs, long rcvbuf, long space)
+    {
+        var (h, c, _, server) = LocalHandshake(atMs: 30);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 1000 });
+        h.At(Ms(50));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 99500 });
+        h.At(Ms(70));
+        var reads = new List<long> { h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 500 }).Result };
+        h.At(Ms(80));
+        reads.Add(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 10000 }).Result);
+        Assert.Equal((20000L, 131072L), (server.Info.RcvRttUs, h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result));
+        h.At(Ms(lastReadMs));
+        reads.Add(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Recv) { SocketId = server.Id, Bytes = 1 << 20 }).Result);
+
+        Assert.Equal([500L, 10000L, 90000L], reads);
+        long after = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = server.Id, Option = SocketOption.SO_RCVBUF }).Result;
+        Assert.Equal((rcvbuf, space, 91710L), (after, server.Info.RcvSpace, server.Info.RcvSsthresh));
+    }
+
+    /// <summary>
     /// Observed on Linux 6.18.44 (scenarios/loopback-backlog-acks-deferred-to-the-release.json and
     /// loopback-backlog-ack-defer-off-acks-each-skb.json): a listener at TCP_MAXSEG 20000, 327481 bytes written over
     /// 127.0.0.1 at 137 ms, read at 317 and 464 ms. The read at 464 ms offers 98 &lt;&lt; 10 and the last 59964 and 20001
