@@ -15,6 +15,7 @@ public sealed partial class ApiProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _output = [];
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(Func<string, bool> Seen, TaskCompletionSource Done)> _waits = [];
 
     private ApiProcess(IReadOnlyDictionary<string, string?> settings)
     {
@@ -67,6 +68,21 @@ public sealed partial class ApiProcess : IAsyncDisposable
 
     /// <summary>Everything the process wrote so far.</summary>
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
+
+    /// <summary>
+    /// Completes once a line the process wrote (one already written, or the next ones) satisfies <paramref name="seen"/>;
+    /// a bound of 240 s, not a wait.
+    /// </summary>
+    public Task LineAsync(Func<string, bool> seen)
+    {
+        lock (_output)
+        {
+            if (_output.Any(seen)) return Task.CompletedTask;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Add((seen, done));
+            return done.Task.WaitAsync(TimeSpan.FromSeconds(240));
+        }
+    }
 
     /// <summary>Lines logged at error level or above ("fail:", "crit:").</summary>
     public IReadOnlyList<string> ErrorLines
@@ -171,7 +187,11 @@ public sealed partial class ApiProcess : IAsyncDisposable
     private void Collect(string? line)
     {
         if (line is null) return;
-        lock (_output) _output.Add(line);
+        lock (_output)
+        {
+            _output.Add(line);
+            _waits.RemoveAll(wait => wait.Seen(line) && wait.Done.TrySetResult());
+        }
         if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value + "/"));
     }
 

@@ -56,23 +56,47 @@ public static partial class RejectedRequestProblems
     /// connection are parsed one after another, and each read while a request line is unparsed starts at that line (Kestrel
     /// consumes it whole, or not at all), so a read that starts with a method, a space and a target is the next request.
     /// A read of headers or a body starts otherwise and changes nothing.
+    /// <para>
+    /// A client that leaves in the middle of a Content-Length body: Kestrel's body reader gets the input's last read (ended)
+    /// after a read that examined more than it consumed, so it cannot hand that read back and throws "Unexpected end of
+    /// request content" holding it; the API's exception handler answers that (a 400 nobody reads), so Kestrel goes on to
+    /// read the next request line from the same input — and the pipe threw "Reading is already in progress", a warning
+    /// with a stack trace per abandoned upload. The input has ended, so that held read's bytes are an unfinished body
+    /// nobody will read: a read after it first releases them, and Kestrel sees the end of the connection.
+    /// </para>
     /// </summary>
     private sealed class RequestLineWatch(PipeReader inner) : PipeReader
     {
         public bool Head { get; private set; }
 
-        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) => Watch(await inner.ReadAsync(cancellationToken));
+        // The last read handed out had ended the input and was not yet advanced past: where its bytes end.
+        private SequencePosition? _endedReadEnd;
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            ReleaseAbandonedEnd();
+            return Watch(await inner.ReadAsync(cancellationToken));
+        }
 
         public override bool TryRead(out ReadResult result)
         {
+            ReleaseAbandonedEnd();
             if (!inner.TryRead(out result)) return false;
             result = Watch(result);
             return true;
         }
 
+        private void ReleaseAbandonedEnd()
+        {
+            if (_endedReadEnd is not { } end) return;
+            _endedReadEnd = null;
+            inner.AdvanceTo(end);
+        }
+
         private ReadResult Watch(ReadResult result)
         {
             var buffer = result.Buffer;
+            _endedReadEnd = result.IsCompleted ? buffer.End : null;
             if (buffer.IsEmpty) return result;
             Span<byte> start = stackalloc byte[16];
             var first = start[..(int)Math.Min(buffer.Length, start.Length)];
@@ -84,8 +108,17 @@ public static partial class RejectedRequestProblems
             return result;
         }
 
-        public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
-        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+        public override void AdvanceTo(SequencePosition consumed)
+        {
+            _endedReadEnd = null;
+            inner.AdvanceTo(consumed);
+        }
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            _endedReadEnd = null;
+            inner.AdvanceTo(consumed, examined);
+        }
         public override void CancelPendingRead() => inner.CancelPendingRead();
         public override void Complete(Exception? exception = null) => inner.Complete(exception);
     }
