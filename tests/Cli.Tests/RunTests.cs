@@ -57,7 +57,7 @@ public sealed class RunTests
     [Theory]
     [InlineData("plain name.json", "plain name.json")]
     [InlineData("tab\tand\u00e9", "tab\tand\u00e9")]
-    [InlineData("a\u0001b\u001fc", "a\\u0001b\\u001fc")]
+    [InlineData("a\u0001b\u001fc", "a\\u0001b\\u001Fc")]
     [InlineData("pair \ud83d\ude00 kept", "pair \ud83d\ude00 kept")]
     [InlineData("\ufffe\uffff", "\\uFFFE\\uFFFF")]
     public void Holdable_WritesOnlyWhatXmlCannotHoldAsEscapes(string text, string expected) =>

@@ -65,6 +65,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["query:limit"] = "The most entries to return.",
         ["query:info"] = "ss's -i: add the TCP internals of each socket.",
         ["query:extended"] = "ss's -e: add each socket's inode, cookie, cgroup and shutdown mask (full sockets; inode and cookie for TIME-WAIT and request sockets).",
+        ["query:memory"] = "ss's -m: add each full socket's skmem:(r,rb,t,tb,f,w,o,bl,d), getsockopt(SO_MEMINFO)'s nine numbers.",
         ["query:socket"] = "Only this socket (repeat the parameter for several).",
         ["query:after"] = "Only simulations after this id: the previous page's next.",
         ["path:workloadId"] = "A workload's id, as its creation returned it.",
