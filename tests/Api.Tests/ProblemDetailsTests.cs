@@ -71,6 +71,20 @@ public sealed class ProblemDetailsTests(ApiHosts hosts)
     }
 
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Create_JsonWithComment_SaysCommentsAreNotJson(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var line = await (await client.PostJsonAsync("{ // a scenario file's comment\n\"name\":\"x\"}")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var block = await (await client.PostJsonAsync("""{"name":"x", /* c */ "profile":"linux-6"}""")).ReadProblemAsync(HttpStatusCode.BadRequest);
+        var other = await (await client.PostJsonAsync("{name")).ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal("JSON syntax error at line 1, byte 2 (path $). Comments (// and /* */) are not JSON: the API takes plain JSON "
+            + "(the simservice tool drops them from a file before it sends it).", line.GetProperty("detail").GetString());
+        Assert.Contains("Comments (// and /* */) are not JSON", block.GetProperty("detail").GetString());
+        Assert.DoesNotContain("Comments", other.GetProperty("detail").GetString());
+    }
+
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Create_NotJson_Returns400MalformedJson(DatabaseProvider provider)
     {
         var problem = await (await hosts.Client(provider).PostJsonAsync("{name")).ReadProblemAsync(HttpStatusCode.BadRequest);

@@ -129,6 +129,10 @@ public static partial class ErrorMapping
         return TypedResults.Problem(statusCode: status, type: type, title: title, detail: refused.Error.Message, extensions: extensions);
     }
 
+    /// <summary>The reader stopped at a <c>/</c>: the start of a comment, which the scenario files the CLI reads may hold
+    /// (<c>simservice new</c> writes them) and plain JSON may not. Utf8JsonReader names the offending character first.</summary>
+    static bool CommentStart(JsonException syntax) => syntax.InnerException!.Message.StartsWith("'/'", StringComparison.Ordinal);
+
     /// <summary>
     /// A request the framework could not bind. JSON errors name the offending field by its JSON path
     /// (<c>$.seed</c> → <c>seed</c>); CLR type names from the serializer's messages never reach the client.
@@ -144,7 +148,8 @@ public static partial class ErrorMapping
             Status = StatusCodes.Status400BadRequest,
             Type = ProblemTypes.MalformedJson,
             Title = "The request body is not valid JSON.",
-            Detail = $"JSON syntax error at line {syntax.LineNumber + 1}, byte {syntax.BytePositionInLine} (path {syntax.Path}).",
+            Detail = $"JSON syntax error at line {syntax.LineNumber + 1}, byte {syntax.BytePositionInLine} (path {syntax.Path})."
+                + (CommentStart(syntax) ? " Comments (// and /* */) are not JSON: the API takes plain JSON (the simservice tool drops them from a file before it sends it)." : ""),
         },
         JsonException json => new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
