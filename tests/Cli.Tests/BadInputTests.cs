@@ -80,6 +80,31 @@ public sealed class BadInputTests
         Assert.DoesNotContain(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A lone surrogate escape (<c>"\ud800"</c>) parsed, then crashed the tool re-writing the document without its comments:
+    /// an unhandled InvalidOperationException, exit 134, the folder's later files never run and no JUnit report. It is an
+    /// INVALID file at its field, in the API's words, and every other file runs.
+    /// </summary>
+    [Fact]
+    public async Task LoneSurrogateEscape_RunAFolder_IsInvalidAtItsFieldAndTheRestRuns()
+    {
+        var folder = Tool.TempFolder();
+        File.Copy(Path.Combine(Tool.RepoRoot, Passing), Path.Combine(folder, "a.json"));
+        File.WriteAllText(Path.Combine(folder, "b.json"), """{"name":"t","description":"x\udc00","hosts":{},"steps":[]} // a comment""");
+        File.Copy(Path.Combine(Tool.RepoRoot, Passing), Path.Combine(folder, "c.json"));
+
+        var validate = await Tool.RunInAsync(folder, "validate", "b.json");
+        var run = await Tool.RunInAsync(folder, "run", "--junit", "r.xml", ".");
+
+        Assert.Equal((2, ""), (validate.ExitCode, validate.Error));
+        Assert.Equal(["INVALID  b.json  (1 problem)",
+            "         $.description: The text is not valid Unicode: invalid UTF-8 bytes or a lone surrogate escape.",
+            "1 file: 0 valid, 1 invalid"], validate.OutputLines);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(2, run.OutputLines.Count(l => l.StartsWith("PASS", StringComparison.Ordinal)));
+        Assert.Contains("lone surrogate", File.ReadAllText(Path.Combine(folder, "r.xml")));
+    }
+
     /// <summary>An empty script passed with 0 checks (exit 0); packetdrill's grammar needs one event.</summary>
     [Fact]
     public async Task EmptyScript_RunAndValidate_AreInvalid()

@@ -98,6 +98,12 @@ public sealed class ScenarioJsonFormat : IFileFormat
             malformed = new Problem(JsonNesting.PathOf(deep), JsonNesting.Message);
             return false;
         }
+        // A lone surrogate escape: the parse takes it, the writer cannot write it back (InvalidOperationException).
+        catch (InvalidOperationException) when (JsonText.FindInvalid(Encoding.UTF8.GetBytes(text)) is { } invalid)
+        {
+            malformed = new Problem(JsonNesting.PathOf(invalid), JsonText.Message);
+            return false;
+        }
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" (line {line + 1}, column {e.BytePositionInLine + 1})" : "";

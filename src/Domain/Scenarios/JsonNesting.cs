@@ -70,7 +70,7 @@ public static class JsonNesting
         steps.Aggregate(JsonPath.Root, (path, step) => step.Name is { } name ? JsonPath.Member(path, name) : JsonPath.Item(path, step.Index));
 
     /// <summary>The step to a value that starts now: its member name in an object, its index in an array (counted on).</summary>
-    static Step ItemStep(List<(Step Into, int Next)> open, string? name)
+    internal static Step ItemStep(List<(Step Into, int Next)> open, string? name)
     {
         if (name is not null || open.Count == 0) return new Step(name, -1);
         var (into, next) = open[^1];

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using SimService.Api.Infrastructure.Hardening;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Tests.Reliability;
 
@@ -70,7 +71,7 @@ public sealed class HardeningTests(ApiHosts hosts)
     [InlineData("""{"a":"\n"}""", true)]
     [InlineData("""{"a":"é"}""", true)]
     public void JsonTextCheck_PlainAsciiWithoutEscapes_SkipsTheWalk(string json, bool walked) =>
-        Assert.Equal(walked, JsonTextCheck.MayHoldInvalidText(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal(walked, JsonText.MayHoldInvalid(Encoding.UTF8.GetBytes(json)));
 
     [Theory]
     [InlineData("application/json", true)]

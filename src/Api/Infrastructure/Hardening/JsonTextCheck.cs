@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Unicode;
 using Microsoft.Net.Http.Headers;
 using SimService.Domain.Scenarios;
 
@@ -74,8 +73,6 @@ public sealed class JsonTextCheck(RequestDelegate next)
         else await next(context);
     }
 
-    private const string InvalidText = "The text is not valid Unicode: invalid UTF-8 bytes or a lone surrogate escape.";
-
     private static Task RefuseAsync(HttpContext context, string field, string message) =>
         TypedResults.Problem(new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
@@ -90,7 +87,7 @@ public sealed class JsonTextCheck(RequestDelegate next)
     /// <summary>The field at fault and why: nested too deep (first: the walk for invalid text stops there), or invalid text.</summary>
     private static (string Field, string Message)? Refusal(ReadOnlySpan<byte> json) =>
         JsonNesting.TooDeep(json) is { } deep ? (FieldOf(deep), JsonNesting.Message)
-        : MayHoldInvalidText(json) && FindInvalidText(json) is { } field ? (field, InvalidText)
+        : FindInvalidText(json) is { } field ? (field, JsonText.Message)
         : null;
 
     /// <summary>A path from <see cref="JsonNesting"/> as fields are named here (<c>description[0][0]</c>, <c>$</c> for the root).</summary>
@@ -101,76 +98,8 @@ public sealed class JsonTextCheck(RequestDelegate next)
         return text.Length == 0 ? "$" : text.ToString();
     }
 
-    /// <summary>
-    /// False when the body cannot hold invalid text: plain ASCII is valid UTF-8, and without a backslash there is
-    /// no escape, so no lone surrogate — most commands' bodies, which then skip the walk below.
-    /// </summary>
-    public static bool MayHoldInvalidText(ReadOnlySpan<byte> json) => !Ascii.IsValid(json) || json.Contains((byte)'\\');
-
     /// <summary>The field (as ErrorMapping names fields: <c>commands[2].values.x</c>, <c>$</c> for the root) holding invalid text, or null.</summary>
-    public static string? FindInvalidText(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Disallow });
-        var path = new List<(string? Name, int Index)>();
-        string? pending = null;
-        try
-        {
-            while (reader.Read())
-            {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.PropertyName:
-                        if (!IsValid(ref reader)) return Describe(path, "(a field name)");
-                        pending = reader.GetString();
-                        continue;
-                    case JsonTokenType.StartObject:
-                    case JsonTokenType.StartArray:
-                        path.Add((pending, -1));
-                        pending = null;
-                        if (reader.TokenType == JsonTokenType.StartArray) path[^1] = (path[^1].Name, 0);
-                        continue;
-                    case JsonTokenType.EndObject:
-                    case JsonTokenType.EndArray:
-                        path.RemoveAt(path.Count - 1);
-                        break;
-                    case JsonTokenType.String:
-                        if (!IsValid(ref reader)) return Describe(path, pending);
-                        break;
-                }
-                pending = null;
-                if (path.Count > 0 && path[^1].Index >= 0)
-                    path[^1] = (path[^1].Name, path[^1].Index + 1);
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON, or nested too deep: the endpoint's binding reports it.
-        }
-        return null;
-    }
-
-    private static bool IsValid(ref Utf8JsonReader reader)
-    {
-        if (!reader.ValueIsEscaped) return Utf8.IsValid(reader.ValueSpan);
-        try
-        {
-            _ = reader.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    private static string Describe(List<(string? Name, int Index)> path, string? last)
-    {
-        var text = new StringBuilder();
-        // path[0] is the root container; each later level is named by the property or index that opened it.
-        for (int i = 1; i < path.Count; i++) Append(text, path[i].Name, path[i - 1].Index);
-        if (path.Count > 0) Append(text, last, path[^1].Index);
-        return text.Length == 0 ? "$" : text.ToString();
-    }
+    public static string? FindInvalidText(ReadOnlySpan<byte> json) => JsonText.FindInvalid(json) is { } steps ? FieldOf(steps) : null;
 
     private static void Append(StringBuilder text, string? name, int parentIndex)
     {
