@@ -685,6 +685,8 @@ public sealed partial class TcpSocket
             case SocketOption.TCP_CONGESTION: return CallOutcome.Ok(0, $"\"{CaOps.ToName()}\"");
             case SocketOption.TCP_RTO_MAX_MS when _sim.Profile == KernelProfile.Linux44:
                 return CallOutcome.Fail(Errno.ENOPROTOOPT); // 4.4's do_tcp_getsockopt() has no such case: default
+            case SocketOption.SO_MEMINFO when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // SO_MEMINFO came in 4.12: 4.4's sock_getsockopt() default
             case SocketOption.SO_MEMINFO: return CallOutcome.Ok(0, Meminfo.Json); // sk_getsockopt(): sk_get_meminfo()
             case SocketOption.TCP_INFO:
                 var i = Info;

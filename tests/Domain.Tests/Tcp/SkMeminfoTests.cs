@@ -43,6 +43,17 @@ public class SkMeminfoTests
         Assert.Contains("\n\t skmem:(r2304,rb131072,t0,tb46080,f1792,w0,o0,bl0,d0)\n", SsFormatter.Format(p.H.Client, info: false, memory: true));
     }
 
+    /// <summary>SO_MEMINFO came with Linux 4.12 ("sock: introduce SO_MEMINFO getsockopt"): 4.4's sock_getsockopt() answers its default.</summary>
+    [Fact]
+    public void Linux44_SoMeminfo_Enoprotoopt()
+    {
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var sock = h.Call("client", SocketCallKind.Socket).SocketId;
+
+        Assert.Equal("ENOPROTOOPT", h.GetOption(sock, SocketOption.SO_MEMINFO).Errno);
+        Assert.Equal("ENOPROTOOPT", h.SetOption(sock, SocketOption.SO_MEMINFO, 1).Errno);
+    }
+
     [Fact]
     public void Established_ReadAll_EverySkbUnchargedAndThePagesReclaimed()
     {
