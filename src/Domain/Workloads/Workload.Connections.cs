@@ -59,7 +59,10 @@ public sealed partial class Workload
                 var errno = call.ReturnErrno;
                 sim.RecycleCall(call); // its return is taken: the next call may reuse it
                 if (W.Done) return; // the workload ended (drain limit): its connections stop acting
-                Returned(value, errno);
+                // EINTR: a kill of its process (a workload sets no timeouts) ended the call — a killed program makes no
+                // further call, and exit closed its descriptors.
+                if (errno == Errno.EINTR) Ended();
+                else Returned(value, errno);
             }
             else if (!W.Done) OnTimer();
         }
@@ -132,6 +135,13 @@ public sealed partial class Workload
 
         protected abstract void Finished();
 
+        /// <summary>Its side is finished and nothing runs on it again: the object goes back to the free list.</summary>
+        protected void Ended()
+        {
+            Finished();
+            Free();
+        }
+
         /// <summary>Its close() returned: the object goes to its workload's free list (nothing runs on it after this).</summary>
         protected abstract void Free();
     }
@@ -146,7 +156,14 @@ public sealed partial class Workload
             CallHandle r;
             if (W.HasOptions)
             {
-                Socket = W.Call(Host, Process, SocketCallKind.Socket).SocketId;
+                var made = W.Call(Host, Process, SocketCallKind.Socket);
+                if (made.Errno is not null) // EMFILE under the process's RLIMIT_NOFILE: no socket, nothing to close
+                {
+                    W.CountConnect(made.Errno);
+                    Ended();
+                    return;
+                }
+                Socket = made.SocketId;
                 W.SetOptions(Host, Process, Socket);
                 r = W.Call(Host, Process, SocketCallKind.Connect, Socket, this, toHost: W._server.Name, toPort: spec.Port);
             }
@@ -165,7 +182,8 @@ public sealed partial class Workload
             {
                 case Phase.Connecting:
                     W.CountConnect(errno);
-                    if (errno is not null) Close(CloseStyle.Close);
+                    if (errno is not null && Socket == 0) Ended(); // connect()'s own socket() failed (EMFILE): nothing to close
+                    else if (errno is not null) Close(CloseStyle.Close);
                     else if (spec.RequestBytes > 0)
                     {
                         Step = Phase.Sending;
@@ -184,8 +202,7 @@ public sealed partial class Workload
                     OnAwaitingEof(value, errno);
                     break;
                 case Phase.Closing:
-                    Finished();
-                    Free();
+                    Ended();
                     break;
             }
         }
@@ -259,8 +276,7 @@ public sealed partial class Workload
                     OnAwaitingEof(value, errno);
                     break;
                 case Phase.Closing:
-                    Finished();
-                    Free();
+                    Ended();
                     break;
             }
         }

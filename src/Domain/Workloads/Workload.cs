@@ -353,8 +353,12 @@ public sealed partial class Workload : IEventTarget
             Remote = toHost is null ? null : new Endpoint(_server.Address, toPort),
         };
         var r = _sim.Call(in args, waiter);
-        if (!r.IsOk) throw new InvalidOperationException($"workload call refused: {r.Error!.Message}"); // references are the workload's own
-        return r.Value;
+        if (r.IsOk) return r.Value;
+        // The socket went under the workload: a scenario step or a call between commands closed it, or killed the process
+        // holding it (the workload's "wN"/"wN-srv", or the owner of a listener it adopted). A program's next call on the
+        // closed descriptor fails EBADF (fdget() finds no file): so does the workload's, and the connection ends on it.
+        if (r.Error!.Code == "not-found" && socketId != 0) return new CallHandle(0, socketId, Blocked: false, Result: -1, Errno.EBADF);
+        throw new InvalidOperationException($"workload call refused: {r.Error.Message}"); // every other reference is the workload's own
     }
 
     void SetOptions(Host host, string process, int socketId)

@@ -1,0 +1,114 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Scenarios;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using SimService.Domain.Workloads;
+
+namespace SimService.Domain.Tests.Workloads;
+
+/// <summary>
+/// A workload's processes ("wN", "wN-srv") and an adopted listener's owner are ordinary processes a scenario or a call may
+/// reach: a limit on them, a kill of them, a close of their socket. Each threw "workload call refused" out of the engine
+/// (a 500 through the API, exit 134 from the tool); now the workload meets what a program would — EMFILE from socket(),
+/// EBADF from a call on a descriptor that went — and the connection ends on it.
+/// </summary>
+public class WorkloadInterferenceTests
+{
+    const string Hosts = """
+        "hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},"links":[{"between":["client","server"],"delay":"1ms"}]
+        """;
+
+    static Workload RunScenario(string steps)
+    {
+        var outcome = ScenarioRunner.Run($$"""{"name":"w",{{Hosts}},"steps":[{{steps}}],"runUntil":"10s"}""");
+        Assert.Empty(outcome.ParseErrors);
+        Assert.Empty(outcome.Result!.Errors);
+        return outcome.Result.Simulation.FindWorkload(1)!;
+    }
+
+    static WorkloadSpec Spec(long count, double rate, SimDuration think, bool options = false) => new()
+    {
+        Clients = ["client"], Server = "server", Port = 80, Count = count, Rate = rate, RequestBytes = 100, ResponseBytes = 200,
+        CloseFirst = CloseFirst.Client, ThinkTime = think, KeepAlive = options,
+    };
+
+    static Simulation TwoHosts(params SimCommand[] more)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, seed: 11);
+        foreach (var c in new SimCommand[]
+        {
+            new AddHostCommand("client", "10.0.0.1", HostKind.Linux, []), new AddHostCommand("server", "10.0.0.2", HostKind.Linux, []),
+            new AddLinkCommand("client", "server", SimDuration.FromMilliseconds(1), 0),
+        }.Concat(more)) Assert.True(CommandApplier.Apply(sim, c).IsOk);
+        return sim;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ClientProcessAtItsNoFileLimit_TheThirdConnectOnIsEmfileAndTheWorkloadCompletes(bool options)
+    {
+        // RLIMIT_NOFILE 5 on "w1" leaves fds 3 and 4: connections 1 and 2 (0 and 1 ms) hold them through the server's
+        // 100 ms think; 3 to 10 (2–9 ms) find no descriptor — connect()'s own socket(), or the socket() before the options.
+        var sim = TwoHosts(new SocketCallCommand(new SocketCallRequest("client", "w1", SocketCallKind.Setrlimit) { RlimCur = 5, RlimMax = 5 }));
+
+        var r = CommandApplier.Apply(sim, new WorkloadCommand(Spec(10, 1000, SimDuration.FromMilliseconds(100), options))).Workload!;
+
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 2, [Errno.EMFILE] = 8 }, r.ConnectResults);
+        Assert.Equal((true, 10L, 10L, 0L), (r.Completed, r.Started, r.Finished, r.Unfinished));
+    }
+
+    [Fact]
+    public void ServerProcessKilledMidWorkload_ItsConnectionsEndAndTheLaterConnectsAreRefused()
+    {
+        // Arrivals every 10 ms, the server thinking 1 s: at 200 ms the kill closes the listener and the 20 accepted
+        // connections (the one arriving at 200 ms runs after it). Each server side's think ends in a send() on a closed
+        // descriptor (EBADF), and its close() too; the clients read EOF and close; the 30 later connects meet no listener.
+        var w = RunScenario("""
+            {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
+            {"at":"200ms","kill":{"host":"server","process":"w1-srv","signal":"SIGKILL"}}
+            """);
+        var r = w.Result();
+
+        Assert.True(w.Done);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, [Errno.ECONNREFUSED] = 30 }, r.ConnectResults);
+        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+    }
+
+    /// <summary>
+    /// close() of the listener while the workload's accept() sleeps on it only drops the descriptor: the sleeping call holds
+    /// the file (fdget()), so the listener lives on and accepts connection 21 (SYN at 201 ms); the next accept() finds no
+    /// descriptor (EBADF), the last reference goes and the listener closes — the later 29 connects are refused.
+    /// </summary>
+    [Fact]
+    public void AdoptedListenerClosedByItsOwner_AcceptStopsAndTheLaterConnectsAreRefused()
+    {
+        var w = RunScenario("""
+            {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
+            {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
+            {"at":"200ms","host":"server","process":"srv","call":"close","socket":"l"}
+            """);
+        var r = w.Result();
+
+        Assert.True(w.Done);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 21, [Errno.ECONNREFUSED] = 29 }, r.ConnectResults);
+        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+    }
+
+    [Fact]
+    public void AdoptedListenersOwnerKilled_ItsAcceptedConnectionsEndToo()
+    {
+        var w = RunScenario("""
+            {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
+            {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
+            {"at":"200ms","kill":{"host":"server","process":"srv","signal":"SIGKILL"}}
+            """);
+        var r = w.Result();
+
+        Assert.True(w.Done);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, [Errno.ECONNREFUSED] = 30 }, r.ConnectResults);
+        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+    }
+}
