@@ -274,36 +274,6 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
         set => GetValueRefOrAddDefault(key, out _) = value;
     }
 
-    /// <summary>
-    /// Stores <paramref name="value"/> under <paramref name="key"/> as the indexer does, and returns the entry's number: an
-    /// entry never moves (a rehash relinks it), so the number finds it again until the key is removed (<see cref="TryGetAt"/>).
-    /// </summary>
-    public int Store(in TKey key, TValue value)
-    {
-        FindOrAdd(key, out _, out int i).Value = value;
-        return i;
-    }
-
-    /// <summary>
-    /// The value under <paramref name="key"/> when entry <paramref name="entry"/> — a number <see cref="Store"/> gave, maybe
-    /// long ago — is still live and holds that key: then it is the value a lookup of the key finds (a key has one entry),
-    /// read without a hash or a chain. False when it is not, which says nothing about the key elsewhere in the table.
-    /// </summary>
-    public bool TryGetAt(int entry, in TKey key, [MaybeNullWhen(false)] out TValue value)
-    {
-        if ((uint)entry < (uint)_used)
-        {
-            ref var e = ref At(entry);
-            if (e.Next >= 0 && e.Key.Equals(key))
-            {
-                value = e.Value;
-                return true;
-            }
-        }
-        value = default;
-        return false;
-    }
-
     /// <summary>The value under <paramref name="key"/> by reference, or a null reference (CollectionsMarshal.GetValueRefOrNullRef's contract).</summary>
     public ref TValue GetValueRefOrNullRef(scoped in TKey key)
     {
@@ -313,16 +283,12 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     }
 
     /// <summary>The value under <paramref name="key"/> by reference, a default one added when missing (CollectionsMarshal.GetValueRefOrAddDefault's contract).</summary>
-    public ref TValue GetValueRefOrAddDefault(scoped in TKey key, out bool exists) => ref FindOrAdd(key, out exists, out _).Value;
-
-    /// <summary>The entry of <paramref name="key"/> and its number, a new one with a default value when missing.</summary>
-    ref Entry FindOrAdd(scoped in TKey key, out bool exists, out int entry)
+    public ref TValue GetValueRefOrAddDefault(scoped in TKey key, out bool exists)
     {
         int hash = key.GetHashCode();
         int found = Find(key, hash);
         exists = found >= 0;
-        entry = found;
-        if (exists) return ref At(found);
+        if (exists) return ref At(found).Value;
         if (_bucketBits == 0 || Count >= 1 << _bucketBits) Rehash(Math.Max(4, _bucketBits + 1));
         int i = Allocate();
         ref var e = ref At(i);
@@ -333,8 +299,7 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
         e.Next = head;
         head = i + 1;
         Count++;
-        entry = i;
-        return ref e;
+        return ref e.Value;
     }
 
     public bool Remove(in TKey key)

@@ -139,15 +139,6 @@ public sealed record Segment(
     /// </summary>
     public long Id { get; internal set; }
 
-    /// <summary>
-    /// The socket that sent it (skb->sk while the skb is its sender's), by its entry in its host's table: a full socket's
-    /// established entry + 1 (<see cref="Tcp.TcpSocket.EhashEntry"/>), a request's entry in the request table as −1 − the
-    /// entry (a SYN-ACK, <see cref="Tcp.RequestSocket.Entry"/>), 0 for none (a reset from the host, a timewait ACK, a
-    /// segment made by a test). A hint for linking the two ends of a connection (TcpSocket.LinkPeer): the entry may have
-    /// been freed or reused since, so its reader checks the entry's key.
-    /// </summary>
-    internal int Sender { get; set; }
-
     /// <summary>Taken from its simulation's free list: it returns there once delivered and handled.</summary>
     internal bool Pooled { get; private set; }
 
@@ -310,7 +301,6 @@ public sealed record Segment(
         _tailSegs = 0;
         _mergedSegs = 0;
         Id = 0;
-        Sender = 0;
         Pooled = true;
         NextFree = null;
     }

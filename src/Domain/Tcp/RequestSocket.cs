@@ -58,7 +58,6 @@ public sealed class RequestSocket : SimTimer
     {
         State.Recycle(); // the generation goes on: no queue item of an earlier life can be current again
         FreedAtEvent = 0;
-        Entry = -1;
         _retransmits = 0;
         _acked = false;
         _oowAck = default;
@@ -120,8 +119,6 @@ public sealed class RequestSocket : SimTimer
     public bool Cookie { get; private set; }
     public Host Host { get; }
     public FourTuple Tuple { get; private set; }
-    /// <summary>The request's entry in its host's request table (−1 before it is hashed): what its SYN-ACKs name as their sender (<see cref="Segment.Sender"/>).</summary>
-    internal int Entry { get; set; }
     public uint Irs { get; private set; }
     public uint Iss { get; private set; }
     public TcpOptions PeerOptions { get; private set; }
@@ -171,10 +168,9 @@ public sealed class RequestSocket : SimTimer
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
-        // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled; skb->sk is the request.
-        var synAck = _sim.NewSegment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options);
-        synAck.Sender = -1 - Entry;
-        Host.Transmit(synAck, retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
+        // tcp_make_synack(): the SYN-ACK's window field is min(rsk_rcv_wnd, 65535), never scaled.
+        Host.Transmit(_sim.NewSegment(Tuple, TcpFlags.Syn | TcpFlags.Ack, Iss, Irs + 1, (ushort)Math.Min(RcvWnd, TcpConstants.MaxTcpWindow), 0, options),
+            retransmission ? "inet_rtx_syn_ack" : "tcp_conn_request");
         if (retransmission)
         {
             // tcp_rtx_synack()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
@@ -130,8 +129,7 @@ public sealed partial class TcpSocket
         _snd.Una = _snd.Nxt = _snd.Iss;
         _snd.WriteSeq = _snd.Iss + 1;
         _snd.QueuePurged = false;
-        Debug.Assert(!Host.Requests.ContainsKey(Tuple), "a 4-tuple is a request's or a full socket's, never both (CheckEstablished)");
-        EhashEntry = Host.Established.Store(Tuple, this);
+        Host.Established[Tuple] = this;
         Host.ConnectHeld(this, held: true);
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -137,7 +136,7 @@ public sealed partial class TcpSocket
                 ArmDelackTimer(TcpConstants.DelackMax);
             }
             else SendAck("tcp_rcv_synsent_state_process");
-            LinkPeer(seg);
+            LinkPeer();
             WakeConnector();
             WakeWriter(); // sk_state_change(): a send() asleep in sk_stream_wait_connect()
             return;
@@ -232,7 +231,7 @@ public sealed partial class TcpSocket
         _lastAckRecv = _sim.Now;
         _snd.Lsndtime = _sim.Now; // "Prevent spurious tcp_cwnd_restart() on first data packet"
         TransferStamped = true;
-        LinkPeer(seg);
+        LinkPeer();
         // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
         // sends its FIN now (6.10+).
         if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
@@ -321,30 +320,16 @@ public sealed partial class TcpSocket
         _rxOpt.TsRecentStampSec = KernelSeconds.At(_sim.Now);
     }
 
-    /// <summary>
-    /// Links the two ends of a connection between simulated Linux hosts (for the data ledger): this socket and the full
-    /// socket under the reversed 4-tuple in the peer host's established table, if any, as the segment
-    /// <paramref name="via"/> that made this one established finds them. The kernel keeps no such link, so no lookup of
-    /// its own stands for it: what the segment names as its sender (<see cref="Segment.Sender"/>, skb->sk) answers
-    /// without one — its established entry, when still live under that tuple, is the socket a lookup finds (the child's
-    /// link from the handshake's ACK); a request's entry, when still live under it, means no full socket has the tuple
-    /// (a 4-tuple is a request's or a full socket's, never both: the client's link from the SYN-ACK, which misses, as the
-    /// child does not exist yet). Else the table is looked up.
-    /// </summary>
-    void LinkPeer(Segment via)
+    /// <summary>Links the two ends of a connection between simulated Linux hosts (for the data ledger).</summary>
+    void LinkPeer()
     {
         var peerHost = _sim.FindHost(Remote.Address);
         if (peerHost is null) return;
-        var key = Tuple.Reversed;
-        int sender = via.Sender;
-        TcpSocket? peer;
-        if (sender > 0 && peerHost.Established.TryGetAt(sender - 1, key, out var named)) peer = named;
-        else if (sender < 0 && peerHost.Requests.TryGetAt(-1 - sender, key, out _)) peer = null;
-        else peer = peerHost.Established.GetValueOrDefault(key);
-        Debug.Assert(ReferenceEquals(peer, peerHost.Established.GetValueOrDefault(key)), "the sender's entry answered as the lookup does");
-        if (peer is null) return;
-        PeerSocketId = peer.Id;
-        peer.PeerSocketId = Id;
+        if (peerHost.Established.TryGetValue(Tuple.Reversed, out var peer))
+        {
+            PeerSocketId = peer.Id;
+            peer.PeerSocketId = Id;
+        }
     }
 
     /// <summary>
@@ -1556,9 +1541,7 @@ public sealed partial class TcpSocket
             return;
         }
         var req = RequestSocket.Alloc(this, tuple, seg, twIsn ?? SecureSeq(tuple));
-        // The demux found no full socket for the tuple (Host.Receive): a 4-tuple is a request's or a full socket's, never both.
-        Debug.Assert(!Host.Established.ContainsKey(tuple), "a request for a full socket's 4-tuple");
-        req.Entry = Host.Requests.Store(tuple, req);
+        Host.Requests[tuple] = req;
         ReqskQueueLen++; // inet_csk_reqsk_queue_added() → reqsk_queue_added(): qlen and young
         ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
@@ -1631,8 +1614,7 @@ public sealed partial class TcpSocket
         // tcp_rcv_state_process(SYN_RECV): tcp_ack() with FLAG_UPDATE_TS_RECENT takes the ACK's TSval.
         child.ReplaceTsRecent(ack);
         child.Parent = listener;
-        Debug.Assert(!host.Requests.ContainsKey(child.Tuple), "the request was dropped before its child is hashed");
-        child.EhashEntry = host.Established.Store(child.Tuple, child);
+        host.Established[child.Tuple] = child;
         host.Count(MibCounter.TcpPassiveOpens);
         child.TransitionTo(TcpState.SynRecv, "tcp_create_openreq_child");
         if (req.RttSampleUs is { } rtt)
@@ -1656,7 +1638,7 @@ public sealed partial class TcpSocket
         child._segsIn = 1;
         child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
-        child.LinkPeer(ack);
+        child.LinkPeer();
         child._sockState = SocketState.Connected; // __inet_accept() when accept() takes it; no call reaches it before
         // inet_csk_complete_hashdance() → inet_csk_reqsk_queue_add(), then the listener's sk_data_ready() wakes an
         // accept() (WakeAcceptor).

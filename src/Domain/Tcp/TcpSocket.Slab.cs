@@ -25,7 +25,6 @@ public sealed partial class TcpSocket
     {
         Id = id;
         HostSlot = -1; // none until the host's set gives it one (Host.NewSocket)
-        EhashEntry = -1; // none until connect() or the child's creation hashes it
         _flags = default; // every yes/no flag off (TcpSocket.Flags.cs)
         // The embedded timers keep their generation (a queue item of an earlier life can never be current again,
         // as SLAB_TYPESAFE_BY_RCU lookups re-check an object that may have been reused); all else is a new timer's.

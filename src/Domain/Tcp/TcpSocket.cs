@@ -46,11 +46,6 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// when it moved into <see cref="ReceiveSequence"/>'s padding, so the socket stays 648 bytes.
     /// </summary>
     internal int HostSlot;
-    /// <summary>
-    /// The socket's entry in its host's established table (<see cref="PagedMap{TKey, TValue}.Store"/>), −1 before it is hashed:
-    /// what its segments name as their sender (<see cref="Segment.Sender"/>). Left as it was once unhashed — a reader checks it.
-    /// </summary>
-    internal int EhashEntry;
     int IBindOwner.BindHash => Id;
     /// <summary>sk->sk_state.</summary>
     public TcpState State { get => (TcpState)_state; private set => _state = checked((byte)value); }

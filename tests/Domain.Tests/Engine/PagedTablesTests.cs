@@ -45,31 +45,6 @@ public class PagedTablesTests
         Assert.Equal(1, map.Count);
     }
 
-    [Fact]
-    public void PagedMap_StoredEntry_FindsItsKeyUntilTheEntryIsFreedOrTakenByAnother()
-    {
-        var map = new PagedMap<int, string>();
-        int first = map.Store(7, "a");
-        for (int k = 100; k < 5_000; k++) map[k] = "x"; // past several bucket doublings and entry pages: no entry moves
-
-        Assert.True(map.TryGetAt(first, 7, out var v));
-        Assert.Equal("a", v);
-        Assert.Equal(first, map.Store(7, "b")); // a value replaced in place keeps its entry
-        Assert.True(map.TryGetAt(first, 7, out v));
-        Assert.Equal("b", v);
-        Assert.False(map.TryGetAt(first, 8, out _)); // another key: the entry says nothing of it
-        Assert.False(map.TryGetAt(-1, 7, out _));
-        Assert.False(map.TryGetAt(1_000_000, 7, out _));
-
-        map.Remove(7);
-        Assert.False(map.TryGetAt(first, 7, out _)); // freed
-        int reused = map.Store(9, "c"); // the most recently freed entry
-        Assert.Equal(first, reused);
-        Assert.False(map.TryGetAt(first, 7, out _));
-        Assert.True(map.TryGetAt(first, 9, out v));
-        Assert.Equal("c", v);
-    }
-
     sealed class Member(int id)
     {
         public int Id => id;

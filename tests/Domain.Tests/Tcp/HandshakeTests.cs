@@ -132,23 +132,6 @@ public class HandshakeTests
         // The handshake ACK: ALIGN(rcv_ssthresh 64088, 1 << 10) = 64512, above what is left of 64240 → 64512 >> 10 = 63.
         Assert.Equal(63, h.Sent("client").ElementAt(1).Win);
     }
-
-    [Fact]
-    public void Established_PlainHandshake_EachEndLinkedToTheOther()
-    {
-        // The client's link from the SYN-ACK finds no full socket (its sender, a request, still holds the tuple); the
-        // child's from the handshake's ACK finds the client through the ACK's sender entry (Segment.Sender).
-        var h = new TwoHostHarness();
-        var (c, s, l) = h.Establish();
-        Assert.Equal((s.Id, c.Id), (c.PeerSocketId, s.PeerSocketId));
-        Assert.Equal(0, l.PeerSocketId);
-        var second = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
-        var accept = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.Id });
-        h.At(Ms(300));
-        var (c2, s2) = (h.Sim.FindSocket(second.SocketId)!, h.Sim.FindSocket(h.Returned(accept.CallId)!.SocketId)!);
-        Assert.Equal((s2.Id, c2.Id), (c2.PeerSocketId, s2.PeerSocketId));
-        Assert.Equal((s.Id, c.Id), (c.PeerSocketId, s.PeerSocketId));
-    }
 }
 
 public class CallCompletionTests
