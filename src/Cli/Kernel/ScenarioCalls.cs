@@ -128,7 +128,32 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         bool Returned() => call.Done.Task.IsCompleted || call.Worker.Sleeping();
         if (!Libc.SpinBriefly(Returned))
             while (!Returned()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
+        lock (_lock) _workers[call.Done.Task] = call.Worker;
         return (call.Done.Task, call.Began);
+    }
+
+    /// <summary>The worker of each call started, while it may still be blocked (<see cref="Interrupt"/>).</summary>
+    readonly Dictionary<Task<ScenarioCallOutcome>, Worker> _workers = [];
+
+    /// <summary>
+    /// A kill's signal reaches a thread asleep in a call: the call returns EINTR — and, if the scenario closed its
+    /// descriptor meanwhile, its fdput() drops the file's last reference, so tcp_close() runs in that thread's
+    /// task_work_run() (its lo softirq included) before the call is back in user space, as in the killed thread's
+    /// get_signal(). Returns once the call has returned: the signal again every millisecond, for one that came before
+    /// the thread was in the kernel found nothing to end; false if it has not returned within a second.
+    /// </summary>
+    public bool Interrupt(Task<ScenarioCallOutcome> call)
+    {
+        Worker? worker;
+        lock (_lock) worker = _workers.GetValueOrDefault(call);
+        if (worker is null) return call.IsCompleted;
+        long until = Libc.MonotonicNs() + 1_000_000_000;
+        while (!call.IsCompleted && Libc.MonotonicNs() < until)
+        {
+            Libc.InterruptCalls(worker.Tid);
+            Task.WaitAny([call], 1);
+        }
+        return call.IsCompleted;
     }
 
     /// <summary>A call handed to a worker ahead of its time, to be released (made) or let go without it (its step failed before).</summary>
@@ -561,12 +586,16 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         {
             _queue.Add(() =>
             {
+                Tid = Libc.gettid();
                 _stat = Libc.open("/proc/thread-self/stat", Libc.O_RDONLY | Libc.O_CLOEXEC);
                 _syscall = Libc.open("/proc/thread-self/syscall", Libc.O_RDONLY | Libc.O_CLOEXEC);
                 _running.Set();
             });
             new Thread(_queue.Serve) { IsBackground = true, Name = "scenario call" }.Start();
         }
+
+        /// <summary>Its thread's id (for <see cref="Libc.InterruptCalls"/>), once it runs.</summary>
+        public int Tid { get; private set; }
 
         /// <summary>The namespace of the host its last call was given for (the one its thread is in once that call began).</summary>
         public HostNamespace? Host { get; private set; }
