@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
@@ -230,7 +231,7 @@ internal sealed class KernelScenarioRunner
             if (link.Loss is > 0 and < 1 && !link.LossBySegment)
                 _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
         }
-        _sockets = new ScenarioCalls(_hosts, _addresses);
+        _sockets = new ScenarioCalls(_hosts, _addresses, _doc.EngineRules ?? EngineRules.Current);
         return null;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
@@ -36,7 +37,7 @@ internal sealed class AliasEntry(string host, string process)
 /// come back in the engine's forms (getsockopt's JSON, poll's event names) so that <see cref="ScenarioRunner"/>'s call
 /// checks compare them unchanged.
 /// </summary>
-internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses)
+internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses, int engineRules)
 {
     long _t0;
     readonly Lock _lock = new();
@@ -288,8 +289,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         kernelFd = -1;
         number = Reserve(s);
         var failed = number < 0 ? Refused(Errno.EMFILE) : null;
-        // As the engine: an accept holds its number across its sleep only in a process with a limit of its own.
-        bool held = s.Call != SocketCall.Accept || HasNoFile(s);
+        // As the engine: an accept holds its number across its sleep (engine rules 3), under older rules only in a process
+        // with a limit of its own.
+        bool held = s.Call != SocketCall.Accept || engineRules >= EngineRules.AcceptHoldsItsFd || HasNoFile(s);
         if (failed is null && !held) Unreserve(s, number);
         if (failed is null)
         {
