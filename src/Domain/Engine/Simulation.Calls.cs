@@ -573,7 +573,7 @@ public sealed partial class Simulation
     public DomainError? Kill(string hostName, string processName, string signal) => Kill(hostName, processName, signal, 0, out _, out _);
 
     /// <summary>
-    /// <see cref="Kill(string, string, string)"/> as a kill command runs it under engine rules 1 and 2: each ____fput() is a
+    /// <see cref="Kill(string, string, string)"/> as a kill command runs it under engine rules 1 and later: each ____fput() is a
     /// tcp_close() of its own, and the NET_RX softirq that its lo segments raised (loopback_xmit() → __netif_rx()) runs at
     /// the local_bh_enable() of __dev_queue_xmit(), inside that ____fput(), before the next file is taken — an interrupted
     /// thread's in its task_work_run(), the descriptors' in exit_task_work() — so each close runs the events it left due
