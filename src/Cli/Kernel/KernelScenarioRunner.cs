@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Observability;
@@ -230,7 +231,7 @@ internal sealed class KernelScenarioRunner
             if (link.Loss is > 0 and < 1 && !link.LossBySegment)
                 _notes.Add($"link {link.A}-{link.B}: loss {link.Loss} is drawn from the seed on its own, so other segments are dropped than in the engine's run");
         }
-        _sockets = new ScenarioCalls(_hosts, _addresses);
+        _sockets = new ScenarioCalls(_hosts, _addresses, _doc.EngineRules ?? EngineRules.Current);
         return null;
     }
 
@@ -412,8 +413,11 @@ internal sealed class KernelScenarioRunner
                     if (_hosts[sysctl.Host].WriteSysctl(s.Name, s.Text) is { } error) _errors.Add(new(JsonPath.Member(sysctl.Path, s.Name), error));
                 break;
             case KillStep kill:
-                if (_calls.Any(c => c.Step.Host == kill.Host && c.Step.Process == kill.Process && !c.Call.IsCompleted))
-                    _errors.Add(new(kill.Path, "the process has a call blocked in the kernel: the run's processes are threads, and closing a descriptor does not end a call sleeping on it as a real kill does"));
+                // complete_signal() wakes every thread of the process: each blocked call returns EINTR (a file it held last
+                // closed in its thread's get_signal() → task_work_run()) before do_exit() closes the descriptors.
+                foreach (var (blocked, _, sleeping) in _calls)
+                    if (blocked.Host == kill.Host && blocked.Process == kill.Process && !sleeping.IsCompleted && !_sockets.Interrupt(sleeping))
+                        _errors.Add(new(kill.Path, $"the call at {blocked.Path} did not return within a second of the kill's signal"));
                 _sockets.CloseAll(kill.Host, kill.Process);
                 break;
             default:

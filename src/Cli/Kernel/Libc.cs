@@ -81,6 +81,28 @@ internal static partial class Libc
     [DllImport("libc", SetLastError = true)] public static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
     [DllImport("libc")] public static extern uint geteuid();
     [DllImport("libc")] public static extern int gettid();
+    [DllImport("libc")] public static extern int getpid();
+    [DllImport("libc", SetLastError = true)] public static extern int tgkill(int tgid, int tid, int sig);
+    [DllImport("libc", SetLastError = true)] public static extern IntPtr signal(int sig, IntPtr handler);
+    [DllImport("libc", SetLastError = true)] public static extern int siginterrupt(int sig, int flag);
+    [DllImport("libc")] static extern int __libc_current_sigrtmin();
+
+    /// <summary>
+    /// The signal that ends a worker's blocked call (<see cref="InterruptCalls"/>): a real-time one the .NET runtime does not
+    /// use (it takes SIGRTMIN for its own activation injection).
+    /// </summary>
+    static readonly Lazy<int> s_interrupt = new(() =>
+    {
+        int sig = __libc_current_sigrtmin() + 2;
+        // A handler that does nothing and is safe in a signal's context (getpid() ignores the signal number it is passed),
+        // installed without SA_RESTART (siginterrupt()): a call asleep in the kernel when it arrives returns EINTR.
+        var handler = NativeLibrary.GetExport(NativeLibrary.Load("libc.so.6"), "getpid");
+        if (signal(sig, handler) == -1 || siginterrupt(sig, 1) < 0) throw new InvalidOperationException($"cannot install a handler for signal {sig}: errno {Errno}");
+        return sig;
+    });
+
+    /// <summary>Ends the system call thread <paramref name="tid"/> of this process sleeps in: it returns EINTR (signal_pending() in its wait).</summary>
+    public static void InterruptCalls(int tid) => tgkill(getpid(), tid, s_interrupt.Value);
     [DllImport("libc")] public static extern int clock_gettime(int clock, out Timespec ts);
     [DllImport("libc")] public static extern int clock_nanosleep(int clock, int flags, ref Timespec request, IntPtr remain);
     [DllImport("libc", SetLastError = true)] public static extern int sched_setscheduler(int pid, int policy, ref int priority);

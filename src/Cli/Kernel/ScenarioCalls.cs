@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
@@ -36,7 +37,7 @@ internal sealed class AliasEntry(string host, string process)
 /// come back in the engine's forms (getsockopt's JSON, poll's event names) so that <see cref="ScenarioRunner"/>'s call
 /// checks compare them unchanged.
 /// </summary>
-internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses)
+internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> hosts, IReadOnlyDictionary<string, uint> addresses, int engineRules)
 {
     long _t0;
     readonly Lock _lock = new();
@@ -128,7 +129,32 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         bool Returned() => call.Done.Task.IsCompleted || call.Worker.Sleeping();
         if (!Libc.SpinBriefly(Returned))
             while (!Returned()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
+        lock (_lock) _workers[call.Done.Task] = call.Worker;
         return (call.Done.Task, call.Began);
+    }
+
+    /// <summary>The worker of each call started, while it may still be blocked (<see cref="Interrupt"/>).</summary>
+    readonly Dictionary<Task<ScenarioCallOutcome>, Worker> _workers = [];
+
+    /// <summary>
+    /// A kill's signal reaches a thread asleep in a call: the call returns EINTR — and, if the scenario closed its
+    /// descriptor meanwhile, its fdput() drops the file's last reference, so tcp_close() runs in that thread's
+    /// task_work_run() (its lo softirq included) before the call is back in user space, as in the killed thread's
+    /// get_signal(). Returns once the call has returned: the signal again every millisecond, for one that came before
+    /// the thread was in the kernel found nothing to end; false if it has not returned within a second.
+    /// </summary>
+    public bool Interrupt(Task<ScenarioCallOutcome> call)
+    {
+        Worker? worker;
+        lock (_lock) worker = _workers.GetValueOrDefault(call);
+        if (worker is null) return call.IsCompleted;
+        long until = Libc.MonotonicNs() + 1_000_000_000;
+        while (!call.IsCompleted && Libc.MonotonicNs() < until)
+        {
+            Libc.InterruptCalls(worker.Tid);
+            Task.WaitAny([call], 1);
+        }
+        return call.IsCompleted;
     }
 
     /// <summary>A call handed to a worker ahead of its time, to be released (made) or let go without it (its step failed before).</summary>
@@ -263,8 +289,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         kernelFd = -1;
         number = Reserve(s);
         var failed = number < 0 ? Refused(Errno.EMFILE) : null;
-        // As the engine: an accept holds its number across its sleep only in a process with a limit of its own.
-        bool held = s.Call != SocketCall.Accept || HasNoFile(s);
+        // As the engine: an accept holds its number across its sleep (engine rules 3), under older rules only in a process
+        // with a limit of its own.
+        bool held = s.Call != SocketCall.Accept || engineRules >= EngineRules.AcceptHoldsItsFd || HasNoFile(s);
         if (failed is null && !held) Unreserve(s, number);
         if (failed is null)
         {
@@ -561,12 +588,16 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         {
             _queue.Add(() =>
             {
+                Tid = Libc.gettid();
                 _stat = Libc.open("/proc/thread-self/stat", Libc.O_RDONLY | Libc.O_CLOEXEC);
                 _syscall = Libc.open("/proc/thread-self/syscall", Libc.O_RDONLY | Libc.O_CLOEXEC);
                 _running.Set();
             });
             new Thread(_queue.Serve) { IsBackground = true, Name = "scenario call" }.Start();
         }
+
+        /// <summary>Its thread's id (for <see cref="Libc.InterruptCalls"/>), once it runs.</summary>
+        public int Tid { get; private set; }
 
         /// <summary>The namespace of the host its last call was given for (the one its thread is in once that call began).</summary>
         public HostNamespace? Host { get; private set; }

@@ -36,8 +36,17 @@ public static class EngineRules
     /// </summary>
     public const int WokenAfterSoftirq = 2;
 
+    /// <summary>
+    /// As <see cref="WokenAfterSoftirq"/>, and a blocking accept() holds the descriptor it took before its sleep in every
+    /// process (docs/kernel-check.md D?, session 32): __sys_accept4_file() calls get_unused_fd_flags() before do_accept(),
+    /// so while it sleeps a socket() or an accept() of another thread skips that number and dup2() onto it is EBUSY.
+    /// Before, only a process with an RLIMIT_NOFILE limit of its own held it (D83), and a woken accept took the lowest
+    /// free descriptor at its return.
+    /// </summary>
+    public const int AcceptHoldsItsFd = 3;
+
     /// <summary>The version a new simulation is created under.</summary>
-    public const int Current = WokenAfterSoftirq;
+    public const int Current = AcceptHoldsItsFd;
 
     /// <summary>Whether <paramref name="version"/> is one this engine knows (0 … <see cref="Current"/>).</summary>
     public static bool IsKnown(int version) => version is >= Original and <= Current;

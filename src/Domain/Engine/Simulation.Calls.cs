@@ -453,12 +453,22 @@ public sealed partial class Simulation
     /// </summary>
     void FdPut(PendingCall call)
     {
-        if (call.Holds is not { } sk) return;
-        call.Holds = null;
-        if (--sk.CallRefs > 0 || !sk.CloseDeferred) return;
-        sk.CloseDeferred = false;
-        sk.Close(new PendingCall(NextCallId(), call.Process, SocketCallKind.Close, sk, Now, 0));
+        if (DropCallRef(call) is { } sk) LastFput(call.Process, sk);
     }
+
+    /// <summary>The reference a blocked call held dropped (fdput()): the socket whose tcp_close() is now due, or null.</summary>
+    static TcpSocket? DropCallRef(PendingCall call)
+    {
+        if (call.Holds is not { } sk) return null;
+        call.Holds = null;
+        if (--sk.CallRefs > 0 || !sk.CloseDeferred) return null;
+        sk.CloseDeferred = false;
+        return sk;
+    }
+
+    /// <summary>__fput() → sock_close() → tcp_close() of a file whose last reference went (no one waits for it).</summary>
+    void LastFput(SimProcess process, TcpSocket sk) =>
+        sk.Close(new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0));
 
     void RecordReturn(PendingCall call, int socketId, long value, string? errno, string? detail = null)
     {
@@ -547,29 +557,31 @@ public sealed partial class Simulation
         var replaced = process.At(newFd);
         int left = replaced is null ? -1 : process.ReleaseFd(newFd);
         process.InstallAt(sk, newFd);
-        if (left == 0) replaced!.Close(new PendingCall(NextCallId(), process, SocketCallKind.Close, replaced, Now, 0));
+        if (left == 0) LastFput(process, replaced!);
         return CallOutcome.Ok(newFd);
     }
 
     /// <summary>
     /// Kills a process: blocked calls are interrupted (bytes a blocked send had not copied yet are
-    /// lost; their fdput() may run a deferred tcp_close()), then every descriptor is closed as do_exit() closes
-    /// them — no linger wait (PF_EXITING), though SO_LINGER {1,0} still aborts. close_files() walks the
-    /// descriptors upward, but each last fput() only queues ____fput() with task_work_add(), which pushes at the
-    /// head of the list, and exit_task_work() runs the list from its head: tcp_close() runs for the highest
-    /// descriptor first (kernel/task_work.c, fs/file_table.c).
+    /// lost; their fdput() may drop the last reference of a file another thread closed), then every descriptor is closed
+    /// as do_exit() closes them — no linger wait (PF_EXITING), though SO_LINGER {1,0} still aborts. A file an interrupted
+    /// call held last is closed first: its thread runs the ____fput() its fdput() queued in get_signal() →
+    /// task_work_run(), before do_exit() (kernel/signal.c). close_files() walks the descriptors upward, but each last
+    /// fput() only queues ____fput() with task_work_add(), which pushes at the head of the list, and exit_task_work()
+    /// runs the list from its head: tcp_close() runs for the highest descriptor first (kernel/task_work.c, fs/file_table.c).
     /// </summary>
     public DomainError? Kill(string hostName, string processName, string signal) => Kill(hostName, processName, signal, 0, out _, out _);
 
     /// <summary>
-    /// <see cref="Kill(string, string, string)"/> as a kill command runs it under engine rules 1 and 2: each ____fput() is a
+    /// <see cref="Kill(string, string, string)"/> as a kill command runs it under engine rules 1 and later: each ____fput() is a
     /// tcp_close() of its own, and the NET_RX softirq that its lo segments raised (loopback_xmit() → __netif_rx()) runs at
-    /// the local_bh_enable() of __dev_queue_xmit(), inside that ____fput(), before exit_task_work() takes the next file —
-    /// so each close runs the events it left due at its instant (at most <paramref name="instantBudget"/> in all) before
-    /// the next descriptor's, as a close() call does: the RST of a socket with unread data reaches its lo peer before the
-    /// peer's own descriptor is closed. <paramref name="instantLeft"/> is what is left of the budget,
-    /// <paramref name="instantTruncated"/> whether it ran out with events still due. With no budget (a workload's kill,
-    /// itself an event) every descriptor is closed first.
+    /// the local_bh_enable() of __dev_queue_xmit(), inside that ____fput(), before the next file is taken — an interrupted
+    /// thread's in its task_work_run(), the descriptors' in exit_task_work() — so each close runs the events it left due
+    /// at its instant (at most <paramref name="instantBudget"/> in all) before the next one, as a close() call does: the
+    /// RST of a socket with unread data reaches its lo peer before the peer's own descriptor is closed.
+    /// <paramref name="instantLeft"/> is what is left of the budget, <paramref name="instantTruncated"/> whether it ran
+    /// out with events still due. With no budget (a workload's kill, itself an event) every file is closed first, an
+    /// interrupted call's as it is interrupted.
     /// </summary>
     internal DomainError? Kill(string hostName, string processName, string signal, long instantBudget, out long instantLeft, out bool instantTruncated)
     {
@@ -583,19 +595,27 @@ public sealed partial class Simulation
         if (process is null || process.Exited)
             return new DomainError("not-found", $"process '{processName}' on host '{hostName}' does not exist (it exited, or never ran): kill() fails with ESRCH; nothing was applied", "process");
         process.Exiting = true;
-        foreach (var call in PendingOf(process))
-            Interrupt(call, "process killed while blocked in send()");
-        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
+        // complete_signal() wakes every thread: each interrupted call returns, and a file whose last reference its
+        // fdput() dropped is the first closed (get_signal() → task_work_run()).
         var lastFputs = new List<TcpSocket>();
+        foreach (var call in PendingOf(process))
+            if (Wake(call, "process killed while blocked in send()") is { } held)
+            {
+                if (instantBudget == 0) LastFput(process, held);
+                else lastFputs.Add(held);
+            }
+        if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
+        int interrupted = lastFputs.Count;
         foreach (var (fd, sk) in process.OpenDescriptors())
             if (ReleaseLastRef(process, sk, fd)) lastFputs.Add(sk);
-        for (int i = lastFputs.Count - 1; i >= 0; i--)
+        lastFputs.Reverse(interrupted, lastFputs.Count - interrupted); // exit_task_work(): the highest descriptor first
+        for (int i = 0; i < lastFputs.Count; i++)
         {
             var sk = lastFputs[i];
-            sk.Close(new PendingCall(NextCallId(), process, SocketCallKind.Close, sk, Now, 0));
+            LastFput(process, sk);
             if (instantBudget == 0) continue;
             OwnLo(sk); // lock_sock() held through tcp_close(): what comes back waits in its backlog (release_sock())
-            if (i == 0 || instantTruncated) continue; // the last one's instant is the command's
+            if (i == lastFputs.Count - 1 || instantTruncated) continue; // the last one's instant is the command's
             var ran = RunUntil(Now, instantLeft);
             instantLeft -= ran.EventsProcessed;
             instantTruncated = ran.Truncated;
@@ -613,6 +633,12 @@ public sealed partial class Simulation
     /// </summary>
     void Interrupt(PendingCall call, string lostReason)
     {
+        if (Wake(call, lostReason) is { } held) LastFput(call.Process, held);
+    }
+
+    /// <summary><see cref="Interrupt"/> up to its fdput(): the socket whose deferred tcp_close() is now due, or null.</summary>
+    TcpSocket? Wake(PendingCall call, string lostReason)
+    {
         Untrack(call);
         call.Sleep?.Cancel();
         PutReservedFd(call);
@@ -627,7 +653,7 @@ public sealed partial class Simulation
             RecordReturn(call, call.Socket?.Id ?? 0, 0, null);
         else
             RecordReturn(call, call.Socket?.Id ?? 0, partial ? call.Done : -1, partial ? null : Errno.EINTR);
-        FdPut(call);
+        return DropCallRef(call);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Time;
@@ -194,9 +195,9 @@ public sealed partial class TcpSocket
             process.PutUnusedFd(fd);
             return CallOutcome.Fail(Errno.EAGAIN);
         }
-        // The descriptor is held across the sleep while the process has a limit of its own; without one (every simulation
-        // stored before RLIMIT_NOFILE was modelled) it is taken again at the return, so stored journals replay as recorded.
-        if (process.LimitsNoFile) call.ReservedFd = fd;
+        // The descriptor is held across the sleep (engine rules 3), or under older rules while the process has a limit of
+        // its own; without one it is taken again at the return, so stored journals replay as recorded.
+        if (process.LimitsNoFile || _sim.EngineRules >= EngineRules.AcceptHoldsItsFd) call.ReservedFd = fd;
         else process.PutUnusedFd(fd);
         ListenState.Waiters.Enqueue(call);
         return CallOutcome.Block;

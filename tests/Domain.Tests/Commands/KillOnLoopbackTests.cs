@@ -81,6 +81,82 @@ public class KillOnLoopbackTests
     }
 
     /// <summary>
+    /// A thread asleep in recv() on c1 holds its file after another thread closed the descriptor (the close sent nothing).
+    /// The kill wakes it: its fdput() drops the last reference and get_signal() → task_work_run() runs c1's tcp_close(),
+    /// whose FIN reaches s1 inside it, before do_exit() closes s1 (then the listener): s1 closes from CLOSE-WAIT, its F.
+    /// carries the ACK of c1's FIN, and c1 is left in TIME-WAIT — one TIME-WAIT, no RST. Observed on Linux 6.18.44
+    /// (scenarios/observed-loopback-kill-interrupts-recv-on-closed-descriptor.json, python threads with poll() too).
+    /// Closing c1 at the interruption without running its instant (the engine before this fix) made it a simultaneous
+    /// close: both FINs crossing, two TIME-WAITs.
+    /// </summary>
+    [Theory]
+    [InlineData(EngineRules.WokenAfterSoftirq)]
+    [InlineData(EngineRules.SameInstant)]
+    public void Kill_RecvAsleepOnADescriptorAnotherThreadClosed_ItsCloseRunsItsSoftirqBeforeTheDescriptors(int rules)
+    {
+        var (sim, h, recv, names) = RecvAsleepOnClosedClient(rules);
+
+        var outcome = CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
+
+        Assert.True(outcome.IsOk);
+        Assert.Equal(["c1>s1 F. 1 1", "s1>c1 F. 1 2", "c1>s1 . 2 2"], SentAt(sim, Ms(100), names));
+        var returned = sim.Journal.OfType<CallReturned>().Single(e => e.CallId == recv.CallId);
+        Assert.Equal((Ms(100), "EINTR"), (returned.At, returned.Errno));
+        sim.RunUntil(Ms(150));
+        Assert.Equal([(ushort)names.First(n => n.Value.Name == "c1").Key.Item1], h.TimeWaitSockets.Select(tw => tw.Local.Port));
+        Assert.Equal((0L, 0L, 6L), (h.Mib[MibCounter.TcpOutRsts], h.Mib[MibCounter.TcpEstabResets], h.Mib[MibCounter.TcpOutSegs]));
+    }
+
+    /// <summary>Under engine rules 0 the interrupted call's close and the descriptors' all run before lo: a simultaneous close.</summary>
+    [Fact]
+    public void Kill_RecvAsleepOnAClosedDescriptorUnderOriginalRules_BothFinsCross()
+    {
+        var (sim, h, _, names) = RecvAsleepOnClosedClient(EngineRules.Original);
+
+        CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
+        sim.RunUntil(Ms(150));
+
+        Assert.Equal(["c1>s1 F. 1 1", "s1>c1 F. 1 1", "s1>c1 . 2 2", "c1>s1 . 2 2"], SentAt(sim, Ms(100), names));
+        Assert.Equal(2, h.TimeWaitSockets.Count());
+    }
+
+    /// <summary>
+    /// A 127.0.0.1 listener, a client c1 and its accepted end s1 in one process; at 10 ms a recv() sleeps on c1, at 20 ms
+    /// c1's descriptor is closed (the sleeper keeps the file); the clock at 100 ms. The names as <see cref="ProcessWithBothEnds"/>'s.
+    /// </summary>
+    static (Simulation Sim, Host H, CallHandle Recv, Dictionary<(ushort, ushort), (string Name, uint Iss)> Names) RecvAsleepOnClosedClient(int rules)
+    {
+        var sim = new Simulation(KernelProfile.Linux6, 1) { EngineRules = rules };
+        var h = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
+        CallHandle Call(SocketCallRequest r)
+        {
+            var result = CommandApplier.Apply(sim, new SocketCallCommand(r));
+            Assert.True(result.IsOk, result.Error?.Message);
+            return result.Call!.Value;
+        }
+
+        var l = Call(new SocketCallRequest("h", "app", SocketCallKind.Listen) { Port = 8080, Address = "127.0.0.1" });
+        sim.RunUntil(Ms(1));
+        var c1 = Call(new SocketCallRequest("h", "app", SocketCallKind.Connect) { ToHost = "127.0.0.1", ToPort = 8080 });
+        var a1 = Call(new SocketCallRequest("h", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        sim.RunUntil(Ms(10));
+        var recv = Call(new SocketCallRequest("h", "app", SocketCallKind.Recv) { SocketId = c1.SocketId, Bytes = 100 });
+        Assert.True(recv.Blocked);
+        sim.RunUntil(Ms(20));
+        Assert.Equal(0, Call(new SocketCallRequest("h", "app", SocketCallKind.Close) { SocketId = c1.SocketId }).Result);
+        sim.RunUntil(Ms(100));
+
+        var sk = sim.FindSocket(c1.SocketId)!;
+        var s1 = sim.FindSocket(sim.Journal.OfType<CallReturned>().Single(e => e.CallId == a1.CallId).SocketId)!;
+        var names = new Dictionary<(ushort, ushort), (string, uint)>
+        {
+            [(sk.Local.Port, 8080)] = ("c1", sk.Iss),
+            [(8080, sk.Local.Port)] = ("s1", s1.Iss),
+        };
+        return (sim, h, recv, names);
+    }
+
+    /// <summary>
     /// The story up to the kill at 100 ms, and each socket's name by its port pair (a child by its client's port), with
     /// its initial sequence number.
     /// </summary>

@@ -162,10 +162,10 @@ public class ScenarioExporterTests
         var export = ScenarioExporter.Export(Source(log));
 
         Assert.True(export.IsOk, export.Refusal?.Reason);
-        Assert.Contains("\"engineRules\": 2", export.Json);
+        Assert.Contains("\"engineRules\": 3", export.Json);
         var run = ScenarioRunner.Run(export.Json!);
         Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
-        Assert.Equal(EngineRules.WokenAfterSoftirq, run.Result!.Simulation.EngineRules);
+        Assert.Equal(EngineRules.AcceptHoldsItsFd, run.Result!.Simulation.EngineRules);
         Assert.Equal(live.Journal, run.Result.Simulation.Journal);
     }
 

@@ -120,6 +120,36 @@ public class NoFileLimitTests
         Assert.Equal(4, h.Sim.FindSocket(returned.SocketId)!.Fd);
     }
 
+    /// <summary>
+    /// Without a limit of its own: under engine rules 3 the sleeping accept() holds fd 4 as in every kernel process
+    /// (get_unused_fd_flags() before do_accept(); observed on 6.18.44: the other thread's socket() got 5, dup2() onto 4
+    /// EBUSY), so the connection is installed at 4; a simulation made under rules 2 or older replays as recorded — the
+    /// number free again while it sleeps, socket() takes 4, dup2() onto 4 replaces it, the connection comes at 5.
+    /// </summary>
+    [Theory]
+    [InlineData(EngineRules.AcceptHoldsItsFd, 5L, null, 4L)]
+    [InlineData(EngineRules.WokenAfterSoftirq, 4L, 4L, 5L)]
+    [InlineData(EngineRules.Original, 4L, 4L, 5L)]
+    public void Accept_SleepingWithoutALimit_HoldsItsDescriptorUnderRules3Only(int rules, long socketFd, long? dup2Result, long acceptedFd)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.EngineRules = rules;
+        var l = Listen(h);
+        var sleeping = Accept(h, l.SocketId);
+
+        var other = h.Call("server", SocketCallKind.Socket);
+        var dup = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Dup2) { SocketId = other.SocketId, NewFd = 4 });
+        Connect(h);
+        h.At(Ms(100));
+
+        Assert.True(sleeping.Blocked);
+        Assert.Equal(socketFd, other.Result);
+        Assert.Equal(dup2Result, dup.Errno is null ? dup.Result : null);
+        Assert.Equal(dup2Result is null ? Errno.EBUSY : null, dup.Errno);
+        var returned = h.Returned(sleeping.CallId)!;
+        Assert.Equal((acceptedFd, null, Ms(30)), (returned.Result, returned.Errno, returned.At));
+    }
+
     [Fact]
     public void Accept_NonBlockingEagain_FreesTheDescriptorItTook()
     {
