@@ -41,7 +41,8 @@ public static class EngineRules
     /// process (docs/kernel-check.md D?, session 32): __sys_accept4_file() calls get_unused_fd_flags() before do_accept(),
     /// so while it sleeps a socket() or an accept() of another thread skips that number and dup2() onto it is EBUSY.
     /// Before, only a process with an RLIMIT_NOFILE limit of its own held it (D83), and a woken accept took the lowest
-    /// free descriptor at its return.
+    /// free descriptor at its return. A kill closes the files its interrupted calls held last first, each with its instant
+    /// (get_signal() → task_work_run()), and a workload's interrupted call returns to its connection (EINTR), which ends it.
     /// </summary>
     public const int AcceptHoldsItsFd = 3;
 

@@ -598,10 +598,12 @@ public sealed partial class Simulation
         // complete_signal() wakes every thread: each interrupted call returns, and a file whose last reference its
         // fdput() dropped is the first closed (get_signal() → task_work_run()).
         var lastFputs = new List<TcpSocket>();
+        bool rules3 = EngineRules >= Commands.EngineRules.AcceptHoldsItsFd;
         foreach (var call in PendingOf(process))
-            if (Wake(call, "process killed while blocked in send()") is { } held)
+            if (Wake(call, "process killed while blocked in send()", returnToWaiter: rules3) is { } held)
             {
-                if (instantBudget == 0) LastFput(process, held);
+                // Rules 1 and 2 (stored simulations) closed it at once, before the descriptors and without its instant.
+                if (instantBudget == 0 || !rules3) LastFput(process, held);
                 else lastFputs.Add(held);
             }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new ProcessExited(Now, _journalSeq, host.Name, process.Name, signal));
@@ -633,11 +635,15 @@ public sealed partial class Simulation
     /// </summary>
     void Interrupt(PendingCall call, string lostReason)
     {
-        if (Wake(call, lostReason) is { } held) LastFput(call.Process, held);
+        if (Wake(call, lostReason, returnToWaiter: false) is { } held) LastFput(call.Process, held);
     }
 
-    /// <summary><see cref="Interrupt"/> up to its fdput(): the socket whose deferred tcp_close() is now due, or null.</summary>
-    TcpSocket? Wake(PendingCall call, string lostReason)
+    /// <summary>
+    /// <see cref="Interrupt"/> up to its fdput(): the socket whose deferred tcp_close() is now due, or null. With
+    /// <paramref name="returnToWaiter"/> (a kill under rules 3) a workload's call returns to its connection as any blocked
+    /// call's return does, which ends it; before, the connection never heard and stayed open until the drain limit.
+    /// </summary>
+    TcpSocket? Wake(PendingCall call, string lostReason, bool returnToWaiter)
     {
         Untrack(call);
         call.Sleep?.Cancel();
@@ -647,12 +653,16 @@ public sealed partial class Simulation
         if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
             RecordLost(call.Socket!.Id, call.Process.Host, call.Requested - call.Done, lostReason);
         bool partial = call.Done > 0 && call.Kind is SocketCallKind.Send or SocketCallKind.Recv;
-        if (call.Kind == SocketCallKind.Close)
-            // sk_stream_wait_close() ends on signal_pending() and __tcp_close() goes on; close(2) returns filp_flush()'s
-            // 0 whatever tcp_close() met (the descriptor is already gone: it cannot be restarted) — never EINTR.
-            RecordReturn(call, call.Socket?.Id ?? 0, 0, null);
-        else
-            RecordReturn(call, call.Socket?.Id ?? 0, partial ? call.Done : -1, partial ? null : Errno.EINTR);
+        // sk_stream_wait_close() ends on signal_pending() and __tcp_close() goes on; close(2) returns filp_flush()'s
+        // 0 whatever tcp_close() met (the descriptor is already gone: it cannot be restarted) — never EINTR.
+        (long Value, string? Errno) r = call.Kind == SocketCallKind.Close ? (0, null) : partial ? (call.Done, null) : (-1, Errno.EINTR);
+        int socketId = call.Socket?.Id ?? 0;
+        RecordReturn(call, socketId, r.Value, r.Errno);
+        if (returnToWaiter && call.Waiter is { } waiter)
+        {
+            call.Returned(r.Value, r.Errno, socketId);
+            Schedule(Now, waiter, call);
+        }
         return DropCallRef(call);
     }
 

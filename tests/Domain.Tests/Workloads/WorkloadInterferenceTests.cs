@@ -45,6 +45,28 @@ public class WorkloadInterferenceTests
         return sim;
     }
 
+    /// <summary>
+    /// Through the API alone: a workload stopped by its event budget stays live; its server process killed between
+    /// commands, every later advance threw at the workload's next call (a 500 each time, the stored simulation stuck for
+    /// good). Time now goes on; under rules 3 the server's recv() the kill interrupted returns EINTR to its connection, which
+    /// ends, so the workload finishes (under rules 2 those connections stay open until the drain limit).
+    /// </summary>
+    [Fact]
+    public void TruncatedWorkload_ServerProcessKilledBetweenCommands_LaterAdvancesRunItToItsEnd()
+    {
+        var sim = TwoHosts();
+        var truncated = CommandApplier.Apply(sim, new WorkloadCommand(Spec(1000, 1000, SimDuration.FromMilliseconds(10)), EventBudget: 3000)).Workload!;
+
+        var killed = CommandApplier.Apply(sim, new KillCommand("server", "w1-srv", "SIGKILL"));
+        var advanced = CommandApplier.Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(5), long.MaxValue));
+        var w = sim.FindWorkload(1)!;
+
+        Assert.True(truncated.Truncated);
+        Assert.True(killed.IsOk);
+        Assert.True(advanced.IsOk, advanced.Error?.Message);
+        Assert.Equal((1000L, 1000L, 0L, true), (w.Result().Started, w.Result().Finished, w.Result().Unfinished, w.Done));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
