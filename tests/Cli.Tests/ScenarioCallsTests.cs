@@ -2,6 +2,7 @@ extern alias cli;
 
 using cli::SimService.Cli.Commands;
 using cli::SimService.Cli.Kernel;
+using SimService.Domain.Commands;
 using SimService.Domain.Scenarios;
 
 namespace SimService.Cli.Tests;
@@ -56,7 +57,7 @@ public sealed class ScenarioCallsTests
         var doc = ScenarioParser.Parse("""
             { "name": "setns", "hosts": { "a": { "address": "10.0.0.1" } }, "steps": [ { "host": "a", "call": "socket", "as": "s" } ] }
             """).Document!;
-        var calls = new ScenarioCalls(new Dictionary<string, HostNamespace> { ["a"] = host }, new Dictionary<string, uint> { ["a"] = 0x0a000001 });
+        var calls = new ScenarioCalls(new Dictionary<string, HostNamespace> { ["a"] = host }, new Dictionary<string, uint> { ["a"] = 0x0a000001 }, EngineRules.Current);
         calls.Begin(Libc.MonotonicNs());
 
         var (call, _) = calls.Start(calls.Prepare((CallStep)doc.Steps[0], Libc.MonotonicNs()));
