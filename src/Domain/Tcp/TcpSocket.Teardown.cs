@@ -220,7 +220,7 @@ public sealed partial class TcpSocket
         CancelAllTimers();
         PurgeReceiveQueue("tcp_disconnect discarded received data");
         PurgeWriteQueue("tcp_disconnect discarded queued data");
-        ClearRtoStats(); // tcp_clear_retrans()
+        ClearRetrans();
         if (BoundPort && !UserBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
         SockDone = FinCopied = false;
@@ -397,9 +397,12 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
-    /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
-    /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
+    /// tcp_write_queue_purge() — net/ipv4/tcp.c: queued bytes the peer never acknowledged are lost. It frees the skbs,
+    /// sets packets_out and (4.20+) icsk_backoff to 0, but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ
+    /// (write_seq − snd_una) on the socket a reset or timeout closed still counts the bytes the peer never acknowledged,
+    /// and leaves sacked_out, lost_out and retrans_out (only tcp_disconnect()'s tcp_clear_retrans() clears them): after
+    /// tcp_write_err() or tcp_reset() tcpi_backoff reads 0 while tcpi_lost and tcpi_retrans keep their counts, as
+    /// observed on Linux 6.18.44. linux-4.4's purge resets neither.
     /// </summary>
     void PurgeWriteQueue(string reason)
     {
@@ -414,7 +417,7 @@ public sealed partial class TcpSocket
             _rtx.Clear();
             RtxEmptied();
         }
-        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
+        if (_sim.Profile != KernelProfile.Linux44) _icsk.Backoff = 0;
         SkbPurge();
         _snd.QueuePurged = true;
         Recharge();
