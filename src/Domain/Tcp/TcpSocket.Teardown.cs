@@ -220,7 +220,7 @@ public sealed partial class TcpSocket
         CancelAllTimers();
         PurgeReceiveQueue("tcp_disconnect discarded received data");
         PurgeWriteQueue("tcp_disconnect discarded queued data");
-        ClearRtoStats(); // tcp_clear_retrans()
+        ClearRetrans();
         if (BoundPort && !UserBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
         SockDone = FinCopied = false;
@@ -228,6 +228,7 @@ public sealed partial class TcpSocket
         uint seq = unchecked(_snd.WriteSeq + _snd.MaxWindow + 2);
         _snd.WriteSeq = seq == 0 ? 1 : seq;
         _snd.WriteSeqKept = true;
+        DisconnectResets();
         // memset(&tp->rx_opt, 0, …): no peer timestamp (ts_recent_stamp 0), so the next SYN's window is a fresh socket's;
         // mss_clamp as tcp_v4_connect() sets it (TCP_MSS_DEFAULT).
         _rxOpt = new() { MssClamp = TcpConstants.MssDefault };
@@ -236,6 +237,51 @@ public sealed partial class TcpSocket
         _rate.AppLimited = uint.MaxValue;
         _rate.RateAppLimited = true;
         WakeAll();
+    }
+
+    /// <summary>
+    /// The rest of tcp_disconnect()'s resets — net/ipv4/tcp.c —, as TCP_INFO reads them on the closed socket and as the
+    /// next connect() of the same socket starts from them (observed on Linux 6.18.44:
+    /// scenarios/disconnect-resets-tcp-info-counters.json): srtt_us 0 and mdev_us = TCP_TIMEOUT_INIT (tcpi_rttvar 250000),
+    /// icsk_probes_out and icsk_probes_tstamp, icsk_rto = TCP_TIMEOUT_INIT, snd_ssthresh infinite, cwnd TCP_INIT_CWND,
+    /// CA_Open, delivered, total_retrans, bytes_sent / bytes_acked / bytes_retrans, segs_in / segs_out and the data
+    /// segment counts, reord_seen; inet_csk_delack_init() zeroes icsk_ack (ato 0, lrcvtime 0, ping-pong off) and
+    /// rcv_mss becomes TCP_MIN_MSS. mss_cache is left: tcpi_snd_mss keeps the connection's MSS although rx_opt is
+    /// cleared (so it is held as the connect-time value until the next tcp_connect_init()). min_rtt, the pacing and
+    /// delivery rates and the chronographs are left too. linux-4.4 (read from the source) resets srtt, the backoff, the
+    /// probes, ssthresh, the CA state and icsk_ack, and sets cwnd to 2.
+    /// </summary>
+    void DisconnectResets()
+    {
+        if (MssSynced) _connectMssCache = MssCache;
+        _rtt.SrttUs = 0;
+        _icsk.Backoff = 0;
+        _icsk.ProbesOut = 0;
+        _ca.Ssthresh = TcpInfo.InfiniteSsthresh;
+        SetCaState(CaState.Open);
+        if (_data is { } ack) ack.Ack = default; // inet_csk_delack_init(): icsk_ack zeroed, lrcvtime with it
+        _lrcvTime = 0;
+        LrcvStamped = false;
+        if (_sim.Profile == KernelProfile.Linux44)
+        {
+            _ca.Cwnd = 2; // linux-4.4: "tp->snd_cwnd = 2", and neither the RTO nor the counters below
+            return;
+        }
+        _ca.Cwnd = TcpConstants.InitCwnd;
+        _rtt.MdevUs = TcpConstants.TimeoutInit.Ns / 1_000;
+        _icsk.ProbesStampSet = false;
+        _icsk.Rto = TcpConstants.TimeoutInit;
+        _ca.ReordSeen = 0;
+        _delivered = 0;
+        _segsOut = _segsIn = 0;
+        _snd.Iss = _snd.Una; // bytes_acked = 0 (the engine counts it from the ISS)
+        if (_rare?.RetransStats is { } stats) stats.TotalRetrans = 0;
+        if (_data is { } data)
+        {
+            data.BytesSent = 0;
+            data.DataSegsOut = data.DataSegsIn = 0;
+        }
+        _rcvMss = TcpConstants.MinMss;
     }
 
     /// <summary>
@@ -397,9 +443,12 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
-    /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
-    /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
+    /// tcp_write_queue_purge() — net/ipv4/tcp.c: queued bytes the peer never acknowledged are lost. It frees the skbs,
+    /// sets packets_out and (4.20+) icsk_backoff to 0, but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ
+    /// (write_seq − snd_una) on the socket a reset or timeout closed still counts the bytes the peer never acknowledged,
+    /// and leaves sacked_out, lost_out and retrans_out (only tcp_disconnect()'s tcp_clear_retrans() clears them): after
+    /// tcp_write_err() or tcp_reset() tcpi_backoff reads 0 while tcpi_lost and tcpi_retrans keep their counts, as
+    /// observed on Linux 6.18.44. linux-4.4's purge resets neither.
     /// </summary>
     void PurgeWriteQueue(string reason)
     {
@@ -414,7 +463,7 @@ public sealed partial class TcpSocket
             _rtx.Clear();
             RtxEmptied();
         }
-        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
+        if (_sim.Profile != KernelProfile.Linux44) _icsk.Backoff = 0;
         SkbPurge();
         _snd.QueuePurged = true;
         Recharge();

@@ -241,10 +241,17 @@ public sealed partial class TcpSocket
     /// <summary>tcp_clock_ms() (and tcp_time_stamp_ms(tp)) of a virtual time: the millisecond clock, in u32.</summary>
     static uint ClockMs(SimTime t) => unchecked((uint)(t.Ns / 1_000_000));
 
-    /// <summary>tcp_clear_retrans()'s reset of the RTO statistics (tcp_connect_init(), tcp_disconnect()).</summary>
-    void ClearRtoStats()
+    /// <summary>
+    /// tcp_clear_retrans() — net/ipv4/tcp_input.c, from tcp_disconnect(): retrans_out, lost_out and sacked_out (which
+    /// tcp_write_queue_purge() leaves), undo_marker and the RTO statistics back to 0; with
+    /// tcp_disconnect()'s bytes_retrans = 0.
+    /// </summary>
+    void ClearRetrans()
     {
+        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0;
+        _ca.UndoMarker = 0; // (undo_retrans −1 as well: of no effect while undo_marker is 0, not kept here)
         if (_rare?.RetransStats is not { } stats) return;
+        stats.BytesRetrans = 0; // tcp_disconnect(): bytes_retrans = 0
         stats.TotalRto = stats.TotalRtoRecoveries = 0;
         stats.TotalRtoTimeMs = stats.RtoStampMs = 0;
     }

@@ -155,6 +155,7 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     /// <summary>tp->rack.</summary>
     RackState _rack; // tcp_init_sock(): tp->rack.reo_wnd_steps = 1 — RackState.ReoWndSteps reads 1 until it is changed
 
+    /// <summary>The connection's ISS; after tcp_disconnect() snd_una, the base from which bytes_acked counts 0.</summary>
     public uint Iss => _snd.Iss;
     public uint SndUna => _snd.Una;
     public uint SndNxt => _snd.Nxt;

@@ -44,6 +44,28 @@ public class ConnectUnspecTests
     }
 
     [Fact]
+    public void Established_ConnectUnspecAfterData_TcpInfoCountersAndRtoResetButMssKept()
+    {
+        // tcp_disconnect() resets icsk_rto, srtt/mdev, icsk_ack (inet_csk_delack_init(), rcv_mss TCP_MIN_MSS), cwnd and
+        // ssthresh and the segment, byte and delivery counts; mss_cache stays. Observed on Linux 6.18.44
+        // (scenarios/disconnect-resets-tcp-info-counters.json).
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(c.Id, 3000);
+        h.At(Ms(100));
+        h.Send(s.Id, 500);
+        h.At(Ms(150));
+        Assert.Equal((6L, 3001L, 1448), (c.Info.SegsOut, c.Info.BytesAcked, c.Info.SndMss));
+
+        Unspec(h, c.Id);
+        var i = c.Info;
+        Assert.Equal((1_000_000L, 0L, 250_000L, 0L, 88), (i.RtoUs, i.RttUs, i.RttVarUs, i.AtoUs, i.RcvMss));
+        Assert.Equal((0L, 0L, 0L, 0L, 0L), (i.SegsOut, i.SegsIn, i.BytesAcked, i.BytesSent, i.Delivered));
+        Assert.Equal((0L, 0L, 0), (i.DataSegsOut, i.DataSegsIn, i.TotalRetrans));
+        Assert.Equal((10, TcpInfo.InfiniteSsthresh, 0, 1448), (i.SndCwnd, i.SndSsthresh, i.CaState, i.SndMss));
+    }
+
+    [Fact]
     public void Established_ConnectUnspecThenConnect_NewSynWithIsnMovedOnByMaxWindowPlusTwo()
     {
         // tcp_disconnect(): write_seq += max_window + 2 and rx_opt cleared, so tcp_v4_connect() keeps write_seq

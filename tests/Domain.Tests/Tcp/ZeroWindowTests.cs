@@ -88,6 +88,22 @@ public class ZeroWindowTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
 
+    [Fact]
+    public void Established_ZeroWindowRtoTimesOutUnderRtoMax1s_TcpInfoShowsBackoffZeroButLostAndRetransKept()
+    {
+        var (h, c, _) = WindowShrunkWithDataInFlight();
+        h.SetOption(c.Id, SocketOption.TCP_RTO_MAX_MS, 1000);
+        h.At(S(10));
+        // tcp_rtx_probe0_timed_out() with rto_max 1 s: no ACK for more than 2 s before the timer's expiry and the
+        // zero-window retransmissions (since retrans_stamp, 548 ms) lasting as long.
+        var died = h.States(c.Id).Last();
+        Assert.Equal((Ms(2912), "tcp_retransmit_timer (zero window)", TcpState.Close), (died.At, died.Cause, c.State));
+        // tcp_write_err() -> tcp_write_queue_purge(): packets_out and icsk_backoff back to 0 (the backoff had grown to 3),
+        // while lost_out and retrans_out keep the head's marks — only tcp_disconnect()'s tcp_clear_retrans() clears them.
+        // Observed on Linux 6.18.44 (packetdrill/zero-window-rto-peer-silent-ends-after-two-rto-max.pkt).
+        Assert.Equal((0, 0, 1, 1), (c.Info.Backoff, c.Info.Unacked, c.Info.Lost, c.Info.Retrans));
+    }
+
     /// <summary>
     /// The client sets SO_SNDBUF 43520 (sk_sndbuf 87040, locked: more than the 65535-byte window the peer offers;
     /// tcp_sndbuf_expand()'s 46080 would not fill it at once), writes <paramref name="bytes"/> with O_NONBLOCK (a
@@ -165,15 +181,25 @@ public class ZeroWindowTests
     [Fact]
     public void FinWait1Orphan_PeerNeverReadsWithRtoMin20ms_AliveJudgedByTheRtoNotTheProbeBase()
     {
-        var (h, c, _) = FilledWindow(500_000, -1, out _, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
-        var rto = c.Info.RtoUs;
-        h.Call("client", SocketCallKind.Close, c.Id);
+        static (TwoHostHarness H, TcpSocket C, long RtoUs) Closed()
+        {
+            var (h, c, _) = FilledWindow(500_000, -1, out _, setup: h => h.Sim.SetSysctl("client", "net.ipv4.tcp_rto_min_us", "20000"));
+            var rto = c.Info.RtoUs;
+            h.Call("client", SocketCallKind.Close, c.Id);
+            return (h, c, rto);
+        }
+        var (h, c, rto) = Closed();
         h.At(S(2000));
         var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At).ToList();
         var death = h.States(c.Id).Last();
         Assert.Equal(TcpState.Close, death.To);
-        Assert.Equal((100_000L, 11, 1L), (rto, c.Info.Backoff, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]));
+        Assert.Equal((100_000L, 1L), (rto, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]));
         Assert.Equal(probes.Count, h.Client.Mib[MibCounter.TcpExtTCPWinProbe]);
+        // The backoff the fatal run found (tcp_write_err()'s tcp_write_queue_purge() then zeroes it): the same run again,
+        // stopped just before the death.
+        var (again, before, _) = Closed();
+        again.At(death.At - SimService.Domain.Time.SimDuration.FromMilliseconds(1));
+        Assert.Equal((TcpState.FinWait1, 11), (before.State, before.Info.Backoff));
     }
 
     [Fact]
