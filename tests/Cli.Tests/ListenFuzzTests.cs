@@ -57,6 +57,39 @@ public sealed class ListenFuzzTests
         Assert.True(connects > 15 * 10, $"{connects} connects");
     }
     /// <summary>
+    /// Since session 32 the server's process may set RLIMIT_NOFILE (room for the listener and 0–6 children), drawn after
+    /// everything else: some accept() fails EMFILE on the engine with its connection left queued, some accept() after a
+    /// close succeeds past an earlier EMFILE, every case still runs on the engine and the kernel runner takes it; and a
+    /// case whose draw has no limit is the case the seed drew before (listen 26105-6's steps, below, unchanged).
+    /// </summary>
+    [Fact]
+    public void Draw_RlimitNofile_SomeAcceptsFailEmfileAndALaterOneSucceedsAfterAClose()
+    {
+        int limited = 0, emfile = 0, acceptedAfterEmfile = 0;
+        for (int number = 0; number < 30; number++)
+        {
+            string json = FuzzTests.CalibratedRunningOnTheEngine(ListenFuzzCase.Draw(3, number), number);
+            var steps = JsonNode.Parse(json)!["steps"]!.AsArray();
+            var limit = steps.SingleOrDefault(s => s!["call"]?.GetValue<string>() == "setrlimit");
+            if (limit is null) continue;
+            limited++;
+            Assert.Equal("0ms", limit["at"]!.GetValue<string>());
+            Assert.Equal(0, limit["expect"]!["result"]!.GetValue<int>());
+            Assert.InRange(limit["soft"]!.GetValue<int>(), 4, 10);
+            bool failed = false;
+            foreach (var accept in steps.Where(s => s!["call"]?.GetValue<string>() == "accept"))
+            {
+                string result = accept!["expect"]!["result"]!.ToString();
+                if (result == "EMFILE") (failed, emfile) = (true, emfile + 1);
+                else if (failed && result != "EAGAIN") acceptedAfterEmfile++;
+            }
+        }
+        Assert.InRange(limited, 4, 20);
+        Assert.True(emfile > 0, "no accept() failed EMFILE");
+        Assert.True(acceptedAfterEmfile > 0, "no accept() took a descriptor a close freed after an EMFILE");
+    }
+
+    /// <summary>
     /// Listen 26105-6 on 6.18.44: c18's SYN (client3, 1 ms link, connect at 1654.5 ms) was dropped by the full queue and
     /// resent 1001.5 ms later — the first SYN timer expires 1000–1032 ms after the connect, on the level-1 wheel bucket
     /// its jiffy phase gives — and its final ACK reached the server in the millisecond of an accept() step, which the

@@ -8,7 +8,7 @@ namespace SimService.Cli.Tests;
 /// <summary>
 /// <c>simservice fuzz --profile observe</c>: a pure function of (seed, case); every case is a schema-valid scenario the
 /// kernel runner takes and passes on the engine with what it looks at written in — each alias's state, timer and time
-/// left at every look, each getsockopt's value (TCP_INFO cut to its counts), a lingering close's returnsAfter — and it
+/// left at every look, each getsockopt's value (TCP_INFO cut to its counts, SO_MEMINFO to its drops and queued memory), a lingering close's returnsAfter — and it
 /// draws the core options read back, the brief's teardown sysctls and a pool process killed.
 /// </summary>
 public sealed class ObserveFuzzTests
@@ -33,6 +33,13 @@ public sealed class ObserveFuzzTests
                         if (step["option"]!.GetValue<string>() is "SO_LINGER" or "TCP_INFO") Assert.NotNull(step["expect"]!["value"]);
                         if (step["expect"]!["value"] is JsonObject info && step["option"]!.GetValue<string>() == "TCP_INFO")
                             Assert.Empty(info.Select(f => f.Key).Except(FuzzLooks.TcpInfoFields));
+                        if (step["option"]!.GetValue<string>() == "SO_MEMINFO")
+                        {
+                            var meminfo = step["expect"]!["value"]!.AsObject();
+                            Assert.Equal(FuzzLooks.MeminfoFields, meminfo.Select(f => f.Key));
+                            if (meminfo["drops"]!.GetValue<long>() > 0) drawn.Add("meminfo drops");
+                            if (meminfo["wmem_queued"]!.GetValue<long>() > 0) drawn.Add("meminfo wmem_queued");
+                        }
                     }
                     if (step["expect"]?["returnsAfter"] is { } after) drawn.Add($"returnsAfter {(after.GetValue<string>().StartsWith("0ms..", StringComparison.Ordinal) ? "0" : "blocked")}");
                     if (step["kill"]?["process"]?.GetValue<string>() is { } killed) drawn.Add($"kill {killed}");
@@ -47,6 +54,7 @@ public sealed class ObserveFuzzTests
         {
             "read SO_LINGER", "read TCP_LINGER2", "read SO_REUSEADDR", "read SO_KEEPALIVE", "read TCP_KEEPIDLE", "read TCP_KEEPINTVL",
             "read TCP_KEEPCNT", "read TCP_USER_TIMEOUT", "read SO_SNDBUF", "read SO_RCVBUF", "read SO_ERROR", "read TCP_INFO",
+            "read SO_MEMINFO", "meminfo drops", "meminfo wmem_queued",
             "returnsAfter blocked", "kill srv", "kill pool", "timerLeft timewait", "timerLeft on", "timerLeft keepalive",
             "net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_rfc1337", "net.ipv4.tcp_abort_on_overflow",
             "net.ipv4.tcp_syncookies", "net.core.somaxconn", "net.ipv4.tcp_orphan_retries", "net.ipv4.tcp_fin_timeout",

@@ -21,6 +21,14 @@ static partial class FuzzLooks
         "unacked", "sacked", "lost", "retrans", "total_retrans", "notsent_bytes",
     ];
 
+    /// <summary>
+    /// SO_MEMINFO's fields compared (since session 32): what the sender queues, the option memory, the backlog and
+    /// <c>sk_drops</c> — not the receive memory (<c>rmem_alloc</c>, <c>fwd_alloc</c>), which the TUN device's skbs fill at
+    /// another truesize than the engine's NIC (D79), nor the buffers' sizes (<c>rcvbuf</c>, which autotuning grows at the
+    /// reader's RTT, and <c>sndbuf</c>, read as SO_SNDBUF), nor <c>wmem_alloc</c> (0 on both: lo and TUN orphan each skb).
+    /// </summary>
+    public static readonly string[] MeminfoFields = ["wmem_queued", "optmem", "backlog", "drops"];
+
     /// <summary>The slack of a written time: 16 ms (four jiffies) and 3 % of it.</summary>
     static long Slack(long ns) => 16_000_000 + ns * 3 / 100;
 
@@ -62,14 +70,24 @@ static partial class FuzzLooks
         return written;
     }
 
-    /// <summary>A getsockopt's value as the engine read it (TCP_INFO cut to <see cref="TcpInfoFields"/>); null when there is none.</summary>
+    /// <summary>
+    /// A getsockopt's value as the engine read it (TCP_INFO cut to <see cref="TcpInfoFields"/>, SO_MEMINFO to
+    /// <see cref="MeminfoFields"/>); null when there is none.
+    /// </summary>
     public static JsonNode? Value(JsonObject step, string read)
     {
         JsonNode? value;
         try { value = JsonNode.Parse(read); }
         catch (System.Text.Json.JsonException) { return null; }
-        if (step["option"]?.GetValue<string>() != "TCP_INFO" || value is not JsonObject info) return value;
-        return new JsonObject(TcpInfoFields.Where(info.ContainsKey).Select(f => KeyValuePair.Create<string, JsonNode?>(f, info[f]?.DeepClone())));
+        if (value is not JsonObject info) return value;
+        string[]? fields = step["option"]?.GetValue<string>() switch
+        {
+            "TCP_INFO" => TcpInfoFields,
+            "SO_MEMINFO" => MeminfoFields,
+            _ => null,
+        };
+        return fields is null ? value
+            : new JsonObject(fields.Where(info.ContainsKey).Select(f => KeyValuePair.Create<string, JsonNode?>(f, info[f]?.DeepClone())));
     }
 
     /// <summary>"returned after 1.2s" as a range of its slack; null for a call that did not return.</summary>

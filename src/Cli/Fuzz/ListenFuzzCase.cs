@@ -157,6 +157,7 @@ public static partial class ListenFuzzCase
             long last = Math.Max(at, acceptAt);
             long now = Ms(100, 1000);
             string? blackHole = null;
+            var serverCloses = new List<long>();
             int actions = 5 + Below(Math.Max(1, open.Count + 10));
             for (int a = 0; a < actions && now < 9_500_000_000; a++)
             {
@@ -205,10 +206,27 @@ public static partial class ListenFuzzCase
                         ["socket"] = end.Alias, ["option"] = "SO_LINGER", ["value"] = new JsonObject { ["onoff"] = 1, ["linger"] = 0 },
                     }));
                 Add(now, Call(end.Host, process, "close", new JsonObject { ["socket"] = end.Alias }));
+                if (end.Host == "server") serverCloses.Add(now);
                 open.Remove(end);
             }
             if (blackHole is { } stillOn && Chance(0.5)) Add(now = Clear(now + Ms(5, 300)), LinkLoss(stillOn, 0.0));
             if (Chance(0.7)) Add(Clear(Math.Max(now, last) + Ms(10, 1500)), new JsonObject { ["expect"] = new JsonObject() });
+
+            // RLIMIT_NOFILE on the server's process (since session 32), drawn last so that the rest of a seed's case is
+            // drawn as before: room for the listener (fd 3) and 0–6 children. An accept() past it fails EMFILE with the
+            // connection left queued (__sys_accept4_file() takes the descriptor before do_accept()), so the queue fills
+            // and overflows as with no accept, until a close frees a descriptor: an accept() 1–50 ms after each of up to
+            // three of the server's closes takes it (or finds the queue empty).
+            if (Chance(0.3))
+            {
+                int soft = 4 + Below(7);
+                Add(0, Call("server", "srv", "setrlimit", new JsonObject
+                {
+                    ["resource"] = "RLIMIT_NOFILE", ["soft"] = soft, ["hard"] = soft + Pick(new[] { 0, 16 }),
+                }));
+                foreach (long closed in serverCloses.Take(3))
+                    Add(Clear(closed + Ms(1, 50)), Call("server", "srv", "accept", new JsonObject { ["socket"] = "l", ["as"] = $"s{++accepts}" }));
+            }
 
             return FuzzSteps.Document(name,
                 "Drawn by simservice fuzz --profile listen: bursts of non-blocking connects to one listener, accepted some, late or never, closed in random styles; run on the engine and on the kernel.",

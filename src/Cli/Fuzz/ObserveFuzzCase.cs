@@ -8,8 +8,9 @@ namespace SimService.Cli.Fuzz;
 /// scenario looks at them, which no other profile does. Every expect step checks each alias's state, <c>timer</c> and
 /// <c>timerLeft</c> (the difference report compares states alone); <c>getsockopt</c> reads every core option
 /// (<c>SO_LINGER</c>, <c>TCP_LINGER2</c>, <c>SO_REUSEADDR</c>, <c>SO_KEEPALIVE</c>, <c>TCP_KEEPIDLE</c>/<c>INTVL</c>/<c>CNT</c>,
-/// <c>TCP_USER_TIMEOUT</c>, <c>SO_SNDBUF</c>, <c>SO_RCVBUF</c>, <c>SO_ERROR</c>) and TCP_INFO's counts and its state, through
-/// open and closed aliases; a client's <c>SO_LINGER</c> {1, N} close under a black hole, its <c>returnsAfter</c> checked
+/// <c>TCP_USER_TIMEOUT</c>, <c>SO_SNDBUF</c>, <c>SO_RCVBUF</c>, <c>SO_ERROR</c>) and TCP_INFO's counts and its state, with
+/// SO_MEMINFO's drops and queued memory before each close (<see cref="FuzzLooks.MeminfoFields"/>), through open and
+/// closed aliases; a client's <c>SO_LINGER</c> {1, N} close under a black hole, its <c>returnsAfter</c> checked
 /// (the linger time running out mid-close, or the FIN acknowledged first); the brief's teardown sysctls drawn together
 /// (<c>tcp_fin_timeout</c>, <c>tcp_orphan_retries</c>, <c>tcp_retries2</c>, <c>tcp_max_tw_buckets</c>, <c>tcp_tw_reuse</c>,
 /// <c>tcp_rfc1337</c>, <c>tcp_abort_on_overflow</c>, <c>tcp_syn_retries</c>, <c>tcp_synack_retries</c>,
@@ -184,7 +185,7 @@ public static class ObserveFuzzCase
                     Add(at, Call(side.End, "setsockopt", Option(side, mayWait: side.End.Host == "client" && !pool)));
                     continue;
                 }
-                Add(at, Close(side));
+                AddClose(at, side);
             }
 
             // Most ends closed in the end, lingering clients last; then a look.
@@ -203,7 +204,7 @@ public static class ObserveFuzzCase
                     }
                     at = Away(at + Ms(6, 200));
                 }
-                Add(at, Close(side));
+                AddClose(at, side);
             }
             at = Away(at + Ms(6, 2500));
             Add(at, Look(aliases));
@@ -217,6 +218,17 @@ public static class ObserveFuzzCase
         /// <summary>An expect step whose socket checks <see cref="FuzzCase.Calibrate"/> fills for every alias (state, timer, time left).</summary>
         static JsonObject Look(IEnumerable<string> aliases) =>
             new() { ["expect"] = new JsonObject { ["sockets"] = new JsonArray([.. aliases.Select(a => (JsonNode)new JsonObject { ["socket"] = a })]) } };
+
+        /// <summary>
+        /// A side's close, with SO_MEMINFO read through it just before (since session 32; nothing is drawn for it, so a
+        /// seed's case is as before but for these reads): <c>sk_drops</c> as each input site that discards counted it
+        /// (D79) — a CLOSE-WAIT end's ACKs of its data, old or out-of-window text —, what the sender still has queued.
+        /// </summary>
+        void AddClose(long at, Side side)
+        {
+            Add(at, Call(side.End, "getsockopt", new JsonObject { ["option"] = "SO_MEMINFO" }));
+            Add(at, Close(side));
+        }
 
         JsonObject Close(Side side)
         {
