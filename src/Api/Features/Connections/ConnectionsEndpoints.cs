@@ -16,7 +16,7 @@ public static class ConnectionsEndpoints
         return app;
     }
 
-    /// <summary>201 with the client socket's Location; 200 when the client's socket() failed EMFILE and made none (socket id 0).</summary>
+    // 201 with the client socket's Location; 200 when the client's socket() failed EMFILE and made none (socket id 0).
     private static async Task<Results<Created<ConnectionResponse>, Ok<ConnectionResponse>, ProblemHttpResult>> OpenConnection(
         Guid id, OpenConnectionRequest request, HttpRequest http, ISender sender, CancellationToken cancellationToken) =>
         (await sender.Send(new OpenConnection(id, Versioning.ExpectedVersion(http), request), cancellationToken))
