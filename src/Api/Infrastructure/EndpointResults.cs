@@ -25,6 +25,17 @@ public static class EndpointResults
             return TypedResults.Created(location(value), value);
         }, failure => ErrorMapping.ToProblem(failure));
 
+    /// <summary>
+    /// 201 with the Location <paramref name="location"/> gives, or 200 when it gives none: a call that can fail before it
+    /// makes anything (socket() failing EMFILE) created no resource to point at, and answers as any other call's errno does.
+    /// </summary>
+    public static Results<Created<T>, Ok<T>, ProblemHttpResult> ToCreatedOrOk<T>(this Outcome<T> outcome, HttpResponse response, Func<T, string?> location) =>
+        outcome.Match<Results<Created<T>, Ok<T>, ProblemHttpResult>>(value =>
+        {
+            if (value is IVersioned versioned) Versioning.SetETag(response, versioned.Version);
+            return location(value) is { } created ? TypedResults.Created(created, value) : TypedResults.Ok(value);
+        }, failure => ErrorMapping.ToProblem(failure));
+
     public static Results<ContentHttpResult, ProblemHttpResult> ToText(this Outcome<string> outcome) =>
         outcome.Match<Results<ContentHttpResult, ProblemHttpResult>>(
             text => TypedResults.Text(text, "text/plain; charset=utf-8"), failure => ErrorMapping.ToProblem(failure));

@@ -44,6 +44,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     readonly Dictionary<(string Host, string Process), SortedDictionary<int, int>> _fds = [];
     /// <summary>Numbers a call took before it made its descriptor (a sleeping accept's): open, no descriptor yet.</summary>
     readonly Dictionary<(string Host, string Process), HashSet<int>> _reserved = [];
+    /// <summary>The standard streams 0–2 (one bit each) that a dup2() replaced and a close() then freed: numbers alloc_fd() may give out.</summary>
+    readonly Dictionary<(string Host, string Process), int> _streamsFreed = [];
     /// <summary>
     /// Each scenario process's RLIMIT_NOFILE soft limit (absent: fs.nr_open). The runner does not set the real one:
     /// RLIMIT_NOFILE is the thread group's (signal->rlim), and the runner's worker threads are one process whose table also
@@ -217,6 +219,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         lock (_lock)
         {
             _reserved.Remove((host, process));
+            _streamsFreed.Remove((host, process));
             _noFile.Remove((host, process)); // the process a later call starts is a new one, with the default limit
             if (!_fds.Remove((host, process), out var table)) return;
             foreach (var fd in table.Values.Reverse()) Libc.close(fd);
@@ -243,8 +246,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     }
 
     /// <summary>
-    /// alloc_fd() on the scenario process's numbering: the lowest number from 3 (as the engine) neither open nor taken by a
-    /// call still running, taken now; -1 (EMFILE) when it is at or above the process's RLIMIT_NOFILE.
+    /// alloc_fd() on the scenario process's numbering: the lowest number (as the engine: from 3, or a standard stream a dup2()
+    /// replaced and a close() freed) neither open nor taken by a call still running, taken now; -1 (EMFILE) when it is at or
+    /// above the process's RLIMIT_NOFILE.
     /// </summary>
     int Reserve(CallStep step)
     {
@@ -253,8 +257,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             var key = (step.Host, step.Process);
             _fds.TryGetValue(key, out var table);
             if (!_reserved.TryGetValue(key, out var reserved)) _reserved[key] = reserved = [];
-            int n = 3;
-            while (table?.ContainsKey(n) == true || reserved.Contains(n)) n++;
+            int freed = _streamsFreed.GetValueOrDefault(key);
+            int n = 0;
+            while ((n < 3 && (freed & (1 << n)) == 0) || table?.ContainsKey(n) == true || reserved.Contains(n)) n++;
             if (n >= _noFile.GetValueOrDefault(key, Simulation.NrOpen)) return -1;
             reserved.Add(n);
             return n;
@@ -333,8 +338,13 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     {
         lock (_lock)
         {
-            if (_fds.TryGetValue((step.Host, step.Process), out var table))
-                foreach (var n in table.Where(e => e.Value == kernelFd).Select(e => e.Key).ToList()) table.Remove(n);
+            var key = (step.Host, step.Process);
+            if (_fds.TryGetValue(key, out var table))
+                foreach (var n in table.Where(e => e.Value == kernelFd).Select(e => e.Key).ToList())
+                {
+                    table.Remove(n);
+                    if (n < 3) _streamsFreed[key] = _streamsFreed.GetValueOrDefault(key) | 1 << n;
+                }
             if (step.Socket is { } alias && _aliases.TryGetValue(alias, out var a)) (a.KernelFd, a.Closed) = (-1, true);
         }
     }

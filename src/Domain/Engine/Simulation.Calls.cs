@@ -546,7 +546,7 @@ public sealed partial class Simulation
     /// before any limit test); newfd at or above RLIMIT_NOFILE's soft limit → EBADF; newfd reserved by a sleeping
     /// accept() (open, no file) → EBUSY; otherwise the socket's file is installed at newfd and the file newfd held
     /// is closed afterwards (filp_close(): its last reference runs tcp_close(), so a socket replaced
-    /// this way sends its FIN or RST at the call). The replaced socket's SO_LINGER wait, which the kernel
+    /// this way sends its FIN or RST at the call; a standard stream 0–2 is replaced the same way, never EBUSY). The replaced socket's SO_LINGER wait, which the kernel
     /// runs in the caller's task_work before dup2() returns, is not waited for here: dup2() returns at once.
     /// </summary>
     CallOutcome Dup2(SimProcess process, TcpSocket sk, int oldFd, int newFd)

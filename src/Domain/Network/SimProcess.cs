@@ -54,10 +54,15 @@ public sealed class SimProcess(Host host, string name)
     /// The fd table (struct fdtable): fd → socket, open_fds with one bit per descriptor, and
     /// full_fds_bits with one bit per open_fds word that is all ones, so the lowest free
     /// descriptor is found in O(max_fds / 4096) word reads at worst and O(1) in the common case
-    /// (next_fd), as fs/file.c does. 0–2 are the standard streams, always open.
+    /// (next_fd), as fs/file.c does. 0–2 are the standard streams, open from the start (<see cref="_streams"/>).
     /// </summary>
     TcpSocket?[] _fds = new TcpSocket?[64];
     ulong[] _openFds = [0b111];
+    /// <summary>
+    /// The standard streams 0–2 that still hold their own file (one bit each): open in open_fds with a file the engine does
+    /// not model, so not reserved (<see cref="IsReserved"/>); dup2() onto one replaces it (<see cref="InstallAt"/>).
+    /// </summary>
+    int _streams = 0b111;
     ulong[] _fullFdsBits = [0];
     /// <summary>files->next_fd: no descriptor below it is free.</summary>
     int _nextFd = 3;
@@ -117,8 +122,12 @@ public sealed class SimProcess(Host host, string name)
         if (fd < _nextFd) _nextFd = fd;
     }
 
-    /// <summary>Whether <paramref name="fd"/> is reserved by a call (open in open_fds, no file installed yet): dup2() onto it is EBUSY.</summary>
-    internal bool IsReserved(int fd) => fd < _fds.Length && _fds[fd] is null && (_openFds[fd >> 6] & (1UL << fd)) != 0;
+    /// <summary>
+    /// Whether <paramref name="fd"/> is reserved by a call (open in open_fds, no file installed yet): do_dup2() — fs/file.c —
+    /// fails EBUSY onto it. A standard stream still open has its file there, which do_dup2() closes and replaces.
+    /// </summary>
+    internal bool IsReserved(int fd) =>
+        fd < _fds.Length && _fds[fd] is null && (_openFds[fd >> 6] & (1UL << fd)) != 0 && (fd > 2 || (_streams & (1 << fd)) == 0);
 
     /// <summary>fd_install() of a new socket's file at the descriptor <see cref="AllocFd"/> took for it: the socket's own descriptor.</summary>
     internal void InstallOwn(TcpSocket sk, int fd)
@@ -139,9 +148,13 @@ public sealed class SimProcess(Host host, string name)
         return fd;
     }
 
-    /// <summary>fd_install() at a free descriptor <paramref name="fd"/> (dup2's newfd, once its old file is gone).</summary>
+    /// <summary>
+    /// do_dup2()'s install at <paramref name="fd"/>, once the socket newfd held is released: a standard stream there is
+    /// replaced (its file closed, filp_close()), so closing the descriptor later frees it as any other.
+    /// </summary>
     internal void InstallAt(TcpSocket sk, int fd)
     {
+        if (fd <= 2) _streams &= ~(1 << fd);
         if (fd >= _fds.Length) Expand(fd + 1);
         SetOpen(fd);
         Fill(sk, fd);

@@ -256,7 +256,8 @@ public static partial class ScenarioExporter
             string? alias = null;
             if (r.Call is TcpCall.Socket || (r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0))
             {
-                alias = Alias(handle.SocketId);
+                // A call that made no socket (EMFILE: socket id 0) names none: an alias of its own, so that each is defined once.
+                alias = handle.SocketId == 0 ? $"{r.Call.ToString().ToLowerInvariant()}-{callId}" : Alias(handle.SocketId);
                 _named.Add(handle.SocketId);
                 if (_engine.FindSocket(handle.SocketId) is { } created) _fdAliases[(created.Id, created.Fd)] = alias;
             }

@@ -127,6 +127,10 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("setrlimit by a process named with an encoded slash", "POST", "hosts/server/processes/a%2Fb/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":16}""", HttpStatusCode.BadRequest, "process"),
         ("batch setrlimit with a negative hard limit", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"server","resource":"RLIMIT_NOFILE","soft":16,"hard":-1}]}""", HttpStatusCode.BadRequest, "commands[0].hard"),
         ("batch setrlimit with a descriptor", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"server","resource":"RLIMIT_NOFILE","soft":16,"fd":3}]}""", HttpStatusCode.BadRequest, "commands[0].fd"),
+        // Session 32: a socketId on a call that names its host and process (the item's host was ignored for the socket's).
+        ("setrlimit with a socketId", "POST", "hosts/client/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":3,"socketId":3}""", HttpStatusCode.BadRequest, "socketId"),
+        ("batch setrlimit with a socketId", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"client","process":"x","socketId":3,"resource":"RLIMIT_NOFILE","soft":3}]}""", HttpStatusCode.BadRequest, "commands[0].socketId"),
+        ("batch socket() with a socketId", "POST", "commands", """{"commands":[{"type":"call","call":"socket","host":"client","socketId":3}]}""", HttpStatusCode.BadRequest, "commands[0].socketId"),
     ];
 
     public static TheoryData<DatabaseProvider, string> CasesOnEveryProvider()

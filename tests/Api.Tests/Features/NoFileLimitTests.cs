@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using SimService.Api.Features.Connections;
 using SimService.Api.Features.Sockets;
 using SimService.Api.Tests.Infrastructure;
 
@@ -38,6 +39,67 @@ public sealed class NoFileLimitTests(ApiHosts hosts)
             .Single(s => s.TryGetProperty("call", out var call) && call.GetString() == "setrlimit");
         Assert.Equal(("nginx", "RLIMIT_NOFILE", 5L, 5L), (step.GetProperty("process").GetString(), step.GetProperty("resource").GetString(),
             step.GetProperty("soft").GetInt64(), step.GetProperty("hard").GetInt64()));
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// socket(), listen, connect and the connection convenience that fail EMFILE make no socket: 200 with the call's errno, as
+    /// any call's errno, and no Location (it was 201 with …/sockets/0, a 404). The simulation exports (each failed call its
+    /// own alias: it was 409, "s0" defined twice) to a scenario that runs, and replays identically.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task OnHost_EmfileMakesNoSocket_200WithoutLocationAndTheSimulationExports(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var sim = await SimulationDriver.TwoHostsAsync(client, "nofile on host");
+        await sim.PostOkAsync("hosts/client/processes/app/setrlimit", new { resource = "RLIMIT_NOFILE", soft = 3 });
+        await sim.OnHostAsync("server", "listen", new { port = 80 });
+
+        var responses = new[]
+        {
+            await sim.PostAsync("hosts/client/sockets", new { }),
+            await sim.PostAsync("hosts/client/sockets", new { }),
+            await sim.PostAsync("hosts/client/listen", new { port = 81 }),
+            await sim.PostAsync("hosts/client/connect", new { to = "server:80" }),
+            await sim.PostAsync("connections", new { client = "client", server = "server", port = 80 }),
+        };
+        var calls = new List<(HttpStatusCode, Uri?, int, string?)>();
+        foreach (var response in responses.Take(4))
+        {
+            var call = (await sim.ReadAsync<CallResponse>(response, HttpStatusCode.OK))!;
+            calls.Add((response.StatusCode, response.Headers.Location, call.SocketId, call.Errno));
+        }
+        var pair = (await sim.ReadAsync<ConnectionResponse>(responses[4], HttpStatusCode.OK))!;
+        var document = await sim.ExportAsync();
+
+        Assert.All(calls, c => Assert.Equal((HttpStatusCode.OK, (Uri?)null, 0, "EMFILE"), c));
+        Assert.Equal((0, "EMFILE", (Uri?)null), (pair.ClientSocketId, pair.Connect!.Errno, responses[4].Headers.Location));
+        var aliases = JsonDocument.Parse(document).RootElement.GetProperty("steps").EnumerateArray()
+            .Select(s => s.TryGetProperty("as", out var alias) ? alias.GetString() : null).OfType<string>().ToList();
+        Assert.Equal(aliases.Count, aliases.Distinct().Count());
+        Assert.True((await client.RunScenarioAsync(document)).Passed);
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// dup2() onto a standard stream (the inetd/CGI pattern) replaces it, as do_dup2() closes the file there: it returns 1,
+    /// and the replay is identical (session 31's limit made it EBUSY, so a simulation stored before then rebuilt otherwise).
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Dup2_OntoStdout_ReturnsOneAndReplaysIdentically(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider), "dup2 stdout");
+        var listener = await sim.OnHostAsync("server", "listen", new { port = 80 });
+
+        var stdout = await sim.CallAsync(listener.SocketId, "dup2", new { newFd = 1 });
+        var stdin = await sim.CallAsync(listener.SocketId, "dup2", new { newFd = 0 });
+        var closed = await sim.CallAsync(listener.SocketId, "close", new { fd = 1 });
+        var socket = await sim.OnHostAsync("server", "sockets");
+
+        Assert.Equal((1L, null), (stdout.Result, stdout.Errno));
+        Assert.Equal((0L, null), (stdin.Result, stdin.Errno));
+        Assert.Equal(0L, closed.Result);
+        Assert.Equal(1L, socket.Result);
         Assert.True((await sim.ReplayAsync()).Identical);
     }
 

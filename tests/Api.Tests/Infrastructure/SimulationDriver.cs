@@ -74,8 +74,17 @@ internal sealed class SimulationDriver(HttpClient client, Guid id)
     public async Task<CallResponse> CallAsync(int socketId, string call, object? body = null) =>
         (await ReadAsync<CallResponse>(await PostAsync($"sockets/{socketId}/{call}", body), HttpStatusCode.OK))!;
 
-    public async Task<CallResponse> OnHostAsync(string host, string call, object? body = null) =>
-        (await ReadAsync<CallResponse>(await PostAsync($"hosts/{host}/{call}", body), HttpStatusCode.Created))!;
+    /// <summary>A call on a host: 201 with the new socket's Location, or 200 without one when it made no socket (EMFILE, socket id 0).</summary>
+    public async Task<CallResponse> OnHostAsync(string host, string call, object? body = null)
+    {
+        var response = await PostAsync($"hosts/{host}/{call}", body);
+        var made = response.StatusCode == HttpStatusCode.Created;
+        var result = (await ReadAsync<CallResponse>(response, made ? HttpStatusCode.Created : HttpStatusCode.OK))!;
+        Assert.Equal(made, result.SocketId != 0);
+        Assert.Equal(made, response.Headers.Location?.OriginalString.EndsWith($"{Base}/sockets/{result.SocketId}", StringComparison.Ordinal) ?? false);
+        if (!made) Assert.Null(response.Headers.Location);
+        return result;
+    }
 
     public async Task<ConnectionResponse> ConnectAsync(string client = "client", string server = "server", int port = 80) =>
         (await ReadAsync<ConnectionResponse>(await PostAsync("connections", new { client, server, port }), HttpStatusCode.Created))!;

@@ -69,6 +69,42 @@ public class ScenarioExporterTests
         Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
     }
 
+    /// <summary>
+    /// socket(), listen and connect on a host that failed EMFILE made no socket (id 0): each is exported with an alias of its
+    /// own (it was "s0" for every one, so a second was a 409 "alias defined twice"), and the run gives the same journal.
+    /// </summary>
+    [Fact]
+    public void CallsThatMadeNoSocket_Exported_EachItsOwnAliasRunGivesTheSameJournal()
+    {
+        static SocketCallCommand OnHost(SocketCallKind kind) => new(kind switch
+        {
+            SocketCallKind.Listen => new SocketCallRequest("client", "app", kind) { Port = 80 },
+            SocketCallKind.Connect => new SocketCallRequest("client", "app", kind) { ToHost = "server", ToPort = 80 },
+            _ => new SocketCallRequest("client", "app", kind),
+        });
+        SimCommand[] log =
+        [
+            .. Hosts(10),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Setrlimit) { RlimCur = 3, RlimMax = 3 }),
+            OnHost(SocketCallKind.Socket), OnHost(SocketCallKind.Socket), OnHost(SocketCallKind.Listen), OnHost(SocketCallKind.Connect),
+            new SocketCallCommand(new SocketCallRequest("client", "app", SocketCallKind.Setrlimit) { RlimCur = 4, RlimMax = 4 }),
+            OnHost(SocketCallKind.Socket),
+        ];
+        var live = new Simulation(KernelProfile.Linux6, 11);
+        var handles = log.Select(c => CommandApplier.Apply(live, c)).Select(o => o.Call).ToList();
+
+        var export = ScenarioExporter.Export(Source(log));
+
+        Assert.Equal([Errno.EMFILE, Errno.EMFILE, Errno.EMFILE, Errno.EMFILE, null], handles[4..].Where((_, i) => i != 4).Select(h => h!.Value.Errno));
+        Assert.True(export.IsOk, export.Refusal?.Reason);
+        var aliases = System.Text.Json.JsonDocument.Parse(export.Json!).RootElement.GetProperty("steps").EnumerateArray()
+            .Select(s => s.TryGetProperty("as", out var alias) ? alias.GetString() : null).OfType<string>().ToList();
+        Assert.Equal(["socket-2", "socket-3", "listen-4", "connect-5", "s1"], aliases);
+        var run = ScenarioRunner.Run(export.Json!);
+        Assert.True(run.IsValid, string.Join("; ", run.ParseErrors));
+        Assert.Equal(live.Journal, run.Result!.Simulation.Journal);
+    }
+
     [Fact]
     public void InjectedSegmentsWithOptions_Exported_RunGivesTheSameJournal()
     {

@@ -151,6 +151,41 @@ public class NoFileLimitTests
     }
 
     [Fact]
+    public void Dup2_OntoAStandardStream_ReplacesItAndItsCloseFreesTheNumber()
+    {
+        // do_dup2(): 0–2 hold the standard streams' files, so dup2() closes and replaces them (the inetd/CGI pattern),
+        // never EBUSY. Once close(1) frees fd 1, socket() takes it, and an accept() asleep (it holds its descriptor under a limit)
+        // after a second close(1) holds it: dup2() onto 1 is EBUSY then, onto 2 and 0 not, and the connection arrives at
+        // fd 1. Checked on 6.18.44 (python in a netns: dup2(s, 1) = 1, socket() = 1 after close(1), EBUSY while accept()
+        // sleeps, dup2(s, 2) = 2, dup2(s, 0) = 0, accept() returned fd 1).
+        var h = new TwoHostHarness();
+        SetNoFile(h, "server", 16, 16);
+        var l = Listen(h);
+        var s = h.Call("server", SocketCallKind.Socket);
+        CallHandle Dup2(int newFd) => h.Call(new SocketCallRequest("server", "app", SocketCallKind.Dup2) { SocketId = s.SocketId, NewFd = newFd });
+
+        var stdout = Dup2(1);
+        Close(h, "server", s.SocketId, fd: 1);
+        var reused = h.Call("server", SocketCallKind.Socket);
+        Close(h, "server", reused.SocketId);
+        var sleeping = Accept(h, l.SocketId);
+        var busy = Dup2(1);
+        var stderr = Dup2(2);
+        var stdin = Dup2(0);
+        Connect(h);
+        h.At(Ms(100));
+
+        Assert.Equal((3, 4L), (h.Sim.FindSocket(l.SocketId)!.Fd, s.Result));
+        Assert.Equal((1L, null), (stdout.Result, stdout.Errno));
+        Assert.Equal(1L, reused.Result);
+        Assert.True(sleeping.Blocked);
+        Assert.Equal(Errno.EBUSY, busy.Errno);
+        Assert.Equal((2L, 0L), (stderr.Result, stdin.Result));
+        Assert.Equal(3, h.Sim.FindSocket(s.SocketId)!.FileRefs);
+        Assert.Equal(1L, h.Returned(sleeping.CallId)!.Result);
+    }
+
+    [Fact]
     public void Accept_NonBlockingEagain_FreesTheDescriptorItTook()
     {
         // put_unused_fd(): the EAGAIN of an O_NONBLOCK accept() gives fd 4 back, so socket() gets it.

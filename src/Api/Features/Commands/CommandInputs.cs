@@ -167,6 +167,10 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
         bool onHost = kind is SocketCallKind.Socket or SocketCallKind.Setrlimit || (kind == SocketCallKind.Listen && c.SocketId is null) || (kind == SocketCallKind.Connect && c.SocketId is null);
         if (onHost) Required(c.Host, prefix + "host");
         else Required(c.SocketId, prefix + "socketId");
+        // socket() and setrlimit() name their host and process, as their endpoints' paths do (whose bodies take no socketId):
+        // a socketId would pick the socket's host instead of the one the item names.
+        if (kind is SocketCallKind.Socket or SocketCallKind.Setrlimit && c.SocketId is not null)
+            Error(prefix + "socketId", $"{c.Call} takes no socketId: it acts on the process the item's host and process name.");
         // As the call's own endpoint body would (an unknown member is a 400 there): an argument of another call is refused.
         string[] takes = Arguments(kind, onHost);
         foreach (var (member, given) in Given(c))

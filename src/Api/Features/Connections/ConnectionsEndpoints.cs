@@ -16,8 +16,9 @@ public static class ConnectionsEndpoints
         return app;
     }
 
-    private static async Task<Results<Created<ConnectionResponse>, ProblemHttpResult>> OpenConnection(
+    // 201 with the client socket's Location; 200 when the client's socket() failed EMFILE and made none (socket id 0).
+    private static async Task<Results<Created<ConnectionResponse>, Ok<ConnectionResponse>, ProblemHttpResult>> OpenConnection(
         Guid id, OpenConnectionRequest request, HttpRequest http, ISender sender, CancellationToken cancellationToken) =>
         (await sender.Send(new OpenConnection(id, Versioning.ExpectedVersion(http), request), cancellationToken))
-            .ToCreated(http.HttpContext.Response, c => $"/api/v1/simulations/{id}/sockets/{c.ClientSocketId}");
+            .ToCreatedOrOk(http.HttpContext.Response, c => c.ClientSocketId == 0 ? null : $"/api/v1/simulations/{id}/sockets/{c.ClientSocketId}");
 }

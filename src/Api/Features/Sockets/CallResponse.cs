@@ -11,7 +11,7 @@ namespace SimService.Api.Features.Sockets;
 /// its errno here; that is a result, not an HTTP error.
 /// </summary>
 /// <param name="Call">socket, bind, listen, connect, accept, send, recv, shutdown, close, setsockopt, getsockopt, getpeername, fcntl, poll, dup, dup2, setrlimit.</param>
-/// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket).</param>
+/// <param name="SocketId">The socket the call created or acted on (an accept that returned: the new connection's socket); 0 when a call on a host made none (socket(), listen or connect failing EMFILE: a 200 with no Location).</param>
 /// <param name="Status">"returned" or "pending".</param>
 /// <param name="Result">The return value when it returned without error (socket() and accept() return a descriptor number, lowest free from 3).</param>
 /// <param name="Errno">The errno name when it failed (ECONNREFUSED, EADDRNOTAVAIL, EPIPE ...).</param>

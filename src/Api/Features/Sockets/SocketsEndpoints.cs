@@ -8,7 +8,7 @@ namespace SimService.Api.Features.Sockets;
 
 /// <summary>
 /// The socket system calls. socket() and the listen/connect conveniences are made on a host and create a
-/// socket (201, Location: the socket); the other calls act on a socket by id (200). Either way the response is
+/// socket (201, Location: the socket; 200 when they fail before making one, EMFILE); the other calls act on a socket by id (200). Either way the response is
 /// the call's immediate result: returned (with a value or an errno) or pending (it blocked).
 /// </summary>
 public static class SocketsEndpoints
@@ -77,9 +77,10 @@ public static class SocketsEndpoints
 
     private static IfMatch? IfMatch(HttpRequest http) => Versioning.ExpectedVersion(http);
 
-    private static async Task<Results<Created<CallResponse>, ProblemHttpResult>> Created(
+    /// <summary>201 with the new socket's Location; 200 for a call that made none (socket id 0: EMFILE), as any other call's errno.</summary>
+    private static async Task<Results<Created<CallResponse>, Ok<CallResponse>, ProblemHttpResult>> Created(
         ISender sender, Guid id, IssueSocketCall call, HttpRequest http, CancellationToken ct) =>
-        (await sender.Send(call, ct)).ToCreated(http.HttpContext.Response, r => $"/api/v1/simulations/{id}/sockets/{r.SocketId}");
+        (await sender.Send(call, ct)).ToCreatedOrOk(http.HttpContext.Response, r => r.SocketId == 0 ? null : $"/api/v1/simulations/{id}/sockets/{r.SocketId}");
 
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
         ISender sender, Guid id, int socketId, OnSocketRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
@@ -91,11 +92,11 @@ public static class SocketsEndpoints
 
     private static readonly SocketCallRequest[] Templates = [.. Enum.GetValues<SocketCallKind>().Select(k => new SocketCallRequest("", "", k))]; // kinds 0, 1, 2, …
 
-    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> OpenSocket(
+    private static Task<Results<Created<CallResponse>, Ok<CallResponse>, ProblemHttpResult>> OpenSocket(
         Guid id, string host, HttpRequest http, ISender sender, CancellationToken ct, OpenSocketRequest? request = null) =>
         Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request?.Process, Template(SocketCallKind.Socket)), http, ct);
 
-    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> ListenOnPort(
+    private static Task<Results<Created<CallResponse>, Ok<CallResponse>, ProblemHttpResult>> ListenOnPort(
         Guid id, string host, ListenOnPortRequest request, HttpRequest http, ISender sender, CancellationToken ct) =>
         Created(sender, id, new IssueSocketCall(id, IfMatch(http), host, null, request.Process, Template(SocketCallKind.Listen) with
         {
@@ -105,7 +106,7 @@ public static class SocketsEndpoints
             ReuseAddr = request.ReuseAddr ?? false,
         }), http, ct);
 
-    private static Task<Results<Created<CallResponse>, ProblemHttpResult>> ConnectTo(
+    private static Task<Results<Created<CallResponse>, Ok<CallResponse>, ProblemHttpResult>> ConnectTo(
         Guid id, string host, ConnectToRequest request, HttpRequest http, ISender sender, CancellationToken ct)
     {
         var (toHost, toPort) = SocketArguments.HostPort(request.To!);
