@@ -52,6 +52,24 @@ public sealed class KernelScenarioTests
     }
 
     /// <summary>
+    /// Two clients bound to ports 41001 and 41002 reach TIME-WAIT with their descriptors open: each descriptor is a
+    /// TCP_CLOSE socket still in the bind table, which Linux 6.5+ dumps only for TCPF_BOUND_INACTIVE. The runner asked for
+    /// every state bit before session 32, so a check of <c>{host, local ":41001", TIME-WAIT}</c> also met that CLOSED row
+    /// and failed where the engine (like <c>ss -tan</c>) lists the TIME-WAIT alone (two checks of this scenario).
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_BoundDescriptorInCloseBesideItsTimeWait_IsNoRowOfItsOwn()
+    {
+        RequireKernel();
+        string[] args = ["kernel", Path.Combine(Tool.RepoRoot, "scenarios", "observed-2host-time-wait-survives-linger-zero-close-and-kill-of-its-descriptor.json")];
+        var run = await Tool.RunAsync(args);
+        for (int again = 0; again < 2 && run.ExitCode != 0; again++) run = await Tool.RunAsync(args);
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("PASS", StringComparison.Ordinal) && l.Contains("(15 checks", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// A descriptor tcp_time_wait() left in CLOSE, with setsockopt and recv called on it (getpeername() ENOTCONN there):
     /// CLOSED while open, and after close() its alias names the TIME-WAIT entry by the 4-tuple it kept. The runner before
     /// session 25 lost the peer at the setsockopt and failed the two checks after close() (observe-24111-16).
