@@ -15,6 +15,17 @@ internal static class SockDiag
     const ushort NLM_F_REQUEST = 1, NLM_F_DUMP = 0x300;
     const int NLMSG_ERROR = 2, NLMSG_DONE = 3, INET_DIAG_INFO = 2;
 
+    /// <summary>
+    /// idiag_states of every request: every TCP state but TCP_BOUND_INACTIVE (13), the pseudo-state with which Linux 6.5+
+    /// also dumps bound sockets in TCP_CLOSE (tcp_diag_dump() / inet_diag_dump_icsk(): "Dump bound but inactive (not
+    /// listening, connecting, etc.) sockets" when idiag_states has TCPF_BOUND_INACTIVE, as TCP_CLOSE rows). `ss -tan`
+    /// does not ask for it (its state mask stops below), and neither does the engine's listing (SocketListing: a
+    /// descriptor left in CLOSE has no row). Asking every bit listed a descriptor whose bound port outlived its connection
+    /// — in CLOSE beside its own TIME-WAIT — as a CLOSED row of the same 4-tuple, which failed a host/local check of
+    /// the TIME-WAIT that passed on the engine (session 32).
+    /// </summary>
+    internal const uint EveryStateButBoundInactive = 0xffffffff & ~(1u << 13);
+
     [StructLayout(LayoutKind.Sequential)]
     struct SockaddrNl
     {
@@ -87,7 +98,7 @@ internal static class SockDiag
             q[0] = Libc.AF_INET;
             q[1] = Libc.IPPROTO_TCP;
             q[2] = 1 << (INET_DIAG_INFO - 1);
-            BinaryPrimitives.WriteUInt32LittleEndian(q[4..], 0xffffffff); // every state
+            BinaryPrimitives.WriteUInt32LittleEndian(q[4..], EveryStateButBoundInactive);
             var id = q[8..];
             if (socket is { } s)
             {
