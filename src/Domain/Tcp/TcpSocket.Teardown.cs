@@ -400,6 +400,8 @@ public sealed partial class TcpSocket
     /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
     /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
     /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
+    /// It ends with "inet_csk(sk)->icsk_backoff = 0" (packets_out = 0 before it): tcp_info of a socket an RST or
+    /// tcp_write_err() closed reads tcpi_backoff 0 while tcpi_probes and tcpi_retransmits keep their last values.
     /// </summary>
     void PurgeWriteQueue(string reason)
     {
@@ -416,6 +418,7 @@ public sealed partial class TcpSocket
         }
         _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
+        _icsk.Backoff = 0; // tcp_write_queue_purge(): "inet_csk(sk)->icsk_backoff = 0"
         _snd.QueuePurged = true;
         Recharge();
     }
