@@ -220,7 +220,8 @@ public sealed partial class TcpSocket
         CancelAllTimers();
         PurgeReceiveQueue("tcp_disconnect discarded received data");
         PurgeWriteQueue("tcp_disconnect discarded queued data");
-        ClearRtoStats(); // tcp_clear_retrans()
+        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
+        ClearRtoStats(); // tcp_disconnect(): total_rto, total_rto_recoveries, total_rto_time
         if (BoundPort && !UserBoundPort) ReleasePort();
         RcvShutdown = SendShutdown = false;
         SockDone = FinCopied = false;
@@ -400,8 +401,11 @@ public sealed partial class TcpSocket
     /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
     /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
     /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
-    /// It ends with "inet_csk(sk)->icsk_backoff = 0" (packets_out = 0 before it): tcp_info of a socket an RST or
-    /// tcp_write_err() closed reads tcpi_backoff 0 while tcpi_probes and tcpi_retransmits keep their last values.
+    /// It ends with "tcp_sk(sk)->packets_out = 0; inet_csk(sk)->icsk_backoff = 0;" and clears nothing else of the
+    /// scoreboard (tcp_clear_all_retrans_hints() only drops the hints): tcp_info of a socket an RST or tcp_write_err()
+    /// closed reads tcpi_unacked and tcpi_backoff 0 while tcpi_lost, tcpi_retrans, tcpi_sacked, tcpi_probes and
+    /// tcpi_retransmits keep their last values, as observed on Linux 6.18.44. Only tcp_disconnect() clears the counts
+    /// (tcp_clear_retrans()).
     /// </summary>
     void PurgeWriteQueue(string reason)
     {
@@ -416,7 +420,6 @@ public sealed partial class TcpSocket
             _rtx.Clear();
             RtxEmptied();
         }
-        _ca.SackedOut = _ca.LostOut = _ca.RetransOut = 0; // tcp_clear_retrans()
         SkbPurge();
         _icsk.Backoff = 0; // tcp_write_queue_purge(): "inet_csk(sk)->icsk_backoff = 0"
         _snd.QueuePurged = true;
