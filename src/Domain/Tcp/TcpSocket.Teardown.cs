@@ -398,14 +398,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs and clears the
-    /// retransmission counts but leaves snd_una, snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the
-    /// socket a reset or timeout closed still counts the bytes the peer never acknowledged, as observed on Linux 6.18.44.
+    /// tcp_write_queue_purge(): queued bytes the peer never acknowledged are lost. It frees the skbs but leaves snd_una,
+    /// snd_nxt and write_seq, so SIOCOUTQ (write_seq − snd_una) on the socket a reset or timeout closed still counts the
+    /// bytes the peer never acknowledged, as observed on Linux 6.18.44.
     /// It ends with "tcp_sk(sk)->packets_out = 0; inet_csk(sk)->icsk_backoff = 0;" and clears nothing else of the
     /// scoreboard (tcp_clear_all_retrans_hints() only drops the hints): tcp_info of a socket an RST or tcp_write_err()
-    /// closed reads tcpi_unacked and tcpi_backoff 0 while tcpi_lost, tcpi_retrans, tcpi_sacked, tcpi_probes and
-    /// tcpi_retransmits keep their last values, as observed on Linux 6.18.44. Only tcp_disconnect() clears the counts
-    /// (tcp_clear_retrans()).
+    /// closed reads tcpi_unacked and tcpi_backoff 0 while tcpi_lost, tcpi_retrans, tcpi_probes and tcpi_retransmits keep
+    /// their last values, as observed on Linux 6.18.44 (tcpi_sacked too, by the source). Only tcp_disconnect() clears the
+    /// counts (tcp_clear_retrans()).
     /// </summary>
     void PurgeWriteQueue(string reason)
     {
