@@ -15,6 +15,25 @@ public class ResetErrnoTests
         h.Call(host, SocketCallKind.Close, peer.Id);
     }
 
+    /// <summary>
+    /// tcp_write_queue_purge() clears packets_out and icsk_backoff, not the scoreboard: after an RTO marked the segment
+    /// lost and retransmitted it, an RST leaves tcpi_lost 1 and tcpi_retrans 1 with tcpi_unacked and tcpi_backoff 0, as
+    /// Linux 6.18.44 reads them (packetdrill/established-rst-after-rto-tcp-info-keeps-lost-and-retrans.pkt).
+    /// </summary>
+    [Fact]
+    public void Established_RstAfterAnRto_TcpInfoKeepsLostAndRetransButNotUnackedOrBackoff()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.Id, 1000);
+        h.At(Ms(700));
+        Assert.Equal((1, 1, 1, 1), (c.Info.Unacked, c.Info.Lost, c.Info.Retrans, c.Info.Backoff));
+        h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst | TcpFlags.Ack, s.SndNxt, c.SndUna, 0, 0, TcpOptions.None));
+        Assert.Equal(TcpState.Close, c.State);
+        Assert.Equal((0, 1, 1, 0), (c.Info.Unacked, c.Info.Lost, c.Info.Retrans, c.Info.Backoff));
+    }
+
     [Fact]
     public void Established_RstWithDataQueued_DataFirstThenEconnresetThenZero()
     {

@@ -243,6 +243,27 @@ public class ZeroWindowTests
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
     }
 
+    /// <summary>
+    /// tcp_write_queue_purge() ends with icsk_backoff = 0: a socket the persist timer killed (tcp_probe_timer() →
+    /// tcp_write_err() → tcp_done_with_error()) reads tcpi_backoff 0, while tcpi_probes keeps the count that ended it —
+    /// as Linux 6.18.44 reads it (packetdrill/zero-window-probes-timeout-tcp-info-after-etimedout.pkt).
+    /// </summary>
+    [Fact]
+    public void Established_PersistProbesUnansweredUntilRetries2_TcpInfoOfTheDeadSocketReadsBackoffZero()
+    {
+        var (h, c, _) = FilledWindow(500_000);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_retries2", "3");
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(S(100));
+        var probes = h.Sent("client").Where(x => x.Reason == "tcp_send_probe0").Select(x => x.At.Ns / 1e6).ToArray();
+        // Probes 752 and 1248 ms are answered before the link dies at 2 s; 2208 and 4096 ms are not (icsk_backoff 3,
+        // tcp_retries2 caps it), and the firing at 5.984 s finds icsk_probes_out 3 = max_probes: tcp_write_err().
+        Assert.Equal([752, 1248, 2208, 4096], probes);
+        Assert.Equal((TcpState.Close, Ms(5984)), (h.States(c.Id).Last().To, h.States(c.Id).Last().At));
+        Assert.Equal((3, 0, 0), (c.Info.Probes, c.Info.Backoff, c.Info.Retransmits));
+        Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
+    }
+
     [Fact]
     public void FinWait1Orphan_PeerGoneSilentWithRetries2Of5_AbortsAfterEightUnansweredProbes()
     {
