@@ -211,6 +211,7 @@ public static partial class ListenFuzzCase
             }
             if (blackHole is { } stillOn && Chance(0.5)) Add(now = Clear(now + Ms(5, 300)), LinkLoss(stillOn, 0.0));
             if (Chance(0.7)) Add(Clear(Math.Max(now, last) + Ms(10, 1500)), new JsonObject { ["expect"] = new JsonObject() });
+            var runUntil = Duration(Ms(300, 2500));
 
             // RLIMIT_NOFILE on the server's process (since session 32), drawn last so that the rest of a seed's case is
             // drawn as before: room for the listener (fd 3) and 0–6 children. An accept() past it fails EMFILE with the
@@ -230,7 +231,7 @@ public static partial class ListenFuzzCase
 
             return FuzzSteps.Document(name,
                 "Drawn by simservice fuzz --profile listen: bursts of non-blocking connects to one listener, accepted some, late or never, closed in random styles; run on the engine and on the kernel.",
-                hosts, links, _steps, Duration(Ms(300, 2500)));
+                hosts, links, _steps, runUntil);
         }
 
         void Add(long at, JsonObject step) => _steps.Add((at, step));

@@ -57,14 +57,18 @@ public sealed partial class Workload
             {
                 long value = call.ReturnValue;
                 var errno = call.ReturnErrno;
+                bool killed = call.Process.Exiting;
                 sim.RecycleCall(call); // its return is taken: the next call may reuse it
                 if (W.Done) return; // the workload ended (drain limit): its connections stop acting
-                // EINTR: a kill of its process (a workload sets no timeouts) ended the call — a killed program makes no
-                // further call, and exit closed its descriptors.
-                if (errno == Errno.EINTR) Ended();
+                // A kill of its process ended the call (EINTR, or a send's or recv's count of bytes copied before it): a
+                // killed program makes no further call, and exit closed its descriptors.
+                if (killed) Ended();
                 else Returned(value, errno);
             }
-            else if (!W.Done) OnTimer();
+            else if (W.Done) return;
+            // Its process was killed while it thought (rules 3: before, the next call was made by a restarted process).
+            else if (W._sim.EngineRules >= EngineRules.AcceptHoldsItsFd && Host.FindProcess(Process) is not { Exiting: false }) Ended();
+            else OnTimer();
         }
 
         protected virtual void OnTimer() { }
