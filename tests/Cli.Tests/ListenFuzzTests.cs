@@ -68,7 +68,7 @@ public sealed class ListenFuzzTests
         int limited = 0, emfile = 0, acceptedAfterEmfile = 0;
         for (int number = 0; number < 30; number++)
         {
-            string json = FuzzTests.CalibratedRunningOnTheEngine(ListenFuzzCase.Draw(3, number), number);
+            string json = FuzzTests.CalibratedRunningOnTheEngine(ListenFuzzCase.Draw(4, number), number);
             var steps = JsonNode.Parse(json)!["steps"]!.AsArray();
             var limit = steps.SingleOrDefault(s => s!["call"]?.GetValue<string>() == "setrlimit");
             if (limit is null) continue;
