@@ -20,19 +20,8 @@ public sealed partial class Simulation
     int _pendingCount;
     /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
     readonly CallTable _calls = new();
-    /// <summary>
-    /// The last call's arguments and their text per kind of call: a pool's connect() calls (and its accept() calls) read
-    /// alike, so each finds its text here — none built per call (scale session 32) — and their rows share one string.
-    /// </summary>
-    readonly DescribedArgs[] _described = new DescribedArgs[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
-
-    /// <summary>A call's arguments, the descriptor its text names (0: none), and that text.</summary>
-    struct DescribedArgs
-    {
-        public CallArgs Args;
-        public int Fd;
-        public string? Text;
-    }
+    /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
+    readonly string?[] _lastArgs = new string?[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
 
     /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets[id];
@@ -152,20 +141,13 @@ public sealed partial class Simulation
         return ref _calls.Row(call.RecordRow - 1);
     }
 
-    /// <summary>
-    /// The arguments' text as the call table and the journal show it, naming descriptor <paramref name="shownFd"/> (0: none):
-    /// the last call of its kind's string when the two read alike (<see cref="ReadAlike"/>), else built (<see cref="Describe"/>)
-    /// — and then still that string when equal, so that alike rows share one.
-    /// </summary>
-    string ArgsText(in CallArgs r, int shownFd)
+    /// <summary>The arguments' text, as the last row's string when equal (one string for many alike rows).</summary>
+    string ShareArgs(SocketCallKind kind, string args)
     {
-        ref var last = ref _described[(int)r.Call];
-        if (last.Text is not null && last.Fd == shownFd && ReadAlike(in r, in last.Args)) return last.Text;
-        var text = (Describe(r) + (shownFd != 0 ? $" fd={shownFd}" : "")).TrimStart();
-        last.Args = r;
-        last.Fd = shownFd;
-        if (!string.Equals(text, last.Text, StringComparison.Ordinal)) last.Text = text;
-        return last.Text!;
+        ref string? last = ref _lastArgs[(int)kind];
+        if (string.Equals(args, last, StringComparison.Ordinal)) return last!;
+        last = args;
+        return args;
     }
 
     internal void Register(TcpSocket sk) => _sockets.Set(sk.Id, sk);
@@ -233,8 +215,11 @@ public sealed partial class Simulation
     void RecordIssued(PendingCall call, Host host, SimProcess process, TcpSocket? target, in CallArgs r)
     {
         // The descriptor is named only when it is not the socket's own (a dup's).
-        var args = ArgsText(r, r.Fd != target?.Fd ? r.Fd : 0);
-        if (KeepsCalls) AddCallRecord(call, new CallRow(call.Id, r.Call, process, target?.Id ?? 0, args, Now));
+        var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
+        if (KeepsCalls)
+        {
+            AddCallRecord(call, new CallRow(call.Id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
+        }
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, call.Id, r.Call, target?.Id ?? 0, args));
     }
 
@@ -286,8 +271,11 @@ public sealed partial class Simulation
         var call = new PendingCall(id, process, r.Call, null!, Now, r.Bytes);
         if (KeepsCalls || Journals(JournalLevel.States))
         {
-            var args = ArgsText(r, 0);
-            if (KeepsCalls) AddCallRecord(call, new CallRow(id, r.Call, process, r.SocketId, args, Now));
+            var args = Describe(r);
+            if (KeepsCalls)
+            {
+                AddCallRecord(call, new CallRow(id, r.Call, process, r.SocketId, ShareArgs(r.Call, args), Now));
+            }
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }
         var outcome = NoFile(r.Call);
@@ -490,7 +478,6 @@ public sealed partial class Simulation
 
     static string FlagsText(MsgFlags flags) => flags == MsgFlags.None ? "" : " flags=" + flags.ToString().Replace(", ", "|", StringComparison.Ordinal);
 
-    /// <summary>The arguments' text (<see cref="ReadAlike"/> compares every field it reads).</summary>
     static string Describe(in CallArgs r) => r.Call switch
     {
         SocketCallKind.Bind => $"port={r.Port}" + (r.Address is { } a ? $" addr={a}" : ""),
@@ -515,19 +502,6 @@ public sealed partial class Simulation
         SocketCallKind.Setrlimit => $"RLIMIT_NOFILE cur={r.RlimCur} max={r.RlimMax}",
         _ => "",
     };
-
-    /// <summary>
-    /// Whether two calls of one kind have the same <see cref="Describe"/> text: every field it reads is equal (of any kind —
-    /// the union, so a field added to one kind's text must be added here).
-    /// </summary>
-    static bool ReadAlike(in CallArgs a, in CallArgs b) =>
-        a.Port == b.Port && a.ToPort == b.ToPort && a.BindPort == b.BindPort && a.BindReuseAddr == b.BindReuseAddr
-        && a.Unspec == b.Unspec && a.Bytes == b.Bytes && a.Flags == b.Flags && a.Backlog == b.Backlog && a.ReuseAddr == b.ReuseAddr
-        && (a.SocketId == 0) == (b.SocketId == 0) && a.How == b.How && a.Option == b.Option && a.Value == b.Value
-        && a.LingerOnOff == b.LingerOnOff && a.TvSec == b.TvSec && a.TvUsec == b.TvUsec && a.NonBlock == b.NonBlock
-        && a.Events == b.Events && a.TimeoutMs == b.TimeoutMs && a.NewFd == b.NewFd && a.RlimCur == b.RlimCur && a.RlimMax == b.RlimMax
-        && string.Equals(a.ToHost, b.ToHost, StringComparison.Ordinal) && string.Equals(a.Address, b.Address, StringComparison.Ordinal)
-        && string.Equals(a.Text, b.Text, StringComparison.Ordinal);
 
     /// <summary>
     /// Models close() → file_close_fd() + fput() — fs/file.c, fs/file_table.c: the descriptor is freed at
