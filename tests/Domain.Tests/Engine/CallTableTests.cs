@@ -114,6 +114,39 @@ public class CallTableTests
         Assert.Equal("to=server:80", taken.Args);
     }
 
+    [Theory]
+    [InlineData(JournalLevel.Full)]
+    [InlineData(JournalLevel.Counters)]
+    public void Args_CallsOfAKindAlikeAndNot_EachRowItsOwnTextAlikeRowsOneString(JournalLevel level)
+    {
+        // A call's text is the last of its kind's when every field the text reads is equal (no text built per call): a
+        // field that differs — the port, a bind, listen's socket (none: its port is named), a dup's descriptor — is a new text.
+        var h = new TwoHostHarness();
+        h.Sim.JournalLevel = level;
+        var listen = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var s = h.Call("server", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = s.SocketId, Port = 8080 });
+        var listenOn = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = s.SocketId, Port = 80 });
+        var connects = new[] { 80, 80, 81, 80 }.Select(port =>
+            h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = (ushort)port })).ToList();
+        var bound = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80, BindPort = 5000 });
+        int first = connects[0].SocketId;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Dup2) { SocketId = first, NewFd = 40 });
+        var viaDup = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = first, Option = SocketOption.SO_LINGER, Fd = 40 });
+        var own = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = first, Option = SocketOption.SO_LINGER });
+        string Args(CallHandle c) => h.Sim.FindCall(c.CallId)!.Args;
+
+        Assert.Equal("port=80 backlog=128", Args(listen));
+        Assert.Equal("backlog=128", Args(listenOn));
+        Assert.Equal(["to=server:80", "to=server:80", "to=server:81", "to=server:80"], connects.Select(Args));
+        Assert.Same(Args(connects[0]), Args(connects[1]));
+        Assert.Equal("to=server:80 bind=5000", Args(bound));
+        Assert.Equal("SO_LINGER fd=40", Args(viaDup));
+        Assert.Equal("SO_LINGER", Args(own));
+        if (level == JournalLevel.Full)
+            Assert.Equal(h.Sim.Calls.Select(c => c.Args), h.Sim.Journal.OfType<CallIssued>().Select(e => e.Args));
+    }
+
     [Fact]
     public void CallsOfSocket_TwoConnections_ExactlyEachSocketsCallsInTheOrderMade()
     {
