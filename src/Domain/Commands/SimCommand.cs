@@ -213,15 +213,16 @@ public static class CommandApplier
 
     /// <summary>
     /// A kill under <see cref="EngineRules.SameInstant"/>: each descriptor's tcp_close() runs the events of its instant
-    /// before the next one's (Simulation.Kill(), the softirq inside each ____fput()), and the last one's run here, within
-    /// what those left of the budget.
+    /// before the next one's (Simulation.Kill(), the softirq inside each ____fput()), and the last one's run here; each
+    /// close's instant within the budget, as a close() call's is (a kill is as many closes as the process held descriptors).
     /// </summary>
     static CommandOutcome Kill(Simulation sim, KillCommand c, long instantBudget)
     {
         if (sim.EngineRules < EngineRules.SameInstant) return FromResult(sim.Kill(c.Host, c.Process, c.Signal));
-        var error = sim.Kill(c.Host, c.Process, c.Signal, Math.Min(instantBudget, SameInstantBudget), out long left, out bool truncated);
+        long budget = Math.Min(instantBudget, SameInstantBudget);
+        var error = sim.Kill(c.Host, c.Process, c.Signal, budget, out bool truncated);
         if (error is not null) return new CommandOutcome(error);
-        truncated = truncated || sim.RunUntil(sim.Now, left).Truncated;
+        truncated = truncated || sim.RunUntil(sim.Now, budget).Truncated;
         return truncated && instantBudget < SameInstantBudget ? CommandOutcome.Ok with { InstantCut = true } : CommandOutcome.Ok;
     }
 

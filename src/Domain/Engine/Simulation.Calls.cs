@@ -570,22 +570,22 @@ public sealed partial class Simulation
     /// fput() only queues ____fput() with task_work_add(), which pushes at the head of the list, and exit_task_work()
     /// runs the list from its head: tcp_close() runs for the highest descriptor first (kernel/task_work.c, fs/file_table.c).
     /// </summary>
-    public DomainError? Kill(string hostName, string processName, string signal) => Kill(hostName, processName, signal, 0, out _, out _);
+    public DomainError? Kill(string hostName, string processName, string signal) => Kill(hostName, processName, signal, 0, out _);
 
     /// <summary>
     /// <see cref="Kill(string, string, string)"/> as a kill command runs it under engine rules 1 and later: each ____fput() is a
     /// tcp_close() of its own, and the NET_RX softirq that its lo segments raised (loopback_xmit() → __netif_rx()) runs at
     /// the local_bh_enable() of __dev_queue_xmit(), inside that ____fput(), before the next file is taken — an interrupted
     /// thread's in its task_work_run(), the descriptors' in exit_task_work() — so each close runs the events it left due
-    /// at its instant (at most <paramref name="instantBudget"/> in all) before the next one, as a close() call does: the
-    /// RST of a socket with unread data reaches its lo peer before the peer's own descriptor is closed.
-    /// <paramref name="instantLeft"/> is what is left of the budget, <paramref name="instantTruncated"/> whether it ran
-    /// out with events still due. With no budget (a workload's kill, itself an event) every file is closed first, an
-    /// interrupted call's as it is interrupted.
+    /// at its instant (at most <paramref name="instantBudget"/>: the budget is each close's, as each is a close() call's,
+    /// so a process holding thousands of sockets can be killed under a request's bound) before the next one, as a close()
+    /// call does: the RST of a socket with unread data reaches its lo peer before the peer's own descriptor is closed.
+    /// <paramref name="instantTruncated"/>: a close's instant ran out of its budget with events still due. The last close's
+    /// instant is left to the caller (the command's own, with the same budget). With no budget (a workload's kill, itself
+    /// an event) every file is closed first, an interrupted call's as it is interrupted.
     /// </summary>
-    internal DomainError? Kill(string hostName, string processName, string signal, long instantBudget, out long instantLeft, out bool instantTruncated)
+    internal DomainError? Kill(string hostName, string processName, string signal, long instantBudget, out bool instantTruncated)
     {
-        instantLeft = instantBudget;
         instantTruncated = false;
         var host = FindHost(hostName);
         if (host is null) return DomainError.NotFound($"host '{hostName}'", "host");
@@ -618,9 +618,7 @@ public sealed partial class Simulation
             if (instantBudget == 0) continue;
             OwnLo(sk); // lock_sock() held through tcp_close(): what comes back waits in its backlog (release_sock())
             if (i == lastFputs.Count - 1 || instantTruncated) continue; // the last one's instant is the command's
-            var ran = RunUntil(Now, instantLeft);
-            instantLeft -= ran.EventsProcessed;
-            instantTruncated = ran.Truncated;
+            instantTruncated = RunUntil(Now, instantBudget).Truncated;
         }
         process.Exited = true;
         host.ForgetProcess(process);

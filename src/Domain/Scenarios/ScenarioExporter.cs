@@ -116,8 +116,9 @@ public static partial class ScenarioExporter
         {
             var at = _engine.Now;
             int journalStart = _engine.Journal.Count;
+            var through = command is SocketCallCommand c ? Through(c.Request) : null;
             if (Apply(command, out var outcome) is { } failure) return failure;
-            return Step(command, outcome, at, journalStart);
+            return Step(command, outcome, at, journalStart, through);
         }
 
         /// <summary>The same command on the export engine, each of its calls a step (checked like any call).</summary>
@@ -128,8 +129,9 @@ public static partial class ScenarioExporter
             {
                 refusal ??= EventsDue();
                 var at = _engine.Now;
+                var through = Through(call.Request);
                 var outcome = CommandApplier.Apply(_engine, call);
-                if (outcome.Call is { } handle) refusal ??= Call(call.Request, handle, at);
+                if (outcome.Call is { } handle) refusal ??= Call(call.Request, handle, at, through);
                 return outcome;
             });
             return opened.IsOk ? refusal : No($"the engine refused it on replay ({opened.Error!.Message})");
@@ -177,7 +179,7 @@ public static partial class ScenarioExporter
             return null;
         }
 
-        private ExportRefusal? Step(SimCommand command, CommandOutcome outcome, SimTime at, int journalStart)
+        private ExportRefusal? Step(SimCommand command, CommandOutcome outcome, SimTime at, int journalStart, string? through)
         {
             switch (command)
             {
@@ -197,7 +199,7 @@ public static partial class ScenarioExporter
                     _steps.Add(i => new KillStep(at, Path(i), k.Host, k.Process, signal));
                     return null;
                 case SocketCallCommand call:
-                    return Call(call.Request, outcome.Call!.Value, at);
+                    return Call(call.Request, outcome.Call!.Value, at, through);
                 case WorkloadCommand workload:
                     // The runner starts it and its later steps (or runUntil) move the clock through it, as the run did.
                     _steps.Add(i => new WorkloadStep(at, Path(i), workload.Spec));
@@ -230,21 +232,16 @@ public static partial class ScenarioExporter
                 c.Ack == 0 ? null : unchecked(c.Ack - peerIsn), c.Window, c.Length, options);
         }
 
-        /// <summary>A scenario names peers by host: a connect made to "address:port" names the host with that address.</summary>
-        /// <summary>The host's name when the address is its first one; loopback and further addresses stay addresses.</summary>
-        private string PeerName(string toHost) =>
-            _engine.FindHost(toHost) is null && Network.IPv4.TryParse(toHost, out var address) && _engine.FindHost(address) is { } host
-                && host.Address == address
-                ? host.Name
-                : toHost;
-
-        private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at)
+        /// <param name="through">The alias of the descriptor the call went through (<see cref="Through"/>, read before it was applied).</param>
+        private ExportRefusal? Call(SocketCallRequest r, CallHandle handle, SimTime at, string? through)
         {
             bool onSocket = r.Call is not (TcpCall.Socket or TcpCall.Setrlimit) && !(r.Call is TcpCall.Listen or TcpCall.Connect && r.SocketId == 0);
             if (onSocket && !_named.Contains(r.SocketId))
                 return No($"it acts on socket {r.SocketId} before a call that a scenario can name returned it");
-            if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(PeerName(r.ToHost!)) is null
-                && !(Network.IPv4.TryParse(PeerName(r.ToHost!), out var literal) && (literal.IsLoopback || _engine.FindHost(literal) is not null)))
+            // A peer is named as the call named it, by host or by address (the journal's CallIssued shows which): a connect
+            // to a host's first address written as the host's name would run the same but journal "to=name:port".
+            if (r.Call is TcpCall.Connect && !r.Unspec && _engine.FindHost(r.ToHost!) is null
+                && !(Network.IPv4.TryParse(r.ToHost, out var literal) && (literal.IsLoopback || _engine.FindHost(literal) is not null)))
                 return No($"it connects to {r.ToHost}, which is no host's address (a scenario names its peers by host, loopback or a host's further address)");
             SocketOption? option = null;
             if (r.Call is TcpCall.Setsockopt or TcpCall.Getsockopt)
@@ -271,11 +268,11 @@ public static partial class ScenarioExporter
             var kind = Enum.Parse<SocketCall>(r.Call.ToString());
             var step = (int i) => new CallStep(at, Path(i), r.Host, r.Process, kind,
                 r.Call is TcpCall.Accept ? AcceptAlias(callId) : alias,
-                onSocket ? DescriptorAlias(r.SocketId, r.Fd) : null,
+                onSocket ? through : null,
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
                 r.Call is TcpCall.Listen ? r.Backlog : null,
                 r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
-                r.Call is TcpCall.Connect && !r.Unspec ? new HostPort(PeerName(r.ToHost!), r.ToPort) : null,
+                r.Call is TcpCall.Connect && !r.Unspec ? new HostPort(r.ToHost!, r.ToPort) : null,
                 r.Call is TcpCall.Connect && r.BindPort is { } bindPort ? new BindOptions(bindPort, r.BindReuseAddr) : null,
                 r.Call is TcpCall.Send || (r.Call is TcpCall.Recv && r.Bytes >= 0) ? r.Bytes : null,
                 r.Call is TcpCall.Shutdown ? Enum.GetValues<ShutdownHow>().First(h => h.ToWireName() == r.How.ToString()) : null,
@@ -326,9 +323,18 @@ public static partial class ScenarioExporter
 
         private static string Alias(int socketId) => $"s{socketId}";
 
-        /// <summary>The alias of a call's descriptor: a dup's own alias, else the socket's (its own descriptor, named or by number).</summary>
-        private string DescriptorAlias(int socketId, int fd) =>
-            fd != 0 && _fdAliases.TryGetValue((socketId, fd), out var alias) ? alias : Alias(socketId);
+        /// <summary>
+        /// The alias of the descriptor a call on a socket goes through, read before the call is applied: the one it names,
+        /// or — named by socket only (an API call without "fd", a packetdrill call through a dup) — the one the engine takes,
+        /// the socket's own descriptor, which is its lowest remaining one once its first was closed (SimProcess.ReleaseFd()).
+        /// A scenario's alias names one descriptor, so a call through a dup after the socket's first descriptor was closed
+        /// is written on the dup's alias (on the socket's it would fail EBADF, fdget() finding no file).
+        /// </summary>
+        private string Through(SocketCallRequest r)
+        {
+            int fd = r.Fd != 0 ? r.Fd : _engine.FindSocket(r.SocketId)?.Fd ?? 0;
+            return _fdAliases.TryGetValue((r.SocketId, fd), out var alias) ? alias : Alias(r.SocketId);
+        }
 
         private static string Path(int index) => $"$.steps[{index}]";
     }

@@ -37,6 +37,35 @@ public sealed class ExportTests(ApiHosts hosts)
         Assert.True((await client.RunScenarioAsync(document)).Passed);
     }
 
+    /// <summary>
+    /// A call on /sockets/{id} without "fd" after the socket's first descriptor was closed goes through its dup: the export
+    /// writes it on the dup's alias (it wrote the closed one's, and the run got EBADF: tester session 32, MEDIUM-6); and the
+    /// setsockopt calls the kernel answers with an errno (ENOENT, ENOPROTOOPT) are exported as they ran (a 400 and a 409
+    /// before: LOW-4). The run's journal is the simulation's, event for event.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Export_CallsThroughADupAndErrnoSetsockopts_RunGivesTheSameJournal(DatabaseProvider provider)
+    {
+        var client = hosts.Client(provider);
+        var sim = await SimulationDriver.TwoHostsAsync(client);
+        var conn = await sim.ConnectAsync();
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+        var dup = await sim.CallAsync(conn.ClientSocketId, "dup");
+        await sim.CallAsync(conn.ClientSocketId, "close");
+        var sent = await sim.CallAsync(conn.ClientSocketId, "send", new { bytes = 10 });
+        var cc = await sim.CallAsync(conn.ClientSocketId, "setsockopt", new { option = "TCP_CONGESTION", value = "nosuchcc" });
+        var meminfo = await sim.CallAsync(conn.ClientSocketId, "setsockopt", new { option = "SO_MEMINFO", value = 1 });
+        await sim.AdvanceAsync(new { byNs = 100_000_000 });
+
+        var document = await sim.ExportAsync();
+        var run = await client.RunScenarioAsync(document);
+
+        Assert.Equal((4L, 10L, "ENOENT", "ENOPROTOOPT"), (dup.Result, sent.Result, cc.Errno, meminfo.Errno));
+        Assert.Contains($"\"socket\": \"s{conn.ClientSocketId}-dup", document); // the dup step's own is "as"
+        Assert.True(run.Passed);
+        Assert.Equal(await sim.JournalAsync(), await new SimulationDriver(client, run.SimulationId).JournalAsync());
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Export_HostAddedAfterTraffic_Returns409NamingIt(DatabaseProvider provider)
     {

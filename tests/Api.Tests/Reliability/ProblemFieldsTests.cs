@@ -168,6 +168,51 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         Assert.Equal(3, await sim.VersionAsync());
     }
 
+    /// <summary>
+    /// A kill is one command that cannot be split: a process holding more sockets than one request's journal limit covers
+    /// is killed all the same — each close within the limit (CommandBatch.KillJournalLimit) — and stored as a rebuild gives
+    /// it; it was a 422 whose advice ("send fewer commands, or advance in smaller steps") could not apply (tester session 32,
+    /// MEDIUM-3: 5,000 connections at the default 20,000).
+    /// </summary>
+    [Fact]
+    public async Task JournalLimitHit_KillOfAProcessHoldingManySockets_AppliedWithinTheLimitPerClose()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "50" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "kill many");
+        await sim.PostOkAsync("workloads", new { clients = new[] { "client" }, server = "server", port = 80, rate = 1000, count = 40, thinkTimeNs = "1h", drainLimitNs = "1s", level = "Counters" });
+        long version = await sim.VersionAsync();
+
+        var killed = await sim.PostAsync("hosts/server/processes/w1-srv/kill", new { });
+
+        Assert.Equal(HttpStatusCode.OK, killed.StatusCode);
+        Assert.Equal(version + 1, await sim.VersionAsync());
+        Assert.True((await sim.JournalAsync()).Count > 50 + 40 * 2);
+        var ss = await sim.GetTextAsync("hosts/server/ss");
+        Assert.Equal(40, ss.Split('\n').Count(line => line.StartsWith("FIN-WAIT-1", StringComparison.Ordinal)));
+        Assert.DoesNotContain("ESTAB", ss);
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>A kill past even that (a limit smaller than one close's events) is refused whole, naming the limit that applies to it.</summary>
+    [Fact]
+    public async Task JournalLimitHit_KillPastItsPerCloseAllowance_422NamesProcessAndTheLimit()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "1" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "kill refused");
+        await sim.PostOkAsync("workloads", new { clients = new[] { "client" }, server = "server", port = 80, rate = 1000, count = 5, thinkTimeNs = "1h", drainLimitNs = "1s", level = "Counters" });
+        long version = await sim.VersionAsync();
+
+        var problem = await NamesAsync(await sim.PostAsync("hosts/server/processes/w1-srv/kill", new { }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "process");
+
+        Assert.Equal("The request would add more than 1 journal events; nothing was applied. A kill cannot be split: it may add that many per "
+            + "descriptor it closes, and this one needs more: raise Limits:JournalEventsPerRequest (the number), or close some of the process's sockets first.",
+            problem.GetProperty("detail").GetString());
+        Assert.Equal(version, await sim.VersionAsync());
+        Assert.Contains("ESTAB", await sim.GetTextAsync("hosts/server/ss"));
+    }
+
     [Fact]
     public async Task WallTimeLimitHit_422_NamesTheEndpointsWorkField()
     {

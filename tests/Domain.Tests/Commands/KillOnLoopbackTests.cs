@@ -45,14 +45,17 @@ public class KillOnLoopbackTests
     }
 
     /// <summary>
-    /// The kill's instant runs within the request's budget, across its closes: the four events the story needs run one
-    /// by one up to the budget, and a budget below them says <see cref="CommandOutcome.InstantCut"/> (the command is not
-    /// logged and the engine rebuilt, as for a call) — never more events than the budget.
+    /// Each close's instant runs within the request's budget, as a close() call's does: the story's four events are one
+    /// at c2's close (its FIN taken by the child), one at s1's (its R. resets c1), none at c1's and two at the listener's
+    /// (its children reset), so a budget of 2 runs them all — it was one budget across the closes, cut at 2, and a process
+    /// holding thousands of lo sockets could not be killed within a request's (tester session 32, MEDIUM-3). A budget
+    /// below one close's events says <see cref="CommandOutcome.InstantCut"/> (the command is not logged and the engine
+    /// rebuilt, as for a call) — never more events than the budget per close.
     /// </summary>
     [Theory]
-    [InlineData(1, 1, true)]
-    [InlineData(2, 2, true)]
-    [InlineData(3, 3, true)]
+    [InlineData(1, 3, true)]
+    [InlineData(2, 4, false)]
+    [InlineData(3, 4, false)]
     [InlineData(4, 4, false)]
     [InlineData(5, 4, false)]
     public void Kill_WithASmallInstantBudget_RunsAtMostTheBudgetAndSaysItWasCut(long budget, long ran, bool cut)

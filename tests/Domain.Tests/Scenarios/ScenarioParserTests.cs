@@ -390,10 +390,16 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "inject": { "from": "peer:40000", "to": "server:80", "flags": "S", "seq": 0, "options": { "mss": 0 } } }""")
             .HasError("$.steps[4].inject.options.mss");
 
+    /// <summary>A read-only option is the kernel's ENOPROTOOPT (sock_setsockopt()'s default case), a result as any errno.</summary>
     [Fact]
-    public void Parse_SetsockoptOfReadOnlyOption_ReportsOption() =>
-        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_ERROR", "value": 0 }""")
-            .HasError("$.steps[4].option", "read-only");
+    public void Parse_SetsockoptOfReadOnlyOption_Valid() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "SO_ERROR", "value": 0, "expect": { "result": "ENOPROTOOPT" } }""")
+            .Valid();
+
+    [Fact]
+    public void Parse_SetsockoptCongestionModuleTheEngineDoesNotRun_ReportsValue() =>
+        ScenarioJson.ParseWithStep("""{ "host": "client", "call": "setsockopt", "socket": "c", "option": "TCP_CONGESTION", "value": "bbr" }""")
+            .HasError("$.steps[4].value", "a congestion control the engine does not run");
 
     [Fact]
     public void Parse_CallValueArray_ReportsValue() =>

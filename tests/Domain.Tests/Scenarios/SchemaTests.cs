@@ -67,6 +67,37 @@ public class SchemaTests
         Assert.Equal(valid, SimService.Domain.Scenarios.ScenarioParser.Parse(json).IsValid);
     }
 
+    /// <summary>
+    /// setsockopt of what the kernel answers with an errno is a call like any other: a read-only option (ENOPROTOOPT) and a
+    /// congestion control no module has (ENOENT) — only a module the kernel has and the engine does not run is refused.
+    /// Schema, parser and run agree (tester session 32, LOW-4: such a run could not be exported).
+    /// </summary>
+    [Theory]
+    [InlineData("\"SO_MEMINFO\"", "1", "ENOPROTOOPT")]
+    [InlineData("\"SO_ERROR\"", "0", "ENOPROTOOPT")]
+    [InlineData("\"TCP_INFO\"", "0", "ENOPROTOOPT")]
+    [InlineData("\"TCP_CONGESTION\"", "\"nosuchcc\"", "ENOENT")]
+    [InlineData("\"TCP_CONGESTION\"", "\"reno\"", "0")]
+    [InlineData("\"TCP_CONGESTION\"", "\"bbr\"", null)]
+    [InlineData("\"TCP_CONGESTION\"", "7", null)]
+    public void SetsockoptTheKernelRefuses_SchemaParserAndRun_Agree(string option, string value, string? result)
+    {
+        var json = $$"""
+            {
+              "name": "setsockopt-errno", "hosts": { "client": { "address": "10.0.0.1" } },
+              "steps": [
+                { "at": "0ms", "host": "client", "call": "socket", "as": "s" },
+                { "at": "0ms", "host": "client", "call": "setsockopt", "socket": "s", "option": {{option}}, "value": {{value}}{{(result is null ? "" : $", \"expect\": {{ \"result\": {(result == "0" ? "0" : $"\"{result}\"")} }}")}} }
+              ]
+            }
+            """;
+
+        Assert.Equal(result is not null, Evaluate(json).IsValid);
+        var run = SimService.Domain.Scenarios.ScenarioRunner.Run(json);
+        Assert.Equal(result is not null, run.IsValid);
+        if (result is not null) Assert.True(run.Result!.Passed, string.Join("; ", run.Result.Checks.Select(c => c.ToString())));
+    }
+
     /// <summary>linux-4.4's tcp_tw_recycle takes any int as a JSON integer, as its text (proc_dointvec): schema and parser agree.</summary>
     [Theory]
     [InlineData("5", true)]

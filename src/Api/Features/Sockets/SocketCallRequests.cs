@@ -148,7 +148,7 @@ public sealed record SetsockoptRequest : OnSocketRequest
     [Required, SocketOptionName]
     public string? Option { get; init; }
 
-    /// <summary>An integer; for TCP_CONGESTION a module name ("reno", "cubic"); for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
+    /// <summary>An integer; for TCP_CONGESTION a module name ("reno", "cubic"; a name no module has fails ENOENT); for SO_LINGER the struct linger {"onoff": 1, "linger": 0} (seconds); for SO_SNDTIMEO and SO_RCVTIMEO the struct timeval {"sec": 1, "usec": 500000}; for IP_LOCAL_PORT_RANGE {"lo": 40000, "hi": 40009}.</summary>
     [Required]
     public JsonElement? Value { get; init; }
 
@@ -286,9 +286,13 @@ public static class SocketArguments
                 error = $"{option}'s value is a struct timeval: {{\"sec\": seconds, \"usec\": microseconds}}.";
                 return null;
             case SocketOption.TCP_CONGESTION:
-                if (value.ValueKind == JsonValueKind.String && value.GetString() is "reno" or "cubic")
-                    return request with { Text = value.GetString() };
-                error = "TCP_CONGESTION's value is the name of a congestion control the engine runs: \"reno\" or \"cubic\".";
+                // A name no module has is the engine's ENOENT (tcp_set_congestion_control()), a result as in a scenario or a
+                // script; a module the kernel has and the engine does not run is refused (a real kernel would load it).
+                if (value.ValueKind == JsonValueKind.String && value.GetString() is { } name && !SimService.Domain.Tcp.CongestionAlgorithms.Unmodelled.Contains(name))
+                    return request with { Text = name };
+                error = value.ValueKind == JsonValueKind.String
+                    ? $"TCP_CONGESTION: \"{value.GetString()}\" is a congestion control the engine does not run (it runs \"reno\" and \"cubic\"; a name no module has fails ENOENT)."
+                    : "TCP_CONGESTION's value is a congestion control's name (the engine runs \"reno\" and \"cubic\"; a name no module has fails ENOENT).";
                 return null;
             case SocketOption.IP_LOCAL_PORT_RANGE:
                 if (Members(value, "lo", "hi") is [var lo, var hi] && Int(lo, 0, ushort.MaxValue, out var l) && Int(hi, 0, ushort.MaxValue, out var h))

@@ -79,12 +79,29 @@ public sealed class CommandBatch
         Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
         if (CommandApplier.ArrivalProblem(command) is { } problem) return new CommandOutcome(problem);
         long before = Engine.EventsProcessed;
+        long journalLimit = Engine.JournalLimit;
+        if (command is KillCommand kill) Engine.JournalLimit = KillJournalLimit(kill);
         var outcome = CommandApplier.Apply(Engine, command, MaxInstantEvents);
+        bool journalFull = Engine.JournalFull;
+        Engine.JournalLimit = journalLimit; // a later command of the request meets the request's own limit
         EventsProcessed += Engine.EventsProcessed - before;
-        if (Engine.JournalFull) return LimitReached(command);
+        if (journalFull) return LimitReached(command);
         if (outcome.InstantCut) return InstantLimitReached();
         if (outcome.IsOk) Record(command, at);
         return outcome;
+    }
+
+    /// <summary>
+    /// A kill is one command that cannot be split, and as many closes as the process holds descriptors (do_exit() →
+    /// exit_files(), each last fput() a tcp_close() with its own instant): it may add <see cref="MaxJournalEvents"/> journal
+    /// events per descriptor it closes, beyond what the request added so far, as each close() call could in a request of
+    /// its own. Its work stays bounded: a close journals a handful of events, and each close's instant at most
+    /// <see cref="MaxInstantEvents"/> events (Simulation.Kill()).
+    /// </summary>
+    private long KillJournalLimit(KillCommand kill)
+    {
+        int descriptors = Engine.FindHost(kill.Host)?.FindProcess(kill.Process)?.OpenCount ?? 0;
+        return Math.Max(Engine.JournalLimit, Engine.Sink.Appended + (long)MaxJournalEvents * (1 + descriptors));
     }
 
     /// <summary>
@@ -97,6 +114,8 @@ public sealed class CommandBatch
         {
             AdvanceCommand => ("eventBudget", "Use a smaller event budget (eventBudget), or advance in smaller steps."),
             WorkloadCommand workload => ("count", WorkloadAdvice(workload.Spec)),
+            KillCommand => ("process", "A kill cannot be split: it may add that many per descriptor it closes, and this one needs "
+                + "more: raise Limits:JournalEventsPerRequest (the number), or close some of the process's sockets first."),
             _ => ((string?)null, "Send fewer commands per request, or advance in smaller steps."),
         };
         return Refuse(field, $"The request would add more than {MaxJournalEvents} journal events; nothing was applied. {advice}");
