@@ -314,7 +314,6 @@ public sealed partial class TcpSocket
             _rcv.Wup = _rcv.Nxt;
             // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
             RtxToFill().Add(RateSkbSent(new InFlight(_snd.Iss, _snd.Iss + 1, _sim.Now, false, TcpFlags.Syn), packetsOut: 1));
-            SkbQueueSyn();
             _snd.Nxt = _snd.Iss + 1;
         }
         else

@@ -90,11 +90,9 @@ public sealed partial class TcpSocket
         public uint End = end;
         public long Truesize = truesize;
         public bool Fin;
-        /// <summary>The SYN of tcp_connect(): one sequence number, no payload (freed when the SYN-ACK acknowledges it).</summary>
-        public bool Syn;
         /// <summary>TCPHDR_PSH in the skb's tcp_flags (tcp_mark_push()): the segment that ends it carries PSH.</summary>
         public bool Psh;
-        public readonly long Payload => (long)(End - Seq) - (Fin ? 1 : 0) - (Syn ? 1 : 0);
+        public readonly long Payload => (long)(End - Seq) - (Fin ? 1 : 0);
     }
 
     /// <summary>The write queue's skb at <paramref name="index"/>, to change in place (valid until the list next grows).</summary>
@@ -597,27 +595,8 @@ public sealed partial class TcpSocket
         }
         // tcp_queue_skb() → tcp_add_write_queue_tail(): a FIN skb alone in the write queue starts the busy chrono.
         if (_snd.Nxt == _snd.FinSeq) ChronoStart(TcpChrono.Busy);
-        QueueControlSkb(skbs, new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
-    }
-
-    /// <summary>
-    /// Models the memory side of tcp_connect() — net/ipv4/tcp_output.c: the SYN is an skb of its own
-    /// (tcp_stream_alloc_skb(force_schedule): alloc_skb_fclone(MAX_TCP_HEADER), 832 bytes on linux-6, and
-    /// sk_forced_mem_schedule() of one page), which tcp_connect_queue_skb() charges (sk_wmem_queued_add(),
-    /// sk_mem_charge()) and tcp_rbtree_insert() keeps in the retransmission queue: a SYN-SENT socket shows
-    /// <c>w832 f3264</c> in <c>ss -m</c> until the SYN-ACK's tcp_ack() → tcp_clean_rtx_queue() frees it
-    /// (<see cref="SkbAcked"/>), or tcp_write_queue_purge() does (<see cref="SkbPurge"/>). A simultaneous open's
-    /// tcp_send_synack() sends the same skb with ACK (a copy of the same size when it is still cloned).
-    /// </summary>
-    void SkbQueueSyn() =>
-        QueueControlSkb(DataToWrite.SndSkbs ??= _sim.FreeQueues.WriteQueue(SmallQueueCapacity),
-            new SndSkb(_snd.Iss, _snd.Iss + 1, SndSkbHeadTruesize) { Syn = true });
-
-    /// <summary>A SYN or FIN skb without payload at the queue's tail, its truesize charged (tcp_connect_queue_skb(), tcp_queue_skb()).</summary>
-    void QueueControlSkb(List<SndSkb> skbs, SndSkb skb)
-    {
-        skbs.Add(skb);
-        QueueWmem(skb.Truesize);
+        skbs.Add(new SndSkb(_snd.FinSeq, _snd.FinSeq + 1, SndSkbHeadTruesize) { Fin = true });
+        QueueWmem(SndSkbHeadTruesize);
     }
 
     /// <summary>The memory side of tcp_send_fin() under memory pressure: the FIN flag and one sequence number on the last skb sent, no new skb.</summary>
