@@ -227,4 +227,27 @@ public sealed class InputPathTests
         Assert.Equal((2, "", $"simservice: {shown}: the name {name} is not valid UTF-8 (\uFFFD stands for each byte that is not): the tool opens files by UTF-8 names only; rename it\n"),
             (run.ExitCode, run.Output, run.Error));
     }
+
+    /// <summary>
+    /// A file whose bytes are not UTF-8 (a Latin-1 "café", a stray 0xFF) was read with U+FFFD for each bad byte and run — or
+    /// sent to a server — as another text than the file's; the API refuses such a body naming the byte. The tool reports the
+    /// file INVALID at its first bad byte's offset (after a UTF-8 byte order mark, counted), runs the other files, exit 2.
+    /// </summary>
+    [Theory]
+    [InlineData("run")]
+    [InlineData("validate")]
+    public async Task FileThatIsNotUtf8_InvalidAtTheByte_OtherFilesStillRun(string command)
+    {
+        var folder = Tool.TempFolder();
+        CopyOfPassing(folder, "a.json");
+        File.WriteAllBytes(Path.Combine(folder, "b.json"), [.. "{\"name\":\"x\",\"description\":\"caf"u8, 0xE9, .. "\",\"hosts\":{},\"steps\":[]}"u8]);
+        File.WriteAllBytes(Path.Combine(folder, "c.pkt"), [0xEF, 0xBB, 0xBF, .. "`./defaults.sh`\n    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3 // "u8, 0xFF, 0xFE, .. "\n"u8]);
+
+        var run = await Tool.RunInAsync(folder, command, ".");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"INVALID  ./b.json  (1 problem)\n         $: cannot read the file: the file is not UTF-8 text: byte 30 (0xE9) begins no UTF-8 character; save it in UTF-8\n", run.Output);
+        Assert.Contains($"INVALID  ./c.pkt  (1 problem)\n         $: cannot read the file: the file is not UTF-8 text: byte 70 (0xFF) begins no UTF-8 character; save it in UTF-8\n", run.Output);
+        Assert.Contains(command == "run" ? "PASS     ./a.json" : "VALID    ./a.json", run.Output);
+    }
 }

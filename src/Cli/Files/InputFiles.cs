@@ -96,14 +96,26 @@ public static class InputFiles
     }
 
     /// <summary>
-    /// The text of the regular file at <paramref name="path"/> (its byte order mark read as File.ReadAllText reads it, UTF-8
-    /// without one); an <see cref="IOException"/> whose message is the one-line reason when it is not a regular file,
-    /// cannot be read, or is larger than <see cref="MaxBytes"/>.
+    /// The text of the regular file at <paramref name="path"/> (a UTF-16 or UTF-32 byte order mark read as File.ReadAllText
+    /// reads it, UTF-8 — after its optional byte order mark — otherwise); an <see cref="IOException"/> whose message is the
+    /// one-line reason when it is not a regular file, cannot be read, is larger than <see cref="MaxBytes"/>, or holds bytes
+    /// that are not UTF-8 (the first one named by its offset, as the API's 400 names it: never replaced by U+FFFD, which
+    /// would run — or send to a server — another text than the file's).
     /// </summary>
     public static string ReadText(string path)
     {
         var head = Head(path, MaxBytes);
         if (head.Length > MaxBytes) throw new IOException(TooLarge);
+        var bytes = head.AsSpan();
+        if (bytes.StartsWith(Encoding.UTF8.Preamble) || !(bytes.StartsWith(Encoding.Unicode.Preamble) || bytes.StartsWith(Encoding.BigEndianUnicode.Preamble)
+            || bytes.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF])))
+        {
+            int bom = bytes.StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
+            var text = new char[bytes.Length];
+            if (System.Text.Unicode.Utf8.ToUtf16(bytes[bom..], text, out int read, out int written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+                throw new IOException($"the file is not UTF-8 text: byte {bom + read} (0x{bytes[bom + read]:X2}) begins no UTF-8 character; save it in UTF-8");
+            return new string(text, 0, written);
+        }
         using var reader = new StreamReader(new MemoryStream(head), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return reader.ReadToEnd();
     }

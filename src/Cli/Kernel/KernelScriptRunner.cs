@@ -737,21 +737,26 @@ internal sealed class KernelScriptRunner
                 return Fail(c.At.Line, $"error in Python code: getsockopt(TCP_INFO) failed with errno {errno} and sock_diag has no such socket", "tcp_info", "none");
             info = orphan;
         }
+        // A field an assertion reads, on either side: SO_MEMINFO's u32 for a skmem_ name, else tcp_info's.
+        long? ReadField(string field) =>
+            SkmemFields.IndexOf(field) is var m and >= 0 ? BinaryPrimitives.ReadUInt32LittleEndian(meminfo.AsSpan(4 * m)) : TcpInfoLayout.Read(info, field);
         foreach (var a in c.Assertions)
         {
-            int m = SkmemFields.IndexOf(a.Field);
-            if (m >= 0 && !hasMeminfo)
-                return Fail(c.At.Line, $"error in Python code: getsockopt(SO_MEMINFO) failed with errno {Libc.Errno}", a.Field, "none");
-            if ((m >= 0 ? BinaryPrimitives.ReadUInt32LittleEndian(meminfo.AsSpan(4 * m)) : TcpInfoLayout.Read(info, a.Field)) is not { } actual)
+            string? meminfoField = SkmemFields.IndexOf(a.Field) >= 0 ? a.Field : null;
+            if (!AssertionValue.TryParse(a.Value, out var expected))
+                return Fail(c.At.Line, $"error in Python code: unknown value '{a.Value}' in `{a.Text}`", a.Value, "");
+            if (SkmemFields.IndexOf(expected.Field ?? "") >= 0) meminfoField = expected.Field;
+            if (meminfoField is not null && !hasMeminfo)
+                return Fail(c.At.Line, $"error in Python code: getsockopt(SO_MEMINFO) failed with errno {Libc.Errno}", meminfoField, "none");
+            if (ReadField(a.Field) is not { } actual)
                 return Fail(c.At.Line, $"error in Python code: unknown tcp_info field {a.Field}", a.Field, "");
-            if (!TcpInfoFields.TryValue(a.Value, out long expected))
-                return Fail(c.At.Line, $"error in Python code: unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
+            long right = expected.Field is { } field ? ReadField(field) ?? 0 : 0;
             // A time the kernel measured on the real clock (RTT samples, and the RTO and ATO derived from them in
             // jiffies) cannot come out to the microsecond of the script: == holds within the tolerance.
             bool measured = a.Field is "tcpi_rtt" or "tcpi_rttvar" or "tcpi_min_rtt" or "tcpi_rcv_rtt" or "tcpi_rto" or "tcpi_ato";
             bool holds = a.Operator == "==" && measured
-                ? Math.Abs(actual - expected) <= _options.ToleranceUsecs
-                : PacketdrillRunner.Holds(a.Operator, actual, expected);
+                ? expected.Near(actual, right, _options.ToleranceUsecs)
+                : expected.Holds(a.Operator, actual, right);
             if (!holds)
                 return Fail(c.At.Line, $"error in Python code: AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
         }

@@ -214,12 +214,19 @@ internal sealed class KernelSyscalls
             int end = Array.IndexOf(optval, (byte)0);
             return ($"\"{s.Text}\"", $"\"{Encoding.ASCII.GetString(optval, 0, end < 0 ? optval.Length : end)}\"");
         }
-        if (SyscallMapping.IntValue(written) is { } want)
+        if (SyscallMapping.OptvalInts(written) is [var want])
         {
             long got = optval.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(optval) : optval.Length > 0 ? optval[0] : 0;
             // The script writes an int as signed or as a u32 (IP_LOCAL_PORT_RANGE's 0x9c409c40): compare the 32 bits.
             return (want.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 (unchecked((uint)want) == (uint)got ? want : got).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (SyscallMapping.OptvalInts(written) is { } wants)
+        {
+            // SO_MEMINFO's u32 meminfo[]: as many as the kernel copied (min(optlen, sizeof(meminfo))), up to the script's.
+            var got = new long[Math.Min(wants.Length, optval.Length / 4)];
+            for (int i = 0; i < got.Length; i++) got[i] = BinaryPrimitives.ReadUInt32LittleEndian(optval.AsSpan(4 * i));
+            return (SyscallMapping.IntsText(wants), SyscallMapping.IntsText(got));
         }
         return null;
     }

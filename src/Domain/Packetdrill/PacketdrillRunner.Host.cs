@@ -44,13 +44,13 @@ public sealed partial class PacketdrillRunner
                     : a.Field == "tcpi_state" && tw is not null ? $"{(int)tw.Substate}" : "none");
             return true;
         }
-        if (sk is null) return Fail(c, "error in Python code: ", "no socket to read tcp_info from", "a socket", "none");
+        if (sk is null) return Fail(c, "error in Python code: ", "no socket to read tcp_info or SO_MEMINFO from", "a socket", "none");
         foreach (var a in c.Assertions)
         {
             long actual = Read(sk, a.Field);
-            if (!TcpInfoFields.TryValue(a.Value, out long expected))
+            if (!AssertionValue.TryParse(a.Value, out var expected))
                 return Fail(c, "error in Python code: ", $"unknown value '{a.Value}' in `{a.Text}`", a.Value, $"{actual}");
-            if (!Holds(a.Operator, actual, expected))
+            if (!expected.Holds(a.Operator, actual, expected.Field is { } field ? Read(sk, field) : 0))
                 return Fail(c, "error in Python code: ", $"AssertionError: {a.Text} ({a.Field} is {actual})", $"{a.Field} {a.Operator} {a.Value}", $"{a.Field} = {actual}");
         }
         return true;
@@ -60,14 +60,4 @@ public sealed partial class PacketdrillRunner
     static long Read(TcpSocket sk, string field) =>
         SkmemFields.IndexOf(field) is var i and >= 0 ? sk.Meminfo.Field(i) : TcpInfoFields.Read(sk.Info, field);
 
-    /// <summary>A tcp_info assertion's comparison (==, !=, &lt;, &lt;=, &gt;, &gt;=) of the actual value with the script's.</summary>
-    public static bool Holds(string op, long actual, long expected) => op switch
-    {
-        "==" => actual == expected,
-        "!=" => actual != expected,
-        "<" => actual < expected,
-        "<=" => actual <= expected,
-        ">" => actual > expected,
-        _ => actual >= expected,
-    };
 }

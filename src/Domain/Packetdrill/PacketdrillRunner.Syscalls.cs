@@ -334,13 +334,27 @@ public sealed partial class PacketdrillRunner
             expected = $"\"{name}\"";
             actual = detail ?? "";
         }
-        else if (SyscallMapping.IntValue(s.Arguments[3]) is { } want)
+        else if (SyscallMapping.OptvalInts(s.Arguments[3]) is { } wants)
         {
-            expected = want.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            actual = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            expected = SyscallMapping.IntsText(wants);
+            actual = wants.Length == 1 ? value.ToString(System.Globalization.CultureInfo.InvariantCulture) : MeminfoText(detail, wants.Length);
         }
-        else return true;
+        else return true; // refused before the run (ScriptSupport: GetsockoptValueProblem())
         return expected == actual || Fail(s, $"runtime error in {s.Name} call: ", $"Bad getsockopt optval: expected: {expected} actual: {actual}", expected, actual);
+    }
+
+    /// <summary>
+    /// SO_MEMINFO's first <paramref name="count"/> u32 of meminfo[] as <see cref="SyscallMapping.IntsText"/> words them,
+    /// from the engine's value (<see cref="SkMeminfo.Json"/>, in sk_get_meminfo()'s order); the script's optlen is
+    /// 4 × <paramref name="count"/> (ScriptSupport), what sk_getsockopt() copies (min(len, sizeof(meminfo))).
+    /// </summary>
+    static string MeminfoText(string? detail, int count)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(detail ?? "{}");
+        var values = new List<long>(count);
+        foreach (var field in json.RootElement.EnumerateObject())
+            if (values.Count < count) values.Add(field.Value.GetInt64());
+        return SyscallMapping.IntsText(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values));
     }
 
     /// <summary>

@@ -460,7 +460,7 @@ public sealed partial class ScriptParser
 
     // ---- inline code --------------------------------------------------------------------------
 
-    [GeneratedRegex(@"^assert\s+((?:tcpi|skmem)_[A-Za-z0-9_]+)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_\-]+)\s*(,.*)?$")]
+    [GeneratedRegex(@"^assert\s+((?:tcpi|skmem)_[A-Za-z0-9_]+)\s*(==|!=|<=|>=|<|>)\s*([A-Za-z0-9_.+\-]+)\s*(,.*)?$")]
     private static partial Regex AssertLine();
 
     CodeEvent ParseCode(ScriptPosition at, EventTime time)

@@ -34,7 +34,11 @@ internal static class ScriptSupport
                 case ShellEvent c: Shell(c, scratch, problems); break;
                 case CodeEvent c:
                     foreach (var a in c.Assertions)
+                    {
                         if (!TcpInfoFields.IsKnown(a.Field) && SkmemFields.IndexOf(a.Field) < 0) problems.Add(Unsupported(a.At, $"tcp_info field {a.Field} is not modelled by the engine"));
+                        if (!AssertionValue.TryParse(a.Value, out _))
+                            problems.Add(Unsupported(a.At, $"'{a.Value}' in `{a.Text}`: an assertion compares with a Python int or float literal, a TCP_*/TCPI_OPT_*/TCP_CA_* symbol or a tcpi_*/skmem_* field"));
+                    }
                     break;
                 case PacketEvent { Options: { } list }:
                     // tcp_options_append() in packetdrill's tcp_options.c: the TCP option space is 40 bytes
@@ -164,6 +168,8 @@ internal static class ScriptSupport
                     problems.Add(Unsupported(args[3].At, $"congestion control \"{ca}\" (modelled: reno, cubic)"));
                 else if (s.Name == "setsockopt" && !Readable(option, args[3]))
                     problems.Add(new ScriptDiagnostic(args[3].At, $"cannot read the value {args[3]} of {option}"));
+                else if (s.Name == "getsockopt" && SyscallMapping.GetsockoptValueProblem(option, args[3], args.Length > 4 ? args[4] : null) is { } problem)
+                    problems.Add(new ScriptDiagnostic(args[3].At, problem));
                 else if (option == SocketOption.SO_LINGER && SyscallMapping.LingerMembers(args[3]) is { } linger)
                     // struct linger's two ints: packetdrill reads each member with get_s32() (run_system_call.c), as an int argument.
                     foreach (var member in new[] { linger.OnOff, linger.Linger })
@@ -309,6 +315,80 @@ public static class TcpInfoFields
 
     public static long Read(TcpInfo info, string field) => Fields[field](info);
 
-    public static bool TryValue(string text, out long value) =>
-        Symbols.TryGetValue(text, out value) || long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
+    /// <summary>The value of one of packetdrill's symbols (<see cref="Symbols"/>).</summary>
+    public static bool TrySymbol(string text, out long value) => Symbols.TryGetValue(text, out value);
+}
+
+/// <summary>
+/// The right-hand side of a %{ assert FIELD OP VALUE }% line as packetdrill's Python evaluates it: an int literal
+/// (decimal, 0x/0o/0b, with underscores, of any size), a float literal (<c>1e3</c>, <c>2.5</c>), one of the symbols
+/// packetdrill defines (TCP_ESTABLISHED, TCPI_OPT_SACK, TCP_CA_Loss …) or another tcpi_/skmem_ field, read at the same
+/// time. Anything else is refused before the script runs (<see cref="TryParse"/> false).
+/// </summary>
+public readonly partial record struct AssertionValue(System.Numerics.BigInteger Int, double? Float, string? Field)
+{
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?[0-9])*|0(?:_?0)*)$")]
+    private static partial System.Text.RegularExpressions.Regex IntLiteral();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*\.(?:[eE][+-]?[0-9](?:_?[0-9])*)?|[0-9](?:_?[0-9])*[eE][+-]?[0-9](?:_?[0-9])*)$")]
+    private static partial System.Text.RegularExpressions.Regex FloatLiteral();
+
+    /// <summary>Reads <paramref name="text"/> as Python would (one leading + or −); false for what this reader does not evaluate.</summary>
+    public static bool TryParse(string text, out AssertionValue value)
+    {
+        value = default;
+        if (TcpInfoFields.IsKnown(text) || SkmemFields.IndexOf(text) >= 0)
+        {
+            value = new AssertionValue(default, null, text);
+            return true;
+        }
+        if (TcpInfoFields.TrySymbol(text, out long symbol))
+        {
+            value = new AssertionValue(symbol, null, null);
+            return true;
+        }
+        bool negative = text.StartsWith('-');
+        string digits = text.Length > 0 && text[0] is '-' or '+' ? text[1..] : text;
+        if (IntLiteral().IsMatch(digits))
+        {
+            var n = ParseInt(digits.Replace("_", "", StringComparison.Ordinal));
+            value = new AssertionValue(negative ? -n : n, null, null);
+            return true;
+        }
+        if (!FloatLiteral().IsMatch(digits)) return false;
+        double f = double.Parse(digits.Replace("_", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture);
+        value = new AssertionValue(default, negative ? -f : f, null);
+        return true;
+    }
+
+    static System.Numerics.BigInteger ParseInt(string digits)
+    {
+        if (digits.Length < 2 || digits[0] != '0' || char.IsAsciiDigit(digits[1])) return System.Numerics.BigInteger.Parse(digits, System.Globalization.CultureInfo.InvariantCulture);
+        int radix = char.ToLowerInvariant(digits[1]) switch { 'x' => 16, 'o' => 8, _ => 2 };
+        System.Numerics.BigInteger n = 0;
+        foreach (char c in digits.AsSpan(2)) n = n * radix + Convert.ToInt32(c.ToString(), 16);
+        return n;
+    }
+
+    /// <summary>
+    /// The sign of <paramref name="actual"/> − this value, as Python compares an int with an int or a float;
+    /// <paramref name="field"/> is the value of <see cref="Field"/> when this is a field.
+    /// </summary>
+    public int CompareWith(long actual, long field) =>
+        Field is not null ? actual.CompareTo(field)
+        : Float is { } f ? ((double)actual).CompareTo(f)
+        : ((System.Numerics.BigInteger)actual).CompareTo(Int);
+
+    /// <summary>Whether <paramref name="actual"/> OP this value holds (==, !=, &lt;, &lt;=, &gt;, &gt;=).</summary>
+    public bool Holds(string op, long actual, long field)
+    {
+        int c = CompareWith(actual, field);
+        return op switch { "==" => c == 0, "!=" => c != 0, "<" => c < 0, "<=" => c <= 0, ">" => c > 0, _ => c >= 0 };
+    }
+
+    /// <summary>Whether <paramref name="actual"/> is within <paramref name="tolerance"/> of this value.</summary>
+    public bool Near(long actual, long field, long tolerance) =>
+        Field is not null ? Math.Abs(actual - field) <= tolerance
+        : Float is { } f ? Math.Abs(actual - f) <= tolerance
+        : System.Numerics.BigInteger.Abs(actual - Int) <= tolerance;
 }

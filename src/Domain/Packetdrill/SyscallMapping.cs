@@ -127,6 +127,55 @@ public static class SyscallMapping
         _ => null,
     };
 
+    /// <summary>
+    /// getsockopt()'s optval written as ints: <c>N</c>, <c>[N]</c>, or <c>[N, N, …]</c> (SO_MEMINFO's u32 meminfo[]),
+    /// an errno name standing for its number (<c>[ECONNRESET]</c> for SO_ERROR); null when it is something else.
+    /// </summary>
+    public static long[]? OptvalInts(ScriptExpr e)
+    {
+        if (IntOf(e) is { } one) return [one.Value];
+        if (e is not ListExpr { Items.Length: > 0 } list) return null;
+        var values = new long[list.Items.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (list.Items[i] is IntExpr n) values[i] = n.Value;
+            else if (list.Items[i] is WordExpr { Word: var w } && ErrnoTable.IsKnown(w)) values[i] = ErrnoTable.Describe(w).Number;
+            else return null;
+        }
+        return values;
+    }
+
+    /// <summary>Ints as a getsockopt check words them: <c>7</c> for one, <c>[1, 2, 3]</c> for an array.</summary>
+    public static string IntsText(ReadOnlySpan<long> values) =>
+        values.Length == 1 ? values[0].ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : "[" + string.Join(", ", values.ToArray()) + "]";
+
+    /// <summary>The most ints a getsockopt() value of <paramref name="option"/> holds: SO_MEMINFO's SK_MEMINFO_VARS (9), else one int.</summary>
+    public static int OptvalIntCount(SocketOption option) => option == SocketOption.SO_MEMINFO ? 9 : 1;
+
+    /// <summary>
+    /// Why getsockopt()'s written value of <paramref name="option"/> cannot be compared with what the call writes
+    /// back, or null when it can: an int (an errno name for SO_ERROR), SO_MEMINFO's array of up to nine u32,
+    /// SO_LINGER's struct linger, SO_SNDTIMEO / SO_RCVTIMEO's struct timeval, TCP_CONGESTION's string.
+    /// </summary>
+    public static string? GetsockoptValueProblem(SocketOption option, ScriptExpr value, ScriptExpr? length)
+    {
+        if (OptvalInts(value) is { Length: > 1 and <= 9 } fields && option == SocketOption.SO_MEMINFO && IntValue(length ?? value) != 4 * fields.Length)
+            return $"SO_MEMINFO's {fields.Length} ints are {4 * fields.Length} bytes: write the optlen [{4 * fields.Length}]";
+        if (option == SocketOption.SO_LINGER && Linger(value) is not null) return null;
+        if (option is SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO && Timeval(value) is not null) return null;
+        if (option == SocketOption.TCP_CONGESTION) return value is StringExpr ? null : $"TCP_CONGESTION's value is a string (\"cubic\"), not {value}";
+        int most = OptvalIntCount(option);
+        return OptvalInts(value) is { Length: var n } && n <= most ? null
+            : most == 1 ? $"cannot compare the value {value} of {option}: write one int ([N]){(option switch
+            {
+                SocketOption.SO_LINGER => " or a struct linger {onoff=N, linger=N}",
+                SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => " or a struct timeval {tv_sec=N, tv_usec=N}",
+                _ => "",
+            })}"
+            : $"cannot compare the value {value} of {option}: write its u32 fields as ints, [N] to [N, N, N, N, N, N, N, N, N] (sk_get_meminfo()'s order)";
+    }
+
     /// <summary>SO_LINGER's struct linger, <c>{onoff=1, linger=5}</c> (or l_onoff, l_linger; optionally in brackets), as ints; null if it is not one.</summary>
     public static (int OnOff, int Seconds)? Linger(ScriptExpr e) =>
         LingerMembers(e) is { } m && IntValue(m.OnOff) is { } onoff && IntValue(m.Linger) is { } secs ? (unchecked((int)onoff), unchecked((int)secs)) : null;

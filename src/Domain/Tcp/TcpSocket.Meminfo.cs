@@ -18,8 +18,23 @@ public sealed partial class TcpSocket
     /// wait for it) and sk_drops.
     /// </summary>
     public SkMeminfo Meminfo => new(
-        (uint)RmemAlloc, (uint)SkRcvbuf, 0, (uint)SkSndbuf, (uint)FwdAllocNow, (uint)WmemQueued, 0,
+        (uint)RmemAlloc, (uint)SkRcvbuf, 0, (uint)SkSndbuf, (uint)(FwdAllocNow + SynSkbForwardAlloc), (uint)(WmemQueued + SynSkbTruesize), 0,
         (uint)_sim.LoBacklogLen(this), _data?.Drops ?? 0);
+
+    /// <summary>
+    /// Models the SYN's skb in the retransmission queue: tcp_connect() — net/ipv4/tcp_output.c — allocates it with
+    /// tcp_stream_alloc_skb(sk, …, true) (alloc_skb_fclone(MAX_TCP_HEADER): 832 bytes on linux-6, 896 on linux-4.4, and
+    /// sk_forced_mem_schedule() of one page), tcp_connect_queue_skb() charges it (sk_wmem_queued_add(), sk_mem_charge())
+    /// and tcp_rbtree_insert() queues it. A retransmission sends the same skb, a simultaneous open's tcp_send_synack() the
+    /// same with ACK; the SYN-ACK's tcp_ack() → tcp_clean_rtx_queue() frees it (w0, and sk_mem_reclaim() the page: f0),
+    /// as tcp_write_queue_purge() does on a reset or timeout (the socket leaves SYN_SENT/SYN_RECV). Until then nothing
+    /// else is charged (no data is queued before ESTABLISHED), so the engine reports it as a view of the handshake's
+    /// state, with no data path: a connection that never moves data makes none (<see cref="DataPath"/>).
+    /// </summary>
+    long SynSkbTruesize => State is TcpState.SynSent or TcpState.SynRecv && _snd.Una == _snd.Iss ? SndSkbHeadTruesize : 0;
+
+    /// <summary>The page sk_forced_mem_schedule() scheduled for the SYN's skb, less its charge (<see cref="SynSkbTruesize"/>).</summary>
+    long SynSkbForwardAlloc => SynSkbTruesize == 0 ? 0 : (SynSkbTruesize + PageSize - 1) / PageSize * PageSize - SynSkbTruesize;
 
     /// <summary>
     /// sk_forward_alloc as a reader sees it now: what sk_rmem_alloc moved since the engine last accounted it is charged

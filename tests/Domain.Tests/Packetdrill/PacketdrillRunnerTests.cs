@@ -188,6 +188,82 @@ public class PacketdrillRunnerTests
         Assert.Equal("t.pkt:5: error handling packet: unable to infer live TS ecr for script TS ecr 99;  no matching or preceding outbound TS val", result.Output);
     }
 
+    /// <summary>
+    /// The right of an assertion as packetdrill's Python evaluates it: int literals of any base and size, floats, the
+    /// symbols, another field; a name it does not define is refused before the run, at its line and column.
+    /// </summary>
+    [Theory]
+    [InlineData("tcpi_state == 0x8", true)]
+    [InlineData("tcpi_state == 0o10", true)]
+    [InlineData("tcpi_state == 0b1_000", true)]
+    [InlineData("tcpi_state == 8.0", true)]
+    [InlineData("tcpi_state < 1e3", true)]
+    [InlineData("tcpi_state > 1e+3", false)]
+    [InlineData("tcpi_state < 99999999999999999999999", true)]
+    [InlineData("tcpi_state > -99999999999999999999999", true)]
+    [InlineData("tcpi_state == 0x7", false)]
+    [InlineData("tcpi_state == 7.5", false)]
+    [InlineData("skmem_drops == 0x10", false)]
+    [InlineData("skmem_drops < tcpi_state", true)]
+    [InlineData("tcpi_state == skmem_drops", false)]
+    public void CloseWait_AssertionWithAPythonLiteralOrAField_EvaluatedAsPythonWould(string assertion, bool holds)
+    {
+        var result = Run(Handshake + " +.01 < F. 1:1(0) ack 1 win 257\n   +0 %{ assert " + assertion + " }%\n");
+        Assert.True(result.Diagnostics.IsEmpty, result.Output);
+        Assert.Equal(holds, result.Passed);
+        if (!holds) Assert.StartsWith("t.pkt:9: error in Python code: AssertionError: assert " + assertion, result.Output);
+    }
+
+    [Theory]
+    [InlineData("tcpi_state == nosuchname", "nosuchname")]
+    [InlineData("tcpi_state == 010", "010")]
+    [InlineData("tcpi_state == 1__0", "1__0")]
+    [InlineData("tcpi_state == 1e", "1e")]
+    [InlineData("tcpi_state == .", ".")]
+    [InlineData("tcpi_state == 1+2", "1+2")]
+    public void Assertion_ValuePythonWouldNotEvaluateOrTheReaderDoesNot_RefusedBeforeTheRun(string assertion, string value)
+    {
+        var result = Run(Handshake + "   +0 %{ assert " + assertion + " }%\n");
+        Assert.Null(result.Simulation);
+        Assert.Equal($"line 8, column 10: unsupported: '{value}' in `assert {assertion}`: an assertion compares with a Python int or float literal, " +
+            "a TCP_*/TCPI_OPT_*/TCP_CA_* symbol or a tcpi_*/skmem_* field", result.Output);
+    }
+
+    /// <summary>
+    /// getsockopt()'s optval is compared whatever its form — SO_MEMINFO's u32 array field by field, as many as optlen
+    /// copies (sk_getsockopt(): min(len, sizeof(meminfo))), SO_ERROR's errno name as its number — and a form that cannot
+    /// be compared is refused before the run at its line and column, never passed unchecked.
+    /// </summary>
+    [Fact]
+    public void Getsockopt_EveryOptvalFormCompared_OrRefused()
+    {
+        const string Socket = "`./defaults.sh`\n    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
+        Assert.True(Run(Socket + "   +0 getsockopt(3, SOL_SOCKET, SO_MEMINFO, [0, 540000, 0, 262144, 0, 0, 0, 0, 0], [36]) = 0\n").Passed);
+        Assert.True(Run(Socket + "   +0 getsockopt(3, SOL_SOCKET, SO_MEMINFO, [0, 540000, 0, 262144], [16]) = 0\n").Passed);
+        Assert.True(Run(Socket + "   +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n").Passed);
+        Assert.Equal("t.pkt:3: runtime error in getsockopt call: Bad getsockopt optval: expected: [7, 7, 7, 7, 7, 7, 7, 7, 7] actual: [0, 540000, 0, 262144, 0, 0, 0, 0, 0]",
+            Run(Socket + "   +0 getsockopt(3, SOL_SOCKET, SO_MEMINFO, [7,7,7,7,7,7,7,7,7], [36]) = 0\n").Output);
+        Assert.Equal("t.pkt:3: runtime error in getsockopt call: Bad getsockopt optval: expected: 104 actual: 0",
+            Run(Socket + "   +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n").Output);
+
+        var refused = Run(Socket + """
+               +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [1,2,3], [4]) = 0
+               +0 getsockopt(3, SOL_SOCKET, SO_SNDBUF, nonsense, [4]) = 0
+               +0 getsockopt(3, SOL_SOCKET, SO_MEMINFO, [1,2,3,4,5,6,7,8,9,10], [40]) = 0
+               +0 getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, [1], [4]) = 0
+               +0 getsockopt(3, SOL_SOCKET, SO_LINGER, ..., [8]) = 0
+               +0 getsockopt(3, SOL_SOCKET, SO_MEMINFO, [0, 540000, 0, 262144, 7, 7, 7, 7, 7], [16]) = 0
+            """);
+        Assert.Null(refused.Simulation);
+        Assert.Equal(string.Join("\n",
+            "line 3, column 44: cannot compare the value [1, 2, 3] of SO_RCVBUF: write one int ([N])",
+            "line 4, column 44: cannot compare the value nonsense of SO_SNDBUF: write one int ([N])",
+            "line 5, column 45: cannot compare the value [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] of SO_MEMINFO: write its u32 fields as ints, [N] to [N, N, N, N, N, N, N, N, N] (sk_get_meminfo()'s order)",
+            "line 6, column 50: TCP_CONGESTION's value is a string (\"cubic\"), not [1]",
+            "line 7, column 44: cannot compare the value ... of SO_LINGER: write one int ([N]) or a struct linger {onoff=N, linger=N}",
+            "line 8, column 45: SO_MEMINFO's 9 ints are 36 bytes: write the optlen [36]"), refused.Output);
+    }
+
     [Fact]
     public void CloseWait_TcpiStateAssertion_HoldsAndFails()
     {

@@ -172,4 +172,41 @@ public class SchemaTests
         if (valid) Assert.True(parsed.IsValid);
         else parsed.HasError("$.name", "at most 200 characters");
     }
+
+    /// <summary>
+    /// A process name is what <see cref="Domain.Network.SimProcess.NameProblem"/> takes — 1–200 characters, no control
+    /// characters, '/' or '%', not "." or "..": schema and parser agree (the schema took any non-empty string).
+    /// </summary>
+    [Theory]
+    [InlineData("app", true)]
+    [InlineData("a\u00e9\u20ac", true)]
+    [InlineData("a\u0007b", false)]
+    [InlineData("a\u0000", false)]
+    [InlineData("\u001f", false)]
+    [InlineData("a\u007f", false)]
+    [InlineData("a\u0085b", false)]
+    [InlineData("\u009f", false)]
+    [InlineData("a/b", false)]
+    [InlineData("100%", false)]
+    [InlineData(".", false)]
+    [InlineData("..", false)]
+    [InlineData("...", true)]
+    [InlineData("", false)]
+    public void ProcessName_SchemaAndParserAgree(string name, bool valid) => AssertProcessName(name, valid);
+
+    [Theory]
+    [InlineData(200, true)]
+    [InlineData(201, false)]
+    public void ProcessName_SchemaAndParserAgreeOnTheLongest(int length, bool valid) => AssertProcessName(new string('p', length), valid);
+
+    static void AssertProcessName(string name, bool valid)
+    {
+        var json = """{"name":"t","hosts":{"a":{"address":"10.0.0.1"}},"steps":[{"at":"0ms","host":"a","call":"setrlimit","resource":"RLIMIT_NOFILE","soft":3,"process":"""
+            + System.Text.Json.JsonSerializer.Serialize(name) + "}]}";
+
+        Assert.Equal(valid, Evaluate(json).IsValid);
+        var parsed = SimService.Domain.Scenarios.ScenarioParser.Parse(json);
+        if (valid) Assert.True(parsed.IsValid);
+        else parsed.HasError("$.steps[0].process");
+    }
 }

@@ -153,4 +153,54 @@ public class SkMeminfoTests
         h.Deliver(h.Server, From(40002, TcpFlags.Syn)); // backlog 0, one child queued: tcp_conn_request() → tcp_listendrop()
         Assert.Equal((4u, 1L), (Drops(listener), h.Server.Mib[MibCounter.TcpExtListenDrops]));
     }
+    [Fact]
+    public void SynSent_TheSynSkbChargedUntilTheSynAckAcknowledgesIt_TheRequestSocketShowsNoSkmem()
+    {
+        var h = new TwoHostHarness();
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        h.At(Ms(1));
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var client = h.Sim.FindSocket(c.SocketId)!;
+
+        // tcp_connect(): the SYN's 832-byte skb (tcp_stream_alloc_skb(), one page force-scheduled) in the retransmission
+        // queue: sk_wmem_queued 832, sk_forward_alloc 4096 − 832 (observed on Linux 6.18.44: ss -tm "f3264,w832").
+        Assert.Equal((TcpState.SynSent, new SkMeminfo(0, 131072, 0, 16384, 3264, 832, 0, 0, 0)), (client.State, client.Meminfo));
+        Assert.Contains("\n\t skmem:(r0,rb131072,t0,tb16384,f3264,w832,o0,bl0,d0)\n", SsFormatter.Format(h.Client, info: false, memory: true));
+
+        // At 11 ms the server holds a request socket (SYN-RECV): ss -m prints no skmem for it, only the listener's.
+        h.At(Ms(12));
+        var serverSs = SsFormatter.Format(h.Server, info: false, memory: true);
+        Assert.Contains("SYN-RECV", serverSs);
+        Assert.Single(serverSs.Split("skmem:").Skip(1));
+
+        // At 21 ms the SYN-ACK's tcp_ack() → tcp_clean_rtx_queue() frees the SYN: w0, and sk_mem_reclaim() the page.
+        h.At(Ms(22));
+        Assert.Equal((TcpState.Established, 0u, 0u), (client.State, client.Meminfo.WmemQueued, client.Meminfo.FwdAlloc));
+        _ = l;
+    }
+
+    [Fact]
+    public void SynSent_SynResentAfterItsTimeout_TheSameSkbStillCharged_ThenFreedByTheResetThatEndsIt()
+    {
+        var h = new TwoHostHarness();
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 81 });
+        var client = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Null(h.Sim.ChangeLink("client", "server", oneDirection: false, null, null, blackhole: true));
+        h.At(Ms(1500)); // the SYN resent at 1 s (tcp_retransmit_skb() of the same skb: no new charge)
+        Assert.Equal(2, h.Sent("client").Count(s => s.Flags.HasFlag(TcpFlags.Syn)));
+        Assert.Equal((832u, 3264u), (client.Meminfo.WmemQueued, client.Meminfo.FwdAlloc));
+
+        Assert.Null(h.Sim.ChangeLink("client", "server", oneDirection: false, null, null, blackhole: false));
+        h.At(Ms(3500)); // the SYN at 3 s meets no listener: RST → tcp_reset() → tcp_write_queue_purge()
+        Assert.Equal((TcpState.Close, 0u, 0u), (client.State, client.Meminfo.WmemQueued, client.Meminfo.FwdAlloc));
+    }
+
+    [Fact]
+    public void Linux44_SynSent_ItsSynSkbIs896Bytes()
+    {
+        var h = new TwoHostHarness(profile: KernelProfile.Linux44);
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var client = h.Sim.FindSocket(c.SocketId)!;
+        Assert.Equal((896u, 3200u), (client.Meminfo.WmemQueued, client.Meminfo.FwdAlloc));
+    }
 }
