@@ -17,7 +17,8 @@ namespace SimService.Cli.Fuzz;
 /// <c>TCP_USER_TIMEOUT</c>; a client reconnecting from its fixed port (<c>SO_REUSEADDR</c>) onto a TIME-WAIT; children
 /// never accepted, then the listener closed or the server's process killed with them in its queue; a kill of the pool
 /// process holding every client socket; a client asleep in recv() (<c>SO_RCVTIMEO</c>) or poll() with a timeout while
-/// the server answers, closes, aborts or stays silent. <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
+/// the server answers, closes, aborts or stays silent; since session 32 a process of its own killed while its recv(), poll(),
+/// send(), accept() or connect() is asleep (<c>KillWhileBlocked</c>). <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
 /// black hole may come and go; timestamps, <c>tcp_tw_reuse</c>, <c>tcp_rfc1337</c>, retries, orphan retries,
 /// <c>tcp_fin_timeout</c>, keepalive and <c>tcp_abort_on_overflow</c> sysctls. A pure function of (seed, case number),
 /// like <see cref="FuzzCase.Draw"/>; the calls' results and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
