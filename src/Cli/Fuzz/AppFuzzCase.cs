@@ -17,7 +17,8 @@ namespace SimService.Cli.Fuzz;
 /// <c>TCP_USER_TIMEOUT</c>; a client reconnecting from its fixed port (<c>SO_REUSEADDR</c>) onto a TIME-WAIT; children
 /// never accepted, then the listener closed or the server's process killed with them in its queue; a kill of the pool
 /// process holding every client socket; a client asleep in recv() (<c>SO_RCVTIMEO</c>) or poll() with a timeout while
-/// the server answers, closes, aborts or stays silent. <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
+/// the server answers, closes, aborts or stays silent; since session 32 a process of its own killed while its recv(), poll(),
+/// send(), accept() or connect() is asleep (<c>KillWhileBlocked</c>). <c>poll</c> and <c>getsockopt(SO_ERROR)</c> look on now and then; a one-way
 /// black hole may come and go; timestamps, <c>tcp_tw_reuse</c>, <c>tcp_rfc1337</c>, retries, orphan retries,
 /// <c>tcp_fin_timeout</c>, keepalive and <c>tcp_abort_on_overflow</c> sysctls. A pure function of (seed, case number),
 /// like <see cref="FuzzCase.Draw"/>; the calls' results and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
@@ -178,8 +179,55 @@ public static class AppFuzzCase
             else if (ending < 8 && pooled) Add(at, FuzzSteps.Kill("client", "pool"));
 
             return Finish(name,
-                "Drawn by simservice fuzz --profile app: application teardown stories per connection (request and response, unread data, half close, SHUT_RD, dup'ed descriptors, TCP_CORK/MSG_MORE, AF_UNSPEC, SO_LINGER, zero window, keepalive, reconnect onto TIME-WAIT, children never accepted), run on the engine and on the kernel.",
-                hosts, links, at, 12_000, LongestNs);
+                "Drawn by simservice fuzz --profile app: application teardown stories per connection (request and response, unread data, half close, SHUT_RD, dup'ed descriptors, TCP_CORK/MSG_MORE, AF_UNSPEC, SO_LINGER, zero window, keepalive, reconnect onto TIME-WAIT, children never accepted, a kill while a call is blocked), run on the engine and on the kernel.",
+                hosts, links, at, 12_000, LongestNs, KillWhileBlocked);
+        }
+
+        /// <summary>The calls a killed process may be asleep in.</summary>
+        static readonly string[] BlockedCalls = ["recv", "poll", "send", "accept", "connect"];
+
+        /// <summary>
+        /// Since session 32, drawn after everything else (a case without it is the one its seed drew before): after the
+        /// application's end, a process of its own killed while one of its calls is asleep — recv(), poll() or send() on a
+        /// connection to a second listener (port 81, process "ksrv"; the sleeper the client "k" or the server), accept() on
+        /// that listener with nothing queued, or connect() whose SYN the listener's full queue (backlog 0, one child of "k0"
+        /// queued) drops. A recv, poll or accept sleeper's descriptor may first be closed by another thread of its process:
+        /// the sleeping call holds the file, so that close sends nothing, and the kill's EINTR return drops the last
+        /// reference (fdput() → ____fput() in task_work_run(), before do_exit() → exit_files()). The time of the kill, or
+        /// <paramref name="at"/> when nothing is drawn.
+        /// </summary>
+        long KillWhileBlocked(long at)
+        {
+            if (!Chance(0.35)) return at;
+            string call = Pick(BlockedCalls);
+            bool closedFirst = call is "recv" or "poll" or "accept" && Chance(0.5);
+            var listener = new End("kl", "server", "ksrv");
+            var client = new End("k", "client", "k");
+            at = Away(at + Ms(5, 100));
+            Add(at, FuzzSteps.Call("server", "ksrv", "listen", new JsonObject { ["port"] = 81, ["backlog"] = call == "connect" ? 0 : 16, ["as"] = "kl" }));
+            var sleeper = call == "accept" ? listener : client;
+            if (call == "connect")
+                // k0's child fills the queue: k's SYN is dropped and its connect() sleeps (the SYN is resent after 1 s).
+                Add(at = Away(at + 1_000_000), FuzzSteps.Call("client", "k0", "connect", new JsonObject { ["to"] = "server:81", ["as"] = "k0" }));
+            else if (call != "accept")
+            {
+                Add(at = Away(at + 1_000_000), FuzzSteps.Call("client", "k", "connect", new JsonObject { ["to"] = "server:81", ["as"] = "k" }));
+                Add(at = Away(at + 2 * _d + Ms(5, 30)), Call(listener, "accept", new JsonObject { ["as"] = "ks" }));
+                if (Chance(0.5)) sleeper = new End("ks", "server", "ksrv");
+                if (call == "send") Add(at = Away(at + Ms(1, 20)), Call(sleeper, "setsockopt", FuzzSteps.Option("SO_SNDBUF", 4096)));
+            }
+            at = Away(at + (call == "connect" ? 2 * _d + Ms(5, 30) : Ms(1, 30)));
+            Add(at, call switch
+            {
+                "accept" => Call(listener, "accept", new JsonObject { ["as"] = "ks" }),
+                "connect" => FuzzSteps.Call("client", "k", "connect", new JsonObject { ["to"] = "server:81", ["as"] = "k" }),
+                "send" => Call(sleeper, "send", new JsonObject { ["bytes"] = 300_000 + Below(300_000), ["flags"] = new JsonArray("MSG_NOSIGNAL") }),
+                "poll" => Call(sleeper, "poll", new JsonObject { ["events"] = new JsonArray("POLLIN", "POLLRDHUP"), ["timeout"] = 10_000 }),
+                _ => Call(sleeper, "recv", []),
+            });
+            if (closedFirst) Add(at = Away(at + Ms(1, 50)), Call(sleeper, "close", []));
+            Add(at = Away(at + Ms(call == "connect" ? 50 : 20, call == "connect" ? 800 : 300)), FuzzSteps.Kill(sleeper.Host, sleeper.Process));
+            return at;
         }
 
         /// <summary>The connection's story, as acts queued on it.</summary>

@@ -53,10 +53,18 @@ abstract class FuzzDrawer(IRandomSource random, long raceNs = 6_000_000)
     /// <summary>
     /// The document: an expect step a random time after <paramref name="at"/> (the last step drawn), then a run-until that
     /// ends the case 2 s to <paramref name="tailMs"/> ms after <paramref name="at"/> and never later than <paramref name="longestNs"/>.
+    /// <paramref name="drawnLast"/>, when given, draws after everything else (so that a seed's case is the one it drew before
+    /// whenever it adds nothing) steps from <paramref name="at"/> on and returns the time of its last, which the end then follows.
     /// </summary>
-    protected JsonObject Finish(string name, string description, JsonObject hosts, JsonArray links, long at, long tailMs, long longestNs)
+    protected JsonObject Finish(string name, string description, JsonObject hosts, JsonArray links, long at, long tailMs, long longestNs,
+        Func<long, long>? drawnLast = null)
     {
         long horizon = Math.Min(longestNs, at + Ms(2000, tailMs));
+        if (drawnLast?.Invoke(at) is { } last && last > at)
+        {
+            horizon = Math.Min(longestNs, Math.Max(horizon, last + 1_000_000_000));
+            at = last;
+        }
         at = Away(at + Math.Max(6_000_000, (horizon - at) / 2));
         Add(at, new JsonObject { ["expect"] = new JsonObject() });
         long runUntil = Math.Max(300_000_000, horizon - at) / 1_000_000 * 1_000_000;
