@@ -38,7 +38,7 @@ public static class EngineRules
 
     /// <summary>
     /// As <see cref="WokenAfterSoftirq"/>, and a blocking accept() holds the descriptor it took before its sleep in every
-    /// process (docs/kernel-check.md D?, session 32): __sys_accept4_file() calls get_unused_fd_flags() before do_accept(),
+    /// process (docs/kernel-check.md D87, session 32): __sys_accept4_file() calls get_unused_fd_flags() before do_accept(),
     /// so while it sleeps a socket() or an accept() of another thread skips that number and dup2() onto it is EBUSY.
     /// Before, only a process with an RLIMIT_NOFILE limit of its own held it (D83), and a woken accept took the lowest
     /// free descriptor at its return. A kill closes the files its interrupted calls held last first, each with its instant
