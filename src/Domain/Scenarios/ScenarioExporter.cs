@@ -271,7 +271,7 @@ public static partial class ScenarioExporter
             var kind = Enum.Parse<SocketCall>(r.Call.ToString());
             var step = (int i) => new CallStep(at, Path(i), r.Host, r.Process, kind,
                 r.Call is TcpCall.Accept ? AcceptAlias(callId) : alias,
-                onSocket ? DescriptorAlias(r.SocketId, r.Fd) : null,
+                onSocket ? DescriptorAlias(r.SocketId, r.Descriptor(source.EngineRules)) : null,
                 r.Call is TcpCall.Bind || (r.Call is TcpCall.Listen && r.SocketId == 0) ? r.Port : null,
                 r.Call is TcpCall.Listen ? r.Backlog : null,
                 r.Call is TcpCall.Listen && r.SocketId == 0 && r.ReuseAddr,
@@ -327,8 +327,8 @@ public static partial class ScenarioExporter
         private static string Alias(int socketId) => $"s{socketId}";
 
         /// <summary>The alias of a call's descriptor: a dup's own alias, else the socket's (its own descriptor, named or by number).</summary>
-        private string DescriptorAlias(int socketId, int fd) =>
-            fd != 0 && _fdAliases.TryGetValue((socketId, fd), out var alias) ? alias : Alias(socketId);
+        private string DescriptorAlias(int socketId, int? fd) =>
+            fd is { } named && _fdAliases.TryGetValue((socketId, named), out var alias) ? alias : Alias(socketId);
 
         private static string Path(int index) => $"$.steps[{index}]";
     }
