@@ -107,7 +107,7 @@ public sealed class SerializationTests
                 Bytes = random.NextInt64(long.MinValue, long.MaxValue), How = Pick(Enum.GetValues<Domain.Tcp.ShutdownHow>()),
                 Option = Pick(Enum.GetValues<Domain.Tcp.SocketOption>()), Value = random.Next(int.MinValue, int.MaxValue),
                 LingerOnOff = random.Next(-1, 2), TvSec = random.NextInt64(), TvUsec = -random.NextInt64(), NonBlock = random.Next(2) == 1,
-                Events = random.Next(), TimeoutMs = random.Next(int.MinValue, int.MaxValue), Fd = random.Next(), NewFd = random.Next(),
+                Events = random.Next(), TimeoutMs = random.Next(int.MinValue, int.MaxValue), Fd = random.Next(3) == 0 ? null : random.Next(), NewFd = random.Next(),
                 Unspec = random.Next(2) == 1,
             }));
         foreach (var mode in Enum.GetValues<AdvanceMode>())
@@ -121,6 +121,30 @@ public sealed class SerializationTests
             Assert.Equal(CommandTypeMap.Deserialize(discriminator, payload), direct);
             Assert.Equal(command, direct);
         }
+    }
+
+    /// <summary>
+    /// A call's <c>fd</c>: until session 32 every stored socket call wrote <c>"fd":0</c> for "no descriptor given" (the
+    /// socket's own); now none is <c>"fd":null</c> and 0 names descriptor 0. An old payload reads back as 0 — by the direct
+    /// reader and the serializer alike — and names the socket's own descriptor under the rules such logs were stored with
+    /// (before <see cref="EngineRules.AcceptHoldsItsFd"/>), descriptor 0 only under rules 3, which no stored log wrote 0 under.
+    /// </summary>
+    [Fact]
+    public void SocketCall_StoredFd0_IsTheSocketsOwnUnderTheRulesItWasStoredWith()
+    {
+        const string stored = """{"host":"server","process":"app","call":"close","socketId":4,"fd":0}""";
+        var none = new SocketCallCommand(new SocketCallRequest("server", "app", Domain.Tcp.SocketCallKind.Close) { SocketId = 4 });
+
+        var direct = (SocketCallCommand)CommandPayloadReader.TryRead("socket-call", stored)!;
+        var serialized = (SocketCallCommand)CommandTypeMap.Deserialize("socket-call", stored);
+        var written = CommandTypeMap.Payload(none);
+
+        Assert.Equal((0, 0), (direct.Request.Fd, serialized.Request.Fd));
+        Assert.All(new[] { EngineRules.Original, EngineRules.SameInstant, EngineRules.WokenAfterSoftirq },
+            rules => Assert.Null(direct.Request.Descriptor(rules)));
+        Assert.Equal(0, direct.Request.Descriptor(EngineRules.AcceptHoldsItsFd));
+        Assert.Contains("\"fd\":null", written);
+        Assert.Null(((SocketCallCommand)CommandTypeMap.FromPayload("socket-call", written)).Request.Descriptor(EngineRules.Current));
     }
 
     /// <summary>What the direct reader does not know exactly is left to the serializer, which decides as before.</summary>

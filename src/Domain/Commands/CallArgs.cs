@@ -32,6 +32,7 @@ internal struct CallArgs
     public bool NonBlock;
     public int Events;
     public int TimeoutMs;
+    /// <summary>The descriptor the call names; -1: the socket's own (<see cref="SocketCallRequest.Fd"/>).</summary>
     public int Fd;
     public int NewFd;
     public bool Unspec;
@@ -51,14 +52,15 @@ internal struct CallArgs
         Call = call;
         Backlog = 128;
         Bytes = -1;
+        Fd = -1;
     }
 
-    public static CallArgs From(SocketCallRequest r) => new(r.Host, r.Process, r.Call)
+    public static CallArgs From(SocketCallRequest r, int engineRules) => new(r.Host, r.Process, r.Call)
     {
         SocketId = r.SocketId, Port = r.Port, Address = r.Address, Backlog = r.Backlog, ReuseAddr = r.ReuseAddr, ToHost = r.ToHost,
         ToPort = r.ToPort, BindPort = r.BindPort, BindReuseAddr = r.BindReuseAddr, Bytes = r.Bytes, How = r.How, Option = r.Option,
         Value = r.Value, LingerOnOff = r.LingerOnOff, TvSec = r.TvSec, TvUsec = r.TvUsec, NonBlock = r.NonBlock, Events = r.Events,
-        TimeoutMs = r.TimeoutMs, Fd = r.Fd, NewFd = r.NewFd, Unspec = r.Unspec, Flags = r.Flags, Text = r.Text,
+        TimeoutMs = r.TimeoutMs, Fd = r.Descriptor(engineRules) ?? -1, NewFd = r.NewFd, Unspec = r.Unspec, Flags = r.Flags, Text = r.Text,
         RlimCur = r.RlimCur, RlimMax = r.RlimMax,
     };
 }

@@ -43,6 +43,8 @@ public static class EngineRules
     /// Before, only a process with an RLIMIT_NOFILE limit of its own held it (D83), and a woken accept took the lowest
     /// free descriptor at its return. A kill closes the files its interrupted calls held last first, each with its instant
     /// (get_signal() → task_work_run()), and a workload's interrupted call returns to its connection (EINTR), which ends it.
+    /// A call's descriptor 0 (<see cref="SocketCallRequest.Fd"/>) names descriptor 0, where a dup2() onto stdin put a socket;
+    /// before, every stored call wrote 0 for "no descriptor given", so under older rules it is the socket's own.
     /// </summary>
     public const int AcceptHoldsItsFd = 3;
 

@@ -34,8 +34,12 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     public int Events { get; init; }
     /// <summary>poll()'s timeout in milliseconds: 0 returns at once, negative waits without limit.</summary>
     public int TimeoutMs { get; init; }
-    /// <summary>The descriptor of the socket the call names (after dup there are several); 0: the socket's own.</summary>
-    public int Fd { get; init; }
+    /// <summary>
+    /// The descriptor of the socket the call names (after dup there are several); null: the socket's own. A log stored before
+    /// <see cref="EngineRules.AcceptHoldsItsFd"/> wrote 0 for "none" (no socket could sit at descriptor 0 then): under those
+    /// rules 0 still means the socket's own (<see cref="Descriptor"/>).
+    /// </summary>
+    public int? Fd { get; init; }
     /// <summary>dup2()'s newfd.</summary>
     public int NewFd { get; init; }
     /// <summary>connect() with an AF_UNSPEC address: tcp_disconnect() (ToHost and ToPort unused).</summary>
@@ -47,6 +51,10 @@ public sealed record SocketCallRequest(string Host, string Process, SocketCallKi
     /// <summary>setrlimit(RLIMIT_NOFILE)'s struct rlimit: rlim_cur (the soft limit) and rlim_max (the hard one).</summary>
     public long RlimCur { get; init; }
     public long RlimMax { get; init; }
+
+    /// <summary>The descriptor <see cref="Fd"/> names under <paramref name="engineRules"/>; null: the socket's own.</summary>
+    public int? Descriptor(int engineRules) =>
+        Fd is { } fd && (fd != 0 || engineRules >= EngineRules.AcceptHoldsItsFd) ? fd : null;
 }
 
 /// <summary>

@@ -161,7 +161,7 @@ public sealed partial class Simulation
     /// <summary>A call whose return, if it blocks, is handed to <paramref name="waiter"/> through the event queue.</summary>
     internal Result<CallHandle> Call(SocketCallRequest r, IEventTarget? waiter)
     {
-        var args = CallArgs.From(r);
+        var args = CallArgs.From(r, EngineRules);
         return Call(in args, waiter);
     }
 
@@ -196,7 +196,7 @@ public sealed partial class Simulation
         long id = NextCallId();
         var call = NewCall(id, process, r.Call, target!, r.Bytes, waiter);
         if (KeepsCalls || Journals(JournalLevel.States)) RecordIssued(call, host, process, target, r);
-        if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || target.FileRefs == 0 || r.Fd != 0 && process.At(r.Fd) != target))
+        if (target is not null && r.Call != SocketCallKind.Socket && (target.Owner != process || target.FileRefs == 0 || r.Fd >= 0 && process.At(r.Fd) != target))
             return Finish(call, target, NoFile(r.Call)); // fdget() finds no such file in the caller's table
         var (sk, outcome) = Dispatch(host, process, r, target, remote, call);
         OwnLo(target ?? sk);
@@ -215,7 +215,7 @@ public sealed partial class Simulation
     void RecordIssued(PendingCall call, Host host, SimProcess process, TcpSocket? target, in CallArgs r)
     {
         // The descriptor is named only when it is not the socket's own (a dup's).
-        var args = (Describe(r) + (r.Fd != 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
+        var args = (Describe(r) + (r.Fd >= 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
         if (KeepsCalls)
         {
             AddCallRecord(call, new CallRow(call.Id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
@@ -326,7 +326,7 @@ public sealed partial class Simulation
                 break;
             case SocketCallKind.Send: outcome = sk!.Send(r.Bytes, r.Flags, Track(call)); break;
             case SocketCallKind.Recv: outcome = sk!.Recv(r.Bytes, r.Flags, Track(call)); break;
-            case SocketCallKind.Close: outcome = CloseFd(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, Track(call)); break;
+            case SocketCallKind.Close: outcome = CloseFd(process, sk!, r.Fd >= 0 ? r.Fd : sk!.Fd, Track(call)); break;
             default: return DispatchOther(host, process, r, sk, remote, call);
         }
         return (sk, outcome);
@@ -371,7 +371,7 @@ public sealed partial class Simulation
             }
             case SocketCallKind.Shutdown: return (sk, sk!.Shutdown(r.How));
             case SocketCallKind.Dup: return (sk, process.Dup(sk!) is var dupFd and >= 0 ? CallOutcome.Ok(dupFd) : CallOutcome.Fail(Errno.EMFILE));
-            case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd != 0 ? r.Fd : sk!.Fd, r.NewFd));
+            case SocketCallKind.Dup2: return (sk, Dup2(process, sk!, r.Fd >= 0 ? r.Fd : sk!.Fd, r.NewFd));
             case SocketCallKind.Setsockopt:
                 return (sk, r.Option switch
                 {

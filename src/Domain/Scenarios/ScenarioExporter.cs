@@ -332,7 +332,7 @@ public static partial class ScenarioExporter
         /// </summary>
         private string Through(SocketCallRequest r)
         {
-            int fd = r.Fd != 0 ? r.Fd : _engine.FindSocket(r.SocketId)?.Fd ?? 0;
+            int fd = r.Descriptor(source.EngineRules) ?? _engine.FindSocket(r.SocketId)?.Fd ?? 0;
             return _fdAliases.TryGetValue((r.SocketId, fd), out var alias) ? alias : Alias(r.SocketId);
         }
 

@@ -98,7 +98,7 @@ public sealed partial class ScenarioRunner
             else
             {
                 _aliases[name] = handle.SocketId;
-                _aliasFds[name] = step.Call is SocketCall.Dup or SocketCall.Dup2 ? (int)handle.Result : _sim.FindSocket(handle.SocketId)?.Fd ?? 0;
+                _aliasFds[name] = step.Call is SocketCall.Dup or SocketCall.Dup2 ? (int)handle.Result : _sim.FindSocket(handle.SocketId)?.Fd ?? -1;
             }
         }
         _pendingCalls[handle.CallId] = (step, _sim.Now);
@@ -212,7 +212,7 @@ public sealed partial class ScenarioRunner
 
     /// <summary>The socket an alias names now, or why it names none.</summary>
     /// <summary>The descriptor a call through <paramref name="alias"/> names (0, the socket's own, when unknown).</summary>
-    int DescriptorOf(string? alias) => alias is not null ? _aliasFds.GetValueOrDefault(alias) : 0;
+    int? DescriptorOf(string? alias) => alias is not null && _aliasFds.TryGetValue(alias, out int fd) && fd >= 0 ? fd : null;
 
     bool TryResolve(string alias, out int socketId, out string why)
     {

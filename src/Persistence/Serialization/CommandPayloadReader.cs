@@ -95,9 +95,10 @@ public static class CommandPayloadReader
         string? host = null, process = null, address = d.Address, toHost = d.ToHost, text = d.Text;
         SocketCallKind call = default;
         int socketId = d.SocketId, backlog = d.Backlog, value = d.Value, lingerOnOff = d.LingerOnOff, events = d.Events,
-            timeoutMs = d.TimeoutMs, fd = d.Fd, newFd = d.NewFd, flags = (int)d.Flags;
+            timeoutMs = d.TimeoutMs, newFd = d.NewFd, flags = (int)d.Flags;
         ushort port = d.Port, toPort = d.ToPort;
         ushort? bindPort = d.BindPort;
+        int? fd = d.Fd;
         bool reuseAddr = d.ReuseAddr, bindReuseAddr = d.BindReuseAddr, nonBlock = d.NonBlock, unspec = d.Unspec;
         long bytes = d.Bytes, tvSec = d.TvSec, tvUsec = d.TvUsec, rlimCur = d.RlimCur, rlimMax = d.RlimMax;
         ShutdownHow how = d.How;
@@ -120,7 +121,7 @@ public static class CommandPayloadReader
                 7 => ReadBool(ref reader, out reuseAddr),
                 8 => ReadString(ref reader, out toHost),
                 9 => ReadUInt16(ref reader, out toPort),
-                10 => ReadNullableUInt16(ref reader, out bindPort),
+                10 => ReadNullable(ref reader, ReadUInt16, out bindPort),
                 11 => ReadBool(ref reader, out bindReuseAddr),
                 12 => ReadInt64(ref reader, out bytes),
                 13 => ReadEnum(ref reader, Hows, out how),
@@ -132,7 +133,7 @@ public static class CommandPayloadReader
                 19 => ReadBool(ref reader, out nonBlock),
                 20 => ReadInt32(ref reader, out events),
                 21 => ReadInt32(ref reader, out timeoutMs),
-                22 => ReadInt32(ref reader, out fd),
+                22 => ReadNullable(ref reader, ReadInt32, out fd),
                 23 => ReadInt32(ref reader, out newFd),
                 24 => ReadBool(ref reader, out unspec),
                 25 => ReadInt32(ref reader, out flags),
@@ -229,11 +230,14 @@ public static class CommandPayloadReader
         return reader.TokenType == JsonTokenType.Number && reader.TryGetUInt16(out value);
     }
 
-    private static bool ReadNullableUInt16(ref Utf8JsonReader reader, out ushort? value)
+    private delegate bool ValueReader<T>(ref Utf8JsonReader reader, out T value);
+
+    /// <summary>null, or a value <paramref name="read"/> reads (bindPort, fd).</summary>
+    private static bool ReadNullable<T>(ref Utf8JsonReader reader, ValueReader<T> read, out T? value) where T : struct
     {
         value = null;
         if (reader.TokenType == JsonTokenType.Null) return true;
-        if (!ReadUInt16(ref reader, out var number)) return false;
+        if (!read(ref reader, out var number)) return false;
         value = number;
         return true;
     }

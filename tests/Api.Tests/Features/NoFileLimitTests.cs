@@ -103,6 +103,30 @@ public sealed class NoFileLimitTests(ApiHosts hosts)
         Assert.True((await sim.ReplayAsync()).Identical);
     }
 
+    /// <summary>
+    /// <c>"fd": 0</c> names descriptor 0, which a dup2() onto stdin gave the socket: close_fd() frees 0 only, so the next
+    /// socket() takes 0 and fd 3 still holds the socket (until session 32 the engine read 0 as "the socket's own": it closed
+    /// fd 3, socket() returned 3 and the close of fd 3 closed that new socket). An absent <c>fd</c> is still the socket's own.
+    /// </summary>
+    [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
+    public async Task Close_Fd0AfterDup2OntoStdin_ClosesDescriptor0AndReplaysIdentically(DatabaseProvider provider)
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(provider), "close fd 0");
+        var socket = await sim.OnHostAsync("server", "sockets");
+
+        var stdin = await sim.CallAsync(socket.SocketId, "dup2", new { newFd = 0 });
+        var closed = await sim.CallAsync(socket.SocketId, "close", new { fd = 0 });
+        var next = await sim.OnHostAsync("server", "sockets");
+        var own = await sim.CallAsync(socket.SocketId, "close");
+        var again = await sim.CallAsync(next.SocketId, "close", new { fd = 0 });
+
+        Assert.Equal((3L, 0L, 0L), (socket.Result!.Value, stdin.Result!.Value, closed.Result!.Value));
+        Assert.Equal((0L, null), (next.Result, next.Errno));
+        Assert.Equal((0L, null), (own.Result, own.Errno));
+        Assert.Equal((0L, null), (again.Result, again.Errno));
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
     [Theory, MemberData(nameof(ApiHosts.Providers), MemberType = typeof(ApiHosts))]
     public async Task Setrlimit_KernelRefusals_AreResultsAndKeepTheLimit(DatabaseProvider provider)
     {

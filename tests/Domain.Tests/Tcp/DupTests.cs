@@ -17,10 +17,10 @@ public class DupTests
 {
     static CallHandle Dup(TwoHostHarness h, int socket) => h.Call(new SocketCallRequest("client", "app", SocketCallKind.Dup) { SocketId = socket });
 
-    static CallHandle Dup2(TwoHostHarness h, int socket, int newFd, int fd = 0) =>
+    static CallHandle Dup2(TwoHostHarness h, int socket, int newFd, int? fd = null) =>
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Dup2) { SocketId = socket, Fd = fd, NewFd = newFd });
 
-    static CallHandle Close(TwoHostHarness h, int socket, int fd = 0) =>
+    static CallHandle Close(TwoHostHarness h, int socket, int? fd = null) =>
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Close) { SocketId = socket, Fd = fd });
 
     static List<SegmentSent> Flagged(TwoHostHarness h, TcpFlags flag) => [.. h.Sent("client").Where(s => s.Flags.HasFlag(flag))];

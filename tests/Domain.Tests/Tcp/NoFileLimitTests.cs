@@ -1,6 +1,7 @@
 using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Journal;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -18,7 +19,7 @@ public class NoFileLimitTests
     static CallHandle SetNoFile(TwoHostHarness h, string host, long cur, long max) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Setrlimit) { RlimCur = cur, RlimMax = max });
 
-    static CallHandle Close(TwoHostHarness h, string host, int socket, int fd = 0) =>
+    static CallHandle Close(TwoHostHarness h, string host, int socket, int? fd = null) =>
         h.Call(new SocketCallRequest(host, "app", SocketCallKind.Close) { SocketId = socket, Fd = fd });
 
     static CallHandle Accept(TwoHostHarness h, int listener) => h.Call("server", SocketCallKind.Accept, listener);
@@ -186,6 +187,46 @@ public class NoFileLimitTests
     }
 
     [Fact]
+    public void Close_ThroughDescriptor0WhileTheOwnIsOpen_FreesOnly0AndSocketTakesIt()
+    {
+        // close_fd() (fs/file.c) frees the descriptor it is given: after dup2(4, 0), close(0) drops one of the file's two
+        // references (no FIN), fd 4 stays, socket() takes 0 (alloc_fd(): the lowest free) and send() through fd 4 returns 10.
+        // Checked on 6.18.44 (scenarios/close-socket-at-fd0-while-own-fd-open.json on simservice kernel). The engine read a
+        // descriptor of 0 as "the socket's own" until session 32: it closed fd 4, socket() got 4 and the send was EBADF.
+        var (h, accepted, stdin, closed, opened, sent) = CloseFd0Run(EngineRules.Current);
+
+        Assert.Equal((0L, 0L, 0L), (stdin.Result, closed.Result, opened.Result));
+        Assert.Equal((10L, null), (sent.Result, sent.Errno));
+        Assert.Equal((4, 1, TcpState.Established), (accepted.Fd, accepted.FileRefs, accepted.State));
+        Assert.DoesNotContain(h.Sent("server"), s => s.Flags.HasFlag(TcpFlags.Fin));
+    }
+
+    [Fact]
+    public void Close_StoredFd0UnderRules2_StillTheSocketsOwn()
+    {
+        // A log stored before rules 3 wrote "fd": 0 for "no descriptor given" (no socket could sit at 0 then): rebuilt
+        // under its rules, 0 keeps that meaning — the close takes fd 4, socket() gets 4 and the send is EBADF, as recorded.
+        var (_, accepted, stdin, closed, opened, sent) = CloseFd0Run(EngineRules.WokenAfterSoftirq);
+
+        Assert.Equal((0L, 0L, 4L), (stdin.Result, closed.Result, opened.Result));
+        Assert.Equal(Errno.EBADF, sent.Errno);
+        Assert.Equal((0, 1), (accepted.Fd, accepted.FileRefs));
+    }
+
+    static (TwoHostHarness H, TcpSocket Accepted, CallHandle Stdin, CallHandle Closed, CallHandle Opened, CallHandle Sent) CloseFd0Run(int rules)
+    {
+        var h = new TwoHostHarness();
+        h.Sim.EngineRules = rules;
+        var (_, accepted, _) = h.Establish();
+        var stdin = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Dup2) { SocketId = accepted.Id, NewFd = 0 });
+        var closed = Close(h, "server", accepted.Id, fd: 0);
+        var opened = h.Call("server", SocketCallKind.Socket);
+        var sent = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = accepted.Id, Bytes = 10, Fd = 4 });
+        h.At(Ms(200));
+        return (h, accepted, stdin, closed, opened, sent);
+    }
+
+    [Fact]
     public void Accept_NonBlockingEagain_FreesTheDescriptorItTook()
     {
         // put_unused_fd(): the EAGAIN of an O_NONBLOCK accept() gives fd 4 back, so socket() gets it.
@@ -209,7 +250,7 @@ public class NoFileLimitTests
         var s = h.Call("client", SocketCallKind.Socket);
         var high = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Dup2) { SocketId = s.SocketId, NewFd = 40 });
         SetNoFile(h, "client", 5, 5);
-        CallHandle Dup2(int newFd, int fd = 0) =>
+        CallHandle Dup2(int newFd, int? fd = null) =>
             h.Call(new SocketCallRequest("client", "app", SocketCallKind.Dup2) { SocketId = s.SocketId, Fd = fd, NewFd = newFd });
 
         var below = Dup2(4);

@@ -62,7 +62,7 @@ public sealed record SetSysctlsInput(string? Host, Dictionary<string, JsonElemen
 /// <param name="Nonblock">fcntl's O_NONBLOCK.</param>
 /// <param name="Events">poll's requested events (default POLLIN and POLLOUT).</param>
 /// <param name="TimeoutMs">poll's timeout in milliseconds (0 at once, -1 without limit).</param>
-/// <param name="Fd">The descriptor of the socket the call goes through (default the socket's own).</param>
+/// <param name="Fd">The descriptor of the socket the call goes through (default the socket's own; 0 is descriptor 0, under engine rules 2 and older the socket's own).</param>
 /// <param name="NewFd">dup2's newfd.</param>
 /// <param name="Family">connect's AF_UNSPEC (instead of to): tcp_disconnect().</param>
 /// <param name="Flags">send's MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL; recv's MSG_PEEK, MSG_DONTWAIT.</param>
@@ -321,7 +321,7 @@ internal sealed partial class CommandInputReader(Dictionary<string, string[]> er
             Flags = kind is SocketCallKind.Send or SocketCallKind.Recv ? SocketArguments.MsgFlagsOf(c.Flags, kind == SocketCallKind.Send, out _) ?? MsgFlags.None : MsgFlags.None,
             Events = kind == SocketCallKind.Poll ? new PollRequest { Events = c.Events }.Mask(out _) ?? 0 : 0,
             TimeoutMs = kind == SocketCallKind.Poll ? c.TimeoutMs ?? 0 : 0,
-            Fd = c.Fd ?? 0,
+            Fd = c.Fd,
             NewFd = c.NewFd ?? 0,
             Unspec = kind == SocketCallKind.Connect && c.Family == "AF_UNSPEC",
             Address = kind is SocketCallKind.Bind or SocketCallKind.Listen ? c.Address : null,

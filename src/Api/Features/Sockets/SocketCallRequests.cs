@@ -28,7 +28,8 @@ public abstract record OnSocketRequest : CallRequest
 {
     /// <summary>
     /// The descriptor of the socket the call goes through (after dup or dup2 a socket has several); default the
-    /// socket's own (its lowest open one once that was closed). A descriptor that does not hold the socket: EBADF.
+    /// socket's own (its lowest open one once that was closed). 0 is descriptor 0 (a socket dup2'd onto stdin); under
+    /// engine rules 2 and older it is the socket's own, as their logs stored it. A descriptor that does not hold the socket: EBADF.
     /// </summary>
     [Range(0, SimService.Domain.Engine.Simulation.NrOpen - 1)]
     public int? Fd { get; init; }

@@ -85,7 +85,7 @@ public static class SocketsEndpoints
     private static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> OnSocket(
         ISender sender, Guid id, int socketId, OnSocketRequest? request, SocketCallRequest call, HttpRequest http, CancellationToken ct) =>
         (await sender.Send(new IssueSocketCall(id, IfMatch(http), null, socketId, request?.Process,
-            (request?.Fd ?? 0) == call.Fd ? call : call with { Fd = request?.Fd ?? 0 }), ct)).ToOk(http.HttpContext.Response);
+            request?.Fd == call.Fd ? call : call with { Fd = request?.Fd }), ct)).ToOk(http.HttpContext.Response);
 
     /// <summary>A call of <paramref name="kind"/> with every argument at its default (immutable: one per kind for the process).</summary>
     private static SocketCallRequest Template(SocketCallKind kind) => Templates[(int)kind];
