@@ -28,6 +28,17 @@ public class WorkloadInterferenceTests
         return outcome.Result.Simulation.FindWorkload(1)!;
     }
 
+    /// <summary>The 50 connections of <paramref name="steps"/>' workload all end: those before the interference connected, the rest refused.</summary>
+    static void AssertCompletesRefusingTheRest(string steps, long connected, long refused)
+    {
+        var w = RunScenario(steps);
+        var r = w.Result();
+
+        Assert.True(w.Done);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = connected, [Errno.ECONNREFUSED] = refused }, r.ConnectResults);
+        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+    }
+
     static WorkloadSpec Spec(long count, double rate, SimDuration think, bool options = false) => new()
     {
         Clients = ["client"], Server = "server", Port = 80, Count = count, Rate = rate, RequestBytes = 100, ResponseBytes = 200,
@@ -92,15 +103,10 @@ public class WorkloadInterferenceTests
         // Arrivals every 10 ms, the server thinking 1 s: at 200 ms the kill closes the listener and the 20 accepted
         // connections (the one arriving at 200 ms runs after it). Each server side's think ends in a send() on a closed
         // descriptor (EBADF), and its close() too; the clients read EOF and close; the 30 later connects meet no listener.
-        var w = RunScenario("""
+        AssertCompletesRefusingTheRest("""
             {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
             {"at":"200ms","kill":{"host":"server","process":"w1-srv","signal":"SIGKILL"}}
-            """);
-        var r = w.Result();
-
-        Assert.True(w.Done);
-        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, [Errno.ECONNREFUSED] = 30 }, r.ConnectResults);
-        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+            """, connected: 20, refused: 30);
     }
 
     /// <summary>
@@ -111,30 +117,20 @@ public class WorkloadInterferenceTests
     [Fact]
     public void AdoptedListenerClosedByItsOwner_AcceptStopsAndTheLaterConnectsAreRefused()
     {
-        var w = RunScenario("""
+        AssertCompletesRefusingTheRest("""
             {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
             {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
             {"at":"200ms","host":"server","process":"srv","call":"close","socket":"l"}
-            """);
-        var r = w.Result();
-
-        Assert.True(w.Done);
-        Assert.Equal(new Dictionary<string, long> { ["0"] = 21, [Errno.ECONNREFUSED] = 29 }, r.ConnectResults);
-        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+            """, connected: 21, refused: 29);
     }
 
     [Fact]
     public void AdoptedListenersOwnerKilled_ItsAcceptedConnectionsEndToo()
     {
-        var w = RunScenario("""
+        AssertCompletesRefusingTheRest("""
             {"at":"0ms","host":"server","process":"srv","call":"listen","port":80,"as":"l"},
             {"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":100,"count":50,"thinkTime":"1s","level":"counters"}},
             {"at":"200ms","kill":{"host":"server","process":"srv","signal":"SIGKILL"}}
-            """);
-        var r = w.Result();
-
-        Assert.True(w.Done);
-        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, [Errno.ECONNREFUSED] = 30 }, r.ConnectResults);
-        Assert.Equal((50L, 50L, 0L), (r.Started, r.Finished, r.Unfinished));
+            """, connected: 20, refused: 30);
     }
 }
