@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Persistence.Postgres;
@@ -56,6 +57,18 @@ public static class PersistenceServiceCollectionExtensions
         options.ConfigureWarnings(warnings => warnings.Log(
             (Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.SaveChangesFailed, Microsoft.Extensions.Logging.LogLevel.Information),
             (Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandError, Microsoft.Extensions.Logging.LogLevel.Information)));
+
+    /// <summary>
+    /// Whether the configured database is there (SQLite: its file; PostgreSQL: the database on the server), asked without
+    /// creating anything: the key commands refuse a database that is not, since a key made in a file no server reads
+    /// (a mistyped path) would make every request with it a 401.
+    /// </summary>
+    public static async Task<bool> DatabaseExistsAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SimDbContext>()
+            .GetService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator>().ExistsAsync(cancellationToken);
+    }
 
     /// <summary>Migrates the configured database and queues the clean-up of orphaned journal pages and half-removed deleted simulations; call once at start-up, before serving requests.</summary>
     public static async Task PrepareDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

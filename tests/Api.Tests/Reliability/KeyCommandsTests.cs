@@ -1,3 +1,5 @@
+using Microsoft.EntityFrameworkCore;
+using SimService.Persistence.Sqlite;
 
 namespace SimService.Api.Tests.Reliability;
 
@@ -18,6 +20,7 @@ public sealed class KeyCommandsTests
         try
         {
             var database = $"--ConnectionStrings:Sqlite=Data Source={Path.Combine(folder, "keys.db")}";
+            await CreateDatabaseAsync(Path.Combine(folder, "keys.db"));
 
             var created = await KeysAsync("create", "--tenant", "acme", database, "--name", "ci");
             var id = created.Out.Split(' ')[2];
@@ -67,5 +70,44 @@ public sealed class KeyCommandsTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A mistyped database path is exit 3 for every command, and nothing is made there: until session 33 `keys list`
+    /// and `keys create` made the folders and a migrated database, so a key could land in a file no server reads.
+    /// </summary>
+    [Fact]
+    public async Task AMissingDatabase_IsExit3_AndNothingIsCreated()
+    {
+        var folder = Directory.CreateTempSubdirectory("simservice-keys-").FullName;
+        try
+        {
+            var inMissingFolder = Path.Combine(folder, "typo", "keys.db");
+            var missingFile = Path.Combine(folder, "keys.db");
+            foreach (var path in new[] { inMissingFolder, missingFile })
+            {
+                var database = $"--ConnectionStrings:Sqlite=Data Source={path}";
+                foreach (var command in new[] { new[] { "list" }, ["create", "--tenant", "acme"], ["revoke", "663d6dff40d350df"], ["adopt", "--tenant", "acme"] })
+                {
+                    var (exit, output, error) = await KeysAsync([.. command, database]);
+                    Assert.Equal((3, ""), (exit, output));
+                    Assert.Equal("keys: the configured database does not exist; key commands never create one (start the service once with the same configuration: it creates and migrates it)\n", error);
+                }
+            }
+            Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The database as the service leaves it at its start: created and migrated.</summary>
+    private static async Task CreateDatabaseAsync(string path)
+    {
+        var options = new DbContextOptionsBuilder<SqliteSimDbContext>();
+        SqliteSimDbContext.Configure(options, $"Data Source={path}");
+        await using var context = new SqliteSimDbContext(options.Options);
+        await context.PrepareAsync();
     }
 }

@@ -35,6 +35,12 @@ public static class ApiKeyCommands
         try
         {
             var services = build();
+            if (!await services.DatabaseExistsAsync())
+            {
+                // A key command never creates a database (nor a SQLite file's folder): the service does, at its start.
+                Console.Error.WriteLine("keys: the configured database does not exist; key commands never create one (start the service once with the same configuration: it creates and migrates it)");
+                return 3;
+            }
             await services.PrepareDatabaseAsync();
             await using var scope = services.CreateAsyncScope();
             return await command.Run!(scope.ServiceProvider.GetRequiredService<ApiKeyStore>());
