@@ -244,18 +244,11 @@ internal sealed class KernelSyscalls
             : null;
 }
 
-/// <summary>The errno names scripts write, by number (asm-generic/errno-base.h, errno.h).</summary>
+/// <summary>The errno names scripts write, by number (<see cref="ErrnoTable"/>: asm-generic/errno-base.h, errno.h).</summary>
 internal static class ErrnoNames
 {
-    static readonly string[] Names =
-    [
-        "ENOENT", "EINTR", "EBADF", "EAGAIN", "EINVAL", "EPIPE", "EDOM", "ENOPROTOOPT", "EOPNOTSUPP", "EADDRINUSE", "EADDRNOTAVAIL",
-        "ENETUNREACH", "ECONNABORTED", "ECONNRESET", "EISCONN", "ENOTCONN", "ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH", "EALREADY", "EINPROGRESS",
-    ];
-
-    /// <summary>The name of an errno number (null for 0), or "errno N" when the table does not know it.</summary>
-    public static string? Of(int errno) =>
-        errno == 0 ? null : Names.FirstOrDefault(n => ErrnoTable.Describe(n).Number == errno) ?? $"errno {errno}";
+    /// <summary>The name of an errno number (null for 0), or "errno N" for a number Linux does not define.</summary>
+    public static string? Of(int errno) => errno == 0 ? null : ErrnoTable.NameOf(errno) ?? $"errno {errno}";
 
     /// <summary>The number of a script's errno name (EWOULDBLOCK is EAGAIN).</summary>
     public static int Number(string name) => ErrnoTable.Describe(name).Number;

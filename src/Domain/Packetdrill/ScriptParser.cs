@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SimService.Domain.Tcp;
 
 namespace SimService.Domain.Packetdrill;
 
@@ -326,7 +327,12 @@ public sealed partial class ScriptParser
         Expect("=", $"after {name.Text}(...)");
         var result = ParseExpr();
         string? errno = null;
-        if (Cur.Kind == TokenKind.Word && !Cur.StartsLine) errno = Take().Text;
+        if (Cur.Kind == TokenKind.Word && !Cur.StartsLine)
+        {
+            // packetdrill's symbol table: a name it does not know is an error at the line, not a check that can never pass.
+            if (!ErrnoTable.IsKnown(Cur.Text)) throw Fail(Cur, $"unknown errno name '{Cur.Text}' after the result");
+            errno = Take().Text;
+        }
         // An strace-style note after the result or errno — (Connection reset by peer), (flags O_RDWR) —
         // is packetdrill's opt_note: read and ignored.
         if (Cur.Is("(") && !Cur.StartsLine)

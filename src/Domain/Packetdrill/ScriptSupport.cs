@@ -148,6 +148,9 @@ internal static class ScriptSupport
                 if (args.Length > 3 && args[3] is not EllipsisExpr && SyscallMapping.MsgFlagsOf(args[3], sending: s.Name.StartsWith("send", StringComparison.Ordinal)) is null)
                     problems.Add(Unsupported(args[3].At, $"{s.Name}() flags {args[3]} (modelled: {(s.Name.StartsWith("send", StringComparison.Ordinal) ? "MSG_MORE, MSG_DONTWAIT, MSG_NOSIGNAL" : "MSG_PEEK, MSG_DONTWAIT")})"));
                 if (args.Length < 3 || args[2] is not IntExpr) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() needs a byte count"));
+                // import_ubuf() — lib/iov_iter.c: a size_t count is cut to MAX_RW_COUNT and the copy faults partway through
+                // the buffer; read() and write() check it whole (EFAULT), these do not.
+                else if (args[2] is IntExpr { Value: < 0 }) problems.Add(Unsupported(args[2].At, $"a negative count for {s.Name}() (a size_t cut to MAX_RW_COUNT, the copy faulting partway through the buffer)"));
                 break;
             case "write" or "read":
                 if (args.Length != 3 || args[2] is not IntExpr) problems.Add(new ScriptDiagnostic(s.At, $"{s.Name}() takes (fd, ..., count)"));

@@ -271,39 +271,3 @@ public static class SyscallMapping
         return request with { Option = option, Value = (int)(IntValue(args[3]) ?? 0) };
     }
 }
-
-/// <summary>errno numbers and strerror() texts of Linux (asm-generic/errno-base.h, errno.h, glibc's messages).</summary>
-public static class ErrnoTable
-{
-    static readonly Dictionary<string, (int Number, string Text)> Table = new(StringComparer.Ordinal)
-    {
-        ["ENOENT"] = (2, "No such file or directory"),
-        ["EINTR"] = (4, "Interrupted system call"),
-        ["EBADF"] = (9, "Bad file descriptor"),
-        ["EAGAIN"] = (11, "Resource temporarily unavailable"),
-        ["EWOULDBLOCK"] = (11, "Resource temporarily unavailable"),
-        ["EINVAL"] = (22, "Invalid argument"),
-        ["EPIPE"] = (32, "Broken pipe"),
-        ["EDOM"] = (33, "Numerical argument out of domain"),
-        ["ENOPROTOOPT"] = (92, "Protocol not available"),
-        ["EOPNOTSUPP"] = (95, "Operation not supported"),
-        ["EADDRINUSE"] = (98, "Address already in use"),
-        ["EADDRNOTAVAIL"] = (99, "Cannot assign requested address"),
-        ["ENETUNREACH"] = (101, "Network is unreachable"),
-        ["ECONNABORTED"] = (103, "Software caused connection abort"),
-        ["ECONNRESET"] = (104, "Connection reset by peer"),
-        ["EISCONN"] = (106, "Transport endpoint is already connected"),
-        ["ENOTCONN"] = (107, "Transport endpoint is not connected"),
-        ["ETIMEDOUT"] = (110, "Connection timed out"),
-        ["ECONNREFUSED"] = (111, "Connection refused"),
-        ["EHOSTUNREACH"] = (113, "No route to host"),
-        ["EALREADY"] = (114, "Operation already in progress"),
-        ["EINPROGRESS"] = (115, "Operation now in progress"),
-    };
-
-    /// <summary>The number and text of an errno name; no errno is 0 (Success).</summary>
-    public static (int Number, string Text) Describe(string? name) =>
-        name is null ? (0, "Success") : Table.TryGetValue(name, out var e) ? e : (-1, name);
-
-    public static bool IsKnown(string name) => Table.ContainsKey(name);
-}

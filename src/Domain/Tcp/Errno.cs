@@ -32,34 +32,10 @@ public static class Errno
     public const string EDOM = nameof(EDOM);
     /// <summary>No such file or directory: tcp_set_congestion_control()'s answer to an unknown module.</summary>
     public const string ENOENT = nameof(ENOENT);
+    /// <summary>Bad address: vfs_read()'s and vfs_write()'s answer when access_ok() refuses the buffer (a count past the address space).</summary>
+    public const string EFAULT = nameof(EFAULT);
 
-    /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them.</summary>
-    public static int Number(string name) => name switch
-    {
-        EPERM => 1,
-        ENOENT => 2,
-        EINTR => 4,
-        EAGAIN => 11,
-        ECONNABORTED => 103,
-        EINPROGRESS => 115,
-        EBADF => 9,
-        EBUSY => 16,
-        EMFILE => 24,
-        EINVAL => 22,
-        EPIPE => 32,
-        EDOM => 33,
-        ENOPROTOOPT => 92,
-        EOPNOTSUPP => 95,
-        EADDRINUSE => 98,
-        EADDRNOTAVAIL => 99,
-        ECONNRESET => 104,
-        EISCONN => 106,
-        ENOTCONN => 107,
-        ETIMEDOUT => 110,
-        ECONNREFUSED => 111,
-        ENETUNREACH => 101,
-        EHOSTUNREACH => 113,
-        EALREADY => 114,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no errno number known"),
-    };
+    /// <summary>The numbers of asm-generic/errno-base.h / errno.h (x86-64), as SO_ERROR reports them (<see cref="ErrnoTable"/>).</summary>
+    public static int Number(string name) => ErrnoTable.Describe(name).Number is > 0 and var number ? number
+        : throw new ArgumentOutOfRangeException(nameof(name), name, "no errno number known");
 }
