@@ -50,11 +50,15 @@ static class Pool
     /// faults — are those of the pool with the median open rate), followed by every pool's open and close rate and collections
     /// (gen0.gen1.gen2) in the order run and, from the second N on, its median open rate per CPU-second over the first N's.
     /// peak_rss_mb is the process's peak over all the pools (VmHWM, and the rounds interleave the N), on every line alike.
+    /// With <paramref name="kernel"/> (and root), each engine pool is followed by the same pool on the real kernel
+    /// (<see cref="Kernel.Pool"/>, a "# W6 kernel … rep=" line each), and the line gains the kernel's medians, the engine:kernel
+    /// ratios and, from the second N on, the kernel's own open rate per CPU-second over its first N's (<see cref="KernelPart"/>).
     /// </summary>
-    public static IEnumerable<string> Series(IReadOnlyList<int> ns)
+    public static IEnumerable<string> Series(IReadOnlyList<int> ns, bool kernel)
     {
         Perf ??= PerfControl.FromEnvironment();
         var runs = ns.Select(_ => new List<Result>()).ToArray();
+        var kernelRuns = ns.Select(_ => new List<Kernel.PoolRates>()).ToArray();
         int rounds = ns.Max(Repetitions);
         for (int round = 1; round <= rounds; round++)
             for (int k = 0; k < ns.Count; k++)
@@ -63,6 +67,15 @@ static class Pool
                 var r = Run(ns[k]);
                 runs[k].Add(r);
                 Console.WriteLine(Inv($"# W6 n={r.N} rep={round} open_per_cpu_s={r.OpenPerCpuSec:F0} close_per_cpu_s={r.ClosePerCpuSec:F0} open_gc={Gcs(r.OpenPhase)} close_gc={Gcs(r.ClosePhase)}"));
+                if (!kernel) continue;
+                if (Kernel.Pool(ns[k], out string note) is not { } kr)
+                {
+                    Console.WriteLine($"# {note}");
+                    kernel = false;
+                    continue;
+                }
+                kernelRuns[k].Add(kr);
+                Console.WriteLine(Inv($"# W6 kernel n={ns[k]} rep={round} open_per_s={kr.OpenPerSec:F0} open_per_cpu_s={kr.OpenPerCpuSec:F0} close_per_s={kr.ClosePerSec:F0} close_per_cpu_s={kr.ClosePerCpuSec:F0} held=\"{kr.Held}\""));
             }
         double first = 0;
         for (int k = 0; k < ns.Count; k++)
@@ -77,10 +90,31 @@ static class Pool
                 (mid.HeldBytesPerConnection is { } held ? Inv($" held_bytes_per_connection={held:F0}") : "") + " " + mid.OpenPhase.Format("open_") + " " + mid.ClosePhase.Format("close_") +
                 Inv($" reps={all.Count} open_per_cpu_s_reps={Join(all, r => Inv($"{r.OpenPerCpuSec:F0}"))} close_per_cpu_s_reps={Join(all, r => Inv($"{r.ClosePerCpuSec:F0}"))}") +
                 $" open_gc_reps={Join(all, r => Gcs(r.OpenPhase))} close_gc_reps={Join(all, r => Gcs(r.ClosePhase))}" +
-                (k > 0 ? Inv($" open_ratio_to_n{ns[0]}={open / first:F2}") : "");
+                (k > 0 ? Inv($" open_ratio_to_n{ns[0]}={open / first:F2}") : "") +
+                KernelPart(kernelRuns[k], kernelRuns[0], k > 0 ? ns[0] : null, Median(r => r.OpenPerSec), open, Median(r => r.ClosePerSec), Median(r => r.ClosePerCpuSec));
             if (k == 0) first = open;
             yield return line;
         }
+    }
+
+    /// <summary>
+    /// The kernel's side of W6's line for one N: the medians of its pools (kernel_open_per_s … kernel_close_per_cpu_s), the
+    /// engine's median over the kernel's for each (open_ratio, open_cpu_ratio, close_ratio, close_cpu_ratio: above 1 the engine
+    /// is faster), every kernel pool's open rate per CPU-second in the order run, and, given the first N
+    /// (<paramref name="firstN"/>), the kernel's median open rate per CPU-second over that N's (kernel_open_ratio_to_nN, the
+    /// kernel's own counterpart of open_ratio_to_nN). "na" throughout when the kernel side did not run.
+    /// </summary>
+    static string KernelPart(List<Kernel.PoolRates> kernel, List<Kernel.PoolRates> first, int? firstN,
+        double open, double openCpu, double close, double closeCpu)
+    {
+        if (kernel.Count == 0)
+            return " kernel_open_per_s=na kernel_close_per_s=na kernel_open_per_cpu_s=na kernel_close_per_cpu_s=na open_ratio=na open_cpu_ratio=na close_ratio=na close_cpu_ratio=na";
+        double kOpen = MedianOf(kernel.Select(r => r.OpenPerSec)), kOpenCpu = MedianOf(kernel.Select(r => r.OpenPerCpuSec));
+        double kClose = MedianOf(kernel.Select(r => r.ClosePerSec)), kCloseCpu = MedianOf(kernel.Select(r => r.ClosePerCpuSec));
+        return Inv($" kernel_open_per_s={kOpen:F0} kernel_close_per_s={kClose:F0} kernel_open_per_cpu_s={kOpenCpu:F0} kernel_close_per_cpu_s={kCloseCpu:F0}") +
+            Inv($" open_ratio={open / kOpen:F2} open_cpu_ratio={openCpu / kOpenCpu:F2} close_ratio={close / kClose:F2} close_cpu_ratio={closeCpu / kCloseCpu:F2}") +
+            Inv($" kernel_parked={(kernel[0].Parked ? 1 : 0)} kernel_reps={kernel.Count} kernel_open_per_cpu_s_reps={string.Join('/', kernel.Select(r => Inv($"{r.OpenPerCpuSec:F0}")))}") +
+            (firstN is { } f && first.Count > 0 ? Inv($" kernel_open_ratio_to_n{f}={kOpenCpu / MedianOf(first.Select(r => r.OpenPerCpuSec)):F2}") : "");
     }
 
     /// <summary>The median (the mean of the middle two for an even count).</summary>

@@ -35,7 +35,8 @@ if (all || which == "W6")
     // SIMBENCH_WARMUP=0: no warm-up (the pools run cold, as before session 17); otherwise an untimed pool of 30,000 first (two client hosts, as the measured pools from 30k on).
     if (Environment.GetEnvironmentVariable("SIMBENCH_WARMUP") != "0")
         Console.WriteLine($"# W6 warm-up: 30000 opened and closed untimed until the JIT settled, {Pool.WarmUp(30_000)} methods compiled by each round");
-    foreach (var line in Pool.Series(count is { } c ? [(int)c] : [10_000, 30_000, 100_000]))
+    // SIMBENCH_KERNEL=0: the engine's pools alone (as W1); otherwise, when root, each is followed by the same pool on the real kernel.
+    foreach (var line in Pool.Series(count is { } c ? [(int)c] : [10_000, 30_000, 100_000], kernel: Environment.GetEnvironmentVariable("SIMBENCH_KERNEL") != "0"))
         Console.WriteLine(line);
 }
 sampler?.Print();
