@@ -135,6 +135,11 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _icsk.Rto = TcpConstants.TimeoutInit;
+        // tcp_connect_init() — net/ipv4/tcp_output.c: "sk->sk_err = 0; sock_reset_flag(sk, SOCK_DONE);" — an error no
+        // call took (the ECONNRESET of a tcp_disconnect(), an RST's before connect(AF_UNSPEC)) does not outlive the
+        // reconnect: no POLLERR, SO_ERROR 0, send() copies.
+        SoftError = null;
+        SockDone = false;
         RetransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         _sockState = SocketState.Connecting;
@@ -221,8 +226,10 @@ public sealed partial class TcpSocket
     {
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
-            // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
-            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(SoftError is not null ? TakeStreamError() : Errno.EAGAIN);
+            // sk_stream_wait_connect(): sock_error() first, then EAGAIN when the timeout (sock_sndtimeo()) is 0; else
+            // sleep, bounded by SO_SNDTIMEO.
+            if (SoftError is not null) return CallOutcome.Fail(TakeStreamError());
+            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
             call.SendWaitsConnect = true;
             PendingSend = call;
             return CallOutcome.Block;
