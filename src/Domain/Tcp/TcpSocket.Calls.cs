@@ -71,7 +71,8 @@ public sealed partial class TcpSocket
         }
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         ListenState.Backlog = CappedBacklog(backlog);
-        RcvShutdown = SendShutdown = false;
+        // sk_shutdown is left as it is: a shutdown() on the CLOSE socket (ENOTCONN, yet sk_shutdown |= how) stays with
+        // the listener, and sk_clone_lock() copies it into each child (InheritOptions()).
         Local = new Endpoint(BindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
@@ -842,6 +843,10 @@ public sealed partial class TcpSocket
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
+        // sk_clone_lock() → sock_copy(): sk_shutdown too — a listener shut down before listen() passes it on (a child's
+        // SEND_SHUTDOWN sends its FIN once ESTABLISHED: CreateChild()).
+        RcvShutdown = listener.RcvShutdown;
+        SendShutdown = listener.SendShutdown;
         // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat, linger, keepalive, timeouts
         if (listener._rare?.Options?.CloneForChild() is { } options) RareToWrite.Options = options;
         else _rare?.Options = null;
