@@ -71,7 +71,8 @@ public sealed partial class TcpSocket
         }
         if (!Host.ListenPortFree(this)) return CallOutcome.Fail(Errno.EADDRINUSE);
         ListenState.Backlog = CappedBacklog(backlog);
-        RcvShutdown = SendShutdown = false;
+        // sk_shutdown is left as it is: a shutdown() on the CLOSE socket (ENOTCONN, yet sk_shutdown |= how) stays with
+        // the listener, and sk_clone_lock() copies it into each child (InheritOptions()).
         Local = new Endpoint(BindAddress, Local.Port);
         TransitionTo(TcpState.Listen, "inet_csk_listen_start");
         Host.AddListener(this);
@@ -135,6 +136,11 @@ public sealed partial class TcpSocket
         Host.Count(MibCounter.TcpActiveOpens);
         TransitionTo(TcpState.SynSent, "tcp_v4_connect");
         _icsk.Rto = TcpConstants.TimeoutInit;
+        // tcp_connect_init() — net/ipv4/tcp_output.c: "sk->sk_err = 0; sock_reset_flag(sk, SOCK_DONE);" — an error no
+        // call took (the ECONNRESET of a tcp_disconnect(), an RST's before connect(AF_UNSPEC)) does not outlive the
+        // reconnect: no POLLERR, SO_ERROR 0, send() copies.
+        SoftError = null;
+        SockDone = false;
         RetransStamp = _sim.Now; // tcp_connect(): the SYN's time bounds the handshake (retransmits_timed_out)
         SendSyn(retransmission: false);
         _sockState = SocketState.Connecting;
@@ -221,8 +227,10 @@ public sealed partial class TcpSocket
     {
         if (State is TcpState.SynSent or TcpState.SynRecv)
         {
-            // sk_stream_wait_connect(): EAGAIN when the timeout (sock_sndtimeo()) is 0; else sleep, bounded by SO_SNDTIMEO.
-            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(SoftError is not null ? TakeStreamError() : Errno.EAGAIN);
+            // sk_stream_wait_connect(): sock_error() first, then EAGAIN when the timeout (sock_sndtimeo()) is 0; else
+            // sleep, bounded by SO_SNDTIMEO.
+            if (SoftError is not null) return CallOutcome.Fail(TakeStreamError());
+            if (!Sleep(call, SndTimeo(call), TcpTimerKind.SendTimeout)) return CallOutcome.Fail(Errno.EAGAIN);
             call.SendWaitsConnect = true;
             PendingSend = call;
             return CallOutcome.Block;
@@ -835,6 +843,10 @@ public sealed partial class TcpSocket
         _rcvBuf = listener._rcvBuf;
         _sndBuf = listener._sndBuf;
         _nonagle = listener._nonagle;
+        // sk_clone_lock() → sock_copy(): sk_shutdown too — a listener shut down before listen() passes it on (a child's
+        // SEND_SHUTDOWN sends its FIN once ESTABLISHED: CreateChild()).
+        RcvShutdown = listener.RcvShutdown;
+        SendShutdown = listener.SendShutdown;
         // icsk_syn_retries, user_mss, sk_rcvlowat, notsent_lowat, linger, keepalive, timeouts
         if (listener._rare?.Options?.CloneForChild() is { } options) RareToWrite.Options = options;
         else _rare?.Options = null;

@@ -233,8 +233,8 @@ public sealed partial class TcpSocket
         TransferStamped = true;
         LinkPeer();
         // "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)": a shutdown(SHUT_WR) made in SYN_RECV
-        // sends its FIN now (6.10+).
-        if (SendShutdown) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
+        // (or on the CLOSE socket before its connect()) sends its FIN now (6.10+; linux-4.4 has no such step).
+        if (SendShutdown && _sim.Profile != KernelProfile.Linux44) TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
         WakeConnector();
         WakeWriter(); // sk_state_change(): a send() asleep in sk_stream_wait_connect()
     }
@@ -1639,6 +1639,10 @@ public sealed partial class TcpSocket
         child.SegsIn(ack);
         if (child.KeepOpen) child.ArmTimer(child.KeepaliveTimer, TcpTimerKind.Keepalive, SimDuration.FromSeconds(child.KeepaliveTimeSec));
         child.LinkPeer();
+        // tcp_rcv_state_process() SYN_RECV (6.10+): "if (sk->sk_shutdown & SEND_SHUTDOWN) tcp_shutdown(sk, SEND_SHUTDOWN)"
+        // — the child of a listener shut down before listen() inherited SEND_SHUTDOWN and sends its FIN now, before the
+        // ACK's data (step 7) and the listener's sk_data_ready(). linux-4.4 has no such step: its child stays ESTABLISHED.
+        if (child.SendShutdown && child._sim.Profile != KernelProfile.Linux44) child.TcpShutdown("tcp_rcv_state_process (SYN_RECV, SEND_SHUTDOWN)");
         child._sockState = SocketState.Connected; // __inet_accept() when accept() takes it; no call reaches it before
         // inet_csk_complete_hashdance() → inet_csk_reqsk_queue_add(), then the listener's sk_data_ready() wakes an
         // accept() (WakeAcceptor).

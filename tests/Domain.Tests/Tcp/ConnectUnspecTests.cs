@@ -89,6 +89,31 @@ public class ConnectUnspecTests
     }
 
     [Fact]
+    public void Established_ConnectUnspecThenConnectWithoutReadingTheError_TcpConnectInitClearsSkErr()
+    {
+        // tcp_disconnect() leaves sk_err = ECONNRESET; nothing reads it before the next connect(), whose tcp_connect_init()
+        // sets sk->sk_err = 0: the reconnected socket polls without POLLERR, SO_ERROR reads 0 and send() copies. Observed
+        // on Linux 6.18.44 (scenarios/connect-after-disconnect-clears-so-error.json).
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        h.At(Ms(150));
+        Unspec(h, c.Id);
+        h.At(Ms(200));
+
+        var again = Connect(h, c.Id);
+        h.At(Ms(300));
+        var poll = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Poll)
+            { SocketId = c.Id, Events = PollEvents.POLLIN | PollEvents.POLLOUT });
+        var error = SoError(h, c.Id);
+        var send = h.Send(c.Id, 100);
+
+        Assert.Equal((0L, TcpState.Established), (h.Returned(again.CallId)!.Result, c.State));
+        Assert.Equal((1L, "\"POLLOUT\""), (poll.Result, poll.Value));
+        Assert.Equal((0L, "0"), (error.Result, error.Value));
+        Assert.Equal(100L, send.Result);
+    }
+
+    [Fact]
     public void Established_ConnectUnspecThenConnect_SynOffersAFreshSocketsWindow()
     {
         // tcp_disconnect() memsets tp->rx_opt: ts_recent_stamp is 0 again, so tcp_connect_init() sizes the SYN's window

@@ -122,4 +122,32 @@ public class ShutdownTests
         Shutdown(h, "server", l.SocketId, ShutdownHow.SHUT_WR);
         Assert.Equal(TcpState.Listen, h.Sim.FindSocket(l.SocketId)!.State);
     }
+    [Fact]
+    public void Close_ShutRdwrBeforeListen_ChildInheritsSkShutdownAndSendsItsFinAtEstablishment()
+    {
+        // inet_shutdown() on a CLOSE socket: ENOTCONN, but sk_shutdown |= how; inet_listen() → inet_csk_listen_start()
+        // leaves it, sk_clone_lock() copies it into each child, and tcp_rcv_state_process() SYN_RECV → ESTABLISHED runs
+        // the deferred tcp_shutdown(sk, SEND_SHUTDOWN) (6.10+): the child's FIN leaves with the handshake's ACK
+        // processed, the child is FIN_WAIT1 and polls POLLHUP. Observed on Linux 6.18.44
+        // (packetdrill/shutdown-before-listen-child-inherits-and-sends-fin.pkt).
+        var h = new TwoHostHarness();
+        var l = h.Call("server", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
+        var shut = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = l.SocketId, How = ShutdownHow.SHUT_RDWR });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId });
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(35));
+
+        var child = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
+        var fin = h.Sent("server").Last();
+        var poll = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Poll)
+            { SocketId = child.Id, Events = PollEvents.POLLIN | PollEvents.POLLOUT | PollEvents.POLLRDHUP });
+
+        Assert.Equal(Errno.ENOTCONN, shut.Errno);
+        Assert.Equal(("F.", Ms(31)), (fin.Flags.ToLetters(), fin.At));
+        Assert.Equal(TcpState.FinWait1, child.State);
+        Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDHUP\"", poll.Value);
+    }
 }
