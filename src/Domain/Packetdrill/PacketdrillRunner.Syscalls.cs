@@ -48,7 +48,7 @@ public sealed partial class PacketdrillRunner
         // vfs_write() / vfs_read() — fs/read_write.c: access_ok(buf, count) refuses a count past the address space (a
         // negative one, as the size_t it is) once the descriptor is known to be open for it: EFAULT, nothing done.
         if (s.Name is "write" or "read" && s.Arguments[2] is IntExpr { Value: < 0 })
-            return CheckResult(s, -1, Errno.EFAULT, fd is { } open && _fds.TryGetValue(open, out var id) ? id : 0);
+            return fd is { } named && OpenSocketAt(named) is { } open ? CheckResult(s, -1, Errno.EFAULT, open) : CheckResult(s, -1, Errno.EBADF, 0);
         var outcome = Apply(new SocketCallCommand(request));
         if (outcome.Error is { } error) return CheckResult(s, -1, Errno.EBADF, 0, error.Message);
         var handle = outcome.Call!.Value;
@@ -311,6 +311,14 @@ public sealed partial class PacketdrillRunner
         _socketUnderTest = socketId;
         return CheckResult(s, SyscallMapping.ORdwr | (sk.NonBlocking ? SyscallMapping.ONonblock : 0), null, socketId);
     }
+
+    /// <summary>
+    /// The socket the script's descriptor <paramref name="fd"/> still names in the engine's fd table (fdget()), or null
+    /// once it was closed: the script's number stays mapped to its socket after its last close, the table does not.
+    /// </summary>
+    int? OpenSocketAt(long fd) =>
+        _fds.TryGetValue(fd, out var socketId) && _sim.FindSocket(socketId) is { } sk
+        && _sim.FindHost(LocalHost)?.FindProcess(Process)?.At(_dupFds.TryGetValue(fd, out var dup) ? dup : sk.Fd) == sk ? socketId : null;
 
     /// <summary>getsockopt(fd, level, name, [value], [len]): the returned value as the script wrote it.</summary>
     /// <param name="detail">The engine's optval as JSON, for a struct (SO_SNDTIMEO / SO_RCVTIMEO's {"sec", "usec"}).</param>
