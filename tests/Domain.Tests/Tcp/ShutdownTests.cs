@@ -122,6 +122,7 @@ public class ShutdownTests
         Shutdown(h, "server", l.SocketId, ShutdownHow.SHUT_WR);
         Assert.Equal(TcpState.Listen, h.Sim.FindSocket(l.SocketId)!.State);
     }
+
     [Fact]
     public void Close_ShutRdwrBeforeListen_ChildInheritsSkShutdownAndSendsItsFinAtEstablishment()
     {
@@ -149,5 +150,36 @@ public class ShutdownTests
         Assert.Equal(("F.", Ms(31)), (fin.Flags.ToLetters(), fin.At));
         Assert.Equal(TcpState.FinWait1, child.State);
         Assert.Equal("\"POLLIN|POLLOUT|POLLHUP|POLLRDHUP\"", poll.Value);
+    }
+
+    [Fact]
+    public void Close_ShutWrBeforeListen_Linux44_ChildInheritsSendShutdownButStaysEstablishedUntilClose()
+    {
+        // 4.4 has the same inheritance (sk_clone_lock() copies sk_shutdown) but no deferred tcp_shutdown() at
+        // establishment — that came with 6.10's "tcp: defer shutdown(SEND_SHUTDOWN) for TCP_SYN_RECV sockets": the child
+        // is ESTABLISHED, polls POLLOUT (SEND_SHUTDOWN reads writable), send() is EPIPE, and its FIN leaves at close().
+        var h = new TwoHostHarness(profile: SimService.Domain.Engine.KernelProfile.Linux44);
+        var l = h.Call("server", SocketCallKind.Socket);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = l.SocketId, Port = 80 });
+        var shut = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = l.SocketId, How = ShutdownHow.SHUT_WR });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l.SocketId });
+        h.At(Ms(1));
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var a = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(40));
+
+        var child = h.Sim.FindSocket(h.Returned(a.CallId)!.SocketId)!;
+        var sentBeforeClose = h.Sent("server").Select(p => p.Flags.ToLetters()).ToList();
+        var poll = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Poll) { SocketId = child.Id, Events = PollEvents.POLLIN | PollEvents.POLLOUT });
+        var send = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Send) { SocketId = child.Id, Bytes = 10 });
+        var state = child.State;
+        h.At(Ms(100));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Close) { SocketId = child.Id });
+        h.At(Ms(101));
+
+        Assert.Equal(Errno.ENOTCONN, shut.Errno);
+        Assert.Equal(["S."], sentBeforeClose);
+        Assert.Equal((TcpState.Established, "\"POLLOUT\"", Errno.EPIPE), (state, poll.Value, send.Errno));
+        Assert.Equal(("F.", Ms(100)), (h.Sent("server").Last().Flags.ToLetters(), h.Sent("server").Last().At));
     }
 }
