@@ -34,7 +34,7 @@ sealed partial class ApiServer : IAsyncDisposable
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["ConnectionStrings__Sqlite"] = $"Data Source={databasePath}";
         start.Environment["RateLimit__PerSecond"] = "0"; // the benchmarks measure the service, not the per-tenant rate limiter
-        // As the image runs it (Dockerfile): the framework JIT-compiled, not its precompiled code (README, W4);
+        // As the image runs it (Dockerfile): the framework JIT-compiled, not its precompiled code (docs/benchmarks-history.md, the W4 notes);
         // SIMBENCH_SERVER_DOTNET_ReadyToRun=1 measures the precompiled code instead.
         start.Environment["DOTNET_ReadyToRun"] = "0";
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -9,7 +9,7 @@ namespace SimService.Benchmarks;
 /// W4's load generator: one kept-alive HTTP/1.1 connection on a plain socket, requests serialised once beforehand
 /// and written as they are, and of each response only what the benchmark needs — the status code and where the
 /// response ends (Content-Length or chunked framing) — as wrk and h2load do. The clients share the server's two
-/// cores, so what they spend per command is taken from the server (README, W4's note).
+/// cores, so what they spend per command is taken from the server (docs/benchmarks-history.md, the W4 notes).
 /// </summary>
 sealed class LeanHttp : IDisposable
 {

@@ -12,7 +12,7 @@ namespace SimService.Domain.Engine;
 /// Each row is kept as long as the simulation (a held W6 connection keeps two: its connect() and its accept()), so it is a
 /// struct in the table's pages (<see cref="CallTable"/>), not an object of its own: 72 bytes a row in a page, where an
 /// object was 88 B and its page slot 8 — and the collector marks, plans and moves two objects fewer per held connection
-/// (README, the session-28 note). The host and process names are read from the process object (one reference, not two
+/// (docs/benchmarks-history.md, the session-28 note). The host and process names are read from the process object (one reference, not two
 /// strings), and the rarely set errno and value share one side object (<see cref="Outcome"/>).
 /// </summary>
 internal struct CallRow

@@ -13,7 +13,7 @@ namespace SimService.Domain.Engine;
 /// copies a table as it fills. A simulation cannot size per host at boot (a run may have thousands of hosts of a few
 /// sockets, or one host of a million), and a .NET collection that doubles reallocates its whole array: from 85,000 B
 /// on that array lands on the large-object heap, whose allocation budget starts full (gen2) collections — what separated
-/// W6's 100,000-connection pool from its 10,000 one (README, the W6 row). These tables allocate pages of at most
+/// W6's 100,000-connection pool from its 10,000 one (docs/benchmarks-history.md, the W6 row). These tables allocate pages of at most
 /// <see cref="PageBytes"/> (small-object heap) and copy only directories of page references.
 /// </summary>
 internal static class Paging
@@ -40,7 +40,7 @@ internal static class Paging
     /// Element <paramref name="index"/> of <paramref name="page"/>, which the caller knows to be in range, without reading
     /// the page's header: a bounds check reads its length and a bare array-data reference its type, a cache line of their
     /// own for most elements of a large page — a line missed on every lookup when the page was last touched long ago (an
-    /// ephemeral port's bind bucket, a timewait socket: README, the session-30 note under W1–W6). The null test is on the
+    /// ephemeral port's bind bucket, a timewait socket: docs/benchmarks-history.md, the session-30 note). The null test is on the
     /// register, and it lets the JIT drop the reference's own null check.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

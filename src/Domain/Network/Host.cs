@@ -26,7 +26,7 @@ public sealed partial class Host : IEventTarget
     /// <summary>
     /// Every full socket still allocated (sockstat alloc): a dense set, each socket keeping its slot
     /// (<see cref="TcpSocket.HostSlot"/>), O(1) to add and remove with no hash — 8 bytes a socket, where a map by id took
-    /// 24 and its buckets 4–8 (README, the session-26 note); listed in id order (<see cref="AllSockets"/>). Paged
+    /// 24 and its buckets 4–8 (docs/benchmarks-history.md, the session-26 note); listed in id order (<see cref="AllSockets"/>). Paged
     /// (<see cref="DenseSet{T}"/>): a server holding 100,000 grows it without reallocating a large array.
     /// </summary>
     readonly DenseSet<TcpSocket> _sockets = new();

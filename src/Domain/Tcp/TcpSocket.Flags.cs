@@ -4,7 +4,7 @@ namespace SimService.Domain.Tcp;
 /// The socket's yes/no state as bits of one word, as the kernel keeps it: sk->sk_flags (SOCK_DEAD, SOCK_DONE, SOCK_NOSPACE …,
 /// tested with sock_flag() — include/net/sock.h), sk_shutdown's two bits, sk_reuse/sk_reuseport and sk_userlocks bitfields,
 /// inet->bind_address_no_port, icsk_ca_setsockopt:1, tp->is_cwnd_limited:1 — not a byte each. Every held connection has two
-/// sockets, so the 23 flags in 4 bytes instead of 23 keep 16 bytes less per socket (the fields' 8-byte-aligned end; README,
+/// sockets, so the 23 flags in 4 bytes instead of 23 keep 16 bytes less per socket (the fields' 8-byte-aligned end; docs/benchmarks-history.md,
 /// the session-25 note).
 /// </summary>
 public sealed partial class TcpSocket

@@ -67,7 +67,7 @@ internal struct ReceiveSequence
     /// <summary>
     /// tp->window_clamp: the largest window to advertise (0 until tcp_select_initial_window() or the listener's request sets
     /// it). Here, beside rcv_ssthresh, it fills what was the struct's padding (28 → 32 bytes, where it took 4 of the
-    /// socket's own: README, the session-26 note).
+    /// socket's own: docs/benchmarks-history.md, the session-26 note).
     /// </summary>
     public uint WindowClamp;
     /// <summary>Payload bytes received in order and not yet read by the application (rcv_nxt − copied_seq without the FIN).</summary>
