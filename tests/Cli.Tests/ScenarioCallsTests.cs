@@ -26,6 +26,29 @@ public sealed class ScenarioCallsTests
     public void InCall_SocketCallYesRuntimeWaitNo(string syscall, bool inCall) => Assert.Equal(inCall, ScenarioCalls.InCall(syscall));
 
     /// <summary>
+    /// struct tcp_info's 6.7 RTO statistics (tcpi_total_rto and tcpi_total_rto_recoveries, __u16 at 240 and 242, then
+    /// tcpi_total_rto_time, __u32 at 244) reach a scenario's TCP_INFO value on the kernel as the engine writes them: before
+    /// session 33 the layout stopped at tcpi_rcv_wnd and a total_rto check failed on the kernel for want of the field.
+    /// </summary>
+    [Fact]
+    public void TcpInfoJson_ReadsTheRtoStatisticsAfterRehash()
+    {
+        var info = new byte[256];
+        info[0] = 4; // TCP_FIN_WAIT1
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(info.AsSpan(100), 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(info.AsSpan(236), 7);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(info.AsSpan(240), 3);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(info.AsSpan(242), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(info.AsSpan(244), 1362);
+
+        string json = ScenarioCalls.TcpInfoJson(info);
+
+        Assert.StartsWith("{\"state\":\"FIN-WAIT-1\",", json);
+        Assert.Contains("\"total_retrans\":4,", json);
+        Assert.EndsWith("\"rcv_wnd\":0,\"rehash\":7,\"total_rto\":3,\"total_rto_recoveries\":1,\"total_rto_time\":1362}", json);
+    }
+
+    /// <summary>
     /// An alias's remote end: getpeername()'s peer, else the call's target, else the one it had — inet_getname() refuses
     /// the peer of a socket in CLOSE (ENOTCONN), and a setsockopt on a descriptor tcp_time_wait() left in CLOSE took the
     /// tuple's remote to 0:0, so after close() the alias named no TIME-WAIT entry (observe-24111-16). connect(AF_UNSPEC)

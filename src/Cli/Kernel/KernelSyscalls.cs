@@ -272,6 +272,9 @@ internal static class TcpInfoLayout
         ["tcpi_rwnd_limited"] = (176, 8), ["tcpi_sndbuf_limited"] = (184, 8), ["tcpi_delivered"] = (192, 4), ["tcpi_delivered_ce"] = (196, 4),
         ["tcpi_bytes_sent"] = (200, 8), ["tcpi_bytes_retrans"] = (208, 8), ["tcpi_dsack_dups"] = (216, 4), ["tcpi_reord_seen"] = (220, 4),
         ["tcpi_rcv_ooopack"] = (224, 4), ["tcpi_snd_wnd"] = (228, 4), ["tcpi_rcv_wnd"] = (232, 4),
+        // 6.7's RTO statistics after tcpi_rehash (two __u16 then a __u32): without them a scenario's total_rto check
+        // read nothing on the kernel (session 33).
+        ["tcpi_rehash"] = (236, 4), ["tcpi_total_rto"] = (240, 2), ["tcpi_total_rto_recoveries"] = (242, 2), ["tcpi_total_rto_time"] = (244, 4),
     };
 
     /// <summary>Every field's name, in the struct's order.</summary>
@@ -287,6 +290,7 @@ internal static class TcpInfoLayout
             -4 => info[f.Offset] & 0xf,       // the low nibble: the first bitfield on little-endian
             4 when f.Offset == 6 => info[f.Offset] >> 4,
             -1 => info[f.Offset] & 1,
+            2 => BinaryPrimitives.ReadUInt16LittleEndian(info.AsSpan(f.Offset)),
             4 => BinaryPrimitives.ReadUInt32LittleEndian(info.AsSpan(f.Offset)),
             _ => (long)BinaryPrimitives.ReadUInt64LittleEndian(info.AsSpan(f.Offset)),
         };

@@ -570,7 +570,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     }
 
     /// <summary>struct tcp_info as the engine writes TCP_INFO's value: the state's name, then every field by its name without "tcpi_".</summary>
-    static string TcpInfoJson(byte[] info)
+    internal static string TcpInfoJson(byte[] info)
     {
         var fields = TcpInfoLayout.Names.Where(n => n != "tcpi_state")
             .Select(n => $"\"{n["tcpi_".Length..]}\":{TcpInfoLayout.Read(info, n)}");
