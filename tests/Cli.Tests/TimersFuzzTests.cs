@@ -45,6 +45,64 @@ public sealed class TimersFuzzTests
         Assert.InRange(bigWriters, 2, 20);
     }
 
+    /// <summary>
+    /// Since session 33 a case may change one timer sysctl of one host while it runs (drawn after everything else): over
+    /// 40 cases of seed 33031, 19 draw it, each a single sysctl of the timer set on the client or the server, after the
+    /// black hole began; every case passes on the engine; in 3 the change moves the segments (a timer reads the new
+    /// value when it fires: 33031-8's orphan_retries, 33031-33's and -34's retries2), and the same step setting the
+    /// value the host already had moves nothing (the wrong input). A case without the draw is the one the seed drew
+    /// before: timers 33031-4's end as before session 33.
+    /// </summary>
+    [Fact]
+    public void Draw_SysctlChangedWhileRunning_ATimerReadsTheNewValue()
+    {
+        int changed = 0, moved = 0;
+        for (int number = 0; number < 40; number++)
+        {
+            string json = FuzzTests.CalibratedRunningOnTheEngine(TimersFuzzCase.Draw(33031, number), number, TimersFuzzCase.LongestNs);
+            var doc = JsonNode.Parse(json)!.AsObject();
+            var steps = doc["steps"]!.AsArray();
+            if (steps.SingleOrDefault(s => s!["sysctl"] is not null) is not { } change) continue;
+            changed++;
+            var values = change["sysctl"]!["values"]!.AsObject();
+            var (name, value) = Assert.Single(values);
+            Assert.True(name.StartsWith("net.ipv4.", StringComparison.Ordinal) && Defaults.ContainsKey(name["net.ipv4.".Length..]), name);
+            string host = change["sysctl"]!["host"]!.GetValue<string>();
+            Assert.Contains(host, new[] { "client", "server" });
+            long hole = steps.Where(s => s!["link"]?["loss"]?.GetValue<double>() == 1.0).Min(s => At(s!));
+            Assert.True(At(change) >= hole, $"case {number}: the change before the black hole");
+
+            // The host's value before the step: set again, it is no change at all, and nothing moves.
+            int before = doc["hosts"]![host]!["sysctls"]?[name]?.GetValue<int>() ?? Defaults[name["net.ipv4.".Length..]];
+            int drawn = value!.GetValue<int>();
+            var asDrawn = EnginePackets(doc);
+            values[name] = before;
+            var unchanged = EnginePackets(doc);
+            steps.Remove(change);
+            Assert.True(unchanged.SequenceEqual(EnginePackets(doc)), $"case {number}: {name} set to its own value moved a segment");
+            if (drawn != before && !asDrawn.SequenceEqual(unchanged)) moved++;
+        }
+        Assert.Equal(19, changed);
+        Assert.Equal(3, moved);
+        // Timers 33031-4 draws no change: its end as before session 33.
+        var case4 = TimersFuzzCase.Draw(33031, 4).Draft;
+        Assert.Equal("10272ms", case4["runUntil"]!.GetValue<string>());
+        Assert.Equal("26301500us", case4["steps"]!.AsArray()[^1]!["at"]!.GetValue<string>());
+    }
+
+    /// <summary>The kernel's defaults of the timer sysctls the timers profile changes while a case runs.</summary>
+    static readonly Dictionary<string, int> Defaults = new(StringComparer.Ordinal)
+    {
+        ["tcp_retries2"] = 15, ["tcp_orphan_retries"] = 0, ["tcp_fin_timeout"] = 60, ["tcp_keepalive_intvl"] = 75, ["tcp_keepalive_probes"] = 9,
+    };
+
+    /// <summary>The segments of <paramref name="doc"/> run on the engine.</summary>
+    static List<OutcomePacket> EnginePackets(JsonObject doc) =>
+        [.. RunOutcome.OfEngine(ScenarioParser.Parse(doc.ToJsonString()).Document!).Packets];
+
+    static long At(JsonNode step) =>
+        DurationText.TryParseFormat(step["at"]!.GetValue<string>(), out var at) ? at.Ns : throw new FormatException();
+
     /// <summary>The engine's outcome of a timers case against itself agrees; a retransmission missing on the kernel and a sockstat are reported.</summary>
     [Fact]
     public void Judge_MissingRetransmissionAndSockstat_AreReported()

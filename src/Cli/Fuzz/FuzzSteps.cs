@@ -62,6 +62,10 @@ static class FuzzSteps
         return nearest;
     }
 
+    /// <summary>A <c>sysctl</c> step: <paramref name="name"/> set to <paramref name="value"/> on <paramref name="host"/> while the case runs.</summary>
+    public static JsonObject Sysctl(string host, string name, int value) =>
+        new() { ["sysctl"] = new JsonObject { ["host"] = host, ["values"] = new JsonObject { [name] = value } } };
+
     /// <summary>A one-way loss step on the link between a client and the server ("client->server" or "server->client").</summary>
     public static JsonObject LinkLoss(string direction, double loss) => LinkChange(direction, new JsonObject { ["loss"] = loss });
 

@@ -9,7 +9,8 @@ namespace SimService.Cli.Fuzz;
 /// when a one-way or two-way black hole starts, then close, shutdown, kill and SO_LINGER in random order, random
 /// <c>tcp_retries1</c>/<c>tcp_retries2</c>, <c>tcp_orphan_retries</c>, <c>tcp_fin_timeout</c>, keepalive sysctls and
 /// per-socket <c>TCP_USER_TIMEOUT</c>, keepalive options and <c>TCP_LINGER2</c> (negative too), the black hole lifted
-/// at a random moment or never, expect steps; 8–90 s of virtual time. A pure function of (seed, case number), like
+/// at a random moment or never, expect steps; since session 33, drawn last, a timer sysctl of one host changed while the
+/// timers run; 8–90 s of virtual time. A pure function of (seed, case number), like
 /// <see cref="FuzzCase.Draw"/>; the calls' results and sockstats are written in by <see cref="FuzzCase.Calibrate"/>.
 /// </summary>
 /// <remarks>
@@ -30,6 +31,9 @@ public static class TimersFuzzCase
 
     sealed class Drawer(IRandomSource random) : FuzzDrawer(random)
     {
+        /// <summary>When the black hole started: the timers run from then on.</summary>
+        long _holeAt;
+
         public override JsonObject Document(string name)
         {
             var hosts = ClientAndServer();
@@ -66,7 +70,7 @@ public static class TimersFuzzCase
             }
 
             // The black hole: one way or both, within a round trip of the last write (data in flight), or later.
-            long holeAt = Away(at + (Chance(0.7) ? Ms(1, Math.Max(2, 2 * d / 1_000_000)) : Ms(100, 3000)));
+            long holeAt = _holeAt = Away(at + (Chance(0.7) ? Ms(1, Math.Max(2, 2 * d / 1_000_000)) : Ms(100, 3000)));
             string[] directions = Below(3) switch
             {
                 0 => ["client->server"],
@@ -127,7 +131,37 @@ public static class TimersFuzzCase
             // The end: an expect step a random time on, then a run-until that keeps the whole case within LongestNs.
             return Finish(name,
                 "Drawn by simservice fuzz --profile timers: data in flight or a zero window when a black hole starts, teardown calls, timer sysctls and options; run on the engine and on the kernel.",
-                hosts, links, at, 25_000, LongestNs);
+                hosts, links, at, 25_000, LongestNs, SysctlChanged);
+        }
+
+        /// <summary>
+        /// Since session 33, drawn after everything else (a case without it is the one its seed drew before): with
+        /// probability 0.4 a <c>sysctl</c> step on one host between the black hole and 2 s after <paramref name="at"/>
+        /// (the last teardown call; <c>tcp_retries2</c> in the first half of that span), while retransmissions, probes and the teardown's timers run, setting one timer
+        /// sysctl the kernel reads when a timer fires or a state is entered: <c>tcp_retries2</c> (tcp_write_timeout(),
+        /// tcp_probe_timer() of a socket not yet orphaned), <c>tcp_orphan_retries</c> (tcp_orphan_retries() of an
+        /// orphan's), <c>tcp_fin_timeout</c> (tcp_fin_time() at close(), at the FIN's ACK and in tcp_keepalive_timer()),
+        /// <c>tcp_keepalive_intvl</c>/<c>tcp_keepalive_probes</c> (keepalive_intvl_when(), keepalive_probes() of a
+        /// socket without TCP_KEEPINTVL/TCP_KEEPCNT) — a timer armed before the change keeps its expiry and reads the
+        /// new value when it fires. The later of the step's time and <paramref name="at"/>.
+        /// </summary>
+        long SysctlChanged(long at)
+        {
+            if (!Chance(0.4)) return at;
+            string host = Chance(0.5) ? "client" : "server";
+            var (sysctl, value) = Below(8) switch
+            {
+                < 3 => ("tcp_retries2", 1 + Below(6)),
+                < 5 => ("tcp_orphan_retries", Below(4)),
+                < 7 => ("tcp_fin_timeout", Pick(new[] { 1, 2, 5, 10, 30 })),
+                _ => Chance(0.5) ? ("tcp_keepalive_intvl", 1 + Below(3)) : ("tcp_keepalive_probes", 1 + Below(4)),
+            };
+            // tcp_retries2 in the span's first half, while most ends are open (an orphan's retries are tcp_orphan_retries).
+            long latest = Math.Min(at + 2_000_000_000, LongestNs - 3_000_000_000);
+            if (sysctl == "tcp_retries2") latest = _holeAt + (latest - _holeAt) / 2;
+            long t = Away(_holeAt + Ms(0, Math.Max(1, (latest - _holeAt) / 1_000_000)));
+            Add(t, FuzzSteps.Sysctl(host, $"net.ipv4.{sysctl}", value));
+            return Math.Max(at, t);
         }
 
         void Lift(string[] directions, long at)
