@@ -92,7 +92,7 @@ public sealed partial class TcpSocket
                 return new TcpInfo(State, CaOps.ToName(), false, false, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                     AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
-            bool wscaleOk = IsSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
+            bool wscaleOk = InfoSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
             bool rateInfo = _sim.Profile != KernelProfile.Linux44;
             var chrono = rateInfo ? ChronoStatsUs() : default;
             return new TcpInfo(
@@ -122,7 +122,7 @@ public sealed partial class TcpSocket
                 RcvSsthresh: _rcv.Ssthresh,
                 BytesAcked: BytesAcked,
                 // tcp_rcv_nxt_update(): rcv_nxt was set to irs + 1 directly by the handshake.
-                BytesReceived: IsSynchronized ? (uint)(_rcv.Nxt - _rcv.Irs - 1) : 0,
+                BytesReceived: InfoSynchronized ? (uint)(_rcv.Nxt - _rcv.Irs - 1) : 0,
                 NotSentBytes: Math.Max(0, (int)(_snd.WriteSeq - _snd.Nxt)),
                 SndWnd: _snd.Wnd,
                 Lost: _ca.LostOut,
@@ -158,6 +158,14 @@ public sealed partial class TcpSocket
                 TotalRtoTimeMs: _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
         }
     }
+
+    /// <summary>
+    /// The connection was synchronized and tcp_disconnect() has not undone it since. tcp_get_info() reads rx_opt.wscale_ok
+    /// (with both scales) and tp->bytes_received as they are, so a socket tcp_done() closed — an RST, a timeout, TIME-WAIT
+    /// taking the connection from under an open descriptor — still reports them; tcp_disconnect() clears both (the memset
+    /// of rx_opt; bytes_received = 0, which <see cref="DisconnectResets"/> models by moving irs up to rcv_nxt).
+    /// </summary>
+    bool InfoSynchronized => IsSynchronized || (State == TcpState.Close && _rcv.Nxt != _rcv.Irs);
 
     /// <summary>
     /// tp->bytes_acked (RFC 4898 tcpEStatsAppHCThruOctetsAcked): tcp_snd_una_update() counts from the SYN-ACK's ack on an

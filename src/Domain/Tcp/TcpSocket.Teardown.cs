@@ -244,7 +244,7 @@ public sealed partial class TcpSocket
     /// next connect() of the same socket starts from them (observed on Linux 6.18.44:
     /// scenarios/disconnect-resets-tcp-info-counters.json): srtt_us 0 and mdev_us = TCP_TIMEOUT_INIT (tcpi_rttvar 250000),
     /// icsk_probes_out and icsk_probes_tstamp, icsk_rto = TCP_TIMEOUT_INIT, snd_ssthresh infinite, cwnd TCP_INIT_CWND,
-    /// CA_Open, delivered, total_retrans, bytes_sent / bytes_acked / bytes_retrans, segs_in / segs_out and the data
+    /// CA_Open, delivered, total_retrans, bytes_sent / bytes_acked / bytes_received / bytes_retrans, segs_in / segs_out and the data
     /// segment counts, reord_seen; inet_csk_delack_init() zeroes icsk_ack (ato 0, lrcvtime 0, ping-pong off) and
     /// rcv_mss becomes TCP_MIN_MSS. mss_cache is left: tcpi_snd_mss keeps the connection's MSS although rx_opt is
     /// cleared (so it is held as the connect-time value until the next tcp_connect_init()). min_rtt, the pacing and
@@ -275,6 +275,7 @@ public sealed partial class TcpSocket
         _delivered = 0;
         _segsOut = _segsIn = 0;
         _snd.Iss = _snd.Una; // bytes_acked = 0 (the engine counts it from the ISS)
+        _rcv.Irs = _rcv.Nxt; // bytes_received = 0 (the engine counts it from the IRS; InfoSynchronized)
         if (_rare?.RetransStats is { } stats) stats.TotalRetrans = 0;
         if (_data is { } data)
         {

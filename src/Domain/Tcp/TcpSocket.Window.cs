@@ -40,6 +40,11 @@ public sealed partial class TcpSocket
     const int RcvHeadPacketBytes = 2048 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
     /// <summary>A further 2 KB receive buffer a larger packet spills into: skb_add_rx_frag(…, truesize 2048).</summary>
     const int RcvFragTruesize = 2048;
+    /// <summary>
+    /// The longest packet a tun skb's head from skb_small_head_cache holds (6.3+: kmalloc_reserve() takes it for any head
+    /// of at most SKB_SMALL_HEAD_CACHE_SIZE, 576): SKB_WITH_OVERHEAD(576) = 256 less NET_SKB_PAD (64), 192 bytes.
+    /// </summary>
+    static readonly int SmallHeadPacketBytes = SmallHeadTruesize(TcpConstants.MaxTcpHeader) - TcpConstants.SkBuffSize - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
     /// <summary>The longest packet a tun skb's kmalloc-512 head holds: 512 − skb_shared_info (320) − NET_SKB_PAD (64).</summary>
     const int SmallSlabPacketBytes = 512 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
     /// <summary>The longest packet a tun skb's kmalloc-1024 head holds: 1024 − 320 − 64.</summary>
@@ -92,10 +97,14 @@ public sealed partial class TcpSocket
     int NicRcvTruesize(long len)
     {
         long packet = len + 20 + TcpHeaderLen;
-        // tun_alloc_skb() -> alloc_skb(): a short packet's kmalloc'd head is a 512- or 1024-byte slab object (with
-        // NET_SKB_PAD and skb_shared_info), not a 2 KB buffer: SKB_TRUESIZE(512 - 320) = 768 up to 128 bytes,
-        // SKB_TRUESIZE(1024 - 320) = 1280 up to 640. Observed on Linux 6.18.44 through scaling_ratio and the
+        // tun_alloc_skb() -> alloc_skb(): a short packet's head (with NET_SKB_PAD and skb_shared_info) is not a 2 KB
+        // buffer. On linux-6, kmalloc_reserve() takes a head of at most SKB_SMALL_HEAD_CACHE_SIZE (576) from
+        // skb_small_head_cache: the small head's truesize, 832, up to 192 bytes (observed on Linux 6.18.44 as skmem
+        // r832 for a 100-byte segment: packetdrill/close-wait-skmem-short-segment-small-head-832.pkt); linux-4.4, without
+        // that cache, a kmalloc-512 head, SKB_TRUESIZE(512 - 320) = 768, up to 128 bytes. Then kmalloc-1024,
+        // SKB_TRUESIZE(1024 - 320) = 1280, up to 640 bytes: observed on Linux 6.18.44 through scaling_ratio and the
         // window (packetdrill/short-segment-tun-truesize-sets-scaling-ratio-and-window.pkt).
+        if (_sim.Profile != KernelProfile.Linux44 && packet <= SmallHeadPacketBytes) return LoopbackSkbOverhead;
         if (packet <= SmallSlabPacketBytes) return SmallSlabTruesize;
         if (packet <= MidSlabPacketBytes) return MidSlabTruesize;
         long beyond = packet - RcvHeadPacketBytes;

@@ -403,6 +403,36 @@ public class PacketdrillRunnerTests
     }
 
     /// <summary>
+    /// A short segment's skb through the tun device on linux-6 has its head from skb_small_head_cache (kmalloc_reserve():
+    /// a head of at most SKB_SMALL_HEAD_CACHE_SIZE, 576) up to a 192-byte packet: skmem_rmem_alloc 832 for 40 and 152
+    /// bytes of payload, 1280 (kmalloc-1024) for 153. Observed on Linux 6.18.44
+    /// (packetdrill/close-wait-skmem-short-segment-small-head-832.pkt); the engine had 768 (kmalloc-512) up to 128 bytes
+    /// and 1280 above. linux-4.4, without that cache, keeps the kmalloc-512 head: 768.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 40, 832)]
+    [InlineData(KernelProfile.Linux6, 152, 832)]
+    [InlineData(KernelProfile.Linux6, 153, 1280)]
+    [InlineData(KernelProfile.Linux44, 40, 768)]
+    public void ShortSegment_TunSmallHeadCache_RmemAlloc(KernelProfile profile, int len, int rmem)
+    {
+        var result = Run($$"""
+            `./defaults.sh`
+
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+               +0...0.010 connect(3, ..., ...) = 0
+               +0 > S 0:0(0) <...>
+             +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7,nop,nop,sackOK>
+               +0 > . 1:1(0) ack 1
+             +.01 < P. 1:{{1 + len}}({{len}}) ack 1 win 257
+               +0 > . 1:1(0) ack {{1 + len}}
+               +0 %{ assert skmem_rmem_alloc == {{rmem}} }%
+
+            """, new PacketdrillOptions { Profile = profile });
+        Assert.True(result.Passed, result.Output);
+    }
+
+    /// <summary>
     /// The receive truesize of a short segment through packetdrill's tun device (tun_alloc_skb()'s kmalloc'd head):
     /// 1280 for a 588- or 632-byte packet, so tcp_measure_rcv_mss() sets scaling_ratio 107 / 116 and
     /// __tcp_select_window() offers rounddown(tcp_space(), rcv_mss) — 1072 after 536 bytes, 1160 after 580 (SO_RCVBUF

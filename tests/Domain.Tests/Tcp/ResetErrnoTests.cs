@@ -34,6 +34,28 @@ public class ResetErrnoTests
         Assert.Equal((0, 1, 1, 0), (c.Info.Unacked, c.Info.Lost, c.Info.Retrans, c.Info.Backoff));
     }
 
+    /// <summary>
+    /// tcp_done() clears neither rx_opt nor tp->bytes_received (only tcp_disconnect() does): tcp_info of a socket an RST
+    /// closed still reads the window scales (tcpi_options WSCALE) and the 100 bytes received, as Linux 6.18.44 does for a
+    /// socket TIME-WAIT took from under its descriptor
+    /// (packetdrill/time-wait-descriptor-tcp-info-keeps-bytes-received-and-window-scales.pkt).
+    /// </summary>
+    [Fact]
+    public void Established_RstAfterData_TcpInfoKeepsBytesReceivedAndWindowScales()
+    {
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.Send(s.Id, 100);
+        h.At(Ms(150));
+        var open = c.Info;
+        Assert.Equal((100L, true), (open.BytesReceived, open.WindowScale));
+        h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst | TcpFlags.Ack, s.SndNxt, c.SndUna, 0, 0, TcpOptions.None));
+        Assert.Equal(TcpState.Close, c.State);
+        var closed = c.Info;
+        Assert.Equal((100L, true, open.SndWscale, open.RcvWscale), (closed.BytesReceived, closed.WindowScale, closed.SndWscale, closed.RcvWscale));
+        Assert.NotEqual(0, closed.RcvWscale);
+    }
+
     [Fact]
     public void Established_RstWithDataQueued_DataFirstThenEconnresetThenZero()
     {
