@@ -92,6 +92,38 @@ public sealed class ScenarioCallsTests
     }
 
     /// <summary>
+    /// A long run keeps neither a worker thread nor a table entry per call: 1,000 socket() and close() pairs in this
+    /// process's own network namespace, each made on a pooled worker, leave no call tracked (the table of calls a kill may
+    /// interrupt held one entry per call made until session 33: 2,000 here) and make at most the pool's first threads.
+    /// Needs root (setns()).
+    /// </summary>
+    [KernelFact]
+    public void Start_ALongRunOfCalls_NoCallTrackedOnceReturnedAndTheWorkersReused()
+    {
+        int own = Libc.open("/proc/self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC);
+        Assert.True(own >= 0);
+        using var host = HostNamespace.OfDescriptor("a", "own", own);
+        var steps = string.Join(",", Enumerable.Range(0, 1000).Select(i =>
+            $$"""{ "host": "a", "call": "socket", "as": "s{{i}}" }, { "host": "a", "call": "close", "socket": "s{{i}}" }"""));
+        var doc = ScenarioParser.Parse($$"""{ "name": "long", "hosts": { "a": { "address": "10.0.0.1" } }, "steps": [ {{steps}} ] }""").Document!;
+        var calls = new ScenarioCalls(new Dictionary<string, HostNamespace> { ["a"] = host }, new Dictionary<string, uint> { ["a"] = 0x0a000001 }, EngineRules.Current);
+        calls.Begin(Libc.MonotonicNs());
+        int madeBefore = ScenarioCalls.WorkersMade;
+
+        var results = new List<ScenarioCallOutcome>();
+        foreach (var step in doc.Steps.Cast<CallStep>())
+        {
+            var (call, _) = calls.Start(calls.Prepare(step, Libc.MonotonicNs()));
+            results.Add(call.GetAwaiter().GetResult());
+        }
+
+        Assert.All(results, r => Assert.Null(r.Errno));
+        Assert.Equal(0, calls.CallsInFlight);
+        Assert.True(ScenarioCalls.WorkersMade - madeBefore <= 1, $"{ScenarioCalls.WorkersMade - madeBefore} workers made for 2,000 calls made one at a time");
+        Assert.Empty(calls.DescriptorsOf("a", ((CallStep)doc.Steps[0]).Process));
+    }
+
+    /// <summary>
     /// The warm-up run before each scenario is a valid scenario: an invalid one is not run, and nothing is compiled
     /// before the real run's steps (its first connect() with a "bind" said "reuseAddr", which the format spells "reuseaddr").
     /// </summary>

@@ -193,7 +193,8 @@ public static class AppFuzzCase
         /// that listener with nothing queued, or connect() whose SYN the listener's full queue (backlog 0, one child of "k0"
         /// queued) drops. A recv, poll or accept sleeper's descriptor may first be closed by another thread of its process:
         /// the sleeping call holds the file, so that close sends nothing, and the kill's EINTR return drops the last
-        /// reference (fdput() → ____fput() in task_work_run(), before do_exit() → exit_files()). The time of the kill, or
+        /// reference (fdput() → ____fput() in task_work_run(), before do_exit() → exit_files()); such a poll() returns 1
+        /// with POLLNVAL instead, its last do_poll() scan finding the descriptor gone (D95). The time of the kill, or
         /// <paramref name="at"/> when nothing is drawn.
         /// </summary>
         long KillWhileBlocked(long at)

@@ -107,6 +107,12 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             {
                 failed = e;
             }
+            // The call no longer needs its worker: a kill's signal (Interrupt()) must not reach the next call it serves.
+            lock (_lock)
+            {
+                prepared.Returned = true;
+                _workers.Remove(prepared.Done.Task);
+            }
             // Idle before the step thread learns the call returned: the next call, prepared at once, comes to this
             // worker, which is still spinning for its next item.
             Idle(worker);
@@ -131,12 +137,27 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         bool Returned() => call.Done.Task.IsCompleted || call.Worker.Sleeping();
         if (!Libc.SpinBriefly(Returned))
             while (!Returned()) Libc.SleepUntil(Libc.MonotonicNs() + 50_000);
-        lock (_lock) _workers[call.Done.Task] = call.Worker;
+        lock (_lock)
+            if (!call.Returned) _workers[call.Done.Task] = call.Worker;
         return (call.Done.Task, call.Began);
     }
 
-    /// <summary>The worker of each call started, while it may still be blocked (<see cref="Interrupt"/>).</summary>
+    /// <summary>
+    /// The worker of each call started and not returned (<see cref="Interrupt"/>): at most one entry per call in flight.
+    /// It kept one per call made until session 33 — 2,000 entries, each holding its task, after 1,000 socket() and close()
+    /// pairs (ScenarioCallsTests) — though the workers themselves are pooled (<see cref="s_idle"/>).
+    /// </summary>
     readonly Dictionary<Task<ScenarioCallOutcome>, Worker> _workers = [];
+
+    /// <summary>Calls started that have not returned (tests: the table is bounded by the calls in flight).</summary>
+    internal int CallsInFlight
+    {
+        get { lock (_lock) return _workers.Count; }
+    }
+
+    /// <summary>Worker threads made by this process (tests: a long run reuses them).</summary>
+    internal static int WorkersMade => Volatile.Read(ref s_made);
+    static int s_made;
 
     /// <summary>
     /// A kill's signal reaches a thread asleep in a call: the call returns EINTR — and, if the scenario closed its
@@ -149,7 +170,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     {
         Worker? worker;
         lock (_lock) worker = _workers.GetValueOrDefault(call);
-        if (worker is null) return call.IsCompleted;
+        if (worker is null) return call.IsCompleted || Task.WaitAny([call], 1000) == 0; // returned, its result on the way
         long until = Libc.MonotonicNs() + 1_000_000_000;
         while (!call.IsCompleted && Libc.MonotonicNs() < until)
         {
@@ -168,6 +189,8 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
         internal ManualResetEventSlim Started { get; } = new(false, spinCount: 1);
         internal long Began { get; set; }
         internal bool Skipped { get; private set; }
+        /// <summary>The call has returned (set under the calls' lock, so that <see cref="Start"/> does not track it).</summary>
+        internal bool Returned { get; set; }
         bool _released;
 
         /// <summary>Lets the worker go: without the call when <paramref name="skip"/> (a no-op once released).</summary>
@@ -596,6 +619,7 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
 
         public Worker()
         {
+            Interlocked.Increment(ref s_made);
             _queue.Add(() =>
             {
                 Tid = Libc.gettid();

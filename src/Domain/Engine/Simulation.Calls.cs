@@ -382,7 +382,7 @@ public sealed partial class Simulation
             case SocketCallKind.Getsockopt: return (sk, sk!.GetOption(r.Option));
             case SocketCallKind.Getpeername: return (sk, sk!.GetPeerName());
             case SocketCallKind.Fcntl: return (sk, sk!.SetNonBlocking(r.NonBlock));
-            case SocketCallKind.Poll: return (sk, Poll(sk!, r.Events, r.TimeoutMs, Track(call)));
+            case SocketCallKind.Poll: return (sk, Poll(sk!, r.Fd >= 0 ? r.Fd : sk!.Fd, r.Events, r.TimeoutMs, Track(call)));
             default: throw new InvalidOperationException($"unknown call {r.Call}");
         }
     }
@@ -647,15 +647,17 @@ public sealed partial class Simulation
         call.Sleep?.Cancel();
         PutReservedFd(call);
         call.Socket?.Interrupt(call);
-        DropPoll(call);
+        var polled = InterruptPoll(call);
         if (call.Kind == SocketCallKind.Send && call.Requested > call.Done)
             RecordLost(call.Socket!.Id, call.Process.Host, call.Requested - call.Done, lostReason);
         bool partial = call.Done > 0 && call.Kind is SocketCallKind.Send or SocketCallKind.Recv;
         // sk_stream_wait_close() ends on signal_pending() and __tcp_close() goes on; close(2) returns filp_flush()'s
-        // 0 whatever tcp_close() met (the descriptor is already gone: it cannot be restarted) — never EINTR.
-        (long Value, string? Errno) r = call.Kind == SocketCallKind.Close ? (0, null) : partial ? (call.Done, null) : (-1, Errno.EINTR);
+        // 0 whatever tcp_close() met (the descriptor is already gone: it cannot be restarted) — never EINTR. A poll()
+        // whose last pass found an event returns it (InterruptPoll()).
+        (long Value, string? Errno) r = call.Kind == SocketCallKind.Close ? (0, null) : partial ? (call.Done, null)
+            : polled is { } found ? (found.Value, null) : (-1, Errno.EINTR);
         int socketId = call.Socket?.Id ?? 0;
-        RecordReturn(call, socketId, r.Value, r.Errno);
+        RecordReturn(call, socketId, r.Value, r.Errno, polled?.Detail);
         if (returnToWaiter && call.Waiter is { } waiter)
         {
             call.Returned(r.Value, r.Errno, socketId);

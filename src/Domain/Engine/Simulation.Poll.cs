@@ -16,11 +16,11 @@ public sealed partial class Simulation
     /// that pass after every event (after the whole softirq when one woke it) — or the hrtimer ends the wait and
     /// poll() returns 0.
     /// </summary>
-    CallOutcome Poll(TcpSocket sk, int events, int timeoutMs, PendingCall call)
+    CallOutcome Poll(TcpSocket sk, int fd, int events, int timeoutMs, PendingCall call)
     {
         var now = sk.PollNow(events);
         if (now.Value != 0 || timeoutMs == 0) return now;
-        var wait = new PollWait(this, call, sk, events);
+        var wait = new PollWait(this, call, sk, fd, events);
         _polls.Add(wait);
         if (timeoutMs > 0) wait.Arm(Now + PollTimeout(timeoutMs));
         return CallOutcome.Block;
@@ -76,13 +76,24 @@ public sealed partial class Simulation
         CompleteCall(wait.Call, 0, null, detail: $"\"{PollEvents.Text(0)}\"");
     }
 
-    /// <summary>A signal ends a sleeping poll() (the process is being killed).</summary>
-    void DropPoll(PendingCall call)
+    /// <summary>
+    /// A signal wakes a sleeping poll() (the process is being killed). Models do_poll() — fs/select.c: the woken task
+    /// scans its pollfd once more before it looks at signal_pending() ("if (!count) { … if (signal_pending(current))
+    /// count = -ERESTARTNOHAND; }"), and do_pollfd() fdget()s the descriptor the pollfd names again: one another thread
+    /// closed meanwhile has no file (the poll_table_entry's get_file() kept the socket, not the descriptor), so its
+    /// revents are POLLNVAL and poll() returns 1; a file now at that number is polled instead (vfs_poll()), and the
+    /// socket's own events found by this pass count as well. Returns what the pass found, or null when it found
+    /// nothing (the call returns EINTR). Not a call's <see cref="WakePolls"/>: the pass runs whatever woke the task.
+    /// </summary>
+    CallOutcome? InterruptPoll(PendingCall call)
     {
         int i = _polls.FindIndex(p => p.Call == call);
-        if (i < 0) return;
-        _polls[i].Cancel();
+        if (i < 0) return null;
+        var wait = _polls[i];
+        wait.Cancel();
         _polls.RemoveAt(i);
+        var pass = call.Process.At(wait.Fd) is { } file ? file.PollNow(wait.Events) : NoFile(SocketCallKind.Poll);
+        return pass.Value != 0 ? pass : null;
     }
 }
 
@@ -92,17 +103,20 @@ internal sealed class PollWait : IEventTarget
     readonly Simulation _sim;
     readonly SimTimer _timer;
 
-    public PollWait(Simulation sim, PendingCall call, TcpSocket socket, int events)
+    public PollWait(Simulation sim, PendingCall call, TcpSocket socket, int fd, int events)
     {
         _sim = sim;
         _timer = new SimTimer(this, 0);
         Call = call;
         Socket = socket;
+        Fd = fd;
         Events = events;
     }
 
     public PendingCall Call { get; }
     public TcpSocket Socket { get; }
+    /// <summary>The descriptor the pollfd names (pollfd->fd), which do_pollfd() fdget()s on every pass.</summary>
+    public int Fd { get; }
     public int Events { get; }
     /// <summary>Its next do_poll() pass is queued at this instant (<see cref="Simulation.WakeTask"/>).</summary>
     public WokenTasks Woken;

@@ -541,6 +541,18 @@ internal struct RackState
         readonly get => _reo?.LastDelivered ?? 0;
         set { if (Reo(value != 0) is { } r) r.LastDelivered = value; }
     }
+
+    /// <summary>
+    /// tcp_disconnect() — net/ipv4/tcp.c: rack.mstamp 0, advanced 0, and the reordering window as tcp_init_sock() left
+    /// it (reo_wnd_steps 1, last_delivered, reo_wnd_persist and dsack_seen 0); rtt_us and end_seq are kept.
+    /// </summary>
+    public void Disconnect()
+    {
+        SentAt = default;
+        SentEpoch = 0;
+        Advanced = false;
+        _reo = null;
+    }
 }
 
 /// <summary>tp->rack's reordering-window adaptation (<see cref="RackState"/>'s properties of the same names read and write it).</summary>

@@ -249,7 +249,14 @@ public sealed partial class TcpSocket
     /// rcv_mss becomes TCP_MIN_MSS. mss_cache is left: tcpi_snd_mss keeps the connection's MSS although rx_opt is
     /// cleared (so it is held as the connect-time value until the next tcp_connect_init()). min_rtt, the pacing and
     /// delivery rates and the chronographs are left too. linux-4.4 (read from the source) resets srtt, the backoff, the
-    /// probes, ssthresh, the CA state and icsk_ack, and sets cwnd to 2.
+    /// probes, ssthresh, snd_cwnd_cnt, the CA state and icsk_ack, and sets cwnd to 2.
+    /// What a reconnect would meet again (session 33): snd_cwnd_cnt (a stale credit makes the first +1 of congestion
+    /// avoidance early), tlp_high_seq (an old probe outstanding: the reconnect's SYN-ACK "acknowledges" it — with a
+    /// retransmitted probe a CWR episode and TCPLossProbeRecovery — and no new probe goes until then), dsack_dups
+    /// (reset with total_retrans, else tcp_dsack_seen() finds every D-SACK of the new connection dubious) and the RACK state.
+    /// Reset too but not observable here: is_cwnd_limited and max_packets_out (tcp_cwnd_validate() replaces them at the
+    /// first send, cwnd_usage_seq being below the new ISN), window_clamp (tcp_connect_init() computes it as from 0, which
+    /// the engine always does), duplicate_sack (rx_opt.dsack, cleared above, says whether it is sent).
     /// </summary>
     void DisconnectResets()
     {
@@ -258,6 +265,7 @@ public sealed partial class TcpSocket
         _icsk.Backoff = 0;
         _icsk.ProbesOut = 0;
         _ca.Ssthresh = TcpInfo.InfiniteSsthresh;
+        _cwnd.Cnt = 0;
         SetCaState(CaState.Open);
         if (_data is { } ack) ack.Ack = default; // inet_csk_delack_init(): icsk_ack zeroed, lrcvtime with it
         _lrcvTime = 0;
@@ -272,6 +280,13 @@ public sealed partial class TcpSocket
         _icsk.ProbesStampSet = false;
         _icsk.Rto = TcpConstants.TimeoutInit;
         _ca.ReordSeen = 0;
+        _ca.DsackDups = 0;
+        _ca.TlpOutstanding = false; // tlp_high_seq = 0
+        _ca.TlpHighSeq = 0;
+        _cwnd.MaxPacketsOut = 0;
+        CwndLimited = false; // is_cwnd_limited
+        _rcv.WindowClamp = 0;
+        _rack.Disconnect();
         _delivered = 0;
         _segsOut = _segsIn = 0;
         _snd.Iss = _snd.Una; // bytes_acked = 0 (the engine counts it from the ISS)

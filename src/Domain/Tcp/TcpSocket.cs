@@ -148,6 +148,8 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
     CongestionState _ca;
     /// <summary>Whether the loss-recovery scoreboard was made (tests: a connection that lost nothing makes none).</summary>
     internal bool HasLossScoreboard => _ca.HasScoreboard;
+    /// <summary>The congestion and loss-recovery state (tests).</summary>
+    internal CongestionState Ca => _ca;
     /// <summary>Whether icsk's back-off and probe counts were made (tests: a connection that never timed out or probed makes none).</summary>
     internal bool HasRetransmitCounts => _icsk.HasCounts;
     /// <summary>Whether RACK's reordering-window adaptation was made (tests).</summary>

@@ -122,7 +122,11 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         {
             new { type = "call", call = "connect", host = "client", to = "server:80" },
         } })).StatusCode);
-        await NamesAsync(await sim.PostAsync("advance", new { byNs = 1_000_000_000 }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "eventBudget");
+        // The advance that completes the handshake journals more: it stops between events, truncated as on its budget, and
+        // names the budget its logged command keeps (it was a 422 naming eventBudget until session 33).
+        var advance = await sim.PostOkAsync("advance", new { byNs = 1_000_000_000 });
+        Assert.True(advance.GetProperty("truncated").GetBoolean());
+        Assert.Equal(advance.GetProperty("eventsProcessed").GetInt64(), advance.GetProperty("eventBudget").GetInt64());
     }
 
     /// <summary>
@@ -191,6 +195,45 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         var ss = await sim.GetTextAsync("hosts/server/ss");
         Assert.Equal(40, ss.Split('\n').Count(line => line.StartsWith("FIN-WAIT-1", StringComparison.Ordinal)));
         Assert.DoesNotContain("ESTAB", ss);
+        Assert.True((await sim.ReplayAsync()).Identical);
+    }
+
+    /// <summary>
+    /// The advance after such a kill: the FINs of all its closes reach their peers at one instant, and that instant journals
+    /// more than a request may (30,000 connections at the default 20,000: a 422 whose advice, a smaller event budget, the
+    /// user could only guess). The advance now stops between events once the journal is full, as on its event budget —
+    /// truncated, logged with the events it processed as its budget (the response's eventBudget) — and the next ones go
+    /// on, each within the limit, until the instant is done; a rebuild replays identically. Here 300 connections, a
+    /// limit of 200.
+    /// </summary>
+    [Fact]
+    public async Task JournalLimitHit_AdvanceAfterAKillOfManySockets_StopsBetweenEventsAndTheNextGoOn()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "200" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "kill then advance");
+        await sim.PostOkAsync("workloads", new { clients = new[] { "client" }, server = "server", port = 80, rate = 100_000, count = 300, thinkTimeNs = "1h", drainLimitNs = "1s", level = "Counters" });
+        await sim.PostOkAsync("hosts/server/processes/w1-srv/kill", new { });
+        long killedAt = (await sim.ClockAsync()).NowNs, version = await sim.VersionAsync();
+
+        var first = await sim.PostOkAsync("advance", new { byNs = "10ms" });
+
+        Assert.True(first.GetProperty("truncated").GetBoolean());
+        Assert.Equal("eventBudget", first.GetProperty("stoppedBy").GetString());
+        long used = first.GetProperty("eventBudget").GetInt64();
+        Assert.Equal(first.GetProperty("eventsProcessed").GetInt64(), used);
+        Assert.InRange(used, 1, 199);
+        Assert.InRange(first.GetProperty("journalEvents").GetInt32(), 200, 220);
+        Assert.Equal(version + 1, first.GetProperty("version").GetInt64());
+        int advances = 1;
+        for (var next = first; next.GetProperty("truncated").GetBoolean(); advances++)
+        {
+            next = await sim.PostOkAsync("advance", new { toNs = killedAt + 10_000_000 });
+            Assert.InRange(next.GetProperty("journalEvents").GetInt32(), 0, 220);
+        }
+        Assert.Equal(killedAt + 10_000_000, (await sim.ClockAsync()).NowNs);
+        Assert.True(advances > 3, $"{advances} advances");
+        Assert.Equal(300, (await sim.GetTextAsync("hosts/client/ss")).Split('\n').Count(line => line.StartsWith("CLOSE-WAIT", StringComparison.Ordinal)));
         Assert.True((await sim.ReplayAsync()).Identical);
     }
 

@@ -95,7 +95,7 @@ public class KillOnLoopbackTests
     [Fact]
     public void Kill_RecvAsleepOnADescriptorAnotherThreadClosed_ItsCloseRunsItsSoftirqBeforeTheDescriptors()
     {
-        var (sim, h, recv, names) = RecvAsleepOnClosedClient(EngineRules.AcceptHoldsItsFd);
+        var (sim, h, recv, names) = AsleepOnClient(EngineRules.AcceptHoldsItsFd, SocketCallKind.Recv);
 
         var outcome = CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
 
@@ -112,7 +112,7 @@ public class KillOnLoopbackTests
     [Fact]
     public void Kill_RecvAsleepOnAClosedDescriptorUnderOriginalRules_BothFinsCross()
     {
-        var (sim, h, _, names) = RecvAsleepOnClosedClient(EngineRules.Original);
+        var (sim, h, _, names) = AsleepOnClient(EngineRules.Original, SocketCallKind.Recv);
 
         CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
         sim.RunUntil(Ms(150));
@@ -130,7 +130,7 @@ public class KillOnLoopbackTests
     [InlineData(EngineRules.SameInstant)]
     public void Kill_RecvAsleepOnAClosedDescriptorUnderStoredRules_KeepsTheirCrossingFins(int rules)
     {
-        var (sim, h, _, names) = RecvAsleepOnClosedClient(rules);
+        var (sim, h, _, names) = AsleepOnClient(rules, SocketCallKind.Recv);
 
         CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL"));
         sim.RunUntil(Ms(150));
@@ -140,10 +140,72 @@ public class KillOnLoopbackTests
     }
 
     /// <summary>
-    /// A 127.0.0.1 listener, a client c1 and its accepted end s1 in one process; at 10 ms a recv() sleeps on c1, at 20 ms
-    /// c1's descriptor is closed (the sleeper keeps the file); the clock at 100 ms. The names as <see cref="ProcessWithBothEnds"/>'s.
+    /// A thread asleep in poll(c1, POLLIN|POLLRDHUP, 10 s) after another thread closed c1's descriptor: the kill wakes it,
+    /// and do_poll() scans the pollfd again before it tests signal_pending() — do_pollfd()'s fdget() of the closed
+    /// descriptor finds no file, so revents is POLLNVAL and poll() returns 1, not EINTR (fuzz app 32202-9, docs/kernel-check.md
+    /// D95; python threads on Linux 6.18.44: 1 with POLLNVAL at a SIGUSR1 with a handler). The close of c1 and what follows
+    /// are the interrupted recv()'s. Not versioned: the return of a call, not how a command meets the engine, so stored
+    /// rules-1 and rules-2 simulations rebuild with it too. The engine before this fix returned EINTR.
     /// </summary>
-    static (Simulation Sim, Host H, CallHandle Recv, Dictionary<(ushort, ushort), (string Name, uint Iss)> Names) RecvAsleepOnClosedClient(int rules)
+    [Theory]
+    [InlineData(EngineRules.AcceptHoldsItsFd)]
+    [InlineData(EngineRules.WokenAfterSoftirq)]
+    [InlineData(EngineRules.SameInstant)]
+    public void Kill_PollAsleepOnADescriptorAnotherThreadClosed_ReturnsOneWithPollnval(int rules)
+    {
+        var (sim, h, poll, names) = AsleepOnClient(rules, SocketCallKind.Poll);
+
+        Assert.True(CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL")).IsOk);
+
+        var returned = sim.Journal.OfType<CallReturned>().Single(e => e.CallId == poll.CallId);
+        Assert.Equal((Ms(100), 1L, (string?)null, "\"POLLNVAL\""), (returned.At, returned.Result, returned.Errno, returned.Value));
+        if (rules != EngineRules.AcceptHoldsItsFd) return;
+        Assert.Equal(["c1>s1 F. 1 1", "s1>c1 F. 1 2", "c1>s1 . 2 2"], SentAt(sim, Ms(100), names));
+        sim.RunUntil(Ms(150));
+        Assert.Equal((0L, 0L, 6L, 1), (h.Mib[MibCounter.TcpOutRsts], h.Mib[MibCounter.TcpEstabResets], h.Mib[MibCounter.TcpOutSegs], h.TimeWaitSockets.Count()));
+    }
+
+    /// <summary>
+    /// The same poll() with c1's descriptor still open: the pass finds nothing (no data, no FIN), so signal_pending()
+    /// decides — EINTR (-ERESTARTNOHAND, a handler's signal or a fatal one). Python threads on Linux 6.18.44: -1 EINTR.
+    /// </summary>
+    [Fact]
+    public void Kill_PollAsleepOnAnOpenDescriptor_ReturnsEintr()
+    {
+        var (sim, _, poll, _) = AsleepOnClient(EngineRules.AcceptHoldsItsFd, SocketCallKind.Poll, close: false);
+
+        Assert.True(CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL")).IsOk);
+
+        var returned = sim.Journal.OfType<CallReturned>().Single(e => e.CallId == poll.CallId);
+        Assert.Equal((Ms(100), -1L, "EINTR", (string?)null), (returned.At, returned.Result, returned.Errno, returned.Value));
+    }
+
+    /// <summary>
+    /// The closed descriptor taken again by a socket() of another thread: do_pollfd() fdget()s the number, not the file the
+    /// poll slept on, so the last pass polls the new socket — CLOSE, so POLLHUP (tcp_poll(), always reported) — and
+    /// poll() returns 1 with POLLHUP. Python threads on Linux 6.18.44: 1, revents 0x10.
+    /// </summary>
+    [Fact]
+    public void Kill_PollAsleepOnADescriptorClosedAndTakenBySocket_PollsTheNewSocket()
+    {
+        var (sim, h, poll, _) = AsleepOnClient(EngineRules.AcceptHoldsItsFd, SocketCallKind.Poll, reopen: true);
+
+        Assert.True(CommandApplier.Apply(sim, new KillCommand("h", "app", "SIGKILL")).IsOk);
+
+        var returned = sim.Journal.OfType<CallReturned>().Single(e => e.CallId == poll.CallId);
+        Assert.Equal((Ms(100), 1L, (string?)null, "\"POLLHUP\""), (returned.At, returned.Result, returned.Errno, returned.Value));
+        sim.RunUntil(Ms(150));
+        Assert.Equal((0L, 6L, 1), (h.Mib[MibCounter.TcpOutRsts], h.Mib[MibCounter.TcpOutSegs], h.TimeWaitSockets.Count()));
+    }
+
+    /// <summary>
+    /// A 127.0.0.1 listener, a client c1 and its accepted end s1 in one process; at 10 ms a recv() (or a poll() for
+    /// POLLIN|POLLRDHUP, 10 s) sleeps on c1, at 20 ms c1's descriptor is closed (the sleeper keeps the file) unless
+    /// <paramref name="close"/> is false, and with <paramref name="reopen"/> a socket() at 30 ms takes its number again;
+    /// the clock at 100 ms. The names as <see cref="ProcessWithBothEnds"/>'s.
+    /// </summary>
+    static (Simulation Sim, Host H, CallHandle Sleeper, Dictionary<(ushort, ushort), (string Name, uint Iss)> Names) AsleepOnClient(
+        int rules, SocketCallKind sleeper, bool close = true, bool reopen = false)
     {
         var sim = new Simulation(KernelProfile.Linux6, 1) { EngineRules = rules };
         var h = sim.AddHost("h", IPv4.Parse("10.0.0.1")).Value!;
@@ -159,10 +221,14 @@ public class KillOnLoopbackTests
         var c1 = Call(new SocketCallRequest("h", "app", SocketCallKind.Connect) { ToHost = "127.0.0.1", ToPort = 8080 });
         var a1 = Call(new SocketCallRequest("h", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
         sim.RunUntil(Ms(10));
-        var recv = Call(new SocketCallRequest("h", "app", SocketCallKind.Recv) { SocketId = c1.SocketId, Bytes = 100 });
-        Assert.True(recv.Blocked);
+        var asleep = Call(sleeper == SocketCallKind.Poll
+            ? new SocketCallRequest("h", "app", sleeper) { SocketId = c1.SocketId, Events = PollEvents.POLLIN | PollEvents.POLLRDHUP, TimeoutMs = 10_000 }
+            : new SocketCallRequest("h", "app", sleeper) { SocketId = c1.SocketId, Bytes = 100 });
+        Assert.True(asleep.Blocked);
         sim.RunUntil(Ms(20));
-        Assert.Equal(0, Call(new SocketCallRequest("h", "app", SocketCallKind.Close) { SocketId = c1.SocketId }).Result);
+        if (close) Assert.Equal(0, Call(new SocketCallRequest("h", "app", SocketCallKind.Close) { SocketId = c1.SocketId }).Result);
+        sim.RunUntil(Ms(30));
+        if (reopen) Assert.Equal(4, Call(new SocketCallRequest("h", "app", SocketCallKind.Socket)).Result);
         sim.RunUntil(Ms(100));
 
         var sk = sim.FindSocket(c1.SocketId)!;
@@ -172,7 +238,7 @@ public class KillOnLoopbackTests
             [(sk.Local.Port, 8080)] = ("c1", sk.Iss),
             [(8080, sk.Local.Port)] = ("s1", s1.Iss),
         };
-        return (sim, h, recv, names);
+        return (sim, h, asleep, names);
     }
 
     /// <summary>

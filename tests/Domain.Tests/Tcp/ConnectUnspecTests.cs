@@ -65,6 +65,74 @@ public class ConnectUnspecTests
         Assert.Equal((10, TcpInfo.InfiniteSsthresh, 0, 1448), (i.SndCwnd, i.SndSsthresh, i.CaState, i.SndMss));
     }
 
+    /// <summary>
+    /// A loss probe that retransmits the tail (tlp_retrans) is out and unanswered when connect(AF_UNSPEC) runs: the
+    /// server's ACKs are black-holed from 100 ms, 3000 bytes go at 100 ms, the probe at 148 ms. tcp_disconnect() sets
+    /// tlp_high_seq = 0, so the reconnect's SYN-ACK is no loss-probe ACK: tcp_process_tlp_ack() does not run and
+    /// TCPLossProbeRecovery stays 0. Kept, the old tlp_high_seq (below the new ISN) made that ACK "advance past a
+    /// retransmitted probe": a CWR episode inside the handshake (its ssthresh then restored by tcp_init_metrics()) and
+    /// TCPLossProbeRecovery 1.
+    /// </summary>
+    [Fact]
+    public void Established_ConnectUnspecWithARetransmittedProbeOut_ReconnectEntersNoCwr()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        ProbeTheTail(h, c, atMs: 100);
+        Assert.True(c.Ca.TlpOutstanding && c.Ca.TlpRetrans, h.Trace());
+
+        Unspec(h, c.Id);
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, null, blackhole: false);
+        var again = Connect(h, c.Id);
+        h.At(Ms(500));
+
+        Assert.Equal((0L, TcpState.Established), (h.Returned(again.CallId)!.Result, c.State));
+        Assert.Equal((10, TcpInfo.InfiniteSsthresh, 0), (c.Info.SndCwnd, c.Info.SndSsthresh, c.Info.CaState));
+        Assert.Equal(0L, h.Client.Mib[MibCounter.TcpExtTCPLossProbeRecovery]);
+        Assert.False(c.Ca.TlpOutstanding);
+    }
+
+    /// <summary>
+    /// tcp_disconnect() sets dsack_dups = 0, as it sets total_retrans = 0: tcp_dsack_seen() skips a D-SACK once the
+    /// duplicates reported exceed the retransmissions ("dsack_dups > total_retrans"). The first connection's loss probe is
+    /// D-SACKed (the black hole lifted behind it): dsack_dups 1 of total_retrans 1. After a disconnect and a reconnect the
+    /// same again is 1 of 1 — accepted, TCPDSACKRecvSegs 2 in all; with dsack_dups kept it was 2 of 1, the second D-SACK
+    /// dubious (TCPDSACKIgnoredDubious 1, no TCPDSACKRecvSegs).
+    /// </summary>
+    [Fact]
+    public void Established_ConnectUnspecAfterADsack_ReconnectsDsackIsNotDubious()
+    {
+        var h = new TwoHostHarness();
+        var (c, _, _) = h.Establish();
+        ProbeTheTail(h, c, atMs: 100);
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, null, blackhole: false);
+        h.At(Ms(400));
+        Assert.Equal((1L, 0L), (h.Client.Mib[MibCounter.TcpExtTCPDSACKRecvSegs], h.Client.Mib[MibCounter.TcpExtTCPDSACKIgnoredDubious]));
+
+        Unspec(h, c.Id);
+        Assert.Equal(0, c.Ca.DsackDups);
+        SoError(h, c.Id); // the disconnect's ECONNRESET, which the next send() would return
+        Connect(h, c.Id);
+        h.At(Ms(500));
+        ProbeTheTail(h, c, atMs: 500);
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, null, blackhole: false);
+        h.At(Ms(800));
+
+        Assert.Equal((2L, 0L), (h.Client.Mib[MibCounter.TcpExtTCPDSACKRecvSegs], h.Client.Mib[MibCounter.TcpExtTCPDSACKIgnoredDubious]));
+    }
+
+    /// <summary>
+    /// From <paramref name="atMs"/> the server's segments to the client are black-holed and the client sends 3000 bytes
+    /// (three segments); the clock runs 50 ms, just past the loss probe (at 48 ms: 2·srtt + 2 jiffies), which retransmits the
+    /// last one (nothing new to send); its D-SACK, due back at 68 ms, is lost unless the black hole is lifted now.
+    /// </summary>
+    static void ProbeTheTail(TwoHostHarness h, TcpSocket c, double atMs)
+    {
+        h.Sim.ChangeLink("server", "client", oneDirection: true, null, null, blackhole: true);
+        h.Send(c.Id, 3000);
+        h.At(Ms(atMs + 50));
+    }
+
     [Fact]
     public void Established_ConnectUnspecThenConnect_NewSynWithIsnMovedOnByMaxWindowPlusTwo()
     {

@@ -78,7 +78,9 @@ public sealed record AdvanceRequest
 /// advance that stopped neither idle nor on its budget, "horizon" — the next pending event lies past now + maxNs (default
 /// one hour), so the clock stays at the last event processed.</param>
 /// <param name="NextEventNs">With stoppedBy "horizon": the virtual time the next pending event is due.</param>
-/// <param name="EventBudget">With stoppedBy "eventBudget": the budget that stopped it, the request's or the default.</param>
+/// <param name="EventBudget">With stoppedBy "eventBudget": the budget that stopped it, the request's or the default — or,
+/// when the request's journal limit (Limits:JournalEventsPerRequest) stopped it first, the events it processed, the budget
+/// its logged command keeps.</param>
 public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Truncated, bool Idle, int JournalEvents, long Version,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null,
@@ -106,7 +108,8 @@ public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandle
             var outcome = batch.Apply(c);
             if (!outcome.IsOk)
                 return CommandRefused.From(command.SimulationId, outcome.Error!, field => AdvanceRequest.FieldName(c.Mode, field));
-            return AdvanceResponse.From(c, outcome.Advance!, batch.EventCount, batch.Version);
+            // The command as logged: an advance the journal limit stopped names the budget it used.
+            return AdvanceResponse.From(batch.LastRecorded as AdvanceCommand ?? c, outcome.Advance!, batch.EventCount, batch.Version);
         }, cancellationToken);
     }
 }

@@ -85,6 +85,16 @@ public sealed class CommandBatch
         bool journalFull = Engine.JournalFull;
         Engine.JournalLimit = journalLimit; // a later command of the request meets the request's own limit
         EventsProcessed += Engine.EventsProcessed - before;
+        if (journalFull && command is AdvanceCommand advance && outcome.Advance is { EventsProcessed: > 0 } ran)
+        {
+            // An advance stops between events once the journal is full (Simulation.RunUntil() looks before each), as an
+            // event budget stops it: it is applied, truncated, and logged with the budget it used, so a rebuild stops at
+            // the same event. A kill's closes may leave more due at one instant than a request may journal (30,000 FINs
+            // reaching their peers together); the kernel's NET_RX softirq takes them netdev_budget at a time, and the
+            // next advance goes on where this one stopped. At most the last event's few entries pass the limit.
+            Record(advance with { EventBudget = ran.EventsProcessed }, at);
+            return outcome;
+        }
         if (journalFull) return LimitReached(command);
         if (outcome.InstantCut) return InstantLimitReached();
         if (outcome.IsOk) Record(command, at);
@@ -148,8 +158,12 @@ public sealed class CommandBatch
         return $"The workload's {spec.Connections} connections at level \"{spec.Level}\" journal more than that: lower count{coarser}.";
     }
 
+    /// <summary>The last command logged, as logged (an advance the journal limit stopped names the budget it used).</summary>
+    public SimCommand? LastRecorded { get; private set; }
+
     private void Record(SimCommand command, SimTime at)
     {
+        LastRecorded = command;
         Version++;
         Commands.Add(new CommandRecord
         {
