@@ -220,6 +220,37 @@ public sealed partial class KernelTests
     private static readonly HashSet<string> TimingFragile = ["rack-reo-wnd-expected-one-step-after-dsack.pkt"];
 
     /// <summary>An unwritable --junit of kernel: the file still runs, --json is written, the --junit is one line, exit 3.</summary>
+    /// <summary>
+    /// What the files alone decide — not JSON, a script that does not parse, a scenario the kernel run cannot do (a
+    /// linux-4.4 one) — is INVALID at once while another run holds the machine's lock: it was said only after the wait
+    /// (30 s behind other runs), and the invalid file held up the runs queued behind it.
+    /// </summary>
+    [KernelFact]
+    public async Task Kernel_InvalidFilesWhileAnotherRunHoldsTheLock_AreInvalidWithoutWaiting()
+    {
+        var folder = Tool.TempFolder();
+        var script = Path.Combine(folder, "bad.pkt");
+        File.WriteAllText(script, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3 = 0\n");
+        var legacy = Path.Combine(folder, "legacy.json");
+        var scenario = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Tool.Scenarios, "examples", "linger-zero-rst.json")),
+            documentOptions: new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!;
+        scenario["kernel"] = "linux-4.4";
+        File.WriteAllText(legacy, scenario.ToJsonString());
+        var lockFile = Tool.TempFile("kernel.lock");
+        using var holder = KernelRunLockTests.HoldElsewhere(lockFile);
+
+        var run = await Tool.RunWithAsync(Tool.RepoRoot, new Dictionary<string, string> { ["SIMSERVICE_KERNEL_LOCK"] = lockFile },
+            "kernel", script, legacy, "tests/Cli.Tests/Fixtures/invalid/not-json.json");
+        holder.StandardInput.Close();
+
+        Assert.True(run.ExitCode == 2, run.Output + run.Error);
+        Assert.DoesNotContain("waiting for another", run.Error, StringComparison.Ordinal);
+        Assert.Equal(3, run.OutputLines.Count(l => l.StartsWith("INVALID", StringComparison.Ordinal)));
+        Assert.Contains("         line 2, column 12: expected ')' to close the list, found '='", run.OutputLines);
+        Assert.Contains(run.OutputLines, l => l.Contains("$.kernel: not run on the kernel: the machine runs Linux 6.18", StringComparison.Ordinal));
+        Assert.StartsWith("3 files: 0 passed, 0 failed, 3 invalid", run.OutputLines[^1], StringComparison.Ordinal);
+    }
+
     [KernelFact]
     public async Task Kernel_UnwritableJunit_WritesTheJsonAndExitsThree()
     {

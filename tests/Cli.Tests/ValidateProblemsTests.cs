@@ -40,4 +40,25 @@ public sealed class ValidateProblemsTests
         Assert.Equal("         $.labels" + string.Concat(Enumerable.Repeat("[0]", 63)) + ": The JSON nests arrays and objects more than 64 deep here; "
             + "at most 64 levels are read (the outermost counted).", run.OutputLines[1]);
     }
+
+    /// <summary>
+    /// A file that is not JSON: why, in the project's words, at the line and column an editor shows (from 1), as the API
+    /// locates it. A trailing comma was ".NET"'s "… not supported in this mode. Change the reader options.", a second
+    /// document "'{' is invalid after a single JSON value. Expected end of data."
+    /// </summary>
+    [Theory]
+    [InlineData("{\"name\":\"x\",}", "line 1, column 13): a comma before '}' with no member after it: JSON has no trailing commas")]
+    [InlineData("{\"steps\":[1,]}", "line 1, column 13): a comma before ']' with no value after it: JSON has no trailing commas")]
+    [InlineData("{\"name\":\"x\"}\n{}", "line 2, column 1): '{' after the end of the document: the text holds one JSON value")]
+    [InlineData("{\"name\":\"x\"\n", "line 2, column 1): the text ends inside an object or array: a '}' or ']' is missing")]
+    public async Task NotJson_Validate_SaysWhyInTheProjectsWordsAtAnEditorsPosition(string text, string problem)
+    {
+        var file = Tool.TempFile("syntax.json");
+        File.WriteAllText(file, text);
+
+        var run = await Tool.RunAsync("validate", file);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("         $: not valid JSON (" + problem, run.OutputLines[1]);
+    }
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using SimService.Domain.Scenarios;
 
 namespace SimService.Api.Infrastructure;
 
@@ -148,7 +149,7 @@ public static partial class ErrorMapping
             Status = StatusCodes.Status400BadRequest,
             Type = ProblemTypes.MalformedJson,
             Title = "The request body is not valid JSON.",
-            Detail = $"JSON syntax error at line {syntax.LineNumber + 1}, byte {syntax.BytePositionInLine} (path {syntax.Path})."
+            Detail = $"JSON syntax error at {JsonSyntax.Position(syntax)} (path {syntax.Path}): {JsonSyntax.Reason(syntax)}."
                 + (CommentStart(syntax) ? " Comments (// and /* */) are not JSON: the API takes plain JSON (the simservice tool drops them from a file before it sends it)." : ""),
         },
         JsonException json => new HttpValidationProblemDetails(new Dictionary<string, string[]>
@@ -287,6 +288,9 @@ public static partial class ErrorMapping
     // from a value of the wrong type. The message itself names CLR types, so it is never passed on.
     internal static string Describe(JsonException json, Type? bodyType = null) => json.Message switch
     {
+        _ when json is JsonInputException { OutOfRange: { } number }
+            && FieldAt(bodyType, json.Path)?.GetCustomAttribute<System.ComponentModel.DataAnnotations.RangeAttribute>() is { } range =>
+            JsonInteger.Outside(number, Bound(range.Minimum), Bound(range.Maximum)),
         _ when json is JsonInputException => json.Message,
         _ when json.Path is "$" => Hardening.NullBody.NoObject,
         var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) => "This field is not part of the request.",
@@ -294,6 +298,10 @@ public static partial class ErrorMapping
         var m when NotConverted().Match(m) is { Success: true } target && Expected(target.Groups["type"].Value, json.Path, bodyType) is { } expected => expected,
         _ => "The value is not valid for this field.",
     };
+
+    /// <summary>A [Range] bound: [Int64Range] keeps its bounds as invariant text, [Range(int, int)] as numbers.</summary>
+    private static IFormattable Bound(object bound) =>
+        bound as IFormattable ?? long.Parse((string)bound, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The serializer's "The JSON value could not be converted to {CLR type}. Path: …": a value of another kind.</summary>
     [System.Text.RegularExpressions.GeneratedRegex(@"could not be converted to (?<type>\S+)\. Path:")]

@@ -13,6 +13,12 @@ namespace SimService.Api.Infrastructure;
 public sealed class JsonInputException(string message, string? member = null) : JsonException(message)
 {
     public string? Member { get; } = member;
+
+    /// <summary>
+    /// An integral number past the field's type, as it was written: the problem names the field's own range
+    /// ([Int64Range], [Range]) where it has one — a seed's 0..9223372036854775807, not a long's.
+    /// </summary>
+    public string? OutOfRange { get; init; }
 }
 
 /// <summary>
@@ -36,7 +42,9 @@ public sealed class IntegerConverter : JsonConverterFactory
         private static readonly long Min = long.CreateTruncating(T.MinValue), Max = long.CreateTruncating(T.MaxValue);
 
         public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            JsonInteger.Read(ref reader, Min, Max, out long value) is { } problem ? throw new JsonInputException(problem) : T.CreateTruncating(value);
+            JsonInteger.Read(ref reader, Min, Max, out long value) is { } problem
+                ? throw new JsonInputException(problem) { OutOfRange = JsonInteger.TryReadClamped(ref reader, out _) ? JsonInteger.Text(ref reader) : null }
+                : T.CreateTruncating(value);
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteNumberValue(long.CreateTruncating(value));
 

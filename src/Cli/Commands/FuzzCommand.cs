@@ -32,9 +32,9 @@ public static partial class FuzzCommand
 
     public static int Run(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (!Number(line, "seed", 1, out long seed) || !Number(line, "cases", 20, out long cases) || !Number(line, "case", -1, out long only)
-            || cases is < 1 or > int.MaxValue || only < -1 || only > int.MaxValue || (line.Value("case") is not null && only < 0))
-            return RunCommand.Usage(error, $"fuzz: --seed, --cases and --case take whole numbers (--seed {long.MinValue} to {long.MaxValue}, --cases 1 to {int.MaxValue}, --case 0 to {int.MaxValue})");
+        string? badSeed = Number(line, "seed", 1, long.MinValue, long.MaxValue, out long seed),
+            badCases = Number(line, "cases", 20, 1, int.MaxValue, out long cases), badCase = Number(line, "case", -1, 0, int.MaxValue, out long only);
+        if ((badSeed ?? badCases ?? badCase) is { } wrong) return RunCommand.Usage(error, $"fuzz: {wrong}");
         if (line.Value("profile") is { } profile && profile is not ("listen" or "timers" or "loss" or "limits" or "app" or "observe" or "options" or "close"))
             return RunCommand.Usage(error, $"fuzz: --profile: '{profile}' is not a profile (listen, timers, loss, limits, app, observe, options, close)");
         Func<long, int, FuzzCase> draw = line.Value("profile") switch
@@ -86,10 +86,13 @@ public static partial class FuzzCommand
         return Count("DIFFER") + Count("ERROR") > 0 ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
-    static bool Number(CommandLine line, string name, long fallback, out long value)
+    /// <summary>The option's whole number within [min, max] (<paramref name="fallback"/> when it is not given), else why not, naming it and its value.</summary>
+    static string? Number(CommandLine line, string name, long fallback, long min, long max, out long value)
     {
         value = fallback;
-        return line.Value(name) is not { } text || long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
+        if (line.Value(name) is not { } text) return null;
+        return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value >= min && value <= max
+            ? null : $"--{name}: '{text}' is not a whole number from {min} to {max}";
     }
 
     static string Invalid(string name, IReadOnlyList<string> problems, TextWriter output)

@@ -175,6 +175,10 @@ public static class KernelCommand
     {
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
+        // What the file alone decides (it does not parse, or uses what the kernel run cannot do) is said at once: an invalid
+        // file neither waits for another run's turn nor holds up the runs waiting for this one. The child checks it again.
+        if (Refusal(file.ReadText(), file.FullPath, machineOrphans) is { } problems)
+            return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), null);
         // Before the machine's tcp_max_orphans is set for it: another run may be using the machine.
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         if (!machineOrphans || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, false, cancellationToken);
@@ -267,9 +271,10 @@ public static class KernelCommand
     static int RunHere(CommandLine line, TextWriter output)
     {
         var path = line.Arguments.Single();
-        var result = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-            ? RunScenario(InputFiles.ReadText(path), line.Has("machine-orphans"))
-            : RunScript(InputFiles.ReadText(path), Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
+        var text = InputFiles.ReadText(path);
+        var result = Refusal(text, path, line.Has("machine-orphans")) is { } problems ? new ChildResult(problems, null, null, null, null, null, null, 0, null)
+            : IsScenario(path) ? RunScenario(text, line.Has("machine-orphans"))
+            : RunScript(text, Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
         // Threads may still sit in the kernel (a call that never returned): leave at once; the namespace goes with the process.
@@ -314,19 +319,46 @@ public static class KernelCommand
           +0 > R. 2001:2001(0) ack 101 <...>
         """;
 
-    static ChildResult RunScript(string text, string name, bool ignoreGsoPsh, bool record)
+    static bool IsScenario(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Why the file cannot run on the kernel, from its text alone, or null: a script that does not parse or sets an option
+    /// wrongly; a scenario that does not parse or uses what the kernel run cannot do ("not run on the kernel: …").
+    /// </summary>
+    static IReadOnlyList<Problem>? Refusal(string text, string path, bool machineOrphans)
     {
+        if (IsScenario(path))
+        {
+            var problems = ScenarioJsonFormat.Parse(text, out var document);
+            if (document is null) return problems;
+            var unsupported = KernelScenarioRunner.Unsupported(document, machineOrphans);
+            return unsupported.Count > 0 ? [.. unsupported.Select(e => new Problem(e.Path, $"not run on the kernel: {e.Message}"))] : null;
+        }
+        var (_, _, refused) = ParseScript(text, Path.GetFileName(path));
+        return refused;
+    }
+
+    /// <summary>A script and its options (the lines' problems instead when it does not parse or an option is wrong).</summary>
+    static (PacketdrillScript? Script, PacketdrillOptions Options, IReadOnlyList<Problem>? Problems) ParseScript(string text, string name)
+    {
+        var options = new PacketdrillOptions { ScriptName = name };
         var parsed = ScriptParser.Parse(text);
         if (parsed.Script is not { } script)
-            return new ChildResult([.. parsed.Errors.Select(d => new Problem($"line {d.At.Line}, column {d.At.Column}", d.Message))], null, null, null, null, null, null, 0, null);
-        var options = new PacketdrillOptions { ScriptName = name };
+            return (null, options, [.. parsed.Errors.Select(d => new Problem($"line {d.At.Line}, column {d.At.Column}", d.Message))]);
         var problems = new List<Problem>();
         foreach (var o in script.Options)
         {
             options = options.With(o.Name, o.Value, out var error, out _);
             if (error is not null) problems.Add(new Problem($"line {o.At.Line}, column {o.At.Column}", error));
         }
-        if (problems.Count > 0) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
+        return (script, options, problems.Count > 0 ? problems : null);
+    }
+
+    /// <summary>A script in the child (<see cref="Refusal"/> found nothing wrong with it).</summary>
+    static ChildResult RunScript(string text, string name, bool ignoreGsoPsh, bool record)
+    {
+        var (parsed, options, _) = ParseScript(text, name);
+        var script = parsed!;
         // A new namespace starts from the kernel's defaults, but takes tcp_congestion_control from the host (bbr here):
         // the scripts expect cubic, as packetdrill's defaults.sh sets.
         if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
@@ -347,19 +379,15 @@ public static class KernelCommand
     }
 
     /// <summary>
-    /// A scenario in the child: parsed by the engine's parser, refused (as invalid input for this target) when it uses
-    /// what the kernel run cannot do, else run by <see cref="KernelScenarioRunner"/>.
+    /// A scenario in the child (<see cref="Refusal"/> found nothing wrong with it: it parses, and uses only what the kernel
+    /// run can do), run by <see cref="KernelScenarioRunner"/>.
     /// </summary>
     static ChildResult RunScenario(string text, bool machineOrphans)
     {
-        var problems = ScenarioJsonFormat.Parse(text, out var document);
-        if (document is null) return new ChildResult(problems, null, null, null, null, null, null, 0, null);
-        var unsupported = KernelScenarioRunner.Unsupported(document, machineOrphans);
-        if (unsupported.Count > 0)
-            return new ChildResult([.. unsupported.Select(e => new Problem(e.Path, $"not run on the kernel: {e.Message}"))], null, null, null, null, null, null, 0, null);
+        ScenarioJsonFormat.Parse(text, out var document);
         if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
         KernelScenarioRunner.WarmUp();
-        var (run, setupError) = KernelScenarioRunner.Run(document, machineOrphans);
+        var (run, setupError) = KernelScenarioRunner.Run(document!, machineOrphans);
         if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
         return new ChildResult(null, null, null, null, null, null, null, run.EndNs, run.Log,
             [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],

@@ -106,16 +106,8 @@ public sealed class ScenarioJsonFormat : IFileFormat
         }
         catch (JsonException e)
         {
-            var where = e.LineNumber is { } line ? $" (line {line + 1}, column {e.BytePositionInLine + 1})" : "";
-            malformed = new Problem("$", $"not valid JSON{where}: {FirstSentence(e.Message)}");
+            malformed = new Problem("$", JsonSyntax.NotValid(e));
             return false;
         }
-    }
-
-    private static string FirstSentence(string message)
-    {
-        int end = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (end < 0) end = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return (end > 0 ? message[..end] : message).Trim();
     }
 }

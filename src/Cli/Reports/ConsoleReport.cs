@@ -71,10 +71,8 @@ public static class ConsoleReport
         return shown.ToString();
     }
 
-    /// <summary>C0 controls, DEL, C1 controls and the bidirectional embeddings, overrides and isolates (U+202A–E, U+2066–9).</summary>
-    static readonly System.Buffers.SearchValues<char> Escaped = System.Buffers.SearchValues.Create(
-        string.Concat(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7f, 0x21)).Concat(Enumerable.Range(0x202a, 5)).Concat(Enumerable.Range(0x2066, 4))
-            .Select(c => (char)c)));
+    /// <summary>C0 controls, DEL, C1 controls and the bidirectional embeddings, overrides and isolates (U+202A–E, U+2066–9): the set names refuse.</summary>
+    static readonly System.Buffers.SearchValues<char> Escaped = SimService.Domain.Text.NameCharacters.Set;
 
     internal static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 }

@@ -36,7 +36,7 @@ public sealed class SimProcess(Host host, string name)
 
     /// <summary>
     /// What a process name may be: 1 to 200 characters, no control characters (U+0000–U+001F, U+007F–U+009F: they would
-    /// reach every journal line, listing and terminal), and neither '/' nor '%' nor "." or ".." alone — so that a name
+    /// reach every journal line, listing and terminal) nor bidirectional controls (<see cref="Text.NameCharacters"/>), and neither '/' nor '%' nor "." or ".." alone — so that a name
     /// round-trips as one path segment of …/processes/{process}/kill (a server keeps "%2F" encoded, so '/' and '%' could
     /// not be told apart there, and clients resolve dot segments). Null when <paramref name="name"/> is one.
     /// </summary>
@@ -45,7 +45,7 @@ public sealed class SimProcess(Host host, string name)
         null or "" => "A process name is not empty.",
         _ when Text.TextLength.Characters(name) > NameMaxLength => $"A process name is at most {NameMaxLength} characters.",
         "." or ".." => "A process name is not \".\" or \"..\" (they are path segments of their own).",
-        _ when name.Any(char.IsControl) => "A process name must not contain control characters (U+0000-U+001F, U+007F-U+009F).",
+        _ when !Text.NameCharacters.AreFree(name) => "A process name must not contain " + Text.NameCharacters.Refused + ".",
         _ when name.Contains('/') || name.Contains('%') => "A process name contains neither '/' nor '%': it is one path segment of …/processes/{process}/kill.",
         _ => null,
     };

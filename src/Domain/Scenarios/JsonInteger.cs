@@ -31,8 +31,12 @@ public static class JsonInteger
             value = v;
             return null;
         }
-        return string.Create(CultureInfo.InvariantCulture, $"{Encoding.UTF8.GetString(utf8)} is outside {min}..{max}");
+        return Outside(Encoding.UTF8.GetString(utf8), min, max);
     }
+
+    /// <summary>"70000 is outside 0..65535": an integral number past a range, named as it was written.</summary>
+    public static string Outside(string number, IFormattable min, IFormattable max) =>
+        $"{number} is outside {min.ToString(null, CultureInfo.InvariantCulture)}..{max.ToString(null, CultureInfo.InvariantCulture)}";
 
     /// <summary><see cref="Read(ReadOnlySpan{byte}, long, long, out long)"/> of a parsed value (not a number: the kind it is).</summary>
     public static string? Read(JsonElement element, long min, long max, out long value)
@@ -59,6 +63,9 @@ public static class JsonInteger
         value = 0;
         return reader.TokenType == JsonTokenType.Number && Clamped(Raw(ref reader), out value) != Kind.Fractional;
     }
+
+    /// <summary>The reader's current token as it was written (a number's digits).</summary>
+    public static string Text(ref Utf8JsonReader reader) => Encoding.UTF8.GetString(Raw(ref reader));
 
     /// <summary>The text of the reader's current token, also when it spans buffers.</summary>
     static ReadOnlySpan<byte> Raw(ref Utf8JsonReader reader) =>

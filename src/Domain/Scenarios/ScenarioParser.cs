@@ -32,7 +32,7 @@ public static class ScenarioParser
             // Valid JSON nested past the reader's limit is no syntax error: the limit, at the path of the first value past it.
             if (JsonNesting.TooDeep(System.Text.Encoding.UTF8.GetBytes(json)) is { } deep)
                 return ScenarioParseResult.Invalid([new ScenarioError(JsonNesting.PathOf(deep), JsonNesting.Message)]);
-            return ScenarioParseResult.Invalid([new ScenarioError(JsonPath.Root, $"not valid JSON: {e.Message}")]);
+            return ScenarioParseResult.Invalid([new ScenarioError(JsonPath.Root, JsonSyntax.NotValid(e))]);
         }
     }
 

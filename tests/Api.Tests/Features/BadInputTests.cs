@@ -131,6 +131,9 @@ public sealed class BadInputTests(ApiHosts hosts)
         ("setrlimit with a socketId", "POST", "hosts/client/processes/app/setrlimit", """{"resource":"RLIMIT_NOFILE","soft":3,"socketId":3}""", HttpStatusCode.BadRequest, "socketId"),
         ("batch setrlimit with a socketId", "POST", "commands", """{"commands":[{"type":"call","call":"setrlimit","host":"client","process":"x","socketId":3,"resource":"RLIMIT_NOFILE","soft":3}]}""", HttpStatusCode.BadRequest, "commands[0].socketId"),
         ("batch socket() with a socketId", "POST", "commands", """{"commands":[{"type":"call","call":"socket","host":"client","socketId":3}]}""", HttpStatusCode.BadRequest, "commands[0].socketId"),
+        // Session 33: bidirectional overrides and isolates in a process name (it showed reversed in every listing), as control characters.
+        ("process name with a right-to-left override", "POST", "hosts/client/sockets", """{"process":"\u202Eevil"}""", HttpStatusCode.BadRequest, "process"),
+        ("batch process name with a left-to-right isolate", "POST", "commands", """{"commands":[{"type":"call","call":"listen","host":"client","port":81,"process":"a\u2066b"}]}""", HttpStatusCode.BadRequest, "commands[0].process"),
     ];
 
     public static TheoryData<DatabaseProvider, string> CasesOnEveryProvider()

@@ -317,7 +317,7 @@ public sealed class HostileInputTests(ApiHosts hosts)
         string ones = new('1', 1_000_000), first64 = new('1', 64), spaced = string.Join(' ', Enumerable.Repeat("x", 500_000));
         var (path, body, field, message) = what switch
         {
-            "seed" => (SimServiceApi.Simulations, $$"""{"seed":{{ones}}}""", "seed", $"{first64}… is outside -9223372036854775808..9223372036854775807"),
+            "seed" => (SimServiceApi.Simulations, $$"""{"seed":{{ones}}}""", "seed", $"{first64}… is outside 0..9223372036854775807"),
             "address" => ($"{sim.Base}/hosts", $$"""{"name":"e","address":"{{ones}}"}""", "address", $"'{first64}…' is not an IPv4 address"),
             "member" => (SimServiceApi.Simulations, $$"""{"name":"x","{{ones}}":1}""", $"{first64}…", "This field is not part of the request."),
             _ => ($"{sim.Base}/workloads", $$"""{"clients":["client"],"server":"server","count":1,"closeStyle":"{{spaced}}"}""", "closeStyle", null as string),

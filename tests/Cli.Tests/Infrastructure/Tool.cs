@@ -35,7 +35,10 @@ public static class Tool
 
     public static async Task<ToolRun> RunAsync(params string[] args) => await RunInAsync(RepoRoot, args);
 
-    public static async Task<ToolRun> RunInAsync(string workingDirectory, params string[] args)
+    public static Task<ToolRun> RunInAsync(string workingDirectory, params string[] args) => RunWithAsync(workingDirectory, null, args);
+
+    /// <summary>The tool run with these environment variables set too (<c>SIMSERVICE_KERNEL_LOCK</c>).</summary>
+    public static async Task<ToolRun> RunWithAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -47,11 +50,21 @@ public static class Tool
         start.ArgumentList.Add(Dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("SIMSERVICE_API_KEY");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A run that never ends (waiting for a lock the test holds) is not left behind.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
         return new ToolRun(process.ExitCode, (await output).Replace("\r\n", "\n"), (await error).Replace("\r\n", "\n"));
     }
 

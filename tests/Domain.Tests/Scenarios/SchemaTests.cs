@@ -175,7 +175,8 @@ public class SchemaTests
 
     /// <summary>
     /// A process name is what <see cref="Domain.Network.SimProcess.NameProblem"/> takes — 1–200 characters, no control
-    /// characters, '/' or '%', not "." or "..": schema and parser agree (the schema took any non-empty string).
+    /// characters, no bidirectional controls (U+202A–E, U+2066–9, session 33), '/' or '%', not "." or "..": schema and
+    /// parser agree (the schema took any non-empty string).
     /// </summary>
     [Theory]
     [InlineData("app", true)]
@@ -186,6 +187,10 @@ public class SchemaTests
     [InlineData("a\u007f", false)]
     [InlineData("a\u0085b", false)]
     [InlineData("\u009f", false)]
+    [InlineData("\u202egnp.exe", false)]
+    [InlineData("a\u202a", false)]
+    [InlineData("a\u2066b\u2069", false)]
+    [InlineData("a\u2029b", true)]
     [InlineData("a/b", false)]
     [InlineData("100%", false)]
     [InlineData(".", false)]

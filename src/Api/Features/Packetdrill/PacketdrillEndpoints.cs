@@ -43,9 +43,11 @@ public static class PacketdrillEndpoints
         if (seed is < 0) errors["seed"] = ["The seed must be zero or positive."];
         if (tolerance_usecs is < 0) errors["tolerance_usecs"] = ["The tolerance must be zero or positive."];
         if (string.IsNullOrWhiteSpace(script)) errors["script"] = ["The body must be a packetdrill script (text/plain)."];
+        // The binder reads "?name=" as no name: given empty, it is refused as POST /simulations refuses {"name":""}.
+        if (name is null && request.Query.ContainsKey("name")) name = "";
         if (!Simulations.NoControlCharactersAttribute.IsFree(name)) errors["name"] = [Simulations.NoControlCharactersAttribute.Message];
-        else if (name is not null && Domain.Text.TextLength.Characters(name) > Persistence.Entities.SimulationRun.NameMaxLength)
-            errors["name"] = [$"The name is the simulation's name: at most {Persistence.Entities.SimulationRun.NameMaxLength} characters, as POST /simulations takes."];
+        else if (name is not null && (string.IsNullOrWhiteSpace(name) || Domain.Text.TextLength.Characters(name) > Persistence.Entities.SimulationRun.NameMaxLength))
+            errors["name"] = [$"The name is the simulation's name: 1 to {Persistence.Entities.SimulationRun.NameMaxLength} characters, not blank, as POST /simulations takes (leave name out for script.pkt)."];
         var options = new PacketdrillOptions { ToleranceUsecs = tolerance_usecs ?? PacketdrillOptions.DefaultToleranceUsecs };
         // packetdrill's own options, checked by its rule and named by the query parameter (not "line 1, column 1" of the
         // script), in the API's words (its command line's were "--mss: bad value '0'").
@@ -60,7 +62,7 @@ public static class PacketdrillEndpoints
             if (error is not null) errors[option] = [$"{option} is packetdrill's --{option}: {rule}, not '{value}'."];
         }
         if (errors.Count > 0) return ErrorMapping.ToProblem(new RequestInvalid(errors));
-        var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, string.IsNullOrWhiteSpace(name) ? "script.pkt" : name), cancellationToken);
+        var outcome = await sender.Send(new RunPacketdrill(script, kernel, seed ?? 1, options, name ?? "script.pkt"), cancellationToken);
         return outcome.ToOk();
     }
 }

@@ -118,7 +118,7 @@ public static class ApiKeyCommands
     private static string? InvalidName(string name) =>
         string.IsNullOrWhiteSpace(name) ? "--name must not be blank"
         : Domain.Text.TextLength.Characters(name) > Persistence.Entities.ApiKey.NameMaxLength ? $"--name is at most {Persistence.Entities.ApiKey.NameMaxLength} characters"
-        : !Features.Simulations.NoControlCharactersAttribute.IsFree(name) ? "--name must not contain control characters (U+0000-U+001F, U+007F-U+009F)"
+        : !Features.Simulations.NoControlCharactersAttribute.IsFree(name) ? "--name must not contain " + Domain.Text.NameCharacters.Refused
         : null;
 
     private static readonly string[] OwnOptions = ["--tenant", "--name"];
