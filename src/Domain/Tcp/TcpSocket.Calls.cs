@@ -614,6 +614,8 @@ public sealed partial class TcpSocket
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
                 Keepalive.UserTimeoutMs = value;
                 break;
+            case SocketOption.IP_LOCAL_PORT_RANGE when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // IP_LOCAL_PORT_RANGE came in 6.3: 4.4's do_ip_setsockopt() default
             case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
             case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
             case SocketOption.SO_SNDBUF:
@@ -683,6 +685,8 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 // sk_getsockopt(): l_onoff = sock_flag(SOCK_LINGER), l_linger = sk_lingertime / HZ (kept while off).
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{LingerSec}}}");
+            case SocketOption.IP_LOCAL_PORT_RANGE when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // IP_LOCAL_PORT_RANGE came in 6.3: 4.4's do_ip_getsockopt() default
             case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(SndTimeoJiffies);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
