@@ -299,11 +299,19 @@ public static class SysctlCatalog
     /// <c>" cubic"</c>, <c>"1, 2"</c>, a <c>tcp_rmem</c> below 4096) as that reader took it — so a simulation stored
     /// before the kernel's reading (docs/kernel-check.md D73) rebuilds with the values it ran with. A text both read
     /// alike is read the kernel's way (<c>"010"</c> is 8 now: a fix that changes an answer, as every engine fix may).
+    /// A linux-4.4 simulation stored before session 33 may have written a sysctl 4.4 does not have
+    /// (<see cref="LinuxSixOnlySince33"/>): it rebuilds with the value taken as linux-6 reads it, which no linux-4.4 rule reads.
     /// </summary>
     public static bool TryParseStored(string name, KernelProfile profile, string text, out long[] values, out string error,
         IReadOnlyList<long>? current = null) =>
         TryParse(name, profile, text, out values, out error, current)
-        || (TryParseDecimal(name, profile, text, out var taken) && Taken(taken, out values, out error));
+        || (TryParseDecimal(name, profile, text, out var taken) && Taken(taken, out values, out error))
+        || (profile == KernelProfile.Linux44 && LinuxSixOnlySince33.Contains(name)
+            && TryParse(name, KernelProfile.Linux6, text, out values, out _, current));
+
+    /// <summary>The sysctls the linux-4.4 profile took until session 33 although 4.4 has neither (4.11's and 5.7's).</summary>
+    static readonly FrozenSet<string> LinuxSixOnlySince33 =
+        FrozenSet.ToFrozenSet(["net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_autobind_reuse"], StringComparer.Ordinal);
 
     static bool Taken(long[] taken, out long[] values, out string error)
     {

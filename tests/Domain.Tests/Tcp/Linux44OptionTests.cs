@@ -87,6 +87,22 @@ public class Linux44OptionTests
         Assert.Null(current.SetSysctl("client", "net.ipv4.ip_unprivileged_port_start", "0"));
     }
 
+    /// <summary>
+    /// A linux-4.4 simulation stored before session 33 that wrote one of the two still rebuilds (its command log is
+    /// applied with RebuildingStored): the value is kept, and no linux-4.4 rule reads it.
+    /// </summary>
+    [Fact]
+    public void Sysctls_StoredLinux44WriteOfALinux6OnlySysctl_StillRebuilds()
+    {
+        var sim = new TwoHostHarness(profile: KernelProfile.Linux44).Sim;
+        sim.RebuildingStored = true;
+
+        Assert.Null(sim.SetSysctl("client", "net.ipv4.ip_autobind_reuse", "1"));
+        Assert.Null(sim.SetSysctl("client", "net.ipv4.ip_unprivileged_port_start", "0"));
+        Assert.False(sim.FindHost("client")!.Sysctls.IpAutobindReuse);
+        Assert.NotNull(sim.SetSysctl("client", "net.ipv4.tcp_min_rtt_wlen", "1")); // never taken on linux-4.4: still refused
+    }
+
     /// <summary>A client-closed connection from the one-port range 40000: the client holds TIME-WAIT on 40000 (PortReuseTests' setup).</summary>
     static TwoHostHarness ClientTimeWaitOnOnePort(string twReuse, KernelProfile profile)
     {
