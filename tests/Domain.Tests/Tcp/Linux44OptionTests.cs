@@ -103,21 +103,6 @@ public class Linux44OptionTests
         Assert.NotNull(sim.SetSysctl("client", "net.ipv4.tcp_min_rtt_wlen", "1")); // never taken on linux-4.4: still refused
     }
 
-    /// <summary>A client-closed connection from the one-port range 40000: the client holds TIME-WAIT on 40000 (PortReuseTests' setup).</summary>
-    static TwoHostHarness ClientTimeWaitOnOnePort(string twReuse, KernelProfile profile)
-    {
-        var h = new TwoHostHarness(profile: profile);
-        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000"));
-        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", twReuse));
-        var (c, s, _) = h.Establish();
-        h.Call("client", SocketCallKind.Close, c.Id);
-        h.At(Ms(150));
-        h.Call("server", SocketCallKind.Close, s.Id);
-        h.At(Ms(200));
-        Assert.Equal(1, h.Client.TimeWaitCount);
-        return h;
-    }
-
     static CallHandle Connect(TwoHostHarness h) =>
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
 
@@ -133,7 +118,7 @@ public class Linux44OptionTests
     [InlineData("-1")]
     public void TcpTwReuse_Linux44AnyNonZero_ReusesTheTimeWaitOffLoopbackAsOneDoes(string twReuse)
     {
-        var h = ClientTimeWaitOnOnePort(twReuse, KernelProfile.Linux44);
+        var h = PortReuseTests.ClientTimeWaitOnOnePort(twReuse, KernelProfile.Linux44);
         var tw = h.Client.TimeWaitSockets.Single();
         h.At(Ms(1999));
         Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
@@ -150,7 +135,7 @@ public class Linux44OptionTests
     [Fact]
     public void TcpTwReuse_Linux6_TwoIsLoopbackOnlyAndThreeRefused()
     {
-        var h = ClientTimeWaitOnOnePort("2", KernelProfile.Linux6);
+        var h = PortReuseTests.ClientTimeWaitOnOnePort("2", KernelProfile.Linux6);
         h.At(Ms(2000));
         Assert.Equal("EADDRNOTAVAIL", Connect(h).Errno);
         Assert.Equal("net.ipv4.tcp_tw_reuse: '3' is outside 0..2", h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", "3")?.Message);
