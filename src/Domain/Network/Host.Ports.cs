@@ -677,11 +677,16 @@ public sealed partial class Host
         return true;
     }
 
-    /// <summary>tcp_twsk_unique()'s reuse: net.ipv4.tcp_tw_reuse, 0 for a FIN-WAIT-2 timewait socket (6.x) and, at 2, off loopback.</summary>
+    /// <summary>
+    /// tcp_twsk_unique()'s reuse: net.ipv4.tcp_tw_reuse, 0 for a FIN-WAIT-2 timewait socket (6.x) and, at 2, off loopback.
+    /// linux-4.4's tcp_twsk_unique() tests "sysctl_tcp_tw_reuse &amp;&amp; …": any non-zero int reuses as 1 does (2's
+    /// loopback-only meaning came with 4.19's "net-tcp: extend tcp_tw_reuse sysctl to enable loopback only optimization").
+    /// </summary>
     int TwReuse(IPv4 local, IPv4 remote, bool finWait2)
     {
         int reuse = Sysctls.TcpTwReuse;
-        if (finWait2 && Sim.Profile == KernelProfile.Linux6) reuse = 0;
+        if (Sim.Profile == KernelProfile.Linux44) return reuse != 0 ? 1 : 0;
+        if (finWait2) reuse = 0;
         if (reuse == 2 && !(local.IsLoopback || remote.IsLoopback)) reuse = 0;
         return reuse;
     }

@@ -150,15 +150,16 @@ public static class SysctlCatalog
         // proc_dou8vec_minmax
         new("net.ipv4.tcp_keepalive_probes", SysctlKind.Integer, "9", 0, U8Max, Handler: SysctlHandler.Unsigned),
         // ipv4_local_port_range: proc_dointvec_minmax over ip_local_port_range_min/max {1,1}..{65535,65535},
-        // then EINVAL if high < low or low < ip_unprivileged_port_start (SysctlTable checks the latter)
+        // then EINVAL if high < low or (4.11+) low < ip_unprivileged_port_start (SysctlTable checks the latter; 4.4's
+        // ipv4_local_port_range() tests only range[1] < range[0])
         new("net.ipv4.ip_local_port_range", SysctlKind.PortRange, "32768 60999", 1, 65535, VectorLength: 2),
         // proc_do_large_bitmap over 65536 bits
         new("net.ipv4.ip_local_reserved_ports", SysctlKind.PortList, "", 0, 65535),
         // ipv4_privileged_ports: proc_dointvec_minmax over ip_privileged_port_min/max (0..65535), then EINVAL
-        // if the port range's low end is below it
-        new("net.ipv4.ip_unprivileged_port_start", SysctlKind.Integer, "1024", 0, 65535),
-        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
-        new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1, Handler: SysctlHandler.Unsigned),
+        // if the port range's low end is below it. 4.11's sysctl_ip_prot_sock: 4.4's ipv4_net_table has no such entry.
+        new("net.ipv4.ip_unprivileged_port_start", SysctlKind.Integer, "1024", 0, 65535, OnlyIn: KernelProfile.Linux6),
+        // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE. 5.7's (inet_csk_find_open_port()'s relax pass).
+        new("net.ipv4.ip_autobind_reuse", SysctlKind.Integer, "0", 0, 1, OnlyIn: KernelProfile.Linux6, Handler: SysctlHandler.Unsigned),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE
         new("net.ipv4.tcp_rto_min_us", SysctlKind.Integer, "200000", 1, IntMax, OnlyIn: KernelProfile.Linux6),
         // proc_dointvec_minmax, extra1 = SYSCTL_ONE_THOUSAND, extra2 = &tcp_rto_max_max (TCP_RTO_MAX_SEC * MSEC_PER_SEC)
@@ -298,11 +299,19 @@ public static class SysctlCatalog
     /// <c>" cubic"</c>, <c>"1, 2"</c>, a <c>tcp_rmem</c> below 4096) as that reader took it — so a simulation stored
     /// before the kernel's reading (docs/kernel-check.md D73) rebuilds with the values it ran with. A text both read
     /// alike is read the kernel's way (<c>"010"</c> is 8 now: a fix that changes an answer, as every engine fix may).
+    /// A linux-4.4 simulation stored before session 33 may have written a sysctl 4.4 does not have
+    /// (<see cref="LinuxSixOnlySince33"/>): it rebuilds with the value taken as linux-6 reads it, which no linux-4.4 rule reads.
     /// </summary>
     public static bool TryParseStored(string name, KernelProfile profile, string text, out long[] values, out string error,
         IReadOnlyList<long>? current = null) =>
         TryParse(name, profile, text, out values, out error, current)
-        || (TryParseDecimal(name, profile, text, out var taken) && Taken(taken, out values, out error));
+        || (TryParseDecimal(name, profile, text, out var taken) && Taken(taken, out values, out error))
+        || (profile == KernelProfile.Linux44 && LinuxSixOnlySince33.Contains(name)
+            && TryParse(name, KernelProfile.Linux6, text, out values, out _, current));
+
+    /// <summary>The sysctls the linux-4.4 profile took until session 33 although 4.4 has neither (4.11's and 5.7's).</summary>
+    static readonly FrozenSet<string> LinuxSixOnlySince33 =
+        FrozenSet.ToFrozenSet(["net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_autobind_reuse"], StringComparer.Ordinal);
 
     static bool Taken(long[] taken, out long[] values, out string error)
     {
@@ -372,7 +381,7 @@ public static class SysctlCatalog
             {
                 error = def.Handler == SysctlHandler.MsJiffies
                     ? $"{def.Name}: '{word}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)"
-                    : $"{def.Name}: '{word}' is outside {MinFor(def, profile)}..{(def.Handler == SysctlHandler.ULong ? ulong.MaxValue : (ulong)def.Max)}"
+                    : $"{def.Name}: '{word}' is outside {MinFor(def, profile)}..{(def.Handler == SysctlHandler.ULong ? ulong.MaxValue : (ulong)MaxFor(def, profile))}"
                         + (negative && magnitude == 0 && RefusesAnyMinus(def, profile) ? " (an unsigned handler refuses any '-')" : "");
                 return false;
             }
@@ -413,7 +422,7 @@ public static class SysctlCatalog
         }
         if (magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue)) return false;
         value = negative ? unchecked(-(long)magnitude) : (long)magnitude;
-        return value >= MinFor(def, profile) && value <= def.Max;
+        return value >= MinFor(def, profile) && value <= MaxFor(def, profile);
     }
 
     /// <summary>Whether the handler refuses a '-' before its number, even "-0": the unsigned ones (on linux-6).</summary>
@@ -422,10 +431,22 @@ public static class SysctlCatalog
 
     /// <summary>
     /// The least value a sysctl takes: its handler's, but Linux 6.18.44 (the observed machine) refuses each of tcp_rmem's
-    /// three below 4096 (4095: EINVAL) where upstream's table says extra1 = SYSCTL_ONE.
+    /// three below 4096 (4095: EINVAL) where upstream's table says extra1 = SYSCTL_ONE; linux-4.4's tcp_tw_reuse is a
+    /// plain proc_dointvec (any int: <see cref="MaxFor"/>).
     /// </summary>
-    static long MinFor(SysctlDefinition def, KernelProfile profile) =>
-        profile == KernelProfile.Linux6 && def.Name == "net.ipv4.tcp_rmem" ? 4096 : def.Min;
+    static long MinFor(SysctlDefinition def, KernelProfile profile) => (profile, def.Name) switch
+    {
+        (KernelProfile.Linux6, "net.ipv4.tcp_rmem") => 4096,
+        (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse") => IntMin,
+        _ => def.Min,
+    };
+
+    /// <summary>
+    /// The greatest value a sysctl takes: its handler's, but linux-4.4's tcp_tw_reuse is proc_dointvec without bounds
+    /// (4.4's ipv4_table); 4.19 made it proc_dointvec_minmax 0..2 (6.x: proc_dou8vec_minmax 0..2).
+    /// </summary>
+    static long MaxFor(SysctlDefinition def, KernelProfile profile) =>
+        profile == KernelProfile.Linux44 && def.Name == "net.ipv4.tcp_tw_reuse" ? IntMax : def.Max;
 
     /// <summary>
     /// proc_do_large_bitmap(): numbers and ranges ("1-3") split by ',' or a newline, each read by proc_get_long() (hex and

@@ -53,8 +53,8 @@ public sealed class SysctlTable
         if (!(stored
                 ? SysctlCatalog.TryParseStored(name, Profile, text, out var values, out error, current)
                 : SysctlCatalog.TryParse(name, Profile, text, out values, out error, current))) return false;
-        // ipv4_local_port_range(): the low end must not be a privileged port.
-        if (name == "net.ipv4.ip_local_port_range" && values[0] < Get("net.ipv4.ip_unprivileged_port_start"))
+        // ipv4_local_port_range(): the low end must not be a privileged port (4.11+: linux-4.4 checks only high < low).
+        if (name == "net.ipv4.ip_local_port_range" && Profile == KernelProfile.Linux6 && values[0] < Get("net.ipv4.ip_unprivileged_port_start"))
         {
             error = $"{name}: low {values[0]} is below net.ipv4.ip_unprivileged_port_start";
             return false;
@@ -244,7 +244,7 @@ public sealed class SysctlTable
         PortRangeLow = (int)GetVector("net.ipv4.ip_local_port_range")[0];
         PortRangeHigh = (int)GetVector("net.ipv4.ip_local_port_range")[1];
         ReservedPorts = GetVector("net.ipv4.ip_local_reserved_ports");
-        IpAutobindReuse = Get("net.ipv4.ip_autobind_reuse") != 0;
+        IpAutobindReuse = Profile == KernelProfile.Linux6 && Get("net.ipv4.ip_autobind_reuse") != 0; // 5.7+
         TcpRtoMinUs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_min_us") : 200_000;
         TcpRtoMaxMs = Profile == KernelProfile.Linux6 ? Get("net.ipv4.tcp_rto_max_ms") : 120_000;
         // linux-4.4 has no SACK compression (added in 4.20): nr 0 sends every ACK at once.

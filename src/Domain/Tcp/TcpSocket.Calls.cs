@@ -614,6 +614,8 @@ public sealed partial class TcpSocket
                 if (value < 0) return CallOutcome.Fail(Errno.EINVAL);
                 Keepalive.UserTimeoutMs = value;
                 break;
+            case SocketOption.IP_LOCAL_PORT_RANGE when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // IP_LOCAL_PORT_RANGE came in 6.3: 4.4's do_ip_setsockopt() default
             case SocketOption.IP_LOCAL_PORT_RANGE: return SetLocalPortRange(value);
             case SocketOption.IP_BIND_ADDRESS_NO_PORT: return SetBindAddressNoPort(value);
             case SocketOption.SO_SNDBUF:
@@ -674,7 +676,8 @@ public sealed partial class TcpSocket
     /// {onoff, linger}, SO_ERROR's error name (read and cleared: sock_error()), tcp_get_info()'s fields (ca_state:
     /// icsk_ca_state, 0 Open … 4 Loss) — with those of
     /// the delivery-rate sampler and the chronographs (tcpi_delivery_rate, tcpi_delivery_rate_app_limited, tcpi_busy_time,
-    /// tcpi_rwnd_limited, tcpi_sndbuf_limited, µs) and tcpi_delivered_ce, named as struct tcp_info names them.
+    /// tcpi_rwnd_limited, tcpi_sndbuf_limited, µs) and tcpi_delivered_ce, named as struct tcp_info names them; on
+    /// linux-4.4 up to tcpi_segs_in, where 4.4's struct ends (<see cref="MoreTcpInfoJson"/>).
     /// </summary>
     internal CallOutcome GetOption(SocketOption option)
     {
@@ -683,6 +686,8 @@ public sealed partial class TcpSocket
             case SocketOption.SO_LINGER:
                 // sk_getsockopt(): l_onoff = sock_flag(SOCK_LINGER), l_linger = sk_lingertime / HZ (kept while off).
                 return CallOutcome.Ok(LingerOn ? LingerSec : 0, $"{{\"onoff\":{(LingerOn ? 1 : 0)},\"linger\":{LingerSec}}}");
+            case SocketOption.IP_LOCAL_PORT_RANGE when _sim.Profile == KernelProfile.Linux44:
+                return CallOutcome.Fail(Errno.ENOPROTOOPT); // IP_LOCAL_PORT_RANGE came in 6.3: 4.4's do_ip_getsockopt() default
             case SocketOption.IP_LOCAL_PORT_RANGE: return GetLocalPortRange();
             case SocketOption.SO_SNDTIMEO: return GetTimeout(SndTimeoJiffies);
             case SocketOption.SO_RCVTIMEO: return GetTimeout(RcvTimeoJiffies);
@@ -704,10 +709,7 @@ public sealed partial class TcpSocket
                     // tcpi_sacked is sk_max_ack_backlog for a listener ("listeners aliased fields"); tcpi_snd_ssthresh is
                     // raw (TCP_INFINITE_SSTHRESH 2147483647 before the first loss; 0 for a listener, which returns early).
                     $"\"sacked\":{(State == TcpState.Listen ? Backlog : i.Sacked)},\"lost\":{i.Lost},\"retrans\":{i.Retrans}," +
-                    $"\"snd_ssthresh\":{i.SndSsthresh},\"snd_cwnd\":{i.SndCwnd},{MoreTcpInfoJson(i)}" +
-                    $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
-                    $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
-                    $"\"delivered_ce\":{i.DeliveredCe}{RtoStatsJson(i)}}}");
+                    $"\"snd_ssthresh\":{i.SndSsthresh},\"snd_cwnd\":{i.SndCwnd},{MoreTcpInfoJson(i)}}}");
             default:
                 return CallOutcome.Ok(IntOption(option));
         }
@@ -717,8 +719,11 @@ public sealed partial class TcpSocket
     /// The rest of struct tcp_info that tcp_get_info() fills and the engine keeps, named as the struct names them: 4.4's
     /// fields (ato … segs_in; tcpi_last_ack_sent is always 0, "not remembered"), then on linux-6 the later ones
     /// (notsent_bytes, min_rtt, data_segs_in/out 4.6; delivered 4.18; bytes_sent, bytes_retrans, reord_seen 4.19; snd_wnd
-    /// 5.4). A listener returns early after pacing_rate, reordering and snd_cwnd: the others read 0 (min_rtt too), as
-    /// observed on Linux 6.18.44.
+    /// 5.4), the delivery-rate sampler and the chronographs (delivery_rate, delivery_rate_app_limited 4.9; busy_time,
+    /// rwnd_limited, sndbuf_limited 4.10), delivered_ce (4.20) and tcpi_total_rto, tcpi_total_rto_recoveries,
+    /// tcpi_total_rto_time (6.7). linux-4.4's struct tcp_info ends at tcpi_segs_in: its getsockopt(TCP_INFO) copies
+    /// no more. A listener returns early after pacing_rate, reordering and snd_cwnd: the others read 0 (min_rtt too),
+    /// as observed on Linux 6.18.44.
     /// </summary>
     string MoreTcpInfoJson(TcpInfo i)
     {
@@ -726,17 +731,17 @@ public sealed partial class TcpSocket
             $"\"last_data_recv\":{i.LastDataRecvMs},\"last_ack_recv\":{i.LastAckRecvMs},\"pmtu\":{i.Pmtu},\"rcv_ssthresh\":{i.RcvSsthresh}," +
             $"\"rtt\":{i.RttUs},\"rttvar\":{i.RttVarUs},\"advmss\":{i.AdvMss},\"reordering\":{unchecked((uint)i.Reordering)}," +
             $"\"rcv_rtt\":{i.RcvRttUs},\"rcv_space\":{i.RcvSpace},\"total_retrans\":{i.TotalRetrans},\"pacing_rate\":{i.PacingRate}," +
-            $"\"bytes_acked\":{i.BytesAcked},\"bytes_received\":{i.BytesReceived},\"segs_out\":{i.SegsOut},\"segs_in\":{i.SegsIn},";
+            $"\"bytes_acked\":{i.BytesAcked},\"bytes_received\":{i.BytesReceived},\"segs_out\":{i.SegsOut},\"segs_in\":{i.SegsIn}";
         if (_sim.Profile == KernelProfile.Linux44) return common;
         long minRtt = State == TcpState.Listen ? 0 : i.MinRttUs;
-        return common + $"\"notsent_bytes\":{i.NotSentBytes},\"min_rtt\":{minRtt},\"data_segs_in\":{i.DataSegsIn},\"data_segs_out\":{i.DataSegsOut}," +
+        return common + $",\"notsent_bytes\":{i.NotSentBytes},\"min_rtt\":{minRtt},\"data_segs_in\":{i.DataSegsIn},\"data_segs_out\":{i.DataSegsOut}," +
             $"\"delivered\":{i.Delivered},\"bytes_sent\":{i.BytesSent},\"bytes_retrans\":{i.BytesRetrans},\"reord_seen\":{i.ReordSeen}," +
-            $"\"snd_wnd\":{i.SndWnd},";
+            $"\"snd_wnd\":{i.SndWnd}," +
+            $"\"delivery_rate\":{i.DeliveryRate},\"delivery_rate_app_limited\":{(i.DeliveryRateAppLimited ? 1 : 0)}," +
+            $"\"busy_time\":{i.BusyTimeUs},\"rwnd_limited\":{i.RwndLimitedUs},\"sndbuf_limited\":{i.SndbufLimitedUs}," +
+            $"\"delivered_ce\":{i.DeliveredCe}," +
+            $"\"total_rto\":{i.TotalRto},\"total_rto_recoveries\":{i.TotalRtoRecoveries},\"total_rto_time\":{i.TotalRtoTimeMs}";
     }
-
-    /// <summary>tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time: 6.7's; linux-4.4's struct tcp_info has no such fields.</summary>
-    string RtoStatsJson(TcpInfo i) => _sim.Profile == KernelProfile.Linux44 ? ""
-        : $",\"total_rto\":{i.TotalRto},\"total_rto_recoveries\":{i.TotalRtoRecoveries},\"total_rto_time\":{i.TotalRtoTimeMs}";
 
     /// <summary>
     /// Models inet_getname(peer = 1): the peer's address while connected; ENOTCONN before the

@@ -77,8 +77,10 @@ public sealed partial class TcpSocket
     /// Models tcp_get_info() — net/ipv4/tcp.c: the tcp_info snapshot `ss -i` and getsockopt(TCP_INFO)
     /// read, with the delivery-rate sampler's tcpi_delivery_rate (tcp_compute_delivery_rate()) and
     /// tcpi_delivery_rate_app_limited (tp->rate_app_limited), and tcp_get_info_chrono_stats()'s tcpi_busy_time,
-    /// tcpi_rwnd_limited and tcpi_sndbuf_limited (<see cref="RateSkbSent"/> … <see cref="ChronoStatsUs"/>); linux-4.4's
-    /// tcp_info has none of these (4.9 and 4.10 added them), so that profile reports 0. tcpi_delivered_ce stays 0: ECN is
+    /// tcpi_rwnd_limited and tcpi_sndbuf_limited (<see cref="RateSkbSent"/> … <see cref="ChronoStatsUs"/>). linux-4.4's
+    /// struct tcp_info ends at tcpi_segs_in: the later members (notsent_bytes, min_rtt, data_segs_in/out 4.6; these 4.9 and
+    /// 4.10 ones; delivered 4.18; bytes_sent, bytes_retrans, reord_seen 4.19; snd_wnd 5.4; the 6.7 RTO stats) read 0 on
+    /// that profile, as `ss` shows a 4.4 kernel's shorter tcp_info (iproute2 zeroes what the kernel did not copy). tcpi_delivered_ce stays 0: ECN is
     /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). Not modelled (so absent, 0): dsack_dups, rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which
     /// iproute2 6.1 does not print anyway.
     /// </summary>
@@ -93,8 +95,8 @@ public sealed partial class TcpSocket
                     AcceptQueueCount, 0, 0, 0, 0, 0, 0, _ca.Cwnd, 0, 0, 0, 0, 0);
             }
             bool wscaleOk = InfoSynchronized && (_rxOpt.SndWscale != 0 || _rxOpt.RcvWscale != 0);
-            bool rateInfo = _sim.Profile != KernelProfile.Linux44;
-            var chrono = rateInfo ? ChronoStatsUs() : default;
+            bool later = _sim.Profile != KernelProfile.Linux44; // the members after tcpi_segs_in
+            var chrono = later ? ChronoStatsUs() : default;
             return new TcpInfo(
                 State,
                 CaOps.ToName(),
@@ -123,29 +125,29 @@ public sealed partial class TcpSocket
                 BytesAcked: BytesAcked,
                 // tcp_rcv_nxt_update(): rcv_nxt was set to irs + 1 directly by the handshake.
                 BytesReceived: InfoSynchronized ? (uint)(_rcv.Nxt - _rcv.Irs - 1) : 0,
-                NotSentBytes: Math.Max(0, (int)(_snd.WriteSeq - _snd.Nxt)),
-                SndWnd: _snd.Wnd,
+                NotSentBytes: later ? Math.Max(0, (int)(_snd.WriteSeq - _snd.Nxt)) : 0,
+                SndWnd: later ? _snd.Wnd : 0,
                 Lost: _ca.LostOut,
                 Sacked: _ca.SackedOut,
                 Reordering: unchecked((int)_ca.Reordering),
-                ReordSeen: _ca.ReordSeen,
+                ReordSeen: later ? _ca.ReordSeen : 0,
                 // tcp_min_rtt(): ~0U until the first sample (minmax_reset(&tp->rtt_min, tcp_jiffies32, ~0U)).
-                MinRttUs: MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
+                MinRttUs: !later ? 0 : MinRttUs == long.MaxValue ? uint.MaxValue : MinRttUs,
                 RcvMss: _rcvMss,
-                BytesSent: _data?.BytesSent ?? 0,
-                BytesRetrans: _rare?.RetransStats?.BytesRetrans ?? 0,
+                BytesSent: later ? _data?.BytesSent ?? 0 : 0,
+                BytesRetrans: later ? _rare?.RetransStats?.BytesRetrans ?? 0 : 0,
                 SegsOut: _segsOut,
                 SegsIn: _segsIn,
-                DataSegsOut: _data?.DataSegsOut ?? 0,
-                DataSegsIn: _data?.DataSegsIn ?? 0,
+                DataSegsOut: later ? _data?.DataSegsOut ?? 0 : 0,
+                DataSegsIn: later ? _data?.DataSegsIn ?? 0 : 0,
                 LastDataSentMs: JiffiesAgoMs(TransferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
                 LastDataRecvMs: JiffiesAgoMs(LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0),
                 PacingRate: _pacingRate,
-                Delivered: _delivered,
+                Delivered: later ? _delivered : 0,
                 RcvSpace: _rcvq.Space,
                 RcvRttUs: RcvRttUs8 >> 3,
-                DeliveryRate: rateInfo ? DeliveryRate : 0,
-                DeliveryRateAppLimited: rateInfo && _rate.RateAppLimited,
+                DeliveryRate: later ? DeliveryRate : 0,
+                DeliveryRateAppLimited: later && _rate.RateAppLimited,
                 BusyTimeUs: chrono.BusyUs,
                 RwndLimitedUs: chrono.RwndLimitedUs,
                 SndbufLimitedUs: chrono.SndbufLimitedUs,
@@ -153,9 +155,9 @@ public sealed partial class TcpSocket
                 CaState: (int)_ca.State,
                 // 6.7+: tcpi_total_rto, tcpi_total_rto_recoveries, tcpi_total_rto_time (ms; an unfinished recovery counts
                 // up to now: tcp_clock_ms() − rto_stamp).
-                TotalRto: _rare?.RetransStats?.TotalRto ?? 0,
-                TotalRtoRecoveries: _rare?.RetransStats?.TotalRtoRecoveries ?? 0,
-                TotalRtoTimeMs: _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
+                TotalRto: later ? _rare?.RetransStats?.TotalRto ?? 0 : 0,
+                TotalRtoRecoveries: later ? _rare?.RetransStats?.TotalRtoRecoveries ?? 0 : 0,
+                TotalRtoTimeMs: later && _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
         }
     }
 

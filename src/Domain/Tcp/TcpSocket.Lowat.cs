@@ -26,15 +26,19 @@ public sealed partial class TcpSocket
     /// locked it, else at half of tcp_rmem[2]; sk_rcvlowat = val ?: 1; tcp_data_ready() ("Check if we need to
     /// signal EPOLLIN right now"); then, unless SO_RCVBUF locked the buffer, sk_rcvbuf grows to
     /// tcp_space_from_win(val) (val · 256 / scaling_ratio) when that is larger, and a non-zero window_clamp below
-    /// val is raised to val. Never an error.
+    /// val is raised to val. Never an error. linux-4.4's sock_setsockopt(SO_RCVLOWAT) has no protocol hook (4.18's
+    /// "tcp: fix SO_RCVLOWAT and RCVBUF autotuning" added tcp_set_rcvlowat()): <c>if (val &lt; 0) val = INT_MAX;
+    /// sk-&gt;sk_rcvlowat = val ? : 1;</c> — no cap, no wakeup, sk_rcvbuf untouched.
     /// </summary>
     void SetRcvLowat(int value)
     {
         long val = value < 0 ? int.MaxValue : value;
+        bool legacy = _sim.Profile == KernelProfile.Linux44;
         bool locked = RcvBufSet > 0; // SOCK_RCVBUF_LOCK
         long cap = locked ? SkRcvbuf >> 1 : Host.Sysctls.TcpRmem[2] >> 1;
-        val = Math.Min(val, cap);
+        if (!legacy) val = Math.Min(val, cap);
         RareOptionsToWrite.RcvLowat = val == 0 ? 1 : (int)val;
+        if (legacy) return;
         DataReady();
         if (locked) return;
         int space = unchecked((int)SpaceFromWin(val)); // tcp_space_from_win() returns an int
@@ -110,10 +114,13 @@ public sealed partial class TcpSocket
     /// sk_wait_data(), a send() in sk_stream_wait_memory() — woken_wake_function() takes any wakeup) only when
     /// tcp_epollin_ready(sk, sk_rcvlowat) or SOCK_DONE. A woken recv() runs after the softirq (<see cref="WakeReader"/>).
     /// A sleeping poll() is re-run by the engine after every event; its tcp_poll() applies the same test.
+    /// tcp_data_ready() came with 4.19 ("tcp: avoid extra wakeups for SO_RCVLOWAT users"): linux-4.4's
+    /// tcp_rcv_established() and tcp_data_queue() call sk->sk_data_ready() for every segment queued, so a reader
+    /// below its SO_RCVLOWAT mark wakes, copies what came and sleeps again.
     /// </summary>
     void DataReady()
     {
-        if (!EpollinReady(RcvLowat) && !SockDone) return;
+        if (_sim.Profile != KernelProfile.Linux44 && !EpollinReady(RcvLowat) && !SockDone) return;
         WakeReader();
         WakeWriter();
         WakeLingeringClose();

@@ -82,9 +82,10 @@ public class SysctlTextTests
                 Assert.Equal("0", table.Format(def.Name));
                 taken++;
             }
-            Assert.False(table.TrySet(def.Name, "-1", out _), def.Name); // the catalog's bounds hold on both profiles
+            // The catalog's bounds hold on both profiles, but linux-4.4's tcp_tw_reuse is a plain proc_dointvec (any int).
+            Assert.Equal(def.Name == "net.ipv4.tcp_tw_reuse", table.TrySet(def.Name, "-1", out _));
         }
-        Assert.Equal(24, taken);
+        Assert.Equal(23, taken); // 24 until session 33: ip_autobind_reuse (5.7) is no longer a linux-4.4 sysctl
     }
 
     /// <summary>

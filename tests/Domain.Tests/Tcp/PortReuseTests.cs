@@ -14,11 +14,15 @@ public class PortReuseTests
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = port, BindPort = bind, BindReuseAddr = reuse });
 
     /// <summary>A client-closed connection from the one-port range 40000: the client holds TIME-WAIT on 40000.</summary>
-    static TwoHostHarness ClientTimeWaitOnOnePort(int twReuse, KernelProfile profile = KernelProfile.Linux6)
+    static TwoHostHarness ClientTimeWaitOnOnePort(int twReuse, KernelProfile profile = KernelProfile.Linux6) =>
+        ClientTimeWaitOnOnePort(twReuse.ToString(), profile);
+
+    /// <summary>The same with <c>tcp_tw_reuse</c> written as text (linux-4.4 takes any int: Linux44OptionTests).</summary>
+    internal static TwoHostHarness ClientTimeWaitOnOnePort(string twReuse, KernelProfile profile)
     {
         var h = new TwoHostHarness(profile: profile);
-        h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000");
-        h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", twReuse.ToString());
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.ip_local_port_range", "40000 40000"));
+        Assert.Null(h.Sim.SetSysctl("client", "net.ipv4.tcp_tw_reuse", twReuse));
         var (c, s, _) = h.Establish();
         Assert.Equal(40000, c.Local.Port);
         h.Call("client", SocketCallKind.Close, c.Id);
