@@ -153,7 +153,8 @@ public sealed partial class KernelTests
     {
         // A real kernel on a loaded two-core machine misses a 4 ms timing tolerance now and then (a call returned 4.7 ms
         // late in a CI run, three whole-set runs in a row each had one such miss): a script that failed is run again on
-        // its own, up to twice; every script must pass in one of its runs.
+        // its own, up to twice, with --verbose so a failure's message shows how late each step began; every script must
+        // pass in one of its runs.
         var run = await Tool.RunAsync(["kernel", .. scripts.Select(s => Path.Combine(Packetdrill, s))]);
         Assert.Contains($"{scripts.Length} files: ", run.Output, StringComparison.Ordinal);
         var failed = scripts.Where(script => !Passed(run, script)).ToList();
@@ -163,7 +164,7 @@ public sealed partial class KernelTests
             var again = run;
             for (int i = 0; i < 2 && !Passed(again, script); i++)
             {
-                again = await Tool.RunAsync(["kernel", Path.Combine(Packetdrill, script)]);
+                again = await Tool.RunAsync(["kernel", "--verbose", Path.Combine(Packetdrill, script)]);
                 output += again.Output + again.Error;
             }
             Assert.True(Passed(again, script) && again.ExitCode == 0, output);
