@@ -62,6 +62,6 @@ public sealed record ScenarioLink(string A, string B, SimDuration Delay, double 
     /// <summary>The format's default one-way delay, "0.05ms".</summary>
     public static readonly SimDuration DefaultDelay = SimDuration.FromMicroseconds(50);
 
-    /// <summary>True when this link joins the two named hosts, in either order.</summary>
-    public bool Joins(string x, string y) => (A == x && B == y) || (A == y && B == x);
+    /// <summary>The unordered pair of host names a link joins, in one order whichever way round they are named.</summary>
+    public static (string, string) Pair(string x, string y) => string.CompareOrdinal(x, y) <= 0 ? (x, y) : (y, x);
 }

@@ -421,7 +421,7 @@ internal sealed partial class ScenarioReader
         var f = Object(member, LinkChangeFields);
         if (f is null) return null;
         var between = Between(Required(f, "between"));
-        if (between is var (a, b) && !_links.Any(link => link.Joins(a, b)))
+        if (between is var (a, b) && !_joined.Contains(ScenarioLink.Pair(a, b)))
         {
             Error(f["between"]!.Value.Path, $"there is no link between {a} and {b}");
             between = null;

@@ -262,6 +262,23 @@ public class ScenarioParserTests
         ScenarioParser.Parse(json).HasError("$.links[0].loss");
     }
 
+    /// <summary>A second link between the same two hosts is refused whichever way round it names them; the pair is looked up, not scanned for.</summary>
+    [Theory]
+    [InlineData("client", "server")]
+    [InlineData("server", "client")]
+    public void Parse_SecondLinkOfAPair_ReportsItInEitherOrder(string a, string b) =>
+        ScenarioJson.ParseWith(d => d["links"]!.AsArray().Add(JsonNode.Parse($$"""{ "between": ["{{a}}", "{{b}}"] }""")))
+            .HasError("$.links[2]", $"{a} and {b} are already joined by another link");
+
+    /// <summary>A link step changes a link the document has, named in either order; a pair without one is refused.</summary>
+    [Fact]
+    public void Parse_LinkStep_FindsItsLinkInEitherOrder()
+    {
+        ScenarioJson.ParseWithStep("""{ "at": "200ms", "link": { "between": ["server", "peer"], "loss": 1.0 } }""").Valid();
+        ScenarioJson.ParseWithStep("""{ "at": "200ms", "link": { "between": ["client", "peer"], "loss": 1.0 } }""")
+            .HasError("$.steps[4].link.between", "there is no link between client and peer");
+    }
+
     [Fact]
     public void Parse_SubNanosecondDuration_ReportsPath() =>
         ScenarioJson.ParseWith(d => d["runUntil"] = "0.5ns").HasError("$.runUntil", "nanoseconds");
