@@ -141,7 +141,7 @@ public sealed partial class TcpSocket
                 DataSegsOut: later ? _data?.DataSegsOut ?? 0 : 0,
                 DataSegsIn: later ? _data?.DataSegsIn ?? 0 : 0,
                 LastDataSentMs: JiffiesAgoMs(TransferStamped ? Jiffies32At(_snd.Lsndtime) : 0),
-                LastDataRecvMs: JiffiesAgoMs(LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0),
+                LastDataRecvMs: JiffiesAgoMs(Lrcvtime32),
                 PacingRate: _pacingRate,
                 Delivered: later ? _delivered : 0,
                 RcvSpace: _rcvq.Space,
@@ -181,6 +181,14 @@ public sealed partial class TcpSocket
     /// jiffies 0: INITIAL_JIFFIES makes that (u32)(4 · jiffies32) — 4294668896 at 1.6 s.
     /// </summary>
     long JiffiesAgoMs(uint stamp32) => unchecked((uint)((uint)(Jiffies32 - stamp32) * (1000u / Jiffies.Hz)));
+
+    /// <summary>
+    /// icsk->icsk_ack.lrcvtime as the kernel holds it: u32 jiffies, 0 until first stamped. A socket that never stamped it
+    /// (a simultaneous open reaches ESTABLISHED through SYN-RECV, which neither tcp_finish_connect() nor
+    /// tcp_create_openreq_child() runs for) is compared as 0 against tcp_jiffies32, which starts at INITIAL_JIFFIES: the
+    /// elapsed time is then most of the u32 range, never "less than ato".
+    /// </summary>
+    uint Lrcvtime32 => LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
 
     /// <summary>icsk->icsk_ack.lrcvtime = tcp_jiffies32.</summary>
     void StampLrcvTime()

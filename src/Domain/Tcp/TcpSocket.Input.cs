@@ -1305,7 +1305,6 @@ public sealed partial class TcpSocket
         AckToWrite.Scheduled = true;
         MeasureRcvMss(seg.Length, seg.Has(TcpFlags.Psh), seg.Has(TcpFlags.Fin), seg.GsoSize);
         RcvRttMeasure();
-        long now = Jiffies.At(_sim.Now); // tcp_jiffies32
         if (Ack.Ato == SimDuration.Zero)
         {
             // "The _first_ data packet received, initialize delayed ACK engine."
@@ -1314,8 +1313,8 @@ public sealed partial class TcpSocket
         }
         else
         {
-            // ATO follows the inter-arrival time m (jiffies since icsk_ack.lrcvtime).
-            long m = now - _lrcvTime;
+            // ATO follows the inter-arrival time m (u32 jiffies since icsk_ack.lrcvtime: all of tcp_jiffies32 when never stamped).
+            long m = unchecked(Jiffies32 - Lrcvtime32);
             long ato = Jiffies.FromDuration(Ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
             if (m <= atoMin / 2)
             {

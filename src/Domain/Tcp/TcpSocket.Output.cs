@@ -112,7 +112,7 @@ public sealed partial class TcpSocket
         EventDataSentCongestion(PacketsInFlight - 1, PacketsOut - (retransmit ? 0 : 1));
         _snd.Lsndtime = _sim.Now;
         // "If it is a reply for ato after last received packet, increase pingpong count": (u32)(now − lrcvtime) < ato, in jiffies.
-        if (Jiffies.At(_sim.Now) - _lrcvTime < Jiffies.FromDuration(Ack.Ato)) IncPingPongCnt();
+        if (unchecked(Jiffies32 - Lrcvtime32) < Jiffies.FromDuration(Ack.Ato)) IncPingPongCnt();
     }
 
     /// <summary>

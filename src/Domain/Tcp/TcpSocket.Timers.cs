@@ -631,9 +631,8 @@ public sealed partial class TcpSocket
         get
         {
             uint now = Jiffies32At(_sim.Now);
-            uint lrcvtime = LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
             uint rcvTstamp = TransferStamped ? Jiffies32At(_lastAckRecv) : 0;
-            return Math.Min(unchecked(now - lrcvtime), unchecked(now - rcvTstamp));
+            return Math.Min(unchecked(now - Lrcvtime32), unchecked(now - rcvTstamp));
         }
     }
 
