@@ -1519,7 +1519,7 @@ public sealed partial class TcpSocket
                 return;
             }
         }
-        if (AcceptQueueCount > Backlog)
+        if (AcceptQueueIsFullForSyn)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
             ListenDrop();
@@ -1546,6 +1546,17 @@ public sealed partial class TcpSocket
         ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
     }
+
+    /// <summary>
+    /// tcp_conn_request()'s accept-queue test — net/ipv4/tcp_input.c: sk_acceptq_is_full() (sk_ack_backlog &gt;
+    /// sk_max_ack_backlog) drops the SYN (ListenOverflows, then drop: ListenDrops). linux-4.4 drops it only when more
+    /// than one young request also waits: "if (sk_acceptq_is_full(sk) &amp;&amp; inet_csk_reqsk_queue_young(sk) &gt; 1)" ("If we
+    /// have already queued enough of warm entries in syn queue, drop request"); with at most one, the SYN gets its
+    /// request (or cookie) and SYN-ACK, and its ACK overflows in tcp_v4_syn_recv_sock() instead. 4.9's 5ea8ea2cb7f1
+    /// ("tcp/dccp: drop SYN packets if accept queue is full") removed the young test.
+    /// </summary>
+    bool AcceptQueueIsFullForSyn =>
+        AcceptQueueCount > Backlog && (_sim.Profile != KernelProfile.Linux44 || ReqskQueueYoung > 1);
 
     /// <summary>
     /// tcp_conn_request()'s "Kill the following clause, if you dislike this way." — net/ipv4/tcp_input.c: with
