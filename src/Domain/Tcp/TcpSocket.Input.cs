@@ -786,12 +786,17 @@ public sealed partial class TcpSocket
                 : (flag & AckFlags.Data) == 0 ? Math.Max(1, seg.BacklogSegs) : 1;
             FastretransAlert(priorSndUna, numDupack, ref flag, ref rexmit);
         }
-        // "If needed, reset TLP/RTO timer when RACK doesn't set."
-        if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
+        // "If needed, reset TLP/RTO timer when RACK doesn't set." linux-4.4: tcp_clean_rtx_queue() re-arms the RTO
+        // (tcp_rearm_rto()), and the probe comes at the end of tcp_ack().
+        bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if ((flag & AckFlags.SetXmitTimer) != 0 && (legacy || !ScheduleLossProbe(advancingRto: true))) RearmRto();
         int delivered = CountDelivered(priorDelivered);
         RateGen(delivered, ref sack);
         CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
+        // linux-4.4's tcp_ack(): "if (icsk->icsk_pending == ICSK_TIME_RETRANS) tcp_schedule_loss_probe(sk);" — on every
+        // ACK that reaches the end, not only one that re-armed the timer.
+        if (legacy) ScheduleLossProbe44();
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;

@@ -49,4 +49,46 @@ public class Linux44AlgorithmTests
         Assert.Equal(3, h.Server.Mib[MibCounter.TcpExtListenDrops]);
         Assert.Equal(profile == KernelProfile.Linux44 ? 2 : 0, h.Server.RequestSockets.Count());
     }
+
+    /// <summary>
+    /// 4.4's tcp_select_initial_window() caps the first window at tcp_default_init_rwnd(mss) = 2 · TCP_INIT_CWND = 20
+    /// segments of the MSS it is given when that MSS is above 1 &lt;&lt; wscale (7 here): the SYN 20 × 1460 = 29200, the
+    /// SYN-ACK 20 × (1460 − 12) = 28960, and the ACK after them rcv_ssthresh 29200 rounded up to the scale, 229 &lt;&lt; 7.
+    /// linux-6 offers the whole space (4.19 dropped the cap): 44 × 1460 and 45 × 1448 (Linux 6.18.44), then 63 << 10.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 29200, 28960, 229)]
+    [InlineData(KernelProfile.Linux6, 64240, 65160, 63)]
+    public void InitialWindow_Linux44CapsTheSynAndSynAckAtTwentySegments(KernelProfile profile, int syn, int synAck, int ack)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Establish();
+
+        var segments = h.Segments().Take(3).Select(s => (s.Host, s.Flags.ToLetters(), (int)s.Win)).ToList();
+        Assert.Equal([("client", "S", syn), ("server", "S.", synAck), ("client", ".", ack)], segments);
+    }
+
+    /// <summary>
+    /// A 400 ms path (srtt 400 ms from the handshake, RTO 1.2 s); at 1 s the link loses everything and the client sends
+    /// 100 bytes, one packet out. 4.4's tcp_schedule_loss_probe(): max(2 · 100 jiffies, 100 + 50 + TCP_DELACK_MAX 50) =
+    /// 200 jiffies — the probe at 1.8 s. linux-6: 2 · srtt + TCP_RTO_MIN = 1 s, the probe at 2 s (on the wheel's tick).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 1800)]
+    [InlineData(KernelProfile.Linux6, 2016)]
+    public void LossProbe_Linux44TimeoutIsTwoRttOrOneAndAHalfPlusDelackMax(KernelProfile profile, double probeMs)
+    {
+        var h = new TwoHostHarness(profile: profile, delayMs: 200);
+        var l = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        var c = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = l.SocketId });
+        h.At(Ms(1000));
+        Assert.Equal(TcpState.Established, h.Sim.FindSocket(c.SocketId)!.State);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Send(c.SocketId, 100);
+        h.At(Ms(3000));
+
+        var after = h.Sent("client").Where(x => x.At >= Ms(1000)).Select(x => (x.At, x.Reason)).ToList();
+        Assert.Equal((Ms(1000), (Ms(probeMs), "tcp_send_loss_probe")), (after[0].At, (after[1].At, after[1].Reason)));
+    }
 }
