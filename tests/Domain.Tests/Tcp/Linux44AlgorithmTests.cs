@@ -91,4 +91,32 @@ public class Linux44AlgorithmTests
         var after = h.Sent("client").Where(x => x.At >= Ms(1000)).Select(x => (x.At, x.Reason)).ToList();
         Assert.Equal((Ms(1000), (Ms(probeMs), "tcp_send_loss_probe")), (after[0].At, (after[1].At, after[1].Reason)));
     }
+
+    /// <summary>
+    /// connect()'s port search. 4.4's __inet_hash_connect() starts at (hint + port_offset) &amp; ~1 and walks the range one
+    /// port at a time; the port taken advances the host's hint by (i + 2) &amp; ~1. So to one destination: p0, then —
+    /// p0 + 2 being held by bind() — p0 + 3 (i = 1, hint 4), then p0 + 4. linux-6 searches the range's even ports
+    /// first from a perturbation-table offset with a random step, so all three are even.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44)]
+    [InlineData(KernelProfile.Linux6)]
+    public void ConnectPort_Linux44ScansSequentiallyFromTheHint(KernelProfile profile)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { Port = 80 });
+        int Connect() => h.Sim.FindSocket(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId)!.Local.Port;
+        int p0 = Connect();
+        int bound = h.Call("client", SocketCallKind.Socket).SocketId;
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Bind) { SocketId = bound, Port = (ushort)(p0 + 2) });
+        int[] ports = [p0, Connect(), Connect()];
+
+        if (profile == KernelProfile.Linux44)
+        {
+            uint portOffset = (uint)KeyedHash.Of(h.Sim.PortSecret, h.Client.Address.Value, h.Server.Address.Value, 80);
+            Assert.Equal(32768 + (int)((portOffset & ~1u) % 28232), p0);
+            Assert.Equal([p0, p0 + 3, p0 + 4], ports);
+        }
+        else Assert.All(ports, p => Assert.Equal(0, p & 1));
+    }
 }
