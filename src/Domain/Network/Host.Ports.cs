@@ -487,6 +487,7 @@ public sealed partial class Host
     /// </summary>
     internal string? ConnectAutobind(TcpSocket sk, IPv4 saddr, Endpoint remote)
     {
+        if (Sim.Profile == KernelProfile.Linux44) return ConnectAutobind44(sk, saddr, remote);
         var held = _connectHeld?.GetValueOrDefault((saddr, remote))?.Bits;
         int keepHeldAt = ConnectHeldAfterProbes; // past it, one look a search for the destination's held ports
         // tcp_twsk_unique() with twp: a timewait socket of a timestamped connection is taken over only when tcp_tw_reuse
@@ -538,20 +539,7 @@ public sealed partial class Host
                         continue;
                     }
                 }
-                if (IsReserved(port)) continue;
-                ConnectPortProbes++;
-                var p = (ushort)port;
-                // The bucket is read in place (inet_bind_bucket's fastreuse): a copy would read all of its bytes, a cache
-                // line more when the port's bucket was last touched long ago.
-                ref var bucket = ref _bindBuckets.GetValueRefOrNullRef(p);
-                if (!Unsafe.IsNullRef(ref bucket))
-                {
-                    if (!bucket.ByConnect) continue;
-                    if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) continue;
-                }
-                sk.Local = new Endpoint(saddr, p);
-                sk.ConnectBind = true; // sk->sk_userlocks |= SOCK_CONNECT_BIND
-                AddBindOwner(p, sk);
+                if (!TryConnectPort(sk, saddr, remote, port)) continue;
                 // Add a little randomness to the next search (max of scan length and a random step).
                 int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
                 SetTablePerturb(index, unchecked(TablePerturb(index) + (uint)(step + stride)));
@@ -561,6 +549,57 @@ public sealed partial class Host
             offset++;
             if ((offset & 1) == 0 || remaining <= 1) return Errno.EADDRNOTAVAIL;
         }
+    }
+
+    /// <summary>
+    /// One port of __inet_hash_connect()'s search: a reserved port is passed over; a port whose bind bucket is not
+    /// connect()'s (fastreuse or fastreuseport ≥ 0) or whose 4-tuple check_established() finds taken is next_port;
+    /// otherwise the socket takes it (a new bucket is connect()'s: fastreuse = fastreuseport = -1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    bool TryConnectPort(TcpSocket sk, IPv4 saddr, Endpoint remote, int port)
+    {
+        if (IsReserved(port)) return false;
+        ConnectPortProbes++;
+        var p = (ushort)port;
+        // The bucket is read in place (inet_bind_bucket's fastreuse): a copy would read all of its bytes, a cache
+        // line more when the port's bucket was last touched long ago.
+        ref var bucket = ref _bindBuckets.GetValueRefOrNullRef(p);
+        if (!Unsafe.IsNullRef(ref bucket))
+        {
+            if (!bucket.ByConnect) return false;
+            if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) return false;
+        }
+        sk.Local = new Endpoint(saddr, p);
+        sk.ConnectBind = true; // sk->sk_userlocks |= SOCK_CONNECT_BIND
+        AddBindOwner(p, sk);
+        return true;
+    }
+
+    /// <summary>__inet_hash_connect()'s "static u32 hint" on linux-4.4: one for the whole kernel, so one per host here.</summary>
+    uint _connectHint44;
+
+    /// <summary>
+    /// Models linux-4.4's __inet_hash_connect() — net/ipv4/inet_hashtables.c (4.2's 07f4c90062f8 "tcp/dccp: try to not
+    /// exhaust ip_local_port_range in connect()"): one sequential pass over ip_local_port_range from offset = (hint +
+    /// port_offset) &amp; ~1 ("By starting with offset being an even number, we tend to leave about 50% of ports for other
+    /// uses, like bind(0)"), port = low + (i + offset) % remaining, every port in turn (both parities); the first port
+    /// taken advances the kernel-wide hint by (i + 2) &amp; ~1. port_offset is inet_sk_port_offset(), a keyed hash of (saddr,
+    /// daddr, dport) (secure_ipv4_port_ephemeral()). 4.6's 1580ab63fc9a ("tcp/dccp: better use of ephemeral ports in
+    /// connect()") brought the two parity passes, and 5.x the perturbation table with its random step that linux-6 uses.
+    /// </summary>
+    string? ConnectAutobind44(TcpSocket sk, IPv4 saddr, Endpoint remote)
+    {
+        int low = Sysctls.PortRangeLow;
+        uint remaining = (uint)(Sysctls.PortRangeHigh - low + 1);
+        uint offset = unchecked(_connectHint44 + (uint)KeyedHash.Of(Sim.PortSecret, saddr.Value, remote.Address.Value, remote.Port)) & ~1u;
+        for (uint i = 0; i < remaining; i++)
+        {
+            if (!TryConnectPort(sk, saddr, remote, low + (int)(unchecked(i + offset) % remaining))) continue;
+            _connectHint44 += (i + 2) & ~1u;
+            return null;
+        }
+        return Errno.EADDRNOTAVAIL;
     }
 
     /// <summary>

@@ -786,12 +786,17 @@ public sealed partial class TcpSocket
                 : (flag & AckFlags.Data) == 0 ? Math.Max(1, seg.BacklogSegs) : 1;
             FastretransAlert(priorSndUna, numDupack, ref flag, ref rexmit);
         }
-        // "If needed, reset TLP/RTO timer when RACK doesn't set."
-        if ((flag & AckFlags.SetXmitTimer) != 0 && !ScheduleLossProbe(advancingRto: true)) RearmRto();
+        // "If needed, reset TLP/RTO timer when RACK doesn't set." linux-4.4: tcp_clean_rtx_queue() re-arms the RTO
+        // (tcp_rearm_rto()), and the probe comes at the end of tcp_ack().
+        bool legacy = _sim.Profile == KernelProfile.Linux44;
+        if ((flag & AckFlags.SetXmitTimer) != 0 && (legacy || !ScheduleLossProbe(advancingRto: true))) RearmRto();
         int delivered = CountDelivered(priorDelivered);
         RateGen(delivered, ref sack);
         CongControl(delivered, (int)(_ca.Lost - priorLost), flag);
         XmitRecovery(rexmit);
+        // linux-4.4's tcp_ack(): "if (icsk->icsk_pending == ICSK_TIME_RETRANS) tcp_schedule_loss_probe(sk);" — on every
+        // ACK that reaches the end, not only one that re-armed the timer.
+        if (legacy) ScheduleLossProbe44();
         // The writer is woken by tcp_check_space() after tcp_data_snd_check()'s push (RcvStateProcess).
         if (_xmitTimer.Armed && XmitPending == TcpTimerKind.Persist) AckProbe();
         return AckVerdict.Ok;
@@ -1518,7 +1523,7 @@ public sealed partial class TcpSocket
                 return;
             }
         }
-        if (AcceptQueueCount > Backlog)
+        if (AcceptQueueIsFullForSyn)
         {
             Host.Count(MibCounter.TcpExtListenOverflows);
             ListenDrop();
@@ -1545,6 +1550,17 @@ public sealed partial class TcpSocket
         ReqskQueueYoung++;
         req.SendSynAck(retransmission: false);
     }
+
+    /// <summary>
+    /// tcp_conn_request()'s accept-queue test — net/ipv4/tcp_input.c: sk_acceptq_is_full() (sk_ack_backlog &gt;
+    /// sk_max_ack_backlog) drops the SYN (ListenOverflows, then drop: ListenDrops). linux-4.4 drops it only when more
+    /// than one young request also waits: "if (sk_acceptq_is_full(sk) &amp;&amp; inet_csk_reqsk_queue_young(sk) &gt; 1)" ("If we
+    /// have already queued enough of warm entries in syn queue, drop request"); with at most one, the SYN gets its
+    /// request (or cookie) and SYN-ACK, and its ACK overflows in tcp_v4_syn_recv_sock() instead. 4.9's 5ea8ea2cb7f1
+    /// ("tcp/dccp: drop SYN packets if accept queue is full") removed the young test.
+    /// </summary>
+    bool AcceptQueueIsFullForSyn =>
+        AcceptQueueCount > Backlog && (_sim.Profile != KernelProfile.Linux44 || ReqskQueueYoung > 1);
 
     /// <summary>
     /// tcp_conn_request()'s "Kill the following clause, if you dislike this way." — net/ipv4/tcp_input.c: with

@@ -307,9 +307,10 @@ public sealed partial class TcpSocket
             _connectMssCache = ConnectMssCache();
             InitializeRcvMss(_connectMssCache); // tcp_connect_init(), while rcv_wnd is still 0
             _rxOpt.RcvWscale = InitialWindowScale();
-            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with ConnectInitWindowMss;
-            // rcv_ssthresh starts at rcv_wnd, the cap on later windows until tcp_grow_window().
-            _rcv.Wnd = SelectInitialWindow(Host, RcvSpace, ConnectInitWindowMss, wscaleOk: false, RcvBufLocked).RcvWnd;
+            // tcp_connect_init(): tcp_select_initial_window() over tcp_full_space() with ConnectInitWindowMss and
+            // wscale_ok = tcp_window_scaling (linux-4.4's cap depends on the scale); rcv_ssthresh starts at rcv_wnd, the
+            // cap on later windows until tcp_grow_window().
+            _rcv.Wnd = SelectInitialWindow(Host, RcvSpace, ConnectInitWindowMss, Host.Sysctls.TcpWindowScaling, RcvBufLocked).RcvWnd;
             _rcv.Ssthresh = _rcv.Wnd;
             _rcv.Wup = _rcv.Nxt;
             // tcp_connect_queue_skb() counts the SYN in packets_out before tcp_transmit_skb() → tcp_rate_skb_sent().
@@ -362,8 +363,9 @@ public sealed partial class TcpSocket
     /// buffer, else none (U16_MAX &lt;&lt; TCP_MAX_WSCALE). The space is capped by the clamp and rounded
     /// down to a multiple of <paramref name="mss"/> (the MSS less the timestamp option when it is in
     /// use); the scale is ilog2(max(space, tcp_rmem[2], rmem_max), capped by the clamp) − 15, in [0, 14].
-    /// rcv_wnd is the whole space (6.10+, and linux-4.4). tcp_workaround_signed_windows and the route's initrwnd are
-    /// not modelled (both 0 by default).
+    /// rcv_wnd is the whole space (6.10+). linux-4.4 then caps it at tcp_default_init_rwnd(mss) MSS when the MSS is above
+    /// 1 &lt;&lt; wscale (<see cref="DefaultInitRwnd44"/>). tcp_workaround_signed_windows and the route's initrwnd are not
+    /// modelled (both 0 by default).
     /// </summary>
     internal static (uint RcvWnd, int RcvWscale, uint WindowClamp) SelectInitialWindow(Host host, long fullSpace, int mss, bool wscaleOk, bool rcvBufLocked)
     {
@@ -380,7 +382,23 @@ public sealed partial class TcpSocket
         // ("tcp: remove 64 KByte limit for initial tp->rcv_wnd value"); only the SYN's own field stays at most 65535
         // (SelectWindow(), tcp_make_synack()). Observed on Linux 6.18.44: with tcp_rmem[1] 540000 the handshake's ACK
         // offers 1050 << 8 = ALIGN(rounddown(270000, 1460), 256), not 65536.
-        return ((uint)space, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
+        long rcvWnd = space;
+        // linux-4.4: "if (mss > (1 << *rcv_wscale)) { if (!init_rcv_wnd) init_rcv_wnd = tcp_default_init_rwnd(mss);
+        // *rcv_wnd = min(*rcv_wnd, init_rcv_wnd * mss); }" — removed by 4.19's a337531b942b ("tcp: up initial rmem to
+        // 128KB and SYN rwin to around 64KB"). So 4.4's SYN offers 20 × 1460 = 29200 and its SYN-ACK 20 × 1448 = 28960.
+        if (host.Sim.Profile == KernelProfile.Linux44 && mss > 1L << wscale) rcvWnd = Math.Min(rcvWnd, (long)DefaultInitRwnd44(mss) * mss);
+        return ((uint)rcvWnd, wscale, (uint)Math.Min((long)ushort.MaxValue << wscale, clamp));
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_default_init_rwnd() — net/ipv4/tcp_output.c: "Initial receive window should be twice of
+    /// TCP_INIT_CWND to enable proper sending of new unsent data during fast recovery", so 20 segments; for an MSS above
+    /// 1460, max(1460 · 20 / mss, 2).
+    /// </summary>
+    static int DefaultInitRwnd44(int mss)
+    {
+        int initRwnd = TcpConstants.InitCwnd * 2;
+        return mss > 1460 ? Math.Max(1460 * initRwnd / mss, 2) : initRwnd;
     }
 
     /// <summary>
@@ -753,6 +771,7 @@ public sealed partial class TcpSocket
     /// </summary>
     bool ScheduleLossProbe(bool advancingRto)
     {
+        if (_sim.Profile == KernelProfile.Linux44) return ScheduleLossProbe44();
         int early = Host.Sysctls.TcpEarlyRetrans;
         // No test of tlp_high_seq here: a probe timer is armed during an open episode too, and tcp_send_loss_probe()
         // then only re-arms the RTO ("At most one outstanding TLP").
@@ -764,6 +783,31 @@ public sealed partial class TcpSocket
         long rtoDeltaUs = advancingRto ? _icsk.Rto.Ns / 1000 : (_icsk.Rto - (_sim.Now - _rtx[0].SentAt)).Ns / 1000;
         if (rtoDeltaUs > 0) timeoutUs = Math.Min(timeoutUs, rtoDeltaUs);
         ResetXmitTimer(TcpTimerKind.LossProbe, SimDuration.FromMicroseconds(timeoutUs));
+        return true;
+    }
+
+    /// <summary>
+    /// Models linux-4.4's tcp_schedule_loss_probe() — net/ipv4/tcp_output.c, in jiffies: only while the RTO is what the
+    /// xmit timer is pending for ("TLP is only scheduled when next timer event is RTO"), with tcp_early_retrans ≥ 3, SACK
+    /// and packets out, in TCP_CA_Open alone, and not when cwnd leaves room for a send head still to go. rtt =
+    /// usecs_to_jiffies(srtt_us &gt;&gt; 3); "timeout = rtt &lt;&lt; 1 ? : TCP_TIMEOUT_INIT", with one packet out at least
+    /// rtt + rtt / 2 + TCP_DELACK_MAX ("to account for delayed ack"), and at least msecs_to_jiffies(10); "If RTO is
+    /// shorter, just schedule TLP in its place": a probe due after the armed RTO (icsk_timeout) takes the RTO's time. 4.13's
+    /// bb4d991a28cc ("tcp: adjust tail loss probe timeout") brought 6.x's 2·srtt + TCP_RTO_MIN / TCP_TIMEOUT_MIN.
+    /// </summary>
+    bool ScheduleLossProbe44()
+    {
+        if (!_xmitTimer.Armed || XmitPending != TcpTimerKind.Retransmit) return false;
+        if (Host.Sysctls.TcpEarlyRetrans < 3 || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State != CaState.Open) return false;
+        if (!IsSynchronized) return false;
+        if (_ca.Cwnd > PacketsInFlight && SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) return false;
+        long rtt = Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3));
+        long timeout = rtt != 0 ? rtt << 1 : Jiffies.FromDuration(TcpConstants.TimeoutInit);
+        if (PacketsOut == 1) timeout = Math.Max(timeout, rtt + (rtt >> 1) + Jiffies.FromDuration(TcpConstants.DelackMax));
+        timeout = Math.Max(timeout, Jiffies.FromDuration(SimDuration.FromMilliseconds(10)));
+        long now = Jiffies.At(_sim.Now), rtoAt = Jiffies.At(_xmitTimer.Expires);
+        if (now + timeout > rtoAt && rtoAt - now > 0) timeout = rtoAt - now;
+        ResetXmitTimer(TcpTimerKind.LossProbe, Jiffies.ToDuration(timeout));
         return true;
     }
 

@@ -164,7 +164,7 @@ public class TcpMemTests
     [Fact]
     public void FinWait1OrphanOnLinux44_RtoOverTcpMem2_TcpOutOfResourcesResetsWithTheOutOfMemoryLine()
     {
-        // The close passes (default tcp_mem); then tcp_mem drops under what the orphan's 100 kB hold. The loss probe
+        // The close passes (default tcp_mem); then tcp_mem drops under what the orphan's 60 kB hold. The loss probe
         // (tcp_send_loss_probe()) checks nothing; the first RTO's tcp_write_timeout() → tcp_out_of_resources(sk, alive):
         // tcp_check_oom() → tcp_out_of_memory() (sk_wmem_queued > SOCK_MIN_SNDBUF, memory over tcp_mem[2]) — the log
         // line, an active RST (do_reset, and data sent within TCP_TIMEWAIT_LEN), tcp_done(), TCPAbortOnMemory — and no
@@ -172,16 +172,18 @@ public class TcpMemTests
         var h = new TwoHostHarness(profile: KernelProfile.Linux44);
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000 });
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000 });
         h.Call("client", SocketCallKind.Close, c.Id);
         Assert.Equal(TcpState.FinWait1, c.State);
         h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
         h.At(S(5));
-        // The loss probe at 144 ms sends one new segment (the window is open); the RTO, 220 ms later, resets at snd_nxt.
+        // The loss probe at 140 ms (4.4's 2 · srtt, 10 jiffies after the 100 ms send) sends one new segment (the window is
+        // open); the RTO, 220 ms later, resets at snd_nxt. 60 kB: 100 kB no longer fits sk_sndbuf since the SYN-ACK offers
+        // 4.4's 20-segment window (tcp_bound_to_half_wnd() makes smaller skbs), so send() would still be blocked.
         var after = h.Sent("client").Where(x => x.At > Ms(100)).ToList();
         Assert.Equal(2, after.Count);
-        Assert.Equal(("tcp_send_loss_probe (new data)", Ms(144)), (after[0].Reason, after[0].At));
-        Assert.Equal(("R.", Ms(364), after[0].SeqNo + (uint)after[0].Len), (after[1].Flags.ToLetters(), after[1].At, after[1].SeqNo));
+        Assert.Equal(("tcp_send_loss_probe (new data)", Ms(140)), (after[0].Reason, after[0].At));
+        Assert.Equal(("R.", Ms(360), after[0].SeqNo + (uint)after[0].Len), (after[1].Flags.ToLetters(), after[1].At, after[1].SeqNo));
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPAbortOnMemory]);
         Assert.Equal(0, h.Client.Mib[MibCounter.TcpExtTCPAbortOnTimeout]);
         Assert.Contains("TCP: out of memory -- consider tuning tcp_mem", h.Client.KernelLog);
@@ -193,12 +195,12 @@ public class TcpMemTests
     public void Established_CloseWithQueuedDataOverTcpMem2_RstAndOutOfMemoryLine()
     {
         // linux-4.4: every page charged goes straight to tcp_prot.memory_allocated (no per-CPU reserve), so the
-        // ~25 pages of 100 kB queued pass tcp_mem[2] = 3.
+        // ~15 pages of 60 kB queued pass tcp_mem[2] = 3.
         var h = new TwoHostHarness(profile: KernelProfile.Linux44);
         h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "1 2 3");
         var (c, _, _) = h.Establish();
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
-        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 100_000 });
+        h.Call(new SimService.Domain.Commands.SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 60_000 });
         Assert.True(h.Client.TcpMemPages > 3);
         Assert.Equal(1, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]);
         h.Call("client", SocketCallKind.Close, c.Id);
