@@ -54,6 +54,9 @@ public sealed partial class Simulation
     /// on the requested events plus POLLERR|POLLHUP, as the mask check here does). pollwake() only makes the task
     /// runnable: woken from a softirq, do_poll()'s next pass runs after it (<see cref="WakeTask"/>), so it reports
     /// what the whole burst did (data and the FIN behind it: EPOLLIN with EPOLLRDHUP; data and a RST: EPOLLERR too).
+    /// The wakeup comes from the socket the poll sleeps on (the poll_table_entry's file), but the pass is do_pollfd()'s
+    /// on the descriptor (<see cref="PollPass"/>): when another thread closed it meanwhile, POLLNVAL and 1, not the old
+    /// socket's events; when socket() took the number since, that socket's events, and with none the task sleeps on.
     /// </summary>
     void WakePolls()
     {
@@ -63,6 +66,7 @@ public sealed partial class Simulation
             if (wait.Woken != WokenTasks.None) continue; // its pass is queued
             var outcome = wait.Socket.PollNow(wait.Events);
             if (outcome.Value == 0 || WakeTask(wait, ref wait.Woken, WokenTasks.Poll)) continue;
+            if (wait.Call.Process.At(wait.Fd) != wait.Socket && (outcome = PollPass(wait)).Value == 0) continue;
             _polls.RemoveAt(i--);
             wait.Cancel();
             CompleteCall(wait.Call, 1, null, detail: outcome.Detail);
@@ -92,9 +96,16 @@ public sealed partial class Simulation
         var wait = _polls[i];
         wait.Cancel();
         _polls.RemoveAt(i);
-        var pass = call.Process.At(wait.Fd) is { } file ? file.PollNow(wait.Events) : NoFile(SocketCallKind.Poll);
+        var pass = PollPass(wait);
         return pass.Value != 0 ? pass : null;
     }
+
+    /// <summary>
+    /// One pass of do_poll() — fs/select.c — over a sleeping poll()'s pollfd: do_pollfd() fdget()s the number again, so
+    /// a descriptor closed meanwhile gives POLLNVAL (<see cref="NoFile"/>) and a file now at it is polled (vfs_poll()).
+    /// </summary>
+    static CallOutcome PollPass(PollWait wait) =>
+        wait.Call.Process.At(wait.Fd) is { } file ? file.PollNow(wait.Events) : NoFile(SocketCallKind.Poll);
 }
 
 /// <summary>A poll() asleep on one socket: the requested events and the hrtimer of its timeout (none when infinite).</summary>

@@ -1016,16 +1016,26 @@ public sealed partial class TcpSocket
     long UsSince(SimTime t) => (_sim.Now - t).Ns / 1000;
 
     /// <summary>
-    /// An RTT sample of tcp_clean_rtx_queue() or tcp_synack_rtt_meas(): tcp_stamp_us_delta() from the send, at least 1 µs.
-    /// The engine's lo (and a zero-delay link) hands a segment over in the instant it is sent, so its samples would be
-    /// 0 µs; no real transit is: over lo 6.18.44 measures the CPU's 7–230 µs (docs/kernel-behaviour.md, "Loopback and
-    /// several addresses per host"). A 0 µs sample would take the kernel's paths no real connection takes —
-    /// tcp_update_rtt_min()'s one jiffy (min_rtt 4000) and srtt_us = max(1U, 0), so tcp_set_rto()'s 200 ms where lo's
-    /// RTO is 204 ms (51 jiffies) — so the engine takes the smallest sample the microsecond clock gives for a transit.
+    /// An RTT sample of tcp_clean_rtx_queue(), tcp_synack_rtt_meas() or tcp_rack_advance(): tcp_stamp_us_delta() from the
+    /// send, at least <see cref="InstantTransitUs"/>. The engine's lo, a zero-delay link and a packetdrill peer answering
+    /// "+0" hand a segment over in the instant it is sent, so their samples would be 0 µs; no real transit is: over lo
+    /// 6.18.44 measures the CPU's 7–230 µs (docs/kernel-behaviour.md, "lo's RTT"), through packetdrill's TUN 25–30 µs. A
+    /// 0 µs sample would take the kernel's rules for one, which no real connection takes: tcp_update_rtt_min()'s one jiffy
+    /// (min_rtt 4000 µs, so tcp_tso_autosize() adds gso_max_size &gt;&gt; 7 where lo's min_rtt adds it whole: over lo two
+    /// segments a skb where 6.18.44 sends three) and srtt_us = max(1U, 0) (tcp_set_rto()'s 200 ms where lo's RTO is 204 ms).
+    /// So the engine takes such a transit as the shortest the kernel was measured to take.
     /// </summary>
-    internal static long AtLeastOneUs(long us) => Math.Max(1, us);
+    internal static long AtLeastATransit(long us) => Math.Max(InstantTransitUs, us);
 
-    long RttSampleUs(SimTime sent) => AtLeastOneUs(UsSince(sent));
+    /// <summary>
+    /// The shortest transit 6.18.44 gave an RTT sample over lo (docs/kernel-check.md, D57: 7, 9 and 13 µs for 100 bytes
+    /// ACKed at once; session 34: 9–15 µs over eight connections). At 4 µs or more, RACK's reordering window
+    /// (tcp_rack_reo_wnd(): min_rtt / 4) is not 0 as on the kernel, so a segment sent with the one an ACK just
+    /// measured is not lost for it (D?); under 512 µs, tcp_tso_autosize()'s min_rtt &gt;&gt; tcp_tso_rtt_log is 0 as over lo.
+    /// </summary>
+    internal const long InstantTransitUs = 7;
+
+    long RttSampleUs(SimTime sent) => AtLeastATransit(UsSince(sent));
 
     /// <summary>
     /// Models tcp_ack_update_rtt() — net/ipv4/tcp_input.c: "Prefer RTT measured from ACK's timing to TS-ECR": seq_rtt_us,

@@ -990,7 +990,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void RackAdvance(InFlight r)
     {
-        long rttUs = Math.Max(1, (_sim.Now - r.SentAt).Ns / 1000);
+        long rttUs = AtLeastATransit(UsSince(r.SentAt));
         if (r.Retransmitted && MinRttUs != long.MaxValue && rttUs < MinRttUs) return;
         _rack.Advanced = true;
         _rack.RttUs = rttUs;

@@ -89,6 +89,34 @@ public class DupTests
     }
 
     [Fact]
+    public void Established_PollAsleepOnADescriptorAnotherThreadCloses_DataWakesItWithPollnval()
+    {
+        // A poll(POLLIN) sleeps on fd 3 from 100 ms; at 120 ms another thread closes fd 3 — the poll_table_entry's
+        // get_file() keeps the socket, so no FIN. The server's 100 bytes reach the old socket at 160 ms: pollwake() wakes
+        // the task and do_poll()'s pass runs do_pollfd() on the number: fdget() finds no file, so POLLNVAL and 1, not
+        // the old socket's POLLIN. poll_freewait()'s fput() then drops the last reference: tcp_close() with the 100 bytes
+        // unread resets the connection (TCPAbortOnClose). Linux 6.18.44: scenarios/
+        // poll-asleep-on-closed-descriptor-woken-by-data-returns-pollnval.json. The engine gave POLLIN before.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        var poll = h.Call(new SocketCallRequest("client", "app", SocketCallKind.Poll) { SocketId = c.Id, Events = PollEvents.POLLIN, TimeoutMs = 10_000 });
+        h.At(Ms(120));
+        var close = Close(h, c.Id);
+        h.At(Ms(150));
+        Assert.Equal((true, 0L, TcpState.Established), (poll.Blocked, close.Result, c.State));
+        Assert.Empty(Flagged(h, TcpFlags.Fin));
+
+        h.Send(s.Id, 100);
+        h.At(Ms(200));
+
+        var returned = h.Returned(poll.CallId)!;
+        Assert.Equal((Ms(160), 1L, (string?)null, "\"POLLNVAL\""), (returned.At, returned.Result, returned.Errno, returned.Value));
+        var rst = Assert.Single(Flagged(h, TcpFlags.Rst));
+        Assert.Equal(Ms(160), rst.At);
+        Assert.Equal((1L, TcpState.Close), (h.Client.Mib[MibCounter.TcpExtTCPAbortOnClose], h.StateOf(c)));
+    }
+
+    [Fact]
     public void Established_ShutdownThroughADup_FinAtOnceWhileBothDescriptorsAreOpen()
     {
         // shutdown() acts on the socket (inet_shutdown → tcp_shutdown), whatever the file's reference count.

@@ -376,28 +376,29 @@ public class LoopbackTests
     }
 
     /// <summary>
-    /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as 1 µs,
-    /// the least a real transit gives (6.18.44 measured 7–230 µs of CPU over lo): srtt_us 8 (tcpi_rtt 1), mdev_us 2
-    /// (tcpi_rttvar 0), min_rtt 1 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
-    /// usecs_to_jiffies(1 + 200000) = 51 jiffies (204 ms), as the kernel's. On the client after the handshake (the
+    /// The RTT over lo. The engine's lo hands a segment over in the instant it is sent, so every sample is taken as the
+    /// shortest transit 6.18.44 gave over lo, 7 µs (it measured 7–230 µs of CPU): srtt_us 56 (tcpi_rtt 7), mdev_us 14
+    /// (tcpi_rttvar 3), min_rtt 7 — not tcp_update_rtt_min()'s one jiffy (4000) for a 0 µs sample — and icsk_rto =
+    /// usecs_to_jiffies(7 + 200000) = 51 jiffies (204 ms), as the kernel's. On the client after the handshake (the
     /// SYN-ACK's sample), on the server after it (tcp_synack_rtt_meas()) and on both after data and its ACK.
     /// </summary>
     [Fact]
-    public void Established_OverLoopback_RttSamplesAreOneMicrosecondForSrttAndMinRttAlike()
+    public void Established_OverLoopback_RttSamplesAreTheShortestLoTransitForSrttAndMinRttAlike()
     {
         var (h, c, client, server) = LocalHandshake(atMs: 10);
         static (long, long, long, long) Rtt(TcpSocket sk) => (sk.Info.RttUs, sk.Info.RttVarUs, sk.Info.MinRttUs, sk.Info.RtoUs);
-        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
-        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+        Assert.Equal((7L, 3L, 7L, 204000L), Rtt(client));
+        Assert.Equal((7L, 3L, 7L, 204000L), Rtt(server));
 
-        // 100 bytes each way, each ACKed at once (the quick-ACK credit): samples of 1 µs again.
+        // 100 bytes each way, each ACKed at once (the quick-ACK credit): samples of 7 µs again.
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.SocketId, Bytes = 100 });
         h.At(Ms(20));
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = server.Id, Bytes = 100 });
         h.At(Ms(30));
         Assert.Equal((101L, 100L), (client.Info.BytesAcked, server.Info.BytesAcked)); // the client's bytes_acked counts its SYN
-        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(client));
-        Assert.Equal((1L, 0L, 1L, 204000L), Rtt(server));
+        // tcp_rtt_estimator(): an error of 0 takes a quarter off mdev_us (14 → 11, tcpi_rttvar 2).
+        Assert.Equal((7L, 2L, 7L, 204000L), Rtt(client));
+        Assert.Equal((7L, 2L, 7L, 204000L), Rtt(server));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using SimService.Domain.Engine;
+using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tests.Packetdrill;
@@ -48,6 +49,29 @@ public class RecoveryTests
         Assert.Equal((1L, 1L, 1L), (mib[MibCounter.TcpExtTCPTimeouts], mib[MibCounter.TcpExtTCPLossUndo], mib[MibCounter.TcpExtTCPSpuriousRTOs]));
         // Only the RTO's own retransmission: nothing left marked lost for tcp_xmit_retransmit_queue().
         Assert.Equal((1L, 0L), (mib[MibCounter.TcpRetransSegs], mib[MibCounter.TcpExtTCPSlowStartRetrans]));
+    }
+
+    /// <summary>
+    /// frto-undo-after-zero-window-rto-queued-fin-goes-alone.pkt (6.18.44 sends the same): the peer's answer "+0" is an
+    /// RTT sample of the transit alone, taken as the engine's shortest (7 µs, so min_rtt 7 and RACK's window 1 µs). After
+    /// the zero-window RTO (228 ms) is undone, the tail 3001:3101 — sent in one skb timestamp with 2001:3001, whose RTT
+    /// rack.rtt_us is — has reo_wnd left and is not lost: close()'s FIN leaves alone at once, the loss probe resends it at
+    /// 252 ms. With 1 µs samples (min_rtt / 4 = 0) the engine resent the tail before the FIN at 228 ms.
+    /// </summary>
+    [Fact]
+    public void Loss_ZeroWindowRtoUndoneByFrto_TailNotLostSoTheQueuedFinGoesAlone()
+    {
+        const string name = "frto-undo-after-zero-window-rto-queued-fin-goes-alone.pkt";
+        var result = PacketdrillRunner.Run(ProjectScripts.Read(name), new PacketdrillOptions { ScriptName = name });
+        var sent = result.Simulation!.Journal.OfType<SegmentSent>().Where(s => s.Host == PacketdrillRunner.LocalHost).ToList();
+        uint iss = sent[0].SeqNo;
+
+        Assert.Equal(["228 .:1001+1000", "228 F.:3101+0", "252 F.:3101+0", "262 .:3102+0"],
+            sent.Where(s => s.At.Ns >= 228_000_000).Select(s => $"{s.At.Ns / 1_000_000} {s.Flags.ToLetters()}:{s.SeqNo - iss}+{s.Len}"));
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        Assert.Equal((1L, 1L, 1L, 2L), (mib[MibCounter.TcpExtTCPSpuriousRTOs], mib[MibCounter.TcpExtTCPLossUndo],
+            mib[MibCounter.TcpExtTCPLossProbes], mib[MibCounter.TcpRetransSegs]));
     }
 
     [Fact]
