@@ -73,7 +73,7 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                     results.Add(new AppliedCommand(batch.Version, CommandTypeMap.DiscriminatorOf(c), at, batch.EventCount - events,
                         c is SocketCallCommand s ? CallResponse.From(outcome.Call!.Value, s.Request, at, batch.Version) : null,
                         c is AdvanceCommand advance && outcome.Advance is { } a
-                            ? AdvanceResponse.From(advance, a, batch.EventCount - events, batch.Version)
+                            ? AdvanceResponse.Logged(batch, advance, a, batch.EventCount - events)
                             : null));
                 }
             }
