@@ -26,6 +26,19 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         +0 > R 1:1(0)
         """;
 
+    /// <summary>A listener accepts a connection from the scripted peer (MSS 1000): descriptor 4.</summary>
+    const string Accepted = """
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+        +0 bind(3, ..., ...) = 0
+        +0 listen(3, 1) = 0
+        +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+        +0 > S. 0:0(0) ack 1 <...>
+        +.1 < . 1:1(0) ack 1 win 257
+        +0 accept(3, ..., ...) = 4
+
+        """;
+
     static async Task<HttpResponseMessage> PostScript(HttpClient client, string script, string query = "") =>
         await client.PostAsync($"/api/v1/packetdrill/run{query}", new StringContent(script, Encoding.UTF8, "text/plain"));
 
@@ -240,17 +253,7 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         const int limit = 60;
         await using var database = TestDatabase.Create(provider);
         var settings = new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" };
-        static string AcksThenClose(int acks) => """
-            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-            +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-            +0 bind(3, ..., ...) = 0
-            +0 listen(3, 1) = 0
-            +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-            +0 > S. 0:0(0) ack 1 <...>
-            +.1 < . 1:1(0) ack 1 win 257
-            +0 accept(3, ..., ...) = 4
-
-            """ + string.Concat(Enumerable.Repeat("+0 < . 1:1(0) ack 1 win 257\n", acks)) + "+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n";
+        static string AcksThenClose(int acks) => Accepted + string.Concat(Enumerable.Repeat("+0 < . 1:1(0) ack 1 win 257\n", acks)) + "+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n";
         PacketdrillRunResponse fits;
         (string Ss, IReadOnlyList<string> Journal, long Version) before;
         await using (var first = new SimServiceFactory(database, settings: settings))
@@ -298,15 +301,7 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
     {
         // The RTO fires at 416 ms: the wait for the retransmission is the script's last command, an advance that processes the
         // timer and then the segment it sends (delivered at the same instant on packetdrill's zero-delay link).
-        const string script = """
-            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-            +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-            +0 bind(3, ..., ...) = 0
-            +0 listen(3, 1) = 0
-            +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-            +0 > S. 0:0(0) ack 1 <...>
-            +.1 < . 1:1(0) ack 1 win 257
-            +0 accept(3, ..., ...) = 4
+        const string script = Accepted + """
             +0 write(4, ..., 1000) = 1000
             +0 > P. 1:1001(1000) ack 1
             +.316 > P. 1:1001(1000) ack 1
