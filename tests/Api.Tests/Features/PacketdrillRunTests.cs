@@ -263,7 +263,8 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
             var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
             Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
             Assert.Equal(["$"], problem.ErrorFields());
-            Assert.Equal($"The script would add more than {limit} journal events; nothing was stored. Run a shorter script, "
+            Assert.Equal($"The script would add more than {limit} journal events; nothing was stored: the journal limit stopped the run "
+            + "at 100ms. Run a shorter script, "
             + "or run it in process with the command-line tool (simservice run FILE), which stores no journal (an export of a "
             + "simulation built by many requests can be this large).",
                 problem.GetProperty("detail").GetString());
