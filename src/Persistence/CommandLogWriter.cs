@@ -170,8 +170,10 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     /// numbers per statement (each its own short transaction), then its journal writes and its row. A purge cut short (the
     /// process died) is finished by the next one (<see cref="SweepDeleted"/>, at start-up), from the rows left.
     /// </summary>
-    /// <param name="purged">Called once the rows are all gone (on the writer's thread).</param>
-    public void Purge(Guid runId, Action? purged = null)
+    /// <param name="purged">Called once the rows are all gone (on the writer's thread); the purge counts as finished
+    /// (<see cref="Purging"/>, <see cref="SimulationsPurged"/>, <see cref="WhenIdleAsync"/>) once the task it returns has
+    /// completed — the memory the simulation held given back — and is not waited for on the writer's thread.</param>
+    public void Purge(Guid runId, Func<Task>? purged = null)
     {
         lock (_gate)
         {
@@ -538,7 +540,7 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
     /// most about half of the writer's time and of a processor; nobody waits for it, and the commands of other simulations
     /// on a small machine need the processor more.
     /// </para>
-    private sealed class PurgeJob(CommandLogWriter writer, Guid runId, Action? purged) : PagedJob
+    private sealed class PurgeJob(CommandLogWriter writer, Guid runId, Func<Task>? purged) : PagedJob
     {
         private int _table; // 0: journal, 1: command log, 2: the rest
         private long _next = -1, _last;
@@ -584,17 +586,24 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             Interlocked.Increment(ref writer._purgePages);
             await db.JournalWrites.Where(w => w.RunId == runId).ExecuteDeleteAsync();
             // The row last (what a page written meanwhile by a request still in flight left is cascaded with it).
-            if (await db.Simulations.IgnoreQueryFilters().Where(r => r.Id == runId && r.Deleted).ExecuteDeleteAsync() > 0)
-                Interlocked.Increment(ref writer._simulationsPurged);
+            bool removed = await db.Simulations.IgnoreQueryFilters().Where(r => r.Id == runId && r.Deleted).ExecuteDeleteAsync() > 0;
+            // Finished once the callback's work is (the memory given back), away from the writer's queue. It was counted
+            // finished as the callback only scheduled the give-back: a reader saw the purge done with the memory still held.
+            _ = FinishAsync(removed);
+            return false;
+        }
+
+        private async Task FinishAsync(bool removed)
+        {
             try
             {
-                purged?.Invoke();
+                if (purged is not null) await purged().ConfigureAwait(false);
             }
             finally
             {
+                if (removed) Interlocked.Increment(ref writer._simulationsPurged);
                 Done();
             }
-            return false;
         }
 
         private bool Done()

@@ -34,12 +34,13 @@ public sealed record WorkLimitExceeded(Guid? SimulationId, string? Field, string
     /// <summary>
     /// A run (a scenario, a packetdrill script) whose journal would pass the request's limit
     /// (<c>Limits:JournalEventsPerRequest</c>): refused whole, as any command is, counted as a work-limit hit. The detail says
-    /// where it runs all the same: the CLI in process (an export of a simulation built by many requests runs back there).
+    /// where the limit stopped the run (<paramref name="stopped"/>: the advance it cut, or the time and the step) and where it
+    /// runs all the same: the CLI in process (an export of a simulation built by many requests runs back there).
     /// </summary>
-    public static WorkLimitExceeded RunJournalFull(string what, long limit)
+    public static WorkLimitExceeded RunJournalFull(string what, long limit, string stopped)
     {
         Observability.ServiceMetrics.WorkLimitHits.Add(1);
-        return new(null, "$", $"The {what} would add more than {limit} journal events; nothing was stored. Run a shorter {what}, "
+        return new(null, "$", $"The {what} would add more than {limit} journal events; nothing was stored: {stopped}. Run a shorter {what}, "
             + "or run it in process with the command-line tool (simservice run FILE), which stores no journal (an export of a "
             + "simulation built by many requests can be this large).");
     }

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Tests.Infrastructure;
 using SimService.Persistence;
 using SimService.Persistence.Entities;
@@ -161,6 +162,57 @@ public sealed class DeleteTests
         var (events, _) = await RowsOfAsync(database, sim.Id);
         Assert.True(events > 0, "the purge was not cut short: the test did not stop the host during it");
         await database.DisposeAsync(); // the folder deletes: nothing holds or reopens the database
+    }
+
+    /// <summary>
+    /// A purge counts as finished — <c>simservice_simulations_purging</c> back to 0, <c>…_purged_total</c> one up, the writer idle —
+    /// only once the work its callback returned is done: the delete's callback gives the memory back
+    /// (<c>SimulationEngines.Purged</c>), and the tests that measure the process's memory once no purge is under way
+    /// (RunawayTests, JournalPagesLoadTests) read it then. It counted as finished when the callback had only scheduled that
+    /// give-back (up to 5 s later), and the simulation as purged before the callback was even called. The give-back here
+    /// is a task the test completes.
+    /// </summary>
+    [Fact]
+    public async Task Purge_CountsAsFinishedOnlyOnceItsCallbackHasGivenTheMemoryBack()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var host = new SimServiceFactory(database);
+        var sim = await SimulationDriver.TwoHostsAsync(host.CreateClient(), "purge callback");
+        var writer = host.Services.GetRequiredService<CommandLogWriter>();
+        await writer.WhenIdleAsync();
+        await using (var scope = host.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<SimDbContext>().Simulations.Where(r => r.Id == sim.Id)
+                .ExecuteUpdateAsync(set => set.SetProperty(r => r.Deleted, true)); // as the delete marks it
+        long purged = writer.SimulationsPurged;
+        var rowsGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var memoryBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        writer.Purge(sim.Id, () =>
+        {
+            rowsGone.SetResult();
+            return memoryBack.Task;
+        });
+        await rowsGone.Task;
+
+        Assert.False(await RowExistsAsync(host.Services, sim.Id));
+        Assert.Equal((1, purged), (writer.Purging, writer.SimulationsPurged));
+        var idle = writer.WhenIdleAsync();
+        Assert.False(idle.IsCompleted, "the writer is idle while the purge's memory is still held");
+        memoryBack.SetResult();
+        await idle;
+        Assert.Equal((0, purged + 1), (writer.Purging, writer.SimulationsPurged));
+    }
+
+    /// <summary>
+    /// The delete's purge callback (<c>SimulationEngines.Purged</c>) for a big engine completes once the give-back it asked for
+    /// has run — a full collection and malloc_trim, at most 5 s after the last one — not when it was scheduled.
+    /// </summary>
+    [Fact]
+    public async Task PurgedCallback_OfABigEngine_CompletesOnceTheMemoryWasGivenBack()
+    {
+        long before = SimulationEngines.GiveBacks;
+        await SimulationEngines.Purged(engineBytes: long.MaxValue);
+        Assert.True(SimulationEngines.GiveBacks > before, "the purge's callback completed before the memory was given back");
     }
 
     private static async Task<(int Events, int Commands)> RowsOfAsync(TestDatabase database, Guid id)

@@ -6,6 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Features.Packetdrill;
 using SimService.Api.Infrastructure;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Commands;
+using SimService.Domain.Engine;
+using SimService.Domain.Packetdrill;
 using SimService.Persistence;
 
 namespace SimService.Api.Tests.Features;
@@ -21,6 +24,19 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         +0 listen(3, 1) = 0
         +.01 < . 1:1(0) ack 1 win 257
         +0 > R 1:1(0)
+        """;
+
+    /// <summary>A listener accepts a connection from the scripted peer (MSS 1000): descriptor 4.</summary>
+    const string Accepted = """
+        0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+        +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+        +0 bind(3, ..., ...) = 0
+        +0 listen(3, 1) = 0
+        +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+        +0 > S. 0:0(0) ack 1 <...>
+        +.1 < . 1:1(0) ack 1 win 257
+        +0 accept(3, ..., ...) = 4
+
         """;
 
     static async Task<HttpResponseMessage> PostScript(HttpClient client, string script, string query = "") =>
@@ -237,17 +253,7 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         const int limit = 60;
         await using var database = TestDatabase.Create(provider);
         var settings = new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" };
-        static string AcksThenClose(int acks) => """
-            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-            +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-            +0 bind(3, ..., ...) = 0
-            +0 listen(3, 1) = 0
-            +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-            +0 > S. 0:0(0) ack 1 <...>
-            +.1 < . 1:1(0) ack 1 win 257
-            +0 accept(3, ..., ...) = 4
-
-            """ + string.Concat(Enumerable.Repeat("+0 < . 1:1(0) ack 1 win 257\n", acks)) + "+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n";
+        static string AcksThenClose(int acks) => Accepted + string.Concat(Enumerable.Repeat("+0 < . 1:1(0) ack 1 win 257\n", acks)) + "+0 close(4) = 0\n+0 > F. 1:1(0) ack 1\n";
         PacketdrillRunResponse fits;
         (string Ss, IReadOnlyList<string> Journal, long Version) before;
         await using (var first = new SimServiceFactory(database, settings: settings))
@@ -257,7 +263,8 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
             var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
             Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
             Assert.Equal(["$"], problem.ErrorFields());
-            Assert.Equal($"The script would add more than {limit} journal events; nothing was stored. Run a shorter script, "
+            Assert.Equal($"The script would add more than {limit} journal events; nothing was stored: the journal limit stopped the run "
+            + "at 100ms. Run a shorter script, "
             + "or run it in process with the command-line tool (simservice run FILE), which stores no journal (an export of a "
             + "simulation built by many requests can be this large).",
                 problem.GetProperty("detail").GetString());
@@ -282,5 +289,47 @@ public sealed class PacketdrillRunTests(ApiHosts hosts)
         Assert.Equal(before.Journal, await again.JournalAsync());
         Assert.Equal(before.Version, await again.VersionAsync());
         Assert.Equal(fits.NowNs, (await again.ClockAsync()).NowNs);
+    }
+
+    /// <summary>
+    /// A script whose last wait crosses the journal limit is refused whole as well: 422 work-limit naming the advance the
+    /// limit stopped, nothing stored. The replay's advance stopped between events at the limit (truncated, as a single
+    /// advance request is), and with no command after it to be refused the run was stored cut short — the retransmission
+    /// the script waited for missing from its journal — and answered 200 "passed", as if it had run whole.
+    /// </summary>
+    [Fact]
+    public async Task ScriptWhoseLastWaitCrossesTheJournalLimit_IsRefusedWhole()
+    {
+        // The RTO fires at 416 ms: the wait for the retransmission is the script's last command, an advance that processes the
+        // timer and then the segment it sends (delivered at the same instant on packetdrill's zero-delay link).
+        const string script = Accepted + """
+            +0 write(4, ..., 1000) = 1000
+            +0 > P. 1:1001(1000) ack 1
+            +.316 > P. 1:1001(1000) ack 1
+
+            """;
+        // The limit falls inside that last advance: one journal event past what the commands before it journal.
+        var whole = PacketdrillRunner.Run(script);
+        Assert.True(whole.Passed, whole.Failure?.Message);
+        var engine = new Simulation(KernelProfile.Linux6, 1);
+        foreach (var command in whole.Commands[..^1]) Assert.True(CommandApplier.Apply(engine, command).IsOk);
+        long limit = engine.Sink.Appended + 1;
+        var last = Assert.IsType<AdvanceCommand>(whole.Commands[^1]);
+        Assert.True(CommandApplier.Apply(engine, last).Advance!.EventsProcessed >= 2, "the last advance must have an event to cut");
+
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var host = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
+        var refused = await PostScript(host.CreateClient(), script, "?name=rto.pkt");
+
+        var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
+        Assert.Equal(["$"], problem.ErrorFields());
+        Assert.Equal($"The script would add more than {limit} journal events; nothing was stored: the journal limit stopped the advance "
+            + "to 416ms at 416ms, after 1 event. Run a shorter script, or run it in process with the command-line tool (simservice run FILE), "
+            + "which stores no journal (an export of a simulation built by many requests can be this large).",
+            problem.GetProperty("detail").GetString());
+        await using var scope = host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SimDbContext>();
+        Assert.Equal((0, 0, 0), (await db.Simulations.IgnoreQueryFilters().CountAsync(), await db.Commands.CountAsync(), await db.Events.CountAsync()));
     }
 }

@@ -105,7 +105,8 @@ public sealed class ScenarioRunTests(ApiHosts hosts)
         var problem = await refused.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal(ProblemTypes.WorkLimit, problem.GetProperty("type").GetString());
         Assert.Equal(["$"], problem.ErrorFields());
-        Assert.Equal($"The scenario would add more than {limit} journal events; nothing was stored. Run a shorter scenario, "
+        Assert.Equal($"The scenario would add more than {limit} journal events; nothing was stored: the journal limit stopped the run at "
+            + "31ms ($.steps[3]). Run a shorter scenario, "
             + "or run it in process with the command-line tool (simservice run FILE), which stores no journal (an export of a "
             + "simulation built by many requests can be this large).",
             problem.GetProperty("detail").GetString());

@@ -130,6 +130,41 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// In a batch of commands, an advance the journal limit stops is what it is alone: as the batch's last command it is
+    /// applied, truncated, its answer naming the budget it used (the events it processed) — it named the request's budget
+    /// (10,000), not what its logged command keeps. A command after it refuses the whole batch, saying that the earlier
+    /// advance was cut at the limit — it was the generic "would add more than 5 journal events … send fewer commands".
+    /// </summary>
+    [Fact]
+    public async Task JournalLimitHit_BatchWhoseAdvanceIsCut_ReportsItAsAnAdvanceAloneAndRefusesWhatFollows()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "5" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal batch");
+        await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "listen", host = "server", port = 80 } } });
+        await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:80" } } });
+        long version = await sim.VersionAsync();
+
+        var refused = await NamesAsync(await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "advance", byNs = 1_000_000_000 },
+            new { type = "call", call = "listen", host = "server", port = 81 },
+        } }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "commands[1]");
+        Assert.Equal(version, await sim.VersionAsync());
+
+        var applied = await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "advance", byNs = 1_000_000_000 } } });
+        var advance = Assert.Single(applied.GetProperty("results").EnumerateArray()).GetProperty("advance");
+        Assert.True(advance.GetProperty("truncated").GetBoolean());
+        long processed = advance.GetProperty("eventsProcessed").GetInt64();
+        Assert.Equal(processed, advance.GetProperty("eventBudget").GetInt64());
+        Assert.Equal(version + 1, await sim.VersionAsync());
+        var stoppedAt = new SimService.Domain.Time.SimTime(advance.GetProperty("nowNs").GetInt64());
+        Assert.Equal("An earlier advance of this request was cut at the journal limit (5 events per request): the journal limit stopped the advance "
+            + $"by 1s at {stoppedAt}, after {processed} event{(processed == 1 ? "" : "s")}; nothing was applied. Send the commands after that advance in "
+            + "another request (alone, the advance is applied, truncated there).", refused.GetProperty("detail").GetString());
+    }
+
+    /// <summary>
     /// A workload that journals past the request's journal cap is told what makes it fit: its count (with the number) or a
     /// coarser level — not an advance's "smaller event budget, smaller steps" (tester session 24).
     /// </summary>

@@ -93,6 +93,13 @@ public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Trun
         result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
         result.Truncated ? StoppedByEventBudget : result.PastHorizon is null ? null : "horizon", result.PastHorizon?.Ns,
         result.Truncated ? command.EventBudget : null);
+
+    /// <summary>
+    /// The answer for <paramref name="sent"/>, just applied by <paramref name="batch"/>, as the batch logged it: an advance the
+    /// journal limit stopped (<see cref="CommandBatch.Cut"/>) names the budget it used, alone or in a batch of commands.
+    /// </summary>
+    public static AdvanceResponse Logged(CommandBatch batch, AdvanceCommand sent, AdvanceResult result, int journalEvents) =>
+        From(batch.LastRecorded as AdvanceCommand ?? sent, result, journalEvents, batch.Version);
 }
 
 public sealed record Advance(Guid SimulationId, IfMatch? ExpectedVersion, AdvanceRequest Request) : ICommand<Outcome<AdvanceResponse>>;
@@ -108,8 +115,7 @@ public sealed class AdvanceHandler(LiveSimulations simulations) : ICommandHandle
             var outcome = batch.Apply(c);
             if (!outcome.IsOk)
                 return CommandRefused.From(command.SimulationId, outcome.Error!, field => AdvanceRequest.FieldName(c.Mode, field));
-            // The command as logged: an advance the journal limit stopped names the budget it used.
-            return AdvanceResponse.From(batch.LastRecorded as AdvanceCommand ?? c, outcome.Advance!, batch.EventCount, batch.Version);
+            return AdvanceResponse.Logged(batch, c, outcome.Advance!, batch.EventCount);
         }, cancellationToken);
     }
 }

@@ -13,7 +13,8 @@ public sealed record ApplyCommandsRequest
 {
     public const int MaxCommands = 1000;
 
-    /// <summary>The commands, applied in order, all or nothing (at most 1000).</summary>
+    /// <summary>The commands, applied in order, all or nothing (at most 1000). An advance that the request's journal limit stops
+    /// is applied truncated, as alone, only as the last: a command after it refuses the batch (422 work-limit).</summary>
     [Required]
     public List<CommandInput?>? Commands { get; init; }
 }
@@ -73,7 +74,7 @@ public sealed class ApplyCommandsHandler(LiveSimulations simulations) : ICommand
                     results.Add(new AppliedCommand(batch.Version, CommandTypeMap.DiscriminatorOf(c), at, batch.EventCount - events,
                         c is SocketCallCommand s ? CallResponse.From(outcome.Call!.Value, s.Request, at, batch.Version) : null,
                         c is AdvanceCommand advance && outcome.Advance is { } a
-                            ? AdvanceResponse.From(advance, a, batch.EventCount - events, batch.Version)
+                            ? AdvanceResponse.Logged(batch, advance, a, batch.EventCount - events)
                             : null));
                 }
             }

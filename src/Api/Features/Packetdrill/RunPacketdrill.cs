@@ -92,8 +92,12 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                 return reason;
             }
         // A run whose log would add more journal events than one request may is refused whole, as any command is
-        // (LiveSimulations): nothing stored. It was answered 200 with the log cut at the limit and the engine kept beyond it.
-        if (batch.WorkLimitReached) return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents);
+        // (LiveSimulations): nothing stored. It was answered 200 with the log cut at the limit and the engine kept beyond it;
+        // and, when the limit cut its last advance (which a request of its own would apply, truncated: CommandBatch.Cut), 200
+        // with the log and the engine cut there, while its result came from the whole script.
+        if (batch.Cut is { } cut) return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents, cut.ToString());
+        if (batch.WorkLimitReached)
+            return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents, $"the journal limit stopped the run at {batch.Engine.Now}");
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);
         run.Version = batch.Version;

@@ -61,7 +61,9 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             {
                 return reason;
             }
-        if (result.JournalLimitReached) return WorkLimitExceeded.RunJournalFull("scenario", engines.JournalEventsPerRequest);
+        if (result.JournalLimitReached) // the runner's last error says at which step or advance ($.runUntil) it stopped
+            return WorkLimitExceeded.RunJournalFull("scenario", engines.JournalEventsPerRequest,
+                $"the journal limit stopped the run at {result.Simulation.Now} ({result.Errors[^1].Path})");
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

@@ -77,6 +77,7 @@ public sealed class CommandBatch
     {
         var at = Engine.Now;
         Engine.Interruption.ThrowIfCancellationRequested(); // between commands too: a batch of many small ones
+        if (Cut is { } cut) return AfterCut(cut);
         if (CommandApplier.ArrivalProblem(command) is { } problem) return new CommandOutcome(problem);
         long before = Engine.EventsProcessed;
         long journalLimit = Engine.JournalLimit;
@@ -93,6 +94,7 @@ public sealed class CommandBatch
             // reaching their peers together); the kernel's NET_RX softirq takes them netdev_budget at a time, and the
             // next advance goes on where this one stopped. At most the last event's few entries pass the limit.
             Record(advance with { EventBudget = ran.EventsProcessed }, at);
+            if (ran.Truncated) Cut = new JournalCut(advance, ran.Now, ran.EventsProcessed);
             return outcome;
         }
         if (journalFull) return LimitReached(command);
@@ -132,6 +134,16 @@ public sealed class CommandBatch
     }
 
     /// <summary>
+    /// The refusal of a command after an advance the journal limit stopped (<see cref="Cut"/>): the journal is full, and what
+    /// the command would run at its instant belongs after the events the advance left due, so no command follows it in the
+    /// same request; the request is refused whole, saying so (it was "would add more than N journal events" at the next
+    /// command that journaled, and a kill, which has an allowance of its own, ran on).
+    /// </summary>
+    private CommandOutcome AfterCut(JournalCut cut) => Refuse(null,
+        $"An earlier advance of this request was cut at the journal limit ({MaxJournalEvents} events per request): {cut}; "
+        + "nothing was applied. Send the commands after that advance in another request (alone, the advance is applied, truncated there).");
+
+    /// <summary>
     /// The refusal of a call, kill or inject whose own instant ran <see cref="MaxInstantEvents"/> events with more due: a
     /// truncated instant logged would rebuild under the rule's bound and run on, so it is not applied at all.
     /// </summary>
@@ -156,6 +168,25 @@ public sealed class CommandBatch
             _ => "",
         };
         return $"The workload's {spec.Connections} connections at level \"{spec.Level}\" journal more than that: lower count{coarser}.";
+    }
+
+    /// <summary>
+    /// The advance of this batch that the journal limit stopped between events, with events still due: applied, truncated and
+    /// logged with the budget it used (<see cref="LastRecorded"/>), and the batch's last command (<see cref="AfterCut"/>). A
+    /// run whose results come from the whole script or document (a packetdrill run) is refused when its log is cut so.
+    /// </summary>
+    public JournalCut? Cut { get; private set; }
+
+    /// <summary>An advance the journal limit stopped: where it was going, the virtual time it stopped at, the events it processed.</summary>
+    public sealed record JournalCut(AdvanceCommand Advance, SimTime StoppedAt, long EventsProcessed)
+    {
+        /// <summary>"the journal limit stopped the advance to 416ms at 300ms, after 12 events".</summary>
+        public override string ToString() => $"the journal limit stopped the advance {Advance.Mode switch
+        {
+            AdvanceMode.By => $"by {Advance.Amount}",
+            AdvanceMode.To => $"to {new SimTime(Advance.Amount.Ns)}",
+            _ => "until idle",
+        }} at {StoppedAt}, after {EventsProcessed} event{(EventsProcessed == 1 ? "" : "s")}";
     }
 
     /// <summary>The last command logged, as logged (an advance the journal limit stopped names the budget it used).</summary>

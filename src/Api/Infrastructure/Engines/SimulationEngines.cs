@@ -240,12 +240,12 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// system (<see cref="GiveMemoryBack"/>). Not at the delete itself: with the collection there, a million-row
     /// simulation left ≈ 110 MB after its purge — the collector's heap after its last collection was 147 MB while a heap
     /// dump (a full collection) found 19 MB live: garbage in the oldest generation that no later collection looked at.
+    /// Completes once that give-back has run (at once when none is needed): the purge counts as finished only then.
     /// </summary>
-    public static void Purged(long engineBytes)
-    {
-        if (Math.Max(engineBytes, GC.GetGCMemoryInfo().TotalCommittedBytes > CollectAboveBytes ? CollectAboveBytes : 0) >= CollectAboveBytes)
-            GiveMemoryBack();
-    }
+    public static Task Purged(long engineBytes) =>
+        Math.Max(engineBytes, GC.GetGCMemoryInfo().TotalCommittedBytes > CollectAboveBytes ? CollectAboveBytes : 0) >= CollectAboveBytes
+            ? GiveMemoryBack()
+            : Task.CompletedTask;
 
     /// <summary>Cancelled when the host has stopped (<see cref="StopRebuildsAsync"/>): every rebuild's stop is linked to it.</summary>
     private readonly CancellationTokenSource _shutdown = new();
@@ -356,8 +356,11 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// <summary>The last time (<see cref="Environment.TickCount64"/>) memory was given back.</summary>
     private static long _lastGiveBack = long.MinValue / 2;
 
-    /// <summary>A give-back is scheduled (<see cref="GiveMemoryBack"/>).</summary>
-    private static bool _giveBackDue;
+    /// <summary>The give-back scheduled and not started yet (<see cref="GiveMemoryBack"/>): an ask joins it; it completes once that give-back has run.</summary>
+    private static TaskCompletionSource? _scheduled;
+
+    /// <summary>A give-back is running.</summary>
+    private static bool _running;
 
     /// <summary>Evicted engines whose memory a give-back is to return: while one is still reachable after it, another follows.</summary>
     private static readonly List<WeakReference<Simulation>> Awaited = [];
@@ -376,10 +379,10 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// <summary>Times the process gave memory back (full collections and <c>malloc_trim</c>; <c>/metrics</c>).</summary>
     public static long GiveBacks => Interlocked.Read(ref _giveBacks);
 
-    /// <summary>A give-back is scheduled and has not run yet (<c>/metrics</c>).</summary>
+    /// <summary>A give-back is scheduled or running (<c>/metrics</c>).</summary>
     public static bool GiveBackPending
     {
-        get { lock (GiveBackGate) return _giveBackDue; }
+        get { lock (GiveBackGate) return _scheduled is not null || _running; }
     }
 
     private static long _giveBacks;
@@ -391,25 +394,27 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// (SQLite's, the runtime's). Asks that come while one is scheduled are served by it: a delete purged less than 5 s
     /// after another simulation's used to give nothing back (the second ask was dropped), and the process kept the second
     /// simulation's memory until some later delete or eviction. <paramref name="evicted"/>, when given, must be unreachable
-    /// by then: if it is not, another give-back follows (up to <see cref="GiveBackRetries"/>).
+    /// by then: if it is not, another give-back follows (up to <see cref="GiveBackRetries"/>). The task completes once a
+    /// give-back that started after the ask has run: one already running when it came may have looked before its garbage was.
     /// </summary>
-    private static void GiveMemoryBack(WeakReference<Simulation>? evicted = null)
+    private static Task GiveMemoryBack(WeakReference<Simulation>? evicted = null)
     {
         lock (GiveBackGate)
         {
             if (evicted is not null) Awaited.Add(evicted);
-            if (!_giveBackDue)
+            if (_scheduled is null)
             {
                 _giveBackRetries = 0;
                 Schedule();
             }
+            return _scheduled!.Task;
         }
     }
 
     /// <summary>Schedules the give-back (under <see cref="GiveBackGate"/>).</summary>
     private static void Schedule()
     {
-        _giveBackDue = true;
+        _scheduled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         var wait = Math.Max(0, _lastGiveBack + GiveBackIntervalMs - Environment.TickCount64);
         using (ExecutionContext.SuppressFlow()) // the timer holds nothing of the request that asked
             _ = Task.Delay(TimeSpan.FromMilliseconds(wait)).ContinueWith(static _ => GiveBack(), TaskScheduler.Default);
@@ -417,21 +422,30 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
 
     private static void GiveBack()
     {
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        if (OperatingSystem.IsLinux()) _ = malloc_trim(0);
-        Interlocked.Increment(ref _giveBacks);
-        lock (GiveBackGate)
+        TaskCompletionSource done;
+        lock (GiveBackGate) // an ask from now on waits for the next give-back, at least the interval after this one's start
+            (done, _scheduled, _running, _lastGiveBack) = (_scheduled!, null, true, Environment.TickCount64);
+        try
         {
-            (_lastGiveBack, _giveBackDue) = (Environment.TickCount64, false);
-            Awaited.RemoveAll(w => !w.TryGetTarget(out _));
-            if (Awaited.Count == 0) return;
-            if (++_giveBackRetries > GiveBackRetries)
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            if (OperatingSystem.IsLinux()) _ = malloc_trim(0);
+            Interlocked.Increment(ref _giveBacks);
+        }
+        finally
+        {
+            lock (GiveBackGate)
             {
-                Awaited.Clear(); // held by something else: given back with the next engine that goes
-                return;
+                (_lastGiveBack, _running) = (Environment.TickCount64, false);
+                Awaited.RemoveAll(w => !w.TryGetTarget(out _));
+                // An evicted engine still reachable: another give-back follows, unless an ask has scheduled one already.
+                if (Awaited.Count > 0 && _scheduled is null)
+                {
+                    if (++_giveBackRetries > GiveBackRetries) Awaited.Clear(); // held by something else: given back with the next engine that goes
+                    else Schedule();
+                }
             }
-            Schedule();
+            done.TrySetResult();
         }
     }
 

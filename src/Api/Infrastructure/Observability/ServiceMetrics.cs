@@ -59,13 +59,13 @@ public static class ServiceMetrics
         Meter.CreateObservableCounter("simservice.log.commits", () => log.Transactions, "{transaction}",
             "Group-commit transactions of the command log (commands applied ÷ commits = commands per commit)");
         Meter.CreateObservableGauge("simservice.simulations.purging", () => log.Purging, "{simulation}",
-            "Deleted simulations whose rows are being removed (a page per short transaction)");
+            "Deleted simulations whose rows are being removed (a page per short transaction), until the memory they held is given back");
         Meter.CreateObservableCounter("simservice.simulations.purged", () => log.SimulationsPurged, "{simulation}",
-            "Deleted simulations whose rows were all removed");
+            "Deleted simulations whose rows were all removed and whose memory was given back");
         Meter.CreateObservableCounter("simservice.memory.give_backs", () => SimulationEngines.GiveBacks, "{collection}",
             "Times the process gave memory back to the system (a full compacting collection and malloc_trim) after a big engine was deleted or evicted");
         Meter.CreateObservableGauge("simservice.memory.give_back_pending", () => SimulationEngines.GiveBackPending ? 1 : 0, "{collection}",
-            "1 while a give-back is scheduled and has not run yet");
+            "1 while a give-back is scheduled or running");
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
