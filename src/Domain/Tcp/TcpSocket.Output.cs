@@ -491,7 +491,8 @@ public sealed partial class TcpSocket
         TcpOptions chunkOptions = default; // the chunk's one TCP header's options (the first segment's)
         (uint End, bool Last)? headSkb = null; // the send head skb of the chunk (tcp_grow_skb())
         uint? nagleCut = null; // tcp_mss_split_point(): the chunk ends here, its partial last segment cut off under Nagle
-        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq) && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0)
+        while (SeqMath.Before(_snd.Nxt, _snd.WriteSeq)
+               && (PacketsInFlight < _ca.Cwnd || lossProbe && segments == 0 || chunkSegs == 0 && FinalFinIgnoresCwnd(mss))
                && segments++ < maxSegments)
         {
             // tcp_write_xmit(): "missing_bytes = cwnd_quota * mss_now - skb->len; if (missing_bytes > 0)
@@ -603,6 +604,20 @@ public sealed partial class TcpSocket
             // tcp_check_probe_timer(): data waits behind a zero window with nothing in flight.
             ResetXmitTimer(TcpTimerKind.Persist, ProbeBase);
         }
+    }
+
+    /// <summary>
+    /// linux-4.4's tcp_cwnd_test() — net/ipv4/tcp_output.c: "Don't be strict about the congestion window for the final
+    /// FIN." A send head skb that carries the FIN and is one segment (tcp_skb_pcount() 1: at most mss_now of data) gets a
+    /// quota of 1 whatever is in flight. 6.10 removed it ("tcp: remove dubious FIN exception from tcp_cwnd_test()", the
+    /// first patch of the tcp_grow_skb() series): a bare FIN behind a full cwnd waits for an ACK (observed on Linux
+    /// 6.18.44, packetdrill/close-cwnd-full-bare-fin-waits-for-an-ack.pkt).
+    /// </summary>
+    bool FinalFinIgnoresCwnd(int mssNow)
+    {
+        if (_sim.Profile != KernelProfile.Linux44 || !_snd.FinQueued || _data?.SndSkbs is not { } skbs) return false;
+        int i = SndSkbHolding(skbs, _snd.Nxt);
+        return i >= 0 && skbs[i].Fin && skbs[i].End - _snd.Nxt - 1 <= (uint)mssNow;
     }
 
     /// <summary>
