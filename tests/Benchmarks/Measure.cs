@@ -107,11 +107,13 @@ sealed class Measure
 /// <summary>What a timed phase spent outside the engine's own code: the JIT's compilation time (all threads,
 /// tier-0 and the background tier-1/PGO recompilations, which the process's CPU time counts), the methods it
 /// compiled, the collector's collections and pauses, and the process's minor page faults (first touches of pages:
-/// what a phase that grows the heap onto fresh memory pays and one that reuses warm pages does not).</summary>
-public readonly record struct RuntimePhase(double JitMs, long JitMethods, int Gc0, int Gc1, int Gc2, double GcPauseMs, long MinorFaults)
+/// what a phase that grows the heap onto fresh memory pays and one that reuses warm pages does not), and the bytes the
+/// process allocated (GC.GetTotalAllocatedBytes(precise: true): what survives and what is garbage alike).</summary>
+public readonly record struct RuntimePhase(double JitMs, long JitMethods, int Gc0, int Gc1, int Gc2, double GcPauseMs, long MinorFaults,
+    long AllocatedBytes)
 {
     public string Format(string p) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{p}jit_ms={JitMs:F0} {p}jit_methods={JitMethods} {p}gc0={Gc0} {p}gc1={Gc1} {p}gc2={Gc2} {p}gc_pause_ms={GcPauseMs:F0} {p}minflt={MinorFaults}");
+        $"{p}jit_ms={JitMs:F0} {p}jit_methods={JitMethods} {p}gc0={Gc0} {p}gc1={Gc1} {p}gc2={Gc2} {p}gc_pause_ms={GcPauseMs:F0} {p}minflt={MinorFaults} {p}alloc_mb={AllocatedBytes / 1e6:F1}");
 }
 
 /// <summary>Starts counting the JIT's and the collector's work; <see cref="Stop"/> gives what a section spent.</summary>
@@ -121,10 +123,12 @@ sealed class RuntimeMeter
     readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
     readonly int _g0 = GC.CollectionCount(0), _g1 = GC.CollectionCount(1), _g2 = GC.CollectionCount(2);
     readonly long _minflt = MinorFaults();
+    readonly long _allocated = GC.GetTotalAllocatedBytes(precise: true);
 
     public RuntimePhase Stop() => new((System.Runtime.JitInfo.GetCompilationTime() - _jit).TotalMilliseconds,
         System.Runtime.JitInfo.GetCompiledMethodCount() - _methods, GC.CollectionCount(0) - _g0, GC.CollectionCount(1) - _g1,
-        GC.CollectionCount(2) - _g2, (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, MinorFaults() - _minflt);
+        GC.CollectionCount(2) - _g2, (GC.GetTotalPauseDuration() - _pause).TotalMilliseconds, MinorFaults() - _minflt,
+        GC.GetTotalAllocatedBytes(precise: true) - _allocated);
 
     /// <summary>The process's minor faults so far: /proc/self/stat's tenth field (minflt), counted after the command's name.</summary>
     static long MinorFaults()

@@ -146,6 +146,13 @@ static class Pool
         }
         var listener = Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Listen) { Port = 80, Backlog = 1_000_000 });
         var connections = new int[n];
+        // The open phase's commands are built once — a connect() for each client process and the accept() — as kernel_pool.c
+        // fills its sockaddr once: built per call, the harness's own request, command and host-name objects (≈ 400 B a
+        // connection until scale session 34) were garbage among the sockets the pool holds, and the collections and
+        // compaction that garbage caused were charged to the engine. A close names its socket, so it is still built per call.
+        var connects = Enumerable.Range(0, clients).Select(c => new SocketCallCommand(
+            new SocketCallRequest($"c{c}", "pool", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 })).ToArray();
+        var accept = new SocketCallCommand(new SocketCallRequest("server", "srv", SocketCallKind.Accept) { SocketId = listener.SocketId });
         // SIMBENCH_HEAP=1: the heap each held connection keeps (two full GCs outside the timed phases; they change
         // the close phase's collections, so its rate is not comparable with a run without it).
         bool heap = Environment.GetEnvironmentVariable("SIMBENCH_HEAP") == "1";
@@ -167,8 +174,8 @@ static class Pool
         {
             for (int j = i; j < Math.Min(n, i + batch); j++)
             {
-                connections[j] = Call(sim, new SocketCallRequest($"c{j % clients}", "pool", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId;
-                Call(sim, new SocketCallRequest("server", "srv", SocketCallKind.Accept) { SocketId = listener.SocketId });
+                connections[j] = Call(sim, connects[j % clients]).SocketId;
+                Call(sim, accept);
             }
             sim.RunUntil(sim.Now + SimDuration.FromMilliseconds(5));
         }
@@ -206,9 +213,11 @@ static class Pool
         if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);
     }
 
-    static CallHandle Call(Simulation sim, SocketCallRequest r)
+    static CallHandle Call(Simulation sim, SocketCallRequest r) => Call(sim, new SocketCallCommand(r));
+
+    static CallHandle Call(Simulation sim, SocketCallCommand c)
     {
-        var o = CommandApplier.Apply(sim, new SocketCallCommand(r));
+        var o = CommandApplier.Apply(sim, c);
         if (!o.IsOk) throw new InvalidOperationException(o.Error!.Message);
         return o.Call!.Value;
     }

@@ -22,8 +22,11 @@ static void full_read(int fd, char *buf, long n) {
 
 int main(int argc, char **argv) {
     long n = argc > 1 ? atol(argv[1]) : 100000, req = argc > 2 ? atol(argv[2]) : 1024, resp = argc > 3 ? atol(argv[3]) : 1024;
+    must(n >= 1 && req >= 0 && resp >= 0, "usage: kernel_churn CONNECTIONS(>=1) REQUEST_BYTES(>=0) RESPONSE_BYTES(>=0)");
     char *buf = calloc(1, (size_t)(req > resp ? req : resp) + 1);
+    must(buf != NULL, "calloc buffer");
     int l = socket(AF_INET, SOCK_STREAM, 0);
+    must(l >= 0, "socket listener");
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0 };
     socklen_t len = sizeof a;
     must(bind(l, (struct sockaddr *)&a, sizeof a) == 0, "bind");
@@ -34,6 +37,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     for (long i = 0; i < n; i++) {
         int c = socket(AF_INET, SOCK_STREAM, 0);
+        must(c >= 0, "socket");
         must(connect(c, (struct sockaddr *)&a, sizeof a) == 0, "connect");
         int s = accept(l, NULL, NULL);
         must(s >= 0, "accept");
@@ -48,6 +52,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     double wall = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     double cpu = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+    free(buf);
     printf("kernel connections=%ld wall_s=%.3f lifecycles_per_s=%.0f cpu_s=%.3f lifecycles_per_cpu_s=%.0f\n", n, wall, n / wall, cpu, n / cpu);
     return 0;
 }

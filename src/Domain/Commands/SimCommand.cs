@@ -195,7 +195,7 @@ public static class CommandApplier
     /// for the next advance. True when a smaller <paramref name="budget"/> (a caller's) stopped it with events still due.
     /// </summary>
     static bool RunSameInstant(Simulation sim, long budget) =>
-        sim.RunUntil(sim.Now, Math.Min(budget, SameInstantBudget)).Truncated && budget < SameInstantBudget;
+        sim.RunDue(sim.Now, Math.Min(budget, SameInstantBudget), out _) && budget < SameInstantBudget;
 
     /// <summary>The most events one command runs at its own instant (<see cref="RunSameInstant"/>).</summary>
     public const long SameInstantBudget = 10_000_000;
@@ -222,7 +222,7 @@ public static class CommandApplier
         long budget = Math.Min(instantBudget, SameInstantBudget);
         var error = sim.Kill(c.Host, c.Process, c.Signal, budget, out bool truncated);
         if (error is not null) return new CommandOutcome(error);
-        truncated = truncated || sim.RunUntil(sim.Now, budget).Truncated;
+        truncated = truncated || sim.RunDue(sim.Now, budget, out _);
         return truncated && instantBudget < SameInstantBudget ? CommandOutcome.Ok with { InstantCut = true } : CommandOutcome.Ok;
     }
 

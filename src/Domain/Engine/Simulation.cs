@@ -285,16 +285,27 @@ public sealed partial class Simulation
     /// <summary>Processes every item due at or before <paramref name="until"/>, then sets the clock to it.</summary>
     public AdvanceResult RunUntil(SimTime until, long eventBudget = long.MaxValue)
     {
-        long processed = 0;
+        bool truncated = RunDue(until, eventBudget, out long processed);
+        return new AdvanceResult(Now, processed, truncated, !truncated && _queue.Count == 0);
+    }
+
+    /// <summary>
+    /// <see cref="RunUntil(SimTime, long)"/> without its result object: true when the budget (or a full journal) stopped it
+    /// with items still due. What every call's own instant runs (CommandApplier's same-instant rule), so a call allocates
+    /// no <see cref="AdvanceResult"/> it would throw away.
+    /// </summary>
+    internal bool RunDue(SimTime until, long eventBudget, out long processed)
+    {
+        processed = 0;
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
-            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || JournalFull) return true;
             BetweenSteps();
             Step();
             processed++;
         }
         if (until > Now) MoveClock(until);
-        return new AdvanceResult(Now, processed, false, _queue.Count == 0);
+        return false;
     }
 
     /// <summary>Runs until nothing is pending, the horizon is reached, or the budget is spent.</summary>
