@@ -592,7 +592,7 @@ internal sealed class KernelScriptRunner
         _log.Add(() => $"{Secs(noticed)} line {p.Event.At.Line}: began {Secs(began)} returned {Secs(returned)} noticed {Secs(noticed)}");
         if (_recorder is not null)
         {
-            RecordCall(p.Event, outcome, p.Start);
+            RecordCall(p.Event, outcome, RecordedCallAt(p.Start, began, returned));
             return;
         }
         var timing = VerifyTime(new EventTime(EventTimeKind.Absolute, 0), p.ExpectedEnd, p.ExpectedEnd, returned, "system call return");
@@ -608,7 +608,15 @@ internal sealed class KernelScriptRunner
         if (blocked) CheckResult(p.Event, outcome, returned);
     }
 
-    /// <summary>Record mode: the call's result, errno and what it wrote back, at its script time; a descriptor it made stands for the script's number.</summary>
+    /// <summary>
+    /// Record mode: when a call is written down — at its script time, or, when it slept in the kernel, when it returned, as
+    /// the engine's recorder writes it (at the virtual time the call completes). Until session 34 a call that blocked was
+    /// written at its start, so every record-mode script with a blocking call (<c>+0...0.010 connect</c>, a lingering
+    /// <c>close</c>) differed from the engine at that call.
+    /// </summary>
+    internal static long RecordedCallAt(long start, long began, long returned) => returned - began > BlockedNs ? returned : start;
+
+    /// <summary>Record mode: the call's result, errno and what it wrote back, at the time it is written down (<see cref="RecordedCallAt"/>); a descriptor it made stands for the script's number.</summary>
     void RecordCall(SyscallEvent s, CallOutcome outcome, long start)
     {
         string? value = outcome.Errno != 0 ? null

@@ -302,6 +302,11 @@ public static class TcpInfoFields
         ["tcpi_sndbuf_limited"] = i => i.SndbufLimitedUs,
         ["tcpi_bytes_sent"] = i => i.BytesSent,
         ["tcpi_bytes_retrans"] = i => i.BytesRetrans,
+        // 6.7's RTO statistics (tcp_update_rto_stats(), tcp_update_rto_time()): in the engine's tcp_info (TCP_INFO's value)
+        // and read by `simservice kernel`, but refused in a script until session 34.
+        ["tcpi_total_rto"] = i => i.TotalRto,
+        ["tcpi_total_rto_recoveries"] = i => i.TotalRtoRecoveries,
+        ["tcpi_total_rto_time"] = i => i.TotalRtoTimeMs,
     };
 
     /// <summary>Symbols an assertion may compare with: the TCP_* states (include/net/tcp_states.h), TCPI_OPT_* bits and TCP_CA_* states.</summary>

@@ -214,6 +214,31 @@ public class PacketdrillRunnerTests
         if (!holds) Assert.StartsWith("t.pkt:9: error in Python code: AssertionError: assert " + assertion, result.Output);
     }
 
+    /// <summary>
+    /// tcp_info's 6.7 RTO statistics read by a script — refused as "not modelled by the engine" until session 34, though
+    /// the engine's tcp_info had them: a FIN's first RTO at 0.440 s stamps the recovery; an RST at 0.500 s ends the
+    /// connection but not the recovery (tcp_reset() leaves rto_stamp), so total_rto_time keeps counting: 60 ms, then
+    /// 360 ms, as Linux 6.18.44 reads them (packetdrill/fin-wait1-rst-after-fin-rto-tcp-info-total-rto-time-keeps-running.pkt).
+    /// </summary>
+    [Fact]
+    public void FinWait1_RstAfterFinRto_ScriptReadsTheRtoStatistics()
+    {
+        var result = Run(Handshake + """
+               +0 shutdown(3, SHUT_WR) = 0
+               +0 > F. 1:1(0) ack 1
+            0.224 > F. 1:1(0) ack 1
+            0.440 > F. 1:1(0) ack 1
+            0.500 < R. 1:1(0) ack 1 win 0
+               +0 %{ assert tcpi_total_rto == 1 }%
+               +0 %{ assert tcpi_total_rto_recoveries == 1 }%
+               +0 %{ assert tcpi_total_rto_time == 60 }%
+              +.3 %{ assert tcpi_total_rto_time == 360 }%
+               +0 %{ assert tcpi_total_rto_time == 361 }%
+            """);
+        Assert.True(result.Diagnostics.IsEmpty, result.Output);
+        Assert.StartsWith("t.pkt:17: error in Python code: AssertionError: assert tcpi_total_rto_time == 361", result.Output);
+    }
+
     [Theory]
     [InlineData("tcpi_state == nosuchname", "nosuchname")]
     [InlineData("tcpi_state == 010", "010")]
