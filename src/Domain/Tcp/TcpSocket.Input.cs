@@ -1328,16 +1328,20 @@ public sealed partial class TcpSocket
         }
         else
         {
-            // ATO follows the inter-arrival time m (u32 jiffies since icsk_ack.lrcvtime: all of tcp_jiffies32 when never stamped).
+            // ATO follows the inter-arrival time m, "int m = now - icsk->icsk_ack.lrcvtime" in jiffies. A never-stamped
+            // lrcvtime (0: a simultaneous open) makes m tcp_jiffies32 itself, which on a machine up more than 300 s has
+            // wrapped past 0 and counts up from there: a gap longer than any RTO ("too long gap"), as the u32 difference
+            // here reads it. (The engine's hosts count jiffies from INITIAL_JIFFIES at virtual time 0, where the int would
+            // be negative; the kernels this is checked against have been up for hours — docs/kernel-check.md D110.)
             long m = unchecked(Jiffies32 - Lrcvtime32);
             long ato = Jiffies.FromDuration(Ack.Ato), atoMin = Jiffies.FromDuration(TcpConstants.AtoMin), rto = Jiffies.FromDuration(_icsk.Rto);
             if (m <= atoMin / 2)
             {
-                ato = (ato >> 1) + atoMin / 2; // "The fastest case is the first."
+                ato = AtoField((ato >> 1) + atoMin / 2); // "The fastest case is the first."
             }
             else if (m < ato)
             {
-                ato = (ato >> 1) + m;
+                ato = AtoField((ato >> 1) + m);
                 if (ato > rto) ato = rto;
             }
             else if (m > rto)

@@ -484,7 +484,7 @@ public sealed partial class TcpSocket
         if (!InPingPongMode)
         {
             // Delayed ACK missed: inflate ATO.
-            AckToWrite.Ato = SimDuration.Min(Ack.Ato * 2, _icsk.Rto);
+            AckToWrite.Ato = Jiffies.ToDuration(AtoField(Math.Min(Jiffies.FromDuration(Ack.Ato) * 2, Jiffies.FromDuration(_icsk.Rto))));
         }
         else
         {

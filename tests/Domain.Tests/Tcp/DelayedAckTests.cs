@@ -61,8 +61,34 @@ public class DelayedAckTests
     {
         var p = InjectedPeer.Connected(profile: profile, delayMs: 200);
         Assert.Equal((400_000L, 1_200_000L), (p.C.Info.RttUs, p.C.Info.RtoUs));
+        var delays = AckDelaysOfDataEvery400Ms(p, 20);
+        Assert.Equal(new int[16], delays.Take(16));
+        Assert.Equal(delaysMs, delays.Skip(16));
+        Assert.Equal(atoUs, p.C.Info.AtoUs);
+    }
+
+    /// <summary>
+    /// On 6.18 icsk_ack.ato is an 8-bit field (<c>ato:ATO_BITS</c>, 6.7+), and tcp_delack_timer_handler()'s
+    /// <c>min_t(u32, ato &lt;&lt; 1, icsk_rto)</c> is bounded only by the RTO: the same 400 ms path as above, two data
+    /// segments more. The 20th delayed ACK's timer doubled ato to 160 jiffies; the 21st's makes it min(320, RTO 300) =
+    /// 300, stored as 300 mod 256 = 44 jiffies — so the 22nd ACK waits 44 jiffies (176 ms, run by the wheel at 180 ms), not
+    /// tcp_delack_max()'s 49 (200 ms, what a field that kept 300 would give), and its timer doubles ato again to 88:
+    /// tcpi_ato min(88, 49) jiffies, 196 ms.
+    /// </summary>
+    [Fact]
+    public void Established_AtoInflatedPastTheRto_WrapsInItsEightBitsOnLinux6()
+    {
+        var p = InjectedPeer.Connected(profile: KernelProfile.Linux6, delayMs: 200);
+        var delays = AckDelaysOfDataEvery400Ms(p, 22);
+        Assert.Equal(new[] { 44, 84, 164, 200, 200, 180 }, delays.Skip(16));
+        Assert.Equal(196_000, p.C.Info.AtoUs);
+    }
+
+    /// <summary>100 bytes every 400 ms from 1 s, <paramref name="count"/> times: each one's ACK delay in ms.</summary>
+    static List<int> AckDelaysOfDataEvery400Ms(InjectedPeer p, int count)
+    {
         var delays = new List<int>();
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < count; i++)
         {
             var at = Ms(1000 + 400 * i);
             int before = p.H.Sent("client").Count();
@@ -72,9 +98,7 @@ public class DelayedAckTests
             Assert.Equal(100L * (i + 1), p.Acked(ack));
             delays.Add((int)((ack.At - at).Ns / 1_000_000));
         }
-        Assert.Equal(new int[16], delays.Take(16));
-        Assert.Equal(delaysMs, delays.Skip(16));
-        Assert.Equal(atoUs, p.C.Info.AtoUs);
+        return delays;
     }
 
     /// <summary>The default tcp_rto_min_us (200 ms) leaves TCP_ATO_MIN: expiry jiffy 60 (240 ms), the ACK at 244 ms.</summary>
