@@ -606,18 +606,39 @@ public sealed partial class Host : IEventTarget
         return null;
     }
 
+    /// <summary>
+    /// __inet_hash() for a listener. With SO_REUSEPORT, inet_reuseport_add_sock(): the group of a listener already on the
+    /// same address and port with SO_REUSEPORT (one user here), else a new one (reuseport_alloc()); a listener shut down
+    /// before listens again in either the same way (reuseport_resurrect()).
+    /// </summary>
     internal void AddListener(TcpSocket sk)
     {
         if (!_listeners.TryGetValue(sk.Local.Port, out var onPort)) _listeners[sk.Local.Port] = onPort = [];
+        if (sk.ReusePort)
+        {
+            var group = onPort.Find(o => o.ReusePort && o.Local.Address == sk.Local.Address)?.Reuseport ?? new ReuseportGroup();
+            group.Listening.Add(sk);
+            sk.Reuseport = group;
+        }
         onPort.Add(sk);
         _listenerCount++;
     }
 
+    /// <summary>
+    /// inet_unhash() of a listener. reuseport_stop_listen_sock(): with net.ipv4.tcp_migrate_req the listener leaves its
+    /// group's listening section for the closed one, still naming the group (its children and requests may move to
+    /// another listener: <see cref="TcpSocket.ReuseportMigrate"/>); without it, reuseport_detach_sock().
+    /// </summary>
     internal void RemoveListener(TcpSocket sk)
     {
         if (!_listeners.TryGetValue(sk.Local.Port, out var onPort) || !onPort.Remove(sk)) return;
         _listenerCount--;
         if (onPort.Count == 0) _listeners.Remove(sk.Local.Port);
+        if (sk.Reuseport is { } group)
+        {
+            group.Listening.Remove(sk);
+            if (!Sysctls.TcpMigrateReq) sk.Reuseport = null;
+        }
     }
 
     /// <summary>

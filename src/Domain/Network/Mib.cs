@@ -129,6 +129,10 @@ public enum MibCounter
     TcpExtTCPBacklogCoalesce,
     // tcp_add_backlog() / sk_add_backlog(): a segment dropped at the limit of the socket backlog it came to wait in.
     TcpExtTCPBacklogDrop,
+    // reuseport_migrate_sock() and the three callers that move a closed listener's child or request to another listener
+    // of its SO_REUSEPORT group under net.ipv4.tcp_migrate_req (5.14+).
+    TcpExtTCPMigrateReqSuccess,
+    TcpExtTCPMigrateReqFailure,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,
@@ -170,7 +174,7 @@ public sealed class Mib
     /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
     /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
-    /// PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
+    /// TCPMigrateReqSuccess and TCPMigrateReqFailure in 5.14, PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
     static readonly HashSet<MibCounter> AddedAfter44 =
     [
@@ -178,6 +182,7 @@ public sealed class Mib
         MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
+        MibCounter.TcpExtTCPMigrateReqSuccess, MibCounter.TcpExtTCPMigrateReqFailure,
     ];
 
     /// <summary>

@@ -175,6 +175,8 @@ public sealed class SysctlTable
     public int TcpSynackRetries { get; private set; }
     public int TcpSynLinearTimeouts { get; private set; }
     public bool TcpAbortOnOverflow { get; private set; }
+    /// <summary>net.ipv4.tcp_migrate_req (5.14+): a closed SO_REUSEPORT listener's children and requests move to another listener of its group.</summary>
+    public bool TcpMigrateReq { get; private set; }
     /// <summary>net.ipv4.tcp_syncookies: 0 no cookies, 1 cookies when the SYN queue is full, 2 cookies for every SYN.</summary>
     public int TcpSyncookies { get; private set; }
     public long WmemMax { get; private set; }
@@ -261,6 +263,7 @@ public sealed class SysctlTable
         TcpSynackRetries = (int)Get("net.ipv4.tcp_synack_retries");
         TcpSynLinearTimeouts = Profile == KernelProfile.Linux6 ? (int)Get("net.ipv4.tcp_syn_linear_timeouts") : 0;
         TcpAbortOnOverflow = Get("net.ipv4.tcp_abort_on_overflow") != 0;
+        TcpMigrateReq = Profile == KernelProfile.Linux6 && Get("net.ipv4.tcp_migrate_req") != 0;
         TcpSyncookies = (int)Get("net.ipv4.tcp_syncookies");
         WmemMax = Get("net.core.wmem_max");
         RmemMax = Get("net.core.rmem_max");

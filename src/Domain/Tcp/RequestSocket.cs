@@ -211,26 +211,34 @@ public sealed class RequestSocket : SimTimer
 
     /// <summary>
     /// Models reqsk_timer_handler(): retransmits the SYN-ACK with backoff; drops the request after
-    /// <see cref="MaxSynAckRetries"/> expiries (TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>), or at once if
-    /// the listener is gone.
+    /// <see cref="MaxSynAckRetries"/> expiries (TCP_DEFER_ACCEPT: <see cref="SynAckRecalc"/>). With the listener gone, the
+    /// request moves to the listener reuseport_migrate_sock() picks (<see cref="TcpSocket.ReuseportMigrate"/>) and the
+    /// round goes on there — TCPMigrateReqSuccess, or TCPMigrateReqFailure when that round expires it — else it is dropped.
     /// </summary>
     protected override void Expired(Simulation sim)
     {
         sim.TimerFired(Host, 0, TcpTimerKind.SynAckRetransmit);
-        // inet_sk_state_load(sk_listener) != TCP_LISTEN (no reuseport group to migrate to): goto drop, before
-        // req->rsk_ops->syn_ack_timeout() — so no TCPTimeouts.
+        bool migrated = false;
         if (Listener.State != TcpState.Listen)
         {
-            Drop();
-            return;
+            // No listener to migrate to: goto drop, before req->rsk_ops->syn_ack_timeout() — so no TCPTimeouts.
+            if (Listener.ReuseportMigrate() is not { } nsk)
+            {
+                Drop();
+                return;
+            }
+            MoveTo(nsk);
+            migrated = true;
         }
         Host.Count(MibCounter.TcpExtTCPTimeouts); // tcp_syn_ack_timeout(), also on the expiring round
         var (expire, resend) = SynAckRecalc(MaxSynAckRetries(), Listener.DeferAcceptRetrans);
         if (expire)
         {
+            if (migrated) Host.Count(MibCounter.TcpExtTCPMigrateReqFailure);
             Drop();
             return;
         }
+        if (migrated) Host.Count(MibCounter.TcpExtTCPMigrateReqSuccess);
         // if (req->num_timeout++ == 0) atomic_dec(&queue->young), then mod_timer(tcp_reqsk_timeout()): the doubled
         // timeout, at most the listener's tcp_rto_max() (linux-4.4: reqsk_timeout(req, TCP_RTO_MAX)).
         if (_retransmits++ == 0) Listener.ReqskQueueYoung--;
@@ -278,6 +286,23 @@ public sealed class RequestSocket : SimTimer
         return (expire, resend);
     }
 
+    /// <summary>
+    /// reqsk_timer_handler()'s migration: inet_reqsk_clone() for <paramref name="nsk"/>, reqsk_queue_migrated() on its
+    /// queue (qlen, and young while the timer never fired) and reqsk_queue_removed() on the closed listener's; the clone
+    /// takes the request's place in the established hash (inet_ehash_insert()), keeping its timer's schedule.
+    /// </summary>
+    void MoveTo(TcpSocket nsk)
+    {
+        if (_retransmits == 0)
+        {
+            Listener.ReqskQueueYoung--;
+            nsk.ReqskQueueYoung++;
+        }
+        Listener.ReqskQueueLen--;
+        nsk.ReqskQueueLen++;
+        Listener = nsk;
+    }
+
     void Drop()
     {
         _sim.CancelTimer(this, Host, 0); // its queue slot is vacated: nothing pins the request (reqsk_free())
@@ -304,11 +329,14 @@ public sealed class RequestSocket : SimTimer
     /// ISN) is an embryonic reset (AttemptFails, EmbryonicRsts; a SYN is answered with a RST) — on linux-6 an RST
     /// only at rcv_nxt, one elsewhere in the window being answered with an ACK (<see cref="Linux6RstCheck"/>); an
     /// ACK of our ISN creates the child. With the listener gone any segment drops the request and is looked up
-    /// again: a new listener on the port takes it, else a host RST.
+    /// again: a new listener on the port takes it, else a host RST. With net.ipv4.tcp_migrate_req, the listener
+    /// reuseport_migrate_sock() picks judges the segment instead, the request staying its closed listener's until an
+    /// ACK makes the child, which joins the new listener's accept queue (inet_csk_complete_hashdance(): TCPMigrateReqSuccess).
     /// </summary>
     internal void OnSegment(Segment seg)
     {
-        if (Listener.State != TcpState.Listen)
+        var sk = Listener.State == TcpState.Listen ? Listener : Listener.ReuseportMigrate();
+        if (sk is null)
         {
             // tcp_v4_rcv(): a request whose listener left TCP_LISTEN is dropped (inet_csk_reqsk_queue_drop_and_put())
             // and the segment looked up again (goto lookup): a new listener on the port takes it (a retransmitted SYN
@@ -319,14 +347,15 @@ public sealed class RequestSocket : SimTimer
         }
         // tcp_v4_rcv(): "if (!nsk) { reqsk_put(req); … goto discard_and_relse; }" — sk_drops_skbadd() on the listener
         // for every segment tcp_check_req() returns NULL for.
-        if (!CheckReq(seg)) Listener.SkDropsAdd(seg);
+        if (!CheckReq(seg, sk)) sk.SkDropsAdd(seg);
     }
 
     /// <summary>
-    /// tcp_check_req() for <paramref name="seg"/>: false where it returns NULL (the segment is dropped), true where the
-    /// listener (a bad ACK: nsk == sk) or a new child takes it.
+    /// tcp_check_req(<paramref name="sk"/>, <paramref name="seg"/>, req) — <paramref name="sk"/> the request's listener or
+    /// the one it migrates to: false where it returns NULL (the segment is dropped), true where the listener (a bad ACK:
+    /// nsk == sk) or a new child takes it.
     /// </summary>
-    bool CheckReq(Segment seg)
+    bool CheckReq(Segment seg, TcpSocket sk)
     {
         var flg = seg.Flags & (TcpFlags.Rst | TcpFlags.Syn | TcpFlags.Ack);
         bool rst = seg.Has(TcpFlags.Rst), ack = seg.Has(TcpFlags.Ack);
@@ -378,18 +407,18 @@ public sealed class RequestSocket : SimTimer
             return false;
         }
         if (!ack) return false;
-        if (_retransmits < Listener.DeferAcceptRetrans && seg.EndSeq == Irs + 1)
+        if (_retransmits < sk.DeferAcceptRetrans && seg.EndSeq == Irs + 1)
         {
             // "While TCP_DEFER_ACCEPT is active, drop bare ACK": the request stays in SYN-RECV, marked acked.
             _acked = true;
             Host.Count(MibCounter.TcpExtTCPDeferAcceptDrop);
             return false;
         }
-        if (Listener.AcceptQueue.Count > Listener.SendQueue)
+        if (sk.AcceptQueue.Count > sk.SendQueue)
         {
             // tcp_v4_syn_recv_sock(): sk_acceptq_is_full() → exit_overflow (ListenOverflows) → tcp_listendrop().
             Host.Count(MibCounter.TcpExtListenOverflows);
-            Listener.ListenDrop();
+            sk.ListenDrop();
             _acked = true;
             // listen_overflow: without tcp_abort_on_overflow the request stays (inet_rsk(req)->acked = 1); with it,
             // fall into embryonic_reset: send_reset(), then inet_csk_reqsk_queue_drop() — which unlinks the
@@ -407,8 +436,10 @@ public sealed class RequestSocket : SimTimer
         if (!_resent) RttSampleUs = TcpSocket.AtLeastATransit((_sim.Now - _synAckSentFirst).Ns / 1000);
         else if (seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps)
             RttSampleUs = TsoptRttUs(seg);
+        // inet_csk_complete_hashdance(): the request leaves its own listener's queue; the child joins sk's.
+        if (sk != Listener) Host.Count(MibCounter.TcpExtTCPMigrateReqSuccess);
         Drop();
-        TcpSocket.CreateChild(Listener, this, seg);
+        TcpSocket.CreateChild(sk, this, seg);
         return true;
     }
 

@@ -70,6 +70,20 @@ internal sealed class ListenerQueues
     public uint SynqOverflowStamp;
     /// <summary>icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line is logged once per listener.</summary>
     public bool SynfloodWarned;
+    /// <summary>
+    /// sk->sk_reuseport_cb: the SO_REUSEPORT group the listener joined at listen(); kept after close() or shutdown() when
+    /// net.ipv4.tcp_migrate_req was on then (the group's closed section), so its children and requests can move on.
+    /// </summary>
+    public ReuseportGroup? Reuseport;
+}
+
+/// <summary>
+/// struct sock_reuseport — net/core/sock_reuseport.c: the listeners sharing one address and port by SO_REUSEPORT.
+/// <see cref="Listening"/> is socks[0, num_socks) in listen() order.
+/// </summary>
+internal sealed class ReuseportGroup
+{
+    public readonly List<TcpSocket> Listening = [];
 }
 
 /// <summary>

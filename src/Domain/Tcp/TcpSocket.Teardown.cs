@@ -391,21 +391,49 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Models inet_csk_listen_stop() — net/ipv4/inet_connection_sock.c: every established child
-    /// not yet accepted is disconnected (active RST) and destroyed; request sockets are left to
-    /// notice the listener's absence on their own.
+    /// Models inet_csk_listen_stop() — net/ipv4/inet_connection_sock.c: every established child not yet accepted moves to
+    /// the listener <see cref="ReuseportMigrate"/> picks — inet_reqsk_clone() and inet_csk_reqsk_queue_add(), which
+    /// checks no backlog and wakes no accept() (no sk_data_ready()); TCPMigrateReqSuccess — or, with none, is
+    /// disconnected (active RST) and destroyed (inet_child_forget()); request sockets are left to notice the listener's
+    /// absence on their own (<see cref="RequestSocket"/>).
     /// </summary>
     void ListenStop()
     {
         if (_rare?.Listen is not { } listen) return;
         while (listen.Accept.TryDequeue(out var child))
         {
+            if (ReuseportMigrate() is { } nsk)
+            {
+                child.Parent = nsk;
+                nsk.AcceptQueue.Enqueue(child);
+                Host.Count(MibCounter.TcpExtTCPMigrateReqSuccess);
+                continue;
+            }
             child.Disconnect("inet_csk_listen_stop");
             child.Dead = true;
             Host.OrphanCount++;
             child.Destroy();
         }
         while (listen.Waiters.TryDequeue(out var call)) _sim.CompleteCall(call, -1, Errno.EINVAL);
+    }
+
+    /// <summary>
+    /// Models reuseport_migrate_sock() — net/core/sock_reuseport.c — for this listener, closed or shut down, with no BPF
+    /// program (the engine has none): null if it left its SO_REUSEPORT group (none, or net.ipv4.tcp_migrate_req was off
+    /// when it stopped listening: reuseport_detach_sock()); TCPMigrateReqFailure and null if the group has no listener
+    /// left or the sysctl is off now; else reuseport_select_sock_by_hash() on the child's or request's hash, for which
+    /// the engine takes the listener a new SYN finds (<see cref="Host.FindListener"/>: the group's first in listen()
+    /// order), the kernel's hash having a secret of the boot.
+    /// </summary>
+    internal TcpSocket? ReuseportMigrate()
+    {
+        if (Reuseport is not { } group) return null;
+        if (group.Listening.Count == 0 || !Host.Sysctls.TcpMigrateReq)
+        {
+            Host.Count(MibCounter.TcpExtTCPMigrateReqFailure);
+            return null;
+        }
+        return group.Listening[0];
     }
 
     /// <summary>Models inet_csk_destroy_sock(): timers stopped, queues purged, the port released, the orphan count decremented.</summary>

@@ -130,6 +130,12 @@ public sealed partial class TcpSocket : ITimerOwner, IBindOwner
         get => _rare?.Listen?.Young ?? 0;
         set => ListenState.Young = value;
     }
+    /// <summary>sk->sk_reuseport_cb: the listener's SO_REUSEPORT group (<see cref="ListenerQueues.Reuseport"/>).</summary>
+    internal ReuseportGroup? Reuseport
+    {
+        get => _rare?.Listen?.Reuseport;
+        set => ListenState.Reuseport = value;
+    }
     /// <summary>sk_max_ack_backlog.</summary>
     internal int Backlog => _rare?.Listen?.Backlog ?? 0;
 

@@ -1,0 +1,135 @@
+using SimService.Domain.Commands;
+using SimService.Domain.Journal;
+using SimService.Domain.Network;
+using SimService.Domain.Tcp;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// net.ipv4.tcp_migrate_req (linux-6): a closed SO_REUSEPORT listener's children and requests move to another listener of
+/// its group — inet_csk_listen_stop(), reqsk_timer_handler() and tcp_v4_rcv()'s TCP_NEW_SYN_RECV path, each through
+/// reuseport_migrate_sock() (net/core/sock_reuseport.c). l1 listens alone, so every SYN is its own; l2 joins its group later.
+/// </summary>
+public class MigrateReqTests
+{
+    const uint PeerIsn = 1000;
+    static readonly FourTuple PeerTuple = new(new Endpoint(IPv4.Parse("10.0.0.1"), 46000), new Endpoint(IPv4.Parse("10.0.0.2"), 80));
+
+    static TcpSocket ReuseportListener(Fixtures.TwoHostHarness h)
+    {
+        int id = h.Call("server", SocketCallKind.Socket).SocketId;
+        h.SetOption(id, SocketOption.SO_REUSEPORT, 1);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Bind) { SocketId = id, Port = 80 });
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = id });
+        return h.Sim.FindSocket(id)!;
+    }
+
+    static Fixtures.TwoHostHarness Harness(bool migrateReq)
+    {
+        var h = new Fixtures.TwoHostHarness();
+        if (migrateReq) h.Sim.SetSysctl("server", "net.ipv4.tcp_migrate_req", "1");
+        return h;
+    }
+
+    /// <summary>l1, then two clients whose children wait in l1's accept queue by 50 ms; l2 (if asked) listens at 50 ms; l1 closed at 100 ms.</summary>
+    static (TcpSocket L1, TcpSocket? L2, TcpSocket[] Clients) CloseWithTwoQueued(bool migrateReq, bool second = true)
+    {
+        var h = Harness(migrateReq);
+        var l1 = ReuseportListener(h);
+        h.At(Ms(1));
+        var clients = new[] { 1, 2 }.Select(_ => h.Sim.FindSocket(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId)!).ToArray();
+        h.At(Ms(50));
+        Assert.Equal(2, l1.AcceptQueueCount);
+        var l2 = second ? ReuseportListener(h) : null;
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, l1.Id);
+        h.At(Ms(200));
+        return (l1, l2, clients);
+    }
+
+    [Fact]
+    public void ListenerClose_MigrateReqOn_QueuedChildrenMoveToTheOtherListenerWithoutRst()
+    {
+        var (l1, l2, clients) = CloseWithTwoQueued(migrateReq: true);
+        var server = l1.Host;
+        // inet_csk_listen_stop() → reuseport_migrate_sock() → inet_csk_reqsk_queue_add(l2): one TCPMigrateReqSuccess each.
+        Assert.Equal(2, l2!.AcceptQueueCount);
+        Assert.All(l2.AcceptQueue, c => Assert.Equal(TcpState.Established, c.State));
+        Assert.Equal(clients.Select(c => c.Local), l2.AcceptQueue.Select(c => c.Remote));
+        Assert.All(clients, c => Assert.Equal(TcpState.Established, c.State));
+        Assert.Equal((2, 0, 0), (server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], server.Mib[MibCounter.TcpExtTCPMigrateReqFailure], server.Mib[MibCounter.TcpOutRsts]));
+        Assert.DoesNotContain(server.Sim.Journal.OfType<SegmentSent>(), s => s.Host == "server" && s.At >= Ms(100));
+    }
+
+    [Fact]
+    public void ListenerClose_MigrateReqOff_QueuedChildrenReset()
+    {
+        var (_, l2, clients) = CloseWithTwoQueued(migrateReq: false);
+        var server = l2!.Host;
+        // reuseport_stop_listen_sock() detached l1 (reuseport_detach_sock()): reuseport_migrate_sock() finds no group and counts nothing.
+        Assert.Equal(0, l2.AcceptQueueCount);
+        Assert.All(clients, c => Assert.Equal(TcpState.Close, c.State));
+        Assert.Equal((0, 0, 2), (server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], server.Mib[MibCounter.TcpExtTCPMigrateReqFailure], server.Mib[MibCounter.TcpOutRsts]));
+    }
+
+    [Fact]
+    public void ListenerClose_MigrateReqOnAndNoOtherListener_FailureCountedPerChildAndReset()
+    {
+        var (l1, _, clients) = CloseWithTwoQueued(migrateReq: true, second: false);
+        var server = l1.Host;
+        // The group has no listener left (num_socks 0): goto failure, then inet_child_forget().
+        Assert.All(clients, c => Assert.Equal(TcpState.Close, c.State));
+        Assert.Equal((0, 2, 2), (server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], server.Mib[MibCounter.TcpExtTCPMigrateReqFailure], server.Mib[MibCounter.TcpOutRsts]));
+    }
+
+    /// <summary>A request under l1 from a SYN handed to the server at 1 ms (link cut), l2 listening at 50 ms and l1 closed at 100 ms.</summary>
+    static (Fixtures.TwoHostHarness H, TcpSocket L1, TcpSocket L2, RequestSocket Req) RequestOfClosedListener()
+    {
+        var h = Harness(migrateReq: true);
+        var l1 = ReuseportListener(h);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(Ms(1));
+        h.Deliver(h.Server, new Segment(PeerTuple, TcpFlags.Syn, PeerIsn, 0, 65535, 0, new TcpOptions(Mss: 1460)));
+        h.At(Ms(50));
+        var l2 = ReuseportListener(h);
+        h.At(Ms(100));
+        h.Call("server", SocketCallKind.Close, l1.Id);
+        var req = Assert.Single(h.Server.RequestSockets);
+        Assert.Same(l1, req.Listener);
+        return (h, l1, l2, req);
+    }
+
+    [Fact]
+    public void RequestTimer_ListenerClosed_RequestMigratesAndItsSynAckIsResent()
+    {
+        var (h, _, l2, req) = RequestOfClosedListener();
+        h.At(S(2));
+        // reqsk_timer_handler() at 1.024 s: l1 not in TCP_LISTEN → the clone joins l2 (reqsk_queue_migrated()), the round
+        // goes on there: tcp_syn_ack_timeout(), inet_rtx_syn_ack(), TCPMigrateReqSuccess; the next expiry 2 s later.
+        Assert.Same(req, Assert.Single(h.Server.RequestSockets));
+        Assert.Same(l2, req.Listener);
+        Assert.Equal((1, 0), (l2.ReqskQueueLen, l2.ReqskQueueYoung));
+        Assert.Equal([("S.", Ms(1)), ("S.", Ms(1024))], h.Sent("server").Select(s => (s.Flags.ToLetters(), s.At)));
+        Assert.Equal((1, 0, 1, 1), (h.Server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], h.Server.Mib[MibCounter.TcpExtTCPMigrateReqFailure],
+            h.Server.Mib[MibCounter.TcpExtTCPTimeouts], h.Server.Mib[MibCounter.TcpExtTCPSynRetrans]));
+        Assert.Equal(Ms(3024), req.TimerExpires);
+    }
+
+    [Fact]
+    public void RequestAck_ListenerClosed_ChildJoinsTheOtherListenersQueue()
+    {
+        var (h, l1, l2, req) = RequestOfClosedListener();
+        uint iss = req.Iss;
+        h.At(Ms(150));
+        h.Deliver(h.Server, new Segment(PeerTuple, TcpFlags.Ack, PeerIsn + 1, iss + 1, 65535, 0, TcpOptions.None));
+        // tcp_v4_rcv(): reuseport_migrate_sock() gives l2, whose tcp_check_req() makes the child;
+        // inet_csk_complete_hashdance() drops the request from l1's queue and queues the child on l2.
+        Assert.Empty(h.Server.RequestSockets);
+        var child = Assert.Single(l2.AcceptQueue);
+        Assert.Equal((TcpState.Established, PeerTuple.Local), (child.State, child.Remote));
+        Assert.Equal((0, 0), (l1.ReqskQueueLen, l2.ReqskQueueLen));
+        Assert.Equal((1, 0, 0), (h.Server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], h.Server.Mib[MibCounter.TcpExtTCPMigrateReqFailure], h.Server.Mib[MibCounter.TcpOutRsts]));
+    }
+}
