@@ -190,6 +190,13 @@ public sealed partial class TcpSocket
     /// </summary>
     uint Lrcvtime32 => LrcvStamped ? unchecked((uint)(Jiffies.Initial + _lrcvTime)) : 0;
 
+    /// <summary>
+    /// A value in jiffies as icsk_ack.ato holds it once stored: on linux-6 the field is <c>__u32 ato:ATO_BITS</c> (8 bits,
+    /// beside the IPv6 flow label), so it keeps the value mod 256 jiffies (1.024 s) — an ATO grown past that by
+    /// tcp_event_data_recv() or the delayed-ACK timer's inflation (bounded only by the RTO) wraps; linux-4.4's is a __u32.
+    /// </summary>
+    long AtoField(long jiffies) => _sim.Profile == KernelProfile.Linux6 ? jiffies & 0xFF : jiffies;
+
     /// <summary>icsk->icsk_ack.lrcvtime = tcp_jiffies32.</summary>
     void StampLrcvTime()
     {
