@@ -405,6 +405,7 @@ public sealed partial class TcpSocket
     /// </summary>
     int RetransmitSkb(int index, string reason, int segs = 1)
     {
+        SkbTrimHead(_snd.Una, _rtx[index].Seq); // __tcp_retransmit_skb(): "if (before(TCP_SKB_CB(skb)->seq, tp->snd_una))" tcp_trim_head()
         RetransRecut(index);
         if (!RetransFitWindow(index, out bool fragmented)) return 0;
         int n = fragmented ? 1 : RetransRunLength(index, segs);

@@ -37,8 +37,9 @@ namespace SimService.Domain.Tcp;
 /// rule and sets SOCK_NOSPACE when it does not.</para>
 /// <para>tcp_tso_should_defer() may hold a multi-segment send head back (<see cref="TsoShouldDefer"/>).
 /// Not modelled: autocorking, tcp_notsent_lowat (its default,
-/// UINT_MAX, never binds), MAX_SKB_FRAGS limits, and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is cut
-/// into an skb of its own (tcp_retransmit_skb() → tcp_fragment() at segs · mss: one MSS after an RTO), and SACK blocks
+/// UINT_MAX, never binds), MAX_SKB_FRAGS limits, and tcp_mem pressure (sk_wmem_schedule()); a retransmitted skb is first
+/// trimmed to snd_una (<see cref="SkbTrimHead"/>) and cut into an skb of its own (tcp_retransmit_skb() → tcp_fragment()
+/// at segs · mss: one MSS after an RTO), and SACK blocks
 /// cut and join skbs (tcp_sacktag_walk(): <see cref="SacktagWalk"/>).</para>
 /// </remarks>
 public sealed partial class TcpSocket
@@ -569,11 +570,28 @@ public sealed partial class TcpSocket
             n++;
         }
         if (n > 0) skbs.RemoveRange(0, n);
-        if (skbs.Count == 0 || !SeqMath.After(una, skbs[0].Seq)) return;
+        if (skbs.Count == 0 || skbs[0].Payload <= PayloadMss) return; // tcp_skb_pcount(skb) == 1: not trimmed
+        SkbTrimHead(una);
+    }
+
+    /// <summary>
+    /// Models tcp_trim_head() — net/ipv4/tcp_output.c — of the head skb to <paramref name="una"/>: __pskb_trim_head()
+    /// drops the acknowledged payload bytes, which leave its truesize, sk_wmem_queued and (sk_mem_uncharge())
+    /// sk_forward_alloc. tcp_tso_acked() calls it for a multi-segment skb an ACK ends inside; __tcp_retransmit_skb()
+    /// for any skb that starts below snd_una ("if (before(TCP_SKB_CB(skb)->seq, tp->snd_una))"), before its window
+    /// test — so a one-segment skb an ACK ended inside keeps its bytes until it is resent. Observed on Linux 6.18.44:
+    /// skmem_fwd_alloc 1304 → 1316 at the RTO that resent 1461:2897 of the skb 1449:2897 (--fuzz-pkt seed 34341).
+    /// With <paramref name="resent"/> (the first byte a retransmission sends) only the skb that holds it is trimmed.
+    /// </summary>
+    void SkbTrimHead(uint una, uint? resent = null)
+    {
+        var skbs = _data?.SndSkbs;
+        if (skbs is null || skbs.Count == 0 || !SeqMath.After(una, skbs[0].Seq)) return;
+        if (resent is { } seq && SndSkbHolding(skbs, seq) != 0) return;
         ref var head = ref SndSkbAt(skbs, 0);
-        if (head.Payload <= PayloadMss) return; // tcp_skb_pcount(skb) == 1: not trimmed
-        long trimmed = una - head.Seq;
-        head.Seq = una;
+        long trimmed = Math.Min(una - head.Seq, head.Payload);
+        if (trimmed <= 0) return;
+        head.Seq += (uint)trimmed;
         head.Truesize -= trimmed;
         FreeWmem(trimmed);
     }

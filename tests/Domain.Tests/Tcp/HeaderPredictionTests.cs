@@ -99,4 +99,17 @@ public class HeaderPredictionTests
 
         Assert.Equal((0L, 2L, 1L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtTCPPureAcks], mib[MibCounter.TcpExtTCPHPAcks]));
     }
+
+    [Fact]
+    public void Established_RtoTrimsTheResentSkbHead_NextByteMissesTheFastPath_ItsTooOldAckDropsIt()
+    {
+        // packetdrill/retransmit-trims-partly-acked-skb-head-then-too-old-ack-drops-data.pkt (Linux 6.18.44): the RTO's
+        // __tcp_retransmit_skb() trims the skb 1449:2897 to snd_una 1461 (tcp_trim_head(): 12 bytes back, 472 -> 484 in
+        // sk_forward_alloc), not cut into an skb of its own (832 charged, a page scheduled: 3736). 484 is below the
+        // next byte's truesize, so it takes the slow path: tcp_ack() refuses its too-old ACK with a challenge ACK and
+        // the byte is dropped — no TCPHPHits.
+        var mib = RunScript(ProjectScripts.Read("retransmit-trims-partly-acked-skb-head-then-too-old-ack-drops-data.pkt"));
+
+        Assert.Equal((0L, 1L), (mib[MibCounter.TcpExtTCPHPHits], mib[MibCounter.TcpExtTCPChallengeACK]));
+    }
 }
