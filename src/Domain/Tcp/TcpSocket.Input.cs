@@ -1001,10 +1001,11 @@ public sealed partial class TcpSocket
                 CheckSackReordering(reord, _snd.Una, ts: false);
             }
         }
-        else if (_rtx.Count > 0 && rttUpdate && sackRttUs >= 0 && sackRttUs > UsSince(_rtx[0].SentAt))
+        else if (_rtx.Count > 0 && rttUpdate && sack.FirstSackt is { } sackt && UsSince(sackt) > UsSince(_rtx[0].SentAt))
         {
             // "Do not re-arm RTO if the sack RTT is measured from data sent after when the head was last
-            // (re)transmitted. Otherwise the timeout may continue to extend in loss recovery."
+            // (re)transmitted. Otherwise the timeout may continue to extend in loss recovery." sack_rtt_us and the head's
+            // age are two readings of one clock: compared raw, not the sample as taken for a same-instant transit (D116).
             flag |= AckFlags.SetXmitTimer;
         }
         // icsk_ca_ops->pkts_acked() with rs->rtt_us = ca_rtt_us.
