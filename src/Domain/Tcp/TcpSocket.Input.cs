@@ -1035,7 +1035,7 @@ public sealed partial class TcpSocket
     /// The shortest transit 6.18.44 gave an RTT sample over lo (docs/kernel-check.md, D57: 7, 9 and 13 µs for 100 bytes
     /// ACKed at once; session 34: 9–15 µs over eight connections). At 4 µs or more, RACK's reordering window
     /// (tcp_rack_reo_wnd(): min_rtt / 4) is not 0 as on the kernel, so a segment sent with the one an ACK just
-    /// measured is not lost for it (D?); under 512 µs, tcp_tso_autosize()'s min_rtt &gt;&gt; tcp_tso_rtt_log is 0 as over lo.
+    /// measured is not lost for it (D116); under 512 µs, tcp_tso_autosize()'s min_rtt &gt;&gt; tcp_tso_rtt_log is 0 as over lo.
     /// </summary>
     internal const long InstantTransitUs = 7;
 
