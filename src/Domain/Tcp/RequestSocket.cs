@@ -433,7 +433,7 @@ public sealed class RequestSocket : SimTimer
         }
         // tcp_synack_rtt_meas(): from the SYN-ACK's send time unless it was resent; then from the timestamp echo
         // (tcp_ack_update_rtt(FLAG_SYN_ACKED) → tcp_rtt_tsopt_us(tp, 1): an echo of this very millisecond is 1 ms).
-        if (!_resent) RttSampleUs = TcpSocket.AtLeastATransit((_sim.Now - _synAckSentFirst).Ns / 1000);
+        if (!_resent) RttSampleUs = TcpSocket.AtLeastATransit(_sim.Now - _synAckSentFirst);
         else if (seg.Options.HasTimestamp && seg.Options.TsEcr != 0 && PeerOptions.HasTimestamp && Host.Sysctls.TcpTimestamps)
             RttSampleUs = TsoptRttUs(seg);
         // inet_csk_complete_hashdance(): the request leaves its own listener's queue; the child joins sk's.

@@ -1001,10 +1001,11 @@ public sealed partial class TcpSocket
                 CheckSackReordering(reord, _snd.Una, ts: false);
             }
         }
-        else if (_rtx.Count > 0 && rttUpdate && sackRttUs >= 0 && sackRttUs > UsSince(_rtx[0].SentAt))
+        else if (_rtx.Count > 0 && rttUpdate && sack.FirstSackt is { } sackt && UsSince(sackt) > UsSince(_rtx[0].SentAt))
         {
             // "Do not re-arm RTO if the sack RTT is measured from data sent after when the head was last
-            // (re)transmitted. Otherwise the timeout may continue to extend in loss recovery."
+            // (re)transmitted. Otherwise the timeout may continue to extend in loss recovery." sack_rtt_us and the head's
+            // age are two readings of one clock: compared raw, not the sample as taken for a same-instant transit (D116).
             flag |= AckFlags.SetXmitTimer;
         }
         // icsk_ca_ops->pkts_acked() with rs->rtt_us = ca_rtt_us.
@@ -1017,25 +1018,28 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// An RTT sample of tcp_clean_rtx_queue(), tcp_synack_rtt_meas() or tcp_rack_advance(): tcp_stamp_us_delta() from the
-    /// send, at least <see cref="InstantTransitUs"/>. The engine's lo, a zero-delay link and a packetdrill peer answering
+    /// send, <see cref="InstantTransitUs"/> for a send in this very instant. The engine's lo, a zero-delay link and a packetdrill peer answering
     /// "+0" hand a segment over in the instant it is sent, so their samples would be 0 µs; no real transit is: over lo
     /// 6.18.44 measures the CPU's 7–230 µs (docs/kernel-behaviour.md, "lo's RTT"), through packetdrill's TUN 25–30 µs. A
     /// 0 µs sample would take the kernel's rules for one, which no real connection takes: tcp_update_rtt_min()'s one jiffy
     /// (min_rtt 4000 µs, so tcp_tso_autosize() adds gso_max_size &gt;&gt; 7 where lo's min_rtt adds it whole: over lo two
     /// segments a skb where 6.18.44 sends three) and srtt_us = max(1U, 0) (tcp_set_rto()'s 200 ms where lo's RTO is 204 ms).
-    /// So the engine takes such a transit as the shortest the kernel was measured to take.
+    /// So the engine takes such a transit as the shortest the kernel was measured to take (docs/kernel-check.md, D116: an
+    /// approximation of the kernel's real transit). Only a transit of no virtual time: one of 1–6 µs (a link's delay, a
+    /// script's "+0.000002") is a real one and its sample the kernel's own, and one under 1 µs reads 0 µs as the kernel's
+    /// tcp_stamp_us_delta() would.
     /// </summary>
-    internal static long AtLeastATransit(long us) => Math.Max(InstantTransitUs, us);
+    internal static long AtLeastATransit(SimDuration transit) => transit.Ns == 0 ? InstantTransitUs : transit.Ns / 1000;
 
     /// <summary>
     /// The shortest transit 6.18.44 gave an RTT sample over lo (docs/kernel-check.md, D57: 7, 9 and 13 µs for 100 bytes
     /// ACKed at once; session 34: 9–15 µs over eight connections). At 4 µs or more, RACK's reordering window
     /// (tcp_rack_reo_wnd(): min_rtt / 4) is not 0 as on the kernel, so a segment sent with the one an ACK just
-    /// measured is not lost for it (D?); under 512 µs, tcp_tso_autosize()'s min_rtt &gt;&gt; tcp_tso_rtt_log is 0 as over lo.
+    /// measured is not lost for it (D116); under 512 µs, tcp_tso_autosize()'s min_rtt &gt;&gt; tcp_tso_rtt_log is 0 as over lo.
     /// </summary>
     internal const long InstantTransitUs = 7;
 
-    long RttSampleUs(SimTime sent) => AtLeastATransit(UsSince(sent));
+    long RttSampleUs(SimTime sent) => AtLeastATransit(_sim.Now - sent);
 
     /// <summary>
     /// Models tcp_ack_update_rtt() — net/ipv4/tcp_input.c: "Prefer RTT measured from ACK's timing to TS-ECR": seq_rtt_us,

@@ -813,8 +813,9 @@ public sealed partial class TcpSocket
     bool ScheduleLossProbe44()
     {
         if (!_xmitTimer.Armed || XmitPending != TcpTimerKind.Retransmit) return false;
+        // 4.4's only state test is "Don't do any loss probe on a Fast Open connection before 3WHS finishes" (tp->fastopen_rsk),
+        // and the engine has no Fast Open: no test of the socket's state here.
         if (Host.Sysctls.TcpEarlyRetrans < 3 || PacketsOut == 0 || !_rxOpt.SackOk || _ca.State != CaState.Open) return false;
-        if (!IsSynchronized) return false;
         if (_ca.Cwnd > PacketsInFlight && SeqMath.Before(_snd.Nxt, _snd.WriteSeq)) return false;
         long rtt = Jiffies.FromDuration(SimDuration.FromMicroseconds(_rtt.SrttUs >> 3));
         long timeout = rtt != 0 ? rtt << 1 : Jiffies.FromDuration(TcpConstants.TimeoutInit);

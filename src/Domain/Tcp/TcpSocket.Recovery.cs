@@ -991,7 +991,7 @@ public sealed partial class TcpSocket
     /// </summary>
     void RackAdvance(InFlight r)
     {
-        long rttUs = AtLeastATransit(UsSince(r.SentAt));
+        long rttUs = AtLeastATransit(_sim.Now - r.SentAt);
         if (r.Retransmitted && MinRttUs != long.MaxValue && rttUs < MinRttUs) return;
         _rack.Advanced = true;
         _rack.RttUs = rttUs;

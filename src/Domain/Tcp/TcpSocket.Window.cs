@@ -148,7 +148,7 @@ public sealed partial class TcpSocket
     /// The clock read (<see cref="InFlight.SentEpoch"/>) that stamped the last segment a cumulative ACK gave an RTT
     /// sample of (tcp_clean_rtx_queue()'s last_ackt), and that sample (ca_rtt_us) in ns. Every skb that read stamped
     /// carries the same skb_mstamp_ns, so it is at least that old from then on: over lo, where the engine's clock does
-    /// not move, the sample's 1 µs is all the engine knows of that age (<see cref="TsoShouldDefer"/>).
+    /// not move, the sample's 7 µs (TcpSocket.InstantTransitUs) is all the engine knows of that age (<see cref="TsoShouldDefer"/>).
     /// </summary>
     (long Epoch, long AgeNs) _sampledRead;
 

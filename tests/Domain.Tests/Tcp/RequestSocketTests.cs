@@ -404,6 +404,24 @@ public class RequestSocketTests
         Assert.Equal(204000, info.RtoUs);
     }
 
+    /// <summary>
+    /// tcp_synack_rtt_meas(): the SYN-ACK's sample is tcp_stamp_us_delta() from its send, 2 µs for an ACK 2 µs later —
+    /// a real transit, kept as it is (tcpi_rtt 2, tcpi_rttvar (2 &lt;&lt; 1) &gt;&gt; 2 = 1, min_rtt 2). Only a transit
+    /// of no virtual time at all is taken as TcpSocket.InstantTransitUs (docs/kernel-check.md, D116).
+    /// </summary>
+    [Fact]
+    public void SynRecv_AckTwoMicrosecondsAfterTheSynAck_SampleIsTwoMicrosecondsNotTheInstantFloor()
+    {
+        var h = Listening();
+        DeliverAt(h, 1, TcpFlags.Syn, PeerIsn);
+        var synAck = ServerSent(h).Last();
+        Assert.Equal(Ms(1), synAck.At);
+        DeliverAt(h, 1.002, TcpFlags.Ack, PeerIsn + 1, synAck.SeqNo + 1);
+
+        var info = h.Server.AllSockets.Single(x => x.State == TcpState.Established).Info;
+        Assert.Equal((2L, 1L, 2L), (info.RttUs, info.RttVarUs, info.MinRttUs));
+    }
+
     [Fact]
     public void SynRecv_DuplicateSynAnswered_SsCountsNumRetransProcCountsNumTimeout()
     {
