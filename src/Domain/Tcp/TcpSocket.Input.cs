@@ -415,7 +415,8 @@ public sealed partial class TcpSocket
             return;
         }
         // Step 4: a SYN in a synchronized state gets a challenge ACK — except, in SYN_RECV with a user
-        // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass".
+        // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass" (6.11;
+        // linux-4.4 challenges it too).
         if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
             SynChallenge(seg);
@@ -561,9 +562,13 @@ public sealed partial class TcpSocket
         if (queued && !Dead) DataReady();
     }
 
-    /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
+    /// <summary>
+    /// The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours. It came with 6.11's
+    /// 23e89e8ee7be ("tcp: Don't drop SYN+ACK for simultaneous connect()"); 4.4's step 4 is only "if (th-&gt;syn) {
+    /// syn_challenge: … tcp_send_challenge_ack(sk, skb); goto discard; }", so linux-4.4 stays in SYN_RECV.
+    /// </summary>
     bool IsCrossedSynAck(Segment seg) =>
-        State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
+        _sim.Profile == KernelProfile.Linux6 && State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
         && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == _rcv.Nxt && seg.Ack == _snd.Nxt;
 
     /// <summary>

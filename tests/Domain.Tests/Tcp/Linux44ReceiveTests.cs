@@ -1,0 +1,53 @@
+using SimService.Domain.Engine;
+using SimService.Domain.Network;
+using SimService.Domain.Observability;
+using SimService.Domain.Packetdrill;
+
+namespace SimService.Domain.Tests.Tcp;
+
+/// <summary>
+/// Where the linux-4.4 profile's receive side follows 4.4's code instead of a later kernel's (session 34, fix34e). Each
+/// runs on linux-6 too, whose answer is unchanged.
+/// </summary>
+public class Linux44ReceiveTests
+{
+    const string CrossedSynAckPrologue = """
+        `./defaults.sh`
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+           +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+           +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+           +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>
+         +.01 < S 0:0(0) win 1000 <mss 1000>
+           +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 110 ecr 0,nop,wscale 8>
+         +.01 < S. 0:0(0) ack 1 win 1000
+           +0 > . 1:1(0) ack 1
+
+        """;
+
+    /// <summary>
+    /// The peer's SYN-ACK crossing ours in SYN_RECV (the 6.11 commit's own packetdrill, 23e89e8ee7be "tcp: Don't drop
+    /// SYN+ACK for simultaneous connect()"). 4.4's tcp_validate_incoming() step 4 answers any SYN with a challenge ACK
+    /// (TCPSYNChallenge, TCPChallengeACK; syn_inerr 0 from tcp_rcv_state_process(): no InErrs) and discards it, so the
+    /// socket stays in SYN_RECV and a non-blocking write() is EAGAIN (sk_stream_wait_connect()). linux-6 passes it to
+    /// tcp_ack(): ESTABLISHED, the SYN-ACK's sequence a duplicate (DelayedACKLost), and the write() sends. The ACK is
+    /// the same segment either way.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, "TCP_SYN_RECV", "-1 EAGAIN (Resource temporarily unavailable)", 1, 0)]
+    [InlineData(KernelProfile.Linux6, "TCP_ESTABLISHED", "100", 0, 1)]
+    public void CrossedSynAck_Linux44ChallengesItAndStaysInSynRecv(KernelProfile profile, string state, string write, int challenges, int delayedAckLost)
+    {
+        string script = CrossedSynAckPrologue +
+            $"   +0 %{{ assert tcpi_state == {state} }}%\n" +
+            $"   +0 write(3, ..., 100) = {write}\n";
+
+        var result = PacketdrillRunner.Run(script, new PacketdrillOptions { ScriptName = "t.pkt", Profile = profile });
+
+        Assert.True(result.Passed, result.Output);
+        var mib = result.Simulation!.FindHost(PacketdrillRunner.LocalHost)!.Mib;
+        Assert.Equal(challenges, mib[MibCounter.TcpExtTCPSYNChallenge]);
+        Assert.Equal(challenges, mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(0, mib[MibCounter.TcpInErrs]);
+        Assert.Equal(delayedAckLost, mib[MibCounter.TcpExtDelayedACKLost]);
+    }
+}
