@@ -1394,7 +1394,8 @@ public sealed partial class TcpSocket
     /// less than half the receive space is free, before the next test reads them), in quick-ACK mode (not
     /// ping-pong), or with ICSK_ACK_NOW ("Protocol state mandates a one-time immediate ACK"). Otherwise, with the
     /// out-of-order queue empty, a delayed ACK; with out-of-order data, SACK compression (4.20+;
-    /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once. An ACK due now while the socket
+    /// <see cref="CompressSack"/>). linux-4.4 has no SO_RCVLOWAT clause (4.18's 796f82eafcd9): its "More than one full
+    /// frame received" tests the window alone; and it ACKs out-of-order data at once. An ACK due now while the socket
     /// handles its backlog waits for tcp_release_cb() (6.7+, tcp_backlog_ack_defer: <see cref="Simulation.DeferAck"/>);
     /// SACK compression's ACKs sent at once (goto send_now) are not deferred.
     /// </summary>
@@ -1402,7 +1403,7 @@ public sealed partial class TcpSocket
     {
         if (!Ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && ((!legacy && RcvAvail < RcvLowat) || SelectWindowRaw() >= _rcv.Wnd)
             || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && Ofo.Count > 0))
         {
             // "If we are running from __release_sock() in user context, Defer the ack until tcp_release_cb()."

@@ -1,7 +1,10 @@
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
-using SimService.Domain.Observability;
 using SimService.Domain.Packetdrill;
+using SimService.Domain.Tcp;
+using SimService.Domain.Tests.Fixtures;
+using SimService.Domain.Time;
+using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
 
 namespace SimService.Domain.Tests.Tcp;
 
@@ -49,5 +52,30 @@ public class Linux44ReceiveTests
         Assert.Equal(challenges, mib[MibCounter.TcpExtTCPChallengeACK]);
         Assert.Equal(0, mib[MibCounter.TcpInErrs]);
         Assert.Equal(delayedAckLost, mib[MibCounter.TcpExtDelayedACKLost]);
+    }
+
+    /// <summary>
+    /// LowatTests' receiver in ping-pong mode with sk_rcvbuf 32768 and nothing read, so the window __tcp_select_window()
+    /// offers falls below rcv_wnd; SO_RCVLOWAT 16000; eight segments arrive at 110 ms. linux-6's __tcp_ack_snd_check()
+    /// ACKs more than rcv_mss unacknowledged while rcv_nxt − copied_seq &lt; sk_rcvlowat: every second segment at once.
+    /// 4.4's has no such clause ("More than one full frame received... and right edge of window advances far enough"):
+    /// one ACK, the delayed-ACK timer's, at 148 ms (the client's loss probe, answered at 150 ms, comes after).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, new[] { 148 }, new[] { 11584u })]
+    [InlineData(KernelProfile.Linux6, new[] { 110, 110, 110, 110 }, new[] { 2896u, 5792u, 8688u, 11584u })]
+    public void UnreadBelowRcvLowat_Linux44AcksByTheWindowTestAlone(KernelProfile profile, int[] atMs, uint[] acked)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        h.SetOption(s.Id, SocketOption.TCP_QUICKACK, 0);
+        h.SetOption(s.Id, SocketOption.SO_RCVBUF, 16_384);
+        h.SetOption(s.Id, SocketOption.SO_RCVLOWAT, 16_000);
+        h.Send(c.Id, 8 * 1448);
+        h.At(Ms(149));
+
+        uint isn = h.Sent("client").First().SeqNo + 1;
+        var acks = h.Sent("server").Where(x => x.At > Ms(100)).Select(x => (x.At, x.AckNo - isn)).ToList();
+        Assert.Equal(atMs.Zip(acked, (t, a) => (Ms(t), a)), acks);
     }
 }
