@@ -1,3 +1,4 @@
+using SimService.Domain.Commands;
 using SimService.Domain.Engine;
 using SimService.Domain.Network;
 using SimService.Domain.Packetdrill;
@@ -77,5 +78,31 @@ public class Linux44ReceiveTests
         uint isn = h.Sent("client").First().SeqNo + 1;
         var acks = h.Sent("server").Where(x => x.At > Ms(100)).Select(x => (x.At, x.AckNo - isn)).ToList();
         Assert.Equal(atMs.Zip(acked, (t, a) => (Ms(t), a)), acks);
+    }
+
+    /// <summary>
+    /// A receiver with SO_RCVBUF 2048 (sk_rcvbuf 4096, locked) and SO_RCVLOWAT 10000 gets 1000 bytes at 110 ms and 1000 at
+    /// 210 ms; poll(POLLIN, 0) at 300 ms. linux-6's tcp_poll() → tcp_epollin_ready(): 2000 bytes are below the mark
+    /// (capped at half the locked buffer, 2048) but the receive memory is above 7/8 of sk_rcvbuf (tcp_rmem_pressure()),
+    /// so POLLIN. 4.4's tcp_poll() tests rcv_nxt − copied_seq &gt;= target alone (its mark 10000, not capped): nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 0L, "\"0\"", 10_000L)]
+    [InlineData(KernelProfile.Linux6, 1L, "\"POLLIN\"", 2048L)]
+    public void PollBelowRcvLowatUnderMemoryPressure_Linux44NotReadable(KernelProfile profile, long result, string events, long lowat)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+        h.SetOption(s.Id, SocketOption.SO_RCVBUF, 2048);
+        h.SetOption(s.Id, SocketOption.SO_RCVLOWAT, 10_000);
+        h.Send(c.Id, 1000);
+        h.At(Ms(200));
+        h.Send(c.Id, 1000);
+        h.At(Ms(300));
+
+        var poll = h.Call(new SocketCallRequest("server", "app", SocketCallKind.Poll) { SocketId = s.Id, Events = PollEvents.POLLIN, TimeoutMs = 0 });
+        Assert.Equal((result, events), (poll.Result, poll.Value));
+        Assert.Equal(lowat, h.GetOption(s.Id, SocketOption.SO_RCVLOWAT).Result);
+        Assert.Equal((2000L, 4096L), (s.Unread, (long)s.SkRcvbuf));
     }
 }
