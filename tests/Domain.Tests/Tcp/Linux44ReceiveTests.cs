@@ -105,4 +105,20 @@ public class Linux44ReceiveTests
         Assert.Equal(lowat, h.GetOption(s.Id, SocketOption.SO_RCVLOWAT).Result);
         Assert.Equal((2000L, 4096L), (s.Unread, (long)s.SkRcvbuf));
     }
+
+    /// <summary>
+    /// 4.4's tcp_init_buffer_space() starts the receive-space measure at "tp-&gt;rcvq_space.space = tp-&gt;rcv_wnd;": the
+    /// window the handshake offered — the client's SYN 29200, the server child's SYN-ACK 28960. linux-6 takes
+    /// min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss): 10 × 1448 on both ends (tcpi_rcv_space, ss's rcv_space).
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 29200L, 28960L)]
+    [InlineData(KernelProfile.Linux6, 14480L, 14480L)]
+    public void RcvSpaceAtEstablished_Linux44IsTheFirstWindow(KernelProfile profile, long client, long server)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, s, _) = h.Establish();
+
+        Assert.Equal((client, server), (c.Info.RcvSpace, s.Info.RcvSpace));
+    }
 }
