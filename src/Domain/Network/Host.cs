@@ -386,7 +386,7 @@ public sealed partial class Host : IEventTarget
 
     /// <summary>net->ipv4.tcp_challenge_timestamp: the second (jiffies / HZ) the challenge-ACK budget was drawn for.</summary>
     long _challengeSecond = -1;
-    /// <summary>net->ipv4.tcp_challenge_count: challenge ACKs left this second.</summary>
+    /// <summary>net->ipv4.tcp_challenge_count: challenge ACKs left this second (linux-4.4: sent this second).</summary>
     uint _challengeCount;
     /// <summary>get_random_u32_inclusive() for the budget: a stream of its own, so other draws (ISNs, loss) stay put.</summary>
     Pcg32? _challengeRng;
@@ -395,20 +395,29 @@ public sealed partial class Host : IEventTarget
     /// The host-wide RFC 5961 limit of tcp_send_challenge_ack() — net/ipv4/tcp_input.c, after the per-socket one:
     /// none while tcp_challenge_ack_limit is INT_MAX (6.x's default); otherwise each new second (jiffies / HZ) draws a
     /// budget in [half, limit + half − 1] (half = (limit + 1) / 2), and a challenge ACK goes out only while it lasts.
-    /// linux-4.4 (default limit 1000) draws half + prandom_u32_max(limit): the same range.
+    /// linux-4.4 (v4.4, default limit 100) counts instead: "if (now != challenge_timestamp) { challenge_timestamp = now;
+    /// challenge_count = 0; } if (++challenge_count &lt;= sysctl_tcp_challenge_ack_limit)" — the unsigned count against
+    /// the int sysctl converted to unsigned, so the first <c>limit</c> of each second go out (none for 0, all for a
+    /// negative limit). The random budget and the default 1000 are 4.7's 75ff39ccc1bd ("tcp: make challenge acks less
+    /// predictable", CVE-2016-5696), also in late 4.4.y stable kernels; the profile follows v4.4.
     /// </summary>
     internal bool ChallengeAckAllowed()
     {
         long limit = Sysctls.Get("net.ipv4.tcp_challenge_ack_limit");
         if (limit == int.MaxValue) return true;
         long second = Jiffies.Absolute(Sim.Now) / Jiffies.Hz;
+        bool legacy = Sim.Profile == KernelProfile.Linux44;
         if (second != _challengeSecond)
         {
             _challengeSecond = second;
-            _challengeRng ??= new Pcg32(Sim.Seed, stream: ChallengeStream(Name));
-            uint draw = _challengeRng.NextUInt32();
-            _challengeCount = Sim.Profile == KernelProfile.Linux44 ? ChallengeBudget44((int)limit, draw) : ChallengeBudget((uint)limit, draw);
+            if (legacy) _challengeCount = 0;
+            else
+            {
+                _challengeRng ??= new Pcg32(Sim.Seed, stream: ChallengeStream(Name));
+                _challengeCount = ChallengeBudget((uint)limit, _challengeRng.NextUInt32());
+            }
         }
+        if (legacy) return unchecked(++_challengeCount) <= unchecked((uint)limit);
         if (_challengeCount == 0) return false;
         _challengeCount--;
         return true;
@@ -423,17 +432,6 @@ public sealed partial class Host : IEventTarget
     {
         uint half = unchecked(limit + 1) >> 1;
         return limit == 0 ? draw : unchecked(half + draw % limit);
-    }
-
-    /// <summary>
-    /// linux-4.4: half + prandom_u32_max(sysctl_tcp_challenge_ack_limit), half = (limit + 1) &gt;&gt; 1 in int arithmetic;
-    /// prandom_u32_max(0) is 0, so limit 0 allows no challenge ACK at all.
-    /// </summary>
-    static uint ChallengeBudget44(int limit, uint draw)
-    {
-        uint half = (uint)(unchecked(limit + 1) >> 1);
-        uint span = (uint)limit;
-        return span == 0 ? half : unchecked(half + draw % span);
     }
 
     /// <summary>A PCG stream per host name (FNV-1a: string.GetHashCode() differs between runs).</summary>

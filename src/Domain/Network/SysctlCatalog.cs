@@ -230,7 +230,8 @@ public static class SysctlCatalog
     public static string DefaultFor(SysctlDefinition def, KernelProfile profile) => (profile, def.Name) switch
     {
         (KernelProfile.Linux44, "net.ipv4.tcp_tw_reuse") => "0",
-        (KernelProfile.Linux44, "net.ipv4.tcp_challenge_ack_limit") => "1000",
+        // v4.4's sysctl_tcp_challenge_ack_limit = 100 (1000 is 4.7's 75ff39ccc1bd, backported to late 4.4.y).
+        (KernelProfile.Linux44, "net.ipv4.tcp_challenge_ack_limit") => "100",
         (KernelProfile.Linux44, "net.core.somaxconn") => "128",
         // 4.4's tcp_init(): tcp_rmem[1] = 87380, tcp_rmem[2] = max(87380, min(6 MB, limit)).
         (KernelProfile.Linux44, "net.ipv4.tcp_rmem") => "4096 87380 6291456",

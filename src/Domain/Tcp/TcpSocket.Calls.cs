@@ -779,7 +779,7 @@ public sealed partial class TcpSocket
         if (State is not (TcpState.SynSent or TcpState.SynRecv))
         {
             // tcp_stream_is_readable(sk, sock_rcvlowat(sk, 0, INT_MAX)) → tcp_epollin_ready(sk, sk_rcvlowat).
-            if (EpollinReady(RcvLowat)) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
+            if (PollReadable()) mask |= PollEvents.POLLIN | PollEvents.POLLRDNORM;
             // __sk_stream_is_writeable(sk, 1); when not, SOCK_NOSPACE is set so that tcp_check_space() will run
             // tcp_new_space() on the next ACK.
             if (SendShutdown || StreamWriteable) mask |= PollEvents.POLLOUT | PollEvents.POLLWRNORM;

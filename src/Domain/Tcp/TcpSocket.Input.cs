@@ -415,7 +415,8 @@ public sealed partial class TcpSocket
             return;
         }
         // Step 4: a SYN in a synchronized state gets a challenge ACK — except, in SYN_RECV with a user
-        // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass".
+        // socket, the crossed SYN-ACK of a simultaneous open (seq + 1 == rcv_nxt, ack == snd_nxt): "pass" (6.11;
+        // linux-4.4 challenges it too).
         if (seg.Has(TcpFlags.Syn) && !IsCrossedSynAck(seg))
         {
             SynChallenge(seg);
@@ -561,9 +562,13 @@ public sealed partial class TcpSocket
         if (queued && !Dead) DataReady();
     }
 
-    /// <summary>The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours.</summary>
+    /// <summary>
+    /// The "goto pass" of tcp_validate_incoming() step 4: the peer's SYN-ACK crossing ours. It came with 6.11's
+    /// 23e89e8ee7be ("tcp: Don't drop SYN+ACK for simultaneous connect()"); 4.4's step 4 is only "if (th-&gt;syn) {
+    /// syn_challenge: … tcp_send_challenge_ack(sk, skb); goto discard; }", so linux-4.4 stays in SYN_RECV.
+    /// </summary>
     bool IsCrossedSynAck(Segment seg) =>
-        State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
+        _sim.Profile == KernelProfile.Linux6 && State == TcpState.SynRecv && Owner is not null && seg.Has(TcpFlags.Ack)
         && seg.Seq + 1 == seg.EndSeq && seg.Seq + 1 == _rcv.Nxt && seg.Ack == _snd.Nxt;
 
     /// <summary>
@@ -1397,7 +1402,8 @@ public sealed partial class TcpSocket
     /// less than half the receive space is free, before the next test reads them), in quick-ACK mode (not
     /// ping-pong), or with ICSK_ACK_NOW ("Protocol state mandates a one-time immediate ACK"). Otherwise, with the
     /// out-of-order queue empty, a delayed ACK; with out-of-order data, SACK compression (4.20+;
-    /// <see cref="CompressSack"/>). linux-4.4: out-of-order data is ACKed at once. An ACK due now while the socket
+    /// <see cref="CompressSack"/>). linux-4.4 has no SO_RCVLOWAT clause (4.18's 796f82eafcd9): its "More than one full
+    /// frame received" tests the window alone; and it ACKs out-of-order data at once. An ACK due now while the socket
     /// handles its backlog waits for tcp_release_cb() (6.7+, tcp_backlog_ack_defer: <see cref="Simulation.DeferAck"/>);
     /// SACK compression's ACKs sent at once (goto send_now) are not deferred.
     /// </summary>
@@ -1405,7 +1411,7 @@ public sealed partial class TcpSocket
     {
         if (!Ack.Scheduled) return;
         bool legacy = _sim.Profile == KernelProfile.Linux44;
-        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && (RcvAvail < RcvLowat || SelectWindowRaw() >= _rcv.Wnd)
+        if (_rcv.Nxt - _rcv.Wup > (uint)_rcvMss && ((!legacy && RcvAvail < RcvLowat) || SelectWindowRaw() >= _rcv.Wnd)
             || (Ack.Quick > 0 && !InPingPongMode) || Ack.Now || (legacy && Ofo.Count > 0))
         {
             // "If we are running from __release_sock() in user context, Defer the ack until tcp_release_cb()."

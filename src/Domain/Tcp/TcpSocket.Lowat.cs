@@ -106,6 +106,14 @@ public sealed partial class TcpSocket
         return avail >= target || RmemPressure || ReceiveWindow() <= (uint)_rcvMss;
     }
 
+    /// <summary>
+    /// tcp_poll()'s readable test — net/ipv4/tcp.c: tcp_stream_is_readable(sk, target) → <see cref="EpollinReady"/>
+    /// with target = sock_rcvlowat(sk, 0, INT_MAX), sk_rcvlowat. 4.4's tcp_poll() tests "if (tp-&gt;rcv_nxt -
+    /// tp-&gt;copied_seq &gt;= target)" alone: no memory-pressure or one-rcv_mss-window override (the urgent byte's
+    /// target++ is not modelled).
+    /// </summary>
+    bool PollReadable() => _sim.Profile == KernelProfile.Linux44 ? RcvAvail >= RcvLowat : EpollinReady(RcvLowat);
+
     /// <summary>Models sock_rcvlowat(sk, 0, len) — include/net/sock.h: min(sk_rcvlowat, len), at least 1 (MSG_WAITALL is not modelled).</summary>
     long RecvTarget(long len) => Math.Max(1, Math.Min(RcvLowat, len));
 

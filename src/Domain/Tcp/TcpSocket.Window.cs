@@ -295,7 +295,8 @@ public sealed partial class TcpSocket
     /// Models tcp_init_buffer_space() after tcp_sndbuf_expand() — net/ipv4/tcp_input.c: rcvq_space starts
     /// now; window_clamp becomes the full space (tcp_app_win 31 keeps all of it) less one advmss reserved
     /// for the application ("Force reservation of one segment"); rcv_ssthresh is capped by it; rcvq_space.space
-    /// = min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss). Then tcp_initialize_rcv_mss().
+    /// = min(rcv_ssthresh, rcv_wnd, TCP_INIT_CWND · advmss) — linux-4.4: "tp-&gt;rcvq_space.space = tp-&gt;rcv_wnd;" (the
+    /// TCP_INIT_CWND bound is 4.19's). Then tcp_initialize_rcv_mss().
     /// </summary>
     void InitReceiveSpace()
     {
@@ -313,7 +314,8 @@ public sealed partial class TcpSocket
         if (appWin != 0 && _rcv.WindowClamp > 2L * _advmss && _rcv.WindowClamp + (long)_advmss > maxwin)
             _rcv.WindowClamp = (uint)Math.Max(2L * _advmss, maxwin - _advmss);
         _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, _rcv.WindowClamp);
-        _rcvq.Space = Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
+        _rcvq.Space = _sim.Profile == KernelProfile.Linux44 ? _rcv.Wnd
+            : Math.Min(Math.Min(_rcv.Ssthresh, _rcv.Wnd), (long)TcpConstants.InitCwnd * _advmss);
         InitializeRcvMss(PayloadMss);
     }
 

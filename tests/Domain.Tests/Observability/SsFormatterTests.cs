@@ -187,8 +187,9 @@ public class SsFormatterTests
     [Theory]
     [InlineData(KernelProfile.Linux6, 14480, 64088)]
     // linux-4.4: the request's rcv_wnd, tcp_select_initial_window()'s 20 × 1448 (the engine had the whole space, 29 × 1460
-    // capped by window_clamp = tcp_full_space(87380) 43690 − advmss 1460 = 42230, until session 34).
-    [InlineData(KernelProfile.Linux44, 14600, 28960)]
+    // capped by window_clamp = tcp_full_space(87380) 43690 − advmss 1460 = 42230, until session 34). rcv_space is 4.4's
+    // "tp->rcvq_space.space = tp->rcv_wnd;", 28960 (the engine had 6.x's 10 · advmss, 14600, until session 34's fix34e).
+    [InlineData(KernelProfile.Linux44, 28960, 28960)]
     public void EstablishedChild_AdvmssLosesTheTimestampBytesBeforeBufferSpace(KernelProfile profile, long rcvSpace, long rcvSsthresh)
     {
         var h = new TwoHostHarness(profile: profile);

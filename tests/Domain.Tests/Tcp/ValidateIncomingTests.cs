@@ -171,6 +171,34 @@ public class ValidateIncomingTests
     }
 
     /// <summary>
+    /// v4.4's tcp_send_challenge_ack() counts each second from 0 and sends while "++challenge_count &lt;=
+    /// sysctl_tcp_challenge_ack_limit", default 100 (the random budget and the default 1000 are 4.7's). With
+    /// tcp_invalid_ratelimit 0 (so the per-socket limit never refuses), 101 inexact RSTs at 200 ms: linux-4.4 challenges
+    /// the first 100; at 1.2 s a new second's count lets the next one through. linux-6 (INT_MAX) challenges every one.
+    /// </summary>
+    [Theory]
+    [InlineData(KernelProfile.Linux44, 100L, 100L, 101L)]
+    [InlineData(KernelProfile.Linux6, 2147483647L, 101L, 102L)]
+    public void Established_101InexactRstsInOneSecond_Linux44ChallengesTheFirst100(KernelProfile profile, long limit, long at200ms,
+        long at1200ms)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_invalid_ratelimit", "0");
+        var (c, s, _) = h.Establish();
+        h.At(At200);
+        void InexactRst() => h.Deliver(h.Client, new Segment(s.Tuple, TcpFlags.Rst, c.RcvNxt + 1, 0, 0, 0, TcpOptions.None));
+
+        for (int i = 0; i < 101; i++) InexactRst();
+        Assert.Equal(at200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(at200ms, ClientSentAt(h, At200).Count(e => e.Reason == "tcp_send_challenge_ack"));
+        h.At(Ms(1200));
+        InexactRst();
+        Assert.Equal(at1200ms, h.Client.Mib[MibCounter.TcpExtTCPChallengeACK]);
+        Assert.Equal(limit, h.Client.Sysctls.Get("net.ipv4.tcp_challenge_ack_limit"));
+        Assert.Equal(TcpState.Established, c.State);
+    }
+
+    /// <summary>
     /// A SYN failing PAWS on an established socket: 6.x's tcp_validate_incoming() sends it to syn_challenge
     /// (TCPSYNChallenge, InErrs from tcp_rcv_established(), a challenge ACK); linux-4.4's PAWS block has no SYN case —
     /// PAWSEstab and a dupack (tcp_oow_rate_limited(): a SYN may be limited), nothing else.
