@@ -49,6 +49,16 @@ public sealed class AppFuzzTests
         Assert.Empty(new[] { "send EPIPE", "send ECONNRESET", "connect EINPROGRESS", "recv EAGAIN", "poll 1" }.Except(results));
     }
 
+    /// <summary>
+    /// Seed 3477 case 197 left a client→server black hole open to the end, and the kill-while-blocked story's connect()
+    /// then lost its SYN: the accept of its child never returned and the case was rejected (tester34 LOW-4). Its
+    /// handshakes need the link, so the hole is lifted first; the server's accept is issued after the handshake's three
+    /// one-way delays.
+    /// </summary>
+    [Fact]
+    public void Draw_KillWhileBlockedAfterAnOpenBlackHole_IsValid() =>
+        FuzzTests.CalibratedRunningOnTheEngine(AppFuzzCase.Draw(3477, 197), 197, AppFuzzCase.LongestNs);
+
     /// <summary>A lingering close (SO_LINGER {1, N}) is the last call of a client process of its own, never killed, never a pool's.</summary>
     [Fact]
     public void Draw_LingeringClose_OnlyAsTheLastCallOfAClientProcessNeverKilled()

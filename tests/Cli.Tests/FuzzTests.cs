@@ -2,6 +2,8 @@ extern alias cli;
 
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using cli::SimService.Cli.Commands;
+using cli::SimService.Cli.Files;
 using cli::SimService.Cli.Fuzz;
 using cli::SimService.Cli.Kernel;
 using cli::SimService.Cli.Running;
@@ -338,6 +340,31 @@ public sealed class FuzzTests
         Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", flow + "engine only F.", flow + "kernel only R." }));
         Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "engine only F.", flow + "kernel only F." }));
         Assert.False(FuzzRun.LateOnly(new HashSet<string> { flow + "F. time", "counters client: TcpExt.TW" }));
+    }
+
+    /// <summary>
+    /// A draft the calibration rejects is kept as drawn, its reasons its description, so that <c>--keep DIR</c> shows it
+    /// (tester34 LOW-4: nothing was written); the shrinker's rejected edits are not written.
+    /// </summary>
+    [Fact]
+    public void Write_RejectedDraft_KeptAsDrawnWithItsReasons()
+    {
+        var draft = FuzzCase.Draw(5, 2).Draft;
+        draft["steps"]!.AsArray().Add(new JsonObject { ["at"] = "1s", ["host"] = "server", ["process"] = "srv", ["call"] = "recv", ["socket"] = "nosuch" });
+        using var folder = CaseFolder.Of(Tool.TempFolder(), "unused");
+
+        var (path, document, problems) = FuzzCommand.Write(draft, folder, "fuzz-5-2", keepRejected: true);
+        var (_, _, shrinking) = FuzzCommand.Write(draft, folder, "fuzz-5-2-shrinking");
+
+        Assert.Null(document);
+        Assert.Equal(Path.Combine(folder.Path, "fuzz-5-2.rejected.json"), path);
+        var kept = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        Assert.Contains("nosuch", kept["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith("rejected by the calibration on the engine: ", kept["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(draft["steps"]!.ToJsonString(), kept["steps"]!.ToJsonString());
+        Assert.Equal($"kept as drawn: {path}", problems[^1]);
+        Assert.DoesNotContain(shrinking, p => p.StartsWith("kept as drawn", StringComparison.Ordinal));
+        Assert.Single(Directory.GetFiles(folder.Path));
     }
 
     [Fact]

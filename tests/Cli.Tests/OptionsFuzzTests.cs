@@ -60,6 +60,15 @@ public sealed class OptionsFuzzTests
             }
     }
 
+    /// <summary>
+    /// Seed 3499 case 12 gave the port-range connection the one-port range 40004, the even port c1's plain connect() had
+    /// taken: its connect() failed EADDRNOTAVAIL and the drawn accept of its child never returned (tester34 LOW-4). Every
+    /// range now holds an odd port, which no plain connect() takes.
+    /// </summary>
+    [Fact]
+    public void Draw_OnePortRangeAfterAPlainConnect_IsValid() =>
+        FuzzTests.CalibratedRunningOnTheEngine(OptionsFuzzCase.Draw(3499, 12), 12, OptionsFuzzCase.LongestNs);
+
     [Fact]
     public void Draw_SameSeedAndCase_GivesTheSameDocument() => FuzzTests.AssertDeterministic(OptionsFuzzCase.Draw, "fuzz-options-7-3");
 }

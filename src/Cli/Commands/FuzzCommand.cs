@@ -69,7 +69,7 @@ public static partial class FuzzCommand
         {
             cancellationToken.ThrowIfCancellationRequested();
             var fuzz = draw(seed, number);
-            var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name);
+            var (path, document, problems) = Write(fuzz.Draft, folder, fuzz.Name, keepRejected: true);
             string verdict = document is null ? Invalid(fuzz.Name, problems, output)
                 : onKernel ? OnKernel(fuzz, path, document, line.Has("shrink"), folder, output, cancellationToken) : OnEngine(fuzz, folder.Shown(path), document, output);
             tally[verdict] = tally.GetValueOrDefault(verdict) + 1;
@@ -295,12 +295,25 @@ public static partial class FuzzCommand
         return true;
     }
 
-    /// <summary>The case calibrated on the engine and written to <paramref name="folder"/>; its path and parsed document, or the problems.</summary>
-    static (string Path, SimService.Domain.Scenarios.ScenarioDocument? Document, IReadOnlyList<string> Problems) Write(JsonObject draft, CaseFolder folder, string name)
+    /// <summary>
+    /// The case calibrated on the engine and written to <paramref name="folder"/>; its path and parsed document, or the
+    /// problems. A draft the calibration rejects is written as drawn, when <paramref name="keepRejected"/>, to
+    /// <c>NAME.rejected.json</c> with the reasons as its description, so that <c>--keep</c> shows it.
+    /// </summary>
+    internal static (string Path, SimService.Domain.Scenarios.ScenarioDocument? Document, IReadOnlyList<string> Problems) Write(JsonObject draft, CaseFolder folder, string name,
+        bool keepRejected = false)
     {
         var (json, errors) = FuzzCase.Calibrate(draft);
         string path = Path.Combine(folder.Path, name + ".json");
-        if (json is null) return (path, null, errors);
+        if (json is null)
+        {
+            if (!keepRejected) return (path, null, errors);
+            var rejected = (JsonObject)draft.DeepClone();
+            rejected["description"] = "rejected by the calibration on the engine: " + string.Join("; ", errors);
+            path = Path.Combine(folder.Path, name + ".rejected.json");
+            folder.Write(path, FuzzCase.Text(rejected));
+            return (path, null, [.. errors, $"kept as drawn: {folder.Shown(path)}"]);
+        }
         folder.Write(path, json);
         var problems = ScenarioJsonFormat.Parse(json, out var document);
         if (document is null) return (path, null, [.. problems.Select(p => p.ToString())]);

@@ -345,6 +345,26 @@ internal sealed class KernelScriptRunner
 
     // ---- packets ------------------------------------------------------------------------------
 
+    /// <summary>Whether the script did something the kernel answers with a SYN (a connect(), an inbound SYN to a listener).</summary>
+    bool _synDue;
+
+    /// <summary>
+    /// Record mode: whether an inbound segment with <paramref name="flags"/> waits for the kernel's SYN before it is
+    /// written — its ack is relative to the kernel's ISN, which is not known yet, and a SYN that will tell it is due.
+    /// A segment without ACK (a listener's incoming SYN) moves no number by the ISN; a known ISN needs no wait; with no
+    /// SYN due (a listener that has answered nothing yet) the wait only made the segment 100 ms late.
+    /// </summary>
+    internal static bool WaitsForIsn(byte flags, bool isnKnown, bool synDue) => (flags & WireSegment.ACK) != 0 && !isnKnown && synDue;
+
+    /// <summary>
+    /// An inbound segment the kernel answers with its SYN-ACK: a SYN with none of ACK, RST, FIN (tcp_rcv_state_process()'s
+    /// LISTEN case returns on ACK, discards RST, and a SYN with FIN).
+    /// </summary>
+    internal static bool SendsSyn(byte flags) => (flags & (WireSegment.SYN | WireSegment.ACK | WireSegment.RST | WireSegment.FIN)) == WireSegment.SYN;
+
+    /// <summary>A call that sends the kernel's SYN: connect(), or sendto()/sendmsg() with MSG_FASTOPEN (tcp_sendmsg_fastopen()).</summary>
+    internal static bool SendsSyn(string call) => call is "connect" or "sendto" or "sendmsg";
+
     /// <summary>An inbound segment: written on the TUN at its time, ack and SACK blocks moved by the kernel's ISN, TS ecr mapped.</summary>
     bool Inbound(PacketEvent p)
     {
@@ -353,12 +373,14 @@ internal sealed class KernelScriptRunner
         SleepUntil(at);
         RecordCaptured();
         if (!TryFlags(p.FlagsText, out byte flags)) return Fail(p.At.Line, $"error handling packet: bad flags '{p.FlagsText}'", p.FlagsText, "");
-        // Record mode has no outbound line to wait on: an ACK that needs the kernel's ISN waits for its SYN (a late wake-up).
-        if (_recorder is not null && _localIsn == 0 && (flags & WireSegment.ACK) != 0 && _tun.Next(Libc.MonotonicNs() + WaitNs / 100) is { } late)
+        // Record mode has no outbound line to wait on: an ACK that needs the kernel's ISN waits for its SYN (a late
+        // wake-up) — only when one is due; a listener's first segments have no SYN to wait for.
+        if (_recorder is not null && WaitsForIsn(flags, isnKnown: _localIsn != 0, _synDue) && _tun.Next(Libc.MonotonicNs() + WaitNs / 100) is { } late)
         {
             _tun.PutBack(late);
             RecordCaptured();
         }
+        _synDue |= SendsSyn(flags);
         ushort localPort = p.DestinationPort ?? _localPort ?? PacketdrillRunner.ScriptPort;
         ushort remotePort = p.SourcePort ?? _remotePort ?? PacketdrillRunner.RemoteEphemeralPort;
         if (flags == WireSegment.SYN && _localPort is null)
@@ -545,6 +567,7 @@ internal sealed class KernelScriptRunner
         // Handed to the worker before its time, so the worker is awake and spinning when told to go: a thread woken at
         // the call's time began it 0.3 ms later.
         var (call, go) = _calls.Prepare(s, Live, _t0 + start);
+        _synDue |= SendsSyn(s.Name);
         try
         {
             SleepUntil(start);
