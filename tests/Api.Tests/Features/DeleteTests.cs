@@ -205,14 +205,28 @@ public sealed class DeleteTests
 
     /// <summary>
     /// The delete's purge callback (<c>SimulationEngines.Purged</c>) for a big engine completes once the give-back it asked for
-    /// has run — a full collection and malloc_trim, at most 5 s after the last one — not when it was scheduled.
+    /// has run — in the service a full collection and malloc_trim, at most 5 s after the last one — not when it was
+    /// scheduled. The give-backs are the test's own (held, then let go): it read the process's counter, which another
+    /// test's give-back raised as well, and forced a full aggressive collection that stalled the tests beside it.
     /// </summary>
     [Fact]
     public async Task PurgedCallback_OfABigEngine_CompletesOnceTheMemoryWasGivenBack()
     {
-        long before = SimulationEngines.GiveBacks;
-        await SimulationEngines.Purged(engineBytes: long.MaxValue);
-        Assert.True(SimulationEngines.GiveBacks > before, "the purge's callback completed before the memory was given back");
+        using var started = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var giveBacks = new MemoryGiveBack(() =>
+        {
+            started.Release();
+            release.Wait();
+        }, intervalMs: 0);
+
+        var purged = SimulationEngines.Purged(engineBytes: long.MaxValue, committedBytes: 0, giveBacks);
+        await started.WaitAsync();
+
+        Assert.False(purged.IsCompleted, "the purge's callback completed before the memory was given back");
+        release.Set();
+        await purged;
+        Assert.Equal(1, giveBacks.Count);
     }
 
     /// <summary>
