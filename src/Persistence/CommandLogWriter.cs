@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SimService.Persistence.Entities;
 
 namespace SimService.Persistence;
@@ -55,8 +56,10 @@ public enum AppendResult
 /// database after.
 /// </para>
 /// </summary>
-public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration configuration) : IAsyncDisposable
+public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration configuration, ILogger<CommandLogWriter> logger) : IAsyncDisposable
 {
+    private readonly ILogger _logger = logger;
+
     /// <summary>The most appends one transaction holds.</summary>
     public const int MaxGroup = 256;
 
@@ -598,6 +601,10 @@ public sealed class CommandLogWriter(IServiceScopeFactory scopes, IConfiguration
             try
             {
                 if (purged is not null) await purged().ConfigureAwait(false);
+            }
+            catch (Exception failure) // nobody awaits this task: said here, or it went unseen
+            {
+                writer._logger.LogError(failure, "The purge of simulation {RunId}: its callback failed after its rows were removed", runId);
             }
             finally
             {

@@ -38,6 +38,20 @@ public sealed class OpenApiDocumentTests(ApiHosts hosts)
             "UPDATE_OPENAPI=1 dotnet test tests/Api.Tests --filter OpenApiDocumentTests and commit the file.");
     }
 
+    /// <summary>
+    /// The batch's commands are described in one line: the summary written over two lines came out with the doc comment's
+    /// line break and the source's indentation ("…stops\n            is applied…").
+    /// </summary>
+    [Fact]
+    public async Task BatchCommandsDescription_CarriesNoSourceIndentation()
+    {
+        var document = JsonNode.Parse(await hosts.Client(DatabaseProvider.Sqlite).GetStringAsync("/swagger/v1/swagger.json"))!;
+
+        var description = document["components"]!["schemas"]!["ApplyCommandsRequest"]!["properties"]!["commands"]!["description"]!.GetValue<string>();
+
+        Assert.DoesNotContain("\n", description);
+    }
+
     /// <summary>Every operation is named (its operationId is the endpoint's WithName), summarised and, when it has a body, exemplified.</summary>
     [Fact]
     public async Task EveryOperation_HasAnOperationIdASummaryAndExamples()

@@ -102,7 +102,10 @@ public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simul
     public bool EventBudgetSpent { get; init; }
 
     /// <summary>The run stopped because its journal reached <see cref="ScenarioRunOptions.JournalLimit"/> (one of <see cref="Errors"/> says where).</summary>
-    public bool JournalLimitReached { get; init; }
+    public bool JournalLimitReached => JournalStoppedAt is not null;
+
+    /// <summary>Where the journal limit stopped the run (a step's path, <c>$.runUntil</c>); null when it did not.</summary>
+    public string? JournalStoppedAt { get; init; }
 
     /// <summary>Every check passed and nothing went wrong while running.</summary>
     public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);

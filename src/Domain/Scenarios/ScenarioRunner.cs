@@ -18,7 +18,7 @@ public sealed partial class ScenarioRunner
     readonly Action<ExpectStep, Simulation>? _atExpect;
     long _eventsProcessed;
     bool _budgetSpent;
-    bool _journalFull;
+    string? _journalStoppedAt;
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
@@ -59,7 +59,7 @@ public sealed partial class ScenarioRunner
             FailUnreturnedCalls();
             if (_doc.Expect is { } final) CheckFinal(final);
         }
-        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalLimitReached = _journalFull };
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalStoppedAt = _journalStoppedAt };
     }
 
     /// <summary>
@@ -120,7 +120,7 @@ public sealed partial class ScenarioRunner
     /// <summary>The journal reached <see cref="ScenarioRunOptions.JournalLimit"/>: the run stops at <paramref name="path"/>.</summary>
     bool JournalFilled(string path)
     {
-        _journalFull = true;
+        _journalStoppedAt = path;
         Error(path, $"the journal limit of {_sim.JournalLimit} events was reached at {_sim.Now}: the run stopped there");
         return false;
     }

@@ -205,14 +205,77 @@ public sealed class DeleteTests
 
     /// <summary>
     /// The delete's purge callback (<c>SimulationEngines.Purged</c>) for a big engine completes once the give-back it asked for
-    /// has run — a full collection and malloc_trim, at most 5 s after the last one — not when it was scheduled.
+    /// has run — in the service a full collection and malloc_trim, at most 5 s after the last one — not when it was
+    /// scheduled. The give-backs are the test's own (held, then let go): it read the process's counter, which another
+    /// test's give-back raised as well, and forced a full aggressive collection that stalled the tests beside it.
     /// </summary>
     [Fact]
     public async Task PurgedCallback_OfABigEngine_CompletesOnceTheMemoryWasGivenBack()
     {
-        long before = SimulationEngines.GiveBacks;
-        await SimulationEngines.Purged(engineBytes: long.MaxValue);
-        Assert.True(SimulationEngines.GiveBacks > before, "the purge's callback completed before the memory was given back");
+        using var started = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        var giveBacks = new MemoryGiveBack(() =>
+        {
+            started.Release();
+            release.Wait();
+        }, intervalMs: 0);
+
+        var purged = SimulationEngines.Purged(engineBytes: long.MaxValue, committedBytes: 0, giveBacks);
+        await started.WaitAsync();
+
+        Assert.False(purged.IsCompleted, "the purge's callback completed before the memory was given back");
+        release.Set();
+        await purged;
+        Assert.Equal(1, giveBacks.Count);
+    }
+
+    /// <summary>
+    /// The purge of a small engine counts as finished at once, while the process holds more than 64 MB: the give-back it
+    /// asks for runs apart. It waited for that give-back — at most one every 5 s, process-wide — so nearly every delete's
+    /// purge stayed running (<c>purging</c>, <c>WhenIdleAsync</c>) up to 5 s. The give-backs here are the test's own, held.
+    /// </summary>
+    [Fact]
+    public async Task PurgedCallback_OfASmallEngine_CompletesAtOnce_TheGiveBackItAsksForRunsApart()
+    {
+        using var release = new ManualResetEventSlim();
+        var giveBacks = new MemoryGiveBack(() => release.Wait(), intervalMs: 0);
+
+        var purged = SimulationEngines.Purged(engineBytes: 1, committedBytes: long.MaxValue, giveBacks);
+
+        Assert.True(purged.IsCompleted, "the purge of a small engine waits for the process's give-back");
+        Assert.True(giveBacks.Pending, "no give-back asked for while the process holds more than 64 MB");
+        release.Set();
+        while (giveBacks.Pending) await Task.Yield();
+        Assert.Equal(1, giveBacks.Count);
+    }
+
+    /// <summary>
+    /// Two give-backs that overlap (one scheduled while a long one ran): pending while either runs. It was one flag, cleared
+    /// by whichever ended first, and <c>simservice_memory_give_back_pending</c> read 0 while the other still ran.
+    /// </summary>
+    [Fact]
+    public async Task GiveBackPending_WhileEitherOfTwoOverlappingGiveBacksRuns()
+    {
+        using var started = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var giveBacks = new MemoryGiveBack(() =>
+        {
+            started.Release();
+            release.Wait();
+        }, intervalMs: 0);
+        var first = giveBacks.Ask();
+        await started.WaitAsync();
+        var second = giveBacks.Ask(); // the first has started: this one is the next
+        await started.WaitAsync();
+
+        release.Release();
+        var ended = await Task.WhenAny(first, second);
+
+        Assert.False((ended == first ? second : first).IsCompleted);
+        Assert.True(giveBacks.Pending, "no give-back pending while one still runs");
+        release.Release();
+        await Task.WhenAll(first, second);
+        Assert.Equal((false, 2L), (giveBacks.Pending, giveBacks.Count));
     }
 
     private static async Task<(int Events, int Commands)> RowsOfAsync(TestDatabase database, Guid id)

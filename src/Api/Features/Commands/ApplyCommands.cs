@@ -13,8 +13,7 @@ public sealed record ApplyCommandsRequest
 {
     public const int MaxCommands = 1000;
 
-    /// <summary>The commands, applied in order, all or nothing (at most 1000). An advance that the request's journal limit stops
-    /// is applied truncated, as alone, only as the last: a command after it refuses the batch (422 work-limit).</summary>
+    /// <summary>The commands, applied in order, all or nothing (at most 1000). An advance that the request's journal limit stops is applied truncated, as alone, only as the last: a command after it refuses the batch (422 work-limit).</summary>
     [Required]
     public List<CommandInput?>? Commands { get; init; }
 }

@@ -61,9 +61,9 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             {
                 return reason;
             }
-        if (result.JournalLimitReached) // the runner's last error says at which step or advance ($.runUntil) it stopped
+        if (result.JournalStoppedAt is { } step) // the step or the advance ($.runUntil) it stopped at
             return WorkLimitExceeded.RunJournalFull("scenario", engines.JournalEventsPerRequest,
-                $"the journal limit stopped the run at {result.Simulation.Now} ({result.Errors[^1].Path})");
+                $"the journal limit stopped the run at {result.Simulation.Now} ({step})");
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

@@ -221,7 +221,7 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// Forgets a deleted simulation's engine and its slot (a later request finds the simulation gone anyway). A
     /// request still holding the slot keeps the engine only until it ends; then nothing refers to it. What the
     /// simulation's requests allocated (engine, journal, rows) is garbage now; the memory is given back once the
-    /// simulation's rows are purged (<see cref="Purged"/>): returns the engine's estimated bytes for that.
+    /// simulation's rows are purged (<see cref="Purged(long)"/>): returns the engine's estimated bytes for that.
     /// </summary>
     public long Forget(Guid simulationId)
     {
@@ -237,15 +237,23 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     /// <summary>
     /// A deleted simulation's rows are all gone (its engine of <paramref name="engineBytes"/> forgotten before): when it
     /// was big or the garbage collector holds more than <see cref="CollectAboveBytes"/>, the memory is given back to the
-    /// system (<see cref="GiveMemoryBack"/>). Not at the delete itself: with the collection there, a million-row
+    /// system (<see cref="ProcessMemory"/>). Not at the delete itself: with the collection there, a million-row
     /// simulation left ≈ 110 MB after its purge — the collector's heap after its last collection was 147 MB while a heap
     /// dump (a full collection) found 19 MB live: garbage in the oldest generation that no later collection looked at.
-    /// Completes once that give-back has run (at once when none is needed): the purge counts as finished only then.
+    /// Completes once that give-back has run when the engine itself was big (the purge counts as finished only then: what
+    /// the memory read after a purge needs); for a small engine at once, the give-back asked for only — a give-back runs at
+    /// most every 5 s, and the purge of nearly every delete (the process holds more than 64 MB) waited up to that long.
     /// </summary>
     public static Task Purged(long engineBytes) =>
-        Math.Max(engineBytes, GC.GetGCMemoryInfo().TotalCommittedBytes > CollectAboveBytes ? CollectAboveBytes : 0) >= CollectAboveBytes
-            ? GiveMemoryBack()
-            : Task.CompletedTask;
+        Purged(engineBytes, GC.GetGCMemoryInfo().TotalCommittedBytes, ProcessMemory);
+
+    /// <summary><see cref="Purged(long)"/> with the collector's committed bytes and the give-backs given.</summary>
+    public static Task Purged(long engineBytes, long committedBytes, MemoryGiveBack giveBack)
+    {
+        if (engineBytes >= CollectAboveBytes) return giveBack.Ask();
+        if (committedBytes > CollectAboveBytes) _ = giveBack.Ask();
+        return Task.CompletedTask;
+    }
 
     /// <summary>Cancelled when the host has stopped (<see cref="StopRebuildsAsync"/>): every rebuild's stop is linked to it.</summary>
     private readonly CancellationTokenSource _shutdown = new();
@@ -349,104 +357,30 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     {
         ServiceMetrics.Evictions.Add(1);
         if (bytes < CollectAboveBytes || engine is null) return;
-        var evicted = new WeakReference<Simulation>(engine);
-        RequestWork.AtEnd(() => GiveMemoryBack(evicted));
+        var evicted = new WeakReference<object>(engine);
+        RequestWork.AtEnd(() => ProcessMemory.Ask(evicted));
     }
 
-    /// <summary>The last time (<see cref="Environment.TickCount64"/>) memory was given back.</summary>
-    private static long _lastGiveBack = long.MinValue / 2;
-
-    /// <summary>The give-back scheduled and not started yet (<see cref="GiveMemoryBack"/>): an ask joins it; it completes once that give-back has run.</summary>
-    private static TaskCompletionSource? _scheduled;
-
-    /// <summary>A give-back is running.</summary>
-    private static bool _running;
-
-    /// <summary>Evicted engines whose memory a give-back is to return: while one is still reachable after it, another follows.</summary>
-    private static readonly List<WeakReference<Simulation>> Awaited = [];
-
-    /// <summary>Give-backs in a row that found an evicted engine still reachable.</summary>
-    private static int _giveBackRetries;
-
-    private static readonly Lock GiveBackGate = new();
-
-    /// <summary>The least time between two full collections that give memory back: each pauses every thread.</summary>
-    private const long GiveBackIntervalMs = 5_000;
-
-    /// <summary>Give-backs that may follow one that found an evicted engine still reachable.</summary>
-    private const int GiveBackRetries = 3;
+    /// <summary>The process's give-backs (<see cref="MemoryGiveBack"/>): a full collection and <c>malloc_trim</c>, at most once every 5 s.</summary>
+    public static readonly MemoryGiveBack ProcessMemory = new(CollectAndTrim, intervalMs: 5_000);
 
     /// <summary>Times the process gave memory back (full collections and <c>malloc_trim</c>; <c>/metrics</c>).</summary>
-    public static long GiveBacks => Interlocked.Read(ref _giveBacks);
+    public static long GiveBacks => ProcessMemory.Count;
 
     /// <summary>A give-back is scheduled or running (<c>/metrics</c>).</summary>
-    public static bool GiveBackPending
-    {
-        get { lock (GiveBackGate) return _scheduled is not null || _running; }
-    }
-
-    private static long _giveBacks;
+    public static bool GiveBackPending => ProcessMemory.Pending;
 
     /// <summary>
-    /// Gives a big engine's memory back to the system, at most once every <see cref="GiveBackIntervalMs"/>: a full, compacting, aggressive collection (the large-object heap,
-    /// where a journal's arrays live, compacted too), which decommits what the collector no longer needs (a server collector
+    /// Gives the memory back to the system: a full, compacting, aggressive collection (the large-object heap, where a
+    /// journal's arrays live, compacted too), which decommits what the collector no longer needs (a server collector
     /// otherwise keeps it for later), then glibc's <c>malloc_trim(0)</c>, which returns the free native memory of its arenas
-    /// (SQLite's, the runtime's). Asks that come while one is scheduled are served by it: a delete purged less than 5 s
-    /// after another simulation's used to give nothing back (the second ask was dropped), and the process kept the second
-    /// simulation's memory until some later delete or eviction. <paramref name="evicted"/>, when given, must be unreachable
-    /// by then: if it is not, another give-back follows (up to <see cref="GiveBackRetries"/>). The task completes once a
-    /// give-back that started after the ask has run: one already running when it came may have looked before its garbage was.
+    /// (SQLite's, the runtime's). Each pauses every thread: <see cref="ProcessMemory"/> runs it at most once every 5 s.
     /// </summary>
-    private static Task GiveMemoryBack(WeakReference<Simulation>? evicted = null)
+    private static void CollectAndTrim()
     {
-        lock (GiveBackGate)
-        {
-            if (evicted is not null) Awaited.Add(evicted);
-            if (_scheduled is null)
-            {
-                _giveBackRetries = 0;
-                Schedule();
-            }
-            return _scheduled!.Task;
-        }
-    }
-
-    /// <summary>Schedules the give-back (under <see cref="GiveBackGate"/>).</summary>
-    private static void Schedule()
-    {
-        _scheduled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        var wait = Math.Max(0, _lastGiveBack + GiveBackIntervalMs - Environment.TickCount64);
-        using (ExecutionContext.SuppressFlow()) // the timer holds nothing of the request that asked
-            _ = Task.Delay(TimeSpan.FromMilliseconds(wait)).ContinueWith(static _ => GiveBack(), TaskScheduler.Default);
-    }
-
-    private static void GiveBack()
-    {
-        TaskCompletionSource done;
-        lock (GiveBackGate) // an ask from now on waits for the next give-back, at least the interval after this one's start
-            (done, _scheduled, _running, _lastGiveBack) = (_scheduled!, null, true, Environment.TickCount64);
-        try
-        {
-            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            if (OperatingSystem.IsLinux()) _ = malloc_trim(0);
-            Interlocked.Increment(ref _giveBacks);
-        }
-        finally
-        {
-            lock (GiveBackGate)
-            {
-                (_lastGiveBack, _running) = (Environment.TickCount64, false);
-                Awaited.RemoveAll(w => !w.TryGetTarget(out _));
-                // An evicted engine still reachable: another give-back follows, unless an ask has scheduled one already.
-                if (Awaited.Count > 0 && _scheduled is null)
-                {
-                    if (++_giveBackRetries > GiveBackRetries) Awaited.Clear(); // held by something else: given back with the next engine that goes
-                    else Schedule();
-                }
-            }
-            done.TrySetResult();
-        }
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        if (OperatingSystem.IsLinux()) _ = malloc_trim(0);
     }
 
     [System.Runtime.InteropServices.DllImport("libc")]

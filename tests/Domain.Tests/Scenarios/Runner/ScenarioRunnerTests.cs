@@ -309,6 +309,25 @@ public class ScenarioRunnerTests
         Assert.True(result.Simulation.Now < new SimTime(10_000_000_000), $"ended at {result.Simulation.Now}, not at the last event");
     }
 
+    /// <summary>
+    /// A run the journal limit stopped says at which step in its result (<c>JournalStoppedAt</c>), not only in an error: the
+    /// API read the step from the last error, which need not be that one (and an empty list threw).
+    /// </summary>
+    [Fact]
+    public void JournalLimit_Reached_TheResultNamesTheStepItStoppedAt()
+    {
+        var json = RunnerScenarios.TwoHosts($$"""
+            {{RunnerScenarios.Connected}},
+            { "at": "1s", "expect": { "sockets": [ { "socket": "c", "state": "ESTABLISHED" } ] } }
+            """);
+
+        var result = RunnerAssert.Run(json, new ScenarioRunOptions { JournalLimit = 1 });
+
+        Assert.True(result.JournalLimitReached);
+        Assert.Equal(Assert.Single(result.Errors).Path, result.JournalStoppedAt);
+        Assert.StartsWith("$.steps[", result.JournalStoppedAt, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void EventBudget_Spent_RunStopsWithError()
     {
