@@ -76,10 +76,15 @@ public sealed class MemoryGiveBack(Action giveBack, long intervalMs)
             (done, _scheduled, _last) = (_scheduled!, null, Environment.TickCount64);
             _running++;
         }
+        Exception? failed = null;
         try
         {
             giveBack();
             Interlocked.Increment(ref _count);
+        }
+        catch (Exception e)
+        {
+            failed = e; // handed to the asks (a purge's failure is logged there), not left unobserved on the timer's task
         }
         finally
         {
@@ -94,7 +99,9 @@ public sealed class MemoryGiveBack(Action giveBack, long intervalMs)
                     else Schedule();
                 }
             }
-            done.TrySetResult(); // out of the lock: what awaits it runs elsewhere (RunContinuationsAsynchronously) all the same
+            // Out of the lock: what awaits it runs elsewhere (RunContinuationsAsynchronously) all the same.
+            if (failed is null) done.TrySetResult();
+            else done.TrySetException(failed);
         }
     }
 }
