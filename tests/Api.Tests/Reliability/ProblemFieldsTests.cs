@@ -186,6 +186,28 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// A workload of one connection past the journal cap is told to send fewer bytes, naming the larger size — its count
+    /// cannot go lower (tester34: 10 GB at "States" was told "lower count" for "1 connections", naming count).
+    /// </summary>
+    [Fact]
+    public async Task JournalLimitHit_WorkloadOfOneConnection_NamesItsLargerSize()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = "20" });
+        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal advice, one connection");
+
+        var problem = await NamesAsync(await sim.PostAsync("workloads", new
+        {
+            clients = new[] { "client" }, server = "server", rate = 1, count = 1, requestBytes = 10, responseBytes = 10_000_000, level = "States",
+        }), HttpStatusCode.UnprocessableEntity, ProblemTypes.WorkLimit, "responseBytes");
+
+        Assert.Equal("The request would add more than 20 journal events; nothing was applied. The workload's one connection at level \"States\" "
+            + "journals more than that with its responseBytes: send fewer bytes or set level \"Counters\" (no journal events).",
+            problem.GetProperty("detail").GetString());
+        Assert.Equal(3, await sim.VersionAsync());
+    }
+
+    /// <summary>
     /// A Full workload far past the journal cap stops at the event that reached it (Simulation.RunWhile) and is refused
     /// naming its count; it ran on to the wall-time limit, a 422 naming eventBudget, which the request had not sent
     /// (tester session 26: 300 s of CPU for count 100,000).
