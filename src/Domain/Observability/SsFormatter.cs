@@ -136,8 +136,9 @@ public static class SsFormatter
     /// data_segs_out, data_segs_in, "send" (cwnd·mss·8/rtt, printed "%.0f" under -n), lastsnd, lastrcv,
     /// lastack, pacing_rate (bytes/s · 8, not when 0 or ~0), delivery_rate (bytes/s · 8), delivered, delivered_ce,
     /// app_limited, busy ("%llums" of busy_time / 1000) with, only then, rwnd_limited and sndbuf_limited
-    /// ("%llums(%.1f%%)" of busy_time), unacked, retrans, lost, sacked, reordering (not when 3), reord_seen, rcv_rtt,
-    /// rcv_space, rcv_ssthresh, notsent, minrtt (not when ~0), snd_wnd. dsack_dups and rcv_ooopack are not modelled (0).
+    /// ("%llums(%.1f%%)" of busy_time), unacked, retrans, lost, sacked, dsack_dups, reordering (not when 3), reord_seen, rcv_rtt,
+    /// rcv_space, rcv_ssthresh, notsent, minrtt (not when ~0), rcv_ooopack, snd_wnd
+    /// (6.1 has no rcv_wnd nor rehash).
     /// </summary>
     public static string InfoText(TcpInfo i)
     {
@@ -187,6 +188,7 @@ public static class SsFormatter
         if (i.Retrans != 0 || i.TotalRetrans != 0) sb.Append(" retrans:").Append(i.Retrans).Append('/').Append(i.TotalRetrans);
         Field(sb, "lost", i.Lost);
         if (i.State != TcpState.Listen) Field(sb, "sacked", i.Sacked);
+        Field(sb, "dsack_dups", i.DsackDups);
         if (i.Reordering != TcpConstants.DefaultReordering) sb.Append(" reordering:").Append(unchecked((uint)i.Reordering)); // %u
         Field(sb, "reord_seen", i.ReordSeen);
         if (i.RcvRttUs != 0) sb.Append(" rcv_rtt:").Append(G(i.RcvRttUs / 1000.0));
@@ -194,6 +196,7 @@ public static class SsFormatter
         Field(sb, "rcv_ssthresh", i.RcvSsthresh);
         Field(sb, "notsent", i.NotSentBytes);
         if (i.MinRttUs != 0 && i.MinRttUs != uint.MaxValue) sb.Append(" minrtt:").Append(G(i.MinRttUs / 1000.0));
+        Field(sb, "rcv_ooopack", i.RcvOoopack);
         Field(sb, "snd_wnd", i.SndWnd);
         return sb.ToString();
     }

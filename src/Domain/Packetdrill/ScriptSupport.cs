@@ -278,6 +278,10 @@ public static class TcpInfoFields
         ["tcpi_bytes_received"] = i => i.BytesReceived,
         ["tcpi_notsent_bytes"] = i => i.NotSentBytes,
         ["tcpi_snd_wnd"] = i => i.SndWnd,
+        ["tcpi_rcv_wnd"] = i => i.RcvWnd,
+        ["tcpi_dsack_dups"] = i => i.DsackDups,
+        ["tcpi_rcv_ooopack"] = i => i.RcvOoopack,
+        ["tcpi_rehash"] = i => i.Rehash,
         ["tcpi_lost"] = i => i.Lost,
         ["tcpi_sacked"] = i => i.Sacked,
         ["tcpi_reordering"] = i => unchecked((uint)i.Reordering), // __u32

@@ -142,6 +142,8 @@ internal sealed class RetransStats
     public uint TotalRtoTimeMs;
     /// <summary>tcp_clock_ms() when the current RTO recovery began; 0: none.</summary>
     public uint RtoStampMs;
+    /// <summary>tp->timeout_rehash: timeouts that picked a new tx hash (tcp_write_timeout(), TcpTimeoutRehash).</summary>
+    public int TimeoutRehash;
 }
 
 /// <summary>

@@ -65,7 +65,11 @@ public sealed record TcpInfo(
     int CaState = 0,
     int TotalRto = 0,
     int TotalRtoRecoveries = 0,
-    long TotalRtoTimeMs = 0)
+    long TotalRtoTimeMs = 0,
+    int DsackDups = 0,
+    int RcvOoopack = 0,
+    long RcvWnd = 0,
+    int Rehash = 0)
 {
     /// <summary>TCP_INFINITE_SSTHRESH: snd_ssthresh before the first loss (tcp_in_initial_slowstart).</summary>
     public const int InfiniteSsthresh = 0x7fffffff;
@@ -81,8 +85,9 @@ public sealed partial class TcpSocket
     /// struct tcp_info ends at tcpi_segs_in: the later members (notsent_bytes, min_rtt, data_segs_in/out 4.6; these 4.9 and
     /// 4.10 ones; delivered 4.18; bytes_sent, bytes_retrans, reord_seen 4.19; snd_wnd 5.4; the 6.7 RTO stats) read 0 on
     /// that profile, as `ss` shows a 4.4 kernel's shorter tcp_info (iproute2 zeroes what the kernel did not copy). tcpi_delivered_ce stays 0: ECN is
-    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). Not modelled (so absent, 0): dsack_dups, rcv_ooopack, and the 6.2+ rcv_wnd and rehash, which
-    /// iproute2 6.1 does not print anyway.
+    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). dsack_dups and rcv_ooopack (4.19, 5.4) and 6.7's rcv_wnd
+    /// (tp->rcv_wnd) and rehash (tp->plb_rehash + tp->timeout_rehash; PLB is off, tcp_plb_enabled 0) follow snd_wnd; iproute2 6.1
+    /// prints the first two only.
     /// </summary>
     public TcpInfo Info
     {
@@ -157,7 +162,11 @@ public sealed partial class TcpSocket
                 // up to now: tcp_clock_ms() − rto_stamp).
                 TotalRto: later ? _rare?.RetransStats?.TotalRto ?? 0 : 0,
                 TotalRtoRecoveries: later ? _rare?.RetransStats?.TotalRtoRecoveries ?? 0 : 0,
-                TotalRtoTimeMs: later && _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0);
+                TotalRtoTimeMs: later && _rare?.RetransStats is { } stats ? unchecked(stats.TotalRtoTimeMs + (stats.RtoStampMs != 0 ? ClockMs(_sim.Now) - stats.RtoStampMs : 0u)) : 0,
+                DsackDups: later ? _ca.DsackDups : 0,
+                RcvOoopack: later ? _rare?.RcvOoopack ?? 0 : 0,
+                RcvWnd: later ? _rcv.Wnd : 0,
+                Rehash: later ? _rare?.RetransStats?.TimeoutRehash ?? 0 : 0);
         }
     }
 

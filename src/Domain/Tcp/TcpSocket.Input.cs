@@ -1270,7 +1270,7 @@ public sealed partial class TcpSocket
         }
         // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
         if (!FastPathData) MemSchedule(RcvTruesize(seg.Length));
-        Accept(seq, end, fin, ArrivingLoSkb, runFin: false);
+        Accept(seq, end, fin, ArrivingSkb(seg.Length), runFin: false);
         // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
         // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one
         // sets ATO before tcp_fin() enters ping-pong mode, and its ACK waits the delayed-ACK time — observed on Linux

@@ -105,6 +105,8 @@ public sealed partial class TcpSocket
         public SackBlock[]? SelectiveAcks;
         /// <summary>tp->rx_opt.num_sacks.</summary>
         public int NumSacks;
+        /// <summary>tp->rcv_ooopack: packets tcp_data_queue_ofo() took into the out-of-order queue (tcpi_rcv_ooopack).</summary>
+        public int RcvOoopack;
         /// <summary>tp->duplicate_sack[0]: the D-SACK block to report (RFC 2883), sent before the SACK blocks while rx_opt.dsack is set.</summary>
         public SackBlock DuplicateSack;
         /// <summary>The accept queue, backlog and SYN-queue state: a listener's only (made by listen()).</summary>
@@ -143,7 +145,7 @@ public sealed partial class TcpSocket
         {
             Ofo = default;
             SelectiveAcks = null;
-            NumSacks = 0;
+            NumSacks = RcvOoopack = 0;
             DuplicateSack = default;
             Listen = null;
             Ledger?.Clear();

@@ -92,10 +92,11 @@ public sealed partial class TcpSocket
         // the PUSHED bits follow out-of-order segments as well. linux-4.4 measures in-order data only.
         if (_sim.Profile == KernelProfile.Linux6) MeasureRcvMss((int)(end - seq) - (fin ? 1 : 0), psh, fin);
         FastPathOff(); // "Disable header prediction."
+        RareToWrite.RcvOoopack += seg.GsoSegs; // "tp->rcv_ooopack += max_t(u16, 1, skb_shinfo(skb)->gso_segs)"
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (Ofo.Count == 0)
         {
-            OfoToWrite.Add((seq, end, fin, ArrivingLoSkb));
+            OfoToWrite.Add((seq, end, fin, ArrivingSkb(seg.Length)));
             if (_rxOpt.SackOk)
             {
                 (RareToWrite.SelectiveAcks ??= new SackBlock[SackBlocks.Max])[0] = new SackBlock(seq, end);
@@ -127,7 +128,7 @@ public sealed partial class TcpSocket
             if (SeqMath.After(seq, skb1.Seq))
             {
                 DsackSet(seq, skb1.End); // partial overlap
-                OfoToWrite.Insert(++at, (seq, end, fin, ArrivingLoSkb));
+                OfoToWrite.Insert(++at, (seq, end, fin, ArrivingSkb(seg.Length)));
             }
             else
             {
@@ -135,12 +136,12 @@ public sealed partial class TcpSocket
                 DsackExtend(skb1.Seq, skb1.End);
                 Host.Count(MibCounter.TcpExtTCPOFOMerge);
                 CountDrops(1); // tcp_drop_reason(sk, skb1, TCP_OFOMERGE): the skb replaced
-                OfoToWrite[at] = (seq, end, fin, ArrivingLoSkb);
+                OfoToWrite[at] = (seq, end, fin, ArrivingSkb(seg.Length));
             }
         }
         else
         {
-            OfoToWrite.Insert(++at, (seq, end, fin, ArrivingLoSkb));
+            OfoToWrite.Insert(++at, (seq, end, fin, ArrivingSkb(seg.Length)));
         }
         // merge_right: remove the segments the new one covers.
         while (at + 1 < Ofo.Count)
@@ -183,8 +184,7 @@ public sealed partial class TcpSocket
     int OfoCoalescedTruesize(long len)
     {
         if (_sim.Profile == KernelProfile.Linux44) return RcvTruesize(len);
-        if (!ViaLoopback) return 0; // only a bare FIN is coalesced off lo
-        var skb = ArrivingLoSkb;
+        var skb = ArrivingSkb(len);
         return (int)len + skb.Overhead - (skb.HeadLen == 0 ? LoopbackSkbOverhead : 0);
     }
 
@@ -218,10 +218,12 @@ public sealed partial class TcpSocket
         if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
         int len = (int)(end - seq) - (fin ? 1 : 0);
         var into = to.Skb;
+        // A queued skb that carries a FIN takes no more text, though its tail room would hold it (observed on Linux
+        // 6.18.44: a bare FIN, or 10 bytes and a FIN, then 10 bytes after it: two skbs, skmem_rmem_alloc 1664).
+        if (to.Fin && len > 0) return false;
         if (len > 0)
         {
-            if (!ViaLoopback) return false;
-            var from = ArrivingLoSkb;
+            var from = ArrivingSkb(len);
             if (len <= into.TailRoom) into = into with { Overhead = into.Overhead - len, TailRoom = into.TailRoom - len, HeadLen = into.HeadLen + len };
             else if (from.HeadLen != 0 || into.Frags + from.Frags > MaxSkbFrags) return false;
             else into = into with { Overhead = into.Overhead + from.Overhead - LoopbackSkbOverhead, Frags = into.Frags + from.Frags };

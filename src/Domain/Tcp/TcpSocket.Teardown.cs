@@ -281,6 +281,7 @@ public sealed partial class TcpSocket
         _icsk.Rto = TcpConstants.TimeoutInit;
         _ca.ReordSeen = 0;
         _ca.DsackDups = 0;
+        if (_rare is { } rare) rare.RcvOoopack = 0;
         _ca.TlpOutstanding = false; // tlp_high_seq = 0
         _ca.TlpHighSeq = 0;
         _cwnd.MaxPacketsOut = 0;

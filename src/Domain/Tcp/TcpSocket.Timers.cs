@@ -353,7 +353,12 @@ public sealed partial class TcpSocket
         {
             // sk_rethink_txhash(): a connected socket has a tx hash (tcp_v4_connect(), or the request's for a
             // child) and net.core.txrehash is 1, so every timeout that does not end the connection picks a new one.
-            if (_sim.Profile == KernelProfile.Linux6) Host.Count(MibCounter.TcpExtTcpTimeoutRehash);
+            // "tp->timeout_rehash++; __NET_INC_STATS(..., LINUX_MIB_TCPTIMEOUTREHASH)"
+            if (_sim.Profile == KernelProfile.Linux6)
+            {
+                RetransStatsToWrite.TimeoutRehash++;
+                Host.Count(MibCounter.TcpExtTcpTimeoutRehash);
+            }
             return false;
         }
         WriteErr("tcp_write_timeout");

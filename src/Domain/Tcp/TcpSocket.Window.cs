@@ -15,13 +15,10 @@ namespace SimService.Domain.Tcp;
 /// fragment, as NICs with 2 KB receive buffers (virtio_net, igb/ixgbe-class drivers) build them at MTU 1500
 /// with napi_build_skb(): truesize = SKB_TRUESIZE(2048 − SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
 /// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) for a packet of up to 1664 bytes, 2048 more per further
-/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>). An in-order segment
-/// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
-/// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
-/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>, 2048, for one buffer)), at most
-/// MAX_SKB_FRAGS (17) times per skb. Not modelled for this model's skbs: skb_try_coalesce()'s copy into the tail room
-/// (delta 0) for segments of a few dozen bytes, coalescing in the out-of-order queue (modelled over lo for an skb of
-/// its own: <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
+/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>). Coalescing follows the TUN device the kernel runs
+/// read through (<see cref="NicSkb"/>): the packet in a kmalloc'd head, which skb_try_coalesce() copies a later segment
+/// into while it fits the tail room (delta 0) and never steals (<see cref="TailCoalesceCharge"/>, <see cref="OfoTryCoalesce"/>).
+/// Not modelled: GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
@@ -34,8 +31,6 @@ public sealed partial class TcpSocket
 {
     /// <summary>SKB_TRUESIZE(2048 − 320): one received segment in a 2 KB page-fragment buffer.</summary>
     public const int RcvSkbTruesize = 2048 - TcpConstants.SkbSharedInfoSize + TcpConstants.SkBuffSize + TcpConstants.SkbSharedInfoSize;
-    /// <summary>What a coalesced segment adds to the tail's truesize: its truesize less the freed sk_buff.</summary>
-    public const int RcvCoalescedTruesize = RcvSkbTruesize - TcpConstants.SkBuffSize;
     /// <summary>The IP packet bytes the 2 KB head fragment holds: SKB_WITH_OVERHEAD(2048) less NET_SKB_PAD (64) of headroom.</summary>
     const int RcvHeadPacketBytes = 2048 - TcpConstants.SkbSharedInfoSize - TcpConstants.NetSkbPad;
     /// <summary>A further 2 KB receive buffer a larger packet spills into: skb_add_rx_frag(…, truesize 2048).</summary>
@@ -65,10 +60,10 @@ public sealed partial class TcpSocket
     bool ViaLoopback => Host.IsLocal(Remote.Address);
 
     /// <summary>skb->truesize of the segment being received, of <paramref name="len"/> bytes: the NIC model, or lo's.</summary>
-    int RcvTruesize(long len) => RcvTruesize(len, ArrivingLoSkb);
+    int RcvTruesize(long len) => RcvTruesize(len, ArrivingSkb(len));
 
     /// <summary>skb->truesize of <paramref name="len"/> bytes in <paramref name="skb"/>: its payload and overhead over lo, else the NIC model.</summary>
-    int RcvTruesize(long len, LoSkb skb) => ViaLoopback ? (int)len + skb.Overhead : NicRcvTruesize(len);
+    int RcvTruesize(long len, LoSkb skb) => (int)len + skb.Overhead;
 
     /// <summary>A lo skb as the sender's clone or a software GSO piece arrives: one small head (<see cref="LoopbackSkbOverhead"/>).</summary>
     static readonly LoSkb LoWholeSkb = new(LoopbackSkbOverhead, Own: false);
@@ -84,6 +79,26 @@ public sealed partial class TcpSocket
         ? new(seg.Truesize > 0 ? seg.Truesize - seg.Length : LoopbackSkbOverhead, seg.Segmented || seg.Truesize != 0,
             seg.LoTailRoom, seg.LoFragCount, seg.LoHeadLen)
         : LoWholeSkb;
+
+    /// <summary>The skb a segment of <paramref name="len"/> payload bytes arrives in: lo's (<see cref="ArrivingLoSkb"/>) or a TUN device's (<see cref="NicSkb"/>).</summary>
+    LoSkb ArrivingSkb(long len) => ViaLoopback ? ArrivingLoSkb : NicSkb(len);
+
+    /// <summary>
+    /// Models tun_alloc_skb() — drivers/net/tun.c — for a packet of <paramref name="len"/> payload bytes: under a page with
+    /// its NET_SKB_PAD ("if (prepad + len &lt; PAGE_SIZE) linear = len") the whole packet is copied into a kmalloc'd head —
+    /// truesize <see cref="NicRcvTruesize"/>; skb_tailroom() what SKB_WITH_OVERHEAD() of that head leaves after NET_SKB_PAD
+    /// and the packet; the payload in the head once the headers are pulled (skb_headlen() = len), a head that is no page
+    /// fragment (head_frag 0), so skb_head_is_locked() and no coalesce may steal it. A longer packet's bytes go into page
+    /// fragments (headlen 0, no tail room).
+    /// </summary>
+    LoSkb NicSkb(long len)
+    {
+        int truesize = NicRcvTruesize(len);
+        long packet = len + 20 + TcpHeaderLen;
+        if (packet + TcpConstants.NetSkbPad >= PageSize) return new(truesize - (int)len, Own: true, Frags: 1);
+        int headRoom = truesize - TcpConstants.SkBuffSize - TcpConstants.SkbSharedInfoSize; // SKB_WITH_OVERHEAD(ksize(head))
+        return new(truesize - (int)len, Own: true, TailRoom: headRoom - TcpConstants.NetSkbPad - (int)packet, HeadLen: (int)len);
+    }
 
     /// <summary>
     /// The NIC model's skb->truesize for <paramref name="len"/> bytes of payload: the head fragment's 2304, and 2048 more
@@ -122,8 +137,24 @@ public sealed partial class TcpSocket
     /// </summary>
     int GrowTruesize(long len) => ViaLoopback && _sim.Profile != KernelProfile.Linux44 ? (int)len : RcvTruesize(len);
 
-    /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
-    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : NicRcvTruesize(len) - TcpConstants.SkBuffSize;
+    /// <summary>
+    /// Models tcp_try_coalesce() → skb_try_coalesce() (net/core/skbuff.c) of in-order <paramref name="payload"/> in
+    /// <paramref name="skb"/> into the receive queue's unread tail: what sk_rmem_alloc grows by, or −1 when the tail does
+    /// not take it (a FIN's, a clone's: <see cref="TailShared"/>). Over lo the sender's clone has its payload in page
+    /// fragments: they move, and the delta is the payload. Off lo (a TUN device's skb, <see cref="NicSkb"/>) a payload the
+    /// tail's room holds is copied there, delta 0; a linear skb's head is locked, so nothing else coalesces; a paged one
+    /// gives its fragments, delta its truesize less its head's. Observed on Linux 6.18.44: two unread 1000-byte segments
+    /// and a 100-byte one read skmem_rmem_alloc 4608 (2304 + 2304, the 100 bytes in the second's tail room).
+    /// </summary>
+    int TailCoalesceCharge(List<RcvSkb>? q, long payload, LoSkb skb)
+    {
+        if (q is not { Count: > 0 } || q[^1].Fin || TailShared(q[^1])) return -1;
+        var tail = q[^1];
+        if (ViaLoopback) return tail.Frags < MaxSkbFrags ? (int)payload : -1;
+        if (payload <= tail.TailRoom) return 0; // "if (len <= skb_tailroom(to))": copied, *delta_truesize = 0
+        if (skb.HeadLen != 0 || tail.Frags + skb.Frags > MaxSkbFrags) return -1; // skb_head_is_locked(from)
+        return (int)payload + skb.Overhead - NicRcvTruesize(0); // from->truesize − SKB_TRUESIZE(skb_end_offset(from))
+    }
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow(). An int, as the kernel's (tcp_rmem's values are ints).</summary>
     int _rcvBuf;
@@ -163,6 +194,8 @@ public sealed partial class TcpSocket
         public bool Fin;
         /// <summary>Not a clone of a skb the sender keeps: a lo software GSO piece, or a backlog merge into one or into a pure ACK.</summary>
         public bool Own;
+        /// <summary>skb_tailroom() of a TUN device's linear skb (<see cref="NicSkb"/>): what a later segment may be copied into.</summary>
+        public int TailRoom;
     }
 
     /// <summary>sk->sk_rcvbuf: 2 · SO_RCVBUF (at most rmem_max, at least SOCK_MIN_RCVBUF) once set, else the autotuned value.</summary>
@@ -208,8 +241,6 @@ public sealed partial class TcpSocket
     bool LoShared(bool own, uint headEnd) =>
         ViaLoopback && !own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, headEnd);
 
-    /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
-    bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
 
     /// <summary>Models tcp_win_from_space() / __tcp_win_from_space() — include/net/tcp.h: space · scaling_ratio &gt;&gt; TCP_RMEM_TO_WIN_SCALE.</summary>
     long WinFromSpace(long space) => (space * _scalingRatio) >> TcpConstants.RmemToWinScale;
@@ -562,18 +593,21 @@ public sealed partial class TcpSocket
             DataToWrite.RcvQueueTruesize += RcvTruesize(0, skb);
             return;
         }
-        if (CoalescesIntoTail(q))
+        int charge = TailCoalesceCharge(q, payload, skb);
+        if (charge >= 0)
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
-            tail.Truesize += RcvCoalescedCharge(payload);
-            tail.Frags++;
+            tail.Truesize += charge;
+            if (ViaLoopback) tail.Frags++;
+            else if (payload <= tail.TailRoom) tail.TailRoom -= (int)payload;
+            else tail.Frags += skb.Frags;
             tail.Fin = fin;
-            DataToWrite.RcvQueueTruesize += RcvCoalescedCharge(payload);
+            DataToWrite.RcvQueueTruesize += charge;
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload, skb), end) { Fin = fin, Own = skb.Own });
+        q.Add(new RcvSkb(payload, RcvTruesize(payload, skb), end) { Fin = fin, Own = skb.Own, TailRoom = ViaLoopback ? 0 : skb.TailRoom, Frags = ViaLoopback ? 0 : skb.Frags });
         DataToWrite.RcvQueueTruesize += RcvTruesize(payload, skb);
     }
 

@@ -89,17 +89,19 @@ public class ReceiveWindowTests
     /// tcp_set_window_clamp(tcp_win_from_space(131072) = 81920) raises rcv_ssthresh to min(rcv_wnd 64256, 81920)
     /// = 64256; rcv_mss = 1448. tcp_grow_window(): tcp_space() = (131072 − 2304) · 160 / 256 = 80480, room =
     /// 80480 − 64256 = 16224, tcp_win_from_space(2304) = 1440 ≤ 1448 → rcv_ssthresh += 2 · advmss = 67152;
-    /// window = ALIGN(min(80480, 67152), 128) = 67200 → 525. Segment 2 (coalesced, rmem 4352): space 79200,
-    /// rcv_ssthresh 70048 → ALIGN 70144 → 548. Segment 3: rmem 6400, space 77920, rcv_ssthresh 72944 → 72960 →
-    /// 570. Segment 4: rmem 8448, space 76640, room 3696 → rcv_ssthresh 75840 → 75904 → 593. From segment 5 the
-    /// free space (75360) is below rcv_ssthresh: ALIGN(75360) = 75392 → 589, and every further coalesced segment
-    /// takes 2048 · 160 / 256 = 1280 more: 579, 569, 559, 549, 539, 529, 519.
+    /// window = ALIGN(min(80480, 67152), 128) = 67200 → 525. Each further segment stays an skb of its own (a TUN
+    /// device's skb: its kmalloc'd head holds no 1448 more bytes and cannot be stolen — <see cref="TcpSocket"/>'s
+    /// TailCoalesceCharge; observed on Linux 6.18.44, packetdrill/unread-segments-each-own-tun-skb-window-and-rmem.pkt).
+    /// Segment 2 (rmem 4608): rcv_ssthresh 70048 → ALIGN 70144 → 548. Segment 3: rmem 6912, rcv_ssthresh 72944 →
+    /// 72960 → 570. Segment 4: rmem 9216, room 3216 ≥ 1440 → rcv_ssthresh 75840 → 75904 → 593. From segment 5 the
+    /// free space (131072 − 11520) · 160 / 256 = 74720 is below rcv_ssthresh: ALIGN(74720) = 74752 → 584, and every
+    /// further segment takes 2304 · 160 / 256 = 1440 more: 573, 562, 551, 540, 529, 518, 507.
     /// </summary>
     [Fact]
     public void Established_TwelveSegmentsAppNotReadingRmem6Mb_WindowGrowsThenFollowsFreeSpace()
     {
         var f = InjectedPeer.Connected(Rmem6Mb);
-        Assert.Equal(new[] { 525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519 }, Wins(f, 12));
+        Assert.Equal(new[] { 525, 548, 570, 593, 584, 573, 562, 551, 540, 529, 518, 507 }, Wins(f, 12));
         Assert.Contains(" rcv_ssthresh:75840 ", SsFormatter.InfoText(f.C.Info));
     }
 
@@ -110,15 +112,16 @@ public class ReceiveWindowTests
     /// above it: 64240 &gt; 64088 → rounddown(64088, 536) = 63784, less than what is left of 64240 → 64240.
     /// Segment 1: as with scaling, rcv_ssthresh 67152 (the clamp is now 81920, above 65535); rcv_wnd 64240 ≤
     /// 67152 − 1448 → rounddown(67152, 1448) = 66608, advertised as min(66608, 65535) = 65535 (tcp_select_window()
-    /// caps the field, rcv_wnd keeps 66608). Segments 2–11: the kept or rounded window stays above 65535;
-    /// segment 12: free 66400 → rounddown(66400, 1448) = 65160.
+    /// caps the field, rcv_wnd keeps 66608). Segments 2–10: the kept or rounded window stays above 65535 (each
+    /// segment an skb of 2304 of its own, 1440 of free space); segment 11: free 66080 → rounddown(66080, 1448) = 65160,
+    /// segment 12: 64640 → 63712.
     /// </summary>
     [Fact]
     public void Established_NoWindowScalingAppNotReading_FieldCappedAt65535()
     {
         var f = InjectedPeer.Connected((h, _) => h.Sim.SetSysctl("client", "net.ipv4.tcp_window_scaling", "0"));
         Assert.Equal(64240, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
-        Assert.Equal(new[] { 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65160 }, Wins(f, 12));
+        Assert.Equal(new[] { 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65535, 65160, 63712 }, Wins(f, 12));
     }
 
     /// <summary>
@@ -130,7 +133,8 @@ public class ReceiveWindowTests
     /// min(rcv_wnd 32120, 40960) = 32120; tcp_space() = (65536 − 2304) · 160 / 256 = 39520, room 7400 →
     /// rcv_ssthresh 35016; 32120 ≤ 35016 − 1448 → rounddown(35016, 1448) = 34752. Segment 2: space 38240, room
     /// 3224 → 37912 (full), rounddown 37648. Segment 3: space 36960 &lt; 37912 → the kept 37648 is above the free
-    /// space → rounddown(36960, 1448) = 36200; then 1280 less per segment, rounded down to 1448 multiples.
+    /// space → rounddown(36960, 1448) = 36200; then 1440 less per segment (each its own 2304-byte skb), rounded down
+    /// to 1448 multiples.
     /// </summary>
     [Fact]
     public void Established_SoRcvbufLockedAppNotReading_NoScalingAndWindowsFromTheLockedBuffer()
@@ -140,22 +144,20 @@ public class ReceiveWindowTests
         Assert.Equal((ushort)32120, syn.Win);
         Assert.Equal((byte)0, syn.Options.WindowScale);
         Assert.Equal(32120, f.H.Sent("client").Single(x => x.Flags == TcpFlags.Ack).Win);
-        Assert.Equal(new[] { 34752, 37648, 36200, 34752, 33304, 31856, 30408, 30408, 28960, 27512, 26064, 24616 }, Wins(f, 12));
+        Assert.Equal(new[] { 34752, 37648, 36200, 34752, 33304, 31856, 30408, 28960, 27512, 26064, 24616, 23168 }, Wins(f, 12));
         Assert.Equal(65536, f.H.Call(new SocketCallRequest("client", "app", SocketCallKind.Getsockopt) { SocketId = f.C.Id, Option = SocketOption.SO_RCVBUF }).Result);
     }
 
     /// <summary>
     /// The application reads nothing and the peer sends full segments while they fit the offered window:
-    /// 63 segments (the windows of the first 12 as above, then 1280 bytes less per coalesced segment, 2048 · 160
-    /// / 256 − 0 … with a new 2304-byte skb after every 18 segments), the last ACK leaving 128 bytes. The peer's
+    /// 58 segments (the windows of the first 12 as above, then 1440 bytes less per segment, each an skb of 2304 of
+    /// its own), the last ACK leaving 128 bytes. The peer's
     /// tcp_write_wakeup() then sends those 128 bytes: sk_rmem_alloc 132096 &gt; sk_rcvbuf, tcp_space() &lt; 0, so
     /// __tcp_select_window() returns 0 and the (delayed) ACK says win 0. A zero-window probe (seq = rcv_nxt − 1)
-    /// is answered at once with win 0. The application then reads all 91352 bytes, held in four skbs (18, 18, 18
-    /// and 10 fragments: 26064, 26064, 26064, 13160 bytes). tcp_recvmsg_locked() calls tcp_rcv_space_adjust() after
-    /// each skb: after the first, 26064 copied less 65288 still queued is below rcvq_space.space (14480), so a new
-    /// measure starts at tcp_mstamp (the probe's arrival); after the others no receiver RTT has passed since that
-    /// stamp (the read does not refresh it). sk_rcvbuf stays tcp_rmem[1] = 131072 (before the per-skb rule this test
-    /// expected 292326 = tcp_space_from_win(2 · 91352)). __tcp_cleanup_rbuf(): 2 · 0 ≤ window_clamp (81920) and
+    /// is answered at once with win 0. The application then reads all 84112 bytes, held in 59 skbs (58 of 1448
+    /// bytes, one of 128). tcp_recvmsg_locked() calls tcp_rcv_space_adjust() after each skb: the first measure starts
+    /// at tcp_mstamp (the probe's arrival); after the others no receiver RTT has passed since that stamp (the read does
+    /// not refresh it). sk_rcvbuf stays tcp_rmem[1] = 131072. __tcp_cleanup_rbuf(): 2 · 0 ≤ window_clamp (81920) and
     /// __tcp_select_window() = ALIGN(min(81920, rcv_ssthresh 75840), 128) = 75904 ≥ 0 → a window update of 593.
     /// </summary>
     [Fact]
@@ -166,9 +168,9 @@ public class ReceiveWindowTests
         while (f.Left(7) >= 1448) wins.Add(f.Data(1448).Win);
         Assert.Equal(new[]
         {
-            525, 548, 570, 593, 589, 579, 569, 559, 549, 539, 529, 519, 509, 499, 489, 479, 469, 459, 448, 438, 428,
-            418, 408, 398, 388, 378, 368, 358, 348, 338, 328, 317, 307, 297, 287, 277, 266, 256, 246, 236, 226, 216,
-            206, 196, 186, 176, 166, 156, 146, 136, 126, 116, 106, 96, 85, 75, 65, 55, 45, 34, 23, 12, 1,
+            525, 548, 570, 593, 584, 573, 562, 551, 540, 529, 518, 507, 496, 485, 474, 463, 452, 441, 430, 419, 408,
+            397, 386, 375, 364, 353, 342, 331, 320, 309, 298, 287, 276, 265, 254, 243, 232, 221, 210, 199, 188, 177,
+            166, 155, 144, 133, 122, 111, 100, 89, 78, 67, 56, 45, 34, 23, 12, 1,
         }, wins);
         Assert.Equal(128, f.Left(7));
         Assert.Equal(0, f.Data(128, psh: true).Win);

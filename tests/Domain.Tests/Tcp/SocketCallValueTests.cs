@@ -48,7 +48,7 @@ public class SocketCallValueTests
             "\"rcv_ssthresh\":64088,\"rtt\":20000,\"rttvar\":10000,\"advmss\":1448,\"reordering\":3,\"rcv_rtt\":0,\"rcv_space\":14480," +
             "\"total_retrans\":0,\"pacing_rate\":1448000,\"bytes_acked\":1,\"bytes_received\":0,\"segs_out\":2,\"segs_in\":1," +
             "\"notsent_bytes\":0,\"min_rtt\":20000,\"data_segs_in\":0,\"data_segs_out\":0,\"delivered\":1,\"bytes_sent\":0," +
-            "\"bytes_retrans\":0,\"reord_seen\":0,\"snd_wnd\":65160," +
+            "\"bytes_retrans\":0,\"dsack_dups\":0,\"reord_seen\":0,\"rcv_ooopack\":0,\"snd_wnd\":65160,\"rcv_wnd\":64512,\"rehash\":0," +
             "\"delivery_rate\":0,\"delivery_rate_app_limited\":1,\"busy_time\":0,\"rwnd_limited\":0,\"sndbuf_limited\":0,\"delivered_ce\":0," +
             "\"total_rto\":0,\"total_rto_recoveries\":0,\"total_rto_time\":0}", got.Value);
     }

@@ -21,7 +21,8 @@ namespace SimService.Api.Features.Sockets;
 /// the errno name for SO_ERROR; tcp_info's state, ca_state, retransmits, probes, backoff, rto (µs), snd_mss, unacked, sacked, lost, retrans,
 /// snd_ssthresh, snd_cwnd, ato (µs), rcv_mss, last_data_sent, last_ack_sent, last_data_recv, last_ack_recv (ms), pmtu, rcv_ssthresh, rtt,
 /// rttvar (µs), advmss, reordering, rcv_rtt (µs), rcv_space, total_retrans, pacing_rate (bytes/s), bytes_acked, bytes_received, segs_out,
-/// segs_in, and on linux-6 notsent_bytes, min_rtt (µs), data_segs_in, data_segs_out, delivered, bytes_sent, bytes_retrans, reord_seen, snd_wnd;
+/// segs_in, and on linux-6 notsent_bytes, min_rtt (µs), data_segs_in, data_segs_out, delivered, bytes_sent, bytes_retrans, dsack_dups, reord_seen, rcv_ooopack, snd_wnd,
+/// rcv_wnd, rehash;
 /// delivery_rate, delivery_rate_app_limited, busy_time, rwnd_limited, sndbuf_limited (µs), delivered_ce, total_rto, total_rto_recoveries, total_rto_time (ms; not on linux-4.4) for
 /// TCP_INFO; sk_get_meminfo()'s rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops for SO_MEMINFO)
 /// and getpeername's "address:port". Absent for other calls.
