@@ -105,6 +105,8 @@ public sealed class EventQueue
     Bucket? _freeBuckets;
     int _freeBucketCount;
     Bucket? _last;
+    /// <summary>The bucket the last item was taken from while it holds more (<see cref="PeekBehind"/>), else null.</summary>
+    Bucket? _taking;
     int _count;
     /// <summary>Removed items still in their buckets (<see cref="Remove"/>): skipped, uncounted, before the queue is read.</summary>
     int _removed;
@@ -276,7 +278,31 @@ public sealed class EventQueue
         }
         at = new SimTime(bucket.At);
         _count--;
+        _taking = bucket;
         return Take(bucket);
+    }
+
+    /// <summary>
+    /// The item <paramref name="distance"/> places behind the last one taken, when it is due at the same time (in its
+    /// bucket, already in the order it will come out in): what the queue will hand out next, for a caller that starts
+    /// loading what those items will read (<see cref="Simulation"/>'s timewait expiries, <see cref="Paging.Prefetch{T}"/>).
+    /// Reads the bucket's chunks only; false past the bucket's end.
+    /// </summary>
+    internal bool PeekBehind(int distance, out ScheduledItem item)
+    {
+        item = default;
+        if (_taking is not { } bucket) return false;
+        var chunk = bucket.Head;
+        int index = bucket.HeadIndex + distance - 1;
+        while (index >= ChunkSize)
+        {
+            if (chunk.Next is not { } next) return false;
+            chunk = next;
+            index -= ChunkSize;
+        }
+        if (chunk == bucket.Tail && index >= bucket.TailIndex) return false;
+        item = chunk.Items[index];
+        return true;
     }
 
     /// <summary>Takes the bucket's head item (returning drained chunks, and the bucket once empty).</summary>
@@ -297,6 +323,7 @@ public sealed class EventQueue
             _times.Dequeue();
             _buckets.Remove(bucket.At);
             if (ReferenceEquals(_last, bucket)) _last = null;
+            if (ReferenceEquals(_taking, bucket)) _taking = null;
             ReturnChunk(head);
             ReturnBucket(bucket);
         }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SimService.Domain.Engine;
 
@@ -49,6 +50,19 @@ internal static class Paging
         if (page is null) throw new InvalidOperationException("a table's page is missing");
         Debug.Assert((uint)index < (uint)page.Length, "a table's slot past its page"); // the bounds check the read skips, in Debug builds (the tests)
         return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(uint)index);
+    }
+
+    /// <summary>
+    /// Asks the processor to start loading <paramref name="slot"/>'s cache line and goes on at once (x86's prefetcht0; a
+    /// hint that never faults nor waits, so a stale address — the collector moved the page since — costs nothing but the
+    /// load). For lookups whose chains were last touched long ago (a connect()'s bind bucket and timewait socket, the
+    /// session-35 note in docs/benchmarks-history.md): the heads of two independent chains are asked for together, then
+    /// their first entries, so two memory latencies overlap where each lookup waited for its own in turn.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Prefetch<T>(ref T slot)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref slot));
     }
 }
 
@@ -253,6 +267,21 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     }
 
     public bool ContainsKey(in TKey key) => Find(key, key.GetHashCode()) >= 0;
+
+    /// <summary>Starts loading the chain head of <paramref name="key"/>'s bucket (<see cref="Paging.Prefetch{T}"/>); reads nothing.</summary>
+    public void PrefetchHead(in TKey key)
+    {
+        if (Count > 0) Paging.Prefetch(ref Head(Bucket(key.GetHashCode())));
+    }
+
+    /// <summary>
+    /// Starts loading the first entry of <paramref name="key"/>'s chain: reads the head (asked for by
+    /// <see cref="PrefetchHead"/> before), not the entry.
+    /// </summary>
+    public void PrefetchFirst(in TKey key)
+    {
+        if (Count > 0 && Head(Bucket(key.GetHashCode())) is > 0 and var first) Paging.Prefetch(ref At(first - 1));
+    }
 
     public bool TryGetValue(in TKey key, [MaybeNullWhen(false)] out TValue value)
     {

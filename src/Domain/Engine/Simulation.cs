@@ -368,6 +368,7 @@ public sealed partial class Simulation
         {
             if (item.Target is TimeWaitTable timeWaits)
             {
+                PrefetchTimeWaitExpiries();
                 // A timewait socket's tw_timer: the key names the entry and its arming (stale when either moved on).
                 if (!timeWaits.Expire(item.Generation)) return;
                 if (_polls.Count > 0) WakePolls();
@@ -379,6 +380,20 @@ public sealed partial class Simulation
         }
         item.Target.OnDue(this, item.Payload);
         if (_polls.Count > 0) WakePolls();
+    }
+
+    /// <summary>
+    /// Timewait expiries come in runs: every tw_timer armed within one timer-wheel granule (2 s for TIME-WAIT's 60 s) is
+    /// due at the same jiffy, thousands in a churn, and each reads an entry, its hash chain and its port's bind bucket
+    /// written a minute before — from memory, one after another. While one runs, the ones queued behind it start loading
+    /// what they will read, a stage per distance (<see cref="TimeWaitTable.PrefetchExpiry"/>): hints, which neither read
+    /// nor change anything the expiries decide on (the session-35 note in docs/benchmarks-history.md).
+    /// </summary>
+    void PrefetchTimeWaitExpiries()
+    {
+        for (int stage = 0; stage < TimeWaitTable.PrefetchStages; stage++)
+            if (_queue.PeekBehind(TimeWaitTable.PrefetchDistance(stage), out var ahead) && ahead.Generation > 0 && ahead.Target is TimeWaitTable table)
+                table.PrefetchExpiry(ahead.Generation, stage);
     }
 
     /// <summary>Items popped from the queue so far (stale timers included).</summary>

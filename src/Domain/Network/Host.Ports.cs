@@ -260,6 +260,13 @@ public sealed partial class Host
         BindOwnerLeft(port, ref b);
     }
 
+    /// <summary>Starts loading <paramref name="port"/>'s bind-bucket chain head, or with <paramref name="first"/> its first entry (<see cref="PagedMap{TKey, TValue}.PrefetchFirst"/>).</summary>
+    internal void PrefetchBindBucket(ushort port, bool first)
+    {
+        if (first) _bindBuckets.PrefetchFirst(port);
+        else _bindBuckets.PrefetchHead(port);
+    }
+
     /// <summary>inet_twsk_hashdance_schedule()'s inet_bind_hash(): a timewait socket (its slot) joins the port's bucket.</summary>
     internal void AddBindOwner(ushort port, int timeWaitSlot)
     {
@@ -543,6 +550,11 @@ public sealed partial class Host
                 // Add a little randomness to the next search (max of scan length and a random step).
                 int step = Math.Max(i, (int)Sim.Rng.NextBelow(8) * stride);
                 SetTablePerturb(index, unchecked(TablePerturb(index) + (uint)(step + stride)));
+                // The next connect() from this address to this destination starts where the perturbation now points: its
+                // port's chain heads start loading now, long before that search reads them (a hint: nothing is read).
+                uint next = unchecked(TablePerturb(index) + (uint)(portOffset >> 32)) % remaining;
+                if (!localPorts) next &= ~1u;
+                PrefetchConnectPort(saddr, remote, (ushort)(low + (int)next));
                 return null;
             }
             if (localPorts) return Errno.EADDRNOTAVAIL;
@@ -562,19 +574,36 @@ public sealed partial class Host
         if (IsReserved(port)) return false;
         ConnectPortProbes++;
         var p = (ushort)port;
+        var tuple = new FourTuple(new Endpoint(saddr, p), remote);
+        // The port's bind bucket and its 4-tuple's timewait socket were last touched long ago (a churn's port comes round
+        // again after thousands of connections): their chains' heads are asked for together (already on their way when
+        // the last search foresaw this port), then their first entries, so the two lookups wait for memory at most twice,
+        // not four times (Paging.Prefetch). Nothing is read that the lookups below would not read, and they decide alone.
+        PrefetchConnectPort(tuple);
+        _bindBuckets.PrefetchFirst(p);
+        TimeWaits.PrefetchFirst(tuple);
         // The bucket is read in place (inet_bind_bucket's fastreuse): a copy would read all of its bytes, a cache
         // line more when the port's bucket was last touched long ago.
         ref var bucket = ref _bindBuckets.GetValueRefOrNullRef(p);
         if (!Unsafe.IsNullRef(ref bucket))
         {
             if (!bucket.ByConnect) return false;
-            if (!CheckEstablished(sk, new FourTuple(new Endpoint(saddr, p), remote), allowTwReuseDelay: true)) return false;
+            if (!CheckEstablished(sk, tuple, allowTwReuseDelay: true)) return false;
         }
         sk.Local = new Endpoint(saddr, p);
         sk.ConnectBind = true; // sk->sk_userlocks |= SOCK_CONNECT_BIND
         AddBindOwner(p, sk);
         return true;
     }
+
+    /// <summary>Starts loading the chain heads a connect() probing <paramref name="tuple"/>'s local port reads first: its bind bucket's and its 4-tuple's timewait socket's.</summary>
+    void PrefetchConnectPort(in FourTuple tuple)
+    {
+        _bindBuckets.PrefetchHead(tuple.Local.Port);
+        TimeWaits.PrefetchHead(tuple);
+    }
+
+    void PrefetchConnectPort(IPv4 saddr, Endpoint remote, ushort port) => PrefetchConnectPort(new FourTuple(new Endpoint(saddr, port), remote));
 
     /// <summary>__inet_hash_connect()'s "static u32 hint" on linux-4.4: one for the whole kernel, so one per host here.</summary>
     uint _connectHint44;

@@ -56,6 +56,30 @@ public class EventQueueTests
     }
 
     [Fact]
+    public void Queue_PeekBehind_ShowsTheItemsTheNextDequeuesReturnWithinTheirTime()
+    {
+        // 100 items at 10 (two chunks of 64), one at 20: after each dequeue at 10, PeekBehind(d) is the item the d-th
+        // dequeue after it returns while that one is due at 10 too, across the chunk boundary; past time 10 it is false.
+        var q = new EventQueue();
+        var t = new Recorder([], "x");
+        for (int i = 0; i < 100; i++) q.Enqueue(new SimTime(10), t, i);
+        q.Enqueue(new SimTime(20), t, 100);
+        Assert.False(q.PeekBehind(1, out _)); // nothing taken yet
+        for (int taken = 0; taken < 100; taken++)
+        {
+            Assert.Equal(taken, (int)q.Dequeue().Payload!);
+            foreach (int d in new[] { 1, 3, 12, 64, 70 })
+            {
+                bool sameTime = taken + d < 100;
+                Assert.Equal(sameTime, q.PeekBehind(d, out var ahead));
+                if (sameTime) Assert.Equal(taken + d, (int)ahead.Payload!);
+            }
+        }
+        Assert.Equal(100, (int)q.Dequeue().Payload!);
+        Assert.False(q.PeekBehind(1, out _));
+    }
+
+    [Fact]
     public void Queue_RandomWork_ComesOutAsAReferenceModelOrdersIt()
     {
         // A reference model (every item sorted by time, then insertion order) beside the queue: items queued for the instant
