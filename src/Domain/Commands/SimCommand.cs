@@ -66,8 +66,12 @@ public sealed record AdvanceCommand(AdvanceMode Mode, SimDuration Amount, long E
 /// </summary>
 public sealed record WorkloadCommand(WorkloadSpec Spec, bool RunToEnd = true, long EventBudget = long.MaxValue) : SimCommand;
 
-/// <summary>What applying a command did: an error (nothing changed), a call handle, an advance result, an opened connection, or a workload's outcome.</summary>
-public sealed record CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null,
+/// <summary>
+/// What applying a command did: an error (nothing changed), a call handle, an advance result, an opened connection, or a workload's outcome.
+/// A value, not an object: a socket call's outcome is returned on every call (a W6 pool makes two a connection), and as a
+/// record class it was 104 B of garbage each among the sockets the pool holds (the W1–W6 notes, scale sessions 34–35).
+/// </summary>
+public readonly record struct CommandOutcome(DomainError? Error, CallHandle? Call = null, AdvanceResult? Advance = null, ConnectionOpened? Connection = null,
     WorkloadResult? Workload = null)
 {
     public bool IsOk => Error is null;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using SimService.Domain.Commands;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
@@ -20,8 +21,10 @@ public sealed partial class Simulation
     int _pendingCount;
     /// <summary>The call table, in id order (ids rise with every call, and a row is added as its call is made).</summary>
     readonly CallTable _calls = new();
-    /// <summary>The last row's arguments per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
+    /// <summary>The last call's argument text per kind of call: a pool's connect() calls describe themselves alike, so their rows share one string.</summary>
     readonly string?[] _lastArgs = new string?[Enum.GetValues<SocketCallKind>().Max(k => (int)k) + 1];
+    /// <summary>Where a call's argument text is written (<see cref="ArgsText"/>), reused by every call.</summary>
+    readonly StringBuilder _argsText = new(64);
 
     /// <summary>A socket that is still allocated (not destroyed), by id.</summary>
     public TcpSocket? FindSocket(int id) => _sockets[id];
@@ -141,13 +144,31 @@ public sealed partial class Simulation
         return ref _calls.Row(call.RecordRow - 1);
     }
 
-    /// <summary>The arguments' text, as the last row's string when equal (one string for many alike rows).</summary>
-    string ShareArgs(SocketCallKind kind, string args)
+    /// <summary>
+    /// The arguments' text as the call table and the journal show it, followed by " fd=<paramref name="shownFd"/>" when that is
+    /// not negative, leading blanks trimmed: written into one reused buffer (<see cref="Describe"/>) and, when it reads as the last
+    /// text of its kind, that string — a pool's connect() calls all read "to=server:80", so no string is made per call (scale
+    /// session 35: it was W6's last garbage per connection but none) and their rows share one.
+    /// </summary>
+    internal string ArgsText(in CallArgs r, int shownFd)
     {
-        ref string? last = ref _lastArgs[(int)kind];
-        if (string.Equals(args, last, StringComparison.Ordinal)) return last!;
-        last = args;
-        return args;
+        var t = _argsText.Clear();
+        Describe(in r, t);
+        if (shownFd >= 0) t.Append(" fd=").Append(shownFd);
+        int start = 0;
+        while (start < t.Length && char.IsWhiteSpace(t[start])) start++;
+        ref string? last = ref _lastArgs[(int)r.Call];
+        if (last is null || !Reads(t, start, last)) last = t.ToString(start, t.Length - start);
+        return last;
+    }
+
+    /// <summary>Whether <paramref name="t"/> from <paramref name="start"/> on holds exactly <paramref name="text"/>.</summary>
+    static bool Reads(StringBuilder t, int start, string text)
+    {
+        if (t.Length - start != text.Length) return false;
+        for (int i = 0; i < text.Length; i++)
+            if (t[start + i] != text[i]) return false;
+        return true;
     }
 
     internal void Register(TcpSocket sk) => _sockets.Set(sk.Id, sk);
@@ -215,11 +236,8 @@ public sealed partial class Simulation
     void RecordIssued(PendingCall call, Host host, SimProcess process, TcpSocket? target, in CallArgs r)
     {
         // The descriptor is named only when it is not the socket's own (a dup's).
-        var args = (Describe(r) + (r.Fd >= 0 && r.Fd != target?.Fd ? $" fd={r.Fd}" : "")).TrimStart();
-        if (KeepsCalls)
-        {
-            AddCallRecord(call, new CallRow(call.Id, r.Call, process, target?.Id ?? 0, ShareArgs(r.Call, args), Now));
-        }
+        var args = ArgsText(r, r.Fd >= 0 && r.Fd != target?.Fd ? r.Fd : -1);
+        if (KeepsCalls) AddCallRecord(call, new CallRow(call.Id, r.Call, process, target?.Id ?? 0, args, Now));
         if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, call.Id, r.Call, target?.Id ?? 0, args));
     }
 
@@ -271,11 +289,8 @@ public sealed partial class Simulation
         var call = new PendingCall(id, process, r.Call, null!, Now, r.Bytes);
         if (KeepsCalls || Journals(JournalLevel.States))
         {
-            var args = Describe(r);
-            if (KeepsCalls)
-            {
-                AddCallRecord(call, new CallRow(id, r.Call, process, r.SocketId, ShareArgs(r.Call, args), Now));
-            }
+            var args = ArgsText(r, -1);
+            if (KeepsCalls) AddCallRecord(call, new CallRow(id, r.Call, process, r.SocketId, args, Now));
             if (Journals(JournalLevel.States)) Record(JournalLevel.States, new CallIssued(Now, _journalSeq, host.Name, process.Name, id, r.Call, r.SocketId, args));
         }
         var outcome = NoFile(r.Call);
@@ -488,30 +503,60 @@ public sealed partial class Simulation
 
     static string FlagsText(MsgFlags flags) => flags == MsgFlags.None ? "" : " flags=" + flags.ToString().Replace(", ", "|", StringComparison.Ordinal);
 
-    static string Describe(in CallArgs r) => r.Call switch
+    /// <summary>
+    /// The arguments' text (<see cref="ArgsText"/>), appended to <paramref name="t"/> a piece at a time — a number's digits
+    /// written in place — so the common calls allocate nothing (a send's or recv's flags and a poll's events make strings).
+    /// </summary>
+    static void Describe(in CallArgs r, StringBuilder t)
     {
-        SocketCallKind.Bind => $"port={r.Port}" + (r.Address is { } a ? $" addr={a}" : ""),
-        SocketCallKind.Listen => r.SocketId == 0 ? $"port={r.Port} backlog={r.Backlog}{(r.ReuseAddr ? " reuseaddr" : "")}{(r.Address is { } la ? $" addr={la}" : "")}" : $"backlog={r.Backlog}",
-        SocketCallKind.Connect when r.Unspec => "AF_UNSPEC",
-        SocketCallKind.Connect => $"to={r.ToHost}:{r.ToPort}" + (r.BindPort is { } p ? $" bind={p}{(r.BindReuseAddr ? " reuseaddr" : "")}" : ""),
-        SocketCallKind.Send => $"bytes={r.Bytes}" + FlagsText(r.Flags),
-        SocketCallKind.Recv => (r.Bytes < 0 ? "bytes=all" : $"bytes={r.Bytes}") + FlagsText(r.Flags),
-        SocketCallKind.Shutdown => r.How.ToString(),
-        SocketCallKind.Setsockopt => r.Option switch
+        switch (r.Call)
         {
-            SocketOption.SO_LINGER => $"SO_LINGER onoff={r.LingerOnOff} linger={r.Value}",
-            SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO => $"{r.Option} sec={r.TvSec} usec={r.TvUsec}",
-            SocketOption.IP_LOCAL_PORT_RANGE => $"IP_LOCAL_PORT_RANGE lo={r.Value & 0xffff} hi={(uint)r.Value >> 16}",
-            SocketOption.TCP_CONGESTION => $"TCP_CONGESTION={r.Text}",
-            _ => $"{r.Option}={r.Value}",
-        },
-        SocketCallKind.Getsockopt => r.Option.ToString(),
-        SocketCallKind.Fcntl => r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0",
-        SocketCallKind.Poll => $"events={PollEvents.Text(r.Events)}" + (r.TimeoutMs != 0 ? $" timeout={r.TimeoutMs}" : ""),
-        SocketCallKind.Dup2 => $"newfd={r.NewFd}",
-        SocketCallKind.Setrlimit => $"RLIMIT_NOFILE cur={r.RlimCur} max={r.RlimMax}",
-        _ => "",
-    };
+            case SocketCallKind.Bind:
+                t.Append("port=").Append(r.Port);
+                if (r.Address is { } a) t.Append(" addr=").Append(a);
+                break;
+            case SocketCallKind.Listen when r.SocketId == 0:
+                t.Append("port=").Append(r.Port).Append(" backlog=").Append(r.Backlog);
+                if (r.ReuseAddr) t.Append(" reuseaddr");
+                if (r.Address is { } la) t.Append(" addr=").Append(la);
+                break;
+            case SocketCallKind.Listen: t.Append("backlog=").Append(r.Backlog); break;
+            case SocketCallKind.Connect when r.Unspec: t.Append("AF_UNSPEC"); break;
+            case SocketCallKind.Connect:
+                t.Append("to=").Append(r.ToHost).Append(':').Append(r.ToPort);
+                if (r.BindPort is { } p) t.Append(" bind=").Append(p).Append(r.BindReuseAddr ? " reuseaddr" : "");
+                break;
+            case SocketCallKind.Send: t.Append("bytes=").Append(r.Bytes).Append(FlagsText(r.Flags)); break;
+            case SocketCallKind.Recv:
+                if (r.Bytes < 0) t.Append("bytes=all");
+                else t.Append("bytes=").Append(r.Bytes);
+                t.Append(FlagsText(r.Flags));
+                break;
+            case SocketCallKind.Shutdown: t.Append(r.How.ToString()); break;
+            case SocketCallKind.Setsockopt:
+                switch (r.Option)
+                {
+                    case SocketOption.SO_LINGER: t.Append("SO_LINGER onoff=").Append(r.LingerOnOff).Append(" linger=").Append(r.Value); break;
+                    case SocketOption.SO_SNDTIMEO or SocketOption.SO_RCVTIMEO:
+                        t.Append(r.Option.ToString()).Append(" sec=").Append(r.TvSec).Append(" usec=").Append(r.TvUsec);
+                        break;
+                    case SocketOption.IP_LOCAL_PORT_RANGE:
+                        t.Append("IP_LOCAL_PORT_RANGE lo=").Append(r.Value & 0xffff).Append(" hi=").Append((uint)r.Value >> 16);
+                        break;
+                    case SocketOption.TCP_CONGESTION: t.Append("TCP_CONGESTION=").Append(r.Text); break;
+                    default: t.Append(r.Option.ToString()).Append('=').Append(r.Value); break;
+                }
+                break;
+            case SocketCallKind.Getsockopt: t.Append(r.Option.ToString()); break;
+            case SocketCallKind.Fcntl: t.Append(r.NonBlock ? "F_SETFL O_NONBLOCK" : "F_SETFL 0"); break;
+            case SocketCallKind.Poll:
+                t.Append("events=").Append(PollEvents.Text(r.Events));
+                if (r.TimeoutMs != 0) t.Append(" timeout=").Append(r.TimeoutMs);
+                break;
+            case SocketCallKind.Dup2: t.Append("newfd=").Append(r.NewFd); break;
+            case SocketCallKind.Setrlimit: t.Append("RLIMIT_NOFILE cur=").Append(r.RlimCur).Append(" max=").Append(r.RlimMax); break;
+        }
+    }
 
     /// <summary>
     /// Models close() → file_close_fd() + fput() — fs/file.c, fs/file_table.c: the descriptor is freed at

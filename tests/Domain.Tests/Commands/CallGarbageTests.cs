@@ -7,16 +7,15 @@ using SimService.Domain.Tcp;
 namespace SimService.Domain.Tests.Commands;
 
 /// <summary>
-/// What the command layer adds to a socket call's garbage: its outcome and nothing else — no result object of the
-/// same-instant run (CommandApplier's rule) it makes before returning. W6's pool makes two calls a connection, and what
-/// they throw away lies between the sockets the pool holds (the W1–W6 notes, scale session 34).
+/// What the command layer adds to a socket call's garbage: nothing — no result object of the same-instant run
+/// (CommandApplier's rule) it makes before returning (scale session 34), and no outcome object (a value since scale
+/// session 35). W6's pool makes two calls a connection, and what they throw away lies between the sockets the pool holds
+/// (the W1–W6 notes, scale sessions 34–35).
 /// </summary>
 public class CallGarbageTests
 {
-    static object? _kept;
-
     [Fact]
-    public void CallThroughTheCommandLayer_AllocatesItsOutcomeAndNothingMoreThanTheEngineCall()
+    public void CallThroughTheCommandLayer_AllocatesNothingMoreThanTheEngineCall()
     {
         const int calls = 4_096;
         var (viaCommands, pollRequest) = PollingSimulation();
@@ -34,11 +33,8 @@ public class CallGarbageTests
         before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < calls; i++) direct.Call(request);
         long engine = GC.GetAllocatedBytesForCurrentThread() - before;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) _kept = new CommandOutcome(null, new CallHandle(i, 1, false, 0, null));
-        long outcomes = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(outcomes > 0);
-        Assert.Equal(outcomes / calls, (applied - engine) / calls);
+        Assert.True(engine > 0); // the engine's own call allocates (its call table grows), so the two are measured alike
+        Assert.Equal(engine, applied);
     }
 
     /// <summary>A host with one socket and a poll() on it that returns at once (POLLOUT of a fresh socket), at level counters.</summary>

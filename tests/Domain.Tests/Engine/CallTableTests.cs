@@ -148,6 +148,37 @@ public class CallTableTests
     }
 
     [Fact]
+    public void ArgsText_CallsAlikeTheLastOfTheirKind_ItsStringNothingAllocated()
+    {
+        // W6's pool: every connect() reads "to=server:80". Its text is written into the simulation's buffer and found equal to
+        // the last connect()'s, so no string is made per call (scale session 35); a text that differs is a string of its own.
+        var sim = new TwoHostHarness().Sim;
+        CallArgs Args(SocketCallRequest r) => CallArgs.From(r, sim.EngineRules);
+        var connect = Args(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 });
+        var accept = Args(new SocketCallRequest("server", "app", SocketCallKind.Accept) { SocketId = 1 });
+        string first = sim.ArgsText(connect, -1);
+        string acceptText = sim.ArgsText(accept, -1);
+        var texts = new string[1_000];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < texts.Length; i += 2)
+        {
+            texts[i] = sim.ArgsText(connect, -1);
+            texts[i + 1] = sim.ArgsText(accept, -1);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal("to=server:80", first);
+        Assert.Equal("", acceptText);
+        Assert.All(texts.Where((_, i) => i % 2 == 0), t => Assert.Same(first, t));
+        Assert.All(texts.Where((_, i) => i % 2 == 1), t => Assert.Same(acceptText, t));
+        Assert.Equal("to=server:81", sim.ArgsText(Args(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 81 }), -1));
+        Assert.Equal("to=server:80 fd=7", sim.ArgsText(connect, 7));
+        Assert.Equal("fd=3", sim.ArgsText(accept, 3)); // a text that is only the descriptor's loses its leading blank
+        Assert.Equal("to=server:80", sim.ArgsText(connect, -1));
+    }
+
+    [Fact]
     public void CallsOfSocket_TwoConnections_ExactlyEachSocketsCallsInTheOrderMade()
     {
         // Read in place (GET …/sockets/{id} at a 100k pool made a view per row): the listener's are its listen() and the
