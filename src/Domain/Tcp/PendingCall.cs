@@ -27,6 +27,9 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
     /// <summary>The next call of the simulation's free list while this one waits to be reused.</summary>
     internal PendingCall? NextFree { get; set; }
 
+    /// <summary>The next recv() asleep on the same socket's wait queue (<see cref="TcpSocket"/>'s sleeping readers).</summary>
+    internal PendingCall? NextSleepingReader { get; set; }
+
     /// <summary>The call's row in the simulation's call table, as its index plus one (0: the table does not keep it).</summary>
     internal int RecordRow { get; set; }
 
@@ -51,6 +54,7 @@ public sealed class PendingCall(long id, SimProcess process, SocketCallKind kind
         ReturnErrno = null;
         ReturnSocketId = 0;
         NextFree = null;
+        NextSleepingReader = null;
         RecordRow = 0;
         ReservedFd = -1;
     }

@@ -389,7 +389,7 @@ public sealed partial class TcpSocket
             // copied < target: tcp_cleanup_rbuf(sk, copied), then sk_wait_data() with the timeo left (a new timer).
             CleanupRbuf(copied);
             Sleep(call, timeo, TcpTimerKind.ReceiveTimeout);
-            PendingRecv = call;
+            AddSleepingReader(call);
             return CallOutcome.Block;
         }
         if (SockDone)
@@ -415,7 +415,7 @@ public sealed partial class TcpSocket
         // for its first expiry, placed on the wheel from the clock of the new sleep.
         if (timedOut || !Sleep(call, (flags & MsgFlags.MSG_DONTWAIT) != 0 ? 0 : SockRcvTimeo, TcpTimerKind.ReceiveTimeout))
             return CallOutcome.Fail(Errno.EAGAIN);
-        PendingRecv = call;
+        AddSleepingReader(call);
         return CallOutcome.Block;
     }
 
@@ -455,8 +455,8 @@ public sealed partial class TcpSocket
     /// </summary>
     void WakeReader()
     {
-        if (PendingRecv is null || WakeLater(WokenTasks.Reader)) return;
-        RunWokenReader();
+        if (!HasSleepingReader || WakeLater(WokenTasks.Reader)) return;
+        RunWokenReaders();
     }
 
     /// <summary>Whether a task of this socket woken now runs later, after the softirq (<see cref="Simulation.WakeTask"/>).</summary>
@@ -469,7 +469,7 @@ public sealed partial class TcpSocket
         _woken &= ~task;
         switch (task)
         {
-            case WokenTasks.Reader: RunWokenReader(); break;
+            case WokenTasks.Reader: RunWokenReaders(); break;
             case WokenTasks.Writer: RunWokenWriter(); break;
             case WokenTasks.Close: LingerWoken(); break;
             case WokenTasks.Connect: RunWokenConnect(); break;
@@ -504,11 +504,26 @@ public sealed partial class TcpSocket
         }
     }
 
-    /// <summary>sk_wait_event() returns to tcp_recvmsg_locked(): -EPIPE after a disconnect, else the loop copies again.</summary>
-    void RunWokenReader()
+    /// <summary>
+    /// Every recv() asleep on the socket was woken (__wake_up_common() ends no non-exclusive sleep early): each runs in
+    /// the wait queue's order, the last sleeper first; one that finds nothing to return sleeps again at the head.
+    /// </summary>
+    void RunWokenReaders()
     {
-        if (PendingRecv is not { } call) return;
-        PendingRecv = null;
+        var call = SleepingReaders;
+        SleepingReaders = null;
+        while (call is not null)
+        {
+            var next = call.NextSleepingReader;
+            call.NextSleepingReader = null;
+            RunWokenReader(call);
+            call = next;
+        }
+    }
+
+    /// <summary>sk_wait_event() returns to tcp_recvmsg_locked(): -EPIPE after a disconnect, else the loop copies again.</summary>
+    void RunWokenReader(PendingCall call)
+    {
         if (call.DisconnectsAtSleep != Disconnects)
         {
             // sk_wait_data() → sk_wait_event() saw sk_disconnects move: -EPIPE; tcp_recvmsg_locked() "err = copied ? : err".
@@ -518,8 +533,7 @@ public sealed partial class TcpSocket
         }
         if (EndZeroLengthRecv(call)) return;
         var outcome = Recv(call.Requested, call.MsgFlags, call);
-        if (outcome.Blocked) PendingRecv = call;
-        else _sim.CompleteCall(call, outcome.Value, outcome.Errno);
+        if (!outcome.Blocked) _sim.CompleteCall(call, outcome.Value, outcome.Errno);
     }
 
     /// <summary>Models inet_shutdown() + tcp_shutdown().</summary>
@@ -942,7 +956,7 @@ public sealed partial class TcpSocket
     {
         if (_pendingConnect == call) _pendingConnect = null;
         if (PendingSend == call) PendingSend = null;
-        if (PendingRecv == call) PendingRecv = null;
+        RemoveSleepingReader(call);
         if (PendingClose == call)
         {
             // sk_stream_wait_close(): the loop ends on signal_pending(); __tcp_close() goes on to orphan the socket.

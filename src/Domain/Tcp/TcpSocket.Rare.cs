@@ -41,11 +41,43 @@ public sealed partial class TcpSocket
         set { if (value is not null || _rare is not null) RareToWrite.PendingSend = value; }
     }
 
-    /// <summary>A recv() asleep in sk_wait_data().</summary>
-    PendingCall? PendingRecv
+    /// <summary>
+    /// The head of the recv() calls asleep in sk_wait_data(), linked through <see cref="PendingCall.NextSleepingReader"/>
+    /// in the order of the socket's wait queue: sk_wait_data() → add_wait_queue() puts a (non-exclusive) sleeper at the
+    /// head, and __wake_up_common() wakes them all from the head.
+    /// </summary>
+    PendingCall? SleepingReaders
     {
-        get => _rare?.PendingRecv;
-        set { if (value is not null || _rare is not null) RareToWrite.PendingRecv = value; }
+        get => _rare?.SleepingReaders;
+        set { if (value is not null || _rare is not null) RareToWrite.SleepingReaders = value; }
+    }
+
+    bool HasSleepingReader => _rare?.SleepingReaders is not null;
+
+    /// <summary>sk_wait_data()'s add_wait_queue(): the reader sleeps at the head of the wait queue.</summary>
+    void AddSleepingReader(PendingCall call)
+    {
+        call.NextSleepingReader = SleepingReaders;
+        SleepingReaders = call;
+    }
+
+    /// <summary>remove_wait_queue() of a reader that leaves its sleep (its timeo ran out, a signal).</summary>
+    void RemoveSleepingReader(PendingCall call)
+    {
+        if (_rare is not { } rare) return;
+        if (rare.SleepingReaders == call)
+        {
+            rare.SleepingReaders = call.NextSleepingReader;
+            call.NextSleepingReader = null;
+            return;
+        }
+        for (var prev = rare.SleepingReaders; prev is not null; prev = prev.NextSleepingReader)
+        {
+            if (prev.NextSleepingReader != call) continue;
+            prev.NextSleepingReader = call.NextSleepingReader;
+            call.NextSleepingReader = null;
+            return;
+        }
     }
 
     /// <summary>A close() asleep in sk_lingertime's wait (tcp_close() with SO_LINGER on).</summary>
@@ -125,8 +157,10 @@ public sealed partial class TcpSocket
         public string? SoftError;
         /// <summary>The keepalive timer (also FIN-WAIT-2's, as sk_timer is).</summary>
         public SimTimer? KeepaliveTimer;
-        /// <summary>Blocked send(), recv() and close() calls (a connect() is the socket's own: every client makes one).</summary>
-        public PendingCall? PendingSend, PendingRecv, PendingClose;
+        /// <summary>Blocked send() and close() calls (a connect() is the socket's own: every client makes one).</summary>
+        public PendingCall? PendingSend, PendingClose;
+        /// <summary>The first recv() asleep in sk_wait_data() (<see cref="TcpSocket.SleepingReaders"/>).</summary>
+        public PendingCall? SleepingReaders;
         /// <summary>SO_SNDBUF / SO_RCVBUF as set (0: not set).</summary>
         public int SndBufSet, RcvBufSet;
         /// <summary>sk->sk_disconnects.</summary>
@@ -155,7 +189,7 @@ public sealed partial class TcpSocket
             RecvSackCache = null;
             SoftError = null;
             // KeepaliveTimer is kept: TcpSocket.Init() attaches it to the socket again as a new timer (SimTimer.Reuse()).
-            PendingSend = PendingRecv = PendingClose = null;
+            PendingSend = SleepingReaders = PendingClose = null;
             SndBufSet = RcvBufSet = Disconnects = 0;
             OowAck = default;
             BindAddress = IPv4.Any;

@@ -106,7 +106,7 @@ public sealed partial class TcpSocket
     bool Reusable =>
         !_sim.Journals(JournalLevel.States) && Dead && Owner is null && FileRefs == 0 && CallRefs == 0 &&
         _rare?.Listen is null && LingerSet is null && TimeoutsSet is null &&
-        _pendingConnect is null && PendingSend is null && PendingRecv is null && PendingClose is null;
+        _pendingConnect is null && PendingSend is null && !HasSleepingReader && PendingClose is null;
 
     /// <summary>sk_prot_free(): gives a destroyed, unreachable socket back to its host's free list.</summary>
     void FreeToSlab()

@@ -135,7 +135,7 @@ public sealed partial class TcpSocket
             case SocketCallKind.Recv:
                 // tcp_recvmsg_locked()'s next pass with timeo 0: it copies what came meanwhile (below SO_RCVLOWAT,
                 // no wakeup) and returns the count; nothing copied → -EAGAIN.
-                if (PendingRecv == call) PendingRecv = null;
+                RemoveSleepingReader(call);
                 if (EndZeroLengthRecv(call)) break;
                 var read = Recv(call.Requested, call.MsgFlags, call, timedOut: true);
                 _sim.CompleteCall(call, read.Value, read.Errno);

@@ -1,4 +1,5 @@
 using SimService.Domain.Commands;
+using SimService.Domain.Network;
 using SimService.Domain.Tcp;
 using SimService.Domain.Tests.Fixtures;
 using static SimService.Domain.Tests.Fixtures.TwoHostHarness;
@@ -72,5 +73,63 @@ public class WokenReaderTests
         var r = h.Returned(recv.CallId)!;
         Assert.Equal((Ms(160), 1000L), (r.At, r.Result));
         Assert.Equal(1000L, Recv(h, c).Result);
+    }
+}
+
+/// <summary>
+/// Several recv() calls asleep on one socket (threads of a process sharing the descriptor): sk_wait_data() puts each on
+/// the socket's wait queue with add_wait_queue(), non-exclusive, so sk_data_ready() and sk_state_change() wake every one
+/// of them (__wake_up_common() stops early only at exclusive waiters). A FIN ends them all with 0; data goes to the one
+/// that runs first, and the others sleep again. Client 10.0.0.1 and server 10.0.0.2, 10 ms apart.
+/// </summary>
+public class SleepingReadersTests
+{
+    static CallHandle Recv(TwoHostHarness h, TcpSocket s, long bytes = -1) =>
+        h.Call(new SocketCallRequest(s.Host.Name, "app", SocketCallKind.Recv) { SocketId = s.Id, Bytes = bytes });
+
+    [Fact]
+    public void ThreeRecvsAsleep_PeerFin_EachReturnsZeroAndTheCloseSendsAFin()
+    {
+        // Observed on Linux 6.18.44 (simservice kernel --diff): all three recv() calls return 0 when the FIN arrives at
+        // 1.010 s, so the close() at 1.1 s is the last reference and sends the client's FIN (LAST-ACK, then CLOSED).
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        var r1 = Recv(h, c, 1000);
+        h.At(Ms(200));
+        var r2 = Recv(h, c, 1000);
+        h.At(Ms(300));
+        var r3 = Recv(h, c, 1000);
+        h.At(Ms(1000));
+        h.Call("server", SocketCallKind.Close, s.Id);
+        h.At(Ms(1100));
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(Ms(1500));
+
+        var returned = new[] { r1, r2, r3 }.Select(r => h.Returned(r.CallId)).Select(r => (r?.At, r?.Result)).ToArray();
+        Assert.Equal([(Ms(1010), 0L), (Ms(1010), 0L), (Ms(1010), 0L)], returned);
+        Assert.Contains(h.Sent("client"), e => e.At == Ms(1100) && e.Flags == (TcpFlags.Fin | TcpFlags.Ack));
+        Assert.Equal(TcpState.Close, h.StateOf(c));
+    }
+
+    [Fact]
+    public void TwoRecvsAsleep_Data_TheLastSleeperCopiesItAndTheOtherSleepsAgain()
+    {
+        // Observed on Linux 6.18.44 (simservice kernel, two runs): the recv() that slept last is at the wait queue's
+        // head and copies the 500 bytes arriving at 1.010 s; the first sleeps again and copies the 300 arriving at 1.510 s.
+        var h = new TwoHostHarness();
+        var (c, s, _) = h.Establish();
+        h.At(Ms(100));
+        var first = Recv(h, c, 1000);
+        h.At(Ms(200));
+        var last = Recv(h, c, 1000);
+        h.At(Ms(1000));
+        h.Send(s.Id, 500);
+        h.At(Ms(1500));
+        h.Send(s.Id, 300);
+        h.At(Ms(2000));
+
+        Assert.Equal((Ms(1010), 500L), (h.Returned(last.CallId)?.At, h.Returned(last.CallId)?.Result));
+        Assert.Equal((Ms(1510), 300L), (h.Returned(first.CallId)?.At, h.Returned(first.CallId)?.Result));
     }
 }
