@@ -95,7 +95,7 @@ public sealed partial class TcpSocket
 
     /// <summary>What tcp_queue_rcv() would add to sk_rmem_alloc for <paramref name="payload"/> bytes now: see <see cref="QueueRcv"/>.</summary>
     long RcvChargeFor(long payload) =>
-        payload > 0 && CoalescesIntoTail(_data?.RcvQueue) ? RcvCoalescedCharge(payload) : RcvTruesize(payload);
+        payload > 0 && TailCoalesceDelta(_data?.RcvQueue, payload) is { } delta ? delta : RcvTruesize(payload);
 
     /// <summary>
     /// Models sk_wmem_schedule() / sk_rmem_schedule() / sk_forced_mem_schedule() — include/net/sock.h, net/core/sock.c:

@@ -15,13 +15,14 @@ namespace SimService.Domain.Tcp;
 /// fragment, as NICs with 2 KB receive buffers (virtio_net, igb/ixgbe-class drivers) build them at MTU 1500
 /// with napi_build_skb(): truesize = SKB_TRUESIZE(2048 − SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
 /// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) for a packet of up to 1664 bytes, 2048 more per further
-/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>). An in-order segment
-/// arriving while the receive queue's tail skb is still unread is coalesced into it (tcp_queue_rcv() →
-/// tcp_try_coalesce() → skb_try_coalesce(): the head fragment is stolen, sk_rmem_alloc grows by truesize −
-/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>, 2048, for one buffer)), at most
-/// MAX_SKB_FRAGS (17) times per skb. Not modelled for this model's skbs: skb_try_coalesce()'s copy into the tail room
-/// (delta 0) for segments of a few dozen bytes, coalescing in the out-of-order queue (modelled over lo for an skb of
-/// its own: <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
+/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>); a packet of up to 640 bytes is in a kmalloc'd head
+/// instead (<see cref="NicRcvSkb"/>). An in-order segment arriving while the receive queue's tail skb is still unread is
+/// coalesced into it (tcp_queue_rcv() → tcp_try_coalesce() → skb_try_coalesce(), <see cref="TailCoalesceDelta"/>):
+/// copied into the tail's head when it fits the room left there (sk_rmem_alloc unchanged), else its head fragment is
+/// stolen, sk_rmem_alloc growing by truesize − SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>,
+/// 2048, for one buffer), at most MAX_SKB_FRAGS (17) times per skb; a kmalloc'd head is never stolen. Not modelled for
+/// this model's skbs: coalescing in the out-of-order queue (modelled over lo for an skb of its own:
+/// <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
@@ -94,7 +95,16 @@ public sealed partial class TcpSocket
     /// SKB_TRUESIZE(kmalloc_size_roundup(SKB_HEAD_ALIGN(NET_SKB_PAD + packet)) − 320)) is the same 2304 and 4352 for
     /// packets of 641–1664 and 1665–3712 bytes; observed on Linux 6.18.44 (packetdrill/jumbo-segment-scaling-ratio-from-its-truesize.pkt).
     /// </summary>
-    int NicRcvTruesize(long len)
+    int NicRcvTruesize(long len) => NicRcvSkb(len).Truesize;
+
+    /// <summary>
+    /// The NIC model's skb for <paramref name="len"/> bytes of payload (<see cref="NicRcvTruesize"/>): its truesize, the
+    /// tail room its linear head has left after the packet (end − tail: the head's data area less NET_SKB_PAD and the
+    /// packet; 0 once the packet spills into fragments, skb_tailroom() of a nonlinear skb), and whether that head is
+    /// kmalloc'd — alloc_skb() for a packet of up to 640 bytes, as tun_alloc_skb() and __napi_alloc_skb() (a request of
+    /// at most SKB_WITH_OVERHEAD(1024)) allocate it — rather than the 2 KB page fragment of napi_build_skb() (head_frag).
+    /// </summary>
+    NicSkb NicRcvSkb(long len)
     {
         long packet = len + 20 + TcpHeaderLen;
         // tun_alloc_skb() -> alloc_skb(): a short packet's head (with NET_SKB_PAD and skb_shared_info) is not a 2 KB
@@ -104,12 +114,17 @@ public sealed partial class TcpSocket
         // that cache, a kmalloc-512 head, SKB_TRUESIZE(512 - 320) = 768, up to 128 bytes. Then kmalloc-1024,
         // SKB_TRUESIZE(1024 - 320) = 1280, up to 640 bytes: observed on Linux 6.18.44 through scaling_ratio and the
         // window (packetdrill/short-segment-tun-truesize-sets-scaling-ratio-and-window.pkt).
-        if (_sim.Profile != KernelProfile.Linux44 && packet <= SmallHeadPacketBytes) return LoopbackSkbOverhead;
-        if (packet <= SmallSlabPacketBytes) return SmallSlabTruesize;
-        if (packet <= MidSlabPacketBytes) return MidSlabTruesize;
+        if (_sim.Profile != KernelProfile.Linux44 && packet <= SmallHeadPacketBytes) return new(LoopbackSkbOverhead, (int)(SmallHeadPacketBytes - packet), Kmalloced: true);
+        if (packet <= SmallSlabPacketBytes) return new(SmallSlabTruesize, (int)(SmallSlabPacketBytes - packet), Kmalloced: true);
+        if (packet <= MidSlabPacketBytes) return new(MidSlabTruesize, (int)(MidSlabPacketBytes - packet), Kmalloced: true);
         long beyond = packet - RcvHeadPacketBytes;
-        return beyond <= 0 ? RcvSkbTruesize : RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize;
+        return beyond <= 0
+            ? new(RcvSkbTruesize, (int)-beyond, Kmalloced: false)
+            : new(RcvSkbTruesize + (int)((beyond + RcvFragTruesize - 1) / RcvFragTruesize) * RcvFragTruesize, 0, Kmalloced: false);
     }
+
+    /// <summary>A received skb of the NIC model: <see cref="NicRcvSkb"/>.</summary>
+    readonly record struct NicSkb(int Truesize, int TailRoom, bool Kmalloced);
 
     /// <summary>
     /// Models truesize_adjust(adjust = true, skb) — net/ipv4/tcp_input.c (240bfd134c59, 5.16), what tcp_event_data_recv()'s
@@ -122,8 +137,26 @@ public sealed partial class TcpSocket
     /// </summary>
     int GrowTruesize(long len) => ViaLoopback && _sim.Profile != KernelProfile.Linux44 ? (int)len : RcvTruesize(len);
 
-    /// <summary>What a segment of <paramref name="len"/> bytes coalesced into the tail skb adds to sk_rmem_alloc.</summary>
-    int RcvCoalescedCharge(long len) => ViaLoopback ? (int)len : NicRcvTruesize(len) - TcpConstants.SkBuffSize;
+    /// <summary>
+    /// Models tcp_try_coalesce() → skb_try_coalesce() — net/ipv4/tcp_input.c, net/core/skbuff.c — of a segment of
+    /// <paramref name="payload"/> bytes into the receive queue's tail skb: what it adds to sk_rmem_alloc, or null when
+    /// refused (the segment is queued as an skb of its own). Refused after a FIN, into a clone (lo: <see cref="TailShared"/>)
+    /// or past MAX_SKB_FRAGS. Through lo the new skb's payload is all page fragments (skb_headlen() 0): its payload.
+    /// Off lo "if (len &lt;= skb_tailroom(to))" the bytes are copied into the tail's head, delta 0; else the new skb's head
+    /// is stolen, delta its truesize less SKB_DATA_ALIGN(sizeof(struct sk_buff)) — but "if (skb_head_is_locked(from))
+    /// return false": a kmalloc'd head (!head_frag, <see cref="NicRcvSkb"/>) cannot be. Observed on Linux 6.18.44 (fuzz
+    /// seed 34350, packetdrill/kmalloc-head-segments-copied-into-tail-room-never-stolen.pkt): a 536-byte segment after
+    /// another is an skb of its own (skmem r 1280 → 2560, not 2304), 50 bytes after it fit its 64 bytes of room (r stays 1280).
+    /// </summary>
+    int? TailCoalesceDelta(List<RcvSkb>? q, long payload)
+    {
+        if (q is not { Count: > 0 } || q[^1].Fin || TailShared(q[^1])) return null;
+        if (!ViaLoopback && payload <= q[^1].TailRoom) return 0;
+        if (q[^1].Frags >= MaxSkbFrags) return null;
+        if (ViaLoopback) return (int)payload;
+        var from = NicRcvSkb(payload);
+        return from.Kmalloced ? null : from.Truesize - TcpConstants.SkBuffSize;
+    }
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow(). An int, as the kernel's (tcp_rmem's values are ints).</summary>
     int _rcvBuf;
@@ -160,6 +193,8 @@ public sealed partial class TcpSocket
         /// <summary>The sequence after the segment whose skb this is (the head of any coalesced into it).</summary>
         public uint HeadEnd = headEnd;
         public int Frags;
+        /// <summary>skb_tailroom(): the room the linear head has left after its packet (<see cref="NicRcvSkb"/>), 0 over lo and once nonlinear.</summary>
+        public int TailRoom;
         public bool Fin;
         /// <summary>Not a clone of a skb the sender keeps: a lo software GSO piece, or a backlog merge into one or into a pure ACK.</summary>
         public bool Own;
@@ -207,9 +242,6 @@ public sealed partial class TcpSocket
     /// <summary>skb_cloned() of a received lo skb that is not its own (<paramref name="own"/> false): its sender still holds the segment ending at <paramref name="headEnd"/>.</summary>
     bool LoShared(bool own, uint headEnd) =>
         ViaLoopback && !own && Host.Established.GetValueOrDefault(Tuple.Reversed) is { } sender && SeqMath.Before(sender.SndUna, headEnd);
-
-    /// <summary>Whether tcp_queue_rcv() would coalesce a segment with payload into the receive queue's tail now.</summary>
-    bool CoalescesIntoTail(List<RcvSkb>? q) => q is { Count: > 0 } && !q[^1].Fin && q[^1].Frags < MaxSkbFrags && !TailShared(q[^1]);
 
     /// <summary>Models tcp_win_from_space() / __tcp_win_from_space() — include/net/tcp.h: space · scaling_ratio &gt;&gt; TCP_RMEM_TO_WIN_SCALE.</summary>
     long WinFromSpace(long space) => (space * _scalingRatio) >> TcpConstants.RmemToWinScale;
@@ -562,18 +594,23 @@ public sealed partial class TcpSocket
             DataToWrite.RcvQueueTruesize += RcvTruesize(0, skb);
             return;
         }
-        if (CoalescesIntoTail(q))
+        if (TailCoalesceDelta(q, payload) is { } delta)
         {
             ref var tail = ref CollectionsMarshal.AsSpan(q)[^1];
             tail.Left += payload;
-            tail.Truesize += RcvCoalescedCharge(payload);
-            tail.Frags++;
+            tail.Truesize += delta;
+            if (payload <= tail.TailRoom) tail.TailRoom -= (int)payload; // copied into the head: skb_put()
+            else
+            {
+                tail.Frags++;
+                tail.TailRoom = 0; // nonlinear now
+            }
             tail.Fin = fin;
-            DataToWrite.RcvQueueTruesize += RcvCoalescedCharge(payload);
+            DataToWrite.RcvQueueTruesize += delta;
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);
             return;
         }
-        q.Add(new RcvSkb(payload, RcvTruesize(payload, skb), end) { Fin = fin, Own = skb.Own });
+        q.Add(new RcvSkb(payload, RcvTruesize(payload, skb), end) { Fin = fin, Own = skb.Own, TailRoom = ViaLoopback ? 0 : NicRcvSkb(payload).TailRoom });
         DataToWrite.RcvQueueTruesize += RcvTruesize(payload, skb);
     }
 

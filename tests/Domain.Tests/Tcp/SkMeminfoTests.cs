@@ -66,6 +66,30 @@ public class SkMeminfoTests
         Assert.Equal((0u, 0u), (p.C.Meminfo.RmemAlloc, p.C.Meminfo.FwdAlloc));
     }
 
+    /// <summary>
+    /// tcp_try_coalesce() → skb_try_coalesce() on the NIC model's skbs (timestamps: a packet is the payload + 52): a
+    /// segment that fits the tail skb's room is copied into it (delta 0); one in a kmalloc'd head (a packet of up to 640
+    /// bytes) that does not fit is an skb of its own (skb_head_is_locked()); a page-fragment head is stolen (+ truesize −
+    /// 256). Observed on Linux 6.18.44: packetdrill/kmalloc-head-segments-copied-into-tail-room-never-stolen.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_UnreadShortSegments_CopiedIntoTheTailRoomOrQueuedWhole_OnlyAPageFragmentHeadStolen()
+    {
+        var p = InjectedPeer.Connected();
+        long before = p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce];
+        var rmem = new List<uint>();
+        foreach (int len in new[] { 536, 50, 20, 100, 40, 1000 })
+        {
+            p.Data(len);
+            rmem.Add(p.C.Meminfo.RmemAlloc);
+        }
+
+        // 536: kmalloc-1024 (1280), 52 bytes of room; 50 copied; 20: a small head (832), 120 of room; 100 copied;
+        // 40: a small head; 1000: a 2 KB page fragment, stolen into the 40-byte skb (+ 2048).
+        Assert.Equal([1280u, 1280, 2112, 2112, 2944, 4992], rmem);
+        Assert.Equal(3L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
+    }
+
     [Fact]
     public void Established_OldText_DroppedByTcpDataQueue()
     {
