@@ -176,14 +176,15 @@ public sealed partial class TcpSocket
     /// comes off its truesize. A bare FIN keeps nothing else — whether a NIC's page fragment or lo's sender head — so
     /// 0, not below its length 0: tcp_win_from_space(0) ≤ len and tcp_grow_window() takes 2 · advmss, up to the room left
     /// (observed on Linux 6.18.44: rcv_ssthresh 67432 → 70352 at MSS 1460, and 76192 → 77112 when 920 bytes of room were
-    /// left). A lo segment with payload keeps its fragments' truesize, its payload (a backlog merge's truesize less
+    /// left). A segment copied into a queued skb off lo keeps its payload in its head (skb_headlen() ≠ 0): its whole
+    /// truesize. A lo segment with payload keeps its fragments' truesize, its payload (a backlog merge's truesize less
     /// the head), or all of its truesize when a merge copied payload into its head. linux-4.4 has no truesize_adjust()
     /// (240bfd134c59, 2021): the whole truesize.
     /// </summary>
     int OfoCoalescedTruesize(long len)
     {
         if (_sim.Profile == KernelProfile.Linux44) return RcvTruesize(len);
-        if (!ViaLoopback) return 0; // only a bare FIN is coalesced off lo
+        if (!ViaLoopback) return len == 0 ? 0 : NicRcvTruesize(len); // a bare FIN's head holds nothing; a copied segment keeps its head
         var skb = ArrivingLoSkb;
         return (int)len + skb.Overhead - (skb.HeadLen == 0 ? LoopbackSkbOverhead : 0);
     }
@@ -201,9 +202,11 @@ public sealed partial class TcpSocket
     /// payload that fits its head's tail room by copy (truesize unchanged), else the new skb's page fragments — refused
     /// when that skb has payload in a kmalloc'd head (skb_head_is_locked()) or the two would hold more than
     /// MAX_SKB_FRAGS — adding what the new skb's truesize holds beyond its head (delta = truesize −
-    /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo only a bare FIN is
-    /// coalesced (0 bytes always fit): a TUN device's kmalloc'd skbs had no room (6.18.44 inserted and D-SACKed 10 bytes
-    /// that followed a queued bare FIN). linux-4.4's queue was a list and its tcp_data_queue_ofo() offered the segment to
+    /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo a bare FIN is coalesced
+    /// (0 bytes always fit), and a segment that fits the queued skb's tail room (<see cref="NicRcvSkb"/>) is copied
+    /// into it, but not into a FIN's skb (6.18.44 inserted and D-SACKed 10 bytes that followed a queued bare FIN); a
+    /// copy was observed on Linux 6.18.44 (session 35: 30 bytes after a queued 100-byte segment left skmem r at 832,
+    /// packetdrill/ofo-short-segment-copied-into-queued-skb-room.pkt). linux-4.4's queue was a list and its tcp_data_queue_ofo() offered the segment to
     /// its tail alone: "skb1 = skb_peek_tail(&amp;tp->out_of_order_queue); … if (seq == TCP_SKB_CB(skb1)->end_seq) { … if
     /// (!tcp_try_coalesce(sk, skb1, skb, &amp;fragstolen))" — a segment ending another queued skb goes to the walk ("Find
     /// place to insert this segment"), its overlap checks and D-SACKs, with no merge.
@@ -218,9 +221,16 @@ public sealed partial class TcpSocket
         if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
         int len = (int)(end - seq) - (fin ? 1 : 0);
         var into = to.Skb;
-        if (len > 0)
+        if (len > 0 && !ViaLoopback)
         {
-            if (!ViaLoopback) return false;
+            // The NIC model's skbs: a segment fitting the queued skb's tail room is copied into it (delta 0). The skb
+            // grows within its head, so its truesize and room stay what its length gives (NicRcvSkb()). A kmalloc'd head
+            // is never stolen, and stealing a page fragment here is not modelled; nor is a copy into a FIN's skb (6.18.44
+            // inserted 10 bytes that followed a queued bare FIN, D24).
+            if (to.Fin || len > NicRcvSkb(to.End - to.Seq).TailRoom) return false;
+        }
+        else if (len > 0)
+        {
             var from = ArrivingLoSkb;
             if (len <= into.TailRoom) into = into with { Overhead = into.Overhead - len, TailRoom = into.TailRoom - len, HeadLen = into.HeadLen + len };
             else if (from.HeadLen != 0 || into.Frags + from.Frags > MaxSkbFrags) return false;

@@ -20,9 +20,9 @@ namespace SimService.Domain.Tcp;
 /// coalesced into it (tcp_queue_rcv() → tcp_try_coalesce() → skb_try_coalesce(), <see cref="TailCoalesceDelta"/>):
 /// copied into the tail's head when it fits the room left there (sk_rmem_alloc unchanged), else its head fragment is
 /// stolen, sk_rmem_alloc growing by truesize − SKB_DATA_ALIGN(sizeof(struct sk_buff)) (<see cref="RcvCoalescedTruesize"/>,
-/// 2048, for one buffer), at most MAX_SKB_FRAGS (17) times per skb; a kmalloc'd head is never stolen. Not modelled for
-/// this model's skbs: coalescing in the out-of-order queue (modelled over lo for an skb of its own:
-/// <see cref="OfoTryCoalesce"/>), and GRO (one skb per segment).</para>
+/// 2048, for one buffer), at most MAX_SKB_FRAGS (17) times per skb; a kmalloc'd head is never stolen. In the
+/// out-of-order queue a segment is copied into a queued skb's room alike (<see cref="OfoTryCoalesce"/>). Not modelled for
+/// this model's skbs: a page fragment stolen in the out-of-order queue, and GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),

@@ -90,6 +90,28 @@ public class SkMeminfoTests
         Assert.Equal(3L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
     }
 
+    /// <summary>
+    /// tcp_data_queue_ofo() → tcp_ooo_try_coalesce() → skb_try_coalesce() on the NIC model's skbs: 30 bytes after a queued
+    /// 100-byte segment (a 152-byte packet, 40 bytes of room in its small head) are copied into it; the next 100 bytes
+    /// are an skb of their own. Observed on Linux 6.18.44: packetdrill/ofo-short-segment-copied-into-queued-skb-room.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_OutOfOrderShortSegment_CopiedIntoTheQueuedSkbsRoom()
+    {
+        var p = InjectedPeer.Connected();
+        long before = p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce];
+        var rmem = new List<uint>();
+        foreach (var (len, at) in new[] { (100, 100L), (30, 200L), (100, 230L), (100, 0L), (20, 330L) })
+        {
+            p.Data(len, at);
+            rmem.Add(p.C.Meminfo.RmemAlloc);
+        }
+
+        // In order, 0:100 takes an skb; 100:230 (130 bytes) and 230:330 do not fit the room before them; 20 bytes do.
+        Assert.Equal([832u, 832, 1664, 2496, 2496], rmem);
+        Assert.Equal(2L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
+    }
+
     [Fact]
     public void Established_OldText_DroppedByTcpDataQueue()
     {
