@@ -66,6 +66,53 @@ public class SkMeminfoTests
         Assert.Equal((0u, 0u), (p.C.Meminfo.RmemAlloc, p.C.Meminfo.FwdAlloc));
     }
 
+    /// <summary>
+    /// tcp_try_coalesce() → skb_try_coalesce() on a TUN device's skbs (timestamps: a packet is the payload + 52): a
+    /// segment that fits the tail skb's room is copied into it (delta 0); one that does not is an skb of its own, for its
+    /// kmalloc'd head is never stolen (skb_head_is_locked()) — a 1000-byte one too (a kmalloc-2048 head, 2304). Observed on
+    /// Linux 6.18.44: packetdrill/kmalloc-head-segments-copied-into-tail-room-never-stolen.pkt and
+    /// packetdrill/in-order-short-segment-copied-into-tun-skb-tail-room.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_UnreadSegments_CopiedIntoTheTailRoomOrQueuedWhole_NoHeadStolen()
+    {
+        var p = InjectedPeer.Connected();
+        long before = p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce];
+        var rmem = new List<uint>();
+        foreach (int len in new[] { 536, 50, 20, 100, 40, 1000 })
+        {
+            p.Data(len);
+            rmem.Add(p.C.Meminfo.RmemAlloc);
+        }
+
+        // 536: kmalloc-1024 (1280), 52 bytes of room; 50 copied; 20: a small head (832), 120 of room; 100 copied;
+        // 40: a small head; 1000: a kmalloc-2048 head of its own (+ 2304).
+        Assert.Equal([1280u, 1280, 2112, 2112, 2944, 5248], rmem);
+        Assert.Equal(2L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
+    }
+
+    /// <summary>
+    /// tcp_data_queue_ofo() → tcp_ooo_try_coalesce() → skb_try_coalesce() on the NIC model's skbs: 30 bytes after a queued
+    /// 100-byte segment (a 152-byte packet, 40 bytes of room in its small head) are copied into it; the next 100 bytes
+    /// are an skb of their own. Observed on Linux 6.18.44: packetdrill/ofo-short-segment-copied-into-queued-skb-room.pkt.
+    /// </summary>
+    [Fact]
+    public void Established_OutOfOrderShortSegment_CopiedIntoTheQueuedSkbsRoom()
+    {
+        var p = InjectedPeer.Connected();
+        long before = p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce];
+        var rmem = new List<uint>();
+        foreach (var (len, at) in new[] { (100, 100L), (30, 200L), (100, 230L), (100, 0L), (20, 330L) })
+        {
+            p.Data(len, at);
+            rmem.Add(p.C.Meminfo.RmemAlloc);
+        }
+
+        // In order, 0:100 takes an skb; 100:230 (130 bytes) and 230:330 do not fit the room before them; 20 bytes do.
+        Assert.Equal([832u, 832, 1664, 2496, 2496], rmem);
+        Assert.Equal(2L, p.H.Client.Mib[MibCounter.TcpExtTCPRcvCoalesce] - before);
+    }
+
     [Fact]
     public void Established_OldText_DroppedByTcpDataQueue()
     {
