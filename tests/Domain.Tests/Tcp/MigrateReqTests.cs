@@ -171,4 +171,77 @@ public class MigrateReqTests
         var child = Assert.Single(l2.AcceptQueue);
         Assert.Equal((TcpState.Established, 1000), (child.State, child.Info.SndMss));
     }
+
+    /// <summary>
+    /// A request whose rounds run out on the listener it migrates to: l2 has TCP_SYNCNT 1; l1's round at 1.024 s resends
+    /// the SYN-ACK (num_timeout 1), l1 is closed at 1.5 s, and the timer at 3.024 s clones the request onto l2, whose
+    /// icsk_syn_retries 1 is reached: tcp_syn_ack_timeout() (TCPTimeouts 2), then — the clone expired — TCPMigrateReqFailure
+    /// and inet_csk_reqsk_queue_drop_and_put() of the request: no SYN-ACK, both queues empty. As on Linux 6.18.44
+    /// (packetdrill/migrate-req-timer-expires-by-the-new-listeners-syncnt.pkt, counters compared).
+    /// </summary>
+    [Fact]
+    public void RequestTimer_ListenerClosed_RoundsRunOutOnTheNewListener_FailureAndDropped()
+    {
+        var h = Harness(migrateReq: true);
+        var l1 = ReuseportListener(h);
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.At(Ms(1));
+        h.Deliver(h.Server, PeerSyn);
+        h.At(Ms(50));
+        var l2 = ReuseportListener(h);
+        h.SetOption(l2.Id, SocketOption.TCP_SYNCNT, 1);
+        h.At(Ms(1500));
+        h.Call("server", SocketCallKind.Close, l1.Id);
+        h.At(S(4));
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Equal([Ms(1), Ms(1024)], h.Sent("server").Select(s => s.At));
+        Assert.Equal((0, 0, 0, 0), (l1.ReqskQueueLen, l2.ReqskQueueLen, l1.ReqskQueueYoung, l2.ReqskQueueYoung));
+        Assert.Equal((0, 1, 2), (h.Server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], h.Server.Mib[MibCounter.TcpExtTCPMigrateReqFailure],
+            h.Server.Mib[MibCounter.TcpExtTCPTimeouts]));
+    }
+
+    /// <summary>
+    /// The sysctl turned off after the close: reuseport_stop_listen_sock() kept l1 in its group (the sysctl was on), but
+    /// reuseport_migrate_sock() reads it again: the request's timer at 1.024 s counts TCPMigrateReqFailure and goes to drop
+    /// before tcp_syn_ack_timeout() — no SYN-ACK, no TCPTimeouts. As on Linux 6.18.44
+    /// (packetdrill/migrate-req-sysctl-off-after-close-drops-the-request.pkt, counters compared).
+    /// </summary>
+    [Fact]
+    public void RequestTimer_SysctlOffAfterTheClose_FailureAndDroppedWithoutATimeout()
+    {
+        var (h, l1, l2, _) = RequestOfClosedListener();
+        h.At(Ms(500));
+        h.Sim.SetSysctl("server", "net.ipv4.tcp_migrate_req", "0");
+        h.At(S(2));
+        Assert.Empty(h.Server.RequestSockets);
+        Assert.Equal([Ms(1)], h.Sent("server").Select(s => s.At));
+        Assert.Equal((0, 0), (l1.ReqskQueueLen, l2.ReqskQueueLen));
+        Assert.Equal((0, 1, 0), (h.Server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], h.Server.Mib[MibCounter.TcpExtTCPMigrateReqFailure],
+            h.Server.Mib[MibCounter.TcpExtTCPTimeouts]));
+    }
+
+    /// <summary>
+    /// shutdown(SHUT_RD) of a listener is tcp_disconnect() → inet_csk_listen_stop(): l1's two queued children move to l2
+    /// (TCPMigrateReqSuccess 2, no RST); l1 listens again and rejoins l2's group (reuseport_add_sock(): out of the closed
+    /// section), so close(l2) moves them back to l1 (4). As on Linux 6.18.44
+    /// (packetdrill/migrate-req-listener-shutdown-rd-moves-queue-and-relistens.pkt).
+    /// </summary>
+    [Fact]
+    public void ListenerShutdownRd_QueueMovesAndARelistenRejoinsTheGroup()
+    {
+        var h = Harness(migrateReq: true);
+        var l1 = ReuseportListener(h);
+        h.At(Ms(1));
+        var clients = new[] { 1, 2 }.Select(_ => h.Sim.FindSocket(h.Call(new SocketCallRequest("client", "app", SocketCallKind.Connect) { ToHost = "server", ToPort = 80 }).SocketId)!).ToArray();
+        h.At(Ms(50));
+        var l2 = ReuseportListener(h);
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Shutdown) { SocketId = l1.Id, How = ShutdownHow.SHUT_RD });
+        Assert.Equal((TcpState.Close, 0, 2), (l1.State, l1.AcceptQueueCount, l2.AcceptQueueCount));
+        h.Call(new SocketCallRequest("server", "app", SocketCallKind.Listen) { SocketId = l1.Id });
+        h.Call("server", SocketCallKind.Close, l2.Id);
+        h.At(Ms(100));
+        Assert.Equal(clients.Select(c => c.Local), l1.AcceptQueue.Select(c => c.Remote));
+        Assert.All(clients, c => Assert.Equal(TcpState.Established, c.State));
+        Assert.Equal((4, 0, 0), (h.Server.Mib[MibCounter.TcpExtTCPMigrateReqSuccess], h.Server.Mib[MibCounter.TcpExtTCPMigrateReqFailure], h.Server.Mib[MibCounter.TcpOutRsts]));
+    }
 }
