@@ -130,6 +130,27 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         Assert.Equal(advance.GetProperty("eventsProcessed").GetInt64(), advance.GetProperty("eventBudget").GetInt64());
     }
 
+    /// <summary>A service whose per-request journal limit is <c>limit</c>, and on it a two-host simulation listening on server:80.</summary>
+    private sealed class ListeningUnderLimit(TestDatabase database, SimServiceFactory factory, SimulationDriver sim) : IAsyncDisposable
+    {
+        public SimulationDriver Sim => sim;
+
+        public static async Task<ListeningUnderLimit> StartAsync(int limit)
+        {
+            var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+            var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
+            var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal boundary");
+            await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "listen", host = "server", port = 80 } } });
+            return new ListeningUnderLimit(database, factory, sim);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await factory.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
+
     /// <summary>
     /// fix34g N4, the limit's boundary: a request may add Limits:JournalEventsPerRequest journal events. A connect() that adds
     /// exactly that many (4: the call issued, the SYN, the timer armed, the state) is applied — it was refused as "more
@@ -140,10 +161,8 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
     [InlineData(3, HttpStatusCode.UnprocessableEntity)]
     public async Task JournalLimit_CommandAddingExactlyTheLimit_IsApplied(int limit, HttpStatusCode status)
     {
-        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
-        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
-        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal boundary");
-        await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "listen", host = "server", port = 80 } } });
+        await using var api = await ListeningUnderLimit.StartAsync(limit);
+        var sim = api.Sim;
 
         var response = await sim.PostAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:80" } } });
 
@@ -162,14 +181,13 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
     /// refused.
     /// </summary>
     [Theory]
-    [InlineData(12, HttpStatusCode.OK)]
-    [InlineData(11, HttpStatusCode.UnprocessableEntity)]
-    public async Task JournalLimit_AdvanceFillingItExactlyOnItsLastDueEvent_IsComplete(int limit, HttpStatusCode status)
+    [InlineData(12, true)]
+    [InlineData(11, false)]
+    public async Task JournalLimit_AdvanceFillingItExactlyOnItsLastDueEvent_IsComplete(int limit, bool fits)
     {
-        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
-        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
-        var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal boundary advance");
-        await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "listen", host = "server", port = 80 } } });
+        var status = fits ? HttpStatusCode.OK : HttpStatusCode.UnprocessableEntity;
+        await using var api = await ListeningUnderLimit.StartAsync(limit);
+        var sim = api.Sim;
         await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:80" } } });
         long version = await sim.VersionAsync();
 
