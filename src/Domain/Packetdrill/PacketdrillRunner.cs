@@ -63,7 +63,7 @@ public sealed partial class PacketdrillRunner
     public static PacketdrillRunResult Run(string text, PacketdrillOptions? options = null)
     {
         options ??= new PacketdrillOptions();
-        var parsed = ScriptParser.Parse(text);
+        var parsed = ScriptParser.Parse(text, options.Interruption);
         if (parsed.Script is not { } script) return Refused(parsed.Errors);
         return Run(script, options);
     }

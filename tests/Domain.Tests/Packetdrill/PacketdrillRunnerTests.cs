@@ -504,4 +504,20 @@ public class PacketdrillRunnerTests
         Assert.InRange(stopped.Simulation!.Journal.Count, 101, 110);
         Assert.InRange(stopped.Log.Length, 6, 60);
     }
+
+    /// <summary>
+    /// The caller's wall-time limit (PacketdrillOptions.Interruption, the API's request limit) stops the reading of the
+    /// script too, not only its run: a script that never runs (here 10,000 lines that do not parse) is read no further once
+    /// it is cancelled — it was read whole and refused (400) after the limit had passed.
+    /// </summary>
+    [Fact]
+    public void Interruption_StopsTheReadingOfAScript()
+    {
+        var script = string.Concat(Enumerable.Repeat("+0 not an event\n", 10_000));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.False(Run(script).Passed);
+        Assert.Throws<OperationCanceledException>(() => Run(script, new PacketdrillOptions { Interruption = cancelled.Token }));
+    }
 }
