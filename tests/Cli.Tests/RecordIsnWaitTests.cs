@@ -38,6 +38,24 @@ public sealed class RecordIsnWaitTests
     public void SendsSyn_InboundSegment_OnlyAPlainSynIsAnsweredWithASyn(byte flags, bool sendsSyn) =>
         Assert.Equal(sendsSyn, KernelScriptRunner.SendsSyn(flags));
 
+    private static SockDiag.Row Socket(int state, ushort port) => new(state, 0xC0000201, port, 0, 0, 0, 0, 0);
+
+    /// <summary>
+    /// review34b N4: a SYN to a port nobody listens on is answered with a RST (tcp_v4_rcv(): no socket), so it makes no ISN
+    /// due — the ACK after it waited 100 ms for one (kernel --record of SYN, ACK before listen(): the RST recorded at 120 ms,
+    /// the engine's at 20 ms). Only a listener on the SYN's own port answers with a SYN-ACK.
+    /// </summary>
+    [Theory]
+    [InlineData(Syn, 8080, true)]       // TCP_LISTEN (10) on the SYN's port
+    [InlineData(Syn, 8081, false)]      // a listener on another port
+    [InlineData(Ack, 8080, false)]      // not a SYN
+    public void SynAckDue_OnlyAListenerOnTheSynsPortAnswersWithASynAck(byte flags, ushort port, bool due) =>
+        Assert.Equal(due, KernelScriptRunner.SynAckDue(flags, port, () => [Socket(10, 8080), Socket(1, 8081)]));
+
+    [Fact]
+    public void SynAckDue_SynToAPortWithNoListener_NoIsnComes() =>
+        Assert.False(KernelScriptRunner.SynAckDue(Syn, 8080, () => [Socket(7, 8080)])); // a socket bound there, TCP_CLOSE
+
     [Theory]
     [InlineData("connect", true)]
     [InlineData("sendto", true)]        // MSG_FASTOPEN

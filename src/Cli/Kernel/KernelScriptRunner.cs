@@ -362,6 +362,18 @@ internal sealed class KernelScriptRunner
     /// </summary>
     internal static bool SendsSyn(byte flags) => (flags & (WireSegment.SYN | WireSegment.ACK | WireSegment.RST | WireSegment.FIN)) == WireSegment.SYN;
 
+    /// <summary>
+    /// Whether the kernel will answer an inbound segment with <paramref name="flags"/> to <paramref name="port"/> with its
+    /// SYN-ACK: a plain SYN (<see cref="SendsSyn(byte)"/>) that a listener on that port takes — tcp_v4_rcv() finds no socket for
+    /// a SYN to a port nobody listens on and answers it with a RST, so no ISN comes (review34b N4: the next ACK waited 100 ms
+    /// for it). <paramref name="sockets"/> is asked only for a SYN: the namespace's sockets (<see cref="SockDiag.Dump"/>).
+    /// </summary>
+    internal static bool SynAckDue(byte flags, ushort port, Func<IEnumerable<SockDiag.Row>> sockets) =>
+        SendsSyn(flags) && sockets().Any(r => r.State == TcpListen && r.LocalPort == port);
+
+    /// <summary>TCP_LISTEN, inet_diag_msg's idiag_state of a listener.</summary>
+    const int TcpListen = 10;
+
     /// <summary>A call that sends the kernel's SYN: connect(), or sendto()/sendmsg() with MSG_FASTOPEN (tcp_sendmsg_fastopen()).</summary>
     internal static bool SendsSyn(string call) => call is "connect" or "sendto" or "sendmsg";
 
@@ -380,8 +392,8 @@ internal sealed class KernelScriptRunner
             _tun.PutBack(late);
             RecordCaptured();
         }
-        _synDue |= SendsSyn(flags);
         ushort localPort = p.DestinationPort ?? _localPort ?? PacketdrillRunner.ScriptPort;
+        _synDue |= _recorder is not null && SynAckDue(flags, localPort, SockDiag.Dump);
         ushort remotePort = p.SourcePort ?? _remotePort ?? PacketdrillRunner.RemoteEphemeralPort;
         if (flags == WireSegment.SYN && _localPort is null)
         {

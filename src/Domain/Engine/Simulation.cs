@@ -105,6 +105,23 @@ public sealed partial class Simulation
 
     /// <summary>Whether the journal has reached <see cref="JournalLimit"/>.</summary>
     public bool JournalFull => _sink.Appended >= JournalLimit;
+
+    /// <summary>Whether the journal holds more than <see cref="JournalLimit"/> events: what was run added more than allowed.</summary>
+    public bool JournalOverLimit => _sink.Appended > JournalLimit;
+
+    /// <summary>
+    /// Set when a run stopped at <see cref="JournalLimit"/> with an event still due (<see cref="JournalFull"/> before it); the
+    /// caller clears it. A run that processed every due event and filled the journal exactly on the last was not stopped.
+    /// </summary>
+    public bool JournalStopped { get; set; }
+
+    /// <summary>The journal check made before each event: true (and <see cref="JournalStopped"/>) when the limit stops the run there.</summary>
+    bool StopsAtJournalLimit()
+    {
+        if (!JournalFull) return false;
+        JournalStopped = true;
+        return true;
+    }
     public IRandomSource Rng { get; }
 
     /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>
@@ -299,7 +316,7 @@ public sealed partial class Simulation
         processed = 0;
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
-            if (processed >= eventBudget || JournalFull) return true;
+            if (processed >= eventBudget || StopsAtJournalLimit()) return true;
             BetweenSteps();
             Step();
             processed++;
@@ -315,7 +332,7 @@ public sealed partial class Simulation
         while (_queue.TryPeekTime(out var at))
         {
             if (at > horizon) return new AdvanceResult(Now, processed, false, false, at);
-            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || StopsAtJournalLimit()) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps();
             Step();
             processed++;
@@ -406,7 +423,7 @@ public sealed partial class Simulation
         while (keepGoing() && _queue.Count > 0)
         {
             // The journal limit too: a Full workload past it ran on to its wall-time limit, to be refused anyway.
-            if (processed >= eventBudget || JournalFull) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || StopsAtJournalLimit()) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps(); // a workload too stops at the caller's wall-time limit, and passes its turn
             Step();
             processed++;

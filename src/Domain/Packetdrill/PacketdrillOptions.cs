@@ -41,6 +41,11 @@ public sealed record PacketdrillOptions
     public bool Record { get; init; }
     /// <summary>The most engine events the run may process.</summary>
     public long EventBudget { get; init; } = 50_000_000;
+    /// <summary>
+    /// The run stops after the event that takes the journal past this many events (<see cref="PacketdrillRunResult.JournalLimitPassed"/>):
+    /// the API's per-request limit, past which the run is refused whatever its result, so the rest of a long script is not run.
+    /// </summary>
+    public long JournalLimit { get; init; } = long.MaxValue;
     /// <summary>Stops the run between events with OperationCanceledException (see <see cref="Simulation.Interruption"/>): the caller's wall-time limit.</summary>
     public CancellationToken Interruption { get; init; }
     /// <summary>The run's turn on a shared processor (see <see cref="Simulation.Turn"/>), passed between events while other work waits.</summary>

@@ -32,6 +32,12 @@ public sealed record PacketdrillRunResult(
     /// <summary>The run stopped because it spent <see cref="PacketdrillOptions.EventBudget"/> (<see cref="Failure"/> says at which line).</summary>
     public bool EventBudgetSpent { get; init; }
 
+    /// <summary>
+    /// The run stopped after the event that took the journal past <see cref="PacketdrillOptions.JournalLimit"/>: the rest of
+    /// the script did not run, and the result is not the script's.
+    /// </summary>
+    public bool JournalLimitPassed { get; init; }
+
     /// <summary>The script ran and every event held.</summary>
     public bool Passed => Diagnostics.IsEmpty && Failure is null && Simulation is not null;
 

@@ -63,7 +63,7 @@ public sealed partial class PacketdrillRunner
     public static PacketdrillRunResult Run(string text, PacketdrillOptions? options = null)
     {
         options ??= new PacketdrillOptions();
-        var parsed = ScriptParser.Parse(text);
+        var parsed = ScriptParser.Parse(text, options.Interruption);
         if (parsed.Script is not { } script) return Refused(parsed.Errors);
         return Run(script, options);
     }
@@ -83,15 +83,22 @@ public sealed partial class PacketdrillRunner
     PacketdrillRunResult Execute()
     {
         SetUp();
+        bool journalPassed = false;
         foreach (var ev in _script.Events)
         {
             _event = ev;
             if (!RunEvent(ev)) break;
+            // Past the caller's journal limit the run is refused whatever follows (tester34 LOW-3: a 60,000-line script ran
+            // whole, then was refused): its commands so far reach the limit when replayed.
+            if (journalPassed = _sim.Sink.Appended > _options.JournalLimit) break;
         }
-        if (_failure is null) FinishPendingCall();
+        if (_failure is null && !journalPassed) FinishPendingCall();
         // Record mode runs on one tolerance past the last event, as the kernel runner waits for what is still on its way.
-        if (_recorder is not null && _failure is null) RunTo(_sim.Now + _tolerance);
-        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log]) { Recording = _recorder?.Events ?? [], EventBudgetSpent = _budgetSpent };
+        if (_recorder is not null && _failure is null && !journalPassed) RunTo(_sim.Now + _tolerance);
+        return new PacketdrillRunResult([], _failure, _sim, [.. _commands], [.. _log])
+        {
+            Recording = _recorder?.Events ?? [], EventBudgetSpent = _budgetSpent, JournalLimitPassed = journalPassed,
+        };
     }
 
     /// <summary>The two hosts and the zero-delay link; the local host gets packetdrill's defaults.sh values first.</summary>

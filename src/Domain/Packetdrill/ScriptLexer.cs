@@ -51,11 +51,13 @@ internal sealed class ScriptLexer(string text)
     bool _lineStart = true;
     public List<ScriptDiagnostic> Errors { get; } = [];
 
-    public List<Token> Tokenize()
+    /// <param name="interruption">Checked every 4,096 tokens (<see cref="ScriptParser.Parse"/>).</param>
+    public List<Token> Tokenize(CancellationToken interruption = default)
     {
         var tokens = new List<Token>();
         while (true)
         {
+            if ((tokens.Count & 4095) == 4095) interruption.ThrowIfCancellationRequested();
             var t = Next();
             tokens.Add(t);
             if (t.Kind == TokenKind.End) return tokens;

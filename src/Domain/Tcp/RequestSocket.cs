@@ -72,6 +72,8 @@ public sealed class RequestSocket : SimTimer
         Irs = irs;
         Iss = iss;
         PeerOptions = peerOptions;
+        // tcp_conn_request(): tcp_parse_options() with the listener's user_mss, then tcp_openreq_init(): req->mss.
+        Mss = peerOptions.Mss > 0 ? listener.ClampToUserMss(peerOptions.Mss) : TcpConstants.MssDefault;
         Cookie = cookie;
         // tcp_openreq_init(): req->ts_recent = rx_opt->saw_tstamp ? rcv_tsval : 0 (saw_tstamp needs tcp_timestamps).
         TsRecent = peerOptions.HasTimestamp && listener.Host.Sysctls.TcpTimestamps ? peerOptions.TsVal : 0;
@@ -122,6 +124,11 @@ public sealed class RequestSocket : SimTimer
     public uint Irs { get; private set; }
     public uint Iss { get; private set; }
     public TcpOptions PeerOptions { get; private set; }
+    /// <summary>
+    /// req->mss: the SYN's MSS option (TCP_MSS_DEFAULT without one) lowered to the TCP_MAXSEG of the listener the SYN came
+    /// to, as it was then; the child's mss_clamp whichever listener takes it (tcp_create_openreq_child()).
+    /// </summary>
+    public int Mss { get; private set; }
     public uint TsOffset { get; private set; }
     public int RcvWscale { get; private set; }
     /// <summary>ireq->wscale_ok: the peer offered window scaling and tcp_window_scaling allows it.</summary>
@@ -147,8 +154,13 @@ public sealed class RequestSocket : SimTimer
     /// <summary>The TSval this request would put on a segment now.</summary>
     uint TsValNow => TcpTimestamp.At(_sim.Profile, _sim.Now, TsOffset);
 
-    /// <summary>Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.</summary>
-    internal void SendSynAck(bool retransmission)
+    /// <summary>
+    /// Models tcp_v4_send_synack(): SYN-ACK with our ISN, MSS, SACK-permitted, timestamps and window scale.
+    /// <paramref name="sk"/> is the listener it is sent for (default: the request's own) — tcp_check_req() resends a
+    /// migrated request's SYN-ACK for the listener reuseport_migrate_sock() picked (inet_rtx_syn_ack(sk, req)), and
+    /// tcp_make_synack() clamps the MSS by that listener's TCP_MAXSEG (tcp_mss_clamp(tcp_sk(sk), ...)).
+    /// </summary>
+    internal void SendSynAck(bool retransmission, TcpSocket? sk = null)
     {
         if (Cookie)
         {
@@ -164,7 +176,7 @@ public sealed class RequestSocket : SimTimer
             _sntTsvalLast = tsVal;
         }
         var options = new TcpOptions(
-            Mss: (ushort)Listener.ClampToUserMss(Host.RouteAdvmss(Tuple.Remote.Address)), // tcp_make_synack(): tcp_mss_clamp(dst advmss)
+            Mss: (ushort)(sk ?? Listener).ClampToUserMss(Host.RouteAdvmss(Tuple.Remote.Address)), // tcp_make_synack(): tcp_mss_clamp(dst advmss)
             WindowScale: WscaleOk ? (byte)RcvWscale : null,
             SackPermitted: PeerOptions.SackPermitted && Host.Sysctls.TcpSack,
             HasTimestamp: ts, TsVal: ts ? tsVal : 0, TsEcr: ts ? TsRecent : 0);
@@ -374,7 +386,7 @@ public sealed class RequestSocket : SimTimer
         // request timer at reqsk_timeout() from now — unless rate limited.
         if (seg.Seq == Irs && flg == TcpFlags.Syn && !pawsReject)
         {
-            if (!OowRateLimited(seg)) SendSynAck(retransmission: true);
+            if (!OowRateLimited(seg)) SendSynAck(retransmission: true, sk);
             return false;
         }
         uint rcvNxt = Irs + 1;

@@ -272,7 +272,8 @@ public sealed partial class TcpSocket
     /// <param name="crossedSyn">The SYN-without-ACK branch of tcp_rcv_synsent_state_process() (simultaneous open): it has no
     /// "if (!tp->rx_opt.wscale_ok)" reset, so a SYN without the option leaves snd_wscale 0 but our rcv_wscale (and window
     /// clamp) as connect() chose them — our windows stay scaled although the peer never agreed (observed on Linux 6.18.44).</param>
-    void NegotiateOptions(TcpOptions peer, bool crossedSyn = false)
+    /// <param name="reqMss">A child's: its request's req->mss, which tcp_create_openreq_child() makes rx_opt.mss_clamp as it is.</param>
+    void NegotiateOptions(TcpOptions peer, bool crossedSyn = false, int? reqMss = null)
     {
         _rxOpt.TsOk = peer.HasTimestamp && Host.Sysctls.TcpTimestamps;
         _rxOpt.SackOk = peer.SackPermitted && Host.Sysctls.TcpSack;
@@ -292,7 +293,7 @@ public sealed partial class TcpSocket
             _rcv.WindowClamp = Math.Min(_rcv.WindowClamp, (uint)TcpConstants.MaxTcpWindow);
         }
         // tcp_parse_options(): a SYN's MSS option, lowered to user_mss (TCP_MAXSEG) when that is smaller.
-        int mssClamp = peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault;
+        int mssClamp = reqMss ?? (peer.Mss > 0 ? ClampToUserMss(peer.Mss) : TcpConstants.MssDefault);
         _rxOpt.MssClamp = mssClamp;
         _mss = Math.Max(Math.Min(_mss, mssClamp), TcpConstants.MinSndMss);
         _connectMssCache = 0; // tcp_rcv_synsent_state_process(): tcp_sync_mss() with the negotiated options
@@ -1624,7 +1625,7 @@ public sealed partial class TcpSocket
         child._advmss = child.ClampToUserMss(child.RouteAdvmss);
         child._mss = child._advmss;
         child.MssSynced = true;
-        child.NegotiateOptions(req.PeerOptions);
+        child.NegotiateOptions(req.PeerOptions, reqMss: req.Mss);
         // tcp_create_openreq_child(): newtp->total_retrans = req->num_retrans.
         if (req.NumRetrans != 0) child.RetransStatsToWrite.TotalRetrans = req.NumRetrans;
         // 6.7+: a request whose SYN-ACK timed out hands on one finished RTO recovery: total_rto = num_timeout,

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -127,6 +128,88 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         var advance = await sim.PostOkAsync("advance", new { byNs = 1_000_000_000 });
         Assert.True(advance.GetProperty("truncated").GetBoolean());
         Assert.Equal(advance.GetProperty("eventsProcessed").GetInt64(), advance.GetProperty("eventBudget").GetInt64());
+    }
+
+    /// <summary>A service whose per-request journal limit is <c>limit</c>, and on it a two-host simulation listening on server:80.</summary>
+    private sealed class ListeningUnderLimit(TestDatabase database, SimServiceFactory factory, SimulationDriver sim) : IAsyncDisposable
+    {
+        public SimulationDriver Sim => sim;
+
+        public static async Task<ListeningUnderLimit> StartAsync(int limit)
+        {
+            var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+            var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Limits:JournalEventsPerRequest"] = $"{limit}" });
+            var sim = await SimulationDriver.TwoHostsAsync(factory.CreateClient(), "journal boundary");
+            await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "listen", host = "server", port = 80 } } });
+            return new ListeningUnderLimit(database, factory, sim);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await factory.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// fix34g N4, the limit's boundary: a request may add Limits:JournalEventsPerRequest journal events. A connect() that adds
+    /// exactly that many (4: the call issued, the SYN, the timer armed, the state) is applied — it was refused as "more
+    /// than 4", the check being "the journal has reached the limit"; one event fewer allowed is refused.
+    /// </summary>
+    [Theory]
+    [InlineData(4, HttpStatusCode.OK)]
+    [InlineData(3, HttpStatusCode.UnprocessableEntity)]
+    public async Task JournalLimit_CommandAddingExactlyTheLimit_IsApplied(int limit, HttpStatusCode status)
+    {
+        await using var api = await ListeningUnderLimit.StartAsync(limit);
+        var sim = api.Sim;
+
+        var response = await sim.PostAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:80" } } });
+
+        Assert.Equal(status, response.StatusCode);
+        if (status == HttpStatusCode.OK)
+            Assert.Equal(4, Assert.Single((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray()).GetProperty("journalEvents").GetInt32());
+        else
+            Assert.Contains($"more than {limit} journal events", (await NamesAsync(response, status, ProblemTypes.WorkLimit, "commands[0]")).GetProperty("detail").GetString());
+    }
+
+    /// <summary>
+    /// An advance that processes every due event and fills the journal exactly on the last (4 events, 12 journal events, with
+    /// a limit of 12) is complete, not cut: not truncated, and a command after it that adds nothing (an advance of 1 µs with
+    /// nothing due) is applied too — it was refused as "more than 12". With a limit of 11 the advance's last event takes the
+    /// journal past it: the advance is applied (at most the last event's entries pass the limit), and the next command is
+    /// refused.
+    /// </summary>
+    [Theory]
+    [InlineData(12, true)]
+    [InlineData(11, false)]
+    public async Task JournalLimit_AdvanceFillingItExactlyOnItsLastDueEvent_IsComplete(int limit, bool fits)
+    {
+        var status = fits ? HttpStatusCode.OK : HttpStatusCode.UnprocessableEntity;
+        await using var api = await ListeningUnderLimit.StartAsync(limit);
+        var sim = api.Sim;
+        await sim.PostOkAsync("commands", new { commands = new object[] { new { type = "call", call = "connect", host = "client", to = "server:80" } } });
+        long version = await sim.VersionAsync();
+
+        var response = await sim.PostAsync("commands", new { commands = new object[]
+        {
+            new { type = "advance", byNs = 100_000_000 },
+            new { type = "advance", byNs = 1_000 },
+        } });
+
+        Assert.Equal(status, response.StatusCode);
+        if (status != HttpStatusCode.OK)
+        {
+            Assert.Contains($"more than {limit} journal events", (await response.ReadProblemAsync(status)).GetProperty("detail").GetString());
+            Assert.Equal(version, await sim.VersionAsync());
+            return;
+        }
+        var results = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("advance")).ToList();
+        Assert.Equal((4L, 12, false, false), (results[0].GetProperty("eventsProcessed").GetInt64(), results[0].GetProperty("journalEvents").GetInt32(),
+            results[0].GetProperty("truncated").GetBoolean(), results[0].TryGetProperty("stoppedBy", out _)));
+        Assert.Equal((0L, 100_001_000L), (results[1].GetProperty("eventsProcessed").GetInt64(), results[1].GetProperty("nowNs").GetInt64()));
+        Assert.Equal(version + 2, await sim.VersionAsync());
+        Assert.True((await sim.ReplayAsync()).Identical);
     }
 
     /// <summary>

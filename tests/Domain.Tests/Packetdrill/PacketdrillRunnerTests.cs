@@ -485,4 +485,39 @@ public class PacketdrillRunnerTests
             """);
         Assert.True(result.Passed, result.Output);
     }
+
+    /// <summary>
+    /// tester34 LOW-3: a script whose journal passes the caller's limit (the API's per-request one) stops after the event
+    /// that passed it — the API refuses it whatever follows — instead of running its every line (a 60,000-line script ran
+    /// whole, then was refused). Here 1,000 inbound data segments, each journaling more than one event, under a limit of 100.
+    /// </summary>
+    [Fact]
+    public void JournalLimit_PassedByAnEvent_TheRunStopsThere()
+    {
+        var script = Handshake + string.Concat(Enumerable.Range(0, 1000).Select(i => $"+0 < P. {1 + 10 * i}:{11 + 10 * i}(10) ack 1 win 257\n"));
+
+        var whole = Run(script);
+        var stopped = Run(script, new PacketdrillOptions { JournalLimit = 100 });
+
+        Assert.Equal((false, 1005), (whole.JournalLimitPassed, whole.Log.Length));
+        Assert.True(stopped.JournalLimitPassed);
+        Assert.InRange(stopped.Simulation!.Journal.Count, 101, 110);
+        Assert.InRange(stopped.Log.Length, 6, 60);
+    }
+
+    /// <summary>
+    /// The caller's wall-time limit (PacketdrillOptions.Interruption, the API's request limit) stops the reading of the
+    /// script too, not only its run: a script that never runs (here 10,000 lines that do not parse) is read no further once
+    /// it is cancelled — it was read whole and refused (400) after the limit had passed.
+    /// </summary>
+    [Fact]
+    public void Interruption_StopsTheReadingOfAScript()
+    {
+        var script = string.Concat(Enumerable.Repeat("+0 not an event\n", 10_000));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.False(Run(script).Passed);
+        Assert.Throws<OperationCanceledException>(() => Run(script, new PacketdrillOptions { Interruption = cancelled.Token }));
+    }
 }

@@ -66,7 +66,7 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
                 result = await threads.RunAsync(RequestWork.Tracked(true, turn => PacketdrillRunner.Run(command.Script, command.Options with
                 {
                     Profile = command.Profile, Seed = command.Seed, ScriptName = command.Name, Interruption = stop.Token, Turn = turn,
-                    EngineRules = run.EngineRules,
+                    EngineRules = run.EngineRules, JournalLimit = engines.JournalEventsPerRequest,
                 })), heavy: true, stop.Token, db.TenantId);
                 if (result.Simulation is null)
                     return new ScriptRefused([.. result.Diagnostics.Select(d => ($"line {d.At.Line}, column {d.At.Column}", (d.Unsupported ? "unsupported: " : "") + d.Message))]);
@@ -96,7 +96,9 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         // and, when the limit cut its last advance (which a request of its own would apply, truncated: CommandBatch.Cut), 200
         // with the log and the engine cut there, while its result came from the whole script.
         if (batch.Cut is { } cut) return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents, cut.ToString());
-        if (batch.WorkLimitReached)
+        // The run stopped once its journal passed the limit (the rest of the script not run): its commands reach the limit
+        // again above; should they not, the run is refused all the same.
+        if (batch.WorkLimitReached || result.JournalLimitPassed)
             return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents, $"the journal limit stopped the run at {batch.Engine.Now}");
         if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
         db.Simulations.Add(run);

@@ -82,8 +82,13 @@ public sealed class CommandBatch
         long before = Engine.EventsProcessed;
         long journalLimit = Engine.JournalLimit;
         if (command is KillCommand kill) Engine.JournalLimit = KillJournalLimit(kill);
+        Engine.JournalStopped = false;
         var outcome = CommandApplier.Apply(Engine, command, MaxInstantEvents);
-        bool journalFull = Engine.JournalFull;
+        // Past the limit: the limit stopped the command with an event still due, or its last event took the journal beyond
+        // it. A command that fills the journal exactly, with nothing left due, is within it (fix34g N4: a connect() adding
+        // exactly the limit's events was refused as "more than" it, and so was any command after an advance that filled it
+        // exactly on its last due event — complete, not cut).
+        bool journalFull = Engine.JournalStopped || Engine.JournalOverLimit;
         Engine.JournalLimit = journalLimit; // a later command of the request meets the request's own limit
         EventsProcessed += Engine.EventsProcessed - before;
         if (journalFull && command is AdvanceCommand advance && outcome.Advance is { EventsProcessed: > 0 } ran)
