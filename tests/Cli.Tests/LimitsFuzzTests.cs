@@ -137,12 +137,15 @@ public sealed class LimitsFuzzTests
     /// <summary>
     /// A fixed-port connect() onto a connection the server still holds completes its handshake only after the challenge
     /// ACK, the RST and the SYN again (5 delays + 10 ms): seed 13, case 1 accepted exactly then (6257 ms), and the
-    /// kernel's accept() found the queue empty in all three runs. Every accept() of a fixed-port connection keeps 8 ms
-    /// clear of that time.
+    /// kernel's accept() found the queue empty in all three runs. A segment of the old connection arriving before that
+    /// SYN (the server's FIN of a close meanwhile) arms the SYN timer again, up to 10 ms later: seed 35006, case 9's
+    /// engine completed at 7687 ms, the accept's ms, and the kernel's accept() found the queue empty in all three runs.
+    /// Every accept() of a fixed-port connection keeps 8 ms clear of the whole span.
     /// </summary>
     [Theory]
     [InlineData(13, 1)]
     [InlineData(1, 1)]
+    [InlineData(35006, 9)]
     public void Draw_FixedPortAccepts_KeepClearOfTheRetriedHandshake(int seed, int number)
     {
         var draft = LimitsFuzzCase.Draw(seed, number).Draft;
@@ -155,8 +158,9 @@ public sealed class LimitsFuzzTests
             string server = "s" + connect["socket"]!.GetValue<string>()[1..];
             if (steps.FirstOrDefault(s => s["as"]?.GetValue<string>() == server) is not { } accept) continue;
             long retried = Ns(connect["at"]!.GetValue<string>()) + 5 * delays[connect["host"]!.GetValue<string>()] + LimitsFuzzCase.RetriedSynNs;
-            Assert.True(Math.Abs(Ns(accept["at"]!.GetValue<string>()) - retried) >= LimitsFuzzCase.AcceptClearNs,
-                $"{server} accepted at {accept["at"]}, the retried handshake of {connect["socket"]} completes at {retried / 1e6} ms");
+            long rearmed = retried + LimitsFuzzCase.RetriedSynNs, accepted = Ns(accept["at"]!.GetValue<string>());
+            Assert.True(accepted <= retried - LimitsFuzzCase.AcceptClearNs || accepted >= rearmed + LimitsFuzzCase.AcceptClearNs,
+                $"{server} accepted at {accept["at"]}, the retried handshake of {connect["socket"]} completes from {retried / 1e6} to {rearmed / 1e6} ms");
             checkedAccepts++;
         }
         Assert.True(checkedAccepts > 0);
