@@ -733,7 +733,7 @@ public sealed partial class TcpSocket
     /// The rest of struct tcp_info that tcp_get_info() fills and the engine keeps, named as the struct names them: 4.4's
     /// fields (ato … segs_in; tcpi_last_ack_sent is always 0, "not remembered"), then on linux-6 the later ones
     /// (notsent_bytes, min_rtt, data_segs_in/out 4.6; delivered 4.18; bytes_sent, bytes_retrans, dsack_dups, reord_seen 4.19;
-    /// rcv_ooopack, snd_wnd 5.4; rcv_wnd, rehash 6.7), the delivery-rate sampler and the chronographs (delivery_rate, delivery_rate_app_limited 4.9; busy_time,
+    /// rcv_ooopack, snd_wnd 5.4; rcv_wnd, rehash 6.2), the delivery-rate sampler and the chronographs (delivery_rate, delivery_rate_app_limited 4.9; busy_time,
     /// rwnd_limited, sndbuf_limited 4.10), delivered_ce (4.20) and tcpi_total_rto, tcpi_total_rto_recoveries,
     /// tcpi_total_rto_time (6.7). linux-4.4's struct tcp_info ends at tcpi_segs_in: its getsockopt(TCP_INFO) copies
     /// no more. A listener returns early after pacing_rate, reordering and snd_cwnd: the others read 0 (min_rtt too),

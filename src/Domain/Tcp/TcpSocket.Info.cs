@@ -85,7 +85,7 @@ public sealed partial class TcpSocket
     /// struct tcp_info ends at tcpi_segs_in: the later members (notsent_bytes, min_rtt, data_segs_in/out 4.6; these 4.9 and
     /// 4.10 ones; delivered 4.18; bytes_sent, bytes_retrans, reord_seen 4.19; snd_wnd 5.4; the 6.7 RTO stats) read 0 on
     /// that profile, as `ss` shows a 4.4 kernel's shorter tcp_info (iproute2 zeroes what the kernel did not copy). tcpi_delivered_ce stays 0: ECN is
-    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). dsack_dups and rcv_ooopack (4.19, 5.4) and 6.7's rcv_wnd
+    /// not modelled. tcpi_ca_state is the congestion state (icsk_ca_state). dsack_dups and rcv_ooopack (4.19, 5.4) and 6.2's rcv_wnd
     /// (tp->rcv_wnd) and rehash (tp->plb_rehash + tp->timeout_rehash; PLB is off, tcp_plb_enabled 0) follow snd_wnd; iproute2 6.1
     /// prints the first two only.
     /// </summary>

@@ -201,9 +201,9 @@ public sealed partial class TcpSocket
     /// payload that fits its head's tail room by copy (truesize unchanged), else the new skb's page fragments — refused
     /// when that skb has payload in a kmalloc'd head (skb_head_is_locked()) or the two would hold more than
     /// MAX_SKB_FRAGS — adding what the new skb's truesize holds beyond its head (delta = truesize −
-    /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo only a bare FIN is
-    /// coalesced (0 bytes always fit): a TUN device's kmalloc'd skbs had no room (6.18.44 inserted and D-SACKed 10 bytes
-    /// that followed a queued bare FIN). linux-4.4's queue was a list and its tcp_data_queue_ofo() offered the segment to
+    /// SKB_TRUESIZE(skb_end_offset())): the payload of the sender's clone or of a piece. Off lo a TUN device's skb
+    /// (<see cref="NicSkb"/>) takes a segment that fits its tail room by copy; its kmalloc'd head is never stolen. A queued
+    /// skb that carries a FIN takes no text (observed, cause not found: D131). linux-4.4's queue was a list and its tcp_data_queue_ofo() offered the segment to
     /// its tail alone: "skb1 = skb_peek_tail(&amp;tp->out_of_order_queue); … if (seq == TCP_SKB_CB(skb1)->end_seq) { … if
     /// (!tcp_try_coalesce(sk, skb1, skb, &amp;fragstolen))" — a segment ending another queued skb goes to the walk ("Find
     /// place to insert this segment"), its overlap checks and D-SACKs, with no merge.
@@ -218,15 +218,16 @@ public sealed partial class TcpSocket
         if (LoShared(to.Skb.Own, to.End)) return false; // skb_cloned(to)
         int len = (int)(end - seq) - (fin ? 1 : 0);
         var into = to.Skb;
-        // A queued skb that carries a FIN takes no more text, though its tail room would hold it (observed on Linux
-        // 6.18.44: a bare FIN, or 10 bytes and a FIN, then 10 bytes after it: two skbs, skmem_rmem_alloc 1664).
+        // A queued skb that carries a FIN takes no more text, though its tail room would hold it: observed on Linux
+        // 6.18.44 (a bare FIN, or 10 bytes and a FIN, then 10 bytes after it: two skbs, skmem_rmem_alloc 1664), while
+        // tcp_try_coalesce() and skb_try_coalesce() test no FIN — the cause is not found (docs/kernel-check.md D131).
         if (to.Fin && len > 0) return false;
         if (len > 0)
         {
             var from = ArrivingSkb(len);
             if (len <= into.TailRoom) into = into with { Overhead = into.Overhead - len, TailRoom = into.TailRoom - len, HeadLen = into.HeadLen + len };
             else if (from.HeadLen != 0 || into.Frags + from.Frags > MaxSkbFrags) return false;
-            else into = into with { Overhead = into.Overhead + from.Overhead - LoopbackSkbOverhead, Frags = into.Frags + from.Frags };
+            else into = into with { Overhead = into.Overhead + from.Overhead - LoopbackSkbOverhead, Frags = into.Frags + from.Frags, TailRoom = 0 }; // nonlinear now: no room
         }
         OfoToWrite[at] = to with { End = end, Fin = to.Fin || fin, Skb = into };
         Host.Count(MibCounter.TcpExtTCPRcvCoalesce);

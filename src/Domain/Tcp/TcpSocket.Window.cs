@@ -601,7 +601,11 @@ public sealed partial class TcpSocket
             tail.Truesize += charge;
             if (ViaLoopback) tail.Frags++;
             else if (payload <= tail.TailRoom) tail.TailRoom -= (int)payload;
-            else tail.Frags += skb.Frags;
+            else
+            {
+                tail.Frags += skb.Frags;
+                tail.TailRoom = 0; // skb_tailroom(): 0 once the skb is nonlinear
+            }
             tail.Fin = fin;
             DataToWrite.RcvQueueTruesize += charge;
             Host.Count(MibCounter.TcpExtTCPRcvCoalesce);

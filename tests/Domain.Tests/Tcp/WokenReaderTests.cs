@@ -115,8 +115,10 @@ public class SleepingReadersTests
     [Fact]
     public void TwoRecvsAsleep_Data_TheLastSleeperCopiesItAndTheOtherSleepsAgain()
     {
-        // Observed on Linux 6.18.44 (simservice kernel, two runs): the recv() that slept last is at the wait queue's
-        // head and copies the 500 bytes arriving at 1.010 s; the first sleeps again and copies the 300 arriving at 1.510 s.
+        // The engine's model: the woken readers run newest first (the wait queue's order), so the recv() that slept last
+        // copies the 500 bytes arriving at 1.010 s and the first sleeps again and copies the 300 arriving at 1.510 s. On
+        // Linux which woken thread takes the socket lock first is the scheduler's: two kernel runs went this way, one of
+        // nine runs of a three-reader scenario (load ≈ 50) did not (docs/kernel-check.md D127).
         var h = new TwoHostHarness();
         var (c, s, _) = h.Establish();
         h.At(Ms(100));
