@@ -127,7 +127,7 @@ public sealed partial class TcpSocket
             OutResetTimer();
             return;
         }
-        // 6.x counts every timeout here (e1561fe2dd69, "tcp: fix SNMP TCP timeout under-estimation", 5.5); linux-4.4
+        // 6.x counts every timeout here ("tcp: fix SNMP TCP timeout under-estimation", 5.5); linux-4.4
         // counts TCPTimeouts only as the last choice of the first timeout's failure counter, below.
         bool everyTimeout = _sim.Profile != KernelProfile.Linux44;
         if (everyTimeout) Host.Count(MibCounter.TcpExtTCPTimeouts);
