@@ -370,7 +370,6 @@ public sealed partial class TcpSocket
     {
         if (PacketsOut == 0) return;
         bool rearm = false;
-        uint wndEnd = WndEnd;
         int maxSegs = TsoSegs(CurrentMss); // tcp_tso_segs(sk, tcp_current_mss(sk))
         for (int i = 0; i < _rtx.Count; i++)
         {
@@ -379,11 +378,11 @@ public sealed partial class TcpSocket
             if (_ca.RetransOut >= _ca.LostOut) break;
             var s = _rtx[i];
             if (!s.Lost || s.Sacked || s.RetransOut) continue;
-            if (!SeqMath.Before(s.Seq, wndEnd) && s.Seq != _snd.Una) break;
             var mib = _ca.State != CaState.Loss ? MibCounter.TcpExtTCPFastRetrans : MibCounter.TcpExtTCPSlowStartRetrans;
             // The journal names a fast retransmission after the path that decided it (tcp_fastretrans_alert() →
             // tcp_xmit_recovery(), or the RACK timer's tcp_enter_recovery()), a CA_Loss one after the queue walk.
             int sent = RetransmitSkb(i, _ca.State != CaState.Loss ? "tcp_fastretrans_alert" : "tcp_xmit_retransmit_queue", segs);
+            if (sent == 0) break; // "if (tcp_retransmit_skb(sk, skb, segs)) break;"
             for (int k = 0; k < sent; k++) Host.Count(mib); // NET_ADD_STATS(mib_idx, tcp_skb_pcount(skb))
             if (InCwndReduction) _ca.PrrOut += sent;
             if (i == 0 && sent > 0 && !fromReoTimer) rearm = true;
@@ -407,7 +406,15 @@ public sealed partial class TcpSocket
     {
         SkbTrimHead(_snd.Una, _rtx[index].Seq); // __tcp_retransmit_skb(): "if (before(TCP_SKB_CB(skb)->seq, tp->snd_una))" tcp_trim_head()
         RetransRecut(index);
-        if (!RetransFitWindow(index, out bool fragmented)) return 0;
+        if (!RetransFitWindow(index, out bool fragmented))
+        {
+            // tcp_retransmit_skb(): an attempt __tcp_retransmit_skb() refuses (-EAGAIN) still saves "the stamp of the
+            // first (attempted) retransmit" (the skb's last send) and adds the skb's tcp_skb_pcount() to undo_retrans,
+            // so a later D-SACK of the retransmissions that did leave does not bring undo_retrans to 0.
+            RetransStamp ??= _rtx[index].SentAt;
+            for (int k = SkbPcountAt(index); k > 0; k--) CountUndoRetrans();
+            return 0;
+        }
         int n = fragmented ? 1 : RetransRunLength(index, segs);
         if (n == 1 && !fragmented) RetransTryCollapse(index);
         var first = _rtx[index];
@@ -526,6 +533,22 @@ public sealed partial class TcpSocket
         RecutAtMss(i0, pcount, mss);
         cut = true;
         return i0 + pcount - 1;
+    }
+
+    /// <summary>
+    /// tcp_skb_pcount() of the skb that starts at the queued segment <paramref name="index"/>: the following entries of
+    /// the same send skb that are lost, neither SACKed nor retransmitted (the kernel splits skbs at those edges).
+    /// </summary>
+    int SkbPcountAt(int index)
+    {
+        uint skbEnd = SendSkbEndAt(_rtx[index].Seq);
+        int n = 1;
+        for (; index + n < _rtx.Count; n++)
+        {
+            var s = _rtx[index + n];
+            if (!s.Lost || s.Sacked || s.RetransOut || s.Seq != _rtx[index + n - 1].End || SeqMath.After(s.End, skbEnd)) break;
+        }
+        return n;
     }
 
     /// <summary>

@@ -127,9 +127,12 @@ public sealed partial class TcpSocket
             OutResetTimer();
             return;
         }
-        Host.Count(MibCounter.TcpExtTCPTimeouts);
+        // 6.x counts every timeout here ("tcp: fix SNMP TCP timeout under-estimation", 5.5); linux-4.4
+        // counts TCPTimeouts only as the last choice of the first timeout's failure counter, below.
+        bool everyTimeout = _sim.Profile != KernelProfile.Linux44;
+        if (everyTimeout) Host.Count(MibCounter.TcpExtTCPTimeouts);
         if (WriteTimeout()) return;
-        if (_icsk.Retransmits == 0) CountRecoveryFailure();
+        if (_icsk.Retransmits == 0 && !CountRecoveryFailure() && !everyTimeout) Host.Count(MibCounter.TcpExtTCPTimeouts);
         EnterLoss();
         UpdateRtoStats();
         bool first = RetransStamp is null;
@@ -146,12 +149,15 @@ public sealed partial class TcpSocket
     /// tcp_retransmit_timer(), on the first timeout of an episode: which recovery the RTO ended — fast
     /// recovery (TCPSackRecoveryFail, TCPRenoRecoveryFail without SACK), an earlier loss recovery
     /// (TCPLossFailures), or Disorder / SACKed segments without recovery yet (TCPSackFailures, TCPRenoFailures).
+    /// False when none applies: linux-4.4's "else mib_idx = LINUX_MIB_TCPTIMEOUTS".
     /// </summary>
-    void CountRecoveryFailure()
+    bool CountRecoveryFailure()
     {
         if (_ca.State == CaState.Recovery) Host.Count(IsSack ? MibCounter.TcpExtTCPSackRecoveryFail : MibCounter.TcpExtTCPRenoRecoveryFail);
         else if (_ca.State == CaState.Loss) Host.Count(MibCounter.TcpExtTCPLossFailures);
         else if (_ca.State == CaState.Disorder || _ca.SackedOut > 0) Host.Count(IsSack ? MibCounter.TcpExtTCPSackFailures : MibCounter.TcpExtTCPRenoFailures);
+        else return false;
+        return true;
     }
 
     /// <summary>tcp_stream_is_thin() — include/net/tcp.h: fewer than 4 packets out and past the initial slow start.</summary>

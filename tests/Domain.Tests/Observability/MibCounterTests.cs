@@ -172,9 +172,9 @@ public class MibCounterTests
     }
 
     [Theory]
-    [InlineData(KernelProfile.Linux6, 3)]
-    [InlineData(KernelProfile.Linux44, 0)]
-    public void SynSent_DeadLink_EverySynRetransmissionCountsSynRetransAndEveryTimeoutARehash(KernelProfile profile, long rehash)
+    [InlineData(KernelProfile.Linux6, 3, 3)]
+    [InlineData(KernelProfile.Linux44, 0, 1)]
+    public void SynSent_DeadLink_EverySynRetransmissionCountsSynRetransAndEveryTimeoutARehash(KernelProfile profile, long rehash, long timeouts)
     {
         var h = new TwoHostHarness(profile: profile);
         h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
@@ -185,9 +185,29 @@ public class MibCounterTests
         long retransmissions = profile == KernelProfile.Linux6 ? 3 : 2;
         Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpExtTCPSynRetrans));
         Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpRetransSegs));
-        Assert.Equal(retransmissions, Of(h.Client, MibCounter.TcpExtTCPTimeouts));
+        // 6.x: every timeout (tcp_retransmit_timer()); 4.4: only the first of the episode, where no failure counter applies.
+        Assert.Equal(timeouts, Of(h.Client, MibCounter.TcpExtTCPTimeouts));
         Assert.Equal(rehash, Of(h.Client, MibCounter.TcpExtTcpTimeoutRehash));
         Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPOrigDataSent));
+    }
+
+    [Theory]
+    [InlineData(KernelProfile.Linux6, 5)]
+    [InlineData(KernelProfile.Linux44, 1)]
+    public void FinWait1Orphan_DeadLink_TimeoutsCountEveryRtoOn6xOnlyTheFirstOn44(KernelProfile profile, long timeouts)
+    {
+        var h = new TwoHostHarness(profile: profile);
+        var (c, _, _) = h.Establish();
+        h.Sim.ChangeLink("client", "server", oneDirection: false, null, 1.0, null);
+        h.Call("client", SocketCallKind.Close, c.Id);
+        h.At(S(10));
+        // The FIN: a loss probe, then RTO retransmissions. linux-4.4's tcp_retransmit_timer() bumps one counter on the
+        // first timeout of an episode only — TCPTimeouts when the connection was in Open (no recovery, nothing SACKed);
+        // 6.x (e1561fe2dd69) bumps TCPTimeouts on every timeout, before tcp_write_timeout().
+        Assert.Equal(1, Of(h.Client, MibCounter.TcpExtTCPLossProbes));
+        Assert.Equal(6, Of(h.Client, MibCounter.TcpRetransSegs));
+        Assert.Equal(timeouts, Of(h.Client, MibCounter.TcpExtTCPTimeouts));
+        Assert.Equal(0, Of(h.Client, MibCounter.TcpExtTCPSackFailures) + Of(h.Client, MibCounter.TcpExtTCPLossFailures));
     }
 
     [Fact]

@@ -238,4 +238,18 @@ public class DsackTests
 
         Assert.Equal((0L, 1L, 1L), (mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPDSACKOfoRecv], mib[MibCounter.TcpExtTCPDSACKIgnoredDubious]));
     }
+
+    /// <summary>
+    /// tcp_retransmit_skb() counts an attempted retransmission in undo_retrans even when __tcp_retransmit_skb() refuses
+    /// it (-EAGAIN past a shrunk window): 1:1001 resent, 1001:2001 refused, undo_retrans 2; the D-SACK of 1:1001 leaves
+    /// 1, so tcp_try_undo_dsack() does not undo and the recovery resends 1001:2001 once the window opens. Observed on
+    /// Linux 6.18.44 (recovery-retransmit-refused-by-shrunk-window-counts-in-undo-retrans.pkt, --counters).
+    /// </summary>
+    [Fact]
+    public void SackRecovery_RetransmitRefusedByShrunkWindow_StillCountsInUndoRetransSoTheDsackDoesNotUndo()
+    {
+        var (sim, mib, _, iss) = SackReorderingTests.Run("recovery-retransmit-refused-by-shrunk-window-counts-in-undo-retrans.pkt");
+        Assert.Equal((1L, 1L, 0L), (mib[MibCounter.TcpExtTCPDSACKRecv], mib[MibCounter.TcpExtTCPSackRecovery], mib[MibCounter.TcpExtTCPDSACKUndo]));
+        Assert.Equal([TwoHostHarness.Ms(10), TwoHostHarness.Ms(30)], SackReorderingTests.SentAt(sim, iss, 1001));
+    }
 }
