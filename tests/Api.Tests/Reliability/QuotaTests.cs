@@ -1,13 +1,8 @@
 using System.Data.Common;
 using System.Net;
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Tests.Infrastructure;
-using SimService.Persistence;
-using SimService.Persistence.Postgres;
-using SimService.Persistence.Sqlite;
 
 namespace SimService.Api.Tests.Reliability;
 
@@ -115,35 +110,17 @@ public sealed class QuotaTests
     }
 
     /// <summary>Runs an action once, when armed, just before the host's next insert of a simulation row (a create, after its quota check).</summary>
-    private sealed class BeforeSimulationInsert(Func<Task> interleave) : DbCommandInterceptor
+    /// <summary>Runs an action once, when armed, just before the host's next insert of a simulation row (a create, after its quota check).</summary>
+    private sealed class BeforeSimulationInsert(Func<Task> interleave) : BeforeCommands
     {
         private int _armed;
         public int Fired { get; private set; }
 
         public void Arm() => _armed = 1;
 
-        public void Install(IServiceCollection services, DatabaseProvider provider)
-        {
-            void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
-            if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<SqliteSimDbContext>(Add);
-            else services.ConfigureDbContext<PostgresSimDbContext>(Add);
-        }
+        public void Install(IServiceCollection services, DatabaseProvider provider) => Interceptors.Install(services, provider, this);
 
-        public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-        {
-            await BeforeAsync(command);
-            return result;
-        }
-
-        public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            await BeforeAsync(command);
-            return result;
-        }
-
-        private async Task BeforeAsync(DbCommand command)
+        protected override async Task BeforeAsync(DbCommand command)
         {
             if (!command.CommandText.Contains("INSERT INTO \"Simulations\"", StringComparison.Ordinal) || Interlocked.Exchange(ref _armed, 0) != 1) return;
             Fired++;
