@@ -235,6 +235,23 @@ public sealed class RunTests
             "2 files: 2 valid, 0 invalid"], run.OutputLines);
     }
 
+    /// <summary>
+    /// A run in process may make 250,000 hosts (the document's and its workloads' generated clients, counted as the steps
+    /// add them): validate counts every step and names the one that passes it (tester35 HIGH-1: it said VALID with a warning
+    /// naming only step 0's 200,001 of the 600,001 hosts, and run grew the tool by 0.75 GB a step).
+    /// </summary>
+    [Fact]
+    public async Task PastTheToolsHosts_Validate_InvalidAtTheStepThatPassesIt()
+    {
+        var run = await Tool.RunAsync("validate", "tests/Cli.Tests/Runaway/workload-generated-clients-past-the-tool.json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(["INVALID  tests/Cli.Tests/Runaway/workload-generated-clients-past-the-tool.json  (1 problem)",
+            "         $.steps[1].workload.generatedClients: A run in process may have 250000 hosts; this would make 400001 (the document's hosts "
+                + "and its workloads' generated clients so far): the run would stop here",
+            "1 file: 0 valid, 1 invalid"], run.OutputLines);
+    }
+
     [Fact]
     public async Task RunawayScript_Run_StopsAtTheEventBudgetNamingTheLine()
     {

@@ -19,10 +19,26 @@ public sealed class ScenarioJsonFormat : IFileFormat
 
     public string Kind => "scenario";
 
-    public IReadOnlyList<Problem> Validate(string text, string fileName) => Parse(text, out _);
+    /// <summary>The format's rules, and the bound on hosts in process (<see cref="InProcessHosts"/>): a file that validates runs.</summary>
+    public IReadOnlyList<Problem> Validate(string text, string fileName)
+    {
+        var problems = Parse(text, out var document);
+        return document?.HostsPast(InProcessHosts) is { } past
+            ? [new Problem(past.Path, $"A run in process may have {InProcessHosts} hosts; this would make {past.Hosts} (the document's hosts and "
+                + "its workloads' generated clients so far): the run would stop here")]
+            : problems;
+    }
 
     /// <summary>A server's hosts quota unless it sets its own (the API's <c>Quotas:HostsPerSimulation</c>, TenantQuotas.DefaultHosts).</summary>
     public const long DefaultServerHosts = 64;
+
+    /// <summary>
+    /// The most hosts one run in process may make (ScenarioRunOptions.MaxHosts): the document's and its workloads' generated
+    /// clients together, counted as the steps add them. The hosts quota of the tool, as a server has its own (64 by default):
+    /// each generated client costs about 4 KB, so 250,000 hosts is about 1 GB, and one step's most (200,000 clients) fits.
+    /// Without it a few-KB file of repeated 200,000-client steps grew the tool by gigabytes until the machine ran out.
+    /// </summary>
+    public const long InProcessHosts = 250_000;
 
     /// <summary>
     /// What a valid document meets on a server that it does not meet in process: more hosts — its own and its workloads'
@@ -31,18 +47,9 @@ public sealed class ScenarioJsonFormat : IFileFormat
     public static IReadOnlyList<Problem> ServerWarnings(string text)
     {
         Parse(text, out var document);
-        if (document is null) return [];
-        long hosts = document.Hosts.Length;
-        foreach (var step in document.Steps.OfType<WorkloadStep>())
-        {
-            hosts += step.Spec.GeneratedClients;
-            if (hosts > DefaultServerHosts)
-                return [new Problem(step.Path + ".workload.generatedClients", $"{hosts} hosts with the generated clients: a server with the default hosts quota "
-                    + $"({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")];
-        }
-        return hosts > DefaultServerHosts
-            ? [new Problem("$.hosts", $"{hosts} hosts: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")]
-            : [];
+        if (document?.HostsPast(DefaultServerHosts) is not { } past) return [];
+        var hosts = past.Path == "$.hosts" ? $"{past.Hosts} hosts" : $"{past.Hosts} hosts with the generated clients";
+        return [new Problem(past.Path, $"{hosts}: a server with the default hosts quota ({DefaultServerHosts}, Quotas:HostsPerSimulation) refuses the run (403); in process it runs")];
     }
 
     public RunOutput RunInProcess(string text, string fileName, long eventBudget, CancellationToken wallLimit)
@@ -53,7 +60,7 @@ public sealed class ScenarioJsonFormat : IFileFormat
         ScenarioRunResult result;
         try
         {
-            result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget, Interruption = wallLimit, Attach = s => simulation = s });
+            result = ScenarioRunner.Run(document, new ScenarioRunOptions { EventBudget = eventBudget, MaxHosts = InProcessHosts, Interruption = wallLimit, Attach = s => simulation = s });
         }
         catch (OperationCanceledException) when (wallLimit.IsCancellationRequested)
         {

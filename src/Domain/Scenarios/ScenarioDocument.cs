@@ -24,6 +24,24 @@ public sealed record ScenarioDocument(
 {
     /// <summary>Run time after the last step when <see cref="RunUntil"/> is omitted and the queue never drains.</summary>
     public static readonly SimDuration IdleCap = SimDuration.FromSeconds(3600);
+
+    /// <summary>
+    /// Where the document's hosts pass <paramref name="limit"/>, counted as a run makes them: its <c>hosts</c> (at
+    /// <c>$.hosts</c>), then every workload step's <c>generatedClients</c> in turn (at that step's field), with the
+    /// total made by then; null when all of them stay within it.
+    /// </summary>
+    public (string Path, long Hosts)? HostsPast(long limit)
+    {
+        long hosts = Hosts.Length;
+        if (hosts > limit) return ("$.hosts", hosts);
+        foreach (var step in Steps)
+        {
+            if (step is not WorkloadStep workload) continue;
+            hosts += workload.Spec.GeneratedClients;
+            if (hosts > limit) return (WorkloadStep.GeneratedClientsPath(step.Path), hosts);
+        }
+        return null;
+    }
 }
 
 /// <summary>Whether a host runs the simulated kernel or only replays <c>inject</c> steps.</summary>

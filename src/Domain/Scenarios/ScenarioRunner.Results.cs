@@ -30,6 +30,14 @@ public sealed record ScenarioRunOptions
     /// </summary>
     public long JournalLimit { get; init; } = long.MaxValue;
 
+    /// <summary>
+    /// The most hosts the run may make: the document's, then each workload step's generated clients as the step adds
+    /// them. The step that would pass it (or <c>$.hosts</c>) stops the run with an error before it makes one, as the
+    /// API's hosts quota refuses a request (<see cref="ScenarioDocument.HostsPast"/>). Unbounded by default: a server
+    /// checks its own quota before the run; the command-line tool sets its bound in process.
+    /// </summary>
+    public long MaxHosts { get; init; } = long.MaxValue;
+
     /// <summary>Called with the fresh simulation before anything runs (to attach observers such as a time sampler).</summary>
     public Action<Simulation>? Attach { get; init; }
 

@@ -9,6 +9,7 @@ public sealed partial class ScenarioRunner
     /// <summary>Builds the world; false (with errors) when something cannot be built, and then nothing runs.</summary>
     bool SetUp()
     {
+        if (_doc.Hosts.Length > _maxHosts) return HostsPastLimit("$.hosts", _doc.Hosts.Length);
         foreach (var nat in _doc.Nats)
             Report(JsonPath.Member("$.nats", nat.Name), Apply(new AddNatCommand(nat.Name, new IPv4(nat.Address).ToString())).Error);
         foreach (var host in _doc.Hosts) AddHost(host);
@@ -33,6 +34,13 @@ public sealed partial class ScenarioRunner
         var sysctls = JsonPath.Member(HostPath(host.Name), "sysctls");
         foreach (var setting in host.Sysctls)
             Report(JsonPath.Member(sysctls, setting.Name), Apply(new SetSysctlCommand(host.Name, setting.Name, setting.Text)).Error);
+    }
+
+    /// <summary>The run would make <paramref name="hosts"/> hosts, past <see cref="ScenarioRunOptions.MaxHosts"/>: it stops at <paramref name="path"/>.</summary>
+    bool HostsPastLimit(string path, long hosts)
+    {
+        Error(path, $"A run may have {_maxHosts} hosts; this would make {hosts}: the run stopped there, before it made them");
+        return false;
     }
 
     static string HostPath(string name) => JsonPath.Member("$.hosts", name);

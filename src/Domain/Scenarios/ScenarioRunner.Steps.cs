@@ -35,6 +35,8 @@ public sealed partial class ScenarioRunner
         foreach (var step in _doc.Steps)
         {
             if (!Advance(step.At, step.Path)) return false;
+            if (step is WorkloadStep workload && _sim.Hosts.Count + (long)workload.Spec.GeneratedClients > _maxHosts)
+                return HostsPastLimit(WorkloadStep.GeneratedClientsPath(step.Path), _sim.Hosts.Count + (long)workload.Spec.GeneratedClients);
             Execute(step);
             ObserveJournal();
             // A step whose own instant took the count past the budget stops the run at it, as an advance that ran out does.

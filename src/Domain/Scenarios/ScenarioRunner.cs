@@ -15,6 +15,7 @@ public sealed partial class ScenarioRunner
     readonly ScenarioDocument _doc;
     readonly Simulation _sim;
     readonly long _eventBudget;
+    readonly long _maxHosts;
     readonly Action<ExpectStep, Simulation>? _atExpect;
     long _eventsProcessed;
     bool _budgetSpent;
@@ -28,6 +29,7 @@ public sealed partial class ScenarioRunner
     {
         _doc = doc;
         _eventBudget = options.EventBudget;
+        _maxHosts = options.MaxHosts;
         _atExpect = options.AtExpect;
         _sim = new Simulation(doc.Kernel, doc.Seed)
         {

@@ -94,7 +94,11 @@ public sealed record KillStep(SimTime At, string Path, string Host, string Proce
     : ScenarioStep(At, Path);
 
 /// <summary>Starts a connection workload at this time; later steps and <c>runUntil</c> move the clock through it.</summary>
-public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpec Spec) : ScenarioStep(At, Path);
+public sealed record WorkloadStep(SimTime At, string Path, Workloads.WorkloadSpec Spec) : ScenarioStep(At, Path)
+{
+    /// <summary>The JSON path of the step's <c>generatedClients</c>: <c>$.steps[i].workload.generatedClients</c>.</summary>
+    public static string GeneratedClientsPath(string stepPath) => JsonPath.Member(JsonPath.Member(stepPath, "workload"), "generatedClients");
+}
 
 /// <summary>Checks made at this point of virtual time.</summary>
 public sealed record ExpectStep(SimTime At, string Path, StateChecks Expect) : ScenarioStep(At, Path);

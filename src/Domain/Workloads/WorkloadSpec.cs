@@ -38,6 +38,9 @@ public sealed record WorkloadSpec
     public IReadOnlyList<string> Clients { get; init; } = [];
     /// <summary>How many client hosts to create (named wN-cK, addresses in 100.64.0.0/10), each linked to the server.</summary>
     public int GeneratedClients { get; init; }
+
+    /// <summary>The most <see cref="GeneratedClients"/> one workload makes; at least 1 when given (0 is "none", the API's absent field).</summary>
+    public const int MaxGeneratedClients = 200_000;
     /// <summary>One-way delay of the links of generated clients.</summary>
     public SimDuration ClientLinkDelay { get; init; } = SimDuration.FromMilliseconds(1);
     public string Server { get; init; } = "";
@@ -158,7 +161,7 @@ public sealed record WorkloadSpec
         if (Clients.Count > 0 && GeneratedClients > 0) return DomainError.Invalid("give client hosts or a count of generated clients, not both", "generatedClients");
         for (int i = 0; i < Clients.Count; i++)
             if (string.IsNullOrEmpty(Clients[i])) return DomainError.Invalid("a client is the name of a host", $"clients[{i}]");
-        if (GeneratedClients > 200_000) return DomainError.Invalid("at most 200,000 generated clients", "generatedClients");
+        if (GeneratedClients > MaxGeneratedClients) return DomainError.Invalid($"at most {MaxGeneratedClients:N0} generated clients", "generatedClients");
         if (string.IsNullOrEmpty(Server)) return DomainError.Invalid("the server host is required", "server");
         if (Port == 0) return DomainError.Invalid("the port is 1–65535", "port");
         if (!(Rate > 0) || double.IsInfinity(Rate)) return DomainError.Invalid("the rate is a positive number of connections per second", "rate");

@@ -362,6 +362,25 @@ public sealed class BadInputTests(ApiHosts hosts)
     }
 
     /// <summary>
+    /// A workload's generatedClients is 1 to 200,000, as a scenario's (tester35 LOW-3): a 0 beside clients was taken here
+    /// ("between 0 and 200000") while a scenario refused it ("0 is outside 1..200000"); leaving the field out is "none".
+    /// </summary>
+    [Fact]
+    public async Task Workload_GeneratedClientsZero_Returns400WithTheRangeFromOne()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var version = await sim.Client.ETagAsync(sim.Base);
+        var body = """{"clients":["client"],"generatedClients":0,"server":"server","port":80,"rate":10,"count":1}""";
+
+        var problem = await (await sim.Client.PostAsync($"{sim.Base}/workloads", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(["generatedClients"], problem.ErrorFields());
+        Assert.Equal("The field generatedClients must be between 1 and 200000.", problem.GetProperty("errors").GetProperty("generatedClients")[0].GetString());
+        Assert.Equal(version, await sim.Client.ETagAsync(sim.Base));
+    }
+
+    /// <summary>
     /// A workload's count of 0, alone or beside a duration, is out of the range its message gives (it said "between 0 and
     /// 100000000", then refused 0 alone with "give a count or a positive duration"): 1 to 100,000,000, as a scenario's count.
     /// </summary>

@@ -126,7 +126,7 @@ public sealed class CommitsBetweenPagesTests
 /// transaction has committed, a page that is one statement (a purge page) before the statement runs: so the writer is
 /// held between two pages, and no database lock with it (SQLite's write lock held here would stop more than the writer).
 /// </summary>
-internal sealed class HoldTwoPages(Func<string, bool> isPage) : DbCommandInterceptor, IDbTransactionInterceptor
+internal sealed class HoldTwoPages(Func<string, bool> isPage) : BeforeCommands, IDbTransactionInterceptor
 {
     private readonly TaskCompletionSource[] _reached = [new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)];
     private readonly TaskCompletionSource[] _release = [new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)];
@@ -149,14 +149,9 @@ internal sealed class HoldTwoPages(Func<string, bool> isPage) : DbCommandInterce
 
     public void ReleaseSecond() => _release[1].TrySetResult();
 
-    public Action<IServiceCollection> Install(DatabaseProvider provider) => services =>
-    {
-        void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
-        if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<Persistence.Sqlite.SqliteSimDbContext>(Add);
-        else services.ConfigureDbContext<Persistence.Postgres.PostgresSimDbContext>(Add);
-    };
+    public Action<IServiceCollection> Install(DatabaseProvider provider) => services => Interceptors.Install(services, provider, this);
 
-    private async Task PageAsync(DbCommand command)
+    protected override async Task BeforeAsync(DbCommand command)
     {
         if (!_armed || !isPage(command.CommandText)) return;
         if (command.Transaction is { } transaction) _page = transaction;
@@ -175,26 +170,5 @@ internal sealed class HoldTwoPages(Func<string, bool> isPage) : DbCommandInterce
     {
         if (!ReferenceEquals(Interlocked.CompareExchange(ref _page, null, transaction), transaction)) return;
         await HoldAsync();
-    }
-
-    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<int> result, CancellationToken cancellationToken = default)
-    {
-        await PageAsync(command);
-        return result;
-    }
-
-    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-    {
-        await PageAsync(command);
-        return result;
-    }
-
-    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<object> result, CancellationToken cancellationToken = default)
-    {
-        await PageAsync(command);
-        return result;
     }
 }

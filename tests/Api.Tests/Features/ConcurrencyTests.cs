@@ -346,12 +346,7 @@ internal sealed class RaceBeforeNextWrite(Func<Task> interleave) : DbTransaction
 
     public void Arm() => _armed = 1;
 
-    public void Install(IServiceCollection services, DatabaseProvider provider)
-    {
-        void Add(DbContextOptionsBuilder options) => options.AddInterceptors(this);
-        if (provider == DatabaseProvider.Sqlite) services.ConfigureDbContext<SqliteSimDbContext>(Add);
-        else services.ConfigureDbContext<PostgresSimDbContext>(Add);
-    }
+    public void Install(IServiceCollection services, DatabaseProvider provider) => Interceptors.Install(services, provider, this);
 
     public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
         DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result,

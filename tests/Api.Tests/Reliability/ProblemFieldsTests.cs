@@ -95,7 +95,7 @@ public sealed class ProblemFieldsTests(ApiHosts hosts)
         await NamesAsync(await client.PostAsync($"{SimServiceApi.Scenarios}/run", new StringContent(
             "{\"name\": \"generated\", " + Hosts + "}, \"steps\": [{\"at\": \"0ms\", \"workload\": "
             + "{\"generatedClients\": 200000, \"server\": \"server\", \"rate\": 100, \"count\": 1}}]}", Encoding.UTF8, "application/json")),
-            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.steps[0].generatedClients");
+            HttpStatusCode.Forbidden, ProblemTypes.QuotaExceeded, "$.steps[0].workload.generatedClients");
     }
 
     [Fact]

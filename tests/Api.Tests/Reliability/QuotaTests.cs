@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SimService.Api.Tests.Infrastructure;
 
 namespace SimService.Api.Tests.Reliability;
@@ -44,6 +46,38 @@ public sealed class QuotaTests
                 && line.Contains($"quota=\"{quota}\"", StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A create cannot pass the simulations quota by racing another: a tenant's count of its simulations and the insert are
+    /// one step (TenantQuotas.SaveNewAsync). They were not (tester35 MEDIUM-1: 1000 creates 4 at a time stored 1002 of a
+    /// quota of 1000): here a second create is sent after the first counted (1 of 2) and before it inserts; it counted 1
+    /// too and both were stored. Now the second waits for the first's insert and is refused. The wait for the racer is
+    /// bounded (5 s): with the fix it cannot finish before the first saves, so the first goes on when the bound passes.
+    /// </summary>
+    [Theory, MemberData(nameof(Providers))]
+    public async Task CreateRacingAnotherCreate_AtTheSimulationsQuota_TheLaterOneIsRefused(DatabaseProvider provider)
+    {
+        await using var database = TestDatabase.Create(provider);
+        HttpClient? client = null;
+        Task<HttpResponseMessage>? racer = null;
+        var race = new BeforeSimulationInsert(async () =>
+        {
+            racer = client!.PostJsonAsync("""{"name":"racer"}""");
+            await Task.WhenAny(racer, Task.Delay(TimeSpan.FromSeconds(5)));
+        });
+        await using var factory = new SimServiceFactory(database, services => race.Install(services, provider),
+            new Dictionary<string, string?> { ["Quotas:Simulations"] = "2" });
+        client = factory.CreateClient();
+        await client.CreateSimulationAsync("first");
+        race.Arm();
+
+        var second = await client.PostJsonAsync("""{"name":"second"}""");
+
+        Assert.Equal(1, race.Fired);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        await QuotaAsync(await racer!, "simulations", 2);
+        Assert.Equal(["first", "second"], (await client.ListSimulationsAsync()).Select(s => s.Name));
+    }
+
     [Theory, MemberData(nameof(Providers))]
     public async Task JournalBytesQuota_AdvanceThatWouldPassIt_Returns403AndKeepsTheJournal(DatabaseProvider provider)
     {
@@ -73,6 +107,25 @@ public sealed class QuotaTests
         Assert.Equal("urn:simservice:problem:quota-exceeded", problem.GetProperty("type").GetString());
         Assert.Equal(quota, problem.GetProperty("quota").GetString());
         Assert.Equal(limit, problem.GetProperty("limit").GetInt64());
+    }
+
+    /// <summary>Runs an action once, when armed, just before the host's next insert of a simulation row (a create, after its quota check).</summary>
+    /// <summary>Runs an action once, when armed, just before the host's next insert of a simulation row (a create, after its quota check).</summary>
+    private sealed class BeforeSimulationInsert(Func<Task> interleave) : BeforeCommands
+    {
+        private int _armed;
+        public int Fired { get; private set; }
+
+        public void Arm() => _armed = 1;
+
+        public void Install(IServiceCollection services, DatabaseProvider provider) => Interceptors.Install(services, provider, this);
+
+        protected override async Task BeforeAsync(DbCommand command)
+        {
+            if (!command.CommandText.Contains("INSERT INTO \"Simulations\"", StringComparison.Ordinal) || Interlocked.Exchange(ref _armed, 0) != 1) return;
+            Fired++;
+            await interleave();
+        }
     }
 
     private static async Task<long> JournalCountAsync(HttpClient client, string path) =>

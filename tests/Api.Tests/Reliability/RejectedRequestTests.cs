@@ -55,6 +55,38 @@ public sealed class RejectedRequestTests
     }
 
     /// <summary>
+    /// A 414 and a 431 carry what the API's 413 carries (tester35 LOW-4: they had type, title, status and detail only): the part
+    /// at fault in <c>errors</c> (the request target, the headers), the limit in the detail, the request's path as
+    /// <c>instance</c>, and a <c>traceId</c> (the connection's id and the request's number, which the service's log line of
+    /// the refusal names).
+    /// </summary>
+    [Fact]
+    public async Task KestrelRejections_414And431_NameThePartTheLimitThePathAndATraceId()
+    {
+        await ApiProcess.OnTemporarySqliteAsync("rejected-shape", async api =>
+        {
+            foreach (var (raw, status, field, detail) in new[]
+            {
+                ($"GET /api/v1/simulations?{new string('a', 9000)} HTTP/1.1\r\nHost: x\r\n\r\n", 414, "target",
+                    "The request target is longer than the server accepts: a request line of at most 8,192 bytes (Kestrel: MaxRequestLineSize)."),
+                ($"GET /api/v1/simulations HTTP/1.1\r\nHost: x\r\nIf-Match: {new string('b', 40_000)}\r\n\r\n", 431, "headers",
+                    "The request headers are larger than the server accepts: at most 32,768 bytes in all (Kestrel: MaxRequestHeadersTotalSize)."),
+            })
+            {
+                var text = await RawHttp.ExchangeAsync(api.BaseAddress, Encoding.Latin1.GetBytes(raw));
+                Assert.StartsWith($"HTTP/1.1 {status} ", text);
+                var problem = JsonDocument.Parse(text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]).RootElement;
+
+                Assert.Equal(detail, problem.GetProperty("detail").GetString());
+                Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+                Assert.Equal(detail, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+                Assert.Equal("/api/v1/simulations", problem.GetProperty("instance").GetString());
+                Assert.Matches("^[0-9A-Z]+:00000001$", problem.GetProperty("traceId").GetString());
+            }
+        });
+    }
+
+    /// <summary>
     /// What the framework answered once a request reached the API are the project's problems too (they were its RFC 9110
     /// ones): a body over <c>Limits:MaxRequestBodyBytes</c> (found when the body is read: a 413 <c>rejected-request</c>
     /// with the limit), and a path Kestrel resolves to no endpoint (<c>processes/%2e%2e/kill</c> is <c>…/kill</c>: a 404

@@ -303,6 +303,22 @@ public class ScenarioParserTests
         ScenarioJson.ParseWithStep("""{ "workload": { "clients": ["client"], "server": "server", "rate": 0, "count": 1 } }""")
             .HasError("$.steps[4].workload.rate", "0 is outside [0.000001, 1000000000]");
 
+    /// <summary>
+    /// An out-of-range generatedClients is one problem, at the field (tester35 LOW-3): it was also "give client hosts or a
+    /// count of generated clients" at the workload — the document had given a count — as the field read as none.
+    /// </summary>
+    [Theory]
+    [InlineData(200_001)]
+    [InlineData(0)]
+    public void Parse_WorkloadGeneratedClientsOutOfRange_OneProblemAtTheField(int clients)
+    {
+        var error = Assert.Single(ScenarioJson.ParseWithStep(
+            $$"""{ "workload": { "generatedClients": {{clients}}, "server": "server", "rate": 1, "count": 1 } }""").Errors);
+
+        Assert.Equal("$.steps[4].workload.generatedClients", error.Path);
+        Assert.Equal($"{clients} is outside 1..200000", error.Message);
+    }
+
     // ---- aliases
 
     [Fact]

@@ -100,15 +100,17 @@ public sealed class RunPacketdrillHandler(SimDbContext db, SimulationEngines eng
         // again above; should they not, the run is refused all the same.
         if (batch.WorkLimitReached || result.JournalLimitPassed)
             return WorkLimitExceeded.RunJournalFull("script", batch.MaxJournalEvents, $"the journal limit stopped the run at {batch.Engine.Now}");
-        if (await quotas.CheckNewAsync(db, batch.Engine, batch.Events, cancellationToken) is { } quota) return quota;
-        db.Simulations.Add(run);
-        run.Version = batch.Version;
-        run.JournalBytes = TenantQuotas.Bytes(batch.Events);
-        db.Commands.AddRange(batch.Commands);
-        db.Events.AddRange(batch.Events);
+        if (await quotas.SaveNewAsync(db, batch.Engine, batch.Events, () =>
+            {
+                db.Simulations.Add(run);
+                run.Version = batch.Version;
+                run.JournalBytes = TenantQuotas.Bytes(batch.Events);
+                db.Commands.AddRange(batch.Commands);
+                db.Events.AddRange(batch.Events);
+                return db.SaveChangesAsync(cancellationToken);
+            }, cancellationToken) is { } quota) return quota;
         var engine = batch.Engine;
         (engine.Interruption, engine.Turn) = (default, null);
-        await db.SaveChangesAsync(cancellationToken);
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, run.Version, run);
 
         var failure = result.Failure is { } f

@@ -80,11 +80,13 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         var engine = result.Simulation;
         (engine.Interruption, engine.Turn) = (default, null); // kept as the simulation's live engine
         var events = JournalPageBuilder.Of(run.Id, engine.Journal, engines.JournalPageEvents);
-        if (await quotas.CheckNewAsync(db, engine, events, cancellationToken) is { } exceeded) return exceeded;
-        run.JournalBytes = TenantQuotas.Bytes(events);
-        db.Simulations.Add(run);
-        db.Events.AddRange(events);
-        await db.SaveChangesAsync(CancellationToken.None);
+        if (await quotas.SaveNewAsync(db, engine, events, () =>
+            {
+                run.JournalBytes = TenantQuotas.Bytes(events);
+                db.Simulations.Add(run);
+                db.Events.AddRange(events);
+                return db.SaveChangesAsync(CancellationToken.None);
+            }, cancellationToken) is { } exceeded) return exceeded;
         using (var lease = await engines.AcquireAsync(run.Id, cancellationToken)) lease.Keep(engine, 0, run);
 
         return new ScenarioRunResponse(result.Passed, run.Id,
@@ -98,17 +100,9 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
 
     /// <summary>
     /// The hosts quota, before the run: the document's hosts and its workloads' generated clients (a 3 MB document of 50,000
-    /// hosts, or one step of 200,000 generated clients, was built — gigabytes — before the quota refused it), naming the part.
+    /// hosts, or one step of 200,000 generated clients, was built — gigabytes — before the quota refused it), naming the part:
+    /// <c>$.hosts</c> or the step's <c>$.steps[i].workload.generatedClients</c> (until session 35 <c>$.steps[i].generatedClients</c>, no path of the document).
     /// </summary>
-    private QuotaExceeded? HostsPastQuota(ScenarioDocument document)
-    {
-        long hosts = document.Hosts.Length;
-        if (quotas.CheckHostsToAdd(null, 0, hosts, "$.hosts") is { } quota) return quota;
-        foreach (var step in document.Steps.OfType<WorkloadStep>())
-        {
-            if (quotas.CheckHostsToAdd(null, 0, hosts + step.Spec.GeneratedClients, step.Path + ".generatedClients") is { } generated) return generated;
-            hosts += step.Spec.GeneratedClients;
-        }
-        return null;
-    }
+    private QuotaExceeded? HostsPastQuota(ScenarioDocument document) =>
+        document.HostsPast(quotas.Hosts) is { } past ? quotas.CheckHostsToAdd(null, 0, past.Hosts, past.Path) : null;
 }

@@ -45,7 +45,6 @@ public sealed class CreateSimulationHandler(SimDbContext db, TenantQuotas quotas
 {
     public async ValueTask<Outcome<SimulationResponse>> Handle(CreateSimulation command, CancellationToken cancellationToken)
     {
-        if (await quotas.CheckNewAsync(db, null, [], cancellationToken) is { } quota) return quota;
         // Microseconds are what PostgreSQL keeps: the response then equals what a later read returns.
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
@@ -62,8 +61,11 @@ public sealed class CreateSimulationHandler(SimDbContext db, TenantQuotas quotas
             EngineRules = EngineRules.Current,
             CreatedAt = now,
         };
-        db.Simulations.Add(run);
-        await db.SaveChangesAsync(cancellationToken);
+        if (await quotas.SaveNewAsync(db, null, [], () =>
+            {
+                db.Simulations.Add(run);
+                return db.SaveChangesAsync(cancellationToken);
+            }, cancellationToken) is { } quota) return quota;
         return SimulationResponse.From(run);
     }
 }

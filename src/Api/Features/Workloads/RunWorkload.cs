@@ -23,7 +23,8 @@ public sealed record WorkloadRequest
 {
     /// <example>["client"]</example>
     public IReadOnlyList<string>? Clients { get; init; }
-    [Range(0, 200_000)] public int? GeneratedClients { get; init; }
+    /// <summary>Hosts made for the workload as its clients (1 to 200,000, as a scenario's; leave it out with <c>clients</c>; a 0 was taken until session 35).</summary>
+    [Range(1, WorkloadSpec.MaxGeneratedClients)] public int? GeneratedClients { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ClientLinkDelayNs { get; init; }
     /// <example>server</example>
     [Required] public string? Server { get; init; }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
 
 namespace SimService.Api.Infrastructure.Hardening;
 
@@ -30,7 +31,8 @@ public static partial class RejectedRequestProblems
                 useSynchronizationContext: false));
             var input = new RequestLineWatch(transport.Input);
             connection.Transport = new DuplexPipe(input, output.Writer);
-            var pump = PumpAsync(output.Reader, transport.Output, input);
+            var pump = PumpAsync(output.Reader, transport.Output, input, new Connection(connection.ConnectionId, listen.KestrelServerOptions.Limits,
+                listen.ApplicationServices.GetService(typeof(ILoggerFactory)) as ILoggerFactory));
             try
             {
                 await next(connection);
@@ -44,6 +46,17 @@ public static partial class RejectedRequestProblems
         });
         return listen;
     }
+
+    /// <summary>What a rewrite names besides Kestrel's bytes: the connection (for the traceId) and Kestrel's limits.</summary>
+    private sealed record Connection(string Id, KestrelServerLimits Limits, ILoggerFactory? Logs);
+
+    /// <summary>
+    /// The request Kestrel refused, as far as the connection saw it: its path (the problem's <c>instance</c>; null when its
+    /// request line showed none within 1 KB), a traceId — the connection's id and the request's number on it, as
+    /// HttpContext.TraceIdentifier is made, and the log line of the refusal names it —, and Kestrel's limits on the request
+    /// line and the headers (<c>KestrelServerLimits.MaxRequestLineSize</c>, <c>MaxRequestHeadersTotalSize</c>).
+    /// </summary>
+    public sealed record RefusedRequest(string? Instance, string TraceId, long MaxRequestLineSize, long MaxRequestHeadersTotalSize);
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {
@@ -68,6 +81,16 @@ public static partial class RejectedRequestProblems
     private sealed class RequestLineWatch(PipeReader inner) : PipeReader
     {
         public bool Head { get; private set; }
+
+        /// <summary>Request lines seen on the connection: the number of the one being parsed.</summary>
+        public int Requests { get; private set; }
+
+        /// <summary>The path of the request being parsed (to the first space or '?'), if its line showed one of printable ASCII within 1 KB.</summary>
+        public string? Path => _pathLength > 0 ? Encoding.ASCII.GetString(_path!, 0, _pathLength) : null;
+
+        private const int MaxPath = 1024;
+        private byte[]? _path;
+        private int _pathLength;
 
         // The last read handed out had ended the input and was not yet advanced past: where its bytes end.
         private SequencePosition? _endedReadEnd;
@@ -104,8 +127,24 @@ public static partial class RejectedRequestProblems
             int space = first.IndexOf((byte)' ');
             if (space > 0 && space + 1 < first.Length && first[..space].IndexOfAnyExceptInRange((byte)'A', (byte)'Z') < 0
                 && first[space + 1] is (byte)'/' or (byte)'*' or (byte)'h')
+            {
                 Head = first[..space].SequenceEqual("HEAD"u8);
+                Requests++;
+                NotePath(buffer.FirstSpan, space + 1);
+            }
             return result;
+        }
+
+        private void NotePath(ReadOnlySpan<byte> line, int start)
+        {
+            _pathLength = 0;
+            if (line.Length <= start) return;
+            var target = line[start..];
+            if (target.Length > MaxPath) target = target[..MaxPath];
+            int end = target.IndexOfAny(" ?\r\n"u8);
+            if (end <= 0 || target[..end].IndexOfAnyExceptInRange((byte)0x21, (byte)0x7E) >= 0) return;
+            target[..end].CopyTo(_path ??= new byte[MaxPath]);
+            _pathLength = end;
         }
 
         public override void AdvanceTo(SequencePosition consumed)
@@ -123,7 +162,7 @@ public static partial class RejectedRequestProblems
         public override void Complete(Exception? exception = null) => inner.Complete(exception);
     }
 
-    private static async Task PumpAsync(PipeReader reader, PipeWriter writer, RequestLineWatch requests)
+    private static async Task PumpAsync(PipeReader reader, PipeWriter writer, RequestLineWatch requests, Connection connection)
     {
         try
         {
@@ -133,7 +172,13 @@ public static partial class RejectedRequestProblems
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    if (buffer.Length <= 1024 && MayBeRejection(buffer) && Rewrite(buffer.ToArray(), requests.Head) is { } rewritten) writer.Write(rewritten);
+                    if (buffer.Length <= 1024 && MayBeRejection(buffer) && Refused(requests, connection) is var refused
+                        && Rewrite(buffer.ToArray(), requests.Head, refused) is { } rewritten)
+                    {
+                        connection.Logs?.CreateLogger(typeof(RejectedRequestProblems).FullName!).LogInformation(
+                            "Kestrel refused request {TraceId} ({Path}) before the API; its answer was given a problem body", refused.TraceId, refused.Instance);
+                        writer.Write(rewritten);
+                    }
                     else foreach (var segment in buffer) writer.Write(segment.Span);
                     var flushed = await writer.FlushAsync();
                     if (flushed.IsCompleted) { reader.AdvanceTo(buffer.End); break; }
@@ -151,6 +196,10 @@ public static partial class RejectedRequestProblems
             await reader.CompleteAsync();
         }
     }
+
+    private static RefusedRequest Refused(RequestLineWatch requests, Connection connection) =>
+        new(requests.Path, $"{connection.Id}:{Math.Max(requests.Requests, 1):X8}", connection.Limits.MaxRequestLineSize,
+            connection.Limits.MaxRequestHeadersTotalSize);
 
     private static ReadOnlySpan<byte> EmptyBodyClose => "Content-Length: 0\r\nConnection: close\r\n"u8;
 
@@ -176,7 +225,7 @@ public static partial class RejectedRequestProblems
     /// The bytes with Kestrel's empty error response (at their end) given a problem body, or null. The answer to a HEAD gets
     /// the header fields a GET's would have, Content-Length included, and no body (RFC 9110 §9.3.2).
     /// </summary>
-    public static byte[]? Rewrite(byte[] bytes, bool forHead = false)
+    public static byte[]? Rewrite(byte[] bytes, bool forHead = false, RefusedRequest? request = null)
     {
         var text = Encoding.Latin1.GetString(bytes);
         int start = text.LastIndexOf("HTTP/1.", StringComparison.Ordinal);
@@ -192,10 +241,18 @@ public static partial class RejectedRequestProblems
             ["type"] = status == StatusCodes.Status400BadRequest ? ProblemTypes.BadRequest : ProblemTypes.RejectedRequest,
             ["title"] = reason + ".",
             ["status"] = status,
-            ["detail"] = match.Groups[1].Value == "505" ? "Only HTTP/1.1 and HTTP/1.0 are served here." : Detail(status),
+            ["detail"] = match.Groups[1].Value == "505" ? "Only HTTP/1.1 and HTTP/1.0 are served here." : Detail(status, request),
         };
-        // As ProblemFields names a 413 the API writes: the body as a whole.
-        if (status == StatusCodes.Status413PayloadTooLarge) problem[ProblemFields.Member] = ProblemFields.Errors("$", Detail(status));
+        if (request?.Instance is { } instance) problem["instance"] = instance;
+        // As ProblemFields names a 413 the API writes: the body as a whole; a 414 the request target, a 431 the headers.
+        if (status is StatusCodes.Status413PayloadTooLarge or StatusCodes.Status414UriTooLong or StatusCodes.Status431RequestHeaderFieldsTooLarge)
+            problem[ProblemFields.Member] = ProblemFields.Errors(status switch
+            {
+                StatusCodes.Status414UriTooLong => "target",
+                StatusCodes.Status431RequestHeaderFieldsTooLarge => "headers",
+                _ => "$",
+            }, Detail(status, request));
+        if (request is not null) problem["traceId"] = request.TraceId;
         var body = JsonSerializer.SerializeToUtf8Bytes(problem);
         var head = new StringBuilder($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n{match.Groups[3].Value}");
         foreach (var (name, value) in WebHygiene.SecurityHeaderValues) head.Append(name).Append(": ").Append(value).Append("\r\n");
@@ -203,10 +260,12 @@ public static partial class RejectedRequestProblems
         return [.. bytes.AsSpan(0, start), .. Encoding.Latin1.GetBytes(head.ToString()), .. (forHead ? [] : body)];
     }
 
-    private static string Detail(int status) => status switch
+    private static string Detail(int status, RefusedRequest? request = null) => status switch
     {
-        StatusCodes.Status414UriTooLong => "The request target is longer than the server accepts.",
-        StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request headers are larger than the server accepts.",
+        StatusCodes.Status414UriTooLong => request is null ? "The request target is longer than the server accepts."
+            : $"The request target is longer than the server accepts: a request line of at most {request.MaxRequestLineSize:N0} bytes (Kestrel: MaxRequestLineSize).",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => request is null ? "The request headers are larger than the server accepts."
+            : $"The request headers are larger than the server accepts: at most {request.MaxRequestHeadersTotalSize:N0} bytes in all (Kestrel: MaxRequestHeadersTotalSize).",
         StatusCodes.Status408RequestTimeout => "The request headers did not arrive in time.",
         StatusCodes.Status413PayloadTooLarge => "The request body is larger than the server accepts.",
         StatusCodes.Status405MethodNotAllowed => "The request target \"*\" is only for OPTIONS.",

@@ -328,6 +328,63 @@ public class ScenarioRunnerTests
         Assert.StartsWith("$.steps[", result.JournalStoppedAt, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// MaxHosts bounds the hosts a run makes, counted as the steps add them (the command-line tool's bound in process,
+    /// tester35 HIGH-1: three steps of 200,000 generated clients grew it to 2.3 GB, nothing bounded more): the workload step
+    /// that would pass it stops the run there, before it makes a host, and the steps before it ran.
+    /// </summary>
+    [Fact]
+    public void MaxHosts_AWorkloadStepPassingIt_StopsTheRunThereBeforeItMakesAHost()
+    {
+        var json = """
+            { "name": "generated", "hosts": { "server": { "address": "10.0.0.2" } }, "steps": [
+              { "at": "0s", "workload": { "generatedClients": 2, "server": "server", "port": 80, "rate": 1000, "count": 2, "drainLimit": "1s" } },
+              { "at": "10s", "workload": { "generatedClients": 2, "server": "server", "port": 81, "rate": 1000, "count": 2, "drainLimit": "1s" } },
+              { "at": "20s", "workload": { "generatedClients": 2, "server": "server", "port": 82, "rate": 1000, "count": 2, "drainLimit": "1s" } },
+              { "at": "30s", "expect": { "sockstat": { "server": { "inuse": 0 } } } } ] }
+            """;
+
+        var result = RunnerAssert.Run(json, new ScenarioRunOptions { MaxHosts = 5 });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$.steps[2].workload.generatedClients", error.Path);
+        Assert.Equal("A run may have 5 hosts; this would make 7: the run stopped there, before it made them", error.Message);
+        Assert.Equal(5, result.Simulation.Hosts.Count);
+        Assert.Equal(20_000_000_000, result.Simulation.Now.Ns);
+        Assert.Empty(result.Checks);
+        RunnerAssert.Passed(RunnerAssert.Run(json, new ScenarioRunOptions { MaxHosts = 7 }));
+    }
+
+    /// <summary>The document's own hosts count first: more than MaxHosts stops the run at <c>$.hosts</c> before it makes one.</summary>
+    [Fact]
+    public void MaxHosts_BelowTheDocumentsHosts_StopsTheRunAtHostsBeforeItMakesOne()
+    {
+        var result = RunnerAssert.Run(RunnerScenarios.TwoHosts(RunnerScenarios.Connected), new ScenarioRunOptions { MaxHosts = 1 });
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("$.hosts", error.Path);
+        Assert.Equal("A run may have 1 hosts; this would make 2: the run stopped there, before it made them", error.Message);
+        Assert.Empty(result.Simulation.Hosts);
+    }
+
+    /// <summary>What validate and a server's quota count before the run: the first place the total passes the limit, with that total.</summary>
+    [Fact]
+    public void HostsPast_CountsTheDocumentsHostsThenEachStepsGeneratedClients()
+    {
+        var document = ScenarioParser.Parse("""
+            { "name": "generated", "hosts": { "server": { "address": "10.0.0.2" } }, "steps": [
+              { "at": "0s", "workload": { "generatedClients": 200000, "server": "server", "port": 80, "rate": 1000, "count": 1 } },
+              { "at": "100s", "workload": { "generatedClients": 200000, "server": "server", "port": 81, "rate": 1000, "count": 1 } },
+              { "at": "200s", "workload": { "generatedClients": 200000, "server": "server", "port": 82, "rate": 1000, "count": 1 } } ] }
+            """).Document!;
+
+        Assert.Equal(("$.hosts", 1L), document.HostsPast(0));
+        Assert.Equal(("$.steps[0].workload.generatedClients", 200_001L), document.HostsPast(64));
+        Assert.Equal(("$.steps[1].workload.generatedClients", 400_001L), document.HostsPast(250_000));
+        Assert.Equal(("$.steps[2].workload.generatedClients", 600_001L), document.HostsPast(600_000));
+        Assert.Null(document.HostsPast(600_001));
+    }
+
     [Fact]
     public void EventBudget_Spent_RunStopsWithError()
     {
