@@ -65,6 +65,29 @@ public class WorkloadTests
         Assert.InRange(r.Started, 1, 5);
     }
 
+    /// <summary>
+    /// The socket limit (<see cref="Simulation.SocketLimit"/>, the API's sockets quota) stops a workload's run at the event
+    /// that passed it, truncated: a workload holding its connections open (an hour's think time) built all of them first,
+    /// 1,032,192 sockets in 197 s through the API, before the quota refused it.
+    /// </summary>
+    [Fact]
+    public void Workload_ConnectionsHeldOpenPastTheSocketLimit_StopsAtTheEventThatPassedIt()
+    {
+        var sim = World(level: JournalLevel.Counters);
+        sim.SocketLimit = 100;
+
+        var r = Run(sim, Spec(1000, 1000) with { ThinkTime = SimDuration.FromSeconds(3600) });
+
+        Assert.True(r.Truncated);
+        Assert.True(sim.SocketsFull);
+        // A client socket at each connect (0, 1, …, 50 ms: 51), a server child at each handshake's last ACK, 3 ms after its
+        // connect: at 50 ms 51 + 48 + the listener = 100 sockets; the 49th child, at 51 ms, made the 101st.
+        Assert.Equal(101, sim.SocketsAllocated);
+        Assert.Equal(sim.Hosts.Sum(h => (long)h.Allocated), sim.SocketsAllocated);
+        Assert.Equal((51L, 51, 50), (r.Started, sim.FindHost("client")!.Allocated, sim.FindHost("server")!.Allocated));
+        Assert.Equal(51_000_000, sim.Now.Ns);
+    }
+
     [Fact]
     public void Workload_TenLifecycles_EachSideReadsAndClosesAndTheClientHoldsTimeWait()
     {

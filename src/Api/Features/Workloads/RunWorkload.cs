@@ -123,9 +123,13 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
             // them ran past the request's time limit making hosts, only to be refused by the host quota afterwards).
             if (quotas.CheckHostsToAdd(command.SimulationId, batch.Engine.Hosts.Count, workload.Spec.GeneratedClients, "generatedClients") is { } quota) return quota;
             var clock = Stopwatch.StartNew();
-            var outcome = batch.Apply(workload);
-            if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!, WorkloadRequest.FieldName);
-            return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
+            // The sockets quota stops the run once it is passed (its connections held open, a workload piled them up for minutes).
+            return quotas.BoundSockets<WorkloadResponse>(command.SimulationId, batch.Engine, "count", () =>
+            {
+                var outcome = batch.Apply(workload);
+                if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!, WorkloadRequest.FieldName);
+                return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
+            });
         }, cancellationToken, heavy: true);
     }
 
