@@ -39,7 +39,7 @@ public sealed record WorkloadRequest
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
-    /// <summary>Client, Server or Both; any case, and as the scenario format spells it (client, server, both).</summary>
+    /// <summary>Client, Server or Both (both ends close at one instant once the client has read the response: the FINs cross, TIME-WAIT on both); any case, and as the scenario format spells it (client, server, both).</summary>
     public CloseFirst? CloseFirst { get; init; }
     /// <summary>Close, ShutdownThenClose, LingerZero, Linger or Kill; any case, and as the scenario format spells it (close, shutdown-then-close, linger-zero, linger, kill).</summary>
     public CloseStyle? CloseStyle { get; init; }

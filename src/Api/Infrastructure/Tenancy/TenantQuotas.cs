@@ -16,7 +16,8 @@ public sealed record QuotaExceeded(Guid? SimulationId, string Quota, long Limit,
 /// over all its simulations, and hosts and full sockets (sockstat "alloc": listeners and connections, not
 /// TIME-WAIT entries) in any one of its simulations. Checked after the engine ran a request and before anything is
 /// saved: a request that would pass a quota is refused whole (403 <c>quota-exceeded</c> naming the quota) and its
-/// engine is dropped, so the simulation stays as stored. Two requests of one tenant racing on two simulations can
+/// engine is dropped, so the simulation stays as stored (and its memory given back, SimulationEngines.QuotaRefused). A
+/// workload's run stops as soon as it passes the sockets quota (<see cref="BoundSockets"/>). Two requests of one tenant racing on two simulations can
 /// overshoot the journal quota by one request.
 /// </summary>
 public sealed class TenantQuotas(IConfiguration configuration)
