@@ -122,6 +122,22 @@ public sealed partial class Simulation
         JournalStopped = true;
         return true;
     }
+
+    /// <summary>Full sockets allocated on all hosts (every host's sockstat <c>alloc</c> summed), kept as sockets are allocated and freed.</summary>
+    public long SocketsAllocated { get; private set; }
+
+    /// <summary>
+    /// A workload's run (<see cref="RunWhile"/>) stops, reporting <c>Truncated</c>, once more sockets than this are allocated
+    /// (<see cref="SocketsFull"/>): the API's sockets quota, which bounds the work of the request that would pass it rather
+    /// than refusing it after it ran (a workload that held its connections open built a million sockets first). As with
+    /// <see cref="JournalLimit"/>, whoever sets it must refuse the command that hit it.
+    /// </summary>
+    public long SocketLimit { get; set; } = long.MaxValue;
+
+    /// <summary>Whether more sockets than <see cref="SocketLimit"/> are allocated.</summary>
+    public bool SocketsFull => SocketsAllocated > SocketLimit;
+
+    internal void SocketAllocated(int change) => SocketsAllocated += change;
     public IRandomSource Rng { get; }
 
     /// <summary>Secret keys of the kernel's keyed hashes (ISN, timestamp offset, port offset), drawn from the seed.</summary>
@@ -422,8 +438,8 @@ public sealed partial class Simulation
         long processed = 0;
         while (keepGoing() && _queue.Count > 0)
         {
-            // The journal limit too: a Full workload past it ran on to its wall-time limit, to be refused anyway.
-            if (processed >= eventBudget || StopsAtJournalLimit()) return new AdvanceResult(Now, processed, true, false);
+            // The journal limit too: a Full workload past it ran on to its wall-time limit, to be refused anyway; and the socket limit.
+            if (processed >= eventBudget || StopsAtJournalLimit() || SocketsFull) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps(); // a workload too stops at the caller's wall-time limit, and passes its turn
             Step();
             processed++;

@@ -727,6 +727,7 @@ public sealed partial class Host : IEventTarget
         sk.HostSlot = _sockets.Add(sk);
         if (sk.HasDataPath) SocketsWithDataPath++; // an object from the free list keeps its data path (TcpSocket.Slab.cs)
         Sim.Register(sk);
+        Sim.SocketAllocated(+1);
         return sk;
     }
 
@@ -738,6 +739,7 @@ public sealed partial class Host : IEventTarget
         if (_sockets.RemoveAt(sk.HostSlot) is { } moved) moved.HostSlot = sk.HostSlot;
         sk.HostSlot = -1;
         if (sk.HasDataPath) SocketsWithDataPath--;
+        Sim.SocketAllocated(-1);
     }
 
     /// <summary>

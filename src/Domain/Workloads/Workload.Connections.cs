@@ -20,6 +20,8 @@ public sealed partial class Workload
         Sending,
         Receiving,
         AwaitingEof,
+        /// <summary>closeFirst both: its part done, waiting for the other side's to close with it (<see cref="Connection.CloseTogether"/>).</summary>
+        AwaitingPeer,
         Closing,
     }
 
@@ -112,9 +114,39 @@ public sealed partial class Workload
             else Issue(SocketCallKind.Recv);
         }
 
+        /// <summary>
+        /// closeFirst both: the side whose part is done (the server's response sent, the client's read) waits for the other;
+        /// the second to get there closes both ends at that instant, as two close() calls at one virtual time: each
+        /// tcp_close() sends its FIN before the other's arrives, the FINs cross (tcp_rcv_state_process(): FIN-WAIT-1 →
+        /// CLOSING, then TIME-WAIT) and both ends hold TIME-WAIT. Before, the server closed right after its send, so its FIN
+        /// followed the response and the client only ever answered it (CLOSE-WAIT → LAST-ACK): TIME-WAIT on the server only.
+        /// </summary>
+        protected void CloseTogether()
+        {
+            var key = ClientSideTuple();
+            if (W._closingTogether.Remove(key, out var peer) && peer.Waits(key))
+            {
+                peer.Close(W.Spec.CloseStyle);
+                Close(W.Spec.CloseStyle);
+                return;
+            }
+            Step = Phase.AwaitingPeer;
+            W._closingTogether[key] = this;
+        }
+
+        /// <summary>The connection's 4-tuple as its client sees it (the key both sides of one connection find each other by).</summary>
+        FourTuple ClientSideTuple() => W._sim.FindSocket(Socket) is { } sk ? (this is ClientConnection ? sk.Tuple : sk.Tuple.Reversed) : default;
+
+        /// <summary>Whether this side still waits for its peer on the connection <paramref name="key"/> (not closed meanwhile, its socket the same).</summary>
+        bool Waits(FourTuple key) => Step == Phase.AwaitingPeer && ClientSideTuple() == key;
+
         /// <summary>Closes in a style; the connection's side is finished when close() returns (or the process is gone).</summary>
         protected void Close(CloseStyle style)
         {
+            // A side that closes otherwise (an error, EOF) with closeFirst both closes the peer waiting for it too, at once.
+            if (W.Spec.CloseFirst == CloseFirst.Both && Step != Phase.AwaitingPeer && W._closingTogether.Count > 0
+                && W._closingTogether.Remove(ClientSideTuple(), out var waiting) && waiting != this && waiting.Waits(ClientSideTuple()))
+                waiting.Close(CloseStyle.Close);
             switch (style)
             {
                 case CloseStyle.ShutdownThenClose when !_closing:
@@ -218,11 +250,15 @@ public sealed partial class Workload
             else Issue(SocketCallKind.Recv);
         }
 
-        /// <summary>The response is in: the client closes first (client, both) or waits for the server's FIN.</summary>
+        /// <summary>The response is in: the client closes first (client), with the server (both), or waits for the server's FIN.</summary>
         void Respond()
         {
-            if (W.Spec.CloseFirst == CloseFirst.Server) AwaitEof();
-            else Close(W.Spec.CloseStyle);
+            switch (W.Spec.CloseFirst)
+            {
+                case CloseFirst.Server: AwaitEof(); break;
+                case CloseFirst.Both: CloseTogether(); break;
+                default: Close(W.Spec.CloseStyle); break;
+            }
         }
 
         protected override void Finished() => W.ClientFinished();
@@ -240,7 +276,7 @@ public sealed partial class Workload
         }
     }
 
-    /// <summary>read the request → think → send the response → close first (server, both) or wait for the client's EOF.</summary>
+    /// <summary>read the request → think → send the response → close first (server), with the client (both), or wait for the client's EOF.</summary>
     sealed class ServerConnection : Connection
     {
         public ServerConnection(Workload w, int child) : base(w, w._server, w.ServerProcess) => Socket = child;
@@ -274,6 +310,7 @@ public sealed partial class Workload
                 case Phase.Sending:
                     if (errno is not null) Close(CloseStyle.Close);
                     else if (spec.CloseFirst == CloseFirst.Client) AwaitEof();
+                    else if (spec.CloseFirst == CloseFirst.Both) CloseTogether();
                     else Close(spec.CloseStyle);
                     break;
                 case Phase.AwaitingEof:

@@ -227,6 +227,9 @@ public sealed partial class Workload : IEventTarget
     readonly Stack<ClientConnection> _freeClients = new();
     readonly Stack<ServerConnection> _freeServers = new();
 
+    /// <summary>closeFirst both: the sides waiting for their peer to close with them, by the connection's 4-tuple as its client sees it.</summary>
+    readonly Dictionary<FourTuple, Connection> _closingTogether = [];
+
     void ClientFinished()
     {
         _clientsFinished++;

@@ -9,7 +9,7 @@ public enum CloseFirst
 {
     Client,
     Server,
-    /// <summary>Both at once: the server right after sending the response, the client right after reading it.</summary>
+    /// <summary>Both at once: once the server has sent the response and the client has read it, both close at that instant (the FINs cross).</summary>
     Both,
 }
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using SimService.Api.Infrastructure.Engines;
 using SimService.Api.Tests.Infrastructure;
 
 namespace SimService.Api.Tests.Reliability;
@@ -101,9 +102,62 @@ public sealed class QuotaTests
         Assert.Equal(events, await JournalCountAsync(client, sim.Base));
     }
 
-    private static async Task QuotaAsync(HttpResponseMessage response, string quota, long limit)
+    /// <summary>
+    /// tester35 HIGH-2: a workload whose connections stay open (an hour's think time) is stopped once it passes the sockets
+    /// quota, not run to its end first (1,032,192 sockets, 197 s and +1.8 GB before the 403): refused whole, naming count,
+    /// and nothing stored.
+    /// </summary>
+    [Fact]
+    public async Task SocketsQuota_WorkloadHoldingItsConnectionsOpen_StoppedWhereItPassesTheQuotaAndRefusedWhole()
     {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Quotas:SocketsPerSimulation"] = "100" });
+        var client = factory.CreateClient();
+        var sim = await SimulationDriver.TwoHostsAsync(client, "held open");
+        var version = await client.ETagAsync(sim.Base);
+        var events = await JournalCountAsync(client, sim.Base);
+
+        var response = await sim.PostAsync("workloads",
+            new { clients = new[] { "client" }, server = "server", port = 80, rate = 1000, count = 20_000, thinkTimeNs = "1h" });
+
         var problem = await response.ReadProblemAsync(HttpStatusCode.Forbidden);
+        Quota(problem, "sockets", 100);
+        // 10 ms links: a client socket at each connect (0, 1, …, 64 ms: 65), a child 30 ms after its connect (35 by 64 ms),
+        // and the listener: the 101st socket at 64 ms, where the run stopped (it built all 40,001 before).
+        const string Detail = "A simulation may have 100 sockets (listeners and connections, TIME-WAIT not counted); this request passed "
+            + "that at 64ms of virtual time and was stopped there. Nothing was stored.";
+        Assert.Equal(Detail, problem.GetProperty("detail").GetString());
+        Assert.Equal(Detail, problem.GetProperty("errors").GetProperty("count")[0].GetString());
+        Assert.Equal(version, await client.ETagAsync(sim.Base));
+        Assert.Equal(events, await JournalCountAsync(client, sim.Base));
+        Assert.Equal(0, (await sim.ClockAsync()).NowNs);
+        Assert.Equal(0, (await sim.GetJsonAsync("hosts/server/sockets")).GetProperty("items").GetArrayLength());
+    }
+
+    /// <summary>
+    /// A quota refusal drops the engine the request changed; its memory is given back on a purge's terms
+    /// (<see cref="SimulationEngines.QuotaRefused(object, long, long, MemoryGiveBack)"/>): tester35's refused workload left
+    /// the process 1.8 GB bigger until the unchanged simulation was deleted.
+    /// </summary>
+    [Fact]
+    public void QuotaRefusal_OfABigEngineOrOnABigHeap_AsksForAGiveBack()
+    {
+        var small = new MemoryGiveBack(() => { }, intervalMs: 60_000);
+        Assert.False(SimulationEngines.QuotaRefused(new object(), 1 << 20, 1 << 20, small));
+        Assert.Equal((false, 0L), (small.Pending, small.Count));
+        foreach (var (engineBytes, committedBytes) in new[] { (100L << 20, 1L << 20), (1L << 20, 100L << 20) })
+        {
+            var big = new MemoryGiveBack(() => { }, intervalMs: 60_000);
+            Assert.True(SimulationEngines.QuotaRefused(new object(), engineBytes, committedBytes, big));
+            Assert.True(big.Pending || big.Count == 1); // asked (outside a request at once): scheduled, or run already
+        }
+    }
+
+    private static async Task QuotaAsync(HttpResponseMessage response, string quota, long limit) =>
+        Quota(await response.ReadProblemAsync(HttpStatusCode.Forbidden), quota, limit);
+
+    private static void Quota(JsonElement problem, string quota, long limit)
+    {
         Assert.Equal("urn:simservice:problem:quota-exceeded", problem.GetProperty("type").GetString());
         Assert.Equal(quota, problem.GetProperty("quota").GetString());
         Assert.Equal(limit, problem.GetProperty("limit").GetInt64());

@@ -65,6 +65,29 @@ public class WorkloadTests
         Assert.InRange(r.Started, 1, 5);
     }
 
+    /// <summary>
+    /// The socket limit (<see cref="Simulation.SocketLimit"/>, the API's sockets quota) stops a workload's run at the event
+    /// that passed it, truncated: a workload holding its connections open (an hour's think time) built all of them first,
+    /// 1,032,192 sockets in 197 s through the API, before the quota refused it.
+    /// </summary>
+    [Fact]
+    public void Workload_ConnectionsHeldOpenPastTheSocketLimit_StopsAtTheEventThatPassedIt()
+    {
+        var sim = World(level: JournalLevel.Counters);
+        sim.SocketLimit = 100;
+
+        var r = Run(sim, Spec(1000, 1000) with { ThinkTime = SimDuration.FromSeconds(3600) });
+
+        Assert.True(r.Truncated);
+        Assert.True(sim.SocketsFull);
+        // A client socket at each connect (0, 1, …, 50 ms: 51), a server child at each handshake's last ACK, 3 ms after its
+        // connect: at 50 ms 51 + 48 + the listener = 100 sockets; the 49th child, at 51 ms, made the 101st.
+        Assert.Equal(101, sim.SocketsAllocated);
+        Assert.Equal(sim.Hosts.Sum(h => (long)h.Allocated), sim.SocketsAllocated);
+        Assert.Equal((51L, 51, 50), (r.Started, sim.FindHost("client")!.Allocated, sim.FindHost("server")!.Allocated));
+        Assert.Equal(51_000_000, sim.Now.Ns);
+    }
+
     [Fact]
     public void Workload_TenLifecycles_EachSideReadsAndClosesAndTheClientHoldsTimeWait()
     {
@@ -86,6 +109,34 @@ public class WorkloadTests
         Assert.Equal(10 * (100 + 200), calls);
         // Connection 9 starts at 90 ms; 1 ms links: the last close is a few ms later.
         Assert.InRange(r.EndedAtNs, 90_000_000, 100_000_000);
+    }
+
+    /// <summary>
+    /// closeFirst both (tester35 MEDIUM-2): once the response is read, both ends close at one instant, so the FINs cross and
+    /// each end goes FIN-WAIT-1 → CLOSING → TIME-WAIT, as a simultaneous close does on Linux: TIME-WAIT on both hosts. It
+    /// was the server's close right after its send, whose FIN followed the response: the client answered it from
+    /// CLOSE-WAIT (LAST-ACK) and only the server held TIME-WAIT.
+    /// </summary>
+    [Fact]
+    public void Workload_CloseFirstBoth_FinsCrossAndBothEndsHoldTimeWait()
+    {
+        var sim = World(level: JournalLevel.States);
+        var r = Run(sim, Spec(5, 10) with { CloseFirst = CloseFirst.Both, Level = JournalLevel.States });
+        Apply(sim, new AdvanceCommand(AdvanceMode.By, SimDuration.FromSeconds(1), 1_000_000));
+
+        Assert.Equal((5L, 5L, 0L), (r.Started, r.Finished, r.Unfinished));
+        Assert.Equal((5, 5), (sim.FindHost("client")!.TimeWaitCount, sim.FindHost("server")!.TimeWaitCount));
+        // The first connection (connect at 0, 1 ms links): the response is read at 4 ms, both ends close then, each FIN
+        // reaches its peer in FIN-WAIT-1 at 5 ms (CLOSING), and each ACK of it at 6 ms (TIME-WAIT: the full socket closes).
+        string FirstConnection(string host) => string.Join("; ", sim.Journal.OfType<StateChanged>()
+            .Where(e => e.Host == host && e.At.Ns < 100_000_000).Select(e => $"{e.At} {e.From}->{e.To}"));
+        Assert.Equal("0s Close->SynSent; 2ms SynSent->Established; 4ms Established->FinWait1; 5ms FinWait1->Closing; 6ms Closing->TimeWait; 6ms Closing->Close",
+            FirstConnection("client"));
+        Assert.Equal("0s Close->Listen; 3ms Close->SynRecv; 3ms SynRecv->Established; 4ms Established->FinWait1; 5ms FinWait1->Closing; "
+            + "6ms Closing->TimeWait; 6ms Closing->Close", FirstConnection("server"));
+        var counters = sim.FindWorkload(1)!.Result();
+        Assert.Equal((5L, 5L), (Counter(counters, "client", "TcpExt.TW"), Counter(counters, "server", "TcpExt.TW")));
+        Assert.DoesNotContain(sim.Journal.OfType<StateChanged>(), e => e.To is TcpState.CloseWait or TcpState.LastAck);
     }
 
     [Fact]

@@ -100,9 +100,25 @@ public sealed class OpenConnectionHandler(LiveSimulations simulations) : IComman
         var connect = CallStatus.From(engine.FindCall(opened.Connect!.Value.CallId)!);
         var accept = opened.Accept is { } a ? CallStatus.From(engine.FindCall(a.CallId)!) : null;
         int? serverSocket = accept is { Status: CallResponse.Returned, Errno: null } ? accept.SocketId : null;
+        if (serverSocket is { } child && OlderConnectionAccepted(engine, connect.SocketId, child, opened.ListenerSocketId) is { } older)
+            return new CommandRefused(id, DomainError.Conflict(older), "port");
         bool established = connect is { Status: CallResponse.Returned, Errno: null } && serverSocket is not null
             && engine.FindSocket(connect.SocketId)?.State == TcpState.Established;
         return new ConnectionResponse(listen, opened.ListenerSocketId, connect, accept, connect.SocketId, serverSocket, established,
             opened.Advance?.EventsProcessed ?? 0, opened.Advance?.Truncated ?? false, engine.Now.Ns, batch.Version);
+    }
+
+    /// <summary>
+    /// accept() takes the connection at the head of the listener's accept queue (inet_csk_accept() → reqsk_queue_remove()):
+    /// when the listener already held one (a connect made before, not accepted yet), that is what it returned, not this
+    /// connection's child. The pair would name two connections (tester35: "established" with another connection's server
+    /// socket), so the request is refused whole, saying which connection accept() took.
+    /// </summary>
+    private static string? OlderConnectionAccepted(Simulation engine, int clientSocket, int accepted, int listener)
+    {
+        if (engine.FindSocket(clientSocket) is not { } client || engine.FindSocket(accepted) is not { } taken || taken.Remote == client.Local) return null;
+        return $"accept() took a connection the listener had queued before this one (socket {accepted}, from {taken.Remote}), not this "
+            + $"connection's (from {client.Local}); nothing was applied. Accept the queued connections first (POST …/sockets/{listener}/accept), "
+            + "or connect and accept with separate calls.";
     }
 }

@@ -40,7 +40,7 @@ public sealed record WorkloadRequest
     [Int64Range(0, long.MaxValue)] public long? RequestBytes { get; init; }
     [Int64Range(0, long.MaxValue)] public long? ResponseBytes { get; init; }
     [Int64Range(0, long.MaxValue), JsonConverter(typeof(DurationNsConverter))] public long? ThinkTimeNs { get; init; }
-    /// <summary>Client, Server or Both; any case, and as the scenario format spells it (client, server, both).</summary>
+    /// <summary>Client, Server or Both (both ends close at one instant once the client has read the response: the FINs cross, TIME-WAIT on both); any case, and as the scenario format spells it (client, server, both).</summary>
     public CloseFirst? CloseFirst { get; init; }
     /// <summary>Close, ShutdownThenClose, LingerZero, Linger or Kill; any case, and as the scenario format spells it (close, shutdown-then-close, linger-zero, linger, kill).</summary>
     public CloseStyle? CloseStyle { get; init; }
@@ -124,9 +124,13 @@ public sealed class RunWorkloadHandler(LiveSimulations simulations, Infrastructu
             // them ran past the request's time limit making hosts, only to be refused by the host quota afterwards).
             if (quotas.CheckHostsToAdd(command.SimulationId, batch.Engine.Hosts.Count, workload.Spec.GeneratedClients, "generatedClients") is { } quota) return quota;
             var clock = Stopwatch.StartNew();
-            var outcome = batch.Apply(workload);
-            if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!, WorkloadRequest.FieldName);
-            return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
+            // The sockets quota stops the run once it is passed (its connections held open, a workload piled them up for minutes).
+            return quotas.BoundSockets<WorkloadResponse>(command.SimulationId, batch.Engine, "count", () =>
+            {
+                var outcome = batch.Apply(workload);
+                if (!outcome.IsOk) return CommandRefused.From(command.SimulationId, outcome.Error!, WorkloadRequest.FieldName);
+                return new WorkloadResponse(outcome.Workload!, clock.ElapsedMilliseconds, batch.EventCount, batch.Engine.Now.Ns, batch.Version);
+            });
         }, cancellationToken, heavy: true);
     }
 

@@ -86,7 +86,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 ServiceMetrics.EventsSimulated.Add(batch.EventsProcessed);
                 if (batch.WorkLimitReached || outcome.IsFailure || !batch.Changed)
                 {
-                    if (batch.Changed) lease.Drop();
+                    if (batch.Changed) Drop(lease, engine, outcome);
                     else lease.Keep(engine, version, run);
                     // An answer from an engine taken on trust is given only if the stored version is still its version.
                     if (trusted && await StoredVersionAsync(simulationId, cancellationToken) != version)
@@ -103,7 +103,7 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
                 var addedBytes = TenantQuotas.Bytes(batch.Events);
                 if (await quotas.CheckWriteAsync(db, simulationId, engine, addedBytes, cancellationToken) is { } quota)
                 {
-                    lease.Drop();
+                    Drop<T>(lease, engine, quota);
                     return quota;
                 }
                 // The limit covers the commit too: a request that has gone before its transaction committed (and was
@@ -167,6 +167,13 @@ public sealed partial class LiveSimulations(SimDbContext db, SimulationEngines e
     }
 
     /// <summary>The simulation's stored version, or null when it is gone (or not this tenant's).</summary>
+    /// <summary>Drops an engine the request changed and does not keep; one a quota refused gives its memory back (<see cref="SimulationEngines.QuotaRefused(Simulation)"/>).</summary>
+    private static void Drop<T>(EngineLease lease, Simulation engine, Outcome<T> outcome)
+    {
+        lease.Drop();
+        if (!outcome.TryGet(out _, out var failure) && failure is QuotaExceeded) SimulationEngines.QuotaRefused(engine);
+    }
+
     private Task<long?> StoredVersionAsync(Guid simulationId, CancellationToken cancellationToken) =>
         db.Simulations.AsNoTracking().Where(r => r.Id == simulationId).Select(r => (long?)r.Version).SingleOrDefaultAsync(cancellationToken);
 

@@ -357,8 +357,30 @@ public sealed class SimulationEngines(IConfiguration configuration, IHostApplica
     {
         ServiceMetrics.Evictions.Add(1);
         if (bytes < CollectAboveBytes || engine is null) return;
-        var evicted = new WeakReference<object>(engine);
-        RequestWork.AtEnd(() => ProcessMemory.Ask(evicted));
+        GiveBackOnceGone(engine, ProcessMemory);
+    }
+
+    /// <summary>
+    /// A request a quota refused dropped <paramref name="engine"/>, changed by work that is not kept: its memory is given back
+    /// once the request has ended, on the purge's terms (<see cref="Purged(long)"/>: a big engine, or a big heap). Before, a
+    /// workload the sockets quota refused left the process 1.8 GB bigger until someone deleted the (unchanged) simulation.
+    /// </summary>
+    public static void QuotaRefused(Simulation engine) =>
+        QuotaRefused(engine, EstimateBytes(engine), GC.GetGCMemoryInfo().TotalCommittedBytes, ProcessMemory);
+
+    /// <summary><see cref="QuotaRefused(Simulation)"/> with the engine's estimated bytes, the collector's committed bytes and the give-backs given: whether one was asked for.</summary>
+    public static bool QuotaRefused(object engine, long engineBytes, long committedBytes, MemoryGiveBack giveBack)
+    {
+        if (engineBytes < CollectAboveBytes && committedBytes <= CollectAboveBytes) return false;
+        GiveBackOnceGone(engine, giveBack);
+        return true;
+    }
+
+    /// <summary>Gives the memory back after the request has ended, and again while <paramref name="engine"/> is still reachable then (<see cref="Evicted"/>).</summary>
+    private static void GiveBackOnceGone(object engine, MemoryGiveBack giveBack)
+    {
+        var gone = new WeakReference<object>(engine);
+        RequestWork.AtEnd(() => giveBack.Ask(gone));
     }
 
     /// <summary>The process's give-backs (<see cref="MemoryGiveBack"/>): a full collection and <c>malloc_trim</c>, at most once every 5 s.</summary>
