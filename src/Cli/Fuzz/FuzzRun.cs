@@ -176,8 +176,9 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     }
 
     /// <summary>
-    /// Hosts whose kernel's receive memory was the TUN device's: it counted PruneCalled (a counter the engine does not model)
-    /// or coalesced fewer segments than the engine (TCPRcvCoalesce lower on the kernel). A TUN's kmalloc'd skbs are not
+    /// Hosts whose kernel's receive memory was the TUN device's: it counted PruneCalled as a counter the engine does not model
+    /// (reports made before session 35: the engine keeps PruneCalled since, so a kernel that pruned alone is a counter
+    /// difference like any other) or coalesced fewer segments than the engine (TCPRcvCoalesce lower on the kernel). A TUN's kmalloc'd skbs are not
     /// coalesced, so each segment is charged a whole skb (2304 bytes for a full one, and as much for a short one), where the
     /// engine's NIC model adds 2048 per coalesced segment; the kernel's sk_rmem_alloc is the higher, and past sk_rcvbuf
     /// tcp_prune_queue() runs. Short of that, __tcp_select_window() finds tcp_space() under rcv_mss or 1/16 of the buffer

@@ -133,6 +133,13 @@ public enum MibCounter
     // of its SO_REUSEPORT group under net.ipv4.tcp_migrate_req (5.14+).
     TcpExtTCPMigrateReqSuccess,
     TcpExtTCPMigrateReqFailure,
+    // tcp_prune_queue() (PruneCalled; RcvPruned when it could not make room), tcp_prune_ofo_queue() (OfoPruned), and the
+    // segments tcp_data_queue_ofo() and tcp_data_queue() refused for want of receive memory (TCPOFODrop, TCPRcvQDrop).
+    TcpExtPruneCalled,
+    TcpExtRcvPruned,
+    TcpExtOfoPruned,
+    TcpExtTCPOFODrop,
+    TcpExtTCPRcvQDrop,
     // IpExt: (IPSTATS_MIB_* printed by netstat_seq_show()'s snmp4_ipextstats_list)
     IpExtInOctets,
     IpExtOutOctets,
@@ -172,14 +179,14 @@ public sealed class Mib
     /// <summary>
     /// Counters that linux-4.4's include/uapi/linux/snmp.h (and /proc/net/snmp) did not have yet: its TcpExt list
     /// ends at TCPACKSkippedChallenge; TCPWinProbe and TCPKeepAlive came in 4.6, TCPMemoryPressuresChrono later in 4.x,
-    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
+    /// TCPDelivered in 4.10, TCPAckCompressed and TCPBacklogCoalesce in 4.20, TCPZeroWindowDrop in 5.1, TCPRcvQDrop in 5.1, TcpTimeoutRehash in 5.9, TCPDSACKRecvSegs
     /// and TCPDSACKIgnoredDubious in 5.10, TSEcrRejected,
     /// TCPMigrateReqSuccess and TCPMigrateReqFailure in 5.14, PAWSOldAck, PAWSTimewait and BeyondWindow in 6.x, Ip OutTransmits (IPSTATS_MIB_OUTPKTS) in 6.3.
     /// </summary>
     static readonly HashSet<MibCounter> AddedAfter44 =
     [
         MibCounter.IpOutTransmits, MibCounter.TcpExtTCPWinProbe, MibCounter.TcpExtTCPKeepAlive, MibCounter.TcpExtTCPDelivered,
-        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
+        MibCounter.TcpExtTCPAckCompressed, MibCounter.TcpExtTCPBacklogCoalesce, MibCounter.TcpExtTCPZeroWindowDrop, MibCounter.TcpExtTCPRcvQDrop, MibCounter.TcpExtTcpTimeoutRehash, MibCounter.TcpExtTCPDSACKRecvSegs,
         MibCounter.TcpExtTCPDSACKIgnoredDubious, MibCounter.TcpExtTSEcrRejected, MibCounter.TcpExtPAWSOldAck,
         MibCounter.TcpExtPAWSTimewait, MibCounter.TcpExtBeyondWindow, MibCounter.TcpExtTCPMemoryPressuresChrono,
         MibCounter.TcpExtTCPMigrateReqSuccess, MibCounter.TcpExtTCPMigrateReqFailure,

@@ -1236,6 +1236,7 @@ public sealed partial class TcpSocket
         if (legacy && seq != _rcv.Nxt) EnterQuickAckMode();
         if (SeqMath.After(seq, _rcv.Nxt))
         {
+            if (!OfoSchedule(seg)) return false;
             var ofoSkb = DataQueueOfo(seg, seq, end, fin);
             AckToWrite.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window() with SACK — whatever the length; the 128-byte floor is
@@ -1269,8 +1270,8 @@ public sealed partial class TcpSocket
             SkDropsAdd(seg);
             return false;
         }
-        // tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
-        if (!FastPathData) MemSchedule(RcvTruesize(seg.Length));
+        // queue_and_out: tcp_try_rmem_schedule(sk, skb, skb->truesize) — not on tcp_rcv_established()'s fast path.
+        if (!FastPathData && !QueueAndOutSchedule(seg)) return false;
         Accept(seq, end, fin, ArrivingSkb(seg.Length), runFin: false);
         // queue_and_out: "if (skb->len) tcp_event_data_recv(sk, skb)" — the skb's whole text, so a partial segment
         // whose text is all old (a byte below rcv_nxt carrying a FIN) still counts as data received: the first one

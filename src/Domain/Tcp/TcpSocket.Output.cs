@@ -71,7 +71,7 @@ public sealed partial class TcpSocket
         if (_data is { } data) // icsk_ack.pending = 0: nothing is pending without a data path
         {
             data.Ack.Scheduled = false;
-            data.Ack.Pushed = data.Ack.Pushed2 = data.Ack.Now = false;
+            data.Ack.Pushed = data.Ack.Pushed2 = data.Ack.Now = data.Ack.NoMem = false;
         }
         CancelDelackTimer();
     }
@@ -144,7 +144,8 @@ public sealed partial class TcpSocket
     /// never less than what is left of the window already offered (then aligned up to the window scale);
     /// rcv_wnd and rcv_wup are updated, and the field is the window scaled down, at most 65535.
     /// TCPWantZeroWindowAdv counts a zero window held back by that rule, TCPToZeroWindowAdv and
-    /// TCPFromZeroWindowAdv a field of 0 after a non-zero rcv_wnd and the reverse.
+    /// TCPFromZeroWindowAdv a field of 0 after a non-zero rcv_wnd and the reverse. With ICSK_ACK_NOMEM pending (in-order
+    /// text refused for want of receive memory) the window is 0 at once: rcv_wnd 0, rcv_wup = rcv_nxt, no counter.
     /// </summary>
     ushort SelectWindow(bool syn)
     {
@@ -153,6 +154,15 @@ public sealed partial class TcpSocket
             // tcp_transmit_skb(): a SYN's field is min(rcv_wnd, 65535), rcv_wnd as tcp_connect_init() chose it
             // (SendSyn): a retransmitted SYN and a simultaneous open's SYN-ACK (tcp_send_synack()) keep it.
             return (ushort)Math.Min(_rcv.Wnd, TcpConstants.MaxTcpWindow);
+        }
+        if (_data is { Ack.NoMem: true })
+        {
+            // "Make the window 0 if we failed to queue the data because we are out of memory." (6.x): before the
+            // shrink rule and the zero-window counters.
+            FastPathOff();
+            _rcv.Wnd = 0;
+            _rcv.Wup = _rcv.Nxt;
+            return 0;
         }
         long current = ReceiveWindow();
         long window = SelectWindowRaw();

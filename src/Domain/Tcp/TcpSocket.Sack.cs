@@ -87,7 +87,6 @@ public sealed partial class TcpSocket
     OfoSkb DataQueueOfo(Segment seg, uint seq, uint end, bool fin)
     {
         bool psh = seg.Has(TcpFlags.Psh);
-        MemSchedule(RcvTruesize(end - seq - (fin ? 1u : 0u))); // tcp_try_rmem_schedule(sk, skb, skb->truesize)
         // 6.17+ ("tcp: call tcp_measure_rcv_mss() for ooo packets", in 6.12+ stable too): rcv_mss, scaling_ratio and
         // the PUSHED bits follow out-of-order segments as well. linux-4.4 measures in-order data only.
         if (_sim.Profile == KernelProfile.Linux6) MeasureRcvMss((int)(end - seq) - (fin ? 1 : 0), psh, fin);

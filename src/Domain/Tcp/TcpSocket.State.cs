@@ -232,6 +232,8 @@ internal struct DelayedAck
     public bool Pushed, Pushed2;
     /// <summary>ICSK_ACK_NOW of icsk_ack.pending: "Protocol state mandates a one-time immediate ACK" (a filled hole).</summary>
     public bool Now;
+    /// <summary>ICSK_ACK_NOMEM of icsk_ack.pending: tcp_data_queue() had no receive memory for in-order text — the next ACK offers a zero window.</summary>
+    public bool NoMem;
 }
 
 /// <summary>
