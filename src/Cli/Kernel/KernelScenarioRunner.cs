@@ -81,8 +81,10 @@ internal sealed class KernelScenarioRunner
         foreach (var kind in doc.Steps.Where(s => s is InjectStep or WorkloadStep).GroupBy(s => s is InjectStep ? "inject" : "workload"))
             why.Add(new(kind.First().Path, $"{kind.Count()} {kind.Key} step{(kind.Count() == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
         var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
-        if (last.Ns + (doc.RunUntil?.Ns ?? 0) > LongestRun.Ns)
+        if (last.Ns > LongestRun.Ns)
             why.Add(new("$.steps", $"runs past {LongestRun} of real time (its last step is at {last})"));
+        else if (last.Ns + (doc.RunUntil?.Ns ?? 0) > LongestRun.Ns)
+            why.Add(new("$.runUntil", $"runs past {LongestRun} of real time (runUntil {doc.RunUntil} after the last step, at {last})"));
         return why;
     }
 
