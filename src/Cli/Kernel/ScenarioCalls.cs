@@ -236,6 +236,9 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
     /// live thread, each close(2) runs its tcp_close() on return, so the order is the one the closes are made in: upward,
     /// as this was before, the kill's FINs left in the other order, the peer acknowledged them in that order and, with
     /// one TIME-WAIT bucket left, another socket took it (fuzz case limits-6-3: the RST for a FIN only on the engine).
+    /// A dying task never lingers: inet_release() passes tcp_close() the SO_LINGER time only without PF_EXITING, so a
+    /// {1, N} socket is closed here as with SO_LINGER off (the same tcp_close(sk, 0); {1, 0} keeps its RST) — a close(2)
+    /// from this live thread slept N seconds in sk_stream_wait_close() and held every later step up until session 36.
     /// </summary>
     public void CloseAll(string host, string process)
     {
@@ -245,10 +248,25 @@ internal sealed class ScenarioCalls(IReadOnlyDictionary<string, HostNamespace> h
             _streamsFreed.Remove((host, process));
             _noFile.Remove((host, process)); // the process a later call starts is a new one, with the default limit
             if (!_fds.Remove((host, process), out var table)) return;
-            foreach (var fd in table.Values.Reverse()) Libc.close(fd);
+            foreach (var fd in table.Values.Reverse())
+            {
+                CloseAsAtExit(fd);
+                Libc.close(fd);
+            }
             foreach (var a in _aliases.Values.Where(a => a.Host == host && a.Process == process && a.KernelFd >= 0)) (a.KernelFd, a.Closed) = (-1, true);
         }
     }
+
+    /// <summary>SO_LINGER {1, N} with N &gt; 0 turned off before a kill's close (see <see cref="CloseAll"/>): what PF_EXITING does.</summary>
+    static void CloseAsAtExit(int fd)
+    {
+        var linger = new byte[8];
+        int length = linger.Length;
+        if (Libc.getsockopt(fd, Libc.SOL_SOCKET, SoLinger, linger, ref length) != 0 || BitConverter.ToInt32(linger, 0) == 0 || BitConverter.ToInt32(linger, 4) == 0) return;
+        Libc.setsockopt(fd, Libc.SOL_SOCKET, SoLinger, new byte[8], 8);
+    }
+
+    const int SoLinger = 13;
 
     /// <summary>Sets the monotonic time of the scenario's time 0, which the calls' return times count from.</summary>
     public void Begin(long t0)
