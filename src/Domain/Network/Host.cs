@@ -237,11 +237,12 @@ public sealed partial class Host : IEventTarget
     public long TcpMemPages => Math.Max(0, _memoryAllocated);
 
     /// <summary>
-    /// Models sk_mem_charge/uncharge with tcp_enter_memory_pressure(): crossing tcp_mem[1] enters
-    /// pressure (TCPMemoryPressures), falling below tcp_mem[0] leaves it. The pages reach the global count as
+    /// Models sk_mem_charge/uncharge with tcp_enter_memory_pressure(): a charge that takes pages
+    /// (__sk_mem_raise_allocated()) above tcp_mem[1] enters pressure (TCPMemoryPressures), one at or under tcp_mem[0]
+    /// leaves it, as does a release (__sk_mem_reduce_allocated()) that leaves less than tcp_mem[0]. The pages reach the global count as
     /// sk_memory_allocated_add() / _sub() (include/net/proto_memory.h, 6.0+) move them: through the per-CPU
     /// cache, drained (proto_memory_pcpu_drain()) once it holds SK_MEMORY_PCPU_RESERVE pages or more, or releases
-    /// that many. The engine has no CPUs: one cache per host, as if every charge ran on one CPU (a real host has
+    /// that many (in whole reserves here: see the drain). The engine has no CPUs: one cache per host, as if every charge ran on one CPU (a real host has
     /// one per CPU, so its global count can lag by up to 255 pages per CPU). linux-4.4 adds to the global count
     /// directly.
     /// </summary>
@@ -256,22 +257,25 @@ public sealed partial class Host : IEventTarget
         }
         else
         {
+            // The kernel charges per skb, a page or a few at a time, so each drain moves 256 pages or a few more; the
+            // engine charges a socket's change at once and moves whole reserves, keeping the rest in the cache.
             _pcpuFwAlloc += pages;
-            if (_pcpuFwAlloc >= MemPcpuRsv || _pcpuFwAlloc <= -MemPcpuRsv)
-            {
-                _memoryAllocated += _pcpuFwAlloc;
-                _pcpuFwAlloc = 0;
-            }
+            long moved = _pcpuFwAlloc - _pcpuFwAlloc % MemPcpuRsv;
+            _memoryAllocated += moved;
+            _pcpuFwAlloc -= moved;
         }
+        // __sk_mem_raise_allocated() (a charge that took pages): at or under tcp_mem[0] leaves the pressure, above
+        // tcp_mem[1] enters it; __sk_mem_reduce_allocated() (pages released): under tcp_mem[0] leaves it.
         var limits = Sysctls.TcpMem;
-        if (!_memoryPressure && TcpMemPages > limits[1])
+        if (pages == 0) return;
+        if (!_memoryPressure && pages > 0 && TcpMemPages > limits[1])
         {
             // tcp_enter_memory_pressure(): tcp_memory_pressure = jiffies (the start), TCPMemoryPressures.
             _memoryPressure = true;
             _memoryPressureSince = Jiffies.At(Sim.Now);
             Count(MibCounter.TcpExtTCPMemoryPressures);
         }
-        else if (_memoryPressure && TcpMemPages < limits[0])
+        else if (_memoryPressure && (TcpMemPages < limits[0] || (pages > 0 && TcpMemPages == limits[0])))
         {
             // tcp_leave_memory_pressure(): TCPMemoryPressuresChrono += jiffies_to_msecs(jiffies − start).
             _memoryPressure = false;

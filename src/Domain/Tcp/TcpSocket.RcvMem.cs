@@ -85,7 +85,7 @@ public sealed partial class TcpSocket
     {
         Host.Count(MibCounter.TcpExtPruneCalled);
         if (RmemAlloc >= SkRcvbuf) ClampWindow();
-        else if (Host.TcpMemoryPressure) _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, 4u * (uint)_advmss); // tcp_adjust_rcv_ssthresh()
+        else if (Host.TcpMemoryPressure) AdjustRcvSsthresh();
         if (CanIngest()) return true;
         PruneOfoQueue(seq);
         if (CanIngest()) return true;
@@ -97,14 +97,14 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models tcp_clamp_window() — net/ipv4/tcp_input.c, "Recalculate window clamp after socket hit its memory bounds":
     /// no more quick ACKs; an unlocked sk_rcvbuf below tcp_rmem[2] grows to sk_rmem_alloc (at most tcp_rmem[2]) unless
-    /// TCP is under memory pressure; if sk_rmem_alloc is still above sk_rcvbuf, rcv_ssthresh falls to
-    /// min(window_clamp, 2 · advmss).
+    /// TCP is under memory pressure or its pages reach tcp_mem[0] (sk_memory_allocated() &lt; sk_prot_mem_limits(sk, 0));
+    /// if sk_rmem_alloc is still above sk_rcvbuf, rcv_ssthresh falls to min(window_clamp, 2 · advmss).
     /// </summary>
     void ClampWindow()
     {
         AckToWrite.Quick = 0;
         long rmem2 = Host.Sysctls.TcpRmem[2];
-        if (SkRcvbuf < rmem2 && RcvBufSet == 0 && !Host.TcpMemoryPressure)
+        if (SkRcvbuf < rmem2 && RcvBufSet == 0 && !Host.TcpMemoryPressure && Host.TcpMemPages < Host.Sysctls.TcpMem[0])
             _rcvBuf = (int)Math.Min(RmemAlloc, rmem2);
         if (RmemAlloc > SkRcvbuf) _rcv.Ssthresh = Math.Min(_rcv.WindowClamp, 2u * (uint)_advmss);
     }

@@ -161,14 +161,14 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// Re-computes this socket's charge after its queues changed: payload in the send and receive
-    /// queues, as truesize (about 3/2 of the payload for MSS-sized skbs).
+    /// Re-computes this socket's share of the host's TCP pages after its queues changed: the pages
+    /// sk_mem_schedule() took and sk_mem_reclaim() has not given back — sk_wmem_queued + sk_rmem_alloc +
+    /// sk_forward_alloc, a whole number of pages (what __sk_mem_raise_allocated() / __sk_mem_reduce_allocated() move
+    /// memory_allocated by).
     /// </summary>
     void Recharge()
     {
-        uint dataEnd = _snd.FinQueued ? _snd.FinSeq : _snd.WriteSeq;
-        long queued = (!_snd.QueuePurged && SeqMath.After(dataEnd, _snd.Una) ? dataEnd - _snd.Una : 0) + _rcv.Unread;
-        long charged = queued * 3 / 2;
+        long charged = WmemQueued + RmemAlloc + FwdAllocNow;
         Host.ChargeTcpMemory(charged - (_data?.MemCharged ?? 0));
         Data(charged != 0)?.MemCharged = charged;
     }

@@ -264,7 +264,8 @@ public sealed partial class TcpSocket
     /// <summary>
     /// Models __tcp_select_window() — net/ipv4/tcp_output.c (tcp_shrink_window 0): the free space
     /// tcp_space(); below half of min(window_clamp, tcp_full_space()) it clears icsk_ack.quick (so a quick-ACK test made
-    /// after this call, as in __tcp_ack_snd_check(), fails), is rounded down to the window scale and becomes 0 when under
+    /// after this call, as in __tcp_ack_snd_check(), fails), under tcp_memory_pressure clamps rcv_ssthresh
+    /// (<see cref="AdjustRcvSsthresh"/>; linux-4.4 the same min() written out), is rounded down to the window scale and becomes 0 when under
     /// 1/16 of the full space or under rcv_mss; it never exceeds rcv_ssthresh.
     /// With window scaling the window is the free space aligned up to the scale; without it, the current
     /// window is kept while within one rcv_mss of the free space, else the free space rounded down to rcv_mss.
@@ -283,6 +284,7 @@ public sealed partial class TcpSocket
         if (freeSpace < fullSpace >> 1)
         {
             if (_data is { } data) data.Ack.Quick = 0;
+            if (Host.TcpMemoryPressure) AdjustRcvSsthresh();
             long granule = 1L << _rxOpt.RcvWscale;
             freeSpace = freeSpace >= 0 ? freeSpace / granule * granule : -((-freeSpace + granule - 1) / granule * granule);
             if (freeSpace < allowedSpace >> 4 || freeSpace < mss) return 0;
@@ -429,11 +431,19 @@ public sealed partial class TcpSocket
     /// 2 · len, at most room; a grown window also sets icsk_ack.quick |= 1 (an extra quick ACK when the count was even).
     /// <paramref name="uncharged"/> is the truesize of the segment's skb that the queue holds but sk_rmem_alloc does not
     /// count yet (tcp_data_queue_ofo() grows before skb_set_owner_r()); tcp_space() leaves it out.
+    /// Under tcp_memory_pressure nothing grows and, since 5.15 ("tcp: adjust rcv_ssthresh according to sk_reserved_mem"),
+    /// tcp_adjust_rcv_ssthresh() clamps rcv_ssthresh to 4 · advmss (<see cref="AdjustRcvSsthresh"/>); linux-4.4 only
+    /// stops growing (its Check #1 has !tcp_under_memory_pressure() beside the room test).
     /// </summary>
     void GrowWindow(int len, int truesize, long uncharged = 0)
     {
         long room = Math.Min(_rcv.WindowClamp, TcpSpace(uncharged)) - _rcv.Ssthresh;
         if (room <= 0) return;
+        if (Host.TcpMemoryPressure)
+        {
+            if (_sim.Profile != KernelProfile.Linux44) AdjustRcvSsthresh();
+            return;
+        }
         long incr;
         if (WinFromSpace(truesize) <= len) incr = 2L * _advmss;
         else
@@ -457,6 +467,13 @@ public sealed partial class TcpSocket
         _rcv.Ssthresh += (uint)Math.Min(room, incr);
         AckToWrite.Quick |= 1;
     }
+
+    /// <summary>
+    /// Models tcp_adjust_rcv_ssthresh() — include/net/tcp.h: rcv_ssthresh = min(rcv_ssthresh, 4 · advmss), then raised to
+    /// tcp_win_from_space() of the unused SO_RESERVE_MEM reserve (not modelled: always 0). Run under tcp_memory_pressure by
+    /// tcp_grow_window(), __tcp_select_window() and tcp_prune_queue().
+    /// </summary>
+    void AdjustRcvSsthresh() => _rcv.Ssthresh = Math.Min(_rcv.Ssthresh, 4u * (uint)_advmss);
 
     /// <summary>
     /// Models tcp_rcv_rtt_measure() — net/ipv4/tcp_input.c: once a whole window (rcv_nxt passed the

@@ -267,19 +267,41 @@ public class ProcNetCountersTests
 
     [Theory]
     [InlineData(KernelProfile.Linux6, 0)]
-    [InlineData(KernelProfile.Linux44, 2)]
+    [InlineData(KernelProfile.Linux44, 3)]
     public void UnreadData_Sockstat_MemCountsTheChargedPages(KernelProfile profile, int mem)
     {
         var h = new TwoHostHarness(profile: profile);
         var (c, s, _) = h.Establish();
         h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 5000 });
-        h.At(Ms(500)); // 5000 unread bytes on the server, charged as truesize (7500 bytes): 2 pages
+        h.At(Ms(500)); // 5000 unread bytes on the server: four skbs of truesize 2304 (sk_rmem_alloc 9216) in the pages
+        // sk_rmem_schedule() took (sk_wmem_queued + sk_rmem_alloc + sk_forward_alloc = 12288): 3 pages
         Assert.Equal(5000, s.RecvQueue);
         // 6.0+: the 2 pages sit in the per-CPU cache (sk_memory_allocated_add() drains it to memory_allocated only
         // from SK_MEMORY_PCPU_RESERVE, 256 pages): sockstat_seq_show() prints proto_memory_allocated() = 0.
-        // linux-4.4 charged memory_allocated directly: 2.
+        // linux-4.4 charged memory_allocated directly: 3.
         Assert.Contains($"TCP: inuse 2 orphan 0 tw 0 alloc 2 mem {mem}\n", ProcNetSockstat.Format(h.Server));
         Assert.Contains("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 0\n", ProcNetSockstat.Format(h.Client));
+    }
+
+    /// <summary>
+    /// The host's TCP pages are the pages its sockets scheduled — sk_wmem_queued + sk_rmem_alloc + sk_forward_alloc — not
+    /// an estimate from the payload: 3,000,000 bytes queued at once under SO_SNDBUF 4000000 sit in 64 KB skbs whose
+    /// sk_wmem_queued is about the payload (the 3/2 the engine charged before session 36 made 1099 pages, drained at once,
+    /// over tcp_mem[1] = 700). About 750 pages, charged a few at a time on the kernel, drain as two reserves of 256:
+    /// sockstat mem 512, under tcp_mem[1], no pressure.
+    /// </summary>
+    [Fact]
+    public void LargeSendQueue_Sockstat_MemIsTheScheduledPagesNotThreeHalvesOfThePayload()
+    {
+        var h = new TwoHostHarness();
+        h.Sim.SetSysctl("client", "net.ipv4.tcp_mem", "0 700 100000000");
+        var (c, _, _) = h.Establish();
+        h.SetOption(c.Id, SocketOption.SO_SNDBUF, 4_000_000);
+        h.Call(new SocketCallRequest("client", "app", SocketCallKind.Send) { SocketId = c.Id, Bytes = 3_000_000, Flags = MsgFlags.MSG_DONTWAIT });
+        var mem = c.Meminfo;
+        Assert.Equal(0u, (mem.WmemQueued + mem.RmemAlloc + mem.FwdAlloc) % 4096);
+        Assert.Equal("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 512", ProcNetSockstat.Format(h.Client).Split('\n')[1]);
+        Assert.Equal((false, 0L), (h.Client.TcpMemoryPressure, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]));
     }
 
     [Fact]
