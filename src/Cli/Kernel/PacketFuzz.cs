@@ -122,7 +122,7 @@ internal static class PacketFuzz
                 if ((calls ? CallsLagged(text, lagUs) : InboundLagged(text, lagUs)) is not { } lagged) break;
                 if (Explains(lagged)) return new LaggedEdge(lagMs, calls ? EdgeLagKind.Calls : EdgeLagKind.SameInstantInbound);
             }
-        return OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs) is { } timed && Explains(timed.Text)
+        return OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed && Explains(timed.Text)
             ? new LaggedEdge(timed.LateUs / 1000.0, EdgeLagKind.KernelAnswers)
             : null;
     }
@@ -130,7 +130,8 @@ internal static class PacketFuzz
     /// <summary>
     /// The script with each event the engine answers at once — an inbound segment or a call at whose very instant the
     /// engine's recording has a segment — moved to when the kernel sent that segment (the same one, in the same place of
-    /// the kernel's recording), when that is later by at most <paramref name="toleranceNs"/>; only the first event of an
+    /// the kernel's recording), when that is later by at most <paramref name="toleranceNs"/> (<see cref="EdgeLag"/>: the
+    /// tolerance and a tick, what the comparison calls timing); only the first event of an
     /// instant moves, the ones after it keep their order (max(its own time, the time before it as moved)). The runner's
     /// lateness as the kernel measured it: pkt 36002's SYN, written 3.065 ms late at load 30, was answered at 0.003065 s,
     /// so the handshake's RTT sample was 6.9 ms (RTO 52 jiffies, not 53) and the fourth RTO backoff came a level-1
