@@ -103,9 +103,9 @@ internal static class PacketFuzz
 
     /// <summary>
     /// The smallest of <see cref="InboundLagsMs"/> with which the engine's recording of the script, its same-instant
-    /// inbound segments written that much later (<see cref="InboundLagged"/>), or else its system calls made that much
-    /// later (<see cref="CallsLagged"/>), is the kernel's (times within the tolerance and a tick); null when none is, or
-    /// the script cannot be lagged. The runner's calls begin late (0.10–0.56 ms median under load, session 20), and a
+    /// inbound segments written that much later (<see cref="InboundLagged"/>), or else the script moved by the kernel's
+    /// answers (<see cref="AnswerTimed"/>), or else its system calls made that much later (<see cref="CallsLagged"/>),
+    /// is the kernel's (times within the tolerance and a tick); null when none is, or the script cannot be lagged. The runner's calls begin late (0.10–0.56 ms median under load, session 20), and a
     /// call just before a tick that the kernel takes after it arms its timers from the next jiffy: pkt 35204's write()
     /// 39 µs before a tick left 131 µs late on 6.18.44 (session 36), and the loss probe and the RTO after it came a jiffy
     /// later than the engine's, once a second tick later as well (session 35: DIFFER in all three runs).
@@ -115,16 +115,25 @@ internal static class PacketFuzz
         const long toleranceNs = PacketdrillOptions.DefaultToleranceUsecs * 1_000;
         bool Explains(string lagged) => OnEngine(lagged, name).Recording is { } engine
             && RecordingComparison.Compare(engine, kernel, toleranceNs).Verdict != RecordingVerdict.Different;
-        foreach (bool calls in (bool[])[false, true])
+        // The lateness the kernel's answers measured before a lag guessed for every call: a late SYN also changed what a
+        // later write() sent (pkt 36502: its fourth segment without PSH), which the calls lag matched as well, by chance.
+        foreach (var kind in (EdgeLagKind[])[EdgeLagKind.SameInstantInbound, EdgeLagKind.KernelAnswers, EdgeLagKind.Calls])
+        {
+            if (kind == EdgeLagKind.KernelAnswers)
+            {
+                if (OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed
+                    && Explains(timed.Text))
+                    return new LaggedEdge(timed.LateUs / 1000.0, kind);
+                continue;
+            }
             foreach (double lagMs in InboundLagsMs)
             {
                 long lagUs = (long)(lagMs * 1000);
-                if ((calls ? CallsLagged(text, lagUs) : InboundLagged(text, lagUs)) is not { } lagged) break;
-                if (Explains(lagged)) return new LaggedEdge(lagMs, calls ? EdgeLagKind.Calls : EdgeLagKind.SameInstantInbound);
+                if ((kind == EdgeLagKind.Calls ? CallsLagged(text, lagUs) : InboundLagged(text, lagUs)) is not { } lagged) break;
+                if (Explains(lagged)) return new LaggedEdge(lagMs, kind);
             }
-        return OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed && Explains(timed.Text)
-            ? new LaggedEdge(timed.LateUs / 1000.0, EdgeLagKind.KernelAnswers)
-            : null;
+        }
+        return null;
     }
 
     /// <summary>
