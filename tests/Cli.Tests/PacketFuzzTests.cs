@@ -357,9 +357,84 @@ public sealed class PacketFuzzTests
         kernel.Insert(i + 1, engine[i] with { AtNs = 4_044_448_000, TsVal = 4044 });
 
         Assert.Equal(RecordingVerdict.Different, RecordingComparison.Compare(engine, kernel, 4_000_000).Verdict);
-        Assert.Equal(0.9, PacketFuzz.EdgeLag(text, "fuzz-25311.pkt", kernel));
+        Assert.Equal(new LaggedEdge(0.9, EdgeLagKind.SameInstantInbound), PacketFuzz.EdgeLag(text, "fuzz-25311.pkt", kernel));
         kernel[i + 1] = engine[i] with { AtNs = 4_044_448_000, TsVal = 4044, Text = engine[i].Text.Replace("win 64239", "win 64238", StringComparison.Ordinal) };
         Assert.Null(PacketFuzz.EdgeLag(text, "fuzz-25311.pkt", kernel));
+    }
+
+    [Fact]
+    public void CallsLagged_EachCallLaterNeverBeforeTheEventBefore_SegmentsAndBlocksKeepTheirTimes()
+    {
+        const string script = """
+            // c
+                   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+                +0.01 < S 0:0(0) win 257
+                   +0 %{ assert tcpi_state >= 0 }%
+               +0.002 write(3, ..., 10) = 10
+                   +0 close(3) = 0
+                +0.01 < . 1:1(0) ack 1 win 257
+
+            """;
+
+        static IEnumerable<string[]> Events(string text) =>
+            text.Split('\n').Skip(1).Where(l => l.Length > 0).Select(l => l.TrimStart().Split(' ', 2));
+        var lagged = Events(PacketFuzz.CallsLagged(script, 1000)!).ToList();
+        Assert.Equal(["+0.001", "+0.009", "+0", "+0.003", "+0", "+0.009"], lagged.Select(e => e[0]));
+        Assert.Equal(Events(script).Select(e => e[1]), lagged.Select(e => e[1]));
+        Assert.Null(PacketFuzz.CallsLagged("+0 < S 0:0(0) win 257\n+0.01 %{ assert tcpi_state >= 0 }%\n", 1000));
+        Assert.Null(PacketFuzz.CallsLagged(script.Replace("+0.002 write", " 0.012 write", StringComparison.Ordinal), 1000));
+    }
+
+    /// <summary>
+    /// pkt 35204 (sessions 35 and 36): a write() at 2.955961 s, 39 µs before a tick, to a peer window of 257 bytes; its
+    /// loss probe (53 jiffies: the RTO from a 10 ms handshake sample) and the RTO the probe re-arms run on ticks counted
+    /// from the write's jiffy. On 6.18.44 the runner's write came 131 µs late, past the tick (its segment at 2.956092),
+    /// and the probe left at 3.172098 and the resend at 3.388111 (session 36; timing only) or at 3.392 (session 35, all three runs:
+    /// DIFFER, over 8 ms past the engine's 3.384). With its calls half a millisecond later the engine gives 3.172 and 3.388.
+    /// Without that lag it differs; a kernel segment of another text is no edge.
+    /// </summary>
+    [Fact]
+    public void EdgeLag_35204sWriteJustBeforeATick_TheEngineWithItsCallsLaterGivesTheKernelsProbeAndResend()
+    {
+        string text = PacketCaseGenerator.Generate(35204);
+        var engine = PacketFuzz.OnEngine(text, "fuzz-35204.pkt").Recording!;
+        int probe = engine.ToList().FindIndex(e => e.Kind == RecordedKind.Packet && e.AtNs == 3_168_000_000);
+        int resend = engine.ToList().FindIndex(e => e.Kind == RecordedKind.Packet && e.AtNs == 3_384_000_000);
+        Assert.Equal("3.168000 > P. 1:258(257) ack 2147483001 win 65160 <nop,nop,TS val 3168 ecr 4294960000>", engine[probe].ToString());
+        Assert.StartsWith("3.384000 > P. 250:258(8) ", engine[resend].ToString(), StringComparison.Ordinal);
+        var kernel = engine.ToList();
+        kernel[probe] = engine[probe] with { AtNs = 3_172_098_000, TsVal = 3172 };
+        kernel[resend] = engine[resend] with { AtNs = 3_392_111_000, TsVal = 3392 };
+
+        Assert.Equal(RecordingVerdict.Different, RecordingComparison.Compare(engine, kernel, 4_000_000).Verdict);
+        Assert.Equal(new LaggedEdge(0.5, EdgeLagKind.Calls), PacketFuzz.EdgeLag(text, "fuzz-35204.pkt", kernel));
+        kernel[resend] = kernel[resend] with { Text = engine[resend].Text.Replace("win 65160", "win 65159", StringComparison.Ordinal) };
+        Assert.Null(PacketFuzz.EdgeLag(text, "fuzz-35204.pkt", kernel));
+    }
+
+    /// <summary>
+    /// pkt 36002 (session 36, load 30): the runner wrote the SYN 3.065 ms late (the kernel's SYN-ACK at 0.003065 s), the
+    /// handshake's ACK on time at 0.010, so 6.18.44 took a 6.9 ms RTT sample: RTO 52 jiffies, not the engine's 53. Its
+    /// backoffs after a 1-byte write at 4.052374 s: 4.264216 (the engine 4.268), 4.704, 5.568, then 7.264120 — a level-1
+    /// bucket (32 ms) before the engine's 7.296, in all three runs. With the SYN at the kernel's answer the engine gives
+    /// 4.264 and 7.264 (and TS vals 3 lower, as the kernel's). A SYN-ACK on time leaves nothing to explain it.
+    /// </summary>
+    [Fact]
+    public void EdgeLag_36002sLateSyn_TheEngineWithTheSynAtTheKernelsSynAckGivesTheKernelsRtoChain()
+    {
+        string text = PacketCaseGenerator.Generate(36002);
+        var engine = PacketFuzz.OnEngine(text, "fuzz-36002.pkt").Recording!;
+        var kernel = engine.ToList();
+        int Packet(long atNs) => kernel.FindIndex(e => e.Kind == RecordedKind.Packet && e.AtNs == atNs);
+        Assert.Equal("7.296000 > P. 1:2(1) ack 1 win 65160 <nop,nop,TS val 7296 ecr 4294960000>", kernel[Packet(7_296_000_000)].ToString());
+        kernel[Packet(0)] = kernel[Packet(0)] with { AtNs = 3_065_000 };
+        kernel[Packet(4_268_000_000)] = kernel[Packet(4_268_000_000)] with { AtNs = 4_264_216_000, TsVal = 4261 };
+        kernel[Packet(7_296_000_000)] = kernel[Packet(7_296_000_000)] with { AtNs = 7_264_120_000, TsVal = 7261 };
+
+        Assert.Equal(RecordingVerdict.Different, RecordingComparison.Compare(engine, kernel, 4_000_000).Verdict);
+        Assert.Equal(new LaggedEdge(3.065, EdgeLagKind.KernelAnswers), PacketFuzz.EdgeLag(text, "fuzz-36002.pkt", kernel));
+        kernel[Packet(3_065_000)] = kernel[Packet(3_065_000)] with { AtNs = 0 };
+        Assert.Null(PacketFuzz.EdgeLag(text, "fuzz-36002.pkt", kernel));
     }
 
     [Fact]
@@ -368,7 +443,7 @@ public sealed class PacketFuzzTests
         var comparison = RecordingComparison.Compare(Recorded(), Recorded(shiftNs: 40_000_000), 4_000_000);
         var output = new StringWriter();
 
-        Assert.False(PacketFuzz.Write(output, "seed 1", new RecordedCase(comparison, 3, Recorded(), Recorded(shiftNs: 40_000_000), null) { EdgeLagMs = 0.9 }, verbose: false));
+        Assert.False(PacketFuzz.Write(output, "seed 1", new RecordedCase(comparison, 3, Recorded(), Recorded(shiftNs: 40_000_000), null) { Edge = new LaggedEdge(0.9, EdgeLagKind.SameInstantInbound) }, verbose: false));
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("EDGE ", lines[0], StringComparison.Ordinal);

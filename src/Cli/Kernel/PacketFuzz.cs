@@ -19,11 +19,32 @@ internal sealed record RecordedCase(RecordingComparison? Comparison, int KernelR
     public bool AgreedOnRerun => Comparison?.Verdict == RecordingVerdict.Same && KernelRuns > 1;
 
     /// <summary>
-    /// The kernel's recording differs, and the engine gives it with each inbound segment that shares an instant with the
-    /// one before it written this many ms later (<see cref="PacketFuzz.InboundLagged"/>): EDGE, the runner's write order,
-    /// not a rule. Null when no lag explains it.
+    /// The kernel's recording differs, and the engine gives it with the runner's lateness put into the script
+    /// (<see cref="PacketFuzz.EdgeLag"/>): EDGE, the runner's timing, not a rule. Null when no lag explains it.
     /// </summary>
-    public double? EdgeLagMs { get; init; }
+    public LaggedEdge? Edge { get; init; }
+}
+
+/// <summary>What the runner's lateness was put into the script as (<see cref="LaggedEdge"/>).</summary>
+internal enum EdgeLagKind
+{
+    /// <summary>Each inbound segment sharing an instant with the one before it, later (<see cref="PacketFuzz.InboundLagged"/>).</summary>
+    SameInstantInbound,
+    /// <summary>Each system call, later (<see cref="PacketFuzz.CallsLagged"/>).</summary>
+    Calls,
+    /// <summary>Each event the engine answers at once, at the kernel's answer (<see cref="PacketFuzz.AnswerTimed"/>).</summary>
+    KernelAnswers,
+}
+
+/// <summary>What explained an EDGE case: events of <paramref name="Kind"/> up to <paramref name="LagMs"/> later.</summary>
+internal sealed record LaggedEdge(double LagMs, EdgeLagKind Kind)
+{
+    public string Note => string.Create(CultureInfo.InvariantCulture, $"the engine gives the kernel's recording with ") + Kind switch
+    {
+        EdgeLagKind.SameInstantInbound => string.Create(CultureInfo.InvariantCulture, $"each inbound segment sharing an instant with the one before it written {LagMs} ms later (the runner writes them one after the other)"),
+        EdgeLagKind.Calls => string.Create(CultureInfo.InvariantCulture, $"each system call made {LagMs} ms later (the runner's calls begin late; one just before a tick moves what it arms by a jiffy)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"each inbound segment or call it answers at once moved to when the kernel answered it, at most {LagMs} ms later (the runner's late writes and calls: a late SYN shortens the handshake's RTT sample and every RTO after it)"),
+    };
 }
 
 /// <summary>
@@ -67,7 +88,7 @@ internal static class PacketFuzz
         }
         best = best! with { KernelRuns = runs, Misaligned = misaligned };
         return best.Comparison!.Verdict == RecordingVerdict.Different
-            ? best with { EdgeLagMs = EdgeLag(file.ReadText(), Path.GetFileName(file.FullPath), best.Kernel) }
+            ? best with { Edge = EdgeLag(file.ReadText(), Path.GetFileName(file.FullPath), best.Kernel) }
             : best;
     }
 
@@ -82,19 +103,67 @@ internal static class PacketFuzz
 
     /// <summary>
     /// The smallest of <see cref="InboundLagsMs"/> with which the engine's recording of the script, its same-instant
-    /// inbound segments written that much later (<see cref="InboundLagged"/>), is the kernel's (times within the
-    /// tolerance and a tick); null when none is, or the script cannot be lagged.
+    /// inbound segments written that much later (<see cref="InboundLagged"/>), or else the script moved by the kernel's
+    /// answers (<see cref="AnswerTimed"/>), or else its system calls made that much later (<see cref="CallsLagged"/>),
+    /// is the kernel's (times within the tolerance and a tick); null when none is, or the script cannot be lagged. The runner's calls begin late (0.10–0.56 ms median under load, session 20), and a
+    /// call just before a tick that the kernel takes after it arms its timers from the next jiffy: pkt 35204's write()
+    /// 39 µs before a tick left 131 µs late on 6.18.44 (session 36), and the loss probe and the RTO after it came a jiffy
+    /// later than the engine's, once a second tick later as well (session 35: DIFFER in all three runs).
     /// </summary>
-    internal static double? EdgeLag(string text, string name, IReadOnlyList<RecordedEvent> kernel)
+    internal static LaggedEdge? EdgeLag(string text, string name, IReadOnlyList<RecordedEvent> kernel)
     {
-        foreach (double lagMs in InboundLagsMs)
+        const long toleranceNs = PacketdrillOptions.DefaultToleranceUsecs * 1_000;
+        bool Explains(string lagged) => OnEngine(lagged, name).Recording is { } engine
+            && RecordingComparison.Compare(engine, kernel, toleranceNs).Verdict != RecordingVerdict.Different;
+        // The lateness the kernel's answers measured before a lag guessed for every call: a late SYN also changed what a
+        // later write() sent (pkt 36502: its fourth segment without PSH), which the calls lag matched as well, by chance.
+        foreach (var kind in (EdgeLagKind[])[EdgeLagKind.SameInstantInbound, EdgeLagKind.KernelAnswers, EdgeLagKind.Calls])
         {
-            if (InboundLagged(text, (long)(lagMs * 1000)) is not { } lagged) return null;
-            if (OnEngine(lagged, name).Recording is { } engine
-                && RecordingComparison.Compare(engine, kernel, PacketdrillOptions.DefaultToleranceUsecs * 1_000).Verdict != RecordingVerdict.Different)
-                return lagMs;
+            if (kind == EdgeLagKind.KernelAnswers)
+            {
+                if (OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed
+                    && Explains(timed.Text))
+                    return new LaggedEdge(timed.LateUs / 1000.0, kind);
+                continue;
+            }
+            foreach (double lagMs in InboundLagsMs)
+            {
+                long lagUs = (long)(lagMs * 1000);
+                if ((kind == EdgeLagKind.Calls ? CallsLagged(text, lagUs) : InboundLagged(text, lagUs)) is not { } lagged) break;
+                if (Explains(lagged)) return new LaggedEdge(lagMs, kind);
+            }
         }
         return null;
+    }
+
+    /// <summary>
+    /// The script with each event the engine answers at once — an inbound segment or a call at whose very instant the
+    /// engine's recording has a segment — moved to when the kernel sent that segment (the same one, in the same place of
+    /// the kernel's recording), when that is later by at most <paramref name="toleranceNs"/> (<see cref="EdgeLag"/>: the
+    /// tolerance and a tick, what the comparison calls timing); only the first event of an
+    /// instant moves, the ones after it keep their order (max(its own time, the time before it as moved)). The runner's
+    /// lateness as the kernel measured it: pkt 36002's SYN, written 3.065 ms late at load 30, was answered at 0.003065 s,
+    /// so the handshake's RTT sample was 6.9 ms (RTO 52 jiffies, not 53) and the fourth RTO backoff came a level-1
+    /// bucket (32 ms) before the engine's. Null when no event moves (or a time is not relative); with the latest move (µs).
+    /// </summary>
+    internal static (string Text, long LateUs)? AnswerTimed(string text, IReadOnlyList<RecordedEvent> engine, IReadOnlyList<RecordedEvent> kernel, long toleranceNs)
+    {
+        var e = engine.Where(x => x.Kind == RecordedKind.Packet).ToList();
+        var k = kernel.Where(x => x.Kind == RecordedKind.Packet).ToList();
+        var late = new Dictionary<long, long>(); // an instant (µs) the engine answered at → how much later the kernel did
+        for (int i = 0; i < Math.Min(e.Count, k.Count) && e[i].Text == k[i].Text; i++)
+        {
+            long by = k[i].AtNs - e[i].AtNs;
+            if (by > 0 && by <= toleranceNs) late.TryAdd(e[i].AtNs / 1000, by / 1000);
+        }
+        long latest = 0;
+        var timed = Retimed(text, (written, moved, line, _) =>
+        {
+            if (line.StartsWith("%{", StringComparison.Ordinal) || !late.Remove(written, out long by)) return null;
+            latest = Math.Max(latest, by);
+            return Math.Max(written + by, moved);
+        });
+        return timed is not null ? (timed, latest) : null;
     }
 
     /// <summary>
@@ -103,7 +172,26 @@ internal static class PacketFuzz
     /// moved) — the runner's order: an event never goes before the one before it — so the events after the next gap keep
     /// their times. Null when a line's time is not relative (absolute, a range, "*") or no segment moved.
     /// </summary>
-    internal static string? InboundLagged(string text, long lagUs)
+    internal static string? InboundLagged(string text, long lagUs) =>
+        Retimed(text, (_, moved, line, afterInbound) => afterInbound && line.StartsWith("< ", StringComparison.Ordinal) ? moved + lagUs : null, sameInstantOnly: true);
+
+    /// <summary>
+    /// The script with each system call (a line that is not an inbound segment, a %{ }% block or a backtick line) made
+    /// <paramref name="lagUs"/> later than written, never before the event before it as moved, and every later event at
+    /// max(its own time, that): the runner's late calls. Null as <see cref="InboundLagged"/>, or when there is no call.
+    /// </summary>
+    internal static string? CallsLagged(string text, long lagUs) =>
+        Retimed(text, (written, moved, line, _) => line.StartsWith("< ", StringComparison.Ordinal) || line.StartsWith("%{", StringComparison.Ordinal) || line.StartsWith('`')
+            ? null : Math.Max(written + lagUs, moved));
+
+    /// <summary>
+    /// The script's events retimed: <paramref name="move"/> (the event's time as written and the time of the event before
+    /// it as moved, µs; its text; whether the event before it is an inbound segment) gives an event's new time, or null to
+    /// leave it at max(its own time, the time before it as moved) — the runner's order: an event never goes before the
+    /// one before it, so the events after the next gap keep their times. With <paramref name="sameInstantOnly"/>, only
+    /// events at "+0" are asked. Null when a line's time is not relative (absolute, a range, "*") or no event moved.
+    /// </summary>
+    static string? Retimed(string text, Func<long, long, string, bool, long?> move, bool sameInstantOnly = false)
     {
         var lines = text.TrimEnd('\n').Split('\n');
         long written = 0, moved = 0; // the last event's time as written and as moved (µs)
@@ -114,17 +202,16 @@ internal static class PacketFuzz
             if (trimmed.Length == 0 || trimmed.StartsWith("//", StringComparison.Ordinal) || trimmed.StartsWith("--", StringComparison.Ordinal)) continue;
             if (Gap(lines[i]) is not { } gap) return null;
             long gapUs = (long)Math.Round(gap.Seconds * 1_000_000);
-            bool inbound = gap.Text.StartsWith("< ", StringComparison.Ordinal);
             long at = Math.Max(written + gapUs, moved);
-            if (inbound && afterInbound && gapUs == 0)
+            if ((!sameInstantOnly || gapUs == 0) && move(written + gapUs, moved, gap.Text, afterInbound) is { } to)
             {
-                at = moved + lagUs;
+                at = to;
                 any = true;
             }
             lines[i] = $"{"+" + ((at - moved) / 1e6).ToString("0.######", CultureInfo.InvariantCulture),9} {gap.Text}";
             written += gapUs;
             moved = at;
-            afterInbound = inbound;
+            afterInbound = gap.Text.StartsWith("< ", StringComparison.Ordinal);
         }
         return any ? string.Join('\n', lines) + "\n" : null;
     }
@@ -247,7 +334,7 @@ internal static class PacketFuzz
         null => "not run",
         RecordingVerdict.Same => result.AgreedOnRerun ? "agree on a re-run" : "agree",
         RecordingVerdict.TimingOnly => "timing only",
-        _ => result.EdgeLagMs is null ? "differ" : "edge",
+        _ => result.Edge is null ? "differ" : "edge",
     };
 
     /// <summary>One line for the case (with its first difference under it); true when it differs or did not run.</summary>
@@ -260,9 +347,7 @@ internal static class PacketFuzz
         if (result.Comparison?.First is { } first && result.Comparison.Verdict != RecordingVerdict.Same)
             foreach (var text in first.ToString().Split('\n')) output.WriteLine($"         {text}");
         foreach (var text in result.Misaligned) output.WriteLine($"         note: {text}");
-        if (result.EdgeLagMs is { } lag)
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"         note: the engine gives the kernel's recording with each inbound segment sharing an instant with the one before it written {lag} ms later (the runner writes them one after the other)"));
+        if (result.Edge is { } edge) output.WriteLine($"         note: {edge.Note}");
         if (verbose)
         {
             foreach (var e in result.Engine) output.WriteLine($"         engine | {e}");
