@@ -9,7 +9,7 @@ namespace SimService.Cli.Tests;
 /// a folder (a link back up the tree crashed <c>validate</c>, <c>run</c> and <c>kernel</c>: "Too many levels of symbolic
 /// links", exit 134) and passes FIFOs, devices and sockets by (a FIFO named *.json hung the search, a link to /dev/zero
 /// ran it out of memory); a file named on the command line must be regular; no file larger than the API's request-body
-/// limit (4 MiB) is read; a path the OS refuses is one line naming it, exit 2.
+/// limit (64 MiB) is read; a path the OS refuses is one line naming it, exit 2.
 /// </summary>
 public sealed class InputPathTests
 {
