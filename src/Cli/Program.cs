@@ -6,7 +6,7 @@ const string usage = """
     usage: simservice <command> [options]
 
       run PATH...        run scenario files (*.json) and packetdrill scripts (*.pkt); folders are searched recursively
-                         (not through symbolic links to folders); regular files of at most 4 MiB are read
+                         (not through symbolic links to folders); regular files of at most 64 MiB are read
           --in-process       on the engine linked into the tool (the default)
           --server URL       on a SimService server; --api-key KEY (or SIMSERVICE_API_KEY) is sent as X-Api-Key; each
                              passed file's simulation is deleted after its run (failed ones are kept), --keep keeps all

@@ -32,4 +32,28 @@ public sealed class KernelRunLengthTests
         Assert.Equal("$.steps", error.Path);
         Assert.Contains("its last step is at 200s", error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A packetdrill script whose timeline runs past the same bound is refused at the line that passes it — a relative time
+    /// after the line before, an absolute one, a blocking call's return — before the kernel lock is taken (tester36 LOW-2: a
+    /// <c>+500</c> line held the machine's kernel lock for 500 s).
+    /// </summary>
+    [Theory]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+500 close(3) = 0\n", 2, "500s")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+100 listen(3, 1) = 0\n+40 close(3) = 0\n", 3, "140s")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n131 close(3) = 0\n", 2, "131s")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 listen(3, 1) = 0\n+0.1...200 accept(3, ..., ...) = 4\n", 3, "200s")]
+    public void ScriptPastTheLongestRun_NamedAtItsLine(string text, int line, string at)
+    {
+        var script = SimService.Domain.Packetdrill.ScriptParser.Parse(text).Script!;
+
+        var (late, when) = KernelScriptRunner.PastTheLongestRun(script)!.Value;
+
+        Assert.Equal((line, at), (late.At.Line, when.ToString()));
+    }
+
+    [Fact]
+    public void ScriptWithinTheLongestRun_Runs() =>
+        Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(
+            "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+100 listen(3, 1) = 0\n+29.9 close(3) = 0\n").Script!));
 }

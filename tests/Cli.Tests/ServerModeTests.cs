@@ -276,6 +276,124 @@ public sealed class ServerModeTests(ApiServer server)
         Assert.Equal(expected, e.Message);
     }
 
+    /// <summary>
+    /// A 200 of another program — JSON of another shape, a member of another type — is a foreign server: one line, as for an
+    /// answer that is not JSON (it was an unhandled KeyNotFoundException or InvalidOperationException, exit 134: tester36 MEDIUM-3).
+    /// </summary>
+    [Theory]
+    [InlineData("""{"ok":true}""")]
+    [InlineData("""{"passed":"yes","checks":[],"errors":[],"simulationId":"x","nowNs":0,"journalEvents":0}""")]
+    [InlineData("""{"passed":true,"checks":[{"passed":true}],"errors":[],"simulationId":"x","nowNs":0,"journalEvents":0}""")]
+    [InlineData("""[1,2]""")]
+    public async Task ForeignOkAnswer_ServerUnavailable_OneLine(string body)
+    {
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), new Answers(_ => Ok(body)));
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
+
+        Assert.Equal("http://127.0.0.1:9/ answered api/v1/scenarios/run with JSON that is not a run's result: is it a SimService server?", e.Message);
+    }
+
+    /// <summary>export saves a scenario document only: a proxy's HTML page or another program's JSON under a 200 was saved as the file (tester36).</summary>
+    [Theory]
+    [InlineData("<html><body>Sign in</body></html>", "something that is not JSON")]
+    [InlineData("""{"ok":true}""", "JSON that is not a scenario document")]
+    public async Task ExportOfAForeignOkAnswer_NotSaved(string body, string what)
+    {
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), new Answers(_ => Ok(body)));
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.ExportAsync("x", CancellationToken.None));
+
+        Assert.Equal($"http://127.0.0.1:9/ answered api/v1/simulations/x/export with {what}: is it a SimService server?", e.Message);
+    }
+
+    /// <summary>An answer past the tool's 64 MiB is not read on: one line (a 150 MB answer was read whole, 1.4 GB of memory: tester36).</summary>
+    [Fact]
+    public async Task AnswerPastTheLimit_NotReadOn()
+    {
+        var huge = new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+        {
+            Content = new StreamContent(new Endless()),
+        };
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(30), new Answers(_ => huge));
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.ExportAsync("x", CancellationToken.None));
+
+        Assert.Equal("http://127.0.0.1:9/ answered api/v1/simulations/x/export with more than 64 MiB (67108864 bytes), the most the tool reads of an answer: is it a SimService server?", e.Message);
+    }
+
+    /// <summary>
+    /// A busy answer whose Retry-After is longer than --timeout is not waited for: the answer stands, one line (3,600 s was
+    /// waited six times over without a word, 9,999,999 s crashed Task.Delay: tester36 MEDIUM-4); a date form is read too.
+    /// </summary>
+    [Theory]
+    [InlineData("3600")]
+    [InlineData("9999999")]
+    [InlineData("Fri, 31 Dec 9999 23:59:59 GMT")]
+    public async Task BusyWithAWaitPastTheTimeout_AnswerStands(string retryAfter)
+    {
+        var handler = new Answers(_ =>
+        {
+            var busy = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests)
+            {
+                Content = new StringContent("""{"type":"urn:simservice:problem:busy","status":429,"detail":"Busy."}"""),
+            };
+            busy.Headers.TryAddWithoutValidation("Retry-After", retryAfter);
+            return busy;
+        });
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), handler);
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.RunScenarioAsync("{}", CancellationToken.None));
+
+        Assert.Equal(("http://127.0.0.1:9/ answered POST api/v1/scenarios/run with 429: Busy.", 1), (e.Message, handler.Requests));
+    }
+
+    /// <summary>A wait the tool does take is said on its standard error (it waited without a word).</summary>
+    [Fact]
+    public async Task BusyWait_Said()
+    {
+        var notices = new StringWriter();
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(5), new BusyOnce()) { Notices = notices };
+
+        var run = await client.RunScenarioAsync("{}", CancellationToken.None);
+
+        Assert.Equal((true, "simservice: http://127.0.0.1:9/ is busy (429); sending POST /api/v1/scenarios/run again in 0 s (Retry-After; 1 of 6)\n"), (run.Passed, notices.ToString()));
+    }
+
+    private static HttpResponseMessage Ok(string body) => new(System.Net.HttpStatusCode.OK) { Content = new StringContent(body) };
+
+    /// <summary>Answers every request with what <c>answer</c> makes, counting them.</summary>
+    private sealed class Answers(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public int Requests { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests++;
+            return Task.FromResult(answer(request));
+        }
+    }
+
+    /// <summary>A body that never ends: spaces.</summary>
+    private sealed class Endless : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)' ', offset, count);
+            return count;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private sealed class NotFoundHandler : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>

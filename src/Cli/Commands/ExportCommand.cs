@@ -21,6 +21,7 @@ public static class ExportCommand
         if (overwrite is not null) return RunCommand.Usage(error, $"export: {overwrite}");
         var (client, clientError) = RunCommand.Connect(line);
         if (clientError is not null) return RunCommand.Usage(error, clientError);
+        client!.Notices = error;
         using var _ = client;
         var id = line.Arguments[0];
         try

@@ -38,6 +38,7 @@ public static class RunCommand
         var artefacts = Artefacts.All.Where(a => line.Value(a.Option) is not null).Select(a => (Folder: line.Value(a.Option)!, Artefact: a)).ToList();
         var (client, clientError) = Connect(line);
         if (clientError is not null) return Usage(error, clientError);
+        if (client is not null) client.Notices = error;
         var wallLimit = Timeout(line).Timeout;
         var (eventBudget, budgetError) = EventBudget(line);
         if (budgetError is not null) return Usage(error, budgetError);

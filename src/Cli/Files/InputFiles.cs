@@ -30,13 +30,14 @@ public readonly record struct PathStatus(PathKind Kind, long Size = 0, string? W
 public static class InputFiles
 {
     /// <summary>
-    /// The most bytes of a scenario or script the tool reads: the API's request-body limit
-    /// (<c>HardeningSetup.DefaultMaxRequestBodyBytes</c>, <c>Limits:MaxRequestBodyBytes</c>), so what runs in process could
-    /// also be sent to a server with the default limit. The repository's largest scenario is 30 KB.
+    /// The most bytes of a scenario or script the tool reads: 64 MiB, so the export of a simulation a server holds — which
+    /// may be larger than the server's 4 MiB request-body limit (<c>HardeningSetup.DefaultMaxRequestBodyBytes</c>): 61,000
+    /// commands export as 7.5 MB (tester36 MEDIUM-1) — still runs in process, as README sends it to. About 500,000
+    /// commands fit; the repository's largest scenario is 30 KB. A file sent with <c>--server</c> meets the server's own limit.
     /// </summary>
-    public const int MaxBytes = 4 * 1024 * 1024;
+    public const int MaxBytes = 64 * 1024 * 1024;
 
-    /// <summary>"4 MiB (4194304 bytes)", for messages.</summary>
+    /// <summary>"64 MiB (67108864 bytes)", for messages.</summary>
     public static string Limit => $"{MaxBytes / (1024 * 1024)} MiB ({MaxBytes} bytes)";
 
     /// <summary>What <paramref name="path"/> names, its symbolic links followed: statx(2) on Linux, .NET's view elsewhere (where FIFOs and devices look like files).</summary>
@@ -120,8 +121,8 @@ public static class InputFiles
         return reader.ReadToEnd();
     }
 
-    /// <summary>"larger than 4 MiB (4194304 bytes), the most the tool reads of a file (a server's request-body limit)".</summary>
-    public static string TooLarge => $"larger than {Limit}, the most the tool reads of a file (a server's request-body limit)";
+    /// <summary>"larger than 64 MiB (67108864 bytes), the most the tool reads of a file".</summary>
+    public static string TooLarge => $"larger than {Limit}, the most the tool reads of a file";
 
     /// <summary>
     /// The first bytes of the regular file at <paramref name="path"/>, at most <paramref name="limit"/> + 1: more than

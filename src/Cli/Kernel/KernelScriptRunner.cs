@@ -4,6 +4,7 @@ using System.Text;
 using SimService.Domain.Observability;
 using SimService.Domain.Packetdrill;
 using SimService.Domain.Tcp;
+using SimService.Domain.Time;
 
 namespace SimService.Cli.Kernel;
 
@@ -86,6 +87,27 @@ internal sealed class KernelScriptRunner
 
     /// <summary>The peer port of the warm-up's connection (discard, RFC 863): no script uses it.</summary>
     public const ushort WarmUpPort = 9;
+
+    /// <summary>
+    /// The first event of <paramref name="script"/> whose time — as written, a relative one after the event before it, a range or
+    /// a blocking call by its end — is past <see cref="KernelScenarioRunner.LongestRun"/>, the bound a scenario's kernel run has,
+    /// with that time; null when the whole script fits. A script was not bounded: a <c>+500</c> line held the machine's kernel
+    /// lock for 500 s (tester36 LOW-2).
+    /// </summary>
+    public static (ScriptEvent Event, SimTime At)? PastTheLongestRun(PacketdrillScript script)
+    {
+        long limit = KernelScenarioRunner.LongestRun.Ns / 1_000, anchor = 0;
+        foreach (var ev in script.Events)
+        {
+            var t = ev.Time;
+            long start = t.IsAbsolute ? t.StartUs : t.IsRelative ? anchor + t.StartUs : anchor;
+            long end = t.Kind == EventTimeKind.AbsoluteRange ? t.EndUs : t.Kind == EventTimeKind.RelativeRange ? anchor + t.EndUs : start;
+            if (ev is SyscallEvent { EndUs: { } returns }) end = Math.Max(end, t.IsRelative ? anchor + returns : returns);
+            if (Math.Max(start, end) > limit) return (ev, new SimTime(Math.Max(start, end) * 1_000));
+            anchor = start;
+        }
+        return null;
+    }
 
     /// <summary>How long past its expected time the runner waits for an outbound packet or a blocked call before calling it missing.</summary>
     const long WaitNs = 10_000_000_000;

@@ -99,11 +99,19 @@ public sealed class SimServiceClient : IDisposable
         if (status == HttpStatusCode.BadRequest && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
             return RunOutput.Invalid([.. errors.EnumerateObject().SelectMany(e => e.Value.EnumerateArray().Select(m => new Problem(e.Name, m.GetString() ?? "")))]);
         if (status != HttpStatusCode.OK) throw Unexpected($"POST {path}", status, root);
-        return new RunOutput(true, root.GetProperty("passed").GetBoolean(),
-            [.. root.GetProperty("checks").EnumerateArray().Select(c => new CheckOutcome(c.GetProperty("passed").GetBoolean(),
-                Text(c, "kind"), Text(c, "path"), Text(c, "expected"), Text(c, "actual"), Text(c, "at"), c.GetProperty("atNs").GetInt64()))],
-            [.. root.GetProperty("errors").EnumerateArray().Select(e => new Problem(Text(e, "path"), Text(e, "message")))],
-            Text(root, "simulationId"), root.GetProperty("nowNs").GetInt64(), root.GetProperty("journalEvents").GetInt64());
+        try
+        {
+            return new RunOutput(true, root.GetProperty("passed").GetBoolean(),
+                [.. root.GetProperty("checks").EnumerateArray().Select(c => new CheckOutcome(c.GetProperty("passed").GetBoolean(),
+                    Text(c, "kind"), Text(c, "path"), Text(c, "expected"), Text(c, "actual"), Text(c, "at"), c.GetProperty("atNs").GetInt64()))],
+                [.. root.GetProperty("errors").EnumerateArray().Select(e => new Problem(Text(e, "path"), Text(e, "message")))],
+                Text(root, "simulationId"), root.GetProperty("nowNs").GetInt64(), root.GetProperty("journalEvents").GetInt64());
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // A 200 of another program (a gateway's {"ok":true}, a member of another type): it was an unhandled exception, exit 134 (tester36 MEDIUM-3).
+            throw Foreign(path, "JSON that is not a run's result");
+        }
     }
 
     /// <summary>A simulation as a scenario document (JSON text), or the reason the server gave for not exporting it.</summary>
@@ -111,8 +119,12 @@ public sealed class SimServiceClient : IDisposable
     {
         var path = $"api/v1/simulations/{Uri.EscapeDataString(simulationId)}/export";
         var (status, body, _) = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
-        if (status == HttpStatusCode.OK) return (body, null);
         using var document = Json(body, path);
+        // Only a scenario document is saved: a proxy's login page or another program's JSON was written as the file (tester36).
+        if (status == HttpStatusCode.OK)
+            return document.RootElement is { ValueKind: JsonValueKind.Object } scenario && scenario.TryGetProperty("hosts", out _) && scenario.TryGetProperty("steps", out _)
+                ? (body, null)
+                : throw Foreign(path, "JSON that is not a scenario document");
         if (status is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest)
             return (null, $"{(int)status} {Detail(document.RootElement)}");
         throw Unexpected($"GET {path}", status, document.RootElement);
@@ -137,6 +149,38 @@ public sealed class SimServiceClient : IDisposable
     /// <summary>How many times a request the server answered "busy, retry" (429 or 503 with Retry-After) is sent again.</summary>
     private const int BusyRetries = 6;
 
+    /// <summary>Where the tool says it waits for a busy server (its standard error); null: it waits without a word.</summary>
+    public TextWriter? Notices { get; set; }
+
+    /// <summary>
+    /// How long to wait before sending a busy request again: Retry-After's seconds or date (a date past is no wait), or null —
+    /// the busy answer stands — when it names no time or a wait longer than --timeout. Any wait was obeyed: 3,600 s six
+    /// times over without a word, and 9,999,999 s crashed <c>Task.Delay</c>, exit 134 (tester36 MEDIUM-4).
+    /// </summary>
+    internal TimeSpan? BusyWait(RetryConditionHeaderValue? retryAfter)
+    {
+        var wait = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        if (wait is not { } w) return null;
+        return w <= TimeSpan.Zero ? TimeSpan.Zero : w <= _http.Timeout ? w : null;
+    }
+
+    /// <summary>
+    /// An answer's body as text, at most <see cref="InputFiles.MaxBytes"/> of it (the most the tool reads of a file, so an export it
+    /// saves can be run): a longer answer stops the tool (a 150 MB answer was read whole, 1.4 GB of memory: tester36).
+    /// </summary>
+    private async Task<string> BoundedText(HttpResponseMessage response, string path, CancellationToken cancellationToken)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var bytes = new MemoryStream();
+        var buffer = new byte[81920];
+        for (int read; (read = await stream.ReadAsync(buffer, cancellationToken)) > 0;)
+        {
+            if (bytes.Length + read > InputFiles.MaxBytes) throw Foreign(path, $"more than {InputFiles.Limit}, the most the tool reads of an answer");
+            bytes.Write(buffer, 0, read);
+        }
+        return Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
+    }
+
     /// <summary>
     /// Sends a request: a refused key (401, a 403 of the key's type) throws, as does any other 403 unless
     /// <paramref name="fileRefusals"/> (a run: a quota refuses that file only).
@@ -157,14 +201,15 @@ public sealed class SimServiceClient : IDisposable
                     request.Content = new ByteArrayContent(body);
                     foreach (var header in content!.Headers) request.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
                 }
-                using var response = await _http.SendAsync(request, cancellationToken);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
-                    && response.Headers.RetryAfter?.Delta is { } wait && attempt < BusyRetries)
+                    && BusyWait(response.Headers.RetryAfter) is { } wait && attempt < BusyRetries)
                 {
+                    Notices?.WriteLine($"simservice: {Server} is busy ({(int)response.StatusCode}); sending {method} /{path.Split('?')[0]} again in {Seconds(wait)} s (Retry-After; {attempt + 1} of {BusyRetries})");
                     await Task.Delay(wait, cancellationToken);
                     continue;
                 }
-                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                var text = await BoundedText(response, path, cancellationToken);
                 if (response.StatusCode is HttpStatusCode.Unauthorized
                     || response.StatusCode == HttpStatusCode.Forbidden && (!fileRefusals || ProblemType(text) == UnauthorizedType))
                     throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, text));
@@ -236,9 +281,11 @@ public sealed class SimServiceClient : IDisposable
         }
         catch (JsonException)
         {
-            throw new ServerUnavailableException($"{Server} answered {path} with something that is not JSON: is it a SimService server?");
+            throw Foreign(path, "something that is not JSON");
         }
     }
+
+    private ServerUnavailableException Foreign(string path, string what) => new($"{Server} answered {path} with {what}: is it a SimService server?");
 
     private ServerUnavailableException Unexpected(string request, HttpStatusCode status, JsonElement problem) =>
         new($"{Server} answered {request} with {(int)status}: {Detail(problem)}");
