@@ -52,8 +52,9 @@ public readonly record struct ScheduledItem(IEventTarget Target, object? Payload
 /// an item appended to its time's bucket is after every item already there, so a bucket drained from
 /// its head gives exactly the (time, sequence) order. Most items share a few times — segments arrive
 /// one link delay after a whole millisecond, and every socket timer runs on a timer-wheel bucket
-/// boundary (<see cref="Jiffies.WheelFires"/>), 2 s apart for a TIME-WAIT — so enqueue and dequeue cost
-/// a dictionary probe and an array slot, the heap stays small, and an item takes 24 bytes.
+/// boundary (<see cref="Jiffies.WheelFires"/>), 2 s apart for a TIME-WAIT — so enqueue costs a look among the recent
+/// buckets (a dictionary probe when its time is not one of them) and an array slot, dequeue an array slot, the heap stays
+/// small, and an item takes 24 bytes.
 /// </remarks>
 public sealed class EventQueue
 {
