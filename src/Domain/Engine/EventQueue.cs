@@ -52,8 +52,9 @@ public readonly record struct ScheduledItem(IEventTarget Target, object? Payload
 /// an item appended to its time's bucket is after every item already there, so a bucket drained from
 /// its head gives exactly the (time, sequence) order. Most items share a few times — segments arrive
 /// one link delay after a whole millisecond, and every socket timer runs on a timer-wheel bucket
-/// boundary (<see cref="Jiffies.WheelFires"/>), 2 s apart for a TIME-WAIT — so enqueue and dequeue cost
-/// a dictionary probe and an array slot, the heap stays small, and an item takes 24 bytes.
+/// boundary (<see cref="Jiffies.WheelFires"/>), 2 s apart for a TIME-WAIT — so enqueue costs a look among the recent
+/// buckets (a dictionary probe when its time is not one of them) and an array slot, dequeue an array slot, the heap stays
+/// small, and an item takes 24 bytes.
 /// </remarks>
 public sealed class EventQueue
 {
@@ -104,9 +105,20 @@ public sealed class EventQueue
     int _freeChunkCount;
     Bucket? _freeBuckets;
     int _freeBucketCount;
-    Bucket? _last;
-    /// <summary>The bucket the last item was taken from while it holds more (<see cref="PeekBehind"/>), else null.</summary>
-    Bucket? _taking;
+    /// <summary>
+    /// The buckets items were last put in, by <see cref="RecentSlot"/> of their time: an item's time is mostly one of a few
+    /// — now (a woken task, a call's return), one link delay on (a segment), a timer's wheel bucket — and they alternate:
+    /// in W1 the one last bucket kept before held the item's time for 3 of the 28 items a lifecycle puts, these 32 slots
+    /// for 21 (the session-36 note in docs/benchmarks-history.md). A slot is written only when the dictionary was
+    /// probed, and emptied when its bucket drains.
+    /// </summary>
+    readonly Bucket?[] _recent = new Bucket?[RecentSlots];
+    const int RecentSlots = 32;
+    /// <summary>
+    /// Whether the bucket the last item was taken from still holds more (<see cref="PeekBehind"/>): it is then the first
+    /// bucket of <see cref="_times"/>. A flag, not a reference — a reference stored on every item taken cost a write barrier.
+    /// </summary>
+    bool _takingLive;
     int _count;
     /// <summary>Removed items still in their buckets (<see cref="Remove"/>): skipped, uncounted, before the queue is read.</summary>
     int _removed;
@@ -187,7 +199,7 @@ public sealed class EventQueue
 
     (Chunk Chunk, int Index) Put(SimTime at, IEventTarget target, object? payload, long generation, byte wheelRank)
     {
-        var bucket = _last is { } last && last.At == at.Ns ? last : BucketFor(at.Ns);
+        var bucket = _recent[RecentSlot(at.Ns)] is { } recent && recent.At == at.Ns ? recent : BucketFor(at.Ns);
         if (bucket.TailIndex == ChunkSize)
         {
             var chunk = RentChunk();
@@ -212,9 +224,12 @@ public sealed class EventQueue
             _buckets.Add(at, bucket);
             _times.Enqueue(bucket, at);
         }
-        _last = bucket;
+        _recent[RecentSlot(at)] = bucket;
         return bucket;
     }
+
+    /// <summary>A time's slot in <see cref="_recent"/>: the top bits of a multiplicative hash (times are multiples of 1 ms plus a delay).</summary>
+    static int RecentSlot(long at) => (int)((ulong)at * 0x9E3779B97F4A7C15UL >> 59); // RecentSlots = 32 = 2^5
 
     Bucket RentBucket()
     {
@@ -278,7 +293,7 @@ public sealed class EventQueue
         }
         at = new SimTime(bucket.At);
         _count--;
-        _taking = bucket;
+        _takingLive = true;
         return Take(bucket);
     }
 
@@ -291,7 +306,8 @@ public sealed class EventQueue
     internal bool PeekBehind(int distance, out ScheduledItem item)
     {
         item = default;
-        if (_taking is not { } bucket) return false;
+        if (!_takingLive) return false;
+        var bucket = _times.Peek();
         var chunk = bucket.Head;
         int index = bucket.HeadIndex + distance - 1;
         while (index >= ChunkSize)
@@ -322,8 +338,9 @@ public sealed class EventQueue
         {
             _times.Dequeue();
             _buckets.Remove(bucket.At);
-            if (ReferenceEquals(_last, bucket)) _last = null;
-            if (ReferenceEquals(_taking, bucket)) _taking = null;
+            ref var recent = ref _recent[RecentSlot(bucket.At)];
+            if (ReferenceEquals(recent, bucket)) recent = null;
+            _takingLive = false; // the drained bucket was the first, the one items are taken from
             ReturnChunk(head);
             ReturnBucket(bucket);
         }
