@@ -2,6 +2,7 @@ extern alias cli;
 
 using System.Text.Json.Nodes;
 using cli::SimService.Cli.Fuzz;
+using cli::SimService.Cli.Kernel;
 using SimService.Domain.Journal;
 using SimService.Domain.Network;
 using SimService.Domain.Scenarios;
@@ -180,5 +181,5 @@ public sealed class LimitsFuzzTests
     [InlineData("ack 4293092298 → 4292892298", false)]
     [InlineData("seq 1 → 4401", false)]
     [InlineData("win 63 → 64", false)]
-    public void Judge_OldIncarnationsSequenceNumber_IsTheIsnClock(string what, bool timing) => Assert.Equal(timing, FuzzRun.IsnClock(what));
+    public void Judge_OldIncarnationsSequenceNumber_IsTheIsnClock(string what, bool timing) => Assert.Equal(timing, OutcomeDiff.IsnClock(what));
 }

@@ -89,6 +89,33 @@ public sealed class OutcomeDiffTests
         Assert.Equal(1, report.Unmodelled);
     }
 
+    /// <summary>
+    /// Both FINs 8 ms late on the kernel and nothing else: the harness's timing (at most three jiffies), listed as timing
+    /// lines and not counted as differences (tester35 LOW-1: they were two differences, and --strict failed on them); 20 ms
+    /// late is a difference of time.
+    /// </summary>
+    [Fact]
+    public void Compare_SegmentsLateByTheHarnessOnly_AreTimingNotDifferences()
+    {
+        RunOutcome Late(long ms) => OrderlyClose(51234, change: p => p.Flags == "F." ? p with { AtNs = p.AtNs + ms * Ms } : p);
+
+        var report = OutcomeDiff.Compare(OrderlyClose(40000), Late(8), Tolerance);
+
+        Assert.Equal((0, 2), (report.Differences, report.Timing));
+        Assert.Equal(
+        [
+            "packets client:~1 > server:80: 4 on the engine, 4 on the kernel; 3 alike, 0 differ, 0 only in time, 1 harness timing, 0 engine only, 0 kernel only",
+            "  timing: engine 100ms ~1>80 F. seq=1 ack=1 win=64 len=0 <TS> | kernel 108ms ~1>80 F. seq=1 ack=1 win=64 len=0 <TS> — time +8.0 ms",
+            "packets server:80 > client:~1: 2 on the engine, 2 on the kernel; 1 alike, 0 differ, 0 only in time, 1 harness timing, 0 engine only, 0 kernel only",
+            "  timing: engine 110ms 80>~1 F. seq=1 ack=2 win=64 len=0 <TS> | kernel 118ms 80>~1 F. seq=1 ack=2 win=64 len=0 <TS> — time +8.0 ms",
+        ], report.Lines);
+        Assert.All(report.Items, i => Assert.Equal("timing", i.What));
+
+        var later = OutcomeDiff.Compare(OrderlyClose(40000), Late(20), Tolerance);
+        Assert.Equal((2, 0), (later.Differences, later.Timing));
+        Assert.All(later.Items, i => Assert.Equal("time", i.What));
+    }
+
     [Fact]
     public void Compare_KernelLacksOneAck_PairsTheRestAndReportsTheAckEngineOnly()
     {

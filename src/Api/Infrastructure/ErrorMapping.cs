@@ -270,9 +270,30 @@ public static partial class ErrorMapping
             Type = ProblemTypes.Validation,
         };
 
-    private static string FieldName(string? path) => path is { Length: > 2 } && path.StartsWith("$.", StringComparison.Ordinal)
-        ? path[2..]
-        : "$";
+    /// <summary>
+    /// The field a serializer path names: <c>$.sysctls</c> is <c>sysctls</c>, and a key the serializer quotes because it
+    /// holds a dot (a dictionary's <c>$.sysctls['net.ipv4.tcp_sack']</c>, <c>$['net.ipv4.tcp_sack']</c> for a body that
+    /// is the dictionary) joins with a dot as the service's own errors name it (<c>sysctls.net.ipv4.tcp_sack</c>); the
+    /// whole body is <c>$</c>.
+    /// </summary>
+    internal static string FieldName(string? path)
+    {
+        if (path is not { Length: > 1 } || path[0] != '$') return "$";
+        var field = new System.Text.StringBuilder();
+        int at = 1;
+        foreach (System.Text.RegularExpressions.Match m in PathSegment().Matches(path, 1))
+        {
+            if (m.Index != at) return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "$";
+            at = m.Index + m.Length;
+            if (m.Groups["index"].Success) field.Append(m.Value);
+            else field.Append(field.Length > 0 ? "." : "").Append(m.Groups["name"].Success ? m.Groups["name"].Value : m.Groups["key"].Value.Replace("\\'", "'", StringComparison.Ordinal));
+        }
+        return at == path.Length && field.Length > 0 ? field.ToString() : "$";
+    }
+
+    /// <summary>A segment of a serializer path: <c>.name</c>, <c>['quoted key']</c> or <c>[2]</c>.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<key>(?:[^'\\]|\\.)*)'\]|(?<index>\[\d+\])")]
+    private static partial System.Text.RegularExpressions.Regex PathSegment();
 
     /// <summary>The field: the reported path, and below it the member one of our converters names.</summary>
     private static string FieldName(JsonException json)

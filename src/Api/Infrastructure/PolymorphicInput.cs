@@ -58,13 +58,13 @@ public sealed class PolymorphicInputConverter<TBase> : JsonConverter<TBase> wher
         {
             var member = inner is JsonInputException { Member: { } deeper }
                 ? Join(inner.Path, deeper)
-                : inner.Path is { Length: > 2 } path ? path[2..] : null;
+                : inner.Path is { Length: > 2 } path ? ErrorMapping.FieldName(path) : null;
             throw new JsonInputException(inner is JsonInputException ? inner.Message : ErrorMapping.Describe(inner), member);
         }
     }
 
     private static string Join(string? path, string member) =>
-        path is { Length: > 2 } ? path[2..] + (member.StartsWith('[') ? "" : ".") + member : member;
+        path is { Length: > 2 } ? ErrorMapping.FieldName(path) + (member.StartsWith('[') ? "" : ".") + member : member;
 
     public override void Write(Utf8JsonWriter writer, TBase value, JsonSerializerOptions options)
     {

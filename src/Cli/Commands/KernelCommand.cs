@@ -38,7 +38,7 @@ public static class KernelCommand
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var results = new List<FileResult>();
-        int differing = 0;
+        int differing = 0, timingOnly = 0;
         var counters = line.Has("counters") ? new CounterComparison() : null;
         if (line.Has("record"))
             return PacketFuzz.NotScripts(files) is { } notScripts ? RunCommand.Usage(error, $"kernel: {notScripts}") : PacketFuzz.RecordFiles(line, files, output, cancellationToken);
@@ -57,6 +57,7 @@ public static class KernelCommand
                 {
                     result = result with { Diff = diff.ToResult(line.Has("strict")) };
                     if (diff.Differences > 0) differing++;
+                    else if (diff.Timing > 0) timingOnly++;
                 }
                 if (result.Outcome == FileOutcome.Failed && child?.Message is { } message)
                     foreach (var text in message.Split('\n')) output.WriteLine($"         {text}");
@@ -77,7 +78,8 @@ public static class KernelCommand
         if (line.Value("junit") is { } junit) outputs.Try("junit", () => JUnitReport.Write(junit, results, mode, seconds, started));
         if (line.Value("json") is { } json) outputs.Try("json", () => JsonReport.Write(json, results, "kernel", null, seconds));
         if (line.Has("diff") || line.Has("strict"))
-            output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations");
+            output.WriteLine($"difference report: {differing} of {results.Count(r => r.Outcome != FileOutcome.Invalid)} scenarios run differ from the engine beyond their expectations"
+                + (timingOnly > 0 ? $" ({timingOnly} more only in the harness's timing)" : ""));
         int runs = RunCommand.Outcome(results);
         return outputs.ExitCode(runs == ExitCodes.Ok && line.Has("strict") && differing > 0 ? ExitCodes.Failed : runs);
     }
@@ -406,9 +408,10 @@ public static class KernelCommand
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
         if (document is null) return null;
         var report = OutcomeDiff.Compare(RunOutcome.OfEngine(document), kernel, KernelScenarioRunner.Tolerance.Ns);
+        string timing = report.Timing > 0 ? $"; {report.Timing} segments only in the harness's timing, set apart: times at most {OutcomeDiff.HarnessTimingMs} ms off" : "";
         output.WriteLine(report.Differences == 0
-            ? $"         diff: the kernel's packets, socket states and counters are the engine's ({report.Unmodelled} counters the engine does not model moved)"
-            : $"         diff: {report.Differences} differences from the engine ({report.Unmodelled} counters the engine does not model moved)");
+            ? $"         diff: the kernel's packets, socket states and counters are the engine's ({report.Unmodelled} counters the engine does not model moved{timing})"
+            : $"         diff: {report.Differences} differences from the engine ({report.Unmodelled} counters the engine does not model moved{timing})");
         foreach (var text in report.Lines) output.WriteLine($"         diff: {text}");
         return report;
     }

@@ -47,14 +47,13 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
             if (section.StartsWith("packets ", StringComparison.Ordinal))
             {
                 string flow = section[8..section.IndexOf(": ", StringComparison.Ordinal)];
-                if (text.StartsWith("differ: ", StringComparison.Ordinal))
+                // Times within three jiffies and the ISN's clock are the runner's (OutcomeDiff.HarnessTiming): a pair that differs
+                // by nothing else is a timing line, counted for a re-run; in a pair that differs otherwise they are left out of its key.
+                if (text.StartsWith("timing: ", StringComparison.Ordinal)) timing++;
+                else if (text.StartsWith("differ: ", StringComparison.Ordinal))
                 {
-                    var all = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ");
-                    // A time more than three jiffies off is a difference to re-run and believe if it stays; less is the
-                    // runner's (a timer a tick late, an RTT a jiffy longer over the user-space link, a step begun late).
-                    var what = all.Where(w => (!w.StartsWith("time ", StringComparison.Ordinal) || Math.Abs(Milliseconds(w)) > TimingNoiseMs) && !IsnClock(w)).ToList();
-                    if (what.Count == 0) timing++;
-                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => Field(w, Loopback(flow))))}");
+                    var what = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ").Where(w => !OutcomeDiff.HarnessTiming([w]));
+                    keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => Field(w, Loopback(flow))))}");
                 }
                 else if (OnlyLine().Match(text) is { Success: true } only) keys.Add($"packets {flow}: {only.Groups[1].Value} only {only.Groups[2].Value}");
             }
@@ -99,29 +98,8 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
     [GeneratedRegex(@"^(packets .+?: )(engine|kernel) only (\S+)$")]
     private static partial Regex OnlyKey();
 
-    /// <summary>
-    /// A sequence or acknowledgment number of another incarnation of the 4-tuple, read relative to this one's ISN — a SYN
-    /// onto a connection the peer still holds is answered by a challenge ACK that acknowledges the old rcv_nxt, and the
-    /// RST that follows carries it as its seq (tcp_rcv_synsent_state_process(), tcp_send_challenge_ack()) — differs by
-    /// the ISN's clock, one unit per 64 ns (secure_tcp_seq()), times the runner's lateness between the two connect()s:
-    /// both values far from 0 (over 2^24) and at most <see cref="TimingNoiseMs"/> of that clock apart count as time
-    /// (fuzz case limits-1-1: 4410 units, 282 µs).
-    /// </summary>
-    internal static bool IsnClock(string what)
-    {
-        if (IsnClockLine().Match(what) is not { Success: true } m) return false;
-        ulong a = ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), b = ulong.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-        return a > 1UL << 24 && b > 1UL << 24 && (a > b ? a - b : b - a) <= (ulong)(TimingNoiseMs * 1_000_000 / 64);
-    }
-
-    [GeneratedRegex(@"^(?:seq|ack) (\d+) → (\d+)$")]
-    private static partial Regex IsnClockLine();
-
     /// <summary>The largest time difference (ms) counted as the runner's timing rather than a difference: three jiffies.</summary>
-    public const double TimingNoiseMs = 12;
-
-    static double Milliseconds(string time) =>
-        double.Parse(time["time ".Length..].Replace(" ms", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture);
+    public const double TimingNoiseMs = OutcomeDiff.HarnessTimingMs;
 
     /// <summary>
     /// A differing field by name; a window one to three units off on the kernel is named apart (<see cref="TunWindow"/>) —

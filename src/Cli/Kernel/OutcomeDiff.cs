@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using SimService.Cli.Running;
 
 namespace SimService.Cli.Kernel;
@@ -8,9 +9,10 @@ namespace SimService.Cli.Kernel;
 /// expectations check. <see cref="Lines"/> is the report as the console prints it, <see cref="Items"/> the same
 /// differences as records (for --json and --junit); <see cref="Differences"/> counts packets, states and counters that
 /// differ; <see cref="Unmodelled"/> counts the kernel's counters that moved and that the engine does not keep
-/// (candidates, not differences).
+/// (candidates, not differences); <see cref="Timing"/> counts the paired segments that differ only by the harness's
+/// timing (<see cref="OutcomeDiff.HarnessTiming"/>), listed as <c>timing:</c> lines and not counted as differences.
 /// </summary>
-internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items)
+internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differences, int Unmodelled, IReadOnlyList<DiffItem> Items, int Timing = 0)
 {
     /// <summary>The report as the machine-readable outputs carry it.</summary>
     public DiffReport ToResult(bool strict) => new(Differences, Unmodelled, strict, Items);
@@ -21,14 +23,15 @@ internal sealed record OutcomeDiffReport(IReadOnlyList<string> Lines, int Differ
 /// <list type="bullet">
 /// <item>packets per connection and direction, aligned by a global alignment (<see cref="Align"/>) that pairs segments of the
 /// same flags, preferring equal content and then nearer times; a pair differs in content, or only in time (more than
-/// the tolerance apart); an unpaired segment is the engine's only or the kernel's only;</item>
+/// the tolerance apart), or only by the harness's timing (<see cref="HarnessTiming"/>: not a difference); an unpaired
+/// segment is the engine's only or the kernel's only;</item>
 /// <item>each host's sockets at each expect step and at the end, as multisets (the kernel reading that comes nearest);</item>
 /// <item>each host's Tcp/TcpExt counters over the run; those the engine does not model are listed apart.</item>
 /// </list>
 /// Ephemeral ports differ from run to run: a port both sides used keeps its number, any other is named by the order
 /// its host first used it (<c>~1</c>, <c>~2</c> …).
 /// </summary>
-internal static class OutcomeDiff
+internal static partial class OutcomeDiff
 {
     /// <summary>At most this many lines per link direction; the rest are counted.</summary>
     const int MaxLinesPerDirection = 15;
@@ -47,18 +50,56 @@ internal static class OutcomeDiff
         var items = new List<DiffItem>();
         int differences = 0;
         var ports = new PortNames(engine, kernel);
-        differences += ComparePackets(engine, kernel, toleranceNs, ports, lines, items);
+        var (packetDifferences, timing) = ComparePackets(engine, kernel, toleranceNs, ports, lines, items);
+        differences += packetDifferences;
         differences += CompareStates(engine, kernel, ports, lines, items);
         var (counterDifferences, unmodelled) = CompareCounters(engine, kernel, lines, items);
         differences += counterDifferences;
-        return new OutcomeDiffReport(lines, differences, unmodelled, items);
+        return new OutcomeDiffReport(lines, differences, unmodelled, items, timing);
     }
+
+    /// <summary>The largest time difference (ms) that is the harness's timing rather than the kernel's: three jiffies.</summary>
+    public const double HarnessTimingMs = 12;
+
+    /// <summary>
+    /// Whether a paired segment's differing fields (<c>time +5.0 ms</c>, <c>seq 123 → 456</c>) are all the harness's timing
+    /// and none the kernel's: a time at most <see cref="HarnessTimingMs"/> off (a timer a tick late, an RTT a jiffy longer
+    /// over the user-space link emulator, a step begun late on a loaded machine: three jiffies of 4 ms), or a sequence
+    /// number of the ISN's clock (<see cref="IsnClock"/>). Only then is the pair <c>timing</c>, not a difference; a
+    /// content field (flags, ack, win, len, options) or a time further off keeps it a difference. The fuzzer's TIMING
+    /// verdict decides by the same rule.
+    /// </summary>
+    public static bool HarnessTiming(IReadOnlyCollection<string> fields) =>
+        fields.Count > 0 && fields.All(f => IsHarnessTime(f) || IsnClock(f));
+
+    /// <summary>A <c>time ±N ms</c> field at most <see cref="HarnessTimingMs"/> off.</summary>
+    internal static bool IsHarnessTime(string field) =>
+        field.StartsWith("time ", StringComparison.Ordinal) && Math.Abs(double.Parse(field["time ".Length..].Replace(" ms", "", StringComparison.Ordinal),
+            NumberStyles.Float, CultureInfo.InvariantCulture)) <= HarnessTimingMs;
+
+    /// <summary>
+    /// A sequence or acknowledgment number of another incarnation of the 4-tuple, read relative to this one's ISN — a SYN
+    /// onto a connection the peer still holds is answered by a challenge ACK that acknowledges the old rcv_nxt, and the
+    /// RST that follows carries it as its seq (tcp_rcv_synsent_state_process(), tcp_send_challenge_ack()) — differs by
+    /// the ISN's clock, one unit per 64 ns (secure_tcp_seq()), times the runner's lateness between the two connect()s:
+    /// both values far from 0 (over 2^24) and at most <see cref="HarnessTimingMs"/> of that clock apart count as time
+    /// (fuzz case limits-1-1: 4410 units, 282 µs).
+    /// </summary>
+    internal static bool IsnClock(string what)
+    {
+        if (IsnClockLine().Match(what) is not { Success: true } m) return false;
+        ulong a = ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), b = ulong.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        return a > 1UL << 24 && b > 1UL << 24 && (a > b ? a - b : b - a) <= (ulong)(HarnessTimingMs * 1_000_000 / 64);
+    }
+
+    [GeneratedRegex(@"^(?:seq|ack) (\d+) → (\d+)$")]
+    private static partial Regex IsnClockLine();
 
     // ---- packets ---------------------------------------------------------------------------
 
-    static int ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines, List<DiffItem> items)
+    static (int Differences, int Timing) ComparePackets(RunOutcome engine, RunOutcome kernel, long tolerance, PortNames ports, List<string> lines, List<DiffItem> items)
     {
-        int differences = 0;
+        int differences = 0, allTiming = 0;
         // One connection's direction at a time: segments of two connections sent within a millisecond of each other
         // come in either order (the harness's steps, the emulator's queues), which is no difference.
         (string, string, string, string) Flow(OutcomePacket p, Side side) =>
@@ -75,7 +116,7 @@ internal static class OutcomeDiff
             string where = $"{from}:{fromPort} > {to}:{toPort}";
             var found = new List<(string Line, DiffItem Item)>();
             void Found(string line, DiffItem item) => found.Add((line, item with { Text = $"packets {where}: {line}" }));
-            int alike = 0, timeOnly = 0, content = 0;
+            int alike = 0, timeOnly = 0, content = 0, timing = 0;
             foreach (var (i, j) in pairs)
             {
                 if (i >= 0 && j >= 0)
@@ -88,12 +129,13 @@ internal static class OutcomeDiff
                         alike++;
                         continue;
                     }
-                    bool onlyTime = what.Count == 1 && Math.Abs(dt) > tolerance;
-                    if (onlyTime) timeOnly++;
+                    bool harness = HarnessTiming(what), onlyTime = !harness && what.Count == 1 && Math.Abs(dt) > tolerance;
+                    if (harness) timing++;
+                    else if (onlyTime) timeOnly++;
                     else content++;
                     string mine = Show(e[i], ports, Side.Engine), theirs = Show(k[j], ports, Side.Kernel);
-                    Found($"differ: engine {mine} | kernel {theirs} — {string.Join(", ", what)}",
-                        new DiffItem("packet", onlyTime ? "time" : "differ", where, "") { AtNs = e[i].AtNs, KernelAtNs = k[j].AtNs, Engine = mine, Kernel = theirs, Fields = what });
+                    Found($"{(harness ? "timing" : "differ")}: engine {mine} | kernel {theirs} — {string.Join(", ", what)}",
+                        new DiffItem("packet", harness ? "timing" : onlyTime ? "time" : "differ", where, "") { AtNs = e[i].AtNs, KernelAtNs = k[j].AtNs, Engine = mine, Kernel = theirs, Fields = what });
                 }
                 else if (i >= 0)
                 {
@@ -108,14 +150,15 @@ internal static class OutcomeDiff
             }
             int engineOnly = pairs.Count(p => p.K < 0), kernelOnly = pairs.Count(p => p.E < 0);
             if (found.Count == 0) continue;
-            differences += found.Count;
+            differences += found.Count - timing;
+            allTiming += timing;
             items.AddRange(found.Select(f => f.Item));
             lines.Add($"packets {where}: {e.Count} on the engine, {k.Count} on the kernel; {alike} alike, {content} differ, {timeOnly} only in time, "
-                + $"{engineOnly} engine only, {kernelOnly} kernel only");
+                + (timing > 0 ? $"{timing} harness timing, " : "") + $"{engineOnly} engine only, {kernelOnly} kernel only");
             lines.AddRange(found.Take(MaxLinesPerDirection).Select(f => "  " + f.Line));
             if (found.Count > MaxLinesPerDirection) lines.Add($"  … {found.Count - MaxLinesPerDirection} more");
         }
-        return differences;
+        return (differences, allTiming);
     }
 
     internal enum Side { Engine, Kernel }

@@ -16,7 +16,9 @@ public sealed record DiffReport(int Differences, int Unmodelled, bool Strict, IR
 /// <summary>
 /// One difference from the engine. <see cref="Kind"/> is <c>packet</c>, <c>socket</c>, <c>counter</c> or
 /// <c>unmodelled-counter</c>; <see cref="What"/> is <c>differ</c> (content, with <see cref="Fields"/>), <c>time</c> (a
-/// pair more than the tolerance apart and alike otherwise), <c>engine-only</c> or <c>kernel-only</c>; <see cref="Where"/>
+/// pair more than 12 ms apart and alike otherwise), <c>timing</c> (a pair only the harness's timing sets apart: times
+/// at most 12 ms off, an ISN-clock sequence number — listed, not counted in <see cref="DiffReport.Differences"/>),
+/// <c>engine-only</c> or <c>kernel-only</c>; <see cref="Where"/>
 /// is the connection and direction (<c>client:~1 &gt; server:80</c>), the expect step's JSON path or <c>end</c>, or the host.
 /// </summary>
 /// <param name="Text">The difference as one self-contained line (the console prints the same under its connection's,

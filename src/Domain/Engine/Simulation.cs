@@ -127,7 +127,8 @@ public sealed partial class Simulation
     public long SocketsAllocated { get; private set; }
 
     /// <summary>
-    /// A workload's run (<see cref="RunWhile"/>) stops, reporting <c>Truncated</c>, once more sockets than this are allocated
+    /// A workload's run (<see cref="RunWhile"/>), and any advance (a scenario's workload runs in its advances), stops,
+    /// reporting <c>Truncated</c>, once more sockets than this are allocated
     /// (<see cref="SocketsFull"/>): the API's sockets quota, which bounds the work of the request that would pass it rather
     /// than refusing it after it ran (a workload that held its connections open built a million sockets first). As with
     /// <see cref="JournalLimit"/>, whoever sets it must refuse the command that hit it.
@@ -332,7 +333,7 @@ public sealed partial class Simulation
         processed = 0;
         while (_queue.TryPeekTime(out var at) && at <= until)
         {
-            if (processed >= eventBudget || StopsAtJournalLimit()) return true;
+            if (processed >= eventBudget || StopsAtJournalLimit() || SocketsFull) return true;
             BetweenSteps();
             Step();
             processed++;
@@ -348,7 +349,7 @@ public sealed partial class Simulation
         while (_queue.TryPeekTime(out var at))
         {
             if (at > horizon) return new AdvanceResult(Now, processed, false, false, at);
-            if (processed >= eventBudget || StopsAtJournalLimit()) return new AdvanceResult(Now, processed, true, false);
+            if (processed >= eventBudget || StopsAtJournalLimit() || SocketsFull) return new AdvanceResult(Now, processed, true, false);
             BetweenSteps();
             Step();
             processed++;

@@ -249,7 +249,10 @@ public static class SysctlCatalog
     /// error message (the kernel's EINVAL or ENOENT). <paramref name="text"/> is the text written to /proc/sys (a newline
     /// follows it, as `echo` and `sysctl -w` write one). A vector written in part keeps the rest of
     /// <paramref name="current"/> (the profile's default when null), as __do_proc_dointvec() writes element by element;
-    /// numbers past the vector's length are not read.
+    /// numbers past the vector's length are not read. Refused, <paramref name="values"/> is what the kernel's sysctl holds
+    /// after the write (empty for an unknown name): a vector's numbers before the refused one are written, as
+    /// __do_proc_dointvec() and __do_proc_doulongvec_minmax() store each as they read it — the error says so — while
+    /// ip_local_port_range keeps its range (ipv4_local_port_range() reads into a range of its own).
     /// </summary>
     public static bool TryParse(string name, KernelProfile profile, string text, out long[] values, out string error,
         IReadOnlyList<long>? current = null)
@@ -268,10 +271,20 @@ public static class SysctlCatalog
             case SysctlKind.Integer:
             case SysctlKind.IntegerVector:
             case SysctlKind.PortRange:
-                if (!TryParseNumbers(def, profile, written, out values, out error, current)) return false;
+                if (!TryParseNumbers(def, profile, written, out values, out error, current))
+                {
+                    // ipv4_local_port_range() reads into a range of its own and stores it only whole and in order: nothing written.
+                    if (def.Kind == SysctlKind.PortRange) KeepRest(def, profile, values, 0, current, false);
+                    else if (!values.SequenceEqual(Current(def, profile, current)))
+                        error += $" (EINVAL once the numbers before it were written: after this write the kernel's {name} holds "
+                            + $"{string.Join(" ", values.Select(v => def.Handler == SysctlHandler.ULong ? unchecked((ulong)v).ToString(CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture)))}; "
+                            + "refused whole here, as any refused input)";
+                    return false;
+                }
                 if (def.Kind == SysctlKind.PortRange && values[0] > values[1])
                 {
                     error = $"{name}: low {values[0]} is above high {values[1]} (ipv4_local_port_range)";
+                    KeepRest(def, profile, values, 0, current, false);
                     return false;
                 }
                 break;
@@ -361,7 +374,11 @@ public static class SysctlCatalog
 
     /// <summary>
     /// __do_proc_dointvec(), __do_proc_doulongvec_minmax(), do_proc_douintvec_w(): for each element, proc_skip_spaces(),
-    /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds.
+    /// stop at the end (nothing read at all: EINVAL), proc_get_long(), then the handler's conversion and bounds. Each
+    /// element is stored as it is read (<c>*i = val</c>, do_proc_dointvec_minmax_conv()'s <c>*valp = tmp</c>), so a
+    /// refused one ends the write with EINVAL after those before it were written: on failure <paramref name="values"/> is
+    /// what the vector holds then (Linux 6.18.44: tcp_rmem "8192 99999 -5" leaves 8192 99999 33554432, tcp_mem "a b -1"
+    /// a new tcp_mem[0]).
     /// </summary>
     static bool TryParseNumbers(SysctlDefinition def, KernelProfile profile, string written, out long[] values, out string error,
         IReadOnlyList<long>? current)
@@ -376,7 +393,7 @@ public static class SysctlCatalog
             if (!ProcText.GetLong(written, ref pos, ProcText.WhitespaceSeparators, out ulong magnitude, out bool negative))
             {
                 error = $"{def.Name}: '{word}' is not an integer";
-                return false;
+                return KeepRest(def, profile, values, read, current, false);
             }
             if (!Convert(def, profile, magnitude, negative, out values[read]))
             {
@@ -384,23 +401,28 @@ public static class SysctlCatalog
                     ? $"{def.Name}: '{word}' is not a number of milliseconds below 2^31 once cut to 32 bits (proc_dointvec_ms_jiffies)"
                     : $"{def.Name}: '{word}' is outside {MinFor(def, profile)}..{(def.Handler == SysctlHandler.ULong ? ulong.MaxValue : (ulong)MaxFor(def, profile))}"
                         + (negative && magnitude == 0 && RefusesAnyMinus(def, profile) ? " (an unsigned handler refuses any '-')" : "");
-                return false;
+                return KeepRest(def, profile, values, read, current, false);
             }
         }
-        if (read == 0)
-        {
-            error = $"{def.Name}: no number written";
-            return false;
-        }
-        if (read < def.VectorLength)
-        {
-            IReadOnlyList<long> rest = current ?? (TryParse(def.Name, profile, DefaultFor(def, profile), out var defaults, out _)
-                ? defaults : throw new InvalidOperationException($"bad built-in default of {def.Name}"));
-            for (int i = read; i < def.VectorLength; i++) values[i] = rest[i];
-        }
-        error = "";
-        return true;
+        error = read == 0 ? $"{def.Name}: no number written" : "";
+        return KeepRest(def, profile, values, read, current, read > 0);
     }
+
+    /// <summary>The elements from <paramref name="from"/> on keep <paramref name="current"/>'s values (the default's when null); returns <paramref name="result"/>.</summary>
+    static bool KeepRest(SysctlDefinition def, KernelProfile profile, long[] values, int from, IReadOnlyList<long>? current, bool result)
+    {
+        if (from < def.VectorLength)
+        {
+            var rest = Current(def, profile, current);
+            for (int i = from; i < def.VectorLength; i++) values[i] = rest[i];
+        }
+        return result;
+    }
+
+    /// <summary>The values a sysctl holds before a write: <paramref name="current"/>, or the profile's default when null.</summary>
+    static IReadOnlyList<long> Current(SysctlDefinition def, KernelProfile profile, IReadOnlyList<long>? current) =>
+        current ?? (TryParse(def.Name, profile, DefaultFor(def, profile), out var defaults, out _)
+            ? defaults : throw new InvalidOperationException($"bad built-in default of {def.Name}"));
 
     /// <summary>The handler's conversion of one number proc_get_long() read: do_proc_dointvec_conv() and the rest.</summary>
     static bool Convert(SysctlDefinition def, KernelProfile profile, ulong magnitude, bool negative, out long value)

@@ -90,7 +90,8 @@ public sealed partial class PacketdrillRunner
             if (!RunEvent(ev)) break;
             // Past the caller's journal limit the run is refused whatever follows (tester34 LOW-3: a 60,000-line script ran
             // whole, then was refused): its commands so far reach the limit when replayed.
-            if (journalPassed = _sim.Sink.Appended > _options.JournalLimit) break;
+            journalPassed = _sim.Sink.Appended > _options.JournalLimit;
+            if (journalPassed) break;
         }
         if (_failure is null && !journalPassed) FinishPendingCall();
         // Record mode runs on one tolerance past the last event, as the kernel runner waits for what is still on its way.

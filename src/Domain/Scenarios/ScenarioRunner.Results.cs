@@ -31,6 +31,13 @@ public sealed record ScenarioRunOptions
     public long JournalLimit { get; init; } = long.MaxValue;
 
     /// <summary>
+    /// The most sockets the run may have allocated (<see cref="Simulation.SocketLimit"/>): a workload step stops at the
+    /// first event past it, as the API's workload request does, and the run stops at the step that passed it, with an
+    /// error and <see cref="ScenarioRunResult.SocketsStoppedAt"/> (the API then refuses the run under its sockets quota).
+    /// </summary>
+    public long SocketLimit { get; init; } = long.MaxValue;
+
+    /// <summary>
     /// The most hosts the run may make: the document's, then each workload step's generated clients as the step adds
     /// them. The step that would pass it (or <c>$.hosts</c>) stops the run with an error before it makes one, as the
     /// API's hosts quota refuses a request (<see cref="ScenarioDocument.HostsPast"/>). Unbounded by default: a server
@@ -114,6 +121,9 @@ public sealed record ScenarioRunResult(ImmutableArray<CheckResult> Checks, Simul
 
     /// <summary>Where the journal limit stopped the run (a step's path, <c>$.runUntil</c>); null when it did not.</summary>
     public string? JournalStoppedAt { get; init; }
+
+    /// <summary>Where <see cref="ScenarioRunOptions.SocketLimit"/> stopped the run (a step's path, its workload's for a workload step); null when it did not.</summary>
+    public string? SocketsStoppedAt { get; init; }
 
     /// <summary>Every check passed and nothing went wrong while running.</summary>
     public bool Passed { get; } = Errors.IsEmpty && Checks.All(c => c.Passed);

@@ -42,6 +42,7 @@ public sealed partial class ScenarioRunner
             // A step whose own instant took the count past the budget stops the run at it, as an advance that ran out does.
             if (_eventsProcessed > _eventBudget) return BudgetSpent(step.Path, step.At);
             if (_sim.JournalFull) return JournalFilled(step.Path);
+            if (_sim.SocketsFull) return SocketsPassed(step is WorkloadStep ? JsonPath.Member(step.Path, "workload") : step.Path);
         }
         return true;
     }

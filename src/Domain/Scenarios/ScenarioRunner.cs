@@ -20,6 +20,7 @@ public sealed partial class ScenarioRunner
     long _eventsProcessed;
     bool _budgetSpent;
     string? _journalStoppedAt;
+    string? _socketsStoppedAt;
     int _journalCursor;
     readonly List<CheckResult> _checks = [];
     readonly List<ScenarioError> _errors = [];
@@ -35,7 +36,7 @@ public sealed partial class ScenarioRunner
         {
             JournalLevel = JournalLevel.Full, Interruption = options.Interruption, Turn = options.Turn,
             EngineRules = options.EngineRules ?? doc.EngineRules ?? EngineRules.Current,
-            JournalLimit = options.JournalLimit,
+            JournalLimit = options.JournalLimit, SocketLimit = options.SocketLimit,
         };
         options.Attach?.Invoke(_sim);
     }
@@ -61,7 +62,7 @@ public sealed partial class ScenarioRunner
             FailUnreturnedCalls();
             if (_doc.Expect is { } final) CheckFinal(final);
         }
-        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalStoppedAt = _journalStoppedAt };
+        return new ScenarioRunResult([.. _checks], _sim, [.. _errors]) { Commands = [.. _commands], EventBudgetSpent = _budgetSpent, JournalStoppedAt = _journalStoppedAt, SocketsStoppedAt = _socketsStoppedAt };
     }
 
     /// <summary>
@@ -114,6 +115,7 @@ public sealed partial class ScenarioRunner
     bool BudgetSpent(string path, SimTime target)
     {
         if (_sim.JournalFull) return JournalFilled(path);
+        if (_sim.SocketsFull) return SocketsPassed(path);
         _budgetSpent = true;
         Error(path, $"the event budget of {_eventBudget} events was spent at {_sim.Now}, before {target}: the run stopped there");
         return false;
@@ -124,6 +126,14 @@ public sealed partial class ScenarioRunner
     {
         _journalStoppedAt = path;
         Error(path, $"the journal limit of {_sim.JournalLimit} events was reached at {_sim.Now}: the run stopped there");
+        return false;
+    }
+
+    /// <summary>More sockets than <see cref="ScenarioRunOptions.SocketLimit"/> are allocated: the run stops at <paramref name="path"/>.</summary>
+    bool SocketsPassed(string path)
+    {
+        _socketsStoppedAt = path;
+        Error(path, $"more than {_sim.SocketLimit} sockets were allocated at {_sim.Now}: the run stopped there");
         return false;
     }
 

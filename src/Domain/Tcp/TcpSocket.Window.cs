@@ -11,14 +11,13 @@ namespace SimService.Domain.Tcp;
 /// receiver's RTT estimate and the receive-buffer autotuning of tcp_rcv_space_adjust().
 /// </summary>
 /// <remarks>
-/// <para><b>The truesize model.</b> Every segment the engine receives is one skb built around a 2 KB page
-/// fragment, as NICs with 2 KB receive buffers (virtio_net, igb/ixgbe-class drivers) build them at MTU 1500
-/// with napi_build_skb(): truesize = SKB_TRUESIZE(2048 − SKB_DATA_ALIGN(sizeof(struct skb_shared_info)))
-/// = 1728 + 256 + 320 = <see cref="RcvSkbTruesize"/> (2304) for a packet of up to 1664 bytes, 2048 more per further
-/// 2 KB buffer a longer one fills (<see cref="NicRcvTruesize"/>). Coalescing follows the TUN device the kernel runs
-/// read through (<see cref="NicSkb"/>): the packet in a kmalloc'd head, which skb_try_coalesce() copies a later segment
-/// into while it fits the tail room (delta 0) and never steals (<see cref="TailCoalesceCharge"/>, <see cref="OfoTryCoalesce"/>).
-/// Not modelled: GRO (one skb per segment).</para>
+/// <para><b>The truesize model.</b> Every segment received off lo is one skb as the TUN device the kernel runs read
+/// through builds it (tun_alloc_skb(), <see cref="NicSkb"/>): a packet under a page with its NET_SKB_PAD is copied whole
+/// into a kmalloc'd head, truesize SKB_TRUESIZE of the head's size (<see cref="NicRcvTruesize"/>): 832 up to 192 bytes
+/// (linux-6's small-head cache), 1280 up to 640, <see cref="RcvSkbTruesize"/> (2304) up to 1664 and 2048 more per
+/// further 2 KB; a longer packet goes into page fragments. skb_try_coalesce() copies a later segment into the tail's
+/// room while it fits (delta 0) and never steals a kmalloc'd head (<see cref="TailCoalesceCharge"/>,
+/// <see cref="OfoTryCoalesce"/>). Not modelled: GRO (one skb per segment).</para>
 /// <para>So tcp_measure_rcv_mss() sets scaling_ratio = len · 256 / 2304 on the first full-sized segment:
 /// 160 for 1448-byte segments (timestamps), 162 for 1460.</para>
 /// <para>Through lo there is no NIC buffer: the receiver gets the sender's skb (the clone tcp_transmit_skb() sent),
@@ -153,8 +152,16 @@ public sealed partial class TcpSocket
         if (ViaLoopback) return tail.Frags < MaxSkbFrags ? (int)payload : -1;
         if (payload <= tail.TailRoom) return 0; // "if (len <= skb_tailroom(to))": copied, *delta_truesize = 0
         if (skb.HeadLen != 0 || tail.Frags + skb.Frags > MaxSkbFrags) return -1; // skb_head_is_locked(from)
-        return (int)payload + skb.Overhead - NicRcvTruesize(0); // from->truesize − SKB_TRUESIZE(skb_end_offset(from))
+        return (int)payload + skb.Overhead - HeaderHeadTruesize; // from->truesize − SKB_TRUESIZE(skb_end_offset(from))
     }
+
+    /// <summary>
+    /// SKB_TRUESIZE(skb_end_offset()) of a TUN skb whose packet went into page fragments: its head holds NET_SKB_PAD and
+    /// the headers only, a kmalloc of at most SKB_SMALL_HEAD_CACHE_SIZE — on linux-6 from skb_small_head_cache
+    /// (kmalloc_reserve()), the small head's 832 (<see cref="LoopbackSkbOverhead"/>, the same size as lo's sender's head);
+    /// on linux-4.4 a kmalloc-512, 768. What a paged skb's coalesce leaves of its truesize (skb_try_coalesce()'s delta).
+    /// </summary>
+    int HeaderHeadTruesize => _sim.Profile == KernelProfile.Linux44 ? SmallSlabTruesize : LoopbackSkbOverhead;
 
     /// <summary>sk->sk_rcvbuf while SO_RCVBUF has not locked it: tcp_rmem[1], then tcp_rcvbuf_grow(). An int, as the kernel's (tcp_rmem's values are ints).</summary>
     int _rcvBuf;

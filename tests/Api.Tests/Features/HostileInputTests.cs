@@ -228,6 +228,28 @@ public sealed class HostileInputTests(ApiHosts hosts)
         Assert.Equal(version, await sim.VersionAsync());
     }
 
+    /// <summary>
+    /// A key given twice in a dictionary of the body is named by its path, as a duplicated field is (tester35 LOW-6: the
+    /// serializer's duplicate in a dictionary came out at <c>$</c>): the sysctls of a new host, of a PATCH, of a command.
+    /// </summary>
+    [Theory]
+    [InlineData("hosts", """{"name":"third","address":"10.0.0.3","sysctls":{"net.ipv4.tcp_fin_timeout":30,"net.ipv4.tcp_fin_timeout":40}}""",
+        "sysctls.net.ipv4.tcp_fin_timeout")]
+    [InlineData("hosts/client/sysctls", """{"net.ipv4.tcp_fin_timeout":30,"net.ipv4.tcp_fin_timeout":40}""", "net.ipv4.tcp_fin_timeout")]
+    [InlineData("commands", """{"commands":[{"type":"set-sysctls","host":"client","values":{"net.ipv4.tcp_sack":0,"net.ipv4.tcp_sack":1}}]}""",
+        "commands[0].values.net.ipv4.tcp_sack")]
+    [InlineData("hosts", """{"name":"third","name":"fourth","address":"10.0.0.3"}""", "name")]
+    public async Task DuplicatedKey_400NamingItsPath(string path, string body, string field)
+    {
+        var sim = await ConnectedAsync();
+
+        var problem = await (await (path.EndsWith("/sysctls", StringComparison.Ordinal) ? sim.PatchAsync(path, body) : sim.PostAsync(path, body)))
+            .ReadProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal([field], problem.ErrorFields());
+        Assert.Equal(["This field appears more than once."], problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()));
+    }
+
     /// <summary>Validation messages name the allowed values and print 64-bit bounds as integers.</summary>
     [Theory]
     [InlineData("sockets/2/connect", """{"family":"AF_INET6"}""", "family", "The field family is AF_UNSPEC (or left out).")]

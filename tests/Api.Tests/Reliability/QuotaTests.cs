@@ -135,6 +135,35 @@ public sealed class QuotaTests
     }
 
     /// <summary>
+    /// The same workload as a scenario's step: the run stops at the first event past the sockets quota, as the workload
+    /// request does, and is refused naming the advance it stopped in (until session 36 it ran whole — 4,001 sockets here —
+    /// and the check after it refused the run at <c>$</c>, "this request would make 4001").
+    /// </summary>
+    [Fact]
+    public async Task SocketsQuota_ScenarioWorkloadStepHoldingItsConnectionsOpen_StoppedWhereItPassesTheQuota()
+    {
+        await using var database = TestDatabase.Create(DatabaseProvider.Sqlite);
+        await using var factory = new SimServiceFactory(database, settings: new Dictionary<string, string?> { ["Quotas:SocketsPerSimulation"] = "100" });
+        var client = factory.CreateClient();
+        const string Scenario = """
+            {"name":"held-open","hosts":{"client":{"address":"10.0.0.1"},"server":{"address":"10.0.0.2"}},
+             "links":[{"between":["client","server"],"delay":"10ms"}],
+             "steps":[{"at":"0ms","workload":{"clients":["client"],"server":"server","port":80,"rate":1000,"count":2000,"thinkTime":"1h"}}],
+             "runUntil":"5s"}
+            """;
+
+        var response = await client.PostAsync("/api/v1/scenarios/run", new StringContent(Scenario, System.Text.Encoding.UTF8, "application/json"));
+
+        var problem = await response.ReadProblemAsync(HttpStatusCode.Forbidden);
+        Quota(problem, "sockets", 100);
+        const string Detail = "A simulation may have 100 sockets (listeners and connections, TIME-WAIT not counted); this request passed "
+            + "that at 64ms of virtual time and was stopped there. Nothing was stored.";
+        Assert.Equal(Detail, problem.GetProperty("detail").GetString());
+        Assert.Equal(Detail, problem.GetProperty("errors").GetProperty("$.runUntil")[0].GetString());
+        Assert.Empty(await client.ListSimulationsAsync());
+    }
+
+    /// <summary>
     /// A quota refusal drops the engine the request changed; its memory is given back on a purge's terms
     /// (<see cref="SimulationEngines.QuotaRefused(object, long, long, MemoryGiveBack)"/>): tester35's refused workload left
     /// the process 1.8 GB bigger until the unchanged simulation was deleted.

@@ -145,6 +145,60 @@ public class SysctlTextTests
         Assert.Equal(formatted, sim.FindHost("h")!.Sysctls.Format(name));
     }
 
+    /// <summary>
+    /// A vector written with a bad number past the first (tester35 LOW-5): Linux 6.18.44 (`sysctl -w` in a fresh
+    /// namespace, 2026-12-07) stores each number as it reads it (__do_proc_dointvec(), do_proc_dointvec_minmax_conv()),
+    /// so tcp_rmem and tcp_wmem hold those before the refused one after the EINVAL, while ip_local_port_range
+    /// (ipv4_local_port_range(): a range of its own, stored whole) keeps its range; tcp_mem (proc_doulongvec_minmax, on
+    /// the host, put back at once) too: "287906 383877 -1" over 287907 383877 575814 left 287906 383877 575814.
+    /// <see cref="SysctlCatalog.TryParse"/>'s values are what the kernel holds; the engine's table still refuses the
+    /// write whole (bad input changes nothing) and its error says what the kernel keeps.
+    /// </summary>
+    [Theory]
+    [InlineData("net.ipv4.tcp_rmem", "8192 0 100", false, "8192 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "8192 99999 -5", false, "8192 99999 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "8192 abc 5", false, "8192 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "5000 4000", false, "5000 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "5000 70000", true, "5000 70000 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "0 40000", false, "4096 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "2000 1x", false, "4096 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "7000", true, "7000 131072 33554432")]
+    [InlineData("net.ipv4.tcp_rmem", "8192 16384 999 77", false, "8192 16384 33554432")]
+    [InlineData("net.ipv4.tcp_wmem", "8192 0 100", false, "8192 16384 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "8192 99999 -5", false, "8192 99999 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "8192 abc 5", false, "8192 16384 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "5000 4000", true, "5000 4000 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "5000 70000", true, "5000 70000 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "0 40000", false, "4096 16384 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "2000 1x", false, "2000 16384 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "7000", true, "7000 16384 4194304")]
+    [InlineData("net.ipv4.tcp_wmem", "8192 16384 999 77", true, "8192 16384 999")]
+    [InlineData("net.ipv4.ip_local_port_range", "8192 0 100", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "8192 99999 -5", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "8192 abc 5", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "5000 4000", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "5000 70000", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "0 40000", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "2000 1x", false, "32768 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "7000", true, "7000 60999")]
+    [InlineData("net.ipv4.ip_local_port_range", "8192 16384 999 77", true, "8192 16384")]
+    [InlineData("net.ipv4.tcp_mem", "287906 383877 -1", false, "287906 383877 575814", "287907 383877 575814")]
+    public void VectorWrittenInPart_HoldsWhatTheKernelHoldsAfterIt(string name, string text, bool taken, string held, string? before = null)
+    {
+        var current = before is null ? null : before.Split(' ').Select(long.Parse).ToArray();
+
+        Assert.Equal(taken, SysctlCatalog.TryParse(name, KernelProfile.Linux6, text, out var values, out var error, current));
+
+        Assert.Equal(held, string.Join(' ', values));
+        var table = new SysctlTable(KernelProfile.Linux6);
+        if (before is not null) Assert.True(table.TrySet(name, before, out _));
+        var was = table.Format(name);
+        Assert.Equal(taken, table.TrySet(name, text, out var refused));
+        if (!taken) Assert.Equal(was, table.Format(name));
+        if (!taken && name != "net.ipv4.ip_local_port_range" && held != was.Replace('\t', ' '))
+            Assert.EndsWith($"after this write the kernel's {name} holds {held}; refused whole here, as any refused input)", refused);
+    }
+
     /// <summary>A text both readers take is read the kernel's way on a rebuild too (octal "010" is 8, not 10), and one
     /// neither takes stays refused.</summary>
     [Fact]

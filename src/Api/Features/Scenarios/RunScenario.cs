@@ -53,7 +53,10 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
             {
                 // The request's journal limit, as for packetdrill/run and every command: the run stops at the step that
                 // reaches it and is refused whole (it ran on, and was stored, past a million events).
-                var options = SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn: null, EngineRulesOf(document)) with { JournalLimit = engines.JournalEventsPerRequest };
+                // The sockets quota too, as for a workload request: a workload step stops at the first event past it, and the
+                // run at that step (it ran whole and was refused after, its sockets built).
+                var options = SimulationReplay.ScenarioRunOptionsFor(stop.Token, turn: null, EngineRulesOf(document))
+                    with { JournalLimit = engines.JournalEventsPerRequest, SocketLimit = quotas.Sockets };
                 result = await threads.RunAsync(RequestWork.Tracked(true, turn => ScenarioRunner.Run(document, options with { Turn = turn })),
                     heavy: true, stop.Token, db.TenantId);
             }
@@ -64,6 +67,7 @@ public sealed class RunScenarioHandler(SimDbContext db, SimulationEngines engine
         if (result.JournalStoppedAt is { } step) // the step or the advance ($.runUntil) it stopped at
             return WorkLimitExceeded.RunJournalFull("scenario", engines.JournalEventsPerRequest,
                 $"the journal limit stopped the run at {result.Simulation.Now} ({step})");
+        if (result.SocketsStoppedAt is { } passed) return quotas.SocketsPassed(null, result.Simulation, passed);
         var now = clock.GetUtcNow();
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerMicrosecond));
         var run = new SimulationRun

@@ -114,15 +114,20 @@ public sealed class TenantQuotas(IConfiguration configuration)
         try
         {
             var outcome = work();
-            if (!engine.SocketsFull) return outcome;
-            return Hit(simulationId, "sockets", Sockets,
-                $"{SocketsQuota}; this request passed that at {engine.Now} of virtual time and was stopped there.") with { Field = field };
+            return engine.SocketsFull ? SocketsPassed(simulationId, engine, field) : outcome;
         }
         finally
         {
             engine.SocketLimit = limit;
         }
     }
+
+    /// <summary>
+    /// The refusal of a run the sockets quota stopped (<see cref="Simulation.SocketLimit"/>, set to <see cref="Sockets"/>):
+    /// where it passed the quota, naming <paramref name="field"/> (a workload's count, a scenario step's).
+    /// </summary>
+    public QuotaExceeded SocketsPassed(Guid? simulationId, Simulation engine, string field) =>
+        Hit(simulationId, "sockets", Sockets, $"{SocketsQuota}; this request passed that at {engine.Now} of virtual time and was stopped there.") with { Field = field };
 
     private async Task<QuotaExceeded?> CheckJournalAsync(SimDbContext db, Guid? simulationId, long addedBytes, CancellationToken cancellationToken)
     {
