@@ -30,6 +30,39 @@ public class PagedTablesTests
         Assert.False(map.ContainsKey(60_001));
     }
 
+    /// <summary>
+    /// A key whose hash takes five values only: long runs of occupied slots. One of them, −340,573,321, is the hash whose
+    /// Fibonacci multiple is 2^32 − 1, whose home is the last slot at every size: its run wraps past the table's end.
+    /// </summary>
+    readonly record struct FewHashes(int Value)
+    {
+        public override int GetHashCode() => Value % 5 == 0 ? -340_573_321 : Value % 5;
+    }
+
+    [Fact]
+    public void PagedMap_KeysOfFewHashes_FindsEveryLiveKeyAfterRemovals()
+    {
+        // Removals from the middle of long probe runs: every slot behind the hole must still be met before an empty slot.
+        IRandomSource rng = new Pcg32(3);
+        var map = new PagedMap<FewHashes, int>();
+        var reference = new Dictionary<int, int>();
+        for (int step = 0; step < 20_000; step++)
+        {
+            int key = (int)rng.NextBelow(400);
+            if (rng.NextBelow(2) == 0)
+                Assert.Equal(reference.Remove(key), map.Remove(new FewHashes(key)));
+            else
+            {
+                map[new FewHashes(key)] = step;
+                reference[key] = step;
+            }
+        }
+
+        Assert.Equal(reference.Count, map.Count);
+        for (int key = 0; key < 400; key++)
+            Assert.Equal(reference.TryGetValue(key, out int v) ? v : -1, map.TryGetValue(new FewHashes(key), out int got) ? got : -1);
+    }
+
     [Fact]
     public void PagedMap_RefAccess_AddsOnceAndUpdatesInPlace()
     {
