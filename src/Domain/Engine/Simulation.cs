@@ -411,25 +411,8 @@ public sealed partial class Simulation
             if (!timer.IsCurrent(item.Generation)) return; // cancelled or re-armed: stale
             timer.MarkFired();
         }
-        if (item.Target is Host) PrefetchDeliveries();
         item.Target.OnDue(this, item.Payload);
         if (_polls.Count > 0) WakePolls();
-    }
-
-    /// <summary>
-    /// Deliveries come in runs too: a pool's connect()s made within one instant send their SYNs onto the link together, so
-    /// a thousand arrive at one instant, then their SYN-ACKs, then their ACKs — and each first reads its 4-tuple's slot in
-    /// its host's established table (tcp_v4_rcv()'s lookup), a line of a large table touched long ago when the host holds
-    /// many sockets (W6's held pool). While one is received, the ones queued behind it start loading theirs: 6 ahead the
-    /// slot (<see cref="PagedMap{TKey, TValue}.PrefetchHead"/>), 3 ahead the entry a slot of the same hash names. Hints,
-    /// which neither read nor change anything the receive decides on (the session-36 note in docs/benchmarks-history.md).
-    /// </summary>
-    void PrefetchDeliveries()
-    {
-        if (_queue.PeekBehind(6, out var far) && far.Target is Host farHost && far.Payload is Segment farSeg)
-            farHost.Established.PrefetchHead(farSeg.Tuple.Reversed);
-        if (_queue.PeekBehind(3, out var near) && near.Target is Host nearHost && near.Payload is Segment nearSeg)
-            nearHost.Established.PrefetchFirst(nearSeg.Tuple.Reversed);
     }
 
     /// <summary>
