@@ -160,6 +160,10 @@ static class Pool
         // Each measured pool starts on a collected heap: the pool before it (or the warm-up) is garbage that a
         // collection inside this one's open phase would otherwise charge to it.
         Measure.CollectAll();
+        // The JIT's background tier-up of the set-up's methods (and of the pool before's) is waited out here, so that it does
+        // not land in the timed phases (scale session 35: 0–49 ms of a ≈ 30-ms 10k phase, 1–147 ms of a ≈ 470-ms 100k one, which
+        // flattered 100k/10k by ≈ 0.07 since the short phase pays more of it). SIMBENCH_JITWAIT=0 times the phases as before.
+        if (Environment.GetEnvironmentVariable("SIMBENCH_JITWAIT") != "0") Measure.WaitForJit();
         // SIMBENCH_GCLOG=1: each collection of the timed phases on a "# gc" line (GcLog; the warm-up's pools print theirs too).
         using var gcLog = Environment.GetEnvironmentVariable("SIMBENCH_GCLOG") == "1" ? new GcLog() : null;
         gcLog?.Drain("before");

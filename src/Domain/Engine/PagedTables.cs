@@ -216,9 +216,14 @@ internal sealed class DenseSet<T> where T : class
 }
 
 /// <summary>
-/// A hash map in pages: entries in pages of at most <see cref="Paging.PageBytes"/>, chained from buckets that are pages
-/// of entry numbers too; when the entries outnumber the buckets, the buckets double — new pages, every entry relinked
-/// by its stored hash — and no entry moves. Entry numbers are handed out as Dictionary hands them out (the most
+/// A hash map in pages: entries in pages of at most <see cref="Paging.PageBytes"/>, found through an open-addressed
+/// index of slots — each a key's hash and its entry number, eight to a cache line, probed linearly — that are pages too;
+/// when the entries fill half the slots, the slots double — new pages, every entry placed again by its stored hash — and
+/// no entry moves. A lookup that misses reads one line of slots and no entry (a chain's miss read its head and then each
+/// entry on it), a hit the slots' line and its entry: where the table was last touched long ago (W6's held pool: the
+/// demux's misses in the established table, the peer link's, the port search's) that is one cold line a lookup fewer
+/// (docs/benchmarks-history.md, the session-36 note). The kernel's ehash chains (inet_ehash_bucket) are sized at boot
+/// for the machine, so its chains stay short; a table that grows with the run keeps its probes short this way. Entry numbers are handed out as Dictionary hands them out (the most
 /// recently freed first, else the next never used), so <see cref="Values"/> enumerates in the order a
 /// Dictionary&lt;TKey, TValue&gt; given the same adds and removes would: swapping one for the other changes no output.
 /// </summary>
@@ -229,19 +234,26 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
         public TKey Key;
         public TValue Value;
         public int Hash;
-        /// <summary>Live: the next entry of the chain + 1 (0 ends it). Free: −2 − the next free entry (−1 ends the free list).</summary>
+        /// <summary>Live: 0. Free: −2 − the next free entry (−1 ends the free list).</summary>
         public int Next;
+    }
+
+    /// <summary>An index slot: a live entry's hash and its number + 1 (0: the slot is empty).</summary>
+    struct Slot
+    {
+        public int Hash;
+        public int Entry;
     }
 
     static readonly int EntryBits = Paging.PageBits(Unsafe.SizeOf<Entry>());
     static readonly int EntryMask = (1 << EntryBits) - 1;
-    const int BucketBits = 10, BucketPage = 1 << BucketBits, BucketMask = BucketPage - 1;
+    const int SlotBits = 10, SlotPage = 1 << SlotBits, SlotMask = SlotPage - 1;
 
     Entry[][] _entries = [];
-    /// <summary>Chain heads, entry number + 1 (0: empty); one page shorter than <see cref="BucketPage"/> while the buckets are fewer.</summary>
-    int[][] _buckets = [];
-    /// <summary>log2 of the bucket count (0 before the first add).</summary>
-    int _bucketBits;
+    /// <summary>The index, pages of <see cref="SlotPage"/> slots (one page shorter while the slots are fewer).</summary>
+    Slot[][] _slots = [];
+    /// <summary>log2 of the slot count (0 before the first add).</summary>
+    int _slotBits;
     int _used;
     int _free = -1;
 
@@ -250,37 +262,57 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     ref Entry At(int i) => ref Paging.At(_entries[i >> EntryBits], i & EntryMask);
 
     /// <summary>Fibonacci hashing: the hash's high bits after a multiply, so keys that differ in low bits only (ports in steps of 2) spread.</summary>
-    int Bucket(int hash) => (int)(unchecked((uint)hash * 0x9E3779B9u) >> (32 - _bucketBits));
+    int Home(int hash) => (int)(unchecked((uint)hash * 0x9E3779B9u) >> (32 - _slotBits));
 
-    ref int Head(int bucket) => ref Paging.At(_buckets[bucket >> BucketBits], bucket & BucketMask);
+    ref Slot SlotAt(int slot) => ref Paging.At(_slots[slot >> SlotBits], slot & SlotMask);
+
+    /// <summary>
+    /// The slot holding <paramref name="key"/>, or the empty slot its probe ended at (then <paramref name="found"/> is
+    /// false); the table has slots (<see cref="_slotBits"/> &gt; 0) and, at most half full, always an empty one.
+    /// </summary>
+    int Probe(in TKey key, int hash, out bool found)
+    {
+        int mask = (1 << _slotBits) - 1;
+        for (int s = Home(hash); ; s = (s + 1) & mask)
+        {
+            ref var slot = ref SlotAt(s);
+            if (slot.Entry == 0 || (slot.Hash == hash && At(slot.Entry - 1).Key.Equals(key)))
+            {
+                found = slot.Entry != 0;
+                return s;
+            }
+        }
+    }
 
     int Find(in TKey key, int hash)
     {
         if (Count == 0) return -1;
-        for (int i = Head(Bucket(hash)) - 1; i >= 0;)
-        {
-            ref var e = ref At(i);
-            if (e.Hash == hash && e.Key.Equals(key)) return i;
-            i = e.Next - 1;
-        }
-        return -1;
+        int s = Probe(key, hash, out bool found);
+        return found ? SlotAt(s).Entry - 1 : -1;
     }
 
     public bool ContainsKey(in TKey key) => Find(key, key.GetHashCode()) >= 0;
 
-    /// <summary>Starts loading the chain head of <paramref name="key"/>'s bucket (<see cref="Paging.Prefetch{T}"/>); reads nothing.</summary>
+    /// <summary>Starts loading the slots of <paramref name="key"/>'s hash (<see cref="Paging.Prefetch{T}"/>); reads nothing.</summary>
     public void PrefetchHead(in TKey key)
     {
-        if (Count > 0) Paging.Prefetch(ref Head(Bucket(key.GetHashCode())));
+        if (Count > 0) Paging.Prefetch(ref SlotAt(Home(key.GetHashCode())));
     }
 
     /// <summary>
-    /// Starts loading the first entry of <paramref name="key"/>'s chain: reads the head (asked for by
-    /// <see cref="PrefetchHead"/> before), not the entry.
+    /// Starts loading the entry of the first slot whose hash is <paramref name="key"/>'s: reads the slots (asked for by
+    /// <see cref="PrefetchHead"/> before), not the entry; nothing when no slot has the hash (a miss reads no entry).
     /// </summary>
     public void PrefetchFirst(in TKey key)
     {
-        if (Count > 0 && Head(Bucket(key.GetHashCode())) is > 0 and var first) Paging.Prefetch(ref At(first - 1));
+        if (Count == 0) return;
+        int hash = key.GetHashCode(), mask = (1 << _slotBits) - 1;
+        for (int s = Home(hash); SlotAt(s) is { Entry: > 0 } slot; s = (s + 1) & mask)
+            if (slot.Hash == hash)
+            {
+                Paging.Prefetch(ref At(slot.Entry - 1));
+                return;
+            }
     }
 
     public bool TryGetValue(in TKey key, [MaybeNullWhen(false)] out TValue value)
@@ -315,18 +347,21 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     public ref TValue GetValueRefOrAddDefault(scoped in TKey key, out bool exists)
     {
         int hash = key.GetHashCode();
-        int found = Find(key, hash);
-        exists = found >= 0;
-        if (exists) return ref At(found).Value;
-        if (_bucketBits == 0 || Count >= 1 << _bucketBits) Rehash(Math.Max(4, _bucketBits + 1));
+        if (_slotBits == 0) Rehash(3);
+        int s = Probe(key, hash, out exists);
+        if (exists) return ref At(SlotAt(s).Entry - 1).Value;
+        if (2 * (Count + 1) > 1 << _slotBits)
+        {
+            Rehash(_slotBits + 1);
+            s = Probe(key, hash, out _);
+        }
         int i = Allocate();
         ref var e = ref At(i);
         e.Key = key;
         e.Value = default!;
         e.Hash = hash;
-        ref int head = ref Head(Bucket(hash));
-        e.Next = head;
-        head = i + 1;
+        e.Next = 0;
+        SlotAt(s) = new Slot { Hash = hash, Entry = i + 1 };
         Count++;
         return ref e.Value;
     }
@@ -334,25 +369,26 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
     public bool Remove(in TKey key)
     {
         if (Count == 0) return false;
-        int hash = key.GetHashCode();
-        ref int link = ref Head(Bucket(hash));
-        while (link != 0)
-        {
-            int i = link - 1;
-            ref var e = ref At(i);
-            if (e.Hash == hash && e.Key.Equals(key))
+        int hole = Probe(key, key.GetHashCode(), out bool found);
+        if (!found) return false;
+        int i = SlotAt(hole).Entry - 1;
+        ref var e = ref At(i);
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TKey>()) e.Key = default!;
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TValue>()) e.Value = default!;
+        e.Next = -2 - _free;
+        _free = i;
+        Count--;
+        // Linear probing's deletion without tombstones: each slot after the hole up to the next empty one moves back into
+        // the hole when its home does not lie after the hole (cyclically), so every probe still meets it before an empty slot.
+        int mask = (1 << _slotBits) - 1;
+        for (int s = (hole + 1) & mask; SlotAt(s) is { Entry: > 0 } next; s = (s + 1) & mask)
+            if (((s - Home(next.Hash)) & mask) >= ((s - hole) & mask))
             {
-                link = e.Next;
-                if (RuntimeHelpers.IsReferenceOrContainsReferences<TKey>()) e.Key = default!;
-                if (RuntimeHelpers.IsReferenceOrContainsReferences<TValue>()) e.Value = default!;
-                e.Next = -2 - _free;
-                _free = i;
-                Count--;
-                return true;
+                SlotAt(hole) = next;
+                hole = s;
             }
-            link = ref e.Next;
-        }
-        return false;
+        SlotAt(hole) = default;
+        return true;
     }
 
     /// <summary>The keys in entry order, without allocating.</summary>
@@ -410,20 +446,20 @@ internal sealed class PagedMap<TKey, TValue> where TKey : IEquatable<TKey>
         return _used++;
     }
 
-    /// <summary>2^<paramref name="bits"/> buckets in new pages, every live entry relinked by its stored hash.</summary>
+    /// <summary>2^<paramref name="bits"/> slots in new pages, every live entry placed by its stored hash.</summary>
     void Rehash(int bits)
     {
-        _bucketBits = bits;
-        int buckets = 1 << bits;
-        _buckets = new int[(buckets + BucketPage - 1) >> BucketBits][];
-        for (int p = 0; p < _buckets.Length; p++) _buckets[p] = new int[Math.Min(buckets, BucketPage)];
+        _slotBits = bits;
+        int slots = 1 << bits, mask = slots - 1;
+        _slots = new Slot[(slots + SlotPage - 1) >> SlotBits][];
+        for (int p = 0; p < _slots.Length; p++) _slots[p] = new Slot[Math.Min(slots, SlotPage)];
         for (int i = 0; i < _used; i++)
         {
             ref var e = ref At(i);
             if (e.Next < 0) continue;
-            ref int head = ref Head(Bucket(e.Hash));
-            e.Next = head;
-            head = i + 1;
+            int s = Home(e.Hash);
+            while (SlotAt(s).Entry != 0) s = (s + 1) & mask;
+            SlotAt(s) = new Slot { Hash = e.Hash, Entry = i + 1 };
         }
     }
 }

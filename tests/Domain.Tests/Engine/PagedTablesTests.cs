@@ -8,26 +8,54 @@ public class PagedTablesTests
     public void PagedMap_SameAddsAndRemoves_EnumeratesInDictionaryOrder()
     {
         // Past several entry pages and bucket doublings, with removals that leave holes the adds refill (most recent first).
-        IRandomSource rng = new Pcg32(7);
         var map = new PagedMap<int, string>();
         var reference = new Dictionary<int, string>();
-        for (int step = 0; step < 200_000; step++)
-        {
-            int key = (int)rng.NextBelow(60_000);
-            if (rng.NextBelow(3) == 0)
-                Assert.Equal(reference.Remove(key), map.Remove(key));
-            else
-            {
-                map[key] = $"v{step}";
-                reference[key] = $"v{step}";
-            }
-        }
+        Churn(map, reference, new Pcg32(7), steps: 200_000, keys: 60_000, removeOneIn: 3, k => k, step => $"v{step}");
 
         Assert.Equal(reference.Count, map.Count);
         Assert.Equal(reference.Values, map.Values);
         Assert.Equal(reference.Keys, Keys(map));
         Assert.All(reference, kv => Assert.Equal(kv.Value, map.GetValueOrDefault(kv.Key)));
         Assert.False(map.ContainsKey(60_001));
+    }
+
+    /// <summary>
+    /// A key whose hash takes five values only: long runs of occupied slots. One of them, −340,573,321, is the hash whose
+    /// Fibonacci multiple is 2^32 − 1, whose home is the last slot at every size: its run wraps past the table's end.
+    /// </summary>
+    readonly record struct FewHashes(int Value)
+    {
+        public override int GetHashCode() => Value % 5 == 0 ? -340_573_321 : Value % 5;
+    }
+
+    [Fact]
+    public void PagedMap_KeysOfFewHashes_FindsEveryLiveKeyAfterRemovals()
+    {
+        // Removals from the middle of long probe runs: every slot behind the hole must still be met before an empty slot.
+        var map = new PagedMap<FewHashes, int>();
+        var reference = new Dictionary<FewHashes, int>();
+        Churn(map, reference, new Pcg32(3), steps: 20_000, keys: 400, removeOneIn: 2, k => new FewHashes(k), step => step);
+
+        Assert.Equal(reference.Count, map.Count);
+        for (int key = 0; key < 400; key++)
+            Assert.Equal(reference.TryGetValue(new(key), out int v) ? v : -1, map.TryGetValue(new FewHashes(key), out int got) ? got : -1);
+    }
+
+    /// <summary>Random adds and removes of keys below <paramref name="keys"/>, the same on the map and on the reference.</summary>
+    static void Churn<TKey, TValue>(PagedMap<TKey, TValue> map, Dictionary<TKey, TValue> reference, IRandomSource rng, int steps,
+        uint keys, uint removeOneIn, Func<int, TKey> key, Func<int, TValue> value) where TKey : IEquatable<TKey>
+    {
+        for (int step = 0; step < steps; step++)
+        {
+            var k = key((int)rng.NextBelow(keys));
+            if (rng.NextBelow(removeOneIn) == 0)
+                Assert.Equal(reference.Remove(k), map.Remove(k));
+            else
+            {
+                map[k] = value(step);
+                reference[k] = value(step);
+            }
+        }
     }
 
     [Fact]
