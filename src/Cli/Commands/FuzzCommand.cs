@@ -15,10 +15,10 @@ namespace SimService.Cli.Commands;
 /// <c>simservice kernel --diff</c> does, and sorts them: <b>agree</b> (nothing differs), <b>noise</b> (a difference that
 /// a re-run did not show: the runner's late wake-ups), <b>timing</b> (segments' times alone differ in every run, or what
 /// differs changes from run to run), <b>edge</b> (the same difference in all three runs, which the engine shows itself
-/// with the case's links a fraction of a millisecond slower, as the runner's are: <see cref="FuzzEdge"/>), <b>tunmem</b> (in
-/// all three runs a receive buffer filled on a host whose kernel charged the TUN device's skbs, and what it took differs:
-/// <see cref="FuzzRun.TunMemory"/>), <b>differ</b>
-/// (the same difference in all three runs: the engine or the runner is wrong). A differing case is printed with its seed, its file and the report, and with <c>--shrink</c> made smaller
+/// with the case's links a fraction of a millisecond slower, as the runner's are: <see cref="FuzzEdge"/>), <b>differ</b>
+/// (the same difference in all three runs: the engine or the runner is wrong). Since session 36 nothing is set apart as
+/// the TUN device's: the engine models its receive skbs (docs/kernel-check.md D125), so a window or a coalescing counter
+/// that differs in every run is a difference like any other. A differing case is printed with its seed, its file and the report, and with <c>--shrink</c> made smaller
 /// (steps and sysctls dropped one by one while the difference stays). <c>--engine</c> only draws the cases, validates
 /// them and runs them on the engine (no root needed).
 /// </summary>
@@ -80,7 +80,7 @@ public static partial class FuzzCommand
         string seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
         output.WriteLine(onKernel
             ? $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("AGREE")} agree, {Count("NOISE")} agree on a re-run, {Count("TIMING")} timing only, {Count("LATE")} late timer chains, {Count("EDGE")} on an edge the runner's latency crosses, "
-                + $"{Count("TUN")} differ only as a TUN device does, {Count("TUNWIN")} differ after its lower window, {Count("TUNMEM")} after a receive buffer it filled, {Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
+                + $"{Count("DIFFER")} differ, {Count("INVALID")} invalid, {Count("ERROR")} not run (real kernel {KernelCommand.KernelRelease()}, {seconds} s)"
             : $"fuzz {(line.Arguments.Count > 0 ? "" : $"seed {seed}: ")}{total} cases: {Count("ENGINE")} valid and run on the engine, {Count("INVALID")} invalid ({seconds} s)");
         if (Count("INVALID") > 0) return ExitCodes.Invalid;
         return Count("DIFFER") + Count("ERROR") > 0 ? ExitCodes.Failed : ExitCodes.Ok;
@@ -142,7 +142,7 @@ public static partial class FuzzCommand
         var outcomes = new List<(RunOutcome Kernel, FileResult Result)>();
         var runs = new List<FuzzRun> { RunOnKernel(path, outcomes, cancellationToken) };
         // A difference is believed only when it comes back twice more; segments a few ms off alone are the runner's timing.
-        while (runs[^1].Error is null && runs[^1].NotTun.Count > 0 && runs.Count < Runs)
+        while (runs[^1].Error is null && runs[^1].Keys.Count > 0 && runs.Count < Runs)
             runs.Add(RunOnKernel(path, outcomes, cancellationToken));
         string shape = $"{Shape(fuzz.Draft)}, {document.Steps.Length} steps, {clock.Elapsed.TotalSeconds:0.0} s real";
         var last = runs[^1];
@@ -162,12 +162,10 @@ public static partial class FuzzCommand
             output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {last.TimingOnly} segments off by at most {FuzzRun.TimingNoiseMs} ms)");
             return "TIMING";
         }
-        if (last.Clean)
+        if (last.Agrees)
         {
-            string tun = last.Keys.Count > 0 ? $"; the TUN device's: {string.Join(", ", last.Keys.Order(StringComparer.Ordinal))}" : "";
-            string verdict = runs.Count == 1 ? "TUN" : "NOISE";
-            output.WriteLine($"{verdict,-8} {fuzz.Name}  ({shape}{(runs.Count > 1 ? $"; run {runs.Count} agreed, the first: {Summary(runs[0])}" : "")}{tun})");
-            return verdict;
+            output.WriteLine($"NOISE    {fuzz.Name}  ({shape}; run {runs.Count} agreed, the first: {Summary(runs[0])})");
+            return "NOISE";
         }
         var persistent = Persistent(runs);
         if (persistent.Count == 0)
@@ -175,22 +173,6 @@ public static partial class FuzzCommand
             output.WriteLine($"TIMING   {fuzz.Name}  ({shape}; {runs.Count} runs, none agreed: {string.Join(" / ", runs.Select(Summary))}) {shown}");
             foreach (var text in last.Lines.Take(12)) output.WriteLine($"         diff: {text}");
             return "TIMING";
-        }
-        if (runs.All(r => r.Keys.Any(k => k.Contains(FuzzRun.TunWindow, StringComparison.Ordinal))))
-        {
-            // The receiver's window was the TUN device's in every run: what follows from it (other ACKs, a loss probe, a
-            // D-SACK) is not this harness's to judge — listed, not believed.
-            output.WriteLine($"TUNWIN   {fuzz.Name}  ({shape}; after the TUN device's lower window, in all {runs.Count} runs: "
-                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {shown}");
-            return "TUNWIN";
-        }
-        if (runs.Select(r => r.TunMemory(persistent)).ToList() is var full && full.All(e => e is not null))
-        {
-            // A receive buffer filled on a host whose kernel charged the TUN device's skbs, and what it took differs: the
-            // environment's, not the engine's (FuzzRun.TunMemory) — listed with the evidence, not believed.
-            output.WriteLine($"TUNMEM   {fuzz.Name}  ({shape}; a receive buffer the TUN device filled, in all {runs.Count} runs — {full[^1]}: "
-                + $"{string.Join("; ", persistent.Order(StringComparer.Ordinal).Take(6))}{(persistent.Count > 6 ? " …" : "")}) {shown}");
-            return "TUNMEM";
         }
         if (FuzzRun.LateOnly(persistent))
         {
@@ -219,16 +201,16 @@ public static partial class FuzzCommand
         return "DIFFER";
     }
 
-    /// <summary>The differences (beyond the TUN device's) that every run showed.</summary>
+    /// <summary>The differences that every run showed.</summary>
     static HashSet<string> Persistent(IReadOnlyList<FuzzRun> runs)
     {
-        var keys = new HashSet<string>(runs[0].NotTun, StringComparer.Ordinal);
-        foreach (var run in runs.Skip(1)) keys.IntersectWith(run.NotTun);
+        var keys = new HashSet<string>(runs[0].Keys, StringComparer.Ordinal);
+        foreach (var run in runs.Skip(1)) keys.IntersectWith(run.Keys);
         return keys;
     }
 
-    static string Summary(FuzzRun run) => run.NotTun.Count == 0 ? $"{run.TimingOnly} segments only in time"
-        : $"{run.NotTun.Count} differences ({run.NotTun.Order(StringComparer.Ordinal).First()} …)";
+    static string Summary(FuzzRun run) => run.Keys.Count == 0 ? $"{run.TimingOnly} segments only in time"
+        : $"{run.Keys.Count} differences ({run.Keys.Order(StringComparer.Ordinal).First()} …)";
 
     /// <summary>
     /// The shrinker: drops one step (from the last) or one host sysctl at a time, keeps the drop when the smaller case,
@@ -257,7 +239,7 @@ public static partial class FuzzCommand
             if (document is null) continue;
             tried++;
             var run = RunOnKernel(path, cancellationToken);
-            var still = target.Intersect(run.NotTun).ToHashSet(StringComparer.Ordinal);
+            var still = target.Intersect(run.Keys).ToHashSet(StringComparer.Ordinal);
             if (still.Count == 0) continue;
             draft = smaller;
             target = still;
@@ -336,7 +318,7 @@ public static partial class FuzzCommand
         ScenarioJsonFormat.Parse(File.ReadAllText(path), out var document);
         var engine = RunOutcome.OfEngine(document!);
         var report = OutcomeDiff.Compare(engine, kernel, KernelScenarioRunner.Tolerance.Ns);
-        return FuzzRun.Of(report, result, Describer(path)) with { ZeroWindows = FuzzRun.ZeroWindowsOf(engine, kernel) };
+        return FuzzRun.Of(report, result, Describer(path));
     }
 
     /// <summary>Names a step of the case at <paramref name="path"/> by its path (<see cref="DescribeStep"/>).</summary>

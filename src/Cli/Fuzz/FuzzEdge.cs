@@ -57,7 +57,7 @@ internal static partial class FuzzEdge
                     if (document is null) return null;
                     engines[i] = RunOutcome.OfEngine(document);
                 }
-                var left = FuzzRun.Of(OutcomeDiff.Compare(engines[i]!, kernel, KernelScenarioRunner.Tolerance.Ns), result, describeStep).NotTun
+                var left = FuzzRun.Of(OutcomeDiff.Compare(engines[i]!, kernel, KernelScenarioRunner.Tolerance.Ns), result, describeStep).Keys
                     .Where(persistent.Contains).ToHashSet(StringComparer.Ordinal);
                 if (left.Count == 0 || FuzzRun.LateOnly(left)) break;
             }

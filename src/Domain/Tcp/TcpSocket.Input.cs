@@ -1238,7 +1238,6 @@ public sealed partial class TcpSocket
         {
             if (!OfoSchedule(seg)) return false;
             var ofoSkb = DataQueueOfo(seg, seq, end, fin);
-            AckToWrite.Scheduled = true;
             // tcp_data_queue_ofo(): tcp_grow_window() with SACK — whatever the length; the 128-byte floor is
             // tcp_event_data_recv()'s, for in-order data — then tcp_rcvbuf_grow() (a user socket). A queued skb is not in
             // sk_rmem_alloc yet when its window grows (end: tcp_grow_window(sk, skb, false) before skb_set_owner_r()), so
@@ -1252,8 +1251,8 @@ public sealed partial class TcpSocket
                 else GrowWindow(seg.Length, RcvTruesize(seg.Length), RcvTruesize((long)(end - seq) - (fin ? 1 : 0)));
             }
             if (Owner is not null) RcvbufGrow(_rcvq.Space);
-            // inet_csk_schedule_ack(): tcp_ack_snd_check() decides, after tcp_data_snd_check() (data sent now carries
-            // the ACK) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
+            // The ACK DataQueueOfo() scheduled is tcp_ack_snd_check()'s, after tcp_data_snd_check() (data sent now carries
+            // it) — on linux-4.4 too, whose __tcp_ack_snd_check() ACKs at once while out-of-order data is queued.
             return false;
         }
         // "Partial packet, seq < rcv_next < end_seq": its head is D-SACKed, the rest queued.

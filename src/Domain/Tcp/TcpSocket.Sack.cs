@@ -81,7 +81,8 @@ public sealed partial class TcpSocket
     /// sequence, the new one replaces it (tcp_dsack_extend() with the old one, TCPOFOMerge). Then later
     /// segments the new one covers are removed (merge_right: each D-SACK-extended, TCPOFOMerge), one it
     /// only reaches into extends the D-SACK by the overlap; and tcp_sack_new_ofo_skb() in every case
-    /// but the first. Since 6.17 it first runs tcp_measure_rcv_mss(). Returns what became of the segment's skb, for
+    /// but the first; the ACK is scheduled before any of it (inet_csk_schedule_ack()). Since 6.17 it first runs
+    /// tcp_measure_rcv_mss(). Returns what became of the segment's skb, for
     /// the tcp_grow_window() at the function's end (<see cref="OfoSkb"/>).
     /// </summary>
     OfoSkb DataQueueOfo(Segment seg, uint seq, uint end, bool fin)
@@ -91,6 +92,10 @@ public sealed partial class TcpSocket
         // the PUSHED bits follow out-of-order segments as well. linux-4.4 measures in-order data only.
         if (_sim.Profile == KernelProfile.Linux6) MeasureRcvMss((int)(end - seq) - (fin ? 1 : 0), psh, fin);
         FastPathOff(); // "Disable header prediction."
+        // inet_csk_schedule_ack() here, before the queue and tcp_sack_new_ofo_skb(): an ACK that function sends (a held
+        // one, tcp_sack_compress_send_ack()) clears icsk_ack.pending (tcp_event_ack_sent()), so tcp_ack_snd_check()
+        // then sends or holds nothing for this segment (fuzz case loss-36000-4, Linux 6.18.44).
+        AckToWrite.Scheduled = true;
         RareToWrite.RcvOoopack += seg.GsoSegs; // "tp->rcv_ooopack += max_t(u16, 1, skb_shinfo(skb)->gso_segs)"
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (Ofo.Count == 0)
