@@ -323,6 +323,36 @@ public sealed class ServerModeTests(ApiServer server)
     }
 
     /// <summary>
+    /// --timeout bounds the whole answer, its body too: a server that sends its headers and then nothing held the tool
+    /// without end once the body was read as a stream (review36 M-1).
+    /// </summary>
+    [Fact]
+    public async Task BodyThatNeverEnds_StopsAtTheTimeout()
+    {
+        var trickle = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StreamContent(new Silent()) };
+        using var client = new cli::SimService.Cli.Running.SimServiceClient(new Uri("http://127.0.0.1:9/"), null, TimeSpan.FromSeconds(0.2), new Answers(_ => trickle));
+
+        var e = await Assert.ThrowsAsync<cli::SimService.Cli.Running.ServerUnavailableException>(() => client.ExportAsync("x", CancellationToken.None));
+
+        Assert.Equal("http://127.0.0.1:9/ did not answer within 0.2 s (--timeout)", e.Message);
+    }
+
+    /// <summary>A body that sends nothing until it is cancelled.</summary>
+    private sealed class Silent : ReadOnlyBody
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>
     /// A busy answer whose Retry-After is longer than --timeout is not waited for: the answer stands, one line (3,600 s was
     /// waited six times over without a word, 9,999,999 s crashed Task.Delay: tester36 MEDIUM-4); a date form is read too.
     /// </summary>
@@ -374,15 +404,9 @@ public sealed class ServerModeTests(ApiServer server)
         }
     }
 
-    /// <summary>A body that never ends: spaces.</summary>
-    private sealed class Endless : Stream
+    /// <summary>A response body to read from, once, forward.</summary>
+    private abstract class ReadOnlyBody : Stream
     {
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            Array.Fill(buffer, (byte)' ', offset, count);
-            return count;
-        }
-
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -392,6 +416,17 @@ public sealed class ServerModeTests(ApiServer server)
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>A body that never ends: spaces.</summary>
+    private sealed class Endless : ReadOnlyBody
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)' ', offset, count);
+            return count;
+        }
+
     }
 
     private sealed class NotFoundHandler : HttpMessageHandler

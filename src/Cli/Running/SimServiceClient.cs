@@ -201,7 +201,11 @@ public sealed class SimServiceClient : IDisposable
                     request.Content = new ByteArrayContent(body);
                     foreach (var header in content!.Headers) request.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
                 }
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                // --timeout bounds the answer as a whole: HttpClient.Timeout stops at the headers once the body is read as a stream,
+                // so a server that sent its headers and then a byte a second held the tool without end (review36 M-1).
+                using var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                answered.CancelAfter(_http.Timeout);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, answered.Token);
                 if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
                     && BusyWait(response.Headers.RetryAfter) is { } wait && attempt < BusyRetries)
                 {
@@ -209,7 +213,7 @@ public sealed class SimServiceClient : IDisposable
                     await Task.Delay(wait, cancellationToken);
                     continue;
                 }
-                var text = await BoundedText(response, path, cancellationToken);
+                var text = await BoundedText(response, path, answered.Token);
                 if (response.StatusCode is HttpStatusCode.Unauthorized
                     || response.StatusCode == HttpStatusCode.Forbidden && (!fileRefusals || ProblemType(text) == UnauthorizedType))
                     throw new ServerUnavailableException(Refusal(response.StatusCode, response.ReasonPhrase, text));
@@ -220,7 +224,7 @@ public sealed class SimServiceClient : IDisposable
         {
             throw new ServerUnavailableException($"cannot reach {Server}: {e.Message}");
         }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ServerUnavailableException($"{Server} did not answer within {Seconds(_http.Timeout)} s (--timeout)");
         }
