@@ -139,8 +139,13 @@ public sealed partial class TcpSocket
     void SyncRmemCharge()
     {
         long delta = RmemAlloc - (_data?.RmemCharged ?? 0);
-        Data(delta != 0)?.RmemCharged += delta;
+        if (delta == 0) return;
+        Data(true)!.RmemCharged += delta;
         if (delta > 0) MemCharge(delta);
-        else if (delta < 0) MemUncharge(-delta);
+        else MemUncharge(-delta);
+        // The host's pages follow at once, out-of-order skbs too: tcp_try_rmem_schedule() → sk_rmem_schedule() raises
+        // memory_allocated for each one, sock_rfree() of a pruned or purged one lowers it (review36 M-2: they lagged until
+        // the next send, ACK, in-order receive or read).
+        Recharge();
     }
 }

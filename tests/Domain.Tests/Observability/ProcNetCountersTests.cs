@@ -276,7 +276,7 @@ public class ProcNetCountersTests
         h.At(Ms(500)); // 5000 unread bytes on the server: four skbs of truesize 2304 (sk_rmem_alloc 9216) in the pages
         // sk_rmem_schedule() took (sk_wmem_queued + sk_rmem_alloc + sk_forward_alloc = 12288): 3 pages
         Assert.Equal(5000, s.RecvQueue);
-        // 6.0+: the 2 pages sit in the per-CPU cache (sk_memory_allocated_add() drains it to memory_allocated only
+        // 6.0+: the 3 pages sit in the per-CPU cache (sk_memory_allocated_add() drains it to memory_allocated only
         // from SK_MEMORY_PCPU_RESERVE, 256 pages): sockstat_seq_show() prints proto_memory_allocated() = 0.
         // linux-4.4 charged memory_allocated directly: 3.
         Assert.Contains($"TCP: inuse 2 orphan 0 tw 0 alloc 2 mem {mem}\n", ProcNetSockstat.Format(h.Server));
@@ -302,6 +302,22 @@ public class ProcNetCountersTests
         Assert.Equal(0u, (mem.WmemQueued + mem.RmemAlloc + mem.FwdAlloc) % 4096);
         Assert.Equal("TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 512", ProcNetSockstat.Format(h.Client).Split('\n')[1]);
         Assert.Equal((false, 0L), (h.Client.TcpMemoryPressure, h.Client.Mib[MibCounter.TcpExtTCPMemoryPressures]));
+    }
+
+    /// <summary>
+    /// Out-of-order skbs are charged to the host as they are queued (tcp_try_rmem_schedule() → sk_rmem_schedule()): ten
+    /// 1448-byte segments behind a hole hold 23,040 bytes of rmem_alloc, six scheduled pages, and linux-4.4's global count
+    /// shows them at once (review36 M-2: it showed 0 until the next send, ACK, in-order receive or read).
+    /// </summary>
+    [Fact]
+    public void OutOfOrderData_HostPagesAreTheSocketsScheduledPages()
+    {
+        var p = InjectedPeer.Connected(profile: KernelProfile.Linux44);
+        for (int i = 1; i <= 10; i++) p.Data(1448, at: 1448L * i);
+        var m = p.C.Meminfo;
+
+        Assert.Equal((6L, 23040u), (p.H.Client.TcpMemPages, m.RmemAlloc));
+        Assert.Equal(0u, (m.WmemQueued + m.RmemAlloc + m.FwdAlloc) % 4096);
     }
 
     [Fact]
