@@ -142,11 +142,11 @@ public sealed class RequestWork
         // (every endpoint builds its whole answer before writing it), and a limit running out mid-body cut a 200 short — an
         // 80 MB workload result read at 4 MB/s, or five at once, ended at 10 s as invalid JSON (tester36 MEDIUM-5). A client
         // that stops reading is Kestrel's to drop (Limits.MinResponseDataRate).
-        context.Response.OnStarting(() =>
+        context.Response.OnStarting(static state =>
         {
-            context.Features.Get<Microsoft.AspNetCore.Http.Timeouts.IHttpRequestTimeoutFeature>()?.DisableTimeout();
+            ((HttpContext)state).Features.Get<Microsoft.AspNetCore.Http.Timeouts.IHttpRequestTimeoutFeature>()?.DisableTimeout();
             return Task.CompletedTask;
-        });
+        }, context); // a static callback: no closure allocated per request
         try
         {
             await next(context);
