@@ -6,8 +6,8 @@ using SimService.Domain.Time;
 namespace SimService.Domain.Engine;
 
 /// <summary>Why an advance stopped.</summary>
-/// <param name="PastHorizon">A run until idle that stopped at its horizon: the time of the next pending event, which lies
-/// past it (the clock stays at the last event processed). Null otherwise.</param>
+/// <param name="PastHorizon">A run until idle (or until a condition) that stopped at its horizon: the time of the next pending
+/// event, which lies past it (the clock stays at the last event processed). Null otherwise.</param>
 public sealed record AdvanceResult(SimTime Now, long EventsProcessed, bool Truncated, bool Idle, SimTime? PastHorizon = null);
 
 /// <summary>
@@ -367,15 +367,21 @@ public sealed partial class Simulation
     {
         if (horizon > SimTime.MaxClock) horizon = SimTime.MaxClock; // the clock never passes it
         long processed = 0;
+        SimTime? pastHorizon = null;
         while (!done() && processed < eventBudget)
         {
-            if (RunUntilIdle(horizon, eventBudget: 1).EventsProcessed == 0) break;
+            var step = RunUntilIdle(horizon, eventBudget: 1);
+            if (step.EventsProcessed == 0)
+            {
+                pastHorizon = step.PastHorizon; // stopped by the horizon: the next event's time, as an advance until idle says it
+                break;
+            }
             processed++;
         }
         var flush = RunUntil(Now, eventBudget - processed);
         processed += flush.EventsProcessed;
         bool truncated = flush.Truncated || (processed >= eventBudget && !done());
-        return new AdvanceResult(Now, processed, truncated, _queue.Count == 0);
+        return new AdvanceResult(Now, processed, truncated, _queue.Count == 0, pastHorizon);
     }
 
     /// <summary>

@@ -236,9 +236,16 @@ public sealed class BadInputTests(ApiHosts hosts)
     [InlineData("socket-table?atNs=1e3", "atNs", "a whole number")]
     [InlineData("diagram.svg?socket=x", "socket", "a whole number")]
     [InlineData("hosts/client/ss?info=maybe", "info", "true or false")]
-    // A whole number past the parameter's type is out of range, not "not a whole number" (tester session 26).
-    [InlineData("timeseries?toNs=99999999999999999999", "toNs", "'99999999999999999999' is outside -9223372036854775808..9223372036854775807.")]
-    [InlineData("journal?limit=-3000000000", "limit", "'-3000000000' is outside -2147483648..2147483647.")]
+    // A whole number past the parameter's type is out of range, not "not a whole number" (tester session 26), and the range
+    // is the parameter's own, not its type's (tester36 LOW-1: "outside -2147483648..2147483647" for a limit of 1 to 5000).
+    [InlineData("timeseries?toNs=99999999999999999999", "toNs", "'99999999999999999999' is larger than any toNs takes.")]
+    [InlineData("journal?limit=-3000000000", "limit", "The field limit must be between 1 and 5000.")]
+    [InlineData("journal?limit=99999999999", "limit", "The field limit must be between 1 and 5000.")]
+    [InlineData("journal?socketId=-99999999999", "socketId", "'-99999999999' is smaller than any socketId takes.")]
+    [InlineData("commands?limit=99999999999", "limit", "The field limit must be between 1 and 1000.")]
+    // A plain number: the parsers took spaces and a plus sign, so limit=%20%201 was 1 (tester36 LOW-1).
+    [InlineData("journal?limit=%20%201", "limit", "'  1' is not a plain whole number: digits, with a minus sign before a negative one (no spaces, no +).")]
+    [InlineData("journal?afterSeq=%2B5", "afterSeq", "'+5' is not a plain whole number")]
     public async Task Query_ValueOfTheWrongForm_Returns400NamingTheParameter(string path, string field, string expected)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));

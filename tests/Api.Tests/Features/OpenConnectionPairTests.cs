@@ -1,5 +1,6 @@
 using System.Net;
 using SimService.Api.Tests.Infrastructure;
+using SimService.Domain.Time;
 
 namespace SimService.Api.Tests.Features;
 
@@ -38,5 +39,28 @@ public sealed class OpenConnectionPairTests(ApiHosts hosts)
             + $"not this connection's (from {client.Local}); nothing was applied. Accept the queued connections first (POST …/sockets/"
             + $"{listener.SocketId}/accept), or connect and accept with separate calls."],
             problem.GetProperty("errors").GetProperty("port").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    /// <summary>
+    /// At the clock's maximum the connect's SYN is due after it: the answer says why nothing was established, as an advance
+    /// there does — stoppedBy "horizon" and when the next event is due (tester36 LOW-3: a bare established:false, read as a
+    /// refused connection); a connection made as usual carries neither.
+    /// </summary>
+    [Fact]
+    public async Task Connections_AtTheClocksMaximum_StoppedByHorizonWithTheNextEvent()
+    {
+        var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));
+        var usual = await sim.PostOkAsync("connections", new { client = "client", server = "server", port = 81 }, HttpStatusCode.Created);
+        await sim.AdvanceToAsync(SimTime.MaxClock.Ns);
+
+        var opened = await sim.PostOkAsync("connections", new { client = "client", server = "server", port = 80 }, HttpStatusCode.Created);
+
+        Assert.False(usual.TryGetProperty("stoppedBy", out _));
+        Assert.False(usual.TryGetProperty("nextEventNs", out _));
+        Assert.False(opened.GetProperty("established").GetBoolean());
+        Assert.Equal("pending", opened.GetProperty("connect").GetProperty("status").GetString());
+        Assert.Equal(SimTime.MaxClock.Ns, opened.GetProperty("nowNs").GetInt64());
+        Assert.Equal("horizon", opened.GetProperty("stoppedBy").GetString());
+        Assert.Equal(SimTime.MaxClock.Ns + 10_000_000, opened.GetProperty("nextEventNs").GetInt64()); // the SYN, one 10 ms link later
     }
 }

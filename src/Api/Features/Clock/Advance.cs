@@ -91,8 +91,11 @@ public sealed record AdvanceResponse(long NowNs, long EventsProcessed, bool Trun
 
     public static AdvanceResponse From(AdvanceCommand command, AdvanceResult result, int journalEvents, long version) => new(
         result.Now.Ns, result.EventsProcessed, result.Truncated, result.Idle, journalEvents, version,
-        result.Truncated ? StoppedByEventBudget : result.PastHorizon is null ? null : "horizon", result.PastHorizon?.Ns,
-        result.Truncated ? command.EventBudget : null);
+        StoppedByOf(result), result.PastHorizon?.Ns, result.Truncated ? command.EventBudget : null);
+
+    /// <summary>Why a run stopped short: "eventBudget" (truncated), "horizon" (the next event lies past it), or null.</summary>
+    public static string? StoppedByOf(AdvanceResult result) =>
+        result.Truncated ? StoppedByEventBudget : result.PastHorizon is null ? null : "horizon";
 
     /// <summary>
     /// The answer for <paramref name="sent"/>, just applied by <paramref name="batch"/>, as the batch logged it: an advance the

@@ -63,8 +63,13 @@ public sealed record OpenConnectionRequest
 /// <param name="Accept">The server's accept: when it returned, its socket is the server side (null if connect failed at once).</param>
 /// <param name="Established">Both calls returned without error and the client is ESTABLISHED.</param>
 /// <param name="Truncated">The event budget ran out before both calls returned.</param>
+/// <param name="StoppedBy">Why the calls had not both returned, as an advance says it: "eventBudget" (truncated), or "horizon" — the
+/// next event lies past <c>maxNs</c> or past the clock's maximum (the SYN of a connect at the maximum is due after it); left out otherwise.</param>
+/// <param name="NextEventNs">With stoppedBy "horizon": when the next event is due.</param>
 public sealed record ConnectionResponse(CallResponse? Listen, int ListenerSocketId, CallStatus Connect, CallStatus? Accept,
-    int ClientSocketId, int? ServerSocketId, bool Established, long EventsProcessed, bool Truncated, long NowNs, long Version) : IVersioned;
+    int ClientSocketId, int? ServerSocketId, bool Established, long EventsProcessed, bool Truncated, long NowNs, long Version,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StoppedBy = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? NextEventNs = null) : IVersioned;
 
 /// <summary>
 /// A listener if the port has none, connect, accept, then the clock runs until both calls have returned (or the
@@ -104,8 +109,12 @@ public sealed class OpenConnectionHandler(LiveSimulations simulations) : IComman
             return new CommandRefused(id, DomainError.Conflict(older), "port");
         bool established = connect is { Status: CallResponse.Returned, Errno: null } && serverSocket is not null
             && engine.FindSocket(connect.SocketId)?.State == TcpState.Established;
+        // Stopped short, it says why as an advance does (tester36 LOW-3: at the clock's maximum a bare established:false read like
+        // a refused connection, where an advance there says stoppedBy "horizon").
+        var advance = opened.Advance;
         return new ConnectionResponse(listen, opened.ListenerSocketId, connect, accept, connect.SocketId, serverSocket, established,
-            opened.Advance?.EventsProcessed ?? 0, opened.Advance?.Truncated ?? false, engine.Now.Ns, batch.Version);
+            advance?.EventsProcessed ?? 0, advance?.Truncated ?? false, engine.Now.Ns, batch.Version,
+            advance is null ? null : Clock.AdvanceResponse.StoppedByOf(advance), advance?.PastHorizon?.Ns);
     }
 
     /// <summary>

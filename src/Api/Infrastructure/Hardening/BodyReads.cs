@@ -22,8 +22,11 @@ public static class BodyReads
     {
         cancellationToken.ThrowIfCancellationRequested();
         ReadResult read;
+        // The wait for the client's bytes is the client's time, not the service's (a limit running out in it is a 408).
+        RequestWork.Enter(WorkPhase.ReceivingBody);
         using (cancellationToken.UnsafeRegister(static r => ((PipeReader)r!).CancelPendingRead(), reader))
             read = await reader.ReadAtLeastAsync(minimumSize, CancellationToken.None);
+        RequestWork.Enter(WorkPhase.Running);
         if (read.IsCanceled)
         {
             reader.AdvanceTo(read.Buffer.Start); // nothing consumed: the reader is no longer "reading"

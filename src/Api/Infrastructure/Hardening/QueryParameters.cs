@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Reflection;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing.Patterns;
+using System.Text.RegularExpressions;
 
 namespace SimService.Api.Infrastructure.Hardening;
 
@@ -13,11 +16,18 @@ namespace SimService.Api.Infrastructure.Hardening;
 /// <c>string</c> parameter joined as "a,b"). Repeatable parameters are the endpoint's array-typed ones (the journal's
 /// <c>host</c>, <c>socketId</c> and <c>type</c>, the diagram's <c>host</c> and <c>socket</c>): every value counts. The
 /// declared parameters are read from the endpoint's handler method, as the framework binds them and the OpenAPI document
-/// lists them; names compare without case, as query binding does.
+/// lists them; names compare without case, as query binding does. An integer parameter takes a plain number (digits, a
+/// minus sign before a negative one): <c>limit=%20%201</c> was taken as 1. A plain number past the parameter's type is
+/// answered by the parameter's own range (its <see cref="RangeAttribute"/>'s message, as a value in the type's range
+/// outside it is), or as larger (smaller) than any the parameter takes: <c>limit=99999999999</c> was
+/// "outside -2147483648..2147483647", a range whose negative half limit refuses.
 /// </summary>
-public static class QueryParameters
+public static partial class QueryParameters
 {
-    private static readonly ConcurrentDictionary<Endpoint, IReadOnlyDictionary<string, bool>> Declared = new();
+    /// <summary>A declared query parameter: whether it repeats, the integer type of its values (null: another type), and its range.</summary>
+    private sealed record Declaration(bool Repeatable, Type? Integer, RangeAttribute? Range);
+
+    private static readonly ConcurrentDictionary<Endpoint, IReadOnlyDictionary<string, Declaration>> Declared = new();
 
     public static Task Check(HttpContext context, RequestDelegate next)
     {
@@ -28,29 +38,59 @@ public static class QueryParameters
         var errors = new Dictionary<string, string[]>();
         foreach (var (name, values) in query)
         {
-            if (!declared.TryGetValue(name, out var repeatable))
+            if (!declared.TryGetValue(name, out var declaration))
                 errors[name] = [declared.Count == 0
                     ? "Unknown query parameter: this endpoint takes none."
                     : $"Unknown query parameter; this endpoint takes {string.Join(", ", declared.Keys)}."];
-            else if (!repeatable && values.Count > 1)
+            else if (!declaration.Repeatable && values.Count > 1)
                 errors[name] = [$"{name} takes one value; it was given {values.Count} times."];
+            else if (declaration.Integer is { } integer && values.Select(v => NotAnInteger(name, v ?? "", integer, declaration.Range)).FirstOrDefault(e => e is not null) is { } error)
+                errors[name] = [error];
         }
         if (errors.Count == 0) return next(context);
         var simulationId = context.GetRouteValue("id") is string id && Guid.TryParse(id, out var parsed) ? parsed : (Guid?)null;
         return ErrorMapping.ToProblem(new RequestInvalid(errors, simulationId)).ExecuteAsync(context);
     }
 
-    /// <summary>The handler's query parameters: name → repeatable (array-typed).</summary>
-    private static IReadOnlyDictionary<string, bool> Of(MethodInfo method, RoutePattern? route)
+    /// <summary>
+    /// Why <paramref name="value"/> is no value of an integer parameter the framework would bind as its value: a number with
+    /// spaces or a plus sign (the parsers take them), or a plain number past the type (named by the parameter's range). Other
+    /// text is the binder's to refuse (ErrorMapping: "not a whole number"); null when the value is a plain number of the type.
+    /// </summary>
+    private static string? NotAnInteger(string name, string value, Type integer, RangeAttribute? range)
     {
-        var result = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+        if (!PlainNumber().IsMatch(value))
+            return LooseNumber().IsMatch(value) ? $"'{value}' is not a plain whole number: digits, with a minus sign before a negative one (no spaces, no +)." : null;
+        decimal Bound(string field) => Convert.ToDecimal(integer.GetField(field)!.GetValue(null), CultureInfo.InvariantCulture);
+        if (decimal.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
+            && number >= Bound("MinValue") && number <= Bound("MaxValue"))
+            return null;
+        return range is not null ? range.FormatErrorMessage(name)
+            : value.StartsWith('-') ? $"'{value}' is smaller than any {name} takes." : $"'{value}' is larger than any {name} takes.";
+    }
+
+    [GeneratedRegex(@"^-?[0-9]+$")]
+    private static partial Regex PlainNumber();
+
+    /// <summary>What the integer parsers take besides (NumberStyles.Integer): white space around, a sign.</summary>
+    [GeneratedRegex(@"^\s*[+-]?[0-9]+\s*$")]
+    private static partial Regex LooseNumber();
+
+    /// <summary>The handler's query parameters by name.</summary>
+    private static IReadOnlyDictionary<string, Declaration> Of(MethodInfo method, RoutePattern? route)
+    {
+        var result = new Dictionary<string, Declaration>(StringComparer.OrdinalIgnoreCase);
         foreach (var p in method.GetParameters())
         {
             var fromQuery = p.GetCustomAttribute<FromQueryAttribute>();
             if (fromQuery is null && (p.GetCustomAttributes().Any(a => a is IFromServiceMetadata or FromBodyAttribute or FromRouteAttribute
                     or FromHeaderAttribute or FromFormAttribute) || route?.GetParameter(p.Name!) is not null || !IsSimple(p.ParameterType)))
                 continue;
-            result[fromQuery?.Name ?? p.Name!] = p.ParameterType.IsArray;
+            var element = p.ParameterType.IsArray ? p.ParameterType.GetElementType()! : p.ParameterType;
+            element = Nullable.GetUnderlyingType(element) ?? element;
+            var integer = element == typeof(int) || element == typeof(long) || element == typeof(short) || element == typeof(uint)
+                || element == typeof(ulong) ? element : null;
+            result[fromQuery?.Name ?? p.Name!] = new Declaration(p.ParameterType.IsArray, integer, p.GetCustomAttribute<RangeAttribute>());
         }
         return result;
     }

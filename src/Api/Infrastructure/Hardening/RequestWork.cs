@@ -13,6 +13,8 @@ public enum WorkPhase
     WaitingForSimulation,
     /// <summary>Waiting for the simulation's engine to be rebuilt from its log (after a restart or an eviction).</summary>
     Rebuilding,
+    /// <summary>Waiting for the request's body to arrive from the client (<see cref="BodyReads"/>).</summary>
+    ReceivingBody,
     /// <summary>Waiting for one of the tenant's heavy slots (<c>Engines:HeavyParallelism</c>).</summary>
     WaitingForHeavySlot,
 }
@@ -136,6 +138,15 @@ public sealed class RequestWork
         var work = new RequestWork();
         context.Features.Set(work);
         CurrentRequest.Value = work;
+        // The limit bounds the request's work, not the transfer of its answer: once the status line goes out the work is done
+        // (every endpoint builds its whole answer before writing it), and a limit running out mid-body cut a 200 short — an
+        // 80 MB workload result read at 4 MB/s, or five at once, ended at 10 s as invalid JSON (tester36 MEDIUM-5). A client
+        // that stops reading is Kestrel's to drop (Limits.MinResponseDataRate).
+        context.Response.OnStarting(static state =>
+        {
+            ((HttpContext)state).Features.Get<Microsoft.AspNetCore.Http.Timeouts.IHttpRequestTimeoutFeature>()?.DisableTimeout();
+            return Task.CompletedTask;
+        }, context); // a static callback: no closure allocated per request
         try
         {
             await next(context);
@@ -172,6 +183,24 @@ public sealed class RequestWork
         atEnd?.Invoke();
     }
 
+    /// <summary>408: the request's body did not arrive within the limit; the rate it needs, by its Content-Length if it gave one.</summary>
+    private static Task SlowBody(HttpContext context, string within, string unapplied, Guid? simulationId, int seconds)
+    {
+        var length = context.Request.ContentLength;
+        var detail = $"The request's body had not all arrived when {within} ran out; {unapplied}. The limit counts the time the body " +
+            "takes to arrive: " + (length is { } bytes
+                ? string.Create(CultureInfo.InvariantCulture, $"its {bytes:N0} bytes need at least {Math.Ceiling((double)bytes / seconds):N0} bytes a second, ")
+                : "") +
+            "so send it faster or send less (a smaller body, or the work in several requests); the same upload sent again at the same rate runs out the same way.";
+        return TypedResults.Problem(statusCode: StatusCodes.Status408RequestTimeout, type: ProblemTypes.RejectedRequest,
+            title: "The request body did not arrive in time.", detail: detail,
+            extensions: new Dictionary<string, object?>
+            {
+                ["simulationId"] = simulationId,
+                [ProblemFields.Member] = ProblemFields.Errors("$", detail),
+            }).ExecuteAsync(context);
+    }
+
     /// <summary>The problem of a request that outlasted <paramref name="limit"/>, by what it was doing then.</summary>
     public static Task WriteTimeout(HttpContext context, WallTimeLimit limit)
     {
@@ -190,6 +219,11 @@ public sealed class RequestWork
             return ErrorMapping.WorkLimit(null, $"The {what} ran longer than {within}; {unapplied}. " + (read && declared is null ? limit.ReadAdvice
                 : declared?.Advice ?? limit.CommandAdvice), simulationId).ExecuteAsync(context);
         }
+        // The client was still sending its body (or sending it took most of the time): a 408 naming the body. It was a 503
+        // blaming the service ("… or the machine is loaded. Retry after 5 s"), advice a client that uploads this slowly can never
+        // follow (tester36 LOW-5: 3.9 MB at 325 KB/s, and `simservice run --server` re-sent it six times).
+        if (phase is WorkPhase.ReceivingBody)
+            return SlowBody(context, within, unapplied, simulationId, limit.Seconds);
         var (title, waited) = phase switch
         {
             WorkPhase.Rebuilding => ("The simulation is being rebuilt from its log.",
