@@ -50,8 +50,7 @@ internal sealed partial record FuzzRun(IReadOnlyList<string> Lines, IReadOnlyLis
                 else if (text.StartsWith("differ: ", StringComparison.Ordinal))
                 {
                     var what = text[(text.LastIndexOf(" — ", StringComparison.Ordinal) + 3)..].Split(", ").Where(w => !OutcomeDiff.HarnessTiming([w]));
-                    keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => Field(w, Loopback(flow))))}");
-                    else keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => w.Split(' ')[0]))}");
+                    keys.Add($"packets {flow}: {DifferFlags().Match(text).Groups[1].Value} {string.Join(", ", what.Select(w => w.Split(' ')[0]))}");
                 }
                 else if (OnlyLine().Match(text) is { Success: true } only) keys.Add($"packets {flow}: {only.Groups[1].Value} only {only.Groups[2].Value}");
             }
