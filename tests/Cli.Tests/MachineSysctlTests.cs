@@ -15,19 +15,22 @@ public sealed class MachineSysctlTests
 {
     private static ScenarioDocument Parse(string text) => ScenarioParser.Parse(text).Document!;
 
-    [Fact]
-    public void MachineOrphans_ScenarioSettingTheLimit_NotRunWithoutTheFlag_RunWithIt()
+    [Theory]
+    [InlineData("orphan-overflow-rst.json", "Orphans", "1", "client")]
+    [InlineData("tcp-mem-pressure-clamps-receive-window.json", "Mem", "0 0 100000000", "client,server")]
+    public void MachineSysctl_ScenarioSettingIt_NotRunWithoutItsFlag_RunWithIt(string file, string flagName, string value, string hosts)
     {
-        var doc = Parse(File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios", "orphan-overflow-rst.json")));
+        var flag = Enum.Parse<MachineWide>(flagName);
+        var doc = Parse(File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios", file)));
+        var kind = MachineSysctl.Of(flag).Single();
 
-        var without = KernelScenarioRunner.Unsupported(doc);
-        var with = KernelScenarioRunner.Unsupported(doc, MachineWide.Orphans);
+        var without = KernelScenarioRunner.Unsupported(doc, (MachineWide.Orphans | MachineWide.Mem) & ~flag);
+        var with = KernelScenarioRunner.Unsupported(doc, flag);
 
-        var error = Assert.Single(without);
-        Assert.Equal("$.hosts.client.sysctls.net.ipv4.tcp_max_orphans", error.Path);
-        Assert.Contains("--machine-orphans", error.Message, StringComparison.Ordinal);
+        Assert.Equal(hosts.Split(',').Select(h => $"$.hosts.{h}.sysctls.{kind.Sysctl}"), without.Select(e => e.Path));
+        Assert.All(without, e => Assert.Contains($"{kind.Option} sets it", e.Message, StringComparison.Ordinal));
         Assert.Empty(with);
-        Assert.Equal(("1", (string?)null), MachineSysctl.Orphans.ValueOf(doc));
+        Assert.Equal((value, (string?)null), kind.ValueOf(doc));
     }
 
     [Fact]
@@ -58,20 +61,6 @@ public sealed class MachineSysctlTests
             MachineSysctl.OrphanRefusal(23));
         Assert.Equal("not run: 1 orphan on the machine (sockstat), which net.ipv4.tcp_max_orphans would judge too; run it when there are none",
             MachineSysctl.OrphanRefusal(1));
-    }
-
-    [Fact]
-    public void MachineMem_ScenarioSettingTcpMem_NotRunWithoutTheFlag_RunWithIt()
-    {
-        var doc = Parse(File.ReadAllText(Path.Combine(Tool.RepoRoot, "scenarios", "tcp-mem-pressure-clamps-receive-window.json")));
-
-        var without = KernelScenarioRunner.Unsupported(doc, MachineWide.Orphans);
-        var with = KernelScenarioRunner.Unsupported(doc, MachineWide.Mem);
-
-        Assert.Equal(["$.hosts.client.sysctls.net.ipv4.tcp_mem", "$.hosts.server.sysctls.net.ipv4.tcp_mem"], without.Select(e => e.Path));
-        Assert.All(without, e => Assert.Contains("--machine-mem sets it", e.Message, StringComparison.Ordinal));
-        Assert.Empty(with);
-        Assert.Equal(("0 0 100000000", (string?)null), MachineSysctl.Mem.ValueOf(doc));
     }
 
     [Fact]
