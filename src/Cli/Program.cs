@@ -29,6 +29,8 @@ const string usage = """
           --counters         run each script on the engine too and print how its Ip/Tcp/TcpExt/IpExt counter changes differ
           --machine-orphans  a scenario's net.ipv4.tcp_max_orphans set on the whole machine for its run and restored, sockstat's
                              orphan count checked; refused while the machine has orphans
+          --machine-mem      a scenario's net.ipv4.tcp_mem set on the whole machine for its run (at most 10 s) and restored;
+                             refused while the machine's TCP pages (sockstat mem) reach one of its nonzero limits
           --record           record-mode scripts recorded on the engine and on the kernel and compared (a difference exits 1)
           --fuzz-pkt N       N random record-mode scripts (seeds --seed S, S+1, …; default 1) compared the same way;
                              --keep DIR keeps the cases and the recordings of those that differ; --shrink cuts a

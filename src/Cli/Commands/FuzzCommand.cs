@@ -311,7 +311,7 @@ public static partial class FuzzCommand
     static FuzzRun RunOnKernel(string path, List<(RunOutcome Kernel, FileResult Result)>? outcomes, CancellationToken cancellationToken)
     {
         var file = new ScenarioFile(Path.GetFileName(path), path, new ScenarioJsonFormat());
-        var (result, child) = KernelCommand.RunFile(file, false, false, cancellationToken);
+        var (result, child) = KernelCommand.RunFile(file, false, MachineWide.None, cancellationToken);
         if (child?.Outcome is not { } kernel)
             return FuzzRun.Failed(string.Join("; ", result.Problems.Select(p => p.ToString()).DefaultIfEmpty("the kernel run gave no outcome")));
         outcomes?.Add((kernel, result));

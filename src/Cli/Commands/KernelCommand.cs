@@ -19,7 +19,7 @@ namespace SimService.Cli.Commands;
 public static class KernelCommand
 {
     public static readonly string[] Options = ["junit", "json", "fuzz-pkt", "seed", "keep"];
-    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "record", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown"];
+    public static readonly string[] Flags = ["verbose", "in-netns", "ignore-gso-psh", "trace", "diff", "strict", "counters", "machine-orphans", "machine-mem", "record", "shrink", "fuzz-edges", "fuzz-sysctls", "fuzz-teardown"];
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -48,7 +48,7 @@ public static class KernelCommand
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 progress.Start(i + 1, files.Count, files[i].DisplayPath);
-                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), line.Has("machine-orphans"), cancellationToken);
+                var (result, child) = RunFile(files[i], line.Has("ignore-gso-psh"), Machine(line), cancellationToken);
                 progress.Clear();
                 ConsoleReport.WriteFile(output, result, "real");
                 foreach (var text in child?.Notes ?? []) output.WriteLine($"         note: {text}");
@@ -173,36 +173,50 @@ public static class KernelCommand
         IReadOnlyList<Problem>? Errors = null, IReadOnlyList<string>? Notes = null, IReadOnlyList<string>? Trace = null, RunOutcome? Outcome = null,
         IReadOnlyDictionary<string, long>? Counters = null, IReadOnlyList<SimService.Domain.Packetdrill.RecordedEvent>? Recording = null);
 
-    internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken)
+    internal static (FileResult Result, ChildResult? Child) RunFile(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken)
     {
         if (file.Format is not (PacketdrillFormat or ScenarioJsonFormat))
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, [new Problem("$", "the kernel target runs packetdrill scripts (*.pkt) and scenarios (*.json)")]), null);
         // What the file alone decides (it does not parse, or uses what the kernel run cannot do) is said at once: an invalid
         // file neither waits for another run's turn nor holds up the runs waiting for this one. The child checks it again.
-        if (Refusal(file.ReadText(), file.FullPath, machineOrphans) is { } problems)
+        if (Refusal(file.ReadText(), file.FullPath, machine) is { } problems)
             return (FileResult.Invalid(file.DisplayPath, file.Format.Kind, problems), null);
-        // Before the machine's tcp_max_orphans is set for it: another run may be using the machine.
+        // Before the machine's tcp_max_orphans or tcp_mem is set for it: another run may be using the machine.
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
-        if (!machineOrphans || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, false, cancellationToken);
-        // --machine-orphans: the scenario's tcp_max_orphans set here, in the initial namespace, around the child's run.
+        if (machine == MachineWide.None || file.Format is not ScenarioJsonFormat) return RunChild(file, ignoreGsoPsh, MachineWide.None, cancellationToken);
+        // --machine-orphans / --machine-mem: the scenario's tcp_max_orphans / tcp_mem set here, in the initial namespace, around the child's run.
         ScenarioJsonFormat.Parse(file.ReadText(), out var document);
-        if (document is null || MachineOrphanLimit.ValueOf(document) is not { Value: { } value }) return RunChild(file, ignoreGsoPsh, true, cancellationToken);
-        var (limit, error) = MachineOrphanLimit.Set(value);
-        if (limit is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
-        using (limit)
+        var settings = new List<MachineSysctl>();
+        try
         {
-            var (result, child) = RunChild(file, ignoreGsoPsh, true, cancellationToken);
-            return (result, child is null ? null : child with { Notes = [.. child.Notes ?? [], limit.Note] });
+            foreach (var kind in MachineSysctl.Of(machine))
+            {
+                if (document is null || kind.ValueOf(document) is not { Value: { } value }) continue;
+                var (setting, error) = kind.Set(value);
+                if (setting is null) return (Failed(file, Stopwatch.StartNew(), error!), null);
+                settings.Add(setting);
+            }
+            var (result, child) = RunChild(file, ignoreGsoPsh, machine, cancellationToken);
+            return (result, child is null || settings.Count == 0 ? child : child with { Notes = [.. child.Notes ?? [], .. settings.Select(s => s.Note)] });
+        }
+        finally
+        {
+            foreach (var setting in Enumerable.Reverse(settings)) setting.Dispose();
         }
     }
 
-    internal static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, bool machineOrphans, CancellationToken cancellationToken,
+    /// <summary>The machine-wide sysctls the command line lets a scenario set on the whole machine (--machine-orphans, --machine-mem).</summary>
+    static MachineWide Machine(CommandLine line) =>
+        (line.Has("machine-orphans") ? MachineWide.Orphans : MachineWide.None) | (line.Has("machine-mem") ? MachineWide.Mem : MachineWide.None);
+
+    internal static (FileResult Result, ChildResult? Child) RunChild(ScenarioFile file, bool ignoreGsoPsh, MachineWide machine, CancellationToken cancellationToken,
         bool record = false)
     {
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
         var clock = Stopwatch.StartNew();
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
-            .. machineOrphans ? ["--machine-orphans"] : Array.Empty<string>(), .. record ? ["--record"] : Array.Empty<string>(), "--", file.FullPath];
+            .. machine.HasFlag(MachineWide.Orphans) ? ["--machine-orphans"] : Array.Empty<string>(),
+            .. machine.HasFlag(MachineWide.Mem) ? ["--machine-mem"] : Array.Empty<string>(), .. record ? ["--record"] : Array.Empty<string>(), "--", file.FullPath];
         using var process = Process.Start(ChildStart(FindOnPath("unshare")!, childArgs))!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
@@ -274,8 +288,8 @@ public static class KernelCommand
     {
         var path = line.Arguments.Single();
         var text = InputFiles.ReadText(path);
-        var result = Refusal(text, path, line.Has("machine-orphans")) is { } problems ? new ChildResult(problems, null, null, null, null, null, null, 0, null)
-            : IsScenario(path) ? RunScenario(text, line.Has("machine-orphans"))
+        var result = Refusal(text, path, Machine(line)) is { } problems ? new ChildResult(problems, null, null, null, null, null, null, 0, null)
+            : IsScenario(path) ? RunScenario(text, Machine(line))
             : RunScript(text, Path.GetFileName(path), line.Has("ignore-gso-psh"), line.Has("record"));
         output.WriteLine(JsonSerializer.Serialize(result, Json));
         output.Flush();
@@ -327,13 +341,13 @@ public static class KernelCommand
     /// Why the file cannot run on the kernel, from its text alone, or null: a script that does not parse or sets an option
     /// wrongly; a scenario that does not parse or uses what the kernel run cannot do ("not run on the kernel: …").
     /// </summary>
-    static IReadOnlyList<Problem>? Refusal(string text, string path, bool machineOrphans)
+    static IReadOnlyList<Problem>? Refusal(string text, string path, MachineWide machine)
     {
         if (IsScenario(path))
         {
             var problems = ScenarioJsonFormat.Parse(text, out var document);
             if (document is null) return problems;
-            var unsupported = KernelScenarioRunner.Unsupported(document, machineOrphans);
+            var unsupported = KernelScenarioRunner.Unsupported(document, machine);
             return unsupported.Count > 0 ? [.. unsupported.Select(e => new Problem(e.Path, $"not run on the kernel: {e.Message}"))] : null;
         }
         var (_, _, refused) = ParseScript(text, Path.GetFileName(path));
@@ -387,12 +401,12 @@ public static class KernelCommand
     /// A scenario in the child (<see cref="Refusal"/> found nothing wrong with it: it parses, and uses only what the kernel
     /// run can do), run by <see cref="KernelScenarioRunner"/>.
     /// </summary>
-    static ChildResult RunScenario(string text, bool machineOrphans)
+    static ChildResult RunScenario(string text, MachineWide machine)
     {
         ScenarioJsonFormat.Parse(text, out var document);
         if (Netns.WriteSysctl("net.ipv4.tcp_congestion_control", "cubic") is { } ccError) return new ChildResult(null, ccError, null, null, null, null, null, 0, null);
         KernelScenarioRunner.WarmUp();
-        var (run, setupError) = KernelScenarioRunner.Run(document!, machineOrphans);
+        var (run, setupError) = KernelScenarioRunner.Run(document!, machine);
         if (run is null) return new ChildResult(null, setupError, null, null, null, null, null, 0, null);
         return new ChildResult(null, null, null, null, null, null, null, run.EndNs, run.Log,
             [.. run.Checks.Select(c => new CheckOutcome(c.Passed, c.Kind, c.Path, c.Expected, c.Actual, KernelScriptRunner.Secs(c.At.Ns) + " s", c.At.Ns))],

@@ -51,20 +51,23 @@ internal sealed class KernelScenarioRunner
     KernelLog? _log;
     long _t0;
 
-    /// <summary>--machine-orphans: the parent set the scenario's tcp_max_orphans on the machine (<see cref="MachineOrphanLimit"/>), so sockstat's orphan count is checked.</summary>
+    /// <summary>--machine-orphans / --machine-mem: the parent set the scenario's tcp_max_orphans / tcp_mem on the machine (<see cref="MachineSysctl"/>); with the orphans sockstat's orphan count is checked.</summary>
+    readonly MachineWide _machine;
     readonly bool _machineOrphans;
 
-    KernelScenarioRunner(ScenarioDocument doc, bool machineOrphans)
+    KernelScenarioRunner(ScenarioDocument doc, MachineWide machine)
     {
         _doc = doc;
-        _machineOrphans = machineOrphans;
+        _machine = machine;
+        _machineOrphans = machine.HasFlag(MachineWide.Orphans);
     }
 
     /// <summary>
     /// What the kernel run cannot do in this document (it is then not run): one error per step or host. With
-    /// <paramref name="machineOrphans"/> (--machine-orphans) net.ipv4.tcp_max_orphans is allowed: the parent sets it machine-wide.
+    /// <paramref name="machine"/> (--machine-orphans, --machine-mem) net.ipv4.tcp_max_orphans / net.ipv4.tcp_mem is allowed: the
+    /// parent sets it machine-wide (a tcp_mem run only up to <see cref="LongestMachineMemRun"/>: the machine's TCP is under it meanwhile).
     /// </summary>
-    public static List<ScenarioError> Unsupported(ScenarioDocument doc, bool machineOrphans = false)
+    public static List<ScenarioError> Unsupported(ScenarioDocument doc, MachineWide machine = MachineWide.None)
     {
         var why = new List<ScenarioError>();
         if (doc.Kernel != Domain.Engine.KernelProfile.Linux6) why.Add(new("$.kernel", "the machine runs Linux 6.18: a linux-4.4 scenario cannot run on it"));
@@ -72,12 +75,16 @@ internal sealed class KernelScenarioRunner
         {
             if (h.Kind == ScenarioHostKind.Scripted) why.Add(new($"$.hosts.{h.Name}", "a scripted host (inject steps) is not run on the kernel: use a packetdrill script"));
             if (h.BehindNat is not null) why.Add(new($"$.hosts.{h.Name}.behindNat", "NAT is not emulated on the kernel"));
-            foreach (var s in h.Sysctls.Where(s => IsGlobal(s.Name) && !(machineOrphans && s.Name == MachineOrphanLimit.Sysctl)))
-                why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", s.Name == MachineOrphanLimit.Sysctl
-                    ? "a machine-wide sysctl cannot be set for one namespace (--machine-orphans sets it on the whole machine for the run)"
+            foreach (var s in h.Sysctls.Where(s => IsGlobal(s.Name) && !SetOnTheMachine(machine, s.Name)))
+                why.Add(new($"$.hosts.{h.Name}.sysctls.{s.Name}", MachineSysctl.Named(s.Name) is { } kind
+                    ? $"a machine-wide sysctl cannot be set for one namespace ({kind.Option} sets it on the whole machine for the run)"
                     : "a machine-wide sysctl cannot be set for one namespace"));
         }
-        if (machineOrphans && MachineOrphanLimit.ValueOf(doc).Error is { } orphansError) why.Add(new("$.hosts", orphansError));
+        foreach (var kind in MachineSysctl.Of(machine))
+            if (kind.ValueOf(doc).Error is { } valueError) why.Add(new("$.hosts", valueError));
+        if (machine.HasFlag(MachineWide.Mem) && MachineSysctl.Mem.ValueOf(doc).Value is not null
+            && (doc.Steps.IsEmpty ? 0 : doc.Steps[^1].At.Ns) + (doc.RunUntil?.Ns ?? 0) > LongestMachineMemRun.Ns)
+            why.Add(new("$.steps", $"runs past {LongestMachineMemRun} of real time with {MachineSysctl.Mem.Sysctl} set on the whole machine (--machine-mem runs are kept short)"));
         foreach (var kind in doc.Steps.Where(s => s is InjectStep or WorkloadStep).GroupBy(s => s is InjectStep ? "inject" : "workload"))
             why.Add(new(kind.First().Path, $"{kind.Count()} {kind.Key} step{(kind.Count() == 1 ? " is" : "s are")} not run on the kernel (from this one on)"));
         var last = doc.Steps.IsEmpty ? SimTime.Zero : doc.Steps[^1].At;
@@ -88,12 +95,18 @@ internal sealed class KernelScenarioRunner
         return why;
     }
 
+    /// <summary>The longest scenario --machine-mem runs: every socket on the machine is under its tcp_mem meanwhile.</summary>
+    public static readonly SimDuration LongestMachineMemRun = SimDuration.FromSeconds(10);
+
+    /// <summary>Whether the parent sets <paramref name="sysctl"/> on the whole machine for the run (its flag given).</summary>
+    static bool SetOnTheMachine(MachineWide machine, string sysctl) => MachineSysctl.Named(sysctl) is { } kind && machine.HasFlag(kind.Flag);
+
     static bool IsGlobal(string sysctl) => SysctlCatalog.All.TryGetValue(sysctl, out var d) && d.Scope == SysctlScope.Global;
 
     /// <summary>Runs the document; null and the setup error when the namespaces or links cannot be made.</summary>
-    public static (KernelScenarioRun? Run, string? SetupError) Run(ScenarioDocument doc, bool machineOrphans = false)
+    public static (KernelScenarioRun? Run, string? SetupError) Run(ScenarioDocument doc, MachineWide machine = MachineWide.None)
     {
-        var runner = new KernelScenarioRunner(doc, machineOrphans);
+        var runner = new KernelScenarioRunner(doc, machine);
         try
         {
             if (runner.SetUp() is { } error) return (null, error);
@@ -214,7 +227,7 @@ internal sealed class KernelScenarioRunner
                 _notes.Add($"set to the engine's defaults in each namespace: {string.Join("; ", changed)}");
             defaultsNoted = true;
             if (refused.Count > 0) return string.Join("; ", refused);
-            foreach (var s in host.Sysctls.Where(s => !(_machineOrphans && s.Name == MachineOrphanLimit.Sysctl)))
+            foreach (var s in host.Sysctls.Where(s => !SetOnTheMachine(_machine, s.Name)))
                 if (ns.WriteSysctl(s.Name, s.Text) is { } sysctlError) return sysctlError;
             var own = AddressesOf(host).ToHashSet();
             foreach (var a in own)

@@ -76,7 +76,7 @@ internal static class PacketFuzz
         for (int run = 1; run <= 1 + Reruns; run++)
         {
             runs = run;
-            var (_, child) = KernelCommand.RunChild(file, false, false, cancellationToken, record: true);
+            var (_, child) = KernelCommand.RunChild(file, false, MachineWide.None, cancellationToken, record: true);
             misaligned.AddRange((child?.Log ?? []).Where(l => l.StartsWith(KernelScriptRunner.MisalignedNote, StringComparison.Ordinal))
                 .Select(l => $"run {run}: {l["note: ".Length..]}"));
             if (child?.Recording is not { } kernel)

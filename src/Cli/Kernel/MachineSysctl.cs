@@ -1,0 +1,125 @@
+using SimService.Domain.Scenarios;
+
+namespace SimService.Cli.Kernel;
+
+/// <summary>The machine-wide sysctls <c>simservice kernel</c> may set on the whole machine for a scenario's run (each by its flag).</summary>
+[Flags]
+internal enum MachineWide
+{
+    None = 0,
+    /// <summary>--machine-orphans: net.ipv4.tcp_max_orphans.</summary>
+    Orphans = 1,
+    /// <summary>--machine-mem: net.ipv4.tcp_mem.</summary>
+    Mem = 2,
+}
+
+/// <summary>
+/// <c>kernel --machine-orphans</c> / <c>--machine-mem</c>: a scenario's <c>net.ipv4.tcp_max_orphans</c> or
+/// <c>net.ipv4.tcp_mem</c> set on the whole machine for its run. Both sysctls are global (net/ipv4/sysctl_net_ipv4.c
+/// registers them for init_net only) and what they judge is the machine's — <c>tcp_orphan_count</c>,
+/// <c>tcp_memory_allocated</c> and the pressure flag — so the parent, in the initial namespace, writes the value before
+/// the run and restores the original after it. Refused while the machine's own count would be judged too: any orphan
+/// (tcp_too_many_orphans()), or TCP pages (sockstat <c>mem</c>) already at a nonzero threshold of the scenario's triple
+/// (__sk_mem_raise_allocated() compares the machine's sum).
+/// </summary>
+internal sealed class MachineSysctl : IDisposable
+{
+    /// <summary>One such sysctl: its flag, name, what its run's note says is judged, why the machine cannot run it now (given the value and sockstat's TCP line).</summary>
+    internal sealed record Kind(MachineWide Flag, string Sysctl, string Judged, Func<string, IReadOnlyDictionary<string, long>, string?> Refusal)
+    {
+        public string Option => Flag == MachineWide.Orphans ? "--machine-orphans" : "--machine-mem";
+
+        /// <summary>The value the scenario's hosts set (null when none does), or why the hosts cannot share one machine-wide value.</summary>
+        public (string? Value, string? Error) ValueOf(ScenarioDocument doc)
+        {
+            var values = doc.Hosts.SelectMany(h => h.Sysctls).Where(s => s.Name == Sysctl).Select(s => Words(s.Text)).Distinct(StringComparer.Ordinal).ToList();
+            return values.Count switch
+            {
+                0 => (null, null),
+                1 => (values[0], null),
+                _ => (null, $"the hosts set different {Sysctl} values ({string.Join(", ", values)}): the machine has one"),
+            };
+        }
+
+        string File => "/proc/sys/" + Sysctl.Replace('.', '/');
+
+        /// <summary>Sets the value after checking the machine can take it; the setting to restore, or why it was not set.</summary>
+        public (MachineSysctl? Setting, string? Error) Set(string value)
+        {
+            string original;
+            try
+            {
+                original = Words(System.IO.File.ReadAllText(File));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (null, $"cannot read {File} ({e.Message}): {Sysctl} exists only in the initial network namespace");
+            }
+            if (SockstatTcp() is not { } tcp) return (null, "cannot read the TCP line of /proc/net/sockstat");
+            if (Refusal(value, tcp) is { } refusal) return (null, refusal);
+            if (Netns.WriteSysctl(Sysctl, value) is { } error) return (null, error);
+            return (new MachineSysctl(this, original, value), null);
+        }
+    }
+
+    /// <summary>A sysctl's text with its words one space apart (tcp_mem reads back tab-separated).</summary>
+    static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    public static readonly Kind Orphans = new(MachineWide.Orphans, "net.ipv4.tcp_max_orphans", "every orphan on the machine counted",
+        (_, tcp) => OrphanRefusal(tcp.GetValueOrDefault("orphan")));
+
+    public static readonly Kind Mem = new(MachineWide.Mem, "net.ipv4.tcp_mem", "every TCP page on the machine counted, its TCP under these limits meanwhile",
+        (value, tcp) => MemRefusal(value, tcp.GetValueOrDefault("mem")));
+
+    /// <summary>The kinds the flags name.</summary>
+    public static IEnumerable<Kind> Of(MachineWide flags) => new[] { Orphans, Mem }.Where(k => flags.HasFlag(k.Flag));
+
+    /// <summary>The kind of <paramref name="sysctl"/>, or null when it is no sysctl a flag sets machine-wide.</summary>
+    public static Kind? Named(string sysctl) => sysctl == Orphans.Sysctl ? Orphans : sysctl == Mem.Sysctl ? Mem : null;
+
+    /// <summary>Why a run may not change tcp_max_orphans with <paramref name="orphans"/> orphans on the machine, or null.</summary>
+    public static string? OrphanRefusal(long orphans) => orphans == 0 ? null
+        : $"not run: {orphans} orphan{(orphans == 1 ? "" : "s")} on the machine (sockstat), which {Orphans.Sysctl} would judge too; run it when there are none";
+
+    /// <summary>
+    /// Why a run may not set tcp_mem to <paramref name="value"/> with <paramref name="pages"/> TCP pages on the machine, or null:
+    /// when they already reach one of its nonzero thresholds, the machine's other sockets would decide the run.
+    /// </summary>
+    public static string? MemRefusal(string value, long pages)
+    {
+        var limits = value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.TryParse(t, out var n) ? n : 0).Where(n => n > 0).ToList();
+        return limits.Count == 0 || pages < limits.Min() ? null
+            : $"not run: {pages} TCP pages on the machine (sockstat mem) reach {Mem.Sysctl}'s {limits.Min()}; run it when fewer are in use";
+    }
+
+    /// <summary>/proc/net/sockstat's TCP line (inuse, orphan, tw, alloc, mem), or null when it cannot be read.</summary>
+    public static IReadOnlyDictionary<string, long>? SockstatTcp()
+    {
+        foreach (var line in System.IO.File.ReadLines("/proc/net/sockstat"))
+        {
+            if (!line.StartsWith("TCP:", StringComparison.Ordinal)) continue;
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var fields = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (int i = 1; i + 1 < words.Length; i += 2)
+                if (long.TryParse(words[i + 1], out var n)) fields[words[i]] = n;
+            return fields;
+        }
+        return null;
+    }
+
+    readonly Kind _kind;
+    readonly string _original;
+
+    MachineSysctl(Kind kind, string original, string value)
+    {
+        _kind = kind;
+        _original = original;
+        Note = $"{kind.Sysctl} set to {value} on the whole machine for the run (it was {original}; restored after it): {kind.Judged}";
+    }
+
+    /// <summary>What the run's notes say about the change.</summary>
+    public string Note { get; }
+
+    /// <summary>Restores the original value.</summary>
+    public void Dispose() => Netns.WriteSysctl(_kind.Sysctl, _original);
+}
