@@ -119,6 +119,10 @@ if (line is null) return RunCommand.Usage(Console.Error, $"{args[0]}: {error}");
 
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+// SIGTERM and SIGHUP stop the tool as Ctrl-C does, through its cleanup: .NET's default ends the process without running it,
+// which left a kernel run's machine-wide sysctl set (review36b M-2).
+using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+using var hangUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, c => { c.Cancel = true; cancel.Cancel(); });
 try
 {
     return args[0] switch

@@ -90,4 +90,57 @@ public sealed class MachineSysctlTests
         Assert.Equal("not run: 300 TCP pages on the machine (sockstat mem) reach net.ipv4.tcp_mem's 300; run it when fewer are in use",
             MachineSysctl.MemRefusal("300 400 600", 300));
     }
+
+    /// <summary>
+    /// Without runUntil a --machine-mem run goes on until the kernel is idle, up to 130 s under the scenario's tcp_mem: refused
+    /// at $.runUntil (review36b M-1: "at most 10 s" did not hold).
+    /// </summary>
+    [Fact]
+    public void MachineMem_NoRunUntil_Refused()
+    {
+        var doc = Parse("""
+            {
+              "name": "open-ended-pressure",
+              "hosts": { "a": { "address": "10.0.0.1", "sysctls": { "net.ipv4.tcp_mem": "0 0 100000000" } } },
+              "steps": [ { "at": "0ms", "host": "a", "call": "listen", "port": 80, "as": "l" } ]
+            }
+            """);
+
+        var error = Assert.Single(KernelScenarioRunner.Unsupported(doc, MachineWide.Mem));
+
+        Assert.Equal("$.runUntil", error.Path);
+        Assert.StartsWith("--machine-mem needs runUntil", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A value a run left set — its process gone without restoring it (SIGKILL) — is restored by the next kernel run and
+    /// said; a saved value of a run still alive (this process) is left alone (review36b M-2). Restores the machine's own
+    /// value of net.ipv4.tcp_max_orphans, so nothing changes.
+    /// </summary>
+    [KernelFact]
+    public void RestoreLeftovers_ValueOfARunThatDied_WrittenBackAndSaid_ALiveRunsKept()
+    {
+        var folder = Tool.TempFolder();
+        var before = MachineSysctl.SavedFolder;
+        MachineSysctl.SavedFolder = folder;
+        try
+        {
+            var current = File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim();
+            using var gone = System.Diagnostics.Process.Start("true")!;
+            gone.WaitForExit();
+            File.WriteAllText(MachineSysctl.Orphans.Saved, $"{gone.Id}\n{current}\n");
+            File.WriteAllText(MachineSysctl.Mem.Saved, $"{Environment.ProcessId}\n0 0 0\n");
+            var said = new StringWriter();
+
+            MachineSysctl.RestoreLeftovers(said);
+
+            Assert.Equal($"simservice: kernel: restored net.ipv4.tcp_max_orphans to {current}, left set on the whole machine by a run that did not end (process {gone.Id})\n", said.ToString());
+            Assert.Equal((false, true), (File.Exists(MachineSysctl.Orphans.Saved), File.Exists(MachineSysctl.Mem.Saved)));
+            Assert.Equal(current, File.ReadAllText("/proc/sys/net/ipv4/tcp_max_orphans").Trim());
+        }
+        finally
+        {
+            MachineSysctl.SavedFolder = before;
+        }
+    }
 }

@@ -213,6 +213,7 @@ public static class KernelCommand
         bool record = false)
     {
         using var turn = KernelRunLock.Machine?.Take(Console.Error, cancellationToken);
+        MachineSysctl.RestoreLeftovers(Console.Error);
         var clock = Stopwatch.StartNew();
         string[] childArgs = ["kernel", "--in-netns", .. ignoreGsoPsh ? ["--ignore-gso-psh"] : Array.Empty<string>(),
             .. machine.HasFlag(MachineWide.Orphans) ? ["--machine-orphans"] : Array.Empty<string>(),
@@ -220,10 +221,14 @@ public static class KernelCommand
         using var process = Process.Start(ChildStart(FindOnPath("unshare")!, childArgs))!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        bool ended = process.WaitForExit(TimeSpan.FromMinutes(10));
+        // Ctrl-C, SIGTERM or SIGHUP (Program.cs) stops the child too, so a machine-wide sysctl set for it is restored now, not
+        // when the child ends on its own (review36b M-2).
+        bool ended = false;
+        while (!ended && clock.Elapsed < TimeSpan.FromMinutes(10) && !cancellationToken.IsCancellationRequested)
+            ended = process.WaitForExit(TimeSpan.FromMilliseconds(200));
         if (!ended) process.Kill(entireProcessTree: true);
         RemoveNamespacesOf(process.Id);
-        if (!ended) return (Failed(file, clock, "the run did not end within 10 minutes"), null);
+        if (!ended) return (Failed(file, clock, cancellationToken.IsCancellationRequested ? "stopped: the tool was interrupted" : "the run did not end within 10 minutes"), null);
         ChildResult? child = null;
         try
         {

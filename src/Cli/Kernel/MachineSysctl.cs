@@ -57,10 +57,68 @@ internal sealed class MachineSysctl : IDisposable
             }
             if (SockstatTcp() is not { } tcp) return (null, "cannot read the TCP line of /proc/net/sockstat");
             if (Refusal(value, tcp) is { } refusal) return (null, refusal);
-            if (Netns.WriteSysctl(Sysctl, value) is { } error) return (null, error);
+            // Written down first, so that a run killed before it restores the value leaves it to the next run (RestoreLeftovers).
+            try
+            {
+                System.IO.File.WriteAllText(Saved, $"{Environment.ProcessId}\n{original}\n");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (null, $"cannot keep {Sysctl}'s value to restore in {Saved} ({e.Message}): not set");
+            }
+            if (Netns.WriteSysctl(Sysctl, value) is { } error)
+            {
+                // A vector write refused part-way has stored the numbers before the bad one (__do_proc_dointvec()): put them back.
+                Restore(original, Console.Error);
+                return (null, error);
+            }
             return (new MachineSysctl(this, original, value), null);
         }
+
+        /// <summary>Where the value to restore is kept while a run has the sysctl set: the run's process id, then the value.</summary>
+        internal string Saved => $"{SavedFolder}/simservice-kernel.{Sysctl}.saved";
+
+        /// <summary>Writes <paramref name="original"/> back and forgets it; a write that fails is said, and the saved value kept for the next run.</summary>
+        internal void Restore(string original, TextWriter error)
+        {
+            if (Netns.WriteSysctl(Sysctl, original) is { } failed)
+            {
+                error.WriteLine($"simservice: kernel: could not restore {Sysctl} to {original} ({failed}); it is kept in {Saved} and the next kernel run restores it");
+                return;
+            }
+            System.IO.File.Delete(Saved);
+        }
     }
+
+    /// <summary>The folder of the saved values: beside the machine's kernel-run lock.</summary>
+    internal static string SavedFolder = "/run/lock";
+
+    /// <summary>
+    /// Restores what a run that ended without restoring left set on the machine — killed (SIGKILL), or its restore refused
+    /// (review36b M-2): a saved value whose run's process is gone is written back, and said. Called by every kernel run
+    /// under the machine's lock, before it runs anything.
+    /// </summary>
+    public static void RestoreLeftovers(TextWriter error)
+    {
+        foreach (var kind in new[] { Orphans, Mem })
+        {
+            string[] saved;
+            try
+            {
+                saved = System.IO.File.ReadAllLines(kind.Saved);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (saved.Length >= 2 && int.TryParse(saved[0], out var pid) && Alive(pid)) continue;
+            if (saved.Length < 2) { System.IO.File.Delete(kind.Saved); continue; }
+            kind.Restore(saved[1], error);
+            error.WriteLine($"simservice: kernel: restored {kind.Sysctl} to {saved[1]}, left set on the whole machine by a run that did not end (process {saved[0]})");
+        }
+    }
+
+    static bool Alive(int pid) => Directory.Exists($"/proc/{pid}");
 
     /// <summary>A sysctl's text with its words one space apart (tcp_mem reads back tab-separated).</summary>
     static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
@@ -120,6 +178,6 @@ internal sealed class MachineSysctl : IDisposable
     /// <summary>What the run's notes say about the change.</summary>
     public string Note { get; }
 
-    /// <summary>Restores the original value.</summary>
-    public void Dispose() => Netns.WriteSysctl(_kind.Sysctl, _original);
+    /// <summary>Restores the original value (a failure is said on standard error, and the next run restores it).</summary>
+    public void Dispose() => _kind.Restore(_original, Console.Error);
 }
