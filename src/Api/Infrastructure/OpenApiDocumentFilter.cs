@@ -71,6 +71,7 @@ public sealed class OpenApiDocumentFilter : IDocumentFilter
         ["path:workloadId"] = "A workload's id, as its creation returned it.",
         ["query:atNs"] = "The virtual time (ns) to show the sockets at; default: now.",
         ["query:points"] = "How many evenly spaced sample times in [fromNs, toNs].",
+        ["query:series"] = "false leaves the per-host time series out of the workload's outcome (the run and what it stores are the same); true by default.",
     };
 
     /// <summary>Members some problem types carry beyond RFC 9457's own (see <see cref="ErrorMapping"/>).</summary>
