@@ -246,6 +246,8 @@ public sealed class BadInputTests(ApiHosts hosts)
     // A plain number: the parsers took spaces and a plus sign, so limit=%20%201 was 1 (tester36 LOW-1).
     [InlineData("journal?limit=%20%201", "limit", "'  1' is not a plain whole number: digits, with a minus sign before a negative one (no spaces, no +).")]
     [InlineData("journal?afterSeq=%2B5", "afterSeq", "'+5' is not a plain whole number")]
+    // A newline after the digits is no plain number either (review36b N-1: `$` matched before it, so it read as 5, out of range).
+    [InlineData("journal?limit=5%0A", "limit", "'5\n' is not a plain whole number")]
     public async Task Query_ValueOfTheWrongForm_Returns400NamingTheParameter(string path, string field, string expected)
     {
         var sim = await SimulationDriver.TwoHostsAsync(hosts.Client(DatabaseProvider.Sqlite));

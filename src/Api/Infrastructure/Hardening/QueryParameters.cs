@@ -69,7 +69,7 @@ public static partial class QueryParameters
             : value.StartsWith('-') ? $"'{value}' is smaller than any {name} takes." : $"'{value}' is larger than any {name} takes.";
     }
 
-    [GeneratedRegex(@"^-?[0-9]+$")]
+    [GeneratedRegex(@"^-?[0-9]+\z")]
     private static partial Regex PlainNumber();
 
     /// <summary>What the integer parsers take besides (NumberStyles.Integer): white space around, a sign.</summary>
