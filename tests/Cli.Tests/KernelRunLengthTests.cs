@@ -52,6 +52,23 @@ public sealed class KernelRunLengthTests
         Assert.Equal((line, at), (late.At.Line, when.ToString()));
     }
 
+    /// <summary>
+    /// A "*" outbound segment counts at its latest, 10 s (the runner's wait) after the event before it: thirteen of them are
+    /// 130 s, the fourteenth past it (review36 N-2: "*" lines never moved the bound).
+    /// </summary>
+    [Fact]
+    public void AnyTimeOutboundSegments_EachCountsTheRunnersWait()
+    {
+        string Lines(int n, string line) => string.Concat(Enumerable.Repeat(line, n));
+        string head = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = -1 EINPROGRESS\n";
+        var script = SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(14, "* > S 0:0(0) <...>\n")).Script!;
+
+        var (late, when) = KernelScriptRunner.PastTheLongestRun(script)!.Value;
+
+        Assert.Equal((16, "140s"), (late.At.Line, when.ToString()));
+        Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(head + Lines(13, "* > S 0:0(0) <...>\n")).Script!));
+    }
+
     [Fact]
     public void ScriptWithinTheLongestRun_Runs() =>
         Assert.Null(KernelScriptRunner.PastTheLongestRun(SimService.Domain.Packetdrill.ScriptParser.Parse(

@@ -432,9 +432,42 @@ public sealed class PacketFuzzTests
         kernel[Packet(7_296_000_000)] = kernel[Packet(7_296_000_000)] with { AtNs = 7_264_120_000, TsVal = 7261 };
 
         Assert.Equal(RecordingVerdict.Different, RecordingComparison.Compare(engine, kernel, 4_000_000).Verdict);
-        Assert.Equal(new LaggedEdge(3.065, EdgeLagKind.KernelAnswers), PacketFuzz.EdgeLag(text, "fuzz-36002.pkt", kernel));
+        Assert.Equal(new LaggedEdge(3.065, EdgeLagKind.KernelAnswers, "line 7 by 3.065 ms"), PacketFuzz.EdgeLag(text, "fuzz-36002.pkt", kernel));
         kernel[Packet(3_065_000)] = kernel[Packet(3_065_000)] with { AtNs = 0 };
         Assert.Null(PacketFuzz.EdgeLag(text, "fuzz-36002.pkt", kernel));
+    }
+
+    /// <summary>
+    /// review36 S-3: an event is moved to the kernel's answer only when the engine answers it at once. A getsockopt() at the
+    /// instant of the write's retransmission (0.324 s, its RTO timer) does not send it, so the kernel's retransmission 5 ms
+    /// later moves nothing (it was moved: any event at such an instant was); the write's own data 5 ms later moves the write,
+    /// named by its line.
+    /// </summary>
+    [Fact]
+    public void AnswerTimed_ATimersSegmentAtACallsInstant_OnlyTheEventTheSegmentAnswersMoves()
+    {
+        const string text = """
+                   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+                   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+                   +0 bind(3, ..., ...) = 0
+                   +0 listen(3, 1) = 0
+                   +0 < S 0:0(0) win 65535 <mss 1460,nop,wscale 7>
+                +0.01 < . 1:1(0) ack 1 win 257
+                   +0 accept(3, ..., ...) = 4
+                 +0.1 write(4, ..., 10) = 10
+               +0.214 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+                 +0.5 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+
+            """;
+        var engine = PacketFuzz.OnEngine(text, "rto.pkt").Recording!;
+        var kernel = engine.ToList();
+        int Packet(long atNs) => kernel.FindIndex(e => e.Kind == RecordedKind.Packet && e.AtNs == atNs);
+        Assert.Equal("0.324000 > P. 1:11(10) ack 1 win 63", kernel[Packet(324_000_000)].ToString());
+        kernel[Packet(324_000_000)] = kernel[Packet(324_000_000)] with { AtNs = 329_000_000 };
+
+        Assert.Null(PacketFuzz.AnswerTimed(text, "rto.pkt", engine, kernel, 8_000_000));
+        kernel[Packet(110_000_000)] = kernel[Packet(110_000_000)] with { AtNs = 115_000_000 };
+        Assert.Equal([(8, 5000L)], PacketFuzz.AnswerTimed(text, "rto.pkt", engine, kernel, 8_000_000)!.Value.Moves);
     }
 
     [Fact]

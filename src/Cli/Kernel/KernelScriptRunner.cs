@@ -92,7 +92,9 @@ internal sealed class KernelScriptRunner
     /// The first event of <paramref name="script"/> whose time — as written, a relative one after the event before it, a range or
     /// a blocking call by its end — is past <see cref="KernelScenarioRunner.LongestRun"/>, the bound a scenario's kernel run has,
     /// with that time; null when the whole script fits. A script was not bounded: a <c>+500</c> line held the machine's kernel
-    /// lock for 500 s (tester36 LOW-2).
+    /// lock for 500 s (tester36 LOW-2). A "*" (any time: outbound segments only) counts at its latest, <see cref="WaitNs"/>
+    /// after the event before it, as long as the runner waits for it (<see cref="Outbound"/>): a script of "*" segments was
+    /// never refused, and each may hold the lock that long (review36 N-2).
     /// </summary>
     public static (ScriptEvent Event, SimTime At)? PastTheLongestRun(PacketdrillScript script)
     {
@@ -100,7 +102,7 @@ internal sealed class KernelScriptRunner
         foreach (var ev in script.Events)
         {
             var t = ev.Time;
-            long start = t.IsAbsolute ? t.StartUs : t.IsRelative ? anchor + t.StartUs : anchor;
+            long start = t.IsAbsolute ? t.StartUs : t.IsRelative ? anchor + t.StartUs : anchor + WaitNs / 1_000;
             long end = t.Kind == EventTimeKind.AbsoluteRange ? t.EndUs : t.Kind == EventTimeKind.RelativeRange ? anchor + t.EndUs : start;
             if (ev is SyscallEvent { EndUs: { } returns }) end = Math.Max(end, t.IsRelative ? anchor + returns : returns);
             if (Math.Max(start, end) > limit) return (ev, new SimTime(Math.Max(start, end) * 1_000));

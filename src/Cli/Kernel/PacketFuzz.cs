@@ -36,14 +36,14 @@ internal enum EdgeLagKind
     KernelAnswers,
 }
 
-/// <summary>What explained an EDGE case: events of <paramref name="Kind"/> up to <paramref name="LagMs"/> later.</summary>
-internal sealed record LaggedEdge(double LagMs, EdgeLagKind Kind)
+/// <summary>What explained an EDGE case: events of <paramref name="Kind"/> up to <paramref name="LagMs"/> later (<paramref name="Moved"/>: which, for <see cref="EdgeLagKind.KernelAnswers"/>).</summary>
+internal sealed record LaggedEdge(double LagMs, EdgeLagKind Kind, string? Moved = null)
 {
     public string Note => string.Create(CultureInfo.InvariantCulture, $"the engine gives the kernel's recording with ") + Kind switch
     {
         EdgeLagKind.SameInstantInbound => string.Create(CultureInfo.InvariantCulture, $"each inbound segment sharing an instant with the one before it written {LagMs} ms later (the runner writes them one after the other)"),
         EdgeLagKind.Calls => string.Create(CultureInfo.InvariantCulture, $"each system call made {LagMs} ms later (the runner's calls begin late; one just before a tick moves what it arms by a jiffy)"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"each inbound segment or call it answers at once moved to when the kernel answered it, at most {LagMs} ms later (the runner's late writes and calls: a late SYN shortens the handshake's RTT sample and every RTO after it)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"each inbound segment or call it answers at once moved to when the kernel answered it, at most {LagMs} ms later ({Moved}; the runner's late writes and calls: a late SYN shortens the handshake's RTT sample and every RTO after it)"),
     };
 }
 
@@ -121,9 +121,10 @@ internal static class PacketFuzz
         {
             if (kind == EdgeLagKind.KernelAnswers)
             {
-                if (OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed
+                if (OnEngine(text, name).Recording is { } asWritten && AnswerTimed(text, name, asWritten, kernel, toleranceNs + RecordingComparison.OneTickNs) is { } timed
                     && Explains(timed.Text))
-                    return new LaggedEdge(timed.LateUs / 1000.0, kind);
+                    return new LaggedEdge(timed.Moves.Max(m => m.ByUs) / 1000.0, kind, string.Join(", ", timed.Moves.Select(m =>
+                        string.Create(CultureInfo.InvariantCulture, $"line {m.Line} by {m.ByUs / 1000.0} ms"))));
                 continue;
             }
             foreach (double lagMs in InboundLagsMs)
@@ -137,33 +138,57 @@ internal static class PacketFuzz
     }
 
     /// <summary>
-    /// The script with each event the engine answers at once — an inbound segment or a call at whose very instant the
-    /// engine's recording has a segment — moved to when the kernel sent that segment (the same one, in the same place of
-    /// the kernel's recording), when that is later by at most <paramref name="toleranceNs"/> (<see cref="EdgeLag"/>: the
-    /// tolerance and a tick, what the comparison calls timing); only the first event of an
-    /// instant moves, the ones after it keep their order (max(its own time, the time before it as moved)). The runner's
-    /// lateness as the kernel measured it: pkt 36002's SYN, written 3.065 ms late at load 30, was answered at 0.003065 s,
-    /// so the handshake's RTT sample was 6.9 ms (RTO 52 jiffies, not 53) and the fourth RTO backoff came a level-1
-    /// bucket (32 ms) before the engine's. Null when no event moves (or a time is not relative); with the latest move (µs).
+    /// The script with each event the engine answers at once moved to when the kernel sent that answer (the same segment, in
+    /// the same place of the kernel's recording), when that is later by at most <paramref name="toleranceNs"/> (<see
+    /// cref="EdgeLag"/>: the tolerance and a tick, what the comparison calls timing). An event is answered at once when the
+    /// engine's first segment at its very instant is its answer: with that event alone moved, the engine sends that segment
+    /// at the event's new time (a SYN-ACK, an ACK, a write's data) — a timer's segment sharing the instant with a write
+    /// stays where it was, and the write is not moved (review36 S-3: the first event at such an instant was, whatever it
+    /// was). Of the events at an instant the last that moves the segment is its cause; the ones after it keep their order
+    /// (max(its own time, the time before it as moved)), the ones before it their times.
+    /// The runner's lateness as the kernel measured it: pkt 36002's SYN, written 3.065 ms late at load 30, was answered at
+    /// 0.003065 s, so the handshake's RTT sample was 6.9 ms (RTO 52 jiffies, not 53) and the fourth RTO backoff came a
+    /// level-1 bucket (32 ms) before the engine's. Null when no event moves (or a time is not relative); with each moved
+    /// event's line and how much later it was moved (µs).
     /// </summary>
-    internal static (string Text, long LateUs)? AnswerTimed(string text, IReadOnlyList<RecordedEvent> engine, IReadOnlyList<RecordedEvent> kernel, long toleranceNs)
+    internal static (string Text, IReadOnlyList<(int Line, long ByUs)> Moves)? AnswerTimed(string text, string name,
+        IReadOnlyList<RecordedEvent> engine, IReadOnlyList<RecordedEvent> kernel, long toleranceNs)
     {
         var e = engine.Where(x => x.Kind == RecordedKind.Packet).ToList();
         var k = kernel.Where(x => x.Kind == RecordedKind.Packet).ToList();
-        var late = new Dictionary<long, long>(); // an instant (µs) the engine answered at → how much later the kernel did
+        var late = new Dictionary<long, (long By, int Packet)>(); // an instant (µs) the engine answered at → how much later the kernel did
         for (int i = 0; i < Math.Min(e.Count, k.Count) && e[i].Text == k[i].Text; i++)
         {
             long by = k[i].AtNs - e[i].AtNs;
-            if (by > 0 && by <= toleranceNs) late.TryAdd(e[i].AtNs / 1000, by / 1000);
+            if (by > 0 && by <= toleranceNs) late.TryAdd(e[i].AtNs / 1000, (by / 1000, i));
         }
-        long latest = 0;
-        var timed = Retimed(text, (written, moved, line, _) =>
+        var atInstant = new List<(long Written, int Line)>(); // the events at an instant the kernel answered later
+        Retimed(text, (written, _, what, _, line) =>
         {
-            if (line.StartsWith("%{", StringComparison.Ordinal) || !late.Remove(written, out long by)) return null;
-            latest = Math.Max(latest, by);
-            return Math.Max(written + by, moved);
+            if (!what.StartsWith("%{", StringComparison.Ordinal) && late.ContainsKey(written)) atInstant.Add((written, line));
+            return null;
         });
-        return timed is not null ? (timed, latest) : null;
+        var moves = new List<(int Line, long ByUs)>();
+        foreach (var instant in atInstant.GroupBy(x => x.Written))
+        {
+            var (by, packet) = late[instant.Key];
+            // The last event whose move alone moves the segment is what it answers: the events after it (which a move of
+            // an earlier one drags along, max(own time, the one before)) do not move it.
+            foreach (var (_, line) in instant.Reverse())
+            {
+                long to = 0;
+                if (Retimed(text, (written, moved, _, _, at) => at == line ? to = Math.Max(written + by, moved) : null) is { } alone
+                    && OnEngine(alone, name).Recording?.Where(x => x.Kind == RecordedKind.Packet).ElementAtOrDefault(packet) is { } answer
+                    && answer.Text == e[packet].Text && answer.AtNs == to * 1000)
+                {
+                    moves.Add((line, by));
+                    break;
+                }
+            }
+        }
+        var byLine = moves.ToDictionary(m => m.Line, m => m.ByUs);
+        var timed = Retimed(text, (written, moved, _, _, line) => byLine.TryGetValue(line, out long by) ? Math.Max(written + by, moved) : null);
+        return timed is not null ? (timed, moves) : null;
     }
 
     /// <summary>
@@ -173,7 +198,7 @@ internal static class PacketFuzz
     /// their times. Null when a line's time is not relative (absolute, a range, "*") or no segment moved.
     /// </summary>
     internal static string? InboundLagged(string text, long lagUs) =>
-        Retimed(text, (_, moved, line, afterInbound) => afterInbound && line.StartsWith("< ", StringComparison.Ordinal) ? moved + lagUs : null, sameInstantOnly: true);
+        Retimed(text, (_, moved, line, afterInbound, _) => afterInbound && line.StartsWith("< ", StringComparison.Ordinal) ? moved + lagUs : null, sameInstantOnly: true);
 
     /// <summary>
     /// The script with each system call (a line that is not an inbound segment, a %{ }% block or a backtick line) made
@@ -181,17 +206,17 @@ internal static class PacketFuzz
     /// max(its own time, that): the runner's late calls. Null as <see cref="InboundLagged"/>, or when there is no call.
     /// </summary>
     internal static string? CallsLagged(string text, long lagUs) =>
-        Retimed(text, (written, moved, line, _) => line.StartsWith("< ", StringComparison.Ordinal) || line.StartsWith("%{", StringComparison.Ordinal) || line.StartsWith('`')
+        Retimed(text, (written, moved, line, _, _) => line.StartsWith("< ", StringComparison.Ordinal) || line.StartsWith("%{", StringComparison.Ordinal) || line.StartsWith('`')
             ? null : Math.Max(written + lagUs, moved));
 
     /// <summary>
     /// The script's events retimed: <paramref name="move"/> (the event's time as written and the time of the event before
-    /// it as moved, µs; its text; whether the event before it is an inbound segment) gives an event's new time, or null to
+    /// it as moved, µs; its text; whether the event before it is an inbound segment; its line) gives an event's new time, or null to
     /// leave it at max(its own time, the time before it as moved) — the runner's order: an event never goes before the
     /// one before it, so the events after the next gap keep their times. With <paramref name="sameInstantOnly"/>, only
     /// events at "+0" are asked. Null when a line's time is not relative (absolute, a range, "*") or no event moved.
     /// </summary>
-    static string? Retimed(string text, Func<long, long, string, bool, long?> move, bool sameInstantOnly = false)
+    static string? Retimed(string text, Func<long, long, string, bool, int, long?> move, bool sameInstantOnly = false)
     {
         var lines = text.TrimEnd('\n').Split('\n');
         long written = 0, moved = 0; // the last event's time as written and as moved (µs)
@@ -203,7 +228,7 @@ internal static class PacketFuzz
             if (Gap(lines[i]) is not { } gap) return null;
             long gapUs = (long)Math.Round(gap.Seconds * 1_000_000);
             long at = Math.Max(written + gapUs, moved);
-            if ((!sameInstantOnly || gapUs == 0) && move(written + gapUs, moved, gap.Text, afterInbound) is { } to)
+            if ((!sameInstantOnly || gapUs == 0) && move(written + gapUs, moved, gap.Text, afterInbound, i + 1) is { } to)
             {
                 at = to;
                 any = true;

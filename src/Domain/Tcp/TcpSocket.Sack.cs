@@ -96,7 +96,8 @@ public sealed partial class TcpSocket
         // one, tcp_sack_compress_send_ack()) clears icsk_ack.pending (tcp_event_ack_sent()), so tcp_ack_snd_check()
         // then sends or holds nothing for this segment (fuzz case loss-36000-4, Linux 6.18.44).
         AckToWrite.Scheduled = true;
-        RareToWrite.RcvOoopack += seg.GsoSegs; // "tp->rcv_ooopack += max_t(u16, 1, skb_shinfo(skb)->gso_segs)"
+        // "tp->rcv_ooopack += max_t(u16, 1, skb_shinfo(skb)->gso_segs)": a merged lo backlog skb counts the segments in it.
+        RareToWrite.RcvOoopack += seg.BacklogSegs;
         Host.Count(MibCounter.TcpExtTCPOFOQueue);
         if (Ofo.Count == 0)
         {

@@ -1,4 +1,5 @@
 using SimService.Domain.Network;
+using SimService.Domain.Tests.Fixtures;
 
 namespace SimService.Domain.Tests.Tcp;
 
@@ -72,5 +73,31 @@ public class LoBacklogCoalesceTests
 
         Assert.False(tail.CoalesceBacklog(Data(seq, 65483, segmented: true)));
         Assert.Equal((8 * 65483, 8 * 65483 + 832), (tail.Length, tail.Truesize));
+    }
+
+    /// <summary>
+    /// tcp_data_queue_ofo() — net/ipv4/tcp_input.c — counts "tp->rcv_ooopack += max_t(u16, 1, skb_shinfo(skb)->gso_segs)":
+    /// a backlog tail that took two more pieces (gso_segs 3, <see cref="Segment.BacklogSegs"/>) queued out of order
+    /// adds 3, not the tail's own 1 (review35 N2).
+    /// </summary>
+    [Fact]
+    public void MergedBacklogSkbQueuedOutOfOrder_RcvOoopackCountsItsGsoSegs()
+    {
+        var p = InjectedPeer.Connected();
+        var opts = new TcpOptions(HasTimestamp: true, TsVal: p.H.Sent("server").Last().Options.TsVal + 200,
+            TsEcr: p.H.Sent("client").Last().Options.TsVal);
+        Segment Piece(int at)
+        {
+            var seg = new Segment(p.S.Tuple, TcpFlags.Ack, p.S.Iss + 1 + (uint)at, p.C.SndNxt, 502, 1000, opts);
+            seg.MarkSegmented();
+            return seg;
+        }
+        var tail = Piece(1000); // [1000, 4000): byte 0 missing, so out of order
+        Assert.True(tail.CoalesceBacklog(Piece(2000)));
+        Assert.True(tail.CoalesceBacklog(Piece(3000)));
+
+        p.H.Deliver(p.H.Client, tail);
+
+        Assert.Equal((1L, 3), (p.H.Client.Mib[MibCounter.TcpExtTCPOFOQueue], p.C.Info.RcvOoopack));
     }
 }
