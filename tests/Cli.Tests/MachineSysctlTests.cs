@@ -143,4 +143,30 @@ public sealed class MachineSysctlTests
             MachineSysctl.SavedFolder = before;
         }
     }
+
+    /// <summary>
+    /// --machine-mem sets one tcp_mem for the machine, so a host that does not set it would run under the default on the
+    /// engine and under the scenario's value on the kernel: refused, naming that host (review36b S-4).
+    /// </summary>
+    [Fact]
+    public void MachineMem_AHostWithoutIt_Refused()
+    {
+        var doc = Parse("""
+            {
+              "name": "one-host-pressure",
+              "hosts": {
+                "a": { "address": "10.0.0.1", "sysctls": { "net.ipv4.tcp_mem": "0 0 100000000" } },
+                "b": { "address": "10.0.0.2" }
+              },
+              "links": [ { "between": ["a", "b"] } ],
+              "steps": [ { "at": "0ms", "host": "b", "call": "listen", "port": 80, "as": "l" } ],
+              "runUntil": "1s"
+            }
+            """);
+
+        var error = Assert.Single(KernelScenarioRunner.Unsupported(doc, MachineWide.Mem));
+
+        Assert.Equal("$.hosts.b.sysctls", error.Path);
+        Assert.StartsWith("--machine-mem sets one net.ipv4.tcp_mem for the whole machine: every host must set it", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -86,6 +86,10 @@ internal sealed class KernelScenarioRunner
         {
             // Without runUntil the run goes on until the kernel is idle — up to LongestRun, a TIME-WAIT's timer keeps it
             // busy — all that time under the scenario's tcp_mem (review36b M-1: "at most 10 s" did not hold).
+            // One value for the machine: a host that does not set it would run under the default on the engine and under the
+            // scenario's value on the kernel (review36b S-4).
+            foreach (var h in doc.Hosts.Where(h => h.Sysctls.All(s => s.Name != MachineSysctl.Mem.Sysctl)))
+                why.Add(new($"$.hosts.{h.Name}.sysctls", $"--machine-mem sets one {MachineSysctl.Mem.Sysctl} for the whole machine: every host must set it (the engine would run this one under the default)"));
             if (doc.RunUntil is null)
                 why.Add(new("$.runUntil", $"--machine-mem needs runUntil: without it the run goes on until the kernel is idle (up to {LongestRun}), all that time with {MachineSysctl.Mem.Sysctl} set on the whole machine"));
             else if ((doc.Steps.IsEmpty ? 0 : doc.Steps[^1].At.Ns) + doc.RunUntil.Value.Ns > LongestMachineMemRun.Ns)
